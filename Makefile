@@ -1,0 +1,58 @@
+# astrohub: the two quickstart commands, and the install steps they share.
+#   make up     install (idempotent) and start the platform on this machine
+#   make test   install (idempotent) and run every test tier
+# Everything lands inside the checkout: .venv (Python), .npm (configurable-http-proxy), .cache (test data).
+
+PYTHON     ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+NPM_PREFIX := .npm
+export PATH := $(CURDIR)/$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+
+APT_PACKAGES := chromium stilts
+PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/pyproject.toml .ci/constraints.txt
+
+.PHONY: up test install install-test system-packages proxy down status clean
+
+up: install
+	$(BIN)/astrohub up $(ARGS)
+
+down status:
+	$(BIN)/astrohub $@
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed-hub proxy
+install-test: $(VENV)/.installed-test proxy system-packages
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+
+$(VENV)/.installed-hub: $(BIN)/python $(PY_SOURCES)
+	$(BIN)/uv pip install --python $(BIN)/python -c .ci/constraints.txt \
+		-e '.[hub]' -e extensions/hub -e extensions/archive
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES)
+	$(BIN)/uv pip install --python $(BIN)/python -c .ci/constraints.txt \
+		-e '.[all]' -e 'extensions/hub[kubernetes]' -e extensions/archive
+	touch $(VENV)/.installed-hub $@
+
+# configurable-http-proxy, JupyterHub's proxy, from npm into a local prefix.
+proxy: $(NPM_PREFIX)/node_modules/.bin/configurable-http-proxy
+$(NPM_PREFIX)/node_modules/.bin/configurable-http-proxy:
+	npm install --prefix $(NPM_PREFIX) --no-audit --no-fund configurable-http-proxy@4
+
+# Debian packages the test tiers use: Chromium (browser tier) and STILTS (VO client tests).
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+clean:
+	rm -rf $(VENV) $(NPM_PREFIX) .cache

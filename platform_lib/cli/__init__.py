@@ -1,0 +1,48 @@
+"""The ``astrohub`` command line.
+
+Each module in this package owns one command group and exposes ``register(subparsers)``, which adds
+its sub-commands with ``set_defaults(func=...)``; ``func(args)`` returns the exit status. Modules are
+discovered, so adding a command group means adding a module here and nothing else. Errors derived
+from :class:`~platform_lib.PlatformError` are printed as one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from platform_lib.errors import PlatformError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``astrohub`` argument parser, with every command group registered."""
+    parser = argparse.ArgumentParser(
+        prog="astrohub", description="astrohub: the astronomy JupyterHub platform."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if module_info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``astrohub`` command; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except PlatformError as exc:
+        print(f"astrohub: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
