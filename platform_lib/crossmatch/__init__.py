@@ -1,0 +1,11 @@
+"""Catalogue crossmatch: positional matching in memory and on Dask, with epochs and probabilities.
+
+This package owns matching two (or more) catalogues on the sky. ``_engine`` is the numba kernel
+(arrays in, pairs out), ``_frame`` turns tables of any kind into coordinate arrays, ``_epoch``
+propagates proper motions, ``_api`` is the public :func:`crossmatch`, ``_dask`` runs the kernel per
+HEALPix partition pair. Nothing is imported from here at ``platform_lib`` import time.
+"""
+
+from platform_lib.crossmatch._engine import match_pairs
+
+__all__ = ["match_pairs"]
