@@ -1,0 +1,73 @@
+"""``astrohub up`` / ``down`` / ``status``: the local platform commands.
+
+Owns argument parsing for these commands; the work is in :mod:`platform_lib.local.control`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+__all__ = ["register", "config_from_args"]
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", metavar="FILE", help="the TOML configuration (default ./astrohub.toml)")
+    parser.add_argument("--data-dir", metavar="DIR", help="the data directory (config key data_dir)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a configuration key, e.g. --set hub.port=8001 (repeatable)",
+    )
+
+
+def config_from_args(args: argparse.Namespace):
+    """The validated :class:`~platform_lib.local.LocalConfig` from the command's arguments."""
+    from platform_lib.local.config import LocalConfig, load_config
+
+    if getattr(args, "config_json", None):
+        return LocalConfig.model_validate_json(Path(args.config_json).read_text())
+    overrides = list(args.overrides)
+    if args.data_dir:
+        overrides.append(f"data_dir={_quote(os.path.abspath(args.data_dir))}")
+    if getattr(args, "port", None) is not None:
+        overrides.append(f"hub.port={args.port}")
+    return load_config(args.config, overrides=overrides)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _up(args: argparse.Namespace) -> int:
+    from platform_lib.local import control
+
+    config = config_from_args(args)
+    return control.up_detached(config) if args.detach else control.up(config)
+
+
+def _down(args: argparse.Namespace) -> int:
+    from platform_lib.local import control
+
+    return control.down(config_from_args(args))
+
+
+def _status(args: argparse.Namespace) -> int:
+    from platform_lib.local import control
+
+    return control.status(config_from_args(args))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    up = subparsers.add_parser("up", help="start the platform on this machine (foreground; Ctrl-C stops it)")
+    _common(up)
+    up.add_argument("--port", type=int, help="the public port (config key hub.port)")
+    up.add_argument("--detach", action="store_true", help="start in the background and return when ready")
+    up.add_argument("--config-json", help=argparse.SUPPRESS)
+    up.set_defaults(func=_up)
+    down = subparsers.add_parser("down", help="stop the platform started by `astrohub up` on this data directory")
+    _common(down)
+    down.set_defaults(func=_down)
+    status = subparsers.add_parser("status", help="report each component of the running platform")
+    _common(status)
+    status.set_defaults(func=_status)

@@ -1,0 +1,322 @@
+"""The local platform's configuration: one strict model, read from TOML, ``PLATFORM_*`` and overrides.
+
+Owns :class:`LocalConfig` and :func:`load_config`. Precedence, lowest first: the model's defaults, the
+TOML file (``astrohub.toml``), environment variables ``PLATFORM_<SECTION>__<KEY>`` (double underscore
+between levels; ``PLATFORM_DATA_DIR`` for top-level keys), then ``--set key=value`` overrides. An
+unknown key anywhere is a :class:`~platform_lib.local.errors.ConfigError` naming the key and the
+closest valid one. Pure: reads only the file and the mapping it is given.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from platform_lib.local.errors import ConfigError
+
+__all__ = [
+    "LocalConfig",
+    "HubConfig",
+    "AuthConfig",
+    "GatewayConfig",
+    "ArchiveConfig",
+    "UsersConfig",
+    "GroupConfig",
+    "load_config",
+    "parse_override",
+    "default_data_dir",
+    "ENV_PREFIX",
+]
+
+ENV_PREFIX = "PLATFORM_"
+Port = int
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class HubConfig(_Strict):
+    """Where the hub and its proxy listen. Only ``port`` is public; the others stay on ``ip``."""
+
+    ip: str = Field("127.0.0.1", description="The address every component listens on.")
+    port: Port = Field(8000, ge=1, le=65535, description="The public port (configurable-http-proxy); the URL users open.")
+    hub_port: Port = Field(8081, ge=1, le=65535, description="The hub's internal API port.")
+    proxy_api_port: Port = Field(8001, ge=1, le=65535, description="configurable-http-proxy's REST API port.")
+    default_url: str = Field("/lab", description="Where users land after login (JupyterLab).")
+    start_timeout: float = Field(60.0, gt=0, description="Seconds to wait for each component to become ready.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="The hub's log level.")
+
+
+class AuthConfig(_Strict):
+    """Who may log in: a class-style shared password, plus an admin with their own password."""
+
+    kind: Literal["shared-password", "native"] = Field(
+        "shared-password", description="`shared-password` (one password for the class) or `native` (sign-up with admin approval)."
+    )
+    admin_user: str = Field("admin", description="The first admin's user name.")
+    admin_password: str = Field(
+        "", description="The admin's password (at least 32 characters); generated into the state directory when empty."
+    )
+    user_password: str = Field(
+        "", description="The shared password for every other user (at least 8 characters); generated when empty."
+    )
+
+
+class GatewayConfig(_Strict):
+    """The dask-gateway server, a hub service at ``/services/dask-gateway/``."""
+
+    enabled: bool = Field(True, description="Start dask-gateway and export its address to user servers.")
+    port: Port = Field(
+        8786, ge=1, le=65535,
+        description="The gateway proxy's port: HTTP (the hub proxy routes /services/dask-gateway/ to it) and Dask clients' scheduler traffic.",
+    )
+
+
+class ArchiveConfig(_Strict):
+    """The archive service (``astrohub-archive``), registered as a hub service when installed."""
+
+    enabled: bool = Field(True, description="Register the archive service when the `astrohub-archive` command is installed.")
+    port: Port = Field(8003, ge=1, le=65535, description="The archive service's port (the hub proxy routes to it).")
+
+
+class UsersConfig(_Strict):
+    """How hub users map to processes."""
+
+    system_user_prefix: str = Field(
+        "astro-", description="When run as root, hub user NAME runs as system user <prefix>NAME."
+    )
+
+
+class GroupConfig(_Strict):
+    """A hub group created at start-up (a class or a team)."""
+
+    members: list[str] = Field(default_factory=list, description="Hub user names in the group.")
+    instructors_of: list[str] = Field(
+        default_factory=list, description="Groups whose servers this group's members may access."
+    )
+    description: str = Field("", description="Shown to admins.")
+
+
+def default_data_dir() -> Path:
+    """``/srv/astrohub`` when root (system users must traverse it), else ``~/.local/share/astrohub``."""
+    if os.geteuid() == 0:
+        return Path("/srv/astrohub")
+    return Path.home() / ".local" / "share" / "astrohub"
+
+
+class LocalConfig(_Strict):
+    """Everything ``astrohub up`` needs. Keys are the TOML keys; sections are TOML tables."""
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="The data directory (homes, groups, datasets, scratch, state).")
+    hub: HubConfig = Field(default_factory=HubConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
+    users: UsersConfig = Field(default_factory=UsersConfig)
+    groups: dict[str, GroupConfig] = Field(default_factory=dict, description="Groups created at start-up, by name.")
+    environment: dict[str, str] = Field(default_factory=dict, description="Extra environment for every user server.")
+
+    def ports(self) -> dict[str, int]:
+        """The ports ``up`` binds, by dotted config key (only enabled components)."""
+        ports = {
+            "hub.port": self.hub.port,
+            "hub.hub_port": self.hub.hub_port,
+            "hub.proxy_api_port": self.hub.proxy_api_port,
+        }
+        if self.gateway.enabled:
+            ports["gateway.port"] = self.gateway.port
+        if self.archive.enabled:
+            ports["archive.port"] = self.archive.port
+        return ports
+
+
+# --- unknown keys -----------------------------------------------------------------------------------
+
+
+def _model_for(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    annotation = model.model_fields[name].annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _check_keys(data: Mapping[str, Any], model: type[BaseModel], prefix: str, source: str) -> None:
+    """Raise ConfigError for the first key that ``model`` does not have, with the closest valid key."""
+    fields = list(model.model_fields)
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in model.model_fields:
+            close = difflib.get_close_matches(str(key), fields, n=1, cutoff=0.5)
+            suggestion = f"{prefix}{close[0]}" if close else None
+            hint = f"; did you mean '{suggestion}'?" if suggestion else f"; valid keys: {', '.join(prefix + f for f in fields)}"
+            raise ConfigError(
+                f"unknown configuration key '{dotted}'{_where(source)}{hint}",
+                key=dotted,
+                value=value,
+                suggestion=suggestion,
+                source=source,
+            )
+        sub = _model_for(model, key)
+        if sub is not None:
+            if not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"configuration key '{dotted}'{_where(source)} must be a table of keys, not {value!r}",
+                    key=dotted,
+                    value=value,
+                    source=source,
+                )
+            _check_keys(value, sub, f"{dotted}.", source)
+        elif key == "groups" and isinstance(value, Mapping):
+            for group, body in value.items():
+                if isinstance(body, Mapping):
+                    _check_keys(body, GroupConfig, f"groups.{group}.", source)
+
+
+def _where(source: str) -> str:
+    return f" (from {source})" if source else ""
+
+
+def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = [p for p in dotted.split(".")]
+    if not dotted or any(not p for p in parts):
+        raise ConfigError(f"invalid configuration key '{dotted}'", key=dotted, value=value)
+    node = target
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"configuration key '{dotted}' goes inside a value", key=dotted, value=value)
+    node[parts[-1]] = value
+
+
+def _parse_value(text: str) -> Any:
+    """A TOML value (``8001``, ``true``, ``["a", "b"]``, ``"x"``) or, failing that, the bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """Split ``key=value`` (from ``--set``) into the dotted key and a typed value.
+
+    >>> parse_override("hub.port=8001")
+    ('hub.port', 8001)
+    """
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"override '{item}' must look like key=value (e.g. hub.port=8001)", key=key, value=item)
+    return key, _parse_value(value.strip())
+
+
+def _env_overrides(environ: Mapping[str, str]) -> list[tuple[str, Any, str]]:
+    """``PLATFORM_HUB__PORT=8001`` -> ``('hub.port', 8001)``.
+
+    Flat variables that are not top-level keys (``PLATFORM_USER``, ``PLATFORM_HOME``) belong to the
+    library's :class:`~platform_lib.PlatformSettings` and are ignored here; any variable with ``__``
+    is a nested key and must be valid.
+    """
+    top = set(LocalConfig.model_fields)
+    out = []
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name == "PLATFORM_CONFIG":
+            continue
+        rest = name[len(ENV_PREFIX):].lower()
+        if "__" not in rest and rest not in top:
+            continue
+        out.append((rest.replace("__", "."), _parse_value(raw), name))
+    return out
+
+
+def _format_validation(exc: ValidationError, source: str) -> ConfigError:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    return ConfigError(
+        f"invalid value for configuration key '{key}'{_where(source)}: {err['msg']} (got {err.get('input')!r})",
+        key=key,
+        value=err.get("input"),
+        source=source,
+    )
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    overrides: list[str] | Mapping[str, Any] = (),
+    environ: Mapping[str, str] | None = None,
+) -> LocalConfig:
+    """Build the validated :class:`LocalConfig` from a TOML file, the environment and overrides.
+
+    Parameters
+    ----------
+    path
+        A TOML file; ``None`` reads ``$PLATFORM_CONFIG`` or ``./astrohub.toml`` when they exist.
+    overrides
+        ``["hub.port=8001", ...]`` (as from ``--set``) or a mapping of dotted keys to values.
+    environ
+        The environment to read ``PLATFORM_*`` from (default ``os.environ``).
+
+    Raises
+    ------
+    ConfigError
+        An unknown key (naming the closest valid one), a value of the wrong type, or an unreadable file.
+
+    Examples
+    --------
+    >>> load_config(overrides=["hub.port=9000"], environ={}).hub.port
+    9000
+    """
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is None:
+        env_path = environ.get("PLATFORM_CONFIG")
+        if env_path:
+            path = env_path
+        elif Path("astrohub.toml").is_file():
+            path = "astrohub.toml"
+    if path is not None:
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {file} does not exist", key="config", value=str(file)) from None
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read configuration file {file}: {exc}", key="config", value=str(file)) from exc
+        _check_keys(data, LocalConfig, "", str(file))
+        base_dir = file.resolve().parent
+        if "data_dir" in data and not Path(str(data["data_dir"])).expanduser().is_absolute():
+            data["data_dir"] = str(base_dir / str(data["data_dir"]))
+    layers: list[tuple[dict[str, Any], str]] = []
+    for key, value, name in _env_overrides(environ):
+        layer: dict[str, Any] = {}
+        _set_dotted(layer, key, value)
+        layers.append((layer, f"environment variable {name}"))
+    items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
+    for key, value in items:
+        layer = {}
+        _set_dotted(layer, key, value)
+        layers.append((layer, f"override {key}"))
+    for layer, layer_source in layers:
+        _check_keys(layer, LocalConfig, "", layer_source)
+        data = _merge(data, layer)
+    try:
+        config = LocalConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _format_validation(exc, "") from exc
+    return config.model_copy(update={"data_dir": config.data_dir.expanduser().absolute()})

@@ -1,0 +1,166 @@
+"""``up``, ``down`` and ``status`` as functions: what the ``astrohub`` command runs.
+
+Owns :func:`up`, :func:`up_detached`, :func:`down`, :func:`status` and the start-up banner. Each
+returns an exit status and raises :class:`~platform_lib.local.errors.LocalPlatformError` subclasses
+for problems the user can fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Callable
+
+import psutil
+
+from platform_lib.local.config import LocalConfig
+from platform_lib.local.errors import AlreadyRunningError, NotRunningError, StartupError
+from platform_lib.local.layout import DataLayout
+from platform_lib.local.plan import public_url
+from platform_lib.local.ports import check_ports_free
+from platform_lib.local.state import PlatformState, atomic_write
+from platform_lib.local.supervisor import Supervisor, find_proxy
+
+__all__ = ["up", "up_detached", "down", "status", "banner"]
+
+Echo = Callable[[str], None]
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+def banner(config: LocalConfig, state: PlatformState) -> str:
+    """The URL and first-login credentials, as printed by ``up``."""
+    creds = json.loads(state.layout.credentials_file.read_text())
+    return "\n".join(
+        [
+            "",
+            f"  astrohub is running at {public_url(config)}",
+            f"  admin login:   {creds['admin_user']} / {creds['admin_password']}",
+            f"  other users:   any allowed name / {creds['user_password']}  (shared class password)",
+            f"  data:          {config.data_dir}",
+            f"  stop:          Ctrl-C, or `astrohub down --data-dir {config.data_dir}`",
+            "",
+        ]
+    )
+
+
+def up(config: LocalConfig, *, echo: Echo = _echo) -> int:
+    """Start the platform in this process and stay in the foreground until Ctrl-C or ``down``."""
+    supervisor = Supervisor(config)
+    supervisor.install_signal_handlers()
+    t0 = time.monotonic()
+    supervisor.start()
+    echo(banner(config, supervisor.state) + f"  ready in {time.monotonic() - t0:.1f} s\n")
+    status_code = supervisor.serve()
+    supervisor.log(f"stopping ({supervisor.stop_reason or 'requested'})")
+    supervisor.stop()
+    supervisor.log("stopped")
+    return status_code
+
+
+def up_detached(config: LocalConfig, *, echo: Echo = _echo) -> int:
+    """Check, start the supervisor as a background process, wait until ready, print the banner."""
+    layout = DataLayout(config.data_dir)
+    state = PlatformState(layout)
+    find_proxy()
+    layout.check_writable()
+    if state.is_locked():
+        pid = state.read_pid()
+        raise AlreadyRunningError(
+            f"astrohub is already running on {layout.root}" + (f" (pid {pid})" if pid else "")
+            + "; stop it with `astrohub down` or use another --data-dir",
+            path=str(layout.root),
+            pid=pid,
+        )
+    check_ports_free(config.ports(), config.hub.ip)
+    layout.state.mkdir(mode=0o700, exist_ok=True)
+    layout.logs.mkdir(mode=0o700, exist_ok=True)
+    config_json = layout.state / "up-config.json"
+    atomic_write(config_json, config.model_dump_json(indent=2))
+    log_path = layout.log("supervisor")
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "platform_lib", "up", "--config-json", str(config_json)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + config.hub.start_timeout * 2 + 30
+    while True:
+        if child.poll() is not None:
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
+            raise StartupError(
+                f"astrohub up failed (status {child.returncode}); see {log_path}:\n{tail}",
+                component="supervisor",
+                log=tail,
+            )
+        current = state.read_status()
+        if current.get("ready") and current.get("pid") == child.pid:
+            break
+        if time.monotonic() > deadline:
+            os.kill(child.pid, signal.SIGTERM)
+            child.wait(60)
+            raise StartupError(f"astrohub up did not become ready; see {log_path}", component="supervisor")
+        time.sleep(0.1)
+    echo(banner(config, state) + f"  supervisor pid {child.pid}, log {log_path}\n")
+    return 0
+
+
+def down(config: LocalConfig, *, timeout: float = 90.0, echo: Echo = _echo) -> int:
+    """Stop the platform running on ``config.data_dir`` (SIGTERM to its supervisor) and wait."""
+    state = PlatformState(DataLayout(config.data_dir))
+    if not state.is_locked():
+        raise NotRunningError(f"astrohub is not running on {config.data_dir}", value=str(config.data_dir))
+    pid = state.read_pid()
+    if pid is None:
+        raise NotRunningError(f"no pid file in {state.layout.state}; is astrohub running there?")
+    echo(f"astrohub: stopping pid {pid} on {config.data_dir}")
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while state.is_locked():
+        if time.monotonic() > deadline:
+            raise StartupError(f"astrohub (pid {pid}) did not stop within {timeout:.0f} s", component="supervisor")
+        time.sleep(0.1)
+    echo("astrohub: stopped")
+    return 0
+
+
+def _healthy(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return "ok" if response.status < 400 else f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        # The proxy's API answers 403 without its token: it is up.
+        return "ok" if exc.code in (401, 403) else f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        return f"unreachable ({getattr(exc, 'reason', exc)})"
+
+
+def status(config: LocalConfig, *, echo: Echo = _echo) -> int:
+    """Print each component's pid and health; 0 when all are healthy, 1 when not, 3 when not running."""
+    state = PlatformState(DataLayout(config.data_dir))
+    if not state.is_locked():
+        echo(f"astrohub: not running on {config.data_dir}")
+        return 3
+    current = state.read_status()
+    echo(f"astrohub: supervisor pid {current.get('pid')} at {current.get('url')} "
+         f"({'ready' if current.get('ready') else 'starting'})")
+    ok = bool(current.get("ready"))
+    for name, info in current.get("components", {}).items():
+        alive = psutil.pid_exists(info["pid"])
+        health = _healthy(info["health_url"]) if alive else "not running"
+        ok = ok and alive and health == "ok"
+        echo(f"  {name:<13} pid {info['pid']:<8} {health:<12} {info['url']}")
+    return 0 if ok else 1

@@ -1,0 +1,93 @@
+"""The local platform's errors: each names what was wrong and how to fix it.
+
+Owns :class:`LocalPlatformError` and its subclasses; imports only :mod:`platform_lib.errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from platform_lib.errors import PlatformError
+
+__all__ = [
+    "LocalPlatformError",
+    "ConfigError",
+    "PortInUseError",
+    "DataDirError",
+    "AlreadyRunningError",
+    "NotRunningError",
+    "StartupError",
+]
+
+
+class LocalPlatformError(PlatformError):
+    """A failure of ``astrohub up`` / ``down`` / ``status``."""
+
+    code = "local-platform"
+
+
+class ConfigError(LocalPlatformError):
+    """A configuration key or value is invalid.
+
+    ``key`` is the dotted key (``hub.port``); ``suggestion`` the closest valid key, when the key is
+    unknown.
+    """
+
+    code = "config-invalid"
+
+    def __init__(
+        self, message: str, *, key: str, value: Any = None, suggestion: str | None = None, source: str = ""
+    ) -> None:
+        super().__init__(message, value=value)
+        self.key = key
+        self.suggestion = suggestion
+        self.source = source
+
+
+class PortInUseError(LocalPlatformError):
+    """A port the platform needs is already taken."""
+
+    code = "port-in-use"
+
+    def __init__(self, message: str, *, key: str, port: int) -> None:
+        super().__init__(message, value=port)
+        self.key = key
+        self.port = port
+
+
+class DataDirError(LocalPlatformError):
+    """The data directory cannot be created or written."""
+
+    code = "data-dir-unwritable"
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message, value=path)
+        self.path = path
+
+
+class AlreadyRunningError(LocalPlatformError):
+    """Another ``astrohub up`` holds the data directory's lock."""
+
+    code = "already-running"
+
+    def __init__(self, message: str, *, path: str, pid: int | None) -> None:
+        super().__init__(message, value=path)
+        self.path = path
+        self.pid = pid
+
+
+class NotRunningError(LocalPlatformError):
+    """``astrohub down`` / ``status`` found no running platform."""
+
+    code = "not-running"
+
+
+class StartupError(LocalPlatformError):
+    """A component failed to start; everything already started was stopped."""
+
+    code = "startup-failed"
+
+    def __init__(self, message: str, *, component: str, log: str = "") -> None:
+        super().__init__(message, value=component)
+        self.component = component
+        self.log = log

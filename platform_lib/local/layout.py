@@ -1,0 +1,140 @@
+"""The data directory's layout: where homes, group folders, datasets, scratch and state live.
+
+Owns :class:`DataLayout` (pure path arithmetic plus :meth:`DataLayout.check_writable` and
+:meth:`DataLayout.prepare`, which create the top-level folders). Per-user and per-group folders
+are created by the hub extension's spawner and group sync service, which own their permissions.
+
+``<data>/home/<user>``, ``<data>/groups/<group>``, ``<data>/datasets`` (read-only to users: root-owned
+0755 when run as root), ``<data>/scratch/<user>``, ``<data>/state/`` (hub DB, cookie secret, tokens,
+credentials, logs, pid and lock files; 0700).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from platform_lib.local.errors import DataDirError
+
+__all__ = ["DataLayout"]
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """Paths under one data directory ``root``."""
+
+    root: Path
+
+    @property
+    def home_root(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def groups_root(self) -> Path:
+        return self.root / "groups"
+
+    @property
+    def datasets(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def scratch_root(self) -> Path:
+        return self.root / "scratch"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.state / "astrohub.lock"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state / "astrohub.pid"
+
+    @property
+    def status_file(self) -> Path:
+        return self.state / "status.json"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.state / "credentials.json"
+
+    @property
+    def tokens_file(self) -> Path:
+        return self.state / "tokens.json"
+
+    @property
+    def cookie_secret_file(self) -> Path:
+        return self.state / "jupyterhub_cookie_secret"
+
+    @property
+    def hub_db(self) -> Path:
+        return self.state / "jupyterhub.sqlite"
+
+    @property
+    def hub_config(self) -> Path:
+        return self.state / "jupyterhub_config.py"
+
+    @property
+    def gateway_config(self) -> Path:
+        return self.state / "dask_gateway_config.py"
+
+    def home(self, user: str) -> Path:
+        return self.home_root / user
+
+    def group(self, group: str) -> Path:
+        return self.groups_root / group
+
+    def scratch(self, user: str) -> Path:
+        return self.scratch_root / user
+
+    def log(self, component: str) -> Path:
+        return self.logs / f"{component}.log"
+
+    def check_writable(self) -> None:
+        """Create the data directory if needed and prove it is writable, creating nothing else.
+
+        Raises
+        ------
+        DataDirError
+            Naming the directory and the operating system's reason.
+        """
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not self.root.is_dir():
+                raise NotADirectoryError(f"{self.root} is not a directory")
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".astrohub-probe-"):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise DataDirError(
+                f"data directory {self.root} is not writable ({reason}); choose another with "
+                "--data-dir or data_dir in astrohub.toml",
+                path=str(self.root),
+            ) from exc
+
+    def prepare(self, *, as_root: bool | None = None) -> None:
+        """Create the top-level folders with their modes (idempotent).
+
+        ``datasets`` is 0755 and, when ``as_root``, owned by root so users cannot write it; ``state``
+        is 0700. The data directory itself must be traversable by every user (0755).
+        """
+        as_root = os.geteuid() == 0 if as_root is None else as_root
+        self.check_writable()
+        self.root.chmod(0o755)
+        for path in (self.home_root, self.groups_root, self.datasets, self.scratch_root):
+            path.mkdir(exist_ok=True)
+            path.chmod(0o755)
+            if as_root:
+                os.chown(path, 0, 0)
+        self.state.mkdir(mode=0o700, exist_ok=True)
+        self.state.chmod(0o700)
+        self.logs.mkdir(mode=0o700, exist_ok=True)

@@ -1,0 +1,150 @@
+"""The state directory's contents: credentials, tokens, the cookie secret, the lock, pid and status.
+
+Owns :class:`PlatformState`. Secrets are generated on first run and kept (0600, written atomically);
+the lock is an ``fcntl`` lock held by the running supervisor for its whole life, so a second
+``astrohub up`` on the same data directory fails before touching anything.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, IO
+
+from platform_lib.local.errors import AlreadyRunningError
+from platform_lib.local.layout import DataLayout
+
+__all__ = ["PlatformState", "Credentials", "atomic_write"]
+
+TOKEN_NAMES = ("proxy", "gateway", "archive", "cli")
+
+
+def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename; ``mode`` is set first."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The first-login credentials printed by ``astrohub up``."""
+
+    admin_user: str
+    admin_password: str
+    user_password: str
+
+
+class PlatformState:
+    """Reads and writes ``<data>/state``."""
+
+    def __init__(self, layout: DataLayout) -> None:
+        self.layout = layout
+        self._lock: IO[str] | None = None
+
+    # --- lock and pid --------------------------------------------------------------------------
+    def acquire_lock(self) -> None:
+        """Take the data directory's lock and write the pid file.
+
+        Raises
+        ------
+        AlreadyRunningError
+            Another ``astrohub up`` holds it (its pid is named).
+        """
+        self.layout.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle = open(self.layout.lock_file, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            pid = self.read_pid()
+            raise AlreadyRunningError(
+                f"astrohub is already running on {self.layout.root}"
+                + (f" (pid {pid})" if pid else "")
+                + "; stop it with `astrohub down` or use another --data-dir",
+                path=str(self.layout.root),
+                pid=pid,
+            ) from None
+        self._lock = handle
+        atomic_write(self.layout.pid_file, f"{os.getpid()}\n", 0o644)
+
+    def release_lock(self) -> None:
+        """Remove the pid and status files and drop the lock."""
+        if self._lock is None:
+            return
+        self.layout.pid_file.unlink(missing_ok=True)
+        self.layout.status_file.unlink(missing_ok=True)
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+        self._lock = None
+
+    def is_locked(self) -> bool:
+        """Whether some process holds the lock (probe without keeping it)."""
+        if not self.layout.lock_file.exists():
+            return False
+        with open(self.layout.lock_file, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
+    def read_pid(self) -> int | None:
+        """The running supervisor's pid, or None."""
+        try:
+            return int(self.layout.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    # --- secrets ---------------------------------------------------------------------------------
+    def _load_json(self, path: Path) -> dict[str, Any]:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def credentials(self, admin_user: str, admin_password: str = "", user_password: str = "") -> Credentials:
+        """The configured passwords, or those generated on first run (kept in ``credentials.json``)."""
+        stored = self._load_json(self.layout.credentials_file)
+        creds = Credentials(
+            admin_user=admin_user,
+            admin_password=admin_password or stored.get("admin_password") or secrets.token_urlsafe(32),
+            user_password=user_password or stored.get("user_password") or secrets.token_urlsafe(9),
+        )
+        if stored != creds.__dict__:
+            atomic_write(self.layout.credentials_file, json.dumps(creds.__dict__, indent=2))
+        return creds
+
+    def tokens(self) -> dict[str, str]:
+        """API tokens by component (``proxy``, ``gateway``, ``archive``, ``cli``), generated once."""
+        stored = self._load_json(self.layout.tokens_file)
+        tokens = {name: stored.get(name) or secrets.token_hex(32) for name in TOKEN_NAMES}
+        if stored != tokens:
+            atomic_write(self.layout.tokens_file, json.dumps(tokens, indent=2))
+        return tokens
+
+    def ensure_cookie_secret(self) -> Path:
+        """The hub's cookie secret file (hex, 0600), created once."""
+        path = self.layout.cookie_secret_file
+        if not path.exists():
+            atomic_write(path, secrets.token_hex(32) + "\n")
+        return path
+
+    # --- status ------------------------------------------------------------------------------------
+    def write_status(self, status: dict[str, Any]) -> None:
+        atomic_write(self.layout.status_file, json.dumps(status, indent=2), 0o644)
+
+    def read_status(self) -> dict[str, Any]:
+        return self._load_json(self.layout.status_file)

@@ -1,0 +1,319 @@
+"""The supervisor: starts the platform's processes, watches them, and stops every one of them.
+
+Owns :class:`Supervisor` and :func:`find_proxy`. Order of ``start``: check the data directory, take
+the lock, check every port, then write state and config files and start the proxy, the hub and
+dask-gateway as separate process groups; wait for each to answer its health URL. Any failure stops
+what was started and releases the lock, so nothing is left half-started. The supervisor makes
+itself a *child subreaper* (Linux ``PR_SET_CHILD_SUBREAPER``) so user servers and Dask processes
+that outlive their parents are re-parented to it and are stopped too.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable, IO
+
+import psutil
+
+from platform_lib.local.config import LocalConfig
+from platform_lib.local.errors import ConfigError, StartupError
+from platform_lib.local.layout import DataLayout
+from platform_lib.local.plan import (
+    ComponentSpec,
+    hub_settings,
+    plan_components,
+    public_url,
+    render_gateway_config,
+    render_hub_config,
+)
+from platform_lib.local.ports import check_ports_free
+from platform_lib.local.state import Credentials, PlatformState, atomic_write
+
+__all__ = ["Supervisor", "find_proxy", "archive_command", "stop_process_tree"]
+
+PR_SET_CHILD_SUBREAPER = 36
+STOP_GRACE = {"dask-gateway": 15.0, "hub": 20.0, "proxy": 5.0}
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def find_proxy() -> str:
+    """configurable-http-proxy from ``./.npm``, the checkout's ``.npm``, or ``PATH``."""
+    for base in (Path.cwd(), _repo_root()):
+        candidate = base / ".npm" / "node_modules" / ".bin" / "configurable-http-proxy"
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("configurable-http-proxy")
+    if found:
+        return found
+    raise ConfigError(
+        "configurable-http-proxy was not found in .npm/node_modules/.bin or on PATH; install it with "
+        "`make install` (npm install --prefix .npm configurable-http-proxy@4)",
+        key="proxy",
+    )
+
+
+def archive_command(bin_dir: Path) -> list[str] | None:
+    """The archive service's command when ``astrohub-archive`` and its module are installed."""
+    exe = bin_dir / "astrohub-archive"
+    path = str(exe) if exe.exists() else shutil.which("astrohub-archive")
+    if not path:
+        return None
+    try:
+        spec = importlib.util.find_spec("astrohub_archive.app")
+    except ImportError:
+        spec = None
+    return [path] if spec is not None else None
+
+
+def _set_subreaper() -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def stop_process_tree(root_pid: int, timeout: float = 10.0) -> list[int]:
+    """SIGTERM every descendant of ``root_pid`` (not the root), then SIGKILL what is left.
+
+    Returns the pids that had to be killed.
+    """
+    try:
+        children = psutil.Process(root_pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    for child in children:
+        try:
+            child.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(children, timeout=timeout)
+    for child in alive:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+    return [p.pid for p in alive]
+
+
+class Supervisor:
+    """Runs the local platform described by a :class:`LocalConfig` in this process's children.
+
+    Parameters
+    ----------
+    config
+        The validated configuration.
+    log
+        Where progress lines go (default: print to stdout).
+    """
+
+    def __init__(self, config: LocalConfig, *, log: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.layout = DataLayout(config.data_dir)
+        self.state = PlatformState(self.layout)
+        self.log = log or (lambda line: print(f"astrohub: {line}", flush=True))
+        self.bin_dir = Path(sys.executable).parent
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.specs: list[ComponentSpec] = []
+        self.credentials: Credentials | None = None
+        self._logs: list[IO[bytes]] = []
+        self._stop = threading.Event()
+        self.stop_reason = ""
+
+    # --- checks ----------------------------------------------------------------------------------
+    def preflight(self) -> None:
+        """Check everything that can be checked without starting anything; take the lock last.
+
+        Order: the proxy program, the data directory, the lock, then the ports (so a second ``up``
+        reports "already running" rather than "port in use").
+        """
+        self.proxy_command = find_proxy()
+        self.layout.check_writable()
+        self.state.acquire_lock()
+        try:
+            check_ports_free(self.config.ports(), self.config.hub.ip)
+        except BaseException:
+            self.state.release_lock()
+            raise
+
+    # --- start -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Preflight, write state, start every component and wait until all are ready."""
+        self.preflight()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        t0 = time.monotonic()
+        self.layout.prepare()
+        config = self.config
+        self.credentials = self.state.credentials(
+            config.auth.admin_user, config.auth.admin_password, config.auth.user_password
+        )
+        tokens = self.state.tokens()
+        self.state.ensure_cookie_secret()
+        archive = None
+        if config.archive.enabled:
+            archive = archive_command(self.bin_dir)
+            if archive is None:
+                self.log("archive service not installed (no `astrohub-archive` / astrohub_archive.app); skipping it")
+            else:
+                self.log(f"archive service: {' '.join(archive)} on port {config.archive.port}")
+        settings = hub_settings(config, self.layout, self.credentials, tokens, archive_command=archive)
+        atomic_write(self.layout.hub_config, render_hub_config(settings))
+        if config.gateway.enabled:
+            atomic_write(self.layout.gateway_config, render_gateway_config(settings))
+        self.specs = plan_components(
+            config, self.layout, tokens, proxy_command=self.proxy_command, bin_dir=self.bin_dir
+        )
+        _set_subreaper()
+        for spec in self.specs:
+            self._spawn(spec)
+        headers = {"proxy": {"Authorization": f"token {tokens['proxy']}"}}
+        deadline = time.monotonic() + config.hub.start_timeout
+        for spec in self.specs:
+            self._wait_ready(spec, deadline, headers.get(spec.name, {}))
+            self.log(f"{spec.name} ready ({time.monotonic() - t0:.1f} s)")
+        self._write_status(ready=True)
+
+    def _env(self, spec: ComponentSpec) -> dict[str, str]:
+        env = dict(os.environ)
+        path = [str(self.bin_dir), str(Path(self.proxy_command).parent), env.get("PATH", "/usr/bin:/bin")]
+        env["PATH"] = os.pathsep.join(path)
+        env.update(spec.env)
+        return env
+
+    def _spawn(self, spec: ComponentSpec) -> None:
+        log = open(self.layout.log(spec.name), "ab")
+        self._logs.append(log)
+        self.procs[spec.name] = subprocess.Popen(
+            spec.argv,
+            env=self._env(spec),
+            cwd=spec.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.log(f"started {spec.name} (pid {self.procs[spec.name].pid}), log {self.layout.log(spec.name)}")
+
+    def _log_tail(self, name: str, lines: int = 15) -> str:
+        try:
+            text = self.layout.log(name).read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _wait_ready(self, spec: ComponentSpec, deadline: float, headers: dict[str, str]) -> None:
+        proc = self.procs[spec.name]
+        last = ""
+        while True:
+            if proc.poll() is not None:
+                raise StartupError(
+                    f"{spec.name} exited with status {proc.returncode} while starting; "
+                    f"see {self.layout.log(spec.name)}:\n{self._log_tail(spec.name)}",
+                    component=spec.name,
+                    log=self._log_tail(spec.name),
+                )
+            try:
+                request = urllib.request.Request(spec.health_url, headers=headers)
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    if response.status < 400:
+                        return
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(exc)
+            if time.monotonic() > deadline or self._stop.is_set():
+                raise StartupError(
+                    f"{spec.name} did not answer {spec.health_url} within {self.config.hub.start_timeout:.0f} s "
+                    f"(last error: {last}); see {self.layout.log(spec.name)}:\n{self._log_tail(spec.name)}",
+                    component=spec.name,
+                    log=self._log_tail(spec.name),
+                )
+            self._stop.wait(0.1)
+
+    def _write_status(self, *, ready: bool) -> None:
+        self.state.write_status(
+            {
+                "pid": os.getpid(),
+                "ready": ready,
+                "url": public_url(self.config),
+                "data_dir": str(self.layout.root),
+                "components": {
+                    spec.name: {
+                        "pid": self.procs[spec.name].pid,
+                        "url": spec.url,
+                        "health_url": spec.health_url,
+                    }
+                    for spec in self.specs
+                    if spec.name in self.procs
+                },
+            }
+        )
+
+    # --- run -------------------------------------------------------------------------------------
+    def request_stop(self, reason: str = "") -> None:
+        """Ask :meth:`serve` to return (safe from a signal handler)."""
+        self.stop_reason = self.stop_reason or reason
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, lambda signum, _frame: self.request_stop(signal.Signals(signum).name))
+
+    def serve(self) -> int:
+        """Block until a stop is requested or a component dies; returns the exit status to use."""
+        while not self._stop.wait(0.5):
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    self.log(f"{name} exited unexpectedly with status {proc.returncode}; stopping the platform")
+                    self.log(self._log_tail(name))
+                    self.request_stop(f"{name} exited")
+                    return 1
+        return 0
+
+    # --- stop ------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop every component (gateway, hub, proxy, in that order), then every remaining descendant."""
+        for spec in reversed(self.specs):
+            proc = self.procs.get(spec.name)
+            if proc is None or proc.poll() is not None:
+                continue
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            try:
+                proc.wait(timeout=STOP_GRACE.get(spec.name, 10.0))
+            except subprocess.TimeoutExpired:
+                self.log(f"{spec.name} did not stop in time; killing it")
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+            self.log(f"stopped {spec.name}")
+        killed = stop_process_tree(os.getpid(), timeout=10.0)
+        if killed:
+            self.log(f"killed {len(killed)} leftover process(es): {killed}")
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+        self.state.release_lock()
