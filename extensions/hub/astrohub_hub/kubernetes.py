@@ -1,15 +1,320 @@
 """Spawner configuration for Kubernetes: pure builders of KubeSpawner settings (profiles, volumes).
 
-No cluster is contacted here; the builders return plain data so they are testable offline.
+Owns :class:`KubernetesSettings` (the ``kubernetes:`` block of ``custom.astrohub`` in the Helm
+values) and :func:`configure_kubernetes`, which ``configure`` calls when ``mode == "kubernetes"``.
+No cluster is contacted here: every builder returns plain JSON-able data (Kubernetes API field
+names), so the same data is testable offline, rendered by the chart for the Dask worker pods and
+the archive service, and handed to KubeSpawner. May import pydantic, this package's ``errors`` and
+(type-only) ``settings``; KubeSpawner itself is never imported.
+
+Volumes that every user pod gets:
+
+- one read-only volume per archive dataset, mounted at ``<storage.datasets>/<name>``;
+- with ``home`` set, the shared NFS home claim mounted at ``storage.home`` with ``subPath:
+  {username}`` (otherwise Zero to JupyterHub's per-user claim, ``singleuser.storage``, is used);
+- with ``groupStorage`` set, one ``subPath`` of the shared group claim per hub group the user
+  belongs to, mounted read-write at ``<storage.groupsRoot>/<group>`` (added at spawn time by
+  :func:`group_mounts_hook`, since membership changes while the hub runs).
+
+The claims of the NFS home and group storage are created by the chart (``templates/storage.yaml``)
+under the fixed names :data:`HOME_CLAIM` and :data:`GROUPS_CLAIM`.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from astrohub_hub.errors import HubConfigError
 
-class KubernetesSettings(BaseModel):
-    """Settings of the Kubernetes mode (dataset volumes, NFS home and group storage, images)."""
+if TYPE_CHECKING:  # pragma: no cover - typing only (settings imports this module)
+    from astrohub_hub.settings import HubSettings
 
+__all__ = [
+    "GROUPS_CLAIM",
+    "HOME_CLAIM",
+    "Dataset",
+    "GroupStorage",
+    "HomeStorage",
+    "KubernetesSettings",
+    "NfsSource",
+    "configure_kubernetes",
+    "dataset_volumes",
+    "group_mounts_hook",
+    "group_volumes",
+    "home_volumes",
+    "profile_list",
+]
+
+#: Name of the PersistentVolumeClaim (ReadWriteMany, NFS) holding every user's home (one subPath each).
+HOME_CLAIM = "astrohub-home"
+#: Name of the PersistentVolumeClaim (ReadWriteMany, NFS) holding every group's folder (one subPath each).
+GROUPS_CLAIM = "astrohub-groups"
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$")
+_GROUP_SUBPATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class NfsSource(_Strict):
+    """An NFS export: ``server`` (host name or IP) and the exported ``path``."""
+
+    server: str = Field(min_length=1)
+    path: str = Field(pattern=r"^/")
+
+
+class PvcSource(_Strict):
+    """An existing PersistentVolumeClaim in the release namespace."""
+
+    claim_name: str = Field(min_length=1)
+
+
+class Dataset(_Strict):
+    """One read-only archive dataset: a name (DNS label) and exactly one volume source."""
+
+    name: str
+    description: str = ""
+    nfs: NfsSource | None = None
+    persistent_volume_claim: PvcSource | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError(f"dataset name {value!r} must be a DNS label of at most 50 characters ([a-z0-9-])")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Dataset":
+        sources = [s for s in (self.nfs, self.persistent_volume_claim) if s is not None]
+        if len(sources) != 1:
+            raise ValueError(
+                f"dataset {self.name!r} needs exactly one volume source: 'nfs' or 'persistentVolumeClaim'"
+            )
+        return self
+
+    def volume_source(self) -> dict[str, Any]:
+        """The Kubernetes volume source of this dataset, always read-only."""
+        if self.nfs is not None:
+            return {"nfs": {"server": self.nfs.server, "path": self.nfs.path, "readOnly": True}}
+        assert self.persistent_volume_claim is not None
+        return {"persistentVolumeClaim": {"claimName": self.persistent_volume_claim.claim_name, "readOnly": True}}
+
+
+class HomeStorage(_Strict):
+    """Homes on one NFS export; the chart creates the claim :data:`HOME_CLAIM` bound to it."""
+
+    nfs: NfsSource
+
+
+class GroupStorage(_Strict):
+    """Group folders on one NFS export; the chart creates the claim :data:`GROUPS_CLAIM` bound to it."""
+
+    nfs: NfsSource
+
+
+class KubernetesSettings(_Strict):
+    """Settings of the Kubernetes mode: archive datasets, NFS home and group storage.
+
+    This is the single source of the dataset list: the chart renders the same list into the Dask
+    worker pods and the archive service (see ``helm/astrohub/values.yaml``).
+    """
+
+    datasets: list[Dataset] = Field(default_factory=list)
+    home: HomeStorage | None = None
+    group_storage: GroupStorage | None = None
+
+    @field_validator("datasets")
+    @classmethod
+    def _unique(cls, value: list[Dataset]) -> list[Dataset]:
+        seen: set[str] = set()
+        for dataset in value:
+            if dataset.name in seen:
+                raise ValueError(f"dataset name {dataset.name!r} appears twice")
+            seen.add(dataset.name)
+        return value
+
+
+def _volume_name(prefix: str, name: str) -> str:
+    return f"{prefix}-{name}"[:63].rstrip("-")
+
+
+def dataset_volumes(kube: KubernetesSettings, datasets_root: str) -> tuple[list[dict], list[dict]]:
+    """Volumes and read-only mounts of the archive datasets.
+
+    Parameters
+    ----------
+    kube
+        The Kubernetes settings holding the dataset list.
+    datasets_root
+        Where datasets appear in every pod (``storage.datasets``); dataset ``x`` is mounted at
+        ``<datasets_root>/x``.
+
+    Returns
+    -------
+    (volumes, volume_mounts)
+        Kubernetes ``Volume`` and ``VolumeMount`` objects as dicts.
+
+    Examples
+    --------
+    >>> kube = KubernetesSettings(datasets=[{"name": "gaia", "nfs": {"server": "nfs", "path": "/gaia"}}])
+    >>> dataset_volumes(kube, "/datasets")[1]
+    [{'name': 'dataset-gaia', 'mountPath': '/datasets/gaia', 'readOnly': True}]
+    """
+    root = datasets_root.rstrip("/")
+    volumes, mounts = [], []
+    for dataset in kube.datasets:
+        name = _volume_name("dataset", dataset.name)
+        volumes.append({"name": name, **dataset.volume_source()})
+        mounts.append({"name": name, "mountPath": f"{root}/{dataset.name}", "readOnly": True})
+    return volumes, mounts
+
+
+def home_volumes(kube: KubernetesSettings, home_path: str) -> tuple[list[dict], list[dict]]:
+    """The shared NFS home claim, mounted at ``home_path`` with ``subPath: {username}``.
+
+    Empty when ``kube.home`` is unset (Zero to JupyterHub's per-user claims are used instead).
+    ``{username}`` is expanded by KubeSpawner at spawn time.
+    """
+    if kube.home is None:
+        return [], []
+    volume = {"name": "home", "persistentVolumeClaim": {"claimName": HOME_CLAIM}}
+    mount = {"name": "home", "mountPath": home_path, "subPath": "{username}"}
+    return [volume], [mount]
+
+
+def group_volumes(kube: KubernetesSettings, groups_root: str, groups: Iterable[str]) -> tuple[list[dict], list[dict]]:
+    """The group claim and one read-write ``subPath`` mount per group in ``groups``.
+
+    Names that are not safe folder names are skipped (the hub settings already forbid them for
+    configured groups; groups created later through the API are checked here).
+    """
+    if kube.group_storage is None:
+        return [], []
+    names = sorted({g for g in groups if _GROUP_SUBPATH.match(g)})
+    if not names:
+        return [], []
+    root = groups_root.rstrip("/")
+    volume = {"name": "groups", "persistentVolumeClaim": {"claimName": GROUPS_CLAIM}}
+    mounts = [{"name": "groups", "mountPath": f"{root}/{g}", "subPath": g} for g in names]
+    return [volume], mounts
+
+
+def _user_groups(spawner: Any) -> list[str]:
+    return [group.name for group in getattr(spawner.user, "groups", [])]
+
+
+def group_mounts_hook(kube: KubernetesSettings, groups_root: str) -> Callable[[Any, Any], Any]:
+    """A ``KubeSpawner.modify_pod_hook`` adding the group folders of the spawning user.
+
+    The hook appends to the pod built by KubeSpawner (``kubernetes.client`` models); it is pure
+    apart from reading ``spawner.user.groups``.
+    """
+
+    def add_group_mounts(spawner: Any, pod: Any) -> Any:
+        volumes, mounts = group_volumes(kube, groups_root, _user_groups(spawner))
+        if not volumes:
+            return pod
+        from kubernetes_asyncio.client.models import (  # KubeSpawner's own client library
+            V1PersistentVolumeClaimVolumeSource,
+            V1Volume,
+            V1VolumeMount,
+        )
+
+        pod.spec.volumes = list(pod.spec.volumes or []) + [
+            V1Volume(
+                name=v["name"],
+                persistent_volume_claim=V1PersistentVolumeClaimVolumeSource(
+                    claim_name=v["persistentVolumeClaim"]["claimName"]
+                ),
+            )
+            for v in volumes
+        ]
+        container = pod.spec.containers[0]
+        container.volume_mounts = list(container.volume_mounts or []) + [
+            V1VolumeMount(name=m["name"], mount_path=m["mountPath"], sub_path=m["subPath"]) for m in mounts
+        ]
+        return pod
+
+    return add_group_mounts
+
+
+def _override(profile: Any) -> dict[str, Any]:
+    keys = ("cpu_limit", "cpu_guarantee", "mem_limit", "mem_guarantee", "image")
+    return {key: getattr(profile, key) for key in keys if getattr(profile, key) is not None}
+
+
+def profile_list(settings: "HubSettings", groups: Iterable[str]) -> list[dict[str, Any]]:
+    """KubeSpawner ``profile_list`` entries offered to a member of ``groups``.
+
+    A profile with ``groups`` is offered only to members of one of them (a class profile); the
+    others are offered to everyone. Each profile's resources become its ``kubespawner_override``.
+    """
+    member_of = set(groups)
+    entries = []
+    for profile in settings.profiles:
+        if profile.groups and not member_of.intersection(profile.groups):
+            continue
+        entry: dict[str, Any] = {
+            "display_name": profile.display_name,
+            "slug": profile.slug,
+            "description": profile.description,
+            "kubespawner_override": _override(profile),
+        }
+        if profile.default:
+            entry["default"] = True
+        entries.append(entry)
+    return entries
+
+
+def _check(settings: "HubSettings") -> KubernetesSettings:
+    if settings.kubernetes is None:
+        raise HubConfigError(
+            "mode is 'kubernetes' but the 'kubernetes' block is missing (add at least 'kubernetes: {}')",
+            key="kubernetes",
+            code="missing-kubernetes",
+        )
+    known = set(settings.groups)
+    for index, profile in enumerate(settings.profiles):
+        for group in profile.groups:
+            if group not in known:
+                raise HubConfigError(
+                    f"group {group!r} of profile {profile.slug!r} is not defined in 'groups'",
+                    key=f"profiles[{index}].groups",
+                    value=group,
+                )
+    return settings.kubernetes
+
+
+def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
+    """Set the KubeSpawner traitlets for ``settings`` on the config object ``c``.
+
+    Extends (never replaces) ``KubeSpawner.volumes`` / ``volume_mounts``, so the volumes Zero to
+    JupyterHub configures from ``singleuser.storage`` are kept; sets ``profile_list`` to a callable
+    filtering class profiles by the spawning user's groups, and ``modify_pod_hook`` to
+    :func:`group_mounts_hook`.
+
+    Raises
+    ------
+    HubConfigError
+        ``kubernetes`` missing, or a profile naming a group that is not configured.
+    """
+    kube = _check(settings)
+    volumes, mounts = dataset_volumes(kube, settings.storage.datasets)
+    home_v, home_m = home_volumes(kube, settings.storage.home)
+    c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+    c.KubeSpawner.volumes.extend(volumes + home_v)
+    c.KubeSpawner.volume_mounts.extend(mounts + home_m)
+    if settings.profiles:
+
+        def offered_profiles(spawner: Any) -> list[dict[str, Any]]:
+            return profile_list(settings, _user_groups(spawner))
+
+        c.KubeSpawner.profile_list = offered_profiles
+    c.KubeSpawner.modify_pod_hook = group_mounts_hook(kube, settings.storage.groups_root)
