@@ -1,0 +1,94 @@
+"""Shared helpers of the helm tier (imported by path from the test_helm_* modules): the offline chart.
+
+Builds a temporary copy of ``helm/astrohub`` whose ``charts/`` holds stub subcharts made from the
+upstream values and schemas in ``<repo>/../shared/schemas`` (no templates: Helm still validates every
+subchart section against its schema, exactly as with the published charts), renders it with
+helm-python-sdk (Helm 4, no cluster), and parses manifests. Pure helpers only; no fixtures here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import yaml
+from helm_python import _native
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "helm" / "astrohub"
+EXAMPLES = REPO / "helm" / "examples"
+SCHEMAS = REPO.parent / "shared" / "schemas"
+RELEASE = "astrohub"
+NAMESPACE = "astro"
+KUBE_VERSIONS = ("1.30.0", "1.33.0")
+OVERLAYS = {"default": None, **{p.stem: p for p in sorted(EXAMPLES.glob("*.yaml"))}}
+
+
+def subcharts() -> list[tuple[str, str]]:
+    """(name, version) of each dependency in Chart.yaml."""
+    meta = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    return [(d["name"], d["version"]) for d in meta["dependencies"]]
+
+
+def build_chart(destination: Path) -> Path:
+    """A copy of the chart with stub subcharts from the upstream schema files; returns its path."""
+    chart = destination / "astrohub"
+    shutil.copytree(CHART, chart, ignore=shutil.ignore_patterns("charts", "Chart.lock"))
+    for name, version in subcharts():
+        stub = chart / "charts" / name
+        stub.mkdir(parents=True)
+        (stub / "Chart.yaml").write_text(
+            yaml.safe_dump({"apiVersion": "v2", "name": name, "version": version, "description": "offline stub"})
+        )
+        shutil.copy(SCHEMAS / f"{name}-{version}.default-values.yaml", stub / "values.yaml")
+        shutil.copy(SCHEMAS / f"{name}-{version}.values.schema.json", stub / "values.schema.json")
+    return chart
+
+
+def overlay(name: str) -> dict[str, Any]:
+    """The values of one overlay in helm/examples ({} for the chart defaults)."""
+    path = OVERLAYS[name]
+    return {} if path is None else yaml.safe_load(path.read_text())
+
+
+def render(chart: helm_python.Chart, values: dict[str, Any], kube_version: str = KUBE_VERSIONS[-1]) -> dict[str, str]:
+    """Render offline for a Kubernetes version (as ``helm template --kube-version``).
+
+    ``Chart.render`` of helm-python-sdk 0.2 does not expose ``kube_version`` although the C ABI
+    (``helm_render`` options) accepts it, so the option is passed through the same native call.
+    """
+    options = {"name": RELEASE, "namespace": NAMESPACE, "is_install": True, "kube_version": f"v{kube_version}"}
+    rendered = _native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(options))
+    return json.loads(rendered)
+
+
+def manifests(rendered: dict[str, str]) -> list[dict[str, Any]]:
+    """Every Kubernetes object of a render (NOTES.txt and empty documents left out)."""
+    objects = []
+    for path, text in sorted(rendered.items()):
+        if path.endswith("NOTES.txt"):
+            continue
+        objects.extend(doc for doc in yaml.safe_load_all(text) if doc)
+    return objects
+
+
+def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    """The object of that kind and name (AssertionError listing what exists otherwise)."""
+    for obj in objects:
+        if obj["kind"] == kind and obj["metadata"]["name"] == name:
+            return obj
+    raise AssertionError(f"no {kind}/{name} in {[(o['kind'], o['metadata']['name']) for o in objects]}")
+
+
+def merged_values(chart: helm_python.Chart, values: dict[str, Any]) -> dict[str, Any]:
+    """The values a release would use (chart and subchart defaults coalesced with ``values``)."""
+    return chart.merge_values(copy.deepcopy(values))
+
+
+def hub_values(chart: helm_python.Chart, values: dict[str, Any]) -> dict[str, Any]:
+    """``jupyterhub.custom.astrohub`` as the hub's ``get_config("custom.astrohub")`` returns it."""
+    return merged_values(chart, values)["jupyterhub"]["custom"]["astrohub"]

@@ -1,0 +1,156 @@
+"""The chart itself: dependencies, strict lint, schema validation and bad input, generated files, comments."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import helm_python
+import pytest
+import yaml
+
+_spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
+hs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hs)
+
+
+@pytest.fixture(scope="module")
+def chart_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return hs.build_chart(tmp_path_factory.mktemp("chart"))
+
+
+@pytest.fixture(scope="module")
+def chart(chart_dir: Path):
+    with helm_python.Chart.load(chart_dir) as loaded:
+        yield loaded
+
+
+def test_dependencies_are_the_pinned_community_charts_each_with_a_condition(chart_dir: Path) -> None:
+    meta = yaml.safe_load((hs.CHART / "Chart.yaml").read_text())
+    deps = {d["name"]: d for d in meta["dependencies"]}
+    assert deps["jupyterhub"]["version"] == "4.4.0"
+    assert deps["jupyterhub"]["repository"] == "https://jupyterhub.github.io/helm-chart/"
+    assert deps["dask-gateway"]["version"] == "2026.3.0"
+    assert deps["dask-gateway"]["repository"] == "https://helm.dask.org/"
+    assert deps["jupyterhub"]["condition"] == "jupyterhub.enabled"
+    assert deps["dask-gateway"]["condition"] == "dask-gateway.enabled"
+    # Helm resolves the stub subcharts as those dependencies (right name, right version).
+    listed = {d["name"]: d for d in helm_python.dependency_list(chart_dir)}
+    assert {name: d["version"] for name, d in listed.items()} == {"jupyterhub": "4.4.0", "dask-gateway": "2026.3.0"}
+    assert all(d["status"] in {"ok", "unpacked"} for d in listed.values()), listed
+
+
+@pytest.mark.parametrize("kube_version", hs.KUBE_VERSIONS)
+@pytest.mark.parametrize("name", list(hs.OVERLAYS))
+def test_strict_lint_is_clean(chart_dir: Path, name: str, kube_version: str) -> None:
+    report = helm_python.lint(
+        chart_dir, hs.overlay(name), strict=True, namespace=hs.NAMESPACE, kube_version=f"v{kube_version}"
+    )
+    assert report["errors"] == [] and report["messages"] == [], report
+    assert report["total_charts_linted"] == 1
+
+
+def test_lint_reports_a_broken_chart(chart_dir: Path) -> None:
+    """The lint check can fail: a typo in our own values is an error."""
+    report = helm_python.lint(chart_dir, {"archive": {"replicsa": 2}}, strict=True)
+    assert report["errors"] or any(m["severity"] >= 2 for m in report["messages"])
+    assert "replicsa" in str(report)
+
+
+@pytest.mark.parametrize(
+    ("values", "names"),
+    [
+        ({"archive": {"replicsa": 2}}, ["archive", "replicsa"]),  # typo in our own key
+        ({"networkPolicy": {"enable": True}}, ["networkPolicy", "enable"]),
+        ({"archiv": {}}, ["archiv"]),  # unknown top-level key
+        ({"archive": {"port": "8080"}}, ["archive", "port"]),  # wrong type
+        ({"jupyterhub": {"hub": {"imagee": {}}}}, ["hub", "imagee"]),  # typo in a subchart key
+        ({"dask-gateway": {"gateway": {"backend": {"workr": {}}}}}, ["backend", "workr"]),
+        ({"jupyterhub": {"custom": {"astrohub": {"kubernetes": {"dataset": []}}}}}, ["kubernetes", "dataset"]),
+        ({"jupyterhub": {"custom": {"astrohub": {"profiles": [{"slug": "x", "displayName": "X", "cpuLimit": "lots"}]}}}},
+         ["profiles", "cpuLimit"]),
+    ],
+)
+def test_schema_rejects_typos_and_wrong_types_naming_the_key(chart, values: dict, names: list[str]) -> None:
+    with pytest.raises(helm_python.HelmValuesError) as raised:
+        chart.validate_schema(copy.deepcopy(values))
+    for name in names:
+        assert name in str(raised.value)
+    with pytest.raises(helm_python.HelmError):  # an install renders nothing either
+        hs.render(chart, values)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"jupyterhub": {"custom": {"astrohub": {"kubernetes": {"datasets": [{"name": "gaia"}]}}}}},
+            r"jupyterhub\.custom\.astrohub\.kubernetes\.datasets\[0\] \(gaia\): needs exactly one volume source",
+        ),
+        (
+            {"jupyterhub": {"custom": {"astrohub": {"kubernetes": {"datasets": [
+                {"name": "gaia", "nfs": {"server": "n", "path": "/g"}, "persistentVolumeClaim": {"claimName": "g"}}
+            ]}}}}},
+            r"datasets\[0\] \(gaia\): needs exactly one volume source",
+        ),
+        (
+            {"jupyterhub": {"custom": {"astrohub": {"profiles": [
+                {"slug": "lab", "displayName": "Lab", "groups": ["astro999"]}
+            ]}}}},
+            r"jupyterhub\.custom\.astrohub\.profiles\[0\]\.groups: group \"astro999\" of profile \"lab\" is not defined",
+        ),
+        (
+            {"jupyterhub": {"custom": {"astrohub": {"kubernetes": {"home": {"nfs": {"server": "n", "path": "/h"}}}}}}},
+            r"jupyterhub\.singleuser\.storage\.type: must be \"none\"",
+        ),
+    ],
+)
+def test_bad_input_schema_cannot_express_fails_the_render_naming_the_key(chart, values: dict, message: str) -> None:
+    with pytest.raises(helm_python.HelmRenderError, match=message):
+        hs.render(chart, values)
+
+
+def test_hub_settings_model_agrees_with_the_chart_bad_inputs() -> None:
+    """The hub validates the same section: a dataset without a source is refused by pydantic too."""
+    from pydantic import ValidationError
+
+    from astrohub_hub.kubernetes import KubernetesSettings
+
+    with pytest.raises(ValidationError, match="exactly one volume source"):
+        KubernetesSettings.model_validate({"datasets": [{"name": "gaia"}]})
+    with pytest.raises(ValidationError, match="datasetz"):
+        KubernetesSettings.model_validate({"datasetz": []})
+
+
+def test_generated_schema_and_reference_are_up_to_date() -> None:
+    result = subprocess.run(
+        [sys.executable, str(hs.REPO / "helm" / "schema.py"), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+_KEY = re.compile(r"^(?P<indent>\s*)(?P<dash>- )?(?P<key>[\w./-]+):")
+# Keys inside these lists are raw Kubernetes objects, documented by the comment on the list's key.
+_RAW_LISTS = {"ingress", "env"}
+
+
+def test_every_key_of_values_yaml_has_a_comment() -> None:
+    lines = (hs.CHART / "values.yaml").read_text().splitlines()
+    missing, raw_indent = [], None
+    for number, line in enumerate(lines, 1):
+        match = _KEY.match(line)
+        if not match or line.lstrip().startswith("#"):
+            continue
+        indent = len(match["indent"])
+        if raw_indent is not None and indent > raw_indent:
+            continue
+        raw_indent = indent if match["key"] in _RAW_LISTS else None
+        previous = lines[number - 2].strip() if number > 1 else ""
+        if previous.startswith("#") or previous.startswith("- #"):
+            continue
+        missing.append(f"{number}: {line.strip()}")
+    assert not missing, "keys without a comment in values.yaml:\n" + "\n".join(missing)
