@@ -1,0 +1,265 @@
+"""Rendered manifests: strict validation per Kubernetes version, one dataset list everywhere, network policies.
+
+The network policies are checked by a small evaluator of NetworkPolicy semantics (pod selectors with
+matchLabels/matchExpressions, ports, policy types) over the pods of a release: what our policies admit
+must be exactly user pod -> dask-gateway and user pod -> archive service (plus the hub proxy, which
+routes the dashboards and the service pages), nothing else.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import kubernetes_validate
+import pytest
+import yaml
+
+from astrohub_hub.kubernetes import KubernetesSettings, dataset_volumes
+
+_spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
+hs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hs)
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory: pytest.TempPathFactory):
+    with helm_python.Chart.load(hs.build_chart(tmp_path_factory.mktemp("chart"))) as loaded:
+        yield loaded
+
+
+@pytest.fixture(scope="module")
+def renders(chart) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    return {
+        (name, version): hs.manifests(hs.render(chart, hs.overlay(name), version))
+        for name in hs.OVERLAYS
+        for version in hs.KUBE_VERSIONS
+    }
+
+
+# --- strict validation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kube_version", hs.KUBE_VERSIONS)
+@pytest.mark.parametrize("name", list(hs.OVERLAYS))
+def test_every_manifest_validates_strictly(renders, name: str, kube_version: str) -> None:
+    objects = renders[(name, kube_version)]
+    assert {o["kind"] for o in objects} >= {"ConfigMap", "Deployment", "Service", "NetworkPolicy"}
+    checked = 0
+    for obj in objects:
+        if obj["kind"] == "CustomResourceDefinition":
+            continue
+        kubernetes_validate.validate(obj, kube_version, strict=True)
+        checked += 1
+    assert checked == len(objects)
+
+
+def test_the_validator_rejects_an_unknown_field(renders) -> None:
+    deployment = copy.deepcopy(hs.find(renders[("default", "1.33.0")], "Deployment", "astrohub-archive"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, "1.33.0", strict=True)
+
+
+def test_nfs_storage_objects_only_when_configured(renders) -> None:
+    production = renders[("production", "1.33.0")]
+    for claim in ("astrohub-home", "astrohub-groups"):
+        pvc = hs.find(production, "PersistentVolumeClaim", claim)
+        pv = hs.find(production, "PersistentVolume", pvc["spec"]["volumeName"])
+        assert pv["spec"]["claimRef"] == {"namespace": hs.NAMESPACE, "name": claim}
+        assert pv["spec"]["accessModes"] == pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+        assert pv["spec"]["nfs"]["server"] == "nfs.example.org"
+    assert not [o for o in renders[("default", "1.33.0")] if o["kind"] in {"PersistentVolume", "PersistentVolumeClaim"}]
+    teaching = renders[("teaching-class", "1.33.0")]
+    assert [o["metadata"]["name"] for o in teaching if o["kind"] == "PersistentVolumeClaim"] == ["astrohub-groups"]
+
+
+def test_claim_names_agree_with_the_hub_builders(renders) -> None:
+    from astrohub_hub.kubernetes import GROUPS_CLAIM, HOME_CLAIM
+
+    claims = {o["metadata"]["name"] for o in renders[("production", "1.30.0")] if o["kind"] == "PersistentVolumeClaim"}
+    assert claims == {HOME_CLAIM, GROUPS_CLAIM}
+
+
+# --- one dataset list --------------------------------------------------------------------------
+
+
+def _by_name(items: list[dict]) -> dict[str, dict]:
+    return {item["name"]: item for item in items}
+
+
+@pytest.mark.parametrize("name", list(hs.OVERLAYS))
+def test_user_pods_workers_and_archive_mount_the_same_datasets(chart, renders, name: str) -> None:
+    hub = hs.hub_values(chart, hs.overlay(name))
+    kube = KubernetesSettings.model_validate(hub.get("kubernetes") or {})
+    user_volumes, user_mounts = dataset_volumes(kube, hub["storage"]["datasets"])
+    objects = renders[(name, "1.33.0")]
+
+    worker = json.loads(hs.find(objects, "ConfigMap", "astrohub-datasets")["data"]["worker-pod.json"])
+    archive_pod = hs.find(objects, "Deployment", "astrohub-archive")["spec"]["template"]["spec"]
+    archive_volumes = [v for v in archive_pod["volumes"] if v["name"] != "config"]
+    archive_mounts = [m for m in archive_pod["containers"][0]["volumeMounts"] if m["name"] != "config"]
+
+    assert _by_name(worker["volumes"]) == _by_name(archive_volumes) == _by_name(user_volumes)
+    assert _by_name(worker["volumeMounts"]) == _by_name(archive_mounts) == _by_name(user_mounts)
+    assert len(user_volumes) == len(hub["kubernetes"]["datasets"])
+    assert all(m["readOnly"] for m in user_mounts)
+    assert all(source["readOnly"] for v in user_volumes for key, source in v.items() if key != "name")
+
+    config = json.loads(hs.find(objects, "ConfigMap", "astrohub-archive")["data"]["archive.json"])
+    assert [d["path"] for d in config["datasets"]] == [m["mountPath"] for m in user_mounts]
+
+
+def test_overlays_use_both_kinds_of_dataset_source(chart) -> None:
+    kinds = set()
+    for name in hs.OVERLAYS:
+        for dataset in hs.hub_values(chart, hs.overlay(name))["kubernetes"]["datasets"]:
+            kinds |= {"nfs", "persistentVolumeClaim"} & dataset.keys()
+    assert kinds == {"nfs", "persistentVolumeClaim"}
+
+
+# --- network policies --------------------------------------------------------------------------
+
+R = hs.RELEASE
+# Labels of the release's pods. Ours come from the rendered Deployment (see _pods); Zero to JupyterHub's
+# and dask-gateway's are those of their upstream templates (jupyterhub 4.4.0, dask-gateway 2026.3.0).
+UPSTREAM_PODS = {
+    "user": {"app": "jupyterhub", "component": "singleuser-server", "release": R},
+    "proxy": {"app": "jupyterhub", "component": "proxy", "release": R},
+    "hub": {"app": "jupyterhub", "component": "hub", "release": R, "hub.jupyter.org/network-access-proxy-api": "true"},
+    "traefik": {"app.kubernetes.io/name": "dask-gateway", "app.kubernetes.io/instance": R,
+                "app.kubernetes.io/component": "traefik"},
+    "gateway-api": {"app.kubernetes.io/name": "dask-gateway", "app.kubernetes.io/instance": R,
+                    "app.kubernetes.io/component": "gateway"},
+    "gateway-controller": {"app.kubernetes.io/name": "dask-gateway", "app.kubernetes.io/instance": R,
+                           "app.kubernetes.io/component": "controller"},
+    "dask-scheduler": {"gateway.dask.org/instance": "astrohub-dask-gateway", "app.kubernetes.io/component": "dask-scheduler"},
+    "dask-worker": {"gateway.dask.org/instance": "astrohub-dask-gateway", "app.kubernetes.io/component": "dask-worker"},
+    "other-app": {"app": "unrelated"},
+}
+PORTS = (22, 53, 80, 443, 2049, 8000, 8001, 8080, 8081, 8786, 8787, 9000)
+
+
+def _pods(objects: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    pods = dict(UPSTREAM_PODS)
+    archive = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "astrohub-archive"]
+    if archive:
+        pods["archive"] = archive[0]["spec"]["template"]["metadata"]["labels"]
+    return pods
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector semantics (an empty selector selects everything)."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
+        ok = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+def _peers(rule_peers: list[dict[str, Any]] | None, pods: dict[str, dict[str, str]]) -> set[str]:
+    if not rule_peers:  # no to/from: every peer, inside and outside the cluster
+        return set(pods) | {"outside"}
+    found: set[str] = set()
+    for peer in rule_peers:
+        if "ipBlock" in peer or "namespaceSelector" in peer:
+            found.add("outside")  # anything beyond this namespace's pods counts as newly opened
+            continue
+        found |= {name for name, labels in pods.items() if selects(peer["podSelector"], labels)}
+    return found
+
+
+def _ports(rule_ports: list[dict[str, Any]] | None) -> set[int]:
+    if not rule_ports:
+        return set(PORTS)
+    opened: set[int] = set()
+    for port in rule_ports:
+        assert port.get("protocol", "TCP") == "TCP"
+        assert isinstance(port["port"], int), "named ports are not used by this chart"
+        opened |= {p for p in PORTS if port["port"] <= p <= port.get("endPort", port["port"])}
+    return opened
+
+
+def admitted(objects: list[dict[str, Any]]) -> set[tuple[str, str, str, int]]:
+    """Every (direction, source, destination, port) some NetworkPolicy in ``objects`` admits."""
+    pods = _pods(objects)
+    result = set()
+    for policy in (o for o in objects if o["kind"] == "NetworkPolicy"):
+        spec = policy["spec"]
+        types = spec.get("policyTypes") or (["Ingress"] + (["Egress"] if "egress" in spec else []))
+        selected = {name for name, labels in pods.items() if selects(spec["podSelector"], labels)}
+        for pod in selected:
+            if "Egress" in types:
+                for rule in spec.get("egress") or []:
+                    for dst in _peers(rule.get("to"), pods):
+                        result |= {("egress", pod, dst, p) for p in _ports(rule.get("ports"))}
+            if "Ingress" in types:
+                for rule in spec.get("ingress") or []:
+                    for src in _peers(rule.get("from"), pods):
+                        result |= {("ingress", src, pod, p) for p in _ports(rule.get("ports"))}
+    return result
+
+
+EXPECTED = {
+    ("egress", "user", "traefik", 8000),
+    ("egress", "user", "traefik", 8786),
+    ("egress", "user", "archive", 8080),
+    ("egress", "proxy", "traefik", 8000),
+    ("egress", "proxy", "archive", 8080),
+    ("ingress", "user", "archive", 8080),
+    ("ingress", "proxy", "archive", 8080),
+}
+
+
+@pytest.mark.parametrize("name", list(hs.OVERLAYS))
+def test_network_policies_open_exactly_gateway_and_archive_to_user_pods(renders, name: str) -> None:
+    assert admitted(renders[(name, "1.33.0")]) == EXPECTED
+
+
+def test_evaluator_sees_a_policy_that_opens_too_much(renders) -> None:
+    objects = copy.deepcopy(renders[("default", "1.33.0")])
+    egress = hs.find(objects, "NetworkPolicy", "astrohub-singleuser-egress")
+    egress["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]})
+    extra = admitted(objects) - EXPECTED
+    assert ("egress", "user", "outside", 443) in extra
+
+
+def test_archive_admits_nobody_else(renders) -> None:
+    objects = renders[("production", "1.30.0")]
+    sources = {src for direction, src, dst, _ in admitted(objects) if direction == "ingress" and dst == "archive"}
+    assert sources == {"user", "proxy"}
+
+
+def test_policies_follow_what_is_enabled(chart) -> None:
+    assert admitted(hs.manifests(hs.render(chart, {"networkPolicy": {"enabled": False}}))) == set()
+    no_archive = hs.manifests(hs.render(chart, {"archive": {"enabled": False}}))
+    assert admitted(no_archive) == {e for e in EXPECTED if "archive" not in e}
+    no_gateway = hs.manifests(hs.render(chart, {"dask-gateway": {"enabled": False}}))
+    assert admitted(no_gateway) == {e for e in EXPECTED if "traefik" not in e}
+
+
+def test_zero_to_jupyterhub_policies_are_not_loosened(chart) -> None:
+    upstream = yaml.safe_load((hs.SCHEMAS / "jupyterhub-4.4.0.default-values.yaml").read_text())
+    for name in hs.OVERLAYS:
+        merged = hs.merged_values(chart, hs.overlay(name))["jupyterhub"]
+        assert merged["singleuser"]["networkPolicy"] == upstream["singleuser"]["networkPolicy"]
+        assert merged["proxy"]["chp"]["networkPolicy"] == upstream["proxy"]["chp"]["networkPolicy"]
+        hub_rules = merged["hub"]["networkPolicy"]["ingress"]
+        # the one addition: dask-gateway's API server checks user tokens against the hub API
+        assert hub_rules == [{
+            "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "dask-gateway",
+                                                      "app.kubernetes.io/component": "gateway"}}}],
+            "ports": [{"port": 8081, "protocol": "TCP"}],
+        }]
