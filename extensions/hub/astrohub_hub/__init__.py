@@ -1,12 +1,39 @@
 """astrohub's JupyterHub configuration, as code.
 
-One public entry point, :func:`configure`, called from the local platform's generated
-``jupyterhub_config.py`` and from the Helm chart's ``hub.extraConfig``. It may import JupyterHub and
-(for the Kubernetes mode) KubeSpawner; it never imports ``platform_lib``, so the hub image stays
-small.
+Public entry points: :func:`configure` (called from the local platform's generated
+``jupyterhub_config.py`` and from the Helm chart's ``hub.extraConfig``) and
+:func:`configure_gateway` (``astrohub_hub.gateway``, called from the local platform's
+``dask_gateway_config.py``); :func:`user_environment` is the pure builder of a user server's
+environment. Modules: ``settings`` (the strict model), ``configure`` (common traits),
+``environment``, ``local`` (system users, the local spawner), ``groupsync`` (group folders
+service), ``gateway`` (dask-gateway server), ``kubernetes`` (KubeSpawner, Helm side), ``errors``.
+It may import JupyterHub and (for the Kubernetes mode) KubeSpawner; it never imports
+``platform_lib``, so the hub image stays small. Importing it has no side effects;
+``astrohub_hub.gateway`` is not imported here (it needs dask-gateway-server).
 """
 
-from astrohub_hub.configure import configure
+from astrohub_hub.configure import configure, validate_settings
+from astrohub_hub.environment import user_environment
+from astrohub_hub.errors import HubConfigError, HubError, UsernameError
+from astrohub_hub.local import system_username
 from astrohub_hub.settings import HubSettings
 
-__all__ = ["configure", "HubSettings"]
+
+def configure_gateway(c, settings):
+    """Configure a dask-gateway server (see :func:`astrohub_hub.gateway.configure_gateway`)."""
+    from astrohub_hub.gateway import configure_gateway as _configure_gateway
+
+    return _configure_gateway(c, settings)
+
+
+__all__ = [
+    "HubConfigError",
+    "HubError",
+    "HubSettings",
+    "UsernameError",
+    "configure",
+    "configure_gateway",
+    "system_username",
+    "user_environment",
+    "validate_settings",
+]

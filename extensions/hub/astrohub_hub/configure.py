@@ -1,15 +1,236 @@
 """``configure(c, settings)``: turn validated :class:`HubSettings` into JupyterHub traitlets.
 
-Owns the parts common to both modes (authenticator, groups and RBAC, services, user environment,
-profiles); the spawner-specific parts are delegated to ``local`` (local processes, system users) and
-``kubernetes`` (KubeSpawner pods).
+Owns the parts common to both modes (authenticator, groups and RBAC roles, services, user
+environment, default URL) and the pure builders behind them (:func:`build_roles`,
+:func:`build_services`, :func:`build_groups`), which return plain data for tests. The
+spawner-specific parts are delegated to ``local`` (local processes, system users, profiles) and
+``kubernetes`` (KubeSpawner pods, written by the Helm side). May import JupyterHub's
+traitlets-config conventions, this package, and ``nativeauthenticator`` by name only.
+
+Usage, in a ``jupyterhub_config.py``::
+
+    from astrohub_hub import configure
+    configure(c, {"mode": "local", "storage": {...}, ...})   # a mapping or a HubSettings
+
+Traits set here (the Kubernetes side should extend rather than replace them):
+``JupyterHub.authenticator_class``, ``Authenticator.*``, ``JupyterHub.load_groups``,
+``JupyterHub.load_roles``, ``JupyterHub.services``, ``Spawner.environment`` (callables, merged
+into any existing dict), ``Spawner.default_url``; in local mode also ``JupyterHub.spawner_class``,
+``AstroLocalSpawner.*`` and ``Authenticator.username_pattern``.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any, Mapping
 
+from pydantic import ValidationError
+
+from astrohub_hub.environment import environment_callables
+from astrohub_hub.errors import HubConfigError, UsernameError
+from astrohub_hub.local import AstroLocalSpawner, hub_username_pattern, running_as_root, system_username
 from astrohub_hub.settings import HubSettings
+
+__all__ = [
+    "GROUPSYNC_SERVICE",
+    "build_groups",
+    "build_roles",
+    "build_services",
+    "configure",
+    "validate_settings",
+]
+
+#: The hub service name of the group-workspace reconciler (local mode).
+GROUPSYNC_SERVICE = "astrohub-groupsync"
+#: What the group-workspace reconciler needs: the groups and their members.
+GROUPSYNC_SCOPES = ["list:groups", "read:groups"]
+#: Scopes an instructor group gets on each group it teaches (filtered ``!group=<students>``).
+INSTRUCTOR_SCOPES = ["access:servers", "admin:servers", "read:users"]
+#: The default ``server`` role (post activity, be reached), plus the user's own name and groups.
+SERVER_SCOPES = ["users:activity!user", "access:servers!server", "read:users:name!user", "read:users:groups!user"]
+
+_ROLE_CHARS = re.compile(r"[^a-z0-9\-_~.]")
+
+
+def validate_settings(settings: HubSettings | Mapping[str, Any]) -> HubSettings:
+    """Validate a mapping into :class:`HubSettings`; the error names every bad key.
+
+    Raises
+    ------
+    HubConfigError
+        With ``key`` the dotted path of the first bad key (``auth.adminPasword``) and a message
+        listing each problem.
+    """
+    if isinstance(settings, HubSettings):
+        return settings
+    try:
+        return HubSettings.model_validate(settings)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+            problems.append(f"{loc}: {err['msg']}")
+        first = ".".join(str(part) for part in exc.errors()[0]["loc"]) or "(top level)"
+        raise HubConfigError(
+            "invalid hub settings:\n  " + "\n  ".join(problems), key=first, value=dict(settings)
+        ) from exc
+
+
+def _role_name(*parts: str) -> str:
+    name = "-".join(_ROLE_CHARS.sub("-", part.lower()) for part in parts)
+    return name.strip("-._~")
+
+
+def _gateway_service(settings: HubSettings) -> dict[str, Any] | None:
+    gateway = settings.dask_gateway
+    if not (gateway.enabled and gateway.url and gateway.api_token):
+        return None
+    if any(s.name == gateway.service_name for s in settings.services):
+        return None
+    return {
+        "name": gateway.service_name,
+        "url": gateway.url,
+        "api_token": gateway.api_token,
+        "display": False,
+        "oauth_no_confirm": True,
+    }
+
+
+def build_services(settings: HubSettings) -> list[dict[str, Any]]:
+    """``JupyterHub.services``: the configured services, dask-gateway, and (local) group sync."""
+    services: list[dict[str, Any]] = []
+    for s in settings.services:
+        entry: dict[str, Any] = {"name": s.name, "display": s.display, "oauth_no_confirm": s.oauth_no_confirm}
+        for key in ("url", "api_token", "command"):
+            value = getattr(s, key)
+            if value is not None:
+                entry[key] = value
+        if s.environment:
+            entry["environment"] = dict(s.environment)
+        services.append(entry)
+    gateway = _gateway_service(settings)
+    if gateway is not None:
+        services.append(gateway)
+    if settings.mode == "local" and settings.group_sync.enabled:
+        local = settings.local
+        prefix = local.system_user_prefix if local else "astro-"
+        as_system = local.run_as_system_users if local and local.run_as_system_users is not None else None
+        services.append(
+            {
+                "name": GROUPSYNC_SERVICE,
+                "command": [sys.executable, "-m", "astrohub_hub.groupsync"],
+                "display": False,
+                "environment": {
+                    "ASTROHUB_GROUPSYNC_ROOT": settings.storage.groups_root,
+                    "ASTROHUB_GROUPSYNC_HOME": settings.storage.home,
+                    "ASTROHUB_GROUPSYNC_PREFIX": prefix,
+                    "ASTROHUB_GROUPSYNC_INTERVAL": str(settings.group_sync.interval_seconds),
+                    "ASTROHUB_GROUPSYNC_SYSTEM_USERS": ""
+                    if as_system is None
+                    else ("1" if as_system else "0"),
+                },
+            }
+        )
+    return services
+
+
+def build_roles(settings: HubSettings) -> list[dict[str, Any]]:
+    """``JupyterHub.load_roles``: user/server access to services, instructors, service scopes."""
+    reachable = [s["name"] for s in build_services(settings) if s.get("url")]
+    access = [f"access:services!service={name}" for name in reachable]
+    roles: list[dict[str, Any]] = [
+        {"name": "user", "description": "Standard user privileges, plus the platform's services",
+         "scopes": ["self", *access]},
+        {"name": "server", "description": "User servers: activity, own name and groups, platform services",
+         "scopes": [*SERVER_SCOPES, *access]},
+    ]
+    for group, spec in settings.groups.items():
+        if not spec.instructors_of:
+            continue
+        scopes = [f"{scope}!group={target}" for target in spec.instructors_of for scope in INSTRUCTOR_SCOPES]
+        roles.append(
+            {
+                "name": _role_name("instructors", group),
+                "description": f"Members of {group} open the servers of {', '.join(spec.instructors_of)}",
+                "scopes": scopes,
+                "groups": [group],
+            }
+        )
+    for s in settings.services:
+        if s.scopes:
+            roles.append({"name": _role_name("service", s.name), "description": f"Scopes of service {s.name}",
+                          "scopes": list(s.scopes), "services": [s.name]})
+    if settings.mode == "local" and settings.group_sync.enabled:
+        roles.append({"name": _role_name("service", GROUPSYNC_SERVICE),
+                      "description": "Reads groups and members to keep group folders in step",
+                      "scopes": list(GROUPSYNC_SCOPES), "services": [GROUPSYNC_SERVICE]})
+    return roles
+
+
+def build_groups(settings: HubSettings) -> dict[str, dict[str, Any]]:
+    """``JupyterHub.load_groups``: groups and initial members (adds; never removes members)."""
+    return {
+        name: {"users": list(spec.members), "properties": {"description": spec.description}}
+        for name, spec in settings.groups.items()
+    }
+
+
+def _configure_auth(c: Any, settings: HubSettings) -> None:
+    auth = settings.auth
+    c.Authenticator.admin_users = set(auth.admin_users)
+    if auth.kind == "shared-password":
+        c.JupyterHub.authenticator_class = "shared-password"
+        if auth.admin_password:
+            c.SharedPasswordAuthenticator.admin_password = auth.admin_password
+        if auth.shared_password:
+            c.SharedPasswordAuthenticator.user_password = auth.shared_password
+        members = {m for g in settings.groups.values() for m in g.members}
+        c.Authenticator.allowed_users = set(auth.allowed_users) | set(auth.admin_users) | members
+        c.Authenticator.allow_existing_users = True
+        c.Authenticator.allow_all = auth.allow_all
+    else:
+        import os
+
+        c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+        c.NativeAuthenticator.open_signup = False  # an admin approves each sign-up at /hub/authorize
+        # NativeAuthenticator's own approval is the gate, so every approved user may log in.
+        c.Authenticator.allow_all = True
+        import nativeauthenticator
+
+        templates = os.path.join(os.path.dirname(nativeauthenticator.__file__), "templates")
+        existing = list(c.JupyterHub.template_paths) if "template_paths" in c.JupyterHub else []
+        c.JupyterHub.template_paths = [*existing, templates]
+
+
+def _check_names(settings: HubSettings, prefix: str) -> None:
+    checks = [("auth.adminUsers", n) for n in settings.auth.admin_users]
+    checks += [("auth.allowedUsers", n) for n in settings.auth.allowed_users]
+    checks += [(f"groups.{g}.members", n) for g, spec in settings.groups.items() for n in spec.members]
+    for key, name in checks:
+        try:
+            system_username(name, prefix)
+        except UsernameError as exc:
+            raise HubConfigError(str(exc), key=key, value=name, code="bad-username") from exc
+
+
+def _configure_local(c: Any, settings: HubSettings) -> None:
+    from astrohub_hub.local import LocalSettings
+
+    local = settings.local or LocalSettings()
+    _check_names(settings, local.system_user_prefix)
+    c.JupyterHub.spawner_class = AstroLocalSpawner
+    c.AstroLocalSpawner.system_user_prefix = local.system_user_prefix
+    c.AstroLocalSpawner.create_system_users = local.create_system_users
+    c.AstroLocalSpawner.user_shell = local.shell
+    c.AstroLocalSpawner.run_as_system_users = (
+        running_as_root() if local.run_as_system_users is None else local.run_as_system_users
+    )
+    c.AstroLocalSpawner.home_template = settings.storage.home
+    c.AstroLocalSpawner.scratch_template = settings.storage.scratch
+    c.AstroLocalSpawner.groups_root = settings.storage.groups_root
+    c.AstroLocalSpawner.profiles = [p.model_dump() for p in settings.profiles]
+    c.Authenticator.username_pattern = hub_username_pattern(local.system_user_prefix)
 
 
 def configure(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
@@ -27,7 +248,42 @@ def configure(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
     -------
     HubSettings
         The validated settings that were applied.
+
+    Raises
+    ------
+    HubConfigError
+        Settings that do not validate (the error names the key), or names that cannot become
+        system users in local mode.
+
+    Examples
+    --------
+    >>> from traitlets.config import Config
+    >>> c = Config()
+    >>> s = configure(c, {"mode": "local", "storage": {"home": "/h/{username}",
+    ...     "groupsRoot": "/g", "datasets": "/d", "scratch": "/s/{username}"}})
+    >>> c.Spawner.default_url
+    '/lab'
     """
-    if not isinstance(settings, HubSettings):
-        settings = HubSettings.model_validate(settings)
-    raise NotImplementedError("configure() is being written (foundation issue)")
+    settings = validate_settings(settings)
+    _configure_auth(c, settings)
+    c.JupyterHub.load_groups = build_groups(settings)
+    c.JupyterHub.load_roles = build_roles(settings)
+    c.JupyterHub.services = build_services(settings)
+    existing_env = dict(c.Spawner.environment) if "environment" in c.Spawner else {}
+    c.Spawner.environment = {**existing_env, **environment_callables(settings)}
+    c.Spawner.default_url = settings.default_url
+    if settings.mode == "local":
+        _configure_local(c, settings)
+    else:
+        try:
+            from astrohub_hub.kubernetes import configure_kubernetes
+        except ImportError as exc:
+            raise HubConfigError(
+                "mode 'kubernetes' needs astrohub_hub.kubernetes.configure_kubernetes, which this "
+                "version of astrohub-hub does not provide; install the release matching the chart",
+                key="mode",
+                value=settings.mode,
+                code="missing-kubernetes",
+            ) from exc
+        configure_kubernetes(c, settings)
+    return settings

@@ -1,18 +1,306 @@
 """Spawner configuration for the local platform: user servers as local processes.
 
-When the hub runs as root each hub user gets a dedicated system user (as The Littlest JupyterHub
-does); otherwise servers run as the invoking user.
+Owns the mapping from hub user names to system user names (:func:`system_username`), the local
+spawner (:class:`AstroLocalSpawner`) and the preparation of a user's home and scratch folders.
+May import JupyterHub and the standard library; never ``platform_lib``.
+
+When the hub runs as root each hub user ``alice`` gets a dedicated system user ``astro-alice``
+(prefix from ``LocalSettings.system_user_prefix``), created with ``useradd`` on first spawn, whose
+home is the user's home space expanded from ``storage.home`` (mode 0700, owned by that user), as
+The Littlest JupyterHub does; the server then runs as that system user, so homes are isolated by
+file permissions. When not root, every server runs as the invoking user (no isolation between hub
+users: say so to operators) and only the folders are created.
+
+``configure(c, settings)`` selects this spawner in local mode; nothing here has to be called by hand.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import asyncio
+import html
+import os
+import pwd
+import re
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+from traitlets import Bool, Dict, List, Unicode, default
+
+from astrohub_hub.errors import UsernameError
+
+__all__ = [
+    "AstroLocalSpawner",
+    "LocalSettings",
+    "SYSTEM_NAME_MAX",
+    "ensure_system_user",
+    "expand_user_path",
+    "hub_username_pattern",
+    "prepare_user_dirs",
+    "running_as_root",
+    "system_username",
+    "visible_profiles",
+]
+
+#: Linux user names are at most 32 characters (useradd's limit).
+SYSTEM_NAME_MAX = 32
+_HUB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_PREFIX = re.compile(r"^[a-z_][a-z0-9_-]*$")
 
 
 class LocalSettings(BaseModel):
-    """Settings of the local spawner."""
+    """Settings of the local spawner.
+
+    ``system_user_prefix``: system users are ``<prefix><hub name>`` (when the hub runs as root).
+    ``create_system_users``: create missing system users with ``useradd`` (else they must exist).
+    ``shell``: the login shell of created users (what JupyterLab's terminal runs).
+    """
 
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
     system_user_prefix: str = "astro-"
+    create_system_users: bool = True
+    shell: str = "/bin/bash"
+    run_as_system_users: bool | None = Field(
+        None, description="Force (true/false) the per-user system accounts; default: when root."
+    )
+
+    @field_validator("system_user_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not _PREFIX.match(value) or len(value) > SYSTEM_NAME_MAX - 1:
+            raise ValueError(
+                f"{value!r} must start with a lower-case letter or '_' and contain only a-z, 0-9, '_', '-'"
+            )
+        return value
+
+
+def running_as_root() -> bool:
+    """Whether this process can create and switch to other system users."""
+    return os.geteuid() == 0
+
+
+def system_username(hub_name: str, prefix: str = "astro-") -> str:
+    """Map a hub user name to its system user name, or raise :class:`UsernameError`.
+
+    Hub names must be lower-case letters, digits, ``_`` and ``-``, starting with a letter or a
+    digit, and short enough that ``prefix + name`` fits in 32 characters. Nothing is silently
+    rewritten: two hub names never map to one system user.
+
+    Examples
+    --------
+    >>> system_username("alice")
+    'astro-alice'
+    """
+    if not isinstance(hub_name, str) or not _HUB_NAME.match(hub_name):
+        raise UsernameError(
+            f"hub user name {hub_name!r} cannot be a system user: use lower-case letters, digits, "
+            "'_' and '-', starting with a letter or digit",
+            value=hub_name,
+        )
+    name = prefix + hub_name
+    if len(name) > SYSTEM_NAME_MAX:
+        raise UsernameError(
+            f"hub user name {hub_name!r} is too long: {prefix!r} + name must be at most "
+            f"{SYSTEM_NAME_MAX} characters (at most {SYSTEM_NAME_MAX - len(prefix)} for the name)",
+            value=hub_name,
+        )
+    return name
+
+
+def hub_username_pattern(prefix: str = "astro-") -> str:
+    """The regular expression for ``Authenticator.username_pattern`` matching :func:`system_username`."""
+    return rf"^[a-z0-9][a-z0-9_-]{{0,{SYSTEM_NAME_MAX - len(prefix) - 1}}}$"
+
+
+def expand_user_path(template: str, username: str) -> str:
+    """Expand ``{username}`` in a storage template (``/srv/home/{username}``)."""
+    return template.replace("{username}", username)
+
+
+def visible_profiles(profiles: Iterable[Mapping[str, Any]], groups: Iterable[str]) -> list[dict[str, Any]]:
+    """The profiles a user in ``groups`` may choose: open profiles plus those of their groups.
+
+    Each profile is a mapping with at least ``slug`` and ``groups`` (as ``Profile.model_dump()``).
+    """
+    mine = set(groups)
+    return [dict(p) for p in profiles if not p.get("groups") or mine.intersection(p["groups"])]
+
+
+def ensure_system_user(name: str, home: str, *, shell: str = "/bin/bash", create: bool = True) -> pwd.struct_passwd:
+    """Return the system user ``name``, creating it with ``useradd`` (home ``home``) if missing."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        if not create:
+            raise UsernameError(
+                f"system user {name!r} does not exist and local.createSystemUsers is false", value=name
+            ) from None
+    Path(home).parent.mkdir(parents=True, exist_ok=True)
+    cmd = ["useradd", "--home-dir", home, "--create-home", "--shell", shell, "--user-group",
+           "--comment", "astrohub user", name]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode not in (0, 9):  # 9: name already in use (a concurrent spawn made it)
+        raise UsernameError(f"useradd {name!r} failed: {result.stderr.strip()}", value=name)
+    return pwd.getpwnam(name)
+
+
+def prepare_user_dirs(home: str, scratch: str | None, owner: pwd.struct_passwd | None) -> None:
+    """Create the user's home and scratch folders, mode 0700, owned by ``owner`` (when root).
+
+    Idempotent; an existing folder gets its owner and mode reset, its content is left alone.
+    """
+    for path in [home, scratch]:
+        if not path:
+            continue
+        folder = Path(path)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if owner is not None:
+            os.chown(folder, owner.pw_uid, owner.pw_gid)
+        os.chmod(folder, 0o700)
+
+
+class AstroLocalSpawner(LocalProcessSpawner):
+    """A LocalProcessSpawner that runs each hub user as their own system user when root.
+
+    Also prepares home and scratch folders and offers the resource profiles the user's groups
+    allow (a profile sets ``mem_limit`` / ``cpu_limit``, exported to the server as ``MEM_LIMIT`` /
+    ``CPU_LIMIT``; local processes are not otherwise confined).
+    """
+
+    system_user_prefix = Unicode("astro-", help="System users are <prefix><hub name>.").tag(config=True)
+    create_system_users = Bool(True, help="Create missing system users with useradd.").tag(config=True)
+    user_shell = Unicode("/bin/bash", help="Login shell of created system users.").tag(config=True)
+    run_as_system_users = Bool(help="Run servers as per-user system users (default: when root).").tag(
+        config=True
+    )
+    home_template = Unicode("", help="The user's home; '{username}' is the hub name.").tag(config=True)
+    scratch_template = Unicode("", help="The user's scratch folder; '{username}' is the hub name.").tag(
+        config=True
+    )
+    groups_root = Unicode("", help="The group folders; members get access at spawn (root).").tag(config=True)
+    profiles = List(Dict(), help="Profile dicts (Profile.model_dump()); 'groups' restricts one.").tag(
+        config=True
+    )
+
+    @default("run_as_system_users")
+    def _default_run_as(self) -> bool:
+        return running_as_root()
+
+    @default("options_form")
+    def _default_options_form(self):
+        return _profile_form
+
+    # -- who and where ------------------------------------------------------------------------
+
+    @property
+    def system_user(self) -> str:
+        """The system user this server runs as."""
+        if self.run_as_system_users:
+            return system_username(self.user.name, self.system_user_prefix)
+        return pwd.getpwuid(os.getuid()).pw_name
+
+    @property
+    def user_home(self) -> str:
+        """The user's home space."""
+        if self.home_template:
+            return expand_user_path(self.home_template, self.user.name)
+        return pwd.getpwnam(self.system_user).pw_dir
+
+    @property
+    def user_scratch(self) -> str | None:
+        """The user's scratch folder, if configured."""
+        return expand_user_path(self.scratch_template, self.user.name) if self.scratch_template else None
+
+    def user_groups(self) -> list[str]:
+        """The hub groups of this spawner's user, now."""
+        return sorted(g.name for g in getattr(self.user, "groups", []))
+
+    def make_preexec_fn(self, name: str):
+        home = self.user_home
+        if self.run_as_system_users:
+            return set_user_setuid(self.system_user)
+
+        def preexec() -> None:
+            os.chdir(home)
+
+        return preexec
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        env["USER"] = self.system_user
+        env["HOME"] = self.user_home
+        env["SHELL"] = self.user_shell
+        return env
+
+    # -- profiles -----------------------------------------------------------------------------
+
+    def visible_profiles(self) -> list[dict[str, Any]]:
+        """The profiles this user may choose now."""
+        return visible_profiles(self.profiles, self.user_groups())
+
+    def options_from_form(self, formdata: Mapping[str, list[str]]) -> dict[str, Any]:
+        return {"profile": (formdata.get("profile") or [""])[0]}
+
+    def selected_profile(self) -> dict[str, Any] | None:
+        """The profile in ``user_options`` (or the default one), checked against the user's groups."""
+        visible = self.visible_profiles()
+        if not visible:
+            return None
+        slug = (self.user_options or {}).get("profile") or ""
+        if not slug:
+            return next((p for p in visible if p.get("default")), visible[0])
+        for profile in visible:
+            if profile["slug"] == slug:
+                return profile
+        raise ValueError(
+            f"profile {slug!r} is not available to {self.user.name!r}; choose one of "
+            f"{[p['slug'] for p in visible]}"
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Create the system user (when root) and the home and scratch folders."""
+        owner = None
+        if self.run_as_system_users:
+            owner = ensure_system_user(
+                self.system_user, self.user_home, shell=self.user_shell, create=self.create_system_users
+            )
+        prepare_user_dirs(self.user_home, self.user_scratch, owner)
+        if owner is not None and self.groups_root:
+            from astrohub_hub.groupsync import grant_now
+
+            grant_now(self.groups_root, self.user_groups(), self.system_user, prefix=self.system_user_prefix)
+
+    async def start(self):
+        profile = self.selected_profile()
+        if profile is not None:
+            if profile.get("mem_limit"):
+                self.mem_limit = profile["mem_limit"]
+            if profile.get("cpu_limit"):
+                self.cpu_limit = float(profile["cpu_limit"])
+        await asyncio.to_thread(self.prepare)
+        return await super().start()
+
+
+def _profile_form(spawner: AstroLocalSpawner) -> str:
+    """The spawn form: one radio button per visible profile; no form when there is no choice."""
+    visible = spawner.visible_profiles()
+    if len(visible) <= 1:
+        return ""
+    default_slug = next((p["slug"] for p in visible if p.get("default")), visible[0]["slug"])
+    rows = []
+    for p in visible:
+        checked = " checked" if p["slug"] == default_slug else ""
+        slug = html.escape(p["slug"], quote=True)
+        rows.append(
+            f'<label><input type="radio" name="profile" value="{slug}"{checked}> '
+            f"<strong>{html.escape(p['display_name'])}</strong> {html.escape(p.get('description', ''))}</label><br>"
+        )
+    return "\n".join(rows)
+
+

@@ -1,19 +1,54 @@
 """The hub-side settings model: one strict schema whose keys match the Helm values ``custom.astrohub``.
 
 Keys are snake_case in Python and camelCase in YAML (both accepted). Unknown keys are errors that
-name the key. Mode-specific settings live beside their builders: ``local.LocalSettings`` and
-``kubernetes.KubernetesSettings``.
+name the key (pydantic's error ``loc``, e.g. ``auth.adminPasword: Extra inputs are not permitted``).
+Mode-specific settings live beside their builders: ``local.LocalSettings`` and
+``kubernetes.KubernetesSettings``. May import pydantic and this package's leaf modules only.
+
+Example (what the local platform's ``jupyterhub_config.py`` passes)::
+
+    {"mode": "local",
+     "auth": {"kind": "shared-password", "adminUsers": ["admin"],
+              "adminPassword": "<32+ chars>", "sharedPassword": "<8+ chars>"},
+     "storage": {"home": "/srv/astrohub/home/{username}", "groupsRoot": "/srv/astrohub/groups",
+                 "datasets": "/srv/astrohub/datasets", "scratch": "/srv/astrohub/scratch/{username}"},
+     "daskGateway": {"address": "http://127.0.0.1:8000/services/dask-gateway",
+                     "proxyAddress": "gateway://127.0.0.1:8786", "url": "http://127.0.0.1:8786",
+                     "apiToken": "<hex>", "server": {"hubApiUrl": "http://127.0.0.1:8081/hub/api"}},
+     "groups": {"teachers": {"instructorsOf": ["astro101"]}, "astro101": {}},
+     "local": {"systemUserPrefix": "astro-"}}
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from astrohub_hub.kubernetes import KubernetesSettings
 from astrohub_hub.local import LocalSettings
+
+__all__ = [
+    "AuthSettings",
+    "DaskGatewaySettings",
+    "GatewayServerSettings",
+    "GroupSettings",
+    "GroupSyncSettings",
+    "HubSettings",
+    "Profile",
+    "ServiceSettings",
+    "StorageSettings",
+]
+
+#: The minimum lengths JupyterHub's SharedPasswordAuthenticator enforces (checked here so the error
+#: names our key rather than the traitlet).
+ADMIN_PASSWORD_MIN_LENGTH = 32
+USER_PASSWORD_MIN_LENGTH = 8
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_BYTES = re.compile(r"^\d+(\.\d+)?[KMGT]?$")
 
 
 class Strict(BaseModel):
@@ -23,31 +58,86 @@ class Strict(BaseModel):
 
 
 class AuthSettings(Strict):
-    """Who may log in. ``shared-password`` suits a class; ``native`` adds sign-up with admin approval."""
+    """Who may log in. ``shared-password`` suits a class; ``native`` adds sign-up with admin approval.
+
+    ``shared-password``: every non-admin user logs in with ``shared_password`` (at least 8
+    characters); users in ``admin_users`` log in with ``admin_password`` (at least 32 characters).
+    Who may log in: ``admin_users``, ``allowed_users``, members of the configured groups, and every
+    user an admin creates through the hub (``allow_existing_users``); ``allow_all`` lets anyone in.
+    ``native``: NativeAuthenticator; people sign up and an admin approves them at ``/hub/authorize``.
+    """
 
     kind: Literal["shared-password", "native"] = "shared-password"
     admin_users: list[str] = Field(default_factory=lambda: ["admin"])
+    allowed_users: list[str] = Field(default_factory=list)
+    allow_all: bool = False
     shared_password: str | None = None
     admin_password: str | None = None
 
+    @field_validator("admin_password")
+    @classmethod
+    def _admin_password_length(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < ADMIN_PASSWORD_MIN_LENGTH:
+            raise ValueError(
+                f"must be at least {ADMIN_PASSWORD_MIN_LENGTH} characters (JupyterHub's rule), got {len(value)}"
+            )
+        return value
+
+    @field_validator("shared_password")
+    @classmethod
+    def _shared_password_length(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < USER_PASSWORD_MIN_LENGTH:
+            raise ValueError(
+                f"must be at least {USER_PASSWORD_MIN_LENGTH} characters (JupyterHub's rule), got {len(value)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _passwords_differ(self) -> "AuthSettings":
+        if self.shared_password and self.shared_password == self.admin_password:
+            raise ValueError("sharedPassword and adminPassword must differ")
+        return self
+
 
 class Profile(Strict):
-    """A resource profile offered at spawn time; ``groups`` restricts it (e.g. a class profile)."""
+    """A resource profile offered at spawn time; ``groups`` restricts it (e.g. a class profile).
+
+    ``mem_limit`` / ``mem_guarantee`` use JupyterHub's byte strings (``"2G"``, ``"512M"``).
+    """
 
     slug: str
     display_name: str
     description: str = ""
-    cpu_limit: float | None = None
-    cpu_guarantee: float | None = None
+    cpu_limit: float | None = Field(None, gt=0)
+    cpu_guarantee: float | None = Field(None, gt=0)
     mem_limit: str | None = None
     mem_guarantee: str | None = None
     image: str | None = None
     groups: list[str] = Field(default_factory=list)
     default: bool = False
 
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"{value!r} is not a slug (letters, digits, '.', '_', '-')")
+        return value
+
+    @field_validator("mem_limit", "mem_guarantee")
+    @classmethod
+    def _bytes(cls, value: str | None) -> str | None:
+        if value is not None and not _BYTES.match(value):
+            raise ValueError(f"{value!r} is not a byte size such as '2G' or '512M'")
+        return value
+
 
 class GroupSettings(Strict):
-    """A hub group created at start-up: a class or a team. ``instructors_of`` grants server access."""
+    """A hub group created at start-up: a class or a team.
+
+    ``instructors_of: [students]`` lets this group's members open, start and stop the servers of the
+    members of ``students`` (roles ``access:servers``, ``admin:servers``, ``read:users``, filtered
+    by ``!group=students``).
+    """
 
     members: list[str] = Field(default_factory=list)
     instructors_of: list[str] = Field(default_factory=list)
@@ -55,7 +145,11 @@ class GroupSettings(Strict):
 
 
 class StorageSettings(Strict):
-    """Where each space lives, as seen by user servers. ``{username}`` is expanded per user."""
+    """Where each space lives, as seen by user servers. ``{username}`` is expanded per user.
+
+    ``home`` and ``scratch`` are per user (use ``{username}``); ``groups_root`` holds one folder
+    per hub group; ``datasets`` is the read-only archive area.
+    """
 
     home: str
     groups_root: str
@@ -64,7 +158,11 @@ class StorageSettings(Strict):
 
 
 class ServiceSettings(Strict):
-    """A platform service registered with the hub (dask-gateway, the archive service, ...)."""
+    """A platform service registered with the hub (the archive service, ...).
+
+    ``scopes`` become a role ``service-<name>`` assigned to the service. Services with a ``url``
+    are reachable by every user (``access:services!service=<name>`` in the user and server roles).
+    """
 
     name: str
     url: str | None = None
@@ -75,14 +173,84 @@ class ServiceSettings(Strict):
     display: bool = True
     oauth_no_confirm: bool = True
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"{value!r} is not a service name (letters, digits, '.', '_', '-')")
+        return value
+
+
+class GatewayServerSettings(Strict):
+    """The dask-gateway server's own settings (``astrohub_hub.gateway.configure_gateway``).
+
+    ``address`` is the gateway API's bind address (``Gateway.address``, internal);
+    ``proxy_address`` the bind address of its proxy, serving HTTP and the scheduler TCP traffic on
+    one port (``Proxy.address`` and ``Proxy.tcp_address``). ``backend``: ``auto`` = the per-user
+    ``LocalBackend`` when the gateway runs as root, else ``UnsafeLocalBackend`` (everything as the
+    invoking user). Memory sizes are in GiB. ``max_clusters_per_user`` limits the active clusters of
+one user; ``cluster_max_*`` bound each cluster (so a user gets at most their product).
+``idle_timeout_seconds`` shuts down a cluster without clients (0: never).
+    """
+
+    address: str = "127.0.0.1:0"
+    proxy_address: str = "127.0.0.1:8786"
+    hub_api_url: str = ""
+    backend: Literal["auto", "local", "unsafe"] = "auto"
+    clusters_directory: str | None = None
+    worker_cores: int = Field(1, ge=1)
+    worker_cores_max: int = Field(4, ge=1)
+    worker_memory_gib: float = Field(2.0, gt=0)
+    worker_memory_gib_max: float = Field(8.0, gt=0)
+    scheduler_cores: int = Field(1, ge=1)
+    scheduler_memory_gib: float = Field(1.0, gt=0)
+    cluster_max_workers: int = Field(8, ge=1)
+    max_clusters_per_user: int = Field(2, ge=1)
+    cluster_max_cores: float | None = Field(None, gt=0)
+    cluster_max_memory_gib: float | None = Field(None, gt=0)
+    idle_timeout_seconds: float = Field(1800.0, ge=0)
+
+    @model_validator(mode="after")
+    def _defaults_within_maxima(self) -> "GatewayServerSettings":
+        if self.worker_cores > self.worker_cores_max:
+            raise ValueError(f"workerCores={self.worker_cores} exceeds workerCoresMax={self.worker_cores_max}")
+        if self.worker_memory_gib > self.worker_memory_gib_max:
+            raise ValueError(
+                f"workerMemoryGib={self.worker_memory_gib} exceeds workerMemoryGibMax={self.worker_memory_gib_max}"
+            )
+        return self
+
 
 class DaskGatewaySettings(Strict):
-    """How user servers reach dask-gateway (set as ``DASK_GATEWAY__*`` in their environment)."""
+    """How user servers reach dask-gateway (``DASK_GATEWAY__*`` in their environment).
+
+    ``address``: the gateway's HTTP API as users reach it (through the hub proxy:
+    ``<hub>/services/dask-gateway``); ``proxy_address``: the scheduler TCP address
+    (``gateway://host:port``); ``public_address``: the dashboard links shown to browsers.
+    ``url`` and ``api_token``: when both are set, ``configure`` registers the gateway as the hub
+    service ``service_name`` (unless ``services`` already lists one of that name); the gateway's
+    ``JupyterHubAuthenticator`` then resolves user tokens through the hub API.
+    """
 
     enabled: bool = True
     address: str = ""
     proxy_address: str = ""
     public_address: str = ""
+    service_name: str = "dask-gateway"
+    url: str | None = None
+    api_token: str | None = None
+    server: GatewayServerSettings = Field(default_factory=GatewayServerSettings)
+
+
+class GroupSyncSettings(Strict):
+    """The group-workspace service (``python -m astrohub_hub.groupsync``), local mode only.
+
+    It polls the hub every ``interval_seconds`` and keeps ``<groups_root>/<group>`` folders whose
+    access list is exactly the group's members.
+    """
+
+    enabled: bool = True
+    interval_seconds: float = Field(2.0, gt=0)
 
 
 class HubSettings(Strict):
@@ -95,7 +263,42 @@ class HubSettings(Strict):
     storage: StorageSettings
     dask_gateway: DaskGatewaySettings = Field(default_factory=DaskGatewaySettings)
     services: list[ServiceSettings] = Field(default_factory=list)
+    archive_service: str = "archive"
+    group_sync: GroupSyncSettings = Field(default_factory=GroupSyncSettings)
     environment: dict[str, str] = Field(default_factory=dict)
     default_url: str = "/lab"
     local: LocalSettings | None = None
     kubernetes: KubernetesSettings | None = None
+
+    @field_validator("groups")
+    @classmethod
+    def _group_names(cls, value: dict[str, GroupSettings]) -> dict[str, GroupSettings]:
+        for name in value:
+            if not _NAME.match(name):
+                raise ValueError(f"group name {name!r}: use letters, digits, '.', '_', '-' (it names a folder)")
+        return value
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> "HubSettings":
+        known = set(self.groups)
+        for name, group in self.groups.items():
+            for target in group.instructors_of:
+                if target not in known:
+                    raise ValueError(
+                        f"groups.{name}.instructorsOf: group {target!r} is not defined in groups "
+                        f"(defined: {sorted(known)})"
+                    )
+        for index, profile in enumerate(self.profiles):
+            for group in profile.groups:
+                if group not in known:
+                    raise ValueError(
+                        f"profiles[{index}].groups: group {group!r} of profile {profile.slug!r} is not "
+                        f"defined in groups (defined: {sorted(known)})"
+                    )
+        slugs = [p.slug for p in self.profiles]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError(f"profiles: duplicate slugs in {slugs}")
+        names = [s.name for s in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError(f"services: duplicate names in {names}")
+        return self

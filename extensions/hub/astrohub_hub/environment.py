@@ -1,0 +1,89 @@
+"""The environment of every user server: where the user's spaces and the platform's services are.
+
+Pure: :func:`user_environment` turns settings plus a user name and groups into a ``dict``; it is
+called at spawn by the callables ``configure`` puts in ``Spawner.environment`` (one per variable,
+so the Kubernetes spawner's ``get_env`` resolves them the same way). May import this package's
+settings only. The variables are read by ``platform_lib.settings.PlatformSettings`` (``PLATFORM_*``),
+by ``dask_gateway`` (``DASK_GATEWAY__*``) and by dask-labextension (``DASK_LABEXTENSION__*``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterable
+
+from astrohub_hub.local import expand_user_path
+from astrohub_hub.settings import HubSettings
+
+__all__ = ["archive_url", "environment_callables", "user_environment"]
+
+
+def archive_url(settings: HubSettings) -> str:
+    """The archive service's base URL for user servers, or ``""`` when none is configured.
+
+    A hub service with a ``url`` is routed by the proxy under ``/services/<name>/``, and the service
+    itself serves that prefix, so users reach it at ``<url>/services/<name>/``.
+    """
+    for service in settings.services:
+        if service.name == settings.archive_service and service.url:
+            return f"{service.url.rstrip('/')}/services/{service.name}/"
+    return ""
+
+
+def user_environment(settings: HubSettings, username: str, groups: Iterable[str]) -> dict[str, str]:
+    """Every variable a user server gets from astrohub, for ``username`` in ``groups``.
+
+    ``settings.environment`` is applied last, so an operator can override any variable.
+
+    Examples
+    --------
+    >>> s = HubSettings.model_validate({"mode": "local", "storage": {
+    ...     "home": "/h/{username}", "groupsRoot": "/g", "datasets": "/d", "scratch": "/s/{username}"}})
+    >>> user_environment(s, "alice", ["b", "a"])["PLATFORM_GROUPS"]
+    '["a", "b"]'
+    """
+    storage = settings.storage
+    env = {
+        "PLATFORM_USER": username,
+        "PLATFORM_GROUPS": json.dumps(sorted(set(groups))),
+        "PLATFORM_HOME": expand_user_path(storage.home, username),
+        "PLATFORM_GROUPS_ROOT": storage.groups_root,
+        "PLATFORM_DATASETS": storage.datasets,
+        "PLATFORM_SCRATCH": expand_user_path(storage.scratch, username),
+    }
+    archive = archive_url(settings)
+    if archive:
+        env["PLATFORM_ARCHIVE_URL"] = archive
+    gateway = settings.dask_gateway
+    if gateway.enabled and gateway.address:
+        env["PLATFORM_DASK_GATEWAY_URL"] = gateway.address
+        env["DASK_GATEWAY__ADDRESS"] = gateway.address
+        env["DASK_GATEWAY__PROXY_ADDRESS"] = gateway.proxy_address or gateway.address
+        env["DASK_GATEWAY__PUBLIC_ADDRESS"] = gateway.public_address or gateway.address
+        env["DASK_GATEWAY__AUTH__TYPE"] = "jupyterhub"
+        env["DASK_LABEXTENSION__FACTORY__MODULE"] = "dask_gateway"
+        env["DASK_LABEXTENSION__FACTORY__CLASS"] = "GatewayCluster"
+    env.update(settings.environment)
+    return env
+
+
+def _spawner_groups(spawner: Any) -> list[str]:
+    return [g.name for g in getattr(spawner.user, "groups", [])]
+
+
+def environment_callables(settings: HubSettings) -> dict[str, Callable[[Any], str]]:
+    """``Spawner.environment`` entries: one callable per variable, evaluated at spawn.
+
+    JupyterHub calls each with the spawner; the user's groups are read at that moment, so
+    ``PLATFORM_GROUPS`` reflects membership when the server starts.
+    """
+    keys = user_environment(settings, "x", []).keys()
+
+    def make(key: str) -> Callable[[Any], str]:
+        def value(spawner: Any) -> str:
+            return user_environment(settings, spawner.user.name, _spawner_groups(spawner))[key]
+
+        value.__name__ = f"astrohub_env_{key}"
+        return value
+
+    return {key: make(key) for key in keys}

@@ -1,0 +1,256 @@
+"""The dask-gateway server's configuration, as code: :func:`configure_gateway` and its backends.
+
+The local platform's generated ``dask_gateway_config.py`` calls::
+
+    from astrohub_hub.gateway import configure_gateway
+    configure_gateway(c, settings)   # the same HubSettings (or mapping) the hub gets
+
+and starts ``dask-gateway-server -f dask_gateway_config.py``. The gateway authenticates users
+through JupyterHub (``JupyterHubAuthenticator``: the user's hub token is resolved with
+``GET <hub api>/user`` and must carry ``access:services!service=dask-gateway``, which the hub's
+``user`` and ``server`` roles grant). Backends:
+
+* root: :class:`AstroLocalBackend`, dask-gateway's ``LocalBackend`` with each cluster's scheduler
+  and workers running as the hub user's system user (``astro-<name>``, the same mapping as the
+  hub's spawner), HOME set to the user's home;
+* not root: :class:`AstroUnsafeLocalBackend` (everything as the invoking user).
+
+Both enforce ``max_clusters_per_user``. Cluster options (``worker_cores``, ``worker_memory`` in GiB)
+have maxima from ``GatewayServerSettings``. May import dask-gateway-server and this package.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import sys
+import tempfile
+from typing import Any, Mapping
+
+from traitlets import Dict, Integer, Unicode
+
+from astrohub_hub.errors import UsernameError
+from astrohub_hub.local import expand_user_path, running_as_root, system_username
+from astrohub_hub.settings import HubSettings
+
+from dask_gateway_server.backends.base import PublicException
+from dask_gateway_server.backends.local import LocalBackend
+
+__all__ = [
+    "AstroLocalBackend",
+    "AstroUnsafeLocalBackend",
+    "LimitedLocalBackend",
+    "cluster_options",
+    "configure_gateway",
+]
+
+GIB = 2**30
+
+
+class LimitedLocalBackend(LocalBackend):
+    """A local backend refusing a user's cluster beyond ``max_clusters_per_user`` (0: no limit)."""
+
+    max_clusters_per_user = Integer(0, help="Active clusters a user may have at once (0: no limit).", config=True)
+    platform_environment = Dict(
+        help="Extra environment for schedulers and workers; '{username}' is the hub user name.", config=True
+    )
+
+    async def start_cluster(self, user, cluster_options):
+        if self.max_clusters_per_user:
+            active = self.db.list_clusters(username=user.name)
+            if len(active) >= self.max_clusters_per_user:
+                raise PublicException(
+                    f"user {user.name!r} already has {len(active)} active clusters (the limit is "
+                    f"{self.max_clusters_per_user}); shut one down with cluster.shutdown()"
+                )
+        return await super().start_cluster(user, cluster_options)
+
+    def get_env(self, cluster):
+        env = super().get_env(cluster)
+        for key, value in self.platform_environment.items():
+            env[key] = expand_user_path(value, cluster.username)
+        return env
+
+
+class AstroLocalBackend(LimitedLocalBackend):
+    """LocalBackend running each cluster as the hub user's system user ``<prefix><name>``."""
+
+    system_user_prefix = Unicode("astro-", help="System users are <prefix><hub name>.", config=True)
+    home_template = Unicode("", help="The user's home ('{username}' = hub name), HOME of the processes.",
+                            config=True)
+
+    def system_user(self, username: str) -> str:
+        """The system user running ``username``'s clusters."""
+        return system_username(username, self.system_user_prefix)
+
+    async def start_cluster(self, user, cluster_options):
+        try:
+            pwd.getpwnam(self.system_user(user.name))
+        except UsernameError as exc:
+            raise PublicException(str(exc)) from exc
+        except KeyError:
+            raise PublicException(
+                f"no system user for {user.name!r} yet: start your notebook server once, then retry"
+            ) from None
+        return await super().start_cluster(user, cluster_options)
+
+    def set_file_permissions(self, paths, username):
+        entry = pwd.getpwnam(self.system_user(username))
+        for path in paths:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def setup_working_directory(self, cluster):
+        # Rewritten rather than inherited: upstream extends the path list with the characters of the
+        # certificate paths (``paths.extend(path)``), which would chown "/" to the cluster's user.
+        if self.clusters_directory:
+            workdir = os.path.join(self.clusters_directory, cluster.name)
+        else:
+            workdir = tempfile.mkdtemp(prefix="dask", suffix=cluster.name)
+        certsdir = self.get_certs_directory(workdir)
+        logsdir = self.get_logs_directory(workdir)
+        paths = [workdir, certsdir, logsdir]
+        for path in paths:
+            os.makedirs(path, 0o700, exist_ok=True)
+        cert_path, key_path = self._get_tls_paths(workdir)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        for path, data in [(cert_path, cluster.tls_cert), (key_path, cluster.tls_key)]:
+            with os.fdopen(os.open(path, flags, 0o600), "wb") as fil:
+                fil.write(data)
+            paths.append(path)
+        self.set_file_permissions(paths, cluster.username)
+        return workdir
+
+    def make_preexec_fn(self, cluster):  # pragma: no cover - runs in the forked child
+        entry = pwd.getpwnam(self.system_user(cluster.username))
+        uid, gid = entry.pw_uid, entry.pw_gid
+        groups = os.getgrouplist(entry.pw_name, gid)
+        workdir = cluster.state["workdir"]
+
+        def preexec():
+            os.setgid(gid)
+            try:
+                os.setgroups(groups)
+            except OSError:
+                os.setgroups([])
+            os.setuid(uid)
+            os.chdir(workdir)
+
+        return preexec
+
+    def get_env(self, cluster):
+        env = super().get_env(cluster)
+        env["USER"] = self.system_user(cluster.username)
+        env["HOME"] = (
+            expand_user_path(self.home_template, cluster.username)
+            if self.home_template
+            else pwd.getpwnam(env["USER"]).pw_dir
+        )
+        return env
+
+
+class AstroUnsafeLocalBackend(LimitedLocalBackend):
+    """Everything as the invoking user (the gateway is not root): no isolation between users."""
+
+    def make_preexec_fn(self, cluster):  # pragma: no cover - runs in the forked child
+        workdir = cluster.state["workdir"]
+
+        def preexec():
+            os.chdir(workdir)
+
+        return preexec
+
+    def set_file_permissions(self, paths, username):
+        pass
+
+
+def cluster_options(settings: HubSettings):
+    """The cluster options users may set: ``worker_cores`` and ``worker_memory`` (GiB), bounded."""
+    from dask_gateway_server.options import Float, Integer as IntegerOption, Options
+
+    server = settings.dask_gateway.server
+
+    def handler(options: Any, user: Any) -> dict[str, Any]:
+        return {"worker_cores": options.worker_cores, "worker_memory": int(options.worker_memory * GIB)}
+
+    return Options(
+        IntegerOption("worker_cores", default=server.worker_cores, min=1, max=server.worker_cores_max,
+                      label="Worker cores"),
+        Float("worker_memory", default=server.worker_memory_gib, min=0.25, max=server.worker_memory_gib_max,
+              label="Worker memory (GiB)"),
+        handler=handler,
+    )
+
+
+def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
+    """Configure dask-gateway-server's traitlets config ``c`` from the hub settings.
+
+    Parameters
+    ----------
+    c
+        The config object of ``dask_gateway_config.py``.
+    settings
+        The same :class:`HubSettings` (or mapping) the hub's ``configure`` gets; uses
+        ``dask_gateway`` (``api_token``, ``service_name``, ``server``), ``storage`` and ``local``.
+
+    Returns
+    -------
+    HubSettings
+        The validated settings.
+
+    Examples
+    --------
+    >>> from traitlets.config import Config
+    >>> c = Config()
+    >>> _ = configure_gateway(c, {"mode": "local", "storage": {"home": "/h/{username}",
+    ...     "groupsRoot": "/g", "datasets": "/d", "scratch": "/s/{username}"},
+    ...     "daskGateway": {"apiToken": "t", "server": {"backend": "unsafe"}}})
+    >>> c.DaskGateway.backend_class.__name__
+    'AstroUnsafeLocalBackend'
+    """
+    from astrohub_hub.configure import validate_settings
+
+    settings = validate_settings(settings)
+    gateway = settings.dask_gateway
+    server = gateway.server
+    c.DaskGateway.address = server.address
+    c.Proxy.address = server.proxy_address
+    c.Proxy.tcp_address = server.proxy_address
+    c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
+    if server.hub_api_url:
+        c.JupyterHubAuthenticator.jupyterhub_api_url = server.hub_api_url
+    if gateway.api_token:
+        c.JupyterHubAuthenticator.jupyterhub_api_token = gateway.api_token
+    c.JupyterHubAuthenticator.jupyterhub_service_name = gateway.service_name
+
+    as_root = running_as_root() if server.backend == "auto" else server.backend == "local"
+    backend = AstroLocalBackend if as_root else AstroUnsafeLocalBackend
+    c.DaskGateway.backend_class = backend
+    prefix = settings.local.system_user_prefix if settings.local else "astro-"
+    c.AstroLocalBackend.system_user_prefix = prefix
+    c.AstroLocalBackend.home_template = settings.storage.home
+    c.LimitedLocalBackend.max_clusters_per_user = server.max_clusters_per_user
+    c.LimitedLocalBackend.platform_environment = {
+        "PLATFORM_USER": "{username}",
+        "PLATFORM_HOME": settings.storage.home,
+        "PLATFORM_GROUPS_ROOT": settings.storage.groups_root,
+        "PLATFORM_DATASETS": settings.storage.datasets,
+        "PLATFORM_SCRATCH": settings.storage.scratch,
+    }
+    if server.clusters_directory:
+        c.LocalBackend.clusters_directory = server.clusters_directory
+    c.Backend.cluster_options = cluster_options(settings)
+
+    c.ClusterConfig.scheduler_cmd = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    c.ClusterConfig.worker_cmd = [sys.executable, "-m", "distributed.cli.dask_worker"]
+    c.ClusterConfig.worker_cores = server.worker_cores
+    c.ClusterConfig.worker_memory = int(server.worker_memory_gib * GIB)
+    c.ClusterConfig.scheduler_cores = server.scheduler_cores
+    c.ClusterConfig.scheduler_memory = int(server.scheduler_memory_gib * GIB)
+    c.ClusterConfig.cluster_max_workers = server.cluster_max_workers
+    if server.cluster_max_cores is not None:
+        c.ClusterConfig.cluster_max_cores = server.cluster_max_cores
+    if server.cluster_max_memory_gib is not None:
+        c.ClusterConfig.cluster_max_memory = int(server.cluster_max_memory_gib * GIB)
+    c.ClusterConfig.idle_timeout = server.idle_timeout_seconds
+    return settings

@@ -1,0 +1,367 @@
+"""Group workspaces: one folder per hub group, read-write for exactly the group's members.
+
+Owns the hub-managed service ``python -m astrohub_hub.groupsync`` that ``configure`` registers in
+local mode (service ``astrohub-groupsync``, scopes ``list:groups`` and ``read:groups``). Every
+``interval`` seconds it reads the groups and their members from the hub REST API and reconciles
+``<groups_root>/<group>``:
+
+* not root: the folders are created (mode 0770); every server runs as the invoking user anyway;
+* root: each folder is ``root:root`` mode 0770 and each member's system user (``astro-<name>``,
+  created if missing, as the spawner would) gets a POSIX ACL entry ``user:astro-<name>:rwx`` plus
+  the same default entry, so files created inside stay read-write for every member. ACLs take
+  effect at once in running servers, unlike supplementary Unix groups, which a process only picks
+  up when it starts. When ``setfacl`` is missing (Debian package ``acl``) the fallback is a Unix
+  group ``<prefix>g-<group>`` owning the folder with mode 2770 (setgid), which members see from
+  their next server start.
+
+Removing a member revokes the entry on the group folder (without search permission on the folder
+nothing inside is reachable); a deleted group's folder keeps its data and loses every entry.
+
+The planning is pure (:func:`plan`: hub state + observed folders -> :class:`Action` list, unit
+tested); :class:`AclApplier` / :class:`UnixGroupApplier` observe and apply. The spawner calls
+:func:`grant_now` at spawn so a new member does not wait for the next poll. Environment of the
+service: ``ASTROHUB_GROUPSYNC_ROOT``, ``ASTROHUB_GROUPSYNC_PREFIX``, ``ASTROHUB_GROUPSYNC_INTERVAL``,
+``ASTROHUB_GROUPSYNC_SYSTEM_USERS`` (``1``/``0``/empty = when root), ``ASTROHUB_GROUPSYNC_HOME``
+(the home template, for creating system users), plus JupyterHub's ``JUPYTERHUB_API_URL`` and
+``JUPYTERHUB_API_TOKEN``. May import the standard library and this package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import grp
+import json
+import logging
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal, Mapping, Protocol
+
+from astrohub_hub.errors import HubError, UsernameError
+from astrohub_hub.local import ensure_system_user, expand_user_path, prepare_user_dirs, running_as_root, system_username
+
+__all__ = [
+    "AclApplier",
+    "Action",
+    "Plan",
+    "UnixGroupApplier",
+    "fetch_groups",
+    "grant_now",
+    "make_applier",
+    "plan",
+    "sync_once",
+]
+
+log = logging.getLogger("astrohub.groupsync")
+
+_GROUP_DIR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True, order=True)
+class Action:
+    """One change to a group folder: create it, or grant / revoke a system user's access."""
+
+    kind: Literal["mkdir", "grant", "revoke"]
+    group: str
+    user: str | None = None
+
+
+@dataclass
+class Plan:
+    """The actions that bring the folders in step with the hub, and what had to be skipped."""
+
+    actions: list[Action] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def plan(
+    groups: Mapping[str, Iterable[str]],
+    observed: Mapping[str, frozenset[str] | set[str] | None],
+    *,
+    system_users: bool,
+    prefix: str = "astro-",
+) -> Plan:
+    """Plan the reconciliation of group folders with the hub's groups (pure).
+
+    Parameters
+    ----------
+    groups
+        Hub group name -> member hub user names (from the hub API).
+    observed
+        Folder name -> system users that have access now (``None``: the folder does not exist).
+        Folders of deleted groups appear here only.
+    system_users
+        Whether hub users run as their own system users (root); if not, only folders are made.
+    prefix
+        The system user prefix (``astro-``).
+
+    Returns
+    -------
+    Plan
+        ``mkdir`` before ``grant``/``revoke`` of the same group; unsafe group or user names are
+        skipped and reported in ``problems``.
+
+    Examples
+    --------
+    >>> plan({"astro101": ["alice"]}, {}, system_users=True).actions
+    [Action(kind='mkdir', group='astro101', user=None), Action(kind='grant', group='astro101', user='astro-alice')]
+    """
+    result = Plan()
+    for group in sorted(groups):
+        if not _GROUP_DIR.match(group):
+            result.problems.append(f"group {group!r}: not a safe folder name, skipped")
+            continue
+        current = observed.get(group)
+        if current is None:
+            result.actions.append(Action("mkdir", group))
+            current = frozenset()
+        if not system_users:
+            continue
+        wanted: set[str] = set()
+        for member in groups[group]:
+            try:
+                wanted.add(system_username(member, prefix))
+            except UsernameError as exc:
+                result.problems.append(f"group {group!r}: {exc}")
+        for user in sorted(wanted - set(current)):
+            result.actions.append(Action("grant", group, user))
+        for user in sorted(set(current) - wanted):
+            result.actions.append(Action("revoke", group, user))
+    if system_users:
+        for group in sorted(set(observed) - set(groups)):
+            for user in sorted(observed[group] or ()):
+                result.actions.append(Action("revoke", group, user))
+    return result
+
+
+class Applier(Protocol):
+    """Observes and changes group folders."""
+
+    def observe(self) -> dict[str, frozenset[str]]: ...
+
+    def apply(self, action: Action) -> None: ...
+
+
+def _run(cmd: list[str]) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise HubError(f"{' '.join(cmd)} failed: {result.stderr.strip()}", code="groupsync-command")
+
+
+@dataclass
+class AclApplier:
+    """Group folders with POSIX ACLs (``setfacl``/``getfacl``); also the not-root mode (no ACLs)."""
+
+    root: Path
+    prefix: str = "astro-"
+    system_users: bool = True
+    home_template: str = ""
+
+    def observe(self) -> dict[str, frozenset[str]]:
+        found: dict[str, frozenset[str]] = {}
+        if not self.root.is_dir():
+            return found
+        for entry in sorted(self.root.iterdir()):
+            if entry.is_dir() and _GROUP_DIR.match(entry.name):
+                found[entry.name] = self._acl_users(entry) if self.system_users else frozenset()
+        return found
+
+    def _acl_users(self, folder: Path) -> frozenset[str]:
+        out = subprocess.run(
+            ["getfacl", "--omit-header", "--absolute-names", "--numeric", str(folder)],
+            capture_output=True, text=True, check=False,
+        )
+        users = set()
+        for line in out.stdout.splitlines():
+            parts = line.split(":")
+            if len(parts) >= 3 and parts[0] == "user" and parts[1]:
+                try:
+                    name = pwd.getpwuid(int(parts[1])).pw_name
+                except (KeyError, ValueError):
+                    continue
+                if name.startswith(self.prefix):
+                    users.add(name)
+        return frozenset(users)
+
+    def apply(self, action: Action) -> None:
+        folder = self.root / action.group
+        if action.kind == "mkdir":
+            self.root.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o770, exist_ok=True)
+            os.chmod(folder, 0o770)
+        elif action.kind == "grant":
+            self._ensure_user(action.user)
+            _run(["setfacl", "-m", f"u:{action.user}:rwx,d:u:{action.user}:rwx", str(folder)])
+        elif action.kind == "revoke":
+            _run(["setfacl", "-x", f"u:{action.user},d:u:{action.user}", str(folder)])
+
+    def _ensure_user(self, name: str | None) -> None:
+        assert name is not None
+        try:
+            pwd.getpwnam(name)
+            return
+        except KeyError:
+            pass
+        if not self.home_template:
+            raise HubError(f"system user {name!r} does not exist yet", code="groupsync-no-user", value=name)
+        hub_name = name[len(self.prefix):]
+        home = expand_user_path(self.home_template, hub_name)
+        owner = ensure_system_user(name, home)
+        prepare_user_dirs(home, None, owner)
+
+
+@dataclass
+class UnixGroupApplier:
+    """Fallback without ACLs: a Unix group ``<prefix>g-<group>`` per folder, mode 2770 (setgid).
+
+    Members see a change from their next server start (supplementary groups are fixed per process).
+    """
+
+    root: Path
+    prefix: str = "astro-"
+    home_template: str = ""
+
+    def unix_group(self, group: str) -> str:
+        return f"{self.prefix}g-{group.lower()}"[:32]
+
+    def observe(self) -> dict[str, frozenset[str]]:
+        found: dict[str, frozenset[str]] = {}
+        if not self.root.is_dir():
+            return found
+        for entry in sorted(self.root.iterdir()):
+            if entry.is_dir() and _GROUP_DIR.match(entry.name):
+                try:
+                    members = grp.getgrnam(self.unix_group(entry.name)).gr_mem
+                except KeyError:
+                    members = []
+                found[entry.name] = frozenset(m for m in members if m.startswith(self.prefix))
+        return found
+
+    def apply(self, action: Action) -> None:
+        folder = self.root / action.group
+        unix = self.unix_group(action.group)
+        if action.kind == "mkdir":
+            self.root.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o770, exist_ok=True)
+            try:
+                grp.getgrnam(unix)
+            except KeyError:
+                _run(["groupadd", unix])
+            shutil.chown(folder, user="root", group=unix)
+            os.chmod(folder, 0o2770)
+        elif action.kind == "grant":
+            AclApplier(self.root, self.prefix, True, self.home_template)._ensure_user(action.user)
+            _run(["gpasswd", "-a", str(action.user), unix])
+        elif action.kind == "revoke":
+            _run(["gpasswd", "-d", str(action.user), unix])
+
+
+def make_applier(root: str | Path, *, prefix: str, system_users: bool, home_template: str = "") -> Applier:
+    """The applier for this machine: ACLs when root and ``setfacl`` exists, else a Unix group."""
+    root = Path(root)
+    if system_users and shutil.which("setfacl") is None:
+        log.warning("setfacl not found (Debian package 'acl'): falling back to Unix groups, mode 2770")
+        return UnixGroupApplier(root, prefix, home_template)
+    return AclApplier(root, prefix, system_users, home_template)
+
+
+def fetch_groups(api_url: str, token: str, *, timeout: float = 10.0) -> dict[str, list[str]]:
+    """Every hub group and its members, from ``GET /groups`` (all pages)."""
+    groups: dict[str, list[str]] = {}
+    offset = 0
+    while True:
+        query = urllib.parse.urlencode({"offset": offset, "limit": 200})
+        request = urllib.request.Request(
+            f"{api_url.rstrip('/')}/groups?{query}",
+            headers={"Authorization": f"token {token}", "Accept": "application/jupyterhub-pagination+json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = json.load(response)
+        items = body["items"] if isinstance(body, dict) else body
+        for item in items:
+            groups[item["name"]] = list(item.get("users", []))
+        following = body.get("_pagination", {}).get("next") if isinstance(body, dict) else None
+        if not following or not items:
+            return groups
+        offset = following["offset"]
+
+
+def sync_once(groups: Mapping[str, Iterable[str]], applier: Applier, *, system_users: bool, prefix: str) -> Plan:
+    """Observe, plan and apply once; a failing action is logged and retried at the next poll."""
+    result = plan(groups, applier.observe(), system_users=system_users, prefix=prefix)
+    for problem in result.problems:
+        log.warning("%s", problem)
+    for action in result.actions:
+        try:
+            applier.apply(action)
+            log.info("applied %s", action)
+        except (HubError, OSError) as exc:
+            result.problems.append(f"{action}: {exc}")
+            log.warning("could not apply %s: %s", action, exc)
+    return result
+
+
+def grant_now(groups_root: str | Path, groups: Iterable[str], system_user: str, *, prefix: str) -> None:
+    """At spawn (as root): give ``system_user`` access to its groups' folders right away.
+
+    The service would do it within one poll interval; doing it here means a server never starts
+    without its group folders. Only grants; the service owns revocation.
+    """
+    root = Path(groups_root)
+    applier = make_applier(root, prefix=prefix, system_users=True)
+    observed = applier.observe()
+    for group in groups:
+        if not _GROUP_DIR.match(group):
+            continue
+        if group not in observed:
+            applier.apply(Action("mkdir", group))
+            observed[group] = frozenset()
+        if system_user not in observed[group]:
+            applier.apply(Action("grant", group, system_user))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the reconciliation loop (the hub starts and stops this as a managed service)."""
+    parser = argparse.ArgumentParser(prog="python -m astrohub_hub.groupsync", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=os.environ.get("ASTROHUB_GROUPSYNC_ROOT"))
+    parser.add_argument("--prefix", default=os.environ.get("ASTROHUB_GROUPSYNC_PREFIX", "astro-"))
+    parser.add_argument("--interval", type=float, default=float(os.environ.get("ASTROHUB_GROUPSYNC_INTERVAL", "2")))
+    parser.add_argument("--home-template", default=os.environ.get("ASTROHUB_GROUPSYNC_HOME", ""))
+    parser.add_argument("--once", action="store_true", help="reconcile once and exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s groupsync] %(message)s")
+    if not args.root:
+        parser.error("--root or ASTROHUB_GROUPSYNC_ROOT is required")
+    api_url = os.environ.get("JUPYTERHUB_API_URL", "")
+    token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+    if not api_url or not token:
+        parser.error("JUPYTERHUB_API_URL and JUPYTERHUB_API_TOKEN must be set (the hub sets them)")
+    flag = os.environ.get("ASTROHUB_GROUPSYNC_SYSTEM_USERS", "")
+    system_users = running_as_root() if flag == "" else flag == "1"
+    applier = make_applier(args.root, prefix=args.prefix, system_users=system_users, home_template=args.home_template)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log.info("keeping %s in step with the hub's groups every %ss", args.root, args.interval)
+    while not stop.is_set():
+        try:
+            sync_once(fetch_groups(api_url, token), applier, system_users=system_users, prefix=args.prefix)
+        except Exception as exc:  # a hub restart or a transient error: retry at the next poll
+            log.warning("sync failed: %s", exc)
+        if args.once:
+            break
+        stop.wait(args.interval)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

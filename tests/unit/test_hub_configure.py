@@ -1,0 +1,228 @@
+"""Unit tests of astrohub_hub.configure: traits produced from settings, on a fresh Config."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from traitlets.config import Config
+
+from astrohub_hub import HubConfigError, configure, user_environment, validate_settings
+from astrohub_hub.configure import GROUPSYNC_SERVICE, build_roles
+from astrohub_hub.local import AstroLocalSpawner
+
+ADMIN_PW = "a" * 32
+USER_PW = "class-password"
+
+
+def base_settings(**extra):
+    settings = {
+        "mode": "local",
+        "auth": {"kind": "shared-password", "adminUsers": ["admin"], "adminPassword": ADMIN_PW,
+                 "sharedPassword": USER_PW},
+        "storage": {"home": "/srv/home/{username}", "groupsRoot": "/srv/groups",
+                    "datasets": "/srv/datasets", "scratch": "/srv/scratch/{username}"},
+        "daskGateway": {"address": "http://127.0.0.1:8000/services/dask-gateway",
+                        "proxyAddress": "gateway://127.0.0.1:8786", "url": "http://127.0.0.1:8787",
+                        "apiToken": "gw-token"},
+        "groups": {"teachers": {"members": ["tina"], "instructorsOf": ["astro101"]},
+                   "astro101": {"members": ["sam", "sue"], "description": "Intro class"}},
+        "profiles": [
+            {"slug": "small", "displayName": "Small", "memLimit": "1G", "cpuLimit": 1, "default": True},
+            {"slug": "class", "displayName": "Class", "memLimit": "4G", "cpuLimit": 2, "groups": ["astro101"]},
+        ],
+        "services": [{"name": "archive", "url": "http://127.0.0.1:9000", "apiToken": "arch",
+                      "scopes": ["read:users:name"]}],
+        "local": {"systemUserPrefix": "astro-", "runAsSystemUsers": True},
+    }
+    settings.update(extra)
+    return settings
+
+
+def fake_spawner(name, groups):
+    user = SimpleNamespace(name=name, groups=[SimpleNamespace(name=g) for g in groups])
+    return SimpleNamespace(user=user)
+
+
+def test_shared_password_authenticator_and_admins():
+    c = Config()
+    configure(c, base_settings())
+    assert c.JupyterHub.authenticator_class == "shared-password"
+    assert c.SharedPasswordAuthenticator.admin_password == ADMIN_PW
+    assert c.SharedPasswordAuthenticator.user_password == USER_PW
+    assert c.Authenticator.admin_users == {"admin"}
+    assert c.Authenticator.allowed_users == {"admin", "tina", "sam", "sue"}
+    assert c.Authenticator.allow_existing_users is True
+    assert c.Authenticator.allow_all is False
+
+
+def test_native_authenticator_needs_admin_approval():
+    c = Config()
+    configure(c, base_settings(auth={"kind": "native", "adminUsers": ["boss"]}))
+    assert c.JupyterHub.authenticator_class == "nativeauthenticator.NativeAuthenticator"
+    assert c.NativeAuthenticator.open_signup is False
+    assert c.Authenticator.admin_users == {"boss"}
+    assert any(p.endswith("templates") for p in c.JupyterHub.template_paths)
+
+
+def test_groups_loaded_with_members():
+    c = Config()
+    configure(c, base_settings())
+    assert c.JupyterHub.load_groups["astro101"]["users"] == ["sam", "sue"]
+    assert c.JupyterHub.load_groups["astro101"]["properties"] == {"description": "Intro class"}
+    assert set(c.JupyterHub.load_groups) == {"teachers", "astro101"}
+
+
+def test_instructor_role_opens_student_servers():
+    c = Config()
+    configure(c, base_settings())
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    instructors = roles["instructors-teachers"]
+    assert instructors["groups"] == ["teachers"]
+    assert set(instructors["scopes"]) == {
+        "access:servers!group=astro101", "read:users!group=astro101", "admin:servers!group=astro101"}
+
+
+def test_user_and_server_roles_reach_services():
+    roles = {r["name"]: r for r in build_roles(validate_settings(base_settings()))}
+    for name in ("user", "server"):
+        assert "access:services!service=dask-gateway" in roles[name]["scopes"]
+        assert "access:services!service=archive" in roles[name]["scopes"]
+    assert "self" in roles["user"]["scopes"]
+    assert "access:servers!server" in roles["server"]["scopes"]
+    assert roles["service-archive"] == {"name": "service-archive", "description": "Scopes of service archive",
+                                        "scopes": ["read:users:name"], "services": ["archive"]}
+
+
+def test_services_registered_with_tokens():
+    c = Config()
+    configure(c, base_settings())
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert services["dask-gateway"]["url"] == "http://127.0.0.1:8787"
+    assert services["dask-gateway"]["api_token"] == "gw-token"
+    assert services["archive"]["api_token"] == "arch"
+    sync = services[GROUPSYNC_SERVICE]
+    assert sync["command"][1:] == ["-m", "astrohub_hub.groupsync"]
+    assert sync["environment"]["ASTROHUB_GROUPSYNC_ROOT"] == "/srv/groups"
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["service-astrohub-groupsync"]["services"] == [GROUPSYNC_SERVICE]
+    assert set(roles["service-astrohub-groupsync"]["scopes"]) == {"list:groups", "read:groups"}
+
+
+def test_gateway_listed_explicitly_is_not_duplicated():
+    settings = base_settings()
+    settings["services"].append({"name": "dask-gateway", "url": "http://gw:80", "apiToken": "x"})
+    c = Config()
+    configure(c, settings)
+    names = [s["name"] for s in c.JupyterHub.services]
+    assert names.count("dask-gateway") == 1
+    assert next(s for s in c.JupyterHub.services if s["name"] == "dask-gateway")["url"] == "http://gw:80"
+
+
+def test_environment_function_for_a_user():
+    env = user_environment(validate_settings(base_settings()), "sam", ["astro101", "a-team"])
+    assert env["PLATFORM_USER"] == "sam"
+    assert json.loads(env["PLATFORM_GROUPS"]) == ["a-team", "astro101"]
+    assert env["PLATFORM_HOME"] == "/srv/home/sam"
+    assert env["PLATFORM_SCRATCH"] == "/srv/scratch/sam"
+    assert env["PLATFORM_GROUPS_ROOT"] == "/srv/groups"
+    assert env["PLATFORM_DATASETS"] == "/srv/datasets"
+    assert env["PLATFORM_ARCHIVE_URL"] == "http://127.0.0.1:9000/services/archive/"
+    assert env["PLATFORM_DASK_GATEWAY_URL"] == "http://127.0.0.1:8000/services/dask-gateway"
+    assert env["DASK_GATEWAY__ADDRESS"] == "http://127.0.0.1:8000/services/dask-gateway"
+    assert env["DASK_GATEWAY__PROXY_ADDRESS"] == "gateway://127.0.0.1:8786"
+    assert env["DASK_GATEWAY__PUBLIC_ADDRESS"] == "http://127.0.0.1:8000/services/dask-gateway"
+    assert env["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
+    assert env["DASK_LABEXTENSION__FACTORY__MODULE"] == "dask_gateway"
+    assert env["DASK_LABEXTENSION__FACTORY__CLASS"] == "GatewayCluster"
+
+
+def test_environment_without_archive_or_gateway_and_override():
+    settings = base_settings(services=[], daskGateway={"enabled": False}, environment={"PLATFORM_USER": "x"})
+    env = user_environment(validate_settings(settings), "sam", [])
+    assert "PLATFORM_ARCHIVE_URL" not in env
+    assert not any(k.startswith("DASK_GATEWAY__") for k in env)
+    assert env["PLATFORM_USER"] == "x"
+
+
+def test_spawner_environment_callables_read_groups_at_spawn():
+    c = Config()
+    c.Spawner.environment = {"KEEP": "me"}
+    configure(c, base_settings())
+    env = c.Spawner.environment
+    assert env["KEEP"] == "me"
+    assert env["PLATFORM_HOME"](fake_spawner("sue", [])) == "/srv/home/sue"
+    assert json.loads(env["PLATFORM_GROUPS"](fake_spawner("sue", ["astro101"]))) == ["astro101"]
+
+
+def test_local_spawner_traits_and_default_url():
+    c = Config()
+    configure(c, base_settings())
+    assert c.Spawner.default_url == "/lab"
+    assert c.JupyterHub.spawner_class is AstroLocalSpawner
+    assert c.AstroLocalSpawner.home_template == "/srv/home/{username}"
+    assert c.AstroLocalSpawner.groups_root == "/srv/groups"
+    assert c.AstroLocalSpawner.run_as_system_users is True
+    assert [p["slug"] for p in c.AstroLocalSpawner.profiles] == ["small", "class"]
+    assert c.Authenticator.username_pattern.startswith("^[a-z0-9]")
+
+
+def test_kubernetes_mode_without_builder_is_a_clear_error(monkeypatch):
+    import astrohub_hub.kubernetes as k8s
+
+    monkeypatch.delattr(k8s, "configure_kubernetes", raising=False)
+    with pytest.raises(HubConfigError) as info:
+        configure(Config(), base_settings(mode="kubernetes", local=None))
+    assert info.value.key == "mode"
+    assert "configure_kubernetes" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"auth": {"kind": "shared-password", "adminPasword": ADMIN_PW}}, "auth.adminPasword"),
+        ({"auth": {"kind": "shared-password", "adminPassword": "short"}}, "auth.adminPassword"),
+        ({"auth": {"kind": "ldap"}}, "auth.kind"),
+        ({"mode": "cloud"}, "mode"),
+        ({"defaultUrl": ["/lab"]}, "defaultUrl"),
+        ({"storage": {"home": "/h", "groupsRoot": "/g", "datasets": "/d"}}, "storage.scratch"),
+        ({"profiles": [{"slug": "x", "displayName": "X", "memLimit": "lots"}]}, "profiles.0.memLimit"),
+        ({"profiles": [{"slug": "x", "displayName": "X", "cpuLimit": "two"}]}, "profiles.0.cpuLimit"),
+        ({"daskGateway": {"server": {"workerCores": 8, "workerCoresMax": 4}}}, "daskGateway.server"),
+        ({"local": {"systemUserPrefix": "Bad Prefix"}}, "local.systemUserPrefix"),
+        ({"grops": {}}, "grops"),
+    ],
+)
+def test_validation_errors_name_the_key(change, key):
+    with pytest.raises(HubConfigError) as info:
+        validate_settings(base_settings(**change))
+    assert info.value.key == key
+    assert key in str(info.value)
+
+
+def test_reference_to_undefined_group_is_named():
+    settings = base_settings()
+    settings["groups"]["teachers"]["instructorsOf"] = ["astro102"]
+    with pytest.raises(HubConfigError, match=r"groups\.teachers\.instructorsOf: group 'astro102'"):
+        validate_settings(settings)
+    settings = base_settings()
+    settings["profiles"][1]["groups"] = ["nobody"]
+    with pytest.raises(HubConfigError, match=r"profiles\[1\]\.groups: group 'nobody'"):
+        validate_settings(settings)
+
+
+def test_unmappable_member_name_fails_configure():
+    settings = base_settings()
+    settings["groups"]["astro101"]["members"] = ["Sam Smith"]
+    with pytest.raises(HubConfigError) as info:
+        configure(Config(), settings)
+    assert info.value.key == "groups.astro101.members"
+    assert info.value.value == "Sam Smith"
+
+
+def test_snake_case_keys_are_accepted():
+    settings = validate_settings({"mode": "local", "default_url": "/tree", "storage": {
+        "home": "/h/{username}", "groups_root": "/g", "datasets": "/d", "scratch": "/s"}})
+    assert settings.default_url == "/tree"
+    assert settings.storage.groups_root == "/g"

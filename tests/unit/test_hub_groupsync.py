@@ -1,0 +1,56 @@
+"""Unit tests of astrohub_hub.groupsync: the reconciliation plan, and applying it without root."""
+
+from __future__ import annotations
+
+from astrohub_hub.groupsync import AclApplier, Action, plan, sync_once
+
+
+def test_new_group_gets_folder_then_grants():
+    result = plan({"astro101": ["sam", "sue"]}, {}, system_users=True)
+    assert result.actions == [
+        Action("mkdir", "astro101"),
+        Action("grant", "astro101", "astro-sam"),
+        Action("grant", "astro101", "astro-sue"),
+    ]
+    assert result.problems == []
+
+
+def test_membership_changes_grant_and_revoke_only_the_difference():
+    observed = {"astro101": frozenset({"astro-sam", "astro-old"})}
+    result = plan({"astro101": ["sam", "new"]}, observed, system_users=True)
+    assert result.actions == [Action("grant", "astro101", "astro-new"), Action("revoke", "astro101", "astro-old")]
+
+
+def test_in_step_means_nothing_to_do():
+    observed = {"a": frozenset({"astro-x"}), "b": frozenset()}
+    assert plan({"a": ["x"], "b": []}, observed, system_users=True).actions == []
+
+
+def test_deleted_group_keeps_folder_and_loses_every_entry():
+    observed = {"gone": frozenset({"astro-a", "astro-b"})}
+    result = plan({}, observed, system_users=True)
+    assert result.actions == [Action("revoke", "gone", "astro-a"), Action("revoke", "gone", "astro-b")]
+
+
+def test_not_root_only_makes_folders():
+    result = plan({"a": ["x"], "b": ["y"]}, {"a": frozenset()}, system_users=False)
+    assert result.actions == [Action("mkdir", "b")]
+    assert plan({}, {"gone": frozenset()}, system_users=False).actions == []
+
+
+def test_unsafe_names_are_skipped_and_reported():
+    result = plan({"../etc": ["x"], "ok": ["Bad Name", "fine"]}, {}, system_users=True, prefix="u-")
+    assert result.actions == [Action("mkdir", "ok"), Action("grant", "ok", "u-fine")]
+    assert len(result.problems) == 2
+    assert "'../etc'" in result.problems[0]
+    assert "'Bad Name'" in result.problems[1]
+
+
+def test_sync_once_without_root_creates_group_folders(tmp_path):
+    applier = AclApplier(tmp_path / "groups", system_users=False)
+    first = sync_once({"astro101": ["sam"], "team-x": []}, applier, system_users=False, prefix="astro-")
+    assert [a.kind for a in first.actions] == ["mkdir", "mkdir"]
+    assert sorted(p.name for p in (tmp_path / "groups").iterdir()) == ["astro101", "team-x"]
+    assert (tmp_path / "groups" / "astro101").stat().st_mode & 0o777 == 0o770
+    second = sync_once({"astro101": ["sam"], "team-x": []}, applier, system_users=False, prefix="astro-")
+    assert second.actions == []

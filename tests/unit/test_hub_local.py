@@ -1,0 +1,103 @@
+"""Unit tests of astrohub_hub.local: user name mapping, profile filtering, the spawner's choices."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from astrohub_hub import UsernameError, system_username
+from astrohub_hub.local import (
+    SYSTEM_NAME_MAX,
+    AstroLocalSpawner,
+    _profile_form,
+    expand_user_path,
+    hub_username_pattern,
+    prepare_user_dirs,
+    visible_profiles,
+)
+
+PROFILES = [
+    {"slug": "small", "display_name": "Small", "groups": [], "mem_limit": "1G", "cpu_limit": 1.0, "default": True},
+    {"slug": "large", "display_name": "Large", "groups": [], "mem_limit": "8G", "cpu_limit": 4.0},
+    {"slug": "class", "display_name": "Class <b>", "groups": ["astro101"], "mem_limit": "4G", "cpu_limit": 2.0},
+]
+
+
+@pytest.mark.parametrize(("hub", "system"), [("alice", "astro-alice"), ("bob-2", "astro-bob-2"), ("7up", "astro-7up")])
+def test_system_username_maps_safe_names(hub, system):
+    assert system_username(hub) == system
+
+
+@pytest.mark.parametrize("bad", ["Alice", "al ice", "../root", "-rf", "", "é", "a.b", "a" * 27, "x:y"])
+def test_system_username_rejects_unsafe_names(bad):
+    with pytest.raises(UsernameError) as info:
+        system_username(bad)
+    assert info.value.value == bad
+    assert repr(bad) in str(info.value)
+
+
+def test_pattern_agrees_with_mapping():
+    pattern = re.compile(hub_username_pattern("astro-"))
+    for name in ["alice", "bob-2", "a" * 26, "a" * 27, "Alice", "a b", "_x"]:
+        try:
+            system_username(name, "astro-")
+            ok = True
+        except UsernameError:
+            ok = False
+        assert bool(pattern.match(name)) == ok, name
+    assert len(system_username("a" * (SYSTEM_NAME_MAX - 6))) == SYSTEM_NAME_MAX
+
+
+def test_expand_user_path():
+    assert expand_user_path("/srv/home/{username}/work", "sam") == "/srv/home/sam/work"
+    assert expand_user_path("/srv/scratch", "sam") == "/srv/scratch"
+
+
+def test_visible_profiles_by_group():
+    assert [p["slug"] for p in visible_profiles(PROFILES, [])] == ["small", "large"]
+    assert [p["slug"] for p in visible_profiles(PROFILES, ["astro101"])] == ["small", "large", "class"]
+    assert [p["slug"] for p in visible_profiles(PROFILES, ["other"])] == ["small", "large"]
+
+
+def make_spawner(name, groups, options=None):
+    spawner = AstroLocalSpawner(run_as_system_users=False, profiles=PROFILES, home_template="/h/{username}")
+    spawner.user = SimpleNamespace(name=name, groups=[SimpleNamespace(name=g) for g in groups])
+    spawner.user_options = options or {}
+    return spawner
+
+
+def test_spawner_profile_choice_respects_groups():
+    student = make_spawner("sam", ["astro101"], {"profile": "class"})
+    assert student.selected_profile()["mem_limit"] == "4G"
+    outsider = make_spawner("olga", [], {"profile": "class"})
+    with pytest.raises(ValueError, match="profile 'class' is not available to 'olga'"):
+        outsider.selected_profile()
+    assert make_spawner("olga", []).selected_profile()["slug"] == "small"
+
+
+def test_profile_form_lists_only_visible_profiles_escaped():
+    form = _profile_form(make_spawner("sam", ["astro101"]))
+    assert form.count('type="radio"') == 3
+    assert "Class &lt;b&gt;" in form
+    assert 'value="small" checked' in form
+    assert "class" not in _profile_form(make_spawner("olga", [])).replace("Class", "")
+    assert make_spawner("x", []).options_from_form({"profile": ["large"]}) == {"profile": "large"}
+
+
+def test_spawner_environment_as_invoking_user(tmp_path):
+    spawner = make_spawner("sam", [])
+    spawner.home_template = str(tmp_path / "home" / "{username}")
+    env = spawner.user_env({})
+    assert env["HOME"] == str(tmp_path / "home" / "sam")
+    assert spawner.system_user  # the invoking user's name
+
+
+def test_prepare_user_dirs_private(tmp_path):
+    home, scratch = tmp_path / "home" / "sam", tmp_path / "scratch" / "sam"
+    prepare_user_dirs(str(home), str(scratch), None)
+    prepare_user_dirs(str(home), str(scratch), None)  # idempotent
+    assert home.is_dir() and scratch.is_dir()
+    assert home.stat().st_mode & 0o777 == 0o700
+    assert scratch.stat().st_mode & 0o777 == 0o700
