@@ -1,0 +1,294 @@
+"""Real pods from the chart's values: KubeSpawner user pods and dask-gateway worker pods, built offline.
+
+User pods: ``astrohub_hub.configure(c, <jupyterhub.custom.astrohub of an overlay>)`` (what the hub's
+``hub.extraConfig`` runs), then a real ``KubeSpawner`` with a stand-in user builds the pod manifest for
+each profile the user is offered (``load_user_options`` applies the ``kubespawner_override``) and
+the ``modify_pod_hook`` runs as in ``KubeSpawner._start``. No API server exists here: the spawner
+gets a kubeconfig naming an unreachable address, which it loads but never calls.
+
+Worker pods: the dask-gateway server's own ``KubeController.make_pod`` with a ``KubeClusterConfig``
+configured as the chart's gateway does (backend values, then the ``gateway.extraConfig`` snippets
+run with the rendered ``astrohub-datasets`` ConfigMap in the environment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import helm_python
+import pytest
+from traitlets.config import Config
+
+from astrohub_hub import configure
+
+_spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
+hs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hs)
+
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters: [{name: offline, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: offline, user: {token: offline}}]
+contexts: [{name: offline, context: {cluster: offline, user: offline, namespace: astro}}]
+current-context: offline
+"""
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory: pytest.TempPathFactory):
+    with helm_python.Chart.load(hs.build_chart(tmp_path_factory.mktemp("chart"))) as loaded:
+        yield loaded
+
+
+@pytest.fixture(autouse=True)
+def offline_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "kubeconfig"
+    path.write_text(KUBECONFIG)
+    monkeypatch.setenv("KUBECONFIG", str(path))
+
+
+class FakeUser:
+    """What KubeSpawner reads of a hub user (name, id, url, server, groups)."""
+
+    def __init__(self, name: str, groups: list[str]) -> None:
+        from jupyterhub.objects import Server
+
+        self.name = self.escaped_name = name
+        self.id = 7
+        self.url = f"/user/{name}/"
+        self.groups = [SimpleNamespace(name=g) for g in groups]
+        self.server = Server()
+        self.settings: dict[str, Any] = {}
+        self.spawners: dict[str, Any] = {}
+
+
+def hub_config(chart, overlay: str) -> tuple[Config, dict[str, Any]]:
+    """The hub's traitlets config as the chart builds it: z2jh's image setting, then configure()."""
+    merged = hs.merged_values(chart, hs.overlay(overlay))
+    c = Config()
+    image = merged["jupyterhub"]["singleuser"]["image"]
+    c.KubeSpawner.image = f"{image['name']}:{image['tag']}"  # as z2jh's jupyterhub_config.py does
+    configure(c, merged["jupyterhub"]["custom"]["astrohub"])
+    return c, merged
+
+
+async def _pods(c: Config, user: FakeUser) -> dict[str, dict[str, Any]]:
+    from jupyterhub.objects import Hub
+    from kubernetes_asyncio.client import ApiClient
+    from kubespawner import KubeSpawner
+
+    pods = {}
+    probe = KubeSpawner(config=c, user=user, hub=Hub(), _mock=True, api_token="t", oauth_client_id="c")
+    profiles = probe.profile_list(probe) if callable(probe.profile_list) else probe.profile_list
+    await probe.api.api_client.close()
+    async with ApiClient() as client:
+        for profile in profiles:
+            spawner = KubeSpawner(config=c, user=user, hub=Hub(), _mock=True, api_token="t", oauth_client_id="c")
+            spawner.user_options = {"profile": profile["slug"]}
+            await spawner.load_user_options()
+            pod = await spawner.get_pod_manifest()
+            if spawner.modify_pod_hook:  # as KubeSpawner._start does
+                pod = spawner.modify_pod_hook(spawner, pod)
+            pods[profile["slug"]] = client.sanitize_for_serialization(pod)
+            await spawner.api.api_client.close()
+    return pods
+
+
+def user_pods(c: Config, name: str, groups: list[str]) -> dict[str, dict[str, Any]]:
+    """One pod manifest per profile offered to that user, keyed by profile slug."""
+    return asyncio.run(_pods(c, FakeUser(name, groups)))
+
+
+def _bytes(size: str) -> int:
+    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    return int(float(size[:-1]) * units[size[-1]]) if size[-1] in units else int(size)
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+USERS = {  # (overlay, user) -> groups
+    ("default", "alice"): [],
+    ("dev", "alice"): [],
+    ("production", "alice"): ["survey-team"],
+    ("teaching-class", "student1"): ["astro101"],
+    ("teaching-class", "teacher1"): ["astro101-teachers"],
+}
+
+
+@pytest.mark.parametrize(("overlay", "user"), list(USERS))
+def test_user_pods_for_every_offered_profile(chart, overlay: str, user: str) -> None:
+    c, merged = hub_config(chart, overlay)
+    hub = merged["jupyterhub"]["custom"]["astrohub"]
+    groups = USERS[(overlay, user)]
+    pods = user_pods(c, user, groups)
+
+    offered = [p for p in hub["profiles"] if not p.get("groups") or set(p["groups"]) & set(groups)]
+    assert list(pods) == [p["slug"] for p in offered]
+    gateway = hub["daskGateway"]
+    roots = hub["storage"]
+    kube = hub.get("kubernetes") or {}
+    for profile in offered:
+        container = pods[profile["slug"]]["spec"]["containers"][0]
+        limits, requests = container["resources"].get("limits", {}), container["resources"].get("requests", {})
+        assert float(limits["cpu"]) == profile["cpuLimit"]
+        assert int(limits["memory"]) == _bytes(profile["memLimit"])
+        if "cpuGuarantee" in profile:
+            assert float(requests["cpu"]) == profile["cpuGuarantee"]
+        if "memGuarantee" in profile:
+            assert int(requests["memory"]) == _bytes(profile["memGuarantee"])
+        assert container["image"] == "ghcr.io/astrohub/user:0.1.0"
+
+        env = _env(container)
+        assert env["DASK_GATEWAY__ADDRESS"] == gateway["address"]
+        assert env["DASK_GATEWAY__PROXY_ADDRESS"] == gateway["proxyAddress"]
+        assert env["DASK_GATEWAY__PUBLIC_ADDRESS"] == gateway["publicAddress"]
+        assert env["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
+        assert env["PLATFORM_ARCHIVE_URL"] == "http://astrohub-archive:8080/services/archive/"
+        assert env["PLATFORM_DATASETS"] == roots["datasets"]
+        assert env["PLATFORM_USER"] == user
+        assert json.loads(env["PLATFORM_GROUPS"]) == sorted(groups)
+
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in pods[profile["slug"]]["spec"]["volumes"]}
+        for dataset in kube.get("datasets", []):
+            mount = mounts[f"{roots['datasets']}/{dataset['name']}"]
+            assert mount["readOnly"] is True
+            source = volumes[mount["name"]]
+            assert ("nfs" in source) == ("nfs" in dataset)
+        if kube.get("home"):
+            home = mounts[roots["home"]]
+            assert home["subPath"] == user  # {username} expanded by KubeSpawner
+            assert volumes[home["name"]]["persistentVolumeClaim"]["claimName"] == "astrohub-home"
+        group_mounts = {p: m for p, m in mounts.items() if p.startswith(roots["groupsRoot"] + "/")}
+        if kube.get("groupStorage"):
+            assert {p: m["subPath"] for p, m in group_mounts.items()} == {
+                f"{roots['groupsRoot']}/{g}": g for g in groups
+            }
+            assert all("readOnly" not in m or m["readOnly"] is False for m in group_mounts.values())
+        else:
+            assert group_mounts == {}
+
+
+def test_class_profile_only_for_class_members(chart) -> None:
+    c, _ = hub_config(chart, "teaching-class")
+    assert "astro101" in user_pods(c, "student1", ["astro101"])
+    assert "astro101" not in user_pods(c, "teacher1", ["astro101-teachers"])
+
+
+def test_configure_rejects_a_profile_for_an_unknown_group(chart) -> None:
+    from astrohub_hub.errors import HubConfigError
+    from pydantic import ValidationError
+
+    hub = hs.hub_values(chart, hs.overlay("teaching-class"))
+    hub["profiles"][1]["groups"] = ["astro999"]
+    with pytest.raises((HubConfigError, ValidationError), match="astro999"):
+        configure(Config(), hub)
+
+
+# --- dask-gateway worker pods ------------------------------------------------------------------
+
+# The backend fields the upstream gateway configuration forwards to KubeClusterConfig
+# (dask-gateway 2026.3.0, templates/gateway/configmap.yaml).
+FORWARDED = [
+    ("worker_cores", "worker.cores.request"),
+    ("worker_cores_limit", "worker.cores.limit"),
+    ("worker_memory", "worker.memory.request"),
+    ("worker_memory_limit", "worker.memory.limit"),
+    ("worker_threads", "worker.threads"),
+    ("worker_extra_container_config", "worker.extraContainerConfig"),
+    ("worker_extra_pod_config", "worker.extraPodConfig"),
+]
+
+
+def _prop(values: dict[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(values, dict) or part not in values:
+            return None
+        values = values[part]
+    return values
+
+
+def gateway_config(merged: dict[str, Any], worker_datasets: str, monkeypatch: pytest.MonkeyPatch) -> Config:
+    """The gateway's traitlets config: upstream forwarding of backend values, then our extraConfig."""
+    values = merged["dask-gateway"]
+    c = Config()
+    backend = values["gateway"]["backend"]
+    c.KubeClusterConfig.image = f"{backend['image']['name']}:{backend['image']['tag']}"
+    for field, prop in FORWARDED:
+        value = _prop(backend, prop)
+        if value is not None:
+            setattr(c.KubeClusterConfig, field, value)
+    env = {e["name"]: e for e in values["gateway"]["env"]}
+    ref = env["ASTROHUB_WORKER_DATASETS"]["valueFrom"]["configMapKeyRef"]
+    assert (ref["name"], ref["key"]) == ("astrohub-datasets", "worker-pod.json")
+    monkeypatch.setenv("ASTROHUB_WORKER_DATASETS", worker_datasets)
+    for name, code in sorted(values["gateway"]["extraConfig"].items()):
+        exec(compile(code, f"gateway.extraConfig.{name}", "exec"), {"c": c})  # noqa: S102 - the chart's code
+    return c
+
+
+@pytest.mark.parametrize("overlay", list(hs.OVERLAYS))
+def test_worker_pods_mount_the_datasets_and_run_the_user_image(chart, overlay: str, monkeypatch) -> None:
+    from dask_gateway_server.backends.kubernetes.backend import KubeClusterConfig
+    from dask_gateway_server.backends.kubernetes.controller import KubeController
+
+    merged = hs.merged_values(chart, hs.overlay(overlay))
+    objects = hs.manifests(hs.render(chart, hs.overlay(overlay)))
+    worker_json = hs.find(objects, "ConfigMap", "astrohub-datasets")["data"]["worker-pod.json"]
+    c = gateway_config(merged, worker_json, monkeypatch)
+    controller = KubeController(gateway_instance="astrohub-dask-gateway", api_url="http://api:8000/api")
+    pod = controller.make_pod(hs.NAMESPACE, "c1", KubeClusterConfig(config=c), is_worker=True)
+
+    container = pod["spec"]["containers"][0]
+    image = merged["jupyterhub"]["singleuser"]["image"]
+    assert container["image"] == f"{image['name']}:{image['tag']}"  # one lock: no client/worker skew
+    worker_mounts = [m for m in container["volumeMounts"] if m["name"] != "dask-credentials"]
+    worker_volumes = [v for v in pod["spec"]["volumes"] if v["name"] != "dask-credentials"]
+
+    hub_c, _ = hub_config(chart, overlay)
+    user_pod = next(iter(user_pods(hub_c, "alice", []).values()))
+    user_container = user_pod["spec"]["containers"][0]
+    datasets_root = merged["jupyterhub"]["custom"]["astrohub"]["storage"]["datasets"]
+    user_mounts = [m for m in user_container["volumeMounts"] if m["mountPath"].startswith(datasets_root + "/")]
+    assert worker_mounts == user_mounts
+    names = {m["name"] for m in user_mounts}
+    assert worker_volumes == [v for v in user_pod["spec"]["volumes"] if v["name"] in names]
+    # the credentials volume of dask-gateway itself is kept
+    assert any(m["name"] == "dask-credentials" for m in container["volumeMounts"])
+
+
+def test_dask_limits_per_cluster_and_per_user(chart, monkeypatch) -> None:
+    from dask_gateway_server.backends.kubernetes.backend import KubeClusterConfig
+    from dask_gateway_server.models import User
+
+    merged = hs.merged_values(chart, {})
+    c = gateway_config(merged, '{"volumes": [], "volumeMounts": []}', monkeypatch)
+    cluster = KubeClusterConfig(config=c)
+    assert cluster.idle_timeout == 1800  # idle clusters are shut down after 30 minutes
+    assert (cluster.cluster_max_workers, cluster.cluster_max_cores) == (8, 64)
+    assert cluster.cluster_max_memory == 256 * 2**30 or cluster.cluster_max_memory == 256 * 10**9
+
+    options = c.Backend.cluster_options
+    spec = {field["field"]: field["spec"] for field in options.get_specification()}
+    assert (spec["worker_cores"]["min"], spec["worker_cores"]["max"]) == (1, 4)
+    student = User("student1", groups=["astro101"])
+    chosen = options.get_configuration(options.parse_options({"worker_cores": 2, "worker_memory": 4}), student)
+    assert chosen["worker_cores"] == chosen["worker_cores_limit"] == 2
+    assert chosen["worker_memory"] == chosen["worker_memory_limit"] == 4 * 2**30
+    assert chosen["cluster_max_workers"] == 8
+    survey = User("bob", groups=["survey-team", "astro101"])
+    assert options.get_configuration(options.parse_options({}), survey)["cluster_max_workers"] == 32
+    # the overrides are accepted by the cluster configuration the gateway builds
+    assert KubeClusterConfig(config=c, **chosen).worker_cores == 2
+    with pytest.raises(ValueError):
+        options.parse_options({"worker_cores": 64})
+    with pytest.raises(ValueError):
+        options.parse_options({"worker_corez": 1})
