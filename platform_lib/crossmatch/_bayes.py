@@ -188,6 +188,13 @@ def as_errors(value: Any, n: int | None = None, *, name: str = "errors") -> Posi
             errs = PositionalErrors.ellipse(*value)
         except MatchConfidenceError as exc:
             raise MatchConfidenceError(f"{name}: {exc.message}", code=exc.code, value=exc.value) from exc
+    elif isinstance(value, (int, float, np.number, np.ndarray, list)):
+        raise MatchConfidenceError(
+            f"{name} must carry angular units: give e.g. {name}=0.5 * u.arcsec (circular 1-sigma per "
+            f"coordinate) or an (a, b, pa) tuple of Quantities, got the bare number(s) {value!r:.60}",
+            code="error-without-units",
+            value=value,
+        )
     else:
         raise MatchConfidenceError(
             f"{name} must be a Quantity (circular 1-sigma error), an (a, b, pa) tuple of Quantities "
