@@ -1,0 +1,58 @@
+"""Build-time smoke test of the user image (also run by tests/helm against a fresh virtualenv).
+
+Imports everything a notebook and a Dask worker need, checks the JupyterLab extensions are installed,
+then starts a local Dask cluster with worker processes from this same environment and asks Dask to
+compare client, scheduler and worker versions (``get_versions(check=True)`` raises on a mismatch).
+Exit status 0 means the image is usable; any failure raises with the offending package named.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import re
+import sys
+
+MODULES = [
+    "jupyterlab", "jupyterhub", "ipykernel", "astropy", "pyvo", "ipyaladin", "dask", "distributed",
+    "dask_gateway", "dask_labextension", "lsdb", "hats", "numba", "pyarrow", "h5py", "mocpy", "cdshealpix",
+]
+OPTIONAL_LOCAL = ["platform_lib", "astrohub_archive"]  # our packages, installed --no-deps from the checkout
+
+
+def check_imports(modules: list[str]) -> dict[str, str]:
+    versions = {}
+    for name in modules:
+        module = importlib.import_module(name)
+        versions[name] = getattr(module, "__version__", "?")
+    return versions
+
+
+def check_dask_versions() -> dict[str, str]:
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            versions = client.get_versions(check=True)
+            assert client.submit(sum, [1, 2, 3]).result(timeout=60) == 6
+    client_dask = versions["client"]["packages"]["dask"]
+    for worker, info in versions["workers"].items():
+        if info["packages"]["dask"] != client_dask or info["packages"]["distributed"] != versions["client"]["packages"]["distributed"]:
+            raise RuntimeError(f"worker {worker} runs dask {info['packages']['dask']}, client {client_dask}")
+    return {"dask": client_dask, "distributed": versions["client"]["packages"]["distributed"]}
+
+
+def main(argv: list[str]) -> int:
+    local = [name for name in OPTIONAL_LOCAL if "--without-local" not in argv]
+    versions = check_imports(MODULES + local)
+    extensions = {re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower() for d in importlib.metadata.distributions()}
+    for needed in ("dask-labextension", "ipyaladin", "jupyterlab"):
+        if needed not in extensions:
+            raise RuntimeError(f"{needed} is not installed")
+    versions.update(check_dask_versions())
+    print("user image OK:", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

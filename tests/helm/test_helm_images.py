@@ -1,0 +1,130 @@
+"""The hub and user images, checked without Docker: Dockerfiles, locks, and the user lock really installed.
+
+The slow test installs ``images/user/requirements.lock`` into a fresh virtualenv (uv; cached under
+``.cache/`` keyed by the lock's hash, so a changed lock gets a new environment), puts our own packages
+on its path the way the image installs them (``--no-deps``: everything else must come from the lock),
+and runs the image's smoke script there: imports, JupyterLab extensions, and a Dask cluster whose
+worker versions must equal the client's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGES = REPO / "images"
+CACHE = REPO / ".cache"
+UV = Path(sys.executable).with_name("uv")
+
+
+def pins(path: Path) -> dict[str, str]:
+    """``name -> version`` of a pip-style lock (names normalised as in PEP 503)."""
+    found = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==([^\s;#]+)", line)
+        if match:
+            found[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[3]
+    return found
+
+
+def requested(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.add(re.sub(r"[-_.]+", "-", re.split(r"[\[<>=~! ]", line, maxsplit=1)[0]).lower())
+    return names
+
+
+@pytest.mark.parametrize("image", ["hub", "user"])
+def test_each_image_has_dockerfile_requirements_lock_and_smoke(image: str) -> None:
+    folder = IMAGES / image
+    dockerfile = (folder / "Dockerfile").read_text()
+    assert f"COPY images/{image}/requirements.lock" in dockerfile
+    assert re.search(rf"python /\S+/smoke\.py", dockerfile), "the smoke script must run at build time"
+    lock = pins(folder / "requirements.lock")
+    missing = requested(folder / "requirements.in") - set(lock)
+    assert not missing, f"requirements.lock lacks {missing}: run images/lock.sh"
+
+
+@pytest.mark.parametrize("image", ["hub", "user"])
+def test_locks_agree_with_the_ci_constraints(image: str) -> None:
+    constraints = pins(REPO / ".ci" / "constraints.txt")
+    lock = pins(IMAGES / image / "requirements.lock")
+    differ = {name: (v, constraints[name]) for name, v in lock.items() if name in constraints and constraints[name] != v}
+    assert not differ, f"lock vs .ci/constraints.txt: {differ}; run images/lock.sh"
+
+
+def test_hub_image_is_built_on_the_pinned_chart_version() -> None:
+    chart = yaml.safe_load((REPO / "helm" / "astrohub" / "Chart.yaml").read_text())
+    version = next(d["version"] for d in chart["dependencies"] if d["name"] == "jupyterhub")
+    assert f"FROM quay.io/jupyterhub/k8s-hub:{version}\n" in (IMAGES / "hub" / "Dockerfile").read_text()
+
+
+def test_user_lock_covers_platform_lib_dependencies() -> None:
+    """The user image installs platform_lib --no-deps, so each of its dependencies must be locked."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    needed = {re.sub(r"[-_.]+", "-", re.split(r"[\[<>=~! ;]", d, maxsplit=1)[0]).lower() for d in project["dependencies"]}
+    assert needed - set(pins(IMAGES / "user" / "requirements.lock")) == set()
+
+
+def test_hub_smoke_script_passes_with_the_hub_package() -> None:
+    result = subprocess.run(
+        [sys.executable, str(IMAGES / "hub" / "smoke.py")], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "hub image OK" in result.stdout
+
+
+def _user_venv() -> Path:
+    lock = IMAGES / "user" / "requirements.lock"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
+    venv = CACHE / f"helm-user-image-{digest}"
+    done = venv / ".installed"
+    if done.exists():
+        return venv
+    shutil.rmtree(venv, ignore_errors=True)
+    CACHE.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    subprocess.run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, env=env, timeout=120)
+    subprocess.run(
+        [str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "--requirement", str(lock)],
+        check=True,
+        env=env,
+        timeout=900,
+    )
+    done.write_text(digest)
+    return venv
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_user_lock_installs_into_a_fresh_venv_and_passes_the_smoke_script() -> None:
+    venv = _user_venv()
+    python = venv / "bin" / "python"
+    # our packages as the image installs them (--no-deps): on the path, with only the lock beneath them
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "astrohub-src.pth").write_text(f"{REPO}\n{REPO / 'extensions' / 'archive'}\n")
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    result = subprocess.run(
+        [str(python), str(IMAGES / "user" / "smoke.py")],
+        capture_output=True, text=True, timeout=300, env=env, cwd=venv, check=False,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert "user image OK" in result.stdout
+    freeze = subprocess.run([str(UV), "pip", "freeze", "--python", str(python)], capture_output=True, text=True,
+                            check=True, env=env).stdout
+    installed = {re.sub(r"[-_.]+", "-", n).lower(): v for n, v in re.findall(r"^([^=\s]+)==(\S+)$", freeze, re.M)}
+    lock = pins(IMAGES / "user" / "requirements.lock")
+    assert {n: installed.get(n) for n in lock} == lock  # exactly the locked versions, nothing resolved anew
