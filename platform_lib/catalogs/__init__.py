@@ -1,0 +1,76 @@
+"""The catalogue service: a VizieR-style metadata registry over HATS-partitioned catalogues.
+
+Public API (stable; other packages and services use exactly these names):
+
+``Registry(path)`` / ``Registry.from_settings()``
+    The SQLite dictionary (default ``<datasets>/catalogs/registry.sqlite``):
+    ``.get(name) -> TableInfo`` (``name`` is ``catalogue/table``, a one-table catalogue's name, or a
+    unique table name; ``TableInfo.hats_path``, ``.ra_column``, ``.dec_column``, ``.columns`` with
+    unit/UCD/description), ``.catalogs()``, ``.tables()``, ``.catalog(name)``,
+    ``.search(text, ucd=...)`` and ``.dictionary(kind)`` as astropy Tables, ``.links()``,
+    ``.moc(name)`` (a mocpy MOC) and ``.covering(SkyCoord, radius) -> list of table names``.
+``ingest(source, registry, name=None, replace=False, progress=False) -> CatalogInfo``
+    FITS, VOTable, Parquet, CSV, ECSV, HDF5 or a CDS ReadMe (+ data files) into HATS Parquet,
+    with column metadata, a MOC and links, unattended.
+``cone_search(name_or_path, SkyCoord, radius, columns=None) -> astropy Table``
+``box_search(name_or_path, ra_range, dec_range, columns=None)``, ``polygon_search(name_or_path, vertices, ...)``
+    Read only the HATS partitions the region touches; repeated queries hit an in-memory cache.
+    ``name_or_path`` is a registry name (looked up in ``registry=`` or the settings' registry) or
+    a HATS catalogue folder.
+``covering(SkyCoord, radius, registry=None) -> list of table names``
+    Which tables have sources within ``radius``, answered from the MOC cell index only.
+
+Errors are :class:`CatalogError` subclasses with a ``code``: ``catalog-not-found``,
+``duplicate-catalog``, ``bad-readme``, ``unsupported-source``. A table without position columns is
+ingested without a MOC and raises a :class:`NoPositionWarning`.
+
+Examples
+--------
+>>> from platform_lib.catalogs import Registry, ingest, cone_search          # doctest: +SKIP
+>>> reg = Registry("/tmp/registry.sqlite")                                    # doctest: +SKIP
+>>> ingest("J_A+A_511_A56/ReadMe", reg)                                       # doctest: +SKIP
+>>> cone_search("J/A+A/511/A56/table1", SkyCoord(99.7, 2.03, unit="deg"), 5 * u.arcmin, registry=reg)  # doctest: +SKIP
+"""
+
+from platform_lib.catalogs._columns import ColumnInfo
+from platform_lib.catalogs._errors import (
+    BadReadme,
+    CatalogError,
+    CatalogNotFound,
+    DuplicateCatalog,
+    NoPositionWarning,
+    UnsupportedSource,
+)
+from platform_lib.catalogs._ingest import ingest
+from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
+from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for
+
+__all__ = [
+    "Registry",
+    "CatalogInfo",
+    "TableInfo",
+    "ColumnInfo",
+    "Link",
+    "ingest",
+    "cone_search",
+    "box_search",
+    "polygon_search",
+    "covering",
+    "reader_for",
+    "CatalogError",
+    "CatalogNotFound",
+    "DuplicateCatalog",
+    "BadReadme",
+    "UnsupportedSource",
+    "NoPositionWarning",
+]
+
+
+def covering(position, radius, registry: Registry | None = None) -> list[str]:
+    """The registered tables with sources within ``radius`` of ``position`` (from their MOCs only).
+
+    ``registry`` defaults to the one named by the platform settings. See :meth:`Registry.covering`.
+    """
+    if registry is None:
+        registry = Registry.from_settings(readonly=True)
+    return registry.covering(position, radius)

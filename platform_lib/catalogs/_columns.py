@@ -1,0 +1,120 @@
+"""The column dictionary entries and the guesses made on them: coordinates, UCDs, identifiers.
+
+Pure code (no I/O): :class:`ColumnInfo` describes one column as VizieR's META dictionary does, and
+:func:`guess_position_columns` / :func:`infer_ucd` fill in what a source file did not say.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["ColumnInfo", "guess_position_columns", "infer_ucd", "looks_like_identifier"]
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One column of a registered table (VizieR META.col: name, description, unit, UCD, datatype, flags)."""
+
+    name: str
+    description: str = ""
+    unit: str = ""
+    ucd: str = ""
+    datatype: str = ""
+    flags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_primary_key(self) -> bool:
+        """True when the column's values identify the rows (flag ``primary_key``)."""
+        return "primary_key" in self.flags
+
+
+_RA_NAMES = [
+    "ra", "raj2000", "_raj2000", "ra_icrs", "radeg", "ra_deg", "ra_degrees", "ra2000", "alpha",
+    "ra_j2000", "raicrs", "right_ascension", "_ra", "ra_d", "ramean",
+]
+_DEC_NAMES = [
+    "dec", "dej2000", "_dej2000", "de_icrs", "dedeg", "dec_deg", "dec_degrees", "de2000", "delta",
+    "dec_j2000", "deicrs", "declination", "_de", "decl", "de", "dec_d", "demean", "dej2000",
+]
+
+
+def guess_position_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
+    """The (RA, Dec) column names in degrees, from UCDs first and then from common names.
+
+    UCD ``pos.eq.ra;meta.main`` beats plain ``pos.eq.ra``; among names the order of a list of
+    usual spellings (``ra``, ``RAJ2000``, ``RA_ICRS``, ``RAdeg``, ``ra_degrees``...) decides.
+    Columns whose unit is not an angle in degrees (e.g. ``h`` for sexagesimal parts) are skipped.
+
+    >>> guess_position_columns([ColumnInfo("RAdeg", unit="deg"), ColumnInfo("DEdeg", unit="deg")])
+    ('RAdeg', 'DEdeg')
+    """
+    usable = [c for c in columns if c.unit in ("", "deg", "degree", "degrees") and _numeric(c)]
+
+    def by_ucd(prefix: str) -> str | None:
+        main = [c.name for c in usable if c.ucd.lower().startswith(prefix) and "meta.main" in c.ucd.lower()]
+        plain = [c.name for c in usable if c.ucd.lower().split(";")[0] == prefix]
+        return (main or plain or [None])[0]
+
+    ra, dec = by_ucd("pos.eq.ra"), by_ucd("pos.eq.dec")
+    if ra and dec:
+        return ra, dec
+    lowered = {c.name.lower(): c.name for c in usable}
+    ra = next((lowered[n] for n in _RA_NAMES if n in lowered), None)
+    dec = next((lowered[n] for n in _DEC_NAMES if n in lowered), None)
+    if ra and dec:
+        return ra, dec
+    return None
+
+
+def _numeric(column: ColumnInfo) -> bool:
+    return column.datatype == "" or column.datatype.startswith(("float", "int", "uint", "double"))
+
+
+_UCD_BY_NAME: list[tuple[str, str]] = [
+    (r"^(source_?id|objid|id|recno|seq)$", "meta.id;meta.main"),
+    (r"^(hip|hipparcos)$", "meta.id.cross"),
+    (r"^(tyc|tyc_id|tycho)$", "meta.id.cross"),
+    (r"^(name|sname|simbad|main_id)$", "meta.id"),
+    (r"^(pmra|pmr?a_?cosdec|ra_mas_per_year|pmra_masyr)$", "pos.pm;pos.eq.ra"),
+    (r"^(pmde|pmdec|dec_mas_per_year|pmde_masyr)$", "pos.pm;pos.eq.dec"),
+    (r"^(plx|parallax|parallax_mas)$", "pos.parallax"),
+    (r"^(b-v|bv|b_v)$", "phot.color;em.opt.B;em.opt.V"),
+    (r"^(epoch|epoch_year)$", "time.epoch"),
+    (r"^(z|redshift)$", "src.redshift"),
+]
+
+
+def infer_ucd(name: str, unit: str = "") -> str:
+    """A UCD for a column that came without one, from its name and unit, or ``""``.
+
+    >>> infer_ucd("Vmag", "mag")
+    'phot.mag;em.opt.V'
+    >>> infer_ucd("ra_degrees", "deg")
+    'pos.eq.ra'
+    """
+    lower = name.lower()
+    if lower in _RA_NAMES:
+        return "pos.eq.ra"
+    if lower in _DEC_NAMES:
+        return "pos.eq.dec"
+    for pattern, ucd in _UCD_BY_NAME:
+        if re.match(pattern, lower):
+            return ucd
+    match = re.match(r"^([a-z]{1,2})_?mag$", name, flags=re.IGNORECASE)
+    if match or unit == "mag" or lower in ("mag", "magnitude"):
+        band = match.group(1) if match else ""
+        bands = {"U": "em.opt.U", "B": "em.opt.B", "V": "em.opt.V", "R": "em.opt.R", "I": "em.opt.I",
+                 "Ic": "em.opt.I", "J": "em.IR.J", "H": "em.IR.H", "K": "em.IR.K", "Ks": "em.IR.K",
+                 "G": "em.opt"}
+        return "phot.mag" + (f";{bands[band]}" if band in bands else "")
+    return ""
+
+
+_ID_NAME = re.compile(r"(^id$|_id$|^id_|^source_?id$|^objid$|^name$|^sname$|^star$|^cluster$|^hip$|^tyc|^recno$|^seq$)",
+                      re.IGNORECASE)
+
+
+def looks_like_identifier(column: ColumnInfo) -> bool:
+    """True for columns that name or number sources (a ``meta.id`` UCD or an id-like name)."""
+    return column.ucd.startswith("meta.id") or bool(_ID_NAME.search(column.name))

@@ -1,0 +1,336 @@
+"""HATS catalogues on disk: writing one from a dataframe, and reading only the partitions a region touches.
+
+:func:`write_hats` partitions a pandas DataFrame with ``lsdb.from_dataframe`` and writes it in the
+HATS layout. :class:`HatsReader` answers cone, box and polygon queries itself, without Dask: it reads
+``partition_info.csv``, keeps the pixel tree in memory, opens only the Parquet files of the pixels
+the region touches, and keeps those (as numpy columns sorted by ``_healpix_29``) in an LRU cache so
+that a repeated query costs a few ``searchsorted`` calls. Imports numpy, pyarrow, cdshealpix and
+(only for writing) lsdb.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from platform_lib.catalogs import _coverage
+from platform_lib.catalogs._errors import CatalogError, CatalogNotFound
+
+__all__ = ["write_hats", "HatsReader", "is_hats_path", "HEALPIX_COLUMN"]
+
+HEALPIX_COLUMN = "_healpix_29"
+_FINE_MAX = 29
+
+
+def is_hats_path(path: str | Path) -> bool:
+    """True for a folder holding a HATS catalogue (``hats.properties`` or ``properties`` inside)."""
+    p = Path(path)
+    return p.is_dir() and ((p / "hats.properties").exists() or (p / "properties").exists()) and (
+        p / "partition_info.csv"
+    ).exists()
+
+
+def write_hats(df, path: Path, *, name: str, ra_column: str, dec_column: str, partition_rows: int) -> None:
+    """Write ``df`` as a HATS catalogue at ``path`` (replacing nothing: ``path`` must not exist)."""
+    import warnings
+
+    import lsdb
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        catalog = lsdb.from_dataframe(
+            df,
+            ra_column=ra_column,
+            dec_column=dec_column,
+            catalog_name=name,
+            partition_rows=partition_rows,
+            margin_threshold=None,
+            should_generate_moc=False,
+        )
+        catalog.write_catalog(path, progress_bar=False, as_collection=False)
+
+
+class _Partition:
+    """One partition's columns as numpy arrays, sorted by ``_healpix_29``."""
+
+    __slots__ = ("hp", "ra", "dec", "columns", "nbytes")
+
+    def __init__(self, table, ra_column: str, dec_column: str) -> None:
+        hp = table.column(HEALPIX_COLUMN).to_numpy().astype(np.uint64)
+        order = None if np.all(hp[1:] >= hp[:-1]) else np.argsort(hp, kind="stable")
+        self.columns: dict[str, np.ndarray] = {}
+        for name in table.column_names:
+            col = table.column(name)
+            arr = col.to_numpy(zero_copy_only=False)
+            if col.null_count:
+                mask = col.is_null().to_numpy(zero_copy_only=False)
+                arr = np.ma.MaskedArray(arr, mask=mask)
+            self.columns[name] = arr if order is None else arr[order]
+        self.hp = hp if order is None else hp[order]
+        self.ra = np.radians(np.asarray(self.columns[ra_column], dtype=float))
+        self.dec = np.radians(np.asarray(self.columns[dec_column], dtype=float))
+        self.nbytes = sum(getattr(a, "nbytes", 0) for a in self.columns.values())
+
+
+class HatsReader:
+    """Region queries on one HATS catalogue, reading only the touched partitions.
+
+    Parameters
+    ----------
+    path
+        The HATS catalogue folder (the one holding ``partition_info.csv``), or a collection folder.
+    cache_bytes
+        The most partition data kept in memory for warm queries (least recently used first out).
+    """
+
+    def __init__(self, path: str | Path, *, cache_bytes: int = 512 * 2**20) -> None:
+        path = Path(path)
+        if not is_hats_path(path) and (path / "collection.properties").exists():
+            path = _collection_primary(path)
+        if not is_hats_path(path):
+            raise CatalogNotFound(
+                f"{str(path)!r} is not a HATS catalogue (no partition_info.csv / hats.properties): "
+                "give an ingested catalogue's path or a registry name",
+                value=str(path),
+            )
+        self.path = path
+        self.properties = _read_properties(path)
+        self.ra_column = self.properties.get("hats_col_ra", "ra")
+        self.dec_column = self.properties.get("hats_col_dec", "dec")
+        orders, pixels = [], []
+        with open(path / "partition_info.csv", newline="") as fh:
+            for row in csv.DictReader(fh):
+                orders.append(int(row["Norder"]))
+                pixels.append(int(row["Npix"]))
+        self._pixels = {(o, p) for o, p in zip(orders, pixels)}
+        self.orders = sorted(set(orders))
+        self.max_order = max(self.orders) if self.orders else 0
+        self._cache: OrderedDict[tuple[int, int, tuple[str, ...] | None], _Partition] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._lock = threading.Lock()
+        self._schema_names: list[str] | None = None
+
+    # -- partition pruning (pure) ------------------------------------------------------------
+    def partitions_for_cells(self, cells: np.ndarray, depth: int) -> list[tuple[int, int]]:
+        """The partitions holding any of the order-``depth`` ``cells`` (``depth`` >= every partition order)."""
+        found = set()
+        for order in self.orders:
+            if order > depth:
+                raise ValueError("depth must be at least the deepest partition order")
+            parents = np.unique(cells >> np.uint64(2 * (depth - order)))
+            for p in parents.tolist():
+                if (order, p) in self._pixels:
+                    found.add((order, p))
+        return sorted(found)
+
+    def column_names(self) -> list[str]:
+        """The catalogue's columns (from the dataset's ``_common_metadata``), without ``_healpix_29``."""
+        if self._schema_names is None:
+            import pyarrow.parquet as pq
+
+            meta = self.path / "dataset" / "_common_metadata"
+            names = pq.read_schema(meta).names if meta.exists() else []
+            self._schema_names = [n for n in names if n != HEALPIX_COLUMN and not n.startswith("__")]
+        return list(self._schema_names)
+
+    # -- reading ---------------------------------------------------------------------------
+    def _partition(self, order: int, pixel: int, columns: tuple[str, ...] | None) -> _Partition:
+        key = (order, pixel, columns)
+        with self._lock:
+            part = self._cache.get(key)
+            if part is not None:
+                self._cache.move_to_end(key)
+                return part
+        import pyarrow.parquet as pq
+
+        file = self.path / "dataset" / f"Norder={order}" / f"Dir={pixel // 10000 * 10000}" / f"Npix={pixel}.parquet"
+        wanted = None
+        if columns is not None:
+            wanted = list(dict.fromkeys([*columns, self.ra_column, self.dec_column, HEALPIX_COLUMN]))
+        try:
+            table = pq.read_table(file, columns=wanted)
+        except (OSError, KeyError) as exc:
+            raise CatalogError(f"cannot read partition {file}: {exc}", code="partition-unreadable", value=str(file)) from exc
+        part = _Partition(table, self.ra_column, self.dec_column)
+        with self._lock:
+            self._cache[key] = part
+            total = sum(p.nbytes for p in self._cache.values())
+            while total > self._cache_bytes and len(self._cache) > 1:
+                _, old = self._cache.popitem(last=False)
+                total -= old.nbytes
+        return part
+
+    def clear_cache(self) -> None:
+        """Forget every cached partition (the next query is cold)."""
+        with self._lock:
+            self._cache.clear()
+
+    def _gather(self, cells: np.ndarray, depth: int, columns, keep) -> dict[str, np.ndarray]:
+        """Rows in the order-``depth`` ``cells`` that pass ``keep(ra_rad, dec_rad)``, as columns."""
+        cols = tuple(columns) if columns is not None else None
+        ranges = _coverage.cells_to_ranges(cells, depth)
+        pieces: list[dict[str, np.ndarray]] = []
+        for order, pixel in self.partitions_for_cells(cells, depth):
+            part = self._partition(order, pixel, cols)
+            lo = np.searchsorted(part.hp, ranges[:, 0], side="left")
+            hi = np.searchsorted(part.hp, ranges[:, 1], side="left")
+            nonempty = hi > lo
+            if not nonempty.any():
+                continue
+            lo, hi = lo[nonempty], hi[nonempty]
+            if len(lo) == 1:
+                idx = np.arange(lo[0], hi[0])
+            else:
+                lengths = hi - lo
+                idx = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+            idx = idx[keep(part.ra[idx], part.dec[idx])]
+            if idx.size:
+                names = cols if cols is not None else [n for n in part.columns if n != HEALPIX_COLUMN]
+                pieces.append({n: part.columns[n][idx] for n in names})
+        return _concat(pieces, cols if cols is not None else None, self)
+
+    def cone(self, ra_deg: float, dec_deg: float, radius_deg: float, columns=None) -> dict[str, np.ndarray]:
+        """Rows within ``radius_deg`` of (``ra_deg``, ``dec_deg``), as a dict of numpy columns."""
+        depth = _fine_depth(radius_deg, self.max_order)
+        cells, _ = _coverage.cone_cells(ra_deg, dec_deg, radius_deg, depth)
+        ra0, dec0 = np.radians(ra_deg), np.radians(dec_deg)
+        cos_r = np.cos(np.radians(radius_deg))
+        sin_d0, cos_d0 = np.sin(dec0), np.cos(dec0)
+
+        def keep(ra, dec):
+            return sin_d0 * np.sin(dec) + cos_d0 * np.cos(dec) * np.cos(ra - ra0) >= cos_r
+
+        return self._gather(cells, depth, columns, keep)
+
+    def box(self, ra_min: float, ra_max: float, dec_min: float, dec_max: float, columns=None) -> dict[str, np.ndarray]:
+        """Rows with RA in [``ra_min``, ``ra_max``] (wrapping through 0 when ``ra_min > ra_max``) and Dec in range."""
+        from cdshealpix.nested import zone_search
+        import astropy.units as u
+
+        extent = (ra_max - ra_min) % 360 or 360.0
+        size = max(extent * np.cos(np.radians(max(abs(dec_min), abs(dec_max)))), dec_max - dec_min)
+        depth = _fine_depth(size / 4, self.max_order)
+        zones = [(ra_min, ra_max)] if ra_min <= ra_max else [(ra_min, 360.0), (0.0, ra_max)]
+        cells = []
+        for lo, hi in zones:
+            ipix, _d, _f = zone_search(lo * u.deg, dec_min * u.deg, hi * u.deg, dec_max * u.deg, depth, flat=True)
+            cells.append(np.asarray(ipix, dtype=np.uint64))
+        cells = np.concatenate(cells)
+        lo_r, hi_r = np.radians(ra_min % 360), np.radians(ra_max % 360 if ra_max != 360 else 360)
+        dlo, dhi = np.radians(dec_min), np.radians(dec_max)
+        wrap = ra_min > ra_max
+
+        def keep(ra, dec):
+            ra = np.mod(ra, 2 * np.pi)
+            in_ra = ((ra >= lo_r) | (ra <= hi_r)) if wrap else ((ra >= lo_r) & (ra <= hi_r))
+            return in_ra & (dec >= dlo) & (dec <= dhi)
+
+        return self._gather(cells, depth, columns, keep)
+
+    def polygon(self, ra_deg: np.ndarray, dec_deg: np.ndarray, columns=None) -> dict[str, np.ndarray]:
+        """Rows inside the spherical polygon with the given vertices (great-circle edges, < a hemisphere)."""
+        from cdshealpix.nested import polygon_search
+        import astropy.units as u
+
+        ra_deg, dec_deg = np.asarray(ra_deg, float), np.asarray(dec_deg, float)
+        vecs = _unit(np.radians(ra_deg), np.radians(dec_deg))
+        centre = vecs.sum(axis=0)
+        centre /= np.linalg.norm(centre)
+        size = np.degrees(np.arccos(np.clip(vecs @ centre, -1, 1)).max())
+        depth = _fine_depth(size / 2, self.max_order)
+        ipix, _d, _f = polygon_search(ra_deg * u.deg, dec_deg * u.deg, depth, flat=True)
+        cells = np.asarray(ipix, dtype=np.uint64)
+        basis = _tangent_basis(centre)
+        px, py = _gnomonic(vecs, centre, basis)
+
+        def keep(ra, dec):
+            v = _unit(ra, dec)
+            front = v @ centre > 0
+            x, y = _gnomonic(v, centre, basis)
+            return front & _inside(x, y, px, py)
+
+        return self._gather(cells, depth, columns, keep)
+
+
+def _fine_depth(radius_deg: float, min_depth: int) -> int:
+    """A cell order whose cells are about the region's size (so a handful cover it), >= ``min_depth``."""
+    # Order-k cells are about 58.6 / 2**k degrees across.
+    k = int(np.floor(np.log2(58.6 / max(radius_deg * 2, 1e-7))))
+    return int(min(_FINE_MAX, max(min_depth, k)))
+
+
+def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    cd = np.cos(dec)
+    return np.column_stack([cd * np.cos(ra), cd * np.sin(ra), np.sin(dec)])
+
+
+def _tangent_basis(centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    helper = np.array([0.0, 0.0, 1.0]) if abs(centre[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    e1 = np.cross(helper, centre)
+    e1 /= np.linalg.norm(e1)
+    return e1, np.cross(centre, e1)
+
+
+def _gnomonic(v: np.ndarray, centre: np.ndarray, basis) -> tuple[np.ndarray, np.ndarray]:
+    """Gnomonic projection about ``centre``: great circles become straight lines."""
+    denom = v @ centre
+    denom = np.where(denom > 0, denom, np.nan)
+    return (v @ basis[0]) / denom, (v @ basis[1]) / denom
+
+
+def _inside(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Even-odd point-in-polygon test in the plane."""
+    inside = np.zeros(len(x), dtype=bool)
+    n = len(px)
+    for i in range(n):
+        x1, y1, x2, y2 = px[i], py[i], px[(i + 1) % n], py[(i + 1) % n]
+        crosses = (y1 > y) != (y2 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xint = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+        inside ^= crosses & (x < xint)
+    return inside
+
+
+def _concat(pieces, cols, reader: HatsReader) -> dict[str, np.ndarray]:
+    if not pieces:
+        names = list(cols) if cols is not None else reader.column_names()
+        return {n: np.empty(0) for n in names}
+    if len(pieces) == 1:
+        return pieces[0]
+    out = {}
+    for n in pieces[0]:
+        arrays = [p[n] for p in pieces]
+        out[n] = np.ma.concatenate(arrays) if any(np.ma.isMaskedArray(a) for a in arrays) else np.concatenate(arrays)
+    return out
+
+
+def _read_properties(path: Path) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for name in ("hats.properties", "properties"):
+        file = path / name
+        if file.exists():
+            for line in file.read_text().splitlines():
+                if "=" in line and not line.lstrip().startswith("#"):
+                    key, _, value = line.partition("=")
+                    props.setdefault(key.strip(), value.strip())
+    return props
+
+
+def _collection_primary(path: Path) -> Path:
+    props = _read_properties_file(path / "collection.properties")
+    primary = props.get("hats_primary_table_url", "")
+    return path / primary if primary else path
+
+
+def _read_properties_file(file: Path) -> dict[str, str]:
+    out = {}
+    for line in file.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out

@@ -1,0 +1,249 @@
+"""Ingest: a source file in, a HATS-partitioned catalogue plus its registry rows and MOC out, unattended.
+
+Steps per table: read (``_readers``), derive decimal RA/Dec from sexagesimal CDS columns, describe the
+columns (units, UCDs given or inferred, primary keys), guess the position columns, write the rows as
+HATS Parquet (``lsdb.from_dataframe``) into a temporary folder that is renamed into place only when
+complete, compute the MOC, then register everything in one SQLite transaction. A table without
+position columns is stored as plain Parquet, without a MOC, with a :class:`NoPositionWarning`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from platform_lib.catalogs import _coverage
+from platform_lib.catalogs._columns import ColumnInfo, guess_position_columns, infer_ucd, looks_like_identifier
+from platform_lib.catalogs._errors import CatalogError, DuplicateCatalog, NoPositionWarning, UnsupportedSource
+from platform_lib.catalogs._readers import Source, SourceTable, read_source
+from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
+
+__all__ = ["ingest", "slug"]
+
+
+def slug(name: str) -> str:
+    """A folder name for a catalogue name (``J/A+A/511/A56`` -> ``J_A+A_511_A56``)."""
+    return re.sub(r"[^A-Za-z0-9+._-]+", "_", name).strip("._") or "catalog"
+
+
+def ingest(source: str | Path, registry: Registry, *, name: str | None = None, replace: bool = False,
+           partition_rows: int = 100_000, moc_order: int | None = None, progress: bool = False) -> CatalogInfo:
+    """Ingest a catalogue file into HATS Parquet and register it, with no human intervention.
+
+    Parameters
+    ----------
+    source
+        A FITS, VOTable, Parquet, CSV, ECSV or HDF5 table file, a CDS ``ReadMe`` (its data files
+        beside it, plain or ``.gz``), or a folder holding a ``ReadMe``.
+    registry
+        The :class:`Registry` to write to; HATS folders go under ``registry.data_root``.
+    name
+        The catalogue name (default: the ReadMe's designation, or the file name).
+    replace
+        Replace an already registered catalogue of that name (otherwise :class:`DuplicateCatalog`).
+    partition_rows
+        The most rows in one HATS partition.
+    moc_order
+        The MOC's HEALPix order (default: 10 below 200,000 rows, else 8).
+    progress
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    CatalogInfo
+        The registered catalogue.
+
+    Examples
+    --------
+    >>> ingest("J_A+A_511_A56/ReadMe", Registry(tmp / "r.sqlite"))   # doctest: +SKIP
+    CatalogInfo(name='J/A+A/511/A56', ...)
+    """
+    from tqdm.auto import tqdm
+
+    src = read_source(source, name=name)
+    if not replace and src.name in {c.name for c in registry.catalogs()}:
+        raise DuplicateCatalog(
+            f"catalogue {src.name!r} is already registered: ingest with replace=True (CLI: --replace) "
+            "or choose another name", value=src.name,
+        )
+    final_dir = registry.data_root / slug(src.name)
+    tmp_dir = registry.data_root / f".tmp-{slug(src.name)}-{uuid.uuid4().hex[:8]}"
+    tmp_dir.mkdir(parents=True)
+    steps = tqdm(total=len(src.tables) * 3 + 1, desc=f"ingest {src.name}", unit="step", disable=not progress)
+    try:
+        prepared = []
+        for st in src.tables:
+            prepared.append(_ingest_table(st, src, tmp_dir, final_dir, partition_rows, moc_order, steps))
+        old_dir = None
+        if final_dir.exists():
+            old_dir = final_dir.with_name(f".old-{final_dir.name}-{uuid.uuid4().hex[:8]}")
+            final_dir.rename(old_dir)
+        tmp_dir.rename(final_dir)
+        try:
+            info = registry.add_catalog(
+                CatalogInfo(src.name, src.title, src.authors, src.reference, src.description, tuple(src.keywords)),
+                prepared, replace=replace,
+            )
+        except BaseException:
+            shutil.rmtree(final_dir, ignore_errors=True)
+            if old_dir is not None:
+                old_dir.rename(final_dir)
+            raise
+        if old_dir is not None:
+            shutil.rmtree(old_dir, ignore_errors=True)
+        for link in _links([t for t, _ in prepared], registry, src.name):
+            registry.add_link(link)
+        steps.update(1)
+        return info
+    finally:
+        steps.close()
+        if tmp_dir.exists():
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, partition_rows: int,
+                  moc_order: int | None, steps) -> tuple[TableInfo, np.ndarray | None]:
+    table = _with_decimal_positions(st)
+    steps.update(1)
+    df, columns = _frame_and_columns(table, f"{src.name}/{st.name}")
+    position = guess_position_columns(columns)
+    table_name = slug(st.name)
+    common = dict(name=st.name, catalog=src.name, description=st.description, equinox=st.equinox, epoch=st.epoch)
+    if position is None:
+        warnings.warn(
+            f"{src.name}/{st.name}: no RA/Dec columns recognised (by UCD pos.eq.ra/dec or by name); "
+            "stored without a sky index or MOC, so it cannot be cone-searched", NoPositionWarning, stacklevel=3,
+        )
+        out = tmp_dir / f"{table_name}.parquet"
+        df.to_parquet(out, index=False)
+        steps.update(2)
+        return TableInfo(**common, nrows=len(df), data_path=final_dir / out.name, columns=tuple(columns)), None
+    ra, dec = position
+    df[ra] = df[ra].astype("float64")
+    df[dec] = df[dec].astype("float64")
+    bad = ~(np.isfinite(df[ra].to_numpy()) & np.isfinite(df[dec].to_numpy()) & (df[dec].abs() <= 90).to_numpy())
+    if bad.any():
+        warnings.warn(f"{src.name}/{st.name}: {int(bad.sum())} rows without a valid position were left out",
+                      stacklevel=3)
+        df = df[~bad].reset_index(drop=True)
+    if len(df) == 0:
+        raise UnsupportedSource(f"{src.name}/{st.name}: no rows with a valid position", value=st.name)
+    df[ra] = df[ra] % 360.0
+    columns = [c if c.name not in (ra, dec) or c.ucd else
+               ColumnInfo(c.name, c.description, c.unit or "deg", "pos.eq.ra;meta.main" if c.name == ra
+                          else "pos.eq.dec;meta.main", c.datatype, c.flags) for c in columns]
+    out = tmp_dir / table_name
+    try:
+        from platform_lib.catalogs._hats import write_hats
+
+        write_hats(df, out, name=table_name, ra_column=ra, dec_column=dec, partition_rows=partition_rows)
+    except Exception as exc:  # lsdb/hats raise many kinds
+        raise CatalogError(f"{src.name}/{st.name}: writing HATS failed: {exc}", code="hats-write-failed",
+                           value=st.name) from exc
+    steps.update(1)
+    order = moc_order if moc_order is not None else (10 if len(df) < 200_000 else 8)
+    ranges = _coverage.moc_ranges_from_points(df[ra].to_numpy(), df[dec].to_numpy(), order)
+    steps.update(1)
+    info = TableInfo(**common, nrows=len(df), ra_column=ra, dec_column=dec, hats_path=final_dir / table_name,
+                     moc_order=order, sky_fraction=_coverage.sky_fraction(ranges), columns=tuple(columns))
+    return info, ranges
+
+
+def _with_decimal_positions(st: SourceTable):
+    """The table, with ``RAJ2000``/``DEJ2000`` (deg) added when it only has sexagesimal CDS columns."""
+    table = st.table
+    names = set(table.colnames)
+    if {"RAh", "DEd"} <= names and not ({"RAdeg", "RAJ2000", "_RAJ2000"} & names):
+        import astropy.units as u
+
+        def part(col):
+            return np.ma.filled(np.ma.asarray(table[col], dtype=float), 0.0) if col in names else 0.0
+
+        def bad(col):
+            return np.ma.getmaskarray(table[col]) if col in names else False
+
+        ra = 15.0 * (part("RAh") + part("RAm") / 60 + part("RAs") / 3600)
+        sign = np.where(np.char.strip(np.asarray(table["DE-"], dtype=str)) == "-", -1.0, 1.0) if "DE-" in names else 1.0
+        dec = sign * (part("DEd") + part("DEm") / 60 + part("DEs") / 3600)
+        mask = bad("RAh") | bad("DEd")
+        if st.equinox == "B1950":
+            from astropy.coordinates import FK4, SkyCoord
+
+            icrs = SkyCoord(ra * u.deg, dec * u.deg, frame=FK4(equinox="B1950")).icrs
+            ra, dec = icrs.ra.deg, icrs.dec.deg
+        table = table.copy(copy_data=False)
+        table["RAJ2000"] = np.ma.MaskedArray(ra, mask=mask)
+        table["DEJ2000"] = np.ma.MaskedArray(dec, mask=mask)
+        table["RAJ2000"].unit, table["DEJ2000"].unit = u.deg, u.deg
+        table["RAJ2000"].description = "Right ascension (J2000), computed from RAh/RAm/RAs at ingest"
+        table["DEJ2000"].description = "Declination (J2000), computed from DE-/DEd/DEm/DEs at ingest"
+        table["RAJ2000"].meta["ucd"] = "pos.eq.ra;meta.main"
+        table["DEJ2000"].meta["ucd"] = "pos.eq.dec;meta.main"
+    return table
+
+
+def _frame_and_columns(table, label: str):
+    """The rows as a pandas DataFrame and the column dictionary entries."""
+    from astropy.table import Column, MaskedColumn, Table
+
+    keep = []
+    for name in table.colnames:
+        col = table[name]
+        if not isinstance(col, (Column, MaskedColumn)) or col.ndim > 1:
+            warnings.warn(f"{label}: column {name!r} ({type(col).__name__}, shape {col.shape}) is not a "
+                          "scalar column and was left out", stacklevel=4)
+            continue
+        keep.append(name)
+    plain = Table([table[n] for n in keep], copy=False)
+    plain.convert_bytestring_to_unicode()
+    try:
+        df = plain.to_pandas()
+    except Exception as exc:
+        raise UnsupportedSource(f"{label}: cannot convert the table to columns: {exc}", value=label) from exc
+    df.columns = [str(c) for c in df.columns]
+    columns = []
+    for name in keep:
+        col = plain[name]
+        unit = col.unit.to_string() if col.unit is not None else ""
+        ucd = str(col.meta.get("ucd", "")) if col.meta else ""
+        info = ColumnInfo(name=name, description=str(col.description or ""), unit=unit,
+                          ucd=ucd or infer_ucd(name, unit), datatype=str(col.dtype.name))
+        if looks_like_identifier(info) and df[name].notna().all() and df[name].is_unique:
+            info = ColumnInfo(info.name, info.description, info.unit, info.ucd, info.datatype, ("primary_key",))
+        columns.append(info)
+    return df, columns
+
+
+def _links(tables: list[TableInfo], registry: Registry, catalog: str) -> list[Link]:
+    """Links from identifier columns of the new tables: within the catalogue, and shared ids across catalogues."""
+    links = []
+    for i, a in enumerate(tables):
+        for b in tables[i + 1:]:
+            for ca in a.columns:
+                if not looks_like_identifier(ca):
+                    continue
+                for cb in b.columns:
+                    if cb.name != ca.name:
+                        continue
+                    if ca.is_primary_key:
+                        links.append(Link(b.full_name, cb.name, a.full_name, ca.name, "foreign-key"))
+                    elif cb.is_primary_key:
+                        links.append(Link(a.full_name, ca.name, b.full_name, cb.name, "foreign-key"))
+                    else:
+                        links.append(Link(a.full_name, ca.name, b.full_name, cb.name, "shared-identifier"))
+    cross = {c.name: t for t in tables for c in t.columns if c.ucd.startswith("meta.id.cross")}
+    if cross:
+        for other in registry.tables():
+            if other.startswith(catalog + "/"):
+                continue
+            info = registry.get(other)
+            for c in info.columns:
+                if c.name in cross and c.ucd.startswith("meta.id"):
+                    links.append(Link(cross[c.name].full_name, c.name, other, c.name, "shared-identifier",
+                                      "same identifier column"))
+    return links

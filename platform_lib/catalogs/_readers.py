@@ -1,0 +1,249 @@
+"""Reading ingest sources into astropy Tables plus the catalogue metadata they carry.
+
+One function per source kind: FITS, VOTable, Parquet, CSV/ECSV/HDF5 through astropy's unified I/O,
+and CDS (a ``ReadMe`` describing fixed-width data files, VizieR's own format), whose ReadMe also
+gives the catalogue's title, authors, reference, keywords and abstract. Imports astropy; no writes.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platform_lib.catalogs._errors import BadReadme, UnsupportedSource
+
+__all__ = ["SourceTable", "Source", "read_source", "parse_readme"]
+
+
+@dataclass
+class SourceTable:
+    """One table read from a source: its name, description and rows."""
+
+    name: str
+    description: str
+    table: object  # astropy Table
+    equinox: str = ""
+    epoch: str = ""
+
+
+@dataclass
+class Source:
+    """What a source file told about its catalogue, and its tables."""
+
+    name: str
+    title: str = ""
+    authors: str = ""
+    reference: str = ""
+    description: str = ""
+    keywords: list[str] = field(default_factory=list)
+    tables: list[SourceTable] = field(default_factory=list)
+
+
+_FORMATS = {
+    ".fits": "fits", ".fit": "fits", ".fits.gz": "fits", ".fz": "fits",
+    ".vot": "votable", ".votable": "votable", ".xml": "votable", ".vot.gz": "votable",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".csv": "ascii.csv", ".tsv": "ascii.tab", ".ecsv": "ascii.ecsv",
+    ".h5": "hdf5", ".hdf5": "hdf5",
+}
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in sorted(_FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    return path.suffix.lower()
+
+
+def read_source(path: str | Path, *, name: str | None = None) -> Source:
+    """Read an ingest source: a table file, a CDS ``ReadMe``, or a folder holding a ``ReadMe``."""
+    path = Path(path)
+    if not path.exists():
+        raise UnsupportedSource(f"ingest source {str(path)!r} does not exist", value=str(path))
+    if path.is_dir():
+        readme = next((p for p in (path / "ReadMe", path / "README", path / "readme") if p.exists()), None)
+        if readme is None:
+            raise UnsupportedSource(
+                f"{str(path)!r} is a folder without a CDS ReadMe: give a table file or a ReadMe", value=str(path)
+            )
+        return read_cds(readme, name=name)
+    if path.name.lower() in ("readme", "readme.txt"):
+        return read_cds(path, name=name)
+    suffix = _suffix(path)
+    fmt = _FORMATS.get(suffix)
+    if fmt is None:
+        raise UnsupportedSource(
+            f"cannot tell the format of {path.name!r}: use one of {sorted(set(_FORMATS))} or a CDS ReadMe",
+            value=str(path),
+        )
+    table = _read_table(path, fmt)
+    meta = {k.lower(): v for k, v in table.meta.items() if isinstance(k, str)}
+    base = path.name[: -len(suffix)] if suffix else path.stem
+    return Source(
+        name=name or str(meta.get("name") or base),
+        title=str(meta.get("title", "")),
+        authors=str(meta.get("authors", meta.get("author", ""))),
+        reference=str(meta.get("reference", meta.get("bibcode", ""))),
+        description=str(meta.get("description", "")),
+        keywords=_keywords(meta.get("keywords", "")),
+        tables=[SourceTable(name=str(meta.get("extname", "")).strip() or base,
+                            description=str(meta.get("description", "")), table=table,
+                            equinox=str(meta.get("equinox", "")), epoch=str(meta.get("epoch", "")))],
+    )
+
+
+def _keywords(value) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [k.strip() for k in re.split(r";| - ", str(value)) if k.strip()]
+
+
+def _read_table(path: Path, fmt: str):
+    from astropy.table import Table
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unit-parsing and VOTable-spec chatter from third-party files
+            if fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                arrow = pq.read_table(path)
+                meta = arrow.schema.metadata or {}
+                if b"table_meta_yaml" in meta:  # written by astropy: keep units and descriptions
+                    table = Table.read(path, format="parquet")
+                else:
+                    drop = [n for n in arrow.column_names if n.startswith("__index_level_")]
+                    table = Table.from_pandas(arrow.drop_columns(drop).to_pandas())
+            elif fmt == "hdf5":
+                table = Table.read(path, format="hdf5", path=None)
+            else:
+                table = Table.read(path, format=fmt)
+    except Exception as exc:  # astropy raises many kinds; all mean "unreadable"
+        raise UnsupportedSource(f"cannot read {path.name!r} as {fmt}: {exc}", value=str(path)) from exc
+    if len(table.colnames) == 0:
+        raise UnsupportedSource(f"{path.name!r} holds no columns", value=str(path))
+    return table
+
+
+# -- CDS ---------------------------------------------------------------------------------------
+_RULE = re.compile(r"^={20,}\s*$")
+_DASH = re.compile(r"^-{20,}\s*$")
+_BYTES = re.compile(r"^Byte-by-byte Description of file:\s*(.+?)\s*$", re.IGNORECASE)
+
+
+def parse_readme(text: str) -> dict:
+    """The catalogue metadata and file list of a CDS ReadMe; raises :class:`BadReadme` when it is not one.
+
+    Returns a dict with ``name``, ``title``, ``authors``, ``reference``, ``bibcode``, ``keywords``,
+    ``description`` and ``files`` (file name -> explanation) for the files that have a
+    byte-by-byte description.
+    """
+    lines = text.splitlines()
+    if len(lines) < 3 or not lines[0].strip():
+        raise BadReadme("the ReadMe is empty or has no title line", value=text[:80])
+    first = re.split(r"\s{2,}", lines[0].strip())
+    name = first[0]
+    if "/" not in name:
+        raise BadReadme(
+            f"the ReadMe's first line should start with the catalogue designation (e.g. J/A+A/511/A56), "
+            f"found {lines[0].strip()[:60]!r}",
+            value=lines[0][:80],
+        )
+    title = first[1] if len(first) > 2 else (first[1] if len(first) == 2 and not first[1].startswith("(") else "")
+    rules = [i for i, line in enumerate(lines) if _RULE.match(line)]
+    header = lines[rules[0] + 1: rules[1]] if len(rules) >= 2 else []
+    ref_idx = next((i for i, line in enumerate(header) if line.strip().startswith("<")), None)
+    reference = header[ref_idx].strip().strip("<>") if ref_idx is not None else ""
+    authors = header[ref_idx - 1].strip() if ref_idx else ""
+    if ref_idx and ref_idx > 1:
+        title = " ".join(line.strip() for line in header[: ref_idx - 1]) or title
+    bibcode = next((line.strip()[1:] for line in header if line.strip().startswith("=")), "")
+    blocks = _blocks(lines)
+    keywords = _keywords(blocks.get("keywords", "")) + _keywords(blocks.get("adc_keywords", ""))
+    description = "\n\n".join(blocks[k] for k in ("abstract", "description") if blocks.get(k))
+    explanations = _file_summary(lines)
+    files: dict[str, str] = {}
+    for line in lines:
+        match = _BYTES.match(line.strip())
+        if match:
+            for fname in match.group(1).split():
+                files[fname] = explanations.get(fname, "")
+    if not files:
+        raise BadReadme(
+            "the ReadMe has no 'Byte-by-byte Description of file:' section, so its data files cannot be read",
+            value=name,
+        )
+    return {"name": name, "title": title, "authors": authors, "reference": reference, "bibcode": bibcode,
+            "keywords": keywords, "description": description, "files": files}
+
+
+def _blocks(lines: list[str]) -> dict[str, str]:
+    """Top-level ``Label: text`` blocks (with their indented continuation lines), by lower-case label."""
+    out: dict[str, str] = {}
+    current = None
+    for line in lines:
+        match = re.match(r"^([A-Za-z_][A-Za-z_ ]*?):\s*(.*)$", line)
+        if match and not line.startswith(" "):
+            current = match.group(1).strip().lower().replace(" ", "_")
+            out[current] = match.group(2).strip()
+        elif current and line.startswith(" ") and line.strip():
+            out[current] = (out[current] + " " + line.strip()).strip()
+        elif not line.strip() and current in ("keywords", "adc_keywords"):
+            current = None
+        elif line.strip() and not line.startswith(" "):
+            current = None
+    return out
+
+
+def _file_summary(lines: list[str]) -> dict[str, str]:
+    out = {}
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip().lower().startswith("file summary"))
+    except StopIteration:
+        return out
+    dashes = [i for i in range(start, min(len(lines), start + 200)) if _DASH.match(lines[i])]
+    if len(dashes) < 3:
+        return out
+    for line in lines[dashes[1] + 1: dashes[2]]:
+        parts = line.split(None, 3)
+        if len(parts) == 4:
+            out[parts[0]] = parts[3].strip()
+    return out
+
+
+def read_cds(readme: Path, *, name: str | None = None) -> Source:
+    """Read a CDS catalogue: the ReadMe's metadata and each described data file found beside it."""
+    from astropy.io import ascii
+
+    try:
+        text = readme.read_text(encoding="latin-1")
+    except OSError as exc:
+        raise BadReadme(f"cannot read {str(readme)!r}: {exc}", value=str(readme)) from exc
+    meta = parse_readme(text)
+    source = Source(name=name or meta["name"], title=meta["title"], authors=meta["authors"],
+                    reference=meta["bibcode"] or meta["reference"], description=meta["description"],
+                    keywords=meta["keywords"])
+    for fname, explanation in meta["files"].items():
+        data = next((p for p in (readme.parent / fname, readme.parent / (fname + ".gz")) if p.exists()), None)
+        if data is None:
+            warnings.warn(f"{meta['name']}: data file {fname!r} described in the ReadMe is missing; skipped",
+                          stacklevel=3)
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                table = ascii.read(str(data), readme=str(readme), format="cds")
+        except Exception as exc:  # astropy's CDS reader raises ValueError, IndexError, ...
+            raise BadReadme(
+                f"{meta['name']}: cannot read {fname!r} with its ReadMe description: {exc}", value=fname
+            ) from exc
+        equinox = "B1950" if "1950" in " ".join(str(c.description) for c in table.itercols()) else "J2000"
+        source.tables.append(SourceTable(name=fname.split(".")[0], description=explanation, table=table,
+                                         equinox=equinox))
+    if not source.tables:
+        raise BadReadme(f"{meta['name']}: none of the data files the ReadMe describes is present beside it",
+                        value=str(readme))
+    return source

@@ -1,0 +1,472 @@
+"""The catalogue registry: a SQLite metadata dictionary modelled on VizieR's META tables.
+
+catalogue (title, authors, reference, description, keywords) -> tables (rows, epoch, equinox,
+coordinate columns, HATS path, MOC) -> columns (name, description, unit, UCD, datatype, flags), plus
+links between tables and a HEALPix cell index of every table's MOC (``moc_cell``), which answers
+"which tables have sources near this position" without opening any catalogue. Imports sqlite3,
+numpy and astropy; writing catalogues is :mod:`platform_lib.catalogs._ingest`'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from platform_lib.catalogs import _coverage
+from platform_lib.catalogs._columns import ColumnInfo
+from platform_lib.catalogs._errors import CatalogError, CatalogNotFound, DuplicateCatalog
+
+__all__ = ["Registry", "CatalogInfo", "TableInfo", "Link"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS catalog (
+    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, title TEXT, authors TEXT, reference TEXT,
+    description TEXT, keywords TEXT, source TEXT, created TEXT DEFAULT (datetime('now')));
+CREATE TABLE IF NOT EXISTS tab (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, catalog_id INTEGER NOT NULL REFERENCES catalog(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, full_name TEXT UNIQUE NOT NULL, description TEXT, nrows INTEGER,
+    epoch TEXT, equinox TEXT, ra_column TEXT, dec_column TEXT, hats_path TEXT, data_path TEXT,
+    moc_order INTEGER, moc_ranges BLOB, sky_fraction REAL);
+CREATE TABLE IF NOT EXISTS col (
+    id INTEGER PRIMARY KEY, table_id INTEGER NOT NULL REFERENCES tab(id) ON DELETE CASCADE,
+    idx INTEGER, name TEXT NOT NULL, description TEXT, unit TEXT, ucd TEXT, datatype TEXT, flags TEXT);
+CREATE INDEX IF NOT EXISTS col_ucd ON col(ucd);
+CREATE INDEX IF NOT EXISTS col_table ON col(table_id);
+CREATE TABLE IF NOT EXISTS link (
+    id INTEGER PRIMARY KEY, from_table INTEGER NOT NULL REFERENCES tab(id) ON DELETE CASCADE,
+    from_column TEXT, to_table INTEGER NOT NULL REFERENCES tab(id) ON DELETE CASCADE,
+    to_column TEXT, kind TEXT, description TEXT);
+CREATE TABLE IF NOT EXISTS moc_cell (
+    cell INTEGER NOT NULL, table_id INTEGER NOT NULL REFERENCES tab(id) ON DELETE CASCADE,
+    full INTEGER NOT NULL, PRIMARY KEY (cell, table_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS moc_cell_table ON moc_cell(table_id);
+"""
+
+
+@dataclass(frozen=True)
+class CatalogInfo:
+    """A registered catalogue (VizieR META.cat)."""
+
+    name: str
+    title: str = ""
+    authors: str = ""
+    reference: str = ""
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A registered table (VizieR META.tab) with its columns.
+
+    ``hats_path`` is the HATS catalogue folder (``None`` for tables without positions, whose rows
+    are in ``data_path``, a Parquet file); ``ra_column``/``dec_column`` are in degrees (ICRS/J2000).
+    """
+
+    name: str
+    catalog: str
+    description: str = ""
+    nrows: int = 0
+    epoch: str = ""
+    equinox: str = ""
+    ra_column: str | None = None
+    dec_column: str | None = None
+    hats_path: Path | None = None
+    data_path: Path | None = None
+    moc_order: int | None = None
+    sky_fraction: float = 0.0
+    columns: tuple[ColumnInfo, ...] = field(default_factory=tuple)
+
+    @property
+    def full_name(self) -> str:
+        """``<catalogue>/<table>``, the name the registry knows the table by."""
+        return f"{self.catalog}/{self.name}"
+
+    def column(self, name: str) -> ColumnInfo:
+        """The column called ``name``."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise CatalogNotFound(f"table {self.full_name!r} has no column {name!r}", value=name)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link between two tables' columns: ``foreign-key`` or ``shared-identifier``."""
+
+    from_table: str
+    from_column: str
+    to_table: str
+    to_column: str
+    kind: str
+    description: str = ""
+
+
+class Registry:
+    """The catalogue dictionary in one SQLite file.
+
+    Parameters
+    ----------
+    path
+        The registry file (created with its folder when missing unless ``readonly``).
+    readonly
+        Open read-only (the datasets area is read-only for users); ingest then fails.
+
+    Examples
+    --------
+    >>> reg = Registry(tmp_path / "registry.sqlite")            # doctest: +SKIP
+    >>> reg.get("J/A+A/511/A56/table1").ra_column               # doctest: +SKIP
+    'RAJ2000'
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._local = threading.local()
+        self._ranges_cache: dict[int, tuple[int, np.ndarray]] = {}
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as con:
+                con.executescript(_SCHEMA)
+        elif not self.path.exists():
+            raise CatalogNotFound(f"no catalogue registry at {str(self.path)!r}", value=str(self.path))
+
+    @classmethod
+    def from_settings(cls, settings=None, *, readonly: bool = False) -> "Registry":
+        """The registry named by :class:`~platform_lib.PlatformSettings` (``catalog_registry``)."""
+        from platform_lib.settings import get_settings
+
+        settings = settings or get_settings()
+        if settings.registry_path is None:
+            raise CatalogError(
+                "no catalogue registry configured: set PLATFORM_CATALOG_REGISTRY or PLATFORM_DATASETS",
+                code="no-registry",
+            )
+        return cls(settings.registry_path, readonly=readonly)
+
+    def __repr__(self) -> str:
+        return f"Registry({str(self.path)!r})"
+
+    # -- connection --------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            if self.readonly:
+                con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                con = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+                con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA foreign_keys=ON")
+            self._local.con = con
+        return con
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+    @property
+    def data_root(self) -> Path:
+        """Where ingested HATS catalogues are written: ``<registry folder>/hats``."""
+        return self.path.parent / "hats"
+
+    # -- writing (used by ingest) ------------------------------------------------------------
+    def add_catalog(self, info: CatalogInfo, tables: list[tuple[TableInfo, np.ndarray | None]], *,
+                    replace: bool = False) -> CatalogInfo:
+        """Register a catalogue and its tables (with MOC ranges) in one transaction."""
+        if self.readonly:
+            raise CatalogError(f"registry {str(self.path)!r} is open read-only", code="read-only")
+        con = self._connect()
+        with con:
+            row = con.execute("SELECT id FROM catalog WHERE name=?", (info.name,)).fetchone()
+            if row is not None:
+                if not replace:
+                    raise DuplicateCatalog(
+                        f"catalogue {info.name!r} is already registered: ingest with replace=True "
+                        "(CLI: --replace) or choose another --name",
+                        value=info.name,
+                    )
+                con.execute("DELETE FROM catalog WHERE id=?", (row[0],))
+            cat_id = con.execute(
+                "INSERT INTO catalog(name,title,authors,reference,description,keywords) VALUES (?,?,?,?,?,?)",
+                (info.name, info.title, info.authors, info.reference, info.description, json.dumps(list(info.keywords))),
+            ).lastrowid
+            for table, ranges in tables:
+                blob = None if ranges is None else np.ascontiguousarray(ranges, dtype=np.uint64).tobytes()
+                tid = con.execute(
+                    "INSERT INTO tab(catalog_id,name,full_name,description,nrows,epoch,equinox,ra_column,"
+                    "dec_column,hats_path,data_path,moc_order,moc_ranges,sky_fraction) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (cat_id, table.name, f"{info.name}/{table.name}", table.description, table.nrows,
+                     table.epoch, table.equinox, table.ra_column, table.dec_column,
+                     str(table.hats_path) if table.hats_path else None,
+                     str(table.data_path) if table.data_path else None, table.moc_order, blob,
+                     table.sky_fraction),
+                ).lastrowid
+                con.executemany(
+                    "INSERT INTO col(table_id,idx,name,description,unit,ucd,datatype,flags) VALUES (?,?,?,?,?,?,?,?)",
+                    [(tid, i, c.name, c.description, c.unit, c.ucd, c.datatype, ",".join(c.flags))
+                     for i, c in enumerate(table.columns)],
+                )
+                if ranges is not None and len(ranges):
+                    cells, full = _coverage.index_cells(ranges)
+                    con.executemany(
+                        "INSERT INTO moc_cell(cell,table_id,full) VALUES (?,?,?)",
+                        zip(cells.tolist(), [tid] * len(cells), full.astype(int).tolist()),
+                    )
+        return self.catalog(info.name)
+
+    def add_link(self, link: Link) -> None:
+        """Record a link between two registered tables' columns."""
+        con = self._connect()
+        with con:
+            a, b = self._table_id(link.from_table), self._table_id(link.to_table)
+            con.execute(
+                "INSERT INTO link(from_table,from_column,to_table,to_column,kind,description) VALUES (?,?,?,?,?,?)",
+                (a, link.from_column, b, link.to_column, link.kind, link.description),
+            )
+
+    def delete(self, catalog: str) -> None:
+        """Remove a catalogue and its tables from the registry (the HATS files stay)."""
+        con = self._connect()
+        with con:
+            cur = con.execute("DELETE FROM catalog WHERE name=?", (catalog,))
+        if cur.rowcount == 0:
+            raise CatalogNotFound(f"no catalogue {catalog!r} in {self}", value=catalog)
+
+    # -- reading -----------------------------------------------------------------------------
+    def _table_id(self, name: str) -> int:
+        return self._table_row(name)["id"]
+
+    def _table_row(self, name: str) -> sqlite3.Row:
+        con = self._connect()
+        con.row_factory = sqlite3.Row
+        try:
+            row = con.execute("SELECT * FROM tab WHERE full_name=?", (name,)).fetchone()
+            if row is None:  # a catalogue with one table, or a table name unique in the registry
+                rows = con.execute(
+                    "SELECT tab.* FROM tab JOIN catalog ON catalog.id=tab.catalog_id WHERE catalog.name=?", (name,)
+                ).fetchall() or con.execute("SELECT * FROM tab WHERE name=?", (name,)).fetchall()
+                if len(rows) == 1:
+                    row = rows[0]
+                elif len(rows) > 1:
+                    choices = ", ".join(r["full_name"] for r in rows)
+                    raise CatalogNotFound(f"{name!r} names several tables; pick one of: {choices}", value=name)
+        finally:
+            con.row_factory = None
+        if row is None:
+            raise CatalogNotFound(
+                f"no table {name!r} in the registry {str(self.path)!r}; see `astrohub catalogs list`", value=name
+            )
+        return row
+
+    def get(self, name: str) -> TableInfo:
+        """The table called ``name``: ``catalogue/table``, a one-table catalogue's name, or a unique table name."""
+        row = self._table_row(name)
+        return self._table_info(row)
+
+    def _table_info(self, row) -> TableInfo:
+        con = self._connect()
+        catalog = con.execute("SELECT name FROM catalog WHERE id=?", (row["catalog_id"],)).fetchone()[0]
+        cols = con.execute(
+            "SELECT name,description,unit,ucd,datatype,flags FROM col WHERE table_id=? ORDER BY idx", (row["id"],)
+        ).fetchall()
+        return TableInfo(
+            name=row["name"], catalog=catalog, description=row["description"] or "", nrows=row["nrows"] or 0,
+            epoch=row["epoch"] or "", equinox=row["equinox"] or "", ra_column=row["ra_column"],
+            dec_column=row["dec_column"], hats_path=Path(row["hats_path"]) if row["hats_path"] else None,
+            data_path=Path(row["data_path"]) if row["data_path"] else None, moc_order=row["moc_order"],
+            sky_fraction=row["sky_fraction"] or 0.0,
+            columns=tuple(ColumnInfo(n, d or "", u or "", q or "", t or "", tuple(f.split(",")) if f else ())
+                          for n, d, u, q, t, f in cols),
+        )
+
+    def catalog(self, name: str) -> CatalogInfo:
+        """The catalogue called ``name``."""
+        con = self._connect()
+        row = con.execute(
+            "SELECT id,name,title,authors,reference,description,keywords FROM catalog WHERE name=?", (name,)
+        ).fetchone()
+        if row is None:
+            raise CatalogNotFound(f"no catalogue {name!r} in the registry {str(self.path)!r}", value=name)
+        tables = tuple(r[0] for r in con.execute("SELECT name FROM tab WHERE catalog_id=? ORDER BY id", (row[0],)))
+        return CatalogInfo(row[1], row[2] or "", row[3] or "", row[4] or "", row[5] or "",
+                           tuple(json.loads(row[6] or "[]")), tables)
+
+    def catalogs(self) -> list[CatalogInfo]:
+        """Every registered catalogue, by name."""
+        names = [r[0] for r in self._connect().execute("SELECT name FROM catalog ORDER BY name")]
+        return [self.catalog(n) for n in names]
+
+    def tables(self, catalog: str | None = None) -> list[str]:
+        """The full names of every table (of one catalogue when ``catalog`` is given)."""
+        con = self._connect()
+        if catalog is None:
+            return [r[0] for r in con.execute("SELECT full_name FROM tab ORDER BY full_name")]
+        self.catalog(catalog)
+        return [r[0] for r in con.execute(
+            "SELECT tab.full_name FROM tab JOIN catalog ON catalog.id=tab.catalog_id WHERE catalog.name=? "
+            "ORDER BY tab.id", (catalog,))]
+
+    def links(self, table: str | None = None) -> list[Link]:
+        """Links between tables (those touching ``table`` when given)."""
+        sql = ("SELECT a.full_name, link.from_column, b.full_name, link.to_column, link.kind, link.description "
+               "FROM link JOIN tab a ON a.id=link.from_table JOIN tab b ON b.id=link.to_table")
+        args: tuple = ()
+        if table is not None:
+            tid = self._table_id(table)
+            sql += " WHERE link.from_table=? OR link.to_table=?"
+            args = (tid, tid)
+        return [Link(*r) for r in self._connect().execute(sql + " ORDER BY link.id", args)]
+
+    def search(self, text: str | None = None, *, ucd: str | None = None):
+        """Columns whose description or name contains ``text`` (case-insensitive), and/or whose UCD matches.
+
+        ``ucd`` matches a whole UCD word (``phot.mag`` matches ``phot.mag;em.opt.V``). Returns an
+        astropy Table with one row per column: catalog, table, column, description, unit, ucd.
+
+        Examples
+        --------
+        >>> reg.search("mass loss")                       # doctest: +SKIP
+        >>> reg.search(ucd="pos.parallax")                # doctest: +SKIP
+        """
+        if text is None and ucd is None:
+            raise ValueError("give text, ucd or both")
+        where, args = [], []
+        if text is not None:
+            where.append("(col.description LIKE ? OR col.name LIKE ?)")
+            pattern = f"%{text}%"
+            args += [pattern, pattern]
+        if ucd is not None:
+            where.append("(';' || lower(col.ucd) || ';') LIKE ?")
+            args.append(f"%;{ucd.lower()}%")
+        rows = self._connect().execute(
+            "SELECT catalog.name, tab.full_name, col.name, col.description, col.unit, col.ucd FROM col "
+            "JOIN tab ON tab.id=col.table_id JOIN catalog ON catalog.id=tab.catalog_id WHERE "
+            + " AND ".join(where) + " ORDER BY tab.full_name, col.idx",
+            args,
+        ).fetchall()
+        return _as_table(rows, ["catalog", "table", "column", "description", "unit", "ucd"])
+
+    def dictionary(self, kind: str = "columns"):
+        """The metadata dictionary itself as an astropy Table: ``catalogs``, ``tables``, ``columns`` or ``links``."""
+        con = self._connect()
+        if kind == "catalogs":
+            rows = con.execute("SELECT name,title,authors,reference,description,keywords FROM catalog ORDER BY name")
+            return _as_table(rows.fetchall(), ["name", "title", "authors", "reference", "description", "keywords"])
+        if kind == "tables":
+            rows = con.execute(
+                "SELECT catalog.name, tab.full_name, tab.description, tab.nrows, tab.epoch, tab.equinox, "
+                "coalesce(tab.ra_column,''), coalesce(tab.dec_column,''), coalesce(tab.hats_path, tab.data_path), "
+                "coalesce(tab.sky_fraction, 0) FROM tab JOIN catalog ON catalog.id=tab.catalog_id ORDER BY tab.full_name")
+            return _as_table(rows.fetchall(), ["catalog", "table", "description", "nrows", "epoch", "equinox",
+                                               "ra_column", "dec_column", "path", "sky_fraction"])
+        if kind == "columns":
+            rows = con.execute(
+                "SELECT tab.full_name, col.name, col.description, col.unit, col.ucd, col.datatype, col.flags "
+                "FROM col JOIN tab ON tab.id=col.table_id ORDER BY tab.full_name, col.idx")
+            return _as_table(rows.fetchall(), ["table", "column", "description", "unit", "ucd", "datatype", "flags"])
+        if kind == "links":
+            links = self.links()
+            return _as_table([(x.from_table, x.from_column, x.to_table, x.to_column, x.kind) for x in links],
+                             ["from_table", "from_column", "to_table", "to_column", "kind"])
+        raise ValueError(f"kind must be catalogs, tables, columns or links, not {kind!r}")
+
+    # -- coverage ----------------------------------------------------------------------------
+    def _ranges(self, table_id: int) -> tuple[int, np.ndarray]:
+        cached = self._ranges_cache.get(table_id)
+        if cached is None:
+            row = self._connect().execute("SELECT moc_order, moc_ranges FROM tab WHERE id=?", (table_id,)).fetchone()
+            ranges = np.frombuffer(row[1], dtype=np.uint64).reshape(-1, 2) if row and row[1] else np.empty((0, 2), np.uint64)
+            cached = (int(row[0] or 0) if row else 0, ranges)
+            self._ranges_cache[table_id] = cached
+        return cached
+
+    def moc(self, name: str):
+        """The table's coverage as a :class:`mocpy.MOC` (``None`` for a table without positions)."""
+        row = self._table_row(name)
+        if row["moc_ranges"] is None:
+            return None
+        order, ranges = self._ranges(row["id"])
+        return _coverage.to_mocpy(ranges, order)
+
+    def covering(self, position, radius) -> list[str]:
+        """The tables that have sources within ``radius`` of ``position``, from their MOCs only.
+
+        The registry's order-6 cell index finds candidate tables in one indexed SQL query; a table
+        whose MOC covers a candidate cell entirely answers at once, the others are checked against
+        their MOC ranges (cached in memory). No catalogue file is opened.
+
+        Parameters
+        ----------
+        position : `~astropy.coordinates.SkyCoord`
+        radius : `~astropy.units.Quantity` (angle)
+
+        Returns
+        -------
+        list of str
+            Full table names (``catalogue/table``), sorted.
+        """
+        ra, dec, r = _position_deg(position, radius)
+        cells, cone_full = _coverage.cone_cells(ra, dec, r, _coverage.INDEX_ORDER)
+        if len(cells) == 0:
+            return []
+        con = self._connect()
+        full_cells = set(cells[cone_full].tolist())
+        placeholders = ",".join("?" * len(cells))
+        rows = con.execute(
+            f"SELECT table_id, cell, full FROM moc_cell WHERE cell IN ({placeholders})", cells.tolist()
+        ).fetchall()
+        sure: set[int] = set()
+        maybe: set[int] = set()
+        for tid, cell, full in rows:
+            if full and cell in full_cells:
+                sure.add(tid)
+            else:
+                maybe.add(tid)
+        maybe -= sure
+        cones: dict[int, np.ndarray] = {}
+        for tid in maybe:
+            order, ranges = self._ranges(tid)
+            if order not in cones:
+                cones[order] = _coverage.cone_ranges(ra, dec, r, order)
+            if _coverage.ranges_overlap(cones[order], ranges):
+                sure.add(tid)
+        if not sure:
+            return []
+        ids = ",".join(str(int(t)) for t in sure)
+        return sorted(r[0] for r in con.execute(f"SELECT full_name FROM tab WHERE id IN ({ids})"))
+
+
+def _position_deg(position, radius) -> tuple[float, float, float]:
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    if not isinstance(position, SkyCoord):
+        raise TypeError(f"position must be an astropy SkyCoord, not {type(position).__name__}")
+    if not isinstance(radius, u.Quantity) or not radius.unit.is_equivalent(u.deg):
+        raise TypeError(f"radius must be an angular astropy Quantity (e.g. 1 * u.arcmin), not {radius!r}")
+    if not position.isscalar:
+        raise ValueError("position must be a single (scalar) SkyCoord")
+    icrs = position.icrs
+    r = float(radius.to_value(u.deg))
+    if r < 0:
+        raise ValueError(f"radius must be positive, not {radius}")
+    return float(icrs.ra.deg), float(icrs.dec.deg), r
+
+
+def _as_table(rows, names):
+    from astropy.table import Table
+
+    if not rows:
+        return Table(names=names, dtype=[str] * len(names))
+    cols = list(zip(*rows))
+    return Table([list(c) for c in cols], names=names)

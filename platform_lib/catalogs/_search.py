@@ -1,0 +1,137 @@
+"""Region searches on ingested catalogues (cone, box, polygon), by registry name or HATS path.
+
+Turns the public arguments (SkyCoord, angular Quantity) into degrees, finds the HATS folder, and
+asks a cached :class:`~platform_lib.catalogs._hats.HatsReader` for the rows; results come back as an
+astropy Table carrying the registry's units and descriptions. The reader cache (one reader per HATS
+folder, each with its own partition LRU) is what makes repeated queries warm.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from platform_lib.catalogs._errors import CatalogNotFound
+from platform_lib.catalogs._hats import HatsReader, is_hats_path
+from platform_lib.catalogs._registry import Registry, TableInfo, _position_deg
+
+__all__ = ["cone_search", "box_search", "polygon_search", "reader_for", "resolve"]
+
+
+@functools.lru_cache(maxsize=64)
+def _reader(path: str) -> HatsReader:
+    return HatsReader(path)
+
+
+@functools.lru_cache(maxsize=8)
+def _registry(path: str) -> Registry:
+    return Registry(path, readonly=True)
+
+
+def resolve(name_or_path, registry: Registry | None = None) -> tuple[Path, TableInfo | None]:
+    """The HATS folder for a registry name or a path, and the registry's table entry when there is one."""
+    if isinstance(name_or_path, TableInfo):
+        info = name_or_path
+    elif isinstance(name_or_path, Path) or (isinstance(name_or_path, str) and is_hats_path(name_or_path)):
+        return Path(name_or_path), None
+    else:
+        if registry is None:
+            from platform_lib.settings import get_settings
+
+            path = get_settings().registry_path
+            if path is None:
+                raise CatalogNotFound(
+                    f"{name_or_path!r} is not a HATS folder and no registry is configured "
+                    "(PLATFORM_CATALOG_REGISTRY / PLATFORM_DATASETS)", value=str(name_or_path))
+            registry = _registry(str(path))
+        info = registry.get(str(name_or_path))
+    if info.hats_path is None:
+        raise CatalogNotFound(
+            f"table {info.full_name!r} has no position columns, so it has no sky index to search; "
+            f"read its rows from {info.data_path}", value=info.full_name)
+    return info.hats_path, info
+
+
+def reader_for(name_or_path, registry: Registry | None = None) -> HatsReader:
+    """The cached :class:`HatsReader` for a registry name or a HATS path."""
+    path, _ = resolve(name_or_path, registry)
+    return _reader(str(path))
+
+
+def _to_table(columns: dict[str, np.ndarray], info: TableInfo | None):
+    from astropy.table import Table
+
+    table = Table(columns, copy=False)
+    if info is not None:
+        described = {c.name: c for c in info.columns}
+        for name in table.colnames:
+            c = described.get(name)
+            if c is not None:
+                if c.unit:
+                    try:
+                        table[name].unit = c.unit
+                    except ValueError:
+                        pass
+                if c.description:
+                    table[name].description = c.description
+                if c.ucd:
+                    table[name].meta["ucd"] = c.ucd
+    return table
+
+
+def cone_search(name_or_path, center, radius, columns: list[str] | None = None, *, registry: Registry | None = None):
+    """Rows within ``radius`` of ``center`` in an ingested catalogue, reading only the partitions it touches.
+
+    Parameters
+    ----------
+    name_or_path : str or Path or TableInfo
+        A registry table name (``J/A+A/511/A56/table1``) or a HATS catalogue folder.
+    center : `~astropy.coordinates.SkyCoord`
+    radius : `~astropy.units.Quantity` (angle)
+    columns : list of str, optional
+        The columns to return (default: all; position columns are always read).
+    registry : Registry, optional
+        Where to look the name up (default: the one in the platform settings).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+
+    Examples
+    --------
+    >>> from astropy.coordinates import SkyCoord; import astropy.units as u
+    >>> cone_search("J/A+A/511/A56/table1", SkyCoord(99.7 * u.deg, 2.03 * u.deg), 5 * u.arcmin)  # doctest: +SKIP
+    """
+    ra, dec, r = _position_deg(center, radius)
+    path, info = resolve(name_or_path, registry)
+    return _to_table(_reader(str(path)).cone(ra, dec, r, columns), info)
+
+
+def box_search(name_or_path, ra_range, dec_range, columns: list[str] | None = None, *,
+               registry: Registry | None = None):
+    """Rows with RA in ``ra_range`` and Dec in ``dec_range`` (each a 2-element angular Quantity).
+
+    An RA range whose first value exceeds its second wraps through RA 0 (``[350, 10] * u.deg``).
+    """
+    import astropy.units as u
+
+    for value, label in ((ra_range, "ra_range"), (dec_range, "dec_range")):
+        if not isinstance(value, u.Quantity) or not value.unit.is_equivalent(u.deg) or value.shape != (2,):
+            raise TypeError(f"{label} must be a 2-element angular Quantity such as [10, 20] * u.deg, not {value!r}")
+    ra_min, ra_max = (float(x) % 360 if float(x) != 360 else 360.0 for x in ra_range.to_value(u.deg))
+    dec_min, dec_max = sorted(float(x) for x in dec_range.to_value(u.deg))
+    path, info = resolve(name_or_path, registry)
+    return _to_table(_reader(str(path)).box(ra_min, ra_max, dec_min, dec_max, columns), info)
+
+
+def polygon_search(name_or_path, vertices, columns: list[str] | None = None, *, registry: Registry | None = None):
+    """Rows inside the spherical polygon whose vertices are the SkyCoord array ``vertices`` (>= 3, < a hemisphere)."""
+    from astropy.coordinates import SkyCoord
+
+    if not isinstance(vertices, SkyCoord) or vertices.isscalar or len(vertices) < 3:
+        raise TypeError("vertices must be a SkyCoord array of at least 3 positions")
+    icrs = vertices.icrs
+    path, info = resolve(name_or_path, registry)
+    return _to_table(_reader(str(path)).polygon(icrs.ra.deg, icrs.dec.deg, columns), info)
