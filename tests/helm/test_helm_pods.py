@@ -68,13 +68,42 @@ class FakeUser:
         self.spawners: dict[str, Any] = {}
 
 
-def hub_config(chart, overlay: str) -> tuple[Config, dict[str, Any]]:
-    """The hub's traitlets config as the chart builds it: z2jh's image setting, then configure()."""
-    merged = hs.merged_values(chart, hs.overlay(overlay))
+def z2jh_config(merged: dict[str, Any]) -> Config:
+    """What Zero to JupyterHub 4.4.0's jupyterhub_config.py sets before running hub.extraConfig.
+
+    Only the traits our configuration interacts with, set the way z2jh sets them (from the
+    ``jupyterhub`` values): spawner class, image, ``environment`` from ``singleuser.extraEnv``,
+    ``profile_list`` from ``singleuser.profileList``, the per-user home claim of dynamic storage,
+    ``default_url``.
+    """
+    z2jh = merged["jupyterhub"]
+    single = z2jh["singleuser"]
     c = Config()
-    image = merged["jupyterhub"]["singleuser"]["image"]
-    c.KubeSpawner.image = f"{image['name']}:{image['tag']}"  # as z2jh's jupyterhub_config.py does
-    configure(c, merged["jupyterhub"]["custom"]["astrohub"])
+    c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+    c.KubeSpawner.image = f"{single['image']['name']}:{single['image']['tag']}"
+    c.KubeSpawner.environment = single["extraEnv"]
+    c.KubeSpawner.profile_list = single["profileList"]
+    if single["storage"]["type"] == "dynamic":
+        dynamic = single["storage"]["dynamic"]
+        c.KubeSpawner.volumes = [
+            {"name": dynamic["volumeNameTemplate"], "persistentVolumeClaim": {"claimName": dynamic.get("pvcNameTemplate") or "claim-{user_server}"}}
+        ]
+        c.KubeSpawner.volume_mounts = [
+            {"mountPath": single["storage"]["homeMountPath"], "name": dynamic["volumeNameTemplate"]}
+        ]
+    c.KubeSpawner.volumes.extend(single["storage"].get("extraVolumes") or [])
+    c.KubeSpawner.volume_mounts.extend(single["storage"].get("extraVolumeMounts") or [])
+    c.Spawner.default_url = single["defaultUrl"]
+    return c
+
+
+def hub_config(chart, overlay: str) -> tuple[Config, dict[str, Any]]:
+    """The hub's traitlets config as the chart builds it: z2jh's own settings, then hub.extraConfig."""
+    merged = hs.merged_values(chart, hs.overlay(overlay))
+    c = z2jh_config(merged)
+    extra = merged["jupyterhub"]["hub"]["extraConfig"]
+    assert list(extra) == ["astrohub"] and "configure(c, get_config(\"custom.astrohub\"))" in extra["astrohub"]
+    configure(c, merged["jupyterhub"]["custom"]["astrohub"])  # what that extraConfig runs
     return c, merged
 
 
@@ -163,6 +192,8 @@ def test_user_pods_for_every_offered_profile(chart, overlay: str, user: str) -> 
             assert mount["readOnly"] is True
             source = volumes[mount["name"]]
             assert ("nfs" in source) == ("nfs" in dataset)
+        if merged["jupyterhub"]["singleuser"]["storage"]["type"] == "dynamic":  # z2jh's home claim is kept
+            assert mounts[merged["jupyterhub"]["singleuser"]["storage"]["homeMountPath"]]["name"] == f"volume-{user}"
         if kube.get("home"):
             home = mounts[roots["home"]]
             assert home["subPath"] == user  # {username} expanded by KubeSpawner

@@ -296,7 +296,9 @@ def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
     """Set the KubeSpawner traitlets for ``settings`` on the config object ``c``.
 
     Extends (never replaces) ``KubeSpawner.volumes`` / ``volume_mounts``, so the volumes Zero to
-    JupyterHub configures from ``singleuser.storage`` are kept; sets ``profile_list`` to a callable
+    JupyterHub configures from ``singleuser.storage`` are kept; merges ``Spawner.environment`` (set
+    by ``configure``) beneath ``KubeSpawner.environment`` (set by Zero to JupyterHub from
+    ``singleuser.extraEnv``, which wins on a clash); sets ``profile_list`` to a callable
     filtering class profiles by the spawning user's groups, and ``modify_pod_hook`` to
     :func:`group_mounts_hook`.
 
@@ -309,6 +311,11 @@ def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
     volumes, mounts = dataset_volumes(kube, settings.storage.datasets)
     home_v, home_m = home_volumes(kube, settings.storage.home)
     c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+    # Zero to JupyterHub sets KubeSpawner.environment from singleuser.extraEnv (``{}`` by default),
+    # which would shadow the Spawner.environment that configure() fills: merge ours beneath it.
+    if "environment" in c.Spawner:
+        explicit = dict(c.KubeSpawner.environment) if "environment" in c.KubeSpawner else {}
+        c.KubeSpawner.environment = {**dict(c.Spawner.environment), **explicit}
     c.KubeSpawner.volumes.extend(volumes + home_v)
     c.KubeSpawner.volume_mounts.extend(mounts + home_m)
     if settings.profiles:
