@@ -1,0 +1,54 @@
+"""One storage API over the user's spaces: home, group workspaces, datasets (read-only), scratch, object storage.
+
+Public API:
+
+``Storage(settings=None, object_spaces=None, quotas=None)``
+    Addresses are ``"<space>:<path>"``: ``home:``, ``scratch:``, ``datasets:`` (read-only),
+    ``group/<name>:`` (members only), or a configured object space (any fsspec URL).
+    ``list``, ``exists``, ``read_bytes``, ``open``, ``write_bytes`` (atomic), ``mkdir``, ``copy``,
+    ``move``, ``delete``, ``share(address, group)``, ``usage(space)``, ``set_quota(space, bytes)``,
+    ``read_table``/``write_table``/``read_dataframe`` (FITS, VOTable, Parquet, HDF5, CSV, ECSV) and
+    ``read_image``/``write_image`` (FITS HDUs).
+
+Errors are :class:`StorageError` subclasses with a ``code``: ``space-not-found``, ``not-found``,
+``path-escape``, ``read-only``, ``not-a-member``, ``quota-exceeded``, ``exists``, ``unknown-format``.
+
+Examples
+--------
+>>> from platform_lib import get_settings
+>>> from platform_lib.storage import Storage
+>>> st = Storage(get_settings(home="/tmp/alice"))                 # doctest: +SKIP
+>>> st.write_table(table, "home:results/m31.parquet")             # doctest: +SKIP
+>>> st.share("home:results/m31.parquet", "lensing")               # doctest: +SKIP
+'group/lensing:shared/alice/m31.parquet'
+"""
+
+from platform_lib.storage._errors import (
+    AlreadyExists,
+    NotAMember,
+    PathEscape,
+    PathNotFound,
+    QuotaExceeded,
+    ReadOnlySpace,
+    SpaceNotFound,
+    StorageError,
+    UnknownFormat,
+)
+from platform_lib.storage._spaces import Space
+from platform_lib.storage._storage import Entry, Storage, Usage
+
+__all__ = [
+    "Storage",
+    "Space",
+    "Entry",
+    "Usage",
+    "StorageError",
+    "SpaceNotFound",
+    "PathNotFound",
+    "PathEscape",
+    "ReadOnlySpace",
+    "NotAMember",
+    "QuotaExceeded",
+    "AlreadyExists",
+    "UnknownFormat",
+]

@@ -1,0 +1,75 @@
+"""The storage errors: every failure of ``platform_lib.storage`` is a :class:`StorageError` with a ``code``.
+
+Imports nothing but :mod:`platform_lib.errors`.
+"""
+
+from __future__ import annotations
+
+from platform_lib.errors import PlatformError
+
+__all__ = [
+    "StorageError", "SpaceNotFound", "PathNotFound", "PathEscape", "ReadOnlySpace", "NotAMember",
+    "QuotaExceeded", "AlreadyExists", "UnknownFormat",
+]
+
+
+class StorageError(PlatformError):
+    """A storage failure the user can act on."""
+
+    code = "storage-error"
+
+
+class SpaceNotFound(StorageError):
+    """The address names no space this user has (``home``, ``scratch``, ``datasets``, ``group/<name>``...)."""
+
+    code = "space-not-found"
+
+
+class PathNotFound(StorageError):
+    """No file or folder at that address."""
+
+    code = "not-found"
+
+
+class PathEscape(StorageError):
+    """The path leaves its space (``..``, an absolute path, or a symbolic link pointing outside)."""
+
+    code = "path-escape"
+
+
+class ReadOnlySpace(StorageError):
+    """A write, move or delete in a read-only space (the datasets area)."""
+
+    code = "read-only"
+
+
+class NotAMember(StorageError):
+    """Access to a group workspace by a user outside the group."""
+
+    code = "not-a-member"
+
+
+class AlreadyExists(StorageError):
+    """The target exists and ``overwrite`` was not given."""
+
+    code = "exists"
+
+
+class UnknownFormat(StorageError):
+    """A table or image format that cannot be told from the name, or that the data is not in."""
+
+    code = "unknown-format"
+
+
+class QuotaExceeded(StorageError):
+    """A write that would take the space over its quota; nothing of it is left behind.
+
+    Attributes ``space``, ``quota`` (bytes), ``used`` (bytes before the write) and ``needed``
+    (bytes the write asked for, or had written when it was stopped).
+    """
+
+    code = "quota-exceeded"
+
+    def __init__(self, message: str, *, space: str, quota: int, used: int, needed: int) -> None:
+        super().__init__(message, value=space)
+        self.space, self.quota, self.used, self.needed = space, quota, used, needed

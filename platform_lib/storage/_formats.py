@@ -1,0 +1,115 @@
+"""Table and image formats: astropy Table / pandas DataFrame / FITS HDUs to and from file bytes.
+
+Pure conversion with a temporary local file (astropy's writers want a path for some formats); the
+:class:`~platform_lib.storage.Storage` methods move the bytes in and out of spaces. Formats: FITS,
+VOTable, Parquet, HDF5, CSV, ECSV, told from the file name unless given.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+
+from platform_lib.storage._errors import UnknownFormat
+
+__all__ = ["format_for", "table_to_bytes", "table_from_file", "as_table", "image_to_bytes", "FORMATS"]
+
+#: Format name -> (astropy format, file name endings).
+FORMATS = {
+    "fits": ("fits", (".fits", ".fit", ".fits.gz", ".fts")),
+    "votable": ("votable", (".vot", ".votable", ".xml", ".vot.xml")),
+    "parquet": ("parquet", (".parquet", ".pq")),
+    "hdf5": ("hdf5", (".h5", ".hdf5", ".hdf")),
+    "csv": ("ascii.csv", (".csv",)),
+    "ecsv": ("ascii.ecsv", (".ecsv",)),
+}
+
+
+def format_for(name: str, format: str | None = None) -> str:
+    """The format key (``fits``, ``votable``, ``parquet``, ``hdf5``, ``csv``, ``ecsv``) for a file name."""
+    if format is not None:
+        key = format.lower()
+        if key not in FORMATS:
+            raise UnknownFormat(f"unknown format {format!r}; use one of {', '.join(FORMATS)}", value=format)
+        return key
+    lower = name.lower()
+    best = None
+    for key, (_, endings) in FORMATS.items():
+        for ending in endings:
+            if lower.endswith(ending) and (best is None or len(ending) > best[1]):
+                best = (key, len(ending))
+    if best is None:
+        raise UnknownFormat(
+            f"cannot tell the format of {name!r} from its name: pass format= one of {', '.join(FORMATS)}", value=name
+        )
+    return best[0]
+
+
+def as_table(data):
+    """An astropy Table from a Table or a pandas DataFrame."""
+    from astropy.table import Table
+
+    if isinstance(data, Table):
+        return data
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        return Table.from_pandas(data, index=False)
+    raise TypeError(f"expected an astropy Table or a pandas DataFrame, not {type(data).__name__}")
+
+
+def table_to_bytes(data, key: str) -> bytes:
+    """The table serialised in format ``key``."""
+    table = as_table(data)
+    astropy_format = FORMATS[key][0]
+    with tempfile.TemporaryDirectory(prefix="astrohub-") as tmp:
+        path = os.path.join(tmp, "table" + FORMATS[key][1][0])
+        kwargs = {"path": "data", "serialize_meta": True} if key == "hdf5" else {}
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*not supported by.*")
+            table.write(path, format=astropy_format, **kwargs)
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+def table_from_file(path: str, key: str):
+    """Read the table file at the local ``path`` in format ``key``."""
+    from astropy.table import Table
+
+    kwargs = {"path": "data"} if key == "hdf5" else {}
+    try:
+        if key == "hdf5":
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                if "data" not in f:
+                    kwargs = {"path": next(iter(f.keys()))}
+        return Table.read(path, format=FORMATS[key][0], **kwargs)
+    except UnknownFormat:
+        raise
+    except Exception as exc:  # astropy raises many kinds for bad content
+        raise UnknownFormat(f"the file is not readable as {key}: {exc}", value=key) from exc
+
+
+def image_to_bytes(data, header=None) -> bytes:
+    """FITS bytes from an ndarray (with an optional header), an HDU or an HDUList."""
+    import io
+
+    import numpy as np
+    from astropy.io import fits
+
+    if isinstance(data, fits.HDUList):
+        hdul = data
+    elif isinstance(data, (fits.PrimaryHDU, fits.ImageHDU, fits.BinTableHDU, fits.CompImageHDU)):
+        hdul = fits.HDUList([data if isinstance(data, fits.PrimaryHDU) else fits.PrimaryHDU(), *(
+            [] if isinstance(data, fits.PrimaryHDU) else [data])])
+    elif isinstance(data, np.ndarray):
+        hdul = fits.HDUList([fits.PrimaryHDU(data=data, header=header)])
+    else:
+        raise TypeError(f"write_image takes an ndarray, a FITS HDU or an HDUList, not {type(data).__name__}")
+    buf = io.BytesIO()
+    hdul.writeto(buf, output_verify="exception")
+    return buf.getvalue()

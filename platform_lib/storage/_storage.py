@@ -1,0 +1,349 @@
+"""The :class:`Storage` facade: list, read, write, copy, move, delete and share across the user's spaces.
+
+Addresses are ``"<space>:<path>"`` (``home:results/m31.fits``, ``group/lensing:shared/a.parquet``,
+``datasets:gaia/README``) or an fsspec URL under a configured object space. Every write goes to a
+temporary file beside the target and is renamed into place when complete; bytes are counted as they
+are written, and a write that would take the space over its quota is stopped, its temporary file
+removed, and :class:`QuotaExceeded` raised, so the old state is left intact. Only this module and
+``_spaces`` touch fsspec.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import uuid
+from dataclasses import dataclass
+from typing import BinaryIO, Iterable, Iterator
+
+from platform_lib.storage._errors import (
+    AlreadyExists,
+    NotAMember,
+    PathNotFound,
+    QuotaExceeded,
+    ReadOnlySpace,
+    SpaceNotFound,
+    StorageError,
+)
+from platform_lib.storage._tables import TableIO
+from platform_lib.storage._spaces import INTERNAL_PREFIX, QUOTA_FILE, Space, spaces_from_settings
+
+__all__ = ["Storage", "Entry", "Usage"]
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One listed file or folder."""
+
+    address: str
+    name: str
+    type: str  # "file" or "directory"
+    size: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A space's use: ``used`` bytes in ``files`` files, against ``quota`` bytes (``None``: no quota)."""
+
+    space: str
+    used: int
+    files: int
+    quota: int | None
+
+    @property
+    def free(self) -> int | None:
+        """Bytes left before the quota (``None`` without a quota)."""
+        return None if self.quota is None else max(0, self.quota - self.used)
+
+
+class Storage(TableIO):
+    """One API over the user's spaces.
+
+    Parameters
+    ----------
+    settings : PlatformSettings, optional
+        Where the spaces are and who the user is (default: :func:`~platform_lib.get_settings`).
+    object_spaces : dict, optional
+        Extra spaces on object storage, name -> fsspec URL (``{"bucket": "s3://survey/alice"}``).
+    quotas : dict, optional
+        Quotas in bytes by space name, overriding the spaces' quota files.
+
+    Examples
+    --------
+    >>> st = Storage(get_settings(home=tmp_path))                        # doctest: +SKIP
+    >>> st.write_bytes("home:notes/a.txt", b"hello")                     # doctest: +SKIP
+    >>> st.read_bytes("home:notes/a.txt")                                # doctest: +SKIP
+    b'hello'
+    """
+
+    def __init__(self, settings=None, *, object_spaces: dict[str, str] | None = None,
+                 quotas: dict[str, int] | None = None) -> None:
+        if settings is None:
+            from platform_lib.settings import get_settings
+
+            settings = get_settings()
+        self.settings = settings
+        self.user = settings.user
+        self.groups = set(settings.groups)
+        self._spaces = spaces_from_settings(settings, object_spaces, quotas)
+
+    # -- addressing ----------------------------------------------------------------------
+    def spaces(self) -> list[str]:
+        """The names of the spaces this user can use (group workspaces: only the user's groups)."""
+        return [n for n, s in self._spaces.items() if s.group is None or s.group in self.groups]
+
+    def space(self, name: str) -> Space:
+        """The space called ``name`` (raises :class:`NotAMember` for another group's workspace)."""
+        space = self._spaces.get(name)
+        if space is None:
+            raise SpaceNotFound(f"no space {name!r}; this user has: {', '.join(self.spaces())}", value=name)
+        if space.group is not None and space.group not in self.groups:
+            raise NotAMember(
+                f"user {self.user!r} is not a member of group {space.group!r}, so cannot use {name!r}; "
+                "ask a group admin to add you on the hub", value=space.group,
+            )
+        return space
+
+    def _split(self, address: str) -> tuple[Space, str]:
+        if not isinstance(address, str):
+            raise TypeError(f"an address is a string like 'home:path/file', not {type(address).__name__}")
+        if "://" in address:
+            for space in self._spaces.values():
+                if space.kind == "object" and address.startswith(space.url.rstrip("/") + "/"):
+                    return self.space(space.name), address[len(space.url.rstrip("/")) + 1:]
+            raise SpaceNotFound(f"{address!r} is under no configured object space; configure it in "
+                                "Storage(object_spaces={name: url})", value=address)
+        name, sep, path = address.partition(":")
+        if not sep:
+            raise SpaceNotFound(f"address {address!r} has no space: write '<space>:<path>', e.g. 'home:{address}'",
+                                value=address)
+        return self.space(name), path
+
+    def _resolve(self, address: str) -> tuple[Space, str]:
+        space, path = self._split(address)
+        return space, space.resolve(path)
+
+    def _writable(self, space: Space, address: str) -> None:
+        if space.read_only:
+            raise ReadOnlySpace(f"{address}: the {space.name!r} space is read-only; write to home, scratch "
+                                "or a group workspace instead", value=address)
+
+    @staticmethod
+    def _check_name(full: str, address: str) -> None:
+        if posixpath.basename(full.rstrip("/")).startswith(INTERNAL_PREFIX):
+            raise StorageError(f"{address}: names starting with {INTERNAL_PREFIX!r} are reserved", code="reserved-name",
+                               value=address)
+
+    # -- queries -------------------------------------------------------------------------
+    def exists(self, address: str) -> bool:
+        """True when a file or folder is at ``address``."""
+        space, full = self._resolve(address)
+        return space.fs.exists(full)
+
+    def list(self, address: str) -> list[Entry]:
+        """The files and folders directly inside the folder at ``address`` (or the file itself)."""
+        space, full = self._resolve(address)
+        if not space.fs.exists(full):
+            raise PathNotFound(f"{address}: no such file or folder", value=address)
+        out = []
+        for info in space.fs.ls(full, detail=True):
+            name = posixpath.basename(info["name"].rstrip("/"))
+            if name.startswith(INTERNAL_PREFIX):
+                continue
+            rel = space.relative(info["name"])
+            kind = "directory" if info.get("type") == "directory" else "file"
+            out.append(Entry(f"{space.name}:{rel}", name, kind, int(info.get("size") or 0)))
+        return sorted(out, key=lambda e: e.name)
+
+    def usage(self, space: str | None = None) -> Usage | dict[str, Usage]:
+        """Bytes and files used, and the quota, of one space (or of every space, as a dict)."""
+        if space is None:
+            return {name: self.usage(name) for name in self.spaces()}
+        s = self.space(space)
+        used, files = s.used_bytes()
+        return Usage(s.name, used, files, s.quota_bytes())
+
+    def set_quota(self, space: str, quota: int | None) -> None:
+        """Write the space's quota file (bytes; ``None`` removes the quota). An operator action."""
+        s = self.space(space)
+        self._writable(s, f"{space}:")
+        file = posixpath.join(s.root, QUOTA_FILE)
+        if quota is None:
+            if s.fs.exists(file):
+                s.fs.rm(file)
+            return
+        if not isinstance(quota, int) or quota < 0:
+            raise ValueError(f"quota must be a non-negative number of bytes, not {quota!r}")
+        s.fs.makedirs(s.root, exist_ok=True)
+        self._commit(s, file, [f'{{"bytes": {quota}}}'.encode()], check_quota=False)
+
+    # -- reading -------------------------------------------------------------------------
+    def open(self, address: str) -> BinaryIO:
+        """The file at ``address`` opened for binary reading."""
+        space, full = self._resolve(address)
+        if not space.fs.isfile(full):
+            raise PathNotFound(f"{address}: no such file", value=address)
+        return space.fs.open(full, "rb")
+
+    def read_bytes(self, address: str) -> bytes:
+        """The whole content of the file at ``address``."""
+        with self.open(address) as fh:
+            return fh.read()
+
+    def local_path(self, address: str) -> str | None:
+        """The file's path on this machine's filesystem, or ``None`` for object storage."""
+        space, full = self._resolve(address)
+        return full if space.local else None
+
+    # -- writing -------------------------------------------------------------------------
+    def write_bytes(self, address: str, data: bytes | Iterable[bytes] | BinaryIO, *, overwrite: bool = True) -> str:
+        """Write ``data`` (bytes, an iterable of byte chunks, or a binary file) atomically to ``address``.
+
+        Returns the address. Raises :class:`QuotaExceeded` (and leaves nothing behind) when the
+        write would take the space over its quota.
+        """
+        space, full = self._resolve(address)
+        self._writable(space, address)
+        self._check_name(full, address)
+        if space.fs.isdir(full):
+            raise AlreadyExists(f"{address} is a folder", value=address)
+        if not overwrite and space.fs.exists(full):
+            raise AlreadyExists(f"{address} exists; pass overwrite=True to replace it", value=address)
+        self._commit(space, full, _chunks(data))
+        return address
+
+    def _commit(self, space: Space, full: str, chunks: Iterable[bytes], *, check_quota: bool = True) -> None:
+        """Write chunks to a temporary file beside ``full``, enforcing the quota, then rename it into place."""
+        quota = space.quota_bytes() if check_quota else None
+        budget = None
+        used = 0
+        if quota is not None:
+            used, _ = space.used_bytes()
+            replaced = space.fs.size(full) if space.fs.isfile(full) else 0
+            budget = quota - used + replaced
+        parent = posixpath.dirname(full)
+        tmp = posixpath.join(parent, f"{INTERNAL_PREFIX}tmp-{uuid.uuid4().hex}")
+        space.fs.makedirs(parent, exist_ok=True)
+        written = 0
+        try:
+            with space.fs.open(tmp, "wb") as fh:
+                for chunk in chunks:
+                    written += len(chunk)
+                    if budget is not None and written > budget:
+                        raise QuotaExceeded(
+                            f"{space.name}: writing {posixpath.basename(full)} would exceed the quota of "
+                            f"{quota:,} bytes ({used:,} used; stopped after {written:,} bytes). Free space "
+                            f"or ask for a larger quota; nothing was written.",
+                            space=space.name, quota=quota, used=used, needed=written,
+                        )
+                    fh.write(chunk)
+            if space.local:
+                os.replace(tmp, full)
+            else:
+                space.fs.mv(tmp, full)
+        except BaseException:
+            try:
+                if space.fs.exists(tmp):
+                    space.fs.rm(tmp)
+            except OSError:
+                pass
+            raise
+
+    def mkdir(self, address: str) -> str:
+        """Create the folder at ``address`` (and its parents)."""
+        space, full = self._resolve(address)
+        self._writable(space, address)
+        space.fs.makedirs(full, exist_ok=True)
+        return address
+
+    def delete(self, address: str, *, recursive: bool = False) -> None:
+        """Delete the file (or, with ``recursive``, the folder) at ``address``."""
+        space, full = self._resolve(address)
+        self._writable(space, address)
+        if full.rstrip("/") == space.root.rstrip("/"):
+            raise StorageError(f"{address}: refusing to delete a whole space", code="refused", value=address)
+        if not space.fs.exists(full):
+            raise PathNotFound(f"{address}: no such file or folder", value=address)
+        if space.fs.isdir(full):
+            if not recursive:
+                raise StorageError(f"{address} is a folder: pass recursive=True to delete it", code="is-a-folder",
+                                   value=address)
+            if space.local:
+                shutil.rmtree(full)
+            else:
+                space.fs.rm(full, recursive=True)
+        else:
+            space.fs.rm(full)
+
+    def copy(self, src: str, dst: str, *, overwrite: bool = False) -> str:
+        """Copy a file from ``src`` to ``dst`` (any two spaces), atomically and within ``dst``'s quota."""
+        src_space, src_full = self._resolve(src)
+        if not src_space.fs.isfile(src_full):
+            raise PathNotFound(f"{src}: no such file", value=src)
+        with src_space.fs.open(src_full, "rb") as fh:
+            return self.write_bytes(dst, fh, overwrite=overwrite)
+
+    def move(self, src: str, dst: str, *, overwrite: bool = False) -> str:
+        """Move a file from ``src`` to ``dst``: a rename within a space, else copy then delete."""
+        src_space, src_full = self._resolve(src)
+        self._writable(src_space, src)
+        dst_space, dst_full = self._resolve(dst)
+        self._writable(dst_space, dst)
+        self._check_name(dst_full, dst)
+        if not src_space.fs.isfile(src_full):
+            raise PathNotFound(f"{src}: no such file", value=src)
+        if not overwrite and dst_space.fs.exists(dst_full):
+            raise AlreadyExists(f"{dst} exists; pass overwrite=True to replace it", value=dst)
+        if src_space is dst_space and src_space.local:
+            os.makedirs(posixpath.dirname(dst_full), exist_ok=True)
+            os.replace(src_full, dst_full)
+            return dst
+        self.copy(src, dst, overwrite=overwrite)
+        src_space.fs.rm(src_full)
+        return dst
+
+    def share(self, address: str, group: str, *, path: str | None = None, overwrite: bool = False) -> str:
+        """Copy the file at ``address`` into the workspace of ``group`` (the user must be a member).
+
+        It lands at ``group/<group>:shared/<user>/<file name>`` unless ``path`` is given. Returns the
+        new address, readable by every member of the group.
+        """
+        name = f"group/{group}"
+        if name not in self._spaces:
+            raise SpaceNotFound(f"no workspace for group {group!r}", value=group)
+        self.space(name)  # membership check
+        _src_space, src_full = self._resolve(address)
+        target = path or f"shared/{self.user or 'user'}/{posixpath.basename(src_full)}"
+        dst = f"{name}:{target}"
+        self.copy(address, dst, overwrite=overwrite)
+        space, full = self._resolve(dst)
+        if space.local:
+            os.chmod(full, 0o664)
+        return dst
+
+
+def _chunks(data) -> Iterator[bytes]:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        view = memoryview(data)
+        for i in range(0, len(view), _CHUNK):
+            yield bytes(view[i:i + _CHUNK])
+        if len(view) == 0:
+            yield b""
+        return
+    if hasattr(data, "read"):
+        while True:
+            chunk = data.read(_CHUNK)
+            if not chunk:
+                return
+            yield chunk
+    else:
+        for chunk in data:
+            if not isinstance(chunk, (bytes, bytearray)):
+                raise TypeError(f"write_bytes takes bytes chunks, not {type(chunk).__name__}")
+            yield bytes(chunk)
+
+
+
