@@ -1,0 +1,448 @@
+"""A HEALPix probability sky map, flat or multi-order, as LIGO/Virgo/KAGRA alerts publish them.
+
+This module owns reading sky maps (FITS, with astropy), holding them in one multi-order form, looking
+up the pixel under a position (cdshealpix), credible levels and areas, and writing them back (flat or
+multi-order). It imports numpy, astropy, cdshealpix (and mocpy for :meth:`SkyMap.credible_moc`).
+
+Conventions follow ligo.skymap (Singer et al. 2016, ApJS 226, 10; the LVK user guide):
+
+* multi-order (``ORDERING = NUNIQ``): columns ``UNIQ`` (``4 * 4**order + ipix``, nested),
+  ``PROBDENSITY`` (per steradian) and, for 3-D maps, ``DISTMU``, ``DISTSIGMA`` (Mpc) and
+  ``DISTNORM`` (Mpc^-2);
+* flat (``ORDERING = NESTED`` or ``RING``, ``NSIDE``): column ``PROB`` (probability per pixel) and the
+  same distance columns, one row per pixel (or healpy's 1024-element rows).
+
+Whatever the input, a :class:`SkyMap` holds ``uniq``/``order``/``ipix``, ``probdensity`` (sr^-1) and
+the optional distance layers, one entry per pixel.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from astropy import units as u
+from astropy.io import fits
+from astropy.table import Table
+
+from platform_lib.skymap._errors import SkymapError, SkymapFormatError, SkymapNotNormalizedError
+
+__all__ = ["SkyMap", "read_skymap", "uniq_to_order_ipix"]
+
+DISTANCE_COLUMNS = ("DISTMU", "DISTSIGMA", "DISTNORM")
+MAX_ORDER = 29
+
+
+def uniq_to_order_ipix(uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split NUNIQ indices into (order, nested ipix): ``uniq = 4 * 4**order + ipix``."""
+    uniq = np.asarray(uniq, dtype=np.int64)
+    if uniq.size and (uniq.min() < 4):
+        raise SkymapFormatError(
+            f"UNIQ values must be >= 4 (uniq = 4 * 4**order + ipix), got {uniq.min()}", code="bad-uniq"
+        )
+    with np.errstate(divide="ignore"):
+        order = ((np.floor(np.log2(uniq.astype(np.float64))).astype(np.int64) - 2) // 2).clip(0, MAX_ORDER)
+    # float log2 can round up just below a power of two: correct by one either way, exactly.
+    base = np.left_shift(np.int64(1), 2 * order + 2)
+    order = np.where(base > uniq, order - 1, order)
+    base = np.left_shift(np.int64(1), 2 * order + 2)
+    nxt = np.left_shift(np.int64(1), np.minimum(2 * order + 4, 62))
+    order = np.where((uniq >= nxt) & (order < MAX_ORDER), order + 1, order)
+    base = np.left_shift(np.int64(1), 2 * order + 2)
+    return order, uniq - base
+
+
+@dataclass
+class SkyMap:
+    """A probability sky map in multi-order form (one entry per pixel, any mix of orders).
+
+    Attributes
+    ----------
+    uniq
+        NUNIQ pixel indices (int64).
+    probdensity
+        Probability per steradian in each pixel.
+    distmu, distsigma, distnorm
+        ligo.skymap distance layers (Mpc, Mpc, Mpc^-2) or ``None`` for a 2-D map. Pixels without
+        distance information carry ``DISTMU = inf, DISTNORM = 0``.
+    meta
+        The FITS header cards of the map (``OBJECT``, ``DATE-OBS``, ...).
+    """
+
+    uniq: np.ndarray
+    probdensity: np.ndarray
+    distmu: np.ndarray | None = None
+    distsigma: np.ndarray | None = None
+    distnorm: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.uniq = np.asarray(self.uniq, dtype=np.int64)
+        self.probdensity = np.asarray(self.probdensity, dtype=np.float64)
+        self.order, self.ipix = uniq_to_order_ipix(self.uniq)
+        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._levels: np.ndarray | None = None
+
+    # -- basic properties -----------------------------------------------------------------------
+
+    @property
+    def has_distance(self) -> bool:
+        """Whether the map carries the 3-D distance layers."""
+        return self.distmu is not None
+
+    @property
+    def max_order(self) -> int:
+        return int(self.order.max()) if self.order.size else 0
+
+    @property
+    def pixel_area(self) -> np.ndarray:
+        """Area of each pixel in steradian."""
+        return 4 * np.pi / (12.0 * 4.0 ** self.order.astype(np.float64))
+
+    @property
+    def probability(self) -> np.ndarray:
+        """Probability contained in each pixel."""
+        return self.probdensity * self.pixel_area
+
+    @property
+    def total_probability(self) -> float:
+        return float(self.probability.sum())
+
+    # -- lookups --------------------------------------------------------------------------------
+
+    def pixel_index(self, lon: u.Quantity, lat: u.Quantity) -> np.ndarray:
+        """Index (into this map's arrays) of the pixel containing each position; -1 outside the map."""
+        import cdshealpix.nested as hp
+
+        if self._sorted is None:
+            shift = 2 * (self.max_order - self.order)
+            start = np.left_shift(self.ipix, shift)
+            stop = np.left_shift(self.ipix + 1, shift)
+            srt = np.argsort(start, kind="stable")
+            self._sorted = (start[srt], stop[srt], srt)
+        start, stop, srt = self._sorted
+        lon = u.Quantity(lon, u.deg).ravel()
+        lat = u.Quantity(lat, u.deg).ravel()
+        if lon.size == 0:
+            return np.empty(0, np.intp)
+        cell = hp.lonlat_to_healpix(lon.to(u.deg) % (360 * u.deg), lat, self.max_order)
+        k = np.searchsorted(start, cell, side="right") - 1
+        inside = (k >= 0) & (cell < stop[np.maximum(k, 0)])
+        return np.where(inside, srt[np.maximum(k, 0)], -1)
+
+    # -- credible regions -----------------------------------------------------------------------
+
+    def _cumulative_by_density(self, values: np.ndarray) -> np.ndarray:
+        """Per pixel, the sum of ``values`` over every pixel at least as dense (ties count together,
+        so the answer does not depend on the order the pixels are stored in)."""
+        order = np.argsort(-self.probdensity, kind="stable")
+        dens = self.probdensity[order]
+        cum = np.cumsum(values[order])
+        # the last index of each run of equal densities
+        run_end = np.r_[np.flatnonzero(dens[1:] != dens[:-1]), dens.size - 1]
+        run_id = np.r_[0, np.cumsum(dens[1:] != dens[:-1])]
+        out = np.empty_like(cum)
+        out[order] = cum[run_end[run_id]]
+        return out
+
+    def credible_levels(self) -> np.ndarray:
+        """Per pixel, the probability of the smallest region (highest density first) that includes it.
+
+        A position is inside the ``p`` credible region when its pixel's level is <= ``p``
+        (ligo.skymap's ``searched_prob``; pixels of equal density enter together).
+        """
+        if self._levels is None:
+            self._levels = self._cumulative_by_density(self.probability)
+        return self._levels
+
+    def searched_area(self) -> np.ndarray:
+        """Per pixel, the area (deg^2) of the smallest region (highest density first) that includes it."""
+        return self._cumulative_by_density(self.pixel_area) * (180 / np.pi) ** 2
+
+    def credible_area(self, level: float) -> u.Quantity:
+        """Area of the smallest region holding probability ``level`` (deg^2), interpolated as
+        ligo.skymap's ``contour_areas``."""
+        if not 0 < level <= 1:
+            raise SkymapError(f"credible level must be in (0, 1], got {level}", code="bad-level", value=level)
+        order = np.argsort(-self.probdensity, kind="stable")
+        prob = np.cumsum(self.probability[order])
+        area = np.cumsum(self.pixel_area[order]) * (180 / np.pi) ** 2
+        return float(np.interp(level, prob, area, left=0, right=4 * 180**2 / np.pi)) * u.deg**2
+
+    def credible_moc(self, level: float):
+        """The ``level`` credible region as a :class:`mocpy.MOC` (pixels with level <= ``level``)."""
+        from mocpy import MOC
+
+        sel = self.credible_levels() <= level
+        if not sel.any():  # the densest pixel alone already holds more than `level`
+            sel = self.credible_levels() == self.credible_levels().min()
+        return MOC.from_healpix_cells(self.ipix[sel], self.order[sel].astype(np.uint8), self.max_order)
+
+    # -- conversions ----------------------------------------------------------------------------
+
+    def to_table(self) -> Table:
+        """The map as a multi-order astropy Table (``UNIQ``, ``PROBDENSITY`` [, distance layers])."""
+        t = Table()
+        t["UNIQ"] = self.uniq
+        t["PROBDENSITY"] = self.probdensity * u.sr**-1
+        if self.has_distance:
+            t["DISTMU"] = self.distmu * u.Mpc
+            t["DISTSIGMA"] = self.distsigma * u.Mpc
+            t["DISTNORM"] = self.distnorm * u.Mpc**-2
+        t.meta.update({k: v for k, v in self.meta.items() if k not in ("ORDERING", "NSIDE", "INDXSCHM")})
+        t.meta["MOC"] = True
+        t.meta["ORDERING"] = "NUNIQ"
+        return t
+
+    def flatten(self, order: int) -> SkyMap:
+        """A single-order map at ``order``: finer pixels are averaged (probability is conserved,
+        distance layers are probability-weighted averages of their moments' parameters), coarser
+        pixels are split."""
+        if not 0 <= order <= MAX_ORDER:
+            raise SkymapError(f"order must be in [0, {MAX_ORDER}], got {order}", code="bad-order", value=order)
+        npix = 12 * 4**order
+        prob = np.zeros(npix)
+        coarse = self.order <= order
+        # Coarser (or equal) pixels: split into 4**d children carrying the same density.
+        d = (order - self.order[coarse]).astype(np.int64)
+        counts = np.left_shift(np.int64(1), 2 * d)
+        parent = np.repeat(np.flatnonzero(coarse), counts)
+        first = np.repeat(np.left_shift(self.ipix[coarse], 2 * d), counts)
+        offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        child = first + offs
+        child_area = 4 * np.pi / npix
+        prob_child = self.probdensity[parent] * child_area
+        np.add.at(prob, child, prob_child)
+        # Finer pixels: add their probability to the parent at `order`.
+        fine = ~coarse
+        fparent = np.right_shift(self.ipix[fine], 2 * (self.order[fine] - order))
+        np.add.at(prob, fparent, self.probability[fine])
+        out = SkyMap(
+            uniq=4 * 4**order + np.arange(npix, dtype=np.int64),
+            probdensity=prob / child_area,
+            meta=dict(self.meta),
+        )
+        if self.has_distance:
+            layers = []
+            wsum = np.zeros(npix)
+            np.add.at(wsum, child, prob_child)
+            np.add.at(wsum, fparent, self.probability[fine])
+            for arr in (self.distmu, self.distsigma, self.distnorm):
+                acc = np.zeros(npix)
+                vals_c = np.where(np.isfinite(arr[parent]), arr[parent], 0.0)
+                vals_f = np.where(np.isfinite(arr[fine]), arr[fine], 0.0)
+                np.add.at(acc, child, vals_c * prob_child)
+                np.add.at(acc, fparent, vals_f * self.probability[fine])
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    layers.append(np.where(wsum > 0, acc / wsum, np.nan))
+            mu, sigma, norm = layers
+            missing = ~np.isfinite(mu) | (norm <= 0)
+            out.distmu = np.where(missing, np.inf, mu)
+            out.distsigma = np.where(missing, 1.0, sigma)
+            out.distnorm = np.where(missing, 0.0, norm)
+        return out
+
+    def write(self, path: str | os.PathLike, *, flat: bool = False, ordering: str = "NESTED") -> None:
+        """Write the map as FITS: multi-order (default) or, with ``flat=True``, single-order with a
+        ``PROB`` column in ``NESTED`` or ``RING`` ordering (the map must already be single-order:
+        see :meth:`flatten`). The write is atomic (temporary file, then rename)."""
+        path = os.fspath(path)
+        if flat:
+            orders = np.unique(self.order)
+            if orders.size != 1 or self.uniq.size != 12 * 4 ** int(orders[0]):
+                raise SkymapError("a flat map needs every pixel at one order: call flatten(order) first",
+                                  code="not-single-order")
+            order = int(orders[0])
+            srt = np.argsort(self.ipix)
+            cols = {"PROB": self.probability[srt]}
+            if self.has_distance:
+                cols.update(DISTMU=self.distmu[srt], DISTSIGMA=self.distsigma[srt], DISTNORM=self.distnorm[srt])
+            if ordering.upper() == "RING":
+                import cdshealpix
+
+                ring = cdshealpix.to_ring(self.ipix[srt].astype(np.uint64), order)
+                inv = np.argsort(ring)
+                cols = {k: v[inv] for k, v in cols.items()}
+            elif ordering.upper() != "NESTED":
+                raise SkymapError(f"ordering must be NESTED or RING, got {ordering!r}", code="bad-ordering")
+            t = Table(cols)
+            t["PROB"].unit = u.pix**-1
+            if self.has_distance:
+                t["DISTMU"].unit, t["DISTSIGMA"].unit, t["DISTNORM"].unit = u.Mpc, u.Mpc, u.Mpc**-2
+            hdu = fits.table_to_hdu(t)
+            hdu.header["PIXTYPE"] = "HEALPIX"
+            hdu.header["ORDERING"] = ordering.upper()
+            hdu.header["NSIDE"] = 2**order
+            hdu.header["INDXSCHM"] = "IMPLICIT"
+            hdu.header["COORDSYS"] = "C"
+        else:
+            hdu = fits.table_to_hdu(self.to_table())
+            hdu.header["PIXTYPE"] = "HEALPIX"
+            hdu.header["INDXSCHM"] = "EXPLICIT"
+            hdu.header["COORDSYS"] = "C"
+            hdu.header["MOCORDER"] = self.max_order
+        for key in ("OBJECT", "DATE-OBS", "MJD-OBS", "INSTRUME", "CREATOR", "DISTMEAN", "DISTSTD"):
+            if key in self.meta:
+                hdu.header[key] = self.meta[key]
+        tmp = f"{path}.tmp-{os.getpid()}"
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(tmp, overwrite=True)
+        os.replace(tmp, path)
+
+
+_STRUCTURAL = ("XTENSION", "BITPIX", "PCOUNT", "GCOUNT", "TFIELDS", "HISTORY", "COMMENT", "EXTNAME", "EXTEND")
+_STRUCTURAL_PREFIX = ("NAXIS", "TTYPE", "TFORM", "TUNIT", "TNULL", "TSCAL", "TZERO", "TDIM", "TDISP")
+
+
+def _structural(key: str) -> bool:
+    """FITS keywords that describe the table layout rather than the map (dropped from ``meta``)."""
+    return key in _STRUCTURAL or key.startswith(_STRUCTURAL_PREFIX)
+
+
+def _column(data: Any, names: list[str], name: str) -> np.ndarray:
+    col = np.asarray(data[name], dtype=np.float64).ravel()
+    return col
+
+
+def read_skymap(
+    source: str | os.PathLike | fits.HDUList | Table,
+    *,
+    normalize: bool = False,
+    tolerance: float = 1e-3,
+) -> SkyMap:
+    """Read a HEALPix probability sky map, flat or multi-order (LVK alert format).
+
+    Parameters
+    ----------
+    source
+        A FITS file path (``.fits`` or ``.fits.gz``), an open HDUList, or a Table in either layout.
+    normalize
+        When the probabilities do not sum to one within ``tolerance``: ``False`` (default) raises
+        :class:`SkymapNotNormalizedError` saying what they sum to; ``True`` rescales them.
+    tolerance
+        Allowed ``|sum - 1|``.
+
+    Examples
+    --------
+    >>> from platform_lib.skymap import read_skymap
+    >>> m = read_skymap("bayestar.multiorder.fits")        # doctest: +SKIP
+    >>> m.credible_area(0.9)                              # doctest: +SKIP
+    <Quantity 26.1 deg2>
+    """
+    header: dict[str, Any] = {}
+    if isinstance(source, Table):
+        table = source
+        header = dict(source.meta)
+    else:
+        close = False
+        if isinstance(source, fits.HDUList):
+            hdul = source
+        else:
+            try:
+                hdul = fits.open(os.fspath(source), memmap=False)
+            except FileNotFoundError as exc:
+                raise SkymapError(f"no sky map file at {os.fspath(source)!r}", code="not-found",
+                                  value=os.fspath(source)) from exc
+            except OSError as exc:
+                raise SkymapFormatError(f"{os.fspath(source)!r} is not a FITS file: {exc}",
+                                        value=os.fspath(source)) from exc
+            close = True
+        try:
+            tables = [h for h in hdul if isinstance(h, fits.BinTableHDU)]
+            if not tables:
+                raise SkymapFormatError("the FITS file has no binary table extension: not a HEALPix sky map")
+            hdu = tables[0]
+            header = {k: hdu.header[k] for k in hdu.header if k and not _structural(k)}
+            table = Table(hdu.data)
+        finally:
+            if close:
+                hdul.close()
+    names = [n.upper() for n in table.colnames]
+    table = Table(table, copy=False)
+    table.rename_columns(table.colnames, names)
+    ordering = str(header.get("ORDERING", "")).upper()
+
+    if "UNIQ" in names or ordering == "NUNIQ":
+        missing = [c for c in ("UNIQ", "PROBDENSITY") if c not in names]
+        if missing:
+            raise SkymapFormatError(
+                f"multi-order sky map without column(s) {', '.join(missing)} (columns: {', '.join(names)})",
+                code="missing-column",
+                value=missing,
+            )
+        uniq = np.asarray(table["UNIQ"], dtype=np.int64).ravel()
+        dens = _column(table, names, "PROBDENSITY")
+        m = SkyMap(uniq=uniq, probdensity=dens, meta=header)
+    else:
+        prob_col = next((c for c in ("PROB", "PROBABILITY", "PROBDENSITY") if c in names), None)
+        if prob_col is None:
+            raise SkymapFormatError(
+                f"sky map has neither UNIQ/PROBDENSITY (multi-order) nor PROB (flat) columns "
+                f"(columns: {', '.join(names)})",
+                code="missing-column",
+                value=names,
+            )
+        values = _column(table, names, prob_col)
+        npix = values.size
+        order = int(round(np.log2(npix / 12) / 2)) if npix >= 12 else -1
+        if order < 0 or 12 * 4**order != npix:
+            raise SkymapFormatError(f"a flat HEALPix map has 12 * 4**k pixels, this one has {npix}",
+                                    code="bad-npix", value=npix)
+        if "NSIDE" in header and int(header["NSIDE"]) != 2**order:
+            raise SkymapFormatError(f"NSIDE = {header['NSIDE']} does not match {npix} pixels", code="bad-npix")
+        if ordering not in ("NESTED", "RING"):
+            raise SkymapFormatError(
+                f"flat sky map with ORDERING = {ordering or '(missing)'}; expected NESTED or RING",
+                code="bad-ordering",
+                value=ordering,
+            )
+        if ordering == "RING":
+            import cdshealpix
+
+            nested = cdshealpix.from_ring(np.arange(npix, dtype=np.uint64), order).astype(np.int64)
+        else:
+            nested = np.arange(npix, dtype=np.int64)
+        area = 4 * np.pi / npix
+        dens = values / area if prob_col != "PROBDENSITY" else values
+        m = SkyMap(uniq=4 * 4**order + nested, probdensity=dens, meta=header)
+
+    present = [c for c in DISTANCE_COLUMNS if c in names]
+    if present and len(present) != 3:
+        raise SkymapFormatError(
+            f"3-D sky map needs all of {', '.join(DISTANCE_COLUMNS)}; missing "
+            f"{', '.join(c for c in DISTANCE_COLUMNS if c not in names)}",
+            code="missing-column",
+        )
+    if present:
+        m.distmu, m.distsigma, m.distnorm = (_column(table, names, c) for c in DISTANCE_COLUMNS)
+
+    _validate(m, normalize=normalize, tolerance=tolerance)
+    return m
+
+
+def _validate(m: SkyMap, *, normalize: bool, tolerance: float) -> None:
+    dens = m.probdensity
+    bad = ~np.isfinite(dens) | (dens < 0)
+    if bad.any():
+        raise SkymapError(
+            f"{int(bad.sum())} pixel(s) have a NaN, infinite or negative probability "
+            f"(first UNIQ {int(m.uniq[np.flatnonzero(bad)[0]])})",
+            code="bad-probability",
+            value=int(bad.sum()),
+        )
+    if np.unique(m.uniq).size != m.uniq.size:
+        raise SkymapFormatError("duplicate UNIQ pixels in the sky map", code="bad-uniq")
+    total = m.total_probability
+    if total <= 0:
+        raise SkymapNotNormalizedError("the sky map holds no probability (all pixels are zero)", total=total)
+    if abs(total - 1) > tolerance:
+        if not normalize:
+            raise SkymapNotNormalizedError(
+                f"the sky map's probabilities sum to {total:.6g}, not 1 (tolerance {tolerance:g}); "
+                "pass normalize=True to rescale them, or check the file (is PROB per pixel, "
+                "PROBDENSITY per steradian?)",
+                total=total,
+            )
+        m.probdensity = dens / total
+        m._levels = None
