@@ -1,0 +1,260 @@
+"""Unit tests of platform_lib.storage: spaces, atomic quota-checked writes, path safety, formats."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+
+from platform_lib import get_settings
+from platform_lib.storage import (
+    AlreadyExists,
+    NotAMember,
+    PathEscape,
+    PathNotFound,
+    QuotaExceeded,
+    ReadOnlySpace,
+    SpaceNotFound,
+    Storage,
+    StorageError,
+    UnknownFormat,
+)
+
+
+@pytest.fixture
+def spaces(tmp_path):
+    for p in ("home", "datasets", "groups/lensing", "groups/other", "scratch", "outside", "objects"):
+        (tmp_path / p).mkdir(parents=True)
+    (tmp_path / "datasets" / "README").write_text("archive")
+    (tmp_path / "outside" / "secret.txt").write_text("do not touch")
+    return tmp_path
+
+
+@pytest.fixture
+def bucket():
+    return f"memory://astrohub-test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def storage(spaces, bucket):
+    settings = get_settings(user="alice", groups=["lensing"], home=spaces / "home", datasets=spaces / "datasets",
+                            groups_root=spaces / "groups", scratch=spaces / "scratch")
+    return Storage(settings, object_spaces={"bucket": bucket, "disk": f"file://{spaces / 'objects'}"})
+
+
+def _raw_files(root) -> list[str]:
+    return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
+
+
+def test_spaces_are_the_users_own(storage):
+    assert storage.spaces() == ["home", "scratch", "datasets", "group/lensing", "bucket", "disk"]
+
+
+@pytest.mark.parametrize("space", ["home", "scratch", "group/lensing", "bucket", "disk"])
+def test_write_list_read_copy_move_delete(storage, space):
+    storage.write_bytes(f"{space}:a/b.txt", b"hello")
+    assert storage.read_bytes(f"{space}:a/b.txt") == b"hello"
+    assert [(e.name, e.type, e.size) for e in storage.list(f"{space}:a")] == [("b.txt", "file", 5)]
+    storage.copy(f"{space}:a/b.txt", "home:copied.txt", overwrite=True)
+    assert storage.read_bytes("home:copied.txt") == b"hello"
+    storage.move(f"{space}:a/b.txt", f"{space}:c/moved.txt")
+    assert not storage.exists(f"{space}:a/b.txt")
+    assert storage.read_bytes(f"{space}:c/moved.txt") == b"hello"
+    with pytest.raises(AlreadyExists):
+        storage.write_bytes(f"{space}:c/moved.txt", b"x", overwrite=False)
+    storage.delete(f"{space}:c/moved.txt")
+    assert not storage.exists(f"{space}:c/moved.txt")
+    with pytest.raises(PathNotFound):
+        storage.read_bytes(f"{space}:c/moved.txt")
+
+
+def test_object_space_by_url(storage, bucket):
+    storage.write_bytes(f"{bucket}/x/y.bin", b"123")
+    assert storage.read_bytes("bucket:x/y.bin") == b"123"
+    with pytest.raises(SpaceNotFound):
+        storage.read_bytes("memory://elsewhere/y.bin")
+
+
+def test_copy_across_spaces_moves_between_local_and_object(storage):
+    storage.write_bytes("home:big.bin", os.urandom(3 * (1 << 20) + 7))
+    storage.copy("home:big.bin", "bucket:big.bin")
+    storage.move("bucket:big.bin", "scratch:big.bin")
+    assert storage.read_bytes("scratch:big.bin") == storage.read_bytes("home:big.bin")
+    assert not storage.exists("bucket:big.bin")
+
+
+@pytest.mark.parametrize("path", ["../outside/secret.txt", "a/../../outside/secret.txt", "/etc/passwd", ".."])
+def test_path_traversal_is_refused(storage, spaces, path):
+    with pytest.raises(PathEscape) as err:
+        storage.write_bytes(f"home:{path}", b"overwritten")
+    assert err.value.code == "path-escape"
+    with pytest.raises(PathEscape):
+        storage.read_bytes(f"home:{path}")
+    assert (spaces / "outside" / "secret.txt").read_text() == "do not touch"
+
+
+def test_symlink_escape_is_refused(storage, spaces):
+    os.symlink(spaces / "outside", spaces / "home" / "link")
+    with pytest.raises(PathEscape):
+        storage.read_bytes("home:link/secret.txt")
+    with pytest.raises(PathEscape):
+        storage.write_bytes("home:link/secret.txt", b"overwritten")
+    with pytest.raises(PathEscape):
+        storage.delete("home:link/secret.txt")
+    assert (spaces / "outside" / "secret.txt").read_text() == "do not touch"
+    # A link that stays inside the space is fine.
+    (spaces / "home" / "real").mkdir()
+    os.symlink(spaces / "home" / "real", spaces / "home" / "inside")
+    storage.write_bytes("home:inside/ok.txt", b"ok")
+    assert (spaces / "home" / "real" / "ok.txt").read_bytes() == b"ok"
+
+
+def test_datasets_are_read_only(storage, spaces):
+    assert storage.read_bytes("datasets:README") == b"archive"
+    for action in (lambda: storage.write_bytes("datasets:new.txt", b"x"),
+                   lambda: storage.delete("datasets:README"),
+                   lambda: storage.move("datasets:README", "home:README"),
+                   lambda: storage.mkdir("datasets:dir")):
+        with pytest.raises(ReadOnlySpace) as err:
+            action()
+        assert "read-only" in str(err.value)
+    assert _raw_files(spaces / "datasets") == ["README"]
+    storage.copy("datasets:README", "home:README")  # copying out is allowed
+    assert storage.read_bytes("home:README") == b"archive"
+
+
+def test_non_member_cannot_write_to_a_group(storage, spaces):
+    with pytest.raises(NotAMember) as err:
+        storage.write_bytes("group/other:x.txt", b"x")
+    assert err.value.code == "not-a-member" and "other" in str(err.value)
+    with pytest.raises(NotAMember):
+        storage.share("home:README", "other")
+    assert _raw_files(spaces / "groups" / "other") == []
+
+
+def test_share_with_a_group(storage, spaces):
+    storage.write_bytes("home:results/m31.txt", b"m31")
+    address = storage.share("home:results/m31.txt", "lensing")
+    assert address == "group/lensing:shared/alice/m31.txt"
+    assert (spaces / "groups" / "lensing" / "shared" / "alice" / "m31.txt").read_bytes() == b"m31"
+    bob = Storage(get_settings(user="bob", groups=["lensing"], home=spaces / "outside",
+                               groups_root=spaces / "groups"))
+    assert bob.read_bytes(address) == b"m31"
+
+
+def test_usage_and_quota_file(storage, spaces):
+    storage.write_bytes("home:a.bin", b"x" * 100)
+    storage.write_bytes("home:d/b.bin", b"x" * 50)
+    usage = storage.usage("home")
+    assert (usage.used, usage.files, usage.quota, usage.free) == (150, 2, None, None)
+    storage.set_quota("home", 200)
+    assert (spaces / "home" / ".astrohub-quota.json").exists()
+    usage = storage.usage("home")
+    assert (usage.used, usage.files, usage.quota, usage.free) == (150, 2, 200, 50)
+    assert [e.name for e in storage.list("home:")] == ["a.bin", "d"]  # the quota file is hidden
+    storage.write_bytes("home:c.bin", b"y" * 50)  # exactly fills the quota
+    assert storage.usage("home").free == 0
+
+
+def test_quota_exceeded_leaves_nothing_partial(storage, spaces):
+    storage.set_quota("home", 1000)
+    storage.write_bytes("home:keep.bin", b"k" * 600)
+    before = _raw_files(spaces / "home")
+
+    def chunks():  # a streamed write that crosses the quota in the middle
+        for _ in range(10):
+            yield b"z" * 100
+
+    with pytest.raises(QuotaExceeded) as err:
+        storage.write_bytes("home:new.bin", chunks())
+    assert err.value.code == "quota-exceeded"
+    assert (err.value.quota, err.value.used) == (1000, 600) and err.value.needed > 400
+    assert _raw_files(spaces / "home") == before
+    # Overwriting an existing file with a too-large content keeps the old content.
+    with pytest.raises(QuotaExceeded):
+        storage.write_bytes("home:keep.bin", b"n" * 1200)
+    assert storage.read_bytes("home:keep.bin") == b"k" * 600
+    # Replacing a file counts only the difference.
+    storage.write_bytes("home:keep.bin", b"m" * 950)
+    assert storage.usage("home").used == 950
+
+
+def test_quota_on_object_space(spaces, bucket):
+    st = Storage(get_settings(user="alice", home=spaces / "home"), object_spaces={"bucket": bucket},
+                 quotas={"bucket": 100})
+    st.write_bytes("bucket:a.bin", b"a" * 60)
+    with pytest.raises(QuotaExceeded):
+        st.write_table(Table({"x": np.arange(100)}), "bucket:t.parquet")
+    assert [e.name for e in st.list("bucket:")] == ["a.bin"]
+
+
+def test_bad_addresses_are_clear(storage):
+    with pytest.raises(SpaceNotFound, match="home:notes.txt"):
+        storage.read_bytes("notes.txt")
+    with pytest.raises(SpaceNotFound, match="no space 'nowhere'"):
+        storage.read_bytes("nowhere:x")
+    with pytest.raises(StorageError, match="reserved"):
+        storage.write_bytes("home:.astrohub-quota.json", b'{"bytes": 999999999}')
+    with pytest.raises(StorageError, match="recursive"):
+        storage.mkdir("home:dir")
+        storage.delete("home:dir")
+
+
+def _sample_table() -> Table:
+    t = Table()
+    t["ra"] = np.array([10.5, 20.25, 30.125]) * u.deg
+    t["dec"] = np.array([-1.0, 0.5, 89.0]) * u.deg
+    t["name"] = ["a", "b", "c"]
+    t["n"] = np.array([1, 2, 3], dtype=np.int32)
+    return t
+
+
+@pytest.mark.parametrize("ext", ["fits", "vot", "parquet", "h5", "csv", "ecsv"])
+@pytest.mark.parametrize("space", ["home", "bucket"])
+def test_tables_round_trip_by_format(storage, ext, space):
+    t = _sample_table()
+    storage.write_table(t, f"{space}:tables/t.{ext}")
+    back = storage.read_table(f"{space}:tables/t.{ext}")
+    assert back.colnames == t.colnames
+    np.testing.assert_allclose(back["ra"], t["ra"].value)
+    assert list(back["name"]) == ["a", "b", "c"]
+    if ext != "csv":  # every format but CSV keeps units
+        assert back["ra"].unit == u.deg
+    df = storage.read_dataframe(f"{space}:tables/t.{ext}")
+    assert list(df["n"]) == [1, 2, 3]
+
+
+def test_dataframes_are_written_too(storage):
+    df = pd.DataFrame({"x": [1.5, 2.5], "s": ["p", "q"]})
+    storage.write_table(df, "home:df.parquet")
+    assert storage.read_dataframe("home:df.parquet").equals(df)
+
+
+def test_unknown_and_wrong_formats(storage):
+    with pytest.raises(UnknownFormat, match="format="):
+        storage.write_table(_sample_table(), "home:t.unknown")
+    storage.write_bytes("home:bad.fits", b"not a fits file")
+    with pytest.raises(UnknownFormat):
+        storage.read_table("home:bad.fits")
+    storage.write_table(_sample_table(), "home:t.dat", format="ecsv")
+    assert len(storage.read_table("home:t.dat", format="ecsv")) == 3
+
+
+@pytest.mark.parametrize("space", ["home", "bucket"])
+def test_images_round_trip(storage, space):
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    header = fits.Header({"OBJECT": "M31", "EXPTIME": 30.0})
+    storage.write_image(data, f"{space}:img.fits", header=header)
+    back, hdr = storage.read_image(f"{space}:img.fits")
+    np.testing.assert_array_equal(back, data)
+    assert hdr["OBJECT"] == "M31"
+    hdul = fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(data * 2, name="SCI")])
+    storage.write_image(hdul, f"{space}:multi.fits")
+    sci, _ = storage.read_image(f"{space}:multi.fits", hdu="SCI")
+    np.testing.assert_array_equal(sci, data * 2)
