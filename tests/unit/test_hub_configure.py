@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -38,6 +39,12 @@ def base_settings(**extra):
     }
     settings.update(extra)
     return settings
+
+
+@pytest.fixture(autouse=True)
+def python_reachable(monkeypatch):
+    """Pretend the hub's Python is reachable by other users (it may live under /root here)."""
+    monkeypatch.setattr(sys.modules["astrohub_hub.configure"], "unreachable_by_others", lambda path: None)
 
 
 def fake_spawner(name, groups):
@@ -102,6 +109,7 @@ def test_services_registered_with_tokens():
     assert services["dask-gateway"]["url"] == "http://127.0.0.1:8787"
     assert services["dask-gateway"]["api_token"] == "gw-token"
     assert services["archive"]["api_token"] == "arch"
+    assert services["archive"]["oauth_no_confirm"] is True
     sync = services[GROUPSYNC_SERVICE]
     assert sync["command"][1:] == ["-m", "astrohub_hub.groupsync"]
     assert sync["environment"]["ASTROHUB_GROUPSYNC_ROOT"] == "/srv/groups"
@@ -226,3 +234,31 @@ def test_snake_case_keys_are_accepted():
         "home": "/h/{username}", "groups_root": "/g", "datasets": "/d", "scratch": "/s"}})
     assert settings.default_url == "/tree"
     assert settings.storage.groups_root == "/g"
+
+
+def test_service_without_url_gets_no_oauth_settings():
+    settings = base_settings(services=[{"name": "cron", "apiToken": "t", "scopes": ["list:users"]}])
+    c = Config()
+    configure(c, settings)
+    cron = next(s for s in c.JupyterHub.services if s["name"] == "cron")
+    assert "oauth_no_confirm" not in cron and "url" not in cron
+    assert not any(r["name"] == "user" and "access:services!service=cron" in r["scopes"]
+                   for r in c.JupyterHub.load_roles)
+
+
+def test_system_users_need_a_python_other_users_can_run(monkeypatch):
+    monkeypatch.setattr(sys.modules["astrohub_hub.configure"], "unreachable_by_others", lambda path: "/root")
+    with pytest.raises(HubConfigError) as info:
+        configure(Config(), base_settings())
+    assert info.value.key == "local.runAsSystemUsers"
+    assert "chmod o+x /root" in str(info.value)
+    c = Config()
+    configure(c, base_settings(local={"runAsSystemUsers": False}))
+    assert c.AstroLocalSpawner.run_as_system_users is False
+
+
+def test_no_proxy_address_means_no_proxy_variable():
+    settings = base_settings(daskGateway={"address": "http://hub/services/dask-gateway"})
+    env = user_environment(validate_settings(settings), "sam", [])
+    assert "DASK_GATEWAY__PROXY_ADDRESS" not in env
+    assert env["DASK_GATEWAY__ADDRESS"] == "http://hub/services/dask-gateway"

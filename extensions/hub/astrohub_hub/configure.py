@@ -29,7 +29,13 @@ from pydantic import ValidationError
 
 from astrohub_hub.environment import environment_callables
 from astrohub_hub.errors import HubConfigError, UsernameError
-from astrohub_hub.local import AstroLocalSpawner, hub_username_pattern, running_as_root, system_username
+from astrohub_hub.local import (
+    AstroLocalSpawner,
+    hub_username_pattern,
+    running_as_root,
+    system_username,
+    unreachable_by_others,
+)
 from astrohub_hub.settings import HubSettings
 
 __all__ = [
@@ -101,7 +107,9 @@ def build_services(settings: HubSettings) -> list[dict[str, Any]]:
     """``JupyterHub.services``: the configured services, dask-gateway, and (local) group sync."""
     services: list[dict[str, Any]] = []
     for s in settings.services:
-        entry: dict[str, Any] = {"name": s.name, "display": s.display, "oauth_no_confirm": s.oauth_no_confirm}
+        entry: dict[str, Any] = {"name": s.name, "display": s.display}
+        if s.url:  # OAuth exists only for services with a URL; JupyterHub refuses it otherwise
+            entry["oauth_no_confirm"] = s.oauth_no_confirm
         for key in ("url", "api_token", "command"):
             value = getattr(s, key)
             if value is not None:
@@ -219,13 +227,24 @@ def _configure_local(c: Any, settings: HubSettings) -> None:
 
     local = settings.local or LocalSettings()
     _check_names(settings, local.system_user_prefix)
+    as_system = running_as_root() if local.run_as_system_users is None else local.run_as_system_users
+    if as_system:
+        blocked = unreachable_by_others(sys.executable)
+        if blocked:
+            raise HubConfigError(
+                f"user servers would run as system users, but they cannot reach this Python "
+                f"({sys.executable}): {blocked} is not searchable by other users. Install Python "
+                f"outside it, make it searchable (chmod o+x {blocked}), or set "
+                "local.runAsSystemUsers: false (no isolation between users)",
+                key="local.runAsSystemUsers",
+                value=sys.executable,
+                code="python-unreachable",
+            )
     c.JupyterHub.spawner_class = AstroLocalSpawner
     c.AstroLocalSpawner.system_user_prefix = local.system_user_prefix
     c.AstroLocalSpawner.create_system_users = local.create_system_users
     c.AstroLocalSpawner.user_shell = local.shell
-    c.AstroLocalSpawner.run_as_system_users = (
-        running_as_root() if local.run_as_system_users is None else local.run_as_system_users
-    )
+    c.AstroLocalSpawner.run_as_system_users = as_system
     c.AstroLocalSpawner.home_template = settings.storage.home
     c.AstroLocalSpawner.scratch_template = settings.storage.scratch
     c.AstroLocalSpawner.groups_root = settings.storage.groups_root

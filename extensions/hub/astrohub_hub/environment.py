@@ -58,7 +58,8 @@ def user_environment(settings: HubSettings, username: str, groups: Iterable[str]
     if gateway.enabled and gateway.address:
         env["PLATFORM_DASK_GATEWAY_URL"] = gateway.address
         env["DASK_GATEWAY__ADDRESS"] = gateway.address
-        env["DASK_GATEWAY__PROXY_ADDRESS"] = gateway.proxy_address or gateway.address
+        if gateway.proxy_address:  # scheduler TCP traffic cannot go through the hub's HTTP proxy
+            env["DASK_GATEWAY__PROXY_ADDRESS"] = gateway.proxy_address
         env["DASK_GATEWAY__PUBLIC_ADDRESS"] = gateway.public_address or gateway.address
         env["DASK_GATEWAY__AUTH__TYPE"] = "jupyterhub"
         env["DASK_LABEXTENSION__FACTORY__MODULE"] = "dask_gateway"

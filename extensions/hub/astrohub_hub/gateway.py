@@ -30,8 +30,8 @@ from typing import Any, Mapping
 
 from traitlets import Dict, Integer, Unicode
 
-from astrohub_hub.errors import UsernameError
-from astrohub_hub.local import expand_user_path, running_as_root, system_username
+from astrohub_hub.errors import HubConfigError, UsernameError
+from astrohub_hub.local import expand_user_path, running_as_root, system_username, unreachable_by_others
 from astrohub_hub.settings import HubSettings
 
 from dask_gateway_server.backends.base import PublicException
@@ -216,6 +216,8 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     c.DaskGateway.address = server.address
     c.Proxy.address = server.proxy_address
     c.Proxy.tcp_address = server.proxy_address
+    # The hub's proxy forwards /services/<name>/... unchanged, so the gateway serves that prefix.
+    c.Proxy.prefix = f"/services/{gateway.service_name}"
     c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
     if server.hub_api_url:
         c.JupyterHubAuthenticator.jupyterhub_api_url = server.hub_api_url
@@ -224,6 +226,17 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     c.JupyterHubAuthenticator.jupyterhub_service_name = gateway.service_name
 
     as_root = running_as_root() if server.backend == "auto" else server.backend == "local"
+    if as_root:
+        blocked = unreachable_by_others(sys.executable)
+        if blocked:
+            raise HubConfigError(
+                f"Dask schedulers and workers would run as system users, but they cannot reach this "
+                f"Python ({sys.executable}): {blocked} is not searchable by other users "
+                f"(chmod o+x {blocked}, or backend: unsafe)",
+                key="daskGateway.server.backend",
+                value=sys.executable,
+                code="python-unreachable",
+            )
     backend = AstroLocalBackend if as_root else AstroUnsafeLocalBackend
     c.DaskGateway.backend_class = backend
     prefix = settings.local.system_user_prefix if settings.local else "astro-"

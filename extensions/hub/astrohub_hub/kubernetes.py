@@ -47,6 +47,7 @@ __all__ = [
     "group_volumes",
     "home_volumes",
     "profile_list",
+    "storage_setup_container",
 ]
 
 #: Name of the PersistentVolumeClaim (ReadWriteMany, NFS) holding every user's home (one subPath each).
@@ -210,36 +211,82 @@ def _user_groups(spawner: Any) -> list[str]:
     return [group.name for group in getattr(spawner.user, "groups", [])]
 
 
-def group_mounts_hook(kube: KubernetesSettings, groups_root: str) -> Callable[[Any, Any], Any]:
-    """A ``KubeSpawner.modify_pod_hook`` adding the group folders of the spawning user.
+#: Where the storage set-up init container sees the roots of the home and group claims.
+SETUP_ROOT = "/mnt/astrohub"
 
-    The hook appends to the pod built by KubeSpawner (``kubernetes.client`` models); it is pure
-    apart from reading ``spawner.user.groups``.
+
+def storage_setup_container(
+    kube: KubernetesSettings, *, image: str, home_subpath: str | None, groups: Iterable[str], uid: int, gid: int
+) -> dict[str, Any] | None:
+    """An init container creating the user's NFS home and group folders on first use.
+
+    Kubernetes creates a missing ``subPath`` as ``root`` (mode 0755), which the notebook user could
+    not write to; this container (root, only the CHOWN/DAC_OVERRIDE/FOWNER capabilities) creates
+    each folder that does not exist yet, owned by ``uid:gid``: the home with mode 0700, group folders
+    with mode 2770. Existing folders are left untouched. ``None`` when there is nothing to set up.
+    The NFS exports must allow root to chown (``no_root_squash``), or pre-create the folders.
+    """
+    import shlex
+
+    steps, mounts = [], []
+    if kube.home is not None and home_subpath:
+        mounts.append({"name": "home", "mountPath": f"{SETUP_ROOT}/home"})
+        steps.append((f"{SETUP_ROOT}/home/{home_subpath}", "0700"))
+    names = group_volumes(kube, "/", groups)[1]
+    if names:
+        mounts.append({"name": "groups", "mountPath": f"{SETUP_ROOT}/groups"})
+        steps.extend((f"{SETUP_ROOT}/groups/{m['subPath']}", "2770") for m in names)
+    if not steps:
+        return None
+    script = " && ".join(
+        f"{{ [ -d {shlex.quote(path)} ] || {{ mkdir -p {shlex.quote(path)} && chown {uid}:{gid} {shlex.quote(path)}"
+        f" && chmod {mode} {shlex.quote(path)}; }}; }}"
+        for path, mode in steps
+    )
+    return {
+        "name": "astrohub-storage-setup",
+        "image": image,
+        "command": ["sh", "-c", script],
+        "securityContext": {
+            "runAsUser": 0,
+            "runAsNonRoot": False,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]},
+        },
+        "volumeMounts": mounts,
+    }
+
+
+def group_mounts_hook(kube: KubernetesSettings, groups_root: str) -> Callable[[Any, Any], Any]:
+    """A ``KubeSpawner.modify_pod_hook``: the spawning user's group folders and the storage set-up.
+
+    Appends the group claim and one mount per group of ``spawner.user.groups`` to the pod KubeSpawner
+    built, and the :func:`storage_setup_container` init container when NFS home or group storage is
+    configured. Pure apart from reading the spawner's user, image, uid and fs_gid.
     """
 
     def add_group_mounts(spawner: Any, pod: Any) -> Any:
-        volumes, mounts = group_volumes(kube, groups_root, _user_groups(spawner))
-        if not volumes:
-            return pod
-        from kubernetes_asyncio.client.models import (  # KubeSpawner's own client library
-            V1PersistentVolumeClaimVolumeSource,
-            V1Volume,
-            V1VolumeMount,
-        )
+        from kubernetes_asyncio.client.models import V1Container, V1Volume, V1VolumeMount
+        from kubespawner.utils import get_k8s_model  # KubeSpawner's own dict -> model conversion
 
-        pod.spec.volumes = list(pod.spec.volumes or []) + [
-            V1Volume(
-                name=v["name"],
-                persistent_volume_claim=V1PersistentVolumeClaimVolumeSource(
-                    claim_name=v["persistentVolumeClaim"]["claimName"]
-                ),
-            )
-            for v in volumes
-        ]
+        groups = _user_groups(spawner)
+        volumes, mounts = group_volumes(kube, groups_root, groups)
         container = pod.spec.containers[0]
+        pod.spec.volumes = list(pod.spec.volumes or []) + [get_k8s_model(V1Volume, v) for v in volumes]
         container.volume_mounts = list(container.volume_mounts or []) + [
-            V1VolumeMount(name=m["name"], mount_path=m["mountPath"], sub_path=m["subPath"]) for m in mounts
+            get_k8s_model(V1VolumeMount, m) for m in mounts
         ]
+        home_subpath = next((m.sub_path for m in container.volume_mounts if m.name == "home"), None)
+        setup = storage_setup_container(
+            kube,
+            image=container.image,
+            home_subpath=home_subpath,
+            groups=groups,
+            uid=spawner.uid if spawner.uid is not None else 1000,
+            gid=spawner.fs_gid if spawner.fs_gid is not None else 100,
+        )
+        if setup is not None:
+            pod.spec.init_containers = list(pod.spec.init_containers or []) + [get_k8s_model(V1Container, setup)]
         return pod
 
     return add_group_mounts

@@ -41,6 +41,7 @@ __all__ = [
     "hub_username_pattern",
     "prepare_user_dirs",
     "running_as_root",
+    "unreachable_by_others",
     "system_username",
     "visible_profiles",
 ]
@@ -128,6 +129,19 @@ def visible_profiles(profiles: Iterable[Mapping[str, Any]], groups: Iterable[str
     """
     mine = set(groups)
     return [dict(p) for p in profiles if not p.get("groups") or mine.intersection(p["groups"])]
+
+
+def unreachable_by_others(path: str) -> str | None:
+    """The first folder on ``path`` (resolved) that other users cannot traverse, or ``None``.
+
+    A server running as a system user must execute the hub's Python; a venv whose interpreter
+    lives under ``/root`` (mode 0700, e.g. pyenv as root) cannot work.
+    """
+    real = Path(path).resolve()
+    for folder in [*reversed(real.parents)]:
+        if not os.stat(folder).st_mode & 0o001:
+            return str(folder)
+    return None
 
 
 def ensure_system_user(name: str, home: str, *, shell: str = "/bin/bash", create: bool = True) -> pwd.struct_passwd:
