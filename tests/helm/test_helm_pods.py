@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import helm_python
+import kubernetes_validate
 import pytest
 from traitlets.config import Config
 
@@ -198,6 +199,20 @@ def test_user_pods_for_every_offered_profile(chart, overlay: str, user: str) -> 
             home = mounts[roots["home"]]
             assert home["subPath"] == user  # {username} expanded by KubeSpawner
             assert volumes[home["name"]]["persistentVolumeClaim"]["claimName"] == "astrohub-home"
+        pod = pods[profile["slug"]]
+        for version in hs.KUBE_VERSIONS:  # the whole pod, as KubeSpawner would submit it
+            kubernetes_validate.validate(pod, version, strict=True)
+        setup = [c for c in pod["spec"].get("initContainers", []) if c["name"] == "astrohub-storage-setup"]
+        if kube.get("home") or (kube.get("groupStorage") and groups):
+            script = setup[0]["command"][-1]
+            assert {m["name"] for m in setup[0]["volumeMounts"]} <= set(volumes)
+            if kube.get("home"):
+                assert f"/mnt/astrohub/home/{user} " in script and "chmod 0700" in script
+            for group in groups if kube.get("groupStorage") else []:
+                assert f"/mnt/astrohub/groups/{group} " in script
+            assert "chown 1000:100" in script
+        else:
+            assert setup == []
         group_mounts = {p: m for p, m in mounts.items() if p.startswith(roots["groupsRoot"] + "/")}
         if kube.get("groupStorage"):
             assert {p: m["subPath"] for p, m in group_mounts.items()} == {
@@ -292,6 +307,8 @@ def test_worker_pods_mount_the_datasets_and_run_the_user_image(chart, overlay: s
     assert worker_mounts == user_mounts
     names = {m["name"] for m in user_mounts}
     assert worker_volumes == [v for v in user_pod["spec"]["volumes"] if v["name"] in names]
+    for version in hs.KUBE_VERSIONS:
+        kubernetes_validate.validate(pod, version, strict=True)
     # the credentials volume of dask-gateway itself is kept
     assert any(m["name"] == "dask-credentials" for m in container["volumeMounts"])
 
