@@ -9,7 +9,7 @@ BIN        := $(VENV)/bin
 NPM_PREFIX := .npm
 export PATH := $(CURDIR)/$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-APT_PACKAGES := chromium stilts
+APT_PACKAGES := chromium stilts acl
 PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/pyproject.toml .ci/constraints.txt
 
 .PHONY: up test install install-test system-packages proxy down status clean
@@ -45,7 +45,7 @@ proxy: $(NPM_PREFIX)/node_modules/.bin/configurable-http-proxy
 $(NPM_PREFIX)/node_modules/.bin/configurable-http-proxy:
 	npm install --prefix $(NPM_PREFIX) --no-audit --no-fund configurable-http-proxy@4
 
-# Debian packages the test tiers use: Chromium (browser tier) and STILTS (VO client tests).
+# Debian packages the test tiers use: Chromium (browser tier), STILTS (VO client tests), acl (group folders as root).
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
