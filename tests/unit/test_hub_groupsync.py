@@ -54,3 +54,22 @@ def test_sync_once_without_root_creates_group_folders(tmp_path):
     assert (tmp_path / "groups" / "astro101").stat().st_mode & 0o777 == 0o770
     second = sync_once({"astro101": ["sam"], "team-x": []}, applier, system_users=False, prefix="astro-")
     assert second.actions == []
+
+
+def test_acl_applier_grants_and_revokes_real_acls(tmp_path):
+    """Real setfacl/getfacl on a tmp folder, with the existing system user 'nobody' as a member.
+
+    Prefix 'nobod' + hub name 'y' maps to the system user 'nobody', so no user is created.
+    """
+    applier = AclApplier(tmp_path / "groups", prefix="nobod", system_users=True)
+    first = sync_once({"team": ["y"]}, applier, system_users=True, prefix="nobod")
+    assert first.problems == []
+    assert applier.observe() == {"team": frozenset({"nobody"})}
+    import subprocess
+
+    acl = subprocess.run(["getfacl", "--omit-header", str(tmp_path / "groups" / "team")],
+                         capture_output=True, text=True, check=True).stdout
+    assert "user:nobody:rwx" in acl and "default:user:nobody:rwx" in acl
+    second = sync_once({"team": []}, applier, system_users=True, prefix="nobod")
+    assert second.actions == [Action("revoke", "team", "nobody")]
+    assert applier.observe() == {"team": frozenset()}
