@@ -1,0 +1,199 @@
+"""Unit tests of the catalogue registry (dictionary, search, coverage index) and its pure helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from mocpy import MOC
+
+from platform_lib.catalogs import (
+    BadReadme,
+    CatalogInfo,
+    CatalogNotFound,
+    ColumnInfo,
+    DuplicateCatalog,
+    Registry,
+    TableInfo,
+    covering,
+)
+from platform_lib.catalogs import _coverage
+from platform_lib.catalogs._columns import guess_position_columns, infer_ucd
+from platform_lib.catalogs._readers import parse_readme
+
+
+def _cone_table(name, ra, dec, radius_deg, order=8, columns=()):
+    """A registry entry whose MOC is a cone (no HATS files: the coverage index never opens them)."""
+    moc = MOC.from_cone(lon=ra * u.deg, lat=dec * u.deg, radius=radius_deg * u.deg, max_depth=order)
+    ranges = moc.to_depth29_ranges.astype(np.uint64)
+    info = TableInfo(name=name, catalog=name, nrows=10, ra_column="ra", dec_column="dec", moc_order=order,
+                     sky_fraction=_coverage.sky_fraction(ranges), columns=tuple(columns))
+    return info, ranges
+
+
+@pytest.fixture
+def registry(tmp_path):
+    reg = Registry(tmp_path / "registry.sqlite")
+    cols = (ColumnInfo("ra", "Right ascension", "deg", "pos.eq.ra;meta.main", "float64"),
+            ColumnInfo("dec", "Declination", "deg", "pos.eq.dec;meta.main", "float64"),
+            ColumnInfo("Mdot", "Mass loss rate of the star", "Msun/yr", "phys.mass.loss", "float64"),
+            ColumnInfo("Vmag", "V magnitude", "mag", "phot.mag;em.opt.V", "float64"))
+    for name, ra, dec, r in (("A", 10, 10, 1.0), ("B", 200, -30, 0.5), ("C", 10.5, 10.2, 0.05)):
+        table, ranges = _cone_table(name, ra, dec, r, columns=cols if name == "A" else cols[:2])
+        reg.add_catalog(CatalogInfo(name, title=f"catalogue {name}", keywords=("test",)), [(table, ranges)])
+    allsky = MOC.from_depth29_ranges(3, np.array([[0, 12 * 4**29]], dtype=np.uint64)).to_depth29_ranges
+    reg.add_catalog(CatalogInfo("SKY"), [(TableInfo("SKY", "SKY", moc_order=3, sky_fraction=1.0),
+                                          allsky.astype(np.uint64))])
+    return reg
+
+
+def test_get_by_full_name_catalogue_or_unique_table(registry):
+    assert registry.get("A/A").ra_column == "ra"
+    assert registry.get("A").full_name == "A/A"
+    assert registry.get("A").column("Mdot").unit == "Msun/yr"
+    with pytest.raises(CatalogNotFound, match="catalogs list"):
+        registry.get("nope")
+
+
+def test_search_by_description_text_and_ucd(registry):
+    found = registry.search("mass loss")
+    assert list(found["table"]) == ["A/A"] and list(found["column"]) == ["Mdot"]
+    by_ucd = registry.search(ucd="phot.mag")
+    assert list(by_ucd["column"]) == ["Vmag"]
+    assert len(registry.search(ucd="pos.eq.ra")) == 3
+    assert len(registry.search("nothing like this")) == 0
+
+
+def test_dictionary_as_tables(registry):
+    cats = registry.dictionary("catalogs")
+    assert list(cats["name"]) == ["A", "B", "C", "SKY"]
+    tables = registry.dictionary("tables")
+    assert set(tables["table"]) == {"A/A", "B/B", "C/C", "SKY/SKY"}
+    cols = registry.dictionary("columns")
+    assert len(cols) == 4 + 2 + 2
+    with pytest.raises(ValueError):
+        registry.dictionary("rows")
+
+
+def test_duplicate_catalogue_is_refused_and_old_entry_kept(registry):
+    table, ranges = _cone_table("A", 100, 0, 1.0)
+    with pytest.raises(DuplicateCatalog) as err:
+        registry.add_catalog(CatalogInfo("A", title="impostor"), [(table, ranges)])
+    assert err.value.code == "duplicate-catalog"
+    assert registry.catalog("A").title == "catalogue A"
+    assert registry.covering(SkyCoord(10 * u.deg, 10 * u.deg), 1 * u.arcmin) == ["A/A", "SKY/SKY"]
+    registry.add_catalog(CatalogInfo("A", title="replaced"), [(table, ranges)], replace=True)
+    assert registry.catalog("A").title == "replaced"
+    assert "A/A" in registry.covering(SkyCoord(100 * u.deg, 0 * u.deg), 1 * u.arcmin)
+
+
+@pytest.mark.parametrize("ra,dec,radius,expected", [
+    (10.0, 10.0, 1 * u.arcmin, ["A/A", "SKY/SKY"]),
+    (10.5, 10.2, 1 * u.arcmin, ["A/A", "C/C", "SKY/SKY"]),
+    (200.0, -30.0, 10 * u.arcmin, ["B/B", "SKY/SKY"]),
+    (100.0, 45.0, 1 * u.deg, ["SKY/SKY"]),
+    (7.5, 10.0, 1.6 * u.deg, ["A/A", "SKY/SKY"]),  # only the cone edge reaches A
+    (7.5, 10.0, 0.3 * u.deg, ["SKY/SKY"]),
+])
+def test_covering_known_answers(registry, ra, dec, radius, expected):
+    assert registry.covering(SkyCoord(ra * u.deg, dec * u.deg), radius) == expected
+    assert covering(SkyCoord(ra * u.deg, dec * u.deg), radius, registry=registry) == expected
+
+
+def test_covering_agrees_with_mocpy_on_random_cones(tmp_path):
+    rng = np.random.default_rng(7)
+    reg = Registry(tmp_path / "r.sqlite")
+    mocs = {}
+    for i in range(40):
+        ra, dec, r = rng.uniform(0, 360), np.degrees(np.arcsin(rng.uniform(-1, 1))), rng.uniform(0.1, 8)
+        table, ranges = _cone_table(f"T{i}", ra, dec, r, order=7)
+        reg.add_catalog(CatalogInfo(f"T{i}"), [(table, ranges)])
+        mocs[f"T{i}/T{i}"] = MOC.from_depth29_ranges(7, ranges)
+    for _ in range(30):
+        ra, dec, r = rng.uniform(0, 360), np.degrees(np.arcsin(rng.uniform(-1, 1))), rng.uniform(0.01, 5)
+        cone = MOC.from_cone(lon=ra * u.deg, lat=dec * u.deg, radius=r * u.deg, max_depth=7)
+        expected = sorted(n for n, m in mocs.items() if not m.intersection(cone).empty())
+        assert reg.covering(SkyCoord(ra * u.deg, dec * u.deg), r * u.deg) == expected
+
+
+def test_covering_rejects_bare_numbers(registry):
+    with pytest.raises(TypeError, match="Quantity"):
+        registry.covering(SkyCoord(1 * u.deg, 1 * u.deg), 0.1)
+    with pytest.raises(TypeError, match="SkyCoord"):
+        registry.covering((1, 1), 1 * u.deg)
+
+
+def test_moc_is_readable(registry):
+    moc = registry.moc("B")
+    assert moc.contains_lonlat(200 * u.deg, -30 * u.deg)[0]
+    assert not moc.contains_lonlat(20 * u.deg, -30 * u.deg)[0]
+
+
+def test_readonly_registry(registry, tmp_path):
+    ro = Registry(registry.path, readonly=True)
+    assert ro.get("A").name == "A"
+    with pytest.raises(CatalogNotFound):
+        Registry(tmp_path / "missing.sqlite", readonly=True)
+
+
+def test_ranges_overlap_and_index_cells():
+    a = np.array([[0, 10], [20, 30]], dtype=np.uint64)
+    assert _coverage.ranges_overlap(a, np.array([[9, 12]], dtype=np.uint64))
+    assert not _coverage.ranges_overlap(a, np.array([[10, 20]], dtype=np.uint64))
+    assert _coverage.ranges_overlap(a, np.array([[5, 25]], dtype=np.uint64))
+    shift = 2 * (29 - 6)
+    cell = np.array([[3 << shift, 5 << shift], [(7 << shift) + 1, (7 << shift) + 2]], dtype=np.uint64)
+    cells, full = _coverage.index_cells(cell)
+    assert cells.tolist() == [3, 4, 7] and full.tolist() == [True, True, False]
+
+
+def test_guess_position_columns_and_ucds():
+    cols = [ColumnInfo("tyc_id", datatype="object"), ColumnInfo("ra_degrees", datatype="float64"),
+            ColumnInfo("dec_degrees", datatype="float64")]
+    assert guess_position_columns(cols) == ("ra_degrees", "dec_degrees")
+    by_ucd = [ColumnInfo("alpha_x", ucd="pos.eq.ra;meta.main"), ColumnInfo("ra"), ColumnInfo("dec"),
+              ColumnInfo("delta_x", ucd="pos.eq.dec;meta.main")]
+    assert guess_position_columns(by_ucd) == ("alpha_x", "delta_x")
+    assert guess_position_columns([ColumnInfo("RAh", unit="h"), ColumnInfo("DEd", unit="deg")]) is None
+    assert guess_position_columns([ColumnInfo("Wave"), ColumnInfo("EW")]) is None
+    assert infer_ucd("parallax_mas") == "pos.parallax"
+    assert infer_ucd("Ksmag", "mag") == "phot.mag;em.IR.K"
+
+
+_README = """J/A+A/000/A1       A made-up catalogue            (Doe+, 2024)
+================================================================================
+A made-up catalogue of things.
+    Doe J., Roe R.
+   <Astron. Astrophys. 000, A1 (2024)>
+   =2024A&A...000A...1D
+================================================================================
+Keywords: stars: mass-loss
+
+Byte-by-byte Description of file: table1.dat
+--------------------------------------------------------------------------------
+   Bytes Format Units   Label     Explanations
+--------------------------------------------------------------------------------
+   1-  7  F7.3  deg     RAdeg     Right ascension
+--------------------------------------------------------------------------------
+"""
+
+
+def test_parse_readme():
+    meta = parse_readme(_README)
+    assert meta["name"] == "J/A+A/000/A1"
+    assert meta["authors"] == "Doe J., Roe R."
+    assert meta["bibcode"] == "2024A&A...000A...1D"
+    assert meta["keywords"] == ["stars: mass-loss"]
+    assert list(meta["files"]) == ["table1.dat"]
+
+
+@pytest.mark.parametrize("text,match", [
+    ("", "empty"),
+    ("just some words\nmore\nand more\n", "designation"),
+    (_README.replace("Byte-by-byte Description of file: table1.dat", "Bytes of file table1.dat"), "Byte-by-byte"),
+])
+def test_malformed_readme_is_a_clear_error(text, match):
+    with pytest.raises(BadReadme, match=match) as err:
+        parse_readme(text)
+    assert err.value.code == "bad-readme"
