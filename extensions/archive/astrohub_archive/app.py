@@ -1,0 +1,135 @@
+"""The ``astrohub-archive`` command: the archive service's Tornado application and its configuration.
+
+Standalone::
+
+    astrohub-archive --port 8890 --index /archive/index.sqlite --data-root /archive/images \
+        --registry /archive/catalogs/registry.sqlite [--token STATIC_ADMIN_TOKEN] [--tokens tokens.json]
+
+As a JupyterHub service the hub sets the environment and the same command needs only the paths:
+
+``JUPYTERHUB_SERVICE_URL``
+    where to listen (host and port; ``--port``/``--ip`` override);
+``JUPYTERHUB_SERVICE_PREFIX``
+    the URL prefix of every route (``/services/archive/``; ``--prefix`` overrides; default ``/``);
+``JUPYTERHUB_API_TOKEN``, ``JUPYTERHUB_API_URL``
+    enable hub authentication: a user's token (``Authorization: token ...``) identifies them
+    through :class:`jupyterhub.services.auth.HubAuth`; their name and groups unlock proprietary
+    records (the service's role needs ``read:users:groups`` for the groups). Anonymous callers
+    see public records only.
+
+Flags (each may also be given as ``ASTROHUB_ARCHIVE_<FLAG>`` in the environment, e.g.
+``ASTROHUB_ARCHIVE_INDEX``): ``--index`` the image index (built by ``astrohub archive index``),
+``--data-root`` the image tree the index's paths are relative to, ``--registry`` the catalogue
+registry served by cone search (optional), ``--token`` a static admin token, ``--tokens`` a JSON
+file ``{token: {"name": ..., "groups": [...]}}`` for standalone users, ``--log-level``.
+
+Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
+``sia/availability``, ``scs/<catalogue>``, ``download/<obs_id>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import tornado.web
+
+from astrohub_archive.auth import Authenticator
+from astrohub_archive.handlers import routes
+from platform_lib.imageindex import ImageIndex
+
+__all__ = ["ArchiveState", "make_app", "main", "build_parser"]
+
+log = logging.getLogger("astrohub_archive")
+
+
+@dataclass
+class ArchiveState:
+    """What every handler shares: the index, the data root, the registry path, auth and the prefix."""
+
+    index_path: Path
+    data_root: Path
+    registry_path: Path | None = None
+    auth: Authenticator = field(default_factory=Authenticator)
+    prefix: str = "/"
+    _index: ImageIndex | None = None
+    _registry: object | None = None
+
+    def index(self) -> ImageIndex:
+        if self._index is None:
+            self._index = ImageIndex(self.index_path)
+        return self._index
+
+    def registry(self):
+        if self.registry_path is None:
+            return None
+        if self._registry is None:
+            from platform_lib.catalogs import Registry
+
+            self._registry = Registry(self.registry_path, readonly=True)
+        return self._registry
+
+
+def make_app(state: ArchiveState) -> tornado.web.Application:
+    """The Tornado application serving ``state``."""
+    prefix = "/" + state.prefix.strip("/") + "/" if state.prefix.strip("/") else "/"
+    state.prefix = prefix
+    return tornado.web.Application(routes(prefix, state), xheaders=True)
+
+
+def _env(name: str, default=None):
+    return os.environ.get(f"ASTROHUB_ARCHIVE_{name.upper().replace('-', '_')}", default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="astrohub-archive", description=__doc__.splitlines()[0])
+    p.add_argument("--index", type=Path, default=_env("index"), help="the image index SQLite file")
+    p.add_argument("--data-root", type=Path, default=_env("data-root"), help="the image tree (download root)")
+    p.add_argument("--registry", type=Path, default=_env("registry"), help="the catalogue registry (cone search)")
+    p.add_argument("--port", type=int, default=_env("port"), help="listen port (default: from JUPYTERHUB_SERVICE_URL, else 8890)")
+    p.add_argument("--ip", default=_env("ip"), help="listen address (default: from JUPYTERHUB_SERVICE_URL, else 127.0.0.1)")
+    p.add_argument("--prefix", default=_env("prefix"), help="URL prefix (default: JUPYTERHUB_SERVICE_PREFIX or /)")
+    p.add_argument("--token", default=_env("token"), help="a static admin token (sees proprietary records)")
+    p.add_argument("--tokens", type=Path, default=_env("tokens"), help="JSON file of standalone user tokens")
+    p.add_argument("--log-level", default=_env("log-level", "INFO"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.index is None or args.data_root is None:
+        print("astrohub-archive: error: --index and --data-root are required", file=sys.stderr)
+        return 2
+    service_url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", ""))
+    port = args.port or service_url.port or 8890
+    ip = args.ip or service_url.hostname or "127.0.0.1"
+    prefix = args.prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+    use_hub = bool(os.environ.get("JUPYTERHUB_API_TOKEN") and os.environ.get("JUPYTERHUB_API_URL"))
+    auth = Authenticator.create(args.token, args.tokens, use_hub)
+    state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix)
+    app = make_app(state)
+
+    async def serve() -> None:
+        server = app.listen(port, address=ip)
+        log.info("archive service on http://%s:%d%s (hub auth: %s)", ip, port, state.prefix, use_hub)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        server.stop()
+
+    asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

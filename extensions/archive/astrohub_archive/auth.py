@@ -1,0 +1,90 @@
+"""Who is calling: a :class:`~platform_lib.imageindex.Viewer` from the request's token.
+
+Three sources, in order: the static admin token (``--token``), a tokens file for standalone use
+(``--tokens``: JSON ``{token: {"name": ..., "groups": [...], "admin": false}}``), and, when the
+service runs under JupyterHub (``JUPYTERHUB_API_TOKEN`` and ``JUPYTERHUB_API_URL`` set), the hub
+itself through :class:`jupyterhub.services.auth.HubAuth`. Tokens come from
+``Authorization: token ...`` / ``Bearer ...`` or a ``token`` query parameter. No token means the
+anonymous viewer (public records only); a token nobody recognises is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platform_lib.imageindex import Viewer
+
+__all__ = ["Authenticator", "AuthFault"]
+
+log = logging.getLogger("astrohub_archive")
+
+
+class AuthFault(Exception):
+    """The presented token is not valid."""
+
+
+@dataclass
+class Authenticator:
+    static_token: str | None = None
+    tokens: dict[str, dict] = field(default_factory=dict)
+    hub_auth: object | None = None  # jupyterhub.services.auth.HubAuth
+
+    @classmethod
+    def create(cls, static_token: str | None, tokens_file: Path | None, use_hub: bool) -> "Authenticator":
+        tokens = json.loads(Path(tokens_file).read_text()) if tokens_file else {}
+        hub_auth = None
+        if use_hub:
+            from jupyterhub.services.auth import HubAuth
+
+            hub_auth = HubAuth(cache_max_age=60)
+        return cls(static_token or None, tokens, hub_auth)
+
+    @staticmethod
+    def token_of(handler) -> str | None:
+        header = handler.request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() in ("token", "bearer") and value.strip():
+            return value.strip()
+        return handler.get_query_argument("token", None) or None
+
+    async def viewer(self, handler) -> Viewer:
+        token = self.token_of(handler)
+        if not token:
+            return Viewer()
+        if self.static_token and token == self.static_token:
+            return Viewer(user="admin", admin=True)
+        if token in self.tokens:
+            t = self.tokens[token]
+            return Viewer(user=t.get("name"), groups=tuple(t.get("groups", ())), admin=bool(t.get("admin")))
+        if self.hub_auth is not None:
+            try:
+                model = await self.hub_auth.user_for_token(token, sync=False)
+            except Exception as exc:  # the hub is down or refuses: say so, never a traceback
+                log.warning("hub token check failed: %s", exc)
+                raise AuthFault("the hub could not check this token") from exc
+            if model and model.get("kind", "user") == "user" and model.get("name"):
+                groups = model.get("groups")
+                if groups is None:
+                    groups = await self._groups(model["name"])
+                return Viewer(user=model["name"], groups=tuple(groups), admin=bool(model.get("admin")))
+        raise AuthFault("the token is not valid for this service")
+
+    async def _groups(self, name: str) -> list[str]:
+        """The user's groups, asked of the hub with the service's own token (needs read:users:groups)."""
+        from urllib.parse import quote
+
+        from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+        hub = self.hub_auth
+        req = HTTPRequest(f"{hub.api_url.rstrip('/')}/users/{quote(name)}",
+                          headers={"Authorization": f"token {hub.api_token}"}, request_timeout=10)
+        try:
+            resp = await AsyncHTTPClient().fetch(req, raise_error=False)
+            if resp.code == 200:
+                return list(json.loads(resp.body).get("groups") or [])
+        except Exception as exc:
+            log.warning("could not read the groups of %s from the hub: %s", name, exc)
+        return []

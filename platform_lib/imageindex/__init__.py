@@ -1,0 +1,28 @@
+"""The FITS image index: ObsCore metadata for a directory tree of images, with an SQLite R-tree over footprints.
+
+Owns header ingestion (``ingest``), instrument mappings (``mapping`` and the JSON files in
+``mappings/``), footprints (``footprint``), spherical geometry (``sphere``), the query
+specification (``query``) and the SQLite store (``index``). May import astropy, numpy and sqlite3;
+never a web framework.
+"""
+
+from platform_lib.imageindex.errors import ImageIndexError
+from platform_lib.imageindex.index import BuildReport, ImageIndex, build_index, update_index
+from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings
+from platform_lib.imageindex.query import ImageQuery, Viewer
+from platform_lib.imageindex.sphere import Circle, Polygon, Range
+
+__all__ = [
+    "BuildReport",
+    "Circle",
+    "ImageIndex",
+    "ImageIndexError",
+    "ImageQuery",
+    "InstrumentMapping",
+    "Polygon",
+    "Range",
+    "Viewer",
+    "build_index",
+    "load_mappings",
+    "update_index",
+]

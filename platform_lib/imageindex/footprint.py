@@ -1,0 +1,137 @@
+"""Image footprints: the four sky corners of an image from its WCS, or a padded box around its pointing.
+
+Pure functions of a FITS header (no file I/O). The WCS path uses ``astropy.wcs`` with ``relax=True``
+and ``fix=True``, so legacy keywords (CDELT + CROTA, PC001001, DSS plate solutions translated by
+wcslib) and SIP distortion are honoured; corners are the outer pixel edges, transformed with
+``all_pix2world`` (distortion included), then to ICRS when the WCS is Galactic or ecliptic. Headers
+without a usable celestial WCS fall back to the pointing keywords plus the instrument's field of
+view from its mapping, padded (as the Keck Observatory Archive does).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from platform_lib.imageindex.sphere import Polygon
+
+__all__ = ["Footprint", "footprint_from_wcs", "footprint_from_pointing", "parse_angle"]
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Corners (RA, Dec in degrees, ICRS) and how they were derived (``"wcs"`` or ``"pointing"``)."""
+
+    ra: tuple[float, ...]
+    dec: tuple[float, ...]
+    method: str
+    pixel_scale_deg: float | None = None
+
+    @property
+    def polygon(self) -> Polygon:
+        return Polygon(self.ra, self.dec)
+
+
+def footprint_from_wcs(header) -> Footprint | None:
+    """The four corners from the header's celestial WCS, or ``None`` when it has none."""
+    from astropy.wcs import WCS
+
+    naxis1 = header.get("NAXIS1") or header.get("ZNAXIS1")
+    naxis2 = header.get("NAXIS2") or header.get("ZNAXIS2")
+    if not naxis1 or not naxis2:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            wcs = WCS(header, relax=True, fix=True)
+        except Exception:
+            return None
+        if not wcs.has_celestial:
+            return None
+        cel = wcs.celestial if wcs.naxis > 2 else wcs
+        nx, ny = float(naxis1), float(naxis2)
+        # Outer pixel edges, 0-based pixel coordinates (pixel centres are integers).
+        px = np.array([-0.5, nx - 0.5, nx - 0.5, -0.5])
+        py = np.array([-0.5, -0.5, ny - 0.5, ny - 0.5])
+        try:
+            lon, lat = cel.all_pix2world(px, py, 0)
+        except Exception:
+            return None
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    if not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))) or np.any(np.abs(lat) > 90):
+        return None
+    ctype = str(cel.wcs.ctype[0]).upper()
+    if ctype.startswith(("GLON", "ELON")):
+        from astropy.coordinates import SkyCoord
+        import astropy.units as u
+
+        frame = "galactic" if ctype.startswith("GLON") else "geocentricmeanecliptic"
+        sc = SkyCoord(lon * u.deg, lat * u.deg, frame=frame).icrs
+        lon, lat = sc.ra.deg, sc.dec.deg
+    scale = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from astropy.wcs.utils import proj_plane_pixel_scales
+
+            scale = float(np.mean(np.abs(proj_plane_pixel_scales(cel))))
+    except Exception:
+        scale = None
+    return Footprint(tuple(float(x) % 360.0 for x in lon), tuple(float(x) for x in lat), "wcs", scale)
+
+
+def footprint_from_pointing(ra_deg: float, dec_deg: float, fov_deg, pad_deg: float = 0.0) -> Footprint:
+    """A box of ``fov_deg`` (one value or ``(width, height)``) plus ``pad_deg`` on each side.
+
+    The box is aligned with RA/Dec in the tangent plane at the pointing; ``pad_deg`` should cover
+    the unknown position angle and pointing error.
+    """
+    if np.ndim(fov_deg) == 0:
+        w = h = float(fov_deg)
+    else:
+        w, h = (float(x) for x in fov_deg)
+    hw = math.radians(w / 2 + pad_deg)
+    hh = math.radians(h / 2 + pad_deg)
+    ra0, dec0 = math.radians(ra_deg), math.radians(dec_deg)
+    ras, decs = [], []
+    for xi, eta in ((-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh)):
+        # Inverse gnomonic projection.
+        x, y = math.tan(xi), math.tan(eta)
+        denom = math.cos(dec0) - y * math.sin(dec0)
+        ra = ra0 + math.atan2(x, denom)
+        dec = math.atan2(math.sin(dec0) + y * math.cos(dec0), math.hypot(x, denom))
+        ras.append(math.degrees(ra) % 360.0)
+        decs.append(math.degrees(dec))
+    return Footprint(tuple(ras), tuple(decs), "pointing", None)
+
+
+def parse_angle(value, *, hours: bool = False) -> float | None:
+    """Degrees from a number or a sexagesimal string (``"14:29:56.0"``, ``"-62 41 05"``).
+
+    ``hours`` says that sexagesimal (not decimal) values are hours of RA.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = text.replace(":", " ").replace("h", " ").replace("d", " ").replace("m", " ").replace("s", " ").split()
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        return None
+    if not nums:
+        return None
+    sign = -1.0 if text.lstrip().startswith("-") else 1.0
+    deg = abs(nums[0]) + (nums[1] if len(nums) > 1 else 0) / 60 + (nums[2] if len(nums) > 2 else 0) / 3600
+    deg *= sign
+    return deg * 15.0 if hours else deg

@@ -1,0 +1,351 @@
+"""The SQLite image index: an ``obscore`` table, an R-tree over footprints, and atomic (re)builds.
+
+Layout of the database file:
+
+- ``obscore``: one row per image (the columns of :data:`~platform_lib.imageindex.ingest.COLUMNS`)
+  plus ``vertices`` (the footprint's unit vectors, float64 bytes);
+- ``footprint_rtree``: ``rtree(id, x0, x1, y0, y1, z0, z1)``, the xyz box of each footprint's
+  bounding cap (no angle wraps in xyz, so RA = 0/360 and the poles need no special case);
+- ``files``: every scanned file with mtime, size and, for skipped ones, the reason (for daily
+  incremental updates);
+- ``meta``: build time and counts.
+
+Writers always build into a temporary file beside the index and ``os.replace`` it into place, so a
+reader sees the old or the new index, never a half-built one. :class:`ImageIndex` (the reader)
+reopens the file when it has been replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from platform_lib.imageindex.errors import ImageIndexError
+from platform_lib.imageindex.ingest import COLUMNS, Skipped, read_records, scan_files
+from platform_lib.imageindex.rtree_pack import pack_rtree
+from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql
+from platform_lib.imageindex.sphere import Polygon, cap_boxes, polygon_caps
+
+__all__ = ["ImageIndex", "BuildReport", "build_index", "update_index", "bulk_load", "now_mjd"]
+
+_SCHEMA = (
+    "CREATE TABLE obscore (" + ", ".join(COLUMNS) + ", vertices BLOB)",
+    "CREATE VIRTUAL TABLE footprint_rtree USING rtree(id, x0, x1, y0, y1, z0, z1)",
+    "CREATE TABLE files (path TEXT PRIMARY KEY, mtime REAL, size INTEGER, reason TEXT)",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
+)
+_INDEXES = (
+    "CREATE UNIQUE INDEX obscore_obs_id ON obscore(obs_id)",
+    "CREATE INDEX obscore_file ON obscore(file_path)",
+    "CREATE INDEX obscore_collection ON obscore(obs_collection)",
+    "CREATE INDEX obscore_tmin ON obscore(t_min)",
+)
+
+
+def now_mjd() -> float:
+    """The current time as MJD (UTC)."""
+    return time.time() / 86400.0 + 40587.0
+
+
+@dataclass
+class BuildReport:
+    """What a build or update did: counts, the skipped files with reasons, and the time taken."""
+
+    indexed: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+
+
+def _fast_pragmas(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-262144")  # 256 MiB
+    conn.execute("PRAGMA temp_store=MEMORY")
+
+
+def bulk_load(conn: sqlite3.Connection, records: list[dict], vertices: list[np.ndarray] | np.ndarray,
+              *, first_rowid: int = 1, sort: bool = True) -> None:
+    """Insert records and their footprints: sorted by sky position (3-D Z-order of the centre).
+
+    Rows go in with one ``executemany``; into an empty R-tree the boxes are packed directly
+    (:func:`~platform_lib.imageindex.rtree_pack.pack_rtree`), otherwise inserted in sky order.
+    """
+    n = len(records)
+    if n == 0:
+        return
+    if isinstance(vertices, np.ndarray) and vertices.ndim == 3:
+        centres, radii = polygon_caps(vertices)
+    else:
+        caps = [polygon_caps(np.asarray(v)[None]) for v in vertices]
+        centres = np.concatenate([c for c, _ in caps])
+        radii = np.concatenate([r for _, r in caps])
+    boxes = cap_boxes(centres, radii)
+    ids = np.arange(first_rowid, first_rowid + n)
+    columns = [[rec[c] for rec in records] for c in COLUMNS]
+    blobs = [np.asarray(v, dtype=np.float64).tobytes() for v in vertices]
+    placeholders = ",".join("?" * (len(COLUMNS) + 2))
+    conn.executemany(f"INSERT INTO obscore (rowid, {', '.join(COLUMNS)}, vertices) VALUES ({placeholders})",
+                     zip(ids.tolist(), *columns, blobs))
+    order = np.argsort(_morton(centres), kind="stable") if sort else np.arange(n)
+    write_rtree(conn, ids[order], boxes[order])
+
+
+def write_rtree(conn: sqlite3.Connection, ids: np.ndarray, boxes: np.ndarray) -> None:
+    """Add boxes to ``footprint_rtree``: packed when it is empty, else inserted in the given order."""
+    empty = conn.execute("SELECT 1 FROM footprint_rtree_rowid LIMIT 1").fetchone() is None
+    if empty:
+        conn.commit()
+        pack_rtree(conn, "footprint_rtree", ids, boxes)
+        return
+    conn.executemany(
+        "INSERT INTO footprint_rtree VALUES (?,?,?,?,?,?,?)",
+        zip(ids.tolist(), *(boxes[:, k].tolist() for k in range(6))),
+    )
+
+
+def _morton(centres: np.ndarray) -> np.ndarray:
+    """A 3-D Z-order key of unit vectors (21 bits per axis)."""
+    q = np.clip(((centres + 1.0) * 0.5 * (2**21 - 1)).astype(np.uint64), 0, 2**21 - 1)
+
+    def spread(x):
+        x = x & np.uint64(0x1FFFFF)
+        x = (x | (x << np.uint64(32))) & np.uint64(0x1F00000000FFFF)
+        x = (x | (x << np.uint64(16))) & np.uint64(0x1F0000FF0000FF)
+        x = (x | (x << np.uint64(8))) & np.uint64(0x100F00F00F00F00F)
+        x = (x | (x << np.uint64(4))) & np.uint64(0x10C30C30C30C30C3)
+        x = (x | (x << np.uint64(2))) & np.uint64(0x1249249249249249)
+        return x
+
+    return spread(q[:, 0]) | (spread(q[:, 1]) << np.uint64(1)) | (spread(q[:, 2]) << np.uint64(2))
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    for stmt in _SCHEMA:
+        conn.execute(stmt)
+
+
+def _finish(conn: sqlite3.Connection, tmp: Path, path: Path, meta: dict) -> None:
+    for stmt in _INDEXES:
+        conn.execute(stmt.replace("CREATE", "CREATE", 1).replace("INDEX ", "INDEX IF NOT EXISTS ", 1))
+    conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
+    conn.commit()
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    os.replace(tmp, path)
+
+
+def build_index(
+    index_path: Path,
+    data_root: Path,
+    *,
+    mapping_dirs: list[Path] | None = None,
+    workers: int | None = None,
+    progress=None,
+) -> BuildReport:
+    """Build the index of every FITS file under ``data_root`` from scratch, atomically.
+
+    Examples
+    --------
+    >>> report = build_index(Path("index.sqlite"), Path("/archive/images"))  # doctest: +SKIP
+    >>> report.indexed, [s.path for s in report.skipped]  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    index_path = Path(index_path)
+    data_root = Path(data_root)
+    if not data_root.is_dir():
+        raise ImageIndexError(f"data root {data_root} is not a directory", code="no-data-root", value=str(data_root))
+    index_path.parent.mkdir(parents=True, exist_ok=True)
+    files = scan_files(data_root)
+    rels = sorted(files)
+    good, bad = read_records(data_root, rels, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+    tmp = _tmp_path(index_path)
+    conn = sqlite3.connect(tmp)
+    try:
+        _fast_pragmas(conn)
+        create_schema(conn)
+        good = _dedupe(good, bad)
+        bulk_load(conn, [r for r, _ in good], [v for _, v in good])
+        reasons = {s.path: s.reason for s in bad}
+        conn.executemany("INSERT INTO files VALUES (?,?,?,?)",
+                         [(p, m, s, reasons.get(p)) for p, (m, s) in files.items()])
+        _finish(conn, tmp, index_path, {"built_at": time.time(), "data_root": str(data_root)})
+    except BaseException:
+        conn.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    return BuildReport(indexed=len(good), added=len(good), skipped=bad, seconds=time.perf_counter() - t0)
+
+
+def _dedupe(good, bad):
+    """Two files with the same obs_id (``a.fits`` and ``a.fits.gz``): keep the first, report the rest."""
+    seen = set()
+    out = []
+    for rec, xyz in good:
+        if rec["obs_id"] in seen:
+            bad.append(Skipped(rec["file_path"], f"duplicate obs_id {rec['obs_id']!r}"))
+            continue
+        seen.add(rec["obs_id"])
+        out.append((rec, xyz))
+    return out
+
+
+def update_index(
+    index_path: Path,
+    data_root: Path,
+    *,
+    mapping_dirs: list[Path] | None = None,
+    workers: int | None = None,
+    progress=None,
+) -> BuildReport:
+    """Bring the index up to date with ``data_root`` (new, changed by mtime/size, deleted files), atomically.
+
+    Builds from scratch when there is no index yet. Only new and changed files are read.
+    """
+    index_path = Path(index_path)
+    if not index_path.exists():
+        return build_index(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+    t0 = time.perf_counter()
+    data_root = Path(data_root)
+    files = scan_files(data_root)
+    tmp = _tmp_path(index_path)
+    src = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)
+    conn = sqlite3.connect(tmp)
+    try:
+        src.backup(conn)
+        src.close()
+        _fast_pragmas(conn)
+        known = {p: (m, s) for p, m, s in conn.execute("SELECT path, mtime, size FROM files")}
+        changed = [p for p, st in files.items() if p in known and tuple(known[p]) != st]
+        added = [p for p in files if p not in known]
+        removed = [p for p in known if p not in files]
+        for p in changed + removed:
+            row = conn.execute("SELECT rowid FROM obscore WHERE file_path = ?", (p,)).fetchone()
+            if row:
+                conn.execute("DELETE FROM obscore WHERE rowid = ?", row)
+                conn.execute("DELETE FROM footprint_rtree WHERE id = ?", row)
+            conn.execute("DELETE FROM files WHERE path = ?", (p,))
+        todo = sorted(changed + added)
+        good, bad = read_records(data_root, todo, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+        existing = {r[0] for r in conn.execute("SELECT obs_id FROM obscore")}
+        kept = []
+        for rec, xyz in _dedupe(good, bad):
+            if rec["obs_id"] in existing:
+                bad.append(Skipped(rec["file_path"], f"duplicate obs_id {rec['obs_id']!r}"))
+            else:
+                kept.append((rec, xyz))
+        first = (conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM obscore").fetchone()[0]) + 1
+        bulk_load(conn, [r for r, _ in kept], [v for _, v in kept], first_rowid=first)
+        reasons = {s.path: s.reason for s in bad}
+        conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?)",
+                         [(p, *files[p], reasons.get(p)) for p in todo])
+        total = conn.execute("SELECT COUNT(*) FROM obscore").fetchone()[0]
+        _finish(conn, tmp, index_path, {"updated_at": time.time()})
+    except BaseException:
+        conn.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    n_changed_ok = sum(1 for r, _ in kept if r["file_path"] in set(changed))
+    return BuildReport(
+        indexed=total,
+        added=len(kept) - n_changed_ok,
+        updated=n_changed_ok,
+        removed=len(removed),
+        unchanged=len(files) - len(todo),
+        skipped=bad,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+class ImageIndex:
+    """Read-only access to an index file; reopens it when a rebuild has replaced it.
+
+    Parameters
+    ----------
+    path
+        The index database written by :func:`build_index`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._stamp: tuple | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError as exc:
+            raise ImageIndexError(
+                f"image index {self.path} does not exist; build it with `astrohub archive index`",
+                code="no-index", value=str(self.path),
+            ) from exc
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._conn is None or stamp != self._stamp:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self._conn.row_factory = sqlite3.Row
+            self._stamp = stamp
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def count(self) -> int:
+        return self._connection().execute("SELECT COUNT(*) FROM obscore").fetchone()[0]
+
+    def query(self, q: ImageQuery, viewer: Viewer = Viewer(), *, maxrec: int | None = None,
+              now: float | None = None) -> tuple[list[dict], bool]:
+        """Records matching ``q`` visible to ``viewer``: ``(records, overflow)``.
+
+        ``overflow`` is true when more than ``maxrec`` records matched (only ``maxrec`` are returned).
+        """
+        conn = self._connection()
+        sql, params = plan_sql(q, viewer, now if now is not None else now_mjd())
+        out: list[dict] = []
+        overflow = False
+        for row in conn.execute(sql, params):
+            if q.pos:
+                poly = Polygon.from_xyz(np.frombuffer(row["vertices"], dtype=np.float64).reshape(-1, 3))
+                if not any(region.intersects_polygon(poly) for region in q.pos):
+                    continue
+            if maxrec is not None and len(out) >= maxrec:
+                overflow = True
+                break
+            rec = dict(row)
+            rec.pop("vertices", None)
+            out.append(rec)
+        return out, overflow
+
+    def get(self, obs_id: str, viewer: Viewer = Viewer(), *, now: float | None = None) -> dict | None:
+        """The record ``obs_id`` when it exists and ``viewer`` may see it, else ``None``."""
+        row = self._connection().execute("SELECT * FROM obscore WHERE obs_id = ?", (obs_id,)).fetchone()
+        if row is None:
+            return None
+        rec = dict(row)
+        rec.pop("vertices", None)
+        if viewer.admin or rec["release_date"] is None or rec["release_date"] <= (now or now_mjd()):
+            return rec
+        if viewer.user and rec["owner"] == viewer.user:
+            return rec
+        if rec["owner_group"] and rec["owner_group"] in viewer.groups:
+            return rec
+        return None
+
+    def skipped(self) -> list[Skipped]:
+        return [Skipped(p, r) for p, r in self._connection().execute(
+            "SELECT path, reason FROM files WHERE reason IS NOT NULL ORDER BY path")]

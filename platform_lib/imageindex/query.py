@@ -1,0 +1,141 @@
+"""Image queries as data: :class:`ImageQuery` (the SIA v2 constraints) planned into SQL plus exact filters.
+
+Pure: builds SQL text with ``?`` parameters (never string-interpolated values) and the list of
+regions for the exact footprint test after the R-tree prefilter. Within one constraint the values
+are OR-ed; different constraints are AND-ed (SIA v2.0 section 2.1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from platform_lib.imageindex.sphere import Circle, Polygon, Range
+
+__all__ = ["ImageQuery", "Viewer", "Interval", "plan_sql"]
+
+#: A closed numeric interval; ``None`` (or an infinity) is an open end.
+Interval = tuple[float | None, float | None]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: proprietary records are visible to their owner, owning group, or an admin."""
+
+    user: str | None = None
+    groups: tuple[str, ...] = ()
+    admin: bool = False
+
+
+@dataclass
+class ImageQuery:
+    """SIA v2 constraints in physical units: angles in degrees, wavelengths in metres, times in MJD,
+    durations in seconds. Each list holds alternatives (OR); different fields combine with AND."""
+
+    pos: list[Circle | Polygon | Range] = field(default_factory=list)
+    band: list[Interval] = field(default_factory=list)
+    time: list[Interval] = field(default_factory=list)
+    pol: list[str] = field(default_factory=list)
+    fov: list[Interval] = field(default_factory=list)
+    spatres: list[Interval] = field(default_factory=list)
+    exptime: list[Interval] = field(default_factory=list)
+    timeres: list[Interval] = field(default_factory=list)
+    specrp: list[Interval] = field(default_factory=list)
+    id: list[str] = field(default_factory=list)
+    collection: list[str] = field(default_factory=list)
+    facility: list[str] = field(default_factory=list)
+    instrument: list[str] = field(default_factory=list)
+    dptype: list[str] = field(default_factory=list)
+    calib: list[int] = field(default_factory=list)
+    target: list[str] = field(default_factory=list)
+    format: list[str] = field(default_factory=list)
+
+
+def _finite(v):
+    return v is not None and not (isinstance(v, float) and math.isinf(v))
+
+
+def _within(column: str, iv: Interval, params: list) -> str:
+    lo, hi = iv
+    parts = [f"{column} IS NOT NULL"]
+    if _finite(lo):
+        parts.append(f"{column} >= ?")
+        params.append(float(lo))
+    if _finite(hi):
+        parts.append(f"{column} <= ?")
+        params.append(float(hi))
+    return "(" + " AND ".join(parts) + ")"
+
+
+def _overlaps(col_min: str, col_max: str, iv: Interval, params: list) -> str:
+    lo, hi = iv
+    parts = [f"{col_min} IS NOT NULL"]
+    if _finite(hi):
+        parts.append(f"{col_min} <= ?")
+        params.append(float(hi))
+    if _finite(lo):
+        parts.append(f"{col_max} >= ?")
+        params.append(float(lo))
+    return "(" + " AND ".join(parts) + ")"
+
+
+def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*") -> tuple[str, list]:
+    """``(sql, params)`` selecting candidate rows; footprints still need the exact test of ``q.pos``."""
+    params: list = []
+    where: list[str] = []
+    if q.pos:
+        boxes = []
+        for region in q.pos:
+            x0, x1, y0, y1, z0, z1 = region.box()
+            boxes.append("(r.x1 >= ? AND r.x0 <= ? AND r.y1 >= ? AND r.y0 <= ? AND r.z1 >= ? AND r.z0 <= ?)")
+            params.extend([x0, x1, y0, y1, z0, z1])
+        sql = f"SELECT {columns} FROM footprint_rtree r JOIN obscore o ON o.rowid = r.id"
+        where.append("(" + " OR ".join(boxes) + ")")
+    else:
+        sql = f"SELECT {columns} FROM obscore o"
+
+    def any_of(items, builder):
+        if items:
+            where.append("(" + " OR ".join(builder(x) for x in items) + ")")
+
+    any_of(q.band, lambda iv: _overlaps("o.em_min", "o.em_max", iv, params))
+    any_of(q.time, lambda iv: _overlaps("o.t_min", "o.t_max", iv, params))
+    any_of(q.fov, lambda iv: _within("o.s_fov", iv, params))
+    any_of(q.spatres, lambda iv: _within("o.s_resolution", iv, params))
+    any_of(q.exptime, lambda iv: _within("o.t_exptime", iv, params))
+    any_of(q.timeres, lambda iv: _within("o.t_resolution", iv, params))
+    any_of(q.specrp, lambda iv: _within("o.em_res_power", iv, params))
+
+    def eq(column):
+        def build(value):
+            params.append(value)
+            return f"{column} = ?"
+
+        return build
+
+    def pol(state):
+        params.append(f"%/{state}/%")
+        return "o.pol_states LIKE ?"
+
+    any_of(q.pol, pol)
+    any_of(q.id, eq("o.obs_publisher_did"))
+    any_of(q.collection, eq("o.obs_collection"))
+    any_of(q.facility, eq("o.facility_name"))
+    any_of(q.instrument, eq("o.instrument_name"))
+    any_of(q.dptype, eq("o.dataproduct_type"))
+    any_of(q.calib, eq("o.calib_level"))
+    any_of(q.target, eq("o.target_name"))
+    any_of(q.format, eq("o.access_format"))
+    if not viewer.admin:
+        access = ["o.release_date <= ?"]
+        params.append(now_mjd)
+        if viewer.user:
+            access.append("o.owner = ?")
+            params.append(viewer.user)
+        if viewer.groups:
+            access.append("o.owner_group IN (" + ",".join("?" * len(viewer.groups)) + ")")
+            params.extend(viewer.groups)
+        where.append("(" + " OR ".join(access) + ")")
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql, params

@@ -1,0 +1,337 @@
+"""Spherical geometry for footprints: unit vectors, caps, polygons and their exact intersection tests.
+
+Pure numpy, no I/O. Regions are convex or concave simple polygons whose edges are great-circle arcs
+(the ObsCore/DALI ``POLYGON`` convention), circles (spherical caps) and RA/Dec ranges. The R-tree
+stores the axis-aligned box of a region's bounding cap in unit-vector space, which is exact across
+RA = 0/360 and at the poles because no angle wraps there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Circle",
+    "Polygon",
+    "Range",
+    "radec_to_xyz",
+    "xyz_to_radec",
+    "cap_box",
+    "cap_boxes",
+    "polygon_caps",
+    "angular_separation",
+    "polygon_is_simple",
+]
+
+_EPS = 1e-12
+
+
+def radec_to_xyz(ra_deg, dec_deg) -> np.ndarray:
+    """Unit vectors (..., 3) for RA/Dec in degrees."""
+    ra = np.radians(np.asarray(ra_deg, dtype=float))
+    dec = np.radians(np.asarray(dec_deg, dtype=float))
+    cd = np.cos(dec)
+    return np.stack([cd * np.cos(ra), cd * np.sin(ra), np.sin(dec)], axis=-1)
+
+
+def xyz_to_radec(xyz) -> tuple[np.ndarray, np.ndarray]:
+    """RA in [0, 360) and Dec in degrees of (..., 3) vectors (not necessarily normalised)."""
+    v = np.asarray(xyz, dtype=float)
+    ra = np.degrees(np.arctan2(v[..., 1], v[..., 0])) % 360.0
+    dec = np.degrees(np.arctan2(v[..., 2], np.hypot(v[..., 0], v[..., 1])))
+    return ra, dec
+
+
+def angular_separation(a, b) -> np.ndarray:
+    """Angle in radians between unit vectors (broadcasting), stable for small and large angles."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    return np.arctan2(np.linalg.norm(np.cross(a, b), axis=-1), np.sum(a * b, axis=-1))
+
+
+def cap_box(center, radius_rad: float) -> tuple[float, float, float, float, float, float]:
+    """The exact xyz bounding box ``(x0, x1, y0, y1, z0, z1)`` of a spherical cap.
+
+    For each axis e, the extreme values of p.e over the cap are cos(max(0, angle(c, e) - r)) and
+    cos(min(pi, angle(c, e) + r)): the box is exact, including caps that contain a pole or cross
+    RA = 0.
+    """
+    c = np.asarray(center, dtype=float)
+    c = c / np.linalg.norm(c)
+    r = min(max(float(radius_rad), 0.0), math.pi)
+    out = []
+    for k in range(3):
+        ang = math.acos(max(-1.0, min(1.0, float(c[k]))))
+        hi = math.cos(max(0.0, ang - r))
+        lo = math.cos(min(math.pi, ang + r))
+        out.extend((lo, hi))
+    return tuple(out)  # type: ignore[return-value]
+
+
+def cap_boxes(centers: np.ndarray, radii_rad: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`cap_box`: (n, 3) unit centres and (n,) radii -> (n, 6) boxes."""
+    c = np.asarray(centers, dtype=float)
+    r = np.clip(np.asarray(radii_rad, dtype=float), 0.0, math.pi)[:, None]
+    ang = np.arccos(np.clip(c, -1.0, 1.0))
+    hi = np.cos(np.maximum(0.0, ang - r))
+    lo = np.cos(np.minimum(math.pi, ang + r))
+    out = np.empty((len(c), 6))
+    out[:, 0::2] = lo
+    out[:, 1::2] = hi
+    return out
+
+
+def polygon_caps(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding caps (unit centres (n, 3), radii (n,) in radians) of (n, k, 3) polygon vertices."""
+    v = np.asarray(vertices, dtype=float)
+    c = v.sum(axis=1)
+    c /= np.linalg.norm(c, axis=1)[:, None]
+    radii = np.max(angular_separation(c[:, None, :], v), axis=1)
+    return c, radii + 1e-9
+
+
+def _arc_point_distance(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> float:
+    """Angular distance (rad) from point p to the minor great-circle arc a-b."""
+    n = np.cross(a, b)
+    nn = np.linalg.norm(n)
+    if nn < _EPS:
+        return float(angular_separation(a, p))
+    n = n / nn
+    # Projection of p onto the great circle; inside the arc when it lies between a and b.
+    q = p - np.dot(p, n) * n
+    qn = np.linalg.norm(q)
+    if qn > _EPS:
+        q = q / qn
+        if np.dot(np.cross(a, q), n) >= -_EPS and np.dot(np.cross(q, b), n) >= -_EPS:
+            return float(abs(math.asin(max(-1.0, min(1.0, float(np.dot(p, n)))))))
+    return float(min(angular_separation(a, p), angular_separation(b, p)))
+
+
+def _arcs_intersect(a1, a2, b1, b2) -> bool:
+    """Whether two minor great-circle arcs cross (or touch)."""
+    n1 = np.cross(a1, a2)
+    n2 = np.cross(b1, b2)
+    t = np.cross(n1, n2)
+    tn = np.linalg.norm(t)
+    if tn < _EPS:  # same great circle: overlap when an endpoint lies on the other arc
+        return any(
+            _arc_point_distance(x, y, p) < 1e-9
+            for x, y, p in ((a1, a2, b1), (a1, a2, b2), (b1, b2, a1), (b1, b2, a2))
+        )
+    t = t / tn
+    for cand in (t, -t):
+        if (
+            np.dot(np.cross(a1, cand), n1) >= -1e-12
+            and np.dot(np.cross(cand, a2), n1) >= -1e-12
+            and np.dot(np.cross(b1, cand), n2) >= -1e-12
+            and np.dot(np.cross(cand, b2), n2) >= -1e-12
+        ):
+            return True
+    return False
+
+
+def polygon_is_simple(vertices: np.ndarray) -> bool:
+    """Whether a closed spherical polygon (n, 3) has no self-intersecting edges."""
+    n = len(vertices)
+    for i in range(n):
+        a1, a2 = vertices[i], vertices[(i + 1) % n]
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue  # adjacent through the closing edge
+            if _arcs_intersect(a1, a2, vertices[j], vertices[(j + 1) % n]):
+                return False
+    return True
+
+
+@dataclass(frozen=True)
+class Circle:
+    """A spherical cap: centre (RA, Dec) and radius, all in degrees."""
+
+    ra: float
+    dec: float
+    radius: float
+
+    @property
+    def center_xyz(self) -> np.ndarray:
+        return radec_to_xyz(self.ra, self.dec)
+
+    def box(self):
+        return cap_box(self.center_xyz, math.radians(self.radius))
+
+    def contains(self, xyz: np.ndarray) -> np.ndarray:
+        return angular_separation(self.center_xyz, xyz) <= math.radians(self.radius) + 1e-12
+
+    def intersects_polygon(self, poly: "Polygon") -> bool:
+        c = self.center_xyz
+        r = math.radians(self.radius)
+        if poly.contains_point(c):
+            return True
+        v = poly.xyz
+        n = len(v)
+        return any(_arc_point_distance(v[i], v[(i + 1) % n], c) <= r + 1e-12 for i in range(n))
+
+
+class Polygon:
+    """A spherical polygon with great-circle edges, from RA/Dec vertex lists in degrees.
+
+    The interior is the smaller of the two regions the boundary separates (DALI: polygons must be
+    smaller than a hemisphere in practice), whatever the winding order.
+    """
+
+    def __init__(self, ra, dec) -> None:
+        self.ra = np.asarray(ra, dtype=float)
+        self.dec = np.asarray(dec, dtype=float)
+        self.xyz = radec_to_xyz(self.ra, self.dec)
+        centroid = self.xyz.sum(axis=0)
+        norm = np.linalg.norm(centroid)
+        self.center = centroid / norm if norm > _EPS else self.xyz[0]
+        self.radius = float(np.max(angular_separation(self.center, self.xyz)))
+
+    @classmethod
+    def from_xyz(cls, xyz: np.ndarray) -> "Polygon":
+        self = cls.__new__(cls)
+        self.xyz = np.asarray(xyz, dtype=float)
+        self.ra, self.dec = xyz_to_radec(self.xyz)
+        centroid = self.xyz.sum(axis=0)
+        norm = np.linalg.norm(centroid)
+        self.center = centroid / norm if norm > _EPS else self.xyz[0]
+        self.radius = float(np.max(angular_separation(self.center, self.xyz)))
+        return self
+
+    def box(self):
+        # Great-circle edges never bulge past the cap through the vertices around the centroid
+        # when the polygon is smaller than a hemisphere; pad slightly for rounding.
+        return cap_box(self.center, self.radius + 1e-9)
+
+    def contains_point(self, p: np.ndarray) -> bool:
+        """Point-in-polygon by counting edge crossings on the path from ``p`` to ``-centre``.
+
+        ``-centre`` is outside any polygon smaller than a hemisphere; the path is split at its
+        midpoint so that each half is a minor arc.
+        """
+        p = np.asarray(p, dtype=float)
+        v = self.xyz
+        n = len(v)
+        q = -self.center
+        mid = p + q
+        mn = np.linalg.norm(mid)
+        if mn < 1e-9:  # p is the centre itself
+            return True
+        mid = mid / mn
+        crossings = 0
+        for i in range(n):
+            b1, b2 = v[i], v[(i + 1) % n]
+            crossings += _crosses(p, mid, b1, b2) + _crosses(mid, q, b1, b2)
+        return crossings % 2 == 1
+
+    def intersects_polygon(self, other: "Polygon") -> bool:
+        if float(angular_separation(self.center, other.center)) > self.radius + other.radius + 1e-12:
+            return False
+        a, b = self.xyz, other.xyz
+        na, nb = len(a), len(b)
+        for i in range(na):
+            for j in range(nb):
+                if _arcs_intersect(a[i], a[(i + 1) % na], b[j], b[(j + 1) % nb]):
+                    return True
+        return self.contains_point(b[0]) or other.contains_point(a[0])
+
+    def to_stcs(self) -> str:
+        coords = " ".join(f"{r:.7f} {d:.7f}" for r, d in zip(self.ra, self.dec))
+        return f"Polygon ICRS {coords}"
+
+
+def _crosses(a1, a2, b1, b2) -> bool:
+    n1 = np.cross(a1, a2)
+    n2 = np.cross(b1, b2)
+    t = np.cross(n1, n2)
+    tn = np.linalg.norm(t)
+    if tn < _EPS:
+        return False
+    t = t / tn
+    for cand in (t, -t):
+        if (
+            np.dot(np.cross(a1, cand), n1) > 0
+            and np.dot(np.cross(cand, a2), n1) > 0
+            and np.dot(np.cross(b1, cand), n2) > 0
+            and np.dot(np.cross(cand, b2), n2) >= 0
+        ):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Range:
+    """An RA/Dec range in degrees; ``ra_min > ra_max`` wraps through RA = 0."""
+
+    ra_min: float
+    ra_max: float
+    dec_min: float
+    dec_max: float
+
+    @property
+    def full_ra(self) -> bool:
+        return self.ra_max - self.ra_min >= 360.0 or (self.ra_min == 0 and self.ra_max == 360)
+
+    def box(self):
+        if self.full_ra:
+            z0 = math.sin(math.radians(self.dec_min))
+            z1 = math.sin(math.radians(self.dec_max))
+            return (-1.0, 1.0, -1.0, 1.0, z0, z1)
+        # Bounding cap of the box's corners and edge midpoints.
+        ras = np.linspace(self.ra_min, self.ra_min + self._ra_width(), 9)
+        decs = np.linspace(self.dec_min, self.dec_max, 9)
+        rr, dd = np.meshgrid(ras, decs)
+        pts = radec_to_xyz(rr.ravel(), dd.ravel())
+        c = pts.sum(axis=0)
+        if np.linalg.norm(c) < 1e-6:
+            return (-1.0, 1.0, -1.0, 1.0, -1.0, 1.0)
+        c = c / np.linalg.norm(c)
+        # Rectangle edges of constant Dec bulge; pad by the sampling step.
+        pad = math.radians(max(self._ra_width(), self.dec_max - self.dec_min) / 8.0)
+        return cap_box(c, float(np.max(angular_separation(c, pts))) + pad)
+
+    def _ra_width(self) -> float:
+        return (self.ra_max - self.ra_min) % 360.0 if self.ra_max != self.ra_min + 360 else 360.0
+
+    def contains_radec(self, ra, dec) -> np.ndarray:
+        ra = np.asarray(ra) % 360.0
+        dec = np.asarray(dec)
+        in_dec = (dec >= self.dec_min) & (dec <= self.dec_max)
+        if self.full_ra:
+            return in_dec
+        lo, hi = self.ra_min % 360.0, self.ra_max % 360.0
+        in_ra = (ra >= lo) & (ra <= hi) if lo <= hi else (ra >= lo) | (ra <= hi)
+        return in_dec & in_ra
+
+    def intersects_polygon(self, poly: Polygon) -> bool:
+        """Overlap of the range with the polygon's densified outline and its corners.
+
+        The polygon's boundary is sampled along its great-circle edges; the range intersects when
+        a sample lies in the range, or a corner of the range lies in the polygon, or the polygon
+        contains a pole inside the range's Dec span.
+        """
+        v = poly.xyz
+        n = len(v)
+        t = np.linspace(0.0, 1.0, 17)[:, None]
+        samples = np.concatenate([(1 - t) * v[i] + t * v[(i + 1) % n] for i in range(n)])
+        ra, dec = xyz_to_radec(samples)
+        if np.any(self.contains_radec(ra, dec)):
+            return True
+        dec_lo, dec_hi = float(np.min(dec)), float(np.max(dec))
+        for pole, pdec in (([0.0, 0.0, 1.0], 90.0), ([0.0, 0.0, -1.0], -90.0)):
+            if poly.contains_point(np.array(pole)) and self.dec_min <= pdec <= self.dec_max:
+                return True
+            if poly.contains_point(np.array(pole)):
+                dec_lo = min(dec_lo, pdec)
+                dec_hi = max(dec_hi, pdec)
+        if self.full_ra:
+            return dec_lo <= self.dec_max and dec_hi >= self.dec_min
+        width = self._ra_width()
+        corners_ra = [self.ra_min, self.ra_min + width, self.ra_min, self.ra_min + width]
+        corners_dec = [self.dec_min, self.dec_min, self.dec_max, self.dec_max]
+        mid_ra = self.ra_min + width / 2
+        pts = radec_to_xyz(corners_ra + [mid_ra], corners_dec + [(self.dec_min + self.dec_max) / 2])
+        return any(poly.contains_point(p) for p in pts)

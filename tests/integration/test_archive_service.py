@@ -1,0 +1,380 @@
+"""The archive service as a subprocess on a free port, queried with real clients (HTTP, pyvo, STILTS).
+
+Data: real FITS test images bundled with astropy (DSS legacy WCS, SIP) and astroquery (VLA FIRST,
+UKIRT WFCAM, MAGPIS Galactic WCS, HST ACS SIP), plus synthetic headers made here with known
+answers: a Keck NIRC2 frame without WCS (pointing footprint, proprietary to alice / keckgrp), a CFHT
+MegaPrime image straddling RA = 0, one at the north pole, and an unreadable file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from astropy.io import fits
+from astropy.time import Time
+
+import astropy
+import astroquery
+
+ASTROPY_DATA = Path(astropy.__file__).parent
+ASTROQUERY_DATA = Path(astroquery.__file__).parent
+REAL_FILES = {
+    "dss/dss.14.29.56-62.41.05.fits.gz": ASTROPY_DATA / "wcs/tests/data/dss.14.29.56-62.41.05.fits.gz",
+    "sip/sip-wcs.fits": ASTROPY_DATA / "nddata/tests/data/sip-wcs.fits",
+    "hst/j94f05bgq_flt.fits": ASTROPY_DATA / "wcs/tests/data/j94f05bgq_flt.fits",
+    "first/image.fits": ASTROQUERY_DATA / "image_cutouts/first/tests/data/image.fits",
+    "ukidss/image.fits": ASTROQUERY_DATA / "ukidss/tests/data/image.fits",
+    "magpis/image.fits": ASTROQUERY_DATA / "magpis/tests/data/image.fits",
+}
+VO = "{http://www.ivoa.net/xml/VOTable/v1.3}"
+ADMIN = "admin-secret"
+TOKENS = {"alice-token": {"name": "alice", "groups": []},
+          "bob-token": {"name": "bob", "groups": ["keckgrp"]},
+          "carol-token": {"name": "carol", "groups": ["other"]}}
+
+
+def _wcs_header(ra, dec, npix, scale_deg, **extra):
+    h = fits.Header()
+    h.update(NAXIS=2, NAXIS1=npix, NAXIS2=npix, CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=ra, CRVAL2=dec,
+             CRPIX1=(npix + 1) / 2, CRPIX2=(npix + 1) / 2, CDELT1=-scale_deg, CDELT2=scale_deg)
+    h.update(extra)
+    return h
+
+
+def make_archive(root: Path) -> None:
+    """Copy the real images and write the synthetic ones under ``root``."""
+    for rel, src in REAL_FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, root / rel)
+    (root / "synth").mkdir()
+    recent = Time(Time.now().mjd - 30, format="mjd").isot[:19]
+    nirc2 = fits.Header()
+    nirc2.update(TELESCOP="Keck II", INSTRUME="NIRC2", RA=150.0, DEC=2.2, OBJECT="COSMOS-F1", DATE_OBS=None)
+    nirc2["DATE-OBS"] = recent[:10]
+    nirc2["UTC"] = recent[11:]
+    nirc2.update(ITIME=60.0, FILTER="Kp", PROGPI="alice", PROGID="keckgrp")
+    fits.PrimaryHDU(np.zeros((8, 8), np.float32), header=nirc2).writeto(root / "synth/nirc2_0001.fits")
+    cfht = _wcs_header(0.05, 10.0, 200, 0.005, TELESCOP="CFHT 3.6m", INSTRUME="MegaPrime", OBJECT="WRAP",
+                       FILTER="r.MP9601", EXPTIME=300.0, PI_NAME="dave", RUNID="10AF01")
+    cfht["DATE-OBS"] = "2010-03-01T10:00:00"
+    fits.PrimaryHDU(np.zeros((200, 200), np.float32), header=cfht).writeto(root / "synth/cfht_wrap.fits")
+    pole = _wcs_header(0.0, 90.0, 100, 0.01, TELESCOP="CFHT 3.6m", INSTRUME="MegaPrime", OBJECT="POLE",
+                       FILTER="g.MP9401", EXPTIME=100.0)
+    pole["DATE-OBS"] = "2009-01-01T00:00:00"
+    fits.PrimaryHDU(np.zeros((100, 100), np.float32), header=pole).writeto(root / "synth/cfht_pole.fits")
+    (root / "synth/broken.fits").write_bytes(b"SIMPLE  =   this is not FITS")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    """``(base_url, data_root, index_path)`` of a running archive service."""
+    from platform_lib.imageindex import build_index
+
+    tmp = tmp_path_factory.mktemp("archive")
+    data = tmp / "images"
+    data.mkdir()
+    make_archive(data)
+    report = build_index(tmp / "index.sqlite", data, workers=1)
+    assert [s.path for s in report.skipped] == ["synth/broken.fits"]
+    (tmp / "tokens.json").write_text(json.dumps(TOKENS))
+    port = free_port()
+    exe = Path(sys.executable).with_name("astrohub-archive")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
+    proc = subprocess.Popen(
+        [str(exe), "--port", str(port), "--index", str(tmp / "index.sqlite"), "--data-root", str(data),
+         "--token", ADMIN, "--tokens", str(tmp / "tokens.json"), "--log-level", "WARNING"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(base + "sia/availability", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"archive service did not start: {proc.stdout.read().decode()[-2000:]}")
+        time.sleep(0.1)  # polling interval while waiting for readiness (bounded by the deadline)
+    yield base, data, tmp / "index.sqlite"
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    out = proc.stdout.read().decode()
+    assert "Traceback" not in out, out[-3000:]
+
+
+def query_status(body: bytes) -> tuple[str, str]:
+    root = ET.fromstring(body)
+    for info in root.iter(VO + "INFO"):
+        if info.get("name") == "QUERY_STATUS":
+            return info.get("value"), (info.text or "").strip()
+    raise AssertionError("no QUERY_STATUS INFO in the VOTable")
+
+
+def sia(base, params, token=None):
+    headers = {"Authorization": f"token {token}"} if token else {}
+    return requests.get(base + "sia/query", params=params, headers=headers, timeout=30)
+
+
+def obs_ids(resp) -> set[str]:
+    from astropy.io.votable import parse_single_table
+    import io
+
+    table = parse_single_table(io.BytesIO(resp.content)).to_table()
+    return {str(x) for x in table["obs_id"]}
+
+
+# ---------------------------------------------------------------- SIA v2 with pyvo
+
+
+def test_pyvo_sia2_finds_real_images_by_position(archive):
+    from pyvo.dal import SIA2Service
+
+    base, _, _ = archive
+    service = SIA2Service(base + "sia")
+    result = service.search(pos=(217.48, -62.68, 0.05), maxrec=100).to_table()
+    assert set(result["obs_id"]) == {"dss/dss.14.29.56-62.41.05"}
+    row = result[0]
+    assert row["instrument_name"] == "Photographic plate" and row["dataproduct_type"] == "image"
+    assert row["access_url"].endswith("/download/dss/dss.14.29.56-62.41.05")
+    first = service.search(pos=(162.53, 30.677, 0.01)).to_table()
+    assert list(first["obs_id"]) == ["first/image"]
+    hst = service.search(pos=(5.5265, -72.0517, 0.001)).to_table()
+    assert "hst/j94f05bgq_flt" in set(hst["obs_id"])
+
+
+def test_pyvo_sia2_capabilities(archive):
+    from pyvo.dal import SIA2Service
+
+    base, _, _ = archive
+    service = SIA2Service(base + "sia")
+    ids = {c.standardid for c in service.capabilities}
+    assert "ivo://ivoa.net/std/SIA#query-2.0" in ids
+    assert service.query_ep == base + "sia/query"
+    avail = requests.get(base + "sia/availability", timeout=10)
+    assert b"<vosi:available>true</vosi:available>" in avail.content
+
+
+@pytest.mark.parametrize(
+    ("pos", "expected"),
+    [
+        ("CIRCLE 359.8 10 0.3", {"synth/cfht_wrap"}),  # across RA = 0 from the west
+        ("CIRCLE 0.4 10.2 0.1", {"synth/cfht_wrap"}),  # from the east
+        ("CIRCLE 1.5 10 0.2", set()),  # just outside the 1-degree footprint
+        ("RANGE 359 1 9.5 10.5", {"synth/cfht_wrap"}),  # a wrapping range
+        ("POLYGON 359.9 9.9 0.2 9.9 0.2 10.1 359.9 10.1", {"synth/cfht_wrap"}),
+        ("CIRCLE 45 89.8 0.1", {"synth/cfht_pole"}),
+        ("CIRCLE 225 89.7 0.5", {"synth/cfht_pole"}),
+        ("RANGE 0 360 89.9 90", {"synth/cfht_pole"}),
+        ("POLYGON 0 89 120 89 240 89", {"synth/cfht_pole"}),
+        ("CIRCLE 100 89 0.3", set()),
+    ],
+)
+def test_sia_regions_across_ra0_and_pole(archive, pos, expected):
+    base, _, _ = archive
+    resp = sia(base, {"POS": pos, "COLLECTION": "CFHT"})
+    assert resp.status_code == 200
+    assert query_status(resp.content)[0] == "OK"
+    assert obs_ids(resp) == expected
+
+
+def test_repeated_parameters_or_and_different_ones_and(archive):
+    base, _, _ = archive
+    both = sia(base, [("INSTRUMENT", "ACS"), ("INSTRUMENT", "WFCAM")])
+    assert obs_ids(both) == {"hst/j94f05bgq_flt", "ukidss/image"}
+    none = sia(base, [("INSTRUMENT", "ACS"), ("COLLECTION", "FIRST")])
+    assert obs_ids(none) == set()
+    two_pos = sia(base, [("POS", "CIRCLE 162.53 30.677 0.01"), ("POS", "CIRCLE 83.633 22.015 0.01")])
+    assert obs_ids(two_pos) == {"first/image", "ukidss/image"}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"BAND": "0.2 0.22"}, {"first/image"}),
+        ({"BAND": "2.1e-6 +Inf", "COLLECTION": "UKIDSS"}, {"ukidss/image"}),
+        ({"BAND": "6.0e-7 6.1e-7", "COLLECTION": "CFHT"}, {"synth/cfht_wrap"}),
+        ({"TIME": "55256.4 55256.42"}, {"synth/cfht_wrap"}),
+        ({"TIME": "-Inf 49095", "COLLECTION": "FIRST"}, {"first/image"}),
+        ({"POL": "I"}, {"first/image"}),
+        ({"POL": "Q"}, set()),
+        ({"EXPTIME": "299 301"}, {"synth/cfht_wrap"}),
+        ({"CALIB": "3"}, {"first/image"}),
+        ({"TARGET": "WRAP"}, {"synth/cfht_wrap"}),
+        ({"FACILITY": "UKIRT"}, {"ukidss/image"}),
+        ({"DPTYPE": "cube"}, set()),
+        ({"ID": "ivo://astrohub/archive?ukidss/image"}, {"ukidss/image"}),
+        ({"FORMAT": "application/fits", "COLLECTION": "FIRST"}, {"first/image"}),
+        ({"FOV": "0.9 1.5"}, {"synth/cfht_wrap", "synth/cfht_pole"}),
+        ({"SPATRES": "17 19"}, {"synth/cfht_wrap"}),
+        ({"SPECRP": "40 45", "COLLECTION": "FIRST"}, {"first/image"}),
+        ({"TIMERES": "0 +Inf"}, set()),
+    ],
+)
+def test_sia_every_parameter(archive, params, expected):
+    base, _, _ = archive
+    resp = sia(base, params)
+    assert resp.status_code == 200, resp.text
+    assert obs_ids(resp) == expected
+
+
+def test_maxrec_overflow_and_metadata_only(archive):
+    base, _, _ = archive
+    resp = sia(base, {"MAXREC": "2"})
+    assert query_status(resp.content)[0] == "OVERFLOW"
+    assert len(obs_ids(resp)) == 2
+    empty = sia(base, {"MAXREC": "0"})
+    assert query_status(empty.content)[0] == "OVERFLOW"
+    assert obs_ids(empty) == set()
+    huge = sia(base, {"MAXREC": "99999999999999999999"})
+    assert huge.status_code == 200 and query_status(huge.content)[0] == "OK"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "text/csv", "json", "application/json", "ipac", "votable"])
+def test_response_formats(archive, fmt):
+    from astropy.table import Table
+    import io
+
+    base, _, _ = archive
+    resp = sia(base, {"COLLECTION": "FIRST", "RESPONSEFORMAT": fmt})
+    assert resp.status_code == 200
+    if "json" in fmt:
+        doc = resp.json()
+        names = [c["name"] for c in doc["columns"]]
+        assert doc["query_status"] == "OK"
+        assert [dict(zip(names, row))["obs_id"] for row in doc["data"]] == ["first/image"]
+    else:
+        astropy_fmt = {"csv": "ascii.csv", "text/csv": "ascii.csv", "ipac": "ascii.ipac", "votable": "votable"}[fmt]
+        table = Table.read(io.BytesIO(resp.content) if fmt == "votable" else resp.text, format=astropy_fmt)
+        assert list(table["obs_id"]) == ["first/image"]
+        assert abs(float(table["s_ra"][0]) - 162.53) < 0.01
+
+
+# ---------------------------------------------------------------- proprietary periods and download
+
+
+@pytest.mark.parametrize(
+    ("token", "visible"),
+    [(None, False), ("alice-token", True), ("bob-token", True), ("carol-token", False), (ADMIN, True)],
+)
+def test_proprietary_records_only_for_owner_group_or_admin(archive, token, visible):
+    base, data, _ = archive
+    resp = sia(base, {"POS": "CIRCLE 150 2.2 0.01"}, token=token)
+    assert obs_ids(resp) == ({"synth/nirc2_0001"} if visible else set())
+    headers = {"Authorization": f"token {token}"} if token else {}
+    dl = requests.get(base + "download/synth/nirc2_0001", headers=headers, timeout=30)
+    if visible:
+        assert dl.status_code == 200
+        assert dl.content == (data / "synth/nirc2_0001.fits").read_bytes()
+    else:
+        assert dl.status_code == 404
+        assert query_status(dl.content)[0] == "ERROR"
+
+
+def test_nirc2_footprint_is_pointing_plus_padded_field(archive):
+    base, _, _ = archive
+    inside = sia(base, {"POS": "CIRCLE 150.0095 2.2 0.0001"}, token=ADMIN)  # 34 arcsec east: in the pad
+    outside = sia(base, {"POS": "CIRCLE 150.02 2.2 0.0001"}, token=ADMIN)
+    assert obs_ids(inside) == {"synth/nirc2_0001"} and obs_ids(outside) == set()
+
+
+def test_public_download_and_bad_token(archive):
+    base, data, _ = archive
+    dl = requests.get(base + "download/first/image", timeout=30)
+    assert dl.status_code == 200 and dl.content == (data / "first/image.fits").read_bytes()
+    bad = sia(base, {"COLLECTION": "FIRST"}, token="forged")
+    assert bad.status_code == 403 and query_status(bad.content)[0] == "ERROR"
+
+
+# ---------------------------------------------------------------- bad input: protocol errors, never 500
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"POS": "CIRCLE 10 20"},
+        {"POS": "CIRCLE 10 20 1 2"},
+        {"POS": "CIRCLE 10 95 1"},
+        {"POS": "CIRCLE 10 -90.5 1"},
+        {"POS": "CIRCLE 10 20 -1"},
+        {"POS": "CIRCLE 400 20 1"},
+        {"POS": "CIRCLE ten 20 1"},
+        {"POS": "RANGE 1 2 3"},
+        {"POS": "RANGE 1 2 30 10"},
+        {"POS": "POLYGON 0 0 1 0"},
+        {"POS": "POLYGON 0 0 1 1 1 0 0 1"},  # a bow tie: self-intersecting
+        {"POS": "POLYGON 0 0 1 0 1 91"},
+        {"POS": "BOX 10 10 1 1"},
+        {"POS": ""},
+        {"TIME": "55000 54000"},
+        {"BAND": "5e-7 4e-7"},
+        {"BAND": "NaN 1"},
+        {"EXPTIME": "1 2 3"},
+        {"RESPONSEFORMAT": "application/pdf"},
+        {"MAXREC": "-1"},
+        {"MAXREC": "ten"},
+        {"CALIB": "7"},
+        {"POL": "Z"},
+        {"DPTYPE": "spectrum"},
+    ],
+)
+def test_bad_input_is_a_usage_fault(archive, params):
+    base, _, _ = archive
+    resp = sia(base, params)
+    assert resp.status_code == 400, resp.text
+    assert resp.headers["Content-Type"].startswith("application/x-votable+xml")
+    status, text = query_status(resp.content)
+    assert status == "ERROR" and text.startswith("UsageFault:"), text
+    assert "Traceback" not in resp.text
+
+
+@pytest.mark.parametrize(
+    "value", ["' OR '1'='1", "x'; DROP TABLE obscore; --", "FIRST\" OR 1=1 --", "%' OR obs_id LIKE '%"]
+)
+def test_sql_injection_is_just_a_string(archive, value):
+    base, _, _ = archive
+    for name in ("TARGET", "COLLECTION", "INSTRUMENT", "ID", "FACILITY"):
+        resp = sia(base, {name: value})
+        assert resp.status_code == 200 and obs_ids(resp) == set()
+    assert obs_ids(sia(base, {"COLLECTION": "FIRST"})) == {"first/image"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["download/..%2F..%2Fetc%2Fpasswd", "download/synth/..%2F..%2Findex.sqlite", "download/%2Fetc%2Fpasswd",
+     "download/first%2F.%2Fimage", "download/first//image", "download/first%2F..%2Ffirst%2Fimage"],
+)
+def test_download_path_traversal_refused(archive, path):
+    base, _, _ = archive
+    resp = requests.get(base + path, timeout=10, headers={"Authorization": f"token {ADMIN}"})
+    assert resp.status_code in (400, 404)
+    assert query_status(resp.content)[0] == "ERROR"
+    assert b"root:" not in resp.content
+
+
+def test_unknown_route_and_method_are_votable_errors(archive):
+    base, _, _ = archive
+    resp = requests.delete(base + "sia/query", timeout=10)
+    assert resp.status_code == 405 and query_status(resp.content)[0] == "ERROR"
