@@ -1,0 +1,32 @@
+"""Background jobs: long crossmatches (or any registered job kind) that outlive the notebook kernel.
+
+``_job`` owns the notebook-side handles (:func:`submit`, :func:`get_job`, :func:`list_jobs`,
+:class:`Job`), ``_runner`` the detached process (``python -m platform_lib.jobs run <dir>``), ``_kinds``
+the job kinds, ``_store`` the files under ``<home>/.astrohub/jobs/<id>/``, ``_errors`` the errors.
+Importing this package starts nothing.
+"""
+
+from platform_lib.jobs._errors import (
+    JobError,
+    JobFailedError,
+    JobNotFinishedError,
+    UnknownJobError,
+    UnknownJobKindError,
+)
+from platform_lib.jobs._job import Job, get_job, list_jobs, submit
+from platform_lib.jobs._kinds import BUILTIN_KINDS, JobContext, JobKind
+
+__all__ = [
+    "BUILTIN_KINDS",
+    "Job",
+    "JobContext",
+    "JobError",
+    "JobFailedError",
+    "JobKind",
+    "JobNotFinishedError",
+    "UnknownJobError",
+    "UnknownJobKindError",
+    "get_job",
+    "list_jobs",
+    "submit",
+]

@@ -1,0 +1,310 @@
+"""Job handles for notebooks: submit, look up, list, watch, cancel and collect background jobs.
+
+This module owns the notebook side of a job: :func:`submit` validates the parameters, writes the spec
+into ``<home>/.astrohub/jobs/<id>/`` and starts ``python -m platform_lib.jobs run <dir>`` detached
+(its own session, so closing the notebook or restarting the kernel does not stop it);
+:class:`Job` reads the status file, waits, cancels (SIGTERM to the job's process group, SIGKILL after
+a grace period) and reads the Parquet result back as an astropy Table. Any process that can read the
+user's home can follow any of the user's jobs: nothing is kept in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from astropy.table import Table
+
+from platform_lib.jobs._errors import JobError, JobFailedError, JobNotFinishedError, UnknownJobError
+from platform_lib.jobs._kinds import resolve_kind
+from platform_lib.jobs._store import (
+    FINISHED,
+    jobs_root,
+    new_job_id,
+    now_iso,
+    process_alive,
+    read_json,
+    write_json_atomic,
+)
+from platform_lib.settings import PlatformSettings, get_settings
+
+__all__ = ["Job", "get_job", "list_jobs", "submit"]
+
+POLL_S = 0.05
+
+
+class Job:
+    """A handle on one background job (cheap: it only remembers the job's folder).
+
+    Examples
+    --------
+    >>> from platform_lib import jobs
+    >>> job = jobs.submit("crossmatch", {"left": "a.parquet", "right": "b.parquet",
+    ...                                  "radius": "1 arcsec"})           # doctest: +SKIP
+    >>> job.wait(timeout=600, progress=True)                              # doctest: +SKIP
+    'succeeded'
+    >>> table = job.result()                                              # doctest: +SKIP
+    """
+
+    def __init__(self, job_dir: Path) -> None:
+        self.dir = Path(job_dir)
+        self.id = self.dir.name
+
+    def __repr__(self) -> str:
+        info = self.info()
+        return f"<Job {self.id} {info.get('kind')} {info.get('state')} {100 * info.get('progress', 0):.0f}%>"
+
+    # -- reading state ------------------------------------------------------------------------
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return read_json(self.dir / "spec.json")
+
+    def info(self) -> dict[str, Any]:
+        """The status record (``state``, ``progress``, ``message``, ``error``, times, ``rows`` ...).
+
+        A job recorded as running whose process has disappeared (killed, machine restarted) is
+        reported, and recorded, as ``failed``.
+        """
+        data = read_json(self.dir / "status.json")
+        if data.get("state") == "running" and not process_alive(data.get("pid"), data.get("start_ticks")):
+            fresh = read_json(self.dir / "status.json")  # it may have finished meanwhile
+            if fresh.get("state") == "running":
+                fresh.update(state="failed", finished=now_iso(), message="failed",
+                             error="the job process ended without recording a result (killed?)")
+                write_json_atomic(self.dir / "status.json", fresh)
+            data = fresh
+        elif data.get("state") == "queued":
+            launch = self._launch()
+            if launch and not process_alive(launch.get("pid")):
+                fresh = read_json(self.dir / "status.json")
+                if fresh.get("state") == "queued":
+                    fresh.update(state="failed", finished=now_iso(), message="failed",
+                                 error="the job process ended before it started (see log.txt)")
+                    write_json_atomic(self.dir / "status.json", fresh)
+                data = fresh
+        return data
+
+    def _launch(self) -> dict[str, Any] | None:
+        path = self.dir / "launch.json"
+        return read_json(path) if path.exists() else None
+
+    def status(self) -> str:
+        """``queued``, ``running``, ``succeeded``, ``failed`` or ``cancelled``."""
+        return self.info()["state"]
+
+    @property
+    def progress(self) -> float:
+        """Fraction done, in [0, 1], as last reported by the job."""
+        return float(self.info().get("progress", 0.0))
+
+    @property
+    def done(self) -> bool:
+        return self.status() in FINISHED
+
+    # -- waiting and stopping -----------------------------------------------------------------
+
+    def wait(self, timeout: float | None = None, *, progress: bool = False) -> str:
+        """Wait until the job finishes or ``timeout`` seconds pass; returns the state.
+
+        With ``progress=True`` a tqdm progress bar follows the job (in a notebook, tqdm's widget).
+        Interrupting the wait (Ctrl-C, the stop button) does not stop the job.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=100, desc=f"job {self.id}", unit="%")
+        try:
+            while True:
+                info = self.info()
+                if bar is not None:
+                    bar.n = round(100 * float(info.get("progress", 0)))
+                    bar.set_postfix_str(info.get("message", ""), refresh=True)
+                if info["state"] in FINISHED:
+                    return info["state"]
+                if deadline is not None and time.monotonic() >= deadline:
+                    return info["state"]
+                time.sleep(POLL_S)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def cancel(self, *, grace: float = 5.0) -> str:
+        """Stop the job: SIGTERM to its process group, SIGKILL after ``grace`` seconds; returns the
+        final state (a finished job is left as it is)."""
+        info = self.info()
+        if info["state"] in FINISHED:
+            return info["state"]
+        launch = self._launch() or {}
+        pgid = info.get("pgid") or launch.get("pgid")
+        if info["state"] == "queued":
+            # not started yet: record the cancellation; the runner checks for it before starting
+            info.update(state="cancelled", finished=now_iso(), message="cancelled before start")
+            write_json_atomic(self.dir / "status.json", info)
+        if pgid:
+            try:
+                os.killpg(pgid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not process_alive(info.get("pid") or launch.get("pid"), info.get("start_ticks")):
+                break
+            time.sleep(POLL_S)
+        else:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        final = read_json(self.dir / "status.json")
+        if final.get("state") not in FINISHED:
+            final.update(state="cancelled", finished=now_iso(), message="cancelled (killed)")
+            write_json_atomic(self.dir / "status.json", final)
+        return final["state"]
+
+    # -- results --------------------------------------------------------------------------------
+
+    def result(self) -> Table:
+        """The result as an astropy Table (read from the Parquet file in the user's storage)."""
+        info = self.info()
+        state = info["state"]
+        if state == "succeeded":
+            path = info.get("result")
+            if not path:
+                raise JobError(f"job {self.id} succeeded without a table result", code="no-result")
+            return Table.read(path, format="parquet")
+        if state in ("failed", "cancelled"):
+            raise JobFailedError(
+                f"job {self.id} {state}" + (f": {info['error']}" if info.get("error") else ""),
+                state=state,
+                error=info.get("error"),
+            )
+        raise JobNotFinishedError(
+            f"job {self.id} is {state} ({100 * float(info.get('progress', 0)):.0f}%); call wait() first",
+            state=state,
+        )
+
+    @property
+    def log(self) -> str:
+        """The job process's stdout and stderr so far."""
+        path = self.dir / "log.txt"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _home(settings: PlatformSettings | None) -> Path:
+    return Path((settings or get_settings()).home)
+
+
+def _reaper(proc: subprocess.Popen) -> None:
+    proc.wait()
+
+
+def submit(
+    kind: str,
+    params: dict[str, Any] | None = None,
+    *,
+    output: str | os.PathLike | None = None,
+    settings: PlatformSettings | None = None,
+    sys_path: list[str] | None = None,
+) -> Job:
+    """Start a background job that outlives this kernel; returns its :class:`Job`.
+
+    Parameters
+    ----------
+    kind
+        ``"crossmatch"``, ``"nway"``, ``"skymap"``, an ``astrohub.jobs`` entry point, or
+        ``"package.module:function"``.
+    params
+        JSON-serialisable parameters of the kind (angles as strings such as ``"1 arcsec"``, tables
+        as paths relative to the home).
+    output
+        Where the Parquet result goes, inside the user's home (default
+        ``.astrohub/jobs/<id>/result.parquet``).
+    settings
+        Platform settings (default :func:`platform_lib.get_settings`); ``settings.home`` is the
+        user's storage.
+    sys_path
+        Extra import paths for a ``module:function`` kind.
+    """
+    params = dict(params or {})
+    extra = [str(Path(p).resolve()) for p in (sys_path or [])]
+    added = [p for p in extra if p not in sys.path]
+    sys.path[:0] = added  # only while the kind is resolved and validated here
+    try:
+        job_kind = resolve_kind(kind)
+    finally:
+        for p in added:
+            sys.path.remove(p)
+    if job_kind.validate is not None:
+        job_kind.validate(params)
+    try:
+        json.dumps(params)
+    except TypeError as exc:
+        raise JobError(f"job parameters must be JSON (strings for quantities such as '1 arcsec'): {exc}",
+                       code="bad-param") from exc
+    home = _home(settings).resolve()
+    root = jobs_root(home)
+    job_id = new_job_id()
+    job_dir = root / job_id
+    if output is None:
+        out_path = job_dir / "result.parquet"
+    else:
+        out_path = (home / Path(output).expanduser()).resolve()
+        if home not in out_path.parents:
+            raise JobError(f"output {str(output)!r} must be inside the home folder {home}", code="bad-output",
+                           value=str(output))
+    job_dir.mkdir(parents=True, exist_ok=False)
+    spec = {
+        "id": job_id,
+        "kind": kind,
+        "params": params,
+        "home": str(home),
+        "output": str(out_path),
+        "sys_path": extra,
+        "submitted": now_iso(),
+        "python": sys.executable,
+    }
+    write_json_atomic(job_dir / "spec.json", spec)
+    write_json_atomic(job_dir / "status.json",
+                      {"id": job_id, "kind": kind, "state": "queued", "progress": 0.0, "submitted": spec["submitted"]})
+    with open(job_dir / "log.txt", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "platform_lib.jobs", "run", str(job_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own session and process group: survives the kernel
+            cwd=str(home),
+            close_fds=True,
+        )
+    # The runner leads its own process group (pgid == pid): a cancel before it has written its
+    # status can still reach it. Only submit writes launch.json; only the runner writes "running".
+    write_json_atomic(job_dir / "launch.json", {"pid": proc.pid, "pgid": proc.pid, "launched": now_iso()})
+    # Reap the child when it ends while this process lives (no zombies); it is not waited for here.
+    threading.Thread(target=_reaper, args=(proc,), daemon=True, name=f"job-reaper-{job_id}").start()
+    return Job(job_dir)
+
+
+def get_job(job_id: str, *, settings: PlatformSettings | None = None) -> Job:
+    """The :class:`Job` with this id in the user's job folder; :class:`UnknownJobError` if none."""
+    root = jobs_root(_home(settings))
+    if not job_id or "/" in job_id or job_id.startswith(".") or not (root / job_id / "spec.json").is_file():
+        raise UnknownJobError(str(job_id), str(root))
+    return Job(root / job_id)
+
+
+def list_jobs(*, settings: PlatformSettings | None = None) -> list[Job]:
+    """Every job in the user's job folder, oldest first."""
+    root = jobs_root(_home(settings))
+    if not root.is_dir():
+        return []
+    return [Job(p) for p in sorted(root.iterdir()) if (p / "spec.json").is_file()]

@@ -1,0 +1,239 @@
+"""The kinds of work a background job can do, and how a kind name finds its function.
+
+A kind is a function ``run(params: dict, ctx: JobContext) -> astropy Table | None`` plus an optional
+``validate(params)`` called at submit time in the notebook, so bad parameters fail before anything is
+started. Names resolve in this order: the built-in kinds below (``crossmatch``, ``nway``,
+``skymap``), the ``astrohub.jobs`` entry-point group, then an importable ``"package.module:function"``.
+Parameters are JSON: angles and areas are strings astropy parses (``"1 arcsec"``, ``"2 deg2"``),
+tables are paths (relative to the user's home, or absolute). Imports astropy; the science packages are
+imported inside the kinds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from astropy import units as u
+from astropy.table import Table
+
+from platform_lib.jobs._errors import JobError, UnknownJobKindError
+
+__all__ = ["JobContext", "JobKind", "resolve_kind", "BUILTIN_KINDS", "quantity_param", "read_table"]
+
+
+class JobCancelled(BaseException):
+    """Raised inside the runner when the job receives SIGTERM (BaseException: kinds should not catch it)."""
+
+
+@dataclass
+class JobContext:
+    """What a running kind may use: progress reporting and paths in the user's storage."""
+
+    job_id: str
+    home: Path
+    job_dir: Path
+    report: Callable[[float, str], None]
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Report progress in [0, 1] with an optional message (written atomically, throttled)."""
+        self.report(min(max(float(fraction), 0.0), 1.0), message)
+
+    def resolve(self, path: str | os.PathLike) -> Path:
+        """A path from the parameters: absolute as given, relative ones inside the user's home."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.home / p
+
+
+@dataclass(frozen=True)
+class JobKind:
+    run: Callable[[dict[str, Any], JobContext], Table | None]
+    validate: Callable[[dict[str, Any]], None] | None = None
+
+
+def quantity_param(params: dict[str, Any], key: str, physical: str = "angle", *, required: bool = True):
+    """``params[key]`` as a Quantity of the given physical type, with errors naming the key."""
+    if key not in params or params[key] is None:
+        if required:
+            raise JobError(f"job parameter {key!r} is required (e.g. {key}='1 arcsec')", code="missing-param",
+                           value=key)
+        return None
+    value = params[key]
+    if isinstance(value, u.Quantity):
+        q = value
+    elif isinstance(value, dict) and {"value", "unit"} <= set(value):
+        q = u.Quantity(value["value"], value["unit"])
+    elif isinstance(value, str):
+        try:
+            q = u.Quantity(value)
+        except (TypeError, ValueError) as exc:
+            raise JobError(f"job parameter {key}={value!r} is not a quantity such as '1 arcsec'",
+                           code="bad-param", value=value) from exc
+    else:
+        raise JobError(
+            f"job parameter {key}={value!r} has no units: give a string such as '1 arcsec'",
+            code="param-without-units",
+            value=value,
+        )
+    if q.unit.physical_type != physical:
+        raise JobError(f"job parameter {key}={value!r} is not a {physical}", code="bad-param", value=value)
+    return q
+
+
+def read_table(path: Path) -> Table:
+    """Read a table file by its extension (Parquet, FITS, ECSV, CSV, VOTable)."""
+    if not path.exists():
+        raise JobError(f"input table {str(path)!r} does not exist", code="missing-input", value=str(path))
+    suffix = "".join(path.suffixes[-2:]).lower()
+    fmt = None
+    if suffix.endswith(".parquet") or suffix.endswith(".pq"):
+        fmt = "parquet"
+    elif suffix.endswith((".csv",)):
+        fmt = "ascii.csv"
+    elif suffix.endswith((".ecsv",)):
+        fmt = "ascii.ecsv"
+    elif suffix.endswith((".vot", ".xml")):
+        fmt = "votable"
+    return Table.read(path, format=fmt) if fmt else Table.read(path)
+
+
+def _as_table(result: Any) -> Table:
+    if isinstance(result, Table):
+        return result
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(result, pd.DataFrame):
+        return Table.from_pandas(result)
+    if hasattr(result, "compute"):
+        return _as_table(result.compute())
+    raise JobError(f"the job produced a {type(result).__name__}, not a table", code="bad-result")
+
+
+# ------------------------------------------------------------------------------------------ kinds
+
+
+def _validate_crossmatch(params: dict[str, Any]) -> None:
+    for key in ("left", "right"):
+        if not params.get(key):
+            raise JobError(f"crossmatch job needs {key!r}: a table path or catalogue name", code="missing-param")
+    quantity_param(params, "radius")
+
+
+def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table:
+    from platform_lib import crossmatch as xm
+
+    ctx.progress(0.02, "reading inputs")
+    inputs = []
+    for key in ("left", "right"):
+        raw = params[key]
+        p = ctx.resolve(raw)
+        if p.is_dir():
+            inputs.append(str(p))  # a HATS catalogue
+        elif p.exists() or Path(raw).suffix:
+            inputs.append(read_table(p))
+        else:
+            inputs.append(raw)  # a catalogue registry name
+    ctx.progress(0.2, "matching")
+    result = xm.crossmatch(inputs[0], inputs[1], quantity_param(params, "radius"), **params.get("options", {}))
+    ctx.progress(0.95, "writing result")
+    return _as_table(result)
+
+
+def _errors_param(spec: Any) -> Any:
+    """Error spec from JSON: a column name, a quantity string, or three of either (an ellipse)."""
+    if isinstance(spec, (list, tuple)) and len(spec) == 3:
+        return tuple(_errors_param(s) for s in spec)
+    if isinstance(spec, str):
+        try:
+            q = u.Quantity(spec)
+        except (TypeError, ValueError):
+            return spec  # a column name
+        return q
+    return spec
+
+
+def _validate_nway(params: dict[str, Any]) -> None:
+    cats = params.get("catalogs")
+    if not isinstance(cats, list) or len(cats) < 2:
+        raise JobError("nway job needs 'catalogs': a list of two or more table paths", code="missing-param")
+    if not isinstance(params.get("errors"), list) or len(params["errors"]) != len(cats):
+        raise JobError("nway job needs 'errors': one entry per catalogue", code="missing-param")
+    quantity_param(params, "radius")
+    quantity_param(params, "area", "solid angle", required=False)
+
+
+def _run_nway(params: dict[str, Any], ctx: JobContext) -> Table:
+    from platform_lib.crossmatch._nway import nway_match
+
+    ctx.progress(0.02, "reading inputs")
+    cats = [read_table(ctx.resolve(p)) for p in params["catalogs"]]
+    ctx.progress(0.3, "matching")
+    return nway_match(
+        *cats,
+        radius=quantity_param(params, "radius"),
+        errors=[_errors_param(e) for e in params["errors"]],
+        area=quantity_param(params, "area", "solid angle", required=False),
+        completeness=params.get("completeness", 1.0),
+        names=params.get("names"),
+        lon=params.get("lon", "ra"),
+        lat=params.get("lat", "dec"),
+    )
+
+
+def _validate_skymap(params: dict[str, Any]) -> None:
+    for key in ("catalog", "skymap"):
+        if not params.get(key):
+            raise JobError(f"skymap job needs {key!r} (a path)", code="missing-param")
+
+
+def _run_skymap(params: dict[str, Any], ctx: JobContext) -> Table:
+    from platform_lib.skymap import match_skymap, read_skymap
+
+    ctx.progress(0.02, "reading sky map")
+    m = read_skymap(ctx.resolve(params["skymap"]), normalize=bool(params.get("normalize", False)))
+    ctx.progress(0.3, "reading catalogue")
+    cat = read_table(ctx.resolve(params["catalog"]))
+    ctx.progress(0.6, "matching")
+    out = match_skymap(cat, m, levels=params.get("levels", (0.5, 0.9)), lon=params.get("lon", "ra"),
+                       lat=params.get("lat", "dec"), distance=params.get("distance"))
+    keep = params.get("keep_columns", [])
+    for col in keep:
+        out[col] = cat[col]
+    return out
+
+
+BUILTIN_KINDS: dict[str, JobKind] = {
+    "crossmatch": JobKind(_run_crossmatch, _validate_crossmatch),
+    "nway": JobKind(_run_nway, _validate_nway),
+    "skymap": JobKind(_run_skymap, _validate_skymap),
+}
+
+
+def resolve_kind(name: str) -> JobKind:
+    """The :class:`JobKind` for ``name`` (built-in, entry point ``astrohub.jobs``, or ``module:function``)."""
+    if name in BUILTIN_KINDS:
+        return BUILTIN_KINDS[name]
+    for ep in entry_points(group="astrohub.jobs"):
+        if ep.name == name:
+            obj = ep.load()
+            return obj if isinstance(obj, JobKind) else JobKind(obj)
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            obj = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise UnknownJobKindError(f"job kind {name!r}: cannot import {attr!r} from {module!r} ({exc})",
+                                      value=name) from exc
+        return obj if isinstance(obj, JobKind) else JobKind(obj)
+    raise UnknownJobKindError(
+        f"unknown job kind {name!r}; built-in kinds are {', '.join(sorted(BUILTIN_KINDS))}, or give "
+        "'package.module:function'",
+        value=name,
+    )

@@ -1,0 +1,90 @@
+"""The body of a detached job process: ``python -m platform_lib.jobs run <job dir>``.
+
+This module owns one job's life inside its own process (its own session and process group, started
+by :func:`platform_lib.jobs.submit`): read ``spec.json``, mark the job running, call the kind with a
+progress callback that rewrites ``status.json`` atomically, write the result as Parquet into the
+user's storage (temporary file, then rename), and record ``succeeded``, ``failed`` (with the error)
+or ``cancelled`` (on SIGTERM, which :meth:`Job.cancel` sends to the process group).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from platform_lib.jobs._kinds import JobCancelled, JobContext, resolve_kind
+from platform_lib.jobs._store import now_iso, process_start_ticks, read_json, write_json_atomic
+
+__all__ = ["run_job"]
+
+PROGRESS_INTERVAL_S = 0.2
+
+
+class _Status:
+    """The job's status file, updated atomically; progress writes are throttled."""
+
+    def __init__(self, job_dir: Path) -> None:
+        self.path = job_dir / "status.json"
+        self.data: dict[str, Any] = read_json(self.path) if self.path.exists() else {}
+        self._last = 0.0
+
+    def update(self, **fields: Any) -> None:
+        self.data.update(fields)
+        self.data["updated"] = now_iso()
+        write_json_atomic(self.path, self.data)
+
+    def progress(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_INTERVAL_S or fraction >= 1.0:
+            self._last = now
+            self.update(progress=fraction, message=message)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise JobCancelled()
+
+
+def _write_result(table: Any, target: Path) -> int:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    table.write(tmp, format="parquet", overwrite=True)
+    os.replace(tmp, target)
+    return len(table)
+
+
+def run_job(job_dir: str | os.PathLike) -> int:
+    """Run the job in ``job_dir`` to the end; the process exit code (0 succeeded, 1 failed, 2 cancelled)."""
+    job_dir = Path(job_dir)
+    spec = read_json(job_dir / "spec.json")
+    status = _Status(job_dir)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        if status.data.get("state") == "cancelled":  # cancelled before it started
+            return 2
+        pid = os.getpid()
+        status.update(state="running", started=now_iso(), pid=pid, pgid=os.getpgid(0),
+                      start_ticks=process_start_ticks(pid), progress=0.0, message="starting")
+        for extra in spec.get("sys_path", []):
+            if extra not in sys.path:
+                sys.path.insert(0, extra)
+        kind = resolve_kind(spec["kind"])
+        ctx = JobContext(job_id=spec["id"], home=Path(spec["home"]), job_dir=job_dir, report=status.progress)
+        result = kind.run(spec.get("params", {}), ctx)
+        fields: dict[str, Any] = {}
+        if result is not None:
+            fields["rows"] = _write_result(result, Path(spec["output"]))
+            fields["result"] = spec["output"]
+        status.update(state="succeeded", finished=now_iso(), progress=1.0, message="done", **fields)
+        return 0
+    except JobCancelled:
+        status.update(state="cancelled", finished=now_iso(), message="cancelled")
+        return 2
+    except BaseException as exc:  # noqa: BLE001 - every failure must end in the status file
+        status.update(state="failed", finished=now_iso(), error=f"{type(exc).__name__}: {exc}",
+                      traceback=traceback.format_exc(limit=20), message="failed")
+        return 1

@@ -1,0 +1,104 @@
+"""Where jobs live on disk and how their files are written: one folder per job in the user's home.
+
+Layout: ``<home>/.astrohub/jobs/<id>/`` holds ``spec.json`` (what to run, written once at submit),
+``status.json`` (state and progress, rewritten atomically by the runner), ``result.parquet`` (unless
+the spec names another output inside the home) and ``log.txt`` (the runner's stdout/stderr). Every
+write goes to a temporary file in the same folder and is renamed over the target, so a reader never
+sees half a file. Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "STATES",
+    "FINISHED",
+    "jobs_root",
+    "new_job_id",
+    "now_iso",
+    "process_alive",
+    "process_start_ticks",
+    "read_json",
+    "write_json_atomic",
+]
+
+STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def jobs_root(home: str | os.PathLike) -> Path:
+    """The folder holding one sub-folder per job for the user whose home this is."""
+    return Path(home) / ".astrohub" / "jobs"
+
+
+def new_job_id() -> str:
+    """A sortable, unique job id: UTC time plus random hex (``20261122T025100-3f9a1c2b``)."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON to ``path`` via a temporary file and ``os.replace`` (atomic on POSIX)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path, *, retries: int = 5) -> dict[str, Any]:
+    """Read a JSON file written by :func:`write_json_atomic` (retries cover a rename in progress on
+    file systems where it is not atomic, such as some NFS clients)."""
+    last: Exception | None = None
+    for attempt in range(retries):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return json.load(fh)
+        except json.JSONDecodeError as exc:
+            last = exc
+            time.sleep(0.01 * (attempt + 1))
+    raise last  # type: ignore[misc]
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """The start time of process ``pid`` in clock ticks since boot (Linux ``/proc``), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    # the command name is in parentheses and may contain spaces: split after the last ')'
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[19])
+
+
+def process_alive(pid: int | None, start_ticks: int | None = None) -> bool:
+    """Whether ``pid`` runs (not a zombie) and, when given, started at ``start_ticks`` (no PID reuse)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            stat = fh.read()
+    except OSError:
+        return True  # no /proc (not Linux): trust kill(0)
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return False
+    return start_ticks is None or int(fields[19]) == start_ticks
