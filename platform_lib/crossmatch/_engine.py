@@ -50,30 +50,72 @@ def _zone_of(dec: float, h: float, nz: int) -> int:
     return z
 
 
-@njit(cache=True, parallel=True)
-def _zone_sort(ra, dec, h, nz, nthreads):
-    """Counting sort by zone (parallel, stable), then each zone sorted by RA.
+@njit(cache=True, inline="always")
+def _norm_ra(lon_deg):
+    a = math.radians(lon_deg)
+    if a < 0.0 or a >= _TWO_PI:
+        a = a - _TWO_PI * math.floor(a / _TWO_PI)
+        if a >= _TWO_PI:
+            a = 0.0
+    return a
 
-    Returns the permutation, the sorted ra/dec, and ``zone_start`` (``nz + 1`` offsets).
+
+@njit(cache=True)
+def _sort_zone_by_ra(ra_s, dec_s, perm, s, e):
+    m = e - s
+    if m <= 24:
+        for a in range(s + 1, e):
+            kr = ra_s[a]
+            kd = dec_s[a]
+            kp = perm[a]
+            b = a - 1
+            while b >= s and (ra_s[b] > kr or (ra_s[b] == kr and perm[b] > kp)):
+                ra_s[b + 1] = ra_s[b]
+                dec_s[b + 1] = dec_s[b]
+                perm[b + 1] = perm[b]
+                b -= 1
+            ra_s[b + 1] = kr
+            dec_s[b + 1] = kd
+            perm[b + 1] = kp
+    else:
+        seg = ra_s[s:e].copy()
+        order = np.argsort(seg, kind="mergesort")
+        segd = dec_s[s:e].copy()
+        segp = perm[s:e].copy()
+        for a in range(m):
+            ra_s[s + a] = seg[order[a]]
+            dec_s[s + a] = segd[order[a]]
+            perm[s + a] = segp[order[a]]
+
+
+@njit(cache=True, parallel=True)
+def _zone_sort(lon, lat, h, nz, nthreads):
+    """Positions in degrees -> radians sorted by (zone, RA), with the permutation and zone offsets.
+
+    Two-level counting sort (coarse buckets of zones first, so the scattered writes stay
+    cache-friendly, then zones inside each bucket), then each zone sorted by RA.
     """
-    n = ra.shape[0]
+    n = lon.shape[0]
     nchunk = max(1, min(nthreads * 2, n // 65536 + 1))
     step = (n + nchunk - 1) // nchunk
-    counts = np.zeros((nchunk, nz), dtype=np.int64)
+    ncb = min(nz, 512)
+    zpc = (nz + ncb - 1) // ncb
+    ncb = (nz + zpc - 1) // zpc
+    counts = np.zeros((nchunk, ncb), dtype=np.int64)
     for c in prange(nchunk):
         lo = c * step
         hi = min(n, lo + step)
         for i in range(lo, hi):
-            counts[c, _zone_of(dec[i], h, nz)] += 1
-    zone_start = np.empty(nz + 1, dtype=np.int64)
+            counts[c, _zone_of(math.radians(lat[i]), h, nz) // zpc] += 1
+    cb_start = np.empty(ncb + 1, dtype=np.int64)
     run = 0
-    for z in range(nz):
-        zone_start[z] = run
+    for b in range(ncb):
+        cb_start[b] = run
         for c in range(nchunk):
-            cnt = counts[c, z]
-            counts[c, z] = run
+            cnt = counts[c, b]
+            counts[c, b] = run
             run += cnt
-    zone_start[nz] = run
+    cb_start[ncb] = run
     perm = np.empty(n, dtype=np.int64)
     ra_s = np.empty(n, dtype=np.float64)
     dec_s = np.empty(n, dtype=np.float64)
@@ -81,41 +123,43 @@ def _zone_sort(ra, dec, h, nz, nthreads):
         lo = c * step
         hi = min(n, lo + step)
         for i in range(lo, hi):
-            z = _zone_of(dec[i], h, nz)
-            p = counts[c, z]
-            counts[c, z] = p + 1
+            d = math.radians(lat[i])
+            b = _zone_of(d, h, nz) // zpc
+            p = counts[c, b]
+            counts[c, b] = p + 1
             perm[p] = i
-            ra_s[p] = ra[i]
-            dec_s[p] = dec[i]
-    for z in prange(nz):
-        s = zone_start[z]
-        e = zone_start[z + 1]
-        m = e - s
-        if m < 2:
-            continue
-        if m <= 24:
-            for a in range(s + 1, e):
-                kr = ra_s[a]
-                kd = dec_s[a]
-                kp = perm[a]
-                b = a - 1
-                while b >= s and (ra_s[b] > kr or (ra_s[b] == kr and perm[b] > kp)):
-                    ra_s[b + 1] = ra_s[b]
-                    dec_s[b + 1] = dec_s[b]
-                    perm[b + 1] = perm[b]
-                    b -= 1
-                ra_s[b + 1] = kr
-                dec_s[b + 1] = kd
-                perm[b + 1] = kp
-        else:
-            seg = ra_s[s:e].copy()
-            order = np.argsort(seg, kind="mergesort")
-            segd = dec_s[s:e].copy()
-            segp = perm[s:e].copy()
-            for a in range(m):
-                ra_s[s + a] = seg[order[a]]
-                dec_s[s + a] = segd[order[a]]
-                perm[s + a] = segp[order[a]]
+            ra_s[p] = _norm_ra(lon[i])
+            dec_s[p] = d
+    zone_start = np.empty(nz + 1, dtype=np.int64)
+    zone_start[nz] = n
+    for b in prange(ncb):
+        s = cb_start[b]
+        e = cb_start[b + 1]
+        z0 = b * zpc
+        z1 = min(nz, z0 + zpc)
+        zc = np.zeros(z1 - z0 + 1, dtype=np.int64)
+        for i in range(s, e):
+            zc[_zone_of(dec_s[i], h, nz) - z0 + 1] += 1
+        for z in range(z1 - z0):
+            zc[z + 1] += zc[z]
+        for z in range(z0, z1):
+            zone_start[z] = s + zc[z - z0]
+        if e - s > 1 and z1 - z0 > 1:
+            tr = ra_s[s:e].copy()
+            td = dec_s[s:e].copy()
+            tp = perm[s:e].copy()
+            for i in range(e - s):
+                q = _zone_of(td[i], h, nz) - z0
+                p = s + zc[q]
+                zc[q] += 1
+                ra_s[p] = tr[i]
+                dec_s[p] = td[i]
+                perm[p] = tp[i]
+        for z in range(z0, z1):
+            zs = zone_start[z]
+            ze = zone_start[z + 1] if z + 1 < z1 else e
+            if ze - zs > 1:
+                _sort_zone_by_ra(ra_s, dec_s, perm, zs, ze)
     return perm, ra_s, dec_s, zone_start
 
 
@@ -177,102 +221,111 @@ def _scan(a, b, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, c
 
 
 @njit(cache=True)
-def _search_one(ra1, dec1, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs, fill, base, cap, o_i2, o_hav):
-    cd1 = math.cos(dec1)
-    z = _zone_of(dec1, h, nz)
-    full = True
-    dalpha = math.pi
-    if abs(dec1) + r < _HALF_PI:
-        q = sin_r / cd1
-        if q < 1.0:
-            dalpha = math.asin(q) * (1.0 + _WINDOW_REL) + _WINDOW_ABS
-            full = dalpha >= math.pi
-    found = 0
-    z0 = z - 1 if z > 0 else 0
-    z1 = z + 2 if z + 2 <= nz else nz
-    for zz in range(z0, z1):
-        s = rzs[zz]
-        e = rzs[zz + 1]
-        if s == e:
+def _zone_window(z, h, r, sin_r):
+    """The RA half-width covering every left point of zone ``z`` (``pi``: scan the whole zone)."""
+    lo = -_HALF_PI + z * h
+    top = max(abs(lo), abs(lo + h))
+    if top + r >= _HALF_PI:
+        return math.pi
+    q = sin_r / math.cos(top)
+    if q >= 1.0:
+        return math.pi
+    return min(math.pi, math.asin(q) * (1.0 + _WINDOW_REL) + _WINDOW_ABS)
+
+
+@njit(cache=True)
+def _sweep(zb0, zb1, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
+           fill, k, counts, offsets, o_i1, o_i2, o_hav):
+    """Left zones [zb0, zb1): count (``fill`` False) or write (``fill`` True) their pairs."""
+    ptr = np.zeros(3, dtype=np.int64)
+    for z in range(zb0, zb1):
+        ls = lzs[z]
+        le = lzs[z + 1]
+        if ls == le:
             continue
-        if full:
-            found = _scan(s, e, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
-            continue
-        lo = ra1 - dalpha
-        hi = ra1 + dalpha
-        if lo < 0.0:
-            a = _lower_bound(rra, s, e, lo + _TWO_PI)
-            found = _scan(a, e, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
-            b = _upper_bound(rra, s, e, hi)
-            found = _scan(s, b, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
-        elif hi >= _TWO_PI:
-            a = _lower_bound(rra, s, e, lo)
-            found = _scan(a, e, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
-            b = _upper_bound(rra, s, e, hi - _TWO_PI)
-            found = _scan(s, b, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
-        else:
-            a = _lower_bound(rra, s, e, lo)
-            b = _upper_bound(rra, a, e, hi)
-            found = _scan(a, b, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
-    return found
+        dalpha = _zone_window(z, h, r, sin_r)
+        full = dalpha >= math.pi
+        zz0 = z - 1 if z > 0 else 0
+        zz1 = z + 2 if z + 2 <= nz else nz
+        for zz in range(zz0, zz1):
+            ptr[zz - zz0] = rzs[zz]
+        for j in range(ls, le):
+            ra1 = lra[j]
+            dec1 = ldec[j]
+            cd1 = math.cos(dec1)
+            base = 0
+            cap = 0
+            if fill:
+                cap = counts[j]
+                if cap == 0:
+                    continue
+                base = offsets[j]
+            found = 0
+            lo = ra1 - dalpha
+            hi = ra1 + dalpha
+            for zz in range(zz0, zz1):
+                s = rzs[zz]
+                e = rzs[zz + 1]
+                if s == e:
+                    continue
+                if full:
+                    found = _scan(s, e, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
+                    continue
+                a = ptr[zz - zz0]
+                while a < e and rra[a] < lo:
+                    a += 1
+                ptr[zz - zz0] = a
+                b = a
+                while b < e and rra[b] <= hi:
+                    b += 1
+                found = _scan(a, b, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
+                if lo < 0.0:
+                    w = _lower_bound(rra, b, e, lo + _TWO_PI)
+                    found = _scan(w, e, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
+                elif hi >= _TWO_PI:
+                    w = _upper_bound(rra, s, a, hi - _TWO_PI)
+                    found = _scan(s, w, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
+            if not fill:
+                counts[j] = found
 
 
 @njit(cache=True, parallel=True)
-def _count(lra, ldec, lperm, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs, k):
-    n = lra.shape[0]
-    counts = np.zeros(n, dtype=np.int64)
-    dummy_i = np.empty(0, dtype=np.int64)
-    dummy_h = np.empty(0, dtype=np.float64)
-    nblock = max(1, min(n // 1024 + 1, 4096))
-    step = (n + nblock - 1) // nblock
-    for blk in prange(nblock):
-        lo = blk * step
-        hi = min(n, lo + step)
-        for j in range(lo, hi):
-            c = _search_one(
-                lra[j], ldec[j], r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs, False, 0, 0, dummy_i, dummy_h
-            )
-            if k > 0 and c > k:
-                c = k
-            counts[lperm[j]] = c
-    return counts
+def _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
+               fill, k, counts, offsets, o_i1, o_i2, o_hav):
+    for bi in prange(blocks.shape[0] - 1):
+        _sweep(blocks[bi], blocks[bi + 1], lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec,
+               rperm, rzs, fill, k, counts, offsets, o_i1, o_i2, o_hav)
 
 
 @njit(cache=True, parallel=True)
-def _fill(lra, ldec, lperm, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs, offsets, o_i1, o_i2, o_hav):
-    n = lra.shape[0]
-    nblock = max(1, min(n // 1024 + 1, 4096))
-    step = (n + nblock - 1) // nblock
-    for blk in prange(nblock):
-        lo = blk * step
-        hi = min(n, lo + step)
-        for j in range(lo, hi):
-            i1 = lperm[j]
-            base = offsets[i1]
-            cap = offsets[i1 + 1] - base
-            if cap == 0:
-                continue
-            _search_one(
-                lra[j], ldec[j], r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs, True, base, cap, o_i2, o_hav
-            )
-            for q in range(base, base + cap):
-                o_i1[q] = i1
-                # hav -> separation in arcsec, in place.
-                o_hav[q] = 2.0 * math.asin(min(1.0, math.sqrt(o_hav[q]))) * (180.0 / math.pi * 3600.0)
+def _scatter_counts(counts, lperm, k, offsets):
+    """counts (left sorted order, capped at k in place) -> offsets[1:] (left input order)."""
+    n = counts.shape[0]
+    for j in prange(n):
+        c = counts[j]
+        if k > 0 and c > k:
+            c = k
+            counts[j] = c
+        offsets[lperm[j] + 1] = c
 
 
 @njit(cache=True, parallel=True)
-def _to_radians(lon, lat):
-    n = lon.shape[0]
-    ra = np.empty(n, dtype=np.float64)
-    dec = np.empty(n, dtype=np.float64)
+def _gather_bases(offsets, lperm):
+    """Where each left row's pairs start, in left sorted order."""
+    n = lperm.shape[0]
+    base = np.empty(n, dtype=np.int64)
+    for j in prange(n):
+        base[j] = offsets[lperm[j]]
+    return base
+
+
+@njit(cache=True, parallel=True)
+def _finish(offsets, o_i1, o_hav):
+    n = offsets.shape[0] - 1
     for i in prange(n):
-        a = math.radians(lon[i]) % _TWO_PI
-        if a >= _TWO_PI:
-            a = 0.0
-        ra[i] = a
-        dec[i] = math.radians(lat[i])
-    return ra, dec
+        for q in range(offsets[i], offsets[i + 1]):
+            o_i1[q] = i
+            o_hav[q] = 2.0 * math.asin(min(1.0, math.sqrt(o_hav[q]))) * (180.0 / math.pi * 3600.0)
 
 
 def _radius_rad(radius) -> float:
@@ -301,7 +354,7 @@ def _coords(lon, lat, side: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{side} coordinates contain NaN or infinite values; drop them first")
     if lat.size and (lat.min() < -90.0 or lat.max() > 90.0):
         raise ValueError(f"{side} latitudes must lie in [-90, 90] deg")
-    return _to_radians(lon, lat)
+    return lon, lat
 
 
 def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
@@ -333,30 +386,40 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
     r = _radius_rad(radius)
     if k is not None and (int(k) != k or k < 1):
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    lra, ldec = _coords(lon1, lat1, "left")
-    rra, rdec = _coords(lon2, lat2, "right")
+    lon1, lat1 = _coords(lon1, lat1, "left")
+    lon2, lat2 = _coords(lon2, lat2, "right")
     empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
-    if lra.size == 0 or rra.size == 0:
+    if lon1.size == 0 or lon2.size == 0:
         return empty
-    h, nz = plan_zones(r, lra.size + rra.size)
-    rperm, rra_s, rdec_s, rzs = _zone_sort(rra, rdec, h, nz, get_num_threads())
-    del rra, rdec
-    lperm, lra_s, ldec_s, _ = _zone_sort(lra, ldec, h, nz, get_num_threads())
-    del lra, ldec
+    h, nz = plan_zones(r, lon1.size + lon2.size)
+    nthreads = get_num_threads()
+    rperm, rra, rdec, rzs = _zone_sort(lon2, lat2, h, nz, nthreads)
+    lperm, lra, ldec, lzs = _zone_sort(lon1, lat1, h, nz, nthreads)
+    # Work blocks: contiguous left zones holding about equal numbers of left points.
+    nblock = max(1, min(nz, 8 * nthreads * 16))
+    targets = np.linspace(0, lon1.size, nblock + 1)[1:-1]
+    blocks = np.unique(np.concatenate(([0], np.searchsorted(lzs, targets, side="right"), [nz])))
     sin_r = math.sin(r)
     hav_r = math.sin(0.5 * r) ** 2
     kk = int(k) if k is not None else 0
-    counts = _count(lra_s, ldec_s, lperm, r, sin_r, hav_r, h, nz, rra_s, rdec_s, rperm, rzs, kk)
-    offsets = np.empty(counts.size + 1, dtype=np.int64)
-    offsets[0] = 0
-    np.cumsum(counts, out=offsets[1:])
-    del counts
+    counts = np.zeros(lon1.size, dtype=np.int64)
+    offsets = np.zeros(lon1.size + 1, dtype=np.int64)
+    no_i = np.empty(0, dtype=np.int64)
+    no_f = np.empty(0, dtype=np.float64)
+    _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
+               False, kk, counts, offsets, no_i, no_i, no_f)
+    _scatter_counts(counts, lperm, kk, offsets)
+    np.cumsum(offsets, out=offsets)
     total = int(offsets[-1])
     i1 = np.empty(total, dtype=np.int64)
     i2 = np.empty(total, dtype=np.int64)
     sep = np.empty(total, dtype=np.float64)
     if total:
-        _fill(lra_s, ldec_s, lperm, r, sin_r, hav_r, h, nz, rra_s, rdec_s, rperm, rzs, offsets, i1, i2, sep)
+        bases = _gather_bases(offsets, lperm)
+        _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
+                   True, kk, counts, bases, i1, i2, sep)
+        del bases
+        _finish(offsets, i1, sep)
     return i1, i2, sep
 
 
