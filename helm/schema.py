@@ -51,8 +51,12 @@ OWN_KEYS: dict[str, Any] = {
                 "type": "array",
                 "items": {"type": "string"},
                 "minItems": 1,
-                "description": "Command of the container; settings come from ASTROHUB_ARCHIVE_CONFIG.",
+                "description": "Command of the container; settings come from the ConfigMap astrohub-archive.",
             },
+            "index": {"type": "string", "minLength": 1, "description": "The image index (SQLite) inside the pod."},
+            "dataRoot": {"type": "string", "minLength": 1, "description": "The image tree the index refers to."},
+            "registry": {"type": "string", "description": "The catalogue registry (SQLite) for cone search; empty: none."},
+            "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"], "description": "Log level of the service."},
             "resources": {
                 "type": "object",
                 "additionalProperties": False,
