@@ -101,3 +101,24 @@ def test_prepare_user_dirs_private(tmp_path):
     assert home.is_dir() and scratch.is_dir()
     assert home.stat().st_mode & 0o777 == 0o700
     assert scratch.stat().st_mode & 0o777 == 0o700
+
+
+def test_apply_user_options_hook_checks_profile_and_keys():
+    spawner = make_spawner("sam", ["astro101"])
+    hook = spawner.apply_user_options
+    spawner.user_options = {"profile": "class"}
+    hook(spawner, spawner.user_options)
+    assert spawner.mem_limit == 4 * 2**30
+    assert spawner.cpu_limit == 2.0
+    with pytest.raises(ValueError, match="unknown server options \\['image'\\]"):
+        hook(spawner, {"profile": "class", "image": "evil"})
+    outsider = make_spawner("olga", [], {"profile": "class"})
+    with pytest.raises(ValueError, match="not available"):
+        outsider.apply_user_options(outsider, outsider.user_options)
+
+
+def test_no_profiles_means_no_form_and_no_limits():
+    spawner = make_spawner("sam", [])
+    spawner.profiles = []
+    assert spawner.selected_profile() is None
+    assert _profile_form(spawner) == ""

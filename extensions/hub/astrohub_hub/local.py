@@ -209,6 +209,11 @@ class AstroLocalSpawner(LocalProcessSpawner):
     def _default_options_form(self):
         return _profile_form
 
+    @default("apply_user_options")
+    def _default_apply_user_options(self):
+        # JupyterHub >= 5.3 calls this before start and answers a ValueError with HTTP 400.
+        return _apply_profile
+
     # -- who and where ------------------------------------------------------------------------
 
     @property
@@ -290,15 +295,34 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
             grant_now(self.groups_root, self.user_groups(), self.system_user, prefix=self.system_user_prefix)
 
-    async def start(self):
+    def apply_profile(self) -> None:
+        """Set ``mem_limit`` / ``cpu_limit`` from the selected profile (ValueError if not allowed)."""
         profile = self.selected_profile()
         if profile is not None:
             if profile.get("mem_limit"):
                 self.mem_limit = profile["mem_limit"]
             if profile.get("cpu_limit"):
                 self.cpu_limit = float(profile["cpu_limit"])
+
+    def get_args(self) -> list[str]:
+        args = super().get_args()
+        if not self.run_as_system_users and running_as_root():
+            # Everything runs as the invoking user, and that user is root: say so explicitly.
+            args.append("--ServerApp.allow_root=True")
+        return args
+
+    async def start(self):
+        self.apply_profile()
         await asyncio.to_thread(self.prepare)
         return await super().start()
+
+
+def _apply_profile(spawner: AstroLocalSpawner, user_options: Mapping[str, Any]) -> None:
+    """``apply_user_options`` hook: only the ``profile`` key, checked against the user's groups."""
+    unknown = set(user_options or {}) - {"profile"}
+    if unknown:
+        raise ValueError(f"unknown server options {sorted(unknown)}; only 'profile' is accepted")
+    spawner.apply_profile()
 
 
 def _profile_form(spawner: AstroLocalSpawner) -> str:
