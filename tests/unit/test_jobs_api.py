@@ -1,0 +1,116 @@
+"""Unit tests of the job API that start no process: lookups, validation, states read from files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from astropy import units as u
+
+from platform_lib import get_settings, jobs
+from platform_lib.jobs._job import Job
+from platform_lib.jobs._kinds import quantity_param, resolve_kind
+from platform_lib.jobs._store import jobs_root, new_job_id, process_alive, read_json, write_json_atomic
+
+
+@pytest.fixture()
+def settings(tmp_path):
+    return get_settings(home=tmp_path)
+
+
+def _fake_job(settings, state: str, **extra) -> Job:
+    """A job folder as a runner would leave it (no process involved)."""
+    job_dir = jobs_root(settings.home) / new_job_id()
+    job_dir.mkdir(parents=True)
+    write_json_atomic(job_dir / "spec.json", {"id": job_dir.name, "kind": "nway", "params": {}})
+    write_json_atomic(job_dir / "status.json", {"id": job_dir.name, "kind": "nway", "state": state, **extra})
+    return Job(job_dir)
+
+
+@pytest.mark.parametrize("job_id", ["nope", "../etc", ".astrohub", ""])
+def test_unknown_job_ids_are_clear(settings, job_id):
+    with pytest.raises(jobs.UnknownJobError) as info:
+        jobs.get_job(job_id, settings=settings)
+    assert info.value.code == "unknown-job"
+    assert "list_jobs()" in str(info.value) and str(settings.home) in str(info.value)
+
+
+def test_list_jobs_empty_and_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLATFORM_HOME", str(tmp_path))
+    assert jobs.list_jobs() == []
+    job = _fake_job(get_settings(), "succeeded")
+    assert [j.id for j in jobs.list_jobs()] == [job.id]
+    assert jobs.get_job(job.id).dir == job.dir
+
+
+def test_unknown_kinds(settings):
+    with pytest.raises(jobs.UnknownJobKindError, match="built-in kinds are crossmatch, nway, skymap"):
+        jobs.submit("fly-to-the-moon", {}, settings=settings)
+    with pytest.raises(jobs.UnknownJobKindError, match="cannot import"):
+        jobs.submit("no_such_module_xyz:run", {}, settings=settings)
+    assert resolve_kind("skymap") is jobs.BUILTIN_KINDS["skymap"]
+
+
+@pytest.mark.parametrize(
+    "kind,params,code",
+    [
+        ("crossmatch", {"left": "a.parquet", "right": "b.parquet", "radius": 1.0}, "param-without-units"),
+        ("crossmatch", {"left": "a.parquet", "right": "b.parquet", "radius": "1 kg"}, "bad-param"),
+        ("crossmatch", {"left": "a.parquet", "right": "b.parquet"}, "missing-param"),
+        ("crossmatch", {"right": "b.parquet", "radius": "1 arcsec"}, "missing-param"),
+        ("nway", {"catalogs": ["a.parquet"], "errors": ["1 arcsec"], "radius": "1 arcsec"}, "missing-param"),
+        ("nway", {"catalogs": ["a", "b"], "errors": ["1 arcsec", "e"], "radius": "1 arcsec", "area": 3},
+         "param-without-units"),
+        ("skymap", {"catalog": "c.parquet"}, "missing-param"),
+    ],
+)
+def test_bad_parameters_fail_at_submit_without_a_job(settings, kind, params, code):
+    with pytest.raises(jobs.JobError) as info:
+        jobs.submit(kind, params, settings=settings)
+    assert info.value.code == code
+    assert jobs.list_jobs(settings=settings) == []
+
+
+def test_output_must_stay_in_home_and_params_must_be_json(settings):
+    params = {"catalog": "c.parquet", "skymap": "m.fits"}
+    with pytest.raises(jobs.JobError, match="inside the home"):
+        jobs.submit("skymap", params, output="../../elsewhere.parquet", settings=settings)
+    with pytest.raises(jobs.JobError, match="JSON"):
+        jobs.submit("skymap", {**params, "levels": {0.5, 0.9}}, settings=settings)
+    assert jobs.list_jobs(settings=settings) == []
+
+
+def test_quantity_parameters():
+    assert quantity_param({"r": "2 arcsec"}, "r") == 2 * u.arcsec
+    assert quantity_param({"r": {"value": 3, "unit": "deg"}}, "r") == 3 * u.deg
+    assert quantity_param({"a": "2 deg2"}, "a", "solid angle") == 2 * u.deg**2
+    assert quantity_param({}, "a", required=False) is None
+
+
+def test_states_read_from_files(settings):
+    queued = _fake_job(settings, "queued", progress=0.0)
+    with pytest.raises(jobs.JobNotFinishedError) as info:
+        queued.result()
+    assert info.value.state == "queued" and "wait()" in str(info.value)
+    failed = _fake_job(settings, "failed", error="ValueError: bad")
+    with pytest.raises(jobs.JobFailedError, match="bad"):
+        failed.result()
+    assert failed.wait(timeout=0) == "failed"
+    # a "running" job whose process is gone is reported failed, and that is recorded
+    lost = _fake_job(settings, "running", pid=2**22 + 12345, start_ticks=1, pgid=2**22 + 12345, progress=0.3)
+    assert lost.status() == "failed"
+    assert read_json(lost.dir / "status.json")["state"] == "failed"
+    assert lost.progress == pytest.approx(0.3)
+    # a running job's wait times out and returns the state
+    me = _fake_job(settings, "running", pid=__import__("os").getpid(), progress=0.1)
+    assert me.wait(timeout=0.1) == "running"
+    assert "10%" in repr(me)
+
+
+def test_atomic_json(tmp_path):
+    path = tmp_path / "s.json"
+    write_json_atomic(path, {"a": 1})
+    write_json_atomic(path, {"a": 2})
+    assert json.loads(path.read_text()) == {"a": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+    assert not process_alive(None) and process_alive(__import__("os").getpid())
