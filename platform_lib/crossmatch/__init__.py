@@ -6,6 +6,8 @@ propagates proper motions, ``_api`` is the public :func:`crossmatch`, ``_dask`` 
 HEALPix partition pair. Nothing is imported from here at ``platform_lib`` import time.
 """
 
+from platform_lib.crossmatch._bayes import MatchConfidenceError, PositionalErrors, match_probability
 from platform_lib.crossmatch._engine import match_pairs
+from platform_lib.crossmatch._nway import nway_match
 
-__all__ = ["match_pairs"]
+__all__ = ["match_pairs", "MatchConfidenceError", "PositionalErrors", "match_probability", "nway_match"]
