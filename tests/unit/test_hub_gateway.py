@@ -99,3 +99,33 @@ def test_root_backend_needs_reachable_python(monkeypatch):
         configure_gateway(Config(), settings(backend="local"))
     assert info.value.key == "daskGateway.server.backend"
     configure_gateway(Config(), settings(backend="unsafe"))
+
+
+def test_cluster_limit_per_user_is_a_public_error():
+    import asyncio
+
+    from dask_gateway_server.backends.base import PublicException
+
+    backend = AstroUnsafeLocalBackend(max_clusters_per_user=2)
+    backend.db = SimpleNamespace(list_clusters=lambda username: ["c1", "c2"])
+    with pytest.raises(PublicException, match="already has 2 active clusters \\(the limit is 2\\)"):
+        asyncio.run(backend.start_cluster(SimpleNamespace(name="alice"), {}))
+
+
+def test_service_identities_cannot_start_local_clusters():
+    import asyncio
+
+    from dask_gateway_server.backends.base import PublicException
+
+    backend = AstroLocalBackend(system_user_prefix="ast-")
+    with pytest.raises(PublicException, match="cannot be a system user"):
+        asyncio.run(backend.start_cluster(SimpleNamespace(name="service:archive"), {}))
+
+
+def test_platform_environment_expanded_per_user():
+    backend = AstroUnsafeLocalBackend(platform_environment={"PLATFORM_HOME": "/srv/home/{username}"})
+    cluster = SimpleNamespace(username="alice", config=SimpleNamespace(environment={}), token="t", name="c")
+    backend.api_url = "http://127.0.0.1:1/api"
+    env = backend.get_env(cluster)
+    assert env["PLATFORM_HOME"] == "/srv/home/alice"
+    assert env["DASK_GATEWAY_CLUSTER_NAME"] == "c"

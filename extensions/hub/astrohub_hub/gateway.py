@@ -12,7 +12,8 @@ through JupyterHub (``JupyterHubAuthenticator``: the user's hub token is resolve
 
 * root: :class:`AstroLocalBackend`, dask-gateway's ``LocalBackend`` with each cluster's scheduler
   and workers running as the hub user's system user (``astro-<name>``, the same mapping as the
-  hub's spawner), HOME set to the user's home;
+  hub's spawner, created with the same home if the user never started a server), HOME set to
+  the user's home;
 * not root: :class:`AstroUnsafeLocalBackend` (everything as the invoking user).
 
 Both enforce ``max_clusters_per_user``. Cluster options (``worker_cores``, ``worker_memory`` in GiB)
@@ -21,7 +22,7 @@ have maxima from ``GatewayServerSettings``. May import dask-gateway-server and t
 
 from __future__ import annotations
 
-import grp
+import asyncio
 import os
 import pwd
 import sys
@@ -31,7 +32,14 @@ from typing import Any, Mapping
 from traitlets import Dict, Integer, Unicode
 
 from astrohub_hub.errors import HubConfigError, UsernameError
-from astrohub_hub.local import expand_user_path, running_as_root, system_username, unreachable_by_others
+from astrohub_hub.local import (
+    ensure_system_user,
+    expand_user_path,
+    prepare_user_dirs,
+    running_as_root,
+    system_username,
+    unreachable_by_others,
+)
 from astrohub_hub.settings import HubSettings
 
 from dask_gateway_server.backends.base import PublicException
@@ -86,13 +94,20 @@ class AstroLocalBackend(LimitedLocalBackend):
 
     async def start_cluster(self, user, cluster_options):
         try:
-            pwd.getpwnam(self.system_user(user.name))
+            name = self.system_user(user.name)
         except UsernameError as exc:
             raise PublicException(str(exc)) from exc
+        try:
+            pwd.getpwnam(name)
         except KeyError:
-            raise PublicException(
-                f"no system user for {user.name!r} yet: start your notebook server once, then retry"
-            ) from None
+            if not self.home_template:
+                raise PublicException(
+                    f"no system user for {user.name!r} yet: start your notebook server once, then retry"
+                ) from None
+            # Same account and home as the hub's spawner would create (idempotent, race-safe).
+            home = expand_user_path(self.home_template, user.name)
+            owner = await asyncio.to_thread(ensure_system_user, name, home)
+            await asyncio.to_thread(prepare_user_dirs, home, None, owner)
         return await super().start_cluster(user, cluster_options)
 
     def set_file_permissions(self, paths, username):
