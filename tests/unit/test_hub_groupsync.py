@@ -73,3 +73,52 @@ def test_acl_applier_grants_and_revokes_real_acls(tmp_path):
     second = sync_once({"team": []}, applier, system_users=True, prefix="nobod")
     assert second.actions == [Action("revoke", "team", "nobody")]
     assert applier.observe() == {"team": frozenset()}
+
+
+def test_fallback_to_unix_groups_without_setfacl(monkeypatch, tmp_path):
+    from astrohub_hub import groupsync
+
+    monkeypatch.setattr(groupsync.shutil, "which", lambda name: None)
+    applier = groupsync.make_applier(tmp_path, prefix="astro-", system_users=True)
+    assert isinstance(applier, groupsync.UnixGroupApplier)
+    assert applier.unix_group("Astro101") == "astro-g-astro101"
+    assert len(applier.unix_group("x" * 40)) == 32
+    monkeypatch.setattr(groupsync.shutil, "which", lambda name: "/usr/bin/setfacl")
+    assert isinstance(groupsync.make_applier(tmp_path, prefix="astro-", system_users=True), AclApplier)
+
+
+def test_fetch_groups_follows_pagination():
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlparse
+
+    from astrohub_hub.groupsync import fetch_groups
+
+    pages = {0: ([{"name": "a", "users": ["x"]}], {"offset": 1}), 1: ([{"name": "b", "users": []}], None)}
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            query = parse_qs(urlparse(self.path).query)
+            seen.append((self.headers["Authorization"], self.headers["Accept"]))
+            items, following = pages[int(query["offset"][0])]
+            body = json.dumps({"items": items, "_pagination": {"next": following}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        groups = fetch_groups(f"http://127.0.0.1:{server.server_port}/hub/api", "tok")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert groups == {"a": ["x"], "b": []}
+    assert seen == [("token tok", "application/jupyterhub-pagination+json")] * 2
