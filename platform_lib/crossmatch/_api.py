@@ -1,0 +1,322 @@
+"""The public :func:`crossmatch`: any two catalogues in, matched rows out.
+
+Owns argument checking, reading coordinates out of tables (astropy, pandas), NaN handling, epoch
+propagation, mode selection (nearest / all / k nearest) and assembling the output rows. Lazy inputs
+(Dask DataFrames, HATS paths, registry names, LSDB catalogues) are handed to ``_dask``; the pairs
+themselves always come from ``_engine.match_pairs``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+
+from platform_lib.crossmatch._engine import _radius_rad, match_pairs
+from platform_lib.crossmatch._epoch import as_epoch, propagate
+from platform_lib.crossmatch._errors import CrossmatchInputError, DroppedRowsWarning
+
+__all__ = ["crossmatch", "MODES"]
+
+MODES = ("nearest", "all", "k")
+SEPARATION = "separation_arcsec"
+PROBABILITY = "match_probability"
+
+
+def _is_lazy(obj: Any) -> bool:
+    if isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__"):
+        return True
+    mod = type(obj).__module__
+    return mod.startswith(("dask", "lsdb")) or type(obj).__name__ == "TableInfo"
+
+
+def _columns_of(obj) -> list[str]:
+    return list(obj.colnames) if isinstance(obj, Table) else [str(c) for c in obj.columns]
+
+
+def _angle_column(obj, name: str, side: str) -> np.ndarray:
+    """A coordinate column as float64 degrees, with errors that name the available columns."""
+    cols = _columns_of(obj)
+    if name not in cols:
+        raise CrossmatchInputError(
+            f"{side} table has no column {name!r}; available columns: {', '.join(cols)}. "
+            f"Pass {side}_coords=(lon_column, lat_column).",
+            code="missing-column", value=name, available=cols)
+    col = obj[name]
+    unit = getattr(col, "unit", None)
+    values = getattr(col, "value", col) if isinstance(col, u.Quantity) else col
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "fiu":
+        raise CrossmatchInputError(
+            f"{side} column {name!r} has type {arr.dtype}, not a number of degrees; "
+            f"available columns: {', '.join(cols)}",
+            code="mistyped-column", value=name, available=cols)
+    arr = arr.astype(np.float64, copy=False)
+    if unit is not None and u.Unit(unit) != u.deg:
+        try:
+            arr = (arr * u.Unit(unit)).to_value(u.deg)
+        except u.UnitConversionError as exc:
+            raise CrossmatchInputError(
+                f"{side} column {name!r} has unit {unit}, not an angle", code="mistyped-column",
+                value=name, available=cols) from exc
+    if hasattr(arr, "filled"):
+        arr = np.ma.filled(arr, np.nan)
+    return np.asarray(arr, dtype=np.float64)
+
+
+def _side_coords(obj, coords, frame: str | None, side: str):
+    """(lon, lat, frame) of one side. A SkyCoord column or ``meta['frame']`` names the frame."""
+    if not isinstance(obj, Table) and not hasattr(obj, "columns"):
+        raise CrossmatchInputError(
+            f"{side} must be an astropy Table, a pandas or Dask DataFrame, a HATS path, a registry "
+            f"name or an LSDB catalogue, got {type(obj).__name__}", code="unsupported-input",
+            value=type(obj).__name__)
+    if isinstance(coords, str):
+        coords = (coords,)
+    found_frame = None
+    if isinstance(obj, Table) and len(coords) == 1 and isinstance(obj.columns.get(coords[0]), SkyCoord):
+        sc = obj[coords[0]]
+        found_frame = sc.frame.name
+        sph = sc.spherical
+        lon, lat = sph.lon.to_value(u.deg), sph.lat.to_value(u.deg)
+    elif len(coords) == 2:
+        lon = _angle_column(obj, coords[0], side)
+        lat = _angle_column(obj, coords[1], side)
+    else:
+        cols = _columns_of(obj)
+        raise CrossmatchInputError(
+            f"{side}_coords must be (lon_column, lat_column) or one SkyCoord column, got {coords!r}; "
+            f"available columns: {', '.join(cols)}", code="missing-column", value=coords, available=cols)
+    meta = getattr(obj, "meta", None) if isinstance(obj, Table) else getattr(obj, "attrs", None)
+    meta_frame = (meta or {}).get("frame")
+    for candidate in (found_frame, meta_frame):
+        if candidate is not None and frame is not None and str(candidate).lower() != frame.lower():
+            raise CrossmatchInputError(
+                f"{side} table is in frame {candidate!r} but {side}_frame={frame!r}",
+                code="mixed-frames", value=candidate)
+    frame = (frame or found_frame or meta_frame or "icrs").lower()
+    bad_lat = np.isfinite(lat) & ((lat < -90) | (lat > 90))
+    if bad_lat.any():
+        raise CrossmatchInputError(
+            f"{side} latitudes out of [-90, 90] deg in {int(bad_lat.sum())} rows (first: "
+            f"{lat[bad_lat][0]}); check {side}_coords", code="bad-latitude", value=float(lat[bad_lat][0]))
+    return lon, lat, frame
+
+
+def _rows(obj, idx):
+    if isinstance(obj, Table):
+        return obj[idx]
+    return obj.iloc[idx].reset_index(drop=True)
+
+
+def _assemble(left, right, i1, i2, sep, prob, suffixes):
+    lrows, rrows = _rows(left, i1), _rows(right, i2)
+    lcols, rcols = _columns_of(left), _columns_of(right)
+    clash = set(lcols) & set(rcols)
+    lname = {c: (c + suffixes[0] if c in clash else c) for c in lcols}
+    rname = {c: (c + suffixes[1] if c in clash else c) for c in rcols}
+    if isinstance(left, Table):
+        out = Table(meta=dict(left.meta))
+        for c in lcols:
+            out[lname[c]] = lrows[c]
+        rtab = rrows if isinstance(rrows, Table) else Table.from_pandas(rrows)
+        for c in rcols:
+            out[rname[c]] = rtab[c]
+        out[SEPARATION] = sep * u.arcsec
+        if prob is not None:
+            out[PROBABILITY] = prob
+        return out
+    import pandas as pd
+
+    if isinstance(rrows, Table):
+        rrows = rrows.to_pandas()
+    out = pd.concat([lrows.rename(columns=lname), rrows.rename(columns=rname)], axis=1)
+    out[SEPARATION] = sep
+    if prob is not None:
+        out[PROBABILITY] = prob
+    return out
+
+
+def _finite(lon, lat, side):
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    dropped = int(ok.size - ok.sum())
+    if dropped:
+        warnings.warn(
+            f"{dropped} {side} rows have NaN or infinite coordinates and were left out of the crossmatch",
+            DroppedRowsWarning, stacklevel=4)
+    return ok, dropped
+
+
+def _propagate_side(obj, lon, lat, pm, epoch, target, side):
+    if pm is None or epoch is None:
+        return lon, lat
+    cols = _columns_of(obj)
+    missing = [c for c in pm if c not in cols]
+    if missing:
+        raise CrossmatchInputError(
+            f"{side} table has no proper-motion column(s) {missing}; available columns: {', '.join(cols)}",
+            code="missing-column", value=missing, available=cols)
+    pmra = _pm_column(obj, pm[0])
+    pmdec = _pm_column(obj, pm[1])
+    if isinstance(epoch, str):
+        ep = _angle_like_epoch(obj, epoch, side)
+    else:
+        ep = as_epoch(epoch, f"{side}_epoch")
+    return propagate(lon, lat, pmra, pmdec, ep, target)
+
+
+def _pm_column(obj, name):
+    col = obj[name]
+    unit = getattr(col, "unit", None)
+    arr = np.asarray(getattr(col, "value", col), dtype=np.float64)
+    if unit is not None and u.Unit(unit) != u.mas / u.yr:
+        arr = (arr * u.Unit(unit)).to_value(u.mas / u.yr)
+    return arr
+
+
+def _angle_like_epoch(obj, name, side):
+    from astropy.time import Time
+
+    col = obj[name]
+    if isinstance(col, Time):
+        return col
+    return Time(np.asarray(col, dtype=np.float64), format="jyear", scale="tcb")
+
+
+def _per_row(errors, rows):
+    """Per-row errors restricted to the rows that were matched (scalars pass through)."""
+    if rows is None or not isinstance(errors, u.Quantity) or errors.isscalar:
+        return errors
+    return errors[rows]
+
+
+def crossmatch(
+    left,
+    right,
+    radius: u.Quantity,
+    *,
+    mode: str = "nearest",
+    k: int | None = None,
+    left_coords=("ra", "dec"),
+    right_coords=("ra", "dec"),
+    left_frame: str | None = None,
+    right_frame: str | None = None,
+    suffixes: tuple[str, str] = ("_1", "_2"),
+    left_pm: tuple[str, str] | None = None,
+    right_pm: tuple[str, str] | None = None,
+    left_epoch=None,
+    right_epoch=None,
+    epoch=None,
+    probability: bool = False,
+    left_errors=None,
+    right_errors=None,
+    client=None,
+    lazy: bool = False,
+    progress: bool | None = None,
+):
+    """Match two catalogues on the sky within ``radius``.
+
+    Parameters
+    ----------
+    left, right
+        astropy Tables or pandas DataFrames (matched in memory), or Dask DataFrames, HATS catalogue
+        paths, catalogue registry names or LSDB catalogues (matched per HEALPix partition on Dask).
+    radius
+        The match radius, an astropy Quantity angle (``1 * u.arcsec``).
+    mode
+        ``"nearest"``: the nearest right row within the radius for each left row; ``"all"``: every
+        pair within the radius; ``"k"``: the ``k`` nearest right rows within the radius.
+    left_coords, right_coords
+        The (longitude, latitude) column names in degrees (or with angle units), or the name of one
+        SkyCoord column of a Table.
+    left_frame, right_frame
+        The frames of the coordinates (default ICRS, or the SkyCoord column's frame, or
+        ``meta["frame"]``). Different frames on the two sides are an error: transform one first.
+    suffixes
+        Appended to column names present on both sides.
+    left_pm, right_pm, left_epoch, right_epoch, epoch
+        Proper-motion columns (``pmra*cos(dec)``, ``pmdec`` in mas/yr) and epochs (astropy Time, a
+        Julian year, or a column name): a side with both is moved to ``epoch`` (default: the other
+        side's epoch) before matching. Output coordinates are the catalogues' own.
+    probability
+        Add the Bayesian posterior ``match_probability`` of each output pair (Budavari & Szalay
+        2008), from ``left_errors`` / ``right_errors`` (Quantity sigmas, scalar or per row).
+    client, lazy, progress
+        For lazy inputs: the ``dask.distributed.Client`` (default: the current one, the platform's
+        gateway, else a LocalCluster), return the lazy LSDB catalogue instead of computing, show a
+        progress bar (default: when interactive).
+
+    Returns
+    -------
+    Table or pandas.DataFrame
+        Both rows' columns and ``separation_arcsec`` (and ``match_probability``), one row per pair,
+        ordered by left row then separation. A Table for a Table ``left``, else a DataFrame.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.table import Table
+    >>> a = Table({"ra": [10.0, 20.0], "dec": [0.0, 5.0]})
+    >>> b = Table({"ra": [10.0001, 50.0], "dec": [0.0, 5.0]})
+    >>> crossmatch(a, b, 1 * u.arcsec)["ra_1", "ra_2"].as_array().tolist()
+    [(10.0, 10.0001)]
+    """
+    _radius_rad(radius)
+    if mode not in MODES:
+        raise CrossmatchInputError(f"mode must be one of {MODES}, got {mode!r}", code="bad-mode", value=mode)
+    if mode == "k":
+        if k is None or int(k) != k or k < 1:
+            raise CrossmatchInputError(f"mode='k' needs a positive integer k, got {k!r}", code="bad-k", value=k)
+        k = int(k)
+    if _is_lazy(left) or _is_lazy(right):
+        from platform_lib.crossmatch._dask import crossmatch_lazy
+
+        return crossmatch_lazy(
+            left, right, radius, mode=mode, k=k, left_coords=left_coords, right_coords=right_coords,
+            suffixes=suffixes, client=client, lazy=lazy, progress=progress)
+    lon1, lat1, f1 = _side_coords(left, left_coords, left_frame, "left")
+    lon2, lat2, f2 = _side_coords(right, right_coords, right_frame, "right")
+    if f1 != f2:
+        raise CrossmatchInputError(
+            f"the left catalogue is in frame {f1!r} and the right in {f2!r}; transform one of them "
+            f"(SkyCoord.transform_to) so both are in the same frame", code="mixed-frames", value=(f1, f2))
+    if left_epoch is not None or right_epoch is not None:
+        target = epoch
+        if target is None:
+            target = left_epoch if (right_pm is not None and not isinstance(left_epoch, str)) else right_epoch
+        if target is None or isinstance(target, str):
+            raise CrossmatchInputError(
+                "give epoch= (the common epoch to propagate to) when epochs are columns",
+                code="bad-epoch", value=target)
+        target = as_epoch(target, "epoch")
+        lon1, lat1 = _propagate_side(left, lon1, lat1, left_pm, left_epoch, target, "left")
+        lon2, lat2 = _propagate_side(right, lon2, lat2, right_pm, right_epoch, target, "right")
+    ok1, drop1 = _finite(lon1, lat1, "left")
+    ok2, drop2 = _finite(lon2, lat2, "right")
+    rows1 = np.flatnonzero(ok1) if drop1 else None
+    rows2 = np.flatnonzero(ok2) if drop2 else None
+    kk = 1 if mode == "nearest" else (k if mode == "k" else None)
+    i1, i2, sep = match_pairs(
+        lon1[ok1] if drop1 else lon1, lat1[ok1] if drop1 else lat1,
+        lon2[ok2] if drop2 else lon2, lat2[ok2] if drop2 else lat2, radius, k=kk)
+    prob = None
+    if probability:
+        if left_errors is None or right_errors is None:
+            raise CrossmatchInputError(
+                "probability=True needs left_errors= and right_errors= (Quantity 1-sigma errors, "
+                "scalar or one per row)", code="missing-errors", value=None)
+        from platform_lib.crossmatch._bayes import match_probability
+
+        e1 = _per_row(left_errors, rows1)
+        e2 = _per_row(right_errors, rows2)
+        prob = match_probability(
+            lon1[ok1], lat1[ok1], lon2[ok2], lat2[ok2], i1, i2, e1, e2).probability
+    if rows1 is not None:
+        i1 = rows1[i1]
+    if rows2 is not None:
+        i2 = rows2[i2]
+    return _assemble(left, right, i1, i2, sep, prob, suffixes)
