@@ -371,8 +371,13 @@ def posterior_probability(log_bf: np.ndarray, prior: float) -> np.ndarray:
     return expit(np.asarray(log_bf, dtype=float) + np.log(prior) - np.log1p(-prior))
 
 
-def _footprint(lon_lat: list[tuple[np.ndarray, np.ndarray]], per_cell: float) -> tuple[int, np.ndarray]:
-    """(order, nested cells) of the common HEALPix footprint of the catalogues (see estimate_area)."""
+def _footprint(lon_lat: list[tuple[np.ndarray, np.ndarray]], per_cell: float) -> tuple[int, np.ndarray, float]:
+    """(order, nested cells, effective number of cells) of the catalogues' common HEALPix footprint.
+
+    The effective number counts interior cells whole and each edge cell (one with a neighbour
+    outside the footprint) by the fraction it is covered, estimated from its source count against
+    the mean count of the interior cells (sparsest catalogue).
+    """
     import cdshealpix.nested as hp  # adapter import, only needed here
 
     sizes = [np.size(lon) for lon, _ in lon_lat]
@@ -391,7 +396,19 @@ def _footprint(lon_lat: list[tuple[np.ndarray, np.ndarray]], per_cell: float) ->
     for lon, lat in zip(lons, lats):
         cells = np.unique(hp.lonlat_to_healpix(lon, lat, order))
         common = cells if common is None else np.intersect1d(common, cells, assume_unique=True)
-    return order, common
+    effective = float(common.size)
+    if common.size >= 9:
+        nbr = hp.neighbours(common.astype(np.uint64), order)
+        nbr = np.where(nbr >= 0, nbr, common[:, None].astype(nbr.dtype))  # missing neighbours (corners)
+        edge = ~np.isin(nbr, common).all(axis=1)
+        if edge.any() and (~edge).sum() >= 3:
+            cell_of = hp.lonlat_to_healpix(lons[sparse], lats[sparse], order)
+            pos = np.searchsorted(common, cell_of)
+            pos = np.clip(pos, 0, common.size - 1)
+            counts = np.bincount(pos[common[pos] == cell_of], minlength=common.size)
+            full = counts[~edge].mean()
+            effective = float((~edge).sum() + np.minimum(counts[edge] / full, 1.0).sum())
+    return order, common, effective
 
 
 def estimate_area(lon_lat: list[tuple[np.ndarray, np.ndarray]], *, per_cell: float = 8.0) -> u.Quantity:
@@ -400,23 +417,24 @@ def estimate_area(lon_lat: list[tuple[np.ndarray, np.ndarray]], *, per_cell: flo
     Each catalogue's footprint is the set of HEALPix cells (nested) it occupies at the deepest order
     where the *sparsest* catalogue still has about ``per_cell`` sources per occupied cell (so empty
     cells inside the footprint are rare: Poisson ``exp(-per_cell)``). The overlap is the
-    intersection of the footprints. Edge cells count whole, so small fields are overestimated by
-    about one cell width around the edge: give ``area=`` when it is known.
+    intersection of the footprints. Cells on the footprint's edge count by the fraction they are
+    covered, estimated from their source counts against the mean of the interior cells. Give
+    ``area=`` when it is known.
     """
-    order, common = _footprint(lon_lat, per_cell)
-    return (common.size * FOUR_PI / (12 * 4**order) * u.sr).to(u.deg**2)
+    order, _, effective = _footprint(lon_lat, per_cell)
+    return (effective * FOUR_PI / (12 * 4**order) * u.sr).to(u.deg**2)
 
 
 def _counts_in_footprint(lon_lat: list[tuple[np.ndarray, np.ndarray]], per_cell: float = 8.0) -> tuple[u.Quantity, list[int]]:
     """The common footprint's area and each catalogue's source count inside it."""
     import cdshealpix.nested as hp
 
-    order, common = _footprint(lon_lat, per_cell)
+    order, common, effective = _footprint(lon_lat, per_cell)
     counts = []
     for lon, lat in lon_lat:
         c = hp.lonlat_to_healpix(u.Quantity(np.asarray(lon, float), u.deg), u.Quantity(np.asarray(lat, float), u.deg), order)
         counts.append(int(np.isin(c, common).sum()))
-    return (common.size * FOUR_PI / (12 * 4**order) * u.sr).to(u.deg**2), counts
+    return (effective * FOUR_PI / (12 * 4**order) * u.sr).to(u.deg**2), counts
 
 
 @dataclass(frozen=True)

@@ -162,8 +162,8 @@ def test_estimate_area_of_a_uniform_field():
     lat = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(10)), np.sin(np.radians(12)), n)))
     true = np.radians(2) * (np.sin(np.radians(12)) - np.sin(np.radians(10))) * u.sr
     area = estimate_area([(lon, lat), (lon[: n // 2], lat[: n // 2])])
-    # HEALPix edge cells count whole: within 25 % and never below the truth by more than 5 %
-    assert 0.95 * true.to(u.deg**2) < area < 1.25 * true.to(u.deg**2)
+    # edge cells count by their covered fraction: within 3 %
+    assert area.to_value(u.deg**2) == pytest.approx(true.to_value(u.deg**2), rel=0.03)
 
 
 @pytest.mark.parametrize(
