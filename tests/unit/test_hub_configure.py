@@ -262,3 +262,38 @@ def test_no_proxy_address_means_no_proxy_variable():
     env = user_environment(validate_settings(settings), "sam", [])
     assert "DASK_GATEWAY__PROXY_ADDRESS" not in env
     assert env["DASK_GATEWAY__ADDRESS"] == "http://hub/services/dask-gateway"
+
+
+def test_configure_merges_with_what_zero_to_jupyterhub_already_set():
+    c = Config()
+    c.JupyterHub.services = [{"name": "dask-gateway", "api_token": "from-secret"}]
+    c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", "read:hub"]}]
+    c.JupyterHub.load_groups = {"astro101": ["zoe"]}
+    c.Authenticator.admin_users = {"ops"}
+    c.KubeSpawner.environment = {"FROM_VALUES": "1"}
+    import astrohub_hub.kubernetes as k8s
+
+    seen = []
+    k8s_settings = base_settings(mode="kubernetes", local=None)
+    original = getattr(k8s, "configure_kubernetes", None)
+    k8s.configure_kubernetes = lambda c, s: seen.append(s.mode)
+    try:
+        configure(c, k8s_settings)
+    finally:
+        if original is None:
+            del k8s.configure_kubernetes
+        else:
+            k8s.configure_kubernetes = original
+    assert seen == ["kubernetes"]
+    gateway = [s for s in c.JupyterHub.services if s["name"] == "dask-gateway"]
+    assert len(gateway) == 1
+    assert gateway[0]["api_token"] == "from-secret"  # the chart's secret wins
+    assert gateway[0]["url"] == "http://127.0.0.1:8787"  # our keys fill the gaps
+    user_role = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert user_role["scopes"][:2] == ["self", "read:hub"]
+    assert "access:services!service=dask-gateway" in user_role["scopes"]
+    assert c.JupyterHub.load_groups["astro101"]["users"] == ["zoe", "sam", "sue"]
+    assert c.Authenticator.admin_users == {"ops", "admin"}
+    assert c.KubeSpawner.environment["FROM_VALUES"] == "1"
+    assert callable(c.KubeSpawner.environment["PLATFORM_HOME"])
+    assert c.KubeSpawner.default_url == "/lab"

@@ -14,8 +14,9 @@ Usage, in a ``jupyterhub_config.py``::
 
 Traits set here (the Kubernetes side should extend rather than replace them):
 ``JupyterHub.authenticator_class``, ``Authenticator.*``, ``JupyterHub.load_groups``,
-``JupyterHub.load_roles``, ``JupyterHub.services``, ``Spawner.environment`` (callables, merged
-into any existing dict), ``Spawner.default_url``; in local mode also ``JupyterHub.spawner_class``,
+``JupyterHub.load_roles``, ``JupyterHub.services`` (all three merged with what is already
+configured, e.g. Zero to JupyterHub's ``hub.services``), ``Spawner.environment`` (callables, merged
+into any existing dict; in Kubernetes mode ``KubeSpawner.environment`` too), ``Spawner.default_url``; in local mode also ``JupyterHub.spawner_class``,
 ``AstroLocalSpawner.*`` and ``Authenticator.username_pattern``.
 """
 
@@ -44,6 +45,9 @@ __all__ = [
     "build_roles",
     "build_services",
     "configure",
+    "merge_groups",
+    "merge_roles",
+    "merge_services",
     "validate_settings",
 ]
 
@@ -184,9 +188,58 @@ def build_groups(settings: HubSettings) -> dict[str, dict[str, Any]]:
     }
 
 
+def _existing(section: Any, key: str, empty: Any) -> Any:
+    """A value already in a config section (e.g. set by Zero to JupyterHub), or ``empty``."""
+    return section[key] if key in section else empty
+
+
+def merge_services(existing: list[dict[str, Any]], ours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add our services to those already configured; for one name, keys already set win.
+
+    Zero to JupyterHub registers ``hub.services`` (e.g. dask-gateway with its token from a
+    secret) before ``hub.extraConfig`` calls :func:`configure`; those are kept.
+    """
+    merged = {s["name"]: dict(s) for s in existing}
+    for service in ours:
+        merged[service["name"]] = {**service, **merged.get(service["name"], {})}
+    return list(merged.values())
+
+
+def merge_roles(existing: list[dict[str, Any]], ours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add our roles; a role defined on both sides gets the union of scopes and members."""
+    merged = {r["name"]: dict(r) for r in existing}
+    for role in ours:
+        if role["name"] not in merged:
+            merged[role["name"]] = dict(role)
+            continue
+        target = merged[role["name"]]
+        for key in ("scopes", "users", "groups", "services"):
+            if key in role or key in target:
+                values = list(target.get(key, []))
+                values += [v for v in role.get(key, []) if v not in values]
+                target[key] = values
+    return list(merged.values())
+
+
+def merge_groups(existing: Mapping[str, Any], ours: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """Add our groups; a group defined on both sides gets the union of its initial members."""
+    merged: dict[str, Any] = {}
+    for name, spec in existing.items():
+        merged[name] = {"users": list(spec)} if isinstance(spec, list) else dict(spec)
+    for name, spec in ours.items():
+        if name not in merged:
+            merged[name] = dict(spec)
+            continue
+        users = list(merged[name].get("users", []))
+        users += [u for u in spec.get("users", []) if u not in users]
+        merged[name]["users"] = users
+        merged[name].setdefault("properties", spec.get("properties", {}))
+    return merged
+
+
 def _configure_auth(c: Any, settings: HubSettings) -> None:
     auth = settings.auth
-    c.Authenticator.admin_users = set(auth.admin_users)
+    c.Authenticator.admin_users = set(_existing(c.Authenticator, "admin_users", set())) | set(auth.admin_users)
     if auth.kind == "shared-password":
         c.JupyterHub.authenticator_class = "shared-password"
         if auth.admin_password:
@@ -194,7 +247,12 @@ def _configure_auth(c: Any, settings: HubSettings) -> None:
         if auth.shared_password:
             c.SharedPasswordAuthenticator.user_password = auth.shared_password
         members = {m for g in settings.groups.values() for m in g.members}
-        c.Authenticator.allowed_users = set(auth.allowed_users) | set(auth.admin_users) | members
+        c.Authenticator.allowed_users = (
+            set(_existing(c.Authenticator, "allowed_users", set()))
+            | set(auth.allowed_users)
+            | set(auth.admin_users)
+            | members
+        )
         c.Authenticator.allow_existing_users = True
         c.Authenticator.allow_all = auth.allow_all
     else:
@@ -285,12 +343,17 @@ def configure(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
     """
     settings = validate_settings(settings)
     _configure_auth(c, settings)
-    c.JupyterHub.load_groups = build_groups(settings)
-    c.JupyterHub.load_roles = build_roles(settings)
-    c.JupyterHub.services = build_services(settings)
-    existing_env = dict(c.Spawner.environment) if "environment" in c.Spawner else {}
-    c.Spawner.environment = {**existing_env, **environment_callables(settings)}
-    c.Spawner.default_url = settings.default_url
+    hub = c.JupyterHub
+    hub.load_groups = merge_groups(_existing(hub, "load_groups", {}), build_groups(settings))
+    hub.load_roles = merge_roles(_existing(hub, "load_roles", []), build_roles(settings))
+    hub.services = merge_services(_existing(hub, "services", []), build_services(settings))
+    # Zero to JupyterHub sets KubeSpawner.environment / default_url itself, and a subclass's
+    # section replaces Spawner's, so in Kubernetes mode the KubeSpawner section gets them too.
+    sections = [c.Spawner] + ([c.KubeSpawner] if settings.mode == "kubernetes" else [])
+    callables = environment_callables(settings)
+    for section in sections:
+        section.environment = {**_existing(section, "environment", {}), **callables}
+        section.default_url = settings.default_url
     if settings.mode == "local":
         _configure_local(c, settings)
     else:
