@@ -1,0 +1,125 @@
+"""The crossmatch kernel against a brute-force reference: poles, RA = 0/360, duplicates, all modes."""
+
+from __future__ import annotations
+
+import astropy.units as u
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from platform_lib.crossmatch._engine import haversine_arcsec, match_pairs
+
+# Places where zone and window logic has edges: both poles, the RA seam, the equator, anywhere.
+_ANCHORS = st.sampled_from([(0.0, 90.0), (123.0, -90.0), (0.0, 0.0), (359.9999, 10.0), (0.0001, -45.0),
+                            (360.0, 89.9999), (180.0, -89.9995), (45.0, 30.0)])
+
+
+@st.composite
+def _sky(draw):
+    """(left, right, radius): points clustered around anchors so that pairs exist at every scale."""
+    radius = draw(st.sampled_from([0.05, 1.0, 7.5, 120.0, 3600.0]))
+    spread = radius * draw(st.sampled_from([0.5, 2.0, 10.0])) / 3600.0
+
+    def points(n):
+        ra, dec = [], []
+        for _ in range(n):
+            a, d = draw(_ANCHORS)
+            if draw(st.booleans()):
+                a = draw(st.floats(0, 360, allow_nan=False))
+                d = draw(st.floats(-90, 90, allow_nan=False))
+            da = draw(st.floats(-1, 1)) * spread
+            dd = draw(st.floats(-1, 1)) * spread
+            ra.append((a + da) % 360.0)
+            dec.append(float(np.clip(d + dd, -90, 90)))
+        return np.array(ra, dtype=float), np.array(dec, dtype=float)
+
+    left = points(draw(st.integers(0, 25)))
+    right = points(draw(st.integers(0, 25)))
+    if draw(st.booleans()) and left[0].size:
+        # Exact duplicates of left positions on the right, and duplicated rows on the left.
+        right = (np.concatenate([right[0], left[0][:3]]), np.concatenate([right[1], left[1][:3]]))
+        left = (np.concatenate([left[0], left[0][:2]]), np.concatenate([left[1], left[1][:2]]))
+    return left, right, radius
+
+
+def _reference(left, right, radius):
+    """(strict pairs, pairs allowing float noise at the boundary, separation matrix)."""
+    sep = haversine_arcsec(left[0][:, None], left[1][:, None], right[0][None, :], right[1][None, :])
+    tol = 1e-9 * radius + 1e-9
+    strict = set(zip(*map(lambda a: a.tolist(), np.nonzero(sep < radius - tol))))
+    loose = set(zip(*map(lambda a: a.tolist(), np.nonzero(sep <= radius + tol))))
+    return strict, loose, sep.reshape(left[0].size, right[0].size)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_sky())
+def test_all_pairs_equal_brute_force(case):
+    left, right, radius = case
+    i1, i2, sep = match_pairs(*left, *right, radius * u.arcsec)
+    strict, loose, ref = _reference(left, right, radius)
+    got = set(zip(i1.tolist(), i2.tolist()))
+    assert len(got) == i1.size  # no pair twice
+    assert strict <= got <= loose
+    if i1.size:
+        assert np.allclose(sep, ref[i1, i2], rtol=0, atol=1e-6)
+        order = np.lexsort((i2, sep, i1))
+        assert np.array_equal(order, np.arange(i1.size))
+    assert i1.dtype == np.int64 and i2.dtype == np.int64 and sep.dtype == np.float64
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_sky(), st.integers(1, 4))
+def test_k_nearest_equal_brute_force(case, k):
+    left, right, radius = case
+    i1, i2, sep = match_pairs(*left, *right, radius * u.arcsec, k=k)
+    strict, loose, ref = _reference(left, right, radius)
+    tol = 1e-9 * radius + 1e-9
+    for row in range(left[0].size):
+        mine = sep[i1 == row]
+        cand = np.sort(ref[row][ref[row] <= radius + tol])
+        n_strict = int((ref[row] < radius - tol).sum())
+        assert min(k, n_strict) <= mine.size <= min(k, cand.size)
+        assert np.allclose(mine, cand[: mine.size], rtol=0, atol=1e-6)
+
+
+def test_no_unit_or_bad_radius_is_an_error():
+    a = np.array([1.0])
+    with pytest.raises(TypeError, match="Quantity"):
+        match_pairs(a, a, a, a, 1.0)
+    with pytest.raises(TypeError, match="angle"):
+        match_pairs(a, a, a, a, 1 * u.m)
+    for bad in (0 * u.arcsec, -1 * u.arcsec, np.nan * u.deg):
+        with pytest.raises(ValueError, match="positive"):
+            match_pairs(a, a, a, a, bad)
+
+
+def test_empty_sides_give_no_pairs():
+    e = np.empty(0)
+    a = np.array([10.0])
+    for args in ((e, e, a, a), (a, a, e, e), (e, e, e, e)):
+        i1, i2, sep = match_pairs(*args, 1 * u.arcsec)
+        assert i1.size == i2.size == sep.size == 0
+
+
+def test_pole_and_seam_pairs_found():
+    # Two points across the north pole (RA 180 apart) and two across RA = 0/360, each 1" apart.
+    left = np.array([0.0, 359.99999]), np.array([89.99986111, 0.0])
+    right = np.array([180.0, 0.0000177]), np.array([89.99986111, 0.0])
+    i1, i2, sep = match_pairs(*left, *right, 2 * u.arcsec)
+    assert i1.tolist() == [0, 1] and i2.tolist() == [0, 1]
+    assert np.allclose(sep, [1.0, 0.09972], atol=1e-3)
+
+
+def test_large_random_sample_matches_reference():
+    rng = np.random.default_rng(5)
+    n = 3000
+    ra = rng.uniform(0, 360, n)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    ra2 = (ra + rng.normal(0, 0.3, n)) % 360
+    dec2 = np.clip(dec + rng.normal(0, 0.3, n), -90, 90)
+    radius = 0.5 * 3600
+    i1, i2, _ = match_pairs(ra, dec, ra2, dec2, radius * u.arcsec)
+    strict, loose, _ = _reference((ra, dec), (ra2, dec2), radius)
+    assert strict <= set(zip(i1.tolist(), i2.tolist())) <= loose
+    assert len(strict) > n // 2
