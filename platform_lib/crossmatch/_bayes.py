@@ -498,7 +498,8 @@ def match_probability(
     completeness
         Alternatively, the fraction of the smaller catalogue expected to have a counterpart:
         ``N_* = completeness * min(N1, N2)``. With neither given, ``N_*`` is estimated
-        self-consistently: iterate ``N_* <- sum of the pair posteriors`` (BS08 §5.1) to a fixed point.
+        self-consistently: the ``N_*`` for which the pair posteriors sum to ``N_*`` (BS08 §5.1's
+        iteration, solved by bracketing).
 
     Returns
     -------
@@ -553,14 +554,22 @@ def match_probability(
             raise MatchConfidenceError(f"n_true must be > 0, got {n_true}", code="bad-prior", value=n_true)
         prob, p0 = prob_for(float(n_true))
         return MatchProbability(prob, log_bf, p0, float(n_true), area_q)
-    # Self-consistent N_*: the expected number of true pairs is the sum of the posteriors.
-    nt = 0.5 * min(n1, n2)
-    for _ in range(max_iter):
-        prob, p0 = prob_for(nt)
-        new = float(np.clip(prob.sum(), 1e-3, min(n1, n2)))
-        if abs(new - nt) <= 1e-4 * nt:
-            nt = new
-            break
-        nt = new
+    # Self-consistent N_*: the expected number of true pairs is the sum of the posteriors. Solve
+    # sum P(N) = N for N in (0, min(N1, N2)] by bracketing on log N (about 40 evaluations at most).
+    hi = float(min(n1, n2))
+    lo = min(1e-3, hi)
+
+    def excess(log_nt: float) -> float:
+        nt = float(np.exp(log_nt))
+        return float(prob_for(nt)[0].sum()) - nt
+
+    if excess(np.log(hi)) >= 0:
+        nt = hi
+    elif excess(np.log(lo)) <= 0:
+        nt = lo
+    else:
+        from scipy.optimize import brentq
+
+        nt = float(np.exp(brentq(excess, np.log(lo), np.log(hi), xtol=1e-5, maxiter=max_iter)))
     prob, p0 = prob_for(nt)
     return MatchProbability(prob, log_bf, p0, nt, area_q)
