@@ -1,0 +1,189 @@
+"""The public crossmatch(): tables in, rows out; modes, suffixes, epochs, probabilities, bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+from astropy.time import Time
+
+from platform_lib.crossmatch import (
+    CrossmatchInputError,
+    DroppedRowsWarning,
+    crossmatch,
+    propagate,
+)
+from platform_lib.crossmatch._engine import haversine_arcsec
+
+
+def _cats(n=400, seed=3):
+    rng = np.random.default_rng(seed)
+    ra = rng.uniform(0, 360, n)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    left = Table({"ra": ra, "dec": dec, "id": np.arange(n), "mag": rng.uniform(10, 20, n)})
+    # Two perturbed copies of every left source (different offsets), plus unrelated sources.
+    ra2 = np.concatenate([ra + 0.2 / 3600, ra - 0.5 / 3600, rng.uniform(0, 360, n)]) % 360
+    dec2 = np.concatenate([dec, dec, np.degrees(np.arcsin(rng.uniform(-1, 1, n)))])
+    right = Table({"ra": ra2, "dec": dec2, "id": np.arange(3 * n) + 10_000})
+    return left, right
+
+
+def _brute(left, right, radius_arcsec, lc=("ra", "dec"), rc=("ra", "dec")):
+    sep = haversine_arcsec(np.asarray(left[lc[0]])[:, None], np.asarray(left[lc[1]])[:, None],
+                           np.asarray(right[rc[0]])[None, :], np.asarray(right[rc[1]])[None, :])
+    return sep
+
+
+@pytest.mark.parametrize("kind", ["table", "pandas"])
+def test_modes_against_brute_force(kind):
+    left, right = _cats()
+    lin, rin = (left, right) if kind == "table" else (left.to_pandas(), right.to_pandas())
+    sep = _brute(left, right, 1.0)
+    nearest = crossmatch(lin, rin, 1 * u.arcsec)
+    every = crossmatch(lin, rin, 1 * u.arcsec, mode="all")
+    two = crossmatch(lin, rin, 1 * u.arcsec, mode="k", k=2)
+    expected_all = {(i, 10_000 + j) for i, j in zip(*np.nonzero(sep <= 1.0))}
+    assert set(zip(np.asarray(every["id_1"]).tolist(), np.asarray(every["id_2"]).tolist())) == expected_all
+    best = {(i, 10_000 + int(np.argmin(sep[i]))) for i in range(len(left)) if sep[i].min() <= 1.0}
+    assert set(zip(np.asarray(nearest["id_1"]).tolist(), np.asarray(nearest["id_2"]).tolist())) == best
+    assert len(two) == len(every) and len(nearest) == len(left)
+    assert np.allclose(np.asarray(nearest["separation_arcsec"]), sep.min(axis=1), rtol=0, atol=1e-6)
+    # Columns from both sides, clashing names suffixed, others kept.
+    cols = list(nearest.colnames if kind == "table" else nearest.columns)
+    assert cols == ["ra_1", "dec_1", "id_1", "mag", "ra_2", "dec_2", "id_2", "separation_arcsec"]
+    if kind == "table":
+        assert nearest["separation_arcsec"].unit == u.arcsec
+
+
+def test_skycoord_column_and_quantity_columns():
+    left, right = _cats(50)
+    lt = Table({"pos": SkyCoord(left["ra"] * u.deg, left["dec"] * u.deg), "id": left["id"]})
+    rt = Table({"lon": (right["ra"] * u.deg).to(u.rad), "lat": (right["dec"] * u.deg).to(u.rad),
+                "id": right["id"]})
+    out = crossmatch(lt, rt, 1 * u.arcsec, left_coords="pos", right_coords=("lon", "lat"))
+    assert len(out) == 50 and (np.asarray(out["id_2"]) == np.asarray(out["id_1"]) + 10_000).all()
+
+
+def test_bad_radius():
+    left, right = _cats(10)
+    with pytest.raises(TypeError, match="Quantity"):
+        crossmatch(left, right, 1.0)
+    for bad in (0 * u.arcsec, -2 * u.arcsec):
+        with pytest.raises(ValueError, match="positive"):
+            crossmatch(left, right, bad)
+    with pytest.raises(TypeError, match="angle"):
+        crossmatch(left, right, 3 * u.s)
+
+
+def test_missing_and_mistyped_columns_list_available_ones():
+    left, right = _cats(10)
+    with pytest.raises(CrossmatchInputError, match="available columns: ra, dec, id, mag") as err:
+        crossmatch(left, right, 1 * u.arcsec, left_coords=("RA", "dec"))
+    assert err.value.code == "missing-column" and err.value.available == ["ra", "dec", "id", "mag"]
+    bad = right.to_pandas()
+    bad["ra"] = bad["ra"].astype(str)
+    with pytest.raises(CrossmatchInputError, match="not a number") as err:
+        crossmatch(left, bad, 1 * u.arcsec)
+    assert err.value.code == "mistyped-column"
+    with pytest.raises(CrossmatchInputError, match="not an angle"):
+        crossmatch(left, Table({"ra": right["ra"] * u.m, "dec": right["dec"]}), 1 * u.arcsec)
+    with pytest.raises(CrossmatchInputError, match="mode"):
+        crossmatch(left, right, 1 * u.arcsec, mode="best")
+    with pytest.raises(CrossmatchInputError, match="positive integer k"):
+        crossmatch(left, right, 1 * u.arcsec, mode="k")
+
+
+def test_nan_coordinates_dropped_with_count():
+    left, right = _cats(100)
+    left["ra"][[3, 7, 11]] = np.nan
+    right["dec"][[0]] = np.nan
+    with pytest.warns(DroppedRowsWarning) as rec:
+        out = crossmatch(left, right, 1 * u.arcsec)
+    messages = sorted(str(w.message) for w in rec)
+    assert messages[0].startswith("1 right rows") and messages[1].startswith("3 left rows")
+    ids = set(np.asarray(out["id_1"]).tolist())
+    assert ids == set(range(100)) - {3, 7, 11}
+    # Row 0's first copy is gone: it matches its second copy, and indices map back to the input rows.
+    row0 = out[np.asarray(out["id_1"]) == 0]
+    assert list(row0["id_2"]) == [10_000 + 100]
+
+
+def test_mixed_frames_are_an_error():
+    left, right = _cats(10)
+    with pytest.raises(CrossmatchInputError, match="frame") as err:
+        crossmatch(left, right, 1 * u.arcsec, right_frame="galactic")
+    assert err.value.code == "mixed-frames"
+    right.meta["frame"] = "fk5"
+    with pytest.raises(CrossmatchInputError, match="fk5"):
+        crossmatch(left, right, 1 * u.arcsec)
+    gal = Table({"pos": SkyCoord(left["ra"] * u.deg, left["dec"] * u.deg).galactic})
+    with pytest.raises(CrossmatchInputError, match="galactic"):
+        crossmatch(gal, _cats(10)[1], 1 * u.arcsec, left_coords="pos")
+
+
+def test_unsupported_input_type():
+    left, _ = _cats(5)
+    with pytest.raises(CrossmatchInputError, match="astropy Table"):
+        crossmatch(left, [1, 2, 3], 1 * u.arcsec)
+
+
+def test_propagate_equals_astropy_apply_space_motion():
+    rng = np.random.default_rng(0)
+    n = 500
+    ra = rng.uniform(0, 360, n)
+    dec = rng.uniform(-89.9, 89.9, n)
+    pmra = rng.normal(0, 300, n)
+    pmdec = rng.normal(0, 300, n)
+    t0, t1 = Time(2016.0, format="jyear"), Time(1991.25, format="jyear")
+    c = SkyCoord(ra * u.deg, dec * u.deg, pm_ra_cosdec=pmra * u.mas / u.yr, pm_dec=pmdec * u.mas / u.yr,
+                 obstime=t0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ErfaWarning about the missing distance
+        ref = c.apply_space_motion(new_obstime=t1)
+    lon, lat = propagate(ra, dec, pmra, pmdec, t0, t1)
+    assert SkyCoord(lon * u.deg, lat * u.deg).separation(SkyCoord(ref.ra, ref.dec)).max() < 1 * u.uas
+    moved = SkyCoord(lon * u.deg, lat * u.deg).separation(c).to_value(u.arcsec)
+    assert moved.max() > 1.0  # the test does move sources
+
+
+def test_epoch_propagation_before_matching():
+    rng = np.random.default_rng(1)
+    n = 200
+    ra = rng.uniform(0, 360, n)
+    dec = rng.uniform(-60, 60, n)
+    pmra = rng.normal(0, 500, n)
+    pmdec = rng.normal(0, 500, n)
+    # The same stars observed at 2000 (left) and 2016 (right): up to ~10" apart.
+    ra16, dec16 = propagate(ra, dec, pmra, pmdec, Time(2000.0, format="jyear"), Time(2016.0, format="jyear"))
+    left = Table({"ra": ra, "dec": dec, "pmra": pmra, "pmdec": pmdec})
+    right = Table({"ra": ra16, "dec": dec16})
+    without = crossmatch(left, right, 0.1 * u.arcsec)
+    with_pm = crossmatch(left, right, 0.1 * u.arcsec, left_pm=("pmra", "pmdec"), left_epoch=2000.0,
+                         right_epoch=2016.0)
+    assert len(without) < n // 2
+    assert len(with_pm) == n and np.asarray(with_pm["separation_arcsec"]).max() < 1e-6
+
+
+def test_probability_column_from_errors():
+    left, right = _cats(200)
+    out = crossmatch(left, right, 3 * u.arcsec, mode="all", probability=True,
+                     left_errors=0.3 * u.arcsec, right_errors=0.3 * u.arcsec)
+    p = np.asarray(out["match_probability"])
+    assert ((p >= 0) & (p <= 1)).all()
+    close = np.asarray(out["separation_arcsec"]) < 0.3
+    assert p[close].mean() > p[~close].mean()
+    with pytest.raises(CrossmatchInputError, match="left_errors"):
+        crossmatch(left, right, 3 * u.arcsec, probability=True)
+
+
+def test_pandas_index_is_not_used_as_row_numbers():
+    left, right = _cats(30)
+    lp = left.to_pandas()
+    lp.index = np.arange(30)[::-1] * 7
+    out = crossmatch(lp, right.to_pandas(), 1 * u.arcsec)
+    assert isinstance(out, pd.DataFrame) and list(out["id_1"]) == list(range(30))
