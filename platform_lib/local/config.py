@@ -83,6 +83,11 @@ class ArchiveConfig(_Strict):
 
     enabled: bool = Field(True, description="Register the archive service when the `astrohub-archive` command is installed.")
     port: Port = Field(8003, ge=1, le=65535, description="The archive service's port (the hub proxy routes to it).")
+    index: Path | None = Field(None, description="The image index SQLite file (default <data>/datasets/images/index.sqlite).")
+    data_root: Path | None = Field(None, description="The image tree the index refers to (default <data>/datasets/images).")
+    registry: Path | None = Field(
+        None, description="The catalogue registry for cone search (default <data>/datasets/catalogs/registry.sqlite)."
+    )
 
 
 class UsersConfig(_Strict):
@@ -91,6 +96,12 @@ class UsersConfig(_Strict):
     system_user_prefix: str = Field(
         "astro-", description="When run as root, hub user NAME runs as system user <prefix>NAME."
     )
+    run_as_system_users: bool | None = Field(
+        None,
+        description="Run each user's server and Dask workers as their own system user; default: when root. "
+        "Without root everything runs as the invoking user (no isolation between users).",
+    )
+    create_system_users: bool = Field(True, description="Create missing system users with useradd (when root).")
 
 
 class GroupConfig(_Strict):

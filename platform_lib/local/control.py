@@ -25,7 +25,7 @@ from platform_lib.local.layout import DataLayout
 from platform_lib.local.plan import public_url
 from platform_lib.local.ports import check_ports_free
 from platform_lib.local.state import PlatformState, atomic_write
-from platform_lib.local.supervisor import Supervisor, find_proxy
+from platform_lib.local.supervisor import Supervisor, check_system_users_possible, find_proxy
 
 __all__ = ["up", "up_detached", "down", "status", "banner"]
 
@@ -71,6 +71,7 @@ def up_detached(config: LocalConfig, *, echo: Echo = _echo) -> int:
     layout = DataLayout(config.data_dir)
     state = PlatformState(layout)
     find_proxy()
+    check_system_users_possible(config)
     layout.check_writable()
     if state.is_locked():
         pid = state.read_pid()
@@ -129,12 +130,19 @@ def down(config: LocalConfig, *, timeout: float = 90.0, echo: Echo = _echo) -> i
     except ProcessLookupError:
         pass
     deadline = time.monotonic() + timeout
-    while state.is_locked():
+    while state.is_locked() or _alive(pid):
         if time.monotonic() > deadline:
             raise StartupError(f"astrohub (pid {pid}) did not stop within {timeout:.0f} s", component="supervisor")
         time.sleep(0.1)
     echo("astrohub: stopped")
     return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _healthy(url: str) -> str:

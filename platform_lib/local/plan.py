@@ -80,16 +80,20 @@ def hub_settings(
         {"name": CLI_SERVICE, "api_token": tokens["cli"], "scopes": list(CLI_SCOPES), "display": False}
     ]
     if archive_command:
+        archive = config.archive
+        archive_command = [
+            *archive_command,
+            "--index", str(archive.index or layout.datasets / "images" / "index.sqlite"),
+            "--data-root", str(archive.data_root or layout.datasets / "images"),
+            "--registry", str(archive.registry or layout.datasets / "catalogs" / "registry.sqlite"),
+        ]
         services.append(
             {
                 "name": "archive",
                 "url": f"http://{ip}:{config.archive.port}",
                 "api_token": tokens["archive"],
-                "command": list(archive_command),
-                "environment": {
-                    "PLATFORM_DATASETS": str(layout.datasets),
-                    "PLATFORM_ARCHIVE_PORT": str(config.archive.port),
-                },
+                "command": archive_command,
+                "scopes": ["read:users:groups"],
             }
         )
     gateway: dict[str, Any] = {"enabled": config.gateway.enabled}
@@ -104,7 +108,8 @@ def hub_settings(
                 "address": f"{ip}:0",
                 "proxy_address": f"{ip}:{config.gateway.port}",
                 "hub_api_url": f"http://{ip}:{config.hub.hub_port}/hub/api",
-                "clusters_directory": str(layout.state / "dask-gateway"),
+                # Dask workers run as the same users as the servers.
+                "backend": {None: "auto", True: "local", False: "unsafe"}[config.users.run_as_system_users],
             },
         )
     admins = [credentials.admin_user]
@@ -129,7 +134,11 @@ def hub_settings(
         "services": services,
         "environment": dict(config.environment),
         "default_url": config.hub.default_url,
-        "local": {"system_user_prefix": config.users.system_user_prefix},
+        "local": {
+            "system_user_prefix": config.users.system_user_prefix,
+            "run_as_system_users": config.users.run_as_system_users,
+            "create_system_users": config.users.create_system_users,
+        },
     }
 
 
@@ -214,7 +223,12 @@ def plan_components(
         specs.append(
             ComponentSpec(
                 name="dask-gateway",
-                argv=[str(bin_dir / "dask-gateway-server"), "-f", str(layout.gateway_config)],
+                # The hub proxy forwards /services/dask-gateway/... unchanged, so the gateway serves there.
+                argv=[
+                    str(bin_dir / "dask-gateway-server"),
+                    "-f", str(layout.gateway_config),
+                    "--Proxy.prefix=/services/dask-gateway",
+                ],
                 env={"JUPYTERHUB_API_TOKEN": tokens["gateway"], "JUPYTERHUB_API_URL": hub_api},
                 cwd=str(layout.state),
                 health_url=f"{public_url(config)}services/dask-gateway/api/health",

@@ -40,7 +40,14 @@ from platform_lib.local.plan import (
 from platform_lib.local.ports import check_ports_free
 from platform_lib.local.state import Credentials, PlatformState, atomic_write
 
-__all__ = ["Supervisor", "find_proxy", "archive_command", "stop_process_tree"]
+__all__ = [
+    "Supervisor",
+    "find_proxy",
+    "archive_command",
+    "stop_process_tree",
+    "check_system_users_possible",
+    "unreachable_by_others",
+]
 
 PR_SET_CHILD_SUBREAPER = 36
 STOP_GRACE = {"dask-gateway": 15.0, "hub": 20.0, "proxy": 5.0}
@@ -77,6 +84,38 @@ def archive_command(bin_dir: Path) -> list[str] | None:
     except ImportError:
         spec = None
     return [path] if spec is not None else None
+
+
+def unreachable_by_others(path: str) -> str | None:
+    """The first folder above ``path`` (resolved) that other users cannot traverse, or None."""
+    for folder in reversed(Path(path).resolve().parents):
+        if not os.stat(folder).st_mode & 0o001:
+            return str(folder)
+    return None
+
+
+def check_system_users_possible(config: LocalConfig) -> None:
+    """When servers will run as system users, they must be able to run this Python.
+
+    Raises
+    ------
+    ConfigError
+        Naming the blocking folder and the two fixes.
+    """
+    as_system = config.users.run_as_system_users
+    if as_system is None:
+        as_system = os.geteuid() == 0
+    if not as_system:
+        return
+    blocked = unreachable_by_others(sys.executable)
+    if blocked:
+        raise ConfigError(
+            f"users' servers would run as system users, but they cannot run this Python ({sys.executable}): "
+            f"{blocked} is not searchable by other users. Use a Python outside it, `chmod o+x {blocked}`, "
+            "or set users.run_as_system_users = false (then users are not isolated from each other)",
+            key="users.run_as_system_users",
+            value=blocked,
+        )
 
 
 def _set_subreaper() -> bool:
@@ -143,6 +182,7 @@ class Supervisor:
         reports "already running" rather than "port in use").
         """
         self.proxy_command = find_proxy()
+        check_system_users_possible(self.config)
         self.layout.check_writable()
         self.state.acquire_lock()
         try:

@@ -1,0 +1,351 @@
+"""The integration tier's shared fixture: ``platform``, the real local platform, started once per session.
+
+``platform`` runs ``astrohub up --detach`` (JupyterHub, configurable-http-proxy, dask-gateway and,
+when installed, the archive service, as real processes) on free ports in a fresh data directory, and
+yields a :class:`RunningPlatform`. At the end of the session it runs ``astrohub down``, checks that no
+process of the platform is left, removes the system users the hub created for the session's users
+(when run as root) and deletes the data directory.
+
+What a test gets (all synchronous; URLs end with ``/``)::
+
+    platform.url                 # "http://127.0.0.1:PORT/" (the proxy, what a browser opens)
+    platform.hub_api             # "http://127.0.0.1:PORT/hub/api"
+    platform.admin_token         # a hub API token with admin scopes (service "astrohub-cli")
+    platform.data_dir            # pathlib.Path: home/, groups/, datasets/, scratch/, state/
+    platform.config              # the platform_lib.local.LocalConfig it runs with
+    platform.admin_user, platform.admin_password, platform.user_password   # login credentials
+    platform.api("GET", "/users")                    # requests.Response, admin token by default
+    platform.create_user("ann")                      # hub user (name is made unique: see unique())
+    platform.unique("ann")                           # "ann-<session tag>" so modules don't collide
+    platform.create_group("astro101", ["ann", "bob"])  # or add_group_users(...)
+    platform.user_token("ann")                       # an API token of that user (cached)
+    platform.start_server("ann")                     # waits until ready; returns the server URL
+    platform.stop_server("ann")
+    platform.execute("ann", "print(1 + 1)")          # runs in a kernel of ann's server -> "2\n"
+                                                     # raises KernelError (ename, evalue, traceback)
+    platform.server_get("ann", "api/contents", token=platform.user_token("bob"))  # requests.Response
+    platform.system_user("ann")                      # the system user name when isolated, else None
+    platform.isolated            # True when each user runs as their own system user (root, and
+                                 # this Python reachable by other users); else all run as us
+
+The fixture's configuration: groups ``students`` and ``instructors`` exist from the start, with
+``instructors.instructors_of = ["students"]``. Other helpers' tests should create their own users
+with ``platform.unique(...)``, use their own groups, and stop the servers they start.
+
+``tests/browser/conftest.py`` loads this file by path and shares the same running platform (one
+platform per pytest session, whichever tier asks first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import psutil
+import pytest
+import requests
+import websocket
+
+from platform_lib.local.config import LocalConfig, load_config
+from platform_lib.local.ports import free_ports
+from platform_lib.local.supervisor import unreachable_by_others
+
+START_TIMEOUT = 120.0
+SERVER_TIMEOUT = 90.0
+_CONFIG_ATTR = "_astrohub_running_platform"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: Set ASTROHUB_TEST_KEEP=1 to keep the data directory (logs in state/logs) after the session.
+_KEEP = os.environ.get("ASTROHUB_TEST_KEEP") == "1"
+
+
+class KernelError(AssertionError):
+    """Code executed in a user's kernel raised; carries the kernel's ``ename``, ``evalue``, ``traceback``."""
+
+    def __init__(self, ename: str, evalue: str, traceback: list[str]) -> None:
+        plain = [_ANSI.sub("", line) for line in traceback]
+        super().__init__(f"{ename}: {evalue}\n" + "\n".join(plain))
+        self.ename = ename
+        self.evalue = evalue
+        self.traceback = traceback
+
+
+def _poll(condition, timeout: float, what: str, interval: float = 0.1):
+    """Return ``condition()``'s first truthy value, failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class RunningPlatform:
+    """A running local platform; see the module docstring for the API."""
+
+    config: LocalConfig
+    admin_token: str
+    admin_user: str
+    admin_password: str
+    user_password: str
+    tag: str
+    isolated: bool = False
+    users: set[str] = field(default_factory=set)
+    _tokens: dict[str, str] = field(default_factory=dict)
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.hub.ip}:{self.config.hub.port}/"
+
+    @property
+    def hub_api(self) -> str:
+        return f"{self.url}hub/api"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config.data_dir
+
+    # --- hub REST API ----------------------------------------------------------------------------
+    def api(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
+        """A hub API request (``path`` relative to ``/hub/api``), with the admin token by default."""
+        headers = {"Authorization": f"token {token or self.admin_token}"}
+        return self.session.request(method, f"{self.hub_api}{path}", headers=headers, timeout=30, **kwargs)
+
+    def unique(self, name: str) -> str:
+        """``name`` with this session's tag, so repeated runs and other modules never collide."""
+        return f"{name}-{self.tag}"
+
+    def create_user(self, name: str) -> dict[str, Any]:
+        response = self.api("POST", f"/users/{name}")
+        if response.status_code == 409:
+            return self.api("GET", f"/users/{name}").json()
+        response.raise_for_status()
+        self.users.add(name)
+        return response.json()
+
+    def create_group(self, name: str, users: list[str] = ()) -> dict[str, Any]:
+        response = self.api("POST", f"/groups/{name}", json={"users": list(users)})
+        if response.status_code == 409:
+            self.add_group_users(name, list(users))
+            return self.api("GET", f"/groups/{name}").json()
+        response.raise_for_status()
+        return response.json()
+
+    def add_group_users(self, name: str, users: list[str]) -> None:
+        self.api("POST", f"/groups/{name}/users", json={"users": list(users)}).raise_for_status()
+
+    def user_token(self, user: str) -> str:
+        """An API token owned by ``user`` (created by the admin token, cached)."""
+        if user not in self._tokens:
+            response = self.api("POST", f"/users/{user}/tokens", json={"note": "integration test"})
+            response.raise_for_status()
+            self._tokens[user] = response.json()["token"]
+        return self._tokens[user]
+
+    def system_user(self, user: str) -> str | None:
+        return f"{self.config.users.system_user_prefix}{user}" if self.isolated else None
+
+    # --- servers ---------------------------------------------------------------------------------
+    def server_url(self, user: str) -> str:
+        return f"{self.url}user/{user}/"
+
+    def start_server(self, user: str, timeout: float = SERVER_TIMEOUT) -> str:
+        """Start ``user``'s default server through the hub API and wait until it is ready."""
+        response = self.api("POST", f"/users/{user}/server")
+        if response.status_code not in (201, 202, 400):  # 400: already running
+            response.raise_for_status()
+
+        def ready() -> bool:
+            model = self.api("GET", f"/users/{user}").json()
+            server = model.get("servers", {}).get("")
+            if server is None and not model.get("pending"):
+                raise AssertionError(f"server of {user} stopped while starting; see {self.data_dir}/state/logs/hub.log")
+            return bool(server and server.get("ready"))
+
+        _poll(ready, timeout, f"the server of {user}")
+        return self.server_url(user)
+
+    def stop_server(self, user: str, timeout: float = 60.0) -> None:
+        response = self.api("DELETE", f"/users/{user}/server")
+        if response.status_code not in (202, 204, 400):
+            response.raise_for_status()
+        _poll(lambda: "" not in self.api("GET", f"/users/{user}").json().get("servers", {}), timeout,
+              f"the server of {user} to stop")
+
+    def server_get(self, user: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
+        """GET ``/user/<user>/<path>`` with ``token`` (default: the user's own)."""
+        token = token or self.user_token(user)
+        return self.session.get(
+            f"{self.server_url(user)}{path}", headers={"Authorization": f"token {token}"},
+            timeout=30, allow_redirects=False, **kwargs,
+        )
+
+    # --- kernels -----------------------------------------------------------------------------------
+    def execute(self, user: str, code: str, *, timeout: float = 120.0, token: str | None = None) -> str:
+        """Run ``code`` in a new kernel of ``user``'s (running) server; return its stdout.
+
+        Uses the Jupyter server REST API (create/delete the kernel) and the kernel websocket
+        (execute_request); raises :class:`KernelError` when the code raises.
+        """
+        token = token or self.user_token(user)
+        headers = {"Authorization": f"token {token}"}
+        base = self.server_url(user)
+        response = self.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+        response.raise_for_status()
+        kernel_id = response.json()["id"]
+        try:
+            return _run_in_kernel(f"{base.replace('http', 'ws', 1)}api/kernels/{kernel_id}/channels", headers, code, timeout)
+        finally:
+            self.session.delete(f"{base}api/kernels/{kernel_id}", headers=headers, timeout=30)
+
+
+def _run_in_kernel(ws_url: str, headers: dict[str, str], code: str, timeout: float) -> str:
+    conn = websocket.create_connection(ws_url, header=[f"{k}: {v}" for k, v in headers.items()], timeout=timeout)
+    try:
+        msg_id = uuid.uuid4().hex
+        conn.send(json.dumps({
+            "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex, "msg_type": "execute_request",
+                       "version": "5.3", "date": ""},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True},
+        }))
+        stdout: list[str] = []
+        error: KernelError | None = None
+        replied = idle = False
+        deadline = time.monotonic() + timeout
+        while not (replied and idle):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"kernel did not finish within {timeout:.0f} s; output so far: {''.join(stdout)}")
+            msg = json.loads(conn.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream" and content.get("name") == "stdout":
+                stdout.append(content["text"])
+            elif kind == "error":
+                error = KernelError(content["ename"], content["evalue"], content.get("traceback", []))
+            elif kind == "execute_reply":
+                replied = True
+            elif kind == "status" and content.get("execution_state") == "idle":
+                idle = True
+        if error is not None:
+            raise error
+        return "".join(stdout)
+    finally:
+        conn.close()
+
+
+def _astrohub(*args: str, timeout: float = START_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "platform_lib", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _remove_system_users(prefix: str, users: set[str]) -> None:
+    for user in users:
+        name = f"{prefix}{user}"
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            continue
+        subprocess.run(["userdel", name], check=False, capture_output=True)
+    for group in grp.getgrall():
+        if group.gr_name.startswith(prefix):
+            subprocess.run(["groupdel", group.gr_name], check=False, capture_output=True)
+
+
+def start_platform() -> tuple[RunningPlatform, list[str]]:
+    """Start a platform for tests (used by the session fixture and by the benchmarks)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="astrohub-it-"))
+    data_dir.chmod(0o755)  # when root, system users must traverse it
+    tag = uuid.uuid4().hex[:6]
+    hub_port, hub_api_port, proxy_api_port, gateway_port, archive_port = free_ports(5)
+    args = [
+        "--data-dir", str(data_dir / "data"),
+        "--set", f"hub.port={hub_port}", "--set", f"hub.hub_port={hub_api_port}",
+        "--set", f"hub.proxy_api_port={proxy_api_port}", "--set", f"gateway.port={gateway_port}",
+        "--set", f"archive.port={archive_port}", "--set", f"users.system_user_prefix=\"t{tag[:3]}-\"",
+        "--set", 'groups.students={}', "--set", 'groups.instructors={instructors_of=["students"]}',
+        "--set", f"hub.start_timeout={START_TIMEOUT / 2}",
+    ]
+    isolated = os.geteuid() == 0 and unreachable_by_others(sys.executable) is None
+    if not isolated:
+        # Not root, or root with a Python that system users cannot run (e.g. pyenv under /root):
+        # everything runs as the invoking user, as documented.
+        args += ["--set", "users.run_as_system_users=false"]
+    result = _astrohub("up", "--detach", *args)
+    if result.returncode != 0:
+        if not _KEEP:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        raise RuntimeError(f"astrohub up failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    config = load_config(overrides=[], environ={}).model_validate_json(
+        (data_dir / "data" / "state" / "up-config.json").read_text()
+    )
+    state = config.data_dir / "state"
+    tokens = json.loads((state / "tokens.json").read_text())
+    creds = json.loads((state / "credentials.json").read_text())
+    platform = RunningPlatform(
+        config=config, admin_token=tokens["cli"], admin_user=creds["admin_user"],
+        admin_password=creds["admin_password"], user_password=creds["user_password"], tag=tag,
+        isolated=isolated,
+    )
+    return platform, args
+
+
+def stop_platform(platform: RunningPlatform, args: list[str]) -> None:
+    """``astrohub down``, then assert nothing of the platform is left, then clean up users and files."""
+    supervisor_pid = json.loads((platform.data_dir / "state" / "status.json").read_text())["pid"]
+    try:
+        tree = [supervisor_pid] + [p.pid for p in psutil.Process(supervisor_pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
+    result = _astrohub("down", *args[:2])
+    leftovers = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert not leftovers, f"processes left after astrohub down: {leftovers}"
+    finally:
+        if os.geteuid() == 0:
+            _remove_system_users(platform.config.users.system_user_prefix, platform.users)
+        if not _KEEP:
+            shutil.rmtree(platform.data_dir.parent, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def shared_platform(config: pytest.Config) -> Iterator[RunningPlatform]:
+    """The session's platform: started by the first tier's fixture that asks, stopped by that fixture."""
+    running = getattr(config, _CONFIG_ATTR, None)
+    if running is not None:
+        yield running
+        return
+    platform, args = start_platform()
+    setattr(config, _CONFIG_ATTR, platform)
+    try:
+        yield platform
+    finally:
+        setattr(config, _CONFIG_ATTR, None)
+        stop_platform(platform, args)
+
+
+@pytest.fixture(scope="session")
+def platform(request: pytest.FixtureRequest) -> Iterator[RunningPlatform]:
+    """The real local platform, running for the whole session (see the module docstring)."""
+    with shared_platform(request.config) as running:
+        yield running
