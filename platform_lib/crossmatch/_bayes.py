@@ -3,7 +3,7 @@
 This module owns the statistics of cross-identification, not the search for candidate pairs: it takes
 pairs (or n-tuples) already found by the engine (``_engine.match_pairs``) together with per-source
 positional errors, and returns Bayes factors and posterior probabilities. It imports numpy, scipy,
-astropy and cdshealpix only; no Dask, no I/O.
+astropy, cdshealpix and the package's ``_errors`` only; no Dask, no I/O.
 
 Reference: T. Budavari & A. S. Szalay (2008), ApJ 679, 301, "Probabilistic cross-identification of
 astronomical sources" (BS08 below).
@@ -51,7 +51,7 @@ import numpy as np
 from astropy import units as u
 from scipy.special import expit
 
-from platform_lib.errors import PlatformError
+from platform_lib.crossmatch._errors import CrossmatchInputError
 
 __all__ = [
     "MatchConfidenceError",
@@ -69,8 +69,9 @@ __all__ = [
 FOUR_PI = 4.0 * np.pi
 
 
-class MatchConfidenceError(PlatformError, ValueError):
-    """Bad input to the match-confidence statistics (errors, densities, priors)."""
+class MatchConfidenceError(CrossmatchInputError):
+    """Bad input to the match-confidence statistics (errors, densities, priors); a
+    ``CrossmatchInputError`` (so a ``PlatformError`` and a ``ValueError``) with a ``code``."""
 
     code = "bad-match-confidence-input"
 

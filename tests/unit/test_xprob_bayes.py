@@ -204,3 +204,24 @@ def test_bad_priors_and_areas_are_clear(kwargs, code):
         match_probability(np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), np.array([0]), np.array([0]),
                           0.5 * u.arcsec, 0.5 * u.arcsec, **kwargs)
     assert info.value.code == code
+
+
+def test_public_crossmatch_uses_these_probabilities():
+    """Contract with the engine: crossmatch(..., probability=True) returns match_probability's values."""
+    from astropy.table import Table
+
+    from platform_lib.crossmatch import crossmatch, match_pairs
+
+    rng = np.random.default_rng(8)
+    n = 400
+    lon1 = rng.uniform(20, 20.2, n)
+    lat1 = rng.uniform(5, 5.2, n)
+    lon2, lat2 = _offset(lon1, lat1, rng.normal(0, 0.5, n), rng.normal(0, 0.5, n))
+    err1 = rng.uniform(0.2, 0.6, n) * u.arcsec
+    err2 = rng.uniform(0.2, 0.6, n) * u.arcsec
+    out = crossmatch(Table({"ra": lon1, "dec": lat1}), Table({"ra": lon2, "dec": lat2}), 3 * u.arcsec, mode="all",
+                     probability=True, left_errors=err1, right_errors=err2)
+    i1, i2, _ = match_pairs(lon1, lat1, lon2, lat2, 3 * u.arcsec)
+    direct = match_probability(lon1, lat1, lon2, lat2, i1, i2, err1, err2)
+    assert len(out) == i1.size
+    np.testing.assert_allclose(np.sort(np.asarray(out["match_probability"])), np.sort(direct.probability), rtol=1e-9)
