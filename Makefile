@@ -3,7 +3,9 @@
 #   make test   install (idempotent) and run every test tier
 # Everything lands inside the checkout: .venv (Python), .npm (configurable-http-proxy), .cache (test data).
 
-PYTHON     ?= python3
+# The system interpreter (not a per-user one under /root): as root, users' servers and Dask workers run as
+# dedicated system users, who must be able to execute the virtualenv's interpreter.
+PYTHON     ?= $(firstword $(wildcard /usr/bin/python3.11 /usr/bin/python3) python3)
 VENV       := .venv
 BIN        := $(VENV)/bin
 NPM_PREFIX := .npm
