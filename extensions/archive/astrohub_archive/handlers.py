@@ -8,6 +8,7 @@ anything else, logged with its traceback but never sent to the client (HTTP 503,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import quote
 
@@ -74,7 +75,9 @@ class BaseHandler(tornado.web.RequestHandler):
         except ImageIndexError as exc:
             log.error("image index: %s", exc)
             self.fail(f"Error: {exc}", 503)
-        except Exception:
+        except BaseException as exc:  # incl. pyo3 PanicException (a BaseException) from Rust extensions
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+                raise
             log.exception("internal error on %s", self.request.uri)
             self.fail("Error: internal error in the archive service (logged); please report it", 503)
 
@@ -165,7 +168,8 @@ class ConeSearchHandler(BaseHandler):
         if not info.ra_column or not info.dec_column:
             raise UsageFault(f"catalogue {name!r} has no position columns")
         if req.sr == 0:
-            table = cone_search(name, SkyCoord(req.ra * u.deg, req.dec * u.deg), 1e-9 * u.deg, registry=registry)[:0]
+            # Metadata only: the columns of a (tiny) real search, no rows.
+            table = cone_search(name, SkyCoord(req.ra * u.deg, req.dec * u.deg), 1 * u.arcsec, registry=registry)[:0]
         else:
             table = cone_search(name, SkyCoord(req.ra * u.deg, req.dec * u.deg), req.sr * u.deg, registry=registry)
         table = Table(table)

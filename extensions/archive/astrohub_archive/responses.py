@@ -111,8 +111,8 @@ def _votable(table, status: str, infos: list[tuple[str, str, str]] = ()) -> byte
             f.ucd = col.meta["ucd"]
         if col.meta.get("utype"):
             f.utype = col.meta["utype"]
-        if col.meta.get("id"):
-            f.ID = col.meta["id"]
+        if f.datatype in ("char", "unicodeChar"):
+            f.arraysize = "*"  # arraysize="1" is deprecated (VOTable 1.3 erratum 3)
     buf = io.BytesIO()
     vot.to_xml(buf, tabledata_format="tabledata")
     return buf.getvalue()
