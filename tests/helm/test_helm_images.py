@@ -79,12 +79,15 @@ def test_user_lock_covers_platform_lib_dependencies() -> None:
     assert needed - set(pins(IMAGES / "user" / "requirements.lock")) == set()
 
 
-def test_hub_smoke_script_passes_with_the_hub_package() -> None:
-    result = subprocess.run(
-        [sys.executable, str(IMAGES / "hub" / "smoke.py")], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "hub image OK" in result.stdout
+def test_hub_smoke_script_passes_with_the_hub_package(capsys: pytest.CaptureFixture[str]) -> None:
+    """The hub image's smoke script, run in this environment (JupyterHub, KubeSpawner, astrohub_hub)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hub_smoke", IMAGES / "hub" / "smoke.py")
+    smoke = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(smoke)
+    assert smoke.main() == 0
+    assert "hub image OK" in capsys.readouterr().out
 
 
 def _user_venv() -> Path:

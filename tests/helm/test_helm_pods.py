@@ -95,6 +95,10 @@ def z2jh_config(merged: dict[str, Any]) -> Config:
     c.KubeSpawner.volumes.extend(single["storage"].get("extraVolumes") or [])
     c.KubeSpawner.volume_mounts.extend(single["storage"].get("extraVolumeMounts") or [])
     c.Spawner.default_url = single["defaultUrl"]
+    c.JupyterHub.services = []
+    for name, service in z2jh["hub"]["services"].items():  # tokens come from the generated Secret `hub`
+        c.JupyterHub.services.append({"name": name, **service, "api_token": f"z2jh-generated-{name}"})
+    c.JupyterHub.load_roles = [{"name": name, **role} for name, role in z2jh["hub"]["loadRoles"].items()]
     return c
 
 
@@ -221,6 +225,20 @@ def test_user_pods_for_every_offered_profile(chart, overlay: str, user: str) -> 
             assert all("readOnly" not in m or m["readOnly"] is False for m in group_mounts.values())
         else:
             assert group_mounts == {}
+
+
+@pytest.mark.parametrize("overlay", list(hs.OVERLAYS))
+def test_services_and_roles_registered_by_z2jh_survive_configure(chart, overlay: str) -> None:
+    """dask-gateway and the archive are hub services through hub.services (z2jh generates their tokens)."""
+    c, merged = hub_config(chart, overlay)
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    for name, wanted in merged["jupyterhub"]["hub"]["services"].items():
+        assert services[name]["api_token"] == f"z2jh-generated-{name}"
+        assert services[name]["url"] == wanted["url"]
+    assert len(c.JupyterHub.services) == len(services)  # no service registered twice
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["archive-service"]["scopes"] == ["read:users:groups"]
+    assert roles["archive-service"]["services"] == ["archive"]
 
 
 def test_class_profile_only_for_class_members(chart) -> None:
