@@ -68,7 +68,7 @@ def guess_position_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
 
 
 def _numeric(column: ColumnInfo) -> bool:
-    return column.datatype == "" or column.datatype.startswith(("float", "int", "uint", "double"))
+    return column.datatype == "" or column.datatype.lower().startswith(("float", "int", "uint", "double"))
 
 
 _UCD_BY_NAME: list[tuple[str, str]] = [

@@ -211,6 +211,7 @@ class HatsReader:
         """Rows with RA in [``ra_min``, ``ra_max``] (wrapping through 0 when ``ra_min > ra_max``) and Dec in range."""
         from cdshealpix.nested import zone_search
         import astropy.units as u
+        from astropy.coordinates import Latitude, Longitude
 
         extent = (ra_max - ra_min) % 360 or 360.0
         size = max(extent * np.cos(np.radians(max(abs(dec_min), abs(dec_max)))), dec_max - dec_min)
@@ -218,7 +219,9 @@ class HatsReader:
         zones = [(ra_min, ra_max)] if ra_min <= ra_max else [(ra_min, 360.0), (0.0, ra_max)]
         cells = []
         for lo, hi in zones:
-            ipix, _d, _f = zone_search(lo * u.deg, dec_min * u.deg, hi * u.deg, dec_max * u.deg, depth, flat=True)
+            ipix, _d, _f = zone_search(Longitude(lo * u.deg), Latitude(dec_min * u.deg),
+                                       Longitude(hi * u.deg, wrap_angle=360.1 * u.deg), Latitude(dec_max * u.deg),
+                                       depth, flat=True)
             cells.append(np.asarray(ipix, dtype=np.uint64))
         cells = np.concatenate(cells)
         lo_r, hi_r = np.radians(ra_min % 360), np.radians(ra_max % 360 if ra_max != 360 else 360)
@@ -243,7 +246,9 @@ class HatsReader:
         centre /= np.linalg.norm(centre)
         size = np.degrees(np.arccos(np.clip(vecs @ centre, -1, 1)).max())
         depth = _fine_depth(size / 2, self.max_order)
-        ipix, _d, _f = polygon_search(ra_deg * u.deg, dec_deg * u.deg, depth, flat=True)
+        from astropy.coordinates import Latitude, Longitude
+
+        ipix, _d, _f = polygon_search(Longitude(ra_deg * u.deg), Latitude(dec_deg * u.deg), depth, flat=True)
         cells = np.asarray(ipix, dtype=np.uint64)
         basis = _tangent_basis(centre)
         px, py = _gnomonic(vecs, centre, basis)

@@ -157,6 +157,8 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
 def _with_decimal_positions(st: SourceTable):
     """The table, with ``RAJ2000``/``DEJ2000`` (deg) added when it only has sexagesimal CDS columns."""
     table = st.table
+    if not hasattr(table, "colnames"):  # a pandas DataFrame (plain Parquet): nothing sexagesimal to join
+        return table
     names = set(table.colnames)
     if {"RAh", "DEd"} <= names and not ({"RAdeg", "RAJ2000", "_RAJ2000"} & names):
         import astropy.units as u
@@ -191,6 +193,14 @@ def _frame_and_columns(table, label: str):
     """The rows as a pandas DataFrame and the column dictionary entries."""
     from astropy.table import Column, MaskedColumn, Table
 
+    if not hasattr(table, "colnames"):  # a pandas DataFrame: no units or descriptions to carry
+        df = table.reset_index(drop=True)
+        df.columns = [str(c) for c in df.columns]
+        columns = []
+        for name in df.columns:
+            info = ColumnInfo(name=name, ucd=infer_ucd(name), datatype=str(df[name].dtype))
+            columns.append(_flag_primary_key(info, df))
+        return df, columns
     keep = []
     for name in table.colnames:
         col = table[name]
@@ -213,10 +223,14 @@ def _frame_and_columns(table, label: str):
         ucd = str(col.meta.get("ucd", "")) if col.meta else ""
         info = ColumnInfo(name=name, description=str(col.description or ""), unit=unit,
                           ucd=ucd or infer_ucd(name, unit), datatype=str(col.dtype.name))
-        if looks_like_identifier(info) and df[name].notna().all() and df[name].is_unique:
-            info = ColumnInfo(info.name, info.description, info.unit, info.ucd, info.datatype, ("primary_key",))
-        columns.append(info)
+        columns.append(_flag_primary_key(info, df))
     return df, columns
+
+
+def _flag_primary_key(info: ColumnInfo, df) -> ColumnInfo:
+    if looks_like_identifier(info) and df[info.name].notna().all() and df[info.name].is_unique:
+        return ColumnInfo(info.name, info.description, info.unit, info.ucd, info.datatype, ("primary_key",))
+    return info
 
 
 def _links(tables: list[TableInfo], registry: Registry, catalog: str) -> list[Link]:

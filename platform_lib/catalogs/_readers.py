@@ -23,7 +23,7 @@ class SourceTable:
 
     name: str
     description: str
-    table: object  # astropy Table
+    table: object  # an astropy Table, or a pandas DataFrame for plain Parquet
     equinox: str = ""
     epoch: str = ""
 
@@ -80,7 +80,9 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
             value=str(path),
         )
     table = _read_table(path, fmt)
-    meta = {k.lower(): v for k, v in table.meta.items() if isinstance(k, str)}
+    if len(table.columns) == 0 or len(table) == 0:
+        raise UnsupportedSource(f"{path.name!r} holds no rows or no columns", value=str(path))
+    meta = {k.lower(): v for k, v in getattr(table, "meta", {}).items() if isinstance(k, str)}
     base = path.name[: -len(suffix)] if suffix else path.stem
     return Source(
         name=name or str(meta.get("name") or base),
@@ -115,15 +117,16 @@ def _read_table(path: Path, fmt: str):
                 if b"table_meta_yaml" in meta:  # written by astropy: keep units and descriptions
                     table = Table.read(path, format="parquet")
                 else:
+                    # Plain Parquet: stay in pandas (an astropy round trip of 10^6 string rows costs seconds).
                     drop = [n for n in arrow.column_names if n.startswith("__index_level_")]
-                    table = Table.from_pandas(arrow.drop_columns(drop).to_pandas())
+                    return arrow.drop_columns(drop).to_pandas()
             elif fmt == "hdf5":
                 table = Table.read(path, format="hdf5", path=None)
             else:
                 table = Table.read(path, format=fmt)
     except Exception as exc:  # astropy raises many kinds; all mean "unreadable"
         raise UnsupportedSource(f"cannot read {path.name!r} as {fmt}: {exc}", value=str(path)) from exc
-    if len(table.colnames) == 0:
+    if len(table.colnames) == 0:  # an astropy Table here
         raise UnsupportedSource(f"{path.name!r} holds no columns", value=str(path))
     return table
 

