@@ -1,0 +1,46 @@
+"""The browser tier's fixtures: the shared ``platform`` (loaded from tests/integration/conftest.py by path,
+so both tiers use one running platform per session) and ``browser``, a headless Chromium from the
+Debian package driven by Playwright's Python API.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _harness():
+    name = "astrohub_platform_harness"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def platform(request: pytest.FixtureRequest):
+    """The running local platform (see tests/integration/conftest.py for its API)."""
+    with _harness().shared_platform(request.config) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

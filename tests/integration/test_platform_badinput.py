@@ -1,0 +1,119 @@
+"""``astrohub up`` refuses bad input with a clear error, a non-zero exit and nothing started.
+
+Each case runs the real command line; the "second up" case runs against the session's platform.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from platform_lib.local.ports import free_ports
+
+
+def astrohub(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "platform_lib", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+
+
+def port_args() -> list[str]:
+    hub, hub_api, proxy_api, gateway, archive = free_ports(5)
+    return [
+        "--set", f"hub.port={hub}", "--set", f"hub.hub_port={hub_api}", "--set", f"hub.proxy_api_port={proxy_api}",
+        "--set", f"gateway.port={gateway}", "--set", f"archive.port={archive}",
+        "--set", "users.run_as_system_users=false",
+    ]
+
+
+def assert_nothing_started(data_dir: Path) -> None:
+    state = data_dir / "state"
+    assert not (state / "astrohub.pid").exists()
+    assert not (state / "jupyterhub_config.py").exists()
+    assert not list((state / "logs").glob("*.log")) if (state / "logs").exists() else True
+    mine = [p for p in psutil.Process().children(recursive=True) if "jupyterhub" in " ".join(p.cmdline())]
+    assert not mine
+
+
+@pytest.mark.parametrize("detach", [True, False])
+def test_port_in_use(tmp_path, detach):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        args = ["up", "--data-dir", str(tmp_path / "data"), *port_args(), "--set", f"gateway.port={port}"]
+        result = astrohub(*args, *(["--detach"] if detach else []))
+    assert result.returncode == 2
+    assert f"port {port}" in result.stderr and "gateway.port" in result.stderr and "already in use" in result.stderr
+    assert_nothing_started(tmp_path / "data")
+
+
+def test_two_keys_same_port(tmp_path):
+    result = astrohub("up", "--data-dir", str(tmp_path / "data"), *port_args(), "--set", "hub.hub_port=18123",
+                      "--set", "hub.proxy_api_port=18123")
+    assert result.returncode == 2
+    assert "hub.hub_port" in result.stderr and "hub.proxy_api_port" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["under-a-file", "proc"])
+def test_unwritable_data_dir(tmp_path, kind):
+    if kind == "under-a-file":
+        (tmp_path / "file").write_text("not a folder")
+        data_dir = tmp_path / "file" / "data"
+    else:  # not writable even by root
+        data_dir = Path("/proc/astrohub-data")
+    result = astrohub("up", "--detach", "--data-dir", str(data_dir), *port_args())
+    assert result.returncode == 2
+    assert f"data directory {data_dir} is not writable" in result.stderr
+    assert not data_dir.exists()
+
+
+def test_mistyped_key_in_file(tmp_path):
+    (tmp_path / "astrohub.toml").write_text("[hub]\nprot = 8000\n")
+    result = astrohub("up", "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown configuration key 'hub.prot'" in result.stderr and "did you mean 'hub.port'" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_mistyped_key_in_override_and_environment(tmp_path):
+    result = astrohub("up", "--data-dir", str(tmp_path / "data"), "--set", "gatway.enabled=false")
+    assert result.returncode == 2 and "did you mean 'gateway'" in result.stderr
+    env_result = subprocess.run(
+        [sys.executable, "-m", "platform_lib", "status", "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=60, env={"PLATFORM_HUB__PROT": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert env_result.returncode == 2 and "PLATFORM_HUB__PROT" in env_result.stderr
+
+
+def test_second_up_on_same_directory(platform):
+    state = platform.data_dir / "state"
+    pid_before = (state / "astrohub.pid").read_text()
+    result = astrohub("up", "--data-dir", str(platform.data_dir), *port_args())
+    assert result.returncode == 2
+    assert f"already running on {platform.data_dir}" in result.stderr and pid_before.strip() in result.stderr
+    detached = astrohub("up", "--detach", "--data-dir", str(platform.data_dir), *port_args())
+    assert detached.returncode == 2 and "already running" in detached.stderr
+    # The running platform is untouched.
+    assert (state / "astrohub.pid").read_text() == pid_before
+    assert platform.api("GET", "/").status_code == 200
+
+
+def test_status_reports_every_component(platform):
+    result = astrohub("status", "--data-dir", str(platform.data_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for component in ("proxy", "hub", "dask-gateway"):
+        line = next(line for line in result.stdout.splitlines() if line.strip().startswith(component))
+        assert " ok " in line
+
+
+def test_status_and_down_when_not_running(tmp_path):
+    result = astrohub("status", "--data-dir", str(tmp_path))
+    assert result.returncode == 3 and "not running" in result.stdout
+    result = astrohub("down", "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "not running" in result.stderr
