@@ -500,7 +500,7 @@ def match_probability(
         Alternatively, the fraction of the smaller catalogue expected to have a counterpart:
         ``N_* = completeness * min(N1, N2)``. With neither given, ``N_*`` is estimated
         self-consistently: the ``N_*`` for which the pair posteriors sum to ``N_*`` (BS08 §5.1's
-        iteration, solved by bracketing).
+        iteration, solved by bracketing: regula falsi, Illinois variant).
 
     Returns
     -------
@@ -556,7 +556,7 @@ def match_probability(
         prob, p0 = prob_for(float(n_true))
         return MatchProbability(prob, log_bf, p0, float(n_true), area_q)
     # Self-consistent N_*: the expected number of true pairs is the sum of the posteriors. Solve
-    # sum P(N) = N for N in (0, min(N1, N2)] by bracketing on log N (about 40 evaluations at most).
+    # sum P(N) = N for N in (0, min(N1, N2)] by bracketing on log N (about 10 evaluations).
     hi = float(min(n1, n2))
     lo = min(1e-3, hi)
 
@@ -569,8 +569,31 @@ def match_probability(
     elif excess(np.log(lo)) <= 0:
         nt = lo
     else:
-        from scipy.optimize import brentq
-
-        nt = float(np.exp(brentq(excess, np.log(lo), np.log(hi), xtol=1e-5, maxiter=max_iter)))
+        nt = float(np.exp(_illinois(excess, np.log(lo), np.log(hi), max_iter)))
     prob, p0 = prob_for(nt)
     return MatchProbability(prob, log_bf, p0, nt, area_q)
+
+
+def _illinois(f, a: float, b: float, max_iter: int, rtol: float = 1e-5) -> float:
+    """A root of ``f`` in ``[a, b]`` (``f(a) > 0 > f(b)`` or the reverse): regula falsi, Illinois
+    variant; stops when ``|f| <= rtol * exp(x)`` (``f`` is an excess in number of matches at
+    ``N = exp(x)``) or the bracket is below 1e-9."""
+    fa, fb = f(a), f(b)
+    side = 0
+    c = a
+    for _ in range(max_iter):
+        c = (a * fb - b * fa) / (fb - fa)
+        fc = f(c)
+        if abs(fc) <= rtol * np.exp(c) or abs(b - a) < 1e-9:
+            break
+        if fc * fb > 0:
+            b, fb = c, fc
+            if side == -1:
+                fa /= 2
+            side = -1
+        else:
+            a, fa = c, fc
+            if side == 1:
+                fb /= 2
+            side = 1
+    return c
