@@ -13,6 +13,8 @@ import helm_python
 import pytest
 import yaml
 
+NFS = {"server": "nfs.example.org", "path": "/export/gaia"}
+
 _spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
 hs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hs)
@@ -102,6 +104,11 @@ def test_schema_rejects_typos_and_wrong_types_naming_the_key(chart, values: dict
                 {"slug": "lab", "displayName": "Lab", "groups": ["astro999"]}
             ]}}}},
             r"jupyterhub\.custom\.astrohub\.profiles\[0\]\.groups: group \"astro999\" of profile \"lab\" is not defined",
+        ),
+        (
+            {"archive": {"dataRoot": "/data/images"},
+             "jupyterhub": {"custom": {"astrohub": {"kubernetes": {"datasets": [{"name": "gaia", "nfs": NFS}]}}}}},
+            r"archive\.dataRoot: \"/data/images\" is not inside a mounted dataset \(/datasets/gaia\)",
         ),
         (
             {"jupyterhub": {"custom": {"astrohub": {"kubernetes": {"home": {"nfs": {"server": "n", "path": "/h"}}}}}}},

@@ -72,5 +72,18 @@ Checks JSON schema cannot express; each failure names the key to change.
 {{- if and .Values.archive.enabled .Values.jupyterhub.enabled (not (hasKey ((.Values.jupyterhub.hub).services | default dict) "archive")) -}}
 {{- fail "jupyterhub.hub.services.archive: archive.enabled needs the archive registered as a hub service" -}}
 {{- end -}}
-{{- $_ := include "astrohub.datasets" . -}}
+{{- $datasets := include "astrohub.datasets" . | fromJson -}}
+{{- if and .Values.archive.enabled $datasets.volumeMounts -}}
+{{- $inside := false -}}
+{{- $paths := list -}}
+{{- range $m := $datasets.volumeMounts -}}
+{{- $paths = append $paths $m.mountPath -}}
+{{- if or (eq $.Values.archive.dataRoot $m.mountPath) (hasPrefix (printf "%s/" $m.mountPath) $.Values.archive.dataRoot) -}}
+{{- $inside = true -}}
+{{- end -}}
+{{- end -}}
+{{- if not $inside -}}
+{{- fail (printf "archive.dataRoot: %q is not inside a mounted dataset (%s)" .Values.archive.dataRoot (join ", " $paths)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
