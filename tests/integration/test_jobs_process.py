@@ -166,3 +166,35 @@ def test_builtin_nway_and_skymap_kinds(env, tmp_path):
     best = t[t["match_flag"]]
     assert len(best) == 50 and np.all(best["idx_cat1"] == best["idx_primary"])
     assert np.all(best["p_match"] > 0.9)
+
+
+def test_builtin_crossmatch_kind_matches_in_process_result(env):
+    from platform_lib.crossmatch import crossmatch
+
+    settings, _ = env
+    home = Path(settings.home)
+    rng = np.random.default_rng(2)
+    n = 300
+    left = Table({"ra": rng.uniform(359.9, 360.1, n) % 360, "dec": rng.uniform(-1, 1, n), "id": np.arange(n)})
+    right = Table({"ra": (left["ra"] + rng.normal(0, 1e-4, n)) % 360, "dec": left["dec"] + rng.normal(0, 1e-4, n)})
+    (home / "in").mkdir()
+    left.write(home / "in" / "left.parquet", format="parquet")
+    right.write(home / "in" / "right.parquet", format="parquet")
+    job = jobs.submit("crossmatch", {"left": "in/left.parquet", "right": "in/right.parquet", "radius": "1 arcsec",
+                                     "options": {"mode": "all"}}, settings=settings, output="out/xmatch.parquet")
+    assert job.wait(timeout=240) == "succeeded", job.info().get("traceback")
+    got = job.result()
+    expected = crossmatch(left, right, 1 * u.arcsec, mode="all")
+    assert len(got) == len(expected) > 0
+    np.testing.assert_allclose(np.sort(np.asarray(got["separation_arcsec"])),
+                               np.sort(np.asarray(expected["separation_arcsec"])), rtol=1e-12)
+    assert (home / "out" / "xmatch.parquet").is_file()
+
+
+def test_submitting_with_an_unknown_id_or_bad_spec_starts_nothing(env):
+    settings, _ = env
+    with pytest.raises(jobs.UnknownJobError):
+        jobs.get_job("20990101T000000-deadbeef", settings=settings)
+    with pytest.raises(jobs.JobError, match="units"):
+        jobs.submit("crossmatch", {"left": "a.parquet", "right": "b.parquet", "radius": 1}, settings=settings)
+    assert jobs.list_jobs(settings=settings) == []
