@@ -511,3 +511,30 @@ def test_votlint_every_votable_response(archive, tmp_path, path, params):
     problems = [line for line in report.splitlines() if ("ERROR" in line or "WARNING" in line)
                 and "Empty character value is questionable" not in line]
     assert problems == [], report
+
+
+# ---------------------------------------------------------------- platform_lib.retrieval against the service
+
+
+def test_retrieval_facade_against_the_archive(archive):
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    from platform_lib import get_settings
+    from platform_lib.retrieval import RetrievalError, cone_search, image_search
+
+    base, _, _ = archive
+    anonymous = get_settings(archive_url=base, PLATFORM_API_TOKEN="")
+    alice = get_settings(archive_url=base, PLATFORM_API_TOKEN="alice-token", user="alice")
+    where = SkyCoord(150 * u.deg, 2.2 * u.deg)
+    assert len(image_search(where, 36 * u.arcsec, settings=anonymous)) == 0
+    mine = image_search(where, 36 * u.arcsec, settings=alice)  # token injected for the platform's host
+    assert list(mine["obs_id"]) == ["synth/nirc2_0001"]
+    band = image_search(None, None, band=(2.0 * u.micron, 2.1 * u.micron), settings=anonymous)
+    assert set(band["obs_id"]) == {"ukidss/image"}
+    stars = cone_search(SkyCoord(11 * u.deg, 0 * u.deg), 0.3 * u.deg, catalog="stars/stars", settings=anonymous)
+    assert set(np.asarray(stars["source_id"]).tolist()) == _expected_stars(11, 0, 0.3)
+    with pytest.raises(RetrievalError) as info:
+        image_search(SkyCoord(10 * u.deg, 20 * u.deg), 1 * u.deg, settings=anonymous,
+                     RESPONSEFORMAT="application/pdf")
+    assert "UsageFault" in info.value.reason and info.value.url.startswith(base)

@@ -1,0 +1,167 @@
+"""One VO client facade for notebooks: cone search, image search, TAP and the registry, built on pyvo.
+
+The same calls work against the platform's own archive service (the default when ``service`` is
+not given: ``settings.archive_url``) and any external VO service (pass its URL). Results are
+astropy Tables. Inside the platform the user's token is injected into requests to the platform's
+hosts (never to others); every call has a timeout and retries transient failures (urllib3
+``Retry``); failures raise :class:`RetrievalError` with ``url``, ``reason`` and ``http_code``.
+
+Examples
+--------
+>>> from astropy.coordinates import SkyCoord; import astropy.units as u    # doctest: +SKIP
+>>> from platform_lib.retrieval import image_search, cone_search             # doctest: +SKIP
+>>> image_search(SkyCoord(150 * u.deg, 2.2 * u.deg), 0.1 * u.deg)           # doctest: +SKIP
+>>> cone_search(SkyCoord(10, 0, unit="deg"), 1 * u.arcmin, catalog="gaia/dr3")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import astropy.units as u
+
+from platform_lib.retrieval.client import TapJob, translate_errors
+from platform_lib.retrieval.errors import RetrievalError
+from platform_lib.retrieval.session import make_session
+
+__all__ = ["RetrievalError", "TapJob", "cone_search", "find_services", "image_search", "make_session", "tap_query"]
+
+
+def _context(settings, session):
+    if settings is None:
+        from platform_lib.settings import get_settings
+
+        settings = get_settings()
+    return settings, session if session is not None else make_session(settings)
+
+
+def _archive(settings, path: str, what: str) -> str:
+    if not settings.archive_url:
+        raise RetrievalError(
+            f"no {what} service given and the platform's archive_url is not set (PLATFORM_ARCHIVE_URL); "
+            "pass service='https://...'", code="no-service")
+    return settings.archive_url.rstrip("/") + "/" + path
+
+
+def _deg(q, name):
+    try:
+        return q.to_value(u.deg)
+    except (AttributeError, u.UnitsError):
+        raise TypeError(f"{name} must be an angle Quantity (e.g. 2 * u.arcmin), got {q!r}") from None
+
+
+def cone_search(position, radius, *, catalog: str | None = None, service: str | None = None, verbosity: int = 2,
+                maxrec: int | None = None, settings=None, session=None):
+    """Sources within ``radius`` of ``position`` from a Simple Cone Search service.
+
+    Parameters
+    ----------
+    position : `~astropy.coordinates.SkyCoord`
+    radius : `~astropy.units.Quantity` (angle)
+    catalog : str, optional
+        A catalogue registered on the platform (``"gaia/dr3"``); served by the archive's cone search.
+    service : str, optional
+        Any SCS URL (external or ours); overrides ``catalog``.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+    """
+    import pyvo
+
+    settings, session = _context(settings, session)
+    if service is None:
+        if not catalog:
+            raise ValueError("give catalog= (a platform catalogue) or service= (an SCS URL)")
+        service = _archive(settings, f"scs/{catalog}", "cone search")
+    radius_deg = _deg(radius, "radius")
+    icrs = position.icrs
+    with translate_errors(service, "cone search"):
+        result = pyvo.dal.SCSService(service, session=session).search(
+            pos=(icrs.ra.deg, icrs.dec.deg), radius=radius_deg, verbosity=verbosity,
+            **({"maxrec": maxrec} if maxrec else {}))
+        return result.to_table()
+
+
+def image_search(position=None, radius=None, *, service: str | None = None, band=None, time=None,
+                 maxrec: int | None = None, settings=None, session=None, **constraints):
+    """Images (ObsCore records) from an SIA v2 service overlapping a circle, as an astropy Table.
+
+    ``band`` is a pair of wavelength Quantities, ``time`` a pair of `~astropy.time.Time`; other
+    SIA v2 constraints (``instrument``, ``collection``, ``facility``, ``calib_level``, ``exptime``,
+    ``target_name``, ...) are passed to :meth:`pyvo.dal.SIA2Service.search`. Without ``service``
+    the platform's archive is searched, with the user's token (proprietary images they own).
+    """
+    import pyvo
+
+    settings, session = _context(settings, session)
+    service = service or _archive(settings, "sia", "image search")
+    pos = None
+    if position is not None:
+        if radius is None:
+            raise ValueError("radius is required with position")
+        icrs = position.icrs
+        pos = (icrs.ra.deg, icrs.dec.deg, _deg(radius, "radius"))
+    kwargs = dict(constraints)
+    if band is not None:
+        kwargs["band"] = tuple(b.to(u.m, equivalencies=u.spectral()) for b in band)
+    if time is not None:
+        kwargs["time"] = tuple(time)
+    if maxrec is not None:
+        kwargs["maxrec"] = maxrec
+    with translate_errors(service, "image search"):
+        svc = pyvo.dal.SIA2Service(service, session=session)
+        return svc.search(pos=pos, **kwargs).to_table()
+
+
+def tap_query(query: str, *, service: str, async_: bool = False, maxrec: int | None = None, uploads=None,
+              settings=None, session=None):
+    """Run ADQL on a TAP service: a Table (sync) or a :class:`TapJob` handle (``async_=True``).
+
+    Examples
+    --------
+    >>> job = tap_query("SELECT TOP 5 * FROM ivoa.obscore", service=url, async_=True)  # doctest: +SKIP
+    >>> job.wait(); table = job.fetch()                                                 # doctest: +SKIP
+    """
+    import pyvo
+
+    settings, session = _context(settings, session)
+    with translate_errors(service, "TAP query"):
+        svc = pyvo.dal.TAPService(service, session=session)
+        if async_:
+            job = svc.submit_job(query, maxrec=maxrec, uploads=uploads)
+            job.run()
+            return TapJob(job, service)
+        return svc.run_sync(query, maxrec=maxrec, uploads=uploads).to_table()
+
+
+def find_services(keywords=None, *, servicetype: str | None = None, waveband: str | None = None,
+                  registry_url: str | None = None, settings=None, session=None):
+    """Search the IVOA registry (RegTAP) for services: a Table of ivoid, title, access URL, type.
+
+    ``servicetype`` is pyvo's (``"sia2"``, ``"scs"``, ``"tap"``, ``"ssa"``); ``registry_url`` picks
+    another RegTAP endpoint than pyvo's default.
+    """
+    import pyvo
+    from astropy.table import Table
+
+    settings, session = _context(settings, session)
+    url = registry_url or pyvo.registry.regtap.REGISTRY_BASEURL
+    constraints = []
+    if keywords:
+        constraints.append(pyvo.registry.Freetext(*([keywords] if isinstance(keywords, str) else keywords)))
+    if servicetype:
+        constraints.append(pyvo.registry.Servicetype(servicetype))
+    if waveband:
+        constraints.append(pyvo.registry.Waveband(waveband))
+    with translate_errors(url, "registry search"):
+        service = pyvo.dal.TAPService(url, session=session)
+        results = pyvo.registry.search(*constraints, service=service)
+        rows = []
+        for r in results:
+            access = ""
+            try:
+                access = r.access_url
+            except Exception:  # several interfaces, or none, for this type
+                access = ""
+            rows.append((r.ivoid, r.res_title, access, ",".join(r.access_modes())))
+    return Table(rows=rows or None, names=("ivoid", "title", "access_url", "types"),
+                 dtype=(str, str, str, str))

@@ -1,0 +1,104 @@
+"""The VO calls behind the facade: pyvo SIA v2, Simple Cone Search, TAP and the registry.
+
+This is the adapter layer: the only retrieval module that imports pyvo; it turns pyvo's and
+requests' exceptions into :class:`~platform_lib.retrieval.errors.RetrievalError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import astropy.units as u
+
+from platform_lib.retrieval.errors import RetrievalError
+
+__all__ = ["translate_errors", "TapJob"]
+
+
+@contextlib.contextmanager
+def translate_errors(url: str, what: str):
+    """Turn pyvo/requests failures into :class:`RetrievalError` naming ``url``."""
+    import pyvo
+    import requests
+
+    try:
+        yield
+    except RetrievalError:
+        raise
+    except pyvo.dal.DALServiceError as exc:
+        code = getattr(exc, "code", None)
+        reason = getattr(exc, "reason", None) or str(exc)
+        raise RetrievalError(f"{what} at {url} failed: {reason}", url=url, reason=reason, http_code=code,
+                             code="service-error") from exc
+    except pyvo.dal.DALQueryError as exc:
+        reason = getattr(exc, "reason", None) or str(exc)
+        raise RetrievalError(f"{what} at {url} was refused: {reason}", url=url, reason=reason,
+                             code="query-error") from exc
+    except pyvo.dal.DALFormatError as exc:
+        raise RetrievalError(f"{what} at {url} answered something that is not a VOTable: {exc}", url=url,
+                             reason=str(exc), code="format-error") from exc
+    except requests.RequestException as exc:
+        resp = getattr(exc, "response", None)
+        raise RetrievalError(f"{what} at {url} could not be reached: {exc}", url=url, reason=str(exc),
+                             http_code=getattr(resp, "status_code", None), code="unreachable") from exc
+
+
+class TapJob:
+    """A handle on an asynchronous TAP query (UWS job): poll, wait, fetch, abort, delete.
+
+    Created by ``tap_query(..., async_=True)``; ``job.url`` can be stored and reopened with
+    ``TapJob.from_url(url, session)``.
+    """
+
+    def __init__(self, job, url: str) -> None:
+        self._job = job
+        self.service_url = url
+
+    @classmethod
+    def from_url(cls, job_url: str, session=None) -> "TapJob":
+        import pyvo
+
+        with translate_errors(job_url, "TAP job"):
+            return cls(pyvo.dal.AsyncTAPJob(job_url, session=session), job_url)
+
+    @property
+    def url(self) -> str:
+        return self._job.url
+
+    @property
+    def phase(self) -> str:
+        with translate_errors(self.url, "TAP job"):
+            return self._job.phase
+
+    def wait(self, timeout: u.Quantity = 600 * u.s, poll: u.Quantity = 1 * u.s) -> str:
+        """Block until the job finishes (or ``timeout``); returns the final phase. Interruptible."""
+        deadline = time.monotonic() + timeout.to_value(u.s)
+        while True:
+            phase = self.phase
+            if phase in ("COMPLETED", "ERROR", "ABORTED"):
+                return phase
+            if time.monotonic() > deadline:
+                raise RetrievalError(f"TAP job {self.url} still {phase} after {timeout}", url=self.url,
+                                     reason="timeout", code="timeout")
+            time.sleep(poll.to_value(u.s))
+
+    def fetch(self):
+        """The result as an astropy Table (raises when the job did not complete)."""
+        phase = self.phase
+        if phase != "COMPLETED":
+            reason = ""
+            with contextlib.suppress(Exception):
+                reason = self._job.job.errorsummary.message.content
+            raise RetrievalError(f"TAP job {self.url} is {phase}: {reason}", url=self.url, reason=reason or phase,
+                                 code="job-not-completed")
+        with translate_errors(self.url, "TAP job"):
+            return self._job.fetch_result().to_table()
+
+    def abort(self) -> None:
+        with translate_errors(self.url, "TAP job"):
+            self._job.abort()
+
+    def delete(self) -> None:
+        with translate_errors(self.url, "TAP job"):
+            self._job.delete()
