@@ -500,7 +500,7 @@ def match_probability(
         Alternatively, the fraction of the smaller catalogue expected to have a counterpart:
         ``N_* = completeness * min(N1, N2)``. With neither given, ``N_*`` is estimated
         self-consistently: the ``N_*`` for which the pair posteriors sum to ``N_*`` (BS08 §5.1's
-        iteration, solved by bracketing: regula falsi, Illinois variant).
+        iteration, solved by a safeguarded Newton method).
 
     Returns
     -------
@@ -556,44 +556,38 @@ def match_probability(
         prob, p0 = prob_for(float(n_true))
         return MatchProbability(prob, log_bf, p0, float(n_true), area_q)
     # Self-consistent N_*: the expected number of true pairs is the sum of the posteriors. Solve
-    # sum P(N) = N for N in (0, min(N1, N2)] by bracketing on log N (about 10 evaluations).
-    hi = float(min(n1, n2))
-    lo = min(1e-3, hi)
+    # g(y) = ln(sum P(e^y)) - y = 0 for y = ln N_* in (ln 1e-3, ln min(N1, N2)] by Newton's method
+    # safeguarded by bisection: g is strictly decreasing (dg/dy = sum p(1-p) / sum p / (1 - P0) - 1
+    # < 0), so the root is unique; about five evaluations.
+    lo, hi = np.log(min(1e-3, min(n1, n2))), np.log(float(min(n1, n2)))
 
-    def excess(log_nt: float) -> float:
-        nt = float(np.exp(log_nt))
-        return float(prob_for(nt)[0].sum()) - nt
+    def g_and_slope(y: float) -> tuple[float, float]:
+        prob, p0 = prob_for(float(np.exp(y)))
+        total = float(prob.sum())
+        if total <= 0:
+            return -np.inf, -1.0
+        return np.log(total) - y, float((prob * (1 - prob)).sum()) / total / (1 - p0) - 1
 
-    if excess(np.log(hi)) >= 0:
-        nt = hi
-    elif excess(np.log(lo)) <= 0:
-        nt = lo
+    g_hi, _ = g_and_slope(hi)
+    if g_hi >= 0:
+        y = hi
     else:
-        nt = float(np.exp(_illinois(excess, np.log(lo), np.log(hi), max_iter)))
+        a, b = lo, hi
+        y = np.log(0.5) + hi
+        for _ in range(max_iter):
+            g, slope = g_and_slope(y)
+            if g > 0:
+                a = y
+            else:
+                b = y
+            step = -g / slope if np.isfinite(g) and slope < 0 else np.nan
+            y_new = y + step if np.isfinite(step) else 0.5 * (a + b)
+            if not a < y_new < b:
+                y_new = 0.5 * (a + b)
+            if abs(y_new - y) < 1e-7 or b - a < 1e-9:
+                y = y_new
+                break
+            y = y_new
+    nt = float(np.exp(y))
     prob, p0 = prob_for(nt)
     return MatchProbability(prob, log_bf, p0, nt, area_q)
-
-
-def _illinois(f, a: float, b: float, max_iter: int, rtol: float = 1e-5) -> float:
-    """A root of ``f`` in ``[a, b]`` (``f(a) > 0 > f(b)`` or the reverse): regula falsi, Illinois
-    variant; stops when ``|f| <= rtol * exp(x)`` (``f`` is an excess in number of matches at
-    ``N = exp(x)``) or the bracket is below 1e-9."""
-    fa, fb = f(a), f(b)
-    side = 0
-    c = a
-    for _ in range(max_iter):
-        c = (a * fb - b * fa) / (fb - fa)
-        fc = f(c)
-        if abs(fc) <= rtol * np.exp(c) or abs(b - a) < 1e-9:
-            break
-        if fc * fb > 0:
-            b, fb = c, fc
-            if side == -1:
-                fa /= 2
-            side = -1
-        else:
-            a, fa = c, fc
-            if side == 1:
-                fb /= 2
-            side = 1
-    return c
