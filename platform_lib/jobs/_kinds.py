@@ -140,8 +140,18 @@ def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table:
             inputs.append(read_table(p))
         else:
             inputs.append(raw)  # a catalogue registry name
+    options = dict(params.get("options", {}))
+    for key, table in (("left_errors", inputs[0]), ("right_errors", inputs[1])):
+        if isinstance(options.get(key), str):  # "0.5 arcsec", or an error column (with a unit)
+            spec = _errors_param(options[key])
+            if isinstance(spec, str):
+                if not isinstance(table, Table) or spec not in table.colnames or table[spec].unit is None:
+                    raise JobError(f"crossmatch option {key}={spec!r}: not a quantity nor a column with a unit",
+                                   code="bad-param", value=spec)
+                spec = table[spec].quantity
+            options[key] = spec
     ctx.progress(0.2, "matching")
-    result = xm.crossmatch(inputs[0], inputs[1], quantity_param(params, "radius"), **params.get("options", {}))
+    result = xm.crossmatch(inputs[0], inputs[1], quantity_param(params, "radius"), **options)
     ctx.progress(0.95, "writing result")
     return _as_table(result)
 

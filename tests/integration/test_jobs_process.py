@@ -167,6 +167,24 @@ def test_builtin_nway_and_skymap_kinds(env, tmp_path):
     assert len(best) == 50 and np.all(best["idx_cat1"] == best["idx_primary"])
     assert np.all(best["p_match"] > 0.9)
 
+    # skymap kind: a small flat map (order 2) peaked around (10.05, -4.95), written as RING
+    from platform_lib.skymap import SkyMap
+    import cdshealpix.nested as hp
+
+    order = 2
+    ipix = np.arange(12 * 4**order, dtype=np.uint64)
+    lon, lat = hp.healpix_to_lonlat(ipix, order)
+    cosd = np.sin(lat.rad) * np.sin(np.radians(-4.95)) + np.cos(lat.rad) * np.cos(np.radians(-4.95)) * np.cos(
+        lon.rad - np.radians(10.05))
+    dens = np.exp(5 * cosd)
+    dens /= dens.sum() * 4 * np.pi / ipix.size
+    SkyMap(uniq=4 * 4**order + ipix.astype(np.int64), probdensity=dens).write(home / "map.fits", flat=True,
+                                                                             ordering="RING")
+    job = jobs.submit("skymap", {"catalog": "x.parquet", "skymap": "map.fits"}, settings=settings)
+    assert job.wait(timeout=180) == "succeeded", job.info().get("traceback")
+    t = job.result()
+    assert len(t) == 50 and np.all(t["in_90"]) and t.meta["area_90"] > 0
+
 
 def test_builtin_crossmatch_kind_matches_in_process_result(env):
     from platform_lib.crossmatch import crossmatch
@@ -180,11 +198,18 @@ def test_builtin_crossmatch_kind_matches_in_process_result(env):
     (home / "in").mkdir()
     left.write(home / "in" / "left.parquet", format="parquet")
     right.write(home / "in" / "right.parquet", format="parquet")
+    left["err"] = np.full(n, 0.3) * u.arcsec
+    left.write(home / "in" / "left.parquet", format="parquet", overwrite=True)
     job = jobs.submit("crossmatch", {"left": "in/left.parquet", "right": "in/right.parquet", "radius": "1 arcsec",
-                                     "options": {"mode": "all"}}, settings=settings, output="out/xmatch.parquet")
+                                     "options": {"mode": "all", "probability": True, "left_errors": "err",
+                                                 "right_errors": "0.2 arcsec"}},
+                      settings=settings, output="out/xmatch.parquet")
     assert job.wait(timeout=240) == "succeeded", job.info().get("traceback")
     got = job.result()
-    expected = crossmatch(left, right, 1 * u.arcsec, mode="all")
+    expected = crossmatch(left, right, 1 * u.arcsec, mode="all", probability=True,
+                          left_errors=left["err"].quantity, right_errors=0.2 * u.arcsec)
+    np.testing.assert_allclose(np.sort(np.asarray(got["match_probability"])),
+                               np.sort(np.asarray(expected["match_probability"])), rtol=1e-9)
     assert len(got) == len(expected) > 0
     np.testing.assert_allclose(np.sort(np.asarray(got["separation_arcsec"])),
                                np.sort(np.asarray(expected["separation_arcsec"])), rtol=1e-12)

@@ -114,3 +114,10 @@ def test_atomic_json(tmp_path):
     assert json.loads(path.read_text()) == {"a": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
     assert not process_alive(None) and process_alive(__import__("os").getpid())
+
+
+def test_wait_with_a_progress_bar(settings, capsys):
+    job = _fake_job(settings, "succeeded", progress=1.0, message="done")
+    assert job.wait(timeout=5, progress=True) == "succeeded"
+    err = capsys.readouterr().err
+    assert f"job {job.id}" in err and "100" in err
