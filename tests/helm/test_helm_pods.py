@@ -49,9 +49,13 @@ def chart(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(autouse=True)
 def offline_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubernetes_asyncio.config import kube_config
+
     path = tmp_path / "kubeconfig"
     path.write_text(KUBECONFIG)
     monkeypatch.setenv("KUBECONFIG", str(path))
+    # the client library reads KUBECONFIG once, at import (which an earlier test may have done)
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
 
 
 class FakeUser:
