@@ -64,6 +64,7 @@ __all__ = [
     "posterior_probability",
     "prior_from_densities",
     "tangent_offsets",
+    "transport_angle",
 ]
 
 FOUR_PI = 4.0 * np.pi
@@ -235,6 +236,28 @@ def tangent_offsets(
     return xi, eta
 
 
+def transport_angle(lon0, lat0, lon, lat) -> np.ndarray:
+    """Rotation (radians) of position angles carried from ``(lon, lat)`` to ``(lon0, lat0)`` along
+    the great circle joining them: a direction with position angle ``p`` at the second point has
+    ``p + angle`` in the tangent frame of the first (meridians converge; large near the poles)."""
+    a0, d0 = np.radians(lon0), np.radians(lat0)
+    a, d = np.radians(lon), np.radians(lat)
+    da = a - a0
+    fwd = np.arctan2(np.sin(da) * np.cos(d), np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(da))
+    back = np.arctan2(-np.sin(da) * np.cos(d0), np.cos(d) * np.sin(d0) - np.sin(d) * np.cos(d0) * np.cos(da))
+    return fwd - back - np.pi
+
+
+def _rotate_cov(cee, cen, cnn, angle):
+    """``R C R^T`` for a position-angle rotation by ``angle`` (east of north)."""
+    c, s = np.cos(angle), np.sin(angle)
+    return (
+        c * c * cee + 2 * c * s * cen + s * s * cnn,
+        -c * s * cee + (c * c - s * s) * cen + c * s * cnn,
+        s * s * cee - 2 * c * s * cen + c * c * cnn,
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Bayes factors
 # --------------------------------------------------------------------------------------------------
@@ -277,6 +300,8 @@ def log_bayes_factor(
     if not present[:, 0].all():
         raise MatchConfidenceError("column 0 of every association must be present", code="bad-mask")
     x, y = tangent_offsets(lon[:, :1], lat[:, :1], lon, lat)
+    # error ellipses are oriented to their own source's north: carry them to the tangent frame
+    cee, cen, cnn = _rotate_cov(cee, cen, cnn, transport_angle(lon[:, :1], lat[:, :1], lon, lat))
     det = cee * cnn - cen * cen
     if np.any(det[present] <= 0) or not np.all(np.isfinite(det[present])):
         raise MatchConfidenceError(
@@ -323,7 +348,10 @@ def log_bayes_factor_pairs(
     i2 = np.asarray(i2, dtype=np.intp)
     e1 = errors1.take(i1)
     e2 = errors2.take(i2)
-    xi, eta = tangent_offsets(np.asarray(lon1)[i1], np.asarray(lat1)[i1], np.asarray(lon2)[i2], np.asarray(lat2)[i2])
+    lo1, la1, lo2, la2 = np.asarray(lon1)[i1], np.asarray(lat1)[i1], np.asarray(lon2)[i2], np.asarray(lat2)[i2]
+    xi, eta = tangent_offsets(lo1, la1, lo2, la2)
+    if np.any(e2[1] != 0) or np.any(e2[0] != e2[2]):  # elliptical: orient to the first source's north
+        e2 = _rotate_cov(e2[0], e2[1], e2[2], transport_angle(lo1, la1, lo2, la2))
     cee, cen, cnn = e1[0] + e2[0], e1[1] + e2[1], e1[2] + e2[2]
     det = cee * cnn - cen * cen
     q = (cnn * xi * xi - 2 * cen * xi * eta + cee * eta * eta) / det

@@ -225,3 +225,41 @@ def test_public_crossmatch_uses_these_probabilities():
     direct = match_probability(lon1, lat1, lon2, lat2, i1, i2, err1, err2)
     assert len(out) == i1.size
     np.testing.assert_allclose(np.sort(np.asarray(out["match_probability"])), np.sort(direct.probability), rtol=1e-9)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lon=st.floats(0, 360, exclude_max=True),
+    lat=st.floats(-89.9, 89.9),
+    east=st.floats(-3, 3),
+    north=st.floats(-3, 3),
+    a=st.floats(0.1, 3),
+    ratio=st.floats(0.1, 1),
+    pa=st.floats(0, 360),
+    sigma=st.floats(0.05, 2),
+)
+def test_pair_bayes_factor_symmetry_and_rotation(lon, lat, east, north, a, ratio, pa, sigma):
+    """ln B does not depend on which catalogue is first, nor on rotating offset and ellipse together."""
+    ell = PositionalErrors.ellipse(a * u.arcsec, a * ratio * u.arcsec, pa * u.deg)
+    circ = PositionalErrors.circular(sigma * u.arcsec)
+    lon2, lat2 = _offset(lon, lat, east, north)
+    one = np.array([0])
+    args = (np.array([lon]), np.array([lat]), np.array([lon2]), np.array([lat2]))
+    forward = log_bayes_factor_pairs(*args, ell, circ, one, one)[0]
+    backward = log_bayes_factor_pairs(args[2], args[3], args[0], args[1], circ, ell, one, one)[0]
+    assert forward == pytest.approx(backward, rel=1e-6, abs=1e-6)
+    # rotate the offset and the position angle by the same angle, at a fixed equatorial point
+    rot = np.radians(37.0)
+    e2 = east * np.cos(rot) + north * np.sin(rot)
+    n2 = -east * np.sin(rot) + north * np.cos(rot)
+    ell2 = PositionalErrors.ellipse(a * u.arcsec, a * ratio * u.arcsec, (pa + 37.0) * u.deg)
+    l1, b1 = _offset(50.0, 0.0, east, north)
+    l2, b2 = _offset(50.0, 0.0, e2, n2)
+    base = (np.array([50.0]), np.array([0.0]))
+    r1 = log_bayes_factor_pairs(*base, np.array([l1]), np.array([b1]), ell, circ, one, one)[0]
+    r2 = log_bayes_factor_pairs(*base, np.array([l2]), np.array([b2]), ell2, circ, one, one)[0]
+    assert r1 == pytest.approx(r2, rel=1e-6, abs=1e-6)
