@@ -109,9 +109,11 @@ def match_skymap(
         One row per source: ``probdensity`` (sr^-1), ``probdensity_deg2`` (deg^-2),
         ``credible_level`` (probability of the smallest credible region containing the source),
         ``searched_area`` (deg^2), ``in_50`` / ``in_90`` ..., and with distances on a 3-D map
-        ``probdensity_vol`` (Mpc^-3) and ``distance_pdf`` (Mpc^-1, ``p(r | direction)``). Sources outside a
-        partial map get density 0 and level 1. ``meta`` holds ``area_50`` ... (deg^2) and the map's
-        ``OBJECT``.
+        ``probdensity_vol`` (Mpc^-3), ``distance_pdf`` (Mpc^-1, ``p(r | direction)``),
+        ``credible_level_vol`` (3-D credible level on ligo.skymap's voxel grid, see
+        :meth:`SkyMap.volume_grid`) and ``in_vol_50`` / ``in_vol_90`` ... Sources outside a
+        partial map get density 0 and level 1. ``meta`` holds ``area_50`` ... (deg^2), with distances
+        ``volume_50`` ... (Mpc^3), and the map's ``OBJECT``.
 
     Examples
     --------
@@ -168,6 +170,12 @@ def match_skymap(
         out["distance"] = r * u.Mpc
         out["probdensity_vol"] = vol * u.Mpc**-3
         out["distance_pdf"] = cond * u.Mpc**-1
+        grid = m.volume_grid(reach=float(r.max()) if r.size else 0.0)
+        level_vol = grid.levels_at(idx, r)
+        out["credible_level_vol"] = level_vol
+        for lv in levels:
+            out[f"in_vol_{round(100 * lv):d}"] = level_vol <= lv
+            out.meta[f"volume_{round(100 * lv):d}"] = float(grid.volume(lv).to_value(u.Mpc**3))
     for key in ("OBJECT", "DATE-OBS", "INSTRUME"):
         if key in m.meta:
             out.meta[key] = m.meta[key]
