@@ -197,14 +197,21 @@ class SkyMap:
         return float(np.interp(level, prob, area, left=0, right=4 * 180**2 / np.pi)) * u.deg**2
 
     def volume_grid(
-        self, *, n_r: int = 400, max_r: float | None = None, reach: float = 0.0, coverage: float = 0.9999
+        self,
+        *,
+        n_r: int = 400,
+        max_r: float | None = None,
+        reach: float = 0.0,
+        coverage: float = 0.9999,
+        max_voxels: int = 5_000_000,
     ) -> VolumeGrid:
         """3-D credible levels on a (pixel, distance) grid, as ligo.skymap's ``crossmatch`` does.
 
         Voxels are the pixels holding the densest ``coverage`` of the 2-D probability times ``n_r``
         distance shells up to ``max_r`` Mpc (default 6x the posterior mean distance, extended to
         ``reach`` when that is farther, as ligo.skymap does for its targets). Each voxel's
-        level is the probability of all voxels with a higher ``dP/dV``. Needs the distance layers.
+        level is the probability of all voxels with a higher ``dP/dV``. Maps with many pixels get
+        fewer shells (at most ``max_voxels`` voxels, at least 20 shells). Needs the distance layers.
         """
         if not self.has_distance:
             raise SkymapError("the sky map has no DISTMU/DISTSIGMA/DISTNORM layers", code="no-distance-layers")
@@ -218,6 +225,8 @@ class SkyMap:
             mean = float(np.sum(np.where(ok, prob * mu, 0.0)) / max(np.sum(np.where(ok, prob, 0.0)), 1e-300))
             max_r = 6 * max(mean, 1e-3) if "DISTMEAN" not in self.meta else 6 * float(self.meta["DISTMEAN"])
             max_r = max(max_r, reach)
+        # bound memory (about 60 bytes per voxel): fewer distance shells for maps with many pixels
+        n_r = int(np.clip(max_voxels // max(keep.size, 1), 20, n_r))
         dr = max_r / n_r
         r = dr * (np.arange(n_r) + 0.5)
         area = self.pixel_area[keep]
