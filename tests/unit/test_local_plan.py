@@ -1,0 +1,177 @@
+"""Unit tests for the supervisor's pure parts: hub settings, generated files, process specs, state, ports."""
+
+from __future__ import annotations
+
+import ast
+import json
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from astrohub_hub import HubSettings
+from platform_lib.local.config import LocalConfig
+from platform_lib.local.errors import AlreadyRunningError, ConfigError, DataDirError, PortInUseError
+from platform_lib.local.layout import DataLayout
+from platform_lib.local.plan import (
+    CLI_SERVICE,
+    hub_settings,
+    plan_components,
+    render_gateway_config,
+    render_hub_config,
+)
+from platform_lib.local.ports import check_ports_free, free_ports
+from platform_lib.local.state import Credentials, PlatformState
+from platform_lib.local.supervisor import unreachable_by_others
+
+CREDS = Credentials("admin", "a" * 40, "b" * 12)
+TOKENS = {"proxy": "p" * 64, "gateway": "g" * 64, "archive": "r" * 64, "cli": "c" * 64}
+
+
+def make(tmp_path: Path, **overrides) -> tuple[LocalConfig, DataLayout]:
+    config = LocalConfig(data_dir=tmp_path / "data", **overrides)
+    return config, DataLayout(config.data_dir)
+
+
+def test_hub_settings_validate_against_the_hub_model(tmp_path):
+    config, layout = make(tmp_path, groups={"astro101": {"members": ["ann"]}, "teachers": {"instructors_of": ["astro101"]}})
+    settings = hub_settings(config, layout, CREDS, TOKENS, archive_command=["astrohub-archive"])
+    model = HubSettings.model_validate(settings)
+    assert model.storage.home == str(layout.home_root / "{username}")
+    assert model.dask_gateway.address == "http://127.0.0.1:8000/services/dask-gateway"
+    assert model.dask_gateway.proxy_address == "gateway://127.0.0.1:8786"
+    assert model.groups["teachers"].instructors_of == ["astro101"]
+    services = {s.name: s for s in model.services}
+    assert services[CLI_SERVICE].api_token == TOKENS["cli"] and "admin:users" in services[CLI_SERVICE].scopes
+    archive = services["archive"]
+    assert archive.url == "http://127.0.0.1:8003"
+    assert archive.command[archive.command.index("--index") + 1] == str(layout.datasets / "images" / "index.sqlite")
+
+
+def test_archive_and_gateway_can_be_left_out(tmp_path):
+    config, layout = make(tmp_path, gateway={"enabled": False})
+    settings = hub_settings(config, layout, CREDS, TOKENS, archive_command=None)
+    assert [s["name"] for s in settings["services"]] == [CLI_SERVICE]
+    assert settings["dask_gateway"] == {"enabled": False}
+    assert [s.name for s in plan_components(config, layout, TOKENS, proxy_command="chp", bin_dir=Path("/b"))] == [
+        "proxy", "hub"]
+
+
+@pytest.mark.parametrize(("flag", "backend"), [(None, "auto"), (True, "local"), (False, "unsafe")])
+def test_gateway_backend_follows_the_user_mode(tmp_path, flag, backend):
+    config, layout = make(tmp_path, users={"run_as_system_users": flag})
+    settings = hub_settings(config, layout, CREDS, TOKENS)
+    assert settings["dask_gateway"]["server"]["backend"] == backend
+    assert settings["local"]["run_as_system_users"] is flag
+
+
+def test_generated_files_only_build_settings_and_call_configure(tmp_path):
+    config, layout = make(tmp_path)
+    settings = hub_settings(config, layout, CREDS, TOKENS)
+    for text, func in ((render_hub_config(settings), "configure"), (render_gateway_config(settings), "configure_gateway")):
+        tree = ast.parse(text)
+        statements = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+        assert all(isinstance(n, ast.ImportFrom) and n.module.startswith("astrohub_hub") for n in statements[:-1])
+        call = statements[-1].value
+        assert isinstance(call, ast.Call) and call.func.id == func
+        inner = call.args[1]
+        assert inner.func.attr == "model_validate_json"
+        assert json.loads(inner.args[0].value) == json.loads(json.dumps(settings))
+
+
+def test_plan_components_wires_ports_and_tokens(tmp_path):
+    config, layout = make(tmp_path, hub={"port": 9000, "hub_port": 9001, "proxy_api_port": 9002}, gateway={"port": 9003})
+    specs = {s.name: s for s in plan_components(config, layout, TOKENS, proxy_command="/x/chp", bin_dir=Path("/b"))}
+    proxy, hub, gateway = specs["proxy"], specs["hub"], specs["dask-gateway"]
+    assert proxy.argv[0] == "/x/chp" and "9000" in proxy.argv and "9002" in proxy.argv
+    assert "--default-target" in proxy.argv and "http://127.0.0.1:9001" in proxy.argv
+    assert proxy.env["CONFIGPROXY_AUTH_TOKEN"] == hub.env["CONFIGPROXY_AUTH_TOKEN"] == TOKENS["proxy"]
+    assert "--JupyterHub.hub_port=9001" in hub.argv and "--ConfigurableHTTPProxy.should_start=False" in hub.argv
+    assert f"--JupyterHub.db_url=sqlite:///{layout.hub_db}" in hub.argv
+    assert hub.health_url == "http://127.0.0.1:9000/hub/api/"
+    assert gateway.env["JUPYTERHUB_API_TOKEN"] == TOKENS["gateway"]
+    assert gateway.env["JUPYTERHUB_API_URL"] == "http://127.0.0.1:9001/hub/api"
+    assert gateway.health_url == "http://127.0.0.1:9000/services/dask-gateway/api/health"
+
+
+def test_layout_prepare_modes(tmp_path):
+    layout = DataLayout(tmp_path / "data")
+    layout.prepare(as_root=False)
+    assert stat.S_IMODE(layout.datasets.stat().st_mode) == 0o755
+    assert stat.S_IMODE(layout.state.stat().st_mode) == 0o700
+    for path in (layout.home_root, layout.groups_root, layout.scratch_root, layout.logs):
+        assert path.is_dir()
+    assert layout.home("ann") == layout.root / "home" / "ann"
+    assert layout.scratch("ann") == layout.root / "scratch" / "ann"
+
+
+def test_layout_unwritable(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataDirError) as info:
+        DataLayout(tmp_path / "file" / "data").check_writable()
+    assert info.value.path == str(tmp_path / "file" / "data")
+
+
+def test_state_secrets_are_generated_once_and_private(tmp_path):
+    layout = DataLayout(tmp_path)
+    layout.state.mkdir()
+    state = PlatformState(layout)
+    first = state.credentials("admin")
+    assert len(first.admin_password) >= 32 and len(first.user_password) >= 8
+    assert state.credentials("admin") == first
+    assert state.credentials("admin", user_password="given-password").user_password == "given-password"
+    tokens = state.tokens()
+    assert state.tokens() == tokens and set(tokens) == {"proxy", "gateway", "archive", "cli"}
+    for path in (layout.credentials_file, layout.tokens_file, state.ensure_cookie_secret()):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_lock_refuses_a_second_holder(tmp_path):
+    layout = DataLayout(tmp_path)
+    first, second = PlatformState(layout), PlatformState(layout)
+    first.acquire_lock()
+    try:
+        assert second.is_locked()
+        with pytest.raises(AlreadyRunningError) as info:
+            second.acquire_lock()
+        assert info.value.pid == first.read_pid()
+    finally:
+        first.release_lock()
+    assert not second.is_locked()
+    assert not layout.pid_file.exists()
+
+
+def test_ports(tmp_path):
+    a, b = free_ports(2)
+    check_ports_free({"hub.port": a, "hub.hub_port": b})
+    with pytest.raises(ConfigError, match="both use port"):
+        check_ports_free({"hub.port": a, "gateway.port": a})
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", a))
+        busy.listen()
+        with pytest.raises(PortInUseError) as info:
+            check_ports_free({"hub.hub_port": b, "hub.port": a})
+    assert info.value.key == "hub.port" and info.value.port == a and "--set hub.port=" in str(info.value)
+
+
+def test_unreachable_by_others(tmp_path):
+    private = tmp_path / "private"
+    (private / "bin").mkdir(parents=True)
+    exe = private / "bin" / "python"
+    exe.write_text("")
+    private.chmod(0o700)
+
+    def first_blocked() -> str | None:  # computed independently, from the outermost folder in
+        for folder in [*reversed(exe.parents)]:
+            if not folder.stat().st_mode & 0o001:
+                return str(folder)
+        return None
+
+    try:
+        assert unreachable_by_others(str(exe)) == first_blocked() is not None
+        private.chmod(0o711)
+        assert unreachable_by_others(str(exe)) == first_blocked()
+        assert unreachable_by_others(str(exe)) != str(private)
+    finally:
+        private.chmod(0o755)
