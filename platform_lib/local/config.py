@@ -31,6 +31,7 @@ __all__ = [
     "parse_override",
     "default_data_dir",
     "ENV_PREFIX",
+    "reference_markdown",
 ]
 
 ENV_PREFIX = "PLATFORM_"
@@ -331,3 +332,49 @@ def load_config(
     except ValidationError as exc:
         raise _format_validation(exc, "") from exc
     return config.model_copy(update={"data_dir": config.data_dir.expanduser().absolute()})
+
+
+def reference_markdown() -> str:
+    """The configuration reference as a Markdown table, generated from :class:`LocalConfig`.
+
+    ``docs/local-platform.md`` embeds this table between ``<!-- config-reference -->`` markers; a
+    unit test keeps the two identical.
+    """
+    rows = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            sub = _model_for(model, name)
+            if sub is not None:
+                walk(sub, f"{prefix}{name}.")
+                continue
+            if name == "groups":
+                walk(GroupConfig, f"{prefix}groups.<name>.")
+                continue
+            annotation = _type_name(info.annotation)
+            if name == "data_dir":
+                default = "`/srv/astrohub` as root, else `~/.local/share/astrohub`"
+            elif info.default_factory is not None:
+                default = f"`{json_default(info.default_factory())}`"
+            else:
+                default = f"`{json_default(info.default)}`"
+            description = (info.description or "").replace("|", "\\|")
+            rows.append(f"| `{prefix}{name}` | {annotation.replace('|', 'or')} | {default} | {description} |")
+
+    walk(LocalConfig, "")
+    return "\n".join(rows) + "\n"
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation)
+    if "[" in text or "|" in text:
+        return text.replace("typing.", "").replace("pathlib.", "")
+    return getattr(annotation, "__name__", text)
+
+
+def json_default(value: Any) -> str:
+    import json
+
+    if isinstance(value, Path):
+        return str(value)
+    return json.dumps(value)

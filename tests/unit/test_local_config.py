@@ -112,3 +112,11 @@ def test_ports_lists_enabled_components_only():
     config = LocalConfig(gateway={"enabled": False}, archive={"enabled": False})
     assert set(config.ports()) == {"hub.port", "hub.hub_port", "hub.proxy_api_port"}
     assert "gateway.port" in LocalConfig().ports()
+
+
+def test_docs_reference_matches_the_model():
+    from platform_lib.local.config import reference_markdown
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "local-platform.md").read_text()
+    embedded = docs.split("<!-- config-reference -->\n", 1)[1].split("<!-- /config-reference -->", 1)[0]
+    assert embedded.strip() == reference_markdown().strip(), "regenerate the table in docs/local-platform.md"

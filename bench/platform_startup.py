@@ -1,0 +1,176 @@
+"""Benchmark the local platform: start-up, server-to-kernel latency, and hub REST API latency under load.
+
+Usage::
+
+    .venv/bin/python bench/platform_startup.py          # quick: 50 clients x 10 requests, 1 start each
+    .venv/bin/python bench/platform_startup.py --full   # 50 clients x 100 requests, 3 starts each
+
+Each figure is reported with a peer measured in the same run, as a ratio:
+
+* ``astrohub up`` (proxy + hub + dask-gateway [+ archive], until the hub answers through the proxy)
+  vs a bare ``jupyterhub`` with its default configuration started the same way;
+* "start my server" -> a kernel executing code (hub API + spawner + Jupyter server + kernel) vs
+  starting a kernel directly with ``jupyter_client`` (the floor: a Python kernel's own start-up);
+* hub REST API p50/p99 with 50 concurrent clients (``GET /hub/api/users/<name>`` with a token,
+  through the proxy) vs the same requests sent straight to the hub's port (no proxy).
+
+The machine has 2 cores shared with other work, so absolute figures vary; ratios are steadier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _harness():
+    name = "astrohub_platform_harness"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "integration" / "conftest.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _poll(condition, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark step timed out")
+        time.sleep(0.02)
+
+
+def time_astrohub_up() -> tuple[float, object, list[str]]:
+    t0 = time.perf_counter()
+    platform, args = _harness().start_platform()
+    return time.perf_counter() - t0, platform, args
+
+
+def time_bare_jupyterhub() -> float:
+    from platform_lib.local.ports import free_ports
+
+    port, hub_port, api_port = free_ports(3)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, PATH=f"{ROOT / '.npm/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}")
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jupyterhub"), f"--port={port}", f"--JupyterHub.hub_port={hub_port}",
+             f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{api_port}", "--JupyterHub.authenticator_class=dummy"],
+            cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        try:
+            def ready() -> bool:
+                try:
+                    return requests.get(f"http://127.0.0.1:{port}/hub/api/", timeout=1).status_code == 200
+                except requests.RequestException:
+                    return False
+            _poll(ready)
+            return time.perf_counter() - t0
+        finally:
+            os.killpg(proc.pid, 15)
+            proc.wait(30)
+
+
+def time_server_to_kernel(platform, user: str) -> float:
+    platform.create_user(user)
+    platform.user_token(user)
+    t0 = time.perf_counter()
+    platform.start_server(user)
+    out = platform.execute(user, "print(6 * 7)")
+    elapsed = time.perf_counter() - t0
+    assert out.strip() == "42", out
+    platform.stop_server(user)
+    return elapsed
+
+
+def time_bare_kernel() -> float:
+    from jupyter_client.manager import start_new_kernel
+
+    t0 = time.perf_counter()
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        kc.execute_interactive("print(6 * 7)", timeout=60, output_hook=lambda msg: None)
+        return time.perf_counter() - t0
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def api_latencies(url: str, token: str, clients: int, per_client: int) -> list[float]:
+    def worker(_: int) -> list[float]:
+        session = requests.Session()
+        session.headers["Authorization"] = f"token {token}"
+        times = []
+        for _ in range(per_client):
+            t0 = time.perf_counter()
+            response = session.get(url, timeout=30)
+            times.append(time.perf_counter() - t0)
+            response.raise_for_status()
+        return times
+
+    with ThreadPoolExecutor(clients) as pool:
+        return [t for chunk in pool.map(worker, range(clients)) for t in chunk]
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the issue's sizes: 50 clients x 100 requests, 3 starts")
+    opts = parser.parse_args()
+    clients, per_client, repeats = (50, 100, 3) if opts.full else (50, 10, 1)
+
+    rows = []
+    ups, bares = [], []
+    platform = args = None
+    for i in range(repeats):
+        elapsed, p, a = time_astrohub_up()
+        ups.append(elapsed)
+        if i < repeats - 1:
+            _harness().stop_platform(p, a)
+        else:
+            platform, args = p, a
+        bares.append(time_bare_jupyterhub())
+    try:
+        up, bare = statistics.median(ups), statistics.median(bares)
+        rows.append(("astrohub up -> hub ready (s)", up, "bare jupyterhub", bare, "< 10"))
+        spawns = [time_server_to_kernel(platform, platform.unique(f"bench{i}")) for i in range(repeats)]
+        kernels = [time_bare_kernel() for _ in range(repeats)]
+        rows.append(("start server -> kernel runs code (s)", statistics.median(spawns), "bare kernel", statistics.median(kernels), "< 5"))
+        user = platform.unique("load")
+        platform.create_user(user)
+        token = platform.user_token(user)
+        proxied = api_latencies(f"{platform.hub_api}/users/{user}", token, clients, per_client)
+        direct_url = f"http://127.0.0.1:{platform.config.hub.hub_port}/hub/api/users/{user}"
+        direct = api_latencies(direct_url, token, clients, per_client)
+        rows.append((f"hub API p50, {clients} clients (ms)", pct(proxied, 50) * 1e3, "hub port, no proxy", pct(direct, 50) * 1e3, ""))
+        rows.append((f"hub API p99, {clients} clients (ms)", pct(proxied, 99) * 1e3, "hub port, no proxy", pct(direct, 99) * 1e3, "< 100"))
+    finally:
+        _harness().stop_platform(platform, args)
+
+    print(f"\nplatform benchmarks ({'full' if opts.full else 'quick'}: {clients} clients x {per_client} requests, "
+          f"{repeats} start(s); median of starts)\n")
+    print(f"| measure | astrohub | peer | peer value | ratio | target |")
+    print(f"| --- | ---: | --- | ---: | ---: | --- |")
+    for name, value, peer, peer_value, target in rows:
+        print(f"| {name} | {value:.2f} | {peer} | {peer_value:.2f} | {value / peer_value:.2f}x | {target} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
