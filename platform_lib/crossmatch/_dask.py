@@ -154,12 +154,11 @@ def crossmatch_lazy(left, right, radius, *, mode, k, left_coords, right_coords, 
         return result
     client, cluster = _client(client)
     try:
-        future = client.compute(result._ddf)
-        if progress if progress is not None else _interactive():
-            from distributed import progress as show_progress
+        import dask
 
-            show_progress(future)
-        out = future.result()
+        show = progress if progress is not None else _interactive()
+        with dask.config.set(scheduler=client.get):
+            out = result.compute(progress_bar=bool(show))
     finally:
         if cluster is not None:
             client.close()
