@@ -16,7 +16,7 @@ distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning")
 
 
-def _frames(n=12_000, seed=11):
+def _frames(n=4_000, seed=11):
     rng = np.random.default_rng(seed)
     ra = rng.uniform(0, 360, n)
     dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
@@ -42,7 +42,7 @@ def hats_pair(tmp_path_factory):
     root = tmp_path_factory.mktemp("hats")
     for name, df in (("left", left), ("right", right)):
         cat = lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", margin_threshold=5.0,
-                                  partition_rows=1500, catalog_name=name)
+                                  partition_rows=500, catalog_name=name)
         cat.write_catalog(root / name)
     return left, right, root / "left", root / "right"
 
@@ -67,19 +67,17 @@ def test_hats_on_dask_equals_in_memory(hats_pair, client, mode):
     radius = 2 * u.arcsec
     expected = crossmatch(left, right, radius, mode=mode)
     got = crossmatch(str(lpath), str(rpath), radius, mode=mode, client=client, progress=False)
-    assert len(expected) > 5000
+    assert len(expected) > 1500
     assert _pairs(got) == _pairs(expected)
     assert len(got) == len(expected)
     merged = got.merge(expected, on=["id_1", "id_2"], suffixes=("_dask", "_mem"))
     assert np.allclose(merged["separation_arcsec_dask"].astype(float), merged["separation_arcsec_mem"], atol=1e-9)
 
 
-def test_lsdb_catalogue_and_in_memory_right_side(hats_pair, client):
-    left, right, lpath, _ = hats_pair
-    lazy = crossmatch(lsdb.open_catalog(lpath), right, 2 * u.arcsec, client=client, lazy=True)
-    assert type(lazy).__module__.startswith("lsdb")
-    got = crossmatch(lsdb.open_catalog(lpath), right, 2 * u.arcsec, client=client, progress=False)
-    assert _pairs(got) == _pairs(crossmatch(left, right, 2 * u.arcsec))
+def test_lsdb_catalogue_in_gives_lazy_catalogue_out(hats_pair, client):
+    _, _, lpath, rpath = hats_pair
+    lazy = crossmatch(lsdb.open_catalog(lpath), lsdb.open_catalog(rpath), 2 * u.arcsec, client=client, lazy=True)
+    assert type(lazy).__module__.startswith("lsdb") and "separation_arcsec" in lazy.columns
 
 
 def test_margin_smaller_than_radius_is_an_error(hats_pair, client):
