@@ -11,8 +11,10 @@ Each figure is reported with a peer measured in the same run, as a ratio:
   vs a bare ``jupyterhub`` with its default configuration started the same way;
 * "start my server" -> a kernel executing code (hub API + spawner + Jupyter server + kernel) vs
   starting a kernel directly with ``jupyter_client`` (the floor: a Python kernel's own start-up);
-* hub REST API p50/p99 with 50 concurrent clients (``GET /hub/api/users/<name>`` with a token,
-  through the proxy) vs the same requests sent straight to the hub's port (no proxy).
+* hub REST API p50/p99 with 50 concurrent clients (``GET /hub/api/users/<name>`` with a token, and
+  the light ``GET /hub/api/``, through the proxy) vs the same requests sent straight to the hub's port
+  (no proxy), both back to back (saturating) and paced at one request per second per client (an
+  open load of 50 req/s, like a class clicking); plus one client alone, and the saturated throughput.
 
 The machine has 2 cores shared with other work, so absolute figures vary; ratios are steadier.
 """
@@ -109,12 +111,20 @@ def time_bare_kernel() -> float:
         km.shutdown_kernel(now=True)
 
 
-def api_latencies(url: str, token: str, clients: int, per_client: int) -> list[float]:
-    def worker(_: int) -> list[float]:
+def api_latencies(url: str, token: str, clients: int, per_client: int, pace: float = 0.0) -> list[float]:
+    """Latencies of ``clients`` concurrent clients; ``pace`` > 0: each sends one request per ``pace`` s
+    (an open load, like people clicking), else back to back (a closed loop that saturates the hub)."""
+
+    def worker(index: int) -> list[float]:
         session = requests.Session()
         session.headers["Authorization"] = f"token {token}"
         times = []
-        for _ in range(per_client):
+        start = time.perf_counter() + (index / clients) * pace
+        for i in range(per_client):
+            if pace:
+                delay = start + i * pace - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)  # load pacing, not waiting for a condition
             t0 = time.perf_counter()
             response = session.get(url, timeout=30)
             times.append(time.perf_counter() - t0)
@@ -160,6 +170,22 @@ def main() -> int:
         direct = api_latencies(direct_url, token, clients, per_client)
         rows.append((f"hub API p50, {clients} clients (ms)", pct(proxied, 50) * 1e3, "hub port, no proxy", pct(direct, 50) * 1e3, ""))
         rows.append((f"hub API p99, {clients} clients (ms)", pct(proxied, 99) * 1e3, "hub port, no proxy", pct(direct, 99) * 1e3, "< 100"))
+        single = api_latencies(f"{platform.hub_api}/users/{user}", token, 1, per_client * 5)
+        rows.append(("hub API p50, 1 client (ms)", pct(single, 50) * 1e3, "hub port, no proxy",
+                     pct(api_latencies(direct_url, token, 1, per_client * 5), 50) * 1e3, ""))
+        light = api_latencies(f"{platform.hub_api}/", token, clients, per_client)
+        light_direct = api_latencies(f"http://127.0.0.1:{platform.config.hub.hub_port}/hub/api/", token, clients, per_client)
+        rows.append((f"GET /hub/api/ p99, {clients} clients (ms)", pct(light, 99) * 1e3, "hub port, no proxy",
+                     pct(light_direct, 99) * 1e3, "< 100"))
+        paced = api_latencies(f"{platform.hub_api}/users/{user}", token, clients, per_client, pace=1.0)
+        paced_direct = api_latencies(direct_url, token, clients, per_client, pace=1.0)
+        rows.append((f"hub API p50, {clients} clients x 1 req/s (ms)", pct(paced, 50) * 1e3, "hub port, no proxy",
+                     pct(paced_direct, 50) * 1e3, ""))
+        rows.append((f"hub API p99, {clients} clients x 1 req/s (ms)", pct(paced, 99) * 1e3, "hub port, no proxy",
+                     pct(paced_direct, 99) * 1e3, "< 100"))
+        wall = sum(proxied) / clients
+        rows.append((f"users/<name> throughput, {clients} clients (req/s)", len(proxied) / wall, "hub port, no proxy",
+                     len(direct) / (sum(direct) / clients), ""))
     finally:
         _harness().stop_platform(platform, args)
 
