@@ -34,7 +34,9 @@ def platform(request: pytest.FixtureRequest):
         yield running
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in the main thread while it
+# is open, and later tests that call asyncio.run() (KubeSpawner pods, the gateway's handlers) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
