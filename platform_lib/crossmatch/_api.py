@@ -49,6 +49,8 @@ def _angle_column(obj, name: str, side: str) -> np.ndarray:
     col = obj[name]
     unit = getattr(col, "unit", None)
     values = getattr(col, "value", col) if isinstance(col, u.Quantity) else col
+    if np.ma.isMaskedArray(values) and np.asarray(values).dtype.kind in "fiu":
+        values = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
     arr = np.asarray(values)
     if arr.dtype.kind not in "fiu":
         raise CrossmatchInputError(
@@ -63,8 +65,6 @@ def _angle_column(obj, name: str, side: str) -> np.ndarray:
             raise CrossmatchInputError(
                 f"{side} column {name!r} has unit {unit}, not an angle", code="mistyped-column",
                 value=name, available=cols) from exc
-    if hasattr(arr, "filled"):
-        arr = np.ma.filled(arr, np.nan)
     return np.asarray(arr, dtype=np.float64)
 
 

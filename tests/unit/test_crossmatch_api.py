@@ -187,3 +187,12 @@ def test_pandas_index_is_not_used_as_row_numbers():
     lp.index = np.arange(30)[::-1] * 7
     out = crossmatch(lp, right.to_pandas(), 1 * u.arcsec)
     assert isinstance(out, pd.DataFrame) and list(out["id_1"]) == list(range(30))
+
+
+def test_masked_coordinates_count_as_missing():
+    left, right = _cats(20)
+    masked = Table(left, masked=True)
+    masked["dec"].mask[[2, 5]] = True
+    with pytest.warns(DroppedRowsWarning, match="^2 left rows"):
+        out = crossmatch(masked, right, 1 * u.arcsec)
+    assert set(np.asarray(out["id_1"]).tolist()) == set(range(20)) - {2, 5}
