@@ -6,10 +6,13 @@ Jupyter server REST + websocket API, as a user's browser would.
 
 from __future__ import annotations
 
+import html
+import re
 import textwrap
 import time
 
 import pytest
+import requests
 
 
 def _wait_for(condition, timeout: float, what: str):
@@ -135,12 +138,48 @@ def test_instructors_manage_students_servers_through_the_hub(platform, classroom
     assert platform.api("GET", f"/users/{teacher}", token=platform.user_token(student)).status_code in (403, 404)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JupyterHub's single-user servers do not resolve group filters (jupyterhub/services/auth.py "
-    "check_scopes: 'except for groups -> user'), so access:servers!group=students is not honoured on "
-    "the student's server routes; needs per-server shares or per-user filters on the hub side",
-)
-def test_instructors_open_students_servers(platform, classroom):
+def _browser_login(platform, user: str) -> requests.Session:
+    """A cookie session logged in through the hub's login form, as a browser would be."""
+    session = requests.Session()
+    session.get(f"{platform.url}hub/login", timeout=30).raise_for_status()
+    response = session.post(f"{platform.url}hub/login", timeout=30, allow_redirects=False, data={
+        "username": user, "password": platform.user_password, "_xsrf": session.cookies.get("_xsrf")})
+    assert response.status_code == 302, response.text[:500]
+    return session
+
+
+def _open_server(session: requests.Session, platform, owner: str) -> requests.Response:
+    """Open ``owner``'s JupyterLab; on JupyterHub's "Authorize access" page, press Authorize."""
+    response = session.get(f"{platform.server_url(owner)}lab", timeout=60)
+    if "/hub/api/oauth2/authorize" in response.url and response.status_code == 200:
+        assert "Authorize access" in response.text
+        fields = re.findall(r'<input type="hidden" name="(_xsrf|scopes)" value="([^"]*)"', response.text)
+        response = session.post(response.url, data=[(k, html.unescape(v)) for k, v in fields], timeout=60)
+    return response
+
+
+def test_instructors_open_students_servers_in_the_browser(platform, classroom):
     teacher, student = classroom
-    assert platform.server_get(student, "api/status", token=platform.user_token(teacher)).status_code == 200
+    session = _browser_login(platform, teacher)
+    lab = _open_server(session, platform, student)
+    assert lab.status_code == 200 and lab.url.startswith(f"{platform.server_url(student)}lab"), lab.url
+    status = session.get(f"{platform.server_url(student)}api/status", timeout=30)
+    assert status.status_code == 200 and "kernels" in status.json()
+    # A user who teaches nobody is refused at the hub's authorization step.
+    outsider = platform.unique("outsider")
+    platform.create_user(outsider)
+    refused = _open_server(_browser_login(platform, outsider), platform, student)
+    assert refused.status_code == 403
+
+
+def test_instructors_reach_students_servers_with_a_scoped_token(platform, classroom):
+    teacher, student = classroom
+    scope = f"access:servers!server={student}/"
+    response = platform.api("POST", f"/users/{teacher}/tokens", json={"scopes": [scope], "note": "marking"})
+    assert response.status_code == 201, response.text
+    assert platform.server_get(student, "api/status", token=response.json()["token"]).status_code == 200
+    # JupyterHub grants that scope to a teacher of the student only.
+    other = platform.unique("notateacher")
+    platform.create_user(other)
+    refused = platform.api("POST", f"/users/{other}/tokens", json={"scopes": [scope]})
+    assert refused.status_code == 400 and "not held" in refused.json()["message"], refused.text

@@ -136,7 +136,10 @@ class GroupSettings(Strict):
 
     ``instructors_of: [students]`` lets this group's members open, start and stop the servers of the
     members of ``students`` (roles ``access:servers``, ``admin:servers``, ``read:users``, filtered
-    by ``!group=students``).
+    by ``!group=students``). In a browser JupyterHub asks the instructor once to authorize access
+    to a student's server; an API token reaches it when created with the scope
+    ``access:servers!server=<student>/`` (JupyterHub does not resolve group filters of tokens that
+    inherit their owner's permissions).
     """
 
     members: list[str] = Field(default_factory=list)
