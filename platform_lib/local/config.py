@@ -5,6 +5,19 @@ TOML file (``astrohub.toml``), environment variables ``PLATFORM_<SECTION>__<KEY>
 between levels; ``PLATFORM_DATA_DIR`` for top-level keys), then ``--set key=value`` overrides. An
 unknown key anywhere is a :class:`~platform_lib.local.errors.ConfigError` naming the key and the
 closest valid one. Pure: reads only the file and the mapping it is given.
+
+Who owns which ``PLATFORM_*`` variable (:func:`variable_owner`):
+
+* this module: ``PLATFORM_CONFIG`` (the file), every name with ``__`` (a nested key), and the
+  top-level keys (``PLATFORM_DATA_DIR``, ``PLATFORM_ENVIRONMENT``, ...);
+* the notebook library, :class:`platform_lib.settings.PlatformSettings`: ``PLATFORM_<FIELD>`` for each
+  of its fields (``PLATFORM_USER``, ``PLATFORM_HOME``, ``PLATFORM_GROUPS``, ...), which the hub sets in
+  every user server and Dask worker. They are ignored here, so ``astrohub up`` also runs from a
+  user's terminal. ``PLATFORM_GROUPS`` (the user's group names) is the library's; the ``groups``
+  table is set with ``PLATFORM_GROUPS__<NAME>__<KEY>``.
+
+Any other ``PLATFORM_*`` variable is a mistake (``PLATFORM_HUB_PORT`` for ``PLATFORM_HUB__PORT``) and
+an error naming the variable and the closest valid one.
 """
 
 from __future__ import annotations
@@ -31,10 +44,15 @@ __all__ = [
     "parse_override",
     "default_data_dir",
     "ENV_PREFIX",
+    "CONFIG_VARIABLE",
+    "library_variables",
+    "variable_owner",
     "reference_markdown",
 ]
 
 ENV_PREFIX = "PLATFORM_"
+#: The variable naming the configuration file.
+CONFIG_VARIABLE = "PLATFORM_CONFIG"
 Port = int
 
 
@@ -237,21 +255,95 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key, _parse_value(value.strip())
 
 
-def _env_overrides(environ: Mapping[str, str]) -> list[tuple[str, Any, str]]:
-    """``PLATFORM_HUB__PORT=8001`` -> ``('hub.port', 8001)``.
+def library_variables() -> frozenset[str]:
+    """The ``PLATFORM_*`` names owned by :class:`platform_lib.settings.PlatformSettings` (one per field)."""
+    from platform_lib.settings import PlatformSettings
 
-    Flat variables that are not top-level keys (``PLATFORM_USER``, ``PLATFORM_HOME``) belong to the
-    library's :class:`~platform_lib.PlatformSettings` and are ignored here; any variable with ``__``
-    is a nested key and must be valid.
+    return frozenset(ENV_PREFIX + name.upper() for name in PlatformSettings.model_fields)
+
+
+def variable_owner(name: str) -> Literal["config", "library"] | None:
+    """Who reads the environment variable ``name``: ``"config"``, ``"library"``, or ``None`` (nobody).
+
+    Only ``PLATFORM_*`` names are asked about; the library's names win over a top-level key of the
+    same name (``PLATFORM_GROUPS``).
+
+    >>> variable_owner("PLATFORM_HUB__PORT"), variable_owner("PLATFORM_HOME"), variable_owner("PLATFORM_HUB_PORT")
+    ('config', 'library', None)
     """
-    top = set(LocalConfig.model_fields)
+    if not name.startswith(ENV_PREFIX):
+        return None
+    if name == CONFIG_VARIABLE or "__" in name:
+        return "config"
+    if name in library_variables():
+        return "library"
+    if name[len(ENV_PREFIX):].lower() in LocalConfig.model_fields:
+        return "config"
+    return None
+
+
+def _config_variables() -> dict[str, str]:
+    """Every leaf configuration key as its variable: ``{"PLATFORM_HUB__PORT": "hub.port", ...}``."""
+    out: dict[str, str] = {}
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name in model.model_fields:
+            sub = _model_for(model, name)
+            if sub is not None:
+                walk(sub, f"{prefix}{name}.")
+            elif name == "groups":
+                walk(GroupConfig, f"{prefix}groups.<name>.")
+            else:
+                out[ENV_PREFIX + (prefix + name).replace(".", "__").upper()] = prefix + name
+
+    walk(LocalConfig, "")
+    return out
+
+
+def _unknown_variable(name: str, raw: str) -> ConfigError:
+    """The error for a ``PLATFORM_*`` variable nobody reads, naming the closest valid variable."""
+    config_vars = _config_variables()
+    library = sorted(library_variables())
+    # Single underscores where levels need two: PLATFORM_HUB_PORT -> PLATFORM_HUB__PORT.
+    flat = {var.replace("__", "_"): var for var in config_vars if "<NAME>" not in var}
+    suggestion = flat.get(name)
+    if suggestion is None:
+        candidates = [*config_vars, *library, CONFIG_VARIABLE]
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+        suggestion = close[0] if close else None
+    if suggestion in config_vars:
+        hint = f" (did you mean {suggestion}, configuration key '{config_vars[suggestion]}'?)"
+    elif suggestion is not None:
+        hint = f" (did you mean {suggestion}?)"
+    else:
+        hint = ""
+    return ConfigError(
+        f"unknown environment variable {name}{hint}: configuration keys are set with "
+        "PLATFORM_<SECTION>__<KEY> (two underscores between levels, e.g. PLATFORM_HUB__PORT) or "
+        f"PLATFORM_DATA_DIR, and the notebook library reads {', '.join(library)}; correct or unset {name}",
+        key=name,
+        value=raw,
+        suggestion=suggestion,
+        source=f"environment variable {name}",
+    )
+
+
+def _env_overrides(environ: Mapping[str, str]) -> list[tuple[str, Any, str]]:
+    """``PLATFORM_HUB__PORT=8001`` -> ``('hub.port', 8001)``, for the variables this module owns.
+
+    The library's variables (:func:`library_variables`) are skipped; any other ``PLATFORM_*`` name
+    is a :class:`ConfigError` (see :func:`variable_owner`).
+    """
     out = []
     for name, raw in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or name == "PLATFORM_CONFIG":
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_VARIABLE:
             continue
+        owner = variable_owner(name)
+        if owner == "library":
+            continue
+        if owner is None:
+            raise _unknown_variable(name, raw)
         rest = name[len(ENV_PREFIX):].lower()
-        if "__" not in rest and rest not in top:
-            continue
         out.append((rest.replace("__", "."), _parse_value(raw), name))
     return out
 
@@ -297,7 +389,7 @@ def load_config(
     environ = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     if path is None:
-        env_path = environ.get("PLATFORM_CONFIG")
+        env_path = environ.get(CONFIG_VARIABLE)
         if env_path:
             path = env_path
         elif Path("astrohub.toml").is_file():

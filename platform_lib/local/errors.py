@@ -30,7 +30,8 @@ class ConfigError(LocalPlatformError):
     """A configuration key or value is invalid.
 
     ``key`` is the dotted key (``hub.port``); ``suggestion`` the closest valid key, when the key is
-    unknown.
+    unknown. For an environment variable that no one reads (``PLATFORM_HUB_PORT``) both are
+    variable names (``key="PLATFORM_HUB_PORT"``, ``suggestion="PLATFORM_HUB__PORT"``).
     """
 
     code = "config-invalid"

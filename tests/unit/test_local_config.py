@@ -120,3 +120,71 @@ def test_docs_reference_matches_the_model():
     docs = (Path(__file__).resolve().parents[2] / "docs" / "local-platform.md").read_text()
     embedded = docs.split("<!-- config-reference -->\n", 1)[1].split("<!-- /config-reference -->", 1)[0]
     assert embedded.strip() == reference_markdown().strip(), "regenerate the table in docs/local-platform.md"
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion", "closest_key"),
+    [
+        ("PLATFORM_HUB_PORT", "PLATFORM_HUB__PORT", "hub.port"),  # one underscore where levels need two
+        ("PLATFORM_HUB_HUB_PORT", "PLATFORM_HUB__HUB_PORT", "hub.hub_port"),
+        ("PLATFORM_GATEWAY_ENABLED", "PLATFORM_GATEWAY__ENABLED", "gateway.enabled"),
+        ("PLATFORM_DATA_DIRR", "PLATFORM_DATA_DIR", "data_dir"),
+        ("PLATFORM_DATASET", "PLATFORM_DATASETS", None),  # a typo of the library's variable
+    ],
+)
+def test_unknown_flat_variable_is_an_error_naming_the_closest(name, suggestion, closest_key):
+    with pytest.raises(ConfigError) as info:
+        load_config(environ={name: "9999"})
+    error = info.value
+    assert error.key == name and error.suggestion == suggestion and error.value == "9999"
+    assert error.source == f"environment variable {name}"
+    assert f"unknown environment variable {name} " in str(error)
+    assert f"did you mean {suggestion}" in str(error)
+    if closest_key:
+        assert f"'{closest_key}'" in str(error)
+
+
+def test_unknown_variable_without_close_match_explains_the_forms():
+    with pytest.raises(ConfigError) as info:
+        load_config(environ={"PLATFORM_QQQQQQQQ": "1"})
+    assert info.value.suggestion is None
+    assert "PLATFORM_<SECTION>__<KEY>" in str(info.value) and "PLATFORM_HOME" in str(info.value)
+
+
+def test_library_variables_of_a_user_server_do_not_break_up(tmp_path):
+    """``astrohub up`` from a user's terminal: every variable the hub sets there is the library's."""
+    from astrohub_hub.environment import user_environment
+    from astrohub_hub.settings import HubSettings
+
+    settings = HubSettings.model_validate({
+        "mode": "local",
+        "storage": {"home": "/h/{username}", "groupsRoot": "/g", "datasets": "/d", "scratch": "/s/{username}"},
+        "services": [{"name": "archive", "url": "http://127.0.0.1:9"}],
+        "daskGateway": {"address": "http://127.0.0.1:8000/services/dask-gateway"},
+    })
+    server_env = user_environment(settings, "ann", ["astro101"])
+    platform_vars = {k: v for k, v in server_env.items() if k.startswith("PLATFORM_")}
+    assert {"PLATFORM_GROUPS", "PLATFORM_HOME", "PLATFORM_ARCHIVE_URL", "PLATFORM_DASK_GATEWAY_URL"} <= set(platform_vars)
+    env = {**platform_vars, "PLATFORM_API_TOKEN": "t", "PLATFORM_HUB_API_URL": "http://h", "PLATFORM_HUB__PORT": "9100"}
+    config = load_config(environ=env)
+    assert config.hub.port == 9100
+    assert config.groups == {}  # PLATFORM_GROUPS is the user's group list, not the groups table
+
+
+def test_variable_owners():
+    from platform_lib.local.config import library_variables, variable_owner
+    from platform_lib.settings import PlatformSettings
+
+    assert library_variables() == {f"PLATFORM_{f.upper()}" for f in PlatformSettings.model_fields}
+    assert variable_owner("PLATFORM_CONFIG") == "config"
+    assert variable_owner("PLATFORM_DATA_DIR") == "config"
+    assert variable_owner("PLATFORM_GROUPS__ASTRO101__MEMBERS") == "config"
+    assert variable_owner("PLATFORM_GROUPS") == "library"
+    assert variable_owner("PLATFORM_USER") == "library"
+    assert variable_owner("PLATFORM_HUB_PORT") is None
+    assert variable_owner("HOME") is None
+
+
+def test_groups_table_from_the_environment():
+    config = load_config(environ={"PLATFORM_GROUPS__ASTRO101__MEMBERS": '["ann"]', "PLATFORM_GROUPS": '["x"]'})
+    assert config.groups["astro101"].members == ["ann"]
