@@ -134,34 +134,54 @@ def tap_query(query: str, *, service: str, async_: bool = False, maxrec: int | N
 
 
 def find_services(keywords=None, *, servicetype: str | None = None, waveband: str | None = None,
-                  registry_url: str | None = None, settings=None, session=None):
-    """Search the IVOA registry (RegTAP) for services: a Table of ivoid, title, access URL, type.
+                  registry_url: str | None = None, maxrec: int | None = None, settings=None, session=None):
+    """Search an IVOA registry (RegTAP) for services.
 
-    ``servicetype`` is pyvo's (``"sia2"``, ``"scs"``, ``"tap"``, ``"ssa"``); ``registry_url`` picks
-    another RegTAP endpoint than pyvo's default.
+    The query is pyvo's own RegTAP ADQL (:func:`pyvo.registry.regtap.get_RegTAP_query`), run on a
+    :class:`pyvo.dal.TAPService` built with the platform session, so the registry call has the same
+    timeout, retries and error translation as every other retrieval call (and no platform token
+    unless the registry is one of the platform's hosts).
+
+    Parameters
+    ----------
+    keywords : str or list of str, optional
+        Free-text words matched in titles, descriptions and subjects (all must match).
+    servicetype : str, optional
+        pyvo's service type (``"sia2"``, ``"scs"``, ``"tap"``, ``"ssa"``, or a standard ivoid).
+    waveband : str, optional
+        A term of the IVOA messenger vocabulary (``"optical"``, ``"radio"``); pyvo needs to fetch
+        that vocabulary once, so this fails offline with ``code="vocabulary-unavailable"``.
+    registry_url : str, optional
+        The RegTAP endpoint (default: pyvo's, ``IVOA_REGISTRY`` or ``http://reg.g-vo.org/tap``).
+    maxrec : int, optional
+        Limit on the rows the registry returns.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        Columns ``ivoid``, ``title``, ``access_url`` (of the ``servicetype`` interface when one was
+        asked for, else the first standard one) and ``types`` (comma-separated access modes).
+
+    Raises
+    ------
+    ValueError
+        When no constraint is given.
+    RetrievalError
+        When the registry cannot be reached or refuses the query.
+
+    Examples
+    --------
+    >>> find_services("gaia", servicetype="tap")  # doctest: +SKIP
     """
-    import pyvo
     from astropy.table import Table
 
+    from platform_lib.retrieval.client import registry_search
+
+    if not (keywords or servicetype or waveband):
+        raise ValueError("find_services needs at least one of keywords, servicetype or waveband")
     settings, session = _context(settings, session)
-    url = registry_url or pyvo.registry.regtap.REGISTRY_BASEURL
-    constraints = []
-    if keywords:
-        constraints.append(pyvo.registry.Freetext(*([keywords] if isinstance(keywords, str) else keywords)))
-    if servicetype:
-        constraints.append(pyvo.registry.Servicetype(servicetype))
-    if waveband:
-        constraints.append(pyvo.registry.Waveband(waveband))
-    with translate_errors(url, "registry search"):
-        service = pyvo.dal.TAPService(url, session=session)
-        results = pyvo.registry.search(*constraints, service=service)
-        rows = []
-        for r in results:
-            access = ""
-            try:
-                access = r.access_url
-            except Exception:  # several interfaces, or none, for this type
-                access = ""
-            rows.append((r.ivoid, r.res_title, access, ",".join(r.access_modes())))
+    words = [keywords] if isinstance(keywords, str) else list(keywords or [])
+    rows = registry_search(words, servicetype=servicetype, waveband=waveband, registry_url=registry_url,
+                           maxrec=maxrec, session=session)
     return Table(rows=rows or None, names=("ivoid", "title", "access_url", "types"),
                  dtype=(str, str, str, str))

@@ -13,7 +13,7 @@ import astropy.units as u
 
 from platform_lib.retrieval.errors import RetrievalError
 
-__all__ = ["translate_errors", "TapJob"]
+__all__ = ["translate_errors", "TapJob", "registry_search"]
 
 
 @contextlib.contextmanager
@@ -22,10 +22,15 @@ def translate_errors(url: str, what: str):
     import pyvo
     import requests
 
+    from pyvo.utils.vocabularies import VocabularyError
+
     try:
         yield
     except RetrievalError:
         raise
+    except VocabularyError as exc:  # pyvo downloads IVOA vocabularies (e.g. messenger) on first use
+        raise RetrievalError(f"{what}: an IVOA vocabulary pyvo needs could not be loaded: {exc}", url=url,
+                             reason=str(exc), code="vocabulary-unavailable") from exc
     except pyvo.dal.DALServiceError as exc:
         code = getattr(exc, "code", None)
         reason = getattr(exc, "reason", None) or str(exc)
@@ -42,6 +47,45 @@ def translate_errors(url: str, what: str):
         resp = getattr(exc, "response", None)
         raise RetrievalError(f"{what} at {url} could not be reached: {exc}", url=url, reason=str(exc),
                              http_code=getattr(resp, "status_code", None), code="unreachable") from exc
+
+
+def registry_search(words: list[str], *, servicetype: str | None, waveband: str | None,
+                    registry_url: str | None, maxrec: int | None, session) -> list[tuple[str, str, str, str]]:
+    """Rows ``(ivoid, title, access_url, types)`` of a RegTAP search run with ``session``.
+
+    pyvo 1.9's :func:`pyvo.registry.search` always uses its module-level service (no session, no
+    timeout); here the same ADQL (:func:`~pyvo.registry.regtap.get_RegTAP_query`, which adapts to
+    the registry's declared ADQL features) is run on a TAPService built with our session.
+    """
+    import pyvo
+    from pyvo.registry import regtap
+
+    url = registry_url or regtap.get_RegTAP_service_url()
+    with translate_errors(url, "registry search"):
+        constraints = []
+        if words:
+            constraints.append(pyvo.registry.Freetext(*words))
+        if servicetype:
+            constraints.append(pyvo.registry.Servicetype(servicetype))
+        if waveband:
+            constraints.append(pyvo.registry.Waveband(waveband))
+        service = pyvo.dal.TAPService(url, session=session)
+        adql = regtap.get_RegTAP_query(*constraints, service=service)
+        query = regtap.RegistryQuery(service.baseurl, adql, maxrec=maxrec, session=session)
+        results = query.execute()
+        rows = []
+        for r in results:
+            access = ""
+            if servicetype:
+                try:
+                    access = r.get_interface(service_type=servicetype, lax=True).access_url
+                except ValueError:  # the record matched on another capability of the same resource
+                    access = ""
+            if not access:
+                urls = [i.access_url for i in r.interfaces if i.access_url and not i.is_vosi]
+                access = sorted(set(urls))[0] if urls else ""
+            rows.append((r.ivoid, r.res_title, access, ",".join(sorted(r.access_modes()))))
+    return rows
 
 
 class TapJob:

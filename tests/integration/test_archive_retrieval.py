@@ -1,0 +1,320 @@
+"""``platform_lib.retrieval`` against small real HTTP services on free ports: the registry and failures.
+
+``find_services`` runs against a RegTAP-shaped TAP service made here: the RegTAP 1.1 tables
+(``rr.resource``, ``rr.capability``, ``rr.interface``, ``rr.res_subject``) in SQLite, with the
+RegTAP user-defined functions (``ivo_hasword``, ``ivo_string_agg``) registered, executing the ADQL
+that pyvo sends (ADQL ``ILIKE`` is SQLite's case-insensitive ``LIKE``). So the query pyvo builds
+is really run, and a wrong query finds the wrong services. The public registries cannot be
+reached from here.
+
+The failure tests use one tiny recording HTTP server each: a hung service (timeout), a service
+answering 503 a given number of times (retries), a closed port (unreachable) and two hosts, one of
+them the platform's, to check the token goes only to the platform.
+"""
+
+from __future__ import annotations
+
+import http.server
+import io
+import re
+import socket
+import sqlite3
+import threading
+from urllib.parse import parse_qs, urlparse
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+
+from platform_lib import get_settings
+from platform_lib.retrieval import RetrievalError, cone_search, find_services, image_search, make_session
+
+SEP = ":::py VO sep:::"
+
+
+class Server:
+    """A threaded HTTP server on a free port; ``handle(request) -> (status, content_type, body)``.
+
+    Every request is recorded as ``(method, path, query dict, headers dict)``.
+    """
+
+    def __init__(self, handle):
+        self.requests: list[tuple[str, str, dict, dict]] = []
+        self.release = threading.Event()  # set at close: frees handlers that wait on it
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _serve(self):
+                parsed = urlparse(self.path)
+                body = b""
+                if self.command == "POST":
+                    body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                params = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+                params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
+                outer.requests.append((self.command, parsed.path, params, dict(self.headers)))
+                status, ctype, payload = handle(self.command, parsed.path, params, outer)
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(handle):
+        s = Server(handle)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def votable(table: Table, status: str = "OK") -> bytes:
+    from astropy.io.votable import from_table
+    from astropy.io.votable.tree import Info
+
+    vot = from_table(table)
+    vot.resources[0].type = "results"
+    vot.resources[0].infos.append(Info(name="QUERY_STATUS", value=status))
+    buf = io.BytesIO()
+    vot.to_xml(buf)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- a RegTAP-shaped TAP service
+
+RESOURCES = [
+    # ivoid, title, description, subjects, [(standard_id, access_url)]
+    ("ivo://astrohub/archive/sia", "astrohub image archive", "SIA v2 over the platform's FITS images",
+     ["images"], [("ivo://ivoa.net/std/SIA#query-2.0", "http://archive.example/sia/query")]),
+    ("ivo://astrohub/archive/stars", "astrohub stars", "Cone search over the stars test catalogue",
+     ["stars"], [("ivo://ivoa.net/std/ConeSearch", "http://archive.example/scs/stars/stars?")]),
+    ("ivo://example/gaia/tap", "Gaia DR3 TAP", "The Gaia DR3 source catalogue over TAP",
+     ["gaia", "astrometry"], [("ivo://ivoa.net/std/TAP", "http://gaia.example/tap"),
+                              ("ivo://ivoa.net/std/VOSI#capabilities", "http://gaia.example/tap/capabilities")]),
+    ("ivo://example/gaia/images", "Gaia sky images", "Gaia survey images over SIA v2",
+     ["gaia"], [("ivo://ivoa.net/std/SIA#query-2.0", "http://gaia.example/sia2/query"),
+                ("ivo://ivoa.net/std/TAP", "http://gaia.example/tap2")]),
+]
+
+
+def regtap_db() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    conn.execute("ATTACH DATABASE ':memory:' AS rr")
+    cols = ("ivoid, res_type, short_name, res_title, content_level, res_description, reference_url, creator_seq, "
+            "created, updated, rights, content_type, source_format, source_value, region_of_regard, waveband")
+    conn.execute(f"CREATE TABLE rr.resource ({cols})")
+    conn.execute("CREATE TABLE rr.capability (ivoid, cap_index, cap_type, cap_description, standard_id)")
+    conn.execute("CREATE TABLE rr.interface (ivoid, cap_index, intf_index, intf_type, intf_role, std_version, "
+                 "query_type, result_type, wsdl_url, url_use, access_url, mirror_url, authenticated_only)")
+    conn.execute("CREATE TABLE rr.res_subject (ivoid, res_subject)")
+    for ivoid, title, desc, subjects, caps in RESOURCES:
+        conn.execute("INSERT INTO rr.resource (ivoid, res_type, short_name, res_title, res_description) "
+                     "VALUES (?, 'vs:catalogservice', ?, ?, ?)", (ivoid, title[:16], title, desc))
+        for s in subjects:
+            conn.execute("INSERT INTO rr.res_subject VALUES (?, ?)", (ivoid, s))
+        for i, (std, url) in enumerate(caps, 1):
+            conn.execute("INSERT INTO rr.capability VALUES (?, ?, NULL, NULL, ?)", (ivoid, i, std.lower()))
+            conn.execute("INSERT INTO rr.interface (ivoid, cap_index, intf_index, intf_type, intf_role, access_url) "
+                         "VALUES (?, ?, 1, 'vs:paramhttp', 'std', ?)", (ivoid, i, url))
+
+    def hasword(text, word):  # RegTAP 1.1 section 8: every word of the pattern occurs, case-folded
+        words = set(re.findall(r"\w+", (text or "").lower()))
+        return int(all(w in words for w in re.findall(r"\w+", (word or "").lower())))
+
+    class Agg:
+        def __init__(self):
+            self.items = []
+
+        def step(self, value, sep):
+            self.sep = sep
+            self.items.append(value)
+
+        def finalize(self):
+            return self.sep.join(self.items) if self.items else None
+
+    conn.create_function("ivo_hasword", 2, hasword)
+    conn.create_aggregate("ivo_string_agg", 2, Agg)
+    return conn
+
+
+def tap_capabilities(union: bool) -> bytes:
+    feature = ('<languageFeatures type="ivo://ivoa.net/std/TAPRegExt#features-adql-sets">'
+               "<feature><form>UNION</form></feature></languageFeatures>") if union else ""
+    return (
+        '<?xml version="1.0"?>\n<vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:tr="http://www.ivoa.net/xml/TAPRegExt/v1.0" '
+        'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1">'
+        '<capability standardID="ivo://ivoa.net/std/TAP" xsi:type="tr:TableAccess">'
+        '<interface xsi:type="vs:ParamHTTP" role="std"><accessURL use="base">http://unused/</accessURL></interface>'
+        f"<language><name>ADQL</name><version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.0\">2.0</version>{feature}"
+        "</language><outputFormat><mime>application/x-votable+xml</mime></outputFormat>"
+        "</capability></vosi:capabilities>"
+    ).encode()
+
+
+def regtap_service(union: bool):
+    conn = regtap_db()
+    lock = threading.Lock()
+
+    def handle(method, path, params, server):
+        if path.endswith("/capabilities"):
+            return 200, "text/xml", tap_capabilities(union)
+        if path.endswith("/sync"):
+            adql = params["QUERY"]
+            sql = re.sub(r"\bILIKE\b", "LIKE", adql)
+            with lock:
+                cur = conn.execute(sql)
+                names = [d[0] for d in cur.description]
+                rows = [["" if v is None else str(v) for v in row] for row in cur.fetchall()]
+            cols = list(zip(*rows)) if rows else [[] for _ in names]
+            return 200, "application/x-votable+xml", votable(Table([np.array(c, dtype=str) for c in cols],
+                                                                   names=names))
+        return 404, "text/plain", b"no such endpoint"
+
+    return handle
+
+
+@pytest.mark.parametrize("union", [True, False], ids=["union-plan", "or-plan"])
+def test_find_services_runs_pyvo_regtap_query_on_our_session(serve, union):
+    registry = serve(regtap_service(union))
+    settings = get_settings(archive_url="http://archive.example/", PLATFORM_API_TOKEN="secret")
+    found = find_services("gaia", servicetype="sia2", registry_url=registry.url, settings=settings)
+    assert list(found["ivoid"]) == ["ivo://example/gaia/images"]
+    assert list(found["access_url"]) == ["http://gaia.example/sia2/query"]  # the SIA interface, not TAP
+    # pyvo's query keeps only the capabilities matching the service type (a RegTAP join property).
+    assert list(found["types"]) == ["sia2"]
+    tap = find_services(["gaia"], servicetype="tap", registry_url=registry.url, settings=settings)
+    assert dict(zip(tap["ivoid"], tap["access_url"])) == {"ivo://example/gaia/tap": "http://gaia.example/tap",
+                                                          "ivo://example/gaia/images": "http://gaia.example/tap2"}
+    cones = find_services(servicetype="scs", registry_url=registry.url, settings=settings)
+    assert list(cones["ivoid"]) == ["ivo://astrohub/archive/stars"]
+    assert find_services("nosuchword", registry_url=registry.url, settings=settings).colnames == [
+        "ivoid", "title", "access_url", "types"]
+    # The registry is not a platform host: the user's token never went there.
+    assert registry.requests and all("Authorization" not in h for *_, h in registry.requests)
+
+
+def test_find_services_errors(serve):
+    def broken(method, path, params, server):
+        if path.endswith("/capabilities"):
+            return 200, "text/xml", tap_capabilities(True)
+        return 200, "application/x-votable+xml", _error_votable("Error: relation rr.resource does not exist")
+
+    registry = serve(broken)
+    session = make_session(retries=0, timeout=5)
+    with pytest.raises(RetrievalError) as info:
+        find_services("gaia", registry_url=registry.url, session=session)
+    assert "rr.resource does not exist" in info.value.reason and info.value.url == registry.url
+    with pytest.raises(ValueError, match="at least one"):
+        find_services(registry_url=registry.url, session=session)
+    with pytest.raises(RetrievalError) as info:
+        find_services("gaia", registry_url=f"http://127.0.0.1:{closed_port()}/tap", session=session)
+    assert info.value.code in ("unreachable", "service-error")
+
+
+def _error_votable(text: str) -> bytes:
+    return ('<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">'
+            f'<RESOURCE type="results"><INFO name="QUERY_STATUS" value="ERROR">{text}</INFO></RESOURCE>'
+            "</VOTABLE>").encode()
+
+
+# ---------------------------------------------------------------- timeouts, retries, unreachable, token
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+def _stars_votable() -> bytes:
+    t = Table({"id": np.array(["a", "b"]), "ra": [10.0, 10.1], "dec": [0.0, 0.1]})
+    vot = votable(t)
+    return (vot.replace(b'name="id"', b'name="id" ucd="ID_MAIN"')
+               .replace(b'name="ra"', b'name="ra" ucd="POS_EQ_RA_MAIN"')
+               .replace(b'name="dec"', b'name="dec" ucd="POS_EQ_DEC_MAIN"'))
+
+
+def test_timeout_is_a_retrieval_error(serve):
+    def hung(method, path, params, server):
+        server.release.wait(30)  # held until the test closes the server
+        return 200, "application/x-votable+xml", _stars_votable()
+
+    service = serve(hung)
+    session = make_session(retries=0, timeout=0.5)
+    with pytest.raises(RetrievalError) as info:
+        cone_search(SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.arcmin, service=service.url + "scs", session=session,
+                    settings=get_settings())
+    err = info.value
+    assert err.url == service.url + "scs" and err.http_code is None
+    assert "timed out" in err.reason.lower() or "timeout" in err.reason.lower(), err.reason
+
+
+@pytest.mark.parametrize(("failures", "retries", "ok"), [(2, 3, True), (2, 1, False)])
+def test_503_is_retried(serve, failures, retries, ok):
+    def flaky(method, path, params, server):
+        if len(server.requests) <= failures:
+            return 503, "text/plain", b"busy"
+        return 200, "application/x-votable+xml", _stars_votable()
+
+    service = serve(flaky)
+    session = make_session(retries=retries, backoff=0, timeout=5)
+    where = SkyCoord(10 * u.deg, 0 * u.deg)
+    if ok:
+        table = cone_search(where, 1 * u.deg, service=service.url + "scs", session=session, settings=get_settings())
+        assert list(table["id"]) == ["a", "b"] and len(service.requests) == failures + 1
+    else:
+        with pytest.raises(RetrievalError) as info:
+            cone_search(where, 1 * u.deg, service=service.url + "scs", session=session, settings=get_settings())
+        assert info.value.http_code == 503 and len(service.requests) == retries + 1
+        assert info.value.url == service.url + "scs"
+
+
+def test_unreachable_host(serve):
+    url = f"http://127.0.0.1:{closed_port()}/sia"
+    with pytest.raises(RetrievalError) as info:
+        image_search(SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, service=url,
+                     session=make_session(retries=1, backoff=0, timeout=5), settings=get_settings())
+    err = info.value
+    assert err.url == url and err.http_code is None and err.code in ("unreachable", "service-error")
+    assert "127.0.0.1" in str(err)
+
+
+def test_token_goes_to_the_platform_only(serve):
+    def answer(method, path, params, server):
+        return 200, "application/x-votable+xml", _stars_votable()
+
+    platform_host = serve(answer)
+    external = serve(answer)  # same machine, another port: another host for the session
+    settings = get_settings(archive_url=platform_host.url, PLATFORM_API_TOKEN="alice-secret")
+    where = SkyCoord(10 * u.deg, 0 * u.deg)
+    cone_search(where, 1 * u.deg, catalog="stars/stars", settings=settings)
+    cone_search(where, 1 * u.deg, service=external.url + "scs", settings=settings)
+    assert [h.get("Authorization") for *_, h in platform_host.requests] == ["token alice-secret"]
+    assert external.requests and all("Authorization" not in h for *_, h in external.requests)
+    assert "alice-secret" not in repr(external.requests)
