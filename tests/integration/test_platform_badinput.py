@@ -91,6 +91,19 @@ def test_mistyped_key_in_override_and_environment(tmp_path):
     assert env_result.returncode == 2 and "PLATFORM_HUB__PROT" in env_result.stderr
 
 
+def test_mistyped_flat_variable_stops_up(tmp_path):
+    """``PLATFORM_HUB_PORT`` (one underscore) is not silently ignored: nothing starts."""
+    env = {"PLATFORM_HUB_PORT": "9999", "PLATFORM_HOME": "/home/x", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "platform_lib", "up", "--detach", "--data-dir", str(tmp_path / "data"), *port_args()],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unknown environment variable PLATFORM_HUB_PORT" in result.stderr
+    assert "did you mean PLATFORM_HUB__PORT" in result.stderr  # PLATFORM_HOME (the library's) is accepted
+    assert not (tmp_path / "data").exists()
+
+
 def test_second_up_on_same_directory(platform):
     state = platform.data_dir / "state"
     pid_before = (state / "astrohub.pid").read_text()
