@@ -2,8 +2,8 @@
 
 The network policies are checked by a small evaluator of NetworkPolicy semantics (pod selectors with
 matchLabels/matchExpressions, ports, policy types) over the pods of a release: what our policies admit
-must be exactly user pod -> dask-gateway and user pod -> archive service (plus the hub proxy, which
-routes the dashboards and the service pages), nothing else.
+must be exactly user pod -> dask-gateway and user pod -> archive service, plus the few connections
+something breaks without (``EXPECTED`` names each with its reason), nothing else.
 """
 
 from __future__ import annotations
@@ -215,42 +215,103 @@ def admitted(objects: list[dict[str, Any]]) -> set[tuple[str, str, str, int]]:
     return result
 
 
+def z2jh_hub_policy_additions(merged: dict[str, Any]) -> dict[str, Any]:
+    """The part of Zero to JupyterHub's hub NetworkPolicy that our values add (``hub.networkPolicy.ingress``).
+
+    The stub subcharts render no templates, so the hub policy is rebuilt from the merged values the
+    way z2jh 4.4.0's ``templates/hub/netpol.yaml`` appends them to its ingress rules.
+    """
+    return {
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "hub"},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "jupyterhub", "component": "hub", "release": R}},
+            "policyTypes": ["Ingress"],
+            "ingress": merged["jupyterhub"]["hub"]["networkPolicy"]["ingress"],
+        },
+    }
+
+
+def opened(chart, values: dict[str, Any]) -> set[tuple[str, str, str, int]]:
+    """What a release with ``values`` admits: our policies plus our additions to z2jh's hub policy."""
+    objects = hs.manifests(hs.render(chart, values))
+    return admitted([*objects, z2jh_hub_policy_additions(hs.merged_values(chart, values))])
+
+
+# Every connection the chart opens, with the reason it is required (templates/networkpolicy.yaml).
 EXPECTED = {
-    ("egress", "user", "traefik", 8000),
-    ("egress", "user", "traefik", 8786),
-    ("egress", "user", "archive", 8080),
-    ("egress", "proxy", "traefik", 8000),
-    ("egress", "proxy", "archive", 8080),
-    ("ingress", "user", "archive", 8080),
-    ("ingress", "proxy", "archive", 8080),
+    ("egress", "user", "traefik", 8000):
+        "notebooks create Dask clusters (gateway API) and reach their schedulers, multiplexed on Traefik's "
+        "web port because traefik.service.ports.tcp.port is 'web'; z2jh blocks user pods from private IPs",
+    ("egress", "user", "archive", 8080):
+        "platform_lib calls PLATFORM_ARCHIVE_URL in-cluster; z2jh blocks user pods from private IPs",
+    ("ingress", "user", "archive", 8080):
+        "the archive admits notebooks (its policy restricts ingress to the three clients listed)",
+    ("ingress", "proxy", "archive", 8080):
+        "the hub's proxy routes /services/archive/ (browser pages) to the archive Service",
+    ("ingress", "hub", "archive", 8080):
+        "JupyterHub probes every service URL at start-up and each service_check_interval (60 s)",
+    ("ingress", "gateway-api", "hub", 8081):
+        "dask-gateway's JupyterHubAuthenticator checks each user's token with GET /hub/api/user",
 }
 
 
 @pytest.mark.parametrize("name", list(hs.OVERLAYS))
-def test_network_policies_open_exactly_gateway_and_archive_to_user_pods(renders, name: str) -> None:
-    assert admitted(renders[(name, "1.33.0")]) == EXPECTED
+def test_network_policies_open_exactly_the_required_connections(chart, name: str) -> None:
+    assert opened(chart, hs.overlay(name)) == set(EXPECTED)
+
+
+def test_no_rule_for_what_zero_to_jupyterhub_already_allows(chart) -> None:
+    """The proxy's and the hub's egress are open to private IPs upstream: no rule of ours duplicates them."""
+    objects = hs.manifests(hs.render(chart, {}))
+    ours = admitted(objects)
+    assert not {rule for rule in ours if rule[0] == "egress" and rule[1] != "user"}
+    for name in hs.OVERLAYS:
+        z2jh = hs.merged_values(chart, hs.overlay(name))["jupyterhub"]
+        # the reason: chp reaches Traefik (/services/dask-gateway) and the archive (/services/archive)
+        assert z2jh["proxy"]["chp"]["networkPolicy"]["egressAllowRules"]["privateIPs"] is True
+        assert z2jh["hub"]["networkPolicy"]["egressAllowRules"]["privateIPs"] is True
+        # and the one that needs ours: user pods are kept from private IPs
+        assert z2jh["singleuser"]["networkPolicy"]["egressAllowRules"]["privateIPs"] is False
 
 
 def test_evaluator_sees_a_policy_that_opens_too_much(renders) -> None:
     objects = copy.deepcopy(renders[("default", "1.33.0")])
     egress = hs.find(objects, "NetworkPolicy", "astrohub-singleuser-egress")
     egress["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]})
-    extra = admitted(objects) - EXPECTED
+    extra = admitted(objects) - set(EXPECTED)
     assert ("egress", "user", "outside", 443) in extra
 
 
 def test_archive_admits_nobody_else(renders) -> None:
     objects = renders[("production", "1.30.0")]
     sources = {src for direction, src, dst, _ in admitted(objects) if direction == "ingress" and dst == "archive"}
-    assert sources == {"user", "proxy"}
+    assert sources == {"user", "proxy", "hub"}
 
 
 def test_policies_follow_what_is_enabled(chart) -> None:
-    assert admitted(hs.manifests(hs.render(chart, {"networkPolicy": {"enabled": False}}))) == set()
-    no_archive = hs.manifests(hs.render(chart, {"archive": {"enabled": False}}))
-    assert admitted(no_archive) == {e for e in EXPECTED if "archive" not in e}
-    no_gateway = hs.manifests(hs.render(chart, {"dask-gateway": {"enabled": False}}))
-    assert admitted(no_gateway) == {e for e in EXPECTED if "traefik" not in e}
+    hub_rule = {("ingress", "gateway-api", "hub", 8081)}
+    assert opened(chart, {"networkPolicy": {"enabled": False}}) == hub_rule  # z2jh's, set in our values
+    no_archive = opened(chart, {"archive": {"enabled": False}})
+    assert no_archive == {e for e in EXPECTED if "archive" not in e}
+    no_gateway = opened(chart, {"dask-gateway": {"enabled": False}})
+    assert no_gateway == {e for e in EXPECTED if "traefik" not in e}
+    # a separate scheduler port on Traefik (not shared with web) gets its own rule, and only then
+    split = opened(chart, {"dask-gateway": {"traefik": {"service": {"ports": {"tcp": {"port": 8786}}}}}})
+    assert split == set(EXPECTED) | {("egress", "user", "traefik", 8786)}
+
+
+def test_user_gateway_addresses_use_the_opened_traefik_port(chart) -> None:
+    """The addresses user pods get go to Traefik's Service ports that map to the opened container port."""
+    for name in hs.OVERLAYS:
+        merged = hs.merged_values(chart, hs.overlay(name))
+        gateway = merged["jupyterhub"]["custom"]["astrohub"]["daskGateway"]
+        ports = merged["dask-gateway"]["traefik"]["service"]["ports"]
+        traefik = f"traefik-{merged['dask-gateway']['fullnameOverride']}"
+        assert ports["tcp"]["port"] == "web"  # scheduler traffic shares the web port (container port 8000)
+        assert gateway["address"] == f"http://{traefik}{merged['dask-gateway']['gateway']['prefix']}"
+        assert gateway["proxyAddress"] == f"gateway://{traefik}:{ports['web']['port']}"
+        assert merged["jupyterhub"]["hub"]["services"]["dask-gateway"]["url"] == f"http://{traefik}"
 
 
 def test_zero_to_jupyterhub_policies_are_not_loosened(chart) -> None:
@@ -259,9 +320,10 @@ def test_zero_to_jupyterhub_policies_are_not_loosened(chart) -> None:
         merged = hs.merged_values(chart, hs.overlay(name))["jupyterhub"]
         assert merged["singleuser"]["networkPolicy"] == upstream["singleuser"]["networkPolicy"]
         assert merged["proxy"]["chp"]["networkPolicy"] == upstream["proxy"]["chp"]["networkPolicy"]
-        hub_rules = merged["hub"]["networkPolicy"]["ingress"]
-        # the one addition: dask-gateway's API server checks user tokens against the hub API
-        assert hub_rules == [{
+        hub_policy = {k: v for k, v in merged["hub"]["networkPolicy"].items() if k != "ingress"}
+        assert hub_policy == {k: v for k, v in upstream["hub"]["networkPolicy"].items() if k != "ingress"}
+        # the one addition, evaluated above: dask-gateway's API server checks user tokens against the hub API
+        assert merged["hub"]["networkPolicy"]["ingress"] == [{
             "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "dask-gateway",
                                                       "app.kubernetes.io/component": "gateway"}}}],
             "ports": [{"port": 8081, "protocol": "TCP"}],
