@@ -144,6 +144,26 @@ def test_environment_function_for_a_user():
     assert env["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
     assert env["DASK_LABEXTENSION__FACTORY__MODULE"] == "dask_gateway"
     assert env["DASK_LABEXTENSION__FACTORY__CLASS"] == "GatewayCluster"
+    assert env["DASK_DISTRIBUTED__DASHBOARD__LINK"] == "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
+
+
+def test_dask_reads_the_labextension_factory_and_dashboard_link(monkeypatch):
+    """The variables, as dask itself parses them, make the sidebar build GatewayClusters."""
+    import dask.config
+
+    env = user_environment(validate_settings(base_settings()), "sam", [])
+    for key, value in env.items():
+        if key.startswith("DASK_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/sam/")
+    parsed = dask.config.collect_env()
+    assert parsed["labextension"]["factory"] == {"module": "dask_gateway", "class": "GatewayCluster"}
+    assert parsed["gateway"]["address"] == "http://127.0.0.1:8000/services/dask-gateway"
+    link = parsed["distributed"]["dashboard"]["link"]
+    from distributed.utils import format_dashboard_link
+
+    with dask.config.set({"distributed.dashboard.link": link}):
+        assert format_dashboard_link("127.0.0.1", 8787) == "/user/sam/proxy/8787/status"
 
 
 def test_environment_without_archive_or_gateway_and_override():

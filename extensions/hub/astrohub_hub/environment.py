@@ -4,7 +4,11 @@ Pure: :func:`user_environment` turns settings plus a user name and groups into a
 called at spawn by the callables ``configure`` puts in ``Spawner.environment`` (one per variable,
 so the Kubernetes spawner's ``get_env`` resolves them the same way). May import this package's
 settings only. The variables are read by ``platform_lib.settings.PlatformSettings`` (``PLATFORM_*``),
-by ``dask_gateway`` (``DASK_GATEWAY__*``) and by dask-labextension (``DASK_LABEXTENSION__*``).
+by ``dask_gateway`` (``DASK_GATEWAY__*``), by dask-labextension (``DASK_LABEXTENSION__*``: clusters
+made from JupyterLab's Dask sidebar are ``dask_gateway.GatewayCluster`` objects, whose dashboard links go
+through the hub to the gateway) and by ``distributed`` (``DASK_DISTRIBUTED__DASHBOARD__LINK``: the
+dashboard of a ``LocalCluster`` started in a kernel is reached through jupyter-server-proxy at
+``/user/<name>/proxy/<port>/status``, not at an unreachable ``127.0.0.1:8787``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from typing import Any, Callable, Iterable
 from astrohub_hub.local import expand_user_path
 from astrohub_hub.settings import HubSettings
 
-__all__ = ["archive_url", "environment_callables", "user_environment"]
+__all__ = ["LOCAL_DASHBOARD_LINK", "archive_url", "environment_callables", "user_environment"]
+
+#: ``distributed.dashboard.link`` in user servers: a kernel's LocalCluster dashboard via jupyter-server-proxy.
+LOCAL_DASHBOARD_LINK = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
 
 
 def archive_url(settings: HubSettings) -> str:
@@ -51,6 +58,8 @@ def user_environment(settings: HubSettings, username: str, groups: Iterable[str]
         "PLATFORM_DATASETS": storage.datasets,
         "PLATFORM_SCRATCH": expand_user_path(storage.scratch, username),
     }
+    # dask expands {JUPYTERHUB_SERVICE_PREFIX} from the environment and {port} from the scheduler.
+    env["DASK_DISTRIBUTED__DASHBOARD__LINK"] = LOCAL_DASHBOARD_LINK
     archive = archive_url(settings)
     if archive:
         env["PLATFORM_ARCHIVE_URL"] = archive
