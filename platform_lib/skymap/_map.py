@@ -33,6 +33,8 @@ __all__ = ["SkyMap", "VolumeGrid", "read_skymap", "uniq_to_order_ipix"]
 
 DISTANCE_COLUMNS = ("DISTMU", "DISTSIGMA", "DISTNORM")
 MAX_ORDER = 29
+#: Allowed ``|sum of probabilities - 1|`` of a map before it counts as not normalised.
+NORMALIZATION_TOLERANCE = 1e-3
 
 
 def uniq_to_order_ipix(uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -382,7 +384,7 @@ def read_skymap(
     source: str | os.PathLike | fits.HDUList | Table,
     *,
     normalize: bool = False,
-    tolerance: float = 1e-3,
+    tolerance: float = NORMALIZATION_TOLERANCE,
 ) -> SkyMap:
     """Read a HEALPix probability sky map, flat or multi-order (LVK alert format).
 

@@ -15,6 +15,7 @@ and the conditional distance density along the line of sight ``p(r | n) = r^2 * 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from platform_lib.skymap._errors import SkymapError
-from platform_lib.skymap._map import SkyMap, read_skymap
+from platform_lib.skymap._map import NORMALIZATION_TOLERANCE, SkyMap, _validate, read_skymap
 
 __all__ = ["match_skymap"]
 
@@ -77,6 +78,18 @@ def _coordinates(catalog: Any, lon: str, lat: str, distance: str | u.Quantity | 
     return out[0], out[1], dist
 
 
+def _checked(m: SkyMap, *, normalize: bool) -> SkyMap:
+    """A :class:`SkyMap` built in code passes the same checks as one read from a file.
+
+    Negative or NaN densities and duplicate pixels are errors; a map whose probabilities do not sum
+    to one is a :class:`SkymapNotNormalizedError` unless ``normalize`` (then a rescaled copy is used
+    and the caller's map is left as it is).
+    """
+    copy = replace(m, meta=dict(m.meta))
+    _validate(copy, normalize=normalize, tolerance=NORMALIZATION_TOLERANCE)
+    return m if copy.probdensity is m.probdensity else copy
+
+
 def match_skymap(
     catalog: Any,
     skymap: SkyMap | str,
@@ -101,7 +114,10 @@ def match_skymap(
     distance
         Source distances (column name with a unit, or a length Quantity); optional for SkyCoord input.
     normalize
-        Passed to :func:`read_skymap` when ``skymap`` is a path.
+        When the map's probabilities do not sum to one: ``False`` (default) raises
+        :class:`SkymapNotNormalizedError`, ``True`` rescales them (for a path, as
+        :func:`read_skymap` does; a :class:`SkyMap` passed in is checked the same way and left
+        unchanged, a rescaled copy is used).
 
     Returns
     -------
@@ -122,7 +138,10 @@ def match_skymap(
     >>> t = match_skymap(SkyCoord([10, 20], [-5, 5], unit="deg"), "skymap.fits")  # doctest: +SKIP
     >>> t["in_90"]                                                              # doctest: +SKIP
     """
-    m = skymap if isinstance(skymap, SkyMap) else read_skymap(skymap, normalize=normalize)
+    if isinstance(skymap, SkyMap):
+        m = _checked(skymap, normalize=normalize)
+    else:
+        m = read_skymap(skymap, normalize=normalize)
     levels = [float(lv) for lv in levels]
     for lv in levels:
         if not 0 < lv <= 1:
@@ -132,8 +151,13 @@ def match_skymap(
         n_bad = int((~np.isfinite(lon_q.value) | ~np.isfinite(lat_q.value)).sum())
         raise SkymapError(f"{n_bad} source(s) have NaN coordinates; drop them first", code="nan-coordinates",
                           value=n_bad)
-    if np.any(np.abs(lat_q.to_value(u.deg)) > 90):
-        raise SkymapError("latitudes must be within [-90, 90] deg", code="bad-latitude")
+    lat_deg = lat_q.to_value(u.deg)
+    if np.any(np.abs(lat_deg) > 90):
+        bad = np.abs(lat_deg) > 90
+        raise SkymapError(
+            f"latitudes must be within [-90, 90] deg: {int(bad.sum())} source(s) are not (first: "
+            f"{float(lat_deg[bad][0])} deg); check lon=/lat= and the columns' units",
+            code="bad-latitude", value=float(lat_deg[bad][0]))
     idx = m.pixel_index(lon_q, lat_q)
     inside = idx >= 0
     safe = np.where(inside, idx, 0)

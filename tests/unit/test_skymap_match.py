@@ -283,3 +283,32 @@ def test_credible_levels_of_posterior_samples_are_uniform(skymap):
             assert np.mean(levels <= p) == pytest.approx(p, abs=0.04), (col, p)
     assert np.mean(t["in_vol_90"]) == pytest.approx(0.9, abs=0.03)
     assert 0 < t.meta["volume_50"] < t.meta["volume_90"]
+
+
+def test_a_skymap_built_in_code_is_validated_like_a_file(skymap):
+    """A SkyMap constructed directly (not read from a file) gets the same checks in match_skymap."""
+    src = SkyCoord([1] * u.deg, [1] * u.deg)
+    doubled = SkyMap(uniq=skymap.uniq, probdensity=2 * skymap.probdensity)
+    with pytest.raises(SkymapNotNormalizedError, match="normalize=True") as info:
+        match_skymap(src, doubled)
+    assert info.value.total == pytest.approx(2.0) and info.value.code == "skymap-not-normalized"
+    # normalize=True uses a rescaled copy and leaves the caller's map as it was
+    fixed = match_skymap(src, doubled, normalize=True)
+    plain = match_skymap(src, SkyMap(uniq=skymap.uniq, probdensity=skymap.probdensity))
+    assert fixed["probdensity"][0] == pytest.approx(plain["probdensity"][0])
+    assert doubled.total_probability == pytest.approx(2.0)
+    negative = SkyMap(uniq=skymap.uniq, probdensity=np.where(np.arange(skymap.uniq.size) == 3, -1.0,
+                                                             skymap.probdensity))
+    with pytest.raises(SkymapError, match="negative") as info:
+        match_skymap(src, negative)
+    assert info.value.code == "bad-probability"
+    dup = SkyMap(uniq=np.concatenate([skymap.uniq, skymap.uniq[:1]]),
+                 probdensity=np.concatenate([skymap.probdensity, [0.0]]))
+    with pytest.raises(SkymapFormatError, match="duplicate"):
+        match_skymap(src, dup)
+
+
+def test_bad_latitudes_are_an_error(skymap):
+    with pytest.raises(SkymapError, match="latitude") as info:
+        match_skymap(Table({"ra": [1.0, 2.0], "dec": [0.0, 91.0]}), skymap)
+    assert info.value.code == "bad-latitude" and info.value.value == 91.0 and "1 source(s)" in str(info.value)
