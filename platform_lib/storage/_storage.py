@@ -132,10 +132,26 @@ class Storage(TableIO):
                                 "or a group workspace instead", value=address)
 
     @staticmethod
-    def _check_name(full: str, address: str) -> None:
-        if posixpath.basename(full.rstrip("/")).startswith(INTERNAL_PREFIX):
-            raise StorageError(f"{address}: names starting with {INTERNAL_PREFIX!r} are reserved", code="reserved-name",
-                               value=address)
+    def _check_name(space: Space, full: str, address: str) -> None:
+        """Refuse a path with a component reserved for the platform (the quota file, temporary files).
+
+        Every component of the space-relative path is checked, and in a local space also those of
+        the path that symbolic links lead to, so no user call can write, replace, move or delete
+        ``.astrohub-quota.json`` or a file being written.
+        """
+        paths = [space.relative(full)]
+        if space.local:
+            real_root = os.path.realpath(space.root)
+            real = os.path.realpath(full)
+            if real != real_root:
+                paths.append(os.path.relpath(real, real_root).replace(os.sep, "/"))
+        for rel in paths:
+            if any(part.startswith(INTERNAL_PREFIX) for part in rel.split("/")):
+                raise StorageError(
+                    f"{address}: names starting with {INTERNAL_PREFIX!r} are reserved for the platform (the "
+                    f"space's quota file {QUOTA_FILE} and temporary files); choose another name",
+                    code="reserved-name", value=address,
+                )
 
     # -- queries -------------------------------------------------------------------------
     def exists(self, address: str) -> bool:
@@ -207,7 +223,7 @@ class Storage(TableIO):
         """
         space, full = self._resolve(address)
         self._writable(space, address)
-        self._check_name(full, address)
+        self._check_name(space, full, address)
         if space.fs.isdir(full):
             raise AlreadyExists(f"{address} is a folder", value=address)
         if not overwrite and space.fs.exists(full):
@@ -256,6 +272,7 @@ class Storage(TableIO):
         """Create the folder at ``address`` (and its parents)."""
         space, full = self._resolve(address)
         self._writable(space, address)
+        self._check_name(space, full, address)
         space.fs.makedirs(full, exist_ok=True)
         return address
 
@@ -265,6 +282,7 @@ class Storage(TableIO):
         self._writable(space, address)
         if full.rstrip("/") == space.root.rstrip("/"):
             raise StorageError(f"{address}: refusing to delete a whole space", code="refused", value=address)
+        self._check_name(space, full, address)
         if not space.fs.exists(full):
             raise PathNotFound(f"{address}: no such file or folder", value=address)
         if space.fs.isdir(full):
@@ -292,7 +310,8 @@ class Storage(TableIO):
         self._writable(src_space, src)
         dst_space, dst_full = self._resolve(dst)
         self._writable(dst_space, dst)
-        self._check_name(dst_full, dst)
+        self._check_name(src_space, src_full, src)
+        self._check_name(dst_space, dst_full, dst)
         if not src_space.fs.isfile(src_full):
             raise PathNotFound(f"{src}: no such file", value=src)
         if not overwrite and dst_space.fs.exists(dst_full):

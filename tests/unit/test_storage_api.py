@@ -258,3 +258,45 @@ def test_images_round_trip(storage, space):
     storage.write_image(hdul, f"{space}:multi.fits")
     sci, _ = storage.read_image(f"{space}:multi.fits", hdu="SCI")
     np.testing.assert_array_equal(sci, data * 2)
+
+
+@pytest.mark.parametrize("space", ["home", "bucket"])
+def test_quota_file_cannot_be_deleted_moved_or_overwritten(storage, spaces, space):
+    storage.set_quota(space, 1000)
+    quota_address = f"{space}:.astrohub-quota.json"
+    storage.write_bytes(f"{space}:plain.txt", b"x")
+    attempts = {
+        "delete": lambda: storage.delete(quota_address),
+        "move away": lambda: storage.move(quota_address, f"{space}:q.json"),
+        "move over": lambda: storage.move(f"{space}:plain.txt", quota_address, overwrite=True),
+        "copy over": lambda: storage.copy(f"{space}:plain.txt", quota_address, overwrite=True),
+        "write": lambda: storage.write_bytes(quota_address, b'{"bytes": null}'),
+        "write table": lambda: storage.write_table(_sample_table(), quota_address, format="ecsv", overwrite=True),
+        "share over": lambda: storage.share(f"{space}:plain.txt", "lensing", path=".astrohub-quota.json"),
+        "mkdir": lambda: storage.mkdir(f"{space}:.astrohub-quota.json/sub"),
+        "write below": lambda: storage.write_bytes(f"{space}:.astrohub-quota.json/x", b"x"),
+    }
+    for label, attempt in attempts.items():
+        with pytest.raises(StorageError, match="reserved") as err:
+            attempt()
+        assert err.value.code == "reserved-name", label
+    assert storage.usage(space).quota == 1000
+    assert storage.read_bytes(f"{space}:plain.txt") == b"x"
+    # The group's own quota file is protected the same way.
+    storage.set_quota("group/lensing", 500)
+    with pytest.raises(StorageError, match="reserved"):
+        storage.delete("group/lensing:.astrohub-quota.json")
+    assert storage.usage("group/lensing").quota == 500
+
+
+def test_quota_file_is_protected_through_symbolic_links(storage, spaces):
+    storage.set_quota("home", 1000)
+    os.symlink(spaces / "home", spaces / "home" / "self")  # a link back to the space's root
+    os.symlink(spaces / "home" / ".astrohub-quota.json", spaces / "home" / "q")  # a link to the quota file
+    for attempt in (lambda: storage.delete("home:self/.astrohub-quota.json"),
+                    lambda: storage.write_bytes("home:self/.astrohub-quota.json", b"{}"),
+                    lambda: storage.delete("home:q"),
+                    lambda: storage.move("home:q", "home:elsewhere.json")):
+        with pytest.raises(StorageError, match="reserved"):
+            attempt()
+    assert storage.usage("home").quota == 1000
