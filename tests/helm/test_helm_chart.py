@@ -72,6 +72,10 @@ def test_lint_reports_a_broken_chart(chart_dir: Path) -> None:
         ({"archive": {"port": "8080"}}, ["archive", "port"]),  # wrong type
         ({"jupyterhub": {"hub": {"imagee": {}}}}, ["hub", "imagee"]),  # typo in a subchart key
         ({"dask-gateway": {"gateway": {"backend": {"workr": {}}}}}, ["backend", "workr"]),
+        ({"jupyterhub": {"cull": {"timout": 600}}}, ["cull", "timout"]),  # culling: typo and wrong type
+        ({"jupyterhub": {"cull": {"every": "5m"}}}, ["cull", "every"]),
+        ({"dask-gateway": {"gateway": {"auth": {"jupyterhub": {"apiTokenFromSecret": "hub"}}}}},
+         ["jupyterhub", "apiTokenFromSecret"]),
         ({"jupyterhub": {"custom": {"astrohub": {"kubernetes": {"dataset": []}}}}}, ["kubernetes", "dataset"]),
         ({"jupyterhub": {"custom": {"astrohub": {"profiles": [{"slug": "x", "displayName": "X", "cpuLimit": "lots"}]}}}},
          ["profiles", "cpuLimit"]),
@@ -113,6 +117,23 @@ def test_schema_rejects_typos_and_wrong_types_naming_the_key(chart, values: dict
         (
             {"jupyterhub": {"custom": {"astrohub": {"kubernetes": {"home": {"nfs": {"server": "n", "path": "/h"}}}}}}},
             r"jupyterhub\.singleuser\.storage\.type: must be \"none\"",
+        ),
+        (  # null removes a key in Helm's merge: the archive is no longer a hub service
+            {"jupyterhub": {"hub": {"services": {"archive": None}}}},
+            r"jupyterhub\.hub\.services\.archive: archive\.enabled needs the archive registered as a hub service",
+        ),
+        (
+            {"jupyterhub": {"hub": {"services": {"dask-gateway": None}}}},
+            r"jupyterhub\.hub\.services\.dask-gateway: dask-gateway authenticates through the hub as the service",
+        ),
+        (
+            {"dask-gateway": {"gateway": {"auth": {"jupyterhub": {"jupyterhubServiceName": None}}}}},
+            r"dask-gateway\.gateway\.auth\.jupyterhub\.jupyterhubServiceName: must name dask-gateway's hub service",
+        ),
+        (
+            {"dask-gateway": {"gateway": {"auth": {"jupyterhub": {"apiTokenFromSecretKey": "dask-gateway.apiToken"}}}}},
+            r"dask-gateway\.gateway\.auth\.jupyterhub\.apiTokenFromSecretKey: \"dask-gateway\.apiToken\" is not the key "
+            r".*\(\"hub\.services\.dask-gateway\.apiToken\"\)",
         ),
     ],
 )

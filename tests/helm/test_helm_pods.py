@@ -79,7 +79,8 @@ def z2jh_config(merged: dict[str, Any]) -> Config:
     Only the traits our configuration interacts with, set the way z2jh sets them (from the
     ``jupyterhub`` values): spawner class, image, ``environment`` from ``singleuser.extraEnv``,
     ``profile_list`` from ``singleuser.profileList``, the per-user home claim of dynamic storage,
-    ``default_url``.
+    ``default_url``, the idle culler service and role from ``cull`` (z2jh's
+    ``files/hub/jupyterhub_config.py``), then ``hub.services`` and ``hub.loadRoles``.
     """
     z2jh = merged["jupyterhub"]
     single = z2jh["singleuser"]
@@ -100,15 +101,46 @@ def z2jh_config(merged: dict[str, Any]) -> Config:
     c.KubeSpawner.volume_mounts.extend(single["storage"].get("extraVolumeMounts") or [])
     c.Spawner.default_url = single["defaultUrl"]
     c.JupyterHub.services = []
+    c.JupyterHub.load_roles = []
+    if z2jh["cull"]["enabled"]:
+        c.JupyterHub.services.append({"name": "jupyterhub-idle-culler", "command": culler_command(z2jh["cull"])})
+        c.JupyterHub.load_roles.append({
+            "name": "jupyterhub-idle-culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers",
+                       *(["admin:users"] if z2jh["cull"]["users"] else [])],
+            "services": ["jupyterhub-idle-culler"],
+        })
     for name, service in z2jh["hub"]["services"].items():  # tokens come from the generated Secret `hub`
         c.JupyterHub.services.append({"name": name, **service, "api_token": f"z2jh-generated-{name}"})
-    c.JupyterHub.load_roles = [{"name": name, **role} for name, role in z2jh["hub"]["loadRoles"].items()]
+    c.JupyterHub.load_roles.extend({"name": name, **role} for name, role in z2jh["hub"]["loadRoles"].items())
     return c
+
+
+def culler_command(cull: dict[str, Any]) -> list[str]:
+    """The jupyterhub-idle-culler command z2jh 4.4.0 builds from the ``cull`` values (base_url /)."""
+    command = ["python3", "-m", "jupyterhub_idle_culler", "--url=http://localhost:8081/hub/api"]
+    for key, flag in (("timeout", "--timeout"), ("every", "--cull-every"), ("concurrency", "--concurrency")):
+        if cull.get(key):
+            command.append(f"{flag}={cull[key]}")
+    if cull.get("users"):
+        command.append("--cull-users")
+    if not cull.get("adminUsers"):
+        command.append("--cull-admin-users=false")
+    if cull.get("removeNamedServers"):
+        command.append("--remove-named-servers")
+    if cull.get("maxAge"):
+        command.append(f"--max-age={cull['maxAge']}")
+    return command
 
 
 def hub_config(chart, overlay: str) -> tuple[Config, dict[str, Any]]:
     """The hub's traitlets config as the chart builds it: z2jh's own settings, then hub.extraConfig."""
-    merged = hs.merged_values(chart, hs.overlay(overlay))
+    return hub_config_for(chart, hs.overlay(overlay))
+
+
+def hub_config_for(chart, values: dict[str, Any]) -> tuple[Config, dict[str, Any]]:
+    """:func:`hub_config` for any values."""
+    merged = hs.merged_values(chart, values)
     c = z2jh_config(merged)
     extra = merged["jupyterhub"]["hub"]["extraConfig"]
     assert list(extra) == ["astrohub"] and "configure(c, get_config(\"custom.astrohub\"))" in extra["astrohub"]
@@ -245,6 +277,69 @@ def test_services_and_roles_registered_by_z2jh_survive_configure(chart, overlay:
     assert roles["archive-service"]["services"] == ["archive"]
 
 
+# Idle culling per overlay: (cull.timeout, cull.every, cull.maxAge) as the overlays set them.
+CULL = {
+    "default": (3600, 300, 0),
+    "dev": (900, 300, 0),
+    "production": (3600, 300, 604800),
+    "teaching-class": (1800, 300, 0),
+}
+
+
+@pytest.mark.parametrize("overlay", list(hs.OVERLAYS))
+def test_idle_servers_are_culled_as_the_values_say(chart, overlay: str) -> None:
+    """jupyterhub.cull renders into the hub's configuration and survives our configure()."""
+    assert set(CULL) == set(hs.OVERLAYS)
+    c, merged = hub_config(chart, overlay)
+    cull = merged["jupyterhub"]["cull"]
+    timeout, every, max_age = CULL[overlay]
+    assert (cull["enabled"], cull["timeout"], cull["every"], cull["maxAge"]) == (True, timeout, every, max_age)
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    command = services["jupyterhub-idle-culler"]["command"]
+    assert f"--timeout={timeout}" in command and f"--cull-every={every}" in command
+    assert (f"--max-age={max_age}" in command) == bool(max_age)
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["jupyterhub-idle-culler"]["services"] == ["jupyterhub-idle-culler"]
+    assert {"list:users", "read:users:activity", "delete:servers"} <= set(roles["jupyterhub-idle-culler"]["scopes"])
+
+
+def test_culling_can_be_turned_off(chart) -> None:
+    c, _ = hub_config_for(chart, {"jupyterhub": {"cull": {"enabled": False}}})
+    assert "jupyterhub-idle-culler" not in {s["name"] for s in c.JupyterHub.services}
+
+
+@pytest.mark.parametrize("overlay", list(hs.OVERLAYS))
+def test_dask_gateway_authenticates_through_the_hub_service(chart, overlay: str, monkeypatch) -> None:
+    """gateway.auth (jupyterhub, token from the Secret `hub`) and hub.services.dask-gateway agree."""
+    from dask_gateway_server.auth import JupyterHubAuthenticator
+
+    from astrohub_hub.settings import HubSettings
+
+    merged = hs.merged_values(chart, hs.overlay(overlay))
+    z2jh, gateway = merged["jupyterhub"], merged["dask-gateway"]["gateway"]
+    assert gateway["auth"]["type"] == "jupyterhub"
+    jh = gateway["auth"]["jupyterhub"]
+    service = jh["jupyterhubServiceName"]
+    assert service == HubSettings.model_validate(z2jh["custom"]["astrohub"]).dask_gateway.service_name
+    assert z2jh["hub"]["services"][service]["url"].startswith("http://traefik-")
+    # the token: z2jh writes hub.services.<name>.apiToken into its Secret, named `hub` (no fullnameOverride)
+    assert jh.get("apiToken") is None, "no token in values"
+    assert z2jh["fullnameOverride"] == "" and jh["apiTokenFromSecretName"] == "hub"
+    assert jh["apiTokenFromSecretKey"] == f"hub.services.{service}.apiToken"
+    assert jh["apiUrl"] == "http://hub:8081" + z2jh["hub"]["baseUrl"].rstrip("/") + "/hub/api"
+    # the hub's proxy forwards /services/<name>/ unchanged to Traefik: the gateway serves that prefix
+    assert gateway["prefix"] == f"/services/{service}"
+
+    c = gateway_config(merged, '{"volumes": [], "volumeMounts": []}', monkeypatch)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "mounted-from-the-secret-hub")
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_NAME", raising=False)
+    auth = JupyterHubAuthenticator(config=c)
+    assert auth.jupyterhub_api_url == jh["apiUrl"]
+    assert auth.jupyterhub_api_token == "mounted-from-the-secret-hub"
+    # only tokens with access:services!service=dask-gateway may use the gateway
+    assert auth.jupyterhub_service_name == service and auth.use_service_access_scopes is True
+
+
 def test_class_profile_only_for_class_members(chart) -> None:
     c, _ = hub_config(chart, "teaching-class")
     assert "astro101" in user_pods(c, "student1", ["astro101"])
@@ -294,6 +389,12 @@ def gateway_config(merged: dict[str, Any], worker_datasets: str, monkeypatch: py
         value = _prop(backend, prop)
         if value is not None:
             setattr(c.KubeClusterConfig, field, value)
+    auth = values["gateway"]["auth"]
+    if auth["type"] == "jupyterhub":  # as upstream's gateway configmap forwards gateway.auth.jupyterhub
+        c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
+        c.JupyterHubAuthenticator.jupyterhub_api_url = auth["jupyterhub"]["apiUrl"]
+        if auth["jupyterhub"].get("jupyterhubServiceName"):
+            c.JupyterHubAuthenticator.jupyterhub_service_name = auth["jupyterhub"]["jupyterhubServiceName"]
     env = {e["name"]: e for e in values["gateway"]["env"]}
     ref = env["ASTROHUB_WORKER_DATASETS"]["valueFrom"]["configMapKeyRef"]
     assert (ref["name"], ref["key"]) == ("astrohub-datasets", "worker-pod.json")

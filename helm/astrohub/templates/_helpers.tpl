@@ -53,7 +53,8 @@ Fails, naming the key, on a dataset without exactly one volume source.
 {{- end -}}
 
 {{/*
-Checks JSON schema cannot express; each failure names the key to change.
+Checks JSON schema cannot express; each failure names the key to change. A hub service counts as
+registered only with a value (a null override leaves the key in place, and z2jh would fail on it).
 */}}
 {{- define "astrohub.validate" -}}
 {{- $hub := include "astrohub.hub" . | fromJson -}}
@@ -69,8 +70,23 @@ Checks JSON schema cannot express; each failure names the key to change.
 {{- if and $kube.home (ne (((.Values.jupyterhub.singleuser).storage).type | default "dynamic") "none") -}}
 {{- fail "jupyterhub.singleuser.storage.type: must be \"none\" when jupyterhub.custom.astrohub.kubernetes.home (NFS homes) is set" -}}
 {{- end -}}
-{{- if and .Values.archive.enabled .Values.jupyterhub.enabled (not (hasKey ((.Values.jupyterhub.hub).services | default dict) "archive")) -}}
+{{- if and .Values.archive.enabled .Values.jupyterhub.enabled (not (get ((.Values.jupyterhub.hub).services | default dict) "archive")) -}}
 {{- fail "jupyterhub.hub.services.archive: archive.enabled needs the archive registered as a hub service" -}}
+{{- end -}}
+{{- $gateway := index .Values "dask-gateway" -}}
+{{- if and $gateway.enabled .Values.jupyterhub.enabled (eq ((($gateway.gateway).auth).type | default "") "jupyterhub") -}}
+{{- $jh := $gateway.gateway.auth.jupyterhub -}}
+{{- $service := $jh.jupyterhubServiceName | default "" -}}
+{{- if not $service -}}
+{{- fail "dask-gateway.gateway.auth.jupyterhub.jupyterhubServiceName: must name dask-gateway's hub service (dask-gateway); unset, any hub token could create Dask clusters" -}}
+{{- end -}}
+{{- if not (get ((.Values.jupyterhub.hub).services | default dict) $service) -}}
+{{- fail (printf "jupyterhub.hub.services.%s: dask-gateway authenticates through the hub as the service %q (dask-gateway.gateway.auth.jupyterhub.jupyterhubServiceName); register it so that Zero to JupyterHub generates its token" $service $service) -}}
+{{- end -}}
+{{- $key := printf "hub.services.%s.apiToken" $service -}}
+{{- if and (not $jh.apiToken) (ne ($jh.apiTokenFromSecretKey | default "") $key) -}}
+{{- fail (printf "dask-gateway.gateway.auth.jupyterhub.apiTokenFromSecretKey: %q is not the key Zero to JupyterHub writes the service's token under (%q)" ($jh.apiTokenFromSecretKey | default "") $key) -}}
+{{- end -}}
 {{- end -}}
 {{- $datasets := include "astrohub.datasets" . | fromJson -}}
 {{- if and .Values.archive.enabled $datasets.volumeMounts -}}
