@@ -70,6 +70,18 @@ def test_hub_image_is_built_on_the_pinned_chart_version() -> None:
     assert f"FROM quay.io/jupyterhub/k8s-hub:{version}\n" in (IMAGES / "hub" / "Dockerfile").read_text()
 
 
+def test_gateway_server_runs_from_the_hub_image_at_the_chart_version() -> None:
+    """The dask-gateway API server uses the hub image, whose lock pins the server of the chart's version;
+    the user image (schedulers, workers, clients) pins the client of that same version."""
+    chart = yaml.safe_load((REPO / "helm" / "astrohub" / "Chart.yaml").read_text())
+    version = next(d["version"] for d in chart["dependencies"] if d["name"] == "dask-gateway")
+    assert pins(IMAGES / "hub" / "requirements.lock")["dask-gateway-server"] == version
+    assert pins(IMAGES / "hub" / "requirements.lock")["kubernetes-asyncio"]  # the Kubernetes backend
+    assert pins(IMAGES / "user" / "requirements.lock")["dask-gateway"] == version
+    values = yaml.safe_load((REPO / "helm" / "astrohub" / "values.yaml").read_text())
+    assert values["dask-gateway"]["gateway"]["image"] == values["jupyterhub"]["hub"]["image"]
+
+
 def test_user_lock_covers_platform_lib_dependencies() -> None:
     """The user image installs platform_lib --no-deps, so each of its dependencies must be locked."""
     import tomllib
