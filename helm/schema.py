@@ -71,7 +71,7 @@ OWN_KEYS: dict[str, Any] = {
     "networkPolicy": {
         "type": "object",
         "additionalProperties": False,
-        "description": "Policies letting user pods (and the hub proxy) reach dask-gateway and the archive service.",
+        "description": "Policies letting user pods reach dask-gateway and the archive service, and limiting who reaches the archive.",
         "properties": {"enabled": {"type": "boolean", "description": "Create the policies."}},
     },
 }
