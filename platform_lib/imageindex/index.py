@@ -17,6 +17,7 @@ reopens the file when it has been replaced.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -29,7 +30,7 @@ from platform_lib.imageindex.errors import ImageIndexError
 from platform_lib.imageindex.ingest import COLUMNS, Skipped, read_records, scan_files
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql
-from platform_lib.imageindex.sphere import Polygon, cap_boxes, polygon_caps
+from platform_lib.imageindex.sphere import Polygon, cap_boxes, polygon_caps, radec_to_xyz
 
 __all__ = ["ImageIndex", "BuildReport", "build_index", "update_index", "bulk_load", "now_mjd"]
 
@@ -270,7 +271,11 @@ def update_index(
 
 
 class ImageIndex:
-    """Read-only access to an index file; reopens it when a rebuild has replaced it.
+    """Read-only access to an index file, safe from many threads while writers replace the file.
+
+    Every call opens its own read-only connection: a connection opened before a rebuild's
+    ``os.replace`` keeps reading the old (complete) file, one opened after reads the new one, so a
+    reader sees the old or the new index, never a mixture.
 
     Parameters
     ----------
@@ -280,49 +285,69 @@ class ImageIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
-        self._stamp: tuple | None = None
 
-    def _connection(self) -> sqlite3.Connection:
+    def _open(self) -> sqlite3.Connection:
         try:
-            st = os.stat(self.path)
-        except FileNotFoundError as exc:
-            raise ImageIndexError(
-                f"image index {self.path} does not exist; build it with `astrohub archive index`",
-                code="no-index", value=str(self.path),
-            ) from exc
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if self._conn is None or stamp != self._stamp:
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-            self._conn.row_factory = sqlite3.Row
-            self._stamp = stamp
-        return self._conn
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            conn.execute("SELECT 1 FROM obscore LIMIT 0")
+        except sqlite3.Error as exc:
+            if not self.path.exists():
+                raise ImageIndexError(
+                    f"image index {self.path} does not exist; build it with `astrohub archive index`",
+                    code="no-index", value=str(self.path),
+                ) from exc
+            raise ImageIndexError(f"image index {self.path} is not readable: {exc}", code="bad-index",
+                                  value=str(self.path)) from exc
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    @contextlib.contextmanager
+    def _connection(self):
+        conn = self._open()
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Nothing to release (connections live for one call); kept for callers that close readers."""
 
     def count(self) -> int:
-        return self._connection().execute("SELECT COUNT(*) FROM obscore").fetchone()[0]
+        """The number of records (visible or not)."""
+        with self._connection() as conn:
+            return conn.execute("SELECT COUNT(*) FROM obscore").fetchone()[0]
 
     def query(self, q: ImageQuery, viewer: Viewer = Viewer(), *, maxrec: int | None = None,
-              now: float | None = None) -> tuple[list[dict], bool]:
+              now: float | None = None, extra_where: tuple[str, list] | None = None,
+              order_by: str | None = None) -> tuple[list[dict], bool]:
         """Records matching ``q`` visible to ``viewer``: ``(records, overflow)``.
 
         ``overflow`` is true when more than ``maxrec`` records matched (only ``maxrec`` are returned).
+        ``extra_where`` and ``order_by`` are trusted SQL (see :func:`~platform_lib.imageindex.query.plan_sql`).
+        Safe to call from worker threads while another thread queries or the file is replaced.
         """
-        conn = self._connection()
-        sql, params = plan_sql(q, viewer, now if now is not None else now_mjd())
+        sql, params = plan_sql(q, viewer, now if now is not None else now_mjd(), extra_where=extra_where,
+                               order_by=order_by)
+        # One connection per call: sqlite3 connections must not be shared by concurrent threads,
+        # and a fresh connection always opens the current file (atomic replace by a writer).
+        with self._connection() as conn:
+            return self._collect(conn.execute(sql, params), q, maxrec)
+
+    @staticmethod
+    def _collect(rows, q: ImageQuery, maxrec: int | None) -> tuple[list[dict], bool]:
         out: list[dict] = []
         overflow = False
-        for row in conn.execute(sql, params):
-            if q.pos:
-                poly = Polygon.from_xyz(np.frombuffer(row["vertices"], dtype=np.float64).reshape(-1, 3))
-                if not any(region.intersects_polygon(poly) for region in q.pos):
-                    continue
+        for row in rows:
+            if q.pos or q.centre_in:
+                xyz = np.frombuffer(row["vertices"], dtype=np.float64).reshape(-1, 3)
+                if q.pos:
+                    poly = Polygon.from_xyz(xyz)
+                    if not any(region.intersects_polygon(poly) for region in q.pos):
+                        continue
+                if q.centre_in:
+                    centre = radec_to_xyz(row["s_ra"], row["s_dec"])
+                    if not any(bool(c.contains(centre)) for c in q.centre_in):
+                        continue
             if maxrec is not None and len(out) >= maxrec:
                 overflow = True
                 break
@@ -333,7 +358,8 @@ class ImageIndex:
 
     def get(self, obs_id: str, viewer: Viewer = Viewer(), *, now: float | None = None) -> dict | None:
         """The record ``obs_id`` when it exists and ``viewer`` may see it, else ``None``."""
-        row = self._connection().execute("SELECT * FROM obscore WHERE obs_id = ?", (obs_id,)).fetchone()
+        with self._connection() as conn:
+            row = conn.execute("SELECT * FROM obscore WHERE obs_id = ?", (obs_id,)).fetchone()
         if row is None:
             return None
         rec = dict(row)
@@ -347,5 +373,6 @@ class ImageIndex:
         return None
 
     def skipped(self) -> list[Skipped]:
-        return [Skipped(p, r) for p, r in self._connection().execute(
-            "SELECT path, reason FROM files WHERE reason IS NOT NULL ORDER BY path")]
+        with self._connection() as conn:
+            return [Skipped(p, r) for p, r in conn.execute(
+                "SELECT path, reason FROM files WHERE reason IS NOT NULL ORDER BY path")]

@@ -49,6 +49,9 @@ class ImageQuery:
     calib: list[int] = field(default_factory=list)
     target: list[str] = field(default_factory=list)
     format: list[str] = field(default_factory=list)
+    #: Circles that must contain the record's centre (``s_ra``, ``s_dec``): ADQL
+    #: ``CONTAINS(POINT(s_ra, s_dec), CIRCLE(...))``. Alternatives (OR), AND-ed with ``pos``.
+    centre_in: list[Circle] = field(default_factory=list)
 
 
 def _finite(v):
@@ -79,18 +82,28 @@ def _overlaps(col_min: str, col_max: str, iv: Interval, params: list) -> str:
     return "(" + " AND ".join(parts) + ")"
 
 
-def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*") -> tuple[str, list]:
-    """``(sql, params)`` selecting candidate rows; footprints still need the exact test of ``q.pos``."""
+def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*",
+             extra_where: tuple[str, list] | None = None, order_by: str | None = None) -> tuple[str, list]:
+    """``(sql, params)`` selecting candidate rows; footprints still need the exact test of ``q.pos``.
+
+    Several regions are OR-ed inside one WHERE: SQLite plans that as a ``MULTI-INDEX OR`` with one
+    R-tree search per region (checked by a unit test with ``EXPLAIN QUERY PLAN``), so no UNION is
+    needed. ``extra_where`` is a trusted SQL fragment over ``o.<column>`` with ``?`` parameters
+    (the TAP service's translated ADQL); ``order_by`` a trusted ``ORDER BY`` list.
+    """
     params: list = []
     where: list[str] = []
-    if q.pos:
-        boxes = []
-        for region in q.pos:
-            x0, x1, y0, y1, z0, z1 = region.box()
-            boxes.append("(r.x1 >= ? AND r.x0 <= ? AND r.y1 >= ? AND r.y0 <= ? AND r.z1 >= ? AND r.z0 <= ?)")
-            params.extend([x0, x1, y0, y1, z0, z1])
+    if q.pos or q.centre_in:
         sql = f"SELECT {columns} FROM footprint_rtree r JOIN obscore o ON o.rowid = r.id"
-        where.append("(" + " OR ".join(boxes) + ")")
+        for regions in (q.pos, q.centre_in):
+            if not regions:
+                continue
+            boxes = []
+            for region in regions:
+                x0, x1, y0, y1, z0, z1 = region.box()
+                boxes.append("(r.x1 >= ? AND r.x0 <= ? AND r.y1 >= ? AND r.y0 <= ? AND r.z1 >= ? AND r.z0 <= ?)")
+                params.extend([x0, x1, y0, y1, z0, z1])
+            where.append("(" + " OR ".join(boxes) + ")")
     else:
         sql = f"SELECT {columns} FROM obscore o"
 
@@ -136,6 +149,11 @@ def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*"
             access.append("o.owner_group IN (" + ",".join("?" * len(viewer.groups)) + ")")
             params.extend(viewer.groups)
         where.append("(" + " OR ".join(access) + ")")
+    if extra_where is not None and extra_where[0]:
+        where.append("(" + extra_where[0] + ")")
+        params.extend(extra_where[1])
     if where:
         sql += " WHERE " + " AND ".join(where)
+    if order_by:
+        sql += " ORDER BY " + order_by
     return sql, params

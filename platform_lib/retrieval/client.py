@@ -32,8 +32,8 @@ def translate_errors(url: str, what: str):
         raise RetrievalError(f"{what}: an IVOA vocabulary pyvo needs could not be loaded: {exc}", url=url,
                              reason=str(exc), code="vocabulary-unavailable") from exc
     except pyvo.dal.DALServiceError as exc:
-        code = getattr(exc, "code", None)
-        reason = getattr(exc, "reason", None) or str(exc)
+        code = getattr(exc, "code", None) or None
+        reason = _votable_error(getattr(exc, "cause", None)) or getattr(exc, "reason", None) or str(exc)
         raise RetrievalError(f"{what} at {url} failed: {reason}", url=url, reason=reason, http_code=code,
                              code="service-error") from exc
     except pyvo.dal.DALQueryError as exc:
@@ -47,6 +47,28 @@ def translate_errors(url: str, what: str):
         resp = getattr(exc, "response", None)
         raise RetrievalError(f"{what} at {url} could not be reached: {exc}", url=url, reason=str(exc),
                              http_code=getattr(resp, "status_code", None), code="unreachable") from exc
+
+
+def _votable_error(cause) -> str | None:
+    """The ``QUERY_STATUS=ERROR`` text of a VOTable error document in an HTTP error response.
+
+    pyvo reports only ``400 Client Error`` for DALI services that answer errors with a 4xx status
+    and a VOTable (allowed by DALI 1.1); the service's own ``UsageFault: ...`` is in the body.
+    """
+    import re
+    from html import unescape
+
+    response = getattr(cause, "response", None)
+    if response is None:
+        return None
+    try:
+        text = response.text[:100_000]
+    except Exception:
+        return None
+    m = re.search(r'<INFO[^>]*name="QUERY_STATUS"[^>]*value="ERROR"[^>]*>(.*?)</INFO>', text, re.S)
+    if m is None:
+        m = re.search(r'<INFO[^>]*value="ERROR"[^>]*name="QUERY_STATUS"[^>]*>(.*?)</INFO>', text, re.S)
+    return unescape(m.group(1).strip()) if m and m.group(1).strip() else None
 
 
 def registry_search(words: list[str], *, servicetype: str | None, waveband: str | None,

@@ -538,3 +538,183 @@ def test_retrieval_facade_against_the_archive(archive):
         image_search(SkyCoord(10 * u.deg, 20 * u.deg), 1 * u.deg, settings=anonymous,
                      RESPONSEFORMAT="application/pdf")
     assert "UsageFault" in info.value.reason and info.value.url.startswith(base)
+
+
+# ---------------------------------------------------------------- TAP 1.1 (ivoa.obscore, TAP_SCHEMA), sync and async
+
+
+def test_pyvo_tap_sync_tables_and_spatial(archive):
+    from pyvo.dal import TAPService
+
+    base, _, _ = archive
+    svc = TAPService(base + "tap")
+    assert "ivoa.obscore" in [t.name for t in svc.tables]
+    assert "s_region" in [c.name for c in svc.tables["ivoa.obscore"].columns]
+    first = svc.run_sync("SELECT obs_id, s_ra AS ra FROM ivoa.obscore WHERE obs_collection = 'FIRST'").to_table()
+    assert list(first["obs_id"]) == ["first/image"] and first.colnames == ["obs_id", "ra"]
+    near = svc.run_sync("SELECT obs_id FROM ivoa.obscore WHERE "
+                        "1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 162.53, 30.677, 0.1))").to_table()
+    assert set(near["obs_id"]) == {"first/image"}
+    wrap = svc.run_sync("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 359.8, 10, 0.3)) = 1"
+                        " AND obs_collection = 'CFHT'").to_table()
+    assert set(wrap["obs_id"]) == {"synth/cfht_wrap"}
+    ordered = svc.run_sync("SELECT TOP 3 obs_id, s_dec FROM ivoa.obscore ORDER BY s_dec DESC").to_table()
+    assert list(ordered["obs_id"])[0] == "synth/cfht_pole" and len(ordered) == 3
+    like = svc.run_sync("SELECT obs_id FROM ivoa.obscore WHERE obs_id LIKE 'synth/cfht%' "
+                        "AND NOT obs_id LIKE '%pole'").to_table()
+    assert list(like["obs_id"]) == ["synth/cfht_wrap"]
+    schema = svc.run_sync("SELECT column_name FROM TAP_SCHEMA.columns WHERE table_name = 'ivoa.obscore'").to_table()
+    assert "obs_id" in set(schema["column_name"]) and len(schema) == len(svc.tables["ivoa.obscore"].columns)
+    overflow = svc.run_sync("SELECT obs_id FROM ivoa.obscore", maxrec=2)
+    assert len(overflow) == 2 and overflow.query_status == "OVERFLOW"
+    top = svc.run_sync("SELECT TOP 2 obs_id FROM ivoa.obscore")
+    assert len(top) == 2 and top.query_status == "OK"
+
+
+def test_tap_query_facade_sync_async_and_proprietary(archive):
+    from platform_lib import get_settings
+    from platform_lib.retrieval import RetrievalError, TapJob, make_session, tap_query
+
+    base, _, _ = archive
+    url = base + "tap"
+    adql = "SELECT obs_id FROM ivoa.obscore WHERE instrument_name = 'NIRC2'"
+    anonymous = get_settings(archive_url=base, PLATFORM_API_TOKEN="")
+    alice = get_settings(archive_url=base, PLATFORM_API_TOKEN="alice-token", user="alice")
+    assert len(tap_query(adql, service=url, settings=anonymous)) == 0
+    assert list(tap_query(adql, service=url, settings=alice)["obs_id"]) == ["synth/nirc2_0001"]
+
+    job = tap_query(adql, service=url, async_=True, settings=alice)
+    assert isinstance(job, TapJob)
+    assert job.wait(timeout=60 * u_s(), poll=0.05 * u_s()) == "COMPLETED"
+    assert list(job.fetch()["obs_id"]) == ["synth/nirc2_0001"]
+    again = TapJob.from_url(job.url, session=make_session(anonymous, token="alice-token"))
+    assert again.phase == "COMPLETED"
+    with pytest.raises(RetrievalError) as other:  # another user's job does not exist for them
+        TapJob.from_url(job.url, session=make_session(anonymous, token="bob-token")).phase
+    assert other.value.http_code == 404
+    job.delete()
+    with pytest.raises(RetrievalError):
+        TapJob.from_url(job.url, session=make_session(anonymous, token="alice-token")).phase
+
+    with pytest.raises(RetrievalError) as bad:
+        tap_query("SELECT nosuch FROM ivoa.obscore", service=url, settings=anonymous)
+    assert bad.value.reason.startswith("UsageFault:") and "nosuch" in bad.value.reason
+    with pytest.raises(RetrievalError) as bad_async:
+        tap_query("DELETE FROM ivoa.obscore", service=url, async_=True, settings=anonymous)
+    assert "UsageFault" in bad_async.value.reason
+
+
+def u_s():
+    import astropy.units as u
+
+    return u.s
+
+
+def test_tap_job_abort_and_uws_documents(archive):
+    import pyvo
+
+    from platform_lib.retrieval import RetrievalError, TapJob
+
+    base, _, _ = archive
+    svc = pyvo.dal.TAPService(base + "tap")
+    pending = svc.submit_job("SELECT obs_id FROM ivoa.obscore")  # created, not run
+    assert pending.phase == "PENDING"
+    handle = TapJob.from_url(pending.url)
+    handle.abort()
+    assert handle.phase == "ABORTED"
+    with pytest.raises(RetrievalError) as info:
+        handle.fetch()
+    assert info.value.code == "job-not-completed"
+    jobs = requests.get(base + "tap/async", timeout=10)
+    assert jobs.status_code == 200 and pending.job_id in jobs.text
+    run = svc.submit_job("SELECT TOP 1 obs_id FROM ivoa.obscore")
+    run.run()
+    run.wait(timeout=60)  # UWS 1.1 WAIT long poll
+    assert run.phase == "COMPLETED" and len(run.fetch_result()) == 1
+    for what in ("phase", "parameters", "results", "quote", "executionduration", "destruction", "owner"):
+        assert requests.get(f"{run.url}/{what}", timeout=10).status_code == 200, what
+    run.delete()
+    handle.delete()
+
+
+def test_tap_errors_are_votables_never_500(archive):
+    base, _, _ = archive
+    for params in ({"QUERY": "SELECT * FROM secret.table"}, {"QUERY": ""}, {"LANG": "SQL", "QUERY": "SELECT 1"},
+                   {"QUERY": "SELECT obs_id FROM ivoa.obscore WHERE obs_id = 'x' UNION SELECT 1"},
+                   {"QUERY": "SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT(s_ra, s_dec), CIRCLE(1, 95, 1)) = 1"},
+                   {"QUERY": "SELECT obs_id FROM ivoa.obscore", "MAXREC": "-3"},
+                   {"QUERY": "SELECT obs_id FROM ivoa.obscore", "UPLOAD": "t,http://x"}):
+        resp = requests.post(base + "tap/sync", data={"REQUEST": "doQuery", **params}, timeout=30)
+        assert resp.status_code == 400, (params, resp.text)
+        status, text = query_status(resp.content)
+        assert status == "ERROR" and text.startswith("UsageFault:"), text
+    missing = requests.get(base + "tap/async/nosuchjob", timeout=10)
+    assert missing.status_code == 404 and query_status(missing.content)[0] == "ERROR"
+
+
+def test_stilts_tapquery_sync_and_async(archive, tmp_path):
+    from astropy.table import Table
+
+    base, _, _ = archive
+    for sync in ("true", "false"):
+        out = tmp_path / f"tap-{sync}.vot"
+        log = _stilts("tapquery", f"tapurl={base}tap", "adql=SELECT obs_id FROM ivoa.obscore WHERE calib_level = 3",
+                      f"sync={sync}", f"out={out}", "ofmt=votable")
+        assert out.exists(), log
+        assert list(Table.read(out, format="votable")["obs_id"]) == ["first/image"], log
+
+
+@pytest.mark.parametrize(
+    ("params"),
+    [
+        {"QUERY": "SELECT * FROM ivoa.obscore WHERE obs_collection = 'FIRST'"},
+        {"QUERY": "SELECT obs_id FROM ivoa.obscore", "MAXREC": "1"},
+        {"QUERY": "SELECT obs_id FROM ivoa.obscore", "MAXREC": "0"},
+        {"QUERY": "SELECT * FROM TAP_SCHEMA.tables"},
+        {"QUERY": "SELECT nosuch FROM ivoa.obscore"},
+    ],
+)
+def test_votlint_tap_responses(archive, tmp_path, params):
+    base, _, _ = archive
+    resp = requests.post(base + "tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL", **params}, timeout=30)
+    _votlint_clean(resp.content, tmp_path)
+
+
+def _votlint_clean(content: bytes, tmp_path) -> None:
+    doc = tmp_path / "doc.vot"
+    doc.write_bytes(content)
+    report = _stilts("votlint", f"votable={doc}")
+    problems = [line for line in report.splitlines() if ("ERROR" in line or "WARNING" in line)
+                and "Empty character value is questionable" not in line]
+    assert problems == [], report
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "token", "status"),
+    [
+        ("sia/query", {"COLLECTION": "FIRST"}, "forged", 403),  # AuthenticationFault
+        ("sia/query", {"MAXREC": "0"}, None, 200),  # metadata only, OVERFLOW
+        ("sia/query", {"MAXREC": "999999999"}, None, 200),  # lowered to the service limit: an INFO says so
+        ("scs/stars/stars", {"RA": 11, "DEC": 0, "SR": 0.5, "MAXREC": 3}, None, 200),  # OVERFLOW
+        ("scs/stars/stars", {"RA": 11, "DEC": 0, "SR": 0.3, "VERB": 1}, None, 200),
+        ("download/synth/nirc2_0001", {}, None, 404),  # proprietary: same answer as missing
+        ("download/synth/nirc2_0001", {}, "carol-token", 404),
+    ],
+)
+def test_votlint_error_and_edge_responses(archive, tmp_path, path, params, token, status):
+    base, _, _ = archive
+    headers = {"Authorization": f"token {token}"} if token else {}
+    resp = requests.get(base + path, params=params, headers=headers, timeout=30)
+    assert resp.status_code == status
+    assert resp.headers["Content-Type"].startswith("application/x-votable+xml")
+    _votlint_clean(resp.content, tmp_path)
+    if params.get("MAXREC") == "999999999":
+        assert b'name="MAXREC"' in resp.content
+
+
+def test_votlint_service_error_document(tmp_path):
+    """The 503 document (index unreadable, internal error) is rendered by ``error_votable``: lint it."""
+    from astrohub_archive.responses import error_votable
+
+    _votlint_clean(error_votable("Error: image index /x is not readable <&>"), tmp_path)
+    _votlint_clean(error_votable("UsageFault: RA=x", legacy_scs=True), tmp_path)

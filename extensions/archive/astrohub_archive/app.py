@@ -24,7 +24,8 @@ registry served by cone search (optional), ``--token`` a static admin token, ``-
 file ``{token: {"name": ..., "groups": [...]}}`` for standalone users, ``--log-level``.
 
 Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
-``sia/availability``, ``scs/<catalogue>``, ``download/<obs_id>``.
+``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1: ``tap/sync``, ``tap/async``, VOSI
+``tap/capabilities`` and ``tap/tables``), ``download/<obs_id>``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import tornado.web
 
 from astrohub_archive.auth import Authenticator
 from astrohub_archive.handlers import routes
+from astrohub_archive.tap import JobStore
 from platform_lib.imageindex import ImageIndex
 
 __all__ = ["ArchiveState", "make_app", "main", "build_parser"]
@@ -59,6 +61,7 @@ class ArchiveState:
     registry_path: Path | None = None
     auth: Authenticator = field(default_factory=Authenticator)
     prefix: str = "/"
+    jobs: JobStore = field(default_factory=JobStore)
     _index: ImageIndex | None = None
     _registry: object | None = None
 

@@ -95,10 +95,19 @@ class SiaQueryHandler(BaseHandler):
     async def _query(self) -> None:
         req = parse_sia(self.args())
         viewer = await self.viewer()
-        records, overflow = self.state.index().query(req.query, viewer, maxrec=req.maxrec)
-        table = obscore_table(records, self.base_url() + "download/")
+        base = self.base_url() + "download/"
+
+        def run() -> bytes:  # SQLite and rendering off the event loop: other requests keep flowing
+            records, overflow = self.state.index().query(req.query, viewer, maxrec=req.maxrec)
+            infos = []
+            if req.overflow_cap:
+                infos.append(("MAXREC", str(req.maxrec), f"MAXREC above this service's limit was lowered to "
+                                                         f"{req.maxrec}"))
+            return render_table(obscore_table(records, base), req.fmt, overflow=overflow, infos=infos)
+
+        body = await asyncio.get_running_loop().run_in_executor(None, run)
         self.set_header("Content-Type", CONTENT_TYPES[req.fmt])
-        self.finish(render_table(table, req.fmt, overflow=overflow))
+        self.finish(body)
 
 
 class CapabilitiesHandler(BaseHandler):
@@ -213,12 +222,15 @@ class RootHandler(BaseHandler):
     def get(self) -> None:
         base = self.base_url()
         self.set_header("Content-Type", "application/json")
-        self.finish({"sia": base + "sia", "scs": base + "scs/<catalogue>", "download": base + "download/<obs_id>"})
+        self.finish({"sia": base + "sia", "scs": base + "scs/<catalogue>", "tap": base + "tap",
+                     "download": base + "download/<obs_id>"})
 
 
 def routes(prefix: str, state) -> list:
+    from astrohub_archive.tap import tap_routes
+
     kw = {"state": state}
-    return [
+    return tap_routes(prefix, state) + [
         (prefix + r"sia/query/?", SiaQueryHandler, kw),
         (prefix + r"sia/?", SiaQueryHandler, kw),
         (prefix + r"sia/capabilities/?", CapabilitiesHandler, kw),

@@ -118,11 +118,14 @@ def _votable(table, status: str, infos: list[tuple[str, str, str]] = ()) -> byte
     return buf.getvalue()
 
 
-def render_table(table, fmt: str, *, overflow: bool = False) -> bytes:
-    """The table as ``fmt`` (votable, csv, json, ipac); overflow flagged as the format allows."""
+def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[str, str, str]] = ()) -> bytes:
+    """The table as ``fmt`` (votable, csv, json, ipac); overflow flagged as the format allows.
+
+    ``infos`` are extra ``(name, value, text)`` INFO elements of a VOTable answer.
+    """
     status = "OVERFLOW" if overflow else "OK"
     if fmt == "votable":
-        return _votable(table, status)
+        return _votable(table, status, infos)
     if fmt == "json":
         cols = table.colnames
         rows = []
