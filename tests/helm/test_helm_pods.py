@@ -390,7 +390,9 @@ def gateway_config(merged: dict[str, Any], worker_datasets: str, monkeypatch: py
         if value is not None:
             setattr(c.KubeClusterConfig, field, value)
     auth = values["gateway"]["auth"]
-    if auth["type"] == "jupyterhub":  # as upstream's gateway configmap forwards gateway.auth.jupyterhub
+    # gateway.auth.jupyterhub as the upstream gateway configmap turns it into traits (jupyterhubServiceName:
+    # from the 2026.3.0 values schema; its template was not available offline to compare)
+    if auth["type"] == "jupyterhub":
         c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
         c.JupyterHubAuthenticator.jupyterhub_api_url = auth["jupyterhub"]["apiUrl"]
         if auth["jupyterhub"].get("jupyterhubServiceName"):
