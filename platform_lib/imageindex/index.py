@@ -32,7 +32,7 @@ from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql
 from platform_lib.imageindex.sphere import Polygon, cap_boxes, polygon_caps, radec_to_xyz
 
-__all__ = ["ImageIndex", "BuildReport", "build_index", "update_index", "bulk_load", "now_mjd"]
+__all__ = ["ImageIndex", "BuildReport", "build_index", "update_index", "bulk_load", "now_mjd", "writer_lock"]
 
 _SCHEMA = (
     "CREATE TABLE obscore (" + ", ".join(COLUMNS) + ", vertices BLOB)",
@@ -148,6 +148,39 @@ def _finish(conn: sqlite3.Connection, tmp: Path, path: Path, meta: dict) -> None
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def writer_lock(index_path: Path, timeout: float | None = None):
+    """Hold the index's writer lock (``flock`` on ``.<name>.lock`` beside it) for a build or update.
+
+    ``timeout`` None waits as long as it takes; otherwise :class:`ImageIndexError` with
+    ``code="index-locked"`` after ``timeout`` seconds (0: fail at once). Readers never take it.
+    """
+    import fcntl
+
+    index_path = Path(index_path)
+    index_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_path.with_name(f".{index_path.name}.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if timeout is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise ImageIndexError(
+                            f"another build or update of {index_path} is running (lock {lock_path}); "
+                            "wait for it to finish", code="index-locked", value=str(index_path)) from None
+                    time.sleep(0.05)  # lock retry interval, bounded by the deadline
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def build_index(
     index_path: Path,
     data_root: Path,
@@ -155,14 +188,23 @@ def build_index(
     mapping_dirs: list[Path] | None = None,
     workers: int | None = None,
     progress=None,
+    lock_timeout: float | None = None,
 ) -> BuildReport:
     """Build the index of every FITS file under ``data_root`` from scratch, atomically.
+
+    Holds the writer lock (:func:`writer_lock`, waiting up to ``lock_timeout`` seconds) so two
+    writers never run at once; readers keep reading the previous file until the new one replaces it.
 
     Examples
     --------
     >>> report = build_index(Path("index.sqlite"), Path("/archive/images"))  # doctest: +SKIP
     >>> report.indexed, [s.path for s in report.skipped]  # doctest: +SKIP
     """
+    with writer_lock(index_path, lock_timeout):
+        return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+
+
+def _build(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildReport:
     t0 = time.perf_counter()
     index_path = Path(index_path)
     data_root = Path(data_root)
@@ -210,16 +252,25 @@ def update_index(
     mapping_dirs: list[Path] | None = None,
     workers: int | None = None,
     progress=None,
+    lock_timeout: float | None = None,
 ) -> BuildReport:
     """Bring the index up to date with ``data_root`` (new, changed by mtime/size, deleted files), atomically.
 
-    Builds from scratch when there is no index yet. Only new and changed files are read.
+    Builds from scratch when there is no index yet. Only new and changed files are read. Holds the
+    writer lock like :func:`build_index`.
     """
+    with writer_lock(index_path, lock_timeout):
+        if not Path(index_path).exists():
+            return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+        return _update(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+
+
+def _update(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildReport:
     index_path = Path(index_path)
-    if not index_path.exists():
-        return build_index(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
     t0 = time.perf_counter()
     data_root = Path(data_root)
+    if not data_root.is_dir():  # an unmounted tree must not empty the index
+        raise ImageIndexError(f"data root {data_root} is not a directory", code="no-data-root", value=str(data_root))
     files = scan_files(data_root)
     tmp = _tmp_path(index_path)
     src = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)

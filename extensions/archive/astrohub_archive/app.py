@@ -21,7 +21,9 @@ Flags (each may also be given as ``ASTROHUB_ARCHIVE_<FLAG>`` in the environment,
 ``ASTROHUB_ARCHIVE_INDEX``): ``--index`` the image index (built by ``astrohub archive index``),
 ``--data-root`` the image tree the index's paths are relative to, ``--registry`` the catalogue
 registry served by cone search (optional), ``--token`` a static admin token, ``--tokens`` a JSON
-file ``{token: {"name": ..., "groups": [...]}}`` for standalone users, ``--log-level``.
+file ``{token: {"name": ..., "groups": [...]}}`` for standalone users, ``--update-every`` seconds
+between incremental index updates (default 86400, daily; 0 disables; a missing index is built at
+start, see :mod:`astrohub_archive.updater`), ``--mappings`` extra instrument mappings, ``--log-level``.
 
 Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
 ``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1: ``tap/sync``, ``tap/async``, VOSI
@@ -45,6 +47,7 @@ import tornado.web
 from astrohub_archive.auth import Authenticator
 from astrohub_archive.handlers import routes
 from astrohub_archive.tap import JobStore
+from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
 from platform_lib.imageindex import ImageIndex
 
 __all__ = ["ArchiveState", "make_app", "main", "build_parser"]
@@ -101,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", default=_env("prefix"), help="URL prefix (default: JUPYTERHUB_SERVICE_PREFIX or /)")
     p.add_argument("--token", default=_env("token"), help="a static admin token (sees proprietary records)")
     p.add_argument("--tokens", type=Path, default=_env("tokens"), help="JSON file of standalone user tokens")
+    p.add_argument("--update-every", type=float, default=_env("update-every", DEFAULT_UPDATE_EVERY),
+                   help="seconds between incremental index updates in a background thread (default: daily; "
+                        "0 disables; a missing index is always built at start)")
+    p.add_argument("--mappings", type=Path, action="append", default=[],
+                   help="a directory of extra instrument mapping JSON files for updates (repeatable)")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 
@@ -119,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     auth = Authenticator.create(args.token, args.tokens, use_hub)
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix)
     app = make_app(state)
+    updater = IndexUpdater(args.index, args.data_root, float(args.update_every), list(args.mappings))
+    updater.start()
 
     async def serve() -> None:
         server = app.listen(port, address=ip)
@@ -130,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         await stop.wait()
         server.stop()
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    finally:
+        updater.stop()
     return 0
 
 

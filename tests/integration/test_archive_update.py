@@ -1,0 +1,87 @@
+"""The archive service keeps its index current: builds a missing index at start, then updates on a schedule.
+
+The service runs as a subprocess with ``--update-every 1`` over a data tree made here (tiny real
+FITS files with a TAN WCS); the test adds and removes files and polls SIA v2 until the answer
+changes, against a deadline.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+from astropy.io import fits
+
+
+def write_image(root: Path, name: str, ra: float) -> None:
+    h = fits.Header()
+    h.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=ra, CRVAL2=0.0, CRPIX1=2.5, CRPIX2=2.5,
+             CDELT1=-0.01, CDELT2=0.01, TELESCOP="TEST", RELEASE="2000-01-01")
+    fits.PrimaryHDU(np.zeros((4, 4), np.float32), header=h).writeto(root / f"{name}.fits")
+
+
+def obs_ids(base: str) -> set[str] | None:
+    from astropy.io.votable import parse_single_table
+
+    resp = requests.get(base + "sia/query", params={"COLLECTION": "TEST"}, timeout=10)
+    if resp.status_code != 200:
+        return None
+    return {str(x) for x in parse_single_table(io.BytesIO(resp.content)).to_table()["obs_id"]}
+
+
+def poll(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)  # polling interval, bounded by the deadline
+
+
+def test_service_builds_missing_index_then_updates_on_schedule(tmp_path):
+    data = tmp_path / "images"
+    data.mkdir()
+    write_image(data, "a", 10.0)
+    write_image(data, "b", 20.0)
+    index = tmp_path / "index.sqlite"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
+    env["ASTROHUB_ARCHIVE_UPDATE_EVERY"] = "1"
+    exe = Path(sys.executable).with_name("astrohub-archive")
+    proc = subprocess.Popen([str(exe), "--port", str(port), "--index", str(index), "--data-root", str(data),
+                             "--log-level", "INFO"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/"
+
+    def answer():
+        try:
+            return obs_ids(base)
+        except requests.ConnectionError:
+            assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
+            return None
+
+    try:
+        assert poll(lambda: answer() == {"a", "b"}, 60, "the initial build")
+        write_image(data, "c", 30.0)
+        (data / "a.fits").unlink()
+        poll(lambda: answer() == {"b", "c"}, 60, "the scheduled update to add c and drop a")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    log = proc.stdout.read().decode()
+    assert "Traceback" not in log, log[-3000:]
+    assert "index updated" in log
