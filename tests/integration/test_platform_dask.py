@@ -1,0 +1,142 @@
+"""Dask on the running platform: JupyterLab's Dask sidebar makes gateway clusters; workers run as the user.
+
+Drives the session ``platform``: the dask-labextension REST API of a user's server (what the
+sidebar calls: ``PUT``/``GET``/``DELETE /user/<name>/dask/clusters``, ``GET .../dask/dashboard-check``),
+dask-gateway's client as that user, and a kernel that asks a worker who it runs as.
+"""
+
+from __future__ import annotations
+
+import gc
+import pwd
+import textwrap
+import time
+import urllib.parse
+
+import pytest
+from dask_gateway import Gateway
+from dask_gateway.auth import JupyterHubAuth
+
+
+def _poll(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _collect_dask_clients():
+    """Finalize the gateway clients' objects here, not inside a later ``ast.parse``.
+
+    CPython 3.11 before 3.11.5 (gh-106905) raises ``SystemError: AST constructor recursion depth
+    mismatch`` when a garbage collection runs finalizers during ``ast.parse``, as pytest's
+    assertion rewriting of a plugin imported at the end of the session does.
+    """
+    yield
+    gc.collect()
+
+
+@pytest.fixture(scope="module")
+def dasker(platform):
+    """A user with a running server."""
+    user = platform.unique("dasker")
+    platform.create_user(user)
+    platform.start_server(user)
+    yield user
+    platform.stop_server(user)
+
+
+def _gateway(platform, user: str) -> Gateway:
+    """dask-gateway's client, authenticated as ``user`` with their hub token (as in their notebook)."""
+    return Gateway(
+        address=f"{platform.url}services/dask-gateway",
+        proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
+        auth=JupyterHubAuth(api_token=platform.user_token(user)),
+    )
+
+
+def _labext(platform, user: str, method: str, path: str = ""):
+    url = f"{platform.server_url(user)}dask/clusters{path}"
+    headers = {"Authorization": f"token {platform.user_token(user)}"}
+    return platform.session.request(method, url, headers=headers, timeout=180)
+
+
+def test_dask_sidebar_clusters_are_gateway_clusters(platform, dasker):
+    created = _labext(platform, dasker, "PUT")
+    assert created.status_code == 200, created.text[:2000]
+    model = created.json()
+    try:
+        assert model["name"].startswith("GatewayCluster"), model
+        gateway_prefix = f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}/"
+        assert model["scheduler_address"].startswith(gateway_prefix), model
+        cluster_name = model["scheduler_address"][len(gateway_prefix):]
+        assert model["dashboard_link"] == f"{platform.url}services/dask-gateway/clusters/{cluster_name}/status"
+
+        listed = _labext(platform, dasker, "GET")
+        assert listed.status_code == 200
+        assert [c["id"] for c in listed.json()] == [model["id"]]
+
+        with _gateway(platform, dasker) as gateway:
+            assert [c.name for c in gateway.list_clusters()] == [cluster_name]
+
+        # The sidebar shows the dashboard after this check (it strips the trailing "status").
+        dashboard = model["dashboard_link"][: -len("status")]
+        check = platform.session.get(
+            f"{platform.server_url(dasker)}dask/dashboard-check/{urllib.parse.quote(dashboard, safe='')}",
+            headers={"Authorization": f"token {platform.user_token(dasker)}"}, timeout=60,
+        )
+        assert check.status_code == 200 and check.json()["isActive"] is True, check.text[:500]
+    finally:
+        deleted = _labext(platform, dasker, "DELETE", f"/{model['id']}")
+    assert deleted.status_code == 204, deleted.text[:2000]
+    assert _labext(platform, dasker, "GET").json() == []
+    with _gateway(platform, dasker) as gateway:
+        _poll(lambda: not gateway.list_clusters(), 60, "the gateway to forget the deleted cluster")
+
+
+def test_another_user_does_not_see_the_cluster(platform, dasker):
+    other = platform.unique("nodask")
+    platform.create_user(other)
+    with _gateway(platform, dasker) as gateway:
+        cluster = gateway.new_cluster()
+        try:
+            with _gateway(platform, other) as theirs:
+                assert theirs.list_clusters() == []
+                with pytest.raises(Exception, match="not found|404|403"):
+                    theirs.connect(cluster.name)
+        finally:
+            cluster.shutdown()
+
+
+def test_workers_run_as_the_users_system_account(platform, dasker):
+    code = textwrap.dedent(
+        """
+        import os, pwd
+        from dask_gateway import Gateway
+
+        with Gateway().new_cluster() as cluster:
+            cluster.scale(1)
+            with cluster.get_client() as client:
+                client.wait_for_workers(1, timeout=120)
+                uid = client.submit(os.getuid, pure=False).result()
+                print("worker", uid, pwd.getpwuid(uid).pw_name)
+                sched = client.run_on_scheduler(os.getuid)
+                print("scheduler", sched, pwd.getpwuid(sched).pw_name)
+        print("kernel", os.getuid(), pwd.getpwuid(os.getuid()).pw_name)
+        """
+    )
+    out = platform.execute(dasker, code, timeout=240)
+    who = {line.split()[0]: (int(line.split()[1]), line.split()[2]) for line in out.splitlines() if line.strip()}
+    if platform.isolated:
+        expected = pwd.getpwnam(platform.system_user(dasker))
+        assert who["worker"] == (expected.pw_uid, expected.pw_name), out
+        assert who["scheduler"] == (expected.pw_uid, expected.pw_name), out
+        assert who["kernel"] == (expected.pw_uid, expected.pw_name), out
+        assert expected.pw_uid != 0
+    else:  # documented: without root everything runs as the invoking user
+        assert who["worker"] == who["kernel"], out
