@@ -34,8 +34,13 @@ def is_hats_path(path: str | Path) -> bool:
     ).exists()
 
 
-def write_hats(df, path: Path, *, name: str, ra_column: str, dec_column: str, partition_rows: int) -> None:
-    """Write ``df`` as a HATS catalogue at ``path`` (replacing nothing: ``path`` must not exist)."""
+def write_hats(df, path: Path, *, name: str, ra_column: str, dec_column: str, partition_rows: int,
+               progress=None) -> None:
+    """Write ``df`` as a HATS catalogue at ``path`` (replacing nothing: ``path`` must not exist).
+
+    ``progress``, a tqdm bar, gets one more step of ``total`` per partition once the partitioning is
+    known, and advances as each partition's Parquet file is written.
+    """
     import warnings
 
     import lsdb
@@ -52,7 +57,28 @@ def write_hats(df, path: Path, *, name: str, ra_column: str, dec_column: str, pa
             margin_threshold=None,
             should_generate_moc=False,
         )
-        catalog.write_catalog(path, progress_bar=False, as_collection=False)
+        if progress is None:
+            catalog.write_catalog(path, progress_bar=False, as_collection=False)
+            return
+        progress.total += len(catalog.get_healpix_pixels())
+        progress.refresh()
+        with _partition_progress(progress):
+            catalog.write_catalog(path, progress_bar=False, as_collection=False)
+
+
+def _partition_progress(bar):
+    """A Dask local callback advancing ``bar`` each time lsdb finishes writing a partition (``perform_write``)."""
+    from dask.callbacks import Callback
+
+    lock = threading.Lock()
+
+    def posttask(key, result, dsk, state, worker_id) -> None:
+        name = key[0] if isinstance(key, tuple) else key
+        if str(name).startswith("perform_write"):
+            with lock:
+                bar.update(1)
+
+    return Callback(posttask=posttask)
 
 
 class _Partition:

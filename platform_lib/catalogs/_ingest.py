@@ -5,11 +5,13 @@ columns (units, UCDs given or inferred, primary keys), guess the position column
 HATS Parquet (``lsdb.from_dataframe``) into a temporary folder that is renamed into place only when
 complete, compute the MOC, then register everything in one SQLite transaction. A table without
 position columns is stored as plain Parquet, without a MOC, with a :class:`NoPositionWarning`.
+Each catalogue's folder under ``registry.data_root`` is :func:`slug` of its name, a one-to-one
+encoding, and ingest refuses a folder that holds another registered catalogue's data.
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
 import shutil
 import uuid
 import warnings
@@ -26,9 +28,37 @@ from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableIn
 __all__ = ["ingest", "slug"]
 
 
+_MAX_SLUG = 200
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-.")
+
+
 def slug(name: str) -> str:
-    """A folder name for a catalogue name (``J/A+A/511/A56`` -> ``J_A+A_511_A56``)."""
-    return re.sub(r"[^A-Za-z0-9+._-]+", "_", name).strip("._") or "catalog"
+    """A folder name for a catalogue or table name, one-to-one: different names never share a folder.
+
+    Letters, digits, ``+``, ``-`` and ``.`` (except a leading one) stay; ``_`` becomes ``__``;
+    every other character becomes ``_`` plus the two hex digits of each of its UTF-8 bytes. The
+    encoding is injective (``_`` is always followed by ``_`` or a hex digit pair, so it decodes
+    back uniquely): ``J/A1`` -> ``J_2FA1`` and ``J_A1`` -> ``J__A1`` cannot collide.
+
+    >>> slug("J/A+A/511/A56")
+    'J_2FA+A_2F511_2FA56'
+    >>> slug("J_A+A_511_A56")
+    'J__A+A__511__A56'
+    """
+    if not name:
+        raise ValueError("a catalogue or table name must not be empty")
+    out = []
+    for i, ch in enumerate(name):
+        if ch in _SAFE and not (i == 0 and ch == "."):
+            out.append(ch)
+        elif ch == "_":
+            out.append("__")
+        else:
+            out.append("".join(f"_{b:02X}" for b in ch.encode("utf-8")))
+    encoded = "".join(out)
+    if len(encoded) > _MAX_SLUG:  # file systems allow 255 bytes; '~' never occurs in an untruncated slug
+        encoded = encoded[:_MAX_SLUG - 18] + "_~" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+    return encoded
 
 
 def ingest(source: str | Path, registry: Registry, *, name: str | None = None, replace: bool = False,
@@ -71,10 +101,18 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
             f"catalogue {src.name!r} is already registered: ingest with replace=True (CLI: --replace) "
             "or choose another name", value=src.name,
         )
-    final_dir = registry.data_root / slug(src.name)
-    tmp_dir = registry.data_root / f".tmp-{slug(src.name)}-{uuid.uuid4().hex[:8]}"
+    folder = slug(src.name)
+    final_dir = registry.data_root / folder
+    _check_folder_owner(registry, final_dir, src.name)
+    previous = _catalog_folders(registry, src.name) if replace else set()
+    _check_table_names(src)
+    tmp_dir = registry.data_root / f".tmp-{folder}-{uuid.uuid4().hex[:8]}"
     tmp_dir.mkdir(parents=True)
-    steps = tqdm(total=len(src.tables) * 3 + 1, desc=f"ingest {src.name}", unit="step", disable=not progress)
+    # Three steps per table (convert, finish the HATS write, MOC) plus registering; write_hats adds one
+    # step per partition once it knows how many, and advances as each is written. Every update is
+    # shown (they are few and slow), so the bar moves during the long write.
+    steps = tqdm(total=len(src.tables) * 3 + 1, desc=f"ingest {src.name}", unit="step", disable=not progress,
+                 mininterval=0, miniters=1)
     try:
         prepared = []
         for st in src.tables:
@@ -96,6 +134,9 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
             raise
         if old_dir is not None:
             shutil.rmtree(old_dir, ignore_errors=True)
+        for stale in previous - {final_dir}:  # the replaced catalogue's folder under an older naming scheme
+            if not _folder_owners(registry, stale):
+                shutil.rmtree(stale, ignore_errors=True)
         for link in _links([t for t, _ in prepared], registry, src.name):
             registry.add_link(link)
         steps.update(1)
@@ -104,6 +145,55 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
         steps.close()
         if tmp_dir.exists():
             shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _folder_owners(registry: Registry, folder: Path) -> set[str]:
+    """The registered catalogues with a table stored in ``folder`` (or below it)."""
+    owners = set()
+    folder = Path(folder)
+    for row in registry.dictionary("tables"):
+        path = Path(str(row["path"])) if row["path"] else None
+        if path is not None and (path == folder or folder in path.parents):
+            owners.add(str(row["catalog"]))
+    return owners
+
+
+def _catalog_folders(registry: Registry, catalog: str) -> set[Path]:
+    """The catalogue folders (directly under ``registry.data_root``) that ``catalog``'s tables live in."""
+    folders = set()
+    root = registry.data_root
+    if catalog not in {c.name for c in registry.catalogs()}:
+        return folders
+    for name in registry.tables(catalog):
+        info = registry.get(name)
+        for path in (info.hats_path, info.data_path):
+            if path is not None and root in Path(path).parents:
+                folders.add(root / Path(path).relative_to(root).parts[0])
+    return folders
+
+
+def _check_folder_owner(registry: Registry, folder: Path, catalog: str) -> None:
+    """Refuse to write into a folder that holds another registered catalogue's data."""
+    others = _folder_owners(registry, folder) - {catalog}
+    if others:
+        raise DuplicateCatalog(
+            f"catalogue {catalog!r} would be stored in {str(folder)!r}, which holds the data of the registered "
+            f"catalogue(s) {', '.join(sorted(repr(o) for o in others))}; ingest it under another name (--name)",
+            value=catalog,
+        )
+
+
+def _check_table_names(src: Source) -> None:
+    """Refuse a source whose tables would share a name or a storage folder."""
+    seen: dict[str, str] = {}
+    for st in src.tables:
+        for key in (slug(st.name), slug(st.name) + ".parquet"):
+            if key in seen:
+                raise UnsupportedSource(
+                    f"{src.name}: tables {seen[key]!r} and {st.name!r} would be stored under the same name; "
+                    "rename one of the data files", value=st.name,
+                )
+        seen[slug(st.name)] = seen[slug(st.name) + ".parquet"] = st.name
 
 
 def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, partition_rows: int,
@@ -141,7 +231,8 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     try:
         from platform_lib.catalogs._hats import write_hats
 
-        write_hats(df, out, name=table_name, ra_column=ra, dec_column=dec, partition_rows=partition_rows)
+        write_hats(df, out, name=table_name, ra_column=ra, dec_column=dec, partition_rows=partition_rows,
+                   progress=steps)
     except Exception as exc:  # lsdb/hats raise many kinds
         raise CatalogError(f"{src.name}/{st.name}: writing HATS failed: {exc}", code="hats-write-failed",
                            value=st.name) from exc

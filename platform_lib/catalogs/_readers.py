@@ -14,7 +14,7 @@ from pathlib import Path
 
 from platform_lib.catalogs._errors import BadReadme, UnsupportedSource
 
-__all__ = ["SourceTable", "Source", "read_source", "parse_readme"]
+__all__ = ["SourceTable", "Source", "read_source", "parse_readme", "position_frame", "normalize_epoch"]
 
 
 @dataclass
@@ -84,6 +84,15 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
         raise UnsupportedSource(f"{path.name!r} holds no rows or no columns", value=str(path))
     meta = {k.lower(): v for k, v in getattr(table, "meta", {}).items() if isinstance(k, str)}
     base = path.name[: -len(suffix)] if suffix else path.stem
+    if fmt == "fits":  # FITS: EQUINOX (or the deprecated EPOCH, its old synonym), else the RADESYS frame
+        equinox = (normalize_epoch(meta.get("equinox")) or normalize_epoch(meta.get("epoch"))
+                   or _frame_name(meta.get("radesys")))
+        epoch = ""
+    else:  # ECSV/HDF5/Parquet metadata written by astropy: the keys mean what they say
+        equinox = normalize_epoch(meta.get("equinox")) or _frame_name(meta.get("frame"))
+        epoch = normalize_epoch(meta.get("epoch"))
+    if fmt == "votable":
+        equinox, epoch = _votable_frame(path, equinox, epoch)
     return Source(
         name=name or str(meta.get("name") or base),
         title=str(meta.get("title", "")),
@@ -93,8 +102,103 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
         keywords=_keywords(meta.get("keywords", "")),
         tables=[SourceTable(name=str(meta.get("extname", "")).strip() or base,
                             description=str(meta.get("description", "")), table=table,
-                            equinox=str(meta.get("equinox", "")), epoch=str(meta.get("epoch", "")))],
+                            equinox=equinox, epoch=epoch)],
     )
+
+
+def normalize_epoch(value, *, besselian_before: float = 1984.0) -> str:
+    """An epoch or equinox as ``J2000``/``B1950``/``J1991.25`` from a number or a string, or ``""``.
+
+    A bare year is Besselian before ``besselian_before`` (the FITS ``EQUINOX`` rule: 1950 -> ``B1950``)
+    and Julian after (1991.25 -> ``J1991.25``, 2016 -> ``J2016``).
+
+    >>> normalize_epoch(2000.0), normalize_epoch("J2015.5"), normalize_epoch("1950"), normalize_epoch(None)
+    ('J2000', 'J2015.5', 'B1950', '')
+    """
+    if value is None:
+        return ""
+    text = str(value).strip()
+    match = re.fullmatch(r"([JB]?)\s*(\d{4}(?:\.\d*)?)", text, flags=re.IGNORECASE)
+    if not match:
+        return ""
+    year = float(match.group(2))
+    prefix = match.group(1).upper() or ("B" if year < besselian_before else "J")
+    return f"{prefix}{year:g}"
+
+
+def _frame_name(value) -> str:
+    """``ICRS`` / ``J2000`` / ``B1950`` for a reference frame name (FITS ``RADESYS``, VOTable ``system``)."""
+    text = str(value or "").strip().upper()
+    return {"ICRS": "ICRS", "FK5": "J2000", "FK4": "B1950", "EQ_FK5": "J2000", "EQ_FK4": "B1950"}.get(text, "")
+
+
+def _votable_frame(path: Path, equinox: str, epoch: str) -> tuple[str, str]:
+    """Equinox and epoch from the VOTable's COOSYS (the one a position field refers to, else the first)."""
+    from astropy.io.votable import parse
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vot = parse(str(path))
+    except Exception:  # already read once by astropy's Table reader; do not fail on a second parse
+        return equinox, epoch
+    systems = {c.ID: c for c in vot.iter_coosys()}
+    if not systems:
+        return equinox, epoch
+    chosen = None
+    for field in vot.iter_fields_and_params():
+        ucd = str(getattr(field, "ucd", "") or "").lower()
+        if ucd.startswith(("pos.eq.ra", "pos.eq.dec")) and getattr(field, "ref", None) in systems:
+            chosen = systems[field.ref]
+            break
+    chosen = chosen or next(iter(systems.values()))
+    found_equinox = normalize_epoch(chosen.equinox) or _frame_name(chosen.system)
+    return found_equinox or equinox, normalize_epoch(chosen.epoch) or epoch
+
+
+_EQUINOX_IN_TEXT = re.compile(r"\b(?:equinox|eq\.?)\s*[=:]?\s*([JB]?\s*\d{4}(?:\.\d+)?)", re.IGNORECASE)
+_BARE_EQUINOX = re.compile(r"\(([JB]\d{4}(?:\.\d+)?)\b", re.IGNORECASE)
+_EPOCH_IN_TEXT = re.compile(r"\b(?:epoch|ep)\s*[=:]?\s*([JB]?\s*\d{4}(?:\.\d+)?)", re.IGNORECASE)
+_POSITION_LABEL = re.compile(r"^(_?RA|_?DE|RAh|RAm|RAs|DE-|DEd|DEm|DEs|GLON|GLAT|ELON|ELAT)", re.IGNORECASE)
+
+
+def position_frame(descriptions: dict[str, str], readme: str = "") -> tuple[str, str]:
+    """The (equinox, epoch) a CDS table's positions are given in, from what its ReadMe says, or ``""``.
+
+    Looks at the explanations of the position columns first (``Right ascension (J2000)``,
+    ``Declination (ICRS) at Epoch=J1991.25``), then at ReadMe sentences that speak of positions or
+    coordinates together with an equinox or an epoch. Nothing is guessed: a table whose ReadMe
+    does not say keeps an empty field.
+
+    >>> position_frame({"RAh": "Right ascension (J2000)", "DEd": "Declination (J2000)"})
+    ('J2000', '')
+    >>> position_frame({"RAdeg": "Right ascension (ICRS) at Epoch=J1991.25"})
+    ('ICRS', 'J1991.25')
+    """
+    equinox = epoch = ""
+    texts = [d for label, d in descriptions.items()
+             if _POSITION_LABEL.match(label) or re.search(r"right ascension|declination", d, re.IGNORECASE)]
+    for text in texts:
+        if not equinox:
+            match = _EQUINOX_IN_TEXT.search(text) or _BARE_EQUINOX.search(text)
+            if match:
+                equinox = normalize_epoch(match.group(1).replace(" ", ""))
+            elif re.search(r"\bICRS\b", text):
+                equinox = "ICRS"
+        if not epoch:
+            match = _EPOCH_IN_TEXT.search(text)
+            if match:
+                epoch = normalize_epoch(match.group(1).replace(" ", ""))
+    if texts and readme and not (equinox and epoch):
+        for sentence in re.split(r"(?<=[.;])\s+|\n\s*\n", readme):
+            flat = " ".join(sentence.split())
+            if not re.search(r"\b(positions?|coordinates?)\b", flat, re.IGNORECASE):
+                continue
+            if not equinox and (match := _EQUINOX_IN_TEXT.search(flat)):
+                equinox = normalize_epoch(match.group(1).replace(" ", ""))
+            if not epoch and (match := _EPOCH_IN_TEXT.search(flat)):
+                epoch = normalize_epoch(match.group(1).replace(" ", ""))
+    return equinox, epoch
 
 
 def _keywords(value) -> list[str]:
@@ -243,9 +347,9 @@ def read_cds(readme: Path, *, name: str | None = None) -> Source:
             raise BadReadme(
                 f"{meta['name']}: cannot read {fname!r} with its ReadMe description: {exc}", value=fname
             ) from exc
-        equinox = "B1950" if "1950" in " ".join(str(c.description) for c in table.itercols()) else "J2000"
+        equinox, epoch = position_frame({c.info.name: str(c.description or "") for c in table.itercols()}, text)
         source.tables.append(SourceTable(name=fname.split(".")[0], description=explanation, table=table,
-                                         equinox=equinox))
+                                         equinox=equinox, epoch=epoch))
     if not source.tables:
         raise BadReadme(f"{meta['name']}: none of the data files the ReadMe describes is present beside it",
                         value=str(readme))

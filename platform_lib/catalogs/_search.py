@@ -3,12 +3,16 @@
 Turns the public arguments (SkyCoord, angular Quantity) into degrees, finds the HATS folder, and
 asks a cached :class:`~platform_lib.catalogs._hats.HatsReader` for the rows; results come back as an
 astropy Table carrying the registry's units and descriptions. The reader cache (one reader per HATS
-folder, each with its own partition LRU) is what makes repeated queries warm.
+folder, each with its own partition LRU) is what makes repeated queries warm; a reader is rebuilt
+when its folder was rewritten (re-ingest with ``replace=True``), so searches never see stale data.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +24,43 @@ from platform_lib.catalogs._registry import Registry, TableInfo, _position_deg
 __all__ = ["cone_search", "box_search", "polygon_search", "reader_for", "resolve"]
 
 
-@functools.lru_cache(maxsize=64)
+_READERS_MAX = 64
+_readers: OrderedDict[str, tuple[tuple, HatsReader]] = OrderedDict()
+_readers_lock = threading.Lock()
+
+
+def _generation(path: str) -> tuple:
+    """What identifies one write of the HATS folder: the folder's and its partition list's inode and mtime.
+
+    Ingest with ``replace=True`` renames a new folder into place, so a replaced catalogue at the same
+    path gets a new generation and the cached reader (with its partitions) is dropped.
+    """
+    key: list = []
+    for p in (path, os.path.join(path, "partition_info.csv")):
+        try:
+            st = os.stat(p)
+        except OSError:
+            key.append(None)
+        else:
+            key.append((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(key)
+
+
 def _reader(path: str) -> HatsReader:
-    return HatsReader(path)
+    """The cached reader of the HATS folder at ``path``, rebuilt when the folder was rewritten."""
+    generation = _generation(path)
+    with _readers_lock:
+        cached = _readers.get(path)
+        if cached is not None and cached[0] == generation:
+            _readers.move_to_end(path)
+            return cached[1]
+    reader = HatsReader(path)
+    with _readers_lock:
+        _readers[path] = (generation, reader)
+        _readers.move_to_end(path)
+        while len(_readers) > _READERS_MAX:
+            _readers.popitem(last=False)
+    return reader
 
 
 @functools.lru_cache(maxsize=8)

@@ -9,6 +9,7 @@ astropy on the source files.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from platform_lib.catalogs import (
     BadReadme,
     CatalogNotFound,
     DuplicateCatalog,
+    Link,
     NoPositionWarning,
     Registry,
     box_search,
@@ -85,6 +87,13 @@ def test_cds_sample_ingest(cds_dir, registry):
     assert info.reference == "2010A&A...511A..56P"
     assert "Equivalent widths" in info.keywords
     assert info.tables == ("table1", "table5")
+    # The catalogue description is the ReadMe's Abstract and Description.
+    assert info.description.startswith("The present number of Galactic open clusters")
+    assert "spectral synthesis of the 6300{AA} forbidden line." in info.description
+    assert info.description.endswith("Atomic data and equivalent widths for 15 red clump giants in 5 open "
+                                     "clusters: Cr 110, NGC 2099, NGC 2420, M 67, NGC 7789.")
+    assert registry.catalog("J/A+A/511/A56").description == info.description
+    assert list(registry.dictionary("catalogs")["description"]) == [info.description]
     # table5 has no positions: ingested without a MOC, with a warning.
     assert [str(w.message) for w in caught if w.category is NoPositionWarning] == [
         str(w.message) for w in caught if "table5" in str(w.message)]
@@ -94,7 +103,9 @@ def test_cds_sample_ingest(cds_dir, registry):
     assert pq.read_table(t5.data_path).num_rows == 49
     assert registry.moc("J/A+A/511/A56/table5") is None
     t1 = registry.get("J/A+A/511/A56/table1")
-    assert (t1.nrows, t1.ra_column, t1.dec_column, t1.equinox) == (15, "RAJ2000", "DEJ2000", "J2000")
+    # The ReadMe gives the equinox of table1's positions ("Right ascension (J2000)") but no epoch.
+    assert (t1.nrows, t1.ra_column, t1.dec_column, t1.equinox, t1.epoch) == (15, "RAJ2000", "DEJ2000", "J2000", "")
+    assert (t5.equinox, t5.epoch) == ("", "")  # no positions, nothing to say
     assert t1.column("Vmag").unit == "mag" and t1.column("Vmag").ucd == "phot.mag;em.opt.V"
     assert t1.column("RAJ2000").ucd == "pos.eq.ra;meta.main"
     kinds = {(x.from_column, x.kind) for x in registry.links("J/A+A/511/A56/table1")}
@@ -160,11 +171,14 @@ def _brute(t: Table, centre: SkyCoord, radius) -> list[int]:
 
 
 @pytest.mark.parametrize("ext,fmt", [("fits", "fits"), ("vot", "votable"), ("csv", "ascii.csv"),
-                                     ("ecsv", "ascii.ecsv"), ("parquet", "parquet")])
+                                     ("ecsv", "ascii.ecsv"), ("parquet", "parquet"), ("h5", "hdf5")])
 def test_ingest_each_table_format(registry, tmp_path, ext, fmt):
     t = _synthetic()
     path = tmp_path / f"synthetic.{ext}"
-    t.write(path, format=fmt)
+    if fmt == "hdf5":
+        t.write(path, format=fmt, path="data", serialize_meta=True)
+    else:
+        t.write(path, format=fmt)
     info, _ = _ingest_quietly(path, registry, name=f"syn-{ext}")
     table = registry.get(info.name)
     assert (table.nrows, table.ra_column, table.dec_column) == (3000, "RA_ICRS", "DE_ICRS")
@@ -279,6 +293,67 @@ def test_bigsky_box_and_polygon_match_brute_force(bigsky):
     assert sorted(got["tyc_id"]) == expected
 
 
+def _count_partition_reads(monkeypatch) -> list[str]:
+    """Record every Parquet file the HATS reader opens."""
+    opened: list[str] = []
+    real = pq.read_table
+
+    def counting(source, *args, **kwargs):
+        opened.append(str(source))
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "read_table", counting)
+    return opened
+
+
+def _partitions_touching(reader, cells_by_order) -> set[str]:
+    """The partition files whose HEALPix pixel holds one of the region's cells (independent of the reader)."""
+    found = set()
+    for order, pixel in reader._pixels:
+        if pixel in cells_by_order(order):
+            found.add(f"Norder={order}/Dir={pixel // 10000 * 10000}/Npix={pixel}.parquet")
+    return found
+
+
+@pytest.mark.parametrize("region", ["box", "polygon", "box across RA 0"])
+def test_bigsky_box_and_polygon_read_only_touched_partitions(bigsky, monkeypatch, region):
+    from cdshealpix.nested import polygon_search as hp_polygon, zone_search
+    from astropy.coordinates import Latitude, Longitude
+
+    from platform_lib.catalogs import reader_for
+
+    _registry, table, _raw = bigsky
+    reader = reader_for(table)
+    reader.clear_cache()
+    opened = _count_partition_reads(monkeypatch)
+    if region == "polygon":
+        vertices = SkyCoord([80, 86, 84, 79] * u.deg, [-8, -7, -2, -3] * u.deg)
+        got = polygon_search(table, vertices, columns=["tyc_id"])
+
+        def cells(order):
+            ipix, _d, _f = hp_polygon(vertices.ra, vertices.dec, order, flat=True)
+            return set(ipix.tolist())
+    else:
+        ra = (10, 12) if region == "box" else (359, 1)
+        got = box_search(table, list(ra) * u.deg, [20, 21] * u.deg, columns=["tyc_id"])
+        zones = [ra] if ra[0] < ra[1] else [(ra[0], 360), (0, ra[1])]
+
+        def cells(order):
+            out = set()
+            for lo, hi in zones:
+                ipix, _d, _f = zone_search(Longitude(lo * u.deg), Latitude(20 * u.deg),
+                                           Longitude(hi * u.deg, wrap_angle=360.1 * u.deg), Latitude(21 * u.deg),
+                                           order, flat=True)
+                out |= set(ipix.tolist())
+            return out
+    assert len(got) > 0
+    touched = _partitions_touching(reader, cells)
+    read = {"/".join(Path(f).parts[-3:]) for f in opened}
+    assert 1 <= len(read) <= len(touched) < len(reader._pixels) / 2
+    assert read <= touched
+    assert len(opened) == len(read)  # each touched partition is read once
+
+
 def test_bigsky_search_reads_only_touched_partitions(bigsky):
     _registry, table, _raw = bigsky
     from platform_lib.catalogs import reader_for
@@ -288,3 +363,162 @@ def test_bigsky_search_reads_only_touched_partitions(bigsky):
     cone_search(table, SkyCoord(10 * u.deg, 10 * u.deg), 1 * u.arcmin, columns=["tyc_id"])
     assert 1 <= len(reader._cache) <= 2
     assert len(reader._pixels) > 8
+
+
+# -- epoch and equinox from what the source says ---------------------------------------------------
+def _edit_readme(cds_dir: Path, *replacements: tuple[str, str]) -> None:
+    text = (cds_dir / "ReadMe").read_text(encoding="latin-1")
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    (cds_dir / "ReadMe").write_text(text, encoding="latin-1")
+
+
+def test_cds_epoch_from_the_position_explanations(cds_dir, registry):
+    _edit_readme(cds_dir, ("RAh       Right ascension (J2000)", "RAh       Right ascension (J2000) at Epoch=J1991.25"))
+    _ingest_quietly(cds_dir, registry)
+    t1 = registry.get("J/A+A/511/A56/table1")
+    assert (t1.equinox, t1.epoch) == ("J2000", "J1991.25")
+    tables = registry.dictionary("tables")
+    row = tables[list(tables["table"]).index("J/A+A/511/A56/table1")]
+    assert (row["equinox"], row["epoch"]) == ("J2000", "J1991.25")
+
+
+def test_cds_b1950_positions_stated_in_the_readme_text(cds_dir, registry):
+    _edit_readme(cds_dir, *[(f"{label} (J2000)", label) for label in
+                            ("Right ascension", "Declination sign", "Declination")],
+                 ("Description:\n", "Description:\n    Positions are given for equinox B1950 and epoch 1950.\n"))
+    _ingest_quietly(cds_dir, registry)
+    t1 = registry.get("J/A+A/511/A56/table1")
+    assert (t1.equinox, t1.epoch) == ("B1950", "B1950")
+    # The decimal columns are precessed to J2000 (ICRS): Cr110 2108 is given as 06 38 52.5 +02 01 58.4 (B1950).
+    b1950 = SkyCoord("06h38m52.5s +02d01m58.4s", frame="fk4", equinox="B1950").icrs
+    near = cone_search("J/A+A/511/A56/table1", b1950, 2 * u.arcsec, registry=registry)
+    assert list(near["Star"]) == [2108]
+
+
+def test_fits_equinox_keyword(registry, tmp_path):
+    t = _synthetic(50)
+    t.meta["EQUINOX"] = 2000.0
+    t.write(tmp_path / "eq.fits")
+    info, _ = _ingest_quietly(tmp_path / "eq.fits", registry)
+    assert (registry.get(info.name).equinox, registry.get(info.name).epoch) == ("J2000", "")
+
+
+# -- folder names, replacing, progress -------------------------------------------------------------
+def test_names_differing_only_by_slash_or_underscore_keep_their_own_data(registry, tmp_path):
+    a, b = _synthetic(seed=1), _synthetic(seed=2)
+    b["source_id"] += 100_000
+    a.write(tmp_path / "a.fits")
+    b.write(tmp_path / "b.fits")
+    _ingest_quietly(tmp_path / "a.fits", registry, name="J/A1")
+    first = registry.get("J/A1")
+    _ingest_quietly(tmp_path / "b.fits", registry, name="J_A1")
+    second = registry.get("J_A1")
+    assert first.hats_path.parent != second.hats_path.parent
+    assert registry.get("J/A1").hats_path == first.hats_path and first.hats_path.exists()
+    centre = SkyCoord(155 * u.deg, 0.3 * u.deg)
+    for name, table in (("J/A1", a), ("J_A1", b)):
+        got = cone_search(name, centre, 30 * u.arcmin, registry=registry)
+        assert sorted(got["source_id"]) == _brute(table, centre, 30 * u.arcmin)
+
+
+def test_a_folder_holding_another_catalogue_is_refused(registry, tmp_path):
+    """Data registered under an older naming scheme is never overwritten by a new catalogue."""
+    from platform_lib.catalogs import CatalogInfo, TableInfo
+    from platform_lib.catalogs._ingest import slug
+
+    legacy = registry.data_root / slug("new") / "t"
+    legacy.mkdir(parents=True)
+    (legacy / "keep.txt").write_text("legacy data")
+    registry.add_catalog(CatalogInfo("legacy"), [(TableInfo("t", "legacy", nrows=1, data_path=legacy), None)])
+    _synthetic(20).write(tmp_path / "new.fits")
+    with pytest.raises(DuplicateCatalog, match="'legacy'") as err:
+        ingest(tmp_path / "new.fits", registry, name="new")
+    assert "'new'" in str(err.value) and err.value.code == "duplicate-catalog"
+    assert (legacy / "keep.txt").read_text() == "legacy data"
+    assert [c.name for c in registry.catalogs()] == ["legacy"]
+
+
+def test_search_sees_a_replaced_catalogue(registry, tmp_path):
+    old, new = _synthetic(seed=4), _synthetic(seed=5)
+    new["source_id"] += 50_000
+    for folder, table in (("old", old), ("new", new)):  # the same file name: the same table name and folder
+        (tmp_path / folder).mkdir()
+        table.write(tmp_path / folder / "t.fits")
+    centre = SkyCoord(155 * u.deg, 0.3 * u.deg)
+    _ingest_quietly(tmp_path / "old" / "t.fits", registry, name="rep")
+    got = cone_search("rep", centre, 30 * u.arcmin, registry=registry)
+    assert sorted(got["source_id"]) == _brute(old, centre, 30 * u.arcmin)
+    path = registry.get("rep").hats_path
+    _ingest_quietly(tmp_path / "new" / "t.fits", registry, name="rep", replace=True)
+    assert registry.get("rep").hats_path == path  # same folder, new content
+    for search in (lambda: cone_search("rep", centre, 30 * u.arcmin, registry=registry),
+                   lambda: cone_search(path, centre, 30 * u.arcmin)):
+        assert sorted(search()["source_id"]) == _brute(new, centre, 30 * u.arcmin)
+    box = box_search("rep", [154, 156] * u.deg, [0, 1] * u.deg, registry=registry)
+    assert box["source_id"].min() >= 50_000
+
+
+_BAR = re.compile(r"(\d+)/(\d+) \[")
+
+
+def _bar_states(err: str, desc: str) -> list[tuple[int, int]]:
+    """Every (done, total) the tqdm bar named ``desc`` printed, in order."""
+    return [(int(a), int(b)) for line in re.split(r"[\r\n]", err) if desc in line for a, b in _BAR.findall(line)]
+
+
+def _partitions(hats_path: Path) -> int:
+    return len((hats_path / "partition_info.csv").read_text().strip().splitlines()) - 1
+
+
+def test_progress_bar_advances_per_partition_written(registry, tmp_path, capsys):
+    _synthetic(3000).write(tmp_path / "prog.fits")
+    capsys.readouterr()
+    _ingest_quietly(tmp_path / "prog.fits", registry, name="prog", partition_rows=300, progress=True)
+    states = _bar_states(capsys.readouterr().err, "ingest prog")
+    n = _partitions(registry.get("prog").hats_path)
+    assert n >= 5
+    total = 3 + 1 + n  # convert, finish the write, MOC; register; one per partition
+    assert states[-1] == (total, total)
+    done = [d for d, t in states if t == total]
+    # Each partition written moved the bar: every count from the first partition to the end was shown.
+    assert set(range(1, total + 1)) <= set(done)
+    assert [d for d, _ in states] == sorted(d for d, _ in states)
+
+
+def test_cli_ingest_shows_progress(registry, tmp_path, capsys):
+    _synthetic(2000).write(tmp_path / "cli.fits")
+    capsys.readouterr()
+    assert cli_main(["catalogs", "ingest", str(tmp_path / "cli.fits"), "--registry", str(registry.path),
+                     "--partition-rows", "400"]) == 0
+    out = capsys.readouterr()
+    assert "ingested cli: 1 table(s)" in out.out
+    total = 4 + _partitions(registry.get("cli").hats_path)
+    states = _bar_states(out.err, "ingest cli")
+    assert states[-1] == (total, total) and len({d for d, _ in states}) >= total
+
+
+# -- links between catalogues ------------------------------------------------------------------------
+def test_links_by_cross_identifier_and_by_hand(registry, tmp_path):
+    rng = np.random.default_rng(8)
+    hip = np.arange(1, 201)
+    stars = Table({"hip": hip, "ra": rng.uniform(0, 10, 200) * u.deg, "dec": rng.uniform(0, 10, 200) * u.deg})
+    stars.write(tmp_path / "stars.fits")
+    phot = Table({"hip": hip[::2], "ra": stars["ra"][::2], "dec": stars["dec"][::2],
+                  "Vmag": rng.normal(8, 1, 100) * u.mag})
+    phot.write(tmp_path / "phot.fits")
+    _ingest_quietly(tmp_path / "stars.fits", registry, name="stars")
+    assert registry.get("stars").column("hip").ucd == "meta.id.cross"
+    assert registry.links() == []
+    _ingest_quietly(tmp_path / "phot.fits", registry, name="phot")
+    assert registry.links("phot/phot") == [
+        Link("phot/phot", "hip", "stars/stars", "hip", "shared-identifier", "same identifier column")]
+    assert registry.links("stars/stars") == registry.links("phot/phot")
+    registry.add_link(Link("phot/phot", "Vmag", "stars/stars", "hip", "foreign-key", "made by hand"))
+    links = registry.dictionary("links")
+    assert list(links["kind"]) == ["shared-identifier", "foreign-key"]
+    assert list(links[1]) == ["phot/phot", "Vmag", "stars/stars", "hip", "foreign-key"]
+    with pytest.raises(CatalogNotFound):
+        registry.add_link(Link("phot/phot", "hip", "nowhere/t", "hip", "foreign-key"))
+    assert len(registry.links()) == 2

@@ -197,3 +197,72 @@ def test_malformed_readme_is_a_clear_error(text, match):
     with pytest.raises(BadReadme, match=match) as err:
         parse_readme(text)
     assert err.value.code == "bad-readme"
+
+
+@pytest.mark.parametrize("name", ["J/A1", "J_A1", "J__A1", "J_2FA1", "J/_A1", ".hidden", "_.hidden", "a b",
+                                  "Ünïcode/cat", "x" * 300, "x" * 299 + "/"])
+def test_folder_names_are_one_to_one(name):
+    from platform_lib.catalogs._ingest import slug
+
+    names = ["J/A1", "J_A1", "J__A1", "J_2FA1", "J/_A1", ".hidden", "_.hidden", "a b", "Ünïcode/cat",
+             "x" * 300, "x" * 299 + "/"]
+    folder = slug(name)
+    assert all(slug(other) != folder for other in names if other != name)
+    assert not folder.startswith(".") and "/" not in folder and len(folder.encode()) <= 200
+    assert set(folder) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-._~")
+
+
+def test_folder_names_decode_back():
+    """The escaping is injective because it can be undone: decode and compare."""
+    from platform_lib.catalogs._ingest import slug
+
+    def decode(folder: str) -> str:
+        out, pending, i = [], bytearray(), 0
+        while i < len(folder):
+            if folder.startswith("__", i):
+                token, i = b"_", i + 2
+            elif folder[i] == "_":
+                pending += bytes.fromhex(folder[i + 1:i + 3])
+                i += 3
+                continue
+            else:
+                token, i = folder[i].encode(), i + 1
+            out.append(pending.decode() + token.decode())
+            pending = bytearray()
+        return "".join(out) + pending.decode()
+
+    rng = np.random.default_rng(11)
+    alphabet = list("aZ9+-._/ :é_")
+    for _ in range(500):
+        name = "".join(rng.choice(alphabet, size=rng.integers(1, 12)))
+        assert decode(slug(name)) == name
+
+
+@pytest.mark.parametrize("descriptions,readme,expected", [
+    ({"RAh": "Right ascension (J2000)", "DEd": "Declination (J2000)"}, "", ("J2000", "")),
+    ({"RAdeg": "Right ascension (ICRS) at Epoch=J1991.25", "DEdeg": "Declination (ICRS) at Ep=J1991.25"}, "",
+     ("ICRS", "J1991.25")),
+    ({"RA1950": "Right ascension (B1950.0)"}, "", ("B1950", "")),
+    ({"RAdeg": "Right ascension", "DEdeg": "Declination"},
+     "Note (1): positions are for equinox J2000 and epoch 2016.0 (Gaia DR3).", ("J2000", "J2016")),
+    ({"RAdeg": "Right ascension"}, "The survey epoch 2003 was cloudy.", ("", "")),  # not about positions
+    ({"Vmag": "V magnitude (J2000)"}, "positions for equinox B1950", ("", "")),  # no position columns
+])
+def test_position_frame_from_what_the_readme_says(descriptions, readme, expected):
+    from platform_lib.catalogs._readers import position_frame
+
+    assert position_frame(descriptions, readme) == expected
+
+
+def test_votable_coosys_gives_equinox_and_epoch(tmp_path):
+    from platform_lib.catalogs._readers import read_source
+
+    (tmp_path / "t.vot").write_text(
+        '<?xml version="1.0"?>\n<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE>'
+        '<COOSYS ID="other" system="eq_FK4" equinox="B1950"/>'
+        '<COOSYS ID="sys" system="ICRS" epoch="J2016.0"/><TABLE name="t">'
+        '<FIELD name="ra" datatype="double" unit="deg" ucd="pos.eq.ra;meta.main" ref="sys"/>'
+        '<FIELD name="dec" datatype="double" unit="deg" ucd="pos.eq.dec;meta.main" ref="sys"/>'
+        '<DATA><TABLEDATA><TR><TD>1</TD><TD>2</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>')
+    table = read_source(tmp_path / "t.vot").tables[0]
+    assert (table.equinox, table.epoch) == ("ICRS", "J2016")
