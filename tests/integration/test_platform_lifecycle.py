@@ -1,11 +1,16 @@
-"""``astrohub up`` in the foreground: Ctrl-C stops every process it started, user servers included.
+"""The platform's life cycle: Ctrl-C or ``astrohub down`` stops every process it started.
 
-Runs its own small platform (no gateway, no archive) so that the session's platform is untouched.
+``up`` in the foreground, then Ctrl-C: user servers are stopped too (no gateway, no archive).
+``up --detach``: its banner's URL and passwords log in through the real login form, and ``down``
+stops a user's running Dask scheduler and workers. Each test runs its own small platform so that
+the session's platform is untouched.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -61,3 +66,81 @@ def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path):
     _, alive = psutil.wait_procs(tree, timeout=5)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], f"orphans: {alive}"
     assert not (data / "state" / "astrohub.pid").exists()
+
+
+def _login(url: str, user: str, password: str) -> int:
+    """The status of a login through the hub's real login form (302 = logged in)."""
+    session = requests.Session()
+    session.get(f"{url}hub/login", timeout=30).raise_for_status()
+    response = session.post(f"{url}hub/login", timeout=30, allow_redirects=False, data={
+        "username": user, "password": password, "_xsrf": session.cookies.get("_xsrf")})
+    return response.status_code
+
+
+def _cluster_processes(name: str) -> list[psutil.Process]:
+    """Every process of the dask-gateway cluster ``name`` (the backend sets DASK_GATEWAY_CLUSTER_NAME)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("DASK_GATEWAY_CLUSTER_NAME") == name and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def test_banner_logins_and_down_stops_dask_clusters(tmp_path):
+    """``up --detach`` prints the URL and passwords that work; ``down`` leaves no scheduler or worker."""
+    from dask_gateway import Gateway
+    from dask_gateway.auth import JupyterHubAuth
+
+    data = tmp_path / "data"
+    hub, hub_api, proxy_api, gateway_port = free_ports(4)
+    base = [sys.executable, "-m", "platform_lib"]
+    up = subprocess.run(
+        [*base, "up", "--detach", "--data-dir", str(data),
+         "--set", f"hub.port={hub}", "--set", f"hub.hub_port={hub_api}", "--set", f"hub.proxy_api_port={proxy_api}",
+         "--set", f"gateway.port={gateway_port}", "--set", "archive.enabled=false",
+         "--set", "users.run_as_system_users=false"],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        url = re.search(r"astrohub is running at (\S+)", up.stdout).group(1)
+        admin_user, admin_password = re.search(r"admin login:\s+(\S+) / (\S+)", up.stdout).groups()
+        user_password = re.search(r"other users:\s+.* / (\S+)\s+\(shared class password\)", up.stdout).group(1)
+        assert url == f"http://127.0.0.1:{hub}/"
+        assert admin_user == "admin"
+        assert f"--data-dir {data}" in up.stdout
+
+        token = json.loads((data / "state" / "tokens.json").read_text())["cli"]
+        api = f"{url}hub/api"
+        headers = {"Authorization": f"token {token}"}
+        requests.post(f"{api}/users/erin", headers=headers, timeout=30).raise_for_status()
+        assert _login(url, admin_user, admin_password) == 302
+        assert _login(url, "erin", user_password) == 302
+        assert _login(url, "erin", admin_password) != 302  # each password only for its users
+        assert _login(url, admin_user, user_password) != 302
+
+        erin_token = requests.post(f"{api}/users/erin/tokens", headers=headers, timeout=30).json()["token"]
+        gateway = Gateway(address=f"{url}services/dask-gateway", proxy_address=f"gateway://127.0.0.1:{gateway_port}",
+                          auth=JupyterHubAuth(api_token=erin_token))
+        with gateway:
+            cluster = gateway.new_cluster(shutdown_on_close=False)
+            cluster.scale(1)
+            with cluster.get_client(set_as_default=False) as client:
+                client.wait_for_workers(1, timeout=120)
+            name = cluster.name
+            cluster.close()
+        del gateway, cluster, client
+        gc.collect()  # finalize the client's objects now (CPython < 3.11.5 gh-106905, see test_platform_dask)
+        procs = _poll(lambda: (lambda p: p if len(p) >= 2 else None)(_cluster_processes(name)), 30,
+                      "the scheduler and a worker")
+        commands = " ".join(" ".join(p.cmdline()) for p in procs)
+        assert "dask_scheduler" in commands and "dask_worker" in commands, commands
+    finally:
+        down = subprocess.run([*base, "down", "--data-dir", str(data)], capture_output=True, text=True, timeout=180)
+    assert down.returncode == 0, down.stdout + down.stderr
+    _, alive = psutil.wait_procs(procs, timeout=5)
+    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], f"left after down: {alive}"
+    assert not _cluster_processes(name)
