@@ -22,12 +22,13 @@ def register(subparsers) -> None:
         p.add_argument("--registry", help="the registry SQLite file (default: from the platform settings)")
         return p
 
-    p = common(sub.add_parser("ingest", help="ingest a FITS/VOTable/Parquet/CSV/ECSV file or a CDS ReadMe"))
+    p = common(sub.add_parser("ingest", help="ingest a FITS/VOTable/Parquet/CSV/ECSV/HDF5 file or a CDS ReadMe"))
     p.add_argument("path", help="the source file, a CDS ReadMe, or a folder holding a ReadMe")
     p.add_argument("--name", help="the catalogue name (default: the ReadMe designation or the file name)")
     p.add_argument("--replace", action="store_true", help="replace a registered catalogue of the same name")
     p.add_argument("--partition-rows", type=int, default=100_000, help="most rows per HATS partition")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (by default one on stderr advances per partition written)")
     p.set_defaults(func=_ingest)
 
     p = common(sub.add_parser("list", help="list the registered catalogues and their tables"))
@@ -94,7 +95,8 @@ def _show(args) -> int:
         names = [registry.get(args.name).full_name]
     for name in names:
         t = registry.get(name)
-        print(f"\n{t.full_name}: {t.description}  rows={t.nrows}  ra/dec={t.ra_column}/{t.dec_column}")
+        frame = "".join(f"  {k}={v}" for k, v in (("equinox", t.equinox), ("epoch", t.epoch)) if v)
+        print(f"\n{t.full_name}: {t.description}  rows={t.nrows}  ra/dec={t.ra_column}/{t.dec_column}{frame}")
         for c in t.columns:
             flags = f" [{','.join(c.flags)}]" if c.flags else ""
             print(f"  {c.name:<16} {c.unit:<10} {c.ucd:<28} {c.description}{flags}")

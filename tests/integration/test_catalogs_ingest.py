@@ -226,6 +226,7 @@ def test_cli_ingest_list_show_search(cds_dir, registry, capsys):
     assert cli_main(["catalogs", "show", "J/A+A/511/A56", "--registry", reg]) == 0
     shown = capsys.readouterr().out
     assert "Pancino" in shown and "phot.mag;em.opt.V" in shown and "foreign-key" in shown
+    assert "rows=15  ra/dec=RAJ2000/DEJ2000  equinox=J2000" in shown
     assert cli_main(["catalogs", "search", "--ucd", "phot.mag", "--registry", reg]) == 0
     assert "Ksmag" in capsys.readouterr().out
     assert cli_main(["catalogs", "ingest", str(cds_dir), "--registry", reg, "--no-progress"]) == 2
