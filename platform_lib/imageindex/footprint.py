@@ -18,7 +18,7 @@ import numpy as np
 
 from platform_lib.imageindex.sphere import Polygon
 
-__all__ = ["Footprint", "footprint_from_wcs", "footprint_from_pointing", "parse_angle"]
+__all__ = ["Footprint", "footprint_from_wcs", "footprint_from_pointing", "hull_footprint", "parse_angle"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,46 @@ def footprint_from_wcs(header) -> Footprint | None:
     except Exception:
         scale = None
     return Footprint(tuple(float(x) % 360.0 for x in lon), tuple(float(x) for x in lat), "wcs", scale)
+
+
+def hull_footprint(footprints: list[Footprint]) -> Footprint:
+    """The convex hull of several footprints' corners (a multi-extension mosaic's detectors).
+
+    Computed in the gnomonic projection at the corners' mean direction, where great circles are
+    straight lines, so the hull is exact on the sphere; valid for mosaics smaller than a hemisphere.
+    """
+    from platform_lib.imageindex.sphere import radec_to_xyz, xyz_to_radec
+
+    if len(footprints) == 1:
+        return footprints[0]
+    xyz = np.concatenate([radec_to_xyz(np.array(f.ra), np.array(f.dec)) for f in footprints])
+    c = xyz.mean(axis=0)
+    c /= np.linalg.norm(c)
+    e1 = np.cross([0.0, 0.0, 1.0], c) if abs(c[2]) < 0.9 else np.cross([1.0, 0.0, 0.0], c)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(c, e1)
+    w = xyz @ c
+    pts = sorted(set(zip(((xyz @ e1) / w).round(12).tolist(), ((xyz @ e2) / w).round(12).tolist())))
+
+    def cross(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list = []
+    upper: list = []
+    for p in pts:  # Andrew's monotone chain, counter-clockwise
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    hull = np.array(lower[:-1] + upper[:-1])
+    v = c[None, :] + hull[:, :1] * e1[None, :] + hull[:, 1:] * e2[None, :]
+    ra, dec = xyz_to_radec(v / np.linalg.norm(v, axis=1)[:, None])
+    scales = [f.pixel_scale_deg for f in footprints if f.pixel_scale_deg]
+    return Footprint(tuple(float(x) for x in ra), tuple(float(x) for x in dec), footprints[0].method,
+                     scales[0] if scales else None)
 
 
 def footprint_from_pointing(ra_deg: float, dec_deg: float, fov_deg, pad_deg: float = 0.0) -> Footprint:

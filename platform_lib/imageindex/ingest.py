@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from platform_lib.imageindex.footprint import footprint_from_pointing, footprint_from_wcs, parse_angle
+from platform_lib.imageindex.footprint import footprint_from_pointing, footprint_from_wcs, hull_footprint, parse_angle
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings, months_to_days, select_mapping
 
 __all__ = ["FITS_SUFFIXES", "Skipped", "scan_files", "read_record", "read_records", "record_from_header", "COLUMNS"]
@@ -60,7 +60,14 @@ def scan_files(root: Path) -> dict[str, tuple[float, int]]:
 
 def _image_header(hdul, forced: int | None):
     """The header of the first HDU holding an image, merged over the primary header's keywords."""
+    return next(_image_headers(hdul, forced), None)
+
+
+def _image_headers(hdul, forced: int | None = None):
+    """Every HDU holding an image (NAXIS >= 2), each header merged over the primary's keywords."""
     primary = hdul[0].header
+    if forced is not None and not -len(hdul) <= forced < len(hdul):
+        raise ValueError(f"the mapping's hdu {forced} is not in this file ({len(hdul)} HDUs)")
     indices = [forced] if forced is not None else range(len(hdul))
     for i in indices:
         hdu = hdul[i]
@@ -70,7 +77,8 @@ def _image_header(hdul, forced: int | None):
         naxis = h.get("ZNAXIS", h.get("NAXIS", 0))
         if naxis and naxis >= 2:
             if i == 0:
-                return h.copy()
+                yield h.copy()
+                continue
             merged = primary.copy()
             merged.strip()
             for card in h.cards:
@@ -80,13 +88,42 @@ def _image_header(hdul, forced: int | None):
             if h.get("ZIMAGE"):
                 for k in ("NAXIS1", "NAXIS2"):
                     merged[k] = h.get("Z" + k)
-            return merged
+            yield merged
+
+
+def _pointing_angle(header, keys, *, hours: bool = False, sign_key: str | None = None) -> float | None:
+    """Degrees from the first usable entry of ``keys``.
+
+    An entry is a keyword (a number, or a sexagesimal string) or a list of keywords holding the
+    parts (``["PLTRAH", "PLTRAM", "PLTRAS"]``: hours or degrees, minutes, seconds). For a list,
+    ``sign_key`` names a keyword holding the sign (``PLTDECSN = '-'``), as DSS plate headers do.
+    """
+    for key in keys:
+        if isinstance(key, (list, tuple)):
+            parts = [header.get(k) for k in key]
+            if not parts or parts[0] is None:
+                continue
+            try:
+                nums = [abs(float(x)) for x in parts if x is not None]
+            except (TypeError, ValueError):
+                continue
+            value = nums[0] + (nums[1] if len(nums) > 1 else 0) / 60 + (nums[2] if len(nums) > 2 else 0) / 3600
+            sign = str(header.get(sign_key, "+")).strip() if sign_key else ""
+            if sign.startswith("-") or (not sign_key and float(parts[0]) < 0):
+                value = -value
+            value = value * 15.0 if hours else value
+        else:
+            value = parse_angle(header.get(key), hours=hours)
+        if value is not None:
+            return value
     return None
 
 
-def record_from_header(header, mappings: list[InstrumentMapping]) -> tuple[dict, np.ndarray]:
+def record_from_header(header, mappings: list[InstrumentMapping], others=()) -> tuple[dict, np.ndarray]:
     """One index record (ObsCore columns) and the footprint's xyz vertices from an image header.
 
+    ``others`` are the headers of the file's other image extensions (a mosaic's detectors): when
+    they have a celestial WCS too, the footprint is the convex hull of all of them.
     Raises ``ValueError`` when the header has neither a celestial WCS nor pointing keywords.
     """
     mapping = select_mapping(header, mappings)
@@ -94,17 +131,13 @@ def record_from_header(header, mappings: list[InstrumentMapping]) -> tuple[dict,
     for column, rule in mapping.columns.items():
         rec[column] = mapping.value(header, rule)
     fp = footprint_from_wcs(header)
+    if fp is not None and others:
+        fps = [fp] + [f for f in (footprint_from_wcs(h) for h in others) if f is not None]
+        fp = hull_footprint(fps)
     if fp is None:
         pt = mapping.pointing or {}
-        ra = dec = None
-        for key in pt.get("ra", []):
-            ra = parse_angle(header.get(key), hours=bool(pt.get("ra_hours")))
-            if ra is not None:
-                break
-        for key in pt.get("dec", []):
-            dec = parse_angle(header.get(key))
-            if dec is not None:
-                break
+        ra = _pointing_angle(header, pt.get("ra", []), hours=bool(pt.get("ra_hours")))
+        dec = _pointing_angle(header, pt.get("dec", []), sign_key=pt.get("dec_sign"))
         if ra is None or dec is None or not pt.get("fov_deg") or abs(dec) > 90:
             raise ValueError("no celestial WCS and no pointing keywords for the fallback footprint")
         fp = footprint_from_pointing(ra, dec, pt["fov_deg"], float(pt.get("pad_deg", 0.0)))
@@ -158,11 +191,15 @@ def read_record(path: Path, rel: str, mappings: list[InstrumentMapping]) -> tupl
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-            forced = None
-            header = _image_header(hdul, forced)
-            if header is None:
+            headers = list(_image_headers(hdul))
+            if not headers:
                 raise ValueError("no image HDU with NAXIS >= 2")
-            rec, xyz = record_from_header(header, mappings)
+            mapping = select_mapping(headers[0], mappings)
+            if mapping.hdu is not None:  # the mapping names the HDU that describes the image
+                headers = list(_image_headers(hdul, mapping.hdu))
+                if not headers:
+                    raise ValueError(f"mapping {mapping.name!r}: HDU {mapping.hdu} holds no image")
+            rec, xyz = record_from_header(headers[0], mappings, others=headers[1:])
     st = Path(path).stat()
     stem = rel
     for suffix in sorted(FITS_SUFFIXES, key=len, reverse=True):

@@ -16,9 +16,16 @@ A mapping is configuration, not code. Its keys:
     ``{"keyword": "FILTER", "lookup": {"B": [em_min_m, em_max_m]}, "default": [lo, hi]}``.
 ``pointing``
     ``{"ra": [K...], "dec": [K...], "ra_hours": bool, "fov_deg": [w, h], "pad_deg": p}``: the
-    fallback footprint when the header has no celestial WCS.
+    fallback footprint when the header has no celestial WCS. Each ``K`` is a keyword (a number or
+    a sexagesimal string) or a list of keywords holding the parts, e.g. DSS plates'
+    ``["PLTRAH", "PLTRAM", "PLTRAS"]``; ``"dec_sign": "PLTDECSN"`` names the keyword holding the
+    sign of a declination given in parts.
 ``proprietary_months``
     The default proprietary period after the observation when no release-date rule matches (18).
+``hdu``
+    The index of the HDU describing the image (its header, merged over the primary's, gives the
+    columns and the footprint). Without it, the first image HDU gives the columns and the footprint
+    is the convex hull of every image HDU with a celestial WCS (a mosaic's detectors).
 
 Derived values: ``t_max = t_min + t_exptime`` when not mapped; ``s_ra``, ``s_dec``, ``s_fov`` and
 ``s_region`` come from the footprint; ``s_resolution`` defaults to the WCS pixel scale;

@@ -1,7 +1,7 @@
 """The archive service as a subprocess on a free port, queried with real clients (HTTP, pyvo, STILTS).
 
-Data: real FITS test images bundled with astropy (DSS legacy WCS, SIP) and astroquery (VLA FIRST,
-UKIRT WFCAM, MAGPIS Galactic WCS, HST ACS SIP), plus synthetic headers made here with known
+Data: real FITS test images bundled with astropy (DSS legacy WCS, SIP, HST ACS SIP in two
+extensions) and astroquery (VLA FIRST, UKIRT WFCAM, MAGPIS Galactic WCS, CFHT MegaPrime), plus synthetic headers made here with known
 answers: a Keck NIRC2 frame without WCS (pointing footprint, proprietary to alice / keckgrp), a CFHT
 MegaPrime image straddling RA = 0, one at the north pole, and an unreadable file.
 """
@@ -36,6 +36,7 @@ REAL_FILES = {
     "first/image.fits": ASTROQUERY_DATA / "image_cutouts/first/tests/data/image.fits",
     "ukidss/image.fits": ASTROQUERY_DATA / "ukidss/tests/data/image.fits",
     "magpis/image.fits": ASTROQUERY_DATA / "magpis/tests/data/image.fits",
+    "cfht/query_images.fits": ASTROQUERY_DATA / "cadc/tests/data/query_images.fits",  # a MegaPrime CCD cut-out
 }
 VO = "{http://www.ivoa.net/xml/VOTable/v1.3}"
 ADMIN = "admin-secret"
@@ -195,6 +196,34 @@ def test_pyvo_sia2_finds_real_images_by_position(archive):
     assert list(first["obs_id"]) == ["first/image"]
     hst = service.search(pos=(5.5265, -72.0517, 0.001)).to_table()
     assert "hst/j94f05bgq_flt" in set(hst["obs_id"])
+
+
+def test_real_cfht_megaprime_image(archive):
+    from pyvo.dal import SIA2Service
+
+    base, _, _ = archive
+    service = SIA2Service(base + "sia")
+    found = service.search(pos=(280.8382, 0.3902, 0.002), collection="CFHT", band=(4.5e-7, 5.0e-7)).to_table()
+    assert list(found["obs_id"]) == ["cfht/query_images"]
+    row = found[0]
+    assert (row["instrument_name"], row["target_name"]) == ("MegaPrime", "SA 110")
+    assert abs(row["t_min"] - 53582.4133168) < 1e-6 and abs(row["t_exptime"] - 2.046) < 1e-9
+    assert len(service.search(pos=(280.8382, 0.3902, 0.002), band=(6.0e-7, 6.5e-7)).to_table()) == 0  # r band
+    methods = requests.get(base + "tap/sync", params={
+        "QUERY": "SELECT obs_id FROM ivoa.obscore WHERE obs_id IN ('cfht/query_images', 'sip/sip-wcs', "
+                 "'hst/j94f05bgq_flt')"}, timeout=30)
+    assert methods.status_code == 200 and obs_ids(methods) == {"cfht/query_images", "sip/sip-wcs",
+                                                               "hst/j94f05bgq_flt"}
+
+
+def test_footprint_methods_in_the_index(archive):
+    import sqlite3
+
+    _, _, index = archive
+    with sqlite3.connect(index) as conn:
+        methods = dict(conn.execute("SELECT obs_id, footprint_method FROM obscore"))
+    assert methods["cfht/query_images"] == methods["sip/sip-wcs"] == methods["hst/j94f05bgq_flt"] == "wcs"
+    assert methods["synth/nirc2_0001"] == "pointing"
 
 
 def test_pyvo_sia2_capabilities(archive):
