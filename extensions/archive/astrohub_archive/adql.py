@@ -418,7 +418,9 @@ class _Parser:
             self.take()
             self.expect("op", "(")
             if self.at("str"):
-                self.take()
+                system = self.take().text[1:-1].strip().upper()
+                if system not in ("", "ICRS", "J2000"):
+                    raise AdqlError(f"POINT: coordinate system {system!r} is not supported; use 'ICRS'")
                 self.expect("op", ",")
             a = self.column()
             self.expect("op", ",")
