@@ -91,20 +91,53 @@ def _side_coords(obj, coords, frame: str | None, side: str):
         raise CrossmatchInputError(
             f"{side}_coords must be (lon_column, lat_column) or one SkyCoord column, got {coords!r}; "
             f"available columns: {', '.join(cols)}", code="missing-column", value=coords, available=cols)
-    meta = getattr(obj, "meta", None) if isinstance(obj, Table) else getattr(obj, "attrs", None)
-    meta_frame = (meta or {}).get("frame")
-    for candidate in (found_frame, meta_frame):
-        if candidate is not None and frame is not None and str(candidate).lower() != frame.lower():
-            raise CrossmatchInputError(
-                f"{side} table is in frame {candidate!r} but {side}_frame={frame!r}",
-                code="mixed-frames", value=candidate)
-    frame = (frame or found_frame or meta_frame or "icrs").lower()
+    frame = _resolve_frame(obj, frame, found_frame, side)
     bad_lat = np.isfinite(lat) & ((lat < -90) | (lat > 90))
     if bad_lat.any():
         raise CrossmatchInputError(
             f"{side} latitudes out of [-90, 90] deg in {int(bad_lat.sum())} rows (first: "
             f"{lat[bad_lat][0]}); check {side}_coords", code="bad-latitude", value=float(lat[bad_lat][0]))
     return lon, lat, frame
+
+
+def _resolve_frame(obj, frame: str | None, found_frame: str | None, side: str) -> str:
+    """The frame of one side: the argument, a SkyCoord column's, ``meta``/``attrs["frame"]``, else ICRS.
+
+    An argument that contradicts what the table says is a ``mixed-frames`` error. HATS catalogues
+    and LSDB catalogues carry no frame: they are ICRS (the HATS convention) unless the argument says
+    otherwise.
+    """
+    if isinstance(obj, Table):
+        meta = obj.meta
+    else:
+        attrs = getattr(obj, "attrs", None)
+        meta = attrs if isinstance(attrs, dict) else None
+    meta_frame = (meta or {}).get("frame")
+    for candidate in (found_frame, meta_frame):
+        if candidate is not None and frame is not None and str(candidate).lower() != frame.lower():
+            raise CrossmatchInputError(
+                f"{side} table is in frame {candidate!r} but {side}_frame={frame!r}",
+                code="mixed-frames", value=candidate)
+    return str(frame or found_frame or meta_frame or "icrs").lower()
+
+
+def _same_frames(f1: str, f2: str) -> None:
+    if f1 != f2:
+        raise CrossmatchInputError(
+            f"the left catalogue is in frame {f1!r} and the right in {f2!r}; transform one of them "
+            f"(SkyCoord.transform_to) so both are in the same frame", code="mixed-frames", value=(f1, f2))
+
+
+def _target_epoch(left_pm, left_epoch, right_epoch, epoch, right_pm):
+    """The common epoch positions are moved to (``epoch=``, else the epoch of the side without motion)."""
+    target = epoch
+    if target is None:
+        target = left_epoch if (right_pm is not None and not isinstance(left_epoch, str)) else right_epoch
+    if target is None or isinstance(target, str):
+        raise CrossmatchInputError(
+            "give epoch= (the common epoch to propagate to) when epochs are columns",
+            code="bad-epoch", value=target)
+    return as_epoch(target, "epoch")
 
 
 def _rows(obj, idx):
@@ -188,10 +221,71 @@ def _angle_like_epoch(obj, name, side):
 
 
 def _per_row(errors, rows):
-    """Per-row errors restricted to the rows that were matched (scalars pass through)."""
-    if rows is None or not isinstance(errors, u.Quantity) or errors.isscalar:
+    """Per-row errors restricted to the rows kept (finite coordinates); scalars pass through.
+
+    ``errors`` is a Quantity, an ``(a, b, pa)`` tuple (each a scalar or one value per row) or
+    :class:`~platform_lib.crossmatch.PositionalErrors`.
+    """
+    if rows is None:
         return errors
-    return errors[rows]
+    if isinstance(errors, u.Quantity):
+        return errors if errors.isscalar else errors[rows]
+    if isinstance(errors, tuple) and len(errors) == 3:
+        return tuple(_per_row(e, rows) for e in errors)
+    from platform_lib.crossmatch._bayes import PositionalErrors
+
+    if isinstance(errors, PositionalErrors) and np.ndim(errors.cov_ee):
+        return PositionalErrors(*(np.asarray(c)[rows] for c in (errors.cov_ee, errors.cov_en, errors.cov_nn)))
+    return errors
+
+
+def _scalar_errors(errors, name: str):
+    """One positional error for a whole catalogue on Dask, as (cov_ee, cov_en, cov_nn) in rad^2."""
+    from platform_lib.crossmatch._bayes import as_errors
+
+    errs = as_errors(errors, name=name)
+    if np.ndim(errs.cov_ee):
+        raise CrossmatchInputError(
+            f"{name} has one value per row, but the rows of a catalogue on Dask (HATS, LSDB, Dask "
+            f"DataFrame) have no fixed order to line them up with; give one error for the whole "
+            f"catalogue ({name}=0.3 * u.arcsec, or an (a, b, pa) tuple of scalars), or load it into "
+            f"memory (a Table or pandas DataFrame) to use per-row errors",
+            code="per-row-errors-lazy", value=name)
+    return float(errs.cov_ee), float(errs.cov_en), float(errs.cov_nn)
+
+
+def _lazy_spec(left, right, radius, *, left_frame, right_frame, left_pm, right_pm, left_epoch, right_epoch,
+               epoch, probability, left_errors, right_errors, **passed):
+    """Check the arguments for the Dask path and turn them into a ``_dask.LazySpec``."""
+    from platform_lib.crossmatch._dask import LazySpec, Motion
+
+    _same_frames(_resolve_frame(left, left_frame, None, "left"), _resolve_frame(right, right_frame, None, "right"))
+    motions = [None, None]
+    if left_epoch is not None or right_epoch is not None:
+        for name, value in (("left_epoch", left_epoch), ("right_epoch", right_epoch), ("epoch", epoch)):
+            if isinstance(value, str):
+                raise CrossmatchInputError(
+                    f"{name}={value!r} names a column: per-row epochs are not supported for catalogues "
+                    f"on Dask; give one epoch per catalogue (an astropy Time or a Julian year such as "
+                    f"2016.0), or load the catalogue into memory", code="epoch-column-lazy", value=value)
+        target = _target_epoch(left_pm, left_epoch, right_epoch, epoch, right_pm)
+        for i, (pm, ep, side) in enumerate(((left_pm, left_epoch, "left"), (right_pm, right_epoch, "right"))):
+            if pm is not None and ep is not None:
+                if isinstance(pm, str) or len(pm) != 2:
+                    raise CrossmatchInputError(
+                        f"{side}_pm must be (pmra_column, pmdec_column), got {pm!r}", code="missing-column",
+                        value=pm)
+                dt = float((target - as_epoch(ep, f"{side}_epoch")).to_value(u.yr))
+                motions[i] = Motion(pm=(str(pm[0]), str(pm[1])), dt_years=dt)
+    errors = None
+    if probability:
+        if passed["lazy"]:
+            raise CrossmatchInputError(
+                "probability=True cannot be computed lazily: the prior needs the Bayes factors of every "
+                "pair of the whole catalogues; call with lazy=False (the default)",
+                code="probability-lazy", value="probability")
+        errors = (_scalar_errors(left_errors, "left_errors"), _scalar_errors(right_errors, "right_errors"))
+    return LazySpec(left_motion=motions[0], right_motion=motions[1], errors=errors, **passed)
 
 
 def crossmatch(
@@ -214,9 +308,11 @@ def crossmatch(
     probability: bool = False,
     left_errors=None,
     right_errors=None,
+    area: u.Quantity | None = None,
+    density: tuple[u.Quantity, u.Quantity] | None = None,
     client=None,
     lazy: bool = False,
-    progress: bool | None = None,
+    progress=None,
 ):
     """Match two catalogues on the sky within ``radius``.
 
@@ -244,11 +340,22 @@ def crossmatch(
         side's epoch) before matching. Output coordinates are the catalogues' own.
     probability
         Add the Bayesian posterior ``match_probability`` of each output pair (Budavari & Szalay
-        2008), from ``left_errors`` / ``right_errors`` (Quantity sigmas, scalar or per row).
+        2008), from ``left_errors`` / ``right_errors``: Quantity 1-sigma errors per coordinate
+        (scalar, or one per row in memory), ``(a, b, pa)`` tuples of Quantities for error ellipses
+        (semi-axes and position angle east of north), or ``PositionalErrors``. On Dask the errors
+        are one per catalogue.
+    area
+        The overlap area of the two catalogues (a solid-angle Quantity, ``u.sr`` or ``u.deg**2``)
+        for the densities in the prior. Default: estimated from HEALPix occupancy; give it when
+        known (a catalogue cut to a region the other does not fill).
+    density
+        ``(left, right)`` sky densities (Quantities per solid angle, ``1e4 / u.deg**2``) for the
+        prior, when known from the full surveys; they replace the counted densities.
     client, lazy, progress
         For lazy inputs: the ``dask.distributed.Client`` (default: the current one, the platform's
         gateway, else a LocalCluster), return the lazy LSDB catalogue instead of computing, show a
-        progress bar (default: when interactive).
+        progress bar (default: when interactive). ``progress`` may also be a callable
+        ``progress(fraction, message)``, called as the work advances (per HEALPix partition on Dask).
 
     Returns
     -------
@@ -272,27 +379,41 @@ def crossmatch(
         if k is None or int(k) != k or k < 1:
             raise CrossmatchInputError(f"mode='k' needs a positive integer k, got {k!r}", code="bad-k", value=k)
         k = int(k)
+    if (area is not None or density is not None) and not probability:
+        raise CrossmatchInputError(
+            "area= and density= are the prior of the match probabilities: pass probability=True "
+            "(with left_errors= and right_errors=) or leave them out", code="unused-argument",
+            value="area" if area is not None else "density")
+    if probability and (left_errors is None or right_errors is None):
+        raise CrossmatchInputError(
+            "probability=True needs left_errors= and right_errors= (Quantity 1-sigma errors, "
+            "scalar or one per row)", code="missing-errors", value=None)
+    if area is not None or density is not None:
+        from platform_lib.crossmatch._bayes import _check_area, _check_densities
+
+        if area is not None:
+            _check_area(area)
+        if density is not None:
+            _check_densities(density)
+    progress_fn = progress if callable(progress) else None
     if _is_lazy(left) or _is_lazy(right):
         from platform_lib.crossmatch._dask import crossmatch_lazy
 
-        return crossmatch_lazy(
-            left, right, radius, mode=mode, k=k, left_coords=left_coords, right_coords=right_coords,
-            suffixes=suffixes, client=client, lazy=lazy, progress=progress)
+        spec = _lazy_spec(
+            left, right, radius, left_frame=left_frame, right_frame=right_frame, left_pm=left_pm,
+            right_pm=right_pm, left_epoch=left_epoch, right_epoch=right_epoch, epoch=epoch,
+            probability=probability, left_errors=left_errors, right_errors=right_errors,
+            mode=mode, k=k, left_coords=left_coords, right_coords=right_coords, suffixes=suffixes,
+            client=client, lazy=lazy, progress=None if progress_fn else progress, on_progress=progress_fn,
+            area=area, density=density)
+        return crossmatch_lazy(left, right, radius, spec)
+    if progress_fn is not None:
+        progress_fn(0.0, "matching in memory")
     lon1, lat1, f1 = _side_coords(left, left_coords, left_frame, "left")
     lon2, lat2, f2 = _side_coords(right, right_coords, right_frame, "right")
-    if f1 != f2:
-        raise CrossmatchInputError(
-            f"the left catalogue is in frame {f1!r} and the right in {f2!r}; transform one of them "
-            f"(SkyCoord.transform_to) so both are in the same frame", code="mixed-frames", value=(f1, f2))
+    _same_frames(f1, f2)
     if left_epoch is not None or right_epoch is not None:
-        target = epoch
-        if target is None:
-            target = left_epoch if (right_pm is not None and not isinstance(left_epoch, str)) else right_epoch
-        if target is None or isinstance(target, str):
-            raise CrossmatchInputError(
-                "give epoch= (the common epoch to propagate to) when epochs are columns",
-                code="bad-epoch", value=target)
-        target = as_epoch(target, "epoch")
+        target = _target_epoch(left_pm, left_epoch, right_epoch, epoch, right_pm)
         lon1, lat1 = _propagate_side(left, lon1, lat1, left_pm, left_epoch, target, "left")
         lon2, lat2 = _propagate_side(right, lon2, lat2, right_pm, right_epoch, target, "right")
     ok1, drop1 = _finite(lon1, lat1, "left")
@@ -305,18 +426,18 @@ def crossmatch(
         lon2[ok2] if drop2 else lon2, lat2[ok2] if drop2 else lat2, radius, k=kk)
     prob = None
     if probability:
-        if left_errors is None or right_errors is None:
-            raise CrossmatchInputError(
-                "probability=True needs left_errors= and right_errors= (Quantity 1-sigma errors, "
-                "scalar or one per row)", code="missing-errors", value=None)
         from platform_lib.crossmatch._bayes import match_probability
 
         e1 = _per_row(left_errors, rows1)
         e2 = _per_row(right_errors, rows2)
         prob = match_probability(
-            lon1[ok1], lat1[ok1], lon2[ok2], lat2[ok2], i1, i2, e1, e2).probability
+            lon1[ok1], lat1[ok1], lon2[ok2], lat2[ok2], i1, i2, e1, e2, area=area,
+            densities=density).probability
     if rows1 is not None:
         i1 = rows1[i1]
     if rows2 is not None:
         i2 = rows2[i2]
-    return _assemble(left, right, i1, i2, sep, prob, suffixes)
+    out = _assemble(left, right, i1, i2, sep, prob, suffixes)
+    if progress_fn is not None:
+        progress_fn(1.0, f"matched: {len(out)} pairs")
+    return out

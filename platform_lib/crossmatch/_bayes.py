@@ -35,7 +35,7 @@ Model and conventions
 Signatures the engine calls (``crossmatch(..., probability=...)``)::
 
     match_probability(lon1, lat1, lon2, lat2, i1, i2, errors1, errors2,
-                      *, area=None, n_true=None, completeness=None) -> MatchProbability
+                      *, area=None, densities=None, n_true=None, completeness=None) -> MatchProbability
 
 ``lon*/lat*`` are full-catalogue numpy arrays in degrees, ``i1, i2`` the pair indices from
 ``match_pairs``, ``errors*`` a Quantity (circular sigma, scalar or per source), an ``(a, b, pa)``
@@ -61,6 +61,7 @@ __all__ = [
     "log_bayes_factor",
     "log_bayes_factor_pairs",
     "match_probability",
+    "posterior_from_log_bayes_factors",
     "posterior_probability",
     "prior_from_densities",
     "tangent_offsets",
@@ -400,43 +401,81 @@ def posterior_probability(log_bf: np.ndarray, prior: float) -> np.ndarray:
     return expit(np.asarray(log_bf, dtype=float) + np.log(prior) - np.log1p(-prior))
 
 
-def _footprint(lon_lat: list[tuple[np.ndarray, np.ndarray]], per_cell: float) -> tuple[int, np.ndarray, float]:
-    """(order, nested cells, effective number of cells) of the catalogues' common HEALPix footprint.
+#: The finest HEALPix order the occupancy footprint goes to (in memory: sources are binned once at this
+#: order and coarser orders are got by shifting the nested cell numbers).
+FOOTPRINT_DEPTH = 20
 
-    The effective number counts interior cells whole and each edge cell (one with a neighbour
-    outside the footprint) by the fraction it is covered, estimated from its source count against
-    the mean count of the interior cells (sparsest catalogue).
+
+def cell_counts(lon: np.ndarray, lat: np.ndarray, depth: int = FOOTPRINT_DEPTH) -> tuple[np.ndarray, np.ndarray]:
+    """(nested cells, source counts) of the HEALPix cells at ``depth`` that hold sources (degrees in)."""
+    import cdshealpix.nested as hp  # adapter import, only needed here
+
+    lon = np.asarray(lon, dtype=float)
+    if lon.size == 0:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    cells = hp.lonlat_to_healpix(u.Quantity(lon, u.deg), u.Quantity(np.asarray(lat, dtype=float), u.deg), depth)
+    cells, counts = np.unique(cells.astype(np.uint64), return_counts=True)
+    return cells, counts.astype(np.int64)
+
+
+def footprint_from_cell_counts(
+    counts: list[tuple[np.ndarray, np.ndarray]], depth: int, per_cell: float = 8.0
+) -> tuple[int, np.ndarray, float, list[int]]:
+    """(order, common cells, effective number of cells, sources inside) from per-catalogue cell counts.
+
+    ``counts`` holds one ``(cells, n)`` pair per catalogue, nested cells at ``depth`` (merged: each
+    cell once). The footprint order is the deepest (up to ``depth``) where the *sparsest* catalogue
+    still has about ``per_cell`` sources per occupied cell; the footprint is the intersection of the
+    catalogues' occupied cells there. The effective number counts interior cells whole and each edge
+    cell (one with a neighbour outside the footprint) by the fraction it is covered, estimated from
+    its source count against the mean count of the interior cells (sparsest catalogue). The Dask
+    path (``_dask``) sums these counts over HEALPix partitions and calls this too.
     """
     import cdshealpix.nested as hp  # adapter import, only needed here
 
-    sizes = [np.size(lon) for lon, _ in lon_lat]
+    sizes = [int(np.sum(n)) for _, n in counts]
     if min(sizes) == 0:
         raise MatchConfidenceError("cannot estimate an overlap area from an empty catalogue", code="empty")
-    lons = [u.Quantity(np.asarray(lon, dtype=float), u.deg) for lon, _ in lon_lat]
-    lats = [u.Quantity(np.asarray(lat, dtype=float), u.deg) for _, lat in lon_lat]
+    cells = [np.asarray(c, dtype=np.uint64) for c, _ in counts]
     sparse = int(np.argmin(sizes))
     order = 0
-    for depth in range(0, 21):
-        cells = np.unique(hp.lonlat_to_healpix(lons[sparse], lats[sparse], depth))
-        if sizes[sparse] / cells.size < per_cell:
+    for d in range(0, depth + 1):
+        n_cells = np.unique(cells[sparse] >> np.uint64(2 * (depth - d))).size
+        if sizes[sparse] / n_cells < per_cell:
             break
-        order = depth
+        order = d
+    shift = np.uint64(2 * (depth - order))
     common = None
-    for lon, lat in zip(lons, lats):
-        cells = np.unique(hp.lonlat_to_healpix(lon, lat, order))
-        common = cells if common is None else np.intersect1d(common, cells, assume_unique=True)
+    for c in cells:
+        at = np.unique(c >> shift)
+        common = at if common is None else np.intersect1d(common, at, assume_unique=True)
+    inside = [int(np.asarray(n)[np.isin(c >> shift, common)].sum()) for c, (_, n) in zip(cells, counts)]
     effective = float(common.size)
     if common.size >= 9:
         nbr = hp.neighbours(common.astype(np.uint64), order)
         nbr = np.where(nbr >= 0, nbr, common[:, None].astype(nbr.dtype))  # missing neighbours (corners)
         edge = ~np.isin(nbr, common).all(axis=1)
         if edge.any() and (~edge).sum() >= 3:
-            cell_of = hp.lonlat_to_healpix(lons[sparse], lats[sparse], order)
-            pos = np.searchsorted(common, cell_of)
-            pos = np.clip(pos, 0, common.size - 1)
-            counts = np.bincount(pos[common[pos] == cell_of], minlength=common.size)
-            full = counts[~edge].mean()
-            effective = float((~edge).sum() + np.minimum(counts[edge] / full, 1.0).sum())
+            cell_of = cells[sparse] >> shift
+            pos = np.clip(np.searchsorted(common, cell_of), 0, common.size - 1)
+            hit = common[pos] == cell_of
+            per = np.bincount(pos[hit], weights=np.asarray(counts[sparse][1])[hit], minlength=common.size)
+            full = per[~edge].mean()
+            effective = float((~edge).sum() + np.minimum(per[edge] / full, 1.0).sum())
+    return order, common, effective, inside
+
+
+def area_of_cells(effective: float, order: int) -> u.Quantity:
+    """The area of ``effective`` HEALPix cells of ``order``, in deg^2."""
+    return (effective * FOUR_PI / (12 * 4**order) * u.sr).to(u.deg**2)
+
+
+def _footprint(lon_lat: list[tuple[np.ndarray, np.ndarray]], per_cell: float) -> tuple[int, np.ndarray, float]:
+    """(order, nested cells, effective number of cells) of the catalogues' common HEALPix footprint."""
+    if min(np.size(lon) for lon, _ in lon_lat) == 0:
+        raise MatchConfidenceError("cannot estimate an overlap area from an empty catalogue", code="empty")
+    order, common, effective, _ = footprint_from_cell_counts(
+        [cell_counts(lon, lat) for lon, lat in lon_lat], FOOTPRINT_DEPTH, per_cell)
     return order, common, effective
 
 
@@ -451,19 +490,16 @@ def estimate_area(lon_lat: list[tuple[np.ndarray, np.ndarray]], *, per_cell: flo
     ``area=`` when it is known.
     """
     order, _, effective = _footprint(lon_lat, per_cell)
-    return (effective * FOUR_PI / (12 * 4**order) * u.sr).to(u.deg**2)
+    return area_of_cells(effective, order)
 
 
 def _counts_in_footprint(lon_lat: list[tuple[np.ndarray, np.ndarray]], per_cell: float = 8.0) -> tuple[u.Quantity, list[int]]:
     """The common footprint's area and each catalogue's source count inside it."""
-    import cdshealpix.nested as hp
-
-    order, common, effective = _footprint(lon_lat, per_cell)
-    counts = []
-    for lon, lat in lon_lat:
-        c = hp.lonlat_to_healpix(u.Quantity(np.asarray(lon, float), u.deg), u.Quantity(np.asarray(lat, float), u.deg), order)
-        counts.append(int(np.isin(c, common).sum()))
-    return (effective * FOUR_PI / (12 * 4**order) * u.sr).to(u.deg**2), counts
+    if min(np.size(lon) for lon, _ in lon_lat) == 0:
+        raise MatchConfidenceError("cannot estimate an overlap area from an empty catalogue", code="empty")
+    order, _, effective, inside = footprint_from_cell_counts(
+        [cell_counts(lon, lat) for lon, lat in lon_lat], FOOTPRINT_DEPTH, per_cell)
+    return area_of_cells(effective, order), inside
 
 
 @dataclass(frozen=True)
@@ -491,6 +527,38 @@ class MatchProbability:
     area: u.Quantity
 
 
+def _check_area(area: Any) -> u.Quantity:
+    if not isinstance(area, u.Quantity) or not area.unit.is_equivalent(u.sr):
+        raise MatchConfidenceError(
+            f"area must be a solid-angle Quantity (e.g. 2.5 * u.deg**2), got {area!r}",
+            code="area-without-units",
+            value=area,
+        )
+    if not area.to_value(u.sr) > 0 or not np.isfinite(area.to_value(u.sr)):
+        raise MatchConfidenceError(f"area must be finite and > 0, got {area}", code="bad-area", value=area)
+    return area.to(u.deg**2)
+
+
+def _check_densities(densities: Any) -> tuple[float, float]:
+    """Two sky densities (Quantities per solid angle) as floats per steradian."""
+    if not isinstance(densities, (tuple, list)) or len(densities) != 2:
+        raise MatchConfidenceError(
+            f"density must be a pair (left, right) of Quantities per solid angle (e.g. 1e4 / u.deg**2), "
+            f"got {densities!r:.80}", code="density-without-units", value=densities)
+    out = []
+    for side, d in zip(("left", "right"), densities):
+        if not isinstance(d, u.Quantity) or not d.unit.is_equivalent(u.sr**-1):
+            raise MatchConfidenceError(
+                f"the {side} density must be a Quantity per solid angle (e.g. 1e4 / u.deg**2), got {d!r}",
+                code="density-without-units", value=d)
+        v = float(d.to_value(u.sr**-1))
+        if not (np.isfinite(v) and v > 0):
+            raise MatchConfidenceError(f"the {side} density must be finite and > 0, got {d}", code="bad-density",
+                                       value=d)
+        out.append(v)
+    return out[0], out[1]
+
+
 def match_probability(
     lon1: np.ndarray,
     lat1: np.ndarray,
@@ -502,6 +570,7 @@ def match_probability(
     errors2: Any,
     *,
     area: u.Quantity | None = None,
+    densities: tuple[u.Quantity, u.Quantity] | None = None,
     n_true: float | None = None,
     completeness: float | None = None,
     max_iter: int = 100,
@@ -522,6 +591,11 @@ def match_probability(
         The overlap area of the two catalogues (Quantity, e.g. ``u.deg**2``). Estimated from HEALPix
         occupancy (:func:`estimate_area`) when omitted; sources outside the overlap do not count
         towards the densities.
+    densities
+        The two catalogues' sky densities, ``(left, right)`` Quantities per solid angle (e.g.
+        ``1e4 / u.deg**2``), when known (from the full surveys rather than the matched cut-outs).
+        They replace the counted ones; the area (given or estimated) then only converts ``N_*`` to
+        a density.
     n_true
         Expected number of true associations in the area (``N_*`` of BS08 eq. 25).
     completeness
@@ -547,24 +621,45 @@ def match_probability(
     lon1, lat1, lon2, lat2 = (np.asarray(a, dtype=float) for a in (lon1, lat1, lon2, lat2))
     e1 = as_errors(errors1, lon1.size, name="errors1")
     e2 = as_errors(errors2, lon2.size, name="errors2")
+    nu = _check_densities(densities) if densities is not None else None
     if area is None:
         area_q, (n1, n2) = _counts_in_footprint([(lon1, lat1), (lon2, lat2)])
     else:
-        if not isinstance(area, u.Quantity) or not area.unit.is_equivalent(u.sr):
-            raise MatchConfidenceError(
-                f"area must be a solid-angle Quantity (e.g. 2.5 * u.deg**2), got {area!r}",
-                code="area-without-units",
-                value=area,
-            )
-        if not area.to_value(u.sr) > 0:
-            raise MatchConfidenceError(f"area must be > 0, got {area}", code="bad-area", value=area)
-        area_q = area.to(u.deg**2)
+        area_q = _check_area(area)
         n1, n2 = lon1.size, lon2.size
+    log_bf = log_bayes_factor_pairs(lon1, lat1, lon2, lat2, e1, e2, i1, i2)
+    return posterior_from_log_bayes_factors(log_bf, n1, n2, area_q, densities=nu, n_true=n_true,
+                                            completeness=completeness, max_iter=max_iter)
+
+
+def posterior_from_log_bayes_factors(
+    log_bf: np.ndarray,
+    n1: float,
+    n2: float,
+    area: u.Quantity,
+    *,
+    densities: tuple[float, float] | None = None,
+    n_true: float | None = None,
+    completeness: float | None = None,
+    max_iter: int = 100,
+) -> MatchProbability:
+    """The posteriors of pairs whose ``ln B`` is known, for catalogues of ``n1``, ``n2`` sources in ``area``.
+
+    The second half of :func:`match_probability`, for callers that computed the Bayes factors
+    elsewhere (per HEALPix partition on Dask). ``densities`` are per steradian (floats) and replace
+    ``n / area``; then ``n1, n2`` become ``density * area``. See :func:`match_probability` for
+    ``n_true`` and ``completeness``.
+    """
+    log_bf = np.asarray(log_bf, dtype=float)
+    area_q = area.to(u.deg**2)
     omega = area_q.to_value(u.sr)
+    if densities is not None:
+        nu1, nu2 = densities
+        n1, n2 = nu1 * omega, nu2 * omega
     if n1 == 0 or n2 == 0:
         raise MatchConfidenceError("a catalogue has no sources in the overlap area", code="empty")
-    nu1, nu2 = n1 / omega, n2 / omega
-    log_bf = log_bayes_factor_pairs(lon1, lat1, lon2, lat2, e1, e2, i1, i2)
+    if densities is None:
+        nu1, nu2 = n1 / omega, n2 / omega
 
     def prob_for(nt: float) -> tuple[np.ndarray, float]:
         p0 = prior_from_densities(nt / omega, [nu1, nu2])

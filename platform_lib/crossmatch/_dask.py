@@ -10,7 +10,11 @@ else a LocalCluster. Only this module imports lsdb, hats and distributed.
 from __future__ import annotations
 
 import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,11 +23,55 @@ from astropy import units as u
 from lsdb.core.crossmatch.abstract_crossmatch_algorithm import AbstractCrossmatchAlgorithm
 
 from platform_lib.crossmatch._engine import match_pairs
-from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError
+from platform_lib.crossmatch._epoch import propagate_years
+from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
 
-__all__ = ["ZonesCrossmatch", "crossmatch_lazy", "open_catalog"]
+__all__ = ["LazySpec", "Motion", "ZonesCrossmatch", "crossmatch_lazy", "open_catalog"]
 
 SEPARATION = "separation_arcsec"
+LOG_BAYES = "_log_bayes_factor"
+PROBABILITY = "match_probability"
+#: HEALPix order at which the Dask path counts sources for the overlap area of the prior (3.4').
+FOOTPRINT_DEPTH_DASK = 10
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Proper-motion columns of one catalogue (mas/yr, ``pmra*cos(dec)``) and the years to move it."""
+
+    pm: tuple[str, str]
+    dt_years: float
+
+
+@dataclass(frozen=True)
+class LazySpec:
+    """Everything :func:`crossmatch_lazy` needs besides the inputs and the radius (checked by ``_api``)."""
+
+    mode: str
+    k: int | None
+    left_coords: Any
+    right_coords: Any
+    suffixes: tuple[str, str]
+    client: Any = None
+    lazy: bool = False
+    progress: bool | None = None
+    on_progress: Callable[[float, str], None] | None = None
+    left_motion: Motion | None = None
+    right_motion: Motion | None = None
+    errors: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    area: u.Quantity | None = None
+    density: tuple[u.Quantity, u.Quantity] | None = None
+
+
+def _positions(df, info, motion: Motion | None) -> tuple[np.ndarray, np.ndarray]:
+    """(lon, lat) of a partition in degrees, moved along the proper motions when ``motion`` says so."""
+    lon = np.asarray(df[info.ra_column], dtype=np.float64)
+    lat = np.asarray(df[info.dec_column], dtype=np.float64)
+    if motion is not None and lon.size:
+        pmra = np.asarray(df[motion.pm[0]], dtype=np.float64)
+        pmdec = np.asarray(df[motion.pm[1]], dtype=np.float64)
+        lon, lat = propagate_years(lon, lat, pmra, pmdec, motion.dt_years)
+    return lon, lat
 
 
 class ZonesCrossmatch(AbstractCrossmatchAlgorithm):
@@ -35,59 +83,223 @@ class ZonesCrossmatch(AbstractCrossmatchAlgorithm):
         The match radius in arcsec (a float, so the object pickles cheaply to workers).
     k
         Keep the ``k`` nearest right rows per left row (``None``: all pairs within the radius).
+    left_motion, right_motion
+        Move each partition's positions (the right one with its margin rows) along their proper
+        motions before matching; ``reach_arcsec`` is the most two sources can move towards each
+        other, which the right margin must cover on top of the radius.
     """
 
     extra_columns = pd.DataFrame({SEPARATION: pd.Series(dtype=pd.ArrowDtype(pa.float64()))})
 
-    def __init__(self, radius_arcsec: float, k: int | None = 1):
+    def __init__(self, radius_arcsec: float, k: int | None = 1, *, left_motion: Motion | None = None,
+                 right_motion: Motion | None = None, reach_arcsec: float = 0.0):
         super().__init__()
         self.radius_arcsec = float(radius_arcsec)
         self.k = k
+        self.left_motion = left_motion
+        self.right_motion = right_motion
+        self.reach_arcsec = float(reach_arcsec)
 
     def validate(self, left, right):
         super().validate(left, right)
+        for cat, motion, side in ((left, self.left_motion, "left"), (right, self.right_motion, "right")):
+            if motion is not None:
+                cols = [str(c) for c in cat.columns]
+                missing = [c for c in motion.pm if c not in cols]
+                if missing:
+                    raise CrossmatchInputError(
+                        f"{side} catalogue has no proper-motion column(s) {missing}; available columns: "
+                        f"{', '.join(cols)}", code="missing-column", value=missing, available=cols)
         margin = right.margin
-        if margin is not None and margin.hc_structure.catalog_info.margin_threshold < self.radius_arcsec:
+        need = self.radius_arcsec + self.reach_arcsec
+        if margin is not None and margin.hc_structure.catalog_info.margin_threshold < need:
+            extra = (f" plus up to {self.reach_arcsec:.3g} arcsec of proper motion between the epochs"
+                     if self.reach_arcsec else "")
             raise CrossmatchInputError(
                 f"the right catalogue's margin ({margin.hc_structure.catalog_info.margin_threshold} "
-                f"arcsec) is smaller than the radius ({self.radius_arcsec} arcsec); rebuild it with "
-                "a larger margin_threshold", code="margin-too-small", value=self.radius_arcsec)
+                f"arcsec) is smaller than the radius ({self.radius_arcsec} arcsec){extra}; rebuild it "
+                f"with margin_threshold >= {need:.6g} arcsec", code="margin-too-small", value=need)
 
-    def perform_crossmatch(self, crossmatch_args):
-        left = crossmatch_args.left_df
-        right = crossmatch_args.right_df
-        lon1 = np.asarray(left[crossmatch_args.left_catalog_info.ra_column], dtype=np.float64)
-        lat1 = np.asarray(left[crossmatch_args.left_catalog_info.dec_column], dtype=np.float64)
-        lon2 = np.asarray(right[crossmatch_args.right_catalog_info.ra_column], dtype=np.float64)
-        lat2 = np.asarray(right[crossmatch_args.right_catalog_info.dec_column], dtype=np.float64)
+    def _pairs(self, crossmatch_args):
+        lon1, lat1 = _positions(crossmatch_args.left_df, crossmatch_args.left_catalog_info, self.left_motion)
+        lon2, lat2 = _positions(crossmatch_args.right_df, crossmatch_args.right_catalog_info, self.right_motion)
         ok1 = np.isfinite(lon1) & np.isfinite(lat1)
         ok2 = np.isfinite(lon2) & np.isfinite(lat2)
         rows1, rows2 = np.flatnonzero(ok1), np.flatnonzero(ok2)
         i1, i2, sep = match_pairs(
             lon1[rows1], lat1[rows1], lon2[rows2], lat2[rows2], self.radius_arcsec * u.arcsec, k=self.k)
+        return rows1[i1], rows2[i2], sep, (lon1, lat1, lon2, lat2)
+
+    def perform_crossmatch(self, crossmatch_args):
+        j1, j2, sep, _ = self._pairs(crossmatch_args)
         extra = pd.DataFrame({SEPARATION: pd.Series(sep, dtype=pd.ArrowDtype(pa.float64()))})
-        return rows1[i1], rows2[i2], extra
+        return j1, j2, extra
 
 
-def open_catalog(obj, coords, margin_arcsec: float, side: str):
-    """An LSDB catalogue for any supported lazy or in-memory input."""
-    import lsdb
+class ZonesBayesCrossmatch(ZonesCrossmatch):
+    """:class:`ZonesCrossmatch` that also returns each pair's Bayes factor ``ln B`` (BS08 eq. 16, or
+    the elliptical form) from one error per catalogue; the posterior needs the whole catalogue's
+    pairs and is computed on the client (:func:`crossmatch_lazy`)."""
+
+    extra_columns = pd.DataFrame({SEPARATION: pd.Series(dtype=pd.ArrowDtype(pa.float64())),
+                                  LOG_BAYES: pd.Series(dtype=pd.ArrowDtype(pa.float64()))})
+
+    def __init__(self, radius_arcsec: float, k: int | None, *, errors, **kwargs):
+        super().__init__(radius_arcsec, k, **kwargs)
+        self.errors = errors
+
+    def perform_crossmatch(self, crossmatch_args):
+        from platform_lib.crossmatch._bayes import PositionalErrors, log_bayes_factor_pairs
+
+        j1, j2, sep, (lon1, lat1, lon2, lat2) = self._pairs(crossmatch_args)
+        e1, e2 = (PositionalErrors(*(np.asarray(c) for c in e)) for e in self.errors)
+        log_bf = log_bayes_factor_pairs(lon1, lat1, lon2, lat2, e1, e2, j1, j2)
+        extra = pd.DataFrame({SEPARATION: pd.Series(sep, dtype=pd.ArrowDtype(pa.float64())),
+                              LOG_BAYES: pd.Series(log_bf, dtype=pd.ArrowDtype(pa.float64()))})
+        return j1, j2, extra
+
+
+def _frame_input(obj, coords, side: str) -> pd.DataFrame:
+    """A pandas DataFrame of an in-memory (or Dask) input, checked like the in-memory path does:
+    coordinate columns present and numeric, latitudes in [-90, 90], NaN rows dropped with a warning."""
     from astropy.table import Table
 
-    if type(obj).__module__.startswith("lsdb"):
-        return obj
     if isinstance(obj, Table):
         obj = obj.to_pandas()
     if type(obj).__module__.startswith("dask"):
         # A Dask DataFrame has no sky partitioning: it is computed and partitioned by HEALPix here.
         obj = obj.compute()
+    if not isinstance(obj, pd.DataFrame):
+        raise CrossmatchInputError(
+            f"{side} must be an astropy Table, a pandas or Dask DataFrame, a HATS path, a registry "
+            f"name or an LSDB catalogue, got {type(obj).__name__}", code="unsupported-input",
+            value=type(obj).__name__)
+    cols = [str(c) for c in obj.columns]
+    values = []
+    for c in coords:
+        if c not in cols:
+            raise CrossmatchInputError(
+                f"{side} table has no column {c!r}; available columns: {', '.join(cols)}",
+                code="missing-column", value=c, available=cols)
+        try:
+            values.append(pd.to_numeric(obj[c], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan))
+        except (TypeError, ValueError) as exc:
+            raise CrossmatchInputError(
+                f"{side} column {c!r} has type {obj[c].dtype}, not a number of degrees; "
+                f"available columns: {', '.join(cols)}", code="mistyped-column", value=c,
+                available=cols) from exc
+    lon, lat = values
+    _check_latitudes(np.where(np.isfinite(lat), lat, 0.0), side)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.all():
+        _warn_dropped(int((~ok).sum()), side)
+        obj = obj[ok]
+    return obj.reset_index(drop=True)
+
+
+def _check_latitudes(lat: np.ndarray, side: str) -> None:
+    bad = (lat < -90) | (lat > 90)
+    if np.any(bad):
+        first = float(np.asarray(lat)[bad][0])
+        raise CrossmatchInputError(
+            f"{side} latitudes out of [-90, 90] deg in {int(np.sum(bad))} rows (first: {first}); check "
+            f"{side}_coords", code="bad-latitude", value=first)
+
+
+def _warn_dropped(n: int, side: str) -> None:
+    warnings.warn(
+        f"{n} {side} rows have NaN or infinite coordinates and were left out of the crossmatch",
+        DroppedRowsWarning, stacklevel=5)
+
+
+def _column_stats(cat, columns: list[str]) -> pd.DataFrame | None:
+    """min/max/null counts of columns from a HATS catalogue's Parquet metadata (no data is read);
+    None where the metadata has none (an LSDB catalogue built in memory). For a modified (filtered)
+    catalogue they describe the rows it was cut from: bounds still hold, counts do not."""
+    try:
+        stats = cat.hc_structure.aggregate_column_statistics(include_columns=columns,
+                                                             warn_on_modified_catalog=False)
+    except (AttributeError, KeyError, OSError, TypeError, ValueError):
+        return None
+    if stats is None or len(stats) == 0 or not set(columns) <= set(stats.index):
+        return None
+    return stats
+
+
+def _check_catalog(cat, coords, side: str) -> None:
+    """A HATS / LSDB catalogue: its coordinate columns, missing coordinates and latitudes (from metadata)."""
+    info = cat.hc_structure.catalog_info
+    own = (info.ra_column, info.dec_column)
+    if tuple(coords) not in (own, ("ra", "dec")):
+        raise CrossmatchInputError(
+            f"{side}_coords={tuple(coords)!r}, but the {side} HATS catalogue's coordinates are {own!r} "
+            f"(its partitioning is by those); leave {side}_coords out", code="missing-column",
+            value=tuple(coords), available=[str(c) for c in cat.columns])
+    stats = _column_stats(cat, list(own))
+    if stats is None:
+        return
+    nulls = int(stats.loc[list(own), "null_count"].max())
+    if nulls and _unmodified(cat):
+        _warn_dropped(nulls, side)
+    lo, hi = float(stats.loc[own[1], "min_value"]), float(stats.loc[own[1], "max_value"])
+    _check_latitudes(np.array([v for v in (lo, hi) if np.isfinite(v)]), side)
+
+
+def _unmodified(cat) -> bool:
+    return bool(getattr(cat.hc_structure, "unmodified", False))
+
+
+def _rows_of(cat) -> int:
+    """Rows with coordinates in a catalogue: from its properties (less missing coordinates), or
+    counted when it was filtered."""
+    info = cat.hc_structure.catalog_info
+    if not _unmodified(cat) or not info.total_rows:
+        frame = cat.to_dask_dataframe(divisions=False)[[info.ra_column, info.dec_column]]
+        return int(frame.dropna().map_partitions(len).sum().compute())
+    total = int(info.total_rows)
+    stats = _column_stats(cat, [info.ra_column, info.dec_column])
+    if stats is not None:
+        total -= int(stats["null_count"].max())
+    return total
+
+
+def _max_proper_motion(obj, motion: Motion | None) -> float:
+    """The largest total proper motion (mas/yr) of a side: from the frame, else the Parquet metadata."""
+    if motion is None:
+        return 0.0
     if isinstance(obj, pd.DataFrame):
         cols = [str(c) for c in obj.columns]
-        for c in coords:
-            if c not in cols:
-                raise CrossmatchInputError(
-                    f"{side} table has no column {c!r}; available columns: {', '.join(cols)}",
-                    code="missing-column", value=c, available=cols)
+        missing = [c for c in motion.pm if c not in cols]
+        if missing:
+            raise CrossmatchInputError(
+                f"table has no proper-motion column(s) {missing}; available columns: {', '.join(cols)}",
+                code="missing-column", value=missing, available=cols)
+        pm = np.hypot(*(np.asarray(obj[c], dtype=np.float64) for c in motion.pm))
+        return float(np.nanmax(pm)) if np.isfinite(pm).any() else 0.0
+    cols = [str(c) for c in obj.columns]
+    if any(c not in cols for c in motion.pm):
+        return 0.0  # ZonesCrossmatch.validate names the missing column
+    stats = _column_stats(obj, list(motion.pm))
+    if stats is not None:
+        ext = np.abs(stats.loc[list(motion.pm), ["min_value", "max_value"]].to_numpy(dtype=np.float64))
+        ext = np.nanmax(ext, axis=1)
+    else:  # no metadata: one pass over the two columns
+        ext = obj.to_dask_dataframe(divisions=False)[list(motion.pm)].abs().max().compute().to_numpy(dtype=np.float64)
+    ext = np.nan_to_num(ext)
+    return float(np.hypot(ext[0], ext[1]))
+
+
+def open_catalog(obj, coords, margin_arcsec: float, side: str):
+    """An LSDB catalogue for any supported lazy or in-memory input."""
+    import lsdb
+
+    if type(obj).__module__.startswith("lsdb"):
+        _check_catalog(obj, coords, side)
+        return obj
+    if not isinstance(obj, (str, bytes, pd.DataFrame)) and not hasattr(obj, "__fspath__") \
+            and type(obj).__name__ != "TableInfo":
+        obj = _frame_input(obj, coords, side)  # (crossmatch_lazy passes frames already checked)
+    if isinstance(obj, pd.DataFrame):
         return lsdb.from_dataframe(
             obj, ra_column=coords[0], dec_column=coords[1], margin_threshold=margin_arcsec,
             catalog_name=side)
@@ -98,7 +310,9 @@ def open_catalog(obj, coords, margin_arcsec: float, side: str):
     path = Path(obj)
     if not path.exists():
         raise CrossmatchInputError(f"{side} catalogue {str(path)!r} does not exist", code="not-found", value=str(path))
-    return lsdb.open_catalog(path)
+    cat = lsdb.open_catalog(path)
+    _check_catalog(cat, coords, side)
+    return cat
 
 
 def _client(client):
@@ -118,7 +332,7 @@ def _client(client):
         cluster = Gateway().new_cluster()
         cluster.adapt(minimum=1, maximum=4)
         return cluster.get_client(), cluster
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="4GB", dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="4GB", dashboard_address=":0")
     return Client(cluster), cluster
 
 
@@ -126,42 +340,127 @@ def _interactive() -> bool:
     return hasattr(sys, "ps1") or "ipykernel" in sys.modules
 
 
-def crossmatch_lazy(left, right, radius, *, mode, k, left_coords, right_coords, suffixes, client, lazy, progress):
-    """The Dask path of :func:`~platform_lib.crossmatch.crossmatch` (see there)."""
+def _cell_counts(cat, motion: Motion | None):
+    """Lazy per-partition (HEALPix cell, count) at :data:`FOOTPRINT_DEPTH_DASK` of a catalogue's
+    (propagated) positions, for the overlap area of the prior."""
+    from platform_lib.crossmatch._bayes import cell_counts
+
+    info = cat.hc_structure.catalog_info
+
+    def per_partition(df):
+        lon, lat = _positions(df, info, motion)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        cells, n = cell_counts(lon[ok], lat[ok], FOOTPRINT_DEPTH_DASK)
+        return pd.DataFrame({"cell": cells.astype(np.int64), "n": n})
+
+    meta = pd.DataFrame({"cell": pd.Series(dtype=np.int64), "n": pd.Series(dtype=np.int64)})
+    return cat.to_dask_dataframe(divisions=False).map_partitions(per_partition, meta=meta)
+
+
+def _merged_counts(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    summed = df.groupby("cell", sort=True)["n"].sum()
+    return summed.index.to_numpy().astype(np.uint64), summed.to_numpy().astype(np.int64)
+
+
+def _probabilities(out: pd.DataFrame, lcat, rcat, spec: LazySpec, left_rows: int, right_rows: int):
+    """Posterior probabilities of all computed pairs: the prior from the whole catalogues' densities."""
+    import dask
+
+    from platform_lib.crossmatch._bayes import (
+        _check_densities,
+        area_of_cells,
+        footprint_from_cell_counts,
+        posterior_from_log_bayes_factors,
+    )
+
+    log_bf = np.asarray(out.pop(LOG_BAYES), dtype=np.float64)
+    densities = _check_densities(spec.density) if spec.density is not None else None
+    if spec.area is not None:
+        area, n1, n2 = spec.area, left_rows, right_rows
+    else:
+        c1, c2 = dask.compute(_cell_counts(lcat, spec.left_motion), _cell_counts(rcat, spec.right_motion))
+        order, _, effective, (n1, n2) = footprint_from_cell_counts(
+            [_merged_counts(c1), _merged_counts(c2)], FOOTPRINT_DEPTH_DASK)
+        area = area_of_cells(effective, order)
+    return posterior_from_log_bayes_factors(log_bf, n1, n2, area, densities=densities).probability
+
+
+def _compute_with_progress(result, client, report: Callable[[float, str], None]) -> pd.DataFrame:
+    """Compute the lazy result partition by partition, reporting each one done."""
+    from distributed import as_completed
+
+    parts = result.to_delayed()
+    if not parts:
+        return result.to_dask_dataframe(divisions=False)._meta
+    report(0.0, f"matching {len(parts)} HEALPix partitions")
+    futures = client.compute(parts)
+    for done, _ in enumerate(as_completed(futures), start=1):
+        report(done / len(parts), f"matched {done}/{len(parts)} HEALPix partitions")
+    return pd.concat(client.gather(futures))
+
+
+def crossmatch_lazy(left, right, radius, spec: LazySpec):
+    """The Dask path of :func:`~platform_lib.crossmatch.crossmatch` (see there); ``spec`` holds the
+    checked options."""
     r_arcsec = float(radius.to_value(u.arcsec))
-    for coords, side in ((left_coords, "left"), (right_coords, "right")):
+    for coords, side in ((spec.left_coords, "left"), (spec.right_coords, "right")):
         if isinstance(coords, str) or len(coords) != 2:
             raise CrossmatchInputError(
                 f"{side}_coords must be (lon_column, lat_column) for a catalogue on Dask, got {coords!r}",
                 code="missing-column", value=coords)
-    lcat = open_catalog(left, left_coords, r_arcsec, "left")
-    rcat = open_catalog(right, right_coords, r_arcsec, "right")
+    # Frames first (their proper motions size the margins they are built with), then catalogues.
+    inputs = []
+    for obj, coords, side in ((left, spec.left_coords, "left"), (right, spec.right_coords, "right")):
+        lazy_obj = isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") or \
+            type(obj).__module__.startswith("lsdb") or type(obj).__name__ == "TableInfo"
+        inputs.append(obj if lazy_obj else _frame_input(obj, coords, side))
+    reach = 0.0
+    opened = []
+    for i, (obj, coords, side) in enumerate(((inputs[0], spec.left_coords, "left"),
+                                             (inputs[1], spec.right_coords, "right"))):
+        opened.append(obj if isinstance(obj, pd.DataFrame) else open_catalog(obj, coords, r_arcsec, side))
+    for obj, motion in ((opened[0], spec.left_motion), (opened[1], spec.right_motion)):
+        if motion is not None:
+            reach += abs(motion.dt_years) * _max_proper_motion(obj, motion) / 1000.0
+    reach = reach * 1.01 + (1e-6 if reach else 0.0)  # the motion is linear in 3-D: a little slack
+    lcat, rcat = (open_catalog(obj, coords, r_arcsec + reach, side) if isinstance(obj, pd.DataFrame) else obj
+                  for obj, coords, side in ((opened[0], spec.left_coords, "left"),
+                                            (opened[1], spec.right_coords, "right")))
     if rcat.margin is None:
         raise CrossmatchInputError(
             "the right catalogue has no margin cache, so matches across partition boundaries would "
             "be lost; build one (hats-import margin cache, margin_threshold >= the radius) or pass the "
             "right catalogue in memory", code="no-margin", value=str(right))
-    kk = 1 if mode == "nearest" else (k if mode == "k" else None)
+    kk = 1 if spec.mode == "nearest" else (spec.k if spec.mode == "k" else None)
+    motion = dict(left_motion=spec.left_motion, right_motion=spec.right_motion, reach_arcsec=reach)
+    if spec.errors is not None:
+        algorithm = ZonesBayesCrossmatch(r_arcsec, kk, errors=spec.errors, **motion)
+    else:
+        algorithm = ZonesCrossmatch(r_arcsec, kk, **motion)
     try:
-        result = lcat.crossmatch(
-            rcat, algorithm=ZonesCrossmatch(r_arcsec, kk), suffixes=suffixes,
-            suffix_method="overlapping_columns")
+        result = lcat.crossmatch(rcat, algorithm=algorithm, suffixes=spec.suffixes,
+                                 suffix_method="overlapping_columns")
     except CrossmatchError:
         raise
     except ValueError as exc:
         raise CrossmatchInputError(f"LSDB refused the crossmatch: {exc}", code="lsdb-error") from exc
-    if lazy:
+    if spec.lazy:
         return result
-    client, cluster = _client(client)
+    client, cluster = _client(spec.client)
     try:
         import dask
 
-        show = progress if progress is not None else _interactive()
         with dask.config.set(scheduler=client.get):
-            out = result.compute(progress_bar=bool(show))
+            if spec.on_progress is not None:
+                out = _compute_with_progress(result, client, spec.on_progress)
+            else:
+                show = spec.progress if spec.progress is not None else _interactive()
+                out = result.compute(progress_bar=bool(show))
+            out = pd.DataFrame(out).reset_index(drop=True)
+            if spec.errors is not None:
+                out[PROBABILITY] = _probabilities(out, lcat, rcat, spec, _rows_of(lcat), _rows_of(rcat))
     finally:
         if cluster is not None:
             client.close()
             cluster.close()
-    out = pd.DataFrame(out).reset_index(drop=True)
     return out

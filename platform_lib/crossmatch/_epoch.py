@@ -11,7 +11,7 @@ import numpy as np
 from astropy import units as u
 from astropy.time import Time
 
-__all__ = ["propagate", "as_epoch"]
+__all__ = ["propagate", "propagate_years", "as_epoch"]
 
 _MAS_RAD = np.pi / 180.0 / 3.6e6
 
@@ -41,9 +41,19 @@ def propagate(lon, lat, pmra_cosdec, pmdec, epoch_from, epoch_to) -> tuple[np.nd
     >>> round(float((ra[0] - 10.0) * 3600), 6)
     10.0
     """
+    dt = np.asarray((as_epoch(epoch_to, "epoch_to") - as_epoch(epoch_from, "epoch_from")).to_value(u.yr))
+    return propagate_years(lon, lat, pmra_cosdec, pmdec, dt)
+
+
+def propagate_years(lon, lat, pmra_cosdec, pmdec, dt_years) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`propagate` with the time step given in Julian years (a float or one per row).
+
+    The form the Dask path uses inside each HEALPix partition (a float pickles cheaply; a ``Time``
+    difference is computed once on the client).
+    """
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
-    dt = np.asarray((as_epoch(epoch_to, "epoch_to") - as_epoch(epoch_from, "epoch_from")).to_value(u.yr))
+    dt = np.asarray(dt_years, dtype=np.float64)
     pma = np.nan_to_num(np.asarray(pmra_cosdec, dtype=np.float64)) * _MAS_RAD
     pmd = np.nan_to_num(np.asarray(pmdec, dtype=np.float64)) * _MAS_RAD
     a = np.radians(lon)

@@ -50,7 +50,7 @@ def hats_pair(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="2GB",
-                                       dashboard_address=None)
+                                       dashboard_address=":0")  # a free port: 8787 may be taken
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -84,3 +84,144 @@ def test_margin_smaller_than_radius_is_an_error(hats_pair, client):
     _, _, lpath, rpath = hats_pair
     with pytest.raises(CrossmatchInputError, match="margin"):
         crossmatch(str(lpath), str(rpath), 10 * u.arcsec, client=client, progress=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Every crossmatch() argument on the Dask path: probabilities, epochs, frames, NaN rows, latitudes.
+# --------------------------------------------------------------------------------------------------
+
+from astropy.time import Time  # noqa: E402
+
+from platform_lib.crossmatch import DroppedRowsWarning, propagate  # noqa: E402
+
+
+def _by_pair(df, column):
+    ids = zip(np.asarray(df["id_1"], dtype=np.int64).tolist(), np.asarray(df["id_2"], dtype=np.int64).tolist())
+    return dict(zip(ids, np.asarray(df[column], dtype=np.float64).tolist()))
+
+
+def _same_column(got, expected, column, rtol):
+    g, e = _by_pair(got, column), _by_pair(expected, column)
+    assert g.keys() == e.keys() and len(g) == len(got) == len(expected)
+    keys = sorted(g)
+    np.testing.assert_allclose([g[k] for k in keys], [e[k] for k in keys], rtol=rtol, atol=1e-12)
+
+
+@pytest.mark.parametrize("errors", ["circular", "ellipse"])
+def test_probabilities_on_dask_equal_in_memory(hats_pair, client, errors):
+    left, right, lpath, rpath = hats_pair
+    if errors == "circular":
+        e1, e2 = 0.4 * u.arcsec, 0.3 * u.arcsec
+    else:
+        e1, e2 = (0.5 * u.arcsec, 0.3 * u.arcsec, 30 * u.deg), (0.4 * u.arcsec, 0.2 * u.arcsec, 100 * u.deg)
+    kw = dict(mode="all", probability=True, left_errors=e1, right_errors=e2)
+    expected = crossmatch(left, right, 2 * u.arcsec, **kw)
+    got = crossmatch(str(lpath), str(rpath), 2 * u.arcsec, client=client, progress=False, **kw)
+    # The prior's densities come from HEALPix cell counts summed over the partitions: the same ones.
+    # (Sparse all-sky catalogues: p is close to 1, so compare 1 - p.)
+    for df in (got, expected):
+        df["q"] = 1 - np.asarray(df["match_probability"], dtype=np.float64)
+    assert np.asarray(expected["q"]).max() > 1e-9
+    _same_column(got, expected, "q", rtol=1e-6)
+    # A given (small) area: crowded, so the probabilities are far from 0 and 1.
+    area = 1e-5 * u.sr
+    given = crossmatch(str(lpath), str(rpath), 2 * u.arcsec, client=client, progress=False, area=area, **kw)
+    in_memory = crossmatch(left, right, 2 * u.arcsec, area=area.to(u.deg**2), **kw)
+    p = np.asarray(in_memory["match_probability"])
+    assert 0.1 < p.mean() < 0.99 and p.min() < 0.5
+    _same_column(given, in_memory, "match_probability", rtol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def moving_pair(tmp_path_factory):
+    """Stars with proper motions seen at 2000 (left, with pm) and at 2016 (right), as HATS."""
+    left, _ = _frames(n=2_000, seed=5)
+    rng = np.random.default_rng(6)
+    pm = np.clip(rng.normal(0, 60, (2, len(left))), -100, 100)  # mas/yr: up to 2.3" in 16 years
+    left["pmra"], left["pmdec"] = pm
+    ra16, dec16 = propagate(left["ra"], left["dec"], pm[0], pm[1], Time(2000.0, format="jyear"),
+                            Time(2016.0, format="jyear"))
+    right = pd.DataFrame({"ra": ra16, "dec": dec16, "id": np.arange(len(left)) + 1_000_000})
+    root = tmp_path_factory.mktemp("moving")
+    for name, df, margin in (("left", left, 5.0), ("right", right, 5.0), ("thin", right, 1.5)):
+        lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", margin_threshold=margin,
+                            partition_rows=400, catalog_name=name).write_catalog(root / name)
+    return left, right, root
+
+
+def test_epoch_propagation_on_dask_equals_in_memory(moving_pair, client):
+    left, right, root = moving_pair
+    kw = dict(mode="all", left_pm=("pmra", "pmdec"), left_epoch=2000.0, right_epoch=Time(2016.0, format="jyear"))
+    expected = crossmatch(left, right, 0.5 * u.arcsec, **kw)
+    without = crossmatch(left, right, 0.5 * u.arcsec, mode="all")
+    # propagation is what makes them match: every star finds itself
+    assert set(expected["id_2"] - 1_000_000) >= set(left["id"]) and len(expected) > 2 * len(without)
+    got = crossmatch(str(root / "left"), str(root / "right"), 0.5 * u.arcsec, client=client, progress=False, **kw)
+    _same_column(got, expected, "separation_arcsec", rtol=1e-6)
+    # A left DataFrame (margin built here, wide enough for the motion) against the HATS right side.
+    got = crossmatch(left, str(root / "right"), 0.5 * u.arcsec, client=client, progress=False, **kw)
+    _same_column(got, expected, "separation_arcsec", rtol=1e-6)
+    # The right margin (1.5") cannot hold the radius plus 2.3" of motion: an error, not lost pairs.
+    with pytest.raises(CrossmatchInputError, match="proper motion") as err:
+        crossmatch(str(root / "left"), str(root / "thin"), 0.5 * u.arcsec, client=client, progress=False, **kw)
+    assert err.value.code == "margin-too-small"
+    with pytest.raises(CrossmatchInputError, match="pmra_x") as err:
+        crossmatch(str(root / "left"), str(root / "right"), 0.5 * u.arcsec, client=client, progress=False,
+                   **{**kw, "left_pm": ("pmra_x", "pmdec")})
+    assert err.value.code == "missing-column"
+
+
+def test_arguments_that_cannot_run_lazily_are_errors_naming_them(hats_pair, client):
+    left, _, lpath, rpath = hats_pair
+    cases = [
+        (dict(probability=True, left_errors=np.full(len(left), 0.3) * u.arcsec, right_errors=0.3 * u.arcsec),
+         "per-row-errors-lazy", "left_errors"),
+        (dict(left_pm=("ra", "dec"), left_epoch="epoch_col", epoch=2016.0), "epoch-column-lazy", "left_epoch"),
+        (dict(probability=True, left_errors=0.3 * u.arcsec, right_errors=0.3 * u.arcsec, lazy=True),
+         "probability-lazy", "probability"),
+        (dict(left_frame="galactic"), "mixed-frames", "galactic"),
+        (dict(area=1 * u.deg**2), "unused-argument", "probability=True"),
+        (dict(left_coords=("RA", "DEC")), "missing-column", "left_coords"),
+    ]
+    for kwargs, code, named in cases:
+        with pytest.raises(CrossmatchInputError, match=named) as err:
+            crossmatch(str(lpath), str(rpath), 2 * u.arcsec, client=client, progress=False, **kwargs)
+        assert err.value.code == code, kwargs
+
+
+def test_nan_rows_and_bad_latitudes_on_the_dask_path(hats_pair, client):
+    left, right, _, rpath = hats_pair
+    holed = left.copy()
+    holed.loc[[3, 10, 20], "dec"] = np.nan
+    with pytest.warns(DroppedRowsWarning, match="^3 left rows"):
+        got = crossmatch(holed, str(rpath), 2 * u.arcsec, client=client, progress=False)
+    with pytest.warns(DroppedRowsWarning, match="^3 left rows"):
+        expected = crossmatch(holed, right, 2 * u.arcsec)
+    assert _pairs(got) == _pairs(expected) and not {3, 10, 20} & set(np.asarray(got["id_1"]).tolist())
+    bad = left.copy()
+    bad.loc[5, "dec"] = 95.0
+    with pytest.raises(CrossmatchInputError, match="latitudes out of") as err:
+        crossmatch(bad, str(rpath), 2 * u.arcsec, client=client, progress=False)
+    assert err.value.code == "bad-latitude" and err.value.value == 95.0
+
+
+def test_progress_callback_is_called_per_partition(hats_pair, client):
+    left, right, lpath, rpath = hats_pair
+    seen = []
+    got = crossmatch(str(lpath), str(rpath), 2 * u.arcsec, client=client, progress=lambda f, m: seen.append((f, m)))
+    assert _pairs(got) == _pairs(crossmatch(left, right, 2 * u.arcsec))
+    fractions = [f for f, _ in seen]
+    assert len(seen) >= 4 and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert "HEALPix partitions" in seen[-1][1]
+
+
+def test_empty_partitions_on_the_partitioned_path(hats_pair, client):
+    """Filtering a HATS catalogue leaves partitions with no rows, on either side."""
+    left, right, lpath, rpath = hats_pair
+    lcat = lsdb.open_catalog(lpath).query("dec > 30 or dec < -45")
+    rcat = lsdb.open_catalog(rpath).query("dec < 60")
+    lf = left[(left["dec"] > 30) | (left["dec"] < -45)]
+    rf = right[right["dec"] < 60]
+    got = crossmatch(lcat, rcat, 2 * u.arcsec, mode="all", client=client, progress=False)
+    expected = crossmatch(lf, rf, 2 * u.arcsec, mode="all")
+    assert len(expected) > 100 and _pairs(got) == _pairs(expected)

@@ -196,3 +196,119 @@ def test_masked_coordinates_count_as_missing():
     with pytest.warns(DroppedRowsWarning, match="^2 left rows"):
         out = crossmatch(masked, right, 1 * u.arcsec)
     assert set(np.asarray(out["id_1"]).tolist()) == set(range(20)) - {2, 5}
+
+
+def _ellipses(n, rng):
+    a = rng.uniform(0.3, 0.6, n) * u.arcsec
+    return a, a * rng.uniform(0.3, 1.0, n), rng.uniform(0, 180, n) * u.deg
+
+
+def test_elliptical_errors_through_crossmatch_equal_match_probability():
+    from platform_lib.crossmatch import match_probability
+
+    left, right = _cats(150)
+    rng = np.random.default_rng(8)
+    e1 = _ellipses(len(left), rng)
+    e2 = (0.3 * u.arcsec, 0.2 * u.arcsec, 45 * u.deg)
+    area = 1e-7 * u.sr  # crowded enough that the probabilities are not all 1
+    out = crossmatch(left, right, 3 * u.arcsec, mode="all", probability=True, left_errors=e1, right_errors=e2,
+                     area=area)
+    i1 = np.asarray(out["id_1"])
+    i2 = np.asarray(out["id_2"]) - 10_000
+    ref = match_probability(np.asarray(left["ra"]), np.asarray(left["dec"]), np.asarray(right["ra"]),
+                            np.asarray(right["dec"]), i1, i2, e1, e2, area=area).probability
+    np.testing.assert_allclose(np.asarray(out["match_probability"]), ref, rtol=1e-12)
+    assert ref.min() < 0.95 and ref.max() > 0.05
+    circular = crossmatch(left, right, 3 * u.arcsec, mode="all", probability=True, left_errors=e1[0],
+                          right_errors=0.3 * u.arcsec, area=area)
+    assert not np.allclose(np.asarray(circular["match_probability"]), ref)  # the ellipse shape matters
+
+
+def test_per_row_elliptical_errors_with_nan_rows():
+    """Per-row ellipses are cut to the rows kept when NaN rows are dropped (used to fail: 50 vs 49)."""
+    left, right = _cats(50)
+    rng = np.random.default_rng(9)
+    e1 = _ellipses(len(left), rng)
+    left["ra"][7] = np.nan
+    with pytest.warns(DroppedRowsWarning, match="^1 left rows"):
+        out = crossmatch(left, right, 3 * u.arcsec, mode="all", probability=True, left_errors=e1,
+                         right_errors=0.3 * u.arcsec)
+    keep = np.arange(50) != 7
+    ref = crossmatch(left[keep], right, 3 * u.arcsec, mode="all", probability=True,
+                     left_errors=tuple(e[keep] for e in e1), right_errors=0.3 * u.arcsec)
+    assert 7 not in set(np.asarray(out["id_1"]).tolist()) and len(out) == len(ref) > 0
+    np.testing.assert_allclose(np.asarray(out["match_probability"]), np.asarray(ref["match_probability"]),
+                               rtol=1e-12)
+    # PositionalErrors with one row per source are cut the same way
+    from platform_lib.crossmatch import PositionalErrors
+
+    with pytest.warns(DroppedRowsWarning):
+        again = crossmatch(left, right, 3 * u.arcsec, mode="all", probability=True,
+                           left_errors=PositionalErrors.ellipse(*e1), right_errors=0.3 * u.arcsec)
+    np.testing.assert_allclose(np.asarray(again["match_probability"]), np.asarray(ref["match_probability"]))
+
+
+def test_known_area_and_densities_set_the_prior():
+    from platform_lib.crossmatch import match_probability
+
+    left, right = _cats(200)
+    kw = dict(mode="all", probability=True, left_errors=0.3 * u.arcsec, right_errors=0.3 * u.arcsec)
+    lon1, lat1 = np.asarray(left["ra"]), np.asarray(left["dec"])
+    lon2, lat2 = np.asarray(right["ra"]), np.asarray(right["dec"])
+    estimated = crossmatch(left, right, 3 * u.arcsec, **kw)
+    for area in (0.01 * u.sr, (0.01 * u.sr).to(u.deg**2)):
+        out = crossmatch(left, right, 3 * u.arcsec, area=area, **kw)
+        i1, i2 = np.asarray(out["id_1"]), np.asarray(out["id_2"]) - 10_000
+        ref = match_probability(lon1, lat1, lon2, lat2, i1, i2, 0.3 * u.arcsec, 0.3 * u.arcsec, area=0.01 * u.sr)
+        np.testing.assert_allclose(np.asarray(out["match_probability"]), ref.probability, rtol=1e-9)
+    # A small area means crowded catalogues: lower probabilities than the whole-sky estimate.
+    assert np.asarray(out["match_probability"]).mean() < np.asarray(estimated["match_probability"]).mean()
+    # Densities replace the counts: these equal the counts over 0.01 sr, so the same answer.
+    dens = (len(left) / (0.01 * u.sr), (len(right) / (0.01 * u.sr)).to(u.deg**-2))
+    same = crossmatch(left, right, 3 * u.arcsec, area=0.01 * u.sr, density=dens, **kw)
+    np.testing.assert_allclose(np.asarray(same["match_probability"]), np.asarray(out["match_probability"]),
+                               rtol=1e-9)
+    denser = crossmatch(left, right, 3 * u.arcsec, area=0.01 * u.sr, density=(dens[0] * 100, dens[1] * 100), **kw)
+    assert np.asarray(denser["match_probability"]).mean() < np.asarray(same["match_probability"]).mean()
+
+
+@pytest.mark.parametrize(
+    "kwargs,code",
+    [
+        (dict(area=3.0), "area-without-units"),
+        (dict(area=3 * u.arcsec), "area-without-units"),
+        (dict(area=-1 * u.deg**2), "bad-area"),
+        (dict(density=(1 / u.deg**2,)), "density-without-units"),
+        (dict(density=(1 / u.deg**2, 5.0)), "density-without-units"),
+        (dict(density=(1 / u.deg**2, 0 / u.sr)), "bad-density"),
+    ],
+)
+def test_bad_area_and_density(kwargs, code):
+    left, right = _cats(10)
+    with pytest.raises(CrossmatchInputError) as err:
+        crossmatch(left, right, 1 * u.arcsec, probability=True, left_errors=0.3 * u.arcsec,
+                   right_errors=0.3 * u.arcsec, **kwargs)
+    assert err.value.code == code
+    with pytest.raises(CrossmatchInputError, match="probability=True") as err:
+        crossmatch(left, right, 1 * u.arcsec, **kwargs)
+    assert err.value.code == "unused-argument"
+
+
+def test_bad_latitudes_are_an_error():
+    left, right = _cats(10)
+    left["dec"][4] = 91.5
+    with pytest.raises(CrossmatchInputError, match="latitudes out of") as err:
+        crossmatch(left, right, 1 * u.arcsec)
+    assert err.value.code == "bad-latitude" and err.value.value == 91.5
+    rt = right.to_pandas()
+    rt.loc[2, "dec"] = -300.0
+    with pytest.raises(CrossmatchInputError, match="right latitudes") as err:
+        crossmatch(_cats(10)[0], rt, 1 * u.arcsec)
+    assert err.value.value == -300.0
+
+
+def test_progress_callback_in_memory():
+    left, right = _cats(20)
+    seen = []
+    out = crossmatch(left, right, 1 * u.arcsec, progress=lambda f, m: seen.append((f, m)))
+    assert [f for f, _ in seen] == [0.0, 1.0] and f"{len(out)} pairs" in seen[-1][1]
