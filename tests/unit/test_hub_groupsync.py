@@ -122,3 +122,24 @@ def test_fetch_groups_follows_pagination():
         server.server_close()
     assert groups == {"a": ["x"], "b": []}
     assert seen == [("token tok", "application/jupyterhub-pagination+json")] * 2
+
+
+def test_grant_now_reads_only_the_users_group_folders(monkeypatch, tmp_path):
+    """At spawn, one getfacl per group of the user, not per group on the machine."""
+    from astrohub_hub import groupsync
+
+    root = tmp_path / "groups"
+    for name in ("mine", "other-1", "other-2"):
+        (root / name).mkdir(parents=True)
+    looked_at: list[str] = []
+    monkeypatch.setattr(AclApplier, "_acl_users", lambda self, folder: looked_at.append(folder.name) or frozenset())
+    applied: list[Action] = []
+    monkeypatch.setattr(AclApplier, "apply", lambda self, action: applied.append(action))
+    groupsync.grant_now(root, ["mine", "new-one"], "astro-sam", prefix="astro-")
+    assert looked_at == ["mine"]
+    assert applied == [Action("grant", "mine", "astro-sam"), Action("mkdir", "new-one"),
+                       Action("grant", "new-one", "astro-sam")]
+    looked_at.clear()
+    groupsync.grant_now(root, [], "astro-sam", prefix="astro-")
+    assert looked_at == []
+    assert AclApplier(root, system_users=False).observe(only=["mine", "absent"]) == {"mine": frozenset()}

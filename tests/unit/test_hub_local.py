@@ -122,3 +122,68 @@ def test_no_profiles_means_no_form_and_no_limits():
     spawner.profiles = []
     assert spawner.selected_profile() is None
     assert _profile_form(spawner) == ""
+
+
+def test_user_servers_skip_unused_server_extensions():
+    args = make_spawner("sam", []).get_args()
+    assert "--ServerApp.jpserver_extensions=jupyter_lsp=False" in args
+    assert "--ServerApp.jpserver_extensions=notebook_shim=False" in args
+    assert not any("dask_labextension" in a for a in args)  # the Dask sidebar stays
+    # Jupyter server reads them as explicit entries, which win over jupyter_server_config.d.
+    from jupyter_server.serverapp import ServerApp
+
+    app = ServerApp()
+    app.parse_command_line([a for a in args if a.startswith("--ServerApp.jpserver_extensions")])
+    app.find_server_extensions()
+    assert app.jpserver_extensions["jupyter_lsp"] is False
+    assert app.jpserver_extensions.get("dask_labextension") is True
+
+
+def _waiting_spawner(proc, http_timeout=5):
+    spawner = make_spawner("sam", [])
+    spawner.proc = proc
+    spawner.http_timeout = http_timeout
+    spawner.ready_poll_interval = 0.01
+    return spawner
+
+
+def test_start_returns_once_the_server_listens():
+    import asyncio
+    import socket
+    import threading
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+        # Listen only after the spawner has started polling: it must keep trying, then succeed.
+        timer = threading.Timer(0.2, server.listen)
+        timer.start()
+        try:
+            assert asyncio.run(_waiting_spawner(None).wait_listening("127.0.0.1", port)) is True
+        finally:
+            timer.cancel()
+
+
+def test_start_fails_at_once_when_the_server_exits():
+    import asyncio
+    import subprocess
+    import sys
+
+    from platform_lib.local.ports import free_ports
+
+    (port,) = free_ports(1)
+    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    try:
+        with pytest.raises(RuntimeError, match="'sam' exited with status 3 while starting"):
+            asyncio.run(_waiting_spawner(proc, http_timeout=60).wait_listening("127.0.0.1", port))
+    finally:
+        proc.wait(10)
+
+
+def test_start_leaves_a_slow_server_to_the_hub():
+    import asyncio
+
+    from platform_lib.local.ports import free_ports
+
+    (port,) = free_ports(1)
+    assert asyncio.run(_waiting_spawner(None, http_timeout=1).wait_listening("127.0.0.1", port)) is False

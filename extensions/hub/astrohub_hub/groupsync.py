@@ -146,9 +146,20 @@ def plan(
 class Applier(Protocol):
     """Observes and changes group folders."""
 
-    def observe(self) -> dict[str, frozenset[str]]: ...
+    def observe(self, only: Iterable[str] | None = None) -> dict[str, frozenset[str]]: ...
 
     def apply(self, action: Action) -> None: ...
+
+
+def _group_folders(root: Path, only: Iterable[str] | None) -> list[Path]:
+    """The group folders under ``root`` (all, or those named in ``only``), sorted."""
+    if only is None:
+        if not root.is_dir():
+            return []
+        entries = sorted(root.iterdir())
+    else:
+        entries = [root / name for name in sorted(set(only))]
+    return [e for e in entries if _GROUP_DIR.match(e.name) and e.is_dir()]
 
 
 def _run(cmd: list[str]) -> None:
@@ -166,13 +177,11 @@ class AclApplier:
     system_users: bool = True
     home_template: str = ""
 
-    def observe(self) -> dict[str, frozenset[str]]:
+    def observe(self, only: Iterable[str] | None = None) -> dict[str, frozenset[str]]:
+        """Existing group folders -> system users with an ACL entry (``only``: just these groups)."""
         found: dict[str, frozenset[str]] = {}
-        if not self.root.is_dir():
-            return found
-        for entry in sorted(self.root.iterdir()):
-            if entry.is_dir() and _GROUP_DIR.match(entry.name):
-                found[entry.name] = self._acl_users(entry) if self.system_users else frozenset()
+        for entry in _group_folders(self.root, only):
+            found[entry.name] = self._acl_users(entry) if self.system_users else frozenset()
         return found
 
     def _acl_users(self, folder: Path) -> frozenset[str]:
@@ -233,17 +242,15 @@ class UnixGroupApplier:
     def unix_group(self, group: str) -> str:
         return f"{self.prefix}g-{group.lower()}"[:32]
 
-    def observe(self) -> dict[str, frozenset[str]]:
+    def observe(self, only: Iterable[str] | None = None) -> dict[str, frozenset[str]]:
+        """Existing group folders -> members of their Unix group (``only``: just these groups)."""
         found: dict[str, frozenset[str]] = {}
-        if not self.root.is_dir():
-            return found
-        for entry in sorted(self.root.iterdir()):
-            if entry.is_dir() and _GROUP_DIR.match(entry.name):
-                try:
-                    members = grp.getgrnam(self.unix_group(entry.name)).gr_mem
-                except KeyError:
-                    members = []
-                found[entry.name] = frozenset(m for m in members if m.startswith(self.prefix))
+        for entry in _group_folders(self.root, only):
+            try:
+                members = grp.getgrnam(self.unix_group(entry.name)).gr_mem
+            except KeyError:
+                members = []
+            found[entry.name] = frozenset(m for m in members if m.startswith(self.prefix))
         return found
 
     def apply(self, action: Action) -> None:
@@ -316,12 +323,14 @@ def grant_now(groups_root: str | Path, groups: Iterable[str], system_user: str, 
     The service would do it within one poll interval; doing it here means a server never starts
     without its group folders. Only grants; the service owns revocation.
     """
+    groups = [g for g in groups if _GROUP_DIR.match(g)]
+    if not groups:
+        return
     root = Path(groups_root)
     applier = make_applier(root, prefix=prefix, system_users=True)
-    observed = applier.observe()
+    # Only this user's groups: one getfacl per folder, so not every group on the machine at each spawn.
+    observed = applier.observe(only=groups)
     for group in groups:
-        if not _GROUP_DIR.match(group):
-            continue
         if group not in observed:
             applier.apply(Action("mkdir", group))
             observed[group] = frozenset()
