@@ -26,6 +26,8 @@ __all__ = [
     "plan_components",
     "CLI_SERVICE",
     "CLI_SCOPES",
+    "SKIPPED_HUB_IMPORTS",
+    "entry_point_command",
 ]
 
 #: The service whose token ``astrohub`` (and the test fixture) uses to administer the hub.
@@ -43,6 +45,26 @@ CLI_SCOPES = [
     "read:roles",
     "proxy",
 ]
+
+
+#: Modules the hub process does without: jsonschema imports ``rfc3987_syntax`` only for the ``iri``
+#: formats, which none of JupyterHub's event schemas uses, and it compiles ~35 Earley grammars at
+#: import (2 to 5 s of the hub's start here). The user servers skip it the same way
+#: (``astrohub_hub.local.SKIPPED_SERVER_IMPORTS``).
+SKIPPED_HUB_IMPORTS = ("rfc3987_syntax",)
+
+
+def entry_point_command(python: str, entry: str, argv0: str, skipped: tuple[str, ...] = ()) -> list[str]:
+    """``python -c`` running ``entry`` (``module:function``) as the console script ``argv0``, with
+    the modules in ``skipped`` hidden (importing them raises ``ImportError``).
+
+    >>> entry_point_command("/v/bin/python", "jupyterhub.app:main", "jupyterhub", ("slow",))[2].splitlines()[1]
+    "sys.modules['slow'] = None"
+    """
+    module, _, func = entry.partition(":")
+    lines = ["import sys", *(f"sys.modules[{name!r}] = None" for name in skipped)]
+    lines += [f"from {module} import {func}", f"sys.argv[0] = {argv0!r}", f"sys.exit({func}())"]
+    return [python, "-c", "\n".join(lines)]
 
 
 @dataclass(frozen=True)
@@ -175,8 +197,14 @@ def plan_components(
     *,
     proxy_command: str,
     bin_dir: Path,
+    python: str | None = None,
 ) -> list[ComponentSpec]:
-    """The processes to start, in start order: proxy, hub, then (when enabled) dask-gateway."""
+    """The processes to start, in start order: proxy, hub, then (when enabled) dask-gateway.
+
+    ``python`` runs the hub (default ``<bin_dir>/python``), as ``jupyterhub`` without the modules
+    in :data:`SKIPPED_HUB_IMPORTS`.
+    """
+    python = python or str(bin_dir / "python")
     ip = config.hub.ip
     hub = config.hub
     hub_api = f"http://{ip}:{hub.hub_port}/hub/api"
@@ -200,7 +228,7 @@ def plan_components(
         ComponentSpec(
             name="hub",
             argv=[
-                str(bin_dir / "jupyterhub"),
+                *entry_point_command(python, "jupyterhub.app:main", "jupyterhub", SKIPPED_HUB_IMPORTS),
                 "-f", str(layout.hub_config),
                 f"--JupyterHub.bind_url=http://{ip}:{hub.port}",
                 f"--JupyterHub.hub_ip={ip}",

@@ -222,7 +222,8 @@ class Supervisor:
         if config.gateway.enabled:
             atomic_write(self.layout.gateway_config, render_gateway_config(settings))
         self.specs = plan_components(
-            config, self.layout, tokens, proxy_command=self.proxy_command, bin_dir=self.bin_dir
+            config, self.layout, tokens, proxy_command=self.proxy_command, bin_dir=self.bin_dir,
+            python=sys.executable,
         )
         _set_subreaper()
         for spec in self.specs:

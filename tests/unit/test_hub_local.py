@@ -187,3 +187,35 @@ def test_start_leaves_a_slow_server_to_the_hub():
 
     (port,) = free_ports(1)
     assert asyncio.run(_waiting_spawner(None, http_timeout=1).wait_listening("127.0.0.1", port)) is False
+
+
+def test_user_server_command_hides_slow_imports_and_still_validates(tmp_path):
+    """The default command runs jupyterhub-singleuser's main with rfc3987_syntax hidden.
+
+    A stand-in entry point checks, in a real child process, that jsonschema (what jupyter-events
+    uses) imports and validates with the module hidden, and that the module was never loaded.
+    """
+    import subprocess
+    import sys
+
+    from astrohub_hub.local import SKIPPED_SERVER_IMPORTS, singleuser_command
+
+    spawner = make_spawner("sam", [])
+    assert spawner.cmd == singleuser_command(sys.executable, ["rfc3987_syntax"])
+    assert "from jupyterhub.singleuser import main" in spawner.cmd[2]
+    assert SKIPPED_SERVER_IMPORTS == ("rfc3987_syntax",)
+    (tmp_path / "probe.py").write_text(
+        "import sys\n"
+        "def main():\n"
+        "    import jsonschema\n"
+        "    jsonschema.validate({'a': 1}, {'properties': {'a': {'type': 'integer'}}},\n"
+        "                        format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)\n"
+        "    print(sys.argv[0], sys.modules.get('rfc3987_syntax', 'absent'))\n"
+        "    return 7\n"
+    )
+    result = subprocess.run(
+        singleuser_command(sys.executable, SKIPPED_SERVER_IMPORTS, entry="probe:main"),
+        capture_output=True, text=True, timeout=60, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode == 7, result.stderr
+    assert result.stdout.split() == ["jupyterhub-singleuser", "None"]

@@ -175,3 +175,30 @@ def test_unreachable_by_others(tmp_path):
         assert unreachable_by_others(str(exe)) != str(private)
     finally:
         private.chmod(0o755)
+
+
+def test_hub_runs_as_jupyterhub_without_the_slow_import(tmp_path):
+    import subprocess
+    import sys
+
+    from platform_lib.local.plan import SKIPPED_HUB_IMPORTS, entry_point_command
+
+    config, layout = make(tmp_path)
+    hub = next(s for s in plan_components(config, layout, TOKENS, proxy_command="c", bin_dir=Path("/b")) if s.name == "hub")
+    assert hub.argv[:2] == ["/b/python", "-c"]
+    assert "from jupyterhub.app import main" in hub.argv[2] and "sys.modules['rfc3987_syntax'] = None" in hub.argv[2]
+    assert hub.argv[3:5] == ["-f", str(layout.hub_config)]
+    hub = next(s for s in plan_components(config, layout, TOKENS, proxy_command="c", bin_dir=Path("/b"),
+                                          python="/py") if s.name == "hub")
+    assert hub.argv[0] == "/py"
+    # The generated command really runs an entry point with argv[0] set and the module hidden.
+    (tmp_path / "probe.py").write_text(
+        "import sys\ndef main():\n    import jsonschema._format\n"
+        "    print(sys.argv, sys.modules['rfc3987_syntax'])\n    return 3\n"
+    )
+    result = subprocess.run(
+        [*entry_point_command(sys.executable, "probe:main", "jupyterhub", SKIPPED_HUB_IMPORTS), "-f", "x"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.strip() == "['jupyterhub', '-f', 'x'] None"

@@ -13,8 +13,9 @@ users: say so to operators) and only the folders are created.
 
 Start-up latency: the spawner returns from ``start`` only once the server accepts connections
 (polling every 50 ms), so the hub's own readiness check, an exponential back-off that can overshoot
-by seconds, passes at its first try; and user servers skip the server extensions nothing uses
-(``disabled_server_extensions``: jupyter_lsp, notebook_shim).
+by seconds, passes at its first try; user servers skip the server extensions nothing uses
+(``disabled_server_extensions``: jupyter_lsp, notebook_shim) and the slow import of
+``rfc3987_syntax`` (:data:`SKIPPED_SERVER_IMPORTS`, see :func:`singleuser_command`).
 
 ``configure(c, settings)`` selects this spawner in local mode; nothing here has to be called by hand.
 """
@@ -27,6 +28,7 @@ import os
 import pwd
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -46,6 +48,7 @@ __all__ = [
     "hub_username_pattern",
     "prepare_user_dirs",
     "running_as_root",
+    "singleuser_command",
     "unreachable_by_others",
     "system_username",
     "visible_profiles",
@@ -53,6 +56,11 @@ __all__ = [
 
 #: Linux user names are at most 32 characters (useradd's limit).
 SYSTEM_NAME_MAX = 32
+#: Modules a user server's process does without. jsonschema imports ``rfc3987_syntax`` (when
+#: installed, as jupyter-events' ``jsonschema[format-nongpl]`` makes it) only to check the ``iri``
+#: formats, which no Jupyter schema uses, and it compiles ~35 Earley grammars at import: 1 to 5 s of
+#: every server start here. Hidden in the server process only (kernels are separate processes).
+SKIPPED_SERVER_IMPORTS = ("rfc3987_syntax",)
 _HUB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PREFIX = re.compile(r"^[a-z_][a-z0-9_-]*$")
 
@@ -82,6 +90,32 @@ class LocalSettings(BaseModel):
                 f"{value!r} must start with a lower-case letter or '_' and contain only a-z, 0-9, '_', '-'"
             )
         return value
+
+
+def singleuser_command(
+    python: str = sys.executable,
+    skipped: Iterable[str] = SKIPPED_SERVER_IMPORTS,
+    entry: str = "jupyterhub.singleuser:main",
+) -> list[str]:
+    """The user server's command: ``jupyterhub-singleuser``'s ``main`` with ``skipped`` modules hidden.
+
+    A hidden module raises ``ImportError`` on import, which jsonschema's optional format checkers
+    expect.
+
+    Examples
+    --------
+    >>> singleuser_command("/venv/bin/python", ["slow_mod"])[:2]
+    ['/venv/bin/python', '-c']
+    """
+    module, _, func = entry.partition(":")
+    lines = ["import sys"]
+    lines += [f"sys.modules[{name!r}] = None" for name in skipped]
+    lines += [
+        f"from {module} import {func}",
+        "sys.argv[0] = 'jupyterhub-singleuser'",
+        f"sys.exit({func}())",
+    ]
+    return [python, "-c", "\n".join(lines)]
 
 
 def running_as_root() -> bool:
@@ -217,6 +251,18 @@ class AstroLocalSpawner(LocalProcessSpawner):
         "once it does, so the hub's own readiness check (exponential back-off up to 5 s) passes at "
         "its first try instead of up to seconds late.",
     ).tag(config=True)
+
+    skipped_server_imports = List(
+        Unicode(),
+        list(SKIPPED_SERVER_IMPORTS),
+        help="Modules hidden from the user server's process (not from kernels) to start sooner; "
+        "see SKIPPED_SERVER_IMPORTS. Used by the default cmd.",
+    ).tag(config=True)
+
+    @default("cmd")
+    def _default_cmd(self) -> list[str]:
+        # The same Python as the hub (its venv's jupyterhub-singleuser), minus slow unused imports.
+        return singleuser_command(sys.executable, self.skipped_server_imports)
 
     @default("run_as_system_users")
     def _default_run_as(self) -> bool:
