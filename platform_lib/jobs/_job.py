@@ -4,8 +4,8 @@ This module owns the notebook side of a job: :func:`submit` validates the parame
 into ``<home>/.astrohub/jobs/<id>/`` and starts ``python -m platform_lib.jobs run <dir>`` detached
 (its own session, so closing the notebook or restarting the kernel does not stop it);
 :class:`Job` reads the status file, waits, cancels (SIGTERM to the job's process group, SIGKILL after
-a grace period) and reads the Parquet result back as an astropy Table. Any process that can read the
-user's home can follow any of the user's jobs: nothing is kept in memory.
+a grace period) and reads the result (Parquet, or a HATS catalogue) back as an astropy Table. Any
+process that can read the user's home can follow any of the user's jobs: nothing is kept in memory.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from astropy.table import Table
 
 from platform_lib.jobs._errors import JobError, JobFailedError, JobNotFinishedError, UnknownJobError
-from platform_lib.jobs._kinds import resolve_kind
+from platform_lib.jobs._kinds import OUTPUT_FORMATS, resolve_kind
 from platform_lib.jobs._store import (
     FINISHED,
     jobs_root,
@@ -174,13 +174,15 @@ class Job:
     # -- results --------------------------------------------------------------------------------
 
     def result(self) -> Table:
-        """The result as an astropy Table (read from the Parquet file in the user's storage)."""
+        """The result as an astropy Table (read from the Parquet file or HATS catalogue in the user's storage)."""
         info = self.info()
         state = info["state"]
         if state == "succeeded":
             path = info.get("result")
             if not path:
                 raise JobError(f"job {self.id} succeeded without a table result", code="no-result")
+            if info.get("format") == "hats":
+                return _read_hats(path)
             return Table.read(path, format="parquet")
         if state in ("failed", "cancelled"):
             raise JobFailedError(
@@ -200,6 +202,13 @@ class Job:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+def _read_hats(path: str) -> Table:
+    import lsdb  # only for HATS results
+
+    frame = lsdb.open_catalog(path).compute()
+    return Table.from_pandas(frame.reset_index(drop=True))
+
+
 def _home(settings: PlatformSettings | None) -> Path:
     return Path((settings or get_settings()).home)
 
@@ -213,6 +222,8 @@ def submit(
     params: dict[str, Any] | None = None,
     *,
     output: str | os.PathLike | None = None,
+    output_format: str = "parquet",
+    output_coords: tuple[str, str] | None = None,
     settings: PlatformSettings | None = None,
     sys_path: list[str] | None = None,
 ) -> Job:
@@ -227,8 +238,14 @@ def submit(
         JSON-serialisable parameters of the kind (angles as strings such as ``"1 arcsec"``, tables
         as paths relative to the home).
     output
-        Where the Parquet result goes, inside the user's home (default
-        ``.astrohub/jobs/<id>/result.parquet``).
+        Where the result goes, inside the user's home (default ``.astrohub/jobs/<id>/result.parquet``,
+        or ``.../result.hats`` for a HATS catalogue).
+    output_format
+        ``"parquet"`` (one file) or ``"hats"`` (a HATS catalogue folder, partitioned by HEALPix, with
+        a margin cache; open it with ``lsdb.open_catalog`` or pass it to another crossmatch).
+    output_coords
+        For ``"hats"``: the (ra, dec) columns of the result to partition by (default: ``ra``/``dec``,
+        else ``ra_1``/``dec_1`` as a crossmatch names the left catalogue's columns).
     settings
         Platform settings (default :func:`platform_lib.get_settings`); ``settings.home`` is the
         user's storage.
@@ -244,6 +261,12 @@ def submit(
     finally:
         for p in added:
             sys.path.remove(p)
+    if output_format not in OUTPUT_FORMATS:
+        raise JobError(f"output_format={output_format!r}: choose one of {', '.join(OUTPUT_FORMATS)}",
+                       code="bad-param", value=output_format)
+    if output_coords is not None and (isinstance(output_coords, str) or len(output_coords) != 2):
+        raise JobError(f"output_coords must be (ra_column, dec_column), got {output_coords!r}", code="bad-param",
+                       value=output_coords)
     if job_kind.validate is not None:
         job_kind.validate(params)
     try:
@@ -256,7 +279,7 @@ def submit(
     job_id = new_job_id()
     job_dir = root / job_id
     if output is None:
-        out_path = job_dir / "result.parquet"
+        out_path = job_dir / ("result.hats" if output_format == "hats" else "result.parquet")
     else:
         out_path = (home / Path(output).expanduser()).resolve()
         if home not in out_path.parents:
@@ -269,6 +292,8 @@ def submit(
         "params": params,
         "home": str(home),
         "output": str(out_path),
+        "output_format": output_format,
+        "output_coords": list(output_coords) if output_coords else None,
         "sys_path": extra,
         "submitted": now_iso(),
         "python": sys.executable,

@@ -24,7 +24,11 @@ from astropy.table import Table
 
 from platform_lib.jobs._errors import JobError, UnknownJobKindError
 
-__all__ = ["JobContext", "JobKind", "resolve_kind", "BUILTIN_KINDS", "quantity_param", "read_table"]
+__all__ = ["JobContext", "JobKind", "resolve_kind", "BUILTIN_KINDS", "OUTPUT_FORMATS", "quantity_param", "read_table"]
+
+#: How a job's table result can be written: one Parquet file, or a HATS catalogue (a folder, readable
+#: with ``lsdb.open_catalog``; needs ``ra``/``dec``-like columns, see ``output_coords``).
+OUTPUT_FORMATS = ("parquet", "hats")
 
 
 class JobCancelled(BaseException):
@@ -124,6 +128,10 @@ def _validate_crossmatch(params: dict[str, Any]) -> None:
         if not params.get(key):
             raise JobError(f"crossmatch job needs {key!r}: a table path or catalogue name", code="missing-param")
     quantity_param(params, "radius")
+    options = params.get("options", {})
+    if "progress" in options:
+        raise JobError("crossmatch option 'progress' is set by the job (see Job.progress)", code="bad-param",
+                       value="progress")
 
 
 def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table:
@@ -142,18 +150,52 @@ def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table:
             inputs.append(raw)  # a catalogue registry name
     options = dict(params.get("options", {}))
     for key, table in (("left_errors", inputs[0]), ("right_errors", inputs[1])):
-        if isinstance(options.get(key), str):  # "0.5 arcsec", or an error column (with a unit)
-            spec = _errors_param(options[key])
-            if isinstance(spec, str):
-                if not isinstance(table, Table) or spec not in table.colnames or table[spec].unit is None:
-                    raise JobError(f"crossmatch option {key}={spec!r}: not a quantity nor a column with a unit",
-                                   code="bad-param", value=spec)
-                spec = table[spec].quantity
-            options[key] = spec
-    ctx.progress(0.2, "matching")
+        if key in options:
+            options[key] = _errors_option(key, options[key], table)
+    for key, physical in (("area", "solid angle"),):
+        if key in options:
+            options[key] = quantity_param(options, key, physical)
+    if "density" in options:
+        options["density"] = tuple(_density_param(d) for d in options["density"])
+    ctx.progress(0.05, "matching")
+    # The crossmatch reports its own progress (per HEALPix partition on Dask) into 5% .. 95%.
+    options["progress"] = lambda fraction, message: ctx.progress(0.05 + 0.9 * fraction, message)
     result = xm.crossmatch(inputs[0], inputs[1], quantity_param(params, "radius"), **options)
-    ctx.progress(0.95, "writing result")
+    ctx.progress(0.96, "writing result")
     return _as_table(result)
+
+
+def _errors_option(key: str, value: Any, table: Any) -> Any:
+    """``left_errors`` / ``right_errors`` from JSON: a quantity string, an error column (with a unit),
+    or a list of three of those (an ellipse: semi-major, semi-minor, position angle)."""
+    if not isinstance(value, (str, list, tuple)):
+        raise JobError(f"crossmatch option {key}={value!r}: give a quantity such as '0.5 arcsec', a column "
+                       "name, or a list of three (a, b, pa)", code="bad-param", value=value)
+    if isinstance(value, (list, tuple)) and len(value) != 3:
+        raise JobError(f"crossmatch option {key}={value!r}: an error ellipse is three values (a, b, pa)",
+                       code="bad-param", value=value)
+    spec = _errors_param(value)
+    parts = spec if isinstance(spec, tuple) else (spec,)
+    resolved = []
+    for part in parts:
+        if isinstance(part, str):
+            if not isinstance(table, Table) or part not in table.colnames or table[part].unit is None:
+                raise JobError(f"crossmatch option {key}: {part!r} is not a quantity nor a column with a unit "
+                               "of the input table", code="bad-param", value=part)
+            part = table[part].quantity
+        resolved.append(part)
+    return tuple(resolved) if isinstance(spec, tuple) else resolved[0]
+
+
+def _density_param(value: Any) -> u.Quantity:
+    try:
+        q = u.Quantity(value)
+    except (TypeError, ValueError) as exc:
+        raise JobError(f"crossmatch option density: {value!r} is not a quantity such as '1e4 deg-2'",
+                       code="bad-param", value=value) from exc
+    if not q.unit.is_equivalent(u.sr**-1):
+        raise JobError(f"crossmatch option density: {value!r} is not per solid angle", code="bad-param", value=value)
+    return q
 
 
 def _errors_param(spec: Any) -> Any:

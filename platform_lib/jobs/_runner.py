@@ -2,14 +2,15 @@
 
 This module owns one job's life inside its own process (its own session and process group, started
 by :func:`platform_lib.jobs.submit`): read ``spec.json``, mark the job running, call the kind with a
-progress callback that rewrites ``status.json`` atomically, write the result as Parquet into the
-user's storage (temporary file, then rename), and record ``succeeded``, ``failed`` (with the error)
+progress callback that rewrites ``status.json`` atomically, write the result as Parquet or as a HATS
+catalogue into the user's storage (temporary file or folder, then rename), and record ``succeeded``, ``failed`` (with the error)
 or ``cancelled`` (on SIGTERM, which :meth:`Job.cancel` sends to the process group).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import time
@@ -49,12 +50,42 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise JobCancelled()
 
 
-def _write_result(table: Any, target: Path) -> int:
+def _write_result(table: Any, target: Path, fmt: str = "parquet", coords: list[str] | None = None) -> int:
+    """Write the result atomically: into a temporary file (or folder) beside ``target``, then rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    table.write(tmp, format="parquet", overwrite=True)
-    os.replace(tmp, target)
+    if fmt == "hats":
+        _write_hats(table, tmp, coords)
+        old = target.with_name(f".{target.name}.{os.getpid()}.old")
+        if target.exists():
+            os.replace(target, old)  # a folder cannot be renamed over a non-empty one
+        os.replace(tmp, target)
+        if old.exists():
+            shutil.rmtree(old)
+    else:
+        table.write(tmp, format="parquet", overwrite=True)
+        os.replace(tmp, target)
     return len(table)
+
+
+def _write_hats(table: Any, path: Path, coords: list[str] | None) -> None:
+    """The table as a HATS catalogue (HEALPix partitions and a margin cache) at ``path``."""
+    import lsdb  # only for HATS results
+
+    from platform_lib.jobs._errors import JobError
+
+    names = list(table.colnames)
+    if coords is None:
+        coords = next((list(c) for c in (("ra", "dec"), ("ra_1", "dec_1")) if set(c) <= set(names)), None)
+    if coords is None or not set(coords) <= set(names):
+        raise JobError(f"a HATS result needs its (ra, dec) columns: give output_coords= (columns: "
+                       f"{', '.join(names)})", code="bad-output", value=coords)
+    if path.exists():
+        shutil.rmtree(path)
+    frame = table.to_pandas(index=False)
+    catalog = lsdb.from_dataframe(frame, ra_column=coords[0], dec_column=coords[1], catalog_name=path.name,
+                                  margin_threshold=5.0)
+    catalog.write_catalog(path)
 
 
 def run_job(job_dir: str | os.PathLike) -> int:
@@ -77,8 +108,10 @@ def run_job(job_dir: str | os.PathLike) -> int:
         result = kind.run(spec.get("params", {}), ctx)
         fields: dict[str, Any] = {}
         if result is not None:
-            fields["rows"] = _write_result(result, Path(spec["output"]))
+            fmt = spec.get("output_format", "parquet")
+            fields["rows"] = _write_result(result, Path(spec["output"]), fmt, spec.get("output_coords"))
             fields["result"] = spec["output"]
+            fields["format"] = fmt
         status.update(state="succeeded", finished=now_iso(), progress=1.0, message="done", **fields)
         return 0
     except JobCancelled:

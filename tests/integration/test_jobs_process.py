@@ -223,3 +223,115 @@ def test_submitting_with_an_unknown_id_or_bad_spec_starts_nothing(env):
     with pytest.raises(jobs.JobError, match="units"):
         jobs.submit("crossmatch", {"left": "a.parquet", "right": "b.parquet", "radius": 1}, settings=settings)
     assert jobs.list_jobs(settings=settings) == []
+
+
+# lsdb 0.11 calls NestedFrame methods with inplace=True, deprecated by pandas 3.1: theirs, not ours.
+_LSDB_INPLACE = pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning")
+
+
+def _xmatch_inputs(home: Path, n: int = 300, seed: int = 4):
+    rng = np.random.default_rng(seed)
+    left = Table({"ra": rng.uniform(10, 10.2, n), "dec": rng.uniform(-1, -0.8, n), "id": np.arange(n)})
+    right = Table({"ra": left["ra"] + rng.normal(0, 1e-4, n), "dec": left["dec"] + rng.normal(0, 1e-4, n)})
+    left["a"] = rng.uniform(0.3, 0.6, n) * u.arcsec
+    left["b"] = left["a"] * rng.uniform(0.3, 1, n)
+    left["pa"] = rng.uniform(0, 180, n) * u.deg
+    (home / "in").mkdir(exist_ok=True)
+    left.write(home / "in" / "left.parquet", format="parquet", overwrite=True)
+    right.write(home / "in" / "right.parquet", format="parquet", overwrite=True)
+    return left, right
+
+
+@_LSDB_INPLACE
+def test_crossmatch_job_with_elliptical_error_columns_and_hats_output(env):
+    lsdb = pytest.importorskip("lsdb")
+    from platform_lib.crossmatch import crossmatch
+
+    settings, _ = env
+    home = Path(settings.home)
+    left, right = _xmatch_inputs(home)
+    options = {"mode": "all", "probability": True, "left_errors": ["a", "b", "pa"],
+               "right_errors": ["0.3 arcsec", "0.2 arcsec", "40 deg"], "area": "0.04 deg2"}
+    job = jobs.submit("crossmatch", {"left": "in/left.parquet", "right": "in/right.parquet", "radius": "2 arcsec",
+                                     "options": options},
+                      settings=settings, output="out/xm.hats", output_format="hats")
+    assert job.wait(timeout=300) == "succeeded", job.info().get("traceback")
+    info = job.info()
+    assert info["format"] == "hats" and info["rows"] > len(left) // 2
+    expected = crossmatch(left, right, 2 * u.arcsec, mode="all", probability=True,
+                          left_errors=(left["a"].quantity, left["b"].quantity, left["pa"].quantity),
+                          right_errors=(0.3 * u.arcsec, 0.2 * u.arcsec, 40 * u.deg), area=0.04 * u.deg**2)
+    # The result is a HATS catalogue lsdb reads back.
+    cat = lsdb.open_catalog(home / "out" / "xm.hats")
+    frame = cat.compute()
+    assert len(frame) == len(expected) == info["rows"]
+    # pairs keyed by (left id, right ra): float64 survives Parquet exactly
+    got = dict(zip(zip(np.asarray(frame["id"], dtype=np.int64).tolist(), np.asarray(frame["ra_2"], dtype=float).tolist()),
+                   np.asarray(frame["match_probability"], dtype=float).tolist()))
+    want = dict(zip(zip(np.asarray(expected["id"]).tolist(), np.asarray(expected["ra_2"], dtype=float).tolist()),
+                    np.asarray(expected["match_probability"]).tolist()))
+    assert got.keys() == want.keys()
+    np.testing.assert_allclose([got[k] for k in sorted(got)], [want[k] for k in sorted(want)], rtol=1e-9)
+    assert len(job.result()) == len(expected)
+    assert not list((home / "out").glob(".*")), "the HATS folder was written aside and renamed"
+
+
+@pytest.fixture()
+def hats_inputs(env):
+    """Two small HATS catalogues (many partitions) in the user's home, for Dask crossmatch jobs."""
+    lsdb = pytest.importorskip("lsdb")
+    import pandas as pd
+
+    settings, _ = env
+    home = Path(settings.home)
+    rng = np.random.default_rng(12)
+    n = 3000
+    ra, dec = rng.uniform(0, 360, n), np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    left = pd.DataFrame({"ra": ra, "dec": dec, "id": np.arange(n)})
+    right = pd.DataFrame({"ra": (ra + 1e-4) % 360, "dec": dec, "rid": np.arange(n)})
+    for name, df in (("left", left), ("right", right)):
+        lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", margin_threshold=5.0, partition_rows=150,
+                            catalog_name=name).write_catalog(home / "hats" / name)
+    return settings, home
+
+
+@_LSDB_INPLACE
+def test_crossmatch_job_on_dask_reports_progress_per_partition(hats_inputs):
+    settings, home = hats_inputs
+    job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec"},
+                      settings=settings)
+    messages = set()
+
+    def seen_partition_progress():
+        info = job.info()
+        messages.add(info.get("message", ""))
+        return info["state"] in ("succeeded", "failed", "cancelled")
+
+    _poll(seen_partition_progress, 400, "the Dask crossmatch job to finish")
+    assert job.status() == "succeeded", job.info().get("traceback")
+    assert any("HEALPix partitions" in m for m in messages), messages
+    assert len(job.result()) == 3000
+
+
+@_LSDB_INPLACE
+def test_cancelling_a_running_dask_crossmatch_job(hats_inputs):
+    psutil = pytest.importorskip("psutil")
+    settings, home = hats_inputs
+    job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec"},
+                      settings=settings)
+    _poll(lambda: job.progress >= 0.05 or job.done, 300, "the crossmatch to start matching")
+    info = job.info()
+    assert info["state"] == "running", info
+    pgid = info["pgid"]
+    assert job.cancel(grace=20) == "cancelled"
+    assert job.status() == "cancelled"
+    # Nothing of the job is left: not the runner, not its LocalCluster's scheduler or workers.
+    _poll(lambda: not [p for p in psutil.process_iter() if _pgid(p) == pgid], 30, "the job's processes to end")
+    assert not (home / ".astrohub" / "jobs" / job.id / "result.parquet").exists()
+
+
+def _pgid(proc) -> int | None:
+    try:
+        return os.getpgid(proc.pid)
+    except (ProcessLookupError, PermissionError):
+        return None

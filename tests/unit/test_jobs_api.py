@@ -121,3 +121,36 @@ def test_wait_with_a_progress_bar(settings, capsys):
     assert job.wait(timeout=5, progress=True) == "succeeded"
     err = capsys.readouterr().err
     assert f"job {job.id}" in err and "100" in err
+
+
+def test_output_format_and_reserved_options_fail_at_submit(settings):
+    params = {"left": "a.parquet", "right": "b.parquet", "radius": "1 arcsec"}
+    with pytest.raises(jobs.JobError, match="parquet, hats") as info:
+        jobs.submit("crossmatch", params, output_format="csv", settings=settings)
+    assert info.value.code == "bad-param"
+    with pytest.raises(jobs.JobError, match="output_coords"):
+        jobs.submit("crossmatch", params, output_format="hats", output_coords="ra", settings=settings)
+    with pytest.raises(jobs.JobError, match="progress"):
+        jobs.submit("crossmatch", {**params, "options": {"progress": True}}, settings=settings)
+    assert jobs.list_jobs(settings=settings) == []
+
+
+def test_error_options_from_json_columns_quantities_and_ellipses():
+    from astropy.table import Table
+
+    from platform_lib.jobs._kinds import _errors_option
+
+    t = Table({"a": [0.5, 0.6], "b": [0.2, 0.3], "pa": [10.0, 20.0]})
+    t["a"].unit = t["b"].unit = u.arcsec
+    t["pa"].unit = u.deg
+    a, b, pa = _errors_option("left_errors", ["a", "b", "pa"], t)
+    assert a.unit == u.arcsec and list(pa.value) == [10.0, 20.0]
+    a, b, pa = _errors_option("left_errors", ["0.5 arcsec", "b", "30 deg"], t)
+    assert a == 0.5 * u.arcsec and len(b) == 2 and pa == 30 * u.deg
+    assert _errors_option("right_errors", "0.2 arcsec", t) == 0.2 * u.arcsec
+    assert list(_errors_option("right_errors", "a", t).value) == [0.5, 0.6]
+    t["nounit"] = [1.0, 2.0]
+    for bad in (["a", "b"], ["a", "b", "nounit"], "missing", 0.3):
+        with pytest.raises(jobs.JobError) as info:
+            _errors_option("left_errors", bad, t)
+        assert info.value.code == "bad-param"
