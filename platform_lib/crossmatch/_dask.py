@@ -1,9 +1,12 @@
 """Out-of-core crossmatch: the engine run per HEALPix partition pair on Dask, through LSDB.
 
 Owns turning lazy inputs (HATS paths, registry names, LSDB catalogues, Dask DataFrames) into LSDB
-catalogues with margins, the per-partition algorithm class (:class:`ZonesCrossmatch`, which never
-sees Dask: two pandas partitions in, index arrays out, as LSDB's own algorithms do), and choosing
-the Dask client: the one passed in, the current one, the platform's dask-gateway when configured,
+catalogues with margins (wide enough for the radius plus the proper motion between the epochs),
+the checks of the inputs that can be made without reading them (NaN rows, latitudes, from the
+Parquet statistics), the per-partition algorithm classes (:class:`ZonesCrossmatch` and
+:class:`ZonesBayesCrossmatch`, which never see Dask: two pandas partitions in, index arrays out, as
+LSDB's own algorithms do; they move positions to the common epoch first), the whole-catalogue
+densities for match probabilities, progress per partition, and choosing the Dask client: the one passed in, the current one, the platform's dask-gateway when configured,
 else a LocalCluster. Only this module imports lsdb, hats and distributed.
 """
 
