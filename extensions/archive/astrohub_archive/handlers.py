@@ -16,7 +16,7 @@ import tornado.web
 
 from astrohub_archive.auth import AuthFault
 from astrohub_archive.params import UsageFault, parse_scs, parse_sia
-from astrohub_archive.responses import CONTENT_TYPES, error_votable, obscore_table, render_table
+from astrohub_archive.responses import CONTENT_TYPES, error_votable, obscore_table, obscore_votable, render_table
 from platform_lib.imageindex import ImageIndexError
 
 __all__ = ["routes"]
@@ -103,6 +103,8 @@ class SiaQueryHandler(BaseHandler):
             if req.overflow_cap:
                 infos.append(("MAXREC", str(req.maxrec), f"MAXREC above this service's limit was lowered to "
                                                          f"{req.maxrec}"))
+            if req.fmt == "votable":  # the common answer: written straight from the records
+                return obscore_votable(records, base, overflow=overflow, infos=infos)
             return render_table(obscore_table(records, base), req.fmt, overflow=overflow, infos=infos)
 
         body = await asyncio.get_running_loop().run_in_executor(None, run)
