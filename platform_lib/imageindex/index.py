@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -324,9 +325,11 @@ def _update(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildR
 class ImageIndex:
     """Read-only access to an index file, safe from many threads while writers replace the file.
 
-    Every call opens its own read-only connection: a connection opened before a rebuild's
-    ``os.replace`` keeps reading the old (complete) file, one opened after reads the new one, so a
-    reader sees the old or the new index, never a mixture.
+    Each thread keeps one read-only connection and reuses it while the file stays the same (same
+    device, inode, size and mtime, checked with one ``stat`` per call). A writer's ``os.replace``
+    gives the path a new inode, so the next call in every thread closes its connection and opens the
+    new file: a query sees the old or the new index, never a mixture. Opening a connection (and
+    SQLite reading the schema) per call cost more than a small query itself.
 
     Parameters
     ----------
@@ -336,6 +339,16 @@ class ImageIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: set[sqlite3.Connection] = set()  # every thread's connection, for close()
+
+    def _signature(self) -> tuple | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -354,14 +367,38 @@ class ImageIndex:
 
     @contextlib.contextmanager
     def _connection(self):
-        conn = self._open()
+        """This thread's connection to the current file (reopened when the file was replaced)."""
+        local = self._local
+        conn = getattr(local, "conn", None)
+        sig = self._signature()
+        if conn is not None and (sig is None or sig != local.sig):
+            self._discard(conn)
+            conn = local.conn = None
+        if conn is None:
+            conn = self._open()
+            # The file may have been replaced between stat and open: then the next call reopens.
+            local.conn, local.sig = conn, sig
+            with self._lock:
+                self._all.add(conn)
         try:
             yield conn
-        finally:
-            conn.close()
+        except sqlite3.Error:
+            self._discard(conn)  # a broken connection is not reused
+            local.conn = None
+            raise
+
+    def _discard(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            self._all.discard(conn)
+        conn.close()
 
     def close(self) -> None:
-        """Nothing to release (connections live for one call); kept for callers that close readers."""
+        """Close every thread's connection (call when no query is running); later calls reopen."""
+        with self._lock:
+            conns, self._all = list(self._all), set()
+        self._local = threading.local()
+        for conn in conns:
+            conn.close()
 
     def count(self) -> int:
         """The number of records (visible or not)."""
@@ -379,10 +416,14 @@ class ImageIndex:
         """
         sql, params = plan_sql(q, viewer, now if now is not None else now_mjd(), extra_where=extra_where,
                                order_by=order_by)
-        # One connection per call: sqlite3 connections must not be shared by concurrent threads,
-        # and a fresh connection always opens the current file (atomic replace by a writer).
+        # This thread's own connection (sqlite3 connections must not be shared by concurrent
+        # threads), reopened when a writer has replaced the file.
         with self._connection() as conn:
-            return self._collect(conn.execute(sql, params), q, maxrec)
+            cursor = conn.execute(sql, params)
+            try:
+                return self._collect(cursor, q, maxrec)
+            finally:
+                cursor.close()  # ends the read transaction even when MAXREC stopped early
 
     @staticmethod
     def _collect(rows, q: ImageQuery, maxrec: int | None) -> tuple[list[dict], bool]:

@@ -128,3 +128,37 @@ def test_readers_during_rebuilds_see_old_or_new_never_partial(tmp_path):
     assert len(seen) >= 20
     assert set(seen) <= {frozenset(old), frozenset(new)}
     assert not list(tmp_path.glob(".index.sqlite.*.tmp"))  # no temporary file left behind
+
+
+def test_a_long_lived_reader_reuses_its_connection_and_sees_each_rebuild(tmp_path):
+    """Each thread keeps its connection while the file is unchanged and reopens after a replace."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for k in range(2):
+        write_image(data, k)
+    path = tmp_path / "index.sqlite"
+    build_index(path, data, workers=1)
+    index = ImageIndex(path)
+    assert ids(index) == {"img_0", "img_1"}
+    with index._connection() as first:
+        pass
+    assert index.count() == 2
+    with index._connection() as again:
+        assert again is first  # unchanged file: no reopen
+    with ThreadPoolExecutor(2) as pool:  # worker threads, as the service's executor
+        assert all(r == {"img_0", "img_1"} for r in pool.map(lambda _: ids(index), range(6)))
+        write_image(data, 2)
+        update_index(path, data, workers=1)
+        assert all(r == {"img_0", "img_1", "img_2"} for r in pool.map(lambda _: ids(index), range(6)))
+    assert ids(index) == {"img_0", "img_1", "img_2"}
+    with index._connection() as fresh:
+        assert fresh is not first
+    index.close()
+    assert index.count() == 3  # usable again after close
+    path.unlink()
+    with pytest.raises(ImageIndexError) as info:
+        index.count()
+    assert info.value.code == "no-index"
+    index.close()
