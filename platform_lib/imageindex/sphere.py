@@ -8,6 +8,7 @@ RA = 0/360 and at the poles because no angle wraps there.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -27,6 +28,31 @@ __all__ = [
 ]
 
 _EPS = 1e-12
+
+# Exact tests run per candidate footprint on 3-vectors, where numpy's per-call overhead (np.cross
+# ~10 us) dominates: they use these float-tuple helpers (the same arithmetic, ~50x faster).
+Vec = tuple[float, float, float]
+
+
+def _vec(p) -> Vec:
+    return (float(p[0]), float(p[1]), float(p[2]))
+
+
+def _cross(a: Vec, b: Vec) -> Vec:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def _dot(a: Vec, b: Vec) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _norm(a: Vec) -> float:
+    return math.sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2])
+
+
+def _sep(a: Vec, b: Vec) -> float:
+    """:func:`angular_separation` of two float-tuple unit vectors."""
+    return math.atan2(_norm(_cross(a, b)), _dot(a, b))
 
 
 def radec_to_xyz(ra_deg, dec_deg) -> np.ndarray:
@@ -93,41 +119,42 @@ def polygon_caps(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return c, radii + 1e-9
 
 
-def _arc_point_distance(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> float:
-    """Angular distance (rad) from point p to the minor great-circle arc a-b."""
-    n = np.cross(a, b)
-    nn = np.linalg.norm(n)
+def _arc_point_distance(a: Vec, b: Vec, p: Vec) -> float:
+    """Angular distance (rad) from point p to the minor great-circle arc a-b (float-tuple vectors)."""
+    n = _cross(a, b)
+    nn = _norm(n)
     if nn < _EPS:
-        return float(angular_separation(a, p))
-    n = n / nn
+        return _sep(a, p)
+    n = (n[0] / nn, n[1] / nn, n[2] / nn)
     # Projection of p onto the great circle; inside the arc when it lies between a and b.
-    q = p - np.dot(p, n) * n
-    qn = np.linalg.norm(q)
+    pn = _dot(p, n)
+    q = (p[0] - pn * n[0], p[1] - pn * n[1], p[2] - pn * n[2])
+    qn = _norm(q)
     if qn > _EPS:
-        q = q / qn
-        if np.dot(np.cross(a, q), n) >= -_EPS and np.dot(np.cross(q, b), n) >= -_EPS:
-            return float(abs(math.asin(max(-1.0, min(1.0, float(np.dot(p, n)))))))
-    return float(min(angular_separation(a, p), angular_separation(b, p)))
+        q = (q[0] / qn, q[1] / qn, q[2] / qn)
+        if _dot(_cross(a, q), n) >= -_EPS and _dot(_cross(q, b), n) >= -_EPS:
+            return abs(math.asin(max(-1.0, min(1.0, pn))))
+    return min(_sep(a, p), _sep(b, p))
 
 
-def _arcs_intersect(a1, a2, b1, b2) -> bool:
-    """Whether two minor great-circle arcs cross (or touch)."""
-    n1 = np.cross(a1, a2)
-    n2 = np.cross(b1, b2)
-    t = np.cross(n1, n2)
-    tn = np.linalg.norm(t)
+def _arcs_intersect(a1: Vec, a2: Vec, b1: Vec, b2: Vec) -> bool:
+    """Whether two minor great-circle arcs cross (or touch); float-tuple vectors."""
+    n1 = _cross(a1, a2)
+    n2 = _cross(b1, b2)
+    t = _cross(n1, n2)
+    tn = _norm(t)
     if tn < _EPS:  # same great circle: overlap when an endpoint lies on the other arc
         return any(
             _arc_point_distance(x, y, p) < 1e-9
             for x, y, p in ((a1, a2, b1), (a1, a2, b2), (b1, b2, a1), (b1, b2, a2))
         )
-    t = t / tn
-    for cand in (t, -t):
+    t = (t[0] / tn, t[1] / tn, t[2] / tn)
+    for cand in (t, (-t[0], -t[1], -t[2])):
         if (
-            np.dot(np.cross(a1, cand), n1) >= -1e-12
-            and np.dot(np.cross(cand, a2), n1) >= -1e-12
-            and np.dot(np.cross(b1, cand), n2) >= -1e-12
-            and np.dot(np.cross(cand, b2), n2) >= -1e-12
+            _dot(_cross(a1, cand), n1) >= -1e-12
+            and _dot(_cross(cand, a2), n1) >= -1e-12
+            and _dot(_cross(b1, cand), n2) >= -1e-12
+            and _dot(_cross(cand, b2), n2) >= -1e-12
         ):
             return True
     return False
@@ -135,13 +162,14 @@ def _arcs_intersect(a1, a2, b1, b2) -> bool:
 
 def polygon_is_simple(vertices: np.ndarray) -> bool:
     """Whether a closed spherical polygon (n, 3) has no self-intersecting edges."""
-    n = len(vertices)
+    v = [_vec(p) for p in np.asarray(vertices, dtype=float)]
+    n = len(v)
     for i in range(n):
-        a1, a2 = vertices[i], vertices[(i + 1) % n]
+        a1, a2 = v[i], v[(i + 1) % n]
         for j in range(i + 2, n):
             if i == 0 and j == n - 1:
                 continue  # adjacent through the closing edge
-            if _arcs_intersect(a1, a2, vertices[j], vertices[(j + 1) % n]):
+            if _arcs_intersect(a1, a2, v[j], v[(j + 1) % n]):
                 return False
     return True
 
@@ -164,12 +192,16 @@ class Circle:
     def contains(self, xyz: np.ndarray) -> np.ndarray:
         return angular_separation(self.center_xyz, xyz) <= math.radians(self.radius) + 1e-12
 
+    @functools.cached_property
+    def _center(self) -> Vec:  # cached: one circle is tested against every candidate footprint
+        return _vec(self.center_xyz)
+
     def intersects_polygon(self, poly: "Polygon") -> bool:
-        c = self.center_xyz
+        c = self._center
         r = math.radians(self.radius)
         if poly.contains_point(c):
             return True
-        v = poly.xyz
+        v = poly.points
         n = len(v)
         return any(_arc_point_distance(v[i], v[(i + 1) % n], c) <= r + 1e-12 for i in range(n))
 
@@ -192,14 +224,35 @@ class Polygon:
 
     @classmethod
     def from_xyz(cls, xyz: np.ndarray) -> "Polygon":
+        """A polygon from (n, 3) unit vectors; RA/Dec and the bounding cap are computed when first used."""
         self = cls.__new__(cls)
         self.xyz = np.asarray(xyz, dtype=float)
-        self.ra, self.dec = xyz_to_radec(self.xyz)
+        return self
+
+    # Lazily derived from ``xyz`` (the exact test of a stored footprint needs only its vertices);
+    # ``__init__`` sets them directly.
+    @functools.cached_property
+    def ra(self) -> np.ndarray:
+        return xyz_to_radec(self.xyz)[0]
+
+    @functools.cached_property
+    def dec(self) -> np.ndarray:
+        return xyz_to_radec(self.xyz)[1]
+
+    @functools.cached_property
+    def center(self) -> np.ndarray:
         centroid = self.xyz.sum(axis=0)
         norm = np.linalg.norm(centroid)
-        self.center = centroid / norm if norm > _EPS else self.xyz[0]
-        self.radius = float(np.max(angular_separation(self.center, self.xyz)))
-        return self
+        return centroid / norm if norm > _EPS else self.xyz[0]
+
+    @functools.cached_property
+    def radius(self) -> float:
+        return float(np.max(angular_separation(self.center, self.xyz)))
+
+    @functools.cached_property
+    def points(self) -> list[Vec]:
+        """The vertices as float tuples (for the scalar exact tests)."""
+        return [tuple(p) for p in self.xyz.tolist()]
 
     def box(self):
         # Great-circle edges never bulge past the cap through the vertices around the centroid
@@ -212,15 +265,16 @@ class Polygon:
         ``-centre`` is outside any polygon smaller than a hemisphere; the path is split at its
         midpoint so that each half is a minor arc.
         """
-        p = np.asarray(p, dtype=float)
-        v = self.xyz
+        p = _vec(p)
+        v = self.points
         n = len(v)
-        q = -self.center
-        mid = p + q
-        mn = np.linalg.norm(mid)
+        c = self.center
+        q = (-float(c[0]), -float(c[1]), -float(c[2]))
+        mid = (p[0] + q[0], p[1] + q[1], p[2] + q[2])
+        mn = _norm(mid)
         if mn < 1e-9:  # p is the centre itself
             return True
-        mid = mid / mn
+        mid = (mid[0] / mn, mid[1] / mn, mid[2] / mn)
         crossings = 0
         for i in range(n):
             b1, b2 = v[i], v[(i + 1) % n]
@@ -230,7 +284,7 @@ class Polygon:
     def intersects_polygon(self, other: "Polygon") -> bool:
         if float(angular_separation(self.center, other.center)) > self.radius + other.radius + 1e-12:
             return False
-        a, b = self.xyz, other.xyz
+        a, b = self.points, other.points
         na, nb = len(a), len(b)
         for i in range(na):
             for j in range(nb):
@@ -243,20 +297,20 @@ class Polygon:
         return f"Polygon ICRS {coords}"
 
 
-def _crosses(a1, a2, b1, b2) -> bool:
-    n1 = np.cross(a1, a2)
-    n2 = np.cross(b1, b2)
-    t = np.cross(n1, n2)
-    tn = np.linalg.norm(t)
+def _crosses(a1: Vec, a2: Vec, b1: Vec, b2: Vec) -> bool:
+    n1 = _cross(a1, a2)
+    n2 = _cross(b1, b2)
+    t = _cross(n1, n2)
+    tn = _norm(t)
     if tn < _EPS:
         return False
-    t = t / tn
-    for cand in (t, -t):
+    t = (t[0] / tn, t[1] / tn, t[2] / tn)
+    for cand in (t, (-t[0], -t[1], -t[2])):
         if (
-            np.dot(np.cross(a1, cand), n1) > 0
-            and np.dot(np.cross(cand, a2), n1) > 0
-            and np.dot(np.cross(b1, cand), n2) > 0
-            and np.dot(np.cross(cand, b2), n2) >= 0
+            _dot(_cross(a1, cand), n1) > 0
+            and _dot(_cross(cand, a2), n1) > 0
+            and _dot(_cross(b1, cand), n2) > 0
+            and _dot(_cross(cand, b2), n2) >= 0
         ):
             return True
     return False
