@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from types import SimpleNamespace
 
 import pytest
@@ -13,8 +15,10 @@ from astrohub_hub.gateway import (
     AstroLocalBackend,
     AstroUnsafeLocalBackend,
     LimitedLocalBackend,
+    UserClusterLimit,
     cluster_options,
     configure_gateway,
+    configure_gateway_kubernetes,
 )
 from astrohub_hub.configure import validate_settings
 
@@ -81,10 +85,12 @@ def test_limits_and_cluster_config():
 
 def test_cluster_options_bounded():
     options = cluster_options(validate_settings(settings(workerCoresMax=2, workerMemoryGibMax=4)))
-    user = SimpleNamespace(name="alice")
+    user = SimpleNamespace(name="alice", groups=set())
     parsed = options.parse_options({"worker_cores": 2, "worker_memory": 3})
-    assert options.get_configuration(parsed, user) == {"worker_cores": 2, "worker_memory": 3 * GIB}
-    assert options.get_configuration(options.parse_options({}), user) == {"worker_cores": 1, "worker_memory": 2 * GIB}
+    assert options.get_configuration(parsed, user) == {"worker_cores": 2, "worker_memory": 3 * GIB,
+                                                       "cluster_max_workers": 8}
+    assert options.get_configuration(options.parse_options({}), user) == {"worker_cores": 1, "worker_memory": 2 * GIB,
+                                                                          "cluster_max_workers": 8}
     with pytest.raises(ValueError, match="worker_cores"):
         options.parse_options({"worker_cores": 3})
     with pytest.raises(ValueError, match="worker_memory"):
@@ -107,7 +113,10 @@ def test_cluster_limit_per_user_is_a_public_error():
     from dask_gateway_server.backends.base import PublicException
 
     backend = AstroUnsafeLocalBackend(max_clusters_per_user=2)
-    backend.db = SimpleNamespace(list_clusters=lambda username: ["c1", "c2"])
+    # what LocalBackend.list_clusters reads: the records of the user's pending and running clusters
+    records = {"alice": [SimpleNamespace(to_model=lambda n=n: SimpleNamespace(name=n)) for n in ("c1", "c2")]}
+    backend.db = SimpleNamespace(list_clusters=lambda username, statuses: records.get(username, []))
+    assert issubclass(AstroUnsafeLocalBackend, UserClusterLimit)
     with pytest.raises(PublicException, match="already has 2 active clusters \\(the limit is 2\\)"):
         asyncio.run(backend.start_cluster(SimpleNamespace(name="alice"), {}))
 
@@ -129,3 +138,226 @@ def test_platform_environment_expanded_per_user():
     env = backend.get_env(cluster)
     assert env["PLATFORM_HOME"] == "/srv/home/alice"
     assert env["DASK_GATEWAY_CLUSTER_NAME"] == "c"
+
+
+# --- Kubernetes: configure_gateway_kubernetes (the Helm chart's gateway.extraConfig) -------------
+
+
+def kube_settings(**server):
+    return {
+        "mode": "kubernetes",
+        "storage": {"home": "/home/jovyan", "groupsRoot": "/home/jovyan/groups",
+                    "datasets": "/datasets/", "scratch": "/tmp/scratch"},
+        "daskGateway": {"server": {"workerMemoryGibMin": 1, "workerMemoryGibMax": 16, "clusterMaxCores": 64,
+                                   "clusterMaxMemoryGib": 256, "clusterMaxWorkersByGroup": {"survey-team": 32},
+                                   **server}},
+        "kubernetes": {"datasets": [
+            {"name": "gaia", "nfs": {"server": "nfs.example.org", "path": "/export/gaia"}},
+            {"name": "sample", "persistentVolumeClaim": {"claimName": "sample-sky"}},
+        ]},
+    }
+
+
+def chart_config():
+    """What the dask-gateway chart sets before gateway.extraConfig runs (the traits we must keep)."""
+    c = Config()
+    c.DaskGateway.backend_class = "dask_gateway_server.backends.kubernetes.KubeBackend"
+    c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
+    c.JupyterHubAuthenticator.jupyterhub_api_url = "http://hub:8081/hub/api"
+    c.KubeBackend.gateway_instance = "astrohub-dask-gateway"
+    c.KubeClusterConfig.image = "ghcr.io/astrohub/user:0.1.0"
+    c.KubeClusterConfig.worker_extra_pod_config = {"volumes": [{"name": "scratch", "emptyDir": {}}],
+                                                   "nodeSelector": {"pool": "dask"}}
+    c.KubeClusterConfig.worker_extra_container_config = {"volumeMounts": [{"name": "scratch", "mountPath": "/s"}]}
+    return c
+
+
+def test_kubernetes_worker_pods_get_the_dataset_volumes_after_the_charts():
+    from astrohub_hub.kubernetes import KubernetesSettings, dataset_volumes
+
+    c = chart_config()
+    configure_gateway_kubernetes(c, kube_settings())
+    volumes, mounts = dataset_volumes(KubernetesSettings.model_validate(kube_settings()["kubernetes"]), "/datasets")
+    pod = c.KubeClusterConfig.worker_extra_pod_config
+    assert pod["volumes"] == [{"name": "scratch", "emptyDir": {}}, *volumes]
+    assert pod["nodeSelector"] == {"pool": "dask"}
+    container = c.KubeClusterConfig.worker_extra_container_config
+    assert container["volumeMounts"] == [{"name": "scratch", "mountPath": "/s"}, *mounts]
+    assert [m["mountPath"] for m in mounts] == ["/datasets/gaia", "/datasets/sample"]
+    assert all(m["readOnly"] for m in mounts)
+    assert volumes[0]["nfs"] == {"server": "nfs.example.org", "path": "/export/gaia", "readOnly": True}
+    # the chart's traits are left alone; no scheduler mounts (schedulers do not read data)
+    assert c.DaskGateway.authenticator_class == "dask_gateway_server.auth.JupyterHubAuthenticator"
+    assert c.JupyterHubAuthenticator.jupyterhub_api_url == "http://hub:8081/hub/api"
+    assert "address" not in c.DaskGateway and "Proxy" not in c
+    assert c.KubeClusterConfig.image == "ghcr.io/astrohub/user:0.1.0"
+    assert "scheduler_extra_pod_config" not in c.KubeClusterConfig
+
+
+def test_kubernetes_without_datasets_or_chart_config():
+    c = Config()
+    configure_gateway_kubernetes(c, {**kube_settings(), "kubernetes": {}})
+    assert c.KubeClusterConfig.worker_extra_pod_config == {"volumes": []}
+    assert c.KubeClusterConfig.worker_extra_container_config == {"volumeMounts": []}
+
+
+def test_kubernetes_cluster_options_limits_and_idle_timeout():
+    from dask_gateway_server.backends.kubernetes.backend import KubeClusterConfig
+    from dask_gateway_server.models import User
+
+    c = chart_config()
+    configure_gateway_kubernetes(c, kube_settings(idleTimeoutSeconds=900))
+    cluster = KubeClusterConfig(config=c)
+    assert (cluster.cluster_max_workers, cluster.cluster_max_cores) == (8, 64)
+    assert cluster.cluster_max_memory == 256 * GIB
+    assert cluster.idle_timeout == 900
+
+    options = c.Backend.cluster_options
+    spec = {field["field"]: (field["spec"]["min"], field["spec"]["max"], field["default"])
+            for field in options.get_specification()}
+    assert spec == {"worker_cores": (1, 4, 1), "worker_memory": (1, 16, 2)}
+    student = User("student1", groups=["astro101"])
+    chosen = options.get_configuration(options.parse_options({"worker_cores": 2, "worker_memory": 4}), student)
+    assert chosen == {"worker_cores": 2, "worker_cores_limit": 2, "worker_memory": 4 * GIB,
+                      "worker_memory_limit": 4 * GIB, "cluster_max_workers": 8}
+    assert KubeClusterConfig(config=c, **chosen).worker_memory_limit == 4 * GIB  # accepted overrides
+    survey = User("bob", groups=["survey-team", "astro101"])
+    assert options.get_configuration(options.parse_options({}), survey)["cluster_max_workers"] == 32
+    with pytest.raises(ValueError, match="worker_memory"):
+        options.parse_options({"worker_memory": 0.5})
+    with pytest.raises(ValueError, match="worker_cores"):
+        options.parse_options({"worker_cores": 5})
+
+
+def test_group_allowance_never_lowers_the_default():
+    from dask_gateway_server.models import User
+
+    c = Config()
+    configure_gateway_kubernetes(c, kube_settings(clusterMaxWorkers=10, clusterMaxWorkersByGroup={"tiny": 2}))
+    options = c.Backend.cluster_options
+    assert options.get_configuration(options.parse_options({}), User("a", groups=["tiny"]))["cluster_max_workers"] == 10
+
+
+def test_kubernetes_backend_class_has_the_cluster_cap():
+    from dask_gateway_server.backends.kubernetes import KubeBackend
+
+    from astrohub_hub.gateway import AstroKubeBackend
+
+    c = chart_config()
+    configure_gateway_kubernetes(c, kube_settings(maxClustersPerUser=3))
+    assert c.DaskGateway.backend_class is AstroKubeBackend
+    assert issubclass(AstroKubeBackend, KubeBackend) and issubclass(AstroKubeBackend, UserClusterLimit)
+    backend = AstroKubeBackend(config=c)
+    assert backend.max_clusters_per_user == 3
+    assert backend.gateway_instance == "astrohub-dask-gateway"  # KubeBackend's own config still applies
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"mode": "local"}, "mode"),
+        ({"kubernetes": None}, "kubernetes"),
+        ({"kubernetes": {"datasets": [{"name": "gaia"}]}}, "kubernetes.datasets.0"),
+    ],
+)
+def test_kubernetes_bad_settings_name_the_key(change, key):
+    with pytest.raises(HubConfigError) as info:
+        configure_gateway_kubernetes(Config(), {**kube_settings(), **change})
+    assert info.value.key == key
+
+
+def test_group_allowance_must_be_positive():
+    with pytest.raises(HubConfigError) as info:
+        configure_gateway_kubernetes(Config(), kube_settings(clusterMaxWorkersByGroup={"survey-team": 0}))
+    assert info.value.key == "daskGateway.server.clusterMaxWorkersByGroup.survey-team"
+
+
+class FakeCustomObjects:
+    """The one Kubernetes API call KubeBackend.start_cluster makes (no API server here)."""
+
+    def __init__(self):
+        self.created = []
+
+    async def create_namespaced_custom_object(self, group, version, namespace, plural, body):
+        await asyncio.sleep(0)  # a real call yields to the event loop
+        self.created.append((namespace, body))
+        return body
+
+
+def kube_backend(limit):
+    from astrohub_hub.gateway import AstroKubeBackend
+
+    c = chart_config()
+    configure_gateway_kubernetes(c, kube_settings(maxClustersPerUser=limit))
+    c.KubeClusterConfig.namespace = "astro"
+    backend = AstroKubeBackend(config=c)
+    # what KubeBackend.setup would create, minus the informer that fills `clusters` from the API server
+    backend.clusters, backend.username_to_clusters = {}, defaultdict(dict)
+    backend.custom_client = FakeCustomObjects()
+    return backend
+
+
+def informer_sees(backend, name, username, status):
+    """What KubeBackend.sync_cluster records when the informer reports a DaskCluster."""
+    from dask_gateway_server import models
+
+    cluster = models.Cluster(name=name, username=username, token="t", options={}, config={}, status=status)
+    backend.clusters[name] = backend.username_to_clusters[username][name] = cluster
+
+
+def test_kubernetes_cluster_cap_per_user_refuses_with_a_public_message():
+    from dask_gateway_server import models
+    from dask_gateway_server.backends.base import PublicException
+    from dask_gateway_server.models import User
+
+    backend = kube_backend(limit=2)
+    alice, bob = User("alice", groups=[]), User("bob", groups=[])
+
+    async def scenario():
+        first = await backend.start_cluster(alice, {})
+        second = await backend.start_cluster(alice, {"worker_cores": 2})
+        assert first.startswith("astro.") and first != second
+        # the informer has not reported either cluster yet: both count
+        with pytest.raises(PublicException) as info:
+            await backend.start_cluster(alice, {})
+        assert str(info.value) == (
+            "user 'alice' already has 2 active clusters (the limit is 2); shut one down with cluster.shutdown() "
+            "(list them with Gateway().list_clusters()) and retry"
+        )
+        await backend.start_cluster(bob, {})  # the cap is per user
+        informer_sees(backend, first, "alice", models.ClusterStatus.RUNNING)
+        informer_sees(backend, second, "alice", models.ClusterStatus.PENDING)
+        with pytest.raises(PublicException, match="already has 2 active clusters"):
+            await backend.start_cluster(alice, {})
+        informer_sees(backend, second, "alice", models.ClusterStatus.STOPPED)  # stopped clusters do not count
+        return await backend.start_cluster(alice, {})
+
+    assert asyncio.run(scenario())
+    assert [body["spec"]["username"] for _, body in backend.custom_client.created] == ["alice", "alice", "bob", "alice"]
+    assert backend.custom_client.created[1][1]["spec"]["config"]["worker_cores_limit"] == 2
+
+
+def test_concurrent_requests_cannot_overshoot_the_cap():
+    from dask_gateway_server.backends.base import PublicException
+    from dask_gateway_server.models import User
+
+    backend = kube_backend(limit=1)
+
+    async def scenario():
+        return await asyncio.gather(*(backend.start_cluster(User("alice"), {}) for _ in range(3)),
+                                    return_exceptions=True)
+
+    results = asyncio.run(scenario())
+    assert sum(isinstance(r, str) for r in results) == 1
+    assert sum(isinstance(r, PublicException) for r in results) == 2
+    assert len(backend.custom_client.created) == 1
+
+
+def test_invalid_options_are_refused_before_counting():
+    from dask_gateway_server.backends.base import PublicException
+    from dask_gateway_server.models import User
+
+    backend = kube_backend(limit=1)
+    with pytest.raises(PublicException, match="worker_cores"):
+        asyncio.run(backend.start_cluster(User("alice"), {"worker_cores": 99}))
+    assert asyncio.run(backend.start_cluster(User("alice"), {}))  # the refused request used no slot

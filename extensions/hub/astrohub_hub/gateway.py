@@ -1,4 +1,5 @@
-"""The dask-gateway server's configuration, as code: :func:`configure_gateway` and its backends.
+"""The dask-gateway server's configuration, as code: :func:`configure_gateway`, its Kubernetes twin
+:func:`configure_gateway_kubernetes`, and the backends they install.
 
 The local platform's generated ``dask_gateway_config.py`` calls::
 
@@ -14,15 +15,21 @@ through JupyterHub (``JupyterHubAuthenticator``: the user's hub token is resolve
   and workers running as the hub user's system user (``astro-<name>``, the same mapping as the
   hub's spawner, created with the same home if the user never started a server), HOME set to
   the user's home;
-* not root: :class:`AstroUnsafeLocalBackend` (everything as the invoking user).
+* not root: :class:`AstroUnsafeLocalBackend` (everything as the invoking user);
+* Kubernetes (the Helm chart's ``dask-gateway.gateway.extraConfig`` calls
+  :func:`configure_gateway_kubernetes`): ``AstroKubeBackend``, dask-gateway's ``KubeBackend``
+  (defined on first use, since ``kubernetes_asyncio`` is only needed there).
 
-Both enforce ``max_clusters_per_user``. Cluster options (``worker_cores``, ``worker_memory`` in GiB)
-have maxima from ``GatewayServerSettings``. May import dask-gateway-server and this package.
+All of them enforce ``max_clusters_per_user`` through :class:`UserClusterLimit`. Cluster options
+(``worker_cores``, ``worker_memory`` in GiB) have bounds from ``GatewayServerSettings``; the
+largest cluster a user may start follows their hub groups (``cluster_max_workers_by_group``).
+May import dask-gateway-server and this package.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import pwd
 import sys
@@ -30,8 +37,10 @@ import tempfile
 from typing import Any, Mapping
 
 from traitlets import Dict, Integer, Unicode
+from traitlets.config import Configurable
 
 from astrohub_hub.errors import HubConfigError, UsernameError
+from astrohub_hub.kubernetes import dataset_volumes
 from astrohub_hub.local import (
     ensure_system_user,
     expand_user_path,
@@ -46,33 +55,63 @@ from dask_gateway_server.backends.base import PublicException
 from dask_gateway_server.backends.local import LocalBackend
 
 __all__ = [
+    "AstroKubeBackend",
     "AstroLocalBackend",
     "AstroUnsafeLocalBackend",
     "LimitedLocalBackend",
+    "UserClusterLimit",
     "cluster_options",
     "configure_gateway",
+    "configure_gateway_kubernetes",
 ]
 
 GIB = 2**30
 
 
-class LimitedLocalBackend(LocalBackend):
-    """A local backend refusing a user's cluster beyond ``max_clusters_per_user`` (0: no limit)."""
+class UserClusterLimit(Configurable):
+    """Mixin for a dask-gateway backend: refuses a user's cluster beyond ``max_clusters_per_user``.
 
-    max_clusters_per_user = Integer(0, help="Active clusters a user may have at once (0: no limit).", config=True)
+    Counts what the backend's own ``list_clusters(username=...)`` reports (pending and running
+    clusters) plus the clusters this process started that the backend does not know yet (the
+    Kubernetes backend learns of a new cluster from its informer, after ``start_cluster`` returns).
+    Checks and starts of one user are serialised, so quick repeated requests cannot overshoot.
+    Put it before the backend class: ``class B(UserClusterLimit, KubeBackend)``.
+    """
+
+    max_clusters_per_user = Integer(
+        0, help="Pending and running clusters a user may have at once (0: no limit).", config=True
+    )
+    _user_locks = Dict()
+    _unlisted = Dict()
+
+    async def start_cluster(self, user, cluster_options):
+        if not self.max_clusters_per_user:
+            return await super().start_cluster(user, cluster_options)
+        async with self._user_locks.setdefault(user.name, asyncio.Lock()):
+            listed = {cluster.name for cluster in await self.list_clusters(username=user.name)}
+            unlisted = set()
+            for name in self._unlisted.get(user.name, ()):
+                if name not in listed and await self.get_cluster(name) is None:
+                    unlisted.add(name)
+            self._unlisted[user.name] = unlisted
+            active = len(listed) + len(unlisted)
+            if active >= self.max_clusters_per_user:
+                raise PublicException(
+                    f"user {user.name!r} already has {active} active clusters (the limit is "
+                    f"{self.max_clusters_per_user}); shut one down with cluster.shutdown() (list them with "
+                    f"Gateway().list_clusters()) and retry"
+                )
+            name = await super().start_cluster(user, cluster_options)
+            unlisted.add(name)
+            return name
+
+
+class LimitedLocalBackend(UserClusterLimit, LocalBackend):
+    """A local backend with :class:`UserClusterLimit` and a per-user environment."""
+
     platform_environment = Dict(
         help="Extra environment for schedulers and workers; '{username}' is the hub user name.", config=True
     )
-
-    async def start_cluster(self, user, cluster_options):
-        if self.max_clusters_per_user:
-            active = self.db.list_clusters(username=user.name)
-            if len(active) >= self.max_clusters_per_user:
-                raise PublicException(
-                    f"user {user.name!r} already has {len(active)} active clusters (the limit is "
-                    f"{self.max_clusters_per_user}); shut one down with cluster.shutdown()"
-                )
-        return await super().start_cluster(user, cluster_options)
 
     def get_env(self, cluster):
         env = super().get_env(cluster)
@@ -179,22 +218,70 @@ class AstroUnsafeLocalBackend(LimitedLocalBackend):
         pass
 
 
-def cluster_options(settings: HubSettings):
-    """The cluster options users may set: ``worker_cores`` and ``worker_memory`` (GiB), bounded."""
+@functools.cache
+def _kube_backend() -> type:
+    from dask_gateway_server.backends.kubernetes import KubeBackend
+
+    class AstroKubeBackend(UserClusterLimit, KubeBackend):
+        """dask-gateway's ``KubeBackend`` with :class:`UserClusterLimit`."""
+
+    AstroKubeBackend.__module__ = __name__
+    AstroKubeBackend.__qualname__ = "AstroKubeBackend"
+    return AstroKubeBackend
+
+
+def __getattr__(name: str) -> Any:
+    # AstroKubeBackend is built on first use: KubeBackend needs kubernetes_asyncio, which the local
+    # platform (the ``gateway`` extra) does not install.
+    if name == "AstroKubeBackend":
+        return _kube_backend()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def cluster_options(settings: HubSettings, *, kubernetes: bool = False):
+    """The cluster options users may set: ``worker_cores`` and ``worker_memory`` (GiB), bounded.
+
+    The handler also sets each cluster's ``cluster_max_workers``: the largest of
+    ``cluster_max_workers`` and ``cluster_max_workers_by_group[g]`` for the user's hub groups ``g``.
+    With ``kubernetes``, the worker container's limits equal its requests (``worker_cores_limit``,
+    ``worker_memory_limit``), so a worker gets exactly what the user chose.
+    """
     from dask_gateway_server.options import Float, Integer as IntegerOption, Options
 
     server = settings.dask_gateway.server
+    by_group = server.cluster_max_workers_by_group
 
     def handler(options: Any, user: Any) -> dict[str, Any]:
-        return {"worker_cores": options.worker_cores, "worker_memory": int(options.worker_memory * GIB)}
+        memory = int(options.worker_memory * GIB)
+        allowances = [by_group[group] for group in user.groups if group in by_group]
+        config = {
+            "worker_cores": options.worker_cores,
+            "worker_memory": memory,
+            "cluster_max_workers": max([server.cluster_max_workers, *allowances]),
+        }
+        if kubernetes:
+            config["worker_cores_limit"] = options.worker_cores
+            config["worker_memory_limit"] = memory
+        return config
 
     return Options(
         IntegerOption("worker_cores", default=server.worker_cores, min=1, max=server.worker_cores_max,
                       label="Worker cores"),
-        Float("worker_memory", default=server.worker_memory_gib, min=0.25, max=server.worker_memory_gib_max,
-              label="Worker memory (GiB)"),
+        Float("worker_memory", default=server.worker_memory_gib, min=server.worker_memory_gib_min,
+              max=server.worker_memory_gib_max, label="Worker memory (GiB)"),
         handler=handler,
     )
+
+
+def _cluster_limits(c: Any, settings: HubSettings, *, kubernetes: bool) -> None:
+    server = settings.dask_gateway.server
+    c.Backend.cluster_options = cluster_options(settings, kubernetes=kubernetes)
+    c.ClusterConfig.cluster_max_workers = server.cluster_max_workers
+    if server.cluster_max_cores is not None:
+        c.ClusterConfig.cluster_max_cores = server.cluster_max_cores
+    if server.cluster_max_memory_gib is not None:
+        c.ClusterConfig.cluster_max_memory = int(server.cluster_max_memory_gib * GIB)
+    c.ClusterConfig.idle_timeout = server.idle_timeout_seconds
 
 
 def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
@@ -267,7 +354,6 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     }
     if server.clusters_directory:
         c.LocalBackend.clusters_directory = server.clusters_directory
-    c.Backend.cluster_options = cluster_options(settings)
 
     c.ClusterConfig.scheduler_cmd = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
     c.ClusterConfig.worker_cmd = [sys.executable, "-m", "distributed.cli.dask_worker"]
@@ -275,10 +361,84 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     c.ClusterConfig.worker_memory = int(server.worker_memory_gib * GIB)
     c.ClusterConfig.scheduler_cores = server.scheduler_cores
     c.ClusterConfig.scheduler_memory = int(server.scheduler_memory_gib * GIB)
-    c.ClusterConfig.cluster_max_workers = server.cluster_max_workers
-    if server.cluster_max_cores is not None:
-        c.ClusterConfig.cluster_max_cores = server.cluster_max_cores
-    if server.cluster_max_memory_gib is not None:
-        c.ClusterConfig.cluster_max_memory = int(server.cluster_max_memory_gib * GIB)
-    c.ClusterConfig.idle_timeout = server.idle_timeout_seconds
+    _cluster_limits(c, settings, kubernetes=False)
+    return settings
+
+
+def _extend(section: Any, key: str, field: str, items: list[dict[str, Any]]) -> None:
+    value = dict(section[key]) if key in section else {}
+    value[field] = [*value.get(field, []), *items]
+    section[key] = value
+
+
+def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
+    """Configure the dask-gateway API server of the Helm chart (``KubeBackend``) from the hub settings.
+
+    Runs after the dask-gateway chart's own configuration, whose traits it leaves alone
+    (authenticator, proxy, addresses, images, worker sizes of ``gateway.backend``) except for
+    what it extends or owns:
+
+    * every worker pod mounts the archive datasets of ``kubernetes.datasets`` read-only at
+      ``<storage.datasets>/<name>`` (:func:`~astrohub_hub.kubernetes.dataset_volumes`, the builder
+      of the user pods' dataset volumes), appended to ``KubeClusterConfig.worker_extra_pod_config``
+      ``volumes`` and ``worker_extra_container_config`` ``volumeMounts``;
+    * ``Backend.cluster_options`` (:func:`cluster_options`: worker cores and memory bounded by
+      ``daskGateway.server``, worker limits equal to requests, ``cluster_max_workers`` by hub group);
+    * ``ClusterConfig`` ``cluster_max_workers``, ``cluster_max_cores``, ``cluster_max_memory`` and
+      ``idle_timeout``;
+    * ``DaskGateway.backend_class``: ``AstroKubeBackend`` (``KubeBackend`` refusing a user's
+      cluster beyond ``daskGateway.server.maxClustersPerUser``).
+
+    Parameters
+    ----------
+    c
+        The gateway's traitlets config (the chart runs ``gateway.extraConfig`` with it).
+    settings
+        :class:`HubSettings` or a mapping (the chart renders ``mode``, ``storage``, ``daskGateway``
+        without ``apiToken`` and ``kubernetes`` of ``jupyterhub.custom.astrohub``).
+
+    Returns
+    -------
+    HubSettings
+        The validated settings.
+
+    Raises
+    ------
+    HubConfigError
+        Invalid settings (naming the key), ``mode`` not ``kubernetes``, or no ``kubernetes`` block.
+
+    Examples
+    --------
+    >>> from traitlets.config import Config
+    >>> c = Config()
+    >>> _ = configure_gateway_kubernetes(c, {"mode": "kubernetes", "storage": {"home": "/home/jovyan",
+    ...     "groupsRoot": "/g", "datasets": "/datasets", "scratch": "/tmp"},
+    ...     "kubernetes": {"datasets": [{"name": "gaia", "nfs": {"server": "nfs", "path": "/gaia"}}]}})
+    >>> c.KubeClusterConfig.worker_extra_container_config["volumeMounts"]
+    [{'name': 'dataset-gaia', 'mountPath': '/datasets/gaia', 'readOnly': True}]
+    >>> c.DaskGateway.backend_class.__name__
+    'AstroKubeBackend'
+    """
+    from astrohub_hub.configure import validate_settings
+
+    settings = validate_settings(settings)
+    if settings.mode != "kubernetes":
+        raise HubConfigError(
+            f"configure_gateway_kubernetes needs mode 'kubernetes', got {settings.mode!r} "
+            f"(the local platform's gateway calls configure_gateway)",
+            key="mode",
+            value=settings.mode,
+        )
+    if settings.kubernetes is None:
+        raise HubConfigError(
+            "mode is 'kubernetes' but the 'kubernetes' block is missing (add at least 'kubernetes: {}')",
+            key="kubernetes",
+            code="missing-kubernetes",
+        )
+    volumes, mounts = dataset_volumes(settings.kubernetes, settings.storage.datasets)
+    _extend(c.KubeClusterConfig, "worker_extra_pod_config", "volumes", volumes)
+    _extend(c.KubeClusterConfig, "worker_extra_container_config", "volumeMounts", mounts)
+    c.DaskGateway.backend_class = _kube_backend()
+    c.AstroKubeBackend.max_clusters_per_user = settings.dask_gateway.server.max_clusters_per_user
+    _cluster_limits(c, settings, kubernetes=True)
     return settings

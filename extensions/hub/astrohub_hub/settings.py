@@ -22,7 +22,7 @@ Example (what the local platform's ``jupyterhub_config.py`` passes)::
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -191,9 +191,15 @@ class GatewayServerSettings(Strict):
     ``proxy_address`` the bind address of its proxy, serving HTTP and the scheduler TCP traffic on
     one port (``Proxy.address`` and ``Proxy.tcp_address``). ``backend``: ``auto`` = the per-user
     ``LocalBackend`` when the gateway runs as root, else ``UnsafeLocalBackend`` (everything as the
-    invoking user). Memory sizes are in GiB. ``max_clusters_per_user`` limits the active clusters of
-one user; ``cluster_max_*`` bound each cluster (so a user gets at most their product).
-``idle_timeout_seconds`` shuts down a cluster without clients (0: never).
+    invoking user); on Kubernetes (``configure_gateway_kubernetes``) the chart sets the addresses and
+    the backend is always ``AstroKubeBackend``. Memory sizes are in GiB; users pick ``worker_cores``
+    and ``worker_memory`` per cluster between 1 / ``worker_memory_gib_min`` and the ``*_max``
+    values. ``max_clusters_per_user`` limits the pending and running clusters of one user;
+    ``cluster_max_*`` bound each cluster (so a user gets at most their product).
+    ``cluster_max_workers_by_group`` raises ``cluster_max_workers`` for members of a hub group (a
+    member of several groups gets the largest; groups need not be configured here, so groups made
+    through the hub API count too). ``idle_timeout_seconds`` shuts down a cluster without clients
+    (0: never).
     """
 
     address: str = "127.0.0.1:0"
@@ -204,10 +210,12 @@ one user; ``cluster_max_*`` bound each cluster (so a user gets at most their pro
     worker_cores: int = Field(1, ge=1)
     worker_cores_max: int = Field(4, ge=1)
     worker_memory_gib: float = Field(2.0, gt=0)
+    worker_memory_gib_min: float = Field(0.25, gt=0)
     worker_memory_gib_max: float = Field(8.0, gt=0)
     scheduler_cores: int = Field(1, ge=1)
     scheduler_memory_gib: float = Field(1.0, gt=0)
     cluster_max_workers: int = Field(8, ge=1)
+    cluster_max_workers_by_group: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
     max_clusters_per_user: int = Field(2, ge=1)
     cluster_max_cores: float | None = Field(None, gt=0)
     cluster_max_memory_gib: float | None = Field(None, gt=0)
@@ -220,6 +228,10 @@ one user; ``cluster_max_*`` bound each cluster (so a user gets at most their pro
         if self.worker_memory_gib > self.worker_memory_gib_max:
             raise ValueError(
                 f"workerMemoryGib={self.worker_memory_gib} exceeds workerMemoryGibMax={self.worker_memory_gib_max}"
+            )
+        if self.worker_memory_gib < self.worker_memory_gib_min:
+            raise ValueError(
+                f"workerMemoryGib={self.worker_memory_gib} is below workerMemoryGibMin={self.worker_memory_gib_min}"
             )
         return self
 
