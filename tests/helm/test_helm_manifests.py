@@ -18,7 +18,9 @@ import helm_python
 import kubernetes_validate
 import pytest
 import yaml
+from traitlets.config import Config
 
+from astrohub_hub.gateway import configure_gateway_kubernetes
 from astrohub_hub.kubernetes import KubernetesSettings, dataset_volumes
 
 _spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
@@ -99,7 +101,11 @@ def test_user_pods_workers_and_archive_mount_the_same_datasets(chart, renders, n
     user_volumes, user_mounts = dataset_volumes(kube, hub["storage"]["datasets"])
     objects = renders[(name, "1.33.0")]
 
-    worker = json.loads(hs.find(objects, "ConfigMap", "astrohub-datasets")["data"]["worker-pod.json"])
+    # Dask workers: what the gateway's extraConfig does with the rendered ConfigMap astrohub-gateway
+    c = Config()
+    configure_gateway_kubernetes(c, json.loads(hs.find(objects, "ConfigMap", "astrohub-gateway")["data"]["settings.json"]))
+    worker = {"volumes": c.KubeClusterConfig.worker_extra_pod_config["volumes"],
+              "volumeMounts": c.KubeClusterConfig.worker_extra_container_config["volumeMounts"]}
     archive_pod = hs.find(objects, "Deployment", "astrohub-archive")["spec"]["template"]["spec"]
     archive_volumes = archive_pod.get("volumes", [])
     archive_mounts = archive_pod["containers"][0].get("volumeMounts", [])

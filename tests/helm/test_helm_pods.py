@@ -6,9 +6,10 @@ each profile the user is offered (``load_user_options`` applies the ``kubespawne
 the ``modify_pod_hook`` runs as in ``KubeSpawner._start``. No API server exists here: the spawner
 gets a kubeconfig naming an unreachable address, which it loads but never calls.
 
-Worker pods: the dask-gateway server's own ``KubeController.make_pod`` with a ``KubeClusterConfig``
-configured as the chart's gateway does (backend values, then the ``gateway.extraConfig`` snippets
-run with the rendered ``astrohub-datasets`` ConfigMap in the environment).
+Worker pods and Dask limits: the dask-gateway server's own ``KubeController.make_pod`` with a
+``KubeClusterConfig`` configured as the chart's gateway does (backend values, then
+``gateway.extraConfig`` run with the rendered ``astrohub-gateway`` ConfigMap in the environment,
+which calls ``astrohub_hub.gateway.configure_gateway_kubernetes``).
 """
 
 from __future__ import annotations
@@ -330,7 +331,7 @@ def test_dask_gateway_authenticates_through_the_hub_service(chart, overlay: str,
     # the hub's proxy forwards /services/<name>/ unchanged to Traefik: the gateway serves that prefix
     assert gateway["prefix"] == f"/services/{service}"
 
-    c = gateway_config(merged, '{"volumes": [], "volumeMounts": []}', monkeypatch)
+    c = gateway_config(merged, hs.manifests(hs.render(chart, hs.overlay(overlay))), monkeypatch)
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "mounted-from-the-secret-hub")
     monkeypatch.delenv("JUPYTERHUB_SERVICE_NAME", raising=False)
     auth = JupyterHubAuthenticator(config=c)
@@ -379,8 +380,11 @@ def _prop(values: dict[str, Any], key: str) -> Any:
     return values
 
 
-def gateway_config(merged: dict[str, Any], worker_datasets: str, monkeypatch: pytest.MonkeyPatch) -> Config:
-    """The gateway's traitlets config: upstream forwarding of backend values, then our extraConfig."""
+def gateway_config(merged: dict[str, Any], objects: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Config:
+    """The gateway's traitlets config: upstream forwarding of backend values, then our extraConfig.
+
+    ``gateway.env`` is resolved against the rendered ``objects`` (ConfigMap keys), as the kubelet does.
+    """
     values = merged["dask-gateway"]
     c = Config()
     backend = values["gateway"]["backend"]
@@ -397,10 +401,9 @@ def gateway_config(merged: dict[str, Any], worker_datasets: str, monkeypatch: py
         c.JupyterHubAuthenticator.jupyterhub_api_url = auth["jupyterhub"]["apiUrl"]
         if auth["jupyterhub"].get("jupyterhubServiceName"):
             c.JupyterHubAuthenticator.jupyterhub_service_name = auth["jupyterhub"]["jupyterhubServiceName"]
-    env = {e["name"]: e for e in values["gateway"]["env"]}
-    ref = env["ASTROHUB_WORKER_DATASETS"]["valueFrom"]["configMapKeyRef"]
-    assert (ref["name"], ref["key"]) == ("astrohub-datasets", "worker-pod.json")
-    monkeypatch.setenv("ASTROHUB_WORKER_DATASETS", worker_datasets)
+    for env in values["gateway"]["env"]:
+        ref = env["valueFrom"]["configMapKeyRef"]
+        monkeypatch.setenv(env["name"], hs.find(objects, "ConfigMap", ref["name"])["data"][ref["key"]])
     for name, code in sorted(values["gateway"]["extraConfig"].items()):
         exec(compile(code, f"gateway.extraConfig.{name}", "exec"), {"c": c})  # noqa: S102 - the chart's code
     return c
@@ -413,8 +416,7 @@ def test_worker_pods_mount_the_datasets_and_run_the_user_image(chart, overlay: s
 
     merged = hs.merged_values(chart, hs.overlay(overlay))
     objects = hs.manifests(hs.render(chart, hs.overlay(overlay)))
-    worker_json = hs.find(objects, "ConfigMap", "astrohub-datasets")["data"]["worker-pod.json"]
-    c = gateway_config(merged, worker_json, monkeypatch)
+    c = gateway_config(merged, objects, monkeypatch)
     controller = KubeController(gateway_instance="astrohub-dask-gateway", api_url="http://api:8000/api")
     pod = controller.make_pod(hs.NAMESPACE, "c1", KubeClusterConfig(config=c), is_worker=True)
 
@@ -438,12 +440,6 @@ def test_worker_pods_mount_the_datasets_and_run_the_user_image(chart, overlay: s
     assert any(m["name"] == "dask-credentials" for m in container["volumeMounts"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ImportError,
-    reason="STYLE: no Python in YAML beyond one tested call; needs astrohub_hub.gateway.configure_gateway_kubernetes "
-    "(docs/deploy-kubernetes.md, 'Dask limits'); remove this marker when values.yaml calls it",
-)
 def test_gateway_extra_config_is_one_call_to_a_tested_function(chart) -> None:
     from astrohub_hub.gateway import configure_gateway_kubernetes  # noqa: F401
 
@@ -452,12 +448,29 @@ def test_gateway_extra_config_is_one_call_to_a_tested_function(chart) -> None:
     assert "configure_gateway_kubernetes(c, " in extra["astrohub"] and len(extra["astrohub"].splitlines()) <= 4
 
 
+@pytest.mark.parametrize("overlay", list(hs.OVERLAYS))
+def test_gateway_settings_hold_no_secrets(chart, overlay: str) -> None:
+    """The ConfigMap astrohub-gateway: the gateway's part of custom.astrohub, never auth or tokens."""
+    values = hs.overlay(overlay)
+    values.setdefault("jupyterhub", {}).setdefault("custom", {}).setdefault("astrohub", {}).setdefault(
+        "daskGateway", {})["apiToken"] = "a-token-that-must-not-leak"
+    objects = hs.manifests(hs.render(chart, values))
+    text = hs.find(objects, "ConfigMap", "astrohub-gateway")["data"]["settings.json"]
+    settings = json.loads(text)
+    hub = hs.hub_values(chart, values)
+    assert set(settings) == {"mode", "storage", "daskGateway", "kubernetes"}
+    assert settings["kubernetes"] == hub["kubernetes"] and settings["storage"] == hub["storage"]
+    assert "apiToken" not in settings["daskGateway"] and "a-token-that-must-not-leak" not in text
+    for secret in (hub["auth"].get("sharedPassword"), hub["auth"].get("adminPassword")):
+        assert not secret or secret not in text
+
+
 def test_dask_limits_per_cluster_and_per_user(chart, monkeypatch) -> None:
     from dask_gateway_server.backends.kubernetes.backend import KubeClusterConfig
     from dask_gateway_server.models import User
 
     merged = hs.merged_values(chart, {})
-    c = gateway_config(merged, '{"volumes": [], "volumeMounts": []}', monkeypatch)
+    c = gateway_config(merged, hs.manifests(hs.render(chart, {})), monkeypatch)
     cluster = KubeClusterConfig(config=c)
     assert cluster.idle_timeout == 1800  # idle clusters are shut down after 30 minutes
     assert (cluster.cluster_max_workers, cluster.cluster_max_cores) == (8, 64)
@@ -479,3 +492,50 @@ def test_dask_limits_per_cluster_and_per_user(chart, monkeypatch) -> None:
         options.parse_options({"worker_cores": 64})
     with pytest.raises(ValueError):
         options.parse_options({"worker_corez": 1})
+    with pytest.raises(ValueError):
+        options.parse_options({"worker_memory": 0.5})  # at least 1 GiB per worker
+    # each user may have 2 pending or running clusters (dask-gateway's KubeBackend with our cap)
+    from dask_gateway_server.backends.kubernetes import KubeBackend
+
+    from astrohub_hub.gateway import UserClusterLimit
+
+    backend = c.DaskGateway.backend_class
+    assert issubclass(backend, KubeBackend) and issubclass(backend, UserClusterLimit)
+    assert backend(config=c, gateway_instance="astrohub-dask-gateway").max_clusters_per_user == 2
+
+
+def test_dask_limits_follow_the_hub_settings(chart, monkeypatch) -> None:
+    """The limits have one owner, jupyterhub.custom.astrohub.daskGateway.server."""
+    from dask_gateway_server.backends.kubernetes.backend import KubeClusterConfig
+    from dask_gateway_server.models import User
+
+    server = {"clusterMaxWorkers": 4, "clusterMaxWorkersByGroup": {"astro101": 6}, "maxClustersPerUser": 1,
+              "idleTimeoutSeconds": 600, "workerCoresMax": 2}
+    values = {"jupyterhub": {"custom": {"astrohub": {"daskGateway": {"server": server}}}}}
+    c = gateway_config(hs.merged_values(chart, values), hs.manifests(hs.render(chart, values)), monkeypatch)
+    cluster = KubeClusterConfig(config=c)
+    assert (cluster.cluster_max_workers, cluster.idle_timeout) == (4, 600)
+    options = c.Backend.cluster_options
+    chosen = options.get_configuration(options.parse_options({}), User("s", groups=["astro101"]))
+    assert chosen["cluster_max_workers"] == 6
+    # Helm merges maps: the chart's own survey-team allowance stays (an overlay drops it with `survey-team: null`)
+    assert options.get_configuration(options.parse_options({}), User("b", groups=["survey-team"]))[
+        "cluster_max_workers"] == 32
+    with pytest.raises(ValueError):
+        options.parse_options({"worker_cores": 3})
+    backend = c.DaskGateway.backend_class(config=c, gateway_instance="astrohub-dask-gateway")
+    assert backend.max_clusters_per_user == 1
+
+
+def test_worker_size_default_comes_from_the_hub_settings(chart, monkeypatch) -> None:
+    """dev.yaml's small workers: daskGateway.server.workerMemoryGib, which each cluster's options apply."""
+    from dask_gateway_server.backends.kubernetes.backend import KubeClusterConfig
+    from dask_gateway_server.models import User
+
+    values = hs.overlay("dev")
+    c = gateway_config(hs.merged_values(chart, values), hs.manifests(hs.render(chart, values)), monkeypatch)
+    options = c.Backend.cluster_options
+    chosen = options.get_configuration(options.parse_options({}), User("alice"))
+    cluster = KubeClusterConfig(config=c, **chosen)
+    assert (cluster.worker_cores, cluster.worker_cores_limit) == (1, 1)
+    assert cluster.worker_memory == cluster.worker_memory_limit == 2**30
