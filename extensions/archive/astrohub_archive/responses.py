@@ -63,10 +63,6 @@ OBSCORE_FIELDS = [
 ]
 
 
-def _mjd_to_iso(mjd):
-    return _release_dates([mjd])[0]
-
-
 _ISO_CACHE: dict[float, str] = {}
 _ISO_CACHE_MAX = 100_000
 _ISO_LOCK = threading.Lock()
@@ -230,7 +226,8 @@ def obscore_votable(records: list[dict], access_base: str, *, overflow: bool = F
     >>> b'<INFO ID="QUERY_STATUS" name="QUERY_STATUS" value="OK"/>' in doc
     True
     """
-    parts = [_VOTABLE_OPEN, f'  <INFO ID="QUERY_STATUS" name="QUERY_STATUS" value="{"OVERFLOW" if overflow else "OK"}"/>\n']
+    status = "OVERFLOW" if overflow else "OK"
+    parts = [_VOTABLE_OPEN, f'  <INFO ID="QUERY_STATUS" name="QUERY_STATUS" value="{status}"/>\n']
     for name, value, text in infos:
         head = f'  <INFO ID="{xml_escape(name)}" name="{xml_escape(name)}" value="{xml_escape(value)}"'
         parts.append(f"{head}>{xml_escape_cdata(text)}</INFO>\n" if text else f"{head}/>\n")
