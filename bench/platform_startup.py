@@ -196,8 +196,8 @@ def main() -> int:
 
     print(f"\nplatform benchmarks ({'full' if opts.full else 'quick'}: {clients} clients x {per_client} requests, "
           f"{repeats} start(s); median of starts)\n")
-    print(f"| measure | astrohub | peer | peer value | ratio | target |")
-    print(f"| --- | ---: | --- | ---: | ---: | --- |")
+    print("| measure | astrohub | peer | peer value | ratio | target |")
+    print("| --- | ---: | --- | ---: | ---: | --- |")
     for name, value, peer, peer_value, target in rows:
         print(f"| {name} | {value:.2f} | {peer} | {peer_value:.2f} | {value / peer_value:.2f}x | {target} |")
     print(f"\n{breakdown}")

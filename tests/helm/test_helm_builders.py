@@ -133,4 +133,4 @@ def test_storage_setup_creates_only_missing_folders_owned_by_the_user(tmp_path) 
     home = tmp_path / "home" / "o'brien"
     assert home.is_dir() and oct(home.stat().st_mode & 0o7777) == "0o700"
     assert oct(existing.stat().st_mode & 0o7777) == "0o755"  # existing folders are left alone
-    assert shlex.quote(f"/mnt/astrohub/home/o'brien") in script
+    assert shlex.quote("/mnt/astrohub/home/o'brien") in script

@@ -50,7 +50,7 @@ def test_each_image_has_dockerfile_requirements_lock_and_smoke(image: str) -> No
     folder = IMAGES / image
     dockerfile = (folder / "Dockerfile").read_text()
     assert f"COPY images/{image}/requirements.lock" in dockerfile
-    assert re.search(rf"python /\S+/smoke\.py", dockerfile), "the smoke script must run at build time"
+    assert re.search(r"python /\S+/smoke\.py", dockerfile), "the smoke script must run at build time"
     lock = pins(folder / "requirements.lock")
     missing = requested(folder / "requirements.in") - set(lock)
     assert not missing, f"requirements.lock lacks {missing}: run images/lock.sh"

@@ -25,6 +25,7 @@ What a test gets (all synchronous; URLs end with ``/``)::
                                                      # raises KernelError (ename, evalue, traceback)
     platform.server_get("ann", "api/contents", token=platform.user_token("bob"))  # requests.Response
     platform.system_user("ann")                      # the system user name when isolated, else None
+    poll(lambda: path.exists(), 30, "the file")      # fixture: wait for a condition with a deadline
     platform.isolated            # True when each user runs as their own system user (root, and
                                  # this Python reachable by other users); else all run as us
 
@@ -342,6 +343,12 @@ def shared_platform(config: pytest.Config) -> Iterator[RunningPlatform]:
     finally:
         setattr(config, _CONFIG_ATTR, None)
         stop_platform(platform, args)
+
+
+@pytest.fixture(scope="session")
+def poll():
+    """``poll(condition, timeout, what)``: the first truthy ``condition()``, or TimeoutError naming ``what``."""
+    return _poll
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ astropy on the source files.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -48,16 +47,6 @@ def env(tmp_path):
     return get_settings(home=home), kinds
 
 
-def _poll(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def test_job_runs_detached_reports_progress_and_writes_parquet(env):
     settings, kinds = env
     job = jobs.submit("astrohub_test_kinds:count", {"steps": 8, "dt": 0.05}, settings=settings,
@@ -78,11 +67,11 @@ def test_job_runs_detached_reports_progress_and_writes_parquet(env):
     assert not list(job.dir.glob(".*.tmp")), "atomic writes leave no temporary files"
 
 
-def test_cancel_stops_the_process_group(env):
+def test_cancel_stops_the_process_group(env, poll):
     settings, kinds = env
     job = jobs.submit("astrohub_test_kinds:count", {"steps": 2000, "dt": 0.05}, settings=settings,
                       sys_path=[str(kinds)])
-    _poll(lambda: job.progress > 0, 120, "the job to report progress")
+    poll(lambda: job.progress > 0, 120, "the job to report progress")
     info = job.info()
     assert info["state"] == "running" and process_alive(info["pid"], info["start_ticks"])
     assert job.cancel() == "cancelled"
@@ -104,14 +93,14 @@ def test_failure_is_recorded_with_the_error(env):
     assert "Traceback" in job.info()["traceback"]
 
 
-def test_killed_process_is_reported_failed(env):
+def test_killed_process_is_reported_failed(env, poll):
     settings, kinds = env
     job = jobs.submit("astrohub_test_kinds:count", {"steps": 2000, "dt": 0.05}, settings=settings,
                       sys_path=[str(kinds)])
-    _poll(lambda: job.progress > 0, 120, "the job to start")
+    poll(lambda: job.progress > 0, 120, "the job to start")
     info = job.info()
     os.killpg(info["pgid"], signal.SIGKILL)
-    _poll(lambda: not process_alive(info["pid"], info["start_ticks"]), 30, "the process to die")
+    poll(lambda: not process_alive(info["pid"], info["start_ticks"]), 30, "the process to die")
     assert job.status() == "failed"
     assert "ended without recording" in job.info()["error"]
 
@@ -296,7 +285,7 @@ def hats_inputs(env):
 
 
 @_LSDB_INPLACE
-def test_crossmatch_job_on_dask_reports_progress_per_partition(hats_inputs):
+def test_crossmatch_job_on_dask_reports_progress_per_partition(hats_inputs, poll):
     settings, home = hats_inputs
     job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec"},
                       settings=settings)
@@ -307,26 +296,26 @@ def test_crossmatch_job_on_dask_reports_progress_per_partition(hats_inputs):
         messages.add(info.get("message", ""))
         return info["state"] in ("succeeded", "failed", "cancelled")
 
-    _poll(seen_partition_progress, 400, "the Dask crossmatch job to finish")
+    poll(seen_partition_progress, 400, "the Dask crossmatch job to finish")
     assert job.status() == "succeeded", job.info().get("traceback")
     assert any("HEALPix partitions" in m for m in messages), messages
     assert len(job.result()) == 3000
 
 
 @_LSDB_INPLACE
-def test_cancelling_a_running_dask_crossmatch_job(hats_inputs):
+def test_cancelling_a_running_dask_crossmatch_job(hats_inputs, poll):
     psutil = pytest.importorskip("psutil")
     settings, home = hats_inputs
     job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec"},
                       settings=settings)
-    _poll(lambda: job.progress >= 0.05 or job.done, 300, "the crossmatch to start matching")
+    poll(lambda: job.progress >= 0.05 or job.done, 300, "the crossmatch to start matching")
     info = job.info()
     assert info["state"] == "running", info
     pgid = info["pgid"]
     assert job.cancel(grace=20) == "cancelled"
     assert job.status() == "cancelled"
     # Nothing of the job is left: not the runner, not its LocalCluster's scheduler or workers.
-    _poll(lambda: not [p for p in psutil.process_iter() if _pgid(p) == pgid], 30, "the job's processes to end")
+    poll(lambda: not [p for p in psutil.process_iter() if _pgid(p) == pgid], 30, "the job's processes to end")
     assert not (home / ".astrohub" / "jobs" / job.id / "result.parquet").exists()
 
 

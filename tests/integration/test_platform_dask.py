@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import pwd
 import textwrap
-import time
 import urllib.parse
 
 import pytest
@@ -18,15 +17,6 @@ from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
 
 
-def _poll(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,7 +56,7 @@ def _labext(platform, user: str, method: str, path: str = ""):
     return platform.session.request(method, url, headers=headers, timeout=180)
 
 
-def test_dask_sidebar_clusters_are_gateway_clusters(platform, dasker):
+def test_dask_sidebar_clusters_are_gateway_clusters(platform, dasker, poll):
     created = _labext(platform, dasker, "PUT")
     assert created.status_code == 200, created.text[:2000]
     model = created.json()
@@ -96,7 +86,7 @@ def test_dask_sidebar_clusters_are_gateway_clusters(platform, dasker):
     assert deleted.status_code == 204, deleted.text[:2000]
     assert _labext(platform, dasker, "GET").json() == []
     with _gateway(platform, dasker) as gateway:
-        _poll(lambda: not gateway.list_clusters(), 60, "the gateway to forget the deleted cluster")
+        poll(lambda: not gateway.list_clusters(), 60, "the gateway to forget the deleted cluster")
 
 
 def test_another_user_does_not_see_the_cluster(platform, dasker):

@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import requests
@@ -22,18 +21,9 @@ import requests
 from platform_lib.local.ports import free_ports
 
 
-def _poll(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
-def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path):
+def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path, poll):
     data = tmp_path / "data"
     hub, hub_api, proxy_api = free_ports(3)
     up = subprocess.Popen(
@@ -45,13 +35,13 @@ def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path):
     )
     try:
         status_file = data / "state" / "status.json"
-        _poll(lambda: status_file.exists() and json.loads(status_file.read_text()).get("ready"), 120, "ready")
+        poll(lambda: status_file.exists() and json.loads(status_file.read_text()).get("ready"), 120, "ready")
         token = json.loads((data / "state" / "tokens.json").read_text())["cli"]
         api = f"http://127.0.0.1:{hub}/hub/api"
         headers = {"Authorization": f"token {token}"}
         requests.post(f"{api}/users/dave", headers=headers, timeout=30).raise_for_status()
         requests.post(f"{api}/users/dave/server", headers=headers, timeout=60).raise_for_status()
-        _poll(lambda: requests.get(f"{api}/users/dave", headers=headers, timeout=30).json()["servers"].get("", {}).get("ready"),
+        poll(lambda: requests.get(f"{api}/users/dave", headers=headers, timeout=30).json()["servers"].get("", {}).get("ready"),
               90, "dave's server")
         tree = psutil.Process(up.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in tree)
@@ -89,7 +79,7 @@ def _cluster_processes(name: str) -> list[psutil.Process]:
     return found
 
 
-def test_banner_logins_and_down_stops_dask_clusters(tmp_path):
+def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
     """``up --detach`` prints the URL and passwords that work; ``down`` leaves no scheduler or worker."""
     from dask_gateway import Gateway
     from dask_gateway.auth import JupyterHubAuth
@@ -134,7 +124,7 @@ def test_banner_logins_and_down_stops_dask_clusters(tmp_path):
             cluster.close()
         del gateway, cluster, client
         gc.collect()  # finalize the client's objects now (CPython < 3.11.5 gh-106905, see test_platform_dask)
-        procs = _poll(lambda: (lambda p: p if len(p) >= 2 else None)(_cluster_processes(name)), 30,
+        procs = poll(lambda: (lambda p: p if len(p) >= 2 else None)(_cluster_processes(name)), 30,
                       "the scheduler and a worker")
         commands = " ".join(" ".join(p.cmdline()) for p in procs)
         assert "dask_scheduler" in commands and "dask_worker" in commands, commands

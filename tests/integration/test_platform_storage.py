@@ -12,7 +12,6 @@ import os
 import pwd
 import stat
 import textwrap
-import time
 
 import pytest
 
@@ -20,15 +19,6 @@ import pytest
 SYNC_DEADLINE = 30.0
 
 
-def _poll(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +56,13 @@ def _write_until(platform, user: str, path: str, want: str) -> str:
     return platform.execute(user, code, timeout=SYNC_DEADLINE + 60).strip()
 
 
-def test_group_folder_follows_membership_changes(platform, keeper):
+def test_group_folder_follows_membership_changes(platform, keeper, poll):
     group = platform.unique("club")
     other = platform.unique("clubber")
     platform.create_user(other)
     platform.create_group(group, [other])  # the group exists, keeper is not in it
     folder = platform.data_dir / "groups" / group
-    _poll(folder.is_dir, SYNC_DEADLINE, f"the folder of {group}")
+    poll(folder.is_dir, SYNC_DEADLINE, f"the folder of {group}")
     target = str(folder / f"{keeper}.txt")
     if platform.isolated:
         assert _write_until(platform, keeper, target, "denied") == "denied"
