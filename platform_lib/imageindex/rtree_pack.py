@@ -100,8 +100,10 @@ def pack_rtree(conn: sqlite3.Connection, table: str, ids: np.ndarray, boxes: np.
         node_rows.extend(zip(nos.tolist(), (bytes(row) for row in blob)))
         owner = np.repeat(nos, fanout)[:m]
         if lvl == 0:
+            # In rowid order, so the B-tree of _rowid grows by appends instead of random inserts.
+            by_id = np.argsort(ids_, kind="stable")
             conn.executemany(f'INSERT INTO "{table}_rowid" (rowid, nodeno) VALUES (?, ?)',
-                             zip(ids_.tolist(), owner.tolist()))
+                             zip(ids_[by_id].tolist(), owner[by_id].tolist()))
         else:
             parent_rows.extend(zip(ids_.tolist(), owner.tolist()))
     conn.execute(f'DELETE FROM "{table}_node"')
