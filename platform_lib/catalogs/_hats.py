@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ import numpy as np
 from platform_lib.catalogs import _coverage
 from platform_lib.catalogs._errors import CatalogError, CatalogNotFound
 
-__all__ = ["write_hats", "HatsReader", "is_hats_path", "HEALPIX_COLUMN"]
+__all__ = ["write_hats", "HatsReader", "HatsLayout", "read_layout", "partition_file", "is_hats_path",
+           "HEALPIX_COLUMN"]
 
 HEALPIX_COLUMN = "_healpix_29"
 _FINE_MAX = 29
@@ -32,6 +34,70 @@ def is_hats_path(path: str | Path) -> bool:
     return p.is_dir() and ((p / "hats.properties").exists() or (p / "properties").exists()) and (
         p / "partition_info.csv"
     ).exists()
+
+
+def partition_file(root: Path, order: int, pixel: int) -> Path:
+    """The Parquet file of one partition in the HATS layout (``dataset/Norder=/Dir=/Npix=.parquet``)."""
+    return root / "dataset" / f"Norder={order}" / f"Dir={pixel // 10000 * 10000}" / f"Npix={pixel}.parquet"
+
+
+@dataclass(frozen=True)
+class HatsLayout:
+    """What a HATS catalogue folder says about itself, read from its text files (no data is read).
+
+    ``pixels`` are the partitions as ``(order, pixel)`` pairs; ``margin`` is the collection's default
+    margin cache (a layout of its own, with ``margin_arcsec``) or None.
+    """
+
+    root: Path
+    properties: dict[str, str]
+    pixels: tuple[tuple[int, int], ...]
+    margin: HatsLayout | None = None
+
+    @property
+    def ra_column(self) -> str:
+        return self.properties.get("hats_col_ra", "ra")
+
+    @property
+    def dec_column(self) -> str:
+        return self.properties.get("hats_col_dec", "dec")
+
+    @property
+    def margin_arcsec(self) -> float | None:
+        value = self.properties.get("hats_margin_threshold")
+        return float(value) if value else None
+
+    @property
+    def plain_parquet(self) -> bool:
+        """One ``.parquet`` file per partition indexed by ``_healpix_29`` (what hats-import and lsdb write)."""
+        props = self.properties
+        return (props.get("hats_npix_suffix", ".parquet") == ".parquet"
+                and props.get("hats_col_healpix", HEALPIX_COLUMN) == HEALPIX_COLUMN
+                and props.get("hats_col_healpix_order", "29") == "29")
+
+    def file(self, order: int, pixel: int) -> Path:
+        return partition_file(self.root, order, pixel)
+
+
+def read_layout(path: str | Path) -> HatsLayout:
+    """The :class:`HatsLayout` of a HATS catalogue folder or collection (with its default margin)."""
+    path = Path(path)
+    margin = None
+    if not is_hats_path(path) and (path / "collection.properties").exists():
+        props = _read_properties_file(path / "collection.properties")
+        name = props.get("default_margin") or (props.get("all_margins", "").split(",")[0].strip())
+        if name and is_hats_path(path / name):
+            margin = read_layout(path / name)
+        path = _collection_primary(path)
+    if not is_hats_path(path):
+        raise CatalogNotFound(
+            f"{str(path)!r} is not a HATS catalogue (no partition_info.csv / hats.properties): "
+            "give an ingested catalogue's path or a registry name",
+            value=str(path),
+        )
+    with open(path / "partition_info.csv", newline="") as fh:
+        pixels = tuple((int(row["Norder"]), int(row["Npix"])) for row in csv.DictReader(fh))
+    return HatsLayout(root=path, properties=_read_properties(path), pixels=pixels, margin=margin)
 
 
 def write_hats(df, path: Path, *, name: str, ra_column: str, dec_column: str, partition_rows: int,
@@ -115,26 +181,13 @@ class HatsReader:
     """
 
     def __init__(self, path: str | Path, *, cache_bytes: int = 512 * 2**20) -> None:
-        path = Path(path)
-        if not is_hats_path(path) and (path / "collection.properties").exists():
-            path = _collection_primary(path)
-        if not is_hats_path(path):
-            raise CatalogNotFound(
-                f"{str(path)!r} is not a HATS catalogue (no partition_info.csv / hats.properties): "
-                "give an ingested catalogue's path or a registry name",
-                value=str(path),
-            )
-        self.path = path
-        self.properties = _read_properties(path)
-        self.ra_column = self.properties.get("hats_col_ra", "ra")
-        self.dec_column = self.properties.get("hats_col_dec", "dec")
-        orders, pixels = [], []
-        with open(path / "partition_info.csv", newline="") as fh:
-            for row in csv.DictReader(fh):
-                orders.append(int(row["Norder"]))
-                pixels.append(int(row["Npix"]))
-        self._pixels = {(o, p) for o, p in zip(orders, pixels)}
-        self.orders = sorted(set(orders))
+        layout = read_layout(path)
+        self.path = layout.root
+        self.properties = layout.properties
+        self.ra_column = layout.ra_column
+        self.dec_column = layout.dec_column
+        self._pixels = set(layout.pixels)
+        self.orders = sorted({o for o, _ in layout.pixels})
         self.max_order = max(self.orders) if self.orders else 0
         self._cache: OrderedDict[tuple[int, int, tuple[str, ...] | None], _Partition] = OrderedDict()
         self._cache_bytes = cache_bytes
@@ -174,7 +227,7 @@ class HatsReader:
                 return part
         import pyarrow.parquet as pq
 
-        file = self.path / "dataset" / f"Norder={order}" / f"Dir={pixel // 10000 * 10000}" / f"Npix={pixel}.parquet"
+        file = partition_file(self.path, order, pixel)
         wanted = None
         if columns is not None:
             wanted = list(dict.fromkeys([*columns, self.ra_column, self.dec_column, HEALPIX_COLUMN]))

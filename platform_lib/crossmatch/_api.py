@@ -8,7 +8,9 @@ themselves always come from ``_engine.match_pairs``.
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -312,6 +314,7 @@ def crossmatch(
     density: tuple[u.Quantity, u.Quantity] | None = None,
     client=None,
     lazy: bool = False,
+    output=None,
     progress=None,
 ):
     """Match two catalogues on the sky within ``radius``.
@@ -351,17 +354,22 @@ def crossmatch(
     density
         ``(left, right)`` sky densities (Quantities per solid angle, ``1e4 / u.deg**2``) for the
         prior, when known from the full surveys; they replace the counted densities.
-    client, lazy, progress
+    client, lazy, output, progress
         For lazy inputs: the ``dask.distributed.Client`` (default: the current one, the platform's
-        gateway, else a LocalCluster), return the lazy LSDB catalogue instead of computing, show a
-        progress bar (default: when interactive). ``progress`` may also be a callable
-        ``progress(fraction, message)``, called as the work advances (per HEALPix partition on Dask).
+        gateway, else a LocalCluster); return the lazy LSDB catalogue instead of computing; write
+        the result as a HATS catalogue in the folder ``output`` (new or empty; it appears whole or
+        not at all) and return its path instead of a DataFrame; show a progress bar (default: when
+        interactive). ``progress`` may also be a callable ``progress(fraction, message)``, called as
+        the work advances (per HEALPix partition on Dask). Two HATS catalogues on disk are read and
+        written partition by partition by astrohub itself (no LSDB in the way) unless proper
+        motions, probabilities or ``lazy`` ask for LSDB's path.
 
     Returns
     -------
-    Table or pandas.DataFrame
+    Table, pandas.DataFrame or Path
         Both rows' columns and ``separation_arcsec`` (and ``match_probability``), one row per pair,
-        ordered by left row then separation. A Table for a Table ``left``, else a DataFrame.
+        ordered by left row then separation. A Table for a Table ``left``, else a DataFrame; the
+        HATS folder when ``output`` is given (its ``_healpix_29`` is the left row's).
 
     Examples
     --------
@@ -396,6 +404,19 @@ def crossmatch(
         if density is not None:
             _check_densities(density)
     progress_fn = progress if callable(progress) else None
+    if output is not None:
+        if not (_is_lazy(left) or _is_lazy(right)):
+            raise CrossmatchInputError(
+                "output= writes a HATS catalogue and applies to catalogues on Dask (HATS paths, registry "
+                "names, LSDB catalogues, Dask DataFrames); write an in-memory result with Table.write or "
+                "DataFrame.to_parquet", code="unused-argument", value="output")
+        if lazy:
+            raise CrossmatchInputError("lazy=True returns the unwritten catalogue; give output= or lazy=True, "
+                                       "not both", code="unused-argument", value="output")
+        if not isinstance(output, (str, os.PathLike)):
+            raise CrossmatchInputError(f"output must be a folder path, got {type(output).__name__}",
+                                       code="bad-output", value=repr(output))
+        output = Path(output)
     if _is_lazy(left) or _is_lazy(right):
         from platform_lib.crossmatch._dask import crossmatch_lazy
 
@@ -404,7 +425,7 @@ def crossmatch(
             right_pm=right_pm, left_epoch=left_epoch, right_epoch=right_epoch, epoch=epoch,
             probability=probability, left_errors=left_errors, right_errors=right_errors,
             mode=mode, k=k, left_coords=left_coords, right_coords=right_coords, suffixes=suffixes,
-            client=client, lazy=lazy, progress=None if progress_fn else progress, on_progress=progress_fn,
+            client=client, lazy=lazy, output=output, progress=None if progress_fn else progress, on_progress=progress_fn,
             area=area, density=density)
         return crossmatch_lazy(left, right, radius, spec)
     if progress_fn is not None:

@@ -7,11 +7,14 @@ Parquet statistics), the per-partition algorithm classes (:class:`ZonesCrossmatc
 :class:`ZonesBayesCrossmatch`, which never see Dask: two pandas partitions in, index arrays out, as
 LSDB's own algorithms do; they move positions to the common epoch first), the whole-catalogue
 densities for match probabilities, progress per partition, and choosing the Dask client: the one passed in, the current one, the platform's dask-gateway when configured,
-else a LocalCluster. Only this module imports lsdb, hats and distributed.
+else a LocalCluster. Two HATS catalogues on disk go to ``_partitions`` instead (our own reader and
+writer) when nothing here needs LSDB. Only this module imports lsdb and hats.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import warnings
 from collections.abc import Callable
@@ -28,6 +31,7 @@ from lsdb.core.crossmatch.abstract_crossmatch_algorithm import AbstractCrossmatc
 from platform_lib.crossmatch._engine import match_pairs
 from platform_lib.crossmatch._epoch import propagate_years
 from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
+from platform_lib.crossmatch._partitions import publish, staging_folder
 
 __all__ = ["LazySpec", "Motion", "ZonesCrossmatch", "crossmatch_lazy", "open_catalog"]
 
@@ -57,6 +61,7 @@ class LazySpec:
     suffixes: tuple[str, str]
     client: Any = None
     lazy: bool = False
+    output: Path | None = None
     progress: bool | None = None
     on_progress: Callable[[float, str], None] | None = None
     left_motion: Motion | None = None
@@ -339,6 +344,36 @@ def _client(client):
     return Client(cluster), cluster
 
 
+def _show_progress(spec: LazySpec) -> bool:
+    return bool(spec.progress if spec.progress is not None else _interactive())
+
+
+def _write_result(result, output: Path, spec: LazySpec) -> Path:
+    """Write a lazy LSDB result as HATS at ``output``, atomically."""
+    staging = staging_folder(output)
+    try:
+        result.write_catalog(staging, catalog_name=output.name, progress_bar=_show_progress(spec),
+                             as_collection=False)
+        return publish(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_frame(out: pd.DataFrame, output: Path, lcat, spec: LazySpec) -> Path:
+    """Write computed pairs (with probabilities) as HATS at ``output``, atomically."""
+    from platform_lib.catalogs._hats import write_hats
+
+    info = lcat.hc_structure.catalog_info
+    names = {c: c + spec.suffixes[0] for c in (info.ra_column, info.dec_column)}
+    ra, dec = (c if c in out.columns else names[c] for c in (info.ra_column, info.dec_column))
+    staging = staging_folder(output)
+    try:
+        write_hats(out, staging, name=output.name, ra_column=ra, dec_column=dec, partition_rows=1_000_000)
+        return publish(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def _interactive() -> bool:
     return hasattr(sys, "ps1") or "ipykernel" in sys.modules
 
@@ -411,6 +446,21 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
             raise CrossmatchInputError(
                 f"{side}_coords must be (lon_column, lat_column) for a catalogue on Dask, got {coords!r}",
                 code="missing-column", value=coords)
+    kk = 1 if spec.mode == "nearest" else (spec.k if spec.mode == "k" else None)
+    if spec.errors is None and not spec.lazy and spec.left_motion is None and spec.right_motion is None:
+        from platform_lib.crossmatch import _partitions
+
+        plan = _partitions.plan(left, right, r_arcsec, k=kk, left_coords=spec.left_coords,
+                                right_coords=spec.right_coords, suffixes=spec.suffixes)
+        if plan is not None:  # two HATS catalogues on disk: our own reader and writer
+            client, cluster = _client(spec.client)
+            try:
+                return _partitions.run(plan, client, output=spec.output, report=spec.on_progress,
+                                       progress_bar=spec.on_progress is None and _show_progress(spec))
+            finally:
+                if cluster is not None:
+                    client.close()
+                    cluster.close()
     # Frames first (their proper motions size the margins they are built with), then catalogues.
     inputs = []
     for obj, coords, side in ((left, spec.left_coords, "left"), (right, spec.right_coords, "right")):
@@ -434,7 +484,6 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
             "the right catalogue has no margin cache, so matches across partition boundaries would "
             "be lost; build one (hats-import margin cache, margin_threshold >= the radius) or pass the "
             "right catalogue in memory", code="no-margin", value=str(right))
-    kk = 1 if spec.mode == "nearest" else (spec.k if spec.mode == "k" else None)
     motion = dict(left_motion=spec.left_motion, right_motion=spec.right_motion, reach_arcsec=reach)
     if spec.errors is not None:
         algorithm = ZonesBayesCrossmatch(r_arcsec, kk, errors=spec.errors, **motion)
@@ -454,14 +503,17 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
         import dask
 
         with dask.config.set(scheduler=client.get):
+            if spec.output is not None and spec.errors is None:
+                return _write_result(result, spec.output, spec)
             if spec.on_progress is not None:
                 out = _compute_with_progress(result, client, spec.on_progress)
             else:
-                show = spec.progress if spec.progress is not None else _interactive()
-                out = result.compute(progress_bar=bool(show))
+                out = result.compute(progress_bar=_show_progress(spec))
             out = pd.DataFrame(out).reset_index(drop=True)
             if spec.errors is not None:
                 out[PROBABILITY] = _probabilities(out, lcat, rcat, spec, _rows_of(lcat), _rows_of(rcat))
+            if spec.output is not None:
+                return _write_frame(out, spec.output, lcat, spec)
     finally:
         if cluster is not None:
             client.close()

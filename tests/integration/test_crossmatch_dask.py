@@ -225,3 +225,115 @@ def test_empty_partitions_on_the_partitioned_path(hats_pair, client):
     got = crossmatch(lcat, rcat, 2 * u.arcsec, mode="all", client=client, progress=False)
     expected = crossmatch(lf, rf, 2 * u.arcsec, mode="all")
     assert len(expected) > 100 and _pairs(got) == _pairs(expected)
+
+
+# --------------------------------------------------------------------------------------------------
+# Two HATS catalogues on disk: astrohub's own partition reader and writer (_partitions), no LSDB.
+@pytest.fixture(scope="module")
+def uneven_pair(hats_pair, tmp_path_factory):
+    """The same rows partitioned finely on one side and coarsely on the other, both ways round, so
+    that a task meets a coarse left partition with finer right ones and the reverse."""
+    from platform_lib.crossmatch._partitions import _groups, overlapping_pixels
+    from platform_lib.catalogs._hats import read_layout
+
+    left, right, _, _ = hats_pair
+    root = tmp_path_factory.mktemp("uneven")
+    for name, df, rows in (("left_fine", left, 250), ("right_coarse", right, 1500),
+                           ("left_coarse", left, 1500), ("right_fine", right, 250)):
+        lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", margin_threshold=5.0, partition_rows=rows,
+                            catalog_name=name).write_catalog(root / name)
+    for lname, rname in (("left_fine", "right_coarse"), ("left_coarse", "right_fine")):
+        groups = _groups(overlapping_pixels(read_layout(root / lname).pixels, read_layout(root / rname).pixels))
+        assert {g.coarse_side for g in groups if len(g.fine) > 1} == {"right" if lname == "left_fine" else "left"}
+    return left, right, root
+
+
+@pytest.mark.parametrize("sides", [("left_fine", "right_coarse"), ("left_coarse", "right_fine")])
+@pytest.mark.parametrize("mode,k", [("nearest", None), ("all", None), ("k", 2)])
+def test_own_partition_reader_equals_in_memory(uneven_pair, client, sides, mode, k):
+    from platform_lib.crossmatch import _partitions
+
+    left, right, root = uneven_pair
+    paths = [str(root / s) for s in sides]
+    assert _partitions.plan(*paths, 2.0, k=k, left_coords=("ra", "dec"), right_coords=("ra", "dec"),
+                            suffixes=("_1", "_2")) is not None  # this path, not LSDB's
+    expected = crossmatch(left, right, 3 * u.arcsec, mode=mode, k=k)
+    got = crossmatch(*paths, 3 * u.arcsec, mode=mode, k=k, client=client, progress=False)
+    assert len(expected) > 1500 and len(got) == len(expected) and _pairs(got) == _pairs(expected)
+    assert list(got.columns) == list(expected.columns)
+    merged = got.merge(expected, on=["id_1", "id_2"], suffixes=("_disk", "_mem"))
+    assert np.allclose(merged["separation_arcsec_disk"], merged["separation_arcsec_mem"], atol=1e-9)
+
+
+def test_lsdb_catalogues_and_motions_stay_on_the_lsdb_path(hats_pair):
+    from platform_lib.crossmatch import _partitions
+
+    _, _, lpath, rpath = hats_pair
+    kw = dict(k=1, left_coords=("ra", "dec"), right_coords=("ra", "dec"), suffixes=("_1", "_2"))
+    assert _partitions.plan(lsdb.open_catalog(lpath), str(rpath), 2.0, **kw) is None
+    with pytest.raises(CrossmatchInputError, match="no margin") as err:  # the collection's catalogue alone
+        _partitions.plan(str(lpath), str(rpath / "right"), 2.0, **kw)
+    assert err.value.code == "no-margin"
+
+
+def test_output_is_a_hats_catalogue_that_appears_whole(hats_pair, client, tmp_path):
+    import hats
+
+    left, right, lpath, rpath = hats_pair
+    expected = crossmatch(left, right, 2 * u.arcsec, mode="all")
+    out = crossmatch(str(lpath), str(rpath), 2 * u.arcsec, mode="all", client=client, progress=False,
+                     output=tmp_path / "pairs")
+    assert out == tmp_path / "pairs" and sorted(p.name for p in tmp_path.iterdir()) == ["pairs"]
+    written = lsdb.open_catalog(out).compute()
+    assert _pairs(written) == _pairs(expected) and len(written) == len(expected)
+    info = hats.read_hats(out).catalog_info
+    assert (info.ra_column, info.dec_column, info.total_rows) == ("ra_1", "dec_1", len(expected))
+    # The output becomes the input of the next crossmatch (HATS in, HATS out).
+    again = crossmatch(str(out), str(rpath), 2 * u.arcsec, client=client, progress=False)
+    assert len(again) == len(written)
+
+    with pytest.raises(CrossmatchInputError, match="exists") as err:
+        crossmatch(str(lpath), str(rpath), 2 * u.arcsec, client=client, progress=False, output=out)
+    assert err.value.code == "output-exists" and len(lsdb.open_catalog(out).compute()) == len(written)
+
+
+def test_a_failed_write_leaves_nothing_behind(hats_pair, client, tmp_path):
+    import shutil
+
+    from platform_lib.crossmatch import CrossmatchError
+    from platform_lib.catalogs._hats import read_layout
+
+    _, _, lpath, rpath = hats_pair
+    broken = tmp_path / "right"
+    shutil.copytree(rpath, broken)
+    layout = read_layout(broken)
+    victim = layout.file(*layout.pixels[-1])
+    victim.write_bytes(b"not parquet")
+    out = tmp_path / "out" / "pairs"
+    with pytest.raises(CrossmatchError, match="cannot read partition") as err:
+        crossmatch(str(lpath), str(broken), 2 * u.arcsec, client=client, progress=False, output=out)
+    assert err.value.code == "partition-unreadable" and str(victim) in str(err.value)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_output_on_every_path_and_its_bad_uses(hats_pair, client, tmp_path):
+    left, right, lpath, rpath = hats_pair
+    kw = dict(probability=True, left_errors=0.4 * u.arcsec, right_errors=0.4 * u.arcsec)
+    # Probabilities go through LSDB and are written from the computed pairs.
+    out = crossmatch(str(lpath), str(rpath), 2 * u.arcsec, client=client, progress=False,
+                     output=tmp_path / "prob", **kw)
+    written = lsdb.open_catalog(out).compute()
+    expected = crossmatch(left, right, 2 * u.arcsec, **kw)
+    assert _pairs(written) == _pairs(expected) and "match_probability" in written.columns
+    # An LSDB catalogue in: LSDB writes the lazy result.
+    out = crossmatch(lsdb.open_catalog(lpath), lsdb.open_catalog(rpath), 2 * u.arcsec, client=client,
+                     progress=False, output=tmp_path / "lazy")
+    assert _pairs(lsdb.open_catalog(out).compute()) == _pairs(crossmatch(left, right, 2 * u.arcsec))
+    cases = [(dict(left=left, right=right), "catalogues on Dask"),
+             (dict(left=str(lpath), right=str(rpath), lazy=True), "not both"),
+             (dict(left=str(lpath), right=str(rpath), output=42), "folder path")]
+    for case, named in cases:
+        args = {"output": tmp_path / "never", **case}
+        with pytest.raises(CrossmatchInputError, match=named):
+            crossmatch(args.pop("left"), args.pop("right"), 2 * u.arcsec, client=client, **args)
+    assert not (tmp_path / "never").exists()
