@@ -29,7 +29,7 @@ from astropy import units as u
 from lsdb.core.crossmatch.abstract_crossmatch_algorithm import AbstractCrossmatchAlgorithm
 
 from platform_lib.crossmatch._engine import match_pairs
-from platform_lib.crossmatch._epoch import propagate_years
+from platform_lib.crossmatch._epoch import Motion, propagate_years
 from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
 from platform_lib.crossmatch._partitions import publish, staging_folder
 
@@ -40,14 +40,6 @@ LOG_BAYES = "_log_bayes_factor"
 PROBABILITY = "match_probability"
 #: HEALPix order at which the Dask path counts sources for the overlap area of the prior (3.4').
 FOOTPRINT_DEPTH_DASK = 10
-
-
-@dataclass(frozen=True)
-class Motion:
-    """Proper-motion columns of one catalogue (mas/yr, ``pmra*cos(dec)``) and the years to move it."""
-
-    pm: tuple[str, str]
-    dt_years: float
 
 
 @dataclass(frozen=True)
@@ -447,11 +439,12 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
                 f"{side}_coords must be (lon_column, lat_column) for a catalogue on Dask, got {coords!r}",
                 code="missing-column", value=coords)
     kk = 1 if spec.mode == "nearest" else (spec.k if spec.mode == "k" else None)
-    if spec.errors is None and not spec.lazy and spec.left_motion is None and spec.right_motion is None:
+    if spec.errors is None and not spec.lazy:
         from platform_lib.crossmatch import _partitions
 
         plan = _partitions.plan(left, right, r_arcsec, k=kk, left_coords=spec.left_coords,
-                                right_coords=spec.right_coords, suffixes=spec.suffixes)
+                                right_coords=spec.right_coords, suffixes=spec.suffixes,
+                                left_motion=spec.left_motion, right_motion=spec.right_motion)
         if plan is not None:  # two HATS catalogues on disk: our own reader and writer
             client, cluster = _client(spec.client)
             try:

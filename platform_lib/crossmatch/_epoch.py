@@ -7,13 +7,23 @@ in Cartesian space, then renormalised), tested equal to it. Imports numpy and as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from astropy import units as u
 from astropy.time import Time
 
-__all__ = ["propagate", "propagate_years", "as_epoch"]
+__all__ = ["propagate", "propagate_years", "as_epoch", "Motion"]
 
 _MAS_RAD = np.pi / 180.0 / 3.6e6
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Proper-motion columns of one catalogue (mas/yr, ``pmra*cos(dec)``) and the years to move it."""
+
+    pm: tuple[str, str]
+    dt_years: float
 
 
 def as_epoch(value, name: str) -> Time:

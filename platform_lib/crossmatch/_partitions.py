@@ -6,7 +6,7 @@ writing the result as a HATS catalogue, atomically (a hidden sibling folder rena
 the end). It imports neither hats nor lsdb: in a fresh process importing hats costs about 10 s and
 its tree alignment about 23 s of numba compilation, more than matching 10^7 x 10^7 rows
 (``bench/crossmatch_outofcore.py`` measures both paths). Inputs it cannot take (filtered LSDB
-catalogues, Dask DataFrames, proper motions, probabilities, other HATS file layouts) stay on the
+catalogues, Dask DataFrames, probabilities, other HATS file layouts) stay on the
 LSDB path in ``_dask``; :func:`plan` says which.
 
 Which rows meet: each left row is matched in exactly one task, against the rows of the right
@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from platform_lib.catalogs._hats import HEALPIX_COLUMN, HatsLayout, partition_file, read_layout
 from platform_lib.crossmatch._engine import match_pairs
+from platform_lib.crossmatch._epoch import Motion, propagate_years
 from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
 
 __all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publish"]
@@ -51,6 +52,8 @@ class Plan:
     right_names: dict[str, str]
     radius_arcsec: float
     k: int | None
+    left_motion: Motion | None = None
+    right_motion: Motion | None = None
 
 
 def _layout(obj) -> HatsLayout | None:
@@ -82,11 +85,13 @@ def _schema_file(layout: HatsLayout) -> Path:
     return common if common.exists() else layout.file(*layout.pixels[0])
 
 
-def plan(left, right, radius_arcsec: float, *, k: int | None, left_coords, right_coords, suffixes) -> Plan | None:
+def plan(left, right, radius_arcsec: float, *, k: int | None, left_coords, right_coords, suffixes,
+         left_motion: Motion | None = None, right_motion: Motion | None = None) -> Plan | None:
     """A :class:`Plan` when both sides are HATS catalogues on disk this module reads, else None.
 
-    Coordinate columns other than the catalogue's own and a missing or too narrow margin cache are
-    errors, as on the LSDB path.
+    Coordinate columns other than the catalogue's own, missing proper-motion columns and a missing
+    or too narrow margin cache (it must hold the radius plus the most two sources can move towards
+    each other, from the Parquet statistics of the proper motions) are errors, as on the LSDB path.
     """
     layouts = [_layout(left), _layout(right)]
     if None in layouts or not layouts[0].pixels or not layouts[1].pixels:
@@ -106,13 +111,50 @@ def plan(left, right, radius_arcsec: float, *, k: int | None, left_coords, right
             "right catalogue in memory", code="no-margin", value=str(right))
     if not margin.plain_parquet or set(margin.pixels) - set(layouts[1].pixels):
         return None  # a margin cache partitioned differently from its catalogue: LSDB's path
-    if (margin.margin_arcsec or 0.0) < radius_arcsec:
+    reach = 0.0
+    for layout, motion, side in zip(layouts, (left_motion, right_motion), ("left", "right")):
+        if motion is not None:
+            fastest = _max_proper_motion(layout, motion, side)
+            if fastest is None:
+                return None  # no statistics to size the margin from: LSDB's path counts them
+            reach += abs(motion.dt_years) * fastest / 1000.0
+    reach = reach * 1.01 + (1e-6 if reach else 0.0)  # the motion is linear in 3-D: a little slack
+    need = radius_arcsec + reach
+    if (margin.margin_arcsec or 0.0) < need:
+        extra = f" plus up to {reach:.3g} arcsec of proper motion between the epochs" if reach else ""
         raise CrossmatchInputError(
             f"the right catalogue's margin ({margin.margin_arcsec} arcsec) is smaller than the radius "
-            f"({radius_arcsec} arcsec); rebuild it with margin_threshold >= {radius_arcsec:.6g} arcsec",
-            code="margin-too-small", value=radius_arcsec)
+            f"({radius_arcsec} arcsec){extra}; rebuild it with margin_threshold >= {need:.6g} arcsec",
+            code="margin-too-small", value=need)
     left_names, right_names = _names(layouts[0], layouts[1], suffixes)
-    return Plan(layouts[0], layouts[1], left_names, right_names, float(radius_arcsec), k)
+    return Plan(layouts[0], layouts[1], left_names, right_names, float(radius_arcsec), k, left_motion, right_motion)
+
+
+def _max_proper_motion(layout: HatsLayout, motion: Motion, side: str) -> float | None:
+    """The largest total proper motion (mas/yr) of a catalogue from its Parquet statistics (every
+    partition's footer, through ``_metadata`` when there is one); None when they are missing."""
+    names = pq.read_schema(_schema_file(layout)).names
+    missing = [c for c in motion.pm if c not in names]
+    if missing:
+        raise CrossmatchInputError(
+            f"{side} catalogue has no proper-motion column(s) {missing}; available columns: {', '.join(names)}",
+            code="missing-column", value=missing, available=names)
+    summary = layout.root / "dataset" / "_metadata"
+    footers = [pq.read_metadata(summary)] if summary.exists() else [pq.read_metadata(layout.file(*p))
+                                                                     for p in layout.pixels]
+    extremes = []
+    for column in motion.pm:
+        largest = 0.0
+        for meta in footers:
+            index = meta.schema.to_arrow_schema().get_field_index(column)
+            for g in range(meta.num_row_groups):
+                stats = meta.row_group(g).column(index).statistics
+                if meta.row_group(g).num_rows and (stats is None or not stats.has_min_max):
+                    return None
+                if stats is not None and stats.has_min_max:
+                    largest = max(largest, abs(float(stats.min)), abs(float(stats.max)))
+        extremes.append(largest)
+    return float(np.hypot(*extremes))
 
 
 # ------------------------------------------------------------------------------------- alignment
@@ -203,9 +245,14 @@ def _in_pixel(table: pa.Table, order: int, pixel: int) -> pa.Table:
     return table.filter(pa.array((hp >= lo) & (hp < hi)))
 
 
-def _positions(table: pa.Table, layout: HatsLayout) -> tuple[np.ndarray, np.ndarray]:
-    lon = table.column(layout.ra_column).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-    lat = table.column(layout.dec_column).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+def _positions(table: pa.Table, layout: HatsLayout, motion: Motion | None) -> tuple[np.ndarray, np.ndarray]:
+    """(lon, lat) in degrees, moved along the proper motions when ``motion`` says so."""
+    def column(name):
+        return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+    lon, lat = column(layout.ra_column), column(layout.dec_column)
+    if motion is not None and lon.size:
+        lon, lat = propagate_years(lon, lat, column(motion.pm[0]), column(motion.pm[1]), motion.dt_years)
     return lon, lat
 
 
@@ -214,8 +261,8 @@ def _match_tables(plan_: Plan, left: pa.Table, right: pa.Table, outcome: _Outcom
     separation and the left row's ``_healpix_29``."""
     import astropy.units as u
 
-    lon1, lat1 = _positions(left, plan_.left)
-    lon2, lat2 = _positions(right, plan_.right)
+    lon1, lat1 = _positions(left, plan_.left, plan_.left_motion)
+    lon2, lat2 = _positions(right, plan_.right, plan_.right_motion)
     ok1 = np.isfinite(lon1) & np.isfinite(lat1)
     ok2 = np.isfinite(lon2) & np.isfinite(lat2)
     outcome.dropped = (outcome.dropped[0] + int(ok1.size - ok1.sum()), outcome.dropped[1] + int(ok2.size - ok2.sum()))

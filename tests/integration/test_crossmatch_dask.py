@@ -158,6 +158,12 @@ def test_epoch_propagation_on_dask_equals_in_memory(moving_pair, client):
     assert set(expected["id_2"] - 1_000_000) >= set(left["id"]) and len(expected) > 2 * len(without)
     got = crossmatch(str(root / "left"), str(root / "right"), 0.5 * u.arcsec, client=client, progress=False, **kw)
     _same_column(got, expected, "separation_arcsec", rtol=1e-6)
+    from platform_lib.crossmatch import _partitions
+    from platform_lib.crossmatch._epoch import Motion
+
+    assert _partitions.plan(str(root / "left"), str(root / "right"), 0.5, k=None, left_coords=("ra", "dec"),
+                            right_coords=("ra", "dec"), suffixes=("_1", "_2"),
+                            left_motion=Motion(("pmra", "pmdec"), 16.0)) is not None  # HATS + HATS: ours
     # A left DataFrame (margin built here, wide enough for the motion) against the HATS right side.
     got = crossmatch(left, str(root / "right"), 0.5 * u.arcsec, client=client, progress=False, **kw)
     _same_column(got, expected, "separation_arcsec", rtol=1e-6)
