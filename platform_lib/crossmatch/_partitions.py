@@ -154,7 +154,8 @@ def _max_proper_motion(layout: HatsLayout, motion: Motion, side: str) -> float |
                 if stats is not None and stats.has_min_max:
                     largest = max(largest, abs(float(stats.min)), abs(float(stats.max)))
         extremes.append(largest)
-    return float(np.hypot(*extremes))
+    fastest = float(np.hypot(*extremes))
+    return fastest if np.isfinite(fastest) else None
 
 
 # ------------------------------------------------------------------------------------- alignment
