@@ -40,6 +40,10 @@ __all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publi
 
 SEPARATION = "separation_arcsec"
 _DEPTH = 29
+#: The most Parquet bytes of finer partitions one task reads besides its coarse partition. A coarse
+#: pixel over many finer ones (a sparse catalogue against a dense one) becomes several tasks, each
+#: reading the coarse partition again, so that no worker holds the whole dense side of a pixel.
+TASK_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,25 @@ def _groups(pairs) -> list[_Group]:
     return [_Group(side, pix, tuple(fine)) for (side, pix), fine in by_coarse.items()]
 
 
+def _split(groups: list[_Group], plan_: Plan, budget: int) -> list[_Group]:
+    """Groups cut so that the finer partitions of each hold at most ``budget`` bytes of Parquet
+    (always at least one partition)."""
+    out = []
+    for g in groups:
+        layout = plan_.right if g.coarse_side == "left" else plan_.left
+        chunk, size = [], 0
+        for pixel in g.fine:
+            file = layout.file(*pixel)
+            n = file.stat().st_size if file.exists() else 0
+            if chunk and size + n > budget:
+                out.append(_Group(g.coarse_side, g.coarse, tuple(chunk)))
+                chunk, size = [], 0
+            chunk.append(pixel)
+            size += n
+        out.append(_Group(g.coarse_side, g.coarse, tuple(chunk)))
+    return out
+
+
 # ------------------------------------------------------------------------------------ the tasks
 
 
@@ -330,7 +353,7 @@ def run(plan_: Plan, client, *, output: Path | None, name: str | None = None,
     pandas DataFrame when ``output`` is None."""
     from distributed import as_completed
 
-    groups = _groups(overlapping_pixels(plan_.left.pixels, plan_.right.pixels))
+    groups = _split(_groups(overlapping_pixels(plan_.left.pixels, plan_.right.pixels)), plan_, TASK_BYTES)
     staging = staging_folder(Path(output)) if output is not None else None
     report = report or (lambda fraction, message: None)
     bar = _bar(len(groups)) if progress_bar else None

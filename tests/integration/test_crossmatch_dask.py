@@ -271,6 +271,23 @@ def test_own_partition_reader_equals_in_memory(uneven_pair, client, sides, mode,
     assert np.allclose(merged["separation_arcsec_disk"], merged["separation_arcsec_mem"], atol=1e-9)
 
 
+def test_a_coarse_pixel_over_many_fine_ones_is_split_into_tasks(uneven_pair, client, monkeypatch):
+    """A sparse catalogue against a dense one: the dense side of one coarse pixel is cut into
+    several tasks (here one per fine partition), each reading the coarse partition again."""
+    from platform_lib.crossmatch import _partitions
+
+    left, right, root = uneven_pair
+    monkeypatch.setattr(_partitions, "TASK_BYTES", 1)
+    seen = []
+    for sides in (("left_fine", "right_coarse"), ("left_coarse", "right_fine")):
+        paths = [str(root / s) for s in sides]
+        got = crossmatch(*paths, 3 * u.arcsec, mode="all", client=client,
+                         progress=lambda f, m: seen.append(m))
+        assert _pairs(got) == _pairs(crossmatch(left, right, 3 * u.arcsec, mode="all"))
+        layouts = [_partitions.read_layout(p) for p in paths]
+        assert f"/{len(_partitions.overlapping_pixels(layouts[0].pixels, layouts[1].pixels))} groups" in seen[-1]
+
+
 def test_lsdb_catalogues_and_motions_stay_on_the_lsdb_path(hats_pair):
     from platform_lib.crossmatch import _partitions
 
