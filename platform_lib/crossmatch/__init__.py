@@ -3,15 +3,12 @@
 This package owns matching two (or more) catalogues on the sky. ``_engine`` is the numba kernel
 (arrays in, pairs out), ``_epoch``
 propagates proper motions, ``_api`` is the public :func:`crossmatch` (tables in, rows out), ``_dask`` runs the kernel per
-HEALPix partition pair. Nothing is imported from here at ``platform_lib`` import time.
+HEALPix partition pair, ``_partitions`` matches HATS catalogues on disk with its own reader and
+writer. Nothing is imported from here at ``platform_lib`` import time, and the names below are
+imported on first use.
 """
 
-from platform_lib.crossmatch._api import crossmatch
-from platform_lib.crossmatch._bayes import MatchConfidenceError, PositionalErrors, match_probability
-from platform_lib.crossmatch._engine import match_pairs
-from platform_lib.crossmatch._epoch import propagate
-from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
-from platform_lib.crossmatch._nway import nway_match
+import importlib
 
 __all__ = [
     "crossmatch",
@@ -25,3 +22,31 @@ __all__ = [
     "match_probability",
     "nway_match",
 ]
+
+# Imported on first use, so that a Dask worker running one partition task (``_partitions``) does not
+# import astropy.coordinates, astropy.table and scipy for the in-memory API it never calls.
+_HOME = {
+    "crossmatch": "_api",
+    "match_pairs": "_engine",
+    "propagate": "_epoch",
+    "CrossmatchError": "_errors",
+    "CrossmatchInputError": "_errors",
+    "DroppedRowsWarning": "_errors",
+    "MatchConfidenceError": "_bayes",
+    "PositionalErrors": "_bayes",
+    "match_probability": "_bayes",
+    "nway_match": "_nway",
+}
+
+
+def __getattr__(name: str):
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
