@@ -288,6 +288,14 @@ def test_a_coarse_pixel_over_many_fine_ones_is_split_into_tasks(uneven_pair, cli
         assert f"/{len(_partitions.overlapping_pixels(layouts[0].pixels, layouts[1].pixels))} groups" in seen[-1]
 
 
+def test_progress_bar_on_our_own_path(hats_pair, client, capfd):
+    left, right, lpath, rpath = hats_pair
+    got = crossmatch(str(lpath), str(rpath), 2 * u.arcsec, client=client, progress=True)
+    assert _pairs(got) == _pairs(crossmatch(left, right, 2 * u.arcsec))
+    err = capfd.readouterr().err
+    assert "crossmatch" in err and "100%" in err
+
+
 def test_lsdb_catalogues_and_motions_stay_on_the_lsdb_path(hats_pair):
     from platform_lib.crossmatch import _partitions
 
