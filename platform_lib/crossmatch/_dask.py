@@ -13,7 +13,6 @@ writer) when nothing here needs LSDB. Only this module imports lsdb and hats.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import warnings

@@ -280,9 +280,10 @@ def _positions(table: pa.Table, layout: HatsLayout, motion: Motion | None) -> tu
     return lon, lat
 
 
-def _match_tables(plan_: Plan, left: pa.Table, right: pa.Table, outcome: _Outcome) -> pa.Table:
+def _match_tables(plan_: Plan, left: pa.Table, right: pa.Table, outcome: _Outcome) -> pa.Table | None:
     """Matched rows of two tables: the left row's and the right row's columns (renamed), the
-    separation and the left row's ``_healpix_29``."""
+    separation and the left row's ``_healpix_29``; None (noted in ``outcome``) when a latitude is
+    out of range."""
     import astropy.units as u
 
     lon1, lat1 = _positions(left, plan_.left, plan_.left_motion)
@@ -307,7 +308,7 @@ def _match_tables(plan_: Plan, left: pa.Table, right: pa.Table, outcome: _Outcom
     return pa.table(columns)
 
 
-def _emit(plan_: Plan, table: pa.Table, order: int, pixel: int, out: Path | None, outcome: _Outcome) -> None:
+def _emit(table: pa.Table | None, order: int, pixel: int, out: Path | None, outcome: _Outcome) -> None:
     if table is None or table.num_rows == 0:
         return
     if out is None:
@@ -328,7 +329,7 @@ def match_group(plan_: Plan, group: _Group, out: Path | None) -> _Outcome:
         left = _read(plan_.left, *group.coarse)
         for rp in group.fine:
             part = left if rp == group.coarse else _in_pixel(left, *rp)
-            _emit(plan_, _match_tables(plan_, part, _with_margin(plan_, *rp), outcome), *rp, out, outcome)
+            _emit(_match_tables(plan_, part, _with_margin(plan_, *rp), outcome), *rp, out, outcome)
         return outcome
     # One right partition (and its margin) holding several finer left partitions: match them at once
     # and cut the output by left partition (the pairs come sorted by left row).
@@ -340,7 +341,7 @@ def match_group(plan_: Plan, group: _Group, out: Path | None) -> _Outcome:
     hp = matched.column(HEALPIX_COLUMN).to_numpy()
     for lp in group.fine:
         lo, hi = _range29(*lp)
-        _emit(plan_, matched.filter(pa.array((hp >= lo) & (hp < hi))), *lp, out, outcome)
+        _emit(matched.filter(pa.array((hp >= lo) & (hp < hi))), *lp, out, outcome)
     return outcome
 
 
