@@ -361,8 +361,8 @@ def crossmatch(
         not at all) and return its path instead of a DataFrame; show a progress bar (default: when
         interactive). ``progress`` may also be a callable ``progress(fraction, message)``, called as
         the work advances (per HEALPix partition on Dask). Two HATS catalogues on disk are read and
-        written partition by partition by astrohub itself (no LSDB in the way) unless proper
-        motions, probabilities or ``lazy`` ask for LSDB's path.
+        written partition by partition by astrohub itself (no LSDB in the way) unless
+        probabilities or ``lazy`` ask for LSDB's path.
 
     Returns
     -------

@@ -30,7 +30,14 @@ from lsdb.core.crossmatch.abstract_crossmatch_algorithm import AbstractCrossmatc
 from platform_lib.crossmatch._engine import match_pairs
 from platform_lib.crossmatch._epoch import Motion, propagate_years
 from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
-from platform_lib.crossmatch._partitions import publish, staging_folder
+from platform_lib.crossmatch._partitions import (
+    check_margin,
+    check_own_coords,
+    no_margin_error,
+    publish,
+    reach_arcsec,
+    staging_folder,
+)
 
 __all__ = ["LazySpec", "Motion", "ZonesCrossmatch", "crossmatch_lazy", "open_catalog"]
 
@@ -109,15 +116,9 @@ class ZonesCrossmatch(AbstractCrossmatchAlgorithm):
                     raise CrossmatchInputError(
                         f"{side} catalogue has no proper-motion column(s) {missing}; available columns: "
                         f"{', '.join(cols)}", code="missing-column", value=missing, available=cols)
-        margin = right.margin
-        need = self.radius_arcsec + self.reach_arcsec
-        if margin is not None and margin.hc_structure.catalog_info.margin_threshold < need:
-            extra = (f" plus up to {self.reach_arcsec:.3g} arcsec of proper motion between the epochs"
-                     if self.reach_arcsec else "")
-            raise CrossmatchInputError(
-                f"the right catalogue's margin ({margin.hc_structure.catalog_info.margin_threshold} "
-                f"arcsec) is smaller than the radius ({self.radius_arcsec} arcsec){extra}; rebuild it "
-                f"with margin_threshold >= {need:.6g} arcsec", code="margin-too-small", value=need)
+        if right.margin is not None:
+            check_margin(right.margin.hc_structure.catalog_info.margin_threshold, self.radius_arcsec,
+                         self.reach_arcsec)
 
     def _pairs(self, crossmatch_args):
         lon1, lat1 = _positions(crossmatch_args.left_df, crossmatch_args.left_catalog_info, self.left_motion)
@@ -229,11 +230,7 @@ def _check_catalog(cat, coords, side: str) -> None:
     """A HATS / LSDB catalogue: its coordinate columns, missing coordinates and latitudes (from metadata)."""
     info = cat.hc_structure.catalog_info
     own = (info.ra_column, info.dec_column)
-    if tuple(coords) not in (own, ("ra", "dec")):
-        raise CrossmatchInputError(
-            f"{side}_coords={tuple(coords)!r}, but the {side} HATS catalogue's coordinates are {own!r} "
-            f"(its partitioning is by those); leave {side}_coords out", code="missing-column",
-            value=tuple(coords), available=[str(c) for c in cat.columns])
+    check_own_coords(own, coords, side, available=[str(c) for c in cat.columns])
     stats = _column_stats(cat, list(own))
     if stats is None:
         return
@@ -459,23 +456,18 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
         lazy_obj = isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") or \
             type(obj).__module__.startswith("lsdb") or type(obj).__name__ == "TableInfo"
         inputs.append(obj if lazy_obj else _frame_input(obj, coords, side))
-    reach = 0.0
     opened = []
     for i, (obj, coords, side) in enumerate(((inputs[0], spec.left_coords, "left"),
                                              (inputs[1], spec.right_coords, "right"))):
         opened.append(obj if isinstance(obj, pd.DataFrame) else open_catalog(obj, coords, r_arcsec, side))
-    for obj, motion in ((opened[0], spec.left_motion), (opened[1], spec.right_motion)):
-        if motion is not None:
-            reach += abs(motion.dt_years) * _max_proper_motion(obj, motion) / 1000.0
-    reach = reach * 1.01 + (1e-6 if reach else 0.0)  # the motion is linear in 3-D: a little slack
+    reach = reach_arcsec((motion.dt_years, _max_proper_motion(obj, motion))
+                         for obj, motion in ((opened[0], spec.left_motion), (opened[1], spec.right_motion))
+                         if motion is not None)
     lcat, rcat = (open_catalog(obj, coords, r_arcsec + reach, side) if isinstance(obj, pd.DataFrame) else obj
                   for obj, coords, side in ((opened[0], spec.left_coords, "left"),
                                             (opened[1], spec.right_coords, "right")))
     if rcat.margin is None:
-        raise CrossmatchInputError(
-            "the right catalogue has no margin cache, so matches across partition boundaries would "
-            "be lost; build one (hats-import margin cache, margin_threshold >= the radius) or pass the "
-            "right catalogue in memory", code="no-margin", value=str(right))
+        raise no_margin_error(right)
     motion = dict(left_motion=spec.left_motion, right_motion=spec.right_motion, reach_arcsec=reach)
     if spec.errors is not None:
         algorithm = ZonesBayesCrossmatch(r_arcsec, kk, errors=spec.errors, **motion)

@@ -36,7 +36,8 @@ from platform_lib.crossmatch._engine import match_pairs
 from platform_lib.crossmatch._epoch import Motion, propagate_years
 from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
 
-__all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publish"]
+__all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publish", "check_own_coords",
+           "check_margin", "no_margin_error", "reach_arcsec"]
 
 SEPARATION = "separation_arcsec"
 _DEPTH = 29
@@ -101,37 +102,56 @@ def plan(left, right, radius_arcsec: float, *, k: int | None, left_coords, right
     if None in layouts or not layouts[0].pixels or not layouts[1].pixels:
         return None
     for layout, coords, side in zip(layouts, (left_coords, right_coords), ("left", "right")):
-        own = (layout.ra_column, layout.dec_column)
-        if tuple(coords) not in (own, ("ra", "dec")):
-            raise CrossmatchInputError(
-                f"{side}_coords={tuple(coords)!r}, but the {side} HATS catalogue's coordinates are "
-                f"{own!r} (its partitioning is by those); leave {side}_coords out", code="missing-column",
-                value=tuple(coords))
+        check_own_coords((layout.ra_column, layout.dec_column), coords, side)
     margin = layouts[1].margin
     if margin is None:
-        raise CrossmatchInputError(
-            "the right catalogue has no margin cache, so matches across partition boundaries would "
-            "be lost; build one (hats-import margin cache, margin_threshold >= the radius) or pass the "
-            "right catalogue in memory", code="no-margin", value=str(right))
+        raise no_margin_error(right)
     if not margin.plain_parquet or set(margin.pixels) - set(layouts[1].pixels):
         return None  # a margin cache partitioned differently from its catalogue: LSDB's path
-    reach = 0.0
+    moves = []
     for layout, motion, side in zip(layouts, (left_motion, right_motion), ("left", "right")):
         if motion is not None:
             fastest = _max_proper_motion(layout, motion, side)
             if fastest is None:
                 return None  # no statistics to size the margin from: LSDB's path counts them
-            reach += abs(motion.dt_years) * fastest / 1000.0
-    reach = reach * 1.01 + (1e-6 if reach else 0.0)  # the motion is linear in 3-D: a little slack
-    need = radius_arcsec + reach
-    if (margin.margin_arcsec or 0.0) < need:
-        extra = f" plus up to {reach:.3g} arcsec of proper motion between the epochs" if reach else ""
-        raise CrossmatchInputError(
-            f"the right catalogue's margin ({margin.margin_arcsec} arcsec) is smaller than the radius "
-            f"({radius_arcsec} arcsec){extra}; rebuild it with margin_threshold >= {need:.6g} arcsec",
-            code="margin-too-small", value=need)
+            moves.append((motion.dt_years, fastest))
+    check_margin(margin.margin_arcsec or 0.0, radius_arcsec, reach_arcsec(moves))
     left_names, right_names = _names(layouts[0], layouts[1], suffixes)
     return Plan(layouts[0], layouts[1], left_names, right_names, float(radius_arcsec), k, left_motion, right_motion)
+
+
+def check_own_coords(own: tuple[str, str], coords, side: str, available=None) -> None:
+    """A HATS catalogue is matched on its own coordinate columns (or the default ``("ra", "dec")``)."""
+    if tuple(coords) not in (own, ("ra", "dec")):
+        raise CrossmatchInputError(
+            f"{side}_coords={tuple(coords)!r}, but the {side} HATS catalogue's coordinates are {own!r} "
+            f"(its partitioning is by those); leave {side}_coords out", code="missing-column",
+            value=tuple(coords), available=available)
+
+
+def no_margin_error(right) -> CrossmatchInputError:
+    return CrossmatchInputError(
+        "the right catalogue has no margin cache, so matches across partition boundaries would "
+        "be lost; build one (hats-import margin cache, margin_threshold >= the radius) or pass the "
+        "right catalogue in memory", code="no-margin", value=str(right))
+
+
+def reach_arcsec(moves) -> float:
+    """The most two sources can move towards each other (arcsec), from ``(years, fastest mas/yr)``
+    of each side that moves; the motion is linear in 3-D, hence a little slack."""
+    reach = sum(abs(years) * fastest / 1000.0 for years, fastest in moves)
+    return reach * 1.01 + (1e-6 if reach else 0.0)
+
+
+def check_margin(threshold_arcsec: float, radius_arcsec: float, reach: float) -> None:
+    """The right margin must hold the radius plus the proper motion between the epochs."""
+    need = radius_arcsec + reach
+    if threshold_arcsec < need:
+        extra = f" plus up to {reach:.3g} arcsec of proper motion between the epochs" if reach else ""
+        raise CrossmatchInputError(
+            f"the right catalogue's margin ({threshold_arcsec} arcsec) is smaller than the radius "
+            f"({radius_arcsec} arcsec){extra}; rebuild it with margin_threshold >= {need:.6g} arcsec",
+            code="margin-too-small", value=need)
 
 
 def _max_proper_motion(layout: HatsLayout, motion: Motion, side: str) -> float | None:

@@ -17,8 +17,6 @@ from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
 
 
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _collect_dask_clients():
     """Finalize the gateway clients' objects here, not inside a later ``ast.parse``.

@@ -21,8 +21,6 @@ import requests
 from platform_lib.local.ports import free_ports
 
 
-
-
 def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path, poll):
     data = tmp_path / "data"
     hub, hub_api, proxy_api = free_ports(3)

@@ -19,8 +19,6 @@ import pytest
 SYNC_DEADLINE = 30.0
 
 
-
-
 @pytest.fixture(scope="module")
 def keeper(platform):
     """A user with a running server."""
