@@ -413,8 +413,8 @@ def crossmatch(
         if lazy:
             raise CrossmatchInputError("lazy=True returns the unwritten catalogue; give output= or lazy=True, "
                                        "not both", code="unused-argument", value="output")
-        if not isinstance(output, (str, os.PathLike)):
-            raise CrossmatchInputError(f"output must be a folder path, got {type(output).__name__}",
+        if not isinstance(output, (str, os.PathLike)) or not str(output):
+            raise CrossmatchInputError(f"output must be a folder path, got {output!r}",
                                        code="bad-output", value=repr(output))
         output = Path(output)
     if _is_lazy(left) or _is_lazy(right):

@@ -408,9 +408,13 @@ def staging_folder(output: Path) -> Path:
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise CrossmatchInputError(f"output {str(output)!r} exists and is not an empty folder; choose a new "
                                    "folder or remove it first", code="output-exists", value=str(output))
-    output.parent.mkdir(parents=True, exist_ok=True)
     staging = output.parent / f".{output.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise CrossmatchInputError(f"cannot write the output {str(output)!r}: {exc.strerror or exc}",
+                                   code="bad-output", value=str(output)) from exc
     return staging
 
 

@@ -362,7 +362,9 @@ def test_output_on_every_path_and_its_bad_uses(hats_pair, client, tmp_path):
     assert _pairs(lsdb.open_catalog(out).compute()) == _pairs(crossmatch(left, right, 2 * u.arcsec))
     cases = [(dict(left=left, right=right), "catalogues on Dask"),
              (dict(left=str(lpath), right=str(rpath), lazy=True), "not both"),
-             (dict(left=str(lpath), right=str(rpath), output=42), "folder path")]
+             (dict(left=str(lpath), right=str(rpath), output=42), "folder path"),
+             (dict(left=str(lpath), right=str(rpath), output=""), "folder path"),
+             (dict(left=str(lpath), right=str(rpath), output="/proc/astrohub-pairs"), "cannot write the output")]
     for case, named in cases:
         args = {"output": tmp_path / "never", **case}
         with pytest.raises(CrossmatchInputError, match=named):
