@@ -12,7 +12,7 @@ NPM_PREFIX := .npm
 export PATH := $(CURDIR)/$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
 APT_PACKAGES := chromium stilts acl
-PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/pyproject.toml .ci/constraints.txt
+PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/pyproject.toml extensions/server/pyproject.toml .ci/constraints.txt
 
 .PHONY: up test install install-test system-packages proxy down status clean
 
@@ -34,12 +34,12 @@ $(BIN)/python:
 
 $(VENV)/.installed-hub: $(BIN)/python $(PY_SOURCES)
 	$(BIN)/uv pip install --python $(BIN)/python -c .ci/constraints.txt \
-		-e '.[hub]' -e extensions/hub -e extensions/archive
+		-e '.[hub]' -e extensions/hub -e extensions/archive -e extensions/server
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES)
 	$(BIN)/uv pip install --python $(BIN)/python -c .ci/constraints.txt \
-		-e '.[all]' -e 'extensions/hub[kubernetes]' -e extensions/archive
+		-e '.[all]' -e 'extensions/hub[kubernetes]' -e extensions/archive -e extensions/server
 	touch $(VENV)/.installed-hub $@
 
 # configurable-http-proxy, JupyterHub's proxy, from npm into a local prefix.

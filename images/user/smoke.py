@@ -17,7 +17,7 @@ MODULES = [
     "jupyterlab", "jupyterhub", "ipykernel", "astropy", "pyvo", "ipyaladin", "dask", "distributed",
     "dask_gateway", "dask_labextension", "lsdb", "hats", "numba", "pyarrow", "h5py", "mocpy", "cdshealpix",
 ]
-OPTIONAL_LOCAL = ["platform_lib", "astrohub_archive"]  # our packages, installed --no-deps from the checkout
+OPTIONAL_LOCAL = ["platform_lib", "astrohub_archive", "astrohub_server.kernels"]  # our packages, installed --no-deps from the checkout
 
 
 def check_imports(modules: list[str]) -> dict[str, str]:

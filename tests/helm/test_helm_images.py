@@ -130,7 +130,7 @@ def test_user_lock_installs_into_a_fresh_venv_and_passes_the_smoke_script() -> N
     python = venv / "bin" / "python"
     # our packages as the image installs them (--no-deps): on the path, with only the lock beneath them
     site = next((venv / "lib").glob("python3*/site-packages"))
-    (site / "astrohub-src.pth").write_text(f"{REPO}\n{REPO / 'extensions' / 'archive'}\n")
+    (site / "astrohub-src.pth").write_text("".join(f"{p}\n" for p in (REPO, REPO / 'extensions' / 'archive', REPO / 'extensions' / 'server')))
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
     result = subprocess.run(
         [str(python), str(IMAGES / "user" / "smoke.py")],

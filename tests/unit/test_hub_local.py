@@ -15,6 +15,7 @@ from astrohub_hub.local import (
     expand_user_path,
     hub_username_pattern,
     prepare_user_dirs,
+    singleuser_command,
     visible_profiles,
 )
 
@@ -128,7 +129,10 @@ def test_user_servers_skip_unused_server_extensions():
     args = make_spawner("sam", []).get_args()
     assert "--ServerApp.jpserver_extensions=jupyter_lsp=False" in args
     assert "--ServerApp.jpserver_extensions=notebook_shim=False" in args
-    assert not any("dask_labextension" in a for a in args)  # the Dask sidebar stays
+    # astrohub_server: one warm kernel, and the Dask sidebar's routes instead of dask_labextension's loader
+    assert "--ServerApp.jpserver_extensions=astrohub_server=True" in args
+    assert "--ServerApp.jpserver_extensions=dask_labextension=False" in args
+    assert "--WarmKernels.count=1" in args
     # Jupyter server reads them as explicit entries, which win over jupyter_server_config.d.
     from jupyter_server.serverapp import ServerApp
 
@@ -136,7 +140,20 @@ def test_user_servers_skip_unused_server_extensions():
     app.parse_command_line([a for a in args if a.startswith("--ServerApp.jpserver_extensions")])
     app.find_server_extensions()
     assert app.jpserver_extensions["jupyter_lsp"] is False
-    assert app.jpserver_extensions.get("dask_labextension") is True
+    assert app.jpserver_extensions["dask_labextension"] is False
+    assert app.jpserver_extensions["astrohub_server"] is True
+
+
+@pytest.mark.parametrize(("warm", "lazy"), [(0, True), (2, False), (0, False)])
+def test_warm_kernels_and_the_lazy_sidebar_are_settings(warm, lazy):
+    spawner = make_spawner("sam", [])
+    spawner.warm_kernels, spawner.lazy_dask_sidebar = warm, lazy
+    args = spawner.get_args()
+    assert ("--ServerApp.jpserver_extensions=astrohub_server=True" in args) == bool(warm or lazy)
+    assert ("--ServerApp.jpserver_extensions=dask_labextension=False" in args) == lazy
+    assert [a for a in args if a.startswith("--WarmKernels")] == ([f"--WarmKernels.count={warm}"] if warm or lazy else [])
+    prelaunch = "from astrohub_server.kernels import prelaunch"
+    assert (prelaunch in singleuser_command(prelaunch_kernel=bool(warm))[2]) == bool(warm)
 
 
 def _waiting_spawner(proc, http_timeout=5):
@@ -201,7 +218,7 @@ def test_user_server_command_hides_slow_imports_and_still_validates(tmp_path):
     from astrohub_hub.local import SKIPPED_SERVER_IMPORTS, singleuser_command
 
     spawner = make_spawner("sam", [])
-    assert spawner.cmd == singleuser_command(sys.executable, ["rfc3987_syntax"])
+    assert spawner.cmd == singleuser_command(sys.executable, ["rfc3987_syntax"], prelaunch_kernel=True)
     assert "from jupyterhub.singleuser import main" in spawner.cmd[2]
     assert SKIPPED_SERVER_IMPORTS == ("rfc3987_syntax",)
     (tmp_path / "probe.py").write_text(

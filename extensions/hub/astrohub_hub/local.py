@@ -15,7 +15,9 @@ Start-up latency: the spawner returns from ``start`` only once the server accept
 (polling every 50 ms), so the hub's own readiness check, an exponential back-off that can overshoot
 by seconds, passes at its first try; user servers skip the server extensions nothing uses
 (``disabled_server_extensions``: jupyter_lsp, notebook_shim) and the slow import of
-``rfc3987_syntax`` (:data:`SKIPPED_SERVER_IMPORTS`, see :func:`singleuser_command`).
+``rfc3987_syntax`` (:data:`SKIPPED_SERVER_IMPORTS`, see :func:`singleuser_command`), and load
+``astrohub_server`` (``warm_kernels``), whose warm kernel starts with the server and is ready when
+the first notebook asks for one.
 
 ``configure(c, settings)`` selects this spawner in local mode; nothing here has to be called by hand.
 """
@@ -35,7 +37,7 @@ from typing import Any, Iterable, Mapping
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
-from traitlets import Bool, Dict, Float, List, Unicode, default
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 
 from astrohub_hub.errors import UsernameError
 
@@ -96,11 +98,13 @@ def singleuser_command(
     python: str = sys.executable,
     skipped: Iterable[str] = SKIPPED_SERVER_IMPORTS,
     entry: str = "jupyterhub.singleuser:main",
+    prelaunch_kernel: bool = False,
 ) -> list[str]:
     """The user server's command: ``jupyterhub-singleuser``'s ``main`` with ``skipped`` modules hidden.
 
     A hidden module raises ``ImportError`` on import, which jsonschema's optional format checkers
-    expect.
+    expect. ``prelaunch_kernel``: first start the server's first warm kernel
+    (``astrohub_server.kernels.prelaunch``, skipped if not installed), so it starts while the server does.
 
     Examples
     --------
@@ -110,6 +114,15 @@ def singleuser_command(
     module, _, func = entry.partition(":")
     lines = ["import sys"]
     lines += [f"sys.modules[{name!r}] = None" for name in skipped]
+    if prelaunch_kernel:
+        lines += [
+            "try:",
+            "    from astrohub_server.kernels import prelaunch",
+            "except ImportError:",
+            "    pass",
+            "else:",
+            "    prelaunch()",
+        ]
     lines += [
         f"from {module} import {func}",
         "sys.argv[0] = 'jupyterhub-singleuser'",
@@ -245,6 +258,18 @@ class AstroLocalSpawner(LocalProcessSpawner):
         help="Jupyter server extensions user servers do not load, to start sooner: jupyter_lsp (no "
         "language server is installed) and notebook_shim (only the classic Notebook UI needs it).",
     ).tag(config=True)
+    warm_kernels = Integer(
+        1,
+        min=0,
+        help="Kernels each user server keeps started and idle (the astrohub_server extension), so "
+        "a notebook's kernel is ready at once; the first starts with the server. Each costs one "
+        "idle Python process (~60 MB). 0: no warm kernels, the extension is not loaded.",
+    ).tag(config=True)
+    lazy_dask_sidebar = Bool(
+        True,
+        help="Serve the Dask sidebar's routes from the astrohub_server extension, which imports "
+        "dask_labextension (and distributed, ~1 s) after the server is up instead of before.",
+    ).tag(config=True)
     ready_poll_interval = Float(
         0.05,
         help="Seconds between checks that a starting server accepts connections. start() returns "
@@ -262,7 +287,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
     @default("cmd")
     def _default_cmd(self) -> list[str]:
         # The same Python as the hub (its venv's jupyterhub-singleuser), minus slow unused imports.
-        return singleuser_command(sys.executable, self.skipped_server_imports)
+        return singleuser_command(sys.executable, self.skipped_server_imports, prelaunch_kernel=self.warm_kernels > 0)
 
     @default("run_as_system_users")
     def _default_run_as(self) -> bool:
@@ -373,7 +398,15 @@ class AstroLocalSpawner(LocalProcessSpawner):
             # Everything runs as the invoking user, and that user is root: say so explicitly.
             args.append("--ServerApp.allow_root=True")
         # An explicit jpserver_extensions entry wins over the enabling files in jupyter_server_config.d.
-        args += [f"--ServerApp.jpserver_extensions={name}=False" for name in self.disabled_server_extensions]
+        extensions = {name: False for name in self.disabled_server_extensions}
+        if self.warm_kernels or self.lazy_dask_sidebar:
+            extensions["astrohub_server"] = True
+        if self.lazy_dask_sidebar:
+            # astrohub_server serves the sidebar's routes and imports dask_labextension once the server is up
+            extensions["dask_labextension"] = False
+        args += [f"--ServerApp.jpserver_extensions={name}={on}" for name, on in extensions.items()]
+        if extensions.get("astrohub_server"):
+            args.append(f"--WarmKernels.count={self.warm_kernels}")
         return args
 
     async def start(self):

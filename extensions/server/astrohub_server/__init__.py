@@ -1,0 +1,40 @@
+"""astrohub's side of a user's Jupyter server (a Jupyter server extension).
+
+Owns the warm kernels (:mod:`astrohub_server.kernels`): when the server starts it launches
+``WarmKernels.count`` kernels of the default kernelspec in the background, and the first
+kernels a notebook asks for adopt them instead of starting a new Python process (~1.5 s
+each here). When dask_labextension's own server extension is turned off, it serves the Dask
+sidebar's routes and imports dask_labextension
+(:mod:`astrohub_server.dask_sidebar`) on the sidebar's first request, so the server is ready ~1 s sooner. May import jupyter_server, jupyter_client and traitlets; never ``platform_lib``
+or JupyterHub, so it runs in any user image. Enabled by the spawner
+(``--ServerApp.jpserver_extensions=astrohub_server=True``); loading it has no effect
+until the server calls :func:`_load_jupyter_server_extension`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["WarmKernels", "WarmProvisioner"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from astrohub_server import kernels
+
+        return getattr(kernels, name)
+    raise AttributeError(f"module 'astrohub_server' has no attribute {name!r}")
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "astrohub_server"}]
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    import importlib.util
+
+    from astrohub_server.kernels import WarmKernels
+
+    WarmKernels.instance(parent=serverapp).start(serverapp)
+    if serverapp.jpserver_extensions.get("dask_labextension") is False and importlib.util.find_spec("dask_labextension"):
+        from astrohub_server import dask_sidebar
+
+        dask_sidebar.register(serverapp)

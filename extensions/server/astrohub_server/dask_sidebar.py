@@ -1,0 +1,73 @@
+"""The Dask sidebar's server routes (dask_labextension's), with its import moved off the server's start.
+
+``dask_labextension`` imports ``distributed`` when it loads (~1 s here), before the server can
+answer anyone. Here its four routes are registered at once with handler classes that import it on
+their first request (JupyterLab's Dask sidebar asks when it opens, so that request takes the ~1 s
+instead); the spawner turns dask_labextension's own server extension off so the routes are not
+registered twice. (The import cannot run in a thread: it creates its cluster manager on the
+importing thread's event loop.) The routes
+and handler names are dask_labextension's own (version 7); ``tests/integration/test_warm_kernels.py``
+checks they still are. :func:`register` is called by the ``astrohub_server`` extension when
+dask_labextension is installed and its own server extension is turned off. May import tornado
+and jupyter_server; dask_labextension only lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+__all__ = ["ROUTES", "lazy_handler", "register"]
+
+_CLUSTER_ID = r"(?P<cluster_id>\w+-\w+-\w+-\w+-\w+)"
+#: (path under the server's base URL, dask_labextension's handler class), in its own order.
+ROUTES = [
+    ("dask/clusters/" + _CLUSTER_ID, "DaskClusterHandler"),
+    ("dask/clusters/" + "?", "DaskClusterHandler"),
+    (f"dask/dashboard/{_CLUSTER_ID}(?P<proxied_path>.+)", "DaskDashboardHandler"),
+    ("dask/dashboard-check/(?P<url>.+)", "DaskDashboardCheckHandler"),
+]
+_MODULE = "dask_labextension"
+
+
+def lazy_handler(module: str, name: str) -> type[web.RequestHandler]:
+    """A handler class that imports ``module`` on its first request and answers as ``module.name``.
+
+    Tornado builds one handler per request by calling the class; this class's ``__new__`` returns
+    the real handler instead (importing the module the first time), so every method, prepare and
+    error page are the real ones.
+    """
+
+    class LazyHandler(web.RequestHandler):
+        def __new__(cls, application: Any, request: Any, **kwargs: Any) -> web.RequestHandler:
+            try:
+                real = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError) as exc:
+                return _Unavailable(application, request, reason=f"{module}.{name} is not available: {exc}")
+            return real(application, request, **kwargs)
+
+    LazyHandler.__name__ = LazyHandler.__qualname__ = f"Lazy{name}"
+    return LazyHandler
+
+
+class _Unavailable(web.RequestHandler):
+    """503 with the reason, for every method, when the real handler cannot be imported."""
+
+    def initialize(self, reason: str) -> None:
+        self.reason = reason
+
+    def prepare(self) -> None:
+        self.set_status(503)
+        self.set_header("Content-Type", "application/json")
+        self.finish({"message": self.reason})
+
+
+def register(serverapp) -> None:
+    """Add the sidebar's routes to the server; dask_labextension is imported on their first request."""
+    base_url = serverapp.web_app.settings["base_url"]
+    serverapp.web_app.add_handlers(
+        ".*$", [(url_path_join(base_url, path), lazy_handler(_MODULE, name)) for path, name in ROUTES]
+    )

@@ -1,0 +1,248 @@
+"""Warm kernels: a notebook's kernel is a Python process started before anyone asked for it.
+
+A Python kernel takes ~1.5 s to start here (its imports), and a user who has just started their
+server opens a notebook at once, so that wait is most of "start my server -> my code runs".
+:class:`WarmKernels` keeps ``count`` kernels of the default kernelspec running in the background,
+launched when the server starts and replaced as they are used; :class:`WarmProvisioner`, the kernel
+provisioner this extension makes the default (a ``jupyter_client.kernel_provisioners`` entry
+point), hands a warm kernel to the next kernel the server starts instead of launching a process.
+
+Adopting a warm kernel makes it the kernel that would have started: it moves to the requested
+working directory (and ``sys.path`` entry) and gets the notebook's ``JPY_SESSION_NAME`` /
+``__session__`` through one silent execute request, which neither counts nor stores history; its
+connection (ports, key) becomes the kernel manager's own, so restarts, interrupts and shutdown are
+the local provisioner's, unchanged. A restart launches a fresh process, as always. Warm kernels are
+not listed in ``/api/kernels`` and are not culled; they end with the server (``atexit``, and each
+kernel's own parent-process check). A warm kernel that died or does not answer is dropped and the
+kernel starts the usual way, with a warning in the server's log.
+
+Not warmed: kernelspecs other than the default one, kernelspecs that name their own provisioner,
+servers that configure another default provisioner or CurveZMQ transport encryption (logged).
+May import jupyter_client, jupyter_server and traitlets only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import signal
+import uuid
+from typing import Any
+
+from jupyter_client.provisioning import KernelProvisionerFactory, LocalProvisioner
+from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
+from traitlets import Float, Integer
+from traitlets.config import SingletonConfigurable
+
+__all__ = ["PROVISIONER_NAME", "WarmKernels", "WarmProvisioner", "settle_code"]
+
+#: This provisioner's entry-point name (``jupyter_client.kernel_provisioners``).
+PROVISIONER_NAME = "astrohub-warm"
+_LOCAL = "local-provisioner"
+
+
+def settle_code(cwd: str, session: str | None) -> str:
+    """The silent code that makes a warm kernel the one requested: its folder and session name.
+
+    Examples
+    --------
+    >>> "_astrohub_settle('/home/ann/work', None)" in settle_code("/home/ann/work", None)
+    True
+    """
+    return "\n".join([
+        "def _astrohub_settle(cwd, session):",
+        "    import os, sys",
+        "    old = os.getcwd()",
+        "    os.chdir(cwd)",
+        "    sys.path[:] = [cwd if entry == old else entry for entry in sys.path]",
+        "    shell = get_ipython()",
+        "    if isinstance(shell.user_ns.get('_dh'), list):",
+        "        shell.user_ns['_dh'][:] = [cwd]",
+        "    if session:",
+        "        os.environ['JPY_SESSION_NAME'] = session",
+        "        shell.user_ns['__session__'] = session",
+        f"_astrohub_settle({cwd!r}, {session!r})",
+        "del _astrohub_settle",
+    ])
+
+
+class WarmKernels(SingletonConfigurable):
+    """The server's warm kernels: started with the server, taken by :class:`WarmProvisioner`."""
+
+    count = Integer(
+        1,
+        min=0,
+        help="Kernels of the default kernelspec kept started and idle, so a new notebook's kernel is "
+        "ready at once. Each costs one idle Python process (~60 MB). 0 turns warm kernels off.",
+    ).tag(config=True)
+    settle_timeout = Float(
+        60.0,
+        help="Seconds a warm kernel has to answer when it is taken (it may still be starting); "
+        "after that it is dropped and the kernel starts the usual way.",
+    ).tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._kernel_manager = None  # the server's MappingKernelManager, once started
+        self._ready: list[Any] = []  # started kernel managers, oldest first
+        self._starting = 0
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self, serverapp) -> None:
+        """Make :class:`WarmProvisioner` the default provisioner and launch the warm kernels."""
+        manager = serverapp.kernel_manager
+        why_not = self._cannot_warm(manager)
+        if why_not:
+            self.log.info("astrohub_server | no warm kernels: %s", why_not)
+            return
+        KernelProvisionerFactory.instance(parent=manager).default_provisioner_name = PROVISIONER_NAME
+        self._kernel_manager = manager
+        atexit.register(self.stop)
+        serverapp.io_loop.add_callback(self.fill)
+
+    def _cannot_warm(self, manager) -> str | None:
+        if self.count == 0:
+            return "WarmKernels.count = 0"
+        if getattr(manager, "transport_encryption", "disabled") != "disabled":
+            return "kernel transport encryption is on (a warm kernel's keys could not be the manager's)"
+        factory = KernelProvisionerFactory.instance(parent=manager)
+        if factory.default_provisioner_name not in (_LOCAL, PROVISIONER_NAME):
+            return f"another default provisioner is configured ({factory.default_provisioner_name!r})"
+        try:
+            spec = manager.kernel_spec_manager.get_kernel_spec(manager.default_kernel_name)
+        except Exception as exc:  # noqa: BLE001 - any kernelspec problem: start kernels the usual way
+            return f"the default kernelspec {manager.default_kernel_name!r} cannot be read ({exc})"
+        if spec.metadata.get("kernel_provisioner"):
+            return f"the kernelspec {manager.default_kernel_name!r} names its own provisioner"
+        return None
+
+    async def fill(self) -> None:
+        """Launch kernels until ``count`` are ready or starting."""
+        while self._kernel_manager is not None and len(self._ready) + self._starting < self.count:
+            self._starting += 1
+            try:
+                self._ready.append(await self._launch())
+            except Exception as exc:  # noqa: BLE001 - a failed warm kernel must not break the server
+                self.log.warning("astrohub_server | could not start a warm kernel (%s); kernels start the usual way", exc)
+                return
+            finally:
+                self._starting -= 1
+
+    async def _launch(self):
+        manager = self._kernel_manager
+        kernel_id = str(uuid.uuid4())
+        km = manager.kernel_manager_factory(
+            connection_file=os.path.join(manager.connection_dir, f"kernel-{kernel_id}.json"),
+            parent=manager, log=self.log, kernel_name=manager.default_kernel_name,
+        )
+        km.provisioner = LocalProvisioner(kernel_id=kernel_id, kernel_spec=km.kernel_spec, parent=km)
+        await km.start_kernel(kernel_id=kernel_id, cwd=manager.root_dir, env=dict(os.environ))
+        self.log.debug("astrohub_server | warm kernel %s started (pid %s)", kernel_id, km.provisioner.pid)
+        return km
+
+    def stop(self) -> None:
+        """End the warm kernels (at server exit)."""
+        self._kernel_manager = None
+        while self._ready:
+            _end(self._ready.pop())
+
+    # -- taking one ----------------------------------------------------------------------------------
+
+    def take(self, kernel_name: str):
+        """A started warm kernel manager of ``kernel_name``, or None; a replacement is launched."""
+        if self._kernel_manager is None or kernel_name != self._kernel_manager.default_kernel_name:
+            return None
+        taken = None
+        while self._ready and taken is None:
+            km = self._ready.pop(0)
+            if km.provisioner.process is not None and km.provisioner.process.poll() is None:
+                taken = km
+            else:
+                self.log.warning("astrohub_server | warm kernel %s had exited; dropped", km.kernel_id)
+                _end(km)
+        task = asyncio.get_running_loop().create_task(self.fill())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return taken
+
+    async def settle(self, km, cwd: str, session: str | None) -> None:
+        """Move the warm kernel ``km`` to ``cwd`` and ``session``; raise if it does not answer."""
+        client = km.client()
+        client.start_channels()
+        try:
+            msg_id = client.execute(settle_code(cwd, session), silent=True, store_history=False)
+            deadline = asyncio.get_running_loop().time() + self.settle_timeout
+            while True:
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    raise TimeoutError(f"no answer within {self.settle_timeout:.0f} s")
+                reply = await client.get_shell_msg(timeout=remaining)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            if reply["content"].get("status") != "ok":
+                raise RuntimeError(f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+        finally:
+            client.stop_channels()
+
+
+def _end(km) -> None:
+    """Stop a warm kernel's process (no state to save) and remove its connection file."""
+    process = km.provisioner.process
+    if process is not None and process.poll() is None:
+        try:
+            os.killpg(km.provisioner.pgid, signal.SIGKILL) if km.provisioner.pgid else process.kill()
+        except OSError:
+            pass
+        process.wait(5)
+    km._close_control_socket()
+    km.cleanup_connection_file()
+
+
+def _release(km) -> None:
+    """Forget a warm kernel that another kernel manager adopted (the process keeps running)."""
+    km._close_control_socket()
+    km.cleanup_connection_file()
+    km.provisioner.process = None
+
+
+class WarmProvisioner(LocalProvisioner):
+    """The local provisioner, except that a kernel's first launch adopts a warm kernel if one is ready."""
+
+    _warm = None
+    _launched = False
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        km = self.parent
+        if km is not None and not self._launched and not kwargs.get("extra_arguments") and WarmKernels.initialized():
+            pool = WarmKernels.instance()
+            warm = pool.take(km.kernel_name)
+            if warm is not None:
+                env = kwargs.get("env") or {}
+                try:
+                    await pool.settle(warm, kwargs.get("cwd") or os.getcwd(), env.get("JPY_SESSION_NAME"))
+                except Exception as exc:  # noqa: BLE001 - fall back to a fresh kernel
+                    self.log.warning("astrohub_server | warm kernel %s dropped (%s); starting a new one", warm.kernel_id, exc)
+                    _end(warm)
+                else:
+                    self._warm = warm
+                    kwargs.pop("extra_arguments", None)
+                    kwargs.pop("transport_encryption", None)
+                    return await KernelProvisionerBase.pre_launch(self, cmd=km.format_kernel_cmd(), **kwargs)
+        return await super().pre_launch(**kwargs)
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+        warm, self._warm = self._warm, None
+        self._launched = True
+        if warm is None:
+            return await super().launch_kernel(cmd, **kwargs)
+        source = warm.provisioner
+        self.process, self.pid, self.pgid = source.process, source.pid, source.pgid
+        self.ports_cached = source.ports_cached
+        self.connection_info = source.connection_info
+        self.cwd = kwargs.get("cwd") or source.cwd
+        _release(warm)
+        self.log.info("astrohub_server | kernel %s is warm kernel %s (pid %s)", self.kernel_id, warm.kernel_id, self.pid)
+        return self.connection_info
