@@ -10,7 +10,8 @@ counting sort, each zone is sorted by right ascension, and every left point sear
 zones around it inside the right-ascension window ``asin(sin r / cos dec)`` (the whole zone near a
 pole; two windows across RA = 0/360). Candidates are accepted on the exact haversine distance, so
 the pair set equals a brute-force comparison; the first pass counts pairs per left row, the second
-writes them in place, already sorted by (left row, separation, right row).
+writes them in place, already sorted by (left row, separation, right row). The nearest neighbour
+(``k=1``) needs one pass only: each left row keeps its best candidate in its own slot.
 """
 
 from __future__ import annotations
@@ -256,10 +257,15 @@ def _sweep(zb0, zb1, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, r
             base = 0
             cap = 0
             if fill:
-                cap = counts[j]
-                if cap == 0:
-                    continue
-                base = offsets[j]
+                if k == 1:  # nearest only, one pass: a slot per left row, in sorted order
+                    cap = 1
+                    base = j
+                    o_i2[j] = -1
+                else:
+                    cap = counts[j]
+                    if cap == 0:
+                        continue
+                    base = offsets[j]
             found = 0
             lo = ra1 - dalpha
             hi = ra1 + dalpha
@@ -320,12 +326,72 @@ def _gather_bases(offsets, lperm):
 
 
 @njit(cache=True, parallel=True)
-def _finish(offsets, o_i1, o_hav):
+def _finish(offsets, o_i1, o_i2, o_hav):
+    """Fill the left rows, haversine -> arcsec, and order each row's pairs by (separation, right row).
+
+    The sweep orders them by (haversine, right row); two different haversines can round to one
+    separation, and those are put in right-row order here (an insertion sort, almost always no move).
+    """
     n = offsets.shape[0] - 1
     for i in prange(n):
-        for q in range(offsets[i], offsets[i + 1]):
+        s = offsets[i]
+        e = offsets[i + 1]
+        for q in range(s, e):
             o_i1[q] = i
             o_hav[q] = 2.0 * math.asin(min(1.0, math.sqrt(o_hav[q]))) * (180.0 / math.pi * 3600.0)
+        for q in range(s + 1, e):
+            if o_hav[q] == o_hav[q - 1] and o_i2[q] < o_i2[q - 1]:
+                kd = o_hav[q]
+                kj = o_i2[q]
+                b = q - 1
+                while b >= s and o_hav[b] == kd and o_i2[b] > kj:
+                    o_i2[b + 1] = o_i2[b]
+                    b -= 1
+                o_i2[b + 1] = kj
+
+
+@njit(cache=True, parallel=True)
+def _to_input_order(lperm, o_i2, o_hav):
+    """Slots in sorted left order -> input order (scattered writes, which do not stall as reads do)."""
+    n = o_i2.shape[0]
+    in_i2 = np.empty(n, dtype=np.int64)
+    in_hav = np.empty(n, dtype=np.float64)
+    for j in prange(n):
+        p = lperm[j]
+        in_i2[p] = o_i2[j]
+        in_hav[p] = o_hav[j]
+    return in_i2, in_hav
+
+
+@njit(cache=True, parallel=True)
+def _nearest_pairs(lperm, o_i2, o_hav, nthreads):
+    """The one-pass nearest result (a slot per sorted left row, -1: none) -> (i1, i2, sep in arcsec)."""
+    in_i2, in_hav = _to_input_order(lperm, o_i2, o_hav)
+    n = in_i2.shape[0]
+    nchunk = max(1, min(nthreads * 4, n // 65536 + 1))
+    step = (n + nchunk - 1) // nchunk
+    starts = np.zeros(nchunk + 1, dtype=np.int64)
+    for c in prange(nchunk):
+        found = 0
+        for i in range(c * step, min(n, (c + 1) * step)):
+            if in_i2[i] >= 0:
+                found += 1
+        starts[c + 1] = found
+    for c in range(nchunk):
+        starts[c + 1] += starts[c]
+    total = starts[nchunk]
+    i1 = np.empty(total, dtype=np.int64)
+    i2 = np.empty(total, dtype=np.int64)
+    sep = np.empty(total, dtype=np.float64)
+    for c in prange(nchunk):
+        q = starts[c]
+        for i in range(c * step, min(n, (c + 1) * step)):
+            if in_i2[i] >= 0:
+                i1[q] = i
+                i2[q] = in_i2[i]
+                sep[q] = 2.0 * math.asin(min(1.0, math.sqrt(in_hav[i]))) * (180.0 / math.pi * 3600.0)
+                q += 1
+    return i1, i2, sep
 
 
 def _radius_rad(radius) -> float:
@@ -402,10 +468,17 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
     sin_r = math.sin(r)
     hav_r = math.sin(0.5 * r) ** 2
     kk = int(k) if k is not None else 0
-    counts = np.zeros(lon1.size, dtype=np.int64)
-    offsets = np.zeros(lon1.size + 1, dtype=np.int64)
     no_i = np.empty(0, dtype=np.int64)
     no_f = np.empty(0, dtype=np.float64)
+    if kk == 1:
+        # Nearest neighbour: one writing pass into a slot per left row (no counting pass).
+        o_i2 = np.empty(lon1.size, dtype=np.int64)  # -1 (no match) written by the sweep
+        o_hav = np.empty(lon1.size, dtype=np.float64)
+        _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
+                   True, kk, no_i, no_i, no_i, o_i2, o_hav)
+        return _nearest_pairs(lperm, o_i2, o_hav, nthreads)
+    counts = np.zeros(lon1.size, dtype=np.int64)
+    offsets = np.zeros(lon1.size + 1, dtype=np.int64)
     _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
                False, kk, counts, offsets, no_i, no_i, no_f)
     _scatter_counts(counts, lperm, kk, offsets)
@@ -419,7 +492,7 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
         _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
                    True, kk, counts, bases, i1, i2, sep)
         del bases
-        _finish(offsets, i1, sep)
+        _finish(offsets, i1, i2, sep)
     return i1, i2, sep
 
 

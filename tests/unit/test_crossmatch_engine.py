@@ -5,7 +5,7 @@ from __future__ import annotations
 import astropy.units as u
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from platform_lib.crossmatch._engine import haversine_arcsec, match_pairs
@@ -52,8 +52,18 @@ def _reference(left, right, radius):
     return strict, loose, sep.reshape(left[0].size, right[0].size)
 
 
+# At the pole, different haversines round to one separation: the order is still (separation, right row).
+_POLE_TIES = (
+    (np.array([359.99999306, 0.0, 36.00000694, 0.0, 0.0, 0.0, 359.99999306, 0.0]),
+     np.array([90.0, 90.0, 89.99999306, 90.0, 90.0, 90.0, 90.0, 90.0])),
+    (np.array([359.99999306, 0.0, 36.00000694]), np.array([90.0, 90.0, 89.99999306])),
+    0.05,
+)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_sky())
+@example(_POLE_TIES)
 def test_all_pairs_equal_brute_force(case):
     left, right, radius = case
     i1, i2, sep = match_pairs(*left, *right, radius * u.arcsec)
@@ -81,6 +91,19 @@ def test_k_nearest_equal_brute_force(case, k):
         n_strict = int((ref[row] < radius - tol).sum())
         assert min(k, n_strict) <= mine.size <= min(k, cand.size)
         assert np.allclose(mine, cand[: mine.size], rtol=0, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_sky())
+def test_nearest_is_the_first_of_all_pairs_ties_included(case):
+    """k=1 (its own one-pass path) picks exactly the first pair of each left row in the all-pairs
+    order (separation, then right row): the same right row among tied duplicates too."""
+    left, right, radius = case
+    n1, n2, nsep = match_pairs(*left, *right, radius * u.arcsec, k=1)
+    a1, a2, asep = match_pairs(*left, *right, radius * u.arcsec)
+    first = np.r_[True, a1[1:] != a1[:-1]] if a1.size else np.zeros(0, bool)
+    assert n1.tolist() == a1[first].tolist() and n2.tolist() == a2[first].tolist()
+    assert np.array_equal(nsep, asep[first])
 
 
 def test_no_unit_or_bad_radius_is_an_error():
