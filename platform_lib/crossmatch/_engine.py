@@ -257,10 +257,10 @@ def _sweep(zb0, zb1, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, r
             base = 0
             cap = 0
             if fill:
-                if k == 1:  # nearest only, one pass: a slot per left row, in sorted order
+                if k == 1:  # nearest only, one pass: the left row's own slot, in input order
                     cap = 1
-                    base = j
-                    o_i2[j] = -1
+                    base = lperm[j]
+                    o_i2[base] = -1
                 else:
                     cap = counts[j]
                     if cap == 0:
@@ -351,22 +351,8 @@ def _finish(offsets, o_i1, o_i2, o_hav):
 
 
 @njit(cache=True, parallel=True)
-def _to_input_order(lperm, o_i2, o_hav):
-    """Slots in sorted left order -> input order (scattered writes, which do not stall as reads do)."""
-    n = o_i2.shape[0]
-    in_i2 = np.empty(n, dtype=np.int64)
-    in_hav = np.empty(n, dtype=np.float64)
-    for j in prange(n):
-        p = lperm[j]
-        in_i2[p] = o_i2[j]
-        in_hav[p] = o_hav[j]
-    return in_i2, in_hav
-
-
-@njit(cache=True, parallel=True)
-def _nearest_pairs(lperm, o_i2, o_hav, nthreads):
-    """The one-pass nearest result (a slot per sorted left row, -1: none) -> (i1, i2, sep in arcsec)."""
-    in_i2, in_hav = _to_input_order(lperm, o_i2, o_hav)
+def _nearest_pairs(in_i2, in_hav, nthreads):
+    """The one-pass nearest result (a slot per left row in input order, -1: none) -> (i1, i2, sep in arcsec)."""
     n = in_i2.shape[0]
     nchunk = max(1, min(nthreads * 4, n // 65536 + 1))
     step = (n + nchunk - 1) // nchunk
@@ -476,7 +462,7 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
         o_hav = np.empty(lon1.size, dtype=np.float64)
         _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
                    True, kk, no_i, no_i, no_i, o_i2, o_hav)
-        return _nearest_pairs(lperm, o_i2, o_hav, nthreads)
+        return _nearest_pairs(o_i2, o_hav, nthreads)
     counts = np.zeros(lon1.size, dtype=np.int64)
     offsets = np.zeros(lon1.size + 1, dtype=np.int64)
     _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
