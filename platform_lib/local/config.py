@@ -121,6 +121,12 @@ class UsersConfig(_Strict):
         "Without root everything runs as the invoking user (no isolation between users).",
     )
     create_system_users: bool = Field(True, description="Create missing system users with useradd (when root).")
+    warm_kernels: int = Field(
+        1,
+        ge=0,
+        description="Kernels each user server keeps started and idle, so a notebook's kernel is ready at once "
+        "(the first starts with the server); each is one idle Python process. 0: none.",
+    )
 
 
 class GroupConfig(_Strict):

@@ -160,6 +160,7 @@ def hub_settings(
             "system_user_prefix": config.users.system_user_prefix,
             "run_as_system_users": config.users.run_as_system_users,
             "create_system_users": config.users.create_system_users,
+            "warm_kernels": config.users.warm_kernels,
         },
     }
 

@@ -192,6 +192,7 @@ def test_local_spawner_traits_and_default_url():
     assert c.AstroLocalSpawner.home_template == "/srv/home/{username}"
     assert c.AstroLocalSpawner.groups_root == "/srv/groups"
     assert c.AstroLocalSpawner.run_as_system_users is True
+    assert c.AstroLocalSpawner.warm_kernels == 1
     assert [p["slug"] for p in c.AstroLocalSpawner.profiles] == ["small", "class"]
     assert c.Authenticator.username_pattern.startswith("^[a-z0-9]")
 
@@ -219,6 +220,7 @@ def test_kubernetes_mode_without_builder_is_a_clear_error(monkeypatch):
         ({"profiles": [{"slug": "x", "displayName": "X", "cpuLimit": "two"}]}, "profiles.0.cpuLimit"),
         ({"daskGateway": {"server": {"workerCores": 8, "workerCoresMax": 4}}}, "daskGateway.server"),
         ({"local": {"systemUserPrefix": "Bad Prefix"}}, "local.systemUserPrefix"),
+        ({"local": {"warmKernels": -1}}, "local.warmKernels"),
         ({"grops": {}}, "grops"),
     ],
 )

@@ -66,6 +66,13 @@ def test_gateway_backend_follows_the_user_mode(tmp_path, flag, backend):
     assert settings["local"]["run_as_system_users"] is flag
 
 
+def test_warm_kernels_reach_the_spawner_settings(tmp_path):
+    config, layout = make(tmp_path, users={"warm_kernels": 0})
+    assert hub_settings(config, layout, CREDS, TOKENS)["local"]["warm_kernels"] == 0
+    with pytest.raises(ValueError, match="warm_kernels"):
+        make(tmp_path, users={"warm_kernels": -1})
+
+
 def test_generated_files_only_build_settings_and_call_configure(tmp_path):
     config, layout = make(tmp_path)
     settings = hub_settings(config, layout, CREDS, TOKENS)

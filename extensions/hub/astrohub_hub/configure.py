@@ -302,6 +302,7 @@ def _configure_local(c: Any, settings: HubSettings) -> None:
     c.AstroLocalSpawner.system_user_prefix = local.system_user_prefix
     c.AstroLocalSpawner.create_system_users = local.create_system_users
     c.AstroLocalSpawner.user_shell = local.shell
+    c.AstroLocalSpawner.warm_kernels = local.warm_kernels
     c.AstroLocalSpawner.run_as_system_users = as_system
     c.AstroLocalSpawner.home_template = settings.storage.home
     c.AstroLocalSpawner.scratch_template = settings.storage.scratch

@@ -73,6 +73,7 @@ class LocalSettings(BaseModel):
     ``system_user_prefix``: system users are ``<prefix><hub name>`` (when the hub runs as root).
     ``create_system_users``: create missing system users with ``useradd`` (else they must exist).
     ``shell``: the login shell of created users (what JupyterLab's terminal runs).
+    ``warm_kernels``: kernels each user server keeps started (``AstroLocalSpawner.warm_kernels``).
     """
 
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
@@ -80,6 +81,7 @@ class LocalSettings(BaseModel):
     system_user_prefix: str = "astro-"
     create_system_users: bool = True
     shell: str = "/bin/bash"
+    warm_kernels: int = Field(1, ge=0, description="Idle kernels each user server keeps started (0: none).")
     run_as_system_users: bool | None = Field(
         None, description="Force (true/false) the per-user system accounts; default: when root."
     )

@@ -1,14 +1,16 @@
 """astrohub's side of a user's Jupyter server (a Jupyter server extension).
 
-Owns the warm kernels (:mod:`astrohub_server.kernels`): when the server starts it launches
-``WarmKernels.count`` kernels of the default kernelspec in the background, and the first
-kernels a notebook asks for adopt them instead of starting a new Python process (~1.5 s
-each here). When dask_labextension's own server extension is turned off, it serves the Dask
-sidebar's routes and imports dask_labextension
-(:mod:`astrohub_server.dask_sidebar`) on the sidebar's first request, so the server is ready ~1 s sooner. May import jupyter_server, jupyter_client and traitlets; never ``platform_lib``
-or JupyterHub, so it runs in any user image. Enabled by the spawner
-(``--ServerApp.jpserver_extensions=astrohub_server=True``); loading it has no effect
-until the server calls :func:`_load_jupyter_server_extension`.
+Owns the warm kernels (:mod:`astrohub_server.kernels`): when the server starts it keeps
+``WarmKernels.count`` kernels of the default kernelspec started in the background, and the next
+kernels a notebook asks for adopt them instead of starting a new Python process (~1.5 s each
+here). When dask_labextension's own server extension is turned off, it also serves the Dask
+sidebar's routes and imports dask_labextension on their first request
+(:mod:`astrohub_server.dask_sidebar`), so the server is ready ~1 s sooner.
+
+May import jupyter_server, jupyter_client, tornado and traitlets; never ``platform_lib`` or
+JupyterHub, so it runs in any user image. Enabled by ``astrohub_hub``'s local spawner
+(``--ServerApp.jpserver_extensions=astrohub_server=True``) or, in the user image, by the
+``jupyter_server_config.d`` file its installation writes. Importing it has no side effects.
 """
 
 from __future__ import annotations
