@@ -66,7 +66,8 @@ def worker_astrohub(folder: Path) -> dict:
     from platform_lib.crossmatch._engine import match_pairs
 
     ra1, dec1, ra2, dec2 = _load(folder)
-    match_pairs(ra1[:100], dec1[:100], ra2[:100], dec2[:100], 1 * u.arcsec)  # load the numba cache
+    for k in (None, 1):  # load the numba cache of both paths
+        match_pairs(ra1[:100], dec1[:100], ra2[:100], dec2[:100], 1 * u.arcsec, k=k)
     a = Table({"ra": ra1, "dec": dec1}, copy=False)
     b = Table({"ra": ra2, "dec": dec2}, copy=False)
     del ra1, dec1, ra2, dec2

@@ -119,7 +119,10 @@ def api_latencies(url: str, token: str, clients: int, per_client: int, pace: flo
     (an open load, like people clicking), else back to back (a closed loop that saturates the hub)."""
 
     def worker(index: int) -> list[float]:
-        session = requests.Session()
+        with requests.Session() as session:  # closed at the end: no idle connections left for the next phase
+            return _client(session, index)
+
+    def _client(session: requests.Session, index: int) -> list[float]:
         session.headers["Authorization"] = f"token {token}"
         times = []
         start = time.perf_counter() + (index / clients) * pace
@@ -171,18 +174,8 @@ def main() -> int:
         user = platform.unique("load")
         platform.create_user(user)
         token = platform.user_token(user)
-        proxied = api_latencies(f"{platform.hub_api}/users/{user}", token, clients, per_client)
         direct_url = f"http://127.0.0.1:{platform.config.hub.hub_port}/hub/api/users/{user}"
-        direct = api_latencies(direct_url, token, clients, per_client)
-        rows.append((f"hub API p50, {clients} clients (ms)", pct(proxied, 50) * 1e3, "hub port, no proxy", pct(direct, 50) * 1e3, ""))
-        rows.append((f"hub API p99, {clients} clients (ms)", pct(proxied, 99) * 1e3, "hub port, no proxy", pct(direct, 99) * 1e3, "< 100"))
-        single = api_latencies(f"{platform.hub_api}/users/{user}", token, 1, per_client * 5)
-        rows.append(("hub API p50, 1 client (ms)", pct(single, 50) * 1e3, "hub port, no proxy",
-                     pct(api_latencies(direct_url, token, 1, per_client * 5), 50) * 1e3, ""))
-        light = api_latencies(f"{platform.hub_api}/", token, clients, per_client)
-        light_direct = api_latencies(f"http://127.0.0.1:{platform.config.hub.hub_port}/hub/api/", token, clients, per_client)
-        rows.append((f"GET /hub/api/ p99, {clients} clients (ms)", pct(light, 99) * 1e3, "hub port, no proxy",
-                     pct(light_direct, 99) * 1e3, "< 100"))
+        # open loads first (what a class does), then the saturating closed loops
         paced = api_latencies(f"{platform.hub_api}/users/{user}", token, clients, per_client, pace=1.0)
         paced_direct = api_latencies(direct_url, token, clients, per_client, pace=1.0)
         rows.append((f"hub API p50, {clients} clients x 1 req/s (ms)", pct(paced, 50) * 1e3, "hub port, no proxy",
@@ -193,6 +186,17 @@ def main() -> int:
         busy_direct = api_latencies(direct_url, token, clients, per_client, pace=0.5)
         rows.append((f"hub API p99, {clients} clients x 2 req/s (ms)", pct(busy, 99) * 1e3, "hub port, no proxy",
                      pct(busy_direct, 99) * 1e3, "< 100"))
+        proxied = api_latencies(f"{platform.hub_api}/users/{user}", token, clients, per_client)
+        direct = api_latencies(direct_url, token, clients, per_client)
+        rows.append((f"hub API p50, {clients} clients (ms)", pct(proxied, 50) * 1e3, "hub port, no proxy", pct(direct, 50) * 1e3, ""))
+        rows.append((f"hub API p99, {clients} clients (ms)", pct(proxied, 99) * 1e3, "hub port, no proxy", pct(direct, 99) * 1e3, "< 100"))
+        single = api_latencies(f"{platform.hub_api}/users/{user}", token, 1, per_client * 5)
+        rows.append(("hub API p50, 1 client (ms)", pct(single, 50) * 1e3, "hub port, no proxy",
+                     pct(api_latencies(direct_url, token, 1, per_client * 5), 50) * 1e3, ""))
+        light = api_latencies(f"{platform.hub_api}/", token, clients, per_client)
+        light_direct = api_latencies(f"http://127.0.0.1:{platform.config.hub.hub_port}/hub/api/", token, clients, per_client)
+        rows.append((f"GET /hub/api/ p99, {clients} clients (ms)", pct(light, 99) * 1e3, "hub port, no proxy",
+                     pct(light_direct, 99) * 1e3, "< 100"))
         wall = sum(proxied) / clients
         rows.append((f"users/<name> throughput, {clients} clients (req/s)", len(proxied) / wall, "hub port, no proxy",
                      len(direct) / (sum(direct) / clients), ""))
