@@ -17,7 +17,8 @@ by seconds, passes at its first try; user servers skip the server extensions not
 (``disabled_server_extensions``: jupyter_lsp, notebook_shim) and the slow import of
 ``rfc3987_syntax`` (:data:`SKIPPED_SERVER_IMPORTS`, see :func:`singleuser_command`), and load
 ``astrohub_server`` (``warm_kernels``), whose warm kernel starts with the server and is ready when
-the first notebook asks for one.
+the first notebook asks for one, and which serves the Dask sidebar's routes with dask_labextension
+imported on their first request (``lazy_dask_sidebar``).
 
 ``configure(c, settings)`` selects this spawner in local mode; nothing here has to be called by hand.
 """
