@@ -209,25 +209,29 @@ def test_the_dask_sidebar_routes_answer_with_dask_labextension_imported_on_first
 
 
 def test_the_lazy_routes_are_dask_labextensions_own():
-    """The routes astrohub_server registers are the ones dask_labextension's loader would (same order)."""
-    import dask_labextension
+    """The routes astrohub_server registers are the ones dask_labextension's loader would (same order).
 
+    Run in a child process: importing dask_labextension creates its cluster manager on the current
+    event loop, which a test process may not have.
+    """
     from astrohub_server.dask_sidebar import ROUTES
 
-    class App:
-        settings = {"base_url": "/base/"}
-
-        def add_handlers(self, host, handlers):
-            self.handlers = handlers
-
-    class ServerApp:
-        web_app = App()
-
-    loader = getattr(dask_labextension, "_load_jupyter_server_extension", None) or dask_labextension.load_jupyter_server_extension
-    loader(ServerApp)
-    assert [(pattern, cls.__name__) for pattern, cls in ServerApp.web_app.handlers] == [
-        ("/base/" + path, name) for path, name in ROUTES
-    ]
+    probe = (
+        "import json, dask_labextension\n"
+        "class App:\n"
+        "    settings = {'base_url': '/base/'}\n"
+        "    def add_handlers(self, host, handlers):\n"
+        "        self.handlers = handlers\n"
+        "class ServerApp:\n"
+        "    web_app = App()\n"
+        "load = getattr(dask_labextension, '_load_jupyter_server_extension', None) "
+        "or dask_labextension.load_jupyter_server_extension\n"
+        "load(ServerApp)\n"
+        "print(json.dumps([[p, c.__name__] for p, c in ServerApp.web_app.handlers]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout) == [["/base/" + path, name] for path, name in ROUTES]
 
 
 def test_the_spawners_command_starts_the_first_warm_kernel_before_the_server(tmp_path):
