@@ -266,7 +266,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
         min=0,
         help="Kernels each user server keeps started and idle (the astrohub_server extension), so "
         "a notebook's kernel is ready at once; the first starts with the server. Each costs one "
-        "idle Python process (~60 MB). 0: no warm kernels, the extension is not loaded.",
+        "idle Python process (~50 MB resident). 0: no warm kernels, the extension is not loaded.",
     ).tag(config=True)
     lazy_dask_sidebar = Bool(
         True,

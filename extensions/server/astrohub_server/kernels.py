@@ -104,7 +104,7 @@ class WarmKernels(SingletonConfigurable):
         1,
         min=0,
         help="Kernels of the default kernelspec kept started and idle, so a new notebook's kernel is "
-        "ready at once. Each costs one idle Python process (~60 MB). 0 turns warm kernels off.",
+        "ready at once. Each costs one idle Python process (~50 MB resident). 0 turns warm kernels off.",
     ).tag(config=True)
     settle_timeout = Float(
         60.0,
