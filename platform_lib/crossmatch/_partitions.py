@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
@@ -335,7 +336,10 @@ def _emit(table: pa.Table | None, order: int, pixel: int, out: Path | None, outc
         outcome.tables.append(table)
     else:
         file = partition_file(out, order, pixel)
-        file.parent.mkdir(parents=True, exist_ok=True)
+        folder = out
+        for part in file.parent.relative_to(out).parts:  # never re-creates ``out`` once the driver removed it
+            folder = folder / part
+            folder.mkdir(exist_ok=True)
         pq.write_table(table, file)
     outcome.pixels.append((order, pixel, table.num_rows))
 
@@ -378,6 +382,7 @@ def run(plan_: Plan, client, *, output: Path | None, name: str | None = None,
     staging = staging_folder(Path(output)) if output is not None else None
     report = report or (lambda fraction, message: None)
     bar = _bar(len(groups)) if progress_bar else None
+    futures = []
     try:
         report(0.0, f"matching {len(groups)} groups of HEALPix partitions")
         futures = [client.submit(match_group, plan_, g, staging, pure=False) for g in groups]
@@ -400,7 +405,26 @@ def run(plan_: Plan, client, *, output: Path | None, name: str | None = None,
         if bar is not None:
             bar.close()
         if staging is not None and staging.exists():
+            _stop(client, futures)
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _stop(client, futures, timeout: float = 60.0) -> None:
+    """Cancel the tasks still queued and wait (up to ``timeout``) for those already running, which
+    would otherwise go on writing into the staging folder while it is removed."""
+    client.cancel(futures)
+    keys = {f.key for f in futures}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = client.run(_executing, keys)
+        if not any(running.values()):
+            return
+        time.sleep(0.05)
+
+
+def _executing(keys, dask_worker=None) -> int:
+    """How many of ``keys`` the worker is running now (``client.run`` passes the worker)."""
+    return sum(1 for ts in dask_worker.state.executing if ts.key in keys)
 
 
 def staging_folder(output: Path) -> Path:
