@@ -412,14 +412,16 @@ def run(plan_: Plan, client, *, output: Path | None, name: str | None = None,
 def _stop(client, futures, timeout: float = 60.0) -> None:
     """Cancel the tasks still queued and wait (up to ``timeout``) for those already running, which
     would otherwise go on writing into the staging folder while it is removed."""
-    client.cancel(futures)
     keys = {f.key for f in futures}
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        running = client.run(_executing, keys)
-        if not any(running.values()):
-            return
-        time.sleep(0.05)
+    try:
+        client.cancel(futures)
+        while time.monotonic() < deadline:
+            if not any(client.run(_executing, keys).values()):
+                return
+            time.sleep(0.05)
+    except Exception:  # noqa: BLE001 - a lost worker or client: the run's own error is the one to raise
+        return
 
 
 def _executing(keys, dask_worker=None) -> int:
