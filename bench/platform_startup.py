@@ -119,22 +119,19 @@ def api_latencies(url: str, token: str, clients: int, per_client: int, pace: flo
     (an open load, like people clicking), else back to back (a closed loop that saturates the hub)."""
 
     def worker(index: int) -> list[float]:
-        with requests.Session() as session:  # closed at the end: no idle connections left for the next phase
-            return _client(session, index)
-
-    def _client(session: requests.Session, index: int) -> list[float]:
-        session.headers["Authorization"] = f"token {token}"
         times = []
         start = time.perf_counter() + (index / clients) * pace
-        for i in range(per_client):
-            if pace:
-                delay = start + i * pace - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)  # load pacing, not waiting for a condition
-            t0 = time.perf_counter()
-            response = session.get(url, timeout=30)
-            times.append(time.perf_counter() - t0)
-            response.raise_for_status()
+        with requests.Session() as session:  # closed at the end: no idle connections left for the next phase
+            session.headers["Authorization"] = f"token {token}"
+            for i in range(per_client):
+                if pace:
+                    delay = start + i * pace - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)  # load pacing, not waiting for a condition
+                t0 = time.perf_counter()
+                response = session.get(url, timeout=30)
+                times.append(time.perf_counter() - t0)
+                response.raise_for_status()
         return times
 
     with ThreadPoolExecutor(clients) as pool:

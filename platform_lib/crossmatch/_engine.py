@@ -325,6 +325,12 @@ def _gather_bases(offsets, lperm):
     return base
 
 
+@njit(cache=True, inline="always")
+def _hav_arcsec(hav):
+    """Haversine of an angle -> the angle in arcsec."""
+    return 2.0 * math.asin(min(1.0, math.sqrt(hav))) * (180.0 / math.pi * 3600.0)
+
+
 @njit(cache=True, parallel=True)
 def _finish(offsets, o_i1, o_i2, o_hav):
     """Fill the left rows, haversine -> arcsec, and order each row's pairs by (separation, right row).
@@ -338,7 +344,7 @@ def _finish(offsets, o_i1, o_i2, o_hav):
         e = offsets[i + 1]
         for q in range(s, e):
             o_i1[q] = i
-            o_hav[q] = 2.0 * math.asin(min(1.0, math.sqrt(o_hav[q]))) * (180.0 / math.pi * 3600.0)
+            o_hav[q] = _hav_arcsec(o_hav[q])
         for q in range(s + 1, e):
             if o_hav[q] == o_hav[q - 1] and o_i2[q] < o_i2[q - 1]:
                 kd = o_hav[q]
@@ -375,7 +381,7 @@ def _nearest_pairs(in_i2, in_hav, nthreads):
             if in_i2[i] >= 0:
                 i1[q] = i
                 i2[q] = in_i2[i]
-                sep[q] = 2.0 * math.asin(min(1.0, math.sqrt(in_hav[i]))) * (180.0 / math.pi * 3600.0)
+                sep[q] = _hav_arcsec(in_hav[i])
                 q += 1
     return i1, i2, sep
 

@@ -352,6 +352,12 @@ def poll():
 
 
 @pytest.fixture(scope="session")
+def run_in_kernel():
+    """``run_in_kernel(ws_url, headers, code, timeout)``: run ``code`` over a kernel's websocket; its stdout."""
+    return _run_in_kernel
+
+
+@pytest.fixture(scope="session")
 def platform(request: pytest.FixtureRequest) -> Iterator[RunningPlatform]:
     """The real local platform, running for the whole session (see the module docstring)."""
     with shared_platform(request.config) as running:

@@ -14,13 +14,11 @@ import signal
 import subprocess
 import sys
 import threading
-import uuid
 from pathlib import Path
 
 import psutil
 import pytest
 import requests
-import websocket
 
 from platform_lib.local.ports import free_ports
 
@@ -37,8 +35,9 @@ PROBE = (
 class Server:
     """A running ``jupyter server`` and the calls the tests make to it."""
 
-    def __init__(self, root: Path, log: Path, *args: str) -> None:
+    def __init__(self, root: Path, log: Path, runner, *args: str) -> None:
         (self.port,) = free_ports(1)
+        self.runner = runner
         self.root, self.log = root, log
         self.url = f"http://127.0.0.1:{self.port}/"
         self.headers = {"Authorization": f"token {TOKEN}"}
@@ -77,32 +76,8 @@ class Server:
         return response.json()["kernel"]["id"]
 
     def run(self, kernel_id: str, code: str) -> str:
-        conn = websocket.create_connection(
-            f"ws://127.0.0.1:{self.port}/api/kernels/{kernel_id}/channels",
-            header=[f"Authorization: token {TOKEN}"], timeout=120,
-        )
-        try:
-            msg_id = uuid.uuid4().hex
-            conn.send(json.dumps({
-                "header": {"msg_id": msg_id, "username": "t", "session": uuid.uuid4().hex,
-                           "msg_type": "execute_request", "version": "5.3", "date": ""},
-                "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-                "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                            "allow_stdin": False, "stop_on_error": True},
-            }))
-            out = []
-            while True:
-                msg = json.loads(conn.recv())
-                if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                if msg["msg_type"] == "stream":
-                    out.append(msg["content"]["text"])
-                elif msg["msg_type"] == "error":
-                    raise AssertionError(msg["content"]["traceback"])
-                elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                    return "".join(out)
-        finally:
-            conn.close()
+        """``code``'s stdout, run in the kernel over its websocket (as JupyterLab does)."""
+        return self.runner(f"ws://127.0.0.1:{self.port}/api/kernels/{kernel_id}/channels", self.headers, code, 120)
 
     def probe(self, kernel_id: str) -> dict:
         return json.loads(self.run(kernel_id, PROBE))
@@ -114,14 +89,14 @@ class Server:
 
 
 @pytest.fixture
-def start_server(tmp_path, poll):
+def start_server(tmp_path, poll, run_in_kernel):
     """``start_server(*args)``: a running server with a ``sub`` folder; stopped at the end."""
     servers = []
 
     def start(*args: str) -> Server:
         root = tmp_path / f"root{len(servers)}"
         (root / "sub").mkdir(parents=True)
-        server = Server(root, tmp_path / f"server{len(servers)}.log", *args)
+        server = Server(root, tmp_path / f"server{len(servers)}.log", run_in_kernel, *args)
         servers.append(server)
         poll(server.up, timeout=120, what="the Jupyter server")
         return server

@@ -235,8 +235,7 @@ def _end(km) -> None:
         except OSError:
             pass
         process.wait(5)
-    km._close_control_socket()
-    km.cleanup_connection_file()
+    _release(km)
 
 
 def _release(km) -> None:
