@@ -319,3 +319,34 @@ def test_configure_merges_with_what_zero_to_jupyterhub_already_set():
     assert c.KubeSpawner.environment["FROM_VALUES"] == "1"
     assert callable(c.KubeSpawner.environment["PLATFORM_HOME"])
     assert c.KubeSpawner.default_url == "/lab"
+
+
+def test_heap_freeze_waits_for_a_starting_hub():
+    """No hub in this process: nothing is scheduled. A starting hub: its start-up heap is frozen
+    once it is running (JupyterHub's own start future; the platform test checks the real hub)."""
+    import asyncio
+    import gc
+
+    from jupyterhub.app import JupyterHub
+
+    from astrohub_hub.heap import freeze_when_started
+
+    assert not JupyterHub.initialized()
+    assert freeze_when_started() is False
+    loop = asyncio.new_event_loop()
+    try:
+        app = JupyterHub.instance()
+        app._start_future = loop.create_future()  # what JupyterHub.initialize creates before loading its config
+        before = gc.get_freeze_count()
+        assert freeze_when_started() is True
+        assert gc.get_freeze_count() == before  # not before the hub is running
+        app._start_future.set_result(None)
+        loop.run_until_complete(asyncio.sleep(0))  # run the future's callbacks
+        assert gc.get_freeze_count() > before
+        app._start_future = loop.create_future()
+        app._start_future.set_result(None)
+        assert freeze_when_started() is False  # already running: too late to schedule
+    finally:
+        gc.unfreeze()
+        JupyterHub.clear_instance()
+        loop.close()

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from astrohub_hub.environment import environment_callables
 from astrohub_hub.errors import HubConfigError, UsernameError
+from astrohub_hub.heap import freeze_when_started
 from astrohub_hub.local import (
     AstroLocalSpawner,
     hub_username_pattern,
@@ -369,4 +370,5 @@ def configure(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
                 code="missing-kubernetes",
             ) from exc
         configure_kubernetes(c, settings)
+    freeze_when_started()
     return settings
