@@ -8,14 +8,15 @@ Usage::
 Each figure is reported with a peer measured in the same run, as a ratio:
 
 * ``astrohub up`` (proxy + hub + dask-gateway [+ archive], until the hub answers through the proxy)
-  vs a bare ``jupyterhub`` with its default configuration started the same way;
+  vs a bare ``jupyterhub`` with its default configuration started the same way (plus an API token);
 * "start my server" -> a kernel executing code (hub API + spawner + Jupyter server + kernel) vs
   starting a kernel directly with ``jupyter_client`` (the floor: a Python kernel's own start-up);
 * hub REST API p50/p99 with 50 concurrent clients (``GET /hub/api/users/<name>`` with a token, and
   the light ``GET /hub/api/``, through the proxy) vs the same requests sent straight to the hub's port
   (no proxy), both back to back (saturating) and paced at one request per second per client (an
   open load of 50 req/s, like a class clicking) and at two per second (100 req/s, near the hub's
-  capacity); plus one client alone, and the saturated throughput.
+  capacity); plus one client alone, and the saturated throughput; the back-to-back load is also
+  sent to a bare ``jupyterhub`` (the hub's own capacity, without astrohub's configuration).
 
 The machine has 2 cores shared with other work, so absolute figures vary; ratios are steadier.
 """
@@ -23,8 +24,10 @@ The machine has 2 cores shared with other work, so absolute figures vary; ratios
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -62,26 +65,41 @@ def time_astrohub_up() -> tuple[float, object, list[str]]:
     return time.perf_counter() - t0, platform, args
 
 
-def time_bare_jupyterhub() -> float:
+@contextlib.contextmanager
+def bare_jupyterhub():
+    """A bare ``jupyterhub`` (dummy authenticator, one user ``alice`` with a token), started the same
+    way as the platform: yields (seconds until it answered through its proxy, API URL, alice's token)."""
     from platform_lib.local.ports import free_ports
 
     port, hub_port, api_port = free_ports(3)
+    admin = secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "jupyterhub_config.py"
+        config.write_text(  # only an API token to create the user with: otherwise the defaults
+            f"c.JupyterHub.services = [{{'name': 'bench', 'api_token': {admin!r}}}]\n"
+            "c.JupyterHub.load_roles = [{'name': 'bench', 'scopes': ['admin:users', 'tokens'], 'services': ['bench']}]\n"
+        )
         env = dict(os.environ, PATH=f"{ROOT / '.npm/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}")
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "jupyterhub"), f"--port={port}", f"--JupyterHub.hub_port={hub_port}",
-             f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{api_port}", "--JupyterHub.authenticator_class=dummy"],
+            [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(config), f"--port={port}",
+             f"--JupyterHub.hub_port={hub_port}", f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{api_port}",
+             "--JupyterHub.authenticator_class=dummy"],
             cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
+        api = f"http://127.0.0.1:{port}/hub/api"
         try:
             def ready() -> bool:
                 try:
-                    return requests.get(f"http://127.0.0.1:{port}/hub/api/", timeout=1).status_code == 200
+                    return requests.get(f"{api}/", timeout=1).status_code == 200
                 except requests.RequestException:
                     return False
             _poll(ready)
-            return time.perf_counter() - t0
+            elapsed = time.perf_counter() - t0
+            headers = {"Authorization": f"token {admin}"}
+            requests.post(f"{api}/users/alice", headers=headers, timeout=30).raise_for_status()
+            token = requests.post(f"{api}/users/alice/tokens", headers=headers, json={}, timeout=30).json()["token"]
+            yield elapsed, api, token
         finally:
             os.killpg(proc.pid, 15)
             proc.wait(30)
@@ -158,7 +176,8 @@ def main() -> int:
             _harness().stop_platform(p, a)
         else:
             platform, args = p, a
-        bares.append(time_bare_jupyterhub())
+        with bare_jupyterhub() as (elapsed, _, _):
+            bares.append(elapsed)
     try:
         up, bare = statistics.median(ups), statistics.median(bares)
         rows.append(("astrohub up -> hub ready (s)", up, "bare jupyterhub", bare, "< 10"))
@@ -187,6 +206,9 @@ def main() -> int:
         direct = api_latencies(direct_url, token, clients, per_client)
         rows.append((f"hub API p50, {clients} clients (ms)", pct(proxied, 50) * 1e3, "hub port, no proxy", pct(direct, 50) * 1e3, ""))
         rows.append((f"hub API p99, {clients} clients (ms)", pct(proxied, 99) * 1e3, "hub port, no proxy", pct(direct, 99) * 1e3, "< 100"))
+        with bare_jupyterhub() as (_, bare_api, bare_token):
+            bare = api_latencies(f"{bare_api}/users/alice", bare_token, clients, per_client)
+        rows.append((f"hub API p99, {clients} clients (ms)", pct(proxied, 99) * 1e3, "bare jupyterhub", pct(bare, 99) * 1e3, "< 100"))
         single = api_latencies(f"{platform.hub_api}/users/{user}", token, 1, per_client * 5)
         rows.append(("hub API p50, 1 client (ms)", pct(single, 50) * 1e3, "hub port, no proxy",
                      pct(api_latencies(direct_url, token, 1, per_client * 5), 50) * 1e3, ""))
@@ -197,6 +219,8 @@ def main() -> int:
         wall = sum(proxied) / clients
         rows.append((f"users/<name> throughput, {clients} clients (req/s)", len(proxied) / wall, "hub port, no proxy",
                      len(direct) / (sum(direct) / clients), ""))
+        rows.append((f"users/<name> throughput, {clients} clients (req/s)", len(proxied) / wall, "bare jupyterhub",
+                     len(bare) / (sum(bare) / clients), ""))
     finally:
         _harness().stop_platform(platform, args)
 

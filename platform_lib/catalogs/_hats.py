@@ -1,11 +1,11 @@
 """HATS catalogues on disk: writing one from a dataframe, and reading only the partitions a region touches.
 
 :func:`write_hats` partitions a pandas DataFrame with ``lsdb.from_dataframe`` and writes it in the
-HATS layout. :class:`HatsReader` answers cone, box and polygon queries itself, without Dask: it reads
+HATS layout; :func:`add_margin_cache` gives a catalogue on disk its margin cache (hats-import). :class:`HatsReader` answers cone, box and polygon queries itself, without Dask: it reads
 ``partition_info.csv``, keeps the pixel tree in memory, opens only the Parquet files of the pixels
 the region touches, and keeps those (as numpy columns sorted by ``_healpix_29``) in an LRU cache so
 that a repeated query costs a few ``searchsorted`` calls. Imports numpy, pyarrow, cdshealpix and
-(only for writing) lsdb.
+(only for writing) lsdb and hats-import.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from platform_lib.catalogs import _coverage
 from platform_lib.catalogs._errors import CatalogError, CatalogNotFound
 
-__all__ = ["write_hats", "HatsReader", "HatsLayout", "read_layout", "partition_file", "is_hats_path",
+__all__ = ["write_hats", "add_margin_cache", "HatsReader", "HatsLayout", "read_layout", "partition_file", "is_hats_path",
            "HEALPIX_COLUMN"]
 
 HEALPIX_COLUMN = "_healpix_29"
@@ -34,6 +34,27 @@ def is_hats_path(path: str | Path) -> bool:
     return p.is_dir() and ((p / "hats.properties").exists() or (p / "properties").exists()) and (
         p / "partition_info.csv"
     ).exists()
+
+
+def add_margin_cache(collection: Path, name: str, client, threshold_arcsec: float = 5.0) -> str:
+    """Give the HATS catalogue ``collection/name`` a margin cache and make ``collection`` a HATS
+    collection of the two (the layout ``lsdb``'s ``write_catalog`` gives a catalogue with its margin).
+
+    The margin (the rows within ``threshold_arcsec`` outside each partition) is built by hats-import
+    on ``client``'s workers, partition by partition, into ``collection/<name>_<threshold>arcs``;
+    returns that folder's name.
+    """
+    from hats.catalog.dataset.collection_properties import CollectionProperties
+    from hats_import.margin_cache.margin_cache import generate_margin_cache
+    from hats_import.margin_cache.margin_cache_arguments import MarginCacheArguments
+
+    margin = f"{name}_{threshold_arcsec:g}arcs"
+    generate_margin_cache(MarginCacheArguments(
+        input_catalog_path=collection / name, output_path=collection, output_artifact_name=margin,
+        margin_threshold=threshold_arcsec, progress_bar=False, resume=False), client)
+    CollectionProperties(name=name, hats_primary_table_url=name, all_margins=[margin],
+                         default_margin=margin).to_properties_file(collection)
+    return margin
 
 
 def partition_file(root: Path, order: int, pixel: int) -> Path:

@@ -13,6 +13,7 @@ writer) when nothing here needs LSDB. Only this module imports lsdb and hats.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import warnings
@@ -39,7 +40,7 @@ from platform_lib.crossmatch._partitions import (
     staging_folder,
 )
 
-__all__ = ["LazySpec", "Motion", "ZonesCrossmatch", "crossmatch_lazy", "open_catalog"]
+__all__ = ["LazySpec", "Motion", "ZonesCrossmatch", "crossmatch_lazy", "dask_client", "open_catalog"]
 
 SEPARATION = "separation_arcsec"
 LOG_BAYES = "_log_bayes_factor"
@@ -311,25 +312,36 @@ def open_catalog(obj, coords, margin_arcsec: float, side: str):
     return cat
 
 
-def _client(client):
-    """(client, cluster to close or None)."""
-    if client is not None:
-        return client, None
+@contextlib.contextmanager
+def dask_client(client=None):
+    """The Dask client to compute on: ``client``, else the current one, else a new cluster of the
+    platform's Dask gateway (when ``gateway.address`` is configured), else a LocalCluster; a cluster
+    started here is closed at the end."""
     import dask
     from distributed import Client, LocalCluster, get_client
 
-    try:
-        return get_client(), None
-    except ValueError:
-        pass
+    if client is None:
+        try:
+            client = get_client()
+        except ValueError:
+            pass
+    if client is not None:
+        yield client
+        return
     if dask.config.get("gateway.address", None):
         from dask_gateway import Gateway
 
         cluster = Gateway().new_cluster()
         cluster.adapt(minimum=1, maximum=4)
-        return cluster.get_client(), cluster
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="4GB", dashboard_address=":0")
-    return Client(cluster), cluster
+        client = cluster.get_client()
+    else:
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="4GB", dashboard_address=":0")
+        client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
 
 
 def _show_progress(spec: LazySpec) -> bool:
@@ -442,14 +454,9 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
                                 right_coords=spec.right_coords, suffixes=spec.suffixes,
                                 left_motion=spec.left_motion, right_motion=spec.right_motion)
         if plan is not None:  # two HATS catalogues on disk: our own reader and writer
-            client, cluster = _client(spec.client)
-            try:
+            with dask_client(spec.client) as client:
                 return _partitions.run(plan, client, output=spec.output, report=spec.on_progress,
                                        progress_bar=spec.on_progress is None and _show_progress(spec))
-            finally:
-                if cluster is not None:
-                    client.close()
-                    cluster.close()
     # Frames first (their proper motions size the margins they are built with), then catalogues.
     inputs = []
     for obj, coords, side in ((left, spec.left_coords, "left"), (right, spec.right_coords, "right")):
@@ -482,10 +489,9 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
         raise CrossmatchInputError(f"LSDB refused the crossmatch: {exc}", code="lsdb-error") from exc
     if spec.lazy:
         return result
-    client, cluster = _client(spec.client)
-    try:
-        import dask
+    import dask
 
+    with dask_client(spec.client) as client:
         with dask.config.set(scheduler=client.get):
             if spec.output is not None and spec.errors is None:
                 return _write_result(result, spec.output, spec)
@@ -498,8 +504,4 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
                 out[PROBABILITY] = _probabilities(out, lcat, rcat, spec, _rows_of(lcat), _rows_of(rcat))
             if spec.output is not None:
                 return _write_frame(out, spec.output, lcat, spec)
-    finally:
-        if cluster is not None:
-            client.close()
-            cluster.close()
     return out

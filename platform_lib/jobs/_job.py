@@ -242,7 +242,8 @@ def submit(
         or ``.../result.hats`` for a HATS catalogue).
     output_format
         ``"parquet"`` (one file) or ``"hats"`` (a HATS catalogue folder, partitioned by HEALPix, with
-        a margin cache; open it with ``lsdb.open_catalog`` or pass it to another crossmatch).
+        a margin cache; open it with ``lsdb.open_catalog`` or pass it to another crossmatch). A
+        crossmatch of catalogues on Dask writes it partition by partition, never whole in memory.
     output_coords
         For ``"hats"``: the (ra, dec) columns of the result to partition by (default: ``ra``/``dec``,
         else ``ra_1``/``dec_1`` as a crossmatch names the left catalogue's columns).

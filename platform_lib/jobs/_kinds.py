@@ -43,6 +43,13 @@ class JobContext:
     home: Path
     job_dir: Path
     report: Callable[[float, str], None]
+    #: A new folder's path where the kind may write its result itself as a HATS collection, partition
+    #: by partition, and return this path instead of a table (the runner then moves it into place).
+    #: None when the job's result is Parquet, or HATS partitioned by columns the job names
+    #: (``output_coords``).
+    hats_output: Path | None = None
+    #: The name of the result's catalogue (the output folder's name without ``.hats``).
+    hats_name: str = "result"
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress in [0, 1] with an optional message (written atomically, throttled)."""
@@ -134,7 +141,7 @@ def _validate_crossmatch(params: dict[str, Any]) -> None:
                        value="progress")
 
 
-def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table:
+def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table | Path:
     from platform_lib import crossmatch as xm
 
     ctx.progress(0.02, "reading inputs")
@@ -160,9 +167,28 @@ def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table:
     ctx.progress(0.05, "matching")
     # The crossmatch reports its own progress (per HEALPix partition on Dask) into 5% .. 95%.
     options["progress"] = lambda fraction, message: ctx.progress(0.05 + 0.9 * fraction, message)
+    if ctx.hats_output is not None and any(isinstance(side, str) for side in inputs):
+        return _crossmatch_to_hats(inputs, quantity_param(params, "radius"), options, ctx)
     result = xm.crossmatch(inputs[0], inputs[1], quantity_param(params, "radius"), **options)
     ctx.progress(0.96, "writing result")
     return _as_table(result)
+
+
+def _crossmatch_to_hats(inputs: list[Any], radius: u.Quantity, options: dict[str, Any], ctx: JobContext) -> Path:
+    """Catalogues on Dask into a HATS result at ``ctx.hats_output``, never whole in memory: the pairs
+    are written partition by partition as they are matched (partitioned by the left row's position,
+    the default of ``output_coords``), then given a 5 arcsec margin cache like the in-memory results."""
+    from platform_lib import crossmatch as xm
+    from platform_lib.catalogs._hats import add_margin_cache
+    from platform_lib.crossmatch._dask import dask_client
+
+    ctx.hats_output.mkdir()
+    with dask_client() as client:
+        xm.crossmatch(inputs[0], inputs[1], radius, output=ctx.hats_output / ctx.hats_name, client=client,
+                      **options)
+        ctx.progress(0.96, "writing the margin cache")
+        add_margin_cache(ctx.hats_output, ctx.hats_name, client)
+    return ctx.hats_output
 
 
 def _errors_option(key: str, value: Any, table: Any) -> Any:

@@ -3,7 +3,8 @@
 This module owns one job's life inside its own process (its own session and process group, started
 by :func:`platform_lib.jobs.submit`): read ``spec.json``, mark the job running, call the kind with a
 progress callback that rewrites ``status.json`` atomically, write the result as Parquet or as a HATS
-catalogue into the user's storage (temporary file or folder, then rename), and record ``succeeded``, ``failed`` (with the error)
+catalogue into the user's storage (temporary file or folder, then rename; a kind may write a HATS
+result itself at ``JobContext.hats_output``, partition by partition), and record ``succeeded``, ``failed`` (with the error)
 or ``cancelled`` (on SIGTERM, which :meth:`Job.cancel` sends to the process group).
 """
 
@@ -50,25 +51,50 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise JobCancelled()
 
 
+def _staging(target: Path) -> Path:
+    """A temporary name beside ``target`` to write the result into before the rename."""
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
+def _catalog_name(target: Path) -> str:
+    """A HATS result's catalogue name: its folder's name without ``.hats``."""
+    return target.name.removesuffix(".hats") or "result"
+
+
 def _write_result(table: Any, target: Path, fmt: str = "parquet", coords: list[str] | None = None) -> int:
     """Write the result atomically: into a temporary file (or folder) beside ``target``, then rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = _staging(target)
     if fmt == "hats":
-        _write_hats(table, tmp, coords)
-        old = target.with_name(f".{target.name}.{os.getpid()}.old")
-        if target.exists():
-            os.replace(target, old)  # a folder cannot be renamed over a non-empty one
-        os.replace(tmp, target)
-        if old.exists():
-            shutil.rmtree(old)
+        _write_hats(table, tmp, coords, _catalog_name(target))
+        _replace_folder(tmp, target)
     else:
         table.write(tmp, format="parquet", overwrite=True)
         os.replace(tmp, target)
     return len(table)
 
 
-def _write_hats(table: Any, path: Path, coords: list[str] | None) -> None:
+def _publish_hats(written: Path, target: Path) -> int:
+    """Move a HATS collection the kind wrote itself (at ``written``) to ``target``; its row count."""
+    from hats.catalog import TableProperties  # only for HATS results
+
+    rows = TableProperties.read_from_dir(written / _catalog_name(target)).total_rows
+    _replace_folder(written, target)
+    return int(rows)
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Rename the folder ``new`` to ``target``, replacing a previous ``target`` (renamed aside first:
+    a folder cannot be renamed over a non-empty one)."""
+    old = target.with_name(f".{target.name}.{os.getpid()}.old")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _write_hats(table: Any, path: Path, coords: list[str] | None, name: str) -> None:
     """The table as a HATS catalogue (HEALPix partitions and a margin cache) at ``path``."""
     import lsdb  # only for HATS results
 
@@ -83,7 +109,7 @@ def _write_hats(table: Any, path: Path, coords: list[str] | None) -> None:
     if path.exists():
         shutil.rmtree(path)
     frame = table.to_pandas(index=False)
-    catalog = lsdb.from_dataframe(frame, ra_column=coords[0], dec_column=coords[1], catalog_name=path.name,
+    catalog = lsdb.from_dataframe(frame, ra_column=coords[0], dec_column=coords[1], catalog_name=name,
                                   margin_threshold=5.0)
     catalog.write_catalog(path)
 
@@ -93,6 +119,7 @@ def run_job(job_dir: str | os.PathLike) -> int:
     job_dir = Path(job_dir)
     spec = read_json(job_dir / "spec.json")
     status = _Status(job_dir)
+    target, fmt = Path(spec["output"]), spec.get("output_format", "parquet")
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if status.data.get("state") == "cancelled":  # cancelled before it started
@@ -104,12 +131,18 @@ def run_job(job_dir: str | os.PathLike) -> int:
             if extra not in sys.path:
                 sys.path.insert(0, extra)
         kind = resolve_kind(spec["kind"])
-        ctx = JobContext(job_id=spec["id"], home=Path(spec["home"]), job_dir=job_dir, report=status.progress)
+        hats_output = _staging(target) if fmt == "hats" and not spec.get("output_coords") else None
+        if hats_output is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        ctx = JobContext(job_id=spec["id"], home=Path(spec["home"]), job_dir=job_dir, report=status.progress,
+                         hats_output=hats_output, hats_name=_catalog_name(target))
         result = kind.run(spec.get("params", {}), ctx)
         fields: dict[str, Any] = {}
         if result is not None:
-            fmt = spec.get("output_format", "parquet")
-            fields["rows"] = _write_result(result, Path(spec["output"]), fmt, spec.get("output_coords"))
+            if hats_output is not None and isinstance(result, Path) and result == hats_output:
+                fields["rows"] = _publish_hats(hats_output, target)
+            else:
+                fields["rows"] = _write_result(result, target, fmt, spec.get("output_coords"))
             fields["result"] = spec["output"]
             fields["format"] = fmt
         status.update(state="succeeded", finished=now_iso(), progress=1.0, message="done", **fields)
@@ -121,3 +154,9 @@ def run_job(job_dir: str | os.PathLike) -> int:
         status.update(state="failed", finished=now_iso(), error=f"{type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc(limit=20), message="failed")
         return 1
+    finally:  # a result written only in part never stays in the user's storage
+        staging = _staging(target)
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+        elif staging.exists():
+            staging.unlink()

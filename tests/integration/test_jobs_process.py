@@ -303,6 +303,46 @@ def test_crossmatch_job_on_dask_reports_progress_per_partition(hats_inputs, poll
 
 
 @_LSDB_INPLACE
+def test_crossmatch_job_on_dask_writes_its_hats_result_partition_by_partition(hats_inputs):
+    lsdb = pytest.importorskip("lsdb")
+    settings, home = hats_inputs
+    (home / "out").mkdir()
+    (home / "out" / "xm.hats").mkdir()  # a previous result at the same place is replaced whole
+    (home / "out" / "xm.hats" / "stale.txt").write_text("old")
+    job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec"},
+                      settings=settings, output="out/xm.hats", output_format="hats")
+    assert job.wait(timeout=400) == "succeeded", job.info().get("traceback")
+    assert job.info()["rows"] == 3000
+    result = lsdb.open_catalog(home / "out" / "xm.hats")
+    left = lsdb.open_catalog(home / "hats" / "left")
+    # Written by the crossmatch as it went (the left catalogue's partitions), not gathered into one
+    # table and re-partitioned afterwards (which would give a handful of pixels for 3000 rows).
+    assert set(result.get_healpix_pixels()) <= set(left.get_healpix_pixels())
+    assert len(result.get_healpix_pixels()) > 5
+    frame = result.compute()
+    assert sorted(frame["id"]) == sorted(frame["rid"]) == list(range(3000))
+    assert sorted(p.name for p in (home / "out").iterdir()) == ["xm.hats"], "written aside, then renamed"
+    assert not (home / "out" / "xm.hats" / "stale.txt").exists()
+    # With a margin cache, like in-memory results: it can be the right side of the next crossmatch.
+    assert result.margin is not None and result.margin.hc_structure.catalog_info.margin_threshold == 5.0
+    again = jobs.submit("crossmatch", {"left": "hats/left", "right": "out/xm.hats", "radius": "1 arcsec"},
+                        settings=settings)
+    assert again.wait(timeout=400) == "succeeded", again.info().get("traceback")
+    assert len(again.result()) == 3000
+
+
+@_LSDB_INPLACE
+def test_a_failed_hats_job_leaves_nothing_in_the_users_storage(hats_inputs):
+    settings, home = hats_inputs
+    job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec",
+                                     "options": {"left_coords": ["ra", "no_such_column"]}},
+                      settings=settings, output="out/xm.hats", output_format="hats")
+    assert job.wait(timeout=400) == "failed"
+    assert "no_such_column" in job.info()["error"]
+    assert not [p.name for p in (home / "out").iterdir()], "no partial result, visible or hidden"
+
+
+@_LSDB_INPLACE
 def test_cancelling_a_running_dask_crossmatch_job(hats_inputs, poll):
     psutil = pytest.importorskip("psutil")
     settings, home = hats_inputs
