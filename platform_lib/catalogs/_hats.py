@@ -1,7 +1,8 @@
 """HATS catalogues on disk: writing one from a dataframe, and reading only the partitions a region touches.
 
 :func:`write_hats` partitions a pandas DataFrame with ``lsdb.from_dataframe`` and writes it in the
-HATS layout; :func:`add_margin_cache` gives a catalogue on disk its margin cache (hats-import). :class:`HatsReader` answers cone, box and polygon queries itself, without Dask: it reads
+HATS layout; :func:`add_margin_cache` gives a catalogue on disk its margin cache (hats-import).
+:class:`HatsReader` answers cone, box and polygon queries itself, without Dask: it reads
 ``partition_info.csv``, keeps the pixel tree in memory, opens only the Parquet files of the pixels
 the region touches, and keeps those (as numpy columns sorted by ``_healpix_29``) in an LRU cache so
 that a repeated query costs a few ``searchsorted`` calls. Imports numpy, pyarrow, cdshealpix and
@@ -21,8 +22,8 @@ import numpy as np
 from platform_lib.catalogs import _coverage
 from platform_lib.catalogs._errors import CatalogError, CatalogNotFound
 
-__all__ = ["write_hats", "add_margin_cache", "HatsReader", "HatsLayout", "read_layout", "partition_file", "is_hats_path",
-           "HEALPIX_COLUMN"]
+__all__ = ["write_hats", "add_margin_cache", "HatsReader", "HatsLayout", "read_layout", "partition_file",
+           "is_hats_path", "HEALPIX_COLUMN"]
 
 HEALPIX_COLUMN = "_healpix_29"
 _FINE_MAX = 29

@@ -174,7 +174,8 @@ def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table | Path:
     return _as_table(result)
 
 
-def _crossmatch_to_hats(inputs: list[Any], radius: u.Quantity, options: dict[str, Any], ctx: JobContext) -> Path:
+def _crossmatch_to_hats(inputs: list[Any], radius: u.Quantity, options: dict[str, Any],
+                        ctx: JobContext) -> Path:
     """Catalogues on Dask into a HATS result at ``ctx.hats_output``, never whole in memory: the pairs
     are written partition by partition as they are matched (partitioned by the left row's position,
     the default of ``output_coords``), then given a 5 arcsec margin cache like the in-memory results."""

@@ -4,8 +4,9 @@ This module owns one job's life inside its own process (its own session and proc
 by :func:`platform_lib.jobs.submit`): read ``spec.json``, mark the job running, call the kind with a
 progress callback that rewrites ``status.json`` atomically, write the result as Parquet or as a HATS
 catalogue into the user's storage (temporary file or folder, then rename; a kind may write a HATS
-result itself at ``JobContext.hats_output``, partition by partition), and record ``succeeded``, ``failed`` (with the error)
-or ``cancelled`` (on SIGTERM, which :meth:`Job.cancel` sends to the process group).
+result itself at ``JobContext.hats_output``, partition by partition; nothing partial is left), and
+record ``succeeded``, ``failed`` (with the error) or ``cancelled`` (on SIGTERM, which
+:meth:`Job.cancel` sends to the process group).
 """
 
 from __future__ import annotations

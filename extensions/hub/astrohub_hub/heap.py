@@ -6,8 +6,9 @@ collection about every 40 s, and each one walks all of them: 120 to 190 ms durin
 hub's single event loop answers nothing (measured with ``gc.callbacks`` in the hub, 50 clients at
 1 request/s each). Once the hub has started, :func:`freeze_when_started` has it collect once and
 move everything that survives into the collector's permanent generation (:func:`gc.freeze`), so
-later full collections walk only the objects created since (4 to 9 ms, measured the same way). Objects that die by reference count are still freed as before; only
-reference cycles among the frozen start-up objects are never collected.
+later full collections walk only the objects created since (4 to 9 ms, measured the same way).
+Objects that die by reference count are still freed as before; only reference cycles among the
+frozen start-up objects are never collected.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def freeze_when_started() -> bool:
     def freeze(_: Any) -> None:
         gc.collect()
         gc.freeze()
-        app.log.info("Froze %d start-up objects out of garbage collection (astrohub_hub.heap)", gc.get_freeze_count())
+        app.log.info("Froze %d start-up objects out of garbage collection (astrohub_hub.heap)",
+                     gc.get_freeze_count())
 
     started.add_done_callback(freeze)
     return True
