@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -113,6 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _settle() -> None:
+    """Import what the first queries would (astropy's tables, VOTable, times and coordinates; the
+    catalogue search), then collect once and move every object alive into the garbage collector's
+    permanent generation (:func:`gc.freeze`). Without it, each full collection walked those ~80 000
+    long-lived objects: 60 to 95 ms with no request answered, every 15 to 30 s under load. Runs in a
+    thread once the service listens, so that it answers from the start."""
+    import astropy.coordinates  # noqa: F401
+    import astropy.io.votable  # noqa: F401
+    import astropy.table  # noqa: F401
+    import astropy.time  # noqa: F401
+
+    import platform_lib.catalogs  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+    log.info("froze %d start-up objects out of garbage collection", gc.get_freeze_count())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -133,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     async def serve() -> None:
         server = app.listen(port, address=ip)
         log.info("archive service on http://%s:%d%s (hub auth: %s)", ip, port, state.prefix, use_hub)
+        asyncio.get_running_loop().run_in_executor(None, _settle)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
