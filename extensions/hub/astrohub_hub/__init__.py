@@ -6,7 +6,8 @@ Public entry points: :func:`configure` (called from the local platform's generat
 ``dask_gateway_config.py``); :func:`user_environment` is the pure builder of a user server's
 environment. Modules: ``settings`` (the strict model), ``configure`` (common traits),
 ``environment``, ``local`` (system users, the local spawner), ``groupsync`` (group folders
-service), ``gateway`` (dask-gateway server), ``kubernetes`` (KubeSpawner, Helm side), ``errors``.
+service), ``gateway`` (dask-gateway server), ``kubernetes`` (KubeSpawner, Helm side), ``heap``
+(the hub's start-up heap out of full garbage collections), ``errors``.
 It may import JupyterHub and (for the Kubernetes mode) KubeSpawner; it never imports
 ``platform_lib``, so the hub image stays small. Importing it has no side effects;
 ``astrohub_hub.gateway`` is not imported here (it needs dask-gateway-server).

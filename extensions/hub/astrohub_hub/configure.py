@@ -17,7 +17,8 @@ Traits set here (the Kubernetes side should extend rather than replace them):
 ``JupyterHub.load_roles``, ``JupyterHub.services`` (all three merged with what is already
 configured, e.g. Zero to JupyterHub's ``hub.services``), ``Spawner.environment`` (callables, merged
 into any existing dict; in Kubernetes mode ``KubeSpawner.environment`` too), ``Spawner.default_url``; in local mode also ``JupyterHub.spawner_class``,
-``AstroLocalSpawner.*`` and ``Authenticator.username_pattern``.
+``AstroLocalSpawner.*`` and ``Authenticator.username_pattern``. Called inside a starting hub, it
+also has the hub freeze its start-up heap once running (:mod:`astrohub_hub.heap`).
 """
 
 from __future__ import annotations
