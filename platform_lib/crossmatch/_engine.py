@@ -65,14 +65,18 @@ class _Grid(NamedTuple):
     h: float  # zone height
     inv_h: float  # 1 / h (0 when the band has no height)
     nz: int
-    ra0: float  # where cell 0 of every zone starts; positions are stored as (ra - ra0) mod 2 pi
+    ra0: float  # where cell 0 of every zone starts; cells are laid out in (ra - ra0) mod 2 pi
     span: float  # the right-ascension span of the cells from ra0
     zoff: np.ndarray  # first cell of each zone (nz + 1 entries)
     invw: np.ndarray  # cells per radian of right ascension, per zone
 
 
 class _Side(NamedTuple):
-    """One side sorted by cell: input row, RA from ra0 and declination (radians), cell starts."""
+    """One side sorted by cell: input row, RA in [0, 2 pi) and declination (radians), cell starts.
+
+    The RA stays as given (normalised), not shifted by ``ra0``: the distances then do not depend on
+    the grid, so a pair's separation is the same whichever partition or call finds it.
+    """
 
     perm: np.ndarray
     ra: np.ndarray
@@ -177,22 +181,27 @@ def _cell_of(rel, dec, g):
 
 
 @njit(cache=True, inline="always")
-def _rel_ra(lon_deg, ra0):
-    a = _norm_ra(lon_deg) - ra0
+def _rel(ra, ra0):
+    """RA in [0, 2 pi) -> its offset from ``ra0`` in [0, 2 pi): the key of the cells and their order."""
+    a = ra - ra0
     return a + _TWO_PI if a < 0.0 else a
 
 
 @njit(cache=True)
-def _sort_by_ra(ra_s, dec_s, perm, s, e):
-    """Sort rows [s, e) by (RA, input row): insertion for a few, a stable merge sort otherwise."""
+def _sort_by_ra(ra_s, dec_s, perm, s, e, ra0):
+    """Sort rows [s, e) by (RA from ``ra0``, input row): insertion for a few, a stable merge sort otherwise."""
     m = e - s
     if m <= 24:
         for a in range(s + 1, e):
             kr = ra_s[a]
+            kk = _rel(kr, ra0)
             kd = dec_s[a]
             kp = perm[a]
             b = a - 1
-            while b >= s and (ra_s[b] > kr or (ra_s[b] == kr and perm[b] > kp)):
+            while b >= s:
+                kb = _rel(ra_s[b], ra0)
+                if kb < kk or (kb == kk and perm[b] <= kp):
+                    break
                 ra_s[b + 1] = ra_s[b]
                 dec_s[b + 1] = dec_s[b]
                 perm[b + 1] = perm[b]
@@ -202,7 +211,10 @@ def _sort_by_ra(ra_s, dec_s, perm, s, e):
             perm[b + 1] = kp
     else:
         seg = ra_s[s:e].copy()
-        order = np.argsort(seg, kind="mergesort")
+        key = np.empty(m)
+        for a in range(m):
+            key[a] = _rel(seg[a], ra0)
+        order = np.argsort(key, kind="mergesort")
         segd = dec_s[s:e].copy()
         segp = perm[s:e].copy()
         for a in range(m):
@@ -230,7 +242,7 @@ def _grid_sort(lon, lat, g, nthreads, out):
     counts = np.zeros((nchunk, ncb), dtype=np.int64)
     for c in prange(nchunk):
         for i in range(c * step, min(n, c * step + step)):
-            counts[c, _cell_of(_rel_ra(lon[i], g.ra0), math.radians(lat[i]), g) // cpb] += 1
+            counts[c, _cell_of(_rel(_norm_ra(lon[i]), g.ra0), math.radians(lat[i]), g) // cpb] += 1
     cb_start = np.empty(ncb + 1, dtype=np.int64)
     run = 0
     for b in range(ncb):
@@ -242,9 +254,9 @@ def _grid_sort(lon, lat, g, nthreads, out):
     cb_start[ncb] = run
     for c in prange(nchunk):
         for i in range(c * step, min(n, c * step + step)):
-            a = _rel_ra(lon[i], g.ra0)
+            a = _norm_ra(lon[i])
             d = math.radians(lat[i])
-            b = _cell_of(a, d, g) // cpb
+            b = _cell_of(_rel(a, g.ra0), d, g) // cpb
             p = counts[c, b]
             counts[c, b] = p + 1
             perm[p] = i
@@ -259,7 +271,7 @@ def _grid_sort(lon, lat, g, nthreads, out):
         c1 = min(ncell, c0 + cpb)
         cc = np.zeros(c1 - c0 + 1, dtype=np.int64)
         for i in range(s, e):
-            cc[_cell_of(ra_s[i], dec_s[i], g) - c0 + 1] += 1
+            cc[_cell_of(_rel(ra_s[i], g.ra0), dec_s[i], g) - c0 + 1] += 1
         for q in range(c1 - c0):
             cc[q + 1] += cc[q]
         if index:
@@ -270,7 +282,7 @@ def _grid_sort(lon, lat, g, nthreads, out):
             td = dec_s[s:e].copy()
             tp = perm[s:e].copy()
             for i in range(e - s):
-                q = _cell_of(tr[i], td[i], g) - c0
+                q = _cell_of(_rel(tr[i], g.ra0), td[i], g) - c0
                 p = s + cc[q]
                 cc[q] += 1
                 ra_s[p] = tr[i]
@@ -280,7 +292,7 @@ def _grid_sort(lon, lat, g, nthreads, out):
             for q in range(c0, c1):
                 end = cell_start[q + 1] if q + 1 < c1 else e  # the next bucket's starts may not be written yet
                 if end - cell_start[q] > 1:
-                    _sort_by_ra(ra_s, dec_s, perm, cell_start[q], end)
+                    _sort_by_ra(ra_s, dec_s, perm, cell_start[q], end, g.ra0)
 
 
 def _sort_side(lon, lat, g: _Grid, index: bool, nthreads: int) -> _Side:
@@ -305,10 +317,10 @@ def _zone_window(z, g):
 
 
 @njit(cache=True, inline="always")
-def _lower_bound(arr, s, e, x):
+def _lower_bound(ra, s, e, x, ra0):
     while s < e:
         mid = (s + e) >> 1
-        if arr[mid] < x:
+        if _rel(ra[mid], ra0) < x:
             s = mid + 1
         else:
             e = mid
@@ -316,10 +328,10 @@ def _lower_bound(arr, s, e, x):
 
 
 @njit(cache=True, inline="always")
-def _upper_bound(arr, s, e, x):
+def _upper_bound(ra, s, e, x, ra0):
     while s < e:
         mid = (s + e) >> 1
-        if arr[mid] <= x:
+        if _rel(ra[mid], ra0) <= x:
             s = mid + 1
         else:
             e = mid
@@ -327,11 +339,11 @@ def _upper_bound(arr, s, e, x):
 
 
 @njit(cache=True, inline="always")
-def _narrow(ra, a, b, x_lo, x_hi):
-    """Rows [a, b) (in RA order) cut to RA in [x_lo, x_hi] when the range is long."""
+def _narrow(ra, a, b, x_lo, x_hi, ra0):
+    """Rows [a, b) (in order of RA from ``ra0``) cut to that key in [x_lo, x_hi] when the range is long."""
     if b - a > _LONG_RANGE:
-        a = _lower_bound(ra, a, b, x_lo)
-        b = _upper_bound(ra, a, b, x_hi)
+        a = _lower_bound(ra, a, b, x_lo, ra0)
+        b = _upper_bound(ra, a, b, x_hi, ra0)
     return a, b
 
 
@@ -349,21 +361,21 @@ def _pieces(rel1, dalpha, zz, g, right):
     hi = rel1 + dalpha
     ca = min(int(max(lo, 0.0) * iw), nc - 1)
     cb = min(int(min(hi, g.span) * iw), nc - 1)
-    a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi)
+    a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0)
     if lo < 0.0:  # the window also reaches [lo + 2 pi, 2 pi), the far end of the span
         x = lo + _TWO_PI
         if x < g.span:
             cw = min(int(x * iw), nc - 1)
             if cw <= cb:
                 return whole
-            a1, b1 = _narrow(right.ra, cs[z0 + cw], cs[z0 + nc], x, _TWO_PI)
+            a1, b1 = _narrow(right.ra, cs[z0 + cw], cs[z0 + nc], x, _TWO_PI, g.ra0)
             return a, b, a1, b1
     elif hi >= _TWO_PI:  # the window also reaches [0, hi - 2 pi], the near end of the span
         x = hi - _TWO_PI
         cw = min(int(x * iw), nc - 1)
         if cw >= ca:
             return whole
-        a1, b1 = _narrow(right.ra, cs[z0], cs[z0 + cw + 1], -1.0, x)
+        a1, b1 = _narrow(right.ra, cs[z0], cs[z0 + cw + 1], -1.0, x, g.ra0)
         return a, b, a1, b1
     return a, b, 0, 0
 
@@ -379,7 +391,7 @@ def _half_sin(x):
 
 
 @njit(cache=True, inline="always")
-def _scan(a, b, rel1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, o_hav, best, bh):
+def _scan(a, b, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, o_hav, best, bh):
     """Test right rows [a, b) against one left point; returns (found, cos dec1, best, its haversine).
 
     ``cd1`` is computed on the first candidate that passes the cheap tests (< 0: not yet).
@@ -392,7 +404,7 @@ def _scan(a, b, rel1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2,
         ddec = d2 - dec1
         if ddec > r or ddec < -r:
             continue
-        dra = right.ra[m] - rel1
+        dra = right.ra[m] - ra1
         if dalpha < math.pi:
             adra = abs(dra)
             if adra > dalpha and _TWO_PI - adra > dalpha:
@@ -441,7 +453,8 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
     dalpha = 0.0
     w = j0
     for j in range(j0, j1):
-        rel1 = left.ra[j]
+        ra1 = left.ra[j]
+        rel1 = _rel(ra1, g.ra0)
         dec1 = left.dec[j]
         z = _zone_of(dec1, g)
         if z != lastz:
@@ -460,10 +473,10 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
         bh = 0.0
         for zz in range(_zone_of(dec1 - g.r, g), _zone_of(dec1 + g.r, g) + 1):
             a0, b0, a1, b1 = _pieces(rel1, dalpha, zz, g, right)
-            found, cd1, best, bh = _scan(a0, b0, rel1, dec1, cd1, dalpha, g, right, mode, found, base, cap,
+            found, cd1, best, bh = _scan(a0, b0, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap,
                                          o_i2, o_hav, best, bh)
             if b1 > a1:
-                found, cd1, best, bh = _scan(a1, b1, rel1, dec1, cd1, dalpha, g, right, mode, found, base,
+                found, cd1, best, bh = _scan(a1, b1, ra1, dec1, cd1, dalpha, g, right, mode, found, base,
                                              cap, o_i2, o_hav, best, bh)
         i = left.perm[j]
         if mode == _COUNT:
