@@ -46,6 +46,7 @@ _PER_CELL = 4  # right-hand points per cell where the points are uniform
 _RA_BINS = 4096  # histogram bins that find the right-ascension span
 _RA_PAD = 1e-9  # the span's ends sit this far (radians) inside the empty bins around it
 _BUCKET_SHIFT = 13  # pairs are ordered by left row in buckets of 2**13 rows
+_RECROWD = 4.0  # the grid is made again when the points see this many times the mean density
 _LONG_RANGE = 16  # a cell range longer than this is narrowed to the window by binary search
 # Widening of the right-ascension window (relative and absolute, radians): a candidate just inside
 # the window is always tested on its exact distance, so a slightly wider window costs nothing.
@@ -140,13 +141,20 @@ def _ra_span(occupied: np.ndarray) -> tuple[float, float]:
     return start, (nbins - int(gaps[widest])) * width + 2 * _RA_PAD
 
 
-def _plan_grid(r: float, dec_lo: float, dec_hi: float, occupied: np.ndarray, n_right: int) -> _Grid:
-    """The zones and cells for a radius over a declination band and RA histogram (radians)."""
+def _plan_grid(r: float, dec_lo: float, dec_hi: float, occupied: np.ndarray, n_right: int,
+               density: float = 0.0) -> _Grid:
+    """The zones and cells for a radius over a declination band and RA histogram (radians).
+
+    The cells are about as wide as :data:`_PER_CELL` right points take up: at the mean density over
+    the band, or at ``density`` (points per steradian) where that is given and higher.
+    """
     ra0, span = _ra_span(occupied)
     band = dec_hi - dec_lo
     area = span * (math.sin(dec_hi) - math.sin(dec_lo))
     cells = max(1, n_right // _PER_CELL)
     side = math.sqrt(area / cells) if area > 0 else 0.0
+    if density > 0.0:
+        side = min(side, math.sqrt(_PER_CELL / density))
     nz = max(1, min(int(band / max(r, side)), cells))
     h = band / nz
     bottoms = dec_lo + h * np.arange(nz)
@@ -295,6 +303,38 @@ def _grid_sort(lon, lat, g, nthreads, out):
                     _sort_by_ra(ra_s, dec_s, perm, cell_start[q], end, g.ra0)
 
 
+@njit(cache=True, parallel=True)
+def _crowding(g, right):
+    """The density (points per steradian) the right points see around themselves, weighted by points.
+
+    A cell of ``c`` points counts ``c / area``; a crowded cell (more than 16 x :data:`_PER_CELL`) the
+    density of the box that holds its middle 80 % in RA and in declination, so that a cluster much
+    smaller than its cell is seen at its own density.
+    """
+    ra0 = g.ra0
+    total = 0.0
+    for zz in prange(g.nz):
+        lo = g.dec0 + zz * g.h
+        strip = math.sin(min(lo + g.h, _HALF_PI)) - math.sin(max(lo, -_HALF_PI))
+        floor = (0.1 * g.r) ** 2
+        for q in range(g.zoff[zz], g.zoff[zz + 1]):
+            s = right.cell_start[q]
+            c = right.cell_start[q + 1] - s
+            if c == 0:
+                continue
+            dens = c / max(strip / g.invw[zz], floor)
+            if c > 16 * _PER_CELL:
+                lo_i = s + c // 10
+                hi_i = s + c - 1 - c // 10
+                dra = _rel(right.ra[hi_i], ra0) - _rel(right.ra[lo_i], ra0)
+                dd = np.sort(right.dec[s:s + c])
+                ddec = dd[c - 1 - c // 10] - dd[c // 10]
+                box = dra * math.cos(dd[c // 2]) * ddec
+                dens = max(dens, 0.64 * c / max(box, floor))
+            total += c * dens
+    return total / right.cell_start[-1]
+
+
 def _sort_side(lon, lat, g: _Grid, index: bool, nthreads: int) -> _Side:
     n = lon.shape[0]
     out = _Side(np.empty(n, dtype=np.int64), np.empty(n), np.empty(n),
@@ -339,9 +379,9 @@ def _upper_bound(ra, s, e, x, ra0):
 
 
 @njit(cache=True, inline="always")
-def _narrow(ra, a, b, x_lo, x_hi, ra0):
+def _narrow(ra, a, b, x_lo, x_hi, ra0, always):
     """Rows [a, b) (in order of RA from ``ra0``) cut to that key in [x_lo, x_hi] when the range is long."""
-    if b - a > _LONG_RANGE:
+    if always or b - a > _LONG_RANGE:
         a = _lower_bound(ra, a, b, x_lo, ra0)
         b = _upper_bound(ra, a, b, x_hi, ra0)
     return a, b
@@ -353,30 +393,31 @@ def _pieces(rel1, dalpha, zz, g, right):
     cs = right.cell_start
     z0 = g.zoff[zz]
     nc = g.zoff[zz + 1] - z0
-    whole = (cs[z0], cs[z0 + nc], 0, 0)
-    if dalpha >= math.pi or nc == 1:
-        return whole
+    if dalpha >= math.pi:
+        return cs[z0], cs[z0 + nc], 0, 0
     iw = g.invw[zz]
     lo = rel1 - dalpha
     hi = rel1 + dalpha
     ca = min(int(max(lo, 0.0) * iw), nc - 1)
     cb = min(int(min(hi, g.span) * iw), nc - 1)
-    a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0)
-    if lo < 0.0:  # the window also reaches [lo + 2 pi, 2 pi), the far end of the span
+    # The window may also reach the other end of the span (RA from ra0 wraps at 2 pi): cells
+    # [cw, nc) when it starts below 0, [0, cw] when it ends above 2 pi. Where those cells overlap
+    # the main ones, both ranges are cut by binary search, so that no row is scanned twice.
+    if lo < 0.0 and lo + _TWO_PI < g.span:
         x = lo + _TWO_PI
-        if x < g.span:
-            cw = min(int(x * iw), nc - 1)
-            if cw <= cb:
-                return whole
-            a1, b1 = _narrow(right.ra, cs[z0 + cw], cs[z0 + nc], x, _TWO_PI, g.ra0)
-            return a, b, a1, b1
-    elif hi >= _TWO_PI:  # the window also reaches [0, hi - 2 pi], the near end of the span
+        cw = min(int(x * iw), nc - 1)
+        overlap = cw <= cb
+        a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0, overlap)
+        a1, b1 = _narrow(right.ra, cs[z0 + cw], cs[z0 + nc], x, _TWO_PI, g.ra0, overlap)
+        return a, b, a1, b1
+    if hi >= _TWO_PI:
         x = hi - _TWO_PI
         cw = min(int(x * iw), nc - 1)
-        if cw >= ca:
-            return whole
-        a1, b1 = _narrow(right.ra, cs[z0], cs[z0 + cw + 1], -1.0, x, g.ra0)
+        overlap = cw >= ca
+        a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0, overlap)
+        a1, b1 = _narrow(right.ra, cs[z0], cs[z0 + cw + 1], -1.0, x, g.ra0, overlap)
         return a, b, a1, b1
+    a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0, False)
     return a, b, 0, 0
 
 
@@ -644,9 +685,16 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
     lon2, lat2, ext2 = _coords(lon2, lat2, "right")
     if ext1 is None or ext2 is None:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
-    grid = _plan_grid(r, min(ext1[0], ext2[0]), max(ext1[1], ext2[1]), ext1[2] | ext2[2], lon2.size)
+    plan = (r, min(ext1[0], ext2[0]), max(ext1[1], ext2[1]), ext1[2] | ext2[2], lon2.size)
+    grid = _plan_grid(*plan)
     nthreads = get_num_threads()
     right = _sort_side(lon2, lat2, grid, True, nthreads)
+    # Clustered right points (a galaxy cluster, the Galactic plane) crowd a few cells of a grid made
+    # for the mean density: cells sized for where the points are pay one more sort of the right side.
+    crowding = _crowding(grid, right)
+    if crowding > _RECROWD * lon2.size / (grid.span * (math.sin(plan[2]) - math.sin(plan[1])) or 1.0):
+        grid = _plan_grid(*plan, density=crowding)
+        right = _sort_side(lon2, lat2, grid, True, nthreads)
     left = _sort_side(lon1, lat1, grid, False, nthreads)
     n = lon1.size
     nblock = max(1, min(n, 16 * nthreads))
