@@ -105,18 +105,26 @@ def _extent(lon, lat, nthreads):
     lo = np.full(nchunk, np.inf)
     hi = np.full(nchunk, -np.inf)
     bad = np.zeros(nchunk, dtype=np.int64)
-    scale = _RA_BINS / _TWO_PI
+    scale = _RA_BINS / 360.0
     for c in prange(nchunk):
+        lo_c = np.inf
+        hi_c = -np.inf
+        bad_c = 0
         for i in range(c * step, min(n, c * step + step)):
             a = lon[i]
             d = lat[i]
             if not (math.isfinite(a) and math.isfinite(d)):
-                bad[c] += 1
+                bad_c += 1
                 continue
-            lo[c] = min(lo[c], d)
-            hi[c] = max(hi[c], d)
-            b = int(_norm_ra(a) * scale)
+            lo_c = min(lo_c, d)
+            hi_c = max(hi_c, d)
+            if not 0.0 <= a < 360.0:
+                a = math.degrees(_norm_ra(a))
+            b = int(a * scale)
             occ[c, b if b < _RA_BINS else _RA_BINS - 1] = True
+        lo[c] = lo_c
+        hi[c] = hi_c
+        bad[c] = bad_c
     occupied = np.zeros(_RA_BINS, dtype=np.bool_)
     for c in range(nchunk):
         for b in range(_RA_BINS):
@@ -443,13 +451,12 @@ def _scan(a, b, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, 
     for m in range(a, b):
         d2 = right.dec[m]
         ddec = d2 - dec1
-        if ddec > r or ddec < -r:
-            continue
         dra = right.ra[m] - ra1
-        if dalpha < math.pi:
-            adra = abs(dra)
-            if adra > dalpha and _TWO_PI - adra > dalpha:
-                continue
+        adra = abs(dra)
+        # One branch for both cheap tests (``|`` and ``&`` do not short-circuit): it almost always
+        # fails, so it is predicted well; two branches cost more here than loading the RA.
+        if (abs(ddec) > r) | ((adra > dalpha) & (_TWO_PI - adra > dalpha)):
+            continue
         if cd1 < 0.0:
             cd1 = math.cos(dec1)
         sd = _half_sin(ddec)
