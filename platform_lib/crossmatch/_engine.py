@@ -9,7 +9,9 @@ The algorithm is a grid form of the zones algorithm (Gray, Nieto-Santisteban & S
 1. **Plan.** One pass over each side finds the declination band and, from a coarse histogram, the
    right-ascension span the positions cover (it may cross RA = 0/360). The band is cut into
    declination zones at least one radius tall, and each zone into right-ascension cells of about
-   equal area, about four right-hand points per cell where the points are uniform.
+   equal area, about four right-hand points per cell where the points are uniform. Where the right
+   points crowd (they see more than 4x the mean density: a cluster, the Galactic plane), the grid is
+   planned again with cells sized for the density they see.
 2. **Sort.** Both sides are bucketed by cell with a two-level parallel counting sort (coarse buckets
    first, so that the scattered writes stay cache friendly); the right side's cells are then sorted by
    right ascension, so that each of its zones is in right-ascension order.
@@ -17,9 +19,10 @@ The algorithm is a grid form of the zones algorithm (Gray, Nieto-Santisteban & S
    within one radius in declination and, in each, the right-ascension window ``asin(sin r / cos dec)``
    (all of a zone near a pole; two pieces across the ends of the span), narrowed by binary search
    where a cell range is long. Candidates are accepted on the exact haversine distance, so the pair
-   set equals a brute-force comparison. All pairs take a counting sweep and a writing sweep (each left
-   row's pairs in (separation, right row) order); the nearest neighbour (``k=1``) one sweep, with the
-   best candidate kept in registers.
+   set equals a brute-force comparison; the distances use each position's own RA, not its offset on
+   the grid, so they do not depend on the grid (nor on the partition a pair is found in). All pairs
+   take a counting sweep and a writing sweep (each left row's pairs in (separation, right row)
+   order); the nearest neighbour (``k=1``) one sweep, with the best candidate kept in registers.
 4. **Order.** The pairs come out in the left side's cell order; a partitioned counting sort (buckets of
    8192 left rows, then rows inside each bucket) puts them in left-row order with no random writes
    across the whole output.
