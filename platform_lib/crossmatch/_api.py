@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
-from astropy.table import Table
+from astropy.table import Column, Table
 
 from platform_lib.crossmatch._engine import _radius_rad, match_pairs
 from platform_lib.crossmatch._epoch import as_epoch, propagate
@@ -149,24 +149,23 @@ def _rows(obj, idx):
 
 
 def _assemble(left, right, i1, i2, sep, prob, suffixes):
-    lrows, rrows = _rows(left, i1), _rows(right, i2)
     lcols, rcols = _columns_of(left), _columns_of(right)
     clash = set(lcols) & set(rcols)
     lname = {c: (c + suffixes[0] if c in clash else c) for c in lcols}
     rname = {c: (c + suffixes[1] if c in clash else c) for c in rcols}
     if isinstance(left, Table):
-        out = Table(meta=dict(left.meta))
-        for c in lcols:
-            out[lname[c]] = lrows[c]
-        rtab = rrows if isinstance(rrows, Table) else Table.from_pandas(rrows)
-        for c in rcols:
-            out[rname[c]] = rtab[c]
-        out[SEPARATION] = sep * u.arcsec
+        # Each column is gathered once, straight into the output (no copy of a gathered copy).
+        cols = {lname[c]: left[c][i1] for c in lcols}
+        rtab = right if isinstance(right, Table) else Table.from_pandas(_rows(right, i2))
+        ridx = i2 if rtab is right else slice(None)
+        cols.update({rname[c]: rtab[c][ridx] for c in rcols})
+        cols[SEPARATION] = Column(sep, unit=u.arcsec, copy=False)
         if prob is not None:
-            out[PROBABILITY] = prob
-        return out
+            cols[PROBABILITY] = Column(prob, copy=False)
+        return Table(cols, meta=dict(left.meta), copy=False)
     import pandas as pd
 
+    lrows, rrows = _rows(left, i1), _rows(right, i2)
     if isinstance(rrows, Table):
         rrows = rrows.to_pandas()
     out = pd.concat([lrows.rename(columns=lname), rrows.rename(columns=rname)], axis=1)

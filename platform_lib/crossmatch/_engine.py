@@ -4,51 +4,88 @@ This module owns the numba kernel and nothing else: numpy arrays in, numpy array
 no Dask (the per-partition algorithm and the Dask driver call it). It may import numpy, numba and
 astropy.units only.
 
-The algorithm is the zones algorithm (Gray, Nieto-Santisteban & Szalay 2007) done in two sorted
-passes: both sides are bucketed into declination zones at least one radius tall with a parallel
-counting sort, each zone is sorted by right ascension, and every left point searches the three
-zones around it inside the right-ascension window ``asin(sin r / cos dec)`` (the whole zone near a
-pole; two windows across RA = 0/360). Candidates are accepted on the exact haversine distance, so
-the pair set equals a brute-force comparison; the first pass counts pairs per left row, the second
-writes them in place, already sorted by (left row, separation, right row). The nearest neighbour
-(``k=1``) needs one pass only: each left row keeps its best candidate in its own slot.
+The algorithm is a grid form of the zones algorithm (Gray, Nieto-Santisteban & Szalay 2007):
+
+1. **Plan.** One pass over each side finds the declination band and, from a coarse histogram, the
+   right-ascension span the positions cover (it may cross RA = 0/360). The band is cut into
+   declination zones at least one radius tall, and each zone into right-ascension cells of about
+   equal area, about four right-hand points per cell where the points are uniform. Where the right
+   points crowd (they see more than 4x the mean density: a cluster, the Galactic plane), the grid is
+   planned again with cells sized for the density they see.
+2. **Sort.** Both sides are bucketed by cell with a two-level parallel counting sort (coarse buckets
+   first, so that the scattered writes stay cache friendly); the right side's cells are then sorted by
+   right ascension, so that each of its zones is in right-ascension order.
+3. **Sweep.** Each left point, in cell order, looks up the cells its search window touches: the zones
+   within one radius in declination and, in each, the right-ascension window ``asin(sin r / cos dec)``
+   (all of a zone near a pole; two pieces across the ends of the span), narrowed by binary search
+   where a cell range is long. Candidates are accepted on the exact haversine distance, so the pair
+   set equals a brute-force comparison; the distances use each position's own RA, not its offset on
+   the grid, so they do not depend on the grid (nor on the partition a pair is found in). All pairs
+   take a counting sweep and a writing sweep (each left row's pairs in (separation, right row)
+   order); the nearest neighbour (``k=1``) one sweep, with the best candidate kept in registers.
+4. **Order.** The pairs come out in the left side's cell order; a partitioned counting sort (buckets of
+   8192 left rows, then rows inside each bucket) puts them in left-row order with no random writes
+   across the whole output.
+
+Large arrays are allocated by numpy and passed in, not allocated inside the kernels: numpy asks the
+kernel for transparent huge pages and numba's allocator does not, and with huge pages the scattered
+writes of the sort cost fewer page faults and TLB misses.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from astropy import units as u
 from numba import get_num_threads, njit, prange
 
-__all__ = ["match_pairs", "haversine_arcsec", "plan_zones"]
+__all__ = ["match_pairs", "haversine_arcsec"]
 
 _HALF_PI = math.pi / 2.0
 _TWO_PI = 2.0 * math.pi
-_MAX_ZONES = 1 << 23
+_PER_CELL = 4  # right-hand points per cell where the points are uniform
+_RA_BINS = 4096  # histogram bins that find the right-ascension span
+_RA_PAD = 1e-9  # the span's ends sit this far (radians) inside the empty bins around it
+_BUCKET_SHIFT = 13  # pairs are ordered by left row in buckets of 2**13 rows
+_RECROWD = 4.0  # the grid is made again when the points see this many times the mean density
+_LONG_RANGE = 16  # a cell range longer than this is narrowed to the window by binary search
 # Widening of the right-ascension window (relative and absolute, radians): a candidate just inside
 # the window is always tested on its exact distance, so a slightly wider window costs nothing.
 _WINDOW_REL = 1e-9
 _WINDOW_ABS = 1e-12
+# What a sweep does for each left row.
+_COUNT, _FILL, _NEAREST = 0, 1, 2
 
 
-def plan_zones(radius_rad: float, n_points: int) -> tuple[float, int]:
-    """Zone height (radians) and number of zones for a radius: height >= radius, zones capped."""
-    cap = max(16, min(int(n_points), _MAX_ZONES))
-    nz = int(math.pi / radius_rad) if radius_rad > 0 else cap
-    nz = max(1, min(nz, cap))
-    return math.pi / nz, nz
+class _Grid(NamedTuple):
+    """Zones and cells over the sky both sides cover, and the radius (all angles in radians)."""
+
+    r: float
+    sin_r: float
+    hav_r: float  # haversine of the radius: the acceptance threshold
+    dec0: float  # bottom of zone 0
+    h: float  # zone height
+    inv_h: float  # 1 / h (0 when the band has no height)
+    nz: int
+    ra0: float  # where cell 0 of every zone starts; cells are laid out in (ra - ra0) mod 2 pi
+    span: float  # the right-ascension span of the cells from ra0
+    zoff: np.ndarray  # first cell of each zone (nz + 1 entries)
+    invw: np.ndarray  # cells per radian of right ascension, per zone
 
 
-@njit(cache=True, inline="always")
-def _zone_of(dec: float, h: float, nz: int) -> int:
-    z = int((dec + _HALF_PI) / h)
-    if z < 0:
-        return 0
-    if z >= nz:
-        return nz - 1
-    return z
+class _Side(NamedTuple):
+    """One side sorted by cell: input row, RA in [0, 2 pi) and declination (radians), cell starts.
+
+    The RA stays as given (normalised), not shifted by ``ra0``: the distances then do not depend on
+    the grid, so a pair's separation is the same whichever partition or call finds it.
+    """
+
+    perm: np.ndarray
+    ra: np.ndarray
+    dec: np.ndarray
+    cell_start: np.ndarray  # the right side only (empty on the left)
 
 
 @njit(cache=True, inline="always")
@@ -61,16 +98,129 @@ def _norm_ra(lon_deg):
     return a
 
 
+@njit(cache=True, parallel=True)
+def _extent(lon, lat, nthreads):
+    """(rows not finite, lowest and highest latitude, occupied RA bins) of positions in degrees."""
+    n = lon.shape[0]
+    nchunk = max(1, min(nthreads * 2, n // 65536 + 1))
+    step = (n + nchunk - 1) // nchunk
+    occ = np.zeros((nchunk, _RA_BINS), dtype=np.bool_)
+    lo = np.full(nchunk, np.inf)
+    hi = np.full(nchunk, -np.inf)
+    bad = np.zeros(nchunk, dtype=np.int64)
+    scale = _RA_BINS / 360.0
+    for c in prange(nchunk):
+        lo_c = np.inf
+        hi_c = -np.inf
+        bad_c = 0
+        for i in range(c * step, min(n, c * step + step)):
+            a = lon[i]
+            d = lat[i]
+            if not (math.isfinite(a) and math.isfinite(d)):
+                bad_c += 1
+                continue
+            lo_c = min(lo_c, d)
+            hi_c = max(hi_c, d)
+            if not 0.0 <= a < 360.0:
+                a = math.degrees(_norm_ra(a))
+            b = int(a * scale)
+            occ[c, b if b < _RA_BINS else _RA_BINS - 1] = True
+        lo[c] = lo_c
+        hi[c] = hi_c
+        bad[c] = bad_c
+    occupied = np.zeros(_RA_BINS, dtype=np.bool_)
+    for c in range(nchunk):
+        for b in range(_RA_BINS):
+            if occ[c, b]:
+                occupied[b] = True
+    return bad.sum(), lo.min(), hi.max(), occupied
+
+
+def _ra_span(occupied: np.ndarray) -> tuple[float, float]:
+    """(start, width) in radians of the shortest RA interval that holds every occupied bin."""
+    nbins = occupied.size
+    width = _TWO_PI / nbins
+    idx = np.flatnonzero(occupied)
+    if idx.size == 0 or idx.size == nbins:
+        return 0.0, _TWO_PI
+    gaps = np.diff(np.append(idx, idx[0] + nbins)) - 1  # empty bins after each occupied one
+    widest = int(np.argmax(gaps))
+    if gaps[widest] == 0:
+        return 0.0, _TWO_PI
+    first = idx[(widest + 1) % idx.size]
+    start = (first * width - _RA_PAD) % _TWO_PI
+    return start, (nbins - int(gaps[widest])) * width + 2 * _RA_PAD
+
+
+def _plan_grid(r: float, dec_lo: float, dec_hi: float, occupied: np.ndarray, n_right: int,
+               density: float = 0.0) -> _Grid:
+    """The zones and cells for a radius over a declination band and RA histogram (radians).
+
+    The cells are about as wide as :data:`_PER_CELL` right points take up: at the mean density over
+    the band, or at ``density`` (points per steradian) where that is given and higher.
+    """
+    ra0, span = _ra_span(occupied)
+    band = dec_hi - dec_lo
+    area = span * (math.sin(dec_hi) - math.sin(dec_lo))
+    cells = max(1, n_right // _PER_CELL)
+    side = math.sqrt(area / cells) if area > 0 else 0.0
+    if density > 0.0:
+        side = min(side, math.sqrt(_PER_CELL / density))
+    nz = max(1, min(int(band / max(r, side)), cells))
+    h = band / nz
+    bottoms = dec_lo + h * np.arange(nz)
+    tops = np.append(bottoms[1:], dec_hi)
+    if area > 0:
+        per_zone = np.maximum(1, (span * (np.sin(tops) - np.sin(bottoms)) / area * cells).astype(np.int64))
+    else:
+        per_zone = np.ones(nz, dtype=np.int64)
+    zoff = np.zeros(nz + 1, dtype=np.int64)
+    np.cumsum(per_zone, out=zoff[1:])
+    return _Grid(r, math.sin(r), math.sin(0.5 * r) ** 2, dec_lo, h, 1.0 / h if h > 0 else 0.0, nz,
+                 ra0, span, zoff, per_zone / span)
+
+
+@njit(cache=True, inline="always")
+def _zone_of(dec, g):
+    z = int((dec - g.dec0) * g.inv_h)
+    if z < 0:
+        return 0
+    if z >= g.nz:
+        return g.nz - 1
+    return z
+
+
+@njit(cache=True, inline="always")
+def _cell_of(rel, dec, g):
+    z = _zone_of(dec, g)
+    first = g.zoff[z]
+    c = int(rel * g.invw[z])
+    last = g.zoff[z + 1] - first - 1
+    return first + (c if c < last else last)
+
+
+@njit(cache=True, inline="always")
+def _rel(ra, ra0):
+    """RA in [0, 2 pi) -> its offset from ``ra0`` in [0, 2 pi): the key of the cells and their order."""
+    a = ra - ra0
+    return a + _TWO_PI if a < 0.0 else a
+
+
 @njit(cache=True)
-def _sort_zone_by_ra(ra_s, dec_s, perm, s, e):
+def _sort_by_ra(ra_s, dec_s, perm, s, e, ra0):
+    """Sort rows [s, e) by (RA from ``ra0``, input row): insertion for a few, a stable merge sort otherwise."""
     m = e - s
     if m <= 24:
         for a in range(s + 1, e):
             kr = ra_s[a]
+            kk = _rel(kr, ra0)
             kd = dec_s[a]
             kp = perm[a]
             b = a - 1
-            while b >= s and (ra_s[b] > kr or (ra_s[b] == kr and perm[b] > kp)):
+            while b >= s:
+                kb = _rel(ra_s[b], ra0)
+                if kb < kk or (kb == kk and perm[b] <= kp):
+                    break
                 ra_s[b + 1] = ra_s[b]
                 dec_s[b + 1] = dec_s[b]
                 perm[b + 1] = perm[b]
@@ -80,7 +230,10 @@ def _sort_zone_by_ra(ra_s, dec_s, perm, s, e):
             perm[b + 1] = kp
     else:
         seg = ra_s[s:e].copy()
-        order = np.argsort(seg, kind="mergesort")
+        key = np.empty(m)
+        for a in range(m):
+            key[a] = _rel(seg[a], ra0)
+        order = np.argsort(key, kind="mergesort")
         segd = dec_s[s:e].copy()
         segp = perm[s:e].copy()
         for a in range(m):
@@ -90,24 +243,25 @@ def _sort_zone_by_ra(ra_s, dec_s, perm, s, e):
 
 
 @njit(cache=True, parallel=True)
-def _zone_sort(lon, lat, h, nz, nthreads):
-    """Positions in degrees -> radians sorted by (zone, RA), with the permutation and zone offsets.
+def _grid_sort(lon, lat, g, nthreads, out):
+    """Positions in degrees -> ``out`` (a _Side) sorted by cell; with cell starts, each cell by RA.
 
-    Two-level counting sort (coarse buckets of zones first, so the scattered writes stay
-    cache-friendly, then zones inside each bucket), then each zone sorted by RA.
+    Two-level counting sort: coarse buckets of cells first, so that the scattered writes stay
+    cache friendly, then cells inside each bucket.
     """
+    perm, ra_s, dec_s, cell_start = out
+    index = cell_start.shape[0] > 0
     n = lon.shape[0]
+    ncell = g.zoff[g.nz]
     nchunk = max(1, min(nthreads * 2, n // 65536 + 1))
     step = (n + nchunk - 1) // nchunk
-    ncb = min(nz, 512)
-    zpc = (nz + ncb - 1) // ncb
-    ncb = (nz + zpc - 1) // zpc
+    ncb = min(ncell, 512)
+    cpb = (ncell + ncb - 1) // ncb
+    ncb = (ncell + cpb - 1) // cpb
     counts = np.zeros((nchunk, ncb), dtype=np.int64)
     for c in prange(nchunk):
-        lo = c * step
-        hi = min(n, lo + step)
-        for i in range(lo, hi):
-            counts[c, _zone_of(math.radians(lat[i]), h, nz) // zpc] += 1
+        for i in range(c * step, min(n, c * step + step)):
+            counts[c, _cell_of(_rel(_norm_ra(lon[i]), g.ra0), math.radians(lat[i]), g) // cpb] += 1
     cb_start = np.empty(ncb + 1, dtype=np.int64)
     run = 0
     for b in range(ncb):
@@ -117,212 +271,304 @@ def _zone_sort(lon, lat, h, nz, nthreads):
             counts[c, b] = run
             run += cnt
     cb_start[ncb] = run
-    perm = np.empty(n, dtype=np.int64)
-    ra_s = np.empty(n, dtype=np.float64)
-    dec_s = np.empty(n, dtype=np.float64)
     for c in prange(nchunk):
-        lo = c * step
-        hi = min(n, lo + step)
-        for i in range(lo, hi):
+        for i in range(c * step, min(n, c * step + step)):
+            a = _norm_ra(lon[i])
             d = math.radians(lat[i])
-            b = _zone_of(d, h, nz) // zpc
+            b = _cell_of(_rel(a, g.ra0), d, g) // cpb
             p = counts[c, b]
             counts[c, b] = p + 1
             perm[p] = i
-            ra_s[p] = _norm_ra(lon[i])
+            ra_s[p] = a
             dec_s[p] = d
-    zone_start = np.empty(nz + 1, dtype=np.int64)
-    zone_start[nz] = n
+    if index:
+        cell_start[ncell] = n
     for b in prange(ncb):
         s = cb_start[b]
         e = cb_start[b + 1]
-        z0 = b * zpc
-        z1 = min(nz, z0 + zpc)
-        zc = np.zeros(z1 - z0 + 1, dtype=np.int64)
+        c0 = b * cpb
+        c1 = min(ncell, c0 + cpb)
+        cc = np.zeros(c1 - c0 + 1, dtype=np.int64)
         for i in range(s, e):
-            zc[_zone_of(dec_s[i], h, nz) - z0 + 1] += 1
-        for z in range(z1 - z0):
-            zc[z + 1] += zc[z]
-        for z in range(z0, z1):
-            zone_start[z] = s + zc[z - z0]
-        if e - s > 1 and z1 - z0 > 1:
+            cc[_cell_of(_rel(ra_s[i], g.ra0), dec_s[i], g) - c0 + 1] += 1
+        for q in range(c1 - c0):
+            cc[q + 1] += cc[q]
+        if index:
+            for q in range(c0, c1):
+                cell_start[q] = s + cc[q - c0]
+        if e - s > 1 and c1 - c0 > 1:
             tr = ra_s[s:e].copy()
             td = dec_s[s:e].copy()
             tp = perm[s:e].copy()
             for i in range(e - s):
-                q = _zone_of(td[i], h, nz) - z0
-                p = s + zc[q]
-                zc[q] += 1
+                q = _cell_of(_rel(tr[i], g.ra0), td[i], g) - c0
+                p = s + cc[q]
+                cc[q] += 1
                 ra_s[p] = tr[i]
                 dec_s[p] = td[i]
                 perm[p] = tp[i]
-        for z in range(z0, z1):
-            zs = zone_start[z]
-            ze = zone_start[z + 1] if z + 1 < z1 else e
-            if ze - zs > 1:
-                _sort_zone_by_ra(ra_s, dec_s, perm, zs, ze)
-    return perm, ra_s, dec_s, zone_start
+        if index:
+            for q in range(c0, c1):
+                end = cell_start[q + 1] if q + 1 < c1 else e  # the next bucket's starts may not be written yet
+                if end - cell_start[q] > 1:
+                    _sort_by_ra(ra_s, dec_s, perm, cell_start[q], end, g.ra0)
 
 
-@njit(cache=True, inline="always")
-def _lower_bound(arr, s, e, x):
-    while s < e:
-        mid = (s + e) >> 1
-        if arr[mid] < x:
-            s = mid + 1
-        else:
-            e = mid
-    return s
+@njit(cache=True, parallel=True)
+def _crowding(g, right):
+    """The density (points per steradian) the right points see around themselves, weighted by points.
+
+    A cell of ``c`` points counts ``c / area``; a crowded cell (more than 16 x :data:`_PER_CELL`) the
+    density of the box that holds its middle 80 % in RA and in declination, so that a cluster much
+    smaller than its cell is seen at its own density.
+    """
+    ra0 = g.ra0
+    total = 0.0
+    for zz in prange(g.nz):
+        lo = g.dec0 + zz * g.h
+        strip = math.sin(min(lo + g.h, _HALF_PI)) - math.sin(max(lo, -_HALF_PI))
+        floor = (0.1 * g.r) ** 2
+        for q in range(g.zoff[zz], g.zoff[zz + 1]):
+            s = right.cell_start[q]
+            c = right.cell_start[q + 1] - s
+            if c == 0:
+                continue
+            dens = c / max(strip / g.invw[zz], floor)
+            if c > 16 * _PER_CELL:
+                lo_i = s + c // 10
+                hi_i = s + c - 1 - c // 10
+                dra = _rel(right.ra[hi_i], ra0) - _rel(right.ra[lo_i], ra0)
+                dd = np.sort(right.dec[s:s + c])
+                ddec = dd[c - 1 - c // 10] - dd[c // 10]
+                box = dra * math.cos(dd[c // 2]) * ddec
+                dens = max(dens, 0.64 * c / max(box, floor))
+            total += c * dens
+    return total / right.cell_start[-1]
 
 
-@njit(cache=True, inline="always")
-def _upper_bound(arr, s, e, x):
-    while s < e:
-        mid = (s + e) >> 1
-        if arr[mid] <= x:
-            s = mid + 1
-        else:
-            e = mid
-    return s
-
-
-@njit(cache=True, inline="always")
-def _scan(a, b, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav):
-    for m in range(a, b):
-        d2 = rdec[m]
-        ddec = d2 - dec1
-        if ddec > r or ddec < -r:
-            continue
-        sd = math.sin(0.5 * ddec)
-        sa = math.sin(0.5 * (rra[m] - ra1))
-        hav = sd * sd + cd1 * math.cos(d2) * sa * sa
-        if hav <= hav_r:
-            if fill:
-                j2 = rperm[m]
-                # Keep the block sorted by (hav, right row), at most ``cap`` entries.
-                n_in = found if found < cap else cap
-                if n_in == cap:
-                    last = base + cap - 1
-                    if hav > o_hav[last] or (hav == o_hav[last] and j2 > o_i2[last]):
-                        found += 1
-                        continue
-                    pos = last
-                else:
-                    pos = base + n_in
-                while pos > base and (
-                    o_hav[pos - 1] > hav or (o_hav[pos - 1] == hav and o_i2[pos - 1] > j2)
-                ):
-                    o_hav[pos] = o_hav[pos - 1]
-                    o_i2[pos] = o_i2[pos - 1]
-                    pos -= 1
-                o_hav[pos] = hav
-                o_i2[pos] = j2
-            found += 1
-    return found
+def _sort_side(lon, lat, g: _Grid, index: bool, nthreads: int) -> _Side:
+    n = lon.shape[0]
+    out = _Side(np.empty(n, dtype=np.int64), np.empty(n), np.empty(n),
+                np.empty(int(g.zoff[-1]) + 1 if index else 0, dtype=np.int64))
+    _grid_sort(lon, lat, g, nthreads, out)
+    return out
 
 
 @njit(cache=True)
-def _zone_window(z, h, r, sin_r):
-    """The RA half-width covering every left point of zone ``z`` (``pi``: scan the whole zone)."""
-    lo = -_HALF_PI + z * h
-    top = max(abs(lo), abs(lo + h))
-    if top + r >= _HALF_PI:
+def _zone_window(z, g):
+    """The RA half-width covering every left point of zone ``z`` (``pi``: the whole zone)."""
+    lo = g.dec0 + z * g.h
+    top = max(abs(lo), abs(lo + g.h))
+    if top + g.r >= _HALF_PI:
         return math.pi
-    q = sin_r / math.cos(top)
+    q = g.sin_r / math.cos(top)
     if q >= 1.0:
         return math.pi
     return min(math.pi, math.asin(q) * (1.0 + _WINDOW_REL) + _WINDOW_ABS)
 
 
-@njit(cache=True)
-def _sweep(zb0, zb1, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
-           fill, k, counts, offsets, o_i1, o_i2, o_hav):
-    """Left zones [zb0, zb1): count (``fill`` False) or write (``fill`` True) their pairs."""
-    ptr = np.zeros(3, dtype=np.int64)
-    for z in range(zb0, zb1):
-        ls = lzs[z]
-        le = lzs[z + 1]
-        if ls == le:
+@njit(cache=True, inline="always")
+def _lower_bound(ra, s, e, x, ra0):
+    while s < e:
+        mid = (s + e) >> 1
+        if _rel(ra[mid], ra0) < x:
+            s = mid + 1
+        else:
+            e = mid
+    return s
+
+
+@njit(cache=True, inline="always")
+def _upper_bound(ra, s, e, x, ra0):
+    while s < e:
+        mid = (s + e) >> 1
+        if _rel(ra[mid], ra0) <= x:
+            s = mid + 1
+        else:
+            e = mid
+    return s
+
+
+@njit(cache=True, inline="always")
+def _narrow(ra, a, b, x_lo, x_hi, ra0, always):
+    """Rows [a, b) (in order of RA from ``ra0``) cut to that key in [x_lo, x_hi] when the range is long."""
+    if always or b - a > _LONG_RANGE:
+        a = _lower_bound(ra, a, b, x_lo, ra0)
+        b = _upper_bound(ra, a, b, x_hi, ra0)
+    return a, b
+
+
+@njit(cache=True, inline="always")
+def _pieces(rel1, dalpha, zz, g, right):
+    """The right rows of zone ``zz`` inside a window around RA ``rel1``: two ranges (the second may be empty)."""
+    cs = right.cell_start
+    z0 = g.zoff[zz]
+    nc = g.zoff[zz + 1] - z0
+    if dalpha >= math.pi:
+        return cs[z0], cs[z0 + nc], 0, 0
+    iw = g.invw[zz]
+    lo = rel1 - dalpha
+    hi = rel1 + dalpha
+    ca = min(int(max(lo, 0.0) * iw), nc - 1)
+    cb = min(int(min(hi, g.span) * iw), nc - 1)
+    # The window may also reach the other end of the span (RA from ra0 wraps at 2 pi): cells
+    # [cw, nc) when it starts below 0, [0, cw] when it ends above 2 pi. Where those cells overlap
+    # the main ones, both ranges are cut by binary search, so that no row is scanned twice.
+    if lo < 0.0 and lo + _TWO_PI < g.span:
+        x = lo + _TWO_PI
+        cw = min(int(x * iw), nc - 1)
+        overlap = cw <= cb
+        a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0, overlap)
+        a1, b1 = _narrow(right.ra, cs[z0 + cw], cs[z0 + nc], x, _TWO_PI, g.ra0, overlap)
+        return a, b, a1, b1
+    if hi >= _TWO_PI:
+        x = hi - _TWO_PI
+        cw = min(int(x * iw), nc - 1)
+        overlap = cw >= ca
+        a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0, overlap)
+        a1, b1 = _narrow(right.ra, cs[z0], cs[z0 + cw + 1], -1.0, x, g.ra0, overlap)
+        return a, b, a1, b1
+    a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0, False)
+    return a, b, 0, 0
+
+
+@njit(cache=True, inline="always")
+def _half_sin(x):
+    """sin(x / 2): a short series where x is small (exact to the last bit there), the library otherwise."""
+    y = 0.5 * x
+    if -1e-3 < y < 1e-3:
+        y2 = y * y
+        return y * (1.0 - y2 * (1.0 / 6.0) * (1.0 - y2 * (1.0 / 20.0)))
+    return math.sin(y)
+
+
+@njit(cache=True, inline="always")
+def _scan(a, b, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, o_hav, best, bh):
+    """Test right rows [a, b) against one left point; returns (found, cos dec1, best, its haversine).
+
+    ``cd1`` is computed on the first candidate that passes the cheap tests (< 0: not yet).
+    _FILL keeps the row's block sorted by (haversine, right row), at most ``cap`` entries;
+    _NEAREST keeps the best candidate (smallest haversine, then right row) in ``best``/``bh``.
+    """
+    r = g.r
+    for m in range(a, b):
+        d2 = right.dec[m]
+        ddec = d2 - dec1
+        dra = right.ra[m] - ra1
+        adra = abs(dra)
+        # One branch for both cheap tests (``|`` and ``&`` do not short-circuit): it almost always
+        # fails, so it is predicted well; two branches cost more here than loading the RA.
+        if (abs(ddec) > r) | ((adra > dalpha) & (_TWO_PI - adra > dalpha)):
             continue
-        dalpha = _zone_window(z, h, r, sin_r)
-        full = dalpha >= math.pi
-        zz0 = z - 1 if z > 0 else 0
-        zz1 = z + 2 if z + 2 <= nz else nz
-        for zz in range(zz0, zz1):
-            ptr[zz - zz0] = rzs[zz]
-        for j in range(ls, le):
-            ra1 = lra[j]
-            dec1 = ldec[j]
+        if cd1 < 0.0:
             cd1 = math.cos(dec1)
-            base = 0
-            cap = 0
-            if fill:
-                if k == 1:  # nearest only, one pass: the left row's own slot, in input order
-                    cap = 1
-                    base = lperm[j]
-                    o_i2[base] = -1
-                else:
-                    cap = counts[j]
-                    if cap == 0:
-                        continue
-                    base = offsets[j]
-            found = 0
-            lo = ra1 - dalpha
-            hi = ra1 + dalpha
-            for zz in range(zz0, zz1):
-                s = rzs[zz]
-                e = rzs[zz + 1]
-                if s == e:
+        sd = _half_sin(ddec)
+        sa = _half_sin(dra)
+        hav = sd * sd + cd1 * math.cos(d2) * sa * sa
+        if hav > g.hav_r:
+            continue
+        j2 = right.perm[m]
+        if mode == _NEAREST:
+            if best < 0 or hav < bh or (hav == bh and j2 < best):
+                best = j2
+                bh = hav
+        elif mode == _FILL:
+            n_in = found if found < cap else cap
+            if n_in == cap:
+                last = base + cap - 1
+                if hav > o_hav[last] or (hav == o_hav[last] and j2 > o_i2[last]):
+                    found += 1
                     continue
-                if full:
-                    found = _scan(s, e, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
-                    continue
-                a = ptr[zz - zz0]
-                while a < e and rra[a] < lo:
-                    a += 1
-                ptr[zz - zz0] = a
-                b = a
-                while b < e and rra[b] <= hi:
-                    b += 1
-                found = _scan(a, b, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
-                if lo < 0.0:
-                    w = _lower_bound(rra, b, e, lo + _TWO_PI)
-                    found = _scan(w, e, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
-                elif hi >= _TWO_PI:
-                    w = _upper_bound(rra, s, a, hi - _TWO_PI)
-                    found = _scan(s, w, ra1, dec1, cd1, r, hav_r, rra, rdec, rperm, fill, found, base, cap, o_i2, o_hav)
-            if not fill:
-                counts[j] = found
+                pos = last
+            else:
+                pos = base + n_in
+            while pos > base and (o_hav[pos - 1] > hav or (o_hav[pos - 1] == hav and o_i2[pos - 1] > j2)):
+                o_hav[pos] = o_hav[pos - 1]
+                o_i2[pos] = o_i2[pos - 1]
+                pos -= 1
+            o_hav[pos] = hav
+            o_i2[pos] = j2
+        found += 1
+    return found, cd1, best, bh
+
+
+@njit(cache=True)
+def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o_i2, o_hav):
+    """Left rows [j0, j1) (block ``bi``), in cell order: count, write or keep the nearest of their pairs.
+
+    _COUNT: ``counts[j]`` (at most ``k`` when k > 0). _FILL: each row's pairs at ``offsets[j]``.
+    _NEAREST: matched rows packed from ``j0`` on; returns how many. Written pairs are tallied per
+    bucket of left rows in ``bcount[bi]``.
+    """
+    lastz = -1
+    dalpha = 0.0
+    w = j0
+    for j in range(j0, j1):
+        ra1 = left.ra[j]
+        rel1 = _rel(ra1, g.ra0)
+        dec1 = left.dec[j]
+        z = _zone_of(dec1, g)
+        if z != lastz:
+            dalpha = _zone_window(z, g)
+            lastz = z
+        base = 0
+        cap = 0
+        if mode == _FILL:
+            cap = counts[j]
+            if cap == 0:
+                continue
+            base = offsets[j]
+        found = 0
+        cd1 = -1.0
+        best = -1
+        bh = 0.0
+        for zz in range(_zone_of(dec1 - g.r, g), _zone_of(dec1 + g.r, g) + 1):
+            a0, b0, a1, b1 = _pieces(rel1, dalpha, zz, g, right)
+            found, cd1, best, bh = _scan(a0, b0, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap,
+                                         o_i2, o_hav, best, bh)
+            if b1 > a1:
+                found, cd1, best, bh = _scan(a1, b1, ra1, dec1, cd1, dalpha, g, right, mode, found, base,
+                                             cap, o_i2, o_hav, best, bh)
+        i = left.perm[j]
+        if mode == _COUNT:
+            counts[j] = found if k == 0 or found < k else k
+        elif mode == _FILL:
+            for q in range(base, base + cap):
+                o_i1[q] = i
+            bcount[bi, i >> _BUCKET_SHIFT] += cap
+        elif best >= 0:
+            o_i1[w] = i
+            o_i2[w] = best
+            o_hav[w] = bh
+            w += 1
+            bcount[bi, i >> _BUCKET_SHIFT] += 1
+    return w - j0
 
 
 @njit(cache=True, parallel=True)
-def _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
-               fill, k, counts, offsets, o_i1, o_i2, o_hav):
-    for bi in prange(blocks.shape[0] - 1):
-        _sweep(blocks[bi], blocks[bi + 1], lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec,
-               rperm, rzs, fill, k, counts, offsets, o_i1, o_i2, o_hav)
+def _sweep_all(step, mode, k, g, left, right, counts, offsets, bcount, o_i1, o_i2, o_hav):
+    """Run :func:`_sweep` on blocks of ``step`` left rows in parallel; returns each block's _NEAREST count."""
+    n = left.perm.shape[0]
+    nblock = bcount.shape[0]
+    packed = np.zeros(nblock, dtype=np.int64)
+    for bi in prange(nblock):
+        j0 = min(n, bi * step)
+        packed[bi] = _sweep(bi, j0, min(n, j0 + step), mode, k, g, left, right, counts, offsets, bcount,
+                            o_i1, o_i2, o_hav)
+    return packed
 
 
 @njit(cache=True, parallel=True)
-def _scatter_counts(counts, lperm, k, offsets):
-    """counts (left sorted order, capped at k in place) -> offsets[1:] (left input order)."""
-    n = counts.shape[0]
-    for j in prange(n):
-        c = counts[j]
-        if k > 0 and c > k:
-            c = k
-            counts[j] = c
-        offsets[lperm[j] + 1] = c
-
-
-@njit(cache=True, parallel=True)
-def _gather_bases(offsets, lperm):
-    """Where each left row's pairs start, in left sorted order."""
-    n = lperm.shape[0]
-    base = np.empty(n, dtype=np.int64)
-    for j in prange(n):
-        base[j] = offsets[lperm[j]]
-    return base
+def _to_buckets(bstart, blen, dest, o_i1, o_i2, o_hav, t1, t2, th):
+    """Each block's pairs -> their bucket of left rows (``dest``: next free slot per block and bucket)."""
+    for bi in prange(bstart.shape[0]):
+        for q in range(bstart[bi], bstart[bi] + blen[bi]):
+            b = o_i1[q] >> _BUCKET_SHIFT
+            p = dest[bi, b]
+            dest[bi, b] = p + 1
+            t1[p] = o_i1[q]
+            t2[p] = o_i2[q]
+            th[p] = o_hav[q]
 
 
 @njit(cache=True, inline="always")
@@ -332,58 +578,55 @@ def _hav_arcsec(hav):
 
 
 @njit(cache=True, parallel=True)
-def _finish(offsets, o_i1, o_i2, o_hav):
-    """Fill the left rows, haversine -> arcsec, and order each row's pairs by (separation, right row).
+def _in_row_order(bucket_start, t1, t2, th, i1, i2, sep):
+    """Inside each bucket: a stable counting sort by left row, haversine -> arcsec.
 
-    The sweep orders them by (haversine, right row); two different haversines can round to one
+    A row's pairs arrive in (haversine, right row) order; two different haversines can round to one
     separation, and those are put in right-row order here (an insertion sort, almost always no move).
     """
-    n = offsets.shape[0] - 1
-    for i in prange(n):
-        s = offsets[i]
-        e = offsets[i + 1]
+    for b in prange(bucket_start.shape[0] - 1):
+        s = bucket_start[b]
+        e = bucket_start[b + 1]
+        if s == e:
+            continue
+        lo = b << _BUCKET_SHIFT
+        cnt = np.zeros((1 << _BUCKET_SHIFT) + 1, dtype=np.int64)
         for q in range(s, e):
-            o_i1[q] = i
-            o_hav[q] = _hav_arcsec(o_hav[q])
+            cnt[t1[q] - lo + 1] += 1
+        for q in range(1 << _BUCKET_SHIFT):
+            cnt[q + 1] += cnt[q]
+        for q in range(s, e):
+            p = s + cnt[t1[q] - lo]
+            cnt[t1[q] - lo] += 1
+            i1[p] = t1[q]
+            i2[p] = t2[q]
+            sep[p] = _hav_arcsec(th[q])
         for q in range(s + 1, e):
-            if o_hav[q] == o_hav[q - 1] and o_i2[q] < o_i2[q - 1]:
-                kd = o_hav[q]
-                kj = o_i2[q]
-                b = q - 1
-                while b >= s and o_hav[b] == kd and o_i2[b] > kj:
-                    o_i2[b + 1] = o_i2[b]
-                    b -= 1
-                o_i2[b + 1] = kj
+            if i1[q] == i1[q - 1] and sep[q] == sep[q - 1] and i2[q] < i2[q - 1]:
+                kd = sep[q]
+                kj = i2[q]
+                row = i1[q]
+                bb = q - 1
+                while bb >= s and i1[bb] == row and sep[bb] == kd and i2[bb] > kj:
+                    i2[bb + 1] = i2[bb]
+                    bb -= 1
+                i2[bb + 1] = kj
 
 
-@njit(cache=True, parallel=True)
-def _nearest_pairs(in_i2, in_hav, nthreads):
-    """The one-pass nearest result (a slot per left row in input order, -1: none) -> (i1, i2, sep in arcsec)."""
-    n = in_i2.shape[0]
-    nchunk = max(1, min(nthreads * 4, n // 65536 + 1))
-    step = (n + nchunk - 1) // nchunk
-    starts = np.zeros(nchunk + 1, dtype=np.int64)
-    for c in prange(nchunk):
-        found = 0
-        for i in range(c * step, min(n, (c + 1) * step)):
-            if in_i2[i] >= 0:
-                found += 1
-        starts[c + 1] = found
-    for c in range(nchunk):
-        starts[c + 1] += starts[c]
-    total = starts[nchunk]
-    i1 = np.empty(total, dtype=np.int64)
-    i2 = np.empty(total, dtype=np.int64)
-    sep = np.empty(total, dtype=np.float64)
-    for c in prange(nchunk):
-        q = starts[c]
-        for i in range(c * step, min(n, (c + 1) * step)):
-            if in_i2[i] >= 0:
-                i1[q] = i
-                i2[q] = in_i2[i]
-                sep[q] = _hav_arcsec(in_hav[i])
-                q += 1
-    return i1, i2, sep
+def _by_left_row(bstart, blen, bcount, pairs, out=None):
+    """Pairs packed per sweep block -> (i1, i2, sep) in (left row, separation, right row) order."""
+    nblock, nbucket = bcount.shape
+    ends = np.cumsum(bcount.T.ravel())  # bucket-major: bucket 0's blocks, then bucket 1's ...
+    total = int(ends[-1])
+    starts = ends - bcount.T.ravel()
+    dest = starts.reshape(nbucket, nblock).T.copy()
+    bucket_start = np.append(starts[::nblock], total)
+    t1, t2, th = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64), np.empty(total)
+    _to_buckets(bstart, blen, dest, *pairs, t1, t2, th)
+    if out is None:
+        out = (np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64), np.empty(total))
+    _in_row_order(bucket_start, t1, t2, th, *out)
+    return out
 
 
 def _radius_rad(radius) -> float:
@@ -403,16 +646,20 @@ def _radius_rad(radius) -> float:
     return r
 
 
-def _coords(lon, lat, side: str) -> tuple[np.ndarray, np.ndarray]:
+def _coords(lon, lat, side: str) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Float64 arrays and their extent (lowest, highest latitude in radians; occupied RA bins)."""
     lon = np.ascontiguousarray(lon, dtype=np.float64)
     lat = np.ascontiguousarray(lat, dtype=np.float64)
     if lon.ndim != 1 or lon.shape != lat.shape:
         raise ValueError(f"{side} longitude and latitude must be 1-D arrays of one length")
-    if lon.size and not (np.isfinite(lon).all() and np.isfinite(lat).all()):
-        raise ValueError(f"{side} coordinates contain NaN or infinite values; drop them first")
-    if lat.size and (lat.min() < -90.0 or lat.max() > 90.0):
-        raise ValueError(f"{side} latitudes must lie in [-90, 90] deg")
-    return lon, lat
+    if not lon.size:
+        return lon, lat, None
+    bad, lat_lo, lat_hi, occupied = _extent(lon, lat, get_num_threads())
+    if bad:
+        raise ValueError(f"{side} coordinates contain NaN or infinite values ({bad} rows); drop them first")
+    if lat_lo < -90.0 or lat_hi > 90.0:
+        raise ValueError(f"{side} latitudes must lie in [-90, 90] deg, got {lat_lo if lat_lo < -90.0 else lat_hi}")
+    return lon, lat, (math.radians(lat_lo), math.radians(lat_hi), occupied)
 
 
 def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
@@ -444,48 +691,43 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
     r = _radius_rad(radius)
     if k is not None and (int(k) != k or k < 1):
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    lon1, lat1 = _coords(lon1, lat1, "left")
-    lon2, lat2 = _coords(lon2, lat2, "right")
-    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
-    if lon1.size == 0 or lon2.size == 0:
-        return empty
-    h, nz = plan_zones(r, lon1.size + lon2.size)
+    lon1, lat1, ext1 = _coords(lon1, lat1, "left")
+    lon2, lat2, ext2 = _coords(lon2, lat2, "right")
+    if ext1 is None or ext2 is None:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    plan = (r, min(ext1[0], ext2[0]), max(ext1[1], ext2[1]), ext1[2] | ext2[2], lon2.size)
+    grid = _plan_grid(*plan)
     nthreads = get_num_threads()
-    rperm, rra, rdec, rzs = _zone_sort(lon2, lat2, h, nz, nthreads)
-    lperm, lra, ldec, lzs = _zone_sort(lon1, lat1, h, nz, nthreads)
-    # Work blocks: contiguous left zones holding about equal numbers of left points.
-    nblock = max(1, min(nz, 8 * nthreads * 16))
-    targets = np.linspace(0, lon1.size, nblock + 1)[1:-1]
-    blocks = np.unique(np.concatenate(([0], np.searchsorted(lzs, targets, side="right"), [nz])))
-    sin_r = math.sin(r)
-    hav_r = math.sin(0.5 * r) ** 2
+    right = _sort_side(lon2, lat2, grid, True, nthreads)
+    # Clustered right points (a galaxy cluster, the Galactic plane) crowd a few cells of a grid made
+    # for the mean density: cells sized for where the points are pay one more sort of the right side.
+    crowding = _crowding(grid, right)
+    if crowding > _RECROWD * lon2.size / (grid.span * (math.sin(plan[2]) - math.sin(plan[1])) or 1.0):
+        grid = _plan_grid(*plan, density=crowding)
+        right = _sort_side(lon2, lat2, grid, True, nthreads)
+    left = _sort_side(lon1, lat1, grid, False, nthreads)
+    n = lon1.size
+    nblock = max(1, min(n, 16 * nthreads))
+    step = -(-n // nblock)
+    bcount = np.zeros((nblock, (n >> _BUCKET_SHIFT) + 1), dtype=np.int64)
+    block_first = np.minimum(np.arange(nblock) * step, n)
     kk = int(k) if k is not None else 0
-    no_i = np.empty(0, dtype=np.int64)
-    no_f = np.empty(0, dtype=np.float64)
+    none = np.empty(0, dtype=np.int64)
     if kk == 1:
-        # Nearest neighbour: one writing pass into a slot per left row (no counting pass).
-        o_i2 = np.empty(lon1.size, dtype=np.int64)  # -1 (no match) written by the sweep
-        o_hav = np.empty(lon1.size, dtype=np.float64)
-        _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
-                   True, kk, no_i, no_i, no_i, o_i2, o_hav)
-        return _nearest_pairs(o_i2, o_hav, nthreads)
-    counts = np.zeros(lon1.size, dtype=np.int64)
-    offsets = np.zeros(lon1.size + 1, dtype=np.int64)
-    _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
-               False, kk, counts, offsets, no_i, no_i, no_f)
-    _scatter_counts(counts, lperm, kk, offsets)
-    np.cumsum(offsets, out=offsets)
+        pairs = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n))
+        packed = _sweep_all(step, _NEAREST, 1, grid, left, right, none, none, bcount, *pairs)
+        del left, right
+        return _by_left_row(block_first, packed, bcount, pairs)
+    counts = np.empty(n, dtype=np.int64)
+    _sweep_all(step, _COUNT, kk, grid, left, right, counts, none, bcount, none, none, np.empty(0))
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
     total = int(offsets[-1])
-    i1 = np.empty(total, dtype=np.int64)
-    i2 = np.empty(total, dtype=np.int64)
-    sep = np.empty(total, dtype=np.float64)
-    if total:
-        bases = _gather_bases(offsets, lperm)
-        _sweep_all(blocks, lra, ldec, lperm, lzs, r, sin_r, hav_r, h, nz, rra, rdec, rperm, rzs,
-                   True, kk, counts, bases, i1, i2, sep)
-        del bases
-        _finish(offsets, i1, i2, sep)
-    return i1, i2, sep
+    pairs = (np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64), np.empty(total))
+    _sweep_all(step, _FILL, kk, grid, left, right, counts, offsets, bcount, *pairs)
+    del left, right, counts
+    bstart = offsets[block_first]
+    return _by_left_row(bstart, offsets[np.minimum(block_first + step, n)] - bstart, bcount, pairs, out=pairs)
 
 
 def haversine_arcsec(lon1, lat1, lon2, lat2) -> np.ndarray:

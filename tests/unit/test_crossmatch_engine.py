@@ -146,3 +146,39 @@ def test_large_random_sample_matches_reference():
     strict, loose, _ = _reference((ra, dec), (ra2, dec2), radius)
     assert strict <= set(zip(i1.tolist(), i2.tolist())) <= loose
     assert len(strict) > n // 2
+
+
+def test_dense_cluster_on_the_seam_in_a_sparse_sky_matches_reference():
+    """A cluster far denser than the mean (the grid is planned again for it) straddling RA = 0/360,
+    in a sparse all-sky background: zones then hold one cell each, and the window's two ends at the
+    seam fall in that one cell; every pair is still found once."""
+    from platform_lib.crossmatch import _engine
+
+    rng = np.random.default_rng(11)
+    n_sky, n_cluster = 4096, 3000
+    # The background has a point in every 1/4096 of RA, so the cells' RA starts at 0 and wraps at the
+    # seam; a few sparse points on the seam sit in zones too short to be cut by binary search.
+    seam = np.array([359.9999, 359.99998, 0.00001, 0.0001])
+    sky_ra = (np.arange(n_sky) + rng.uniform(0.1, 0.9, n_sky)) * (360 / n_sky)
+    ra = np.r_[sky_ra, rng.uniform(-0.02, 0.02, n_cluster) % 360, seam]
+    dec = np.r_[np.degrees(np.arcsin(rng.uniform(-1, 1, n_sky))), rng.uniform(-0.02, 0.02, n_cluster),
+                np.full(seam.size, 40.0)]
+    ra2 = (ra + rng.normal(0, 0.5 / 3600, ra.size)) % 360
+    dec2 = dec + rng.normal(0, 0.5 / 3600, dec.size)
+    radius = 2.0
+
+    r = np.radians(radius / 3600)
+    lon, lat, ext = _engine._coords(ra2, dec2, "right")
+    grid = _engine._plan_grid(r, ext[0], ext[1], ext[2], lon.size)
+    crowding = _engine._crowding(grid, _engine._sort_side(lon, lat, grid, True, 1))
+    assert crowding > _engine._RECROWD * lon.size / (4 * np.pi)  # the re-planned grid is what runs
+
+    i1, i2, sep = match_pairs(ra, dec, ra2, dec2, radius * u.arcsec)
+    strict, loose, ref = _reference((ra, dec), (ra2, dec2), radius)
+    got = list(zip(i1.tolist(), i2.tolist()))
+    assert len(set(got)) == len(got)
+    assert strict <= set(got) <= loose
+    assert len(strict) > n_cluster
+    n1, n2, _ = match_pairs(ra, dec, ra2, dec2, radius * u.arcsec, k=1)
+    first = np.r_[True, i1[1:] != i1[:-1]]
+    assert n1.tolist() == i1[first].tolist() and n2.tolist() == i2[first].tolist()
