@@ -323,11 +323,11 @@ def _crowding(g, right):
     smaller than its cell is seen at its own density.
     """
     ra0 = g.ra0
+    floor = (0.1 * g.r) ** 2  # no cell or box counts as smaller than this (steradians)
     total = 0.0
     for zz in prange(g.nz):
         lo = g.dec0 + zz * g.h
         strip = math.sin(min(lo + g.h, _HALF_PI)) - math.sin(max(lo, -_HALF_PI))
-        floor = (0.1 * g.r) ** 2
         for q in range(g.zoff[zz], g.zoff[zz + 1]):
             s = right.cell_start[q]
             c = right.cell_start[q + 1] - s
@@ -352,6 +352,27 @@ def _sort_side(lon, lat, g: _Grid, index: bool, nthreads: int) -> _Side:
                 np.empty(int(g.zoff[-1]) + 1 if index else 0, dtype=np.int64))
     _grid_sort(lon, lat, g, nthreads, out)
     return out
+
+
+def _grid_and_right(r: float, ext1: tuple, ext2: tuple, lon2, lat2, nthreads: int) -> tuple[_Grid, _Side]:
+    """The grid over both sides' extents, and the right side sorted on it.
+
+    Clustered right points (a galaxy cluster, the Galactic plane) crowd a few cells of a grid made for
+    the mean density: where they see more than :data:`_RECROWD` times it, the grid is planned again for
+    the density they see, at the cost of one more sort of the right side. A band with no area has one
+    cell per zone whatever the density, so it is never planned again.
+    """
+    dec_lo, dec_hi = min(ext1[0], ext2[0]), max(ext1[1], ext2[1])
+    plan = (r, dec_lo, dec_hi, ext1[2] | ext2[2], lon2.size)
+    grid = _plan_grid(*plan)
+    right = _sort_side(lon2, lat2, grid, True, nthreads)
+    area = grid.span * (math.sin(dec_hi) - math.sin(dec_lo))
+    if area > 0:
+        crowding = _crowding(grid, right)
+        if crowding > _RECROWD * lon2.size / area:
+            grid = _plan_grid(*plan, density=crowding)
+            right = _sort_side(lon2, lat2, grid, True, nthreads)
+    return grid, right
 
 
 @njit(cache=True)
@@ -695,16 +716,8 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
     lon2, lat2, ext2 = _coords(lon2, lat2, "right")
     if ext1 is None or ext2 is None:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
-    plan = (r, min(ext1[0], ext2[0]), max(ext1[1], ext2[1]), ext1[2] | ext2[2], lon2.size)
-    grid = _plan_grid(*plan)
     nthreads = get_num_threads()
-    right = _sort_side(lon2, lat2, grid, True, nthreads)
-    # Clustered right points (a galaxy cluster, the Galactic plane) crowd a few cells of a grid made
-    # for the mean density: cells sized for where the points are pay one more sort of the right side.
-    crowding = _crowding(grid, right)
-    if crowding > _RECROWD * lon2.size / (grid.span * (math.sin(plan[2]) - math.sin(plan[1])) or 1.0):
-        grid = _plan_grid(*plan, density=crowding)
-        right = _sort_side(lon2, lat2, grid, True, nthreads)
+    grid, right = _grid_and_right(r, ext1, ext2, lon2, lat2, nthreads)
     left = _sort_side(lon1, lat1, grid, False, nthreads)
     n = lon1.size
     nblock = max(1, min(n, 16 * nthreads))

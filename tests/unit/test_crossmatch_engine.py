@@ -168,10 +168,11 @@ def test_dense_cluster_on_the_seam_in_a_sparse_sky_matches_reference():
     radius = 2.0
 
     r = np.radians(radius / 3600)
-    lon, lat, ext = _engine._coords(ra2, dec2, "right")
-    grid = _engine._plan_grid(r, ext[0], ext[1], ext[2], lon.size)
-    crowding = _engine._crowding(grid, _engine._sort_side(lon, lat, grid, True, 1))
-    assert crowding > _engine._RECROWD * lon.size / (4 * np.pi)  # the re-planned grid is what runs
+    _, _, ext1 = _engine._coords(ra, dec, "left")
+    lon, lat, ext2 = _engine._coords(ra2, dec2, "right")
+    first = _engine._plan_grid(r, min(ext1[0], ext2[0]), max(ext1[1], ext2[1]), ext1[2] | ext2[2], lon.size)
+    grid, _ = _engine._grid_and_right(r, ext1, ext2, lon, lat, 1)
+    assert grid.nz > 10 * first.nz  # the grid was planned again for the cluster, and that one runs
 
     i1, i2, sep = match_pairs(ra, dec, ra2, dec2, radius * u.arcsec)
     strict, loose, ref = _reference((ra, dec), (ra2, dec2), radius)
