@@ -224,13 +224,14 @@ def _merge_sort_by_ra(ra_s, dec_s, perm, s, e, ra0):
 
 
 @njit(cache=True, parallel=True)
-def _grid_sort(lon, lat, g, nthreads, out):
+def _grid_sort(lon, lat, g, nthreads, out, cell, cell_s):
     """Positions in degrees -> ``out`` (a _Side) sorted by cell and, inside each cell, by RA from ra0.
 
     Two-level counting sort: coarse buckets of cells first, so that the scattered writes stay
     cache friendly, then cells inside each bucket. The coarse bucket of a cell is a shift of it (an
     integer division per point cost more than the rest of its pass). ``out.cell_start`` (empty for
-    the left side) gets the cell starts.
+    the left side) gets the cell starts. ``cell`` and ``cell_s`` (int32, one per point) keep each
+    point's cell, in input and in bucket order, so that it is computed once.
     """
     perm, ra_s, dec_s, cell_start = out
     index = cell_start.shape[0] > 0
@@ -245,7 +246,9 @@ def _grid_sort(lon, lat, g, nthreads, out):
     counts = np.zeros((nchunk, ncb), dtype=np.int64)
     for c in prange(nchunk):
         for i in range(c * step, min(n, c * step + step)):
-            counts[c, _cell_of(_rel(_norm_ra(lon[i]), g.ra0), math.radians(lat[i]), g) >> shift] += 1
+            q = _cell_of(_rel(_norm_ra(lon[i]), g.ra0), math.radians(lat[i]), g)
+            cell[i] = q
+            counts[c, q >> shift] += 1
     cb_start = np.empty(ncb + 1, dtype=np.int64)
     run = 0
     for b in range(ncb):
@@ -257,14 +260,14 @@ def _grid_sort(lon, lat, g, nthreads, out):
     cb_start[ncb] = run
     for c in prange(nchunk):
         for i in range(c * step, min(n, c * step + step)):
-            a = _norm_ra(lon[i])
-            d = math.radians(lat[i])
-            b = _cell_of(_rel(a, g.ra0), d, g) >> shift
+            q = cell[i]
+            b = q >> shift
             p = counts[c, b]
             counts[c, b] = p + 1
             perm[p] = i
-            ra_s[p] = a
-            dec_s[p] = d
+            ra_s[p] = _norm_ra(lon[i])
+            dec_s[p] = math.radians(lat[i])
+            cell_s[p] = q
     if index:
         cell_start[ncell] = n
     for b in prange(ncb):
@@ -274,7 +277,7 @@ def _grid_sort(lon, lat, g, nthreads, out):
         nc = min(ncell, c0 + (1 << shift)) - c0
         cc = np.zeros(nc + 1, dtype=np.int64)  # cell q's rows: [s + cc[q], s + cc[q + 1])
         for i in range(s, e):
-            cc[_cell_of(_rel(ra_s[i], g.ra0), dec_s[i], g) - c0 + 1] += 1
+            cc[cell_s[i] - c0 + 1] += 1
         for q in range(nc):
             cc[q + 1] += cc[q]
         if index:
@@ -286,7 +289,7 @@ def _grid_sort(lon, lat, g, nthreads, out):
             tp = perm[s:e].copy()
             nxt = cc[:nc].copy()
             for i in range(e - s):
-                q = _cell_of(_rel(tr[i], g.ra0), td[i], g) - c0
+                q = cell_s[s + i] - c0
                 p = s + nxt[q]
                 nxt[q] += 1
                 ra_s[p] = tr[i]
@@ -360,7 +363,8 @@ def _sort_side(lon, lat, g: _Grid, index: bool, nthreads: int) -> _Side:
     n = lon.shape[0]
     out = _Side(np.empty(n, dtype=np.int64), np.empty(n), np.empty(n),
                 np.empty(int(g.zoff[-1]) + 1 if index else 0, dtype=np.int64))
-    _grid_sort(lon, lat, g, nthreads, out)
+    # Cells are numbered in int32: a grid has at most one cell per two right points.
+    _grid_sort(lon, lat, g, nthreads, out, np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32))
     return out
 
 
