@@ -480,8 +480,10 @@ def _half_sin(x):
 
 
 @njit(cache=True)
-def _scan(a, b, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, o_hav, best, bh):
+def _scan(a, b, stop, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, o_hav, best, bh):
     """Test right rows [a, b) against one left point; returns (found, cos dec1, best, its haversine).
+
+    The scan ends early at the first row whose RA from ra0 is above ``stop`` (rows in RA order).
 
     ``cd1`` is computed on the first candidate that passes the cheap tests (< 0: not yet).
     _FILL keeps the row's block sorted by (haversine, right row), at most ``cap`` entries;
@@ -489,9 +491,12 @@ def _scan(a, b, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, 
     """
     r = g.r
     for m in range(a, b):
+        ra2 = right.ra[m]
+        if _rel(ra2, g.ra0) > stop:
+            break
         d2 = right.dec[m]
         ddec = d2 - dec1
-        dra = right.ra[m] - ra1
+        dra = ra2 - ra1
         adra = abs(dra)
         # One branch for both cheap tests (``|`` and ``&`` do not short-circuit): it almost always
         # fails, so it is predicted well; two branches cost more here than loading the RA.
@@ -576,20 +581,16 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
                     p -= 1
                 while p < ze and _rel(ra2[p], ra0) < lo:
                     p += 1
-                a0 = p
-                b0 = p
-                while b0 < ze and _rel(ra2[b0], ra0) <= hi:
-                    b0 += 1
-                a1 = 0
-                b1 = 0
+                found, cd1, best, bh = _scan(p, ze, hi, ra1, dec1, cd1, dalpha, g, right, mode, found, base,
+                                             cap, o_i2, o_hav, best, bh)
             else:
                 z0 = g.zoff[zz]
                 a0, b0, a1, b1 = _pieces(rel1, dalpha, z0, g.zoff[zz + 1] - z0, g.invw[zz], g.span, ra0,
                                          cs, ra2)
-            found, cd1, best, bh = _scan(a0, b0, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap,
-                                         o_i2, o_hav, best, bh)
-            found, cd1, best, bh = _scan(a1, b1, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap,
-                                         o_i2, o_hav, best, bh)
+                found, cd1, best, bh = _scan(a0, b0, _TWO_PI, ra1, dec1, cd1, dalpha, g, right, mode, found,
+                                             base, cap, o_i2, o_hav, best, bh)
+                found, cd1, best, bh = _scan(a1, b1, _TWO_PI, ra1, dec1, cd1, dalpha, g, right, mode, found,
+                                             base, cap, o_i2, o_hav, best, bh)
         i = left.perm[j]
         if mode == _COUNT:
             counts[j] = found if k == 0 or found < k else k
