@@ -13,14 +13,16 @@ The algorithm is a grid form of the zones algorithm (Gray, Nieto-Santisteban & S
    points crowd (they see more than 4x the mean density: a cluster, the Galactic plane), the grid is
    planned again with cells sized for the density they see.
 2. **Sort.** Both sides are bucketed by cell with a two-level parallel counting sort (coarse buckets
-   first, so that the scattered writes stay cache friendly); the right side's cells are then sorted by
-   right ascension, so that each of its zones is in right-ascension order.
-3. **Sweep.** Each left point, in cell order, looks up the cells its search window touches: the zones
-   within one radius in declination and, in each, the right-ascension window ``asin(sin r / cos dec)``
-   (all of a zone near a pole; two pieces across the ends of the span), narrowed by binary search
-   where a cell range is long. Candidates are accepted on the exact haversine distance, so the pair
-   set equals a brute-force comparison; the distances use each position's own RA, not its offset on
-   the grid, so they do not depend on the grid (nor on the partition a pair is found in). All pairs
+   first, so that the scattered writes stay cache friendly), and each cell is sorted by right
+   ascension, so that each zone of either side is in right-ascension order.
+3. **Sweep.** Each left point, in cell order, looks at the zones within one radius in declination
+   and, in each, the right-ascension window ``asin(sin r / cos dec)`` (all of a zone near a pole; two
+   pieces across the ends of the span). In its own zone a finger into the right rows, moving forward
+   with the left points' RA, finds the window; elsewhere the cells it touches are looked up and
+   narrowed by binary search where a cell range is long. Candidates are accepted on the exact
+   haversine distance, so the pair set equals a brute-force comparison; the distances use each
+   position's own RA, not its offset on the grid, so they do not depend on the grid (nor on the
+   partition a pair is found in). All pairs
    take a counting sweep and a writing sweep (each left row's pairs in (separation, right row)
    order); the nearest neighbour (``k=1``) one sweep, with the best candidate kept in registers.
 4. **Order.** The pairs come out in the left side's cell order; a partitioned counting sort (buckets of
@@ -29,7 +31,8 @@ The algorithm is a grid form of the zones algorithm (Gray, Nieto-Santisteban & S
 
 Large arrays are allocated by numpy and passed in, not allocated inside the kernels: numpy asks the
 kernel for transparent huge pages and numba's allocator does not, and with huge pages the scattered
-writes of the sort cost fewer page faults and TLB misses.
+writes of the sort cost fewer page faults and TLB misses. Inner loops do not pass arrays to calls
+inside a branch: numba then counts references on every call, with atomic instructions.
 """
 
 from __future__ import annotations
@@ -541,19 +544,26 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
     _COUNT: ``counts[j]`` (at most ``k`` when k > 0). _FILL: each row's pairs at ``offsets[j]``.
     _NEAREST: matched rows packed from ``j0`` on; returns how many. Written pairs are tallied per
     bucket of left rows in ``bcount[bi]``.
+
+    In its own zone a left row's window is found by a finger into the zone's right rows (in RA
+    order): the left rows come in RA order too, so the finger only moves forward, a row or two per
+    left row. (It also moves back, so any order of left rows is correct, only slower.) The other
+    zones within one radius, a window across the ends of the span and a zone at a pole take the
+    cells (:func:`_pieces`). Arrays are bound to names here, once: numba counts references (atomic
+    operations) where an inner loop binds them.
     """
     cs = right.cell_start
     ra2 = right.ra
     ra0 = g.ra0
     lastz = -1
     dalpha = 0.0
-    zs = 0
+    zs = 0  # the current zone's right rows [zs, ze), and the finger into them
     ze = 0
     p = 0
     w = j0
     for j in range(j0, j1):
         ra1 = left.ra[j]
-        rel1 = _rel(ra1, g.ra0)
+        rel1 = _rel(ra1, ra0)
         dec1 = left.dec[j]
         z = _zone_of(dec1, g)
         if z != lastz:
@@ -577,6 +587,7 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
         hi = rel1 + dalpha
         for zz in range(_zone_of(dec1 - g.r, g), _zone_of(dec1 + g.r, g) + 1):
             if zz == z and dalpha < math.pi and hi < _TWO_PI and (lo >= 0.0 or lo + _TWO_PI >= g.span):
+                # The window does not wrap: the rows from the first with RA >= lo up to RA > hi.
                 while p > zs and _rel(ra2[p - 1], ra0) >= lo:
                     p -= 1
                 while p < ze and _rel(ra2[p], ra0) < lo:
