@@ -212,7 +212,7 @@ def test_left_rows_in_any_order_give_the_same_nearest_pairs():
         packed = _engine._sweep_all(step, _engine._NEAREST, 1, grid, side, right, none, none, bcount, *pairs)
         return _engine._by_left_row(np.minimum(np.arange(nblock) * step, n), packed, bcount, pairs)
 
-    reverse = _engine._Side(left.perm[::-1].copy(), left.ra[::-1].copy(), left.dec[::-1].copy(), left.cell_start)
+    reverse = _engine._Side(*(a[::-1].copy() for a in left[:3]), left.cell_start)
     i1, i2, sep = nearest(left)
     j1, j2, sep2 = nearest(reverse)
     assert i1.size > n // 2
