@@ -367,6 +367,8 @@ def _sort_side(lon, lat, g: _Grid, index: bool, nthreads: int) -> _Side:
     out = _Side(np.empty(n, dtype=np.int64), np.empty(n), np.empty(n),
                 np.empty(int(g.zoff[-1]) + 1 if index else 0, dtype=np.int64))
     # Cells are numbered in int32: a grid has at most one cell per two right points.
+    if g.zoff[-1] >= 2**31:
+        raise ValueError(f"too many right-hand rows for one in-memory match ({int(g.zoff[-1])} cells)")
     _grid_sort(lon, lat, g, nthreads, out, np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32))
     return out
 
