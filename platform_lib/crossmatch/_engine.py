@@ -13,14 +13,16 @@ The algorithm is a grid form of the zones algorithm (Gray, Nieto-Santisteban & S
    points crowd (they see more than 4x the mean density: a cluster, the Galactic plane), the grid is
    planned again with cells sized for the density they see.
 2. **Sort.** Both sides are bucketed by cell with a two-level parallel counting sort (coarse buckets
-   first, so that the scattered writes stay cache friendly); the right side's cells are then sorted by
-   right ascension, so that each of its zones is in right-ascension order.
-3. **Sweep.** Each left point, in cell order, looks up the cells its search window touches: the zones
-   within one radius in declination and, in each, the right-ascension window ``asin(sin r / cos dec)``
-   (all of a zone near a pole; two pieces across the ends of the span), narrowed by binary search
-   where a cell range is long. Candidates are accepted on the exact haversine distance, so the pair
-   set equals a brute-force comparison; the distances use each position's own RA, not its offset on
-   the grid, so they do not depend on the grid (nor on the partition a pair is found in). All pairs
+   first, so that the scattered writes stay cache friendly), and each cell is sorted by right
+   ascension, so that each zone of either side is in right-ascension order.
+3. **Sweep.** Each left point, in cell order, looks at the zones within one radius in declination
+   and, in each, the right-ascension window ``asin(sin r / cos dec)`` (all of a zone near a pole; two
+   pieces across the ends of the span). In its own zone a finger into the right rows, moving forward
+   with the left points' RA, finds the window; elsewhere the cells it touches are looked up and
+   narrowed by binary search where a cell range is long. Candidates are accepted on the exact
+   haversine distance, so the pair set equals a brute-force comparison; the distances use each
+   position's own RA, not its offset on the grid, so they do not depend on the grid (nor on the
+   partition a pair is found in). All pairs
    take a counting sweep and a writing sweep (each left row's pairs in (separation, right row)
    order); the nearest neighbour (``k=1``) one sweep, with the best candidate kept in registers.
 4. **Order.** The pairs come out in the left side's cell order; a partitioned counting sort (buckets of
@@ -29,7 +31,8 @@ The algorithm is a grid form of the zones algorithm (Gray, Nieto-Santisteban & S
 
 Large arrays are allocated by numpy and passed in, not allocated inside the kernels: numpy asks the
 kernel for transparent huge pages and numba's allocator does not, and with huge pages the scattered
-writes of the sort cost fewer page faults and TLB misses.
+writes of the sort cost fewer page faults and TLB misses. Inner loops do not pass arrays to calls
+inside a branch: numba then counts references on every call, with atomic instructions.
 """
 
 from __future__ import annotations
@@ -207,47 +210,31 @@ def _rel(ra, ra0):
 
 
 @njit(cache=True)
-def _sort_by_ra(ra_s, dec_s, perm, s, e, ra0):
-    """Sort rows [s, e) by (RA from ``ra0``, input row): insertion for a few, a stable merge sort otherwise."""
+def _merge_sort_by_ra(ra_s, dec_s, perm, s, e, ra0):
+    """Sort rows [s, e) by (RA from ``ra0``, input row) with a stable merge sort (a crowded cell)."""
     m = e - s
-    if m <= 24:
-        for a in range(s + 1, e):
-            kr = ra_s[a]
-            kk = _rel(kr, ra0)
-            kd = dec_s[a]
-            kp = perm[a]
-            b = a - 1
-            while b >= s:
-                kb = _rel(ra_s[b], ra0)
-                if kb < kk or (kb == kk and perm[b] <= kp):
-                    break
-                ra_s[b + 1] = ra_s[b]
-                dec_s[b + 1] = dec_s[b]
-                perm[b + 1] = perm[b]
-                b -= 1
-            ra_s[b + 1] = kr
-            dec_s[b + 1] = kd
-            perm[b + 1] = kp
-    else:
-        seg = ra_s[s:e].copy()
-        key = np.empty(m)
-        for a in range(m):
-            key[a] = _rel(seg[a], ra0)
-        order = np.argsort(key, kind="mergesort")
-        segd = dec_s[s:e].copy()
-        segp = perm[s:e].copy()
-        for a in range(m):
-            ra_s[s + a] = seg[order[a]]
-            dec_s[s + a] = segd[order[a]]
-            perm[s + a] = segp[order[a]]
+    seg = ra_s[s:e].copy()
+    key = np.empty(m)
+    for a in range(m):
+        key[a] = _rel(seg[a], ra0)
+    order = np.argsort(key, kind="mergesort")
+    segd = dec_s[s:e].copy()
+    segp = perm[s:e].copy()
+    for a in range(m):
+        ra_s[s + a] = seg[order[a]]
+        dec_s[s + a] = segd[order[a]]
+        perm[s + a] = segp[order[a]]
 
 
 @njit(cache=True, parallel=True)
-def _grid_sort(lon, lat, g, nthreads, out):
-    """Positions in degrees -> ``out`` (a _Side) sorted by cell; with cell starts, each cell by RA.
+def _grid_sort(lon, lat, g, nthreads, out, cell, cell_s):
+    """Positions in degrees -> ``out`` (a _Side) sorted by cell and, inside each cell, by RA from ra0.
 
     Two-level counting sort: coarse buckets of cells first, so that the scattered writes stay
-    cache friendly, then cells inside each bucket.
+    cache friendly, then cells inside each bucket. The coarse bucket of a cell is a shift of it (an
+    integer division per point cost more than the rest of its pass). ``out.cell_start`` (empty for
+    the left side) gets the cell starts. ``cell`` and ``cell_s`` (int32, one per point) keep each
+    point's cell, in input and in bucket order, so that it is computed once.
     """
     perm, ra_s, dec_s, cell_start = out
     index = cell_start.shape[0] > 0
@@ -255,13 +242,16 @@ def _grid_sort(lon, lat, g, nthreads, out):
     ncell = g.zoff[g.nz]
     nchunk = max(1, min(nthreads * 2, n // 65536 + 1))
     step = (n + nchunk - 1) // nchunk
-    ncb = min(ncell, 512)
-    cpb = (ncell + ncb - 1) // ncb
-    ncb = (ncell + cpb - 1) // cpb
+    shift = 0
+    while (ncell - 1) >> shift >= 512:
+        shift += 1
+    ncb = ((ncell - 1) >> shift) + 1
     counts = np.zeros((nchunk, ncb), dtype=np.int64)
     for c in prange(nchunk):
         for i in range(c * step, min(n, c * step + step)):
-            counts[c, _cell_of(_rel(_norm_ra(lon[i]), g.ra0), math.radians(lat[i]), g) // cpb] += 1
+            q = _cell_of(_rel(_norm_ra(lon[i]), g.ra0), math.radians(lat[i]), g)
+            cell[i] = q
+            counts[c, q >> shift] += 1
     cb_start = np.empty(ncb + 1, dtype=np.int64)
     run = 0
     for b in range(ncb):
@@ -273,45 +263,71 @@ def _grid_sort(lon, lat, g, nthreads, out):
     cb_start[ncb] = run
     for c in prange(nchunk):
         for i in range(c * step, min(n, c * step + step)):
-            a = _norm_ra(lon[i])
-            d = math.radians(lat[i])
-            b = _cell_of(_rel(a, g.ra0), d, g) // cpb
+            q = cell[i]
+            b = q >> shift
             p = counts[c, b]
             counts[c, b] = p + 1
             perm[p] = i
-            ra_s[p] = a
-            dec_s[p] = d
+            ra_s[p] = _norm_ra(lon[i])
+            dec_s[p] = math.radians(lat[i])
+            cell_s[p] = q
     if index:
         cell_start[ncell] = n
     for b in prange(ncb):
         s = cb_start[b]
         e = cb_start[b + 1]
-        c0 = b * cpb
-        c1 = min(ncell, c0 + cpb)
-        cc = np.zeros(c1 - c0 + 1, dtype=np.int64)
+        c0 = b << shift
+        nc = min(ncell, c0 + (1 << shift)) - c0
+        cc = np.zeros(nc + 1, dtype=np.int64)  # cell q's rows: [s + cc[q], s + cc[q + 1])
         for i in range(s, e):
-            cc[_cell_of(_rel(ra_s[i], g.ra0), dec_s[i], g) - c0 + 1] += 1
-        for q in range(c1 - c0):
+            cc[cell_s[i] - c0 + 1] += 1
+        for q in range(nc):
             cc[q + 1] += cc[q]
         if index:
-            for q in range(c0, c1):
-                cell_start[q] = s + cc[q - c0]
-        if e - s > 1 and c1 - c0 > 1:
+            for q in range(nc):
+                cell_start[c0 + q] = s + cc[q]
+        if e - s > 1 and nc > 1:
             tr = ra_s[s:e].copy()
             td = dec_s[s:e].copy()
             tp = perm[s:e].copy()
+            nxt = cc[:nc].copy()
             for i in range(e - s):
-                q = _cell_of(_rel(tr[i], g.ra0), td[i], g) - c0
-                p = s + cc[q]
-                cc[q] += 1
+                q = cell_s[s + i] - c0
+                p = s + nxt[q]
+                nxt[q] += 1
                 ra_s[p] = tr[i]
                 dec_s[p] = td[i]
                 perm[p] = tp[i]
-        if index:
-            for q in range(c0, c1):
-                end = cell_start[q + 1] if q + 1 < c1 else e  # the next bucket's starts may not be written yet
-                if end - cell_start[q] > 1:
-                    _sort_by_ra(ra_s, dec_s, perm, cell_start[q], end, g.ra0)
+        # Each cell by (RA from ra0, input row): an insertion sort, written out here (a call per
+        # cell would cost more than the sort); a crowded cell takes a merge sort.
+        for q in range(nc):
+            cs = s + cc[q]
+            ce = s + cc[q + 1]
+            if ce - cs > 24:
+                _merge_sort_by_ra(ra_s, dec_s, perm, cs, ce, g.ra0)
+                continue
+            for a in range(cs + 1, ce):
+                kr = ra_s[a]
+                kk = _rel(kr, g.ra0)
+                kp = perm[a]
+                bb = a - 1
+                kb = _rel(ra_s[bb], g.ra0)
+                if kb < kk or (kb == kk and perm[bb] <= kp):
+                    continue
+                kd = dec_s[a]
+                while True:
+                    ra_s[bb + 1] = ra_s[bb]
+                    dec_s[bb + 1] = dec_s[bb]
+                    perm[bb + 1] = perm[bb]
+                    bb -= 1
+                    if bb < cs:
+                        break
+                    kb = _rel(ra_s[bb], g.ra0)
+                    if kb < kk or (kb == kk and perm[bb] <= kp):
+                        break
+                ra_s[bb + 1] = kr
+                dec_s[bb + 1] = kd
+                perm[bb + 1] = kp
 
 
 @njit(cache=True, parallel=True)
@@ -350,7 +366,10 @@ def _sort_side(lon, lat, g: _Grid, index: bool, nthreads: int) -> _Side:
     n = lon.shape[0]
     out = _Side(np.empty(n, dtype=np.int64), np.empty(n), np.empty(n),
                 np.empty(int(g.zoff[-1]) + 1 if index else 0, dtype=np.int64))
-    _grid_sort(lon, lat, g, nthreads, out)
+    # Cells are numbered in int32: a grid has at most one cell per two right points.
+    if g.zoff[-1] >= 2**31:
+        raise ValueError(f"too many right-hand rows for one in-memory match ({int(g.zoff[-1])} cells)")
+    _grid_sort(lon, lat, g, nthreads, out, np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32))
     return out
 
 
@@ -388,69 +407,71 @@ def _zone_window(z, g):
     return min(math.pi, math.asin(q) * (1.0 + _WINDOW_REL) + _WINDOW_ABS)
 
 
-@njit(cache=True, inline="always")
-def _lower_bound(ra, s, e, x, ra0):
-    while s < e:
-        mid = (s + e) >> 1
-        if _rel(ra[mid], ra0) < x:
-            s = mid + 1
-        else:
-            e = mid
-    return s
-
-
-@njit(cache=True, inline="always")
-def _upper_bound(ra, s, e, x, ra0):
-    while s < e:
-        mid = (s + e) >> 1
-        if _rel(ra[mid], ra0) <= x:
-            s = mid + 1
-        else:
-            e = mid
-    return s
-
-
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _narrow(ra, a, b, x_lo, x_hi, ra0, always):
-    """Rows [a, b) (in order of RA from ``ra0``) cut to that key in [x_lo, x_hi] when the range is long."""
+    """Rows [a, b) (in order of RA from ``ra0``) cut to that key in [x_lo, x_hi] when the range is long.
+
+    The binary searches are written out here, not called: numba then takes no reference count of
+    ``ra`` per call (see :func:`_pieces`).
+    """
     if always or b - a > _LONG_RANGE:
-        a = _lower_bound(ra, a, b, x_lo, ra0)
-        b = _upper_bound(ra, a, b, x_hi, ra0)
+        e = b
+        while a < e:  # first row with key >= x_lo
+            mid = (a + e) >> 1
+            if _rel(ra[mid], ra0) < x_lo:
+                a = mid + 1
+            else:
+                e = mid
+        s = a
+        while s < b:  # first row with key > x_hi
+            mid = (s + b) >> 1
+            if _rel(ra[mid], ra0) <= x_hi:
+                s = mid + 1
+            else:
+                b = mid
     return a, b
 
 
-@njit(cache=True, inline="always")
-def _pieces(rel1, dalpha, zz, g, right):
-    """The right rows of zone ``zz`` inside a window around RA ``rel1``: two ranges (the second may be empty)."""
-    cs = right.cell_start
-    z0 = g.zoff[zz]
-    nc = g.zoff[zz + 1] - z0
-    if dalpha >= math.pi:
-        return cs[z0], cs[z0 + nc], 0, 0
-    iw = g.invw[zz]
-    lo = rel1 - dalpha
-    hi = rel1 + dalpha
-    ca = min(int(max(lo, 0.0) * iw), nc - 1)
-    cb = min(int(min(hi, g.span) * iw), nc - 1)
-    # The window may also reach the other end of the span (RA from ra0 wraps at 2 pi): cells
-    # [cw, nc) when it starts below 0, [0, cw] when it ends above 2 pi. Where those cells overlap
-    # the main ones, both ranges are cut by binary search, so that no row is scanned twice.
-    if lo < 0.0 and lo + _TWO_PI < g.span:
-        x = lo + _TWO_PI
-        cw = min(int(x * iw), nc - 1)
-        overlap = cw <= cb
-        a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0, overlap)
-        a1, b1 = _narrow(right.ra, cs[z0 + cw], cs[z0 + nc], x, _TWO_PI, g.ra0, overlap)
-        return a, b, a1, b1
-    if hi >= _TWO_PI:
-        x = hi - _TWO_PI
-        cw = min(int(x * iw), nc - 1)
-        overlap = cw >= ca
-        a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0, overlap)
-        a1, b1 = _narrow(right.ra, cs[z0], cs[z0 + cw + 1], -1.0, x, g.ra0, overlap)
-        return a, b, a1, b1
-    a, b = _narrow(right.ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, g.ra0, False)
-    return a, b, 0, 0
+@njit(cache=True)
+def _pieces(rel1, dalpha, z0, nc, iw, span, ra0, cs, ra):
+    """The right rows of a zone inside a window around RA ``rel1``: two ranges (the second may be empty).
+
+    The zone's cells are ``z0 .. z0 + nc - 1``, ``iw`` cells per radian; ``cs`` holds the cell starts
+    and ``ra`` the right side's RA. The branches only choose cells and keys, and both ranges are then
+    cut unconditionally: numba takes an (atomic) reference count of every array passed to a call
+    inside a branch, which in this inner loop cost more than the search itself.
+    """
+    ca = 0
+    cb = nc - 1
+    lo = -1.0  # keys lie in [0, 2 pi)
+    hi = 7.0
+    wa = 0  # the second range's cells, [wa, wb]: empty unless the window wraps
+    wb = -1
+    w_lo = 0.0
+    w_hi = 0.0
+    overlap = False
+    if dalpha < math.pi:
+        lo = rel1 - dalpha
+        hi = rel1 + dalpha
+        ca = min(int(max(lo, 0.0) * iw), nc - 1)
+        cb = min(int(min(hi, span) * iw), nc - 1)
+        # The window may also reach the other end of the span (RA from ra0 wraps at 2 pi): cells
+        # [cw, nc) when it starts below 0, [0, cw] when it ends above 2 pi. Where those cells overlap
+        # the main ones, both ranges are cut by binary search, so that no row is scanned twice.
+        if lo < 0.0 and lo + _TWO_PI < span:
+            w_lo = lo + _TWO_PI
+            w_hi = _TWO_PI
+            wa = min(int(w_lo * iw), nc - 1)
+            wb = nc - 1
+            overlap = wa <= cb
+        elif hi >= _TWO_PI:
+            w_lo = -1.0
+            w_hi = hi - _TWO_PI
+            wb = min(int(w_hi * iw), nc - 1)
+            overlap = wb >= ca
+    a, b = _narrow(ra, cs[z0 + ca], cs[z0 + cb + 1], lo, hi, ra0, overlap)
+    a1, b1 = _narrow(ra, cs[z0 + wa], cs[z0 + wb + 1], w_lo, w_hi, ra0, overlap)
+    return a, b, a1, b1
 
 
 @njit(cache=True, inline="always")
@@ -463,9 +484,11 @@ def _half_sin(x):
     return math.sin(y)
 
 
-@njit(cache=True, inline="always")
-def _scan(a, b, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, o_hav, best, bh):
+@njit(cache=True)
+def _scan(a, b, stop, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, o_hav, best, bh):
     """Test right rows [a, b) against one left point; returns (found, cos dec1, best, its haversine).
+
+    The scan ends early at the first row whose RA from ra0 is above ``stop`` (rows in RA order).
 
     ``cd1`` is computed on the first candidate that passes the cheap tests (< 0: not yet).
     _FILL keeps the row's block sorted by (haversine, right row), at most ``cap`` entries;
@@ -473,9 +496,12 @@ def _scan(a, b, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, 
     """
     r = g.r
     for m in range(a, b):
+        ra2 = right.ra[m]
+        if _rel(ra2, g.ra0) > stop:
+            break
         d2 = right.dec[m]
         ddec = d2 - dec1
-        dra = right.ra[m] - ra1
+        dra = ra2 - ra1
         adra = abs(dra)
         # One branch for both cheap tests (``|`` and ``&`` do not short-circuit): it almost always
         # fails, so it is predicted well; two branches cost more here than loading the RA.
@@ -520,18 +546,34 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
     _COUNT: ``counts[j]`` (at most ``k`` when k > 0). _FILL: each row's pairs at ``offsets[j]``.
     _NEAREST: matched rows packed from ``j0`` on; returns how many. Written pairs are tallied per
     bucket of left rows in ``bcount[bi]``.
+
+    In its own zone a left row's window is found by a finger into the zone's right rows (in RA
+    order): the left rows come in RA order too, so the finger only moves forward, a row or two per
+    left row. (It also moves back, so any order of left rows is correct, only slower.) The other
+    zones within one radius, a window across the ends of the span and a zone at a pole take the
+    cells (:func:`_pieces`). Arrays are bound to names here, once: numba counts references (atomic
+    operations) where an inner loop binds them.
     """
+    cs = right.cell_start
+    ra2 = right.ra
+    ra0 = g.ra0
     lastz = -1
     dalpha = 0.0
+    zs = 0  # the current zone's right rows [zs, ze), and the finger into them
+    ze = 0
+    p = 0
     w = j0
     for j in range(j0, j1):
         ra1 = left.ra[j]
-        rel1 = _rel(ra1, g.ra0)
+        rel1 = _rel(ra1, ra0)
         dec1 = left.dec[j]
         z = _zone_of(dec1, g)
         if z != lastz:
             dalpha = _zone_window(z, g)
             lastz = z
+            zs = cs[g.zoff[z]]
+            ze = cs[g.zoff[z + 1]]
+            p = zs
         base = 0
         cap = 0
         if mode == _FILL:
@@ -543,13 +585,25 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
         cd1 = -1.0
         best = -1
         bh = 0.0
+        lo = rel1 - dalpha
+        hi = rel1 + dalpha
         for zz in range(_zone_of(dec1 - g.r, g), _zone_of(dec1 + g.r, g) + 1):
-            a0, b0, a1, b1 = _pieces(rel1, dalpha, zz, g, right)
-            found, cd1, best, bh = _scan(a0, b0, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap,
-                                         o_i2, o_hav, best, bh)
-            if b1 > a1:
-                found, cd1, best, bh = _scan(a1, b1, ra1, dec1, cd1, dalpha, g, right, mode, found, base,
+            if zz == z and dalpha < math.pi and hi < _TWO_PI and (lo >= 0.0 or lo + _TWO_PI >= g.span):
+                # The window does not wrap: the rows from the first with RA >= lo up to RA > hi.
+                while p > zs and _rel(ra2[p - 1], ra0) >= lo:
+                    p -= 1
+                while p < ze and _rel(ra2[p], ra0) < lo:
+                    p += 1
+                found, cd1, best, bh = _scan(p, ze, hi, ra1, dec1, cd1, dalpha, g, right, mode, found, base,
                                              cap, o_i2, o_hav, best, bh)
+            else:
+                z0 = g.zoff[zz]
+                a0, b0, a1, b1 = _pieces(rel1, dalpha, z0, g.zoff[zz + 1] - z0, g.invw[zz], g.span, ra0,
+                                         cs, ra2)
+                found, cd1, best, bh = _scan(a0, b0, _TWO_PI, ra1, dec1, cd1, dalpha, g, right, mode, found,
+                                             base, cap, o_i2, o_hav, best, bh)
+                found, cd1, best, bh = _scan(a1, b1, _TWO_PI, ra1, dec1, cd1, dalpha, g, right, mode, found,
+                                             base, cap, o_i2, o_hav, best, bh)
         i = left.perm[j]
         if mode == _COUNT:
             counts[j] = found if k == 0 or found < k else k

@@ -183,3 +183,39 @@ def test_dense_cluster_on_the_seam_in_a_sparse_sky_matches_reference():
     n1, n2, _ = match_pairs(ra, dec, ra2, dec2, radius * u.arcsec, k=1)
     first = np.r_[True, i1[1:] != i1[:-1]]
     assert n1.tolist() == i1[first].tolist() and n2.tolist() == i2[first].tolist()
+
+
+def test_left_rows_in_any_order_give_the_same_nearest_pairs():
+    """The sweep keeps a finger in each zone's right rows and moves it forward as the left rows' RA
+    grows; left rows in another order (here the reverse: zones and RA descending) must move it back
+    and still find every pair, as the sorted order does."""
+    from platform_lib.crossmatch import _engine
+
+    rng = np.random.default_rng(3)
+    n = 20000
+    ra = rng.uniform(0, 360, n)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    ra2 = (ra + rng.normal(0, 30 / 3600, n)) % 360
+    dec2 = np.clip(dec + rng.normal(0, 30 / 3600, n), -90, 90)
+    r = np.radians(60 / 3600)
+    lon1, lat1, ext1 = _engine._coords(ra, dec, "left")
+    lon2, lat2, ext2 = _engine._coords(ra2, dec2, "right")
+    grid, right = _engine._grid_and_right(r, ext1, ext2, lon2, lat2, 1)
+    left = _engine._sort_side(lon1, lat1, grid, False, 1)
+
+    def nearest(side):
+        nblock = 4
+        step = -(-n // nblock)
+        bcount = np.zeros((nblock, (n >> _engine._BUCKET_SHIFT) + 1), dtype=np.int64)
+        none = np.empty(0, dtype=np.int64)
+        pairs = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n))
+        packed = _engine._sweep_all(step, _engine._NEAREST, 1, grid, side, right, none, none, bcount, *pairs)
+        return _engine._by_left_row(np.minimum(np.arange(nblock) * step, n), packed, bcount, pairs)
+
+    reverse = _engine._Side(*(a[::-1].copy() for a in left[:3]), left.cell_start)
+    i1, i2, sep = nearest(left)
+    j1, j2, sep2 = nearest(reverse)
+    assert i1.size > n // 2
+    assert i1.tolist() == j1.tolist() and i2.tolist() == j2.tolist() and np.array_equal(sep, sep2)
+    ref = match_pairs(ra, dec, ra2, dec2, 60 * u.arcsec, k=1)
+    assert ref[0].tolist() == i1.tolist() and ref[1].tolist() == i2.tolist()
