@@ -456,7 +456,7 @@ def _pieces(rel1, dalpha, z0, nc, iw, span, ra0, cs, ra):
         ca = min(int(max(lo, 0.0) * iw), nc - 1)
         cb = min(int(min(hi, span) * iw), nc - 1)
         # The window may also reach the other end of the span (RA from ra0 wraps at 2 pi): cells
-        # [cw, nc) when it starts below 0, [0, cw] when it ends above 2 pi. Where those cells overlap
+        # [wa, nc) when it starts below 0, [0, wb] when it ends above 2 pi. Where those cells overlap
         # the main ones, both ranges are cut by binary search, so that no row is scanned twice.
         if lo < 0.0 and lo + _TWO_PI < span:
             w_lo = lo + _TWO_PI
