@@ -723,8 +723,11 @@ def _radius_rad(radius) -> float:
 
 def _coords(lon, lat, side: str) -> tuple[np.ndarray, np.ndarray, tuple]:
     """Float64 arrays and their extent (lowest, highest latitude in radians; occupied RA bins)."""
-    lon = np.ascontiguousarray(lon, dtype=np.float64)
-    lat = np.ascontiguousarray(lat, dtype=np.float64)
+    try:
+        lon = np.ascontiguousarray(lon, dtype=np.float64)
+        lat = np.ascontiguousarray(lat, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{side} longitude and latitude must be numbers in degrees ({exc})") from None
     if lon.ndim != 1 or lon.shape != lat.shape:
         raise ValueError(f"{side} longitude and latitude must be 1-D arrays of one length")
     if not lon.size:

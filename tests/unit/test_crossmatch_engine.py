@@ -117,6 +117,14 @@ def test_no_unit_or_bad_radius_is_an_error():
             match_pairs(a, a, a, a, bad)
 
 
+def test_coordinates_that_are_not_numbers_name_their_side():
+    a = np.array([1.0])
+    with pytest.raises(TypeError, match="left longitude and latitude must be numbers"):
+        match_pairs(np.array(["10h"]), a, a, a, 1 * u.arcsec)
+    with pytest.raises(TypeError, match="right longitude and latitude must be numbers"):
+        match_pairs(a, a, a, [object()], 1 * u.arcsec)
+
+
 def test_empty_sides_give_no_pairs():
     e = np.empty(0)
     a = np.array([10.0])
