@@ -432,6 +432,12 @@ def _narrow(ra, a, b, x_lo, x_hi, ra0, always):
     return a, b
 
 
+@njit(cache=True, inline="always")
+def _wraps_low(lo, span):
+    """Whether a window starting at ``lo`` (RA from ra0) also reaches the span's far end."""
+    return lo < 0.0 and lo + _TWO_PI < span
+
+
 @njit(cache=True)
 def _pieces(rel1, dalpha, z0, nc, iw, span, ra0, cs, ra):
     """The right rows of a zone inside a window around RA ``rel1``: two ranges (the second may be empty).
@@ -458,7 +464,7 @@ def _pieces(rel1, dalpha, z0, nc, iw, span, ra0, cs, ra):
         # The window may also reach the other end of the span (RA from ra0 wraps at 2 pi): cells
         # [wa, nc) when it starts below 0, [0, wb] when it ends above 2 pi. Where those cells overlap
         # the main ones, both ranges are cut by binary search, so that no row is scanned twice.
-        if lo < 0.0 and lo + _TWO_PI < span:
+        if _wraps_low(lo, span):
             w_lo = lo + _TWO_PI
             w_hi = _TWO_PI
             wa = min(int(w_lo * iw), nc - 1)
@@ -588,7 +594,7 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
         lo = rel1 - dalpha
         hi = rel1 + dalpha
         for zz in range(_zone_of(dec1 - g.r, g), _zone_of(dec1 + g.r, g) + 1):
-            if zz == z and dalpha < math.pi and hi < _TWO_PI and (lo >= 0.0 or lo + _TWO_PI >= g.span):
+            if zz == z and dalpha < math.pi and hi < _TWO_PI and not _wraps_low(lo, g.span):
                 # The window does not wrap: the rows from the first with RA >= lo up to RA > hi.
                 while p > zs and _rel(ra2[p - 1], ra0) >= lo:
                     p -= 1
