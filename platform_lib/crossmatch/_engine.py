@@ -491,61 +491,6 @@ def _half_sin(x):
 
 
 @njit(cache=True)
-def _scan(a, b, stop, ra1, dec1, cd1, dalpha, g, right, mode, found, base, cap, o_i2, o_hav, best, bh):
-    """Test right rows [a, b) against one left point; returns (found, cos dec1, best, its haversine).
-
-    The scan ends early at the first row whose RA from ra0 is above ``stop`` (rows in RA order).
-
-    ``cd1`` is computed on the first candidate that passes the cheap tests (< 0: not yet).
-    _FILL keeps the row's block sorted by (haversine, right row), at most ``cap`` entries;
-    _NEAREST keeps the best candidate (smallest haversine, then right row) in ``best``/``bh``.
-    """
-    r = g.r
-    for m in range(a, b):
-        ra2 = right.ra[m]
-        if _rel(ra2, g.ra0) > stop:
-            break
-        d2 = right.dec[m]
-        ddec = d2 - dec1
-        dra = ra2 - ra1
-        adra = abs(dra)
-        # One branch for both cheap tests (``|`` and ``&`` do not short-circuit): it almost always
-        # fails, so it is predicted well; two branches cost more here than loading the RA.
-        if (abs(ddec) > r) | ((adra > dalpha) & (_TWO_PI - adra > dalpha)):
-            continue
-        if cd1 < 0.0:
-            cd1 = math.cos(dec1)
-        sd = _half_sin(ddec)
-        sa = _half_sin(dra)
-        hav = sd * sd + cd1 * math.cos(d2) * sa * sa
-        if hav > g.hav_r:
-            continue
-        j2 = right.perm[m]
-        if mode == _NEAREST:
-            if best < 0 or hav < bh or (hav == bh and j2 < best):
-                best = j2
-                bh = hav
-        elif mode == _FILL:
-            n_in = found if found < cap else cap
-            if n_in == cap:
-                last = base + cap - 1
-                if hav > o_hav[last] or (hav == o_hav[last] and j2 > o_i2[last]):
-                    found += 1
-                    continue
-                pos = last
-            else:
-                pos = base + n_in
-            while pos > base and (o_hav[pos - 1] > hav or (o_hav[pos - 1] == hav and o_i2[pos - 1] > j2)):
-                o_hav[pos] = o_hav[pos - 1]
-                o_i2[pos] = o_i2[pos - 1]
-                pos -= 1
-            o_hav[pos] = hav
-            o_i2[pos] = j2
-        found += 1
-    return found, cd1, best, bh
-
-
-@njit(cache=True)
 def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o_i2, o_hav):
     """Left rows [j0, j1) (block ``bi``), in cell order: count, write or keep the nearest of their pairs.
 
@@ -562,7 +507,11 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
     """
     cs = right.cell_start
     ra2 = right.ra
+    dec2 = right.dec
+    perm2 = right.perm
     ra0 = g.ra0
+    r = g.r
+    hav_r = g.hav_r
     lastz = -1
     dalpha = 0.0
     zs = 0  # the current zone's right rows [zs, ze), and the finger into them
@@ -593,23 +542,65 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
         bh = 0.0
         lo = rel1 - dalpha
         hi = rel1 + dalpha
-        for zz in range(_zone_of(dec1 - g.r, g), _zone_of(dec1 + g.r, g) + 1):
+        for zz in range(_zone_of(dec1 - r, g), _zone_of(dec1 + r, g) + 1):
             if zz == z and dalpha < math.pi and hi < _TWO_PI and not _wraps_low(lo, g.span):
                 # The window does not wrap: the rows from the first with RA >= lo up to RA > hi.
                 while p > zs and _rel(ra2[p - 1], ra0) >= lo:
                     p -= 1
                 while p < ze and _rel(ra2[p], ra0) < lo:
                     p += 1
-                found, cd1, best, bh = _scan(p, ze, hi, ra1, dec1, cd1, dalpha, g, right, mode, found, base,
-                                             cap, o_i2, o_hav, best, bh)
+                a0, b0, a1, b1 = p, ze, 0, 0
+                stop = hi
             else:
                 z0 = g.zoff[zz]
-                a0, b0, a1, b1 = _pieces(rel1, dalpha, z0, g.zoff[zz + 1] - z0, g.invw[zz], g.span, ra0,
-                                         cs, ra2)
-                found, cd1, best, bh = _scan(a0, b0, _TWO_PI, ra1, dec1, cd1, dalpha, g, right, mode, found,
-                                             base, cap, o_i2, o_hav, best, bh)
-                found, cd1, best, bh = _scan(a1, b1, _TWO_PI, ra1, dec1, cd1, dalpha, g, right, mode, found,
-                                             base, cap, o_i2, o_hav, best, bh)
+                a0, b0, a1, b1 = _pieces(rel1, dalpha, z0, g.zoff[zz + 1] - z0, g.invw[zz], g.span, ra0, cs, ra2)
+                stop = _TWO_PI
+            # The scan, written out (a call would count references to its arrays, atomically, per left
+            # row): rows [a0, b0) then [a1, b1), up to the first with RA from ra0 above ``stop``.
+            for m in range(a0, b0 + b1 - a1):
+                if m >= b0:
+                    m = m - b0 + a1
+                ra_m = ra2[m]
+                if _rel(ra_m, ra0) > stop:
+                    break
+                d2 = dec2[m]
+                ddec = d2 - dec1
+                dra = ra_m - ra1
+                adra = abs(dra)
+                # One branch for both cheap tests (``|`` and ``&`` do not short-circuit): it almost
+                # always fails, so it is predicted well; two branches cost more than loading the RA.
+                if (abs(ddec) > r) | ((adra > dalpha) & (_TWO_PI - adra > dalpha)):
+                    continue
+                if cd1 < 0.0:
+                    cd1 = math.cos(dec1)
+                sd = _half_sin(ddec)
+                sa = _half_sin(dra)
+                hav = sd * sd + cd1 * math.cos(d2) * sa * sa
+                if hav > hav_r:
+                    continue
+                j2 = perm2[m]
+                if mode == _NEAREST:
+                    if best < 0 or hav < bh or (hav == bh and j2 < best):
+                        best = j2
+                        bh = hav
+                elif mode == _FILL:
+                    # The row's block stays sorted by (haversine, right row), at most ``cap`` entries.
+                    n_in = found if found < cap else cap
+                    if n_in == cap:
+                        last = base + cap - 1
+                        if hav > o_hav[last] or (hav == o_hav[last] and j2 > o_i2[last]):
+                            found += 1
+                            continue
+                        pos = last
+                    else:
+                        pos = base + n_in
+                    while pos > base and (o_hav[pos - 1] > hav or (o_hav[pos - 1] == hav and o_i2[pos - 1] > j2)):
+                        o_hav[pos] = o_hav[pos - 1]
+                        o_i2[pos] = o_i2[pos - 1]
+                        pos -= 1
+                    o_hav[pos] = hav
+                    o_i2[pos] = j2
+                found += 1
         i = left.perm[j]
         if mode == _COUNT:
             counts[j] = found if k == 0 or found < k else k
