@@ -31,8 +31,11 @@ The algorithm is a grid form of the zones algorithm (Gray, Nieto-Santisteban & S
 
 Large arrays are allocated by numpy and passed in, not allocated inside the kernels: numpy asks the
 kernel for transparent huge pages and numba's allocator does not, and with huge pages the scattered
-writes of the sort cost fewer page faults and TLB misses. Inner loops do not pass arrays to calls
-inside a branch: numba then counts references on every call, with atomic instructions.
+writes of the sort cost fewer page faults and TLB misses. Inner loops call no function whose
+compiled code counts references to the arrays it is given (``NRT_incref`` in ``inspect_asm()``):
+numba then counts them on every call, with atomic instructions that the threads contend for. The
+sweep's scan was such a call, once per left row, and took more than half of the sweep's time; it is
+now written out in the sweep.
 """
 
 from __future__ import annotations
@@ -502,8 +505,9 @@ def _sweep(bi, j0, j1, mode, k, g, left, right, counts, offsets, bcount, o_i1, o
     order): the left rows come in RA order too, so the finger only moves forward, a row or two per
     left row. (It also moves back, so any order of left rows is correct, only slower.) The other
     zones within one radius, a window across the ends of the span and a zone at a pole take the
-    cells (:func:`_pieces`). Arrays are bound to names here, once: numba counts references (atomic
-    operations) where an inner loop binds them.
+    cells (:func:`_pieces`). Arrays are bound to names here, once, and the scan is written out,
+    not called: numba counts references (atomic operations) where an inner loop binds arrays or
+    calls a function that does.
     """
     cs = right.cell_start
     ra2 = right.ra
