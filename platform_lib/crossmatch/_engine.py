@@ -55,6 +55,7 @@ _PER_CELL = 4  # right-hand points per cell where the points are uniform
 _RA_BINS = 4096  # histogram bins that find the right-ascension span
 _RA_PAD = 1e-9  # the span's ends sit this far (radians) inside the empty bins around it
 _BUCKET_SHIFT = 13  # pairs are ordered by left row in buckets of 2**13 rows
+_MAX_ROWS = 2**31 - 1  # rows per side of one in-memory match: rows are numbered in int32 inside
 _RECROWD = 4.0  # the grid is made again when the points see this many times the mean density
 _LONG_RANGE = 16  # a cell range longer than this is narrowed to the window by binary search
 # Widening of the right-ascension window (relative and absolute, radians): a candidate just inside
@@ -82,7 +83,7 @@ class _Grid(NamedTuple):
 
 
 class _Side(NamedTuple):
-    """One side sorted by cell: input row, RA in [0, 2 pi) and declination (radians), cell starts.
+    """One side sorted by cell: input row (int32), RA in [0, 2 pi) and declination (radians), cell starts.
 
     The RA stays as given (normalised), not shifted by ``ra0``: the distances then do not depend on
     the grid, so a pair's separation is the same whichever partition or call finds it.
@@ -365,35 +366,40 @@ def _crowding(g, right):
     return total / right.cell_start[-1]
 
 
-def _sort_side(lon, lat, g: _Grid, index: bool, nthreads: int) -> _Side:
+def _sort_side(lon, lat, g: _Grid, index: bool, nthreads: int, scratch: tuple | None = None) -> _Side:
+    """One side sorted on the grid; ``scratch``: two int32 arrays at least as long, for the cells."""
     n = lon.shape[0]
-    out = _Side(np.empty(n, dtype=np.int64), np.empty(n), np.empty(n),
+    if scratch is None:
+        scratch = (np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32))
+    out = _Side(np.empty(n, dtype=np.int32), np.empty(n), np.empty(n),
                 np.empty(int(g.zoff[-1]) + 1 if index else 0, dtype=np.int64))
     # Cells are numbered in int32: a grid has at most one cell per two right points.
     if g.zoff[-1] >= 2**31:
         raise ValueError(f"too many right-hand rows for one in-memory match ({int(g.zoff[-1])} cells)")
-    _grid_sort(lon, lat, g, nthreads, out, np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32))
+    _grid_sort(lon, lat, g, nthreads, out, scratch[0][:n], scratch[1][:n])
     return out
 
 
-def _grid_and_right(r: float, ext1: tuple, ext2: tuple, lon2, lat2, nthreads: int) -> tuple[_Grid, _Side]:
+def _grid_and_right(r: float, ext1: tuple, ext2: tuple, lon2, lat2, nthreads: int,
+                    scratch: tuple | None = None) -> tuple[_Grid, _Side]:
     """The grid over both sides' extents, and the right side sorted on it.
 
     Clustered right points (a galaxy cluster, the Galactic plane) crowd a few cells of a grid made for
     the mean density: where they see more than :data:`_RECROWD` times it, the grid is planned again for
     the density they see, at the cost of one more sort of the right side. A band with no area has one
-    cell per zone whatever the density, so it is never planned again.
+    cell per zone whatever the density, so it is never planned again. ``scratch``: as for
+    :func:`_sort_side` (new arrays if None).
     """
     dec_lo, dec_hi = min(ext1[0], ext2[0]), max(ext1[1], ext2[1])
     plan = (r, dec_lo, dec_hi, ext1[2] | ext2[2], lon2.size)
     grid = _plan_grid(*plan)
-    right = _sort_side(lon2, lat2, grid, True, nthreads)
+    right = _sort_side(lon2, lat2, grid, True, nthreads, scratch)
     area = grid.span * (math.sin(dec_hi) - math.sin(dec_lo))
     if area > 0:
         crowding = _crowding(grid, right)
         if crowding > _RECROWD * lon2.size / area:
             grid = _plan_grid(*plan, density=crowding)
-            right = _sort_side(lon2, lat2, grid, True, nthreads)
+            right = _sort_side(lon2, lat2, grid, True, nthreads, scratch)
     return grid, right
 
 
@@ -689,15 +695,21 @@ def _in_row_order(bucket_start, t1, t2, th, i1, i2, sep):
                 i2[bb + 1] = kj
 
 
-def _by_left_row(bstart, blen, bcount, pairs, out=None):
-    """Pairs packed per sweep block -> (i1, i2, sep) in (left row, separation, right row) order."""
+def _by_left_row(bstart, blen, bcount, pairs, out=None, temps=None):
+    """Pairs packed per sweep block -> (i1, i2, sep) in (left row, separation, right row) order.
+
+    ``temps`` (left row, right row, haversine; at least as long as the pairs) hold the pairs between
+    the two steps; new arrays where not given. ``out``: where the result goes (new arrays if None).
+    """
     nblock, nbucket = bcount.shape
     ends = np.cumsum(bcount.T.ravel())  # bucket-major: bucket 0's blocks, then bucket 1's ...
     total = int(ends[-1])
     starts = ends - bcount.T.ravel()
     dest = starts.reshape(nbucket, nblock).T.copy()
     bucket_start = np.append(starts[::nblock], total)
-    t1, t2, th = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64), np.empty(total)
+    if temps is None:
+        temps = (np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64), np.empty(total))
+    t1, t2, th = (t[:total] for t in temps)
     _to_buckets(bstart, blen, dest, *pairs, t1, t2, th)
     if out is None:
         out = (np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64), np.empty(total))
@@ -774,9 +786,16 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
     lon2, lat2, ext2 = _coords(lon2, lat2, "right")
     if ext1 is None or ext2 is None:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    most = max(lon1.size, lon2.size)
+    if most > _MAX_ROWS:
+        raise ValueError(f"{most} rows on one side: more than one in-memory match takes ({_MAX_ROWS}); "
+                         "give crossmatch() a Dask DataFrame or a HATS catalogue instead")
     nthreads = get_num_threads()
-    grid, right = _grid_and_right(r, ext1, ext2, lon2, lat2, nthreads)
-    left = _sort_side(lon1, lat1, grid, False, nthreads)
+    # Each point's cell, in input and in sorted order: one pair of int32 buffers serves both sides.
+    # Every fresh page costs a fault (and on a VM a fault in the host), so buffers are reused.
+    scratch = (np.empty(most, dtype=np.int32), np.empty(most, dtype=np.int32))
+    grid, right = _grid_and_right(r, ext1, ext2, lon2, lat2, nthreads, scratch)
+    left = _sort_side(lon1, lat1, grid, False, nthreads, scratch)
     n = lon1.size
     nblock = max(1, min(n, 16 * nthreads))
     step = -(-n // nblock)
@@ -785,10 +804,14 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
     kk = int(k) if k is not None else 0
     none = np.empty(0, dtype=np.int64)
     if kk == 1:
-        pairs = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n))
+        # The nearest pairs go to the cell buffers (the sorts are done with them), and are ordered
+        # through the left side's arrays once the sweep is done with those.
+        pairs = (scratch[0][:n], scratch[1][:n], np.empty(n))
         packed = _sweep_all(step, _NEAREST, 1, grid, left, right, none, none, bcount, *pairs)
-        del left, right
-        return _by_left_row(block_first, packed, bcount, pairs)
+        del right, scratch
+        temps = (left.perm, np.empty(int(packed.sum()), dtype=np.int32), left.ra)
+        return _by_left_row(block_first, packed, bcount, pairs, temps=temps)
+    del scratch
     counts = np.empty(n, dtype=np.int64)
     _sweep_all(step, _COUNT, kk, grid, left, right, counts, none, bcount, none, none, np.empty(0))
     offsets = np.zeros(n + 1, dtype=np.int64)

@@ -125,6 +125,20 @@ def test_coordinates_that_are_not_numbers_name_their_side():
         match_pairs(a, a, a, [object()], 1 * u.arcsec)
 
 
+def test_a_side_beyond_the_in_memory_row_limit_is_refused(monkeypatch):
+    """Rows are numbered in int32 inside the kernel: a side with more rows than that is refused with
+    an error that names the limit and the way out, not matched wrong. (The limit, 2**31 - 1 rows, is
+    lowered here: arrays that long do not fit this machine.)"""
+    from platform_lib.crossmatch import _engine
+
+    monkeypatch.setattr(_engine, "_MAX_ROWS", 3)
+    a = np.arange(4.0)
+    with pytest.raises(ValueError, match=r"4 rows on one side: more than one in-memory match takes \(3\)"):
+        match_pairs(a, a, a[:2], a[:2], 1 * u.arcsec)
+    i1, _, _ = match_pairs(a[:3], a[:3], a[:3], a[:3], 1 * u.arcsec)  # at the limit: matched
+    assert i1.tolist() == [0, 1, 2]
+
+
 def test_empty_sides_give_no_pairs():
     e = np.empty(0)
     a = np.array([10.0])
