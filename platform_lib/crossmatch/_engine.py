@@ -809,7 +809,7 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
         pairs = (scratch[0][:n], scratch[1][:n], np.empty(n))
         packed = _sweep_all(step, _NEAREST, 1, grid, left, right, none, none, bcount, *pairs)
         del right, scratch
-        temps = (left.perm, np.empty(int(packed.sum()), dtype=np.int32), left.ra)
+        temps = (left.perm, np.empty(n, dtype=np.int32), left.ra)
         return _by_left_row(block_first, packed, bcount, pairs, temps=temps)
     del scratch
     counts = np.empty(n, dtype=np.int64)
