@@ -16,6 +16,7 @@ __all__ = [
     "index_cells",
     "cone_ranges",
     "cone_cells",
+    "box_cells",
     "ranges_overlap",
     "to_mocpy",
     "sky_fraction",
@@ -95,14 +96,80 @@ def cone_cells(ra_deg: float, dec_deg: float, radius_deg: float, order: int) -> 
     from cdshealpix.nested import cone_search
     import astropy.units as u
 
+    if radius_deg > 90:
+        # cdshealpix drops cells of cones this wide (179 deg: a third of the sky missed); take every cell but
+        # those lying entirely inside the antipodal cone, shrunk by 1e-6 deg so its rim stays selected.
+        cells = np.arange(12 * 4**order, dtype=np.uint64)
+        if radius_deg >= 180 - 1e-6:
+            return cells, np.ones(cells.size, dtype=bool)
+        ipix, _depth, full = cone_search(
+            ((ra_deg + 180) % 360) * u.deg, -dec_deg * u.deg, (180 - radius_deg - 1e-6) * u.deg, order, flat=True
+        )
+        outside = np.asarray(ipix, dtype=np.uint64)[np.asarray(full, dtype=bool)]
+        keep = ~np.isin(cells, outside)
+        touched = np.isin(cells, np.asarray(ipix, dtype=np.uint64))
+        return cells[keep], ~touched[keep]
     ipix, _depth, full = cone_search(
         ra_deg * u.deg, dec_deg * u.deg, max(radius_deg, 1e-9) * u.deg, order, flat=True
     )
     return ipix.astype(np.uint64), np.asarray(full, dtype=bool)
 
 
+def box_cells(ra_min: float, ra_max: float, dec_min: float, dec_max: float, order: int) -> np.ndarray:
+    """The order-``order`` cells that may hold a point of the RA/Dec box (a superset, never missing one).
+
+    RA runs from ``ra_min`` to ``ra_max`` eastwards (through RA 0 when ``ra_min > ra_max``; ``[0, 360]``
+    is the full circle); Dec from ``dec_min`` to ``dec_max``. The cells are found top-down from the 12
+    base cells: a cell is kept when the cap around its centre that holds the whole cell (1.5 times its
+    farthest vertex) reaches the box, i.e. when the centre lies in the box grown by that radius (in Dec
+    by the radius, in RA by the cap's RA half-width ``asin(sin r / cos dec)``, all RA near a pole).
+    cdshealpix's ``zone_search`` is not used: it drops cells of boxes that reach a pole.
+    """
+    from cdshealpix.nested import healpix_to_lonlat, vertices
+    import astropy.units as u
+
+    full = (ra_max - ra_min) >= 360 or (ra_min == 0 and ra_max == 360)
+    extent = 360.0 if full else (ra_max - ra_min) % 360
+    cells = np.arange(12, dtype=np.uint64)
+    for depth in range(order + 1):
+        if depth > 0:
+            cells = (cells[:, None] * np.uint64(4) + np.arange(4, dtype=np.uint64)[None, :]).ravel()
+        lon, lat = healpix_to_lonlat(cells, depth)
+        lon, lat = lon.to_value(u.rad), lat.to_value(u.rad)
+        vlon, vlat = vertices(cells, depth)
+        vlon, vlat = vlon.to_value(u.rad), vlat.to_value(u.rad)
+        hav = (np.sin((vlat - lat[:, None]) / 2) ** 2
+               + np.cos(lat)[:, None] * np.cos(vlat) * np.sin((vlon - lon[:, None]) / 2) ** 2)
+        radius = 1.5 * 2 * np.arcsin(np.sqrt(np.clip(hav, 0.0, 1.0))).max(axis=1) + 1e-9
+        dec_c = np.degrees(lat)
+        r_deg = np.degrees(radius)
+        keep = (dec_c >= dec_min - r_deg) & (dec_c <= dec_max + r_deg)
+        if not full:
+            near_pole = np.abs(dec_c) + r_deg >= 90.0
+            with np.errstate(invalid="ignore"):
+                half = np.degrees(np.arcsin(np.clip(np.sin(radius) / np.cos(lat), 0.0, 1.0)))
+            offset = (np.degrees(lon) - ra_min) % 360.0  # east of the box's west edge
+            in_ra = (offset <= extent + half) | (offset >= 360.0 - half)
+            keep &= near_pole | (half >= 90.0) | in_ra
+        cells = cells[keep]
+    return cells
+
+
 def cone_ranges(ra_deg: float, dec_deg: float, radius_deg: float, order: int) -> np.ndarray:
     """The cone as merged order-29 ranges of order-``order`` cells (a superset of the cone)."""
+    if radius_deg > 90:  # the sky less the cells entirely inside the antipodal cone (see cone_cells)
+        whole = np.array([[0, 12 * 4**_MAX]], dtype=np.uint64)
+        if radius_deg >= 180 - 1e-6:
+            return whole
+        from cdshealpix.nested import cone_search
+        import astropy.units as u
+
+        ipix, _depth, full = cone_search(
+            ((ra_deg + 180) % 360) * u.deg, -dec_deg * u.deg, (180 - radius_deg - 1e-6) * u.deg, order, flat=True
+        )
+        hole = cells_to_ranges(np.asarray(ipix, dtype=np.uint64)[np.asarray(full, dtype=bool)], order)
+        edges = np.concatenate([[np.uint64(0)], hole.ravel(), [np.uint64(12 * 4**_MAX)]]).reshape(-1, 2)
+        return edges[edges[:, 1] > edges[:, 0]]
     cells, _ = cone_cells(ra_deg, dec_deg, radius_deg, order)
     return cells_to_ranges(cells, order)
 

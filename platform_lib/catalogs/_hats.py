@@ -26,7 +26,9 @@ __all__ = ["write_hats", "add_margin_cache", "HatsReader", "HatsLayout", "read_l
            "is_hats_path", "HEALPIX_COLUMN"]
 
 HEALPIX_COLUMN = "_healpix_29"
-_FINE_MAX = 29
+#: The finest cells a search selects (order 20: about 0.2 arcsec); a smaller region reads whole cells of this
+#: size. Finer orders gain nothing and break cdshealpix (a panic in cone_search at order 29).
+_FINE_MAX = 20
 
 
 def is_hats_path(path: str | Path) -> bool:
@@ -300,32 +302,21 @@ class HatsReader:
         depth = _fine_depth(radius_deg, self.max_order)
         cells, _ = _coverage.cone_cells(ra_deg, dec_deg, radius_deg, depth)
         ra0, dec0 = np.radians(ra_deg), np.radians(dec_deg)
-        cos_r = np.cos(np.radians(radius_deg))
-        sin_d0, cos_d0 = np.sin(dec0), np.cos(dec0)
+        hav_r = np.sin(np.radians(min(radius_deg, 180.0)) / 2) ** 2
+        cos_d0 = np.cos(dec0)
 
-        def keep(ra, dec):
-            return sin_d0 * np.sin(dec) + cos_d0 * np.cos(dec) * np.cos(ra - ra0) >= cos_r
+        def keep(ra, dec):  # the haversine form: exact for small radii, where 1 - cos loses digits
+            return np.sin((dec - dec0) / 2) ** 2 + cos_d0 * np.cos(dec) * np.sin((ra - ra0) / 2) ** 2 <= hav_r
 
         return self._gather(cells, depth, columns, keep)
 
     def box(self, ra_min: float, ra_max: float, dec_min: float, dec_max: float, columns=None) -> dict[str, np.ndarray]:
         """Rows with RA in [``ra_min``, ``ra_max``] (wrapping through 0 when ``ra_min > ra_max``) and Dec in range."""
-        from cdshealpix.nested import zone_search
-        import astropy.units as u
-        from astropy.coordinates import Latitude, Longitude
-
         extent = (ra_max - ra_min) % 360 or 360.0
         size = max(extent * np.cos(np.radians(max(abs(dec_min), abs(dec_max)))), dec_max - dec_min)
         depth = _fine_depth(size / 4, self.max_order)
-        zones = [(ra_min, ra_max)] if ra_min <= ra_max else [(ra_min, 360.0), (0.0, ra_max)]
-        cells = []
-        for lo, hi in zones:
-            ipix, _d, _f = zone_search(Longitude(lo * u.deg), Latitude(dec_min * u.deg),
-                                       Longitude(hi * u.deg, wrap_angle=360.1 * u.deg), Latitude(dec_max * u.deg),
-                                       depth, flat=True)
-            cells.append(np.asarray(ipix, dtype=np.uint64))
-        cells = np.concatenate(cells)
-        lo_r, hi_r = np.radians(ra_min % 360), np.radians(ra_max % 360 if ra_max != 360 else 360)
+        cells = _coverage.box_cells(ra_min, ra_max, dec_min, dec_max, depth)
+        lo_r, hi_r = np.radians(ra_min), np.radians(ra_max)  # both in [0, 360]; [360, 0] is RA 0 alone
         dlo, dhi = np.radians(dec_min), np.radians(dec_max)
         wrap = ra_min > ra_max
 
@@ -343,8 +334,7 @@ class HatsReader:
 
         ra_deg, dec_deg = np.asarray(ra_deg, float), np.asarray(dec_deg, float)
         vecs = _unit(np.radians(ra_deg), np.radians(dec_deg))
-        centre = vecs.sum(axis=0)
-        centre /= np.linalg.norm(centre)
+        centre = _front_centre(vecs)
         size = np.degrees(np.arccos(np.clip(vecs @ centre, -1, 1)).max())
         depth = _fine_depth(size / 2, self.max_order)
         from astropy.coordinates import Latitude, Longitude
@@ -361,6 +351,26 @@ class HatsReader:
             return front & _inside(x, y, px, py)
 
         return self._gather(cells, depth, columns, keep)
+
+
+def _front_centre(vecs: np.ndarray) -> np.ndarray:
+    """The direction farthest (in angle) from the nearest of the vertices' hemisphere edges.
+
+    The gnomonic projection about it sees every vertex, hence every great-circle edge, in front;
+    the vertices' mean does not for a lopsided polygon (three vertices bunched, one opposite),
+    which left stars near the far vertex out. Found by a small linear programme: maximise ``t``
+    with ``v_i . c >= t`` for every vertex, ``c`` in the unit cube.
+    """
+    from scipy.optimize import linprog
+
+    n = len(vecs)
+    res = linprog(c=[0, 0, 0, -1], A_ub=np.column_stack([-vecs, np.ones(n)]), b_ub=np.zeros(n),
+                  bounds=[(-1, 1)] * 3 + [(None, 1)], method="highs")
+    centre = res.x[:3] if res.status == 0 and res.x[3] > 0 else vecs.sum(axis=0)
+    norm = np.linalg.norm(centre)
+    if not norm or (vecs @ (centre / norm)).min() <= 0:
+        raise ValueError("the polygon's vertices do not fit in one hemisphere: split it into smaller polygons")
+    return centre / norm
 
 
 def _fine_depth(radius_deg: float, min_depth: int) -> int:

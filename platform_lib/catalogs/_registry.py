@@ -416,17 +416,22 @@ class Registry:
             Full table names (``catalogue/table``), sorted.
         """
         ra, dec, r = _position_deg(position, radius)
-        cells, cone_full = _coverage.cone_cells(ra, dec, r, _coverage.INDEX_ORDER)
-        if len(cells) == 0:
-            return []
         con = self._connect()
-        full_cells = set(cells[cone_full].tolist())
-        placeholders = ",".join("?" * len(cells))
-        rows = con.execute(
-            f"SELECT table_id, cell, full FROM moc_cell WHERE cell IN ({placeholders})", cells.tolist()
-        ).fetchall()
         sure: set[int] = set()
         maybe: set[int] = set()
+        if r > 90:  # most of the sky: too many cells for one SQL list; check every table's MOC instead
+            cells = np.empty(0, dtype=np.uint64)
+            maybe = {row[0] for row in con.execute("SELECT id FROM tab WHERE moc_ranges IS NOT NULL")}
+            rows = []
+        else:
+            cells, cone_full = _coverage.cone_cells(ra, dec, r, _coverage.INDEX_ORDER)
+            if len(cells) == 0:
+                return []
+            full_cells = set(cells[cone_full].tolist())
+            placeholders = ",".join("?" * len(cells))
+            rows = con.execute(
+                f"SELECT table_id, cell, full FROM moc_cell WHERE cell IN ({placeholders})", cells.tolist()
+            ).fetchall()
         for tid, cell, full in rows:
             if full and cell in full_cells:
                 sure.add(tid)
