@@ -85,6 +85,20 @@ _UCD_BY_NAME: list[tuple[str, str]] = [
 ]
 
 
+# Columns in magnitudes that are not magnitudes: errors, colours, distance moduli, extinctions and
+# reddenings. Checked before the magnitude rule; an unrecognised ``mag`` column gets no UCD rather
+# than a wrong one (a wrong phot.mag misleads a crossmatch or a photometry query; an empty UCD does not).
+_NOT_A_MAGNITUDE: list[tuple[str, str]] = [
+    (r"^(e_|err_?|sig_?|s_|sigma_?|u_)|(_?err(or)?|_?sig(ma)?|_unc)$|^(e|err)[a-z]{0,2}mag$",
+     "stat.error;phot.mag"),
+    (r"dist(ance)?_?mod|^dm$|^mu$|^mu0$|^m-m$|^\(m-m\)", "phot.mag.distMod"),
+    (r"^(a_?v|av|a_?[a-z]{1,2}|ext(inction)?(_?[a-z]{1,2})?)$|extinct", "phys.absorption;em.opt"),
+    (r"^e_?\(?b-v\)?$|^ebv$|^e_bv$|redden|^e\([a-z]-[a-z]\)$", "phot.color.excess"),
+    (r"^[a-z]{1,2}_?-_?[a-z]{1,2}$|^[a-z]{1,2}-[a-z]{1,2}mag$|colou?r|^[ubvrijhkg]{1,2}_[ubvrijhkg]{1,2}$",
+     "phot.color"),
+]
+
+
 def infer_ucd(name: str, unit: str = "") -> str:
     """A UCD for a column that came without one, from its name and unit, or ``""``.
 
@@ -92,6 +106,8 @@ def infer_ucd(name: str, unit: str = "") -> str:
     'phot.mag;em.opt.V'
     >>> infer_ucd("ra_degrees", "deg")
     'pos.eq.ra'
+    >>> infer_ucd("e_Vmag", "mag"), infer_ucd("B-V", "mag"), infer_ucd("E(B-V)", "mag")
+    ('stat.error;phot.mag', 'phot.color;em.opt.B;em.opt.V', 'phot.color.excess')
     """
     lower = name.lower()
     if lower in _RA_NAMES:
@@ -100,6 +116,9 @@ def infer_ucd(name: str, unit: str = "") -> str:
         return "pos.eq.dec"
     for pattern, ucd in _UCD_BY_NAME:
         if re.match(pattern, lower):
+            return ucd
+    for pattern, ucd in _NOT_A_MAGNITUDE:
+        if re.search(pattern, lower):
             return ucd
     match = re.match(r"^([a-z]{1,2})_?mag$", name, flags=re.IGNORECASE)
     if match or unit == "mag" or lower in ("mag", "magnitude"):
