@@ -4,7 +4,7 @@
 per-source answers, ``_errors`` the errors. Importing this package imports nothing heavy.
 """
 
-from platform_lib.skymap._errors import SkymapError, SkymapFormatError, SkymapNotNormalizedError
+from platform_lib.skymap._errors import SkymapError, SkymapFormatError, SkymapNotNormalizedError, SkymapWarning
 from platform_lib.skymap._map import SkyMap, read_skymap
 from platform_lib.skymap._match import match_skymap
 
@@ -13,6 +13,7 @@ __all__ = [
     "SkymapError",
     "SkymapFormatError",
     "SkymapNotNormalizedError",
+    "SkymapWarning",
     "match_skymap",
     "read_skymap",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from platform_lib.errors import PlatformError
 
-__all__ = ["SkymapError", "SkymapFormatError", "SkymapNotNormalizedError"]
+__all__ = ["SkymapError", "SkymapFormatError", "SkymapNotNormalizedError", "SkymapWarning"]
 
 
 class SkymapError(PlatformError, ValueError):
@@ -27,3 +27,7 @@ class SkymapNotNormalizedError(SkymapError):
     def __init__(self, message: str, *, total: float) -> None:
         super().__init__(message, value=total)
         self.total = total
+
+
+class SkymapWarning(UserWarning):
+    """A sky-map answer that is not quite what was asked for (say no pixel within a credible level)."""

@@ -19,6 +19,7 @@ the optional distance layers, one entry per pixel.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 
-from platform_lib.skymap._errors import SkymapError, SkymapFormatError, SkymapNotNormalizedError
+from platform_lib.skymap._errors import SkymapError, SkymapFormatError, SkymapNotNormalizedError, SkymapWarning
 
 __all__ = ["SkyMap", "VolumeGrid", "read_skymap", "uniq_to_order_ipix"]
 
@@ -190,13 +191,18 @@ class SkyMap:
 
     def credible_area(self, level: float) -> u.Quantity:
         """Area of the smallest region holding probability ``level`` (deg^2), interpolated as
-        ligo.skymap's ``contour_areas``."""
+        ligo.skymap's ``contour_areas``.
+
+        Pixels enter densest first; within a pixel the density is constant, so the area grows
+        linearly with the probability taken from it. A level below the densest pixel's probability
+        is thus ``level / density`` (a part of that pixel), not 0.
+        """
         if not 0 < level <= 1:
             raise SkymapError(f"credible level must be in (0, 1], got {level}", code="bad-level", value=level)
         order = np.argsort(-self.probdensity, kind="stable")
-        prob = np.cumsum(self.probability[order])
-        area = np.cumsum(self.pixel_area[order]) * (180 / np.pi) ** 2
-        return float(np.interp(level, prob, area, left=0, right=4 * 180**2 / np.pi)) * u.deg**2
+        prob = np.r_[0.0, np.cumsum(self.probability[order])]
+        area = np.r_[0.0, np.cumsum(self.pixel_area[order])] * (180 / np.pi) ** 2
+        return float(np.interp(level, prob, area, right=4 * 180**2 / np.pi)) * u.deg**2
 
     def volume_grid(
         self,
@@ -253,6 +259,10 @@ class SkyMap:
         sel = self.credible_levels() <= level
         if not sel.any():  # the densest pixel alone already holds more than `level`
             sel = self.credible_levels() == self.credible_levels().min()
+            warnings.warn(
+                f"no pixel of the sky map lies within the {level:g} credible region: the densest pixel alone holds "
+                f"{float(self.credible_levels().min()):.3g}; the MOC is that pixel (use a higher level or a finer map)",
+                SkymapWarning, stacklevel=2)
         return MOC.from_healpix_cells(self.ipix[sel], self.order[sel].astype(np.uint8), self.max_order)
 
     # -- conversions ----------------------------------------------------------------------------
