@@ -135,8 +135,8 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
             continue
         log(f"sample data: ingesting {cat.name} ({len(table)} rows)")
         with tempfile.TemporaryDirectory(dir=registry_path.parent, prefix=".sample-") as tmp:
-            source = Path(tmp) / f"{cat.table}.ecsv"
-            table.write(source, format="ascii.ecsv")
+            source = Path(tmp) / f"{cat.table}.parquet"  # astropy's Parquet keeps units, UCDs, descriptions
+            table.write(source, format="parquet")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ingest(source, reg, name=cat.name, partition_rows=cat.partition_rows,
