@@ -540,7 +540,9 @@ def test_ingest_writes_a_margin_cache_so_the_table_can_be_a_dask_right_side(regi
     info = registry.get("m")
     layout = read_layout(info.hats_path)
     assert len(layout.pixels) > 1 and layout.margin is not None and layout.margin.margin_arcsec == 30.0
-    catalog = lsdb.open_catalog(info.hats_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lsdb's own pandas deprecation chatter at open
+        catalog = lsdb.open_catalog(info.hats_path)
     assert catalog.margin is not None and catalog.margin.hc_structure.catalog_info.margin_threshold == 30.0
     hits = cone_search("m", SkyCoord(10, 10, unit="deg"), 10 * u.deg, registry=registry)
     assert len(hits) == len(set(hits["id"]))  # the margin rows are not answered twice
