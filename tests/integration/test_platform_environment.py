@@ -143,3 +143,25 @@ def test_pip_layer_is_per_user_persistent_and_held_to_the_platform_pins(platform
     # and the numpy ann's kernels import is still the platform's
     out = platform.execute(ann, "import numpy; print(numpy.__file__)")
     assert "/.astrohub/" not in out, out
+
+
+def test_first_crossmatch_in_a_new_kernel_loads_the_compiled_kernel(platform, two_users):
+    # issue 16: the first in-memory crossmatch in a new environment spent 24 to 55 s compiling
+    from platform_lib.crossmatch._warm import platform_cache_dir
+
+    assert any(platform_cache_dir().rglob("*.nbi")), "no platform numba cache: `make install` runs `astrohub kernels compile`"
+    _, bob = two_users
+    out = platform.execute(bob, (
+        "import os\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "from platform_lib.crossmatch import _engine\n"
+        "from platform_lib.crossmatch._warm import warm_calls\n"
+        "warm_calls()\n"
+        "found = [f for f in vars(_engine).values() if isinstance(f, CPUDispatcher)]\n"
+        "print('CACHE', os.environ['NUMBA_CACHE_DIR'])\n"
+        "print('HITS', sum(sum(f._cache_hits.values()) for f in found))\n"
+        "print('MISSES', sum(sum(f._cache_misses.values()) for f in found))\n"
+    ), timeout=300)
+    assert f"{bob}/.cache/astrohub/numba" in out, out
+    assert "MISSES 0\n" in out, out
+    assert "HITS 0\n" not in out, out

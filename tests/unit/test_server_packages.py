@@ -65,3 +65,36 @@ def test_prepare_layer_without_a_layer_or_with_a_read_only_home(tmp_path, capsys
             assert "is not available" in capsys.readouterr().err
     finally:
         home.chmod(0o700)
+
+
+def test_every_user_gets_their_own_numba_cache():
+    assert user_environment(_settings(), "ann", [])["NUMBA_CACHE_DIR"] == "/h/ann/.cache/astrohub/numba"
+
+
+def test_seed_numba_cache_copies_new_and_changed_files_only(tmp_path):
+    from astrohub_server.numbacache import seed_numba_cache
+
+    seed = tmp_path / "seed" / "crossmatch_abc"
+    seed.mkdir(parents=True)
+    (seed / "_engine._sweep-502.py311.nbi").write_bytes(b"index")
+    (seed / "_engine._sweep-502.py311.1.nbc").write_bytes(b"code")
+    mine = tmp_path / "home" / ".cache" / "astrohub" / "numba"
+    env = {"NUMBA_CACHE_DIR": str(mine)}
+    assert seed_numba_cache(env, tmp_path / "seed") == 2
+    assert (mine / "crossmatch_abc" / "_engine._sweep-502.py311.1.nbc").read_bytes() == b"code"
+    assert seed_numba_cache(env, tmp_path / "seed") == 0  # unchanged: nothing copied
+    (mine / "crossmatch_abc" / "own.nbi").write_bytes(b"the user's own")  # kept
+    (seed / "_engine._sweep-502.py311.nbi").write_bytes(b"index v2")
+    assert seed_numba_cache(env, tmp_path / "seed") == 1
+    assert (mine / "crossmatch_abc" / "_engine._sweep-502.py311.nbi").read_bytes() == b"index v2"
+    assert (mine / "crossmatch_abc" / "own.nbi").exists()
+    assert seed_numba_cache({}, tmp_path / "seed") == 0
+    assert seed_numba_cache(env, tmp_path / "missing") == 0
+
+
+def test_platform_cache_folders_agree():
+    from astrohub_server.numbacache import platform_numba_cache
+
+    from platform_lib.crossmatch._warm import platform_cache_dir
+
+    assert platform_numba_cache() == platform_cache_dir()

@@ -11,7 +11,8 @@ dashboard of a ``LocalCluster`` started in a kernel is reached through jupyter-s
 ``/user/<name>/proxy/<port>/status``, not at an unreachable ``127.0.0.1:8787``), and by pip and Python
 (the user's package layer, :func:`package_layer_environment`: ``%pip install`` goes to a folder in the
 user's home that is on ``PYTHONPATH``, constrained to the platform's own versions; the constraints file
-there is written by ``astrohub_server.packages`` when the user's server starts).
+there is written by ``astrohub_server.packages`` when the user's server starts) and by numba
+(``NUMBA_CACHE_DIR``: a folder of the user's, seeded with the platform's compiled crossmatch kernel).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from astrohub_hub.settings import HubSettings
 
 __all__ = [
     "LOCAL_DASHBOARD_LINK",
+    "NUMBA_CACHE",
     "PACKAGE_LAYER",
     "archive_url",
     "environment_callables",
@@ -38,6 +40,8 @@ LOCAL_DASHBOARD_LINK = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
 
 #: The user's package layer, relative to their home: what ``%pip install`` installs into (``PIP_PREFIX``).
 PACKAGE_LAYER = ".astrohub/packages"
+#: The user's numba cache, relative to their home (seeded at server start by ``astrohub_server.numbacache``).
+NUMBA_CACHE = ".cache/astrohub/numba"
 #: The layer's ``site-packages`` below ``PACKAGE_LAYER`` (pip's ``--prefix`` scheme). The user image and
 #: the local platform run the hub's Python version (3.11); an operator with another one overrides
 #: ``PYTHONPATH`` in ``settings.environment``.
@@ -103,6 +107,8 @@ def user_environment(settings: HubSettings, username: str, groups: Iterable[str]
         "PLATFORM_SCRATCH": expand_user_path(storage.scratch, username),
     }
     env.update(package_layer_environment(env["PLATFORM_HOME"]))
+    # numba caches only where it can write: the user's own copy of the platform's compiled kernels
+    env["NUMBA_CACHE_DIR"] = f"{env['PLATFORM_HOME'].rstrip('/')}/{NUMBA_CACHE}"
     # dask expands {JUPYTERHUB_SERVICE_PREFIX} from the environment and {port} from the scheduler.
     env["DASK_DISTRIBUTED__DASHBOARD__LINK"] = LOCAL_DASHBOARD_LINK
     archive = archive_url(settings)
