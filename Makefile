@@ -2,6 +2,7 @@
 #   make up     install (idempotent) and start the platform on this machine
 #   make test   install (idempotent) and run every test tier
 # Everything lands inside the checkout: .venv (Python), .npm (configurable-http-proxy), .cache (test data).
+# Installing also compiles the numba crossmatch kernel into .venv/share/astrohub/numba-cache (docs/environment.md).
 
 # The system interpreter (not a per-user one under /root): as root, users' servers and Dask workers run as
 # dedicated system users, who must be able to execute the virtualenv's interpreter.
@@ -35,11 +36,13 @@ $(BIN)/python:
 $(VENV)/.installed-hub: $(BIN)/python $(PY_SOURCES)
 	$(BIN)/uv pip install --python $(BIN)/python -c .ci/constraints.txt \
 		-e '.[hub]' -e extensions/hub -e extensions/archive -e extensions/server
+	$(BIN)/astrohub kernels compile
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES)
 	$(BIN)/uv pip install --python $(BIN)/python -c .ci/constraints.txt \
 		-e '.[all]' -e 'extensions/hub[kubernetes]' -e extensions/archive -e extensions/server
+	$(BIN)/astrohub kernels compile
 	touch $(VENV)/.installed-hub $@
 
 # configurable-http-proxy, JupyterHub's proxy, from npm into a local prefix.

@@ -16,6 +16,7 @@ import sys
 MODULES = [
     "jupyterlab", "jupyterhub", "ipykernel", "astropy", "pyvo", "ipyaladin", "dask", "distributed",
     "dask_gateway", "dask_labextension", "lsdb", "hats", "numba", "pyarrow", "h5py", "mocpy", "cdshealpix",
+    "matplotlib", "matplotlib.pyplot", "scipy", "pandas",
 ]
 OPTIONAL_LOCAL = ["platform_lib", "astrohub_archive", "astrohub_server.kernels"]  # our packages, installed --no-deps from the checkout
 

@@ -135,7 +135,10 @@ class Registry:
             with self._connect() as con:
                 con.executescript(_SCHEMA)
         elif not self.path.exists():
-            raise CatalogNotFound(f"no catalogue registry at {str(self.path)!r}", value=str(self.path))
+            raise CatalogNotFound(
+                f"no catalogue registry at {str(self.path)!r}: nothing has been ingested there yet "
+                "(`astrohub catalogs ingest <file>` creates it), or PLATFORM_CATALOG_REGISTRY / "
+                "PLATFORM_DATASETS name another folder", value=str(self.path))
 
     @classmethod
     def from_settings(cls, settings=None, *, readonly: bool = False) -> "Registry":
@@ -258,7 +261,7 @@ class Registry:
         with con:
             cur = con.execute("DELETE FROM catalog WHERE name=?", (catalog,))
         if cur.rowcount == 0:
-            raise CatalogNotFound(f"no catalogue {catalog!r} in {self}", value=catalog)
+            raise CatalogNotFound(f"no catalogue {catalog!r} in {self}; {self._known('catalog')}", value=catalog)
 
     # -- reading -----------------------------------------------------------------------------
     def _table_id(self, name: str) -> int:
@@ -282,9 +285,20 @@ class Registry:
             con.row_factory = None
         if row is None:
             raise CatalogNotFound(
-                f"no table {name!r} in the registry {str(self.path)!r}; see `astrohub catalogs list`", value=name
+                f"no table {name!r} in the registry {str(self.path)!r}; {self._known('tab')} "
+                "(`astrohub catalogs list` shows them all)", value=name
             )
         return row
+
+    def _known(self, kind: str, most: int = 20) -> str:
+        """``"it holds: a, b, c"`` (the first ``most`` catalogue or table names), or that it is empty."""
+        column = "name" if kind == "catalog" else "full_name"
+        names = [r[0] for r in self._connect().execute(f"SELECT {column} FROM {kind} ORDER BY {column}")]
+        what = "catalogues" if kind == "catalog" else "tables"
+        if not names:
+            return f"it holds no {what} yet (ingest one with `astrohub catalogs ingest <file>`)"
+        more = f" and {len(names) - most} more" if len(names) > most else ""
+        return f"its {what}: {', '.join(names[:most])}{more}"
 
     def get(self, name: str) -> TableInfo:
         """The table called ``name``: ``catalogue/table``, a one-table catalogue's name, or a unique table name."""
@@ -314,7 +328,8 @@ class Registry:
             "SELECT id,name,title,authors,reference,description,keywords FROM catalog WHERE name=?", (name,)
         ).fetchone()
         if row is None:
-            raise CatalogNotFound(f"no catalogue {name!r} in the registry {str(self.path)!r}", value=name)
+            raise CatalogNotFound(
+                f"no catalogue {name!r} in the registry {str(self.path)!r}; {self._known('catalog')}", value=name)
         tables = tuple(r[0] for r in con.execute("SELECT name FROM tab WHERE catalog_id=? ORDER BY id", (row[0],)))
         return CatalogInfo(row[1], row[2] or "", row[3] or "", row[4] or "", row[5] or "",
                            tuple(json.loads(row[6] or "[]")), tables)

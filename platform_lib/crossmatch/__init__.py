@@ -4,13 +4,14 @@ This package owns matching two (or more) catalogues on the sky. ``_engine`` is t
 (arrays in, pairs out), ``_epoch``
 propagates proper motions, ``_api`` is the public :func:`crossmatch` (tables in, rows out), ``_dask`` runs the kernel per
 HEALPix partition pair, ``_partitions`` matches HATS catalogues on disk with its own reader and
-writer. Nothing is imported from here at ``platform_lib`` import time, and the names below are
+writer, ``_warm`` compiles the kernel ahead of use (the install step's ``astrohub kernels compile``). Nothing is imported from here at ``platform_lib`` import time, and the names below are
 imported on first use.
 """
 
 import importlib
 
 __all__ = [
+    "compile_kernels",
     "crossmatch",
     "match_pairs",
     "propagate",
@@ -26,6 +27,7 @@ __all__ = [
 # Imported on first use, so that a Dask worker running one partition task (``_partitions``) does not
 # import astropy.coordinates, astropy.table and scipy for the in-memory API it never calls.
 _HOME = {
+    "compile_kernels": "_warm",
     "crossmatch": "_api",
     "match_pairs": "_engine",
     "propagate": "_epoch",

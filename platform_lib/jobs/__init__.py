@@ -13,7 +13,7 @@ from platform_lib.jobs._errors import (
     UnknownJobError,
     UnknownJobKindError,
 )
-from platform_lib.jobs._job import Job, get_job, list_jobs, submit
+from platform_lib.jobs._job import Job, JobState, get_job, list_jobs, submit
 from platform_lib.jobs._kinds import BUILTIN_KINDS, JobContext, JobKind
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "JobFailedError",
     "JobKind",
     "JobNotFinishedError",
+    "JobState",
     "UnknownJobError",
     "UnknownJobKindError",
     "get_job",

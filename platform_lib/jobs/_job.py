@@ -35,9 +35,46 @@ from platform_lib.jobs._store import (
 )
 from platform_lib.settings import PlatformSettings, get_settings
 
-__all__ = ["Job", "get_job", "list_jobs", "submit"]
+__all__ = ["Job", "JobState", "get_job", "list_jobs", "submit"]
 
 POLL_S = 0.05
+
+
+class JobState(str):
+    """What :meth:`Job.wait` returns: the state (``"succeeded"``, ``"failed"`` ...), a plain ``str``,
+    that also carries the job's ``error`` and shows it where a notebook shows the value.
+
+    Examples
+    --------
+    >>> state = JobState("failed", "ValueError: no margin cache")
+    >>> state == "failed", state.error
+    (True, 'ValueError: no margin cache')
+    >>> state
+    'failed' (ValueError: no margin cache)
+    """
+
+    error: str | None
+
+    def __new__(cls, state: str, error: str | None = None) -> "JobState":
+        self = super().__new__(cls, state)
+        self.error = error or None
+        return self
+
+    def __repr__(self) -> str:
+        return f"{str.__repr__(self)} ({self.error})" if self.error else str.__repr__(self)
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with paths as strings and angles/quantities as ``"<value> <unit>"`` (what job kinds read)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "unit") and hasattr(value, "value") and getattr(value, "isscalar", False):
+        return f"{value.value} {value.unit}"
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    return value
 
 
 class Job:
@@ -59,7 +96,8 @@ class Job:
 
     def __repr__(self) -> str:
         info = self.info()
-        return f"<Job {self.id} {info.get('kind')} {info.get('state')} {100 * info.get('progress', 0):.0f}%>"
+        error = f": {info['error']}" if info.get("error") else ""
+        return f"<Job {self.id} {info.get('kind')} {info.get('state')} {100 * info.get('progress', 0):.0f}%{error}>"
 
     # -- reading state ------------------------------------------------------------------------
 
@@ -111,11 +149,13 @@ class Job:
 
     # -- waiting and stopping -----------------------------------------------------------------
 
-    def wait(self, timeout: float | None = None, *, progress: bool = False) -> str:
+    def wait(self, timeout: float | None = None, *, progress: bool = False) -> JobState:
         """Wait until the job finishes or ``timeout`` seconds pass; returns the state.
 
-        With ``progress=True`` a tqdm progress bar follows the job (in a notebook, tqdm's widget).
-        Interrupting the wait (Ctrl-C, the stop button) does not stop the job.
+        The state is a :class:`JobState`, a ``str`` (``== "failed"`` works) whose ``error`` is the
+        job's error when it failed, shown with it in a notebook. With ``progress=True`` a tqdm
+        progress bar follows the job (in a notebook, tqdm's widget); a failed job's bar names the
+        error. Interrupting the wait (Ctrl-C, the stop button) does not stop the job.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         bar = None
@@ -126,13 +166,16 @@ class Job:
         try:
             while True:
                 info = self.info()
+                finished = info["state"] in FINISHED
                 if bar is not None:
                     bar.n = round(100 * float(info.get("progress", 0)))
-                    bar.set_postfix_str(info.get("message", ""), refresh=True)
-                if info["state"] in FINISHED:
-                    return info["state"]
-                if deadline is not None and time.monotonic() >= deadline:
-                    return info["state"]
+                    if finished and info.get("error"):
+                        bar.set_description_str(f"job {self.id} {info['state']}")
+                        bar.set_postfix_str(f"{info['error']} (job.log() has its output)", refresh=True)
+                    else:
+                        bar.set_postfix_str(info.get("message", ""), refresh=True)
+                if finished or (deadline is not None and time.monotonic() >= deadline):
+                    return JobState(info["state"], info.get("error"))
                 time.sleep(POLL_S)
         finally:
             if bar is not None:
@@ -195,11 +238,18 @@ class Job:
             state=state,
         )
 
-    @property
-    def log(self) -> str:
-        """The job process's stdout and stderr so far."""
+    def log(self, tail: int | None = None) -> str:
+        """The job process's stdout and stderr so far, then a failed job's traceback; the last
+        ``tail`` lines if given. A method: ``print(job.log())``.
+        """
         path = self.dir / "log.txt"
-        return path.read_text(errors="replace") if path.exists() else ""
+        text = path.read_text(errors="replace") if path.exists() else ""
+        traceback = self.info().get("traceback")
+        if traceback and traceback not in text:
+            text += ("" if not text or text.endswith("\n") else "\n") + traceback
+        if tail is not None:
+            text = "".join(text.splitlines(keepends=True)[-tail:]) if tail > 0 else ""
+        return text
 
 
 def _read_hats(path: str) -> Table:
@@ -235,8 +285,9 @@ def submit(
         ``"crossmatch"``, ``"nway"``, ``"skymap"``, an ``astrohub.jobs`` entry point, or
         ``"package.module:function"``.
     params
-        JSON-serialisable parameters of the kind (angles as strings such as ``"1 arcsec"``, tables
-        as paths relative to the home).
+        Parameters of the kind: JSON values, paths (``pathlib.Path``, e.g. a catalogue's
+        ``hats_path``; relative ones are in the home) and astropy quantities (``1 * u.arcsec``),
+        which are stored as strings such as ``"1.0 arcsec"``.
     output
         Where the result goes, inside the user's home (default ``.astrohub/jobs/<id>/result.parquet``,
         or ``.../result.hats`` for a HATS catalogue).
@@ -253,7 +304,7 @@ def submit(
     sys_path
         Extra import paths for a ``module:function`` kind.
     """
-    params = dict(params or {})
+    params = _jsonable(dict(params or {}))
     extra = [str(Path(p).resolve()) for p in (sys_path or [])]
     added = [p for p in extra if p not in sys.path]
     sys.path[:0] = added  # only while the kind is resolved and validated here

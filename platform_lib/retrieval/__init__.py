@@ -4,7 +4,9 @@ The same calls work against the platform's own archive service (the default when
 not given: ``settings.archive_url``) and any external VO service (pass its URL). Results are
 astropy Tables. Inside the platform the user's token is injected into requests to the platform's
 hosts (never to others); every call has a timeout and retries transient failures (urllib3
-``Retry``); failures raise :class:`RetrievalError` with ``url``, ``reason`` and ``http_code``.
+``Retry``); failures raise :class:`RetrievalError` with ``url``, ``reason`` and ``http_code``. A result
+the service cut at its row limit (``QUERY_STATUS=OVERFLOW``) warns with
+:class:`TruncatedResultWarning`, naming ``maxrec``, and says so in ``table.meta["QUERY_STATUS"]``.
 
 Examples
 --------
@@ -18,11 +20,20 @@ from __future__ import annotations
 
 import astropy.units as u
 
-from platform_lib.retrieval.client import TapJob, translate_errors
-from platform_lib.retrieval.errors import RetrievalError
+from platform_lib.retrieval.client import TapJob, result_table, translate_errors
+from platform_lib.retrieval.errors import RetrievalError, TruncatedResultWarning
 from platform_lib.retrieval.session import make_session
 
-__all__ = ["RetrievalError", "TapJob", "cone_search", "find_services", "image_search", "make_session", "tap_query"]
+__all__ = [
+    "RetrievalError",
+    "TapJob",
+    "TruncatedResultWarning",
+    "cone_search",
+    "find_services",
+    "image_search",
+    "make_session",
+    "tap_query",
+]
 
 
 def _context(settings, session):
@@ -61,9 +72,14 @@ def cone_search(position, radius, *, catalog: str | None = None, service: str | 
     service : str, optional
         Any SCS URL (external or ours); overrides ``catalog``.
 
+    maxrec : int, optional
+        The most rows wanted; the service's own limit applies when not given (1000 for the
+        platform's archive). A result cut at a limit warns with :class:`TruncatedResultWarning`.
+
     Returns
     -------
     `~astropy.table.Table`
+        ``meta["QUERY_STATUS"]`` is ``"OVERFLOW"`` when the service stopped at its row limit.
     """
     import pyvo
 
@@ -75,10 +91,9 @@ def cone_search(position, radius, *, catalog: str | None = None, service: str | 
     radius_deg = _deg(radius, "radius")
     icrs = position.icrs
     with translate_errors(service, "cone search"):
-        result = pyvo.dal.SCSService(service, session=session).search(
+        return result_table(lambda: pyvo.dal.SCSService(service, session=session).search(
             pos=(icrs.ra.deg, icrs.dec.deg), radius=radius_deg, verbosity=verbosity,
-            **({"maxrec": maxrec} if maxrec else {}))
-        return result.to_table()
+            **({"maxrec": maxrec} if maxrec else {})), f"cone search of {catalog or service}", maxrec)
 
 
 def image_search(position=None, radius=None, *, service: str | None = None, band=None, time=None,
@@ -112,9 +127,13 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
         return svc.search(pos=pos, **kwargs).to_table()
 
 
-def tap_query(query: str, *, service: str, async_: bool = False, maxrec: int | None = None, uploads=None,
-              settings=None, session=None):
+def tap_query(query: str, *, service: str | None = None, async_: bool = False, maxrec: int | None = None,
+              uploads=None, settings=None, session=None):
     """Run ADQL on a TAP service: a Table (sync) or a :class:`TapJob` handle (``async_=True``).
+
+    Without ``service`` the platform's archive (``<archive_url>/tap``) is queried, with the user's
+    token. A synchronous result cut at ``maxrec`` (or the service's limit) warns with
+    :class:`TruncatedResultWarning`.
 
     Examples
     --------
@@ -124,13 +143,14 @@ def tap_query(query: str, *, service: str, async_: bool = False, maxrec: int | N
     import pyvo
 
     settings, session = _context(settings, session)
+    service = service or _archive(settings, "tap", "TAP")
     with translate_errors(service, "TAP query"):
         svc = pyvo.dal.TAPService(service, session=session)
         if async_:
             job = svc.submit_job(query, maxrec=maxrec, uploads=uploads)
             job.run()
             return TapJob(job, service)
-        return svc.run_sync(query, maxrec=maxrec, uploads=uploads).to_table()
+        return result_table(lambda: svc.run_sync(query, maxrec=maxrec, uploads=uploads), "TAP query", maxrec)
 
 
 def find_services(keywords=None, *, servicetype: str | None = None, waveband: str | None = None,

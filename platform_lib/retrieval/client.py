@@ -13,7 +13,35 @@ import astropy.units as u
 
 from platform_lib.retrieval.errors import RetrievalError
 
-__all__ = ["translate_errors", "TapJob", "registry_search"]
+__all__ = ["translate_errors", "TapJob", "registry_search", "result_table"]
+
+
+def result_table(search, what: str, maxrec: int | None):
+    """``search()`` (a pyvo call returning DAL results) as a Table, warning when it was truncated.
+
+    pyvo's own overflow warning (generic, and only shown once per place) is replaced by a
+    :class:`~platform_lib.retrieval.errors.TruncatedResultWarning` that says how many rows came
+    back and names ``maxrec``; the table's ``meta["QUERY_STATUS"]`` is the service's status.
+    """
+    import warnings
+
+    import pyvo
+
+    from platform_lib.retrieval.errors import TruncatedResultWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pyvo.dal.DALOverflowWarning)
+        result = search()
+    table = result.to_table()
+    status = _query_status(result)
+    table.meta["QUERY_STATUS"] = status
+    if status == "OVERFLOW":
+        limit = f"maxrec={maxrec}" if maxrec else "the service's default maxrec"
+        warnings.warn(
+            f"{what}: the result was truncated at {len(table)} rows ({limit}; QUERY_STATUS=OVERFLOW): "
+            "more rows match. Pass a larger maxrec= (the service may cap it) or narrow the search.",
+            TruncatedResultWarning, stacklevel=3)
+    return table
 
 
 @contextlib.contextmanager
@@ -47,6 +75,24 @@ def translate_errors(url: str, what: str):
         resp = getattr(exc, "response", None)
         raise RetrievalError(f"{what} at {url} could not be reached: {exc}", url=url, reason=str(exc),
                              http_code=getattr(resp, "status_code", None), code="unreachable") from exc
+
+
+def _query_status(result) -> str:
+    """The last ``QUERY_STATUS`` INFO of a DAL result's VOTable (``"OK"`` when there is none).
+
+    Read from the VOTable itself: pyvo's Simple Cone Search results look only for SCS 1.03's
+    ``Error`` INFO and never report an overflow, though DALI services (ours included) send one.
+    """
+    votable = getattr(result, "votable", None)
+    if votable is None:
+        return "OK"
+    infos = list(votable.infos)
+    for resource in votable.resources:
+        infos += list(resource.infos)
+        for table in resource.tables:
+            infos += list(table.infos)
+    found = [info.value for info in infos if (info.name or "").upper() == "QUERY_STATUS"]
+    return str(found[-1]).upper() if found else "OK"
 
 
 def _votable_error(cause) -> str | None:

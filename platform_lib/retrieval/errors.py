@@ -1,10 +1,15 @@
-"""The retrieval error: :class:`RetrievalError`, with the service URL, the reason and the HTTP code."""
+"""The retrieval error and warning: :class:`RetrievalError` (with the service URL, the reason and the
+HTTP code) and :class:`TruncatedResultWarning` (a service stopped at its row limit)."""
 
 from __future__ import annotations
 
 from platform_lib.errors import PlatformError
 
-__all__ = ["RetrievalError"]
+__all__ = ["RetrievalError", "TruncatedResultWarning"]
+
+
+class TruncatedResultWarning(UserWarning):
+    """A service answered ``QUERY_STATUS=OVERFLOW``: more rows match than it returned (its ``maxrec``)."""
 
 
 class RetrievalError(PlatformError):

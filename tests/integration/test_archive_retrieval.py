@@ -318,3 +318,42 @@ def test_token_goes_to_the_platform_only(serve):
     assert [h.get("Authorization") for *_, h in platform_host.requests] == ["token alice-secret"]
     assert external.requests and all("Authorization" not in h for *_, h in external.requests)
     assert "alice-secret" not in repr(external.requests)
+
+
+# ---------------------------------------------------------------- truncated results, the default TAP service (issue 16)
+
+
+def test_truncated_cone_search_warns_naming_maxrec(serve):
+    from platform_lib.retrieval import TruncatedResultWarning
+
+    def capped(method, path, params, server):
+        return 200, "application/x-votable+xml", _stars_votable().replace(b'value="OK"', b'value="OVERFLOW"')
+
+    service = serve(capped)
+    where = SkyCoord(10 * u.deg, 0 * u.deg)
+    with pytest.warns(TruncatedResultWarning, match=r"truncated at 2 rows \(maxrec=2;") as caught:
+        table = cone_search(where, 1 * u.deg, service=service.url + "scs", maxrec=2, settings=get_settings())
+    assert len(caught) == 1  # ours only, not pyvo's generic one as well
+    assert table.meta["QUERY_STATUS"] == "OVERFLOW" and len(table) == 2
+    with pytest.warns(TruncatedResultWarning, match="the service's default maxrec"):
+        cone_search(where, 1 * u.deg, service=service.url + "scs", settings=get_settings())
+    complete = serve(lambda *a: (200, "application/x-votable+xml", _stars_votable()))
+    assert cone_search(where, 1 * u.deg, service=complete.url + "scs", settings=get_settings()).meta[
+        "QUERY_STATUS"] == "OK"  # and no warning (warnings are errors in this suite)
+
+
+def test_tap_query_defaults_to_the_platform_archive(serve):
+    from platform_lib.retrieval import tap_query
+
+    def tap(method, path, params, server):
+        return 200, "application/x-votable+xml", votable(Table({"obs_id": np.array(["x1"])}))
+
+    archive = serve(tap)
+    settings = get_settings(archive_url=archive.url + "services/archive/", PLATFORM_API_TOKEN="alice-secret")
+    table = tap_query("SELECT TOP 1 obs_id FROM ivoa.obscore", settings=settings)
+    assert list(table["obs_id"]) == ["x1"]
+    method, path, params, headers = archive.requests[-1]
+    assert path == "/services/archive/tap/sync" and params["QUERY"].startswith("SELECT TOP 1")
+    assert headers["Authorization"] == "token alice-secret"
+    with pytest.raises(RetrievalError, match="PLATFORM_ARCHIVE_URL"):
+        tap_query("SELECT 1", settings=get_settings(archive_url=""))

@@ -53,7 +53,7 @@ def test_job_runs_detached_reports_progress_and_writes_parquet(env):
                       sys_path=[str(kinds)], output="results/count.parquet")
     assert job.dir.parent == Path(settings.home).resolve() / ".astrohub" / "jobs"
     assert read_json(job.dir / "spec.json")["kind"] == "astrohub_test_kinds:count"
-    assert job.wait(timeout=120) == "succeeded", job.log
+    assert job.wait(timeout=120) == "succeeded", job.log()
     info = job.info()
     assert info["progress"] == 1.0 and info["rows"] == 8
     out = Path(settings.home).resolve() / "results" / "count.parquet"
@@ -83,10 +83,19 @@ def test_cancel_stops_the_process_group(env, poll):
     assert job.cancel() == "cancelled"  # idempotent
 
 
-def test_failure_is_recorded_with_the_error(env):
+def test_failure_is_recorded_with_the_error(env, capsys):
     settings, kinds = env
-    job = jobs.submit("astrohub_test_kinds:boom", {}, settings=settings, sys_path=[str(kinds)])
-    assert job.wait(timeout=120) == "failed"
+    # issue 16: paths and quantities are accepted as parameters (stored as strings)
+    job = jobs.submit("astrohub_test_kinds:boom", {"where": Path(settings.home) / "cat.hats", "r": 2 * u.arcsec},
+                      settings=settings, sys_path=[str(kinds)])
+    assert read_json(job.dir / "spec.json")["params"] == {"where": str(Path(settings.home) / "cat.hats"),
+                                                         "r": "2.0 arcsec"}
+    state = job.wait(timeout=120, progress=True)
+    # issue 16: the failed job says why, in wait()'s value and on its progress bar; log() works
+    assert state == "failed" and "no rows" in state.error and "no rows" in repr(state)
+    bar = capsys.readouterr().err
+    assert f"job {job.id} failed" in bar and "ValueError: the input catalogue has no rows" in bar
+    assert "Traceback" in job.log() and "no rows" in job.log(tail=3)
     with pytest.raises(jobs.JobFailedError, match="no rows") as exc:
         job.result()
     assert "ValueError" in exc.value.error

@@ -56,6 +56,18 @@ def test_get_by_full_name_catalogue_or_unique_table(registry):
         registry.get("nope")
 
 
+def test_a_missing_catalogue_or_registry_names_what_exists(registry, tmp_path):
+    # issue 16: a missing catalogue must be a clear error naming what exists
+    with pytest.raises(CatalogNotFound, match=r"no table 'gaia/dr3' .* its tables: A/A, B/B, C/C, SKY/SKY"):
+        registry.get("gaia/dr3")
+    with pytest.raises(CatalogNotFound, match=r"no catalogue 'gaia' .* its catalogues: A, B, C, SKY"):
+        registry.catalog("gaia")
+    with pytest.raises(CatalogNotFound, match="holds no tables yet"):
+        Registry(tmp_path / "empty.sqlite").get("gaia/dr3")
+    with pytest.raises(CatalogNotFound, match=r"no catalogue registry at .*missing.sqlite.*catalogs ingest"):
+        Registry(tmp_path / "missing.sqlite", readonly=True)
+
+
 def test_search_by_description_text_and_ucd(registry):
     found = registry.search("mass loss")
     assert list(found["table"]) == ["A/A"] and list(found["column"]) == ["Mdot"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from types import SimpleNamespace
 
@@ -16,6 +17,7 @@ from astrohub_hub.local import (
     hub_username_pattern,
     prepare_user_dirs,
     singleuser_command,
+    user_path,
     visible_profiles,
 )
 
@@ -93,6 +95,28 @@ def test_spawner_environment_as_invoking_user(tmp_path):
     env = spawner.user_env({})
     assert env["HOME"] == str(tmp_path / "home" / "sam")
     assert spawner.system_user  # the invoking user's name
+
+
+def test_user_servers_find_the_platform_python_first(tmp_path):
+    # issue 16: the JupyterLab terminal ran a Python without platform_lib and had no `astrohub`
+    import sys
+
+    spawner = make_spawner("sam", [])
+    env = spawner.user_env({"PATH": "/usr/bin:/bin", "ASTROHUB_PACKAGE_LAYER": "/h/sam/.astrohub/packages"})
+    entries = env["PATH"].split(":")
+    assert entries[:2] == ["/h/sam/.astrohub/packages/bin", os.path.dirname(sys.executable)]
+    assert entries[2:] == ["/usr/bin", "/bin"]
+    assert user_path("/a:/v/bin:/b", None, "/v/bin/python") == "/v/bin:/a:/b"  # no duplicate
+
+
+def test_terminal_is_a_non_login_shell_that_keeps_path():
+    # a login shell reads /etc/profile, which resets PATH to the system's
+    from jupyter_server.serverapp import ServerApp
+
+    args = make_spawner("sam", []).get_args()
+    app = ServerApp()
+    app.parse_command_line([a for a in args if a.startswith("--ServerApp.terminado_settings")])
+    assert app.terminado_settings == {"shell_command": "/bin/bash"}
 
 
 def test_prepare_user_dirs_private(tmp_path):

@@ -96,6 +96,7 @@ def test_states_read_from_files(settings):
     with pytest.raises(jobs.JobFailedError, match="bad"):
         failed.result()
     assert failed.wait(timeout=0) == "failed"
+    assert failed.wait(timeout=0).error == "ValueError: bad" and "ValueError: bad" in repr(failed)
     # a "running" job whose process is gone is reported failed, and that is recorded
     lost = _fake_job(settings, "running", pid=2**22 + 12345, start_ticks=1, pgid=2**22 + 12345, progress=0.3)
     assert lost.status() == "failed"
@@ -154,3 +155,21 @@ def test_error_options_from_json_columns_quantities_and_ellipses():
         with pytest.raises(jobs.JobError) as info:
             _errors_option("left_errors", bad, t)
         assert info.value.code == "bad-param"
+
+
+def test_log_is_a_method_with_a_tail(settings):
+    # issue 16: job.log() raised TypeError: 'str' object is not callable
+    job = _fake_job(settings, "failed", error="ValueError: bad")
+    assert job.log() == ""
+    (job.dir / "log.txt").write_text("one\ntwo\nthree\n")
+    assert job.log() == "one\ntwo\nthree\n" and job.log(tail=2) == "two\nthree\n" and job.log(tail=0) == ""
+
+
+def test_paths_and_quantities_become_job_parameters():
+    from pathlib import Path
+
+    from platform_lib.jobs._job import _jsonable
+
+    got = _jsonable({"left": Path("/h/a.hats"), "radius": 1 * u.arcsec, "errors": (Path("e"), 2 * u.deg), "n": 3})
+    assert got == {"left": "/h/a.hats", "radius": "1.0 arcsec", "errors": ["e", "2.0 deg"], "n": 3}
+    assert json.loads(json.dumps(got)) == got

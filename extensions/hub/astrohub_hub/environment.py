@@ -8,21 +8,69 @@ by ``dask_gateway`` (``DASK_GATEWAY__*``), by dask-labextension (``DASK_LABEXTEN
 made from JupyterLab's Dask sidebar are ``dask_gateway.GatewayCluster`` objects, whose dashboard links go
 through the hub to the gateway) and by ``distributed`` (``DASK_DISTRIBUTED__DASHBOARD__LINK``: the
 dashboard of a ``LocalCluster`` started in a kernel is reached through jupyter-server-proxy at
-``/user/<name>/proxy/<port>/status``, not at an unreachable ``127.0.0.1:8787``).
+``/user/<name>/proxy/<port>/status``, not at an unreachable ``127.0.0.1:8787``), and by pip and Python
+(the user's package layer, :func:`package_layer_environment`: ``%pip install`` goes to a folder in the
+user's home that is on ``PYTHONPATH``, constrained to the platform's own versions; the constraints file
+there is written by ``astrohub_server.packages`` when the user's server starts) and by numba
+(``NUMBA_CACHE_DIR``: a folder of the user's, seeded with the platform's compiled crossmatch kernel).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, Callable, Iterable
 
 from astrohub_hub.local import expand_user_path
 from astrohub_hub.settings import HubSettings
 
-__all__ = ["LOCAL_DASHBOARD_LINK", "archive_url", "environment_callables", "user_environment"]
+__all__ = [
+    "LOCAL_DASHBOARD_LINK",
+    "NUMBA_CACHE",
+    "PACKAGE_LAYER",
+    "archive_url",
+    "environment_callables",
+    "package_layer_environment",
+    "user_environment",
+]
 
 #: ``distributed.dashboard.link`` in user servers: a kernel's LocalCluster dashboard via jupyter-server-proxy.
 LOCAL_DASHBOARD_LINK = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
+
+
+#: The user's package layer, relative to their home: what ``%pip install`` installs into (``PIP_PREFIX``).
+PACKAGE_LAYER = ".astrohub/packages"
+#: The user's numba cache, relative to their home (seeded at server start by ``astrohub_server.numbacache``).
+NUMBA_CACHE = ".cache/astrohub/numba"
+#: The layer's ``site-packages`` below ``PACKAGE_LAYER`` (pip's ``--prefix`` scheme). The user image and
+#: the local platform run the hub's Python version (3.11); an operator with another one overrides
+#: ``PYTHONPATH`` in ``settings.environment``.
+_LAYER_SITE = f"lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"
+
+
+def package_layer_environment(home: str) -> dict[str, str]:
+    """The variables that make ``pip install`` (and ``%pip install``) write to the user's own layer.
+
+    ``PIP_PREFIX`` sends every install to ``<home>/.astrohub/packages`` (pip's ``--user`` is refused
+    in a virtual environment; ``--prefix`` is not), ``PYTHONPATH`` puts its ``site-packages`` on every
+    kernel's and terminal Python's path, and ``PIP_CONSTRAINT`` names the platform's own pinned
+    versions (written there by ``astrohub_server.packages`` at server start), so pip refuses a package
+    that would replace one of them and reuses them otherwise. Nothing else is shared: the layer is in
+    the user's home, which only they can write.
+
+    Examples
+    --------
+    >>> package_layer_environment("/h/ann")["PIP_PREFIX"]
+    '/h/ann/.astrohub/packages'
+    """
+    layer = f"{home.rstrip('/')}/{PACKAGE_LAYER}"
+    return {
+        "ASTROHUB_PACKAGE_LAYER": layer,
+        "PIP_PREFIX": layer,
+        "PIP_CONSTRAINT": f"{layer}/platform-constraints.txt",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PYTHONPATH": f"{layer}/{_LAYER_SITE}",
+    }
 
 
 def archive_url(settings: HubSettings) -> str:
@@ -58,6 +106,9 @@ def user_environment(settings: HubSettings, username: str, groups: Iterable[str]
         "PLATFORM_DATASETS": storage.datasets,
         "PLATFORM_SCRATCH": expand_user_path(storage.scratch, username),
     }
+    env.update(package_layer_environment(env["PLATFORM_HOME"]))
+    # numba caches only where it can write: the user's own copy of the platform's compiled kernels
+    env["NUMBA_CACHE_DIR"] = f"{env['PLATFORM_HOME'].rstrip('/')}/{NUMBA_CACHE}"
     # dask expands {JUPYTERHUB_SERVICE_PREFIX} from the environment and {port} from the scheduler.
     env["DASK_DISTRIBUTED__DASHBOARD__LINK"] = LOCAL_DASHBOARD_LINK
     archive = archive_url(settings)

@@ -53,6 +53,7 @@ __all__ = [
     "running_as_root",
     "singleuser_command",
     "unreachable_by_others",
+    "user_path",
     "system_username",
     "visible_profiles",
 ]
@@ -132,6 +133,22 @@ def singleuser_command(
         f"sys.exit({func}())",
     ]
     return [python, "-c", "\n".join(lines)]
+
+
+def user_path(path: str, layer: str | None = None, python: str = sys.executable) -> str:
+    """``PATH`` for a user server: the user's package layer's ``bin``, then the platform Python's, then ``path``.
+
+    So the kernel, the JupyterLab terminal and ``!`` commands find the same ``python``, ``pip`` and
+    ``astrohub`` as the server, whether or not the hub was started from an activated virtualenv.
+
+    Examples
+    --------
+    >>> user_path("/usr/bin:/bin", "/h/ann/.astrohub/packages", "/opt/venv/bin/python")
+    '/h/ann/.astrohub/packages/bin:/opt/venv/bin:/usr/bin:/bin'
+    """
+    first = ([f"{layer}/bin"] if layer else []) + [os.path.dirname(python)]
+    rest = [entry for entry in path.split(os.pathsep) if entry and entry not in first]
+    return os.pathsep.join(first + rest)
 
 
 def running_as_root() -> bool:
@@ -344,6 +361,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
         env["USER"] = self.system_user
         env["HOME"] = self.user_home
         env["SHELL"] = self.user_shell
+        env["PATH"] = user_path(env.get("PATH", ""), env.get("ASTROHUB_PACKAGE_LAYER"))
         return env
 
     # -- profiles -----------------------------------------------------------------------------
@@ -410,6 +428,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
         args += [f"--ServerApp.jpserver_extensions={name}={on}" for name, on in extensions.items()]
         if extensions.get("astrohub_server"):
             args.append(f"--WarmKernels.count={self.warm_kernels}")
+        # JupyterLab's terminal: an interactive, non-login shell. A login shell (the default when the
+        # server has no tty) reads /etc/profile, which resets PATH and loses the platform's Python.
+        args.append(f"--ServerApp.terminado_settings=shell_command={self.user_shell}")
         return args
 
     async def start(self):

@@ -1,0 +1,89 @@
+"""First crossmatch call in a fresh kernel against a warm call, at 10^6 rows per side (issue 16).
+
+A fresh Jupyter kernel (started with ``jupyter_client``, as a user's server does) gets its own
+``NUMBA_CACHE_DIR``, seeded from the platform-wide cache the install step compiled
+(``astrohub kernels compile``) exactly as ``astrohub_server.numbacache`` seeds a user's at server
+start; it imports ``platform_lib.crossmatch`` and times its first ``crossmatch`` of two 10^6-row
+tables, then a second (warm) call of the same. ``--cold`` also times the first call with an empty
+cache (what a user paid before: the kernel compiled on first use). Figures go to docs/benchmarks.md.
+
+    .venv/bin/python bench/crossmatch_first_call.py [--rows 1000000] [--repeat 3] [--cold]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "extensions" / "server"))
+
+CODE = """
+import json, time, numpy as np, astropy.units as u
+from astropy.table import Table
+from platform_lib.crossmatch import crossmatch
+rng = np.random.default_rng(42)
+n = {rows}
+ra = rng.uniform(0, 360, n); dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+a = Table({{"ra": ra, "dec": dec}}); b = Table({{"ra": (ra + 2e-4) % 360, "dec": dec}})
+times = []
+for _ in range(2):
+    t0 = time.perf_counter(); m = crossmatch(a, b, radius=1 * u.arcsec); times.append(time.perf_counter() - t0)
+print("RESULT", json.dumps({{"first": times[0], "warm": times[1], "matches": len(m)}}))
+"""
+
+
+def run_in_fresh_kernel(code: str, env: dict[str, str], timeout: float = 900.0) -> dict:
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    out: list[str] = []
+    try:
+        reply = kc.execute_interactive(code, timeout=timeout, output_hook=lambda m: out.append(
+            m["content"].get("text", "") if m["msg_type"] == "stream" else ""))
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"kernel error: {reply['content'].get('evalue')}")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    line = next(l for l in "".join(out).splitlines() if l.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cold", action="store_true", help="also time a first call with an empty cache")
+    args = parser.parse_args()
+    from astrohub_server.numbacache import platform_numba_cache, seed_numba_cache
+
+    if not any(platform_numba_cache().rglob("*.nbi")):
+        sys.exit(f"no compiled kernel in {platform_numba_cache()}: run `astrohub kernels compile` first")
+    code = CODE.format(rows=args.rows)
+    rows = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+            seed_numba_cache(env)
+            rows.append(run_in_fresh_kernel(code, env))
+    first = statistics.median(r["first"] for r in rows)
+    warm = statistics.median(r["warm"] for r in rows)
+    print(f"{args.rows} x {args.rows} rows, {rows[0]['matches']} matches, {args.repeat} fresh kernels (medians):")
+    print(f"  first call, seeded cache: {first:.2f} s   warm call: {warm:.2f} s   "
+          f"difference {first - warm:.2f} s, ratio {first / warm:.2f}")
+    if args.cold:
+        with tempfile.TemporaryDirectory() as cache:
+            cold = run_in_fresh_kernel(code, {**os.environ, "NUMBA_CACHE_DIR": cache})
+        print(f"  first call, empty cache (compiles): {cold['first']:.2f} s  ({cold['first'] / warm:.1f}x warm)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

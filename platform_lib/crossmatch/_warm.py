@@ -1,0 +1,70 @@
+"""Compiling the crossmatch kernel ahead of use: the platform-wide numba cache and how to fill it.
+
+The kernel (:mod:`._engine`) is numba code cached on disk (``cache=True``); a process that finds no
+cache compiles it, 25 to 65 s here, on a user's first crossmatch. The install step (``make install``,
+the user image's build) runs ``astrohub kernels compile``, which fills :func:`platform_cache_dir`
+(``<sys.prefix>/share/astrohub/numba-cache``, readable by every user); numba needs a writable cache,
+so each user server copies it into the user's own ``NUMBA_CACHE_DIR`` when it starts
+(``astrohub_server.packages``). May import numpy, astropy.units and this package's ``_engine``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["compile_kernels", "platform_cache_dir", "warm_calls"]
+
+
+def platform_cache_dir() -> Path:
+    """The platform-wide numba cache of this Python environment (``<sys.prefix>/share/astrohub/numba-cache``)."""
+    return Path(sys.prefix) / "share" / "astrohub" / "numba-cache"
+
+
+def warm_calls() -> int:
+    """Run each compiled path of the kernel once on a few rows (what a first crossmatch would compile).
+
+    Returns the number of pairs found, so the work is not optimised away. Runs in this process, with
+    this process's ``NUMBA_CACHE_DIR``.
+    """
+    import astropy.units as u
+    import numpy as np
+
+    from platform_lib.crossmatch._engine import match_pairs
+
+    rng = np.random.default_rng(0)
+    lon = rng.uniform(0.0, 360.0, 2000)
+    lat = np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, 2000)))
+    found = 0
+    for k in (None, 1, 3):  # all pairs, nearest, k nearest
+        i1, _, _ = match_pairs(lon, lat, lon + 1e-4, lat, 1 * u.arcsec, k=k)
+        found += int(i1.size)
+    return found
+
+
+def compile_kernels(cache_dir: str | os.PathLike[str] | None = None, *, timeout: float = 900.0) -> Path:
+    """Compile the crossmatch kernel into ``cache_dir`` (default :func:`platform_cache_dir`); return it.
+
+    Runs :func:`warm_calls` in a fresh Python with ``NUMBA_CACHE_DIR=cache_dir`` (numba reads it at
+    import), then makes the folder readable by everyone. Idempotent: a second run loads the cache
+    and compiles nothing.
+
+    Examples
+    --------
+    >>> compile_kernels("/tmp/astrohub-numba-cache")  # doctest: +SKIP
+    PosixPath('/tmp/astrohub-numba-cache')
+    """
+    target = Path(cache_dir) if cache_dir is not None else platform_cache_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(target)}
+    code = "from platform_lib.crossmatch._warm import warm_calls; warm_calls()"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"compiling the crossmatch kernel into {target} failed:\n{result.stderr[-2000:]}")
+    for folder, dirs, files in os.walk(target):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    return target

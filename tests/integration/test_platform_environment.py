@@ -1,0 +1,167 @@
+"""A user's environment on the running platform: the terminal's Python, and the per-user ``%pip`` layer.
+
+Issue 16: the JupyterLab terminal ran a Python without ``platform_lib`` and had no ``astrohub``
+command, and users could not install anything. Each check goes through the real hub and the user's
+own server: a terminal over the terminals REST API and its websocket, ``%pip`` in a kernel.
+The packages installed are wheels this module builds (no network needed).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import websocket
+
+PROBE = "astrohub-layer-probe"
+
+
+def _wheel(folder: Path, name: str, version: str, code: str, requires: tuple[str, ...] = ()) -> Path:
+    """A minimal pure-Python wheel: one module named like the distribution."""
+    dist = name.replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    files = {
+        f"{dist}.py": code,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        + "".join(f"Requires-Dist: {r}\n" for r in requires),
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: astrohub-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    path = folder / f"{dist}-{version}-py3-none-any.whl"
+    record = []
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, text in files.items():
+            data = text.encode()
+            archive.writestr(member, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{member},sha256={digest},{len(data)}")
+        record.append(f"{info}/RECORD,,")
+        archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+    path.chmod(0o644)
+    return path
+
+
+@pytest.fixture(scope="module")
+def wheels():
+    """A folder every system user can read, with the probe wheel and one that conflicts with the platform."""
+    folder = Path(tempfile.mkdtemp(prefix="astrohub-wheels-"))
+    folder.chmod(0o755)
+    _wheel(folder, PROBE, "1.0", "import os\nWHERE = os.path.dirname(os.path.abspath(__file__))\n")
+    _wheel(folder, "astrohub-layer-conflict", "1.0", "X = 1\n", ("numpy<1",))
+    yield folder
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+
+
+@pytest.fixture(scope="module")
+def two_users(platform):
+    ann, bob = platform.unique("envann"), platform.unique("envbob")
+    for user in (ann, bob):
+        platform.create_user(user)
+        platform.start_server(user)
+    yield ann, bob
+    for user in (ann, bob):
+        platform.stop_server(user)
+
+
+def _terminal(platform, user: str, command: str, marker: str, timeout: float = 60.0) -> str:
+    """Run ``command`` in a new JupyterLab terminal of ``user``'s server; its output up to ``marker``."""
+    headers = {"Authorization": f"token {platform.user_token(user)}"}
+    base = platform.server_url(user)
+    response = platform.session.post(f"{base}api/terminals", headers=headers, timeout=30)
+    response.raise_for_status()
+    name = response.json()["name"]
+    conn = websocket.create_connection(
+        f"{base.replace('http', 'ws', 1)}terminals/websocket/{name}",
+        header=[f"{k}: {v}" for k, v in headers.items()], timeout=timeout,
+    )
+    output = ""
+    try:
+        conn.send(json.dumps(["stdin", f"{command}; echo {marker[:3]}''{marker[3:]}\r"]))
+        deadline = time.monotonic() + timeout
+        while marker not in output:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the terminal did not print {marker!r}; output so far:\n{output}")
+            message = json.loads(conn.recv())
+            if message[0] == "stdout":
+                output += message[1]
+        return output
+    finally:
+        conn.close()
+        platform.session.delete(f"{base}api/terminals/{name}", headers=headers, timeout=30)
+
+
+def test_terminal_runs_the_platform_python_and_the_astrohub_cli(platform, two_users):
+    ann, _ = two_users
+    out = _terminal(
+        platform, ann,
+        "python -c 'import platform_lib, matplotlib, scipy, pandas, sys; print(\"PY\", sys.executable)'"
+        " && astrohub --help | head -3",
+        "ENVDONE",
+    )
+    assert "Traceback" not in out, out
+    assert "command not found" not in out, out
+    venv_bin = os.path.dirname(os.path.abspath(os.sys.executable))
+    assert f"PY {venv_bin}/python" in out, out
+    assert "usage: astrohub" in out, out
+
+
+def test_pip_layer_is_per_user_persistent_and_held_to_the_platform_pins(platform, two_users, wheels):
+    ann, bob = two_users
+    pip = f"%pip install --no-index --find-links {wheels}"
+    # ann installs, and the same kernel imports it at once, from her layer
+    out = platform.execute(ann, f"{pip} {PROBE}\nimport astrohub_layer_probe\nprint('AT', astrohub_layer_probe.WHERE)")
+    assert "Successfully installed astrohub-layer-probe-1.0" in out, out
+    where = out.split("AT ", 1)[1].strip()
+    assert "/.astrohub/packages/lib/python3." in where and ann in where, where
+    # the platform's own environment did not change
+    assert importlib.util.find_spec("astrohub_layer_probe") is None
+    assert not any(Path(p).joinpath("astrohub_layer_probe.py").exists() for p in os.sys.path if p)
+    # bob does not see it
+    with pytest.raises(AssertionError) as missing:  # conftest's KernelError
+        platform.execute(bob, "import astrohub_layer_probe")
+    assert getattr(missing.value, "ename", None) == "ModuleNotFoundError", missing.value
+    # a package that would replace one of the platform's pins is refused, naming the pin
+    out = platform.execute(ann, f"{pip} astrohub-layer-conflict")
+    assert "conflicting dependencies" in out and "(constraint) numpy==" in out, out
+    assert "Successfully installed" not in out
+    # a package that does not exist: pip's clear message
+    out = platform.execute(ann, f"{pip} astrohub-no-such-package")
+    assert "No matching distribution found for astrohub-no-such-package" in out, out
+    # the layer survives a restart of ann's server
+    platform.stop_server(ann)
+    platform.start_server(ann)
+    assert platform.execute(ann, "import astrohub_layer_probe; print(astrohub_layer_probe.WHERE)").strip() == where
+    # and the numpy ann's kernels import is still the platform's
+    out = platform.execute(ann, "import numpy; print(numpy.__file__)")
+    assert "/.astrohub/" not in out, out
+
+
+def test_first_crossmatch_in_a_new_kernel_loads_the_compiled_kernel(platform, two_users):
+    # issue 16: the first in-memory crossmatch in a new environment spent 24 to 55 s compiling
+    from platform_lib.crossmatch._warm import platform_cache_dir
+
+    assert any(platform_cache_dir().rglob("*.nbi")), "no platform numba cache: `make install` runs `astrohub kernels compile`"
+    _, bob = two_users
+    out = platform.execute(bob, (
+        "import os\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "from platform_lib.crossmatch import _engine\n"
+        "from platform_lib.crossmatch._warm import warm_calls\n"
+        "warm_calls()\n"
+        "found = [f for f in vars(_engine).values() if isinstance(f, CPUDispatcher)]\n"
+        "print('CACHE', os.environ['NUMBA_CACHE_DIR'])\n"
+        "print('HITS', sum(sum(f._cache_hits.values()) for f in found))\n"
+        "print('MISSES', sum(sum(f._cache_misses.values()) for f in found))\n"
+    ), timeout=300)
+    assert f"{bob}/.cache/astrohub/numba" in out, out
+    assert "MISSES 0\n" in out, out
+    assert "HITS 0\n" not in out, out

@@ -1,0 +1,100 @@
+"""Unit tests of the user's package layer: the hub's variables and the server's constraints file."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+
+from astrohub_hub.environment import package_layer_environment, user_environment
+from astrohub_hub.settings import HubSettings
+from astrohub_server.packages import CONSTRAINTS_HEADER, constraints_text, prepare_layer
+
+
+def _settings() -> HubSettings:
+    return HubSettings.model_validate({"mode": "local", "storage": {
+        "home": "/h/{username}", "groupsRoot": "/g", "datasets": "/d", "scratch": "/s/{username}"}})
+
+
+def test_every_user_server_gets_its_own_layer():
+    ann, bob = user_environment(_settings(), "ann", []), user_environment(_settings(), "bob", [])
+    assert ann["PIP_PREFIX"] == "/h/ann/.astrohub/packages"
+    assert ann["PYTHONPATH"].startswith("/h/ann/.astrohub/packages/lib/python3.")
+    assert ann["PYTHONPATH"].endswith("/site-packages")
+    assert ann["PIP_CONSTRAINT"] == "/h/ann/.astrohub/packages/platform-constraints.txt"
+    assert bob["PIP_PREFIX"] == "/h/bob/.astrohub/packages"
+    assert package_layer_environment("/h/ann/")["PIP_PREFIX"] == "/h/ann/.astrohub/packages"
+
+
+def test_constraints_pin_every_platform_distribution_once():
+    text = constraints_text(importlib.metadata.distributions())
+    assert text.startswith(CONSTRAINTS_HEADER)
+    pins = dict(line.split("==") for line in text.splitlines() if line and not line.startswith("#"))
+    assert pins["numpy"] == importlib.metadata.version("numpy")
+    assert pins["jupyter-server"] == importlib.metadata.version("jupyter_server")
+    assert all(name == name.lower() and "_" not in name for name in pins)
+
+
+def test_prepare_layer_makes_site_packages_and_a_pip_readable_constraints_file(tmp_path):
+    env = package_layer_environment(str(tmp_path))
+    layer = prepare_layer(env)
+    assert layer == tmp_path / ".astrohub" / "packages"
+    site = tmp_path / env["PYTHONPATH"].split(str(tmp_path) + "/")[1]
+    assert site.is_dir()
+    constraints = layer / "platform-constraints.txt"
+    before = constraints.stat().st_mtime_ns
+    assert prepare_layer(env) == layer and constraints.stat().st_mtime_ns == before  # unchanged: not rewritten
+    # pip itself reads the file: the platform's numpy satisfies it with no index at all
+    numpy = importlib.metadata.version("numpy")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-index", "numpy", "-c", str(constraints)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "already satisfied: numpy" in result.stdout and numpy in constraints.read_text()
+
+
+def test_prepare_layer_without_a_layer_or_with_a_read_only_home(tmp_path, capsys):
+    assert prepare_layer({}) is None
+    home = tmp_path / "ro"
+    home.mkdir()
+    home.chmod(0o500)
+    try:
+        env = package_layer_environment(str(home))
+        if prepare_layer(env) is None:  # root can write anyway
+            assert "is not available" in capsys.readouterr().err
+    finally:
+        home.chmod(0o700)
+
+
+def test_every_user_gets_their_own_numba_cache():
+    assert user_environment(_settings(), "ann", [])["NUMBA_CACHE_DIR"] == "/h/ann/.cache/astrohub/numba"
+
+
+def test_seed_numba_cache_copies_new_and_changed_files_only(tmp_path):
+    from astrohub_server.numbacache import seed_numba_cache
+
+    seed = tmp_path / "seed" / "crossmatch_abc"
+    seed.mkdir(parents=True)
+    (seed / "_engine._sweep-502.py311.nbi").write_bytes(b"index")
+    (seed / "_engine._sweep-502.py311.1.nbc").write_bytes(b"code")
+    mine = tmp_path / "home" / ".cache" / "astrohub" / "numba"
+    env = {"NUMBA_CACHE_DIR": str(mine)}
+    assert seed_numba_cache(env, tmp_path / "seed") == 2
+    assert (mine / "crossmatch_abc" / "_engine._sweep-502.py311.1.nbc").read_bytes() == b"code"
+    assert seed_numba_cache(env, tmp_path / "seed") == 0  # unchanged: nothing copied
+    (mine / "crossmatch_abc" / "own.nbi").write_bytes(b"the user's own")  # kept
+    (seed / "_engine._sweep-502.py311.nbi").write_bytes(b"index v2")
+    assert seed_numba_cache(env, tmp_path / "seed") == 1
+    assert (mine / "crossmatch_abc" / "_engine._sweep-502.py311.nbi").read_bytes() == b"index v2"
+    assert (mine / "crossmatch_abc" / "own.nbi").exists()
+    assert seed_numba_cache({}, tmp_path / "seed") == 0
+    assert seed_numba_cache(env, tmp_path / "missing") == 0
+
+
+def test_platform_cache_folders_agree():
+    from astrohub_server.numbacache import platform_numba_cache
+
+    from platform_lib.crossmatch._warm import platform_cache_dir
+
+    assert platform_numba_cache() == platform_cache_dir()
