@@ -8,15 +8,31 @@ crossmatch), compute the MOC, then register everything in one SQLite transaction
 position columns is stored as plain Parquet, without a MOC, with a :class:`NoPositionWarning`.
 Each catalogue's folder under ``registry.data_root`` is :func:`slug` of its name, a one-to-one
 encoding, and ingest refuses a folder that holds another registered catalogue's data.
+
+Crash safety: the registry never names a missing folder, whenever the process dies. A catalogue's
+folder ``<slug>`` is a symbolic link to its current version ``<slug>_=<hex>`` (``=`` never occurs in a
+slug); the registry stores paths under ``<slug>``, which stay the same across ``replace``. The new
+data is written to ``.tmp-<slug>-<pid>-<hex>``; then, under an exclusive lock (``.ingest.lock`` in
+``data_root``), it is renamed to a new version folder, the registry rows are switched in one
+transaction, the link is switched by renaming a new link over it (atomic), and only then is the
+replaced version deleted. Killed at any step, the link and the registry name folders that exist;
+the next ingest removes, under the same lock, what the killed run left: ``.tmp-*`` folders of
+processes that are gone, ``.old-*`` folders (of earlier versions) and version folders no link
+points to. A catalogue ingested before versions existed (``<slug>`` a real folder) is moved to a
+version folder first (the one moment its folder is missing, once).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import os
 import shutil
 import uuid
 import warnings
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -111,11 +127,14 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
             "or choose another name", value=src.name,
         )
     folder = slug(src.name)
-    final_dir = registry.data_root / folder
-    _check_folder_owner(registry, final_dir, src.name)
+    link = registry.data_root / folder
+    _check_folder_owner(registry, link, src.name)
     previous = _catalog_folders(registry, src.name) if replace else set()
     _check_table_names(src)
-    tmp_dir = registry.data_root / f".tmp-{folder}-{uuid.uuid4().hex[:8]}"
+    registry.data_root.mkdir(parents=True, exist_ok=True)
+    with _ingest_lock(registry):
+        _remove_debris(registry)
+    tmp_dir = registry.data_root / f".tmp-{folder}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp_dir.mkdir(parents=True)
     # Three steps per table (convert, finish the HATS write, MOC) plus registering; write_hats adds one
     # step per partition once it knows how many, and advances as each is written. Every update is
@@ -125,36 +144,94 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
     try:
         prepared = []
         for st in src.tables:
-            prepared.append(_ingest_table(st, src, tmp_dir, final_dir, partition_rows, moc_order, steps,
+            prepared.append(_ingest_table(st, src, tmp_dir, link, partition_rows, moc_order, steps,
                                           margin_arcsec))
-        old_dir = None
-        if final_dir.exists():
-            old_dir = final_dir.with_name(f".old-{final_dir.name}-{uuid.uuid4().hex[:8]}")
-            final_dir.rename(old_dir)
-        tmp_dir.rename(final_dir)
-        try:
-            info = registry.add_catalog(
-                CatalogInfo(src.name, src.title, src.authors, src.reference, src.description, tuple(src.keywords)),
-                prepared, replace=replace,
-            )
-        except BaseException:
-            shutil.rmtree(final_dir, ignore_errors=True)
-            if old_dir is not None:
-                old_dir.rename(final_dir)
-            raise
-        if old_dir is not None:
-            shutil.rmtree(old_dir, ignore_errors=True)
-        for stale in previous - {final_dir}:  # the replaced catalogue's folder under an older naming scheme
-            if not _folder_owners(registry, stale):
-                shutil.rmtree(stale, ignore_errors=True)
-        for link in _links([t for t, _ in prepared], registry, src.name):
-            registry.add_link(link)
+        with _ingest_lock(registry):
+            version = registry.data_root / f"{folder}_={uuid.uuid4().hex[:8]}"
+            tmp_dir.rename(version)
+            replaced = _current_version(link)
+            try:
+                info = registry.add_catalog(
+                    CatalogInfo(src.name, src.title, src.authors, src.reference, src.description,
+                                tuple(src.keywords)),
+                    prepared, replace=replace,
+                )
+            except BaseException:
+                shutil.rmtree(version, ignore_errors=True)
+                raise
+            _point(link, version)
+            if replaced is not None and replaced != version:
+                shutil.rmtree(replaced, ignore_errors=True)
+            # The replaced catalogue's folders under an older naming scheme, now nobody's.
+            for stale in previous - {link}:
+                if not _folder_owners(registry, stale):
+                    shutil.rmtree(stale, ignore_errors=True)
+        for table_link in _links([t for t, _ in prepared], registry, src.name):
+            registry.add_link(table_link)
         steps.update(1)
         return info
     finally:
         steps.close()
         if tmp_dir.exists():
             shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _current_version(link: Path) -> Path | None:
+    """The version folder ``link`` points to (a legacy real folder is first moved to a version folder)."""
+    if link.is_symlink():
+        return link.parent / os.readlink(link)
+    if link.is_dir():  # ingested before versions: move it aside once and link to it
+        legacy = link.with_name(f"{link.name}_={uuid.uuid4().hex[:8]}")
+        link.rename(legacy)
+        _point(link, legacy)
+        return legacy
+    return None
+
+
+def _point(link: Path, version: Path) -> None:
+    """Make ``link`` a relative symbolic link to ``version``, atomically (a new link renamed over it)."""
+    new = link.with_name(f".tmp-link-{link.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    os.symlink(version.name, new)
+    os.replace(new, link)
+
+
+@contextlib.contextmanager
+def _ingest_lock(registry: Registry) -> Iterator[None]:
+    """Hold the exclusive lock of ``registry.data_root`` (renames, registry switch, debris removal)."""
+    with open(registry.data_root / ".ingest.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_debris(registry: Registry) -> None:
+    """Remove what killed ingests left in ``data_root`` (call with :func:`_ingest_lock` held)."""
+    root = registry.data_root
+    targets = {root / os.readlink(e) for e in root.iterdir() if e.is_symlink()}
+    for entry in root.iterdir():
+        name = entry.name
+        if name.startswith(".tmp-"):
+            pid = name.rsplit("-", 2)[-2] if name.count("-") >= 3 else ""
+            if pid.isdigit() and _pid_alive(int(pid)):
+                continue  # an ingest still writing
+        elif entry.is_symlink() or not (name.startswith(".old-") or ("_=" in name and entry not in targets)):
+            continue
+        if entry.is_symlink() or not entry.is_dir():
+            entry.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _folder_owners(registry: Registry, folder: Path) -> set[str]:

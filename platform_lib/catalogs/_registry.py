@@ -126,7 +126,8 @@ class Registry:
     """
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
-        self.path = Path(path)
+        # Absolute, so the table paths stored under data_root stay valid from any working folder.
+        self.path = Path(path).absolute()
         self.readonly = readonly
         self._local = threading.local()
         self._ranges_cache: dict[int, tuple[int, np.ndarray]] = {}

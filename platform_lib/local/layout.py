@@ -5,7 +5,7 @@ Owns :class:`DataLayout` (pure path arithmetic plus :meth:`DataLayout.check_writ
 are created by the hub extension's spawner and group sync service, which own their permissions.
 
 ``<data>/home/<user>``, ``<data>/groups/<group>``, ``<data>/datasets`` (read-only to users: root-owned
-0755 when run as root), ``<data>/scratch/<user>``, ``<data>/state/`` (hub DB, cookie secret, tokens,
+0755 when run as root), ``<data>/scratch/<user>``, ``<data>/clusters/<cluster>`` (Dask clusters' folders, made by the gateway), ``<data>/state/`` (hub DB, cookie secret, tokens,
 credentials, logs, pid and lock files; 0700).
 """
 
@@ -42,6 +42,11 @@ class DataLayout:
     @property
     def scratch_root(self) -> Path:
         return self.root / "scratch"
+
+    @property
+    def clusters(self) -> Path:
+        """The Dask clusters' folders (the gateway makes it 0711; each cluster's is its owner's, 0700)."""
+        return self.root / "clusters"
 
     @property
     def state(self) -> Path:

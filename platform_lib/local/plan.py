@@ -152,6 +152,8 @@ def hub_settings(
                 "address": f"{ip}:0",
                 "proxy_address": f"{ip}:{config.gateway.port}",
                 "hub_api_url": f"http://{ip}:{config.hub.hub_port}/hub/api",
+                # Not in /tmp, where the names of everyone's clusters could be listed (0711, root's).
+                "clusters_directory": str(layout.clusters),
                 # Dask workers run as the same users as the servers.
                 "backend": {None: "auto", True: "local", False: "unsafe"}[config.users.run_as_system_users],
             },

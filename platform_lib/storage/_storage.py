@@ -4,18 +4,23 @@ Addresses are ``"<space>:<path>"`` (``home:results/m31.fits``, ``group/lensing:s
 ``datasets:gaia/README``) or an fsspec URL under a configured object space. Every write goes to a
 temporary file beside the target and is renamed into place when complete; bytes are counted as they
 are written, and a write that would take the space over its quota is stopped, its temporary file
-removed, and :class:`QuotaExceeded` raised, so the old state is left intact. Only this module and
+removed, and :class:`QuotaExceeded` raised, so the old state is left intact. An operating-system
+failure of any call (disk full, no permission, an I/O error) is a :class:`StorageError` too, whose
+``code`` names the cause (``disk-full``, ``permission-denied``, ``os-error``), whose message names the
+address and the system's reason, and whose ``__cause__`` is the ``OSError``. Only this module and
 ``_spaces`` touch fsspec.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import posixpath
 import shutil
 import uuid
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, TypeVar
 
 from platform_lib.storage._errors import (
     AlreadyExists,
@@ -32,6 +37,37 @@ from platform_lib.storage._spaces import INTERNAL_PREFIX, QUOTA_FILE, Space, spa
 __all__ = ["Storage", "Entry", "Usage"]
 
 _CHUNK = 1 << 20
+_F = TypeVar("_F", bound=Callable[..., Any])
+#: errno -> (code, what to do), for operating-system failures.
+_OS_CAUSES = {
+    errno.ENOSPC: ("disk-full", "the disk is full: free space (delete files you no longer need) or write to "
+                                "another space, e.g. scratch"),
+    errno.EDQUOT: ("disk-full", "the filesystem's quota is used up: free space or ask for a larger quota"),
+    errno.EACCES: ("permission-denied", "you have no permission there: check the folder's owner and mode"),
+    errno.EPERM: ("permission-denied", "the operation is not permitted there"),
+    errno.EROFS: ("read-only", "the filesystem is mounted read-only: write to home, scratch or a group space"),
+}
+
+
+def _os_failures(method: _F) -> _F:
+    """Turn an ``OSError`` escaping ``method`` into a :class:`StorageError` naming the address and cause."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            address = args[0] if args and isinstance(args[0], str) else None
+            if isinstance(exc, FileNotFoundError) and address is not None:
+                raise PathNotFound(f"{address}: no such file or folder ({exc.strerror or exc})",
+                                   value=address) from exc
+            code, advice = _OS_CAUSES.get(exc.errno, ("os-error", "retry; if it persists, tell an operator"))
+            where = f"{address}: " if address is not None else ""
+            reason = exc.strerror or type(exc).__name__
+            raise StorageError(f"{where}{method.__name__} failed: {reason} ({advice})", code=code,
+                               value=address) from exc
+
+    return call  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -154,11 +190,13 @@ class Storage(TableIO):
                 )
 
     # -- queries -------------------------------------------------------------------------
+    @_os_failures
     def exists(self, address: str) -> bool:
         """True when a file or folder is at ``address``."""
         space, full = self._resolve(address)
         return space.fs.exists(full)
 
+    @_os_failures
     def list(self, address: str) -> list[Entry]:
         """The files and folders directly inside the folder at ``address`` (or the file itself)."""
         space, full = self._resolve(address)
@@ -174,6 +212,7 @@ class Storage(TableIO):
             out.append(Entry(f"{space.name}:{rel}", name, kind, int(info.get("size") or 0)))
         return sorted(out, key=lambda e: e.name)
 
+    @_os_failures
     def usage(self, space: str | None = None) -> Usage | dict[str, Usage]:
         """Bytes and files used, and the quota, of one space (or of every space, as a dict)."""
         if space is None:
@@ -182,6 +221,7 @@ class Storage(TableIO):
         used, files = s.used_bytes()
         return Usage(s.name, used, files, s.quota_bytes())
 
+    @_os_failures
     def set_quota(self, space: str, quota: int | None) -> None:
         """Write the space's quota file (bytes; ``None`` removes the quota). An operator action."""
         s = self.space(space)
@@ -197,6 +237,7 @@ class Storage(TableIO):
         self._commit(s, file, [f'{{"bytes": {quota}}}'.encode()], check_quota=False)
 
     # -- reading -------------------------------------------------------------------------
+    @_os_failures
     def open(self, address: str) -> BinaryIO:
         """The file at ``address`` opened for binary reading."""
         space, full = self._resolve(address)
@@ -204,6 +245,7 @@ class Storage(TableIO):
             raise PathNotFound(f"{address}: no such file", value=address)
         return space.fs.open(full, "rb")
 
+    @_os_failures
     def read_bytes(self, address: str) -> bytes:
         """The whole content of the file at ``address``."""
         with self.open(address) as fh:
@@ -215,6 +257,7 @@ class Storage(TableIO):
         return full if space.local else None
 
     # -- writing -------------------------------------------------------------------------
+    @_os_failures
     def write_bytes(self, address: str, data: bytes | Iterable[bytes] | BinaryIO, *, overwrite: bool = True) -> str:
         """Write ``data`` (bytes, an iterable of byte chunks, or a binary file) atomically to ``address``.
 
@@ -268,6 +311,7 @@ class Storage(TableIO):
                 pass
             raise
 
+    @_os_failures
     def mkdir(self, address: str) -> str:
         """Create the folder at ``address`` (and its parents)."""
         space, full = self._resolve(address)
@@ -276,6 +320,7 @@ class Storage(TableIO):
         space.fs.makedirs(full, exist_ok=True)
         return address
 
+    @_os_failures
     def delete(self, address: str, *, recursive: bool = False) -> None:
         """Delete the file (or, with ``recursive``, the folder) at ``address``."""
         space, full = self._resolve(address)
@@ -296,6 +341,7 @@ class Storage(TableIO):
         else:
             space.fs.rm(full)
 
+    @_os_failures
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> str:
         """Copy a file from ``src`` to ``dst`` (any two spaces), atomically and within ``dst``'s quota."""
         src_space, src_full = self._resolve(src)
@@ -304,6 +350,7 @@ class Storage(TableIO):
         with src_space.fs.open(src_full, "rb") as fh:
             return self.write_bytes(dst, fh, overwrite=overwrite)
 
+    @_os_failures
     def move(self, src: str, dst: str, *, overwrite: bool = False) -> str:
         """Move a file from ``src`` to ``dst``: a rename within a space, else copy then delete."""
         src_space, src_full = self._resolve(src)
@@ -324,6 +371,7 @@ class Storage(TableIO):
         src_space.fs.rm(src_full)
         return dst
 
+    @_os_failures
     def share(self, address: str, group: str, *, path: str | None = None, overwrite: bool = False) -> str:
         """Copy the file at ``address`` into the workspace of ``group`` (the user must be a member).
 

@@ -125,7 +125,7 @@ def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
         procs = poll(lambda: (lambda p: p if len(p) >= 2 else None)(_cluster_processes(name)), 30,
                       "the scheduler and a worker")
         commands = " ".join(" ".join(p.cmdline()) for p in procs)
-        assert "dask_scheduler" in commands and "dask_worker" in commands, commands
+        assert "dasknode scheduler" in commands and "dasknode worker" in commands, commands
     finally:
         down = subprocess.run([*base, "down", "--data-dir", str(data)], capture_output=True, text=True, timeout=180)
     assert down.returncode == 0, down.stdout + down.stderr

@@ -42,7 +42,7 @@ def python_reachable(monkeypatch):
 def test_jupyterhub_authentication():
     c = Config()
     configure_gateway(c, settings())
-    assert c.DaskGateway.authenticator_class == "dask_gateway_server.auth.JupyterHubAuthenticator"
+    assert c.DaskGateway.authenticator_class == "astrohub_hub.dashboards.HubTokenAuthenticator"
     assert c.JupyterHubAuthenticator.jupyterhub_api_url == "http://127.0.0.1:8081/hub/api"
     assert c.JupyterHubAuthenticator.jupyterhub_api_token == "gw-token"
     assert c.JupyterHubAuthenticator.jupyterhub_service_name == "dask-gateway"
@@ -79,7 +79,8 @@ def test_limits_and_cluster_config():
     assert c.ClusterConfig.cluster_max_cores == 6
     assert c.ClusterConfig.cluster_max_memory == 12 * GIB
     assert c.ClusterConfig.cluster_max_workers == 5
-    assert c.ClusterConfig.scheduler_cmd[1:] == ["-m", "distributed.cli.dask_scheduler"]
+    assert c.ClusterConfig.scheduler_cmd[1:] == ["-m", "astrohub_hub.dasknode", "scheduler"]
+    assert c.ClusterConfig.worker_cmd[1:] == ["-m", "astrohub_hub.dasknode", "worker"]
     assert c.LimitedLocalBackend.platform_environment["PLATFORM_HOME"] == "/srv/home/{username}"
 
 

@@ -300,3 +300,38 @@ def test_quota_file_is_protected_through_symbolic_links(storage, spaces):
         with pytest.raises(StorageError, match="reserved"):
             attempt()
     assert storage.usage("home").quota == 1000
+
+
+@pytest.fixture
+def full_disk(spaces):
+    """``spaces/scratch`` on a real 64 kB tmpfs (root only), so writes past it fail with ENOSPC."""
+    import subprocess
+
+    target = spaces / "scratch"
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(target)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+
+
+def test_a_full_disk_is_a_storage_error_with_the_cause_and_leaves_nothing(storage, full_disk):
+    import errno
+
+    storage.write_bytes("scratch:small.txt", b"kept")
+    with pytest.raises(StorageError) as caught:
+        storage.write_bytes("scratch:big.bin", b"x" * 200_000)
+    err = caught.value
+    assert err.code == "disk-full" and err.value == "scratch:big.bin"
+    assert "scratch:big.bin" in str(err) and "No space left on device" in str(err)
+    assert isinstance(err.__cause__, OSError) and err.__cause__.errno == errno.ENOSPC
+    assert _raw_files(full_disk) == ["small.txt"]  # no temporary file left behind
+    with pytest.raises(StorageError, match="disk is full") as overwrite:
+        storage.write_bytes("scratch:small.txt", b"y" * 200_000)
+    assert overwrite.value.code == "disk-full"
+    assert storage.read_bytes("scratch:small.txt") == b"kept"  # the old content is intact

@@ -20,6 +20,11 @@ through JupyterHub (``JupyterHubAuthenticator``: the user's hub token is resolve
   :func:`configure_gateway_kubernetes`): ``AstroKubeBackend``, dask-gateway's ``KubeBackend``
   (defined on first use, since ``kubernetes_asyncio`` is only needed there).
 
+The local backends run schedulers and workers through :mod:`astrohub_hub.dasknode` (their HTTP
+servers on Unix sockets in the cluster's private folder, 0600) and serve dashboards only through the
+authenticated ``/clusters/<name>/`` route of :mod:`astrohub_hub.dashboards`; the clusters' parent
+folder is root's, 0711, so other users can neither list cluster names nor enter another's folder.
+
 All of them enforce ``max_clusters_per_user`` through :class:`UserClusterLimit`. Cluster options
 (``worker_cores``, ``worker_memory`` in GiB) have bounds from ``GatewayServerSettings``; the
 largest cluster a user may start follows their hub groups (``cluster_max_workers_by_group``).
@@ -107,11 +112,34 @@ class UserClusterLimit(Configurable):
 
 
 class LimitedLocalBackend(UserClusterLimit, LocalBackend):
-    """A local backend with :class:`UserClusterLimit` and a per-user environment."""
+    """A local backend with :class:`UserClusterLimit`, a per-user environment and private dashboards.
+
+    Dashboards: the gateway proxy gets no ``/clusters/<name>`` route (upstream's unauthenticated
+    proxy to the dashboard port); :func:`~astrohub_hub.dashboards.add_dashboard_routes` serves it
+    from the gateway API server to the owner or an admin. The clusters' folder is created 0711
+    (root's when run as root): enterable to reach one's own cluster folder, not listable.
+    """
 
     platform_environment = Dict(
         help="Extra environment for schedulers and workers; '{username}' is the hub user name.", config=True
     )
+
+    async def setup(self, app):
+        from astrohub_hub.dashboards import add_dashboard_routes
+
+        if self.clusters_directory:
+            os.makedirs(self.clusters_directory, 0o711, exist_ok=True)
+            os.chmod(self.clusters_directory, 0o711)
+        add_dashboard_routes(app)
+        await super().setup(app)
+
+    async def _check_cluster_proxied(self, cluster):
+        # Upstream also adds a PATH route /clusters/<name> -> the dashboard's TCP address (open to
+        # anyone); here only the scheduler's TLS (SNI) route, dashboards go through the API server.
+        if not cluster.added_to_proxies:
+            self.log.info("Adding cluster %s scheduler route to the proxy", cluster.name)
+            await self.proxy.add_route(kind="SNI", sni=cluster.name, target=cluster.scheduler_address)
+            cluster.added_to_proxies = True
 
     def get_env(self, cluster):
         env = super().get_env(cluster)
@@ -320,7 +348,7 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     c.Proxy.tcp_address = server.proxy_address
     # The hub's proxy forwards /services/<name>/... unchanged, so the gateway serves that prefix.
     c.Proxy.prefix = f"/services/{gateway.service_name}"
-    c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
+    c.DaskGateway.authenticator_class = "astrohub_hub.dashboards.HubTokenAuthenticator"
     if server.hub_api_url:
         c.JupyterHubAuthenticator.jupyterhub_api_url = server.hub_api_url
     if gateway.api_token:
@@ -355,8 +383,9 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     if server.clusters_directory:
         c.LocalBackend.clusters_directory = server.clusters_directory
 
-    c.ClusterConfig.scheduler_cmd = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-    c.ClusterConfig.worker_cmd = [sys.executable, "-m", "distributed.cli.dask_worker"]
+    # Dashboards and other HTTP endpoints on private Unix sockets (astrohub_hub.dasknode), not TCP.
+    c.ClusterConfig.scheduler_cmd = [sys.executable, "-m", "astrohub_hub.dasknode", "scheduler"]
+    c.ClusterConfig.worker_cmd = [sys.executable, "-m", "astrohub_hub.dasknode", "worker"]
     c.ClusterConfig.worker_cores = server.worker_cores
     c.ClusterConfig.worker_memory = int(server.worker_memory_gib * GIB)
     c.ClusterConfig.scheduler_cores = server.scheduler_cores

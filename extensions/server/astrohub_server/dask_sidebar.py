@@ -31,6 +31,8 @@ ROUTES = [
     ("dask/dashboard-check/(?P<url>.+)", "DaskDashboardCheckHandler"),
 ]
 _MODULE = "dask_labextension"
+#: Handlers astrohub replaces by a same-named subclass (the dashboard check signs in to the gateway).
+_OVERRIDES = {"DaskDashboardCheckHandler": "astrohub_server.dask_dashboard"}
 
 
 def lazy_handler(module: str, name: str) -> type[web.RequestHandler]:
@@ -69,5 +71,5 @@ def register(serverapp) -> None:
     """Add the sidebar's routes to the server; dask_labextension is imported on their first request."""
     base_url = serverapp.web_app.settings["base_url"]
     serverapp.web_app.add_handlers(
-        ".*$", [(url_path_join(base_url, path), lazy_handler(_MODULE, name)) for path, name in ROUTES]
+        ".*$", [(url_path_join(base_url, path), lazy_handler(_OVERRIDES.get(name, _MODULE), name)) for path, name in ROUTES]
     )

@@ -1,0 +1,230 @@
+"""Dask dashboards for their owners only: the gateway's ``/clusters/<name>/...`` route, authenticated.
+
+Owns :class:`HubTokenAuthenticator` (dask-gateway's ``JupyterHubAuthenticator`` that also takes the
+hub token the way JupyterHub's own servers do: ``Authorization: token|Bearer <token>`` or
+``?token=``, so a browser or JupyterLab's dashboard check can present it) and
+:func:`add_dashboard_routes`, which the local backend calls in its ``setup``.
+
+Upstream dask-gateway proxies ``/services/dask-gateway/clusters/<name>/...`` straight to the
+scheduler's dashboard port, with no authentication at all. Here no such proxy route exists: the
+scheduler serves its dashboard on a Unix socket in the cluster's private folder
+(:mod:`astrohub_hub.dasknode`), the gateway proxy's default route brings ``/clusters/...`` to the
+gateway API server, and this handler, after authenticating the caller with the hub, serves the
+dashboard over that socket (plain HTTP and Bokeh's websockets) to the cluster's owner or a hub
+admin. Anyone else gets 404 (the same answer as for a cluster that does not exist, so names are
+not confirmed). A browser without credentials (a ``GET`` asking for HTML, as the Dask sidebar's
+frames do) signs in through the hub's OAuth, as JupyterHub's own services do: it is sent to the
+hub's ``/hub/api/oauth2/authorize`` and comes back at ``/services/dask-gateway/oauth_callback``,
+where the code is exchanged for a token and the gateway's session cookie is set; any other caller
+without credentials gets 401. The caller's ``Authorization`` and
+``Cookie`` headers are not passed on to the scheduler (an admin's token must not reach a user's
+process). May import aiohttp, dask-gateway-server and this package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from urllib.parse import urlencode
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from astrohub_hub.dasknode import SCHEDULER_SOCKET
+
+from dask_gateway_server.auth import JupyterHubAuthenticator
+
+__all__ = ["HubTokenAuthenticator", "add_dashboard_routes", "dashboard_socket"]
+
+_HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+    "transfer-encoding", "upgrade", "host", "content-length",
+}
+#: Request headers never forwarded to a user's scheduler (the caller's credentials).
+_PRIVATE = {"authorization", "cookie"}
+_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10, sock_read=300)
+_STATE_COOKIE = "astrohub-dashboard-oauth-state"
+
+
+class _TokenRequest:
+    """What ``JupyterHubAuthenticator.authenticate`` reads of a request, for a token we obtained."""
+
+    def __init__(self, token: str) -> None:
+        self.headers = {"Authorization": f"jupyterhub {token}"}
+        self.query: dict[str, str] = {}
+
+
+class HubTokenAuthenticator(JupyterHubAuthenticator):
+    """``JupyterHubAuthenticator`` reading the hub token also from ``token``/``Bearer`` headers and ``?token=``."""
+
+    def get_token(self, request: web.Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        kind, _, value = header.partition(" ")
+        if kind.lower() in ("jupyterhub", "token", "bearer") and value.strip():
+            return value.strip()
+        token = request.query.get("token")
+        return token or None
+
+
+def dashboard_socket(workdir: str) -> str:
+    """The scheduler's dashboard socket in the cluster folder ``workdir``."""
+    return os.path.join(workdir, SCHEDULER_SOCKET)
+
+
+def _not_found(name: str) -> web.Response:
+    return web.json_response(
+        {"error": f"no Dask cluster {name!r} of yours is running (list yours with Gateway().list_clusters())"},
+        status=404,
+    )
+
+
+def _forwarded_headers(headers: Any) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP | _PRIVATE}
+
+
+async def _pump(source: Any, sink: Any) -> None:
+    async for msg in source:
+        if msg.type == aiohttp.WSMsgType.TEXT:
+            await sink.send_str(msg.data)
+        elif msg.type == aiohttp.WSMsgType.BINARY:
+            await sink.send_bytes(msg.data)
+        else:
+            break
+
+
+async def _proxy(request: web.Request, socket_path: str, path: str) -> web.StreamResponse:
+    connector = aiohttp.UnixConnector(path=socket_path)
+    query = {k: v for k, v in request.query.items() if k != "token"}
+    url = "http://dask-dashboard" + path
+    async with aiohttp.ClientSession(connector=connector, timeout=_TIMEOUT, auto_decompress=False) as session:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            async with session.ws_connect(url, params=query, headers=_forwarded_headers(request.headers)) as upstream:
+                downstream = web.WebSocketResponse()
+                await downstream.prepare(request)
+                tasks = [asyncio.ensure_future(_pump(downstream, upstream)),
+                         asyncio.ensure_future(_pump(upstream, downstream))]
+                _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    task.cancel()
+                await downstream.close()
+                return downstream
+        body = await request.read()
+        async with session.request(
+            request.method, url, params=query, data=body or None,
+            headers=_forwarded_headers(request.headers), allow_redirects=False,
+        ) as upstream:
+            payload = await upstream.read()
+            headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+            return web.Response(status=upstream.status, headers=headers, body=payload)
+
+
+async def _serve(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["cluster_name"]
+    user = request["user"]
+    backend = request.app["backend"]
+    cluster = backend.db.get_cluster(name)
+    if cluster is None or not (user.admin or user.name == cluster.username):
+        return _not_found(name)
+    workdir = (cluster.state or {}).get("workdir")
+    socket_path = dashboard_socket(workdir) if workdir else ""
+    if not socket_path or not os.path.exists(socket_path):
+        return _not_found(name)
+    path = "/" + request.match_info.get("tail", "")
+    try:
+        return await _proxy(request, socket_path, path)
+    except (aiohttp.ClientError, OSError) as exc:
+        request.app["log"].info("Dashboard of cluster %s not reachable: %s", name, exc)
+        return _not_found(name)
+
+
+def _prefix(request: web.Request) -> str:
+    """The gateway's public path prefix (``/services/dask-gateway``), without a trailing slash."""
+    return request.app["backend"].proxy.prefix.rstrip("/")
+
+
+def _sign_in(request: web.Request) -> web.Response:
+    """Send a browser to the hub's OAuth authorization, to come back to ``request``'s page."""
+    authenticator = request.app["authenticator"]
+    prefix = _prefix(request)
+    service = authenticator.jupyterhub_service_name or "dask-gateway"
+    base = prefix[: -len(f"/services/{service}")] if prefix.endswith(f"/services/{service}") else ""
+    state = secrets.token_urlsafe(24)
+    query = urlencode({
+        "client_id": f"service-{service}",
+        "redirect_uri": f"{prefix}/oauth_callback",
+        "response_type": "code",
+        "state": state,
+    })
+    response = web.Response(status=302, headers={"Location": f"{base}/hub/api/oauth2/authorize?{query}"})
+    target = prefix + request.rel_url.path
+    if request.rel_url.query_string:
+        target += "?" + request.rel_url.query_string
+    response.set_cookie(_STATE_COOKIE, f"{state} {target}", path=f"{prefix}/", httponly=True,
+                        max_age=600, samesite="Lax")
+    return response
+
+
+async def _oauth_callback(request: web.Request) -> web.Response:
+    """The hub's OAuth redirect: exchange the code for a token, set the gateway's session cookie."""
+    authenticator = request.app["authenticator"]
+    prefix = _prefix(request)
+    saved_state, _, target = request.cookies.get(_STATE_COOKIE, "").partition(" ")
+    code, state = request.query.get("code"), request.query.get("state")
+    if not (code and state and saved_state and secrets.compare_digest(state, saved_state)):
+        return web.json_response(
+            {"error": "this sign-in link is stale or was not started here; open the dashboard link again"},
+            status=400,
+        )
+    service = authenticator.jupyterhub_service_name or "dask-gateway"
+    form = {
+        "client_id": f"service-{service}",
+        "client_secret": authenticator.jupyterhub_api_token,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": f"{prefix}/oauth_callback",
+    }
+    url = f"{authenticator.jupyterhub_api_url.rstrip('/')}/oauth2/token"
+    async with authenticator.session.post(url, data=form, ssl=authenticator.ssl_context) as answer:
+        if answer.status >= 400:
+            return web.json_response({"error": "the hub refused the sign-in code; open the dashboard link again"},
+                                     status=403)
+        token = (await answer.json()).get("access_token", "")
+    try:
+        user = await authenticator.authenticate(_TokenRequest(token))
+    except web.HTTPUnauthorized:
+        return web.json_response({"error": "the hub's token does not give access to dask-gateway"}, status=403)
+    if isinstance(user, tuple):
+        user = user[0]
+    if not target.startswith(f"{prefix}/clusters/"):
+        target = f"{prefix}/api/v1/clusters/"
+    response = web.Response(status=302, headers={"Location": target})
+    response.set_cookie(authenticator.cookie_name, authenticator.cache.put(user),
+                        max_age=authenticator.cache_max_age * 2, path=f"{prefix}/", httponly=True)
+    response.del_cookie(_STATE_COOKIE, path=f"{prefix}/")
+    return response
+
+
+def _wants_page(request: web.Request) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("Accept", "")
+
+
+async def _dashboard(request: web.Request) -> web.StreamResponse:
+    authenticator = request.app["authenticator"]
+    try:
+        return await authenticator.authenticate_and_handle(request, _serve)
+    except web.HTTPUnauthorized:
+        if _wants_page(request) and "token" not in request.query:
+            return _sign_in(request)
+        return web.json_response(
+            {"error": "sign in first: send your hub token (Authorization: token <token>, or ?token=<token>)"},
+            status=401, headers={"WWW-Authenticate": "token"},
+        )
+
+
+def add_dashboard_routes(app: web.Application) -> None:
+    """Serve ``/clusters/<name>/<path>`` (every method, websockets too) to the cluster's owner or an admin."""
+    app.router.add_get("/oauth_callback", _oauth_callback)
+    app.router.add_route("*", "/clusters/{cluster_name}", _dashboard)
+    app.router.add_route("*", "/clusters/{cluster_name}/{tail:.*}", _dashboard)

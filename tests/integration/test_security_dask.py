@@ -1,0 +1,199 @@
+"""Security tier: a Dask cluster's dashboard is its owner's alone (issue 22, item 3).
+
+On the session ``platform``, ``owner`` starts a gateway cluster; ``intruder`` (another hub user
+and, as root, another system user) tries what a classmate tried on the old platform: the
+gateway's dashboard route with their own token or none, the scheduler's and workers' own HTTP
+endpoints (on today's main an open TCP port anyone on the machine can read: worker list, logs,
+call stacks), and listing or entering the cluster folders. The owner still gets their dashboard,
+with a token (the Dask sidebar's check) and in a browser signed in to the hub (OAuth).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import pwd
+import re
+import subprocess
+import sys
+import urllib.parse
+
+import psutil
+import pytest
+import requests
+from dask_gateway import Gateway
+from dask_gateway.auth import JupyterHubAuth
+
+pytestmark = pytest.mark.security
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _collect_dask_clients():
+    """Finalize the gateway clients' objects here (CPython < 3.11.5 gh-106905, see test_platform_dask)."""
+    yield
+    gc.collect()
+
+
+def _gateway(platform, user: str) -> Gateway:
+    return Gateway(
+        address=f"{platform.url}services/dask-gateway",
+        proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
+        auth=JupyterHubAuth(api_token=platform.user_token(user)),
+    )
+
+
+@pytest.fixture(scope="module")
+def dashboard(platform):
+    """(owner, intruder, cluster name, dashboard URL) of a running cluster with one worker."""
+    owner, intruder = platform.unique("dashowner"), platform.unique("dashpeek")
+    platform.create_user(owner)
+    platform.create_user(intruder)
+    gateway = _gateway(platform, owner)
+    cluster = gateway.new_cluster(shutdown_on_close=True)
+    try:
+        cluster.scale(1)
+        with cluster.get_client(set_as_default=False) as client:
+            client.wait_for_workers(1, timeout=120)
+        yield owner, intruder, cluster.name, f"{platform.url}services/dask-gateway/clusters/{cluster.name}/"
+    finally:
+        cluster.shutdown()
+        gateway.close()
+
+
+def _get(url: str, token: str | None = None, **kwargs) -> requests.Response:
+    headers = {"Authorization": f"token {token}"} if token else {}
+    headers.update(kwargs.pop("headers", {}))
+    return requests.get(url, headers=headers, timeout=60, allow_redirects=False, **kwargs)
+
+
+def test_the_owner_reads_their_dashboard(platform, dashboard):
+    owner, _, _, url = dashboard
+    plots = _get(f"{url}individual-plots.json", platform.user_token(owner))
+    assert plots.status_code == 200, plots.text[:500]
+    assert "Individual Task Stream" in plots.json()
+    workers = _get(f"{url}info/main/workers.html", platform.user_token(owner))
+    assert workers.status_code == 200 and "Workers" in workers.text
+
+
+def test_another_user_gets_404_and_nobody_gets_in_without_a_token(platform, dashboard):
+    _, intruder, name, url = dashboard
+    for path in ("status", "individual-plots.json", "info/main/workers.html", "info/main/logs.html"):
+        theirs = _get(url + path, platform.user_token(intruder))
+        assert theirs.status_code == 404, (path, theirs.status_code, theirs.text[:300])
+        assert "Workers" not in theirs.text
+        assert _get(url + path).status_code == 401
+        assert _get(url + path, params={"token": platform.user_token(intruder)}).status_code == 404
+    # A browser without a session is sent to sign in at the hub, not shown the page.
+    page = _get(url + "status", headers={"Accept": "text/html"})
+    assert page.status_code == 302 and "/hub/api/oauth2/authorize" in page.headers["Location"]
+
+
+def test_the_owner_signs_in_through_the_hub_in_a_browser(platform, dashboard):
+    owner, intruder, _, url = dashboard
+
+    def browser(user: str) -> requests.Session:
+        session = requests.Session()
+        session.get(f"{platform.url}hub/login", timeout=30).raise_for_status()
+        login = session.post(f"{platform.url}hub/login", timeout=30, allow_redirects=False, data={
+            "username": user, "password": platform.user_password, "_xsrf": session.cookies.get("_xsrf")})
+        assert login.status_code == 302, login.text[:500]
+        session.headers["Accept"] = "text/html"
+        return session
+
+    page = browser(owner).get(url + "info/main/workers.html", timeout=60)
+    assert page.status_code == 200 and page.url.endswith("/info/main/workers.html"), page.url
+    assert "Workers" in page.text
+    refused = browser(intruder).get(url + "info/main/workers.html", timeout=60)
+    assert refused.status_code == 404 and "Workers" not in refused.text
+
+
+def test_the_dask_sidebar_check_finds_the_owners_dashboard_without_showing_the_token(platform, dashboard):
+    owner, _, _, url = dashboard
+    platform.start_server(owner)
+    try:
+        check = platform.session.get(
+            f"{platform.server_url(owner)}dask/dashboard-check/{urllib.parse.quote(url, safe='')}",
+            headers={"Authorization": f"token {platform.user_token(owner)}"}, timeout=60,
+        )
+        assert check.status_code == 200 and check.json()["isActive"] is True, check.text[:500]
+        assert "token=" not in check.text
+    finally:
+        platform.stop_server(owner)
+
+
+def _cluster_processes(name: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
+        try:
+            if "astrohub_hub.dasknode" in " ".join(proc.info["cmdline"] or []) and name in (proc.info["cwd"] or ""):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return found
+
+
+def test_no_dask_http_endpoint_is_open_to_the_machine(platform, dashboard):
+    """The scheduler's and workers' TCP ports serve no page; their HTTP lives on 0600 sockets."""
+    _, _, name, _ = dashboard
+    procs = _cluster_processes(name)
+    assert len(procs) >= 2, procs  # the scheduler and the worker (its nanny and worker process)
+    ports = {c.laddr.port for p in procs for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+    assert ports
+    for port in ports:
+        try:
+            answer = requests.get(f"http://127.0.0.1:{port}/info/main/workers.html", timeout=5)
+        except requests.RequestException:
+            continue  # a TLS or Dask comm port: no HTTP there
+        assert answer.status_code != 200 or "Workers" not in answer.text, port
+    sockets = [entry for p in procs for entry in os.listdir(p.cwd()) if entry.endswith(".sock")]
+    assert "dashboard.sock" in sockets and any(s.startswith("worker-") for s in sockets), sockets
+
+
+def _as(platform, user: str, code: str) -> dict:
+    """Run ``code`` as ``user``'s system user; it prints one JSON value."""
+    entry = pwd.getpwnam(platform.system_user(user))
+
+    def drop() -> None:
+        os.setgid(entry.pw_gid)
+        os.setgroups([])
+        os.setuid(entry.pw_uid)
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          preexec_fn=drop, cwd="/")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_another_system_user_cannot_list_enter_or_connect(platform, dashboard):
+    if not platform.isolated:
+        pytest.skip("users are not separate system users here (not root)")
+    owner, intruder, name, _ = dashboard
+    platform.start_server(intruder)  # the hub creates the intruder's system user
+    platform.stop_server(intruder)
+    clusters = platform.data_dir / "clusters"
+    workdir = clusters / name
+    assert (clusters.stat().st_mode & 0o777) == 0o711 and clusters.stat().st_uid == 0
+    assert (workdir.stat().st_mode & 0o777) == 0o700
+    assert workdir.stat().st_uid == pwd.getpwnam(platform.system_user(owner)).pw_uid
+    code = f"""
+import json, os, socket
+out = {{}}
+for what, call in [("list", lambda: os.listdir({str(clusters)!r})),
+                   ("enter", lambda: os.listdir({str(workdir)!r}))]:
+    try:
+        call(); out[what] = "allowed"
+    except PermissionError:
+        out[what] = "refused"
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect({str(workdir / "dashboard.sock")!r}); out["connect"] = "allowed"
+except PermissionError:
+    out["connect"] = "refused"
+print(json.dumps(out))
+"""
+    assert _as(platform, intruder, code) == {"list": "refused", "enter": "refused", "connect": "refused"}
+    # The scheduler's HTTP socket itself is the owner's, 0600.
+    sock = workdir / "dashboard.sock"
+    assert (sock.stat().st_mode & 0o777) == 0o600
+    assert re.fullmatch(r"[0-9a-f]{32}", name)
