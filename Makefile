@@ -1,7 +1,7 @@
 # astrohub: the two quickstart commands, and the install steps they share.
 #   make up     install (idempotent) and start the platform on this machine
 #   make test   install (idempotent) and run every test tier
-# Everything lands inside the checkout: .venv (Python), .npm (configurable-http-proxy), .cache (test data).
+# Everything lands inside the checkout: .venv (Python), .npm (configurable-http-proxy, aladin-lite), .cache (test data).
 # Installing also compiles the numba crossmatch kernel into .venv/share/astrohub/numba-cache (docs/environment.md).
 
 # The system interpreter (not a per-user one under /root): as root, users' servers and Dask workers run as
@@ -46,9 +46,15 @@ $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES)
 	touch $(VENV)/.installed-hub $@
 
 # configurable-http-proxy, JupyterHub's proxy, from npm into a local prefix.
-proxy: $(NPM_PREFIX)/node_modules/.bin/configurable-http-proxy
+proxy: $(NPM_PREFIX)/node_modules/.bin/configurable-http-proxy $(NPM_PREFIX)/node_modules/aladin-lite/package.json
 $(NPM_PREFIX)/node_modules/.bin/configurable-http-proxy:
 	npm install --prefix $(NPM_PREFIX) --no-audit --no-fund configurable-http-proxy@4
+
+# Aladin Lite, the sky viewer ipyaladin draws with: served by the archive service (aladin-lite/), so the widget
+# never loads it from a CDN. The version ipyaladin's bundle was built against.
+ALADIN_LITE := 3.9.2-beta
+$(NPM_PREFIX)/node_modules/aladin-lite/package.json:
+	npm install --prefix $(NPM_PREFIX) --no-audit --no-fund --save-exact aladin-lite@$(ALADIN_LITE)
 
 # Debian packages the test tiers use: Chromium (browser tier), STILTS (VO client tests), acl (group folders as root).
 system-packages:

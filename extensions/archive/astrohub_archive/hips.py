@@ -1,0 +1,281 @@
+"""HiPS and the sky viewer: the archive serves the platform's HiPS and Aladin Lite itself, so no view leaves it.
+
+Routes (under the service prefix):
+
+``hips/`` (``hips/index.json``)
+    the HiPS this archive serves, as an HTML page (JSON with ``index.json``); asking for the list also
+    schedules the build of any catalogue in the registry that has no HiPS yet.
+``hips/<name>/<path>``
+    a file of one HiPS (``properties``, ``metadata.xml``, ``Norder<k>/Dir<d>/Npix<p>.tsv|fits``...);
+    HTTP 404 with a one-line reason for anything missing, never a traceback. For a catalogue of the
+    registry whose HiPS is not built yet, the request waits for the build.
+``aladin-lite/<file>``
+    Aladin Lite's ES module from its npm package (``npm install aladin-lite``, pinned in the Makefile),
+    which :class:`platform_lib.viz.Aladin` imports instead of the public CDN.
+
+Each registry table with positions ``<catalogue>/<table>`` gets two HiPS: ``<slug>`` (the catalogue,
+level of detail) and ``<slug>-density`` (a star-density image); ``sky`` is the density map of the
+largest catalogue, the viewer's default background (an empty sky when the registry has none). They are
+built with :mod:`platform_lib.viz` into ``<hips root>`` (``ASTROHUB_ARCHIVE_HIPS``, default the
+``hips`` folder beside the image tree). May import tornado, platform_lib and this package's auth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import tornado.web
+
+__all__ = ["HipsLibrary", "aladin_lite_dir", "hips_routes", "slug"]
+
+log = logging.getLogger("astrohub_archive")
+
+SKY = "sky"
+_SAFE = re.compile(r"^[A-Za-z0-9._+-]+$")
+_CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "application/fits",
+                  ".xml": "text/xml; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                  ".png": "image/png", ".jpg": "image/jpeg", "": "text/plain; charset=utf-8"}
+
+
+def slug(table_name: str) -> str:
+    """The HiPS folder name of a registry table: ``I/239/hip_main`` -> ``I_239_hip_main``."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", table_name).strip("_") or "catalogue"
+
+
+def aladin_lite_dir() -> Path | None:
+    """Aladin Lite's ``dist`` folder: ``ASTROHUB_ARCHIVE_ALADIN_LITE``, else ``.npm/node_modules/aladin-lite/dist``
+    in the working directory or the checkout this package was installed from, else None."""
+    env = os.environ.get("ASTROHUB_ARCHIVE_ALADIN_LITE")
+    candidates = [Path(env)] if env else []
+    here = Path(__file__).resolve()
+    candidates += [base / ".npm" / "node_modules" / "aladin-lite" / "dist" for base in (Path.cwd(), *here.parents[:4])]
+    for c in candidates:
+        if (c / "aladin.js").is_file():
+            return c
+    return None
+
+
+class HipsLibrary:
+    """The HiPS folder of the archive and the builds that fill it (one at a time, in a worker thread)."""
+
+    def __init__(self, root: Path, registry_path: Path | None) -> None:
+        self.root = Path(root)
+        self.registry_path = registry_path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hips-build")
+        self._lock = threading.Lock()
+        self._builds: dict[str, Future] = {}
+        self._failed: dict[str, str] = {}
+
+    # -- what exists -------------------------------------------------------------------------------
+
+    def _tables(self) -> dict[str, object]:
+        """Registry tables with positions, by HiPS slug."""
+        if self.registry_path is None or not Path(self.registry_path).exists():
+            return {}
+        from platform_lib.catalogs import Registry
+
+        reg = Registry(self.registry_path, readonly=True)
+        try:
+            out = {}
+            for name in reg.tables():
+                info = reg.get(name)
+                if info.hats_path is not None and info.ra_column:
+                    out[slug(info.full_name)] = info
+            return out
+        finally:
+            reg.close()
+
+    def listing(self) -> list[dict[str, object]]:
+        """Every built HiPS: ``name``, ``title``, ``type``, ``order``, ``rows``."""
+        from platform_lib.viz import read_hips_properties
+
+        out = []
+        if self.root.is_dir():
+            for d in sorted(self.root.iterdir()):
+                if d.name.startswith(".") or not (d / "properties").is_file():
+                    continue
+                p = read_hips_properties(d / "properties")
+                out.append({"name": d.name, "title": p.get("obs_title", d.name),
+                            "type": p.get("dataproduct_type", ""), "order": int(p.get("hips_order", 0)),
+                            "rows": int(p["hips_cat_nrows"]) if "hips_cat_nrows" in p else None})
+        return out
+
+    # -- building ----------------------------------------------------------------------------------
+
+    def schedule_missing(self) -> list[str]:
+        """Start building every HiPS the registry calls for and the folder lacks; return their names."""
+        try:
+            tables = self._tables()
+        except Exception:  # a registry being written by an ingest: try again at the next listing
+            log.warning("HiPS: could not read the registry", exc_info=True)
+            return []
+        names = [SKY] if not (self.root / SKY / "properties").exists() else []
+        for s in tables:
+            for name in (s, f"{s}-density"):
+                if not (self.root / name / "properties").exists():
+                    names.append(name)
+        for name in names:
+            self.ensure(name)
+        return names
+
+    def known(self, name: str) -> bool:
+        """Whether ``name`` is a HiPS this library can build (or has)."""
+        if (self.root / name / "properties").exists() or name == SKY:
+            return True
+        base = name[:-len("-density")] if name.endswith("-density") else name
+        return base in self._tables()
+
+    def ensure(self, name: str) -> Future:
+        """The build of ``name`` (already done, running, or started now)."""
+        with self._lock:
+            fut = self._builds.get(name)
+            if fut is None or (fut.done() and fut.exception() is not None and name not in self._failed):
+                fut = self._pool.submit(self._build, name)
+                self._builds[name] = fut
+            return fut
+
+    def _build(self, name: str) -> Path:
+        from platform_lib.viz import build_catalog_hips, build_density_hips
+
+        dest = self.root / name
+        if (dest / "properties").exists():
+            return dest
+        tables = self._tables()
+        try:
+            if name == SKY:
+                if tables:
+                    biggest = max(tables.values(), key=lambda t: t.nrows)
+                    dense = self.root / f"{slug(biggest.full_name)}-density"
+                    if not (dense / "properties").exists():
+                        build_density_hips(biggest.hats_path, dense, title=f"{biggest.full_name} star density")
+                    tmp = self.root / f".{SKY}.copy"
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    shutil.copytree(dense, tmp)
+                    os.replace(tmp, dest) if not dest.exists() else None
+                else:
+                    import numpy as np
+
+                    from platform_lib.viz import write_density_hips
+
+                    write_density_hips(np.zeros(12 * 4**3), dest, title="empty sky (no catalogue loaded yet)")
+            elif name.endswith("-density"):
+                info = tables[name[:-len("-density")]]
+                build_density_hips(info.hats_path, dest, title=f"{info.full_name} star density")
+            else:
+                info = tables[name]
+                build_catalog_hips(info.hats_path, dest, title=info.full_name)
+            log.info("HiPS %s built in %s", name, dest)
+            return dest
+        except Exception as exc:
+            self._failed[name] = str(exc)
+            log.error("HiPS %s could not be built: %s", name, exc, exc_info=True)
+            raise
+
+
+class _HipsBase(tornado.web.RequestHandler):
+    def initialize(self, library: HipsLibrary, state) -> None:
+        self.library = library
+        self.state = state
+
+    def set_default_headers(self) -> None:
+        self.set_header("Access-Control-Allow-Origin", "*")
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        reason = exc.log_message if isinstance(exc, tornado.web.HTTPError) and exc.log_message else self._reason
+        if status_code >= 500:
+            log.error("HiPS: internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
+            status_code, reason = 503, "internal error in the archive's HiPS service (logged); please report it"
+        self.set_status(status_code)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status_code}: {reason}\n")
+
+
+class HipsListHandler(_HipsBase):
+    def get(self, fmt: str | None = None) -> None:
+        building = self.library.schedule_missing()
+        items = self.library.listing()
+        base = self.state.prefix + "hips/"
+        if fmt:
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"hips": [{**i, "url": base + i["name"] + "/"} for i in items],
+                                    "building": building}))
+            return
+        rows = "".join(
+            f"<tr><td><a href='{html.escape(base + i['name'])}/properties'>{html.escape(i['name'])}</a></td>"
+            f"<td>{html.escape(str(i['title']))}</td><td>{html.escape(str(i['type']))}</td>"
+            f"<td>{i['order']}</td><td>{'' if i['rows'] is None else i['rows']}</td></tr>"
+            for i in items)
+        note = f"<p>Being built: {html.escape(', '.join(building))}</p>" if building else ""
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(
+            "<!doctype html><html><head><meta charset='utf-8'><title>HiPS of this archive</title></head><body>"
+            "<h1>HiPS of this archive</h1><p>Open one in a notebook with "
+            "<code>platform_lib.viz.Aladin(survey=...)</code> or <code>viz.show(...)</code>.</p>"
+            f"{note}<table border='1'><tr><th>name</th><th>title</th><th>type</th><th>max order</th>"
+            f"<th>sources</th></tr>{rows}</table></body></html>")
+
+
+class HipsFileHandler(_HipsBase):
+    async def get(self, name: str, rel: str) -> None:
+        if not _SAFE.match(name) or any(not _SAFE.match(part) for part in rel.split("/") if part) or ".." in rel:
+            raise tornado.web.HTTPError(404, f"no HiPS file {name}/{rel}")
+        root = self.library.root / name
+        if not (root / "properties").exists():
+            if not self.library.known(name):
+                raise tornado.web.HTTPError(404, f"no HiPS called {name!r}; the list is at {self.state.prefix}hips/")
+            try:
+                await asyncio.wrap_future(self.library.ensure(name))
+            except Exception as exc:
+                raise tornado.web.HTTPError(404, f"HiPS {name!r} could not be built: {exc}") from None
+        path = root / (rel or "properties")
+        if not path.is_file():
+            raise tornado.web.HTTPError(404, f"HiPS {name!r} has no {rel or 'properties'} (no sources there)")
+        ext = path.suffix if path.suffix in _CONTENT_TYPES else ""
+        ctype = _CONTENT_TYPES[ext] if ext or path.name != "properties" else _CONTENT_TYPES[""]
+        self.set_header("Content-Type", ctype)
+        self.set_header("Cache-Control", "public, max-age=3600")
+        self.finish(path.read_bytes())
+
+
+class AladinLiteHandler(tornado.web.StaticFileHandler):
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Access-Control-Allow-Origin", "*")
+        self.set_header("Cache-Control", "public, max-age=86400")
+
+
+class _MissingAladin(_HipsBase):
+    def get(self, rel: str) -> None:
+        raise tornado.web.HTTPError(404, "Aladin Lite is not installed here: run `make install` "
+                                         "(npm install --prefix .npm aladin-lite) or set ASTROHUB_ARCHIVE_ALADIN_LITE")
+
+
+def hips_root(state) -> Path:
+    """``ASTROHUB_ARCHIVE_HIPS``, else the ``hips`` folder beside the archive's image tree."""
+    env = os.environ.get("ASTROHUB_ARCHIVE_HIPS")
+    return Path(env) if env else Path(state.data_root).parent / "hips"
+
+
+def hips_routes(prefix: str, state) -> list:
+    """The HiPS and Aladin Lite routes for the archive application, sharing one :class:`HipsLibrary`."""
+    library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None))
+    state.hips = library
+    kw = {"library": library, "state": state}
+    aladin = aladin_lite_dir()
+    static = ((prefix + r"aladin-lite/(.*)", AladinLiteHandler, {"path": str(aladin)}) if aladin
+              else (prefix + r"aladin-lite/(.*)", _MissingAladin, kw))
+    return [
+        (prefix + r"hips/?", HipsListHandler, kw),
+        (prefix + r"hips/(index\.json)", HipsListHandler, kw),
+        (prefix + r"hips/([^/]+)/?(.*)", HipsFileHandler, kw),
+        static,
+    ]

@@ -1,0 +1,98 @@
+"""See the sky: one call to show anything the platform returns, in Aladin Lite (served by the platform,
+no internet) or as a static matplotlib figure, and the HiPS builders behind level-of-detail views.
+
+Public API:
+
+``Aladin(**options)``
+    ipyaladin's widget loading Aladin Lite and its default survey (the archive's ``hips/sky`` star
+    density) from the platform; ``.show(obj)``, ``.add_catalog_hips(url)``, ``.selection()``.
+``show(obj, **options) -> Aladin``
+    a new widget showing ``obj``: a registry catalogue name (its HiPS catalogue, more sources as you
+    zoom), a table of positions (large ones through level of detail), an SIA result (``s_region``
+    footprints), a MOC, a sky map (50 % and 90 % regions), crossmatch pairs, or a finished job.
+``plot(obj, projection="mollweide" | "aitoff", center=None, radius=None) -> Figure``
+    the same as a static figure; ``plot_table``, ``plot_footprints``, ``plot_moc``, ``plot_skymap``,
+    ``plot_crossmatch``, ``plot_healpix`` for each kind.
+``build_catalog_hips(source, dest)``, ``build_density_hips(source, dest)``, ``write_image_hips(images, dest)``
+    HiPS catalogues (brightest first per tile and order), density maps and image HiPS;
+    ``validate_hips(path)`` checks one.
+
+Errors are :class:`VizError` (bad input to show/plot) and :class:`HipsError`. Importing this package
+imports neither matplotlib nor ipyaladin; they load on first use.
+
+Examples
+--------
+>>> from platform_lib import viz                                             # doctest: +SKIP
+>>> viz.plot(table, projection="aitoff").savefig("sky.png")                   # doctest: +SKIP
+>>> viz.show("I/311/hip2")                                                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from platform_lib.viz._build import build_catalog_hips, build_density_hips, pick_magnitude
+from platform_lib.viz._errors import HipsError, VizError
+from platform_lib.viz._hips import (
+    CatalogHipsSpec,
+    HipsReport,
+    density_map,
+    validate_hips,
+    write_catalog_hips,
+    write_density_hips,
+    write_image_hips,
+)
+from platform_lib.viz._hips import read_properties as read_hips_properties
+from platform_lib.viz._inputs import find_coordinates, parse_s_region
+
+__all__ = [
+    "Aladin",
+    "CatalogHipsSpec",
+    "HipsError",
+    "HipsReport",
+    "VizError",
+    "build_catalog_hips",
+    "build_density_hips",
+    "density_map",
+    "find_coordinates",
+    "parse_s_region",
+    "pick_magnitude",
+    "plot",
+    "plot_crossmatch",
+    "plot_footprints",
+    "plot_healpix",
+    "plot_moc",
+    "plot_skymap",
+    "plot_table",
+    "read_hips_properties",
+    "show",
+    "validate_hips",
+    "write_catalog_hips",
+    "write_density_hips",
+    "write_image_hips",
+]
+
+_STATIC = {"plot", "plot_crossmatch", "plot_footprints", "plot_healpix", "plot_moc", "plot_skymap", "plot_table"}
+
+
+def __getattr__(name: str):
+    if name in _STATIC:
+        from platform_lib.viz import _static
+
+        return getattr(_static, name)
+    if name == "Aladin":
+        from platform_lib.viz._widget import Aladin
+
+        return Aladin
+    raise AttributeError(f"module 'platform_lib.viz' has no attribute {name!r}")
+
+
+def show(obj, **options):
+    """A new :class:`Aladin` widget showing ``obj`` (see the module docstring for what it accepts).
+
+    Widget options (``target``, ``fov``, ``height``, ``projection``...) are passed to the widget; bad
+    input appears as a message in the widget rather than a blank view.
+    """
+    from platform_lib.viz._widget import Aladin
+
+    widget_keys = {"target", "fov", "height", "projection", "survey", "archive_url", "coo_frame", "layout"}
+    widget = Aladin(**{k: options.pop(k) for k in list(options) if k in widget_keys})
+    return widget.show(obj, **options)

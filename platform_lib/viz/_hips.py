@@ -1,0 +1,539 @@
+"""HiPS builders: catalogue HiPS (level of detail), HEALPix density maps and image HiPS, and their validation.
+
+Pure planning (:func:`plan_catalog_orders`, :func:`density_map`) is separate from writing
+(:func:`write_catalog_hips`, :func:`write_density_hips`, :func:`write_image_hips`), so the plan is
+unit-testable on arrays. Every writer builds the HiPS in a temporary sibling folder and renames it
+into place, so a failure leaves the previous HiPS intact. May import numpy, pandas, pyarrow,
+astropy, cdshealpix, reproject (images only) and this package's errors.
+
+The catalogue layout follows HiPS 1.0 (IVOA) as CDS's tools write it and Aladin Lite reads it:
+``properties``, ``metadata.xml`` (a VOTable of the columns, with ``pos.eq.ra``/``pos.eq.dec`` UCDs),
+``Norder1/Allsky.tsv``, ``Norder2/Allsky.tsv`` and ``Norder<k>/Dir<d>/Npix<p>.tsv`` (tab-separated, a
+line of column names, a line of dashes, then rows). At each order ``k`` a tile holds the ``n_per_tile``
+most representative sources of its cell not already shown at a lower order (brightest first when a
+magnitude is known, else a fixed random sample); the last order holds all the rest, so the tiles of all
+orders together hold every source exactly once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from platform_lib.viz._errors import HipsError
+
+__all__ = [
+    "CatalogHipsSpec",
+    "HipsReport",
+    "HIPS_ORDER_MIN",
+    "density_map",
+    "plan_catalog_orders",
+    "read_properties",
+    "tile_path",
+    "validate_hips",
+    "write_catalog_hips",
+    "write_density_hips",
+    "write_image_hips",
+]
+
+#: The first order of a catalogue HiPS: Aladin Lite reads orders 1 and 2 from ``Allsky.tsv``, tiles from 3.
+HIPS_ORDER_MIN = 1
+#: The HEALPix order of the ``_healpix_29`` index HATS catalogues carry.
+HEALPIX_29 = 29
+
+
+@dataclass(frozen=True)
+class CatalogHipsSpec:
+    """How a catalogue HiPS is cut.
+
+    ``n_per_tile`` sources per tile and order (CDS uses a few hundred); ``max_order`` caps the deepest
+    order (its tiles hold every source left); ``title`` and ``creator_did`` go in ``properties``.
+    """
+
+    title: str
+    creator_did: str = ""
+    n_per_tile: int = 200
+    max_order: int = 10
+
+    def __post_init__(self) -> None:
+        if self.n_per_tile < 1:
+            raise HipsError(f"n_per_tile must be at least 1, got {self.n_per_tile}", value=self.n_per_tile)
+        if not HIPS_ORDER_MIN <= self.max_order <= 13:
+            raise HipsError(f"max_order must be between {HIPS_ORDER_MIN} and 13, got {self.max_order}",
+                            value=self.max_order)
+
+
+@dataclass(frozen=True)
+class HipsReport:
+    """What :func:`validate_hips` found: the kind, the orders, the tile count and, for catalogues, the rows."""
+
+    path: Path
+    dataproduct_type: str
+    orders: tuple[int, ...]
+    tiles: int
+    rows: int
+
+
+def tile_path(order: int, pixel: int, ext: str) -> str:
+    """The path of a tile inside a HiPS: ``Norder<k>/Dir<d>/Npix<p>.<ext>``, ``d = p // 10000 * 10000``."""
+    return f"Norder{order}/Dir{pixel // 10000 * 10000}/Npix{pixel}.{ext}"
+
+
+# -- planning (pure) -----------------------------------------------------------------------------------
+
+
+def healpix29(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
+    """The nested HEALPix order-29 index (HATS's ``_healpix_29``) of each position, as int64."""
+    import astropy.units as u
+    import cdshealpix.nested as hp
+
+    ra = np.asarray(ra_deg, dtype=np.float64)
+    dec = np.asarray(dec_deg, dtype=np.float64)
+    return hp.lonlat_to_healpix((ra % 360.0) * u.deg, dec * u.deg, HEALPIX_29).astype(np.int64)
+
+
+def priority_rank(magnitude: np.ndarray | None, n: int, seed: int = 0) -> np.ndarray:
+    """Each row's rank (0 = shown first): by ``magnitude`` (brightest first, missing values last,
+    ties by row), or a fixed random permutation when there is none (a representative sample)."""
+    if magnitude is None:
+        return np.random.default_rng(seed).permutation(n).astype(np.int64)
+    mag = np.asarray(magnitude, dtype=np.float64)
+    mag = np.where(np.isfinite(mag), mag, np.inf)
+    order = np.argsort(mag, kind="stable")
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n, dtype=np.int64)
+    return rank
+
+
+def plan_catalog_orders(ipix29: np.ndarray, rank: np.ndarray, n_per_tile: int, max_order: int) -> np.ndarray:
+    """The HiPS order (``HIPS_ORDER_MIN`` to ``max_order``) each row is shown from.
+
+    At each order, each tile takes the ``n_per_tile`` rows of lowest ``rank`` among those its cell
+    still holds; ``max_order`` takes all the rest. Stops as soon as every row is placed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ipix = np.zeros(5, np.int64)                      # five rows in one cell
+    >>> plan_catalog_orders(ipix, np.arange(5), 2, 3).tolist()
+    [1, 1, 2, 2, 3]
+    """
+    ipix29 = np.asarray(ipix29, dtype=np.int64)
+    n = ipix29.size
+    order_of = np.zeros(n, np.int8)
+    remaining = np.arange(n, dtype=np.int64)
+    for k in range(HIPS_ORDER_MIN, max_order + 1):
+        if remaining.size == 0:
+            break
+        if k == max_order:
+            order_of[remaining] = k
+            break
+        tile = ipix29[remaining] >> (2 * (HEALPIX_29 - k))
+        key = tile * np.int64(max(n, 1)) + rank[remaining]
+        srt = np.argsort(key)
+        t_sorted = tile[srt]
+        first = np.flatnonzero(np.r_[True, t_sorted[1:] != t_sorted[:-1]])
+        counts = np.diff(np.r_[first, t_sorted.size])
+        pos = np.arange(t_sorted.size) - np.repeat(first, counts)
+        chosen = pos < n_per_tile
+        order_of[remaining[srt[chosen]]] = k
+        remaining = remaining[srt[~chosen]]
+    return order_of
+
+
+def density_map(ipix29: np.ndarray, order: int) -> np.ndarray:
+    """Source counts per nested HEALPix pixel at ``order`` (length ``12 * 4**order``)."""
+    if not 0 <= order <= 13:
+        raise HipsError(f"density map order must be between 0 and 13, got {order}", value=order)
+    cells = np.asarray(ipix29, dtype=np.int64) >> (2 * (HEALPIX_29 - order))
+    return np.bincount(cells, minlength=12 * 4**order).astype(np.float64)
+
+
+# -- writing -------------------------------------------------------------------------------------------
+
+
+class _AtomicDir:
+    """A temporary sibling of ``dest``; :meth:`commit` renames it over ``dest`` (the old one removed after)."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = Path(dest)
+        self.dest.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.dest.name}.", dir=self.dest.parent))
+
+    def commit(self) -> Path:
+        os.chmod(self.tmp, 0o755)
+        old = None
+        if self.dest.exists():
+            old = self.dest.parent / f".{self.dest.name}.old-{os.getpid()}-{time.monotonic_ns()}"
+            os.rename(self.dest, old)
+        os.rename(self.tmp, self.dest)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return self.dest
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> "_AtomicDir":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+def _write_properties(path: Path, props: dict[str, object]) -> None:
+    width = max(len(k) for k in props)
+    text = "".join(f"{k:<{width}} = {v}\n" for k, v in props.items())
+    path.write_text(text, encoding="utf-8")
+
+
+def read_properties(path: str | Path) -> dict[str, str]:
+    """The ``key = value`` pairs of a HiPS ``properties`` file (``#`` lines are comments)."""
+    out: dict[str, str] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _release_date() -> str:
+    return time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
+
+
+def _clean_frame(frame, ra: str, dec: str):
+    """The columns as an Arrow table that writes as plain TSV: strings without tabs, line breaks or quotes."""
+    import pandas as pd
+    import pyarrow as pa
+
+    out = {}
+    for name in frame.columns:
+        col = frame[name]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            col = col.astype("string").str.replace(r'[\t\r\n"]', " ", regex=True)
+        out[str(name)] = col
+    table = pa.Table.from_pandas(pd.DataFrame(out), preserve_index=False)
+    return table
+
+
+def _tsv_lines(table) -> list[bytes]:
+    """Every row of an Arrow table as one TSV line (no header), by Arrow's C++ CSV writer."""
+    import pyarrow.csv as pacsv
+
+    if table.num_rows == 0:
+        return []
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"))
+    data = buf.getvalue()
+    if data.endswith(b"\n"):
+        data = data[:-1]
+    return data.split(b"\n")
+
+
+def _metadata_votable(path: Path, frame, ra: str, dec: str, units: dict[str, str], ucds: dict[str, str]) -> None:
+    """``metadata.xml``: an empty VOTable with the tile columns; Aladin Lite finds positions by their UCD."""
+    from astropy.io.votable.tree import Field, Resource, TableElement, VOTableFile
+
+    vot = VOTableFile()
+    res = Resource()
+    vot.resources.append(res)
+    table = TableElement(vot)
+    res.tables.append(table)
+    for name in frame.columns:
+        kind = frame[name].dtype.kind
+        datatype, arraysize = {"f": ("double", None), "i": ("long", None), "u": ("long", None),
+                               "b": ("boolean", None)}.get(kind, ("char", "*"))
+        ucd = ucds.get(name) or ("pos.eq.ra;meta.main" if name == ra else "pos.eq.dec;meta.main" if name == dec else None)
+        table.fields.append(Field(vot, name=str(name), ID=None, datatype=datatype, arraysize=arraysize,
+                                  unit=units.get(name) or None, ucd=ucd))
+    table.create_arrays(0)
+    vot.to_xml(str(path))
+
+
+def write_catalog_hips(
+    frame,
+    dest: str | Path,
+    spec: CatalogHipsSpec,
+    *,
+    ra: str,
+    dec: str,
+    magnitude: str | None = None,
+    units: dict[str, str] | None = None,
+    ucds: dict[str, str] | None = None,
+    ipix29: np.ndarray | None = None,
+    density_order: int | None = 7,
+) -> Path:
+    """Write the HiPS catalogue of ``frame`` (a pandas DataFrame) at ``dest``; return ``dest``.
+
+    ``ra``/``dec`` name the position columns (degrees, ICRS); ``magnitude`` orders the sources
+    (brightest first) when given; ``ipix29`` is the HATS ``_healpix_29`` index when it is at hand.
+    Rows without a finite position are left out (counted in ``properties`` as ``astrohub_rows_skipped``).
+    A density map (HEALPix counts at ``density_order``, as FITS in ``density.fits``) is written beside
+    the tiles unless ``density_order`` is None.
+    """
+    for col in (ra, dec) + ((magnitude,) if magnitude else ()):
+        if col not in frame.columns:
+            raise HipsError(f"column {col!r} is not in the table (columns: {list(frame.columns)[:12]})", value=col)
+    ra_v = np.asarray(frame[ra], dtype=np.float64)
+    dec_v = np.asarray(frame[dec], dtype=np.float64)
+    good = np.isfinite(ra_v) & np.isfinite(dec_v) & (np.abs(dec_v) <= 90)
+    skipped = int((~good).sum())
+    if skipped:
+        frame = frame[good]
+        ra_v, dec_v = ra_v[good], dec_v[good]
+        ipix29 = None if ipix29 is None else np.asarray(ipix29)[good]
+    n = len(frame)
+    if n == 0:
+        raise HipsError("the catalogue has no rows with a finite position: nothing to build a HiPS from", value=0)
+    if ipix29 is None:
+        ipix29 = healpix29(ra_v, dec_v)
+    ipix29 = np.asarray(ipix29, dtype=np.int64)
+    mag = None if magnitude is None else np.asarray(frame[magnitude], dtype=np.float64)
+    rank = priority_rank(mag, n)
+    order_of = plan_catalog_orders(ipix29, rank, spec.n_per_tile, spec.max_order)
+    max_order = int(order_of.max())
+    arrow = _clean_frame(frame.reset_index(drop=True), ra, dec)
+    names = arrow.column_names
+    header = ("\t".join(names) + "\n" + "\t".join("-" * max(len(c), 3) for c in names) + "\n").encode()
+
+    with _AtomicDir(Path(dest)) as out:
+        root = out.tmp
+        _metadata_votable(root / "metadata.xml", frame, ra, dec, units or {}, ucds or {})
+        tiles = 0
+        for k in range(HIPS_ORDER_MIN, max_order + 1):
+            rows = np.flatnonzero(order_of == k)
+            if rows.size == 0:
+                continue
+            tile = ipix29[rows] >> (2 * (HEALPIX_29 - k))
+            srt = np.lexsort((rank[rows], tile))
+            rows, tile = rows[srt], tile[srt]
+            lines = _tsv_lines(arrow.take(rows))
+            first = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])
+            stops = np.r_[first[1:], rows.size]
+            odir = root / f"Norder{k}"
+            made: set[int] = set()
+            for a, b in zip(first.tolist(), stops.tolist()):
+                pixel = int(tile[a])
+                d = pixel // 10000 * 10000
+                if d not in made:
+                    (odir / f"Dir{d}").mkdir(parents=True, exist_ok=True)
+                    made.add(d)
+                with open(odir / f"Dir{d}" / f"Npix{pixel}.tsv", "wb") as fh:
+                    fh.write(header)
+                    fh.write(b"\n".join(lines[a:b]))
+                    fh.write(b"\n")
+                tiles += 1
+            if k <= 2:
+                with open(odir / "Allsky.tsv", "wb") as fh:
+                    fh.write(header)
+                    fh.write(b"\n".join(lines))
+                    fh.write(b"\n")
+        for k in (1, 2):  # Aladin Lite reads both; an empty one keeps it from waiting forever
+            allsky = root / f"Norder{k}" / "Allsky.tsv"
+            if not allsky.exists():
+                allsky.parent.mkdir(parents=True, exist_ok=True)
+                allsky.write_bytes(header)
+        counts = {str(k): int((order_of == k).sum()) for k in range(HIPS_ORDER_MIN, max_order + 1)}
+        props: dict[str, object] = {
+            "creator_did": spec.creator_did or f"ivo://astrohub/hips/{spec.title}",
+            "obs_title": spec.title,
+            "dataproduct_type": "catalog",
+            "hips_version": "1.4",
+            "hips_builder": "astrohub platform_lib.viz",
+            "hips_release_date": _release_date(),
+            "hips_status": "public master unclonable",
+            "hips_frame": "equatorial",
+            "hips_order": max_order,
+            "hips_order_min": HIPS_ORDER_MIN,
+            "hips_tile_format": "tsv",
+            "hips_cat_nrows": n,
+            "hips_initial_ra": f"{float(np.median(ra_v)):.6f}",
+            "hips_initial_dec": f"{float(np.median(dec_v)):.6f}",
+            "hips_initial_fov": 180,
+            "astrohub_n_per_tile": spec.n_per_tile,
+            "astrohub_rows_per_order": json.dumps(counts, separators=(",", ":")),
+            "astrohub_rows_skipped": skipped,
+            "astrohub_magnitude": magnitude or "",
+        }
+        _write_properties(root / "properties", props)
+        if density_order is not None:
+            _write_density_fits(root / "density.fits", density_map(ipix29, density_order), spec.title)
+        return out.commit()
+
+
+def _write_density_fits(path: Path, counts: np.ndarray, title: str) -> None:
+    """A HEALPix map FITS file (nested, one ``COUNT`` column), as healpy and ligo.skymap read them."""
+    from astropy.io import fits
+
+    order = int(round(np.log(counts.size / 12) / np.log(4)))
+    hdu = fits.BinTableHDU.from_columns([fits.Column(name="COUNT", format="E", array=counts.astype(np.float32))])
+    h = hdu.header
+    h["PIXTYPE"] = "HEALPIX"
+    h["ORDERING"] = "NESTED"
+    h["COORDSYS"] = "C"
+    h["NSIDE"] = 2**order
+    h["INDXSCHM"] = "IMPLICIT"
+    h["OBJECT"] = title[:60]
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path, overwrite=True)
+
+
+def _healpix_to_car(values: np.ndarray, width: int) -> tuple[np.ndarray, object]:
+    """A nested HEALPix map resampled onto an all-sky plate carrée image ``width x width/2`` (nearest pixel)."""
+    import astropy.units as u
+    import cdshealpix.nested as hp
+    from astropy.wcs import WCS
+
+    order = int(round(np.log(values.size / 12) / np.log(4)))
+    height = width // 2
+    step = 360.0 / width
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---CAR", "DEC--CAR"]
+    wcs.wcs.crval = [0.0, 0.0]
+    wcs.wcs.crpix = [(width + 1) / 2, (height + 1) / 2]
+    wcs.wcs.cdelt = [-step, step]
+    wcs.wcs.cunit = ["deg", "deg"]
+    y, x = np.mgrid[0:height, 0:width]
+    lon, lat = wcs.pixel_to_world_values(x.ravel(), y.ravel())
+    cell = hp.lonlat_to_healpix((np.asarray(lon) % 360) * u.deg, np.clip(lat, -90, 90) * u.deg, order)
+    return values[cell.astype(np.int64)].reshape(height, width), wcs
+
+
+def write_density_hips(counts: np.ndarray, dest: str | Path, *, title: str, creator_did: str = "",
+                       level: int = 1) -> Path:
+    """Write an image HiPS (FITS tiles) of a nested HEALPix map (say :func:`density_map`'s counts).
+
+    Shown with a logarithmic stretch (``log10(1 + count)``), so sparse and dense regions both show.
+    ``level`` is reproject's HiPS level: tiles of 512 pixels at orders 0 to ``level``.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    npix = counts.size
+    order = np.log(max(npix, 1) / 12) / np.log(4)
+    if npix < 12 or order != int(order):
+        raise HipsError(f"a HEALPix map has 12 * 4**order values; got {npix}", value=npix)
+    image, wcs = _healpix_to_car(np.log10(1.0 + counts), width=2048 * 2 ** max(level - 1, 0))
+    return write_image_hips([(image.astype(np.float32), wcs)], dest, title=title, creator_did=creator_did,
+                            level=level, extra={"astrohub_content": "log10(1 + sources per HEALPix cell)",
+                                                "astrohub_density_order": int(order)})
+
+
+def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Path, *, title: str,
+                     creator_did: str = "", level: int | None = None, extra: dict | None = None) -> Path:
+    """Write an image HiPS (FITS tiles, equatorial) of ``images`` (``(array, WCS)`` pairs) with reproject.
+
+    Several images are combined (their mean where they overlap) with ``reproject.hips.coadd_hips``.
+    """
+    from reproject import reproject_interp
+    from reproject.hips import coadd_hips, reproject_to_hips
+
+    images = list(images)
+    if not images:
+        raise HipsError("no images to build a HiPS from", value=0)
+    props = {"obs_title": title, "creator_did": creator_did or f"ivo://astrohub/hips/{title}",
+             "hips_builder": "astrohub platform_lib.viz (reproject)"}
+    with _AtomicDir(Path(dest)) as out:
+        target = out.tmp / "hips"
+        if len(images) == 1:
+            reproject_to_hips(images[0], coord_system_out="equatorial", reproject_function=reproject_interp,
+                              output_directory=str(target), level=level, properties=props)
+        else:
+            parts = []
+            for i, img in enumerate(images):
+                part = out.tmp / f"part{i}"
+                reproject_to_hips(img, coord_system_out="equatorial", reproject_function=reproject_interp,
+                                  output_directory=str(part), level=level, properties=props)
+                parts.append(str(part))
+            coadd_hips(parts, str(target))
+        final = out.tmp / "final"
+        os.rename(target, final)
+        for entry in final.iterdir():
+            os.rename(entry, out.tmp / entry.name)
+        final.rmdir()
+        for other in out.tmp.glob("part*"):
+            shutil.rmtree(other)
+        # reproject's preview page loads Aladin Lite from a CDN; the archive serves its own viewer instead
+        (out.tmp / "index.html").unlink(missing_ok=True)
+        props_path = out.tmp / "properties"
+        merged = read_properties(props_path)
+        merged.update({k: str(v) for k, v in (extra or {}).items()})
+        _write_properties(props_path, merged)
+        return out.commit()
+
+
+# -- validation ----------------------------------------------------------------------------------------
+
+
+def validate_hips(path: str | Path) -> HipsReport:
+    """Check a HiPS folder: ``properties`` with the required keys, the ``Norder/Dir/Npix`` layout, every
+    tile parses (TSV with the header's columns, or FITS), and for catalogues that the rows of all tiles add
+    up to ``hips_cat_nrows``. Raises :class:`HipsError` naming the first problem; returns a :class:`HipsReport`.
+    """
+    root = Path(path)
+    if not (root / "properties").is_file():
+        raise HipsError(f"{root} has no properties file: not a HiPS", value=str(root))
+    props = read_properties(root / "properties")
+    for key in ("dataproduct_type", "hips_order", "hips_tile_format", "hips_frame"):
+        if key not in props:
+            raise HipsError(f"{root}/properties lacks {key!r}", value=key)
+    max_order = int(props["hips_order"])
+    kind = props["dataproduct_type"]
+    ext = {"tsv": "tsv", "fits": "fits", "png": "png", "jpeg": "jpg"}[props["hips_tile_format"].split()[0]]
+    tiles = rows = 0
+    orders = []
+    for odir in sorted(root.glob("Norder*")):
+        k = int(odir.name[len("Norder"):])
+        if k > max_order:
+            raise HipsError(f"{odir} is deeper than hips_order = {max_order}", value=k)
+        orders.append(k)
+        for ddir in odir.iterdir():
+            if ddir.name.startswith("Allsky"):
+                continue
+            if not ddir.name.startswith("Dir"):
+                raise HipsError(f"unexpected {ddir} in a HiPS order folder", value=ddir.name)
+            d = int(ddir.name[3:])
+            for tile in ddir.iterdir():
+                if not (tile.name.startswith("Npix") and tile.name.endswith("." + ext)):
+                    raise HipsError(f"unexpected {tile} (tiles are Npix<p>.{ext})", value=tile.name)
+                pixel = int(tile.name[4:-len(ext) - 1])
+                if pixel // 10000 * 10000 != d or not 0 <= pixel < 12 * 4**k:
+                    raise HipsError(f"{tile} is in the wrong place for pixel {pixel} at order {k}", value=str(tile))
+                tiles += 1
+                if ext == "tsv":
+                    rows += _check_tsv(tile)
+                elif ext == "fits":
+                    from astropy.io import fits
+
+                    with fits.open(tile) as hdul:
+                        if hdul[0].data is None:
+                            raise HipsError(f"{tile} holds no image", value=str(tile))
+    if kind == "catalog":
+        expected = int(props.get("hips_cat_nrows", -1))
+        if rows != expected:
+            raise HipsError(f"the tiles of {root} hold {rows} rows but hips_cat_nrows = {expected}", value=rows)
+    if tiles == 0:
+        raise HipsError(f"{root} has no tiles", value=str(root))
+    return HipsReport(root, kind, tuple(orders), tiles, rows)
+
+
+def _check_tsv(tile: Path) -> int:
+    lines = tile.read_text(encoding="utf-8").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) < 3 or not set(lines[1].replace("\t", "")) <= {"-"}:
+        raise HipsError(f"{tile} is not a HiPS TSV tile (names, dashes, then rows)", value=str(tile))
+    width = len(lines[0].split("\t"))
+    for i, line in enumerate(lines[2:], start=3):
+        if len(line.split("\t")) != width:
+            raise HipsError(f"{tile} line {i} has {len(line.split(chr(9)))} fields, the header {width}", value=str(tile))
+    return len(lines) - 2

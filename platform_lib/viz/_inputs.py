@@ -1,0 +1,208 @@
+"""What the ``show_*``/``plot_*`` calls accept, turned into plain arrays: positions from tables, footprints
+from ``s_region``, HEALPix maps, MOCs; each bad input becomes a :class:`VizError` that says what to pass.
+
+Pure: may import numpy, astropy and this package's errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from platform_lib.viz._errors import VizError
+
+__all__ = ["Positions", "find_coordinates", "positions", "parse_s_region", "footprints", "healpix_map"]
+
+#: Pairs of column names tried in order (case-insensitive) when a table has no position UCDs.
+COORD_PAIRS = [
+    ("ra", "dec"), ("s_ra", "s_dec"), ("raj2000", "dej2000"), ("_raj2000", "_dej2000"), ("ra_icrs", "de_icrs"),
+    ("ra_deg", "dec_deg"), ("radeg", "dedeg"), ("ra_1", "dec_1"), ("ra_left", "dec_left"), ("alpha", "delta"),
+    ("ra", "de"), ("target_ra", "target_dec"), ("ra_2", "dec_2"), ("ra_right", "dec_right"),
+]
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Positions in degrees (ICRS) and the row of each in the source table."""
+
+    ra: np.ndarray
+    dec: np.ndarray
+    rows: np.ndarray
+    ra_column: str
+    dec_column: str
+
+
+def _names(table) -> list[str]:
+    if hasattr(table, "colnames"):
+        return list(table.colnames)
+    if hasattr(table, "columns"):
+        return [str(c) for c in table.columns]
+    raise VizError(f"expected a table (astropy Table or pandas DataFrame), got {type(table).__name__}",
+                   value=type(table).__name__)
+
+
+def find_coordinates(table, ra: str | None = None, dec: str | None = None) -> tuple[str, str]:
+    """The (ra, dec) column names of ``table``: those given, else by UCD (``pos.eq.ra``/``pos.eq.dec``),
+    else by name (``ra``/``dec``, ``s_ra``/``s_dec``, ``RAJ2000``/``DEJ2000``...).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> find_coordinates(Table({"RAJ2000": [1.0], "DEJ2000": [2.0], "Vmag": [3.0]}))
+    ('RAJ2000', 'DEJ2000')
+    """
+    names = _names(table)
+    if ra is not None or dec is not None:
+        missing = [c for c in (ra, dec) if c is None or c not in names]
+        if missing:
+            raise VizError(f"column(s) {missing} not in the table; its columns are {names[:20]}", value=missing)
+        return ra, dec
+    if hasattr(table, "colnames"):
+        found = {}
+        for n in names:
+            col = table[n]
+            meta = getattr(col, "meta", None) or getattr(getattr(col, "info", None), "meta", None) or {}
+            ucd = str(meta.get("ucd") or "").lower()
+            for key in ("ra", "dec"):
+                if ucd.startswith(f"pos.eq.{key}") and key not in found:
+                    found[key] = n
+        if len(found) == 2:
+            return found["ra"], found["dec"]
+    lower = {n.lower(): n for n in names}
+    for a, b in COORD_PAIRS:
+        if a in lower and b in lower:
+            return lower[a], lower[b]
+    raise VizError(
+        f"no sky coordinates found in the table: none of its columns {names[:20]} look like ra/dec "
+        "(tried UCDs pos.eq.ra/pos.eq.dec and names ra/dec, s_ra/s_dec, RAJ2000/DEJ2000 ...); "
+        "name them with ra='...', dec='...'",
+        value=names[:20],
+    )
+
+
+def _degrees(col) -> np.ndarray:
+    unit = getattr(col, "unit", None)
+    values = np.asarray(getattr(col, "value", col) if hasattr(col, "unit") and unit is not None else col, dtype=np.float64)
+    if unit is not None:
+        import astropy.units as u
+
+        try:
+            values = (values * u.Unit(unit)).to_value(u.deg)
+        except (u.UnitsError, ValueError):
+            pass
+    return np.asarray(values, dtype=np.float64).ravel()
+
+
+def positions(source, ra: str | None = None, dec: str | None = None) -> Positions:
+    """Positions of ``source``: a ``SkyCoord``, an astropy ``Table``, a pandas ``DataFrame`` or a pyvo result.
+
+    Rows without a finite position are left out (``rows`` keeps the original row numbers).
+    Raises :class:`VizError` for an empty input or one without recognisable coordinates.
+    """
+    from astropy.coordinates import SkyCoord
+
+    if hasattr(source, "to_table") and not hasattr(source, "colnames"):  # pyvo DALResults
+        source = source.to_table()
+    if isinstance(source, SkyCoord):
+        icrs = source.icrs
+        ra_v, dec_v = np.atleast_1d(icrs.ra.deg).astype(float), np.atleast_1d(icrs.dec.deg).astype(float)
+        ra_name, dec_name = "ra", "dec"
+    else:
+        ra_name, dec_name = find_coordinates(source, ra, dec)
+        ra_v, dec_v = _degrees(source[ra_name]), _degrees(source[dec_name])
+    if ra_v.size == 0:
+        raise VizError("the result is empty: there is nothing to show (check the query's region and filters)", value=0)
+    good = np.isfinite(ra_v) & np.isfinite(dec_v) & (np.abs(dec_v) <= 90)
+    if not good.any():
+        raise VizError(f"none of the {ra_v.size} rows has a finite position in {ra_name}/{dec_name}", value=ra_v.size)
+    rows = np.flatnonzero(good)
+    return Positions(ra_v[good] % 360.0, dec_v[good], rows, ra_name, dec_name)
+
+
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def parse_s_region(text) -> np.ndarray:
+    """The vertices (N x 2 array of ra, dec degrees) of an ObsCore ``s_region``: an STC-S ``Polygon ICRS
+    ...``/``Circle ICRS ra dec r`` or a DALI polygon (a flat list of numbers). A circle is returned as a
+    36-sided polygon. Raises :class:`VizError` for anything else.
+
+    Examples
+    --------
+    >>> parse_s_region("Polygon ICRS 10 20 11 20 11 21").shape
+    (3, 2)
+    """
+    if isinstance(text, bytes):
+        text = text.decode()
+    if isinstance(text, (list, tuple, np.ndarray)) and not isinstance(text, str):
+        nums = np.asarray(text, dtype=np.float64).ravel()
+        kind = "polygon"
+    else:
+        tokens = str(text).replace(",", " ").replace("(", " ").replace(")", " ").split()
+        kind = next((t.lower() for t in tokens if t.lower() in ("polygon", "circle", "box")), "polygon")
+        nums = np.array([float(t) for t in tokens if _NUMBER.match(t)])
+    if kind == "circle" and nums.size == 3:
+        ra0, dec0, r = nums
+        t = np.linspace(0, 2 * np.pi, 36, endpoint=False)
+        dec = dec0 + r * np.sin(t)
+        ra = ra0 + r * np.cos(t) / max(np.cos(np.radians(dec0)), 1e-6)
+        return np.column_stack([ra % 360, np.clip(dec, -90, 90)])
+    if kind == "box" and nums.size == 4:
+        ra0, dec0, w, h = nums
+        cosd = max(np.cos(np.radians(dec0)), 1e-6)
+        return np.array([[ra0 - w / 2 / cosd, dec0 - h / 2], [ra0 + w / 2 / cosd, dec0 - h / 2],
+                         [ra0 + w / 2 / cosd, dec0 + h / 2], [ra0 - w / 2 / cosd, dec0 + h / 2]])
+    if kind == "polygon" and nums.size >= 6 and nums.size % 2 == 0:
+        return nums.reshape(-1, 2)
+    raise VizError(f"cannot read the footprint {str(text)[:80]!r}: expected 'Polygon ICRS ra1 dec1 ra2 dec2 "
+                   "ra3 dec3 ...' or 'Circle ICRS ra dec radius'", value=str(text)[:80])
+
+
+def footprints(result, column: str = "s_region") -> tuple[list[np.ndarray], np.ndarray]:
+    """Each row's footprint polygon from an SIA/ObsCore result (``s_region``), and the row numbers."""
+    if hasattr(result, "to_table") and not hasattr(result, "colnames"):
+        result = result.to_table()
+    names = _names(result)
+    if column not in names:
+        raise VizError(f"the result has no {column!r} column (its columns: {names[:20]}): footprints come from "
+                       "an SIA v2 / ObsCore result's s_region", value=column)
+    if len(result) == 0:
+        raise VizError("the result is empty: no images to draw (widen the search region or time range)", value=0)
+    polys, rows = [], []
+    for i, value in enumerate(result[column]):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or np.ma.is_masked(value) or str(value).strip() == "":
+            continue
+        polys.append(parse_s_region(value))
+        rows.append(i)
+    if not polys:
+        raise VizError(f"no row of the result has a {column}", value=column)
+    return polys, np.asarray(rows)
+
+
+def healpix_map(values, *, nest: bool = True) -> tuple[np.ndarray, int]:
+    """A flat HEALPix map as a nested array and its order; ``values`` of length ``12 * 4**order``.
+    A ``platform_lib.skymap.SkyMap`` is flattened to its finest order. Raises :class:`VizError` otherwise."""
+    if hasattr(values, "uniq") and hasattr(values, "probdensity"):
+        flat = values.flatten(values.max_order)
+        order = flat.max_order
+        prob = np.empty(12 * 4**order)
+        prob[flat.ipix] = flat.probability
+        return prob, order
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise VizError(f"a HEALPix map is one-dimensional; got shape {arr.shape}", value=arr.shape)
+    npix = arr.size
+    order = np.log(npix / 12) / np.log(4) if npix >= 12 else -1
+    if order < 0 or order != int(order):
+        raise VizError(f"a HEALPix map has 12 * 4**order values (12, 48, 192, ...); got {npix}. "
+                       "Pass the map's probability per pixel (for a multi-order map, the SkyMap itself)", value=npix)
+    order = int(order)
+    if not nest:
+        from astropy_healpix import HEALPix
+
+        hp = HEALPix(nside=2**order, order="nested")
+        ring_index = hp.nested_to_ring(np.arange(npix))
+        arr = arr[ring_index]
+    return arr, order

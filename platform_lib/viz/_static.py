@@ -1,0 +1,390 @@
+"""Static sky figures with matplotlib, for papers and for users without a browser: all-sky (Mollweide or
+Aitoff) and zoomed (a gnomonic WCS view around a centre) pictures of positions, footprints, MOCs, HEALPix
+sky maps with credible contours, and crossmatch diagnostics.
+
+Every ``plot_*`` returns a :class:`matplotlib.figure.Figure` (drawn with the object-oriented API, no
+pyplot state, so it works with the Agg backend on a server). Large tables are drawn as a density image,
+never point by point. May import numpy, matplotlib, astropy, cdshealpix and this package's inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from platform_lib.viz._errors import VizError
+from platform_lib.viz._inputs import footprints as _footprints
+from platform_lib.viz._inputs import healpix_map, positions
+
+__all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_cells",
+           "PROJECTIONS", "SCATTER_LIMIT"]
+
+PROJECTIONS = ("mollweide", "aitoff")
+#: Above this many points, tables are drawn as a density image.
+SCATTER_LIMIT = 50_000
+FIGSIZE = (10, 5.6)
+
+
+def _figure(figsize=FIGSIZE):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, dpi=100, layout="constrained")
+
+
+def _allsky_axes(fig, projection: str):
+    if projection not in PROJECTIONS:
+        raise VizError(f"projection must be one of {PROJECTIONS}, got {projection!r}", value=projection)
+    ax = fig.add_subplot(1, 1, 1, projection=projection)
+    ax.grid(True, alpha=0.4)
+    # astronomers' convention: RA grows to the left, 0h..24h labels
+    ticks = np.radians(np.arange(-150, 180, 30))
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{int((-np.degrees(t)) % 360 // 15)}h" for t in ticks], fontsize=8)
+    return ax
+
+
+def _xy(ra, dec):
+    """Matplotlib's all-sky axes coordinates (radians, RA to the left)."""
+    lon = -((np.asarray(ra) + 180.0) % 360.0 - 180.0)
+    return np.radians(lon), np.radians(np.asarray(dec))
+
+
+def _zoom_axes(fig, center, radius):
+    """A gnomonic (TAN) WCS axes of half-width ``radius`` around ``center`` (SkyCoord)."""
+    import astropy.units as u
+    from astropy.wcs import WCS
+
+    r = u.Quantity(radius, u.deg).to_value(u.deg)
+    if not 0 < r < 80:
+        raise VizError(f"a zoomed view needs 0 < radius < 80 deg, got {radius}", value=radius)
+    icrs = center.icrs
+    npx = 600
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [icrs.ra.deg, icrs.dec.deg]
+    wcs.wcs.crpix = [npx / 2 + 0.5, npx / 2 + 0.5]
+    wcs.wcs.cdelt = [-2 * r / npx, 2 * r / npx]
+    ax = fig.add_subplot(1, 1, 1, projection=wcs)
+    ax.set_xlim(-0.5, npx - 0.5)
+    ax.set_ylim(-0.5, npx - 0.5)
+    ax.coords.grid(True, color="gray", alpha=0.5, ls=":")
+    ax.set_xlabel("RA")
+    ax.set_ylabel("Dec")
+    return ax, wcs
+
+
+def _grid(width: int = 720):
+    """Cell-centre lon/lat (deg) of an all-sky grid, and their matplotlib all-sky edges."""
+    height = width // 2
+    lon_e = np.linspace(180, -180, width + 1)
+    lat_e = np.linspace(-90, 90, height + 1)
+    lon_c = 0.5 * (lon_e[1:] + lon_e[:-1])
+    lat_c = 0.5 * (lat_e[1:] + lat_e[:-1])
+    LON, LAT = np.meshgrid(lon_c % 360, lat_c)
+    return LON, LAT, np.radians(-lon_e), np.radians(lat_e)  # x edges run -pi..+pi as RA runs 180..-180
+
+
+def _sample_healpix(values: np.ndarray, order: int, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    import astropy.units as u
+    import cdshealpix.nested as hp
+
+    cell = hp.lonlat_to_healpix((lon.ravel() % 360) * u.deg, np.clip(lat.ravel(), -90, 90) * u.deg, order)
+    return values[cell.astype(np.int64)].reshape(lon.shape)
+
+
+def _draw_healpix_allsky(ax, values, order, cmap="viridis", log=False, label=None):
+    LON, LAT, xe, ye = _grid()
+    img = _sample_healpix(values, order, LON, LAT)
+    if log:
+        img = np.log10(1 + img)
+    mesh = ax.pcolormesh(xe, ye, img, cmap=cmap, shading="flat", rasterized=True)
+    cbar = ax.figure.colorbar(mesh, ax=ax, orientation="horizontal", shrink=0.6, pad=0.05)
+    if label:
+        cbar.set_label(label)
+    return img
+
+
+def _draw_healpix_zoom(ax, wcs, values, order, cmap="viridis", log=False):
+    ny, nx = 600, 600
+    y, x = np.mgrid[0:ny, 0:nx]
+    lon, lat = wcs.pixel_to_world_values(x.ravel(), y.ravel())
+    img = _sample_healpix(values, order, np.asarray(lon).reshape(ny, nx), np.asarray(lat).reshape(ny, nx))
+    if log:
+        img = np.log10(1 + img)
+    im = ax.imshow(img, origin="lower", cmap=cmap)
+    ax.figure.colorbar(im, ax=ax, shrink=0.7)
+    return img
+
+
+def plot_table(table, *, projection: str = "mollweide", center=None, radius=None, ra: str | None = None,
+               dec: str | None = None, title: str | None = None, color: str = "tab:orange", fig=None):
+    """Positions of a table (or ``SkyCoord``): all-sky (``projection``) or zoomed (``center`` and ``radius``).
+
+    Up to :data:`SCATTER_LIMIT` points are drawn as points; more as a density image (sources per
+    HEALPix cell, log scale), so any size of table is fine.
+    """
+    pos = positions(table, ra, dec)
+    fig = fig or _figure()
+    n = pos.ra.size
+    if center is not None:
+        ax, wcs = _zoom_axes(fig, center, radius if radius is not None else 1.0)
+        if n > SCATTER_LIMIT:
+            from platform_lib.viz._hips import density_map, healpix29
+
+            _draw_healpix_zoom(ax, wcs, density_map(healpix29(pos.ra, pos.dec), 12), 12, cmap="magma", log=True)
+        else:
+            ax.scatter(pos.ra, pos.dec, s=6, color=color, transform=ax.get_transform("world"))
+    else:
+        ax = _allsky_axes(fig, projection)
+        if n > SCATTER_LIMIT:
+            from platform_lib.viz._hips import density_map, healpix29
+
+            _draw_healpix_allsky(ax, density_map(healpix29(pos.ra, pos.dec), 6), 6, cmap="magma", log=True,
+                                 label="log10(1 + sources per cell)")
+        else:
+            x, y = _xy(pos.ra, pos.dec)
+            ax.scatter(x, y, s=max(0.5, min(8, 2e4 / n)), color=color, alpha=0.8, linewidths=0)
+    ax.set_title(title or f"{n} sources ({pos.ra_column}, {pos.dec_column})")
+    return fig
+
+
+def _allsky_pieces(poly: np.ndarray) -> list[np.ndarray]:
+    """A polygon in all-sky axes coordinates (radians), repeated across the RA = 180 deg edge if it
+    crosses it (the map's boundary clips each copy)."""
+    ra, dec = poly[:, 0], poly[:, 1]
+    un = ra[0] + ((ra - ra[0] + 180.0) % 360.0 - 180.0)  # continuous around the polygon
+    un = un - 360.0 * np.floor((un.mean() + 180.0) / 360.0)
+    pieces = [un]
+    if un.max() > 180:
+        pieces.append(un - 360.0)
+    if un.min() < -180:
+        pieces.append(un + 360.0)
+    return [np.column_stack([np.radians(-p), np.radians(dec)]) for p in pieces]
+
+
+def plot_footprints(result, *, projection: str = "mollweide", center=None, radius=None, column: str = "s_region",
+                    title: str | None = None, auto_zoom: bool = True, fig=None):
+    """The footprints (``s_region``) of an SIA v2 / ObsCore result: all-sky, or zoomed on ``center``
+    (with ``auto_zoom``, the default, footprints spanning less than 30 degrees are framed in a zoomed view)."""
+    from matplotlib.patches import Polygon
+
+    polys, rows = _footprints(result, column)
+    fig = fig or _figure()
+    allv = np.vstack(polys)
+    if center is None and auto_zoom:
+        from astropy.coordinates import SkyCoord
+
+        mid = SkyCoord(ra=np.degrees(np.arctan2(np.sin(np.radians(allv[:, 0])).mean(),
+                                                np.cos(np.radians(allv[:, 0])).mean())) % 360,
+                       dec=allv[:, 1].mean(), unit="deg")
+        sep = mid.separation(SkyCoord(ra=allv[:, 0], dec=allv[:, 1], unit="deg")).deg.max()
+        if sep < 30 and radius is None:
+            center, radius = mid, max(sep * 1.2, 0.05)
+    if center is not None:
+        ax, wcs = _zoom_axes(fig, center, radius if radius is not None else 1.0)
+        for i, poly in enumerate(polys):
+            ax.add_patch(Polygon(poly, closed=True, fill=True, alpha=0.25, edgecolor=f"C{i % 10}",
+                                 facecolor=f"C{i % 10}", lw=1.5, transform=ax.get_transform("world")))
+    else:
+        ax = _allsky_axes(fig, projection)
+        for i, poly in enumerate(polys):
+            for piece in _allsky_pieces(poly):
+                ax.add_patch(Polygon(piece, closed=True, alpha=0.4, edgecolor=f"C{i % 10}",
+                                     facecolor=f"C{i % 10}", lw=1.2))
+    ax.set_title(title or f"{len(polys)} image footprints")
+    return fig
+
+
+def plot_healpix(values, *, projection: str = "mollweide", center=None, radius=None, title: str | None = None,
+                 cmap: str = "viridis", log: bool = False, label: str | None = None, nest: bool = True, fig=None):
+    """A flat HEALPix map (``12 * 4**order`` values, nested unless ``nest=False``)."""
+    arr, order = healpix_map(values, nest=nest)
+    fig = fig or _figure()
+    if center is not None:
+        ax, wcs = _zoom_axes(fig, center, radius if radius is not None else 5.0)
+        _draw_healpix_zoom(ax, wcs, arr, order, cmap=cmap, log=log)
+    else:
+        ax = _allsky_axes(fig, projection)
+        _draw_healpix_allsky(ax, arr, order, cmap=cmap, log=log, label=label)
+    ax.set_title(title or f"HEALPix map, order {order}")
+    return fig
+
+
+def _moc_map(moc, order: int | None = None) -> tuple[np.ndarray, int]:
+    """A MOC as a 0/1 nested HEALPix map at ``order`` (its own order, at most 8)."""
+    if not hasattr(moc, "max_order") or not hasattr(moc, "flatten"):
+        raise VizError(f"expected a mocpy MOC, got {type(moc).__name__} (a catalogue's coverage: Registry.moc(name))",
+                       value=type(moc).__name__)
+    order = min(int(moc.max_order), 8) if order is None else order
+    cells = np.asarray(moc.degrade_to_order(order).flatten(), dtype=np.int64) if moc.max_order > order \
+        else np.asarray(moc.flatten(), dtype=np.int64)
+    if moc.max_order < order:
+        shift = 2 * (order - moc.max_order)
+        cells = (cells[:, None] << shift) + np.arange(1 << shift)[None, :]
+        cells = cells.ravel()
+    values = np.zeros(12 * 4**order)
+    values[cells] = 1.0
+    return values, order
+
+
+def plot_moc(moc, *, projection: str = "mollweide", center=None, radius=None, title: str | None = None, fig=None):
+    """A MOC (say a catalogue's coverage, ``Registry.moc(name)``), all-sky or zoomed."""
+    values, order = _moc_map(moc)
+    if not values.any():
+        raise VizError("the MOC is empty: it covers no sky", value=0)
+    sky = float(moc.sky_fraction) if hasattr(moc, "sky_fraction") else values.mean()
+    return plot_healpix(values, projection=projection, center=center, radius=radius, cmap="Blues",
+                        title=title or f"coverage: {100 * sky:.3g} % of the sky", fig=fig)
+
+
+def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), center=None, radius=None,
+                candidates=None, title: str | None = None, fig=None):
+    """A probability sky map (``platform_lib.skymap.SkyMap`` or a flat nested HEALPix array) with its
+    credible-region contours (50 % and 90 % by default); ``candidates`` (a table or SkyCoord) are
+    overplotted. ``center``/``radius`` zoom; ``center="peak"`` zooms on the most probable pixel."""
+    prob, order = healpix_map(skymap)
+    total = prob.sum()
+    if not np.isfinite(total) or total <= 0:
+        raise VizError(f"the sky map's probabilities sum to {total}: not a probability map", value=float(total))
+    prob = prob / total
+    # credible level per pixel: cumulative probability of all pixels at least as probable
+    srt = np.argsort(-prob, kind="stable")
+    cum = np.empty_like(prob)
+    cum[srt] = np.cumsum(prob[srt])
+    fig = fig or _figure()
+    if isinstance(center, str) and center == "peak":
+        import astropy.units as u
+        import cdshealpix.nested as hp
+        from astropy.coordinates import SkyCoord
+
+        lon, lat = hp.healpix_to_lonlat(np.array([int(np.argmax(prob))]), order)
+        center = SkyCoord(lon.to_value(u.deg)[0], lat.to_value(u.deg)[0], unit="deg")
+        if radius is None:
+            import astropy.units as u
+
+            area90 = (cum <= 0.9).sum() * 41253.0 / prob.size
+            radius = float(np.clip(np.sqrt(max(area90, 1)) * 1.2, 2, 60)) * u.deg
+    dens = prob * prob.size / 41253.0  # per square degree
+    if center is not None:
+        ax, wcs = _zoom_axes(fig, center, radius if radius is not None else 20.0)
+        img = _draw_healpix_zoom(ax, wcs, dens, order, cmap="viridis")
+        ny, nx = img.shape
+        y, x = np.mgrid[0:ny, 0:nx]
+        lon, lat = wcs.pixel_to_world_values(x.ravel(), y.ravel())
+        lev = _sample_healpix(cum, order, np.asarray(lon).reshape(ny, nx), np.asarray(lat).reshape(ny, nx))
+        cs = ax.contour(lev, levels=sorted(levels), colors=["white", "orange", "red"][: len(levels)], linewidths=1.2)
+        transform = ax.get_transform("world")
+    else:
+        ax = _allsky_axes(fig, projection)
+        _draw_healpix_allsky(ax, dens, order, label="probability per deg²")
+        LON, LAT, xe, ye = _grid()
+        lev = _sample_healpix(cum, order, LON, LAT)
+        xc, yc = 0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1])
+        cs = ax.contour(xc, yc, lev, levels=sorted(levels), colors=["white", "orange", "red"][: len(levels)],
+                        linewidths=1.2)
+        transform = None
+    ax.clabel(cs, fmt={lv: f"{int(round(100 * lv))} %" for lv in sorted(levels)}, fontsize=8)
+    if candidates is not None:
+        pos = positions(candidates)
+        if transform is not None:
+            ax.scatter(pos.ra, pos.dec, s=12, c="red", marker="x", transform=transform)
+        else:
+            x, y = _xy(pos.ra, pos.dec)
+            ax.scatter(x, y, s=12, c="red", marker="x")
+    area = {lv: (cum <= lv).sum() * 41253.0 / prob.size for lv in levels}
+    ax.set_title(title or "sky map: " + ", ".join(f"{int(100 * lv)} % in {a:.0f} deg²" for lv, a in area.items()))
+    return fig
+
+
+def _pair_columns(pairs) -> tuple[str, str, str, str]:
+    names = list(pairs.colnames) if hasattr(pairs, "colnames") else [str(c) for c in pairs.columns]
+    lower = {n.lower(): n for n in names}
+    for a, b in (("ra_1", "ra_2"), ("ra_left", "ra_right"), ("ra", "ra_2"), ("ra1", "ra2")):
+        da, db = a.replace("ra", "dec"), b.replace("ra", "dec")
+        if all(x in lower for x in (a, b, da, db)):
+            return lower[a], lower[da], lower[b], lower[db]
+    raise VizError(f"no left/right positions in the crossmatch pairs (columns {names[:20]}); expected "
+                   "ra_1/dec_1 and ra_2/dec_2 (crossmatch's default suffixes)", value=names[:20])
+
+
+def plot_crossmatch(pairs, *, radius=None, title: str | None = None, fig=None):
+    """Crossmatch pairs: the separation histogram against the distribution expected for true matches with
+    Gaussian errors (Rayleigh, fitted), and the offsets (ΔRA cos Dec, ΔDec) of each pair in arcsec."""
+    names = list(pairs.colnames) if hasattr(pairs, "colnames") else [str(c) for c in pairs.columns]
+    if "separation_arcsec" not in names:
+        raise VizError(f"no separation_arcsec column (columns {names[:20]}): pass the table crossmatch() returned",
+                       value=names[:20])
+    if len(pairs) == 0:
+        raise VizError("no pairs: the crossmatch found no match (try a larger radius)", value=0)
+    sep = np.asarray(pairs["separation_arcsec"], dtype=np.float64)
+    fig = fig or _figure((11, 4.6))
+    ax1 = fig.add_subplot(1, 2, 1)
+    rmax = float(radius.to_value("arcsec")) if hasattr(radius, "to_value") else float(np.nanmax(sep)) or 1.0
+    bins = np.linspace(0, rmax, 40)
+    ax1.hist(sep, bins=bins, color="tab:blue", alpha=0.7, label=f"{sep.size} pairs")
+    sigma = np.sqrt(np.nanmean(sep**2) / 2) if sep.size else 1.0
+    r = np.linspace(0, rmax, 200)
+    ax1.plot(r, sep.size * (bins[1] - bins[0]) * r / sigma**2 * np.exp(-r**2 / (2 * sigma**2)), "k--",
+             label=f"Rayleigh σ = {sigma:.2f}\"")
+    ax1.set_xlabel("separation (arcsec)")
+    ax1.set_ylabel("pairs")
+    ax1.legend()
+    ax2 = fig.add_subplot(1, 2, 2)
+    try:
+        ra1, de1, ra2, de2 = _pair_columns(pairs)
+        a1 = np.asarray(pairs[ra1], dtype=float)
+        d1 = np.asarray(pairs[de1], dtype=float)
+        a2 = np.asarray(pairs[ra2], dtype=float)
+        d2 = np.asarray(pairs[de2], dtype=float)
+        dra = ((a2 - a1 + 180) % 360 - 180) * np.cos(np.radians(d1)) * 3600
+        ddec = (d2 - d1) * 3600
+        if dra.size > SCATTER_LIMIT:
+            ax2.hexbin(dra, ddec, gridsize=60, bins="log", cmap="viridis")
+        else:
+            ax2.scatter(dra, ddec, s=3, alpha=0.5)
+        ax2.set_xlabel("ΔRA cos Dec (arcsec)")
+        ax2.set_ylabel("ΔDec (arcsec)")
+        ax2.set_aspect("equal", adjustable="datalim")
+        ax2.set_title(f"mean offset ({np.nanmean(dra):.3f}\", {np.nanmean(ddec):.3f}\")")
+    except VizError as exc:
+        ax2.text(0.5, 0.5, str(exc)[:80], ha="center", va="center", wrap=True)
+        ax2.set_axis_off()
+    fig.suptitle(title or "crossmatch diagnostic")
+    return fig
+
+
+def credible_cells(skymap, level: float):
+    """The ``level`` credible region of a sky map (``SkyMap`` or flat nested array) as a mocpy MOC."""
+    from mocpy import MOC
+
+    if not 0 < level <= 1:
+        raise VizError(f"a credible level is in (0, 1], got {level}", value=level)
+    if hasattr(skymap, "credible_moc"):
+        return skymap.credible_moc(level)
+    prob, order = healpix_map(skymap)
+    total = prob.sum()
+    if not np.isfinite(total) or total <= 0:
+        raise VizError(f"the sky map's probabilities sum to {total}: not a probability map", value=float(total))
+    srt = np.argsort(-prob, kind="stable")
+    cum = np.cumsum(prob[srt]) / total
+    n = int(np.searchsorted(cum, level) + 1)
+    cells = np.sort(srt[:n]).astype(np.uint64)
+    return MOC.from_healpix_cells(cells, np.full(cells.size, order, dtype=np.uint8), max_depth=order)
+
+
+def plot(obj, **options):
+    """The static figure of anything :func:`platform_lib.viz.show` accepts (all-sky by default; ``center``
+    and ``radius`` zoom)."""
+    if hasattr(obj, "result") and hasattr(obj, "status") and callable(getattr(obj, "result")):
+        obj = obj.result()
+    if hasattr(obj, "uniq") and hasattr(obj, "probdensity") or isinstance(obj, np.ndarray):
+        return plot_skymap(obj, **options)
+    if hasattr(obj, "to_string") and hasattr(obj, "sky_fraction"):
+        return plot_moc(obj, **options)
+    if hasattr(obj, "to_table") and not hasattr(obj, "colnames"):
+        obj = obj.to_table()
+    names = list(obj.colnames) if hasattr(obj, "colnames") else [str(c) for c in getattr(obj, "columns", [])]
+    if "s_region" in names:
+        return plot_footprints(obj, **options)
+    if "separation_arcsec" in names:
+        return plot_crossmatch(obj, **options)
+    return plot_table(obj, **options)

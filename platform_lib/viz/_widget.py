@@ -1,0 +1,315 @@
+"""The platform's Aladin Lite widget: ipyaladin's widget with Aladin Lite and every HiPS served by the
+platform (no request leaves it), level-of-detail catalogues, messages in the widget, selections as rows.
+
+ipyaladin's bundled JavaScript imports Aladin Lite from ``https://esm.sh`` at run time, and its default
+background is a CDS survey. :class:`Aladin` keeps ipyaladin's Python API and JavaScript but rewrites
+that one import: Aladin Lite is imported from the archive service (``<archive>/aladin-lite/aladin.js``,
+the npm package pinned in the Makefile), and the default survey is the archive's ``hips/sky`` (a star
+density map of the platform's own catalogues). Paths are made absolute against the page's origin in the
+browser, so the widget works wherever the hub is reached from. May import ipyaladin, traitlets, astropy
+and this package's modules.
+"""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import warnings
+from urllib.parse import urlparse
+
+import numpy as np
+import traitlets
+
+from platform_lib.viz._errors import VizError
+from platform_lib.viz._inputs import footprints, positions
+
+__all__ = ["Aladin", "archive_path", "local_esm", "TABLE_LIMIT"]
+
+#: The most rows a table sends to the browser; larger ones go through level of detail.
+TABLE_LIMIT = 5000
+#: The column that carries each row's number in the source table, for selections.
+ROW_COLUMN = "_row"
+_CDN_IMPORT = 'import C from"https://esm.sh/aladin-lite@3.9.2-beta";'
+_HANDLERS_END = "add_table:this.messageHandler.handleAddTable}"
+_EXPORT = "export{$ as default};"
+
+_LOADER = r"""
+function __astrohubAbs(u){return (typeof u==="string"&&u.startsWith("/"))?window.location.origin+u:u}
+async function __astrohubInit(ctx){
+  const model=ctx.model;
+  if(!l){
+    const url=__astrohubAbs(model.get("_aladin_lite_url"));
+    try{l=(await import(url)).default}
+    catch(e){throw new Error("Aladin Lite could not be loaded from the platform ("+url+"): "+e)}
+  }
+  const opts={...model.get("_init_options")};
+  for(const k of ["survey","overlay_survey"]){if(opts[k])opts[k]=__astrohubAbs(opts[k])}
+  if(opts.hips_list)opts.hips_list=opts.hips_list.map(__astrohubAbs);
+  model.set("_init_options",opts);
+  const s=model.get("survey");if(s&&s.startsWith("/"))model.set("survey",__astrohubAbs(s));
+  return $.initialize(ctx);
+}
+function __astrohubRender(ctx){
+  const box=document.createElement("div");
+  box.className="astrohub-aladin-message";
+  box.style.cssText="display:none;padding:6px 10px;margin:4px 0;border-left:4px solid #c62828;background:#fdecea;color:#611a15;font:13px sans-serif";
+  const show=()=>{const m=ctx.model.get("astrohub_message");box.textContent=m||"";box.style.display=m?"block":"none"};
+  ctx.model.on("change:astrohub_message",show);show();
+  let cleanup;
+  try{cleanup=$.render(ctx)}catch(e){ctx.model.set("astrohub_message","The sky viewer failed: "+e);ctx.model.save_changes();show()}
+  ctx.el.insertBefore(box,ctx.el.firstChild);
+  return cleanup;
+}
+export default {initialize:__astrohubInit,render:__astrohubRender};
+"""
+
+_HIPS_HANDLER = (
+    ",astrohub_catalog_hips:function(t){const o={};const g=t.options||{};"
+    "for(const k in g)o[k.replace(/_([a-z])/g,(m,c)=>c.toUpperCase())]=g[k];"
+    "this.aladin.addCatalog(l.catalogHiPS(__astrohubAbs(t.url),o))}"
+)
+
+
+def local_esm() -> str:
+    """ipyaladin's widget JavaScript with Aladin Lite imported from the platform instead of a CDN."""
+    import ipyaladin
+
+    source = (pathlib.Path(ipyaladin.__file__).parent / "static" / "widget.js").read_text(encoding="utf-8")
+    for needle in (_CDN_IMPORT + "var l=C;", _HANDLERS_END, _EXPORT):
+        if source.count(needle) != 1:
+            raise VizError(
+                f"ipyaladin {getattr(ipyaladin, '__version__', '?')}'s widget.js no longer contains {needle[:40]!r}: "
+                "platform_lib.viz supports the ipyaladin version pinned in .ci/constraints.txt", value=needle)
+    source = source.replace(_CDN_IMPORT + "var l=C;", "var l=null;")
+    source = source.replace(_HANDLERS_END, _HANDLERS_END[:-1] + _HIPS_HANDLER + "}")
+    return source.replace(_EXPORT, _LOADER)
+
+
+def archive_path(archive_url: str | None = None) -> str:
+    """The archive service's URL path as the browser reaches it (``/services/archive/``).
+
+    From ``archive_url`` or the platform settings' ``archive_url``; only the path is kept, so the
+    browser resolves it against the page it is on.
+    """
+    if archive_url is None:
+        try:
+            from platform_lib.settings import get_settings
+
+            archive_url = get_settings().archive_url
+        except Exception:  # settings that do not validate outside the platform
+            archive_url = ""
+    path = urlparse(archive_url or "").path or "/services/archive/"
+    return path if path.endswith("/") else path + "/"
+
+
+def _slug(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_") or "catalogue"
+
+
+def _stcs(poly: np.ndarray) -> str:
+    return "Polygon ICRS " + " ".join(f"{ra:.7f} {dec:.7f}" for ra, dec in poly)
+
+
+class Aladin:  # replaced below by the real class when ipyaladin imports (kept importable without it)
+    pass
+
+
+try:
+    import ipyaladin as _ipyaladin
+except ImportError:  # pragma: no cover - ipyaladin is a dependency of the hub/user environment
+    _ipyaladin = None
+
+if _ipyaladin is not None:
+
+    class Aladin(_ipyaladin.Aladin):  # noqa: F811
+        """Aladin Lite in a notebook, served entirely by the platform.
+
+        Takes ipyaladin's options (``target``, ``fov``, ``height``, ``projection``...); ``survey``
+        defaults to the archive's star-density HiPS. Adds :meth:`show` (anything the platform returns),
+        :meth:`add_catalog_hips` (a HiPS catalogue: more sources as you zoom), :meth:`selection` (the
+        selected sources as rows of the table they came from), ``layers`` (what was added, synced with
+        the browser) and ``astrohub_message`` (a message shown above the view).
+
+        Examples
+        --------
+        >>> from platform_lib import viz                         # doctest: +SKIP
+        >>> w = viz.Aladin(target="M31", fov=2)                  # doctest: +SKIP
+        >>> w.show("I/311/hip2")                                 # doctest: +SKIP
+        """
+
+        _esm = local_esm()
+        _aladin_lite_url = traitlets.Unicode("").tag(sync=True)
+        astrohub_message = traitlets.Unicode("", help="A message shown above the view (bad input, no data).").tag(sync=True)
+        layers = traitlets.List(traitlets.Dict(), help="What the platform added: kind, name, rows sent, rows in all, url.").tag(sync=True)
+
+        def __init__(self, *, archive_url: str | None = None, **options) -> None:
+            base = archive_path(archive_url)
+            options.setdefault("survey", base + "hips/sky/")
+            options.setdefault("log", False)  # Aladin Lite otherwise reports each start to CDS
+            options.setdefault("show_simbad_pointer_control", False)  # asks CDS's SIMBAD
+            options.setdefault("hips_list", [options["survey"]])  # no CDS survey list to fetch
+            super().__init__(**options)
+            self._archive = base
+            self._aladin_lite_url = base + "aladin-lite/aladin.js"
+            self._sources: dict[str, object] = {}
+
+        # -- adding things ------------------------------------------------------------------------
+
+        def _note(self, **layer) -> None:
+            self.layers = [*self.layers, layer]
+
+        def add_catalog_hips(self, url: str, *, name: str | None = None, **options) -> None:
+            """A HiPS catalogue (tiles served by the archive or any platform path), shown with level of detail."""
+            options.setdefault("name", name or url.rstrip("/").split("/")[-1])
+            self.send({"event_name": "astrohub_catalog_hips", "url": url, "options": options})
+            self._note(kind="catalog_hips", name=options["name"], url=url)
+
+        def show_table(self, table, *, name: str = "table", ra: str | None = None, dec: str | None = None,
+                       limit: int = TABLE_LIMIT, magnitude: str | None = None, **options) -> None:
+            """Positions of a table. Up to ``limit`` rows go to the browser; a larger table sends its
+            ``limit`` most representative rows (brightest first when ``magnitude`` is known, spread over
+            the sky by the HiPS level-of-detail plan) and says so in the widget."""
+            from astropy.table import Table
+
+            pos = positions(table, ra, dec)
+            if hasattr(table, "to_table") and not hasattr(table, "colnames"):
+                table = table.to_table()
+            if not isinstance(table, Table):
+                table = Table.from_pandas(table) if hasattr(table, "iloc") else Table(table)
+            rows = pos.rows
+            total = rows.size
+            if total > limit:
+                from platform_lib.viz._build import pick_magnitude
+                from platform_lib.viz._hips import healpix29, plan_catalog_orders, priority_rank
+
+                mag_col = magnitude or pick_magnitude(list(table.colnames))
+                mag = None if mag_col is None else np.asarray(table[mag_col], dtype=float)[rows]
+                rank = priority_rank(mag, total)
+                order = plan_catalog_orders(healpix29(pos.ra, pos.dec), rank, max(1, limit // 768), 10)
+                keep = np.lexsort((rank, order))[:limit]
+                rows = rows[np.sort(keep)]
+                self.astrohub_message = (f"{name}: showing {rows.size} of {total} sources (the most representative "
+                                         "ones); zoom with a HiPS catalogue (viz.build_catalog_hips) to see them all")
+            sent = table[rows]
+            sent[ROW_COLUMN] = rows
+            keep_cols = [c for c in sent.colnames if sent[c].dtype.kind in "biufUS" and getattr(sent[c], "ndim", 1) == 1]
+            sent = sent[keep_cols]
+            options.setdefault("ra_field", pos.ra_column)
+            options.setdefault("dec_field", pos.dec_column)
+            options.setdefault("name", name)
+            self._sources[name] = table
+            self.add_table(sent, **options)
+            self._note(kind="table", name=name, rows=int(rows.size), total=int(total),
+                       ra=[float(v) for v in pos.ra[:3]], dec=[float(v) for v in pos.dec[:3]])
+
+        def show_footprints(self, result, *, name: str = "footprints", column: str = "s_region", **options) -> None:
+            """The footprints (``s_region``) of an SIA v2 / ObsCore result, and their centres as a table."""
+            polys, rows = footprints(result, column)
+            options.setdefault("color", "#ff8800")
+            options.setdefault("name", name)
+            self.add_graphic_overlay_from_stcs([_stcs(p) for p in polys], **options)
+            self._note(kind="footprints", name=name, rows=len(polys),
+                       vertices=[[float(v) for v in polys[0].ravel()[:8]]])
+
+        def show_moc(self, moc, *, name: str = "coverage", **options) -> None:
+            """A MOC (a catalogue's coverage: ``Registry.moc(name)``)."""
+            if not hasattr(moc, "to_string"):
+                raise VizError(f"expected a mocpy MOC, got {type(moc).__name__}", value=type(moc).__name__)
+            if moc.empty():
+                raise VizError("the MOC is empty: it covers no sky", value=0)
+            options.setdefault("name", name)
+            self.add_moc(moc, **options)
+            self._note(kind="moc", name=name, sky_fraction=float(moc.sky_fraction))
+
+        def show_skymap(self, skymap, *, levels=(0.5, 0.9), name: str = "skymap") -> None:
+            """A probability sky map's credible regions (50 % and 90 % by default) as MOCs."""
+            from platform_lib.viz._static import credible_cells
+
+            colors = ["#ffffff", "#ff9900", "#ff0000"]
+            for i, level in enumerate(sorted(levels)):
+                moc = credible_cells(skymap, level)
+                self.add_moc(moc, name=f"{name} {int(round(100 * level))} %", color=colors[i % 3], opacity=0.25,
+                             fill=True, edge=True)
+                self._note(kind="skymap", name=f"{name} {int(round(100 * level))} %", level=level,
+                           sky_fraction=float(moc.sky_fraction))
+
+        def show_crossmatch(self, pairs, *, name: str = "crossmatch") -> None:
+            """Crossmatch pairs: the left and right positions as two catalogues."""
+            from platform_lib.viz._static import _pair_columns
+
+            ra1, de1, ra2, de2 = _pair_columns(pairs)
+            self.show_table(pairs, name=f"{name} left", ra=ra1, dec=de1, color="#00bfff", shape="circle")
+            self.show_table(pairs, name=f"{name} right", ra=ra2, dec=de2, color="#ff3366", shape="cross")
+
+        def show(self, obj, **options) -> "Aladin":
+            """Show what the platform returned: a registry catalogue name (its HiPS catalogue), a table of
+            positions, an SIA result (footprints), a MOC, a sky map, crossmatch pairs or a finished job.
+            Bad input is shown as a message in the widget (and warned), never a blank view."""
+            try:
+                _dispatch(self, obj, **options)
+            except VizError as exc:
+                self.astrohub_message = str(exc)
+                warnings.warn(str(exc), stacklevel=2)
+            return self
+
+        def selection(self, name: str | None = None):
+            """The sources selected in the view (the selection tool), as rows of the table they were shown
+            from (``show_table``), or as the columns the tiles carry for a HiPS catalogue."""
+            from astropy.table import Table, vstack
+
+            out = []
+            for group in self._selected_objects:
+                data = [obj.get("data", {}) for obj in group if isinstance(obj, dict)]
+                rows = [d.get(ROW_COLUMN) for d in data]
+                src = self._sources.get(name) if name else (next(iter(self._sources.values())) if len(self._sources) == 1 else None)
+                if src is not None and rows and all(r is not None for r in rows):
+                    out.append(src[np.asarray([int(r) for r in rows])])
+                elif data:
+                    out.append(Table(rows=[tuple(d.values()) for d in data], names=list(data[0].keys())))
+            if not out:
+                return Table()
+            return out[0] if len(out) == 1 else vstack(out)
+
+
+def _dispatch(widget, obj, **options) -> None:
+    from astropy.coordinates import SkyCoord
+
+    if isinstance(obj, (str, pathlib.Path)):
+        name = str(obj)
+        url = f"{widget._archive}hips/{_slug(name)}/"
+        widget.add_catalog_hips(url, name=name, **options)
+        return
+    if hasattr(obj, "result") and hasattr(obj, "status") and callable(getattr(obj, "result")):  # a job
+        obj = obj.result()
+    if hasattr(obj, "uniq") and hasattr(obj, "probdensity"):
+        widget.show_skymap(obj, **options)
+        return
+    if hasattr(obj, "to_string") and hasattr(obj, "sky_fraction"):
+        widget.show_moc(obj, **options)
+        return
+    if isinstance(obj, np.ndarray):
+        widget.show_skymap(obj, **options)
+        return
+    if isinstance(obj, SkyCoord):
+        from astropy.table import Table
+
+        icrs = obj.icrs
+        widget.show_table(Table({"ra": np.atleast_1d(icrs.ra.deg), "dec": np.atleast_1d(icrs.dec.deg)}), **options)
+        return
+    if hasattr(obj, "to_table") and not hasattr(obj, "colnames"):
+        obj = obj.to_table()
+    names = list(obj.colnames) if hasattr(obj, "colnames") else [str(c) for c in getattr(obj, "columns", [])]
+    if not names:
+        raise VizError(f"cannot show a {type(obj).__name__}: give a table, an SIA result, a MOC, a sky map, "
+                       "crossmatch pairs, a job or a catalogue name", value=type(obj).__name__)
+    if "s_region" in names:
+        widget.show_footprints(obj, **options)
+        if len(obj):
+            widget.show_table(obj, name="images", **options)
+        return
+    if "separation_arcsec" in names:
+        widget.show_crossmatch(obj, **options)
+        return
+    widget.show_table(obj, **options)
