@@ -233,7 +233,27 @@ def merge_groups(existing: Mapping[str, Any], ours: Mapping[str, dict[str, Any]]
 def _configure_auth(c: Any, settings: HubSettings) -> None:
     auth = settings.auth
     c.Authenticator.admin_users = set(_existing(c.Authenticator, "admin_users", set())) | set(auth.admin_users)
-    if auth.kind == "shared-password":
+    if auth.kind == "roster":
+        from astrohub_hub.auth import TEMPLATES, RosterAuthenticator
+
+        c.JupyterHub.authenticator_class = RosterAuthenticator
+        if auth.admin_password:
+            c.RosterAuthenticator.admin_password = auth.admin_password
+        if auth.shared_password:
+            c.RosterAuthenticator.class_code = auth.shared_password
+        c.RosterAuthenticator.password_file = auth.password_file
+        members = {m for g in settings.groups.values() for m in g.members}
+        c.Authenticator.allowed_users = (
+            set(_existing(c.Authenticator, "allowed_users", set()))
+            | set(auth.allowed_users)
+            | set(auth.admin_users)
+            | members
+        )
+        c.Authenticator.allow_existing_users = True
+        c.Authenticator.allow_all = auth.allow_all
+        existing = list(c.JupyterHub.template_paths) if "template_paths" in c.JupyterHub else []
+        c.JupyterHub.template_paths = [TEMPLATES, *[p for p in existing if p != TEMPLATES]]
+    elif auth.kind == "shared-password":
         c.JupyterHub.authenticator_class = "shared-password"
         if auth.admin_password:
             c.SharedPasswordAuthenticator.admin_password = auth.admin_password
