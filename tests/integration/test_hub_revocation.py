@@ -90,3 +90,50 @@ def test_revoke_keeps_the_other_members(shared):
     tree = _acl_tree(shared)
     assert "nobody" not in tree
     assert tree.count("user:daemon:rwx") == 4  # access + default on the folder and on sub
+
+
+def test_removing_a_member_reaches_their_running_server(platform, poll):
+    """On the platform: a member's kernel holds the group folder open (a directory handle and a child
+    process working inside); removed from the group through the hub API, the group sync revokes: the
+    holders are ended and the member's server can no longer read or write there."""
+    if not platform.isolated:
+        pytest.skip("per-user isolation needs root (every server runs as the invoking user otherwise)")
+    ann, ben, group = platform.unique("rvann"), platform.unique("rvben"), platform.unique("rvteam")
+    for user in (ann, ben):
+        platform.create_user(user)
+    platform.create_group(group, [ann, ben])
+    folder = platform.data_dir / "groups" / group
+    platform.start_server(ann)
+    try:
+        out = platform.execute(ann, f"""
+import os, subprocess, sys
+os.makedirs({str(folder)!r} + "/sub", exist_ok=True)
+open({str(folder)!r} + "/sub/ann.txt", "w").write("ann was here")
+# A process of ann's that outlives this kernel: working inside, holding the folder open.
+child = subprocess.Popen([sys.executable, "-c", {HOLDER!r}, {str(folder)!r}], cwd={str(folder)!r} + "/sub",
+                         start_new_session=True, stdout=subprocess.PIPE, text=True)
+assert child.stdout.readline().strip() == "ready"
+print(child.pid)
+""")
+        child = int(out.split()[-1])
+        assert child in folders.holders(folder, pwd.getpwnam(platform.system_user(ann)).pw_uid)
+        platform.api("DELETE", f"/groups/{group}/users", json={"users": [ann]}).raise_for_status()
+        poll(lambda: not Path(f"/proc/{child}").exists() or Path(f"/proc/{child}/status").read_text().find("zombie") > 0,
+             30, "the group sync to end ann's process working inside the folder")
+        assert "rvann" not in _acl_tree(folder)
+        assert (folder / "sub" / "ann.txt").stat().st_uid == 0
+        check = platform.execute(ann, f"""
+import os
+for what, call in [("list", lambda: os.listdir({str(folder)!r} + "/sub")),
+                   ("read", lambda: open({str(folder)!r} + "/sub/ann.txt").read()),
+                   ("write", lambda: open({str(folder)!r} + "/new.txt", "w"))]:
+    try:
+        call(); print(what, "allowed")
+    except PermissionError:
+        print(what, "refused")
+""")
+        assert check.split("\n")[:3] == ["list refused", "read refused", "write refused"], check
+        # ben, still a member, keeps the data ann wrote there.
+        assert "user:" + platform.system_user(ben) + ":rwx" in _acl_tree(folder / "sub")
+    finally:
+        platform.stop_server(ann)
