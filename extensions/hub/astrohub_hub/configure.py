@@ -233,6 +233,8 @@ def merge_groups(existing: Mapping[str, Any], ours: Mapping[str, dict[str, Any]]
 def _configure_auth(c: Any, settings: HubSettings) -> None:
     auth = settings.auth
     c.Authenticator.admin_users = set(_existing(c.Authenticator, "admin_users", set())) | set(auth.admin_users)
+    if auth.kind == "external":
+        return  # an OAuth/OIDC authenticator configured by the chart's hub.config: each person is their own account
     if auth.kind == "roster":
         from astrohub_hub.auth import TEMPLATES, RosterAuthenticator
 

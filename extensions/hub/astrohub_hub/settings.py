@@ -68,11 +68,12 @@ class AuthSettings(Strict):
     ``shared-password``: every non-admin user logs in with ``shared_password``: anybody who knows it
     can sign in as anybody on the roster; for a throw-away demo only.
     ``native``: NativeAuthenticator; people sign up and an admin approves them at ``/hub/authorize``.
-    In production (the Helm chart) use an OAuth/OIDC provider (``hub.config`` of the chart, see
-    docs/deploy-kubernetes.md) and leave this block alone.
+    ``external``: the authenticator is configured elsewhere and left alone (only ``admin_users`` is
+    added): in production (the Helm chart) an OAuth/OIDC provider in the chart's
+    ``jupyterhub.hub.config`` (``GenericOAuthenticator``; docs/deploy-kubernetes.md, "Sign-in").
     """
 
-    kind: Literal["roster", "shared-password", "native"] = "roster"
+    kind: Literal["roster", "shared-password", "native", "external"] = "roster"
     admin_users: list[str] = Field(default_factory=lambda: ["admin"])
     allowed_users: list[str] = Field(default_factory=list)
     allow_all: bool = False
