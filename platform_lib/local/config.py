@@ -74,17 +74,21 @@ class HubConfig(_Strict):
 
 
 class AuthConfig(_Strict):
-    """Who may log in: a class-style shared password, plus an admin with their own password."""
+    """Who may log in: each person on the roster with their own password, plus an admin."""
 
-    kind: Literal["shared-password", "native"] = Field(
-        "shared-password", description="`shared-password` (one password for the class) or `native` (sign-up with admin approval)."
+    kind: Literal["roster", "shared-password", "native"] = Field(
+        "roster",
+        description="`roster` (people on the roster set their own password once with the class code), "
+        "`shared-password` (one password signs in as anybody: demos only) or `native` (sign-up with admin approval).",
     )
     admin_user: str = Field("admin", description="The first admin's user name.")
     admin_password: str = Field(
         "", description="The admin's password (at least 32 characters); generated into the state directory when empty."
     )
     user_password: str = Field(
-        "", description="The shared password for every other user (at least 8 characters); generated when empty."
+        "",
+        description="The class code (`roster`: lets a name on the roster set its own password once; "
+        "`shared-password`: every user's password), at least 8 characters; generated when empty.",
     )
 
 

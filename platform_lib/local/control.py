@@ -44,7 +44,7 @@ def banner(config: LocalConfig, state: PlatformState) -> str:
             "",
             f"  astrohub is running at {public_url(config)}",
             f"  admin login:   {creds['admin_user']} / {creds['admin_password']}",
-            f"  other users:   any allowed name / {creds['user_password']}  (shared class password)",
+            *_user_lines(config, creds),
             f"  data:          {config.data_dir}",
             f"  sample data:   {_sample_data_line(config, state)}",
             f"  stop:          Ctrl-C, or `astrohub down --data-dir {config.data_dir}`",
@@ -61,6 +61,19 @@ def _sample_data_line(config: LocalConfig, state: PlatformState) -> str:
     if is_loaded(state.layout.datasets):
         return "loaded (Hipparcos I/311, OpenNGC, sample images; docs/sample-data.md)"
     return f"loading in the background, ready in about a minute (log {state.layout.log('sampledata')})"
+
+
+def _user_lines(config: LocalConfig, creds: dict) -> list[str]:
+    if config.auth.kind == "roster":
+        return [
+            f"  class code:    {creds['user_password']}  (people on the roster set their own password once at "
+            f"{public_url(config)}hub/register)",
+            "  add people:    astrohub users add --csv roster.csv",
+        ]
+    if config.auth.kind == "shared-password":
+        return [f"  other users:   any allowed name / {creds['user_password']}  (shared password: anybody "
+                "who knows it can sign in as anybody; demos only)"]
+    return [f"  other users:   sign up at {public_url(config)}hub/signup; approve at /hub/authorize"]
 
 
 def up(config: LocalConfig, *, echo: Echo = _echo) -> int:

@@ -17,6 +17,8 @@ __all__ = [
     "AlreadyRunningError",
     "NotRunningError",
     "StartupError",
+    "RosterError",
+    "HubRequestError",
 ]
 
 
@@ -92,3 +94,22 @@ class StartupError(LocalPlatformError):
         super().__init__(message, value=component)
         self.component = component
         self.log = log
+
+
+class RosterError(LocalPlatformError):
+    """A roster file (``astrohub users add --csv``) with bad rows; nothing was changed.
+
+    ``problems``: one line per bad row, each naming the row number and the value.
+    """
+
+    code = "bad-roster"
+
+    def __init__(self, message: str, *, problems: list[str], value: Any = None) -> None:
+        super().__init__(message + "\n  " + "\n  ".join(problems), value=value)
+        self.problems = problems
+
+
+class HubRequestError(LocalPlatformError):
+    """The running hub refused an administrative request (its message is kept)."""
+
+    code = "hub-request"

@@ -166,6 +166,7 @@ def hub_settings(
             "admin_users": admins,
             "admin_password": credentials.admin_password,
             "shared_password": credentials.user_password,
+            "password_file": str(layout.state / "passwords.sqlite"),
         },
         "groups": {
             name: group.model_dump() for name, group in config.groups.items()

@@ -13,7 +13,10 @@ What a test gets (all synchronous; URLs end with ``/``)::
     platform.admin_token         # a hub API token with admin scopes (service "astrohub-cli")
     platform.data_dir            # pathlib.Path: home/, groups/, datasets/, scratch/, state/
     platform.config              # the platform_lib.local.LocalConfig it runs with
-    platform.admin_user, platform.admin_password, platform.user_password   # login credentials
+    platform.admin_user, platform.admin_password   # the admin's login
+    platform.user_password       # the class code: lets a name on the roster set its own password once
+    platform.password("ann")     # ann's own password: registered at /hub/register on first use (cached)
+    platform.login("ann")        # a requests.Session signed in through the login form, as a browser
     platform.api("GET", "/users")                    # requests.Response, admin token by default
     platform.create_user("ann")                      # hub user (name is made unique: see unique())
     platform.unique("ann")                           # "ann-<session tag>" so modules don't collide
@@ -110,6 +113,7 @@ class RunningPlatform:
     isolated: bool = False
     users: set[str] = field(default_factory=set)
     _tokens: dict[str, str] = field(default_factory=dict)
+    _passwords: dict[str, str] = field(default_factory=dict)
     session: requests.Session = field(default_factory=requests.Session)
 
     @property
@@ -160,6 +164,38 @@ class RunningPlatform:
             response.raise_for_status()
             self._tokens[user] = response.json()["token"]
         return self._tokens[user]
+
+    # --- sign-in ---------------------------------------------------------------------------------
+    def register(self, user: str, password: str, code: str | None = None) -> requests.Response:
+        """POST the registration form (class code + own password) as a browser would; the response."""
+        session = requests.Session()
+        session.get(f"{self.url}hub/register", timeout=30).raise_for_status()
+        return session.post(f"{self.url}hub/register", timeout=30, allow_redirects=False, data={
+            "username": user, "class_code": self.user_password if code is None else code,
+            "password": password, "password2": password, "_xsrf": session.cookies.get("_xsrf", "")})
+
+    def password(self, user: str) -> str:
+        """``user``'s own password, registered with the class code on first use (the user must exist)."""
+        if user not in self._passwords:
+            password = f"pw-{uuid.uuid4().hex[:12]}"
+            response = self.register(user, password)
+            assert response.status_code == 302, f"registering {user}: {response.status_code} {response.text[:300]}"
+            self._passwords[user] = password
+        return self._passwords[user]
+
+    def login_form(self, user: str, password: str) -> tuple[requests.Session, requests.Response]:
+        """POST the login form; the session and the (unfollowed) response."""
+        session = requests.Session()
+        session.get(f"{self.url}hub/login", timeout=30).raise_for_status()
+        response = session.post(f"{self.url}hub/login", timeout=30, allow_redirects=False, data={
+            "username": user, "password": password, "_xsrf": session.cookies.get("_xsrf", "")})
+        return session, response
+
+    def login(self, user: str) -> requests.Session:
+        """A cookie session signed in as ``user`` with their own password (see :meth:`password`)."""
+        session, response = self.login_form(user, self.password(user))
+        assert response.status_code == 302, f"login of {user}: {response.status_code} {response.text[:300]}"
+        return session
 
     def system_user(self, user: str) -> str | None:
         return f"{self.config.users.system_user_prefix}{user}" if self.isolated else None

@@ -166,13 +166,8 @@ def test_instructors_manage_students_servers_through_the_hub(platform, classroom
 
 
 def _browser_login(platform, user: str) -> requests.Session:
-    """A cookie session logged in through the hub's login form, as a browser would be."""
-    session = requests.Session()
-    session.get(f"{platform.url}hub/login", timeout=30).raise_for_status()
-    response = session.post(f"{platform.url}hub/login", timeout=30, allow_redirects=False, data={
-        "username": user, "password": platform.user_password, "_xsrf": session.cookies.get("_xsrf")})
-    assert response.status_code == 302, response.text[:500]
-    return session
+    """A cookie session logged in through the hub's login form with the user's own password."""
+    return platform.login(user)
 
 
 def _open_server(session: requests.Session, platform, owner: str) -> requests.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -62,6 +63,29 @@ def test_shared_password_authenticator_and_admins():
     assert c.Authenticator.allowed_users == {"admin", "tina", "sam", "sue"}
     assert c.Authenticator.allow_existing_users is True
     assert c.Authenticator.allow_all is False
+
+
+def test_roster_authenticator_is_the_default_with_its_pages():
+    from astrohub_hub.auth import TEMPLATES, RosterAuthenticator
+
+    c = Config()
+    auth = {"adminUsers": ["admin"], "adminPassword": ADMIN_PW, "sharedPassword": USER_PW,
+            "passwordFile": "/srv/state/passwords.sqlite"}
+    configure(c, base_settings(auth=auth))
+    assert c.JupyterHub.authenticator_class is RosterAuthenticator
+    assert c.RosterAuthenticator.class_code == USER_PW and c.RosterAuthenticator.admin_password == ADMIN_PW
+    assert c.RosterAuthenticator.password_file == "/srv/state/passwords.sqlite"
+    assert c.Authenticator.allowed_users == {"admin", "tina", "sam", "sue"}
+    assert c.JupyterHub.template_paths[0] == TEMPLATES
+    assert {"login.html", "register.html"} <= {p.name for p in Path(TEMPLATES).iterdir()}
+
+
+def test_external_authenticator_is_left_alone():
+    c = Config()
+    c.JupyterHub.authenticator_class = "generic-oauth"
+    configure(c, base_settings(auth={"kind": "external", "adminUsers": ["boss"]}))
+    assert c.JupyterHub.authenticator_class == "generic-oauth"
+    assert c.Authenticator.admin_users == {"boss"}
 
 
 def test_native_authenticator_needs_admin_approval():

@@ -9,13 +9,11 @@ from types import SimpleNamespace
 import pytest
 
 from astrohub_hub import UsernameError, system_username
+from astrohub_hub.accounts import SYSTEM_NAME_MAX, hub_username_pattern
+from astrohub_hub.folders import expand_user_path, prepare_user_dirs
 from astrohub_hub.local import (
-    SYSTEM_NAME_MAX,
     AstroLocalSpawner,
     _profile_form,
-    expand_user_path,
-    hub_username_pattern,
-    prepare_user_dirs,
     singleuser_command,
     user_path,
     visible_profiles,

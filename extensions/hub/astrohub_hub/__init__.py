@@ -5,8 +5,9 @@ Public entry points: :func:`configure` (called from the local platform's generat
 :func:`configure_gateway` (``astrohub_hub.gateway``, called from the local platform's
 ``dask_gateway_config.py``); :func:`user_environment` is the pure builder of a user server's
 environment. Modules: ``settings`` (the strict model), ``configure`` (common traits),
-``environment``, ``local`` (system users, the local spawner), ``groupsync`` (group folders
-service), ``gateway`` (dask-gateway server), ``kubernetes`` (KubeSpawner, Helm side), ``heap``
+``environment``, ``accounts`` (system accounts: the prefix and the run-as-system-users rule),
+``folders`` (homes and shared folders, ACL grant and revoke), ``local`` (the local spawner),
+``groupsync`` (group folders service), ``gateway`` (dask-gateway server), ``kubernetes`` (KubeSpawner, Helm side), ``heap``
 (the hub's start-up heap out of full garbage collections), ``errors``.
 It may import JupyterHub and (for the Kubernetes mode) KubeSpawner; it never imports
 ``platform_lib``, so the hub image stays small. Importing it has no side effects;
@@ -16,7 +17,7 @@ It may import JupyterHub and (for the Kubernetes mode) KubeSpawner; it never imp
 from astrohub_hub.configure import configure, validate_settings
 from astrohub_hub.environment import user_environment
 from astrohub_hub.errors import HubConfigError, HubError, UsernameError
-from astrohub_hub.local import system_username
+from astrohub_hub.accounts import SystemAccounts, system_username
 from astrohub_hub.settings import HubSettings
 
 
@@ -31,6 +32,7 @@ __all__ = [
     "HubConfigError",
     "HubError",
     "HubSettings",
+    "SystemAccounts",
     "UsernameError",
     "configure",
     "configure_gateway",

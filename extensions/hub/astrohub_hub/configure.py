@@ -32,13 +32,9 @@ from pydantic import ValidationError
 from astrohub_hub.environment import environment_callables
 from astrohub_hub.errors import HubConfigError, UsernameError
 from astrohub_hub.heap import freeze_when_started
-from astrohub_hub.local import (
-    AstroLocalSpawner,
-    hub_username_pattern,
-    running_as_root,
-    system_username,
-    unreachable_by_others,
-)
+from astrohub_hub.accounts import system_username
+from astrohub_hub.folders import unreachable_by_others
+from astrohub_hub.local import AstroLocalSpawner, LocalSettings
 from astrohub_hub.settings import HubSettings
 
 __all__ = [
@@ -127,9 +123,7 @@ def build_services(settings: HubSettings) -> list[dict[str, Any]]:
     if gateway is not None:
         services.append(gateway)
     if settings.mode == "local" and settings.group_sync.enabled:
-        local = settings.local
-        prefix = local.system_user_prefix if local else "astro-"
-        as_system = local.run_as_system_users if local and local.run_as_system_users is not None else None
+        accounts = (settings.local or LocalSettings()).accounts
         services.append(
             {
                 "name": GROUPSYNC_SERVICE,
@@ -138,11 +132,8 @@ def build_services(settings: HubSettings) -> list[dict[str, Any]]:
                 "environment": {
                     "ASTROHUB_GROUPSYNC_ROOT": settings.storage.groups_root,
                     "ASTROHUB_GROUPSYNC_HOME": settings.storage.home,
-                    "ASTROHUB_GROUPSYNC_PREFIX": prefix,
                     "ASTROHUB_GROUPSYNC_INTERVAL": str(settings.group_sync.interval_seconds),
-                    "ASTROHUB_GROUPSYNC_SYSTEM_USERS": ""
-                    if as_system is None
-                    else ("1" if as_system else "0"),
+                    **accounts.environ("ASTROHUB_GROUPSYNC"),
                 },
             }
         )
@@ -242,7 +233,29 @@ def merge_groups(existing: Mapping[str, Any], ours: Mapping[str, dict[str, Any]]
 def _configure_auth(c: Any, settings: HubSettings) -> None:
     auth = settings.auth
     c.Authenticator.admin_users = set(_existing(c.Authenticator, "admin_users", set())) | set(auth.admin_users)
-    if auth.kind == "shared-password":
+    if auth.kind == "external":
+        return  # an OAuth/OIDC authenticator configured by the chart's hub.config: each person is their own account
+    if auth.kind == "roster":
+        from astrohub_hub.auth import TEMPLATES, RosterAuthenticator
+
+        c.JupyterHub.authenticator_class = RosterAuthenticator
+        if auth.admin_password:
+            c.RosterAuthenticator.admin_password = auth.admin_password
+        if auth.shared_password:
+            c.RosterAuthenticator.class_code = auth.shared_password
+        c.RosterAuthenticator.password_file = auth.password_file
+        members = {m for g in settings.groups.values() for m in g.members}
+        c.Authenticator.allowed_users = (
+            set(_existing(c.Authenticator, "allowed_users", set()))
+            | set(auth.allowed_users)
+            | set(auth.admin_users)
+            | members
+        )
+        c.Authenticator.allow_existing_users = True
+        c.Authenticator.allow_all = auth.allow_all
+        existing = list(c.JupyterHub.template_paths) if "template_paths" in c.JupyterHub else []
+        c.JupyterHub.template_paths = [TEMPLATES, *[p for p in existing if p != TEMPLATES]]
+    elif auth.kind == "shared-password":
         c.JupyterHub.authenticator_class = "shared-password"
         if auth.admin_password:
             c.SharedPasswordAuthenticator.admin_password = auth.admin_password
@@ -283,11 +296,10 @@ def _check_names(settings: HubSettings, prefix: str) -> None:
 
 
 def _configure_local(c: Any, settings: HubSettings) -> None:
-    from astrohub_hub.local import LocalSettings
-
     local = settings.local or LocalSettings()
-    _check_names(settings, local.system_user_prefix)
-    as_system = running_as_root() if local.run_as_system_users is None else local.run_as_system_users
+    accounts = local.accounts
+    _check_names(settings, accounts.prefix)
+    as_system = accounts.enabled
     if as_system:
         blocked = unreachable_by_others(sys.executable)
         if blocked:
@@ -310,7 +322,7 @@ def _configure_local(c: Any, settings: HubSettings) -> None:
     c.AstroLocalSpawner.scratch_template = settings.storage.scratch
     c.AstroLocalSpawner.groups_root = settings.storage.groups_root
     c.AstroLocalSpawner.profiles = [p.model_dump() for p in settings.profiles]
-    c.Authenticator.username_pattern = hub_username_pattern(local.system_user_prefix)
+    c.Authenticator.username_pattern = accounts.username_pattern()
 
 
 def configure(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:

@@ -3,7 +3,7 @@
 Pure: :func:`user_environment` turns settings plus a user name and groups into a ``dict``; it is
 called at spawn by the callables ``configure`` puts in ``Spawner.environment`` (one per variable,
 so the Kubernetes spawner's ``get_env`` resolves them the same way). May import this package's
-settings only. The variables are read by ``platform_lib.settings.PlatformSettings`` (``PLATFORM_*``),
+settings and ``folders.expand_user_path`` only. The variables are read by ``platform_lib.settings.PlatformSettings`` (``PLATFORM_*``),
 by ``dask_gateway`` (``DASK_GATEWAY__*``), by dask-labextension (``DASK_LABEXTENSION__*``: clusters
 made from JupyterLab's Dask sidebar are ``dask_gateway.GatewayCluster`` objects, whose dashboard links go
 through the hub to the gateway) and by ``distributed`` (``DASK_DISTRIBUTED__DASHBOARD__LINK``: the
@@ -21,7 +21,7 @@ import json
 import sys
 from typing import Any, Callable, Iterable
 
-from astrohub_hub.local import expand_user_path
+from astrohub_hub.folders import expand_user_path
 from astrohub_hub.settings import HubSettings
 
 __all__ = [

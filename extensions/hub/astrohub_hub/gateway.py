@@ -46,14 +46,8 @@ from traitlets.config import Configurable
 
 from astrohub_hub.errors import HubConfigError, UsernameError
 from astrohub_hub.kubernetes import dataset_volumes
-from astrohub_hub.local import (
-    ensure_system_user,
-    expand_user_path,
-    prepare_user_dirs,
-    running_as_root,
-    system_username,
-    unreachable_by_others,
-)
+from astrohub_hub.accounts import ensure_system_user, running_as_root, system_username
+from astrohub_hub.folders import expand_user_path, prepare_user_dirs, unreachable_by_others
 from astrohub_hub.settings import HubSettings
 
 from dask_gateway_server.backends.base import PublicException

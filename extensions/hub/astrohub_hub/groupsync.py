@@ -14,8 +14,10 @@ local mode (service ``astrohub-groupsync``, scopes ``list:groups`` and ``read:gr
   group ``<prefix>g-<group>`` owning the folder with mode 2770 (setgid), which members see from
   their next server start.
 
-Removing a member revokes the entry on the group folder (without search permission on the folder
-nothing inside is reachable); a deleted group's folder keeps its data and loses every entry.
+Removing a member revokes every entry they had under the group folder (default entries and
+subfolders included), hands what they own in it to root and ends their processes still holding
+something inside (:func:`astrohub_hub.folders.revoke`); a deleted group's folder keeps its data and
+loses every entry.
 
 The planning is pure (:func:`plan`: hub state + observed folders -> :class:`Action` list, unit
 tested); :class:`AclApplier` / :class:`UnixGroupApplier` observe and apply. The spawner calls
@@ -23,7 +25,9 @@ tested); :class:`AclApplier` / :class:`UnixGroupApplier` observe and apply. The 
 service: ``ASTROHUB_GROUPSYNC_ROOT``, ``ASTROHUB_GROUPSYNC_PREFIX``, ``ASTROHUB_GROUPSYNC_INTERVAL``,
 ``ASTROHUB_GROUPSYNC_SYSTEM_USERS`` (``1``/``0``/empty = when root), ``ASTROHUB_GROUPSYNC_HOME``
 (the home template, for creating system users), plus JupyterHub's ``JUPYTERHUB_API_URL`` and
-``JUPYTERHUB_API_TOKEN``. May import the standard library and this package.
+``JUPYTERHUB_API_TOKEN``. The disk side (ACL entries, revocation that reaches open folders and
+running processes) is ``folders``; the account rule is ``accounts.SystemAccounts``. May import the
+standard library, ``errors``, ``accounts`` and ``folders``.
 """
 
 from __future__ import annotations
@@ -46,8 +50,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal, Mapping, Protocol
 
+from astrohub_hub import folders
+from astrohub_hub.accounts import SystemAccounts, ensure_system_user, system_username
 from astrohub_hub.errors import HubError, UsernameError
-from astrohub_hub.local import ensure_system_user, expand_user_path, prepare_user_dirs, running_as_root, system_username
+from astrohub_hub.folders import expand_user_path, prepare_user_dirs
 
 __all__ = [
     "AclApplier",
@@ -162,12 +168,6 @@ def _group_folders(root: Path, only: Iterable[str] | None) -> list[Path]:
     return [e for e in entries if _GROUP_DIR.match(e.name) and e.is_dir()]
 
 
-def _run(cmd: list[str]) -> None:
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise HubError(f"{' '.join(cmd)} failed: {result.stderr.strip()}", code="groupsync-command")
-
-
 @dataclass
 class AclApplier:
     """Group folders with POSIX ACLs (``setfacl``/``getfacl``); also the not-root mode (no ACLs)."""
@@ -185,33 +185,17 @@ class AclApplier:
         return found
 
     def _acl_users(self, folder: Path) -> frozenset[str]:
-        out = subprocess.run(
-            ["getfacl", "--omit-header", "--absolute-names", "--numeric", str(folder)],
-            capture_output=True, text=True, check=False,
-        )
-        users = set()
-        for line in out.stdout.splitlines():
-            parts = line.split(":")
-            if len(parts) >= 3 and parts[0] == "user" and parts[1]:
-                try:
-                    name = pwd.getpwuid(int(parts[1])).pw_name
-                except (KeyError, ValueError):
-                    continue
-                if name.startswith(self.prefix):
-                    users.add(name)
-        return frozenset(users)
+        return frozenset(folders.acl_users(folder, self.prefix))
 
     def apply(self, action: Action) -> None:
         folder = self.root / action.group
         if action.kind == "mkdir":
-            self.root.mkdir(parents=True, exist_ok=True)
-            folder.mkdir(mode=0o770, exist_ok=True)
-            os.chmod(folder, 0o770)
+            folders.make_shared_folder(folder, 0o770)
         elif action.kind == "grant":
             self._ensure_user(action.user)
-            _run(["setfacl", "-m", f"u:{action.user}:rwx,d:u:{action.user}:rwx", str(folder)])
+            folders.grant(folder, str(action.user))
         elif action.kind == "revoke":
-            _run(["setfacl", "-x", f"u:{action.user},d:u:{action.user}", str(folder)])
+            folders.revoke(folder, str(action.user))
 
     def _ensure_user(self, name: str | None) -> None:
         assert name is not None
@@ -262,14 +246,14 @@ class UnixGroupApplier:
             try:
                 grp.getgrnam(unix)
             except KeyError:
-                _run(["groupadd", unix])
+                folders.run(["groupadd", unix])
             shutil.chown(folder, user="root", group=unix)
             os.chmod(folder, 0o2770)
         elif action.kind == "grant":
             AclApplier(self.root, self.prefix, True, self.home_template)._ensure_user(action.user)
-            _run(["gpasswd", "-a", str(action.user), unix])
+            folders.run(["gpasswd", "-a", str(action.user), unix])
         elif action.kind == "revoke":
-            _run(["gpasswd", "-d", str(action.user), unix])
+            folders.run(["gpasswd", "-d", str(action.user), unix])
 
 
 def make_applier(root: str | Path, *, prefix: str, system_users: bool, home_template: str = "") -> Applier:
@@ -354,8 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
     if not api_url or not token:
         parser.error("JUPYTERHUB_API_URL and JUPYTERHUB_API_TOKEN must be set (the hub sets them)")
-    flag = os.environ.get("ASTROHUB_GROUPSYNC_SYSTEM_USERS", "")
-    system_users = running_as_root() if flag == "" else flag == "1"
+    system_users = SystemAccounts.from_environ(dict(os.environ), "ASTROHUB_GROUPSYNC").enabled
     applier = make_applier(args.root, prefix=args.prefix, system_users=system_users, home_template=args.home_template)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -1,8 +1,10 @@
 """Spawner configuration for the local platform: user servers as local processes.
 
-Owns the mapping from hub user names to system user names (:func:`system_username`), the local
-spawner (:class:`AstroLocalSpawner`) and the preparation of a user's home and scratch folders.
-May import JupyterHub and the standard library; never ``platform_lib``.
+Owns the local spawner (:class:`AstroLocalSpawner`), its settings (:class:`LocalSettings`), the
+user server's command (:func:`singleuser_command`) and profile choice. The account rule (which
+system user a hub user runs as) is ``accounts.SystemAccounts``; homes, scratch and shared folders
+are ``folders``; group folder access at spawn is ``groupsync.grant_now``. May import JupyterHub,
+the standard library and those modules; never ``platform_lib``.
 
 When the hub runs as root each hub user ``alice`` gets a dedicated system user ``astro-alice``
 (prefix from ``LocalSettings.system_user_prefix``), created with ``useradd`` on first spawn, whose
@@ -29,10 +31,7 @@ import asyncio
 import html
 import os
 import pwd
-import re
-import subprocess
 import sys
-from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
@@ -40,33 +39,24 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 
-from astrohub_hub.errors import UsernameError
+from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
+from astrohub_hub.folders import expand_user_path, prepare_user_dirs
+from astrohub_hub.groupsync import grant_now
 
 __all__ = [
     "AstroLocalSpawner",
     "LocalSettings",
-    "SYSTEM_NAME_MAX",
-    "ensure_system_user",
-    "expand_user_path",
-    "hub_username_pattern",
-    "prepare_user_dirs",
-    "running_as_root",
+    "SKIPPED_SERVER_IMPORTS",
     "singleuser_command",
-    "unreachable_by_others",
     "user_path",
-    "system_username",
     "visible_profiles",
 ]
 
-#: Linux user names are at most 32 characters (useradd's limit).
-SYSTEM_NAME_MAX = 32
 #: Modules a user server's process does without. jsonschema imports ``rfc3987_syntax`` (when
 #: installed, as jupyter-events' ``jsonschema[format-nongpl]`` makes it) only to check the ``iri``
 #: formats, which no Jupyter schema uses, and it compiles ~35 Earley grammars at import: 1 to 5 s of
 #: every server start here. Hidden in the server process only (kernels are separate processes).
 SKIPPED_SERVER_IMPORTS = ("rfc3987_syntax",)
-_HUB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_PREFIX = re.compile(r"^[a-z_][a-z0-9_-]*$")
 
 
 class LocalSettings(BaseModel):
@@ -80,7 +70,7 @@ class LocalSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
-    system_user_prefix: str = "astro-"
+    system_user_prefix: str = DEFAULT_PREFIX
     create_system_users: bool = True
     shell: str = "/bin/bash"
     warm_kernels: int = Field(1, ge=0, description="Idle kernels each user server keeps started (0: none).")
@@ -91,11 +81,12 @@ class LocalSettings(BaseModel):
     @field_validator("system_user_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        if not _PREFIX.match(value) or len(value) > SYSTEM_NAME_MAX - 1:
-            raise ValueError(
-                f"{value!r} must start with a lower-case letter or '_' and contain only a-z, 0-9, '_', '-'"
-            )
-        return value
+        return check_prefix(value)
+
+    @property
+    def accounts(self) -> SystemAccounts:
+        """The account rule these settings declare."""
+        return SystemAccounts(self.system_user_prefix, self.run_as_system_users)
 
 
 def singleuser_command(
@@ -151,49 +142,6 @@ def user_path(path: str, layer: str | None = None, python: str = sys.executable)
     return os.pathsep.join(first + rest)
 
 
-def running_as_root() -> bool:
-    """Whether this process can create and switch to other system users."""
-    return os.geteuid() == 0
-
-
-def system_username(hub_name: str, prefix: str = "astro-") -> str:
-    """Map a hub user name to its system user name, or raise :class:`UsernameError`.
-
-    Hub names must be lower-case letters, digits, ``_`` and ``-``, starting with a letter or a
-    digit, and short enough that ``prefix + name`` fits in 32 characters. Nothing is silently
-    rewritten: two hub names never map to one system user.
-
-    Examples
-    --------
-    >>> system_username("alice")
-    'astro-alice'
-    """
-    if not isinstance(hub_name, str) or not _HUB_NAME.match(hub_name):
-        raise UsernameError(
-            f"hub user name {hub_name!r} cannot be a system user: use lower-case letters, digits, "
-            "'_' and '-', starting with a letter or digit",
-            value=hub_name,
-        )
-    name = prefix + hub_name
-    if len(name) > SYSTEM_NAME_MAX:
-        raise UsernameError(
-            f"hub user name {hub_name!r} is too long: {prefix!r} + name must be at most "
-            f"{SYSTEM_NAME_MAX} characters (at most {SYSTEM_NAME_MAX - len(prefix)} for the name)",
-            value=hub_name,
-        )
-    return name
-
-
-def hub_username_pattern(prefix: str = "astro-") -> str:
-    """The regular expression for ``Authenticator.username_pattern`` matching :func:`system_username`."""
-    return rf"^[a-z0-9][a-z0-9_-]{{0,{SYSTEM_NAME_MAX - len(prefix) - 1}}}$"
-
-
-def expand_user_path(template: str, username: str) -> str:
-    """Expand ``{username}`` in a storage template (``/srv/home/{username}``)."""
-    return template.replace("{username}", username)
-
-
 def visible_profiles(profiles: Iterable[Mapping[str, Any]], groups: Iterable[str]) -> list[dict[str, Any]]:
     """The profiles a user in ``groups`` may choose: open profiles plus those of their groups.
 
@@ -201,53 +149,6 @@ def visible_profiles(profiles: Iterable[Mapping[str, Any]], groups: Iterable[str
     """
     mine = set(groups)
     return [dict(p) for p in profiles if not p.get("groups") or mine.intersection(p["groups"])]
-
-
-def unreachable_by_others(path: str) -> str | None:
-    """The first folder on ``path`` (resolved) that other users cannot traverse, or ``None``.
-
-    A server running as a system user must execute the hub's Python; a venv whose interpreter
-    lives under ``/root`` (mode 0700, e.g. pyenv as root) cannot work.
-    """
-    real = Path(path).resolve()
-    for folder in [*reversed(real.parents)]:
-        if not os.stat(folder).st_mode & 0o001:
-            return str(folder)
-    return None
-
-
-def ensure_system_user(name: str, home: str, *, shell: str = "/bin/bash", create: bool = True) -> pwd.struct_passwd:
-    """Return the system user ``name``, creating it with ``useradd`` (home ``home``) if missing."""
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        if not create:
-            raise UsernameError(
-                f"system user {name!r} does not exist and local.createSystemUsers is false", value=name
-            ) from None
-    Path(home).parent.mkdir(parents=True, exist_ok=True)
-    cmd = ["useradd", "--home-dir", home, "--create-home", "--shell", shell, "--user-group",
-           "--comment", "astrohub user", name]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode not in (0, 9):  # 9: name already in use (a concurrent spawn made it)
-        raise UsernameError(f"useradd {name!r} failed: {result.stderr.strip()}", value=name)
-    return pwd.getpwnam(name)
-
-
-def prepare_user_dirs(home: str, scratch: str | None, owner: pwd.struct_passwd | None) -> None:
-    """Create the user's home and scratch folders, mode 0700, owned by ``owner`` (when root).
-
-    Idempotent; an existing folder gets its owner and mode reset, its content is left alone.
-    """
-    for path in [home, scratch]:
-        if not path:
-            continue
-        folder = Path(path)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        folder.mkdir(mode=0o700, exist_ok=True)
-        if owner is not None:
-            os.chown(folder, owner.pw_uid, owner.pw_gid)
-        os.chmod(folder, 0o700)
 
 
 class AstroLocalSpawner(LocalProcessSpawner):
@@ -258,7 +159,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
     ``CPU_LIMIT``; local processes are not otherwise confined).
     """
 
-    system_user_prefix = Unicode("astro-", help="System users are <prefix><hub name>.").tag(config=True)
+    system_user_prefix = Unicode(DEFAULT_PREFIX, help="System users are <prefix><hub name>.").tag(config=True)
     create_system_users = Bool(True, help="Create missing system users with useradd.").tag(config=True)
     user_shell = Unicode("/bin/bash", help="Login shell of created system users.").tag(config=True)
     run_as_system_users = Bool(help="Run servers as per-user system users (default: when root).").tag(
@@ -311,7 +212,12 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
     @default("run_as_system_users")
     def _default_run_as(self) -> bool:
-        return running_as_root()
+        return SystemAccounts(self.system_user_prefix).enabled
+
+    @property
+    def accounts(self) -> SystemAccounts:
+        """The account rule this spawner applies."""
+        return SystemAccounts(self.system_user_prefix, self.run_as_system_users)
 
     @default("options_form")
     def _default_options_form(self):
@@ -328,7 +234,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
     def system_user(self) -> str:
         """The system user this server runs as."""
         if self.run_as_system_users:
-            return system_username(self.user.name, self.system_user_prefix)
+            return self.accounts.name(self.user.name)
         return pwd.getpwuid(os.getuid()).pw_name
 
     @property
@@ -400,8 +306,6 @@ class AstroLocalSpawner(LocalProcessSpawner):
             )
         prepare_user_dirs(self.user_home, self.user_scratch, owner)
         if owner is not None and self.groups_root:
-            from astrohub_hub.groupsync import grant_now
-
             grant_now(self.groups_root, self.user_groups(), self.system_user, prefix=self.system_user_prefix)
 
     def apply_profile(self) -> None:
@@ -415,7 +319,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
     def get_args(self) -> list[str]:
         args = super().get_args()
-        if not self.run_as_system_users and running_as_root():
+        if not self.run_as_system_users and os.geteuid() == 0:
             # Everything runs as the invoking user, and that user is root: say so explicitly.
             args.append("--ServerApp.allow_root=True")
         # An explicit jpserver_extensions entry wins over the enabling files in jupyter_server_config.d.

@@ -58,21 +58,31 @@ class Strict(BaseModel):
 
 
 class AuthSettings(Strict):
-    """Who may log in. ``shared-password`` suits a class; ``native`` adds sign-up with admin approval.
+    """Who may log in. ``roster`` (default): each person with their own password.
 
-    ``shared-password``: every non-admin user logs in with ``shared_password`` (at least 8
-    characters); users in ``admin_users`` log in with ``admin_password`` (at least 32 characters).
-    Who may log in: ``admin_users``, ``allowed_users``, members of the configured groups, and every
-    user an admin creates through the hub (``allow_existing_users``); ``allow_all`` lets anyone in.
+    ``roster``: people on the roster (hub users an admin or instructor added, ``allowed_users``,
+    group members) set their own password once at ``/hub/register`` with the class code
+    (``shared_password``, at least 8 characters), which signs nobody in by itself; admins in
+    ``admin_users`` log in with ``admin_password`` (at least 32 characters). Failed attempts are
+    rate-limited. Passwords are stored hashed in ``password_file`` (a SQLite file).
+    ``shared-password``: every non-admin user logs in with ``shared_password``: anybody who knows it
+    can sign in as anybody on the roster; for a throw-away demo only.
     ``native``: NativeAuthenticator; people sign up and an admin approves them at ``/hub/authorize``.
+    ``external``: the authenticator is configured elsewhere and left alone (only ``admin_users`` is
+    added): in production (the Helm chart) an OAuth/OIDC provider in the chart's
+    ``jupyterhub.hub.config`` (``GenericOAuthenticator``; docs/deploy-kubernetes.md, "Sign-in").
     """
 
-    kind: Literal["shared-password", "native"] = "shared-password"
+    kind: Literal["roster", "shared-password", "native", "external"] = "roster"
     admin_users: list[str] = Field(default_factory=lambda: ["admin"])
     allowed_users: list[str] = Field(default_factory=list)
     allow_all: bool = False
     shared_password: str | None = None
     admin_password: str | None = None
+    password_file: str = Field(
+        "astrohub-passwords.sqlite",
+        description="roster: the SQLite file of password hashes (relative: to the hub's working folder).",
+    )
 
     @field_validator("admin_password")
     @classmethod

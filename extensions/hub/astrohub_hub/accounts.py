@@ -1,0 +1,163 @@
+"""System accounts: which system user a hub user runs as, and whether hub users get their own.
+
+Owns the one rule every other module asks about (STYLE.md: "one owner per setting"):
+:class:`SystemAccounts`, a small value object holding the system-user prefix and the
+"run as per-user system users" choice (``None``: when the hub runs as root), plus the name mapping
+(:func:`system_username`, :func:`hub_username_pattern`) and the creation of a system user
+(:func:`ensure_system_user`). The spawner (``local``), the folder services (``groupsync``,
+``classes``, ``workspaces``) and ``configure`` build one :class:`SystemAccounts` from the settings
+rather than each re-deriving the rule. May import the standard library and ``errors`` only.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from astrohub_hub.errors import UsernameError
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "SYSTEM_NAME_MAX",
+    "SystemAccounts",
+    "check_prefix",
+    "ensure_system_user",
+    "hub_username_pattern",
+    "running_as_root",
+    "system_username",
+]
+
+#: Linux user names are at most 32 characters (useradd's limit).
+SYSTEM_NAME_MAX = 32
+#: The default system-user prefix: hub user ``alice`` runs as ``astro-alice``.
+DEFAULT_PREFIX = "astro-"
+_HUB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_PREFIX = re.compile(r"^[a-z_][a-z0-9_-]*$")
+
+
+def running_as_root() -> bool:
+    """Whether this process can create and switch to other system users."""
+    return os.geteuid() == 0
+
+
+def check_prefix(value: str) -> str:
+    """Return ``value`` if it can prefix system user names, else raise ``ValueError``."""
+    if not _PREFIX.match(value) or len(value) > SYSTEM_NAME_MAX - 1:
+        raise ValueError(
+            f"{value!r} must start with a lower-case letter or '_' and contain only a-z, 0-9, '_', '-'"
+        )
+    return value
+
+
+def system_username(hub_name: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """Map a hub user name to its system user name, or raise :class:`UsernameError`.
+
+    Hub names must be lower-case letters, digits, ``_`` and ``-``, starting with a letter or a
+    digit, and short enough that ``prefix + name`` fits in 32 characters. Nothing is silently
+    rewritten: two hub names never map to one system user.
+
+    Examples
+    --------
+    >>> system_username("alice")
+    'astro-alice'
+    """
+    if not isinstance(hub_name, str) or not _HUB_NAME.match(hub_name):
+        raise UsernameError(
+            f"hub user name {hub_name!r} cannot be a system user: use lower-case letters, digits, "
+            "'_' and '-', starting with a letter or digit",
+            value=hub_name,
+        )
+    name = prefix + hub_name
+    if len(name) > SYSTEM_NAME_MAX:
+        raise UsernameError(
+            f"hub user name {hub_name!r} is too long: {prefix!r} + name must be at most "
+            f"{SYSTEM_NAME_MAX} characters (at most {SYSTEM_NAME_MAX - len(prefix)} for the name)",
+            value=hub_name,
+        )
+    return name
+
+
+def hub_username_pattern(prefix: str = DEFAULT_PREFIX) -> str:
+    """The regular expression for ``Authenticator.username_pattern`` matching :func:`system_username`."""
+    return rf"^[a-z0-9][a-z0-9_-]{{0,{SYSTEM_NAME_MAX - len(prefix) - 1}}}$"
+
+
+def ensure_system_user(name: str, home: str, *, shell: str = "/bin/bash", create: bool = True) -> pwd.struct_passwd:
+    """Return the system user ``name``, creating it with ``useradd`` (home ``home``) if missing."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        if not create:
+            raise UsernameError(
+                f"system user {name!r} does not exist and local.createSystemUsers is false", value=name
+            ) from None
+    Path(home).parent.mkdir(parents=True, exist_ok=True)
+    cmd = ["useradd", "--home-dir", home, "--create-home", "--shell", shell, "--user-group",
+           "--comment", "astrohub user", name]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode not in (0, 9):  # 9: name already in use (a concurrent spawn made it)
+        raise UsernameError(f"useradd {name!r} failed: {result.stderr.strip()}", value=name)
+    return pwd.getpwnam(name)
+
+
+@dataclass(frozen=True)
+class SystemAccounts:
+    """The system-account rule: the prefix, and whether each hub user runs as their own system user.
+
+    ``run_as_system_users``: ``True``/``False`` forces the choice; ``None`` means "when root".
+    Built once from the settings (``LocalSettings``, the spawner's traits, a service's environment)
+    and passed to whatever needs the rule.
+
+    Examples
+    --------
+    >>> accounts = SystemAccounts("astro-", run_as_system_users=True)
+    >>> accounts.enabled, accounts.name("alice"), accounts.hub_name("astro-alice")
+    (True, 'astro-alice', 'alice')
+    >>> SystemAccounts.from_environ({"ASTROHUB_SYSTEM_USERS": "0"}, "ASTROHUB").enabled
+    False
+    """
+
+    prefix: str = DEFAULT_PREFIX
+    run_as_system_users: bool | None = None
+
+    def __post_init__(self) -> None:
+        check_prefix(self.prefix)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether servers run as per-user system users (the ``None`` default resolved now)."""
+        return running_as_root() if self.run_as_system_users is None else self.run_as_system_users
+
+    def name(self, hub_name: str) -> str:
+        """The system user of ``hub_name`` (:func:`system_username` with this prefix)."""
+        return system_username(hub_name, self.prefix)
+
+    def hub_name(self, system_name: str) -> str | None:
+        """The hub name behind ``system_name``, or ``None`` when it is not one of ours."""
+        if not system_name.startswith(self.prefix):
+            return None
+        return system_name[len(self.prefix):] or None
+
+    def owns(self, system_name: str) -> bool:
+        """Whether ``system_name`` is a system user of this platform (has the prefix)."""
+        return self.hub_name(system_name) is not None
+
+    def username_pattern(self) -> str:
+        """``Authenticator.username_pattern`` for this prefix."""
+        return hub_username_pattern(self.prefix)
+
+    def environ(self, prefix: str) -> dict[str, str]:
+        """This rule as a service's environment (read back by :meth:`from_environ`)."""
+        flag = "" if self.run_as_system_users is None else ("1" if self.run_as_system_users else "0")
+        return {f"{prefix}_PREFIX": self.prefix, f"{prefix}_SYSTEM_USERS": flag}
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str], prefix: str) -> "SystemAccounts":
+        """The rule a hub-managed service was given by :meth:`environ`."""
+        flag = environ.get(f"{prefix}_SYSTEM_USERS", "")
+        return cls(environ.get(f"{prefix}_PREFIX", DEFAULT_PREFIX) or DEFAULT_PREFIX,
+                   None if flag == "" else flag == "1")

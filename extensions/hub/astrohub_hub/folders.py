@@ -1,0 +1,203 @@
+"""Folders and their permissions: a user's home and scratch, and shared folders with POSIX ACLs.
+
+Owns every change of ownership, mode and ACL the hub makes on disk: :func:`prepare_user_dirs`
+(home and scratch, mode 0700, owned by the user's system account), :func:`make_shared_folder`
+(``root``-owned, mode 0770 or 0750, never world-writable), :func:`grant` / :func:`revoke` (a
+system user's access entry, plus the default entry that files created inside inherit) and
+:func:`acl_users` (who has an entry). Revocation revokes (issue 22 item 4): :func:`revoke` removes the
+user's entries from the folder *and everything under it* (default entries included), hands what
+they own in there to the folder's owner, and ends their processes that still hold something inside
+(an open directory, a working folder, an open file), because an open descriptor keeps what it was
+granted. May import the standard library, ``errors`` and ``accounts``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import signal
+import subprocess
+from pathlib import Path
+from typing import Literal
+
+from astrohub_hub.errors import HubError
+
+__all__ = [
+    "acl_users",
+    "expand_user_path",
+    "grant",
+    "holders",
+    "make_shared_folder",
+    "prepare_user_dirs",
+    "revoke",
+    "unreachable_by_others",
+]
+
+log = logging.getLogger("astrohub.folders")
+
+Access = Literal["rwx", "r-x"]
+
+
+def expand_user_path(template: str, username: str) -> str:
+    """Expand ``{username}`` in a storage template (``/srv/home/{username}``)."""
+    return template.replace("{username}", username)
+
+
+def unreachable_by_others(path: str) -> str | None:
+    """The first folder on ``path`` (resolved) that other users cannot traverse, or ``None``.
+
+    A server running as a system user must execute the hub's Python; a venv whose interpreter
+    lives under ``/root`` (mode 0700, e.g. pyenv as root) cannot work.
+    """
+    real = Path(path).resolve()
+    for folder in [*reversed(real.parents)]:
+        if not os.stat(folder).st_mode & 0o001:
+            return str(folder)
+    return None
+
+
+def prepare_user_dirs(home: str, scratch: str | None, owner: pwd.struct_passwd | None) -> None:
+    """Create the user's home and scratch folders, mode 0700, owned by ``owner`` (when root).
+
+    Idempotent; an existing folder gets its owner and mode reset, its content is left alone.
+    """
+    for path in [home, scratch]:
+        if not path:
+            continue
+        folder = Path(path)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if owner is not None:
+            os.chown(folder, owner.pw_uid, owner.pw_gid)
+        os.chmod(folder, 0o700)
+
+
+def run(cmd: list[str]) -> None:
+    """Run a permission command; a failure is a :class:`HubError` with its message."""
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise HubError(f"{' '.join(cmd)} failed: {result.stderr.strip()}", code="folder-command")
+
+
+def make_shared_folder(folder: Path, mode: int = 0o770) -> Path:
+    """Create ``folder`` (and its parents) with ``mode``; never world-accessible.
+
+    Raises ``ValueError`` for a mode with any bit for others: a shared folder is reached through
+    ACL entries (or a group), not through the world bits.
+    """
+    if mode & 0o007:
+        raise ValueError(f"shared folder mode {oct(mode)} gives others access; use 0o770 or 0o750")
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=mode, exist_ok=True)
+    os.chmod(folder, mode | (os.stat(folder).st_mode & 0o2000))
+    return folder
+
+
+def grant(folder: Path, system_user: str, access: Access = "rwx", *, recursive: bool = False) -> None:
+    """Give ``system_user`` ``access`` to ``folder`` and, by default entries, to what is created inside.
+
+    ``recursive``: also to everything already inside (e.g. a read-only member of a workspace
+    whose folder holds files).
+    """
+    spec = f"u:{system_user}:{access},d:u:{system_user}:{access}"
+    run(["setfacl", *(["-R", "-P"] if recursive else []), "-m", spec, str(folder)])
+
+
+def revoke(folder: Path, system_user: str, *, end_holders: bool = True) -> list[int]:
+    """Take every access ``system_user`` has under ``folder`` away, now; return the ended process ids.
+
+    1. Their ACL entries, access and default, on ``folder`` and everything below it (a physical
+       walk, symbolic links not followed).
+    2. Files and folders below ``folder`` they own are handed to ``folder``'s owner, so the owner
+       bits give them nothing either (the data stays; other members keep their entries).
+    3. ``end_holders``: their processes with a working folder, root or open descriptor under
+       ``folder`` are ended (SIGKILL): the kernel checks permissions when a file is opened, so an
+       open directory or file would otherwise outlive the revocation.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        return []
+    run(["setfacl", "-R", "-P", "-x", f"u:{system_user},d:u:{system_user}", str(folder)])
+    try:
+        account = pwd.getpwnam(system_user)
+    except KeyError:
+        return []
+    top = os.stat(folder)
+    for path in _walk(folder):
+        try:
+            st = os.lstat(path)
+            if st.st_uid == account.pw_uid:
+                os.chown(path, top.st_uid, st.st_gid, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+    ended = []
+    if end_holders:
+        for pid in holders(folder, account.pw_uid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                ended.append(pid)
+            except ProcessLookupError:
+                continue
+        if ended:
+            log.warning("ended processes %s of %s: they held %s open after their access was revoked",
+                        ended, system_user, folder)
+    return ended
+
+
+def _walk(folder: Path):
+    yield str(folder)
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        for name in [*dirs, *files]:
+            yield os.path.join(root, name)
+
+
+def _inside(target: str, folder: str) -> bool:
+    return target == folder or target.startswith(folder.rstrip("/") + "/")
+
+
+def holders(folder: Path, uid: int) -> list[int]:
+    """Process ids of ``uid`` whose working folder, root or an open descriptor is under ``folder``."""
+    folder_s = str(Path(folder).resolve())
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.stat(entry.path).st_uid != uid:
+                continue
+            links = [os.path.join(entry.path, "cwd"), os.path.join(entry.path, "root")]
+            links += [os.path.join(entry.path, "fd", fd) for fd in os.listdir(os.path.join(entry.path, "fd"))]
+            for link in links:
+                try:
+                    if _inside(os.readlink(link), folder_s):
+                        found.append(int(entry.name))
+                        break
+                except OSError:
+                    continue
+        except OSError:
+            continue
+    return found
+
+
+def acl_users(folder: Path, prefix: str) -> dict[str, str]:
+    """System users whose name starts with ``prefix`` and who have an access entry on ``folder``.
+
+    Returns system user -> permissions (``"rwx"``, ``"r-x"``).
+    """
+    out = subprocess.run(
+        ["getfacl", "--omit-header", "--absolute-names", "--numeric", str(folder)],
+        capture_output=True, text=True, check=False,
+    )
+    users: dict[str, str] = {}
+    for line in out.stdout.splitlines():
+        parts = line.split("#")[0].strip().split(":")
+        if len(parts) >= 3 and parts[0] == "user" and parts[1]:
+            try:
+                name = pwd.getpwuid(int(parts[1])).pw_name
+            except (KeyError, ValueError):
+                continue
+            if name.startswith(prefix):
+                users[name] = parts[2]
+    return users
