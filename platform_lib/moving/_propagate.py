@@ -48,21 +48,32 @@ def hg_magnitude(h, g, r, delta, phase_deg):
 
 
 def propagate(orbits, jd_tdb: np.ndarray, obs_pos: np.ndarray, obs_vel: np.ndarray, sun_pos: np.ndarray,
-              *, rows=None) -> Positions:
+              *, rows=None, pairwise: bool = False) -> Positions:
     """Positions of ``orbits`` (all, or ``rows``) at TDB Julian dates ``jd_tdb`` (T,).
 
     ``obs_pos``/``obs_vel`` (T, 3) are the observer's barycentric position (au) and velocity
-    (au/day), ``sun_pos`` (T, 3) the Sun's. Returns arrays of shape (N, T).
+    (au/day), ``sun_pos`` (T, 3) the Sun's. Returns arrays of shape (N, T); with ``pairwise``
+    body ``rows[k]`` is taken at time ``k`` only, and the arrays have shape (T,).
     """
-    sel = slice(None) if rows is None else rows
-    jd = np.asarray(jd_tdb, dtype=np.float64)[None, :]
-    a = orbits.a[sel][:, None]
-    e = orbits.e[sel][:, None]
+    sel = slice(None) if rows is None else np.asarray(rows)
+    jd = np.asarray(jd_tdb, dtype=np.float64)
+    if pairwise:
+        def col(x):
+            return x[sel]
+        obs_pos, obs_vel, sun_pos = (np.asarray(x, dtype=np.float64) for x in (obs_pos, obs_vel, sun_pos))
+    else:
+        jd = jd[None, :]
+
+        def col(x):
+            return x[sel][:, None]
+        obs_pos, obs_vel, sun_pos = (np.asarray(x, dtype=np.float64)[None, :, :] for x in (obs_pos, obs_vel, sun_pos))
+    a = col(orbits.a)
+    e = col(orbits.e)
     n = np.rad2deg(GAUSS_K / a**1.5)
-    M = np.deg2rad(orbits.mean_anomaly[sel][:, None] + n * (jd - orbits.epoch_jd[sel][:, None]))
-    r_h, v_h = elements_to_state(a, e, np.deg2rad(orbits.inc[sel])[:, None], np.deg2rad(orbits.node[sel])[:, None],
-                                 np.deg2rad(orbits.peri[sel])[:, None], M)
-    rel0 = r_h + (sun_pos - obs_pos)[None, :, :]
+    M = np.deg2rad(col(orbits.mean_anomaly) + n * (jd - col(orbits.epoch_jd)))
+    r_h, v_h = elements_to_state(a, e, np.deg2rad(col(orbits.inc)), np.deg2rad(col(orbits.node)),
+                                 np.deg2rad(col(orbits.peri)), M)
+    rel0 = r_h + (sun_pos - obs_pos)
     tau = np.zeros(rel0.shape[:-1])
     for _ in range(3):
         rel = rel0 - v_h * tau[..., None]
@@ -75,12 +86,12 @@ def propagate(orbits, jd_tdb: np.ndarray, obs_pos: np.ndarray, obs_vel: np.ndarr
     r = np.sqrt(np.einsum("...k,...k->...", helio, helio))
     cos_phase = np.einsum("...k,...k->...", helio, rel) / (r * delta)
     phase = np.rad2deg(np.arccos(np.clip(cos_phase, -1.0, 1.0)))
-    vrel = v_h - obs_vel[None, :, :]
+    vrel = v_h - obs_vel
     vperp = vrel - np.einsum("...k,...k->...", vrel, u)[..., None] * u
     rate = np.rad2deg(np.sqrt(np.einsum("...k,...k->...", vperp, vperp)) / delta)
-    h = orbits.h[sel][:, None]
-    g = orbits.g[sel][:, None]
-    comet = (orbits.kind[sel] == "comet")[:, None]
+    h = col(orbits.h)
+    g = col(orbits.g)
+    comet = col(orbits.kind) == "comet"
     with np.errstate(divide="ignore", invalid="ignore"):
         mag = np.where(comet, h + 5.0 * np.log10(delta) + g * np.log10(r), hg_magnitude(h, g, r, delta, phase))
     return Positions(u, delta, r, phase, mag, rate)

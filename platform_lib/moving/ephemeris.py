@@ -27,6 +27,8 @@ import numpy as np
 from platform_lib.moving._propagate import Positions, propagate
 from platform_lib.moving.errors import MovingObjectError
 
+_AU_KM = 149597870.7
+
 __all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "ephemeris", "observatory", "as_jd_tdb"]
 
 
@@ -125,6 +127,8 @@ class SolarSystem:
         self.jd_max = min(s.end_jd for s in segments)
         self._sun = self.kernel["sun"]
         self._earth = self.kernel["earth"]
+        # jplephem reads a segment's coefficients on first use (~1 s for DE421's Earth): do it here, once.
+        self._chain(((0, 3), (3, 399), (0, 10)), np.array([(self.jd_min + self.jd_max) / 2.0]))
 
     @classmethod
     @functools.cache
@@ -163,16 +167,37 @@ class SolarSystem:
 
         return self._earth + wgs84.latlon(site.lat_deg, site.lon_deg, elevation_m=site.height_m)
 
+    def _chain(self, pairs, jd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sum of SPK segments ``(center, target)`` at TDB ``jd`` through jplephem: au and au/day, (T, 3).
+
+        Straight from the Chebyshev coefficients: skyfield's ``at()`` on the Earth also works out
+        Earth orientation, 20x slower over a 20-year track, which a barycentric vector does not need.
+        """
+        self.check_range(jd)
+        pos = np.zeros((3, len(jd)))
+        vel = np.zeros((3, len(jd)))
+        for c, t in pairs:
+            p, v = self.kernel.spk[c, t].compute_and_differentiate(jd)
+            pos += np.reshape(p, (3, -1))
+            vel += np.reshape(v, (3, -1))
+        return pos.T / _AU_KM, vel.T / _AU_KM
+
     def observer(self, jd_tdb, site=None) -> tuple[np.ndarray, np.ndarray]:
         """The observer's barycentric ICRF position (au) and velocity (au/day), each (T, 3)."""
         jd = as_jd_tdb(jd_tdb)
-        at = self._observer_body(observatory(site)).at(self._t(jd))
-        return np.atleast_2d(at.position.au.T), np.atleast_2d(at.velocity.au_per_d.T)
+        pos, vel = self._chain(((0, 3), (3, 399)), jd)
+        site = observatory(site)
+        if not site.geocentric:
+            from skyfield.api import wgs84
+
+            at = wgs84.latlon(site.lat_deg, site.lon_deg, elevation_m=site.height_m).at(self._t(jd))
+            pos = pos + np.atleast_2d(at.position.au.T)
+            vel = vel + np.atleast_2d(at.velocity.au_per_d.T)
+        return pos, vel
 
     def sun(self, jd_tdb) -> np.ndarray:
         """The Sun's barycentric ICRF position (au), (T, 3)."""
-        jd = as_jd_tdb(jd_tdb)
-        return np.atleast_2d(self._sun.at(self._t(jd)).position.au.T)
+        return self._chain(((0, 10),), as_jd_tdb(jd_tdb))[0]
 
     def planet(self, name: str, times, site=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Astrometric ICRS ``(ra_deg, dec_deg, distance_au)`` of a planet, the Sun or the Moon (light time included)."""
@@ -185,11 +210,14 @@ class SolarSystem:
         ra, dec, dist = astrometric.radec()
         return np.atleast_1d(ra.hours * 15.0), np.atleast_1d(dec.degrees), np.atleast_1d(dist.au)
 
-    def minor(self, orbits, times, site=None, *, rows=None) -> Positions:
-        """Astrometric positions of the bodies in ``orbits`` (or its ``rows``) at ``times``: arrays (N, T)."""
+    def minor(self, orbits, times, site=None, *, rows=None, pairwise: bool = False) -> Positions:
+        """Astrometric positions of the bodies in ``orbits`` (or its ``rows``) at ``times``: arrays (N, T).
+
+        With ``pairwise``, body ``rows[k]`` at time ``times[k]``: arrays (T,).
+        """
         jd = as_jd_tdb(times)
         pos, vel = self.observer(jd, site)
-        return propagate(orbits, jd, pos, vel, self.sun(jd), rows=rows)
+        return propagate(orbits, jd, pos, vel, self.sun(jd), rows=rows, pairwise=pairwise)
 
 
 def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: SolarSystem | None = None):
