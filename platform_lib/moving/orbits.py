@@ -136,7 +136,8 @@ class Orbits:
 
 
 def _normalise(name: str) -> str:
-    return re.sub(r"\s+", " ", str(name).strip().strip("()").lower())
+    s = re.sub(r"^\((\d+)\)", r"\1", str(name).strip())  # "(2) Pallas" -> "2 Pallas"
+    return re.sub(r"\s+", " ", s.strip("()").strip().lower())
 
 
 def _aliases(full: str) -> list[str]:
