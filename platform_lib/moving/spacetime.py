@@ -77,11 +77,12 @@ class SpacetimeIndex(ImageIndex):
         return out
 
     def record(self, obs_id: str, viewer: Viewer = Viewer(), *, now: float | None = None) -> dict | None:
-        """One record by ``obs_id`` with its vertices (``None`` when missing or not visible)."""
-        sql, params = plan_sql(ImageQuery(id=[]), viewer, now if now is not None else now_mjd(), columns=_COLUMNS,
-                               extra_where=("o.obs_id = ?", [obs_id]))
+        """One record by ``obs_id`` with its vertices (``None`` when missing or not visible to ``viewer``,
+        by :meth:`ImageIndex.get`'s rule)."""
+        if self.get(obs_id, viewer, now=now) is None:
+            return None
         with self._connection() as conn:
-            row = conn.execute(sql, params).fetchone()
+            row = conn.execute(f"SELECT {_COLUMNS} FROM obscore o WHERE o.obs_id = ?", (obs_id,)).fetchone()
         if row is None:
             return None
         rec = dict(row)
