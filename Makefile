@@ -12,7 +12,7 @@ BIN        := $(VENV)/bin
 NPM_PREFIX := .npm
 export PATH := $(CURDIR)/$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-APT_PACKAGES := chromium stilts acl
+APT_PACKAGES := chromium stilts acl kstars-data
 PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/pyproject.toml extensions/server/pyproject.toml .ci/constraints.txt
 
 .PHONY: up test install install-test system-packages proxy down status clean

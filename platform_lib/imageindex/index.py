@@ -6,6 +6,8 @@ Layout of the database file:
   plus ``vertices`` (the footprint's unit vectors, float64 bytes);
 - ``footprint_rtree``: ``rtree(id, x0, x1, y0, y1, z0, z1)``, the xyz box of each footprint's
   bounding cap (no angle wraps in xyz, so RA = 0/360 and the poles need no special case);
+- ``spacetime_rtree``: the same boxes with the exposure interval as a fourth axis, for moving-object
+  searches (:mod:`~platform_lib.imageindex.spacetime`, written with the rest so the two never disagree);
 - ``files``: every scanned file with mtime, size and, for skipped ones, the reason (for daily
   incremental updates);
 - ``meta``: build time and counts.
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from platform_lib.imageindex import spacetime
 from platform_lib.imageindex.errors import ImageIndexError
 from platform_lib.imageindex.ingest import COLUMNS, Skipped, read_records, scan_files
 from platform_lib.imageindex.rtree_pack import pack_rtree
@@ -103,6 +106,8 @@ def bulk_load(conn: sqlite3.Connection, records: list[dict], vertices: list[np.n
                      zip(ids.tolist(), *columns, blobs))
     order = np.argsort(_morton(centres), kind="stable") if sort else np.arange(n)
     write_rtree(conn, ids[order], boxes[order])
+    spacetime.create(conn)
+    spacetime.write(conn, ids, records, boxes)
 
 
 def write_rtree(conn: sqlite3.Connection, ids: np.ndarray, boxes: np.ndarray) -> None:
@@ -137,6 +142,7 @@ def _morton(centres: np.ndarray) -> np.ndarray:
 def create_schema(conn: sqlite3.Connection) -> None:
     for stmt in _SCHEMA:
         conn.execute(stmt)
+    spacetime.create(conn)
 
 
 def _finish(conn: sqlite3.Connection, tmp: Path, path: Path, meta: dict) -> None:
@@ -280,6 +286,7 @@ def _update(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildR
         src.backup(conn)
         src.close()
         _fast_pragmas(conn)
+        spacetime.ensure(conn)  # an index written before the space-time R-tree existed
         known = {p: (m, s) for p, m, s in conn.execute("SELECT path, mtime, size FROM files")}
         changed = [p for p, st in files.items() if p in known and tuple(known[p]) != st]
         added = [p for p in files if p not in known]
@@ -289,6 +296,7 @@ def _update(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildR
             if row:
                 conn.execute("DELETE FROM obscore WHERE rowid = ?", row)
                 conn.execute("DELETE FROM footprint_rtree WHERE id = ?", row)
+                spacetime.delete(conn, row[0])
             conn.execute("DELETE FROM files WHERE path = ?", (p,))
         todo = sorted(changed + added)
         good, bad = read_records(data_root, todo, mapping_dirs=mapping_dirs, workers=workers, progress=progress)

@@ -230,10 +230,11 @@ class RootHandler(BaseHandler):
 
 def routes(prefix: str, state) -> list:
     from astrohub_archive.hips import hips_routes
+    from astrohub_archive.moving import moving_routes
     from astrohub_archive.tap import tap_routes
 
     kw = {"state": state}
-    return tap_routes(prefix, state) + hips_routes(prefix, state) + [
+    return tap_routes(prefix, state) + hips_routes(prefix, state) + moving_routes(prefix, state) + [
         (prefix + r"sia/query/?", SiaQueryHandler, kw),
         (prefix + r"sia/?", SiaQueryHandler, kw),
         (prefix + r"sia/capabilities/?", CapabilitiesHandler, kw),

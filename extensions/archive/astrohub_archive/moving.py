@@ -1,0 +1,184 @@
+"""Moving-object routes: which images contain a Solar System body, and which known bodies are in an image.
+
+``GET moving/images?body=Ceres&start=2005-01-01&stop=2025-01-01[&tolerance=10][&site=keck][&format=json]``
+answers :func:`platform_lib.moving.find_images` (tolerance in arcsec); ``GET moving/bodies?obs_id=...``
+(or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
+over the asteroids of Debian's kstars-data. Times are ISO (UTC) or MJD. ``format`` is ``votable`` (default)
+or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance, an image without a
+time) is a ``UsageFault`` (HTTP 400) naming the problem. Registered by :func:`moving_routes`; imports the
+archive's base handler and ``platform_lib.moving``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import math
+
+import numpy as np
+
+from astrohub_archive.handlers import BaseHandler
+from astrohub_archive.params import UsageFault
+from astrohub_archive.responses import CONTENT_TYPES, render_table
+
+__all__ = ["moving_routes"]
+
+_FORMATS = ("votable", "json")
+
+
+@functools.cache
+def _orbits():
+    from platform_lib.moving import default_orbits
+
+    return default_orbits()
+
+
+def _one(args: dict, name: str, default=None, *, required: bool = False) -> str | None:
+    vals = args.get(name) or args.get(name.upper())
+    if not vals:
+        if required:
+            raise UsageFault(f"parameter {name} is required")
+        return default
+    if len(vals) > 1:
+        raise UsageFault(f"parameter {name} was given {len(vals)} times; give it once")
+    return vals[0]
+
+
+def _time(value: str, name: str):
+    from astropy.time import Time
+
+    try:
+        num = float(value)
+    except ValueError:
+        num = None
+    try:
+        if num is not None:
+            if not math.isfinite(num):
+                raise ValueError("not finite")
+            return Time(num, format="mjd", scale="utc")
+        return Time(value, scale="utc")
+    except ValueError as exc:
+        raise UsageFault(f"{name}={value!r} is not a time: give ISO 8601 (2024-01-31T05:00) or an MJD") from exc
+
+
+def _float(value: str, name: str) -> float:
+    try:
+        v = float(value)
+    except ValueError:
+        raise UsageFault(f"{name}={value!r} is not a number") from None
+    if not math.isfinite(v):
+        raise UsageFault(f"{name}={value!r} is not a finite number")
+    return v
+
+
+def _json(table) -> bytes:
+    cols = table.colnames
+    rows = []
+    for row in table:
+        out = []
+        for c in cols:
+            v = row[c]
+            if isinstance(v, (bool, np.bool_)):
+                out.append(bool(v))
+            elif isinstance(v, (np.floating, float)):
+                out.append(float(v) if math.isfinite(float(v)) else None)
+            elif isinstance(v, (np.integer, int)):
+                out.append(int(v))
+            else:
+                out.append(str(v))
+        rows.append(out)
+    meta = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in table.meta.items()}
+    columns = [{"name": c, "unit": str(table[c].unit) if table[c].unit else None} for c in cols]
+    return json.dumps({"query_status": "OK", "meta": meta, "columns": columns, "data": rows}).encode()
+
+
+class _MovingHandler(BaseHandler):
+    async def get(self) -> None:
+        await self.guarded(self._answer)
+
+    async def _answer(self) -> None:
+        from platform_lib.moving import MovingObjectError
+
+        args = self.args()
+        fmt = (_one(args, "format", "votable") or "votable").lower()
+        if fmt in ("application/x-votable+xml", "text/xml"):
+            fmt = "votable"
+        if fmt not in _FORMATS:
+            raise UsageFault(f"format={fmt!r} is not offered here; use one of {', '.join(_FORMATS)}")
+        viewer = await self.viewer()
+
+        def run() -> bytes:
+            try:
+                table = self.compute(args, viewer)
+            except MovingObjectError as exc:
+                raise UsageFault(str(exc)) from exc
+            if fmt == "json":
+                return _json(table)
+            t = table.copy(copy_data=True)
+            for name in t.colnames:
+                if t[name].dtype == bool:
+                    t[name] = t[name].astype(np.int16)  # VOTable booleans do not survive every reader
+            t.meta = {}
+            return render_table(t, "votable")
+
+        body = await asyncio.get_running_loop().run_in_executor(None, run)
+        self.set_header("Content-Type", CONTENT_TYPES[fmt])
+        self.finish(body)
+
+    def tolerance(self, args):
+        import astropy.units as u
+
+        tol = _one(args, "tolerance")
+        return None if tol is None else _float(tol, "tolerance") * u.arcsec
+
+
+class ImagesOfBodyHandler(_MovingHandler):
+    def compute(self, args, viewer):
+        from platform_lib.moving import SpacetimeIndex, find_images
+
+        body = _one(args, "body", required=True)
+        start = _time(_one(args, "start", required=True), "start")
+        stop = _time(_one(args, "stop", required=True), "stop")
+        index = SpacetimeIndex(self.state.index_path)
+        try:
+            res = find_images(body, start, stop, index=index, tolerance=self.tolerance(args),
+                              site=_one(args, "site", "geocenter"), orbits=_orbits(), viewer=viewer)
+        finally:
+            index.close()
+        table = res.table
+        table.meta.update({k: round(v, 4) for k, v in res.stats.items() if k.endswith("_s")})
+        return table
+
+
+class BodiesInImageHandler(_MovingHandler):
+    def compute(self, args, viewer):
+        import astropy.units as u
+        from astropy.coordinates import SkyCoord
+
+        from platform_lib.moving import bodies_in_image
+        from platform_lib.moving.reverse import cone_image
+
+        obs_id = _one(args, "obs_id")
+        kw = {"orbits": _orbits(), "site": _one(args, "site", "geocenter"), "tolerance": self.tolerance(args),
+              "viewer": viewer}
+        if obs_id is not None:
+            return bodies_in_image(obs_id, index=self.state.index_path, **kw)
+        ra = _float(_one(args, "ra", required=True), "ra")
+        dec = _float(_one(args, "dec", required=True), "dec")
+        if not -90 <= dec <= 90:
+            raise UsageFault(f"dec={dec} is outside [-90, 90]")
+        radius = _float(_one(args, "radius", required=True), "radius")
+        if not 0 < radius <= 10:
+            raise UsageFault(f"radius={radius} degrees must be in (0, 10]")
+        when = _time(_one(args, "time", required=True), "time")
+        cone = cone_image(SkyCoord(ra * u.deg, dec * u.deg), radius * u.deg, when)
+        return bodies_in_image(cone, **kw)
+
+
+def moving_routes(prefix: str, state) -> list:
+    kw = {"state": state}
+    return [
+        (prefix + r"moving/images/?", ImagesOfBodyHandler, kw),
+        (prefix + r"moving/bodies/?", BodiesInImageHandler, kw),
+    ]

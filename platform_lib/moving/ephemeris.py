@@ -1,0 +1,271 @@
+"""Ephemerides offline: the planets and the Moon from DE421 (skyfield + skyfield-data), minor bodies by two-body.
+
+Why skyfield: it is maintained (releases through 2026), reads JPL SPICE kernels through jplephem,
+computes topocentric observers (IERS Earth orientation, WGS84) and light-time-corrected
+astrometric positions vectorised over time, and ``skyfield-data`` ships DE421 (1899-2053) and the
+Earth-orientation table in a PyPI package, so nothing is downloaded at run time. jplephem alone
+would leave Earth rotation to us; spiceypy needs kernels that no registry package ships.
+
+:class:`SolarSystem` owns the loaded ephemeris and answers three things: where an observer is
+(:meth:`SolarSystem.observer`), where a planet or the Moon appears (:meth:`SolarSystem.planet`),
+and where bodies of an :class:`~platform_lib.moving.orbits.Orbits` catalogue appear
+(:meth:`SolarSystem.minor`, two-body propagation with light time and topocentric parallax).
+:func:`ephemeris` is the one-call table. DE421 holds the Moon but no other satellites (Galilean
+moons need JPL's ``jup*`` kernels, which no registry package ships: :meth:`SolarSystem.from_kernel`
+loads such a file when one is at hand). Imports skyfield, astropy, numpy and this package.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from platform_lib.moving._propagate import Positions, propagate
+from platform_lib.moving.errors import MovingObjectError
+
+_AU_KM = 149597870.7
+
+__all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "ephemeris", "observatory", "as_jd_tdb"]
+
+
+@dataclass(frozen=True)
+class Observatory:
+    """A place on the Earth (WGS84 longitude east, latitude, height), or the geocentre (``lat_deg`` None)."""
+
+    name: str
+    lon_deg: float | None = None
+    lat_deg: float | None = None
+    height_m: float = 0.0
+
+    @property
+    def geocentric(self) -> bool:
+        return self.lat_deg is None
+
+
+#: Named observatories (lower-case keys; MPC code in the comment).
+OBSERVATORIES: dict[str, Observatory] = {
+    "geocenter": Observatory("geocenter"),
+    "keck": Observatory("W. M. Keck Observatory, Maunakea", -155.47441, 19.82636, 4145.0),  # 568 site
+    "maunakea": Observatory("Maunakea", -155.4681, 19.8261, 4205.0),  # 568
+    "palomar": Observatory("Palomar Mountain", -116.8650, 33.3563, 1712.0),  # 675 (ZTF)
+    "rubin": Observatory("Vera C. Rubin Observatory, Cerro Pachon", -70.7494, -30.2446, 2663.0),  # X05
+    "paranal": Observatory("Paranal", -70.4025, -24.6272, 2635.0),  # 309
+    "kitt peak": Observatory("Kitt Peak", -111.5997, 31.9633, 2120.0),  # 695
+}
+
+#: Bodies of DE421 by name: skyfield target names.
+PLANETS = {
+    "sun": "sun", "moon": "moon", "mercury": "mercury", "venus": "venus", "mars": "mars",
+    "jupiter": "jupiter barycenter", "saturn": "saturn barycenter", "uranus": "uranus barycenter",
+    "neptune": "neptune barycenter", "pluto": "pluto barycenter",
+}
+
+
+def observatory(site) -> Observatory:
+    """An :class:`Observatory` from itself, a name in :data:`OBSERVATORIES`, or ``None`` (the geocentre)."""
+    if site is None:
+        return OBSERVATORIES["geocenter"]
+    if isinstance(site, Observatory):
+        return site
+    key = str(site).strip().lower()
+    if key in ("geocentre", "geocentric", "500"):
+        key = "geocenter"
+    if key in ("568", "w. m. keck observatory", "keck observatory"):
+        key = "keck"
+    if key not in OBSERVATORIES:
+        raise MovingObjectError(f"unknown observatory {site!r}; use one of {sorted(OBSERVATORIES)} or pass an "
+                                "Observatory(name, lon_deg, lat_deg, height_m)", code="unknown-observatory",
+                                value=str(site))
+    return OBSERVATORIES[key]
+
+
+def as_jd_tdb(times) -> np.ndarray:
+    """TDB Julian dates (1-D float64) of an astropy ``Time`` (any scale) or of TDB Julian dates given as numbers."""
+    from astropy.time import Time
+
+    if isinstance(times, Time):
+        return np.atleast_1d(np.asarray(times.tdb.jd, dtype=np.float64))
+    arr = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    if not np.all(np.isfinite(arr)):
+        raise MovingObjectError(f"times must be finite Julian dates or an astropy Time, got {times!r}",
+                                code="bad-time", value=str(times))
+    return arr
+
+
+def _de421_path() -> Path:
+    import skyfield_data
+
+    # The file's own path: ``get_skyfield_data_path()`` warns that the bundled Earth-orientation
+    # table has expired, which does not concern DE421.
+    return Path(skyfield_data.__file__).parent / "data" / "de421.bsp"
+
+
+class SolarSystem:
+    """The JPL ephemeris loaded once: observers, planets, and minor bodies from their orbits.
+
+    Examples
+    --------
+    >>> from astropy.time import Time
+    >>> ss = SolarSystem.default()
+    >>> ra, dec, dist = ss.planet("mars", Time("2024-01-01"), "keck")
+    >>> bool(0 <= ra[0] < 360)
+    True
+    """
+
+    def __init__(self, kernel_path: Path) -> None:
+        from skyfield.api import load, load_file
+
+        self.kernel_path = Path(kernel_path)
+        self.kernel = load_file(os.fspath(self.kernel_path))
+        self.ts = load.timescale(builtin=True)
+        segments = self.kernel.spk.segments
+        self.jd_min = max(s.start_jd for s in segments)
+        self.jd_max = min(s.end_jd for s in segments)
+        self._sun = self.kernel["sun"]
+        self._earth = self.kernel["earth"]
+        # jplephem reads a segment's coefficients on first use (~1 s for DE421's Earth): do it here, once.
+        self._chain(((0, 3), (3, 399), (0, 10)), np.array([(self.jd_min + self.jd_max) / 2.0]))
+
+    @classmethod
+    @functools.cache
+    def default(cls) -> "SolarSystem":
+        """DE421 from the ``skyfield-data`` package (loaded once per process)."""
+        return cls(_de421_path())
+
+    @classmethod
+    def from_kernel(cls, path: Path) -> "SolarSystem":
+        """Another SPICE SPK kernel (e.g. DE440 or a satellite kernel), when the file is at hand."""
+        if not Path(path).is_file():
+            raise MovingObjectError(f"SPICE kernel {path} does not exist", code="no-kernel", value=str(path))
+        return cls(Path(path))
+
+    def check_range(self, jd: np.ndarray) -> None:
+        """Raise ``outside-ephemeris`` when any time is outside the kernel's span."""
+        lo, hi = float(np.min(jd)), float(np.max(jd))
+        if lo < self.jd_min or hi > self.jd_max:
+            from astropy.time import Time
+
+            span = Time([self.jd_min, self.jd_max], format="jd", scale="tdb").iso
+            bad = lo if lo < self.jd_min else hi
+            raise MovingObjectError(
+                f"time {Time(bad, format='jd', scale='tdb').iso} TDB is outside the ephemeris "
+                f"{self.kernel_path.name} ({span[0][:10]} to {span[1][:10]}); choose times inside it",
+                code="outside-ephemeris", value=bad)
+
+    def _t(self, jd: np.ndarray):
+        self.check_range(jd)
+        return self.ts.tdb_jd(jd)
+
+    def _observer_body(self, site: Observatory):
+        if site.geocentric:
+            return self._earth
+        from skyfield.api import wgs84
+
+        return self._earth + wgs84.latlon(site.lat_deg, site.lon_deg, elevation_m=site.height_m)
+
+    def _chain(self, pairs, jd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sum of SPK segments ``(center, target)`` at TDB ``jd`` through jplephem: au and au/day, (T, 3).
+
+        Straight from the Chebyshev coefficients: skyfield's ``at()`` on the Earth also works out
+        Earth orientation, 20x slower over a 20-year track, which a barycentric vector does not need.
+        """
+        self.check_range(jd)
+        pos = np.zeros((3, len(jd)))
+        vel = np.zeros((3, len(jd)))
+        for c, t in pairs:
+            p, v = self.kernel.spk[c, t].compute_and_differentiate(jd)
+            pos += np.reshape(p, (3, -1))
+            vel += np.reshape(v, (3, -1))
+        return pos.T / _AU_KM, vel.T / _AU_KM
+
+    def observer(self, jd_tdb, site=None) -> tuple[np.ndarray, np.ndarray]:
+        """The observer's barycentric ICRF position (au) and velocity (au/day), each (T, 3)."""
+        jd = as_jd_tdb(jd_tdb)
+        pos, vel = self._chain(((0, 3), (3, 399)), jd)
+        site = observatory(site)
+        if not site.geocentric:
+            from skyfield.api import wgs84
+
+            at = wgs84.latlon(site.lat_deg, site.lon_deg, elevation_m=site.height_m).at(self._t(jd))
+            pos = pos + np.atleast_2d(at.position.au.T)
+            vel = vel + np.atleast_2d(at.velocity.au_per_d.T)
+        return pos, vel
+
+    def sun(self, jd_tdb) -> np.ndarray:
+        """The Sun's barycentric ICRF position (au), (T, 3)."""
+        return self._chain(((0, 10),), as_jd_tdb(jd_tdb))[0]
+
+    def planet(self, name: str, times, site=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Astrometric ICRS ``(ra_deg, dec_deg, distance_au)`` of a planet, the Sun or the Moon (light time included)."""
+        key = str(name).strip().lower()
+        if key not in PLANETS:
+            raise MovingObjectError(f"unknown body {name!r}; the ephemeris holds {sorted(PLANETS)}",
+                                    code="unknown-body", value=name)
+        jd = as_jd_tdb(times)
+        astrometric = self._observer_body(observatory(site)).at(self._t(jd)).observe(self.kernel[PLANETS[key]])
+        ra, dec, dist = astrometric.radec()
+        return np.atleast_1d(ra.hours * 15.0), np.atleast_1d(dec.degrees), np.atleast_1d(dist.au)
+
+    def minor(self, orbits, times, site=None, *, rows=None, pairwise: bool = False) -> Positions:
+        """Astrometric positions of the bodies in ``orbits`` (or its ``rows``) at ``times``: arrays (N, T).
+
+        With ``pairwise``, body ``rows[k]`` at time ``times[k]``: arrays (T,).
+        """
+        jd = as_jd_tdb(times)
+        pos, vel = self.observer(jd, site)
+        return propagate(orbits, jd, pos, vel, self.sun(jd), rows=rows, pairwise=pairwise)
+
+
+def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: SolarSystem | None = None):
+    """An ephemeris table of a planet, the Moon, or a minor body of ``orbits``.
+
+    Parameters
+    ----------
+    body
+        ``"mars"``, ``"moon"``, ... or an asteroid's name or number (``"Pallas"``, ``"2"``).
+    times
+        An astropy ``Time`` (scalar or array).
+    site
+        An observatory name (``"keck"``), an :class:`Observatory`, or ``"geocenter"``.
+    orbits
+        The orbit catalogue for minor bodies (default: the asteroids of Debian's kstars-data).
+
+    Returns
+    -------
+    astropy.table.Table
+        ``time``, ``ra``, ``dec`` (deg, astrometric ICRS), ``delta`` (au), and for minor bodies
+        ``r`` (au), ``phase`` (deg), ``mag`` (V), ``rate`` (deg/day).
+
+    Examples
+    --------
+    >>> from astropy.time import Time
+    >>> t = ephemeris("Ceres", Time(["2024-01-01", "2024-01-02"]), site="keck")  # doctest: +SKIP
+    """
+    from astropy.table import Table
+    from astropy.time import Time
+
+    ss = solar_system or SolarSystem.default()
+    jd = as_jd_tdb(times)
+    t = Time(jd, format="jd", scale="tdb")
+    t.format = "isot"
+    if str(body).strip().lower() in PLANETS:
+        ra, dec, dist = ss.planet(body, jd, site)
+        return Table({"time": t, "ra": ra, "dec": dec, "delta": dist},
+                     meta={"body": str(body), "site": observatory(site).name})
+    if orbits is None:
+        from platform_lib.moving.orbits import default_orbits
+
+        orbits = default_orbits()
+    row = orbits.find(body)
+    p = ss.minor(orbits, jd, site, rows=[row])
+    out = Table({"time": t, "ra": p.ra[0], "dec": p.dec[0], "delta": p.delta[0], "r": p.r[0],
+                 "phase": p.phase[0], "mag": p.mag[0], "rate": p.rate[0]},
+                meta={"body": str(orbits.names[row]), "site": observatory(site).name})
+    for c, u in (("ra", "deg"), ("dec", "deg"), ("delta", "AU"), ("r", "AU"), ("phase", "deg"), ("mag", "mag"),
+                 ("rate", "deg / d")):
+        out[c].unit = u
+    return out

@@ -1,0 +1,206 @@
+"""Catalogues of osculating orbits (:class:`Orbits`) and the reader of JPL small-body database extracts.
+
+:func:`read_sbdb_json` reads the JSON extracts of JPL's Small-Body Database (SBDB query API) that
+Debian's ``kstars-data`` ships as ``/usr/share/kstars/asteroids.dat`` and ``comets.dat``. Orbits
+are checked when built: a hyperbolic or parabolic orbit (e >= 1), a negative or missing semi-major
+axis or perihelion distance, or non-finite angles raise :class:`MovingObjectError` naming the body
+and the value. Imports numpy and this package's errors only.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from platform_lib.moving._kepler import GAUSS_K
+from platform_lib.moving.errors import MovingObjectError
+
+__all__ = ["Orbits", "read_sbdb_json", "KSTARS_ASTEROIDS", "KSTARS_COMETS", "default_orbits"]
+
+#: Where Debian's ``kstars-data`` puts its SBDB extracts.
+KSTARS_ASTEROIDS = Path("/usr/share/kstars/asteroids.dat")
+KSTARS_COMETS = Path("/usr/share/kstars/comets.dat")
+_MJD_TO_JD = 2400000.5
+
+
+@dataclass
+class Orbits:
+    """Heliocentric osculating elements of N bodies (ecliptic J2000; angles in degrees; epoch as TDB JD).
+
+    ``h``/``g`` are the H, G magnitude parameters (asteroids) or, for comets (``kind == "comet"``),
+    the total magnitude M1 with ``g`` holding the slope K1 (default 10). Build with
+    :meth:`from_elements` (checks every row) or :func:`read_sbdb_json`.
+    """
+
+    names: np.ndarray
+    a: np.ndarray
+    e: np.ndarray
+    inc: np.ndarray
+    node: np.ndarray
+    peri: np.ndarray
+    mean_anomaly: np.ndarray
+    epoch_jd: np.ndarray
+    h: np.ndarray
+    g: np.ndarray
+    kind: np.ndarray
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def from_elements(cls, names, *, a=None, q=None, e, inc, node, peri, mean_anomaly=None, tp_jd=None,
+                      epoch_jd, h=np.nan, g=0.15, kind="asteroid", on_bad: str = "raise") -> "Orbits":
+        """Check and store elements: ``a`` or perihelion ``q``; ``mean_anomaly`` at ``epoch_jd`` or ``tp_jd``.
+
+        ``on_bad="raise"`` (default) raises :class:`MovingObjectError` at the first bad row;
+        ``"skip"`` leaves bad rows out and lists them in :attr:`skipped` as ``(name, reason)``.
+        """
+        names = np.atleast_1d(np.asarray(names, dtype=str))
+        n = len(names)
+
+        def arr(x, default=np.nan):
+            x = default if x is None else x
+            return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy()
+
+        e, inc, node, peri, epoch = arr(e), arr(inc), arr(node), arr(peri), arr(epoch_jd)
+        a_in, q_in = arr(a), arr(q)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a_ = np.where(np.isfinite(a_in), a_in, q_in / (1.0 - e))
+            if mean_anomaly is not None:
+                M = arr(mean_anomaly)
+            else:
+                n_deg = np.rad2deg(GAUSS_K / np.abs(a_) ** 1.5)
+                M = n_deg * (epoch - arr(tp_jd))
+        reasons = np.full(n, "", dtype=object)
+        checks = (
+            (~np.isfinite(e) | (e < 0), "eccentricity {e} is missing or negative"),
+            (np.isfinite(e) & (e >= 1), "eccentricity {e} >= 1: a parabolic or hyperbolic orbit, which two-body "
+                                        "elliptic propagation cannot follow; use an N-body or Horizons ephemeris"),
+            (~np.isfinite(a_) | (a_ <= 0), "semi-major axis {a} au (or perihelion distance) is missing or not positive"),
+            (~np.isfinite(inc) | ~np.isfinite(node) | ~np.isfinite(peri) | ~np.isfinite(M),
+             "an angle (i, node, peri, M) is missing or not finite"),
+            (~np.isfinite(epoch), "the epoch is missing"),
+        )
+        for bad, text in checks:
+            for k in np.flatnonzero(bad & (reasons == "")):
+                reasons[k] = text.format(e=e[k], a=a_[k])
+        bad = reasons != ""
+        if bad.any() and on_bad == "raise":
+            k = int(np.flatnonzero(bad)[0])
+            code = "hyperbolic-orbit" if np.isfinite(e[k]) and e[k] >= 1 else "bad-orbit"
+            raise MovingObjectError(f"orbit of {names[k]!r}: {reasons[k]}", code=code, value=str(names[k]))
+        keep = ~bad
+        kinds = np.broadcast_to(np.asarray(kind, dtype=str), (n,))
+        return cls(names[keep], a_[keep], e[keep], inc[keep], node[keep], peri[keep],
+                   np.remainder(M[keep], 360.0), epoch[keep], arr(h)[keep], arr(g, 0.15)[keep], kinds[keep].copy(),
+                   skipped=[(str(names[k]), str(reasons[k])) for k in np.flatnonzero(bad)])
+
+    def __getitem__(self, sel) -> "Orbits":
+        if isinstance(sel, (int, np.integer)):
+            sel = [int(sel)]
+        return Orbits(self.names[sel], self.a[sel], self.e[sel], self.inc[sel], self.node[sel], self.peri[sel],
+                      self.mean_anomaly[sel], self.epoch_jd[sel], self.h[sel], self.g[sel], self.kind[sel])
+
+    def find(self, name: str) -> int:
+        """The row of body ``name``: a number (``"2"``), a name (``"Pallas"``), or both (``"2 Pallas"``).
+
+        Raises :class:`MovingObjectError` (``unknown-body``) naming the body when no row matches.
+        """
+        key = _normalise(name)
+        if not key:
+            raise MovingObjectError(f"body name {name!r} is empty; give a name or number such as 'Ceres' or '1'",
+                                    code="unknown-body", value=name)
+        table = self._lookup()
+        if key in table:
+            return table[key]
+        raise MovingObjectError(
+            f"unknown body {name!r}: not a planet or the Moon, and not among the {len(self)} orbits of this "
+            "catalogue; give an asteroid's number or name (e.g. '2 Pallas'), or pass orbits that contain it",
+            code="unknown-body", value=name)
+
+    def _lookup(self) -> dict[str, int]:
+        table = getattr(self, "_table", None)
+        if table is None:
+            table = {}
+            for k, full in enumerate(self.names):
+                for key in _aliases(str(full)):
+                    table.setdefault(key, k)
+            self._table = table
+        return table
+
+
+def _normalise(name: str) -> str:
+    s = re.sub(r"^\((\d+)\)", r"\1", str(name).strip())  # "(2) Pallas" -> "2 Pallas"
+    return re.sub(r"\s+", " ", s.strip("()").strip().lower())
+
+
+def _aliases(full: str) -> list[str]:
+    """'     1 Ceres (A801 AA)' -> ['1 ceres (a801 aa)', '1 ceres', '1', 'ceres', 'a801 aa']; comets '1P/Halley' too."""
+    s = full.strip()
+    out = [_normalise(s)]
+    m = re.match(r"^(\d+)\s+([^()]+?)\s*(?:\(([^)]*)\))?$", s)
+    if m:
+        num, nm, prov = m.group(1), m.group(2), m.group(3)
+        out += [_normalise(f"{num} {nm}"), num, _normalise(nm)] + ([_normalise(prov)] if prov else [])
+    m = re.match(r"^\(([^)]+)\)$", s)
+    if m:
+        out.append(_normalise(m.group(1)))
+    m = re.match(r"^(\d*[PCDXI](?:-[A-Z])?)/(.+)$", s)
+    if m:
+        out += [_normalise(m.group(1)), _normalise(m.group(2))]
+    return out
+
+
+def _float(col):
+    return np.array([np.nan if v in (None, "") else float(v) for v in col], dtype=np.float64)
+
+
+def read_sbdb_json(path: Path, *, on_bad: str = "skip") -> Orbits:
+    """Read a JSON extract of JPL's Small-Body Database (``{"fields": [...], "data": [[...], ...]}``).
+
+    Asteroid files carry ``a, e, i, om, w, ma, epoch_mjd, H, G``; comet files ``q, e, i, w, om, tp,
+    epoch.mjd, M1``. Rows with a bad orbit (hyperbolic comets, missing elements) are skipped and
+    listed in ``Orbits.skipped`` (``on_bad="raise"`` raises instead).
+
+    Examples
+    --------
+    >>> orbits = read_sbdb_json(KSTARS_ASTEROIDS)  # doctest: +SKIP
+    >>> orbits.names[orbits.find("Pallas")]  # doctest: +SKIP
+    '     2 Pallas (A802 FA)'
+    """
+    path = Path(path)
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as fh:
+            doc = json.load(fh)
+        fields, rows = doc["fields"], doc["data"]
+    except FileNotFoundError as exc:
+        raise MovingObjectError(f"orbit file {path} does not exist (Debian's kstars-data installs "
+                                f"{KSTARS_ASTEROIDS})", code="no-orbits", value=str(path)) from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MovingObjectError(f"orbit file {path} is not an SBDB JSON extract: {exc}", code="bad-orbit",
+                                value=str(path)) from exc
+    cols = {name: [r[k] for r in rows] for k, name in enumerate(fields)}
+    names = [str(v).strip() for v in cols["full_name"]]
+    if "ma" in cols:  # asteroids
+        return Orbits.from_elements(
+            names, a=_float(cols["a"]), e=_float(cols["e"]), inc=_float(cols["i"]), node=_float(cols["om"]),
+            peri=_float(cols["w"]), mean_anomaly=_float(cols["ma"]), epoch_jd=_float(cols["epoch_mjd"]) + _MJD_TO_JD,
+            h=_float(cols["H"]), g=np.where(np.isfinite(_float(cols["G"])), _float(cols["G"]), 0.15),
+            kind="asteroid", on_bad=on_bad)
+    epoch = _float(cols.get("epoch.mjd", cols.get("epoch_mjd"))) + _MJD_TO_JD
+    return Orbits.from_elements(
+        names, q=_float(cols["q"]), e=_float(cols["e"]), inc=_float(cols["i"]), node=_float(cols["om"]),
+        peri=_float(cols["w"]), tp_jd=_float(cols["tp"]), epoch_jd=epoch, h=_float(cols.get("M1", [None] * len(rows))),
+        g=10.0, kind="comet", on_bad=on_bad)
+
+
+def default_orbits() -> Orbits:
+    """The asteroids of Debian's ``kstars-data`` (7,099 numbered bodies from JPL's SBDB, epoch MJD 59800)."""
+    return read_sbdb_json(KSTARS_ASTEROIDS)

@@ -1,0 +1,126 @@
+"""The archive service's moving-object routes, as a client sees them: a real ``astrohub-archive`` process over
+an index of FITS images placed on Ceres' real track; JSON and VOTable answers (read back with astropy's
+VOTable parser), and bad input as a ``UsageFault`` naming the problem, never a 5xx."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from astropy.io import fits
+from astropy.io.votable import parse_single_table
+from astropy.time import Time
+
+DATES = Time(["2023-03-01T10:00", "2024-02-10T12:00"])
+
+
+def write_image(root: Path, name: str, ra: float, dec: float, t: Time) -> None:
+    h = fits.Header()
+    h.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=ra, CRVAL2=dec, CRPIX1=32.5, CRPIX2=32.5,
+             CDELT1=-0.05 / 64, CDELT2=0.05 / 64, RADESYS="ICRS", EXPTIME=60.0, TELESCOP="Keck I", INSTRUME="TEST")
+    h["DATE-OBS"] = t.isot
+    fits.PrimaryHDU(np.zeros((64, 64), np.float32), header=h).writeto(root / f"{name}.fits")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    from platform_lib.imageindex import build_index
+    from platform_lib.moving import default_orbits, ephemeris
+
+    tmp = tmp_path_factory.mktemp("moving-archive")
+    data = tmp / "images"
+    data.mkdir()
+    eph = ephemeris("Ceres", DATES, site="keck", orbits=default_orbits())
+    for k, row in enumerate(eph):
+        write_image(data, f"ceres{k}", float(row["ra"]), float(row["dec"]), DATES[k])
+        write_image(data, f"empty{k}", (float(row["ra"]) + 40) % 360, float(row["dec"]) / 2, DATES[k])
+    build_index(tmp / "index.sqlite", data, workers=1)
+    port = free_port()
+    exe = Path(sys.executable).with_name("astrohub-archive")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
+    proc = subprocess.Popen([str(exe), "--port", str(port), "--index", str(tmp / "index.sqlite"), "--data-root",
+                             str(data), "--update-every", "0", "--log-level", "WARNING"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(base + "sia/availability", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"archive service did not start: {proc.stdout.read().decode()[-2000:]}")
+        time.sleep(0.1)  # polling interval while waiting for readiness (bounded by the deadline)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    out = proc.stdout.read().decode()
+    assert "Traceback" not in out, out[-3000:]
+
+
+def test_images_of_a_body_as_json_and_votable(service):
+    params = {"body": "Ceres", "start": "2005-01-01", "stop": "2025-01-01", "site": "keck", "tolerance": "20"}
+    r = requests.get(service + "moving/images", params={**params, "format": "json"}, timeout=60)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    names = [c["name"] for c in doc["columns"]]
+    rows = [dict(zip(names, row)) for row in doc["data"]]
+    assert [(row["obs_id"], row["hit"]) for row in rows] == [("ceres0", True), ("ceres1", True)]
+    assert doc["meta"]["body"] == "1 Ceres (A801 AA)" and doc["meta"]["candidates"] == 2
+    r = requests.get(service + "moving/images", params=params, timeout=60)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/x-votable+xml")
+    table = parse_single_table(io.BytesIO(r.content)).to_table()
+    assert list(table["obs_id"]) == ["ceres0", "ceres1"] and str(table["edge_sep"].unit) == "arcsec"
+
+
+def test_bodies_in_an_image_and_in_a_cone(service):
+    r = requests.get(service + "moving/bodies", params={"obs_id": "ceres1", "site": "keck", "format": "json"},
+                     timeout=60)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    body = [c["name"] for c in doc["columns"]].index("body")
+    assert [row[body] for row in doc["data"]] == ["1 Ceres (A801 AA)"]
+    r = requests.get(service + "moving/bodies", params={"obs_id": "empty1", "format": "json"}, timeout=60)
+    assert r.status_code == 200 and r.json()["data"] == []
+    r = requests.get(service + "moving/bodies", params={"ra": "0", "dec": "0", "radius": "5", "time": "60000"},
+                     timeout=60)
+    assert r.status_code == 200
+    parse_single_table(io.BytesIO(r.content))
+
+
+@pytest.mark.parametrize("route, params, message", [
+    ("images", {"body": "Vulcan", "start": "2020-01-01", "stop": "2021-01-01"}, "unknown body 'Vulcan'"),
+    ("images", {"body": "Ceres", "start": "1800-01-01", "stop": "1801-01-01"}, "outside the ephemeris"),
+    ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "tolerance": "0"}, "tolerance"),
+    ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "tolerance": "-3"}, "tolerance"),
+    ("images", {"body": "Ceres", "start": "yesterday", "stop": "2021-01-01"}, "not a time"),
+    ("images", {"body": "Ceres", "start": "2020-01-01"}, "stop is required"),
+    ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "format": "xls"}, "format"),
+    ("bodies", {"obs_id": "nosuch"}, "not in the index"),
+    ("bodies", {"ra": "0", "dec": "95", "radius": "1", "time": "60000"}, "dec=95"),
+    ("bodies", {"ra": "0", "dec": "0", "radius": "nan", "time": "60000"}, "radius"),
+])
+def test_bad_input_is_a_usage_fault(service, route, params, message):
+    r = requests.get(service + f"moving/{route}", params=params, timeout=60)
+    assert r.status_code == 400, r.text
+    assert "UsageFault" in r.text and message in r.text

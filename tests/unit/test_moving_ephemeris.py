@@ -1,0 +1,157 @@
+"""Ephemerides: two-body positions against DE421 (the planets' own osculating orbits), the SBDB reader on
+Debian kstars-data's real orbits, and the bad-input errors of issue 20."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.time import Time
+
+from platform_lib.imageindex.sphere import radec_to_xyz
+from platform_lib.moving import KSTARS_ASTEROIDS, KSTARS_COMETS, MovingObjectError, Orbits, SolarSystem, ephemeris
+from platform_lib.moving._kepler import elements_to_state, solve_kepler, state_to_elements
+from platform_lib.moving.orbits import read_sbdb_json
+
+EPOCH = 2460000.5  # 2023-02-25 TDB
+
+
+@pytest.fixture(scope="module")
+def ss():
+    return SolarSystem.default()
+
+
+@pytest.fixture(scope="module")
+def asteroids():
+    if not KSTARS_ASTEROIDS.exists():
+        pytest.fail(f"{KSTARS_ASTEROIDS} is missing: `make system-packages` installs Debian's kstars-data")
+    return read_sbdb_json(KSTARS_ASTEROIDS)
+
+
+def osculating(ss, target: str) -> Orbits:
+    """The heliocentric osculating orbit of a DE421 body at EPOCH, as an Orbits row (GM of the Sun only)."""
+    t = ss.ts.tdb_jd(EPOCH)
+    body, sun = ss.kernel[target].at(t), ss.kernel["sun"].at(t)
+    a, e, i, node, peri, m = state_to_elements(body.position.au - sun.position.au,
+                                               body.velocity.au_per_d - sun.velocity.au_per_d)
+    return Orbits.from_elements([target], a=a, e=e, inc=np.rad2deg(i), node=np.rad2deg(node), peri=np.rad2deg(peri),
+                                mean_anomaly=np.rad2deg(m), epoch_jd=EPOCH)
+
+
+def separation_arcsec(ss, orbit, planet, jd, site):
+    p = ss.minor(orbit, np.array([jd]), site)
+    ra, dec, dist = ss.planet(planet, np.array([jd]), site)
+    ref = radec_to_xyz(ra, dec)[0]
+    return np.rad2deg(np.arccos(np.clip(ref @ p.xyz[0, 0], -1, 1))) * 3600.0, abs(p.delta[0, 0] - dist[0])
+
+
+def test_kepler_round_trip_and_high_eccentricity():
+    rng = np.random.default_rng(1)
+    e = rng.uniform(0, 0.99, 1000)
+    m = rng.uniform(-10, 10, 1000)
+    big_e = solve_kepler(m, e)
+    assert np.allclose(big_e - e * np.sin(big_e), np.remainder(m + np.pi, 2 * np.pi) - np.pi, atol=1e-11)
+    a, inc, node, peri = 2.5, 0.3, 1.0, 2.0
+    r, v = elements_to_state(a, 0.2, inc, node, peri, 0.7)
+    back = state_to_elements(r, v)
+    assert np.allclose([float(x) for x in back], [a, 0.2, inc, node, peri, 0.7], atol=1e-10)
+
+
+@pytest.mark.parametrize("site", ["geocenter", "keck"])
+def test_two_body_pipeline_matches_de421_at_the_epoch(ss, site):
+    """At the osculating epoch two-body is exact: what is left is light time, parallax and frames."""
+    orbit = osculating(ss, "mars barycenter")
+    sep, ddist = separation_arcsec(ss, orbit, "mars", EPOCH, site)
+    assert sep < 0.05 and ddist < 1e-7  # 0.003 arcsec measured; Keck's parallax on Mars is ~6 arcsec
+
+
+def test_two_body_drift_against_de421_over_1_5_20_years(ss):
+    """Mars' osculating orbit drifts from DE421 by planetary perturbations (the figures in docs/moving-objects.md)."""
+    orbit = osculating(ss, "mars barycenter")
+    seps = [separation_arcsec(ss, orbit, "mars", EPOCH + 365.25 * y, "keck")[0] for y in (1, 5, 20)]
+    # measured: 41, 235, 850 arcsec; the bounds catch a broken propagation, not the physics.
+    assert seps[0] < 120 and seps[1] < 600 and seps[2] < 2400
+    assert seps[0] < seps[1] < seps[2]
+
+
+def test_planets_and_the_moon_from_de421(ss):
+    t = Time(["2024-04-08T18:18"])  # total solar eclipse over North America: Sun and Moon together
+    sun = ephemeris("sun", t, site="geocenter")
+    moon = ephemeris("moon", t, site="geocenter")
+    sep = np.rad2deg(np.arccos(radec_to_xyz(sun["ra"][0], sun["dec"][0]) @ radec_to_xyz(moon["ra"][0], moon["dec"][0])))
+    assert sep < 0.6  # geocentric: within the Moon's parallax of the path of totality
+    assert 0.0023 < moon["delta"][0] < 0.0028
+
+
+def test_reader_real_asteroids_and_comets(asteroids):
+    assert len(asteroids) > 7000
+    ceres = asteroids.find("Ceres")
+    assert asteroids.find("1") == ceres and asteroids.find("1 Ceres") == ceres
+    assert asteroids.a[ceres] == pytest.approx(2.7666, abs=1e-3)
+    assert asteroids.find("(2) pallas") == asteroids.find("Pallas")
+    comets = read_sbdb_json(KSTARS_COMETS)
+    halley = comets.find("1P")
+    assert comets.kind[halley] == "comet" and comets.e[halley] == pytest.approx(0.967, abs=1e-3)
+    assert any("hyperbolic" in why for _, why in comets.skipped)  # e >= 1 comets are set aside with the reason
+
+
+def horizons(name: str) -> list[list[str]]:
+    """Rows of a real JPL Horizons answer (DE441, the full N-body solution) shipped in astroquery's tests."""
+    import astroquery
+
+    path = Path(astroquery.__file__).parent / "jplhorizons" / "tests" / "data" / name
+    body = path.read_text().split("$$SOE")[1].split("$$EOE")[0]
+    return [[c.strip() for c in line.split(",")] for line in body.strip().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def ceres_reference():
+    rows = horizons("ceres_ephemerides_range.txt")  # geocentric astrometric ICRF, 2022-06-10..07-10 UT
+    t = Time([float(r[1]) for r in rows], format="jd", scale="utc")
+    xyz = radec_to_xyz(np.array([float(r[4]) for r in rows]), np.array([float(r[5]) for r in rows]))
+    return t, xyz, np.array([float(r[39]) for r in rows]), np.array([float(r[20]) for r in rows])
+
+
+def test_ceres_from_kstars_elements_matches_jpl_horizons(asteroids, ceres_reference):
+    """Debian's SBDB elements (epoch 2022-08-09) against Horizons' N-body ephemeris 1-2 months away."""
+    t, ref, delta, mag = ceres_reference
+    eph = ephemeris("Ceres", t, orbits=asteroids)
+    sep = np.rad2deg(np.arccos(np.clip(np.sum(radec_to_xyz(np.asarray(eph["ra"]), np.asarray(eph["dec"])) * ref,
+                                              axis=1), -1, 1))) * 3600
+    assert np.all(sep < 2.0)  # measured 0.17-0.73 arcsec
+    assert np.allclose(eph["delta"], delta, atol=1e-5)
+    assert np.allclose(eph["mag"], mag, atol=0.05)  # Horizons' APmag, same H-G law
+
+
+def test_two_body_drift_of_ceres_over_22_years(ceres_reference):
+    """Horizons' osculating elements of Ceres at J2000 propagated 22.5 years: Jupiter's pull, ~34 arcmin."""
+    row = horizons("ceres_elements_single.txt")[0]
+    e, _q, inc, node, peri, _tp, _n, m, _ta, a = (float(x) for x in row[2:12])
+    j2000 = Orbits.from_elements(["1 Ceres"], a=a, e=e, inc=inc, node=node, peri=peri, mean_anomaly=m,
+                                 epoch_jd=float(row[0]))
+    t, ref, _, _ = ceres_reference
+    eph = ephemeris("Ceres", t, orbits=j2000)
+    sep = np.rad2deg(np.arccos(np.clip(np.sum(radec_to_xyz(np.asarray(eph["ra"]), np.asarray(eph["dec"])) * ref,
+                                              axis=1), -1, 1))) * 3600
+    assert np.all((sep > 600) & (sep < 6000))  # measured 2047-2085 arcsec: two-body is not for decades
+
+
+def test_bad_inputs_name_the_problem(asteroids, ss):
+    with pytest.raises(MovingObjectError, match="unknown body 'Vulcan'") as exc:
+        ephemeris("Vulcan", Time("2024-01-01"), orbits=asteroids)
+    assert exc.value.code == "unknown-body"
+    with pytest.raises(MovingObjectError, match="outside the ephemeris de421.bsp") as exc:
+        ephemeris("mars", Time("2060-01-01", scale="tdb"))
+    assert exc.value.code == "outside-ephemeris"
+    with pytest.raises(MovingObjectError, match="hyperbolic") as exc:
+        Orbits.from_elements(["'Oumuamua"], q=0.256, e=1.2, inc=122.7, node=24.6, peri=241.8, tp_jd=2458006.0,
+                             epoch_jd=2458080.5)
+    assert exc.value.code == "hyperbolic-orbit"
+    with pytest.raises(MovingObjectError, match="semi-major axis") as exc:
+        Orbits.from_elements(["bad"], a=-2.0, e=0.1, inc=1, node=1, peri=1, mean_anomaly=0, epoch_jd=EPOCH)
+    assert exc.value.code == "bad-orbit"
+    with pytest.raises(MovingObjectError, match="angle"):
+        Orbits.from_elements(["nan"], a=2.0, e=0.1, inc=np.nan, node=1, peri=1, mean_anomaly=0, epoch_jd=EPOCH)
+    with pytest.raises(MovingObjectError, match="unknown observatory 'Atlantis'"):
+        ephemeris("mars", Time("2024-01-01"), site="Atlantis")

@@ -1,0 +1,206 @@
+"""Moving-object searches on a real image index: FITS files with WCS placed on Ceres' real track, indexed by
+``build_index``; the space-time R-tree kept in step by updates; the reverse search with and without the cache."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.time import Time
+
+from platform_lib.imageindex import Viewer, build_index, update_index
+from platform_lib.imageindex.index import bulk_load, create_schema
+from platform_lib.imageindex.ingest import COLUMNS
+from platform_lib.imageindex.sphere import radec_to_xyz
+from platform_lib.imageindex.spacetime import spacetime_boxes
+from platform_lib.moving import (KSTARS_ASTEROIDS, MovingObjectError, SpacetimeIndex, bodies_in_image,
+                                 bodies_in_images, build_cache, ephemeris, find_images, read_sbdb_json)
+from platform_lib.moving.reverse import cone_image
+from platform_lib.moving.search import Track, track_boxes
+
+DATES = Time(["2023-03-01T10:00", "2023-06-15T08:00", "2024-02-10T12:00"])
+PIX = 64
+SCALE = 0.05 / PIX  # a 3 arcmin field
+
+
+@pytest.fixture(scope="module")
+def asteroids():
+    if not KSTARS_ASTEROIDS.exists():
+        pytest.fail(f"{KSTARS_ASTEROIDS} is missing: `make system-packages` installs Debian's kstars-data")
+    return read_sbdb_json(KSTARS_ASTEROIDS)
+
+
+def write_image(root: Path, name: str, ra: float, dec: float, t: Time | None, owner: str | None = None) -> None:
+    h = fits.Header()
+    h.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=ra, CRVAL2=dec, CRPIX1=(PIX + 1) / 2, CRPIX2=(PIX + 1) / 2,
+             CDELT1=-SCALE, CDELT2=SCALE, CUNIT1="deg", CUNIT2="deg", RADESYS="ICRS", EXPTIME=60.0,
+             TELESCOP="Keck I", INSTRUME="TEST", OBJECT=name)
+    if t is not None:
+        h["DATE-OBS"] = t.isot
+    if owner is not None:
+        h["OWNER"] = owner
+    fits.PrimaryHDU(np.zeros((PIX, PIX), np.float32), header=h).writeto(root / f"{name}.fits")
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, asteroids):
+    """hit<k> centred on Ceres (seen from Keck), near<k> 0.03 deg east (Ceres 5 arcsec outside its edge),
+    late<k> the hit's field 3 days later (Ceres gone), and one image without a time."""
+    root = tmp_path_factory.mktemp("moving")
+    data = root / "data"
+    data.mkdir()
+    eph = ephemeris("Ceres", DATES, site="keck", orbits=asteroids)
+    for k, row in enumerate(eph):
+        ra, dec = float(row["ra"]), float(row["dec"])
+        write_image(data, f"hit{k}", ra, dec, DATES[k])
+        write_image(data, f"near{k}", ra + 0.03 / np.cos(np.radians(dec)), dec, DATES[k])
+        write_image(data, f"late{k}", ra, dec, DATES[k] + 3 * u.day)
+    # no time: the index keeps it proprietary (no release date), so it belongs to alice
+    write_image(data, "timeless", float(eph["ra"][0]), float(eph["dec"][0]), None, owner="alice")
+    report = build_index(root / "index.sqlite", data, workers=1)
+    assert report.indexed == 10 and not report.skipped
+    return root
+
+
+def test_find_images_returns_hits_and_near_misses(archive, asteroids):
+    res = find_images("1 Ceres", Time("2005-01-01"), Time("2025-01-01"), index=archive / "index.sqlite",
+                      site="keck", orbits=asteroids, tolerance=30 * u.arcsec)
+    t = res.table
+    hits = sorted(t["obs_id"][t["hit"]])
+    near = sorted(t["obs_id"][~t["hit"]])
+    assert hits == ["hit0", "hit1", "hit2"]
+    assert near == ["near0", "near1", "near2"]
+    # a 3 arcmin field centred on the body: the edge is 90 arcsec away; the near misses ~18 arcsec outside
+    assert np.allclose(t["centre_sep"][t["hit"]], 0.0, atol=1.0)
+    assert np.all(np.abs(t["edge_sep"][~t["hit"]] - 18.0) < 3.0)
+    assert res.stats["candidates"] < 10  # the late and timeless images never leave the R-tree
+    # a tighter tolerance drops the near misses
+    tight = find_images("Ceres", Time("2023-01-01"), Time("2024-06-01"), index=archive / "index.sqlite",
+                        site="keck", orbits=asteroids, tolerance=5 * u.arcsec).table
+    assert sorted(tight["obs_id"]) == ["hit0", "hit1", "hit2"]
+
+
+def test_other_bodies_and_ranges_find_nothing(archive, asteroids):
+    assert len(find_images("Pallas", Time("2023-01-01"), Time("2025-01-01"), index=archive / "index.sqlite",
+                           orbits=asteroids).table) == 0
+    assert len(find_images("Ceres", Time("2010-01-01"), Time("2020-01-01"), index=archive / "index.sqlite",
+                           orbits=asteroids).table) == 0
+
+
+def test_bodies_in_image_with_and_without_cache_agree(archive, asteroids):
+    brute = bodies_in_images(["hit0", "near0", "late0", "hit1"], index=archive / "index.sqlite", orbits=asteroids,
+                             site="keck")
+    assert [(r["obs_id"], r["body"]) for r in brute] == [("hit0", "1 Ceres (A801 AA)"), ("hit1", "1 Ceres (A801 AA)")]
+    assert brute["mag"][0] == pytest.approx(7.2, abs=0.3)
+    cache = build_cache(asteroids, DATES[0] - 1 * u.day, 5)
+    cached = bodies_in_images(["hit0", "near0", "late0"], index=archive / "index.sqlite", orbits=asteroids,
+                              site="keck", cache=cache)
+    assert list(cached["body"]) == ["1 Ceres (A801 AA)"]
+    assert cached.meta["candidates"] < len(asteroids) // 10  # the cache narrowed 7,098 orbits down
+    # many random cones: the cache's answer is the brute-force answer
+    rng = np.random.default_rng(3)
+    cones = [cone_image(SkyCoord(ra * u.deg, dec * u.deg), 2 * u.deg, DATES[0] + dt * u.hour, obs_id=f"c{k}")
+             for k, (ra, dec, dt) in enumerate(zip(rng.uniform(0, 360, 40), np.degrees(np.arcsin(rng.uniform(-1, 1, 40))),
+                                                   rng.uniform(-20, 20, 40)))]
+    a = bodies_in_images(cones, orbits=asteroids, cache=cache)
+    b = bodies_in_images(cones, orbits=asteroids)
+    assert len(b) > 0
+    assert sorted(zip(a["obs_id"], a["row"])) == sorted(zip(b["obs_id"], b["row"]))
+
+
+def test_the_cache_round_trips_and_refuses_other_orbits(tmp_path, asteroids):
+    from platform_lib.moving import EphemerisCache
+
+    cache = build_cache(asteroids[:500], DATES[0], 2)
+    cache.save(tmp_path / "c")
+    again = EphemerisCache.load(tmp_path / "c", asteroids[:500])
+    assert np.array_equal(np.asarray(again.ids), cache.ids)
+    with pytest.raises(MovingObjectError, match="other orbits") as exc:
+        EphemerisCache.load(tmp_path / "c", asteroids[:400])
+    assert exc.value.code == "stale-cache"
+
+
+def test_space_time_index_follows_updates(tmp_path, archive):
+    root = tmp_path / "copy"
+    shutil.copytree(archive, root)
+    idx = SpacetimeIndex(root / "index.sqlite")
+    every = np.array([[-1, 1, -1, 1, -1, 1, 50000, 70000]], float)
+    before = {r["obs_id"] for r in idx.records(idx.candidates(every))}
+    assert "hit0" in before and "timeless" not in before  # no time, no space-time box
+    (root / "data" / "hit0.fits").unlink()
+    write_image(root / "data", "new", 10.0, 10.0, Time("2024-05-05T05:05"))
+    update_index(root / "index.sqlite", root / "data", workers=1)
+    after = {r["obs_id"] for r in idx.records(idx.candidates(every))}
+    assert after == (before - {"hit0"}) | {"new"}
+    conn = sqlite3.connect(root / "index.sqlite")
+    assert conn.execute("SELECT COUNT(*) FROM spacetime_rtree").fetchone()[0] == len(after)
+    # an index written before the space-time R-tree existed gains it at its next update
+    conn.execute("DROP TABLE spacetime_rtree")
+    conn.commit()
+    conn.close()
+    update_index(root / "index.sqlite", root / "data", workers=1)
+    assert {r["obs_id"] for r in idx.records(idx.candidates(every))} == after
+
+
+def test_spectra_are_cones_around_their_pointing(tmp_path):
+    rec = {c: None for c in COLUMNS}
+    rec.update(obs_id="spec", dataproduct_type="spectrum", s_ra=359.9999, s_dec=0.0, s_fov=2 / 3600, t_min=60000.0,
+               t_max=60000.01, file_path="spec.fits", release_date=0.0)
+    verts = radec_to_xyz(np.array([359, 1, 1, 359.0]), np.array([-1, -1, 1, 1.0]))  # a large box: not used
+    conn = sqlite3.connect(tmp_path / "i.sqlite")
+    create_schema(conn)
+    bulk_load(conn, [rec], verts[None])
+    conn.commit()
+    keep, boxes = spacetime_boxes([rec], np.array([[-1, 1, -1, 1, -1, 1.0]]))
+    assert keep.all() and boxes[0, 1] <= 1 and boxes[0, 2] == pytest.approx(np.sin(np.deg2rad(-0.0001 - 1 / 3600)), rel=1e-3)
+    idx = SpacetimeIndex(tmp_path / "i.sqlite")
+    found = idx.candidates(np.array([[0.999, 1.0, -1e-5, 1e-5, -1e-5, 1e-5, 60000.0, 60000.005]]))
+    assert list(found) == [1]
+    assert len(idx.candidates(np.array([[0.999, 1.0, 0.01, 0.02, -1e-5, 1e-5, 60000.0, 60000.005]]))) == 0
+
+
+@pytest.mark.parametrize("path", ["ra0", "pole"])
+def test_track_boxes_cover_the_track_across_ra_0_and_the_pole(path):
+    t = np.linspace(0, 40, 801)
+    ang = np.deg2rad(-10 + t * 0.5)  # 20 degrees at 0.5 deg/day
+    if path == "ra0":
+        xyz = np.stack([np.cos(ang), np.sin(ang), np.zeros_like(ang)], axis=1)  # through RA = 0 on the equator
+    else:
+        xyz = np.stack([np.sin(ang), np.zeros_like(ang), np.cos(ang)], axis=1)  # over the north pole
+    coarse = slice(None, None, 20)  # daily points; the fine ones lie between them
+    track = Track("test", 2460000.5 + t[coarse], xyz[coarse], np.full(41, 0.5), np.zeros(41), np.full(41, 2.0))
+    boxes = track_boxes(track, pad_deg=1 / 3600, topocentric=True)
+    mjd = t + 2460000.5 - 2400000.5
+    inside = ((xyz[:, None, 0] >= boxes[None, :, 0]) & (xyz[:, None, 0] <= boxes[None, :, 1])
+              & (xyz[:, None, 1] >= boxes[None, :, 2]) & (xyz[:, None, 1] <= boxes[None, :, 3])
+              & (xyz[:, None, 2] >= boxes[None, :, 4]) & (xyz[:, None, 2] <= boxes[None, :, 5])
+              & (mjd[:, None] >= boxes[None, :, 6]) & (mjd[:, None] <= boxes[None, :, 7]))
+    assert inside.any(axis=1).all()
+    assert len(boxes) < 41
+
+
+def test_bad_inputs_name_the_problem(archive, asteroids):
+    index = archive / "index.sqlite"
+    for tol in (0 * u.arcsec, -1 * u.arcsec, 3.0):
+        with pytest.raises(MovingObjectError, match="tolerance") as exc:
+            find_images("Ceres", Time("2023-01-01"), Time("2024-01-01"), index=index, orbits=asteroids, tolerance=tol)
+        assert exc.value.code == "bad-tolerance"
+    with pytest.raises(MovingObjectError, match="unknown body 'Nibiru'"):
+        find_images("Nibiru", Time("2023-01-01"), Time("2024-01-01"), index=index, orbits=asteroids)
+    with pytest.raises(MovingObjectError, match="outside the ephemeris") as exc:
+        find_images("Ceres", Time("1850-01-01", scale="tdb"), Time("1860-01-01", scale="tdb"), index=index,
+                    orbits=asteroids)
+    assert exc.value.code == "outside-ephemeris"
+    with pytest.raises(MovingObjectError, match="not before stop"):
+        find_images("Ceres", Time("2024-01-01"), Time("2023-01-01"), index=index, orbits=asteroids)
+    with pytest.raises(MovingObjectError, match="'timeless' has no time") as exc:
+        bodies_in_image("timeless", index=index, orbits=asteroids, viewer=Viewer(user="alice"))
+    assert exc.value.code == "no-time"
+    with pytest.raises(MovingObjectError, match="not in the index"):
+        bodies_in_image("nosuch", index=index, orbits=asteroids)
