@@ -44,6 +44,7 @@ _ALLOWED_FUNCS = tuple(c for c in (getattr(exp, n, None) for n in (
     "Tan", "Cot", "Asin", "Acos", "Atan", "Atan2", "Degrees", "Radians", "Sign", "Lower", "Upper", "Cast", "TryCast",
     "Coalesce", "Count", "Sum", "Avg", "Min", "Max", "Case", "If", "Substring", "Trim", "Length", "Stddev",
     "StddevPop", "StddevSamp", "Variance", "VariancePop", "Nullif", "Greatest", "Least", "Concat", "CountIf",
+    "Exists",
 )) if c is not None)
 _FORBIDDEN = tuple(c for c in (getattr(exp, n, None) for n in (
     "Command", "Create", "Drop", "Insert", "Update", "Delete", "Merge", "Set", "Pragma", "Use", "Copy", "Attach",

@@ -271,7 +271,7 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
         timer.daemon = True
         timer.start()
         try:
-            result = con.execute(f"SELECT * FROM ({plan.sql}) AS adql_query LIMIT {int(cap) + 1}").to_arrow_table()
+            result = con.sql(f"SELECT * FROM ({plan.sql}) AS adql_query LIMIT {int(cap) + 1}").to_arrow_table()
         except duckdb.InterruptException:
             raise LimitFault(f"the query ran longer than this service's limit of {limits.seconds:g} s; "
                              "constrain it (a smaller region, TOP, fewer joins) or run it with /async") from None

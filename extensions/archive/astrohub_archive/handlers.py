@@ -118,7 +118,7 @@ class ConeSearchHandler(BaseHandler):
         if not info.ra_column or not info.dec_column:
             raise UsageFault(f"catalogue {name!r} has no position columns")
         def run() -> bytes:  # the search and the writer off the event loop
-            radius = max(req.sr, 1e-9) * u.deg
+            radius = max(req.sr, 1e-6) * u.deg  # cdshealpix panics on radii near 0 (issue 22: SR=5e-324)
             table = cone_search(name, SkyCoord(req.ra * u.deg, req.dec * u.deg), radius, registry=registry)
             table = Table(table, masked=True)
             if req.sr == 0:  # metadata only: the columns of a real search, no rows

@@ -103,9 +103,10 @@ def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: in
 
 
 def availability(ok: bool, note: str) -> bytes:
-    root = ET.Element(f"{{{VOSIA}}}availability")
-    ET.SubElement(root, f"{{{VOSIA}}}available").text = "true" if ok else "false"
-    ET.SubElement(root, f"{{{VOSIA}}}note").text = note
+    # The "vosi" prefix is registered for VOSICapabilities; this document declares its own.
+    root = ET.Element("vosi:availability", {"xmlns:vosi": VOSIA})
+    ET.SubElement(root, "vosi:available").text = "true" if ok else "false"
+    ET.SubElement(root, "vosi:note").text = note
     return _xml(root)
 
 
@@ -129,7 +130,7 @@ def _table_element(parent, t: TableDesc, detail: bool = True):
             ET.SubElement(col, "ucd").text = c.ucd
         if c.utype:
             ET.SubElement(col, "utype").text = c.utype
-        attrs = {f"{{{XSI}}}type": "vs:VOTableType"}
+        attrs = {"xsi:type": "vs:VOTableType"}
         if c.arraysize:
             attrs["arraysize"] = c.arraysize
         if c.xtype:
@@ -146,7 +147,7 @@ def _table_element(parent, t: TableDesc, detail: bool = True):
 
 def tableset(tables: TableSet, detail: bool = True) -> bytes:
     """The VOSI tableset: every schema, table and (with ``detail``) column."""
-    root = ET.Element(f"{{{VOSIT}}}tableset")
+    root = ET.Element("vosi:tableset", {"xmlns:vosi": VOSIT, "xmlns:vs": VS, "xmlns:xsi": XSI})
     for schema, description in tables.schemas():
         s = ET.SubElement(root, "schema")
         ET.SubElement(s, "name").text = schema
@@ -159,7 +160,7 @@ def tableset(tables: TableSet, detail: bool = True) -> bytes:
 
 def table_document(t: TableDesc) -> bytes:
     """The VOSI ``/tables/{name}`` answer: one ``vosi:table`` element."""
-    root = ET.Element(f"{{{VOSIT}}}table", type="table")
+    root = ET.Element("vosi:table", {"xmlns:vosi": VOSIT, "xmlns:vs": VS, "xmlns:xsi": XSI, "type": "table"})
     tmp = ET.Element("x")
     el = _table_element(tmp, t)
     for child in el:
