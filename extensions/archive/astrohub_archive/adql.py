@@ -1,507 +1,659 @@
-"""A strict ADQL subset for the archive's TAP service: parse, check and translate to SQLite. Pure.
+"""ADQL 2.1 to DuckDB SQL through sqlglot's syntax tree: parse, check every table, column and function, translate. Pure.
 
-Accepted (keywords in any case)::
+:func:`translate` parses the query (sqlglot's T-SQL grammar, which reads ADQL's ``TOP``, delimited
+identifiers and string rules), refuses anything but one SELECT (with UNION/INTERSECT/EXCEPT), resolves
+every table against the service's :class:`~astrohub_archive.tapschema.TableSet` (and the request's
+uploads) and every column with sqlglot's qualifier, allows only the ADQL functions, rewrites the
+geometry (``POINT``, ``CIRCLE``, ``BOX``, ``POLYGON``, ``CONTAINS``, ``INTERSECTS``, ``DISTANCE``,
+``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees, and returns a
+:class:`Plan`: DuckDB SQL naming internal relations (``t0``, ``t1`` ...), and for each relation the
+sky regions its rows are known to lie in (HATS partition pruning, and the image index's R-tree for
+``ivoa.obscore``). Nothing from the query text reaches the engine except through the syntax tree.
 
-    SELECT [TOP n] * | column [[AS] alias], ...
-    FROM ivoa.obscore | TAP_SCHEMA.<table> [[AS] alias]
-    [WHERE condition]
-    [ORDER BY column [ASC | DESC], ...]
-
-A condition combines, with ``AND``, ``OR``, ``NOT`` and parentheses:
-
-- ``column op literal`` and ``literal op column``, ``op`` one of ``= <> != < <= > >=``;
-- ``column [NOT] BETWEEN a AND b``, ``column [NOT] IN (a, b, ...)``, ``column IS [NOT] NULL``;
-- ``column [NOT] LIKE 'pattern'`` (case-sensitive, as ADQL says) and ``ILIKE`` (case-insensitive);
-- on ``ivoa.obscore`` only, and only as a top-level ``AND`` term, one of each of
-  ``1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', ra, dec, radius))`` (the record's
-  centre in the circle) and ``1 = INTERSECTS(s_region, CIRCLE(...) | POLYGON(...))`` (the footprint
-  meets the region), answered with the image index's R-tree and exact spherical tests.
-
-Anything else (joins, functions, arithmetic, DISTINCT, GROUP BY, sub-queries, comments) raises
-:class:`AdqlError` naming what was not understood; nothing the caller wrote is pasted into SQL
-except through ``?`` parameters, and column names are checked against the table's list.
+Positional joins (``1 = CONTAINS(POINT(a.ra, a.dec), CIRCLE(b.ra, b.dec, r))`` or
+``DISTANCE(...) < r``) get a declination band (``a.dec BETWEEN b.dec - r AND b.dec + r``), which
+DuckDB runs as a range join (IEJoin) instead of a nested loop. Imports sqlglot, numpy and
+``platform_lib.imageindex`` (regions); never DuckDB.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
 
-from platform_lib.imageindex import Circle, Polygon
-from platform_lib.imageindex.sphere import polygon_is_simple
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError, TokenError
+from sqlglot.optimizer.qualify import qualify
 
-__all__ = ["AdqlError", "TableDef", "Translation", "translate"]
+from astrohub_archive.faults import LimitFault, UsageFault
+from astrohub_archive.tapschema import ColumnDesc, TableDesc, TableSet
+
+__all__ = ["Plan", "Source", "translate", "MAX_LENGTH", "MAX_DEPTH", "MAX_VERTICES", "GEOMETRY_FUNCTIONS"]
+
+MAX_LENGTH = 20_000  # characters of ADQL
+MAX_DEPTH = 60  # nesting of parentheses
+MAX_VERTICES = 500  # of one POLYGON
+READ_DIALECT = "tsql"
+GEOMETRY_FUNCTIONS = {"POINT", "CIRCLE", "BOX", "POLYGON", "CONTAINS", "INTERSECTS", "DISTANCE", "AREA",
+                      "COORD1", "COORD2", "COORDSYS", "CENTROID", "REGION"}
+_ALLOWED_FUNCS = tuple(c for c in (getattr(exp, n, None) for n in (
+    "Abs", "Ceil", "Floor", "Ln", "Log", "Exp", "Mod", "Pi", "Pow", "Rand", "Round", "Trunc", "Sqrt", "Sin", "Cos",
+    "Tan", "Cot", "Asin", "Acos", "Atan", "Atan2", "Degrees", "Radians", "Sign", "Lower", "Upper", "Cast", "TryCast",
+    "Coalesce", "Count", "Sum", "Avg", "Min", "Max", "Case", "If", "Substring", "Trim", "Length", "Stddev",
+    "StddevPop", "StddevSamp", "Variance", "VariancePop", "Nullif", "Greatest", "Least", "Concat", "CountIf",
+    "Exists",
+)) if c is not None)
+_FORBIDDEN = tuple(c for c in (getattr(exp, n, None) for n in (
+    "Command", "Create", "Drop", "Insert", "Update", "Delete", "Merge", "Set", "Pragma", "Use", "Copy", "Attach",
+    "Detach", "Describe", "Into", "Lateral", "Window", "Placeholder", "Parameter", "SessionParameter", "With", "CTE",
+    "Values", "Pivot", "Unnest", "Hint", "Transaction", "Commit", "Rollback", "Alter", "Kill", "LoadData", "Show",
+    "Export", "Install", "Declare", "TableSample", "Qualify",
+)) if c is not None)
 
 
-class AdqlError(ValueError):
-    """The query is outside the supported ADQL subset or refers to unknown tables or columns."""
+@dataclass
+class Source:
+    """One relation the query reads: the table, its DuckDB name, and what is known of the rows it needs.
 
-
-@dataclass(frozen=True)
-class TableDef:
-    """A table TAP can query: its ADQL name, columns in order, and the SQL expression of each.
-
-    Columns missing from ``sql`` can be selected (computed by the service) but not constrained.
+    ``cones`` are ``(ra, dec, radius)`` circles (degrees) one of which every needed row lies in
+    (None: anywhere); ``obscore_regions``/``obscore_centres`` are the image index's footprint and
+    centre constraints (``ivoa.obscore`` only).
     """
 
-    name: str
-    columns: tuple[str, ...]
-    sql: dict[str, str]
-    spatial: bool = False
+    table: TableDesc
+    internal: str
+    uses: int = 0
+    cones: list[tuple[float, float, float]] | None = None
+    obscore_regions: list = field(default_factory=list)
+    obscore_centres: list = field(default_factory=list)
 
 
 @dataclass
-class Translation:
-    """What to run: the table, output columns ``(column, name)``, SQL ``where``/``order_by`` with
-    ``params``, the row limit ``top``, and the spatial constraints for the image index."""
+class Plan:
+    """A checked query: DuckDB ``sql``, its ``sources``, the output columns' descriptions and ``top``."""
 
-    table: TableDef
-    columns: list[tuple[str, str]]
-    where: str = ""
-    params: list = field(default_factory=list)
-    order_by: str = ""
+    sql: str
+    sources: dict[str, Source]
+    columns: dict[str, ColumnDesc] = field(default_factory=dict)
     top: int | None = None
-    intersects: Circle | Polygon | None = None
-    centre_in: Circle | None = None
 
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-    (?P<num>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)
-    |(?P<str>'(?:[^']|'')*')
-    |(?P<qid>"(?:[^"]|"")+")
-    |(?P<id>[A-Za-z_][A-Za-z0-9_]*)
-    |(?P<op><>|!=|<=|>=|[=<>(),.*;+-])
-    )""",
-    re.X,
-)
-_KEYWORDS = {"SELECT", "TOP", "FROM", "WHERE", "AND", "OR", "NOT", "ORDER", "BY", "ASC", "DESC", "AS", "BETWEEN",
-             "LIKE", "ILIKE", "IN", "IS", "NULL", "DISTINCT", "ALL", "GROUP", "HAVING", "JOIN", "UNION", "OFFSET"}
-_UNSUPPORTED = {"DISTINCT", "GROUP", "HAVING", "JOIN", "UNION", "OFFSET"}
-MAX_LENGTH = 20_000
+# ---------------------------------------------------------------- parsing and checks
 
 
-@dataclass
-class _Tok:
-    kind: str  # num, str, id, kw, op, eof
-    text: str
-    pos: int
+def _depth(text: str) -> int:
+    depth = best = 0
+    in_str = in_id = False
+    for ch in text:
+        if ch == "'" and not in_id:
+            in_str = not in_str
+        elif ch == '"' and not in_str:
+            in_id = not in_id
+        elif not in_str and not in_id:
+            if ch == "(":
+                depth += 1
+                best = max(best, depth)
+            elif ch == ")":
+                depth -= 1
+    return best
 
 
-def _tokens(text: str) -> list[_Tok]:
-    out = []
-    i = 0
-    while i < len(text):
-        if text[i:].strip() == "":
-            break
-        m = _TOKEN.match(text, i)
-        if not m or m.end() == i:
-            snippet = text[i:].lstrip()[:20]
-            raise AdqlError(f"cannot read the query at {snippet!r} (position {i}); comments and this "
-                            "syntax are not supported")
-        kind = m.lastgroup
-        value = m.group(kind)
-        start = m.start(kind)
-        if kind == "id" and value.upper() in _KEYWORDS:
-            kind, value = "kw", value.upper()
-        elif kind == "qid":
-            kind, value = "id", value[1:-1].replace('""', '"')
-        out.append(_Tok(kind, value, start))
-        i = m.end()
-    out.append(_Tok("eof", "", len(text)))
+def _parse(adql: str) -> exp.Expression:
+    if not isinstance(adql, str) or not adql.strip():
+        raise UsageFault("QUERY is empty; send an ADQL SELECT statement")
+    if len(adql) > MAX_LENGTH:
+        raise LimitFault(f"QUERY is {len(adql)} characters long; this service takes at most {MAX_LENGTH}")
+    if "\x00" in adql:
+        raise UsageFault("QUERY contains a NUL character")
+    depth = _depth(adql)
+    if depth > MAX_DEPTH:
+        raise LimitFault(f"QUERY nests parentheses {depth} deep; this service takes at most {MAX_DEPTH}")
+    if re.search(r"--|/\*", re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", "''", adql)):
+        pass  # ADQL allows -- comments; sqlglot drops them from the tree
+    try:
+        trees = [t for t in sqlglot.parse(adql, read=READ_DIALECT) if t is not None]
+    except ParseError as exc:
+        err = exc.errors[0] if exc.errors else {}
+        near = (err.get("highlight") or "").strip()
+        what = re.sub(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>", r"'\1'", str(err.get("description", exc)))
+        raise UsageFault(f"ADQL syntax error at line {err.get('line', '?')}, column {err.get('col', '?')}"
+                         + (f" near {near!r}" if near else "") + f": {what}") from None
+    except TokenError as exc:
+        raise UsageFault(f"ADQL syntax error: {exc}") from None
+    except RecursionError:
+        raise LimitFault("QUERY is nested too deeply for this service; simplify the expression") from None
+    if len(trees) != 1:
+        raise UsageFault(f"QUERY must be one SELECT statement, not {len(trees)}")
+    tree = trees[0]
+    if not isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
+        raise UsageFault(f"QUERY must be a SELECT statement (ADQL is read-only), not {tree.key.upper()}")
+    return tree
+
+
+def _normalise(tree: exp.Expression) -> exp.Expression:
+    """sqlglot reads ``CONTAINS(a, b)`` as its own string function: make it the ADQL geometry call."""
+    def fix(node):
+        if isinstance(node, exp.Contains):
+            return exp.Anonymous(this="CONTAINS", expressions=[node.this, node.expression])
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
+def _check_nodes(tree: exp.Expression) -> None:
+    for node in tree.walk():
+        if isinstance(node, _FORBIDDEN):
+            raise UsageFault(f"{node.key.upper()} is not part of ADQL; this service answers SELECT queries")
+        if isinstance(node, exp.Anonymous):
+            name = str(node.this).upper()
+            if name not in GEOMETRY_FUNCTIONS and name != "IN_UNIT":
+                close = difflib.get_close_matches(name, sorted(GEOMETRY_FUNCTIONS | {"ROUND", "TRUNCATE", "POWER",
+                                                                                     "LOG10", "CEILING"}), 1)
+                raise UsageFault(f"unknown function {name}" + (f"; did you mean {close[0]}?" if close else
+                                                               "; see the service's /capabilities for ADQL functions"))
+        elif (isinstance(node, exp.Func) and not isinstance(node, _ALLOWED_FUNCS)
+              and not isinstance(node, (exp.Connector, exp.Binary))):
+            raise UsageFault(f"function {node.sql_name()} is not supported by this service's ADQL")
+        elif isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
+            raise UsageFault("only tables can follow FROM (no table functions)")
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _resolve_tables(tree, tables: TableSet, uploads: dict[str, TableDesc]) -> dict[str, Source]:
+    sources: dict[str, Source] = {}
+    by_name: dict[str, Source] = {}
+    for node in list(tree.find_all(exp.Table)):
+        if node.args.get("catalog"):
+            raise UsageFault(f"unknown table {node.sql(dialect=READ_DIALECT)!r}: names have at most two parts")
+        schema = node.db
+        short = node.name
+        full = f"{schema}.{short}" if schema else short
+        desc = None
+        if schema.lower() == "tap_upload":
+            desc = uploads.get(short.lower())
+        elif schema:
+            desc = tables.get(full)
+        else:
+            hits = [t for t in tables.tables.values() if t.short_name.lower() == short.lower()]
+            desc = hits[0] if len(hits) == 1 else None
+        if desc is None:
+            names = tables.names() + [f"TAP_UPLOAD.{u}" for u in uploads]
+            close = difflib.get_close_matches(full, names, 3, 0.5) or difflib.get_close_matches(
+                full.lower(), [n.lower() for n in names], 3, 0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; see /tables for this service's tables"
+            raise UsageFault(f"unknown table {full!r}{hint}")
+        src = by_name.get(desc.name.lower())
+        if src is None:
+            src = Source(desc, f"t{len(sources)}")
+            sources[src.internal] = src
+            by_name[desc.name.lower()] = src
+        src.uses += 1
+        alias = node.alias or short
+        node.replace(exp.Table(this=exp.to_identifier(src.internal),
+                               alias=exp.TableAlias(this=exp.to_identifier(alias))))
+    # Columns written schema.table.column: drop the schema (the table part names the alias).
+    for col in tree.find_all(exp.Column):
+        if col.args.get("db"):
+            col.set("db", None)
+        if col.args.get("catalog"):
+            col.set("catalog", None)
+    return sources
+
+
+def _schema_of(sources: dict[str, Source]) -> dict:
+    out = {}
+    for internal, src in sources.items():
+        out[internal] = {c.name.lower(): _sql_type(c) for c in src.table.columns}
     return out
 
 
-# Parse tree: ("or", [..]) ("and", [..]) ("not", x) ("pred", sql, params) ("spatial", kind, region)
+def _sql_type(c: ColumnDesc) -> str:
+    return {"double": "DOUBLE", "float": "FLOAT", "long": "BIGINT", "int": "INT", "short": "SMALLINT",
+            "unsignedByte": "UTINYINT", "boolean": "BOOLEAN"}.get(c.datatype, "VARCHAR")
 
 
-class _Parser:
-    def __init__(self, text: str, tables: dict[str, TableDef]) -> None:
-        self.toks = _tokens(text)
-        self.i = 0
-        self.tables = tables
-        self.table: TableDef | None = None
-        self.alias: str | None = None
+def _qualify(tree, sources: dict[str, Source]):
+    try:
+        return qualify(tree, schema=_schema_of(sources), dialect=READ_DIALECT, validate_qualify_columns=True,
+                       quote_identifiers=True, identify=True)
+    except OptimizeError as exc:
+        msg = str(exc)
+        m = re.search(r"Column '([^']+)' could not be resolved", msg)
+        if m:
+            name = m.group(1)
+            known = sorted({c.name for s in sources.values() for c in s.table.columns})
+            close = difflib.get_close_matches(name, known, 3) or [k for k in known if k.lower() == name.lower()]
+            where = ", ".join(s.table.name for s in sources.values())
+            raise UsageFault(f"unknown column {name!r} in {where}"
+                             + (f"; did you mean {', '.join(close)}?" if close else "")) from None
+        raise UsageFault(f"cannot resolve the query: {msg.splitlines()[0]}") from None
+    except RecursionError:
+        raise LimitFault("QUERY is nested too deeply for this service; simplify the expression") from None
 
-    # -- token helpers
-    def peek(self, k: int = 0) -> _Tok:
-        return self.toks[min(self.i + k, len(self.toks) - 1)]
 
-    def take(self) -> _Tok:
-        t = self.peek()
-        self.i += 1
-        return t
+# ---------------------------------------------------------------- geometry
 
-    def at(self, kind: str, text: str | None = None, k: int = 0) -> bool:
-        t = self.peek(k)
-        return t.kind == kind and (text is None or t.text == text)
 
-    def accept(self, kind: str, text: str | None = None) -> _Tok | None:
-        return self.take() if self.at(kind, text) else None
+def _fname(node) -> str | None:
+    return str(node.this).upper() if isinstance(node, exp.Anonymous) else None
 
-    def expect(self, kind: str, text: str | None = None, what: str = "") -> _Tok:
-        if not self.at(kind, text):
-            t = self.peek()
-            got = t.text or "the end of the query"
-            raise AdqlError(f"expected {what or text or kind} but found {got!r} at position {t.pos}")
-        return self.take()
 
-    # -- grammar
-    def query(self) -> Translation:
-        self.expect("kw", "SELECT")
-        if self.at("kw") and self.peek().text in _UNSUPPORTED:
-            raise AdqlError(f"{self.peek().text} is not supported by this TAP service")
-        self.accept("kw", "ALL")
-        top = None
-        if self.accept("kw", "TOP"):
-            t = self.expect("num", what="a row count after TOP")
-            if not re.fullmatch(r"\d+", t.text):
-                raise AdqlError(f"TOP takes a whole number, not {t.text!r}")
-            top = int(t.text)
-        select_start = self.i
-        # Skip the select list until FROM; it is resolved once the table is known.
-        depth = 0
-        while not (depth == 0 and self.at("kw", "FROM")):
-            if self.at("eof"):
-                raise AdqlError("no FROM clause: name the table, e.g. FROM ivoa.obscore")
-            t = self.take()
-            depth += t.text == "(" and t.kind == "op"
-            depth -= t.text == ")" and t.kind == "op"
-        select_end = self.i
-        self.expect("kw", "FROM")
-        self.table_ref()
-        after_from = self.i
-        self.i = select_start
-        columns = self.select_list(select_end)
-        self.i = after_from
-        tr = Translation(self.table, columns, top=top)
-        if self.accept("kw", "WHERE"):
-            tree = self.condition()
-            self.place(tree, tr)
-        if self.accept("kw", "ORDER"):
-            self.expect("kw", "BY")
-            parts = []
-            while True:
-                col = self.column()
-                if col not in self.table.sql:
-                    raise AdqlError(f"cannot order by {col!r}: it is computed by the service")
-                direction = "ASC"
-                if self.at("kw", "ASC") or self.at("kw", "DESC"):
-                    direction = self.take().text
-                parts.append(f"{self.table.sql[col]} {direction}")
-                if not self.accept("op", ","):
-                    break
-            tr.order_by = ", ".join(parts)
-        self.accept("op", ";")
-        if not self.at("eof"):
-            t = self.peek()
-            raise AdqlError(f"unexpected {t.text!r} at position {t.pos}; this service supports SELECT ... FROM "
-                            "... WHERE ... ORDER BY ... only")
-        return tr
+def _args(node) -> list:
+    args = list(node.expressions)
+    if args and isinstance(args[0], exp.Literal) and args[0].is_string:
+        args = args[1:]  # the coordinate system: ICRS is the only one served, others are read as ICRS
+    return args
 
-    def table_ref(self) -> None:
-        parts = [self.expect("id", what="a table name").text]
-        while self.accept("op", "."):
-            parts.append(self.expect("id", what="a table name").text)
-        name = ".".join(parts)
-        table = self.tables.get(name.lower())
-        if table is None:
-            raise AdqlError(f"unknown table {name!r}; this service has {', '.join(t.name for t in self.tables.values())}")
-        self.table = table
-        if self.accept("kw", "AS"):
-            self.alias = self.expect("id", what="a table alias").text
-        elif self.at("id"):
-            self.alias = self.take().text
-        if self.at("op", ",") or self.at("kw", "JOIN"):
-            raise AdqlError("joins are not supported by this TAP service: query one table")
 
-    def column(self) -> str:
-        parts = [self.expect("id", what="a column name").text]
-        while self.accept("op", "."):
-            parts.append(self.expect("id", what="a column name").text)
-        name = parts[-1]
-        qualifier = ".".join(parts[:-1])
-        allowed = {"", self.table.name.lower(), self.table.name.split(".")[-1].lower()}
-        if self.alias:
-            allowed.add(self.alias.lower())
-        if qualifier.lower() not in allowed:
-            raise AdqlError(f"unknown table or alias {qualifier!r} in {'.'.join(parts)!r}")
-        for c in self.table.columns:
-            if c.lower() == name.lower():
-                return c
-        raise AdqlError(f"unknown column {name!r} in {self.table.name}")
+def _const(node) -> float | None:
+    """The numeric value of a constant expression (numbers, signs, parentheses), else None."""
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return float(node.this)
+        except ValueError:
+            return None
+    if isinstance(node, exp.Neg):
+        v = _const(node.this)
+        return None if v is None else -v
+    if isinstance(node, exp.Paren):
+        return _const(node.this)
+    return None
 
-    def select_list(self, end: int) -> list[tuple[str, str]]:
-        if self.accept("op", "*"):
-            if self.i != end:
-                raise AdqlError("SELECT * cannot be combined with other items")
-            return [(c, c) for c in self.table.columns]
-        out = []
-        while True:
-            if self.at("id") and self.at("op", "(", 1):
-                raise AdqlError(f"functions in the select list ({self.peek().text}) are not supported; "
-                                "select plain columns")
-            if self.at("id") and self.at("op", ".", 1) and self.at("op", "*", 2):
-                self.i += 3
-                out.extend((c, c) for c in self.table.columns)
+
+@dataclass
+class _Shape:
+    kind: str  # point, circle, box, polygon
+    args: list  # sqlglot expressions (point: x, y; circle: x, y, r; box: x, y, w, h); polygon: floats
+
+
+def _shape(node) -> _Shape:
+    name = _fname(node)
+    if name == "POINT":
+        a = _args(node)
+        if len(a) != 2:
+            raise UsageFault(f"POINT takes (ra, dec) (and optionally a coordinate system first), got {len(a)} values")
+        return _Shape("point", a)
+    if name == "CIRCLE":
+        a = _args(node)
+        if len(a) == 2 and _fname(a[0]) == "POINT":
+            a = _args(a[0]) + [a[1]]
+        if len(a) != 3:
+            raise UsageFault("CIRCLE takes (ra, dec, radius) or (POINT, radius), in degrees")
+        r = _const(a[2])
+        if r is not None and not (0 <= r <= 180 and math.isfinite(r)):
+            raise UsageFault(f"CIRCLE radius {r} must be in [0, 180] degrees")
+        return _Shape("circle", a)
+    if name == "BOX":
+        a = _args(node)
+        if len(a) == 3 and _fname(a[0]) == "POINT":
+            a = _args(a[0]) + a[1:]
+        if len(a) != 4:
+            raise UsageFault("BOX takes (ra, dec, width, height) in degrees")
+        return _Shape("box", a)
+    if name == "POLYGON":
+        a = _args(node)
+        flat = []
+        for x in a:
+            if _fname(x) == "POINT":
+                flat.extend(_args(x))
             else:
-                col = self.column()
-                alias = col
-                if self.accept("kw", "AS"):
-                    alias = self.expect("id", what="a column alias").text
-                elif self.at("id"):
-                    alias = self.take().text
-                out.append((col, alias))
-            if self.i == end:
-                break
-            self.expect("op", ",", what="',' or FROM")
-        names = [a.lower() for _, a in out]
-        if len(set(names)) != len(names):
-            raise AdqlError("two output columns have the same name; use AS to rename one")
-        return out
+                flat.append(x)
+        vals = [_const(x) for x in flat]
+        if any(v is None for v in vals):
+            raise UsageFault("POLYGON vertices must be numbers (columns are not supported in POLYGON)")
+        if len(vals) < 6 or len(vals) % 2:
+            raise UsageFault(f"POLYGON takes at least 3 (ra, dec) pairs, got {len(vals)} numbers")
+        if len(vals) > 2 * MAX_VERTICES:
+            raise LimitFault(f"POLYGON has {len(vals) // 2} vertices; this service takes at most {MAX_VERTICES}")
+        if not all(math.isfinite(v) for v in vals) or not all(-90 <= d <= 90 for d in vals[1::2]):
+            raise UsageFault("POLYGON vertices must be finite with declinations in [-90, 90]")
+        return _Shape("polygon", vals)
+    if name in ("CENTROID", "REGION"):
+        raise UsageFault(f"{name} is not supported by this service")
+    raise UsageFault(f"expected a geometry (POINT, CIRCLE, BOX or POLYGON), found {node.sql(dialect='duckdb')[:60]!r}")
 
-    def condition(self):
-        terms = [self.conjunction()]
-        while self.accept("kw", "OR"):
-            terms.append(self.conjunction())
-        return terms[0] if len(terms) == 1 else ("or", terms)
 
-    def conjunction(self):
-        terms = [self.negation()]
-        while self.accept("kw", "AND"):
-            terms.append(self.negation())
-        return terms[0] if len(terms) == 1 else ("and", terms)
+def _f(name: str, *args) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
 
-    def negation(self):
-        if self.accept("kw", "NOT"):
-            return ("not", self.negation())
-        return self.primary()
 
-    def primary(self):
-        if self.at("op", "("):
-            self.take()
-            inner = self.condition()
-            self.expect("op", ")")
-            return inner
-        if self.at("num") and self.at("op", "=", 1) and self.at("id", None, 2) and self.at("op", "(", 3):
-            one = self.take().text
-            self.take()
-            node = self.spatial()
-            if float(one) != 1:
-                raise AdqlError("compare CONTAINS/INTERSECTS with 1 (true); other values are not supported")
-            return node
-        if self.at("id") and self.at("op", "(", 1):
-            node = self.spatial()
-            self.expect("op", "=", what="'= 1' after the geometry function")
-            one = self.expect("num", what="1")
-            if float(one.text) != 1:
-                raise AdqlError("compare CONTAINS/INTERSECTS with 1 (true); other values are not supported")
-            return node
-        if self.at("num") or self.at("str") or self.at("op", "-") or self.at("op", "+"):
-            value = self.literal()
-            op = self.comparison()
-            col = self.sql_column()
-            flipped = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
-            return ("pred", f"{col} {flipped} ?", [value])
-        col = self.sql_column()
-        negate = bool(self.accept("kw", "NOT"))
-        if self.accept("kw", "BETWEEN"):
-            lo = self.literal()
-            self.expect("kw", "AND")
-            hi = self.literal()
-            return ("pred", f"{col} {'NOT ' if negate else ''}BETWEEN ? AND ?", [lo, hi])
-        if self.accept("kw", "IN"):
-            self.expect("op", "(")
-            values = [self.literal()]
-            while self.accept("op", ","):
-                values.append(self.literal())
-            self.expect("op", ")")
-            return ("pred", f"{col} {'NOT ' if negate else ''}IN ({', '.join('?' * len(values))})", values)
-        if self.at("kw", "LIKE") or self.at("kw", "ILIKE"):
-            kind = self.take().text
-            pattern = self.literal()
-            if not isinstance(pattern, str):
-                raise AdqlError(f"{kind} takes a string pattern")
-            if kind == "LIKE":  # case-sensitive: SQLite GLOB with the wildcards translated
-                glob = "".join("*" if ch == "%" else "?" if ch == "_" else f"[{ch}]" if ch in "*?[]" else ch
-                               for ch in pattern)
-                return ("pred", f"{col} {'NOT ' if negate else ''}GLOB ?", [glob])
-            return ("pred", f"{col} {'NOT ' if negate else ''}LIKE ?", [pattern])
-        if negate:
-            raise AdqlError("NOT after a column must be followed by BETWEEN, IN, LIKE or ILIKE")
-        if self.accept("kw", "IS"):
-            neg = bool(self.accept("kw", "NOT"))
-            self.expect("kw", "NULL")
-            return ("pred", f"{col} IS {'NOT ' if neg else ''}NULL", [])
-        op = self.comparison()
-        return ("pred", f"{col} {op} ?", [self.literal()])
+def _num(v: float) -> exp.Expression:
+    return exp.Literal.number(repr(float(v)))
 
-    def comparison(self) -> str:
-        t = self.peek()
-        if t.kind == "op" and t.text in ("=", "<>", "!=", "<", "<=", ">", ">="):
-            self.take()
-            return "<>" if t.text == "!=" else t.text
-        raise AdqlError(f"expected a comparison (=, <>, <, <=, >, >=, BETWEEN, IN, LIKE, IS NULL) but found "
-                        f"{t.text or 'the end of the query'!r} at position {t.pos}")
 
-    def sql_column(self) -> str:
-        col = self.column()
-        if col not in self.table.sql:
-            raise AdqlError(f"cannot constrain {col!r}: it is computed by the service; use "
-                            + ", ".join(sorted(self.table.sql)))
-        return self.table.sql[col]
+def _dist(x1, y1, x2, y2) -> exp.Expression:
+    return _f("adql_dist", x1.copy(), y1.copy(), x2.copy(), y2.copy())
 
-    def literal(self):
-        sign = 1.0
-        if self.at("op", "-") or self.at("op", "+"):
-            sign = -1.0 if self.take().text == "-" else 1.0
-            t = self.expect("num", what="a number")
-        else:
-            t = self.take()
-        if t.kind == "num":
-            if re.fullmatch(r"\d+", t.text):
-                return int(sign) * int(t.text)
-            return sign * float(t.text)
-        if t.kind == "str" and sign == 1.0:
-            return t.text[1:-1].replace("''", "'")
-        raise AdqlError(f"expected a number or a 'string' but found {t.text or 'the end of the query'!r} "
-                        f"at position {t.pos}")
 
-    def numbers(self, func: str) -> list[float]:
-        """The numeric arguments of a geometry constructor, after an optional coordinate system."""
-        self.expect("op", "(", what=f"'(' after {func}")
-        if self.at("str"):
-            system = self.take().text[1:-1].strip().upper()
-            if system not in ("", "ICRS", "J2000"):
-                raise AdqlError(f"{func}: coordinate system {system!r} is not supported; use 'ICRS'")
-            self.expect("op", ",")
-        out = [self.literal()]
-        while self.accept("op", ","):
-            out.append(self.literal())
-        self.expect("op", ")")
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in out):
-            raise AdqlError(f"{func} takes numbers in degrees")
-        return [float(v) for v in out]
+def _band(y, cy, r) -> exp.Expression:
+    return exp.Between(this=y.copy(), low=exp.Sub(this=cy.copy(), expression=exp.Paren(this=r.copy())),
+                       high=exp.Add(this=cy.copy(), expression=exp.Paren(this=r.copy())))
 
-    def region(self):
-        name = self.expect("id", what="CIRCLE or POLYGON").text.upper()
-        if name == "CIRCLE":
-            nums = self.numbers("CIRCLE")
-            if len(nums) != 3:
-                raise AdqlError(f"CIRCLE takes ra, dec, radius; got {len(nums)} numbers")
-            ra, dec, r = nums
-            if not (0 <= ra <= 360 and -90 <= dec <= 90 and 0 < r <= 180):
-                raise AdqlError(f"CIRCLE({ra}, {dec}, {r}): need 0 <= ra <= 360, |dec| <= 90, 0 < radius <= 180")
-            return Circle(ra % 360.0, dec, r)
-        if name == "POLYGON":
-            nums = self.numbers("POLYGON")
-            if len(nums) < 6 or len(nums) % 2:
-                raise AdqlError(f"POLYGON takes at least 3 (ra, dec) pairs; got {len(nums)} numbers")
-            ras, decs = nums[0::2], nums[1::2]
-            if not all(0 <= r <= 360 for r in ras) or not all(-90 <= d <= 90 for d in decs):
-                raise AdqlError("POLYGON vertices need 0 <= ra <= 360 and |dec| <= 90")
-            poly = Polygon(ras, decs)
-            if not polygon_is_simple(poly.xyz) or poly.radius > math.pi / 2:
-                raise AdqlError("POLYGON must be simple (no crossing edges) and smaller than a hemisphere")
-            return poly
-        raise AdqlError(f"{name} is not supported here; use CIRCLE or POLYGON")
 
-    def spatial(self):
-        func = self.expect("id").text.upper()
-        if not self.table.spatial:
-            raise AdqlError(f"{func} is only supported on ivoa.obscore")
-        self.expect("op", "(")
-        if func == "CONTAINS":
-            if not (self.at("id") and self.peek().text.upper() == "POINT"):
-                raise AdqlError("CONTAINS is supported as CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE(...))")
-            self.take()
-            self.expect("op", "(")
-            if self.at("str"):
-                system = self.take().text[1:-1].strip().upper()
-                if system not in ("", "ICRS", "J2000"):
-                    raise AdqlError(f"POINT: coordinate system {system!r} is not supported; use 'ICRS'")
-                self.expect("op", ",")
-            a = self.column()
-            self.expect("op", ",")
-            b = self.column()
-            self.expect("op", ")")
-            if (a, b) != ("s_ra", "s_dec"):
-                raise AdqlError(f"CONTAINS(POINT({a}, {b}), ...): only POINT(s_ra, s_dec) is indexed")
-            self.expect("op", ",")
-            region = self.region()
-            if not isinstance(region, Circle):
-                raise AdqlError("CONTAINS(POINT(...), ...) supports CIRCLE only; use INTERSECTS(s_region, POLYGON(...))")
-            self.expect("op", ")")
-            return ("spatial", "contains", region)
-        if func == "INTERSECTS":
-            if self.at("id") and self.peek().text.upper() in ("CIRCLE", "POLYGON"):
-                region = self.region()
-                self.expect("op", ",")
-                col = self.column()
-            else:
-                col = self.column()
-                self.expect("op", ",")
-                region = self.region()
-            if col != "s_region":
-                raise AdqlError(f"INTERSECTS needs s_region and a CIRCLE or POLYGON, not {col!r}")
-            self.expect("op", ")")
-            return ("spatial", "intersects", region)
-        raise AdqlError(f"function {func} is not supported; CONTAINS and INTERSECTS are")
+def _polygon_spec(vals: list[float]) -> exp.Expression:
+    return exp.Literal.string(" ".join(repr(v) for v in vals))
 
-    # -- placing the tree into SQL
-    def place(self, tree, tr: Translation) -> None:
-        terms = tree[1] if tree[0] == "and" else [tree]
-        sql, params = [], []
-        for term in terms:
-            if term[0] == "spatial":
-                _, kind, region = term
-                if kind == "contains":
-                    if tr.centre_in is not None:
-                        raise AdqlError("at most one CONTAINS predicate is supported")
-                    tr.centre_in = region
-                else:
-                    if tr.intersects is not None:
-                        raise AdqlError("at most one INTERSECTS predicate is supported")
-                    tr.intersects = region
+
+def _contains(a: _Shape, b: _Shape) -> exp.Expression:
+    """The condition ``a`` inside ``b`` (a point in a circle, box or polygon; a circle in a circle)."""
+    if a.kind == "point":
+        x, y = a.args
+        if b.kind == "circle":
+            cx, cy, r = b.args
+            return exp.and_(_band(y, cy, r), exp.LTE(this=_dist(x, y, cx, cy), expression=r.copy()))
+        if b.kind == "box":
+            cx, cy, w, h = b.args
+            return _f("adql_in_box", x.copy(), y.copy(), cx.copy(), cy.copy(), w.copy(), h.copy())
+        if b.kind == "polygon":
+            lo, hi = min(b.args[1::2]), max(b.args[1::2])
+            return exp.and_(exp.Between(this=y.copy(), low=_num(lo - 1e-9), high=_num(hi + 1e-9)),
+                            _f("adql_in_polygon", x.copy(), y.copy(), _polygon_spec(b.args)))
+        raise UsageFault("CONTAINS(POINT, POINT) is not defined; use DISTANCE(...) = 0")
+    if a.kind == "circle" and b.kind == "circle":
+        x, y, r = a.args
+        cx, cy, rr = b.args
+        return exp.LTE(this=exp.Add(this=_dist(x, y, cx, cy), expression=r.copy()), expression=rr.copy())
+    raise UsageFault(f"CONTAINS({a.kind.upper()}, {b.kind.upper()}) is not supported; the first argument must be "
+                     "a POINT (or a CIRCLE inside a CIRCLE)")
+
+
+def _intersects(a: _Shape, b: _Shape) -> exp.Expression:
+    if a.kind == "point":
+        return _contains(a, b)
+    if b.kind == "point":
+        return _contains(b, a)
+    if a.kind == "circle" and b.kind == "circle":
+        x, y, r = a.args
+        cx, cy, rr = b.args
+        return exp.LTE(this=_dist(x, y, cx, cy), expression=exp.Add(this=r.copy(), expression=rr.copy()))
+    raise UsageFault(f"INTERSECTS({a.kind.upper()}, {b.kind.upper()}) is only supported with a POINT, two CIRCLEs, "
+                     "or ivoa.obscore's s_region against a constant region")
+
+
+def _area(s: _Shape) -> exp.Expression:
+    sq = (180 / math.pi) ** 2
+    if s.kind == "circle":
+        r = s.args[2]
+        return exp.Mul(this=_num(2 * math.pi * sq), expression=exp.Paren(this=exp.Sub(
+            this=exp.Literal.number(1), expression=exp.Cos(this=exp.Radians(this=r.copy())))))
+    if s.kind == "polygon":
+        from platform_lib.imageindex import Polygon
+
+        p = Polygon(s.args[0::2], s.args[1::2])
+        return _num(_spherical_polygon_area(p.xyz) * sq)
+    if s.kind == "box":
+        return _f("adql_box_area", *[x.copy() for x in s.args[1:]])
+    return exp.Literal.number(0)
+
+
+def _spherical_polygon_area(xyz) -> float:
+    import numpy as np
+
+    v = np.asarray(xyz, float)
+    total = 0.0
+    n = len(v)
+    centre = v.sum(axis=0)
+    centre /= np.linalg.norm(centre)
+    for i in range(n):  # fan of triangles from the centre (Van Oosterom & Strackee)
+        a, b = v[i], v[(i + 1) % n]
+        num = np.dot(centre, np.cross(a, b))
+        den = 1 + np.dot(centre, a) + np.dot(a, b) + np.dot(b, centre)
+        total += 2 * math.atan2(num, den)
+    return abs(total)
+
+
+def _geometry_value(node) -> exp.Expression:
+    """A geometry function used as a value (not inside CONTAINS/INTERSECTS)."""
+    name = _fname(node)
+    if name == "DISTANCE":
+        a = _args(node)
+        if len(a) == 4:
+            return _dist(*a)
+        if len(a) == 2:
+            p, q = _shape(a[0]), _shape(a[1])
+            if p.kind == q.kind == "point":
+                return _dist(*p.args, *q.args)
+        raise UsageFault("DISTANCE takes two POINTs (or ra1, dec1, ra2, dec2)")
+    if name in ("COORD1", "COORD2"):
+        a = node.expressions
+        if len(a) != 1:
+            raise UsageFault(f"{name} takes one POINT")
+        s = _shape(a[0])
+        if s.kind != "point":
+            raise UsageFault(f"{name} takes a POINT")
+        return s.args[0 if name == "COORD1" else 1].copy()
+    if name == "COORDSYS":
+        return exp.Literal.string("ICRS")
+    if name == "AREA":
+        if len(node.expressions) != 1:
+            raise UsageFault("AREA takes one region")
+        return _area(_shape(node.expressions[0]))
+    if name == "IN_UNIT":
+        raise UsageFault("IN_UNIT is not supported by this service")
+    raise UsageFault(f"{name} values cannot be selected or compared here; use them inside CONTAINS, INTERSECTS, "
+                     "DISTANCE, AREA or COORD1/COORD2")
+
+
+def _predicate(node) -> exp.Expression:
+    name = _fname(node)
+    if len(node.expressions) != 2:
+        raise UsageFault(f"{name} takes two regions")
+    a, b = _shape(node.expressions[0]), _shape(node.expressions[1])
+    return _contains(a, b) if name == "CONTAINS" else _intersects(a, b)
+
+
+def _flag(node) -> tuple[exp.Expression, bool] | None:
+    """``(CONTAINS/INTERSECTS node, wanted truth)`` when ``node`` is ``1 = f(...)``, ``f(...) = 0`` and so on."""
+    if not isinstance(node, (exp.EQ, exp.NEQ)):
+        return None
+    for fn, lit in ((node.this, node.expression), (node.expression, node.this)):
+        if _fname(fn) in ("CONTAINS", "INTERSECTS") and _const(lit) in (0.0, 1.0):
+            truth = _const(lit) == 1.0
+            return fn, truth if isinstance(node, exp.EQ) else not truth
+    return None
+
+
+# ---------------------------------------------------------------- pruning
+
+
+def _conjuncts(node) -> list:
+    if node is None:
+        return []
+    if isinstance(node, exp.And):
+        return _conjuncts(node.this) + _conjuncts(node.expression)
+    if isinstance(node, exp.Paren):
+        return _conjuncts(node.this)
+    return [node]
+
+
+def _col_is(node, alias: str, column: str | None) -> bool:
+    return (column is not None and isinstance(node, exp.Column) and node.table.lower() == alias.lower()
+            and node.name.lower() == column.lower())
+
+
+def _push_down(tree, sources: dict[str, Source]) -> None:
+    """Record the regions the WHERE clauses confine each catalogue / obscore relation to; replace the
+    obscore footprint tests (answered by the image index) with TRUE."""
+    from platform_lib.imageindex import Circle, Polygon
+
+    for select in tree.find_all(exp.Select):
+        direct: dict[str, Source] = {}
+        for tnode in [select.args.get("from_") or select.args.get("from")] + list(select.args.get("joins") or []):
+            if tnode is None:
                 continue
-            s, p = self.render(term)
-            sql.append(s)
-            params.extend(p)
-        tr.where = " AND ".join(sql)
-        tr.params = params
+            t = tnode.this
+            if isinstance(t, exp.Table) and t.name in sources:
+                direct[t.alias_or_name.lower()] = sources[t.name]
+        where = select.args.get("where")
+        if not direct or where is None:
+            continue
+        for term in _conjuncts(where.this):
+            flag = _flag(term)
+            if flag is None or not flag[1]:
+                continue
+            fn, _ = flag
+            name = _fname(fn)
+            args = fn.expressions
+            if len(args) != 2:
+                continue
+            first, second = args
+            if name == "INTERSECTS" and _fname(first) in ("CIRCLE", "POLYGON", "BOX", "POINT") and isinstance(
+                    second, exp.Column):
+                first, second = second, first
+            for alias, src in direct.items():
+                t = src.table
+                if t.kind == "obscore" and _col_is(first, alias, "s_region"):
+                    if src.uses != 1 or src.obscore_regions:
+                        raise UsageFault("this service answers one INTERSECTS/CONTAINS test on s_region per query, "
+                                         "as an AND term of a query reading ivoa.obscore once")
+                    shape = _shape(second)
+                    if shape.kind == "circle" and all(_const(x) is not None for x in shape.args):
+                        ra, dec, r = (_const(x) for x in shape.args)
+                        _check_pos(ra, dec, r)
+                        src.obscore_regions.append(Circle(ra % 360, dec, r))
+                    elif shape.kind == "polygon":
+                        src.obscore_regions.append(_polygon(shape.args))
+                    else:
+                        raise UsageFault("s_region can be tested against a constant CIRCLE or POLYGON only")
+                    term.replace(exp.true())
+                    break
+                if _fname(first) != "POINT":
+                    continue
+                p = _shape(first)
+                if not (_col_is(p.args[0], alias, t.ra_column if t.kind != "obscore" else "s_ra")
+                        and _col_is(p.args[1], alias, t.dec_column if t.kind != "obscore" else "s_dec")):
+                    continue
+                c = _shape(second)
+                if c.kind != "circle" or any(_const(x) is None for x in c.args):
+                    continue
+                ra, dec, r = (_const(x) for x in c.args)
+                _check_pos(ra, dec, r)
+                if t.kind == "obscore" and src.uses == 1 and name == "CONTAINS" and not src.obscore_centres:
+                    src.obscore_centres.append(Circle(ra % 360, dec, max(r, 1e-12)))
+                elif t.kind == "catalog" and src.uses == 1:
+                    src.cones = (src.cones or []) + [(ra % 360, dec, r)]
+                    if len(src.cones) > 1:  # AND of cones: keep the smallest (all must hold)
+                        src.cones = [min(src.cones, key=lambda c: c[2])]
 
-    def render(self, node) -> tuple[str, list]:
-        kind = node[0]
-        if kind == "pred":
-            return node[1], list(node[2])
-        if kind == "spatial":
-            raise AdqlError("CONTAINS/INTERSECTS must be a top-level AND term (not under OR or NOT)")
-        if kind == "not":
-            s, p = self.render(node[1])
-            return f"NOT ({s})", p
-        parts = [self.render(x) for x in node[1]]
-        joiner = " OR " if kind == "or" else " AND "
-        return "(" + joiner.join(f"({s})" for s, _ in parts) + ")", [v for _, p in parts for v in p]
+
+def _check_pos(ra, dec, r) -> None:
+    if not (math.isfinite(ra) and -90 <= dec <= 90 and math.isfinite(r) and 0 <= r <= 180):
+        raise UsageFault(f"CIRCLE({ra}, {dec}, {r}): need a finite RA, a declination in [-90, 90] and a radius in "
+                         "[0, 180] degrees")
 
 
-def translate(adql: str, tables: dict[str, TableDef]) -> Translation:
-    """Parse ``adql`` against ``tables`` (keys: lower-case ADQL names) into a :class:`Translation`.
+def _polygon(vals):
+    from platform_lib.imageindex import Polygon
+    from platform_lib.imageindex.sphere import polygon_is_simple
+
+    poly = Polygon([v % 360 for v in vals[0::2]], vals[1::2])
+    if not polygon_is_simple(poly.xyz):
+        raise UsageFault("POLYGON edges cross each other (self-intersecting); list the vertices in order")
+    if poly.radius > math.pi / 2:
+        raise UsageFault("POLYGON is larger than a hemisphere")
+    return poly
+
+
+# ---------------------------------------------------------------- the translation
+
+
+def _rewrite_geometry(tree):
+    def fix(node):
+        flag = _flag(node)
+        if flag is not None:
+            cond = _predicate(flag[0])
+            return exp.Paren(this=cond) if flag[1] else exp.Not(this=exp.Paren(this=cond))
+        if isinstance(node, (exp.LT, exp.LTE)) and _fname(node.this) == "DISTANCE":
+            a = _args(node.this)
+            pts = a if len(a) == 4 else [x for p in a for x in _shape(p).args] if len(a) == 2 else []
+            if len(pts) == 4:  # a positional join or cone: a declination band first (a range join)
+                cls = type(node)
+                return exp.Paren(this=exp.and_(_band(pts[1], pts[3], node.expression),
+                                               cls(this=_dist(*pts), expression=node.expression.copy())))
+        name = _fname(node)
+        if name in ("CONTAINS", "INTERSECTS"):
+            return exp.Cast(this=exp.Paren(this=_predicate(node)), to=exp.DataType.build("INT"))
+        if name in GEOMETRY_FUNCTIONS or name == "IN_UNIT":
+            return _geometry_value(node)
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
+def _output_columns(tree, sources: dict[str, Source]) -> dict[str, ColumnDesc]:
+    """Name the outermost SELECT's columns (stored case for plain columns, ``count``-style names for
+    unnamed expressions) and describe the plain ones."""
+    first = tree
+    while isinstance(first, (exp.Union, exp.Intersect, exp.Except)):
+        first = first.this
+    if isinstance(first, exp.Subquery):
+        first = first.this
+    if not isinstance(first, exp.Select):
+        return {}
+    aliases: dict[str, Source] = {}
+    for t in first.find_all(exp.Table):
+        if t.name in sources:
+            aliases[t.alias_or_name.lower()] = sources[t.name]
+    out: dict[str, ColumnDesc] = {}
+    used: set[str] = set()
+    for i, proj in enumerate(first.expressions):
+        if not isinstance(proj, exp.Alias):
+            continue
+        inner = proj.this
+        name = proj.alias
+        desc = None
+        if isinstance(inner, exp.Column) and inner.table.lower() in aliases:
+            desc = aliases[inner.table.lower()].table.column(inner.name)
+            if desc is not None and name.lower() == inner.name.lower():
+                name = desc.name
+        if name.startswith("_col_"):
+            base = inner.key.lower() if isinstance(inner, exp.Func) and not isinstance(inner, exp.Anonymous) else "col"
+            name = base if base not in used else f"{base}_{i + 1}"
+        while name.lower() in used:
+            name = f"{name}_{i + 1}"
+        used.add(name.lower())
+        proj.set("alias", exp.to_identifier(name, quoted=True))
+        if desc is not None:
+            out[name] = desc
+    return out
+
+
+def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None = None) -> Plan:
+    """Check ``adql`` against ``tables`` (and ``uploads``, keyed by lower-case name) and plan it for DuckDB.
 
     Raises
     ------
-    AdqlError
-        For anything outside the subset described in the module docstring.
+    UsageFault
+        For syntax errors (with line and column), unknown tables and columns (with suggestions),
+        functions outside ADQL, statements other than SELECT and malformed geometry;
+        :class:`LimitFault` for queries over the service's bounds.
 
     Examples
     --------
-    >>> t = TableDef("ivoa.obscore", ("obs_id", "s_ra"), {"obs_id": "o.obs_id", "s_ra": "o.s_ra"})
-    >>> tr = translate("SELECT TOP 5 obs_id FROM ivoa.obscore WHERE s_ra > 10", {"ivoa.obscore": t})
-    >>> tr.where, tr.params, tr.top
-    ('o.s_ra > ?', [10], 5)
+    >>> from astrohub_archive.tapschema import table_set
+    >>> plan = translate("SELECT TOP 5 obs_id FROM ivoa.obscore WHERE s_ra > 10", table_set(None, None))
+    >>> plan.top, list(plan.sources)
+    (5, ['t0'])
     """
-    if not isinstance(adql, str) or not adql.strip():
-        raise AdqlError("QUERY is empty; send an ADQL SELECT statement")
-    if len(adql) > MAX_LENGTH:
-        raise AdqlError(f"QUERY is longer than {MAX_LENGTH} characters")
-    return _Parser(adql, tables).query()
+    tree = _normalise(_parse(adql))
+    _check_nodes(tree)
+    top = None
+    limit = tree.args.get("limit")
+    if isinstance(tree, exp.Select) and limit is not None:
+        v = _const(limit.expression) if isinstance(limit, exp.Limit) else None
+        top = int(v) if v is not None else None
+    sources = _resolve_tables(tree, tables, uploads or {})
+    tree = _qualify(tree, sources)
+    try:
+        _push_down(tree, sources)
+        tree = _rewrite_geometry(tree)
+        columns = _output_columns(tree, sources)
+        sql = tree.sql(dialect="duckdb")
+    except RecursionError:
+        raise LimitFault("QUERY is nested too deeply for this service; simplify the expression") from None
+    return Plan(sql, sources, columns, top)

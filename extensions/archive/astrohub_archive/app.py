@@ -26,8 +26,10 @@ between incremental index updates (default 86400, daily; 0 disables; a missing i
 start, see :mod:`astrohub_archive.updater`), ``--mappings`` extra instrument mappings, ``--log-level``.
 
 Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
-``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1: ``tap/sync``, ``tap/async``, VOSI
-``tap/capabilities`` and ``tap/tables``), ``download/<obs_id>``.
+``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1 over every registered catalogue,
+``ivoa.obscore`` and ``TAP_SCHEMA``: ``tap/sync``, ``tap/async`` (UWS 1.1, jobs kept in ``--jobs``),
+VOSI ``tap/capabilities``, ``tap/availability``, ``tap/tables[/<name>]``, DALI ``tap/examples``),
+``download/<obs_id>``. The route table is :data:`astrohub_archive.handlers.ROUTE_MODULES`.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ from urllib.parse import urlparse
 import tornado.web
 
 from astrohub_archive.auth import Authenticator
-from astrohub_archive.handlers import routes
-from astrohub_archive.tap import JobStore
+from astrohub_archive.engine import Limits
+from astrohub_archive.handlers import all_routes
+from astrohub_archive.uws import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
 from platform_lib.imageindex import ImageIndex
 
@@ -66,6 +69,9 @@ class ArchiveState:
     auth: Authenticator = field(default_factory=Authenticator)
     prefix: str = "/"
     jobs: JobStore = field(default_factory=JobStore)
+    limits: Limits = field(default_factory=Limits)
+    trusted_proxies: frozenset = frozenset()
+    executor: object | None = None  # the query threads (None: the loop's default pool)
     _index: ImageIndex | None = None
     _registry: object | None = None
 
@@ -88,7 +94,12 @@ def make_app(state: ArchiveState) -> tornado.web.Application:
     """The Tornado application serving ``state``."""
     prefix = "/" + state.prefix.strip("/") + "/" if state.prefix.strip("/") else "/"
     state.prefix = prefix
-    return tornado.web.Application(routes(prefix, state), xheaders=True)
+    if state.executor is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        state.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="archive-query")
+    # Forwarded headers are read by BaseHandler.base_url, and only from --trusted-proxy addresses.
+    return tornado.web.Application(all_routes(prefix, state), xheaders=False)
 
 
 def _env(name: str, default=None):
@@ -110,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "0 disables; a missing index is always built at start)")
     p.add_argument("--mappings", type=Path, action="append", default=[],
                    help="a directory of extra instrument mapping JSON files for updates (repeatable)")
+    p.add_argument("--jobs", type=Path, default=_env("jobs"),
+                   help="the SQLite file of async TAP jobs (kept across restarts; default: tap-jobs.sqlite beside "
+                        "the index)")
+    p.add_argument("--query-seconds", type=float, default=float(_env("query-seconds", 60)),
+                   help="wall-time limit of one TAP query (default 60)")
+    p.add_argument("--query-memory", default=_env("query-memory", "1GB"), help="DuckDB memory of one query (1GB)")
+    p.add_argument("--trusted-proxy", action="append", default=[a for a in (_env("trusted-proxy") or "").split(",") if a],
+                   help="an address whose X-Forwarded-Proto/-Host headers are believed (repeatable; default none)")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 
@@ -144,13 +163,16 @@ def main(argv: list[str] | None = None) -> int:
     prefix = args.prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
     use_hub = bool(os.environ.get("JUPYTERHUB_API_TOKEN") and os.environ.get("JUPYTERHUB_API_URL"))
     auth = Authenticator.create(args.token, args.tokens, use_hub)
-    state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix)
+    jobs = JobStore(args.jobs or Path(args.index).with_name("tap-jobs.sqlite"))
+    state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
+                         limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
+                         trusted_proxies=frozenset(args.trusted_proxy))
     app = make_app(state)
     updater = IndexUpdater(args.index, args.data_root, float(args.update_every), list(args.mappings))
     updater.start()
 
     async def serve() -> None:
-        server = app.listen(port, address=ip)
+        server = app.listen(port, address=ip, max_body_size=64 * 2**20, max_header_size=64 * 2**10)
         log.info("archive service on http://%s:%d%s (hub auth: %s)", ip, port, state.prefix, use_hub)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

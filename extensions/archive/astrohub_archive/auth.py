@@ -15,15 +15,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from astrohub_archive.faults import AuthFault
 from platform_lib.imageindex import Viewer
 
 __all__ = ["Authenticator", "AuthFault"]
 
 log = logging.getLogger("astrohub_archive")
-
-
-class AuthFault(Exception):
-    """The presented token is not valid."""
 
 
 @dataclass

@@ -1,9 +1,9 @@
-"""Tornado handlers: SIA v2 (query, capabilities, availability), Simple Cone Search, image download.
+"""Tornado handlers: SIA v2 (query, capabilities, availability), Simple Cone Search, image download; the route table.
 
 Handlers parse (``params``), call ``platform_lib`` (the image index, the catalogue registry) and
-render (``responses``). Every failure becomes the protocol's error document: ``UsageFault:`` for
-bad input (HTTP 400; SCS 1.03 errors are HTTP 200 as that standard requires), ``Error:`` for
-anything else, logged with its traceback but never sent to the client (HTTP 503, never 500).
+render (``responses``, ``writers``). Every failure is a fault that :class:`~astrohub_archive.base.BaseHandler`
+turns into the protocol's error document. :data:`ROUTE_MODULES` lists the modules whose ``routes``
+make up the service (TAP, then these); add a module there to add routes.
 """
 
 from __future__ import annotations
@@ -14,75 +14,17 @@ from urllib.parse import quote
 
 import tornado.web
 
-from astrohub_archive.auth import AuthFault
-from astrohub_archive.params import UsageFault, parse_scs, parse_sia
-from astrohub_archive.responses import CONTENT_TYPES, error_votable, obscore_table, obscore_votable, render_table
-from platform_lib.imageindex import ImageIndexError
+from astrohub_archive import hips, moving, tap
+from astrohub_archive.base import BaseHandler
+from astrohub_archive.faults import NotFoundFault, UsageFault
+from astrohub_archive.params import parse_scs, parse_sia
+from astrohub_archive.responses import obscore_table, obscore_votable
+from astrohub_archive.writers import CONTENT_TYPES, render_table
 
-__all__ = ["routes"]
+__all__ = ["routes", "all_routes", "ROUTE_MODULES"]
 
 log = logging.getLogger("astrohub_archive")
 SIA_STANDARD_ID = "ivo://ivoa.net/std/SIA#query-2.0"
-
-
-class BaseHandler(tornado.web.RequestHandler):
-    legacy_scs = False
-
-    def initialize(self, state) -> None:
-        self.state = state
-
-    def set_default_headers(self) -> None:
-        self.set_header("Access-Control-Allow-Origin", "*")
-
-    def args(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for k, vals in self.request.arguments.items():
-            for v in vals:
-                try:
-                    out.setdefault(k, []).append(v.decode("utf-8"))
-                except UnicodeDecodeError:
-                    raise UsageFault(f"parameter {k!r} is not valid UTF-8") from None
-        return out
-
-    def fail(self, message: str, status: int) -> None:
-        if self._finished:
-            return
-        self.clear()
-        self.set_status(200 if self.legacy_scs else status)
-        self.set_header("Content-Type", CONTENT_TYPES["votable"])
-        self.finish(error_votable(message, legacy_scs=self.legacy_scs))
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if status_code >= 500:
-            log.error("internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
-            self.fail("Error: internal error in the archive service (logged); please report it", 503)
-        elif isinstance(exc, tornado.web.HTTPError) and exc.log_message and status_code == 400:
-            self.fail(f"UsageFault: {exc.log_message}", 400)
-        else:
-            self.fail(f"Error: HTTP {status_code} {self._reason}", status_code)
-
-    async def viewer(self):
-        return await self.state.auth.viewer(self)
-
-    async def guarded(self, coro_fn):
-        try:
-            await coro_fn()
-        except UsageFault as exc:
-            self.fail(f"UsageFault: {exc}", 400)
-        except AuthFault as exc:
-            self.fail(f"AuthenticationFault: {exc}", 403)
-        except ImageIndexError as exc:
-            log.error("image index: %s", exc)
-            self.fail(f"Error: {exc}", 503)
-        except BaseException as exc:  # incl. pyo3 PanicException (a BaseException) from Rust extensions
-            if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
-                raise
-            log.exception("internal error on %s", self.request.uri)
-            self.fail("Error: internal error in the archive service (logged); please report it", 503)
-
-    def base_url(self) -> str:
-        return f"{self.request.protocol}://{self.request.host}{self.state.prefix}"
 
 
 class SiaQueryHandler(BaseHandler):
@@ -143,14 +85,10 @@ class AvailabilityHandler(BaseHandler):
             ok, note = True, f"the image index holds {n} records"
         except Exception as exc:
             ok, note = False, f"the image index is not readable: {exc}"
+        from astrohub_archive.vosi import availability
+
         self.set_header("Content-Type", "text/xml")
-        self.finish(
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<vosi:availability xmlns:vosi="http://www.ivoa.net/xml/VOSIAvailability/v1.0">\n'
-            f" <vosi:available>{'true' if ok else 'false'}</vosi:available>\n"
-            f" <vosi:note>{tornado.escape.xhtml_escape(note)}</vosi:note>\n"
-            "</vosi:availability>\n"
-        )
+        self.finish(availability(ok, note))
 
 
 class ConeSearchHandler(BaseHandler):
@@ -164,7 +102,6 @@ class ConeSearchHandler(BaseHandler):
         from astropy.coordinates import SkyCoord
         from astropy.table import Table
 
-        from astrohub_archive.responses import _votable
         from astrohub_archive.scs import scs_table
         from platform_lib.catalogs import CatalogError, cone_search
 
@@ -174,22 +111,26 @@ class ConeSearchHandler(BaseHandler):
             raise UsageFault("this archive has no catalogue registry (start it with --registry)")
         try:
             info = registry.get(name)
-        except CatalogError as exc:
-            raise UsageFault(f"unknown catalogue {name!r}: {exc}") from None
+        except CatalogError:
+            known = registry.tables()
+            shown = ", ".join(known[:50]) + (" ..." if len(known) > 50 else "")
+            raise UsageFault(f"no catalogue {name!r} in this archive; it has: {shown or 'none'}") from None
         if not info.ra_column or not info.dec_column:
             raise UsageFault(f"catalogue {name!r} has no position columns")
-        if req.sr == 0:
-            # Metadata only: the columns of a (tiny) real search, no rows.
-            table = cone_search(name, SkyCoord(req.ra * u.deg, req.dec * u.deg), 1 * u.arcsec, registry=registry)[:0]
-        else:
-            table = cone_search(name, SkyCoord(req.ra * u.deg, req.dec * u.deg), req.sr * u.deg, registry=registry)
-        table = Table(table)
-        overflow = len(table) > req.maxrec
-        if overflow:
-            table = table[: req.maxrec]
-        out = scs_table(table, info, req.verb)
+        def run() -> bytes:  # the search and the writer off the event loop
+            radius = max(req.sr, 1e-6) * u.deg  # cdshealpix panics on radii near 0 (issue 22: SR=5e-324)
+            table = cone_search(name, SkyCoord(req.ra * u.deg, req.dec * u.deg), radius, registry=registry)
+            table = Table(table, masked=True)
+            if req.sr == 0:  # metadata only: the columns of a real search, no rows
+                table = table[:0]
+            overflow = len(table) > req.maxrec
+            if overflow:
+                table = table[: req.maxrec]
+            return render_table(scs_table(table, info, req.verb), "votable", overflow=overflow)
+
+        body = await asyncio.get_running_loop().run_in_executor(None, run)
         self.set_header("Content-Type", CONTENT_TYPES["votable"])
-        self.finish(_votable(out, "OVERFLOW" if overflow else "OK"))
+        self.finish(body)
 
 
 class DownloadHandler(BaseHandler):
@@ -203,13 +144,11 @@ class DownloadHandler(BaseHandler):
         viewer = await self.viewer()
         rec = self.state.index().get(obs_id, viewer)
         if rec is None:  # missing or still proprietary: the same answer, so nothing leaks
-            self.fail(f"Error: no image {obs_id!r} visible to you; proprietary images need the owner's token", 404)
-            return
+            raise NotFoundFault(f"no image {obs_id!r} visible to you; proprietary images need the owner's token")
         root = self.state.data_root.resolve()
         path = (root / rec["file_path"]).resolve()
         if not path.is_relative_to(root) or not path.is_file():
-            self.fail(f"Error: the file of {obs_id!r} is not available", 404)
-            return
+            raise NotFoundFault(f"the file of {obs_id!r} is not available")
         self.set_header("Content-Type", "application/fits")
         self.set_header("Content-Disposition", f"attachment; filename=\"{quote(path.name)}\"")
         self.set_header("Content-Length", str(path.stat().st_size))
@@ -229,19 +168,26 @@ class RootHandler(BaseHandler):
 
 
 def routes(prefix: str, state) -> list:
-    from astrohub_archive.hips import hips_routes
-    from astrohub_archive.moving import moving_routes
-    from astrohub_archive.tap import tap_routes
-
+    """This module's routes (SIA, SCS, download, the root)."""
     kw = {"state": state}
-    return tap_routes(prefix, state) + hips_routes(prefix, state) + moving_routes(prefix, state) + [
+    return [
         (prefix + r"sia/query/?", SiaQueryHandler, kw),
         (prefix + r"sia/?", SiaQueryHandler, kw),
         (prefix + r"sia/capabilities/?", CapabilitiesHandler, kw),
         (prefix + r"sia/availability/?", AvailabilityHandler, kw),
         (prefix + r"scs/(.+)", ConeSearchHandler, kw),
         (prefix + r"download/(.+)", DownloadHandler, kw),
-        (prefix + r"?", RootHandler, kw),
     ]
 
 
+def _root_routes(prefix: str, state) -> list:
+    return [(prefix + r"?", RootHandler, {"state": state})]
+
+
+#: The route builders of the service, in matching order; each takes ``(prefix, state)``. Add one to add routes.
+ROUTE_MODULES = [tap.tap_routes, hips.hips_routes, moving.moving_routes, routes, _root_routes]
+
+
+def all_routes(prefix: str, state) -> list:
+    """Every route of the service, from :data:`ROUTE_MODULES`."""
+    return [r for build in ROUTE_MODULES for r in build(prefix, state)]

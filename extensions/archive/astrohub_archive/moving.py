@@ -18,9 +18,9 @@ import math
 
 import numpy as np
 
-from astrohub_archive.handlers import BaseHandler
-from astrohub_archive.params import UsageFault
-from astrohub_archive.responses import CONTENT_TYPES, render_table
+from astrohub_archive.base import BaseHandler
+from astrohub_archive.faults import UsageFault
+from astrohub_archive.writers import CONTENT_TYPES, render_table
 
 __all__ = ["moving_routes"]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from platform_lib.errors import PlatformError
+from astrohub_archive.faults import UsageFault
+from astrohub_archive.writers import RESPONSE_FORMATS as _ALL_FORMATS
 from platform_lib.imageindex import Circle, ImageQuery, Polygon, Range
 from platform_lib.imageindex.sphere import polygon_is_simple
 
@@ -20,22 +21,10 @@ __all__ = ["UsageFault", "SiaRequest", "parse_sia", "parse_scs", "ScsRequest", "
 DEFAULT_MAXREC = 1000
 MAX_MAXREC = 100_000
 
-#: RESPONSEFORMAT values (lower case) -> our short format name.
-RESPONSE_FORMATS = {
-    "votable": "votable", "application/x-votable+xml": "votable", "text/xml": "votable",
-    "application/x-votable+xml;serialization=tabledata": "votable",
-    "csv": "csv", "text/csv": "csv",
-    "json": "json", "application/json": "json",
-    "ipac": "ipac", "text/plain;format=ipac": "ipac", "application/x-ipac": "ipac",
-}
+#: RESPONSEFORMAT values (lower case) -> our short format name (SIA and SCS; TAP checks its own list).
+RESPONSE_FORMATS = dict(_ALL_FORMATS)
 POL_STATES = {"I", "Q", "U", "V", "RR", "LL", "RL", "LR", "XX", "YY", "XY", "YX", "POLI", "POLA"}
 DPTYPES = {"image", "cube"}
-
-
-class UsageFault(PlatformError):
-    """A request the protocol does not allow: the message names the parameter and value."""
-
-    code = "UsageFault"
 
 
 @dataclass
@@ -160,8 +149,8 @@ def response_format(values: list[str], default: str = "votable") -> str:
     text = values[-1].strip().lower().replace(" ", "")
     if text not in RESPONSE_FORMATS:
         raise UsageFault(
-            f"RESPONSEFORMAT={values[-1]!r} is not supported; use one of votable, csv, json, ipac "
-            "(or their MIME types)"
+            f"RESPONSEFORMAT={values[-1][:100]!r} is not supported; use one of votable, votable/b2, fits, csv, tsv, "
+            "json, ipac (or their MIME types)"
         )
     return RESPONSE_FORMATS[text]
 

@@ -1,8 +1,8 @@
-"""Protocol answers: ObsCore result tables in VOTable, CSV, JSON and IPAC, and VOTable error documents.
+"""ObsCore answers: the ObsCore columns, image index records as an astropy Table, and the lean SIA VOTable.
 
-Pure rendering (bytes out), no Tornado. Result VOTables carry ``<INFO name="QUERY_STATUS">`` (``OK``
-or ``OVERFLOW``) in the results RESOURCE; error documents carry ``QUERY_STATUS=ERROR`` with text
-starting ``UsageFault:`` or ``Error:`` (DALI 1.1 section 4.4).
+Pure rendering (bytes out), no Tornado. Other formats, TAP results and error documents are written
+by :mod:`astrohub_archive.writers` (re-exported here: ``render_table``, ``error_votable``,
+``CONTENT_TYPES``).
 
 SIA v2 VOTable answers (the hot path) skip astropy's Table and VOTable tree: :func:`obscore_votable`
 writes TABLEDATA straight from the index records behind a FIELD block built once, with the same
@@ -12,24 +12,16 @@ comment; a unit test compares them). Other formats and TAP go through :func:`obs
 
 from __future__ import annotations
 
-import io
-import json
 import math
 import threading
 from urllib.parse import quote
-from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 from astropy.utils.xml.writer import xml_escape, xml_escape_cdata
 
 __all__ = ["OBSCORE_FIELDS", "error_votable", "render_table", "CONTENT_TYPES", "obscore_table", "obscore_votable"]
 
-CONTENT_TYPES = {
-    "votable": "application/x-votable+xml",
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-    "ipac": "text/plain; charset=utf-8",
-}
+from astrohub_archive.writers import CONTENT_TYPES, error_votable, render_table  # noqa: E402  (re-exported)
 
 # name, kind (f: float, i: int, s: text), unit, UCD, utype
 OBSCORE_FIELDS = [
@@ -130,33 +122,6 @@ def obscore_table(records: list[dict], access_base: str):
     return t
 
 
-def _votable(table, status: str, infos: list[tuple[str, str, str]] = ()) -> bytes:
-    from astropy.io.votable.tree import Info
-    from astropy.io.votable import from_table
-
-    vot = from_table(table)
-    resource = vot.resources[0]
-    resource.type = "results"
-    resource.infos.append(Info(name="QUERY_STATUS", value=status))
-    for name, value, text in infos:
-        info = Info(name=name, value=value)
-        if text:
-            info.content = text
-        resource.infos.append(info)
-    vtab = resource.tables[0]
-    for f in vtab.fields:
-        col = table.columns[f.name]
-        if col.meta.get("ucd"):
-            f.ucd = col.meta["ucd"]
-        if col.meta.get("utype"):
-            f.utype = col.meta["utype"]
-        if f.datatype in ("char", "unicodeChar"):
-            f.arraysize = "*"  # arraysize="1" is deprecated (VOTable 1.3 erratum 3)
-    buf = io.BytesIO()
-    vot.to_xml(buf, tabledata_format="tabledata")
-    return buf.getvalue()
-
-
 _VOTABLE_OPEN = (
     '<?xml version="1.0" encoding="utf-8"?>\n'
     '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3" '
@@ -168,18 +133,28 @@ _VOTABLE_CLOSE = "  </TABLE>\n </RESOURCE>\n</VOTABLE>\n"
 _DATATYPES = {"f": ("double", None), "i": ("long", None), "s": ("unicodeChar", "*")}
 
 
-def _field_block(fields) -> str:
-    """``<TABLE>`` and its FIELDs, attributes in astropy's (sorted) order."""
+def _field_block(fields, unicode: frozenset = frozenset()) -> str:
+    """``<TABLE>`` and its FIELDs, attributes in astropy's (sorted) order; text columns are ``char``
+    unless named in ``unicode`` (values beyond ASCII), as :mod:`astrohub_archive.writers` declares them."""
     lines = ["  <TABLE>\n"]
     for name, kind, unit, ucd, utype in fields:
         datatype, arraysize = _DATATYPES[kind]
+        if kind == "s" and name not in unicode:
+            datatype = "char"
         attrs = [("ID", name), ("arraysize", arraysize), ("datatype", datatype), ("name", name), ("ucd", ucd),
                  ("unit", unit), ("utype", utype)]
         lines.append("   <FIELD " + " ".join(f'{k}="{xml_escape(v)}"' for k, v in attrs if v) + "/>\n")
     return "".join(lines)
 
 
-_OBSCORE_FIELD_BLOCK = _field_block(OBSCORE_FIELDS)
+_FIELD_BLOCKS: dict[frozenset, str] = {}
+
+
+def _obscore_field_block(unicode: frozenset) -> str:
+    block = _FIELD_BLOCKS.get(unicode)
+    if block is None:
+        block = _FIELD_BLOCKS[unicode] = _field_block(OBSCORE_FIELDS, unicode)
+    return block
 _TD_NULL = "      <TD/>\n"
 
 
@@ -231,9 +206,13 @@ def obscore_votable(records: list[dict], access_base: str, *, overflow: bool = F
     for name, value, text in infos:
         head = f'  <INFO ID="{xml_escape(name)}" name="{xml_escape(name)}" value="{xml_escape(value)}"'
         parts.append(f"{head}>{xml_escape_cdata(text)}</INFO>\n" if text else f"{head}/>\n")
-    parts.append(_OBSCORE_FIELD_BLOCK)
+    urls = _access_urls(records, access_base) if records else []
+    unicode = frozenset(
+        name for name, kind, *_ in OBSCORE_FIELDS if kind == "s" and name not in ("access_url", "obs_release_date")
+        and not all(v is None or str(v).rstrip("\x00").isascii() for v in (r.get(name) for r in records))
+    ) | (frozenset({"access_url"}) if not all(u.isascii() for u in urls) else frozenset())
+    parts.append(_obscore_field_block(unicode))
     if records:
-        urls = _access_urls(records, access_base)
         dates = _release_dates([r.get("release_date") for r in records])
         columns = [(name, _TD[kind]) for name, kind, *_ in OBSCORE_FIELDS]
         append = parts.append
@@ -251,59 +230,3 @@ def obscore_votable(records: list[dict], access_base: str, *, overflow: bool = F
         append("    </TABLEDATA>\n   </DATA>\n")
     parts.append(_VOTABLE_CLOSE)
     return "".join(parts).encode("utf-8")
-
-
-def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[str, str, str]] = ()) -> bytes:
-    """The table as ``fmt`` (votable, csv, json, ipac); overflow flagged as the format allows.
-
-    ``infos`` are extra ``(name, value, text)`` INFO elements of a VOTable answer.
-    """
-    status = "OVERFLOW" if overflow else "OK"
-    if fmt == "votable":
-        return _votable(table, status, infos)
-    if fmt == "json":
-        cols = table.colnames
-        rows = []
-        for row in table:
-            out = []
-            for c in cols:
-                v = row[c]
-                if np.ma.is_masked(v):
-                    out.append(None)
-                elif isinstance(v, (np.floating, float)):
-                    out.append(float(v) if math.isfinite(float(v)) else None)
-                elif isinstance(v, (np.integer, int)):
-                    out.append(int(v))
-                else:
-                    out.append(str(v))
-            rows.append(out)
-        meta = [{"name": c, "unit": str(table[c].unit) if table[c].unit else None, "ucd": table[c].meta.get("ucd")}
-                for c in cols]
-        return json.dumps({"query_status": status, "columns": meta, "data": rows}).encode()
-    buf = io.StringIO()
-    if fmt == "csv":
-        table.write(buf, format="ascii.csv")
-        text = buf.getvalue()
-        return (f"# QUERY_STATUS={status}\n" + text).encode() if overflow else text.encode()
-    if fmt == "ipac":
-        t = table.copy(copy_data=True)
-        t.meta["comments"] = [f"QUERY_STATUS={status}"]
-        t.write(buf, format="ascii.ipac")
-        return buf.getvalue().encode()
-    raise ValueError(f"unknown format {fmt!r}")
-
-
-def error_votable(message: str, *, status: str = "ERROR", legacy_scs: bool = False) -> bytes:
-    """A VOTable error document: ``QUERY_STATUS=ERROR`` with ``message`` (``UsageFault: ...``)."""
-    extra = ""
-    if legacy_scs:  # SCS 1.03: an INFO (or PARAM) named Error
-        extra = f'\n  <INFO ID="Error" name="Error" value={quoteattr(message)}/>'
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
-        ' <RESOURCE type="results">\n'
-        f'  <INFO name="QUERY_STATUS" value="{status}">{escape(message)}</INFO>{extra}\n'
-        " </RESOURCE>\n"
-        "</VOTABLE>\n"
-    ).encode()

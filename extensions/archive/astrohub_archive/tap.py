@@ -1,260 +1,71 @@
-"""TAP 1.1 over the image index: ``ivoa.obscore`` and ``TAP_SCHEMA``, sync and async (UWS 1.1) queries.
+"""TAP 1.1 routes: sync and async (UWS 1.1) queries, uploads, and the VOSI/DALI resources.
 
-Routes (under ``<prefix>tap/``): ``capabilities``, ``availability``, ``tables`` (VOSI), ``sync``,
-``async`` (job list and creation), ``async/<id>`` (job document; ``DELETE`` or ``ACTION=DELETE``),
-``async/<id>/{phase,parameters,results,error,quote,executionduration,destruction,owner}`` and
-``async/<id>/results/result``.
-
-Queries are the strict ADQL subset of :mod:`astrohub_archive.adql`; ``ivoa.obscore`` rows obey the
-proprietary periods exactly as SIA v2 does (the caller's token decides). Queries run in a worker
-thread, never on the event loop. Async jobs live in memory (lost on restart), belong to the
-caller who created them (others get 404), and are destroyed after :data:`RETENTION_S`.
+Routes (under ``<prefix>tap/``): ``sync``; ``async`` (job list and creation); ``async/<id>`` and its
+``phase``, ``parameters``, ``results``, ``results/result``, ``error``, ``quote``, ``owner``,
+``executionduration``, ``destruction``; ``capabilities``, ``availability``, ``tables``,
+``tables/<name>``, ``examples``. Queries are checked by :mod:`astrohub_archive.adql` and run by
+:mod:`astrohub_archive.engine` in a worker thread (never on the event loop), jobs live in
+:mod:`astrohub_archive.uws`, documents come from :mod:`astrohub_archive.vosi` and
+:mod:`astrohub_archive.writers`. Every refusal is a fault answered by :class:`~astrohub_archive.base.BaseHandler`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import sqlite3
+import logging
+import math
 import time
-from dataclasses import dataclass, field
-from xml.sax.saxutils import escape, quoteattr
 
-import tornado.web
+from astrohub_archive import uws, vosi
+from astrohub_archive.adql import translate
+from astrohub_archive.base import BaseHandler
+from astrohub_archive.engine import run_plan
+from astrohub_archive.faults import ArchiveFault, NotFoundFault, UsageFault
+from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, _maxrec, response_format
+from astrohub_archive.tapschema import table_set
+from astrohub_archive.uploads import MAX_UPLOAD_BYTES, parse_upload_param, read_uploads
+from astrohub_archive.writers import CONTENT_TYPES, error_votable, render_table
 
-from astrohub_archive.adql import AdqlError, TableDef, translate
-from astrohub_archive.handlers import BaseHandler
-from astrohub_archive.params import MAX_MAXREC, UsageFault, _maxrec, response_format
-from astrohub_archive.responses import CONTENT_TYPES, OBSCORE_FIELDS, error_votable, obscore_table, render_table
-from platform_lib.imageindex import ImageQuery
+__all__ = ["tap_routes", "run_query", "TapRequest", "MAX_WAIT_S"]
 
-__all__ = ["tap_routes", "JobStore", "TABLES", "run_adql"]
-
-RETENTION_S = 86400
-EXECUTION_S = 600
-MAX_JOBS = 1000
+log = logging.getLogger("astrohub_archive")
 MAX_WAIT_S = 60.0
-_COMPUTED = {"access_url", "obs_release_date"}
-
-OBSCORE = TableDef(
-    "ivoa.obscore",
-    tuple(f[0] for f in OBSCORE_FIELDS),
-    {f[0]: f"o.{f[0]}" for f in OBSCORE_FIELDS if f[0] not in _COMPUTED},
-    spatial=True,
-)
-_TS_COLUMNS = {
-    "schemas": ("schema_name", "description", "utype", "schema_index"),
-    "tables": ("schema_name", "table_name", "table_type", "description", "utype", "table_index"),
-    "columns": ("table_name", "column_name", "description", "unit", "ucd", "utype", "datatype", "arraysize",
-                "xtype", "size", "principal", "indexed", "std", "column_index"),
-    "keys": ("key_id", "from_table", "target_table", "description", "utype"),
-    "key_columns": ("key_id", "from_column", "target_column"),
-}
-TABLES = {"ivoa.obscore": OBSCORE}
-for _name, _cols in _TS_COLUMNS.items():
-    TABLES[f"tap_schema.{_name}"] = TableDef(f"TAP_SCHEMA.{_name}", _cols, {c: f'"{c}"' for c in _cols})
-
-_DATATYPE = {"f": ("double", None), "i": ("long", None), "s": ("char", "*")}
+TAP_FORMATS = {"votable", "votable-b2", "fits", "csv", "tsv", "json"}
 
 
-def _tap_schema_rows() -> dict[str, list[tuple]]:
-    """The rows of the TAP_SCHEMA tables describing ``ivoa.obscore`` and TAP_SCHEMA itself."""
-    rows: dict[str, list[tuple]] = {k: [] for k in _TS_COLUMNS}
-    rows["schemas"] = [("ivoa", "IVOA data models: the ObsCore table of the image archive", None, 0),
-                       ("TAP_SCHEMA", "This service's metadata", None, 1)]
-    rows["tables"].append(("ivoa", "ivoa.obscore", "table", "The archive's images (ObsCore 1.1)",
-                           "ivo://ivoa.net/std/obscore#table-1.1", 0))
-    indexed = {"obs_id", "obs_collection", "t_min", "s_ra", "s_dec", "s_region"}
-    for i, (name, kind, unit, ucd, utype) in enumerate(OBSCORE_FIELDS):
-        datatype, arraysize = _DATATYPE[kind]
-        xtype = "timestamp" if name == "obs_release_date" else None
-        rows["columns"].append(("ivoa.obscore", name, None, unit, ucd, utype, datatype, arraysize, xtype, None,
-                                1, int(name in indexed), 1, i))
-    for t, (name, cols) in enumerate(_TS_COLUMNS.items(), 1):
-        rows["tables"].append(("TAP_SCHEMA", f"TAP_SCHEMA.{name}", "table", f"TAP_SCHEMA {name}", None, t))
-        for i, c in enumerate(cols):
-            numeric = c.endswith("_index") or c in ("size", "principal", "indexed", "std")
-            rows["columns"].append((f"TAP_SCHEMA.{name}", c, None, None, None, None,
-                                    "int" if numeric else "char", None if numeric else "*", None, None, 1, 0, 1, i))
-    return rows
+class TapRequest:
+    """The checked parameters of one TAP query."""
+
+    def __init__(self, params: dict[str, str]):
+        if params.get("REQUEST", "doQuery").strip().lower() != "doquery":
+            raise UsageFault(f"REQUEST={params['REQUEST']!r} is not supported; use doQuery")
+        lang = params.get("LANG", "ADQL").strip().upper()
+        if lang not in ("ADQL", "ADQL-2.0", "ADQL-2.1"):
+            raise UsageFault(f"LANG={params.get('LANG')!r} is not supported; use ADQL")
+        self.query = params.get("QUERY", "")
+        if not self.query.strip():
+            raise UsageFault("QUERY is required: an ADQL SELECT statement")
+        self.maxrec, _ = _maxrec([params["MAXREC"]] if "MAXREC" in params else [])
+        fmt_text = params.get("RESPONSEFORMAT") or params.get("FORMAT")
+        self.fmt = response_format([fmt_text] if fmt_text else [])
+        if self.fmt not in TAP_FORMATS:
+            raise UsageFault(f"RESPONSEFORMAT={fmt_text!r} is not offered by TAP; use votable, votable/b2, fits, csv "
+                             "or tsv")
+        self.uploads = parse_upload_param(params["UPLOAD"]) if params.get("UPLOAD") else []
 
 
-def _schema_db() -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:")
-    for name, cols in _TS_COLUMNS.items():
-        conn.execute(f'CREATE TABLE "{name}" ({", ".join(chr(34) + c + chr(34) for c in cols)})')
-        conn.executemany(f'INSERT INTO "{name}" VALUES ({",".join("?" * len(cols))})', _tap_schema_rows()[name])
-    return conn
-
-
-def _output(table, columns):
-    from astropy.table import Table
-
-    out = Table()
-    for col, alias in columns:
-        c = table[col].copy()
-        c.name = alias
-        out.add_column(c)
-    return out
-
-
-def run_adql(state, adql: str, maxrec: int, viewer, access_base: str):
-    """Run one query: ``(astropy Table, overflow)``. Raises :class:`UsageFault` for bad ADQL."""
-    from astropy.table import MaskedColumn, Table
-
-    try:
-        tr = translate(adql, TABLES)
-    except AdqlError as exc:
-        raise UsageFault(str(exc)) from None
-    limit, overflow_possible = maxrec, True
-    if tr.top is not None and tr.top <= maxrec:
-        limit, overflow_possible = tr.top, False
-    if tr.table is OBSCORE:
-        q = ImageQuery(pos=[tr.intersects] if tr.intersects else [], centre_in=[tr.centre_in] if tr.centre_in else [])
-        records, overflow = state.index().query(q, viewer, maxrec=limit, extra_where=(tr.where, tr.params),
-                                                order_by=tr.order_by or None)
-        return _output(obscore_table(records, access_base), tr.columns), overflow and overflow_possible
-    short = tr.table.name.split(".", 1)[1]
-    sql = f'SELECT * FROM "{short}"' + (f" WHERE {tr.where}" if tr.where else "")
-    sql += (f" ORDER BY {tr.order_by}" if tr.order_by else "") + " LIMIT ?"
-    conn = _schema_db()
-    try:
-        rows = conn.execute(sql, [*tr.params, limit + 1]).fetchall()
-    finally:
-        conn.close()
-    overflow = len(rows) > limit
-    rows = rows[:limit]
-    full = Table()
-    for i, c in enumerate(tr.table.columns):
-        vals = [r[i] for r in rows]
-        numeric = any(isinstance(v, int) for v in vals) or (not vals and (c.endswith("_index") or
-                                                                           c in ("size", "principal", "indexed", "std")))
-        if numeric:
-            data = [0 if v is None else int(v) for v in vals]
-            full.add_column(MaskedColumn(data, name=c, dtype="int32", mask=[v is None for v in vals]))
-        else:
-            data = ["" if v is None else str(v) for v in vals]
-            full.add_column(MaskedColumn(data if data else [], name=c, dtype=str if data else "U1",
-                                         mask=[v is None for v in vals]))
-    return _output(full, tr.columns), overflow and overflow_possible
-
-
-def _params(handler) -> dict[str, str]:
-    """Request parameters (query string and form body), names upper-cased, last value wins."""
-    out: dict[str, str] = {}
-    for k, vals in handler.args().items():
-        if vals:
-            out[k.upper()] = vals[-1]
-    return out
-
-
-def _check_request(p: dict[str, str]) -> tuple[str, int, str]:
-    """``(query, maxrec, format)`` from TAP parameters, or :class:`UsageFault`."""
-    if p.get("REQUEST", "doQuery").strip().lower() != "doquery":
-        raise UsageFault(f"REQUEST={p['REQUEST']!r} is not supported; use doQuery")
-    lang = p.get("LANG", "ADQL").strip().upper()
-    if lang not in ("ADQL", "ADQL-2.0", "ADQL-2.1"):
-        raise UsageFault(f"LANG={p.get('LANG')!r} is not supported; use ADQL")
-    if "UPLOAD" in p:
-        raise UsageFault("UPLOAD is not supported by this service")
-    query = p.get("QUERY", "")
-    if not query.strip():
-        raise UsageFault("QUERY is required: an ADQL SELECT statement")
-    maxrec, _ = _maxrec([p["MAXREC"]] if "MAXREC" in p else [])
-    fmt = response_format([p.get("RESPONSEFORMAT") or p.get("FORMAT")] if (p.get("RESPONSEFORMAT") or p.get("FORMAT"))
-                          else [])
-    try:
-        translate(query, TABLES)
-    except AdqlError as exc:
-        raise UsageFault(str(exc)) from None
-    return query, maxrec, fmt
-
-
-# ---------------------------------------------------------------- UWS jobs
-
-
-def _iso(t: float | None) -> str | None:
-    if t is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-@dataclass
-class Job:
-    id: str
-    owner: str | None
-    params: dict[str, str]
-    phase: str = "PENDING"
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    ended: float | None = None
-    result: bytes | None = None
-    content_type: str = CONTENT_TYPES["votable"]
-    error: str | None = None
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def destruction(self) -> float:
-        return self.created + RETENTION_S
-
-    def set_phase(self, phase: str) -> None:
-        self.phase = phase
-        self.changed.set()
-        self.changed = asyncio.Event()
-
-
-class JobStore:
-    """The async jobs of one service process (in memory)."""
-
-    def __init__(self) -> None:
-        self.jobs: dict[str, Job] = {}
-
-    def create(self, owner: str | None, params: dict[str, str]) -> Job:
-        now = time.time()
-        for jid in [j.id for j in self.jobs.values() if j.destruction < now]:
-            del self.jobs[jid]
-        if len(self.jobs) >= MAX_JOBS:
-            raise UsageFault(f"this service holds {MAX_JOBS} jobs already; delete finished ones first")
-        job = Job(secrets.token_urlsafe(12), owner, params)
-        self.jobs[job.id] = job
-        return job
-
-    def get(self, job_id: str, owner: str | None) -> Job | None:
-        job = self.jobs.get(job_id)
-        if job is None or job.owner != owner or job.destruction < time.time():
-            return None
-        return job
-
-
-def job_xml(job: Job, base: str) -> str:
-    def el(name: str, value) -> str:
-        if value is None:
-            return f'  <uws:{name} xsi:nil="true"/>\n'
-        return f"  <uws:{name}>{escape(str(value))}</uws:{name}>\n"
-
-    params = "".join(f'   <uws:parameter id={quoteattr(k.lower())}>{escape(v)}</uws:parameter>\n'
-                     for k, v in sorted(job.params.items()))
-    results = ""
-    if job.phase == "COMPLETED":
-        results = f'   <uws:result id="result" xlink:href={quoteattr(base + job.id + "/results/result")}/>\n'
-    error = ""
-    if job.error:
-        error = (' <uws:errorSummary type="fatal" hasDetail="true">\n'
-                 f"  <uws:message>{escape(job.error)}</uws:message>\n </uws:errorSummary>\n")
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<uws:job xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="1.1">\n'
-        + el("jobId", job.id) + el("runId", None) + el("ownerId", job.owner) + el("phase", job.phase)
-        + el("quote", None) + el("creationTime", _iso(job.created)) + el("startTime", _iso(job.started))
-        + el("endTime", _iso(job.ended)) + el("executionDuration", EXECUTION_S)
-        + el("destruction", _iso(job.destruction))
-        + f"  <uws:parameters>\n{params}  </uws:parameters>\n"
-        + f"  <uws:results>\n{results}  </uws:results>\n" + error + "</uws:job>\n"
-    )
-
-
-# ---------------------------------------------------------------- handlers
+def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_base: str) -> tuple[bytes, str]:
+    """Check, run and render one query (in a worker thread): ``(body, content type)``."""
+    descs, data = read_uploads(blobs)
+    tables = table_set(state.registry(), state.registry_path)
+    plan = translate(req.query, tables, descs)
+    if req.maxrec == 0:
+        plan_maxrec = 0
+    else:
+        plan_maxrec = req.maxrec
+    table, overflow = run_plan(plan, tables=tables, state=state, viewer=viewer, access_base=access_base,
+                               maxrec=plan_maxrec, uploads=data, limits=state.limits)
+    return render_table(table, req.fmt, overflow=overflow or req.maxrec == 0), CONTENT_TYPES[req.fmt]
 
 
 class TapBase(BaseHandler):
@@ -264,80 +75,78 @@ class TapBase(BaseHandler):
     def access_base(self) -> str:
         return self.base_url() + "download/"
 
-    async def owner(self) -> tuple[str | None, object]:
-        viewer = await self.viewer()
-        return viewer.user, viewer
+    def params(self) -> dict[str, str]:
+        """Request parameters (query string and form body), names upper-cased, last value wins."""
+        out: dict[str, str] = {}
+        for k, vals in self.args().items():
+            if vals:
+                out[k.upper()] = vals[-1]
+        return out
 
-    def xml(self, body: str, status: int = 200) -> None:
+    def blobs(self, req: TapRequest) -> dict[str, bytes]:
+        """The uploaded tables ``UPLOAD`` names, from the multipart parts."""
+        files = {k: v for k, v in self.request.files.items()}
+        out = {}
+        for name, part in req.uploads:
+            got = files.get(part)
+            if not got:
+                raise UsageFault(f"UPLOAD names part {part!r} for table {name!r} but the request has no such part; "
+                                 "send it as multipart/form-data")
+            if len(got[0].body) > MAX_UPLOAD_BYTES:
+                raise UsageFault(f"upload {name!r} is larger than {MAX_UPLOAD_BYTES} bytes")
+            out[name] = got[0].body
+        return out
+
+    def xml(self, body: bytes, status: int = 200) -> None:
         self.set_status(status)
-        self.set_header("Content-Type", "text/xml")
+        self.set_header("Content-Type", "text/xml; charset=utf-8")
+        self.finish(body)
+
+    def text(self, body: str) -> None:
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish(body)
 
 
 class TapCapabilitiesHandler(TapBase):
     def get(self) -> None:
-        base = self.tap_base()
-        geo = "".join(f"<feature><form>{f}</form></feature>" for f in ("POINT", "CIRCLE", "POLYGON", "CONTAINS",
-                                                                          "INTERSECTS"))
-        vosi = "".join(
-            f' <capability standardID="ivo://ivoa.net/std/VOSI#{k}">\n'
-            f'  <interface xsi:type="vs:ParamHTTP"><accessURL use="full">{base}{k}</accessURL></interface>\n'
-            " </capability>\n" for k in ("capabilities", "availability", "tables"))
-        self.xml(
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-            'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1" '
-            'xmlns:tr="http://www.ivoa.net/xml/TAPRegExt/v1.0">\n' + vosi +
-            ' <capability standardID="ivo://ivoa.net/std/TAP" xsi:type="tr:TableAccess">\n'
-            f'  <interface xsi:type="vs:ParamHTTP" role="std" version="1.1"><accessURL use="base">{base[:-1]}'
-            "</accessURL></interface>\n"
-            '  <dataModel ivo-id="ivo://ivoa.net/std/ObsCore#core-1.1">ObsCore-1.1</dataModel>\n'
-            "  <language><name>ADQL</name>"
-            '<version ivo-id="ivo://ivoa.net/std/ADQL#v2.0">2.0</version>'
-            "<description>A subset: one table, WHERE with comparisons, BETWEEN, IN, LIKE, IS NULL, "
-            "CONTAINS(POINT, CIRCLE) and INTERSECTS(s_region, CIRCLE|POLYGON); TOP; ORDER BY</description>"
-            f'<languageFeatures type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo">{geo}</languageFeatures>'
-            "</language>\n"
-            '  <outputFormat ivo-id="ivo://ivoa.net/std/TAPRegExt#output-votable-td">'
-            "<mime>application/x-votable+xml</mime><alias>votable</alias></outputFormat>\n"
-            "  <outputFormat><mime>text/csv</mime><alias>csv</alias></outputFormat>\n"
-            f"  <retentionPeriod><default>{RETENTION_S}</default><hard>{RETENTION_S}</hard></retentionPeriod>\n"
-            f"  <executionDuration><default>{EXECUTION_S}</default><hard>{EXECUTION_S}</hard></executionDuration>\n"
-            '  <outputLimit><default unit="row">1000</default>'
-            f'<hard unit="row">{MAX_MAXREC}</hard></outputLimit>\n'
-            " </capability>\n</vosi:capabilities>\n"
-        )
+        from astrohub_archive.uploads import MAX_UPLOAD_BYTES as up
+
+        self.xml(vosi.capabilities(self.tap_base(), max_rows=MAX_MAXREC, default_rows=DEFAULT_MAXREC,
+                                   retention_s=uws.RETENTION_S, execution_s=uws.EXECUTION_S, upload_bytes=up))
+
+
+class TapAvailabilityHandler(TapBase):
+    def get(self) -> None:
+        try:
+            n = self.state.index().count()
+            ok, note = True, f"the TAP service is accepting queries; the image index holds {n} records"
+        except Exception as exc:
+            ok, note = False, f"the image index is not readable: {exc}"
+        self.xml(vosi.availability(ok, note))
 
 
 class TapTablesHandler(TapBase):
+    async def get(self, name: str | None = None) -> None:
+        await self.guarded(lambda: self._get(name))
+
+    async def _get(self, name: str | None) -> None:
+        tables = await asyncio.get_running_loop().run_in_executor(
+            None, table_set, self.state.registry(), self.state.registry_path)
+        if name is None:
+            detail = self.get_query_argument("detail", "max") != "min"
+            self.xml(vosi.tableset(tables, detail))
+            return
+        t = tables.get(name)
+        if t is None:
+            raise NotFoundFault(f"no table {name!r} in this service; see {self.tap_base()}tables")
+        self.xml(vosi.table_document(t))
+
+
+class TapExamplesHandler(TapBase):
     def get(self) -> None:
-        rows = _tap_schema_rows()
-        parts = ['<?xml version="1.0" encoding="UTF-8"?>\n'
-                 '<vosi:tableset xmlns:vosi="http://www.ivoa.net/xml/VOSITables/v1.0" '
-                 'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1" '
-                 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n']
-        for schema, description, _, _ in rows["schemas"]:
-            parts.append(f" <schema><name>{schema}</name><description>{escape(description)}</description>\n")
-            for s, tname, ttype, tdesc, _, _ in rows["tables"]:
-                if s != schema:
-                    continue
-                parts.append(f'  <table type="{ttype}"><name>{tname}</name><description>{escape(tdesc)}'
-                             "</description>\n")
-                for c in rows["columns"]:
-                    if c[0] != tname:
-                        continue
-                    _, cname, _, unit, ucd, utype, datatype, arraysize, xtype = c[:9]
-                    attrs = f' arraysize="{arraysize}"' if arraysize else ""
-                    attrs += f' extendedType="{xtype}"' if xtype else ""
-                    parts.append(
-                        f"   <column><name>{cname}</name>" + (f"<unit>{unit}</unit>" if unit else "")
-                        + (f"<ucd>{escape(ucd)}</ucd>" if ucd else "") + (f"<utype>{escape(utype)}</utype>" if utype else "")
-                        + f'<dataType xsi:type="vs:VOTableType"{attrs}>{datatype}</dataType></column>\n')
-                parts.append("  </table>\n")
-            parts.append(" </schema>\n")
-        parts.append("</vosi:tableset>\n")
-        self.xml("".join(parts))
+        tables = table_set(self.state.registry(), self.state.registry_path)
+        self.set_header("Content-Type", "application/xhtml+xml; charset=utf-8")
+        self.finish(vosi.examples_page(self.tap_base(), tables))
 
 
 class TapSyncHandler(TapBase):
@@ -348,46 +157,60 @@ class TapSyncHandler(TapBase):
         await self.guarded(self._run)
 
     async def _run(self) -> None:
-        query, maxrec, fmt = _check_request(_params(self))
+        req = TapRequest(self.params())
+        blobs = self.blobs(req)
         viewer = await self.viewer()
-        base = self.access_base()
-        loop = asyncio.get_running_loop()
-        table, overflow = await loop.run_in_executor(None, run_adql, self.state, query, maxrec, viewer, base)
-        self.set_header("Content-Type", CONTENT_TYPES[fmt])
-        self.finish(render_table(table, fmt, overflow=overflow))
+        body, ctype = await asyncio.get_running_loop().run_in_executor(
+            self.state.executor, run_query, self.state, req, blobs, viewer, self.access_base())
+        self.set_header("Content-Type", ctype)
+        self.finish(body)
 
 
-async def _execute(state, job: Job, viewer, access_base: str) -> None:
-    if job.phase != "QUEUED":
+async def _execute(state, job_id: str, viewer, access_base: str) -> None:
+    store = state.jobs
+    job = store.get(job_id, viewer.user)
+    if job is None or job.phase != "QUEUED":
         return
     job.started = time.time()
-    job.set_phase("EXECUTING")
-    loop = asyncio.get_running_loop()
+    job.phase = "EXECUTING"
+    store.save(job)
+    _notify(state, job_id)
+    body = ctype = None
+    error = None
     try:
-        query, maxrec, fmt = _check_request(job.params)
-        table, overflow = await loop.run_in_executor(None, run_adql, state, query, maxrec, viewer, access_base)
-        body = render_table(table, fmt, overflow=overflow)
-    except UsageFault as exc:
-        job.error = f"UsageFault: {exc}"
+        req = TapRequest(dict(job.params))
+        body, ctype = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+            state.executor, run_query, state, req, job.uploads, viewer, access_base), job.duration)
+    except ArchiveFault as exc:
+        error = exc.document_text()
+    except asyncio.TimeoutError:
+        error = f"UsageFault: the job ran past its execution duration of {job.duration} s"
     except Exception as exc:  # reported in the job's error summary, never a traceback
-        import logging
-
-        logging.getLogger("astrohub_archive").exception("TAP job %s failed", job.id)
-        job.error = f"Error: the query failed in the archive service ({type(exc).__name__}); please report it"
-    if job.phase == "ABORTED":  # aborted while running: drop the result
+        log.exception("TAP job %s failed", job_id)
+        error = f"Error: the query failed in the archive service ({type(exc).__name__}); please report it"
+    current = store.get(job_id, viewer.user)
+    if current is None or current.phase == "ABORTED":  # deleted or aborted while running: drop the result
         return
-    job.ended = time.time()
-    if job.error:
-        job.set_phase("ERROR")
+    current.ended = time.time()
+    if error:
+        current.phase, current.error = "ERROR", error
     else:
-        job.result, job.content_type = body, CONTENT_TYPES[fmt]
-        job.set_phase("COMPLETED")
+        current.phase, current.result, current.content_type = "COMPLETED", body, ctype
+    store.save(current)
+    _notify(state, job_id)
 
 
-def _start(state, job: Job, viewer, access_base: str) -> None:
+def _notify(state, job_id: str) -> None:
+    for ev in state.jobs.waiters.pop(job_id, []):
+        ev.set()
+
+
+def _start(state, job, viewer, access_base: str) -> None:
     if job.phase in ("PENDING", "HELD"):
-        job.set_phase("QUEUED")
-        asyncio.ensure_future(_execute(state, job, viewer, access_base))
+        job.phase = "QUEUED"
+        state.jobs.save(job)
+        _notify(state, job.id)
+        asyncio.ensure_future(_execute(state, job.id, viewer, access_base))
 
 
 class TapAsyncListHandler(TapBase):
@@ -398,23 +221,40 @@ class TapAsyncListHandler(TapBase):
         await self.guarded(self._create)
 
     async def _list(self) -> None:
-        owner, _ = await self.owner()
-        refs = "".join(
-            f' <uws:jobref id={quoteattr(j.id)} xlink:href={quoteattr(self.tap_base() + "async/" + j.id)}>'
-            f"<uws:phase>{j.phase}</uws:phase></uws:jobref>\n"
-            for j in self.state.jobs.jobs.values() if j.owner == owner)
-        self.xml('<?xml version="1.0" encoding="UTF-8"?>\n'
-                 '<uws:jobs xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink" '
-                 f'version="1.1">\n{refs}</uws:jobs>\n')
+        viewer = await self.viewer()
+        phases = {p.upper() for p in self.get_query_arguments("PHASE")}
+        bad = phases - set(uws.PHASES)
+        if bad:
+            raise UsageFault(f"PHASE={sorted(bad)[0]!r} is not a UWS phase; use one of {', '.join(uws.PHASES)}")
+        last = self.get_query_argument("LAST", None)
+        n = None
+        if last is not None:
+            try:
+                n = int(last)
+            except ValueError:
+                raise UsageFault(f"LAST={last!r} is not a whole number") from None
+            if n < 0:
+                raise UsageFault(f"LAST={n} must not be negative")
+        jobs = self.state.jobs.list(viewer.user, phases or None, n)
+        self.xml(uws.jobs_document(jobs, self.tap_base() + "async/"))
 
     async def _create(self) -> None:
-        owner, viewer = await self.owner()
-        p = _params(self)
-        phase = p.pop("PHASE", "").upper()
-        _check_request(p)  # refuse bad jobs at creation, with the protocol's error document
-        job = self.state.jobs.create(owner, p)
-        if phase == "RUN":
-            _start(self.state, job, viewer, self.access_base())
+        viewer = await self.viewer()
+        p = self.params()
+        phase = p.pop("PHASE", "")
+        blobs = {}
+        try:  # a bad job is created anyway, and ends in ERROR with the message (UWS)
+            blobs = self.blobs(TapRequest(dict(p)))
+            early_error = None
+        except UsageFault as exc:
+            early_error = exc.document_text()
+        job = self.state.jobs.create(viewer.user, p, blobs)
+        if early_error:
+            job.phase, job.error, job.ended = "ERROR", early_error, time.time()
+            self.state.jobs.save(job)
+        elif phase:
+            if uws.parse_phase(phase) == "RUN":
+                _start(self.state, job, viewer, self.access_base())
         self.redirect(self.tap_base() + "async/" + job.id, status=303)
 
 
@@ -428,119 +268,131 @@ class TapJobHandler(TapBase):
     async def delete(self, job_id: str, what: str | None = None) -> None:
         await self.guarded(lambda: self._delete(job_id, what))
 
-    async def _job(self, job_id: str) -> Job | None:
-        owner, _ = await self.owner()
-        job = self.state.jobs.get(job_id, owner)
+    async def _job(self, job_id: str):
+        viewer = await self.viewer()
+        job = self.state.jobs.get(job_id, viewer.user)
         if job is None:
-            self.fail(f"Error: no job {job_id!r} of yours on this service", 404)
-        return job
+            raise NotFoundFault(f"no job {job_id!r} of yours on this service")
+        return job, viewer
+
+    async def _wait(self, job) -> None:
+        wait = self.get_query_argument("WAIT", None)
+        if wait is None or job.phase not in ("PENDING", "QUEUED", "EXECUTING"):
+            return
+        try:
+            seconds = float(wait)
+        except ValueError:
+            raise UsageFault(f"WAIT={wait!r} is not a number of seconds") from None
+        if math.isnan(seconds):
+            raise UsageFault("WAIT=NaN is not a number of seconds")
+        seconds = MAX_WAIT_S if seconds < 0 else min(seconds, MAX_WAIT_S)
+        want = self.get_query_argument("PHASE", None)
+        if want is not None and want.upper() != job.phase:
+            return  # UWS 1.1: wait only while the job is in the named phase
+        ev = asyncio.Event()
+        self.state.jobs.waiters.setdefault(job.id, []).append(ev)
+        try:
+            await asyncio.wait_for(ev.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
 
     async def _get(self, job_id: str, what: str | None) -> None:
-        job = await self._job(job_id)
-        if job is None:
-            return
+        job, viewer = await self._job(job_id)
         url = self.tap_base() + "async/"
         if what is None:
-            wait = self.get_query_argument("WAIT", None)
-            if wait is not None and job.phase in ("PENDING", "QUEUED", "EXECUTING"):
-                try:
-                    seconds = float(wait)
-                except ValueError:
-                    raise UsageFault(f"WAIT={wait!r} is not a number of seconds") from None
-                seconds = MAX_WAIT_S if seconds < 0 else min(seconds, MAX_WAIT_S)
-                try:
-                    await asyncio.wait_for(job.changed.wait(), seconds)
-                except asyncio.TimeoutError:
-                    pass
-            self.xml(job_xml(job, url))
+            await self._wait(job)
+            job = self.state.jobs.get(job_id, viewer.user) or job
+            self.xml(uws.job_document(job, url))
         elif what == "phase":
-            self.set_header("Content-Type", "text/plain")
-            self.finish(job.phase)
-        elif what in ("quote", "owner"):
-            self.set_header("Content-Type", "text/plain")
-            self.finish("" if what == "quote" else (job.owner or ""))
+            self.text(job.phase)
+        elif what == "quote":
+            self.text("")
+        elif what == "owner":
+            self.text(job.owner or "")
         elif what == "executionduration":
-            self.set_header("Content-Type", "text/plain")
-            self.finish(str(EXECUTION_S))
+            self.text(str(job.duration))
         elif what == "destruction":
-            self.set_header("Content-Type", "text/plain")
-            self.finish(_iso(job.destruction))
+            self.text(uws.iso(job.destruction))
         elif what == "parameters":
-            body = job_xml(job, url)
-            start, end = body.index("  <uws:parameters>"), body.index("</uws:parameters>") + 17
-            self.xml('<?xml version="1.0" encoding="UTF-8"?>\n'
-                     + body[start:end].replace("<uws:parameters>", '<uws:parameters xmlns:uws='
-                                               '"http://www.ivoa.net/xml/UWS/v1.0">', 1) + "\n")
+            self.xml(uws.parameters_document(job))
         elif what == "results":
-            body = job_xml(job, url)
-            start, end = body.index("  <uws:results>"), body.index("</uws:results>") + 14
-            self.xml('<?xml version="1.0" encoding="UTF-8"?>\n'
-                     + body[start:end].replace("<uws:results>", '<uws:results xmlns:uws="http://www.ivoa.net/xml/'
-                                               'UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink">', 1) + "\n")
+            self.xml(uws.results_document(job, url))
         elif what == "results/result":
             if job.phase != "COMPLETED" or job.result is None:
-                self.fail(f"Error: job {job.id} is {job.phase}, it has no result", 404)
-                return
+                raise NotFoundFault(f"job {job.id} is {job.phase}; it has no result")
             self.set_header("Content-Type", job.content_type)
             self.finish(job.result)
         elif what == "error":
             self.set_header("Content-Type", CONTENT_TYPES["votable"])
             self.finish(error_votable(job.error or f"Error: job {job.id} has no error ({job.phase})"))
-        else:
-            raise tornado.web.HTTPError(404)
 
     async def _post(self, job_id: str, what: str | None) -> None:
-        job = await self._job(job_id)
-        if job is None:
-            return
-        p = _params(self)
+        job, viewer = await self._job(job_id)
+        p = self.params()
         url = self.tap_base() + "async/"
-        if what is None and p.get("ACTION", "").upper() == "DELETE":
-            await self._delete(job_id, None)
-            return
+        if what is None:
+            if p.get("ACTION", "").upper() == "DELETE":
+                await self._delete(job_id, None)
+                return
+            raise UsageFault("POST to a job takes ACTION=DELETE; set PHASE, parameters, EXECUTIONDURATION and "
+                             "DESTRUCTION on their own resources")
         if what == "phase":
-            phase = p.get("PHASE", "").upper()
+            phase = uws.parse_phase(p.get("PHASE", ""))
             if phase == "RUN":
-                _, viewer = await self.owner()
                 _start(self.state, job, viewer, self.access_base())
-            elif phase == "ABORT":
-                if job.phase in ("PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"):
-                    job.ended = time.time()
-                    job.set_phase("ABORTED")
-            else:
-                raise UsageFault(f"PHASE={p.get('PHASE')!r}: use RUN or ABORT")
-            self.redirect(url + job.id, status=303)
-            return
-        if what in ("executionduration", "destruction") or what is None:
-            # Fixed by this service: accepted and ignored, as UWS allows.
-            self.redirect(url + job.id, status=303)
-            return
-        raise tornado.web.HTTPError(405)
+            elif job.phase in ("PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"):
+                job.ended = time.time()
+                job.phase = "ABORTED"
+                self.state.jobs.save(job)
+                _notify(self.state, job.id)
+        elif what == "parameters":
+            if job.phase != "PENDING":
+                raise UsageFault(f"job {job.id} is {job.phase}; parameters can change only while it is PENDING")
+            p.pop("PHASE", None)
+            job.params.update(p)
+            TapRequest(dict(job.params))  # refuse what would make the job invalid
+            self.state.jobs.save(job)
+        elif what == "executionduration":
+            value = p.get("EXECUTIONDURATION", "")
+            try:
+                seconds = int(float(value))
+            except (ValueError, OverflowError):
+                raise UsageFault(f"EXECUTIONDURATION={value!r} is not a number of seconds") from None
+            if job.phase == "PENDING":
+                job.duration = max(1, min(seconds, uws.EXECUTION_S)) if seconds > 0 else uws.EXECUTION_S
+                self.state.jobs.save(job)
+        elif what == "destruction":
+            value = p.get("DESTRUCTION", "")
+            try:
+                from astropy.time import Time
+
+                when = Time(value.replace("Z", ""), format="isot", scale="utc").unix
+            except Exception:
+                raise UsageFault(f"DESTRUCTION={value!r} is not an ISO 8601 time (YYYY-MM-DDThh:mm:ssZ)") from None
+            job.destruction = min(max(when, time.time()), job.created + uws.RETENTION_S)  # the service's limit
+            self.state.jobs.save(job)
+        else:
+            raise UsageFault(f"{what} of a job cannot be changed; use GET")
+        self.redirect(url + job.id, status=303)
 
     async def _delete(self, job_id: str, what: str | None) -> None:
         if what is not None:
-            raise tornado.web.HTTPError(405)
-        job = await self._job(job_id)
-        if job is None:
-            return
-        if job.phase in ("QUEUED", "EXECUTING"):
-            job.set_phase("ABORTED")
-        del self.state.jobs.jobs[job.id]
+            raise UsageFault(f"DELETE applies to the job, not to its {what}")
+        job, _ = await self._job(job_id)
+        self.state.jobs.delete(job.id)
+        _notify(self.state, job.id)
         self.redirect(self.tap_base() + "async", status=303)
-
-
-class TapAvailabilityHandler(TapBase):
-    def get(self) -> None:
-        self.redirect(self.base_url() + "sia/availability", permanent=False)
 
 
 def tap_routes(prefix: str, state) -> list:
     kw = {"state": state}
-    job = r"tap/async/([A-Za-z0-9_-]+)"
+    job = r"tap/async/([A-Za-z0-9_-]{1,64})"
     return [
         (prefix + r"tap/capabilities/?", TapCapabilitiesHandler, kw),
         (prefix + r"tap/availability/?", TapAvailabilityHandler, kw),
         (prefix + r"tap/tables/?", TapTablesHandler, kw),
+        (prefix + r"tap/tables/([^/]{1,256})/?", TapTablesHandler, kw),
+        (prefix + r"tap/examples/?", TapExamplesHandler, kw),
         (prefix + r"tap/sync/?", TapSyncHandler, kw),
         (prefix + r"tap/async/?", TapAsyncListHandler, kw),
         (prefix + job + r"/?", TapJobHandler, kw),

@@ -1,0 +1,120 @@
+"""The handler every archive route derives from: parameters, the caller, the base URL, and the one place
+faults become the protocol's error document.
+
+:meth:`BaseHandler.write_error` turns an :class:`~astrohub_archive.faults.ArchiveFault` into a VOTable
+``QUERY_STATUS=ERROR`` answer with the fault's HTTP status (SCS 1.03 answers errors with HTTP 200, as
+that standard requires); anything else is logged with its traceback and answered ``Error: internal
+error`` with HTTP 503, never a 500 and never a traceback. Tornado's own refusals (unknown route 404,
+method 405, body too large 413) get the same document. Imports tornado and this package's faults
+and writers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import tornado.web
+
+from astrohub_archive.faults import ArchiveFault, UsageFault
+from astrohub_archive.writers import CONTENT_TYPES, error_votable
+
+__all__ = ["BaseHandler", "MAX_PARAMETERS", "MAX_VALUE_LENGTH"]
+
+log = logging.getLogger("astrohub_archive")
+MAX_PARAMETERS = 500  # values of all parameters of one request
+MAX_VALUE_LENGTH = 100_000  # characters of one parameter value
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    legacy_scs = False
+
+    def initialize(self, state) -> None:
+        self.state = state
+
+    def set_default_headers(self) -> None:
+        self.set_header("Access-Control-Allow-Origin", "*")
+
+    def args(self) -> dict[str, list[str]]:
+        """The query and form parameters (not uploaded files), decoded, bounded in number and size."""
+        out: dict[str, list[str]] = {}
+        count = 0
+        for k, vals in self.request.arguments.items():
+            for v in vals:
+                count += 1
+                if count > MAX_PARAMETERS:
+                    raise UsageFault(f"more than {MAX_PARAMETERS} parameter values in one request")
+                if len(v) > MAX_VALUE_LENGTH:
+                    raise UsageFault(f"parameter {k!r} is longer than {MAX_VALUE_LENGTH} characters")
+                try:
+                    out.setdefault(k, []).append(v.decode("utf-8"))
+                except UnicodeDecodeError:
+                    raise UsageFault(f"parameter {k!r} is not valid UTF-8") from None
+        return out
+
+    def fail(self, message: str, status: int) -> None:
+        if self._finished:
+            return
+        self.clear()
+        self.set_status(200 if self.legacy_scs else status)
+        self.set_header("Content-Type", CONTENT_TYPES["votable"])
+        self.finish(error_votable(message, legacy_scs=self.legacy_scs))
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ArchiveFault):
+            self.fail(exc.document_text(), exc.status)
+        elif status_code >= 500:
+            log.error("internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
+            self.fail("Error: internal error in the archive service (logged); please report it", 503)
+        elif isinstance(exc, tornado.web.HTTPError) and exc.log_message and status_code == 400:
+            self.fail(f"UsageFault: {exc.log_message}", 400)
+        elif status_code == 405:
+            self.fail(f"UsageFault: HTTP method {self.request.method} is not allowed on {self.request.path}", 405)
+        else:
+            self.fail(f"Error: HTTP {status_code} {self._reason}", status_code)
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, ArchiveFault):  # expected: no traceback in the log
+            if not self._finished:
+                self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, ArchiveFault):
+            return
+        super().log_exception(typ, value, tb)
+
+    async def viewer(self):
+        return await self.state.auth.viewer(self)
+
+    async def guarded(self, coro_fn):
+        """Run ``coro_fn``; faults become error documents, anything else an ``Error:`` (logged)."""
+        try:
+            await coro_fn()
+        except ArchiveFault as exc:
+            self.fail(exc.document_text(), exc.status)
+        except BaseException as exc:  # incl. pyo3 PanicException (a BaseException) from Rust extensions
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+                raise
+            from platform_lib.imageindex import ImageIndexError
+
+            if isinstance(exc, ImageIndexError):
+                log.error("image index: %s", exc)
+                self.fail(f"Error: {exc}", 503)
+                return
+            log.exception("internal error on %s", self.request.uri)
+            self.fail("Error: internal error in the archive service (logged); please report it", 503)
+
+    def base_url(self) -> str:
+        """The service's public base URL (ends with the prefix): forwarded scheme and host are trusted
+        only from the proxies the service was told about (``--trusted-proxy``)."""
+        req = self.request
+        proto, host = req.protocol, req.host
+        if req.remote_ip in self.state.trusted_proxies:
+            proto = req.headers.get("X-Forwarded-Proto", proto).split(",")[0].strip() or proto
+            host = req.headers.get("X-Forwarded-Host", host).split(",")[0].strip() or host
+        if proto not in ("http", "https"):
+            proto = "http"
+        return f"{proto}://{host}{self.state.prefix}"

@@ -1,0 +1,301 @@
+"""Query execution: a checked :class:`~astrohub_archive.adql.Plan` run on DuckDB over the service's tables.
+
+Each query gets its own in-memory DuckDB connection with file access disabled and its
+configuration locked, so a query can read only the relations registered for it: catalogue tables as
+Arrow datasets of just the HATS partitions the query's regions touch, ``ivoa.obscore`` as the image
+index's rows visible to the caller (the proprietary filter is applied before DuckDB sees a row, so it
+holds through joins, subqueries, unions and uploads), ``TAP_SCHEMA`` generated from the table set,
+and the request's uploads. Bounded by :class:`Limits` (wall time, memory, threads, rows). Imports
+DuckDB, pyarrow, numpy, astropy and ``platform_lib``; no Tornado.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from astrohub_archive.adql import Plan, Source
+from astrohub_archive.faults import LimitFault, ServiceFault, UsageFault
+
+__all__ = ["Limits", "run_plan", "arrow_to_table", "table_to_arrow"]
+
+OBSCORE_MAX_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-query bounds: seconds of wall time, DuckDB memory, threads, and the most rows returned."""
+
+    seconds: float = 60.0
+    memory: str = "1GB"
+    threads: int = 2
+    max_rows: int = 1_000_000
+
+
+_MACROS = (
+    "CREATE MACRO adql_dist(ra1, dec1, ra2, dec2) AS degrees(2 * asin(least(1.0, sqrt("
+    "pow(sin(radians(dec2 - dec1) / 2), 2) + cos(radians(dec1)) * cos(radians(dec2)) * "
+    "pow(sin(radians(ra2 - ra1) / 2), 2)))))",
+    "CREATE MACRO adql_in_box(ra, dec, cra, cdec, w, h) AS (dec BETWEEN cdec - h / 2 AND cdec + h / 2) "
+    "AND abs(((ra - cra + 540) % 360) - 180) <= w / 2",
+    "CREATE MACRO adql_box_area(cdec, w, h) AS w * (sin(radians(cdec + h / 2)) - sin(radians(cdec - h / 2))) "
+    "* 180 / pi()",
+)
+
+
+@lru_cache(maxsize=256)
+def _polygon_planar(spec: str):
+    """The polygon ``spec`` ('ra1 dec1 ra2 dec2 ...') as unit vectors, its centre and gnomonic vertices."""
+    vals = [float(v) for v in spec.split()]
+    ra, dec = np.radians(vals[0::2]), np.radians(vals[1::2])
+    xyz = np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=1)
+    centre = xyz.sum(axis=0)
+    centre /= np.linalg.norm(centre)
+    east = np.cross([0.0, 0.0, 1.0], centre)
+    if np.linalg.norm(east) < 1e-12:
+        east = np.array([1.0, 0.0, 0.0])
+    east /= np.linalg.norm(east)
+    north = np.cross(centre, east)
+    d = xyz @ centre
+    px, py = (xyz @ east) / d, (xyz @ north) / d
+    return centre, east, north, px, py
+
+
+def _in_polygon(ra, dec, spec):
+    """DuckDB vectorised UDF: is (ra, dec) inside the spherical polygon ``spec`` (great-circle edges)."""
+    import pyarrow as pa
+
+    ra_np = ra.to_numpy(zero_copy_only=False).astype(float)
+    dec_np = dec.to_numpy(zero_copy_only=False).astype(float)
+    specs = spec.to_pylist()
+    out = np.zeros(len(ra_np), dtype=bool)
+    if len(ra_np) == 0:
+        return pa.array(out)
+    for s in set(specs):
+        if s is None:
+            continue
+        rows = np.array([x == s for x in specs])
+        centre, east, north, px, py = _polygon_planar(s)
+        r, d = np.radians(ra_np[rows]), np.radians(dec_np[rows])
+        xyz = np.stack([np.cos(d) * np.cos(r), np.cos(d) * np.sin(r), np.sin(d)], axis=1)
+        dots = xyz @ centre
+        front = dots > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x, y = (xyz @ east) / dots, (xyz @ north) / dots
+        inside = np.zeros(len(x), dtype=bool)
+        n = len(px)
+        for i in range(n):  # even-odd rule in the gnomonic plane (great circles are straight lines there)
+            x1, y1, x2, y2 = px[i], py[i], px[(i + 1) % n], py[(i + 1) % n]
+            cross = (y1 > y) != (y2 > y)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xint = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+            inside ^= cross & (x < xint)
+        out[rows] = inside & front & np.isfinite(x)
+    nulls = np.asarray(ra.is_null()) | np.asarray(dec.is_null())
+    return pa.array(out, mask=nulls)
+
+
+def _catalog_files(src: Source) -> tuple[list[str], object]:
+    """The Parquet files of the partitions ``src``'s cones touch (all when unbounded), and the schema."""
+    import pyarrow.parquet as pq
+
+    from platform_lib.catalogs._hats import partition_file, read_layout
+
+    t = src.table
+    if t.hats_path is None:
+        return [str(t.data_path)], pq.read_schema(t.data_path)
+    layout = read_layout(t.hats_path)
+    pixels = list(layout.pixels)
+    if src.cones:
+        import astropy.units as u
+        from cdshealpix.nested import cone_search
+
+        ra, dec, r = src.cones[0]
+        if r < 30:
+            keep = set()
+            for order in sorted({o for o, _ in pixels}):
+                ipix, _, _ = cone_search(ra * u.deg, dec * u.deg, max(r, 1e-9) * u.deg, depth=order)
+                keep.update((order, int(p)) for p in np.asarray(ipix).tolist())
+            pixels = [p for p in pixels if p in keep]
+    files = [str(partition_file(layout.root, o, p)) for o, p in pixels]
+    meta = Path(layout.root) / "dataset" / "_common_metadata"
+    schema = pq.read_schema(meta) if meta.exists() else (pq.read_schema(files[0]) if files else None)
+    return files, schema
+
+
+def table_to_arrow(table):
+    """An astropy Table as a pyarrow Table, masked values as nulls."""
+    import pyarrow as pa
+
+    arrays, names = [], []
+    for name in table.colnames:
+        col = table[name]
+        mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else None
+        data = np.ma.getdata(col) if hasattr(col, "mask") else np.asarray(col)
+        if data.dtype.kind == "S":
+            data = np.char.decode(data, "utf-8", "replace")
+        if data.dtype.kind == "O":
+            data = np.array(["" if v is None else (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
+                             for v in data], dtype=str) if len(data) else np.array([], dtype=str)
+        if data.ndim > 1:
+            raise UsageFault(f"column {name!r} holds arrays; this service takes scalar columns only")
+        if mask is not None and not mask.any():
+            mask = None
+        arrays.append(pa.array(data, mask=mask) if data.dtype.kind != "U" else
+                      pa.array(data.tolist(), type=pa.string(), mask=mask))
+        names.append(name)
+    return pa.table(arrays, names=names)
+
+
+def arrow_to_table(arrow, columns: dict):
+    """A pyarrow Table (a DuckDB result) as an astropy Table with masked nulls and column metadata."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from astropy.table import MaskedColumn, Table
+
+    out = Table()
+    for name, col in zip(arrow.column_names, arrow.columns):
+        typ = col.type
+        if pa.types.is_decimal(typ):
+            col, typ = col.cast(pa.float64()), pa.float64()
+        elif pa.types.is_timestamp(typ) or pa.types.is_date(typ) or pa.types.is_time(typ):
+            col = pc.cast(col, pa.string())
+            typ = pa.string()
+        elif pa.types.is_dictionary(typ):
+            col = col.cast(typ.value_type)
+            typ = typ.value_type
+        elif pa.types.is_null(typ):
+            col, typ = col.cast(pa.string()), pa.string()
+        elif not (pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ)
+                  or pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+            col, typ = pc.cast(col, pa.string()), pa.string()
+        mask = np.asarray(col.is_null()) if col.null_count else np.zeros(len(col), bool)
+        if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+            vals = col.to_pylist()
+            data = np.array(["" if v is None else v for v in vals], dtype=str) if vals else np.array([], dtype="U1")
+        elif pa.types.is_integer(typ) or pa.types.is_boolean(typ):
+            fill = False if pa.types.is_boolean(typ) else 0
+            data = col.fill_null(fill).to_numpy() if col.null_count else col.to_numpy()
+        else:
+            data = col.to_numpy()
+            if col.null_count:
+                data = np.where(mask, np.nan, data)
+        desc = columns.get(name)
+        mc = MaskedColumn(np.asarray(data), name=name, mask=mask)
+        if desc is not None:
+            mc.unit = desc.unit or None
+            mc.description = desc.description or None
+            if desc.ucd:
+                mc.meta["ucd"] = desc.ucd
+            if desc.utype:
+                mc.meta["utype"] = desc.utype
+            if desc.xtype:
+                mc.meta["xtype"] = desc.xtype
+        try:
+            out.add_column(mc)
+        except ValueError:  # a unit astropy cannot read: keep the column, drop the unit
+            mc.unit = None
+            out.add_column(mc)
+    return out
+
+
+def _tap_schema_arrow(table_desc, tables):
+    import pyarrow as pa
+
+    rows = tables.tap_schema_rows()[table_desc.short_name]
+    cols = list(zip(*rows)) if rows else [[] for _ in table_desc.columns]
+    arrays = [pa.array(list(v), type=pa.int32() if c.datatype == "int" else pa.string())
+              for c, v in zip(table_desc.columns, cols)]
+    return pa.table(arrays, names=[c.name for c in table_desc.columns])
+
+
+def _obscore_arrow(src: Source, state, viewer, access_base: str):
+    from astrohub_archive.responses import obscore_table
+    from platform_lib.imageindex import ImageQuery
+
+    q = ImageQuery(pos=list(src.obscore_regions[:1]), centre_in=list(src.obscore_centres[:1]))
+    records, overflow = state.index().query(q, viewer, maxrec=OBSCORE_MAX_ROWS)
+    if overflow:
+        raise LimitFault(f"the query reads more than {OBSCORE_MAX_ROWS} ivoa.obscore rows; constrain it with "
+                         "1 = INTERSECTS(s_region, CIRCLE(...)) or CONTAINS(POINT(s_ra, s_dec), CIRCLE(...))")
+    return table_to_arrow(obscore_table(records, access_base))
+
+
+def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int, uploads: dict | None = None,
+             limits: Limits = Limits()):
+    """Run ``plan``: ``(astropy Table, overflow)``; at most ``maxrec`` rows (``overflow`` when more matched).
+
+    Raises :class:`LimitFault` when the query runs past ``limits.seconds`` or out of memory, and
+    :class:`UsageFault` for what DuckDB refuses at run time (types, division by zero...).
+    """
+    import duckdb
+    import pyarrow.dataset as ds
+
+    con = duckdb.connect(":memory:", config={"enable_external_access": False, "threads": limits.threads,
+                                             "memory_limit": limits.memory, "autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
+    timer = None
+    timed_out = threading.Event()
+    try:
+        for m in _MACROS:
+            con.execute(m)
+        con.create_function("adql_in_polygon", _in_polygon, ["DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN",
+                            type="arrow", null_handling="special", side_effects=False)
+        for internal, src in plan.sources.items():
+            kind = src.table.kind
+            if kind == "catalog":
+                files, schema = _catalog_files(src)
+                rel = ds.dataset(files, schema=schema, format="parquet") if files else schema.empty_table()
+            elif kind == "obscore":
+                rel = _obscore_arrow(src, state, viewer, access_base)
+            elif kind == "tap_schema":
+                rel = _tap_schema_arrow(src.table, tables)
+            elif kind == "upload":
+                rel = (uploads or {})[src.table.short_name.lower()]
+            else:  # pragma: no cover - a TableDesc kind this engine does not know
+                raise ServiceFault(f"table kind {kind!r} has no reader")
+            con.register(internal, rel)
+        con.execute("SET lock_configuration = true")
+        cap = min(maxrec, limits.max_rows)
+
+        def stop() -> None:
+            timed_out.set()
+            con.interrupt()
+
+        timer = threading.Timer(limits.seconds, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            result = con.sql(f"SELECT * FROM ({plan.sql}) AS adql_query LIMIT {int(cap) + 1}").to_arrow_table()
+        except duckdb.InterruptException:
+            raise LimitFault(f"the query ran longer than this service's limit of {limits.seconds:g} s; "
+                             "constrain it (a smaller region, TOP, fewer joins) or run it with /async") from None
+        except duckdb.OutOfMemoryException:
+            raise LimitFault(f"the query needs more than this service's {limits.memory} of working memory; "
+                             "constrain it or select fewer columns") from None
+        except duckdb.Error as exc:
+            if timed_out.is_set():
+                raise LimitFault(f"the query ran longer than this service's limit of {limits.seconds:g} s") from None
+            text = str(exc).split("\n")[0]
+            for internal, src in plan.sources.items():
+                text = text.replace(f'"{internal}"', src.table.name).replace(f"{internal}.", f"{src.table.name}.")
+            raise UsageFault(f"the query failed: {text}") from None
+    finally:
+        if timer is not None:
+            timer.cancel()
+        con.close()
+    overflow = result.num_rows > cap
+    if overflow:
+        result = result.slice(0, cap)
+    if plan.top is not None and plan.top <= cap and result.num_rows <= plan.top:
+        overflow = False
+    return arrow_to_table(result, plan.columns), overflow
+
+
+def _finite(v) -> bool:
+    return v is not None and math.isfinite(v)

@@ -1,0 +1,303 @@
+"""What TAP can query: the table set (``ivoa.obscore``, ``TAP_SCHEMA`` and every registered catalogue) and its metadata.
+
+:func:`table_set` builds a :class:`TableSet` from the catalogue dictionary
+(:class:`platform_lib.catalogs.Registry`: descriptions, units, UCDs) and the Parquet schemas of the
+HATS catalogues (datatypes, so that declared types match what queries return); it is rebuilt when
+the registry file changes, so a catalogue ingested while the service runs is queryable at once.
+:meth:`TableSet.tap_schema_rows` generates the ``TAP_SCHEMA`` tables from the same descriptions.
+Pure apart from reading the registry and Parquet footers; no Tornado, no DuckDB.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from astrohub_archive.responses import OBSCORE_FIELDS
+
+__all__ = ["ColumnDesc", "TableDesc", "TableSet", "table_set", "adql_identifier", "ADQL_RESERVED"]
+
+#: Words an ADQL regular identifier may not be (ADQL 2.1 section 2.1.3, SQL and ADQL reserved words).
+ADQL_RESERVED = frozenset("""
+ABS ACOS AREA ASIN ATAN ATAN2 BIT_AND BIT_NOT BIT_OR BIT_XOR BOX CEILING CENTROID CIRCLE CONTAINS COORD1 COORD2
+COORDSYS COS COT DEGREES DISTANCE EXP FLOOR ILIKE INTERSECTS IN_UNIT LOG LOG10 MOD PI POINT POLYGON POWER RADIANS
+REGION RAND ROUND SIN SQRT TAN TOP TRUNCATE
+ABSOLUTE ACTION ADD ALL ALLOCATE ALTER AND ANY ARE AS ASC ASSERTION AT AUTHORIZATION AVG BEGIN BETWEEN BIT
+BIT_LENGTH BOTH BY CASCADE CASCADED CASE CAST CATALOG CHAR CHARACTER CHAR_LENGTH CHARACTER_LENGTH CHECK CLOSE
+COALESCE COLLATE COLLATION COLUMN COMMIT CONNECT CONNECTION CONSTRAINT CONSTRAINTS CONTINUE CONVERT CORRESPONDING
+COUNT CREATE CROSS CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER CURSOR DATE DAY DEALLOCATE DEC
+DECIMAL DECLARE DEFAULT DEFERRABLE DEFERRED DELETE DESC DESCRIBE DESCRIPTOR DIAGNOSTICS DISCONNECT DISTINCT DOMAIN
+DOUBLE DROP ELSE END END-EXEC ESCAPE EXCEPT EXCEPTION EXEC EXECUTE EXISTS EXTERNAL EXTRACT FALSE FETCH FIRST FLOAT
+FOR FOREIGN FOUND FROM FULL GET GLOBAL GO GOTO GRANT GROUP HAVING HOUR IDENTITY IMMEDIATE IN INDICATOR INITIALLY
+INNER INPUT INSENSITIVE INSERT INT INTEGER INTERSECT INTERVAL INTO IS ISOLATION JOIN KEY LANGUAGE LAST LEADING LEFT
+LEVEL LIKE LOCAL LOWER MATCH MAX MIN MINUTE MODULE MONTH NAMES NATIONAL NATURAL NCHAR NEXT NO NOT NULL NULLIF
+NUMERIC OCTET_LENGTH OF OFFSET ON ONLY OPEN OPTION OR ORDER OUTER OUTPUT OVERLAPS PAD PARTIAL POSITION PRECISION
+PREPARE PRESERVE PRIMARY PRIOR PRIVILEGES PROCEDURE PUBLIC READ REAL REFERENCES RELATIVE RESTRICT REVOKE RIGHT
+ROLLBACK ROWS SCHEMA SCROLL SECOND SECTION SELECT SESSION SESSION_USER SET SIZE SMALLINT SOME SPACE SQL SQLCODE
+SQLERROR SQLSTATE SUBSTRING SUM SYSTEM_USER TABLE TEMPORARY THEN TIME TIMESTAMP TIMEZONE_HOUR TIMEZONE_MINUTE TO
+TRAILING TRANSACTION TRANSLATE TRANSLATION TRIM TRUE UNION UNIQUE UNKNOWN UPDATE UPPER USAGE USER USING VALUE
+VALUES VARCHAR VARYING VIEW WHEN WHENEVER WHERE WITH WORK WRITE YEAR ZONE
+""".split())
+_REGULAR = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+#: HATS bookkeeping columns, not part of a catalogue's TAP table.
+_HIDDEN = {"_healpix_29", "Norder", "Dir", "Npix"}
+
+
+def adql_identifier(name: str) -> str:
+    """``name`` as ADQL must write it: as is when a regular identifier, else delimited (``"size"``)."""
+    if _REGULAR.match(name) and name.upper() not in ADQL_RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class ColumnDesc:
+    """One column as TAP_SCHEMA and VOSI describe it (``name`` is the stored, undelimited name)."""
+
+    name: str
+    datatype: str
+    arraysize: str | None = None
+    unit: str = ""
+    ucd: str = ""
+    utype: str = ""
+    description: str = ""
+    xtype: str | None = None
+    principal: int = 0
+    indexed: int = 0
+    std: int = 0
+
+    @property
+    def adql_name(self) -> str:
+        return adql_identifier(self.name)
+
+
+@dataclass(frozen=True)
+class TableDesc:
+    """One queryable table: its ADQL name (``schema.table``), columns, and where its rows come from.
+
+    ``kind`` is ``catalog`` (rows in ``files``, HATS Parquet, positions in ``ra_column``/``dec_column``),
+    ``obscore`` (the image index, filtered for the caller), ``tap_schema`` or ``upload``.
+    """
+
+    name: str
+    schema: str
+    columns: tuple[ColumnDesc, ...]
+    kind: str
+    description: str = ""
+    utype: str = ""
+    registry_name: str | None = None
+    hats_path: Path | None = None
+    data_path: Path | None = None
+    ra_column: str | None = None
+    dec_column: str | None = None
+    nrows: int | None = None
+
+    @property
+    def short_name(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    def column(self, name: str) -> ColumnDesc | None:
+        low = name.lower()
+        for c in self.columns:
+            if c.name.lower() == low:
+                return c
+        return None
+
+
+_OBSCORE_TYPES = {"f": ("double", None), "i": ("long", None), "s": ("char", "*")}
+_OBSCORE_INDEXED = {"obs_id", "obs_collection", "t_min", "s_ra", "s_dec", "s_region"}
+_OBSCORE_DESCRIPTIONS = {
+    "obs_id": "Observation identifier (the image's path in the archive without its extension)",
+    "s_ra": "Right ascension of the image centre (ICRS)", "s_dec": "Declination of the image centre (ICRS)",
+    "s_region": "Footprint on the sky (a polygon or circle in DALI/STC-S form)",
+    "access_url": "Where to download the file", "obs_release_date": "When the data become public (UTC)",
+}
+
+OBSCORE_TABLE = TableDesc(
+    "ivoa.obscore", "ivoa",
+    tuple(ColumnDesc(name, *_OBSCORE_TYPES[kind], unit=unit or "", ucd=ucd or "", utype=utype or "",
+                     description=_OBSCORE_DESCRIPTIONS.get(name, ""),
+                     xtype="timestamp" if name == "obs_release_date" else None, principal=1,
+                     indexed=int(name in _OBSCORE_INDEXED), std=1)
+          for name, kind, unit, ucd, utype in OBSCORE_FIELDS),
+    "obscore", "The archive's images (ObsCore 1.1); proprietary rows only for their owners",
+    "ivo://ivoa.net/std/obscore#table-1.1",
+)
+
+
+def _ts(name, cols, description):
+    return TableDesc(f"TAP_SCHEMA.{name}", "TAP_SCHEMA",
+                     tuple(ColumnDesc(c, t, "*" if t == "char" else None, description=d, principal=1, std=1)
+                           for c, t, d in cols), "tap_schema", description)
+
+
+_C, _I = "char", "int"
+TAP_SCHEMA_TABLES = (
+    _ts("schemas", [("schema_name", _C, "schema name"), ("utype", _C, "schema utype"),
+                    ("description", _C, "schema description"), ("schema_index", _I, "recommended sort order")],
+        "The schemas of this service"),
+    _ts("tables", [("schema_name", _C, "the schema"), ("table_name", _C, "the fully qualified table name"),
+                   ("table_type", _C, "table or view"), ("utype", _C, "table utype"),
+                   ("description", _C, "table description"), ("table_index", _I, "recommended sort order")],
+        "The tables of this service"),
+    _ts("columns", [("table_name", _C, "the table"), ("column_name", _C, "the column name"),
+                    ("datatype", _C, "VOTable datatype"), ("arraysize", _C, "VOTable arraysize"),
+                    ("xtype", _C, "VOTable xtype"), ("size", _I, "length of variable length datatypes"),
+                    ("description", _C, "column description"), ("utype", _C, "column utype"),
+                    ("unit", _C, "column unit (VOUnit)"), ("ucd", _C, "column UCD"),
+                    ("indexed", _I, "1 when the column is indexed"), ("principal", _I, "1 for principal columns"),
+                    ("std", _I, "1 when defined by a standard"), ("column_index", _I, "recommended sort order")],
+        "The columns of this service's tables"),
+    _ts("keys", [("key_id", _C, "key identifier"), ("from_table", _C, "the table with the foreign key"),
+                 ("target_table", _C, "the table with the primary key"), ("description", _C, "key description"),
+                 ("utype", _C, "key utype")], "Foreign keys between tables"),
+    _ts("key_columns", [("key_id", _C, "key identifier"), ("from_column", _C, "column in from_table"),
+                        ("target_column", _C, "column in target_table")], "The columns of the foreign keys"),
+)
+
+_ARROW_TYPES = {
+    "int8": "short", "int16": "short", "int32": "int", "int64": "long", "uint8": "unsignedByte",
+    "uint16": "int", "uint32": "long", "uint64": "long", "float": "float", "halffloat": "float",
+    "double": "double", "bool": "boolean",
+}
+
+
+def _votable_type(arrow_type) -> tuple[str, str | None, str | None]:
+    text = str(arrow_type)
+    if text in _ARROW_TYPES:
+        return _ARROW_TYPES[text], None, None
+    if text.startswith("timestamp") or text.startswith("date"):
+        return "char", "*", "timestamp"
+    return "char", "*", None
+
+
+def _sanitize(name: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "t"
+    if not text[0].isalpha():
+        text = "t_" + text
+    return text
+
+
+@dataclass
+class TableSet:
+    """The tables of one service state: ``tables`` keyed by lower-case ADQL name."""
+
+    tables: dict[str, TableDesc] = field(default_factory=dict)
+
+    def get(self, name: str) -> TableDesc | None:
+        return self.tables.get(name.lower())
+
+    def names(self) -> list[str]:
+        return [t.name for t in self.tables.values()]
+
+    def schemas(self) -> list[tuple[str, str]]:
+        out: dict[str, str] = {}
+        for t in self.tables.values():
+            if t.kind == "upload":
+                continue
+            if t.schema not in out:
+                out[t.schema] = {"ivoa": "IVOA data models: the ObsCore table of the image archive",
+                                 "TAP_SCHEMA": "This service's metadata"}.get(t.schema, f"Catalogue {t.schema}")
+        return list(out.items())
+
+    def tap_schema_rows(self) -> dict[str, list[tuple]]:
+        """The rows of the five TAP_SCHEMA tables, in their column order."""
+        rows: dict[str, list[tuple]] = {"schemas": [], "tables": [], "columns": [], "keys": [], "key_columns": []}
+        for i, (schema, description) in enumerate(self.schemas()):
+            rows["schemas"].append((schema, None, description, i))
+        visible = [t for t in self.tables.values() if t.kind != "upload"]
+        for ti, t in enumerate(visible):
+            rows["tables"].append((t.schema, t.name, "table", t.utype or None, t.description or None, ti))
+            for ci, c in enumerate(t.columns):
+                rows["columns"].append((t.name, c.adql_name, c.datatype, c.arraysize, c.xtype, None,
+                                        c.description or None, c.utype or None, c.unit or None, c.ucd or None,
+                                        c.indexed, c.principal, c.std, ci))
+        return rows
+
+
+def _catalog_tables(registry) -> list[TableDesc]:
+    import pyarrow.parquet as pq
+
+    out = []
+    used: set[str] = set()
+    for full in registry.tables():
+        try:
+            info = registry.get(full)
+        except Exception:  # a table removed between the listing and the lookup
+            continue
+        schema_file = None
+        if info.hats_path is not None:
+            for cand in (Path(info.hats_path) / "dataset" / "_common_metadata",
+                         Path(info.hats_path) / "dataset" / "_metadata"):
+                if cand.exists():
+                    schema_file = cand
+                    break
+            if schema_file is None:
+                files = sorted((Path(info.hats_path) / "dataset").rglob("*.parquet"))
+                schema_file = files[0] if files else None
+        elif info.data_path is not None:
+            schema_file = Path(info.data_path)
+        if schema_file is None:
+            continue
+        try:
+            arrow_schema = pq.read_schema(schema_file)
+        except Exception:
+            continue
+        described = {c.name: c for c in info.columns}
+        columns = []
+        for f in arrow_schema:
+            if f.name in _HIDDEN or f.name.startswith("__"):
+                continue
+            datatype, arraysize, xtype = _votable_type(f.type)
+            c = described.get(f.name)
+            columns.append(ColumnDesc(
+                f.name, datatype, arraysize, unit=(c.unit if c else "") or "", ucd=(c.ucd if c else "") or "",
+                description=(c.description if c else "") or "", xtype=xtype, principal=1,
+                indexed=int(f.name in (info.ra_column, info.dec_column))))
+        schema = _sanitize(info.catalog)
+        name = f"{schema}.{_sanitize(info.name)}"
+        while name.lower() in used:
+            name += "_"
+        used.add(name.lower())
+        out.append(TableDesc(name, schema, tuple(columns), "catalog", info.description or f"Catalogue {full}",
+                             registry_name=full, hats_path=info.hats_path, data_path=info.data_path,
+                             ra_column=info.ra_column, dec_column=info.dec_column, nrows=info.nrows))
+    return out
+
+
+_cache_lock = threading.Lock()
+_cache: dict[str, tuple[tuple, TableSet]] = {}
+
+
+def _stamp(path: Path | None) -> tuple:
+    if path is None:
+        return ()
+    key = []
+    for p in (str(path), str(path) + "-wal"):
+        try:
+            st = os.stat(p)
+            key.append((st.st_ino, st.st_mtime_ns, st.st_size))
+        except OSError:
+            key.append(None)
+    return tuple(key)
+
+
+def table_set(registry, registry_path: Path | None) -> TableSet:
+    """The service's tables now: obscore, TAP_SCHEMA and the registry's catalogues (cached until the
+    registry file changes)."""
+    stamp = _stamp(registry_path)
+    key = str(registry_path)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+    tables = [OBSCORE_TABLE, *TAP_SCHEMA_TABLES]
+    if registry is not None:
+        tables += _catalog_tables(registry)
+    ts = TableSet({t.name.lower(): t for t in tables})
+    with _cache_lock:
+        _cache[key] = (stamp, ts)
+    return ts

@@ -1,0 +1,197 @@
+"""VOSI and TAPRegExt documents of the TAP service: capabilities, availability, the table set and DALI examples.
+
+Pure builders (bytes out) using :mod:`xml.etree.ElementTree`; the table set comes from
+:mod:`astrohub_archive.tapschema`. No Tornado.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from astrohub_archive.tapschema import TableDesc, TableSet
+from astrohub_archive.writers import CONTENT_TYPES
+
+__all__ = ["capabilities", "availability", "tableset", "table_document", "examples_page"]
+
+VOSIC = "http://www.ivoa.net/xml/VOSICapabilities/v1.0"
+VOSIA = "http://www.ivoa.net/xml/VOSIAvailability/v1.0"
+VOSIT = "http://www.ivoa.net/xml/VOSITables/v1.0"
+VS = "http://www.ivoa.net/xml/VODataService/v1.1"
+VR = "http://www.ivoa.net/xml/VOResource/v1.0"
+TR = "http://www.ivoa.net/xml/TAPRegExt/v1.0"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+for _p, _u in (("vosi", VOSIC), ("vs", VS), ("tr", TR), ("xsi", XSI), ("vr", VR)):
+    ET.register_namespace(_p, _u)
+
+ADQL_FUNCTIONS = ("ABS", "CEILING", "DEGREES", "EXP", "FLOOR", "LOG", "LOG10", "MOD", "PI", "POWER", "RADIANS",
+                  "RAND", "ROUND", "SQRT", "TRUNCATE", "SIN", "COS", "TAN", "COT", "ASIN", "ACOS", "ATAN", "ATAN2",
+                  "SIGN", "LOWER", "UPPER", "COALESCE", "CAST")
+GEOMETRY = ("POINT", "CIRCLE", "BOX", "POLYGON", "CONTAINS", "INTERSECTS", "DISTANCE", "AREA", "COORD1", "COORD2",
+            "COORDSYS")
+OUTPUT_FORMATS = (  # (format name, ivo-id, aliases)
+    ("votable", "ivo://ivoa.net/std/TAPRegExt#output-votable-td", ("votable", "votable/td")),
+    ("votable-b2", "ivo://ivoa.net/std/TAPRegExt#output-votable-binary2", ("votable/b2", "binary2")),
+    ("fits", None, ("fits",)),
+    ("csv", None, ("csv",)),
+    ("tsv", None, ("tsv",)),
+)
+
+
+def _xml(root: ET.Element) -> bytes:
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+
+
+def _interface(parent, url: str, use: str = "full", role: str | None = None):
+    attrs = {f"{{{XSI}}}type": "vs:ParamHTTP"}
+    if role:
+        attrs.update(role=role, version="1.1")
+    iface = ET.SubElement(parent, "interface", attrs)
+    ET.SubElement(iface, "accessURL", use=use).text = url
+    return iface
+
+
+def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: int, execution_s: int,
+                 upload_bytes: int) -> bytes:
+    """The TAP service's VOSI capabilities with TAPRegExt (``base`` ends with ``tap/``)."""
+    root = ET.Element(f"{{{VOSIC}}}capabilities")
+    for k in ("capabilities", "availability", "tables"):
+        cap = ET.SubElement(root, "capability", standardID=f"ivo://ivoa.net/std/VOSI#{k}")
+        _interface(cap, base + k)
+    ex = ET.SubElement(root, "capability", standardID="ivo://ivoa.net/std/DALI#examples")
+    _interface(ex, base + "examples")
+    tap = ET.SubElement(root, "capability", {"standardID": "ivo://ivoa.net/std/TAP",
+                                             f"{{{XSI}}}type": "tr:TableAccess"})
+    _interface(tap, base[:-1], use="base", role="std")
+    ET.SubElement(tap, "dataModel", {"ivo-id": "ivo://ivoa.net/std/ObsCore#core-1.1"}).text = "ObsCore-1.1"
+    lang = ET.SubElement(tap, "language")
+    ET.SubElement(lang, "name").text = "ADQL"
+    ET.SubElement(lang, "version", {"ivo-id": "ivo://ivoa.net/std/ADQL#v2.0"}).text = "2.0"
+    ET.SubElement(lang, "version", {"ivo-id": "ivo://ivoa.net/std/ADQL#v2.1"}).text = "2.1"
+    ET.SubElement(lang, "description").text = (
+        "ADQL 2.1 on sqlglot and DuckDB: expressions, aggregates, GROUP BY/HAVING, DISTINCT, TOP, OFFSET, joins, "
+        "subqueries, CASE, the math and string functions, and the geometry listed here (ICRS degrees)")
+    geo = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo")
+    for g in GEOMETRY:
+        ET.SubElement(ET.SubElement(geo, "feature"), "form").text = g
+    string = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-string")
+    for g in ("LOWER", "ILIKE"):
+        ET.SubElement(ET.SubElement(string, "feature"), "form").text = g
+    other = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-sets")
+    for g in ("UNION", "EXCEPT", "INTERSECT"):
+        ET.SubElement(ET.SubElement(other, "feature"), "form").text = g
+    offs = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-offset")
+    ET.SubElement(ET.SubElement(offs, "feature"), "form").text = "OFFSET"
+    for fmt, ivo_id, aliases in OUTPUT_FORMATS:
+        of = ET.SubElement(tap, "outputFormat", {"ivo-id": ivo_id} if ivo_id else {})
+        ET.SubElement(of, "mime").text = CONTENT_TYPES[fmt].split("; charset")[0]
+        for a in aliases:
+            ET.SubElement(of, "alias").text = a
+    ET.SubElement(tap, "uploadMethod", {"ivo-id": "ivo://ivoa.net/std/TAPRegExt#upload-inline"})
+    rp = ET.SubElement(tap, "retentionPeriod")
+    ET.SubElement(rp, "default").text = str(retention_s)
+    ET.SubElement(rp, "hard").text = str(retention_s)
+    ed = ET.SubElement(tap, "executionDuration")
+    ET.SubElement(ed, "default").text = str(execution_s)
+    ET.SubElement(ed, "hard").text = str(execution_s)
+    ol = ET.SubElement(tap, "outputLimit")
+    ET.SubElement(ol, "default", unit="row").text = str(default_rows)
+    ET.SubElement(ol, "hard", unit="row").text = str(max_rows)
+    ul = ET.SubElement(tap, "uploadLimit")
+    ET.SubElement(ul, "default", unit="byte").text = str(upload_bytes)
+    ET.SubElement(ul, "hard", unit="byte").text = str(upload_bytes)
+    return _xml(root)
+
+
+def availability(ok: bool, note: str) -> bytes:
+    # The "vosi" prefix is registered for VOSICapabilities; this document declares its own.
+    root = ET.Element("vosi:availability", {"xmlns:vosi": VOSIA})
+    ET.SubElement(root, "vosi:available").text = "true" if ok else "false"
+    ET.SubElement(root, "vosi:note").text = note
+    return _xml(root)
+
+
+def _table_element(parent, t: TableDesc, detail: bool = True):
+    el = ET.SubElement(parent, "table", type="table")
+    ET.SubElement(el, "name").text = t.name
+    if t.description:
+        ET.SubElement(el, "description").text = t.description
+    if t.utype:
+        ET.SubElement(el, "utype").text = t.utype
+    if not detail:
+        return el
+    for c in t.columns:
+        col = ET.SubElement(el, "column")
+        ET.SubElement(col, "name").text = c.adql_name
+        if c.description:
+            ET.SubElement(col, "description").text = c.description
+        if c.unit:
+            ET.SubElement(col, "unit").text = c.unit
+        if c.ucd:
+            ET.SubElement(col, "ucd").text = c.ucd
+        if c.utype:
+            ET.SubElement(col, "utype").text = c.utype
+        attrs = {"xsi:type": "vs:VOTableType"}
+        if c.arraysize:
+            attrs["arraysize"] = c.arraysize
+        if c.xtype:
+            attrs["extendedType"] = c.xtype
+        ET.SubElement(col, "dataType", attrs).text = c.datatype
+        if c.indexed:
+            ET.SubElement(col, "flag").text = "indexed"
+        if c.principal:
+            ET.SubElement(col, "flag").text = "primary"
+        if c.std:
+            ET.SubElement(col, "flag").text = "std"
+    return el
+
+
+def tableset(tables: TableSet, detail: bool = True) -> bytes:
+    """The VOSI tableset: every schema, table and (with ``detail``) column."""
+    root = ET.Element("vosi:tableset", {"xmlns:vosi": VOSIT, "xmlns:vs": VS, "xmlns:xsi": XSI})
+    for schema, description in tables.schemas():
+        s = ET.SubElement(root, "schema")
+        ET.SubElement(s, "name").text = schema
+        ET.SubElement(s, "description").text = description
+        for t in tables.tables.values():
+            if t.schema == schema:
+                _table_element(s, t, detail)
+    return _xml(root)
+
+
+def table_document(t: TableDesc) -> bytes:
+    """The VOSI ``/tables/{name}`` answer: one ``vosi:table`` element."""
+    root = ET.Element("vosi:table", {"xmlns:vosi": VOSIT, "xmlns:vs": VS, "xmlns:xsi": XSI, "type": "table"})
+    tmp = ET.Element("x")
+    el = _table_element(tmp, t)
+    for child in el:
+        root.append(child)
+    return _xml(root)
+
+
+def examples_page(base: str, tables: TableSet) -> bytes:
+    """DALI examples (XHTML with RDFa): a cone, a count by HEALPix-like cell, a join and an upload crossmatch."""
+    cat = next((t for t in tables.tables.values() if t.kind == "catalog" and t.ra_column), None)
+    name, ra, dec = (cat.name, cat.ra_column, cat.dec_column) if cat else ("ivoa.obscore", "s_ra", "s_dec")
+    ex = [
+        ("cone", "Cone search", f"SELECT TOP 100 * FROM {name} WHERE 1 = CONTAINS(POINT('ICRS', {ra}, {dec}), "
+                                f"CIRCLE('ICRS', 10.0, 0.0, 0.5))"),
+        ("count-by-cell", "Count by 1-degree sky cell",
+         f"SELECT FLOOR({ra}) AS ra_cell, FLOOR({dec}) AS dec_cell, COUNT(*) AS n FROM {name} "
+         "GROUP BY FLOOR(" + ra + "), FLOOR(" + dec + ") ORDER BY n DESC"),
+        ("join", "Images covering catalogue sources",
+         f"SELECT TOP 100 o.obs_id, c.{ra}, c.{dec} FROM ivoa.obscore AS o JOIN {name} AS c "
+         f"ON 1 = CONTAINS(POINT('ICRS', c.{ra}, c.{dec}), CIRCLE('ICRS', o.s_ra, o.s_dec, 0.1))"),
+        ("upload-crossmatch", "Crossmatch an uploaded list (TAP_UPLOAD.mine with ra, dec) within 2 arcsec",
+         f"SELECT u.*, c.* FROM TAP_UPLOAD.mine AS u JOIN {name} AS c ON "
+         f"DISTANCE(POINT('ICRS', u.ra, u.dec), POINT('ICRS', c.{ra}, c.{dec})) < 2.0 / 3600"),
+    ]
+    html = ET.Element("html", xmlns="http://www.w3.org/1999/xhtml")
+    head = ET.SubElement(html, "head")
+    ET.SubElement(head, "title").text = "TAP examples"
+    body = ET.SubElement(html, "body", vocab="ivo://ivoa.net/std/DALI-examples")
+    ET.SubElement(body, "h1").text = "Examples of this TAP service"
+    for ident, title, query in ex:
+        div = ET.SubElement(body, "div", {"id": ident, "resource": f"#{ident}", "typeof": "example"})
+        ET.SubElement(div, "h2", property="name").text = title
+        ET.SubElement(div, "pre", {"class": "dali-example-query", "property": "query"}).text = query
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(html, encoding="utf-8", method="xml")

@@ -1,0 +1,237 @@
+"""Output writers: result tables as VOTable (TABLEDATA, BINARY2), FITS, CSV, TSV, JSON and IPAC, and error documents.
+
+Pure (bytes out, no Tornado). Every VOTable is written by astropy's VOTable writer; this module only
+fixes what the generic writer gets wrong for services: text columns declared ``char`` (ASCII) or
+``unicodeChar`` (anything else) with ``arraysize="*"``, booleans as ``boolean`` (``bit`` cannot be
+null), masked values of every type as nulls (issue 17 item 1), empty tables, and the
+``QUERY_STATUS`` INFO (``OK`` / ``OVERFLOW``; ``ERROR`` in :func:`error_votable`) in the results
+RESOURCE. Imports numpy and astropy.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+
+__all__ = ["CONTENT_TYPES", "RESPONSE_FORMATS", "FORMAT_NAMES", "render_table", "error_votable", "prepare_table"]
+
+CONTENT_TYPES = {
+    "votable": "application/x-votable+xml",
+    "votable-b2": "application/x-votable+xml;serialization=BINARY2",
+    "fits": "application/fits",
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+    "json": "application/json",
+    "ipac": "text/plain; charset=utf-8",
+}
+
+#: RESPONSEFORMAT values (lower case, spaces removed) -> our format name.
+RESPONSE_FORMATS = {
+    "votable": "votable", "application/x-votable+xml": "votable", "text/xml": "votable",
+    "votable/td": "votable", "application/x-votable+xml;serialization=tabledata": "votable",
+    "votable/b2": "votable-b2", "binary2": "votable-b2", "votableb2": "votable-b2",
+    "application/x-votable+xml;serialization=binary2": "votable-b2",
+    "fits": "fits", "application/fits": "fits", "image/fits": "fits",
+    "csv": "csv", "text/csv": "csv", "text/csv;header=present": "csv",
+    "tsv": "tsv", "text/tab-separated-values": "tsv",
+    "json": "json", "application/json": "json",
+    "ipac": "ipac", "text/plain;format=ipac": "ipac", "application/x-ipac": "ipac",
+}
+#: The formats a service may offer, by name (SIA offers votable/csv/json/ipac; TAP all but ipac/json).
+FORMAT_NAMES = tuple(CONTENT_TYPES)
+
+
+def _is_ascii(values) -> bool:
+    try:
+        for v in values:
+            str(v).encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def prepare_table(table):
+    """A copy of ``table`` whose columns every writer can take: text as ``str`` (ASCII-only text as
+    bytes, so that VOTable calls it ``char``), object columns resolved, masks kept."""
+    from astropy.table import MaskedColumn, Table
+
+    out = Table(meta=dict(table.meta))
+    for name in table.colnames:
+        col = table[name]
+        mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else np.zeros(len(col), bool)
+        data = np.asarray(col.data if not hasattr(col, "mask") else np.ma.getdata(col))
+        if data.dtype.kind == "O":
+            texts = ["" if (m or v is None) else (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
+                     for v, m in zip(data, mask)]
+            mask = mask | np.array([v is None for v in data], dtype=bool)
+            data = np.array(texts, dtype=str) if texts else np.array([], dtype="U1")
+        if data.dtype.kind == "U":
+            if data.size == 0:
+                data = np.array([], dtype="S1")
+            elif _is_ascii(data):
+                data = np.char.encode(data, "ascii")
+        if data.dtype.kind in "SU" and data.dtype.itemsize == 0:
+            data = data.astype(data.dtype.kind + "1")
+        new = MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
+                           meta=dict(col.meta))
+        out.add_column(new)
+    return out
+
+
+def _votable(table, status: str, infos, serialization: str) -> bytes:
+    from astropy.io.votable import from_table
+    from astropy.io.votable.tree import Info
+
+    table = prepare_table(table)
+    vot = from_table(table)
+    resource = vot.resources[0]
+    resource.type = "results"
+    resource.infos.append(Info(name="QUERY_STATUS", value=status))
+    for name, value, text in infos:
+        info = Info(name=name, value=value)
+        if text:
+            info.content = text
+        resource.infos.append(info)
+    vtab = resource.tables[0]
+    for f in vtab.fields:
+        col = table.columns[f.name]
+        if col.meta.get("ucd"):
+            f.ucd = col.meta["ucd"]
+        if col.meta.get("utype"):
+            f.utype = col.meta["utype"]
+        if col.meta.get("xtype"):
+            f.xtype = col.meta["xtype"]
+        if f.datatype in ("char", "unicodeChar"):
+            f.arraysize = "*"  # arraysize="1" is deprecated (VOTable 1.3 erratum 3), and text varies
+        if f.datatype == "bit":
+            f.datatype = "boolean"  # bit cannot be null; boolean can
+    buf = io.BytesIO()
+    vot.to_xml(buf, tabledata_format=serialization)
+    return buf.getvalue()
+
+
+def _fits(table, status: str) -> bytes:
+    from astropy.io import fits
+
+    t = prepare_table(table)
+    for name in t.colnames:
+        if t[name].dtype.kind == "U":  # FITS text is bytes: UTF-8, the VOTable's unicodeChar
+            t[name] = np.char.encode(np.asarray(t[name].filled("")), "utf-8")
+    t.meta = {"QSTATUS": status}  # QUERY_STATUS, in 8 characters
+    hdu = fits.table_to_hdu(t)
+    buf = io.BytesIO()
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buf)
+    return buf.getvalue()
+
+
+def _delimited(table, sep: str, status: str) -> bytes:
+    import csv
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=sep, lineterminator="\n") if sep == "," else None
+    cols = table.colnames
+    rows = []
+    for c in cols:
+        col = table[c]
+        mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else np.zeros(len(col), bool)
+        data = np.ma.getdata(col) if hasattr(col, "mask") else np.asarray(col)
+        vals = []
+        for v, m in zip(data, mask):
+            if m or v is None:
+                vals.append("")
+            elif isinstance(v, bytes):
+                vals.append(v.decode("utf-8", "replace"))
+            elif isinstance(v, (float, np.floating)):
+                vals.append(repr(float(v)) if math.isfinite(v) else ("NaN" if v != v else ("+Inf" if v > 0 else "-Inf")))
+            elif isinstance(v, (bool, np.bool_)):
+                vals.append("true" if v else "false")
+            else:
+                vals.append(str(v))
+        rows.append(vals)
+    body = list(zip(*rows)) if rows else []
+    if sep == ",":
+        writer.writerow(cols)
+        writer.writerows(body)
+    else:  # TSV: tabs and newlines in values become spaces (the format has no quoting)
+        clean = lambda s: s.replace("\t", " ").replace("\n", " ").replace("\r", " ")  # noqa: E731
+        buf.write("\t".join(map(clean, cols)) + "\n")
+        for r in body:
+            buf.write("\t".join(map(clean, r)) + "\n")
+    text = buf.getvalue()
+    return (f"# QUERY_STATUS={status}\n" + text).encode() if status != "OK" else text.encode()
+
+
+def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[str, str, str]] = ()) -> bytes:
+    """The table as ``fmt`` (a :data:`CONTENT_TYPES` key); overflow flagged as the format allows.
+
+    ``infos`` are extra ``(name, value, text)`` INFO elements of a VOTable answer.
+
+    Examples
+    --------
+    >>> from astropy.table import Table, MaskedColumn
+    >>> t = Table({"n": MaskedColumn([1, 2], mask=[False, True])})
+    >>> b"<TD/>" in render_table(t, "votable")
+    True
+    """
+    status = "OVERFLOW" if overflow else "OK"
+    if fmt == "votable":
+        return _votable(table, status, infos, "tabledata")
+    if fmt == "votable-b2":
+        return _votable(table, status, infos, "binary2")
+    if fmt == "fits":
+        return _fits(table, status)
+    if fmt in ("csv", "tsv"):
+        return _delimited(table, "," if fmt == "csv" else "\t", status)
+    if fmt == "json":
+        cols = table.colnames
+        rows = []
+        for row in table:
+            out = []
+            for c in cols:
+                v = row[c]
+                if np.ma.is_masked(v):
+                    out.append(None)
+                elif isinstance(v, (np.floating, float)):
+                    out.append(float(v) if math.isfinite(float(v)) else None)
+                elif isinstance(v, (np.bool_, bool)):
+                    out.append(bool(v))
+                elif isinstance(v, (np.integer, int)):
+                    out.append(int(v))
+                elif isinstance(v, bytes):
+                    out.append(v.decode("utf-8", "replace"))
+                else:
+                    out.append(str(v))
+            rows.append(out)
+        meta = [{"name": c, "unit": str(table[c].unit) if table[c].unit else None, "ucd": table[c].meta.get("ucd")}
+                for c in cols]
+        return json.dumps({"query_status": status, "columns": meta, "data": rows}).encode()
+    if fmt == "ipac":
+        buf = io.StringIO()
+        t = table.copy(copy_data=True)
+        t.meta["comments"] = [f"QUERY_STATUS={status}"]
+        t.write(buf, format="ascii.ipac")
+        return buf.getvalue().encode()
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def error_votable(message: str, *, status: str = "ERROR", legacy_scs: bool = False) -> bytes:
+    """A VOTable error document: ``QUERY_STATUS=ERROR`` with ``message`` (``UsageFault: ...``).
+
+    Written by astropy's VOTable writer (an empty results RESOURCE with its INFOs).
+    """
+    from astropy.io.votable.tree import Info, Resource, VOTableFile
+
+    vot = VOTableFile(version="1.4")
+    resource = Resource(type="results")
+    info = Info(name="QUERY_STATUS", value=status)
+    info.content = message
+    resource.infos.append(info)
+    if legacy_scs:  # SCS 1.03: an INFO (or PARAM) named Error
+        resource.infos.append(Info(name="Error", value=message))
+    vot.resources.append(resource)
+    buf = io.BytesIO()
+    vot.to_xml(buf)
+    return buf.getvalue()

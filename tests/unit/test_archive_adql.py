@@ -1,0 +1,214 @@
+"""The archive's ADQL translation (``astrohub_archive.adql``), its engine on in-memory tables, and the R-tree plan. Pure.
+
+Queries run on DuckDB over TAP_SCHEMA and uploaded (Arrow) tables only, so no server and no files
+are needed; geometry answers are checked against astropy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from astrohub_archive.adql import translate
+from astrohub_archive.engine import run_plan, table_to_arrow
+from astrohub_archive.faults import LimitFault, UsageFault
+from astrohub_archive.tapschema import table_set
+from astrohub_archive.uploads import parse_upload_param, read_uploads
+from platform_lib.imageindex import Circle, ImageQuery, Polygon, Viewer
+from platform_lib.imageindex.index import create_schema
+from platform_lib.imageindex.query import plan_sql
+
+TABLES = table_set(None, None)
+
+
+def _upload(table):
+    """An astropy table as an upload named ``mine``: ``(descs, data)`` as the TAP handler passes them."""
+    import io
+
+    buf = io.BytesIO()
+    table.write(buf, format="votable")
+    return read_uploads({"mine": buf.getvalue()})
+
+
+def _run(adql, uploads=({}, {}), maxrec=100_000):
+    descs, data = uploads
+    plan = translate(adql, TABLES, descs)
+    return run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=maxrec, uploads=data)
+
+
+def _stars(n=300, seed=1):
+    from astropy.table import Table
+
+    rng = np.random.default_rng(seed)
+    return Table({"id": np.arange(n), "ra": rng.uniform(0, 360, n), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+                  "mag": rng.uniform(10, 20, n)})
+
+
+def test_obscore_regions_are_pushed_to_the_image_index():
+    plan = translate("SELECT TOP 5 obs_id, s_ra AS ra FROM ivoa.obscore AS o WHERE 1 = CONTAINS(POINT('ICRS', s_ra, "
+                     "s_dec), CIRCLE('ICRS', 10, 20, 0.5)) AND INTERSECTS(s_region, POLYGON('ICRS', 1, 1, 2, 1, 2, 2)) = 1",
+                     TABLES)
+    (src,) = plan.sources.values()
+    assert src.obscore_centres == [Circle(10.0, 20.0, 0.5)] and isinstance(src.obscore_regions[0], Polygon)
+    assert plan.top == 5 and list(plan.columns) == ["obs_id", "ra"]
+    assert "ADQL_DIST" in plan.sql and "ivoa" not in plan.sql  # internal relation names only
+
+
+def test_tap_schema_describes_itself_with_delimited_size_and_int_types():
+    t, overflow = _run("SELECT column_name, datatype FROM TAP_SCHEMA.columns WHERE table_name = 'TAP_SCHEMA.columns'")
+    types = dict(zip(t["column_name"], t["datatype"]))
+    assert types['"size"'] == "int" and types["column_index"] == "int" and types["datatype"] == "char"
+    count, _ = _run("SELECT COUNT(*) AS n FROM TAP_SCHEMA.columns")
+    assert count["n"][0] == len(TABLES.tap_schema_rows()["columns"]) and not overflow
+
+
+def test_aggregates_groups_distinct_offset_case_subqueries_and_unions():
+    up = _upload(_stars())
+    t, _ = _run("SELECT COUNT(*) AS n, AVG(mag) AS m FROM TAP_UPLOAD.mine WHERE dec > 0", up)
+    stars = _stars()
+    assert t["n"][0] == (stars["dec"] > 0).sum() and t["m"][0] == pytest.approx(stars["mag"][stars["dec"] > 0].mean())
+    g, _ = _run("SELECT FLOOR(ra / 90) AS q, COUNT(*) AS n FROM TAP_UPLOAD.mine GROUP BY FLOOR(ra / 90) "
+                "HAVING COUNT(*) > 0 ORDER BY q", up)
+    assert list(g["q"]) == [0, 1, 2, 3] and g["n"].sum() == 300
+    d, _ = _run("SELECT DISTINCT CASE WHEN mag < 15 THEN 'bright' ELSE 'faint' END AS k FROM TAP_UPLOAD.mine "
+                "ORDER BY k", up)
+    assert list(d["k"]) == ["bright", "faint"]
+    o, _ = _run("SELECT id FROM TAP_UPLOAD.mine ORDER BY id OFFSET 295", up)
+    assert list(o["id"]) == [295, 296, 297, 298, 299]
+    s, _ = _run("SELECT TOP 3 id FROM TAP_UPLOAD.mine WHERE id IN (SELECT id FROM TAP_UPLOAD.mine WHERE mag > 19) "
+                "AND EXISTS (SELECT 1 FROM TAP_SCHEMA.schemas) ORDER BY id", up)
+    assert list(s["id"]) == sorted(stars["id"][stars["mag"] > 19])[:3]
+    u, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE id < 2 UNION SELECT id FROM TAP_UPLOAD.mine WHERE id = 7 "
+                "ORDER BY id", up)
+    assert list(u["id"]) == [0, 1, 7]
+    f, _ = _run("SELECT ROUND(mag, 1) AS r, TRUNCATE(mag, 1) AS tr, POWER(2, 3) AS p, LOG10(100) AS l, LOG(EXP(1)) AS e, "
+                "MOD(7, 3) AS mo, UPPER('a') AS up, LOWER('B') AS lo FROM TAP_UPLOAD.mine WHERE id = 0", up)
+    assert (f["p"][0], f["l"][0], f["e"][0], f["mo"][0], f["up"][0], f["lo"][0]) == (8, 2, pytest.approx(1), 1, "A", "b")
+
+
+@settings(max_examples=15, deadline=None)
+@given(ra=st.floats(0, 360), dec=st.floats(-89, 89), r=st.floats(0.5, 60))
+def test_distance_and_contains_match_astropy(ra, dec, r):
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    stars = _stars(200, seed=int(ra * 1000) % 97)
+    up = _upload(stars)
+    t, _ = _run(f"SELECT id, DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', {ra}, {dec})) AS d FROM TAP_UPLOAD.mine "
+                f"WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', {ra}, {dec}, {r})) ORDER BY id", up)
+    sep = SkyCoord(stars["ra"], stars["dec"], unit="deg").separation(SkyCoord(ra * u.deg, dec * u.deg)).deg
+    inside = stars["id"][sep <= r]
+    borderline = np.abs(sep - r) < 1e-9
+    assert set(t["id"]) ^ set(inside) <= set(stars["id"][borderline])
+    np.testing.assert_allclose(t["d"], sep[np.asarray(t["id"])], atol=1e-9)
+
+
+def test_polygon_box_and_positional_join():
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    stars = _stars(2000, seed=5)
+    up = _upload(stars)
+    t, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), POLYGON(10, -10, 50, -10, 50, 10, "
+                "10, 10))", up)
+    brute = stars["id"][(stars["ra"] > 10) & (stars["ra"] < 50) & (np.abs(stars["dec"]) < 9.5)]
+    assert set(brute) <= set(t["id"])  # edges are great circles: a little more than the RA/Dec box near |dec|=10
+    b, _ = _run("SELECT COUNT(*) AS n FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), BOX(359, 0, 4, 4))", up)
+    ra_off = (stars["ra"] - 359 + 180) % 360 - 180
+    assert b["n"][0] == ((np.abs(ra_off) <= 2) & (np.abs(stars["dec"]) <= 2)).sum()
+    j, _ = _run("SELECT a.id AS a_id, b.id AS b_id FROM TAP_UPLOAD.mine AS a JOIN TAP_UPLOAD.mine AS b "
+                "ON DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < 2 WHERE a.id < b.id", up)
+    c = SkyCoord(stars["ra"], stars["dec"], unit="deg")
+    i1, i2, _, _ = c.search_around_sky(c, 2 * u.deg)
+    pairs = {(x, y) for x, y in zip(i1.tolist(), i2.tolist()) if x < y}
+    assert {(int(x), int(y)) for x, y in zip(j["a_id"], j["b_id"])} == pairs
+    assert "BETWEEN" in translate("SELECT a.id FROM TAP_UPLOAD.mine AS a JOIN TAP_UPLOAD.mine AS b ON "
+                                  "DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < 2", TABLES, up[0]).sql
+
+
+def test_masked_values_and_maxrec_overflow():
+    from astropy.table import MaskedColumn, Table
+
+    t = Table({"i": MaskedColumn([1, 2, 3], mask=[False, True, False]),
+               "s": MaskedColumn(["a", "b", "c"], mask=[True, False, False]),
+               "f": MaskedColumn([1.5, 2.5, 3.5], mask=[False, False, True])})
+    out, overflow = _run("SELECT i, s, f FROM TAP_UPLOAD.mine", _upload(t), maxrec=2)
+    assert overflow and len(out) == 2
+    assert out["i"].mask.tolist() == [False, True]  # (an empty string is no null in an uploaded VOTable)
+    full, overflow = _run("SELECT i, s, f FROM TAP_UPLOAD.mine", _upload(t), maxrec=3)
+    assert not overflow and full["f"].mask.tolist() == [False, False, True] and full["i"][2] == 3
+
+
+@pytest.mark.parametrize(
+    ("adql", "words"),
+    [
+        ("", "empty"),
+        ("DELETE FROM ivoa.obscore", "must be a SELECT"),
+        ("SELECT obs_id FROM ivoa.obscore; DROP TABLE obscore", "one SELECT statement"),
+        ("SELECT obs_id FROM\nivoa.obscore WHERE", "line 2, column"),
+        ("SELECT obs_id FROM secret.table", "unknown table 'secret.table'"),
+        ("SELECT obs_id FROM ivoa.obscor", "did you mean ivoa.obscore"),
+        ("SELECT obs_idd FROM ivoa.obscore", "did you mean obs_id"),
+        ("SELECT x.obs_id FROM ivoa.obscore o", "unknown column"),
+        ("SELECT read_csv('/etc/passwd') FROM ivoa.obscore", "READ_CSV"),
+        ("SELECT * FROM read_parquet('x')", "no table functions"),
+        ("SELECT getenv('HOME') FROM ivoa.obscore", "unknown function GETENV"),
+        ("WITH x AS (SELECT 1 AS a) SELECT a FROM x", "not part of ADQL"),
+        ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(1, 95, 1))", "[-90, 90]"),
+        ("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON(0, 0, 1, 1, 1, 0, 0, 1)) = 1",
+         "self-intersecting"),
+        ("SELECT obs_id FROM ivoa.obscore WHERE obs_id = 'a' OR INTERSECTS(s_region, CIRCLE(1, 2, 1)) = 1",
+         "expected a geometry"),
+        ("SELECT POINT(1, 2) FROM ivoa.obscore", "cannot be selected"),
+        ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), POLYGON(" + ", ".join(
+            f"{i * 0.001}, {(i % 2) * 0.001}" for i in range(600)) + "))", "at most 500"),
+        ("SELECT " + "(" * 100 + "1" + ")" * 100 + " FROM ivoa.obscore", "at most 60"),
+        ("SELECT obs_id FROM ivoa.obscore WHERE obs_id = '" + "x" * 30_000 + "'", "at most 20000"),
+    ],
+)
+def test_everything_else_is_refused_with_a_reason(adql, words):
+    with pytest.raises(UsageFault) as info:
+        translate(adql, TABLES)
+    assert words in str(info.value), str(info.value)
+
+
+def test_long_expressions_are_a_limit_fault_not_a_crash():
+    deep = "SELECT obs_id FROM ivoa.obscore WHERE " + " AND ".join(f"s_ra > {i}" for i in range(3000))
+    try:
+        plan = translate(deep, TABLES)
+    except LimitFault:
+        return
+    assert plan.sql.count(">") == 3000
+
+
+def test_upload_parameter():
+    assert parse_upload_param("a,param:x; b,param:y") == [("a", "x"), ("b", "y")]
+    for bad, words in (("a,http://x/t.vot", "by URL"), ("1a,param:x", "letters"), ("a,param:x;A,param:y", "same"),
+                       (";".join(f"t{i},param:p{i}" for i in range(9)), "at most")):
+        with pytest.raises(UsageFault, match=words):
+            parse_upload_param(bad)
+    with pytest.raises(UsageFault, match="not a readable VOTable"):
+        read_uploads({"t": b"<nonsense"})
+
+
+def test_several_regions_each_use_the_rtree():
+    """POS values are OR-ed in one WHERE; SQLite must still search the R-tree once per region."""
+    conn = sqlite3.connect(":memory:")
+    create_schema(conn)
+    for regions in ([Circle(10, 0, 0.1)], [Circle(10, 0, 0.1), Circle(200, -30, 0.1), Circle(0, 90, 1)]):
+        sql, params = plan_sql(ImageQuery(pos=regions), Viewer(admin=True), 60000.0)
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+        rtree_scans = [p for p in plan if p.startswith("SCAN r VIRTUAL TABLE INDEX 2:")]
+        assert len(rtree_scans) == len(regions), plan
+        assert not any(p.startswith("SCAN o") for p in plan), plan  # obscore only by rowid
+
+
+def test_table_to_arrow_keeps_masks():
+    from astropy.table import MaskedColumn, Table
+
+    arrow = table_to_arrow(Table({"x": MaskedColumn([1, 2], mask=[True, False])}))
+    assert arrow.column("x").null_count == 1
