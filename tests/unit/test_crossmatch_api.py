@@ -93,7 +93,7 @@ def test_missing_and_mistyped_columns_list_available_ones():
     with pytest.raises(CrossmatchInputError, match="not an angle"):
         crossmatch(left, Table({"ra": right["ra"] * u.m, "dec": right["dec"]}), 1 * u.arcsec)
     with pytest.raises(CrossmatchInputError, match="mode"):
-        crossmatch(left, right, 1 * u.arcsec, mode="best")
+        crossmatch(left, right, 1 * u.arcsec, mode="bestest")
     with pytest.raises(CrossmatchInputError, match="positive integer k"):
         crossmatch(left, right, 1 * u.arcsec, mode="k")
 
