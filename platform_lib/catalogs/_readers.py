@@ -127,9 +127,15 @@ def normalize_epoch(value, *, besselian_before: float = 1984.0) -> str:
 
 
 def _frame_name(value) -> str:
-    """``ICRS`` / ``J2000`` / ``B1950`` for a reference frame name (FITS ``RADESYS``, VOTable ``system``)."""
+    """``ICRS`` / ``J2000`` / ``B1950`` for a reference frame name (FITS ``RADESYS``, VOTable ``system``).
+
+    Galactic says nothing about equatorial columns (``""``); any other name is passed on as it is,
+    so that ingest can refuse a frame it cannot tell (``GAPPT``, ``FK4-NO-E``...) by name.
+    """
     text = str(value or "").strip().upper()
-    return {"ICRS": "ICRS", "FK5": "J2000", "FK4": "B1950", "EQ_FK5": "J2000", "EQ_FK4": "B1950"}.get(text, "")
+    known = {"ICRS": "ICRS", "FK5": "J2000", "FK4": "B1950", "EQ_FK5": "J2000", "EQ_FK4": "B1950",
+             "GALACTIC": "", "GALACTIC_II": "", "": ""}
+    return known.get(text, text)
 
 
 def _votable_frame(path: Path, equinox: str, epoch: str) -> tuple[str, str]:
