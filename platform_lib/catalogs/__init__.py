@@ -11,7 +11,10 @@ Public API (stable; other packages and services use exactly these names):
     ``.moc(name)`` (a mocpy MOC) and ``.covering(SkyCoord, radius) -> list of table names``.
 ``ingest(source, registry, name=None, replace=False, progress=False) -> CatalogInfo``
     FITS, VOTable, Parquet, CSV, ECSV, HDF5 or a CDS ReadMe (+ data files) into HATS Parquet,
-    with column metadata, a MOC and links, unattended.
+    with column metadata, a MOC, links and a margin cache (``margin_arcsec=``, default
+    :data:`DEFAULT_MARGIN_ARCSEC`), unattended.
+``add_margin_cache(collection, name, client, threshold_arcsec=5.0)``
+    Give a HATS catalogue on disk a margin cache, built on a Dask client's workers (hats-import).
 ``cone_search(name_or_path, SkyCoord, radius, columns=None) -> astropy Table``
 ``box_search(name_or_path, ra_range, dec_range, columns=None)``, ``polygon_search(name_or_path, vertices, ...)``
     Read only the HATS partitions the region touches; repeated queries hit an in-memory cache.
@@ -41,7 +44,8 @@ from platform_lib.catalogs._errors import (
     NoPositionWarning,
     UnsupportedSource,
 )
-from platform_lib.catalogs._ingest import ingest
+from platform_lib.catalogs._hats import add_margin_cache
+from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, ingest
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for
 
@@ -52,6 +56,8 @@ __all__ = [
     "ColumnInfo",
     "Link",
     "ingest",
+    "add_margin_cache",
+    "DEFAULT_MARGIN_ARCSEC",
     "cone_search",
     "box_search",
     "polygon_search",

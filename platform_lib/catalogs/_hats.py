@@ -125,11 +125,15 @@ def read_layout(path: str | Path) -> HatsLayout:
 
 
 def write_hats(df, path: Path, *, name: str, ra_column: str, dec_column: str, partition_rows: int,
-               progress=None) -> None:
+               progress=None, margin_arcsec: float | None = None) -> None:
     """Write ``df`` as a HATS catalogue at ``path`` (replacing nothing: ``path`` must not exist).
 
     ``progress``, a tqdm bar, gets one more step of ``total`` per partition once the partitioning is
-    known, and advances as each partition's Parquet file is written.
+    known, and advances as each partition's Parquet file is written. With ``margin_arcsec``, ``path``
+    becomes a HATS collection of the catalogue (``path/<name>``) and its margin cache of that width
+    (``path/<name>_<margin>arcs``, the collection's default margin), computed in this process, so the
+    catalogue can be the right side of a crossmatch on Dask; :func:`read_layout` and ``lsdb.open_catalog``
+    open either layout from ``path``.
     """
     import warnings
 
@@ -144,16 +148,17 @@ def write_hats(df, path: Path, *, name: str, ra_column: str, dec_column: str, pa
             dec_column=dec_column,
             catalog_name=name,
             partition_rows=partition_rows,
-            margin_threshold=None,
+            margin_threshold=margin_arcsec,
             should_generate_moc=False,
         )
+        collection = margin_arcsec is not None
         if progress is None:
-            catalog.write_catalog(path, progress_bar=False, as_collection=False)
+            catalog.write_catalog(path, progress_bar=False, as_collection=collection)
             return
         progress.total += len(catalog.get_healpix_pixels())
         progress.refresh()
         with _partition_progress(progress):
-            catalog.write_catalog(path, progress_bar=False, as_collection=False)
+            catalog.write_catalog(path, progress_bar=False, as_collection=collection)
 
 
 def _partition_progress(bar):

@@ -3,7 +3,8 @@
 Steps per table: read (``_readers``), derive decimal RA/Dec from sexagesimal CDS columns, describe the
 columns (units, UCDs given or inferred, primary keys), guess the position columns, write the rows as
 HATS Parquet (``lsdb.from_dataframe``) into a temporary folder that is renamed into place only when
-complete, compute the MOC, then register everything in one SQLite transaction. A table without
+complete (with a margin cache beside it, so any ingested table can be the right side of a Dask
+crossmatch), compute the MOC, then register everything in one SQLite transaction. A table without
 position columns is stored as plain Parquet, without a MOC, with a :class:`NoPositionWarning`.
 Each catalogue's folder under ``registry.data_root`` is :func:`slug` of its name, a one-to-one
 encoding, and ingest refuses a folder that holds another registered catalogue's data.
@@ -27,7 +28,10 @@ from platform_lib.catalogs._errors import CatalogError, DuplicateCatalog, NoPosi
 from platform_lib.catalogs._readers import Source, SourceTable, read_source
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 
-__all__ = ["ingest", "slug"]
+__all__ = ["ingest", "slug", "DEFAULT_MARGIN_ARCSEC"]
+
+#: The margin cache ingest writes by default (arcsec): wide enough for the usual crossmatch radii.
+DEFAULT_MARGIN_ARCSEC = 10.0
 
 
 _MAX_SLUG = 200
@@ -64,7 +68,8 @@ def slug(name: str) -> str:
 
 
 def ingest(source: str | Path, registry: Registry, *, name: str | None = None, replace: bool = False,
-           partition_rows: int = 100_000, moc_order: int | None = None, progress: bool = False) -> CatalogInfo:
+           partition_rows: int = 100_000, moc_order: int | None = None, progress: bool = False,
+           margin_arcsec: float | None = DEFAULT_MARGIN_ARCSEC) -> CatalogInfo:
     """Ingest a catalogue file into HATS Parquet and register it, with no human intervention.
 
     Parameters
@@ -84,6 +89,10 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
         The MOC's HEALPix order (default: 10 below 200,000 rows, else 8).
     progress
         Show a tqdm progress bar.
+    margin_arcsec
+        The width of the margin cache written beside each table (the rows just outside each partition),
+        so the table can be the right side of a crossmatch on Dask or in a job with a radius (plus the
+        proper motion between the epochs) up to this; ``None`` writes none.
 
     Returns
     -------
@@ -118,7 +127,8 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
     try:
         prepared = []
         for st in src.tables:
-            prepared.append(_ingest_table(st, src, tmp_dir, final_dir, partition_rows, moc_order, steps))
+            prepared.append(_ingest_table(st, src, tmp_dir, final_dir, partition_rows, moc_order, steps,
+                                          margin_arcsec))
         old_dir = None
         if final_dir.exists():
             old_dir = final_dir.with_name(f".old-{final_dir.name}-{uuid.uuid4().hex[:8]}")
@@ -199,7 +209,8 @@ def _check_table_names(src: Source) -> None:
 
 
 def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, partition_rows: int,
-                  moc_order: int | None, steps) -> tuple[TableInfo, np.ndarray | None]:
+                  moc_order: int | None, steps, margin_arcsec: float | None = DEFAULT_MARGIN_ARCSEC,
+                  ) -> tuple[TableInfo, np.ndarray | None]:
     label = f"{src.name}/{st.name}"
     source_frame = _source_frame(st.equinox, label)
     table, frame = _with_decimal_positions(st, source_frame)
@@ -247,7 +258,7 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
         from platform_lib.catalogs._hats import write_hats
 
         write_hats(df, out, name=table_name, ra_column=ra, dec_column=dec, partition_rows=partition_rows,
-                   progress=steps)
+                   progress=steps, margin_arcsec=margin_arcsec)
     except Exception as exc:  # lsdb/hats raise many kinds
         raise CatalogError(f"{src.name}/{st.name}: writing HATS failed: {exc}", code="hats-write-failed",
                            value=st.name) from exc

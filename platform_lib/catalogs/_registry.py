@@ -158,12 +158,30 @@ class Registry:
         con = getattr(self._local, "con", None)
         if con is None:
             if self.readonly:
-                con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+                con = self._connect_readonly()
             else:
                 con = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
                 con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA foreign_keys=ON")
             self._local.con = con
+        return con
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """A read-only connection, also for a reader who cannot write beside the file.
+
+        The registry is in WAL mode, and SQLite opens a WAL database only where the reader can create
+        its ``-shm`` file: a user reading the platform's registry in the root-owned datasets folder
+        cannot. Such a reader opens it as immutable (no locking, no ``-shm``), which is safe because
+        ingest commits each catalogue in one transaction and renames its data into place.
+        """
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc):
+                raise
+            con.close()
+            con = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         return con
 
     def close(self) -> None:

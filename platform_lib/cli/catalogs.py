@@ -27,6 +27,9 @@ def register(subparsers) -> None:
     p.add_argument("--name", help="the catalogue name (default: the ReadMe designation or the file name)")
     p.add_argument("--replace", action="store_true", help="replace a registered catalogue of the same name")
     p.add_argument("--partition-rows", type=int, default=100_000, help="most rows per HATS partition")
+    p.add_argument("--margin-arcsec", type=float, default=None,
+                   help="width of the margin cache written beside each table (default 10; 0: none), the "
+                        "largest crossmatch radius on Dask with this table on the right")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (by default one on stderr advances per partition written)")
     p.set_defaults(func=_ingest)
@@ -56,10 +59,11 @@ def _ingest(args) -> int:
     from platform_lib.catalogs import ingest
 
     registry = _registry(args, readonly=False)
+    margin = {} if args.margin_arcsec is None else {"margin_arcsec": args.margin_arcsec or None}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         info = ingest(args.path, registry, name=args.name, replace=args.replace,
-                      partition_rows=args.partition_rows, progress=not args.no_progress)
+                      partition_rows=args.partition_rows, progress=not args.no_progress, **margin)
     for w in caught:
         if issubclass(w.category, UserWarning):
             print(f"astrohub: warning: {w.message}", file=sys.stderr)

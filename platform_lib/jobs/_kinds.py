@@ -180,7 +180,7 @@ def _crossmatch_to_hats(inputs: list[Any], radius: u.Quantity, options: dict[str
     are written partition by partition as they are matched (partitioned by the left row's position,
     the default of ``output_coords``), then given a 5 arcsec margin cache like the in-memory results."""
     from platform_lib import crossmatch as xm
-    from platform_lib.catalogs._hats import add_margin_cache
+    from platform_lib.catalogs import add_margin_cache
     from platform_lib.crossmatch._dask import dask_client
 
     ctx.hats_output.mkdir()

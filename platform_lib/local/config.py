@@ -40,6 +40,7 @@ __all__ = [
     "ArchiveConfig",
     "UsersConfig",
     "GroupConfig",
+    "SampleDataConfig",
     "load_config",
     "parse_override",
     "default_data_dir",
@@ -129,6 +130,16 @@ class UsersConfig(_Strict):
     )
 
 
+class SampleDataConfig(_Strict):
+    """Real public data loaded on first start, so a fresh platform is never empty (docs/sample-data.md)."""
+
+    enabled: bool = Field(
+        True,
+        description="Load the sample catalogues (Hipparcos, OpenNGC) and images into the datasets in the "
+        "background at start; what is already loaded is skipped.",
+    )
+
+
 class GroupConfig(_Strict):
     """A hub group created at start-up (a class or a team)."""
 
@@ -155,6 +166,7 @@ class LocalConfig(_Strict):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
     users: UsersConfig = Field(default_factory=UsersConfig)
+    sample_data: SampleDataConfig = Field(default_factory=SampleDataConfig)
     groups: dict[str, GroupConfig] = Field(default_factory=dict, description="Groups created at start-up, by name.")
     environment: dict[str, str] = Field(default_factory=dict, description="Extra environment for every user server.")
 

@@ -46,10 +46,21 @@ def banner(config: LocalConfig, state: PlatformState) -> str:
             f"  admin login:   {creds['admin_user']} / {creds['admin_password']}",
             f"  other users:   any allowed name / {creds['user_password']}  (shared class password)",
             f"  data:          {config.data_dir}",
+            f"  sample data:   {_sample_data_line(config, state)}",
             f"  stop:          Ctrl-C, or `astrohub down --data-dir {config.data_dir}`",
             "",
         ]
     )
+
+
+def _sample_data_line(config: LocalConfig, state: PlatformState) -> str:
+    from platform_lib.sampledata import is_loaded
+
+    if not config.sample_data.enabled:
+        return "off (sample_data.enabled = false)"
+    if is_loaded(state.layout.datasets):
+        return "loaded (Hipparcos I/311, OpenNGC, sample images; docs/sample-data.md)"
+    return f"loading in the background, ready in about a minute (log {state.layout.log('sampledata')})"
 
 
 def up(config: LocalConfig, *, echo: Echo = _echo) -> int:

@@ -28,6 +28,9 @@ __all__ = [
     "CLI_SCOPES",
     "SKIPPED_HUB_IMPORTS",
     "entry_point_command",
+    "archive_paths",
+    "sample_data_command",
+    "tutorials_environment",
 ]
 
 #: The service whose token ``astrohub`` (and the test fixture) uses to administer the hub.
@@ -79,6 +82,29 @@ class ComponentSpec:
     url: str = ""
 
 
+def archive_paths(config: LocalConfig, layout: DataLayout) -> tuple[Path, Path, Path]:
+    """The archive's ``(index, image tree, catalogue registry)``: the settings, else under ``<data>/datasets``."""
+    archive = config.archive
+    images = archive.data_root or layout.datasets / "images"
+    return (archive.index or layout.datasets / "images" / "index.sqlite", images,
+            archive.registry or layout.datasets / "catalogs" / "registry.sqlite")
+
+
+def sample_data_command(config: LocalConfig, layout: DataLayout, python: str) -> list[str] | None:
+    """The background command that loads the sample data (``platform_lib.sampledata``), or None when off."""
+    if not config.sample_data.enabled:
+        return None
+    index, images, registry = archive_paths(config, layout)
+    return [python, "-m", "platform_lib.sampledata", str(layout.datasets), "--registry", str(registry),
+            "--images", str(images), "--index", str(index)]
+
+
+def tutorials_environment() -> dict[str, str]:
+    """``ASTROHUB_TUTORIALS``: the checkout's ``examples/``, which every user server copies into its home."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    return {"ASTROHUB_TUTORIALS": str(examples)} if examples.is_dir() else {}
+
+
 def public_url(config: LocalConfig) -> str:
     """The URL users open (the proxy), with a trailing slash."""
     return f"http://{config.hub.ip}:{config.hub.port}/"
@@ -102,13 +128,9 @@ def hub_settings(
         {"name": CLI_SERVICE, "api_token": tokens["cli"], "scopes": list(CLI_SCOPES), "display": False}
     ]
     if archive_command:
-        archive = config.archive
-        archive_command = [
-            *archive_command,
-            "--index", str(archive.index or layout.datasets / "images" / "index.sqlite"),
-            "--data-root", str(archive.data_root or layout.datasets / "images"),
-            "--registry", str(archive.registry or layout.datasets / "catalogs" / "registry.sqlite"),
-        ]
+        index, images, registry = archive_paths(config, layout)
+        archive_command = [*archive_command, "--index", str(index), "--data-root", str(images),
+                           "--registry", str(registry)]
         services.append(
             {
                 "name": "archive",
@@ -154,7 +176,7 @@ def hub_settings(
         },
         "dask_gateway": gateway,
         "services": services,
-        "environment": dict(config.environment),
+        "environment": {**tutorials_environment(), **config.environment},
         "default_url": config.hub.default_url,
         "local": {
             "system_user_prefix": config.users.system_user_prefix,

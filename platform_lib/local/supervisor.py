@@ -31,6 +31,7 @@ from platform_lib.local.errors import ConfigError, StartupError
 from platform_lib.local.layout import DataLayout
 from platform_lib.local.plan import (
     ComponentSpec,
+    sample_data_command,
     hub_settings,
     plan_components,
     public_url,
@@ -173,6 +174,9 @@ class Supervisor:
         self._logs: list[IO[bytes]] = []
         self._stop = threading.Event()
         self.stop_reason = ""
+        #: The sample data's state for the banner; ``loader`` is its background process, if started.
+        self.sample_data = ""
+        self.loader: subprocess.Popen[bytes] | None = None
 
     # --- checks ----------------------------------------------------------------------------------
     def preflight(self) -> None:
@@ -234,6 +238,27 @@ class Supervisor:
             self._wait_ready(spec, deadline, headers.get(spec.name, {}))
             self.log(f"{spec.name} ready ({time.monotonic() - t0:.1f} s)")
         self._write_status(ready=True)
+        self._start_sample_data()
+
+    def _start_sample_data(self) -> None:
+        """Load the sample data in a background process (``sample_data.enabled``); a no-op once loaded."""
+        from platform_lib.sampledata import is_loaded
+
+        command = sample_data_command(self.config, self.layout, sys.executable)
+        if command is None:
+            self.sample_data = "off (sample_data.enabled = false)"
+            return
+        if is_loaded(self.layout.datasets):
+            self.sample_data = "loaded"
+            return
+        log = open(self.layout.log("sampledata"), "ab")
+        self._logs.append(log)
+        env = dict(os.environ)
+        env.setdefault("OMP_NUM_THREADS", "1")
+        self.loader = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.sample_data = f"loading in the background (log {self.layout.log('sampledata')})"
+        self.log(f"sample data: {self.sample_data}")
 
     def _env(self, spec: ComponentSpec) -> dict[str, str]:
         env = dict(os.environ)
@@ -333,6 +358,12 @@ class Supervisor:
     # --- stop ------------------------------------------------------------------------------------
     def stop(self) -> None:
         """Stop every component (gateway, hub, proxy, in that order), then every remaining descendant."""
+        if self.loader is not None and self.loader.poll() is None:
+            try:
+                os.killpg(self.loader.pid, signal.SIGTERM)
+                self.loader.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
         for spec in reversed(self.specs):
             proc = self.procs.get(spec.name)
             if proc is None or proc.poll() is not None:

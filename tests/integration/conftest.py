@@ -23,6 +23,8 @@ What a test gets (all synchronous; URLs end with ``/``)::
     platform.stop_server("ann")
     platform.execute("ann", "print(1 + 1)")          # runs in a kernel of ann's server -> "2\n"
                                                      # raises KernelError (ename, evalue, traceback)
+    platform.run_notebook("ann", "tutorials/x.ipynb")  # each code cell in turn, in a session of ann's
+                                                     # server -> [CellResult]; raises CellError
     platform.server_get("ann", "api/contents", token=platform.user_token("bob"))  # requests.Response
     platform.system_user("ann")                      # the system user name when isolated, else None
     poll(lambda: path.exists(), 30, "the file")      # fixture: wait for a condition with a deadline
@@ -216,7 +218,64 @@ class RunningPlatform:
             self.session.delete(f"{base}api/kernels/{kernel_id}", headers=headers, timeout=30)
 
 
-def _run_in_kernel(ws_url: str, headers: dict[str, str], code: str, timeout: float) -> str:
+    def run_notebook(self, user: str, path: str, *, cell_timeout: float = 180.0) -> list[CellResult]:
+        """Run the notebook at ``path`` (in ``user``'s home, read through their server) cell by cell.
+
+        A session of the user's own server starts the kernel (in the notebook's folder, as
+        JupyterLab does); each code cell runs in turn in that kernel over its websocket. Returns one
+        :class:`CellResult` per code cell; raises :class:`CellError` naming the notebook, the cell
+        number and its source at the first cell that raises.
+        """
+        token = self.user_token(user)
+        headers = {"Authorization": f"token {token}"}
+        base = self.server_url(user)
+        response = self.session.get(f"{base}api/contents/{path}", headers=headers, timeout=30)
+        response.raise_for_status()
+        cells = [c for c in response.json()["content"]["cells"] if c["cell_type"] == "code"]
+        response = self.session.post(f"{base}api/sessions", headers=headers, timeout=60, json={
+            "path": path, "name": path.rsplit("/", 1)[-1], "type": "notebook", "kernel": {"name": "python3"}})
+        response.raise_for_status()
+        session_id, kernel_id = response.json()["id"], response.json()["kernel"]["id"]
+        ws_url = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel_id}/channels"
+        results: list[CellResult] = []
+        try:
+            for number, cell in enumerate(cells, 1):
+                source = "".join(cell["source"])
+                outputs: list[str] = []
+                t0 = time.monotonic()
+                try:
+                    stdout = _run_in_kernel(ws_url, headers, source, cell_timeout, outputs=outputs)
+                except (KernelError, TimeoutError) as exc:
+                    raise CellError(path, number, source, exc) from exc
+                results.append(CellResult(number, source, stdout, outputs, time.monotonic() - t0))
+        finally:
+            self.session.delete(f"{base}api/sessions/{session_id}", headers=headers, timeout=30)
+        return results
+
+
+@dataclass
+class CellResult:
+    """One code cell's run: its number among the code cells, source, stdout, display MIME types, seconds."""
+
+    number: int
+    source: str
+    stdout: str
+    outputs: list[str]
+    seconds: float
+
+
+class CellError(AssertionError):
+    """A notebook cell failed: names the notebook, the cell and the error."""
+
+    def __init__(self, notebook: str, number: int, source: str, error: Exception) -> None:
+        detail = (f"{error.ename}: {error.evalue}\n" + _ANSI.sub("", "\n".join(error.traceback))
+                  if isinstance(error, KernelError) else str(error))
+        super().__init__(f"{notebook}, code cell {number} failed:\n{source}\n---\n{detail}")
+        self.notebook, self.number, self.error = notebook, number, error
+
+
+def _run_in_kernel(ws_url: str, headers: dict[str, str], code: str, timeout: float,
+                   outputs: list[str] | None = None) -> str:
     conn = websocket.create_connection(ws_url, header=[f"{k}: {v}" for k, v in headers.items()], timeout=timeout)
     try:
         msg_id = uuid.uuid4().hex
@@ -240,6 +299,8 @@ def _run_in_kernel(ws_url: str, headers: dict[str, str], code: str, timeout: flo
             kind, content = msg["msg_type"], msg["content"]
             if kind == "stream" and content.get("name") == "stdout":
                 stdout.append(content["text"])
+            elif kind in ("display_data", "execute_result") and outputs is not None:
+                outputs.extend(content.get("data", {}))
             elif kind == "error":
                 error = KernelError(content["ename"], content["evalue"], content.get("traceback", []))
             elif kind == "execute_reply":

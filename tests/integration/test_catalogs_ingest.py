@@ -470,7 +470,9 @@ def _bar_states(err: str, desc: str) -> list[tuple[int, int]]:
 
 
 def _partitions(hats_path: Path) -> int:
-    return len((hats_path / "partition_info.csv").read_text().strip().splitlines()) - 1
+    from platform_lib.catalogs._hats import read_layout
+
+    return len(read_layout(hats_path).pixels)  # hats_path is a collection: the catalogue and its margin
 
 
 def test_progress_bar_advances_per_partition_written(registry, tmp_path, capsys):
@@ -523,3 +525,27 @@ def test_links_by_cross_identifier_and_by_hand(registry, tmp_path):
     with pytest.raises(CatalogNotFound):
         registry.add_link(Link("phot/phot", "hip", "nowhere/t", "hip", "foreign-key"))
     assert len(registry.links()) == 2
+
+
+def test_ingest_writes_a_margin_cache_so_the_table_can_be_a_dask_right_side(registry, tmp_path):
+    """Issue 17 item 5: every ingested table gets a margin cache (the rows just outside each partition)."""
+    import lsdb
+
+    from platform_lib.catalogs._hats import read_layout
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    Table({"ra": rng.uniform(0, 360, n), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+           "id": np.arange(n)}).write(tmp_path / "m.fits")
+    ingest(tmp_path / "m.fits", registry, name="m", partition_rows=500, margin_arcsec=30.0)
+    info = registry.get("m")
+    layout = read_layout(info.hats_path)
+    assert len(layout.pixels) > 1 and layout.margin is not None and layout.margin.margin_arcsec == 30.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lsdb's own pandas deprecation chatter at open
+        catalog = lsdb.open_catalog(info.hats_path)
+    assert catalog.margin is not None and catalog.margin.hc_structure.catalog_info.margin_threshold == 30.0
+    hits = cone_search("m", SkyCoord(10, 10, unit="deg"), 10 * u.deg, registry=registry)
+    assert len(hits) == len(set(hits["id"]))  # the margin rows are not answered twice
+    ingest(tmp_path / "m.fits", registry, name="m-no-margin", margin_arcsec=None)
+    assert read_layout(registry.get("m-no-margin").hats_path).margin is None

@@ -209,3 +209,18 @@ def test_hub_runs_as_jupyterhub_without_the_slow_import(tmp_path):
     )
     assert result.returncode == 3, result.stderr
     assert result.stdout.strip() == "['jupyterhub', '-f', 'x'] None"
+
+
+def test_sample_data_command_follows_the_setting_and_the_archive_paths(tmp_path):
+    from platform_lib.local.config import load_config
+    from platform_lib.local.layout import DataLayout
+    from platform_lib.local.plan import sample_data_command
+
+    layout = DataLayout(tmp_path)
+    on = load_config(overrides=[f"data_dir={str(tmp_path)!r}", "archive.registry='/x/reg.sqlite'"], environ={})
+    command = sample_data_command(on, layout, "/py")
+    assert command[:4] == ["/py", "-m", "platform_lib.sampledata", str(layout.datasets)]
+    assert command[command.index("--registry") + 1] == "/x/reg.sqlite"
+    assert command[command.index("--images") + 1] == str(layout.datasets / "images")
+    off = load_config(overrides=["sample_data.enabled=false"], environ={})
+    assert sample_data_command(off, layout, "/py") is None

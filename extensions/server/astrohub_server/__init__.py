@@ -5,7 +5,8 @@ Owns the warm kernels (:mod:`astrohub_server.kernels`): when the server starts i
 kernels a notebook asks for adopt them instead of starting a new Python process (~1.5 s each
 here). When dask_labextension's own server extension is turned off, it also serves the Dask
 sidebar's routes and imports dask_labextension on their first request
-(:mod:`astrohub_server.dask_sidebar`), so the server is ready ~1 s sooner.
+(:mod:`astrohub_server.dask_sidebar`), so the server is ready ~1 s sooner. At start it copies the
+platform's tutorials into the user's home, keeping the user's edits (:mod:`astrohub_server.tutorials`).
 
 May import jupyter_server, jupyter_client, tornado and traitlets; never ``platform_lib`` or
 JupyterHub, so it runs in any user image. Enabled by ``astrohub_hub``'s local spawner
@@ -34,7 +35,9 @@ def _load_jupyter_server_extension(serverapp) -> None:
     import importlib.util
 
     from astrohub_server.kernels import WarmKernels
+    from astrohub_server.tutorials import Tutorials
 
+    Tutorials.instance(parent=serverapp).start(serverapp)
     WarmKernels.instance(parent=serverapp).start(serverapp)
     if serverapp.jpserver_extensions.get("dask_labextension") is False and importlib.util.find_spec("dask_labextension"):
         from astrohub_server import dask_sidebar

