@@ -213,3 +213,46 @@ def test_undistorted_image_keeps_four_corners():
                           "CRVAL1": 150.0, "CRVAL2": 2.0, "CRPIX1": 1024.5, "CRPIX2": 512.5,
                           "CD1_1": -0.2 / 3600, "CD1_2": 0.0, "CD2_1": 0.0, "CD2_2": 0.2 / 3600})
     assert len(footprint_from_wcs(header).ra) == 4
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def _sip_headers(draw):
+    """A TAN-SIP header with random size, pointing (poles and RA 0 included), rotation and distortion."""
+    nx, ny = draw(st.integers(50, 1500)), draw(st.integers(50, 1500))
+    order = draw(st.integers(2, 4))
+    scale = draw(st.sampled_from([0.05, 0.2, 1.0])) / 3600
+    angle = np.radians(draw(st.floats(0, 360)))
+    header = fits.Header({
+        "NAXIS": 2, "NAXIS1": nx, "NAXIS2": ny, "CTYPE1": "RA---TAN-SIP", "CTYPE2": "DEC--TAN-SIP",
+        "CRVAL1": draw(st.sampled_from([0.0, 45.0, 359.99, 180.0])), "CRVAL2": draw(st.sampled_from([0.0, 89.9, -89.95, 30.0])),
+        "CRPIX1": nx / 2 + draw(st.floats(-20, 20)), "CRPIX2": ny / 2 + draw(st.floats(-20, 20)),
+        "CD1_1": -scale * np.cos(angle), "CD1_2": scale * np.sin(angle),
+        "CD2_1": scale * np.sin(angle), "CD2_2": scale * np.cos(angle),
+        "A_ORDER": order, "B_ORDER": order})
+    size = max(nx, ny)
+    for axis in "AB":
+        for p in range(order + 1):
+            for q in range(order + 1 - p):
+                if 2 <= p + q:
+                    # up to a few pixels of distortion at the image edge, like HST/Spitzer solutions
+                    header[f"{axis}_{p}_{q}"] = draw(st.floats(-1, 1)) * 5.0 / (size / 2) ** (p + q)
+    return header
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_sip_headers())
+def test_random_sip_footprints_within_50_mas_of_every_edge_pixel(header):
+    from platform_lib.imageindex.sphere import radec_to_xyz
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = WCS(header)
+    fp = footprint_from_wcs(header)
+    nx, ny = header["NAXIS1"], header["NAXIS2"]
+    ra, dec = w.all_pix2world(*_edge_pixels(nx, ny), 0)
+    off = _arcsec_to_outline(radec_to_xyz(np.asarray(ra), np.asarray(dec)), radec_to_xyz(np.array(fp.ra), np.array(fp.dec)))
+    assert off.max() < 0.05
