@@ -68,7 +68,7 @@ def _near_rim(pairs_sep, radius):
     return {p for p, s in pairs_sep.items() if abs(s - radius) < 1e-6}
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                 HealthCheck.function_scoped_fixture])
 @given(case=_case())
 def test_modes_against_stilts_and_astropy(case, tmp_path):

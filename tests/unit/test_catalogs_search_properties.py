@@ -126,7 +126,7 @@ def _inside_convex(ra_v, dec_v, ra, dec, ra0, dec0):
     return side.min(axis=0) >= 0, (np.abs(side) < 1e-9).any(axis=0)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(ra=_ra, dec=_dec, radius=st.one_of(st.sampled_from([0.01, 45.0, 80.0]), st.floats(0.01, 80)),
        angles=st.lists(st.floats(0, 359.9), min_size=3, max_size=8, unique=True).filter(

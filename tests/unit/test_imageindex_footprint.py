@@ -243,7 +243,7 @@ def _sip_headers(draw):
     return header
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_sip_headers())
 def test_random_sip_footprints_within_50_mas_of_every_edge_pixel(header):
     from platform_lib.imageindex.sphere import radec_to_xyz
