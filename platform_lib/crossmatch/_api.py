@@ -130,6 +130,32 @@ def _same_frames(f1: str, f2: str) -> None:
             f"(SkyCoord.transform_to) so both are in the same frame", code="mixed-frames", value=(f1, f2))
 
 
+def _in_frame(obj, coords, lon, lat, frame: str, target: str):
+    """Positions in ``frame`` converted to the frame ``target`` (astropy), for matching sides in different frames.
+
+    A SkyCoord column converts with all its frame attributes (FK4/FK5 equinox...); a frame given
+    by name takes astropy's defaults (``fk4``: B1950, ``fk5``: J2000). Rows with NaN stay NaN.
+    """
+    from astropy.coordinates import frame_transform_graph
+
+    for name in (frame, target):
+        if frame_transform_graph.lookup_name(name) is None:
+            raise CrossmatchInputError(
+                f"unknown frame {name!r}: use an astropy frame name (icrs, fk5, fk4, galactic, ...)",
+                code="mixed-frames", value=name)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    out_lon, out_lat = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
+    if isinstance(coords, str):
+        coords = (coords,)
+    if isinstance(obj, Table) and len(coords) == 1 and isinstance(obj.columns.get(coords[0]), SkyCoord):
+        sc = obj[coords[0]][ok]
+    else:
+        sc = SkyCoord(lon[ok] * u.deg, lat[ok] * u.deg, frame=frame)
+    moved = sc.transform_to(target).spherical
+    out_lon[ok], out_lat[ok] = moved.lon.to_value(u.deg), moved.lat.to_value(u.deg)
+    return out_lon, out_lat
+
+
 def _target_epoch(left_pm, left_epoch, right_epoch, epoch, right_pm):
     """The common epoch positions are moved to (``epoch=``, else the epoch of the side without motion)."""
     target = epoch
@@ -349,7 +375,9 @@ def crossmatch(
         SkyCoord column of a Table.
     left_frame, right_frame
         The frames of the coordinates (default ICRS, or the SkyCoord column's frame, or
-        ``meta["frame"]``). Different frames on the two sides are an error: transform one first.
+        ``meta["frame"]``). In memory, a right side in another frame is converted into the left
+        side's frame with astropy before matching (output coordinates stay the catalogues' own); on
+        Dask different frames are an error: transform one first.
     suffixes
         Appended to column names present on both sides.
     left_pm, right_pm, left_epoch, right_epoch, epoch
@@ -447,7 +475,8 @@ def crossmatch(
         progress_fn(0.0, "matching in memory")
     lon1, lat1, f1 = _side_coords(left, left_coords, left_frame, "left")
     lon2, lat2, f2 = _side_coords(right, right_coords, right_frame, "right")
-    _same_frames(f1, f2)
+    if f1 != f2:  # in memory the right side's positions are converted into the left side's frame
+        lon2, lat2 = _in_frame(right, right_coords, lon2, lat2, f2, f1)
     if left_epoch is not None or right_epoch is not None:
         target = _target_epoch(left_pm, left_epoch, right_epoch, epoch, right_pm)
         lon1, lat1 = _propagate_side(left, lon1, lat1, left_pm, left_epoch, target, "left")
