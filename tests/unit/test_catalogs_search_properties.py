@@ -162,3 +162,13 @@ def test_box_cells_hold_every_star_of_the_box(box):
         cells = _coverage.box_cells(ra_min, ra_max, dec_min, dec_max, depth)
         held = lonlat_to_healpix(ra[inside] * u.deg, dec[inside] * u.deg, depth)
         assert np.isin(held, cells).all()
+
+
+def test_polygon_degenerate_and_too_large(catalog):
+    reader, _ = catalog
+    # Three vertices on one great circle: no area, no rows.
+    got = reader.polygon(np.array([10.0, 20.0, 30.0]), np.array([0.0, 0.0, 0.0]), columns=["id"])
+    assert len(got["id"]) == 0
+    # Vertices that no hemisphere holds: a clear error saying what to do.
+    with pytest.raises(ValueError, match="do not fit in one hemisphere"):
+        reader.polygon(np.array([0.0, 120.0, 240.0, 0.0]), np.array([-10.0, -10.0, -10.0, 80.0]), columns=["id"])
