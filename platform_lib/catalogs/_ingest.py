@@ -28,9 +28,11 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -286,12 +288,18 @@ def _check_table_names(src: Source) -> None:
 def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, partition_rows: int,
                   moc_order: int | None, steps, margin_arcsec: float | None = DEFAULT_MARGIN_ARCSEC,
                   ) -> tuple[TableInfo, np.ndarray | None]:
-    table = _with_decimal_positions(st)
+    label = f"{src.name}/{st.name}"
+    source_frame = _source_frame(st.equinox, label)
+    table, frame = _with_decimal_positions(st, source_frame)
     steps.update(1)
-    df, columns = _frame_and_columns(table, f"{src.name}/{st.name}")
+    df, columns = _frame_and_columns(table, label)
+    df, columns, converted = _to_icrs(df, columns, frame, label)
     position = guess_position_columns(columns)
     table_name = slug(st.name)
-    common = dict(name=st.name, catalog=src.name, description=st.description, equinox=st.equinox, epoch=st.epoch)
+    # What the indexed positions are in: ICRS after a conversion, else what the source said ("" when it
+    # said nothing: searched as ICRS, the HATS convention).
+    equinox = "ICRS" if converted or frame != source_frame else st.equinox
+    common = dict(name=st.name, catalog=src.name, description=st.description, equinox=equinox, epoch=st.epoch)
     if position is None:
         warnings.warn(
             f"{src.name}/{st.name}: no RA/Dec columns recognised (by UCD pos.eq.ra/dec or by name); "
@@ -304,6 +312,13 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     ra, dec = position
     df[ra] = df[ra].astype("float64")
     df[dec] = df[dec].astype("float64")
+    out_of_range = np.isfinite(df[dec].to_numpy()) & (df[dec].abs() > 90).to_numpy()
+    if out_of_range.sum() > 0.01 * len(df):  # not a stray row: the columns are not what they seem
+        first = float(df[dec].to_numpy()[out_of_range][0])
+        raise UnsupportedSource(
+            f"{label}: column {dec!r} holds {int(out_of_range.sum())} declinations outside [-90, 90] deg "
+            f"(first: {first}); it is not a declination in degrees: give its unit or UCD, or rename it",
+            value=dec)
     bad = ~(np.isfinite(df[ra].to_numpy()) & np.isfinite(df[dec].to_numpy()) & (df[dec].abs() <= 90).to_numpy())
     if bad.any():
         warnings.warn(f"{src.name}/{st.name}: {int(bad.sum())} rows without a valid position were left out",
@@ -333,11 +348,119 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     return info, ranges
 
 
-def _with_decimal_positions(st: SourceTable):
-    """The table, with ``RAJ2000``/``DEJ2000`` (deg) added when it only has sexagesimal CDS columns."""
+@dataclass(frozen=True)
+class _Frame:
+    """The frame a table's positions are given in: ``ICRS``, ``FK5`` (equinox ``J...``) or ``FK4`` (``B...``)."""
+
+    system: str
+    equinox: str = ""
+
+    @property
+    def name(self) -> str:
+        """What the registry records: ``ICRS``, or the equinox (``J2000``, ``B1950``) of an FK5/FK4 frame."""
+        return "ICRS" if self.system == "ICRS" else self.equinox
+
+    @property
+    def is_icrs(self) -> bool:
+        """ICRS, or FK5 J2000, which the ingest takes as ICRS (they differ by less than 0.03 arcsec)."""
+        return self.system == "ICRS" or (self.system == "FK5" and self.equinox == "J2000")
+
+    def astropy(self):
+        from astropy.coordinates import FK4, FK5, ICRS
+
+        if self.system == "FK4":
+            return FK4(equinox=self.equinox)
+        if self.system == "FK5":
+            return FK5(equinox=self.equinox)
+        return ICRS()
+
+
+def _source_frame(equinox: str, label: str) -> _Frame:
+    """The frame of a table's equatorial positions from what its source said (``""``: not said, ICRS)."""
+    text = (equinox or "").strip().upper()
+    if text in ("", "ICRS"):
+        return _Frame("ICRS")
+    match = re.fullmatch(r"([JB])(\d{4}(?:\.\d*)?)", text)
+    if match is None:
+        raise UnsupportedSource(
+            f"{label}: cannot tell the frame of the positions from {equinox!r}: state it as ICRS, an FK5 "
+            "equinox (J2000) or an FK4 one (B1950) in the source (FITS RADESYS/EQUINOX, VOTable COOSYS, "
+            "the ReadMe's column explanations)", value=equinox)
+    return _Frame("FK4" if match.group(1) == "B" else "FK5", f"{match.group(1)}{float(match.group(2)):g}")
+
+
+_GALACTIC = (("glon", "glat"), ("_glon", "_glat"), ("lii", "bii"), ("gal_l", "gal_b"), ("gal_lon", "gal_lat"))
+
+
+def _galactic_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
+    """The (l, b) columns in degrees of a table whose positions are Galactic, by UCD then by name."""
+    usable = [c for c in columns if c.unit in ("", "deg", "degree", "degrees")
+              and (c.datatype == "" or c.datatype.lower().startswith(("float", "int", "uint", "double")))]
+    lon = next((c.name for c in usable if c.ucd.lower().startswith("pos.galactic.lon")), None)
+    lat = next((c.name for c in usable if c.ucd.lower().startswith("pos.galactic.lat")), None)
+    if lon and lat:
+        return lon, lat
+    lowered = {c.name.lower(): c.name for c in usable}
+    for a, b in _GALACTIC:
+        if a in lowered and b in lowered:
+            return lowered[a], lowered[b]
+    return None
+
+
+def _to_icrs(df, columns: list[ColumnInfo], frame: _Frame, label: str):
+    """Positions in another frame converted to ICRS columns ``RA_ICRS``/``DE_ICRS``, which become the index.
+
+    FK4 (any B equinox) and FK5 at an equinox other than J2000 are converted with astropy (FK4 with
+    its E-terms of aberration, at the table's own equinox as the observation time); Galactic
+    longitude and latitude, in a table without equatorial positions, too. The source columns stay as
+    they were; the new ones say in their description what they were computed from. Returns the
+    rows, the column entries and whether positions were converted.
+    """
+    position = guess_position_columns(columns)
+    galactic = _galactic_columns(columns) if position is None else None
+    if position is not None and frame.is_icrs:
+        return df, columns, False
+    if position is None and galactic is None:
+        return df, columns, False
+    import astropy.units as u
+    from astropy.coordinates import Galactic, SkyCoord
+
+    lon_name, lat_name = position or galactic
+    source = frame.astropy() if position is not None else Galactic()
+    said = (f"{frame.system} {frame.equinox}" if position is not None else "Galactic l/b")
+    lon = df[lon_name].to_numpy(dtype="float64", na_value=np.nan)
+    lat = df[lat_name].to_numpy(dtype="float64", na_value=np.nan)
+    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)
+    ra = np.full(lon.shape, np.nan)
+    dec = np.full(lon.shape, np.nan)
+    if ok.any():
+        icrs = SkyCoord(lon[ok] * u.deg, lat[ok] * u.deg, frame=source).icrs
+        ra[ok], dec[ok] = icrs.ra.deg, icrs.dec.deg
+    names = {c.name for c in columns}
+    ra_name, dec_name = "RA_ICRS", "DE_ICRS"
+    while ra_name in names or dec_name in names:
+        ra_name, dec_name = "_" + ra_name, "_" + dec_name
+    df = df.copy()
+    df[ra_name], df[dec_name] = ra, dec
+    demoted = [c if c.name not in (lon_name, lat_name) else
+               ColumnInfo(c.name, c.description, c.unit or "deg",
+                          c.ucd.replace(";meta.main", "") if c.ucd else "", c.datatype, c.flags) for c in columns]
+    added = [ColumnInfo(ra_name, f"Right ascension (ICRS), converted at ingest from {lon_name}/{lat_name} ({said})",
+                        "deg", "pos.eq.ra;meta.main", "float64"),
+             ColumnInfo(dec_name, f"Declination (ICRS), converted at ingest from {lon_name}/{lat_name} ({said})",
+                        "deg", "pos.eq.dec;meta.main", "float64")]
+    return df, demoted + added, True
+
+
+def _with_decimal_positions(st: SourceTable, frame: _Frame):
+    """The table, with decimal positions (deg) added when it only has sexagesimal CDS columns.
+
+    They are ``RAJ2000``/``DEJ2000`` for ICRS or FK5 J2000 positions, and ``RA_ICRS``/``DE_ICRS``,
+    converted from the source's frame, for any other equinox (FK4 B1950, FK5 J1975...).
+    """
     table = st.table
     if not hasattr(table, "colnames"):  # a pandas DataFrame (plain Parquet): nothing sexagesimal to join
-        return table
+        return table, frame
     names = set(table.colnames)
     if {"RAh", "DEd"} <= names and not ({"RAdeg", "RAJ2000", "_RAJ2000"} & names):
         import astropy.units as u
@@ -352,20 +475,25 @@ def _with_decimal_positions(st: SourceTable):
         sign = np.where(np.char.strip(np.asarray(table["DE-"], dtype=str)) == "-", -1.0, 1.0) if "DE-" in names else 1.0
         dec = sign * (part("DEd") + part("DEm") / 60 + part("DEs") / 3600)
         mask = bad("RAh") | bad("DEd")
-        if st.equinox == "B1950":
-            from astropy.coordinates import FK4, SkyCoord
+        ra_name, dec_name, said = "RAJ2000", "DEJ2000", "J2000"
+        if not frame.is_icrs:
+            from astropy.coordinates import SkyCoord
 
-            icrs = SkyCoord(ra * u.deg, dec * u.deg, frame=FK4(equinox="B1950")).icrs
+            icrs = SkyCoord(ra * u.deg, dec * u.deg, frame=frame.astropy()).icrs
             ra, dec = icrs.ra.deg, icrs.dec.deg
+            ra_name, dec_name, said = "RA_ICRS", "DE_ICRS", f"ICRS, converted from {frame.system} {frame.equinox}"
+            while ra_name in names or dec_name in names:
+                ra_name, dec_name = "_" + ra_name, "_" + dec_name
         table = table.copy(copy_data=False)
-        table["RAJ2000"] = np.ma.MaskedArray(ra, mask=mask)
-        table["DEJ2000"] = np.ma.MaskedArray(dec, mask=mask)
-        table["RAJ2000"].unit, table["DEJ2000"].unit = u.deg, u.deg
-        table["RAJ2000"].description = "Right ascension (J2000), computed from RAh/RAm/RAs at ingest"
-        table["DEJ2000"].description = "Declination (J2000), computed from DE-/DEd/DEm/DEs at ingest"
-        table["RAJ2000"].meta["ucd"] = "pos.eq.ra;meta.main"
-        table["DEJ2000"].meta["ucd"] = "pos.eq.dec;meta.main"
-    return table
+        table[ra_name] = np.ma.MaskedArray(ra, mask=mask)
+        table[dec_name] = np.ma.MaskedArray(dec, mask=mask)
+        table[ra_name].unit, table[dec_name].unit = u.deg, u.deg
+        table[ra_name].description = f"Right ascension ({said}), computed from RAh/RAm/RAs at ingest"
+        table[dec_name].description = f"Declination ({said}), computed from DE-/DEd/DEm/DEs at ingest"
+        table[ra_name].meta["ucd"] = "pos.eq.ra;meta.main"
+        table[dec_name].meta["ucd"] = "pos.eq.dec;meta.main"
+        return table, _Frame("ICRS") if not frame.is_icrs else frame
+    return table, frame
 
 
 def _frame_and_columns(table, label: str):

@@ -2,7 +2,10 @@
 
 One function per source kind: FITS, VOTable, Parquet, CSV/ECSV/HDF5 through astropy's unified I/O,
 and CDS (a ``ReadMe`` describing fixed-width data files, VizieR's own format), whose ReadMe also
-gives the catalogue's title, authors, reference, keywords and abstract. Imports astropy; no writes.
+gives the catalogue's title, authors, reference, keywords and abstract. VizieR's layouts are all
+read: data split into numbered parts (``table1.dat.00``, ``.01``), glob names in the ReadMe
+(``*refs.dat``), a ReadMe under another name (``ReadMe1``), and single files carrying their own
+byte-by-byte header (AAS MRT files, CDS tables with the ReadMe on top). Imports astropy; no writes.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from platform_lib.catalogs._errors import BadReadme, UnsupportedSource
 
-__all__ = ["SourceTable", "Source", "read_source", "parse_readme", "position_frame", "normalize_epoch"]
+__all__ = ["SourceTable", "Source", "read_source", "read_mrt", "parse_readme", "position_frame", "normalize_epoch"]
 
 
 @dataclass
@@ -65,15 +68,22 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
         raise UnsupportedSource(f"ingest source {str(path)!r} does not exist", value=str(path))
     if path.is_dir():
         readme = next((p for p in (path / "ReadMe", path / "README", path / "readme") if p.exists()), None)
+        if readme is None:  # a ReadMe under another name (ReadMe1, ReadMe.txt, README.J_A+A_511_A56)
+            readme = next((p for p in sorted(path.iterdir())
+                           if p.is_file() and p.name.lower().startswith("readme") and _has_byte_description(p)),
+                          None)
         if readme is None:
             raise UnsupportedSource(
                 f"{str(path)!r} is a folder without a CDS ReadMe: give a table file or a ReadMe", value=str(path)
             )
         return read_cds(readme, name=name)
-    if path.name.lower() in ("readme", "readme.txt"):
+    if path.name.lower() in ("readme", "readme.txt") or (
+            path.name.lower().startswith("readme") and _has_byte_description(path)):
         return read_cds(path, name=name)
     suffix = _suffix(path)
     fmt = _FORMATS.get(suffix)
+    if fmt is None and _has_byte_description(path):  # an AAS MRT or a CDS table with its own header
+        return read_mrt(path, name=name)
     if fmt is None:
         raise UnsupportedSource(
             f"cannot tell the format of {path.name!r}: use one of {sorted(set(_FORMATS))} or a CDS ReadMe",
@@ -127,9 +137,15 @@ def normalize_epoch(value, *, besselian_before: float = 1984.0) -> str:
 
 
 def _frame_name(value) -> str:
-    """``ICRS`` / ``J2000`` / ``B1950`` for a reference frame name (FITS ``RADESYS``, VOTable ``system``)."""
+    """``ICRS`` / ``J2000`` / ``B1950`` for a reference frame name (FITS ``RADESYS``, VOTable ``system``).
+
+    Galactic says nothing about equatorial columns (``""``); any other name is passed on as it is,
+    so that ingest can refuse a frame it cannot tell (``GAPPT``, ``FK4-NO-E``...) by name.
+    """
     text = str(value or "").strip().upper()
-    return {"ICRS": "ICRS", "FK5": "J2000", "FK4": "B1950", "EQ_FK5": "J2000", "EQ_FK4": "B1950"}.get(text, "")
+    known = {"ICRS": "ICRS", "FK5": "J2000", "FK4": "B1950", "EQ_FK5": "J2000", "EQ_FK4": "B1950",
+             "GALACTIC": "", "GALACTIC_II": "", "": ""}
+    return known.get(text, text)
 
 
 def _votable_frame(path: Path, equinox: str, epoch: str) -> tuple[str, str]:
@@ -284,7 +300,7 @@ def parse_readme(text: str) -> dict:
             value=name,
         )
     return {"name": name, "title": title, "authors": authors, "reference": reference, "bibcode": bibcode,
-            "keywords": keywords, "description": description, "files": files}
+            "keywords": keywords, "description": description, "files": files, "explanations": explanations}
 
 
 def _blocks(lines: list[str]) -> dict[str, str]:
@@ -321,6 +337,105 @@ def _file_summary(lines: list[str]) -> dict[str, str]:
     return out
 
 
+def _has_byte_description(path: Path) -> bool:
+    """True when the file's first 64 kB hold a CDS ``Byte-by-byte Description of file:`` section."""
+    import gzip
+
+    try:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as f:
+            head = f.read(65536)
+    except OSError:
+        return False
+    return b"Byte-by-byte Description of file" in head
+
+
+def _header_field(text: str, label: str) -> str:
+    """An MRT header field (``Title:``, ``Authors:``, ``Table:``) with its indented continuation lines."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.lstrip("\ufeff").startswith(label + ":"):
+            parts = [line.lstrip("\ufeff")[len(label) + 1:].strip()]
+            for more in lines[i + 1:]:
+                if not more.startswith((" ", "\t")) or not more.strip():
+                    break
+                parts.append(more.strip())
+            return " ".join(p for p in parts if p)
+    return ""
+
+
+def read_mrt(path: Path, *, name: str | None = None) -> Source:
+    """Read a table file that carries its own CDS header: an AAS MRT file, or a CDS table with its ReadMe on top."""
+    from astropy.io import ascii
+
+    try:
+        text = path.read_text(encoding="latin-1")
+    except OSError as exc:
+        raise UnsupportedSource(f"cannot read {str(path)!r}: {exc}", value=str(path)) from exc
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = ascii.read(str(path), format="cds")
+    except Exception as exc:  # astropy's CDS reader raises ValueError, IndexError, InconsistentTableError...
+        raise BadReadme(
+            f"{path.name}: the byte-by-byte description in its header does not fit its data: {exc}",
+            value=path.name) from exc
+    if len(table) == 0 or len(table.colnames) == 0:
+        raise UnsupportedSource(f"{path.name!r} holds no rows or no columns", value=str(path))
+    first = text.lstrip("\ufeff").splitlines()[0].strip() if text.strip() else ""
+    designation = re.split(r"\s{2,}", first)[0] if "/" in first.split(" ")[0] else ""
+    meta = {}
+    if designation:  # a CDS table with the catalogue's ReadMe on top
+        try:
+            meta = parse_readme(text)
+        except BadReadme:
+            meta = {}
+    base = path.name.split(".")[0]
+    equinox, epoch = position_frame({c.info.name: str(c.description or "") for c in table.itercols()}, text)
+    return Source(
+        name=name or meta.get("name") or base,
+        title=meta.get("title") or _header_field(text, "Title"),
+        authors=meta.get("authors") or _header_field(text, "Authors"),
+        reference=meta.get("bibcode") or meta.get("reference") or "",
+        description=meta.get("description", ""),
+        keywords=meta.get("keywords", []),
+        tables=[SourceTable(name=base, description=_header_field(text, "Table"), table=table,
+                            equinox=equinox, epoch=epoch)],
+    )
+
+
+def _explained(meta: dict, data: Path) -> str:
+    """The File Summary's explanation of a data file found through a glob pattern."""
+    plain = data.name[:-3] if data.name.endswith(".gz") else data.name
+    return meta.get("explanations", {}).get(plain, "")
+
+
+def _data_files(folder: Path, fname: str) -> list[tuple[Path, str]]:
+    """The data files a ReadMe entry names, with their table names: the file itself (plain or ``.gz``),
+    the files a glob pattern matches (``*refs.dat``), or a file split into numbered parts
+    (``table1.dat.00``, ``.01``... plain or gzipped), handed to astropy as the unsplit name it joins."""
+    if any(ch in fname for ch in "*?["):
+        found = {}
+        for p in sorted(folder.glob(fname)) + sorted(folder.glob(fname + ".gz")):
+            plain = p.name[:-3] if p.name.endswith(".gz") else p.name
+            found.setdefault(plain, p)
+        return [(p, plain.split(".")[0]) for plain, p in sorted(found.items())]
+    for p in (folder / fname, folder / (fname + ".gz")):
+        if p.exists():
+            return [(p, fname.split(".")[0])]
+    parts = [p for p in folder.glob(glob_escape(fname) + ".*") if re.fullmatch(r"\d+(\.gz)?", p.name[len(fname) + 1:])]
+    if parts:
+        return [(folder / fname, fname.split(".")[0])]
+    return []
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob's special characters escaped."""
+    import glob
+
+    return glob.escape(text)
+
+
 def read_cds(readme: Path, *, name: str | None = None) -> Source:
     """Read a CDS catalogue: the ReadMe's metadata and each described data file found beside it."""
     from astropy.io import ascii
@@ -334,22 +449,24 @@ def read_cds(readme: Path, *, name: str | None = None) -> Source:
                     reference=meta["bibcode"] or meta["reference"], description=meta["description"],
                     keywords=meta["keywords"])
     for fname, explanation in meta["files"].items():
-        data = next((p for p in (readme.parent / fname, readme.parent / (fname + ".gz")) if p.exists()), None)
-        if data is None:
+        found = _data_files(readme.parent, fname)
+        if not found:
             warnings.warn(f"{meta['name']}: data file {fname!r} described in the ReadMe is missing; skipped",
                           stacklevel=3)
             continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                table = ascii.read(str(data), readme=str(readme), format="cds")
-        except Exception as exc:  # astropy's CDS reader raises ValueError, IndexError, ...
-            raise BadReadme(
-                f"{meta['name']}: cannot read {fname!r} with its ReadMe description: {exc}", value=fname
-            ) from exc
-        equinox, epoch = position_frame({c.info.name: str(c.description or "") for c in table.itercols()}, text)
-        source.tables.append(SourceTable(name=fname.split(".")[0], description=explanation, table=table,
-                                         equinox=equinox, epoch=epoch))
+        for data, table_name in found:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    table = ascii.read(str(data), readme=str(readme), format="cds")
+            except Exception as exc:  # astropy's CDS reader raises ValueError, IndexError, ...
+                raise BadReadme(
+                    f"{meta['name']}: cannot read {data.name!r} with its ReadMe description: {exc}", value=data.name
+                ) from exc
+            equinox, epoch = position_frame({c.info.name: str(c.description or "") for c in table.itercols()},
+                                            text)
+            source.tables.append(SourceTable(name=table_name, description=explanation or _explained(meta, data),
+                                             table=table, equinox=equinox, epoch=epoch))
     if not source.tables:
         raise BadReadme(f"{meta['name']}: none of the data files the ReadMe describes is present beside it",
                         value=str(readme))

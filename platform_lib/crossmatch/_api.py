@@ -1,7 +1,7 @@
 """The public :func:`crossmatch`: any two catalogues in, matched rows out.
 
 Owns argument checking, reading coordinates out of tables (astropy, pandas), NaN handling, epoch
-propagation, mode selection (nearest / all / k nearest) and assembling the output rows. Lazy inputs
+propagation, mode selection (nearest / best / all / k nearest) and assembling the output rows. Lazy inputs
 (Dask DataFrames, HATS paths, registry names, LSDB catalogues) are handed to ``_dask``; the pairs
 themselves always come from ``_engine.match_pairs``.
 """
@@ -24,7 +24,7 @@ from platform_lib.crossmatch._errors import CrossmatchInputError, DroppedRowsWar
 
 __all__ = ["crossmatch", "MODES"]
 
-MODES = ("nearest", "all", "k")
+MODES = ("nearest", "best", "all", "k")
 SEPARATION = "separation_arcsec"
 PROBABILITY = "match_probability"
 
@@ -130,6 +130,32 @@ def _same_frames(f1: str, f2: str) -> None:
             f"(SkyCoord.transform_to) so both are in the same frame", code="mixed-frames", value=(f1, f2))
 
 
+def _in_frame(obj, coords, lon, lat, frame: str, target: str):
+    """Positions in ``frame`` converted to the frame ``target`` (astropy), for matching sides in different frames.
+
+    A SkyCoord column converts with all its frame attributes (FK4/FK5 equinox...); a frame given
+    by name takes astropy's defaults (``fk4``: B1950, ``fk5``: J2000). Rows with NaN stay NaN.
+    """
+    from astropy.coordinates import frame_transform_graph
+
+    for name in (frame, target):
+        if frame_transform_graph.lookup_name(name) is None:
+            raise CrossmatchInputError(
+                f"unknown frame {name!r}: use an astropy frame name (icrs, fk5, fk4, galactic, ...)",
+                code="mixed-frames", value=name)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    out_lon, out_lat = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
+    if isinstance(coords, str):
+        coords = (coords,)
+    if isinstance(obj, Table) and len(coords) == 1 and isinstance(obj.columns.get(coords[0]), SkyCoord):
+        sc = obj[coords[0]][ok]
+    else:
+        sc = SkyCoord(lon[ok] * u.deg, lat[ok] * u.deg, frame=frame)
+    moved = sc.transform_to(target).spherical
+    out_lon[ok], out_lat[ok] = moved.lon.to_value(u.deg), moved.lat.to_value(u.deg)
+    return out_lon, out_lat
+
+
 def _target_epoch(left_pm, left_epoch, right_epoch, epoch, right_pm):
     """The common epoch positions are moved to (``epoch=``, else the epoch of the side without motion)."""
     target = epoch
@@ -140,6 +166,19 @@ def _target_epoch(left_pm, left_epoch, right_epoch, epoch, right_pm):
             "give epoch= (the common epoch to propagate to) when epochs are columns",
             code="bad-epoch", value=target)
     return as_epoch(target, "epoch")
+
+
+def mutual_nearest(i1, i2, sep, backward):
+    """The left-to-right nearest pairs ``(i1, i2, sep)`` whose right row's nearest left row is their left row.
+
+    ``backward`` is ``match_pairs(right, left, k=1)``: ``(j2, j1, sep)``. A pair is kept when the
+    backward match of its right row names its left row: both rows are each other's nearest.
+    """
+    j2, j1, _ = backward
+    nearest_left = np.full(int(max(i2.max(initial=-1), j2.max(initial=-1))) + 1, -1, dtype=np.int64)
+    nearest_left[j2] = j1
+    keep = nearest_left[i2] == i1
+    return i1[keep], i2[keep], sep[keep]
 
 
 def _rows(obj, idx):
@@ -326,14 +365,19 @@ def crossmatch(
     radius
         The match radius, an astropy Quantity angle (``1 * u.arcsec``).
     mode
-        ``"nearest"``: the nearest right row within the radius for each left row; ``"all"``: every
-        pair within the radius; ``"k"``: the ``k`` nearest right rows within the radius.
+        ``"nearest"``: the nearest right row within the radius for each left row (STILTS
+        ``find=best1``); ``"best"``: the pairs whose rows are each other's nearest within the radius,
+        so each row of either side appears at most once (STILTS ``find=best``, TOPCAT's default
+        symmetric best match); ``"all"``: every pair within the radius; ``"k"``: the ``k`` nearest
+        right rows within the radius.
     left_coords, right_coords
         The (longitude, latitude) column names in degrees (or with angle units), or the name of one
         SkyCoord column of a Table.
     left_frame, right_frame
         The frames of the coordinates (default ICRS, or the SkyCoord column's frame, or
-        ``meta["frame"]``). Different frames on the two sides are an error: transform one first.
+        ``meta["frame"]``). In memory, a right side in another frame is converted into the left
+        side's frame with astropy before matching (output coordinates stay the catalogues' own); on
+        Dask different frames are an error: transform one first.
     suffixes
         Appended to column names present on both sides.
     left_pm, right_pm, left_epoch, right_epoch, epoch
@@ -431,7 +475,8 @@ def crossmatch(
         progress_fn(0.0, "matching in memory")
     lon1, lat1, f1 = _side_coords(left, left_coords, left_frame, "left")
     lon2, lat2, f2 = _side_coords(right, right_coords, right_frame, "right")
-    _same_frames(f1, f2)
+    if f1 != f2:  # in memory the right side's positions are converted into the left side's frame
+        lon2, lat2 = _in_frame(right, right_coords, lon2, lat2, f2, f1)
     if left_epoch is not None or right_epoch is not None:
         target = _target_epoch(left_pm, left_epoch, right_epoch, epoch, right_pm)
         lon1, lat1 = _propagate_side(left, lon1, lat1, left_pm, left_epoch, target, "left")
@@ -440,10 +485,12 @@ def crossmatch(
     ok2, drop2 = _finite(lon2, lat2, "right")
     rows1 = np.flatnonzero(ok1) if drop1 else None
     rows2 = np.flatnonzero(ok2) if drop2 else None
-    kk = 1 if mode == "nearest" else (k if mode == "k" else None)
-    i1, i2, sep = match_pairs(
-        lon1[ok1] if drop1 else lon1, lat1[ok1] if drop1 else lat1,
-        lon2[ok2] if drop2 else lon2, lat2[ok2] if drop2 else lat2, radius, k=kk)
+    kk = 1 if mode in ("nearest", "best") else (k if mode == "k" else None)
+    args = (lon1[ok1] if drop1 else lon1, lat1[ok1] if drop1 else lat1,
+            lon2[ok2] if drop2 else lon2, lat2[ok2] if drop2 else lat2)
+    i1, i2, sep = match_pairs(*args, radius, k=kk)
+    if mode == "best":
+        i1, i2, sep = mutual_nearest(i1, i2, sep, match_pairs(args[2], args[3], args[0], args[1], radius, k=1))
     prob = None
     if probability:
         from platform_lib.crossmatch._bayes import match_probability

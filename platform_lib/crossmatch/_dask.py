@@ -437,6 +437,48 @@ def _compute_with_progress(result, client, report: Callable[[float, str], None])
     return pd.concat(client.gather(futures))
 
 
+def _output_name(columns, name: str, suffix: str) -> str:
+    """The output column of one side's input column ``name``: suffixed when both sides had it."""
+    return name + suffix if name + suffix in columns else name
+
+
+def _best_lazy(left, right, radius, spec: LazySpec):
+    """Mode ``best`` on Dask: the nearest pairs both ways, kept where they agree (each other's nearest).
+
+    Two nearest-neighbour matches run, left to right and right to left (so both catalogues need a
+    margin cache when they are HATS); a pair is kept when the same two positions come back from both.
+    Positions are read from the same files both ways, so they compare exactly.
+    """
+    if spec.lazy or spec.output is not None or spec.errors is not None:
+        raise CrossmatchInputError(
+            "mode='best' on Dask runs two nearest-neighbour matches and joins them, so it returns a DataFrame: "
+            "leave out lazy=, output= and probability= (write the result with DataFrame.to_parquet)",
+            code="unused-argument", value="best")
+    from dataclasses import replace
+
+    forward = crossmatch_lazy(left, right, radius, replace(spec, mode="nearest", k=None))
+    try:
+        backward = crossmatch_lazy(right, left, radius, replace(
+            spec, mode="nearest", k=None, left_coords=spec.right_coords, right_coords=spec.left_coords,
+            suffixes=(spec.suffixes[1], spec.suffixes[0]), left_motion=spec.right_motion,
+            right_motion=spec.left_motion, on_progress=None))
+    except CrossmatchInputError as exc:
+        if exc.code == "no-margin":
+            raise CrossmatchInputError(
+                "mode='best' matches both ways, so the left catalogue needs a margin cache too; build one "
+                "(margin_threshold >= the radius), use mode='nearest', or pass the left catalogue in memory",
+                code="no-margin", value=str(left)) from exc
+        raise
+    cols = list(forward.columns)
+    keys = [_output_name(cols, spec.left_coords[0], spec.suffixes[0]),
+            _output_name(cols, spec.left_coords[1], spec.suffixes[0]),
+            _output_name(cols, spec.right_coords[0], spec.suffixes[1]),
+            _output_name(cols, spec.right_coords[1], spec.suffixes[1])]
+    agreed = backward[keys].drop_duplicates()
+    out = forward.merge(agreed, on=keys, how="inner")
+    return out.reset_index(drop=True)
+
+
 def crossmatch_lazy(left, right, radius, spec: LazySpec):
     """The Dask path of :func:`~platform_lib.crossmatch.crossmatch` (see there); ``spec`` holds the
     checked options."""
@@ -446,6 +488,8 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
             raise CrossmatchInputError(
                 f"{side}_coords must be (lon_column, lat_column) for a catalogue on Dask, got {coords!r}",
                 code="missing-column", value=coords)
+    if spec.mode == "best":
+        return _best_lazy(left, right, radius, spec)
     kk = 1 if spec.mode == "nearest" else (spec.k if spec.mode == "k" else None)
     if spec.errors is None and not spec.lazy:
         from platform_lib.crossmatch import _partitions

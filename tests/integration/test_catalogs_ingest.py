@@ -390,7 +390,8 @@ def test_cds_b1950_positions_stated_in_the_readme_text(cds_dir, registry):
                  ("Description:\n", "Description:\n    Positions are given for equinox B1950 and epoch 1950.\n"))
     _ingest_quietly(cds_dir, registry)
     t1 = registry.get("J/A+A/511/A56/table1")
-    assert (t1.equinox, t1.epoch) == ("B1950", "B1950")
+    assert (t1.equinox, t1.epoch) == ("ICRS", "B1950")  # converted at ingest; the epoch is what it was
+    assert (t1.ra_column, t1.dec_column) == ("RA_ICRS", "DE_ICRS")
     # The decimal columns are precessed to J2000 (ICRS): Cr110 2108 is given as 06 38 52.5 +02 01 58.4 (B1950).
     b1950 = SkyCoord("06h38m52.5s +02d01m58.4s", frame="fk4", equinox="B1950").icrs
     near = cone_search("J/A+A/511/A56/table1", b1950, 2 * u.arcsec, registry=registry)

@@ -61,7 +61,7 @@ def _pairs(df):
     return set(zip(np.asarray(df["id_1"], dtype=np.int64).tolist(), np.asarray(df["id_2"], dtype=np.int64).tolist()))
 
 
-@pytest.mark.parametrize("mode", ["nearest", "all"])
+@pytest.mark.parametrize("mode", ["nearest", "all", "best"])
 def test_hats_on_dask_equals_in_memory(hats_pair, client, mode):
     left, right, lpath, rpath = hats_pair
     radius = 2 * u.arcsec

@@ -92,3 +92,34 @@ def test_nearest_equals_stilts_best1(bigsky_pair):
     ref = _stilts(root, "best1")
     ours = crossmatch(left, right, 1 * u.arcsec, mode="nearest")
     assert _pairs(ours) == _pairs(ref)
+
+
+def test_best_is_stilts_best_less_its_second_choices(bigsky_pair):
+    """mode='best' (rows that are each other's nearest) against STILTS find=best (issue 17, item 6).
+
+    STILTS's ``best`` links each row of the table it scans to its nearest partner, then accepts links
+    in order of separation when neither row was seen before; so it also keeps a pair whose row's
+    nearest partner was taken by a closer pair. Ours keeps only rows that are each other's nearest:
+    every pair of ours is in STILTS's answer, and every pair STILTS adds is one in which a row's
+    nearest partner (checked against all pairs within the radius) is another row.
+    """
+    left, right, root = bigsky_pair
+    ref = _pairs(_stilts(root, "best"))
+    ours_t = crossmatch(left, right, 1 * u.arcsec, mode="best")
+    ours = _pairs(ours_t)
+    every = crossmatch(left, right, 1 * u.arcsec, mode="all")
+    nearest_of_left, nearest_of_right = {}, {}
+    for a, b, s in zip(every["id_1"].tolist(), every["id_2"].tolist(), every["separation_arcsec"].tolist()):
+        if s < nearest_of_left.get(a, (np.inf, None))[0]:
+            nearest_of_left[a] = (s, b)
+        if s < nearest_of_right.get(b, (np.inf, None))[0]:
+            nearest_of_right[b] = (s, a)
+    mutual = {(a, b) for a, (_, b) in nearest_of_left.items() if nearest_of_right[b][1] == a}
+    assert len(ours) > 50_000
+    assert ours == mutual
+    assert ours <= ref
+    extra = ref - ours
+    assert len(extra) < 0.001 * len(ref)
+    assert all(nearest_of_left[a][1] != b or nearest_of_right[b][1] != a for a, b in extra)
+    for col in ("id_1", "id_2"):
+        assert len(set(np.asarray(ours_t[col]).tolist())) == len(ours_t)  # each row at most once

@@ -86,5 +86,7 @@ def test_every_tutorial_is_in_the_new_users_home(platform, traveller):
 def test_journey(platform, traveller, notebook):
     results = platform.run_notebook(traveller, f"tutorials/{notebook.name}")
     assert results, f"{notebook.name} has no code cells"
+    print(f"{notebook.name}: {sum(r.seconds for r in results):.1f} s;",
+          ", ".join(f"cell {r.number} {r.seconds:.1f} s" for r in results))  # shown with -s / on failure
     pictures = [r.number for r in results if "image/png" in r.outputs]
     assert pictures, f"{notebook.name} shows no picture (no image/png output in any cell)"

@@ -278,3 +278,22 @@ def test_votable_coosys_gives_equinox_and_epoch(tmp_path):
         '<DATA><TABLEDATA><TR><TD>1</TD><TD>2</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>')
     table = read_source(tmp_path / "t.vot").tables[0]
     assert (table.equinox, table.epoch) == ("ICRS", "J2016")
+
+
+def test_covering_wide_cones_against_brute_force(tmp_path):
+    """Cones wider than 90 deg (cdshealpix dropped a third of the sky at 179 deg): small tables well inside
+    are covered, tables well outside are not (brute force on their centres)."""
+    rng = np.random.default_rng(11)
+    reg = Registry(tmp_path / "r.sqlite")
+    tables = {}
+    for i in range(25):
+        ra, dec = rng.uniform(0, 360), np.degrees(np.arcsin(rng.uniform(-1, 1)))
+        table, ranges = _cone_table(f"W{i}", ra, dec, 0.5, order=7)
+        reg.add_catalog(CatalogInfo(f"W{i}"), [(table, ranges)])
+        tables[f"W{i}/W{i}"] = (ra, dec)
+    for ra0, dec0, r in ((10.0, -80.0, 179.0), (45.0, 0.0, 120.0), (200.0, 90.0, 95.0), (0.0, 0.0, 180.0)):
+        got = reg.covering(SkyCoord(ra0 * u.deg, dec0 * u.deg), r * u.deg)
+        c0 = SkyCoord(ra0 * u.deg, dec0 * u.deg)
+        sure = sorted(n for n, (ra, dec) in tables.items() if c0.separation(SkyCoord(ra * u.deg, dec * u.deg)).deg < r - 1)
+        out = sorted(n for n, (ra, dec) in tables.items() if c0.separation(SkyCoord(ra * u.deg, dec * u.deg)).deg > r + 1)
+        assert set(sure) <= set(got) and not set(out) & set(got), (ra0, dec0, r)

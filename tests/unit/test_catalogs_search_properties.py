@@ -126,7 +126,7 @@ def _inside_convex(ra_v, dec_v, ra, dec, ra0, dec0):
     return side.min(axis=0) >= 0, (np.abs(side) < 1e-9).any(axis=0)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(ra=_ra, dec=_dec, radius=st.one_of(st.sampled_from([0.01, 45.0, 80.0]), st.floats(0.01, 80)),
        angles=st.lists(st.floats(0, 359.9), min_size=3, max_size=8, unique=True).filter(
@@ -162,3 +162,13 @@ def test_box_cells_hold_every_star_of_the_box(box):
         cells = _coverage.box_cells(ra_min, ra_max, dec_min, dec_max, depth)
         held = lonlat_to_healpix(ra[inside] * u.deg, dec[inside] * u.deg, depth)
         assert np.isin(held, cells).all()
+
+
+def test_polygon_degenerate_and_too_large(catalog):
+    reader, _ = catalog
+    # Three vertices on one great circle: no area, no rows.
+    got = reader.polygon(np.array([10.0, 20.0, 30.0]), np.array([0.0, 0.0, 0.0]), columns=["id"])
+    assert len(got["id"]) == 0
+    # Vertices that no hemisphere holds: a clear error saying what to do.
+    with pytest.raises(ValueError, match="do not fit in one hemisphere"):
+        reader.polygon(np.array([0.0, 120.0, 240.0, 0.0]), np.array([-10.0, -10.0, -10.0, 80.0]), columns=["id"])

@@ -93,7 +93,7 @@ def test_missing_and_mistyped_columns_list_available_ones():
     with pytest.raises(CrossmatchInputError, match="not an angle"):
         crossmatch(left, Table({"ra": right["ra"] * u.m, "dec": right["dec"]}), 1 * u.arcsec)
     with pytest.raises(CrossmatchInputError, match="mode"):
-        crossmatch(left, right, 1 * u.arcsec, mode="best")
+        crossmatch(left, right, 1 * u.arcsec, mode="bestest")
     with pytest.raises(CrossmatchInputError, match="positive integer k"):
         crossmatch(left, right, 1 * u.arcsec, mode="k")
 
@@ -113,17 +113,31 @@ def test_nan_coordinates_dropped_with_count():
     assert list(row0["id_2"]) == [10_000 + 100]
 
 
-def test_mixed_frames_are_an_error():
+def test_mixed_frames_are_converted_in_memory():
+    """A side in another frame is converted into the left's with astropy (issue 17: frames made explicit)."""
     left, right = _cats(10)
-    with pytest.raises(CrossmatchInputError, match="frame") as err:
+    expected = crossmatch(left, right, 1 * u.arcsec, mode="all")
+    icrs = SkyCoord(right["ra"] * u.deg, right["dec"] * u.deg)
+    for frame in ("galactic", "fk4", "fk5"):
+        moved = icrs.transform_to(frame).spherical
+        other = Table({"ra": moved.lon.deg, "dec": moved.lat.deg, "id": right["id"]})
+        got = crossmatch(left, other, 1 * u.arcsec, mode="all", right_frame=frame)
+        assert list(got["id_1"]) == list(expected["id_1"]) and list(got["id_2"]) == list(expected["id_2"])
+        np.testing.assert_allclose(got["separation_arcsec"], expected["separation_arcsec"], atol=1e-6)
+        assert np.array_equal(np.asarray(got["ra_2"]), np.asarray(other["ra"])[np.asarray(got["id_2"]) - 10_000])
+    gal = Table({"pos": SkyCoord(left["ra"] * u.deg, left["dec"] * u.deg).galactic, "id": left["id"]})
+    got = crossmatch(gal, right, 1 * u.arcsec, left_coords="pos", mode="all")
+    assert list(got["id_2"]) == list(expected["id_2"])
+
+
+def test_frames_contradicting_the_table_or_unknown_are_errors():
+    left, right = _cats(10)
+    right.meta["frame"] = "fk5"
+    with pytest.raises(CrossmatchInputError, match="fk5") as err:
         crossmatch(left, right, 1 * u.arcsec, right_frame="galactic")
     assert err.value.code == "mixed-frames"
-    right.meta["frame"] = "fk5"
-    with pytest.raises(CrossmatchInputError, match="fk5"):
-        crossmatch(left, right, 1 * u.arcsec)
-    gal = Table({"pos": SkyCoord(left["ra"] * u.deg, left["dec"] * u.deg).galactic})
-    with pytest.raises(CrossmatchInputError, match="galactic"):
-        crossmatch(gal, _cats(10)[1], 1 * u.arcsec, left_coords="pos")
+    with pytest.raises(CrossmatchInputError, match="unknown frame 'nonsense'"):
+        crossmatch(left, _cats(10)[1], 1 * u.arcsec, right_frame="nonsense")
 
 
 def test_unsupported_input_type():

@@ -113,6 +113,30 @@ def test_nearest_and_k_nearest_equal_brute_force(case, mode_k, as_pandas):
         assert np.allclose(mine, cand[: mine.size], rtol=0, atol=1e-6)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_catalogues(), st.booleans())
+def test_best_equals_brute_force_mutual_nearest(case, as_pandas):
+    """mode='best': each pair's rows are each other's nearest; every such pair without ties is found."""
+    left, right, radius = case
+    out = _run(left, right, radius, as_pandas, mode="best")
+    sep, tol = _reference(left, right, radius)
+    i1, i2 = _ids(out)
+    assert len(set(i1.tolist())) == len(out) and len(set(i2.tolist())) == len(out)  # each row at most once
+    s = np.asarray(out["separation_arcsec"], dtype=float)
+    for a, b, d in zip(i1, i2, s):
+        assert d <= radius + tol
+        assert d <= sep[a].min() + 1e-6 and d <= sep[:, b].min() + 1e-6  # nearest both ways
+    got = set(zip(i1.tolist(), i2.tolist()))
+    for a in range(len(left)):
+        if not np.isfinite(sep[a]).any() or sep[a].min() >= radius - tol:
+            continue
+        b = int(np.argmin(sep[a]))
+        unique_row = np.sum(np.abs(sep[a] - sep[a, b]) <= 1e-6) == 1
+        unique_col = np.sum(np.abs(sep[:, b] - sep[a, b]) <= 1e-6) == 1
+        if unique_row and unique_col and int(np.argmin(sep[:, b])) == a:
+            assert (a, b) in got  # a strict mutual nearest pair, no ties: always kept
+
+
 def test_empty_inputs_give_empty_outputs_with_all_columns():
     empty = Table({"ra": np.zeros(0), "dec": np.zeros(0), "id": np.zeros(0, dtype=int)})
     full = Table({"ra": [10.0], "dec": [0.0], "id": [1]})

@@ -140,3 +140,119 @@ def test_mapping_hdu_key_picks_one_extension(tmp_path):
         "name": "mosaicscope", "match": {"TELESCOP": "MOSAICSCOPE"}, "hdu": 7, "columns": {}}))
     with pytest.raises(ValueError, match="hdu 7"):
         read_record(tmp_path / "mosaic.fits", "mosaic.fits", load_mappings([mapdir]))
+
+
+ACS = ASTROPY / "wcs/tests/data/j94f05bgq_flt.fits"
+
+
+def _acs_header():
+    """The HST ACS/WFC chip 1 WCS of astropy's j94f05bgq_flt.fits (TAN-SIP, 4th order), at its full 4096 x 2048."""
+    header = fits.getheader(ACS, 1)
+    header["NAXIS1"], header["NAXIS2"] = 4096, 2048  # the test file keeps the WCS but not the pixels
+    return header
+
+
+def _edge_pixels(nx, ny):
+    t, s = np.arange(nx + 1) - 0.5, np.arange(ny + 1) - 0.5
+    px = np.concatenate([t, np.full(s.size, nx - 0.5), t[::-1], np.full(s.size, -0.5)])
+    py = np.concatenate([np.full(t.size, -0.5), s, np.full(t.size, ny - 0.5), s[::-1]])
+    return px, py
+
+
+def _arcsec_to_outline(p, v):
+    """Each point's angular distance (arcsec) to the closed polygon of unit vectors ``v`` (great-circle edges)."""
+    best = np.full(len(p), np.inf)
+    for i in range(len(v)):
+        a, b = v[i], v[(i + 1) % len(v)]
+        n = np.cross(a, b)
+        n /= np.linalg.norm(n)
+        on_arc = (np.cross(a, p) @ n >= 0) & (np.cross(p, b) @ n >= 0)
+        to_circle = np.abs(np.arcsin(np.clip(p @ n, -1, 1)))
+        to_ends = np.minimum(np.arccos(np.clip(p @ a, -1, 1)), np.arccos(np.clip(p @ b, -1, 1)))
+        best = np.minimum(best, np.where(on_arc, to_circle, to_ends))
+    return np.degrees(best) * 3600
+
+
+def test_distorted_footprint_follows_every_edge_pixel_within_50_mas():
+    """HST ACS with SIP: the true edge bulges up to 0.5" past the corners' straight hull (issue 17, item 7)."""
+    from platform_lib.imageindex.sphere import radec_to_xyz
+
+    header = _acs_header()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = WCS(header)
+    fp = footprint_from_wcs(header)
+    ra, dec = w.all_pix2world(*_edge_pixels(4096, 2048), 0)
+    edge = radec_to_xyz(np.asarray(ra), np.asarray(dec))
+    off = _arcsec_to_outline(edge, radec_to_xyz(np.array(fp.ra), np.array(fp.dec)))
+    assert off.max() < 0.05
+    corners = w.all_pix2world([-0.5, 4095.5, 4095.5, -0.5], [-0.5, -0.5, 2047.5, 2047.5], 0)
+    assert _arcsec_to_outline(edge, radec_to_xyz(*map(np.asarray, corners))).max() > 0.3  # what four corners gave
+    assert len(fp.ra) < 200
+
+
+def test_positions_just_inside_a_distorted_edge_are_inside_the_footprint():
+    """Points two pixels (0.1") inside the ACS chip's edges are all inside its footprint polygon."""
+    from platform_lib.imageindex.sphere import radec_to_xyz
+
+    header = _acs_header()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = WCS(header)
+    fp = footprint_from_wcs(header)
+    px, py = _edge_pixels(4094 - 2, 2046 - 2)
+    px, py = (px + 2.5)[::23], (py + 2.5)[::23]  # the outline of pixels 2..4093 x 2..2045, sampled
+    ra, dec = w.all_pix2world(px, py, 0)
+    poly = fp.polygon
+    inside = [poly.contains_point(p) for p in radec_to_xyz(np.asarray(ra), np.asarray(dec))]
+    assert all(inside), f"{inside.count(False)} of {len(inside)} positions just inside the edge missed"
+
+
+def test_undistorted_image_keeps_four_corners():
+    header = fits.Header({"NAXIS": 2, "NAXIS1": 2048, "NAXIS2": 1024, "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN",
+                          "CRVAL1": 150.0, "CRVAL2": 2.0, "CRPIX1": 1024.5, "CRPIX2": 512.5,
+                          "CD1_1": -0.2 / 3600, "CD1_2": 0.0, "CD2_1": 0.0, "CD2_2": 0.2 / 3600})
+    assert len(footprint_from_wcs(header).ra) == 4
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def _sip_headers(draw):
+    """A TAN-SIP header with random size, pointing (poles and RA 0 included), rotation and distortion."""
+    nx, ny = draw(st.integers(50, 1500)), draw(st.integers(50, 1500))
+    order = draw(st.integers(2, 4))
+    scale = draw(st.sampled_from([0.05, 0.2, 1.0])) / 3600
+    angle = np.radians(draw(st.floats(0, 360)))
+    header = fits.Header({
+        "NAXIS": 2, "NAXIS1": nx, "NAXIS2": ny, "CTYPE1": "RA---TAN-SIP", "CTYPE2": "DEC--TAN-SIP",
+        "CRVAL1": draw(st.sampled_from([0.0, 45.0, 359.99, 180.0])), "CRVAL2": draw(st.sampled_from([0.0, 89.9, -89.95, 30.0])),
+        "CRPIX1": nx / 2 + draw(st.floats(-20, 20)), "CRPIX2": ny / 2 + draw(st.floats(-20, 20)),
+        "CD1_1": -scale * np.cos(angle), "CD1_2": scale * np.sin(angle),
+        "CD2_1": scale * np.sin(angle), "CD2_2": scale * np.cos(angle),
+        "A_ORDER": order, "B_ORDER": order})
+    size = max(nx, ny)
+    for axis in "AB":
+        for p in range(order + 1):
+            for q in range(order + 1 - p):
+                if 2 <= p + q:
+                    # up to a few pixels of distortion at the image edge, like HST/Spitzer solutions
+                    header[f"{axis}_{p}_{q}"] = draw(st.floats(-1, 1)) * 5.0 / (size / 2) ** (p + q)
+    return header
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_sip_headers())
+def test_random_sip_footprints_within_50_mas_of_every_edge_pixel(header):
+    from platform_lib.imageindex.sphere import radec_to_xyz
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = WCS(header)
+    fp = footprint_from_wcs(header)
+    nx, ny = header["NAXIS1"], header["NAXIS2"]
+    ra, dec = w.all_pix2world(*_edge_pixels(nx, ny), 0)
+    off = _arcsec_to_outline(radec_to_xyz(np.asarray(ra), np.asarray(dec)), radec_to_xyz(np.array(fp.ra), np.array(fp.dec)))
+    assert off.max() < 0.05
