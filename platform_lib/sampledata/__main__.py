@@ -6,6 +6,7 @@ What ``astrohub up`` starts in the background (its output goes to ``<state>/logs
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from platform_lib.sampledata import load
@@ -18,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", help="the archive's image tree (default <datasets>/images)")
     parser.add_argument("--index", help="the archive's image index (default <images>/index.sqlite)")
     args = parser.parse_args(argv)
+    # `astrohub down` may stop a load half-way: exit through Python so the temporary folders are removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     load(args.datasets, registry=args.registry, images_root=args.images, index=args.index,
          log=lambda line: print(line, flush=True))
     return 0

@@ -24,7 +24,8 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, tmp_path):
         # The server copied the tutorials into the new home at start: open one as a person would.
         page.goto(f"{platform.url}user/{user}/lab/tree/tutorials/{TUTORIAL}", timeout=120_000)
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-        page.wait_for_selector("text=Catalogues: find them, search them, query them", timeout=60_000)
+        heading = page.wait_for_selector(".jp-NotebookPanel .jp-RenderedMarkdown h1", timeout=60_000)
+        assert "Catalogues: find them, search them, query them" in heading.inner_text()
         page.wait_for_timeout(500)  # let the rendered Markdown settle before the picture
         shot = tmp_path / "tutorial-in-jupyterlab.png"
         page.screenshot(path=str(shot))
