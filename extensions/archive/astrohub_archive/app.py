@@ -47,6 +47,7 @@ import tornado.web
 
 from astrohub_archive.auth import Authenticator
 from astrohub_archive.handlers import routes
+from astrohub_archive.homepage import HomeHandler
 from astrohub_archive.tap import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
 from platform_lib.imageindex import ImageIndex
@@ -88,7 +89,8 @@ def make_app(state: ArchiveState) -> tornado.web.Application:
     """The Tornado application serving ``state``."""
     prefix = "/" + state.prefix.strip("/") + "/" if state.prefix.strip("/") else "/"
     state.prefix = prefix
-    return tornado.web.Application(routes(prefix, state), xheaders=True)
+    home = (prefix + r"?", HomeHandler, {"state": state})  # the page for people, and the JSON endpoint list
+    return tornado.web.Application(routes(prefix, state) + [home], xheaders=True)
 
 
 def _env(name: str, default=None):

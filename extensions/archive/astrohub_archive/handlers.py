@@ -220,14 +220,6 @@ class DownloadHandler(BaseHandler):
         self.finish()
 
 
-class RootHandler(BaseHandler):
-    def get(self) -> None:
-        base = self.base_url()
-        self.set_header("Content-Type", "application/json")
-        self.finish({"sia": base + "sia", "scs": base + "scs/<catalogue>", "tap": base + "tap",
-                     "download": base + "download/<obs_id>"})
-
-
 def routes(prefix: str, state) -> list:
     from astrohub_archive.tap import tap_routes
 
@@ -239,7 +231,6 @@ def routes(prefix: str, state) -> list:
         (prefix + r"sia/availability/?", AvailabilityHandler, kw),
         (prefix + r"scs/(.+)", ConeSearchHandler, kw),
         (prefix + r"download/(.+)", DownloadHandler, kw),
-        (prefix + r"?", RootHandler, kw),
-    ]
+    ]  # the root, prefix + "?", is astrohub_archive.homepage's (added by app.make_app)
 
 
