@@ -803,3 +803,32 @@ def test_lean_votable_answer_matches_astropy_for_the_archive(archive):
             assert resp.content == _astropy_reference(records, base + "download/", overflow=True)
     finally:
         index.close()
+
+
+def test_the_root_is_a_page_for_people_listing_collections_catalogues_and_examples(archive):
+    # issue 16: the archive's web page was a JSON list of four URLs
+    import html as htmllib
+    import re
+    import sqlite3
+
+    base, _data, index = archive
+    page = requests.get(base, headers={"Accept": "text/html,application/xhtml+xml"}, timeout=30)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    text = page.text
+    with sqlite3.connect(index) as conn:
+        counts = conn.execute("SELECT obs_collection, COUNT(*) FROM obscore GROUP BY 1").fetchall()
+    assert counts
+    for name, n in counts:
+        assert re.search(rf"<td>{re.escape(htmllib.escape(name))}</td><td class='n'>{n}</td>", text), (name, n)
+    assert "<td>stars/stars</td>" in text and "<td class='n'>200</td>" in text
+    assert "SELECT TOP 10 obs_id" in text and "cone_search(SkyCoord(" in text
+    # the example links answer, with rows
+    links = [htmllib.unescape(h) for h in re.findall(r"href='([^']+)'", text)]
+    scs = next(link for link in links if "/scs/stars/stars?" in link)
+    answer = requests.get(scs, timeout=30)
+    assert answer.status_code == 200 and b"<TR>" in answer.content
+    sia = next(link for link in links if "/sia/query?" in link)
+    assert query_status(requests.get(sia, timeout=30).content)[0] in ("OK", "OVERFLOW")
+    # a program still gets the JSON list of endpoints
+    assert requests.get(base, timeout=30).json()["sia"] == base + "sia"
+    assert requests.get(base + "?format=json", headers={"Accept": "text/html"}, timeout=30).json()["tap"] == base + "tap"

@@ -87,6 +87,35 @@ def test_dask_sidebar_clusters_are_gateway_clusters(platform, dasker, poll):
         poll(lambda: not gateway.list_clusters(), 60, "the gateway to forget the deleted cluster")
 
 
+def test_the_sidebar_lists_and_connects_clusters_made_in_a_notebook(platform, dasker, poll):
+    # issue 16: the Dask sidebar did not list clusters created in a notebook
+    with _gateway(platform, dasker) as gateway:
+        cluster = gateway.new_cluster()
+        try:
+            listed = _labext(platform, dasker, "GET")
+            assert listed.status_code == 200, listed.text[:2000]
+            models = [m for m in listed.json() if m["scheduler_address"].endswith("/" + cluster.name)]
+            assert len(models) == 1, listed.json()
+            model = models[0]
+            assert model["dashboard_link"] == f"{platform.url}services/dask-gateway/clusters/{cluster.name}/status"
+            assert _labext(platform, dasker, "GET", f"/{model['id']}").json()["id"] == model["id"]
+            check = platform.session.get(
+                f"{platform.server_url(dasker)}dask/dashboard-check/"
+                f"{urllib.parse.quote(model['dashboard_link'][: -len('status')], safe='')}",
+                headers={"Authorization": f"token {platform.user_token(dasker)}"}, timeout=60,
+            )
+            assert check.status_code == 200 and check.json()["isActive"] is True, check.text[:500]
+            # and the sidebar's panes load (what a browser on the platform's URL fetches)
+            plots = check.json()["plots"]
+            assert "Individual Task Stream" in plots, plots
+            pane = platform.session.get(check.json()["url"] + plots["Individual Task Stream"].lstrip("/"), timeout=60)
+            assert pane.status_code == 200 and "bokeh" in pane.text.lower(), pane.text[:300]
+        finally:
+            cluster.shutdown()
+        # stopped from the notebook: the sidebar forgets it
+        poll(lambda: _labext(platform, dasker, "GET").json() == [], 60, "the sidebar to drop the stopped cluster")
+
+
 def test_another_user_does_not_see_the_cluster(platform, dasker):
     other = platform.unique("nodask")
     platform.create_user(other)

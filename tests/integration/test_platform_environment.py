@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import tempfile
 import time
 import zipfile
@@ -165,3 +166,27 @@ def test_first_crossmatch_in_a_new_kernel_loads_the_compiled_kernel(platform, tw
     assert f"{bob}/.cache/astrohub/numba" in out, out
     assert "MISSES 0\n" in out, out
     assert "HITS 0\n" not in out, out
+
+
+def test_file_browser_shows_datasets_scratch_and_groups(platform, two_users):
+    # issue 16: the group, datasets and scratch folders did not appear in JupyterLab's file browser
+    ann, _ = two_users
+    listing = platform.server_get(ann, "api/contents")
+    listing.raise_for_status()
+    entries = {item["name"]: item["type"] for item in listing.json()["content"]}
+    assert {entries.get(name) for name in ("datasets", "scratch", "groups")} == {"directory"}, entries
+    assert platform.server_get(ann, "api/contents/datasets").status_code == 200
+    assert platform.server_get(ann, "api/contents/scratch").status_code == 200
+
+
+def test_jupyterlab_reaches_for_nothing_online(platform, two_users):
+    # issue 16: no news feed, no update check, no PyPI listing in the extension manager
+    ann, _ = two_users
+    page = platform.server_get(ann, "lab")
+    page.raise_for_status()
+    found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page.text, re.S)
+    config = json.loads(found.group(1))
+    assert config["news"] == {"disabled": True}
+    assert config["extensionManager"]["name"] == "read-only" and not config["extensionManager"]["can_install"]
+    assert platform.server_get(ann, "lab/api/news").json()["news"] == []
+    assert platform.server_get(ann, "lab/api/update").json()["notification"] is None

@@ -206,7 +206,12 @@ def test_the_lazy_routes_are_dask_labextensions_own():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout) == [["/base/" + path, name] for path, name in ROUTES]
+    # the cluster routes answer with astrohub_server.dask_clusters.ClusterHandler, a DaskClusterHandler
+    assert json.loads(result.stdout) == [
+        ["/base/" + path, name if module == "dask_labextension" else "DaskClusterHandler"]
+        for path, (module, name) in ROUTES
+    ]
+    assert {name for _, (module, name) in ROUTES if module != "dask_labextension"} == {"ClusterHandler"}
 
 
 def test_the_spawners_command_starts_the_first_warm_kernel_before_the_server(tmp_path):

@@ -117,6 +117,27 @@ def test_terminal_is_a_non_login_shell_that_keeps_path():
     assert app.terminado_settings == {"shell_command": "/bin/bash"}
 
 
+def test_jupyterlab_reaches_for_nothing_online():
+    # issue 16: JupyterLab's news prompt, update check and PyPI extension listing need the internet
+    import json
+    from pathlib import Path
+
+    from jupyterlab.labapp import LabApp
+
+    args = make_spawner("sam", []).get_args()
+    app = LabApp()
+    app.parse_command_line([a for a in args if a.startswith("--LabApp.")])
+    assert app.news_url is None and app.extension_manager == "readonly"
+    assert app.check_for_updates_class.__name__ == "NeverCheckForUpdate"
+    # the user image gets the same from the astrohub_server package's jupyter_server_config.d file
+    import astrohub_server
+
+    shipped = Path(astrohub_server.__file__).parents[1] / "jupyter-config" / "astrohub_server.json"
+    lab = json.loads(shipped.read_text())["LabApp"]
+    assert lab == {"news_url": None, "extension_manager": "readonly",
+                   "check_for_updates_class": "jupyterlab.handlers.announcements.NeverCheckForUpdate"}
+
+
 def test_prepare_user_dirs_private(tmp_path):
     home, scratch = tmp_path / "home" / "sam", tmp_path / "scratch" / "sam"
     prepare_user_dirs(str(home), str(scratch), None)

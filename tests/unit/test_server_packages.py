@@ -98,3 +98,24 @@ def test_platform_cache_folders_agree():
     from platform_lib.crossmatch._warm import platform_cache_dir
 
     assert platform_numba_cache() == platform_cache_dir()
+
+
+def test_spaces_are_linked_into_the_home_for_the_file_browser(tmp_path):
+    # issue 16: group, datasets and scratch did not appear in JupyterLab's file browser
+    import os
+
+    from astrohub_server.folders import link_spaces
+
+    home, data, scratch, groups = (tmp_path / n for n in ("home", "data", "scratch", "groups"))
+    for folder in (home, data, scratch, groups):
+        folder.mkdir()
+    (home / "scratch").mkdir()  # the user's own folder of that name is left alone
+    env = {"PLATFORM_HOME": str(home), "PLATFORM_DATASETS": str(data), "PLATFORM_SCRATCH": str(scratch),
+           "PLATFORM_GROUPS_ROOT": str(groups)}
+    assert link_spaces(env) == {"datasets": str(data), "groups": str(groups)}
+    assert os.readlink(home / "datasets") == str(data) and not (home / "scratch").is_symlink()
+    moved = tmp_path / "data2"
+    moved.mkdir()
+    assert link_spaces({**env, "PLATFORM_DATASETS": str(moved)})["datasets"] == str(moved)  # replaced
+    assert link_spaces({**env, "PLATFORM_DATASETS": str(moved)})["datasets"] == str(moved)  # idempotent
+    assert link_spaces({}) == {}

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import tornado.web
 
 from astrohub_archive import hips, moving, tap
+from astrohub_archive.homepage import HomeHandler
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.faults import NotFoundFault, UsageFault
 from astrohub_archive.params import parse_scs, parse_sia
@@ -159,14 +160,6 @@ class DownloadHandler(BaseHandler):
         self.finish()
 
 
-class RootHandler(BaseHandler):
-    def get(self) -> None:
-        base = self.base_url()
-        self.set_header("Content-Type", "application/json")
-        self.finish({"sia": base + "sia", "scs": base + "scs/<catalogue>", "tap": base + "tap",
-                     "download": base + "download/<obs_id>"})
-
-
 def routes(prefix: str, state) -> list:
     """This module's routes (SIA, SCS, download, the root)."""
     kw = {"state": state}
@@ -181,7 +174,7 @@ def routes(prefix: str, state) -> list:
 
 
 def _root_routes(prefix: str, state) -> list:
-    return [(prefix + r"?", RootHandler, {"state": state})]
+    return [(prefix + r"?", HomeHandler, {"state": state})]  # the page for people, and the JSON endpoint list
 
 
 #: The route builders of the service, in matching order; each takes ``(prefix, state)``. Add one to add routes.

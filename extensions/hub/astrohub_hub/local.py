@@ -46,6 +46,7 @@ from astrohub_hub.groupsync import grant_now
 __all__ = [
     "AstroLocalSpawner",
     "LocalSettings",
+    "OFFLINE_LAB_ARGS",
     "SKIPPED_SERVER_IMPORTS",
     "singleuser_command",
     "user_path",
@@ -57,6 +58,13 @@ __all__ = [
 #: formats, which no Jupyter schema uses, and it compiles ~35 Earley grammars at import: 1 to 5 s of
 #: every server start here. Hidden in the server process only (kernels are separate processes).
 SKIPPED_SERVER_IMPORTS = ("rfc3987_syntax",)
+#: JupyterLab reaches for nothing on the internet: no news feed, no update check, and an extension
+#: manager that lists what is installed instead of searching PyPI (installs are the image's business).
+OFFLINE_LAB_ARGS = (
+    "--LabApp.news_url=None",
+    "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
+    "--LabApp.extension_manager=readonly",
+)
 
 
 class LocalSettings(BaseModel):
@@ -335,6 +343,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
         # JupyterLab's terminal: an interactive, non-login shell. A login shell (the default when the
         # server has no tty) reads /etc/profile, which resets PATH and loses the platform's Python.
         args.append(f"--ServerApp.terminado_settings=shell_command={self.user_shell}")
+        args += OFFLINE_LAB_ARGS
         return args
 
     async def start(self):

@@ -1,7 +1,8 @@
 """astrohub's side of a user's Jupyter server (a Jupyter server extension).
 
 Owns the user's package layer (:mod:`astrohub_server.packages`: the folder ``%pip install`` writes to,
-prepared at server start), the seeding of the user's numba cache (:mod:`astrohub_server.numbacache`)
+prepared at server start), the seeding of the user's numba cache (:mod:`astrohub_server.numbacache`), the links that show
+datasets, scratch and groups in the file browser (:mod:`astrohub_server.folders`)
 and the warm kernels (:mod:`astrohub_server.kernels`): when the server starts it keeps
 ``WarmKernels.count`` kernels of the default kernelspec started in the background, and the next
 kernels a notebook asks for adopt them instead of starting a new Python process (~1.5 s each
@@ -36,6 +37,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 def _load_jupyter_server_extension(serverapp) -> None:
     import importlib.util
 
+    from astrohub_server.folders import link_spaces
     from astrohub_server.kernels import WarmKernels
     from astrohub_server.numbacache import seed_numba_cache
     from astrohub_server.packages import prepare_layer
@@ -44,6 +46,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     prepare_layer()  # the user's %pip layer and the platform's pins (astrohub_server.packages)
     seed_numba_cache()  # the platform's compiled crossmatch kernel (astrohub_server.numbacache)
     Tutorials.instance(parent=serverapp).start(serverapp)
+    link_spaces()  # datasets, scratch and groups in the file browser (astrohub_server.folders)
     WarmKernels.instance(parent=serverapp).start(serverapp)
     if serverapp.jpserver_extensions.get("dask_labextension") is False and importlib.util.find_spec("dask_labextension"):
         from astrohub_server import dask_sidebar

@@ -7,7 +7,8 @@ instead); the spawner turns dask_labextension's own server extension off so the 
 registered twice. (The import cannot run in a thread: it creates its cluster manager on the
 importing thread's event loop.) The routes
 and handler names are dask_labextension's own (version 7); ``tests/integration/test_warm_kernels.py``
-checks they still are. :func:`register` is called by the ``astrohub_server`` extension when
+checks they still are. The cluster routes answer with :mod:`astrohub_server.dask_clusters`'
+subclass, which first adopts the user's gateway clusters (those made in a notebook too). :func:`register` is called by the ``astrohub_server`` extension when
 dask_labextension is installed and its own server extension is turned off. May import tornado
 and jupyter_server; dask_labextension only lazily.
 """
@@ -23,16 +24,16 @@ from tornado import web
 __all__ = ["ROUTES", "lazy_handler", "register"]
 
 _CLUSTER_ID = r"(?P<cluster_id>\w+-\w+-\w+-\w+-\w+)"
-#: (path under the server's base URL, dask_labextension's handler class), in its own order.
-ROUTES = [
-    ("dask/clusters/" + _CLUSTER_ID, "DaskClusterHandler"),
-    ("dask/clusters/" + "?", "DaskClusterHandler"),
-    (f"dask/dashboard/{_CLUSTER_ID}(?P<proxied_path>.+)", "DaskDashboardHandler"),
-    ("dask/dashboard-check/(?P<url>.+)", "DaskDashboardCheckHandler"),
-]
 _MODULE = "dask_labextension"
-#: Handlers astrohub replaces by a same-named subclass (the dashboard check signs in to the gateway).
-_OVERRIDES = {"DaskDashboardCheckHandler": "astrohub_server.dask_dashboard"}
+#: The cluster routes' handler: dask_labextension's, after adopting the user's gateway clusters.
+_CLUSTERS = ("astrohub_server.dask_clusters", "ClusterHandler")
+#: (path under the server's base URL, (module, handler class)), in dask_labextension's own order.
+ROUTES = [
+    ("dask/clusters/" + _CLUSTER_ID, _CLUSTERS),
+    ("dask/clusters/" + "?", _CLUSTERS),
+    (f"dask/dashboard/{_CLUSTER_ID}(?P<proxied_path>.+)", (_MODULE, "DaskDashboardHandler")),
+    ("dask/dashboard-check/(?P<url>.+)", ("astrohub_server.dask_dashboard", "DaskDashboardCheckHandler")),
+]
 
 
 def lazy_handler(module: str, name: str) -> type[web.RequestHandler]:
@@ -71,5 +72,5 @@ def register(serverapp) -> None:
     """Add the sidebar's routes to the server; dask_labextension is imported on their first request."""
     base_url = serverapp.web_app.settings["base_url"]
     serverapp.web_app.add_handlers(
-        ".*$", [(url_path_join(base_url, path), lazy_handler(_OVERRIDES.get(name, _MODULE), name)) for path, name in ROUTES]
+        ".*$", [(url_path_join(base_url, path), lazy_handler(module, name)) for path, (module, name) in ROUTES]
     )

@@ -176,9 +176,13 @@ class WarmKernels(SingletonConfigurable):
     async def _launch(self):
         manager = self._kernel_manager
         kernel_id = str(uuid.uuid4())
+        # No restarter: a warm kernel is watched by the kernel manager that adopts it. A restarter left
+        # on this manager would see the adopted process as gone (see _release) and "restart" it on the
+        # ports the adopted kernel holds: ZMQError "Address already in use", "restart failed", and,
+        # once the adopted kernel ends and frees them, an orphan kernel nobody owns (~50 MB each).
         km = manager.kernel_manager_factory(
             connection_file=os.path.join(manager.connection_dir, f"kernel-{kernel_id}.json"),
-            parent=manager, log=self.log, kernel_name=manager.default_kernel_name,
+            parent=manager, log=self.log, kernel_name=manager.default_kernel_name, autorestart=False,
         )
         km.provisioner = LocalProvisioner(kernel_id=kernel_id, kernel_spec=km.kernel_spec, parent=km)
         await km.start_kernel(kernel_id=kernel_id, cwd=manager.root_dir, env=dict(os.environ))
@@ -245,6 +249,10 @@ def _end(km) -> None:
 
 def _release(km) -> None:
     """Forget a warm kernel that another kernel manager adopted (the process keeps running)."""
+    stop = getattr(km, "stop_restarter", None)
+    if stop is not None:
+        stop()  # never restart a process this manager no longer owns
+    km.autorestart = False
     km._close_control_socket()
     km.cleanup_connection_file()
     km.provisioner.process = None
