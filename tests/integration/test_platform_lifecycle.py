@@ -27,7 +27,7 @@ def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path, poll):
     up = subprocess.Popen(
         [sys.executable, "-m", "platform_lib", "up", "--data-dir", str(data),
          "--set", f"hub.port={hub}", "--set", f"hub.hub_port={hub_api}", "--set", f"hub.proxy_api_port={proxy_api}",
-         "--set", "gateway.enabled=false", "--set", "archive.enabled=false",
+         "--set", "gateway.enabled=false", "--set", "archive.enabled=false", "--set", "classes.enabled=false",
          "--set", "users.run_as_system_users=false"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -88,7 +88,7 @@ def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
     up = subprocess.run(
         [*base, "up", "--detach", "--data-dir", str(data),
          "--set", f"hub.port={hub}", "--set", f"hub.hub_port={hub_api}", "--set", f"hub.proxy_api_port={proxy_api}",
-         "--set", f"gateway.port={gateway_port}", "--set", "archive.enabled=false",
+         "--set", f"gateway.port={gateway_port}", "--set", "archive.enabled=false", "--set", "classes.enabled=false",
          "--set", "users.run_as_system_users=false"],
         capture_output=True, text=True, timeout=240,
     )

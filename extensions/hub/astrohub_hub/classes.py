@@ -1,0 +1,464 @@
+"""Classes, assignments and workspaces: who may do what, and the folders that say so on disk.
+
+Owns :class:`Teaching`: the registry (a SQLite file: classes, their students and instructors,
+assignments, every submission; workspaces, their owner, members and read-only members) and each
+operation, checked against the acting user before anything changes:
+
+=========================================  ==========================================================
+operation                                  who
+=========================================  ==========================================================
+create a class, add instructors, archive   admins
+add students, show the roster              admins and the class's instructors
+release, collect, return feedback          the class's instructors
+submit                                     the class's students (their own work only)
+create a workspace                         any user (they become its owner)
+add / remove members and readers           the workspace's owner (and admins)
+=========================================  ==========================================================
+
+On disk, under ``classes_root/<class>/`` (root-owned, mode 0770, reached through ACL entries only; no
+folder is world-writable): ``materials/`` (instructors rwx, students r-x), ``instructors/`` (instructors
+only; assignments are authored in ``instructors/<assignment>/``, collected work lands in
+``instructors/collected/<assignment>/<student>/``, feedback is written to
+``instructors/feedback/<assignment>/<student>/``), ``submissions/<student>/<assignment>/<UTC time>/``
+(written by this service; instructors r-x, the student r-x on their own folder, nobody else). Release
+copies into ``~<student>/<class>/<assignment>/`` as the student (existing files are kept); submit copies
+the student's folder as the student; collect and feedback write as the instructor: no copy ever follows
+a link a user planted (:func:`astrohub_hub.folders.pack_as`). Resubmitting adds a new timestamped
+folder; nothing is overwritten. Workspaces are ``workspaces_root/<name>/`` (members rwx, readers r-x).
+
+Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
+changes nothing: every check runs before the first write. When the platform does not run users as
+system users (not root), folders are created but no ACLs are set (documented: no isolation then).
+May import the standard library, ``errors``, ``accounts`` and ``folders``.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from astrohub_hub import folders
+from astrohub_hub.accounts import SystemAccounts, ensure_system_user
+from astrohub_hub.errors import HubError, UsernameError
+from astrohub_hub.folders import expand_user_path, prepare_user_dirs
+
+__all__ = ["Actor", "ClassError", "Teaching"]
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class ClassError(HubError):
+    """A refused class or workspace operation; ``status`` is the HTTP status the service answers."""
+
+    code = "class-error"
+
+    def __init__(self, message: str, *, status: int = 400, code: str | None = None, value=None) -> None:
+        super().__init__(message, code=code, value=value)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a hub user name (or a service's) and whether they hold admin scopes."""
+
+    name: str
+    admin: bool = False
+
+
+@dataclass
+class Teaching:
+    """Classes and workspaces on ``classes_root`` / ``workspaces_root`` (see the module docstring).
+
+    ``user_exists(name)`` asks the hub whether a user exists; ``on_roster_change(class, role, users)``
+    mirrors a roster to the hub's groups (``<class>-students`` / ``<class>-instructors``).
+    """
+
+    classes_root: Path
+    workspaces_root: Path
+    registry: Path
+    accounts: SystemAccounts = field(default_factory=SystemAccounts)
+    home_template: str = ""
+    user_exists: Callable[[str], bool] = lambda name: True
+    on_roster_change: Callable[[str, str, list[str]], None] = lambda cls, role, users: None
+    clock: Callable[[], float] = time.time
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.classes_root, self.workspaces_root = Path(self.classes_root), Path(self.workspaces_root)
+        self.registry = Path(self.registry)
+        self.registry.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._db()) as db, db:
+            db.executescript("""
+                CREATE TABLE IF NOT EXISTS classes (name TEXT PRIMARY KEY, profile TEXT, created REAL,
+                                                    archived INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE IF NOT EXISTS members (class TEXT, user TEXT, role TEXT, PRIMARY KEY (class, user));
+                CREATE TABLE IF NOT EXISTS assignments (class TEXT, name TEXT, released REAL,
+                                                        PRIMARY KEY (class, name));
+                CREATE TABLE IF NOT EXISTS submissions (class TEXT, assignment TEXT, student TEXT, at TEXT,
+                                                        files INTEGER);
+                CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, owner TEXT, created REAL);
+                CREATE TABLE IF NOT EXISTS ws_members (workspace TEXT, user TEXT, access TEXT,
+                                                       PRIMARY KEY (workspace, user));
+            """)
+
+    def _db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.registry, timeout=10)
+
+    # -- checks -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_name(kind: str, name: str) -> str:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ClassError(f"{kind} name {name!r} must be 1-40 lower-case letters, digits, '-', '_', "
+                             "starting with a letter or digit", value=name)
+        return name
+
+    def _check_users(self, users: Iterable[str], what: str) -> list[str]:
+        users = [str(u).strip().lower() for u in users]
+        bad = []
+        for user in users:
+            try:
+                self.accounts.name(user)
+            except UsernameError:
+                bad.append(user)
+        if bad:
+            raise ClassError(f"{what}: invalid user name(s) {bad}", value=bad)
+        unknown = sorted({u for u in users if not self.user_exists(u)})
+        if unknown:
+            raise ClassError(f"{what}: unknown user(s) {unknown}: add them first (astrohub users add --csv)",
+                             status=404, code="unknown-users", value=unknown)
+        return sorted(set(users))
+
+    def _class(self, name: str, *, live: bool = True) -> dict:
+        with closing(self._db()) as db:
+            row = db.execute("SELECT name, profile, archived FROM classes WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise ClassError(f"no class {name!r}", status=404, code="unknown-class", value=name)
+        if live and row[2]:
+            raise ClassError(f"class {name!r} is archived: nothing can change", status=409, code="archived",
+                             value=name)
+        return {"name": row[0], "profile": row[1], "archived": bool(row[2])}
+
+    def roster(self, name: str) -> dict[str, list[str]]:
+        with closing(self._db()) as db:
+            rows = db.execute("SELECT user, role FROM members WHERE class = ? ORDER BY user", (name,)).fetchall()
+        return {"students": [u for u, r in rows if r == "student"],
+                "instructors": [u for u, r in rows if r == "instructor"]}
+
+    def _require(self, actor: Actor, cls: str, *roles: str) -> None:
+        if actor.admin:
+            return
+        roster = self.roster(cls)
+        if any(actor.name in roster[f"{role}s"] for role in roles):
+            return
+        who = " or ".join(f"{r}s" for r in roles)
+        raise ClassError(f"{actor.name!r} may not do this in class {cls!r}: only its {who} (and admins)",
+                         status=403, code="forbidden", value=actor.name)
+
+    # -- disk ---------------------------------------------------------------------------------------
+
+    def _system(self, user: str) -> str | None:
+        """The system user of ``user`` (created if missing) when isolated, else None."""
+        if not self.accounts.enabled:
+            return None
+        name = self.accounts.name(user)
+        home = expand_user_path(self.home_template, user) if self.home_template else f"/home/{name}"
+        owner = ensure_system_user(name, home)
+        if self.home_template:
+            prepare_user_dirs(home, None, owner)
+        return name
+
+    def _home(self, user: str) -> Path:
+        return Path(expand_user_path(self.home_template, user))
+
+    def _class_dirs(self, cls: str) -> dict[str, Path]:
+        base = self.classes_root / cls
+        return {"base": base, "materials": base / "materials", "instructors": base / "instructors",
+                "submissions": base / "submissions"}
+
+    def _make_class_dirs(self, cls: str) -> None:
+        self.classes_root.mkdir(parents=True, exist_ok=True)
+        self.classes_root.chmod(0o755)
+        for path in self._class_dirs(cls).values():
+            folders.make_shared_folder(path, 0o770)
+
+    def _grant_class(self, cls: str, role: str, users: Iterable[str]) -> None:
+        if not self.accounts.enabled:
+            return
+        dirs = self._class_dirs(cls)
+        for user in users:
+            system = self._system(user)
+            folders.grant(dirs["base"], system, "r-x", inherit=False)
+            if role == "instructor":
+                folders.grant(dirs["materials"], system, "rwx", recursive=True)
+                folders.grant(dirs["instructors"], system, "rwx", recursive=True)
+                folders.grant(dirs["submissions"], system, "r-x", recursive=True)
+            else:
+                folders.grant(dirs["materials"], system, "r-x", recursive=True)
+                folders.grant(dirs["submissions"], system, "--x", inherit=False)
+                mine = dirs["submissions"] / user
+                folders.make_shared_folder(mine, 0o750)
+                folders.grant(mine, system, "r-x", recursive=True)
+
+    # -- classes ------------------------------------------------------------------------------------
+
+    def create_class(self, actor: Actor, name: str, *, instructors: Iterable[str] = (),
+                     students: Iterable[str] = (), profile: str = "") -> dict:
+        """Create class ``name`` with its folders and roster (admins only)."""
+        if not actor.admin:
+            raise ClassError("only admins create classes", status=403, code="forbidden", value=actor.name)
+        self._check_name("class", name)
+        instructors = self._check_users(instructors, f"class {name!r} instructors")
+        students = self._check_users(students, f"class {name!r} students")
+        both = sorted(set(instructors) & set(students))
+        if both:
+            raise ClassError(f"{both} cannot be both instructor and student of {name!r}", value=both)
+        with self._lock:
+            with closing(self._db()) as db, db:
+                try:
+                    db.execute("INSERT INTO classes (name, profile, created) VALUES (?, ?, ?)",
+                               (name, profile, self.clock()))
+                except sqlite3.IntegrityError:
+                    raise ClassError(f"a class named {name!r} exists already: choose another name",
+                                     status=409, code="duplicate-class", value=name) from None
+                db.executemany("INSERT INTO members VALUES (?, ?, 'instructor')", [(name, u) for u in instructors])
+                db.executemany("INSERT INTO members VALUES (?, ?, 'student')", [(name, u) for u in students])
+            self._make_class_dirs(name)
+            self._grant_class(name, "instructor", instructors)
+            self._grant_class(name, "student", students)
+        self.on_roster_change(name, "instructors", instructors)
+        self.on_roster_change(name, "students", students)
+        return self.show(actor, name)
+
+    def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
+        """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins)."""
+        self._class(cls)
+        if role == "instructor":
+            if not actor.admin:
+                raise ClassError("only admins add instructors", status=403, code="forbidden", value=actor.name)
+        else:
+            self._require(actor, cls, "instructor")
+        users = self._check_users(users, f"class {cls!r} {role}s")
+        roster = self.roster(cls)
+        other = "instructors" if role == "student" else "students"
+        clash = sorted(set(users) & set(roster[other]))
+        if clash:
+            raise ClassError(f"{clash} are already {other} of {cls!r}", value=clash)
+        with self._lock:
+            with closing(self._db()) as db, db:
+                db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?)", [(cls, u, role) for u in users])
+            self._grant_class(cls, role, users)
+        self.on_roster_change(cls, f"{role}s", users)
+        return self.show(actor, cls)
+
+    def show(self, actor: Actor, cls: str) -> dict:
+        """The class, its roster and assignments (admins, instructors); a student sees the class and assignments."""
+        info = self._class(cls, live=False)
+        self._require(actor, cls, "instructor", "student")
+        roster = self.roster(cls)
+        with closing(self._db()) as db:
+            assignments = [r[0] for r in db.execute(
+                "SELECT name FROM assignments WHERE class = ? ORDER BY released", (cls,))]
+            query = "SELECT assignment, student, at FROM submissions WHERE class = ? ORDER BY at"
+            submissions = db.execute(query, (cls,)).fetchall()
+        is_staff = actor.admin or actor.name in roster["instructors"]
+        info.update(assignments=assignments, folders={k: str(v) for k, v in self._class_dirs(cls).items()})
+        if is_staff:
+            info.update(roster)
+            info["submissions"] = [{"assignment": a, "student": s, "at": t} for a, s, t in submissions]
+        else:
+            info["instructors"] = roster["instructors"]
+            info["submissions"] = [{"assignment": a, "student": s, "at": t} for a, s, t in submissions
+                                   if s == actor.name]
+        return info
+
+    def classes_of(self, actor: Actor) -> list[dict]:
+        """The classes ``actor`` is in (every class for admins), with their role."""
+        with closing(self._db()) as db:
+            if actor.admin:
+                rows = db.execute("SELECT name, 'admin', archived FROM classes ORDER BY name").fetchall()
+            else:
+                rows = db.execute("SELECT c.name, m.role, c.archived FROM classes c JOIN members m ON "
+                                  "m.class = c.name WHERE m.user = ? ORDER BY c.name", (actor.name,)).fetchall()
+        return [{"name": n, "role": r, "archived": bool(a)} for n, r, a in rows]
+
+    def archive(self, actor: Actor, cls: str) -> dict:
+        """Freeze a class (admins): no more changes or submissions; the folders and data stay."""
+        if not actor.admin:
+            raise ClassError("only admins archive classes", status=403, code="forbidden", value=actor.name)
+        self._class(cls)
+        with closing(self._db()) as db, db:
+            db.execute("UPDATE classes SET archived = 1 WHERE name = ?", (cls,))
+        return self.show(actor, cls)
+
+    # -- assignments --------------------------------------------------------------------------------
+
+    def release(self, actor: Actor, cls: str, assignment: str) -> dict:
+        """Copy ``instructors/<assignment>/`` into every student's ``~/<class>/<assignment>/`` (keeps their files)."""
+        self._class(cls)
+        self._require(actor, cls, "instructor")
+        self._check_name("assignment", assignment)
+        source = self._class_dirs(cls)["instructors"] / assignment
+        if not source.is_dir():
+            raise ClassError(f"no folder {source}: put the assignment's notebooks there first", status=404,
+                             code="unknown-assignment", value=assignment)
+        data = folders.pack_as(source, self._system(actor.name) if not actor.admin else None)
+        released = {}
+        for student in self.roster(cls)["students"]:
+            target = self._home(student) / cls / assignment
+            released[student] = folders.unpack_as(data, target, self._system(student), keep=True)
+        with closing(self._db()) as db, db:
+            db.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (cls, assignment, self.clock()))
+        return {"class": cls, "assignment": assignment, "released": released}
+
+    def _assignment(self, cls: str, assignment: str) -> None:
+        with closing(self._db()) as db:
+            found = db.execute("SELECT 1 FROM assignments WHERE class = ? AND name = ?", (cls, assignment)).fetchone()
+        if found is None:
+            raise ClassError(f"assignment {assignment!r} of class {cls!r} was not released", status=404,
+                             code="unknown-assignment", value=assignment)
+
+    def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
+        """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder."""
+        self._class(cls)
+        if actor.name not in self.roster(cls)["students"]:
+            raise ClassError(f"{actor.name!r} is not a student of class {cls!r}: only its students submit",
+                             status=403, code="not-a-student", value=actor.name)
+        self._assignment(cls, assignment)
+        source = self._home(actor.name) / cls / assignment
+        data = folders.pack_as(source, self._system(actor.name))
+        stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(self.clock()))
+        base = self._class_dirs(cls)["submissions"] / actor.name / assignment
+        target, n = base / stamp, 1
+        while target.exists():
+            n += 1
+            target = base / f"{stamp}-{n}"
+        base.mkdir(parents=True, exist_ok=True)
+        files = folders.unpack_as(data, target, None)
+        with closing(self._db()) as db, db:
+            db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?)",
+                       (cls, assignment, actor.name, target.name, len(files)))
+        return {"class": cls, "assignment": assignment, "student": actor.name, "at": target.name, "files": files}
+
+    def collect(self, actor: Actor, cls: str, assignment: str) -> dict:
+        """Copy each student's latest submission to ``instructors/collected/<assignment>/<student>/``."""
+        self._class(cls, live=False)
+        self._require(actor, cls, "instructor")
+        self._assignment(cls, assignment)
+        writer = None if actor.admin else self._system(actor.name)
+        collected = {}
+        for student in self.roster(cls)["students"]:
+            base = self._class_dirs(cls)["submissions"] / student / assignment
+            latest = sorted(p for p in base.iterdir()) if base.is_dir() else []
+            if not latest:
+                continue
+            data = folders.pack_as(latest[-1], None)
+            dest = self._class_dirs(cls)["instructors"] / "collected" / assignment / student
+            folders.unpack_as(data, dest, writer)
+            collected[student] = latest[-1].name
+        missing = [s for s in self.roster(cls)["students"] if s not in collected]
+        return {"class": cls, "assignment": assignment, "collected": collected, "missing": missing}
+
+    def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:
+        """Copy ``instructors/feedback/<assignment>/<student>/`` into ``~<student>/<class>/<assignment>/feedback/``."""
+        self._class(cls, live=False)
+        self._require(actor, cls, "instructor")
+        self._assignment(cls, assignment)
+        reader = None if actor.admin else self._system(actor.name)
+        returned = {}
+        for student in self.roster(cls)["students"]:
+            source = self._class_dirs(cls)["instructors"] / "feedback" / assignment / student
+            if not source.is_dir():
+                continue
+            data = folders.pack_as(source, reader)
+            target = self._home(student) / cls / assignment / "feedback"
+            returned[student] = folders.unpack_as(data, target, self._system(student))
+        return {"class": cls, "assignment": assignment, "returned": returned}
+
+    # -- workspaces ---------------------------------------------------------------------------------
+
+    def _workspace(self, name: str) -> dict:
+        with closing(self._db()) as db:
+            row = db.execute("SELECT owner FROM workspaces WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise ClassError(f"no workspace {name!r}", status=404, code="unknown-workspace", value=name)
+            members = db.execute("SELECT user, access FROM ws_members WHERE workspace = ? ORDER BY user",
+                                 (name,)).fetchall()
+        return {"name": name, "owner": row[0], "folder": str(self.workspaces_root / name),
+                "members": [u for u, a in members if a == "rw"], "readers": [u for u, a in members if a == "ro"]}
+
+    def create_workspace(self, actor: Actor, name: str, *, members: Iterable[str] = (),
+                         readers: Iterable[str] = ()) -> dict:
+        """Any user creates a workspace they own, with its folder (owner and members rwx, readers r-x)."""
+        self._check_name("workspace", name)
+        members = [m for m in self._check_users(members, f"workspace {name!r} members") if m != actor.name]
+        readers = self._check_users(readers, f"workspace {name!r} readers")
+        if set(members) & set(readers):
+            raise ClassError(f"{sorted(set(members) & set(readers))} cannot be both members and readers")
+        with self._lock:
+            with closing(self._db()) as db, db:
+                try:
+                    db.execute("INSERT INTO workspaces VALUES (?, ?, ?)", (name, actor.name, self.clock()))
+                except sqlite3.IntegrityError:
+                    raise ClassError(f"a workspace named {name!r} exists already: choose another name",
+                                     status=409, code="duplicate-workspace", value=name) from None
+                rows = [(name, actor.name, "rw")] + [(name, m, "rw") for m in members] + [(name, r, "ro") for r in readers]
+                db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, ?)", rows)
+            self.workspaces_root.mkdir(parents=True, exist_ok=True)
+            self.workspaces_root.chmod(0o755)
+            folder = folders.make_shared_folder(self.workspaces_root / name, 0o770)
+            if self.accounts.enabled:
+                for user in [actor.name, *members]:
+                    folders.grant(folder, self._system(user), "rwx")
+                for user in readers:
+                    folders.grant(folder, self._system(user), "r-x")
+        return self._workspace(name)
+
+    def change_workspace(self, actor: Actor, name: str, *, add: Iterable[str] = (), add_readers: Iterable[str] = (),
+                         remove: Iterable[str] = ()) -> dict:
+        """The owner (or an admin) adds members / readers and removes people; removal revokes at once."""
+        info = self._workspace(name)
+        if not (actor.admin or actor.name == info["owner"]):
+            raise ClassError(f"{actor.name!r} may not change workspace {name!r}: only its owner "
+                             f"{info['owner']!r} (and admins)", status=403, code="forbidden", value=actor.name)
+        add = self._check_users(add, f"workspace {name!r} members")
+        add_readers = self._check_users(add_readers, f"workspace {name!r} readers")
+        remove = self._check_users(remove, f"workspace {name!r} removals")
+        if info["owner"] in remove:
+            raise ClassError(f"the owner {info['owner']!r} cannot be removed from {name!r}", value=info["owner"])
+        folder = self.workspaces_root / name
+        with self._lock:
+            with closing(self._db()) as db, db:
+                db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'rw')", [(name, u) for u in add])
+                db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'ro')",
+                               [(name, u) for u in add_readers])
+                db.executemany("DELETE FROM ws_members WHERE workspace = ? AND user = ?", [(name, u) for u in remove])
+            if self.accounts.enabled:
+                for user in add:
+                    folders.grant(folder, self._system(user), "rwx", recursive=True)
+                for user in add_readers:
+                    folders.grant(folder, self._system(user), "r-x", recursive=True)
+                for user in remove:
+                    folders.revoke(folder, self.accounts.name(user))
+        return self._workspace(name)
+
+    def show_workspace(self, actor: Actor, name: str) -> dict:
+        info = self._workspace(name)
+        if not (actor.admin or actor.name in [info["owner"], *info["members"], *info["readers"]]):
+            raise ClassError(f"{actor.name!r} is not in workspace {name!r}", status=403, code="forbidden",
+                             value=actor.name)
+        return info
+
+    def workspaces_of(self, actor: Actor) -> list[dict]:
+        with closing(self._db()) as db:
+            rows = db.execute("SELECT workspace, access FROM ws_members WHERE user = ? ORDER BY workspace",
+                              (actor.name,)).fetchall()
+        return [{"name": n, "access": a} for n, a in rows]
+
+
