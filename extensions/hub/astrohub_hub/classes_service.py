@@ -21,7 +21,7 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409; bad input never gets a 5xx.
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
-``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_CLASSES_PREFIX`` /
+``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_PREFIX`` /
 ``ASTROHUB_CLASSES_SYSTEM_USERS`` (``accounts.SystemAccounts``), and JupyterHub's service variables.
 May import tornado, JupyterHub's service auth, the standard library and this package.
 """
@@ -58,8 +58,8 @@ SERVICE_SCOPES = ["list:users", "read:users", "read:users:name", "admin:groups",
 class HubDirectory:
     """The hub's users and groups, through its REST API with the service's token."""
 
-    def __init__(self, api_url: str, token: str) -> None:
-        self.api_url, self.token = api_url.rstrip("/"), token
+    def __init__(self, api_url: str, token: str, groups_root: str = "") -> None:
+        self.api_url, self.token, self.groups_root = api_url.rstrip("/"), token, groups_root
 
     def _call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
@@ -83,6 +83,11 @@ class HubDirectory:
         if status == 404:
             self._call("POST", f"/groups/{group}")
             self._call("PUT", f"/groups/{group}/properties", {"astrohub-folder": False, "class": cls})
+            if self.groups_root:  # the group sync may have made its (empty) folder in between
+                try:
+                    os.rmdir(os.path.join(self.groups_root, group))
+                except OSError:
+                    pass
         if users:
             self._call("POST", f"/groups/{group}/users", {"users": sorted(users)})
 
@@ -240,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s classes] %(message)s")
     env = os.environ
     api_url, token = env["JUPYTERHUB_API_URL"], env["JUPYTERHUB_API_TOKEN"]
-    directory = HubDirectory(api_url, token)
+    directory = HubDirectory(api_url, token, env.get("ASTROHUB_GROUPS_ROOT", ""))
     teaching = Teaching(
         classes_root=Path(env["ASTROHUB_CLASSES_ROOT"]), workspaces_root=Path(env["ASTROHUB_WORKSPACES_ROOT"]),
         registry=Path(env["ASTROHUB_CLASSES_REGISTRY"]),
