@@ -73,7 +73,8 @@ def _assignment(action: str):
 
 def _ws_create(args):
     admin = _admin(args)
-    return _print(admin.service("POST", "workspaces", {"name": args.name, "members": _names(args.members),
+    return _print(admin.service("POST", "workspaces", {"name": args.name, "owner": args.owner,
+                                                       "members": _names(args.members),
                                                        "readers": _names(args.readers)}))
 
 
@@ -121,8 +122,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     workspaces = subparsers.add_parser("workspaces", help="shared analysis workspaces")
     wsub = workspaces.add_subparsers(dest="workspaces_command", required=True, metavar="ACTION")
-    wcreate = wsub.add_parser("create", help="create a workspace (owned by the admin token's identity)")
+    wcreate = wsub.add_parser("create", help="create a workspace for its owner")
     wcreate.add_argument("name")
+    wcreate.add_argument("--owner", required=True, help="the user who owns it and manages its members")
     wcreate.add_argument("--members", help="comma-separated user names (read-write)")
     wcreate.add_argument("--readers", help="comma-separated user names (read-only)")
     wcreate.set_defaults(func=_ws_create)

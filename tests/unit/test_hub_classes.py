@@ -116,6 +116,11 @@ def test_workspace_owner_manages_members_and_others_cannot(teaching, tmp_path):
     after = teaching.change_workspace(ANN, "survey", add=["prof"], remove=["bob"])
     assert after["members"] == ["ann", "prof"]
     assert (tmp_path / "workspaces" / "survey").stat().st_mode & 0o007 == 0
+    with pytest.raises(ClassError, match="names its owner"):
+        teaching.create_workspace(ADMIN, "team")
+    assert teaching.create_workspace(ADMIN, "team", owner="bob")["owner"] == "bob"
+    with pytest.raises(ClassError, match="only admins create a workspace for somebody else"):
+        teaching.create_workspace(ANN, "team2", owner="bob")
 
 
 def test_copies_never_follow_links(tmp_path):

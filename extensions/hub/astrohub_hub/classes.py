@@ -394,9 +394,18 @@ class Teaching:
                 "members": [u for u, a in members if a == "rw"], "readers": [u for u, a in members if a == "ro"]}
 
     def create_workspace(self, actor: Actor, name: str, *, members: Iterable[str] = (),
-                         readers: Iterable[str] = ()) -> dict:
-        """Any user creates a workspace they own, with its folder (owner and members rwx, readers r-x)."""
+                         readers: Iterable[str] = (), owner: str = "") -> dict:
+        """Any user creates a workspace they own, with its folder (owner and members rwx, readers r-x).
+
+        Admins may name another ``owner`` (the ``astrohub`` command must: its token is a service's).
+        """
         self._check_name("workspace", name)
+        if owner and owner != actor.name and not actor.admin:
+            raise ClassError("only admins create a workspace for somebody else", status=403, code="forbidden")
+        if actor.admin and not owner:
+            raise ClassError("an admin creating a workspace names its owner (owner / --owner)")
+        owner = self._check_users([owner], f"workspace {name!r} owner")[0] if owner else actor.name
+        actor = Actor(owner)
         members = [m for m in self._check_users(members, f"workspace {name!r} members") if m != actor.name]
         readers = self._check_users(readers, f"workspace {name!r} readers")
         if set(members) & set(readers):

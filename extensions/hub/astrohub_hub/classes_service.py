@@ -14,7 +14,7 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes/<c>/students|instructors`` ``{users}``   add to the roster
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
 ``POST api/classes/<c>/assignments/<a>/<action>``           ``release`` / ``submit`` / ``collect`` / ``feedback``
-``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers}``
+``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
 ``GET  api/workspaces/<w>``                                 the workspace
 ``POST api/workspaces/<w>/members`` ``{add, readers, remove}``  the owner changes the members
 ==========================================================  =============================================
@@ -201,7 +201,8 @@ class WorkspacesHandler(ApiHandler):
     async def post(self) -> None:
         body = self.body()
         await self.run(self.teaching.create_workspace, str(body.get("name", "")),
-                       members=self.names(body, "members"), readers=self.names(body, "readers"))
+                       members=self.names(body, "members"), readers=self.names(body, "readers"),
+                       owner=str(body.get("owner", "")))
 
 
 class WorkspaceHandler(ApiHandler):
