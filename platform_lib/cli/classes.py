@@ -71,6 +71,27 @@ def _assignment(action: str):
     return run
 
 
+def _exam(args):
+    from datetime import datetime, timezone
+
+    def epoch(text: str) -> float:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            from platform_lib.local.errors import ConfigError
+
+            raise ConfigError(f"{text!r} is not a date and time such as 2026-12-04T14:00+00:00",
+                              key="--start/--end", value=text) from None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+    return _print(_admin(args).service("POST", f"classes/{args.name}/exam",
+                                       {"start": epoch(args.start), "end": epoch(args.end)}))
+
+
+def _log(args):
+    return _print(_admin(args).service("GET", f"classes/{args.name}/log"))
+
+
 def _ws_create(args):
     admin = _admin(args)
     return _print(admin.service("POST", "workspaces", {"name": args.name, "owner": args.owner,
@@ -117,6 +138,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         step.add_argument("name")
         step.add_argument("assignment")
         step.set_defaults(func=_assignment(action))
+    exam = sub.add_parser("exam", help="exam mode: materials frozen in the window, late submissions refused")
+    exam.add_argument("name")
+    exam.add_argument("--start", required=True, help="ISO date and time (UTC unless an offset is given)")
+    exam.add_argument("--end", required=True, help="the deadline, ISO date and time")
+    exam.set_defaults(func=_exam)
+    log = sub.add_parser("log", help="the class's action log")
+    log.add_argument("name")
+    log.set_defaults(func=_log)
     for parser in sub.choices.values():
         _common(parser)
 

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -170,6 +171,33 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_
     nonsense = _call(platform, prof, "POST", f"classes/{name}/students", {"users": "x" * 5000})
     assert nonsense.status_code == 400
     assert json.loads(_astrohub(platform, "classes", "show", name).stdout)["students"] == before["students"]
+
+
+def test_exam_mode_freezes_materials_and_refuses_late_submissions(platform, course):
+    name, prof, (_s1, s2, s3) = course["name"], course["prof"], course["students"]
+    materials = course["root"] / "materials"
+    write = f"""
+try:
+    open({str(materials / 'exam-notes.md')!r}, 'w').write('x'); print('allowed')
+except PermissionError:
+    print('refused')
+"""
+    now = time.time()
+    opened = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 5, "end": now + 3600})
+    assert opened.status_code == 200 and opened.json()["exam"]["frozen"] is True, opened.text
+    if platform.isolated:
+        assert platform.execute(prof, write).strip() == "refused"  # frozen, even for instructors
+    assert _call(platform, s3, "POST", f"classes/{name}/assignments/hw1/submit").status_code == 200
+    # The window closes (set here to one that ended a second ago): late work is refused, materials thaw.
+    closed = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 60, "end": now - 1})
+    assert closed.json()["exam"]["frozen"] is False
+    late = _call(platform, s2, "POST", f"classes/{name}/assignments/hw1/submit")
+    assert late.status_code == 403 and "submissions after the deadline are refused" in late.json()["message"]
+    if platform.isolated:
+        assert platform.execute(prof, write).strip() == "allowed"
+    actions = [a["action"] for a in _call(platform, prof, "GET", f"classes/{name}/log").json()]
+    assert actions[-3:] == ["exam", "materials thawed", "late submission refused"], actions
+    assert _call(platform, s2, "GET", f"classes/{name}/log").status_code == 403
 
 
 def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course):

@@ -137,3 +137,29 @@ def test_copies_never_follow_links(tmp_path):
     assert sorted(p.name for p in dest.rglob("*")) == ["ok.txt", "sub"]
     with pytest.raises(OSError):
         _transfer.pack(str(src / "dirlink"))  # the folder itself may not be a link
+
+
+def test_exam_mode_refuses_late_submissions_and_logs_every_action(teaching, tmp_path):
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    (tmp_path / "classes" / "c1" / "instructors" / "exam1").mkdir()
+    teaching.release(PROF, "c1", "exam1")
+    now = teaching.now[0]
+    with pytest.raises(ClassError, match="start < end"):
+        teaching.exam(PROF, "c1", now + 10, now)
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.exam(ANN, "c1", now, now + 3600)
+    info = teaching.exam(PROF, "c1", now - 60, now + 3600)
+    assert info["exam"]["frozen"] is True
+    teaching.submit(ANN, "c1", "exam1")
+    teaching.now[0] = now + 3601
+    with pytest.raises(ClassError, match="ended at .* submissions after the deadline are refused") as late:
+        teaching.submit(BOB, "c1", "exam1")
+    assert late.value.status == 403
+    teaching.tick()
+    assert teaching.show(PROF, "c1")["exam"]["frozen"] is False
+    actions = [(a["actor"], a["action"]) for a in teaching.actions(PROF, "c1")]
+    assert actions == [("root-cli", "create"), ("prof", "release"), ("prof", "exam"),
+                       ("astrohub-classes", "materials frozen"), ("ann", "submit"),
+                       ("bob", "late submission refused"), ("astrohub-classes", "materials thawed")]
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.actions(ANN, "c1")

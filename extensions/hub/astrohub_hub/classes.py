@@ -11,6 +11,7 @@ create a class, add instructors, archive   admins
 add students, show the roster              admins and the class's instructors
 release, collect, return feedback          the class's instructors
 submit                                     the class's students (their own work only)
+set an exam window, read the action log    admins and the class's instructors
 create a workspace                         any user (they become its owner)
 add / remove members and readers           the workspace's owner (and admins)
 =========================================  ==========================================================
@@ -26,6 +27,12 @@ the student's folder as the student; collect and feedback write as the instructo
 a link a user planted (:func:`astrohub_hub.folders.pack_as`). Resubmitting adds a new timestamped
 folder; nothing is overwritten. Workspaces are ``workspaces_root/<name>/`` (members rwx, readers r-x).
 
+Exam mode (:meth:`Teaching.exam`): inside the window the materials folder is read-only for everybody
+(instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end is
+refused with the deadline in the message, and every action (and every refused submission) is in the
+class's action log (:meth:`Teaching.actions`). Guaranteed resources for the window are the class's
+profile (``profile``); local processes are not confined beyond it.
+
 Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
 changes nothing: every check runs before the first write. When the platform does not run users as
 system users (not root), folders are created but no ACLs are set (documented: no isolation then).
@@ -34,6 +41,8 @@ May import the standard library, ``errors``, ``accounts`` and ``folders``.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import sqlite3
 import threading
@@ -51,6 +60,11 @@ from astrohub_hub.folders import expand_user_path, prepare_user_dirs
 __all__ = ["Actor", "ClassError", "Teaching"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+log = logging.getLogger("astrohub.classes")
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
 
 
 class ClassError(HubError):
@@ -102,6 +116,9 @@ class Teaching:
                                                         PRIMARY KEY (class, name));
                 CREATE TABLE IF NOT EXISTS submissions (class TEXT, assignment TEXT, student TEXT, at TEXT,
                                                         files INTEGER);
+                CREATE TABLE IF NOT EXISTS exams (class TEXT PRIMARY KEY, start REAL, end REAL,
+                                                  frozen INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE IF NOT EXISTS log (at REAL, actor TEXT, class TEXT, action TEXT, detail TEXT);
                 CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, owner TEXT, created REAL);
                 CREATE TABLE IF NOT EXISTS ws_members (workspace TEXT, user TEXT, access TEXT,
                                                        PRIMARY KEY (workspace, user));
@@ -234,6 +251,7 @@ class Teaching:
             self._grant_class(name, "student", students)
         self.on_roster_change(name, "instructors", instructors)
         self.on_roster_change(name, "students", students)
+        self.record(actor, name, "create", {"instructors": instructors, "students": students})
         return self.show(actor, name)
 
     def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
@@ -255,6 +273,7 @@ class Teaching:
                 db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?)", [(cls, u, role) for u in users])
             self._grant_class(cls, role, users)
         self.on_roster_change(cls, f"{role}s", users)
+        self.record(actor, cls, f"add {role}s", {"users": users})
         return self.show(actor, cls)
 
     def show(self, actor: Actor, cls: str) -> dict:
@@ -269,6 +288,8 @@ class Teaching:
             submissions = db.execute(query, (cls,)).fetchall()
         is_staff = actor.admin or actor.name in roster["instructors"]
         info.update(assignments=assignments, folders={k: str(v) for k, v in self._class_dirs(cls).items()})
+        exam = self._exam(cls)
+        info["exam"] = None if exam is None else {"start": _iso(exam[0]), "end": _iso(exam[1]), "frozen": exam[2]}
         if is_staff:
             info.update(roster)
             info["submissions"] = [{"assignment": a, "student": s, "at": t} for a, s, t in submissions]
@@ -295,7 +316,64 @@ class Teaching:
         self._class(cls)
         with closing(self._db()) as db, db:
             db.execute("UPDATE classes SET archived = 1 WHERE name = ?", (cls,))
+        self.record(actor, cls, "archive")
         return self.show(actor, cls)
+
+    # -- exam mode and the action log ---------------------------------------------------------------
+
+    def record(self, actor: Actor, cls: str, action: str, detail: dict | None = None) -> None:
+        """Append to the class's action log (every change, and every refused submission)."""
+        text = json.dumps(detail or {}, sort_keys=True)
+        with closing(self._db()) as db, db:
+            db.execute("INSERT INTO log VALUES (?, ?, ?, ?, ?)", (self.clock(), actor.name, cls, action, text))
+        log.info("class %s: %s by %s %s", cls, action, actor.name, text)
+
+    def actions(self, actor: Actor, cls: str) -> list[dict]:
+        """The class's action log (admins and instructors)."""
+        self._class(cls, live=False)
+        self._require(actor, cls, "instructor")
+        with closing(self._db()) as db:
+            rows = db.execute("SELECT at, actor, action, detail FROM log WHERE class = ? ORDER BY rowid",
+                              (cls,)).fetchall()
+        return [{"at": _iso(a), "actor": who, "action": what, "detail": json.loads(d)} for a, who, what, d in rows]
+
+    def exam(self, actor: Actor, cls: str, start: float, end: float) -> dict:
+        """Exam mode for ``[start, end]`` (epoch seconds): materials frozen inside the window, no
+        submission after ``end``, every action logged. Admins and the class's instructors."""
+        self._class(cls)
+        self._require(actor, cls, "instructor")
+        if not (isinstance(start, (int, float)) and isinstance(end, (int, float))) or not start < end:
+            raise ClassError(f"an exam needs start < end (epoch seconds), got start={start!r} end={end!r}")
+        with closing(self._db()) as db, db:
+            db.execute("INSERT OR REPLACE INTO exams (class, start, end, frozen) VALUES (?, ?, ?, "
+                       "COALESCE((SELECT frozen FROM exams WHERE class = ?), 0))", (cls, start, end, cls))
+        self.record(actor, cls, "exam", {"start": _iso(start), "end": _iso(end)})
+        self.tick()
+        return self.show(actor, cls)
+
+    def _exam(self, cls: str) -> tuple[float, float, bool] | None:
+        with closing(self._db()) as db:
+            row = db.execute("SELECT start, end, frozen FROM exams WHERE class = ?", (cls,)).fetchone()
+        return None if row is None else (row[0], row[1], bool(row[2]))
+
+    def tick(self) -> None:
+        """Freeze or thaw each exam's materials folder as its window opens and closes (the service
+        calls this every few seconds)."""
+        now = self.clock()
+        with closing(self._db()) as db:
+            exams = db.execute("SELECT class, start, end, frozen FROM exams").fetchall()
+        for cls, start, end, frozen in exams:
+            inside = start <= now <= end
+            if inside == bool(frozen):
+                continue
+            materials = self._class_dirs(cls)["materials"]
+            if self.accounts.enabled:
+                access = "r-x" if inside else "rwx"
+                for user in self.roster(cls)["instructors"]:
+                    folders.grant(materials, self.accounts.name(user), access, recursive=True)
+            with closing(self._db()) as db, db:
+                db.execute("UPDATE exams SET frozen = ? WHERE class = ?", (int(inside), cls))
+            self.record(Actor("astrohub-classes"), cls, "materials frozen" if inside else "materials thawed")
 
     # -- assignments --------------------------------------------------------------------------------
 
@@ -315,6 +393,7 @@ class Teaching:
             released[student] = folders.unpack_as(data, target, self._system(student), keep=True)
         with closing(self._db()) as db, db:
             db.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (cls, assignment, self.clock()))
+        self.record(actor, cls, "release", {"assignment": assignment, "students": sorted(released)})
         return {"class": cls, "assignment": assignment, "released": released}
 
     def _assignment(self, cls: str, assignment: str) -> None:
@@ -331,6 +410,11 @@ class Teaching:
             raise ClassError(f"{actor.name!r} is not a student of class {cls!r}: only its students submit",
                              status=403, code="not-a-student", value=actor.name)
         self._assignment(cls, assignment)
+        exam = self._exam(cls)
+        if exam is not None and self.clock() > exam[1]:
+            self.record(actor, cls, "late submission refused", {"assignment": assignment})
+            raise ClassError(f"the exam of class {cls!r} ended at {_iso(exam[1])}: submissions after the "
+                             "deadline are refused", status=403, code="deadline-passed", value=assignment)
         source = self._home(actor.name) / cls / assignment
         data = folders.pack_as(source, self._system(actor.name))
         stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(self.clock()))
@@ -344,6 +428,7 @@ class Teaching:
         with closing(self._db()) as db, db:
             db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?)",
                        (cls, assignment, actor.name, target.name, len(files)))
+        self.record(actor, cls, "submit", {"assignment": assignment, "at": target.name, "files": len(files)})
         return {"class": cls, "assignment": assignment, "student": actor.name, "at": target.name, "files": files}
 
     def collect(self, actor: Actor, cls: str, assignment: str) -> dict:
@@ -363,6 +448,7 @@ class Teaching:
             folders.unpack_as(data, dest, writer)
             collected[student] = latest[-1].name
         missing = [s for s in self.roster(cls)["students"] if s not in collected]
+        self.record(actor, cls, "collect", {"assignment": assignment, "collected": collected})
         return {"class": cls, "assignment": assignment, "collected": collected, "missing": missing}
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:
@@ -379,6 +465,7 @@ class Teaching:
             data = folders.pack_as(source, reader)
             target = self._home(student) / cls / assignment / "feedback"
             returned[student] = folders.unpack_as(data, target, self._system(student))
+        self.record(actor, cls, "feedback", {"assignment": assignment, "students": sorted(returned)})
         return {"class": cls, "assignment": assignment, "returned": returned}
 
     # -- workspaces ---------------------------------------------------------------------------------

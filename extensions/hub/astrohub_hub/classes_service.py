@@ -13,6 +13,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``GET  api/classes/<c>``                                    the class: roster, assignments, submissions
 ``POST api/classes/<c>/students|instructors`` ``{users}``   add to the roster
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
+``POST api/classes/<c>/exam`` ``{start, end}``              exam mode for a window (epoch seconds)
+``GET  api/classes/<c>/log``                                the class's action log (instructors)
 ``POST api/classes/<c>/assignments/<a>/<action>``           ``release`` / ``submit`` / ``collect`` / ``feedback``
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
 ``GET  api/workspaces/<w>``                                 the workspace
@@ -182,6 +184,17 @@ class RosterHandler(ApiHandler):
         await self.run(self.teaching.add_members, cls, role[:-1], self.names(self.body(), "users"))
 
 
+class ExamHandler(ApiHandler):
+    async def post(self, cls: str) -> None:
+        body = self.body()
+        await self.run(self.teaching.exam, cls, body.get("start"), body.get("end"))
+
+
+class LogHandler(ApiHandler):
+    async def get(self, cls: str) -> None:
+        await self.run(self.teaching.actions, cls)
+
+
 class ArchiveHandler(ApiHandler):
     async def post(self, cls: str) -> None:
         await self.run(self.teaching.archive, cls)
@@ -232,6 +245,8 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str) -> web.Applicat
         (rf"{api}/classes/{seg}/?", ClassHandler),
         (rf"{api}/classes/{seg}/(students|instructors)/?", RosterHandler),
         (rf"{api}/classes/{seg}/archive/?", ArchiveHandler),
+        (rf"{api}/classes/{seg}/exam/?", ExamHandler),
+        (rf"{api}/classes/{seg}/log/?", LogHandler),
         (rf"{api}/classes/{seg}/assignments/{seg}/(release|submit|collect|feedback)/?", AssignmentHandler),
         (rf"{api}/workspaces/?", WorkspacesHandler),
         (rf"{api}/workspaces/{seg}/?", WorkspaceHandler),
@@ -239,6 +254,13 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str) -> web.Applicat
     ]
     return web.Application([(r, h, args) for r, h in routes], default_handler_class=NotFound,
                            default_handler_args=args)
+
+
+def _tick(teaching: Teaching) -> None:
+    try:
+        teaching.tick()
+    except Exception:  # a failing setfacl must not stop the service; retried at the next tick
+        log.exception("exam tick failed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     url = urllib.parse.urlparse(env["JUPYTERHUB_SERVICE_URL"])
     app = make_app(teaching, hub_auth, prefix)
     app.listen(url.port, url.hostname)
+    ioloop.PeriodicCallback(lambda: _tick(teaching), 5000).start()
     log.info("serving classes and workspaces at %s%s (as %s)", url.geturl(), prefix,
              "per-user system accounts" if teaching.accounts.enabled else "the invoking user")
     ioloop.IOLoop.current().start()
