@@ -65,6 +65,18 @@ def test_the_class_roster_is_shown_to_its_instructor_and_the_student_sees_the_cl
     assert not (platform.data_dir / "groups" / f"{course['name']}-students").exists()
 
 
+def test_the_class_page_shows_the_roster_and_servers_to_the_instructor(platform, course):
+    """Signed in through the hub (OAuth), in a browser session: the service's page."""
+    name, prof, (s1, s2, _s3) = course["name"], course["prof"], course["students"]
+    page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60)
+    assert page.status_code == 200 and page.url.startswith(f"{platform.url}services/astrohub-classes/"), page.url
+    assert name in page.text and "(instructor)" in page.text
+    assert f"<td>{s1}</td><td class='server'>running</td>" in page.text  # s1's server runs (fixture)
+    assert f"<td>{s2}</td><td class='server'>stopped</td>" in page.text
+    mine = platform.login(s2).get(f"{platform.url}services/astrohub-classes/", timeout=60)
+    assert mine.status_code == 200 and f"{name} <small>(student)</small>" in mine.text and "roster" not in mine.text
+
+
 def test_full_class_cycle(platform, course):
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
     root = course["root"]

@@ -21,6 +21,10 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/workspaces/<w>/members`` ``{add, readers, remove}``  the owner changes the members
 ==========================================================  =============================================
 
+The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
+shows a person their classes and workspaces, and an instructor each class's roster with every
+student's server state and number of submissions.
+
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409; bad input never gets a 5xx.
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
 ``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_PREFIX`` /
@@ -31,6 +35,7 @@ May import tornado, JupyterHub's service auth, the standard library and this pac
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import os
@@ -41,7 +46,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from jupyterhub.services.auth import HubAuth
+from jupyterhub.services.auth import HubAuth, HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import ioloop, web
 
 from astrohub_hub.accounts import SystemAccounts
@@ -54,7 +59,8 @@ log = logging.getLogger("astrohub.classes")
 
 #: The service's hub name, and the scopes its token needs: who exists, and the class groups.
 SERVICE_NAME = "astrohub-classes"
-SERVICE_SCOPES = ["list:users", "read:users", "read:users:name", "admin:groups", "list:groups", "read:groups"]
+SERVICE_SCOPES = ["list:users", "read:users", "read:users:name", "read:servers", "admin:groups", "list:groups",
+                  "read:groups"]
 
 
 class HubDirectory:
@@ -77,6 +83,16 @@ class HubDirectory:
 
     def user_exists(self, name: str) -> bool:
         return self._call("GET", f"/users/{urllib.parse.quote(name)}")[0] == 200
+
+    def server_state(self, name: str) -> str:
+        """``running``, ``starting`` or ``stopped``: the user's default server, now."""
+        status, model = self._call("GET", f"/users/{urllib.parse.quote(name)}")
+        if status != 200 or not model:
+            return "unknown"
+        server = (model.get("servers") or {}).get("")
+        if server and server.get("ready"):
+            return "running"
+        return "starting" if model.get("pending") or server else "stopped"
 
     def mirror(self, cls: str, role: str, users: list[str]) -> None:
         """Add ``users`` to the hub group ``<class>-<role>`` (created, marked as having no group folder)."""
@@ -235,7 +251,52 @@ class NotFound(ApiHandler):
         raise ClassError(f"no such route {self.request.path}; see GET api/classes", status=404, code="no-route")
 
 
-def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str) -> web.Application:
+class PageHandler(HubOAuthenticated, web.RequestHandler):
+    """The service's page: my classes (instructors: the roster and each student's server) and workspaces."""
+
+    def initialize(self, teaching: Teaching, directory: "HubDirectory") -> None:
+        self.teaching, self.directory = teaching, directory
+
+    @web.authenticated
+    async def get(self) -> None:
+        model = self.get_current_user()
+        actor = Actor(model["name"], admin=bool(model.get("admin")))
+        self.finish(await asyncio.to_thread(self.render_page, actor))
+
+    def render_page(self, actor: Actor) -> str:
+        e = html.escape
+        parts = [f"<h1>Classes and workspaces of {e(actor.name)}</h1>"]
+        classes = self.teaching.classes_of(actor)
+        if not classes:
+            parts.append("<p>You are in no class.</p>")
+        for entry in classes:
+            info = self.teaching.show(actor, entry["name"])
+            parts.append(f"<h2 class='class'>{e(info['name'])} <small>({e(entry['role'])})</small></h2>")
+            parts.append(f"<p>Instructors: {e(', '.join(info['instructors']))}. Assignments: "
+                         f"{e(', '.join(info['assignments']) or 'none yet')}. Materials: "
+                         f"<code>{e(info['folders']['materials'])}</code></p>")
+            if "students" in info:
+                counts: dict[str, int] = {}
+                for sub in info["submissions"]:
+                    counts[sub["student"]] = counts.get(sub["student"], 0) + 1
+                rows = "".join(
+                    f"<tr><td>{e(s)}</td><td class='server'>{e(self.directory.server_state(s))}</td>"
+                    f"<td>{counts.get(s, 0)}</td></tr>" for s in info["students"])
+                parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th></tr>"
+                             f"{rows}</table>")
+            else:
+                mine = [f"{sub['assignment']} at {sub['at']}" for sub in info["submissions"]]
+                parts.append(f"<p>Your submissions: {e('; '.join(mine) or 'none yet')}</p>")
+        spaces = self.teaching.workspaces_of(actor)
+        parts.append("<h2>Workspaces</h2><ul>" + "".join(
+            f"<li>{e(w['name'])} ({'read-write' if w['access'] == 'rw' else 'read-only'})</li>" for w in spaces)
+            + "</ul>" if spaces else "<h2>Workspaces</h2><p>None.</p>")
+        return ("<!doctype html><html><head><meta charset='utf-8'><title>Classes</title></head><body>"
+                + "".join(parts) + "</body></html>")
+
+
+def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
+             directory: "HubDirectory | None" = None) -> web.Application:
     """The tornado application under ``prefix`` (``/services/astrohub-classes/``)."""
     seg = r"([^/]+)"
     api = prefix.rstrip("/") + "/api"
@@ -252,8 +313,12 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str) -> web.Applicat
         (rf"{api}/workspaces/{seg}/?", WorkspaceHandler),
         (rf"{api}/workspaces/{seg}/members/?", WorkspaceMembersHandler),
     ]
-    return web.Application([(r, h, args) for r, h in routes], default_handler_class=NotFound,
-                           default_handler_args=args)
+    handlers = [(r, h, args) for r, h in routes]
+    if directory is not None:  # the browser page, signed in through the hub (OAuth)
+        handlers += [(rf"{prefix.rstrip('/')}/?", PageHandler, {"teaching": teaching, "directory": directory}),
+                     (rf"{prefix.rstrip('/')}/oauth_callback", HubOAuthCallbackHandler)]
+    return web.Application(handlers, default_handler_class=NotFound, default_handler_args=args,
+                           cookie_secret=os.urandom(32))
 
 
 def _tick(teaching: Teaching) -> None:
@@ -279,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     hub_auth = HubAuth(api_token=token, api_url=api_url, cache_max_age=60)
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
     url = urllib.parse.urlparse(env["JUPYTERHUB_SERVICE_URL"])
-    app = make_app(teaching, hub_auth, prefix)
+    HubOAuth.instance(api_token=token, api_url=api_url)
+    app = make_app(teaching, hub_auth, prefix, directory)
     app.listen(url.port, url.hostname)
     ioloop.PeriodicCallback(lambda: _tick(teaching), 5000).start()
     log.info("serving classes and workspaces at %s%s (as %s)", url.geturl(), prefix,
