@@ -244,3 +244,18 @@ except PermissionError:
     print("refused")
 """)
         assert out.strip() == "refused"
+
+
+def test_the_classes_tutorial_runs_as_a_student(platform, course):
+    """examples/classes-and-workspaces.ipynb, cell after cell in one kernel of a student's server."""
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parents[2] / "examples" / "classes-and-workspaces.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    code = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    s1 = course["students"][0]
+    out = platform.execute(s1, code, timeout=180)
+    assert f"'name': '{course['name']}', 'role': 'student'" in out
+    assert f"owner:   {s1}" in out and "2000 rows shared in magnitudes.csv" in out
+    assert "refused: workspace" in out and "unknown user(s) ['nobody-of-that-name']" in out
+    assert (platform.data_dir / "workspaces" / f"{s1}-survey" / "magnitudes.csv").exists()
