@@ -41,7 +41,6 @@ import pwd
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import urllib.parse
