@@ -1,4 +1,4 @@
-"""Unit tests of astrohub_hub.classes (Teaching) without system accounts: rules, bad input, history.
+"""Unit tests of astrohub_hub.classes (Teaching) and .workspaces without system accounts: rules, bad input, history.
 
 Folders are real (tmp_path); ACLs and system users are exercised by tests/integration/test_platform_classes.py.
 """
@@ -100,27 +100,27 @@ def test_assignment_cycle_keeps_history_and_refuses_outsiders(teaching, tmp_path
 
 
 def test_workspace_owner_manages_members_and_others_cannot(teaching, tmp_path):
-    info = teaching.create_workspace(ANN, "survey", members=["bob"], readers=["eve"])
+    info = teaching.workspaces.create(ANN, "survey", members=["bob"], readers=["eve"])
     assert info == {"name": "survey", "owner": "ann", "folder": str(tmp_path / "workspaces" / "survey"),
                     "members": ["ann", "bob"], "readers": ["eve"]}
     with pytest.raises(ClassError, match="exists already"):
-        teaching.create_workspace(BOB, "survey")
+        teaching.workspaces.create(BOB, "survey")
     with pytest.raises(ClassError, match="only its owner 'ann'") as info:
-        teaching.change_workspace(BOB, "survey", add=["prof"])
+        teaching.workspaces.change(BOB, "survey", add=["prof"])
     assert info.value.status == 403
     with pytest.raises(ClassError, match=r"unknown user\(s\) \['ghost'\]"):
-        teaching.change_workspace(ANN, "survey", add=["prof", "ghost"])
-    assert teaching.show_workspace(ANN, "survey")["members"] == ["ann", "bob"]  # nothing changed
+        teaching.workspaces.change(ANN, "survey", add=["prof", "ghost"])
+    assert teaching.workspaces.show(ANN, "survey")["members"] == ["ann", "bob"]  # nothing changed
     with pytest.raises(ClassError, match="owner 'ann' cannot be removed"):
-        teaching.change_workspace(ADMIN, "survey", remove=["ann"])
-    after = teaching.change_workspace(ANN, "survey", add=["prof"], remove=["bob"])
+        teaching.workspaces.change(ADMIN, "survey", remove=["ann"])
+    after = teaching.workspaces.change(ANN, "survey", add=["prof"], remove=["bob"])
     assert after["members"] == ["ann", "prof"]
     assert (tmp_path / "workspaces" / "survey").stat().st_mode & 0o007 == 0
     with pytest.raises(ClassError, match="names its owner"):
-        teaching.create_workspace(ADMIN, "team")
-    assert teaching.create_workspace(ADMIN, "team", owner="bob")["owner"] == "bob"
+        teaching.workspaces.create(ADMIN, "team")
+    assert teaching.workspaces.create(ADMIN, "team", owner="bob")["owner"] == "bob"
     with pytest.raises(ClassError, match="only admins create a workspace for somebody else"):
-        teaching.create_workspace(ANN, "team2", owner="bob")
+        teaching.workspaces.create(ANN, "team2", owner="bob")
 
 
 def test_copies_never_follow_links(tmp_path):

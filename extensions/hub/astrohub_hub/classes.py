@@ -1,8 +1,9 @@
-"""Classes, assignments and workspaces: who may do what, and the folders that say so on disk.
+"""Classes and assignments: who may do what, and the folders that say so on disk.
 
-Owns :class:`Teaching`: the registry (a SQLite file: classes, their students and instructors,
-assignments, every submission; workspaces, their owner, members and read-only members) and each
-operation, checked against the acting user before anything changes:
+Owns :class:`Teaching`: the registry of classes (a SQLite file: classes, their students and
+instructors, assignments, every submission, exams, the action log) and each operation, checked
+against the acting user before anything changes (workspaces are :mod:`astrohub_hub.workspaces`,
+reached as ``Teaching.workspaces``; who exists and the checks of names are :mod:`astrohub_hub.people`):
 
 =========================================  ==========================================================
 operation                                  who
@@ -12,8 +13,6 @@ add students, show the roster              admins and the class's instructors
 release, collect, return feedback          the class's instructors
 submit                                     the class's students (their own work only)
 set an exam window, read the action log    admins and the class's instructors
-create a workspace                         any user (they become its owner)
-add / remove members and readers           the workspace's owner (and admins)
 =========================================  ==========================================================
 
 On disk, under ``classes_root/<class>/`` (root-owned, mode 0770, reached through ACL entries only; no
@@ -25,7 +24,7 @@ only; assignments are authored in ``instructors/<assignment>/``, collected work 
 copies into ``~<student>/<class>/<assignment>/`` as the student (existing files are kept); submit copies
 the student's folder as the student; collect and feedback write as the instructor: no copy ever follows
 a link a user planted (:func:`astrohub_hub.folders.pack_as`). Resubmitting adds a new timestamped
-folder; nothing is overwritten. Workspaces are ``workspaces_root/<name>/`` (members rwx, readers r-x).
+folder; nothing is overwritten.
 
 Exam mode (:meth:`Teaching.exam`): inside the window the materials folder is read-only for everybody
 (instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end is
@@ -36,14 +35,13 @@ profile (``profile``); local processes are not confined beyond it.
 Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
 changes nothing: every check runs before the first write. When the platform does not run users as
 system users (not root), folders are created but no ACLs are set (documented: no isolation then).
-May import the standard library, ``errors``, ``accounts`` and ``folders``.
+May import the standard library, ``accounts``, ``folders``, ``people`` and ``workspaces``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import threading
 import time
@@ -53,36 +51,17 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from astrohub_hub import folders
-from astrohub_hub.accounts import SystemAccounts, ensure_system_user
-from astrohub_hub.errors import HubError, UsernameError
-from astrohub_hub.folders import expand_user_path, prepare_user_dirs
+from astrohub_hub.accounts import SystemAccounts
+from astrohub_hub.people import Actor, ClassError, People
+from astrohub_hub.workspaces import Workspaces
 
 __all__ = ["Actor", "ClassError", "Teaching"]
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 log = logging.getLogger("astrohub.classes")
 
 
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
-
-
-class ClassError(HubError):
-    """A refused class or workspace operation; ``status`` is the HTTP status the service answers."""
-
-    code = "class-error"
-
-    def __init__(self, message: str, *, status: int = 400, code: str | None = None, value=None) -> None:
-        super().__init__(message, code=code, value=value)
-        self.status = status
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who asks: a hub user name (or a service's) and whether they hold admin scopes."""
-
-    name: str
-    admin: bool = False
 
 
 @dataclass
@@ -106,6 +85,8 @@ class Teaching:
     def __post_init__(self) -> None:
         self.classes_root, self.workspaces_root = Path(self.classes_root), Path(self.workspaces_root)
         self.registry = Path(self.registry)
+        self.people = People(self.accounts, self.home_template, self.user_exists)
+        self.workspaces = Workspaces(self.workspaces_root, self.registry, self.people, self.clock)
         self.registry.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._db()) as db, db:
             db.executescript("""
@@ -119,9 +100,6 @@ class Teaching:
                 CREATE TABLE IF NOT EXISTS exams (class TEXT PRIMARY KEY, start REAL, end REAL,
                                                   frozen INTEGER NOT NULL DEFAULT 0);
                 CREATE TABLE IF NOT EXISTS log (at REAL, actor TEXT, class TEXT, action TEXT, detail TEXT);
-                CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, owner TEXT, created REAL);
-                CREATE TABLE IF NOT EXISTS ws_members (workspace TEXT, user TEXT, access TEXT,
-                                                       PRIMARY KEY (workspace, user));
             """)
 
     def _db(self) -> sqlite3.Connection:
@@ -129,28 +107,11 @@ class Teaching:
 
     # -- checks -----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_name(kind: str, name: str) -> str:
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise ClassError(f"{kind} name {name!r} must be 1-40 lower-case letters, digits, '-', '_', "
-                             "starting with a letter or digit", value=name)
-        return name
+    def _check_name(self, kind: str, name: str) -> str:
+        return self.people.check_name(kind, name)
 
     def _check_users(self, users: Iterable[str], what: str) -> list[str]:
-        users = [str(u).strip().lower() for u in users]
-        bad = []
-        for user in users:
-            try:
-                self.accounts.name(user)
-            except UsernameError:
-                bad.append(user)
-        if bad:
-            raise ClassError(f"{what}: invalid user name(s) {bad}", value=bad)
-        unknown = sorted({u for u in users if not self.user_exists(u)})
-        if unknown:
-            raise ClassError(f"{what}: unknown user(s) {unknown}: add them first (astrohub users add --csv)",
-                             status=404, code="unknown-users", value=unknown)
-        return sorted(set(users))
+        return self.people.check_users(users, what)
 
     def _class(self, name: str, *, live: bool = True) -> dict:
         with closing(self._db()) as db:
@@ -181,18 +142,10 @@ class Teaching:
     # -- disk ---------------------------------------------------------------------------------------
 
     def _system(self, user: str) -> str | None:
-        """The system user of ``user`` (created if missing) when isolated, else None."""
-        if not self.accounts.enabled:
-            return None
-        name = self.accounts.name(user)
-        home = expand_user_path(self.home_template, user) if self.home_template else f"/home/{name}"
-        owner = ensure_system_user(name, home)
-        if self.home_template:
-            prepare_user_dirs(home, None, owner)
-        return name
+        return self.people.system(user)
 
     def _home(self, user: str) -> Path:
-        return Path(expand_user_path(self.home_template, user))
+        return self.people.home(user)
 
     def _class_dirs(self, cls: str) -> dict[str, Path]:
         base = self.classes_root / cls
@@ -467,94 +420,3 @@ class Teaching:
             returned[student] = folders.unpack_as(data, target, self._system(student))
         self.record(actor, cls, "feedback", {"assignment": assignment, "students": sorted(returned)})
         return {"class": cls, "assignment": assignment, "returned": returned}
-
-    # -- workspaces ---------------------------------------------------------------------------------
-
-    def _workspace(self, name: str) -> dict:
-        with closing(self._db()) as db:
-            row = db.execute("SELECT owner FROM workspaces WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise ClassError(f"no workspace {name!r}", status=404, code="unknown-workspace", value=name)
-            members = db.execute("SELECT user, access FROM ws_members WHERE workspace = ? ORDER BY user",
-                                 (name,)).fetchall()
-        return {"name": name, "owner": row[0], "folder": str(self.workspaces_root / name),
-                "members": [u for u, a in members if a == "rw"], "readers": [u for u, a in members if a == "ro"]}
-
-    def create_workspace(self, actor: Actor, name: str, *, members: Iterable[str] = (),
-                         readers: Iterable[str] = (), owner: str = "") -> dict:
-        """Any user creates a workspace they own, with its folder (owner and members rwx, readers r-x).
-
-        Admins may name another ``owner`` (the ``astrohub`` command must: its token is a service's).
-        """
-        self._check_name("workspace", name)
-        if owner and owner != actor.name and not actor.admin:
-            raise ClassError("only admins create a workspace for somebody else", status=403, code="forbidden")
-        if actor.admin and not owner:
-            raise ClassError("an admin creating a workspace names its owner (owner / --owner)")
-        owner = self._check_users([owner], f"workspace {name!r} owner")[0] if owner else actor.name
-        actor = Actor(owner)
-        members = [m for m in self._check_users(members, f"workspace {name!r} members") if m != actor.name]
-        readers = self._check_users(readers, f"workspace {name!r} readers")
-        if set(members) & set(readers):
-            raise ClassError(f"{sorted(set(members) & set(readers))} cannot be both members and readers")
-        with self._lock:
-            with closing(self._db()) as db, db:
-                try:
-                    db.execute("INSERT INTO workspaces VALUES (?, ?, ?)", (name, actor.name, self.clock()))
-                except sqlite3.IntegrityError:
-                    raise ClassError(f"a workspace named {name!r} exists already: choose another name",
-                                     status=409, code="duplicate-workspace", value=name) from None
-                rows = [(name, actor.name, "rw")] + [(name, m, "rw") for m in members] + [(name, r, "ro") for r in readers]
-                db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, ?)", rows)
-            self.workspaces_root.mkdir(parents=True, exist_ok=True)
-            self.workspaces_root.chmod(0o755)
-            folder = folders.make_shared_folder(self.workspaces_root / name, 0o770)
-            if self.accounts.enabled:
-                for user in [actor.name, *members]:
-                    folders.grant(folder, self._system(user), "rwx")
-                for user in readers:
-                    folders.grant(folder, self._system(user), "r-x")
-        return self._workspace(name)
-
-    def change_workspace(self, actor: Actor, name: str, *, add: Iterable[str] = (), add_readers: Iterable[str] = (),
-                         remove: Iterable[str] = ()) -> dict:
-        """The owner (or an admin) adds members / readers and removes people; removal revokes at once."""
-        info = self._workspace(name)
-        if not (actor.admin or actor.name == info["owner"]):
-            raise ClassError(f"{actor.name!r} may not change workspace {name!r}: only its owner "
-                             f"{info['owner']!r} (and admins)", status=403, code="forbidden", value=actor.name)
-        add = self._check_users(add, f"workspace {name!r} members")
-        add_readers = self._check_users(add_readers, f"workspace {name!r} readers")
-        remove = self._check_users(remove, f"workspace {name!r} removals")
-        if info["owner"] in remove:
-            raise ClassError(f"the owner {info['owner']!r} cannot be removed from {name!r}", value=info["owner"])
-        folder = self.workspaces_root / name
-        with self._lock:
-            with closing(self._db()) as db, db:
-                db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'rw')", [(name, u) for u in add])
-                db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'ro')",
-                               [(name, u) for u in add_readers])
-                db.executemany("DELETE FROM ws_members WHERE workspace = ? AND user = ?", [(name, u) for u in remove])
-            if self.accounts.enabled:
-                for user in add:
-                    folders.grant(folder, self._system(user), "rwx", recursive=True)
-                for user in add_readers:
-                    folders.grant(folder, self._system(user), "r-x", recursive=True)
-                for user in remove:
-                    folders.revoke(folder, self.accounts.name(user))
-        return self._workspace(name)
-
-    def show_workspace(self, actor: Actor, name: str) -> dict:
-        info = self._workspace(name)
-        if not (actor.admin or actor.name in [info["owner"], *info["members"], *info["readers"]]):
-            raise ClassError(f"{actor.name!r} is not in workspace {name!r}", status=403, code="forbidden",
-                             value=actor.name)
-        return info
-
-    def workspaces_of(self, actor: Actor) -> list[dict]:
-        with closing(self._db()) as db:
-            rows = db.execute("SELECT workspace, access FROM ws_members WHERE user = ? ORDER BY workspace",
-                              (actor.name,)).fetchall()
-        return [{"name": n, "access": a} for n, a in rows]
-
-

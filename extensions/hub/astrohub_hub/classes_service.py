@@ -1,6 +1,6 @@
 """The ``astrohub-classes`` hub service: an HTTP API over classes, assignments and workspaces.
 
-Owns the web layer only (the rules are :class:`astrohub_hub.classes.Teaching`): a tornado app the hub
+Owns the web layer only (the rules are :class:`astrohub_hub.classes.Teaching` and :class:`astrohub_hub.workspaces.Workspaces`): a tornado app the hub
 starts as a managed service (``python -m astrohub_hub.classes_service``, registered by ``configure``
 when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` with a hub token
 (``Authorization: token ...``: a user's, a user server's ``JUPYTERHUB_API_TOKEN``, or the
@@ -225,24 +225,24 @@ class AssignmentHandler(ApiHandler):
 
 class WorkspacesHandler(ApiHandler):
     async def get(self) -> None:
-        await self.run(self.teaching.workspaces_of)
+        await self.run(self.teaching.workspaces.of)
 
     async def post(self) -> None:
         body = self.body()
-        await self.run(self.teaching.create_workspace, str(body.get("name", "")),
+        await self.run(self.teaching.workspaces.create, str(body.get("name", "")),
                        members=self.names(body, "members"), readers=self.names(body, "readers"),
                        owner=str(body.get("owner", "")))
 
 
 class WorkspaceHandler(ApiHandler):
     async def get(self, name: str) -> None:
-        await self.run(self.teaching.show_workspace, name)
+        await self.run(self.teaching.workspaces.show, name)
 
 
 class WorkspaceMembersHandler(ApiHandler):
     async def post(self, name: str) -> None:
         body = self.body()
-        await self.run(self.teaching.change_workspace, name, add=self.names(body, "add"),
+        await self.run(self.teaching.workspaces.change, name, add=self.names(body, "add"),
                        add_readers=self.names(body, "readers"), remove=self.names(body, "remove"))
 
 
@@ -287,7 +287,7 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             else:
                 mine = [f"{sub['assignment']} at {sub['at']}" for sub in info["submissions"]]
                 parts.append(f"<p>Your submissions: {e('; '.join(mine) or 'none yet')}</p>")
-        spaces = self.teaching.workspaces_of(actor)
+        spaces = self.teaching.workspaces.of(actor)
         parts.append("<h2>Workspaces</h2><ul>" + "".join(
             f"<li>{e(w['name'])} ({'read-write' if w['access'] == 'rw' else 'read-only'})</li>" for w in spaces)
             + "</ul>" if spaces else "<h2>Workspaces</h2><p>None.</p>")
