@@ -163,3 +163,27 @@ def test_exam_mode_refuses_late_submissions_and_logs_every_action(teaching, tmp_
                        ("bob", "late submission refused"), ("astrohub-classes", "materials thawed")]
     with pytest.raises(ClassError, match="only its instructors"):
         teaching.actions(ANN, "c1")
+
+
+def test_a_planted_link_never_steers_a_copy_made_as_root(teaching, tmp_path):
+    """An instructor replaces instructors/collected with a link to a folder elsewhere; the admin's
+    collect (made as root) refuses instead of writing through it."""
+    from astrohub_hub.errors import HubError
+
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    teaching.release(PROF, "c1", "hw1")
+    (tmp_path / "home" / "ann" / "c1" / "hw1" / "answer.txt").write_text("42")
+    teaching.submit(ANN, "c1", "hw1")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, tmp_path / "classes" / "c1" / "instructors" / "collected")
+    with pytest.raises(HubError, match="is a link"):
+        teaching.collect(ADMIN, "c1", "hw1")
+    assert list(elsewhere.iterdir()) == []
+    # The same for a student's own folder: a link in place of the assignment folder is refused.
+    work = tmp_path / "home" / "ann" / "c1" / "hw1"
+    work.rename(tmp_path / "home" / "ann" / "moved")
+    os.symlink(tmp_path / "classes" / "c1" / "instructors", work)
+    with pytest.raises(HubError, match="cannot read"):
+        teaching.submit(ANN, "c1", "hw1")

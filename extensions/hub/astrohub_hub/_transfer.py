@@ -18,8 +18,31 @@ import tarfile
 LIMIT = 200 * 1024 * 1024
 
 
-def pack(folder: str, limit: int = LIMIT) -> bytes:
-    """A tar of the regular files and folders under ``folder`` (links not followed); ValueError past ``limit``."""
+def no_links_below(base: str, path: str) -> None:
+    """Raise ``PermissionError`` when a component of ``path`` below ``base`` (or ``path`` itself) is a link.
+
+    A copy made as root (an admin's command) must not be steered elsewhere by a link that a user
+    planted in a folder they can write.
+    """
+    base, path = os.path.abspath(base), os.path.abspath(path)
+    if os.path.commonpath([base, path]) != base:
+        raise PermissionError(f"{path} is not under {base}")
+    current = base
+    for part in os.path.relpath(path, base).split(os.sep):
+        if part in ("", "."):
+            continue
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            raise PermissionError(f"{current} is a link; copies never follow links")
+
+
+def pack(folder: str, limit: int = LIMIT, base: str | None = None) -> bytes:
+    """A tar of the regular files and folders under ``folder`` (links not followed); ValueError past ``limit``.
+
+    ``base``: no component of ``folder`` below it may be a link.
+    """
+    if base:
+        no_links_below(base, folder)
     buffer = io.BytesIO()
     total = 0
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -51,8 +74,13 @@ def pack(folder: str, limit: int = LIMIT) -> bytes:
     return buffer.getvalue()
 
 
-def unpack(data: bytes, dest: str, keep: bool = False) -> list[str]:
-    """Write the tar ``data`` under ``dest`` (created); ``keep``: leave existing files alone. Written names."""
+def unpack(data: bytes, dest: str, keep: bool = False, base: str | None = None) -> list[str]:
+    """Write the tar ``data`` under ``dest`` (created); ``keep``: leave existing files alone. Written names.
+
+    ``base``: no component below it, of ``dest`` or of any written path, may be a link.
+    """
+    if base:
+        no_links_below(base, dest)
     os.makedirs(dest, exist_ok=True)
     written = []
     with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
@@ -61,6 +89,8 @@ def unpack(data: bytes, dest: str, keep: bool = False) -> list[str]:
             if name.startswith(("/", "..")) or "/../" in f"/{name}/" or not (member.isfile() or member.isdir()):
                 continue
             target = os.path.join(dest, name)
+            if base:
+                no_links_below(base, os.path.dirname(target))
             if member.isdir():
                 os.makedirs(target, exist_ok=True)
                 continue
@@ -79,7 +109,8 @@ def unpack(data: bytes, dest: str, keep: bool = False) -> list[str]:
 
 if __name__ == "__main__":
     command, path, *rest = sys.argv[1:]
+    trusted = rest[rest.index("--base") + 1] if "--base" in rest else None
     if command == "pack":
-        sys.stdout.buffer.write(pack(path, int(rest[0]) if rest else LIMIT))
+        sys.stdout.buffer.write(pack(path, int(rest[0]), trusted))
     else:
-        print("\n".join(unpack(sys.stdin.buffer.read(), path, keep="--keep" in rest)))
+        print("\n".join(unpack(sys.stdin.buffer.read(), path, keep="--keep" in rest, base=trusted)))

@@ -339,11 +339,13 @@ class Teaching:
         if not source.is_dir():
             raise ClassError(f"no folder {source}: put the assignment's notebooks there first", status=404,
                              code="unknown-assignment", value=assignment)
-        data = folders.pack_as(source, self._system(actor.name) if not actor.admin else None)
+        data = folders.pack_as(source, self._system(actor.name) if not actor.admin else None,
+                               base=self._class_dirs(cls)["instructors"])
         released = {}
         for student in self.roster(cls)["students"]:
             target = self._home(student) / cls / assignment
-            released[student] = folders.unpack_as(data, target, self._system(student), keep=True)
+            released[student] = folders.unpack_as(data, target, self._system(student), keep=True,
+                                                  base=self._home(student))
         with closing(self._db()) as db, db:
             db.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (cls, assignment, self.clock()))
         self.record(actor, cls, "release", {"assignment": assignment, "students": sorted(released)})
@@ -369,7 +371,7 @@ class Teaching:
             raise ClassError(f"the exam of class {cls!r} ended at {_iso(exam[1])}: submissions after the "
                              "deadline are refused", status=403, code="deadline-passed", value=assignment)
         source = self._home(actor.name) / cls / assignment
-        data = folders.pack_as(source, self._system(actor.name))
+        data = folders.pack_as(source, self._system(actor.name), base=self._home(actor.name))
         stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(self.clock()))
         base = self._class_dirs(cls)["submissions"] / actor.name / assignment
         target, n = base / stamp, 1
@@ -377,7 +379,7 @@ class Teaching:
             n += 1
             target = base / f"{stamp}-{n}"
         base.mkdir(parents=True, exist_ok=True)
-        files = folders.unpack_as(data, target, None)
+        files = folders.unpack_as(data, target, None, base=self._class_dirs(cls)["submissions"])
         with closing(self._db()) as db, db:
             db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?)",
                        (cls, assignment, actor.name, target.name, len(files)))
@@ -396,9 +398,9 @@ class Teaching:
             latest = sorted(p for p in base.iterdir()) if base.is_dir() else []
             if not latest:
                 continue
-            data = folders.pack_as(latest[-1], None)
+            data = folders.pack_as(latest[-1], None, base=self._class_dirs(cls)["submissions"])
             dest = self._class_dirs(cls)["instructors"] / "collected" / assignment / student
-            folders.unpack_as(data, dest, writer)
+            folders.unpack_as(data, dest, writer, base=self._class_dirs(cls)["instructors"])
             collected[student] = latest[-1].name
         missing = [s for s in self.roster(cls)["students"] if s not in collected]
         self.record(actor, cls, "collect", {"assignment": assignment, "collected": collected})
@@ -415,8 +417,8 @@ class Teaching:
             source = self._class_dirs(cls)["instructors"] / "feedback" / assignment / student
             if not source.is_dir():
                 continue
-            data = folders.pack_as(source, reader)
+            data = folders.pack_as(source, reader, base=self._class_dirs(cls)["instructors"])
             target = self._home(student) / cls / assignment / "feedback"
-            returned[student] = folders.unpack_as(data, target, self._system(student))
+            returned[student] = folders.unpack_as(data, target, self._system(student), base=self._home(student))
         self.record(actor, cls, "feedback", {"assignment": assignment, "students": sorted(returned)})
         return {"class": cls, "assignment": assignment, "returned": returned}

@@ -220,13 +220,15 @@ def _as_user(system_user: str | None) -> dict:
     return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
 
 
-def pack_as(folder: Path, system_user: str | None, *, limit: int = 200 * 2**20) -> bytes:
+def pack_as(folder: Path, system_user: str | None, *, limit: int = 200 * 2**20, base: Path | None = None) -> bytes:
     """The regular files under ``folder`` as a tar, read with ``system_user``'s permissions (None: ours).
 
-    Links are not followed, so a link a user planted cannot make root read what that user cannot.
+    Links are not followed, so a link a user planted cannot make root read what that user cannot;
+    ``base``: no folder on the way from ``base`` to ``folder`` may be a link either.
     Raises :class:`HubError` (``code="copy-failed"``) naming the folder when it cannot be read.
     """
-    result = subprocess.run([sys.executable, "-I", _TRANSFER, "pack", str(folder), str(limit)],
+    extra = ["--base", str(base)] if base else []
+    result = subprocess.run([sys.executable, "-I", _TRANSFER, "pack", str(folder), str(limit), *extra],
                             capture_output=True, check=False, timeout=600, **_as_user(system_user))
     if result.returncode != 0:
         reason = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
@@ -234,12 +236,15 @@ def pack_as(folder: Path, system_user: str | None, *, limit: int = 200 * 2**20) 
     return result.stdout
 
 
-def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = False) -> list[str]:
+def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = False,
+              base: Path | None = None) -> list[str]:
     """Write tar ``data`` under ``dest`` with ``system_user``'s permissions; the names written.
 
     ``keep``: leave files that exist alone (a released assignment never overwrites a student's work).
+    ``base``: no folder from ``base`` down to any written file may be a link.
     """
     args = [sys.executable, "-I", _TRANSFER, "unpack", str(dest)] + (["--keep"] if keep else [])
+    args += ["--base", str(base)] if base else []
     result = subprocess.run(args, input=data, capture_output=True, check=False, timeout=600,
                             **_as_user(system_user))
     if result.returncode != 0:
