@@ -16,13 +16,14 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes/<c>/exam`` ``{start, end}``              exam mode for a window (epoch seconds)
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
 ``POST api/classes/<c>/assignments/<a>/<action>``           ``release`` / ``submit`` / ``collect`` / ``feedback``
+``GET  api/usage``                                          storage I use: home, groups, workspaces
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
 ``GET  api/workspaces/<w>``                                 the workspace
 ``POST api/workspaces/<w>/members`` ``{add, readers, remove}``  the owner changes the members
 ==========================================================  =============================================
 
 The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
-shows a person their classes and workspaces, and an instructor each class's roster with every
+shows a person their classes, workspaces and storage used, and an instructor each class's roster with every
 student's server state and number of submissions.
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409; bad input never gets a 5xx.
@@ -49,6 +50,7 @@ from typing import Any
 from jupyterhub.services.auth import HubAuth, HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import ioloop, web
 
+from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from astrohub_hub.errors import HubError
@@ -131,6 +133,7 @@ class ApiHandler(web.RequestHandler):
             raise ClassError(f"this token may not use {SERVICE_NAME}: it lacks access:services!service="
                              f"{SERVICE_NAME}", status=403, code="scope")
         scopes = set(model.get("scopes", []))
+        self.model = model
         self.actor = Actor(model["name"], admin=bool(model.get("admin")) or "admin:users" in scopes)
 
     def body(self) -> dict[str, Any]:
@@ -246,6 +249,26 @@ class WorkspaceMembersHandler(ApiHandler):
                        add_readers=self.names(body, "readers"), remove=self.names(body, "remove"))
 
 
+def usage(teaching: Teaching, groups_root: str, actor: Actor, groups: list[str]) -> dict:
+    """Storage used by ``actor``: their home, their groups' folders and their workspaces (no quotas are set)."""
+    found = {"user": actor.name, "quota": None,
+             "home": folders.folder_usage(teaching.people.home(actor.name)) if teaching.home_template else None,
+             "groups": {g: folders.folder_usage(Path(groups_root) / g) for g in sorted(groups)
+                        if groups_root and (Path(groups_root) / g).is_dir()},
+             "workspaces": {w["name"]: folders.folder_usage(teaching.workspaces.root / w["name"])
+                            for w in teaching.workspaces.of(actor)}}
+    return found
+
+
+class UsageHandler(ApiHandler):
+    async def get(self) -> None:
+        groups = [g for g in self.model.get("groups", []) if isinstance(g, str)]
+        result = await asyncio.to_thread(usage, self.teaching, self.settings.get("groups_root", ""), self.actor,
+                                         groups)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(result, indent=1, sort_keys=True))
+
+
 class NotFound(ApiHandler):
     async def prepare(self) -> None:
         raise ClassError(f"no such route {self.request.path}; see GET api/classes", status=404, code="no-route")
@@ -261,6 +284,7 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
     async def get(self) -> None:
         model = self.get_current_user()
         actor = Actor(model["name"], admin=bool(model.get("admin")))
+        self.groups = [g for g in model.get("groups", []) if isinstance(g, str)]
         self.finish(await asyncio.to_thread(self.render_page, actor))
 
     def render_page(self, actor: Actor) -> str:
@@ -291,12 +315,19 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         parts.append("<h2>Workspaces</h2><ul>" + "".join(
             f"<li>{e(w['name'])} ({'read-write' if w['access'] == 'rw' else 'read-only'})</li>" for w in spaces)
             + "</ul>" if spaces else "<h2>Workspaces</h2><p>None.</p>")
+        used = usage(self.teaching, self.settings.get("groups_root", ""), actor, self.groups)
+        rows = [("home", used["home"])] if used["home"] else []
+        rows += [(f"group {g}", u) for g, u in used["groups"].items()]
+        rows += [(f"workspace {w}", u) for w, u in used["workspaces"].items()]
+        parts.append("<h2>Storage</h2><table class='usage'><tr><th>space</th><th>MB</th><th>files</th></tr>" + "".join(
+            f"<tr><td>{e(n)}</td><td>{u['bytes'] / 1e6:.1f}</td><td>{u['files']}</td></tr>" for n, u in rows)
+            + "</table><p>No quota is set on this platform.</p>")
         return ("<!doctype html><html><head><meta charset='utf-8'><title>Classes</title></head><body>"
                 + "".join(parts) + "</body></html>")
 
 
 def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
-             directory: "HubDirectory | None" = None) -> web.Application:
+             directory: "HubDirectory | None" = None, groups_root: str = "") -> web.Application:
     """The tornado application under ``prefix`` (``/services/astrohub-classes/``)."""
     seg = r"([^/]+)"
     api = prefix.rstrip("/") + "/api"
@@ -309,6 +340,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/classes/{seg}/exam/?", ExamHandler),
         (rf"{api}/classes/{seg}/log/?", LogHandler),
         (rf"{api}/classes/{seg}/assignments/{seg}/(release|submit|collect|feedback)/?", AssignmentHandler),
+        (rf"{api}/usage/?", UsageHandler),
         (rf"{api}/workspaces/?", WorkspacesHandler),
         (rf"{api}/workspaces/{seg}/?", WorkspaceHandler),
         (rf"{api}/workspaces/{seg}/members/?", WorkspaceMembersHandler),
@@ -318,7 +350,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         handlers += [(rf"{prefix.rstrip('/')}/?", PageHandler, {"teaching": teaching, "directory": directory}),
                      (rf"{prefix.rstrip('/')}/oauth_callback", HubOAuthCallbackHandler)]
     return web.Application(handlers, default_handler_class=NotFound, default_handler_args=args,
-                           cookie_secret=os.urandom(32))
+                           cookie_secret=os.urandom(32), groups_root=groups_root)
 
 
 def _tick(teaching: Teaching) -> None:
@@ -345,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
     url = urllib.parse.urlparse(env["JUPYTERHUB_SERVICE_URL"])
     HubOAuth.instance(api_token=token, api_url=api_url)
-    app = make_app(teaching, hub_auth, prefix, directory)
+    app = make_app(teaching, hub_auth, prefix, directory, env.get("ASTROHUB_GROUPS_ROOT", ""))
     app.listen(url.port, url.hostname)
     ioloop.PeriodicCallback(lambda: _tick(teaching), 5000).start()
     log.info("serving classes and workspaces at %s%s (as %s)", url.geturl(), prefix,

@@ -27,6 +27,7 @@ from astrohub_hub.errors import HubError
 __all__ = [
     "acl_users",
     "expand_user_path",
+    "folder_usage",
     "grant",
     "holders",
     "make_shared_folder",
@@ -251,3 +252,17 @@ def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = 
         reason = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
         raise HubError(f"cannot write {dest}: {reason[0]}", code="copy-failed", value=str(dest))
     return [line for line in result.stdout.decode().splitlines() if line]
+
+
+def folder_usage(folder: Path) -> dict:
+    """``{"path", "bytes", "files"}`` of everything under ``folder`` (links not followed; 0 if absent)."""
+    total = files = 0
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            total += st.st_blocks * 512 if st.st_blocks else st.st_size
+            files += 1
+    return {"path": str(folder), "bytes": total, "files": files}
