@@ -222,6 +222,8 @@ def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course)
     assert _call(platform, owner, "POST", "workspaces", {"name": ws}).status_code == 409
     added = _call(platform, owner, "POST", f"workspaces/{ws}/members", {"add": [member]})
     assert added.status_code == 200 and added.json()["members"] == sorted([owner, member])
+    # The members are mirrored to the hub group ws-<name> (no group folder of its own).
+    assert sorted(platform.api("GET", f"/groups/ws-{ws}").json()["users"]) == sorted([owner, member])
     folder = platform.data_dir / "workspaces" / ws
     out = platform.execute(member, f"open({str(folder / 'from-member.txt')!r}, 'w').write('hello'); print('ok')")
     assert out.strip() == "ok"
@@ -265,3 +267,4 @@ def test_the_classes_tutorial_runs_as_a_student(platform, course):
     assert used["home"]["files"] >= 1 and used["workspaces"][f"{s1}-survey"]["bytes"] > 0
     page = platform.login(s1).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert "<h2>Storage</h2>" in page and f"workspace {s1}-survey" in page
+

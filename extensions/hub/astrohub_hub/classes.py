@@ -79,6 +79,7 @@ class Teaching:
     home_template: str = ""
     user_exists: Callable[[str], bool] = lambda name: True
     on_roster_change: Callable[[str, str, list[str]], None] = lambda cls, role, users: None
+    on_workspace_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
     clock: Callable[[], float] = time.time
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -86,7 +87,8 @@ class Teaching:
         self.classes_root, self.workspaces_root = Path(self.classes_root), Path(self.workspaces_root)
         self.registry = Path(self.registry)
         self.people = People(self.accounts, self.home_template, self.user_exists)
-        self.workspaces = Workspaces(self.workspaces_root, self.registry, self.people, self.clock)
+        self.workspaces = Workspaces(self.workspaces_root, self.registry, self.people, self.clock,
+                                     on_members_change=self.on_workspace_change)
         self.registry.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._db()) as db, db:
             db.executescript("""

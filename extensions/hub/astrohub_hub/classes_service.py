@@ -96,13 +96,21 @@ class HubDirectory:
             return "running"
         return "starting" if model.get("pending") or server else "stopped"
 
+    def mirror_workspace(self, name: str, added: list[str], removed: list[str]) -> None:
+        """Keep the hub group ``ws-<name>`` (no group folder) in step with a workspace's members."""
+        self._mirror(f"ws-{name}", {"workspace": name}, added)
+        if removed:
+            self._call("DELETE", f"/groups/ws-{name}/users", {"users": sorted(removed)})
+
     def mirror(self, cls: str, role: str, users: list[str]) -> None:
         """Add ``users`` to the hub group ``<class>-<role>`` (created, marked as having no group folder)."""
-        group = f"{cls}-{role}"
+        self._mirror(f"{cls}-{role}", {"class": cls}, users)
+
+    def _mirror(self, group: str, properties: dict, users: list[str]) -> None:
         status, _ = self._call("GET", f"/groups/{group}")
         if status == 404:
             self._call("POST", f"/groups/{group}")
-            self._call("PUT", f"/groups/{group}/properties", {"astrohub-folder": False, "class": cls})
+            self._call("PUT", f"/groups/{group}/properties", {"astrohub-folder": False, **properties})
             if self.groups_root:  # the group sync may have made its (empty) folder in between
                 try:
                     os.rmdir(os.path.join(self.groups_root, group))
@@ -372,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         accounts=SystemAccounts.from_environ(dict(env), "ASTROHUB_CLASSES"),
         home_template=env.get("ASTROHUB_CLASSES_HOME", ""),
         user_exists=directory.user_exists, on_roster_change=directory.mirror,
+        on_workspace_change=directory.mirror_workspace,
     )
     hub_auth = HubAuth(api_token=token, api_url=api_url, cache_max_age=60)
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")

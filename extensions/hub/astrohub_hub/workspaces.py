@@ -3,7 +3,7 @@
 Owns :class:`Workspaces`: the registry of workspaces (tables in the classes service's SQLite file: the
 owner, members with read-write access and readers with read-only access) and ``root/<name>/``, root-owned
 mode 0770 and reached through ACL entries only (owner and members rwx, readers r-x; defaults so new files
-follow). Only the owner (or an admin) changes the members; removing someone revokes at once
+follow), mirrored to the hub group ``ws-<name>`` (no group folder of its own). Only the owner (or an admin) changes the members; removing someone revokes at once
 (:func:`astrohub_hub.folders.revoke`: entries under the whole folder, their files handed over, their
 processes holding the folder ended). Every check runs before the first write. May import the standard
 library, ``folders`` and ``people``.
@@ -33,6 +33,9 @@ class Workspaces:
     registry: Path
     people: People
     clock: Callable[[], float] = time.time
+    #: Mirrors the people with read-write access to the hub group ``ws-<name>`` (added, removed): a
+    #: group to share a running server with (JupyterHub's sharing; not yet enabled, see docs).
+    on_members_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -91,6 +94,7 @@ class Workspaces:
             self.root.mkdir(parents=True, exist_ok=True)
             self.root.chmod(0o755)
             folder = folders.make_shared_folder(self.root / name, 0o770)
+            self.on_members_change(name, [actor.name, *members], [])
             if self.accounts.enabled:
                 for user in [actor.name, *members]:
                     folders.grant(folder, self.people.system(user), "rwx")
@@ -124,6 +128,7 @@ class Workspaces:
                     folders.grant(folder, self.people.system(user), "r-x", recursive=True)
                 for user in remove:
                     folders.revoke(folder, self.accounts.name(user))
+            self.on_members_change(name, add, remove)
         return self._get(name)
 
     def show(self, actor: Actor, name: str) -> dict:
