@@ -63,6 +63,27 @@ class HubAdmin:
             raise HubRequestError(f"{what}: the hub answered {response.status_code}: {message}", value=what)
         return response
 
+    def service(self, method: str, path: str, body: Any = None, *, name: str = "astrohub-classes") -> Any:
+        """Call a hub service's API (``/services/<name>/api/<path>``) with the admin token; its JSON answer.
+
+        A refusal raises :class:`HubRequestError` with the service's own message.
+        """
+        base = self.api_url.rsplit("/hub/api", 1)[0]
+        try:
+            response = requests.request(method, f"{base}/services/{name}/api/{path.lstrip('/')}", json=body,
+                                        headers={"Authorization": f"token {self.token}"}, timeout=300)
+        except requests.ConnectionError as exc:
+            raise NotRunningError(f"the service {name} does not answer at {base}: is the platform running?",
+                                  value=base) from exc
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {"message": response.text[:300]}
+        if response.status_code >= 400:
+            message = answer.get("message", answer) if isinstance(answer, dict) else answer
+            raise HubRequestError(f"{name} refused {method} {path} ({response.status_code}): {message}", value=path)
+        return answer
+
     def users(self) -> set[str]:
         """Every hub user name."""
         names: set[str] = set()

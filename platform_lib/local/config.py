@@ -114,6 +114,13 @@ class ArchiveConfig(_Strict):
     )
 
 
+class ClassesConfig(_Strict):
+    """The classes and workspaces service (``astrohub-classes``), a hub service at ``/services/astrohub-classes/``."""
+
+    enabled: bool = Field(True, description="Run the classes and workspaces service (`astrohub classes`, `astrohub workspaces`).")
+    port: Port = Field(8004, ge=1, le=65535, description="The classes service's port (the hub proxy routes to it).")
+
+
 class UsersConfig(_Strict):
     """How hub users map to processes."""
 
@@ -169,6 +176,7 @@ class LocalConfig(_Strict):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
+    classes: ClassesConfig = Field(default_factory=ClassesConfig)
     users: UsersConfig = Field(default_factory=UsersConfig)
     sample_data: SampleDataConfig = Field(default_factory=SampleDataConfig)
     groups: dict[str, GroupConfig] = Field(default_factory=dict, description="Groups created at start-up, by name.")
@@ -185,6 +193,8 @@ class LocalConfig(_Strict):
             ports["gateway.port"] = self.gateway.port
         if self.archive.enabled:
             ports["archive.port"] = self.archive.port
+        if self.classes.enabled:
+            ports["classes.port"] = self.classes.port
         return ports
 
 

@@ -178,6 +178,11 @@ def hub_settings(
             "scratch": str(layout.scratch_root / "{username}"),
         },
         "dask_gateway": gateway,
+        "classes": {
+            "url": f"http://{ip}:{config.classes.port}" if config.classes.enabled else None,
+            "api_token": tokens.get("classes") if config.classes.enabled else None,
+            "registry": str(layout.state / "classes.sqlite"),
+        },
         "services": services,
         "environment": {**tutorials_environment(), **config.environment},
         "default_url": config.hub.default_url,

@@ -21,7 +21,7 @@ from platform_lib.local.layout import DataLayout
 
 __all__ = ["PlatformState", "Credentials", "atomic_write"]
 
-TOKEN_NAMES = ("proxy", "gateway", "archive", "cli")
+TOKEN_NAMES = ("proxy", "gateway", "archive", "cli", "classes")
 
 
 def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
@@ -128,7 +128,7 @@ class PlatformState:
         return creds
 
     def tokens(self) -> dict[str, str]:
-        """API tokens by component (``proxy``, ``gateway``, ``archive``, ``cli``), generated once."""
+        """API tokens by component (``proxy``, ``gateway``, ``archive``, ``cli``, ``classes``), generated once."""
         stored = self._load_json(self.layout.tokens_file)
         tokens = {name: stored.get(name) or secrets.token_hex(32) for name in TOKEN_NAMES}
         if stored != tokens:

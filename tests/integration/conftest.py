@@ -374,12 +374,12 @@ def start_platform() -> tuple[RunningPlatform, list[str]]:
     data_dir = Path(tempfile.mkdtemp(prefix="astrohub-it-"))
     data_dir.chmod(0o755)  # when root, system users must traverse it
     tag = uuid.uuid4().hex[:6]
-    hub_port, hub_api_port, proxy_api_port, gateway_port, archive_port = free_ports(5)
+    hub_port, hub_api_port, proxy_api_port, gateway_port, archive_port, classes_port = free_ports(6)
     args = [
         "--data-dir", str(data_dir / "data"),
         "--set", f"hub.port={hub_port}", "--set", f"hub.hub_port={hub_api_port}",
         "--set", f"hub.proxy_api_port={proxy_api_port}", "--set", f"gateway.port={gateway_port}",
-        "--set", f"archive.port={archive_port}", "--set", f"users.system_user_prefix=\"t{tag[:3]}-\"",
+        "--set", f"archive.port={archive_port}", "--set", f"classes.port={classes_port}", "--set", f"users.system_user_prefix=\"t{tag[:3]}-\"",
         "--set", 'groups.students={}', "--set", 'groups.instructors={instructors_of=["students"]}',
         "--set", f"hub.start_timeout={START_TIMEOUT / 2}",
     ]

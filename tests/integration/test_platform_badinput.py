@@ -23,10 +23,10 @@ def astrohub(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 
 
 def port_args() -> list[str]:
-    hub, hub_api, proxy_api, gateway, archive = free_ports(5)
+    hub, hub_api, proxy_api, gateway, archive, classes = free_ports(6)
     return [
         "--set", f"hub.port={hub}", "--set", f"hub.hub_port={hub_api}", "--set", f"hub.proxy_api_port={proxy_api}",
-        "--set", f"gateway.port={gateway}", "--set", f"archive.port={archive}",
+        "--set", f"gateway.port={gateway}", "--set", f"archive.port={archive}", "--set", f"classes.port={classes}",
         "--set", "users.run_as_system_users=false",
     ]
 

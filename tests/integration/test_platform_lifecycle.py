@@ -27,7 +27,7 @@ def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path, poll):
     up = subprocess.Popen(
         [sys.executable, "-m", "platform_lib", "up", "--data-dir", str(data),
          "--set", f"hub.port={hub}", "--set", f"hub.hub_port={hub_api}", "--set", f"hub.proxy_api_port={proxy_api}",
-         "--set", "gateway.enabled=false", "--set", "archive.enabled=false",
+         "--set", "gateway.enabled=false", "--set", "archive.enabled=false", "--set", "classes.enabled=false",
          "--set", "users.run_as_system_users=false"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -65,6 +65,16 @@ def _login(url: str, user: str, password: str) -> int:
     return response.status_code
 
 
+def _register(url: str, user: str, code: str, password: str) -> int:
+    """The status of a first sign-in at /hub/register (302 = registered and logged in)."""
+    session = requests.Session()
+    session.get(f"{url}hub/register", timeout=30).raise_for_status()
+    response = session.post(f"{url}hub/register", timeout=30, allow_redirects=False, data={
+        "username": user, "class_code": code, "password": password, "password2": password,
+        "_xsrf": session.cookies.get("_xsrf")})
+    return response.status_code
+
+
 def _cluster_processes(name: str) -> list[psutil.Process]:
     """Every process of the dask-gateway cluster ``name`` (the backend sets DASK_GATEWAY_CLUSTER_NAME)."""
     found = []
@@ -88,7 +98,7 @@ def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
     up = subprocess.run(
         [*base, "up", "--detach", "--data-dir", str(data),
          "--set", f"hub.port={hub}", "--set", f"hub.hub_port={hub_api}", "--set", f"hub.proxy_api_port={proxy_api}",
-         "--set", f"gateway.port={gateway_port}", "--set", "archive.enabled=false",
+         "--set", f"gateway.port={gateway_port}", "--set", "archive.enabled=false", "--set", "classes.enabled=false",
          "--set", "users.run_as_system_users=false"],
         capture_output=True, text=True, timeout=240,
     )
@@ -96,7 +106,7 @@ def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
     try:
         url = re.search(r"astrohub is running at (\S+)", up.stdout).group(1)
         admin_user, admin_password = re.search(r"admin login:\s+(\S+) / (\S+)", up.stdout).groups()
-        user_password = re.search(r"other users:\s+.* / (\S+)\s+\(shared class password\)", up.stdout).group(1)
+        class_code = re.search(r"class code:\s+(\S+)\s+\(people on the roster", up.stdout).group(1)
         assert url == f"http://127.0.0.1:{hub}/"
         assert admin_user == "admin"
         assert f"--data-dir {data}" in up.stdout
@@ -106,9 +116,11 @@ def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
         headers = {"Authorization": f"token {token}"}
         requests.post(f"{api}/users/erin", headers=headers, timeout=30).raise_for_status()
         assert _login(url, admin_user, admin_password) == 302
-        assert _login(url, "erin", user_password) == 302
+        assert _login(url, "erin", class_code) != 302  # the class code signs nobody in...
+        assert _register(url, "erin", class_code, "erins-own-pw") == 302  # ...it lets erin set her password
+        assert _login(url, "erin", "erins-own-pw") == 302
         assert _login(url, "erin", admin_password) != 302  # each password only for its users
-        assert _login(url, admin_user, user_password) != 302
+        assert _login(url, admin_user, class_code) != 302
 
         erin_token = requests.post(f"{api}/users/erin/tokens", headers=headers, timeout=30).json()["token"]
         gateway = Gateway(address=f"{url}services/dask-gateway", proxy_address=f"gateway://127.0.0.1:{gateway_port}",

@@ -66,6 +66,16 @@ def test_the_class_code_registers_only_names_on_the_roster_without_a_password(pl
     assert "admin account" in platform.register(platform.admin_user, "admins-pw-123").text
 
 
+def test_a_deleted_users_password_is_forgotten(platform):
+    name = platform.unique("leaver")
+    platform.create_user(name)
+    old = platform.password(name)
+    platform.api("DELETE", f"/users/{name}").raise_for_status()
+    platform.create_user(name)  # a new person gets the name: the old password does not open it
+    assert platform.login_form(name, old)[1].status_code != 302
+    assert platform.register(name, "newcomers-own-pw").status_code == 302
+
+
 def test_failed_sign_ins_are_rate_limited_per_name(platform):
     victim = platform.unique("ratelimited")
     platform.create_user(victim)

@@ -279,3 +279,32 @@ def test_user_server_command_hides_slow_imports_and_still_validates(tmp_path):
     )
     assert result.returncode == 7, result.stderr
     assert result.stdout.split() == ["jupyterhub-singleuser", "None"]
+
+
+def test_useradd_is_retried_while_the_password_file_is_locked(tmp_path, monkeypatch):
+    """Several hubs (or a userdel) on one machine: useradd fails with 'cannot lock /etc/passwd'."""
+    import pwd as pwd_module
+
+    from astrohub_hub import accounts
+
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "useradd"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho x >> {calls}\n"
+                    f"[ $(wc -l < {calls}) -lt 3 ] && echo 'useradd: cannot lock /etc/passwd; try again later.' >&2 "
+                    "&& exit 1\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    made = pwd_module.getpwnam("nobody")
+    lookups = iter([KeyError("nobody2"), made])
+
+    def getpwnam(name):
+        value = next(lookups)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    monkeypatch.setattr(accounts.pwd, "getpwnam", getpwnam)
+    monkeypatch.setattr(accounts.time, "sleep", lambda s: None)
+    assert accounts.ensure_system_user("nobody2", str(tmp_path / "home" / "nobody2")) is made
+    assert calls.read_text().count("x") == 3

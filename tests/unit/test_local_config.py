@@ -109,7 +109,7 @@ def test_parse_override_types():
 
 
 def test_ports_lists_enabled_components_only():
-    config = LocalConfig(gateway={"enabled": False}, archive={"enabled": False})
+    config = LocalConfig(gateway={"enabled": False}, archive={"enabled": False}, classes={"enabled": False})
     assert set(config.ports()) == {"hub.port", "hub.hub_port", "hub.proxy_api_port"}
     assert "gateway.port" in LocalConfig().ports()
 

@@ -129,7 +129,7 @@ def test_state_secrets_are_generated_once_and_private(tmp_path):
     assert state.credentials("admin") == first
     assert state.credentials("admin", user_password="given-password").user_password == "given-password"
     tokens = state.tokens()
-    assert state.tokens() == tokens and set(tokens) == {"proxy", "gateway", "archive", "cli"}
+    assert state.tokens() == tokens and set(tokens) == {"proxy", "gateway", "archive", "cli", "classes"}
     for path in (layout.credentials_file, layout.tokens_file, state.ensure_cookie_secret()):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 

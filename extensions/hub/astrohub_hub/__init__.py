@@ -7,7 +7,9 @@ Public entry points: :func:`configure` (called from the local platform's generat
 environment. Modules: ``settings`` (the strict model), ``configure`` (common traits),
 ``environment``, ``accounts`` (system accounts: the prefix and the run-as-system-users rule),
 ``folders`` (homes and shared folders, ACL grant and revoke), ``local`` (the local spawner),
-``groupsync`` (group folders service), ``gateway`` (dask-gateway server), ``kubernetes`` (KubeSpawner, Helm side), ``heap``
+``groupsync`` (group folders service), ``people`` (callers and name checks), ``classes`` (classes,
+assignments, exams), ``workspaces`` (shared workspaces), ``classes_service`` (their hub service),
+``auth`` and ``credentials`` (per-user sign-in), ``gateway`` (dask-gateway server), ``kubernetes`` (KubeSpawner, Helm side), ``heap``
 (the hub's start-up heap out of full garbage collections), ``errors``.
 It may import JupyterHub and (for the Kubernetes mode) KubeSpawner; it never imports
 ``platform_lib``, so the hub image stays small. Importing it has no side effects;

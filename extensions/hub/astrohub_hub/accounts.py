@@ -15,6 +15,7 @@ import os
 import pwd
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,8 @@ __all__ = [
 SYSTEM_NAME_MAX = 32
 #: The default system-user prefix: hub user ``alice`` runs as ``astro-alice``.
 DEFAULT_PREFIX = "astro-"
+#: useradd attempts while another process holds the lock on /etc/passwd (about 10 s in all).
+_USERADD_TRIES = 12
 _HUB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PREFIX = re.compile(r"^[a-z_][a-z0-9_-]*$")
 
@@ -98,10 +101,15 @@ def ensure_system_user(name: str, home: str, *, shell: str = "/bin/bash", create
     Path(home).parent.mkdir(parents=True, exist_ok=True)
     cmd = ["useradd", "--home-dir", home, "--create-home", "--shell", shell, "--user-group",
            "--comment", "astrohub user", name]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode not in (0, 9):  # 9: name already in use (a concurrent spawn made it)
-        raise UsernameError(f"useradd {name!r} failed: {result.stderr.strip()}", value=name)
-    return pwd.getpwnam(name)
+    for attempt in range(_USERADD_TRIES):
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode in (0, 9):  # 9: name already in use (a concurrent spawn made it)
+            return pwd.getpwnam(name)
+        # /etc/passwd is locked by another useradd/userdel on this machine (exit 1 or 10): wait and retry.
+        if "lock" not in result.stderr.lower() and result.returncode != 10:
+            break
+        time.sleep(0.05 * 2**min(attempt, 5))
+    raise UsernameError(f"useradd {name!r} failed: {result.stderr.strip()}", value=name)
 
 
 @dataclass(frozen=True)

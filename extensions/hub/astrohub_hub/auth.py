@@ -119,6 +119,10 @@ class RosterAuthenticator(Authenticator):
         self.log.warning("failed sign-in for %r from %s", name, handler.request.remote_ip)
         return None
 
+    def delete_user(self, user) -> None:
+        """A deleted user's password goes too: a new account of that name registers afresh."""
+        self.store.forget(user.name)
+
     def on_roster(self, handler: BaseHandler, name: str) -> bool:
         """Whether ``name`` is a hub user (an admin or instructor added them) or in ``allowed_users``."""
         return name in self.allowed_users or handler.find_user(name) is not None

@@ -23,6 +23,7 @@ also has the hub freeze its start-up heap once running (:mod:`astrohub_hub.heap`
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import Any, Mapping
@@ -122,6 +123,9 @@ def build_services(settings: HubSettings) -> list[dict[str, Any]]:
     gateway = _gateway_service(settings)
     if gateway is not None:
         services.append(gateway)
+    classes = _classes_service(settings)
+    if classes is not None and not any(s["name"] == classes["name"] for s in services):
+        services.append(classes)
     if settings.mode == "local" and settings.group_sync.enabled:
         accounts = (settings.local or LocalSettings()).accounts
         services.append(
@@ -138,6 +142,33 @@ def build_services(settings: HubSettings) -> list[dict[str, Any]]:
             }
         )
     return services
+
+
+def _classes_service(settings: HubSettings) -> dict[str, Any] | None:
+    """The classes and workspaces service (local mode, when it has a URL and a token)."""
+    classes = settings.classes
+    if settings.mode != "local" or not (classes.url and classes.api_token):
+        return None
+    from astrohub_hub.classes_service import SERVICE_NAME
+
+    parent = os.path.dirname(settings.storage.groups_root.rstrip("/"))
+    accounts = (settings.local or LocalSettings()).accounts
+    return {
+        "name": SERVICE_NAME,
+        "url": classes.url,
+        "api_token": classes.api_token,
+        "command": [sys.executable, "-m", "astrohub_hub.classes_service"],
+        "display": True,
+        "oauth_no_confirm": True,
+        "environment": {
+            "ASTROHUB_CLASSES_ROOT": classes.classes_root or os.path.join(parent, "classes"),
+            "ASTROHUB_WORKSPACES_ROOT": classes.workspaces_root or os.path.join(parent, "workspaces"),
+            "ASTROHUB_CLASSES_REGISTRY": classes.registry,
+            "ASTROHUB_CLASSES_HOME": settings.storage.home,
+            "ASTROHUB_GROUPS_ROOT": settings.storage.groups_root,
+            **accounts.environ("ASTROHUB_CLASSES"),
+        },
+    }
 
 
 def build_roles(settings: HubSettings) -> list[dict[str, Any]]:
@@ -166,6 +197,13 @@ def build_roles(settings: HubSettings) -> list[dict[str, Any]]:
         if s.scopes:
             roles.append({"name": _role_name("service", s.name), "description": f"Scopes of service {s.name}",
                           "scopes": list(s.scopes), "services": [s.name]})
+    classes = _classes_service(settings)
+    if classes is not None:
+        from astrohub_hub.classes_service import SERVICE_SCOPES
+
+        roles.append({"name": _role_name("service", classes["name"]),
+                      "description": "Checks users and keeps the classes' hub groups",
+                      "scopes": list(SERVICE_SCOPES), "services": [classes["name"]]})
     if settings.mode == "local" and settings.group_sync.enabled:
         roles.append({"name": _role_name("service", GROUPSYNC_SERVICE),
                       "description": "Reads groups and members to keep group folders in step",

@@ -6,7 +6,8 @@ so the Kubernetes spawner's ``get_env`` resolves them the same way). May import 
 settings and ``folders.expand_user_path`` only. The variables are read by ``platform_lib.settings.PlatformSettings`` (``PLATFORM_*``),
 by ``dask_gateway`` (``DASK_GATEWAY__*``), by dask-labextension (``DASK_LABEXTENSION__*``: clusters
 made from JupyterLab's Dask sidebar are ``dask_gateway.GatewayCluster`` objects, whose dashboard links go
-through the hub to the gateway) and by ``distributed`` (``DASK_DISTRIBUTED__DASHBOARD__LINK``: the
+through the hub to the gateway) and by the class tools (``ASTROHUB_CLASSES_URL``: the ``astrohub-classes`` service's API, local mode) and
+by ``distributed`` (``DASK_DISTRIBUTED__DASHBOARD__LINK``: the
 dashboard of a ``LocalCluster`` started in a kernel is reached through jupyter-server-proxy at
 ``/user/<name>/proxy/<port>/status``, not at an unreachable ``127.0.0.1:8787``), and by pip and Python
 (the user's package layer, :func:`package_layer_environment`: ``%pip install`` goes to a folder in the
@@ -114,6 +115,8 @@ def user_environment(settings: HubSettings, username: str, groups: Iterable[str]
     archive = archive_url(settings)
     if archive:
         env["PLATFORM_ARCHIVE_URL"] = archive
+    if settings.mode == "local" and settings.classes.url:  # the classes and workspaces service's API
+        env["ASTROHUB_CLASSES_URL"] = f"{settings.classes.url.rstrip('/')}/services/astrohub-classes/api/"
     gateway = settings.dask_gateway
     if gateway.enabled and gateway.address:
         env["PLATFORM_DASK_GATEWAY_URL"] = gateway.address

@@ -18,6 +18,7 @@ import os
 import pwd
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -26,11 +27,14 @@ from astrohub_hub.errors import HubError
 __all__ = [
     "acl_users",
     "expand_user_path",
+    "folder_usage",
     "grant",
     "holders",
     "make_shared_folder",
+    "pack_as",
     "prepare_user_dirs",
     "revoke",
+    "unpack_as",
     "unreachable_by_others",
 ]
 
@@ -95,13 +99,17 @@ def make_shared_folder(folder: Path, mode: int = 0o770) -> Path:
     return folder
 
 
-def grant(folder: Path, system_user: str, access: Access = "rwx", *, recursive: bool = False) -> None:
-    """Give ``system_user`` ``access`` to ``folder`` and, by default entries, to what is created inside.
+def grant(folder: Path, system_user: str, access: str = "rwx", *, recursive: bool = False,
+          inherit: bool = True) -> None:
+    """Give ``system_user`` ``access`` (``rwx``, ``r-x``, ``--x``) to ``folder``.
 
+    ``inherit``: also a default entry, so what is created inside gets the same access.
     ``recursive``: also to everything already inside (e.g. a read-only member of a workspace
     whose folder holds files).
     """
-    spec = f"u:{system_user}:{access},d:u:{system_user}:{access}"
+    if recursive:  # X: search on folders (and on files already executable), not on every file
+        access = access[:2] + ("X" if access[2] == "x" else "-")
+    spec = f"u:{system_user}:{access}" + (f",d:u:{system_user}:{access}" if inherit else "")
     run(["setfacl", *(["-R", "-P"] if recursive else []), "-m", spec, str(folder)])
 
 
@@ -201,3 +209,60 @@ def acl_users(folder: Path, prefix: str) -> dict[str, str]:
             if name.startswith(prefix):
                 users[name] = parts[2]
     return users
+
+
+_TRANSFER = str(Path(__file__).with_name("_transfer.py"))
+
+
+def _as_user(system_user: str | None) -> dict:
+    if system_user is None or os.geteuid() != 0:
+        return {}
+    account = pwd.getpwnam(system_user)
+    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+
+
+def pack_as(folder: Path, system_user: str | None, *, limit: int = 200 * 2**20, base: Path | None = None) -> bytes:
+    """The regular files under ``folder`` as a tar, read with ``system_user``'s permissions (None: ours).
+
+    Links are not followed, so a link a user planted cannot make root read what that user cannot;
+    ``base``: no folder on the way from ``base`` to ``folder`` may be a link either.
+    Raises :class:`HubError` (``code="copy-failed"``) naming the folder when it cannot be read.
+    """
+    extra = ["--base", str(base)] if base else []
+    result = subprocess.run([sys.executable, "-I", _TRANSFER, "pack", str(folder), str(limit), *extra],
+                            capture_output=True, check=False, timeout=600, **_as_user(system_user))
+    if result.returncode != 0:
+        reason = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
+        raise HubError(f"cannot read {folder}: {reason[0]}", code="copy-failed", value=str(folder))
+    return result.stdout
+
+
+def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = False,
+              base: Path | None = None) -> list[str]:
+    """Write tar ``data`` under ``dest`` with ``system_user``'s permissions; the names written.
+
+    ``keep``: leave files that exist alone (a released assignment never overwrites a student's work).
+    ``base``: no folder from ``base`` down to any written file may be a link.
+    """
+    args = [sys.executable, "-I", _TRANSFER, "unpack", str(dest)] + (["--keep"] if keep else [])
+    args += ["--base", str(base)] if base else []
+    result = subprocess.run(args, input=data, capture_output=True, check=False, timeout=600,
+                            **_as_user(system_user))
+    if result.returncode != 0:
+        reason = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
+        raise HubError(f"cannot write {dest}: {reason[0]}", code="copy-failed", value=str(dest))
+    return [line for line in result.stdout.decode().splitlines() if line]
+
+
+def folder_usage(folder: Path) -> dict:
+    """``{"path", "bytes", "files"}`` of everything under ``folder`` (links not followed; 0 if absent)."""
+    total = files = 0
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            total += st.st_blocks * 512 if st.st_blocks else st.st_size
+            files += 1
+    return {"path": str(folder), "bytes": total, "files": files}

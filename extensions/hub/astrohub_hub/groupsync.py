@@ -41,7 +41,6 @@ import pwd
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import urllib.parse
@@ -266,7 +265,11 @@ def make_applier(root: str | Path, *, prefix: str, system_users: bool, home_temp
 
 
 def fetch_groups(api_url: str, token: str, *, timeout: float = 10.0) -> dict[str, list[str]]:
-    """Every hub group and its members, from ``GET /groups`` (all pages)."""
+    """Every hub group and its members, from ``GET /groups`` (all pages).
+
+    Groups whose properties say ``"astrohub-folder": false`` (a class's roster groups, whose folders
+    the classes service owns) are left out: they get no group folder.
+    """
     groups: dict[str, list[str]] = {}
     offset = 0
     while True:
@@ -279,6 +282,8 @@ def fetch_groups(api_url: str, token: str, *, timeout: float = 10.0) -> dict[str
             body = json.load(response)
         items = body["items"] if isinstance(body, dict) else body
         for item in items:
+            if (item.get("properties") or {}).get("astrohub-folder") is False:
+                continue  # e.g. a class's roster groups: the class service owns their folders
             groups[item["name"]] = list(item.get("users", []))
         following = body.get("_pagination", {}).get("next") if isinstance(body, dict) else None
         if not following or not items:

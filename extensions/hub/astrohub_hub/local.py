@@ -261,6 +261,11 @@ class AstroLocalSpawner(LocalProcessSpawner):
         """The hub groups of this spawner's user, now."""
         return sorted(g.name for g in getattr(self.user, "groups", []))
 
+    def folder_groups(self) -> list[str]:
+        """The user's groups that have a group folder (not those marked ``"astrohub-folder": false``)."""
+        return sorted(g.name for g in getattr(self.user, "groups", [])
+                      if (getattr(g, "properties", None) or {}).get("astrohub-folder") is not False)
+
     def make_preexec_fn(self, name: str):
         home = self.user_home
         if self.run_as_system_users:
@@ -314,7 +319,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
             )
         prepare_user_dirs(self.user_home, self.user_scratch, owner)
         if owner is not None and self.groups_root:
-            grant_now(self.groups_root, self.user_groups(), self.system_user, prefix=self.system_user_prefix)
+            grant_now(self.groups_root, self.folder_groups(), self.system_user, prefix=self.system_user_prefix)
 
     def apply_profile(self) -> None:
         """Set ``mem_limit`` / ``cpu_limit`` from the selected profile (ValueError if not allowed)."""

@@ -32,6 +32,7 @@ from astrohub_hub.local import LocalSettings
 
 __all__ = [
     "AuthSettings",
+    "ClassesSettings",
     "DaskGatewaySettings",
     "GatewayServerSettings",
     "GroupSettings",
@@ -278,6 +279,21 @@ class GroupSyncSettings(Strict):
     interval_seconds: float = Field(2.0, gt=0)
 
 
+class ClassesSettings(Strict):
+    """The classes and workspaces service (``python -m astrohub_hub.classes_service``), local mode only.
+
+    Registered as the hub service ``astrohub-classes`` when ``url`` and ``api_token`` are set. Class
+    folders live in ``classes_root`` and workspace folders in ``workspaces_root`` (default: beside
+    ``storage.groupsRoot``, as ``classes`` and ``workspaces``); the registry is a SQLite file.
+    """
+
+    url: str | None = None
+    api_token: str | None = None
+    classes_root: str | None = None
+    workspaces_root: str | None = None
+    registry: str = "astrohub-classes.sqlite"
+
+
 class HubSettings(Strict):
     """Everything :func:`astrohub_hub.configure` needs; validated, with no defaults hiding errors."""
 
@@ -290,6 +306,7 @@ class HubSettings(Strict):
     services: list[ServiceSettings] = Field(default_factory=list)
     archive_service: str = "archive"
     group_sync: GroupSyncSettings = Field(default_factory=GroupSyncSettings)
+    classes: ClassesSettings = Field(default_factory=ClassesSettings)
     environment: dict[str, str] = Field(default_factory=dict)
     default_url: str = "/lab"
     local: LocalSettings | None = None

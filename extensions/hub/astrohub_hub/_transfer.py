@@ -1,0 +1,116 @@
+"""Copy a folder between users as a tar stream: ``pack`` reads, ``unpack`` writes; run as a script.
+
+Run as ``python -I _transfer.py pack FOLDER [LIMIT]`` (tar on stdout) or ``python -I _transfer.py unpack
+DEST [--keep]`` (tar on stdin), under the system user whose permissions should apply, so that a link or
+a folder a user planted can never make root read or write something that user could not. Only regular
+files and folders travel; links, devices and names with ``..`` are skipped. Standard library only (it
+runs without importing the package). ``folders.pack_as`` / ``folders.unpack_as`` are the callers.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import sys
+import tarfile
+
+LIMIT = 200 * 1024 * 1024
+
+
+def no_links_below(base: str, path: str) -> None:
+    """Raise ``PermissionError`` when a component of ``path`` below ``base`` (or ``path`` itself) is a link.
+
+    A copy made as root (an admin's command) must not be steered elsewhere by a link that a user
+    planted in a folder they can write.
+    """
+    base, path = os.path.abspath(base), os.path.abspath(path)
+    if os.path.commonpath([base, path]) != base:
+        raise PermissionError(f"{path} is not under {base}")
+    current = base
+    for part in os.path.relpath(path, base).split(os.sep):
+        if part in ("", "."):
+            continue
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            raise PermissionError(f"{current} is a link; copies never follow links")
+
+
+def pack(folder: str, limit: int = LIMIT, base: str | None = None) -> bytes:
+    """A tar of the regular files and folders under ``folder`` (links not followed); ValueError past ``limit``.
+
+    ``base``: no component of ``folder`` below it may be a link.
+    """
+    if base:
+        no_links_below(base, folder)
+    buffer = io.BytesIO()
+    total = 0
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    os.close(fd)
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for root, dirs, files in os.walk(folder, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(root, d)))
+            rel_root = os.path.relpath(root, folder)
+            if rel_root != ".":
+                info = tarfile.TarInfo(rel_root)
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+                except OSError:
+                    continue
+                with os.fdopen(fd, "rb") as handle:
+                    st = os.fstat(handle.fileno())
+                    if not stat.S_ISREG(st.st_mode):
+                        continue
+                    total += st.st_size
+                    if total > limit:
+                        raise ValueError(f"{folder} holds more than {limit // 2**20} MB")
+                    info = tarfile.TarInfo(os.path.normpath(os.path.join(rel_root, name)))
+                    info.size, info.mode, info.mtime = st.st_size, st.st_mode & 0o755, st.st_mtime
+                    tar.addfile(info, handle)
+    return buffer.getvalue()
+
+
+def unpack(data: bytes, dest: str, keep: bool = False, base: str | None = None) -> list[str]:
+    """Write the tar ``data`` under ``dest`` (created); ``keep``: leave existing files alone. Written names.
+
+    ``base``: no component below it, of ``dest`` or of any written path, may be a link.
+    """
+    if base:
+        no_links_below(base, dest)
+    os.makedirs(dest, exist_ok=True)
+    written = []
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
+        for member in tar.getmembers():
+            name = os.path.normpath(member.name)
+            if name.startswith(("/", "..")) or "/../" in f"/{name}/" or not (member.isfile() or member.isdir()):
+                continue
+            target = os.path.join(dest, name)
+            if base:
+                no_links_below(base, os.path.dirname(target))
+            if member.isdir():
+                os.makedirs(target, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if keep and os.path.lexists(target):
+                continue
+            if os.path.islink(target):
+                os.unlink(target)
+            source = tar.extractfile(member)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, member.mode | 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(source.read())
+            written.append(name)
+    return written
+
+
+if __name__ == "__main__":
+    command, path, *rest = sys.argv[1:]
+    trusted = rest[rest.index("--base") + 1] if "--base" in rest else None
+    if command == "pack":
+        sys.stdout.buffer.write(pack(path, int(rest[0]), trusted))
+    else:
+        print("\n".join(unpack(sys.stdin.buffer.read(), path, keep="--keep" in rest, base=trusted)))

@@ -1,0 +1,426 @@
+"""Classes and assignments: who may do what, and the folders that say so on disk.
+
+Owns :class:`Teaching`: the registry of classes (a SQLite file: classes, their students and
+instructors, assignments, every submission, exams, the action log) and each operation, checked
+against the acting user before anything changes (workspaces are :mod:`astrohub_hub.workspaces`,
+reached as ``Teaching.workspaces``; who exists and the checks of names are :mod:`astrohub_hub.people`):
+
+=========================================  ==========================================================
+operation                                  who
+=========================================  ==========================================================
+create a class, add instructors, archive   admins
+add students, show the roster              admins and the class's instructors
+release, collect, return feedback          the class's instructors
+submit                                     the class's students (their own work only)
+set an exam window, read the action log    admins and the class's instructors
+=========================================  ==========================================================
+
+On disk, under ``classes_root/<class>/`` (root-owned, mode 0770, reached through ACL entries only; no
+folder is world-writable): ``materials/`` (instructors rwx, students r-x), ``instructors/`` (instructors
+only; assignments are authored in ``instructors/<assignment>/``, collected work lands in
+``instructors/collected/<assignment>/<student>/``, feedback is written to
+``instructors/feedback/<assignment>/<student>/``), ``submissions/<student>/<assignment>/<UTC time>/``
+(written by this service; instructors r-x, the student r-x on their own folder, nobody else). Release
+copies into ``~<student>/<class>/<assignment>/`` as the student (existing files are kept); submit copies
+the student's folder as the student; collect and feedback write as the instructor: no copy ever follows
+a link a user planted (:func:`astrohub_hub.folders.pack_as`). Resubmitting adds a new timestamped
+folder; nothing is overwritten.
+
+Exam mode (:meth:`Teaching.exam`): inside the window the materials folder is read-only for everybody
+(instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end is
+refused with the deadline in the message, and every action (and every refused submission) is in the
+class's action log (:meth:`Teaching.actions`). Guaranteed resources for the window are the class's
+profile (``profile``); local processes are not confined beyond it.
+
+Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
+changes nothing: every check runs before the first write. When the platform does not run users as
+system users (not root), folders are created but no ACLs are set (documented: no isolation then).
+May import the standard library, ``accounts``, ``folders``, ``people`` and ``workspaces``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from astrohub_hub import folders
+from astrohub_hub.accounts import SystemAccounts
+from astrohub_hub.people import Actor, ClassError, People
+from astrohub_hub.workspaces import Workspaces
+
+__all__ = ["Actor", "ClassError", "Teaching"]
+
+log = logging.getLogger("astrohub.classes")
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+
+
+@dataclass
+class Teaching:
+    """Classes and workspaces on ``classes_root`` / ``workspaces_root`` (see the module docstring).
+
+    ``user_exists(name)`` asks the hub whether a user exists; ``on_roster_change(class, role, users)``
+    mirrors a roster to the hub's groups (``<class>-students`` / ``<class>-instructors``).
+    """
+
+    classes_root: Path
+    workspaces_root: Path
+    registry: Path
+    accounts: SystemAccounts = field(default_factory=SystemAccounts)
+    home_template: str = ""
+    user_exists: Callable[[str], bool] = lambda name: True
+    on_roster_change: Callable[[str, str, list[str]], None] = lambda cls, role, users: None
+    on_workspace_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
+    clock: Callable[[], float] = time.time
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.classes_root, self.workspaces_root = Path(self.classes_root), Path(self.workspaces_root)
+        self.registry = Path(self.registry)
+        self.people = People(self.accounts, self.home_template, self.user_exists)
+        self.workspaces = Workspaces(self.workspaces_root, self.registry, self.people, self.clock,
+                                     on_members_change=self.on_workspace_change)
+        self.registry.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._db()) as db, db:
+            db.executescript("""
+                CREATE TABLE IF NOT EXISTS classes (name TEXT PRIMARY KEY, profile TEXT, created REAL,
+                                                    archived INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE IF NOT EXISTS members (class TEXT, user TEXT, role TEXT, PRIMARY KEY (class, user));
+                CREATE TABLE IF NOT EXISTS assignments (class TEXT, name TEXT, released REAL,
+                                                        PRIMARY KEY (class, name));
+                CREATE TABLE IF NOT EXISTS submissions (class TEXT, assignment TEXT, student TEXT, at TEXT,
+                                                        files INTEGER);
+                CREATE TABLE IF NOT EXISTS exams (class TEXT PRIMARY KEY, start REAL, end REAL,
+                                                  frozen INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE IF NOT EXISTS log (at REAL, actor TEXT, class TEXT, action TEXT, detail TEXT);
+            """)
+
+    def _db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.registry, timeout=10)
+
+    # -- checks -----------------------------------------------------------------------------------
+
+    def _check_name(self, kind: str, name: str) -> str:
+        return self.people.check_name(kind, name)
+
+    def _check_users(self, users: Iterable[str], what: str) -> list[str]:
+        return self.people.check_users(users, what)
+
+    def _class(self, name: str, *, live: bool = True) -> dict:
+        with closing(self._db()) as db:
+            row = db.execute("SELECT name, profile, archived FROM classes WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise ClassError(f"no class {name!r}", status=404, code="unknown-class", value=name)
+        if live and row[2]:
+            raise ClassError(f"class {name!r} is archived: nothing can change", status=409, code="archived",
+                             value=name)
+        return {"name": row[0], "profile": row[1], "archived": bool(row[2])}
+
+    def roster(self, name: str) -> dict[str, list[str]]:
+        with closing(self._db()) as db:
+            rows = db.execute("SELECT user, role FROM members WHERE class = ? ORDER BY user", (name,)).fetchall()
+        return {"students": [u for u, r in rows if r == "student"],
+                "instructors": [u for u, r in rows if r == "instructor"]}
+
+    def _require(self, actor: Actor, cls: str, *roles: str) -> None:
+        if actor.admin:
+            return
+        roster = self.roster(cls)
+        if any(actor.name in roster[f"{role}s"] for role in roles):
+            return
+        who = " or ".join(f"{r}s" for r in roles)
+        raise ClassError(f"{actor.name!r} may not do this in class {cls!r}: only its {who} (and admins)",
+                         status=403, code="forbidden", value=actor.name)
+
+    # -- disk ---------------------------------------------------------------------------------------
+
+    def _system(self, user: str) -> str | None:
+        return self.people.system(user)
+
+    def _home(self, user: str) -> Path:
+        return self.people.home(user)
+
+    def _class_dirs(self, cls: str) -> dict[str, Path]:
+        base = self.classes_root / cls
+        return {"base": base, "materials": base / "materials", "instructors": base / "instructors",
+                "submissions": base / "submissions"}
+
+    def _make_class_dirs(self, cls: str) -> None:
+        self.classes_root.mkdir(parents=True, exist_ok=True)
+        self.classes_root.chmod(0o755)
+        for path in self._class_dirs(cls).values():
+            folders.make_shared_folder(path, 0o770)
+
+    def _grant_class(self, cls: str, role: str, users: Iterable[str]) -> None:
+        if not self.accounts.enabled:
+            return
+        dirs = self._class_dirs(cls)
+        for user in users:
+            system = self._system(user)
+            folders.grant(dirs["base"], system, "r-x", inherit=False)
+            if role == "instructor":
+                folders.grant(dirs["materials"], system, "rwx", recursive=True)
+                folders.grant(dirs["instructors"], system, "rwx", recursive=True)
+                folders.grant(dirs["submissions"], system, "r-x", recursive=True)
+            else:
+                folders.grant(dirs["materials"], system, "r-x", recursive=True)
+                folders.grant(dirs["submissions"], system, "--x", inherit=False)
+                mine = dirs["submissions"] / user
+                folders.make_shared_folder(mine, 0o750)
+                folders.grant(mine, system, "r-x", recursive=True)
+
+    # -- classes ------------------------------------------------------------------------------------
+
+    def create_class(self, actor: Actor, name: str, *, instructors: Iterable[str] = (),
+                     students: Iterable[str] = (), profile: str = "") -> dict:
+        """Create class ``name`` with its folders and roster (admins only)."""
+        if not actor.admin:
+            raise ClassError("only admins create classes", status=403, code="forbidden", value=actor.name)
+        self._check_name("class", name)
+        instructors = self._check_users(instructors, f"class {name!r} instructors")
+        students = self._check_users(students, f"class {name!r} students")
+        both = sorted(set(instructors) & set(students))
+        if both:
+            raise ClassError(f"{both} cannot be both instructor and student of {name!r}", value=both)
+        with self._lock:
+            with closing(self._db()) as db, db:
+                try:
+                    db.execute("INSERT INTO classes (name, profile, created) VALUES (?, ?, ?)",
+                               (name, profile, self.clock()))
+                except sqlite3.IntegrityError:
+                    raise ClassError(f"a class named {name!r} exists already: choose another name",
+                                     status=409, code="duplicate-class", value=name) from None
+                db.executemany("INSERT INTO members VALUES (?, ?, 'instructor')", [(name, u) for u in instructors])
+                db.executemany("INSERT INTO members VALUES (?, ?, 'student')", [(name, u) for u in students])
+            self._make_class_dirs(name)
+            self._grant_class(name, "instructor", instructors)
+            self._grant_class(name, "student", students)
+        self.on_roster_change(name, "instructors", instructors)
+        self.on_roster_change(name, "students", students)
+        self.record(actor, name, "create", {"instructors": instructors, "students": students})
+        return self.show(actor, name)
+
+    def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
+        """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins)."""
+        self._class(cls)
+        if role == "instructor":
+            if not actor.admin:
+                raise ClassError("only admins add instructors", status=403, code="forbidden", value=actor.name)
+        else:
+            self._require(actor, cls, "instructor")
+        users = self._check_users(users, f"class {cls!r} {role}s")
+        roster = self.roster(cls)
+        other = "instructors" if role == "student" else "students"
+        clash = sorted(set(users) & set(roster[other]))
+        if clash:
+            raise ClassError(f"{clash} are already {other} of {cls!r}", value=clash)
+        with self._lock:
+            with closing(self._db()) as db, db:
+                db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?)", [(cls, u, role) for u in users])
+            self._grant_class(cls, role, users)
+        self.on_roster_change(cls, f"{role}s", users)
+        self.record(actor, cls, f"add {role}s", {"users": users})
+        return self.show(actor, cls)
+
+    def show(self, actor: Actor, cls: str) -> dict:
+        """The class, its roster and assignments (admins, instructors); a student sees the class and assignments."""
+        info = self._class(cls, live=False)
+        self._require(actor, cls, "instructor", "student")
+        roster = self.roster(cls)
+        with closing(self._db()) as db:
+            assignments = [r[0] for r in db.execute(
+                "SELECT name FROM assignments WHERE class = ? ORDER BY released", (cls,))]
+            query = "SELECT assignment, student, at FROM submissions WHERE class = ? ORDER BY at"
+            submissions = db.execute(query, (cls,)).fetchall()
+        is_staff = actor.admin or actor.name in roster["instructors"]
+        info.update(assignments=assignments, folders={k: str(v) for k, v in self._class_dirs(cls).items()})
+        exam = self._exam(cls)
+        info["exam"] = None if exam is None else {"start": _iso(exam[0]), "end": _iso(exam[1]), "frozen": exam[2]}
+        if is_staff:
+            info.update(roster)
+            info["submissions"] = [{"assignment": a, "student": s, "at": t} for a, s, t in submissions]
+        else:
+            info["instructors"] = roster["instructors"]
+            info["submissions"] = [{"assignment": a, "student": s, "at": t} for a, s, t in submissions
+                                   if s == actor.name]
+        return info
+
+    def classes_of(self, actor: Actor) -> list[dict]:
+        """The classes ``actor`` is in (every class for admins), with their role."""
+        with closing(self._db()) as db:
+            if actor.admin:
+                rows = db.execute("SELECT name, 'admin', archived FROM classes ORDER BY name").fetchall()
+            else:
+                rows = db.execute("SELECT c.name, m.role, c.archived FROM classes c JOIN members m ON "
+                                  "m.class = c.name WHERE m.user = ? ORDER BY c.name", (actor.name,)).fetchall()
+        return [{"name": n, "role": r, "archived": bool(a)} for n, r, a in rows]
+
+    def archive(self, actor: Actor, cls: str) -> dict:
+        """Freeze a class (admins): no more changes or submissions; the folders and data stay."""
+        if not actor.admin:
+            raise ClassError("only admins archive classes", status=403, code="forbidden", value=actor.name)
+        self._class(cls)
+        with closing(self._db()) as db, db:
+            db.execute("UPDATE classes SET archived = 1 WHERE name = ?", (cls,))
+        self.record(actor, cls, "archive")
+        return self.show(actor, cls)
+
+    # -- exam mode and the action log ---------------------------------------------------------------
+
+    def record(self, actor: Actor, cls: str, action: str, detail: dict | None = None) -> None:
+        """Append to the class's action log (every change, and every refused submission)."""
+        text = json.dumps(detail or {}, sort_keys=True)
+        with closing(self._db()) as db, db:
+            db.execute("INSERT INTO log VALUES (?, ?, ?, ?, ?)", (self.clock(), actor.name, cls, action, text))
+        log.info("class %s: %s by %s %s", cls, action, actor.name, text)
+
+    def actions(self, actor: Actor, cls: str) -> list[dict]:
+        """The class's action log (admins and instructors)."""
+        self._class(cls, live=False)
+        self._require(actor, cls, "instructor")
+        with closing(self._db()) as db:
+            rows = db.execute("SELECT at, actor, action, detail FROM log WHERE class = ? ORDER BY rowid",
+                              (cls,)).fetchall()
+        return [{"at": _iso(a), "actor": who, "action": what, "detail": json.loads(d)} for a, who, what, d in rows]
+
+    def exam(self, actor: Actor, cls: str, start: float, end: float) -> dict:
+        """Exam mode for ``[start, end]`` (epoch seconds): materials frozen inside the window, no
+        submission after ``end``, every action logged. Admins and the class's instructors."""
+        self._class(cls)
+        self._require(actor, cls, "instructor")
+        if not (isinstance(start, (int, float)) and isinstance(end, (int, float))) or not start < end:
+            raise ClassError(f"an exam needs start < end (epoch seconds), got start={start!r} end={end!r}")
+        with closing(self._db()) as db, db:
+            db.execute("INSERT OR REPLACE INTO exams (class, start, end, frozen) VALUES (?, ?, ?, "
+                       "COALESCE((SELECT frozen FROM exams WHERE class = ?), 0))", (cls, start, end, cls))
+        self.record(actor, cls, "exam", {"start": _iso(start), "end": _iso(end)})
+        self.tick()
+        return self.show(actor, cls)
+
+    def _exam(self, cls: str) -> tuple[float, float, bool] | None:
+        with closing(self._db()) as db:
+            row = db.execute("SELECT start, end, frozen FROM exams WHERE class = ?", (cls,)).fetchone()
+        return None if row is None else (row[0], row[1], bool(row[2]))
+
+    def tick(self) -> None:
+        """Freeze or thaw each exam's materials folder as its window opens and closes (the service
+        calls this every few seconds)."""
+        now = self.clock()
+        with closing(self._db()) as db:
+            exams = db.execute("SELECT class, start, end, frozen FROM exams").fetchall()
+        for cls, start, end, frozen in exams:
+            inside = start <= now <= end
+            if inside == bool(frozen):
+                continue
+            materials = self._class_dirs(cls)["materials"]
+            if self.accounts.enabled:
+                access = "r-x" if inside else "rwx"
+                for user in self.roster(cls)["instructors"]:
+                    folders.grant(materials, self.accounts.name(user), access, recursive=True)
+            with closing(self._db()) as db, db:
+                db.execute("UPDATE exams SET frozen = ? WHERE class = ?", (int(inside), cls))
+            self.record(Actor("astrohub-classes"), cls, "materials frozen" if inside else "materials thawed")
+
+    # -- assignments --------------------------------------------------------------------------------
+
+    def release(self, actor: Actor, cls: str, assignment: str) -> dict:
+        """Copy ``instructors/<assignment>/`` into every student's ``~/<class>/<assignment>/`` (keeps their files)."""
+        self._class(cls)
+        self._require(actor, cls, "instructor")
+        self._check_name("assignment", assignment)
+        source = self._class_dirs(cls)["instructors"] / assignment
+        if not source.is_dir():
+            raise ClassError(f"no folder {source}: put the assignment's notebooks there first", status=404,
+                             code="unknown-assignment", value=assignment)
+        data = folders.pack_as(source, self._system(actor.name) if not actor.admin else None,
+                               base=self._class_dirs(cls)["instructors"])
+        released = {}
+        for student in self.roster(cls)["students"]:
+            target = self._home(student) / cls / assignment
+            released[student] = folders.unpack_as(data, target, self._system(student), keep=True,
+                                                  base=self._home(student))
+        with closing(self._db()) as db, db:
+            db.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (cls, assignment, self.clock()))
+        self.record(actor, cls, "release", {"assignment": assignment, "students": sorted(released)})
+        return {"class": cls, "assignment": assignment, "released": released}
+
+    def _assignment(self, cls: str, assignment: str) -> None:
+        with closing(self._db()) as db:
+            found = db.execute("SELECT 1 FROM assignments WHERE class = ? AND name = ?", (cls, assignment)).fetchone()
+        if found is None:
+            raise ClassError(f"assignment {assignment!r} of class {cls!r} was not released", status=404,
+                             code="unknown-assignment", value=assignment)
+
+    def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
+        """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder."""
+        self._class(cls)
+        if actor.name not in self.roster(cls)["students"]:
+            raise ClassError(f"{actor.name!r} is not a student of class {cls!r}: only its students submit",
+                             status=403, code="not-a-student", value=actor.name)
+        self._assignment(cls, assignment)
+        exam = self._exam(cls)
+        if exam is not None and self.clock() > exam[1]:
+            self.record(actor, cls, "late submission refused", {"assignment": assignment})
+            raise ClassError(f"the exam of class {cls!r} ended at {_iso(exam[1])}: submissions after the "
+                             "deadline are refused", status=403, code="deadline-passed", value=assignment)
+        source = self._home(actor.name) / cls / assignment
+        data = folders.pack_as(source, self._system(actor.name), base=self._home(actor.name))
+        stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(self.clock()))
+        base = self._class_dirs(cls)["submissions"] / actor.name / assignment
+        target, n = base / stamp, 1
+        while target.exists():
+            n += 1
+            target = base / f"{stamp}-{n}"
+        base.mkdir(parents=True, exist_ok=True)
+        files = folders.unpack_as(data, target, None, base=self._class_dirs(cls)["submissions"])
+        with closing(self._db()) as db, db:
+            db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?)",
+                       (cls, assignment, actor.name, target.name, len(files)))
+        self.record(actor, cls, "submit", {"assignment": assignment, "at": target.name, "files": len(files)})
+        return {"class": cls, "assignment": assignment, "student": actor.name, "at": target.name, "files": files}
+
+    def collect(self, actor: Actor, cls: str, assignment: str) -> dict:
+        """Copy each student's latest submission to ``instructors/collected/<assignment>/<student>/``."""
+        self._class(cls, live=False)
+        self._require(actor, cls, "instructor")
+        self._assignment(cls, assignment)
+        writer = None if actor.admin else self._system(actor.name)
+        collected = {}
+        for student in self.roster(cls)["students"]:
+            base = self._class_dirs(cls)["submissions"] / student / assignment
+            latest = sorted(p for p in base.iterdir()) if base.is_dir() else []
+            if not latest:
+                continue
+            data = folders.pack_as(latest[-1], None, base=self._class_dirs(cls)["submissions"])
+            dest = self._class_dirs(cls)["instructors"] / "collected" / assignment / student
+            folders.unpack_as(data, dest, writer, base=self._class_dirs(cls)["instructors"])
+            collected[student] = latest[-1].name
+        missing = [s for s in self.roster(cls)["students"] if s not in collected]
+        self.record(actor, cls, "collect", {"assignment": assignment, "collected": collected})
+        return {"class": cls, "assignment": assignment, "collected": collected, "missing": missing}
+
+    def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:
+        """Copy ``instructors/feedback/<assignment>/<student>/`` into ``~<student>/<class>/<assignment>/feedback/``."""
+        self._class(cls, live=False)
+        self._require(actor, cls, "instructor")
+        self._assignment(cls, assignment)
+        reader = None if actor.admin else self._system(actor.name)
+        returned = {}
+        for student in self.roster(cls)["students"]:
+            source = self._class_dirs(cls)["instructors"] / "feedback" / assignment / student
+            if not source.is_dir():
+                continue
+            data = folders.pack_as(source, reader, base=self._class_dirs(cls)["instructors"])
+            target = self._home(student) / cls / assignment / "feedback"
+            returned[student] = folders.unpack_as(data, target, self._system(student), base=self._home(student))
+        self.record(actor, cls, "feedback", {"assignment": assignment, "students": sorted(returned)})
+        return {"class": cls, "assignment": assignment, "returned": returned}

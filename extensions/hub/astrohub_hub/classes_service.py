@@ -1,0 +1,399 @@
+"""The ``astrohub-classes`` hub service: an HTTP API over classes, assignments and workspaces.
+
+Owns the web layer only (the rules are :class:`astrohub_hub.classes.Teaching` and :class:`astrohub_hub.workspaces.Workspaces`): a tornado app the hub
+starts as a managed service (``python -m astrohub_hub.classes_service``, registered by ``configure``
+when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` with a hub token
+(``Authorization: token ...``: a user's, a user server's ``JUPYTERHUB_API_TOKEN``, or the
+``astrohub`` command's). Identity comes from the hub (``HubAuth``), and the token must hold
+``access:services!service=astrohub-classes``; admin rights are the ``admin:users`` scope.
+
+==========================================================  =============================================
+``GET  api/classes``                                        my classes (all, for admins)
+``POST api/classes`` ``{name, instructors, students}``      create a class (admins)
+``GET  api/classes/<c>``                                    the class: roster, assignments, submissions
+``POST api/classes/<c>/students|instructors`` ``{users}``   add to the roster
+``POST api/classes/<c>/archive``                            freeze the class (admins)
+``POST api/classes/<c>/exam`` ``{start, end}``              exam mode for a window (epoch seconds)
+``GET  api/classes/<c>/log``                                the class's action log (instructors)
+``POST api/classes/<c>/assignments/<a>/<action>``           ``release`` / ``submit`` / ``collect`` / ``feedback``
+``GET  api/usage``                                          storage I use: home, groups, workspaces
+``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
+``GET  api/workspaces/<w>``                                 the workspace
+``POST api/workspaces/<w>/members`` ``{add, readers, remove}``  the owner changes the members
+==========================================================  =============================================
+
+The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
+shows a person their classes, workspaces and storage used, and an instructor each class's roster with every
+student's server state and number of submissions.
+
+Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409; bad input never gets a 5xx.
+Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
+``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_PREFIX`` /
+``ASTROHUB_CLASSES_SYSTEM_USERS`` (``accounts.SystemAccounts``), and JupyterHub's service variables.
+May import tornado, JupyterHub's service auth, the standard library and this package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.services.auth import HubAuth, HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
+from tornado import ioloop, web
+
+from astrohub_hub import folders
+from astrohub_hub.accounts import SystemAccounts
+from astrohub_hub.classes import Actor, ClassError, Teaching
+from astrohub_hub.errors import HubError
+
+__all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "HubDirectory", "make_app", "main"]
+
+log = logging.getLogger("astrohub.classes")
+
+#: The service's hub name, and the scopes its token needs: who exists, and the class groups.
+SERVICE_NAME = "astrohub-classes"
+SERVICE_SCOPES = ["list:users", "read:users", "read:users:name", "read:servers", "admin:groups", "list:groups",
+                  "read:groups"]
+
+
+class HubDirectory:
+    """The hub's users and groups, through its REST API with the service's token."""
+
+    def __init__(self, api_url: str, token: str, groups_root: str = "") -> None:
+        self.api_url, self.token, self.groups_root = api_url.rstrip("/"), token, groups_root
+
+    def _call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.api_url}{path}", data=data, method=method,
+                                         headers={"Authorization": f"token {self.token}",
+                                                  "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read()
+                return response.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as exc:
+            return exc.code, None
+
+    def user_exists(self, name: str) -> bool:
+        return self._call("GET", f"/users/{urllib.parse.quote(name)}")[0] == 200
+
+    def server_state(self, name: str) -> str:
+        """``running``, ``starting`` or ``stopped``: the user's default server, now."""
+        status, model = self._call("GET", f"/users/{urllib.parse.quote(name)}")
+        if status != 200 or not model:
+            return "unknown"
+        server = (model.get("servers") or {}).get("")
+        if server and server.get("ready"):
+            return "running"
+        return "starting" if model.get("pending") or server else "stopped"
+
+    def mirror_workspace(self, name: str, added: list[str], removed: list[str]) -> None:
+        """Keep the hub group ``ws-<name>`` (no group folder) in step with a workspace's members."""
+        self._mirror(f"ws-{name}", {"workspace": name}, added)
+        if removed:
+            self._call("DELETE", f"/groups/ws-{name}/users", {"users": sorted(removed)})
+
+    def mirror(self, cls: str, role: str, users: list[str]) -> None:
+        """Add ``users`` to the hub group ``<class>-<role>`` (created, marked as having no group folder)."""
+        self._mirror(f"{cls}-{role}", {"class": cls}, users)
+
+    def _mirror(self, group: str, properties: dict, users: list[str]) -> None:
+        status, _ = self._call("GET", f"/groups/{group}")
+        if status == 404:
+            self._call("POST", f"/groups/{group}")
+            self._call("PUT", f"/groups/{group}/properties", {"astrohub-folder": False, **properties})
+            if self.groups_root:  # the group sync may have made its (empty) folder in between
+                try:
+                    os.rmdir(os.path.join(self.groups_root, group))
+                except OSError:
+                    pass
+        if users:
+            self._call("POST", f"/groups/{group}/users", {"users": sorted(users)})
+
+
+class ApiHandler(web.RequestHandler):
+    """Authenticates the caller with the hub and turns errors into JSON."""
+
+    teaching: Teaching
+    hub_auth: HubAuth
+
+    def initialize(self, teaching: Teaching, hub_auth: HubAuth) -> None:
+        self.teaching, self.hub_auth = teaching, hub_auth
+
+    def check_xsrf_cookie(self) -> None:  # token-authenticated API, no cookies
+        return None
+
+    async def prepare(self) -> None:
+        token = self.hub_auth.get_token(self, in_cookie=False)
+        model = await self.hub_auth.user_for_token(token, sync=False) if token else None
+        if not model:
+            raise ClassError("sign in: send a hub token (Authorization: token ...)", status=403, code="no-token")
+        if not self.hub_auth.check_scopes(self.hub_auth.access_scopes, model):
+            raise ClassError(f"this token may not use {SERVICE_NAME}: it lacks access:services!service="
+                             f"{SERVICE_NAME}", status=403, code="scope")
+        scopes = set(model.get("scopes", []))
+        self.model = model
+        self.actor = Actor(model["name"], admin=bool(model.get("admin")) or "admin:users" in scopes)
+
+    def body(self) -> dict[str, Any]:
+        if not self.request.body:
+            return {}
+        try:
+            value = json.loads(self.request.body)
+        except ValueError:
+            raise ClassError("the request body is not JSON") from None
+        if not isinstance(value, dict):
+            raise ClassError("the request body must be a JSON object")
+        return value
+
+    @staticmethod
+    def names(body: dict[str, Any], key: str) -> list[str]:
+        value = body.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ClassError(f"{key!r} must be a list of user names, got {value!r}")
+        return value
+
+    async def run(self, func, *args, **kwargs) -> None:
+        result = await asyncio.to_thread(func, self.actor, *args, **kwargs)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(result, indent=1, sort_keys=True))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None))[1]
+        if isinstance(exc, ClassError):
+            status, code, message = exc.status, exc.code, exc.message
+        elif isinstance(exc, HubError):
+            status, code, message = 400, exc.code, exc.message
+        elif isinstance(exc, web.HTTPError):
+            status, code, message = exc.status_code, "http", exc.log_message or self._reason
+        else:
+            status, code, message = 500, "internal", "internal error; see the hub's log"
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"status": status, "code": code, "message": message}))
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, HubError):
+            log.warning("%s %s refused: %s", self.request.method, self.request.path, value)
+        else:
+            super().log_exception(typ, value, tb)
+
+
+class ClassesHandler(ApiHandler):
+    async def get(self) -> None:
+        await self.run(self.teaching.classes_of)
+
+    async def post(self) -> None:
+        body = self.body()
+        await self.run(self.teaching.create_class, str(body.get("name", "")),
+                       instructors=self.names(body, "instructors"), students=self.names(body, "students"),
+                       profile=str(body.get("profile", "")))
+
+
+class ClassHandler(ApiHandler):
+    async def get(self, cls: str) -> None:
+        await self.run(self.teaching.show, cls)
+
+
+class RosterHandler(ApiHandler):
+    async def post(self, cls: str, role: str) -> None:
+        await self.run(self.teaching.add_members, cls, role[:-1], self.names(self.body(), "users"))
+
+
+class ExamHandler(ApiHandler):
+    async def post(self, cls: str) -> None:
+        body = self.body()
+        await self.run(self.teaching.exam, cls, body.get("start"), body.get("end"))
+
+
+class LogHandler(ApiHandler):
+    async def get(self, cls: str) -> None:
+        await self.run(self.teaching.actions, cls)
+
+
+class ArchiveHandler(ApiHandler):
+    async def post(self, cls: str) -> None:
+        await self.run(self.teaching.archive, cls)
+
+
+class AssignmentHandler(ApiHandler):
+    async def post(self, cls: str, assignment: str, action: str) -> None:
+        func = {"release": self.teaching.release, "submit": self.teaching.submit,
+                "collect": self.teaching.collect, "feedback": self.teaching.return_feedback}[action]
+        await self.run(func, cls, assignment)
+
+
+class WorkspacesHandler(ApiHandler):
+    async def get(self) -> None:
+        await self.run(self.teaching.workspaces.of)
+
+    async def post(self) -> None:
+        body = self.body()
+        await self.run(self.teaching.workspaces.create, str(body.get("name", "")),
+                       members=self.names(body, "members"), readers=self.names(body, "readers"),
+                       owner=str(body.get("owner", "")))
+
+
+class WorkspaceHandler(ApiHandler):
+    async def get(self, name: str) -> None:
+        await self.run(self.teaching.workspaces.show, name)
+
+
+class WorkspaceMembersHandler(ApiHandler):
+    async def post(self, name: str) -> None:
+        body = self.body()
+        await self.run(self.teaching.workspaces.change, name, add=self.names(body, "add"),
+                       add_readers=self.names(body, "readers"), remove=self.names(body, "remove"))
+
+
+def usage(teaching: Teaching, groups_root: str, actor: Actor, groups: list[str]) -> dict:
+    """Storage used by ``actor``: their home, their groups' folders and their workspaces (no quotas are set)."""
+    found = {"user": actor.name, "quota": None,
+             "home": folders.folder_usage(teaching.people.home(actor.name)) if teaching.home_template else None,
+             "groups": {g: folders.folder_usage(Path(groups_root) / g) for g in sorted(groups)
+                        if groups_root and (Path(groups_root) / g).is_dir()},
+             "workspaces": {w["name"]: folders.folder_usage(teaching.workspaces.root / w["name"])
+                            for w in teaching.workspaces.of(actor)}}
+    return found
+
+
+class UsageHandler(ApiHandler):
+    async def get(self) -> None:
+        groups = [g for g in self.model.get("groups", []) if isinstance(g, str)]
+        result = await asyncio.to_thread(usage, self.teaching, self.settings.get("groups_root", ""), self.actor,
+                                         groups)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(result, indent=1, sort_keys=True))
+
+
+class NotFound(ApiHandler):
+    async def prepare(self) -> None:
+        raise ClassError(f"no such route {self.request.path}; see GET api/classes", status=404, code="no-route")
+
+
+class PageHandler(HubOAuthenticated, web.RequestHandler):
+    """The service's page: my classes (instructors: the roster and each student's server) and workspaces."""
+
+    def initialize(self, teaching: Teaching, directory: "HubDirectory") -> None:
+        self.teaching, self.directory = teaching, directory
+
+    @web.authenticated
+    async def get(self) -> None:
+        model = self.get_current_user()
+        actor = Actor(model["name"], admin=bool(model.get("admin")))
+        self.groups = [g for g in model.get("groups", []) if isinstance(g, str)]
+        self.finish(await asyncio.to_thread(self.render_page, actor))
+
+    def render_page(self, actor: Actor) -> str:
+        e = html.escape
+        parts = [f"<h1>Classes and workspaces of {e(actor.name)}</h1>"]
+        classes = self.teaching.classes_of(actor)
+        if not classes:
+            parts.append("<p>You are in no class.</p>")
+        for entry in classes:
+            info = self.teaching.show(actor, entry["name"])
+            parts.append(f"<h2 class='class'>{e(info['name'])} <small>({e(entry['role'])})</small></h2>")
+            parts.append(f"<p>Instructors: {e(', '.join(info['instructors']))}. Assignments: "
+                         f"{e(', '.join(info['assignments']) or 'none yet')}. Materials: "
+                         f"<code>{e(info['folders']['materials'])}</code></p>")
+            if "students" in info:
+                counts: dict[str, int] = {}
+                for sub in info["submissions"]:
+                    counts[sub["student"]] = counts.get(sub["student"], 0) + 1
+                rows = "".join(
+                    f"<tr><td>{e(s)}</td><td class='server'>{e(self.directory.server_state(s))}</td>"
+                    f"<td>{counts.get(s, 0)}</td></tr>" for s in info["students"])
+                parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th></tr>"
+                             f"{rows}</table>")
+            else:
+                mine = [f"{sub['assignment']} at {sub['at']}" for sub in info["submissions"]]
+                parts.append(f"<p>Your submissions: {e('; '.join(mine) or 'none yet')}</p>")
+        spaces = self.teaching.workspaces.of(actor)
+        parts.append("<h2>Workspaces</h2><ul>" + "".join(
+            f"<li>{e(w['name'])} ({'read-write' if w['access'] == 'rw' else 'read-only'})</li>" for w in spaces)
+            + "</ul>" if spaces else "<h2>Workspaces</h2><p>None.</p>")
+        used = usage(self.teaching, self.settings.get("groups_root", ""), actor, self.groups)
+        rows = [("home", used["home"])] if used["home"] else []
+        rows += [(f"group {g}", u) for g, u in used["groups"].items()]
+        rows += [(f"workspace {w}", u) for w, u in used["workspaces"].items()]
+        parts.append("<h2>Storage</h2><table class='usage'><tr><th>space</th><th>MB</th><th>files</th></tr>" + "".join(
+            f"<tr><td>{e(n)}</td><td>{u['bytes'] / 1e6:.1f}</td><td>{u['files']}</td></tr>" for n, u in rows)
+            + "</table><p>No quota is set on this platform.</p>")
+        return ("<!doctype html><html><head><meta charset='utf-8'><title>Classes</title></head><body>"
+                + "".join(parts) + "</body></html>")
+
+
+def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
+             directory: "HubDirectory | None" = None, groups_root: str = "") -> web.Application:
+    """The tornado application under ``prefix`` (``/services/astrohub-classes/``)."""
+    seg = r"([^/]+)"
+    api = prefix.rstrip("/") + "/api"
+    args = {"teaching": teaching, "hub_auth": hub_auth}
+    routes = [
+        (rf"{api}/classes/?", ClassesHandler),
+        (rf"{api}/classes/{seg}/?", ClassHandler),
+        (rf"{api}/classes/{seg}/(students|instructors)/?", RosterHandler),
+        (rf"{api}/classes/{seg}/archive/?", ArchiveHandler),
+        (rf"{api}/classes/{seg}/exam/?", ExamHandler),
+        (rf"{api}/classes/{seg}/log/?", LogHandler),
+        (rf"{api}/classes/{seg}/assignments/{seg}/(release|submit|collect|feedback)/?", AssignmentHandler),
+        (rf"{api}/usage/?", UsageHandler),
+        (rf"{api}/workspaces/?", WorkspacesHandler),
+        (rf"{api}/workspaces/{seg}/?", WorkspaceHandler),
+        (rf"{api}/workspaces/{seg}/members/?", WorkspaceMembersHandler),
+    ]
+    handlers = [(r, h, args) for r, h in routes]
+    if directory is not None:  # the browser page, signed in through the hub (OAuth)
+        handlers += [(rf"{prefix.rstrip('/')}/?", PageHandler, {"teaching": teaching, "directory": directory}),
+                     (rf"{prefix.rstrip('/')}/oauth_callback", HubOAuthCallbackHandler)]
+    return web.Application(handlers, default_handler_class=NotFound, default_handler_args=args,
+                           cookie_secret=os.urandom(32), groups_root=groups_root)
+
+
+def _tick(teaching: Teaching) -> None:
+    try:
+        teaching.tick()
+    except Exception:  # a failing setfacl must not stop the service; retried at the next tick
+        log.exception("exam tick failed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the service (the hub starts it with its environment; see the module docstring)."""
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s classes] %(message)s")
+    env = os.environ
+    api_url, token = env["JUPYTERHUB_API_URL"], env["JUPYTERHUB_API_TOKEN"]
+    directory = HubDirectory(api_url, token, env.get("ASTROHUB_GROUPS_ROOT", ""))
+    teaching = Teaching(
+        classes_root=Path(env["ASTROHUB_CLASSES_ROOT"]), workspaces_root=Path(env["ASTROHUB_WORKSPACES_ROOT"]),
+        registry=Path(env["ASTROHUB_CLASSES_REGISTRY"]),
+        accounts=SystemAccounts.from_environ(dict(env), "ASTROHUB_CLASSES"),
+        home_template=env.get("ASTROHUB_CLASSES_HOME", ""),
+        user_exists=directory.user_exists, on_roster_change=directory.mirror,
+        on_workspace_change=directory.mirror_workspace,
+    )
+    hub_auth = HubAuth(api_token=token, api_url=api_url, cache_max_age=60)
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
+    url = urllib.parse.urlparse(env["JUPYTERHUB_SERVICE_URL"])
+    HubOAuth.instance(api_token=token, api_url=api_url)
+    app = make_app(teaching, hub_auth, prefix, directory, env.get("ASTROHUB_GROUPS_ROOT", ""))
+    app.listen(url.port, url.hostname)
+    ioloop.PeriodicCallback(lambda: _tick(teaching), 5000).start()
+    log.info("serving classes and workspaces at %s%s (as %s)", url.geturl(), prefix,
+             "per-user system accounts" if teaching.accounts.enabled else "the invoking user")
+    ioloop.IOLoop.current().start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

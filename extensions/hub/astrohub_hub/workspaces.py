@@ -1,0 +1,147 @@
+"""Shared analysis workspaces: a folder any user creates, owns and shares without an admin.
+
+Owns :class:`Workspaces`: the registry of workspaces (tables in the classes service's SQLite file: the
+owner, members with read-write access and readers with read-only access) and ``root/<name>/``, root-owned
+mode 0770 and reached through ACL entries only (owner and members rwx, readers r-x; defaults so new files
+follow), mirrored to the hub group ``ws-<name>`` (no group folder of its own). Only the owner (or an admin) changes the members; removing someone revokes at once
+(:func:`astrohub_hub.folders.revoke`: entries under the whole folder, their files handed over, their
+processes holding the folder ended). Every check runs before the first write. May import the standard
+library, ``folders`` and ``people``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from astrohub_hub import folders
+from astrohub_hub.people import Actor, ClassError, People
+
+__all__ = ["Workspaces"]
+
+
+@dataclass
+class Workspaces:
+    """Workspaces under ``root``, registered in the SQLite file ``registry``."""
+
+    root: Path
+    registry: Path
+    people: People
+    clock: Callable[[], float] = time.time
+    #: Mirrors the people with read-write access to the hub group ``ws-<name>`` (added, removed): a
+    #: group to share a running server with (JupyterHub's sharing; not yet enabled, see docs).
+    on_members_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.root, self.registry = Path(self.root), Path(self.registry)
+        self.registry.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._db()) as db, db:
+            db.executescript("""
+                CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, owner TEXT, created REAL);
+                CREATE TABLE IF NOT EXISTS ws_members (workspace TEXT, user TEXT, access TEXT,
+                                                       PRIMARY KEY (workspace, user));
+            """)
+
+    def _db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.registry, timeout=10)
+
+    @property
+    def accounts(self):
+        return self.people.accounts
+
+    def _get(self, name: str) -> dict:
+        with closing(self._db()) as db:
+            row = db.execute("SELECT owner FROM workspaces WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise ClassError(f"no workspace {name!r}", status=404, code="unknown-workspace", value=name)
+            members = db.execute("SELECT user, access FROM ws_members WHERE workspace = ? ORDER BY user",
+                                 (name,)).fetchall()
+        return {"name": name, "owner": row[0], "folder": str(self.root / name),
+                "members": [u for u, a in members if a == "rw"], "readers": [u for u, a in members if a == "ro"]}
+
+    def create(self, actor: Actor, name: str, *, members: Iterable[str] = (),
+                         readers: Iterable[str] = (), owner: str = "") -> dict:
+        """Any user creates a workspace they own, with its folder (owner and members rwx, readers r-x).
+
+        Admins may name another ``owner`` (the ``astrohub`` command must: its token is a service's).
+        """
+        self.people.check_name("workspace", name)
+        if owner and owner != actor.name and not actor.admin:
+            raise ClassError("only admins create a workspace for somebody else", status=403, code="forbidden")
+        if actor.admin and not owner:
+            raise ClassError("an admin creating a workspace names its owner (owner / --owner)")
+        owner = self.people.check_users([owner], f"workspace {name!r} owner")[0] if owner else actor.name
+        actor = Actor(owner)
+        members = [m for m in self.people.check_users(members, f"workspace {name!r} members") if m != actor.name]
+        readers = self.people.check_users(readers, f"workspace {name!r} readers")
+        if set(members) & set(readers):
+            raise ClassError(f"{sorted(set(members) & set(readers))} cannot be both members and readers")
+        with self._lock:
+            with closing(self._db()) as db, db:
+                try:
+                    db.execute("INSERT INTO workspaces VALUES (?, ?, ?)", (name, actor.name, self.clock()))
+                except sqlite3.IntegrityError:
+                    raise ClassError(f"a workspace named {name!r} exists already: choose another name",
+                                     status=409, code="duplicate-workspace", value=name) from None
+                rows = [(name, actor.name, "rw")] + [(name, m, "rw") for m in members] + [(name, r, "ro") for r in readers]
+                db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, ?)", rows)
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.root.chmod(0o755)
+            folder = folders.make_shared_folder(self.root / name, 0o770)
+            self.on_members_change(name, [actor.name, *members], [])
+            if self.accounts.enabled:
+                for user in [actor.name, *members]:
+                    folders.grant(folder, self.people.system(user), "rwx")
+                for user in readers:
+                    folders.grant(folder, self.people.system(user), "r-x")
+        return self._get(name)
+
+    def change(self, actor: Actor, name: str, *, add: Iterable[str] = (), add_readers: Iterable[str] = (),
+                         remove: Iterable[str] = ()) -> dict:
+        """The owner (or an admin) adds members / readers and removes people; removal revokes at once."""
+        info = self._get(name)
+        if not (actor.admin or actor.name == info["owner"]):
+            raise ClassError(f"{actor.name!r} may not change workspace {name!r}: only its owner "
+                             f"{info['owner']!r} (and admins)", status=403, code="forbidden", value=actor.name)
+        add = self.people.check_users(add, f"workspace {name!r} members")
+        add_readers = self.people.check_users(add_readers, f"workspace {name!r} readers")
+        remove = self.people.check_users(remove, f"workspace {name!r} removals")
+        if info["owner"] in remove:
+            raise ClassError(f"the owner {info['owner']!r} cannot be removed from {name!r}", value=info["owner"])
+        folder = self.root / name
+        with self._lock:
+            with closing(self._db()) as db, db:
+                db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'rw')", [(name, u) for u in add])
+                db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'ro')",
+                               [(name, u) for u in add_readers])
+                db.executemany("DELETE FROM ws_members WHERE workspace = ? AND user = ?", [(name, u) for u in remove])
+            if self.accounts.enabled:
+                for user in add:
+                    folders.grant(folder, self.people.system(user), "rwx", recursive=True)
+                for user in add_readers:
+                    folders.grant(folder, self.people.system(user), "r-x", recursive=True)
+                for user in remove:
+                    folders.revoke(folder, self.accounts.name(user))
+            self.on_members_change(name, add, remove)
+        return self._get(name)
+
+    def show(self, actor: Actor, name: str) -> dict:
+        info = self._get(name)
+        if not (actor.admin or actor.name in [info["owner"], *info["members"], *info["readers"]]):
+            raise ClassError(f"{actor.name!r} is not in workspace {name!r}", status=403, code="forbidden",
+                             value=actor.name)
+        return info
+
+    def of(self, actor: Actor) -> list[dict]:
+        with closing(self._db()) as db:
+            rows = db.execute("SELECT workspace, access FROM ws_members WHERE user = ? ORDER BY workspace",
+                              (actor.name,)).fetchall()
+        return [{"name": n, "access": a} for n, a in rows]
+
+

@@ -1,0 +1,170 @@
+"""``astrohub classes ...`` and ``astrohub workspaces ...``: teaching classes and shared workspaces.
+
+Owns argument parsing; every command is one call to the platform's ``astrohub-classes`` hub service
+(``astrohub_hub.classes_service``) with the admin token of ``astrohub up``'s data directory, through
+:meth:`platform_lib.local.admin.HubAdmin.service`. A refused call prints the service's message (which
+names the bad value) and exits with status 2; nothing was changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from platform_lib.cli.platform import _common, config_from_args
+
+__all__ = ["register"]
+
+
+def _admin(args: argparse.Namespace):
+    from platform_lib.local.admin import HubAdmin
+
+    return HubAdmin.for_config(config_from_args(args))
+
+
+def _names(value: str | None) -> list[str]:
+    return [n.strip() for n in (value or "").replace(";", ",").split(",") if n.strip()]
+
+
+def _csv_users(path: str | None, admin) -> list[str]:
+    if not path:
+        return []
+    from platform_lib.local.roster import read_roster
+
+    prefix = admin.config.users.system_user_prefix if admin.config else "astro-"
+    return read_roster(Path(path).read_text(encoding="utf-8-sig"), prefix=prefix, source=path).users
+
+
+def _print(answer) -> int:
+    print(json.dumps(answer, indent=1, sort_keys=True))
+    return 0
+
+
+def _create(args):
+    admin = _admin(args)
+    students = _names(args.students) + _csv_users(args.csv, admin)
+    return _print(admin.service("POST", "classes", {"name": args.name, "instructors": _names(args.instructors),
+                                                    "students": students, "profile": args.profile or ""}))
+
+
+def _add(role: str):
+    def run(args):
+        admin = _admin(args)
+        users = _names(args.users) + _csv_users(args.csv, admin)
+        return _print(admin.service("POST", f"classes/{args.name}/{role}", {"users": users}))
+    return run
+
+
+def _show(args):
+    admin = _admin(args)
+    return _print(admin.service("GET", f"classes/{args.name}" if args.name else "classes"))
+
+
+def _archive(args):
+    return _print(_admin(args).service("POST", f"classes/{args.name}/archive"))
+
+
+def _assignment(action: str):
+    def run(args):
+        return _print(_admin(args).service("POST", f"classes/{args.name}/assignments/{args.assignment}/{action}"))
+    return run
+
+
+def _exam(args):
+    from datetime import datetime, timezone
+
+    def epoch(text: str) -> float:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            from platform_lib.local.errors import ConfigError
+
+            raise ConfigError(f"{text!r} is not a date and time such as 2026-12-04T14:00+00:00",
+                              key="--start/--end", value=text) from None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+    return _print(_admin(args).service("POST", f"classes/{args.name}/exam",
+                                       {"start": epoch(args.start), "end": epoch(args.end)}))
+
+
+def _log(args):
+    return _print(_admin(args).service("GET", f"classes/{args.name}/log"))
+
+
+def _ws_create(args):
+    admin = _admin(args)
+    return _print(admin.service("POST", "workspaces", {"name": args.name, "owner": args.owner,
+                                                       "members": _names(args.members),
+                                                       "readers": _names(args.readers)}))
+
+
+def _ws_change(args):
+    body = {"add": _names(args.add), "readers": _names(args.readers), "remove": _names(args.remove)}
+    return _print(_admin(args).service("POST", f"workspaces/{args.name}/members", body))
+
+
+def _ws_show(args):
+    return _print(_admin(args).service("GET", f"workspaces/{args.name}" if args.name else "workspaces"))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    classes = subparsers.add_parser("classes", help="teaching classes: roster, materials, assignments")
+    sub = classes.add_subparsers(dest="classes_command", required=True, metavar="ACTION")
+
+    create = sub.add_parser("create", help="create a class with its folders and roster")
+    create.add_argument("name")
+    create.add_argument("--instructors", help="comma-separated user names (instructors and TAs)")
+    create.add_argument("--students", help="comma-separated user names")
+    create.add_argument("--csv", help="students from a roster CSV (username column); users must exist")
+    create.add_argument("--profile", help="the resource profile of the class")
+    create.set_defaults(func=_create)
+    for role in ("students", "instructors"):
+        add = sub.add_parser(f"add-{role}", help=f"add {role} to a class")
+        add.add_argument("name")
+        add.add_argument("--users", help="comma-separated user names")
+        add.add_argument("--csv", help="a roster CSV (username column)")
+        add.set_defaults(func=_add(role))
+    show = sub.add_parser("show", help="a class's roster, assignments and submissions (no name: every class)")
+    show.add_argument("name", nargs="?")
+    show.set_defaults(func=_show)
+    archive = sub.add_parser("archive", help="freeze a class: no more changes or submissions")
+    archive.add_argument("name")
+    archive.set_defaults(func=_archive)
+    for action, text in [("release", "copy instructors/<assignment>/ into every student's home"),
+                         ("collect", "copy each student's latest submission to instructors/collected/"),
+                         ("feedback", "return instructors/feedback/<assignment>/<student>/ to each student")]:
+        step = sub.add_parser(action, help=text)
+        step.add_argument("name")
+        step.add_argument("assignment")
+        step.set_defaults(func=_assignment(action))
+    exam = sub.add_parser("exam", help="exam mode: materials frozen in the window, late submissions refused")
+    exam.add_argument("name")
+    exam.add_argument("--start", required=True, help="ISO date and time (UTC unless an offset is given)")
+    exam.add_argument("--end", required=True, help="the deadline, ISO date and time")
+    exam.set_defaults(func=_exam)
+    log = sub.add_parser("log", help="the class's action log")
+    log.add_argument("name")
+    log.set_defaults(func=_log)
+    for parser in sub.choices.values():
+        _common(parser)
+
+    workspaces = subparsers.add_parser("workspaces", help="shared analysis workspaces")
+    wsub = workspaces.add_subparsers(dest="workspaces_command", required=True, metavar="ACTION")
+    wcreate = wsub.add_parser("create", help="create a workspace for its owner")
+    wcreate.add_argument("name")
+    wcreate.add_argument("--owner", required=True, help="the user who owns it and manages its members")
+    wcreate.add_argument("--members", help="comma-separated user names (read-write)")
+    wcreate.add_argument("--readers", help="comma-separated user names (read-only)")
+    wcreate.set_defaults(func=_ws_create)
+    wchange = wsub.add_parser("members", help="add or remove members")
+    wchange.add_argument("name")
+    wchange.add_argument("--add")
+    wchange.add_argument("--readers")
+    wchange.add_argument("--remove")
+    wchange.set_defaults(func=_ws_change)
+    wshow = wsub.add_parser("show", help="a workspace (no name: the admin's)")
+    wshow.add_argument("name", nargs="?")
+    wshow.set_defaults(func=_ws_show)
+    for parser in wsub.choices.values():
+        _common(parser)

@@ -1,0 +1,270 @@
+"""Classes and workspaces on the running platform, with real users (issue 19 items 1, 2, 4, 8).
+
+One instructor and three students go through a full class cycle: create the class with a roster from a
+CSV, the instructor writes materials and an assignment, releases it, the students submit (one from
+their own server's kernel with its token, one twice), the instructor collects and returns feedback.
+Students cannot read each other's submissions or the instructors' folder; bad input is refused with a
+clear message and changes nothing. A workspace owner adds a member who then writes to its folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+SERVICE = "services/astrohub-classes/api"
+
+
+def _astrohub(platform, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "platform_lib", *args, "--data-dir", str(platform.data_dir)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _call(platform, user: str, method: str, path: str, body=None):
+    return platform.session.request(method, f"{platform.url}{SERVICE}/{path}", json=body, timeout=120,
+                                    headers={"Authorization": f"token {platform.user_token(user)}"})
+
+
+@pytest.fixture(scope="module")
+def course(platform, tmp_path_factory):
+    """A class with one instructor and three students; the servers of the instructor and of s1 run."""
+    prof, s1, s2, s3, outsider = (platform.unique(n) for n in ("cprof", "cs1", "cs2", "cs3", "cout"))
+    for user in (prof, s1, s2, s3, outsider):
+        platform.create_user(user)
+    name = platform.unique("astro")
+    roster = tmp_path_factory.mktemp("roster") / "students.csv"
+    roster.write_text(f"username,email\n{s1},s1@example.org\n{s2.upper()},\n{s3} ,\n")
+    created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--csv", str(roster))
+    assert created.returncode == 0, created.stdout + created.stderr
+    platform.start_server(prof)
+    platform.start_server(s1)
+    yield {"name": name, "prof": prof, "students": [s1, s2, s3], "outsider": outsider, "roster": roster,
+           "root": platform.data_dir / "classes" / name}
+    platform.stop_server(prof)
+    platform.stop_server(s1)
+
+
+def test_the_class_roster_is_shown_to_its_instructor_and_the_student_sees_the_class(platform, course):
+    info = json.loads(_astrohub(platform, "classes", "show", course["name"]).stdout)
+    assert info["instructors"] == [course["prof"]] and info["students"] == sorted(course["students"])
+    as_prof = _call(platform, course["prof"], "GET", f"classes/{course['name']}")
+    assert as_prof.status_code == 200 and as_prof.json()["students"] == sorted(course["students"])
+    s1 = course["students"][0]
+    mine = _call(platform, s1, "GET", "classes").json()
+    assert mine == [{"name": course["name"], "role": "student", "archived": False}]
+    assert "students" not in _call(platform, s1, "GET", f"classes/{course['name']}").json()
+    # The roster is mirrored to hub groups, which get no shared group folder.
+    group = platform.api("GET", f"/groups/{course['name']}-students").json()
+    assert sorted(group["users"]) == sorted(course["students"])
+    assert not (platform.data_dir / "groups" / f"{course['name']}-students").exists()
+
+
+def test_the_class_page_shows_the_roster_and_servers_to_the_instructor(platform, course):
+    """Signed in through the hub (OAuth), in a browser session: the service's page."""
+    name, prof, (s1, s2, _s3) = course["name"], course["prof"], course["students"]
+    page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60)
+    assert page.status_code == 200 and page.url.startswith(f"{platform.url}services/astrohub-classes/"), page.url
+    assert name in page.text and "(instructor)" in page.text
+    assert f"<td>{s1}</td><td class='server'>running</td>" in page.text  # s1's server runs (fixture)
+    assert f"<td>{s2}</td><td class='server'>stopped</td>" in page.text
+    mine = platform.login(s2).get(f"{platform.url}services/astrohub-classes/", timeout=60)
+    assert mine.status_code == 200 and f"{name} <small>(student)</small>" in mine.text and "roster" not in mine.text
+
+
+def test_full_class_cycle(platform, course):
+    name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
+    root = course["root"]
+    # The instructor writes materials and authors an assignment in the instructors' folder.
+    platform.execute(prof, textwrap.dedent(f"""
+        from pathlib import Path
+        Path({str(root / 'materials' / 'week1.md')!r}).write_text("# Week 1")
+        hw = Path({str(root / 'instructors' / 'hw1')!r}); hw.mkdir()
+        (hw / "task.txt").write_text("measure the parallax")
+    """))
+    released = _call(platform, prof, "POST", f"classes/{name}/assignments/hw1/release")
+    assert released.status_code == 200, released.text
+    for student in (s1, s2, s3):
+        copy = platform.data_dir / "home" / student / name / "hw1" / "task.txt"
+        assert copy.read_text() == "measure the parallax"
+        if platform.isolated:
+            assert copy.stat().st_uid == os.stat(platform.data_dir / "home" / student).st_uid
+    # s1 submits from a kernel of their own server, with the server's own token.
+    out = platform.execute(s1, textwrap.dedent(f"""
+        import os, requests
+        from pathlib import Path
+        work = Path.home() / {name!r} / "hw1"
+        (work / "answer.txt").write_text("s1: 0.77 arcsec")
+        r = requests.post({platform.url + SERVICE!r} + "/classes/{name}/assignments/hw1/submit",
+                          headers={{"Authorization": "token " + os.environ["JUPYTERHUB_API_TOKEN"]}}, timeout=60)
+        print(r.status_code, sorted(r.json().get("files", [])))
+    """))
+    assert out.strip() == "200 ['answer.txt', 'task.txt']", out
+    # s2 submits twice: both are kept; s3 once.
+    (platform.data_dir / "home" / s2 / name / "hw1" / "answer.txt").write_text("s2: first try")
+    first = _call(platform, s2, "POST", f"classes/{name}/assignments/hw1/submit")
+    assert first.status_code == 200, first.text
+    (platform.data_dir / "home" / s2 / name / "hw1" / "answer.txt").write_text("s2: second try")
+    second = _call(platform, s2, "POST", f"classes/{name}/assignments/hw1/submit")
+    assert second.status_code == 200 and second.json()["at"] != first.json()["at"]
+    assert _call(platform, s3, "POST", f"classes/{name}/assignments/hw1/submit").status_code == 200
+    history = sorted(p.name for p in (root / "submissions" / s2 / "hw1").iterdir())
+    assert history == sorted([first.json()["at"], second.json()["at"]])
+    # The instructor collects (the latest of each), grades by writing feedback, and returns it.
+    collected = _call(platform, prof, "POST", f"classes/{name}/assignments/hw1/collect").json()
+    assert sorted(collected["collected"]) == sorted([s1, s2, s3]) and collected["missing"] == []
+    out = platform.execute(prof, textwrap.dedent(f"""
+        from pathlib import Path
+        base = Path({str(root / 'instructors')!r})
+        print((base / "collected" / "hw1" / {s2!r} / "answer.txt").read_text())
+        fb = base / "feedback" / "hw1" / {s1!r}; fb.mkdir(parents=True)
+        (fb / "grade.txt").write_text("9/10: good")
+    """))
+    assert out.strip() == "s2: second try"
+    returned = _call(platform, prof, "POST", f"classes/{name}/assignments/hw1/feedback").json()
+    assert returned["returned"] == {s1: ["grade.txt"]}
+    assert (platform.data_dir / "home" / s1 / name / "hw1" / "feedback" / "grade.txt").read_text() == "9/10: good"
+
+
+def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):
+    if not platform.isolated:
+        pytest.skip("folder permissions between users need per-user system accounts (root)")
+    root, (s1, s2, _s3) = course["root"], course["students"]
+    out = platform.execute(s1, textwrap.dedent(f"""
+        from pathlib import Path
+        import os
+        root = Path({str(root)!r})
+        checks = {{
+            "read materials": lambda: (root / "materials" / "week1.md").read_text(),
+            "write materials": lambda: (root / "materials" / "mine.md").write_text("x"),
+            "list instructors": lambda: os.listdir(root / "instructors"),
+            "read collected": lambda: (root / "instructors" / "collected" / "hw1" / {s2!r} / "answer.txt").read_text(),
+            "list others' submissions": lambda: os.listdir(root / "submissions" / {s2!r}),
+            "list all submissions": lambda: os.listdir(root / "submissions"),
+            "list own submissions": lambda: os.listdir(root / "submissions" / {s1!r} / "hw1"),
+        }}
+        for what, check in checks.items():
+            try:
+                check(); print(what, "allowed")
+            except PermissionError:
+                print(what, "refused")
+    """))
+    result = dict(line.rsplit(" ", 1) for line in out.strip().splitlines())
+    assert result == {"read materials": "allowed", "write materials": "refused", "list instructors": "refused",
+                      "read collected": "refused", "list others' submissions": "refused",
+                      "list all submissions": "refused", "list own submissions": "allowed"}, out
+    # No folder of the class is writable by everybody.
+    for path in [root, *root.rglob("*")]:
+        assert not (path.is_dir() and path.stat().st_mode & 0o002), path
+
+
+def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_path):
+    name, prof, (s1, _s2, _s3) = course["name"], course["prof"], course["students"]
+    before = json.loads(_astrohub(platform, "classes", "show", name).stdout)
+    dup = _astrohub(platform, "classes", "create", name, "--instructors", prof)
+    assert dup.returncode == 2 and "exists already" in dup.stderr, dup.stderr
+    ghost = platform.unique("ghost")
+    unknown = _astrohub(platform, "classes", "add-students", name, "--users", f"{course['outsider']},{ghost}")
+    assert unknown.returncode == 2 and "unknown user(s)" in unknown.stderr and ghost in unknown.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"username\n{course['outsider']}\nnot valid!\n")
+    rows = _astrohub(platform, "classes", "add-students", name, "--csv", str(bad))
+    assert rows.returncode == 2 and "row 3" in rows.stderr and "nothing was changed" in rows.stderr
+    outsider = _call(platform, course["outsider"], "POST", f"classes/{name}/assignments/hw1/submit")
+    assert outsider.status_code == 403 and "not a student" in outsider.json()["message"]
+    student_adds = _call(platform, s1, "POST", f"classes/{name}/students", {"users": [course["outsider"]]})
+    assert student_adds.status_code == 403 and "only its instructors" in student_adds.json()["message"]
+    assert _call(platform, prof, "POST", "classes", {"name": "mine"}).status_code == 403
+    nonsense = _call(platform, prof, "POST", f"classes/{name}/students", {"users": "x" * 5000})
+    assert nonsense.status_code == 400
+    assert json.loads(_astrohub(platform, "classes", "show", name).stdout)["students"] == before["students"]
+
+
+def test_exam_mode_freezes_materials_and_refuses_late_submissions(platform, course):
+    name, prof, (_s1, s2, s3) = course["name"], course["prof"], course["students"]
+    materials = course["root"] / "materials"
+    write = f"""
+try:
+    open({str(materials / 'exam-notes.md')!r}, 'w').write('x'); print('allowed')
+except PermissionError:
+    print('refused')
+"""
+    now = time.time()
+    opened = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 5, "end": now + 3600})
+    assert opened.status_code == 200 and opened.json()["exam"]["frozen"] is True, opened.text
+    if platform.isolated:
+        assert platform.execute(prof, write).strip() == "refused"  # frozen, even for instructors
+    assert _call(platform, s3, "POST", f"classes/{name}/assignments/hw1/submit").status_code == 200
+    # The window closes (set here to one that ended a second ago): late work is refused, materials thaw.
+    closed = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 60, "end": now - 1})
+    assert closed.json()["exam"]["frozen"] is False
+    late = _call(platform, s2, "POST", f"classes/{name}/assignments/hw1/submit")
+    assert late.status_code == 403 and "submissions after the deadline are refused" in late.json()["message"]
+    if platform.isolated:
+        assert platform.execute(prof, write).strip() == "allowed"
+    actions = [a["action"] for a in _call(platform, prof, "GET", f"classes/{name}/log").json()]
+    assert actions[-3:] == ["exam", "materials thawed", "late submission refused"], actions
+    assert _call(platform, s2, "GET", f"classes/{name}/log").status_code == 403
+
+
+def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course):
+    owner, member = course["students"][0], course["prof"]  # both have running servers
+    reader, stranger = course["students"][1], course["outsider"]
+    ws = platform.unique("survey")
+    created = _call(platform, owner, "POST", "workspaces", {"name": ws, "readers": [reader]})
+    assert created.status_code == 200, created.text
+    assert created.json()["owner"] == owner and created.json()["readers"] == [reader]
+    assert _call(platform, owner, "POST", "workspaces", {"name": ws}).status_code == 409
+    added = _call(platform, owner, "POST", f"workspaces/{ws}/members", {"add": [member]})
+    assert added.status_code == 200 and added.json()["members"] == sorted([owner, member])
+    # The members are mirrored to the hub group ws-<name> (no group folder of its own).
+    assert sorted(platform.api("GET", f"/groups/ws-{ws}").json()["users"]) == sorted([owner, member])
+    folder = platform.data_dir / "workspaces" / ws
+    out = platform.execute(member, f"open({str(folder / 'from-member.txt')!r}, 'w').write('hello'); print('ok')")
+    assert out.strip() == "ok"
+    # A member who is not the owner cannot add members; nor can somebody outside.
+    for who in (member, stranger):
+        refused = _call(platform, who, "POST", f"workspaces/{ws}/members", {"add": [stranger]})
+        assert refused.status_code == 403 and "only its owner" in refused.json()["message"], refused.text
+    if platform.isolated:
+        readonly = platform.execute(owner, f"""
+import subprocess
+print(open({str(folder / 'from-member.txt')!r}).read())
+""")
+        assert readonly.strip() == "hello"
+        # The owner removes the member: the folder is closed to them at once.
+        _call(platform, owner, "POST", f"workspaces/{ws}/members", {"remove": [member]}).raise_for_status()
+        out = platform.execute(member, f"""
+try:
+    open({str(folder / 'again.txt')!r}, 'w'); print("allowed")
+except PermissionError:
+    print("refused")
+""")
+        assert out.strip() == "refused"
+
+
+def test_the_classes_tutorial_runs_as_a_student(platform, course):
+    """examples/classes-and-workspaces.ipynb, cell after cell in one kernel of a student's server."""
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parents[2] / "examples" / "classes-and-workspaces.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    code = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    s1 = course["students"][0]
+    out = platform.execute(s1, code, timeout=180)
+    assert f"'name': '{course['name']}', 'role': 'student'" in out
+    assert f"owner:   {s1}" in out and "2000 rows shared in magnitudes.csv" in out
+    assert "refused: workspace" in out and "unknown user(s) ['nobody-of-that-name']" in out
+    assert (platform.data_dir / "workspaces" / f"{s1}-survey" / "magnitudes.csv").exists()
+    # Storage in use, from code (the API) and on the page.
+    used = _call(platform, s1, "GET", "usage").json()
+    assert used["user"] == s1 and used["quota"] is None
+    assert used["home"]["files"] >= 1 and used["workspaces"][f"{s1}-survey"]["bytes"] > 0
+    page = platform.login(s1).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert "<h2>Storage</h2>" in page and f"workspace {s1}-survey" in page
+

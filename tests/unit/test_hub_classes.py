@@ -1,0 +1,189 @@
+"""Unit tests of astrohub_hub.classes (Teaching) and .workspaces without system accounts: rules, bad input, history.
+
+Folders are real (tmp_path); ACLs and system users are exercised by tests/integration/test_platform_classes.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from astrohub_hub import _transfer
+from astrohub_hub.accounts import SystemAccounts
+from astrohub_hub.classes import Actor, ClassError, Teaching
+
+ADMIN, PROF, ANN, BOB, EVE = Actor("root-cli", admin=True), Actor("prof"), Actor("ann"), Actor("bob"), Actor("eve")
+KNOWN = {"prof", "ann", "bob", "eve"}
+
+
+@pytest.fixture()
+def teaching(tmp_path):
+    now = [1_700_000_000.0]
+    mirrored = []
+    t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+                 accounts=SystemAccounts("astro-", run_as_system_users=False),
+                 home_template=str(tmp_path / "home" / "{username}"), user_exists=KNOWN.__contains__,
+                 on_roster_change=lambda c, r, u: mirrored.append((c, r, u)), clock=lambda: now[0])
+    t.now, t.mirrored = now, mirrored
+    return t
+
+
+def test_create_checks_everything_before_changing_anything(teaching, tmp_path):
+    with pytest.raises(ClassError, match=r"unknown user\(s\) \['ghost'\]") as info:
+        teaching.create_class(ADMIN, "astro101", instructors=["prof"], students=["ann", "ghost"])
+    assert info.value.status == 404
+    assert teaching.classes_of(ADMIN) == [] and not (tmp_path / "classes" / "astro101").exists()
+    with pytest.raises(ClassError, match="only admins"):
+        teaching.create_class(PROF, "astro101")
+    with pytest.raises(ClassError, match="class name 'Astro 101'"):
+        teaching.create_class(ADMIN, "Astro 101")
+    with pytest.raises(ClassError, match="both instructor and student"):
+        teaching.create_class(ADMIN, "astro101", instructors=["prof"], students=["prof"])
+    info = teaching.create_class(ADMIN, "astro101", instructors=["prof"], students=[" ANN ", "bob"])
+    assert info["students"] == ["ann", "bob"] and info["instructors"] == ["prof"]
+    assert teaching.mirrored == [("astro101", "instructors", ["prof"]), ("astro101", "students", ["ann", "bob"])]
+    for sub in ("materials", "instructors", "submissions"):
+        assert (tmp_path / "classes" / "astro101" / sub).stat().st_mode & 0o777 == 0o770
+    with pytest.raises(ClassError, match="exists already") as dup:
+        teaching.create_class(ADMIN, "astro101")
+    assert dup.value.status == 409
+
+
+def test_roles_are_enforced(teaching):
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    with pytest.raises(ClassError, match="only its instructors") as info:
+        teaching.add_members(ANN, "c1", "student", ["bob"])
+    assert info.value.status == 403
+    with pytest.raises(ClassError, match="only admins add instructors"):
+        teaching.add_members(PROF, "c1", "instructor", ["bob"])
+    assert teaching.add_members(PROF, "c1", "student", ["bob"])["students"] == ["ann", "bob"]
+    with pytest.raises(ClassError, match="already instructors"):
+        teaching.add_members(ADMIN, "c1", "student", ["prof"])
+    with pytest.raises(ClassError, match="'eve' may not"):
+        teaching.show(EVE, "c1")
+    assert "students" not in teaching.show(ANN, "c1")
+    with pytest.raises(ClassError, match="no class 'nope'"):
+        teaching.show(ADMIN, "nope")
+
+
+def test_assignment_cycle_keeps_history_and_refuses_outsiders(teaching, tmp_path):
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    hw = tmp_path / "classes" / "c1" / "instructors" / "hw1"
+    hw.mkdir()
+    (hw / "task.txt").write_text("task")
+    with pytest.raises(ClassError, match="was not released"):
+        teaching.submit(ANN, "c1", "hw1")
+    teaching.release(PROF, "c1", "hw1")
+    ann_work = tmp_path / "home" / "ann" / "c1" / "hw1"
+    (ann_work / "task.txt").write_text("ann's answer")
+    teaching.release(PROF, "c1", "hw1")  # releasing again keeps the student's work
+    assert (ann_work / "task.txt").read_text() == "ann's answer"
+    first = teaching.submit(ANN, "c1", "hw1")
+    teaching.now[0] += 1
+    (ann_work / "task.txt").write_text("ann's second answer")
+    second = teaching.submit(ANN, "c1", "hw1")
+    assert first["at"] != second["at"]
+    assert len(list((tmp_path / "classes" / "c1" / "submissions" / "ann" / "hw1").iterdir())) == 2
+    with pytest.raises(ClassError, match="'eve' is not a student of class 'c1'") as info:
+        teaching.submit(EVE, "c1", "hw1")
+    assert info.value.status == 403
+    collected = teaching.collect(PROF, "c1", "hw1")
+    assert collected["collected"] == {"ann": second["at"]} and collected["missing"] == ["bob"]
+    assert (tmp_path / "classes" / "c1" / "instructors" / "collected" / "hw1" / "ann" / "task.txt").read_text() \
+        == "ann's second answer"
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.collect(ANN, "c1", "hw1")
+    teaching.archive(ADMIN, "c1")
+    with pytest.raises(ClassError, match="archived"):
+        teaching.submit(ANN, "c1", "hw1")
+
+
+def test_workspace_owner_manages_members_and_others_cannot(teaching, tmp_path):
+    info = teaching.workspaces.create(ANN, "survey", members=["bob"], readers=["eve"])
+    assert info == {"name": "survey", "owner": "ann", "folder": str(tmp_path / "workspaces" / "survey"),
+                    "members": ["ann", "bob"], "readers": ["eve"]}
+    with pytest.raises(ClassError, match="exists already"):
+        teaching.workspaces.create(BOB, "survey")
+    with pytest.raises(ClassError, match="only its owner 'ann'") as info:
+        teaching.workspaces.change(BOB, "survey", add=["prof"])
+    assert info.value.status == 403
+    with pytest.raises(ClassError, match=r"unknown user\(s\) \['ghost'\]"):
+        teaching.workspaces.change(ANN, "survey", add=["prof", "ghost"])
+    assert teaching.workspaces.show(ANN, "survey")["members"] == ["ann", "bob"]  # nothing changed
+    with pytest.raises(ClassError, match="owner 'ann' cannot be removed"):
+        teaching.workspaces.change(ADMIN, "survey", remove=["ann"])
+    after = teaching.workspaces.change(ANN, "survey", add=["prof"], remove=["bob"])
+    assert after["members"] == ["ann", "prof"]
+    assert (tmp_path / "workspaces" / "survey").stat().st_mode & 0o007 == 0
+    with pytest.raises(ClassError, match="names its owner"):
+        teaching.workspaces.create(ADMIN, "team")
+    assert teaching.workspaces.create(ADMIN, "team", owner="bob")["owner"] == "bob"
+    with pytest.raises(ClassError, match="only admins create a workspace for somebody else"):
+        teaching.workspaces.create(ANN, "team2", owner="bob")
+
+
+def test_copies_never_follow_links(tmp_path):
+    src = tmp_path / "work"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "ok.txt").write_text("ok")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not yours")
+    os.symlink(secret, src / "link.txt")
+    os.symlink(tmp_path, src / "dirlink")
+    data = _transfer.pack(str(src))
+    dest = tmp_path / "dest"
+    assert _transfer.unpack(data, str(dest)) == ["sub/ok.txt"]
+    assert sorted(p.name for p in dest.rglob("*")) == ["ok.txt", "sub"]
+    with pytest.raises(OSError):
+        _transfer.pack(str(src / "dirlink"))  # the folder itself may not be a link
+
+
+def test_exam_mode_refuses_late_submissions_and_logs_every_action(teaching, tmp_path):
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    (tmp_path / "classes" / "c1" / "instructors" / "exam1").mkdir()
+    teaching.release(PROF, "c1", "exam1")
+    now = teaching.now[0]
+    with pytest.raises(ClassError, match="start < end"):
+        teaching.exam(PROF, "c1", now + 10, now)
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.exam(ANN, "c1", now, now + 3600)
+    info = teaching.exam(PROF, "c1", now - 60, now + 3600)
+    assert info["exam"]["frozen"] is True
+    teaching.submit(ANN, "c1", "exam1")
+    teaching.now[0] = now + 3601
+    with pytest.raises(ClassError, match="ended at .* submissions after the deadline are refused") as late:
+        teaching.submit(BOB, "c1", "exam1")
+    assert late.value.status == 403
+    teaching.tick()
+    assert teaching.show(PROF, "c1")["exam"]["frozen"] is False
+    actions = [(a["actor"], a["action"]) for a in teaching.actions(PROF, "c1")]
+    assert actions == [("root-cli", "create"), ("prof", "release"), ("prof", "exam"),
+                       ("astrohub-classes", "materials frozen"), ("ann", "submit"),
+                       ("bob", "late submission refused"), ("astrohub-classes", "materials thawed")]
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.actions(ANN, "c1")
+
+
+def test_a_planted_link_never_steers_a_copy_made_as_root(teaching, tmp_path):
+    """An instructor replaces instructors/collected with a link to a folder elsewhere; the admin's
+    collect (made as root) refuses instead of writing through it."""
+    from astrohub_hub.errors import HubError
+
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    teaching.release(PROF, "c1", "hw1")
+    (tmp_path / "home" / "ann" / "c1" / "hw1" / "answer.txt").write_text("42")
+    teaching.submit(ANN, "c1", "hw1")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, tmp_path / "classes" / "c1" / "instructors" / "collected")
+    with pytest.raises(HubError, match="is a link"):
+        teaching.collect(ADMIN, "c1", "hw1")
+    assert list(elsewhere.iterdir()) == []
+    # The same for a student's own folder: a link in place of the assignment folder is refused.
+    work = tmp_path / "home" / "ann" / "c1" / "hw1"
+    work.rename(tmp_path / "home" / "ann" / "moved")
+    os.symlink(tmp_path / "classes" / "c1" / "instructors", work)
+    with pytest.raises(HubError, match="cannot read"):
+        teaching.submit(ANN, "c1", "hw1")
