@@ -10,7 +10,7 @@
    orbits, a, e, i kept, angles redrawn) cached daily over one year (build time), then single images
    (10 arcmin, half on the ecliptic) answered from the cache, against placing every orbit.
 
-Usage: ``.venv/bin/python bench/moving_search.py [--footprints N] [--orbits M] [--days D]``.
+Usage: ``.venv/bin/python bench/moving_search.py [--footprints N] [--orbits M] [--days D] [--only forward|reverse]``.
 """
 
 from __future__ import annotations
@@ -227,10 +227,13 @@ def main() -> None:
     ap.add_argument("--footprints", type=int, default=1_000_000)
     ap.add_argument("--orbits", type=int, default=100_000)
     ap.add_argument("--days", type=int, default=366)
+    ap.add_argument("--only", choices=("forward", "reverse"), help="run one half")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        forward(Path(tmp), args.footprints)
-    reverse(args.orbits, args.days)
+    if args.only != "reverse":
+        with tempfile.TemporaryDirectory() as tmp:
+            forward(Path(tmp), args.footprints)
+    if args.only != "forward":
+        reverse(args.orbits, args.days)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,10 @@ def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
     pick = None
     if len(t):
         if obs_id is not None:
-            pick = int(np.flatnonzero(t["obs_id"] == obs_id)[0])
+            found = np.flatnonzero(t["obs_id"] == obs_id)
+            if not len(found):
+                raise ValueError(f"obs_id {obs_id!r} is not among this search's matches {list(t['obs_id'])}")
+            pick = int(found[0])
         else:
             hits = np.flatnonzero(t["hit"])
             pick = int(hits[0]) if len(hits) else 0
