@@ -140,7 +140,7 @@ def forward(tmp: Path, n: int) -> None:
     ss = SolarSystem.default()
     body = _Body("Pallas", orbits, ss, observatory("keck"))
     track = tabulate(body, float(start.tdb.jd), float(stop.tdb.jd), max_step_deg=1.0)
-    boxes = track_boxes(track, pad_deg=10 / 3600, box_size_deg=2.0)
+    boxes = track_boxes(track, pad_deg=10 / 3600)
     idx = SpacetimeIndex(path)
     idx.candidates(boxes[:5])  # open the connection
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

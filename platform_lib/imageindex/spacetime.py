@@ -28,7 +28,7 @@ TABLE = "spacetime_rtree"
 T_ZERO_MJD = 51544.5
 #: Smallest cone radius of a spectrum (a slit or fibre with no s_fov).
 SPECTRUM_MIN_RADIUS_DEG = 1.0 / 3600.0
-_BIN_DAYS = 8.0
+_BIN_DAYS = 128.0
 _SCHEMA = f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING rtree(id, x0, x1, y0, y1, z0, z1, t0, t1)"
 
 
@@ -85,9 +85,10 @@ def write(conn: sqlite3.Connection, ids: np.ndarray, records: list[dict], boxes:
 
 
 def _pack_order(boxes8: np.ndarray) -> np.ndarray:
-    """Entries in 8-day time bins, and within a bin along a 3-D Z-order curve of the box centres: each leaf
-    then holds a compact patch of sky over a few days (a raster order made leaves thin slabs across the sky,
-    and a 20-year search over 10^6 footprints read 15x more nodes)."""
+    """Entries in 128-day time bins, and within a bin along a 3-D Z-order curve of the box centres: each leaf
+    holds a compact patch of sky over a few months, about the shape of a search box (a few degrees, up
+    to 30 days). Measured on 10^6 footprints over 20 years (a 20-year search, 596 boxes): 2-day bins
+    77 ms, 32-day 27 ms, 128-day 27 ms, 512-day 21 ms, one bin (space only) 45 ms."""
     centre = (boxes8[:, 0:6:2] + boxes8[:, 1:6:2]) / 2.0
     q = np.clip(((centre + 1.0) * 0.5 * (2**21 - 1)).astype(np.uint64), 0, 2**21 - 1)
 

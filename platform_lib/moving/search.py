@@ -131,7 +131,7 @@ def tabulate(body: _Body, jd0: float, jd1: float, *, max_step_deg: float) -> Tra
     return Track(body.name, fine, xyz, rate, mag, delta)
 
 
-def track_boxes(track: Track, *, pad_deg: float, box_size_deg: float = 2.0, box_days: float = 30.0,
+def track_boxes(track: Track, *, pad_deg: float, box_size_deg: float = 4.0, box_days: float = 30.0,
                 topocentric: bool = True) -> np.ndarray:
     """Group consecutive points into boxes ((k, 8): xyz box padded, then MJD start/end).
 
@@ -249,7 +249,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     site = observatory(site)
     target = _Body(body, orbits, ss, site)
     max_step_deg = 1.0 if max_step is None else float(u.Quantity(max_step).to_value(u.deg))
-    box_deg = 2.0 if box_size is None else float(u.Quantity(box_size).to_value(u.deg))
+    box_deg = 4.0 if box_size is None else float(u.Quantity(box_size).to_value(u.deg))
     track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg)
     t_track = _time.perf_counter()
     boxes = track_boxes(track, pad_deg=tol_deg, box_size_deg=box_deg, topocentric=not site.geocentric)
