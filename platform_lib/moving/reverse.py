@@ -17,8 +17,8 @@ import numpy as np
 from platform_lib.imageindex import Viewer
 from platform_lib.moving.ephemeris import SolarSystem, observatory
 from platform_lib.moving.errors import MovingObjectError
-from platform_lib.moving.footprints import place, record_region
-from platform_lib.moving.search import check_tolerance, mjd_utc_to_jd_tdb
+from platform_lib.moving.footprints import place
+from platform_lib.moving.search import _caps, check_tolerance, mjd_utc_to_jd_tdb
 
 __all__ = ["bodies_in_image", "bodies_in_images", "cone_image"]
 
@@ -109,16 +109,8 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
     mid_mjd = (t_min + t_max) / 2.0
     mid = mjd_utc_to_jd_tdb(mid_mjd)
     ss.check_range(mid)
-    regions = [record_region(r) for r in recs]
-    centres = np.empty((len(recs), 3))
-    radii = np.empty(len(recs))
-    for k, (kind, shape, radius) in enumerate(regions):
-        if kind == "cone":
-            centres[k], radii[k] = shape, radius
-        else:
-            c = shape.sum(axis=0)
-            c /= np.linalg.norm(c)
-            centres[k], radii[k] = c, float(np.max(np.arccos(np.clip(shape @ c, -1, 1)))) + 1e-9
+    centres, radii = _caps(recs)
+    radii = radii + 1e-9
     pair_img, pair_row = [], []
     everyone = np.arange(len(orbits), dtype=np.int64)
     for k in range(len(recs)):
