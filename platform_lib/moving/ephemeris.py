@@ -237,7 +237,7 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
     Returns
     -------
     astropy.table.Table
-        ``time``, ``ra``, ``dec`` (deg, astrometric ICRS), ``delta`` (au), and for minor bodies
+        ``time`` (UTC), ``ra``, ``dec`` (deg, astrometric ICRS), ``delta`` (au), and for minor bodies
         ``r`` (au), ``phase`` (deg), ``mag`` (V), ``rate`` (deg/day).
 
     Examples
@@ -250,7 +250,7 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
 
     ss = solar_system or SolarSystem.default()
     jd = as_jd_tdb(times)
-    t = Time(jd, format="jd", scale="tdb")
+    t = Time(jd, format="jd", scale="tdb").utc
     t.format = "isot"
     if str(body).strip().lower() in PLANETS:
         ra, dec, dist = ss.planet(body, jd, site)
