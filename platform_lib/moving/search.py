@@ -236,6 +236,14 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
         but within it of the edge is a near miss.
     site
         The observatory (``"keck"``, ``"geocenter"``, an :class:`~platform_lib.moving.Observatory`).
+    orbits
+        The orbit catalogue for minor bodies (default: Debian kstars-data's asteroids).
+    viewer
+        Who asks: proprietary images are searched only for their owner, group, or an admin.
+    max_step
+        The largest apparent motion between two ephemeris points (default 1 deg).
+    box_size
+        The largest extent of a space-time box (default 4 deg; boxes last at most 30 days).
 
     Returns
     -------
