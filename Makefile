@@ -56,7 +56,8 @@ ALADIN_LITE := 3.9.2-beta
 $(NPM_PREFIX)/node_modules/aladin-lite/package.json:
 	npm install --prefix $(NPM_PREFIX) --no-audit --no-fund --save-exact aladin-lite@$(ALADIN_LITE)
 
-# Debian packages the test tiers use: Chromium (browser tier), STILTS (VO client tests), acl (group folders as root).
+# Debian packages the test tiers use: Chromium (browser tier), STILTS (VO client tests), acl (group folders as root),
+# kstars-data (JPL SBDB orbits of real asteroids and comets: platform_lib.moving and its tests).
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -28,6 +28,7 @@ TABLE = "spacetime_rtree"
 T_ZERO_MJD = 51544.5
 #: Smallest cone radius of a spectrum (a slit or fibre with no s_fov).
 SPECTRUM_MIN_RADIUS_DEG = 1.0 / 3600.0
+_BIN_DAYS = 128.0
 _SCHEMA = f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING rtree(id, x0, x1, y0, y1, z0, z1, t0, t1)"
 
 
@@ -84,11 +85,25 @@ def write(conn: sqlite3.Connection, ids: np.ndarray, records: list[dict], boxes:
 
 
 def _pack_order(boxes8: np.ndarray) -> np.ndarray:
-    """Entries in 8-day time bins, and within a bin on a coarse xyz raster: leaves compact in space and time."""
+    """Entries in 128-day time bins, and within a bin along a 3-D Z-order curve of the box centres: each leaf
+    holds a compact patch of sky over a few months, about the shape of a search box (a few degrees, up
+    to 30 days). Measured on 10^6 footprints over 20 years (a 20-year search, 596 boxes): 2-day bins
+    77 ms, 32-day 27 ms, 128-day 27 ms, 512-day 21 ms, one bin (space only) 45 ms."""
     centre = (boxes8[:, 0:6:2] + boxes8[:, 1:6:2]) / 2.0
-    q = np.clip(((centre + 1.0) * 8).astype(np.int64), 0, 15)
-    tbin = np.floor((boxes8[:, 6] + boxes8[:, 7]) / 2.0 / 8.0).astype(np.int64)
-    return np.lexsort((q[:, 2], q[:, 1], q[:, 0], tbin))
+    q = np.clip(((centre + 1.0) * 0.5 * (2**21 - 1)).astype(np.uint64), 0, 2**21 - 1)
+
+    def spread(x):
+        x = x & np.uint64(0x1FFFFF)
+        x = (x | (x << np.uint64(32))) & np.uint64(0x1F00000000FFFF)
+        x = (x | (x << np.uint64(16))) & np.uint64(0x1F0000FF0000FF)
+        x = (x | (x << np.uint64(8))) & np.uint64(0x100F00F00F00F00F)
+        x = (x | (x << np.uint64(4))) & np.uint64(0x10C30C30C30C30C3)
+        x = (x | (x << np.uint64(2))) & np.uint64(0x1249249249249249)
+        return x
+
+    z = spread(q[:, 0]) | (spread(q[:, 1]) << np.uint64(1)) | (spread(q[:, 2]) << np.uint64(2))
+    tbin = np.floor((boxes8[:, 6] + boxes8[:, 7]) / 2.0 / _BIN_DAYS).astype(np.int64)
+    return np.lexsort((z, tbin))
 
 
 def delete(conn: sqlite3.Connection, rowid: int) -> None:

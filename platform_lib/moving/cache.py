@@ -152,7 +152,7 @@ def build_cache(orbits, start, days: int, *, order: int = 5, slow_limit_deg: flo
     sun = ss.sun(mids)
     n = len(orbits)
     npix = 12 * 4**order
-    chunk = chunk_days or max(1, int(4_000_000 // max(n, 1)))
+    chunk = chunk_days or max(1, int(1_000_000 // max(n, 1)))  # ~0.5 GB of temporaries per chunk
     ids = np.full((days, n), -1, dtype=np.int32)
     starts = np.zeros((days, npix + 1), dtype=np.int32)
     fast_parts, fast_offsets = [], [0]

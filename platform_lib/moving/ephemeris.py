@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,7 +238,7 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
     Returns
     -------
     astropy.table.Table
-        ``time``, ``ra``, ``dec`` (deg, astrometric ICRS), ``delta`` (au), and for minor bodies
+        ``time`` (UTC), ``ra``, ``dec`` (deg, astrometric ICRS), ``delta`` (au), and for minor bodies
         ``r`` (au), ``phase`` (deg), ``mag`` (V), ``rate`` (deg/day).
 
     Examples
@@ -245,12 +246,16 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
     >>> from astropy.time import Time
     >>> t = ephemeris("Ceres", Time(["2024-01-01", "2024-01-02"]), site="keck")  # doctest: +SKIP
     """
+    import erfa
     from astropy.table import Table
     from astropy.time import Time
 
     ss = solar_system or SolarSystem.default()
     jd = as_jd_tdb(times)
-    t = Time(jd, format="jd", scale="tdb")
+    ss.check_range(jd)
+    with warnings.catch_warnings():  # "dubious year": UTC after the last known leap second, as predicted
+        warnings.simplefilter("ignore", erfa.ErfaWarning)
+        t = Time(jd, format="jd", scale="tdb").utc
     t.format = "isot"
     if str(body).strip().lower() in PLANETS:
         ra, dec, dist = ss.planet(body, jd, site)

@@ -94,7 +94,7 @@ class Orbits:
         if bad.any() and on_bad == "raise":
             k = int(np.flatnonzero(bad)[0])
             code = "hyperbolic-orbit" if np.isfinite(e[k]) and e[k] >= 1 else "bad-orbit"
-            raise MovingObjectError(f"orbit of {names[k]!r}: {reasons[k]}", code=code, value=str(names[k]))
+            raise MovingObjectError(f"orbit of {str(names[k])!r}: {reasons[k]}", code=code, value=str(names[k]))
         keep = ~bad
         kinds = np.broadcast_to(np.asarray(kind, dtype=str), (n,))
         return cls(names[keep], a_[keep], e[keep], inc[keep], node[keep], peri[keep],

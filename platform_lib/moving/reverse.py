@@ -10,14 +10,15 @@ astropy and this package.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from platform_lib.imageindex import Viewer
-from platform_lib.imageindex.sphere import polygon_caps, radec_to_xyz
 from platform_lib.moving.ephemeris import SolarSystem, observatory
 from platform_lib.moving.errors import MovingObjectError
-from platform_lib.moving.footprints import place, record_region
-from platform_lib.moving.search import check_tolerance, mjd_utc_to_jd_tdb
+from platform_lib.moving.footprints import place
+from platform_lib.moving.search import _caps, check_tolerance, mjd_utc_to_jd_tdb
 
 __all__ = ["bodies_in_image", "bodies_in_images", "cone_image"]
 
@@ -91,8 +92,6 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
         (MJD UTC), predicted ``ra``/``dec`` (deg), ``edge_sep``, ``centre_sep`` (arcsec), ``mag`` (V),
         ``rate`` (arcsec/h), ``delta``/``r`` (au).
     """
-    from astropy.table import Table
-
     tol_deg = 0.0 if tolerance is None else check_tolerance(tolerance)
     ss = solar_system or SolarSystem.default()
     if orbits is None:
@@ -103,23 +102,15 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
         raise MovingObjectError("the ephemeris cache was built from other orbits (different count); rebuild it",
                                 code="stale-cache", value=cache.n_orbits)
     recs = _resolve(list(images), index, viewer)
-    table = Table(names=_NAMES, dtype=_DTYPES)
     if not recs:
-        return table
+        return _table([], {})
     t_min = np.array([r["t_min"] for r in recs], float)
     t_max = np.array([r["t_max"] if r.get("t_max") is not None else r["t_min"] for r in recs], float)
     mid_mjd = (t_min + t_max) / 2.0
     mid = mjd_utc_to_jd_tdb(mid_mjd)
     ss.check_range(mid)
-    regions = [record_region(r) for r in recs]
-    centres = np.empty((len(recs), 3))
-    radii = np.empty(len(recs))
-    for k, (kind, shape, radius) in enumerate(regions):
-        if kind == "cone":
-            centres[k], radii[k] = shape, radius
-        else:
-            c, rr = polygon_caps(shape[None])
-            centres[k], radii[k] = c[0], rr[0]
+    centres, radii = _caps(recs)
+    radii = radii + 1e-9
     pair_img, pair_row = [], []
     everyone = np.arange(len(orbits), dtype=np.int64)
     for k in range(len(recs)):
@@ -129,8 +120,9 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
         pair_row.append(cand)
     pair_img = np.concatenate(pair_img)
     pair_row = np.concatenate(pair_row)
+    meta = {"site": observatory(site).name, "images": len(recs), "candidates": int(len(pair_row))}
     if len(pair_row) == 0:
-        return table
+        return _table([], meta)
     site = observatory(site)
     obs_pos, obs_vel = ss.observer(mid, site)
     sun = ss.sun(mid)
@@ -150,13 +142,25 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
                      mid_mjd[k], float(p.ra[j]), float(p.dec[j]), np.rad2deg(edge) * 3600.0,
                      np.rad2deg(centre) * 3600.0, float(p.mag[j]), float(p.rate[j]) * 150.0, float(p.delta[j]),
                      float(p.r[j])))
-    if rows:
-        table = Table(rows=rows, names=_NAMES, dtype=_DTYPES)
-    for c, unit in (("ra", "deg"), ("dec", "deg"), ("edge_sep", "arcsec"), ("centre_sep", "arcsec"), ("mag", "mag"),
-                    ("rate", "arcsec / h"), ("delta", "AU"), ("r", "AU"), ("t_mid", "d")):
-        table[c].unit = unit
-    table.meta.update({"site": site.name, "images": len(recs), "candidates": int(len(pair_row))})
-    return table
+    return _table(rows, meta)
+
+
+def _table(rows: list[tuple], meta: dict):
+    """The answer table, built column by column (one astropy ``Table`` per call: it costs ~1 ms)."""
+    from astropy.table import Column, Table
+
+    units = _units()
+    cols = list(zip(*rows)) if rows else [[] for _ in _NAMES]
+    return Table([Column(np.array(col, dtype=dt), name=name, unit=units.get(name), copy=False)
+                  for name, col, dt in zip(_NAMES, cols, _DTYPES)], meta=meta, copy=False)
+
+
+@functools.cache
+def _units() -> dict:
+    import astropy.units as u
+
+    return {"ra": u.deg, "dec": u.deg, "edge_sep": u.arcsec, "centre_sep": u.arcsec, "mag": u.mag,
+            "rate": u.arcsec / u.h, "delta": u.AU, "r": u.AU, "t_mid": u.d}
 
 
 def bodies_in_image(image, **kwargs):

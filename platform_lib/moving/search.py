@@ -48,10 +48,15 @@ def check_tolerance(tolerance):
 
 
 def mjd_utc_to_jd_tdb(mjd) -> np.ndarray:
-    """ObsCore times (MJD, UTC) to TDB Julian dates."""
-    from astropy.time import Time
+    """ObsCore times (MJD, UTC) to TDB Julian dates, through ERFA as astropy's ``Time`` does (50x faster
+    for one value: a single image must be answered in milliseconds)."""
+    import erfa
 
-    return np.atleast_1d(Time(np.asarray(mjd, dtype=np.float64), format="mjd", scale="utc").tdb.jd)
+    mjd = np.atleast_1d(np.asarray(mjd, dtype=np.float64))
+    tai1, tai2 = erfa.utctai(np.full(mjd.shape, _MJD), mjd)
+    tt1, tt2 = erfa.taitt(tai1, tai2)
+    # TDB - TT (periodic, < 2 ms) at the geocentre, as astropy does without a location
+    return tt1 + tt2 + erfa.dtdb(tt1, tt2, 0.0, 0.0, 0.0, 0.0) / 86400.0
 
 
 @dataclass
@@ -126,7 +131,7 @@ def tabulate(body: _Body, jd0: float, jd1: float, *, max_step_deg: float) -> Tra
     return Track(body.name, fine, xyz, rate, mag, delta)
 
 
-def track_boxes(track: Track, *, pad_deg: float, box_size_deg: float = 2.0, box_days: float = 30.0,
+def track_boxes(track: Track, *, pad_deg: float, box_size_deg: float = 4.0, box_days: float = 30.0,
                 topocentric: bool = True) -> np.ndarray:
     """Group consecutive points into boxes ((k, 8): xyz box padded, then MJD start/end).
 
@@ -179,6 +184,23 @@ def track_boxes(track: Track, *, pad_deg: float, box_size_deg: float = 2.0, box_
     return boxes
 
 
+def _caps(recs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding caps (unit centres (n, 3), radii (n,) in radians) of the records' footprints or cones."""
+    from platform_lib.moving.footprints import record_region
+
+    centres = np.empty((len(recs), 3))
+    radii = np.empty(len(recs))
+    for k, rec in enumerate(recs):
+        kind, shape, radius = record_region(rec)
+        if kind == "cone":
+            centres[k], radii[k] = shape, radius
+        else:
+            c = shape.sum(axis=0)
+            c /= np.linalg.norm(c)
+            centres[k], radii[k] = c, float(np.max(np.arccos(np.clip(shape @ c, -1, 1))))
+    return centres, radii
+
+
 @dataclass
 class ImageSearch:
     """The answer of :func:`find_images`: ``table`` (hits and near misses), the track, boxes and counts."""
@@ -214,6 +236,14 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
         but within it of the edge is a near miss.
     site
         The observatory (``"keck"``, ``"geocenter"``, an :class:`~platform_lib.moving.Observatory`).
+    orbits
+        The orbit catalogue for minor bodies (default: Debian kstars-data's asteroids).
+    viewer
+        Who asks: proprietary images are searched only for their owner, group, or an admin.
+    max_step
+        The largest apparent motion between two ephemeris points (default 1 deg).
+    box_size
+        The largest extent of a space-time box (default 4 deg; boxes last at most 30 days).
 
     Returns
     -------
@@ -244,7 +274,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     site = observatory(site)
     target = _Body(body, orbits, ss, site)
     max_step_deg = 1.0 if max_step is None else float(u.Quantity(max_step).to_value(u.deg))
-    box_deg = 2.0 if box_size is None else float(u.Quantity(box_size).to_value(u.deg))
+    box_deg = 4.0 if box_size is None else float(u.Quantity(box_size).to_value(u.deg))
     track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg)
     t_track = _time.perf_counter()
     boxes = track_boxes(track, pad_deg=tol_deg, box_size_deg=box_deg, topocentric=not site.geocentric)
@@ -259,19 +289,26 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
         t_max = np.array([r["t_max"] if r["t_max"] is not None else r["t_min"] for r in recs], float)
         mid_mjd = (t_min + t_max) / 2.0
         mid = mjd_utc_to_jd_tdb(mid_mjd)
-        inside = (mid >= jd0) & (mid <= jd1)
-        xyz, rate, mag, _ = target.positions(mid)
-        for k, rec in enumerate(recs):
-            if not inside[k]:
-                continue
-            is_in, edge, centre = place(rec, xyz[k])
+        keep = (mid >= jd0) & (mid <= jd1)
+        # Cheap first: geocentric positions against each footprint's bounding cap, widened by the
+        # tolerance and the largest parallax; the site's (Earth rotation, costly) only for the rest.
+        xyz, _, _, delta = target.positions(mid, "geocenter")
+        centres, radii = _caps(recs)
+        margin = radii + np.deg2rad(tol_deg) + np.arcsin(np.minimum(1.0, _EARTH_RADIUS_AU / delta)) + 1e-9
+        keep &= np.einsum("ij,ij->i", xyz, centres) >= np.cos(np.minimum(margin, np.pi))
+        rows_k = np.flatnonzero(keep)
+        if len(rows_k):
+            xyz, rate, mag, _ = target.positions(mid[rows_k], site)
+        for j, k in enumerate(rows_k):
+            rec = recs[k]
+            is_in, edge, centre = place(rec, xyz[j])
             edge_deg = np.rad2deg(edge)
             if not is_in and edge_deg > tol_deg:
                 continue
-            ra = float(np.rad2deg(np.arctan2(xyz[k, 1], xyz[k, 0])) % 360.0)
-            dec = float(np.rad2deg(np.arcsin(np.clip(xyz[k, 2], -1, 1))))
+            ra = float(np.rad2deg(np.arctan2(xyz[j, 1], xyz[j, 0])) % 360.0)
+            dec = float(np.rad2deg(np.arcsin(np.clip(xyz[j, 2], -1, 1))))
             rows.append((rec["obs_id"], is_in, mid_mjd[k], ra, dec, edge_deg * 3600.0, np.rad2deg(centre) * 3600.0,
-                         float(mag[k]), float(rate[k]) * 3600.0 / 24.0, rec["facility_name"], rec["instrument_name"],
+                         float(mag[j]), float(rate[j]) * 3600.0 / 24.0, rec["facility_name"], rec["instrument_name"],
                          rec["dataproduct_type"], rec["t_min"], rec["t_max"]))
             footprints[rec["obs_id"]] = rec["vertices"]
     names = ("obs_id", "hit", "t_mid", "ra", "dec", "edge_sep", "centre_sep", "mag", "rate", "facility_name",

@@ -155,3 +155,45 @@ def test_bad_inputs_name_the_problem(asteroids, ss):
         Orbits.from_elements(["nan"], a=2.0, e=0.1, inc=np.nan, node=1, peri=1, mean_anomaly=0, epoch_jd=EPOCH)
     with pytest.raises(MovingObjectError, match="unknown observatory 'Atlantis'"):
         ephemeris("mars", Time("2024-01-01"), site="Atlantis")
+
+
+def test_horizons_adapter_reads_a_real_answer_without_the_network(monkeypatch, ceres_reference):
+    """The optional adapter parses a real Horizons ELEMENTS answer (astroquery's shipped copy, served in
+    place of the network) into the same orbit as the file's numbers."""
+    import astroquery
+    from astroquery.jplhorizons import core
+    from astroquery.utils.mocks import MockResponse
+
+    from platform_lib.moving.horizons import horizons_orbits
+
+    path = Path(astroquery.__file__).parent / "jplhorizons" / "tests" / "data" / "ceres_elements_single.txt"
+    served = []
+
+    def offline(self, method, url, **kwargs):
+        served.append(kwargs["params"]["EPHEM_TYPE"])
+        return MockResponse(content=path.read_bytes(), url=url)
+
+    monkeypatch.setattr(core.HorizonsClass, "_request", offline)
+    orbits = horizons_orbits("Ceres", Time(2451544.5, format="jd", scale="tdb"))
+    assert served == ["ELEMENTS"]
+    assert orbits.names[0] == "1 Ceres (A801 AA)"
+    assert orbits.a[0] == pytest.approx(2.766494289599058) and orbits.e[0] == pytest.approx(0.07837505574674922)
+    t, ref, _, _ = ceres_reference
+    eph = ephemeris("1 Ceres", t, orbits=orbits)
+    sep = np.rad2deg(np.arccos(np.clip(np.sum(radec_to_xyz(np.asarray(eph["ra"]), np.asarray(eph["dec"])) * ref,
+                                              axis=1), -1, 1))) * 3600
+    assert np.all((sep > 600) & (sep < 6000))  # the same 22-year drift as the hand-read elements
+
+
+def test_horizons_adapter_names_an_unreachable_service(monkeypatch):
+    from astroquery.jplhorizons import core
+
+    from platform_lib.moving.horizons import horizons_orbits
+
+    def down(self, method, url, **kwargs):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(core.HorizonsClass, "_request", down)
+    with pytest.raises(MovingObjectError, match="could not be reached") as exc:
+        horizons_orbits("Ceres", Time("2024-01-01"))
+    assert exc.value.code == "horizons-unreachable"

@@ -204,3 +204,15 @@ def test_bad_inputs_name_the_problem(archive, asteroids):
     assert exc.value.code == "no-time"
     with pytest.raises(MovingObjectError, match="not in the index"):
         bodies_in_image("nosuch", index=index, orbits=asteroids)
+
+
+def test_plot_of_a_search_has_the_sky_and_a_zoom(archive, asteroids):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    res = find_images("Ceres", Time("2023-01-01"), Time("2024-06-01"), index=archive / "index.sqlite", site="keck",
+                      orbits=asteroids, tolerance=30 * u.arcsec)
+    fig = res.plot(obs_id="near1")
+    sky, zoom = fig.axes
+    assert sky.name == "mollweide" and len(sky.patches) == len(res.boxes)
+    assert "near1" in zoom.get_title() and len(zoom.patches) >= 2  # near1 and hit1 side by side

@@ -1,0 +1,240 @@
+"""Benchmark: moving-object searches (issue 20), both directions, peers in the same run.
+
+1. "Which images contain Pallas", 2005-2025, against N footprints (default 10^6: 0.05-0.3 deg squares,
+   uniform on the sky, exposure starts uniform over the 20 years, plus 100 images placed on Pallas'
+   track seen from Keck): the space-time R-tree (``spacetime_rtree``: xyz box + exposure interval)
+   against the image index's 2-D spatial R-tree (``footprint_rtree``) followed by the time filter,
+   with the same padded boxes and the same batched SQL; both must return the same candidates. Then
+   ``find_images`` end to end (ephemeris, boxes, index, exact test).
+2. "Which known bodies are in this image": M orbits (default 10^5: clones of the real kstars-data
+   orbits, a, e, i kept, angles redrawn) cached daily over one year (build time), then single images
+   (10 arcmin, half on the ecliptic) answered from the cache, against placing every orbit.
+
+Usage: ``.venv/bin/python bench/moving_search.py [--footprints N] [--orbits M] [--days D] [--only forward|reverse]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from platform_lib.imageindex import spacetime as st_table
+from platform_lib.imageindex.index import _INDEXES, _fast_pragmas, _morton, create_schema
+from platform_lib.imageindex.rtree_pack import pack_rtree
+from platform_lib.imageindex.sphere import cap_boxes, polygon_caps, radec_to_xyz
+
+
+def squares(ra, dec, size_deg, pa):
+    n = len(ra)
+    c = radec_to_xyz(ra, dec)
+    east = np.stack([-np.sin(np.radians(ra)), np.cos(np.radians(ra)), np.zeros(n)], axis=1)
+    north = np.cross(c, east)
+    half = np.radians(size_deg / 2)
+    verts = np.empty((n, 4, 3))
+    for k, (sx, sy) in enumerate(((-1, -1), (1, -1), (1, 1), (-1, 1))):
+        ang = pa + np.arctan2(sy, sx)
+        r = np.tan(half) * np.sqrt(2)
+        v = c + r[:, None] * (np.cos(ang)[:, None] * east + np.sin(ang)[:, None] * north)
+        verts[:, k] = v / np.linalg.norm(v, axis=1)[:, None]
+    return verts
+
+
+def build_archive(path: Path, n: int, planted: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int = 1) -> float:
+    """An image index file of ``n`` random footprints plus the planted ones (ra, dec, mjd)."""
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    p_ra, p_dec, p_mjd = planted
+    ra = np.concatenate([rng.uniform(0, 360, n), p_ra])
+    dec = np.concatenate([np.degrees(np.arcsin(rng.uniform(-1, 1, n))), p_dec])
+    t_min = np.concatenate([rng.uniform(53371.0, 60676.0, n), p_mjd - 30 / 86400])
+    size = np.concatenate([rng.uniform(0.05, 0.3, n), np.full(len(p_ra), 0.1)])
+    exptime = np.concatenate([rng.uniform(10, 3600, n), np.full(len(p_ra), 60.0)])
+    verts = squares(ra, dec, size, rng.uniform(0, np.pi / 2, len(ra)))
+    total = len(ra)
+    ids = np.arange(1, total + 1)
+    conn = sqlite3.connect(path)
+    _fast_pragmas(conn)
+    create_schema(conn)
+    conn.executemany(
+        "INSERT INTO obscore (rowid, obs_id, dataproduct_type, s_ra, s_dec, s_fov, t_min, t_max, t_exptime, "
+        "release_date, facility_name, instrument_name, vertices) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        ((int(i), f"syn/{i:07d}", "image", float(ra[i - 1]), float(dec[i - 1]), float(size[i - 1]),
+          float(t_min[i - 1]), float(t_min[i - 1] + exptime[i - 1] / 86400), float(exptime[i - 1]), 0.0, "SYN",
+          "SYN", verts[i - 1].tobytes()) for i in ids.tolist()))
+    centres, radii = polygon_caps(verts)
+    boxes = cap_boxes(centres, radii)
+    order = np.argsort(_morton(centres), kind="stable")
+    conn.commit()
+    pack_rtree(conn, "footprint_rtree", ids[order], boxes[order])
+    boxes8 = np.empty((total, 8))
+    boxes8[:, :6] = boxes
+    boxes8[:, 6] = t_min - st_table.T_ZERO_MJD
+    boxes8[:, 7] = t_min + exptime / 86400 - st_table.T_ZERO_MJD
+    order = st_table._pack_order(boxes8)
+    pack_rtree(conn, st_table.TABLE, ids[order], boxes8[order])
+    for stmt in _INDEXES:
+        conn.execute(stmt)
+    conn.commit()
+    conn.close()
+    return time.perf_counter() - t0
+
+
+_SPATIAL = ("(r.x1 >= ? AND r.x0 <= ? AND r.y1 >= ? AND r.y0 <= ? AND r.z1 >= ? AND r.z0 <= ? "
+            "AND o.t_max >= ? AND o.t_min <= ?)")
+
+
+def spatial_then_time(conn: sqlite3.Connection, boxes: np.ndarray) -> np.ndarray:
+    """The peer: the 2-D (xyz) R-tree finds footprints under each box, then the exposure time filters them."""
+    out: set[int] = set()
+    for k in range(0, len(boxes), 64):
+        part = boxes[k:k + 64]
+        sql = ("SELECT r.id FROM footprint_rtree r JOIN obscore o ON o.rowid = r.id WHERE "
+               + " OR ".join([_SPATIAL] * len(part)))
+        out.update(r[0] for r in conn.execute(sql, part.ravel().tolist()))
+    return np.array(sorted(out), dtype=np.int64)
+
+
+def spatial_candidates_only(conn, boxes) -> int:
+    """How many footprints the spatial R-tree alone returns (before the time filter)."""
+    out: set[int] = set()
+    for k in range(0, len(boxes), 64):
+        part = boxes[k:k + 64, :6]
+        sql = "SELECT id FROM footprint_rtree WHERE " + " OR ".join(
+            ["(x1 >= ? AND x0 <= ? AND y1 >= ? AND y0 <= ? AND z1 >= ? AND z0 <= ?)"] * len(part))
+        out.update(r[0] for r in conn.execute(sql, part.ravel().tolist()))
+    return len(out)
+
+
+def timed(fn, repeat: int):
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def forward(tmp: Path, n: int) -> None:
+    import astropy.units as u
+    from astropy.time import Time
+
+    from platform_lib.moving import SpacetimeIndex, default_orbits, ephemeris, find_images
+    from platform_lib.moving.search import _Body, tabulate, track_boxes
+    from platform_lib.moving.ephemeris import SolarSystem, observatory
+
+    orbits = default_orbits()
+    rng = np.random.default_rng(7)
+    when = Time(np.sort(rng.uniform(53400, 60650, 100)), format="mjd", scale="utc")
+    eph = ephemeris("Pallas", when, site="keck", orbits=orbits)
+    path = tmp / "index.sqlite"
+    build_s = build_archive(path, n, (np.asarray(eph["ra"]), np.asarray(eph["dec"]), when.mjd))
+    print(f"index of {n + 100:,} footprints over 20 years built in {build_s:.1f} s")
+    start, stop = Time("2005-01-01"), Time("2025-01-01")
+    tol = 10 * u.arcsec
+    ss = SolarSystem.default()
+    body = _Body("Pallas", orbits, ss, observatory("keck"))
+    track = tabulate(body, float(start.tdb.jd), float(stop.tdb.jd), max_step_deg=1.0)
+    boxes = track_boxes(track, pad_deg=10 / 3600)
+    idx = SpacetimeIndex(path)
+    idx.candidates(boxes[:5])  # open the connection
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.execute("PRAGMA cache_size=-262144")
+    spatial_then_time(conn, boxes[:5])
+    t_st, cand_st = timed(lambda: idx.candidates(boxes), 5)
+    t_2d, cand_2d = timed(lambda: spatial_then_time(conn, boxes), 3)
+    assert np.array_equal(cand_st, cand_2d), "the two indexes disagree"
+    n_spatial = spatial_candidates_only(conn, boxes)
+    print(f"Pallas 2005-2025: {len(track.jd)} ephemeris points, {len(boxes)} boxes; {len(cand_st)} candidates "
+          f"(the spatial R-tree alone returns {n_spatial:,} footprints before the time filter)")
+    print(f"  space-time R-tree       {t_st * 1e3:9.1f} ms")
+    print(f"  2-D R-tree + time       {t_2d * 1e3:9.1f} ms   ratio {t_2d / t_st:6.0f}x")
+    find_images("Pallas", start, stop, index=idx, site="keck", orbits=orbits, tolerance=tol)
+    t_e2e, res = timed(lambda: find_images("Pallas", start, stop, index=idx, site="keck", orbits=orbits,
+                                           tolerance=tol), 3)
+    print(f"  find_images end to end  {t_e2e * 1e3:9.1f} ms   (ephemeris {res.stats['ephemeris_s'] * 1e3:.1f} ms, "
+          f"hits {res.stats['hits']} of the 100 planted, near misses {res.stats['near_misses']})")
+
+
+def clone_orbits(m: int, seed: int = 3):
+    from platform_lib.moving import Orbits, default_orbits
+
+    real = default_orbits()
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(real), m)
+    return Orbits.from_elements(
+        [f"clone {k} of {real.names[p]}" for k, p in enumerate(pick)], a=real.a[pick], e=real.e[pick],
+        inc=real.inc[pick], node=rng.uniform(0, 360, m), peri=rng.uniform(0, 360, m),
+        mean_anomaly=rng.uniform(0, 360, m), epoch_jd=real.epoch_jd[pick], h=real.h[pick], g=real.g[pick])
+
+
+def reverse(m: int, days: int, n_images: int = 200) -> None:
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.time import Time
+
+    from platform_lib.moving import bodies_in_images, build_cache
+    from platform_lib.moving.reverse import cone_image
+
+    orbits = clone_orbits(m)
+    t0 = time.perf_counter()
+    cache = build_cache(orbits, Time("2024-01-01"), days)
+    build_s = time.perf_counter() - t0
+    fast = len(cache.fast_ids) / days
+    print(f"cache of {m:,} orbits x {days} days built in {build_s:.1f} s ({fast:.1f} fast bodies a day)")
+    rng = np.random.default_rng(11)
+    images = []
+    for k in range(n_images):
+        if k % 2:  # on the ecliptic, where the asteroids are
+            lon = rng.uniform(0, 360)
+            c = SkyCoord(lon * u.deg, rng.uniform(-3, 3) * u.deg, frame="barycentrictrueecliptic").icrs
+        else:
+            c = SkyCoord(rng.uniform(0, 360) * u.deg, np.degrees(np.arcsin(rng.uniform(-1, 1))) * u.deg)
+        t = Time("2024-01-01") + rng.uniform(0.5, days - 1) * u.day
+        ra, dec = c.ra.deg, c.dec.deg
+        verts = squares(np.array([ra]), np.array([dec]), np.array([10 / 60]), np.array([0.3]))[0]
+        images.append({"obs_id": f"img{k}", "dataproduct_type": "image", "s_ra": ra, "s_dec": dec,
+                       "t_min": t.utc.mjd, "t_max": t.utc.mjd + 60 / 86400, "vertices": verts})
+    bodies_in_images(images[:2], orbits=orbits, cache=cache, site="keck")
+    per_image, found = [], 0
+    for im in images:
+        t0 = time.perf_counter()
+        found += len(bodies_in_images([im], orbits=orbits, cache=cache, site="keck"))
+        per_image.append(time.perf_counter() - t0)
+    brute = []
+    for im in images[:10]:
+        t0 = time.perf_counter()
+        b = bodies_in_images([im], orbits=orbits, site="keck")
+        brute.append(time.perf_counter() - t0)
+        c = bodies_in_images([im], orbits=orbits, cache=cache, site="keck")
+        assert sorted(b["row"]) == sorted(c["row"]), "cache and brute force disagree"
+    t_night0 = time.perf_counter()
+    night = bodies_in_images(images, orbits=orbits, cache=cache, site="keck")
+    t_night = time.perf_counter() - t_night0
+    print(f"one image vs {m:,} orbits: cache median {statistics.median(per_image) * 1e3:.2f} ms, "
+          f"95th percentile {np.percentile(per_image, 95) * 1e3:.2f} ms; every orbit placed "
+          f"{statistics.median(brute) * 1e3:.1f} ms (ratio {statistics.median(brute) / statistics.median(per_image):.0f}x)")
+    print(f"{n_images} images in one call: {t_night * 1e3:.0f} ms; {found} (image, body) pairs, {len(night)} in one call")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--footprints", type=int, default=1_000_000)
+    ap.add_argument("--orbits", type=int, default=100_000)
+    ap.add_argument("--days", type=int, default=366)
+    ap.add_argument("--only", choices=("forward", "reverse"), help="run one half")
+    args = ap.parse_args()
+    if args.only != "reverse":
+        with tempfile.TemporaryDirectory() as tmp:
+            forward(Path(tmp), args.footprints)
+    if args.only != "forward":
+        reverse(args.orbits, args.days)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Plots of a moving-object search (matplotlib): the track with its space-time boxes and the matched
+footprints, all-sky (Mollweide) and zoomed on one match, like KOA's MOSS figures.
+
+Imports matplotlib (only when called), numpy and this package.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from platform_lib.imageindex.sphere import xyz_to_radec
+
+__all__ = ["plot_search"]
+
+_MJD = 2400000.5
+
+
+def _wrap(ra_deg):
+    """RA in degrees to Mollweide longitude in radians (RA increasing to the left, 0 in the middle)."""
+    return -np.deg2rad(((np.asarray(ra_deg) + 180.0) % 360.0) - 180.0)
+
+
+def _box_extents(search):
+    """Per box: (ra_min, ra_max, dec_min, dec_max) of the track points it holds, padded by the tolerance."""
+    track = search.track
+    mjd = track.jd - _MJD
+    pad = search.table.meta.get("tolerance_arcsec", 0.0) / 3600.0
+    ra, dec = track.ra, track.dec
+    out = []
+    for b in search.boxes:
+        sel = (mjd >= b[6] - 1e-6) & (mjd <= b[7] + 1e-6)
+        if not sel.any():
+            continue
+        r = ra[sel]
+        if r.max() - r.min() > 180:  # across RA = 0
+            r = np.where(r > 180, r - 360, r)
+        out.append((r.min() - pad, r.max() + pad, dec[sel].min() - pad, dec[sel].max() + pad))
+    return out
+
+
+def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
+    """Two panels: the whole track on the sky with boxes and matched images, and a zoom on one match.
+
+    Parameters
+    ----------
+    search
+        An :class:`~platform_lib.moving.search.ImageSearch`.
+    obs_id
+        The match to zoom on (default: the first hit, else the first near miss).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Polygon as MplPolygon
+    from matplotlib.patches import Rectangle
+
+    fig = plt.figure(figsize=figsize)
+    sky = fig.add_subplot(1, 2, 1, projection="mollweide")
+    track = search.track
+    sky.plot(_wrap(track.ra), np.deg2rad(track.dec), ".", ms=1, color="0.4", label=f"{track.body} (daily)")
+    for ra0, ra1, d0, d1 in _box_extents(search):
+        sky.add_patch(Rectangle((_wrap(ra1), np.deg2rad(d0)), abs(_wrap(ra0) - _wrap(ra1)), np.deg2rad(d1 - d0),
+                                fill=False, lw=0.6, color="tab:blue", zorder=3))
+    t = search.table
+    if len(t):
+        sky.plot(_wrap(t["ra"][t["hit"]]), np.deg2rad(t["dec"][t["hit"]]), "o", color="tab:red", ms=5, label="hits")
+        sky.plot(_wrap(t["ra"][~t["hit"]]), np.deg2rad(t["dec"][~t["hit"]]), "x", color="tab:orange", ms=5,
+                 label="near misses")
+    sky.set_xticks(np.deg2rad(np.arange(-150, 151, 30)))
+    sky.set_xticklabels([f"{int(h)}h" for h in (10, 8, 6, 4, 2, 0, 22, 20, 18, 16, 14)], fontsize=7)
+    sky.grid(True, lw=0.3)
+    sky.set_title(f"{track.body}: track, {len(search.boxes)} space-time boxes, {len(t)} matches", fontsize=9)
+    sky.legend(loc="lower right", fontsize=7)
+
+    zoom = fig.add_subplot(1, 2, 2)
+    pick = None
+    if len(t):
+        if obs_id is not None:
+            found = np.flatnonzero(t["obs_id"] == obs_id)
+            if not len(found):
+                raise ValueError(f"obs_id {obs_id!r} is not among this search's matches {list(t['obs_id'])}")
+            pick = int(found[0])
+        else:
+            hits = np.flatnonzero(t["hit"])
+            pick = int(hits[0]) if len(hits) else 0
+    if pick is None:
+        zoom.text(0.5, 0.5, "no image contains the body", ha="center", va="center", transform=zoom.transAxes)
+        zoom.set_axis_off()
+        return fig
+    row = t[pick]
+    ra0, dec0 = float(row["ra"]), float(row["dec"])
+    cosd = np.cos(np.deg2rad(dec0))
+
+    def local(ra, dec):
+        dra = ((np.asarray(ra) - ra0 + 180.0) % 360.0) - 180.0
+        return dra * cosd * 60.0, (np.asarray(dec) - dec0) * 60.0  # arcmin, east to the left
+
+    near = np.abs(track.jd - (float(row["t_mid"]) + _MJD)) <= 3.0
+    x, y = local(track.ra[near], track.dec[near])
+    zoom.plot(x, y, "-", color="0.5", lw=0.8, label="track (±3 days, daily points)")
+    for oid, verts in search.footprints.items():
+        vra, vdec = xyz_to_radec(np.asarray(verts))
+        fx, fy = local(vra, vdec)
+        if np.max(np.abs(fx)) > 600 or np.max(np.abs(fy)) > 600:
+            continue
+        colour = "tab:red" if oid == row["obs_id"] else "tab:orange"
+        zoom.add_patch(MplPolygon(np.column_stack([fx, fy]), closed=True, fill=False, color=colour, lw=1.2))
+        zoom.annotate(oid, (fx.max(), fy.max()), fontsize=7, color=colour)
+    zoom.plot([0], [0], "o", color="tab:red", label=f"{track.body} at mid-exposure")
+    zoom.set_xlabel("ΔRA cos Dec (arcmin)")
+    zoom.set_ylabel("ΔDec (arcmin)")
+    zoom.invert_xaxis()
+    zoom.set_aspect("equal", adjustable="box")
+    lim = max(3.0, float(row["centre_sep"]) / 60.0 * 3)
+    zoom.set_xlim(lim, -lim)
+    zoom.set_ylim(-lim, lim)
+    zoom.legend(fontsize=7, loc="upper left")
+    zoom.set_title(f"{row['obs_id']} (MJD {float(row['t_mid']):.4f}): "
+                   f"{'inside' if row['hit'] else 'near miss'}, {float(row['edge_sep']):.1f}\" from the edge",
+                   fontsize=9)
+    fig.tight_layout()
+    return fig
