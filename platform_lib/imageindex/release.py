@@ -91,6 +91,10 @@ def _link(source: Path, target: Path) -> bool:
     tmp = target.with_name(f"{_TMP}{uuid.uuid4().hex}")
     try:
         os.link(source, tmp)
+        # Readable through the public link (the archive's own tree stays closed by its 0700 folder).
+        mode = os.stat(tmp).st_mode
+        if mode & 0o444 != 0o444:
+            os.chmod(tmp, (mode | 0o444) & 0o7777)
     except OSError:
         shutil.copy2(source, tmp)
         os.chmod(tmp, 0o644)

@@ -105,8 +105,9 @@ def hub_settings(
         archive = config.archive
         archive_command = [
             *archive_command,
-            "--index", str(archive.index or layout.datasets / "images" / "index.sqlite"),
-            "--data-root", str(archive.data_root or layout.datasets / "images"),
+            # The full tree (proprietary files too): the archive's alone; users see datasets/images.
+            "--index", str(archive.index or layout.archive_images / "index.sqlite"),
+            "--data-root", str(archive.data_root or layout.archive_images),
             "--registry", str(archive.registry or layout.datasets / "catalogs" / "registry.sqlite"),
         ]
         services.append(

@@ -6,6 +6,11 @@ dask-gateway as separate process groups; wait for each to answer its health URL.
 what was started and releases the lock, so nothing is left half-started. The supervisor makes
 itself a *child subreaper* (Linux ``PR_SET_CHILD_SUBREAPER``) so user servers and Dask processes
 that outlive their parents are re-parented to it and are stopped too.
+
+While it serves, a thread keeps users' ``datasets/images`` equal to the released part of the image
+archive (``platform_lib.imageindex.publish_released`` from ``<data>/archive/images``): again when
+the archive's index changes (checked every :data:`RELEASE_POLL_S` seconds) and when the next
+proprietary period ends, so a file becomes visible on time without a restart.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ __all__ = [
 ]
 
 PR_SET_CHILD_SUBREAPER = 36
+RELEASE_POLL_S = 2.0
 STOP_GRACE = {"dask-gateway": 15.0, "hub": 20.0, "proxy": 5.0}
 
 
@@ -234,6 +240,38 @@ class Supervisor:
             self._wait_ready(spec, deadline, headers.get(spec.name, {}))
             self.log(f"{spec.name} ready ({time.monotonic() - t0:.1f} s)")
         self._write_status(ready=True)
+        if config.archive.enabled:
+            threading.Thread(target=self._publish_releases, name="astrohub-release", daemon=True).start()
+
+    def _publish_releases(self) -> None:
+        """Keep ``datasets/images`` the released part of the archive until the platform stops."""
+        from platform_lib.imageindex import publish_released
+        from platform_lib.imageindex.index import now_mjd
+
+        archive = self.config.archive
+        index = Path(archive.index or self.layout.archive_images / "index.sqlite")
+        data_root = Path(archive.data_root or self.layout.archive_images)
+        public = self.layout.released_images
+        seen: tuple[int, int] | None = None
+        due: float | None = None
+        while not self._stop.wait(RELEASE_POLL_S):
+            try:
+                stat = index.stat()
+            except OSError:
+                continue
+            mark = (stat.st_mtime_ns, stat.st_ino)
+            if mark == seen and (due is None or now_mjd() < due):
+                continue
+            try:
+                report = publish_released(index, data_root, public)
+            except Exception as exc:  # noqa: BLE001 - keep serving; say why and retry on the next change
+                self.log(f"publishing the released images failed: {type(exc).__name__}: {exc}")
+                seen, due = mark, None
+                continue
+            seen, due = mark, report.next_release
+            if report.linked or report.removed or report.view_rewritten:
+                self.log(f"released images: {report.linked} published, {report.removed} withdrawn, "
+                         f"{report.released_records} records released, {report.withheld_records} proprietary")
 
     def _env(self, spec: ComponentSpec) -> dict[str, str]:
         env = dict(os.environ)

@@ -46,7 +46,7 @@ def test_hub_settings_validate_against_the_hub_model(tmp_path):
     assert services[CLI_SERVICE].api_token == TOKENS["cli"] and "admin:users" in services[CLI_SERVICE].scopes
     archive = services["archive"]
     assert archive.url == "http://127.0.0.1:8003"
-    assert archive.command[archive.command.index("--index") + 1] == str(layout.datasets / "images" / "index.sqlite")
+    assert archive.command[archive.command.index("--index") + 1] == str(layout.archive_images / "index.sqlite")
 
 
 def test_archive_and_gateway_can_be_left_out(tmp_path):
