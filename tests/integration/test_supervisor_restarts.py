@@ -1,0 +1,73 @@
+"""The supervisor restarts a crashed hub or proxy while users' servers keep running, and reaps orphans.
+
+Issue 22, item 7. On today's main, killing the hub made the supervisor stop the whole platform
+(every user's server, job and cluster), and adopted orphans stayed zombies. Here, on the session
+``platform``: a user's kernel leaves orphans that exit (they are re-parented to the supervisor, a
+child subreaper) and the test counts the supervisor's zombie children; then the hub and the proxy are
+SIGKILLed in turn, and the same server process (same pid) answers through a restarted proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+
+def _status(platform) -> dict:
+    return json.loads((platform.data_dir / "state" / "status.json").read_text())
+
+
+def _zombies(pid: int) -> list[int]:
+    return [c.pid for c in psutil.Process(pid).children() if c.status() == psutil.STATUS_ZOMBIE]
+
+
+@pytest.fixture(scope="module")
+def survivor(platform):
+    user = platform.unique("survivor")
+    platform.create_user(user)
+    platform.start_server(user)
+    yield user
+    platform.stop_server(user)
+
+
+def _server_pid(user: str) -> int:
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if "jupyterhub-singleuser" in " ".join(proc.info["cmdline"] or []) and \
+                    proc.environ().get("JUPYTERHUB_USER") == user:
+                return proc.pid
+        except psutil.Error:
+            continue
+    raise AssertionError(f"no server process of {user}")
+
+
+def test_adopted_orphans_are_reaped(platform, survivor, poll):
+    supervisor = _status(platform)["pid"]
+    platform.execute(survivor, "import subprocess\nfor _ in range(5):\n"
+                               "    subprocess.run(['sh', '-c', 'sleep 0.3 & exit 0'], check=True)\n")
+    time.sleep(0.5)  # the orphans' sleep; a reaper that works leaves none for long
+    poll(lambda: not _zombies(supervisor), 10, "the supervisor to reap its adopted orphans")
+
+
+@pytest.mark.parametrize("component", ["hub", "proxy"])
+def test_a_killed_component_is_restarted_and_the_users_server_keeps_running(platform, survivor, poll, component):
+    server = _server_pid(survivor)
+    before = _status(platform)["components"][component]["pid"]
+    os.killpg(before, signal.SIGKILL)
+    poll(lambda: _status(platform)["components"][component]["pid"] != before, 120, f"the {component} to restart")
+
+    def answers() -> bool:
+        try:
+            return platform.api("GET", "/").status_code == 200 and \
+                platform.server_get(survivor, "api/status").status_code == 200
+        except Exception:  # noqa: BLE001 - not back yet
+            return False
+
+    poll(answers, 120, f"the hub and the user's server through the proxy after the {component} restart")
+    assert _server_pid(survivor) == server, "the user's server was restarted, not kept"
+    assert psutil.pid_exists(_status(platform)["pid"])
