@@ -119,3 +119,38 @@ def test_the_file_appears_when_its_period_ends_without_a_restart(platform, archi
     assert rows == [f"{night}/open", f"{night}/secret"]
     code = f"print(len(open({str(public / night / 'secret.fits')!r}, 'rb').read()))"
     assert _as(platform, student, code) > 0
+
+
+def test_forged_settings_and_symlinks_do_not_reach_the_archive(platform, archive):
+    """A user pointing their settings at the archive, or linking to it from home, still reads nothing."""
+    student, night, _ = archive
+    secret = platform.data_dir / "archive" / "images" / night / "secret.fits"
+    code = f"""
+import json, os
+from platform_lib import get_settings
+from platform_lib.storage import Storage, StorageError
+out = {{}}
+home = os.environ["HOME"]
+forged = Storage(get_settings(home=home, datasets={str(platform.data_dir / "archive")!r}))
+try:
+    forged.read_bytes("datasets:images/{night}/secret.fits"); out["forged"] = "read"
+except StorageError as err:
+    out["forged"] = err.code
+link = os.path.join(home, "secret-link-{night}.fits")
+if not os.path.lexists(link):
+    os.symlink({str(secret)!r}, link)
+try:
+    Storage(get_settings(home=home)).read_bytes("home:secret-link-{night}.fits"); out["link"] = "read"
+except StorageError as err:
+    out["link"] = err.code
+try:
+    open(link, "rb").read(); out["open-link"] = "read"
+except PermissionError:
+    out["open-link"] = "refused"
+os.unlink(link)
+print(json.dumps(out))
+"""
+    seen = _as(platform, student, code)
+    assert seen["forged"] in ("not-found", "permission-denied"), seen  # a StorageError, never the bytes
+    assert seen["link"] in ("path-escape", "permission-denied"), seen
+    assert seen["open-link"] == "refused", seen
