@@ -133,6 +133,8 @@ def hub_settings(
                 "hub_api_url": f"http://{ip}:{config.hub.hub_port}/hub/api",
                 # Not in /tmp, where the names of everyone's clusters could be listed (0711, root's).
                 "clusters_directory": str(layout.clusters),
+                # On disk, so a restarted gateway keeps the running clusters.
+                "db_path": str(layout.state / "dask_gateway.sqlite"),
                 # Dask workers run as the same users as the servers.
                 "backend": {None: "auto", True: "local", False: "unsafe"}[config.users.run_as_system_users],
             },

@@ -4,7 +4,9 @@ Issue 22, item 7. On today's main, killing the hub made the supervisor stop the 
 (every user's server, job and cluster), and adopted orphans stayed zombies. Here, on the session
 ``platform``: a user's kernel leaves orphans that exit (they are re-parented to the supervisor, a
 child subreaper) and the test counts the supervisor's zombie children; then the hub and the proxy are
-SIGKILLed in turn, and the same server process (same pid) answers through a restarted proxy.
+SIGKILLed in turn, and the same server process (same pid) answers through a restarted proxy; then
+the gateway is SIGKILLed under a running cluster, which the restarted gateway lists and runs work on
+(its database is a file now; it was in memory, so a restart forgot every cluster).
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ import time
 
 import psutil
 import pytest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _collect_dask_clients():
+    """Finalize the gateway clients' objects here (CPython < 3.11.5 gh-106905, see test_platform_dask)."""
+    yield
+    import gc
+
+    gc.collect()
 
 
 def _status(platform) -> dict:
@@ -71,3 +82,35 @@ def test_a_killed_component_is_restarted_and_the_users_server_keeps_running(plat
     poll(answers, 120, f"the hub and the user's server through the proxy after the {component} restart")
     assert _server_pid(survivor) == server, "the user's server was restarted, not kept"
     assert psutil.pid_exists(_status(platform)["pid"])
+
+
+def test_a_killed_gateway_is_restarted_and_the_running_cluster_keeps_working(platform, survivor, poll):
+    import gc
+
+    from dask_gateway import Gateway
+    from dask_gateway.auth import JupyterHubAuth
+
+    def gateway() -> Gateway:
+        return Gateway(address=f"{platform.url}services/dask-gateway",
+                       proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
+                       auth=JupyterHubAuth(api_token=platform.user_token(survivor)))
+
+    with gateway() as gw:
+        cluster = gw.new_cluster(shutdown_on_close=False)
+        name = cluster.name
+        cluster.scale(1)
+        with cluster.get_client(set_as_default=False) as client:
+            client.wait_for_workers(1, timeout=120)
+        cluster.close()
+    try:
+        before = _status(platform)["components"]["dask-gateway"]["pid"]
+        os.killpg(before, signal.SIGKILL)
+        poll(lambda: _status(platform)["components"]["dask-gateway"]["pid"] != before, 120, "the gateway to restart")
+        with gateway() as gw:
+            poll(lambda: name in [c.name for c in gw.list_clusters()], 60, "the restarted gateway to list the cluster")
+            with gw.connect(name) as again, again.get_client(set_as_default=False) as client:
+                assert client.submit(sum, [1, 2, 3], pure=False).result(timeout=60) == 6
+    finally:
+        with gateway() as gw:
+            gw.stop_cluster(name)
+        gc.collect()
