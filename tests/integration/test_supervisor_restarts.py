@@ -114,3 +114,29 @@ def test_a_killed_gateway_is_restarted_and_the_running_cluster_keeps_working(pla
         with gateway() as gw:
             gw.stop_cluster(name)
         gc.collect()
+
+
+def test_a_killed_archive_service_is_restarted_by_the_hub(platform, poll):
+    """The archive is a hub-managed service: the hub starts it again (JupyterHub's own poll)."""
+
+    def archive() -> psutil.Process | None:
+        for proc in psutil.process_iter(["cmdline"]):
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            if "astrohub-archive" in cmdline and str(platform.data_dir) in cmdline:
+                return proc
+        return None
+
+    first = archive()
+    if first is None:
+        pytest.skip("the archive service is not installed here")
+    first.kill()
+    poll(lambda: (lambda p: p is not None and p.pid != first.pid)(archive()), 60, "a new archive process")
+
+    def answers() -> bool:
+        try:
+            return platform.session.get(f"{platform.url}services/archive/sia/query?MAXREC=0", timeout=10,
+                                        headers={"Authorization": f"token {platform.admin_token}"}).status_code < 500
+        except Exception:  # noqa: BLE001 - not back yet
+            return False
+
+    poll(answers, 60, "the archive service to answer again")
