@@ -71,5 +71,6 @@ def register(serverapp) -> None:
     """Add the sidebar's routes to the server; dask_labextension is imported on their first request."""
     base_url = serverapp.web_app.settings["base_url"]
     serverapp.web_app.add_handlers(
-        ".*$", [(url_path_join(base_url, path), lazy_handler(_OVERRIDES.get(name, _MODULE), name)) for path, name in ROUTES]
+        ".*$",
+        [(url_path_join(base_url, path), lazy_handler(_OVERRIDES.get(name, _MODULE), name)) for path, name in ROUTES],
     )
