@@ -266,3 +266,18 @@ def test_votable_coosys_gives_equinox_and_epoch(tmp_path):
         '<DATA><TABLEDATA><TR><TD>1</TD><TD>2</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>')
     table = read_source(tmp_path / "t.vot").tables[0]
     assert (table.equinox, table.epoch) == ("ICRS", "J2016")
+
+
+def test_a_registry_given_by_relative_path_stores_absolute_paths(tmp_path, monkeypatch):
+    """Issue 22: a registry opened by a relative path stored relative table paths, wrong from any other folder."""
+    import dataclasses
+
+    monkeypatch.chdir(tmp_path)
+    reg = Registry("catalogs/registry.sqlite")
+    assert reg.path.is_absolute() and reg.data_root.is_absolute()
+    info, ranges = _cone_table("R", 10, 0, 1.0)
+    reg.add_catalog(CatalogInfo("R"), [(dataclasses.replace(info, hats_path=reg.data_root / "R" / "R"), ranges)])
+    reg.close()
+    monkeypatch.chdir("/")
+    stored = Registry(tmp_path / "catalogs" / "registry.sqlite").get("R").hats_path
+    assert stored.is_absolute() and stored.resolve() == (tmp_path / "catalogs" / "hats" / "R" / "R").resolve()
