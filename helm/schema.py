@@ -56,6 +56,27 @@ OWN_KEYS: dict[str, Any] = {
             "index": {"type": "string", "minLength": 1, "description": "The image index (SQLite) inside the pod."},
             "dataRoot": {"type": "string", "minLength": 1, "description": "The image tree the index refers to."},
             "registry": {"type": "string", "description": "The catalogue registry (SQLite) for cone search; empty: none."},
+            "proprietary": {
+                "description": "The archive's own volume (full tree, proprietary files, index), mounted read-only at "
+                "/archive into the archive pod only; null: no split.",
+                "oneOf": [
+                    {"type": "null"},
+                    {"type": "object", "additionalProperties": False, "required": ["nfs"],
+                     "properties": {"nfs": {"type": "object", "additionalProperties": False,
+                                            "required": ["server", "path"],
+                                            "properties": {"server": {"type": "string", "minLength": 1},
+                                                           "path": {"type": "string", "minLength": 1}}}}},
+                    {"type": "object", "additionalProperties": False, "required": ["persistentVolumeClaim"],
+                     "properties": {"persistentVolumeClaim": {
+                         "type": "object", "additionalProperties": False, "required": ["claimName"],
+                         "properties": {"claimName": {"type": "string", "minLength": 1}}}}},
+                ],
+            },
+            "releasedDataset": {
+                "type": "string",
+                "description": "The dataset whose images/ folder receives the released part of the archive "
+                "(the `release` container); needs proprietary.",
+            },
             "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"], "description": "Log level of the service."},
             "resources": {
                 "type": "object",

@@ -4,6 +4,10 @@
     builds the index from scratch, atomically; prints counts and the skipped files with reasons.
 ``astrohub archive update DATA_ROOT --index PATH``
     the daily incremental update (new, changed by mtime/size, deleted files), atomically.
+``astrohub archive publish DATA_ROOT --index PATH --to PUBLIC [--watch SECONDS]``
+    brings PUBLIC (users' ``datasets/images``) to the released part of the archive (released files,
+    an index without proprietary rows); with ``--watch``, again whenever the index changes or the
+    next proprietary period ends, checking every SECONDS (the Helm chart's ``release`` container).
 ``astrohub archive serve ...``
     runs ``astrohub-archive`` (the service) with the remaining arguments.
 """
@@ -54,6 +58,32 @@ def _index(args) -> int:
     return 0
 
 
+def _publish(args) -> int:
+    import time
+
+    from platform_lib.imageindex import publish_released
+    from platform_lib.imageindex.index import now_mjd
+
+    seen, due = None, None
+    while True:
+        try:
+            stat = args.index.stat()
+            mark = (stat.st_mtime_ns, stat.st_ino)
+        except OSError:
+            mark = None
+        if mark is not None and (mark != seen or (due is not None and now_mjd() >= due)):
+            report = publish_released(args.index, args.data_root, args.to)
+            seen, due = mark, report.next_release
+            print(f"published {report.linked} files, withdrew {report.removed}; {report.released_records} records "
+                  f"released, {report.withheld_records} proprietary", flush=True)
+        elif mark is None and not args.watch:
+            print(f"no index at {args.index}; build it with `astrohub archive index`", file=sys.stderr)
+            return 1
+        if not args.watch:
+            return 0
+        time.sleep(args.watch)
+
+
 def _serve(args) -> int:
     from astrohub_archive.app import main
 
@@ -73,6 +103,13 @@ def register(subparsers) -> None:
         p.add_argument("--workers", type=int, default=None, help="header-reading processes (default: CPUs)")
         p.add_argument("-v", "--verbose", action="store_true", help="list every skipped file")
         p.set_defaults(func=_index, action=action)
+    p = sub.add_parser("publish", help="publish the released part of the archive into users' datasets")
+    p.add_argument("data_root", type=Path, help="the archive's full image tree (proprietary files too)")
+    p.add_argument("--index", type=Path, required=True, help="the archive's index SQLite file")
+    p.add_argument("--to", type=Path, required=True, help="users' view, e.g. /datasets/archive/images")
+    p.add_argument("--watch", type=float, default=None, metavar="SECONDS",
+                   help="keep running, checking for changes and releases every SECONDS")
+    p.set_defaults(func=_publish)
     p = sub.add_parser("serve", help="run the archive service (arguments as for astrohub-archive)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=_serve)

@@ -2,7 +2,8 @@
 
 Owns header ingestion (``ingest``), instrument mappings (``mapping`` and the JSON files in
 ``mappings/``), footprints (``footprint``), spherical geometry (``sphere``), the query
-specification (``query``) and the SQLite store (``index``). May import astropy, numpy and sqlite3;
+specification (``query``), the SQLite store (``index``) and the released view users see
+(``release``: released files and an index without proprietary rows). May import astropy, numpy and sqlite3;
 never a web framework.
 """
 
@@ -10,6 +11,7 @@ from platform_lib.imageindex.errors import ImageIndexError
 from platform_lib.imageindex.index import BuildReport, ImageIndex, build_index, update_index
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings
 from platform_lib.imageindex.query import ImageQuery, Viewer
+from platform_lib.imageindex.release import ReleaseReport, publish_released
 from platform_lib.imageindex.sphere import Circle, Polygon, Range
 
 __all__ = [
@@ -21,8 +23,10 @@ __all__ = [
     "InstrumentMapping",
     "Polygon",
     "Range",
+    "ReleaseReport",
     "Viewer",
     "build_index",
     "load_mappings",
+    "publish_released",
     "update_index",
 ]

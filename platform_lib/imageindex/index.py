@@ -14,7 +14,9 @@ Layout of the database file:
 
 Writers always build into a temporary file beside the index and ``os.replace`` it into place, so a
 reader sees the old or the new index, never a half-built one. :class:`ImageIndex` (the reader)
-reopens the file when it has been replaced.
+reopens the file when it has been replaced. A writer killed before the rename leaves its temporary
+file; the next writer removes every such file (``.<index name>.<pid>.<ns>.tmp``) once it holds the
+writer lock, when no other writer can be using one.
 """
 
 from __future__ import annotations
@@ -72,6 +74,14 @@ class BuildReport:
 
 def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+
+
+def _remove_stale_tmp(path: Path) -> None:
+    """Delete temporary files of killed writers (call with the writer lock held)."""
+    path = Path(path)
+    if path.parent.is_dir():
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
 
 
 def _fast_pragmas(conn: sqlite3.Connection) -> None:
@@ -208,6 +218,7 @@ def build_index(
     >>> report.indexed, [s.path for s in report.skipped]  # doctest: +SKIP
     """
     with writer_lock(index_path, lock_timeout):
+        _remove_stale_tmp(index_path)
         return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
 
 
@@ -267,6 +278,7 @@ def update_index(
     writer lock like :func:`build_index`.
     """
     with writer_lock(index_path, lock_timeout):
+        _remove_stale_tmp(index_path)
         if not Path(index_path).exists():
             return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
         return _update(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)

@@ -6,7 +6,9 @@ progress callback that rewrites ``status.json`` atomically, write the result as 
 catalogue into the user's storage (temporary file or folder, then rename; a kind may write a HATS
 result itself at ``JobContext.hats_output``, partition by partition; nothing partial is left), and
 record ``succeeded``, ``failed`` (with the error) or ``cancelled`` (on SIGTERM, which
-:meth:`Job.cancel` sends to the process group).
+:meth:`Job.cancel` sends to the process group). A failed or cancelled job removes its staging at
+once; a runner killed outright (SIGKILL, a crash) cannot, so every run first removes the staging
+(``.<target name>.<pid>.tmp`` / ``.old``) that runners no longer alive left beside its target.
 """
 
 from __future__ import annotations
@@ -55,6 +57,27 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def _staging(target: Path) -> Path:
     """A temporary name beside ``target`` to write the result into before the rename."""
     return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
+def _remove_dead_staging(target: Path) -> None:
+    """Delete staging files and folders beside ``target`` whose runner process is gone."""
+    if not target.parent.is_dir():
+        return
+    for entry in target.parent.glob(f".{target.name}.*"):
+        pid = entry.name[len(target.name) + 2:].rpartition(".")[0]
+        if not (entry.name.endswith((".tmp", ".old")) and pid.isdigit()) or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that runner is still at work
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _catalog_name(target: Path) -> str:
@@ -125,6 +148,7 @@ def run_job(job_dir: str | os.PathLike) -> int:
     try:
         if status.data.get("state") == "cancelled":  # cancelled before it started
             return 2
+        _remove_dead_staging(target)
         pid = os.getpid()
         status.update(state="running", started=now_iso(), pid=pid, pgid=os.getpgid(0),
                       start_ticks=process_start_ticks(pid), progress=0.0, message="starting")

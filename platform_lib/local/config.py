@@ -107,8 +107,8 @@ class ArchiveConfig(_Strict):
 
     enabled: bool = Field(True, description="Register the archive service when the `astrohub-archive` command is installed.")
     port: Port = Field(8003, ge=1, le=65535, description="The archive service's port (the hub proxy routes to it).")
-    index: Path | None = Field(None, description="The image index SQLite file (default <data>/datasets/images/index.sqlite).")
-    data_root: Path | None = Field(None, description="The image tree the index refers to (default <data>/datasets/images).")
+    index: Path | None = Field(None, description="The image index SQLite file (default <data>/archive/images/index.sqlite; users see its released part in <data>/datasets/images).")
+    data_root: Path | None = Field(None, description="The image tree the index refers to, proprietary files included (default <data>/archive/images, readable by the archive service only).")
     registry: Path | None = Field(
         None, description="The catalogue registry for cone search (default <data>/datasets/catalogs/registry.sqlite)."
     )

@@ -5,7 +5,9 @@ Owns :class:`DataLayout` (pure path arithmetic plus :meth:`DataLayout.check_writ
 are created by the hub extension's spawner and group sync service, which own their permissions.
 
 ``<data>/home/<user>``, ``<data>/groups/<group>``, ``<data>/datasets`` (read-only to users: root-owned
-0755 when run as root), ``<data>/scratch/<user>``, ``<data>/clusters/<cluster>`` (Dask clusters' folders, made by the gateway), ``<data>/state/`` (hub DB, cookie secret, tokens,
+0755 when run as root), ``<data>/scratch/<user>``, ``<data>/archive/images`` (the image archive with its proprietary files and
+full index: 0700, for the archive service alone; ``datasets/images`` holds its released part, made by
+``platform_lib.imageindex.publish_released``), ``<data>/clusters/<cluster>`` (Dask clusters' folders, made by the gateway), ``<data>/state/`` (hub DB, cookie secret, tokens,
 credentials, logs, pid and lock files; 0700).
 """
 
@@ -42,6 +44,21 @@ class DataLayout:
     @property
     def scratch_root(self) -> Path:
         return self.root / "scratch"
+
+    @property
+    def archive(self) -> Path:
+        """The archive's own tree (0700, root's when run as root): only the archive service reads it."""
+        return self.root / "archive"
+
+    @property
+    def archive_images(self) -> Path:
+        """The full image tree, proprietary files included, and its index (``index.sqlite``)."""
+        return self.archive / "images"
+
+    @property
+    def released_images(self) -> Path:
+        """Users' view of the image archive: released files and a released-only index."""
+        return self.datasets / "images"
 
     @property
     def clusters(self) -> Path:
@@ -140,6 +157,10 @@ class DataLayout:
             path.chmod(0o755)
             if as_root:
                 os.chown(path, 0, 0)
+        self.archive.mkdir(mode=0o700, exist_ok=True)
+        self.archive.chmod(0o700)
+        if as_root:
+            os.chown(self.archive, 0, 0)
         self.state.mkdir(mode=0o700, exist_ok=True)
         self.state.chmod(0o700)
         self.logs.mkdir(mode=0o700, exist_ok=True)

@@ -83,10 +83,15 @@ class ComponentSpec:
 
 
 def archive_paths(config: LocalConfig, layout: DataLayout) -> tuple[Path, Path, Path]:
-    """The archive's ``(index, image tree, catalogue registry)``: the settings, else under ``<data>/datasets``."""
+    """The archive's ``(index, image tree, catalogue registry)``: the settings, else the defaults.
+
+    The image tree and its index (proprietary files too) are the archive's alone, under
+    ``<data>/archive/images``; users see the released part the supervisor publishes to
+    ``<data>/datasets/images``. The catalogue registry is in ``<data>/datasets/catalogs``.
+    """
     archive = config.archive
-    images = archive.data_root or layout.datasets / "images"
-    return (archive.index or layout.datasets / "images" / "index.sqlite", images,
+    images = archive.data_root or layout.archive_images
+    return (archive.index or layout.archive_images / "index.sqlite", images,
             archive.registry or layout.datasets / "catalogs" / "registry.sqlite")
 
 
@@ -128,6 +133,7 @@ def hub_settings(
         {"name": CLI_SERVICE, "api_token": tokens["cli"], "scopes": list(CLI_SCOPES), "display": False}
     ]
     if archive_command:
+        # The full tree (proprietary files too): the archive's alone; users see datasets/images.
         index, images, registry = archive_paths(config, layout)
         archive_command = [*archive_command, "--index", str(index), "--data-root", str(images),
                            "--registry", str(registry)]
@@ -154,6 +160,8 @@ def hub_settings(
                 "hub_api_url": f"http://{ip}:{config.hub.hub_port}/hub/api",
                 # Not in /tmp, where the names of everyone's clusters could be listed (0711, root's).
                 "clusters_directory": str(layout.clusters),
+                # On disk, so a restarted gateway keeps the running clusters.
+                "db_path": str(layout.state / "dask_gateway.sqlite"),
                 # Dask workers run as the same users as the servers.
                 "backend": {None: "auto", True: "local", False: "unsafe"}[config.users.run_as_system_users],
             },

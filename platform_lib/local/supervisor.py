@@ -6,6 +6,20 @@ dask-gateway as separate process groups; wait for each to answer its health URL.
 what was started and releases the lock, so nothing is left half-started. The supervisor makes
 itself a *child subreaper* (Linux ``PR_SET_CHILD_SUBREAPER``) so user servers and Dask processes
 that outlive their parents are re-parented to it and are stopped too.
+
+While it serves, a thread keeps users' ``datasets/images`` equal to the released part of the image
+archive (``platform_lib.imageindex.publish_released`` from ``<data>/archive/images``): again when
+the archive's index changes (checked every :data:`RELEASE_POLL_S` seconds) and when the next
+proprietary period ends, so a file becomes visible on time without a restart.
+
+A component that dies while serving is restarted (at most :data:`MAX_RESTARTS` times in
+:data:`RESTART_WINDOW_S` seconds, then the platform stops): users' servers, jobs and Dask clusters
+are not its children (their parents are the supervisor or a session of their own), so they keep
+running, and a restarted hub finds its users' servers again. Before the hub is restarted, the
+services the dead hub had started (``JUPYTERHUB_SERVICE_NAME`` in their environment, now adopted by
+the supervisor) are stopped, since the new hub starts its own. A restarted proxy gets back the
+routes of the last snapshot (taken every :data:`ROUTES_SNAPSHOT_S` seconds); the hub adds newer ones
+on its next check. Adopted orphans that exit are reaped at once (no zombies).
 """
 
 from __future__ import annotations
@@ -31,6 +45,7 @@ from platform_lib.local.errors import ConfigError, StartupError
 from platform_lib.local.layout import DataLayout
 from platform_lib.local.plan import (
     ComponentSpec,
+    archive_paths,
     sample_data_command,
     hub_settings,
     plan_components,
@@ -51,6 +66,12 @@ __all__ = [
 ]
 
 PR_SET_CHILD_SUBREAPER = 36
+RELEASE_POLL_S = 2.0
+#: A component that dies more than MAX_RESTARTS times within RESTART_WINDOW_S seconds stops the platform.
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 300.0
+#: How often the proxy's routes are copied, to put them back into a restarted proxy.
+ROUTES_SNAPSHOT_S = 5.0
 STOP_GRACE = {"dask-gateway": 15.0, "hub": 20.0, "proxy": 5.0}
 
 
@@ -238,6 +259,8 @@ class Supervisor:
             self._wait_ready(spec, deadline, headers.get(spec.name, {}))
             self.log(f"{spec.name} ready ({time.monotonic() - t0:.1f} s)")
         self._write_status(ready=True)
+        if config.archive.enabled:
+            threading.Thread(target=self._publish_releases, name="astrohub-release", daemon=True).start()
         self._start_sample_data()
 
     def _start_sample_data(self) -> None:
@@ -259,6 +282,34 @@ class Supervisor:
                                        stderr=subprocess.STDOUT, start_new_session=True)
         self.sample_data = f"loading in the background (log {self.layout.log('sampledata')})"
         self.log(f"sample data: {self.sample_data}")
+
+    def _publish_releases(self) -> None:
+        """Keep ``datasets/images`` the released part of the archive until the platform stops."""
+        from platform_lib.imageindex import publish_released
+        from platform_lib.imageindex.index import now_mjd
+
+        index, data_root, _ = (Path(p) for p in archive_paths(self.config, self.layout))
+        public = self.layout.released_images
+        seen: tuple[int, int] | None = None
+        due: float | None = None
+        while not self._stop.wait(RELEASE_POLL_S):
+            try:
+                stat = index.stat()
+            except OSError:
+                continue
+            mark = (stat.st_mtime_ns, stat.st_ino)
+            if mark == seen and (due is None or now_mjd() < due):
+                continue
+            try:
+                report = publish_released(index, data_root, public)
+            except Exception as exc:  # noqa: BLE001 - keep serving; say why and retry on the next change
+                self.log(f"publishing the released images failed: {type(exc).__name__}: {exc}")
+                seen, due = mark, None
+                continue
+            seen, due = mark, report.next_release
+            if report.linked or report.removed or report.view_rewritten:
+                self.log(f"released images: {report.linked} published, {report.removed} withdrawn, "
+                         f"{report.released_records} records released, {report.withheld_records} proprietary")
 
     def _env(self, spec: ComponentSpec) -> dict[str, str]:
         env = dict(os.environ)
@@ -345,15 +396,126 @@ class Supervisor:
             signal.signal(sig, lambda signum, _frame: self.request_stop(signal.Signals(signum).name))
 
     def serve(self) -> int:
-        """Block until a stop is requested or a component dies; returns the exit status to use."""
+        """Block until a stop is requested or a component keeps dying; returns the exit status to use."""
+        restarts: dict[str, list[float]] = {}
+        routes: dict | None = None
+        snapshot_at = 0.0
         while not self._stop.wait(0.5):
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    self.log(f"{name} exited unexpectedly with status {proc.returncode}; stopping the platform")
-                    self.log(self._log_tail(name))
+            self.reap_orphans()
+            if time.monotonic() - snapshot_at > ROUTES_SNAPSHOT_S:
+                routes = self._proxy_routes() or routes
+                snapshot_at = time.monotonic()
+            for name, proc in list(self.procs.items()):
+                if proc.poll() is None:
+                    continue
+                now = time.monotonic()
+                recent = [t for t in restarts.get(name, []) if now - t < RESTART_WINDOW_S]
+                self.log(self._log_tail(name))
+                if len(recent) >= MAX_RESTARTS:
+                    self.log(f"{name} exited with status {proc.returncode}, the {len(recent) + 1}th time in "
+                             f"{RESTART_WINDOW_S:.0f} s; stopping the platform")
                     self.request_stop(f"{name} exited")
                     return 1
+                restarts[name] = [*recent, now]
+                self.log(f"{name} exited unexpectedly with status {proc.returncode}; restarting it (users' "
+                         "servers, jobs and clusters keep running)")
+                try:
+                    self._restart(name, routes)
+                except StartupError as exc:
+                    self.log(f"{name} did not come back: {exc}")
         return 0
+
+    def reap_orphans(self) -> list[int]:
+        """Collect adopted children that have exited (not the components: their Popen does); their pids."""
+        own = {proc.pid for proc in self.procs.values()}
+        reaped = []
+        try:
+            children = psutil.Process().children()
+        except psutil.Error:
+            return reaped
+        for child in children:
+            if child.pid in own:
+                continue
+            try:
+                if child.status() != psutil.STATUS_ZOMBIE:
+                    continue
+                pid, _ = os.waitpid(child.pid, os.WNOHANG)
+            except (psutil.Error, ChildProcessError):
+                continue
+            if pid:
+                reaped.append(pid)
+        return reaped
+
+    def _proxy_routes(self) -> dict | None:
+        spec = next((s for s in self.specs if s.name == "proxy"), None)
+        if spec is None or "proxy" not in self.procs or self.procs["proxy"].poll() is not None:
+            return None
+        import json
+
+        request = urllib.request.Request(spec.health_url, headers=self._proxy_headers())
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def _proxy_headers(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.state.tokens()['proxy']}"}
+
+    def _restore_routes(self, routes: dict) -> None:
+        import json
+
+        spec = next(s for s in self.specs if s.name == "proxy")
+        base = spec.health_url  # .../api/routes
+        for path, route in routes.items():
+            body = {k: v for k, v in route.items() if k not in ("last_activity",)}
+            request = urllib.request.Request(f"{base}{path}", data=json.dumps(body).encode(), method="POST",
+                                             headers={**self._proxy_headers(), "Content-Type": "application/json"})
+            try:
+                urllib.request.urlopen(request, timeout=5).close()
+            except (urllib.error.URLError, OSError) as exc:
+                self.log(f"could not restore the proxy route {path}: {exc}")
+
+    def _stop_orphaned_services(self) -> None:
+        """Stop the services a dead hub started (adopted by us); its successor starts its own."""
+        own = {proc.pid for proc in self.procs.values()}
+        found = []
+        for child in psutil.Process().children():
+            try:
+                if child.pid not in own and "JUPYTERHUB_SERVICE_NAME" in child.environ():
+                    found.append(child)
+            except psutil.Error:
+                continue
+        for child in found:
+            stop_process_tree(child.pid, timeout=5.0)
+            try:
+                child.terminate()
+            except psutil.Error:
+                pass
+        _, alive = psutil.wait_procs(found, timeout=10)
+        for child in alive:
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+        self.reap_orphans()
+
+    def _restart(self, name: str, routes: dict | None) -> None:
+        spec = next(s for s in self.specs if s.name == name)
+        old = self.procs[name]
+        try:
+            os.killpg(old.pid, signal.SIGKILL)  # what is left of its process group
+        except (ProcessLookupError, PermissionError):
+            pass
+        if name == "hub":
+            self._stop_orphaned_services()
+        self._spawn(spec)
+        headers = self._proxy_headers() if name == "proxy" else {}
+        self._wait_ready(spec, time.monotonic() + self.config.hub.start_timeout, headers)
+        if name == "proxy" and routes:
+            self._restore_routes({k: v for k, v in routes.items() if k != "/"})
+        self._write_status(ready=True)
+        self.log(f"{name} restarted (pid {self.procs[name].pid})")
 
     # --- stop ------------------------------------------------------------------------------------
     def stop(self) -> None:

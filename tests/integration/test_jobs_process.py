@@ -30,6 +30,13 @@ KIND_SOURCE = textwrap.dedent(
             time.sleep(params.get("dt", 0.02))
         return Table({"i": list(range(n)), "square": [i * i for i in range(n)]})
 
+    def stage(params, ctx):
+        # A HATS result written part by part, then a long wait: the test kills the runner here.
+        ctx.hats_output.mkdir()
+        (ctx.hats_output / "partial.parquet").write_bytes(b"x" * 2**20)
+        ctx.progress(0.5, "half written")
+        time.sleep(600)
+
     def boom(params, ctx):
         ctx.progress(0.5, "about to fail")
         raise ValueError("the input catalogue has no rows")
@@ -112,6 +119,24 @@ def test_killed_process_is_reported_failed(env, poll):
     poll(lambda: not process_alive(info["pid"], info["start_ticks"]), 30, "the process to die")
     assert job.status() == "failed"
     assert "ended without recording" in job.info()["error"]
+
+
+def test_a_killed_runners_staging_is_removed_by_the_next_job(env, poll):
+    """SIGKILL leaves no chance to clean up; the next job writing there removes what is left (issue 22)."""
+    settings, kinds = env
+    job = jobs.submit("astrohub_test_kinds:stage", {}, settings=settings, sys_path=[str(kinds)],
+                      output="out/r.hats", output_format="hats")
+    poll(lambda: job.progress > 0, 120, "the job to write half its result")
+    info = job.info()
+    out = Path(settings.home).resolve() / "out"
+    assert [p.name for p in out.iterdir()] == [f".r.hats.{info['pid']}.tmp"]
+    os.killpg(info["pgid"], signal.SIGKILL)
+    poll(lambda: not process_alive(info["pid"], info["start_ticks"]), 30, "the process to die")
+    assert job.status() == "failed"
+    nxt = jobs.submit("astrohub_test_kinds:boom", {}, settings=settings, sys_path=[str(kinds)],
+                      output="out/r.hats", output_format="hats")
+    assert nxt.wait(timeout=120) == "failed"
+    assert [p.name for p in out.iterdir()] == [], "the killed job's staging is left in the user's storage"
 
 
 def test_job_outlives_the_submitting_process_and_is_read_from_another(env):

@@ -297,3 +297,18 @@ def test_covering_wide_cones_against_brute_force(tmp_path):
         sure = sorted(n for n, (ra, dec) in tables.items() if c0.separation(SkyCoord(ra * u.deg, dec * u.deg)).deg < r - 1)
         out = sorted(n for n, (ra, dec) in tables.items() if c0.separation(SkyCoord(ra * u.deg, dec * u.deg)).deg > r + 1)
         assert set(sure) <= set(got) and not set(out) & set(got), (ra0, dec0, r)
+
+
+def test_a_registry_given_by_relative_path_stores_absolute_paths(tmp_path, monkeypatch):
+    """Issue 22: a registry opened by a relative path stored relative table paths, wrong from any other folder."""
+    import dataclasses
+
+    monkeypatch.chdir(tmp_path)
+    reg = Registry("catalogs/registry.sqlite")
+    assert reg.path.is_absolute() and reg.data_root.is_absolute()
+    info, ranges = _cone_table("R", 10, 0, 1.0)
+    reg.add_catalog(CatalogInfo("R"), [(dataclasses.replace(info, hats_path=reg.data_root / "R" / "R"), ranges)])
+    reg.close()
+    monkeypatch.chdir("/")
+    stored = Registry(tmp_path / "catalogs" / "registry.sqlite").get("R").hats_path
+    assert stored.is_absolute() and stored.resolve() == (tmp_path / "catalogs" / "hats" / "R" / "R").resolve()

@@ -162,3 +162,30 @@ def test_a_long_lived_reader_reuses_its_connection_and_sees_each_rebuild(tmp_pat
         index.count()
     assert info.value.code == "no-index"
     index.close()
+
+
+def test_an_update_killed_before_the_rename_leaves_its_temp_file_only_until_the_next_run(tmp_path):
+    """A killed updater's temporary index is removed by the next update (issue 22, item 7)."""
+    import signal
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_image(data, 0)
+    path = tmp_path / "index.sqlite"
+    build_index(path, data, workers=1)
+    write_image(data, 1)
+    child = (
+        "import os, signal, sys\n"
+        "import platform_lib.imageindex.index as ix\n"
+        "ix._finish = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "ix.update_index(sys.argv[1], sys.argv[2], workers=1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child, str(path), str(data)], capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    assert len(list(tmp_path.glob(".index.sqlite.*.tmp"))) == 1  # what the kill left
+    assert ids(ImageIndex(path)) == {"img_0"}  # the old index, intact
+    update_index(path, data, workers=1)
+    assert list(tmp_path.glob(".index.sqlite.*.tmp")) == []
+    assert ids(ImageIndex(path)) == {"img_0", "img_1"}

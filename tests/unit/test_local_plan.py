@@ -46,7 +46,7 @@ def test_hub_settings_validate_against_the_hub_model(tmp_path):
     assert services[CLI_SERVICE].api_token == TOKENS["cli"] and "admin:users" in services[CLI_SERVICE].scopes
     archive = services["archive"]
     assert archive.url == "http://127.0.0.1:8003"
-    assert archive.command[archive.command.index("--index") + 1] == str(layout.datasets / "images" / "index.sqlite")
+    assert archive.command[archive.command.index("--index") + 1] == str(layout.archive_images / "index.sqlite")
 
 
 def test_archive_and_gateway_can_be_left_out(tmp_path):
@@ -221,6 +221,6 @@ def test_sample_data_command_follows_the_setting_and_the_archive_paths(tmp_path)
     command = sample_data_command(on, layout, "/py")
     assert command[:4] == ["/py", "-m", "platform_lib.sampledata", str(layout.datasets)]
     assert command[command.index("--registry") + 1] == "/x/reg.sqlite"
-    assert command[command.index("--images") + 1] == str(layout.datasets / "images")
+    assert command[command.index("--images") + 1] == str(layout.archive_images)  # the archive's full tree
     off = load_config(overrides=["sample_data.enabled=false"], environ={})
     assert sample_data_command(off, layout, "/py") is None

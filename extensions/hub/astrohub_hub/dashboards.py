@@ -95,6 +95,16 @@ async def _pump(source: Any, sink: Any) -> None:
 
 
 async def _proxy(request: web.Request, socket_path: str, path: str) -> web.StreamResponse:
+    # A Unix socket's path may hold only 107 bytes: reach a deeper one through its folder's descriptor.
+    folder = os.open(os.path.dirname(socket_path), os.O_PATH | os.O_DIRECTORY)
+    try:
+        short = f"/proc/self/fd/{folder}/{os.path.basename(socket_path)}"
+        return await _proxy_to(request, short, path)
+    finally:
+        os.close(folder)
+
+
+async def _proxy_to(request: web.Request, socket_path: str, path: str) -> web.StreamResponse:
     connector = aiohttp.UnixConnector(path=socket_path)
     query = {k: v for k, v in request.query.items() if k != "token"}
     url = "http://dask-dashboard" + path

@@ -36,7 +36,11 @@ def socket_name(role: str, pid: int | None = None) -> str:
 
 
 def _install(path: str) -> None:
-    """Make every ``ServerNode`` of this process serve HTTP on the Unix socket ``path`` (mode 0600)."""
+    """Make every ``ServerNode`` of this process serve HTTP on the Unix socket ``path`` (mode 0600).
+
+    The socket is bound by its name relative to the current folder (``path``'s), since a Unix socket's
+    path may hold only 107 bytes and cluster folders can lie deeper than that.
+    """
     from distributed.http.routing import RoutingApplication
     from distributed.node import ServerNode
     from tornado.httpserver import HTTPServer
@@ -47,7 +51,7 @@ def _install(path: str) -> None:
         self.http_server = HTTPServer(self.http_application)
         old_umask = os.umask(0o077)  # no moment at which the socket is open to others
         try:
-            sock = bind_unix_socket(path, mode=0o600)
+            sock = bind_unix_socket(os.path.relpath(path), mode=0o600)
         finally:
             os.umask(old_umask)
         self.http_server.add_socket(sock)

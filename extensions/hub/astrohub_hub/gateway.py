@@ -34,7 +34,9 @@ May import dask-gateway-server and this package.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
+import hashlib
 import os
 import pwd
 import sys
@@ -376,6 +378,13 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     }
     if server.clusters_directory:
         c.LocalBackend.clusters_directory = server.clusters_directory
+    if server.db_path:
+        # A file database: a gateway restarted after a crash finds its running clusters again (their
+        # schedulers reach it at the proxy's fixed address). The key that encrypts their TLS secrets
+        # is derived from the gateway's hub token, so it is the same after every restart.
+        c.DBBackendBase.db_url = f"sqlite:///{server.db_path}"
+        secret = hashlib.sha256(b"astrohub dask-gateway database\0" + (gateway.api_token or "").encode())
+        c.DBBackendBase.db_encrypt_keys = [base64.urlsafe_b64encode(secret.digest())]
 
     # Dashboards and other HTTP endpoints on private Unix sockets (astrohub_hub.dasknode), not TCP.
     c.ClusterConfig.scheduler_cmd = [sys.executable, "-m", "astrohub_hub.dasknode", "scheduler"]

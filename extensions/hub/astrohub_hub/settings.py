@@ -210,7 +210,9 @@ class GatewayServerSettings(Strict):
     ``cluster_max_workers_by_group`` raises ``cluster_max_workers`` for members of a hub group (a
     member of several groups gets the largest; groups need not be configured here, so groups made
     through the hub API count too). ``idle_timeout_seconds`` shuts down a cluster without clients
-    (0: never).
+    (0: never). ``db_path``: the gateway's SQLite database (default: in memory); with a file, a
+    restarted gateway finds its running clusters again (their secrets encrypted with a key derived from
+    the gateway's hub token).
     """
 
     address: str = "127.0.0.1:0"
@@ -218,6 +220,7 @@ class GatewayServerSettings(Strict):
     hub_api_url: str = ""
     backend: Literal["auto", "local", "unsafe"] = "auto"
     clusters_directory: str | None = None
+    db_path: str | None = None
     worker_cores: int = Field(1, ge=1)
     worker_cores_max: int = Field(4, ge=1)
     worker_memory_gib: float = Field(2.0, gt=0)

@@ -89,7 +89,7 @@ registered only with a value (a null override leaves the key in place, and z2jh 
 {{- end -}}
 {{- end -}}
 {{- $datasets := include "astrohub.datasets" . | fromJson -}}
-{{- if and .Values.archive.enabled $datasets.volumeMounts -}}
+{{- if and .Values.archive.enabled $datasets.volumeMounts (not .Values.archive.proprietary) -}}
 {{- $inside := false -}}
 {{- $paths := list -}}
 {{- range $m := $datasets.volumeMounts -}}

@@ -1,0 +1,77 @@
+"""The released view (platform_lib.imageindex.release): only released files and rows reach users.
+
+Tiny real FITS files with a TAN WCS; the index is built by build_index, then release dates are set
+in it (as an operator's mapping would), so every answer is known.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from platform_lib.imageindex import ImageIndex, ImageQuery, Viewer, build_index, publish_released
+
+NOW = 60_000.0
+
+
+def _image(root: Path, name: str, ra: float) -> None:
+    h = fits.Header()
+    h.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=ra, CRVAL2=0.0, CRPIX1=2.5, CRPIX2=2.5,
+             CDELT1=-0.01, CDELT2=0.01, TELESCOP="TEST", OBJECT=name)
+    (root / "night1").mkdir(parents=True, exist_ok=True)
+    fits.PrimaryHDU(np.zeros((4, 4), np.float32), header=h).writeto(root / "night1" / f"{name}.fits")
+
+
+def _archive(tmp_path: Path, releases: dict[str, float]) -> tuple[Path, Path, Path]:
+    data, public = tmp_path / "archive", tmp_path / "datasets" / "images"
+    for k, name in enumerate(releases):
+        _image(data, name, 10.0 * k)
+    index = data / "index.sqlite"
+    build_index(index, data, workers=1)
+    con = sqlite3.connect(index)
+    with con:
+        for name, release in releases.items():
+            con.execute("UPDATE obscore SET release_date=?, owner='pi' WHERE obs_id=?", (release, f"night1/{name}"))
+    con.close()
+    return index, data, public
+
+
+def _ids(view: Path) -> set[str]:
+    records, _ = ImageIndex(view).query(ImageQuery(), Viewer(admin=True))
+    return {r["obs_id"].removeprefix("night1/") for r in records}
+
+
+def test_only_released_files_and_rows_are_published_and_the_next_release_follows(tmp_path):
+    index, data, public = _archive(tmp_path, {"open": NOW - 10, "secret": NOW + 1.0})
+    report = publish_released(index, data, public, now=NOW)
+    assert sorted(p.relative_to(public).as_posix() for p in public.rglob("*.fits")) == ["night1/open.fits"]
+    assert os.path.samefile(public / "night1" / "open.fits", data / "night1" / "open.fits")  # a link, no copy
+    view = public / "index.sqlite"
+    assert _ids(view) == {"open"}  # even an admin viewer finds no proprietary row in the view
+    raw = view.read_bytes()
+    assert b"secret" not in raw, "the proprietary record's name is still in the view's bytes"
+    assert (report.released_records, report.withheld_records, report.next_release) == (1, 1, NOW + 1.0)
+    # Its period ends: the next run publishes it, without touching what was there.
+    later = publish_released(index, data, public, now=NOW + 1.5)
+    assert (later.linked, later.view_rewritten, later.next_release) == (1, True, None)
+    assert _ids(view) == {"open", "secret"}
+    again = publish_released(index, data, public, now=NOW + 2)
+    assert (again.linked, again.removed, again.view_rewritten) == (0, 0, False)
+
+
+def test_withdrawn_and_deleted_files_leave_the_view(tmp_path):
+    index, data, public = _archive(tmp_path, {"a": NOW - 10, "b": NOW - 10})
+    publish_released(index, data, public, now=NOW)
+    con = sqlite3.connect(index)
+    with con:
+        con.execute("UPDATE obscore SET release_date=? WHERE obs_id='night1/b'", (NOW + 100,))
+    con.close()
+    (public / ".release-tmp-deadbeef").write_bytes(b"left by a killed run")
+    report = publish_released(index, data, public, now=NOW)
+    assert report.removed == 1
+    assert sorted(p.name for p in public.rglob("*") if p.is_file()) == ["a.fits", "index.sqlite"]
+    assert _ids(public / "index.sqlite") == {"a"}
