@@ -68,6 +68,12 @@ def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_ba
     return render_table(table, req.fmt, overflow=overflow or req.maxrec == 0), CONTENT_TYPES[req.fmt]
 
 
+def _check(state, req: TapRequest, blobs: dict[str, bytes]) -> None:
+    """Translate without running: a job whose ADQL is wrong ends in ERROR at once."""
+    descs, _ = read_uploads(blobs)
+    translate(req.query, table_set(state.registry(), state.registry_path), descs)
+
+
 class TapBase(BaseHandler):
     def tap_base(self) -> str:
         return self.base_url() + "tap/"
@@ -244,7 +250,9 @@ class TapAsyncListHandler(TapBase):
         phase = p.pop("PHASE", "")
         blobs = {}
         try:  # a bad job is created anyway, and ends in ERROR with the message (UWS)
-            blobs = self.blobs(TapRequest(dict(p)))
+            req = TapRequest(dict(p))
+            blobs = self.blobs(req)
+            await asyncio.get_running_loop().run_in_executor(self.state.executor, _check, self.state, req, blobs)
             early_error = None
         except UsageFault as exc:
             early_error = exc.document_text()
@@ -277,7 +285,7 @@ class TapJobHandler(TapBase):
 
     async def _wait(self, job) -> None:
         wait = self.get_query_argument("WAIT", None)
-        if wait is None or job.phase not in ("PENDING", "QUEUED", "EXECUTING"):
+        if wait is None:
             return
         try:
             seconds = float(wait)
@@ -286,6 +294,8 @@ class TapJobHandler(TapBase):
         if math.isnan(seconds):
             raise UsageFault("WAIT=NaN is not a number of seconds")
         seconds = MAX_WAIT_S if seconds < 0 else min(seconds, MAX_WAIT_S)
+        if job.phase not in ("PENDING", "QUEUED", "EXECUTING"):
+            return
         want = self.get_query_argument("PHASE", None)
         if want is not None and want.upper() != job.phase:
             return  # UWS 1.1: wait only while the job is in the named phase
