@@ -217,3 +217,19 @@ def test_vosi_examples_and_table_documents(tap):
     assert requests.get(base + "tap/tables/nosuch.table", timeout=10).status_code == 404
     ex = requests.get(base + "tap/examples", timeout=10)
     assert ex.status_code == 200 and "TAP_UPLOAD.mine" in ex.text
+
+
+def test_stilts_tapquery_sync_async_and_upload(tap, tmp_path):
+    from astropy.table import Table
+
+    base, _, _ = tap
+    stars = star_table()
+    src = tmp_path / "mine.vot"
+    Table({"ra": stars["ra"][:5], "dec": stars["dec"][:5]}).write(src, format="votable")
+    for sync in ("true", "false"):
+        out = tmp_path / f"out-{sync}.vot"
+        log = _stilts("tapquery", f"tapurl={base}tap", "nupload=1", f"upload1={src}", "upname1=mine", f"sync={sync}",
+                      "adql=SELECT COUNT(*) AS n FROM TAP_UPLOAD.mine AS u JOIN stars.stars AS s ON "
+                      "1 = CONTAINS(POINT(u.ra, u.dec), CIRCLE(s.ra, s.dec, 0.0001))", f"out={out}", "ofmt=votable")
+        assert out.exists(), log
+        assert Table.read(out, format="votable")["n"][0] == 5

@@ -31,6 +31,10 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def initialize(self, state) -> None:
         self.state = state
+        body = self.request.body
+        if body[:2] == b"\r\n" and self.request.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            # A multipart preamble (RFC 2046 allows one; STILTS sends a CRLF) that tornado's parser refuses.
+            self.request.body = body.lstrip(b"\r\n")
 
     def set_default_headers(self) -> None:
         self.set_header("Access-Control-Allow-Origin", "*")
