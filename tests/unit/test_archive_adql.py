@@ -187,7 +187,8 @@ def test_long_expressions_are_a_limit_fault_not_a_crash():
 
 def test_upload_parameter():
     assert parse_upload_param("a,param:x; b,param:y") == [("a", "x"), ("b", "y")]
-    for bad, words in (("a,http://x/t.vot", "by URL"), ("1a,param:x", "letters"), ("a,param:x;A,param:y", "same"),
+    assert parse_upload_param("a,https://h/t.vot") == [("a", "https://h/t.vot")]
+    for bad, words in (("a,file:///etc/passwd", "or an http"), ("1a,param:x", "letters"), ("a,param:x;A,param:y", "same"),
                        (";".join(f"t{i},param:p{i}" for i in range(9)), "at most")):
         with pytest.raises(UsageFault, match=words):
             parse_upload_param(bad)

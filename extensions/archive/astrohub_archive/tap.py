@@ -23,7 +23,7 @@ from astrohub_archive.engine import run_plan
 from astrohub_archive.faults import ArchiveFault, NotFoundFault, UsageFault
 from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, _maxrec, response_format
 from astrohub_archive.tapschema import table_set
-from astrohub_archive.uploads import MAX_UPLOAD_BYTES, parse_upload_param, read_uploads
+from astrohub_archive.uploads import MAX_UPLOAD_BYTES, fetch_url, is_url, parse_upload_param, read_uploads
 from astrohub_archive.writers import CONTENT_TYPES, error_votable, render_table
 
 __all__ = ["tap_routes", "run_query", "TapRequest", "MAX_WAIT_S"]
@@ -89,11 +89,14 @@ class TapBase(BaseHandler):
                 out[k.upper()] = vals[-1]
         return out
 
-    def blobs(self, req: TapRequest) -> dict[str, bytes]:
-        """The uploaded tables ``UPLOAD`` names, from the multipart parts."""
+    async def blobs(self, req: TapRequest) -> dict[str, bytes]:
+        """The uploaded tables ``UPLOAD`` names, from the multipart parts or their URLs."""
         files = {k: v for k, v in self.request.files.items()}
         out = {}
         for name, part in req.uploads:
+            if is_url(part):
+                out[name] = await asyncio.get_running_loop().run_in_executor(None, fetch_url, name, part)
+                continue
             got = files.get(part)
             if not got:
                 raise UsageFault(f"UPLOAD names part {part!r} for table {name!r} but the request has no such part; "
@@ -164,7 +167,7 @@ class TapSyncHandler(TapBase):
 
     async def _run(self) -> None:
         req = TapRequest(self.params())
-        blobs = self.blobs(req)
+        blobs = await self.blobs(req)
         viewer = await self.viewer()
         body, ctype = await asyncio.get_running_loop().run_in_executor(
             self.state.executor, run_query, self.state, req, blobs, viewer, self.access_base())
@@ -251,7 +254,7 @@ class TapAsyncListHandler(TapBase):
         blobs = {}
         try:  # a bad job is created anyway, and ends in ERROR with the message (UWS)
             req = TapRequest(dict(p))
-            blobs = self.blobs(req)
+            blobs = await self.blobs(req)
             await asyncio.get_running_loop().run_in_executor(self.state.executor, _check, self.state, req, blobs)
             early_error = None
         except UsageFault as exc:

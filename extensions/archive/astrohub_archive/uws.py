@@ -193,8 +193,7 @@ def _parameters(parent: ET.Element, job: Job) -> ET.Element:
 def _results(parent: ET.Element, job: Job, base: str) -> ET.Element:
     results = ET.SubElement(parent, _q("results"))
     if job.phase == "COMPLETED":
-        ET.SubElement(results, _q("result"), {"id": "result", f"{{{XLINK}}}href": f"{base}{job.id}/results/result",
-                                              "mimeType": job.content_type or ""})
+        ET.SubElement(results, _q("result"), {"id": "result", f"{{{XLINK}}}href": f"{base}{job.id}/results/result"})
     return results
 
 
