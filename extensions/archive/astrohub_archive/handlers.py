@@ -35,11 +35,14 @@ class SiaQueryHandler(BaseHandler):
         await self.guarded(self._query)
 
     async def _query(self) -> None:
-        req = parse_sia(self.args())
+        args = self.args()
         viewer = await self.viewer()
         base = self.base_url() + "download/"
+        fmt = []
 
-        def run() -> bytes:  # SQLite and rendering off the event loop: other requests keep flowing
+        def run() -> bytes:  # parsing (polygon checks), SQLite and rendering off the event loop
+            req = parse_sia(args)
+            fmt.append(req.fmt)
             records, overflow = self.state.index().query(req.query, viewer, maxrec=req.maxrec)
             infos = []
             if req.overflow_cap:
@@ -50,7 +53,7 @@ class SiaQueryHandler(BaseHandler):
             return render_table(obscore_table(records, base), req.fmt, overflow=overflow, infos=infos)
 
         body = await asyncio.get_running_loop().run_in_executor(None, run)
-        self.set_header("Content-Type", CONTENT_TYPES[req.fmt])
+        self.set_header("Content-Type", CONTENT_TYPES[fmt[0]])
         self.finish(body)
 
 
