@@ -172,7 +172,8 @@ def test_votlint_masked_values_of_every_type_and_empty_results(tap, tmp_path):
 
 
 def test_uws_details_and_jobs_survive_a_restart(tap):
-    base, _, restart = tap
+    base, tmp, restart = tap
+    assert (tmp / "jobs.sqlite").stat().st_mode & 0o077 == 0  # results may hold proprietary rows
     auth = {"Authorization": "token alice-token"}
     bad = requests.post(base + "tap/async", data={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT FROM WHERE",
                                                   "RUNID": "mine-1"}, headers=auth, allow_redirects=False, timeout=10)
