@@ -16,7 +16,7 @@ import logging
 
 import tornado.web
 
-from astrohub_archive.faults import ArchiveFault, UsageFault
+from astrohub_archive.faults import ArchiveFault, LimitFault, UsageFault
 from astrohub_archive.writers import CONTENT_TYPES, error_votable
 
 __all__ = ["BaseHandler", "MAX_PARAMETERS", "MAX_VALUE_LENGTH"]
@@ -89,6 +89,17 @@ class BaseHandler(tornado.web.RequestHandler):
         if isinstance(value, ArchiveFault):
             return
         super().log_exception(typ, value, tb)
+
+    async def off_loop(self, fn, *args):
+        """``fn(*args)`` in a worker thread, answered within the service's per-query time limit (the
+        thread finishes on its own; the caller gets a :class:`LimitFault` naming the limit)."""
+        seconds = self.state.limits.seconds
+        future = asyncio.get_running_loop().run_in_executor(self.state.executor, fn, *args)
+        try:
+            return await asyncio.wait_for(future, seconds)
+        except asyncio.TimeoutError:
+            raise LimitFault(f"the request ran longer than this service's limit of {seconds:g} s; "
+                             "constrain it (a smaller region, fewer values, a lower MAXREC)") from None
 
     async def viewer(self):
         return await self.state.auth.viewer(self)

@@ -52,7 +52,7 @@ class SiaQueryHandler(BaseHandler):
                 return obscore_votable(records, base, overflow=overflow, infos=infos)
             return render_table(obscore_table(records, base), req.fmt, overflow=overflow, infos=infos)
 
-        body = await asyncio.get_running_loop().run_in_executor(None, run)
+        body = await self.off_loop(run)
         self.set_header("Content-Type", CONTENT_TYPES[fmt[0]])
         self.finish(body)
 
@@ -131,7 +131,7 @@ class ConeSearchHandler(BaseHandler):
                 table = table[: req.maxrec]
             return render_table(scs_table(table, info, req.verb), "votable", overflow=overflow)
 
-        body = await asyncio.get_running_loop().run_in_executor(None, run)
+        body = await self.off_loop(run)
         self.set_header("Content-Type", CONTENT_TYPES["votable"])
         self.finish(body)
 
