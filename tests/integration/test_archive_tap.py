@@ -281,3 +281,26 @@ def test_fuzz_every_endpoint_answers_4xx_or_2xx_in_protocol_form(tap):
             assert query_status(resp.content)[0] == "ERROR"
 
     probe()
+
+
+@pytest.mark.parametrize("adql", [
+    "SELECT COUNT(*) AS n FROM ivoa.obscore WHERE instrument_name = 'NIRC2'",
+    "SELECT COUNT(*) AS n FROM ivoa.obscore AS a JOIN ivoa.obscore AS b ON a.obs_id = b.obs_id "
+    "WHERE b.instrument_name = 'NIRC2'",
+    "SELECT COUNT(*) AS n FROM (SELECT obs_id FROM ivoa.obscore WHERE instrument_name = 'NIRC2') AS t",
+    "SELECT COUNT(*) AS n FROM (SELECT obs_id FROM ivoa.obscore WHERE instrument_name = 'NIRC2' UNION "
+    "SELECT obs_id FROM ivoa.obscore WHERE target_name = 'COSMOS-F1') AS t",
+    "SELECT COUNT(*) AS n FROM stars.stars AS s WHERE EXISTS (SELECT 1 FROM ivoa.obscore AS o WHERE "
+    "o.instrument_name = 'NIRC2') AND s.source_id = 1",
+])
+def test_proprietary_rows_hold_through_joins_subqueries_and_unions(tap, adql):
+    """Issue 21 item 7: a query never reveals a proprietary row's values or count to others."""
+    from pyvo.dal import TAPService
+
+    base, _, _ = tap
+    anonymous = TAPService(base + "tap").run_sync(adql).to_table()
+    assert anonymous["n"][0] == 0
+    s = requests.Session()
+    s.headers["Authorization"] = "token alice-token"
+    owner = TAPService(base + "tap", session=s).run_sync(adql).to_table()
+    assert owner["n"][0] == 1
