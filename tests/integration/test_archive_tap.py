@@ -304,3 +304,43 @@ def test_proprietary_rows_hold_through_joins_subqueries_and_unions(tap, adql):
     s.headers["Authorization"] = "token alice-token"
     owner = TAPService(base + "tap", session=s).run_sync(adql).to_table()
     assert owner["n"][0] == 1
+
+
+def test_a_catalogue_ingested_while_running_is_a_table_and_cones_read_few_partitions(tap, tmp_path):
+    """Issue 21 items 1 and 2: no restart needed; a CONTAINS(POINT, CIRCLE) reads only the partitions it touches."""
+    import warnings
+
+    import pandas
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Table
+    from pyvo.dal import TAPService
+
+    from astrohub_archive.adql import translate
+    from astrohub_archive.engine import _catalog_files
+    from astrohub_archive.tapschema import table_set
+    from platform_lib.catalogs import Registry, ingest
+
+    base, tmp, _ = tap
+    rng = np.random.default_rng(11)
+    n = 3000
+    sky = Table({"oid": np.arange(n), "ra": rng.uniform(0, 360, n), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+                 "flux": rng.uniform(0, 1, n)})
+    sky["ra"].unit = sky["dec"].unit = "deg"
+    sky.write(tmp_path / "allsky.fits")
+    registry = Registry(tmp / "registry.sqlite")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=pandas.errors.Pandas4Warning)
+        ingest(tmp_path / "allsky.fits", registry, name="allsky", partition_rows=200)
+    svc = TAPService(base + "tap")
+    assert "allsky.allsky" in [t.name for t in svc.tables]
+    got = svc.run_sync("SELECT oid FROM allsky.allsky WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), "
+                       "CIRCLE('ICRS', 40, 20, 12))").to_table()
+    sep = SkyCoord(sky["ra"], sky["dec"], unit="deg").separation(SkyCoord(40, 20, unit="deg")).deg
+    assert set(got["oid"]) == set(sky["oid"][sep <= 12]) and len(got) > 10
+    tables = table_set(Registry(tmp / "registry.sqlite", readonly=True), tmp / "registry.sqlite")
+    plan = translate("SELECT oid FROM allsky.allsky WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(40, 20, 12))", tables)
+    (src,) = plan.sources.values()
+    read, _ = _catalog_files(src)
+    src.cones = None
+    every, _ = _catalog_files(src)
+    assert len(every) >= 8 and len(read) < len(every) / 2, (len(read), len(every))

@@ -8,11 +8,9 @@ make up the service (TAP, then these); add a module there to add routes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from urllib.parse import quote
 
-import tornado.web
 
 from astrohub_archive import tap
 from astrohub_archive.base import BaseHandler
