@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-
 from astrohub_archive import tap
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.faults import NotFoundFault, UsageFault

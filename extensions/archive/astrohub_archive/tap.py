@@ -59,12 +59,8 @@ def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_ba
     descs, data = read_uploads(blobs)
     tables = table_set(state.registry(), state.registry_path)
     plan = translate(req.query, tables, descs)
-    if req.maxrec == 0:
-        plan_maxrec = 0
-    else:
-        plan_maxrec = req.maxrec
     table, overflow = run_plan(plan, tables=tables, state=state, viewer=viewer, access_base=access_base,
-                               maxrec=plan_maxrec, uploads=data, limits=state.limits)
+                               maxrec=req.maxrec, uploads=data, limits=state.limits)
     return render_table(table, req.fmt, overflow=overflow or req.maxrec == 0), CONTENT_TYPES[req.fmt]
 
 
