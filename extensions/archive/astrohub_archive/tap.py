@@ -15,6 +15,7 @@ import asyncio
 import logging
 import math
 import time
+from dataclasses import replace
 
 from astrohub_archive import uws, vosi
 from astrohub_archive.adql import translate
@@ -54,13 +55,17 @@ class TapRequest:
         self.uploads = parse_upload_param(params["UPLOAD"]) if params.get("UPLOAD") else []
 
 
-def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_base: str) -> tuple[bytes, str]:
-    """Check, run and render one query (in a worker thread): ``(body, content type)``."""
+def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_base: str,
+              seconds: float | None = None) -> tuple[bytes, str]:
+    """Check, run and render one query (in a worker thread): ``(body, content type)``.
+
+    ``seconds`` overrides the service's per-query time limit (an async job's execution duration)."""
     descs, data = read_uploads(blobs)
     tables = table_set(state.registry(), state.registry_path)
     plan = translate(req.query, tables, descs)
     table, overflow = run_plan(plan, tables=tables, state=state, viewer=viewer, access_base=access_base,
-                               maxrec=req.maxrec, uploads=data, limits=state.limits)
+                               maxrec=req.maxrec, uploads=data,
+                               limits=replace(state.limits, seconds=seconds) if seconds else state.limits)
     return render_table(table, req.fmt, overflow=overflow or req.maxrec == 0), CONTENT_TYPES[req.fmt]
 
 
@@ -185,7 +190,7 @@ async def _execute(state, job_id: str, viewer, access_base: str) -> None:
     try:
         req = TapRequest(dict(job.params))
         body, ctype = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
-            state.executor, run_query, state, req, job.uploads, viewer, access_base), job.duration)
+            state.executor, run_query, state, req, job.uploads, viewer, access_base, job.duration), job.duration + 5)
     except ArchiveFault as exc:
         error = exc.document_text()
     except asyncio.TimeoutError:
