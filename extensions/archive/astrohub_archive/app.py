@@ -81,9 +81,12 @@ class ArchiveState:
         return self._index
 
     def registry(self):
+        """The catalogue registry (read-only), or None while there is none (it may be created later)."""
         if self.registry_path is None:
             return None
         if self._registry is None:
+            if not Path(self.registry_path).exists():
+                return None
             from platform_lib.catalogs import Registry
 
             self._registry = Registry(self.registry_path, readonly=True)

@@ -108,7 +108,8 @@ class ConeSearchHandler(BaseHandler):
         req = parse_scs(self.args())
         registry = self.state.registry()
         if registry is None:
-            raise UsageFault("this archive has no catalogue registry (start it with --registry)")
+            raise UsageFault(f"no catalogue {name!r} in this archive: it has no catalogues yet (ingest one with "
+                             "astrohub catalogs ingest, or start the service with --registry)")
         try:
             info = registry.get(name)
         except CatalogError:

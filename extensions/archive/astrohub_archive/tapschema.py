@@ -10,6 +10,7 @@ Pure apart from reading the registry and Parquet footers; no Tornado, no DuckDB.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from astrohub_archive.responses import OBSCORE_FIELDS
+
+log = logging.getLogger("astrohub_archive")
 
 __all__ = ["ColumnDesc", "TableDesc", "TableSet", "table_set", "adql_identifier", "ADQL_RESERVED", "TAP_SCHEMA_KEYS"]
 
@@ -309,7 +312,11 @@ def table_set(registry, registry_path: Path | None) -> TableSet:
             return hit[1]
     tables = [OBSCORE_TABLE, *TAP_SCHEMA_TABLES]
     if registry is not None:
-        tables += _catalog_tables(registry)
+        try:
+            tables += _catalog_tables(registry)
+        except Exception as exc:  # an unreadable registry: serve obscore and TAP_SCHEMA, say why in the log
+            log.warning("catalogue registry %s is not readable, no catalogue tables: %s", registry_path, exc)
+            return TableSet({t.name.lower(): t for t in tables})
     ts = TableSet({t.name.lower(): t for t in tables})
     with _cache_lock:
         _cache[key] = (stamp, ts)
