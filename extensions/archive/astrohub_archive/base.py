@@ -123,13 +123,17 @@ class BaseHandler(tornado.web.RequestHandler):
             self.fail("Error: internal error in the archive service (logged); please report it", 503)
 
     def base_url(self) -> str:
-        """The service's public base URL (ends with the prefix): forwarded scheme and host are trusted
-        only from the proxies the service was told about (``--trusted-proxy``)."""
+        """The service's public base URL (ends with the prefix), for the links in its answers.
+
+        The client's address is the socket's (``X-Forwarded-For``/``X-Real-IP`` are never read). The
+        scheme follows ``X-Forwarded-Proto`` (``http`` or ``https`` only: it shapes the links of the
+        answer to that same request, so a forged value misleads only its sender; TLS ends at the
+        proxy); ``X-Forwarded-Host`` is believed only from ``--trusted-proxy`` addresses."""
         req = self.request
         proto, host = req.protocol, req.host
+        forwarded = req.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        if forwarded in ("http", "https"):
+            proto = forwarded
         if req.remote_ip in self.state.trusted_proxies:
-            proto = req.headers.get("X-Forwarded-Proto", proto).split(",")[0].strip() or proto
             host = req.headers.get("X-Forwarded-Host", host).split(",")[0].strip() or host
-        if proto not in ("http", "https"):
-            proto = "http"
         return f"{proto}://{host}{self.state.prefix}"
