@@ -56,26 +56,10 @@ class SiaQueryHandler(BaseHandler):
 
 class CapabilitiesHandler(BaseHandler):
     def get(self) -> None:
-        base = self.base_url() + "sia/"
+        from astrohub_archive.vosi import sia_capabilities
+
         self.set_header("Content-Type", "text/xml")
-        self.finish(
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-            'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1">\n'
-            ' <capability standardID="ivo://ivoa.net/std/VOSI#capabilities">\n'
-            f'  <interface xsi:type="vs:ParamHTTP"><accessURL use="full">{base}capabilities</accessURL></interface>\n'
-            " </capability>\n"
-            ' <capability standardID="ivo://ivoa.net/std/VOSI#availability">\n'
-            f'  <interface xsi:type="vs:ParamHTTP"><accessURL use="full">{base}availability</accessURL></interface>\n'
-            " </capability>\n"
-            f' <capability standardID="{SIA_STANDARD_ID}">\n'
-            '  <interface xsi:type="vs:ParamHTTP" role="std" version="2.0">\n'
-            f'   <accessURL use="base">{base}query</accessURL>\n'
-            "  </interface>\n"
-            " </capability>\n"
-            "</vosi:capabilities>\n"
-        )
+        self.finish(sia_capabilities(self.base_url() + "sia/", SIA_STANDARD_ID))
 
 
 class AvailabilityHandler(BaseHandler):

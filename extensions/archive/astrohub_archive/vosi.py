@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from astrohub_archive.tapschema import TAP_SCHEMA_KEYS, TableDesc, TableSet
 from astrohub_archive.writers import CONTENT_TYPES
 
-__all__ = ["capabilities", "availability", "tableset", "table_document", "examples_page"]
+__all__ = ["capabilities", "sia_capabilities", "availability", "tableset", "table_document", "examples_page"]
 
 VOSIC = "http://www.ivoa.net/xml/VOSICapabilities/v1.0"
 VOSIA = "http://www.ivoa.net/xml/VOSIAvailability/v1.0"
@@ -98,6 +98,17 @@ def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: in
     ul = ET.SubElement(tap, "uploadLimit")
     ET.SubElement(ul, "default", unit="byte").text = str(upload_bytes)
     ET.SubElement(ul, "hard", unit="byte").text = str(upload_bytes)
+    return _xml(root)
+
+
+def sia_capabilities(base: str, standard_id: str) -> bytes:
+    """The SIA v2 service's VOSI capabilities (``base`` ends with ``sia/``)."""
+    root = ET.Element("vosi:capabilities", {"xmlns:vosi": VOSIC, "xmlns:vs": VS, "xmlns:xsi": XSI})
+    for k in ("capabilities", "availability"):
+        _interface(ET.SubElement(root, "capability", standardID=f"ivo://ivoa.net/std/VOSI#{k}"), base + k)
+    cap = ET.SubElement(root, "capability", standardID=standard_id)
+    iface = ET.SubElement(cap, "interface", {"xsi:type": "vs:ParamHTTP", "role": "std", "version": "2.0"})
+    ET.SubElement(iface, "accessURL", use="base").text = base + "query"
     return _xml(root)
 
 
