@@ -677,7 +677,8 @@ def test_tap_errors_are_votables_never_500(archive):
                    {"QUERY": "SELECT getenv('HOME') FROM ivoa.obscore"},
                    {"QUERY": "SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT(s_ra, s_dec), CIRCLE(1, 95, 1)) = 1"},
                    {"QUERY": "SELECT obs_id FROM ivoa.obscore", "MAXREC": "-3"},
-                   {"QUERY": "SELECT obs_id FROM ivoa.obscore", "UPLOAD": "t,http://x"}):
+                   {"QUERY": "SELECT obs_id FROM ivoa.obscore", "UPLOAD": "t,http://127.0.0.1:9/nothing.vot"},
+                   {"QUERY": "SELECT obs_id FROM ivoa.obscore", "UPLOAD": "t,file:///etc/passwd"}):
         resp = requests.post(base + "tap/sync", data={"REQUEST": "doQuery", **params}, timeout=30)
         assert resp.status_code == 400, (params, resp.text)
         status, text = query_status(resp.content)

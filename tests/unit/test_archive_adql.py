@@ -187,7 +187,8 @@ def test_long_expressions_are_a_limit_fault_not_a_crash():
 
 def test_upload_parameter():
     assert parse_upload_param("a,param:x; b,param:y") == [("a", "x"), ("b", "y")]
-    for bad, words in (("a,http://x/t.vot", "by URL"), ("1a,param:x", "letters"), ("a,param:x;A,param:y", "same"),
+    assert parse_upload_param("a,https://h/t.vot") == [("a", "https://h/t.vot")]
+    for bad, words in (("a,file:///etc/passwd", "or an http"), ("1a,param:x", "letters"), ("a,param:x;A,param:y", "same"),
                        (";".join(f"t{i},param:p{i}" for i in range(9)), "at most")):
         with pytest.raises(UsageFault, match=words):
             parse_upload_param(bad)
@@ -212,3 +213,38 @@ def test_table_to_arrow_keeps_masks():
 
     arrow = table_to_arrow(Table({"x": MaskedColumn([1, 2], mask=[True, False])}))
     assert arrow.column("x").null_count == 1
+
+
+_ADQL_TOKENS = ["SELECT", "TOP", "10", "*", "obs_id", "s_ra", "s_dec", "FROM", "ivoa.obscore", "TAP_SCHEMA.tables",
+                "WHERE", "AND", "OR", "NOT", "(", ")", ",", "=", "<", ">=", "1", "-1e308", "1e999", "'x'", "''", "\"size\"",
+                "CONTAINS", "POINT", "CIRCLE", "POLYGON", "BOX", "DISTANCE", "COUNT", "GROUP", "BY", "ORDER", "JOIN",
+                "ON", "UNION", "IN", "LIKE", "IS", "NULL", "CASE", "WHEN", "THEN", "END", "OFFSET", ";", "--", "/*",
+                "\x00", "é", "+", "/", "0", "DISTINCT", "HAVING", "AS", "a", "EXISTS"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.sampled_from(_ADQL_TOKENS), max_size=30) | st.text(max_size=200))
+def test_fuzz_adql_is_checked_or_refused_never_crashes(tokens):
+    """Any text: a plan, or a UsageFault (LimitFault included); never another exception."""
+    text = " ".join(tokens) if isinstance(tokens, list) else tokens
+    try:
+        translate(text, TABLES)
+    except UsageFault:
+        pass
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.dictionaries(st.sampled_from(["POS", "BAND", "TIME", "POL", "FOV", "CALIB", "MAXREC", "RESPONSEFORMAT",
+                                        "ID", "DPTYPE", "EXPTIME", "RA", "DEC", "SR", "VERB"]),
+                       st.lists(st.one_of(st.text(max_size=30), st.sampled_from(
+                           ["CIRCLE 1 2 3", "POLYGON 0 0 1 0 1 1", "RANGE 0 1 2 3", "1e999", "-Inf +Inf", "nan",
+                            "9" * 5000, "5e-324", "CIRCLE 10 95 1", "POLYGON " + " ".join(["1"] * 1200)])),
+                                max_size=5), max_size=6))
+def test_fuzz_sia_and_scs_parameters_are_checked_or_refused(args):
+    from astrohub_archive.params import parse_scs, parse_sia
+
+    for parse in (parse_sia, parse_scs):
+        try:
+            parse(args)
+        except UsageFault:
+            pass

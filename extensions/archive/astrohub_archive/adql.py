@@ -111,8 +111,6 @@ def _parse(adql: str) -> exp.Expression:
     depth = _depth(adql)
     if depth > MAX_DEPTH:
         raise LimitFault(f"QUERY nests parentheses {depth} deep; this service takes at most {MAX_DEPTH}")
-    if re.search(r"--|/\*", re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", "''", adql)):
-        pass  # ADQL allows -- comments; sqlglot drops them from the tree
     try:
         trees = [t for t in sqlglot.parse(adql, read=READ_DIALECT) if t is not None]
     except ParseError as exc:
@@ -479,7 +477,7 @@ def _col_is(node, alias: str, column: str | None) -> bool:
 def _push_down(tree, sources: dict[str, Source]) -> None:
     """Record the regions the WHERE clauses confine each catalogue / obscore relation to; replace the
     obscore footprint tests (answered by the image index) with TRUE."""
-    from platform_lib.imageindex import Circle, Polygon
+    from platform_lib.imageindex import Circle
 
     for select in tree.find_all(exp.Select):
         direct: dict[str, Source] = {}

@@ -81,9 +81,12 @@ class ArchiveState:
         return self._index
 
     def registry(self):
+        """The catalogue registry (read-only), or None while there is none (it may be created later)."""
         if self.registry_path is None:
             return None
         if self._registry is None:
+            if not Path(self.registry_path).exists():
+                return None
             from platform_lib.catalogs import Registry
 
             self._registry = Registry(self.registry_path, readonly=True)
@@ -98,7 +101,7 @@ def make_app(state: ArchiveState) -> tornado.web.Application:
         from concurrent.futures import ThreadPoolExecutor
 
         state.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="archive-query")
-    # Forwarded headers are read by BaseHandler.base_url, and only from --trusted-proxy addresses.
+    # No xheaders: the client address is the socket's; BaseHandler.base_url reads the forwarded scheme and host.
     return tornado.web.Application(all_routes(prefix, state), xheaders=False)
 
 
@@ -128,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wall-time limit of one TAP query (default 60)")
     p.add_argument("--query-memory", default=_env("query-memory", "1GB"), help="DuckDB memory of one query (1GB)")
     p.add_argument("--trusted-proxy", action="append", default=[a for a in (_env("trusted-proxy") or "").split(",") if a],
-                   help="an address whose X-Forwarded-Proto/-Host headers are believed (repeatable; default none)")
+                   help="an address whose X-Forwarded-Host header is believed (repeatable; default none)")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 

@@ -3,7 +3,8 @@
 Three sources, in order: the static admin token (``--token``), a tokens file for standalone use
 (``--tokens``: JSON ``{token: {"name": ..., "groups": [...], "admin": false}}``), and, when the
 service runs under JupyterHub (``JUPYTERHUB_API_TOKEN`` and ``JUPYTERHUB_API_URL`` set), the hub
-itself through :class:`jupyterhub.services.auth.HubAuth`. Tokens come from
+itself through :class:`jupyterhub.services.auth.HubAuth`, which must show the token's
+``access:services!service=<this service>`` scope (HubAuth's ``access_scopes``). Tokens come from
 ``Authorization: token ...`` / ``Bearer ...`` or a ``token`` query parameter. No token means the
 anonymous viewer (public records only); a token nobody recognises is refused.
 """
@@ -62,6 +63,12 @@ class Authenticator:
             except Exception as exc:  # the hub is down or refuses: say so, never a traceback
                 log.warning("hub token check failed: %s", exc)
                 raise AuthFault("the hub could not check this token") from exc
+            if model and "scopes" in model and self.hub_auth.access_scopes and not self.hub_auth.check_scopes(
+                    self.hub_auth.access_scopes, model):
+                # A hub token for something else (a server's own API, another service) is not a key to the archive.
+                raise AuthFault("this token does not carry the scope to use the archive "
+                                f"({' or '.join(sorted(self.hub_auth.access_scopes))}); use a token of your "
+                                "user or server (JUPYTERHUB_API_TOKEN), or request one with that scope")
             if model and model.get("kind", "user") == "user" and model.get("name"):
                 groups = model.get("groups")
                 if groups is None:

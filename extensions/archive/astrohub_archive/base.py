@@ -16,7 +16,7 @@ import logging
 
 import tornado.web
 
-from astrohub_archive.faults import ArchiveFault, UsageFault
+from astrohub_archive.faults import ArchiveFault, LimitFault, UsageFault
 from astrohub_archive.writers import CONTENT_TYPES, error_votable
 
 __all__ = ["BaseHandler", "MAX_PARAMETERS", "MAX_VALUE_LENGTH"]
@@ -31,6 +31,10 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def initialize(self, state) -> None:
         self.state = state
+        body = self.request.body
+        if body[:2] == b"\r\n" and self.request.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            # A multipart preamble (RFC 2046 allows one; STILTS sends a CRLF) that tornado's parser refuses.
+            self.request.body = body.lstrip(b"\r\n")
 
     def set_default_headers(self) -> None:
         self.set_header("Access-Control-Allow-Origin", "*")
@@ -86,6 +90,17 @@ class BaseHandler(tornado.web.RequestHandler):
             return
         super().log_exception(typ, value, tb)
 
+    async def off_loop(self, fn, *args):
+        """``fn(*args)`` in a worker thread, answered within the service's per-query time limit (the
+        thread finishes on its own; the caller gets a :class:`LimitFault` naming the limit)."""
+        seconds = self.state.limits.seconds
+        future = asyncio.get_running_loop().run_in_executor(self.state.executor, fn, *args)
+        try:
+            return await asyncio.wait_for(future, seconds)
+        except asyncio.TimeoutError:
+            raise LimitFault(f"the request ran longer than this service's limit of {seconds:g} s; "
+                             "constrain it (a smaller region, fewer values, a lower MAXREC)") from None
+
     async def viewer(self):
         return await self.state.auth.viewer(self)
 
@@ -108,13 +123,17 @@ class BaseHandler(tornado.web.RequestHandler):
             self.fail("Error: internal error in the archive service (logged); please report it", 503)
 
     def base_url(self) -> str:
-        """The service's public base URL (ends with the prefix): forwarded scheme and host are trusted
-        only from the proxies the service was told about (``--trusted-proxy``)."""
+        """The service's public base URL (ends with the prefix), for the links in its answers.
+
+        The client's address is the socket's (``X-Forwarded-For``/``X-Real-IP`` are never read). The
+        scheme follows ``X-Forwarded-Proto`` (``http`` or ``https`` only: it shapes the links of the
+        answer to that same request, so a forged value misleads only its sender; TLS ends at the
+        proxy); ``X-Forwarded-Host`` is believed only from ``--trusted-proxy`` addresses."""
         req = self.request
         proto, host = req.protocol, req.host
+        forwarded = req.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        if forwarded in ("http", "https"):
+            proto = forwarded
         if req.remote_ip in self.state.trusted_proxies:
-            proto = req.headers.get("X-Forwarded-Proto", proto).split(",")[0].strip() or proto
             host = req.headers.get("X-Forwarded-Host", host).split(",")[0].strip() or host
-        if proto not in ("http", "https"):
-            proto = "http"
         return f"{proto}://{host}{self.state.prefix}"

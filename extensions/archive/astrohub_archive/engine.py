@@ -11,7 +11,6 @@ DuckDB, pyarrow, numpy, astropy and ``platform_lib``; no Tornado.
 
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -295,7 +294,3 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
     if plan.top is not None and plan.top <= cap and result.num_rows <= plan.top:
         overflow = False
     return arrow_to_table(result, plan.columns), overflow
-
-
-def _finite(v) -> bool:
-    return v is not None and math.isfinite(v)

@@ -8,7 +8,6 @@ make up the service (TAP, then these); add a module there to add routes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from urllib.parse import quote
 
@@ -36,11 +35,14 @@ class SiaQueryHandler(BaseHandler):
         await self.guarded(self._query)
 
     async def _query(self) -> None:
-        req = parse_sia(self.args())
+        args = self.args()
         viewer = await self.viewer()
         base = self.base_url() + "download/"
+        fmt = []
 
-        def run() -> bytes:  # SQLite and rendering off the event loop: other requests keep flowing
+        def run() -> bytes:  # parsing (polygon checks), SQLite and rendering off the event loop
+            req = parse_sia(args)
+            fmt.append(req.fmt)
             records, overflow = self.state.index().query(req.query, viewer, maxrec=req.maxrec)
             infos = []
             if req.overflow_cap:
@@ -50,33 +52,17 @@ class SiaQueryHandler(BaseHandler):
                 return obscore_votable(records, base, overflow=overflow, infos=infos)
             return render_table(obscore_table(records, base), req.fmt, overflow=overflow, infos=infos)
 
-        body = await asyncio.get_running_loop().run_in_executor(None, run)
-        self.set_header("Content-Type", CONTENT_TYPES[req.fmt])
+        body = await self.off_loop(run)
+        self.set_header("Content-Type", CONTENT_TYPES[fmt[0]])
         self.finish(body)
 
 
 class CapabilitiesHandler(BaseHandler):
     def get(self) -> None:
-        base = self.base_url() + "sia/"
+        from astrohub_archive.vosi import sia_capabilities
+
         self.set_header("Content-Type", "text/xml")
-        self.finish(
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-            'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1">\n'
-            ' <capability standardID="ivo://ivoa.net/std/VOSI#capabilities">\n'
-            f'  <interface xsi:type="vs:ParamHTTP"><accessURL use="full">{base}capabilities</accessURL></interface>\n'
-            " </capability>\n"
-            ' <capability standardID="ivo://ivoa.net/std/VOSI#availability">\n'
-            f'  <interface xsi:type="vs:ParamHTTP"><accessURL use="full">{base}availability</accessURL></interface>\n'
-            " </capability>\n"
-            f' <capability standardID="{SIA_STANDARD_ID}">\n'
-            '  <interface xsi:type="vs:ParamHTTP" role="std" version="2.0">\n'
-            f'   <accessURL use="base">{base}query</accessURL>\n'
-            "  </interface>\n"
-            " </capability>\n"
-            "</vosi:capabilities>\n"
-        )
+        self.finish(sia_capabilities(self.base_url() + "sia/", SIA_STANDARD_ID))
 
 
 class AvailabilityHandler(BaseHandler):
@@ -109,7 +95,8 @@ class ConeSearchHandler(BaseHandler):
         req = parse_scs(self.args())
         registry = self.state.registry()
         if registry is None:
-            raise UsageFault("this archive has no catalogue registry (start it with --registry)")
+            raise UsageFault(f"no catalogue {name!r} in this archive: it has no catalogues yet (ingest one with "
+                             "astrohub catalogs ingest, or start the service with --registry)")
         try:
             info = registry.get(name)
         except CatalogError:
@@ -129,7 +116,7 @@ class ConeSearchHandler(BaseHandler):
                 table = table[: req.maxrec]
             return render_table(scs_table(table, info, req.verb), "votable", overflow=overflow)
 
-        body = await asyncio.get_running_loop().run_in_executor(None, run)
+        body = await self.off_loop(run)
         self.set_header("Content-Type", CONTENT_TYPES["votable"])
         self.finish(body)
 

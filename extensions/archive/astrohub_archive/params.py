@@ -20,6 +20,9 @@ __all__ = ["UsageFault", "SiaRequest", "parse_sia", "parse_scs", "ScsRequest", "
 
 DEFAULT_MAXREC = 1000
 MAX_MAXREC = 100_000
+MAX_VALUES = 100  # repeated values of one SIA parameter (each becomes an OR term)
+MAX_VERTICES = 500  # of one POS=POLYGON
+MAX_MAGNITUDE = 1e15  # finite numbers beyond this are refused (no parameter needs them)
 
 #: RESPONSEFORMAT values (lower case) -> our short format name (SIA and SCS; TAP checks its own list).
 RESPONSE_FORMATS = dict(_ALL_FORMATS)
@@ -45,9 +48,13 @@ def _num(text: str, name: str) -> float:
     try:
         v = float(t)
     except ValueError:
-        raise UsageFault(f"{name}: {text!r} is not a number") from None
+        raise UsageFault(f"{name}: {text[:40]!r} is not a number") from None
     if math.isnan(v):
         raise UsageFault(f"{name}: NaN is not allowed")
+    if math.isinf(v):
+        raise UsageFault(f"{name}: {text[:40]!r} is out of range; write +Inf or -Inf for an open end")
+    if abs(v) > MAX_MAGNITUDE:
+        raise UsageFault(f"{name}: {text[:40]!r} is out of range (|value| <= {MAX_MAGNITUDE:g})")
     return v
 
 
@@ -111,6 +118,8 @@ def parse_pos(value: str) -> Circle | Polygon | Range:
             raise UsageFault(f"POS={value!r}: dec1 {d1} is above dec2 {d2}")
         return Range(ra1, ra2, d1, d2)
     if shape == "POLYGON":
+        if len(nums) > 2 * MAX_VERTICES:
+            raise UsageFault(f"POS: a POLYGON of {len(nums) // 2} vertices; this service takes at most {MAX_VERTICES}")
         if len(nums) < 6 or len(nums) % 2:
             raise UsageFault(f"POS={value!r}: POLYGON takes at least 3 (ra, dec) pairs, got {len(nums)} numbers")
         if not all(math.isfinite(v) for v in nums):
@@ -158,6 +167,10 @@ def response_format(values: list[str], default: str = "votable") -> str:
 def parse_sia(args: dict[str, list[str]]) -> SiaRequest:
     """Parse SIA v2 query parameters (``{name: [values]}``, names in any case)."""
     p = {k.upper(): v for k, v in _merge_case(args).items()}
+    for name, vals in p.items():
+        if len(vals) > MAX_VALUES:
+            raise UsageFault(f"{name} is given {len(vals)} times; this service takes at most {MAX_VALUES} values of "
+                             "one parameter (make several requests)")
     q = ImageQuery()
     q.pos = [parse_pos(v) for v in p.get("POS", [])]
     q.band = [_interval(v, "BAND", nonneg=True) for v in p.get("BAND", [])]

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import math
 import time
+from dataclasses import replace
 
 from astrohub_archive import uws, vosi
 from astrohub_archive.adql import translate
@@ -23,7 +24,7 @@ from astrohub_archive.engine import run_plan
 from astrohub_archive.faults import ArchiveFault, NotFoundFault, UsageFault
 from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, _maxrec, response_format
 from astrohub_archive.tapschema import table_set
-from astrohub_archive.uploads import MAX_UPLOAD_BYTES, parse_upload_param, read_uploads
+from astrohub_archive.uploads import MAX_UPLOAD_BYTES, fetch_url, is_url, parse_upload_param, read_uploads
 from astrohub_archive.writers import CONTENT_TYPES, error_votable, render_table
 
 __all__ = ["tap_routes", "run_query", "TapRequest", "MAX_WAIT_S"]
@@ -54,18 +55,24 @@ class TapRequest:
         self.uploads = parse_upload_param(params["UPLOAD"]) if params.get("UPLOAD") else []
 
 
-def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_base: str) -> tuple[bytes, str]:
-    """Check, run and render one query (in a worker thread): ``(body, content type)``."""
+def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_base: str,
+              seconds: float | None = None) -> tuple[bytes, str]:
+    """Check, run and render one query (in a worker thread): ``(body, content type)``.
+
+    ``seconds`` overrides the service's per-query time limit (an async job's execution duration)."""
     descs, data = read_uploads(blobs)
     tables = table_set(state.registry(), state.registry_path)
     plan = translate(req.query, tables, descs)
-    if req.maxrec == 0:
-        plan_maxrec = 0
-    else:
-        plan_maxrec = req.maxrec
     table, overflow = run_plan(plan, tables=tables, state=state, viewer=viewer, access_base=access_base,
-                               maxrec=plan_maxrec, uploads=data, limits=state.limits)
+                               maxrec=req.maxrec, uploads=data,
+                               limits=replace(state.limits, seconds=seconds) if seconds else state.limits)
     return render_table(table, req.fmt, overflow=overflow or req.maxrec == 0), CONTENT_TYPES[req.fmt]
+
+
+def _check(state, req: TapRequest, blobs: dict[str, bytes]) -> None:
+    """Translate without running: a job whose ADQL is wrong ends in ERROR at once."""
+    descs, _ = read_uploads(blobs)
+    translate(req.query, table_set(state.registry(), state.registry_path), descs)
 
 
 class TapBase(BaseHandler):
@@ -83,11 +90,14 @@ class TapBase(BaseHandler):
                 out[k.upper()] = vals[-1]
         return out
 
-    def blobs(self, req: TapRequest) -> dict[str, bytes]:
-        """The uploaded tables ``UPLOAD`` names, from the multipart parts."""
+    async def blobs(self, req: TapRequest) -> dict[str, bytes]:
+        """The uploaded tables ``UPLOAD`` names, from the multipart parts or their URLs."""
         files = {k: v for k, v in self.request.files.items()}
         out = {}
         for name, part in req.uploads:
+            if is_url(part):
+                out[name] = await asyncio.get_running_loop().run_in_executor(None, fetch_url, name, part)
+                continue
             got = files.get(part)
             if not got:
                 raise UsageFault(f"UPLOAD names part {part!r} for table {name!r} but the request has no such part; "
@@ -158,7 +168,7 @@ class TapSyncHandler(TapBase):
 
     async def _run(self) -> None:
         req = TapRequest(self.params())
-        blobs = self.blobs(req)
+        blobs = await self.blobs(req)
         viewer = await self.viewer()
         body, ctype = await asyncio.get_running_loop().run_in_executor(
             self.state.executor, run_query, self.state, req, blobs, viewer, self.access_base())
@@ -180,7 +190,7 @@ async def _execute(state, job_id: str, viewer, access_base: str) -> None:
     try:
         req = TapRequest(dict(job.params))
         body, ctype = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
-            state.executor, run_query, state, req, job.uploads, viewer, access_base), job.duration)
+            state.executor, run_query, state, req, job.uploads, viewer, access_base, job.duration), job.duration + 5)
     except ArchiveFault as exc:
         error = exc.document_text()
     except asyncio.TimeoutError:
@@ -244,7 +254,9 @@ class TapAsyncListHandler(TapBase):
         phase = p.pop("PHASE", "")
         blobs = {}
         try:  # a bad job is created anyway, and ends in ERROR with the message (UWS)
-            blobs = self.blobs(TapRequest(dict(p)))
+            req = TapRequest(dict(p))
+            blobs = await self.blobs(req)
+            await asyncio.get_running_loop().run_in_executor(self.state.executor, _check, self.state, req, blobs)
             early_error = None
         except UsageFault as exc:
             early_error = exc.document_text()
@@ -277,7 +289,7 @@ class TapJobHandler(TapBase):
 
     async def _wait(self, job) -> None:
         wait = self.get_query_argument("WAIT", None)
-        if wait is None or job.phase not in ("PENDING", "QUEUED", "EXECUTING"):
+        if wait is None:
             return
         try:
             seconds = float(wait)
@@ -286,6 +298,8 @@ class TapJobHandler(TapBase):
         if math.isnan(seconds):
             raise UsageFault("WAIT=NaN is not a number of seconds")
         seconds = MAX_WAIT_S if seconds < 0 else min(seconds, MAX_WAIT_S)
+        if job.phase not in ("PENDING", "QUEUED", "EXECUTING"):
+            return
         want = self.get_query_argument("PHASE", None)
         if want is not None and want.upper() != job.phase:
             return  # UWS 1.1: wait only while the job is in the named phase

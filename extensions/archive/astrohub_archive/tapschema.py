@@ -10,6 +10,7 @@ Pure apart from reading the registry and Parquet footers; no Tornado, no DuckDB.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -18,7 +19,9 @@ from pathlib import Path
 
 from astrohub_archive.responses import OBSCORE_FIELDS
 
-__all__ = ["ColumnDesc", "TableDesc", "TableSet", "table_set", "adql_identifier", "ADQL_RESERVED"]
+log = logging.getLogger("astrohub_archive")
+
+__all__ = ["ColumnDesc", "TableDesc", "TableSet", "table_set", "adql_identifier", "ADQL_RESERVED", "TAP_SCHEMA_KEYS"]
 
 #: Words an ADQL regular identifier may not be (ADQL 2.1 section 2.1.3, SQL and ADQL reserved words).
 ADQL_RESERVED = frozenset("""
@@ -158,6 +161,15 @@ TAP_SCHEMA_TABLES = (
                         ("target_column", _C, "column in target_table")], "The columns of the foreign keys"),
 )
 
+#: The foreign keys between the TAP_SCHEMA tables: (key_id, from table, target table, from column, target column).
+TAP_SCHEMA_KEYS = (
+    ("schemas_tables", "tables", "schemas", "schema_name", "schema_name"),
+    ("tables_columns", "columns", "tables", "table_name", "table_name"),
+    ("tables_keys_from", "keys", "tables", "from_table", "table_name"),
+    ("tables_keys_target", "keys", "tables", "target_table", "table_name"),
+    ("keys_key_columns", "key_columns", "keys", "key_id", "key_id"),
+)
+
 _ARROW_TYPES = {
     "int8": "short", "int16": "short", "int32": "int", "int64": "long", "uint8": "unsignedByte",
     "uint16": "int", "uint32": "long", "uint64": "long", "float": "float", "halffloat": "float",
@@ -208,6 +220,10 @@ class TableSet:
         rows: dict[str, list[tuple]] = {"schemas": [], "tables": [], "columns": [], "keys": [], "key_columns": []}
         for i, (schema, description) in enumerate(self.schemas()):
             rows["schemas"].append((schema, None, description, i))
+        for key_id, frm, target, fcol, tcol in TAP_SCHEMA_KEYS:
+            rows["keys"].append((key_id, f"TAP_SCHEMA.{frm}", f"TAP_SCHEMA.{target}",
+                                 f"TAP_SCHEMA.{frm}.{fcol} refers to TAP_SCHEMA.{target}.{tcol}", None))
+            rows["key_columns"].append((key_id, fcol, tcol))
         visible = [t for t in self.tables.values() if t.kind != "upload"]
         for ti, t in enumerate(visible):
             rows["tables"].append((t.schema, t.name, "table", t.utype or None, t.description or None, ti))
@@ -296,7 +312,11 @@ def table_set(registry, registry_path: Path | None) -> TableSet:
             return hit[1]
     tables = [OBSCORE_TABLE, *TAP_SCHEMA_TABLES]
     if registry is not None:
-        tables += _catalog_tables(registry)
+        try:
+            tables += _catalog_tables(registry)
+        except Exception as exc:  # an unreadable registry: serve obscore and TAP_SCHEMA, say why in the log
+            log.warning("catalogue registry %s is not readable, no catalogue tables: %s", registry_path, exc)
+            return TableSet({t.name.lower(): t for t in tables})
     ts = TableSet({t.name.lower(): t for t in tables})
     with _cache_lock:
         _cache[key] = (stamp, ts)

@@ -2,8 +2,8 @@
 and STILTS send them), read as VOTables into Arrow tables queryable as ``TAP_UPLOAD.name``.
 
 Bounded: :data:`MAX_UPLOADS` tables, :data:`MAX_UPLOAD_BYTES` each, :data:`MAX_UPLOAD_ROWS` rows.
-Uploads by URL are refused (the platform works without network, and fetching URLs for callers
-would let them reach internal addresses). Pure apart from parsing bytes; imports astropy and pyarrow.
+Uploads by URL (``UPLOAD=name,http://...``) are fetched by :func:`fetch_url` without the caller's
+credentials, with the same size bound and a timeout. Pure apart from parsing bytes; imports astropy and pyarrow.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import warnings
 from astrohub_archive.faults import LimitFault, UsageFault
 from astrohub_archive.tapschema import ColumnDesc, TableDesc, _votable_type
 
-__all__ = ["parse_upload_param", "read_uploads", "MAX_UPLOADS", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS"]
+__all__ = ["parse_upload_param", "read_uploads", "fetch_url", "is_url", "MAX_UPLOADS", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS"]
 
 MAX_UPLOADS = 4
 MAX_UPLOAD_BYTES = 32 * 2**20
@@ -35,10 +35,13 @@ def parse_upload_param(value: str) -> list[tuple[str, str]]:
         if not sep or not _NAME.match(name):
             raise UsageFault(f"UPLOAD={value!r}: each upload is 'name,param:part' with a name of letters, digits "
                              "and _ starting with a letter")
-        if not ref.startswith("param:"):
-            raise UsageFault(f"UPLOAD of {name!r} by URL ({ref[:80]!r}) is not supported by this service: send the "
-                             "table inline as a multipart part (UPLOAD=name,param:part)")
-        out.append((name, ref[len("param:"):]))
+        if ref.startswith("param:"):
+            out.append((name, ref[len("param:"):]))
+        elif re.match(r"https?://[^\s]+\Z", ref):
+            out.append((name, ref))
+        else:
+            raise UsageFault(f"UPLOAD of {name!r} from {ref[:80]!r}: give 'param:<part>' (a multipart part) or an "
+                             "http(s) URL")
     if len(out) > MAX_UPLOADS:
         raise LimitFault(f"{len(out)} uploads in one query; this service takes at most {MAX_UPLOADS}")
     names = [n.lower() for n, _ in out]
@@ -60,7 +63,9 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                table = parse_single_table(io.BytesIO(body), verify="ignore").to_table(use_names_over_ids=True)
+                vtable = parse_single_table(io.BytesIO(body), verify="ignore")
+                xtypes = {f.name: f.xtype for f in vtable.fields if f.xtype}
+                table = vtable.to_table(use_names_over_ids=True)
         except Exception as exc:
             raise UsageFault(f"upload {name!r} is not a readable VOTable: {str(exc).splitlines()[0][:200]}") from None
         if len(table) > MAX_UPLOAD_ROWS:
@@ -76,8 +81,28 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
             src = table[f.name]
             cols.append(ColumnDesc(f.name, datatype, arraysize, unit=str(src.unit) if src.unit else "",
                                    ucd=src.meta.get("ucd", "") if hasattr(src, "meta") else "",
-                                   description=src.description or "", xtype=xtype))
+                                   description=src.description or "", xtype=xtypes.get(f.name, xtype)))
         key = name.lower()
         descs[key] = TableDesc(f"TAP_UPLOAD.{name}", "TAP_UPLOAD", tuple(cols), "upload", f"Upload {name}")
         data[key] = arrow
     return descs, data
+
+
+def is_url(ref: str) -> bool:
+    return ref.startswith("http://") or ref.startswith("https://")
+
+
+def fetch_url(name: str, url: str, timeout: float = 20.0) -> bytes:
+    """The table at ``url`` (http or https, no credentials), at most :data:`MAX_UPLOAD_BYTES`."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "astrohub-archive"}),
+                                    timeout=timeout) as resp:
+            body = resp.read(MAX_UPLOAD_BYTES + 1)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise UsageFault(f"upload {name!r}: cannot read {url[:200]!r}: {exc}") from None
+    if len(body) > MAX_UPLOAD_BYTES:
+        raise LimitFault(f"upload {name!r} at {url[:200]!r} is larger than {MAX_UPLOAD_BYTES} bytes")
+    return body

@@ -12,6 +12,7 @@ XML is built with :mod:`xml.etree.ElementTree`. Pure apart from SQLite; no Torna
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -81,12 +82,20 @@ class JobStore:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = str(path) if path else ":memory:"
         if path:
+            # Results may hold proprietary rows: the file (and its journal) is the service's alone.
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+            os.chmod(self.path, 0o600)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         if path:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            old_umask = os.umask(0o077)
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            finally:
+                os.umask(old_umask)
         self._conn.executescript(_SCHEMA)
         self.waiters: dict[str, list] = {}
         now = time.time()
@@ -193,8 +202,7 @@ def _parameters(parent: ET.Element, job: Job) -> ET.Element:
 def _results(parent: ET.Element, job: Job, base: str) -> ET.Element:
     results = ET.SubElement(parent, _q("results"))
     if job.phase == "COMPLETED":
-        ET.SubElement(results, _q("result"), {"id": "result", f"{{{XLINK}}}href": f"{base}{job.id}/results/result",
-                                              "mimeType": job.content_type or ""})
+        ET.SubElement(results, _q("result"), {"id": "result", f"{{{XLINK}}}href": f"{base}{job.id}/results/result"})
     return results
 
 

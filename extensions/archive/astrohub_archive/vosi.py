@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from astrohub_archive.tapschema import TableDesc, TableSet
+from astrohub_archive.tapschema import TAP_SCHEMA_KEYS, TableDesc, TableSet
 from astrohub_archive.writers import CONTENT_TYPES
 
-__all__ = ["capabilities", "availability", "tableset", "table_document", "examples_page"]
+__all__ = ["capabilities", "sia_capabilities", "availability", "tableset", "table_document", "examples_page"]
 
 VOSIC = "http://www.ivoa.net/xml/VOSICapabilities/v1.0"
 VOSIA = "http://www.ivoa.net/xml/VOSIAvailability/v1.0"
@@ -20,8 +20,6 @@ VS = "http://www.ivoa.net/xml/VODataService/v1.1"
 VR = "http://www.ivoa.net/xml/VOResource/v1.0"
 TR = "http://www.ivoa.net/xml/TAPRegExt/v1.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-for _p, _u in (("vosi", VOSIC), ("vs", VS), ("tr", TR), ("xsi", XSI), ("vr", VR)):
-    ET.register_namespace(_p, _u)
 
 ADQL_FUNCTIONS = ("ABS", "CEILING", "DEGREES", "EXP", "FLOOR", "LOG", "LOG10", "MOD", "PI", "POWER", "RADIANS",
                   "RAND", "ROUND", "SQRT", "TRUNCATE", "SIN", "COS", "TAN", "COT", "ASIN", "ACOS", "ATAN", "ATAN2",
@@ -42,7 +40,7 @@ def _xml(root: ET.Element) -> bytes:
 
 
 def _interface(parent, url: str, use: str = "full", role: str | None = None):
-    attrs = {f"{{{XSI}}}type": "vs:ParamHTTP"}
+    attrs = {"xsi:type": "vs:ParamHTTP"}
     if role:
         attrs.update(role=role, version="1.1")
     iface = ET.SubElement(parent, "interface", attrs)
@@ -53,14 +51,14 @@ def _interface(parent, url: str, use: str = "full", role: str | None = None):
 def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: int, execution_s: int,
                  upload_bytes: int) -> bytes:
     """The TAP service's VOSI capabilities with TAPRegExt (``base`` ends with ``tap/``)."""
-    root = ET.Element(f"{{{VOSIC}}}capabilities")
+    # Prefixes written out: xsi:type values are QNames, which need their prefixes declared.
+    root = ET.Element("vosi:capabilities", {"xmlns:vosi": VOSIC, "xmlns:vs": VS, "xmlns:tr": TR, "xmlns:xsi": XSI})
     for k in ("capabilities", "availability", "tables"):
         cap = ET.SubElement(root, "capability", standardID=f"ivo://ivoa.net/std/VOSI#{k}")
         _interface(cap, base + k)
     ex = ET.SubElement(root, "capability", standardID="ivo://ivoa.net/std/DALI#examples")
     _interface(ex, base + "examples")
-    tap = ET.SubElement(root, "capability", {"standardID": "ivo://ivoa.net/std/TAP",
-                                             f"{{{XSI}}}type": "tr:TableAccess"})
+    tap = ET.SubElement(root, "capability", {"standardID": "ivo://ivoa.net/std/TAP", "xsi:type": "tr:TableAccess"})
     _interface(tap, base[:-1], use="base", role="std")
     ET.SubElement(tap, "dataModel", {"ivo-id": "ivo://ivoa.net/std/ObsCore#core-1.1"}).text = "ObsCore-1.1"
     lang = ET.SubElement(tap, "language")
@@ -86,7 +84,8 @@ def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: in
         ET.SubElement(of, "mime").text = CONTENT_TYPES[fmt].split("; charset")[0]
         for a in aliases:
             ET.SubElement(of, "alias").text = a
-    ET.SubElement(tap, "uploadMethod", {"ivo-id": "ivo://ivoa.net/std/TAPRegExt#upload-inline"})
+    for method in ("upload-inline", "upload-http", "upload-https"):
+        ET.SubElement(tap, "uploadMethod", {"ivo-id": f"ivo://ivoa.net/std/TAPRegExt#{method}"})
     rp = ET.SubElement(tap, "retentionPeriod")
     ET.SubElement(rp, "default").text = str(retention_s)
     ET.SubElement(rp, "hard").text = str(retention_s)
@@ -99,6 +98,17 @@ def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: in
     ul = ET.SubElement(tap, "uploadLimit")
     ET.SubElement(ul, "default", unit="byte").text = str(upload_bytes)
     ET.SubElement(ul, "hard", unit="byte").text = str(upload_bytes)
+    return _xml(root)
+
+
+def sia_capabilities(base: str, standard_id: str) -> bytes:
+    """The SIA v2 service's VOSI capabilities (``base`` ends with ``sia/``)."""
+    root = ET.Element("vosi:capabilities", {"xmlns:vosi": VOSIC, "xmlns:vs": VS, "xmlns:xsi": XSI})
+    for k in ("capabilities", "availability"):
+        _interface(ET.SubElement(root, "capability", standardID=f"ivo://ivoa.net/std/VOSI#{k}"), base + k)
+    cap = ET.SubElement(root, "capability", standardID=standard_id)
+    iface = ET.SubElement(cap, "interface", {"xsi:type": "vs:ParamHTTP", "role": "std", "version": "2.0"})
+    ET.SubElement(iface, "accessURL", use="base").text = base + "query"
     return _xml(root)
 
 
@@ -142,6 +152,14 @@ def _table_element(parent, t: TableDesc, detail: bool = True):
             ET.SubElement(col, "flag").text = "primary"
         if c.std:
             ET.SubElement(col, "flag").text = "std"
+    for key_id, frm, target, fcol, tcol in TAP_SCHEMA_KEYS:
+        if t.name == f"TAP_SCHEMA.{frm}":
+            fk = ET.SubElement(el, "foreignKey")
+            ET.SubElement(fk, "targetTable").text = f"TAP_SCHEMA.{target}"
+            pair = ET.SubElement(fk, "fkColumn")
+            ET.SubElement(pair, "fromColumn").text = fcol
+            ET.SubElement(pair, "targetColumn").text = tcol
+            ET.SubElement(fk, "description").text = f"{frm}.{fcol} refers to {target}.{tcol}"
     return el
 
 
@@ -176,8 +194,8 @@ def examples_page(base: str, tables: TableSet) -> bytes:
         ("cone", "Cone search", f"SELECT TOP 100 * FROM {name} WHERE 1 = CONTAINS(POINT('ICRS', {ra}, {dec}), "
                                 f"CIRCLE('ICRS', 10.0, 0.0, 0.5))"),
         ("count-by-cell", "Count by 1-degree sky cell",
-         f"SELECT FLOOR({ra}) AS ra_cell, FLOOR({dec}) AS dec_cell, COUNT(*) AS n FROM {name} "
-         "GROUP BY FLOOR(" + ra + "), FLOOR(" + dec + ") ORDER BY n DESC"),
+         f"SELECT ra_cell, dec_cell, COUNT(*) AS n FROM (SELECT FLOOR({ra}) AS ra_cell, FLOOR({dec}) AS dec_cell "
+         f"FROM {name}) AS cells GROUP BY ra_cell, dec_cell ORDER BY n DESC"),
         ("join", "Images covering catalogue sources",
          f"SELECT TOP 100 o.obs_id, c.{ra}, c.{dec} FROM ivoa.obscore AS o JOIN {name} AS c "
          f"ON 1 = CONTAINS(POINT('ICRS', c.{ra}, c.{dec}), CIRCLE('ICRS', o.s_ra, o.s_dec, 0.1))"),

@@ -1,0 +1,347 @@
+"""TAP on the archive service with real clients: every catalogue a table, uploads, formats, UWS, restarts.
+
+Reuses the archive of ``test_archive_service`` (real FITS images, the ``stars`` catalogue with
+known answers) in a subprocess on a free port; pyvo and STILTS are the clients.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_archive_service import (  # noqa: E402
+    ADMIN, TOKENS, _stilts, _votlint_clean, free_port, make_archive, make_registry, query_status, star_table)
+
+
+def _start(tmp: Path, port: int) -> subprocess.Popen:
+    exe = Path(sys.executable).with_name("astrohub-archive")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
+    log = open(tmp / "archive.log", "ab")  # a file, not a pipe: the fuzz test's refusals are logged (a full pipe blocks)
+    proc = subprocess.Popen(
+        [str(exe), "--port", str(port), "--index", str(tmp / "index.sqlite"), "--data-root", str(tmp / "images"),
+         "--token", ADMIN, "--tokens", str(tmp / "tokens.json"), "--registry", str(tmp / "registry.sqlite"),
+         "--jobs", str(tmp / "jobs.sqlite"), "--log-level", "WARNING"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    proc.log_path = tmp / "archive.log"
+    base = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(base + "tap/availability", timeout=2).status_code == 200:
+                return proc
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"archive service did not start: {proc.log_path.read_text()[-2000:]}")
+        time.sleep(0.1)  # polling interval while waiting for readiness (bounded by the deadline)
+
+
+def _stop(proc) -> str:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return proc.log_path.read_text()
+
+
+@pytest.fixture(scope="module")
+def tap(tmp_path_factory):
+    """``(base_url, tmp, restart)``: a running archive; ``restart()`` stops and starts it on the same port."""
+    from platform_lib.imageindex import build_index
+
+    tmp = tmp_path_factory.mktemp("tap")
+    (tmp / "images").mkdir()
+    make_archive(tmp / "images")
+    build_index(tmp / "index.sqlite", tmp / "images", workers=1)
+    make_registry(tmp)
+    (tmp / "tokens.json").write_text(json.dumps(TOKENS))
+    port = free_port()
+    state = {"proc": _start(tmp, port)}
+
+    def restart():
+        _stop(state["proc"])
+        state["proc"] = _start(tmp, port)
+
+    yield f"http://127.0.0.1:{port}/", tmp, restart
+    _stop(state["proc"])
+    log = (tmp / "archive.log").read_text()
+    assert "Traceback" not in log, log[-3000:]
+
+
+def test_pyvo_every_catalogue_is_a_table_with_metadata(tap):
+    from pyvo.dal import TAPService
+
+    base, _, _ = tap
+    svc = TAPService(base + "tap")
+    names = [t.name for t in svc.tables]
+    assert {"ivoa.obscore", "stars.stars", "TAP_SCHEMA.columns"} <= set(names)
+    cols = {c.name: c for c in svc.tables["stars.stars"].columns}
+    assert cols["gmag"].unit == "mag" and cols["ra"].datatype.content == "double"
+    stars = star_table()
+    n = svc.run_sync("SELECT COUNT(*) AS n FROM stars.stars").to_table()
+    assert n["n"][0] == len(stars)
+    cone = svc.run_sync("SELECT source_id FROM stars.stars WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), "
+                        "CIRCLE('ICRS', 11, 0, 0.3))").to_table()
+    from astropy.coordinates import SkyCoord
+
+    sep = SkyCoord(stars["ra"], stars["dec"], unit="deg").separation(SkyCoord(11, 0, unit="deg")).deg
+    assert set(cone["source_id"]) == set(stars["source_id"][sep <= 0.3])
+    grouped = svc.run_sync("SELECT FLOOR(ra) AS cell, COUNT(*) AS n, MAX(gmag) AS faintest FROM stars.stars "
+                           "GROUP BY FLOOR(ra) ORDER BY cell").to_table()
+    assert list(grouped["cell"]) == [10, 11] and grouped["n"].sum() == len(stars)
+    joined = svc.run_sync("SELECT o.obs_id, COUNT(*) AS n FROM ivoa.obscore AS o JOIN stars.stars AS s ON "
+                          "1 = CONTAINS(POINT(s.ra, s.dec), CIRCLE(o.s_ra, o.s_dec, 5)) GROUP BY o.obs_id").to_table()
+    assert all(joined["n"] > 0)
+    over = svc.run_sync("SELECT source_id FROM stars.stars", maxrec=5)
+    assert len(over) == 5 and over.query_status == "OVERFLOW"
+
+
+def test_pyvo_upload_crossmatch_sync_and_async(tap):
+    from astropy.table import Table
+    from pyvo.dal import TAPService
+
+    base, _, _ = tap
+    svc = TAPService(base + "tap")
+    stars = star_table()
+    mine = Table({"name": [f"s{i}" for i in range(10)], "ra": stars["ra"][:10] + 1e-4, "dec": stars["dec"][:10]})
+    q = ("SELECT u.name, s.source_id FROM TAP_UPLOAD.mine AS u JOIN stars.stars AS s ON "
+         "DISTANCE(POINT('ICRS', u.ra, u.dec), POINT('ICRS', s.ra, s.dec)) < 2.0 / 3600 ORDER BY u.name")
+    out = svc.run_sync(q, uploads={"mine": mine}).to_table()
+    assert dict(zip(out["name"], out["source_id"])) == {f"s{i}": i + 1 for i in range(10)}
+    job = svc.run_async(q, uploads={"mine": mine}).to_table()
+    assert len(job) == 10
+
+
+@pytest.mark.parametrize("fmt", ["votable", "votable/b2", "fits", "csv", "tsv"])
+def test_output_formats(tap, fmt):
+    from astropy.table import Table
+
+    base, _, _ = tap
+    resp = requests.post(base + "tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL", "RESPONSEFORMAT": fmt,
+                                                  "QUERY": "SELECT TOP 3 source_id, ra, gmag FROM stars.stars "
+                                                           "ORDER BY source_id"}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    reader = {"votable": "votable", "votable/b2": "votable", "fits": "fits", "csv": "ascii.csv", "tsv": "ascii.tab"}
+    t = Table.read(io.BytesIO(resp.content), format=reader[fmt])
+    assert list(t["source_id"]) == [1, 2, 3]
+
+
+def test_votlint_masked_values_of_every_type_and_empty_results(tap, tmp_path):
+    """Issue 17 item 1: masked ints, floats, booleans and strings, empty results and MAXREC truncation."""
+    from astropy.table import MaskedColumn, Table
+    from pyvo.dal import TAPService
+
+    base, _, _ = tap
+    t = Table({"i": MaskedColumn([1, 2], mask=[False, True], dtype=np.int16),
+               "j": MaskedColumn([1, 2], mask=[True, False], dtype=np.int64),
+               "f": MaskedColumn([1.5, 2.5], mask=[False, True], dtype=np.float32),
+               "b": MaskedColumn([True, False], mask=[False, True]),
+               "s": MaskedColumn(["é", "x"], mask=[False, True])})
+    buf = io.BytesIO()
+    t.write(buf, format="votable")
+    for query, maxrec, formats in (("SELECT * FROM TAP_UPLOAD.mine", 10, ("votable", "votable/b2")),
+                                   ("SELECT * FROM TAP_UPLOAD.mine WHERE i > 5", 10, ("votable",)),
+                                   ("SELECT * FROM TAP_UPLOAD.mine", 1, ("votable/b2",)),
+                                   ("SELECT * FROM TAP_UPLOAD.mine", 0, ("votable",))):
+        for fmt in formats:
+            resp = requests.post(base + "tap/sync", data={"REQUEST": "doQuery", "QUERY": query, "MAXREC": maxrec,
+                                                          "UPLOAD": "mine,param:t", "RESPONSEFORMAT": fmt},
+                                 files={"t": ("t.vot", buf.getvalue())}, timeout=30)
+            assert resp.status_code == 200, resp.text
+            _votlint_clean(resp.content, tmp_path)
+    svc = TAPService(base + "tap")
+    got = svc.run_sync("SELECT * FROM TAP_UPLOAD.mine", uploads={"mine": t}).to_table()
+    assert got["i"].mask.tolist() == [False, True] and got["b"].mask.tolist() == [False, True]
+    for params in ({"RA": 11, "DEC": 0, "SR": 0}, {"RA": 11, "DEC": 0, "SR": 1, "MAXREC": 2}):
+        resp = requests.get(base + "scs/stars/stars", params=params, timeout=30)
+        assert query_status(resp.content)[0] in ("OK", "OVERFLOW")
+        _votlint_clean(resp.content, tmp_path)
+    missing = requests.get(base + "scs/nosuch", params={"RA": 1, "DEC": 1, "SR": 1}, timeout=30)
+    status, text = query_status(missing.content)
+    assert status == "ERROR" and "nosuch" in text and "stars/stars" in text and "internal" not in text
+
+
+def test_uws_details_and_jobs_survive_a_restart(tap):
+    base, tmp, restart = tap
+    assert (tmp / "jobs.sqlite").stat().st_mode & 0o077 == 0  # results may hold proprietary rows
+    auth = {"Authorization": "token alice-token"}
+    bad = requests.post(base + "tap/async", data={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT FROM WHERE",
+                                                  "RUNID": "mine-1"}, headers=auth, allow_redirects=False, timeout=10)
+    assert bad.status_code == 303
+    job_url = bad.headers["Location"]
+    doc = requests.get(job_url, headers=auth, timeout=10).text
+    assert "<uws:phase>ERROR</uws:phase>" in doc and "<uws:runId>mine-1</uws:runId>" in doc
+    err = requests.get(job_url + "/error", headers=auth, timeout=10)
+    assert query_status(err.content)[1].startswith("UsageFault: ADQL syntax error at line 1")
+    ok = requests.post(base + "tap/async", data={"REQUEST": "doQuery", "LANG": "ADQL", "PHASE": "RUN",
+                                                 "QUERY": "SELECT COUNT(*) AS n FROM stars.stars"}, headers=auth,
+                       timeout=10)
+    good_url = ok.url
+    waited = requests.get(good_url, params={"WAIT": "30"}, headers=auth, timeout=40)
+    assert "COMPLETED" in waited.text or "EXECUTING" in waited.text
+    assert requests.get(good_url, params={"WAIT": "nan"}, headers=auth, timeout=10).status_code == 400
+    pending = requests.post(base + "tap/async", data={"QUERY": "SELECT 1 FROM stars.stars"}, headers=auth, timeout=10)
+    params = requests.post(pending.url + "/parameters", data={"QUERY": "SELECT TOP 2 ra FROM stars.stars"},
+                           headers=auth, timeout=10)
+    assert params.status_code == 200 and "TOP 2" in params.text
+    for what in ("executionduration", "destruction"):
+        assert requests.post(f"{pending.url}/{what}", data={"EXECUTIONDURATION": "5",
+                                                            "DESTRUCTION": "2099-01-01T00:00:00Z"},
+                             headers=auth, timeout=10).status_code == 200
+    assert requests.get(pending.url + "/executionduration", headers=auth, timeout=10).text == "5"
+    assert requests.put(pending.url + "/phase", headers=auth, timeout=10).status_code == 405
+    listed = requests.get(base + "tap/async", headers=auth, timeout=10).text
+    assert job_url.rsplit("/", 1)[1] in listed
+    assert requests.get(job_url, headers={"Authorization": "token bob-token"}, timeout=10).status_code == 404
+    restart()
+    after = requests.get(good_url + "/results/result", headers=auth, timeout=10)
+    assert after.status_code == 200 and b"<TD>200</TD>" in after.content
+    assert "PENDING" in requests.get(pending.url, headers=auth, timeout=10).text
+
+
+def test_vosi_examples_and_table_documents(tap):
+    base, _, _ = tap
+    caps = requests.get(base + "tap/capabilities", timeout=10).text
+    assert "upload-inline" in caps and "output-votable-binary2" in caps and "DISTANCE" in caps
+    one = requests.get(base + "tap/tables/stars.stars", timeout=10)
+    assert one.status_code == 200 and "<name>gmag</name>" in one.text
+    assert requests.get(base + "tap/tables/nosuch.table", timeout=10).status_code == 404
+    ex = requests.get(base + "tap/examples", timeout=10)
+    assert ex.status_code == 200 and "TAP_UPLOAD.mine" in ex.text
+
+
+def test_stilts_tapquery_sync_async_and_upload(tap, tmp_path):
+    from astropy.table import Table
+
+    base, _, _ = tap
+    stars = star_table()
+    src = tmp_path / "mine.vot"
+    Table({"ra": stars["ra"][:5], "dec": stars["dec"][:5]}).write(src, format="votable")
+    for sync in ("true", "false"):
+        out = tmp_path / f"out-{sync}.vot"
+        log = _stilts("tapquery", f"tapurl={base}tap", "nupload=1", f"upload1={src}", "upname1=mine", f"sync={sync}",
+                      "adql=SELECT COUNT(*) AS n FROM TAP_UPLOAD.mine AS u JOIN stars.stars AS s ON "
+                      "1 = CONTAINS(POINT(u.ra, u.dec), CIRCLE(s.ra, s.dec, 0.0001))", f"out={out}", "ofmt=votable")
+        assert out.exists(), log
+        assert Table.read(out, format="votable")["n"][0] == 5
+
+
+def test_stilts_taplint_is_clean(tap, tmp_path):
+    """Every taplint stage but LOC (ivoa.obsplan, which this archive does not serve): 0 errors, 0 failures."""
+    base, _, _ = tap
+    report = _stilts("taplint", f"tapurl={base}tap", "report=EF", timeout=300)
+    problems = [line for line in report.splitlines() if line[:2] in ("E-", "F-") and "-LOC-" not in line]
+    assert problems == [], report[-3000:]
+    assert "Totals: Errors: 0;" in report, report[-2000:]
+
+
+_PATHS = ["sia/query", "sia", "scs/stars/stars", "scs/nosuch", "tap/sync", "tap/async", "tap/async/nosuchjob",
+          "tap/async/nosuchjob/phase", "tap/tables/stars.stars", "tap/tables/x%00y", "download/synth/nirc2_0001",
+          "download/..%2f..%2fetc/passwd", "tap/capabilities", "tap/examples", ""]
+_KEYS = ["POS", "BAND", "TIME", "MAXREC", "RESPONSEFORMAT", "RA", "DEC", "SR", "VERB", "QUERY", "LANG", "REQUEST",
+         "UPLOAD", "PHASE", "WAIT", "RUNID", "FORMAT", "ID", "CALIB"]
+_VALUES = ["CIRCLE 10 0 1", "POLYGON 0 0 1 0 1 1", "1e999", "nan", "-1", "9" * 5000, "5e-324", "votable/b2", "fits",
+           "SELECT COUNT(*) FROM stars.stars", "SELECT * FROM TAP_SCHEMA.columns", "SELECT " + "(" * 80 + "1" + ")" * 80,
+           "SELECT x FROM", "t,param:p", "t,http://127.0.0.1:1/x", "RUN", "é\u202e", "\x00", ""]
+
+
+def test_fuzz_every_endpoint_answers_4xx_or_2xx_in_protocol_form(tap):
+    """Random methods, paths and parameters (bounded for CI; issue 22): never a 5xx, never a traceback."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    base, _, _ = tap
+    session = requests.Session()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(method=st.sampled_from(["GET", "POST", "DELETE", "PUT"]), path=st.sampled_from(_PATHS),
+           params=st.dictionaries(st.sampled_from(_KEYS), st.one_of(st.sampled_from(_VALUES), st.text(max_size=40)),
+                                  max_size=5))
+    def probe(method, path, params):
+        clean = {k: v.replace("\x00", "") for k, v in params.items()}
+        kw = {"params": clean} if method in ("GET", "DELETE") else {"data": clean}
+        resp = session.request(method, base + path, timeout=60, allow_redirects=False, **kw)
+        assert resp.status_code < 500, (method, path, params, resp.status_code, resp.text[:500])
+        assert b"Traceback" not in resp.content
+        if resp.status_code >= 400:
+            assert resp.headers["Content-Type"].startswith("application/x-votable+xml"), resp.headers
+            assert query_status(resp.content)[0] == "ERROR"
+
+    probe()
+
+
+@pytest.mark.parametrize("adql", [
+    "SELECT COUNT(*) AS n FROM ivoa.obscore WHERE instrument_name = 'NIRC2'",
+    "SELECT COUNT(*) AS n FROM ivoa.obscore AS a JOIN ivoa.obscore AS b ON a.obs_id = b.obs_id "
+    "WHERE b.instrument_name = 'NIRC2'",
+    "SELECT COUNT(*) AS n FROM (SELECT obs_id FROM ivoa.obscore WHERE instrument_name = 'NIRC2') AS t",
+    "SELECT COUNT(*) AS n FROM (SELECT obs_id FROM ivoa.obscore WHERE instrument_name = 'NIRC2' UNION "
+    "SELECT obs_id FROM ivoa.obscore WHERE target_name = 'COSMOS-F1') AS t",
+    "SELECT COUNT(*) AS n FROM stars.stars AS s WHERE EXISTS (SELECT 1 FROM ivoa.obscore AS o WHERE "
+    "o.instrument_name = 'NIRC2') AND s.source_id = 1",
+])
+def test_proprietary_rows_hold_through_joins_subqueries_and_unions(tap, adql):
+    """Issue 21 item 7: a query never reveals a proprietary row's values or count to others."""
+    from pyvo.dal import TAPService
+
+    base, _, _ = tap
+    anonymous = TAPService(base + "tap").run_sync(adql).to_table()
+    assert anonymous["n"][0] == 0
+    s = requests.Session()
+    s.headers["Authorization"] = "token alice-token"
+    owner = TAPService(base + "tap", session=s).run_sync(adql).to_table()
+    assert owner["n"][0] == 1
+
+
+def test_a_catalogue_ingested_while_running_is_a_table_and_cones_read_few_partitions(tap, tmp_path):
+    """Issue 21 items 1 and 2: no restart needed; a CONTAINS(POINT, CIRCLE) reads only the partitions it touches."""
+    import warnings
+
+    import pandas
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Table
+    from pyvo.dal import TAPService
+
+    from astrohub_archive.adql import translate
+    from astrohub_archive.engine import _catalog_files
+    from astrohub_archive.tapschema import table_set
+    from platform_lib.catalogs import Registry, ingest
+
+    base, tmp, _ = tap
+    rng = np.random.default_rng(11)
+    n = 3000
+    sky = Table({"oid": np.arange(n), "ra": rng.uniform(0, 360, n), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+                 "flux": rng.uniform(0, 1, n)})
+    sky["ra"].unit = sky["dec"].unit = "deg"
+    sky.write(tmp_path / "allsky.fits")
+    registry = Registry(tmp / "registry.sqlite")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=pandas.errors.Pandas4Warning)
+        ingest(tmp_path / "allsky.fits", registry, name="allsky", partition_rows=200)
+    svc = TAPService(base + "tap")
+    assert "allsky.allsky" in [t.name for t in svc.tables]
+    got = svc.run_sync("SELECT oid FROM allsky.allsky WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), "
+                       "CIRCLE('ICRS', 40, 20, 12))").to_table()
+    sep = SkyCoord(sky["ra"], sky["dec"], unit="deg").separation(SkyCoord(40, 20, unit="deg")).deg
+    assert set(got["oid"]) == set(sky["oid"][sep <= 12]) and len(got) > 10
+    tables = table_set(Registry(tmp / "registry.sqlite", readonly=True), tmp / "registry.sqlite")
+    plan = translate("SELECT oid FROM allsky.allsky WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(40, 20, 12))", tables)
+    (src,) = plan.sources.values()
+    read, _ = _catalog_files(src)
+    src.cones = None
+    every, _ = _catalog_files(src)
+    assert len(every) >= 8 and len(read) < len(every) / 2, (len(read), len(every))
