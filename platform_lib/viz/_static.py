@@ -282,7 +282,12 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
         cs = ax.contour(xc, yc, lev, levels=sorted(levels), colors=["white", "orange", "red"][: len(levels)],
                         linewidths=1.2)
         transform = None
-    ax.clabel(cs, fmt={lv: f"{int(round(100 * lv))} %" for lv in sorted(levels)}, fontsize=8)
+    from matplotlib.lines import Line2D
+
+    colors = ["white", "orange", "red"][: len(levels)]
+    ax.legend([Line2D([], [], color=c if c != "white" else "lightgray") for c in colors],
+              [f"{int(round(100 * lv))} % credible region" for lv in sorted(levels)], loc="lower right", fontsize=8)
+    del cs
     if candidates is not None:
         pos = positions(candidates)
         if transform is not None:
