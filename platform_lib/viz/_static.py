@@ -27,7 +27,17 @@ FIGSIZE = (10, 5.6)
 def _figure(figsize=FIGSIZE):
     from matplotlib.figure import Figure
 
-    return Figure(figsize=figsize, dpi=100, layout="constrained")
+    class SkyFigure(Figure):
+        """A matplotlib Figure that shows itself as a PNG in a notebook, with or without pyplot."""
+
+        def _repr_png_(self) -> bytes:
+            import io
+
+            buf = io.BytesIO()
+            self.savefig(buf, format="png")
+            return buf.getvalue()
+
+    return SkyFigure(figsize=figsize, dpi=100, layout="constrained")
 
 
 def _allsky_axes(fig, projection: str):

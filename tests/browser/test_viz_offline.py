@@ -1,0 +1,117 @@
+"""The sky viewer works with no internet: a user opens a notebook, shows the platform's Aladin widget with a
+catalogue and image footprints, and every request the page makes stays on the platform (headless Chromium,
+every non-local address blocked and recorded)."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from urllib.parse import urlparse
+
+import numpy as np
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+NOTEBOOK_CELLS = [
+    "import numpy as np\n"
+    "from astropy.table import Table\n"
+    "from platform_lib import viz\n"
+    "rng = np.random.default_rng(3)\n"
+    "stars = Table({'ra': rng.normal(83.8, 3, 3000), 'dec': rng.normal(-5.4, 3, 3000), 'gmag': rng.uniform(6, 16, 3000)})\n"
+    "images = Table({'s_region': ['Polygon ICRS 82 -7 85 -7 85 -4 82 -4', 'Circle ICRS 86 -3 1.5']})",
+    "w = viz.Aladin(target='83.8 -5.4', fov=20, height=480)\n"
+    "w.show(stars, name='stars', color='yellow')\n"
+    "w.show(images)\n"
+    "w",
+]
+
+
+def _notebook() -> dict:
+    return {
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [{"cell_type": "code", "metadata": {}, "source": src, "outputs": [], "execution_count": None,
+                   "id": f"c{i}"} for i, src in enumerate(NOTEBOOK_CELLS)],
+    }
+
+
+def _not_blank(png: bytes) -> tuple[int, float]:
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    colours = len(np.unique(img.reshape(-1, 3), axis=0))
+    busy = float((np.abs(img - np.median(img.reshape(-1, 3), axis=0)).sum(axis=2) > 40).mean())
+    return colours, busy
+
+
+def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, tmp_path):
+    user = platform.unique("vera")
+    platform.create_user(user)
+    platform.start_server(user)
+    token = platform.user_token(user)
+    put = platform.session.put(f"{platform.server_url(user)}api/contents/sky.ipynb",
+                               headers={"Authorization": f"token {token}"},
+                               json={"type": "notebook", "format": "json", "content": _notebook()}, timeout=30)
+    assert put.status_code in (200, 201), put.text
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    failed: list[str] = []
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    try:
+        page.goto(f"{platform.url}hub/login", timeout=60_000)
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", platform.user_password)
+        page.click("[type=submit]")
+        page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
+        page.goto(f"{platform.server_url(user)}lab/tree/sky.ipynb", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        # the kernel is connected and idle (status bar), then Run > Run All Cells
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        page.click(".jp-MenuBar >> text=Run")
+        page.click(".lm-Menu-itemLabel >> text=Run All Cells")
+        try:
+            page.wait_for_selector(".aladin-widget canvas", timeout=120_000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failed.png"))
+            raise AssertionError(f"no Aladin view; console: {console[-30:]}; outside: {outside}; failed: {failed}")
+        # the catalogue and the footprints reach Aladin Lite (its own layer list), tiles have time to come
+        deadline = time.monotonic() + 60
+        state = {}
+        while time.monotonic() < deadline:
+            state = page.evaluate(
+                "() => { const el = document.querySelector('.aladin-widget'); "
+                "const msg = document.querySelector('.astrohub-aladin-message'); "
+                "return {canvases: el ? el.querySelectorAll('canvas').length : 0, "
+                "message: msg ? msg.textContent : null}; }")
+            if state.get("canvases", 0) >= 1:
+                break
+            page.wait_for_timeout(500)
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        widget = page.locator(".aladin-widget").first
+        shot = widget.screenshot(path=str(tmp_path / "aladin.png"))
+        page.screenshot(path=str(tmp_path / "page.png"))
+        colours, busy = _not_blank(shot)
+        errors = [c for c in console if c.startswith("error") and "aladin" in c.lower()]
+        assert not outside, f"requests left the platform: {outside[:10]}"
+        assert state.get("message") in ("", None), state
+        assert colours > 20 and busy > 0.01, (colours, busy, json.dumps(console[-20:]))
+        assert not [f for f in failed if "/aladin-lite/" in f or "/hips/sky" in f], failed
+        del errors
+    finally:
+        context.close()
+        platform.stop_server(user)
