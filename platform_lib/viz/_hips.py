@@ -355,7 +355,7 @@ def write_catalog_hips(
             "hips_release_date": _release_date(),
             "hips_status": "public master unclonable",
             "hips_frame": "equatorial",
-            "hips_order": max_order,
+            "hips_order": max(max_order, 2),  # Aladin Lite reads Norder1 and Norder2 Allsky files
             "hips_order_min": HIPS_ORDER_MIN,
             "hips_tile_format": "tsv",
             "hips_cat_nrows": n,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from urllib.parse import urlparse
 
@@ -82,8 +83,8 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
         # the kernel is connected and idle (status bar), then Run > Run All Cells
         page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
-        page.click(".jp-MenuBar >> text=Run")
-        page.click(".lm-Menu-itemLabel >> text=Run All Cells")
+        page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
         try:
             page.wait_for_selector(".aladin-widget canvas", timeout=120_000)
         except Exception:
