@@ -150,10 +150,13 @@ if _ipyaladin is not None:
             options.setdefault("log", False)  # Aladin Lite otherwise reports each start to CDS
             options.setdefault("show_simbad_pointer_control", False)  # asks CDS's SIMBAD
             options.setdefault("hips_list", [options["survey"]])  # no CDS survey list to fetch
-            super().__init__(**options)
-            self._archive = base
-            self._aladin_lite_url = base + "aladin-lite/aladin.js"
+            self._archive = base  # read by the trait default below, in the state the browser starts from
             self._sources: dict[str, object] = {}
+            super().__init__(**options)
+
+        @traitlets.default("_aladin_lite_url")
+        def _default_aladin_lite_url(self) -> str:
+            return (getattr(self, "_archive", None) or archive_path()) + "aladin-lite/aladin.js"
 
         # -- adding things ------------------------------------------------------------------------
 
