@@ -21,7 +21,7 @@ import numpy as np
 import traitlets
 
 from platform_lib.viz._errors import VizError
-from platform_lib.viz._inputs import footprints, positions
+from platform_lib.viz._inputs import find_coordinates, footprints, positions
 
 __all__ = ["Aladin", "archive_path", "local_esm", "TABLE_LIMIT"]
 
@@ -309,8 +309,11 @@ def _dispatch(widget, obj, **options) -> None:
                        "crossmatch pairs, a job or a catalogue name", value=type(obj).__name__)
     if "s_region" in names:
         widget.show_footprints(obj, **options)
-        if len(obj):
-            widget.show_table(obj, name="images", **options)
+        try:
+            find_coordinates(obj)
+        except VizError:  # footprints without centre columns: the outlines are the picture
+            return
+        widget.show_table(obj, name="images", **options)
         return
     if "separation_arcsec" in names:
         widget.show_crossmatch(obj, **options)

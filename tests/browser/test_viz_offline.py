@@ -72,6 +72,9 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
     page = context.new_page()
     page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
     console: list[str] = []
+    served: dict[str, int] = {}
+    page.on("response", lambda r: served.__setitem__(urlparse(r.url).path, r.status)
+            if "/services/archive/" in r.url else None)
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     try:
         page.goto(f"{platform.url}hub/login", timeout=60_000)
@@ -112,7 +115,10 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
         assert state.get("message") in ("", None), state
         assert colours > 20 and busy > 0.01, (colours, busy, json.dumps(console[-20:]))
         assert not [f for f in failed if "/aladin-lite/" in f or "/hips/sky" in f], failed
-        del errors
+        # Aladin Lite and the default survey came from the platform's archive
+        assert served.get("/services/archive/aladin-lite/aladin.js") == 200, served
+        assert served.get("/services/archive/hips/sky/properties") == 200, served
+        assert not errors, errors
     finally:
         context.close()
         platform.stop_server(user)
