@@ -432,10 +432,11 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
                      creator_did: str = "", level: int | None = None, extra: dict | None = None) -> Path:
     """Write an image HiPS (FITS tiles, equatorial) of ``images`` (``(array, WCS)`` pairs) with reproject.
 
-    Several images are combined (their mean where they overlap) with ``reproject.hips.coadd_hips``.
+    Several images are built one by one and their tiles combined (the mean where they overlap;
+    ``reproject.hips.coadd_hips`` cannot blend FITS tiles).
     """
     from reproject import reproject_interp
-    from reproject.hips import coadd_hips, reproject_to_hips
+    from reproject.hips import reproject_to_hips
 
     images = list(images)
     if not images:
@@ -454,7 +455,7 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
                 reproject_to_hips(img, coord_system_out="equatorial", reproject_function=reproject_interp,
                                   output_directory=str(part), level=level, properties=props)
                 parts.append(str(part))
-            coadd_hips(parts, str(target))
+            _coadd_fits_hips(parts, target)
         final = out.tmp / "final"
         os.rename(target, final)
         for entry in final.iterdir():
@@ -469,6 +470,34 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
         merged.update({k: str(v) for k, v in (extra or {}).items()})
         _write_properties(props_path, merged)
         return out.commit()
+
+
+def _coadd_fits_hips(parts: list[str], target: Path) -> None:
+    """Merge FITS-tile HiPS folders: tiles present in several are averaged where both have data."""
+    from astropy.io import fits
+
+    target.mkdir()
+    props = [read_properties(Path(p) / "properties") for p in parts]
+    for part in parts:
+        part = Path(part)
+        for tile in part.rglob("Npix*.fits"):
+            dest = target / tile.relative_to(part)
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(tile, dest)
+                continue
+            with fits.open(tile) as new, fits.open(dest) as old:
+                a = new[0].data.astype(np.float64)
+                b = old[0].data.astype(np.float64)
+                header = old[0].header
+            merged = np.where(np.isnan(a), b, np.where(np.isnan(b), a, (a + b) / 2))
+            fits.PrimaryHDU(merged.astype(np.float32), header).writeto(dest, overwrite=True)
+    merged_props = dict(props[0])
+    merged_props["hips_order"] = str(max(int(p["hips_order"]) for p in props))
+    cuts = [tuple(float(v) for v in p["hips_pixel_cut"].split()) for p in props if "hips_pixel_cut" in p]
+    if cuts:
+        merged_props["hips_pixel_cut"] = f"{min(c[0] for c in cuts)} {max(c[1] for c in cuts)}"
+    _write_properties(target / "properties", merged_props)
 
 
 # -- validation ----------------------------------------------------------------------------------------

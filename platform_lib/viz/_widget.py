@@ -146,7 +146,7 @@ if _ipyaladin is not None:
 
         def __init__(self, *, archive_url: str | None = None, **options) -> None:
             base = archive_path(archive_url)
-            options.setdefault("survey", base + "hips/sky/")
+            options.setdefault("survey", base + "hips/sky")
             options.setdefault("log", False)  # Aladin Lite otherwise reports each start to CDS
             options.setdefault("show_simbad_pointer_control", False)  # asks CDS's SIMBAD
             options.setdefault("hips_list", [options["survey"]])  # no CDS survey list to fetch

@@ -39,6 +39,16 @@ def archive(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("hips-archive")
     (tmp / "images").mkdir()
+    for i, (ra, dec) in enumerate([(10.0, 0.0), (10.4, 0.2)]):  # two public images with a WCS
+        from astropy.io import fits
+
+        h = fits.Header()
+        h.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=ra, CRVAL2=dec, CRPIX1=100.5, CRPIX2=100.5,
+                 CDELT1=-10 / 3600, CDELT2=10 / 3600, CUNIT1="deg", CUNIT2="deg", DATE_OBS="2020-01-01T00:00:00",
+                 TELESCOP="TEST", INSTRUME="CAM", EXPTIME=10.0)
+        yy, xx = np.mgrid[0:200, 0:200]
+        data = (np.exp(-((xx - 100) ** 2 + (yy - 100) ** 2) / 800.0) * 100 + i).astype(np.float32)
+        fits.PrimaryHDU(data, h).writeto(tmp / "images" / f"img{i}.fits")
     build_index(tmp / "index.sqlite", tmp / "images", workers=1)
     rng = np.random.default_rng(5)
     n = 2000
@@ -88,7 +98,7 @@ def test_catalogue_hips_is_built_served_and_valid(archive):
 
     base, tmp = archive
     listing = requests.get(base + "hips/index.json", timeout=30).json()
-    assert set(listing["building"]) == {STARS, f"{STARS}-density", "sky"}  # asked for: built in the background
+    assert set(listing["building"]) == {STARS, f"{STARS}-density", "sky", "images"}  # built in the background
     props = requests.get(f"{base}hips/{STARS}/properties", timeout=120)  # waits for the build
     assert props.status_code == 200
     served = {line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip() for line in props.text.splitlines() if "=" in line}
@@ -106,7 +116,7 @@ def test_catalogue_hips_is_built_served_and_valid(archive):
     meta = requests.get(f"{base}hips/{STARS}/metadata.xml", timeout=30)
     assert meta.status_code == 200 and "pos.eq.ra" in meta.text
     # the density map and the default background
-    for name in (f"{STARS}-density", "sky"):
+    for name in (f"{STARS}-density", "sky", "images"):
         r = requests.get(f"{base}hips/{name}/properties", timeout=120)
         assert r.status_code == 200 and "dataproduct_type" in r.text
         assert validate_hips(tmp / "hips" / name).dataproduct_type == "image"

@@ -215,9 +215,9 @@ def widget():
 def test_widget_loads_everything_from_the_platform(widget):
     assert "esm.sh" not in widget._esm and "https://" not in widget._esm.split("function __astrohubAbs")[1]
     assert widget._aladin_lite_url == "/services/archive/aladin-lite/aladin.js"
-    assert widget.survey == "/services/archive/hips/sky/"
+    assert widget.survey == "/services/archive/hips/sky"
     assert widget._init_options["log"] is False
-    assert widget._init_options["hips_list"] == ["/services/archive/hips/sky/"]
+    assert widget._init_options["hips_list"] == ["/services/archive/hips/sky"]
 
 
 def test_widget_state_carries_the_table_and_large_tables_are_cut(widget):

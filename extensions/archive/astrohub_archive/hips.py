@@ -15,7 +15,8 @@ Routes (under the service prefix):
 
 Each registry table with positions ``<catalogue>/<table>`` gets two HiPS: ``<slug>`` (the catalogue,
 level of detail) and ``<slug>-density`` (a star-density image); ``sky`` is the density map of the
-largest catalogue, the viewer's default background (an empty sky when the registry has none). They are
+largest catalogue, the viewer's default background (an empty sky when the registry has none); ``images``
+is an image HiPS of the archive's public FITS images (reproject's HiPS support). They are
 built with :mod:`platform_lib.viz` into ``<hips root>`` (``ASTROHUB_ARCHIVE_HIPS``, default the
 ``hips`` folder beside the image tree). May import tornado, platform_lib and this package's auth.
 """
@@ -40,6 +41,10 @@ __all__ = ["HipsLibrary", "aladin_lite_dir", "hips_routes", "slug"]
 log = logging.getLogger("astrohub_archive")
 
 SKY = "sky"
+IMAGES = "images"
+#: The most images, and the deepest HiPS level, of the archive's image HiPS (built on the archive's host).
+MAX_IMAGES = 200
+IMAGE_LEVEL_MAX = 7
 _SAFE = re.compile(r"^[A-Za-z0-9._+-]+$")
 _CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "application/fits",
                   ".xml": "text/xml; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -67,9 +72,10 @@ def aladin_lite_dir() -> Path | None:
 class HipsLibrary:
     """The HiPS folder of the archive and the builds that fill it (one at a time, in a worker thread)."""
 
-    def __init__(self, root: Path, registry_path: Path | None) -> None:
+    def __init__(self, root: Path, registry_path: Path | None, state=None) -> None:
         self.root = Path(root)
         self.registry_path = registry_path
+        self.state = state  # the archive's state: its image index and data root, for the images HiPS
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hips-build")
         self._lock = threading.Lock()
         self._builds: dict[str, Future] = {}
@@ -119,6 +125,8 @@ class HipsLibrary:
             log.warning("HiPS: could not read the registry", exc_info=True)
             return []
         names = [SKY] if not (self.root / SKY / "properties").exists() else []
+        if not (self.root / IMAGES / "properties").exists() and self._public_images():
+            names.append(IMAGES)
         for s in tables:
             for name in (s, f"{s}-density"):
                 if not (self.root / name / "properties").exists():
@@ -131,6 +139,8 @@ class HipsLibrary:
         """Whether ``name`` is a HiPS this library can build (or has)."""
         if (self.root / name / "properties").exists() or name == SKY:
             return True
+        if name == IMAGES:
+            return bool(self._public_images())
         base = name[:-len("-density")] if name.endswith("-density") else name
         return base in self._tables()
 
@@ -167,6 +177,8 @@ class HipsLibrary:
                     from platform_lib.viz import write_density_hips
 
                     write_density_hips(np.zeros(12 * 4**3), dest, title="empty sky (no catalogue loaded yet)")
+            elif name == IMAGES:
+                self._build_images(dest)
             elif name.endswith("-density"):
                 info = tables[name[:-len("-density")]]
                 build_density_hips(info.hats_path, dest, title=f"{info.full_name} star density")
@@ -179,6 +191,58 @@ class HipsLibrary:
             self._failed[name] = str(exc)
             log.error("HiPS %s could not be built: %s", name, exc, exc_info=True)
             raise
+
+
+    def _public_images(self) -> list[dict]:
+        """The archive's public image records (an anonymous viewer's SIA answer): proprietary ones never
+        go into a HiPS everyone can read."""
+        index_path = getattr(self.state, "index_path", None)
+        if index_path is None or not Path(index_path).exists():
+            return []
+        from platform_lib.imageindex import ImageQuery, Viewer
+
+        try:
+            records, _ = self.state.index().query(ImageQuery(), Viewer(), maxrec=MAX_IMAGES)
+        except Exception:  # an index being rebuilt: try again at the next listing
+            log.warning("HiPS: could not read the image index", exc_info=True)
+            return []
+        return records
+
+    def _build_images(self, dest: Path) -> None:
+        import numpy as np
+        from astropy.io import fits
+        from astropy.wcs import WCS
+
+        from platform_lib.viz import write_image_hips
+
+        root = Path(self.state.data_root).resolve()
+        images, scales = [], []
+        for rec in self._public_images():
+            path = (root / rec["file_path"]).resolve()
+            if not path.is_relative_to(root) or not path.is_file():
+                continue
+            try:
+                with fits.open(path, memmap=False) as hdul:
+                    for hdu in hdul:
+                        if hdu.data is None or hdu.data.ndim < 2:
+                            continue
+                        wcs = WCS(hdu.header).celestial
+                        if wcs.naxis != 2 or not wcs.has_celestial:
+                            continue
+                        data = np.asarray(hdu.data, dtype=np.float32)
+                        while data.ndim > 2:
+                            data = data[0]
+                        images.append((data, wcs))
+                        scales.append(float(np.abs(wcs.proj_plane_pixel_scales()[0].to_value("deg"))))
+                        break
+            except Exception as exc:  # one unreadable file does not stop the HiPS
+                log.warning("HiPS images: %s skipped: %s", path, exc)
+        if not images:
+            raise RuntimeError("no public image with a celestial WCS in the archive")
+        # HiPS level: tile pixels (order level + 9) no finer than the finest image, at most IMAGE_LEVEL_MAX
+        finest = max(min(scales), 1e-6)
+        level = int(np.clip(np.ceil(np.log2(58.6 / finest)) - 9, 0, IMAGE_LEVEL_MAX))
+        write_image_hips(images, dest, title="archive images", level=level)
 
 
 class _HipsBase(tornado.web.RequestHandler):
@@ -227,6 +291,7 @@ class HipsListHandler(_HipsBase):
 
 class HipsFileHandler(_HipsBase):
     async def get(self, name: str, rel: str) -> None:
+        rel = "/".join(part for part in rel.split("/") if part)  # Aladin Lite asks for <survey>//properties
         if not _SAFE.match(name) or any(not _SAFE.match(part) for part in rel.split("/") if part) or ".." in rel:
             raise tornado.web.HTTPError(404, f"no HiPS file {name}/{rel}")
         root = self.library.root / name
@@ -267,7 +332,7 @@ def hips_root(state) -> Path:
 
 def hips_routes(prefix: str, state) -> list:
     """The HiPS and Aladin Lite routes for the archive application, sharing one :class:`HipsLibrary`."""
-    library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None))
+    library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None), state)
     state.hips = library
     kw = {"library": library, "state": state}
     aladin = aladin_lite_dir()
