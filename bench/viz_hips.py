@@ -74,7 +74,8 @@ def _free_port() -> int:
 
 
 SERVER = r"""
-import sys, asyncio, tornado.web
+import sys, asyncio, logging, tornado.web
+logging.getLogger("tornado.access").setLevel(logging.ERROR)
 from pathlib import Path
 from astrohub_archive.hips import HipsLibrary, hips_routes
 class S: pass

@@ -308,7 +308,9 @@ def write_catalog_hips(
     names = arrow.column_names
     header = ("\t".join(names) + "\n" + "\t".join("-" * max(len(c), 3) for c in names) + "\n").encode()
 
-    with _AtomicDir(Path(dest)) as out:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _AtomicDir(Path(dest)) as out, ThreadPoolExecutor(max_workers=8, thread_name_prefix="hips-tiles") as pool:
         root = out.tmp
         _metadata_votable(root / "metadata.xml", frame, ra, dec, units or {}, ucds or {})
         tiles = 0
@@ -323,18 +325,18 @@ def write_catalog_hips(
             first = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])
             stops = np.r_[first[1:], rows.size]
             odir = root / f"Norder{k}"
-            made: set[int] = set()
-            for a, b in zip(first.tolist(), stops.tolist()):
-                pixel = int(tile[a])
-                d = pixel // 10000 * 10000
-                if d not in made:
-                    (odir / f"Dir{d}").mkdir(parents=True, exist_ok=True)
-                    made.add(d)
-                with open(odir / f"Dir{d}" / f"Npix{pixel}.tsv", "wb") as fh:
-                    fh.write(header)
-                    fh.write(b"\n".join(lines[a:b]))
-                    fh.write(b"\n")
-                tiles += 1
+            pixels = tile[first].tolist()
+            for d in sorted({p // 10000 * 10000 for p in pixels}):
+                (odir / f"Dir{d}").mkdir(parents=True, exist_ok=True)
+
+            def write(i: int, odir=odir, pixels=pixels, first=first, stops=stops, lines=lines) -> None:
+                pixel = pixels[i]
+                with open(odir / f"Dir{pixel // 10000 * 10000}" / f"Npix{pixel}.tsv", "wb") as fh:
+                    fh.write(header + b"\n".join(lines[first[i]:stops[i]]) + b"\n")
+
+            # file creation is metadata-bound, not CPU-bound: overlap it in threads
+            list(pool.map(write, range(len(pixels)), chunksize=256))
+            tiles += len(pixels)
             if k <= 2:
                 with open(odir / "Allsky.tsv", "wb") as fh:
                     fh.write(header)

@@ -73,6 +73,8 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
     page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
     console: list[str] = []
     served: dict[str, int] = {}
+    asked: list[str] = []
+    context.on("request", lambda r: asked.append(r.url) if "/services/archive/" in r.url else None)
     page.on("response", lambda r: served.__setitem__(urlparse(r.url).path, r.status)
             if "/services/archive/" in r.url else None)
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
@@ -105,6 +107,10 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
             if state.get("canvases", 0) >= 1:
                 break
             page.wait_for_timeout(500)
+        # Aladin Lite asks the archive for the default survey, then its tiles: wait for the first tile
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("/hips/sky/Norder" in p for p in served):
+            page.wait_for_timeout(500)
         page.wait_for_load_state("networkidle", timeout=60_000)
         widget = page.locator(".aladin-widget").first
         shot = widget.screenshot(path=str(tmp_path / "aladin.png"))
@@ -117,7 +123,7 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
         assert not [f for f in failed if "/aladin-lite/" in f or "/hips/sky" in f], failed
         # Aladin Lite and the default survey came from the platform's archive
         assert served.get("/services/archive/aladin-lite/aladin.js") == 200, served
-        assert [status for path, status in served.items() if "/hips/sky/" in path and path.endswith("properties")] == [200], served
+        assert [status for path, status in served.items() if "/hips/sky/" in path and path.endswith("properties")] == [200], (served, asked, console[-15:])
         assert not errors, errors
     finally:
         context.close()
