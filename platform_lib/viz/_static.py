@@ -136,13 +136,23 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
     fig = fig or _figure()
     n = pos.ra.size
     if center is not None:
-        ax, wcs = _zoom_axes(fig, center, radius if radius is not None else 1.0)
+        import astropy.units as u
+        from astropy.coordinates import SkyCoord
+
+        r = u.Quantity(radius if radius is not None else 1.0 * u.deg, u.deg)
+        ax, wcs = _zoom_axes(fig, center, r)
+        near = center.icrs.separation(SkyCoord(pos.ra, pos.dec, unit="deg")) < r * 1.5  # the view and its corners
+        ra_in, dec_in = pos.ra[near], pos.dec[near]
+        n = ra_in.size
         if n > SCATTER_LIMIT:
             from platform_lib.viz._hips import density_map, healpix29
 
-            _draw_healpix_zoom(ax, wcs, density_map(healpix29(pos.ra, pos.dec), 12), 12, cmap="magma", log=True)
+            # cells about 1/150 of the view across
+            order = int(np.clip(np.floor(np.log2(58.6 / (2 * r.to_value(u.deg) / 150))), 3, 13))
+            _draw_healpix_zoom(ax, wcs, density_map(healpix29(ra_in, dec_in), order), order, cmap="magma", log=True)
         else:
-            ax.scatter(pos.ra, pos.dec, s=6, color=color, transform=ax.get_transform("world"))
+            ax.scatter(ra_in, dec_in, s=max(1.0, min(12, 3e3 / max(n, 1))), color=color,
+                       transform=ax.get_transform("world"))
     else:
         ax = _allsky_axes(fig, projection)
         if n > SCATTER_LIMIT:

@@ -303,8 +303,11 @@ class HipsFileHandler(_HipsBase):
             except Exception as exc:
                 raise tornado.web.HTTPError(404, f"HiPS {name!r} could not be built: {exc}") from None
         path = root / (rel or "properties")
-        if not path.is_file():
-            raise tornado.web.HTTPError(404, f"HiPS {name!r} has no {rel or 'properties'} (no sources there)")
+        if not path.is_file():  # an empty sky cell: normal for a viewer, so answered without a log line
+            self.set_status(404)
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(f"404: HiPS {name!r} has no {rel or 'properties'} (no sources there)\n")
+            return
         ext = path.suffix if path.suffix in _CONTENT_TYPES else ""
         ctype = _CONTENT_TYPES[ext] if ext or path.name != "properties" else _CONTENT_TYPES[""]
         self.set_header("Content-Type", ctype)
