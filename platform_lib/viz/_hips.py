@@ -35,6 +35,7 @@ __all__ = [
     "CatalogHipsSpec",
     "HipsReport",
     "HIPS_ORDER_MIN",
+    "hips_name",
     "density_map",
     "plan_catalog_orders",
     "read_properties",
@@ -81,6 +82,13 @@ class HipsReport:
     orders: tuple[int, ...]
     tiles: int
     rows: int
+
+
+def hips_name(table_name: str) -> str:
+    """The HiPS folder name of a registry table, as the archive serves it: ``I/311/hip2`` -> ``I_311_hip2``."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", table_name).strip("_") or "catalogue"
 
 
 def tile_path(order: int, pixel: int, ext: str) -> str:

@@ -102,12 +102,6 @@ def archive_path(archive_url: str | None = None) -> str:
     return path if path.endswith("/") else path + "/"
 
 
-def _slug(name: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_") or "catalogue"
-
-
 def _stcs(poly: np.ndarray) -> str:
     return "Polygon ICRS " + " ".join(f"{ra:.7f} {dec:.7f}" for ra, dec in poly)
 
@@ -281,7 +275,9 @@ def _dispatch(widget, obj, **options) -> None:
 
     if isinstance(obj, (str, pathlib.Path)):
         name = str(obj)
-        url = f"{widget._archive}hips/{_slug(name)}/"
+        from platform_lib.viz._hips import hips_name
+
+        url = f"{widget._archive}hips/{hips_name(name)}"
         widget.add_catalog_hips(url, name=name, **options)
         return
     if hasattr(obj, "result") and hasattr(obj, "status") and callable(getattr(obj, "result")):  # a job

@@ -258,11 +258,18 @@ def test_widget_shows_each_kind(widget):
     widget.show(Table({"s_region": ["Polygon ICRS 10 10 11 10 11 11"], "s_ra": [10.5], "s_dec": [10.3]}))
     widget.show(MOC.from_cone(lon=30 * u.deg, lat=20 * u.deg, radius=10 * u.deg, max_depth=8))
     widget.show(_skymap())
+    pairs = Table({"ra_1": [10.0, 11.0], "dec_1": [1.0, 2.0], "ra_2": [10.0001, 11.0001], "dec_2": [1.0, 2.0],
+                   "separation_arcsec": [0.36, 0.36]})
+    widget.show(pairs)
     kinds = [(layer["kind"], layer["name"]) for layer in widget.layers]
     assert kinds == [("catalog_hips", "I/311/hip2"), ("footprints", "footprints"), ("table", "images"),
-                     ("moc", "coverage"), ("skymap", "skymap 50 %"), ("skymap", "skymap 90 %")]
+                     ("moc", "coverage"), ("skymap", "skymap 50 %"), ("skymap", "skymap 90 %"),
+                     ("table", "crossmatch left"), ("table", "crossmatch right")]
+    assert widget.layers[-1]["ra"] == [10.0001, 11.0001]
+    # the 90 % region is larger than the 50 % one
+    assert widget.layers[5]["sky_fraction"] > widget.layers[4]["sky_fraction"]
     hips = [c for c, _ in widget.sent if c.get("event_name") == "astrohub_catalog_hips"][0]
-    assert hips["url"] == "/services/archive/hips/I_311_hip2/"
+    assert hips["url"] == "/services/archive/hips/I_311_hip2"
     assert widget.astrohub_message == ""
 
 

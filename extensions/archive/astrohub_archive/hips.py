@@ -52,8 +52,10 @@ _CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "
 
 
 def slug(table_name: str) -> str:
-    """The HiPS folder name of a registry table: ``I/239/hip_main`` -> ``I_239_hip_main``."""
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", table_name).strip("_") or "catalogue"
+    """The HiPS folder name of a registry table (``platform_lib.viz.hips_name``: ``I/311/hip2`` -> ``I_311_hip2``)."""
+    from platform_lib.viz import hips_name
+
+    return hips_name(table_name)
 
 
 def aladin_lite_dir() -> Path | None:
