@@ -57,13 +57,16 @@ class CatalogHipsSpec:
     """How a catalogue HiPS is cut.
 
     ``n_per_tile`` sources per tile and order (CDS uses a few hundred); ``max_order`` caps the deepest
-    order (its tiles hold every source left); ``title`` and ``creator_did`` go in ``properties``.
+    order (its tiles hold every source left); an order where no cell holds more than ``last_factor *
+    n_per_tile`` of the sources left takes them all and is the last; ``title`` and ``creator_did`` go
+    in ``properties``.
     """
 
     title: str
     creator_did: str = ""
     n_per_tile: int = 200
     max_order: int = 10
+    last_factor: int = 8
 
     def __post_init__(self) -> None:
         if self.n_per_tile < 1:
@@ -122,11 +125,14 @@ def priority_rank(magnitude: np.ndarray | None, n: int, seed: int = 0) -> np.nda
     return rank
 
 
-def plan_catalog_orders(ipix29: np.ndarray, rank: np.ndarray, n_per_tile: int, max_order: int) -> np.ndarray:
+def plan_catalog_orders(ipix29: np.ndarray, rank: np.ndarray, n_per_tile: int, max_order: int,
+                        last_factor: int | None = None) -> np.ndarray:
     """The HiPS order (``HIPS_ORDER_MIN`` to ``max_order``) each row is shown from.
 
     At each order, each tile takes the ``n_per_tile`` rows of lowest ``rank`` among those its cell
-    still holds; ``max_order`` takes all the rest. Stops as soon as every row is placed.
+    still holds; ``max_order`` takes all the rest. Stops as soon as every row is placed. With
+    ``last_factor``, an order whose fullest cell holds at most ``last_factor * n_per_tile`` of the rows
+    left takes them all and is the last (fewer, fuller tiles instead of a deep order of sparse ones).
 
     Examples
     --------
@@ -151,6 +157,9 @@ def plan_catalog_orders(ipix29: np.ndarray, rank: np.ndarray, n_per_tile: int, m
         t_sorted = tile[srt]
         first = np.flatnonzero(np.r_[True, t_sorted[1:] != t_sorted[:-1]])
         counts = np.diff(np.r_[first, t_sorted.size])
+        if last_factor is not None and counts.max() <= last_factor * n_per_tile:
+            order_of[remaining] = k
+            break
         pos = np.arange(t_sorted.size) - np.repeat(first, counts)
         chosen = pos < n_per_tile
         order_of[remaining[srt[chosen]]] = k
@@ -310,7 +319,7 @@ def write_catalog_hips(
     ipix29 = np.asarray(ipix29, dtype=np.int64)
     mag = None if magnitude is None else np.asarray(frame[magnitude], dtype=np.float64)
     rank = priority_rank(mag, n)
-    order_of = plan_catalog_orders(ipix29, rank, spec.n_per_tile, spec.max_order)
+    order_of = plan_catalog_orders(ipix29, rank, spec.n_per_tile, spec.max_order, spec.last_factor)
     max_order = int(order_of.max())
     arrow = _clean_frame(frame.reset_index(drop=True), ra, dec)
     names = arrow.column_names

@@ -45,6 +45,11 @@ def test_plan_places_every_row_once_brightest_first_per_tile():
     for k in range(1, int(order.max())):
         tiles = ipix[order == k] >> (2 * (29 - k))
         assert np.bincount(tiles - tiles.min()).max() <= 20
+    # with last_factor, the order where every cell holds at most 8 x 20 of the rows left takes them all
+    short = plan_catalog_orders(ipix, rank, 20, 8, last_factor=8)
+    assert short.max() < order.max() and (short[order == 1] == 1).all()
+    left = ipix[short >= short.max()] >> (2 * (29 - int(short.max())))
+    assert np.bincount(left - left.min()).max() <= 160
 
 
 def test_catalog_hips_validates_and_counts_add_up(tmp_path):
@@ -65,7 +70,9 @@ def test_catalog_hips_validates_and_counts_add_up(tmp_path):
     meta = (dest / "metadata.xml").read_text()
     assert 'ucd="pos.eq.ra;meta.main"' in meta and 'ucd="pos.eq.dec;meta.main"' in meta
     # each tile lists its rows brightest first
-    tile = next((dest / "Norder3").glob("Dir*/Npix*.tsv"))
+    deepest = max(report.orders)
+    assert deepest >= 2
+    tile = next((dest / f"Norder{deepest}").glob("Dir*/Npix*.tsv"))
     mags = [float(line.split("\t")[2]) for line in tile.read_text().splitlines()[2:]]
     assert mags == sorted(mags)
     # the density map beside it counts every source
@@ -79,7 +86,7 @@ def test_rebuild_is_atomic_and_validator_catches_a_broken_tile(tmp_path, monkeyp
     from platform_lib.viz import _hips
 
     df = _catalogue(5_000)
-    spec = viz.CatalogHipsSpec("t", n_per_tile=30)
+    spec = viz.CatalogHipsSpec("t", n_per_tile=10)
     dest = viz.write_catalog_hips(df, tmp_path / "c", spec, ra="ra", dec="dec")
     calls = []
 
