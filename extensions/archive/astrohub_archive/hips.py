@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,7 +46,9 @@ IMAGES = "images"
 #: The most images, and the deepest HiPS level, of the archive's image HiPS (built on the archive's host).
 MAX_IMAGES = 200
 IMAGE_LEVEL_MAX = 7
-_SAFE = re.compile(r"^[A-Za-z0-9._+-]+$")
+_SAFE = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$")  # no leading dot: no "..", no hidden build folders
+#: Seconds before a failed build is tried again (say the registry was being written).
+RETRY_AFTER = 60.0
 _CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "application/fits",
                   ".xml": "text/xml; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                   ".png": "image/png", ".jpg": "image/jpeg", "": "text/plain; charset=utf-8"}
@@ -81,7 +84,7 @@ class HipsLibrary:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hips-build")
         self._lock = threading.Lock()
         self._builds: dict[str, Future] = {}
-        self._failed: dict[str, str] = {}
+        self._failed: dict[str, float] = {}  # name -> when its last build failed
 
     # -- what exists -------------------------------------------------------------------------------
 
@@ -150,7 +153,9 @@ class HipsLibrary:
         """The build of ``name`` (already done, running, or started now)."""
         with self._lock:
             fut = self._builds.get(name)
-            if fut is None or (fut.done() and fut.exception() is not None and name not in self._failed):
+            retry = fut is not None and fut.done() and fut.exception() is not None \
+                and time.monotonic() - self._failed.get(name, 0.0) > RETRY_AFTER
+            if fut is None or retry:
                 fut = self._pool.submit(self._build, name)
                 self._builds[name] = fut
             return fut
@@ -172,7 +177,10 @@ class HipsLibrary:
                     tmp = self.root / f".{SKY}.copy"
                     shutil.rmtree(tmp, ignore_errors=True)
                     shutil.copytree(dense, tmp)
-                    os.replace(tmp, dest) if not dest.exists() else None
+                    if dest.exists():
+                        shutil.rmtree(tmp)
+                    else:
+                        os.rename(tmp, dest)
                 else:
                     import numpy as np
 
@@ -190,7 +198,7 @@ class HipsLibrary:
             log.info("HiPS %s built in %s", name, dest)
             return dest
         except Exception as exc:
-            self._failed[name] = str(exc)
+            self._failed[name] = time.monotonic()
             log.error("HiPS %s could not be built: %s", name, exc, exc_info=True)
             raise
 
@@ -294,7 +302,7 @@ class HipsListHandler(_HipsBase):
 class HipsFileHandler(_HipsBase):
     async def get(self, name: str, rel: str) -> None:
         rel = "/".join(part for part in rel.split("/") if part)  # Aladin Lite asks for <survey>//properties
-        if not _SAFE.match(name) or any(not _SAFE.match(part) for part in rel.split("/") if part) or ".." in rel:
+        if not _SAFE.match(name) or any(not _SAFE.match(part) for part in rel.split("/") if part):
             raise tornado.web.HTTPError(404, f"no HiPS file {name}/{rel}")
         root = self.library.root / name
         if not (root / "properties").exists():
