@@ -310,11 +310,12 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
     del cs
     if candidates is not None:
         pos = positions(candidates)
+        size = float(np.clip(3000 / pos.ra.size, 1, 14))
         if transform is not None:
-            ax.scatter(pos.ra, pos.dec, s=12, c="red", marker="x", transform=transform)
+            ax.scatter(pos.ra, pos.dec, s=size, c="red", marker="x", linewidths=0.8, transform=transform)
         else:
             x, y = _xy(pos.ra, pos.dec)
-            ax.scatter(x, y, s=12, c="red", marker="x")
+            ax.scatter(x, y, s=size, c="red", marker="x", linewidths=0.8)
     area = {lv: (cum <= lv).sum() * 41253.0 / prob.size for lv in levels}
     ax.set_title(title or "sky map: " + ", ".join(f"{int(100 * lv)} % in {a:.0f} deg²" for lv, a in area.items()))
     return fig
