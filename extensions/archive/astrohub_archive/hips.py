@@ -338,9 +338,19 @@ class _MissingAladin(_HipsBase):
 
 
 def hips_root(state) -> Path:
-    """``ASTROHUB_ARCHIVE_HIPS``, else the ``hips`` folder beside the archive's image tree."""
+    """``ASTROHUB_ARCHIVE_HIPS``, else the ``hips`` folder beside the archive's image tree, else (that tree
+    read-only, as the Kubernetes datasets volume is) ``astrohub-hips`` in the temporary directory."""
+    import tempfile
+
     env = os.environ.get("ASTROHUB_ARCHIVE_HIPS")
-    return Path(env) if env else Path(state.data_root).parent / "hips"
+    if env:
+        return Path(env)
+    beside = Path(state.data_root).parent / "hips"
+    if beside.is_dir() and os.access(beside, os.W_OK) or not beside.exists() and os.access(beside.parent, os.W_OK):
+        return beside
+    log.warning("HiPS: %s is not writable; building HiPS in the temporary directory "
+                "(set ASTROHUB_ARCHIVE_HIPS to keep them across restarts)", beside)
+    return Path(tempfile.gettempdir()) / "astrohub-hips"
 
 
 def hips_routes(prefix: str, state) -> list:
