@@ -112,6 +112,7 @@ class Aladin:  # replaced below by the real class when ipyaladin imports (kept i
 
 try:
     import ipyaladin as _ipyaladin
+    import ipyaladin.widget as _ipyaladin_widget
 except ImportError:  # pragma: no cover - ipyaladin is a dependency of the hub/user environment
     _ipyaladin = None
 
@@ -160,8 +161,14 @@ if _ipyaladin is not None:
         def add_catalog_hips(self, url: str, *, name: str | None = None, **options) -> None:
             """A HiPS catalogue (tiles served by the archive or any platform path), shown with level of detail."""
             options.setdefault("name", name or url.rstrip("/").split("/")[-1])
-            self.send({"event_name": "astrohub_catalog_hips", "url": url, "options": options})
+            self._send_when_loaded({"event_name": "astrohub_catalog_hips", "url": url, "options": options})
             self._note(kind="catalog_hips", name=options["name"], url=url)
+
+        @_ipyaladin_widget.widget_should_be_loaded
+        def _send_when_loaded(self, message: dict) -> None:
+            # a message sent before the browser has drawn the view would be lost: ipyaladin's call store
+            # holds it until the view reports it is loaded
+            self.send(message)
 
         def show_table(self, table, *, name: str = "table", ra: str | None = None, dec: str | None = None,
                        limit: int = TABLE_LIMIT, magnitude: str | None = None, **options) -> None:

@@ -128,3 +128,89 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
     finally:
         context.close()
         platform.stop_server(user)
+
+
+def _notebook_of(cells: list[str]) -> dict:
+    nb = _notebook()
+    nb["cells"] = [{"cell_type": "code", "metadata": {}, "source": src, "outputs": [], "execution_count": None,
+                    "id": f"c{i}"} for i, src in enumerate(cells)]
+    return nb
+
+
+def test_registry_catalogue_zooms_through_its_hips(platform, browser, tmp_path):
+    """``viz.show(<registry name>)``: the archive builds the catalogue's HiPS on request and Aladin Lite
+    reads its Allsky files and tiles from the archive; nothing leaves the platform."""
+    import warnings
+
+    import pandas
+    from astropy.table import Table
+
+    from platform_lib.catalogs import Registry, ingest
+    from platform_lib.viz import hips_name
+
+    name = platform.unique("lod").replace("-", "_")
+    rng = np.random.default_rng(11)
+    n = 20_000
+    stars = Table({"ra": rng.uniform(70, 100, n), "dec": rng.uniform(-20, 10, n), "gmag": rng.uniform(6, 18, n)})
+    stars["ra"].unit = stars["dec"].unit = "deg"
+    stars.write(tmp_path / f"{name}.fits")
+    registry = Registry(platform.data_dir / "datasets" / "catalogs" / "registry.sqlite")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=pandas.errors.Pandas4Warning)
+        ingest(tmp_path / f"{name}.fits", registry, name=name)
+    full = registry.get(name).full_name
+    registry.close()
+    slug = hips_name(full)
+
+    user = platform.unique("zoe")
+    platform.create_user(user)
+    platform.start_server(user)
+    token = platform.user_token(user)
+    cells = ["from platform_lib import viz\n"
+             f"w = viz.show({full!r}, target='85 -5', fov=40, height=420)\n"
+             "w"]
+    put = platform.session.put(f"{platform.server_url(user)}api/contents/lod.ipynb",
+                               headers={"Authorization": f"token {token}"},
+                               json={"type": "notebook", "format": "json", "content": _notebook_of(cells)}, timeout=30)
+    assert put.status_code in (200, 201), put.text
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    served: dict[str, int] = {}
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.on("response", lambda r: served.__setitem__(urlparse(r.url).path, r.status)
+            if f"/hips/{slug}/" in r.url else None)
+    try:
+        page.goto(f"{platform.url}hub/login", timeout=60_000)
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", platform.user_password)
+        page.click("[type=submit]")
+        page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
+        page.goto(f"{platform.server_url(user)}lab/tree/lod.ipynb", timeout=120_000)
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
+        page.wait_for_selector(".aladin-widget canvas", timeout=120_000)
+        # the HiPS is built on the first request; Aladin then reads both Allsky files and the tiles in view
+        deadline = time.monotonic() + 120
+        wanted = {f"Norder1/Allsky.tsv", f"Norder2/Allsky.tsv"}
+        while time.monotonic() < deadline and not all(
+                any(p.endswith(w) and s == 200 for p, s in served.items()) for w in wanted):
+            page.wait_for_timeout(500)
+        page.locator(".aladin-widget").first.screenshot(path=str(tmp_path / "lod.png"))
+        assert not outside, f"requests left the platform: {outside[:10]}"
+        for w in wanted:
+            assert any(p.endswith(w) and s == 200 for p, s in served.items()), (w, served)
+        assert any(p.endswith("/properties") and s == 200 for p, s in served.items()), served
+    finally:
+        context.close()
+        platform.stop_server(user)
