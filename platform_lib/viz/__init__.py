@@ -12,7 +12,8 @@ Public API:
     footprints), a MOC, a sky map (50 % and 90 % regions), crossmatch pairs, or a finished job.
 ``plot(obj, projection="mollweide" | "aitoff", center=None, radius=None) -> Figure``
     the same as a static figure; ``plot_table``, ``plot_footprints``, ``plot_moc``, ``plot_skymap``,
-    ``plot_crossmatch``, ``plot_healpix`` for each kind.
+    ``plot_crossmatch``, ``plot_healpix`` for each kind; ``credible_region(skymap, 0.9)`` is a sky map's
+    90 % region as a MOC.
 ``build_catalog_hips(source, dest)``, ``build_density_hips(source, dest)``, ``write_image_hips(images, dest)``
     HiPS catalogues (brightest first per tile and order), density maps and image HiPS;
     ``validate_hips(path)`` checks one.
@@ -35,6 +36,7 @@ from platform_lib.viz._hips import (
     CatalogHipsSpec,
     HipsReport,
     density_map,
+    hips_name,
     validate_hips,
     write_catalog_hips,
     write_density_hips,
@@ -51,8 +53,10 @@ __all__ = [
     "VizError",
     "build_catalog_hips",
     "build_density_hips",
+    "credible_region",
     "density_map",
     "find_coordinates",
+    "hips_name",
     "parse_s_region",
     "pick_magnitude",
     "plot",
@@ -74,6 +78,10 @@ _STATIC = {"plot", "plot_crossmatch", "plot_footprints", "plot_healpix", "plot_m
 
 
 def __getattr__(name: str):
+    if name == "credible_region":
+        from platform_lib.viz._static import credible_cells
+
+        return credible_cells
     if name in _STATIC:
         from platform_lib.viz import _static
 

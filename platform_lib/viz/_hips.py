@@ -35,6 +35,7 @@ __all__ = [
     "CatalogHipsSpec",
     "HipsReport",
     "HIPS_ORDER_MIN",
+    "hips_name",
     "density_map",
     "plan_catalog_orders",
     "read_properties",
@@ -56,13 +57,16 @@ class CatalogHipsSpec:
     """How a catalogue HiPS is cut.
 
     ``n_per_tile`` sources per tile and order (CDS uses a few hundred); ``max_order`` caps the deepest
-    order (its tiles hold every source left); ``title`` and ``creator_did`` go in ``properties``.
+    order (its tiles hold every source left); an order where no cell holds more than ``last_factor *
+    n_per_tile`` of the sources left takes them all and is the last; ``title`` and ``creator_did`` go
+    in ``properties``.
     """
 
     title: str
     creator_did: str = ""
     n_per_tile: int = 200
     max_order: int = 10
+    last_factor: int = 8
 
     def __post_init__(self) -> None:
         if self.n_per_tile < 1:
@@ -81,6 +85,13 @@ class HipsReport:
     orders: tuple[int, ...]
     tiles: int
     rows: int
+
+
+def hips_name(table_name: str) -> str:
+    """The HiPS folder name of a registry table, as the archive serves it: ``I/311/hip2`` -> ``I_311_hip2``."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", table_name).strip("_") or "catalogue"
 
 
 def tile_path(order: int, pixel: int, ext: str) -> str:
@@ -114,11 +125,14 @@ def priority_rank(magnitude: np.ndarray | None, n: int, seed: int = 0) -> np.nda
     return rank
 
 
-def plan_catalog_orders(ipix29: np.ndarray, rank: np.ndarray, n_per_tile: int, max_order: int) -> np.ndarray:
+def plan_catalog_orders(ipix29: np.ndarray, rank: np.ndarray, n_per_tile: int, max_order: int,
+                        last_factor: int | None = None) -> np.ndarray:
     """The HiPS order (``HIPS_ORDER_MIN`` to ``max_order``) each row is shown from.
 
     At each order, each tile takes the ``n_per_tile`` rows of lowest ``rank`` among those its cell
-    still holds; ``max_order`` takes all the rest. Stops as soon as every row is placed.
+    still holds; ``max_order`` takes all the rest. Stops as soon as every row is placed. With
+    ``last_factor``, an order whose fullest cell holds at most ``last_factor * n_per_tile`` of the rows
+    left takes them all and is the last (fewer, fuller tiles instead of a deep order of sparse ones).
 
     Examples
     --------
@@ -143,6 +157,9 @@ def plan_catalog_orders(ipix29: np.ndarray, rank: np.ndarray, n_per_tile: int, m
         t_sorted = tile[srt]
         first = np.flatnonzero(np.r_[True, t_sorted[1:] != t_sorted[:-1]])
         counts = np.diff(np.r_[first, t_sorted.size])
+        if last_factor is not None and counts.max() <= last_factor * n_per_tile:
+            order_of[remaining] = k
+            break
         pos = np.arange(t_sorted.size) - np.repeat(first, counts)
         chosen = pos < n_per_tile
         order_of[remaining[srt[chosen]]] = k
@@ -302,13 +319,15 @@ def write_catalog_hips(
     ipix29 = np.asarray(ipix29, dtype=np.int64)
     mag = None if magnitude is None else np.asarray(frame[magnitude], dtype=np.float64)
     rank = priority_rank(mag, n)
-    order_of = plan_catalog_orders(ipix29, rank, spec.n_per_tile, spec.max_order)
+    order_of = plan_catalog_orders(ipix29, rank, spec.n_per_tile, spec.max_order, spec.last_factor)
     max_order = int(order_of.max())
     arrow = _clean_frame(frame.reset_index(drop=True), ra, dec)
     names = arrow.column_names
     header = ("\t".join(names) + "\n" + "\t".join("-" * max(len(c), 3) for c in names) + "\n").encode()
 
-    with _AtomicDir(Path(dest)) as out:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _AtomicDir(Path(dest)) as out, ThreadPoolExecutor(max_workers=8, thread_name_prefix="hips-tiles") as pool:
         root = out.tmp
         _metadata_votable(root / "metadata.xml", frame, ra, dec, units or {}, ucds or {})
         tiles = 0
@@ -323,18 +342,18 @@ def write_catalog_hips(
             first = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])
             stops = np.r_[first[1:], rows.size]
             odir = root / f"Norder{k}"
-            made: set[int] = set()
-            for a, b in zip(first.tolist(), stops.tolist()):
-                pixel = int(tile[a])
-                d = pixel // 10000 * 10000
-                if d not in made:
-                    (odir / f"Dir{d}").mkdir(parents=True, exist_ok=True)
-                    made.add(d)
-                with open(odir / f"Dir{d}" / f"Npix{pixel}.tsv", "wb") as fh:
-                    fh.write(header)
-                    fh.write(b"\n".join(lines[a:b]))
-                    fh.write(b"\n")
-                tiles += 1
+            pixels = tile[first].tolist()
+            for d in sorted({p // 10000 * 10000 for p in pixels}):
+                (odir / f"Dir{d}").mkdir(parents=True, exist_ok=True)
+
+            def write(i: int, odir=odir, pixels=pixels, first=first, stops=stops, lines=lines) -> None:
+                pixel = pixels[i]
+                with open(odir / f"Dir{pixel // 10000 * 10000}" / f"Npix{pixel}.tsv", "wb") as fh:
+                    fh.write(header + b"\n".join(lines[first[i]:stops[i]]) + b"\n")
+
+            # file creation is metadata-bound, not CPU-bound: overlap it in threads
+            list(pool.map(write, range(len(pixels)), chunksize=256))
+            tiles += len(pixels)
             if k <= 2:
                 with open(odir / "Allsky.tsv", "wb") as fh:
                     fh.write(header)
@@ -355,7 +374,7 @@ def write_catalog_hips(
             "hips_release_date": _release_date(),
             "hips_status": "public master unclonable",
             "hips_frame": "equatorial",
-            "hips_order": max_order,
+            "hips_order": max(max_order, 2),  # Aladin Lite reads Norder1 and Norder2 Allsky files
             "hips_order_min": HIPS_ORDER_MIN,
             "hips_tile_format": "tsv",
             "hips_cat_nrows": n,
@@ -432,10 +451,11 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
                      creator_did: str = "", level: int | None = None, extra: dict | None = None) -> Path:
     """Write an image HiPS (FITS tiles, equatorial) of ``images`` (``(array, WCS)`` pairs) with reproject.
 
-    Several images are combined (their mean where they overlap) with ``reproject.hips.coadd_hips``.
+    Several images are built one by one and their tiles combined (the mean where they overlap;
+    ``reproject.hips.coadd_hips`` cannot blend FITS tiles).
     """
     from reproject import reproject_interp
-    from reproject.hips import coadd_hips, reproject_to_hips
+    from reproject.hips import reproject_to_hips
 
     images = list(images)
     if not images:
@@ -454,7 +474,7 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
                 reproject_to_hips(img, coord_system_out="equatorial", reproject_function=reproject_interp,
                                   output_directory=str(part), level=level, properties=props)
                 parts.append(str(part))
-            coadd_hips(parts, str(target))
+            _coadd_fits_hips(parts, target)
         final = out.tmp / "final"
         os.rename(target, final)
         for entry in final.iterdir():
@@ -469,6 +489,34 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
         merged.update({k: str(v) for k, v in (extra or {}).items()})
         _write_properties(props_path, merged)
         return out.commit()
+
+
+def _coadd_fits_hips(parts: list[str], target: Path) -> None:
+    """Merge FITS-tile HiPS folders: tiles present in several are averaged where both have data."""
+    from astropy.io import fits
+
+    target.mkdir()
+    props = [read_properties(Path(p) / "properties") for p in parts]
+    for part in parts:
+        part = Path(part)
+        for tile in part.rglob("Npix*.fits"):
+            dest = target / tile.relative_to(part)
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(tile, dest)
+                continue
+            with fits.open(tile) as new, fits.open(dest) as old:
+                a = new[0].data.astype(np.float64)
+                b = old[0].data.astype(np.float64)
+                header = old[0].header
+            merged = np.where(np.isnan(a), b, np.where(np.isnan(b), a, (a + b) / 2))
+            fits.PrimaryHDU(merged.astype(np.float32), header).writeto(dest, overwrite=True)
+    merged_props = dict(props[0])
+    merged_props["hips_order"] = str(max(int(p["hips_order"]) for p in props))
+    cuts = [tuple(float(v) for v in p["hips_pixel_cut"].split()) for p in props if "hips_pixel_cut" in p]
+    if cuts:
+        merged_props["hips_pixel_cut"] = f"{min(c[0] for c in cuts)} {max(c[1] for c in cuts)}"
+    _write_properties(target / "properties", merged_props)
 
 
 # -- validation ----------------------------------------------------------------------------------------

@@ -27,7 +27,17 @@ FIGSIZE = (10, 5.6)
 def _figure(figsize=FIGSIZE):
     from matplotlib.figure import Figure
 
-    return Figure(figsize=figsize, dpi=100, layout="constrained")
+    class SkyFigure(Figure):
+        """A matplotlib Figure that shows itself as a PNG in a notebook, with or without pyplot."""
+
+        def _repr_png_(self) -> bytes:
+            import io
+
+            buf = io.BytesIO()
+            self.savefig(buf, format="png")
+            return buf.getvalue()
+
+    return SkyFigure(figsize=figsize, dpi=100, layout="constrained")
 
 
 def _allsky_axes(fig, projection: str):
@@ -126,13 +136,23 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
     fig = fig or _figure()
     n = pos.ra.size
     if center is not None:
-        ax, wcs = _zoom_axes(fig, center, radius if radius is not None else 1.0)
+        import astropy.units as u
+        from astropy.coordinates import SkyCoord
+
+        r = u.Quantity(radius if radius is not None else 1.0 * u.deg, u.deg)
+        ax, wcs = _zoom_axes(fig, center, r)
+        near = center.icrs.separation(SkyCoord(pos.ra, pos.dec, unit="deg")) < r * 1.5  # the view and its corners
+        ra_in, dec_in = pos.ra[near], pos.dec[near]
+        n = ra_in.size
         if n > SCATTER_LIMIT:
             from platform_lib.viz._hips import density_map, healpix29
 
-            _draw_healpix_zoom(ax, wcs, density_map(healpix29(pos.ra, pos.dec), 12), 12, cmap="magma", log=True)
+            # cells about 1/150 of the view across
+            order = int(np.clip(np.floor(np.log2(58.6 / (2 * r.to_value(u.deg) / 150))), 3, 13))
+            _draw_healpix_zoom(ax, wcs, density_map(healpix29(ra_in, dec_in), order), order, cmap="magma", log=True)
         else:
-            ax.scatter(pos.ra, pos.dec, s=6, color=color, transform=ax.get_transform("world"))
+            ax.scatter(ra_in, dec_in, s=max(1.0, min(12, 3e3 / max(n, 1))), color=color,
+                       transform=ax.get_transform("world"))
     else:
         ax = _allsky_axes(fig, projection)
         if n > SCATTER_LIMIT:
@@ -282,14 +302,20 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
         cs = ax.contour(xc, yc, lev, levels=sorted(levels), colors=["white", "orange", "red"][: len(levels)],
                         linewidths=1.2)
         transform = None
-    ax.clabel(cs, fmt={lv: f"{int(round(100 * lv))} %" for lv in sorted(levels)}, fontsize=8)
+    from matplotlib.lines import Line2D
+
+    colors = ["white", "orange", "red"][: len(levels)]
+    ax.legend([Line2D([], [], color=c if c != "white" else "lightgray") for c in colors],
+              [f"{int(round(100 * lv))} % credible region" for lv in sorted(levels)], loc="lower right", fontsize=8)
+    del cs
     if candidates is not None:
         pos = positions(candidates)
+        size = float(np.clip(3000 / pos.ra.size, 1, 14))
         if transform is not None:
-            ax.scatter(pos.ra, pos.dec, s=12, c="red", marker="x", transform=transform)
+            ax.scatter(pos.ra, pos.dec, s=size, c="red", marker="x", linewidths=0.8, transform=transform)
         else:
             x, y = _xy(pos.ra, pos.dec)
-            ax.scatter(x, y, s=12, c="red", marker="x")
+            ax.scatter(x, y, s=size, c="red", marker="x", linewidths=0.8)
     area = {lv: (cum <= lv).sum() * 41253.0 / prob.size for lv in levels}
     ax.set_title(title or "sky map: " + ", ".join(f"{int(100 * lv)} % in {a:.0f} deg²" for lv, a in area.items()))
     return fig

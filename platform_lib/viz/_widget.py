@@ -21,7 +21,7 @@ import numpy as np
 import traitlets
 
 from platform_lib.viz._errors import VizError
-from platform_lib.viz._inputs import footprints, positions
+from platform_lib.viz._inputs import find_coordinates, footprints, positions
 
 __all__ = ["Aladin", "archive_path", "local_esm", "TABLE_LIMIT"]
 
@@ -102,12 +102,6 @@ def archive_path(archive_url: str | None = None) -> str:
     return path if path.endswith("/") else path + "/"
 
 
-def _slug(name: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("_") or "catalogue"
-
-
 def _stcs(poly: np.ndarray) -> str:
     return "Polygon ICRS " + " ".join(f"{ra:.7f} {dec:.7f}" for ra, dec in poly)
 
@@ -118,6 +112,7 @@ class Aladin:  # replaced below by the real class when ipyaladin imports (kept i
 
 try:
     import ipyaladin as _ipyaladin
+    import ipyaladin.widget as _ipyaladin_widget
 except ImportError:  # pragma: no cover - ipyaladin is a dependency of the hub/user environment
     _ipyaladin = None
 
@@ -146,14 +141,17 @@ if _ipyaladin is not None:
 
         def __init__(self, *, archive_url: str | None = None, **options) -> None:
             base = archive_path(archive_url)
-            options.setdefault("survey", base + "hips/sky/")
+            options.setdefault("survey", base + "hips/sky")
             options.setdefault("log", False)  # Aladin Lite otherwise reports each start to CDS
             options.setdefault("show_simbad_pointer_control", False)  # asks CDS's SIMBAD
             options.setdefault("hips_list", [options["survey"]])  # no CDS survey list to fetch
-            super().__init__(**options)
-            self._archive = base
-            self._aladin_lite_url = base + "aladin-lite/aladin.js"
+            self._archive = base  # read by the trait default below, in the state the browser starts from
             self._sources: dict[str, object] = {}
+            super().__init__(**options)
+
+        @traitlets.default("_aladin_lite_url")
+        def _default_aladin_lite_url(self) -> str:
+            return (getattr(self, "_archive", None) or archive_path()) + "aladin-lite/aladin.js"
 
         # -- adding things ------------------------------------------------------------------------
 
@@ -163,8 +161,14 @@ if _ipyaladin is not None:
         def add_catalog_hips(self, url: str, *, name: str | None = None, **options) -> None:
             """A HiPS catalogue (tiles served by the archive or any platform path), shown with level of detail."""
             options.setdefault("name", name or url.rstrip("/").split("/")[-1])
-            self.send({"event_name": "astrohub_catalog_hips", "url": url, "options": options})
+            self._send_when_loaded({"event_name": "astrohub_catalog_hips", "url": url, "options": options})
             self._note(kind="catalog_hips", name=options["name"], url=url)
+
+        @_ipyaladin_widget.widget_should_be_loaded
+        def _send_when_loaded(self, message: dict) -> None:
+            # a message sent before the browser has drawn the view would be lost: ipyaladin's call store
+            # holds it until the view reports it is loaded
+            self.send(message)
 
         def show_table(self, table, *, name: str = "table", ra: str | None = None, dec: str | None = None,
                        limit: int = TABLE_LIMIT, magnitude: str | None = None, **options) -> None:
@@ -278,7 +282,9 @@ def _dispatch(widget, obj, **options) -> None:
 
     if isinstance(obj, (str, pathlib.Path)):
         name = str(obj)
-        url = f"{widget._archive}hips/{_slug(name)}/"
+        from platform_lib.viz._hips import hips_name
+
+        url = f"{widget._archive}hips/{hips_name(name)}"
         widget.add_catalog_hips(url, name=name, **options)
         return
     if hasattr(obj, "result") and hasattr(obj, "status") and callable(getattr(obj, "result")):  # a job
@@ -306,8 +312,11 @@ def _dispatch(widget, obj, **options) -> None:
                        "crossmatch pairs, a job or a catalogue name", value=type(obj).__name__)
     if "s_region" in names:
         widget.show_footprints(obj, **options)
-        if len(obj):
-            widget.show_table(obj, name="images", **options)
+        try:
+            find_coordinates(obj)
+        except VizError:  # footprints without centre columns: the outlines are the picture
+            return
+        widget.show_table(obj, name="images", **options)
         return
     if "separation_arcsec" in names:
         widget.show_crossmatch(obj, **options)

@@ -15,7 +15,8 @@ Routes (under the service prefix):
 
 Each registry table with positions ``<catalogue>/<table>`` gets two HiPS: ``<slug>`` (the catalogue,
 level of detail) and ``<slug>-density`` (a star-density image); ``sky`` is the density map of the
-largest catalogue, the viewer's default background (an empty sky when the registry has none). They are
+largest catalogue, the viewer's default background (an empty sky when the registry has none); ``images``
+is an image HiPS of the archive's public FITS images (reproject's HiPS support). They are
 built with :mod:`platform_lib.viz` into ``<hips root>`` (``ASTROHUB_ARCHIVE_HIPS``, default the
 ``hips`` folder beside the image tree). May import tornado, platform_lib and this package's auth.
 """
@@ -30,6 +31,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,15 +42,23 @@ __all__ = ["HipsLibrary", "aladin_lite_dir", "hips_routes", "slug"]
 log = logging.getLogger("astrohub_archive")
 
 SKY = "sky"
-_SAFE = re.compile(r"^[A-Za-z0-9._+-]+$")
+IMAGES = "images"
+#: The most images, and the deepest HiPS level, of the archive's image HiPS (built on the archive's host).
+MAX_IMAGES = 200
+IMAGE_LEVEL_MAX = 7
+_SAFE = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$")  # no leading dot: no "..", no hidden build folders
+#: Seconds before a failed build is tried again (say the registry was being written).
+RETRY_AFTER = 60.0
 _CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "application/fits",
                   ".xml": "text/xml; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                   ".png": "image/png", ".jpg": "image/jpeg", "": "text/plain; charset=utf-8"}
 
 
 def slug(table_name: str) -> str:
-    """The HiPS folder name of a registry table: ``I/239/hip_main`` -> ``I_239_hip_main``."""
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", table_name).strip("_") or "catalogue"
+    """The HiPS folder name of a registry table (``platform_lib.viz.hips_name``: ``I/311/hip2`` -> ``I_311_hip2``)."""
+    from platform_lib.viz import hips_name
+
+    return hips_name(table_name)
 
 
 def aladin_lite_dir() -> Path | None:
@@ -67,13 +77,14 @@ def aladin_lite_dir() -> Path | None:
 class HipsLibrary:
     """The HiPS folder of the archive and the builds that fill it (one at a time, in a worker thread)."""
 
-    def __init__(self, root: Path, registry_path: Path | None) -> None:
+    def __init__(self, root: Path, registry_path: Path | None, state=None) -> None:
         self.root = Path(root)
         self.registry_path = registry_path
+        self.state = state  # the archive's state: its image index and data root, for the images HiPS
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hips-build")
         self._lock = threading.Lock()
         self._builds: dict[str, Future] = {}
-        self._failed: dict[str, str] = {}
+        self._failed: dict[str, float] = {}  # name -> when its last build failed
 
     # -- what exists -------------------------------------------------------------------------------
 
@@ -119,6 +130,8 @@ class HipsLibrary:
             log.warning("HiPS: could not read the registry", exc_info=True)
             return []
         names = [SKY] if not (self.root / SKY / "properties").exists() else []
+        if not (self.root / IMAGES / "properties").exists() and self._public_images():
+            names.append(IMAGES)
         for s in tables:
             for name in (s, f"{s}-density"):
                 if not (self.root / name / "properties").exists():
@@ -131,6 +144,8 @@ class HipsLibrary:
         """Whether ``name`` is a HiPS this library can build (or has)."""
         if (self.root / name / "properties").exists() or name == SKY:
             return True
+        if name == IMAGES:
+            return bool(self._public_images())
         base = name[:-len("-density")] if name.endswith("-density") else name
         return base in self._tables()
 
@@ -138,7 +153,9 @@ class HipsLibrary:
         """The build of ``name`` (already done, running, or started now)."""
         with self._lock:
             fut = self._builds.get(name)
-            if fut is None or (fut.done() and fut.exception() is not None and name not in self._failed):
+            retry = fut is not None and fut.done() and fut.exception() is not None \
+                and time.monotonic() - self._failed.get(name, 0.0) > RETRY_AFTER
+            if fut is None or retry:
                 fut = self._pool.submit(self._build, name)
                 self._builds[name] = fut
             return fut
@@ -160,13 +177,18 @@ class HipsLibrary:
                     tmp = self.root / f".{SKY}.copy"
                     shutil.rmtree(tmp, ignore_errors=True)
                     shutil.copytree(dense, tmp)
-                    os.replace(tmp, dest) if not dest.exists() else None
+                    if dest.exists():
+                        shutil.rmtree(tmp)
+                    else:
+                        os.rename(tmp, dest)
                 else:
                     import numpy as np
 
                     from platform_lib.viz import write_density_hips
 
                     write_density_hips(np.zeros(12 * 4**3), dest, title="empty sky (no catalogue loaded yet)")
+            elif name == IMAGES:
+                self._build_images(dest)
             elif name.endswith("-density"):
                 info = tables[name[:-len("-density")]]
                 build_density_hips(info.hats_path, dest, title=f"{info.full_name} star density")
@@ -176,9 +198,61 @@ class HipsLibrary:
             log.info("HiPS %s built in %s", name, dest)
             return dest
         except Exception as exc:
-            self._failed[name] = str(exc)
+            self._failed[name] = time.monotonic()
             log.error("HiPS %s could not be built: %s", name, exc, exc_info=True)
             raise
+
+
+    def _public_images(self) -> list[dict]:
+        """The archive's public image records (an anonymous viewer's SIA answer): proprietary ones never
+        go into a HiPS everyone can read."""
+        index_path = getattr(self.state, "index_path", None)
+        if index_path is None or not Path(index_path).exists():
+            return []
+        from platform_lib.imageindex import ImageQuery, Viewer
+
+        try:
+            records, _ = self.state.index().query(ImageQuery(), Viewer(), maxrec=MAX_IMAGES)
+        except Exception:  # an index being rebuilt: try again at the next listing
+            log.warning("HiPS: could not read the image index", exc_info=True)
+            return []
+        return records
+
+    def _build_images(self, dest: Path) -> None:
+        import numpy as np
+        from astropy.io import fits
+        from astropy.wcs import WCS
+
+        from platform_lib.viz import write_image_hips
+
+        root = Path(self.state.data_root).resolve()
+        images, scales = [], []
+        for rec in self._public_images():
+            path = (root / rec["file_path"]).resolve()
+            if not path.is_relative_to(root) or not path.is_file():
+                continue
+            try:
+                with fits.open(path, memmap=False) as hdul:
+                    for hdu in hdul:
+                        if hdu.data is None or hdu.data.ndim < 2:
+                            continue
+                        wcs = WCS(hdu.header).celestial
+                        if wcs.naxis != 2 or not wcs.has_celestial:
+                            continue
+                        data = np.asarray(hdu.data, dtype=np.float32)
+                        while data.ndim > 2:
+                            data = data[0]
+                        images.append((data, wcs))
+                        scales.append(float(np.abs(wcs.proj_plane_pixel_scales()[0].to_value("deg"))))
+                        break
+            except Exception as exc:  # one unreadable file does not stop the HiPS
+                log.warning("HiPS images: %s skipped: %s", path, exc)
+        if not images:
+            raise RuntimeError("no public image with a celestial WCS in the archive")
+        # HiPS level: tile pixels (order level + 9) no finer than the finest image, at most IMAGE_LEVEL_MAX
+        finest = max(min(scales), 1e-6)
+        level = int(np.clip(np.ceil(np.log2(58.6 / finest)) - 9, 0, IMAGE_LEVEL_MAX))
+        write_image_hips(images, dest, title="archive images", level=level)
 
 
 class _HipsBase(tornado.web.RequestHandler):
@@ -227,7 +301,8 @@ class HipsListHandler(_HipsBase):
 
 class HipsFileHandler(_HipsBase):
     async def get(self, name: str, rel: str) -> None:
-        if not _SAFE.match(name) or any(not _SAFE.match(part) for part in rel.split("/") if part) or ".." in rel:
+        rel = "/".join(part for part in rel.split("/") if part)  # Aladin Lite asks for <survey>//properties
+        if not _SAFE.match(name) or any(not _SAFE.match(part) for part in rel.split("/") if part):
             raise tornado.web.HTTPError(404, f"no HiPS file {name}/{rel}")
         root = self.library.root / name
         if not (root / "properties").exists():
@@ -238,8 +313,11 @@ class HipsFileHandler(_HipsBase):
             except Exception as exc:
                 raise tornado.web.HTTPError(404, f"HiPS {name!r} could not be built: {exc}") from None
         path = root / (rel or "properties")
-        if not path.is_file():
-            raise tornado.web.HTTPError(404, f"HiPS {name!r} has no {rel or 'properties'} (no sources there)")
+        if not path.is_file():  # an empty sky cell: normal for a viewer, so answered without a log line
+            self.set_status(404)
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(f"404: HiPS {name!r} has no {rel or 'properties'} (no sources there)\n")
+            return
         ext = path.suffix if path.suffix in _CONTENT_TYPES else ""
         ctype = _CONTENT_TYPES[ext] if ext or path.name != "properties" else _CONTENT_TYPES[""]
         self.set_header("Content-Type", ctype)
@@ -260,14 +338,24 @@ class _MissingAladin(_HipsBase):
 
 
 def hips_root(state) -> Path:
-    """``ASTROHUB_ARCHIVE_HIPS``, else the ``hips`` folder beside the archive's image tree."""
+    """``ASTROHUB_ARCHIVE_HIPS``, else the ``hips`` folder beside the archive's image tree, else (that tree
+    read-only, as the Kubernetes datasets volume is) ``astrohub-hips`` in the temporary directory."""
+    import tempfile
+
     env = os.environ.get("ASTROHUB_ARCHIVE_HIPS")
-    return Path(env) if env else Path(state.data_root).parent / "hips"
+    if env:
+        return Path(env)
+    beside = Path(state.data_root).parent / "hips"
+    if beside.is_dir() and os.access(beside, os.W_OK) or not beside.exists() and os.access(beside.parent, os.W_OK):
+        return beside
+    log.warning("HiPS: %s is not writable; building HiPS in the temporary directory "
+                "(set ASTROHUB_ARCHIVE_HIPS to keep them across restarts)", beside)
+    return Path(tempfile.gettempdir()) / "astrohub-hips"
 
 
 def hips_routes(prefix: str, state) -> list:
     """The HiPS and Aladin Lite routes for the archive application, sharing one :class:`HipsLibrary`."""
-    library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None))
+    library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None), state)
     state.hips = library
     kw = {"library": library, "state": state}
     aladin = aladin_lite_dir()

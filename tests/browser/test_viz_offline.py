@@ -1,0 +1,216 @@
+"""The sky viewer works with no internet: a user opens a notebook, shows the platform's Aladin widget with a
+catalogue and image footprints, and every request the page makes stays on the platform (headless Chromium,
+every non-local address blocked and recorded)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from urllib.parse import urlparse
+
+import numpy as np
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+NOTEBOOK_CELLS = [
+    "import numpy as np\n"
+    "from astropy.table import Table\n"
+    "from platform_lib import viz\n"
+    "rng = np.random.default_rng(3)\n"
+    "stars = Table({'ra': rng.normal(83.8, 3, 3000), 'dec': rng.normal(-5.4, 3, 3000), 'gmag': rng.uniform(6, 16, 3000)})\n"
+    "images = Table({'s_region': ['Polygon ICRS 82 -7 85 -7 85 -4 82 -4', 'Circle ICRS 86 -3 1.5']})",
+    "w = viz.Aladin(target='83.8 -5.4', fov=20, height=480)\n"
+    "w.show(stars, name='stars', color='yellow')\n"
+    "w.show(images)\n"
+    "w",
+]
+
+
+def _notebook() -> dict:
+    return {
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [{"cell_type": "code", "metadata": {}, "source": src, "outputs": [], "execution_count": None,
+                   "id": f"c{i}"} for i, src in enumerate(NOTEBOOK_CELLS)],
+    }
+
+
+def _not_blank(png: bytes) -> tuple[int, float]:
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    colours = len(np.unique(img.reshape(-1, 3), axis=0))
+    busy = float((np.abs(img - np.median(img.reshape(-1, 3), axis=0)).sum(axis=2) > 40).mean())
+    return colours, busy
+
+
+def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, tmp_path):
+    user = platform.unique("vera")
+    platform.create_user(user)
+    platform.start_server(user)
+    token = platform.user_token(user)
+    put = platform.session.put(f"{platform.server_url(user)}api/contents/sky.ipynb",
+                               headers={"Authorization": f"token {token}"},
+                               json={"type": "notebook", "format": "json", "content": _notebook()}, timeout=30)
+    assert put.status_code in (200, 201), put.text
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    failed: list[str] = []
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+    console: list[str] = []
+    served: dict[str, int] = {}
+    asked: list[str] = []
+    context.on("request", lambda r: asked.append(r.url) if "/services/archive/" in r.url else None)
+    page.on("response", lambda r: served.__setitem__(urlparse(r.url).path, r.status)
+            if "/services/archive/" in r.url else None)
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    try:
+        page.goto(f"{platform.url}hub/login", timeout=60_000)
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", platform.user_password)
+        page.click("[type=submit]")
+        page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
+        page.goto(f"{platform.server_url(user)}lab/tree/sky.ipynb", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        # the kernel is connected and idle (status bar), then Run > Run All Cells
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
+        try:
+            page.wait_for_selector(".aladin-widget canvas", timeout=120_000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failed.png"))
+            raise AssertionError(f"no Aladin view; console: {console[-30:]}; outside: {outside}; failed: {failed}")
+        # the catalogue and the footprints reach Aladin Lite (its own layer list), tiles have time to come
+        deadline = time.monotonic() + 60
+        state = {}
+        while time.monotonic() < deadline:
+            state = page.evaluate(
+                "() => { const el = document.querySelector('.aladin-widget'); "
+                "const msg = document.querySelector('.astrohub-aladin-message'); "
+                "return {canvases: el ? el.querySelectorAll('canvas').length : 0, "
+                "message: msg ? msg.textContent : null}; }")
+            if state.get("canvases", 0) >= 1:
+                break
+            page.wait_for_timeout(500)
+        # Aladin Lite asks the archive for the default survey, then its tiles: wait for the first tile
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("/hips/sky/Norder" in p for p in served):
+            page.wait_for_timeout(500)
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        widget = page.locator(".aladin-widget").first
+        shot = widget.screenshot(path=str(tmp_path / "aladin.png"))
+        page.screenshot(path=str(tmp_path / "page.png"))
+        colours, busy = _not_blank(shot)
+        errors = [c for c in console if c.startswith("error") and "aladin" in c.lower()]
+        assert not outside, f"requests left the platform: {outside[:10]}"
+        assert state.get("message") in ("", None), state
+        assert colours > 20 and busy > 0.01, (colours, busy, json.dumps(console[-20:]))
+        assert not [f for f in failed if "/aladin-lite/" in f or "/hips/sky" in f], failed
+        # Aladin Lite and the default survey came from the platform's archive
+        assert served.get("/services/archive/aladin-lite/aladin.js") == 200, served
+        assert [status for path, status in served.items() if "/hips/sky/" in path and path.endswith("properties")] == [200], (served, asked, console[-15:])
+        assert not errors, errors
+    finally:
+        context.close()
+        platform.stop_server(user)
+
+
+def _notebook_of(cells: list[str]) -> dict:
+    nb = _notebook()
+    nb["cells"] = [{"cell_type": "code", "metadata": {}, "source": src, "outputs": [], "execution_count": None,
+                    "id": f"c{i}"} for i, src in enumerate(cells)]
+    return nb
+
+
+def test_registry_catalogue_zooms_through_its_hips(platform, browser, tmp_path):
+    """``viz.show(<registry name>)``: the archive builds the catalogue's HiPS on request and Aladin Lite
+    reads its Allsky files and tiles from the archive; nothing leaves the platform."""
+    import warnings
+
+    import pandas
+    from astropy.table import Table
+
+    from platform_lib.catalogs import Registry, ingest
+    from platform_lib.viz import hips_name
+
+    name = platform.unique("lod").replace("-", "_")
+    rng = np.random.default_rng(11)
+    n = 20_000
+    stars = Table({"ra": rng.uniform(70, 100, n), "dec": rng.uniform(-20, 10, n), "gmag": rng.uniform(6, 18, n)})
+    stars["ra"].unit = stars["dec"].unit = "deg"
+    stars.write(tmp_path / f"{name}.fits")
+    registry = Registry(platform.data_dir / "datasets" / "catalogs" / "registry.sqlite")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=pandas.errors.Pandas4Warning)
+        ingest(tmp_path / f"{name}.fits", registry, name=name)
+    full = registry.get(name).full_name
+    registry.close()
+    slug = hips_name(full)
+
+    user = platform.unique("zoe")
+    platform.create_user(user)
+    platform.start_server(user)
+    token = platform.user_token(user)
+    cells = ["from platform_lib import viz\n"
+             f"w = viz.show({full!r}, target='85 -5', fov=40, height=420)\n"
+             "w"]
+    put = platform.session.put(f"{platform.server_url(user)}api/contents/lod.ipynb",
+                               headers={"Authorization": f"token {token}"},
+                               json={"type": "notebook", "format": "json", "content": _notebook_of(cells)}, timeout=30)
+    assert put.status_code in (200, 201), put.text
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    served: dict[str, int] = {}
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.on("response", lambda r: served.__setitem__(urlparse(r.url).path, r.status)
+            if f"/hips/{slug}/" in r.url else None)
+    try:
+        page.goto(f"{platform.url}hub/login", timeout=60_000)
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", platform.user_password)
+        page.click("[type=submit]")
+        page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
+        page.goto(f"{platform.server_url(user)}lab/tree/lod.ipynb", timeout=120_000)
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
+        page.wait_for_selector(".aladin-widget canvas", timeout=120_000)
+        # the HiPS is built on the first request; Aladin then reads both Allsky files and the tiles in view
+        deadline = time.monotonic() + 120
+        wanted = {f"Norder1/Allsky.tsv", f"Norder2/Allsky.tsv"}
+        while time.monotonic() < deadline and not all(
+                any(p.endswith(w) and s == 200 for p, s in served.items()) for w in wanted):
+            page.wait_for_timeout(500)
+        page.locator(".aladin-widget").first.screenshot(path=str(tmp_path / "lod.png"))
+        assert not outside, f"requests left the platform: {outside[:10]}"
+        for w in wanted:
+            assert any(p.endswith(w) and s == 200 for p, s in served.items()), (w, served)
+        assert any(p.endswith("/properties") and s == 200 for p, s in served.items()), served
+    finally:
+        context.close()
+        platform.stop_server(user)

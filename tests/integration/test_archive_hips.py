@@ -1,0 +1,150 @@
+"""The archive service's HiPS routes and its copy of Aladin Lite, against a real ``astrohub-archive`` process.
+
+A registry with one ingested catalogue (2,000 stars with magnitudes): the archive builds its HiPS
+catalogue and density map on first request, serves them in the HiPS layout, answers missing tiles and
+bad names with a 404 and a reason, and serves Aladin Lite's ES module from the npm package.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+
+STARS = "stars_stars"  # the registry's stars/stars as a HiPS name
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    import pandas
+    from astropy.table import Table
+
+    from platform_lib.catalogs import Registry, ingest
+    from platform_lib.imageindex import build_index
+
+    tmp = tmp_path_factory.mktemp("hips-archive")
+    (tmp / "images").mkdir()
+    for i, (ra, dec) in enumerate([(10.0, 0.0), (10.4, 0.2)]):  # two public images with a WCS
+        from astropy.io import fits
+
+        h = fits.Header()
+        h.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRVAL1=ra, CRVAL2=dec, CRPIX1=100.5, CRPIX2=100.5,
+                 CDELT1=-10 / 3600, CDELT2=10 / 3600, CUNIT1="deg", CUNIT2="deg", DATE_OBS="2020-01-01T00:00:00",
+                 TELESCOP="TEST", INSTRUME="CAM", EXPTIME=10.0)
+        yy, xx = np.mgrid[0:200, 0:200]
+        data = (np.exp(-((xx - 100) ** 2 + (yy - 100) ** 2) / 800.0) * 100 + i).astype(np.float32)
+        fits.PrimaryHDU(data, h).writeto(tmp / "images" / f"img{i}.fits")
+    build_index(tmp / "index.sqlite", tmp / "images", workers=1)
+    rng = np.random.default_rng(5)
+    n = 2000
+    t = Table({"source_id": np.arange(n), "ra": rng.uniform(0, 360, n),
+               "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))), "gmag": rng.uniform(8, 20, n)})
+    t["ra"].unit = t["dec"].unit = "deg"
+    t["gmag"].unit = "mag"
+    t.write(tmp / "stars.fits")
+    registry = Registry(tmp / "registry.sqlite")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=pandas.errors.Pandas4Warning)
+        ingest(tmp / "stars.fits", registry, name="stars")
+    registry.close()
+    port = _free_port()
+    exe = Path(sys.executable).with_name("astrohub-archive")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "ASTROHUB_ARCHIVE_HIPS"))}
+    proc = subprocess.Popen(
+        [str(exe), "--port", str(port), "--index", str(tmp / "index.sqlite"), "--data-root", str(tmp / "images"),
+         "--registry", str(tmp / "registry.sqlite"), "--log-level", "WARNING", "--update-every", "0"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(base + "sia/availability", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"archive service did not start: {proc.stdout.read().decode()[-2000:]}")
+        time.sleep(0.1)  # polling interval while waiting for readiness (bounded by the deadline)
+    yield base, tmp
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    out = proc.stdout.read().decode()
+    assert "Traceback" not in out, out[-3000:]
+
+
+def test_catalogue_hips_is_built_served_and_valid(archive):
+    from platform_lib.viz import read_hips_properties, validate_hips
+
+    base, tmp = archive
+    listing = requests.get(base + "hips/index.json", timeout=30).json()
+    assert set(listing["building"]) == {STARS, f"{STARS}-density", "sky", "images"}  # built in the background
+    props = requests.get(f"{base}hips/{STARS}/properties", timeout=120)  # waits for the build
+    assert props.status_code == 200
+    served = {line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip() for line in props.text.splitlines() if "=" in line}
+    assert served["dataproduct_type"] == "catalog" and served["hips_cat_nrows"] == "2000"
+    assert served["astrohub_magnitude"] == "gmag"
+    report = validate_hips(tmp / "hips" / STARS)
+    assert report.rows == 2000
+    # every tile on disk is served, byte for byte, in the HiPS layout
+    for tile in sorted((tmp / "hips" / STARS).rglob("Npix*.tsv"))[:20]:
+        rel = tile.relative_to(tmp / "hips" / STARS).as_posix()
+        r = requests.get(f"{base}hips/{STARS}/{rel}", timeout=30)
+        assert r.status_code == 200 and r.content == tile.read_bytes()
+        assert r.headers["Content-Type"].startswith("text/tab-separated-values")
+    assert requests.get(f"{base}hips/{STARS}/Norder1/Allsky.tsv", timeout=30).status_code == 200
+    meta = requests.get(f"{base}hips/{STARS}/metadata.xml", timeout=30)
+    assert meta.status_code == 200 and "pos.eq.ra" in meta.text
+    # the density map and the default background
+    for name in (f"{STARS}-density", "sky", "images"):
+        r = requests.get(f"{base}hips/{name}/properties", timeout=120)
+        assert r.status_code == 200 and "dataproduct_type" in r.text
+        assert validate_hips(tmp / "hips" / name).dataproduct_type == "image"
+    assert read_hips_properties(tmp / "hips" / "sky" / "properties")["hips_tile_format"] == "fits"
+    page = requests.get(base + "hips/", timeout=30)
+    assert page.status_code == 200 and f"{STARS}-density" in page.text
+
+
+def test_missing_tiles_and_bad_names_are_404_with_a_reason(archive):
+    base, _ = archive
+    requests.get(f"{base}hips/{STARS}/properties", timeout=120)
+    for path, reason in [(f"hips/{STARS}/Norder9/Dir0/Npix1.tsv", "has no Norder9"),
+                         ("hips/nothing-here/properties", "no HiPS called 'nothing-here'"),
+                         (f"hips/{STARS}/..%2F..%2Findex.sqlite", "no HiPS file"),
+                         (f"hips/.{STARS}.tmp/properties", "no HiPS file"),
+                         (f"hips/{STARS}/Norder3/Dir0/Npix999999999.tsv", "has no")]:
+        r = requests.get(base + path, timeout=30)
+        assert r.status_code == 404, (path, r.status_code)
+        assert reason in r.text and "Traceback" not in r.text, (path, r.text)
+
+
+def test_aladin_lite_is_served_from_the_npm_package(archive):
+    from astrohub_archive.hips import aladin_lite_dir
+
+    base, _ = archive
+    if aladin_lite_dir() is None:
+        pytest.fail("Aladin Lite is not installed: `make install` puts it in .npm/node_modules/aladin-lite")
+    r = requests.get(base + "aladin-lite/aladin.js", timeout=30)
+    assert r.status_code == 200 and "javascript" in r.headers["Content-Type"]
+    assert len(r.content) > 1_000_000 and b"catalogHiPS" in r.content
+    assert requests.get(base + "aladin-lite/nope.js", timeout=30).status_code == 404

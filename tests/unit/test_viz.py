@@ -1,0 +1,289 @@
+"""platform_lib.viz: HiPS builders and validation, static figures, the widget's model state, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+
+from platform_lib import viz
+from platform_lib.viz._hips import healpix29, plan_catalog_orders, priority_rank, read_properties
+
+
+def _catalogue(n: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "ra": rng.uniform(0, 360, n),
+        "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+        "gmag": rng.uniform(8, 20, n),
+        "name": [f"src {i}" for i in range(n)],
+    })
+
+
+# -- level of detail ----------------------------------------------------------------------------------
+
+
+def test_plan_places_every_row_once_brightest_first_per_tile():
+    df = _catalogue(20_000)
+    ipix = healpix29(df.ra, df.dec)
+    rank = priority_rank(df.gmag.to_numpy(), len(df))
+    order = plan_catalog_orders(ipix, rank, 20, 8)
+    assert (order >= 1).all() and order.max() <= 8
+    # every order-1 tile holds its 20 brightest sources (brute force per tile)
+    tile1 = ipix >> (2 * 28)
+    for t in np.unique(tile1):
+        members = np.flatnonzero(tile1 == t)
+        brightest = members[np.argsort(df.gmag.to_numpy()[members])[:20]]
+        assert set(np.flatnonzero((order == 1) & (tile1 == t))) == set(brightest)
+    # no tile at any order below the last holds more than n_per_tile
+    for k in range(1, int(order.max())):
+        tiles = ipix[order == k] >> (2 * (29 - k))
+        assert np.bincount(tiles - tiles.min()).max() <= 20
+    # with last_factor, the order where every cell holds at most 8 x 20 of the rows left takes them all
+    short = plan_catalog_orders(ipix, rank, 20, 8, last_factor=8)
+    assert short.max() < order.max() and (short[order == 1] == 1).all()
+    left = ipix[short >= short.max()] >> (2 * (29 - int(short.max())))
+    assert np.bincount(left - left.min()).max() <= 160
+
+
+def test_catalog_hips_validates_and_counts_add_up(tmp_path):
+    df = _catalogue(30_000)
+    df.loc[5, "ra"] = np.nan  # one row without a position is left out and counted
+    dest = viz.write_catalog_hips(df, tmp_path / "cat", viz.CatalogHipsSpec("test cat", n_per_tile=50),
+                                  ra="ra", dec="dec", magnitude="gmag")
+    report = viz.validate_hips(dest)
+    props = read_properties(dest / "properties")
+    assert report.dataproduct_type == "catalog"
+    assert report.rows == 29_999 == int(props["hips_cat_nrows"])
+    assert props["astrohub_rows_skipped"] == "0" or props["astrohub_rows_skipped"] == "1"
+    assert sum(json.loads(props["astrohub_rows_per_order"]).values()) == 29_999
+    # Aladin Lite's entry points: both Allsky files and a VOTable of the columns with position UCDs
+    allsky1 = (dest / "Norder1" / "Allsky.tsv").read_text().splitlines()
+    assert allsky1[0].split("\t") == ["ra", "dec", "gmag", "name"]
+    assert len(allsky1) - 2 == json.loads(props["astrohub_rows_per_order"])["1"]
+    meta = (dest / "metadata.xml").read_text()
+    assert 'ucd="pos.eq.ra;meta.main"' in meta and 'ucd="pos.eq.dec;meta.main"' in meta
+    # each tile lists its rows brightest first
+    deepest = max(report.orders)
+    assert deepest >= 2
+    tile = next((dest / f"Norder{deepest}").glob("Dir*/Npix*.tsv"))
+    mags = [float(line.split("\t")[2]) for line in tile.read_text().splitlines()[2:]]
+    assert mags == sorted(mags)
+    # the density map beside it counts every source
+    from astropy.io import fits
+
+    with fits.open(dest / "density.fits") as hdul:
+        assert hdul[1].data["COUNT"].sum() == 29_999
+
+
+def test_rebuild_is_atomic_and_validator_catches_a_broken_tile(tmp_path, monkeypatch):
+    from platform_lib.viz import _hips
+
+    df = _catalogue(5_000)
+    spec = viz.CatalogHipsSpec("t", n_per_tile=10)
+    dest = viz.write_catalog_hips(df, tmp_path / "c", spec, ra="ra", dec="dec")
+    calls = []
+
+    def failing(table):  # the second order's tiles fail to format, after the first order was written
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(table)
+
+    real = _hips._tsv_lines
+    monkeypatch.setattr(_hips, "_tsv_lines", failing)
+    with pytest.raises(OSError, match="disk full"):
+        viz.write_catalog_hips(df.iloc[:4000], tmp_path / "c", spec, ra="ra", dec="dec")
+    monkeypatch.undo()
+    assert viz.validate_hips(dest).rows == 5_000  # the failed rebuild left the old HiPS intact
+    assert [p.name for p in tmp_path.iterdir()] == ["c"]  # and no temporary folder behind
+    tile = next(dest.rglob("Npix*.tsv"))
+    tile.write_text(tile.read_text() + "1.0\n")
+    with pytest.raises(viz.HipsError, match="fields"):
+        viz.validate_hips(dest)
+
+
+def test_density_image_hips_validates(tmp_path):
+    df = _catalogue(5_000)
+    dest = viz.write_density_hips(viz.density_map(healpix29(df.ra, df.dec), 5), tmp_path / "d", title="d", level=0)
+    report = viz.validate_hips(dest)
+    assert report.dataproduct_type == "image" and report.tiles == 12
+    assert not (dest / "index.html").exists()  # reproject's preview loads Aladin Lite from a CDN
+
+
+# -- static figures ----------------------------------------------------------------------------------
+
+
+def _png(fig) -> np.ndarray:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def _assert_picture(fig, size=(1000, 560)):
+    img = _png(fig)
+    assert img.shape[1::-1] == size
+    # not blank: many distinct colours, and a good share of pixels away from the background
+    assert len(np.unique(img.reshape(-1, 3), axis=0)) > 50
+    assert (np.abs(img.astype(int) - img[0, 0]).sum(axis=2) > 30).mean() > 0.02
+
+
+def _skymap(order: int = 5) -> np.ndarray:
+    import cdshealpix.nested as hp
+
+    lon, lat = hp.healpix_to_lonlat(np.arange(12 * 4**order), order)
+    d = SkyCoord(lon, lat).separation(SkyCoord(60 * u.deg, -30 * u.deg)).deg
+    p = np.exp(-(d**2) / (2 * 8**2))
+    return p / p.sum()
+
+
+def test_every_static_figure_renders(projection="mollweide"):
+    t = Table.from_pandas(_catalogue(3_000))
+    big = Table.from_pandas(_catalogue(60_000))
+    sia = Table({"s_region": ["Polygon ICRS 10 10 14 10 14 13 10 13", "Circle ICRS 200 -20 3"]})
+    from mocpy import MOC
+
+    moc = MOC.from_cone(lon=30 * u.deg, lat=20 * u.deg, radius=10 * u.deg, max_depth=8)
+    rng = np.random.default_rng(0)
+    pairs = Table({"ra_1": t["ra"], "dec_1": t["dec"], "ra_2": t["ra"] + rng.normal(0, 3e-4, len(t)),
+                   "dec_2": t["dec"] + rng.normal(0, 3e-4, len(t))})
+    pairs["separation_arcsec"] = SkyCoord(pairs["ra_1"], pairs["dec_1"], unit="deg").separation(
+        SkyCoord(pairs["ra_2"], pairs["dec_2"], unit="deg")).arcsec
+    _assert_picture(viz.plot_table(t, projection=projection))
+    _assert_picture(viz.plot_table(big, projection=projection))  # density image, not points
+    _assert_picture(viz.plot_footprints(sia, projection=projection, auto_zoom=False))
+    _assert_picture(viz.plot_moc(moc, projection=projection))
+    _assert_picture(viz.plot_skymap(_skymap(), projection=projection, candidates=t[:20]))
+    _assert_picture(viz.plot(pairs), size=(1100, 460))
+    _assert_picture(viz.plot_table(t, projection="aitoff"))
+
+
+def test_zoomed_views_render():
+    t = Table.from_pandas(_catalogue(3_000))
+    sia = Table({"s_region": ["Polygon ICRS 10 10 11 10 11 11 10 11", "Polygon ICRS 10.5 10.5 11.5 10.5 11.5 11.5"]})
+    _assert_picture(viz.plot_table(t, center=SkyCoord(10, 0, unit="deg"), radius=20 * u.deg))
+    _assert_picture(viz.plot_footprints(sia))  # auto-zoom on the footprints
+    _assert_picture(viz.plot_skymap(_skymap(), center="peak"))
+
+
+def test_skymap_contours_enclose_the_right_probability():
+    p = _skymap(6)
+    from platform_lib.viz._static import credible_cells
+
+    moc50 = credible_cells(p, 0.5)
+    cells = np.asarray(moc50.flatten(), dtype=np.int64)
+    assert abs(p[cells].sum() - 0.5) < 0.01
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+
+
+def test_bad_input_gives_clear_messages():
+    with pytest.raises(viz.VizError, match="no sky coordinates found.*ra='...'"):
+        viz.plot_table(Table({"flux": [1.0, 2.0]}))
+    with pytest.raises(viz.VizError, match="empty"):
+        viz.plot_table(Table({"ra": np.array([], float), "dec": np.array([], float)}))
+    with pytest.raises(viz.VizError, match=r"12 \* 4\*\*order values.*got 100"):
+        viz.plot_skymap(np.ones(100))
+    with pytest.raises(viz.VizError, match="one-dimensional"):
+        viz.plot_skymap(np.ones((12, 4)))
+    with pytest.raises(viz.VizError, match="no 's_region' column"):
+        viz.plot_footprints(Table({"ra": [1.0], "dec": [2.0]}))
+    with pytest.raises(viz.VizError, match="cannot read the footprint"):
+        viz.parse_s_region("Polygon ICRS 1 2 3")
+    with pytest.raises(viz.VizError, match="no pairs"):
+        viz.plot_crossmatch(Table({"separation_arcsec": np.array([], float)}))
+    with pytest.raises(viz.HipsError, match="no rows with a finite position"):
+        viz.write_catalog_hips(pd.DataFrame({"ra": [np.nan], "dec": [0.0]}), "/nonexistent/x",
+                               viz.CatalogHipsSpec("x"), ra="ra", dec="dec")
+
+
+# -- the widget ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def widget():
+    w = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    sent = []
+    w.send = lambda content, buffers=None: sent.append((content, buffers))  # the comm to the browser
+    w._is_loaded = True
+    w.sent = sent
+    return w
+
+
+def test_widget_loads_everything_from_the_platform(widget):
+    assert "esm.sh" not in widget._esm and "https://" not in widget._esm.split("function __astrohubAbs")[1]
+    assert widget._aladin_lite_url == "/services/archive/aladin-lite/aladin.js"
+    assert widget.survey == "/services/archive/hips/sky"
+    assert widget._init_options["log"] is False
+    assert widget._init_options["hips_list"] == ["/services/archive/hips/sky"]
+
+
+def test_widget_state_carries_the_table_and_large_tables_are_cut(widget):
+    t = Table.from_pandas(_catalogue(20_000))
+    widget.show_table(t[:100], name="small")
+    widget.show_table(t, name="big", limit=1000)
+    small, big = widget.layers
+    assert small == {"kind": "table", "name": "small", "rows": 100, "total": 100,
+                     "ra": [float(v) for v in t["ra"][:3]], "dec": [float(v) for v in t["dec"][:3]]}
+    assert big["rows"] == 1000 and big["total"] == 20_000
+    assert "showing 1000 of 20000" in widget.astrohub_message
+    # what went to the browser: a VOTable of at most `limit` rows, with each row's number
+    from astropy.io.votable import parse_single_table
+
+    contents = [c for c, b in widget.sent if c.get("event_name") == "add_table"]
+    buffers = [b for c, b in widget.sent if c.get("event_name") == "add_table"]
+    sent_big = parse_single_table(io.BytesIO(bytes(buffers[1][0]))).to_table()
+    assert len(sent_big) == 1000 and "_row" in sent_big.colnames
+    assert contents[1]["options"]["name"] == "big"
+    # the brightest sources of the catalogue are among those sent
+    brightest = np.argsort(np.asarray(t["gmag"]))[:20]
+    assert set(brightest) <= set(sent_big["_row"])
+
+
+def test_selection_comes_back_as_rows(widget):
+    t = Table.from_pandas(_catalogue(50))
+    widget.show_table(t, name="cat")
+    widget._selected_objects = [[{"ra": float(t["ra"][i]), "dec": float(t["dec"][i]), "x": 0, "y": 0,
+                                  "data": {"_row": i, "name": t["name"][i]}} for i in (3, 7)]]
+    rows = widget.selection()
+    assert list(rows["name"]) == ["src 3", "src 7"] and rows.colnames == t.colnames
+
+
+def test_widget_shows_each_kind(widget):
+    from mocpy import MOC
+
+    widget.show("I/311/hip2")
+    widget.show(Table({"s_region": ["Polygon ICRS 10 10 11 10 11 11"], "s_ra": [10.5], "s_dec": [10.3]}))
+    widget.show(MOC.from_cone(lon=30 * u.deg, lat=20 * u.deg, radius=10 * u.deg, max_depth=8))
+    widget.show(_skymap())
+    pairs = Table({"ra_1": [10.0, 11.0], "dec_1": [1.0, 2.0], "ra_2": [10.0001, 11.0001], "dec_2": [1.0, 2.0],
+                   "separation_arcsec": [0.36, 0.36]})
+    widget.show(pairs)
+    kinds = [(layer["kind"], layer["name"]) for layer in widget.layers]
+    assert kinds == [("catalog_hips", "I/311/hip2"), ("footprints", "footprints"), ("table", "images"),
+                     ("moc", "coverage"), ("skymap", "skymap 50 %"), ("skymap", "skymap 90 %"),
+                     ("table", "crossmatch left"), ("table", "crossmatch right")]
+    assert widget.layers[-1]["ra"] == [10.0001, 11.0001]
+    # the 90 % region is larger than the 50 % one
+    assert widget.layers[5]["sky_fraction"] > widget.layers[4]["sky_fraction"]
+    hips = [c for c, _ in widget.sent if c.get("event_name") == "astrohub_catalog_hips"][0]
+    assert hips["url"] == "/services/archive/hips/I_311_hip2"
+    assert widget.astrohub_message == ""
+
+
+def test_widget_bad_input_is_a_message_not_a_blank_view(widget):
+    with pytest.warns(UserWarning, match="no sky coordinates"):
+        widget.show(Table({"flux": [1.0]}))
+    assert "no sky coordinates" in widget.astrohub_message
+    with pytest.warns(UserWarning, match="12 \\* 4\\*\\*order"):
+        widget.show(np.ones(10))
+    assert widget.layers == []
