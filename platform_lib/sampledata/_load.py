@@ -70,12 +70,28 @@ def is_loaded(datasets: str | os.PathLike) -> bool:
     return (Path(datasets) / MARKER).is_file()
 
 
+def _mark_released(fits_file: Path) -> None:
+    """Give a sample image without a release date ``DATE-REL`` = today: it is public data.
+
+    The image index keeps an image with neither an observation date nor a release date proprietary
+    until an operator sets one (``platform_lib.imageindex``), so users would never see it. The keyword is
+    the one the generic instrument mapping reads; the data and every other keyword are untouched.
+    """
+    from astropy.io import fits
+
+    with fits.open(fits_file, mode="update") as hdul:
+        header = hdul[0].header
+        if "RELEASE" not in header and "DATE-REL" not in header:
+            header["DATE-REL"] = (time.strftime("%Y-%m-%d", time.gmtime()), "public sample data (astrohub sampledata)")
+
+
 def _atomic_copy(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)
+        _mark_released(Path(tmp))
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
     except BaseException:

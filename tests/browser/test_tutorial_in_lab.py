@@ -18,7 +18,7 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, tmp_path):
     try:
         page.goto(f"{platform.url}hub/login", timeout=60_000)
         page.fill("input[name=username]", user)
-        page.fill("input[name=password]", platform.user_password)
+        page.fill("input[name=password]", platform.password(user))  # their own, registered with the class code
         page.click("[type=submit]")
         page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
         # The server copied the tutorials into the new home at start: open one as a person would.

@@ -81,7 +81,7 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
     try:
         page.goto(f"{platform.url}hub/login", timeout=60_000)
         page.fill("input[name=username]", user)
-        page.fill("input[name=password]", platform.user_password)
+        page.fill("input[name=password]", platform.password(user))  # their own, registered with the class code
         page.click("[type=submit]")
         page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
         page.goto(f"{platform.server_url(user)}lab/tree/sky.ipynb", timeout=120_000)
@@ -192,7 +192,7 @@ def test_registry_catalogue_zooms_through_its_hips(platform, browser, tmp_path):
     try:
         page.goto(f"{platform.url}hub/login", timeout=60_000)
         page.fill("input[name=username]", user)
-        page.fill("input[name=password]", platform.user_password)
+        page.fill("input[name=password]", platform.password(user))  # their own, registered with the class code
         page.click("[type=submit]")
         page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
         page.goto(f"{platform.server_url(user)}lab/tree/lod.ipynb", timeout=120_000)

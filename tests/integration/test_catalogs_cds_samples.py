@@ -62,7 +62,9 @@ def _copy(sample: str, tmp_path: Path) -> Path:
 def _stored(info) -> "pyarrow.Table":
     if info.data_path is not None:
         return pq.read_table(info.data_path)
-    return pq.read_table(info.hats_path / "dataset")
+    from platform_lib.catalogs._hats import read_layout
+
+    return pq.read_table(read_layout(info.hats_path).root / "dataset")  # the catalogue of the HATS collection
 
 
 @pytest.mark.parametrize("sample", sorted(READABLE))

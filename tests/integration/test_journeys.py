@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -59,7 +58,7 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
     }.get(notebook, [])
 
 
-def test_sample_data_is_real_and_complete(platform, sample_data):
+def test_sample_data_is_real_and_complete(platform, sample_data, poll):
     from platform_lib.catalogs import Registry
 
     assert not sample_data["missing"], sample_data["missing"]
@@ -72,19 +71,25 @@ def test_sample_data_is_real_and_complete(platform, sample_data):
     from platform_lib.catalogs._hats import read_layout
 
     assert read_layout(hip.hats_path).margin is not None  # the right side of a Dask crossmatch
-    with sqlite3.connect(platform.data_dir / "datasets" / "images" / "index.sqlite") as conn:
-        ids = {r[0] for r in conn.execute("SELECT obs_id FROM obscore")}
-    assert {"sample/m13_dss", "sample/m1_dss", "sample/ngc1316_optical"} <= ids and len(ids) >= 8
+    def released() -> set[str]:  # users' view of the archive, published by the supervisor (public data only)
+        view = platform.data_dir / "datasets" / "images" / "index.sqlite"
+        if not view.exists():
+            return set()
+        with sqlite3.connect(view) as conn:
+            return {r[0] for r in conn.execute("SELECT obs_id FROM obscore")}
+
+    expected = {"sample/m13_dss", "sample/m1_dss", "sample/ngc1316_optical"}
+    poll(lambda: expected <= released() and len(released()) >= 8, 60, "every sample image in users' datasets")
 
 
 def test_a_second_load_skips_what_is_there(platform, sample_data):
     from platform_lib.sampledata import load
 
-    t0 = time.monotonic()
-    report = load(platform.data_dir / "datasets", log=lambda line: None)
+    index = Path(sample_data["index"])  # the archive's own image tree, where the platform loaded them
+    report = load(platform.data_dir / "datasets", registry=sample_data["registry"], images_root=index.parent,
+                  index=index, log=lambda line: None)
     assert not report.catalogs_loaded and not report.images_loaded
     assert set(report.catalogs_present) == {"I/311", "OpenNGC"}
-    assert time.monotonic() - t0 < 30  # file checks only (generous on a loaded machine)
 
 
 def test_every_tutorial_is_in_the_new_users_home(platform, traveller):

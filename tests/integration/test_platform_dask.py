@@ -105,10 +105,13 @@ def test_the_sidebar_lists_and_connects_clusters_made_in_a_notebook(platform, da
                 headers={"Authorization": f"token {platform.user_token(dasker)}"}, timeout=60,
             )
             assert check.status_code == 200 and check.json()["isActive"] is True, check.text[:500]
-            # and the sidebar's panes load (what a browser on the platform's URL fetches)
+            # and the sidebar's panes load for their owner (what the owner's browser on the platform's URL
+            # fetches; dashboards answer their owner only: tests/integration/test_security_dask.py)
             plots = check.json()["plots"]
             assert "Individual Task Stream" in plots, plots
-            pane = platform.session.get(check.json()["url"] + plots["Individual Task Stream"].lstrip("/"), timeout=60)
+            pane = platform.session.get(check.json()["url"] + plots["Individual Task Stream"].lstrip("/"),
+                                        headers={"Authorization": f"token {platform.user_token(dasker)}"},
+                                        timeout=60)
             assert pane.status_code == 200 and "bokeh" in pane.text.lower(), pane.text[:300]
         finally:
             cluster.shutdown()

@@ -93,11 +93,7 @@ def test_the_owner_signs_in_through_the_hub_in_a_browser(platform, dashboard):
     owner, intruder, _, url = dashboard
 
     def browser(user: str) -> requests.Session:
-        session = requests.Session()
-        session.get(f"{platform.url}hub/login", timeout=30).raise_for_status()
-        login = session.post(f"{platform.url}hub/login", timeout=30, allow_redirects=False, data={
-            "username": user, "password": platform.user_password, "_xsrf": session.cookies.get("_xsrf")})
-        assert login.status_code == 302, login.text[:500]
+        session = platform.login(user)  # signed in at the hub with the user's own password
         session.headers["Accept"] = "text/html"
         return session
 

@@ -206,12 +206,14 @@ def test_the_lazy_routes_are_dask_labextensions_own():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    # the cluster routes answer with astrohub_server.dask_clusters.ClusterHandler, a DaskClusterHandler
+    # the cluster routes answer with astrohub_server.dask_clusters.ClusterHandler, a DaskClusterHandler; the
+    # dashboard check with astrohub_server.dask_dashboard's same-named subclass (it signs in to the gateway)
     assert json.loads(result.stdout) == [
-        ["/base/" + path, name if module == "dask_labextension" else "DaskClusterHandler"]
+        ["/base/" + path, "DaskClusterHandler" if name == "ClusterHandler" else name]
         for path, (module, name) in ROUTES
     ]
-    assert {name for _, (module, name) in ROUTES if module != "dask_labextension"} == {"ClusterHandler"}
+    assert {name for _, (module, name) in ROUTES if module != "dask_labextension"} == {
+        "ClusterHandler", "DaskDashboardCheckHandler"}
 
 
 def test_the_spawners_command_starts_the_first_warm_kernel_before_the_server(tmp_path):
