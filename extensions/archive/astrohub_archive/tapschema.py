@@ -237,6 +237,8 @@ class TableSet:
 def _catalog_tables(registry) -> list[TableDesc]:
     import pyarrow.parquet as pq
 
+    from platform_lib.catalogs._hats import read_layout
+
     out = []
     used: set[str] = set()
     for full in registry.tables():
@@ -246,13 +248,16 @@ def _catalog_tables(registry) -> list[TableDesc]:
             continue
         schema_file = None
         if info.hats_path is not None:
-            for cand in (Path(info.hats_path) / "dataset" / "_common_metadata",
-                         Path(info.hats_path) / "dataset" / "_metadata"):
+            try:  # a catalogue, or a HATS collection of the catalogue and its margin cache
+                root = Path(read_layout(info.hats_path).root)
+            except Exception:  # not readable as HATS: not offered as a table
+                continue
+            for cand in (root / "dataset" / "_common_metadata", root / "dataset" / "_metadata"):
                 if cand.exists():
                     schema_file = cand
                     break
             if schema_file is None:
-                files = sorted((Path(info.hats_path) / "dataset").rglob("*.parquet"))
+                files = sorted((root / "dataset").rglob("*.parquet"))
                 schema_file = files[0] if files else None
         elif info.data_path is not None:
             schema_file = Path(info.data_path)
