@@ -250,57 +250,41 @@ plt.show()"""),
 
 GW = [
     ("md", "# A gravitational-wave sky map: which stars and galaxies fall in the 90 % region?\n\n"
-           "No public LIGO/Virgo/KAGRA sky map ships in a package this platform installs, so this tutorial makes "
-           "a simple **simulated** HEALPix probability map (a Gaussian blob on the sky) and saves it as FITS, as "
-           "an alert's `bayestar.fits` would be. To use a real one, put the file in your home (or ask an "
-           "operator to place it under the datasets) and give its path to `read_skymap`."),
+           "The platform ships one sky map in `datasets/skymaps/`: a BAYESTAR localization of a LIGO Hanford + "
+           "Livingston coincidence, written by LIGO's own pipeline (it comes from a localization study, not a "
+           "public alert; `docs/sample-data.md`). An alert's `bayestar.fits` or a multi-order map reads the same "
+           "way: put it in your home and give its path to `read_skymap`."),
     ("code", SETUP),
-    ("code", """import cdshealpix
-from astropy.io import fits
-
-order = 6                                     # nside 64, NESTED
-npix = 12 * 4 ** order
-lon, lat = cdshealpix.nested.healpix_to_lonlat(np.arange(npix, dtype=np.uint64), order)
-centre = SkyCoord(197.45, -23.38, unit='deg')    # near NGC 4993 (the host of GW170817)
-sep = SkyCoord(lon, lat).separation(centre).deg
-prob = np.exp(-0.5 * (sep / 6.0) ** 2)
-prob /= prob.sum()
-hdu = fits.BinTableHDU.from_columns([fits.Column(name='PROB', format='D', array=prob)])
-hdu.header.update(PIXTYPE='HEALPIX', ORDERING='NESTED', COORDSYS='C', NSIDE=2 ** order, INDXSCHM='IMPLICIT',
-                  OBJECT='simulated')
-map_path = Path(settings.home) / 'simulated_skymap.fits'
-hdu.writeto(map_path, overwrite=True)
-print(map_path)"""),
     ("code", """from platform_lib.skymap import read_skymap
 
+map_path = Path(settings.datasets) / 'skymaps' / 'bayestar_h1l1_2010.fits.gz'
 skymap = read_skymap(map_path)
+print(skymap.meta['OBJECT'], 'detectors', skymap.meta['INSTRUME'], 'observed', skymap.meta['DATE-OBS'])
+print('50 % credible area:', skymap.credible_area(0.5).to(u.deg ** 2).round(1))
 print('90 % credible area:', skymap.credible_area(0.9).to(u.deg ** 2).round(1))"""),
-    ("md", "## Galaxies (OpenNGC) and bright stars (Hipparcos) in the 90 % region"),
+    ("md", "## Galaxies (OpenNGC) and bright stars (Hipparcos) in the 90 % region\n\n"
+           "`match_skymap` gives each source its probability density and the smallest credible region "
+           "containing it; two detectors give the long arc typical of a two-site localization, so the whole "
+           "catalogues are read (a cone of 180 degrees) and tested."),
     ("code", """from platform_lib.catalogs import cone_search
+from platform_lib.skymap import match_skymap
 
-galaxies = cone_search('OpenNGC', centre, 25 * u.deg)
+whole_sky = dict(position=SkyCoord(0, 0, unit='deg'), radius=180 * u.deg)
+galaxies = cone_search('OpenNGC', whole_sky['position'], whole_sky['radius'])
 galaxies = galaxies[galaxies['type'] == 'G']
-stars = cone_search('I/311', centre, 25 * u.deg)
-levels = skymap.credible_levels()
-def inside(table):
-    return levels[skymap.pixel_index(np.asarray(table['ra']) * u.deg, np.asarray(table['dec']) * u.deg)] <= 0.9
-gal_in, star_in = galaxies[inside(galaxies)], stars[inside(stars)]
+stars = cone_search('I/311', whole_sky['position'], whole_sky['radius'])
+gal_match = match_skymap(galaxies, skymap)
+star_match = match_skymap(stars, skymap)
+gal_in, star_in = galaxies[gal_match['in_90']], stars[star_match['in_90']]
 print(len(gal_in), 'OpenNGC galaxies and', len(star_in), 'Hipparcos stars in the 90 % region')
-gal_in['name', 'ra', 'dec', 'bmag', 'redshift'][:10]"""),
-    ("code", """fig = plt.figure(figsize=(10, 5))
-ax = fig.add_subplot(projection='mollweide')
-x = -np.radians(np.where(lon.deg > 180, lon.deg - 360, lon.deg))
-y = np.radians(lat.deg)
-sc = ax.scatter(x, y, c=prob, s=2, cmap='viridis')
-for table, colour, label in ((gal_in, 'tab:red', 'galaxies in 90 %'), (star_in, 'white', 'stars in 90 %')):
-    ra = np.asarray(table['ra'])
-    ax.scatter(-np.radians(np.where(ra > 180, ra - 360, ra)), np.radians(np.asarray(table['dec'])), s=4,
-               c=colour, label=label)
-ax.legend(loc='lower right', fontsize=8)
-ax.grid(True)
-ax.set_title('simulated GW sky map (probability per pixel); RA increases to the left')
-plt.colorbar(sc, ax=ax, shrink=0.6, label='probability')
-plt.show()"""),
+gal_in['probdensity_deg2'] = gal_match['probdensity_deg2'][gal_match['in_90']]
+gal_in.sort('probdensity_deg2', reverse=True)
+gal_in['name', 'ra', 'dec', 'bmag', 'probdensity_deg2'][:10]"""),
+    ("md", "## The map, its 50 % and 90 % regions and the galaxies inside, all-sky and zoomed on the peak"),
+    ("code", """from platform_lib import viz
+
+viz.plot(skymap, candidates=gal_in, title='BAYESTAR H1+L1 map and the OpenNGC galaxies in its 90 % region')"""),
+    ("code", """viz.plot(skymap, center='peak', radius=15 * u.deg, candidates=gal_in)"""),
 ]
 
 TUTORIALS = {

@@ -9,15 +9,16 @@ Public API:
 ``load(datasets, registry=None, images_root=None, index=None) -> SampleReport``
     Ingest the catalogues (:data:`CATALOGS`: Hipparcos I/311, 117,955 stars with proper motions;
     OpenNGC, 13,371 NGC/IC objects) into the registry as HATS with a margin cache, copy the packaged
-    FITS images (:data:`IMAGES`) into the archive's image tree under ``sample/`` and update its index.
+    FITS images (:data:`IMAGES`) into the archive's image tree under ``sample/`` and update its index,
+    and copy the packaged GW sky map (:data:`SKYMAPS`) to ``<datasets>/skymaps/``.
 ``is_loaded(datasets) -> bool``
     Whether a load has finished there (its record :data:`MARKER` exists).
 ``hipparcos_table()``, ``openngc_table()``
     The catalogues as astropy Tables, straight from their packages.
 
-A real gravitational-wave sky map is not shipped by any package the install reaches; see
-``docs/sample-data.md`` for loading one. May import :mod:`platform_lib.catalogs` and
-:mod:`platform_lib.imageindex`.
+The sky map is a BAYESTAR localization of a LIGO H1+L1 coincidence from reproject's test data (not a
+public alert; ``docs/sample-data.md`` says what it is and how to load an alert's map). May import
+:mod:`platform_lib.catalogs` and :mod:`platform_lib.imageindex`.
 
 Examples
 --------
@@ -29,6 +30,7 @@ from platform_lib.sampledata._load import (
     CATALOGS,
     IMAGE_FOLDER,
     MARKER,
+    SKYMAP_FOLDER,
     SampleCatalog,
     SampleReport,
     is_loaded,
@@ -37,11 +39,13 @@ from platform_lib.sampledata._load import (
 from platform_lib.sampledata._sources import (
     HIPPARCOS_EPOCH,
     IMAGES,
+    SKYMAPS,
     PackagedImage,
     SampleDataMissing,
     hipparcos_table,
     openngc_table,
     packaged_images,
+    packaged_skymaps,
 )
 
 __all__ = [
@@ -52,6 +56,9 @@ __all__ = [
     "CATALOGS",
     "IMAGES",
     "IMAGE_FOLDER",
+    "SKYMAPS",
+    "SKYMAP_FOLDER",
+    "packaged_skymaps",
     "MARKER",
     "HIPPARCOS_EPOCH",
     "PackagedImage",

@@ -19,14 +19,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from platform_lib.sampledata._sources import hipparcos_table, openngc_table, packaged_images
+from platform_lib.sampledata._sources import hipparcos_table, openngc_table, packaged_images, packaged_skymaps
 
-__all__ = ["load", "is_loaded", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS", "IMAGE_FOLDER"]
+__all__ = ["load", "is_loaded", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS", "IMAGE_FOLDER",
+           "SKYMAP_FOLDER"]
 
 #: The record written in the datasets folder once everything is loaded.
 MARKER = "sample-data.json"
 #: The sub-folder of the image tree that holds the sample images.
 IMAGE_FOLDER = "sample"
+#: The folder of ``<datasets>`` holding the sample sky maps (users read them there).
+SKYMAP_FOLDER = "skymaps"
 @dataclass(frozen=True)
 class SampleCatalog:
     """One sample catalogue: its registry name, its table's name, its reader and how it is stored."""
@@ -54,12 +57,15 @@ class SampleReport:
     catalogs_present: list[str] = field(default_factory=list)
     images_loaded: list[str] = field(default_factory=list)
     images_present: list[str] = field(default_factory=list)
+    skymaps_loaded: list[str] = field(default_factory=list)
+    skymaps_present: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> str:
         parts = [f"catalogues {len(self.catalogs_loaded)} loaded, {len(self.catalogs_present)} present",
-                 f"images {len(self.images_loaded)} loaded, {len(self.images_present)} present"]
+                 f"images {len(self.images_loaded)} loaded, {len(self.images_present)} present",
+                 f"sky maps {len(self.skymaps_loaded)} loaded, {len(self.skymaps_present)} present"]
         if self.missing:
             parts.append(f"{len(self.missing)} not available")
         return "; ".join(parts) + f" ({self.seconds:.1f} s)"
@@ -85,13 +91,14 @@ def _mark_released(fits_file: Path) -> None:
             header["DATE-REL"] = (time.strftime("%Y-%m-%d", time.gmtime()), "public sample data (astrohub sampledata)")
 
 
-def _atomic_copy(src: Path, dest: Path) -> None:
+def _atomic_copy(src: Path, dest: Path, fits_image: bool = True) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)
-        _mark_released(Path(tmp))
+        if fits_image:
+            _mark_released(Path(tmp))
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
     except BaseException:
@@ -171,6 +178,16 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
     if report.images_loaded or not index_path.exists():
         log(f"sample data: indexing {len(report.images_loaded)} new image(s) into {index_path}")
         update_index(index_path, images_root, workers=1, lock_timeout=300)
+
+    found, missing = packaged_skymaps()
+    report.missing += [f"sky map {skymap.name}: {why}" for skymap, why in missing]
+    for skymap, path in found:
+        dest = datasets / SKYMAP_FOLDER / skymap.name
+        if dest.exists():
+            report.skymaps_present.append(skymap.name)
+            continue
+        _atomic_copy(path, dest, fits_image=False)
+        report.skymaps_loaded.append(skymap.name)
 
     report.seconds = time.monotonic() - t0
     record = {"version": 1, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -196,8 +196,28 @@ IMAGES: tuple[PackagedImage, ...] = (
 
 def packaged_images() -> tuple[list[tuple[PackagedImage, Path]], list[tuple[PackagedImage, str]]]:
     """The :data:`IMAGES` that are installed, as ``(image, path)``, and those that are not, with why."""
+    return _packaged(IMAGES)
+
+
+# --- gravitational-wave sky maps ----------------------------------------------------------------------
+
+#: HEALPix probability sky maps shipped inside installed packages (name: the file name under ``skymaps/``).
+SKYMAPS: tuple[PackagedImage, ...] = (
+    PackagedImage("bayestar_h1l1_2010.fits.gz", "reproject", "healpix/tests/data/bayestar.fits.gz",
+                  "BAYESTAR localization of a LIGO Hanford + Livingston (H1, L1) coincidence, nside 512 "
+                  "(NESTED), written by LIGO's bayestar_localize_coincs in 2014 (OBJECT "
+                  "coinc_event:coinc_event_id:12157, DATE-OBS 2010-09-07): 90 % in 327 deg^2"),
+)
+
+
+def packaged_skymaps() -> tuple[list[tuple[PackagedImage, Path]], list[tuple[PackagedImage, str]]]:
+    """The :data:`SKYMAPS` that are installed, as ``(skymap, path)``, and those that are not, with why."""
+    return _packaged(SKYMAPS)
+
+
+def _packaged(items):
     found, missing = [], []
-    for image in IMAGES:
+    for image in items:
         try:
             path = _package_dir(image.package) / image.member
         except SampleDataMissing as exc:

@@ -78,6 +78,10 @@ def test_sample_data_is_real_and_complete(platform, sample_data, poll):
         with sqlite3.connect(view) as conn:
             return {r[0] for r in conn.execute("SELECT obs_id FROM obscore")}
 
+    from platform_lib.skymap import read_skymap
+
+    skymap = read_skymap(platform.data_dir / "datasets" / "skymaps" / "bayestar_h1l1_2010.fits.gz")
+    assert skymap.meta["CREATOR"] == "bayestar_localize_coincs" and 300 < skymap.credible_area(0.9).value < 350
     expected = {"sample/m13_dss", "sample/m1_dss", "sample/ngc1316_optical"}
     poll(lambda: expected <= released() and len(released()) >= 8, 60, "every sample image in users' datasets")
 
@@ -88,7 +92,8 @@ def test_a_second_load_skips_what_is_there(platform, sample_data):
     index = Path(sample_data["index"])  # the archive's own image tree, where the platform loaded them
     report = load(platform.data_dir / "datasets", registry=sample_data["registry"], images_root=index.parent,
                   index=index, log=lambda line: None)
-    assert not report.catalogs_loaded and not report.images_loaded
+    assert not report.catalogs_loaded and not report.images_loaded and not report.skymaps_loaded
+    assert report.skymaps_present == ["bayestar_h1l1_2010.fits.gz"]
     assert set(report.catalogs_present) == {"I/311", "OpenNGC"}
 
 

@@ -140,9 +140,17 @@ def render(base: str, images: list[Collection] | None, tables: list[Holding] | N
             "<pre>from astropy.coordinates import SkyCoord\nimport astropy.units as u\n"
             "from platform_lib.retrieval import cone_search\n"
             f"cone_search(SkyCoord({t.ra}, {t.dec}, unit='deg'), 3 * u.arcmin, catalog={_e(repr(t.table))})</pre>")
+    parts.append(
+        "<h2>Sky views</h2><p>Level-of-detail views for Aladin Lite (served by this archive, no internet needed): "
+        f"a HiPS catalogue and a density map of every catalogue, and a HiPS of the public images, listed at "
+        f"<a href='{_e(base)}hips/'>hips/</a>. In a notebook: <code>from platform_lib import viz; "
+        "viz.show('I/311')</code>.</p>")
     endpoints = [("sia/query", "SIA v2 image search"), ("sia/capabilities", "SIA capabilities"),
                  ("tap", "TAP 1.1 (sync, async, tables, capabilities)"), ("scs/&lt;table&gt;", "Simple Cone Search"),
-                 ("download/&lt;obs_id&gt;", "image download")]
+                 ("download/&lt;obs_id&gt;", "image download"),
+                 ("hips/", "HiPS catalogues, density maps and image surveys"),
+                 ("moving/images", "which images contain a Solar System body"),
+                 ("moving/bodies", "which known bodies are in an image")]
     parts.append("<h2>Endpoints</h2><ul>")
     parts += [f"<li><code>{_e(base)}{path}</code>: {what}</li>" for path, what in endpoints]
     parts.append(f"</ul><p>Machine-readable: <a href='{_e(base)}?format=json'>?format=json</a>.</p></body></html>")
@@ -158,7 +166,8 @@ class HomeHandler(BaseHandler):
         if self.get_argument("format", "") == "json" or "text/html" not in accept:
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps({"sia": base + "sia", "scs": base + "scs/<catalogue>", "tap": base + "tap",
-                                    "download": base + "download/<obs_id>"}))
+                                    "download": base + "download/<obs_id>", "hips": base + "hips/",
+                                    "moving": base + "moving/"}))
             return
         try:
             registry = self.state.registry()
