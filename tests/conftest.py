@@ -7,9 +7,17 @@ tier's own conftest.py.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (CI must not pass or fail by chance); a wider, random
+# search is `HYPOTHESIS_PROFILE=explore pytest ...`, and what it finds becomes an @example or a test.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TIERS = ("unit", "integration", "browser", "helm")
 
