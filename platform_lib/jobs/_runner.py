@@ -173,15 +173,22 @@ def run_job(job_dir: str | os.PathLike) -> int:
         status.update(state="succeeded", finished=now_iso(), progress=1.0, message="done", **fields)
         return 0
     except JobCancelled:
+        _discard_staging(target)  # before the final state: whoever sees it sees the storage clean
         status.update(state="cancelled", finished=now_iso(), message="cancelled")
         return 2
     except BaseException as exc:  # noqa: BLE001 - every failure must end in the status file
+        _discard_staging(target)
         status.update(state="failed", finished=now_iso(), error=f"{type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc(limit=20), message="failed")
         return 1
     finally:  # a result written only in part never stays in the user's storage
-        staging = _staging(target)
-        if staging.is_dir():
-            shutil.rmtree(staging, ignore_errors=True)
-        elif staging.exists():
-            staging.unlink()
+        _discard_staging(target)
+
+
+def _discard_staging(target: Path) -> None:
+    """Remove this runner's staging file or folder beside ``target``, if any."""
+    staging = _staging(target)
+    if staging.is_dir():
+        shutil.rmtree(staging, ignore_errors=True)
+    elif staging.exists():
+        staging.unlink(missing_ok=True)
