@@ -223,7 +223,7 @@ from hypothesis import strategies as st  # noqa: E402
 def _sip_headers(draw):
     """A TAN-SIP header with random size, pointing (poles and RA 0 included), rotation and distortion."""
     nx, ny = draw(st.integers(50, 1500)), draw(st.integers(50, 1500))
-    order = draw(st.integers(2, 4))
+    order = draw(st.integers(2, 3))  # 4th order: the known defect below (strict xfail)
     scale = draw(st.sampled_from([0.05, 0.2, 1.0])) / 3600
     angle = np.radians(draw(st.floats(0, 360)))
     header = fits.Header({
