@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from platform_lib.imageindex.index import _INDEXES, _fast_pragmas, _morton, bulk_load, create_schema
+from platform_lib.imageindex.sphere import morton_key
+from platform_lib.imageindex.index import _INDEXES, _fast_pragmas, bulk_load, create_schema
 from platform_lib.imageindex.ingest import COLUMNS
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.sphere import cap_boxes, polygon_caps, radec_to_xyz
@@ -113,7 +114,7 @@ def rtree_only(tmp: Path, verts: np.ndarray) -> dict[str, float]:
     t0 = time.perf_counter()
     centres, radii = polygon_caps(verts)
     boxes = cap_boxes(centres, radii)
-    order = np.argsort(_morton(centres), kind="stable")
+    order = np.argsort(morton_key(centres), kind="stable")
     conn = _rtree_db(tmp / f"packed{n}.sqlite")
     pack_rtree(conn, "r", ids[order], boxes[order])
     conn.commit()

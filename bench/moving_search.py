@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from platform_lib.imageindex import spacetime as st_table
-from platform_lib.imageindex.index import _INDEXES, _fast_pragmas, _morton, create_schema
+from platform_lib.imageindex.sphere import morton_key
+from platform_lib.imageindex.index import _INDEXES, _fast_pragmas, create_schema
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.sphere import cap_boxes, polygon_caps, radec_to_xyz
 
@@ -69,7 +70,7 @@ def build_archive(path: Path, n: int, planted: tuple[np.ndarray, np.ndarray, np.
           "SYN", verts[i - 1].tobytes()) for i in ids.tolist()))
     centres, radii = polygon_caps(verts)
     boxes = cap_boxes(centres, radii)
-    order = np.argsort(_morton(centres), kind="stable")
+    order = np.argsort(morton_key(centres), kind="stable")
     conn.commit()
     pack_rtree(conn, "footprint_rtree", ids[order], boxes[order])
     boxes8 = np.empty((total, 8))

@@ -36,7 +36,7 @@ from platform_lib.imageindex.errors import ImageIndexError
 from platform_lib.imageindex.ingest import COLUMNS, Skipped, read_records, scan_files
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql
-from platform_lib.imageindex.sphere import Polygon, cap_boxes, polygon_caps, radec_to_xyz
+from platform_lib.imageindex.sphere import Polygon, cap_boxes, morton_key, polygon_caps, radec_to_xyz
 
 __all__ = ["ImageIndex", "BuildReport", "build_index", "update_index", "bulk_load", "now_mjd", "writer_lock"]
 
@@ -114,7 +114,7 @@ def bulk_load(conn: sqlite3.Connection, records: list[dict], vertices: list[np.n
     placeholders = ",".join("?" * (len(COLUMNS) + 2))
     conn.executemany(f"INSERT INTO obscore (rowid, {', '.join(COLUMNS)}, vertices) VALUES ({placeholders})",
                      zip(ids.tolist(), *columns, blobs))
-    order = np.argsort(_morton(centres), kind="stable") if sort else np.arange(n)
+    order = np.argsort(morton_key(centres), kind="stable") if sort else np.arange(n)
     write_rtree(conn, ids[order], boxes[order])
     spacetime.create(conn)
     spacetime.write(conn, ids, records, boxes)
@@ -131,22 +131,6 @@ def write_rtree(conn: sqlite3.Connection, ids: np.ndarray, boxes: np.ndarray) ->
         "INSERT INTO footprint_rtree VALUES (?,?,?,?,?,?,?)",
         zip(ids.tolist(), *(boxes[:, k].tolist() for k in range(6))),
     )
-
-
-def _morton(centres: np.ndarray) -> np.ndarray:
-    """A 3-D Z-order key of unit vectors (21 bits per axis)."""
-    q = np.clip(((centres + 1.0) * 0.5 * (2**21 - 1)).astype(np.uint64), 0, 2**21 - 1)
-
-    def spread(x):
-        x = x & np.uint64(0x1FFFFF)
-        x = (x | (x << np.uint64(32))) & np.uint64(0x1F00000000FFFF)
-        x = (x | (x << np.uint64(16))) & np.uint64(0x1F0000FF0000FF)
-        x = (x | (x << np.uint64(8))) & np.uint64(0x100F00F00F00F00F)
-        x = (x | (x << np.uint64(4))) & np.uint64(0x10C30C30C30C30C3)
-        x = (x | (x << np.uint64(2))) & np.uint64(0x1249249249249249)
-        return x
-
-    return spread(q[:, 0]) | (spread(q[:, 1]) << np.uint64(1)) | (spread(q[:, 2]) << np.uint64(2))
 
 
 def create_schema(conn: sqlite3.Connection) -> None:

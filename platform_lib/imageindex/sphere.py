@@ -25,6 +25,7 @@ __all__ = [
     "polygon_caps",
     "angular_separation",
     "polygon_is_simple",
+    "morton_key",
 ]
 
 _EPS = 1e-12
@@ -389,3 +390,19 @@ class Range:
         mid_ra = self.ra_min + width / 2
         pts = radec_to_xyz(corners_ra + [mid_ra], corners_dec + [(self.dec_min + self.dec_max) / 2])
         return any(poly.contains_point(p) for p in pts)
+
+
+def morton_key(centres: np.ndarray) -> np.ndarray:
+    """A 3-D Z-order key of unit vectors (21 bits per axis)."""
+    q = np.clip(((centres + 1.0) * 0.5 * (2**21 - 1)).astype(np.uint64), 0, 2**21 - 1)
+
+    def spread(x):
+        x = x & np.uint64(0x1FFFFF)
+        x = (x | (x << np.uint64(32))) & np.uint64(0x1F00000000FFFF)
+        x = (x | (x << np.uint64(16))) & np.uint64(0x1F0000FF0000FF)
+        x = (x | (x << np.uint64(8))) & np.uint64(0x100F00F00F00F00F)
+        x = (x | (x << np.uint64(4))) & np.uint64(0x10C30C30C30C30C3)
+        x = (x | (x << np.uint64(2))) & np.uint64(0x1249249249249249)
+        return x
+
+    return spread(q[:, 0]) | (spread(q[:, 1]) << np.uint64(1)) | (spread(q[:, 2]) << np.uint64(2))

@@ -8,7 +8,6 @@ import sqlite3
 import numpy as np
 import pytest
 
-from platform_lib.imageindex.index import _morton
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.sphere import (
     Circle,
@@ -17,6 +16,7 @@ from platform_lib.imageindex.sphere import (
     angular_separation,
     cap_box,
     cap_boxes,
+    morton_key,
     polygon_caps,
     polygon_is_simple,
     radec_to_xyz,
@@ -91,7 +91,7 @@ def test_rtree_prefilter_never_loses_a_match_near_ra0_and_poles():
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE VIRTUAL TABLE r USING rtree(id, x0, x1, y0, y1, z0, z1)")
     conn.commit()
-    order = np.argsort(_morton(centres))
+    order = np.argsort(morton_key(centres))
     pack_rtree(conn, "r", np.arange(n)[order], boxes[order])
     conn.commit()
     assert conn.execute("SELECT rtreecheck('r')").fetchone()[0] == "ok"
@@ -127,7 +127,7 @@ def test_packed_rtree_matches_inserted_rtree(n):
     for conn in (packed, naive):
         conn.execute("CREATE VIRTUAL TABLE r USING rtree(id, x0, x1, y0, y1, z0, z1)")
         conn.commit()
-    order = np.argsort(_morton(c))
+    order = np.argsort(morton_key(c))
     pack_rtree(packed, "r", np.arange(1, n + 1)[order], boxes[order])
     packed.commit()
     naive.executemany("INSERT INTO r VALUES (?,?,?,?,?,?,?)", [(i + 1, *b) for i, b in enumerate(boxes.tolist())])
