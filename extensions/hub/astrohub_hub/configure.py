@@ -219,6 +219,21 @@ def build_groups(settings: HubSettings) -> dict[str, dict[str, Any]]:
     }
 
 
+def _allow_listed_users(c, settings) -> None:
+    """Who may sign in with a password authenticator: the configured, admin and group-listed users, plus
+    users the hub already has (an admin adds them)."""
+    auth = settings.auth
+    members = {m for g in settings.groups.values() for m in g.members}
+    c.Authenticator.allowed_users = (
+        set(_existing(c.Authenticator, "allowed_users", set()))
+        | set(auth.allowed_users)
+        | set(auth.admin_users)
+        | members
+    )
+    c.Authenticator.allow_existing_users = True
+    c.Authenticator.allow_all = auth.allow_all
+
+
 def _existing(section: Any, key: str, empty: Any) -> Any:
     """A value already in a config section (e.g. set by Zero to JupyterHub), or ``empty``."""
     return section[key] if key in section else empty
@@ -282,15 +297,7 @@ def _configure_auth(c: Any, settings: HubSettings) -> None:
         if auth.shared_password:
             c.RosterAuthenticator.class_code = auth.shared_password
         c.RosterAuthenticator.password_file = auth.password_file
-        members = {m for g in settings.groups.values() for m in g.members}
-        c.Authenticator.allowed_users = (
-            set(_existing(c.Authenticator, "allowed_users", set()))
-            | set(auth.allowed_users)
-            | set(auth.admin_users)
-            | members
-        )
-        c.Authenticator.allow_existing_users = True
-        c.Authenticator.allow_all = auth.allow_all
+        _allow_listed_users(c, settings)
         existing = list(c.JupyterHub.template_paths) if "template_paths" in c.JupyterHub else []
         c.JupyterHub.template_paths = [TEMPLATES, *[p for p in existing if p != TEMPLATES]]
     elif auth.kind == "shared-password":
@@ -299,15 +306,7 @@ def _configure_auth(c: Any, settings: HubSettings) -> None:
             c.SharedPasswordAuthenticator.admin_password = auth.admin_password
         if auth.shared_password:
             c.SharedPasswordAuthenticator.user_password = auth.shared_password
-        members = {m for g in settings.groups.values() for m in g.members}
-        c.Authenticator.allowed_users = (
-            set(_existing(c.Authenticator, "allowed_users", set()))
-            | set(auth.allowed_users)
-            | set(auth.admin_users)
-            | members
-        )
-        c.Authenticator.allow_existing_users = True
-        c.Authenticator.allow_all = auth.allow_all
+        _allow_listed_users(c, settings)
     else:
         import os
 
