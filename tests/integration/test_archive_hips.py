@@ -7,11 +7,7 @@ bad names with a 404 and a reason, and serves Aladin Lite's ES module from the n
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -19,14 +15,11 @@ import numpy as np
 import pytest
 import requests
 
+sys.path.insert(0, str(Path(__file__).parent))
+from archive_process import running_archive  # noqa: E402
+
 
 STARS = "stars_stars"  # the registry's stars/stars as a HiPS name
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -62,35 +55,10 @@ def archive(tmp_path_factory):
         warnings.filterwarnings("ignore", category=pandas.errors.Pandas4Warning)
         ingest(tmp / "stars.fits", registry, name="stars")
     registry.close()
-    port = _free_port()
-    exe = Path(sys.executable).with_name("astrohub-archive")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "ASTROHUB_ARCHIVE_HIPS"))}
-    proc = subprocess.Popen(
-        [str(exe), "--port", str(port), "--index", str(tmp / "index.sqlite"), "--data-root", str(tmp / "images"),
-         "--registry", str(tmp / "registry.sqlite"), "--log-level", "WARNING", "--update-every", "0"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "sia/availability", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"archive service did not start: {proc.stdout.read().decode()[-2000:]}")
-        time.sleep(0.1)  # polling interval while waiting for readiness (bounded by the deadline)
-    yield base, tmp
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    out = proc.stdout.read().decode()
-    assert "Traceback" not in out, out[-3000:]
+    args = ["--index", str(tmp / "index.sqlite"), "--data-root", str(tmp / "images"),
+            "--registry", str(tmp / "registry.sqlite"), "--log-level", "WARNING", "--update-every", "0"]
+    with running_archive(args, tmp / "archive.log") as base:
+        yield base, tmp
 
 
 def test_catalogue_hips_is_built_served_and_valid(archive):

@@ -9,12 +9,9 @@ MegaPrime image straddling RA = 0, one at the north pole, and an unreadable file
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -26,6 +23,9 @@ from astropy.time import Time
 
 import astropy
 import astroquery
+
+sys.path.insert(0, str(Path(__file__).parent))
+from archive_process import running_archive  # noqa: E402
 
 ASTROPY_DATA = Path(astropy.__file__).parent
 ASTROQUERY_DATA = Path(astroquery.__file__).parent
@@ -108,12 +108,6 @@ def make_registry(tmp: Path) -> Path:
     return tmp / "registry.sqlite"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
     """``(base_url, data_root, index_path)`` of a running archive service."""
@@ -127,35 +121,10 @@ def archive(tmp_path_factory):
     registry = make_registry(tmp)
     assert [s.path for s in report.skipped] == ["synth/broken.fits"]
     (tmp / "tokens.json").write_text(json.dumps(TOKENS))
-    port = free_port()
-    exe = Path(sys.executable).with_name("astrohub-archive")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
-    proc = subprocess.Popen(
-        [str(exe), "--port", str(port), "--index", str(tmp / "index.sqlite"), "--data-root", str(data),
-         "--token", ADMIN, "--tokens", str(tmp / "tokens.json"), "--registry", str(registry), "--log-level", "WARNING"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "sia/availability", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"archive service did not start: {proc.stdout.read().decode()[-2000:]}")
-        time.sleep(0.1)  # polling interval while waiting for readiness (bounded by the deadline)
-    yield base, data, tmp / "index.sqlite"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    out = proc.stdout.read().decode()
-    assert "Traceback" not in out, out[-3000:]
+    args = ["--index", str(tmp / "index.sqlite"), "--data-root", str(data), "--token", ADMIN,
+            "--tokens", str(tmp / "tokens.json"), "--registry", str(registry), "--log-level", "WARNING"]
+    with running_archive(args, tmp / "archive.log") as base:
+        yield base, data, tmp / "index.sqlite"
 
 
 def query_status(body: bytes) -> tuple[str, str]:

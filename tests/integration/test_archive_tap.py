@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,42 +18,16 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_archive_service import (  # noqa: E402
-    ADMIN, TOKENS, _stilts, _votlint_clean, free_port, make_archive, make_registry, query_status, star_table)
+    ADMIN, TOKENS, _stilts, _votlint_clean, make_archive, make_registry, query_status, star_table)
+from archive_process import start_archive, stop_archive  # noqa: E402
 
 
-def _start(tmp: Path, port: int) -> subprocess.Popen:
-    exe = Path(sys.executable).with_name("astrohub-archive")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
-    log = open(tmp / "archive.log", "ab")  # a file, not a pipe: the fuzz test's refusals are logged (a full pipe blocks)
-    proc = subprocess.Popen(
-        [str(exe), "--port", str(port), "--index", str(tmp / "index.sqlite"), "--data-root", str(tmp / "images"),
-         "--token", ADMIN, "--tokens", str(tmp / "tokens.json"), "--registry", str(tmp / "registry.sqlite"),
+def _start(tmp: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    return start_archive(
+        ["--index", str(tmp / "index.sqlite"), "--data-root", str(tmp / "images"), "--token", ADMIN,
+         "--tokens", str(tmp / "tokens.json"), "--registry", str(tmp / "registry.sqlite"),
          "--jobs", str(tmp / "jobs.sqlite"), "--log-level", "WARNING"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    proc.log_path = tmp / "archive.log"
-    base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "tap/availability", timeout=2).status_code == 200:
-                return proc
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"archive service did not start: {proc.log_path.read_text()[-2000:]}")
-        time.sleep(0.1)  # polling interval while waiting for readiness (bounded by the deadline)
-
-
-def _stop(proc) -> str:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    return proc.log_path.read_text()
+        tmp / "archive.log", port=port, ready="tap/availability")
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +41,15 @@ def tap(tmp_path_factory):
     build_index(tmp / "index.sqlite", tmp / "images", workers=1)
     make_registry(tmp)
     (tmp / "tokens.json").write_text(json.dumps(TOKENS))
-    port = free_port()
-    state = {"proc": _start(tmp, port)}
+    proc, base = _start(tmp)
+    state = {"proc": proc}
 
     def restart():
-        _stop(state["proc"])
-        state["proc"] = _start(tmp, port)
+        stop_archive(state["proc"], tmp / "archive.log")
+        state["proc"], _ = _start(tmp, int(base.rsplit(":", 1)[1].rstrip("/")))
 
-    yield f"http://127.0.0.1:{port}/", tmp, restart
-    _stop(state["proc"])
-    log = (tmp / "archive.log").read_text()
+    yield base, tmp, restart
+    log = stop_archive(state["proc"], tmp / "archive.log")
     assert "Traceback" not in log, log[-3000:]
 
 

@@ -5,11 +5,7 @@ VOTable parser), and bad input as a ``UsageFault`` naming the problem, never a 5
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +14,9 @@ import requests
 from astropy.io import fits
 from astropy.io.votable import parse_single_table
 from astropy.time import Time
+
+sys.path.insert(0, str(Path(__file__).parent))
+from archive_process import running_archive  # noqa: E402
 
 DATES = Time(["2023-03-01T10:00", "2024-02-10T12:00"])
 
@@ -28,12 +27,6 @@ def write_image(root: Path, name: str, ra: float, dec: float, t: Time) -> None:
              CDELT1=-0.05 / 64, CDELT2=0.05 / 64, RADESYS="ICRS", EXPTIME=60.0, TELESCOP="Keck I", INSTRUME="TEST")
     h["DATE-OBS"] = t.isot
     fits.PrimaryHDU(np.zeros((64, 64), np.float32), header=h).writeto(root / f"{name}.fits")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -49,33 +42,10 @@ def service(tmp_path_factory):
         write_image(data, f"ceres{k}", float(row["ra"]), float(row["dec"]), DATES[k])
         write_image(data, f"empty{k}", (float(row["ra"]) + 40) % 360, float(row["dec"]) / 2, DATES[k])
     build_index(tmp / "index.sqlite", data, workers=1)
-    port = free_port()
-    exe = Path(sys.executable).with_name("astrohub-archive")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
-    proc = subprocess.Popen([str(exe), "--port", str(port), "--index", str(tmp / "index.sqlite"), "--data-root",
-                             str(data), "--update-every", "0", "--log-level", "WARNING"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "sia/availability", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"archive service did not start: {proc.stdout.read().decode()[-2000:]}")
-        time.sleep(0.1)  # polling interval while waiting for readiness (bounded by the deadline)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    out = proc.stdout.read().decode()
-    assert "Traceback" not in out, out[-3000:]
+    args = ["--index", str(tmp / "index.sqlite"), "--data-root", str(data), "--update-every", "0",
+            "--log-level", "WARNING"]
+    with running_archive(args, tmp / "archive.log") as base:
+        yield base
 
 
 def test_images_of_a_body_as_json_and_votable(service):
