@@ -126,23 +126,19 @@ def hub_settings(
     """The ``HubSettings`` mapping (snake_case keys) for ``astrohub_hub.configure``.
 
     ``archive_command`` is the archive service's command when it is installed and enabled; the
-    service is then registered with the hub, which starts it.
+    service is then registered with the hub (URL and token). The supervisor, not the hub, runs it
+    (:func:`plan_components`), so it keeps answering while the hub is down or restarting.
     """
     ip = config.hub.ip
     services: list[dict[str, Any]] = [
         {"name": CLI_SERVICE, "api_token": tokens["cli"], "scopes": list(CLI_SCOPES), "display": False}
     ]
     if archive_command:
-        # The full tree (proprietary files too): the archive's alone; users see datasets/images.
-        index, images, registry = archive_paths(config, layout)
-        archive_command = [*archive_command, "--index", str(index), "--data-root", str(images),
-                           "--registry", str(registry)]
         services.append(
             {
                 "name": "archive",
                 "url": f"http://{ip}:{config.archive.port}",
                 "api_token": tokens["archive"],
-                "command": archive_command,
                 "scopes": ["read:users:groups"],
             }
         )
@@ -237,11 +233,16 @@ def plan_components(
     proxy_command: str,
     bin_dir: Path,
     python: str | None = None,
+    archive_command: list[str] | None = None,
+    proxy_uid: int | None = None,
 ) -> list[ComponentSpec]:
-    """The processes to start, in start order: proxy, hub, then (when enabled) dask-gateway.
+    """The processes to start, in start order: proxy, hub, then (when enabled) dask-gateway and the archive.
 
     ``python`` runs the hub (default ``<bin_dir>/python``), as ``jupyterhub`` without the modules
-    in :data:`SKIPPED_HUB_IMPORTS`.
+    in :data:`SKIPPED_HUB_IMPORTS`. ``archive_command`` (when installed and enabled) runs the
+    archive service with the hub's service environment; ``proxy_uid`` is the user the proxy runs
+    as, the archive's ``--trusted-proxy`` (the only caller whose ``X-Forwarded-Host`` it believes:
+    on 127.0.0.1 an address cannot tell the proxy from a user's process, its owner can).
     """
     python = python or str(bin_dir / "python")
     ip = config.hub.ip
@@ -300,6 +301,30 @@ def plan_components(
                 cwd=str(layout.state),
                 health_url=f"{public_url(config)}services/dask-gateway/api/health",
                 url=f"{public_url(config)}services/dask-gateway/",
+            )
+        )
+    if archive_command:
+        index, images, registry = archive_paths(config, layout)
+        prefix = "/services/archive/"
+        argv = [*archive_command, "--index", str(index), "--data-root", str(images), "--registry", str(registry)]
+        if proxy_uid is not None:
+            argv += ["--trusted-proxy", f"uid:{proxy_uid}"]
+        specs.append(
+            ComponentSpec(
+                name="archive",
+                argv=argv,
+                # What JupyterHub gives a service it starts; the archive checks users' tokens with it.
+                env={
+                    "JUPYTERHUB_SERVICE_NAME": "archive",
+                    "JUPYTERHUB_SERVICE_URL": f"http://{ip}:{config.archive.port}",
+                    "JUPYTERHUB_SERVICE_PREFIX": prefix,
+                    "JUPYTERHUB_API_TOKEN": tokens["archive"],
+                    "JUPYTERHUB_API_URL": hub_api,
+                    "JUPYTERHUB_BASE_URL": "/",
+                },
+                cwd=str(layout.state),
+                health_url=f"http://{ip}:{config.archive.port}{prefix}sia/availability",
+                url=f"{public_url(config)}services/archive/",
             )
         )
     return specs

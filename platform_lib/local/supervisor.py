@@ -248,7 +248,7 @@ class Supervisor:
             atomic_write(self.layout.gateway_config, render_gateway_config(settings))
         self.specs = plan_components(
             config, self.layout, tokens, proxy_command=self.proxy_command, bin_dir=self.bin_dir,
-            python=sys.executable,
+            python=sys.executable, archive_command=archive, proxy_uid=os.getuid(),
         )
         _set_subreaper()
         for spec in self.specs:

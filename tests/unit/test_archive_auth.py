@@ -52,3 +52,19 @@ def test_a_token_without_it_is_refused(scopes):
     model = {"kind": "user", "name": "alice", "groups": [], "admin": False, "scopes": scopes}
     with pytest.raises(AuthFault, match="access:services!service=archive"):
         asyncio.run(_auth(model).viewer(_Handler("t")))
+
+
+def test_a_token_check_with_the_hub_down_is_a_503_to_retry_not_a_refusal():
+    """Issue 22: the hub killed, HubAuth's own call fails to connect; the caller gets 503 + Retry-After."""
+    from astrohub_archive.faults import HubUnavailableFault
+    from platform_lib.local.ports import free_ports
+
+    (port,) = free_ports(1)  # nothing listens there: the hub is down
+    hub = HubAuth(api_token="service-token", api_url=f"http://127.0.0.1:{port}/hub/api",
+                  access_scopes={"access:services!service=archive"})
+    with pytest.raises(HubUnavailableFault, match="hub is unavailable.*retry") as caught:
+        asyncio.run(Authenticator(hub_auth=hub).viewer(_Handler("t")))
+    assert caught.value.status == 503 and caught.value.retry_after
+    assert not isinstance(caught.value, AuthFault)
+    # No token: answered without the hub.
+    assert asyncio.run(Authenticator(hub_auth=hub).viewer(_Handler(""))).user is None

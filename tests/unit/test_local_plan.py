@@ -45,8 +45,31 @@ def test_hub_settings_validate_against_the_hub_model(tmp_path):
     services = {s.name: s for s in model.services}
     assert services[CLI_SERVICE].api_token == TOKENS["cli"] and "admin:users" in services[CLI_SERVICE].scopes
     archive = services["archive"]
-    assert archive.url == "http://127.0.0.1:8003"
-    assert archive.command[archive.command.index("--index") + 1] == str(layout.archive_images / "index.sqlite")
+    assert archive.url == "http://127.0.0.1:8003" and archive.api_token == TOKENS["archive"]
+    assert not archive.command, "the supervisor runs the archive, so it keeps serving while the hub restarts"
+
+
+def test_the_supervisor_runs_the_archive_trusting_only_the_proxys_user(tmp_path):
+    """Issue 22: the archive is a supervisor component (not a hub child) and gets ``--trusted-proxy uid:<proxy's>``."""
+    config, layout = make(tmp_path, archive={"port": 9004})
+    specs = {s.name: s for s in plan_components(config, layout, TOKENS, proxy_command="c", bin_dir=Path("/b"),
+                                                archive_command=["astrohub-archive"], proxy_uid=123)}
+    archive = specs["archive"]
+    argv = archive.argv
+    assert argv[0] == "astrohub-archive"
+    assert argv[argv.index("--index") + 1] == str(layout.archive_images / "index.sqlite")
+    assert argv[argv.index("--trusted-proxy") + 1] == "uid:123"
+    assert archive.env["JUPYTERHUB_API_TOKEN"] == TOKENS["archive"]
+    assert archive.env["JUPYTERHUB_API_URL"] == "http://127.0.0.1:8081/hub/api"
+    assert archive.env["JUPYTERHUB_SERVICE_URL"] == "http://127.0.0.1:9004"
+    assert archive.env["JUPYTERHUB_SERVICE_PREFIX"] == "/services/archive/"
+    assert archive.health_url.startswith("http://127.0.0.1:9004/services/archive/")
+    # The parser of the archive accepts what the plan passes.
+    from astrohub_archive.app import build_parser
+    from astrohub_archive.proxies import parse_trusted
+
+    args = build_parser().parse_args(argv[1:])
+    assert parse_trusted(args.trusted_proxy).uids == {123}
 
 
 def test_archive_and_gateway_can_be_left_out(tmp_path):

@@ -50,6 +50,7 @@ import tornado.web
 from astrohub_archive.auth import Authenticator
 from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
+from astrohub_archive.proxies import TrustedProxies, parse_trusted
 from astrohub_archive.uws import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
 from platform_lib.imageindex import ImageIndex
@@ -70,7 +71,7 @@ class ArchiveState:
     prefix: str = "/"
     jobs: JobStore = field(default_factory=JobStore)
     limits: Limits = field(default_factory=Limits)
-    trusted_proxies: frozenset = frozenset()
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     executor: object | None = None  # the query threads (None: the loop's default pool)
     _index: ImageIndex | None = None
     _registry: object | None = None
@@ -131,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wall-time limit of one TAP query (default 60)")
     p.add_argument("--query-memory", default=_env("query-memory", "1GB"), help="DuckDB memory of one query (1GB)")
     p.add_argument("--trusted-proxy", action="append", default=[a for a in (_env("trusted-proxy") or "").split(",") if a],
-                   help="an address whose X-Forwarded-Host header is believed (repeatable; default none)")
+                   help="who may set X-Forwarded-Host: an address, a network (10.0.0.0/24) or uid:<N> (a local "
+                        "user's processes; what `astrohub up` passes for its proxy); repeatable or comma-separated "
+                        "(default: nobody)")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 
@@ -155,7 +158,12 @@ def _settle() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        trusted = parse_trusted([v for arg in args.trusted_proxy for v in arg.split(",")])
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.index is None or args.data_root is None:
         print("astrohub-archive: error: --index and --data-root are required", file=sys.stderr)
@@ -169,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = JobStore(args.jobs or Path(args.index).with_name("tap-jobs.sqlite"))
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
-                         trusted_proxies=frozenset(args.trusted_proxy))
+                         trusted_proxies=trusted)
     app = make_app(state)
     updater = IndexUpdater(args.index, args.data_root, float(args.update_every), list(args.mappings))
     updater.start()

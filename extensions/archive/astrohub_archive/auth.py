@@ -7,6 +7,11 @@ itself through :class:`jupyterhub.services.auth.HubAuth`, which must show the to
 ``access:services!service=<this service>`` scope (HubAuth's ``access_scopes``). Tokens come from
 ``Authorization: token ...`` / ``Bearer ...`` or a ``token`` query parameter. No token means the
 anonymous viewer (public records only); a token nobody recognises is refused.
+
+Token checks need the hub; :class:`HubAuth` keeps each answer for a minute. While the hub is down (or
+restarting under the supervisor), a token not checked in that minute is answered 503 with
+``Retry-After`` (:class:`~astrohub_archive.faults.HubUnavailableFault`), never a hang, a 500 or a
+silent downgrade to anonymous; requests without a token are answered as usual.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from astrohub_archive.faults import AuthFault
+from astrohub_archive.faults import AuthFault, HubUnavailableFault
 from platform_lib.imageindex import Viewer
 
 __all__ = ["Authenticator", "AuthFault"]
@@ -62,7 +67,13 @@ class Authenticator:
                 model = await self.hub_auth.user_for_token(token, sync=False)
             except Exception as exc:  # the hub is down or refuses: say so, never a traceback
                 log.warning("hub token check failed: %s", exc)
-                raise AuthFault("the hub could not check this token") from exc
+                if getattr(exc, "status_code", 500) < 500:
+                    raise AuthFault("the hub could not check this token") from exc
+                # Down or restarting (HubAuth's 500 "Failed to connect", 502 upstream): not the caller's fault.
+                raise HubUnavailableFault(
+                    f"the hub is unavailable, so this token cannot be checked now ({_reason(exc)}); retry "
+                    "in a minute (tokens checked in the last minute and requests without a token still work)"
+                ) from exc
             if model and "scopes" in model and self.hub_auth.access_scopes and not self.hub_auth.check_scopes(
                     self.hub_auth.access_scopes, model):
                 # A hub token for something else (a server's own API, another service) is not a key to the archive.
@@ -87,8 +98,20 @@ class Authenticator:
                           headers={"Authorization": f"token {hub.api_token}"}, request_timeout=10)
         try:
             resp = await AsyncHTTPClient().fetch(req, raise_error=False)
-            if resp.code == 200:
-                return list(json.loads(resp.body).get("groups") or [])
         except Exception as exc:
             log.warning("could not read the groups of %s from the hub: %s", name, exc)
+            raise HubUnavailableFault(f"the hub is unavailable, so the groups of {name!r} cannot be read now "
+                                      f"({_reason(exc)}); retry in a minute") from exc
+        if resp.code == 200:
+            return list(json.loads(resp.body).get("groups") or [])
+        if resp.code >= 500 or resp.code == 599:
+            raise HubUnavailableFault(f"the hub answered HTTP {resp.code} when asked for the groups of {name!r}; "
+                                      "retry in a minute")
+        log.warning("could not read the groups of %s from the hub: HTTP %s", name, resp.code)
         return []
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an exception's message, for a fault text (no traceback, no URL soup)."""
+    text = getattr(exc, "log_message", None) or str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]

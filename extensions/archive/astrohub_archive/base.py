@@ -56,18 +56,20 @@ class BaseHandler(tornado.web.RequestHandler):
                     raise UsageFault(f"parameter {k!r} is not valid UTF-8") from None
         return out
 
-    def fail(self, message: str, status: int) -> None:
+    def fail(self, message: str, status: int, retry_after: int | None = None) -> None:
         if self._finished:
             return
         self.clear()
         self.set_status(200 if self.legacy_scs else status)
+        if retry_after is not None:
+            self.set_header("Retry-After", str(retry_after))
         self.set_header("Content-Type", CONTENT_TYPES["votable"])
         self.finish(error_votable(message, legacy_scs=self.legacy_scs))
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, ArchiveFault):
-            self.fail(exc.document_text(), exc.status)
+            self.fail(exc.document_text(), exc.status, exc.retry_after)
         elif status_code >= 500:
             log.error("internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
             self.fail("Error: internal error in the archive service (logged); please report it", 503)
@@ -109,7 +111,7 @@ class BaseHandler(tornado.web.RequestHandler):
         try:
             await coro_fn()
         except ArchiveFault as exc:
-            self.fail(exc.document_text(), exc.status)
+            self.fail(exc.document_text(), exc.status, exc.retry_after)
         except BaseException as exc:  # incl. pyo3 PanicException (a BaseException) from Rust extensions
             if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
                 raise
@@ -128,12 +130,34 @@ class BaseHandler(tornado.web.RequestHandler):
         The client's address is the socket's (``X-Forwarded-For``/``X-Real-IP`` are never read). The
         scheme follows ``X-Forwarded-Proto`` (``http`` or ``https`` only: it shapes the links of the
         answer to that same request, so a forged value misleads only its sender; TLS ends at the
-        proxy); ``X-Forwarded-Host`` is believed only from ``--trusted-proxy`` addresses."""
+        proxy); ``X-Forwarded-Host`` is believed only from the ``--trusted-proxy`` callers
+        (:mod:`astrohub_archive.proxies`), so a user's process that calls the service directly with a
+        forged one gets links to the address it called."""
         req = self.request
         proto, host = req.protocol, req.host
         forwarded = req.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
         if forwarded in ("http", "https"):
             proto = forwarded
-        if req.remote_ip in self.state.trusted_proxies:
-            host = req.headers.get("X-Forwarded-Host", host).split(",")[0].strip() or host
+        claimed = req.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+        if claimed and claimed != host and self._from_trusted_proxy():
+            host = claimed
         return f"{proto}://{host}{self.state.prefix}"
+
+    def _from_trusted_proxy(self) -> bool:
+        """Whether this connection is the trusted proxy's (decided once per connection)."""
+        trusted = self.state.trusted_proxies
+        if not trusted:
+            return False
+        stream = getattr(self.request.connection, "stream", None)
+        known = getattr(stream, "_astrohub_trusted", None)
+        if known is not None:
+            return known
+        try:
+            local = stream.socket.getsockname()[:2] if stream is not None and stream.socket else None
+            remote = stream.socket.getpeername()[:2] if local else (self.request.remote_ip, 0)
+        except OSError:
+            return False
+        verdict = trusted.trusts(remote, local)
+        if stream is not None:
+            stream._astrohub_trusted = verdict
+        return verdict

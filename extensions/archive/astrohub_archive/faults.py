@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from platform_lib.errors import PlatformError
 
-__all__ = ["ArchiveFault", "UsageFault", "AuthFault", "NotFoundFault", "LimitFault", "ServiceFault"]
+__all__ = ["ArchiveFault", "UsageFault", "AuthFault", "NotFoundFault", "LimitFault", "ServiceFault",
+           "HubUnavailableFault"]
 
 
 class ArchiveFault(PlatformError):
@@ -19,6 +20,8 @@ class ArchiveFault(PlatformError):
     status = 400
     label = "UsageFault"
     code = "UsageFault"
+    #: Seconds for the ``Retry-After`` header of the answer (None: no header).
+    retry_after: int | None = None
 
     def document_text(self) -> str:
         """``<label>: <message>``, the text of the error document's ``QUERY_STATUS`` INFO."""
@@ -55,3 +58,9 @@ class ServiceFault(ArchiveFault):
     status = 503
     label = "Error"
     code = "ServiceUnavailable"
+
+
+class HubUnavailableFault(ServiceFault):
+    """The hub did not answer the check of a token (down or restarting): retry shortly; no token still works."""
+
+    retry_after = 30
