@@ -6,7 +6,8 @@ Issue 22, item 7. On today's main, killing the hub made the supervisor stop the 
 child subreaper) and the test counts the supervisor's zombie children; then the hub and the proxy are
 SIGKILLed in turn, and the same server process (same pid) answers through a restarted proxy; then
 the gateway is SIGKILLed under a running cluster, which the restarted gateway lists and runs work on
-(its database is a file now; it was in memory, so a restart forgot every cluster).
+(its database is a file now; it was in memory, so a restart forgot every cluster). With the hub
+killed, the archive keeps answering (see ``test_the_archive_keeps_serving_while_the_hub_is_down``).
 """
 
 from __future__ import annotations
@@ -116,15 +117,82 @@ def test_a_killed_gateway_is_restarted_and_the_running_cluster_keeps_working(pla
         gc.collect()
 
 
-def test_a_killed_archive_service_is_restarted_by_the_hub(platform, poll):
-    """The archive is a hub-managed service: the hub starts it again (JupyterHub's own poll)."""
+def _archive_process(platform) -> psutil.Process | None:
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "astrohub-archive" in cmdline and str(platform.data_dir) in cmdline:
+            return proc
+    return None
+
+
+def _archive_requests(platform) -> dict[str, tuple[str, dict]]:
+    """One SIA, cone and TAP (sync) request through the proxy (the cone on a registered table, if any)."""
+    from platform_lib.catalogs import Registry
+
+    base = f"{platform.url}services/archive/"
+    cone = "scs/nosuch/table"
+    registry = platform.data_dir / "datasets" / "catalogs" / "registry.sqlite"
+    if registry.exists():
+        tables = Registry(registry, readonly=True).tables()
+        cone = f"scs/{tables[0]}" if tables else cone
+    return {
+        "sia": (base + "sia/query", {"POS": "CIRCLE 10 10 1", "MAXREC": "5"}),
+        "cone": (base + cone, {"RA": "10", "DEC": "10", "SR": "0.5"}),
+        "tap": (base + "tap/sync", {"REQUEST": "doQuery", "LANG": "ADQL",
+                                    "QUERY": "SELECT COUNT(*) AS n FROM TAP_SCHEMA.tables"}),
+    }
+
+
+def test_the_archive_keeps_serving_while_the_hub_is_down(platform, survivor, poll):
+    """Issue 22: the hub SIGKILLed, the archive (a supervisor component, not the hub's child) answers
+    SIA, cone and TAP without a token and with a token it checked in the last minute (HubAuth's
+    cache); a token it never checked is answered 503 with Retry-After ("the hub is unavailable ...
+    retry") until the hub is back, then 200; the same archive process throughout. Before, the
+    supervisor stopped the dead hub's archive and the new hub started another."""
+    if not platform.config.archive.enabled or _archive_process(platform) is None:
+        pytest.skip("the archive service is not enabled or installed here")
+    archive = _archive_process(platform).pid
+    requests_ = _archive_requests(platform)
+    checked = platform.user_token(survivor)
+    fresh = platform.api("POST", f"/users/{survivor}/tokens", json={"note": "never shown to the archive"})
+    fresh.raise_for_status()
+    fresh = fresh.json()["token"]
+
+    def get(name: str, token: str | None = None):
+        url, params = requests_[name]
+        headers = {"Authorization": f"token {token}"} if token else {}
+        return platform.session.get(url, params=params, headers=headers, timeout=30)
+
+    for name in requests_:
+        assert get(name, checked).status_code == 200  # the archive checks (and caches) this token now
+    hub = _status(platform)["components"]["hub"]["pid"]
+    os.killpg(hub, signal.SIGKILL)
+    down = get("sia", fresh)
+    answers = {name: (get(name).status_code, get(name, checked).status_code) for name in requests_}
+    assert answers == {name: (200, 200) for name in requests_}, answers
+    assert down.status_code == 503, down.text[:500]
+    assert int(down.headers["Retry-After"]) > 0
+    assert "hub is unavailable" in down.text and "retry" in down.text
+
+    poll(lambda: _status(platform)["components"]["hub"]["pid"] != hub, 120, "the hub to restart")
+
+    def back() -> bool:
+        try:
+            return get("sia", fresh).status_code == 200
+        except Exception:  # noqa: BLE001 - not back yet
+            return False
+
+    poll(back, 120, "a new token to be accepted once the hub is back")
+    assert all(get(name, fresh).status_code == 200 for name in requests_)
+    assert _archive_process(platform).pid == archive, "the archive was restarted with the hub"
+    assert platform.server_get(survivor, "api/status").status_code == 200
+
+
+def test_a_killed_archive_service_is_restarted_by_the_supervisor(platform, poll):
+    """The archive is a supervisor component: the supervisor starts it again."""
 
     def archive() -> psutil.Process | None:
-        for proc in psutil.process_iter(["cmdline"]):
-            cmdline = " ".join(proc.info["cmdline"] or [])
-            if "astrohub-archive" in cmdline and str(platform.data_dir) in cmdline:
-                return proc
-        return None
+        return _archive_process(platform)
 
     first = archive()
     if first is None:

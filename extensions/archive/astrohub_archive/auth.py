@@ -34,6 +34,7 @@ class Authenticator:
     static_token: str | None = None
     tokens: dict[str, dict] = field(default_factory=dict)
     hub_auth: object | None = None  # jupyterhub.services.auth.HubAuth
+    _group_cache: dict[str, tuple[float, list[str]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, static_token: str | None, tokens_file: Path | None, use_hub: bool) -> "Authenticator":
@@ -88,7 +89,18 @@ class Authenticator:
         raise AuthFault("the token is not valid for this service")
 
     async def _groups(self, name: str) -> list[str]:
-        """The user's groups, asked of the hub with the service's own token (needs read:users:groups)."""
+        """The user's groups, asked of the hub with the service's own token (needs read:users:groups);
+        kept as long as HubAuth keeps a token's answer."""
+        import time
+
+        cached = self._group_cache.get(name)
+        if cached and time.monotonic() - cached[0] < self.hub_auth.cache_max_age:
+            return cached[1]
+        groups = await self._ask_groups(name)
+        self._group_cache[name] = (time.monotonic(), groups)
+        return groups
+
+    async def _ask_groups(self, name: str) -> list[str]:
         from urllib.parse import quote
 
         from tornado.httpclient import AsyncHTTPClient, HTTPRequest
