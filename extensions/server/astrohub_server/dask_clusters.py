@@ -129,6 +129,11 @@ def parse_scaling(body: bytes) -> tuple[int, int] | int:
     return _count(model["workers"], '"workers"')
 
 
+def _need_id(cluster_id: str, method: str) -> None:
+    if not cluster_id:
+        raise web.HTTPError(405, f"{method} needs a cluster: dask/clusters/<cluster id> (list them with GET dask/clusters)")
+
+
 class ClusterHandler(DaskClusterHandler):
     """dask_labextension's cluster routes, after adopting the user's gateway clusters (GET and DELETE);
     every failure a 4xx naming the problem (unknown id 404, bad body 400, the gateway's refusal 409)."""
@@ -138,7 +143,8 @@ class ClusterHandler(DaskClusterHandler):
         await super().get(cluster_id)
 
     @web.authenticated
-    async def delete(self, cluster_id: str) -> None:
+    async def delete(self, cluster_id: str = "") -> None:
+        _need_id(cluster_id, "DELETE")
         await adopt_gateway_clusters()
         if _manager.get_cluster(cluster_id) is None:
             raise web.HTTPError(404, f"Dask cluster {cluster_id} not found")
@@ -164,6 +170,7 @@ class ClusterHandler(DaskClusterHandler):
 
     @web.authenticated
     async def patch(self, cluster_id: str = "") -> None:
+        _need_id(cluster_id, "PATCH")
         scaling = parse_scaling(self.request.body)
         if _manager.get_cluster(cluster_id) is None:
             raise web.HTTPError(404, f"Dask cluster {cluster_id} not found")

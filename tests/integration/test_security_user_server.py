@@ -1,0 +1,120 @@
+"""Security tier: the routes the platform registers in users' servers, fuzzed through the hub's proxy.
+
+Issue 22, Deliver 6. ``astrohub_server`` registers dask_labextension's four routes in every user
+server (``dask/clusters/<id>``, ``dask/clusters/``, ``dask/dashboard/<id><path>`` and
+``dask/dashboard-check/<url>``; :data:`astrohub_server.dask_sidebar.ROUTES`); the platform adds no
+other HTTP route there (storage, usage and ``%pip`` are library calls and kernel magics). Here a
+real user, with their own hub token, sends random methods, ids, paths and bodies to each through the
+proxy: never a 5xx, never a traceback; a refusal is JSON with a ``message``. On the old code the
+cluster routes answered 500 for bad bodies (``json.loads`` outside any ``try``) and for the gateway's
+refusals. The CI run is bounded (:data:`CI_EXAMPLES`); ``bench/fuzz_user_server.py --examples N``
+runs the same strategies longer, with cluster creation (``PUT``) too, which starts real clusters.
+
+:func:`requests_strategy` and :func:`check` are shared with that bench (imported by path).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+
+pytestmark = pytest.mark.security
+
+CI_EXAMPLES = 120
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def requests_strategy(*, create_clusters: bool = False, known_ids: tuple[str, ...] = ()):
+    """Hypothesis strategy of ``(method, path, body)`` for the user server's platform routes.
+
+    ``create_clusters``: include ``PUT`` of new clusters (each starts a real one, up to the user's
+    limit, then the gateway refuses). ``known_ids``: ids of running clusters to aim at too.
+    """
+    from hypothesis import strategies as st
+
+    text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+    well_formed = st.uuids().map(str)
+    ids = st.one_of(well_formed, text.map(lambda t: quote(t, safe="")),
+                    *([st.sampled_from(known_ids)] if known_ids else []))
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False),
+                        st.text(max_size=10))
+    json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                                st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+                               max_leaves=8)
+    shaped = st.one_of(
+        st.fixed_dictionaries({"workers": json_values}),
+        st.fixed_dictionaries({"adapt": st.one_of(json_values, st.fixed_dictionaries(
+            {"minimum": json_values, "maximum": json_values}))}),
+        json_values,
+    ).map(lambda v: json.dumps(v).encode())
+    bodies = st.one_of(st.just(b""), st.binary(max_size=200), shaped, st.just(b"[" * 5000))
+
+    clusters = st.tuples(st.sampled_from(METHODS), ids.map(lambda i: f"dask/clusters/{i}"), bodies)
+    listing = st.tuples(st.sampled_from([m for m in METHODS if m != "PUT" or create_clusters]),
+                        st.just("dask/clusters/"), bodies)
+    if not create_clusters:  # a PUT of a new well-formed id starts a real cluster
+        clusters = clusters.filter(lambda r: r[0] != "PUT")
+    dashboard = st.tuples(st.sampled_from(METHODS), st.tuples(ids, text).map(
+        lambda p: f"dask/dashboard/{p[0]}/{quote(p[1])}"), bodies)
+    # Not "http..." URLs (they would be fetched: this machine has no other network than itself).
+    check_urls = st.one_of(text.filter(lambda t: not t.lower().lstrip().startswith("http")),
+                           st.just("http://127.0.0.1:1/status"))
+    dashboard_check = st.tuples(st.just("GET"), check_urls.map(lambda u: f"dask/dashboard-check/{quote(u, safe='')}"),
+                                st.just(b""))
+    return st.one_of(clusters, listing, dashboard, dashboard_check)
+
+
+def check(response, method: str, path: str) -> None:
+    """No 5xx, no traceback; a refusal (4xx) from the server's own handlers is JSON with a message."""
+    where = f"{method} {path}"
+    assert response.status_code < 500, (where, response.status_code, response.text[:500])
+    assert b"Traceback" not in response.content, (where, response.text[:500])
+    if response.status_code >= 400 and method != "HEAD" and \
+            response.headers.get("Content-Type", "").startswith("application/json"):
+        reply = response.json()
+        assert reply.get("message") and not reply.get("traceback"), (where, reply)
+
+
+@pytest.fixture(scope="module")
+def fuzzed(platform):
+    user = platform.unique("fuzzed")
+    platform.create_user(user)
+    platform.start_server(user)
+    yield user
+    platform.stop_server(user)
+
+
+def test_user_server_routes_never_answer_5xx(platform, fuzzed):
+    from hypothesis import HealthCheck, given, settings
+
+    session = platform.session
+    base = platform.server_url(fuzzed)
+    headers = {"Authorization": f"token {platform.user_token(fuzzed)}"}
+
+    @settings(max_examples=CI_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(request=requests_strategy())
+    def probe(request):
+        method, path, body = request
+        response = session.request(method, base + path, data=body or None, headers=headers, timeout=120,
+                                   allow_redirects=False)
+        check(response, method, path)
+
+    probe()
+
+
+def test_bad_cluster_requests_name_the_problem(platform, fuzzed):
+    """The cases that were 500 on the old code, each with the 4xx and the message now."""
+    base = platform.server_url(fuzzed) + "dask/clusters/"
+    headers = {"Authorization": f"token {platform.user_token(fuzzed)}"}
+    unknown = "0a-1b-2c-3d-4e"
+    for body, status, words in ((b"not json", 400, "not JSON"), (b"[1]", 400, "JSON object"),
+                                (b'{"workers": -3}', 400, "whole number"),
+                                (b'{"adapt": {"minimum": 4, "maximum": 1}}', 400, "above"),
+                                (b'{"workers": 2}', 404, "not found")):
+        response = platform.session.patch(base + unknown, data=body, headers=headers, timeout=60)
+        assert response.status_code == status, (body, response.status_code, response.text[:300])
+        assert words in response.json()["message"]
+    gone = platform.session.delete(base + unknown, headers=headers, timeout=60)
+    assert gone.status_code == 404 and "not found" in gone.json()["message"]
