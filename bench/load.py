@@ -73,10 +73,16 @@ def _targets(base: str, token: str) -> dict:
 
     names = [str(n) for n in tap("SELECT table_name FROM TAP_SCHEMA.tables")["table_name"]]
     hip = next(n for n in names if "hip2" in n)
-    columns = [str(c) for c in tap(f"SELECT column_name FROM TAP_SCHEMA.columns WHERE table_name = '{hip}'")
-               ["column_name"]]
-    ra = next(c for c in columns if c.lower() in ("ra", "radeg", "ra_icrs", "raj2000", "_ra"))
-    dec = next(c for c in columns if c.lower() in ("dec", "dedeg", "de_icrs", "dej2000", "_de", "de"))
+    columns = tap(f"SELECT column_name, ucd FROM TAP_SCHEMA.columns WHERE table_name = '{hip}'")
+    ucds = {str(r["column_name"]): str(r["ucd"] or "") for r in columns}
+
+    def main_column(ucd: str) -> str:
+        named = [c for c, u in ucds.items() if u.startswith(ucd)]
+        if not named:
+            raise SystemExit(f"no {ucd} column in {hip}: {ucds}")
+        return next((c for c in named if "meta.main" in ucds[c]), named[0])
+
+    ra, dec = main_column("pos.eq.ra"), main_column("pos.eq.dec")
     stars = tap(f"SELECT TOP 500 {ra} AS ra, {dec} AS dec FROM {hip}")
     images = tap("SELECT s_ra, s_dec FROM ivoa.obscore")
     return {"hip": hip, "ra": ra, "dec": dec,

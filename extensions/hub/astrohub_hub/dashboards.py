@@ -11,7 +11,10 @@ scheduler serves its dashboard on a Unix socket in the cluster's private folder
 (:mod:`astrohub_hub.dasknode`), the gateway proxy's default route brings ``/clusters/...`` to the
 gateway API server, and this handler, after authenticating the caller with the hub, serves the
 dashboard over that socket (plain HTTP and Bokeh's websockets) to the cluster's owner or a hub
-admin. Anyone else gets 404 (the same answer as for a cluster that does not exist, so names are
+admin. On Kubernetes (``AstroKubeBackend``) the same route serves the scheduler Service's
+dashboard port over HTTP: the chart sends ``/services/dask-gateway/clusters/`` to the API server
+ahead of dask-gateway's own per-cluster Traefik routes, and a NetworkPolicy admits only the API
+server to that port (docs/deploy-kubernetes.md). Anyone else gets 404 (the same answer as for a cluster that does not exist, so names are
 not confirmed). A browser without credentials (a ``GET`` asking for HTML, as the Dask sidebar's
 frames do) signs in through the hub's OAuth, as JupyterHub's own services do: it is sent to the
 hub's ``/hub/api/oauth2/authorize`` and comes back at ``/services/dask-gateway/oauth_callback``,
@@ -36,7 +39,7 @@ from astrohub_hub.dasknode import SCHEDULER_SOCKET
 
 from dask_gateway_server.auth import JupyterHubAuthenticator
 
-__all__ = ["HubTokenAuthenticator", "add_dashboard_routes", "dashboard_socket"]
+__all__ = ["HubTokenAuthenticator", "add_dashboard_routes", "dashboard_socket", "dashboard_target"]
 
 _HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -99,15 +102,15 @@ async def _proxy(request: web.Request, socket_path: str, path: str) -> web.Strea
     folder = os.open(os.path.dirname(socket_path), os.O_PATH | os.O_DIRECTORY)
     try:
         short = f"/proc/self/fd/{folder}/{os.path.basename(socket_path)}"
-        return await _proxy_to(request, short, path)
+        return await _proxy_to(request, path, aiohttp.UnixConnector(path=short), "http://dask-dashboard")
     finally:
         os.close(folder)
 
 
-async def _proxy_to(request: web.Request, socket_path: str, path: str) -> web.StreamResponse:
-    connector = aiohttp.UnixConnector(path=socket_path)
+async def _proxy_to(request: web.Request, path: str, connector: aiohttp.BaseConnector,
+                    base: str) -> web.StreamResponse:
     query = {k: v for k, v in request.query.items() if k != "token"}
-    url = "http://dask-dashboard" + path
+    url = base.rstrip("/") + path
     async with aiohttp.ClientSession(connector=connector, timeout=_TIMEOUT, auto_decompress=False) as session:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             async with session.ws_connect(url, params=query, headers=_forwarded_headers(request.headers)) as upstream:
@@ -130,20 +133,39 @@ async def _proxy_to(request: web.Request, socket_path: str, path: str) -> web.St
             return web.Response(status=upstream.status, headers=headers, body=payload)
 
 
+async def dashboard_target(backend: Any, name: str, user: Any) -> tuple[str, str] | None:
+    """Where the dashboard of cluster ``name`` is, if ``user`` owns it or is an admin; else None.
+
+    ``("unix", socket path)`` on the local backends (a DB backend: the socket in the cluster's
+    private folder), ``("http", base URL)`` on Kubernetes (the scheduler Service's dashboard port,
+    ``cluster.dashboard_address``, which the chart's NetworkPolicy opens to the gateway API alone).
+    """
+    db = getattr(backend, "db", None)
+    if db is not None:
+        cluster = db.get_cluster(name)
+        if cluster is None or not (user.admin or user.name == cluster.username):
+            return None
+        workdir = (cluster.state or {}).get("workdir")
+        socket_path = dashboard_socket(workdir) if workdir else ""
+        return ("unix", socket_path) if socket_path and os.path.exists(socket_path) else None
+    cluster = await backend.get_cluster(name)
+    if cluster is None or not (user.admin or user.name == cluster.username):
+        return None
+    address = getattr(cluster, "dashboard_address", "") or ""
+    return ("http", address) if address.startswith(("http://", "https://")) else None
+
+
 async def _serve(request: web.Request) -> web.StreamResponse:
     name = request.match_info["cluster_name"]
-    user = request["user"]
-    backend = request.app["backend"]
-    cluster = backend.db.get_cluster(name)
-    if cluster is None or not (user.admin or user.name == cluster.username):
-        return _not_found(name)
-    workdir = (cluster.state or {}).get("workdir")
-    socket_path = dashboard_socket(workdir) if workdir else ""
-    if not socket_path or not os.path.exists(socket_path):
+    target = await dashboard_target(request.app["backend"], name, request["user"])
+    if target is None:
         return _not_found(name)
     path = "/" + request.match_info.get("tail", "")
+    kind, where = target
     try:
-        return await _proxy(request, socket_path, path)
+        if kind == "unix":
+            return await _proxy(request, where, path)
+        return await _proxy_to(request, path, aiohttp.TCPConnector(), where)
     except (aiohttp.ClientError, OSError) as exc:
         request.app["log"].info("Dashboard of cluster %s not reachable: %s", name, exc)
         return _not_found(name)

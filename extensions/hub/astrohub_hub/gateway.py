@@ -247,7 +247,14 @@ def _kube_backend() -> type:
     from dask_gateway_server.backends.kubernetes import KubeBackend
 
     class AstroKubeBackend(UserClusterLimit, KubeBackend):
-        """dask-gateway's ``KubeBackend`` with :class:`UserClusterLimit`."""
+        """dask-gateway's ``KubeBackend`` with :class:`UserClusterLimit` and the owner-only dashboard
+        route (:func:`~astrohub_hub.dashboards.add_dashboard_routes`; the chart routes dashboards here)."""
+
+        async def setup(self, app):
+            from astrohub_hub.dashboards import add_dashboard_routes
+
+            add_dashboard_routes(app)
+            await super().setup(app)
 
     AstroKubeBackend.__module__ = __name__
     AstroKubeBackend.__qualname__ = "AstroKubeBackend"
