@@ -77,6 +77,13 @@ OWN_KEYS: dict[str, Any] = {
                 "description": "The dataset whose images/ folder receives the released part of the archive "
                 "(the `release` container); needs proprietary.",
             },
+            "trustedProxies": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^(uid:[0-9]+|[0-9A-Fa-f:.]+(/[0-9]+)?)$"},
+                "description": "Who may set X-Forwarded-Host for the archive's links (`--trusted-proxy`): "
+                "addresses or networks (the hub proxy's pod network when an outer proxy rewrites the host). "
+                "Empty: nobody; the Host header, which the proxies pass on, gives the links.",
+            },
             "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"], "description": "Log level of the service."},
             "resources": {
                 "type": "object",

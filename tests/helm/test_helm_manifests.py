@@ -52,12 +52,13 @@ def test_every_manifest_validates_strictly(renders, name: str, kube_version: str
     objects = renders[(name, kube_version)]
     assert {o["kind"] for o in objects} >= {"ConfigMap", "Deployment", "Service", "NetworkPolicy"}
     checked = 0
+    traefik = [o for o in objects if o["apiVersion"].startswith("traefik.io/")]  # test_helm_dashboards.py
     for obj in objects:
-        if obj["kind"] == "CustomResourceDefinition":
+        if obj["kind"] == "CustomResourceDefinition" or obj in traefik:
             continue
         kubernetes_validate.validate(obj, kube_version, strict=True)
         checked += 1
-    assert checked == len(objects)
+    assert checked + len(traefik) == len(objects)
 
 
 def test_the_validator_rejects_an_unknown_field(renders) -> None:
