@@ -153,7 +153,7 @@ UPSTREAM_PODS = {
     "dask-worker": {"gateway.dask.org/instance": "astrohub-dask-gateway", "app.kubernetes.io/component": "dask-worker"},
     "other-app": {"app": "unrelated"},
 }
-PORTS = (22, 53, 80, 443, 2049, 8000, 8001, 8080, 8081, 8786, 8787, 9000)
+PORTS = (22, 53, 80, 443, 2049, 8000, 8001, 8080, 8081, 8786, 8787, 8788, 9000)
 
 
 def _pods(objects: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
@@ -262,6 +262,15 @@ EXPECTED = {
         "JupyterHub probes every service URL at start-up and each service_check_interval (60 s)",
     ("ingress", "gateway-api", "hub", 8081):
         "dask-gateway's JupyterHubAuthenticator checks each user's token with GET /hub/api/user",
+    # templates/dask-dashboards.yaml: these policies close the Dask pods to everyone else.
+    ("ingress", "traefik", "dask-scheduler", 8786): "clients reach their scheduler through Traefik's SNI route",
+    ("ingress", "dask-worker", "dask-scheduler", 8786): "workers connect to their scheduler",
+    ("ingress", "gateway-api", "dask-scheduler", 8786): "the gateway API server reaches the scheduler",
+    ("ingress", "gateway-api", "dask-scheduler", 8787):
+        "the owner-only dashboard route (astrohub_hub.dashboards) serves the scheduler's dashboard",
+    ("ingress", "gateway-api", "dask-scheduler", 8788): "the gateway API server scales the cluster (scheduler API)",
+    **{("ingress", src, "dask-worker", port): "schedulers and workers of a cluster talk to its workers (any port)"
+       for src in ("dask-scheduler", "dask-worker") for port in PORTS},
 }
 
 
@@ -304,7 +313,7 @@ def test_policies_follow_what_is_enabled(chart) -> None:
     no_archive = opened(chart, {"archive": {"enabled": False}})
     assert no_archive == {e for e in EXPECTED if "archive" not in e}
     no_gateway = opened(chart, {"dask-gateway": {"enabled": False}})
-    assert no_gateway == {e for e in EXPECTED if "traefik" not in e}
+    assert no_gateway == {e for e in EXPECTED if "traefik" not in e and not e[2].startswith("dask-")}
     # a separate scheduler port on Traefik (not shared with web) gets its own rule, and only then
     split = opened(chart, {"dask-gateway": {"traefik": {"service": {"ports": {"tcp": {"port": 8786}}}}}})
     assert split == set(EXPECTED) | {("egress", "user", "traefik", 8786)}
