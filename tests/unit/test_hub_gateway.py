@@ -187,8 +187,13 @@ def test_kubernetes_worker_pods_get_the_dataset_volumes_after_the_charts():
     assert [m["mountPath"] for m in mounts] == ["/datasets/gaia", "/datasets/sample"]
     assert all(m["readOnly"] for m in mounts)
     assert volumes[0]["nfs"] == {"server": "nfs.example.org", "path": "/export/gaia", "readOnly": True}
-    # the chart's traits are left alone; no scheduler mounts (schedulers do not read data)
-    assert c.DaskGateway.authenticator_class == "dask_gateway_server.auth.JupyterHubAuthenticator"
+    # the chart's traits are left alone (its JupyterHubAuthenticator settings apply to our subclass,
+    # which also reads ?token= for the dashboard route); no scheduler mounts (schedulers do not read data)
+    assert c.DaskGateway.authenticator_class == "astrohub_hub.dashboards.HubTokenAuthenticator"
+    from astrohub_hub.dashboards import HubTokenAuthenticator
+    from dask_gateway_server.auth import JupyterHubAuthenticator
+
+    assert issubclass(HubTokenAuthenticator, JupyterHubAuthenticator)
     assert c.JupyterHubAuthenticator.jupyterhub_api_url == "http://hub:8081/hub/api"
     assert "address" not in c.DaskGateway and "Proxy" not in c
     assert c.KubeClusterConfig.image == "ghcr.io/astrohub/user:0.1.0"

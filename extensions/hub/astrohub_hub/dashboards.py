@@ -172,8 +172,12 @@ async def _serve(request: web.Request) -> web.StreamResponse:
 
 
 def _prefix(request: web.Request) -> str:
-    """The gateway's public path prefix (``/services/dask-gateway``), without a trailing slash."""
-    return request.app["backend"].proxy.prefix.rstrip("/")
+    """The gateway's public path prefix (``/services/dask-gateway``), without a trailing slash: the
+    built-in proxy's (local backends), else the one Traefik stripped (``X-Forwarded-Prefix``, Kubernetes)."""
+    proxy = getattr(request.app["backend"], "proxy", None)
+    if proxy is not None:
+        return proxy.prefix.rstrip("/")
+    return request.headers.get("X-Forwarded-Prefix", "/services/dask-gateway").split(",")[0].strip().rstrip("/")
 
 
 def _sign_in(request: web.Request) -> web.Response:

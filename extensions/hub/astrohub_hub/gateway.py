@@ -414,7 +414,7 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
     """Configure the dask-gateway API server of the Helm chart (``KubeBackend``) from the hub settings.
 
     Runs after the dask-gateway chart's own configuration, whose traits it leaves alone
-    (authenticator, proxy, addresses, images, worker sizes of ``gateway.backend``) except for
+    (the authenticator's settings, proxy, addresses, images, worker sizes of ``gateway.backend``) except for
     what it extends or owns:
 
     * every worker pod mounts the archive datasets of ``kubernetes.datasets`` read-only at
@@ -426,7 +426,10 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
     * ``ClusterConfig`` ``cluster_max_workers``, ``cluster_max_cores``, ``cluster_max_memory`` and
       ``idle_timeout``;
     * ``DaskGateway.backend_class``: ``AstroKubeBackend`` (``KubeBackend`` refusing a user's
-      cluster beyond ``daskGateway.server.maxClustersPerUser``).
+      cluster beyond ``daskGateway.server.maxClustersPerUser``, serving the owner-only dashboard
+      route that the chart's IngressRoute ``astrohub-dask-dashboards`` sends dashboards to);
+    * ``DaskGateway.authenticator_class``: ``HubTokenAuthenticator`` (the chart's
+      ``JupyterHubAuthenticator``, also reading ``?token=``).
 
     Parameters
     ----------
@@ -478,6 +481,9 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
     _extend(c.KubeClusterConfig, "worker_extra_pod_config", "volumes", volumes)
     _extend(c.KubeClusterConfig, "worker_extra_container_config", "volumeMounts", mounts)
     c.DaskGateway.backend_class = _kube_backend()
+    # The chart's JupyterHubAuthenticator settings apply to this subclass; it also reads ?token= and
+    # token/Bearer headers, as the dashboard route's callers send them.
+    c.DaskGateway.authenticator_class = "astrohub_hub.dashboards.HubTokenAuthenticator"
     c.AstroKubeBackend.max_clusters_per_user = settings.dask_gateway.server.max_clusters_per_user
     _cluster_limits(c, settings, kubernetes=True)
     return settings
