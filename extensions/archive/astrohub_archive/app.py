@@ -23,7 +23,8 @@ Flags (each may also be given as ``ASTROHUB_ARCHIVE_<FLAG>`` in the environment,
 registry served by cone search (optional), ``--token`` a static admin token, ``--tokens`` a JSON
 file ``{token: {"name": ..., "groups": [...]}}`` for standalone users, ``--update-every`` seconds
 between incremental index updates (default 86400, daily; 0 disables; a missing index is built at
-start, see :mod:`astrohub_archive.updater`), ``--mappings`` extra instrument mappings, ``--log-level``.
+start, see :mod:`astrohub_archive.updater`), ``--mappings`` extra instrument mappings,
+``--trusted-proxy`` who may set ``X-Forwarded-Host`` (:mod:`astrohub_archive.proxies`), ``--log-level``.
 
 Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
 ``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1 over every registered catalogue,
