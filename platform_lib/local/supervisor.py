@@ -13,7 +13,8 @@ the archive's index changes (checked every :data:`RELEASE_POLL_S` seconds) and w
 proprietary period ends, so a file becomes visible on time without a restart.
 
 A component that dies while serving is restarted (at most :data:`MAX_RESTARTS` times in
-:data:`RESTART_WINDOW_S` seconds, then the platform stops): users' servers, jobs and Dask clusters
+:data:`RESTART_WINDOW_S` seconds, then the platform stops; the archive, in
+:data:`OPTIONAL_COMPONENTS`, is then left stopped instead): users' servers, jobs and Dask clusters
 are not its children (their parents are the supervisor or a session of their own), so they keep
 running, and a restarted hub finds its users' servers again. Before the hub is restarted, the
 services the dead hub had started (``JUPYTERHUB_SERVICE_NAME`` in their environment, now adopted by
@@ -70,6 +71,8 @@ RELEASE_POLL_S = 2.0
 #: A component that dies more than MAX_RESTARTS times within RESTART_WINDOW_S seconds stops the platform.
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 300.0
+#: Components the platform runs on without (it stops restarting them instead of stopping everything).
+OPTIONAL_COMPONENTS = ("archive",)
 #: How often the proxy's routes are copied, to put them back into a restarted proxy.
 ROUTES_SNAPSHOT_S = 5.0
 STOP_GRACE = {"dask-gateway": 15.0, "hub": 20.0, "proxy": 5.0}
@@ -411,6 +414,13 @@ class Supervisor:
                 now = time.monotonic()
                 recent = [t for t in restarts.get(name, []) if now - t < RESTART_WINDOW_S]
                 self.log(self._log_tail(name))
+                if len(recent) >= MAX_RESTARTS and name in OPTIONAL_COMPONENTS:
+                    self.log(f"{name} exited with status {proc.returncode}, the {len(recent) + 1}th time in "
+                             f"{RESTART_WINDOW_S:.0f} s; no longer restarting it (see {self.layout.log(name)}; "
+                             "the rest of the platform keeps running)")
+                    del self.procs[name]
+                    self._write_status(ready=True)
+                    continue
                 if len(recent) >= MAX_RESTARTS:
                     self.log(f"{name} exited with status {proc.returncode}, the {len(recent) + 1}th time in "
                              f"{RESTART_WINDOW_S:.0f} s; stopping the platform")
