@@ -68,3 +68,22 @@ def test_a_token_check_with_the_hub_down_is_a_503_to_retry_not_a_refusal():
     assert not isinstance(caught.value, AuthFault)
     # No token: answered without the hub.
     assert asyncio.run(Authenticator(hub_auth=hub).viewer(_Handler(""))).user is None
+
+
+def test_a_hub_that_hangs_is_a_503_after_the_bound_not_a_hang():
+    """A hub that accepts the connection and never answers (stopped): 503 within ``hub_timeout``."""
+    import socket
+    import time
+
+    from astrohub_archive.faults import HubUnavailableFault
+
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)  # the kernel completes connections; nobody reads or answers them
+        hub = HubAuth(api_token="service-token", api_url=f"http://127.0.0.1:{hung.getsockname()[1]}/hub/api",
+                      access_scopes={"access:services!service=archive"})
+        auth = Authenticator(hub_auth=hub, hub_timeout=0.5)
+        t0 = time.monotonic()
+        with pytest.raises(HubUnavailableFault, match="did not answer .* within 0.5 s"):
+            asyncio.run(auth.viewer(_Handler("t")))
+        assert time.monotonic() - t0 < 10

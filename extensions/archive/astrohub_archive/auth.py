@@ -10,12 +10,13 @@ anonymous viewer (public records only); a token nobody recognises is refused.
 
 Token checks need the hub; :class:`HubAuth` keeps each answer for a minute. While the hub is down (or
 restarting under the supervisor), a token not checked in that minute is answered 503 with
-``Retry-After`` (:class:`~astrohub_archive.faults.HubUnavailableFault`), never a hang, a 500 or a
-silent downgrade to anonymous; requests without a token are answered as usual.
+``Retry-After`` (:class:`~astrohub_archive.faults.HubUnavailableFault`; also when the hub takes more
+than ``hub_timeout`` seconds), never a hang, a 500 or a silent downgrade to anonymous; requests without a token are answered as usual.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class Authenticator:
     static_token: str | None = None
     tokens: dict[str, dict] = field(default_factory=dict)
     hub_auth: object | None = None  # jupyterhub.services.auth.HubAuth
+    #: Seconds a token check may wait for the hub before the caller gets a 503 (HubAuth's own is 300).
+    hub_timeout: float = 10.0
     _group_cache: dict[str, tuple[float, list[str]]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -65,7 +68,13 @@ class Authenticator:
             return Viewer(user=t.get("name"), groups=tuple(t.get("groups", ())), admin=bool(t.get("admin")))
         if self.hub_auth is not None:
             try:
-                model = await self.hub_auth.user_for_token(token, sync=False)
+                model = await asyncio.wait_for(self.hub_auth.user_for_token(token, sync=False), self.hub_timeout)
+            except asyncio.TimeoutError as exc:  # a hub that hangs (stopped, overloaded): not a hang here
+                log.warning("hub token check took longer than %g s", self.hub_timeout)
+                raise HubUnavailableFault(
+                    f"the hub did not answer the check of this token within {self.hub_timeout:g} s; retry in a "
+                    "minute (tokens checked in the last minute and requests without a token still work)"
+                ) from exc
             except Exception as exc:  # the hub is down or refuses: say so, never a traceback
                 log.warning("hub token check failed: %s", exc)
                 if getattr(exc, "status_code", 500) < 500:
