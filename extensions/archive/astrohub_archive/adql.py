@@ -79,8 +79,8 @@ class PositionalJoin:
     """A positional join the crossmatch kernel answers: the pairs relation ``name`` (columns ``ra1, dec1,
     ra2, dec2``) that ``sql`` joins its two sides through.
 
-    ``left_sql``/``right_sql`` select each side's distinct positions (``ra``, ``dec``) after the
-    conditions on that side alone; every pair closer than ``radius`` (degrees) is a candidate, and
+    ``left_sql``/``right_sql`` select each side's positions (``ra``, ``dec``) after the conditions on
+    that side alone; every pair closer than ``radius`` (degrees) is a candidate, and
     the query's own distance test, kept in ``sql``, decides (so the answer is DuckDB's, pair for pair).
     """
 
@@ -649,9 +649,9 @@ def _join_term(term, aliases: dict[str, Source]):
 
 
 def _side_query(alias: str, point, src: Source, terms: list) -> exp.Select:
-    """``SELECT DISTINCT ra, dec FROM <src> AS alias WHERE <terms on alias alone>``."""
+    """``SELECT ra, dec FROM <src> AS alias WHERE <terms on alias alone>``."""
     _, ra, dec = point
-    q = exp.select(exp.alias_(ra.copy(), "ra", quoted=True), exp.alias_(dec.copy(), "dec", quoted=True)).distinct()
+    q = exp.select(exp.alias_(ra.copy(), "ra", quoted=True), exp.alias_(dec.copy(), "dec", quoted=True))
     q = q.from_(exp.Table(this=exp.to_identifier(src.internal), alias=exp.TableAlias(
         this=exp.to_identifier(alias, quoted=True))))
     for t in terms:

@@ -1,13 +1,13 @@
 """Positional joins on the crossmatch kernel: the candidate pairs of a planned :class:`~astrohub_archive.adql.PositionalJoin`.
 
-:func:`candidate_pairs` reads each side's distinct positions (the plan's side queries, on the
-query's own DuckDB connection, so the proprietary filter and the query's limits hold), runs
+:func:`candidate_pairs` reads each side's positions (the plan's side queries, on the query's own
+DuckDB connection, so the proprietary filter and the query's limits hold), runs
 ``platform_lib.crossmatch.match_pairs`` (all pairs within the radius, on its declination-zone grid:
-any RA, the RA-0 wrap and the poles) and returns them as an Arrow table ``ra1, dec1, ra2, dec2`` for
-the query to join through. The kernel's radius is widened by a hair and the query keeps its own
+any RA, the RA-0 wrap and the poles) and returns them, one row per pair of distinct positions, as
+an Arrow table ``ra1, dec1, ra2, dec2`` for the query to join through on position. The kernel's radius is widened by a hair and the query keeps its own
 distance test, so the rows are exactly DuckDB's. It answers None (run the range join instead) when
-the kernel cannot take the inputs: declinations outside [-90, 90], or so many expected pairs that
-the query's memory limit is the better judge. Imports numpy, pyarrow, astropy.units and
+the kernel cannot take the inputs: declinations outside [-90, 90], or so many pairs (expected, or
+counted by the kernel) that the query's memory limit is the better judge. Imports numpy, pyarrow, astropy.units and
 ``platform_lib.crossmatch``; no Tornado.
 """
 
@@ -21,22 +21,39 @@ from astrohub_archive.adql import PositionalJoin
 
 __all__ = ["candidate_pairs", "MAX_EXPECTED_PAIRS"]
 
-#: Above this many pairs expected for uniformly spread positions, the join runs as DuckDB's range join
-#: (bounded by the query's memory and time limits) rather than filling arrays of that size here.
+#: Above this many pairs (expected for uniformly spread positions, or counted by the kernel before it
+#: fills them), the join runs as DuckDB's range join, bounded by the query's memory and time limits.
 MAX_EXPECTED_PAIRS = 20_000_000
 
 
 def _positions(con, sql: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """The side's finite positions in degrees (None when a declination is outside [-90, 90])."""
+    """The side's positions in degrees, NaN for nulls (None when a declination is outside [-90, 90])."""
     table = con.sql(sql).to_arrow_table()
-    ra = table.column("ra").to_numpy().astype(np.float64, copy=False) if table.num_rows else np.empty(0)
-    dec = table.column("dec").to_numpy().astype(np.float64, copy=False) if table.num_rows else np.empty(0)
-    keep = np.isfinite(ra) & np.isfinite(dec)  # nulls arrive as NaN; NaN is never within a distance
-    if not keep.all():
-        ra, dec = ra[keep], dec[keep]
-    if dec.size and (dec.min() < -90 or dec.max() > 90):
-        return None
+    if not table.num_rows:
+        return np.empty(0), np.empty(0)
+    ra, dec = (np.asarray(table.column(c).to_numpy(zero_copy_only=False), dtype=np.float64) for c in ("ra", "dec"))
+    with np.errstate(invalid="ignore"):
+        if np.any(np.abs(dec) > 90):
+            return None
     return ra, dec
+
+
+def _finite(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """Indices of the rows with finite positions (nulls and NaN are never within a distance)."""
+    ok = np.isfinite(ra) & np.isfinite(dec)
+    return np.flatnonzero(ok) if not ok.all() else np.arange(ra.size)
+
+
+def _first_of_position(ra: np.ndarray, dec: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each of ``rows``, the first of ``rows``'s distinct values with the same (ra, dec).
+
+    The query joins back on position, so one pair per distinct pair of positions; only the matched
+    rows are looked at (few), not the whole side.
+    """
+    used, back = np.unique(rows, return_inverse=True)
+    pos = np.stack([ra[used] + 0.0, dec[used] + 0.0], axis=1)  # + 0.0: -0.0 and 0.0 are one position
+    _, first, again = np.unique(pos, axis=0, return_index=True, return_inverse=True)
+    return used[first][np.ravel(again)][np.ravel(back)]
 
 
 def candidate_pairs(con, join: PositionalJoin):
@@ -54,13 +71,19 @@ def candidate_pairs(con, join: PositionalJoin):
     right = _positions(con, join.right_sql)
     if left is None or right is None:
         return None
-    n1, n2 = left[0].size, right[0].size
+    rows1, rows2 = _finite(*left), _finite(*right)
     cap = (1 - math.cos(math.radians(join.radius))) / 2  # the fraction of the sky within the radius
-    if n1 * n2 * cap > MAX_EXPECTED_PAIRS:
+    if rows1.size * rows2.size * cap > MAX_EXPECTED_PAIRS:
         return None
     radius = join.radius * (1 + 1e-9) + 1e-12  # the query's own test decides the borderline pairs
     try:
-        i1, i2, _ = match_pairs(left[0], left[1], right[0], right[1], min(radius, 179.999) * u.deg)
-    except ValueError:  # e.g. more rows than one in-memory match takes
+        i1, i2, _ = match_pairs(left[0][rows1], left[1][rows1], right[0][rows2], right[1][rows2],
+                                min(radius, 179.999) * u.deg, max_pairs=MAX_EXPECTED_PAIRS)
+    except ValueError:  # more pairs than MAX_EXPECTED_PAIRS, or more rows than one in-memory match takes
         return None
+    i1, i2 = rows1[i1], rows2[i2]
+    if i1.size:
+        i1, i2 = _first_of_position(*left, i1), _first_of_position(*right, i2)
+        key = np.unique(i1 * np.int64(right[0].size) + i2)
+        i1, i2 = key // right[0].size, key % right[0].size
     return pa.table({"ra1": left[0][i1], "dec1": left[1][i1], "ra2": right[0][i2], "dec2": right[1][i2]})
