@@ -228,8 +228,11 @@ def _obscore_arrow(src: Source, state, viewer, access_base: str):
 
 
 def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int, uploads: dict | None = None,
-             limits: Limits = Limits()):
+             limits: Limits = Limits(), kernel: bool = True):
     """Run ``plan``: ``(astropy Table, overflow)``; at most ``maxrec`` rows (``overflow`` when more matched).
+
+    Positional joins run on the crossmatch kernel when ``kernel`` (else, and when the kernel declines,
+    as DuckDB range joins: the same rows).
 
     Raises :class:`LimitFault` when the query runs past ``limits.seconds`` or out of memory, and
     :class:`UsageFault` for what DuckDB refuses at run time (types, division by zero...).
@@ -272,8 +275,8 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
         timer.daemon = True
         timer.start()
         try:
-            sql = plan.sql
-            for join in plan.joins:
+            sql = plan.sql if kernel or not plan.joins else plan.fallback_sql
+            for join in plan.joins if kernel else ():
                 pairs = candidate_pairs(con, join)
                 if timed_out.is_set():
                     raise duckdb.InterruptException("time limit")

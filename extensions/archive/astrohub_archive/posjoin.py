@@ -7,23 +7,61 @@ any RA, the RA-0 wrap and the poles) and returns them, one row per pair of disti
 an Arrow table ``ra1, dec1, ra2, dec2`` for the query to join through on position. The kernel's radius is widened by a hair and the query keeps its own
 distance test, so the rows are exactly DuckDB's. It answers None (run the range join instead) when
 the kernel cannot take the inputs: declinations outside [-90, 90], or so many pairs (expected, or
-counted by the kernel) that the query's memory limit is the better judge. Imports numpy, pyarrow, astropy.units and
+counted by the kernel) that the query's memory limit is the better judge. :class:`Kernel` says whether this process has the kernel
+compiled yet (the service warms it at start). Imports numpy, pyarrow, astropy.units and
 ``platform_lib.crossmatch``; no Tornado.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
+import time
 
 import numpy as np
 
 from astrohub_archive.adql import PositionalJoin
 
-__all__ = ["candidate_pairs", "MAX_EXPECTED_PAIRS"]
+__all__ = ["Kernel", "candidate_pairs", "MAX_EXPECTED_PAIRS"]
+
+log = logging.getLogger(__name__)
 
 #: Above this many pairs (expected for uniformly spread positions, or counted by the kernel before it
 #: fills them), the join runs as DuckDB's range join, bounded by the query's memory and time limits.
 MAX_EXPECTED_PAIRS = 20_000_000
+
+
+class Kernel:
+    """Whether this process may call the crossmatch kernel: once it is compiled (or loaded from numba's
+    cache). A first call compiles for 25 to 65 s and cannot be interrupted, longer than a sync query
+    may take, so the service warms it in a background thread at start (:meth:`warm`) and runs
+    positional joins as range joins until then.
+    """
+
+    def __init__(self, ready: bool = False) -> None:
+        self._ready = threading.Event()
+        if ready:
+            self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def warm(self) -> None:
+        """Call the kernel once on a few rows (compiling or loading it); then :attr:`ready`. Never raises."""
+        import astropy.units as u
+
+        try:
+            from platform_lib.crossmatch import match_pairs
+
+            t0 = time.perf_counter()
+            lon = np.linspace(0.0, 359.0, 200)
+            match_pairs(lon, np.zeros(200), lon + 1e-4, np.zeros(200), 1 * u.arcsec, max_pairs=1000)
+            self._ready.set()
+            log.info("crossmatch kernel ready for positional joins in %.1f s", time.perf_counter() - t0)
+        except Exception:  # noqa: BLE001 - joins then stay on DuckDB's range join; the service must still run
+            log.exception("the crossmatch kernel could not be loaded; positional joins run as range joins")
 
 
 def _positions(con, sql: str) -> tuple[np.ndarray, np.ndarray] | None:
