@@ -122,7 +122,8 @@ def test_positional_joins_equal_stilts_tmatch2_both_orders_upload_and_catalogue(
     rng = np.random.default_rng(21)
     stars = star_table()
     n = 150
-    mine = Table({"uid": [f"u{i}" for i in range(n)], "ra": rng.uniform(9.9, 12.1, n), "dec": rng.uniform(-1.1, 1.1, n)})
+    mine = Table({"uid": [f"u{i}" for i in range(n)], "ra": rng.uniform(9.9, 12.1, n),
+                  "dec": rng.uniform(-1.1, 1.1, n)})
     r = 0.06
     bright = stars[stars["gmag"] < 18]
     expected = _tmatch2_pairs(tmp_path, mine, bright, r * 3600, "uid", "source_id")
@@ -139,8 +140,8 @@ def test_positional_joins_equal_stilts_tmatch2_both_orders_upload_and_catalogue(
     assert list(flipped["source_id"]) == sorted(flipped["source_id"])
     top = svc.run_sync(q2.replace("SELECT", "SELECT TOP 7"), uploads={"mine": mine}).to_table()
     assert len(top) == 7 and set(top["source_id"]) <= {int(b) for _, b in expected}
-    selfjoin = svc.run_sync("SELECT a.source_id AS a_id, b.source_id AS b_id FROM stars.stars AS a JOIN stars.stars AS b"
-                            f" ON DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < {r}"
+    selfjoin = svc.run_sync("SELECT a.source_id AS a_id, b.source_id AS b_id FROM stars.stars AS a JOIN stars.stars "
+                            f"AS b ON DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < {r}"
                             " WHERE a.source_id < b.source_id").to_table()
     both = _tmatch2_pairs(tmp_path, stars, stars, r * 3600, "source_id", "source_id")
     assert {(str(a), str(b)) for a, b in zip(selfjoin["a_id"], selfjoin["b_id"])} == {

@@ -34,7 +34,8 @@ from sqlglot.optimizer.qualify import qualify
 from astrohub_archive.faults import LimitFault, UsageFault
 from astrohub_archive.tapschema import ColumnDesc, TableDesc, TableSet
 
-__all__ = ["Plan", "PositionalJoin", "Source", "translate", "MAX_LENGTH", "MAX_DEPTH", "MAX_VERTICES", "GEOMETRY_FUNCTIONS"]
+__all__ = ["Plan", "PositionalJoin", "Source", "translate", "MAX_LENGTH", "MAX_DEPTH", "MAX_VERTICES",
+           "GEOMETRY_FUNCTIONS"]
 
 MAX_LENGTH = 20_000  # characters of ADQL
 MAX_DEPTH = 60  # nesting of parentheses

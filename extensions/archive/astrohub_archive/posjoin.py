@@ -1,13 +1,14 @@
-"""Positional joins on the crossmatch kernel: the candidate pairs of a planned :class:`~astrohub_archive.adql.PositionalJoin`.
+"""Positional joins on the crossmatch kernel: the candidate pairs of a planned ``adql.PositionalJoin``.
 
 :func:`candidate_pairs` reads each side's positions (the plan's side queries, on the query's own
 DuckDB connection, so the proprietary filter and the query's limits hold), runs
 ``platform_lib.crossmatch.match_pairs`` (all pairs within the radius, on its declination-zone grid:
 any RA, the RA-0 wrap and the poles) and returns them, one row per pair of distinct positions, as
-an Arrow table ``ra1, dec1, ra2, dec2`` for the query to join through on position. The kernel's radius is widened by a hair and the query keeps its own
-distance test, so the rows are exactly DuckDB's. It answers None (run the range join instead) when
-the kernel cannot take the inputs: declinations outside [-90, 90], or so many pairs (expected, or
-counted by the kernel) that the query's memory limit is the better judge. :class:`Kernel` says whether this process has the kernel
+an Arrow table ``ra1, dec1, ra2, dec2`` for the query to join through on position. The kernel's
+radius is widened by a hair and the query keeps its own distance test, so the rows are exactly
+DuckDB's. It answers None (run the range join instead) when the kernel cannot take the inputs:
+declinations outside [-90, 90], or so many pairs (expected, or counted by the kernel) that the
+query's memory limit is the better judge. :class:`Kernel` says whether this process has the kernel
 compiled yet (the service warms it at start). Imports numpy, pyarrow, astropy.units and
 ``platform_lib.crossmatch``; no Tornado.
 """
