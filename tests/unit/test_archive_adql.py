@@ -195,6 +195,9 @@ def test_positional_joins_run_on_the_crossmatch_kernel_pair_for_pair(adql):
     assert kernel.colnames == duck.colnames
     cold, _ = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=10**6, uploads=data,
                        kernel=False)  # a service whose kernel is not warm yet: the range join
+    capped, overflow = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=5,
+                                uploads=data)  # the row limit holds
+    assert len(capped) == 5 and overflow
     assert sorted(map(tuple, cold.as_array().tolist())) == sorted(map(tuple, duck.as_array().tolist()))
     if "ORDER BY" in adql:  # ties in the ORDER BY are whatever order DuckDB meets them in: compare sets of rows
         assert list(zip(kernel["i"], kernel["j"])) == list(zip(duck["i"], duck["j"]))
