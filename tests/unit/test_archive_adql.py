@@ -219,6 +219,39 @@ def test_positional_joins_run_on_the_crossmatch_kernel_pair_for_pair(adql):
         assert np.all(kernel["d"] < r)
 
 
+def test_a_query_over_the_time_limit_ends_with_a_limit_fault():
+    """Issue 21 item 7 / bad input: a query cannot run past the service's time limit (here 0.3 s)."""
+    from astrohub_archive.engine import Limits
+
+    descs, data = _two_skies()
+    heavy = ("SELECT COUNT(*) AS n FROM TAP_UPLOAD.a AS a, TAP_UPLOAD.b AS b, TAP_UPLOAD.a AS c, TAP_UPLOAD.b AS d "
+             "WHERE a.mag + b.mag + c.mag + d.mag > 0")  # 3 x 10^10 rows
+    with pytest.raises(LimitFault, match="ran longer than this service's limit of 0.3 s"):
+        run_plan(translate(heavy, TABLES, descs), tables=TABLES, state=None, viewer=Viewer(), access_base="",
+                 maxrec=10, uploads=data, limits=Limits(seconds=0.3))
+
+
+def test_positional_joins_from_several_query_threads_at_once():
+    """The service runs queries in 4 threads: concurrent kernel joins each get their own right answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    descs, data = _two_skies()
+    adql = ("SELECT a.id AS i, b.id AS j FROM TAP_UPLOAD.a AS a JOIN TAP_UPLOAD.b AS b ON "
+            "DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < {r} ORDER BY i, j")
+
+    def run(r):
+        out, _ = run_plan(translate(adql.format(r=r), TABLES, descs), tables=TABLES, state=None, viewer=Viewer(),
+                          access_base="", maxrec=10**6, uploads=data)
+        return {(int(i), int(j)) for i, j in zip(out["i"], out["j"])}
+
+    radii = [0.1, 0.2, 0.3, 0.4] * 2
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(run, radii))
+    for r, got in zip(radii, answers):
+        brute, borderline = _brute_pairs(data, r)
+        assert got ^ brute <= borderline and got
+
+
 def test_positional_joins_that_the_kernel_does_not_take_keep_the_range_join():
     descs, data = _two_skies()
     for adql in (

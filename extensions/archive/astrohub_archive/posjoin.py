@@ -28,6 +28,10 @@ __all__ = ["Kernel", "candidate_pairs", "MAX_EXPECTED_PAIRS"]
 
 log = logging.getLogger(__name__)
 
+#: One kernel call at a time in this process: the kernel is itself parallel, and numba's fallback threading
+#: layer (workqueue, where neither OpenMP nor TBB is installed) must not be entered from two threads at once.
+_ONE_AT_A_TIME = threading.Lock()
+
 #: Above this many pairs (expected for uniformly spread positions, or counted by the kernel before it
 #: fills them), the join runs as DuckDB's range join, bounded by the query's memory and time limits.
 MAX_EXPECTED_PAIRS = 20_000_000
@@ -58,7 +62,8 @@ class Kernel:
 
             t0 = time.perf_counter()
             lon = np.linspace(0.0, 359.0, 200)
-            match_pairs(lon, np.zeros(200), lon + 1e-4, np.zeros(200), 1 * u.arcsec, max_pairs=1000)
+            with _ONE_AT_A_TIME:
+                match_pairs(lon, np.zeros(200), lon + 1e-4, np.zeros(200), 1 * u.arcsec, max_pairs=1000)
             self._ready.set()
             log.info("crossmatch kernel ready for positional joins in %.1f s", time.perf_counter() - t0)
         except Exception:  # noqa: BLE001 - joins then stay on DuckDB's range join; the service must still run
@@ -116,8 +121,9 @@ def candidate_pairs(con, join: PositionalJoin):
         return None
     radius = join.radius * (1 + 1e-9) + 1e-12  # the query's own test decides the borderline pairs
     try:
-        i1, i2, _ = match_pairs(left[0][rows1], left[1][rows1], right[0][rows2], right[1][rows2],
-                                min(radius, 179.999) * u.deg, max_pairs=MAX_EXPECTED_PAIRS)
+        with _ONE_AT_A_TIME:
+            i1, i2, _ = match_pairs(left[0][rows1], left[1][rows1], right[0][rows2], right[1][rows2],
+                                    min(radius, 179.999) * u.deg, max_pairs=MAX_EXPECTED_PAIRS)
     except ValueError:  # more pairs than MAX_EXPECTED_PAIRS, or more rows than one in-memory match takes
         return None
     i1, i2 = rows1[i1], rows2[i2]
