@@ -24,6 +24,7 @@ from astropy import units as u
 from astropy.table import Table
 
 from platform_lib.jobs._errors import JobError, UnknownJobKindError
+from platform_lib.settings import get_settings
 
 __all__ = ["JobContext", "JobKind", "resolve_kind", "BUILTIN_KINDS", "OUTPUT_FORMATS", "quantity_param", "read_table"]
 
@@ -302,10 +303,15 @@ TAP_POLL_S = 1.0
 
 
 def _validate_tap(params: dict[str, Any]) -> None:
-    query = params.get("query")
+    query, job_url = params.get("query"), params.get("job_url")
+    if job_url is not None:
+        if not isinstance(job_url, str) or not job_url.startswith(("http://", "https://")) or query:
+            raise JobError(f"job parameter job_url={job_url!r} must be a UWS job's http(s) URL, given without a "
+                           "query (the job already has one)", code="bad-param", value=job_url)
+        return
     if not isinstance(query, str) or not query.strip():
         raise JobError("job parameter 'query' is required: the ADQL to run (e.g. query='SELECT TOP 10 * FROM "
-                       "ivoa.obscore')", code="missing-param", value="query")
+                       "ivoa.obscore'), or job_url: a TAP job to follow", code="missing-param", value="query")
     uploads = params.get("uploads") or {}
     if not isinstance(uploads, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in uploads.items()):
         raise JobError(f"job parameter uploads={uploads!r} must map table names to table files in the home "
@@ -321,14 +327,20 @@ def _validate_tap(params: dict[str, Any]) -> None:
 
 def _run_tap(params: dict[str, Any], ctx: JobContext) -> Table:
     """An asynchronous TAP query (UWS) followed to its end: its phases go to the job's history, its
-    result to the job's output in the user's storage. Cancelling the job aborts the UWS job."""
+    result to the job's output in the user's storage. Cancelling the job aborts the UWS job. With
+    ``job_url``, a UWS job made elsewhere (``TapJob.save``) is followed instead (and started if PENDING)."""
     import time
 
-    from platform_lib.retrieval import RetrievalError, tap_query
+    from platform_lib.retrieval import RetrievalError, TapJob, make_session, tap_query
 
-    uploads = {name: read_table(ctx.resolve(path)) for name, path in (params.get("uploads") or {}).items()}
-    tap = tap_query(params["query"], service=params.get("service"), async_=True, maxrec=params.get("maxrec"),
-                    uploads=uploads or None)
+    if params.get("job_url"):
+        tap = TapJob.from_url(params["job_url"], session=make_session(get_settings()))
+        if tap.phase == "PENDING":
+            tap.run()
+    else:
+        uploads = {name: read_table(ctx.resolve(path)) for name, path in (params.get("uploads") or {}).items()}
+        tap = tap_query(params["query"], service=params.get("service"), async_=True, maxrec=params.get("maxrec"),
+                        uploads=uploads or None)
     seen, wait = None, 0.1
     try:
         while True:

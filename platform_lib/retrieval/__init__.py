@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import astropy.units as u
 
-from platform_lib.retrieval.client import TapJob, result_table, translate_errors
+from platform_lib.retrieval.client import TapJob, result_table, save_path, translate_errors
 from platform_lib.retrieval.errors import RetrievalError, TruncatedResultWarning
 from platform_lib.retrieval.session import make_session
 
@@ -169,17 +169,7 @@ def _tap_job(query: str, service: str, maxrec, uploads, save_to, settings):
     """``tap_query(..., save_to=...)``: submit a ``tap`` job writing to ``save_to`` in the home."""
     from platform_lib import jobs
 
-    if not isinstance(save_to, str) or not save_to.strip():
-        raise TypeError(f"save_to must be a path in the home such as 'home:results/x.parquet', got {save_to!r}")
-    space, sep, path = save_to.partition(":")
-    if not sep:
-        path = save_to
-    elif space != "home":
-        raise RetrievalError(f"save_to={save_to!r}: a TAP job writes into the home ('home:results/x.parquet'); "
-                             "save it elsewhere afterwards with job.save(address)", code="bad-save-to")
-    if not path.lower().endswith((".parquet", ".pq")):
-        raise RetrievalError(f"save_to={save_to!r}: a TAP job writes Parquet; name the file '....parquet' (other "
-                             "formats: job.save('home:x.fits') afterwards)", code="bad-save-to")
+    path = save_path(save_to)
     if uploads is not None and not (isinstance(uploads, dict) and all(isinstance(v, str) for v in uploads.values())):
         raise TypeError("with save_to, uploads are table files in the home: {'mine': 'lists/targets.fits'}")
     params = {"query": query, "service": service, "maxrec": maxrec, "uploads": uploads or {}}

@@ -44,12 +44,12 @@ def test_async_tap_jobs_are_in_the_users_job_list_with_history_and_results_in_st
                                                                                    monkeypatch):
     """Issue 21 item 4: a hub user's async TAP query is a platform job (listed beside a crossmatch job,
     UWS phases in its history), its result written into the user's storage; a bad query's job fails with
-    the service's message; the UWS job is another user's 404."""
+    the service's message; the UWS job is another user's 404; a UWS job made by another client is adopted."""
     import numpy as np
     from astropy.table import Table
 
     from platform_lib import get_settings, jobs
-    from platform_lib.retrieval import tap_query
+    from platform_lib.retrieval import TapJob, make_session, tap_query
     from platform_lib.storage import Storage
 
     if not platform.config.archive.enabled:
@@ -89,3 +89,14 @@ def test_async_tap_jobs_are_in_the_users_job_list_with_history_and_results_in_st
     mine_answer = requests.get(url, headers={"Authorization": f"token {platform.user_token(user)}"}, timeout=30)
     theirs = requests.get(url, headers={"Authorization": f"token {platform.user_token(other)}"}, timeout=30)
     assert mine_answer.status_code == 200 and theirs.status_code == 404
+    # A job another client made (here plain HTTP, as TOPCAT would; left PENDING) is adopted by its URL.
+    made = requests.post(f"{platform.url}services/archive/tap/async", allow_redirects=False, timeout=30,
+                         headers={"Authorization": f"token {platform.user_token(user)}"},
+                         data={"REQUEST": "doQuery", "LANG": "ADQL",
+                               "QUERY": "SELECT COUNT(*) AS n FROM TAP_SCHEMA.tables"})
+    assert made.status_code == 303, made.text[:300]
+    adopted = TapJob.from_url(made.headers["Location"], session=make_session(settings)).save("results/adopted.parquet")
+    assert adopted.wait(timeout=120) == "succeeded", adopted.log()
+    assert storage.read_table("home:results/adopted.parquet")["n"][0] > 0
+    assert [h.get("phase") for h in adopted.history()][-2] == "COMPLETED"
+    assert adopted.id in {j.id for j in jobs.list_jobs()}

@@ -66,6 +66,8 @@ def test_unknown_kinds(settings):
         ("tap", {"query": "SELECT 1", "uploads": ["a.vot"]}, "bad-param"),
         ("tap", {"query": "SELECT 1", "maxrec": -1}, "bad-param"),
         ("tap", {"query": "SELECT 1", "service": "file:///etc/passwd"}, "bad-param"),
+        ("tap", {"job_url": "ftp://h/tap/async/1"}, "bad-param"),
+        ("tap", {"job_url": "https://h/tap/async/1", "query": "SELECT 1"}, "bad-param"),
     ],
 )
 def test_bad_parameters_fail_at_submit_without_a_job(settings, kind, params, code):
