@@ -753,7 +753,7 @@ def _coords(lon, lat, side: str) -> tuple[np.ndarray, np.ndarray, tuple]:
     return lon, lat, (math.radians(lat_lo), math.radians(lat_hi), occupied)
 
 
-def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
+def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None, max_pairs: int | None = None):
     """Every pair of positions closer than ``radius`` (or the ``k`` nearest per left row).
 
     Parameters
@@ -764,6 +764,9 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
         The match radius, an astropy Quantity angle (``1 * u.arcsec``).
     k
         Keep only the ``k`` nearest right rows of each left row (``None``: all pairs).
+    max_pairs
+        Refuse (``CrossmatchInputError``, before the pairs' arrays are allocated) a match with more
+        pairs than this; ``None``: no bound. Services use it to keep one request's memory bounded.
 
     Returns
     -------
@@ -817,6 +820,11 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None):
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     total = int(offsets[-1])
+    if max_pairs is not None and total > max_pairs:
+        from platform_lib.crossmatch._errors import CrossmatchInputError
+
+        raise CrossmatchInputError(f"the match has {total} pairs, more than max_pairs={max_pairs}; use a smaller "
+                                   "radius or fewer rows", code="too-many-pairs", value=total)
     pairs = (np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64), np.empty(total))
     _sweep_all(step, _FILL, kk, grid, left, right, counts, offsets, bcount, *pairs)
     del left, right, counts

@@ -1,4 +1,4 @@
-"""Background jobs: long crossmatches (or any registered job kind) that outlive the notebook kernel.
+"""Background jobs: long crossmatches, async TAP queries (or any registered job kind) that outlive the kernel.
 
 ``_job`` owns the notebook-side handles (:func:`submit`, :func:`get_job`, :func:`list_jobs`,
 :class:`Job`), ``_runner`` the detached process (``python -m platform_lib.jobs run <dir>``), ``_kinds``

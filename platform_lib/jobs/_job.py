@@ -3,8 +3,9 @@
 This module owns the notebook side of a job: :func:`submit` validates the parameters, writes the spec
 into ``<home>/.astrohub/jobs/<id>/`` and starts ``python -m platform_lib.jobs run <dir>`` detached
 (its own session, so closing the notebook or restarting the kernel does not stop it);
-:class:`Job` reads the status file, waits, cancels (SIGTERM to the job's process group, SIGKILL after
-a grace period) and reads the result (Parquet, or a HATS catalogue) back as an astropy Table. Any
+:class:`Job` reads the status file and its history, waits, cancels (SIGTERM to the job's process group,
+SIGKILL after a grace period), reads the result (Parquet, or a HATS catalogue) back as an astropy
+Table, and saves it elsewhere in the user's storage (``platform_lib.storage``). Any
 process that can read the user's home can follow any of the user's jobs: nothing is kept in memory.
 """
 
@@ -238,6 +239,34 @@ class Job:
             state=state,
         )
 
+    def history(self) -> list[dict[str, Any]]:
+        """What happened to the job, oldest first: ``{"at": ISO time, "state": ...}`` for each state
+        (queued, running, succeeded...) and ``{"at", "state", "phase"}`` for each step the kind
+        recorded (a TAP job's UWS phases: ``QUEUED``, ``EXECUTING``, ``COMPLETED``...)."""
+        info = self.info()
+        history = list(info.get("history") or [])
+        states = [h["state"] for h in history if "phase" not in h]
+        if not states or states[-1] != info["state"]:  # e.g. marked failed by info() when its process vanished
+            history.append({"at": info.get("finished") or info.get("updated"), "state": info["state"]})
+        return history
+
+    def save(self, address: str, *, storage=None, overwrite: bool = False) -> str:
+        """Write the result into the user's storage at ``address`` (``"home:results/x.parquet"``,
+        ``"group/lensing:shared/x.fits"``...; the format from the extension), atomically, through
+        :class:`platform_lib.storage.Storage`; returns the address. The job must have succeeded.
+
+        Examples
+        --------
+        >>> job.save("home:results/m31-sources.parquet")                      # doctest: +SKIP
+        'home:results/m31-sources.parquet'
+        """
+        table = self.result()
+        if storage is None:
+            from platform_lib.storage import Storage
+
+            storage = Storage(get_settings(home=self.spec.get("home")) if self.spec.get("home") else None)
+        return storage.write_table(table, address, overwrite=overwrite)
+
     def log(self, tail: int | None = None) -> str:
         """The job process's stdout and stderr so far, then a failed job's traceback; the last
         ``tail`` lines if given. A method: ``print(job.log())``.
@@ -352,7 +381,8 @@ def submit(
     }
     write_json_atomic(job_dir / "spec.json", spec)
     write_json_atomic(job_dir / "status.json",
-                      {"id": job_id, "kind": kind, "state": "queued", "progress": 0.0, "submitted": spec["submitted"]})
+                      {"id": job_id, "kind": kind, "state": "queued", "progress": 0.0, "submitted": spec["submitted"],
+                       "history": [{"at": spec["submitted"], "state": "queued"}]})
     with open(job_dir / "log.txt", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "platform_lib.jobs", "run", str(job_dir)],

@@ -2,7 +2,8 @@
 
 This module owns one job's life inside its own process (its own session and process group, started
 by :func:`platform_lib.jobs.submit`): read ``spec.json``, mark the job running, call the kind with a
-progress callback that rewrites ``status.json`` atomically, write the result as Parquet or as a HATS
+progress callback that rewrites ``status.json`` atomically (with a ``history`` of the job's states and
+the steps the kind records), write the result as Parquet or as a HATS
 catalogue into the user's storage (temporary file or folder, then rename; a kind may write a HATS
 result itself at ``JobContext.hats_output``, partition by partition; nothing partial is left), and
 record ``succeeded``, ``failed`` (with the error) or ``cancelled`` (on SIGTERM, which
@@ -39,9 +40,18 @@ class _Status:
         self._last = 0.0
 
     def update(self, **fields: Any) -> None:
+        now = now_iso()
+        if "state" in fields and fields["state"] != self.data.get("state"):
+            self.data.setdefault("history", []).append({"at": now, "state": fields["state"]})
         self.data.update(fields)
-        self.data["updated"] = now_iso()
+        self.data["updated"] = now
         write_json_atomic(self.path, self.data)
+
+    def phase(self, name: str, details: dict[str, Any]) -> None:
+        """Record a step the kind names (a TAP job's UWS phase...) in the history, with ``details``."""
+        now = now_iso()
+        self.data.setdefault("history", []).append({"at": now, "state": self.data.get("state"), "phase": name})
+        self.update(message=name, **details)
 
     def progress(self, fraction: float, message: str) -> None:
         now = time.monotonic()
@@ -160,6 +170,7 @@ def run_job(job_dir: str | os.PathLike) -> int:
         if hats_output is not None:
             target.parent.mkdir(parents=True, exist_ok=True)
         ctx = JobContext(job_id=spec["id"], home=Path(spec["home"]), job_dir=job_dir, report=status.progress,
+                         record=status.phase,
                          hats_output=hats_output, hats_name=_catalog_name(target))
         result = kind.run(spec.get("params", {}), ctx)
         fields: dict[str, Any] = {}

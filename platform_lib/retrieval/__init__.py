@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import astropy.units as u
 
-from platform_lib.retrieval.client import TapJob, result_table, translate_errors
+from platform_lib.retrieval.client import TapJob, result_table, save_path, translate_errors
 from platform_lib.retrieval.errors import RetrievalError, TruncatedResultWarning
 from platform_lib.retrieval.session import make_session
 
@@ -128,22 +128,34 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
 
 
 def tap_query(query: str, *, service: str | None = None, async_: bool = False, maxrec: int | None = None,
-              uploads=None, settings=None, session=None):
-    """Run ADQL on a TAP service: a Table (sync) or a :class:`TapJob` handle (``async_=True``).
+              uploads=None, save_to: str | None = None, settings=None, session=None):
+    """Run ADQL on a TAP service: a Table (sync), a :class:`TapJob` handle (``async_=True``), or a
+    background job in the user's job list (``save_to``).
 
     Without ``service`` the platform's archive (``<archive_url>/tap``) is queried, with the user's
     token. A synchronous result cut at ``maxrec`` (or the service's limit) warns with
     :class:`TruncatedResultWarning`.
 
+    With ``save_to`` (a file in the user's home: ``"home:results/x.parquet"`` or ``"results/x.parquet"``;
+    Parquet), the query runs as an asynchronous TAP job followed by a :mod:`platform_lib.jobs` job
+    (kind ``tap``) that outlives the kernel: it is listed by ``jobs.list_jobs()`` beside crossmatch jobs,
+    keeps the UWS phases in ``job.history()``, and writes the result there atomically; the return
+    value is that :class:`platform_lib.jobs.Job`. ``uploads`` are then table files in the home
+    (``{"mine": "lists/targets.fits"}``). The job authenticates with the environment's platform token.
+
     Examples
     --------
     >>> job = tap_query("SELECT TOP 5 * FROM ivoa.obscore", service=url, async_=True)  # doctest: +SKIP
     >>> job.wait(); table = job.fetch()                                                 # doctest: +SKIP
+    >>> job = tap_query("SELECT * FROM gaia.dr3 WHERE ...", save_to="home:results/gaia.parquet")  # doctest: +SKIP
+    >>> job.wait(timeout=3600); job.history()                                          # doctest: +SKIP
     """
     import pyvo
 
     settings, session = _context(settings, session)
     service = service or _archive(settings, "tap", "TAP")
+    if save_to is not None:
+        return _tap_job(query, service, maxrec, uploads, save_to, settings)
     with translate_errors(service, "TAP query"):
         svc = pyvo.dal.TAPService(service, session=session)
         if async_:
@@ -151,6 +163,17 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
             job.run()
             return TapJob(job, service)
         return result_table(lambda: svc.run_sync(query, maxrec=maxrec, uploads=uploads), "TAP query", maxrec)
+
+
+def _tap_job(query: str, service: str, maxrec, uploads, save_to, settings):
+    """``tap_query(..., save_to=...)``: submit a ``tap`` job writing to ``save_to`` in the home."""
+    from platform_lib import jobs
+
+    path = save_path(save_to)
+    if uploads is not None and not (isinstance(uploads, dict) and all(isinstance(v, str) for v in uploads.values())):
+        raise TypeError("with save_to, uploads are table files in the home: {'mine': 'lists/targets.fits'}")
+    params = {"query": query, "service": service, "maxrec": maxrec, "uploads": uploads or {}}
+    return jobs.submit("tap", params, output=path, settings=settings)
 
 
 def find_services(keywords=None, *, servicetype: str | None = None, waveband: str | None = None,

@@ -13,7 +13,7 @@ import astropy.units as u
 
 from platform_lib.retrieval.errors import RetrievalError
 
-__all__ = ["translate_errors", "TapJob", "registry_search", "result_table"]
+__all__ = ["translate_errors", "TapJob", "registry_search", "result_table", "save_path"]
 
 
 def result_table(search, what: str, maxrec: int | None):
@@ -156,6 +156,22 @@ def registry_search(words: list[str], *, servicetype: str | None, waveband: str 
     return rows
 
 
+def save_path(save_to) -> str:
+    """``save_to`` (``"home:results/x.parquet"`` or ``"results/x.parquet"``) as a path in the home."""
+    if not isinstance(save_to, str) or not save_to.strip():
+        raise TypeError(f"save_to must be a path in the home such as 'home:results/x.parquet', got {save_to!r}")
+    space, sep, path = save_to.partition(":")
+    if not sep:
+        path = save_to
+    elif space != "home":
+        raise RetrievalError(f"save_to={save_to!r}: a TAP job writes into the home ('home:results/x.parquet'); "
+                             "save it elsewhere afterwards with job.save(address)", code="bad-save-to")
+    if not path.lower().endswith((".parquet", ".pq")):
+        raise RetrievalError(f"save_to={save_to!r}: a TAP job writes Parquet; name the file '....parquet' (other "
+                             "formats: job.save('home:x.fits') afterwards)", code="bad-save-to")
+    return path
+
+
 class TapJob:
     """A handle on an asynchronous TAP query (UWS job): poll, wait, fetch, abort, delete.
 
@@ -206,6 +222,21 @@ class TapJob:
                                  code="job-not-completed")
         with translate_errors(self.url, "TAP job"):
             return self._job.fetch_result().to_table()
+
+    def run(self) -> None:
+        """Start a PENDING job."""
+        with translate_errors(self.url, "TAP job"):
+            self._job.run()
+
+    def save(self, save_to: str, *, settings=None):
+        """Follow this job in a background :mod:`platform_lib.jobs` job (kind ``tap``) that writes the
+        result to ``save_to`` in the home (``"home:results/x.parquet"``) when it completes; the job is
+        listed by ``jobs.list_jobs()`` with the UWS phases in its history. Returns that job.
+        A job made by another client (TOPCAT...) can be adopted by URL: ``TapJob.from_url(url).save(...)``.
+        """
+        from platform_lib import jobs
+
+        return jobs.submit("tap", {"job_url": self.url}, output=save_path(save_to), settings=settings)
 
     def abort(self) -> None:
         with translate_errors(self.url, "TAP job"):

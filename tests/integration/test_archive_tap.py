@@ -97,6 +97,57 @@ def test_pyvo_upload_crossmatch_sync_and_async(tap):
     assert len(job) == 10
 
 
+def _tmatch2_pairs(tmp_path, left, right, radius_arcsec, left_id, right_id):
+    """``stilts tmatch2`` (all pairs within the radius) of two astropy tables: ``{(left id, right id)}``."""
+    from astropy.table import Table
+
+    a, b, out = tmp_path / "l.vot", tmp_path / "r.vot", tmp_path / "m.vot"
+    Table({"lid": left[left_id], "ra": left["ra"], "dec": left["dec"]}).write(a, format="votable", overwrite=True)
+    Table({"rid": right[right_id], "ra": right["ra"], "dec": right["dec"]}).write(b, format="votable", overwrite=True)
+    log = _stilts("tmatch2", f"in1={a}", f"in2={b}", "matcher=sky", f"params={radius_arcsec}", "values1=ra dec",
+                  "values2=ra dec", "find=all", "join=1and2", f"out={out}", "ofmt=votable")
+    assert out.exists(), log
+    m = Table.read(out, format="votable")
+    return {(str(x), str(y)) for x, y in zip(m["lid"], m["rid"])}
+
+
+def test_positional_joins_equal_stilts_tmatch2_both_orders_upload_and_catalogue(tap, tmp_path):
+    """Issue 21 item 2: a positional join (run on the crossmatch kernel) gives stilts tmatch2's pairs, upload x
+    catalogue in either order, sync and async, with other WHERE terms and DISTANCE selected; catalogue x catalogue."""
+    from astropy.table import Table
+    from pyvo.dal import TAPService
+
+    base, _, _ = tap
+    svc = TAPService(base + "tap")
+    rng = np.random.default_rng(21)
+    stars = star_table()
+    n = 150
+    mine = Table({"uid": [f"u{i}" for i in range(n)], "ra": rng.uniform(9.9, 12.1, n),
+                  "dec": rng.uniform(-1.1, 1.1, n)})
+    r = 0.06
+    bright = stars[stars["gmag"] < 18]
+    expected = _tmatch2_pairs(tmp_path, mine, bright, r * 3600, "uid", "source_id")
+    assert len(expected) > 50
+    q1 = ("SELECT u.uid, s.source_id, DISTANCE(POINT(u.ra, u.dec), POINT(s.ra, s.dec)) AS d FROM TAP_UPLOAD.mine AS u "
+          f"JOIN stars.stars AS s ON 1 = CONTAINS(POINT(u.ra, u.dec), CIRCLE(s.ra, s.dec, {r})) WHERE s.gmag < 18")
+    q2 = ("SELECT s.source_id, u.uid FROM stars.stars AS s, TAP_UPLOAD.mine AS u WHERE s.gmag < 18 AND "
+          f"DISTANCE(POINT(s.ra, s.dec), POINT(u.ra, u.dec)) < {r} ORDER BY s.source_id")
+    sync = svc.run_sync(q1, uploads={"mine": mine}).to_table()
+    assert {(str(a), str(b)) for a, b in zip(sync["uid"], sync["source_id"])} == expected
+    assert float(np.max(sync["d"])) < r
+    flipped = svc.run_async(q2, uploads={"mine": mine}).to_table()
+    assert {(str(a), str(b)) for a, b in zip(flipped["uid"], flipped["source_id"])} == expected
+    assert list(flipped["source_id"]) == sorted(flipped["source_id"])
+    top = svc.run_sync(q2.replace("SELECT", "SELECT TOP 7"), uploads={"mine": mine}).to_table()
+    assert len(top) == 7 and set(top["source_id"]) <= {int(b) for _, b in expected}
+    selfjoin = svc.run_sync("SELECT a.source_id AS a_id, b.source_id AS b_id FROM stars.stars AS a JOIN stars.stars "
+                            f"AS b ON DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < {r}"
+                            " WHERE a.source_id < b.source_id").to_table()
+    both = _tmatch2_pairs(tmp_path, stars, stars, r * 3600, "source_id", "source_id")
+    assert {(str(a), str(b)) for a, b in zip(selfjoin["a_id"], selfjoin["b_id"])} == {
+        (a, b) for a, b in both if int(a) < int(b)} != set()
+
+
 @pytest.mark.parametrize("fmt", ["votable", "votable/b2", "fits", "csv", "tsv"])
 def test_output_formats(tap, fmt):
     from astropy.table import Table
@@ -264,6 +315,8 @@ def test_fuzz_every_endpoint_answers_4xx_or_2xx_in_protocol_form(tap):
     "SELECT obs_id FROM ivoa.obscore WHERE target_name = 'COSMOS-F1') AS t",
     "SELECT COUNT(*) AS n FROM stars.stars AS s WHERE EXISTS (SELECT 1 FROM ivoa.obscore AS o WHERE "
     "o.instrument_name = 'NIRC2') AND s.source_id = 1",
+    "SELECT COUNT(*) AS n FROM ivoa.obscore AS a JOIN ivoa.obscore AS b ON 1 = CONTAINS(POINT(a.s_ra, a.s_dec), "
+    "CIRCLE(b.s_ra, b.s_dec, 0.01)) WHERE a.instrument_name = 'NIRC2' AND b.instrument_name = 'NIRC2'",
 ])
 def test_proprietary_rows_hold_through_joins_subqueries_and_unions(tap, adql):
     """Issue 21 item 7: a query never reveals a proprietary row's values or count to others."""

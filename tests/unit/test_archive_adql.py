@@ -130,6 +130,174 @@ def test_polygon_box_and_positional_join():
                                   "DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < 2", TABLES, up[0]).sql
 
 
+def _two_skies(seed=3):
+    """Two uploads ``a`` and ``b`` crowded at the RA-0 wrap and both poles, with repeated positions and nulls."""
+    import pyarrow as pa
+
+    from astrohub_archive.tapschema import ColumnDesc, TableDesc
+
+    rng = np.random.default_rng(seed)
+
+    def sky(n):
+        ra = np.concatenate([rng.uniform(-1, 1, n) % 360, rng.uniform(0, 360, n), rng.uniform(0, 360, n),
+                             rng.uniform(0, 360, n)])
+        dec = np.concatenate([rng.uniform(-1, 1, n), rng.uniform(88.5, 90, n), rng.uniform(-90, -88.5, n),
+                              rng.uniform(-2, 2, n)])
+        ra[5:9], dec[5:9] = ra[0], dec[0]  # one position four times
+        m = len(ra)
+        mask = np.zeros(m, bool)
+        mask[-3:] = True
+        return pa.table({"id": np.arange(m), "ra": pa.array(ra, mask=mask), "dec": dec,
+                         "mag": rng.uniform(10, 20, m)})
+
+    data = {"a": sky(120), "b": sky(90)}
+    cols = tuple(ColumnDesc(n, t) for n, t in (("id", "long"), ("ra", "double"), ("dec", "double"), ("mag", "double")))
+    return {k: TableDesc(f"TAP_UPLOAD.{k}", "TAP_UPLOAD", cols, "upload") for k in data}, data
+
+
+def _brute_pairs(data, r):
+    """Every (a.id, b.id) closer than ``r`` degrees, by the haversine on all pairs, and the borderline ones."""
+    a, b = data["a"], data["b"]
+    ra1, dec1 = np.radians(a["ra"].to_numpy(zero_copy_only=False))[:, None], np.radians(a["dec"].to_numpy())[:, None]
+    ra2, dec2 = np.radians(b["ra"].to_numpy(zero_copy_only=False))[None], np.radians(b["dec"].to_numpy())[None]
+    hav = np.sin((dec2 - dec1) / 2) ** 2 + np.cos(dec1) * np.cos(dec2) * np.sin((ra2 - ra1) / 2) ** 2
+    sep = np.degrees(2 * np.arcsin(np.minimum(1, np.sqrt(hav))))
+    ids = lambda m: {(int(i), int(j)) for i, j in zip(*np.nonzero(m))}  # noqa: E731 (row number = id)
+    return ids(np.nan_to_num(sep, nan=999) < r), ids(np.abs(sep - r) < 1e-9)
+
+
+@pytest.mark.parametrize("adql", [
+    "SELECT a.id AS i, b.id AS j FROM TAP_UPLOAD.a AS a JOIN TAP_UPLOAD.b AS b ON "
+    "1 = CONTAINS(POINT('ICRS', a.ra, a.dec), CIRCLE('ICRS', b.ra, b.dec, {r}))",
+    "SELECT b.id AS j, a.id AS i FROM TAP_UPLOAD.b AS b, TAP_UPLOAD.a AS a WHERE "
+    "CONTAINS(POINT(b.ra, b.dec), CIRCLE(POINT(a.ra, a.dec), {r})) = 1",
+    "SELECT a.id AS i, b.id AS j, DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) AS d, b.mag FROM TAP_UPLOAD.a AS a "
+    "JOIN TAP_UPLOAD.b AS b ON DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < {r}",
+    "SELECT a.id AS i, b.id AS j FROM TAP_UPLOAD.a AS a, TAP_UPLOAD.b AS b WHERE "
+    "{r} > DISTANCE(a.ra, a.dec, b.ra, b.dec) AND a.mag < 16 AND b.mag > 12 ORDER BY i, j",
+    "SELECT TOP 25 a.id AS i, b.id AS j FROM TAP_UPLOAD.a AS a JOIN TAP_UPLOAD.b AS b ON "
+    "1 = INTERSECTS(CIRCLE(b.ra, b.dec, {r}), POINT(a.ra, a.dec)) WHERE a.id > 30 ORDER BY j DESC, i",
+])
+def test_positional_joins_run_on_the_crossmatch_kernel_pair_for_pair(adql):
+    """Issue 21 item 2: the kernel's pairs, joined back in DuckDB, are DuckDB's range join's and brute force's."""
+    r = 0.35
+    descs, data = _two_skies()
+    plan = translate(adql.format(r=r), TABLES, descs)
+    assert [j.name for j in plan.joins] == ["adql_pairs0"] and "adql_pairs0" in plan.sql
+    assert "adql_pairs0" not in plan.fallback_sql
+
+    def run(sql):
+        plan.sql = sql
+        out, _ = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=10**6, uploads=data)
+        return out
+
+    kernel, duck = run(plan.sql), run(plan.fallback_sql)
+    assert kernel.colnames == duck.colnames
+    cold, _ = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=10**6, uploads=data,
+                       kernel=False)  # a service whose kernel is not warm yet: the range join
+    capped, overflow = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=5,
+                                uploads=data)  # the row limit holds
+    assert len(capped) == 5 and overflow
+    assert sorted(map(tuple, cold.as_array().tolist())) == sorted(map(tuple, duck.as_array().tolist()))
+    if "ORDER BY" in adql:  # ties in the ORDER BY are whatever order DuckDB meets them in: compare sets of rows
+        assert list(zip(kernel["i"], kernel["j"])) == list(zip(duck["i"], duck["j"]))
+    assert sorted(map(tuple, kernel.as_array().tolist())) == sorted(map(tuple, duck.as_array().tolist()))
+    got = {(int(i), int(j)) for i, j in zip(kernel["i"], kernel["j"])}
+    brute, borderline = _brute_pairs(data, r)
+    a_mag, b_mag = data["a"]["mag"].to_numpy(), data["b"]["mag"].to_numpy()
+    if "a.mag < 16" in adql:
+        brute = {(i, j) for i, j in brute if a_mag[i] < 16 and b_mag[j] > 12}
+    if "TOP 25" in adql:
+        assert len(got) == 25
+        brute = set(sorted(((i, j) for i, j in brute if i > 30), key=lambda p: (-p[1], p[0]))[:25])
+    assert got ^ brute <= borderline
+    assert len(brute) >= 25
+    if "TOP" not in adql and "mag" not in adql:  # rows 0 and 5-8 share a position: each row gets its own pairs
+        assert {j for i, j in got if i == 0} == {j for i, j in got if i == 8} != set()
+        assert len(kernel) == len(got)
+    if "d" in kernel.colnames:
+        assert np.all(kernel["d"] < r)
+
+
+def test_a_query_over_the_time_limit_ends_with_a_limit_fault():
+    """Issue 21 item 7 / bad input: a query cannot run past the service's time limit (here 0.3 s)."""
+    from astrohub_archive.engine import Limits
+
+    descs, data = _two_skies()
+    heavy = ("SELECT COUNT(*) AS n FROM TAP_UPLOAD.a AS a, TAP_UPLOAD.b AS b, TAP_UPLOAD.a AS c, TAP_UPLOAD.b AS d "
+             "WHERE a.mag + b.mag + c.mag + d.mag > 0")  # 3 x 10^10 rows
+    with pytest.raises(LimitFault, match="ran longer than this service's limit of 0.3 s"):
+        run_plan(translate(heavy, TABLES, descs), tables=TABLES, state=None, viewer=Viewer(), access_base="",
+                 maxrec=10, uploads=data, limits=Limits(seconds=0.3))
+
+
+def test_positional_joins_from_several_query_threads_at_once():
+    """The service runs queries in 4 threads: concurrent kernel joins each get their own right answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    descs, data = _two_skies()
+    adql = ("SELECT a.id AS i, b.id AS j FROM TAP_UPLOAD.a AS a JOIN TAP_UPLOAD.b AS b ON "
+            "DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < {r} ORDER BY i, j")
+
+    def run(r):
+        out, _ = run_plan(translate(adql.format(r=r), TABLES, descs), tables=TABLES, state=None, viewer=Viewer(),
+                          access_base="", maxrec=10**6, uploads=data)
+        return {(int(i), int(j)) for i, j in zip(out["i"], out["j"])}
+
+    radii = [0.1, 0.2, 0.3, 0.4] * 2
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(run, radii))
+    for r, got in zip(radii, answers):
+        brute, borderline = _brute_pairs(data, r)
+        assert got ^ brute <= borderline and got
+
+
+def test_positional_joins_that_the_kernel_does_not_take_keep_the_range_join():
+    descs, data = _two_skies()
+    for adql in (
+        "SELECT a.id FROM TAP_UPLOAD.a AS a LEFT JOIN TAP_UPLOAD.b AS b ON "
+        "1 = CONTAINS(POINT(a.ra, a.dec), CIRCLE(b.ra, b.dec, 0.1))",  # outer join
+        "SELECT a.id FROM TAP_UPLOAD.a AS a JOIN TAP_UPLOAD.b AS b ON "
+        "DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < b.mag / 100",  # radius per row
+        "SELECT a.id FROM TAP_UPLOAD.a AS a JOIN TAP_UPLOAD.b AS b ON "
+        "DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < 0.1 OR a.id = b.id",  # not an AND term
+    ):
+        plan = translate(adql, TABLES, descs)
+        assert not plan.joins and "BETWEEN" in plan.sql, adql
+    # A wide radius over many rows: the kernel declines and the range join answers (within the limits).
+    plan = translate("SELECT COUNT(*) AS n FROM TAP_UPLOAD.a AS a JOIN TAP_UPLOAD.b AS b ON "
+                     "DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < 170", TABLES, descs)
+    import astrohub_archive.posjoin as posjoin
+
+    old, posjoin.MAX_EXPECTED_PAIRS = posjoin.MAX_EXPECTED_PAIRS, 10
+    try:
+        declined, _ = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=10,
+                               uploads=data)
+    finally:
+        posjoin.MAX_EXPECTED_PAIRS = old
+    kernel, _ = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=10, uploads=data)
+    assert declined["n"][0] == kernel["n"][0] > 100_000
+    # Crowded positions: fewer pairs expected than the bound, more counted by the kernel: it declines too.
+    plan = translate("SELECT a.id AS i, b.id AS j FROM TAP_UPLOAD.a AS a JOIN TAP_UPLOAD.b AS b ON "
+                     "DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) < 0.35", TABLES, descs)
+    import duckdb
+
+    con = duckdb.connect()
+    for internal, src in plan.sources.items():
+        con.register(internal, data[src.table.short_name.lower()])
+    assert len(posjoin.candidate_pairs(con, plan.joins[0])) > 50
+    every, _ = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=10**6, uploads=data)
+    posjoin.MAX_EXPECTED_PAIRS = 50
+    try:
+        assert posjoin.candidate_pairs(con, plan.joins[0]) is None
+        counted, _ = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=10**6,
+                              uploads=data)
+    finally:
+        posjoin.MAX_EXPECTED_PAIRS = old
+    assert sorted(map(tuple, counted.as_array().tolist())) == sorted(map(tuple, every.as_array().tolist()))
+    assert len(every) > 50
+
+
 def test_masked_values_and_maxrec_overflow():
     from astropy.table import MaskedColumn, Table
 

@@ -62,6 +62,12 @@ def test_unknown_kinds(settings):
         ("nway", {"catalogs": ["a", "b"], "errors": ["1 arcsec", "e"], "radius": "1 arcsec", "area": 3},
          "param-without-units"),
         ("skymap", {"catalog": "c.parquet"}, "missing-param"),
+        ("tap", {"query": "  "}, "missing-param"),
+        ("tap", {"query": "SELECT 1", "uploads": ["a.vot"]}, "bad-param"),
+        ("tap", {"query": "SELECT 1", "maxrec": -1}, "bad-param"),
+        ("tap", {"query": "SELECT 1", "service": "file:///etc/passwd"}, "bad-param"),
+        ("tap", {"job_url": "ftp://h/tap/async/1"}, "bad-param"),
+        ("tap", {"job_url": "https://h/tap/async/1", "query": "SELECT 1"}, "bad-param"),
     ],
 )
 def test_bad_parameters_fail_at_submit_without_a_job(settings, kind, params, code):
@@ -173,3 +179,45 @@ def test_paths_and_quantities_become_job_parameters():
     got = _jsonable({"left": Path("/h/a.hats"), "radius": 1 * u.arcsec, "errors": (Path("e"), 2 * u.deg), "n": 3})
     assert got == {"left": "/h/a.hats", "radius": "1.0 arcsec", "errors": ["e", "2.0 deg"], "n": 3}
     assert json.loads(json.dumps(got)) == got
+
+
+_PHASED = """
+from astropy.table import Table
+
+
+def run(params, ctx):
+    ctx.phase("QUEUED", tap_job="https://example.org/tap/async/1")
+    ctx.phase("EXECUTING")
+    return Table({"x": [1, 2, 3]})
+"""
+
+
+def test_history_records_states_and_the_kinds_phases_and_save_writes_into_storage(settings, tmp_path):
+    """Issue 21 item 4: a job's history (states and, for TAP jobs, UWS phases) and saving its result."""
+    from platform_lib.storage import Storage
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "phased_kind.py").write_text(_PHASED)
+    job = jobs.submit("phased_kind:run", {}, settings=settings, sys_path=[str(code)])
+    assert job.wait(timeout=120) == "succeeded", job.log()
+    steps = [h.get("phase") or h["state"] for h in job.history()]
+    assert steps == ["queued", "running", "QUEUED", "EXECUTING", "succeeded"]
+    assert all(h["at"] for h in job.history())
+    assert job.info()["tap_job"] == "https://example.org/tap/async/1"
+    storage = Storage(settings)
+    assert job.save("home:saved/x.fits", storage=storage) == "home:saved/x.fits"
+    assert list(storage.read_table("home:saved/x.fits")["x"]) == [1, 2, 3]
+    with pytest.raises(Exception, match="exists"):
+        job.save("home:saved/x.fits", storage=storage)
+
+
+def test_tap_query_save_to_checks_the_address_before_submitting(settings):
+    from platform_lib.retrieval import RetrievalError, tap_query
+
+    for bad, words in (("scratch:x.parquet", "into the home"), ("home:x.fits", "Parquet")):
+        with pytest.raises(RetrievalError, match=words):
+            tap_query("SELECT 1", service="http://127.0.0.1:9/tap", save_to=bad, settings=settings)
+    with pytest.raises(jobs.JobError, match="inside the home"):
+        tap_query("SELECT 1", service="http://127.0.0.1:9/tap", save_to="home:../../x.parquet", settings=settings)
+    assert jobs.list_jobs(settings=settings) == []

@@ -11,9 +11,12 @@ sky regions its rows are known to lie in (HATS partition pruning, and the image 
 ``ivoa.obscore``). Nothing from the query text reaches the engine except through the syntax tree.
 
 Positional joins (``1 = CONTAINS(POINT(a.ra, a.dec), CIRCLE(b.ra, b.dec, r))`` or
-``DISTANCE(...) < r``) get a declination band (``a.dec BETWEEN b.dec - r AND b.dec + r``), which
-DuckDB runs as a range join (IEJoin) instead of a nested loop. Imports sqlglot, numpy and
-``platform_lib.imageindex`` (regions); never DuckDB.
+``DISTANCE(...) < r`` with a constant r, between two inner-joined tables) are planned for the
+crossmatch kernel: the query joins both sides through a relation of candidate pairs
+(:class:`PositionalJoin`, filled by :mod:`astrohub_archive.posjoin`) and keeps its own distance
+test. The plan also carries the same query as a DuckDB range join (a declination band, ``a.dec
+BETWEEN b.dec - r AND b.dec + r``, which DuckDB runs as an IEJoin), which other positional tests use.
+Imports sqlglot, numpy and ``platform_lib.imageindex`` (regions); never DuckDB.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from sqlglot.optimizer.qualify import qualify
 from astrohub_archive.faults import LimitFault, UsageFault
 from astrohub_archive.tapschema import ColumnDesc, TableDesc, TableSet
 
-__all__ = ["Plan", "Source", "translate", "MAX_LENGTH", "MAX_DEPTH", "MAX_VERTICES", "GEOMETRY_FUNCTIONS"]
+__all__ = ["Plan", "PositionalJoin", "Source", "translate", "MAX_LENGTH", "MAX_DEPTH", "MAX_VERTICES",
+           "GEOMETRY_FUNCTIONS"]
 
 MAX_LENGTH = 20_000  # characters of ADQL
 MAX_DEPTH = 60  # nesting of parentheses
@@ -72,13 +76,35 @@ class Source:
 
 
 @dataclass
+class PositionalJoin:
+    """A positional join the crossmatch kernel answers: the pairs relation ``name`` (columns ``ra1, dec1,
+    ra2, dec2``) that ``sql`` joins its two sides through.
+
+    ``left_sql``/``right_sql`` select each side's positions (``ra``, ``dec``) after the conditions on
+    that side alone; every pair closer than ``radius`` (degrees) is a candidate, and
+    the query's own distance test, kept in ``sql``, decides (so the answer is DuckDB's, pair for pair).
+    """
+
+    name: str
+    left_sql: str
+    right_sql: str
+    radius: float
+
+
+@dataclass
 class Plan:
-    """A checked query: DuckDB ``sql``, its ``sources``, the output columns' descriptions and ``top``."""
+    """A checked query: DuckDB ``sql``, its ``sources``, the output columns' descriptions and ``top``.
+
+    With ``joins``, ``sql`` reads their pairs relations; ``fallback_sql`` is the same query as a
+    DuckDB range join, for when the kernel cannot take the inputs (see :mod:`astrohub_archive.posjoin`).
+    """
 
     sql: str
     sources: dict[str, Source]
     columns: dict[str, ColumnDesc] = field(default_factory=dict)
     top: int | None = None
+    joins: list[PositionalJoin] = field(default_factory=list)
+    fallback_sql: str | None = None
 
 
 # ---------------------------------------------------------------- parsing and checks
@@ -260,6 +286,13 @@ def _const(node) -> float | None:
         return None if v is None else -v
     if isinstance(node, exp.Paren):
         return _const(node.this)
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div)):  # 2.0 / 3600 and the like
+        a, b = _const(node.this), _const(node.expression)
+        if a is None or b is None:
+            return None
+        if isinstance(node, exp.Div):
+            return a / b if b else None
+        return a + b if isinstance(node, exp.Add) else a - b if isinstance(node, exp.Sub) else a * b
     return None
 
 
@@ -557,6 +590,130 @@ def _polygon(vals):
     return poly
 
 
+# ---------------------------------------------------------------- positional joins
+
+_NUMERIC = {"double", "float", "long", "int", "short", "unsignedByte"}
+
+
+def _point_of(node, aliases: dict[str, Source]) -> tuple[str, exp.Column, exp.Column] | None:
+    """``(alias, ra column, dec column)`` when ``node`` is ``POINT(x.c1, x.c2)`` of numeric columns of one alias."""
+    if _fname(node) != "POINT":
+        return None
+    a = _args(node)
+    if len(a) != 2 or not all(isinstance(c, exp.Column) for c in a):
+        return None
+    alias = a[0].table.lower()
+    if alias != a[1].table.lower() or alias not in aliases:
+        return None
+    table = aliases[alias].table
+    if any((table.column(c.name) is None or table.column(c.name).datatype not in _NUMERIC) for c in a):
+        return None
+    return alias, a[0], a[1]
+
+
+def _join_term(term, aliases: dict[str, Source]):
+    """``(point 1, point 2, radius in degrees)`` when ``term`` asks two aliases' positions to lie within a
+    constant radius: ``1 = CONTAINS(POINT, CIRCLE)``, ``INTERSECTS`` of those, ``DISTANCE(...) < r``."""
+    flag = _flag(term)
+    if flag is not None:
+        fn, truth = flag
+        if not truth or len(fn.expressions) != 2:
+            return None
+        first, second = fn.expressions
+        if _fname(fn) == "INTERSECTS" and _fname(first) == "CIRCLE":
+            first, second = second, first
+        if _fname(second) != "CIRCLE":
+            return None
+        circle = _shape(second)
+        p1 = _point_of(first, aliases)
+        p2 = _point_of(exp.Anonymous(this="POINT", expressions=circle.args[:2]), aliases)
+        r = _const(circle.args[2])
+    else:
+        if isinstance(term, (exp.LT, exp.LTE)):
+            dist, bound = term.this, term.expression
+        elif isinstance(term, (exp.GT, exp.GTE)):
+            dist, bound = term.expression, term.this
+        else:
+            return None
+        if _fname(dist) != "DISTANCE":
+            return None
+        a = _args(dist)
+        if len(a) == 4:
+            a = [exp.Anonymous(this="POINT", expressions=a[:2]), exp.Anonymous(this="POINT", expressions=a[2:])]
+        if len(a) != 2:
+            return None
+        p1, p2 = _point_of(a[0], aliases), _point_of(a[1], aliases)
+        r = _const(bound)
+    if p1 is None or p2 is None or p1[0] == p2[0] or r is None or not (0 < r < 180):
+        return None
+    return p1, p2, r
+
+
+def _side_query(alias: str, point, src: Source, terms: list) -> exp.Select:
+    """``SELECT ra, dec FROM <src> AS alias WHERE <terms on alias alone>``."""
+    _, ra, dec = point
+    q = exp.select(exp.alias_(ra.copy(), "ra", quoted=True), exp.alias_(dec.copy(), "dec", quoted=True))
+    q = q.from_(exp.Table(this=exp.to_identifier(src.internal), alias=exp.TableAlias(
+        this=exp.to_identifier(alias, quoted=True))))
+    for t in terms:
+        q = q.where(t.copy(), copy=False)
+    return q
+
+
+def _one_alias(term, alias: str) -> bool:
+    """Does ``term`` read only ``alias``'s columns (and nothing random, no subquery)?"""
+    cols = list(term.find_all(exp.Column))
+    return (bool(cols) and all(c.table.lower() == alias for c in cols)
+            and not any(isinstance(n, (exp.Select, exp.Subquery, exp.Rand, exp.AggFunc)) for n in term.walk()))
+
+
+def _positional_joins(tree, sources: dict[str, Source]) -> list[tuple[str, exp.Select, exp.Select, float]]:
+    """Rewrite each SELECT whose tables are inner-joined through a positional term to join through a
+    pairs relation (``adql_pairs0``, ``adql_pairs1``...) instead; return ``(name, left query, right query, radius)``.
+
+    The term itself stays (after the pairs' equalities), so the kernel only proposes candidates.
+    """
+    found = []
+    for select in list(tree.find_all(exp.Select)):
+        frm = select.args.get("from_") or select.args.get("from")
+        joins = list(select.args.get("joins") or [])
+        if frm is None or not isinstance(frm.this, exp.Table) or not joins:
+            continue
+        if any(not isinstance(j.this, exp.Table) or j.args.get("using") or (j.args.get("side") or "")
+               or (j.args.get("kind") or "").upper() not in ("", "INNER", "CROSS") or j.args.get("method")
+               for j in joins):
+            continue  # outer, natural, USING or derived-table joins keep DuckDB's range join
+        aliases = {}
+        for t in [frm.this] + [j.this for j in joins]:
+            if t.name in sources:
+                aliases[t.alias_or_name.lower()] = sources[t.name]
+        if len(aliases) != 1 + len(joins):
+            continue
+        where = select.args.get("where")
+        terms = _conjuncts(where.this) if where is not None else []
+        for j in joins:
+            terms += _conjuncts(j.args.get("on"))
+        for term in terms:
+            hit = _join_term(term, aliases)
+            if hit is None:
+                continue
+            p1, p2, r = hit
+            name = f"adql_pairs{len(found)}"
+            others = [t for t in terms if t is not term]
+            queries = [_side_query(p[0], p, aliases[p[0]], [t for t in others if _one_alias(t, p[0])])
+                       for p in (p1, p2)]
+            links = [exp.EQ(this=c.copy(), expression=exp.column(k, name, quoted=True))
+                     for c, k in zip((p1[1], p1[2], p2[1], p2[2]), ("ra1", "dec1", "ra2", "dec2"))]
+            condition = exp.and_(*links, term.copy())
+            term.replace(exp.true())
+            select.append("joins", exp.Join(this=exp.Table(this=exp.to_identifier(name),
+                                                           alias=exp.TableAlias(this=exp.to_identifier(name)))))
+            select.where(condition, copy=False)
+            found.append((name, queries[0], queries[1], r))
+            break
+    return found
+
+
 # ---------------------------------------------------------------- the translation
 
 
@@ -649,9 +806,19 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
     tree = _qualify(tree, sources)
     try:
         _push_down(tree, sources)
+        fallback = tree.copy()
+        found = _positional_joins(tree, sources)
         tree = _rewrite_geometry(tree)
         columns = _output_columns(tree, sources)
         sql = tree.sql(dialect="duckdb")
+        joins, fallback_sql = [], None
+        if found:
+            fallback = _rewrite_geometry(fallback)
+            _output_columns(fallback, sources)
+            fallback_sql = fallback.sql(dialect="duckdb")
+            joins = [PositionalJoin(name, _rewrite_geometry(left).sql(dialect="duckdb"),
+                                    _rewrite_geometry(right).sql(dialect="duckdb"), r)
+                     for name, left, right, r in found]
     except RecursionError:
         raise LimitFault("QUERY is nested too deeply for this service; simplify the expression") from None
-    return Plan(sql, sources, columns, top)
+    return Plan(sql, sources, columns, top, joins, fallback_sql)

@@ -51,6 +51,7 @@ import tornado.web
 from astrohub_archive.auth import Authenticator
 from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
+from astrohub_archive.posjoin import Kernel
 from astrohub_archive.proxies import TrustedProxies, parse_trusted
 from astrohub_archive.uws import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
@@ -74,6 +75,7 @@ class ArchiveState:
     limits: Limits = field(default_factory=Limits)
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     executor: object | None = None  # the query threads (None: the loop's default pool)
+    kernel: Kernel = field(default_factory=Kernel)  # the crossmatch kernel for positional joins, warmed at start
     _index: ImageIndex | None = None
     _registry: object | None = None
 
@@ -189,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         loop.run_in_executor(None, _settle)
+        loop.run_in_executor(None, state.kernel.warm)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()

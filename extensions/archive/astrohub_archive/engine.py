@@ -5,7 +5,8 @@ configuration locked, so a query can read only the relations registered for it: 
 Arrow datasets of just the HATS partitions the query's regions touch, ``ivoa.obscore`` as the image
 index's rows visible to the caller (the proprietary filter is applied before DuckDB sees a row, so it
 holds through joins, subqueries, unions and uploads), ``TAP_SCHEMA`` generated from the table set,
-and the request's uploads. Bounded by :class:`Limits` (wall time, memory, threads, rows). Imports
+and the request's uploads; a positional join's candidate pairs come from the crossmatch kernel
+(:mod:`astrohub_archive.posjoin`). Bounded by :class:`Limits` (wall time, memory, threads, rows). Imports
 DuckDB, pyarrow, numpy, astropy and ``platform_lib``; no Tornado.
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from astrohub_archive.adql import Plan, Source
 from astrohub_archive.faults import LimitFault, ServiceFault, UsageFault
+from astrohub_archive.posjoin import candidate_pairs
 
 __all__ = ["Limits", "run_plan", "arrow_to_table", "table_to_arrow"]
 
@@ -226,8 +228,11 @@ def _obscore_arrow(src: Source, state, viewer, access_base: str):
 
 
 def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int, uploads: dict | None = None,
-             limits: Limits = Limits()):
+             limits: Limits = Limits(), kernel: bool = True):
     """Run ``plan``: ``(astropy Table, overflow)``; at most ``maxrec`` rows (``overflow`` when more matched).
+
+    Positional joins run on the crossmatch kernel when ``kernel`` (else, and when the kernel declines,
+    as DuckDB range joins: the same rows).
 
     Raises :class:`LimitFault` when the query runs past ``limits.seconds`` or out of memory, and
     :class:`UsageFault` for what DuckDB refuses at run time (types, division by zero...).
@@ -270,7 +275,16 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
         timer.daemon = True
         timer.start()
         try:
-            result = con.sql(f"SELECT * FROM ({plan.sql}) AS adql_query LIMIT {int(cap) + 1}").to_arrow_table()
+            sql = plan.sql if kernel or not plan.joins else plan.fallback_sql
+            for join in plan.joins if kernel else ():
+                pairs = candidate_pairs(con, join)
+                if timed_out.is_set():
+                    raise duckdb.InterruptException("time limit")
+                if pairs is None:
+                    sql = plan.fallback_sql
+                    break
+                con.register(join.name, pairs)
+            result = con.sql(f"SELECT * FROM ({sql}) AS adql_query LIMIT {int(cap) + 1}").to_arrow_table()
         except duckdb.InterruptException:
             raise LimitFault(f"the query ran longer than this service's limit of {limits.seconds:g} s; "
                              "constrain it (a smaller region, TOP, fewer joins) or run it with /async") from None
