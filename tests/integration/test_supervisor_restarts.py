@@ -293,9 +293,9 @@ def test_a_users_job_and_cluster_keep_running_through_a_hub_restart(platform, su
     try:
         cluster.scale(1)
         client = cluster.get_client(set_as_default=False)
-        client.wait_for_workers(1, timeout=120)
         submitted = json.loads(platform.execute(survivor, _SUBMIT.format(source=_RESTART_KIND), timeout=120))
         assert submitted["state"] == "running", submitted
+        client.wait_for_workers(1, timeout=120)  # the worker started meanwhile
         runner = psutil.Process(submitted["pid"])
         started = runner.create_time()
 
