@@ -8,6 +8,9 @@ SIGKILLed in turn, and the same server process (same pid) answers through a rest
 the gateway is SIGKILLed under a running cluster, which the restarted gateway lists and runs work on
 (its database is a file now; it was in memory, so a restart forgot every cluster). With the hub
 killed, the archive keeps answering (see ``test_the_archive_keeps_serving_while_the_hub_is_down``).
+A user's background job (submitted in their kernel) and Dask cluster, both running when the hub is
+killed, finish and compute after its restart, the job in the same runner process
+(``test_a_users_job_and_cluster_keep_running_through_a_hub_restart``).
 """
 
 from __future__ import annotations
