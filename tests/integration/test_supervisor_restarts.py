@@ -8,6 +8,9 @@ SIGKILLed in turn, and the same server process (same pid) answers through a rest
 the gateway is SIGKILLed under a running cluster, which the restarted gateway lists and runs work on
 (its database is a file now; it was in memory, so a restart forgot every cluster). With the hub
 killed, the archive keeps answering (see ``test_the_archive_keeps_serving_while_the_hub_is_down``).
+A user's background job (submitted in their kernel) and Dask cluster, both running when the hub is
+killed, finish and compute after its restart, the job in the same runner process
+(``test_a_users_job_and_cluster_keep_running_through_a_hub_restart``).
 """
 
 from __future__ import annotations
@@ -208,3 +211,127 @@ def test_a_killed_archive_service_is_restarted_by_the_supervisor(platform, poll)
             return False
 
     poll(answers, 60, "the archive service to answer again")
+
+
+#: A job kind the user writes into their home: the real in-memory crossmatch of the sample Hipparcos
+#: (117,955 stars) against itself, started before the hub is killed; the matched table is returned
+#: only once the test has seen the restarted hub answer (``gate``), so the same runner is proven
+#: alive through the kill and the restart, not only at the kill.
+_RESTART_KIND = '''
+import time
+
+from astropy import units as u
+
+
+def crossmatch_through_a_restart(params, ctx):
+    from platform_lib import crossmatch as xm
+    from platform_lib.sampledata import hipparcos_table
+
+    ctx.progress(0.01, "reading Hipparcos")
+    hip = hipparcos_table()["HIP", "ra", "dec"]
+    result = xm.crossmatch(hip, hip, u.Quantity(params["radius"]),
+                           progress=lambda f, m: ctx.progress(0.05 + 0.85 * f, m))
+    ctx.progress(0.95, "matched; waiting for the restarted hub")
+    gate, deadline = ctx.resolve(params["gate"]), time.monotonic() + params["patience"]
+    while not gate.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{gate} did not appear within {params['patience']} s")
+        time.sleep(0.1)
+    return result
+'''
+
+_SUBMIT = '''
+import json, pathlib, time
+from platform_lib import get_settings, jobs
+home = pathlib.Path(get_settings().home)
+kinds = home / "restart-kinds"
+kinds.mkdir(exist_ok=True)
+(kinds / "astrohub_restart_kinds.py").write_text({source!r})
+job = jobs.submit("astrohub_restart_kinds:crossmatch_through_a_restart",
+                  {{"radius": "1 arcsec", "gate": "restart-kinds/go", "patience": 600}},
+                  sys_path=[str(kinds)], output="restart-kinds/hip-self.parquet")
+deadline = time.monotonic() + 60
+while job.status() == "queued" and time.monotonic() < deadline:
+    time.sleep(0.1)
+print(json.dumps({{"id": job.id, **{{k: job.info().get(k) for k in ("state", "pid", "pgid", "error")}}}}))
+'''
+
+_COLLECT = '''
+import json, pathlib
+import numpy as np
+from platform_lib import get_settings, jobs
+home = pathlib.Path(get_settings().home)
+(home / "restart-kinds" / "go").touch()
+job = jobs.get_job({job_id!r})
+state = job.wait(timeout=300)
+out = {{"state": str(state), "error": state.error, "info": job.info(),
+        "listed": {{j.id: j.status() for j in jobs.list_jobs()}}}}
+if state == "succeeded":
+    t = job.result()
+    out.update(rows=len(t), distinct=len(np.unique(t["HIP_1"])), self_pairs=int(np.sum(t["HIP_1"] == t["HIP_2"])),
+               max_sep=float(np.max(t["separation_arcsec"])))
+print(json.dumps(out, default=str))
+'''
+
+
+def test_a_users_job_and_cluster_keep_running_through_a_hub_restart(platform, survivor, poll):
+    """Issue 22, item 7: a background job (``platform_lib.jobs``, submitted in the user's kernel) and
+    a Dask cluster of the user, both running when the hub's process group is SIGKILLed, carry on:
+    the same runner process (pid and start time) finishes the crossmatch with the right result and
+    ``jobs.list_jobs()`` shows it succeeded; the cluster computes through its open client and
+    through a new connection authenticated by the restarted hub."""
+    import gc
+
+    from dask_gateway import Gateway
+    from dask_gateway.auth import JupyterHubAuth
+
+    def gateway() -> Gateway:
+        return Gateway(address=f"{platform.url}services/dask-gateway",
+                       proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
+                       auth=JupyterHubAuth(api_token=platform.user_token(survivor)))
+
+    gw = gateway()
+    cluster = gw.new_cluster(shutdown_on_close=False)
+    name, client = cluster.name, None
+    try:
+        cluster.scale(1)
+        client = cluster.get_client(set_as_default=False)
+        submitted = json.loads(platform.execute(survivor, _SUBMIT.format(source=_RESTART_KIND), timeout=120))
+        assert submitted["state"] == "running", submitted
+        client.wait_for_workers(1, timeout=120)  # the worker started meanwhile
+        runner = psutil.Process(submitted["pid"])
+        started = runner.create_time()
+
+        hub = _status(platform)["components"]["hub"]["pid"]
+        assert os.getsid(runner.pid) != os.getsid(hub), "the job runner is in the hub's session"
+        os.killpg(hub, signal.SIGKILL)
+        poll(lambda: _status(platform)["components"]["hub"]["pid"] != hub, 120, "the hub to restart")
+
+        def answers() -> bool:
+            try:
+                return platform.api("GET", "/").status_code == 200 and \
+                    platform.server_get(survivor, "api/status").status_code == 200
+            except Exception:  # noqa: BLE001 - not back yet
+                return False
+
+        poll(answers, 120, "the restarted hub and the user's server through the proxy")
+        assert runner.is_running() and runner.create_time() == started, \
+            "the job's runner died with the hub (or was replaced)"
+        assert client.submit(sum, [1, 2, 3], pure=False).result(timeout=60) == 6
+        with gateway() as gw2, gw2.connect(name) as again, again.get_client(set_as_default=False) as fresh:
+            assert fresh.submit(sum, [4, 5], pure=False).result(timeout=60) == 9
+
+        collected = json.loads(platform.execute(survivor, _COLLECT.format(job_id=submitted["id"]), timeout=360))
+        assert collected["state"] == "succeeded", collected
+        assert collected["info"]["pid"] == runner.pid, "the job was run again by another process"
+        assert collected["listed"][submitted["id"]] == "succeeded", collected["listed"]
+        # each Hipparcos star's nearest neighbour within 1 arcsec is itself, and no star is lost
+        assert collected["rows"] == collected["distinct"] == collected["self_pairs"] == 117_955, collected
+        assert collected["max_sep"] < 1e-6, collected
+    finally:
+        if client is not None:
+            client.close()
+        cluster.close()
+        gw.stop_cluster(name)
+        gw.close()
+        gc.collect()
