@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import sqlite3
 from pathlib import Path
@@ -216,3 +217,57 @@ def test_plot_of_a_search_has_the_sky_and_a_zoom(archive, asteroids):
     sky, zoom = fig.axes
     assert sky.name == "mollweide" and len(sky.patches) == len(res.boxes)
     assert "near1" in zoom.get_title() and len(zoom.patches) >= 2  # near1 and hit1 side by side
+
+
+def test_the_search_shows_in_the_aladin_widget(archive, asteroids):
+    """``viz.show(search)``: the track as lines, the boxes, the matched footprints and the hits, in the widget's
+    model state and in the messages to the browser (no browser here: the comm is captured)."""
+    from astropy.io.votable import parse_single_table
+
+    from platform_lib import viz
+    from platform_lib.imageindex.sphere import radec_to_xyz
+
+    res = find_images("Ceres", Time("2023-01-01"), Time("2024-06-01"), index=archive / "index.sqlite", site="keck",
+                      orbits=asteroids, tolerance=30 * u.arcsec)
+    sent = []
+    widget = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    widget.send = lambda content, buffers=None: sent.append((content, buffers))  # the comm to the browser
+    widget._is_loaded = True
+    assert widget.show(res) is widget and widget.astrohub_message == ""
+    kinds = [(layer["kind"], layer["name"]) for layer in widget.layers]
+    assert kinds == [("polylines", "1 Ceres (A801 AA) track"), ("boxes", "1 Ceres (A801 AA) boxes"),
+                     ("footprints", "images containing 1 Ceres (A801 AA)"),
+                     ("footprints", "near misses of 1 Ceres (A801 AA)"),
+                     ("table", "1 Ceres (A801 AA) hits"), ("table", "1 Ceres (A801 AA) near misses")]
+    track, boxes, hit_fp, near_fp, hits, near = widget.layers
+    assert track["points"] == len(res.track.jd) and boxes["rows"] == len(res.boxes)
+    assert hit_fp["obs_id"] == ["hit0", "hit1", "hit2"] and near_fp["obs_id"] == ["near0", "near1", "near2"]
+    assert hits["rows"] == 3 and near["rows"] == 3
+    # the track sent is the search's track, point for point (RA, Dec in degrees), in one piece here
+    lines = [c for c, _ in sent if c.get("event_name") == "astrohub_polylines"]
+    assert len(lines) == 1 and len(lines[0]["polylines"]) == 1
+    sent_track = np.asarray(lines[0]["polylines"][0])
+    assert np.allclose(radec_to_xyz(sent_track[:, 0], sent_track[:, 1]), res.track.xyz, atol=1e-9)
+    # footprints and boxes go as STC-S overlays; the boxes hold the track points they cover
+    overlays = [c for c, _ in sent if c.get("event_name") == "add_overlay"]
+    assert [len(o["regions_infos"]) for o in overlays] == [len(res.boxes), 3, 3]
+    first_box = np.array(overlays[0]["regions_infos"][0]["infos"]["stcs"].split()[2:], float).reshape(-1, 2)
+    assert first_box[:, 0].min() <= res.track.ra[0] <= first_box[:, 0].max()
+    assert first_box[:, 1].min() <= res.track.dec[0] <= first_box[:, 1].max()
+    # the hits are marked at the body's predicted positions
+    tables = [b for c, b in sent if c.get("event_name") == "add_table"]
+    sent_hits = parse_single_table(io.BytesIO(bytes(tables[0][0]))).to_table()
+    t = res.table[res.table["hit"]]
+    assert list(sent_hits["obs_id"]) == list(t["obs_id"]) and np.allclose(sent_hits["ra"], t["ra"])
+    # the view is zoomed on the first hit, wide enough to show its 3 arcmin footprint
+    ra, dec = (float(v) for v in widget._target.split())
+    assert (ra, dec) == pytest.approx((float(t["ra"][0]), float(t["dec"][0])))
+    assert 0.05 <= widget._fov <= 0.5
+    # a widget given a view keeps it; a range without matches says so in the widget
+    kept = viz.show(res, target="10 20", fov=30)
+    assert kept._target == "10.0 20.0" and kept._fov == 30
+    empty = find_images("Ceres", Time("2010-01-01"), Time("2010-06-01"), index=archive / "index.sqlite",
+                        orbits=asteroids)
+    quiet = viz.show(empty)
+    assert [layer["kind"] for layer in quiet.layers] == ["polylines", "boxes"]
+    assert "no image contains 1 Ceres" in quiet.astrohub_message
