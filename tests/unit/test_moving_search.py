@@ -271,3 +271,49 @@ def test_the_search_shows_in_the_aladin_widget(archive, asteroids):
     quiet = viz.show(empty)
     assert [layer["kind"] for layer in quiet.layers] == ["polylines", "boxes"]
     assert "no image contains 1 Ceres" in quiet.astrohub_message
+
+
+def test_packed_space_time_tree_answers_as_brute_force(tmp_path):
+    """A bulk load of the space-time R-tree is packed along the Hilbert curve (more than 1,000 records): SQLite's
+    own check passes, and one statement of many boxes returns exactly the records a brute-force test finds."""
+    from platform_lib.imageindex import spacetime as st
+    from platform_lib.imageindex.hilbert import hilbert_key
+    from platform_lib.imageindex.sphere import cap_boxes
+
+    for dims in (2, 3):  # the curve moves to a neighbouring cell at every step
+        grid = np.stack(np.meshgrid(*[np.arange(8)] * dims, indexing="ij"), axis=-1).reshape(-1, dims)
+        key = hilbert_key(grid, 3)
+        assert len(np.unique(key)) == len(grid)
+        assert np.abs(np.diff(grid[np.argsort(key)], axis=0)).sum(axis=1).max() == 1
+    with pytest.raises(ValueError, match="64-bit"):
+        hilbert_key(np.zeros((1, 4), int), 17)
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    ra, dec = rng.uniform(0, 360, n), np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    boxes = cap_boxes(radec_to_xyz(ra, dec), np.deg2rad(rng.uniform(0.05, 1.0, n)))
+    t0 = rng.uniform(55000, 58000, n)
+    records = [{"t_min": a, "t_max": a + d, "dataproduct_type": "image"} for a, d in zip(t0, rng.uniform(0, 1, n))]
+    conn = sqlite3.connect(tmp_path / "i.sqlite")
+    create_schema(conn)
+    st.write(conn, np.arange(1, n + 1), records, boxes)
+    conn.commit()
+    assert conn.execute(f"SELECT rtreecheck('{st.TABLE}')").fetchone()[0] == "ok"
+    stored = np.array(conn.execute(f"SELECT * FROM {st.TABLE} ORDER BY id").fetchall())
+    conn.close()
+    assert len(stored) == n
+    # the stored boxes hold the exact ones (float32 rounded outward)
+    assert np.all(stored[:, 1:7:2] <= boxes[:, 0::2]) and np.all(stored[:, 2:7:2] >= boxes[:, 1::2])
+    centres = radec_to_xyz(rng.uniform(0, 360, 1500), np.degrees(np.arcsin(rng.uniform(-1, 1, 1500))))
+    query = np.empty((1500, 8))  # more boxes than one statement takes
+    query[:, 0:6:2], query[:, 1:6:2] = centres - 0.05, centres + 0.05
+    query[:, 6] = rng.uniform(55000, 58000, 1500)
+    query[:, 7] = query[:, 6] + 60
+    found = SpacetimeIndex(tmp_path / "i.sqlite").candidates(query)
+    s = stored[:, 1:].copy()
+    s[:, 6:] += st.T_ZERO_MJD
+    meet = np.ones((n, len(query)), bool)
+    for k in range(4):
+        meet &= (s[:, None, 2 * k + 1] >= query[None, :, 2 * k]) & (s[:, None, 2 * k] <= query[None, :, 2 * k + 1])
+    expected = stored[meet.any(axis=1), 0].astype(np.int64)
+    assert len(expected) > 50 and np.array_equal(found, expected)
