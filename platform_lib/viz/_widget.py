@@ -233,18 +233,19 @@ if _ipyaladin is not None:
             self._note(kind="polylines", name=options["name"], pieces=len(pieces),
                        points=int(sum(len(p) for p in pieces)))
 
-        def show_moving_search(self, search, *, zoom: bool | None = None) -> None:
+        def show_moving_search(self, search, *, name: str | None = None, zoom: bool | None = None) -> None:
             """A moving-object search (``platform_lib.moving.find_images``): the body's track as a line,
             its space-time boxes, the matched footprints (hits red, near misses orange) and the body's
             predicted position at each match (circles on hits, crosses on near misses), zoomed on the
-            first hit unless the widget was given a ``target`` or ``fov`` (``zoom`` decides otherwise)."""
+            first hit unless the widget was given a ``target`` or ``fov`` (``zoom`` decides otherwise).
+            Layers are named after the body (or ``name``)."""
             from astropy.coordinates import SkyCoord
 
             if not hasattr(search, "sky_layers"):
                 raise VizError(f"expected a moving-object search (find_images), got {type(search).__name__}",
                                value=type(search).__name__)
             sky = search.sky_layers()
-            body, table = sky["body"], sky["table"]
+            body, table = name or sky["body"], sky["table"]
             if not sky["track"]:
                 raise VizError(f"the search for {body} has no track to draw (an empty time range?)", value=body)
             self.add_polylines(sky["track"], name=f"{body} track")

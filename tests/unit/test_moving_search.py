@@ -317,3 +317,5 @@ def test_packed_space_time_tree_answers_as_brute_force(tmp_path):
         meet &= (s[:, None, 2 * k + 1] >= query[None, :, 2 * k]) & (s[:, None, 2 * k] <= query[None, :, 2 * k + 1])
     expected = stored[meet.any(axis=1), 0].astype(np.int64)
     assert len(expected) > 50 and np.array_equal(found, expected)
+    named = viz.show(res, name="Ceres 2023")
+    assert [layer["name"] for layer in named.layers][:2] == ["Ceres 2023 track", "Ceres 2023 boxes"]
