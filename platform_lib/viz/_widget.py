@@ -257,9 +257,9 @@ if _ipyaladin is not None:
                                        ("near_misses", "#ff9800", "near misses of")):
                 polys = sky[key]
                 if polys:
-                    name = f"{label} {body}"
-                    self.add_graphic_overlay_from_stcs([_stcs(p) for p in polys.values()], name=name, color=colour)
-                    self._note(kind="footprints", name=name, rows=len(polys), obs_id=sorted(polys))
+                    layer = f"{label} {body}"
+                    self.add_graphic_overlay_from_stcs([_stcs(p) for p in polys.values()], name=layer, color=colour)
+                    self._note(kind="footprints", name=layer, rows=len(polys), obs_id=sorted(polys))
             if len(table):
                 hit = np.asarray(table["hit"], dtype=bool)
                 for mask, shape, colour, label in ((hit, "circle", "#e53935", "hits"),
