@@ -67,11 +67,14 @@ _HIPS_HANDLER = (
     ",astrohub_catalog_hips:function(t){const o={};const g=t.options||{};"
     "for(const k in g)o[k.replace(/_([a-z])/g,(m,c)=>c.toUpperCase())]=g[k];"
     "this.aladin.addCatalog(l.catalogHiPS(__astrohubAbs(t.url),o))}"
-    # polylines (a moving object's track): one graphic overlay, Aladin Lite's A.polyline per piece
+    # polylines (a moving object's track): one graphic overlay, Aladin Lite's A.polyline per piece; a
+    # failure becomes the widget's message (ipyaladin's message dispatch would swallow it)
     ",astrohub_polylines:function(t){const o={};const g=t.options||{};"
     "for(const k in g)o[k.replace(/_([a-z])/g,(m,c)=>c.toUpperCase())]=g[k];"
-    "const v=l.graphicOverlay(o);this.aladin.addOverlay(v);"
+    "try{const v=l.graphicOverlay(o);this.aladin.addOverlay(v);"
     "for(const p of t.polylines)v.add(l.polyline(p,{}))}"
+    "catch(e){this.model.set('astrohub_message','The sky viewer could not draw '+o.name+': '+e);"
+    "this.model.save_changes()}}"
 )
 
 

@@ -233,6 +233,7 @@ def test_the_search_shows_in_the_aladin_widget(archive, asteroids):
     widget = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
     widget.send = lambda content, buffers=None: sent.append((content, buffers))  # the comm to the browser
     widget._is_loaded = True
+    assert "astrohub_polylines:function" in widget._esm  # the browser side knows the message
     assert widget.show(res) is widget and widget.astrohub_message == ""
     kinds = [(layer["kind"], layer["name"]) for layer in widget.layers]
     assert kinds == [("polylines", "1 Ceres (A801 AA) track"), ("boxes", "1 Ceres (A801 AA) boxes"),
