@@ -272,6 +272,8 @@ def test_the_search_shows_in_the_aladin_widget(archive, asteroids):
     quiet = viz.show(empty)
     assert [layer["kind"] for layer in quiet.layers] == ["polylines", "boxes"]
     assert "no image contains 1 Ceres" in quiet.astrohub_message
+    named = viz.show(res, name="Ceres 2023")
+    assert [layer["name"] for layer in named.layers][:2] == ["Ceres 2023 track", "Ceres 2023 boxes"]
 
 
 def test_packed_space_time_tree_answers_as_brute_force(tmp_path):
@@ -318,5 +320,3 @@ def test_packed_space_time_tree_answers_as_brute_force(tmp_path):
         meet &= (s[:, None, 2 * k + 1] >= query[None, :, 2 * k]) & (s[:, None, 2 * k] <= query[None, :, 2 * k + 1])
     expected = stored[meet.any(axis=1), 0].astype(np.int64)
     assert len(expected) > 50 and np.array_equal(found, expected)
-    named = viz.show(res, name="Ceres 2023")
-    assert [layer["name"] for layer in named.layers][:2] == ["Ceres 2023 track", "Ceres 2023 boxes"]
