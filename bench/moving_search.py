@@ -4,13 +4,19 @@
    uniform on the sky, exposure starts uniform over the 20 years, plus 100 images placed on Pallas'
    track seen from Keck): the space-time R-tree (``spacetime_rtree``: xyz box + exposure interval)
    against the image index's 2-D spatial R-tree (``footprint_rtree``) followed by the time filter,
-   with the same padded boxes and the same batched SQL; both must return the same candidates. Then
-   ``find_images`` end to end (ephemeris, boxes, index, exact test).
+   with the same padded boxes; both must return the same candidates. Both trees are packed along the
+   same Hilbert curve (the image index itself packs its 2-D tree in Z-order, which is slower); the peer
+   runs both ways of batching the boxes (one 64-way ``OR`` statement per 64 boxes, and a ``VALUES``
+   table of boxes joined to the R-tree as ``SpacetimeIndex.candidates`` does) and the faster one counts.
+   Wall and CPU (process) time, medians; ``--sweep`` repeats the comparison over box sizes and spans so
+   each index can be compared at its best. Then ``find_images`` end to end (ephemeris, boxes, index,
+   exact test).
 2. "Which known bodies are in this image": M orbits (default 10^5: clones of the real kstars-data
    orbits, a, e, i kept, angles redrawn) cached daily over one year (build time), then single images
    (10 arcmin, half on the ecliptic) answered from the cache, against placing every orbit.
 
-Usage: ``.venv/bin/python bench/moving_search.py [--footprints N] [--orbits M] [--days D] [--only forward|reverse]``.
+Usage: ``.venv/bin/python bench/moving_search.py [--footprints N] [--orbits M] [--days D] [--only forward|reverse]
+[--sweep] [--repeat R]``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from platform_lib.imageindex import spacetime as st_table
-from platform_lib.imageindex.sphere import morton_key
+from platform_lib.imageindex.hilbert import hilbert_key_unit
 from platform_lib.imageindex.index import _INDEXES, _fast_pragmas, create_schema
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.sphere import cap_boxes, polygon_caps, radec_to_xyz
@@ -70,7 +76,7 @@ def build_archive(path: Path, n: int, planted: tuple[np.ndarray, np.ndarray, np.
           "SYN", verts[i - 1].tobytes()) for i in ids.tolist()))
     centres, radii = polygon_caps(verts)
     boxes = cap_boxes(centres, radii)
-    order = np.argsort(morton_key(centres), kind="stable")
+    order = np.argsort(hilbert_key_unit(centres), kind="stable")  # the peer gets the same curve
     conn.commit()
     pack_rtree(conn, "footprint_rtree", ids[order], boxes[order])
     boxes8 = np.empty((total, 8))
@@ -91,7 +97,8 @@ _SPATIAL = ("(r.x1 >= ? AND r.x0 <= ? AND r.y1 >= ? AND r.y0 <= ? AND r.z1 >= ? 
 
 
 def spatial_then_time(conn: sqlite3.Connection, boxes: np.ndarray) -> np.ndarray:
-    """The peer: the 2-D (xyz) R-tree finds footprints under each box, then the exposure time filters them."""
+    """The peer: the 2-D (xyz) R-tree finds footprints under each box, then the exposure time filters them
+    (64 boxes a statement, a ``MULTI-INDEX OR``)."""
     out: set[int] = set()
     for k in range(0, len(boxes), 64):
         part = boxes[k:k + 64]
@@ -99,6 +106,23 @@ def spatial_then_time(conn: sqlite3.Connection, boxes: np.ndarray) -> np.ndarray
                + " OR ".join([_SPATIAL] * len(part)))
         out.update(r[0] for r in conn.execute(sql, part.ravel().tolist()))
     return np.array(sorted(out), dtype=np.int64)
+
+
+_JOIN_2D = ("WITH b(x0, x1, y0, y1, z0, z1, t0, t1) AS (VALUES {values}) "
+            "SELECT DISTINCT r.id FROM b CROSS JOIN footprint_rtree r JOIN obscore o ON o.rowid = r.id "
+            "WHERE r.x1 >= b.x0 AND r.x0 <= b.x1 AND r.y1 >= b.y0 AND r.y0 <= b.y1 AND r.z1 >= b.z0 "
+            "AND r.z0 <= b.z1 AND o.t_max >= b.t0 AND o.t_min <= b.t1")
+
+
+def spatial_then_time_join(conn: sqlite3.Connection, boxes: np.ndarray) -> np.ndarray:
+    """The peer batched as the space-time search is: a ``VALUES`` table of boxes joined to the 2-D R-tree,
+    then to ``obscore`` for the time filter."""
+    out: list[int] = []
+    for k in range(0, len(boxes), 1000):
+        part = boxes[k:k + 1000]
+        sql = _JOIN_2D.format(values=",".join(["(?,?,?,?,?,?,?,?)"] * len(part)))
+        out.extend(r[0] for r in conn.execute(sql, part.ravel().tolist()))
+    return np.unique(np.array(out, dtype=np.int64))
 
 
 def spatial_candidates_only(conn, boxes) -> int:
@@ -113,15 +137,29 @@ def spatial_candidates_only(conn, boxes) -> int:
 
 
 def timed(fn, repeat: int):
-    times, result = [], None
+    """Median wall and CPU (process) seconds of ``repeat`` calls, and the last result."""
+    wall, cpu, result = [], [], None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - t0)
+    return statistics.median(wall), statistics.median(cpu), result
 
 
-def forward(tmp: Path, n: int) -> None:
+def compare(idx, conn, boxes, repeat: int) -> dict:
+    """Both indexes on the same boxes: wall and CPU medians, the faster peer, and the candidates."""
+    w_st, c_st, cand_st = timed(lambda: idx.candidates(boxes), repeat * 3)
+    peers = {}
+    for name, fn in (("OR", spatial_then_time), ("join", spatial_then_time_join)):
+        w, c, cand = timed(lambda: fn(conn, boxes), repeat)
+        assert np.array_equal(cand_st, cand), f"the two indexes disagree ({name})"
+        peers[name] = (w, c)
+    best = min(peers, key=lambda k: peers[k][0])
+    return {"st": (w_st, c_st), "peer": peers[best], "peer_form": best, "peers": peers, "candidates": cand_st}
+
+
+def forward(tmp: Path, n: int, repeat: int = 3, sweep: bool = False) -> None:
     import astropy.units as u
     from astropy.time import Time
 
@@ -141,23 +179,45 @@ def forward(tmp: Path, n: int) -> None:
     ss = SolarSystem.default()
     body = _Body("Pallas", orbits, ss, observatory("keck"))
     track = tabulate(body, float(start.tdb.jd), float(stop.tdb.jd), max_step_deg=1.0)
-    boxes = track_boxes(track, pad_deg=10 / 3600)
+    boxes = track_boxes(track, pad_deg=10 / 3600)  # find_images' defaults
     idx = SpacetimeIndex(path)
     idx.candidates(boxes[:5])  # open the connection
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     conn.execute("PRAGMA cache_size=-262144")
     spatial_then_time(conn, boxes[:5])
-    t_st, cand_st = timed(lambda: idx.candidates(boxes), 5)
-    t_2d, cand_2d = timed(lambda: spatial_then_time(conn, boxes), 3)
-    assert np.array_equal(cand_st, cand_2d), "the two indexes disagree"
+    res = compare(idx, conn, boxes, repeat)
     n_spatial = spatial_candidates_only(conn, boxes)
-    print(f"Pallas 2005-2025: {len(track.jd)} ephemeris points, {len(boxes)} boxes; {len(cand_st)} candidates "
-          f"(the spatial R-tree alone returns {n_spatial:,} footprints before the time filter)")
-    print(f"  space-time R-tree       {t_st * 1e3:9.1f} ms")
-    print(f"  2-D R-tree + time       {t_2d * 1e3:9.1f} ms   ratio {t_2d / t_st:6.0f}x")
+    (w_st, c_st), (w_2d, c_2d) = res["st"], res["peer"]
+    print(f"Pallas 2005-2025: {len(track.jd)} ephemeris points, {len(boxes)} boxes (defaults); "
+          f"{len(res['candidates'])} candidates (the spatial R-tree alone returns {n_spatial:,} footprints "
+          "before the time filter)")
+    print(f"  {'':26s} {'wall':>10s} {'cpu':>10s} {'ratio wall':>11s} {'ratio cpu':>10s}")
+    print(f"  {'space-time R-tree':26s} {w_st * 1e3:7.1f} ms {c_st * 1e3:7.1f} ms")
+    for form, (w, c) in res["peers"].items():
+        mark = " (faster peer)" if form == res["peer_form"] else ""
+        print(f"  {'2-D R-tree + time, ' + form:26s} {w * 1e3:7.1f} ms {c * 1e3:7.1f} ms {w / w_st:10.0f}x "
+              f"{c / c_st:9.0f}x{mark}")
+    if sweep:
+        print("  sweep (each index at its best): box size, span -> boxes, candidates; space-time, peer (wall | cpu)")
+        best = {"wall": [(None, np.inf), (None, np.inf)], "cpu": [(None, np.inf), (None, np.inf)]}
+        for size in (1.0, 2.0, 4.0, 8.0, 12.0):
+            for days in (30.0, 90.0):
+                bx = track_boxes(track, pad_deg=10 / 3600, box_size_deg=size, box_days=days)
+                r = compare(idx, conn, bx, repeat)
+                print(f"    {size:4.0f} deg {days:3.0f} d: {len(bx):5d} boxes {len(r['candidates']):5d} cand; "
+                      f"{r['st'][0] * 1e3:6.1f} | {r['st'][1] * 1e3:5.1f} ms; {r['peer'][0] * 1e3:7.1f} | "
+                      f"{r['peer'][1] * 1e3:6.1f} ms ({r['peer_form']})")
+                for k, clock in enumerate(("wall", "cpu")):
+                    for j, who in enumerate(("st", "peer")):
+                        if r[who][k] < best[clock][j][1]:
+                            best[clock][j] = ((size, days), r[who][k])
+        for clock in ("wall", "cpu"):
+            (at_st, t_st), (at_2d, t_2d) = best[clock]
+            print(f"  best against best ({clock}): space-time {t_st * 1e3:.1f} ms at {at_st}, peer {t_2d * 1e3:.1f} ms "
+                  f"at {at_2d}: ratio {t_2d / t_st:.0f}x")
     find_images("Pallas", start, stop, index=idx, site="keck", orbits=orbits, tolerance=tol)
-    t_e2e, res = timed(lambda: find_images("Pallas", start, stop, index=idx, site="keck", orbits=orbits,
-                                           tolerance=tol), 3)
+    t_e2e, _, res = timed(lambda: find_images("Pallas", start, stop, index=idx, site="keck", orbits=orbits,
+                                              tolerance=tol), repeat)
     print(f"  find_images end to end  {t_e2e * 1e3:9.1f} ms   (ephemeris {res.stats['ephemeris_s'] * 1e3:.1f} ms, "
           f"hits {res.stats['hits']} of the 100 planted, near misses {res.stats['near_misses']})")
 
@@ -229,10 +289,12 @@ def main() -> None:
     ap.add_argument("--orbits", type=int, default=100_000)
     ap.add_argument("--days", type=int, default=366)
     ap.add_argument("--only", choices=("forward", "reverse"), help="run one half")
+    ap.add_argument("--sweep", action="store_true", help="compare the indexes over box sizes and spans too")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement of the peer (x3 for the space-time)")
     args = ap.parse_args()
     if args.only != "reverse":
         with tempfile.TemporaryDirectory() as tmp:
-            forward(Path(tmp), args.footprints)
+            forward(Path(tmp), args.footprints, args.repeat, args.sweep)
     if args.only != "forward":
         reverse(args.orbits, args.days)
 

@@ -1,9 +1,9 @@
 """The FITS image index: ObsCore metadata for a directory tree of images, with an SQLite R-tree over footprints.
 
 Owns header ingestion (``ingest``), instrument mappings (``mapping`` and the JSON files in
-``mappings/``), footprints (``footprint``), spherical geometry (``sphere``), the query
-specification (``query``), the SQLite store (``index``) and the released view users see
-(``release``: released files and an index without proprietary rows). May import astropy, numpy and sqlite3;
+``mappings/``), footprints (``footprint``), spherical geometry (``sphere``), the Hilbert key that packs
+R-trees (``hilbert``), the query specification (``query``), the SQLite store (``index``) and the released
+view users see (``release``: released files and an index without proprietary rows). May import astropy, numpy and sqlite3;
 never a web framework.
 """
 

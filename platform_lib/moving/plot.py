@@ -1,5 +1,7 @@
-"""Plots of a moving-object search (matplotlib): the track with its space-time boxes and the matched
-footprints, all-sky (Mollweide) and zoomed on one match, like KOA's MOSS figures.
+"""Pictures of a moving-object search: the track with its space-time boxes and the matched footprints,
+all-sky (Mollweide) and zoomed on one match, like KOA's MOSS figures (matplotlib, :func:`plot_search`),
+and the same as plain sky geometry (:func:`sky_layers`) that ``platform_lib.viz`` draws in the Aladin
+widget.
 
 Imports matplotlib (only when called), numpy and this package.
 """
@@ -10,7 +12,7 @@ import numpy as np
 
 from platform_lib.imageindex.sphere import xyz_to_radec
 
-__all__ = ["plot_search"]
+__all__ = ["plot_search", "sky_layers"]
 
 _MJD = 2400000.5
 
@@ -36,6 +38,57 @@ def _box_extents(search):
             r = np.where(r > 180, r - 360, r)
         out.append((r.min() - pad, r.max() + pad, dec[sel].min() - pad, dec[sel].max() + pad))
     return out
+
+
+def _track_pieces(ra: np.ndarray, dec: np.ndarray, max_points: int) -> list[np.ndarray]:
+    """The track as (n, 2) [ra, dec] pieces, cut where it crosses RA = 0 (a viewer would otherwise draw a
+    line across the sky), every ``k``-th point kept so at most ``max_points`` in all (the last kept too)."""
+    step = max(1, int(np.ceil(len(ra) / max_points)))
+    keep = np.unique(np.append(np.arange(0, len(ra), step), len(ra) - 1)) if len(ra) else np.arange(0)
+    ra, dec = ra[keep], dec[keep]
+    cuts = np.flatnonzero(np.abs(np.diff(ra)) > 180.0) + 1
+    return [np.column_stack([r, d]) for r, d in zip(np.split(ra, cuts), np.split(dec, cuts)) if len(r) > 1]
+
+
+def sky_layers(search, *, max_points: int = 10_000) -> dict:
+    """The search as sky geometry in degrees (ICRS), for a viewer to draw.
+
+    Returns
+    -------
+    dict
+        ``body``; ``track``: a list of (n, 2) [ra, dec] polylines (the geocentric track, cut at RA = 0,
+        at most ``max_points`` points); ``boxes``: one (4, 2) corner list per space-time box (the RA/Dec
+        range of the track points it holds, padded by the tolerance, as :func:`plot_search` draws
+        them); ``hits`` and ``near_misses``: ``{obs_id: (k, 2) footprint vertices}``; ``table``: the
+        search's table; ``focus``: ``(ra, dec, fov)`` in degrees around the first hit (else the first
+        near miss), or None when nothing matched.
+    """
+    track = search.track
+    boxes = []
+    for ra0, ra1, d0, d1 in _box_extents(search):
+        d0, d1 = max(d0, -90.0), min(d1, 90.0)
+        boxes.append(np.array([[ra0 % 360.0, d0], [ra1 % 360.0, d0], [ra1 % 360.0, d1], [ra0 % 360.0, d1]]))
+    t = search.table
+    hit_ids = set(t["obs_id"][t["hit"]]) if len(t) else set()
+    hits, near = {}, {}
+    for oid, verts in search.footprints.items():
+        vra, vdec = xyz_to_radec(np.asarray(verts))
+        (hits if oid in hit_ids else near)[str(oid)] = np.column_stack([vra, vdec])
+    focus = None
+    if len(t):
+        order = np.flatnonzero(t["hit"])
+        row = t[int(order[0]) if len(order) else 0]
+        ra0, dec0 = float(row["ra"]), float(row["dec"])
+        fov = 0.05
+        poly = hits.get(str(row["obs_id"]), near.get(str(row["obs_id"])))
+        if poly is not None:  # three times the footprint's size, at least 3 arcmin
+            c = np.asarray(search.footprints[row["obs_id"]])
+            centre = c.sum(axis=0) / np.linalg.norm(c.sum(axis=0))
+            size = np.rad2deg(np.max(np.arccos(np.clip(c @ centre, -1.0, 1.0)))) * 2.0
+            fov = max(fov, 3.0 * size)
+        focus = (ra0, dec0, float(fov))
+    return {"body": track.body, "track": _track_pieces(track.ra, track.dec, max_points), "boxes": boxes,
+            "hits": hits, "near_misses": near, "table": t, "focus": focus}
 
 
 def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):

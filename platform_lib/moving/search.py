@@ -217,6 +217,14 @@ class ImageSearch:
 
         return plot_search(self, **kwargs)
 
+    def sky_layers(self, **kwargs) -> dict:
+        """The track, boxes, matched footprints and hits as sky geometry (see
+        :func:`platform_lib.moving.plot.sky_layers`); ``platform_lib.viz.show(search)`` draws them in
+        the Aladin widget."""
+        from platform_lib.moving.plot import sky_layers
+
+        return sky_layers(self, **kwargs)
+
 
 def find_images(body: str, start, stop, *, index, tolerance=None, site="geocenter", orbits=None,
                 viewer: Viewer = Viewer(), solar_system: SolarSystem | None = None, max_step=None,

@@ -9,7 +9,9 @@ Public API:
 ``show(obj, **options) -> Aladin``
     a new widget showing ``obj``: a registry catalogue name (its HiPS catalogue, more sources as you
     zoom), a table of positions (large ones through level of detail), an SIA result (``s_region``
-    footprints), a MOC, a sky map (50 % and 90 % regions), crossmatch pairs, or a finished job.
+    footprints), a MOC, a sky map (50 % and 90 % regions), crossmatch pairs, a finished job, or a
+    moving-object search (``moving.find_images``: the track, its space-time boxes, the matched
+    footprints and the hits).
 ``plot(obj, projection="mollweide" | "aitoff", center=None, radius=None) -> Figure``
     the same as a static figure; ``plot_table``, ``plot_footprints``, ``plot_moc``, ``plot_skymap``,
     ``plot_crossmatch``, ``plot_healpix`` for each kind; ``credible_region(skymap, 0.9)`` is a sky map's

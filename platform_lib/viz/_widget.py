@@ -67,6 +67,14 @@ _HIPS_HANDLER = (
     ",astrohub_catalog_hips:function(t){const o={};const g=t.options||{};"
     "for(const k in g)o[k.replace(/_([a-z])/g,(m,c)=>c.toUpperCase())]=g[k];"
     "this.aladin.addCatalog(l.catalogHiPS(__astrohubAbs(t.url),o))}"
+    # polylines (a moving object's track): one graphic overlay, Aladin Lite's A.polyline per piece; a
+    # failure becomes the widget's message (ipyaladin's message dispatch would swallow it)
+    ",astrohub_polylines:function(t){const o={};const g=t.options||{};"
+    "for(const k in g)o[k.replace(/_([a-z])/g,(m,c)=>c.toUpperCase())]=g[k];"
+    "try{const v=l.graphicOverlay(o);this.aladin.addOverlay(v);"
+    "for(const p of t.polylines)v.add(l.polyline(p,{}))}"
+    "catch(e){this.model.set('astrohub_message','The sky viewer could not draw '+o.name+': '+e);"
+    "this.model.save_changes()}}"
 )
 
 
@@ -141,6 +149,7 @@ if _ipyaladin is not None:
 
         def __init__(self, *, archive_url: str | None = None, **options) -> None:
             base = archive_path(archive_url)
+            self._user_view = "target" in options or "fov" in options  # then show() keeps the view
             options.setdefault("survey", base + "hips/sky")
             options.setdefault("log", False)  # Aladin Lite otherwise reports each start to CDS
             options.setdefault("show_simbad_pointer_control", False)  # asks CDS's SIMBAD
@@ -217,6 +226,58 @@ if _ipyaladin is not None:
             self._note(kind="footprints", name=name, rows=len(polys),
                        vertices=[[float(v) for v in polys[0].ravel()[:8]]])
 
+        def add_polylines(self, polylines, *, name: str = "lines", **options) -> None:
+            """Lines through (n, 2) [ra, dec] degree arrays, drawn as one layer (Aladin Lite's ``polyline``)."""
+            pieces = [[[float(ra), float(dec)] for ra, dec in np.asarray(p, dtype=float)] for p in polylines]
+            options.setdefault("name", name)
+            options.setdefault("color", "#dddddd")
+            options.setdefault("line_width", 2)
+            self._send_when_loaded({"event_name": "astrohub_polylines", "polylines": pieces, "options": options})
+            self._note(kind="polylines", name=options["name"], pieces=len(pieces),
+                       points=int(sum(len(p) for p in pieces)))
+
+        def show_moving_search(self, search, *, name: str | None = None, zoom: bool | None = None) -> None:
+            """A moving-object search (``platform_lib.moving.find_images``): the body's track as a line,
+            its space-time boxes, the matched footprints (hits red, near misses orange) and the body's
+            predicted position at each match (circles on hits, crosses on near misses), zoomed on the
+            first hit unless the widget was given a ``target`` or ``fov`` (``zoom`` decides otherwise).
+            Layers are named after the body (or ``name``)."""
+            from astropy.coordinates import SkyCoord
+
+            if not hasattr(search, "sky_layers"):
+                raise VizError(f"expected a moving-object search (find_images), got {type(search).__name__}",
+                               value=type(search).__name__)
+            sky = search.sky_layers()
+            body, table = name or sky["body"], sky["table"]
+            if not sky["track"]:
+                raise VizError(f"the search for {body} has no track to draw (an empty time range?)", value=body)
+            self.add_polylines(sky["track"], name=f"{body} track")
+            if sky["boxes"]:
+                self.add_graphic_overlay_from_stcs([_stcs(b) for b in sky["boxes"]], name=f"{body} boxes",
+                                                   color="#4f8cff")
+                self._note(kind="boxes", name=f"{body} boxes", rows=len(sky["boxes"]))
+            for key, colour, label in (("hits", "#e53935", "images containing"),
+                                       ("near_misses", "#ff9800", "near misses of")):
+                polys = sky[key]
+                if polys:
+                    layer = f"{label} {body}"
+                    self.add_graphic_overlay_from_stcs([_stcs(p) for p in polys.values()], name=layer, color=colour)
+                    self._note(kind="footprints", name=layer, rows=len(polys), obs_id=sorted(polys))
+            if len(table):
+                hit = np.asarray(table["hit"], dtype=bool)
+                for mask, shape, colour, label in ((hit, "circle", "#e53935", "hits"),
+                                                   (~hit, "cross", "#ff9800", "near misses")):
+                    if mask.any():
+                        self.show_table(table[mask], name=f"{body} {label}", ra="ra", dec="dec", shape=shape,
+                                        color=colour)
+            else:
+                self.astrohub_message = (f"no image contains {body} in this range: the track and its "
+                                         f"{len(sky['boxes'])} boxes are shown")
+            if sky["focus"] is not None and (zoom if zoom is not None else not self._user_view):
+                ra, dec, fov = sky["focus"]
+                self.target = SkyCoord(ra, dec, unit="deg")
+                self.fov = fov
+
         def show_moc(self, moc, *, name: str = "coverage", **options) -> None:
             """A MOC (a catalogue's coverage: ``Registry.moc(name)``)."""
             if not hasattr(moc, "to_string"):
@@ -249,7 +310,8 @@ if _ipyaladin is not None:
 
         def show(self, obj, **options) -> "Aladin":
             """Show what the platform returned: a registry catalogue name (its HiPS catalogue), a table of
-            positions, an SIA result (footprints), a MOC, a sky map, crossmatch pairs or a finished job.
+            positions, an SIA result (footprints), a MOC, a sky map, crossmatch pairs, a finished job or a
+            moving-object search (its track, boxes, matched footprints and hits).
             Bad input is shown as a message in the widget (and warned), never a blank view."""
             try:
                 _dispatch(self, obj, **options)
@@ -289,6 +351,9 @@ def _dispatch(widget, obj, **options) -> None:
         return
     if hasattr(obj, "result") and hasattr(obj, "status") and callable(getattr(obj, "result")):  # a job
         obj = obj.result()
+    if hasattr(obj, "sky_layers") and hasattr(obj, "track"):  # a moving-object search (find_images)
+        widget.show_moving_search(obj, **options)
+        return
     if hasattr(obj, "uniq") and hasattr(obj, "probdensity"):
         widget.show_skymap(obj, **options)
         return

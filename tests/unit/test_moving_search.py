@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import sqlite3
 from pathlib import Path
@@ -216,3 +217,106 @@ def test_plot_of_a_search_has_the_sky_and_a_zoom(archive, asteroids):
     sky, zoom = fig.axes
     assert sky.name == "mollweide" and len(sky.patches) == len(res.boxes)
     assert "near1" in zoom.get_title() and len(zoom.patches) >= 2  # near1 and hit1 side by side
+
+
+def test_the_search_shows_in_the_aladin_widget(archive, asteroids):
+    """``viz.show(search)``: the track as lines, the boxes, the matched footprints and the hits, in the widget's
+    model state and in the messages to the browser (no browser here: the comm is captured)."""
+    from astropy.io.votable import parse_single_table
+
+    from platform_lib import viz
+    from platform_lib.imageindex.sphere import radec_to_xyz
+
+    res = find_images("Ceres", Time("2023-01-01"), Time("2024-06-01"), index=archive / "index.sqlite", site="keck",
+                      orbits=asteroids, tolerance=30 * u.arcsec)
+    sent = []
+    widget = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    widget.send = lambda content, buffers=None: sent.append((content, buffers))  # the comm to the browser
+    widget._is_loaded = True
+    assert "astrohub_polylines:function" in widget._esm  # the browser side knows the message
+    assert widget.show(res) is widget and widget.astrohub_message == ""
+    kinds = [(layer["kind"], layer["name"]) for layer in widget.layers]
+    assert kinds == [("polylines", "1 Ceres (A801 AA) track"), ("boxes", "1 Ceres (A801 AA) boxes"),
+                     ("footprints", "images containing 1 Ceres (A801 AA)"),
+                     ("footprints", "near misses of 1 Ceres (A801 AA)"),
+                     ("table", "1 Ceres (A801 AA) hits"), ("table", "1 Ceres (A801 AA) near misses")]
+    track, boxes, hit_fp, near_fp, hits, near = widget.layers
+    assert track["points"] == len(res.track.jd) and boxes["rows"] == len(res.boxes)
+    assert hit_fp["obs_id"] == ["hit0", "hit1", "hit2"] and near_fp["obs_id"] == ["near0", "near1", "near2"]
+    assert hits["rows"] == 3 and near["rows"] == 3
+    # the track sent is the search's track, point for point (RA, Dec in degrees), in one piece here
+    lines = [c for c, _ in sent if c.get("event_name") == "astrohub_polylines"]
+    assert len(lines) == 1 and len(lines[0]["polylines"]) == 1
+    sent_track = np.asarray(lines[0]["polylines"][0])
+    assert np.allclose(radec_to_xyz(sent_track[:, 0], sent_track[:, 1]), res.track.xyz, atol=1e-9)
+    # footprints and boxes go as STC-S overlays; the boxes hold the track points they cover
+    overlays = [c for c, _ in sent if c.get("event_name") == "add_overlay"]
+    assert [len(o["regions_infos"]) for o in overlays] == [len(res.boxes), 3, 3]
+    first_box = np.array(overlays[0]["regions_infos"][0]["infos"]["stcs"].split()[2:], float).reshape(-1, 2)
+    assert first_box[:, 0].min() <= res.track.ra[0] <= first_box[:, 0].max()
+    assert first_box[:, 1].min() <= res.track.dec[0] <= first_box[:, 1].max()
+    # the hits are marked at the body's predicted positions
+    tables = [b for c, b in sent if c.get("event_name") == "add_table"]
+    sent_hits = parse_single_table(io.BytesIO(bytes(tables[0][0]))).to_table()
+    t = res.table[res.table["hit"]]
+    assert list(sent_hits["obs_id"]) == list(t["obs_id"]) and np.allclose(sent_hits["ra"], t["ra"])
+    # the view is zoomed on the first hit, wide enough to show its 3 arcmin footprint
+    ra, dec = (float(v) for v in widget._target.split())
+    assert (ra, dec) == pytest.approx((float(t["ra"][0]), float(t["dec"][0])))
+    assert 0.05 <= widget._fov <= 0.5
+    # a widget given a view keeps it; a range without matches says so in the widget
+    kept = viz.show(res, target="10 20", fov=30)
+    assert kept._target == "10.0 20.0" and kept._fov == 30
+    empty = find_images("Ceres", Time("2010-01-01"), Time("2010-06-01"), index=archive / "index.sqlite",
+                        orbits=asteroids)
+    quiet = viz.show(empty)
+    assert [layer["kind"] for layer in quiet.layers] == ["polylines", "boxes"]
+    assert "no image contains 1 Ceres" in quiet.astrohub_message
+    named = viz.show(res, name="Ceres 2023")
+    assert [layer["name"] for layer in named.layers][:2] == ["Ceres 2023 track", "Ceres 2023 boxes"]
+
+
+def test_packed_space_time_tree_answers_as_brute_force(tmp_path):
+    """A bulk load of the space-time R-tree is packed along the Hilbert curve (more than 1,000 records): SQLite's
+    own check passes, and one statement of many boxes returns exactly the records a brute-force test finds."""
+    from platform_lib.imageindex import spacetime as st
+    from platform_lib.imageindex.hilbert import hilbert_key
+    from platform_lib.imageindex.sphere import cap_boxes
+
+    for dims in (2, 3):  # the curve moves to a neighbouring cell at every step
+        grid = np.stack(np.meshgrid(*[np.arange(8)] * dims, indexing="ij"), axis=-1).reshape(-1, dims)
+        key = hilbert_key(grid, 3)
+        assert len(np.unique(key)) == len(grid)
+        assert np.abs(np.diff(grid[np.argsort(key)], axis=0)).sum(axis=1).max() == 1
+    with pytest.raises(ValueError, match="64-bit"):
+        hilbert_key(np.zeros((1, 4), int), 17)
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    ra, dec = rng.uniform(0, 360, n), np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    boxes = cap_boxes(radec_to_xyz(ra, dec), np.deg2rad(rng.uniform(0.05, 1.0, n)))
+    t0 = rng.uniform(55000, 58000, n)
+    records = [{"t_min": a, "t_max": a + d, "dataproduct_type": "image"} for a, d in zip(t0, rng.uniform(0, 1, n))]
+    conn = sqlite3.connect(tmp_path / "i.sqlite")
+    create_schema(conn)
+    st.write(conn, np.arange(1, n + 1), records, boxes)
+    conn.commit()
+    assert conn.execute(f"SELECT rtreecheck('{st.TABLE}')").fetchone()[0] == "ok"
+    stored = np.array(conn.execute(f"SELECT * FROM {st.TABLE} ORDER BY id").fetchall())
+    conn.close()
+    assert len(stored) == n
+    # the stored boxes hold the exact ones (float32 rounded outward)
+    assert np.all(stored[:, 1:7:2] <= boxes[:, 0::2]) and np.all(stored[:, 2:7:2] >= boxes[:, 1::2])
+    centres = radec_to_xyz(rng.uniform(0, 360, 1500), np.degrees(np.arcsin(rng.uniform(-1, 1, 1500))))
+    query = np.empty((1500, 8))  # more boxes than one statement takes
+    query[:, 0:6:2], query[:, 1:6:2] = centres - 0.05, centres + 0.05
+    query[:, 6] = rng.uniform(55000, 58000, 1500)
+    query[:, 7] = query[:, 6] + 60
+    found = SpacetimeIndex(tmp_path / "i.sqlite").candidates(query)
+    s = stored[:, 1:].copy()
+    s[:, 6:] += st.T_ZERO_MJD
+    meet = np.ones((n, len(query)), bool)
+    for k in range(4):
+        meet &= (s[:, None, 2 * k + 1] >= query[None, :, 2 * k]) & (s[:, None, 2 * k] <= query[None, :, 2 * k + 1])
+    expected = stored[meet.any(axis=1), 0].astype(np.int64)
+    assert len(expected) > 50 and np.array_equal(found, expected)
