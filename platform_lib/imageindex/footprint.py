@@ -26,8 +26,8 @@ __all__ = ["Footprint", "footprint_from_wcs", "footprint_from_pointing", "hull_f
 
 #: The most a point of an image's true edge may lie off its footprint polygon (arcsec); the polygon
 #: is checked against 0.05" on every edge pixel of distorted images in the tests.
-EDGE_TOLERANCE_ARCSEC = 0.02
-_MAX_VERTICES_PER_EDGE = 64
+EDGE_TOLERANCE_ARCSEC = 0.01
+_MAX_VERTICES_PER_EDGE = 256
 #: WCS samples per pixel along each edge when looking for where a distorted edge needs vertices.
 _SAMPLES_PER_PIXEL = 4
 

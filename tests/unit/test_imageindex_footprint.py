@@ -189,7 +189,7 @@ def test_distorted_footprint_follows_every_edge_pixel_within_50_mas():
     assert off.max() < 0.05
     corners = w.all_pix2world([-0.5, 4095.5, 4095.5, -0.5], [-0.5, -0.5, 2047.5, 2047.5], 0)
     assert _arcsec_to_outline(edge, radec_to_xyz(*map(np.asarray, corners))).max() > 0.3  # what four corners gave
-    assert len(fp.ra) < 200
+    assert len(fp.ra) < 60  # 28
 
 
 def test_positions_just_inside_a_distorted_edge_are_inside_the_footprint():
@@ -276,4 +276,4 @@ def test_a_strongly_distorted_small_image_keeps_within_50_mas():
     ra, dec = w.all_pix2world(*_edge_pixels(50, 50, per_pixel=20), 0)
     off = _arcsec_to_outline(radec_to_xyz(np.asarray(ra), np.asarray(dec)), radec_to_xyz(np.array(fp.ra), np.array(fp.dec)))
     assert off.max() < 0.05
-    assert len(fp.ra) <= 64
+    assert len(fp.ra) < 150  # 116: about 29 per edge, where each edge bends by 5"
