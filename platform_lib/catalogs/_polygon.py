@@ -82,8 +82,9 @@ class Polygon:
         s = v @ self._n.T  # sine of the distance to each edge's great circle, (n, edges)
         foot = v[:, None, :] - s[..., None] * self._n[None, :, :]
         # The foot of the perpendicular lies on the arc when it is after a and before b along the circle.
-        on_arc = ((np.cross(self._a[None], foot) * self._n[None]).sum(-1) >= 0) & (
-            (np.cross(foot, self._b[None]) * self._n[None]).sum(-1) >= 0) & ((foot * (self._a + self._b)[None]).sum(-1) > 0)
+        after_a = (np.cross(self._a[None], foot) * self._n[None]).sum(-1) >= 0
+        before_b = (np.cross(foot, self._b[None]) * self._n[None]).sum(-1) >= 0
+        on_arc = after_a & before_b & ((foot * (self._a + self._b)[None]).sum(-1) > 0)
         to_circle = np.arcsin(np.clip(np.abs(s), 0, 1))
         to_a = np.arccos(np.clip(v @ self._a.T, -1, 1))
         to_b = np.arccos(np.clip(v @ self._b.T, -1, 1))
