@@ -21,6 +21,7 @@ import numpy as np
 
 from platform_lib.catalogs import _coverage
 from platform_lib.catalogs._errors import CatalogError, CatalogNotFound
+from platform_lib.catalogs._polygon import Polygon, unit
 
 __all__ = ["write_hats", "add_margin_cache", "HatsReader", "HatsLayout", "read_layout", "partition_file",
            "is_hats_path", "HEALPIX_COLUMN"]
@@ -333,49 +334,19 @@ class HatsReader:
         return self._gather(cells, depth, columns, keep)
 
     def polygon(self, ra_deg: np.ndarray, dec_deg: np.ndarray, columns=None) -> dict[str, np.ndarray]:
-        """Rows inside the spherical polygon with the given vertices (great-circle edges, < a hemisphere)."""
-        from cdshealpix.nested import polygon_search
-        import astropy.units as u
+        """Rows inside the spherical polygon with the given vertices (great-circle edges, within a hemisphere).
 
-        ra_deg, dec_deg = np.asarray(ra_deg, float), np.asarray(dec_deg, float)
-        vecs = _unit(np.radians(ra_deg), np.radians(dec_deg))
-        centre = _front_centre(vecs)
-        size = np.degrees(np.arccos(np.clip(vecs @ centre, -1, 1)).max())
-        depth = _fine_depth(size / 2, self.max_order)
-        from astropy.coordinates import Latitude, Longitude
-
-        ipix, _d, _f = polygon_search(Longitude(ra_deg * u.deg), Latitude(dec_deg * u.deg), depth, flat=True)
-        cells = np.asarray(ipix, dtype=np.uint64)
-        basis = _tangent_basis(centre)
-        px, py = _gnomonic(vecs, centre, basis)
+        Raises ``ValueError`` when the vertices do not all lie within
+        :data:`~platform_lib.catalogs._polygon.MAX_CAP_DEG` of one point.
+        """
+        poly = Polygon(ra_deg, dec_deg)
+        depth = _fine_depth(poly.radius_deg / 2, self.max_order)
+        cells = poly.cells(depth)
 
         def keep(ra, dec):
-            v = _unit(ra, dec)
-            front = v @ centre > 0
-            x, y = _gnomonic(v, centre, basis)
-            return front & _inside(x, y, px, py)
+            return poly.contains(unit(ra, dec))
 
         return self._gather(cells, depth, columns, keep)
-
-
-def _front_centre(vecs: np.ndarray) -> np.ndarray:
-    """The direction farthest (in angle) from the nearest of the vertices' hemisphere edges.
-
-    The gnomonic projection about it sees every vertex, hence every great-circle edge, in front;
-    the vertices' mean does not for a lopsided polygon (three vertices bunched, one opposite),
-    which left stars near the far vertex out. Found by a small linear programme: maximise ``t``
-    with ``v_i . c >= t`` for every vertex, ``c`` in the unit cube.
-    """
-    from scipy.optimize import linprog
-
-    n = len(vecs)
-    res = linprog(c=[0, 0, 0, -1], A_ub=np.column_stack([-vecs, np.ones(n)]), b_ub=np.zeros(n),
-                  bounds=[(-1, 1)] * 3 + [(None, 1)], method="highs")
-    centre = res.x[:3] if res.status == 0 and res.x[3] > 0 else vecs.sum(axis=0)
-    norm = np.linalg.norm(centre)
-    if not norm or (vecs @ (centre / norm)).min() <= 0:
-        raise ValueError("the polygon's vertices do not fit in one hemisphere: split it into smaller polygons")
-    return centre / norm
 
 
 def _fine_depth(radius_deg: float, min_depth: int) -> int:
@@ -383,38 +354,6 @@ def _fine_depth(radius_deg: float, min_depth: int) -> int:
     # Order-k cells are about 58.6 / 2**k degrees across.
     k = int(np.floor(np.log2(58.6 / max(radius_deg * 2, 1e-7))))
     return int(min(_FINE_MAX, max(min_depth, k)))
-
-
-def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    cd = np.cos(dec)
-    return np.column_stack([cd * np.cos(ra), cd * np.sin(ra), np.sin(dec)])
-
-
-def _tangent_basis(centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    helper = np.array([0.0, 0.0, 1.0]) if abs(centre[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    e1 = np.cross(helper, centre)
-    e1 /= np.linalg.norm(e1)
-    return e1, np.cross(centre, e1)
-
-
-def _gnomonic(v: np.ndarray, centre: np.ndarray, basis) -> tuple[np.ndarray, np.ndarray]:
-    """Gnomonic projection about ``centre``: great circles become straight lines."""
-    denom = v @ centre
-    denom = np.where(denom > 0, denom, np.nan)
-    return (v @ basis[0]) / denom, (v @ basis[1]) / denom
-
-
-def _inside(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
-    """Even-odd point-in-polygon test in the plane."""
-    inside = np.zeros(len(x), dtype=bool)
-    n = len(px)
-    for i in range(n):
-        x1, y1, x2, y2 = px[i], py[i], px[(i + 1) % n], py[(i + 1) % n]
-        crosses = (y1 > y) != (y2 > y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xint = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-        inside ^= crosses & (x < xint)
-    return inside
 
 
 def _concat(pieces, cols, reader: HatsReader) -> dict[str, np.ndarray]:

@@ -123,13 +123,6 @@ def _resolve_frame(obj, frame: str | None, found_frame: str | None, side: str) -
     return str(frame or found_frame or meta_frame or "icrs").lower()
 
 
-def _same_frames(f1: str, f2: str) -> None:
-    if f1 != f2:
-        raise CrossmatchInputError(
-            f"the left catalogue is in frame {f1!r} and the right in {f2!r}; transform one of them "
-            f"(SkyCoord.transform_to) so both are in the same frame", code="mixed-frames", value=(f1, f2))
-
-
 def _in_frame(obj, coords, lon, lat, frame: str, target: str):
     """Positions in ``frame`` converted to the frame ``target`` (astropy), for matching sides in different frames.
 
@@ -299,7 +292,8 @@ def _lazy_spec(left, right, radius, *, left_frame, right_frame, left_pm, right_p
     """Check the arguments for the Dask path and turn them into a ``_dask.LazySpec``."""
     from platform_lib.crossmatch._dask import LazySpec, Motion
 
-    _same_frames(_resolve_frame(left, left_frame, None, "left"), _resolve_frame(right, right_frame, None, "right"))
+    frames = _lazy_frames(left, right, _resolve_frame(left, left_frame, None, "left"),
+                          _resolve_frame(right, right_frame, None, "right"))
     motions = [None, None]
     if left_epoch is not None or right_epoch is not None:
         for name, value in (("left_epoch", left_epoch), ("right_epoch", right_epoch), ("epoch", epoch)):
@@ -325,7 +319,45 @@ def _lazy_spec(left, right, radius, *, left_frame, right_frame, left_pm, right_p
                 "pair of the whole catalogues; call with lazy=False (the default)",
                 code="probability-lazy", value="probability")
         errors = (_scalar_errors(left_errors, "left_errors"), _scalar_errors(right_errors, "right_errors"))
-    return LazySpec(left_motion=motions[0], right_motion=motions[1], errors=errors, **passed)
+    return LazySpec(left_motion=motions[0], right_motion=motions[1], errors=errors, left_frame=frames[0],
+                    right_frame=frames[1], **passed)
+
+
+def _lazy_frames(left, right, f1: str, f2: str) -> tuple[str | None, str | None]:
+    """The frames the Dask path converts each side from (``None``: matched as it is).
+
+    Sides in one frame are matched as they are. Otherwise every side not in ICRS is converted to ICRS,
+    which a table or DataFrame can be (per partition, with astropy); a HATS catalogue, LSDB catalogue or
+    registry name cannot: it is partitioned on its positions, which HATS takes as ICRS (platform ingest
+    converts other frames), so a different frame argument for one is a ``mixed-frames`` error.
+    """
+    if f1 == f2:
+        return None, None
+    from astropy.coordinates import frame_transform_graph
+
+    out = []
+    for obj, frame, side in ((left, f1, "left"), (right, f2, "right")):
+        if frame_transform_graph.lookup_name(frame) is None:
+            raise CrossmatchInputError(
+                f"unknown frame {frame!r}: use an astropy frame name (icrs, fk5, fk4, galactic, ...)",
+                code="mixed-frames", value=frame)
+        if frame == "icrs":
+            out.append(None)
+        elif _is_hats_side(obj):
+            raise CrossmatchInputError(
+                f"the {side} catalogue is a HATS or LSDB catalogue, partitioned on its positions as ICRS (the "
+                f"HATS convention), but {side}_frame={frame!r}; a crossmatch on Dask converts tables and "
+                f"DataFrames, not partitioned catalogues: ingest it with platform_lib.catalogs (which converts "
+                f"it to ICRS), or pass it as a table or DataFrame", code="mixed-frames", value=frame)
+        else:
+            out.append(frame)
+    return out[0], out[1]
+
+
+def _is_hats_side(obj) -> bool:
+    """A side partitioned on disk or by LSDB (a path, a registry name, an LSDB catalogue), not a table."""
+    return isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") or type(obj).__name__ == "TableInfo" \
+        or type(obj).__module__.startswith("lsdb")
 
 
 def crossmatch(
@@ -376,8 +408,10 @@ def crossmatch(
     left_frame, right_frame
         The frames of the coordinates (default ICRS, or the SkyCoord column's frame, or
         ``meta["frame"]``). In memory, a right side in another frame is converted into the left
-        side's frame with astropy before matching (output coordinates stay the catalogues' own); on
-        Dask different frames are an error: transform one first.
+        side's frame with astropy before matching (output coordinates stay the catalogues' own). On
+        Dask a table or DataFrame side not in ICRS is converted to ICRS (per partition, with astropy)
+        into two added columns ``<lon>_icrs``/``<lat>_icrs`` that it is matched on; a HATS catalogue is
+        ICRS, and a frame argument that says otherwise is a ``mixed-frames`` error.
     suffixes
         Appended to column names present on both sides.
     left_pm, right_pm, left_epoch, right_epoch, epoch

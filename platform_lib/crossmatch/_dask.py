@@ -68,6 +68,9 @@ class LazySpec:
     errors: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
     area: u.Quantity | None = None
     density: tuple[u.Quantity, u.Quantity] | None = None
+    #: The frame a table side is converted from to ICRS before matching (``None``: matched as it is).
+    left_frame: str | None = None
+    right_frame: str | None = None
 
 
 def _positions(df, info, motion: Motion | None) -> tuple[np.ndarray, np.ndarray]:
@@ -479,6 +482,66 @@ def _best_lazy(left, right, radius, spec: LazySpec):
     return out.reset_index(drop=True)
 
 
+def _icrs_partition(df: pd.DataFrame, coords, frame: str, names: tuple[str, str]) -> pd.DataFrame:
+    """One partition with its positions in ``frame`` converted to ICRS (astropy) into columns ``names``."""
+    from astropy.coordinates import SkyCoord
+
+    lon = pd.to_numeric(df[coords[0]], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    lat = pd.to_numeric(df[coords[1]], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)
+    out_lon, out_lat = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
+    if ok.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ERFA's "dubious year" for B1950 and the like
+            moved = SkyCoord(lon[ok] * u.deg, lat[ok] * u.deg, frame=frame).icrs
+        out_lon[ok], out_lat[ok] = moved.ra.deg, moved.dec.deg
+    df = df.copy()
+    df[names[0]], df[names[1]] = out_lon, out_lat
+    return df
+
+
+def _icrs_names(columns, coords) -> tuple[str, str]:
+    """Unused column names for a side's ICRS positions: ``<lon>_icrs``, ``<lat>_icrs`` (more ``_`` if taken)."""
+    taken = {str(c) for c in columns}
+    names = []
+    for c in coords:
+        name = f"{c}_icrs"
+        while name in taken:
+            name += "_"
+        names.append(name)
+    return names[0], names[1]
+
+
+def _to_icrs(left, right, spec: LazySpec):
+    """Tables and DataFrames not in ICRS, converted per partition (a Dask DataFrame's on its workers, a
+    table's in chunks of a million rows) into added ICRS columns that the match then uses; the checks
+    of ``_frame_input`` run on the source columns first, so errors name them."""
+    from dataclasses import replace
+
+    sides = []
+    changes = {}
+    for obj, coords, frame, side in ((left, spec.left_coords, spec.left_frame, "left"),
+                                     (right, spec.right_coords, spec.right_frame, "right")):
+        if frame is None:
+            sides.append(obj)
+            continue
+        if type(obj).__module__.startswith("dask") and all(c in obj.columns for c in coords):
+            names = _icrs_names(obj.columns, coords)
+            meta = obj._meta.assign(**{names[0]: np.float64(0), names[1]: np.float64(0)}).iloc[:0]
+            obj = obj.map_partitions(_icrs_partition, coords, frame, names, meta=meta)
+            df = _frame_input(obj, coords, side)
+        else:
+            df = _frame_input(obj, coords, side)
+            names = _icrs_names(df.columns, coords)
+            step = 1_000_000
+            df = pd.concat([_icrs_partition(df.iloc[i:i + step], coords, frame, names)
+                            for i in range(0, max(len(df), 1), step)])
+        sides.append(df.reset_index(drop=True))
+        changes[f"{side}_coords"] = names
+        changes[f"{side}_frame"] = None
+    return sides[0], sides[1], replace(spec, **changes)
+
+
 def crossmatch_lazy(left, right, radius, spec: LazySpec):
     """The Dask path of :func:`~platform_lib.crossmatch.crossmatch` (see there); ``spec`` holds the
     checked options."""
@@ -488,6 +551,8 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
             raise CrossmatchInputError(
                 f"{side}_coords must be (lon_column, lat_column) for a catalogue on Dask, got {coords!r}",
                 code="missing-column", value=coords)
+    if spec.left_frame or spec.right_frame:
+        left, right, spec = _to_icrs(left, right, spec)
     if spec.mode == "best":
         return _best_lazy(left, right, radius, spec)
     kk = 1 if spec.mode == "nearest" else (spec.k if spec.mode == "k" else None)

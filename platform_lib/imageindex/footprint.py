@@ -5,8 +5,8 @@ and ``fix=True``, so legacy keywords (CDELT + CROTA, PC001001, DSS plate solutio
 wcslib) and SIP distortion are honoured; the outline follows the outer pixel edges, transformed with
 ``all_pix2world`` (distortion included), then to ICRS when the WCS is Galactic or ecliptic. An edge
 is one great-circle arc when the WCS maps it to one (plain TAN: the four corners); a distorted edge
-(SIP, TPV, plate solutions) is cut where needed so that every point of it lies within
-:data:`EDGE_TOLERANCE_ARCSEC` of the polygon (checked at the quarter points of each arc). Headers
+(SIP of any order, TPV, plate solutions) is cut where needed so that the WCS at every quarter pixel
+along it lies within :data:`EDGE_TOLERANCE_ARCSEC` of the polygon. Headers
 without a usable celestial WCS fall back to the pointing keywords plus the instrument's field of
 view from its mapping, padded (as the Keck Observatory Archive does).
 """
@@ -26,8 +26,10 @@ __all__ = ["Footprint", "footprint_from_wcs", "footprint_from_pointing", "hull_f
 
 #: The most a point of an image's true edge may lie off its footprint polygon (arcsec); the polygon
 #: is checked against 0.05" on every edge pixel of distorted images in the tests.
-EDGE_TOLERANCE_ARCSEC = 0.005
-_MAX_VERTICES_PER_EDGE = 64
+EDGE_TOLERANCE_ARCSEC = 0.01
+_MAX_VERTICES_PER_EDGE = 256
+#: WCS samples per pixel along each edge when looking for where a distorted edge needs vertices.
+_SAMPLES_PER_PIXEL = 4
 
 
 def _xyz(lon, lat) -> np.ndarray:
@@ -38,29 +40,39 @@ def _xyz(lon, lat) -> np.ndarray:
 def _edge_vertices(to_world, x0, y0, x1, y1) -> list[float]:
     """Parameters ``t`` in [0, 1) along the pixel edge (x0, y0) -> (x1, y1) where the outline needs a vertex.
 
-    An arc between two vertices is split in half while a WCS point at a quarter, half or three
-    quarters of the way lies more than :data:`EDGE_TOLERANCE_ARCSEC` off the great circle through them.
+    The WCS is evaluated at every quarter pixel along the edge (so on every edge pixel's corners and
+    between them); then, Douglas-Peucker fashion, the arc whose samples lie farthest off its great circle
+    is split at that sample, until every sample is within :data:`EDGE_TOLERANCE_ARCSEC` of its arc or
+    the edge has :data:`_MAX_VERTICES_PER_EDGE` vertices. An undistorted edge stays one arc.
     """
+    import heapq
+
     tol = np.radians(EDGE_TOLERANCE_ARCSEC / 3600)
+    length = math.hypot(x1 - x0, y1 - y0)
+    t = np.linspace(0.0, 1.0, max(int(math.ceil(length * _SAMPLES_PER_PIXEL)), 8) + 1)
+    xyz = _xyz(*to_world(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t))
 
-    def world(t):
-        t = np.asarray(t, dtype=float)
-        return _xyz(*to_world(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t))
-
-    ts = [0.0, 1.0]
-    todo = [(0.0, 1.0)]
-    while todo and len(ts) <= _MAX_VERTICES_PER_EDGE:
-        a, b = todo.pop()
-        ends = world([a, b])
-        normal = np.cross(ends[0], ends[1])
+    def worst(i: int, j: int) -> tuple[float, int]:
+        """The largest distance (rad) of samples i+1..j-1 off the great circle through i and j, and where."""
+        if j - i < 2:
+            return 0.0, i
+        normal = np.cross(xyz[i], xyz[j])
         norm = np.linalg.norm(normal)
-        inner = world([a + (b - a) * f for f in (0.25, 0.5, 0.75)])
-        off = np.abs(inner @ (normal / norm)) if norm > 0 else np.full(3, np.inf)
-        if np.max(off) > tol:
-            mid = (a + b) / 2
-            ts.append(mid)
-            todo += [(a, mid), (mid, b)]
-    return sorted(ts)[:-1]
+        inner = xyz[i + 1:j]
+        off = np.abs(inner @ (normal / norm)) if norm > 0 else np.arccos(np.clip(inner @ xyz[i], -1, 1))
+        k = int(np.argmax(off))
+        return float(off[k]), i + 1 + k
+
+    cuts = [0, len(t) - 1]
+    off, at = worst(0, len(t) - 1)
+    heap = [(-off, 0, len(t) - 1, at)]
+    while heap and -heap[0][0] > tol and len(cuts) <= _MAX_VERTICES_PER_EDGE:
+        _, i, j, k = heapq.heappop(heap)
+        cuts.append(k)
+        for a, b in ((i, k), (k, j)):
+            off, at = worst(a, b)
+            heapq.heappush(heap, (-off, a, b, at))
+    return [float(t[k]) for k in sorted(cuts)[:-1]]
 
 
 def _outline(to_world, nx: float, ny: float) -> tuple[np.ndarray, np.ndarray]:

