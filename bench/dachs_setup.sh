@@ -80,6 +80,8 @@ bindAddress: 127.0.0.1
 serverPort: $WEBPORT
 user: postgres
 sqlTimeout: 600
+maxSyncUploadSize: 50000000
+maxUploadSize: 50000000
 [async]
 defaultExecTimeSync: 600
 [db]
