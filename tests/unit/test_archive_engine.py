@@ -46,3 +46,35 @@ def test_an_upload_crossmatch_against_a_parquet_catalogue_is_a_range_join_not_a_
     assert not overflow
     got = sorted(zip(np.asarray(out["uid"]).tolist(), np.asarray(out["id"]).tolist()))
     assert got == list(zip(range(m), pick.tolist()))  # each position finds its star, and no other within 1"
+
+
+def test_a_catalogue_read_from_parquet_counts_joins_and_reads_no_other_file(tmp_path):
+    """COUNT(*) and a key join over a Parquet catalogue; the query may read that file and no other."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pytest
+
+    from astrohub_archive.adql import Plan, Source
+    from astrohub_archive.faults import UsageFault
+
+    n = 5_000
+    pq.write_table(pa.table({"id": np.arange(n), "ra": np.linspace(0, 359, n), "dec": np.zeros(n)}),
+                   tmp_path / "cat.parquet")
+    pq.write_table(pa.table({"secret": [42]}), tmp_path / "other.parquet")
+    cols = tuple(ColumnDesc(c, t) for c, t in (("id", "long"), ("ra", "double"), ("dec", "double")))
+    cat = TableDesc("bench.cat", "bench", cols, "catalog", data_path=tmp_path / "cat.parquet", ra_column="ra",
+                    dec_column="dec", nrows=n)
+    tables = TableSet({"bench.cat": cat})
+
+    def run(adql):
+        return run_plan(translate(adql, tables, {}), tables=tables, state=None, viewer=Viewer(), access_base="",
+                        maxrec=100_000)[0]
+
+    assert run("SELECT COUNT(*) AS n FROM bench.cat")["n"][0] == n
+    j = run("SELECT a.id, b.ra FROM bench.cat AS a JOIN bench.cat AS b ON a.id = b.id + 1 WHERE a.id < 10")
+    assert sorted(j["id"]) == list(range(1, 10))
+    source = Source(cat, "t0")
+    for sql in (f"SELECT * FROM read_parquet('{tmp_path / 'other.parquet'}')", f"SELECT * FROM glob('{tmp_path}/*')"):
+        with pytest.raises(UsageFault):
+            run_plan(Plan(sql, {"t0": source}), tables=tables, state=None, viewer=Viewer(), access_base="",
+                     maxrec=10)

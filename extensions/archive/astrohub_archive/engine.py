@@ -1,8 +1,9 @@
 """Query execution: a checked :class:`~astrohub_archive.adql.Plan` run on DuckDB over the service's tables.
 
-Each query gets its own in-memory DuckDB connection with file access disabled and its
-configuration locked, so a query can read only the relations registered for it: catalogue tables as
-Arrow datasets of just the HATS partitions the query's regions touch, ``ivoa.obscore`` as the image
+Each query gets its own in-memory DuckDB connection with file access disabled (but for exactly the
+Parquet files below) and its configuration locked, so a query can read only the relations registered
+for it: catalogue tables as views over just the HATS partitions the query's regions touch (DuckDB's
+own Parquet reader, allowed those paths only), ``ivoa.obscore`` as the image
 index's rows visible to the caller (the proprietary filter is applied before DuckDB sees a row, so it
 holds through joins, subqueries, unions and uploads), ``TAP_SCHEMA`` generated from the table set,
 and the request's uploads. Bounded by :class:`Limits` (wall time, memory, threads, rows). Imports
@@ -135,6 +136,11 @@ def _catalog_files(src: Source) -> tuple[list[str], object]:
     return files, schema
 
 
+def _sql_strings(values) -> str:
+    """``values`` as SQL string literals, comma-separated (paths the service chose, never query text)."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
 def table_to_arrow(table):
     """An astropy Table as a pyarrow Table, masked values as nulls."""
     import pyarrow as pa
@@ -241,9 +247,13 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
     :class:`UsageFault` for what DuckDB refuses at run time (types, division by zero...).
     """
     import duckdb
-    import pyarrow.dataset as ds
 
-    con = duckdb.connect(":memory:", config={"enable_external_access": False, "threads": limits.threads,
+    catalogs = {i: _catalog_files(s) for i, s in plan.sources.items() if s.table.kind == "catalog"}
+    # DuckDB reads the catalogue partitions itself (it counts their rows from the footers, prunes row
+    # groups, pushes join keys into the scan: COUNT(*) 5x, a key join 2x faster than through an Arrow
+    # dataset), but only those files: file access stays off except for exactly these paths.
+    # File access is on only while the service sets the connection up (no query text runs then).
+    con = duckdb.connect(":memory:", config={"enable_external_access": bool(catalogs), "threads": limits.threads,
                                              "memory_limit": limits.memory, "autoinstall_known_extensions": False,
                                              "autoload_known_extensions": False, **JOIN_PLANNING})
     timer = None
@@ -253,11 +263,18 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
             con.execute(m)
         con.create_function("adql_in_polygon", _in_polygon, ["DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN",
                             type="arrow", null_handling="special", side_effects=False)
+        readable = sorted({f for files, _ in catalogs.values() for f in files})
+        if readable:
+            con.execute(f"SET allowed_paths = [{_sql_strings(readable)}]")
         for internal, src in plan.sources.items():
             kind = src.table.kind
             if kind == "catalog":
-                files, schema = _catalog_files(src)
-                rel = ds.dataset(files, schema=schema, format="parquet") if files else schema.empty_table()
+                files, schema = catalogs[internal]
+                if files:
+                    con.execute(f'CREATE VIEW "{internal}" AS SELECT * FROM read_parquet([{_sql_strings(files)}], '
+                                "hive_partitioning = false)")
+                    continue
+                rel = schema.empty_table()
             elif kind == "obscore":
                 rel = _obscore_arrow(src, state, viewer, access_base)
             elif kind == "tap_schema":
@@ -267,6 +284,7 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
             else:  # pragma: no cover - a TableDesc kind this engine does not know
                 raise ServiceFault(f"table kind {kind!r} has no reader")
             con.register(internal, rel)
+        con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         cap = min(maxrec, limits.max_rows)
 
