@@ -73,6 +73,13 @@ def test_a_catalogue_read_from_parquet_counts_joins_and_reads_no_other_file(tmp_
     assert run("SELECT COUNT(*) AS n FROM bench.cat")["n"][0] == n
     j = run("SELECT a.id, b.ra FROM bench.cat AS a JOIN bench.cat AS b ON a.id = b.id + 1 WHERE a.id < 10")
     assert sorted(j["id"]) == list(range(1, 10))
+    # A catalogue in another folder (ingested later) is readable too: the thread's database reopens.
+    (tmp_path / "later").mkdir()
+    pq.write_table(pa.table({"id": [7], "ra": [1.0], "dec": [2.0]}), tmp_path / "later" / "cat2.parquet")
+    cat2 = TableDesc("bench.cat2", "bench", cols, "catalog", data_path=tmp_path / "later" / "cat2.parquet",
+                     ra_column="ra", dec_column="dec", nrows=1)
+    tables.tables["bench.cat2"] = cat2
+    assert list(run("SELECT a.id FROM bench.cat2 AS a JOIN bench.cat AS b ON a.id = b.id")["id"]) == [7]
     source = Source(cat, "t0")
     for sql in (f"SELECT * FROM read_parquet('{tmp_path / 'other.parquet'}')", f"SELECT * FROM glob('{tmp_path}/*')"):
         with pytest.raises(UsageFault):
