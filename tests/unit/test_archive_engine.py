@@ -1,4 +1,4 @@
-"""The archive's query execution (``astrohub_archive.engine``) on catalogues read from Parquet, as the service reads them.
+"""The archive's query execution (``astrohub_archive.engine``) on catalogues read from Parquet, as the service does.
 
 The ADQL tests (``test_archive_adql.py``) run on in-memory Arrow tables, which DuckDB counts; a
 catalogue's partitions reach it as an Arrow dataset, which it does not, and that changes its plans.
