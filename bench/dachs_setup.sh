@@ -42,7 +42,8 @@ fi
 
 # 2. pgsphere 1.2.0's script fails on PostgreSQL 15 ("commutator operator @> is already the commutator of
 # operator <@", pgsphere issue #85; fixed upstream by dropping the two legacy @(bigint|spoint, smoc)
-# operators). A patched copy, installed as its own extension version, leaves Debian's file alone.
+# operators); PostgreSQL 15.18 still takes the original. A patched copy, installed as its own extension
+# version, works on both and leaves Debian's file alone.
 if [ ! -f "$EXT/pg_sphere--1.2.0_nolegacy.sql" ]; then
     awk '/^-- a minimal set of backwards-compatible operators for GAVO DaCHS/ {skip=1}
          /^-- debugging/ {skip=0}
