@@ -27,11 +27,12 @@ __all__ = ["Limits", "run_plan", "arrow_to_table", "table_to_arrow"]
 OBSCORE_MAX_ROWS = 1_000_000
 
 
-#: DuckDB join-planning settings. Catalogue partitions reach DuckDB as Arrow datasets, which it does
-#: not count: it estimates them at ~1 row, and under its thresholds (5 rows for a nested loop, 1000 for
-#: a merge join) it would run a positional join's declination band as a nested loop (an upload of
-#: 10^4 rows against 10^6: 133 s instead of 1.5 s). At 0, a range condition always gets an IEJoin
-#: and an equality a hash join; joins with neither still use a nested loop, the only choice.
+#: DuckDB join-planning settings. Under its thresholds (an estimate of 5 rows for a nested loop, 1000
+#: for a merge join) DuckDB runs a positional join's declination band as a nested loop; when the
+#: catalogues were Arrow datasets, which it estimated at ~1 row, an upload of 10^4 rows against 10^6
+#: took 133 s instead of 1.5 s, and a selective filter can still bring an estimate that low. At 0, a
+#: range condition always gets an IEJoin and an equality a hash join; joins with neither still use a
+#: nested loop, the only choice.
 JOIN_PLANNING = {"nested_loop_join_threshold": 0, "merge_join_threshold": 0}
 
 
