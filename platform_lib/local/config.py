@@ -121,6 +121,16 @@ class ClassesConfig(_Strict):
     port: Port = Field(8004, ge=1, le=65535, description="The classes service's port (the hub proxy routes to it).")
 
 
+class CullConfig(_Strict):
+    """Activity-aware culling of idle user servers (jupyterhub-idle-culler, run as a hub service)."""
+
+    enabled: bool = Field(True, description="Stop user servers idle for longer than `timeout` seconds; busy kernels, running Dask clusters and background jobs count as activity.")
+    timeout: int = Field(3600, ge=10, description="Seconds without activity before a server is stopped.")
+    every: int = Field(300, ge=1, description="Seconds between the culler's checks.")
+    warning: int = Field(600, ge=0, description="Seconds before a cull that the user is warned (the server's log, event bus and /astrohub/activity).")
+    activity_interval: float = Field(60.0, gt=0, description="Seconds between a server's reports of busy kernels, clusters and jobs (at most half of `timeout`).")
+
+
 class UsersConfig(_Strict):
     """How hub users map to processes."""
 
@@ -177,6 +187,7 @@ class LocalConfig(_Strict):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
     classes: ClassesConfig = Field(default_factory=ClassesConfig)
+    cull: CullConfig = Field(default_factory=CullConfig)
     users: UsersConfig = Field(default_factory=UsersConfig)
     sample_data: SampleDataConfig = Field(default_factory=SampleDataConfig)
     groups: dict[str, GroupConfig] = Field(default_factory=dict, description="Groups created at start-up, by name.")

@@ -191,6 +191,11 @@ def hub_settings(
             "api_token": tokens.get("classes") if config.classes.enabled else None,
             "registry": str(layout.state / "classes.sqlite"),
         },
+        "cull": {
+            "enabled": config.cull.enabled, "timeout_seconds": config.cull.timeout,
+            "every_seconds": config.cull.every, "warning_seconds": config.cull.warning,
+            "activity_interval_seconds": config.cull.activity_interval,
+        },
         "services": services,
         "environment": {**tutorials_environment(), **config.environment},
         "default_url": config.hub.default_url,

@@ -33,6 +33,7 @@ from astrohub_hub.local import LocalSettings
 __all__ = [
     "AuthSettings",
     "ClassesSettings",
+    "CullSettings",
     "DaskGatewaySettings",
     "GatewayServerSettings",
     "GroupSettings",
@@ -297,6 +298,43 @@ class ClassesSettings(Strict):
     registry: str = "astrohub-classes.sqlite"
 
 
+class CullSettings(Strict):
+    """Activity-aware culling: idle user servers are stopped; busy ones are not (local mode runs the culler).
+
+    When ``enabled``, local mode runs jupyterhub-idle-culler as the hub service ``astrohub-culler``
+    (``--timeout``, ``--cull-every``; a role with only the scopes it needs); on Kubernetes the chart's
+    ``jupyterhub.cull`` runs it. Either way user servers get ``ASTROHUB_CULL_TIMEOUT`` (the timeout),
+    ``ASTROHUB_CULL_WARNING`` (``warning_seconds``) and ``ASTROHUB_ACTIVITY_INTERVAL``
+    (``activity_interval_seconds``): the user-server extension (``astrohub_server.activity``) reports a
+    busy kernel, a running Dask cluster or a background job to the hub as activity every
+    ``activity_interval_seconds``, and warns the user ``warning_seconds`` before an idle server is culled.
+    Idle Dask clusters are stopped by the gateway on their own (``daskGateway.server.idleTimeoutSeconds``).
+    """
+
+    enabled: bool = False
+    timeout_seconds: int = Field(3600, ge=10)
+    every_seconds: int = Field(300, ge=1)
+    warning_seconds: int = Field(600, ge=0)
+    activity_interval_seconds: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _interval_below_timeout(self) -> "CullSettings":
+        if self.activity_interval_seconds * 2 > self.timeout_seconds:
+            raise ValueError(
+                f"activityIntervalSeconds={self.activity_interval_seconds} must be at most half of "
+                f"timeoutSeconds={self.timeout_seconds}, or a busy server could be culled between two reports"
+            )
+        return self
+
+    def environment(self) -> dict[str, str]:
+        """What user servers read (``astrohub_server.activity``); nothing when culling is off."""
+        if not self.enabled:
+            return {}
+        return {"ASTROHUB_CULL_TIMEOUT": str(self.timeout_seconds),
+                "ASTROHUB_CULL_WARNING": str(self.warning_seconds),
+                "ASTROHUB_ACTIVITY_INTERVAL": str(self.activity_interval_seconds)}
+
+
 class HubSettings(Strict):
     """Everything :func:`astrohub_hub.configure` needs; validated, with no defaults hiding errors."""
 
@@ -310,6 +348,7 @@ class HubSettings(Strict):
     archive_service: str = "archive"
     group_sync: GroupSyncSettings = Field(default_factory=GroupSyncSettings)
     classes: ClassesSettings = Field(default_factory=ClassesSettings)
+    cull: CullSettings = Field(default_factory=CullSettings)
     environment: dict[str, str] = Field(default_factory=dict)
     default_url: str = "/lab"
     local: LocalSettings | None = None
