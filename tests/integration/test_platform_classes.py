@@ -263,7 +263,7 @@ def test_the_classes_tutorial_runs_as_a_student(platform, course):
     assert (platform.data_dir / "workspaces" / f"{s1}-survey" / "magnitudes.csv").exists()
     # Storage in use, from code (the API) and on the page.
     used = _call(platform, s1, "GET", "usage").json()
-    assert used["user"] == s1 and used["quota"] is None
+    assert used["user"] == s1 and used["home"]["quota"] is None
     assert used["home"]["files"] >= 1 and used["workspaces"][f"{s1}-survey"]["bytes"] > 0
     page = platform.login(s1).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert "<h2>Storage</h2>" in page and f"workspace {s1}-survey" in page

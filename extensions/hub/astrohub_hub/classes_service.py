@@ -258,8 +258,14 @@ class WorkspaceMembersHandler(ApiHandler):
 
 
 def usage(teaching: Teaching, groups_root: str, actor: Actor, groups: list[str]) -> dict:
-    """Storage used by ``actor``: their home, their groups' folders and their workspaces (no quotas are set)."""
-    found = {"user": actor.name, "quota": None,
+    """Storage used by ``actor`` and each quota: their home, their groups' folders and their workspaces.
+
+    Only the caller's own spaces: another user's home, a group they are not in or a workspace they are not
+    in never appears. Each entry is ``{"path", "bytes", "files", "quota"}`` (``quota``: bytes from the
+    folder's quota file, ``None`` when there is none). Dask resources are the user's own gateway's to
+    tell: ``platform_lib.usage()`` in a notebook.
+    """
+    found = {"user": actor.name,
              "home": folders.folder_usage(teaching.people.home(actor.name)) if teaching.home_template else None,
              "groups": {g: folders.folder_usage(Path(groups_root) / g) for g in sorted(groups)
                         if groups_root and (Path(groups_root) / g).is_dir()},
@@ -327,9 +333,13 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         rows = [("home", used["home"])] if used["home"] else []
         rows += [(f"group {g}", u) for g, u in used["groups"].items()]
         rows += [(f"workspace {w}", u) for w, u in used["workspaces"].items()]
-        parts.append("<h2>Storage</h2><table class='usage'><tr><th>space</th><th>MB</th><th>files</th></tr>" + "".join(
-            f"<tr><td>{e(n)}</td><td>{u['bytes'] / 1e6:.1f}</td><td>{u['files']}</td></tr>" for n, u in rows)
-            + "</table><p>No quota is set on this platform.</p>")
+        parts.append(
+            "<h2>Storage</h2><table class='usage'><tr><th>space</th><th>MB</th><th>files</th><th>quota MB</th></tr>"
+            + "".join(f"<tr><td>{e(n)}</td><td>{u['bytes'] / 1e6:.1f}</td><td>{u['files']}</td><td>"
+                      f"{'none' if u['quota'] is None else format(u['quota'] / 1e6, '.1f')}"
+                      "</td></tr>" for n, u in rows)
+            + "</table><p>In a notebook, <code>platform_lib.usage()</code> adds your Dask clusters' workers, "
+            "cores and memory.</p>")
         return ("<!doctype html><html><head><meta charset='utf-8'><title>Classes</title></head><body>"
                 + "".join(parts) + "</body></html>")
 
