@@ -161,6 +161,20 @@ class SampleDataConfig(_Strict):
     )
 
 
+class ProfileConfig(_Strict):
+    """A server profile (by slug in ``[profiles.<slug>]``): resources and environment; a class may pin it."""
+
+    display_name: str = Field("", description="Shown on the spawn form (default: the slug).")
+    description: str = Field("", description="Shown on the spawn form.")
+    mem_limit: str | None = Field(None, description="Memory limit, e.g. \"2G\" (exported as MEM_LIMIT; local processes are not confined).")
+    cpu_limit: float | None = Field(None, gt=0, description="CPU limit (exported as CPU_LIMIT).")
+    mem_guarantee: str | None = Field(None, description="Memory guarantee (raised to the limit during a class's exam).")
+    cpu_guarantee: float | None = Field(None, gt=0, description="CPU guarantee (raised to the limit during a class's exam).")
+    environment: dict[str, str] = Field(default_factory=dict, description="Extra environment of servers with this profile.")
+    groups: list[str] = Field(default_factory=list, description="Offered only to members of these groups (a class pins it for its members anyway).")
+    default: bool = Field(False, description="The profile chosen when the user picks none.")
+
+
 class GroupConfig(_Strict):
     """A hub group created at start-up (a class or a team)."""
 
@@ -191,6 +205,7 @@ class LocalConfig(_Strict):
     users: UsersConfig = Field(default_factory=UsersConfig)
     sample_data: SampleDataConfig = Field(default_factory=SampleDataConfig)
     groups: dict[str, GroupConfig] = Field(default_factory=dict, description="Groups created at start-up, by name.")
+    profiles: dict[str, ProfileConfig] = Field(default_factory=dict, description="Server profiles by slug (`astrohub classes create --profile SLUG` pins one for a class).")
     environment: dict[str, str] = Field(default_factory=dict, description="Extra environment for every user server.")
 
     def ports(self) -> dict[str, int]:

@@ -179,6 +179,10 @@ def hub_settings(
         "groups": {
             name: group.model_dump() for name, group in config.groups.items()
         },
+        "profiles": [
+            {"slug": slug, **profile.model_dump(exclude_none=True), "display_name": profile.display_name or slug}
+            for slug, profile in config.profiles.items()
+        ],
         "storage": {
             "home": str(layout.home_root / "{username}"),
             "groups_root": str(layout.groups_root),

@@ -268,3 +268,34 @@ def test_the_classes_tutorial_runs_as_a_student(platform, course):
     page = platform.login(s1).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert "<h2>Storage</h2>" in page and f"workspace {s1}-survey" in page
 
+
+
+def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform):
+    """The class's profile (fixture: ``lab``) reaches its students' servers; inside an exam window the
+    guarantees equal the limits (locally: what JupyterHub exports as MEM_/CPU_GUARANTEE)."""
+    prof, student = platform.unique("pprof"), platform.unique("pstud")
+    for user in (prof, student):
+        platform.create_user(user)
+    name = platform.unique("pinned")
+    unknown = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--profile", "nope")
+    assert unknown.returncode == 2 and "no profile 'nope'" in unknown.stderr and "'lab'" in unknown.stderr
+    created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--students", student,
+                        "--profile", "lab")
+    assert created.returncode == 0, created.stdout + created.stderr
+    show = "import os; print(*[os.environ.get(k) for k in ('ASTROHUB_PROFILE', 'LAB_TOOLS', 'MEM_LIMIT', " \
+           "'MEM_GUARANTEE', 'CPU_LIMIT', 'CPU_GUARANTEE', 'ASTROHUB_EXAM')])"
+    platform.start_server(student)
+    try:
+        before = platform.execute(student, show).split()
+        assert before == ["lab", "on", str(3 * 2**30), str(2**30), "1.5", "None", "None"], before
+    finally:
+        platform.stop_server(student)
+    now = time.time()
+    opened = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 5, "end": now + 600})
+    assert opened.status_code == 200, opened.text
+    platform.start_server(student)
+    try:
+        during = platform.execute(student, show).split()
+        assert during == ["lab", "on", str(3 * 2**30), str(3 * 2**30), "1.5", "1.5", "1"], during
+    finally:
+        platform.stop_server(student)

@@ -29,8 +29,11 @@ folder; nothing is overwritten.
 Exam mode (:meth:`Teaching.exam`): inside the window the materials folder is read-only for everybody
 (instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end is
 refused with the deadline in the message, and every action (and every refused submission) is in the
-class's action log (:meth:`Teaching.actions`). Guaranteed resources for the window are the class's
-profile (``profile``); local processes are not confined beyond it.
+class's action log (:meth:`Teaching.actions`). A class created with a ``profile`` pins it: the class's hub
+groups get the property ``astrohub-profile`` and the spawner starts its members' servers with it; an exam
+window is the groups' ``astrohub-exam`` property, and servers started inside it get guarantees equal to the
+profile's limits (local processes are not confined beyond the limits JupyterHub exports; on Kubernetes,
+requests = limits).
 
 Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
 changes nothing: every check runs before the first write. When the platform does not run users as
@@ -80,6 +83,11 @@ class Teaching:
     user_exists: Callable[[str], bool] = lambda name: True
     on_roster_change: Callable[[str, str, list[str]], None] = lambda cls, role, users: None
     on_workspace_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
+    #: Sets hub group properties of the class's groups (``astrohub-profile``, ``astrohub-exam``), which the
+    #: spawner reads at each start (``local.class_pins``; on Kubernetes ``kubernetes.profile_list``).
+    on_class_properties: Callable[[str, dict], None] = lambda cls, properties: None
+    #: The profile slugs the hub offers (``None``: not checked).
+    profiles: tuple[str, ...] | None = None
     clock: Callable[[], float] = time.time
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -191,6 +199,10 @@ class Teaching:
         both = sorted(set(instructors) & set(students))
         if both:
             raise ClassError(f"{both} cannot be both instructor and student of {name!r}", value=both)
+        if profile and self.profiles is not None and profile not in self.profiles:
+            raise ClassError(f"no profile {profile!r} is configured on this hub; choose one of "
+                             f"{list(self.profiles)} (the hub's profiles setting), or none", code="unknown-profile",
+                             value=profile)
         with self._lock:
             with closing(self._db()) as db, db:
                 try:
@@ -206,7 +218,9 @@ class Teaching:
             self._grant_class(name, "student", students)
         self.on_roster_change(name, "instructors", instructors)
         self.on_roster_change(name, "students", students)
-        self.record(actor, name, "create", {"instructors": instructors, "students": students})
+        if profile:
+            self.on_class_properties(name, {"astrohub-profile": profile})
+        self.record(actor, name, "create", {"instructors": instructors, "students": students, "profile": profile})
         return self.show(actor, name)
 
     def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
@@ -302,6 +316,7 @@ class Teaching:
         with closing(self._db()) as db, db:
             db.execute("INSERT OR REPLACE INTO exams (class, start, end, frozen) VALUES (?, ?, ?, "
                        "COALESCE((SELECT frozen FROM exams WHERE class = ?), 0))", (cls, start, end, cls))
+        self.on_class_properties(cls, {"astrohub-exam": {"start": float(start), "end": float(end)}})
         self.record(actor, cls, "exam", {"start": _iso(start), "end": _iso(end)})
         self.tick()
         return self.show(actor, cls)

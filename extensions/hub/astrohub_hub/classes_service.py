@@ -102,6 +102,15 @@ class HubDirectory:
         if removed:
             self._call("DELETE", f"/groups/ws-{name}/users", {"users": sorted(removed)})
 
+    def class_properties(self, cls: str, properties: dict) -> None:
+        """Merge ``properties`` into the hub groups ``<class>-students`` and ``<class>-instructors``."""
+        for role in ("students", "instructors"):
+            group = f"{cls}-{role}"
+            self._mirror(group, {"class": cls}, [])
+            status, body = self._call("GET", f"/groups/{group}")
+            current = (body or {}).get("properties", {}) if status == 200 and isinstance(body, dict) else {}
+            self._call("PUT", f"/groups/{group}/properties", {**current, **properties})
+
     def mirror(self, cls: str, role: str, users: list[str]) -> None:
         """Add ``users`` to the hub group ``<class>-<role>`` (created, marked as having no group folder)."""
         self._mirror(f"{cls}-{role}", {"class": cls}, users)
@@ -390,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         accounts=SystemAccounts.from_environ(dict(env), "ASTROHUB_CLASSES"),
         home_template=env.get("ASTROHUB_CLASSES_HOME", ""),
         user_exists=directory.user_exists, on_roster_change=directory.mirror,
-        on_workspace_change=directory.mirror_workspace,
+        on_workspace_change=directory.mirror_workspace, on_class_properties=directory.class_properties,
+        profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
     )
     hub_auth = HubAuth(api_token=token, api_url=api_url, cache_max_age=60)
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")

@@ -187,6 +187,7 @@ def _classes_service(settings: HubSettings) -> dict[str, Any] | None:
             "ASTROHUB_CLASSES_ROOT": classes.classes_root or os.path.join(parent, "classes"),
             "ASTROHUB_WORKSPACES_ROOT": classes.workspaces_root or os.path.join(parent, "workspaces"),
             "ASTROHUB_CLASSES_REGISTRY": classes.registry,
+            "ASTROHUB_CLASSES_PROFILES": ",".join(p.slug for p in settings.profiles),
             "ASTROHUB_CLASSES_HOME": settings.storage.home,
             "ASTROHUB_GROUPS_ROOT": settings.storage.groups_root,
             **accounts.environ("ASTROHUB_CLASSES"),

@@ -32,6 +32,7 @@ import html
 import os
 import pwd
 import sys
+import time
 from typing import Any, Iterable, Mapping
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
@@ -48,10 +49,16 @@ __all__ = [
     "LocalSettings",
     "OFFLINE_LAB_ARGS",
     "SKIPPED_SERVER_IMPORTS",
+    "class_pins",
     "singleuser_command",
     "user_path",
     "visible_profiles",
 ]
+
+#: Hub group properties the classes service sets on a class's groups: the pinned profile's slug, and the
+#: exam window (``{"start": epoch s, "end": epoch s}``) during which servers get guaranteed resources.
+PROFILE_PROPERTY = "astrohub-profile"
+EXAM_PROPERTY = "astrohub-exam"
 
 #: Modules a user server's process does without. jsonschema imports ``rfc3987_syntax`` (when
 #: installed, as jupyter-events' ``jsonschema[format-nongpl]`` makes it) only to check the ``iri``
@@ -159,12 +166,38 @@ def visible_profiles(profiles: Iterable[Mapping[str, Any]], groups: Iterable[str
     return [dict(p) for p in profiles if not p.get("groups") or mine.intersection(p["groups"])]
 
 
+def class_pins(groups: Iterable[tuple[str, Mapping[str, Any]]], now: float) -> tuple[str | None, bool]:
+    """``(pinned profile slug or None, in an exam window)`` from ``(group name, properties)`` pairs.
+
+    A user in several classes with pinned profiles gets the first by group name.
+
+    Examples
+    --------
+    >>> class_pins([("b", {"astrohub-profile": "lab"}), ("a", {"astrohub-exam": {"start": 0, "end": 10}})], 5)
+    ('lab', True)
+    """
+    pinned, exam = None, False
+    for _name, props in sorted(groups, key=lambda item: item[0]):
+        slug = props.get(PROFILE_PROPERTY)
+        if pinned is None and isinstance(slug, str) and slug:
+            pinned = slug
+        window = props.get(EXAM_PROPERTY)
+        if isinstance(window, Mapping):
+            try:
+                exam = exam or float(window["start"]) <= now <= float(window["end"])
+            except (KeyError, TypeError, ValueError):
+                pass
+    return pinned, exam
+
+
 class AstroLocalSpawner(LocalProcessSpawner):
     """A LocalProcessSpawner that runs each hub user as their own system user when root.
 
     Also prepares home and scratch folders and offers the resource profiles the user's groups
-    allow (a profile sets ``mem_limit`` / ``cpu_limit``, exported to the server as ``MEM_LIMIT`` /
-    ``CPU_LIMIT``; local processes are not otherwise confined).
+    allow (a profile sets ``mem_limit`` / ``cpu_limit`` and the guarantees, exported to the server as
+    ``MEM_LIMIT`` / ``CPU_LIMIT`` / ``MEM_GUARANTEE`` / ``CPU_GUARANTEE``, and its ``environment``; local
+    processes are not otherwise confined). A class's pinned profile (:func:`class_pins`) replaces the
+    choice; inside the class's exam window the guarantees are raised to the limits.
     """
 
     system_user_prefix = Unicode(DEFAULT_PREFIX, help="System users are <prefix><hub name>.").tag(config=True)
@@ -286,14 +319,36 @@ class AstroLocalSpawner(LocalProcessSpawner):
     # -- profiles -----------------------------------------------------------------------------
 
     def visible_profiles(self) -> list[dict[str, Any]]:
-        """The profiles this user may choose now."""
-        return visible_profiles(self.profiles, self.user_groups())
+        """The profiles this user may choose now (only the pinned one for a class's member)."""
+        pinned = self.pinned_profile()
+        return [pinned] if pinned is not None else visible_profiles(self.profiles, self.user_groups())
+
+    def class_pins(self) -> tuple[str | None, bool]:
+        """The pinned profile's slug and whether an exam window is open, from the user's groups now."""
+        groups = [(g.name, getattr(g, "properties", None) or {}) for g in getattr(self.user, "groups", [])]
+        return class_pins(groups, time.time())
+
+    def pinned_profile(self) -> dict[str, Any] | None:
+        """The profile a class pins for this user (an unknown slug is logged and ignored)."""
+        slug, _exam = self.class_pins()
+        if slug is None:
+            return None
+        for profile in self.profiles:
+            if profile.get("slug") == slug:
+                return dict(profile)
+        self.log.warning("a class of %s pins profile %r, which is not configured; profiles: %s", self.user.name,
+                         slug, [p.get("slug") for p in self.profiles])
+        return None
 
     def options_from_form(self, formdata: Mapping[str, list[str]]) -> dict[str, Any]:
         return {"profile": (formdata.get("profile") or [""])[0]}
 
     def selected_profile(self) -> dict[str, Any] | None:
-        """The profile in ``user_options`` (or the default one), checked against the user's groups."""
+        """A class's pinned profile, else the one in ``user_options`` (or the default one), checked against
+        the user's groups."""
+        pinned = self.pinned_profile()
+        if pinned is not None:
+            return pinned
         visible = self.visible_profiles()
         if not visible:
             return None
@@ -322,13 +377,28 @@ class AstroLocalSpawner(LocalProcessSpawner):
             grant_now(self.groups_root, self.folder_groups(), self.system_user, prefix=self.system_user_prefix)
 
     def apply_profile(self) -> None:
-        """Set ``mem_limit`` / ``cpu_limit`` from the selected profile (ValueError if not allowed)."""
+        """Set limits, guarantees and environment from the selected profile (ValueError if not allowed);
+        in a class's exam window, guarantees equal to the limits."""
         profile = self.selected_profile()
         if profile is not None:
             if profile.get("mem_limit"):
                 self.mem_limit = profile["mem_limit"]
             if profile.get("cpu_limit"):
                 self.cpu_limit = float(profile["cpu_limit"])
+            if profile.get("mem_guarantee"):
+                self.mem_guarantee = profile["mem_guarantee"]
+            if profile.get("cpu_guarantee"):
+                self.cpu_guarantee = float(profile["cpu_guarantee"])
+            if profile.get("environment"):
+                self.environment = {**self.environment, **profile["environment"], "ASTROHUB_PROFILE": profile["slug"]}
+            else:
+                self.environment = {**self.environment, "ASTROHUB_PROFILE": profile["slug"]}
+        if self.class_pins()[1]:  # an exam: what the limits allow is guaranteed
+            if self.mem_limit:
+                self.mem_guarantee = self.mem_limit
+            if self.cpu_limit:
+                self.cpu_guarantee = self.cpu_limit
+            self.environment = {**self.environment, "ASTROHUB_EXAM": "1"}
 
     def get_args(self) -> list[str]:
         args = super().get_args()
@@ -389,7 +459,8 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
 
 def _apply_profile(spawner: AstroLocalSpawner, user_options: Mapping[str, Any]) -> None:
-    """``apply_user_options`` hook: only the ``profile`` key, checked against the user's groups."""
+    """``apply_user_options`` hook: only the ``profile`` key, checked against the user's groups (a class's
+    pinned profile wins)."""
     unknown = set(user_options or {}) - {"profile"}
     if unknown:
         raise ValueError(f"unknown server options {sorted(unknown)}; only 'profile' is accepted")

@@ -114,7 +114,11 @@ class AuthSettings(Strict):
 class Profile(Strict):
     """A resource profile offered at spawn time; ``groups`` restricts it (e.g. a class profile).
 
-    ``mem_limit`` / ``mem_guarantee`` use JupyterHub's byte strings (``"2G"``, ``"512M"``).
+    ``mem_limit`` / ``mem_guarantee`` use JupyterHub's byte strings (``"2G"``, ``"512M"``); ``environment``
+    is added to the server's environment; ``image`` applies on Kubernetes (local servers run the platform's
+    Python). A class created with ``profile: <slug>`` pins it for its students and instructors (the hub
+    group property ``astrohub-profile``), whatever ``groups`` says; during the class's exam window
+    (``astrohub-exam``) their servers start with guarantees equal to the limits.
     """
 
     slug: str
@@ -125,6 +129,7 @@ class Profile(Strict):
     mem_limit: str | None = None
     mem_guarantee: str | None = None
     image: str | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
     groups: list[str] = Field(default_factory=list)
     default: bool = False
 
