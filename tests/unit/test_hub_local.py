@@ -14,11 +14,11 @@ from astrohub_hub.folders import expand_user_path, prepare_user_dirs
 from astrohub_hub.local import (
     AstroLocalSpawner,
     _profile_form,
-    class_pins,
     singleuser_command,
     user_path,
     visible_profiles,
 )
+from astrohub_hub.pins import class_pins
 
 PROFILES = [
     {"slug": "small", "display_name": "Small", "groups": [], "mem_limit": "1G", "cpu_limit": 1.0, "default": True},

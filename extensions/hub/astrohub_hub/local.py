@@ -3,8 +3,8 @@
 Owns the local spawner (:class:`AstroLocalSpawner`), its settings (:class:`LocalSettings`), the
 user server's command (:func:`singleuser_command`) and profile choice. The account rule (which
 system user a hub user runs as) is ``accounts.SystemAccounts``; homes, scratch and shared folders
-are ``folders``; group folder access at spawn is ``groupsync.grant_now``. May import JupyterHub,
-the standard library and those modules; never ``platform_lib``.
+are ``folders``; group folder access at spawn is ``groupsync.grant_now``; a class's pinned profile and
+exam window are ``pins``. May import JupyterHub, the standard library and those modules; never ``platform_lib``.
 
 When the hub runs as root each hub user ``alice`` gets a dedicated system user ``astro-alice``
 (prefix from ``LocalSettings.system_user_prefix``), created with ``useradd`` on first spawn, whose
@@ -43,22 +43,17 @@ from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
 from astrohub_hub.folders import expand_user_path, prepare_user_dirs
 from astrohub_hub.groupsync import grant_now
+from astrohub_hub.pins import class_pins, group_properties
 
 __all__ = [
     "AstroLocalSpawner",
     "LocalSettings",
     "OFFLINE_LAB_ARGS",
     "SKIPPED_SERVER_IMPORTS",
-    "class_pins",
     "singleuser_command",
     "user_path",
     "visible_profiles",
 ]
-
-#: Hub group properties the classes service sets on a class's groups: the pinned profile's slug, and the
-#: exam window (``{"start": epoch s, "end": epoch s}``) during which servers get guaranteed resources.
-PROFILE_PROPERTY = "astrohub-profile"
-EXAM_PROPERTY = "astrohub-exam"
 
 #: Modules a user server's process does without. jsonschema imports ``rfc3987_syntax`` (when
 #: installed, as jupyter-events' ``jsonschema[format-nongpl]`` makes it) only to check the ``iri``
@@ -164,30 +159,6 @@ def visible_profiles(profiles: Iterable[Mapping[str, Any]], groups: Iterable[str
     """
     mine = set(groups)
     return [dict(p) for p in profiles if not p.get("groups") or mine.intersection(p["groups"])]
-
-
-def class_pins(groups: Iterable[tuple[str, Mapping[str, Any]]], now: float) -> tuple[str | None, bool]:
-    """``(pinned profile slug or None, in an exam window)`` from ``(group name, properties)`` pairs.
-
-    A user in several classes with pinned profiles gets the first by group name.
-
-    Examples
-    --------
-    >>> class_pins([("b", {"astrohub-profile": "lab"}), ("a", {"astrohub-exam": {"start": 0, "end": 10}})], 5)
-    ('lab', True)
-    """
-    pinned, exam = None, False
-    for _name, props in sorted(groups, key=lambda item: item[0]):
-        slug = props.get(PROFILE_PROPERTY)
-        if pinned is None and isinstance(slug, str) and slug:
-            pinned = slug
-        window = props.get(EXAM_PROPERTY)
-        if isinstance(window, Mapping):
-            try:
-                exam = exam or float(window["start"]) <= now <= float(window["end"])
-            except (KeyError, TypeError, ValueError):
-                pass
-    return pinned, exam
 
 
 class AstroLocalSpawner(LocalProcessSpawner):
@@ -325,8 +296,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
     def class_pins(self) -> tuple[str | None, bool]:
         """The pinned profile's slug and whether an exam window is open, from the user's groups now."""
-        groups = [(g.name, getattr(g, "properties", None) or {}) for g in getattr(self.user, "groups", [])]
-        return class_pins(groups, time.time())
+        return class_pins(group_properties(self.user), time.time())
 
     def pinned_profile(self) -> dict[str, Any] | None:
         """The profile a class pins for this user (an unknown slug is logged and ignored)."""
