@@ -248,6 +248,28 @@ except PermissionError:
         assert out.strip() == "refused"
 
 
+def test_a_member_shares_a_running_server_with_the_workspace_and_nobody_else_reaches_it(platform, course):
+    """JupyterHub shares, one per read-write member (a group share does not reach the members' tokens)."""
+    sharer, member = course["students"][0], course["prof"]  # both servers run (fixture)
+    reader, stranger = course["students"][1], course["outsider"]
+    ws = platform.unique("shared")
+    _call(platform, member, "POST", "workspaces", {"name": ws, "members": [sharer], "readers": [reader]}
+          ).raise_for_status()
+    assert _call(platform, stranger, "POST", f"workspaces/{ws}/share").status_code == 403
+    assert _call(platform, reader, "POST", f"workspaces/{ws}/share").status_code == 403
+    shared = _call(platform, sharer, "POST", f"workspaces/{ws}/share")
+    assert shared.status_code == 200 and shared.json()["shared_with"] == [member], shared.text
+
+    def reaches(user: str) -> int:  # a fresh token each time: the user server caches what a token may do
+        token = platform.api("POST", f"/users/{user}/tokens", json={"note": "share test"}).json()["token"]
+        return platform.server_get(sharer, "api/contents", token=token).status_code
+
+    assert (reaches(member), reaches(reader), reaches(stranger)) == (200, 403, 403)
+    # The owner removes the member: the share is revoked with the membership.
+    _call(platform, member, "POST", f"workspaces/{ws}/members", {"remove": [sharer]}).raise_for_status()
+    assert reaches(member) == 403
+
+
 def test_the_classes_tutorial_runs_as_a_student(platform, course):
     """examples/classes-and-workspaces.ipynb, cell after cell in one kernel of a student's server."""
     from pathlib import Path

@@ -62,7 +62,7 @@ log = logging.getLogger("astrohub.classes")
 #: The service's hub name, and the scopes its token needs: who exists, and the class groups.
 SERVICE_NAME = "astrohub-classes"
 SERVICE_SCOPES = ["list:users", "read:users", "read:users:name", "read:servers", "admin:groups", "list:groups",
-                  "read:groups"]
+                  "read:groups", "shares"]
 
 
 class HubDirectory:
@@ -101,6 +101,20 @@ class HubDirectory:
         self._mirror(f"ws-{name}", {"workspace": name}, added)
         if removed:
             self._call("DELETE", f"/groups/ws-{name}/users", {"users": sorted(removed)})
+
+    def share(self, sharer: str, grant: list[str], revoke: list[str]) -> None:
+        """Grant (revoke) access to ``sharer``'s default server to (from) each user, as JupyterHub shares."""
+        path = f"/shares/{urllib.parse.quote(sharer)}/"
+        for user in grant:
+            status, _ = self._call("POST", path, {"user": user})
+            if status == 404:
+                raise ClassError(f"{sharer!r} has no server to share yet: start it first, then share", status=409,
+                                 code="no-server", value=sharer)
+            if status != 200:
+                raise ClassError(f"the hub refused to share {sharer!r}'s server with {user!r} (HTTP {status})",
+                                 status=502, code="hub-refused", value=user)
+        for user in revoke:
+            self._call("PATCH", path, {"user": user})
 
     def class_properties(self, cls: str, properties: dict) -> None:
         """Merge ``properties`` into the hub groups ``<class>-students`` and ``<class>-instructors``."""
@@ -259,6 +273,14 @@ class WorkspaceHandler(ApiHandler):
         await self.run(self.teaching.workspaces.show, name)
 
 
+class WorkspaceShareHandler(ApiHandler):
+    async def post(self, name: str) -> None:
+        await self.run(self.teaching.workspaces.share, name)
+
+    async def delete(self, name: str) -> None:
+        await self.run(self.teaching.workspaces.unshare, name)
+
+
 class WorkspaceMembersHandler(ApiHandler):
     async def post(self, name: str) -> None:
         body = self.body()
@@ -371,6 +393,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/workspaces/?", WorkspacesHandler),
         (rf"{api}/workspaces/{seg}/?", WorkspaceHandler),
         (rf"{api}/workspaces/{seg}/members/?", WorkspaceMembersHandler),
+        (rf"{api}/workspaces/{seg}/share/?", WorkspaceShareHandler),
     ]
     handlers = [(r, h, args) for r, h in routes]
     if directory is not None:  # the browser page, signed in through the hub (OAuth)
@@ -402,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         on_workspace_change=directory.mirror_workspace, on_class_properties=directory.class_properties,
         profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
     )
+    teaching.workspaces.on_share = directory.share
     hub_auth = HubAuth(api_token=token, api_url=api_url, cache_max_age=60)
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
     url = urllib.parse.urlparse(env["JUPYTERHUB_SERVICE_URL"])
