@@ -131,6 +131,45 @@ def test_full_class_cycle(platform, course):
     assert (platform.data_dir / "home" / s1 / name / "hw1" / "feedback" / "grade.txt").read_text() == "9/10: good"
 
 
+def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograded(platform, course):
+    """A tiny nbgrader notebook: the students' copy has no solution, a right answer scores 1 and a wrong one 0,
+    and each student gets nbgrader's feedback page (collect --grade runs nbgrader as the instructor)."""
+    name, prof, (s1, s2, _s3) = course["name"], course["prof"], course["students"]
+    hw = course["root"] / "instructors" / "nbhw"
+    platform.execute(prof, textwrap.dedent(f"""
+        import nbformat
+        from pathlib import Path
+        from nbformat.v4 import new_notebook, new_code_cell
+        def meta(grade_id, **kw):
+            return {{"nbgrader": {{"schema_version": 3, "grade_id": grade_id, **kw}}}}
+        nb = new_notebook(cells=[
+            new_code_cell("def square(x):\\n    ### BEGIN SOLUTION\\n    return x * x\\n    ### END SOLUTION",
+                          metadata=meta("answer", grade=False, solution=True, locked=False)),
+            new_code_cell("assert square(3) == 9", metadata=meta("test", grade=True, solution=False, locked=True,
+                                                                 points=1))])
+        nb.metadata["kernelspec"] = {{"name": "python3", "display_name": "Python 3", "language": "python"}}
+        Path({str(hw)!r}).mkdir()
+        nbformat.write(nb, {str(hw / 'square.ipynb')!r})
+    """))
+    released = _call(platform, prof, "POST", f"classes/{name}/assignments/nbhw/release")
+    assert released.status_code == 200, released.text
+    copy = platform.data_dir / "home" / s1 / name / "nbhw" / "square.ipynb"
+    assert "return x * x" not in copy.read_text() and "NotImplementedError" in copy.read_text()
+    answer = json.loads(copy.read_text())
+    answer["cells"][0]["source"] = "".join(answer["cells"][0]["source"]).replace("raise NotImplementedError()",
+                                                                               "return x * x")
+    copy.write_text(json.dumps(answer))
+    for student in (s1, s2):  # s2 hands in the untouched notebook
+        assert _call(platform, student, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
+    graded = _astrohub(platform, "classes", "collect", name, "nbhw", "--grade")
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    grades = json.loads(graded.stdout)["grades"]
+    assert (grades[s1]["score"], grades[s2]["score"], grades[s1]["max_score"]) == (1.0, 0.0, 1.0), grades
+    assert _call(platform, prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"][s2] == [
+        "square.html"]
+    assert "square" in (platform.data_dir / "home" / s2 / name / "nbhw" / "feedback" / "square.html").read_text()
+
+
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):
     if not platform.isolated:
         pytest.skip("folder permissions between users need per-user system accounts (root)")

@@ -38,7 +38,10 @@ requests = limits).
 Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
 changes nothing: every check runs before the first write. When the platform does not run users as
 system users (not root), folders are created but no ACLs are set (documented: no isolation then).
-May import the standard library, ``accounts``, ``folders``, ``people`` and ``workspaces``.
+Grading: an assignment whose notebooks are nbgrader-marked is released as nbgrader's students' version, and
+``collect(..., grade=True)`` autogrades the collected work with nbgrader (:mod:`astrohub_hub.grading`: run
+as the instructor) and puts each student's feedback page where ``feedback`` returns it from.
+May import the standard library, ``accounts``, ``folders``, ``grading``, ``people`` and ``workspaces``.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from typing import Callable, Iterable
 
 from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts
+from astrohub_hub.grading import Grader, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
 
@@ -356,8 +360,10 @@ class Teaching:
         if not source.is_dir():
             raise ClassError(f"no folder {source}: put the assignment's notebooks there first", status=404,
                              code="unknown-assignment", value=assignment)
-        data = folders.pack_as(source, self._system(actor.name) if not actor.admin else None,
-                               base=self._class_dirs(cls)["instructors"])
+        reader = self._system(actor.name) if not actor.admin else None
+        if uses_nbgrader(source):  # students get nbgrader's version: no solutions, no hidden tests
+            source = self._grader(actor, cls).release_version(assignment, source, reader)
+        data = folders.pack_as(source, reader, base=self._class_dirs(cls)["instructors"])
         released = {}
         for student in self.roster(cls)["students"]:
             target = self._home(student) / cls / assignment
@@ -403,8 +409,22 @@ class Teaching:
         self.record(actor, cls, "submit", {"assignment": assignment, "at": target.name, "files": len(files)})
         return {"class": cls, "assignment": assignment, "student": actor.name, "at": target.name, "files": files}
 
-    def collect(self, actor: Actor, cls: str, assignment: str) -> dict:
-        """Copy each student's latest submission to ``instructors/collected/<assignment>/<student>/``."""
+    def _grader(self, actor: Actor, cls: str) -> Grader:
+        """nbgrader on the class's ``instructors/nbgrader``, as the acting instructor (never as root)."""
+        name = actor.name
+        if actor.admin and name not in self.roster(cls)["instructors"]:  # an admin grades as the first instructor
+            instructors = self.roster(cls)["instructors"]
+            if not instructors:
+                raise ClassError(f"class {cls!r} has no instructor: nbgrader runs as one (it executes students' "
+                                 "notebooks); add an instructor first", status=409, code="no-instructor", value=cls)
+            name = instructors[0]
+        system = self._system(name)
+        instructors = self._class_dirs(cls)["instructors"]
+        return Grader(instructors / "nbgrader", system, instructors)
+
+    def collect(self, actor: Actor, cls: str, assignment: str, grade: bool = False) -> dict:
+        """Copy each student's latest submission to ``instructors/collected/<assignment>/<student>/``;
+        ``grade``: then autograde them with nbgrader (nbgrader-marked assignments only)."""
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
         self._assignment(cls, assignment)
@@ -421,7 +441,20 @@ class Teaching:
             collected[student] = latest[-1].name
         missing = [s for s in self.roster(cls)["students"] if s not in collected]
         self.record(actor, cls, "collect", {"assignment": assignment, "collected": collected})
-        return {"class": cls, "assignment": assignment, "collected": collected, "missing": missing}
+        result = {"class": cls, "assignment": assignment, "collected": collected, "missing": missing}
+        if grade:
+            instructors = self._class_dirs(cls)["instructors"]
+            source = instructors / assignment
+            if not uses_nbgrader(source):
+                raise ClassError(f"{source} has no nbgrader-marked notebook: nothing to autograde (collected "
+                                 "anyway)", status=409, code="not-nbgrader", value=assignment)
+            grader = self._grader(actor, cls)
+            work = {s: instructors / "collected" / assignment / s for s in collected}
+            result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
+                                            instructors / "feedback" / assignment)
+            self.record(actor, cls, "grade", {"assignment": assignment, "grades": {
+                s: g.get("score") for s, g in result["grades"].items()}})
+        return result
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy ``instructors/feedback/<assignment>/<student>/`` into ``~<student>/<class>/<assignment>/feedback/``."""

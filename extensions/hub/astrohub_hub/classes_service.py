@@ -254,6 +254,9 @@ class AssignmentHandler(ApiHandler):
     async def post(self, cls: str, assignment: str, action: str) -> None:
         func = {"release": self.teaching.release, "submit": self.teaching.submit,
                 "collect": self.teaching.collect, "feedback": self.teaching.return_feedback}[action]
+        if action == "collect" and self.get_argument("grade", "") in ("1", "true", "yes"):
+            await self.run(func, cls, assignment, grade=True)
+            return
         await self.run(func, cls, assignment)
 
 
