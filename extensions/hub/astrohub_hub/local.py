@@ -187,11 +187,11 @@ class AstroLocalSpawner(LocalProcessSpawner):
     )
     disabled_server_extensions = List(
         Unicode(),
-        ["jupyter_lsp", "notebook_shim", "nbgrader.server_extensions.formgrader",
+        ["jupyter_lsp", "notebook_shim", "notebook", "nbgrader.server_extensions.formgrader",
          "nbgrader.server_extensions.validate_assignment", "nbgrader.server_extensions.assignment_list",
          "nbgrader.server_extensions.course_list"],
         help="Jupyter server extensions user servers do not load, to start sooner: jupyter_lsp (no "
-        "language server is installed), notebook_shim (only the classic Notebook UI needs it) and nbgrader's "
+        "language server is installed), notebook_shim and notebook (the Notebook 7 UI nbgrader brings; JupyterLab is the interface) and nbgrader's "
         "(grading is the classes service's, through nbgrader's command line; its exchange is not used).",
     ).tag(config=True)
     warm_kernels = Integer(
