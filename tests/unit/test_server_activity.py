@@ -67,3 +67,24 @@ def test_warning_comes_inside_the_window_before_the_cull_once_and_clears_on_work
     assert reasons["kernels"] == ["k"] and activity.warning is None
     assert "api_last_activity" in activity.serverapp.web_app.settings
     assert activity.idle_seconds() < 5
+
+
+def test_a_running_dask_cluster_or_a_running_job_is_activity_and_the_gateway_is_asked_sparingly(tmp_path, monkeypatch):
+    import astrohub_server.activity as activity_module
+
+    asked = []
+
+    async def clusters():
+        asked.append(1)
+        return ["gw.abc"]
+
+    monkeypatch.setattr(activity_module, "running_clusters", clusters)
+    monkeypatch.setenv("PLATFORM_HOME", str(tmp_path))
+    monkeypatch.delenv("JUPYTERHUB_API_URL", raising=False)
+    activity = Activity(cull_timeout=100, cull_warning=30, interval=1)
+    reasons = asyncio.run(activity.check())
+    assert reasons["clusters"] == ["gw.abc"] and activity.idle_seconds() < 5
+    asyncio.run(activity.check())
+    assert len(asked) == 1  # the second round reuses the answer (CLUSTER_CHECK_SECONDS)
+    _job(tmp_path, "j", state="queued")
+    assert asyncio.run(activity.check())["jobs"] == ["j"]

@@ -7,8 +7,8 @@ without help the server looks idle and is culled mid-computation. :class:`Activi
 ``interval`` seconds for
 
 - a busy kernel (the kernel manager's ``execution_state``, kept from the kernels' status messages),
-- a running or pending Dask gateway cluster of the user (dask-gateway's own ``idle_timeout`` stops an
-  idle cluster on its own, after which it no longer counts),
+- a running or pending Dask gateway cluster of the user (asked at most every 30 s; dask-gateway's own
+  ``idle_timeout`` stops an idle cluster on its own, after which it no longer counts),
 - a queued or running background job (``<home>/.astrohub/jobs/*/status.json`` whose process lives),
 
 and while there is any, reports the server active to the hub (``POST /users/<name>/activity`` with the
@@ -44,6 +44,8 @@ from traitlets.config import SingletonConfigurable
 
 __all__ = ["Activity", "ActivityHandler", "EVENT_SCHEMA", "running_jobs"]
 
+#: Seconds between two questions to the Dask gateway (kernels and jobs are checked every ``interval``).
+CLUSTER_CHECK_SECONDS = 30.0
 #: The id of the cull warning's event schema on jupyter_server's event bus.
 EVENT_SCHEMA = "https://astrohub.org/events/cull-warning"
 _SCHEMA = {
@@ -171,6 +173,7 @@ class Activity(SingletonConfigurable):
         self.last_busy = 0.0
         self.warning: dict[str, Any] | None = None
         self._callback: PeriodicCallback | None = None
+        self._clusters: tuple[float, list[str]] = (0.0, [])
 
     def start(self, serverapp) -> None:
         """Register the route and the event schema and start checking every ``interval`` seconds."""
@@ -205,9 +208,13 @@ class Activity(SingletonConfigurable):
     async def check(self) -> dict[str, list[str]]:
         """One round: find work in progress, report it, or warn when a cull is near."""
         app = self.serverapp
+        checked, clusters = self._clusters
+        if time.monotonic() - checked >= max(self.interval, CLUSTER_CHECK_SECONDS):  # a gateway call: not too often
+            clusters = await running_clusters()
+            self._clusters = (time.monotonic(), clusters)
         reasons = {
             "kernels": busy_kernels(app.kernel_manager) if app is not None else [],
-            "clusters": await running_clusters(),
+            "clusters": clusters,
             "jobs": running_jobs(os.environ.get("PLATFORM_HOME") or os.environ.get("HOME")),
         }
         self.reasons = reasons
