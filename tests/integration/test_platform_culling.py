@@ -40,7 +40,7 @@ def test_a_busy_kernel_survives_the_culler_while_an_idle_server_is_warned_and_cu
 
     def compute() -> None:
         try:
-            outcome["out"] = platform.execute(busy, "import time; time.sleep(35); print('finished')", timeout=120)
+            outcome["out"] = platform.execute(busy, "import time; time.sleep(28); print('finished')", timeout=120)
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             outcome["error"] = exc
 
