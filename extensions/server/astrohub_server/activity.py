@@ -27,6 +27,7 @@ May import jupyter_server, tornado, traitlets and the standard library; dask_gat
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -208,15 +209,20 @@ class Activity(SingletonConfigurable):
     async def check(self) -> dict[str, list[str]]:
         """One round: find work in progress, report it, or warn when a cull is near."""
         app = self.serverapp
-        checked, clusters = self._clusters
-        if time.monotonic() - checked >= max(self.interval, CLUSTER_CHECK_SECONDS):  # a gateway call: not too often
-            clusters = await running_clusters()
-            self._clusters = (time.monotonic(), clusters)
         reasons = {
             "kernels": busy_kernels(app.kernel_manager) if app is not None else [],
-            "clusters": clusters,
+            "clusters": [],
             "jobs": running_jobs(os.environ.get("PLATFORM_HOME") or os.environ.get("HOME")),
         }
+        checked, clusters = self._clusters
+        if not any(reasons.values()) and time.monotonic() - checked >= max(self.interval, CLUSTER_CHECK_SECONDS):
+            # only when nothing else keeps the server busy: a call to the gateway, not too often
+            try:
+                clusters = await asyncio.wait_for(running_clusters(), timeout=10)
+            except asyncio.TimeoutError:
+                clusters = []
+            self._clusters = (time.monotonic(), clusters)
+        reasons["clusters"] = clusters
         self.reasons = reasons
         if any(reasons.values()):
             self.last_busy = time.time()
