@@ -11,4 +11,19 @@ from platform_lib.settings import PlatformSettings, get_settings
 
 __version__ = "0.1.0"
 
-__all__ = ["PlatformError", "PlatformSettings", "get_settings", "__version__"]
+__all__ = ["PlatformError", "PlatformSettings", "get_settings", "usage", "__version__"]
+
+
+def usage(settings: PlatformSettings | None = None, *, dask: bool = True):
+    """Storage used against each quota, and Dask resources in use, of the current user.
+
+    See :func:`platform_lib.resources.usage` (imported on first call, so ``import platform_lib`` stays cheap).
+
+    Examples
+    --------
+    >>> import platform_lib
+    >>> print(platform_lib.usage())          # doctest: +SKIP
+    """
+    from platform_lib.resources import usage as _usage
+
+    return _usage(settings, dask=dask)

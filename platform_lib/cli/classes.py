@@ -67,7 +67,8 @@ def _archive(args):
 
 def _assignment(action: str):
     def run(args):
-        return _print(_admin(args).service("POST", f"classes/{args.name}/assignments/{args.assignment}/{action}"))
+        query = "?grade=1" if getattr(args, "grade", False) else ""
+        return _print(_admin(args).service("POST", f"classes/{args.name}/assignments/{args.assignment}/{action}{query}"))
     return run
 
 
@@ -137,6 +138,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         step = sub.add_parser(action, help=text)
         step.add_argument("name")
         step.add_argument("assignment")
+        if action == "collect":
+            step.add_argument("--grade", action="store_true",
+                              help="then autograde with nbgrader (nbgrader-marked notebooks; runs as an instructor)")
         step.set_defaults(func=_assignment(action))
     exam = sub.add_parser("exam", help="exam mode: materials frozen in the window, late submissions refused")
     exam.add_argument("name")

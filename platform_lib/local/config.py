@@ -121,6 +121,16 @@ class ClassesConfig(_Strict):
     port: Port = Field(8004, ge=1, le=65535, description="The classes service's port (the hub proxy routes to it).")
 
 
+class CullConfig(_Strict):
+    """Activity-aware culling of idle user servers (jupyterhub-idle-culler, run as a hub service)."""
+
+    enabled: bool = Field(True, description="Stop user servers idle for longer than `timeout` seconds; busy kernels, running Dask clusters and background jobs count as activity.")
+    timeout: int = Field(3600, ge=10, description="Seconds without activity before a server is stopped.")
+    every: int = Field(300, ge=1, description="Seconds between the culler's checks.")
+    warning: int = Field(600, ge=0, description="Seconds before a cull that the user is warned (the server's log, event bus and /astrohub/activity).")
+    activity_interval: float = Field(60.0, gt=0, description="Seconds between a server's reports of busy kernels, clusters and jobs (at most half of `timeout`).")
+
+
 class UsersConfig(_Strict):
     """How hub users map to processes."""
 
@@ -151,6 +161,20 @@ class SampleDataConfig(_Strict):
     )
 
 
+class ProfileConfig(_Strict):
+    """A server profile (by slug in ``[profiles.<slug>]``): resources and environment; a class may pin it."""
+
+    display_name: str = Field("", description="Shown on the spawn form (default: the slug).")
+    description: str = Field("", description="Shown on the spawn form.")
+    mem_limit: str | None = Field(None, description="Memory limit, e.g. \"2G\" (exported as MEM_LIMIT; local processes are not confined).")
+    cpu_limit: float | None = Field(None, gt=0, description="CPU limit (exported as CPU_LIMIT).")
+    mem_guarantee: str | None = Field(None, description="Memory guarantee (raised to the limit during a class's exam).")
+    cpu_guarantee: float | None = Field(None, gt=0, description="CPU guarantee (raised to the limit during a class's exam).")
+    environment: dict[str, str] = Field(default_factory=dict, description="Extra environment of servers with this profile.")
+    groups: list[str] = Field(default_factory=list, description="Offered only to members of these groups (a class pins it for its members anyway).")
+    default: bool = Field(False, description="The profile chosen when the user picks none.")
+
+
 class GroupConfig(_Strict):
     """A hub group created at start-up (a class or a team)."""
 
@@ -177,9 +201,11 @@ class LocalConfig(_Strict):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
     classes: ClassesConfig = Field(default_factory=ClassesConfig)
+    cull: CullConfig = Field(default_factory=CullConfig)
     users: UsersConfig = Field(default_factory=UsersConfig)
     sample_data: SampleDataConfig = Field(default_factory=SampleDataConfig)
     groups: dict[str, GroupConfig] = Field(default_factory=dict, description="Groups created at start-up, by name.")
+    profiles: dict[str, ProfileConfig] = Field(default_factory=dict, description="Server profiles by slug (`astrohub classes create --profile SLUG` pins one for a class).")
     environment: dict[str, str] = Field(default_factory=dict, description="Extra environment for every user server.")
 
     def ports(self) -> dict[str, int]:

@@ -175,6 +175,10 @@ def hub_settings(
         "groups": {
             name: group.model_dump() for name, group in config.groups.items()
         },
+        "profiles": [
+            {"slug": slug, **profile.model_dump(exclude_none=True), "display_name": profile.display_name or slug}
+            for slug, profile in config.profiles.items()
+        ],
         "storage": {
             "home": str(layout.home_root / "{username}"),
             "groups_root": str(layout.groups_root),
@@ -186,6 +190,11 @@ def hub_settings(
             "url": f"http://{ip}:{config.classes.port}" if config.classes.enabled else None,
             "api_token": tokens.get("classes") if config.classes.enabled else None,
             "registry": str(layout.state / "classes.sqlite"),
+        },
+        "cull": {
+            "enabled": config.cull.enabled, "timeout_seconds": config.cull.timeout,
+            "every_seconds": config.cull.every, "warning_seconds": config.cull.warning,
+            "activity_interval_seconds": config.cull.activity_interval,
         },
         "services": services,
         "environment": {**tutorials_environment(), **config.environment},

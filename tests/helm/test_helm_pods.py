@@ -347,6 +347,60 @@ def test_class_profile_only_for_class_members(chart) -> None:
     assert "astro101" not in user_pods(c, "teacher1", ["astro101-teachers"])
 
 
+def _class_pods(c: Config, name: str, groups: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    user = FakeUser(name, [])
+    user.groups = [SimpleNamespace(name=g, properties=props) for g, props in groups.items()]
+    return asyncio.run(_pods(c, user))
+
+
+def test_class_and_workspace_folders_pinned_profiles_and_exams_in_rendered_pods(chart) -> None:
+    """Issue 19 item 7: what the classes service records on hub groups shapes the user pods KubeSpawner builds."""
+    import time
+
+    c, merged = hub_config(chart, "teaching-class")
+    now = time.time()
+    cls = {"astrohub-folder": False, "class": "stars", "astrohub-profile": "astro101"}
+    student = _class_pods(c, "sam", {"stars-students": cls, "ws-survey": {"astrohub-folder": False,
+                                                                         "workspace": "survey"}})
+    teacher = _class_pods(c, "tina", {"stars-instructors": cls})
+    exam = _class_pods(c, "sam", {"stars-students": {**cls, "astrohub-exam": {"start": now - 60, "end": now + 60}}})
+    # The pinned profile is the only one offered, to students and instructors alike (no group lists them).
+    assert list(student) == list(teacher) == list(exam) == ["astro101"]
+    resources = student["astro101"]["spec"]["containers"][0]["resources"]
+    assert (float(resources["requests"]["cpu"]), float(resources["limits"]["cpu"])) == (0.5, 2.0)
+    during = exam["astro101"]["spec"]["containers"][0]["resources"]
+    assert during["requests"] == during["limits"] and int(during["limits"]["memory"]) == 4 * 2**30  # requests = limits
+    roots = merged["jupyterhub"]["custom"]["astrohub"]["storage"]
+    base = roots["groupsRoot"].rstrip("/").rpartition("/")[0]
+
+    def mounts(pod):
+        return {m["mountPath"]: (m["subPath"], m.get("readOnly", False))
+                for m in pod["spec"]["containers"][0]["volumeMounts"] if m["name"] == "groups"}
+
+    assert mounts(student["astro101"]) == {
+        f"{base}/classes/stars/materials": (".classes/stars/materials", True),
+        f"{base}/classes/stars/submissions/sam": (".classes/stars/submissions/sam", False),
+        f"{base}/workspaces/survey": (".workspaces/survey", False),
+    }  # and no group folder for the class's or the workspace's hub groups
+    assert mounts(teacher["astro101"]) == {f"{base}/classes/stars": (".classes/stars", False)}
+    setup = next(i for i in student["astro101"]["spec"]["initContainers"] if i["name"] == "astrohub-storage-setup")
+    assert "/mnt/astrohub/groups/.classes/stars/submissions/sam " in setup["command"][-1]
+    for pod in (student["astro101"], teacher["astro101"], exam["astro101"]):
+        for version in hs.KUBE_VERSIONS:
+            kubernetes_validate.validate(pod, version, strict=True)
+
+
+@pytest.mark.parametrize("overlay", list(hs.OVERLAYS))
+def test_user_pods_are_told_the_charts_cull_timeout(chart, overlay: str) -> None:
+    """The chart's jupyterhub.cull owns the timeout; user pods get it for the activity reports and the warning."""
+    c, _ = hub_config(chart, overlay)
+    pod = next(iter(user_pods(c, "alice", []).values()))
+    env = _env(pod["spec"]["containers"][0])
+    timeout = CULL[overlay][0]
+    assert env["ASTROHUB_CULL_TIMEOUT"] == str(timeout)
+    assert float(env["ASTROHUB_ACTIVITY_INTERVAL"]) <= timeout / 4 and int(env["ASTROHUB_CULL_WARNING"]) <= timeout / 2
+
+
 def test_configure_rejects_a_profile_for_an_unknown_group(chart) -> None:
     from astrohub_hub.errors import HubConfigError
     from pydantic import ValidationError

@@ -35,7 +35,9 @@ What a test gets (all synchronous; URLs end with ``/``)::
                                  # this Python reachable by other users); else all run as us
 
 The fixture's configuration: groups ``students`` and ``instructors`` exist from the start, with
-``instructors.instructors_of = ["students"]``. Other helpers' tests should create their own users
+``instructors.instructors_of = ["students"]``; user servers report busy work every 2 s and warn of a
+15 s cull (``ASTROHUB_*`` environment; only test_platform_culling.py runs a culler that short); a server
+profile ``lab`` (3G / 1.5 CPU limits, a 1G guarantee, ``LAB_TOOLS=on``) exists for classes to pin. Other helpers' tests should create their own users
 with ``platform.unique(...)``, use their own groups, and stop the servers they start.
 
 ``tests/browser/conftest.py`` loads this file by path and shares the same running platform (one
@@ -382,6 +384,12 @@ def start_platform() -> tuple[RunningPlatform, list[str]]:
         "--set", f"archive.port={archive_port}", "--set", f"classes.port={classes_port}", "--set", f"users.system_user_prefix=\"t{tag[:3]}-\"",
         "--set", 'groups.students={}', "--set", 'groups.instructors={instructors_of=["students"]}',
         "--set", f"hub.start_timeout={START_TIMEOUT / 2}",
+        # Servers report busy work every 2 s and warn 8 s before a 15 s cull (test_platform_culling.py runs its
+        # own culler for its users; the platform's culler keeps its one-hour timeout).
+        "--set", 'environment.ASTROHUB_ACTIVITY_INTERVAL="2"', "--set", 'environment.ASTROHUB_CULL_TIMEOUT="15"',
+        "--set", 'environment.ASTROHUB_CULL_WARNING="8"',
+        # A server profile a class can pin (test_platform_classes.py).
+        "--set", 'profiles.lab={mem_limit="3G", cpu_limit=1.5, mem_guarantee="1G", environment={LAB_TOOLS="on"}}',
     ]
     isolated = os.geteuid() == 0 and unreachable_by_others(sys.executable) is None
     if not isolated:

@@ -131,6 +131,45 @@ def test_full_class_cycle(platform, course):
     assert (platform.data_dir / "home" / s1 / name / "hw1" / "feedback" / "grade.txt").read_text() == "9/10: good"
 
 
+def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograded(platform, course):
+    """A tiny nbgrader notebook: the students' copy has no solution, a right answer scores 1 and a wrong one 0,
+    and each student gets nbgrader's feedback page (collect --grade runs nbgrader as the instructor)."""
+    name, prof, (s1, s2, _s3) = course["name"], course["prof"], course["students"]
+    hw = course["root"] / "instructors" / "nbhw"
+    platform.execute(prof, textwrap.dedent(f"""
+        import nbformat
+        from pathlib import Path
+        from nbformat.v4 import new_notebook, new_code_cell
+        def meta(grade_id, **kw):
+            return {{"nbgrader": {{"schema_version": 3, "grade_id": grade_id, **kw}}}}
+        nb = new_notebook(cells=[
+            new_code_cell("def square(x):\\n    ### BEGIN SOLUTION\\n    return x * x\\n    ### END SOLUTION",
+                          metadata=meta("answer", grade=False, solution=True, locked=False)),
+            new_code_cell("assert square(3) == 9", metadata=meta("test", grade=True, solution=False, locked=True,
+                                                                 points=1))])
+        nb.metadata["kernelspec"] = {{"name": "python3", "display_name": "Python 3", "language": "python"}}
+        Path({str(hw)!r}).mkdir()
+        nbformat.write(nb, {str(hw / 'square.ipynb')!r})
+    """))
+    released = _call(platform, prof, "POST", f"classes/{name}/assignments/nbhw/release")
+    assert released.status_code == 200, released.text
+    copy = platform.data_dir / "home" / s1 / name / "nbhw" / "square.ipynb"
+    assert "return x * x" not in copy.read_text() and "NotImplementedError" in copy.read_text()
+    answer = json.loads(copy.read_text())
+    answer["cells"][0]["source"] = "".join(answer["cells"][0]["source"]).replace("raise NotImplementedError()",
+                                                                               "return x * x")
+    copy.write_text(json.dumps(answer))
+    for student in (s1, s2):  # s2 hands in the untouched notebook
+        assert _call(platform, student, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
+    graded = _astrohub(platform, "classes", "collect", name, "nbhw", "--grade")
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    grades = json.loads(graded.stdout)["grades"]
+    assert (grades[s1]["score"], grades[s2]["score"], grades[s1]["max_score"]) == (1.0, 0.0, 1.0), grades
+    assert _call(platform, prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"][s2] == [
+        "square.html"]
+    assert "square" in (platform.data_dir / "home" / s2 / name / "nbhw" / "feedback" / "square.html").read_text()
+
+
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):
     if not platform.isolated:
         pytest.skip("folder permissions between users need per-user system accounts (root)")
@@ -248,6 +287,28 @@ except PermissionError:
         assert out.strip() == "refused"
 
 
+def test_a_member_shares_a_running_server_with_the_workspace_and_nobody_else_reaches_it(platform, course):
+    """JupyterHub shares, one per read-write member (a group share does not reach the members' tokens)."""
+    sharer, member = course["students"][0], course["prof"]  # both servers run (fixture)
+    reader, stranger = course["students"][1], course["outsider"]
+    ws = platform.unique("shared")
+    _call(platform, member, "POST", "workspaces", {"name": ws, "members": [sharer], "readers": [reader]}
+          ).raise_for_status()
+    assert _call(platform, stranger, "POST", f"workspaces/{ws}/share").status_code == 403
+    assert _call(platform, reader, "POST", f"workspaces/{ws}/share").status_code == 403
+    shared = _call(platform, sharer, "POST", f"workspaces/{ws}/share")
+    assert shared.status_code == 200 and shared.json()["shared_with"] == [member], shared.text
+
+    def reaches(user: str) -> int:  # a fresh token each time: the user server caches what a token may do
+        token = platform.api("POST", f"/users/{user}/tokens", json={"note": "share test"}).json()["token"]
+        return platform.server_get(sharer, "api/contents", token=token).status_code
+
+    assert (reaches(member), reaches(reader), reaches(stranger)) == (200, 403, 403)
+    # The owner removes the member: the share is revoked with the membership.
+    _call(platform, member, "POST", f"workspaces/{ws}/members", {"remove": [sharer]}).raise_for_status()
+    assert reaches(member) == 403
+
+
 def test_the_classes_tutorial_runs_as_a_student(platform, course):
     """examples/classes-and-workspaces.ipynb, cell after cell in one kernel of a student's server."""
     from pathlib import Path
@@ -263,8 +324,39 @@ def test_the_classes_tutorial_runs_as_a_student(platform, course):
     assert (platform.data_dir / "workspaces" / f"{s1}-survey" / "magnitudes.csv").exists()
     # Storage in use, from code (the API) and on the page.
     used = _call(platform, s1, "GET", "usage").json()
-    assert used["user"] == s1 and used["quota"] is None
+    assert used["user"] == s1 and used["home"]["quota"] is None
     assert used["home"]["files"] >= 1 and used["workspaces"][f"{s1}-survey"]["bytes"] > 0
     page = platform.login(s1).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert "<h2>Storage</h2>" in page and f"workspace {s1}-survey" in page
 
+
+
+def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform):
+    """The class's profile (fixture: ``lab``) reaches its students' servers; inside an exam window the
+    guarantees equal the limits (locally: what JupyterHub exports as MEM_/CPU_GUARANTEE)."""
+    prof, student = platform.unique("pprof"), platform.unique("pstud")
+    for user in (prof, student):
+        platform.create_user(user)
+    name = platform.unique("pinned")
+    unknown = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--profile", "nope")
+    assert unknown.returncode == 2 and "no profile 'nope'" in unknown.stderr and "'lab'" in unknown.stderr
+    created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--students", student,
+                        "--profile", "lab")
+    assert created.returncode == 0, created.stdout + created.stderr
+    show = "import os; print(*[os.environ.get(k) for k in ('ASTROHUB_PROFILE', 'LAB_TOOLS', 'MEM_LIMIT', " \
+           "'MEM_GUARANTEE', 'CPU_LIMIT', 'CPU_GUARANTEE', 'ASTROHUB_EXAM')])"
+    platform.start_server(student)
+    try:
+        before = platform.execute(student, show).split()
+        assert before == ["lab", "on", str(3 * 2**30), str(2**30), "1.5", "None", "None"], before
+    finally:
+        platform.stop_server(student)
+    now = time.time()
+    opened = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 5, "end": now + 600})
+    assert opened.status_code == 200, opened.text
+    platform.start_server(student)
+    try:
+        during = platform.execute(student, show).split()
+        assert during == ["lab", "on", str(3 * 2**30), str(3 * 2**30), "1.5", "1.5", "1"], during
+    finally:
+        platform.stop_server(student)

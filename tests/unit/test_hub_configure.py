@@ -374,3 +374,26 @@ def test_heap_freeze_waits_for_a_starting_hub():
         gc.unfreeze()
         JupyterHub.clear_instance()
         loop.close()
+
+
+def test_culling_runs_the_idle_culler_with_only_its_scopes_and_tells_servers():
+    c = Config()
+    configure(c, base_settings(cull={"enabled": True, "timeoutSeconds": 900, "everySeconds": 60,
+                                     "warningSeconds": 120, "activityIntervalSeconds": 30}))
+    culler = next(s for s in c.JupyterHub.services if s["name"] == "astrohub-culler")
+    assert culler["command"][1:] == ["-m", "jupyterhub_idle_culler", "--timeout=900", "--cull-every=60"]
+    role = next(r for r in c.JupyterHub.load_roles if r.get("services") == ["astrohub-culler"])
+    assert sorted(role["scopes"]) == ["delete:servers", "list:users", "read:servers", "read:users:activity"]
+    env = user_environment(validate_settings(base_settings(cull={"enabled": True, "timeoutSeconds": 900,
+                                                                 "warningSeconds": 120})), "sam", [])
+    assert (env["ASTROHUB_CULL_TIMEOUT"], env["ASTROHUB_CULL_WARNING"]) == ("900", "120")
+    # Off by default: no culler, no variables.
+    plain = Config()
+    configure(plain, base_settings())
+    assert not any(s["name"] == "astrohub-culler" for s in plain.JupyterHub.services)
+    assert "ASTROHUB_CULL_TIMEOUT" not in user_environment(validate_settings(base_settings()), "sam", [])
+
+
+def test_an_activity_interval_too_long_for_the_timeout_is_refused_naming_both():
+    with pytest.raises(HubConfigError, match="activityIntervalSeconds=400.0 must be at most half of timeoutSeconds=600"):
+        validate_settings(base_settings(cull={"enabled": True, "timeoutSeconds": 600, "activityIntervalSeconds": 400}))

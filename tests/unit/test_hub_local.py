@@ -18,6 +18,7 @@ from astrohub_hub.local import (
     user_path,
     visible_profiles,
 )
+from astrohub_hub.pins import class_pins
 
 PROFILES = [
     {"slug": "small", "display_name": "Small", "groups": [], "mem_limit": "1G", "cpu_limit": 1.0, "default": True},
@@ -76,6 +77,28 @@ def test_spawner_profile_choice_respects_groups():
     with pytest.raises(ValueError, match="profile 'class' is not available to 'olga'"):
         outsider.selected_profile()
     assert make_spawner("olga", []).selected_profile()["slug"] == "small"
+
+
+def test_a_class_pins_its_profile_over_the_choice_and_an_exam_raises_guarantees_to_limits():
+    import time
+
+    spawner = make_spawner("sam", [], {"profile": "large"})
+    spawner.user.groups = [SimpleNamespace(name="astro-students", properties={"astrohub-profile": "class"})]
+    assert spawner.selected_profile()["slug"] == "class" and _profile_form(spawner) == ""
+    spawner.apply_profile()
+    assert (spawner.mem_limit, spawner.cpu_limit, spawner.mem_guarantee) == (4 * 2**30, 2.0, None)
+    assert spawner.environment["ASTROHUB_PROFILE"] == "class" and "ASTROHUB_EXAM" not in spawner.environment
+    now = time.time()
+    spawner.user.groups[0].properties["astrohub-exam"] = {"start": now - 10, "end": now + 10}
+    spawner.apply_profile()
+    assert (spawner.mem_guarantee, spawner.cpu_guarantee) == (4 * 2**30, 2.0)
+    assert spawner.environment["ASTROHUB_EXAM"] == "1"
+    # A closed window, a malformed one, or an unknown pinned slug change nothing.
+    assert class_pins([("g", {"astrohub-exam": {"start": 0, "end": 1}})], now) == (None, False)
+    assert class_pins([("g", {"astrohub-exam": {"start": "x"}})], now) == (None, False)
+    ghost = make_spawner("sam", [], {"profile": "large"})
+    ghost.user.groups = [SimpleNamespace(name="c-students", properties={"astrohub-profile": "gone"})]
+    assert ghost.selected_profile()["slug"] == "large"
 
 
 def test_profile_form_lists_only_visible_profiles_escaped():

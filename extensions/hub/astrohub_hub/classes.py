@@ -29,13 +29,19 @@ folder; nothing is overwritten.
 Exam mode (:meth:`Teaching.exam`): inside the window the materials folder is read-only for everybody
 (instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end is
 refused with the deadline in the message, and every action (and every refused submission) is in the
-class's action log (:meth:`Teaching.actions`). Guaranteed resources for the window are the class's
-profile (``profile``); local processes are not confined beyond it.
+class's action log (:meth:`Teaching.actions`). A class created with a ``profile`` pins it: the class's hub
+groups get the property ``astrohub-profile`` and the spawner starts its members' servers with it; an exam
+window is the groups' ``astrohub-exam`` property, and servers started inside it get guarantees equal to the
+profile's limits (local processes are not confined beyond the limits JupyterHub exports; on Kubernetes,
+requests = limits).
 
 Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
 changes nothing: every check runs before the first write. When the platform does not run users as
 system users (not root), folders are created but no ACLs are set (documented: no isolation then).
-May import the standard library, ``accounts``, ``folders``, ``people`` and ``workspaces``.
+Grading: an assignment whose notebooks are nbgrader-marked is released as nbgrader's students' version, and
+``collect(..., grade=True)`` autogrades the collected work with nbgrader (:mod:`astrohub_hub.grading`: run
+as the instructor) and puts each student's feedback page where ``feedback`` returns it from.
+May import the standard library, ``accounts``, ``folders``, ``grading``, ``people`` and ``workspaces``.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from typing import Callable, Iterable
 
 from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts
+from astrohub_hub.grading import Grader, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
 
@@ -80,6 +87,11 @@ class Teaching:
     user_exists: Callable[[str], bool] = lambda name: True
     on_roster_change: Callable[[str, str, list[str]], None] = lambda cls, role, users: None
     on_workspace_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
+    #: Sets hub group properties of the class's groups (``astrohub-profile``, ``astrohub-exam``), which the
+    #: spawner reads at each start (``local.class_pins``; on Kubernetes ``kubernetes.profile_list``).
+    on_class_properties: Callable[[str, dict], None] = lambda cls, properties: None
+    #: The profile slugs the hub offers (``None``: not checked).
+    profiles: tuple[str, ...] | None = None
     clock: Callable[[], float] = time.time
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -191,6 +203,10 @@ class Teaching:
         both = sorted(set(instructors) & set(students))
         if both:
             raise ClassError(f"{both} cannot be both instructor and student of {name!r}", value=both)
+        if profile and self.profiles is not None and profile not in self.profiles:
+            raise ClassError(f"no profile {profile!r} is configured on this hub; choose one of "
+                             f"{list(self.profiles)} (the hub's profiles setting), or none", code="unknown-profile",
+                             value=profile)
         with self._lock:
             with closing(self._db()) as db, db:
                 try:
@@ -206,7 +222,9 @@ class Teaching:
             self._grant_class(name, "student", students)
         self.on_roster_change(name, "instructors", instructors)
         self.on_roster_change(name, "students", students)
-        self.record(actor, name, "create", {"instructors": instructors, "students": students})
+        if profile:
+            self.on_class_properties(name, {"astrohub-profile": profile})
+        self.record(actor, name, "create", {"instructors": instructors, "students": students, "profile": profile})
         return self.show(actor, name)
 
     def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
@@ -302,6 +320,7 @@ class Teaching:
         with closing(self._db()) as db, db:
             db.execute("INSERT OR REPLACE INTO exams (class, start, end, frozen) VALUES (?, ?, ?, "
                        "COALESCE((SELECT frozen FROM exams WHERE class = ?), 0))", (cls, start, end, cls))
+        self.on_class_properties(cls, {"astrohub-exam": {"start": float(start), "end": float(end)}})
         self.record(actor, cls, "exam", {"start": _iso(start), "end": _iso(end)})
         self.tick()
         return self.show(actor, cls)
@@ -341,8 +360,10 @@ class Teaching:
         if not source.is_dir():
             raise ClassError(f"no folder {source}: put the assignment's notebooks there first", status=404,
                              code="unknown-assignment", value=assignment)
-        data = folders.pack_as(source, self._system(actor.name) if not actor.admin else None,
-                               base=self._class_dirs(cls)["instructors"])
+        reader = self._system(actor.name) if not actor.admin else None
+        if uses_nbgrader(source):  # students get nbgrader's version: no solutions, no hidden tests
+            source = self._grader(actor, cls).release_version(assignment, source, reader)
+        data = folders.pack_as(source, reader, base=self._class_dirs(cls)["instructors"])
         released = {}
         for student in self.roster(cls)["students"]:
             target = self._home(student) / cls / assignment
@@ -388,8 +409,22 @@ class Teaching:
         self.record(actor, cls, "submit", {"assignment": assignment, "at": target.name, "files": len(files)})
         return {"class": cls, "assignment": assignment, "student": actor.name, "at": target.name, "files": files}
 
-    def collect(self, actor: Actor, cls: str, assignment: str) -> dict:
-        """Copy each student's latest submission to ``instructors/collected/<assignment>/<student>/``."""
+    def _grader(self, actor: Actor, cls: str) -> Grader:
+        """nbgrader on the class's ``instructors/nbgrader``, as the acting instructor (never as root)."""
+        name = actor.name
+        if actor.admin and name not in self.roster(cls)["instructors"]:  # an admin grades as the first instructor
+            instructors = self.roster(cls)["instructors"]
+            if not instructors:
+                raise ClassError(f"class {cls!r} has no instructor: nbgrader runs as one (it executes students' "
+                                 "notebooks); add an instructor first", status=409, code="no-instructor", value=cls)
+            name = instructors[0]
+        system = self._system(name)
+        instructors = self._class_dirs(cls)["instructors"]
+        return Grader(instructors / "nbgrader", system, instructors)
+
+    def collect(self, actor: Actor, cls: str, assignment: str, grade: bool = False) -> dict:
+        """Copy each student's latest submission to ``instructors/collected/<assignment>/<student>/``;
+        ``grade``: then autograde them with nbgrader (nbgrader-marked assignments only)."""
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
         self._assignment(cls, assignment)
@@ -406,7 +441,20 @@ class Teaching:
             collected[student] = latest[-1].name
         missing = [s for s in self.roster(cls)["students"] if s not in collected]
         self.record(actor, cls, "collect", {"assignment": assignment, "collected": collected})
-        return {"class": cls, "assignment": assignment, "collected": collected, "missing": missing}
+        result = {"class": cls, "assignment": assignment, "collected": collected, "missing": missing}
+        if grade:
+            instructors = self._class_dirs(cls)["instructors"]
+            source = instructors / assignment
+            if not uses_nbgrader(source):
+                raise ClassError(f"{source} has no nbgrader-marked notebook: nothing to autograde (collected "
+                                 "anyway)", status=409, code="not-nbgrader", value=assignment)
+            grader = self._grader(actor, cls)
+            work = {s: instructors / "collected" / assignment / s for s in collected}
+            result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
+                                            instructors / "feedback" / assignment)
+            self.record(actor, cls, "grade", {"assignment": assignment, "grades": {
+                s: g.get("score") for s, g in result["grades"].items()}})
+        return result
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy ``instructors/feedback/<assignment>/<student>/`` into ``~<student>/<class>/<assignment>/feedback/``."""

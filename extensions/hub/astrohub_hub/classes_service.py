@@ -62,7 +62,7 @@ log = logging.getLogger("astrohub.classes")
 #: The service's hub name, and the scopes its token needs: who exists, and the class groups.
 SERVICE_NAME = "astrohub-classes"
 SERVICE_SCOPES = ["list:users", "read:users", "read:users:name", "read:servers", "admin:groups", "list:groups",
-                  "read:groups"]
+                  "read:groups", "shares"]
 
 
 class HubDirectory:
@@ -101,6 +101,29 @@ class HubDirectory:
         self._mirror(f"ws-{name}", {"workspace": name}, added)
         if removed:
             self._call("DELETE", f"/groups/ws-{name}/users", {"users": sorted(removed)})
+
+    def share(self, sharer: str, grant: list[str], revoke: list[str]) -> None:
+        """Grant (revoke) access to ``sharer``'s default server to (from) each user, as JupyterHub shares."""
+        path = f"/shares/{urllib.parse.quote(sharer)}/"
+        for user in grant:
+            status, _ = self._call("POST", path, {"user": user})
+            if status == 404:
+                raise ClassError(f"{sharer!r} has no server to share yet: start it first, then share", status=409,
+                                 code="no-server", value=sharer)
+            if status != 200:
+                raise ClassError(f"the hub refused to share {sharer!r}'s server with {user!r} (HTTP {status})",
+                                 status=502, code="hub-refused", value=user)
+        for user in revoke:
+            self._call("PATCH", path, {"user": user})
+
+    def class_properties(self, cls: str, properties: dict) -> None:
+        """Merge ``properties`` into the hub groups ``<class>-students`` and ``<class>-instructors``."""
+        for role in ("students", "instructors"):
+            group = f"{cls}-{role}"
+            self._mirror(group, {"class": cls}, [])
+            status, body = self._call("GET", f"/groups/{group}")
+            current = (body or {}).get("properties", {}) if status == 200 and isinstance(body, dict) else {}
+            self._call("PUT", f"/groups/{group}/properties", {**current, **properties})
 
     def mirror(self, cls: str, role: str, users: list[str]) -> None:
         """Add ``users`` to the hub group ``<class>-<role>`` (created, marked as having no group folder)."""
@@ -231,6 +254,9 @@ class AssignmentHandler(ApiHandler):
     async def post(self, cls: str, assignment: str, action: str) -> None:
         func = {"release": self.teaching.release, "submit": self.teaching.submit,
                 "collect": self.teaching.collect, "feedback": self.teaching.return_feedback}[action]
+        if action == "collect" and self.get_argument("grade", "") in ("1", "true", "yes"):
+            await self.run(func, cls, assignment, grade=True)
+            return
         await self.run(func, cls, assignment)
 
 
@@ -250,6 +276,14 @@ class WorkspaceHandler(ApiHandler):
         await self.run(self.teaching.workspaces.show, name)
 
 
+class WorkspaceShareHandler(ApiHandler):
+    async def post(self, name: str) -> None:
+        await self.run(self.teaching.workspaces.share, name)
+
+    async def delete(self, name: str) -> None:
+        await self.run(self.teaching.workspaces.unshare, name)
+
+
 class WorkspaceMembersHandler(ApiHandler):
     async def post(self, name: str) -> None:
         body = self.body()
@@ -258,8 +292,14 @@ class WorkspaceMembersHandler(ApiHandler):
 
 
 def usage(teaching: Teaching, groups_root: str, actor: Actor, groups: list[str]) -> dict:
-    """Storage used by ``actor``: their home, their groups' folders and their workspaces (no quotas are set)."""
-    found = {"user": actor.name, "quota": None,
+    """Storage used by ``actor`` and each quota: their home, their groups' folders and their workspaces.
+
+    Only the caller's own spaces: another user's home, a group they are not in or a workspace they are not
+    in never appears. Each entry is ``{"path", "bytes", "files", "quota"}`` (``quota``: bytes from the
+    folder's quota file, ``None`` when there is none). Dask resources are the user's own gateway's to
+    tell: ``platform_lib.usage()`` in a notebook.
+    """
+    found = {"user": actor.name,
              "home": folders.folder_usage(teaching.people.home(actor.name)) if teaching.home_template else None,
              "groups": {g: folders.folder_usage(Path(groups_root) / g) for g in sorted(groups)
                         if groups_root and (Path(groups_root) / g).is_dir()},
@@ -327,9 +367,13 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         rows = [("home", used["home"])] if used["home"] else []
         rows += [(f"group {g}", u) for g, u in used["groups"].items()]
         rows += [(f"workspace {w}", u) for w, u in used["workspaces"].items()]
-        parts.append("<h2>Storage</h2><table class='usage'><tr><th>space</th><th>MB</th><th>files</th></tr>" + "".join(
-            f"<tr><td>{e(n)}</td><td>{u['bytes'] / 1e6:.1f}</td><td>{u['files']}</td></tr>" for n, u in rows)
-            + "</table><p>No quota is set on this platform.</p>")
+        parts.append(
+            "<h2>Storage</h2><table class='usage'><tr><th>space</th><th>MB</th><th>files</th><th>quota MB</th></tr>"
+            + "".join(f"<tr><td>{e(n)}</td><td>{u['bytes'] / 1e6:.1f}</td><td>{u['files']}</td><td>"
+                      f"{'none' if u['quota'] is None else format(u['quota'] / 1e6, '.1f')}"
+                      "</td></tr>" for n, u in rows)
+            + "</table><p>In a notebook, <code>platform_lib.usage()</code> adds your Dask clusters' workers, "
+            "cores and memory.</p>")
         return ("<!doctype html><html><head><meta charset='utf-8'><title>Classes</title></head><body>"
                 + "".join(parts) + "</body></html>")
 
@@ -352,6 +396,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/workspaces/?", WorkspacesHandler),
         (rf"{api}/workspaces/{seg}/?", WorkspaceHandler),
         (rf"{api}/workspaces/{seg}/members/?", WorkspaceMembersHandler),
+        (rf"{api}/workspaces/{seg}/share/?", WorkspaceShareHandler),
     ]
     handlers = [(r, h, args) for r, h in routes]
     if directory is not None:  # the browser page, signed in through the hub (OAuth)
@@ -380,8 +425,10 @@ def main(argv: list[str] | None = None) -> int:
         accounts=SystemAccounts.from_environ(dict(env), "ASTROHUB_CLASSES"),
         home_template=env.get("ASTROHUB_CLASSES_HOME", ""),
         user_exists=directory.user_exists, on_roster_change=directory.mirror,
-        on_workspace_change=directory.mirror_workspace,
+        on_workspace_change=directory.mirror_workspace, on_class_properties=directory.class_properties,
+        profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
     )
+    teaching.workspaces.on_share = directory.share
     hub_auth = HubAuth(api_token=token, api_url=api_url, cache_max_age=60)
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
     url = urllib.parse.urlparse(env["JUPYTERHUB_SERVICE_URL"])

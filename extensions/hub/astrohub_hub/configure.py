@@ -39,7 +39,9 @@ from astrohub_hub.local import AstroLocalSpawner, LocalSettings
 from astrohub_hub.settings import HubSettings
 
 __all__ = [
+    "CULLER_SERVICE",
     "GROUPSYNC_SERVICE",
+    "culler_command",
     "build_groups",
     "build_roles",
     "build_services",
@@ -50,6 +52,10 @@ __all__ = [
     "validate_settings",
 ]
 
+#: The hub service name of jupyterhub-idle-culler (local mode, ``cull.enabled``).
+CULLER_SERVICE = "astrohub-culler"
+#: What the culler needs (jupyterhub-idle-culler's documented scopes, no user deletion).
+CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 #: The hub service name of the group-workspace reconciler (local mode).
 GROUPSYNC_SERVICE = "astrohub-groupsync"
 #: What the group-workspace reconciler needs: the groups and their members.
@@ -126,6 +132,8 @@ def build_services(settings: HubSettings) -> list[dict[str, Any]]:
     classes = _classes_service(settings)
     if classes is not None and not any(s["name"] == classes["name"] for s in services):
         services.append(classes)
+    if settings.mode == "local" and settings.cull.enabled:
+        services.append({"name": CULLER_SERVICE, "command": culler_command(settings), "display": False})
     if settings.mode == "local" and settings.group_sync.enabled:
         accounts = (settings.local or LocalSettings()).accounts
         services.append(
@@ -142,6 +150,21 @@ def build_services(settings: HubSettings) -> list[dict[str, Any]]:
             }
         )
     return services
+
+
+def culler_command(settings: HubSettings, python: str = sys.executable) -> list[str]:
+    """jupyterhub-idle-culler's command for ``settings.cull`` (servers only; users are never deleted).
+
+    Examples
+    --------
+    >>> s = HubSettings.model_validate({"mode": "local", "cull": {"enabled": True, "timeoutSeconds": 600,
+    ...     "everySeconds": 60}, "storage": {"home": "/h", "groupsRoot": "/g", "datasets": "/d", "scratch": "/s"}})
+    >>> culler_command(s, "python")
+    ['python', '-m', 'jupyterhub_idle_culler', '--timeout=600', '--cull-every=60']
+    """
+    cull = settings.cull
+    return [python, "-m", "jupyterhub_idle_culler", f"--timeout={cull.timeout_seconds}",
+            f"--cull-every={cull.every_seconds}"]
 
 
 def _classes_service(settings: HubSettings) -> dict[str, Any] | None:
@@ -164,6 +187,7 @@ def _classes_service(settings: HubSettings) -> dict[str, Any] | None:
             "ASTROHUB_CLASSES_ROOT": classes.classes_root or os.path.join(parent, "classes"),
             "ASTROHUB_WORKSPACES_ROOT": classes.workspaces_root or os.path.join(parent, "workspaces"),
             "ASTROHUB_CLASSES_REGISTRY": classes.registry,
+            "ASTROHUB_CLASSES_PROFILES": ",".join(p.slug for p in settings.profiles),
             "ASTROHUB_CLASSES_HOME": settings.storage.home,
             "ASTROHUB_GROUPS_ROOT": settings.storage.groups_root,
             **accounts.environ("ASTROHUB_CLASSES"),
@@ -204,6 +228,10 @@ def build_roles(settings: HubSettings) -> list[dict[str, Any]]:
         roles.append({"name": _role_name("service", classes["name"]),
                       "description": "Checks users and keeps the classes' hub groups",
                       "scopes": list(SERVICE_SCOPES), "services": [classes["name"]]})
+    if settings.mode == "local" and settings.cull.enabled:
+        roles.append({"name": _role_name("service", CULLER_SERVICE),
+                      "description": "Stops user servers idle for longer than cull.timeoutSeconds",
+                      "scopes": list(CULLER_SCOPES), "services": [CULLER_SERVICE]})
     if settings.mode == "local" and settings.group_sync.enabled:
         roles.append({"name": _role_name("service", GROUPSYNC_SERVICE),
                       "description": "Reads groups and members to keep group folders in step",

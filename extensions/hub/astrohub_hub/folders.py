@@ -13,6 +13,7 @@ granted. May import the standard library, ``errors`` and ``accounts``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pwd
@@ -27,6 +28,8 @@ from astrohub_hub.errors import HubError
 __all__ = [
     "acl_users",
     "expand_user_path",
+    "QUOTA_FILE",
+    "folder_quota",
     "folder_usage",
     "grant",
     "holders",
@@ -254,15 +257,34 @@ def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = 
     return [line for line in result.stdout.decode().splitlines() if line]
 
 
+#: A folder's quota file, ``{"bytes": N}``: the same file ``platform_lib.storage`` enforces on writes
+#: (``Storage.set_quota``; its ``QUOTA_FILE``), read here so the hub's page shows the quota users write against.
+QUOTA_FILE = ".astrohub-quota.json"
+
+
+def folder_quota(folder: Path) -> int | None:
+    """The quota in bytes from ``folder``'s quota file (``None``: no file, or no readable quota in it)."""
+    try:
+        value = json.loads((Path(folder) / QUOTA_FILE).read_text() or "{}").get("bytes")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and value >= 0 else None
+
+
 def folder_usage(folder: Path) -> dict:
-    """``{"path", "bytes", "files"}`` of everything under ``folder`` (links not followed; 0 if absent)."""
+    """``{"path", "bytes", "files", "quota"}`` of everything under ``folder`` (links not followed; 0 if absent).
+
+    ``quota`` is the folder's quota file's (:func:`folder_quota`); the quota file itself is not counted.
+    """
     total = files = 0
     for root, dirs, names in os.walk(folder, followlinks=False):
         for name in names:
+            if name == QUOTA_FILE and root == str(folder):
+                continue
             try:
                 st = os.lstat(os.path.join(root, name))
             except OSError:
                 continue
             total += st.st_blocks * 512 if st.st_blocks else st.st_size
             files += 1
-    return {"path": str(folder), "bytes": total, "files": files}
+    return {"path": str(folder), "bytes": total, "files": files, "quota": folder_quota(folder)}

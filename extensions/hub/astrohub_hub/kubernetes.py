@@ -14,7 +14,14 @@ Volumes that every user pod gets:
   {username}`` (otherwise Zero to JupyterHub's per-user claim, ``singleuser.storage``, is used);
 - with ``groupStorage`` set, one ``subPath`` of the shared group claim per hub group the user
   belongs to, mounted read-write at ``<storage.groupsRoot>/<group>`` (added at spawn time by
-  :func:`group_mounts_hook`, since membership changes while the hub runs).
+  :func:`group_mounts_hook`, since membership changes while the hub runs), except the groups marked
+  ``"astrohub-folder": false`` (a class's and a workspace's groups), which get instead
+  (:func:`class_volumes`, on the same claim under ``.classes/`` and ``.workspaces/``, names no group
+  folder can take): a class's students its ``materials`` read-only and their own
+  ``submissions/<user>`` folder, its instructors the whole class folder, a workspace's members its folder.
+
+A class's pinned profile and exam window (hub group properties, :mod:`astrohub_hub.pins`) shape
+``profile_list``: only the pinned profile is offered, and inside the window requests equal limits.
 
 The claims of the NFS home and group storage are created by the chart (``templates/storage.yaml``)
 under the fixed names :data:`HOME_CLAIM` and :data:`GROUPS_CLAIM`.
@@ -23,12 +30,14 @@ under the fixed names :data:`HOME_CLAIM` and :data:`GROUPS_CLAIM`.
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from astrohub_hub.errors import HubConfigError
+from astrohub_hub.pins import class_pins, group_properties
 
 if TYPE_CHECKING:  # pragma: no cover - typing only (settings imports this module)
     from astrohub_hub.settings import HubSettings
@@ -41,7 +50,9 @@ __all__ = [
     "HomeStorage",
     "KubernetesSettings",
     "NfsSource",
+    "class_volumes",
     "configure_kubernetes",
+    "cull_environment",
     "dataset_volumes",
     "group_mounts_hook",
     "group_volumes",
@@ -211,19 +222,63 @@ def _user_groups(spawner: Any) -> list[str]:
     return [group.name for group in getattr(spawner.user, "groups", [])]
 
 
+def _folder_groups(spawner: Any) -> list[str]:
+    """The user's groups that have a group folder (not a class's or a workspace's: ``astrohub-folder: false``)."""
+    return [name for name, props in group_properties(spawner.user) if props.get("astrohub-folder") is not False]
+
+
+def class_volumes(kube: KubernetesSettings, classes_root: str, workspaces_root: str, user: str,
+                  groups: Iterable[tuple[str, Any]]) -> tuple[list[dict], list[dict]]:
+    """The class and workspace folders of a user in ``groups`` (``(name, properties)`` pairs), on the group claim.
+
+    ``<class>-students`` (property ``class``): ``materials`` read-only and ``submissions/<user>`` read-write;
+    ``<class>-instructors``: the whole class folder; ``ws-<name>`` (property ``workspace``): the workspace
+    folder. Empty without ``groupStorage``.
+
+    Examples
+    --------
+    >>> kube = KubernetesSettings.model_validate({"groupStorage": {"nfs": {"server": "n", "path": "/g"}}})
+    >>> [(m["mountPath"], m["subPath"], m["readOnly"]) for m in class_volumes(kube, "/classes", "/ws", "sam",
+    ...     [("astro-students", {"class": "astro"})])[1]]
+    [('/classes/astro/materials', '.classes/astro/materials', True), ('/classes/astro/submissions/sam', '.classes/astro/submissions/sam', False)]
+    """
+    if kube.group_storage is None:
+        return [], []
+    mounts: list[dict] = []
+    croot, wroot = classes_root.rstrip("/"), workspaces_root.rstrip("/")
+    for name, props in sorted(groups, key=lambda item: item[0]):
+        cls, space = props.get("class"), props.get("workspace")
+        if isinstance(cls, str) and _GROUP_SUBPATH.match(cls):
+            if name == f"{cls}-students" and _GROUP_SUBPATH.match(user):
+                mounts.append({"name": "groups", "mountPath": f"{croot}/{cls}/materials",
+                               "subPath": f".classes/{cls}/materials", "readOnly": True})
+                mounts.append({"name": "groups", "mountPath": f"{croot}/{cls}/submissions/{user}",
+                               "subPath": f".classes/{cls}/submissions/{user}", "readOnly": False})
+            elif name == f"{cls}-instructors":
+                mounts.append({"name": "groups", "mountPath": f"{croot}/{cls}", "subPath": f".classes/{cls}",
+                               "readOnly": False})
+        elif isinstance(space, str) and _GROUP_SUBPATH.match(space) and name == f"ws-{space}":
+            mounts.append({"name": "groups", "mountPath": f"{wroot}/{space}", "subPath": f".workspaces/{space}",
+                           "readOnly": False})
+    if not mounts:
+        return [], []
+    return [{"name": "groups", "persistentVolumeClaim": {"claimName": GROUPS_CLAIM}}], mounts
+
+
 #: Where the storage set-up init container sees the roots of the home and group claims.
 SETUP_ROOT = "/mnt/astrohub"
 
 
 def storage_setup_container(
-    kube: KubernetesSettings, *, image: str, home_subpath: str | None, groups: Iterable[str], uid: int, gid: int
+    kube: KubernetesSettings, *, image: str, home_subpath: str | None, groups: Iterable[str], uid: int, gid: int,
+    more_subpaths: Iterable[str] = (),
 ) -> dict[str, Any] | None:
     """An init container creating the user's NFS home and group folders on first use.
 
     Kubernetes creates a missing ``subPath`` as ``root`` (mode 0755), which the notebook user could
     not write to; this container (root, only the CHOWN/DAC_OVERRIDE/FOWNER capabilities) creates
     each folder that does not exist yet, owned by ``uid:gid``: the home with mode 0700, group folders
-    with mode 2770. Existing folders are left untouched. ``None`` when there is nothing to set up.
+    (and ``more_subpaths`` of the group claim: class and workspace folders) with mode 2770. Existing folders are left untouched. ``None`` when there is nothing to set up.
     The NFS exports must allow root to chown (``no_root_squash``), or pre-create the folders.
     """
     import shlex
@@ -232,10 +287,11 @@ def storage_setup_container(
     if kube.home is not None and home_subpath:
         mounts.append({"name": "home", "mountPath": f"{SETUP_ROOT}/home"})
         steps.append((f"{SETUP_ROOT}/home/{home_subpath}", "0700"))
-    names = group_volumes(kube, "/", groups)[1]
+    names = [m["subPath"] for m in group_volumes(kube, "/", groups)[1]]
+    names += [p for p in more_subpaths if p not in names] if kube.group_storage is not None else []
     if names:
         mounts.append({"name": "groups", "mountPath": f"{SETUP_ROOT}/groups"})
-        steps.extend((f"{SETUP_ROOT}/groups/{m['subPath']}", "2770") for m in names)
+        steps.extend((f"{SETUP_ROOT}/groups/{name}", "2770") for name in names)
     if not steps:
         return None
     script = " && ".join(
@@ -257,7 +313,8 @@ def storage_setup_container(
     }
 
 
-def group_mounts_hook(kube: KubernetesSettings, groups_root: str) -> Callable[[Any, Any], Any]:
+def group_mounts_hook(kube: KubernetesSettings, groups_root: str, classes_root: str = "",
+                      workspaces_root: str = "") -> Callable[[Any, Any], Any]:
     """A ``KubeSpawner.modify_pod_hook``: the spawning user's group folders and the storage set-up.
 
     Appends the group claim and one mount per group of ``spawner.user.groups`` to the pod KubeSpawner
@@ -269,8 +326,14 @@ def group_mounts_hook(kube: KubernetesSettings, groups_root: str) -> Callable[[A
         from kubernetes_asyncio.client.models import V1Container, V1Volume, V1VolumeMount
         from kubespawner.utils import get_k8s_model  # KubeSpawner's own dict -> model conversion
 
-        groups = _user_groups(spawner)
+        groups = _folder_groups(spawner)
         volumes, mounts = group_volumes(kube, groups_root, groups)
+        more_mounts: list[dict] = []
+        if classes_root or workspaces_root:
+            more_volumes, more_mounts = class_volumes(kube, classes_root, workspaces_root, spawner.user.name,
+                                                      group_properties(spawner.user))
+            volumes = volumes or more_volumes
+            mounts = mounts + more_mounts
         container = pod.spec.containers[0]
         pod.spec.volumes = list(pod.spec.volumes or []) + [get_k8s_model(V1Volume, v) for v in volumes]
         container.volume_mounts = list(container.volume_mounts or []) + [
@@ -284,6 +347,7 @@ def group_mounts_hook(kube: KubernetesSettings, groups_root: str) -> Callable[[A
             groups=groups,
             uid=spawner.uid if spawner.uid is not None else 1000,
             gid=spawner.fs_gid if spawner.fs_gid is not None else 100,
+            more_subpaths=[m["subPath"] for m in more_mounts],
         )
         if setup is not None:
             pod.spec.init_containers = list(pod.spec.init_containers or []) + [get_k8s_model(V1Container, setup)]
@@ -294,19 +358,29 @@ def group_mounts_hook(kube: KubernetesSettings, groups_root: str) -> Callable[[A
 
 def _override(profile: Any) -> dict[str, Any]:
     keys = ("cpu_limit", "cpu_guarantee", "mem_limit", "mem_guarantee", "image")
-    return {key: getattr(profile, key) for key in keys if getattr(profile, key) is not None}
+    override = {key: getattr(profile, key) for key in keys if getattr(profile, key) is not None}
+    if profile.environment:
+        override["environment"] = {**profile.environment, "ASTROHUB_PROFILE": profile.slug}
+    return override
 
 
-def profile_list(settings: "HubSettings", groups: Iterable[str]) -> list[dict[str, Any]]:
+def profile_list(settings: "HubSettings", groups: Iterable[str],
+                 pins: tuple[str | None, bool] = (None, False)) -> list[dict[str, Any]]:
     """KubeSpawner ``profile_list`` entries offered to a member of ``groups``.
 
     A profile with ``groups`` is offered only to members of one of them (a class profile); the
-    others are offered to everyone. Each profile's resources become its ``kubespawner_override``.
+    others are offered to everyone. Each profile's resources and environment become its
+    ``kubespawner_override``. ``pins`` (:func:`astrohub_hub.pins.class_pins`): a class's pinned profile is the
+    only one offered; in its exam window the guarantees (requests) equal the limits.
     """
     member_of = set(groups)
+    pinned, exam = pins
     entries = []
     for profile in settings.profiles:
-        if profile.groups and not member_of.intersection(profile.groups):
+        if pinned is not None and any(p.slug == pinned for p in settings.profiles):
+            if profile.slug != pinned:
+                continue
+        elif profile.groups and not member_of.intersection(profile.groups):
             continue
         entry: dict[str, Any] = {
             "display_name": profile.display_name,
@@ -314,7 +388,12 @@ def profile_list(settings: "HubSettings", groups: Iterable[str]) -> list[dict[st
             "description": profile.description,
             "kubespawner_override": _override(profile),
         }
-        if profile.default:
+        if exam:
+            override = entry["kubespawner_override"]
+            for limit, guarantee in (("cpu_limit", "cpu_guarantee"), ("mem_limit", "mem_guarantee")):
+                if override.get(limit) is not None:
+                    override[guarantee] = override[limit]
+        if profile.default or pinned == profile.slug:
             entry["default"] = True
         entries.append(entry)
     return entries
@@ -337,6 +416,36 @@ def _check(settings: "HubSettings") -> KubernetesSettings:
                     value=group,
                 )
     return settings.kubernetes
+
+
+def cull_environment(c: Any, settings: "HubSettings") -> dict[str, str]:
+    """What user pods need for activity-aware culling, from Zero to JupyterHub's culler (``jupyterhub.cull``).
+
+    The chart's ``cull`` values own the timeout: it is read back from the ``jupyterhub-idle-culler``
+    service's ``--timeout=`` that Zero to JupyterHub registered; the server extension then reports busy work
+    every ``min(cull.activityIntervalSeconds, timeout / 4)`` seconds and warns ``min(cull.warningSeconds,
+    timeout / 2)`` seconds before. ``{}`` without that culler.
+
+    Examples
+    --------
+    >>> from traitlets.config import Config
+    >>> from astrohub_hub.settings import HubSettings
+    >>> c = Config(); c.JupyterHub.services = [{"name": "jupyterhub-idle-culler",
+    ...     "command": ["python3", "-m", "jupyterhub_idle_culler", "--timeout=1800"]}]
+    >>> s = HubSettings.model_validate({"mode": "kubernetes", "kubernetes": {}, "storage": {"home": "/h",
+    ...     "groupsRoot": "/g", "datasets": "/d", "scratch": "/s"}})
+    >>> cull_environment(c, s)["ASTROHUB_CULL_TIMEOUT"]
+    '1800'
+    """
+    services = c.JupyterHub.services if "services" in c.JupyterHub else []
+    culler = next((s for s in services if s.get("name") == "jupyterhub-idle-culler"), None)
+    flags = [a for a in (culler or {}).get("command", []) if isinstance(a, str) and a.startswith("--timeout=")]
+    if not flags:
+        return {}
+    timeout = int(flags[-1].split("=", 1)[1])
+    return {"ASTROHUB_CULL_TIMEOUT": str(timeout),
+            "ASTROHUB_CULL_WARNING": str(min(settings.cull.warning_seconds, timeout // 2)),
+            "ASTROHUB_ACTIVITY_INTERVAL": str(min(settings.cull.activity_interval_seconds, timeout / 4))}
 
 
 def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
@@ -363,12 +472,16 @@ def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
     if "environment" in c.Spawner:
         explicit = dict(c.KubeSpawner.environment) if "environment" in c.KubeSpawner else {}
         c.KubeSpawner.environment = {**dict(c.Spawner.environment), **explicit}
+    c.KubeSpawner.environment = {**cull_environment(c, settings), **dict(c.KubeSpawner.environment)}
     c.KubeSpawner.volumes.extend(volumes + home_v)
     c.KubeSpawner.volume_mounts.extend(mounts + home_m)
     if settings.profiles:
 
         def offered_profiles(spawner: Any) -> list[dict[str, Any]]:
-            return profile_list(settings, _user_groups(spawner))
+            return profile_list(settings, _user_groups(spawner), class_pins(group_properties(spawner.user), time.time()))
 
         c.KubeSpawner.profile_list = offered_profiles
-    c.KubeSpawner.modify_pod_hook = group_mounts_hook(kube, settings.storage.groups_root)
+    parent = settings.storage.groups_root.rstrip("/").rpartition("/")[0]
+    c.KubeSpawner.modify_pod_hook = group_mounts_hook(
+        kube, settings.storage.groups_root, settings.classes.classes_root or f"{parent}/classes",
+        settings.classes.workspaces_root or f"{parent}/workspaces")

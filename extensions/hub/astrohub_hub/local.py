@@ -3,8 +3,8 @@
 Owns the local spawner (:class:`AstroLocalSpawner`), its settings (:class:`LocalSettings`), the
 user server's command (:func:`singleuser_command`) and profile choice. The account rule (which
 system user a hub user runs as) is ``accounts.SystemAccounts``; homes, scratch and shared folders
-are ``folders``; group folder access at spawn is ``groupsync.grant_now``. May import JupyterHub,
-the standard library and those modules; never ``platform_lib``.
+are ``folders``; group folder access at spawn is ``groupsync.grant_now``; a class's pinned profile and
+exam window are ``pins``. May import JupyterHub, the standard library and those modules; never ``platform_lib``.
 
 When the hub runs as root each hub user ``alice`` gets a dedicated system user ``astro-alice``
 (prefix from ``LocalSettings.system_user_prefix``), created with ``useradd`` on first spawn, whose
@@ -32,6 +32,7 @@ import html
 import os
 import pwd
 import sys
+import time
 from typing import Any, Iterable, Mapping
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
@@ -42,6 +43,7 @@ from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
 from astrohub_hub.folders import expand_user_path, prepare_user_dirs
 from astrohub_hub.groupsync import grant_now
+from astrohub_hub.pins import class_pins, group_properties
 
 __all__ = [
     "AstroLocalSpawner",
@@ -163,8 +165,10 @@ class AstroLocalSpawner(LocalProcessSpawner):
     """A LocalProcessSpawner that runs each hub user as their own system user when root.
 
     Also prepares home and scratch folders and offers the resource profiles the user's groups
-    allow (a profile sets ``mem_limit`` / ``cpu_limit``, exported to the server as ``MEM_LIMIT`` /
-    ``CPU_LIMIT``; local processes are not otherwise confined).
+    allow (a profile sets ``mem_limit`` / ``cpu_limit`` and the guarantees, exported to the server as
+    ``MEM_LIMIT`` / ``CPU_LIMIT`` / ``MEM_GUARANTEE`` / ``CPU_GUARANTEE``, and its ``environment``; local
+    processes are not otherwise confined). A class's pinned profile (:func:`class_pins`) replaces the
+    choice; inside the class's exam window the guarantees are raised to the limits.
     """
 
     system_user_prefix = Unicode(DEFAULT_PREFIX, help="System users are <prefix><hub name>.").tag(config=True)
@@ -183,9 +187,12 @@ class AstroLocalSpawner(LocalProcessSpawner):
     )
     disabled_server_extensions = List(
         Unicode(),
-        ["jupyter_lsp", "notebook_shim"],
+        ["jupyter_lsp", "notebook_shim", "notebook", "nbgrader.server_extensions.formgrader",
+         "nbgrader.server_extensions.validate_assignment", "nbgrader.server_extensions.assignment_list",
+         "nbgrader.server_extensions.course_list"],
         help="Jupyter server extensions user servers do not load, to start sooner: jupyter_lsp (no "
-        "language server is installed) and notebook_shim (only the classic Notebook UI needs it).",
+        "language server is installed), notebook_shim and notebook (the Notebook 7 UI nbgrader brings; JupyterLab is the interface) and nbgrader's "
+        "(grading is the classes service's, through nbgrader's command line; its exchange is not used).",
     ).tag(config=True)
     warm_kernels = Integer(
         1,
@@ -286,14 +293,35 @@ class AstroLocalSpawner(LocalProcessSpawner):
     # -- profiles -----------------------------------------------------------------------------
 
     def visible_profiles(self) -> list[dict[str, Any]]:
-        """The profiles this user may choose now."""
-        return visible_profiles(self.profiles, self.user_groups())
+        """The profiles this user may choose now (only the pinned one for a class's member)."""
+        pinned = self.pinned_profile()
+        return [pinned] if pinned is not None else visible_profiles(self.profiles, self.user_groups())
+
+    def class_pins(self) -> tuple[str | None, bool]:
+        """The pinned profile's slug and whether an exam window is open, from the user's groups now."""
+        return class_pins(group_properties(self.user), time.time())
+
+    def pinned_profile(self) -> dict[str, Any] | None:
+        """The profile a class pins for this user (an unknown slug is logged and ignored)."""
+        slug, _exam = self.class_pins()
+        if slug is None:
+            return None
+        for profile in self.profiles:
+            if profile.get("slug") == slug:
+                return dict(profile)
+        self.log.warning("a class of %s pins profile %r, which is not configured; profiles: %s", self.user.name,
+                         slug, [p.get("slug") for p in self.profiles])
+        return None
 
     def options_from_form(self, formdata: Mapping[str, list[str]]) -> dict[str, Any]:
         return {"profile": (formdata.get("profile") or [""])[0]}
 
     def selected_profile(self) -> dict[str, Any] | None:
-        """The profile in ``user_options`` (or the default one), checked against the user's groups."""
+        """A class's pinned profile, else the one in ``user_options`` (or the default one), checked against
+        the user's groups."""
+        pinned = self.pinned_profile()
+        if pinned is not None:
+            return pinned
         visible = self.visible_profiles()
         if not visible:
             return None
@@ -322,13 +350,28 @@ class AstroLocalSpawner(LocalProcessSpawner):
             grant_now(self.groups_root, self.folder_groups(), self.system_user, prefix=self.system_user_prefix)
 
     def apply_profile(self) -> None:
-        """Set ``mem_limit`` / ``cpu_limit`` from the selected profile (ValueError if not allowed)."""
+        """Set limits, guarantees and environment from the selected profile (ValueError if not allowed);
+        in a class's exam window, guarantees equal to the limits."""
         profile = self.selected_profile()
         if profile is not None:
             if profile.get("mem_limit"):
                 self.mem_limit = profile["mem_limit"]
             if profile.get("cpu_limit"):
                 self.cpu_limit = float(profile["cpu_limit"])
+            if profile.get("mem_guarantee"):
+                self.mem_guarantee = profile["mem_guarantee"]
+            if profile.get("cpu_guarantee"):
+                self.cpu_guarantee = float(profile["cpu_guarantee"])
+            if profile.get("environment"):
+                self.environment = {**self.environment, **profile["environment"], "ASTROHUB_PROFILE": profile["slug"]}
+            else:
+                self.environment = {**self.environment, "ASTROHUB_PROFILE": profile["slug"]}
+        if self.class_pins()[1]:  # an exam: what the limits allow is guaranteed
+            if self.mem_limit:
+                self.mem_guarantee = self.mem_limit
+            if self.cpu_limit:
+                self.cpu_guarantee = self.cpu_limit
+            self.environment = {**self.environment, "ASTROHUB_EXAM": "1"}
 
     def get_args(self) -> list[str]:
         args = super().get_args()
@@ -389,7 +432,8 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
 
 def _apply_profile(spawner: AstroLocalSpawner, user_options: Mapping[str, Any]) -> None:
-    """``apply_user_options`` hook: only the ``profile`` key, checked against the user's groups."""
+    """``apply_user_options`` hook: only the ``profile`` key, checked against the user's groups (a class's
+    pinned profile wins)."""
     unknown = set(user_options or {}) - {"profile"}
     if unknown:
         raise ValueError(f"unknown server options {sorted(unknown)}; only 'profile' is accepted")

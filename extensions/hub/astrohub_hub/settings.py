@@ -33,6 +33,7 @@ from astrohub_hub.local import LocalSettings
 __all__ = [
     "AuthSettings",
     "ClassesSettings",
+    "CullSettings",
     "DaskGatewaySettings",
     "GatewayServerSettings",
     "GroupSettings",
@@ -113,7 +114,11 @@ class AuthSettings(Strict):
 class Profile(Strict):
     """A resource profile offered at spawn time; ``groups`` restricts it (e.g. a class profile).
 
-    ``mem_limit`` / ``mem_guarantee`` use JupyterHub's byte strings (``"2G"``, ``"512M"``).
+    ``mem_limit`` / ``mem_guarantee`` use JupyterHub's byte strings (``"2G"``, ``"512M"``); ``environment``
+    is added to the server's environment; ``image`` applies on Kubernetes (local servers run the platform's
+    Python). A class created with ``profile: <slug>`` pins it for its students and instructors (the hub
+    group property ``astrohub-profile``), whatever ``groups`` says; during the class's exam window
+    (``astrohub-exam``) their servers start with guarantees equal to the limits.
     """
 
     slug: str
@@ -124,6 +129,7 @@ class Profile(Strict):
     mem_limit: str | None = None
     mem_guarantee: str | None = None
     image: str | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
     groups: list[str] = Field(default_factory=list)
     default: bool = False
 
@@ -297,6 +303,43 @@ class ClassesSettings(Strict):
     registry: str = "astrohub-classes.sqlite"
 
 
+class CullSettings(Strict):
+    """Activity-aware culling: idle user servers are stopped; busy ones are not (local mode runs the culler).
+
+    When ``enabled``, local mode runs jupyterhub-idle-culler as the hub service ``astrohub-culler``
+    (``--timeout``, ``--cull-every``; a role with only the scopes it needs); on Kubernetes the chart's
+    ``jupyterhub.cull`` runs it. Either way user servers get ``ASTROHUB_CULL_TIMEOUT`` (the timeout),
+    ``ASTROHUB_CULL_WARNING`` (``warning_seconds``) and ``ASTROHUB_ACTIVITY_INTERVAL``
+    (``activity_interval_seconds``): the user-server extension (``astrohub_server.activity``) reports a
+    busy kernel, a running Dask cluster or a background job to the hub as activity every
+    ``activity_interval_seconds``, and warns the user ``warning_seconds`` before an idle server is culled.
+    Idle Dask clusters are stopped by the gateway on their own (``daskGateway.server.idleTimeoutSeconds``).
+    """
+
+    enabled: bool = False
+    timeout_seconds: int = Field(3600, ge=10)
+    every_seconds: int = Field(300, ge=1)
+    warning_seconds: int = Field(600, ge=0)
+    activity_interval_seconds: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _interval_below_timeout(self) -> "CullSettings":
+        if self.activity_interval_seconds * 2 > self.timeout_seconds:
+            raise ValueError(
+                f"activityIntervalSeconds={self.activity_interval_seconds} must be at most half of "
+                f"timeoutSeconds={self.timeout_seconds}, or a busy server could be culled between two reports"
+            )
+        return self
+
+    def environment(self) -> dict[str, str]:
+        """What user servers read (``astrohub_server.activity``); nothing when culling is off."""
+        if not self.enabled:
+            return {}
+        return {"ASTROHUB_CULL_TIMEOUT": str(self.timeout_seconds),
+                "ASTROHUB_CULL_WARNING": str(self.warning_seconds),
+                "ASTROHUB_ACTIVITY_INTERVAL": str(self.activity_interval_seconds)}
+
+
 class HubSettings(Strict):
     """Everything :func:`astrohub_hub.configure` needs; validated, with no defaults hiding errors."""
 
@@ -310,6 +353,7 @@ class HubSettings(Strict):
     archive_service: str = "archive"
     group_sync: GroupSyncSettings = Field(default_factory=GroupSyncSettings)
     classes: ClassesSettings = Field(default_factory=ClassesSettings)
+    cull: CullSettings = Field(default_factory=CullSettings)
     environment: dict[str, str] = Field(default_factory=dict)
     default_url: str = "/lab"
     local: LocalSettings | None = None

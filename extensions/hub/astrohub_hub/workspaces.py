@@ -5,8 +5,16 @@ owner, members with read-write access and readers with read-only access) and ``r
 mode 0770 and reached through ACL entries only (owner and members rwx, readers r-x; defaults so new files
 follow), mirrored to the hub group ``ws-<name>`` (no group folder of its own). Only the owner (or an admin) changes the members; removing someone revokes at once
 (:func:`astrohub_hub.folders.revoke`: entries under the whole folder, their files handed over, their
-processes holding the folder ended). Every check runs before the first write. May import the standard
-library, ``folders`` and ``people``.
+processes holding the folder ended). Every check runs before the first write.
+
+A read-write member shares their running server with the workspace (:meth:`Workspaces.share`): every other
+read-write member gets a JupyterHub share of it (``access:servers!server=<sharer>/``), kept in step as people
+join and leave (a removed member's grants are revoked; a removed sharer's share ends), until
+:meth:`Workspaces.unshare`. The shares are made per user, not with the group ``ws-<name>``: JupyterHub
+(6.1) gives API and OAuth tokens the shares of their owner only, not those of the owner's groups
+(``scopes.get_scopes_for`` reads ``user.shared_with_me``), so a group share let a member's hub session in but
+refused their server's OAuth token ("discarding scopes ... not present in roles of owner"). Readers are never
+given a shared server (it runs code as the sharer). May import the standard library, ``folders`` and ``people``.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ class Workspaces:
     #: Mirrors the people with read-write access to the hub group ``ws-<name>`` (added, removed): a
     #: group to share a running server with (JupyterHub's sharing; not yet enabled, see docs).
     on_members_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
+    #: Grants (sharer, to users) and revokes (sharer, from users) the access to the sharer's default server.
+    on_share: Callable[[str, list[str], list[str]], None] = lambda sharer, grant, revoke: None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -46,6 +56,7 @@ class Workspaces:
                 CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, owner TEXT, created REAL);
                 CREATE TABLE IF NOT EXISTS ws_members (workspace TEXT, user TEXT, access TEXT,
                                                        PRIMARY KEY (workspace, user));
+                CREATE TABLE IF NOT EXISTS ws_shares (workspace TEXT, sharer TEXT, PRIMARY KEY (workspace, sharer));
             """)
 
     def _db(self) -> sqlite3.Connection:
@@ -129,7 +140,52 @@ class Workspaces:
                 for user in remove:
                     folders.revoke(folder, self.accounts.name(user))
             self.on_members_change(name, add, remove)
+            self._follow_shares(name, add, [*remove, *add_readers])
         return self._get(name)
+
+    # -- shared servers --------------------------------------------------------------------------------
+
+    def _sharers(self, name: str) -> list[str]:
+        with closing(self._db()) as db:
+            return [r[0] for r in db.execute("SELECT sharer FROM ws_shares WHERE workspace = ? ORDER BY sharer",
+                                              (name,))]
+
+    def _follow_shares(self, name: str, added: list[str], gone: list[str]) -> None:
+        """After a membership change: shared servers reach new members, and no longer those who left."""
+        members = self._get(name)
+        writers = sorted({members["owner"], *members["members"]})
+        for sharer in self._sharers(name):
+            if sharer not in writers:  # the sharer left (or became a reader): their share ends
+                with closing(self._db()) as db, db:
+                    db.execute("DELETE FROM ws_shares WHERE workspace = ? AND sharer = ?", (name, sharer))
+                self.on_share(sharer, [], sorted({*writers, *gone} - {sharer}))
+                continue
+            self.on_share(sharer, [u for u in added if u != sharer and u in writers],
+                          [u for u in gone if u != sharer])
+
+    def share(self, actor: Actor, name: str) -> dict:
+        """Share ``actor``'s default server with the workspace's other read-write members (members only)."""
+        info = self._get(name)
+        writers = sorted({info["owner"], *info["members"]})
+        if actor.name not in writers:
+            raise ClassError(f"{actor.name!r} may not share a server with workspace {name!r}: only its read-write "
+                             f"members {writers}", status=403, code="forbidden", value=actor.name)
+        others = [u for u in writers if u != actor.name]
+        self.on_share(actor.name, others, [])
+        with closing(self._db()) as db, db:
+            db.execute("INSERT OR IGNORE INTO ws_shares VALUES (?, ?)", (name, actor.name))
+        return {"workspace": name, "server": f"{actor.name}/", "shared_with": others}
+
+    def unshare(self, actor: Actor, name: str) -> dict:
+        """Stop sharing ``actor``'s server with the workspace (every grant it made is revoked)."""
+        info = self._get(name)
+        if actor.name not in self._sharers(name):
+            raise ClassError(f"{actor.name!r} does not share a server with workspace {name!r}", status=404,
+                             code="not-shared", value=actor.name)
+        self.on_share(actor.name, [], sorted({info["owner"], *info["members"], *info["readers"]} - {actor.name}))
+        with closing(self._db()) as db, db:
+            db.execute("DELETE FROM ws_shares WHERE workspace = ? AND sharer = ?", (name, actor.name))
+        return {"workspace": name, "server": f"{actor.name}/", "shared_with": []}
 
     def show(self, actor: Actor, name: str) -> dict:
         info = self._get(name)

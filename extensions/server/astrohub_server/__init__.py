@@ -10,6 +10,8 @@ here). When dask_labextension's own server extension is turned off, it also serv
 sidebar's routes and imports dask_labextension on their first request
 (:mod:`astrohub_server.dask_sidebar`), so the server is ready ~1 s sooner. At start it copies the
 platform's tutorials into the user's home, keeping the user's edits (:mod:`astrohub_server.tutorials`).
+It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's
+idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`).
 
 May import jupyter_server, jupyter_client, tornado and traitlets; never ``platform_lib`` or
 JupyterHub, so it runs in any user image. Enabled by ``astrohub_hub``'s local spawner
@@ -37,6 +39,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 def _load_jupyter_server_extension(serverapp) -> None:
     import importlib.util
 
+    from astrohub_server.activity import Activity
     from astrohub_server.folders import link_spaces
     from astrohub_server.kernels import WarmKernels
     from astrohub_server.numbacache import seed_numba_cache
@@ -48,6 +51,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     Tutorials.instance(parent=serverapp).start(serverapp)
     link_spaces()  # datasets, scratch and groups in the file browser (astrohub_server.folders)
     WarmKernels.instance(parent=serverapp).start(serverapp)
+    Activity.instance(parent=serverapp).start(serverapp)  # busy work counts as activity (activity-aware culling)
     if serverapp.jpserver_extensions.get("dask_labextension") is False and importlib.util.find_spec("dask_labextension"):
         from astrohub_server import dask_sidebar
 

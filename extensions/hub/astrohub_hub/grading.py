@@ -1,0 +1,132 @@
+"""nbgrader autograding for a class: its course directory, and nbgrader run as the instructor who asks.
+
+Owns :class:`Grader`: the nbgrader course directory of one class, ``instructors/nbgrader/`` (nbgrader's own
+layout: ``source/``, ``release/``, ``submitted/``, ``autograded/``, ``feedback/``, ``gradebook.db``), and the
+three steps the classes service takes through nbgrader's command line, each in a process of the acting
+instructor's system user (as nbgrader itself runs in an instructor's account), never root:
+
+- ``generate_assignment`` when an nbgrader-marked assignment is released, so students get the version
+  without solutions and hidden tests (:meth:`Grader.release_version`);
+- ``autograde`` of the collected submissions, then ``generate_feedback`` (:meth:`Grader.grade`): scores
+  come from the gradebook, feedback pages go to ``instructors/feedback/<assignment>/<student>/``, from where
+  the usual ``feedback`` step returns them to each student's home.
+
+Autograding executes the students' notebooks with the instructor's permissions (nbgrader's model): a
+student's code can read what that instructor can read while it runs. A notebook is "nbgrader-marked" when
+one of its cells has ``metadata.nbgrader`` (:func:`uses_nbgrader`). May import the standard library,
+``errors`` and ``folders``; nbgrader only in the subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import subprocess
+import sys
+from pathlib import Path
+
+from astrohub_hub import folders
+from astrohub_hub.errors import HubError
+
+__all__ = ["Grader", "uses_nbgrader"]
+
+#: Seconds one nbgrader step may take (autograde runs every submitted notebook).
+STEP_TIMEOUT = 900
+
+_SCORES = """
+import json, sys
+from nbgrader.api import Gradebook, MissingEntry
+out = {}
+with Gradebook(sys.argv[1]) as gb:
+    for student in sys.argv[3:]:
+        try:
+            sub = gb.find_submission(sys.argv[2], student)
+        except MissingEntry:
+            continue
+        out[student] = {"score": sub.score, "max_score": sub.max_score, "needs_manual_grade": sub.needs_manual_grade}
+print(json.dumps(out))
+"""
+
+
+def uses_nbgrader(folder: Path) -> bool:
+    """Whether a notebook under ``folder`` has a cell with nbgrader metadata (links not followed)."""
+    for path in sorted(Path(folder).rglob("*.ipynb")):
+        if path.is_symlink() or ".ipynb_checkpoints" in path.parts:
+            continue
+        try:
+            cells = json.loads(path.read_text()).get("cells", [])
+        except (OSError, ValueError):
+            continue
+        if any(isinstance(c, dict) and "nbgrader" in (c.get("metadata") or {}) for c in cells):
+            return True
+    return False
+
+
+class Grader:
+    """nbgrader on ``course`` (a class's ``instructors/nbgrader``), run as ``system_user`` (None: as we are)."""
+
+    def __init__(self, course: Path, system_user: str | None, base: Path) -> None:
+        self.course, self.system_user, self.base = Path(course), system_user, Path(base)
+
+    def _env(self) -> dict[str, str]:
+        env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "LANG": "C.UTF-8"}
+        if self.system_user and os.geteuid() == 0:
+            env["HOME"] = pwd.getpwnam(self.system_user).pw_dir
+        else:
+            env["HOME"] = os.environ.get("HOME", "/tmp")
+        env["JUPYTER_RUNTIME_DIR"] = str(self.course / ".runtime")
+        return env
+
+    def _run(self, *args: str, code: str | None = None) -> str:
+        cmd = [sys.executable, "-c", code, *args] if code else [
+            sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={self.course}"]
+        user = folders._as_user(self.system_user) if self.system_user else {}
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=STEP_TIMEOUT, check=False,
+                                    env=self._env(), cwd=str(self.course), **user)
+        except subprocess.TimeoutExpired:
+            raise HubError(f"nbgrader {args[0]} took longer than {STEP_TIMEOUT} s", code="grading-failed") from None
+        if result.returncode != 0:
+            lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
+            raise HubError(f"nbgrader {args[0] if not code else 'gradebook'} failed: {' | '.join(lines[-3:])}",
+                           code="grading-failed", value=str(self.course))
+        return result.stdout
+
+    def _copy(self, source: Path, dest: Path, reader: str | None) -> list[str]:
+        data = folders.pack_as(source, reader, base=source.parent)
+        return folders.unpack_as(data, dest, self.system_user, base=self.base)
+
+    def _mkdir(self) -> None:
+        """Create the course directory as the instructor (their files, in the instructors' folder)."""
+        user = folders._as_user(self.system_user) if self.system_user else {}
+        subprocess.run([sys.executable, "-I", "-c", "import os, sys; os.makedirs(os.path.join(sys.argv[1], "
+                        "'.runtime'), exist_ok=True)", str(self.course)], check=True, timeout=60, **user)
+
+    def release_version(self, assignment: str, source: Path, reader: str | None) -> Path:
+        """``generate_assignment``: the students' version of ``source`` (solutions and hidden tests removed)."""
+        self._mkdir()
+        self._copy(source, self.course / "source" / assignment, reader)
+        self._run("generate_assignment", assignment, "--force")
+        return self.course / "release" / assignment
+
+    def grade(self, assignment: str, submissions: dict[str, Path], source: Path, reader: str | None,
+              feedback_root: Path) -> dict[str, dict]:
+        """Autograde ``{student: collected folder}`` and write each student's feedback under ``feedback_root``.
+
+        The gradebook knows the assignment from its release (``generate_assignment`` runs again only when the
+        release is missing)."""
+        if not (self.course / "release" / assignment).is_dir():
+            self.release_version(assignment, source, reader)
+        for student, folder in submissions.items():
+            self._copy(folder, self.course / "submitted" / student / assignment, self.system_user)
+        self._run("autograde", assignment, "--force")
+        self._run("generate_feedback", assignment, "--force")
+        gradebook = f"sqlite:///{self.course / 'gradebook.db'}"
+        scores = json.loads(self._run(gradebook, assignment, *submissions, code=_SCORES).strip().splitlines()[-1])
+        for student in submissions:
+            pages = self.course / "feedback" / student / assignment
+            if pages.is_dir():
+                scores.setdefault(student, {})["feedback"] = self._copy(pages, feedback_root / student,
+                                                                        self.system_user)
+        return scores

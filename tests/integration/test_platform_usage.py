@@ -1,0 +1,66 @@
+"""Usage you can see, as real users on the running platform (issue 19 item 6).
+
+A user in one group sees, from code (``platform_lib.usage()`` in their kernel) and from the hub (the classes
+service's ``api/usage`` and page), their home and their group's folder with the quotas an operator set, and
+neither another user's home nor a group they are not in; from code also their running Dask cluster's workers,
+cores and memory.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+SERVICE = "services/astrohub-classes"
+
+
+def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_cluster(platform, poll):
+    ann, bob = platform.unique("useann"), platform.unique("usebob")
+    mine, theirs = platform.unique("usemine"), platform.unique("usetheirs")
+    for user in (ann, bob):
+        platform.create_user(user)
+    platform.create_group(mine, [ann])
+    platform.create_group(theirs, [bob])
+    groups = platform.data_dir / "groups"
+    poll(lambda: (groups / mine).is_dir() and (groups / theirs).is_dir(), 60, "the group folders")
+    # Quotas are an operator's action: the quota file platform_lib.storage enforces.
+    (groups / mine / ".astrohub-quota.json").write_text('{"bytes": 50000000}')
+    (groups / theirs / ".astrohub-quota.json").write_text('{"bytes": 7}')
+    platform.start_server(ann)
+    try:
+        code = textwrap.dedent("""
+            import json, platform_lib
+            from platform_lib.storage import Storage
+            Storage().set_quota("home", 20_000_000)
+            Storage().write_bytes("home:usage/data.bin", b"x" * 300_000)
+            from dask_gateway import Gateway
+            with Gateway().new_cluster() as cluster:
+                cluster.scale(1)
+                with cluster.get_client() as client:
+                    client.wait_for_workers(1, timeout=120)
+                    report = platform_lib.usage()
+            print(json.dumps(report.to_dict()))
+        """)
+        report = json.loads(platform.execute(ann, code, timeout=240).strip().splitlines()[-1])
+        spaces = report["storage"]
+        assert spaces["home"]["quota"] == 20_000_000 and spaces["home"]["used"] >= 300_000, spaces
+        assert spaces[f"group/{mine}"]["quota"] == 50_000_000, spaces
+        assert f"group/{theirs}" not in spaces and "datasets" not in spaces, sorted(spaces)
+        assert report["problems"] == [], report
+        (cluster,) = report["dask"]
+        assert cluster["status"] == "running" and cluster["workers"] == 1, cluster
+        assert cluster["cores"] >= 1 and cluster["memory"] > 0, cluster
+        assert report["totals"]["workers"] == 1
+        # The hub's view: the same quotas, only ann's spaces; bob's token sees bob's.
+        used = platform.session.get(f"{platform.url}{SERVICE}/api/usage", timeout=60,
+                                    headers={"Authorization": f"token {platform.user_token(ann)}"}).json()
+        assert used["user"] == ann and used["home"]["quota"] == 20_000_000 and used["home"]["bytes"] >= 300_000
+        assert used["groups"] == {mine: used["groups"][mine]} and used["groups"][mine]["quota"] == 50_000_000
+        other = platform.session.get(f"{platform.url}{SERVICE}/api/usage", timeout=60,
+                                     headers={"Authorization": f"token {platform.user_token(bob)}"}).json()
+        assert other["user"] == bob and list(other["groups"]) == [theirs] and other["home"]["quota"] is None
+        page = platform.login(ann).get(f"{platform.url}{SERVICE}/", timeout=60).text
+        assert f"<td>group {mine}</td>" in page and "<td>50.0</td>" in page and "<td>20.0</td>" in page, page
+        assert theirs not in page and bob not in page
+    finally:
+        platform.stop_server(ann)
