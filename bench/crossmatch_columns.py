@@ -7,13 +7,15 @@ moved by 0.3 arcsec (Gaussian, per coordinate) at 1 arcsec, modes ``all`` / ``ne
 ``search_around_sky`` (``all``) or ``match_coordinates_sky`` (``nearest``; both ways and kept when mutual
 for ``best``) followed by ``hstack`` of the matched rows and a separation column. The 3- and 17-column
 calls are interleaved and each figure is the median of ``--repeat`` runs; the load average is printed.
+Then the output assembly alone (``_api._assemble``) against its floor, ``numpy.take`` of each column's
+data and mask: steadier than whole calls on a loaded machine.
 
 The first call of each mode in a process is timed apart (``first``): with no compiled kernel in the
 numba cache it is the kernel's compilation (25 to 65 s, see ``_warm``), whatever the columns.
 ``--cold`` also times, in a fresh Python with an empty numba cache, an all-column call followed by a
 3-column call: the order a user (or a benchmark) who tries the wide table first meets them in.
 
-    .venv/bin/python bench/crossmatch_columns.py [--repeat 5] [--cold]
+    .venv/bin/python bench/crossmatch_columns.py [--repeat 5] [--modes all,nearest,best] [--cold]
 """
 
 from __future__ import annotations
@@ -88,6 +90,35 @@ def timed(fn, *args):
     return time.perf_counter() - t0, len(out)
 
 
+def assembly_only(full, repeat: int) -> None:
+    """The output assembly alone (``_api._assemble``) on the pairs of mode ``all``, against its floor.
+
+    The floor is ``numpy.take`` of each column's data and mask for both sides, with no Table built:
+    what copying the matched rows costs at the least. Steadier than the whole calls on a loaded machine.
+    """
+    import astropy.units as u
+    import numpy as np
+
+    from platform_lib.crossmatch._api import _assemble
+    from platform_lib.crossmatch._engine import match_pairs
+
+    lon, lat = np.asarray(full["ra"]), np.asarray(full["dec"])
+    i1, i2, sep = match_pairs(lon, lat, lon, lat, 1 * u.arcsec)
+
+    def floor(t):
+        return [np.take(a, i) for i in (i1, i2) for c in t.colnames
+                for a in (np.asarray(t[c].data), np.ma.getmaskarray(t[c]))]
+
+    print(f"\nassembly alone, {len(i1)} pairs (load {os.getloadavg()[0]:.1f}), medians of {repeat}:")
+    for label, cols in (("3 cols", NARROW), ("17 cols", full.colnames)):
+        t = full[cols]
+        med = {}
+        for name, fn in (("_assemble", lambda: _assemble(t, t, i1, i2, sep, None, ("_1", "_2"))),
+                         ("numpy.take floor", lambda: floor(t))):
+            med[name] = statistics.median(timed(lambda: [fn()])[0] for _ in range(repeat))
+        print(f"  {label}: _assemble {med['_assemble']:.3f} s, numpy.take floor {med['numpy.take floor']:.3f} s")
+
+
 def cold_order() -> dict:
     """All columns then 3 columns, in a fresh Python whose numba cache is empty (what the report saw)."""
     code = (
@@ -106,14 +137,14 @@ def cold_order() -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated; empty for none")
     parser.add_argument("--cold", action="store_true", help="also time the all-then-3-columns order cold")
     parser.add_argument("--no-peer", action="store_true", help="leave out astropy (slow for mode all)")
     args = parser.parse_args()
     full, moved = tables()
     print(f"Hipparcos {len(full)} rows, {len(full.colnames)} columns; load average at start "
           f"{os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")
-    for mode in args.modes.split(","):
+    for mode in filter(None, args.modes.split(",")):
         first, n = timed(ours, full[NARROW], full[NARROW], mode)
         print(f"\nmode={mode}: first call in this process (3 columns) {first:.2f} s")
         for rname, right in (("self", full), ("moved 0.3\"", moved)):
@@ -136,6 +167,7 @@ def main() -> int:
                 print(f"   astropy 17/3 cols: {med['astropy 17 cols'] / med['astropy 3 cols']:.2f}x"
                       f"   astropy/ours at 17 cols: {med['astropy 17 cols'] / med['ours 17 cols']:.1f}x", end="")
             print()
+    assembly_only(full, max(args.repeat, 7))
     if args.cold:
         res = cold_order()
         print(f"\ncold numba cache, fresh Python (load {os.getloadavg()[0]:.1f}): "
