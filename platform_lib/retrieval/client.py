@@ -10,11 +10,12 @@ import contextlib
 import time
 
 import astropy.units as u
+import numpy as np
 
 from platform_lib.retrieval.errors import RetrievalError
 
 __all__ = ["translate_errors", "TapJob", "registry_search", "result_table", "save_path", "tap_job_list",
-           "tap_job_record"]
+           "tap_job_record", "plain_strings"]
 
 
 def result_table(search, what: str, maxrec: int | None):
@@ -173,6 +174,28 @@ def save_path(save_to) -> str:
     return path
 
 
+def plain_strings(table):
+    """``table`` with its text columns as NumPy strings, in place: a VOTable ``char`` column of
+    ``arraysize="*"`` reads as ``object`` values, which cannot be written to Parquet or FITS
+    (astropy: "'str' object has no attribute 'dtype'"). Nulls stay masked; metadata is kept."""
+    from astropy.table import Column, MaskedColumn
+
+    for name in table.colnames:
+        col = table[name]
+        if col.dtype.kind != "O" or col.ndim != 1:
+            continue
+        values = list(col)
+        if not all(isinstance(v, str) or v is None or v is np.ma.masked for v in values):
+            continue  # variable-length arrays: left as they are
+        missing = [not isinstance(v, str) for v in values]
+        data = [v if isinstance(v, str) else "" for v in values]
+        kind = MaskedColumn if any(missing) else Column
+        extra = {"mask": missing} if any(missing) else {}
+        table.replace_column(name, kind(np.array(data, dtype=str), name=name, unit=col.info.unit,
+                                        description=col.info.description, meta=dict(col.info.meta or {}), **extra))
+    return table
+
+
 _UWS = "{http://www.ivoa.net/xml/UWS/v1.0}"
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
@@ -292,7 +315,7 @@ class TapJob:
             raise RetrievalError(f"TAP job {self.url} is {phase}: {reason}", url=self.url, reason=reason or phase,
                                  code="job-not-completed")
         with translate_errors(self.url, "TAP job"):
-            return self._job.fetch_result().to_table()
+            return plain_strings(self._job.fetch_result().to_table())
 
     def run(self) -> None:
         """Start a PENDING job."""
