@@ -158,13 +158,23 @@ class ArchiveTapJob:
         from platform_lib.jobs._job import JobState
 
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            info = self.info()
-            if progress:
-                print(f"job {self.id}: {info['phase']}", end="\r", flush=True)
-            if info["phase"] in FINAL_PHASES or (deadline is not None and time.monotonic() >= deadline):
-                return JobState(info["state"], info.get("error"))
-            time.sleep(POLL_S)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=1, desc=f"job {self.id}", bar_format="{desc}: {postfix}")
+        try:
+            while True:
+                info = self.info()
+                if bar is not None:
+                    bar.set_postfix_str(info["phase"] + (f" ({info['error']})" if info.get("error") else ""),
+                                        refresh=True)
+                if info["phase"] in FINAL_PHASES or (deadline is not None and time.monotonic() >= deadline):
+                    return JobState(info["state"], info.get("error"))
+                time.sleep(POLL_S)
+        finally:
+            if bar is not None:
+                bar.close()
 
     def cancel(self, *, grace: float = 5.0) -> str:
         """Abort the UWS job (``PHASE=ABORT``); returns the state (a finished job is left as it is)."""

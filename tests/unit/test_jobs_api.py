@@ -280,21 +280,22 @@ def test_list_jobs_adds_the_users_archive_tap_jobs_once(settings, uws_server):
         "runidjob": uws.Job("runidjob", "alice", {"QUERY": "SELECT 1"}, run_id=by_runid.id, destruction=4e9),
     }
     listed = jobs.list_jobs(settings=s)
-    assert [j.id for j in listed] == ["tap-donejob", home_job.id, followed.id, by_runid.id]  # 2001 comes first
+    home_ids = sorted([home_job.id, followed.id, by_runid.id])  # the home's jobs by id (their time)
+    assert [j.id for j in listed] == ["tap-donejob"] + home_ids  # made in 2001: first
     entry = listed[0]
     assert isinstance(entry, jobs.ArchiveTapJob) and entry.read_only
     info = entry.info()
     assert (info["state"], info["phase"], info["query"]) == ("failed", "ERROR", "SELECT TOP 1 * FROM ivoa.obscore")
     assert info["submitted"] == "2001-09-09T01:46:40Z" and info["finished"] == "2001-09-09T01:46:42Z"
     assert [h["phase"] for h in entry.history()] == ["PENDING", "EXECUTING", "ERROR"]
-    state = entry.wait(timeout=5)
+    state = entry.wait(timeout=5, progress=True)
     assert state == "failed" and "nope" in state.error and "nope" in entry.log()
     with pytest.raises(jobs.JobFailedError, match="nope"):
         entry.save("home:x.parquet")
     assert jobs.get_job("tap-donejob", settings=s).info()["error"].startswith("UsageFault")
     with pytest.raises(jobs.UnknownJobError):
         jobs.get_job("tap-someoneelses", settings=s)
-    assert [j.id for j in jobs.list_jobs(settings=s, archive=False)] == [home_job.id, followed.id, by_runid.id]
+    assert [j.id for j in jobs.list_jobs(settings=s, archive=False)] == home_ids
 
 
 def test_list_jobs_warns_when_the_archive_is_down_and_skips_it_without_archive(settings):
