@@ -18,6 +18,7 @@ from typing import Any
 from astropy.table import Table
 
 from platform_lib.jobs._errors import JobError, JobFailedError, JobNotFinishedError, UnknownJobError
+from platform_lib.jobs._state import JobState
 from platform_lib.jobs._store import read_json
 from platform_lib.settings import PlatformSettings, get_settings
 
@@ -155,8 +156,6 @@ class ArchiveTapJob:
     def wait(self, timeout: float | None = None, *, progress: bool = False):
         """Wait until the UWS job ends or ``timeout`` seconds pass; returns the state as a
         :class:`~platform_lib.jobs.JobState` (a PENDING job waits for someone to start it)."""
-        from platform_lib.jobs._job import JobState
-
         deadline = None if timeout is None else time.monotonic() + timeout
         bar = None
         if progress:

@@ -26,6 +26,7 @@ from astropy.table import Table
 from platform_lib.jobs._archive import ID_PREFIX, ArchiveTapJob, archive_jobs, get_archive_job, sort_key
 from platform_lib.jobs._errors import JobError, JobFailedError, JobNotFinishedError, UnknownJobError
 from platform_lib.jobs._kinds import OUTPUT_FORMATS, resolve_kind
+from platform_lib.jobs._state import JobState
 from platform_lib.jobs._store import (
     FINISHED,
     jobs_root,
@@ -37,33 +38,9 @@ from platform_lib.jobs._store import (
 )
 from platform_lib.settings import PlatformSettings, get_settings
 
-__all__ = ["Job", "JobState", "get_job", "list_jobs", "submit"]
+__all__ = ["Job", "get_job", "list_jobs", "submit"]
 
 POLL_S = 0.05
-
-
-class JobState(str):
-    """What :meth:`Job.wait` returns: the state (``"succeeded"``, ``"failed"`` ...), a plain ``str``,
-    that also carries the job's ``error`` and shows it where a notebook shows the value.
-
-    Examples
-    --------
-    >>> state = JobState("failed", "ValueError: no margin cache")
-    >>> state == "failed", state.error
-    (True, 'ValueError: no margin cache')
-    >>> state
-    'failed' (ValueError: no margin cache)
-    """
-
-    error: str | None
-
-    def __new__(cls, state: str, error: str | None = None) -> "JobState":
-        self = super().__new__(cls, state)
-        self.error = error or None
-        return self
-
-    def __repr__(self) -> str:
-        return f"{str.__repr__(self)} ({self.error})" if self.error else str.__repr__(self)
 
 
 def _jsonable(value: Any) -> Any:
