@@ -23,8 +23,10 @@ from typing import Any
 
 from astropy.table import Table
 
+from platform_lib.jobs._archive import ID_PREFIX, ArchiveTapJob, archive_jobs, get_archive_job, sort_key
 from platform_lib.jobs._errors import JobError, JobFailedError, JobNotFinishedError, UnknownJobError
 from platform_lib.jobs._kinds import OUTPUT_FORMATS, resolve_kind
+from platform_lib.jobs._state import JobState
 from platform_lib.jobs._store import (
     FINISHED,
     jobs_root,
@@ -36,33 +38,9 @@ from platform_lib.jobs._store import (
 )
 from platform_lib.settings import PlatformSettings, get_settings
 
-__all__ = ["Job", "JobState", "get_job", "list_jobs", "submit"]
+__all__ = ["Job", "get_job", "list_jobs", "submit"]
 
 POLL_S = 0.05
-
-
-class JobState(str):
-    """What :meth:`Job.wait` returns: the state (``"succeeded"``, ``"failed"`` ...), a plain ``str``,
-    that also carries the job's ``error`` and shows it where a notebook shows the value.
-
-    Examples
-    --------
-    >>> state = JobState("failed", "ValueError: no margin cache")
-    >>> state == "failed", state.error
-    (True, 'ValueError: no margin cache')
-    >>> state
-    'failed' (ValueError: no margin cache)
-    """
-
-    error: str | None
-
-    def __new__(cls, state: str, error: str | None = None) -> "JobState":
-        self = super().__new__(cls, state)
-        self.error = error or None
-        return self
-
-    def __repr__(self) -> str:
-        return f"{str.__repr__(self)} ({self.error})" if self.error else str.__repr__(self)
 
 
 def _jsonable(value: Any) -> Any:
@@ -401,17 +379,25 @@ def submit(
     return Job(job_dir)
 
 
-def get_job(job_id: str, *, settings: PlatformSettings | None = None) -> Job:
-    """The :class:`Job` with this id in the user's job folder; :class:`UnknownJobError` if none."""
+def get_job(job_id: str, *, settings: PlatformSettings | None = None) -> "Job | ArchiveTapJob":
+    """The :class:`Job` with this id in the user's job folder, or for ``"tap-..."`` ids the user's
+    TAP job on the platform archive (:class:`~platform_lib.jobs.ArchiveTapJob`); :class:`UnknownJobError` if none."""
+    if isinstance(job_id, str) and job_id.startswith(ID_PREFIX):
+        return get_archive_job(job_id, settings=settings)
     root = jobs_root(_home(settings))
     if not job_id or "/" in job_id or job_id.startswith(".") or not (root / job_id / "spec.json").is_file():
         raise UnknownJobError(str(job_id), str(root))
     return Job(root / job_id)
 
 
-def list_jobs(*, settings: PlatformSettings | None = None) -> list[Job]:
-    """Every job in the user's job folder, oldest first."""
+def list_jobs(*, settings: PlatformSettings | None = None, archive: bool = True) -> list["Job | ArchiveTapJob"]:
+    """Every job in the user's job folder and, with ``archive`` (the default), the user's TAP jobs on
+    the platform archive made by any client (pyvo, TOPCAT, STILTS...) and not followed by a job of
+    the folder, as read-only :class:`~platform_lib.jobs.ArchiveTapJob` entries (ids ``"tap-..."``);
+    oldest first. The archive unreachable: an :class:`~platform_lib.jobs.ArchiveJobsWarning` and the
+    folder's jobs alone."""
     root = jobs_root(_home(settings))
-    if not root.is_dir():
-        return []
-    return [Job(p) for p in sorted(root.iterdir()) if (p / "spec.json").is_file()]
+    home_jobs = [Job(p) for p in sorted(root.iterdir()) if (p / "spec.json").is_file()] if root.is_dir() else []
+    if not archive:
+        return home_jobs
+    return sorted(home_jobs + archive_jobs(home_jobs, settings=settings), key=sort_key)

@@ -339,8 +339,9 @@ def _run_tap(params: dict[str, Any], ctx: JobContext) -> Table:
             tap.run()
     else:
         uploads = {name: read_table(ctx.resolve(path)) for name, path in (params.get("uploads") or {}).items()}
+        # RUNID = this job's id: the user's list of archive jobs leaves out the UWS jobs it follows
         tap = tap_query(params["query"], service=params.get("service"), async_=True, maxrec=params.get("maxrec"),
-                        uploads=uploads or None)
+                        uploads=uploads or None, run_id=ctx.job_id)
     seen, wait = None, 0.1
     try:
         while True:

@@ -128,7 +128,7 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
 
 
 def tap_query(query: str, *, service: str | None = None, async_: bool = False, maxrec: int | None = None,
-              uploads=None, save_to: str | None = None, settings=None, session=None):
+              uploads=None, save_to: str | None = None, run_id: str | None = None, settings=None, session=None):
     """Run ADQL on a TAP service: a Table (sync), a :class:`TapJob` handle (``async_=True``), or a
     background job in the user's job list (``save_to``).
 
@@ -142,6 +142,10 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
     keeps the UWS phases in ``job.history()``, and writes the result there atomically; the return
     value is that :class:`platform_lib.jobs.Job`. ``uploads`` are then table files in the home
     (``{"mine": "lists/targets.fits"}``). The job authenticates with the environment's platform token.
+
+    An async job on the platform's archive is in ``jobs.list_jobs()`` even without ``save_to`` (as a
+    read-only :class:`platform_lib.jobs.ArchiveTapJob`), as are the user's jobs made with TOPCAT, STILTS
+    or pyvo itself; ``run_id`` sets the UWS job's ``RUNID`` (async only).
 
     Examples
     --------
@@ -159,7 +163,7 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
     with translate_errors(service, "TAP query"):
         svc = pyvo.dal.TAPService(service, session=session)
         if async_:
-            job = svc.submit_job(query, maxrec=maxrec, uploads=uploads)
+            job = svc.submit_job(query, maxrec=maxrec, uploads=uploads, **({"runid": run_id} if run_id else {}))
             job.run()
             return TapJob(job, service)
         return result_table(lambda: svc.run_sync(query, maxrec=maxrec, uploads=uploads), "TAP query", maxrec)

@@ -10,10 +10,12 @@ import contextlib
 import time
 
 import astropy.units as u
+import numpy as np
 
 from platform_lib.retrieval.errors import RetrievalError
 
-__all__ = ["translate_errors", "TapJob", "registry_search", "result_table", "save_path"]
+__all__ = ["translate_errors", "TapJob", "registry_search", "result_table", "save_path", "tap_job_list",
+           "tap_job_record", "plain_strings"]
 
 
 def result_table(search, what: str, maxrec: int | None):
@@ -172,6 +174,98 @@ def save_path(save_to) -> str:
     return path
 
 
+def plain_strings(table):
+    """``table`` with its text columns as NumPy strings, in place: a VOTable ``char`` column of
+    ``arraysize="*"`` reads as ``object`` values, which cannot be written to Parquet or FITS
+    (astropy: "'str' object has no attribute 'dtype'"). Nulls stay masked; metadata is kept."""
+    from astropy.table import Column, MaskedColumn
+
+    for name in table.colnames:
+        col = table[name]
+        if col.dtype.kind != "O" or col.ndim != 1:
+            continue
+        values = list(col)
+        if not all(isinstance(v, str) or v is None or v is np.ma.masked for v in values):
+            continue  # variable-length arrays: left as they are
+        missing = [not isinstance(v, str) for v in values]
+        data = [v if isinstance(v, str) else "" for v in values]
+        kind = MaskedColumn if any(missing) else Column
+        extra = {"mask": missing} if any(missing) else {}
+        table.replace_column(name, kind(np.array(data, dtype=str), name=name, unit=col.info.unit,
+                                        description=col.info.description, meta=dict(col.info.meta or {}), **extra))
+    return table
+
+
+_UWS = "{http://www.ivoa.net/xml/UWS/v1.0}"
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+
+
+def _uws_get(url: str, session, what: str):
+    """``url``'s UWS document as an element tree root; :class:`RetrievalError` when it cannot be read."""
+    import xml.etree.ElementTree as ET
+
+    with translate_errors(url, what):
+        response = session.get(url, headers={"Accept": "text/xml"})
+        if response.status_code == 404:
+            raise RetrievalError(f"{what}: {url} answered 404 (no such job, or another user's)", url=url,
+                                 reason="not found", http_code=404, code="not-found")
+        response.raise_for_status()
+    try:
+        return ET.fromstring(response.content)
+    except ET.ParseError as exc:
+        raise RetrievalError(f"{what} at {url} answered something that is not a UWS document: {exc}", url=url,
+                             reason=str(exc), code="format-error") from exc
+
+
+def _text(element, tag: str) -> str | None:
+    child = element.find(_UWS + tag)
+    if child is None or child.get(_XSI_NIL) == "true" or child.text is None:
+        return None
+    return child.text.strip()
+
+
+def tap_job_list(service: str, session) -> list[dict]:
+    """The caller's UWS jobs on the TAP service ``service`` (its ``/async`` list, which a service
+    filters by the caller's identity), newest first as the service lists them: ``{"id", "url",
+    "phase", "run_id", "owner", "created"}`` each. :class:`RetrievalError` when the list cannot be read."""
+    base = service.rstrip("/") + "/async"
+    root = _uws_get(base, session, "TAP job list")
+    jobs = []
+    for ref in root.iter(_UWS + "jobref"):
+        job_id = ref.get("id") or ""
+        href = ref.get(_XLINK_HREF) or f"{base}/{job_id}"
+        jobs.append({"id": job_id, "url": href, "phase": _text(ref, "phase") or "UNKNOWN",
+                     "run_id": _text(ref, "runId"), "owner": _text(ref, "ownerId"),
+                     "created": _text(ref, "creationTime")})
+    return jobs
+
+
+def tap_job_record(job_url: str, session) -> dict:
+    """One UWS job as a dict: ``id``, ``url``, ``phase``, ``run_id``, ``owner``, ``created``, ``started``,
+    ``ended``, ``destruction``, ``parameters`` (lower-case names: ``query``, ``lang``, ``maxrec``...),
+    ``query``, ``result_url`` (None until COMPLETED) and ``error`` (the error summary's message)."""
+    root = _uws_get(job_url, session, "TAP job")
+    params = {}
+    holder = root.find(_UWS + "parameters")
+    for param in (holder if holder is not None else []):
+        if param.get("id"):
+            params[param.get("id").lower()] = (param.text or "").strip()
+    result_url = None
+    for result in root.iter(_UWS + "result"):
+        if result.get("id") == "result" or result_url is None:
+            result_url = result.get(_XLINK_HREF)
+    error = None
+    summary = root.find(_UWS + "errorSummary")
+    if summary is not None:
+        error = _text(summary, "message") or "the service reported an error without a message"
+    return {"id": _text(root, "jobId"), "url": job_url, "phase": _text(root, "phase") or "UNKNOWN",
+            "run_id": _text(root, "runId"), "owner": _text(root, "ownerId"), "created": _text(root, "creationTime"),
+            "started": _text(root, "startTime"), "ended": _text(root, "endTime"),
+            "destruction": _text(root, "destruction"), "parameters": params, "query": params.get("query"),
+            "result_url": result_url, "error": error}
+
+
 class TapJob:
     """A handle on an asynchronous TAP query (UWS job): poll, wait, fetch, abort, delete.
 
@@ -221,7 +315,7 @@ class TapJob:
             raise RetrievalError(f"TAP job {self.url} is {phase}: {reason}", url=self.url, reason=reason or phase,
                                  code="job-not-completed")
         with translate_errors(self.url, "TAP job"):
-            return self._job.fetch_result().to_table()
+            return plain_strings(self._job.fetch_result().to_table())
 
     def run(self) -> None:
         """Start a PENDING job."""

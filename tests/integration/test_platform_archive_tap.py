@@ -100,3 +100,66 @@ def test_async_tap_jobs_are_in_the_users_job_list_with_history_and_results_in_st
     assert storage.read_table("home:results/adopted.parquet")["n"][0] > 0
     assert [h.get("phase") for h in adopted.history()][-2] == "COMPLETED"
     assert adopted.id in {j.id for j in jobs.list_jobs()}
+
+
+def test_tap_jobs_made_by_other_clients_are_in_the_job_list_and_another_users_never(platform, tmp_path, monkeypatch):
+    """Issue 21 item 4: UWS jobs the user made with pyvo's own ``submit_job`` (or any client) and never
+    handed over are in ``jobs.list_jobs()`` (phases, query, error), can be waited for and saved to the
+    home, and leave the list as themselves once followed (no duplicate); another user's job never shows."""
+    import pyvo
+
+    from platform_lib import get_settings, jobs
+    from platform_lib.retrieval import make_session, tap_query
+    from platform_lib.storage import Storage
+
+    if not platform.config.archive.enabled:
+        pytest.skip("the archive service is not enabled in this platform")
+    user, other = platform.unique("uwslist"), platform.unique("uwsother")
+    for name in (user, other):
+        platform.create_user(name)
+    monkeypatch.setenv("PLATFORM_API_TOKEN", platform.user_token(user))
+    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", f"{platform.url}services/archive")
+    monkeypatch.setenv("PLATFORM_HOME", str(tmp_path))
+    settings = get_settings()
+    tap = f"{platform.url}services/archive/tap"
+    theirs = requests.post(f"{tap}/async", allow_redirects=False, timeout=30,
+                           headers={"Authorization": f"token {platform.user_token(other)}"},
+                           data={"REQUEST": "doQuery", "LANG": "ADQL", "PHASE": "RUN",
+                                 "QUERY": "SELECT COUNT(*) AS n FROM TAP_SCHEMA.tables"})
+    assert theirs.status_code == 303, theirs.text[:300]
+    their_id = theirs.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    service = pyvo.dal.TAPService(tap, session=make_session(settings))
+    query = "SELECT COUNT(*) AS n FROM TAP_SCHEMA.columns"
+    made = service.submit_job(query)
+    made.run()
+    broken = service.submit_job("SELECT nope FROM TAP_SCHEMA.tables")
+    plain = tap_query("SELECT TOP 3 table_name FROM TAP_SCHEMA.tables", async_=True)  # a TapJob, no save_to
+    listed = {j.id: j for j in jobs.list_jobs()}
+    mine_id, broken_id = "tap-" + made.job_id, "tap-" + broken.job_id
+    plain_id = "tap-" + plain.url.rstrip("/").rsplit("/", 1)[-1]
+    assert {mine_id, broken_id, plain_id} <= set(listed) and "tap-" + their_id not in listed, sorted(listed)
+    assert len(listed) == 3, sorted(listed)
+    entry = listed[mine_id]
+    assert isinstance(entry, jobs.ArchiveTapJob) and entry.info()["query"] == query
+    assert entry.wait(timeout=60) == "succeeded"
+    assert [h["phase"] for h in entry.history()] == ["PENDING", "EXECUTING", "COMPLETED"]
+    assert broken_id in {j.id for j in jobs.list_jobs()}
+    state = jobs.get_job(broken_id).wait(timeout=60)
+    assert state == "failed" and "nope" in state.error, state.error
+    # Saved to the home from the archive, and the same result as pyvo reads.
+    assert jobs.get_job(mine_id).save("home:results/columns.parquet") == "home:results/columns.parquet"
+    saved = Storage(settings).read_table("home:results/columns.parquet")
+    made.wait(timeout=60)  # pyvo refreshes its own copy of the job
+    assert saved["n"][0] == made.fetch_result().to_table()["n"][0] > 0
+    with pytest.raises(jobs.UnknownJobError):
+        jobs.get_job("tap-" + their_id)
+    # Handed over: the platform job that follows it stands for it in the list (no duplicate).
+    followed = listed[plain_id].follow("home:results/plain.parquet")
+    assert followed.wait(timeout=120) == "succeeded", followed.log()
+    ids = [j.id for j in jobs.list_jobs()]
+    assert followed.id in ids and plain_id not in ids and len(ids) == 3, ids
+    assert len(Storage(settings).read_table("home:results/plain.parquet")) == 3
+    # The archive unreachable: a warning, and the home's jobs still listed.
+    down = get_settings(archive_url="http://127.0.0.1:9/services/archive")
+    with pytest.warns(jobs.ArchiveJobsWarning, match="not in this list"):
+        assert [j.id for j in jobs.list_jobs(settings=down)] == [followed.id]

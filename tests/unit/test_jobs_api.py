@@ -221,3 +221,114 @@ def test_tap_query_save_to_checks_the_address_before_submitting(settings):
     with pytest.raises(jobs.JobError, match="inside the home"):
         tap_query("SELECT 1", service="http://127.0.0.1:9/tap", save_to="home:../../x.parquet", settings=settings)
     assert jobs.list_jobs(settings=settings) == []
+
+
+@pytest.fixture()
+def uws_server():
+    """A local HTTP server answering ``/tap/async`` and ``/tap/async/<id>`` with the archive's own UWS
+    documents (``astrohub_archive.uws``) for the jobs put in ``server.jobs``; other paths 404."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from astrohub_archive import uws
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            base = f"http://127.0.0.1:{self.server.server_port}/archive/tap/async/"
+            name = self.path.rstrip("/").rsplit("/", 1)[-1]
+            if self.path.rstrip("/") == "/archive/tap/async":
+                body = uws.jobs_document(list(self.server.jobs.values()), base)
+            elif name in self.server.jobs:
+                body = uws.job_document(self.server.jobs[name], base)
+            else:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.jobs = {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_list_jobs_adds_the_users_archive_tap_jobs_once(settings, uws_server):
+    from astrohub_archive import uws
+
+    url = f"http://127.0.0.1:{uws_server.server_port}/archive"
+    s = get_settings(home=settings.home, archive_url=url, PLATFORM_API_TOKEN="t0k")
+    home_job = _fake_job(s, "succeeded")
+    followed = _fake_job(s, "running")  # a home 'tap' job following UWS job 'followedjob'
+    write_json_atomic(followed.dir / "spec.json",
+                      {"id": followed.id, "kind": "tap", "params": {"job_url": f"{url}/tap/async/followedjob"}})
+    by_runid = _fake_job(s, "running")
+    write_json_atomic(by_runid.dir / "spec.json", {"id": by_runid.id, "kind": "tap", "params": {"query": "SELECT 1"}})
+    uws_server.jobs = {
+        "donejob": uws.Job("donejob", "alice", {"QUERY": "SELECT TOP 1 * FROM ivoa.obscore", "LANG": "ADQL"},
+                           phase="ERROR", created=1.0e9, started=1.0e9 + 1, ended=1.0e9 + 2, destruction=4e9,
+                           error="UsageFault: unknown column 'nope'"),
+        "followedjob": uws.Job("followedjob", "alice", {"QUERY": "SELECT 2"}, destruction=4e9),
+        "runidjob": uws.Job("runidjob", "alice", {"QUERY": "SELECT 1"}, run_id=by_runid.id, destruction=4e9),
+    }
+    listed = jobs.list_jobs(settings=s)
+    home_ids = sorted([home_job.id, followed.id, by_runid.id])  # the home's jobs by id (their time)
+    assert [j.id for j in listed] == ["tap-donejob"] + home_ids  # made in 2001: first
+    entry = listed[0]
+    assert isinstance(entry, jobs.ArchiveTapJob) and entry.read_only
+    info = entry.info()
+    assert (info["state"], info["phase"], info["query"]) == ("failed", "ERROR", "SELECT TOP 1 * FROM ivoa.obscore")
+    assert info["submitted"] == "2001-09-09T01:46:40Z" and info["finished"] == "2001-09-09T01:46:42Z"
+    assert [h["phase"] for h in entry.history()] == ["PENDING", "EXECUTING", "ERROR"]
+    state = entry.wait(timeout=5, progress=True)
+    assert state == "failed" and "nope" in state.error and "nope" in entry.log()
+    with pytest.raises(jobs.JobFailedError, match="nope"):
+        entry.save("home:x.parquet")
+    assert jobs.get_job("tap-donejob", settings=s).info()["error"].startswith("UsageFault")
+    with pytest.raises(jobs.UnknownJobError):
+        jobs.get_job("tap-someoneelses", settings=s)
+    assert [j.id for j in jobs.list_jobs(settings=s, archive=False)] == home_ids
+
+
+def test_list_jobs_warns_when_the_archive_is_down_and_skips_it_without_archive(settings):
+    import socket
+
+    home_job = _fake_job(settings, "succeeded")
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = get_settings(home=settings.home, archive_url=f"http://127.0.0.1:{port}/archive", PLATFORM_API_TOKEN="t0k")
+    with pytest.warns(jobs.ArchiveJobsWarning, match="not in this list"):
+        assert [j.id for j in jobs.list_jobs(settings=down)] == [home_job.id]
+    assert [j.id for j in jobs.list_jobs(settings=settings)] == [home_job.id]  # no archive_url: nothing to ask
+    with pytest.raises(jobs.JobError, match="archive_url"):
+        jobs.get_job("tap-abc", settings=settings)
+
+
+def test_tap_results_text_columns_become_numpy_strings(tmp_path):
+    """A VOTable ``char arraysize="*"`` column reads as object values, which Parquet cannot take
+    (the runner failed on any TAP result with a text column)."""
+    import io
+
+    from astropy.io.votable import parse_single_table
+    from astropy.table import Table
+
+    from platform_lib.retrieval.client import plain_strings
+
+    votable = (b'<?xml version="1.0"?><VOTABLE version="1.3" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">'
+               b'<RESOURCE type="results"><TABLE><FIELD name="t" datatype="char" arraysize="*"/>'
+               b'<FIELD name="n" datatype="int"/><DATA><TABLEDATA><TR><TD>abc</TD><TD>1</TD></TR>'
+               b'<TR><TD>de</TD><TD>2</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>')
+    table = parse_single_table(io.BytesIO(votable)).to_table()
+    assert table["t"].dtype.kind == "O"
+    plain_strings(table).write(tmp_path / "x.parquet", format="parquet")
+    back = Table.read(tmp_path / "x.parquet")
+    assert list(back["t"]) == ["abc", "de"] and list(back["n"]) == [1, 2]
