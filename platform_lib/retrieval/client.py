@@ -34,7 +34,7 @@ def result_table(search, what: str, maxrec: int | None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pyvo.dal.DALOverflowWarning)
         result = search()
-    table = result.to_table()
+    table = plain_strings(result.to_table())
     status = _query_status(result)
     table.meta["QUERY_STATUS"] = status
     if status == "OVERFLOW":

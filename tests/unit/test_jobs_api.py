@@ -332,3 +332,26 @@ def test_tap_results_text_columns_become_numpy_strings(tmp_path):
     plain_strings(table).write(tmp_path / "x.parquet", format="parquet")
     back = Table.read(tmp_path / "x.parquet")
     assert list(back["t"]) == ["abc", "de"] and list(back["n"]) == [1, 2]
+
+
+def test_a_synchronous_result_with_text_columns_can_be_saved(tmp_path):
+    """Sync TAP, cone and SIA results (``result_table``) had object text columns too, so
+    ``tap_query(...).write("x.parquet")`` failed as the background job did."""
+    import io
+
+    import pyvo
+    from astropy.io.votable import parse
+    from astropy.table import Table
+
+    from platform_lib.retrieval.client import result_table
+
+    votable = (b'<?xml version="1.0"?><VOTABLE version="1.3" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">'
+               b'<RESOURCE type="results"><INFO name="QUERY_STATUS" value="OK"/><TABLE>'
+               b'<FIELD name="t" datatype="char" arraysize="*"/><FIELD name="n" datatype="int"/><DATA>'
+               b'<TABLEDATA><TR><TD>abc</TD><TD>1</TD></TR><TR><TD/><TD>2</TD></TR></TABLEDATA></DATA>'
+               b'</TABLE></RESOURCE></VOTABLE>')
+    table = result_table(lambda: pyvo.dal.DALResults(parse(io.BytesIO(votable))), "TAP query", None)
+    table.write(tmp_path / "x.parquet", format="parquet")
+    back = Table.read(tmp_path / "x.parquet")
+    assert list(back["n"]) == [1, 2] and back["t"][0] == "abc"
+    assert back["t"].mask.tolist() == [False, True]  # the empty cell stays a null
