@@ -116,3 +116,38 @@ def test_aladin_lite_is_served_from_the_npm_package(archive):
     assert r.status_code == 200 and "javascript" in r.headers["Content-Type"]
     assert len(r.content) > 1_000_000 and b"catalogHiPS" in r.content
     assert requests.get(base + "aladin-lite/nope.js", timeout=30).status_code == 404
+
+
+def test_stopping_during_a_build_is_clean(archive, tmp_path):
+    """SIGTERM while the archive builds a HiPS: the build stops at its next step, the process exits 0 with
+    no traceback in its log, and the HiPS folder holds no temporary or half-written HiPS."""
+    import time
+
+    from platform_lib.imageindex import build_index
+    from platform_lib.viz import validate_hips
+
+    from archive_process import start_archive, stop_archive
+
+    _, shared = archive  # the module's registry (read only); a HiPS folder of its own beside new images
+    (tmp_path / "images").mkdir()
+    build_index(tmp_path / "index.sqlite", tmp_path / "images", workers=1)
+    log_path = tmp_path / "archive.log"
+    proc, base = start_archive(["--index", str(tmp_path / "index.sqlite"), "--data-root", str(tmp_path / "images"),
+                                "--registry", str(shared / "registry.sqlite"), "--log-level", "INFO",
+                                "--update-every", "0"], log_path)
+    try:
+        assert requests.get(base + "hips/index.json", timeout=30).json()["building"]
+        deadline = time.monotonic() + 60
+        while "HiPS sky: building" not in log_path.read_text():  # the first build (the sky's density) runs
+            assert time.monotonic() < deadline, log_path.read_text()[-2000:]
+            time.sleep(0.05)  # polling interval (bounded by the deadline)
+    finally:
+        out = stop_archive(proc, log_path)
+    assert proc.returncode == 0, out[-3000:]
+    assert "Traceback" not in out and "ERROR" not in out, out[-3000:]
+    assert "build stopped by the archive's shutdown" in out, out[-3000:]
+    hips = tmp_path / "hips"
+    left = sorted(p.name for p in hips.iterdir()) if hips.exists() else []
+    assert not [n for n in left if n.startswith(".")], left  # no temporary folder left behind
+    for name in left:  # whatever is visible is a whole HiPS
+        validate_hips(hips / name)

@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         server.stop()
+        hips = getattr(state, "hips", None)
+        if hips is not None:  # stop a HiPS build while the interpreter can still run its threads
+            await loop.run_in_executor(None, hips.close)
 
     try:
         asyncio.run(serve())

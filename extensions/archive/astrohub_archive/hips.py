@@ -32,12 +32,12 @@ import re
 import shutil
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from pathlib import Path
 
 import tornado.web
 
-__all__ = ["HipsLibrary", "aladin_lite_dir", "hips_routes", "slug"]
+__all__ = ["HipsLibrary", "HipsStopped", "aladin_lite_dir", "hips_routes", "slug"]
 
 log = logging.getLogger("astrohub_archive")
 
@@ -49,9 +49,17 @@ IMAGE_LEVEL_MAX = 7
 _SAFE = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$")  # no leading dot: no "..", no hidden build folders
 #: Seconds before a failed build is tried again (say the registry was being written).
 RETRY_AFTER = 60.0
+#: Seconds the archive's shutdown waits for a running build to stop (Kubernetes' grace period is 30 s).
+STOP_WAIT = 20.0
+#: Age (seconds) after which a build's temporary folder found at start is a leftover of a killed process.
+STALE_TMP = 3600.0
 _CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "application/fits",
                   ".xml": "text/xml; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                   ".png": "image/png", ".jpg": "image/jpeg", "": "text/plain; charset=utf-8"}
+
+
+class HipsStopped(RuntimeError):
+    """A HiPS build cancelled or interrupted because the archive is stopping."""
 
 
 def slug(table_name: str) -> str:
@@ -85,6 +93,8 @@ class HipsLibrary:
         self._lock = threading.Lock()
         self._builds: dict[str, Future] = {}
         self._failed: dict[str, float] = {}  # name -> when its last build failed
+        self._stopping = threading.Event()
+        self._remove_stale_temporaries()
 
     # -- what exists -------------------------------------------------------------------------------
 
@@ -150,8 +160,13 @@ class HipsLibrary:
         return base in self._tables()
 
     def ensure(self, name: str) -> Future:
-        """The build of ``name`` (already done, running, or started now)."""
+        """The build of ``name`` (already done, running, or started now); once :meth:`close` has been
+        called, a future that fails with :class:`HipsStopped`."""
         with self._lock:
+            if self._stopping.is_set():
+                fut = Future()
+                fut.set_exception(HipsStopped(f"HiPS {name!r} is not built: the archive is stopping"))
+                return fut
             fut = self._builds.get(name)
             retry = fut is not None and fut.done() and fut.exception() is not None \
                 and time.monotonic() - self._failed.get(name, 0.0) > RETRY_AFTER
@@ -160,12 +175,49 @@ class HipsLibrary:
                 self._builds[name] = fut
             return fut
 
+    def close(self, timeout: float = STOP_WAIT) -> bool:
+        """Stop building, for the archive's shutdown: builds not started are cancelled, the running one
+        stops at its next step (a Dask task of its read, an order of catalogue tiles, an image tile:
+        :class:`platform_lib.viz.HipsCancelled`) and is waited for up to ``timeout`` seconds. Each HiPS
+        is written in a hidden temporary folder and renamed into place when complete, so a stopped build
+        leaves nothing half-written behind. True if no build still runs."""
+        self._stopping.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            running = [f for f in self._builds.values() if not f.done()]
+        deadline = time.monotonic() + timeout
+        for fut in running:
+            try:
+                fut.exception(timeout=max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                log.warning("HiPS: a build still runs %.0f s after the stop; it finishes or dies with the "
+                            "process (its temporary folder is removed at the next start)", timeout)
+                return False
+            except CancelledError:
+                pass
+        return True
+
+    def _remove_stale_temporaries(self) -> None:
+        """Remove the hidden temporary folders (``.<name>.*``) that a killed archive's builds left."""
+        if not self.root.is_dir():
+            return
+        now = time.time()
+        for d in self.root.iterdir():
+            try:
+                if d.name.startswith(".") and d.is_dir() and now - d.stat().st_mtime > STALE_TMP:
+                    shutil.rmtree(d, ignore_errors=True)
+                    log.info("HiPS: removed %s, left by a build that did not finish", d)
+            except OSError:  # removed meanwhile by another process sharing the folder
+                pass
+
     def _build(self, name: str) -> Path:
         from platform_lib.viz import build_catalog_hips, build_density_hips
 
         dest = self.root / name
         if (dest / "properties").exists():
             return dest
+        stop = self._stopping  # each builder stops at its next step once it is set (HipsCancelled)
+        log.info("HiPS %s: building", name)
         tables = self._tables()
         try:
             if name == SKY:
@@ -173,32 +225,38 @@ class HipsLibrary:
                     biggest = max(tables.values(), key=lambda t: t.nrows)
                     dense = self.root / f"{slug(biggest.full_name)}-density"
                     if not (dense / "properties").exists():
-                        build_density_hips(biggest.hats_path, dense, title=f"{biggest.full_name} star density")
+                        build_density_hips(biggest.hats_path, dense, title=f"{biggest.full_name} star density",
+                                           cancel=stop)
                     tmp = self.root / f".{SKY}.copy"
                     shutil.rmtree(tmp, ignore_errors=True)
-                    shutil.copytree(dense, tmp)
-                    if dest.exists():
-                        shutil.rmtree(tmp)
-                    else:
-                        os.rename(tmp, dest)
+                    try:
+                        shutil.copytree(dense, tmp)
+                        if not dest.exists():
+                            os.rename(tmp, dest)
+                    finally:
+                        shutil.rmtree(tmp, ignore_errors=True)
                 else:
                     import numpy as np
 
                     from platform_lib.viz import write_density_hips
 
-                    write_density_hips(np.zeros(12 * 4**3), dest, title="empty sky (no catalogue loaded yet)")
+                    write_density_hips(np.zeros(12 * 4**3), dest, title="empty sky (no catalogue loaded yet)",
+                                       cancel=stop)
             elif name == IMAGES:
-                self._build_images(dest)
+                self._build_images(dest, stop)
             elif name.endswith("-density"):
                 info = tables[name[:-len("-density")]]
-                build_density_hips(info.hats_path, dest, title=f"{info.full_name} star density")
+                build_density_hips(info.hats_path, dest, title=f"{info.full_name} star density", cancel=stop)
             else:
                 info = tables[name]
-                build_catalog_hips(info.hats_path, dest, title=info.full_name)
+                build_catalog_hips(info.hats_path, dest, title=info.full_name, cancel=stop)
             log.info("HiPS %s built in %s", name, dest)
             return dest
         except Exception as exc:
             self._failed[name] = time.monotonic()
+            if self._stopping.is_set():  # whatever the stop interrupted: one line, the temporary folder gone
+                log.info("HiPS %s: build stopped by the archive's shutdown (%s)", name, exc)
+                raise HipsStopped(f"HiPS {name!r} is not built: the archive is stopping") from None
             log.error("HiPS %s could not be built: %s", name, exc, exc_info=True)
             raise
 
@@ -218,7 +276,7 @@ class HipsLibrary:
             return []
         return records
 
-    def _build_images(self, dest: Path) -> None:
+    def _build_images(self, dest: Path, stop: threading.Event) -> None:
         import numpy as np
         from astropy.io import fits
         from astropy.wcs import WCS
@@ -228,6 +286,8 @@ class HipsLibrary:
         root = Path(self.state.data_root).resolve()
         images, scales = [], []
         for rec in self._public_images():
+            if stop.is_set():
+                raise HipsStopped("the archive is stopping")
             path = (root / rec["file_path"]).resolve()
             if not path.is_relative_to(root) or not path.is_file():
                 continue
@@ -252,7 +312,7 @@ class HipsLibrary:
         # HiPS level: tile pixels (order level + 9) no finer than the finest image, at most IMAGE_LEVEL_MAX
         finest = max(min(scales), 1e-6)
         level = int(np.clip(np.ceil(np.log2(58.6 / finest)) - 9, 0, IMAGE_LEVEL_MAX))
-        write_image_hips(images, dest, title="archive images", level=level)
+        write_image_hips(images, dest, title="archive images", level=level, cancel=stop)
 
 
 class _HipsBase(tornado.web.RequestHandler):
@@ -266,7 +326,7 @@ class _HipsBase(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         reason = exc.log_message if isinstance(exc, tornado.web.HTTPError) and exc.log_message else self._reason
-        if status_code >= 500:
+        if status_code >= 500 and not isinstance(exc, tornado.web.HTTPError):
             log.error("HiPS: internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
             status_code, reason = 503, "internal error in the archive's HiPS service (logged); please report it"
         self.set_status(status_code)
@@ -310,6 +370,8 @@ class HipsFileHandler(_HipsBase):
                 raise tornado.web.HTTPError(404, f"no HiPS called {name!r}; the list is at {self.state.prefix}hips/")
             try:
                 await asyncio.wrap_future(self.library.ensure(name))
+            except HipsStopped:
+                raise tornado.web.HTTPError(503, f"HiPS {name!r} is not built: the archive is stopping") from None
             except Exception as exc:
                 raise tornado.web.HTTPError(404, f"HiPS {name!r} could not be built: {exc}") from None
         path = root / (rel or "properties")
