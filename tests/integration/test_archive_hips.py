@@ -93,6 +93,30 @@ def test_catalogue_hips_is_built_served_and_valid(archive):
     assert page.status_code == 200 and f"{STARS}-density" in page.text
 
 
+def test_tiles_are_cacheable_revalidated_and_gzipped(archive):
+    base, tmp = archive
+    requests.get(f"{base}hips/{STARS}/properties", timeout=120)
+    tile = max((tmp / "hips" / STARS).rglob("Npix*.tsv"), key=lambda p: p.stat().st_size)
+    url = f"{base}hips/{STARS}/{tile.relative_to(tmp / 'hips' / STARS).as_posix()}"
+    r = requests.get(url, headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert r.status_code == 200 and r.content == tile.read_bytes()
+    assert r.headers["Content-Encoding"] == "gzip" and int(r.headers["Content-Length"]) < tile.stat().st_size
+    assert "immutable" in r.headers["Cache-Control"] and r.headers["Vary"] == "Accept-Encoding"
+    plain = requests.get(url, headers={"Accept-Encoding": "identity"}, timeout=30)
+    assert "Content-Encoding" not in plain.headers and plain.content == tile.read_bytes()
+    # a browser's revalidation: 304 with no body, by ETag or by date
+    again = requests.get(url, headers={"If-None-Match": r.headers["Etag"]}, timeout=30)
+    assert again.status_code == 304 and again.content == b""
+    dated = requests.get(url, headers={"If-Modified-Since": r.headers["Last-Modified"]}, timeout=30)
+    assert dated.status_code == 304
+    assert requests.get(url, headers={"If-None-Match": '"other"'}, timeout=30).status_code == 200
+    head = requests.head(url, headers={"Accept-Encoding": "identity"}, timeout=30)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == tile.stat().st_size
+    # the description is revalidated each time, so a rebuilt HiPS shows at once
+    props = requests.get(f"{base}hips/{STARS}/properties", timeout=30)
+    assert props.headers["Cache-Control"] == "public, no-cache" and props.headers["Etag"]
+
+
 def test_missing_tiles_and_bad_names_are_404_with_a_reason(archive):
     base, _ = archive
     requests.get(f"{base}hips/{STARS}/properties", timeout=120)
