@@ -143,8 +143,9 @@ def test_aladin_lite_is_served_from_the_npm_package(archive):
 
 
 def test_stopping_during_a_build_is_clean(archive, tmp_path):
-    """SIGTERM while the archive builds a HiPS: the build stops at its next step, the process exits 0 with
-    no traceback in its log, and the HiPS folder holds no temporary or half-written HiPS."""
+    """SIGTERM while the archive builds a HiPS: the build stops at its next step (or, still importing lsdb
+    on a loaded machine after 5 s, is left behind), the process exits 0 with no traceback in its log, and
+    the HiPS folder holds no temporary or half-written HiPS."""
     import time
 
     from platform_lib.imageindex import build_index
@@ -169,7 +170,7 @@ def test_stopping_during_a_build_is_clean(archive, tmp_path):
         out = stop_archive(proc, log_path)
     assert proc.returncode == 0, out[-3000:]
     assert "Traceback" not in out and "ERROR" not in out, out[-3000:]
-    assert "build stopped by the archive's shutdown" in out, out[-3000:]
+    assert "build stopped by the archive's shutdown" in out or "the archive exits without it" in out, out[-3000:]
     hips = tmp_path / "hips"
     left = sorted(p.name for p in hips.iterdir()) if hips.exists() else []
     assert not [n for n in left if n.startswith(".")], left  # no temporary folder left behind

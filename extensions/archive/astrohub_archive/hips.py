@@ -37,7 +37,8 @@ import stat
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+import queue
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 
 import tornado.web
@@ -55,7 +56,7 @@ _SAFE = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$")  # no leading dot: no ".
 #: Seconds before a failed build is tried again (say the registry was being written).
 RETRY_AFTER = 60.0
 #: Seconds the archive's shutdown waits for a running build to stop (Kubernetes' grace period is 30 s).
-STOP_WAIT = 20.0
+STOP_WAIT = 5.0
 #: Age (seconds) after which a build's temporary folder found at start is a leftover of a killed process.
 STALE_TMP = 3600.0
 _CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "application/fits",
@@ -97,7 +98,11 @@ class HipsLibrary:
         self.root = Path(root)
         self.registry_path = registry_path
         self.state = state  # the archive's state: its image index and data root, for the images HiPS
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hips-build")
+        # one build at a time, in a daemon thread: a build that does not stop in time (say it is still
+        # importing lsdb) cannot hold the archive's exit; its hidden temporary folder goes at the next start
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._work, name="hips-build", daemon=True)
+        self._worker.start()
         self._lock = threading.Lock()
         self._builds: dict[str, Future] = {}
         self._failed: dict[str, float] = {}  # name -> when its last build failed
@@ -198,7 +203,8 @@ class HipsLibrary:
             retry = fut is not None and fut.done() and fut.exception() is not None \
                 and time.monotonic() - self._failed.get(name, 0.0) > RETRY_AFTER
             if fut is None or retry:
-                fut = self._pool.submit(self._build, name)
+                fut = Future()
+                self._queue.put((name, fut))
                 self._builds[name] = fut
             return fut
 
@@ -209,20 +215,33 @@ class HipsLibrary:
         is written in a hidden temporary folder and renamed into place when complete, so a stopped build
         leaves nothing half-written behind. True if no build still runs."""
         self._stopping.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
+            for fut in self._builds.values():
+                fut.cancel()  # those not started
             running = [f for f in self._builds.values() if not f.done()]
+        self._queue.put(None)
         deadline = time.monotonic() + timeout
         for fut in running:
             try:
                 fut.exception(timeout=max(0.0, deadline - time.monotonic()))
             except TimeoutError:
-                log.warning("HiPS: a build still runs %.0f s after the stop; it finishes or dies with the "
-                            "process (its temporary folder is removed at the next start)", timeout)
+                log.warning("HiPS: a build still runs %.0f s after the stop; the archive exits without it "
+                            "(nothing half-written is visible; its temporary folder goes at the next start)",
+                            timeout)
                 return False
             except CancelledError:
                 pass
         return True
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            name, fut = item
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(self._build(name))
+            except BaseException as exc:  # kept in the future: the waiting request answers with it
+                fut.set_exception(exc)
 
     def _remove_stale_temporaries(self) -> None:
         """Remove the hidden temporary folders (``.<name>.*``) that a killed archive's builds left."""
