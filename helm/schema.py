@@ -77,6 +77,22 @@ OWN_KEYS: dict[str, Any] = {
                 "description": "The dataset whose images/ folder receives the released part of the archive "
                 "(the `release` container); needs proprietary.",
             },
+            "hips": {
+                "type": "object", "additionalProperties": False, "required": ["path"],
+                "description": "The writable folder of the HiPS the archive builds (from released data only), "
+                "mounted at path: an emptyDir, or an existing claim to keep them across restarts.",
+                "properties": {
+                    "path": {"type": "string", "pattern": "^/.+", "description": "Mount path in the archive pod "
+                             "(ASTROHUB_ARCHIVE_HIPS); outside the datasets and /archive."},
+                    "sizeLimit": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?([EPTGMk]i?)?$",
+                                  "description": "Size limit of the emptyDir."},
+                    "persistentVolumeClaim": {
+                        "description": "An existing claim to keep built HiPS; null: an emptyDir per pod.",
+                        "oneOf": [{"type": "null"},
+                                  {"type": "object", "additionalProperties": False, "required": ["claimName"],
+                                   "properties": {"claimName": {"type": "string", "minLength": 1}}}]},
+                },
+            },
             "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"], "description": "Log level of the service."},
             "resources": {
                 "type": "object",

@@ -23,7 +23,8 @@ Flags (each may also be given as ``ASTROHUB_ARCHIVE_<FLAG>`` in the environment,
 registry served by cone search (optional), ``--token`` a static admin token, ``--tokens`` a JSON
 file ``{token: {"name": ..., "groups": [...]}}`` for standalone users, ``--update-every`` seconds
 between incremental index updates (default 86400, daily; 0 disables; a missing index is built at
-start, see :mod:`astrohub_archive.updater`), ``--mappings`` extra instrument mappings, ``--log-level``.
+start, see :mod:`astrohub_archive.updater`), ``--mappings`` extra instrument mappings, ``--hips`` a
+writable folder for the HiPS it builds (:mod:`astrohub_archive.hips`), ``--log-level``.
 
 Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
 ``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1 over every registered catalogue,
@@ -72,6 +73,7 @@ class ArchiveState:
     limits: Limits = field(default_factory=Limits)
     trusted_proxies: frozenset = frozenset()
     executor: object | None = None  # the query threads (None: the loop's default pool)
+    hips_dir: Path | None = None  # where HiPS are built and served from (None: astrohub_archive.hips.hips_root)
     _index: ImageIndex | None = None
     _registry: object | None = None
 
@@ -132,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--query-memory", default=_env("query-memory", "1GB"), help="DuckDB memory of one query (1GB)")
     p.add_argument("--trusted-proxy", action="append", default=[a for a in (_env("trusted-proxy") or "").split(",") if a],
                    help="an address whose X-Forwarded-Host header is believed (repeatable; default none)")
+    p.add_argument("--hips", type=Path, default=_env("hips"),
+                   help="a writable folder for the HiPS the archive builds and serves (default: hips/ beside the "
+                        "image tree when writable, else a temporary folder)")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 
@@ -169,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = JobStore(args.jobs or Path(args.index).with_name("tap-jobs.sqlite"))
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
-                         trusted_proxies=frozenset(args.trusted_proxy))
+                         trusted_proxies=frozenset(args.trusted_proxy), hips_dir=args.hips)
     app = make_app(state)
     updater = IndexUpdater(args.index, args.data_root, float(args.update_every), list(args.mappings))
     updater.start()

@@ -17,7 +17,7 @@ Each registry table with positions ``<catalogue>/<table>`` gets two HiPS: ``<slu
 level of detail) and ``<slug>-density`` (a star-density image); ``sky`` is the density map of the
 largest catalogue, the viewer's default background (an empty sky when the registry has none); ``images``
 is an image HiPS of the archive's public FITS images (reproject's HiPS support). They are
-built with :mod:`platform_lib.viz` into ``<hips root>`` (``ASTROHUB_ARCHIVE_HIPS``, default the
+built with :mod:`platform_lib.viz` into ``<hips root>`` (``--hips``, ``ASTROHUB_ARCHIVE_HIPS``, default the
 ``hips`` folder beside the image tree). May import tornado, platform_lib and this package's auth.
 """
 
@@ -539,18 +539,19 @@ class _MissingAladin(_HipsBase):
 
 
 def hips_root(state) -> Path:
-    """``ASTROHUB_ARCHIVE_HIPS``, else the ``hips`` folder beside the archive's image tree, else (that tree
-    read-only, as the Kubernetes datasets volume is) ``astrohub-hips`` in the temporary directory."""
+    """The archive's ``--hips`` folder (``ASTROHUB_ARCHIVE_HIPS``), else the ``hips`` folder beside the
+    archive's image tree, else (that tree read-only, as the Kubernetes datasets volume is) ``astrohub-hips``
+    in the temporary directory."""
     import tempfile
 
-    env = os.environ.get("ASTROHUB_ARCHIVE_HIPS")
-    if env:
-        return Path(env)
+    chosen = getattr(state, "hips_dir", None) or os.environ.get("ASTROHUB_ARCHIVE_HIPS")
+    if chosen:
+        return Path(chosen)
     beside = Path(state.data_root).parent / "hips"
     if beside.is_dir() and os.access(beside, os.W_OK) or not beside.exists() and os.access(beside.parent, os.W_OK):
         return beside
     log.warning("HiPS: %s is not writable; building HiPS in the temporary directory "
-                "(set ASTROHUB_ARCHIVE_HIPS to keep them across restarts)", beside)
+                "(give --hips / ASTROHUB_ARCHIVE_HIPS a writable folder to keep them across restarts)", beside)
     return Path(tempfile.gettempdir()) / "astrohub-hips"
 
 
