@@ -200,10 +200,13 @@ def serve(hips: Path, clients: int, requests_total: int, *, processes: int = 1, 
         tiles = [p.relative_to(hips).as_posix() for p in hips.rglob("Npix*.tsv")]
         missing = [f"Norder3/Dir0/Npix{p}.tsv" for p in range(768) if not (hips / f"Norder3/Dir0/Npix{p}.tsv").exists()]
         missing = missing or ["Norder9/Dir0/Npix1.tsv"]
-        with requests.Session() as s:  # every tile once first: the server's first read of each is not the point
-            s.headers.update(BROWSER_HEADERS)
-            for p in tiles:
-                s.get(base + p, timeout=30).content
+        # every tile once per process first (each process has its own cache; a connection stays with one
+        # process): a tile's first read and gzip are not the point
+        for _ in range(4 * processes if processes > 1 else 1):
+            with requests.Session() as s:
+                s.headers.update(BROWSER_HEADERS)
+                for p in tiles:
+                    s.get(base + p, timeout=30).content
         kinds = {"tiles": tiles, "missing_404": missing, "peer_properties": ["properties"]}
         out = {"tile_count": len(tiles), "load_before": os.getloadavg()[0]}
         for kind, paths in kinds.items():
