@@ -46,10 +46,14 @@ def job_result(job):
     from platform_lib.errors import PlatformError
 
     try:
-        return job.result()
+        result = job.result()
     except PlatformError as exc:
         raise VizError(f"nothing to show yet: {exc}" if getattr(exc, "state", "") not in ("failed", "cancelled")
                        else f"nothing to show: {exc}", value=getattr(exc, "state", None)) from exc
+    # An own copy of the columns, not the views into the Parquet reader's Arrow buffers: drawing the latter
+    # in the widget, after lsdb and a HiPS build had run in the same process, crashed the interpreter
+    # (a segmentation fault in a later garbage collection; cause not found, see the i18 report).
+    return result.copy(copy_data=True) if hasattr(result, "copy") and hasattr(result, "colnames") else result
 
 
 def _names(table) -> list[str]:
