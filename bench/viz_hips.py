@@ -9,9 +9,12 @@ plan and the TSV tiles). Peer in the same run: the time to read the same columns
 ``lsdb.open_catalog(...).compute()`` alone (the floor any HATS-based builder pays), and rows per second
 per core against the published anchor (691 million rows in 28 min on 160 threads, ~2,600 rows/s/thread).
 
-Serving: the archive's HiPS route (``astrohub_archive.hips``) in a real Tornado server on a free port,
-``C`` threads each fetching random existing tiles and missing ones (404) over keep-alive HTTP; p50/p99
-latency, against the same server's tiny static ``properties`` file as the peer.
+Serving: the archive's HiPS route (``astrohub_archive.hips``) in a real Tornado server on a free port
+(1 and 2 processes sharing the port, ``--processes``), ``C`` keep-alive clients fetching random existing
+tiles, then missing ones (404), asking for gzip as a browser does; p50/p99 latency against the same
+server's tiny ``properties`` file as the peer. Two load generators, each reporting its own CPU per
+request: ``wrk`` (C, Debian package ``wrk``: ``apt-get install wrk``; skipped when absent) and ``C``
+Python threads in this process.
 """
 
 from __future__ import annotations
@@ -73,28 +76,118 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# The archive's HiPS routes alone, in ``processes`` Tornado processes sharing the port (SO_REUSEPORT).
 SERVER = r"""
-import sys, asyncio, logging, tornado.web
+import sys, os, asyncio, logging
 logging.getLogger("tornado.access").setLevel(logging.ERROR)
 from pathlib import Path
-from astrohub_archive.hips import HipsLibrary, hips_routes
+import tornado.httpserver, tornado.netutil, tornado.process, tornado.web
+port, root, processes = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+sockets = tornado.netutil.bind_sockets(port, "127.0.0.1", reuse_port=True)
+if processes > 1:
+    tornado.process.fork_processes(processes, max_restarts=0)
+from astrohub_archive.hips import hips_routes
 class S: pass
-state = S(); state.prefix = "/"; state.data_root = Path(sys.argv[2]) / "images"; state.registry_path = None
-import os; os.environ["ASTROHUB_ARCHIVE_HIPS"] = sys.argv[2]
-app = tornado.web.Application(hips_routes("/", state))
+state = S(); state.prefix = "/"; state.data_root = Path(root) / "images"; state.registry_path = None
+os.environ["ASTROHUB_ARCHIVE_HIPS"] = root
 async def main():
-    app.listen(int(sys.argv[1]), address="127.0.0.1")
+    server = tornado.httpserver.HTTPServer(tornado.web.Application(hips_routes("/", state)))
+    server.add_sockets(sockets)
     await asyncio.Event().wait()
 asyncio.run(main())
 """
 
+WRK_SCRIPT = """
+local paths = {}
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  math.randomseed(os.time() + #paths + math.floor(os.clock() * 1e6))
+end
+function request() return wrk.format("GET", paths[math.random(#paths)]) end
+"""
 
-def serve(hips: Path, clients: int, requests_total: int) -> dict:
+#: What a browser (Aladin Lite's fetch) sends.
+BROWSER_HEADERS = {"Accept-Encoding": "gzip, deflate, br"}
+
+
+def _stats(lat_s) -> dict:
+    a = np.asarray(lat_s) * 1000
+    return {"p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99)), "n": int(a.size)}
+
+
+def python_client(base: str, paths: list[str], clients: int, requests_total: int) -> dict:
+    """``clients`` threads in this process, each a keep-alive ``requests.Session``; latencies and the
+    CPU seconds the client itself used per request."""
+    import requests
+
+    out: list[float] = []
+    lock = threading.Lock()
+    per = max(1, requests_total // clients)
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        s = requests.Session()
+        s.headers.update(BROWSER_HEADERS)
+        mine = []
+        for _ in range(per):
+            t = time.perf_counter()
+            r = s.get(base + rng.choice(paths), timeout=10)
+            r.content
+            mine.append(time.perf_counter() - t)
+            assert r.status_code in (200, 404)
+        with lock:
+            out.extend(mine)
+
+    cpu = time.process_time()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return {**_stats(out), "client_cpu_ms_per_request": (time.process_time() - cpu) * 1000 / len(out)}
+
+
+def wrk_client(base: str, paths: list[str], clients: int, seconds: float, work: Path) -> dict:
+    """``wrk`` (C, Debian ``wrk``; epoll, 2 threads) with ``clients`` keep-alive connections for
+    ``seconds``; its latency percentiles and its own CPU seconds per request."""
+    import re
+    import resource
+
+    (work / "paths.lua").write_text(WRK_SCRIPT)
+    listing = work / "paths.txt"
+    listing.write_text("".join(urlpath(base) + p + "\n" for p in paths))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds:.0f}s", "--latency",
+                          *[a for k, v in BROWSER_HEADERS.items() for a in ("-H", f"{k}: {v}")],
+                          "-s", str(work / "paths.lua"), base.split("/hips/")[0], "--", str(listing)],
+                         capture_output=True, text=True, check=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+    n = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {"p50_ms": ms("50"), "p99_ms": ms("99"), "n": n, "rps": n / seconds,
+            "client_cpu_ms_per_request": cpu * 1000 / max(n, 1)}
+
+
+def urlpath(base: str) -> str:
+    return "/" + base.split("://", 1)[1].split("/", 1)[1]
+
+
+def serve(hips: Path, clients: int, requests_total: int, *, processes: int = 1, client: str = "python",
+          seconds: float = 6.0) -> dict:
+    """Tiles, missing tiles (404) and the peer (the 300-byte ``properties``), one after the other, from a
+    server of ``processes`` processes, with the ``client`` load generator (``python`` or ``wrk``)."""
     import requests
 
     port = _free_port()
     root = hips.parent
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(root)])
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(root), str(processes)],
+                            start_new_session=True)
     base = f"http://127.0.0.1:{port}/hips/{hips.name}/"
     try:
         deadline = time.monotonic() + 30
@@ -104,44 +197,27 @@ def serve(hips: Path, clients: int, requests_total: int) -> dict:
                     break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        tiles = [str(p.relative_to(hips)) for p in hips.rglob("Npix*.tsv")]
+        tiles = [p.relative_to(hips).as_posix() for p in hips.rglob("Npix*.tsv")]
         missing = [f"Norder3/Dir0/Npix{p}.tsv" for p in range(768) if not (hips / f"Norder3/Dir0/Npix{p}.tsv").exists()]
         missing = missing or ["Norder9/Dir0/Npix1.tsv"]
-
-        def run(paths: list[str]) -> list[float]:
-            out: list[float] = []
-            lock = threading.Lock()
-            per = requests_total // clients
-
-            def worker(seed: int) -> None:
-                rng = random.Random(seed)
-                s = requests.Session()
-                mine = []
-                for _ in range(per):
-                    p = rng.choice(paths)
-                    t = time.perf_counter()
-                    r = s.get(base + p, timeout=10)
-                    r.content
-                    mine.append(time.perf_counter() - t)
-                    assert r.status_code in (200, 404)
-                with lock:
-                    out.extend(mine)
-
-            threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join()
-            return out
-
-        def stats(lat):
-            a = np.asarray(lat) * 1000
-            return {"p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99)), "n": a.size}
-
-        return {"tiles": stats(run(tiles)), "missing_404": stats(run(missing)), "peer_properties": stats(run(["properties"])),
-                "tile_count": len(tiles)}
+        # every tile once per process first (each process has its own cache; a connection stays with one
+        # process): a tile's first read and gzip are not the point
+        for _ in range(4 * processes if processes > 1 else 1):
+            with requests.Session() as s:
+                s.headers.update(BROWSER_HEADERS)
+                for p in tiles:
+                    s.get(base + p, timeout=30).content
+        kinds = {"tiles": tiles, "missing_404": missing, "peer_properties": ["properties"]}
+        out = {"tile_count": len(tiles), "load_before": os.getloadavg()[0]}
+        for kind, paths in kinds.items():
+            if client == "wrk":
+                out[kind] = wrk_client(base, paths, clients, seconds, hips.parent)
+            else:
+                out[kind] = python_client(base, paths, clients, requests_total)
+        out["load_after"] = os.getloadavg()[0]
+        return out
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, 15)
         proc.wait(10)
 
 
@@ -150,6 +226,10 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--seconds", type=float, default=6.0, help="each wrk run's duration")
+    ap.add_argument("--processes", default="1,2", help="server process counts to compare (comma-separated)")
+    ap.add_argument("--clients-kind", default="wrk,python" if shutil.which("wrk") else "python",
+                    help="load generators: wrk (Debian package wrk) and/or python threads")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="viz-bench-"))
     try:
@@ -158,10 +238,17 @@ def main() -> None:
               f"reading the same columns with lsdb alone: {b['read_s']:.1f} s; "
               f"{b['rows_per_s_per_core']:,.0f} rows/s/core on {b['cores']} cores "
               f"({b['rows_per_s_per_core'] / 2600:.0f}x the anchor's 2,600 rows/s/thread)")
-        s = serve(b["hips"], args.clients, args.requests)
-        for k in ("tiles", "missing_404", "peer_properties"):
-            v = s[k]
-            print(f"serving {k:16s} {args.clients} clients, {v['n']} requests: p50 {v['p50_ms']:.2f} ms, p99 {v['p99_ms']:.2f} ms")
+        for processes in [int(p) for p in args.processes.split(",")]:
+            for kind in args.clients_kind.split(","):
+                s = serve(b["hips"], args.clients, args.requests, processes=processes, client=kind,
+                          seconds=args.seconds)
+                print(f"server processes {processes}, client {kind}, load average {s['load_before']:.1f} -> "
+                      f"{s['load_after']:.1f}")
+                for k in ("tiles", "missing_404", "peer_properties"):
+                    v = s[k]
+                    print(f"  {k:16s} {args.clients} clients, {v['n']} requests: p50 {v['p50_ms']:.2f} ms, "
+                          f"p99 {v['p99_ms']:.2f} ms, p99 vs peer {v['p99_ms'] / s['peer_properties']['p99_ms']:.2f}x, "
+                          f"client CPU {v['client_cpu_ms_per_request']:.3f} ms/request")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -84,6 +84,22 @@ OWN_KEYS: dict[str, Any] = {
                 "addresses or networks (the hub proxy's pod network when an outer proxy rewrites the host). "
                 "Empty: nobody; the Host header, which the proxies pass on, gives the links.",
             },
+            "hips": {
+                "type": "object", "additionalProperties": False, "required": ["path"],
+                "description": "The writable folder of the HiPS the archive builds (from released data only), "
+                "mounted at path: an emptyDir, or an existing claim to keep them across restarts.",
+                "properties": {
+                    "path": {"type": "string", "pattern": "^/.+", "description": "Mount path in the archive pod "
+                             "(ASTROHUB_ARCHIVE_HIPS); outside the datasets and /archive."},
+                    "sizeLimit": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?([EPTGMk]i?)?$",
+                                  "description": "Size limit of the emptyDir."},
+                    "persistentVolumeClaim": {
+                        "description": "An existing claim to keep built HiPS; null: an emptyDir per pod.",
+                        "oneOf": [{"type": "null"},
+                                  {"type": "object", "additionalProperties": False, "required": ["claimName"],
+                                   "properties": {"claimName": {"type": "string", "minLength": 1}}}]},
+                },
+            },
             "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"], "description": "Log level of the service."},
             "resources": {
                 "type": "object",

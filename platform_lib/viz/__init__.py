@@ -20,7 +20,8 @@ Public API:
     HiPS catalogues (brightest first per tile and order), density maps and image HiPS;
     ``validate_hips(path)`` checks one.
 
-Errors are :class:`VizError` (bad input to show/plot) and :class:`HipsError`. Importing this package
+Errors are :class:`VizError` (bad input to show/plot) and :class:`HipsError`; a builder given a set
+``cancel`` event raises :class:`HipsCancelled`. Importing this package
 imports neither matplotlib nor ipyaladin; they load on first use.
 
 Examples
@@ -33,7 +34,7 @@ Examples
 from __future__ import annotations
 
 from platform_lib.viz._build import build_catalog_hips, build_density_hips, pick_magnitude
-from platform_lib.viz._errors import HipsError, VizError
+from platform_lib.viz._errors import HipsCancelled, HipsError, VizError
 from platform_lib.viz._hips import (
     CatalogHipsSpec,
     HipsReport,
@@ -50,6 +51,7 @@ from platform_lib.viz._inputs import find_coordinates, parse_s_region
 __all__ = [
     "Aladin",
     "CatalogHipsSpec",
+    "HipsCancelled",
     "HipsError",
     "HipsReport",
     "VizError",

@@ -17,6 +17,7 @@ import numpy as np
 from platform_lib.viz._errors import HipsError
 from platform_lib.viz._hips import (
     CatalogHipsSpec,
+    checkpoint,
     density_map,
     healpix29,
     write_catalog_hips,
@@ -88,11 +89,18 @@ def _resolve(source, registry=None):
                     "folder, an astropy Table or a pandas DataFrame", value=type(source).__name__)
 
 
-def load_positions(hats_path: Path, columns: list[str]):
-    """The ``columns`` of a HATS catalogue, read by Dask, as a pandas DataFrame and its ``_healpix_29``."""
-    import lsdb
+def load_positions(hats_path: Path, columns: list[str], cancel=None):
+    """The ``columns`` of a HATS catalogue, read by Dask, as a pandas DataFrame and its ``_healpix_29``.
 
-    frame = lsdb.open_catalog(hats_path, columns=columns).compute()
+    ``cancel`` (a ``threading.Event``), when set, stops the read before its next partition with
+    :class:`HipsCancelled` (on Dask's local schedulers; a distributed client's tasks run to the end).
+    """
+    import lsdb
+    from dask.callbacks import Callback
+
+    checkpoint(cancel)
+    with Callback(pretask=lambda *_: checkpoint(cancel)) if cancel is not None else _nothing():
+        frame = lsdb.open_catalog(hats_path, columns=columns).compute()
     if frame.index.name == "_healpix_29":
         ipix = frame.index.to_numpy().astype(np.int64)
         frame = frame.reset_index(drop=True)
@@ -103,6 +111,12 @@ def load_positions(hats_path: Path, columns: list[str]):
     return frame, ipix
 
 
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
 def _columns_of(hats_path: Path) -> list[str]:
     import lsdb
 
@@ -111,7 +125,7 @@ def _columns_of(hats_path: Path) -> list[str]:
 
 def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, magnitude: str | None = None,
                        columns: list[str] | None = None, n_per_tile: int = 200, max_order: int = 10,
-                       registry=None) -> Path:
+                       registry=None, cancel=None) -> Path:
     """Build the HiPS catalogue (level of detail) of ``source`` at ``dest``; return ``dest``.
 
     Parameters
@@ -128,6 +142,9 @@ def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, ma
         six others).
     n_per_tile
         Sources per tile and order.
+    cancel
+        A ``threading.Event``: once set, the build stops at its next step (a Dask task of the read, an
+        order of tiles) with :class:`HipsCancelled`, and ``dest`` is left as it was.
 
     Examples
     --------
@@ -147,7 +164,7 @@ def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, ma
     keep = [ra, dec] + ([magnitude] if magnitude else []) + [c for c in columns if c not in (ra, dec, magnitude)]
     ipix = None
     if hats_path is not None:
-        frame, ipix = load_positions(hats_path, keep)
+        frame, ipix = load_positions(hats_path, keep, cancel)
     else:
         missing = [c for c in keep if c not in frame.columns]
         if missing:
@@ -155,18 +172,18 @@ def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, ma
         frame = frame[keep]
     spec = CatalogHipsSpec(title=title or default_title, n_per_tile=n_per_tile, max_order=max_order)
     return write_catalog_hips(frame, Path(dest).expanduser(), spec, ra=ra, dec=dec, magnitude=magnitude,
-                              units=units, ucds=ucds, ipix29=ipix)
+                              units=units, ucds=ucds, ipix29=ipix, cancel=cancel)
 
 
 def build_density_hips(source, dest: str | Path, *, title: str | None = None, order: int = 8,
-                       level: int = 1, registry=None) -> Path:
+                       level: int = 1, registry=None, cancel=None) -> Path:
     """Build an image HiPS of the star density (sources per HEALPix cell at ``order``) of ``source``.
 
-    ``source`` as in :func:`build_catalog_hips`. Only the positions are read.
+    ``source`` and ``cancel`` as in :func:`build_catalog_hips`. Only the positions are read.
     """
     hats_path, frame, ra, dec, default_title, _, _ = _resolve(source, registry)
     if hats_path is not None:
-        frame, ipix = load_positions(hats_path, [ra, dec])
+        frame, ipix = load_positions(hats_path, [ra, dec], cancel)
     else:
         ipix = None
     if ipix is None:
@@ -177,4 +194,4 @@ def build_density_hips(source, dest: str | Path, *, title: str | None = None, or
     if ipix.size == 0:
         raise HipsError(f"{default_title} has no positions: nothing to map", value=0)
     return write_density_hips(density_map(ipix, order), Path(dest).expanduser(),
-                              title=title or f"{default_title} density", level=level)
+                              title=title or f"{default_title} density", level=level, cancel=cancel)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from platform_lib.errors import PlatformError
 
-__all__ = ["VizError", "HipsError"]
+__all__ = ["VizError", "HipsError", "HipsCancelled"]
 
 
 class VizError(PlatformError, ValueError):
@@ -21,3 +21,10 @@ class HipsError(PlatformError, ValueError):
     """A HiPS cannot be built from the input, or a HiPS folder does not follow the HiPS layout."""
 
     code = "bad-hips"
+
+
+class HipsCancelled(PlatformError):
+    """A HiPS build stopped because its ``cancel`` event was set (say the service building it is
+    stopping); nothing was written: the HiPS is built in a hidden temporary folder, removed on the way out."""
+
+    code = "hips-cancelled"

@@ -29,7 +29,7 @@ from typing import Iterable
 
 import numpy as np
 
-from platform_lib.viz._errors import HipsError
+from platform_lib.viz._errors import HipsCancelled, HipsError
 
 __all__ = [
     "CatalogHipsSpec",
@@ -178,6 +178,19 @@ def density_map(ipix29: np.ndarray, order: int) -> np.ndarray:
 # -- writing -------------------------------------------------------------------------------------------
 
 
+def checkpoint(cancel) -> None:
+    """Raise :class:`HipsCancelled` if ``cancel`` (a ``threading.Event``, or None) is set."""
+    if cancel is not None and cancel.is_set():
+        raise HipsCancelled("HiPS build cancelled before it finished; nothing was written")
+
+
+def _checked(items, cancel):
+    """``items``, with a :func:`checkpoint` before each (reproject's ``progress_bar`` hook)."""
+    for item in items:
+        checkpoint(cancel)
+        yield item
+
+
 class _AtomicDir:
     """A temporary sibling of ``dest``; :meth:`commit` renames it over ``dest`` (the old one removed after)."""
 
@@ -291,6 +304,7 @@ def write_catalog_hips(
     ucds: dict[str, str] | None = None,
     ipix29: np.ndarray | None = None,
     density_order: int | None = 7,
+    cancel=None,
 ) -> Path:
     """Write the HiPS catalogue of ``frame`` (a pandas DataFrame) at ``dest``; return ``dest``.
 
@@ -298,7 +312,8 @@ def write_catalog_hips(
     (brightest first) when given; ``ipix29`` is the HATS ``_healpix_29`` index when it is at hand.
     Rows without a finite position are left out (counted in ``properties`` as ``astrohub_rows_skipped``).
     A density map (HEALPix counts at ``density_order``, as FITS in ``density.fits``) is written beside
-    the tiles unless ``density_order`` is None.
+    the tiles unless ``density_order`` is None. ``cancel`` (a ``threading.Event``), when set, stops the
+    build before its next order with :class:`HipsCancelled`, leaving ``dest`` as it was.
     """
     for col in (ra, dec) + ((magnitude,) if magnitude else ()):
         if col not in frame.columns:
@@ -332,6 +347,7 @@ def write_catalog_hips(
         _metadata_votable(root / "metadata.xml", frame, ra, dec, units or {}, ucds or {})
         tiles = 0
         for k in range(HIPS_ORDER_MIN, max_order + 1):
+            checkpoint(cancel)
             rows = np.flatnonzero(order_of == k)
             if rows.size == 0:
                 continue
@@ -389,6 +405,7 @@ def write_catalog_hips(
         _write_properties(root / "properties", props)
         if density_order is not None:
             _write_density_fits(root / "density.fits", density_map(ipix29, density_order), spec.title)
+        checkpoint(cancel)
         return out.commit()
 
 
@@ -430,7 +447,7 @@ def _healpix_to_car(values: np.ndarray, width: int) -> tuple[np.ndarray, object]
 
 
 def write_density_hips(counts: np.ndarray, dest: str | Path, *, title: str, creator_did: str = "",
-                       level: int = 1) -> Path:
+                       level: int = 1, cancel=None) -> Path:
     """Write an image HiPS (FITS tiles) of a nested HEALPix map (say :func:`density_map`'s counts).
 
     Shown with a logarithmic stretch (``log10(1 + count)``), so sparse and dense regions both show.
@@ -444,15 +461,17 @@ def write_density_hips(counts: np.ndarray, dest: str | Path, *, title: str, crea
     image, wcs = _healpix_to_car(np.log10(1.0 + counts), width=2048 * 2 ** max(level - 1, 0))
     return write_image_hips([(image.astype(np.float32), wcs)], dest, title=title, creator_did=creator_did,
                             level=level, extra={"astrohub_content": "log10(1 + sources per HEALPix cell)",
-                                                "astrohub_density_order": int(order)})
+                                                "astrohub_density_order": int(order)}, cancel=cancel)
 
 
 def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Path, *, title: str,
-                     creator_did: str = "", level: int | None = None, extra: dict | None = None) -> Path:
+                     creator_did: str = "", level: int | None = None, extra: dict | None = None,
+                     cancel=None) -> Path:
     """Write an image HiPS (FITS tiles, equatorial) of ``images`` (``(array, WCS)`` pairs) with reproject.
 
     Several images are built one by one and their tiles combined (the mean where they overlap;
-    ``reproject.hips.coadd_hips`` cannot blend FITS tiles).
+    ``reproject.hips.coadd_hips`` cannot blend FITS tiles). ``cancel`` (a ``threading.Event``), when
+    set, stops the build before its next tile with :class:`HipsCancelled` (as in every writer here).
     """
     from reproject import reproject_interp
     from reproject.hips import reproject_to_hips
@@ -466,13 +485,15 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
         target = out.tmp / "hips"
         if len(images) == 1:
             reproject_to_hips(images[0], coord_system_out="equatorial", reproject_function=reproject_interp,
-                              output_directory=str(target), level=level, properties=props)
+                              output_directory=str(target), level=level, properties=props,
+                              progress_bar=lambda items: _checked(items, cancel))
         else:
             parts = []
             for i, img in enumerate(images):
                 part = out.tmp / f"part{i}"
                 reproject_to_hips(img, coord_system_out="equatorial", reproject_function=reproject_interp,
-                                  output_directory=str(part), level=level, properties=props)
+                                  output_directory=str(part), level=level, properties=props,
+                                  progress_bar=lambda items: _checked(items, cancel))
                 parts.append(str(part))
             _coadd_fits_hips(parts, target)
         final = out.tmp / "final"
@@ -488,6 +509,7 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
         merged = read_properties(props_path)
         merged.update({k: str(v) for k, v in (extra or {}).items()})
         _write_properties(props_path, merged)
+        checkpoint(cancel)
         return out.commit()
 
 

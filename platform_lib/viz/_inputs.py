@@ -1,7 +1,7 @@
 """What the ``show_*``/``plot_*`` calls accept, turned into plain arrays: positions from tables, footprints
 from ``s_region``, HEALPix maps, MOCs; each bad input becomes a :class:`VizError` that says what to pass.
 
-Pure: may import numpy, astropy and this package's errors.
+Pure: may import numpy, astropy and this package's errors (and their root, ``platform_lib.errors``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import numpy as np
 
 from platform_lib.viz._errors import VizError
 
-__all__ = ["Positions", "find_coordinates", "positions", "parse_s_region", "footprints", "healpix_map"]
+__all__ = ["Positions", "find_coordinates", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
+           "job_result"]
 
 #: Pairs of column names tried in order (case-insensitive) when a table has no position UCDs.
 COORD_PAIRS = [
@@ -32,6 +33,27 @@ class Positions:
     rows: np.ndarray
     ra_column: str
     dec_column: str
+
+
+def is_job(obj) -> bool:
+    """Whether ``obj`` is a background job (:class:`platform_lib.jobs.Job`: ``status()`` and ``result()``)."""
+    return hasattr(obj, "result") and hasattr(obj, "status") and callable(getattr(obj, "result"))
+
+
+def job_result(job):
+    """A finished job's result table; a job still running, failed or cancelled is a :class:`VizError`
+    carrying the job's own message (its state, progress or error)."""
+    from platform_lib.errors import PlatformError
+
+    try:
+        result = job.result()
+    except PlatformError as exc:
+        raise VizError(f"nothing to show yet: {exc}" if getattr(exc, "state", "") not in ("failed", "cancelled")
+                       else f"nothing to show: {exc}", value=getattr(exc, "state", None)) from exc
+    # An own copy of the columns, not the views into the Parquet reader's Arrow buffers: drawing the latter
+    # in the widget, after lsdb and a HiPS build had run in the same process, crashed the interpreter
+    # (a segmentation fault in a later garbage collection; cause not found, see the i18 report).
+    return result.copy(copy_data=True) if hasattr(result, "copy") and hasattr(result, "colnames") else result
 
 
 def _names(table) -> list[str]:

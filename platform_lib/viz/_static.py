@@ -13,7 +13,7 @@ import numpy as np
 
 from platform_lib.viz._errors import VizError
 from platform_lib.viz._inputs import footprints as _footprints
-from platform_lib.viz._inputs import healpix_map, positions
+from platform_lib.viz._inputs import healpix_map, is_job, job_result, positions
 
 __all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_cells",
            "PROJECTIONS", "SCATTER_LIMIT"]
@@ -400,8 +400,8 @@ def credible_cells(skymap, level: float):
 def plot(obj, **options):
     """The static figure of anything :func:`platform_lib.viz.show` accepts (all-sky by default; ``center``
     and ``radius`` zoom)."""
-    if hasattr(obj, "result") and hasattr(obj, "status") and callable(getattr(obj, "result")):
-        obj = obj.result()
+    if is_job(obj):
+        obj = job_result(obj)
     if hasattr(obj, "uniq") and hasattr(obj, "probdensity") or isinstance(obj, np.ndarray):
         return plot_skymap(obj, **options)
     if hasattr(obj, "to_string") and hasattr(obj, "sky_fraction"):

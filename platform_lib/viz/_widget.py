@@ -21,7 +21,7 @@ import numpy as np
 import traitlets
 
 from platform_lib.viz._errors import VizError
-from platform_lib.viz._inputs import find_coordinates, footprints, positions
+from platform_lib.viz._inputs import find_coordinates, footprints, is_job, job_result, positions
 
 __all__ = ["Aladin", "archive_path", "local_esm", "TABLE_LIMIT"]
 
@@ -349,8 +349,8 @@ def _dispatch(widget, obj, **options) -> None:
         url = f"{widget._archive}hips/{hips_name(name)}"
         widget.add_catalog_hips(url, name=name, **options)
         return
-    if hasattr(obj, "result") and hasattr(obj, "status") and callable(getattr(obj, "result")):  # a job
-        obj = obj.result()
+    if is_job(obj):
+        obj = job_result(obj)
     if hasattr(obj, "sky_layers") and hasattr(obj, "track"):  # a moving-object search (find_images)
         widget.show_moving_search(obj, **options)
         return

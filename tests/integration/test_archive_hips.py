@@ -93,6 +93,30 @@ def test_catalogue_hips_is_built_served_and_valid(archive):
     assert page.status_code == 200 and f"{STARS}-density" in page.text
 
 
+def test_tiles_are_cacheable_revalidated_and_gzipped(archive):
+    base, tmp = archive
+    requests.get(f"{base}hips/{STARS}/properties", timeout=120)
+    tile = max((tmp / "hips" / STARS).rglob("Npix*.tsv"), key=lambda p: p.stat().st_size)
+    url = f"{base}hips/{STARS}/{tile.relative_to(tmp / 'hips' / STARS).as_posix()}"
+    r = requests.get(url, headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert r.status_code == 200 and r.content == tile.read_bytes()
+    assert r.headers["Content-Encoding"] == "gzip" and int(r.headers["Content-Length"]) < tile.stat().st_size
+    assert "immutable" in r.headers["Cache-Control"] and r.headers["Vary"] == "Accept-Encoding"
+    plain = requests.get(url, headers={"Accept-Encoding": "identity"}, timeout=30)
+    assert "Content-Encoding" not in plain.headers and plain.content == tile.read_bytes()
+    # a browser's revalidation: 304 with no body, by ETag or by date
+    again = requests.get(url, headers={"If-None-Match": r.headers["Etag"]}, timeout=30)
+    assert again.status_code == 304 and again.content == b""
+    dated = requests.get(url, headers={"If-Modified-Since": r.headers["Last-Modified"]}, timeout=30)
+    assert dated.status_code == 304
+    assert requests.get(url, headers={"If-None-Match": '"other"'}, timeout=30).status_code == 200
+    head = requests.head(url, headers={"Accept-Encoding": "identity"}, timeout=30)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == tile.stat().st_size
+    # the description is revalidated each time, so a rebuilt HiPS shows at once
+    props = requests.get(f"{base}hips/{STARS}/properties", timeout=30)
+    assert props.headers["Cache-Control"] == "public, no-cache" and props.headers["Etag"]
+
+
 def test_missing_tiles_and_bad_names_are_404_with_a_reason(archive):
     base, _ = archive
     requests.get(f"{base}hips/{STARS}/properties", timeout=120)
@@ -116,3 +140,39 @@ def test_aladin_lite_is_served_from_the_npm_package(archive):
     assert r.status_code == 200 and "javascript" in r.headers["Content-Type"]
     assert len(r.content) > 1_000_000 and b"catalogHiPS" in r.content
     assert requests.get(base + "aladin-lite/nope.js", timeout=30).status_code == 404
+
+
+def test_stopping_during_a_build_is_clean(archive, tmp_path):
+    """SIGTERM while the archive builds a HiPS: the build stops at its next step (or, still importing lsdb
+    on a loaded machine after 5 s, is left behind), the process exits 0 with no traceback in its log, and
+    the HiPS folder holds no temporary or half-written HiPS."""
+    import time
+
+    from platform_lib.imageindex import build_index
+    from platform_lib.viz import validate_hips
+
+    from archive_process import start_archive, stop_archive
+
+    _, shared = archive  # the module's registry (read only); a HiPS folder of its own beside new images
+    (tmp_path / "images").mkdir()
+    build_index(tmp_path / "index.sqlite", tmp_path / "images", workers=1)
+    log_path = tmp_path / "archive.log"
+    proc, base = start_archive(["--index", str(tmp_path / "index.sqlite"), "--data-root", str(tmp_path / "images"),
+                                "--registry", str(shared / "registry.sqlite"), "--log-level", "INFO",
+                                "--update-every", "0"], log_path)
+    try:
+        assert requests.get(base + "hips/index.json", timeout=30).json()["building"]
+        deadline = time.monotonic() + 60
+        while "HiPS sky: building" not in log_path.read_text():  # the first build (the sky's density) runs
+            assert time.monotonic() < deadline, log_path.read_text()[-2000:]
+            time.sleep(0.05)  # polling interval (bounded by the deadline)
+    finally:
+        out = stop_archive(proc, log_path)
+    assert proc.returncode == 0, out[-3000:]
+    assert "Traceback" not in out and "ERROR" not in out, out[-3000:]
+    assert "build stopped by the archive's shutdown" in out or "the archive exits without it" in out, out[-3000:]
+    hips = tmp_path / "hips"
+    left = sorted(p.name for p in hips.iterdir()) if hips.exists() else []
+    assert not [n for n in left if n.startswith(".")], left  # no temporary folder left behind
+    for name in left:  # whatever is visible is a whole HiPS
+        validate_hips(hips / name)

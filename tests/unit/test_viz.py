@@ -109,6 +109,30 @@ def test_rebuild_is_atomic_and_validator_catches_a_broken_tile(tmp_path, monkeyp
         viz.validate_hips(dest)
 
 
+def test_a_cancelled_build_writes_nothing_and_keeps_the_old_hips(tmp_path):
+    import threading
+
+    df = _catalogue(5_000)
+    spec = viz.CatalogHipsSpec("t", n_per_tile=10)
+    dest = viz.write_catalog_hips(df, tmp_path / "c", spec, ra="ra", dec="dec")
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(viz.HipsCancelled, match="nothing was written"):
+        viz.write_catalog_hips(df.iloc[:4000], tmp_path / "c", spec, ra="ra", dec="dec", cancel=cancel)
+    counts = viz.density_map(healpix29(df.ra, df.dec), 3)
+    seen = []
+
+    class StopAfterTwoTiles:  # set once the image writer has asked twice (reproject's per-tile hook)
+        def is_set(self):
+            seen.append(1)
+            return len(seen) > 2
+
+    with pytest.raises(viz.HipsCancelled):
+        viz.write_density_hips(counts, tmp_path / "d", title="d", level=0, cancel=StopAfterTwoTiles())
+    assert viz.validate_hips(dest).rows == 5_000
+    assert [p.name for p in tmp_path.iterdir()] == ["c"]  # no temporary folder, no half-written HiPS
+
+
 def test_density_image_hips_validates(tmp_path):
     df = _catalogue(5_000)
     dest = viz.write_density_hips(viz.density_map(healpix29(df.ra, df.dec), 5), tmp_path / "d", title="d", level=0)

@@ -24,7 +24,8 @@ registry served by cone search (optional), ``--token`` a static admin token, ``-
 file ``{token: {"name": ..., "groups": [...]}}`` for standalone users, ``--update-every`` seconds
 between incremental index updates (default 86400, daily; 0 disables; a missing index is built at
 start, see :mod:`astrohub_archive.updater`), ``--mappings`` extra instrument mappings,
-``--trusted-proxy`` who may set ``X-Forwarded-Host`` (:mod:`astrohub_archive.proxies`), ``--log-level``.
+``--trusted-proxy`` who may set ``X-Forwarded-Host`` (:mod:`astrohub_archive.proxies`), ``--hips`` a
+writable folder for the HiPS it builds (:mod:`astrohub_archive.hips`), ``--log-level``.
 
 Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
 ``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1 over every registered catalogue,
@@ -76,6 +77,7 @@ class ArchiveState:
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     executor: object | None = None  # the query threads (None: the loop's default pool)
     kernel: Kernel = field(default_factory=Kernel)  # the crossmatch kernel for positional joins, warmed at start
+    hips_dir: Path | None = None  # where HiPS are built and served from (None: astrohub_archive.hips.hips_root)
     _index: ImageIndex | None = None
     _registry: object | None = None
 
@@ -138,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="who may set X-Forwarded-Host: an address, a network (10.0.0.0/24) or uid:<N> (a local "
                         "user's processes; what `astrohub up` passes for its proxy); repeatable or comma-separated "
                         "(default: nobody)")
+    p.add_argument("--hips", type=Path, default=_env("hips"),
+                   help="a writable folder for the HiPS the archive builds and serves (default: hips/ beside the "
+                        "image tree when writable, else a temporary folder)")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 
@@ -180,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = JobStore(args.jobs or Path(args.index).with_name("tap-jobs.sqlite"))
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
-                         trusted_proxies=trusted)
+                         trusted_proxies=trusted, hips_dir=args.hips)
     app = make_app(state)
     updater = IndexUpdater(args.index, args.data_root, float(args.update_every), list(args.mappings))
     updater.start()
@@ -196,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         server.stop()
+        hips = getattr(state, "hips", None)
+        if hips is not None:  # stop a HiPS build while the interpreter can still run its threads
+            await loop.run_in_executor(None, hips.close)
 
     try:
         asyncio.run(serve())

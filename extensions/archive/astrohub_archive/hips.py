@@ -17,27 +17,33 @@ Each registry table with positions ``<catalogue>/<table>`` gets two HiPS: ``<slu
 level of detail) and ``<slug>-density`` (a star-density image); ``sky`` is the density map of the
 largest catalogue, the viewer's default background (an empty sky when the registry has none); ``images``
 is an image HiPS of the archive's public FITS images (reproject's HiPS support). They are
-built with :mod:`platform_lib.viz` into ``<hips root>`` (``ASTROHUB_ARCHIVE_HIPS``, default the
+built with :mod:`platform_lib.viz` into ``<hips root>`` (``--hips``, ``ASTROHUB_ARCHIVE_HIPS``, default the
 ``hips`` folder beside the image tree). May import tornado, platform_lib and this package's auth.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
+import email.utils
+import gzip
 import html
 import json
 import logging
 import os
 import re
 import shutil
+import stat
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import OrderedDict
+import queue
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 
 import tornado.web
 
-__all__ = ["HipsLibrary", "aladin_lite_dir", "hips_routes", "slug"]
+__all__ = ["HipsLibrary", "HipsStopped", "TileCache", "aladin_lite_dir", "hips_routes", "slug"]
 
 log = logging.getLogger("astrohub_archive")
 
@@ -49,9 +55,20 @@ IMAGE_LEVEL_MAX = 7
 _SAFE = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$")  # no leading dot: no "..", no hidden build folders
 #: Seconds before a failed build is tried again (say the registry was being written).
 RETRY_AFTER = 60.0
+#: Seconds the archive's shutdown waits for a running build to stop (Kubernetes' grace period is 30 s).
+STOP_WAIT = 5.0
+#: Age (seconds) after which a build's temporary folder found at start is a leftover of a killed process.
+STALE_TMP = 3600.0
 _CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "application/fits",
                   ".xml": "text/xml; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                   ".png": "image/png", ".jpg": "image/jpeg", "": "text/plain; charset=utf-8"}
+_COMPRESSED = {".tsv", ".xml", ""}  # text files, served gzipped to clients that accept it
+#: Bytes of HiPS files (and their gzip copies) the archive keeps in memory.
+TILE_CACHE_BYTES = 256 * 2**20
+
+
+class HipsStopped(RuntimeError):
+    """A HiPS build cancelled or interrupted because the archive is stopping."""
 
 
 def slug(table_name: str) -> str:
@@ -81,17 +98,42 @@ class HipsLibrary:
         self.root = Path(root)
         self.registry_path = registry_path
         self.state = state  # the archive's state: its image index and data root, for the images HiPS
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hips-build")
+        # one build at a time, in a daemon thread: a build that does not stop in time (say it is still
+        # importing lsdb) cannot hold the archive's exit; its hidden temporary folder goes at the next start
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._work, name="hips-build", daemon=True)
+        self._worker.start()
         self._lock = threading.Lock()
         self._builds: dict[str, Future] = {}
         self._failed: dict[str, float] = {}  # name -> when its last build failed
+        self._stopping = threading.Event()
+        self._tables_cache: tuple | None = None  # ((mtime_ns, size) of the registry, its tables)
+        self._remove_stale_temporaries()
 
     # -- what exists -------------------------------------------------------------------------------
 
     def _tables(self) -> dict[str, object]:
-        """Registry tables with positions, by HiPS slug."""
-        if self.registry_path is None or not Path(self.registry_path).exists():
+        """Registry tables with positions, by HiPS slug; read again only when the registry changed (its
+        file or its write-ahead log: a request for an unknown HiPS name costs two ``stat``, not a read)."""
+        if self.registry_path is None:
             return {}
+        version = []
+        for path in (Path(self.registry_path), Path(f"{self.registry_path}-wal")):
+            try:
+                st = os.stat(path)
+                version.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                if not version:
+                    return {}
+                version.append(None)
+        cached = self._tables_cache
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        tables = self._read_tables()
+        self._tables_cache = (version, tables)
+        return tables
+
+    def _read_tables(self) -> dict[str, object]:
         from platform_lib.catalogs import Registry
 
         reg = Registry(self.registry_path, readonly=True)
@@ -150,15 +192,69 @@ class HipsLibrary:
         return base in self._tables()
 
     def ensure(self, name: str) -> Future:
-        """The build of ``name`` (already done, running, or started now)."""
+        """The build of ``name`` (already done, running, or started now); once :meth:`close` has been
+        called, a future that fails with :class:`HipsStopped`."""
         with self._lock:
+            if self._stopping.is_set():
+                fut = Future()
+                fut.set_exception(HipsStopped(f"HiPS {name!r} is not built: the archive is stopping"))
+                return fut
             fut = self._builds.get(name)
             retry = fut is not None and fut.done() and fut.exception() is not None \
                 and time.monotonic() - self._failed.get(name, 0.0) > RETRY_AFTER
             if fut is None or retry:
-                fut = self._pool.submit(self._build, name)
+                fut = Future()
+                self._queue.put((name, fut))
                 self._builds[name] = fut
             return fut
+
+    def close(self, timeout: float = STOP_WAIT) -> bool:
+        """Stop building, for the archive's shutdown: builds not started are cancelled, the running one
+        stops at its next step (a Dask task of its read, an order of catalogue tiles, an image tile:
+        :class:`platform_lib.viz.HipsCancelled`) and is waited for up to ``timeout`` seconds. Each HiPS
+        is written in a hidden temporary folder and renamed into place when complete, so a stopped build
+        leaves nothing half-written behind. True if no build still runs."""
+        self._stopping.set()
+        with self._lock:
+            for fut in self._builds.values():
+                fut.cancel()  # those not started
+            running = [f for f in self._builds.values() if not f.done()]
+        self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for fut in running:
+            try:
+                fut.exception(timeout=max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                log.warning("HiPS: a build still runs %.0f s after the stop; the archive exits without it "
+                            "(nothing half-written is visible; its temporary folder goes at the next start)",
+                            timeout)
+                return False
+            except CancelledError:
+                pass
+        return True
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            name, fut = item
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(self._build(name))
+            except BaseException as exc:  # kept in the future: the waiting request answers with it
+                fut.set_exception(exc)
+
+    def _remove_stale_temporaries(self) -> None:
+        """Remove the hidden temporary folders (``.<name>.*``) that a killed archive's builds left."""
+        if not self.root.is_dir():
+            return
+        now = time.time()
+        for d in self.root.iterdir():
+            try:
+                if d.name.startswith(".") and d.is_dir() and now - d.stat().st_mtime > STALE_TMP:
+                    shutil.rmtree(d, ignore_errors=True)
+                    log.info("HiPS: removed %s, left by a build that did not finish", d)
+            except OSError:  # removed meanwhile by another process sharing the folder
+                pass
 
     def _build(self, name: str) -> Path:
         from platform_lib.viz import build_catalog_hips, build_density_hips
@@ -166,6 +262,8 @@ class HipsLibrary:
         dest = self.root / name
         if (dest / "properties").exists():
             return dest
+        stop = self._stopping  # each builder stops at its next step once it is set (HipsCancelled)
+        log.info("HiPS %s: building", name)
         tables = self._tables()
         try:
             if name == SKY:
@@ -173,32 +271,38 @@ class HipsLibrary:
                     biggest = max(tables.values(), key=lambda t: t.nrows)
                     dense = self.root / f"{slug(biggest.full_name)}-density"
                     if not (dense / "properties").exists():
-                        build_density_hips(biggest.hats_path, dense, title=f"{biggest.full_name} star density")
+                        build_density_hips(biggest.hats_path, dense, title=f"{biggest.full_name} star density",
+                                           cancel=stop)
                     tmp = self.root / f".{SKY}.copy"
                     shutil.rmtree(tmp, ignore_errors=True)
-                    shutil.copytree(dense, tmp)
-                    if dest.exists():
-                        shutil.rmtree(tmp)
-                    else:
-                        os.rename(tmp, dest)
+                    try:
+                        shutil.copytree(dense, tmp)
+                        if not dest.exists():
+                            os.rename(tmp, dest)
+                    finally:
+                        shutil.rmtree(tmp, ignore_errors=True)
                 else:
                     import numpy as np
 
                     from platform_lib.viz import write_density_hips
 
-                    write_density_hips(np.zeros(12 * 4**3), dest, title="empty sky (no catalogue loaded yet)")
+                    write_density_hips(np.zeros(12 * 4**3), dest, title="empty sky (no catalogue loaded yet)",
+                                       cancel=stop)
             elif name == IMAGES:
-                self._build_images(dest)
+                self._build_images(dest, stop)
             elif name.endswith("-density"):
                 info = tables[name[:-len("-density")]]
-                build_density_hips(info.hats_path, dest, title=f"{info.full_name} star density")
+                build_density_hips(info.hats_path, dest, title=f"{info.full_name} star density", cancel=stop)
             else:
                 info = tables[name]
-                build_catalog_hips(info.hats_path, dest, title=info.full_name)
+                build_catalog_hips(info.hats_path, dest, title=info.full_name, cancel=stop)
             log.info("HiPS %s built in %s", name, dest)
             return dest
         except Exception as exc:
             self._failed[name] = time.monotonic()
+            if self._stopping.is_set():  # whatever the stop interrupted: one line, the temporary folder gone
+                log.info("HiPS %s: build stopped by the archive's shutdown (%s)", name, exc)
+                raise HipsStopped(f"HiPS {name!r} is not built: the archive is stopping") from None
             log.error("HiPS %s could not be built: %s", name, exc, exc_info=True)
             raise
 
@@ -218,7 +322,7 @@ class HipsLibrary:
             return []
         return records
 
-    def _build_images(self, dest: Path) -> None:
+    def _build_images(self, dest: Path, stop: threading.Event) -> None:
         import numpy as np
         from astropy.io import fits
         from astropy.wcs import WCS
@@ -228,6 +332,8 @@ class HipsLibrary:
         root = Path(self.state.data_root).resolve()
         images, scales = [], []
         for rec in self._public_images():
+            if stop.is_set():
+                raise HipsStopped("the archive is stopping")
             path = (root / rec["file_path"]).resolve()
             if not path.is_relative_to(root) or not path.is_file():
                 continue
@@ -252,7 +358,7 @@ class HipsLibrary:
         # HiPS level: tile pixels (order level + 9) no finer than the finest image, at most IMAGE_LEVEL_MAX
         finest = max(min(scales), 1e-6)
         level = int(np.clip(np.ceil(np.log2(58.6 / finest)) - 9, 0, IMAGE_LEVEL_MAX))
-        write_image_hips(images, dest, title="archive images", level=level)
+        write_image_hips(images, dest, title="archive images", level=level, cancel=stop)
 
 
 class _HipsBase(tornado.web.RequestHandler):
@@ -266,7 +372,7 @@ class _HipsBase(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         reason = exc.log_message if isinstance(exc, tornado.web.HTTPError) and exc.log_message else self._reason
-        if status_code >= 500:
+        if status_code >= 500 and not isinstance(exc, tornado.web.HTTPError):
             log.error("HiPS: internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
             status_code, reason = 503, "internal error in the archive's HiPS service (logged); please report it"
         self.set_status(status_code)
@@ -299,30 +405,125 @@ class HipsListHandler(_HipsBase):
             f"<th>sources</th></tr>{rows}</table></body></html>")
 
 
+class TileCache:
+    """The files of built HiPS in memory, as served: each with its ETag (from the file's size and
+    modification time, so a rebuilt HiPS gets new ones), its ``Last-Modified`` date and, for text tiles,
+    a gzip copy (made once, on first request; browsers ask for it, and a HiPS catalogue's tiles shrink
+    about 4x, which is most of what serving one costs). Entries are checked against one ``stat`` per
+    request; at most ``limit`` bytes are kept, least recently served dropped first."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._entries: OrderedDict[str, tuple] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, path: Path) -> tuple | None:
+        """``(etag, last_modified, body, gzipped body or None)`` of ``path``, None if it is no file."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        key = str(path)
+        version = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == version:
+                self._entries.move_to_end(key)
+                return entry[1]
+        try:
+            body = path.read_bytes()
+        except OSError:  # replaced by a rebuild between the stat and the read
+            return None
+        gz = None
+        if path.suffix in _COMPRESSED and len(body) > 512:
+            gz = gzip.compress(body, compresslevel=1, mtime=0)
+            if len(gz) >= len(body):
+                gz = None
+        served = (f'"{st.st_mtime_ns:x}-{st.st_size:x}"', datetime.datetime.fromtimestamp(st.st_mtime, datetime.timezone.utc),
+                  body, gz)
+        cost = len(body) + len(gz or b"")
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._size -= previous[2]
+            if cost <= self.limit // 4:
+                self._entries[key] = (version, served, cost)
+                self._size += cost
+                while self._size > self.limit:
+                    _, (_, _, dropped) = self._entries.popitem(last=False)
+                    self._size -= dropped
+        return served
+
+
 class HipsFileHandler(_HipsBase):
-    async def get(self, name: str, rel: str) -> None:
+    def initialize(self, library: HipsLibrary, state, cache: TileCache) -> None:
+        super().initialize(library, state)
+        self.cache = cache
+
+    def compute_etag(self) -> None:  # set from the file's size and time, never a hash of each body
+        return None
+
+    async def head(self, name: str, rel: str) -> None:
+        await self.get(name, rel, head=True)
+
+    async def get(self, name: str, rel: str, head: bool = False) -> None:
         rel = "/".join(part for part in rel.split("/") if part)  # Aladin Lite asks for <survey>//properties
         if not _SAFE.match(name) or any(not _SAFE.match(part) for part in rel.split("/") if part):
             raise tornado.web.HTTPError(404, f"no HiPS file {name}/{rel}")
         root = self.library.root / name
-        if not (root / "properties").exists():
+        path = root / (rel or "properties")
+        served = self.cache.get(path)  # a built HiPS: one stat, the rest from memory
+        if served is None and not (root / "properties").exists():
             if not self.library.known(name):
                 raise tornado.web.HTTPError(404, f"no HiPS called {name!r}; the list is at {self.state.prefix}hips/")
             try:
                 await asyncio.wrap_future(self.library.ensure(name))
+            except HipsStopped:
+                raise tornado.web.HTTPError(503, f"HiPS {name!r} is not built: the archive is stopping") from None
             except Exception as exc:
                 raise tornado.web.HTTPError(404, f"HiPS {name!r} could not be built: {exc}") from None
-        path = root / (rel or "properties")
-        if not path.is_file():  # an empty sky cell: normal for a viewer, so answered without a log line
+            served = self.cache.get(path)
+        if served is None:  # an empty sky cell: normal for a viewer, so answered without a log line
             self.set_status(404)
             self.set_header("Content-Type", "text/plain; charset=utf-8")
             self.finish(f"404: HiPS {name!r} has no {rel or 'properties'} (no sources there)\n")
             return
+        etag, modified, body, gz = served
         ext = path.suffix if path.suffix in _CONTENT_TYPES else ""
         ctype = _CONTENT_TYPES[ext] if ext or path.name != "properties" else _CONTENT_TYPES[""]
         self.set_header("Content-Type", ctype)
-        self.set_header("Cache-Control", "public, max-age=3600")
-        self.finish(path.read_bytes())
+        self.set_header("Etag", etag)
+        self.set_header("Last-Modified", modified)
+        # tiles of a built HiPS never change in place (a rebuild is a new folder, new ETags): browsers keep
+        # them; its description files are revalidated each time (a 304), so a rebuilt HiPS shows at once
+        self.set_header("Cache-Control", "public, max-age=86400, immutable" if path.name.startswith(("Npix", "Allsky"))
+                        else "public, no-cache")
+        if gz is not None:
+            self.set_header("Vary", "Accept-Encoding")
+        if self.check_etag_header() or self._not_modified_since(modified):
+            self.set_status(304)
+            self.finish()
+            return
+        if gz is not None and "gzip" in self.request.headers.get("Accept-Encoding", ""):
+            self.set_header("Content-Encoding", "gzip")
+            body = gz
+        if head:
+            self.set_header("Content-Length", len(body))
+            self.finish()
+        else:
+            self.finish(body)
+
+    def _not_modified_since(self, modified) -> bool:
+        since = self.request.headers.get("If-Modified-Since")
+        if not since or self.request.headers.get("If-None-Match"):
+            return False
+        try:
+            return email.utils.parsedate_to_datetime(since) >= modified.replace(microsecond=0)
+        except (TypeError, ValueError):
+            return False
 
 
 class AladinLiteHandler(tornado.web.StaticFileHandler):
@@ -338,18 +539,19 @@ class _MissingAladin(_HipsBase):
 
 
 def hips_root(state) -> Path:
-    """``ASTROHUB_ARCHIVE_HIPS``, else the ``hips`` folder beside the archive's image tree, else (that tree
-    read-only, as the Kubernetes datasets volume is) ``astrohub-hips`` in the temporary directory."""
+    """The archive's ``--hips`` folder (``ASTROHUB_ARCHIVE_HIPS``), else the ``hips`` folder beside the
+    archive's image tree, else (that tree read-only, as the Kubernetes datasets volume is) ``astrohub-hips``
+    in the temporary directory."""
     import tempfile
 
-    env = os.environ.get("ASTROHUB_ARCHIVE_HIPS")
-    if env:
-        return Path(env)
+    chosen = getattr(state, "hips_dir", None) or os.environ.get("ASTROHUB_ARCHIVE_HIPS")
+    if chosen:
+        return Path(chosen)
     beside = Path(state.data_root).parent / "hips"
     if beside.is_dir() and os.access(beside, os.W_OK) or not beside.exists() and os.access(beside.parent, os.W_OK):
         return beside
     log.warning("HiPS: %s is not writable; building HiPS in the temporary directory "
-                "(set ASTROHUB_ARCHIVE_HIPS to keep them across restarts)", beside)
+                "(give --hips / ASTROHUB_ARCHIVE_HIPS a writable folder to keep them across restarts)", beside)
     return Path(tempfile.gettempdir()) / "astrohub-hips"
 
 
@@ -358,12 +560,13 @@ def hips_routes(prefix: str, state) -> list:
     library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None), state)
     state.hips = library
     kw = {"library": library, "state": state}
+    files = {**kw, "cache": TileCache(TILE_CACHE_BYTES)}
     aladin = aladin_lite_dir()
     static = ((prefix + r"aladin-lite/(.*)", AladinLiteHandler, {"path": str(aladin)}) if aladin
               else (prefix + r"aladin-lite/(.*)", _MissingAladin, kw))
     return [
         (prefix + r"hips/?", HipsListHandler, kw),
         (prefix + r"hips/(index\.json)", HipsListHandler, kw),
-        (prefix + r"hips/([^/]+)/?(.*)", HipsFileHandler, kw),
+        (prefix + r"hips/([^/]+)/?(.*)", HipsFileHandler, files),
         static,
     ]

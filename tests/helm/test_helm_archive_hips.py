@@ -1,0 +1,78 @@
+"""The archive pod's writable HiPS folder (issue 18): every overlay gives the archive service a volume of
+its own for the HiPS it builds, mounted where the archive command looks (``ASTROHUB_ARCHIVE_HIPS``), the
+pod's only writable mount besides the release container's, never inside the read-only datasets or the
+proprietary /archive; a claim keeps the HiPS across restarts; a path that overlaps a read-only mount
+fails the render."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import kubernetes_validate
+import pytest
+
+_spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
+hs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hs)
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory: pytest.TempPathFactory):
+    with helm_python.Chart.load(hs.build_chart(tmp_path_factory.mktemp("chart"))) as loaded:
+        yield loaded
+
+
+def _archive(objects: list[dict[str, Any]]) -> tuple[dict, dict, dict]:
+    pod = hs.find(objects, "Deployment", "astrohub-archive")["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in pod["containers"]}
+    return pod, containers["archive"], hs.find(objects, "ConfigMap", "astrohub-archive")["data"]
+
+
+@pytest.mark.parametrize("name", list(hs.OVERLAYS))
+def test_the_archive_builds_hips_in_a_writable_volume_of_its_own(chart, name: str, monkeypatch) -> None:
+    from astrohub_archive.app import ArchiveState, build_parser
+    from astrohub_archive.hips import hips_root
+
+    objects = hs.manifests(hs.render(chart, hs.overlay(name)))
+    pod, archive, config = _archive(objects)
+    path = config["ASTROHUB_ARCHIVE_HIPS"]
+    writable = [m for m in archive["volumeMounts"] if not m.get("readOnly")]
+    assert writable == [{"name": "hips", "mountPath": path}]
+    volume = next(v for v in pod["volumes"] if v["name"] == "hips")
+    assert volume == {"name": "hips", "emptyDir": {"sizeLimit": "20Gi"}}
+    for mount in archive["volumeMounts"]:  # apart from the datasets and /archive (read-only, proprietary)
+        if mount["name"] != "hips":
+            assert mount.get("readOnly") and not path.startswith(mount["mountPath"].rstrip("/") + "/")
+    # nothing else mounts it: user pods, Dask workers and the hub never see the archive's build folder
+    others = [o for o in objects if o["kind"] in {"Deployment", "StatefulSet", "DaemonSet"}
+              and o["metadata"]["name"] != "astrohub-archive"]
+    assert all(v["name"] != "hips" for o in others for v in o["spec"]["template"]["spec"].get("volumes", []))
+    kubernetes_validate.validate(hs.find(objects, "Deployment", "astrohub-archive"), hs.KUBE_VERSIONS[-1], strict=True)
+    # and the archive command, given the ConfigMap's environment, builds its HiPS there
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    args = build_parser().parse_args([])
+    assert str(args.hips) == path
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS", "/elsewhere")  # the parsed flag, not a later environment, decides
+    assert hips_root(ArchiveState(args.index, args.data_root, hips_dir=args.hips)) == Path(path)
+
+
+def test_a_claim_keeps_the_hips(chart) -> None:
+    values = hs.overlay("production")
+    values.setdefault("archive", {})["hips"] = {"path": "/srv/hips", "persistentVolumeClaim": {"claimName": "archive-hips"}}
+    pod, archive, config = _archive(hs.manifests(hs.render(chart, values)))
+    assert config["ASTROHUB_ARCHIVE_HIPS"] == "/srv/hips"
+    assert {"name": "hips", "persistentVolumeClaim": {"claimName": "archive-hips"}} in pod["volumes"]
+    assert {"name": "hips", "mountPath": "/srv/hips"} in archive["volumeMounts"]
+
+
+@pytest.mark.parametrize("path,overlaps", [("/datasets/hips", "/datasets"), ("/archive/hips/", "/archive"),
+                                           ("/datasets", "/datasets")])
+def test_a_hips_folder_inside_a_read_only_mount_fails_the_render(chart, path, overlaps) -> None:
+    values = hs.overlay("production")
+    values.setdefault("archive", {})["hips"] = {"path": path}
+    with pytest.raises(Exception, match=rf"archive\.hips\.path: \"{path}\" overlaps {overlaps}"):
+        hs.render(chart, values)
