@@ -16,19 +16,16 @@ from __future__ import annotations
 import html
 import json
 import sqlite3
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from platform_lib.imageindex import released_sql
+from platform_lib.imageindex.index import now_mjd as _now_mjd
 
 from astrohub_archive.base import BaseHandler
 
 __all__ = ["Collection", "HomeHandler", "Holding", "collections", "holdings", "render"]
-
-#: Modified Julian Date of the Unix epoch (release dates in the index are MJD).
-_MJD_UNIX = 40587.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,7 @@ class Holding:
 
 def collections(index_path: Path, now_mjd: float | None = None) -> list[Collection] | None:
     """The image collections with their counts, or ``None`` when there is no readable index."""
-    now = now_mjd if now_mjd is not None else time.time() / 86400.0 + _MJD_UNIX
+    now = now_mjd if now_mjd is not None else _now_mjd()
     try:
         with sqlite3.connect(f"file:{index_path}?mode=ro", uri=True) as conn:
             rows = conn.execute(
