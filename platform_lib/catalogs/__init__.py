@@ -22,6 +22,12 @@ Public API (stable; other packages and services use exactly these names):
     a HATS catalogue folder.
 ``covering(SkyCoord, radius, registry=None) -> list of table names``
     Which tables have sources within ``radius``, answered from the MOC cell index only.
+``resolve(name_or_path, registry=None) -> (HATS folder, TableInfo or None)``
+    The HATS folder behind a registry name or a path.
+``read_layout(path) -> HatsLayout``, ``partition_file(root, order, pixel)``, ``write_hats(df, path, ...)``,
+``HEALPIX_COLUMN``
+    The HATS on-disk layout, for the packages and services that read or write HATS partitions themselves
+    (crossmatch, viz, the archive's TAP engine).
 
 Errors are :class:`CatalogError` subclasses with a ``code``: ``catalog-not-found``,
 ``duplicate-catalog``, ``bad-readme``, ``unsupported-source``. A table without position columns is
@@ -44,10 +50,17 @@ from platform_lib.catalogs._errors import (
     NoPositionWarning,
     UnsupportedSource,
 )
-from platform_lib.catalogs._hats import add_margin_cache
+from platform_lib.catalogs._hats import (
+    HEALPIX_COLUMN,
+    HatsLayout,
+    add_margin_cache,
+    partition_file,
+    read_layout,
+    write_hats,
+)
 from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, ingest
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
-from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for
+from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for, resolve
 
 __all__ = [
     "Registry",
@@ -63,6 +76,12 @@ __all__ = [
     "polygon_search",
     "covering",
     "reader_for",
+    "resolve",
+    "read_layout",
+    "partition_file",
+    "write_hats",
+    "HatsLayout",
+    "HEALPIX_COLUMN",
     "CatalogError",
     "CatalogNotFound",
     "DuplicateCatalog",

@@ -43,6 +43,7 @@ from platform_lib.catalogs._columns import ColumnInfo, guess_position_columns, i
 from platform_lib.catalogs._errors import CatalogError, DuplicateCatalog, NoPositionWarning, UnsupportedSource
 from platform_lib.catalogs._readers import Source, SourceTable, read_source
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
+from platform_lib.processes import process_alive
 
 __all__ = ["ingest", "slug", "DEFAULT_MARGIN_ARCSEC"]
 
@@ -208,16 +209,6 @@ def _ingest_lock(registry: Registry) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove_debris(registry: Registry) -> None:
     """Remove what killed ingests left in ``data_root`` (call with :func:`_ingest_lock` held)."""
     root = registry.data_root
@@ -226,7 +217,7 @@ def _remove_debris(registry: Registry) -> None:
         name = entry.name
         if name.startswith(".tmp-"):
             pid = name.rsplit("-", 2)[-2] if name.count("-") >= 3 else ""
-            if pid.isdigit() and _pid_alive(int(pid)):
+            if pid.isdigit() and process_alive(int(pid)):
                 continue  # an ingest still writing
         elif entry.is_symlink() or not (name.startswith(".old-") or ("_=" in name and entry not in targets)):
             continue

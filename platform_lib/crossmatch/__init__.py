@@ -3,7 +3,7 @@
 This package owns matching two (or more) catalogues on the sky. ``_engine`` is the numba kernel
 (arrays in, pairs out), ``_epoch``
 propagates proper motions, ``_api`` is the public :func:`crossmatch` (tables in, rows out), ``_dask`` runs the kernel per
-HEALPix partition pair, ``_partitions`` matches HATS catalogues on disk with its own reader and
+HEALPix partition pair (its :func:`dask_client` is the Dask client the jobs use too), ``_partitions`` matches HATS catalogues on disk with its own reader and
 writer, ``_warm`` compiles the kernel ahead of use (the install step's ``astrohub kernels compile``). Nothing is imported from here at ``platform_lib`` import time, and the names below are
 imported on first use.
 """
@@ -22,6 +22,7 @@ __all__ = [
     "PositionalErrors",
     "match_probability",
     "nway_match",
+    "dask_client",
 ]
 
 # Imported on first use, so that a Dask worker running one partition task (``_partitions``) does not
@@ -38,6 +39,7 @@ _HOME = {
     "PositionalErrors": "_bayes",
     "match_probability": "_bayes",
     "nway_match": "_nway",
+    "dask_client": "_dask",
 }
 
 

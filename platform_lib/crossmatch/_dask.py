@@ -304,7 +304,7 @@ def open_catalog(obj, coords, margin_arcsec: float, side: str):
             obj, ra_column=coords[0], dec_column=coords[1], margin_threshold=margin_arcsec,
             catalog_name=side)
     if type(obj).__name__ == "TableInfo" or (isinstance(obj, str) and not Path(obj).exists()):
-        from platform_lib.catalogs._search import resolve
+        from platform_lib.catalogs import resolve
 
         obj, _ = resolve(obj)
     path = Path(obj)
@@ -364,7 +364,7 @@ def _write_result(result, output: Path, spec: LazySpec) -> Path:
 
 def _write_frame(out: pd.DataFrame, output: Path, lcat, spec: LazySpec) -> Path:
     """Write computed pairs (with probabilities) as HATS at ``output``, atomically."""
-    from platform_lib.catalogs._hats import write_hats
+    from platform_lib.catalogs import write_hats
 
     info = lcat.hc_structure.catalog_info
     names = {c: c + spec.suffixes[0] for c in (info.ra_column, info.dec_column)}

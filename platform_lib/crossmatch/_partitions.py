@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from platform_lib.catalogs._hats import HEALPIX_COLUMN, HatsLayout, partition_file, read_layout
+from platform_lib.catalogs import HEALPIX_COLUMN, HatsLayout, partition_file, read_layout
 from platform_lib.crossmatch._engine import match_pairs
 from platform_lib.crossmatch._epoch import Motion, propagate_years
 from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
@@ -65,7 +65,7 @@ class Plan:
 def _layout(obj) -> HatsLayout | None:
     """The layout of a HATS path or registry name, else None (an LSDB catalogue, a frame...)."""
     if type(obj).__name__ == "TableInfo" or isinstance(obj, str) and not Path(obj).exists():
-        from platform_lib.catalogs._search import resolve
+        from platform_lib.catalogs import resolve
 
         obj, _ = resolve(obj)
     if not isinstance(obj, (str, os.PathLike)) or not Path(obj).is_dir():

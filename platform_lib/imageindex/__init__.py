@@ -2,7 +2,7 @@
 
 Owns header ingestion (``ingest``), instrument mappings (``mapping`` and the JSON files in
 ``mappings/``), footprints (``footprint``), spherical geometry (``sphere``), the Hilbert key that packs
-R-trees (``hilbert``), the query specification (``query``), the SQLite store (``index``) and the released
+R-trees (``hilbert``), the query specification and the release rule (``query``), the SQLite store (``index``) and the released
 view users see (``release``: released files and an index without proprietary rows). May import astropy, numpy and sqlite3;
 never a web framework.
 """
@@ -10,7 +10,7 @@ never a web framework.
 from platform_lib.imageindex.errors import ImageIndexError
 from platform_lib.imageindex.index import BuildReport, ImageIndex, build_index, update_index
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings
-from platform_lib.imageindex.query import ImageQuery, Viewer
+from platform_lib.imageindex.query import ImageQuery, Viewer, is_released, released_sql
 from platform_lib.imageindex.release import ReleaseReport, publish_released
 from platform_lib.imageindex.sphere import Circle, Polygon, Range
 
@@ -26,6 +26,8 @@ __all__ = [
     "ReleaseReport",
     "Viewer",
     "build_index",
+    "is_released",
+    "released_sql",
     "load_mappings",
     "publish_released",
     "update_index",

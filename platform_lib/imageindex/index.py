@@ -35,7 +35,7 @@ from platform_lib.imageindex import spacetime
 from platform_lib.imageindex.errors import ImageIndexError
 from platform_lib.imageindex.ingest import COLUMNS, Skipped, read_records, scan_files
 from platform_lib.imageindex.rtree_pack import pack_rtree
-from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql
+from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql, visibility_sql
 from platform_lib.imageindex.sphere import Polygon, cap_boxes, morton_key, polygon_caps, radec_to_xyz
 
 __all__ = ["ImageIndex", "BuildReport", "build_index", "update_index", "bulk_load", "now_mjd", "writer_lock"]
@@ -454,19 +454,15 @@ class ImageIndex:
 
     def get(self, obs_id: str, viewer: Viewer = Viewer(), *, now: float | None = None) -> dict | None:
         """The record ``obs_id`` when it exists and ``viewer`` may see it, else ``None``."""
+        access, params = visibility_sql(viewer, now if now is not None else now_mjd())
         with self._connection() as conn:
-            row = conn.execute("SELECT * FROM obscore WHERE obs_id = ?", (obs_id,)).fetchone()
+            row = conn.execute("SELECT * FROM obscore o WHERE o.obs_id = ?" + (f" AND {access}" if access else ""),
+                               (obs_id, *params)).fetchone()
         if row is None:
             return None
         rec = dict(row)
         rec.pop("vertices", None)
-        if viewer.admin or rec["release_date"] is None or rec["release_date"] <= (now or now_mjd()):
-            return rec
-        if viewer.user and rec["owner"] == viewer.user:
-            return rec
-        if rec["owner_group"] and rec["owner_group"] in viewer.groups:
-            return rec
-        return None
+        return rec
 
     def skipped(self) -> list[Skipped]:
         with self._connection() as conn:

@@ -1,7 +1,8 @@
 """Image queries as data: :class:`ImageQuery` (the SIA v2 constraints) planned into SQL plus exact filters.
 
 Pure: builds SQL text with ``?`` parameters (never string-interpolated values) and the list of
-regions for the exact footprint test after the R-tree prefilter. Within one constraint the values
+regions for the exact footprint test after the R-tree prefilter. Owns the release rule (who may see a
+record before its release date) for every reader of the index. Within one constraint the values
 are OR-ed; different constraints are AND-ed (SIA v2.0 section 2.1).
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 from platform_lib.imageindex.sphere import Circle, Polygon, Range
 
-__all__ = ["ImageQuery", "Viewer", "Interval", "plan_sql"]
+__all__ = ["ImageQuery", "Viewer", "Interval", "plan_sql", "released_sql", "is_released", "visibility_sql"]
 
 #: A closed numeric interval; ``None`` (or an infinity) is an open end.
 Interval = tuple[float | None, float | None]
@@ -82,6 +83,34 @@ def _overlaps(col_min: str, col_max: str, iv: Interval, params: list) -> str:
     return "(" + " AND ".join(parts) + ")"
 
 
+def released_sql(column: str = "o.release_date") -> str:
+    """The release rule as SQL over ``column``, with one ``?`` (now, MJD): true once the release date has
+    passed. A record without a release date stays proprietary until an operator sets one (docs/archive.md).
+    Never NULL, so ``NOT`` of it selects exactly the withheld rows. With :func:`is_released` and
+    :func:`visibility_sql`, the one place that decides whether an image is released for a caller."""
+    return f"({column} IS NOT NULL AND {column} <= ?)"
+
+
+def is_released(release_date: float | None, now_mjd: float) -> bool:
+    """:func:`released_sql` in Python: ``release_date`` (MJD, or None for none) has passed at ``now_mjd``."""
+    return release_date is not None and release_date <= now_mjd
+
+
+def visibility_sql(viewer: Viewer, now_mjd: float) -> tuple[str, list]:
+    """``(sql, params)`` selecting the ``obscore o`` rows ``viewer`` may see: released ones, their own and
+    their groups' (``("", [])`` for an admin, who sees every row)."""
+    if viewer.admin:
+        return "", []
+    access, params = [released_sql()], [now_mjd]
+    if viewer.user:
+        access.append("o.owner = ?")
+        params.append(viewer.user)
+    if viewer.groups:
+        access.append("o.owner_group IN (" + ",".join("?" * len(viewer.groups)) + ")")
+        params.extend(viewer.groups)
+    return "(" + " OR ".join(access) + ")", params
+
+
 def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*",
              extra_where: tuple[str, list] | None = None, order_by: str | None = None) -> tuple[str, list]:
     """``(sql, params)`` selecting candidate rows; footprints still need the exact test of ``q.pos``.
@@ -139,16 +168,10 @@ def plan_sql(q: ImageQuery, viewer: Viewer, now_mjd: float, columns: str = "o.*"
     any_of(q.calib, eq("o.calib_level"))
     any_of(q.target, eq("o.target_name"))
     any_of(q.format, eq("o.access_format"))
-    if not viewer.admin:
-        access = ["o.release_date <= ?"]
-        params.append(now_mjd)
-        if viewer.user:
-            access.append("o.owner = ?")
-            params.append(viewer.user)
-        if viewer.groups:
-            access.append("o.owner_group IN (" + ",".join("?" * len(viewer.groups)) + ")")
-            params.extend(viewer.groups)
-        where.append("(" + " OR ".join(access) + ")")
+    access, access_params = visibility_sql(viewer, now_mjd)
+    if access:
+        where.append(access)
+        params.extend(access_params)
     if extra_where is not None and extra_where[0]:
         where.append("(" + extra_where[0] + ")")
         params.extend(extra_where[1])

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from platform_lib.imageindex.errors import ImageIndexError
 from platform_lib.imageindex.index import now_mjd
+from platform_lib.imageindex.query import is_released, released_sql
 
 __all__ = ["ReleaseReport", "publish_released", "VIEW_NAME"]
 
@@ -58,19 +59,21 @@ def _released_files(index_path: Path, now: float) -> tuple[set[str], int, int, f
         rows = con.execute("SELECT obs_id, file_path, release_date FROM obscore").fetchall()
     finally:
         con.close()
-    latest: dict[str, float] = {}
+    files: set[str] = set()
+    withheld_files: set[str] = set()
     released_ids = []
     withheld = 0
     upcoming = None
     for obs_id, file_path, release in rows:
-        release = float(release) if release is not None else float("inf")
-        if release <= now:
+        files.add(file_path)
+        if is_released(release, now):
             released_ids.append(obs_id)
         else:
             withheld += 1
-            upcoming = release if upcoming is None else min(upcoming, release)
-        latest[file_path] = max(latest.get(file_path, float("-inf")), release)
-    public = {path for path, release in latest.items() if release <= now}
+            withheld_files.add(file_path)
+            if release is not None:  # without a release date it waits for an operator, not for a time
+                upcoming = release if upcoming is None else min(upcoming, release)
+    public = files - withheld_files
     signature = hashlib.sha256("\n".join(sorted(released_ids)).encode()).hexdigest()
     return public, len(released_ids), withheld, upcoming, signature
 
@@ -121,7 +124,8 @@ def _write_view(index_path: Path, view: Path, now: float, public: set[str], sign
     try:
         src.backup(dst)
         src.close()
-        ids = [r[0] for r in dst.execute("SELECT rowid FROM obscore WHERE NOT (release_date <= ?)", (now,))]
+        ids = [r[0] for r in dst.execute(f"SELECT rowid FROM obscore WHERE NOT {released_sql('release_date')}",
+                                         (now,))]
         dst.executemany("DELETE FROM footprint_rtree WHERE id = ?", [(i,) for i in ids])
         dst.executemany("DELETE FROM obscore WHERE rowid = ?", [(i,) for i in ids])
         dst.execute("CREATE TEMP TABLE public(path TEXT PRIMARY KEY)")

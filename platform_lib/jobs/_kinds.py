@@ -191,7 +191,7 @@ def _crossmatch_to_hats(inputs: list[Any], radius: u.Quantity, options: dict[str
     the default of ``output_coords``), then given a 5 arcsec margin cache like the in-memory results."""
     from platform_lib import crossmatch as xm
     from platform_lib.catalogs import add_margin_cache
-    from platform_lib.crossmatch._dask import dask_client
+    from platform_lib.crossmatch import dask_client
 
     ctx.hats_output.mkdir()
     with dask_client() as client:
@@ -259,7 +259,7 @@ def _validate_nway(params: dict[str, Any]) -> None:
 
 
 def _run_nway(params: dict[str, Any], ctx: JobContext) -> Table:
-    from platform_lib.crossmatch._nway import nway_match
+    from platform_lib.crossmatch import nway_match
 
     ctx.progress(0.02, "reading inputs")
     cats = [read_table(ctx.resolve(p)) for p in params["catalogs"]]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from platform_lib.jobs._kinds import JobCancelled, JobContext, resolve_kind
-from platform_lib.jobs._store import now_iso, process_start_ticks, read_json, write_json_atomic
+from platform_lib.jobs._store import now_iso, process_alive, process_start_ticks, read_json, write_json_atomic
 
 __all__ = ["run_job"]
 
@@ -77,13 +77,8 @@ def _remove_dead_staging(target: Path) -> None:
         pid = entry.name[len(target.name) + 2:].rpartition(".")[0]
         if not (entry.name.endswith((".tmp", ".old")) and pid.isdigit()) or int(pid) == os.getpid():
             continue
-        try:
-            os.kill(int(pid), 0)
+        if process_alive(int(pid)):
             continue  # that runner is still at work
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
         else:

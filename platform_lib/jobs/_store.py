@@ -4,7 +4,8 @@ Layout: ``<home>/.astrohub/jobs/<id>/`` holds ``spec.json`` (what to run, writte
 ``status.json`` (state and progress, rewritten atomically by the runner), ``result.parquet`` (unless
 the spec names another output inside the home) and ``log.txt`` (the runner's stdout/stderr). Every
 write goes to a temporary file in the same folder and is renamed over the target, so a reader never
-sees half a file. Imports only the standard library.
+sees half a file. Imports only the standard library and :mod:`platform_lib.processes` (whose
+``process_alive`` and ``process_start_ticks`` it re-exports for the job modules).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from platform_lib.processes import process_alive, process_start_ticks
 
 __all__ = [
     "STATES",
@@ -69,36 +72,3 @@ def read_json(path: Path, *, retries: int = 5) -> dict[str, Any]:
             last = exc
             time.sleep(0.01 * (attempt + 1))
     raise last  # type: ignore[misc]
-
-
-def process_start_ticks(pid: int) -> int | None:
-    """The start time of process ``pid`` in clock ticks since boot (Linux ``/proc``), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    # the command name is in parentheses and may contain spaces: split after the last ')'
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[19])
-
-
-def process_alive(pid: int | None, start_ticks: int | None = None) -> bool:
-    """Whether ``pid`` runs (not a zombie) and, when given, started at ``start_ticks`` (no PID reuse)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            stat = fh.read()
-    except OSError:
-        return True  # no /proc (not Linux): trust kill(0)
-    fields = stat[stat.rfind(")") + 2 :].split()
-    if fields[0] in ("Z", "X"):
-        return False
-    return start_ticks is None or int(fields[19]) == start_ticks

@@ -69,7 +69,7 @@ def _resolve(source, registry=None):
             ucds = {c.name: c.ucd for c in info.columns if getattr(c, "ucd", None)}
             units = {c.name: c.unit for c in info.columns if getattr(c, "unit", None)}
             return Path(info.hats_path), None, info.ra_column, info.dec_column, info.full_name, ucds, units
-        from platform_lib.catalogs._hats import read_layout
+        from platform_lib.catalogs import read_layout
 
         layout = read_layout(path)
         return layout.root, None, layout.ra_column, layout.dec_column, path.name, {}, {}

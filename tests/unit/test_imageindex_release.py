@@ -75,3 +75,22 @@ def test_withdrawn_and_deleted_files_leave_the_view(tmp_path):
     assert report.removed == 1
     assert sorted(p.name for p in public.rglob("*") if p.is_file()) == ["a.fits", "index.sqlite"]
     assert _ids(public / "index.sqlite") == {"a"}
+
+
+def test_a_record_without_a_release_date_is_proprietary_everywhere(tmp_path):
+    """docs/archive.md: an image without a release date stays proprietary until an operator sets one. The
+    SQL (SIA, TAP) hid such a record while ``ImageIndex.get`` (download), the released view and the
+    archive's home page counted it as public."""
+    from astrohub_archive.homepage import collections
+
+    index, data, public = _archive(tmp_path, {"undated": None, "open": NOW - 10})
+    images = ImageIndex(index)
+    assert [r["obs_id"] for r in images.query(ImageQuery(), Viewer(), now=NOW)[0]] == ["night1/open"]
+    assert images.get("night1/undated", Viewer(), now=NOW) is None
+    assert images.get("night1/undated", Viewer(user="pi"), now=NOW) is not None  # its owner still sees it
+    assert images.get("night1/open", Viewer(), now=NOW) is not None
+    report = publish_released(index, data, public, now=NOW)
+    assert (report.released_records, report.withheld_records) == (1, 1)
+    assert _ids(public / "index.sqlite") == {"open"}
+    assert sorted(p.name for p in public.rglob("*.fits")) == ["open.fits"]
+    assert [(c.images, c.public) for c in collections(index, NOW)] == [(2, 1)]

@@ -115,7 +115,7 @@ def _catalog_files(src: Source) -> tuple[list[str], object]:
     """The Parquet files of the partitions ``src``'s cones touch (all when unbounded), and the schema."""
     import pyarrow.parquet as pq
 
-    from platform_lib.catalogs._hats import partition_file, read_layout
+    from platform_lib.catalogs import partition_file, read_layout
 
     t = src.table
     if t.hats_path is None:

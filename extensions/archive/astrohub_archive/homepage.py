@@ -7,7 +7,8 @@ ADQL, and the ``platform_lib.retrieval`` call for a notebook). Any other client 
 document of the endpoints it got before (``?format=json`` forces it). The numbers come straight from
 the image index (read-only SQLite) and the catalogue registry; a missing index or registry is said
 on the page, never an error. May import tornado, sqlite3, the standard library, this package's
-handlers and ``platform_lib.catalogs`` (through the state's registry).
+handlers, ``platform_lib.catalogs`` (through the state's registry) and the release rule
+(``platform_lib.imageindex.released_sql``).
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ from __future__ import annotations
 import html
 import json
 import sqlite3
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from platform_lib.imageindex import released_sql
+from platform_lib.imageindex.index import now_mjd as _now_mjd
+
 from astrohub_archive.base import BaseHandler
 
 __all__ = ["Collection", "HomeHandler", "Holding", "collections", "holdings", "render"]
-
-#: Modified Julian Date of the Unix epoch (release dates in the index are MJD).
-_MJD_UNIX = 40587.0
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,12 @@ class Holding:
 
 def collections(index_path: Path, now_mjd: float | None = None) -> list[Collection] | None:
     """The image collections with their counts, or ``None`` when there is no readable index."""
-    now = now_mjd if now_mjd is not None else time.time() / 86400.0 + _MJD_UNIX
+    now = now_mjd if now_mjd is not None else _now_mjd()
     try:
         with sqlite3.connect(f"file:{index_path}?mode=ro", uri=True) as conn:
             rows = conn.execute(
                 "SELECT COALESCE(obs_collection, ''), COUNT(*), "
-                "SUM(CASE WHEN release_date IS NULL OR release_date <= ? THEN 1 ELSE 0 END) "
+                f"SUM(CASE WHEN {released_sql('release_date')} THEN 1 ELSE 0 END) "
                 "FROM obscore GROUP BY 1 ORDER BY 1", (now,)).fetchall()
     except sqlite3.Error:
         return None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import math
 
 import numpy as np
@@ -72,27 +71,6 @@ def _float(value: str, name: str) -> float:
     return v
 
 
-def _json(table) -> bytes:
-    cols = table.colnames
-    rows = []
-    for row in table:
-        out = []
-        for c in cols:
-            v = row[c]
-            if isinstance(v, (bool, np.bool_)):
-                out.append(bool(v))
-            elif isinstance(v, (np.floating, float)):
-                out.append(float(v) if math.isfinite(float(v)) else None)
-            elif isinstance(v, (np.integer, int)):
-                out.append(int(v))
-            else:
-                out.append(str(v))
-        rows.append(out)
-    meta = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in table.meta.items()}
-    columns = [{"name": c, "unit": str(table[c].unit) if table[c].unit else None} for c in cols]
-    return json.dumps({"query_status": "OK", "meta": meta, "columns": columns, "data": rows}).encode()
-
-
 class _MovingHandler(BaseHandler):
     async def get(self) -> None:
         await self.guarded(self._answer)
@@ -114,7 +92,7 @@ class _MovingHandler(BaseHandler):
             except MovingObjectError as exc:
                 raise UsageFault(str(exc)) from exc
             if fmt == "json":
-                return _json(table)
+                return render_table(table, "json", meta=table.meta)
             t = table.copy(copy_data=True)
             for name in t.colnames:
                 if t[name].dtype == bool:

@@ -237,7 +237,7 @@ class TableSet:
 def _catalog_tables(registry) -> list[TableDesc]:
     import pyarrow.parquet as pq
 
-    from platform_lib.catalogs._hats import read_layout
+    from platform_lib.catalogs import read_layout
 
     out = []
     used: set[str] = set()

@@ -164,10 +164,12 @@ def _delimited(table, sep: str, status: str) -> bytes:
     return (f"# QUERY_STATUS={status}\n" + text).encode() if status != "OK" else text.encode()
 
 
-def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[str, str, str]] = ()) -> bytes:
+def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[str, str, str]] = (),
+                 meta: dict | None = None) -> bytes:
     """The table as ``fmt`` (a :data:`CONTENT_TYPES` key); overflow flagged as the format allows.
 
-    ``infos`` are extra ``(name, value, text)`` INFO elements of a VOTable answer.
+    ``infos`` are extra ``(name, value, text)`` INFO elements of a VOTable answer; ``meta`` is a JSON
+    answer's ``"meta"`` object (values other than numbers and strings written as strings).
 
     Examples
     --------
@@ -205,9 +207,12 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
                 else:
                     out.append(str(v))
             rows.append(out)
-        meta = [{"name": c, "unit": str(table[c].unit) if table[c].unit else None, "ucd": table[c].meta.get("ucd")}
-                for c in cols]
-        return json.dumps({"query_status": status, "columns": meta, "data": rows}).encode()
+        columns = [{"name": c, "unit": str(table[c].unit) if table[c].unit else None,
+                    "ucd": table[c].meta.get("ucd")} for c in cols]
+        doc = {"query_status": status, "columns": columns, "data": rows}
+        if meta is not None:
+            doc["meta"] = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in meta.items()}
+        return json.dumps(doc).encode()
     if fmt == "ipac":
         buf = io.StringIO()
         t = table.copy(copy_data=True)
