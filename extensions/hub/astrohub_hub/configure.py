@@ -112,6 +112,14 @@ def _gateway_service(settings: HubSettings) -> dict[str, Any] | None:
     }
 
 
+def _gateway_api(settings: HubSettings) -> str:
+    """The gateway's API as hub services reach it (its own address, not through the hub's proxy); "" when off."""
+    service = _gateway_service(settings)
+    if service is None:
+        return ""
+    return f"{service['url'].rstrip('/')}/services/{service['name']}"
+
+
 def build_services(settings: HubSettings) -> list[dict[str, Any]]:
     """``JupyterHub.services``: the configured services, dask-gateway, and (local) group sync."""
     services: list[dict[str, Any]] = []
@@ -190,6 +198,7 @@ def _classes_service(settings: HubSettings) -> dict[str, Any] | None:
             "ASTROHUB_CLASSES_PROFILES": ",".join(p.slug for p in settings.profiles),
             "ASTROHUB_CLASSES_HOME": settings.storage.home,
             "ASTROHUB_GROUPS_ROOT": settings.storage.groups_root,
+            "ASTROHUB_CLASSES_GATEWAY": _gateway_api(settings),
             **accounts.environ("ASTROHUB_CLASSES"),
         },
     }
@@ -225,9 +234,11 @@ def build_roles(settings: HubSettings) -> list[dict[str, Any]]:
     if classes is not None:
         from astrohub_hub.classes_service import SERVICE_SCOPES
 
+        gateway = _gateway_service(settings)  # to show each user their Dask clusters (gateway_usage)
+        reach = [f"access:services!service={gateway['name']}"] if gateway is not None else []
         roles.append({"name": _role_name("service", classes["name"]),
                       "description": "Checks users and keeps the classes' hub groups",
-                      "scopes": list(SERVICE_SCOPES), "services": [classes["name"]]})
+                      "scopes": [*SERVICE_SCOPES, *reach], "services": [classes["name"]]})
     if settings.mode == "local" and settings.cull.enabled:
         roles.append({"name": _role_name("service", CULLER_SERVICE),
                       "description": "Stops user servers idle for longer than cull.timeoutSeconds",
