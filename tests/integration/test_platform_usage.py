@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+import requests
+
 SERVICE = "services/astrohub-classes"
 
 
@@ -66,13 +68,14 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         assert seen == {"name": name, "status": "running", "workers": 1, "cores": cluster["cores"],
                         "memory": cluster["memory"]}, (seen, cluster)
         assert hub_usage(bob)["dask"] == {"clusters": [], "problem": None}
+        # At the gateway, each token alone (no shared session: the gateway's cookie would stand for its first user).
         gateway = f"{platform.url}services/dask-gateway/usage"
-        mine_direct = platform.session.get(gateway, timeout=60,
-                                           headers={"Authorization": f"token {platform.user_token(ann)}"})
+        mine_direct = requests.get(gateway, timeout=60,
+                                   headers={"Authorization": f"token {platform.user_token(ann)}"})
         assert mine_direct.status_code == 200 and [c["name"] for c in mine_direct.json()["clusters"]] == [name]
         for query in ({"user": ann}, {}):  # bob may not read ann's figures, and his own list is empty
-            answer = platform.session.get(gateway, params=query, timeout=60,
-                                          headers={"Authorization": f"token {platform.user_token(bob)}"})
+            answer = requests.get(gateway, params=query, timeout=60,
+                                  headers={"Authorization": f"token {platform.user_token(bob)}"})
             assert (answer.status_code, name in answer.text) == ((403, False) if query else (200, False)), answer.text
         # The hub's view: the same quotas, only ann's spaces; bob's token sees bob's.
         used = platform.session.get(f"{platform.url}{SERVICE}/api/usage", timeout=60,

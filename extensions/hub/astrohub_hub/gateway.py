@@ -244,13 +244,13 @@ class AstroUnsafeLocalBackend(LimitedLocalBackend):
         pass
 
 
-def usage_readers(settings: HubSettings) -> list[str]:
-    """Gateway users who may read any user's Dask usage (``/usage?user=``): the classes service, when it runs.
+def usage_readers() -> list[str]:
+    """Gateway users who may read any user's Dask usage (``/usage?user=``): the classes service.
 
-    Its hub page shows each signed-in user their own clusters (:mod:`astrohub_hub.gateway_usage`).
+    Its hub page shows each signed-in user their own clusters (:mod:`astrohub_hub.gateway_usage`). Listed
+    whether or not it runs (locally, or on Kubernetes with the chart's ``classes.enabled``): only the hub
+    service of that name has tokens the gateway maps to ``service:astrohub-classes``.
     """
-    if not (settings.classes.url and settings.classes.api_token):
-        return []
     from astrohub_hub.classes_service import SERVICE_NAME
 
     return [f"service:{SERVICE_NAME}"]
@@ -372,7 +372,7 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     if gateway.api_token:
         c.JupyterHubAuthenticator.jupyterhub_api_token = gateway.api_token
     c.JupyterHubAuthenticator.jupyterhub_service_name = gateway.service_name
-    c.HubTokenAuthenticator.usage_readers = usage_readers(settings)
+    c.HubTokenAuthenticator.usage_readers = usage_readers()
 
     as_root = running_as_root() if server.backend == "auto" else server.backend == "local"
     if as_root:
@@ -501,6 +501,6 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
     # token/Bearer headers, as the dashboard route's callers send them.
     c.DaskGateway.authenticator_class = "astrohub_hub.dashboards.HubTokenAuthenticator"
     c.AstroKubeBackend.max_clusters_per_user = settings.dask_gateway.server.max_clusters_per_user
-    c.HubTokenAuthenticator.usage_readers = usage_readers(settings)
+    c.HubTokenAuthenticator.usage_readers = usage_readers()
     _cluster_limits(c, settings, kubernetes=True)
     return settings
