@@ -30,7 +30,9 @@ Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409; bad inpu
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
 ``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_GATEWAY``
 (the gateway's API, asked for the signed-in user's Dask clusters with the service's token),
-``ASTROHUB_CLASSES_PREFIX`` / ``ASTROHUB_CLASSES_SYSTEM_USERS`` (``accounts.SystemAccounts``), and JupyterHub's service variables.
+``ASTROHUB_CLASSES_PREFIX`` / ``ASTROHUB_CLASSES_SYSTEM_USERS`` (``accounts.SystemAccounts``), and JupyterHub's
+service variables. The hub starts it locally (``configure``); on Kubernetes the chart's ``classes.enabled`` runs
+it as the Deployment ``astrohub-classes`` with this environment in a ConfigMap (``helm/astrohub/templates/classes.yaml``).
 May import tornado, JupyterHub's service auth, the standard library and this package.
 """
 
@@ -46,7 +48,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from jupyterhub.services.auth import HubAuth, HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import ioloop, web
@@ -56,7 +58,7 @@ from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from astrohub_hub.errors import HubError
 
-__all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "make_app", "main"]
+__all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "from_environ", "make_app", "main"]
 
 log = logging.getLogger("astrohub.classes")
 
@@ -455,10 +457,9 @@ def _tick(teaching: Teaching) -> None:
         log.exception("exam tick failed")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the service (the hub starts it with its environment; see the module docstring)."""
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s classes] %(message)s")
-    env = os.environ
+def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, GatewayUsage]:
+    """The service's rules, hub directory and gateway client from its environment (the module docstring's
+    variables: the hub sets them locally, the chart's ConfigMap ``astrohub-classes`` on Kubernetes)."""
     api_url, token = env["JUPYTERHUB_API_URL"], env["JUPYTERHUB_API_TOKEN"]
     directory = HubDirectory(api_url, token, env.get("ASTROHUB_GROUPS_ROOT", ""))
     teaching = Teaching(
@@ -471,11 +472,19 @@ def main(argv: list[str] | None = None) -> int:
         profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
     )
     teaching.workspaces.on_share = directory.share
+    return teaching, directory, GatewayUsage(env.get("ASTROHUB_CLASSES_GATEWAY", ""), token)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the service (the hub starts it with its environment; see the module docstring)."""
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s classes] %(message)s")
+    env = os.environ
+    api_url, token = env["JUPYTERHUB_API_URL"], env["JUPYTERHUB_API_TOKEN"]
+    teaching, directory, gateway = from_environ(env)
     hub_auth = HubAuth(api_token=token, api_url=api_url, cache_max_age=60)
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
     url = urllib.parse.urlparse(env["JUPYTERHUB_SERVICE_URL"])
     HubOAuth.instance(api_token=token, api_url=api_url)
-    gateway = GatewayUsage(env.get("ASTROHUB_CLASSES_GATEWAY", ""), token)
     app = make_app(teaching, hub_auth, prefix, directory, env.get("ASTROHUB_GROUPS_ROOT", ""), gateway)
     app.listen(url.port, url.hostname)
     ioloop.PeriodicCallback(lambda: _tick(teaching), 5000).start()
