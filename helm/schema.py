@@ -1,6 +1,6 @@
 """The chart's ``values.schema.json`` and the values reference of ``docs/deploy-kubernetes.md``.
 
-Owns both generated files. Our own keys (``archive``, ``networkPolicy``) are described here; the hub
+Owns both generated files. Our own keys (``archive``, ``classes``, ``networkPolicy``) are described here; the hub
 configuration ``jupyterhub.custom.astrohub`` is the JSON schema of ``astrohub_hub.HubSettings``, so the
 chart and the hub validate the same keys. The subcharts' own keys are validated by their own schemas.
 
@@ -112,10 +112,33 @@ OWN_KEYS: dict[str, Any] = {
             },
         },
     },
+    "classes": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "The classes and workspaces service: Deployment and Service `astrohub-classes`, registered "
+        "with JupyterHub as the service `astrohub-classes` (add it to jupyterhub.hub.services); needs "
+        "jupyterhub.custom.astrohub.kubernetes.groupStorage.",
+        "properties": {
+            "enabled": {"type": "boolean", "description": "Run the classes service."},
+            "image": {**_IMAGE, "description": "Container image (the hub image)."},
+            "port": {"type": "integer", "minimum": 1, "maximum": 65535,
+                     "description": "Port of the service (container and Service port)."},
+            "resources": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "Container resources.",
+                "properties": {
+                    "requests": {"type": "object", "description": "Requests (cpu, memory)."},
+                    "limits": {"type": "object", "description": "Limits (cpu, memory)."},
+                },
+            },
+        },
+    },
     "networkPolicy": {
         "type": "object",
         "additionalProperties": False,
-        "description": "Policies letting user pods reach dask-gateway and the archive service, and limiting who reaches the archive.",
+        "description": "Policies letting user pods reach dask-gateway and the archive and classes services, and "
+        "limiting who reaches those services.",
         "properties": {"enabled": {"type": "boolean", "description": "Create the policies."}},
     },
 }

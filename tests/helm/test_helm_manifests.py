@@ -162,6 +162,9 @@ def _pods(objects: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     archive = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "astrohub-archive"]
     if archive:
         pods["archive"] = archive[0]["spec"]["template"]["metadata"]["labels"]
+    classes = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "astrohub-classes"]
+    if classes:
+        pods["classes"] = classes[0]["spec"]["template"]["metadata"]["labels"]
     return pods
 
 
@@ -275,9 +278,21 @@ EXPECTED = {
 }
 
 
+# With classes.enabled (templates/classes.yaml), and only then.
+EXPECTED_CLASSES = {
+    ("egress", "user", "classes", 8080):
+        "the `astrohub classes` command and notebooks call the classes service; z2jh blocks private IPs",
+    ("ingress", "user", "classes", 8080): "the classes service admits notebooks (and the two clients below)",
+    ("ingress", "proxy", "classes", 8080): "the hub's proxy routes /services/astrohub-classes/ (its page)",
+    ("ingress", "hub", "classes", 8080): "JupyterHub probes every service URL",
+}
+
+
 @pytest.mark.parametrize("name", list(hs.OVERLAYS))
 def test_network_policies_open_exactly_the_required_connections(chart, name: str) -> None:
-    assert opened(chart, hs.overlay(name)) == set(EXPECTED)
+    values = hs.overlay(name)
+    classes = set(EXPECTED_CLASSES) if values.get("classes", {}).get("enabled") else set()
+    assert opened(chart, values) == set(EXPECTED) | classes
 
 
 def test_no_rule_for_what_zero_to_jupyterhub_already_allows(chart) -> None:

@@ -593,3 +593,126 @@ def test_worker_size_default_comes_from_the_hub_settings(chart, monkeypatch) -> 
     cluster = KubeClusterConfig(config=c, **chosen)
     assert (cluster.worker_cores, cluster.worker_cores_limit) == (1, 1)
     assert cluster.worker_memory == cluster.worker_memory_limit == 2**30
+
+
+# --- the classes service (templates/classes.yaml) ----------------------------------------------
+
+
+class _HubGroups:
+    """The hub's group API as :class:`astrohub_hub.classes_service.HubDirectory` calls it, in memory.
+
+    The helm tier has no hub; the local tier drives the real one (tests/integration/test_platform_classes.py).
+    """
+
+    def __init__(self) -> None:
+        self.groups: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        parts = path.strip("/").split("/")
+        if parts[0] == "users":
+            return 200, {"name": parts[1]}
+        name = parts[1]
+        group = self.groups.get(name)
+        if method == "POST" and len(parts) == 2:
+            self.groups[name] = {"properties": {}, "users": set()}
+            return 201, None
+        if group is None:
+            return 404, None
+        if method == "GET":
+            return 200, {"name": name, "properties": dict(group["properties"]), "users": sorted(group["users"])}
+        if parts[2] == "properties":
+            group["properties"] = dict(body)
+        else:
+            group["users"] |= set(body["users"])
+        return 200, None
+
+
+def _service_environment(objects: list[dict[str, Any]], claim_root: Path) -> dict[str, str]:
+    """The classes container's environment (ConfigMap and Secret), its claim mounts moved under ``claim_root``."""
+    deployment = hs.find(objects, "Deployment", "astrohub-classes")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {}
+    for source in container["envFrom"]:
+        env.update(hs.find(objects, "ConfigMap", source["configMapRef"]["name"])["data"])
+    for item in container["env"]:
+        env[item["name"]] = item.get("value") or f"secret {item['valueFrom']['secretKeyRef']['key']}"
+    for mount in container["volumeMounts"]:
+        env = {k: v.replace(mount["mountPath"], str(claim_root / mount["name"])) for k, v in env.items()}
+    return env
+
+
+def test_the_classes_service_runs_on_kubernetes_and_shapes_the_user_pods(chart, tmp_path, monkeypatch) -> None:
+    """Issue 19 item 7: the chart runs the classes service; the group properties it sets reach the pods."""
+    from astrohub_hub.classes import Actor
+    from astrohub_hub.classes_service import SERVICE_NAME, SERVICE_SCOPES, from_environ
+    from astrohub_hub.kubernetes import GROUPS_CLAIM
+
+    values = hs.overlay("teaching-class")
+    objects = hs.manifests(hs.render(chart, values))
+    for version in hs.KUBE_VERSIONS:
+        for kind in ("Deployment", "Service", "ConfigMap"):
+            kubernetes_validate.validate(hs.find(objects, kind, "astrohub-classes"), version, strict=True)
+    deployment = hs.find(objects, "Deployment", "astrohub-classes")
+    pod = deployment["spec"]["template"]["spec"]
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]}
+    assert claims == {"groups": GROUPS_CLAIM}  # the claim the user pods' class and workspace folders come from
+    service = hs.find(objects, "Service", "astrohub-classes")
+    merged = hs.merged_values(chart, values)
+    registered = merged["jupyterhub"]["hub"]["services"][SERVICE_NAME]
+    assert registered["url"] == f"http://astrohub-classes:{service['spec']['ports'][0]['port']}"
+    env = _service_environment(objects, tmp_path)
+    assert env["JUPYTERHUB_API_TOKEN"] == f"secret hub.services.{SERVICE_NAME}.apiToken"  # z2jh's generated token
+    assert env["JUPYTERHUB_SERVICE_URL"].endswith(f":{pod['containers'][0]['ports'][0]['containerPort']}")
+    gateway = merged["dask-gateway"]["gateway"]
+    assert env["ASTROHUB_CLASSES_GATEWAY"] == merged["jupyterhub"]["hub"]["services"]["dask-gateway"]["url"] + \
+        gateway["prefix"]
+    # The hub gives the registered service its scopes (and the gateway's access: the usage page's Dask part),
+    # and the gateway lets it read each signed-in user's Dask figures.
+    c, _ = hub_config(chart, "teaching-class")
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    role = roles[f"service-{SERVICE_NAME}"]
+    assert role["services"] == [SERVICE_NAME]
+    reach = f"access:services!service={gateway['auth']['jupyterhub']['jupyterhubServiceName']}"
+    assert set(role["scopes"]) == {*SERVICE_SCOPES, reach}
+    assert f"service:{SERVICE_NAME}" in gateway_config(merged, objects, monkeypatch).HubTokenAuthenticator.usage_readers
+
+    # The service, as the Deployment starts it, creates a class pinned to the class profile; what it records on
+    # the hub's groups gives students and instructors the folders it made, read-only where it should be.
+    hub = _HubGroups()
+    teaching, directory, _ = from_environ(env)
+    directory._call = hub
+    teaching.create_class(Actor("admin", admin=True), "stars", instructors=["tina"], students=["sam"],
+                          profile="astro101")
+    (teaching.classes_root / "stars" / "materials" / "lab1.ipynb").write_text("{}")
+    props = {name: g["properties"] for name, g in hub.groups.items()}
+    assert props["stars-students"] == {"astrohub-folder": False, "class": "stars", "astrohub-profile": "astro101"}
+    student = _class_pods(c, "sam", {"stars-students": props["stars-students"]})
+    teacher = _class_pods(c, "tina", {"stars-instructors": props["stars-instructors"]})
+    assert list(student) == list(teacher) == ["astro101"]  # the pinned profile only
+    claim = tmp_path / "groups"
+    for pod_manifest in (student["astro101"], teacher["astro101"]):
+        mounts = [m for m in pod_manifest["spec"]["containers"][0]["volumeMounts"] if m["name"] == "groups"]
+        assert mounts, pod_manifest["spec"]["containers"][0]["volumeMounts"]
+        for mount in mounts:  # every class folder a pod mounts is one the service made on the same claim
+            made = (claim / mount["subPath"]).is_dir()  # a student's own submissions: the pod's init container
+            assert made or mount["subPath"].startswith(".classes/stars/submissions/"), mount
+    materials = next(m for m in student["astro101"]["spec"]["containers"][0]["volumeMounts"]
+                     if m.get("subPath") == ".classes/stars/materials")
+    assert materials["readOnly"] is True and (claim / materials["subPath"] / "lab1.ipynb").is_file()
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"classes": {"enabled": True}}, "classes.enabled: needs jupyterhub.custom.astrohub.kubernetes.groupStorage"),
+    ({"classes": {"enabled": True}, "jupyterhub": {"custom": {"astrohub": {"kubernetes": {"groupStorage": {
+        "nfs": {"server": "n", "path": "/g"}}}}}}}, "jupyterhub.hub.services.astrohub-classes"),
+])
+def test_the_classes_service_needs_group_storage_and_a_hub_registration(chart, values, message) -> None:
+    with pytest.raises(Exception, match=message):
+        hs.render(chart, values)
+
+
+def test_no_classes_service_unless_enabled(chart) -> None:
+    objects = hs.manifests(hs.render(chart, {}))
+    assert not [o for o in objects if o["metadata"]["name"].startswith("astrohub-classes")]
+    c, _ = hub_config(chart, "default")
+    assert "service-astrohub-classes" not in {r["name"] for r in c.JupyterHub.load_roles}

@@ -2,14 +2,17 @@
 
 A user in one group sees, from code (``platform_lib.usage()`` in their kernel) and from the hub (the classes
 service's ``api/usage`` and page), their home and their group's folder with the quotas an operator set, and
-neither another user's home nor a group they are not in; from code also their running Dask cluster's workers,
-cores and memory.
+neither another user's home nor a group they are not in; and their running Dask cluster's workers, cores and
+memory, from code and on the hub (the classes service asks the gateway with its own token, for the signed-in
+user only: another user sees none of it, and a user's token cannot read another's figures at the gateway).
 """
 
 from __future__ import annotations
 
 import json
 import textwrap
+
+import requests
 
 SERVICE = "services/astrohub-classes"
 
@@ -34,12 +37,12 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
             Storage().set_quota("home", 20_000_000)
             Storage().write_bytes("home:usage/data.bin", b"x" * 300_000)
             from dask_gateway import Gateway
-            with Gateway().new_cluster() as cluster:
-                cluster.scale(1)
-                with cluster.get_client() as client:
-                    client.wait_for_workers(1, timeout=120)
-                    report = platform_lib.usage()
-            print(json.dumps(report.to_dict()))
+            cluster = Gateway().new_cluster(shutdown_on_close=False)   # kept running for the hub's view
+            cluster.scale(1)
+            with cluster.get_client() as client:
+                client.wait_for_workers(1, timeout=120)
+                report = platform_lib.usage()
+            print(json.dumps({"name": cluster.name, **report.to_dict()}))
         """)
         report = json.loads(platform.execute(ann, code, timeout=240).strip().splitlines()[-1])
         spaces = report["storage"]
@@ -51,6 +54,29 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         assert cluster["status"] == "running" and cluster["workers"] == 1, cluster
         assert cluster["cores"] >= 1 and cluster["memory"] > 0, cluster
         assert report["totals"]["workers"] == 1
+        name = report["name"]
+        # The hub's view of Dask: the classes service asks the gateway with its own token, for ann only.
+        def hub_usage(user):
+            return platform.session.get(f"{platform.url}{SERVICE}/api/usage", timeout=60,
+                                        headers={"Authorization": f"token {platform.user_token(user)}"}).json()
+
+        def shown():  # the gateway learns worker counts from the scheduler's heartbeat (every 15 s)
+            clusters = hub_usage(ann)["dask"]["clusters"]
+            return clusters if clusters and clusters[0]["workers"] == 1 else None
+
+        (seen,) = poll(shown, 60, "ann's Dask worker on the hub's usage")
+        assert seen == {"name": name, "status": "running", "workers": 1, "cores": cluster["cores"],
+                        "memory": cluster["memory"]}, (seen, cluster)
+        assert hub_usage(bob)["dask"] == {"clusters": [], "problem": None}
+        # At the gateway, each token alone (no shared session: the gateway's cookie would stand for its first user).
+        gateway = f"{platform.url}services/dask-gateway/usage"
+        mine_direct = requests.get(gateway, timeout=60,
+                                   headers={"Authorization": f"token {platform.user_token(ann)}"})
+        assert mine_direct.status_code == 200 and [c["name"] for c in mine_direct.json()["clusters"]] == [name]
+        for query in ({"user": ann}, {}):  # bob may not read ann's figures, and his own list is empty
+            answer = requests.get(gateway, params=query, timeout=60,
+                                  headers={"Authorization": f"token {platform.user_token(bob)}"})
+            assert (answer.status_code, name in answer.text) == ((403, False) if query else (200, False)), answer.text
         # The hub's view: the same quotas, only ann's spaces; bob's token sees bob's.
         used = platform.session.get(f"{platform.url}{SERVICE}/api/usage", timeout=60,
                                     headers={"Authorization": f"token {platform.user_token(ann)}"}).json()
@@ -62,5 +88,9 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         page = platform.login(ann).get(f"{platform.url}{SERVICE}/", timeout=60).text
         assert f"<td>group {mine}</td>" in page and "<td>50.0</td>" in page and "<td>20.0</td>" in page, page
         assert theirs not in page and bob not in page
+        assert f"<td>{name}</td><td>running</td><td>1</td><td>{cluster['cores']}</td>" in page, page
+        assert name not in platform.login(bob).get(f"{platform.url}{SERVICE}/", timeout=60).text
     finally:
+        platform.execute(ann, "from dask_gateway import Gateway\n"
+                              "with Gateway() as g:\n    [g.stop_cluster(c.name) for c in g.list_clusters()]")
         platform.stop_server(ann)

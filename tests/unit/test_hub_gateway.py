@@ -367,3 +367,55 @@ def test_invalid_options_are_refused_before_counting():
     with pytest.raises(PublicException, match="worker_cores"):
         asyncio.run(backend.start_cluster(User("alice"), {"worker_cores": 99}))
     assert asyncio.run(backend.start_cluster(User("alice"), {}))  # the refused request used no slot
+
+
+# --- the /usage route's figures (astrohub_hub.gateway_usage) ----------------------------------
+
+
+class _Heartbeats:
+    """The part of a dask-gateway backend that WorkerCounts extends and cluster_usage reads."""
+
+    def __init__(self, clusters):
+        self.clusters, self.beats = clusters, []
+
+    async def on_cluster_heartbeat(self, cluster_name, msg):
+        self.beats.append(cluster_name)
+
+    async def list_clusters(self, username=None, statuses=None):
+        return [c for c in self.clusters if c.username == username]
+
+
+def test_usage_counts_the_workers_of_the_last_heartbeat_for_one_user_only():
+    from dask_gateway_server.models import Cluster, ClusterStatus
+
+    from astrohub_hub.gateway_usage import WorkerCounts, cluster_usage
+
+    class Backend(WorkerCounts, _Heartbeats):
+        pass
+
+    config = {"worker_cores": 2, "worker_threads": 2, "worker_memory": 3 * GIB}
+    clusters = [Cluster("a1", "ann", "t", {}, config, ClusterStatus.RUNNING),
+                Cluster("a2", "ann", "t", {}, config, ClusterStatus.PENDING),
+                Cluster("b1", "bob", "t", {}, config, ClusterStatus.RUNNING)]
+    backend = Backend(clusters)
+    beat = {"count": 3, "active_workers": ["w1", "w2", "w3"], "closing_workers": [], "closed_workers": []}
+    asyncio.run(backend.on_cluster_heartbeat("a1", beat))
+    asyncio.run(backend.on_cluster_heartbeat("b1", {**beat, "active_workers": ["x"]}))
+    assert backend.beats == ["a1", "b1"]  # the backend's own heartbeat handling still runs
+    assert asyncio.run(cluster_usage(backend, "ann")) == [
+        {"name": "a1", "status": "running", "workers": 3, "cores": 6, "memory": 9 * GIB},
+        {"name": "a2", "status": "pending", "workers": 0, "cores": 0, "memory": 0},
+    ]
+    asyncio.run(backend.on_cluster_heartbeat("a1", {**beat, "active_workers": ["w1"]}))  # scaled down
+    assert asyncio.run(cluster_usage(backend, "ann"))[0]["workers"] == 1
+    assert [c["name"] for c in asyncio.run(cluster_usage(backend, "bob"))] == ["b1"]
+
+
+def test_the_gateway_lets_the_classes_service_read_usage():
+    from astrohub_hub.dashboards import HubTokenAuthenticator
+    from astrohub_hub.gateway_usage import WorkerCounts
+
+    c = Config()
+    configure_gateway(c, settings(backend="unsafe"))
+    assert HubTokenAuthenticator(config=c).usage_readers == ["service:astrohub-classes"]
+    assert issubclass(AstroUnsafeLocalBackend, WorkerCounts) and issubclass(AstroLocalBackend, WorkerCounts)

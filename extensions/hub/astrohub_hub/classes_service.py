@@ -16,20 +16,23 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes/<c>/exam`` ``{start, end}``              exam mode for a window (epoch seconds)
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
 ``POST api/classes/<c>/assignments/<a>/<action>``           ``release`` / ``submit`` / ``collect`` / ``feedback``
-``GET  api/usage``                                          storage I use: home, groups, workspaces
+``GET  api/usage``                                          what I use: storage (home, groups, workspaces), Dask
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
 ``GET  api/workspaces/<w>``                                 the workspace
 ``POST api/workspaces/<w>/members`` ``{add, readers, remove}``  the owner changes the members
 ==========================================================  =============================================
 
 The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
-shows a person their classes, workspaces and storage used, and an instructor each class's roster with every
-student's server state and number of submissions.
+shows a person their classes, workspaces, storage used and Dask clusters (workers, cores, memory), and
+an instructor each class's roster with every student's server state and number of submissions.
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409; bad input never gets a 5xx.
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
-``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_PREFIX`` /
-``ASTROHUB_CLASSES_SYSTEM_USERS`` (``accounts.SystemAccounts``), and JupyterHub's service variables.
+``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_GATEWAY``
+(the gateway's API, asked for the signed-in user's Dask clusters with the service's token),
+``ASTROHUB_CLASSES_PREFIX`` / ``ASTROHUB_CLASSES_SYSTEM_USERS`` (``accounts.SystemAccounts``), and JupyterHub's
+service variables. The hub starts it locally (``configure``); on Kubernetes the chart's ``classes.enabled`` runs
+it as the Deployment ``astrohub-classes`` with this environment in a ConfigMap (``helm/astrohub/templates/classes.yaml``).
 May import tornado, JupyterHub's service auth, the standard library and this package.
 """
 
@@ -45,7 +48,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from jupyterhub.services.auth import HubAuth, HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import ioloop, web
@@ -55,7 +58,7 @@ from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from astrohub_hub.errors import HubError
 
-__all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "HubDirectory", "make_app", "main"]
+__all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "from_environ", "make_app", "main"]
 
 log = logging.getLogger("astrohub.classes")
 
@@ -141,6 +144,33 @@ class HubDirectory:
                     pass
         if users:
             self._call("POST", f"/groups/{group}/users", {"users": sorted(users)})
+
+
+class GatewayUsage:
+    """The Dask clusters of one user, from the gateway's ``/usage`` route, asked with the service's own token.
+
+    The gateway lets this service (``service:astrohub-classes``, in its ``usage_readers``) read any user's
+    figures; the service asks only for the signed-in caller's (:mod:`astrohub_hub.gateway_usage`).
+    """
+
+    def __init__(self, api_url: str, token: str) -> None:
+        self.api_url, self.token = api_url.rstrip("/"), token
+
+    def clusters(self, user: str) -> dict[str, Any]:
+        """``{"clusters": [{"name", "status", "workers", "cores", "memory"}], "problem": str | None}``."""
+        if not self.api_url:
+            return {"clusters": [], "problem": "no Dask gateway on this hub"}
+        request = urllib.request.Request(f"{self.api_url}/usage?{urllib.parse.urlencode({'user': user})}",
+                                         headers={"Authorization": f"token {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.loads(response.read())
+        except (OSError, ValueError) as exc:  # HTTPError is an OSError
+            log.warning("the Dask gateway's usage for %s could not be read: %s", user, exc)
+            return {"clusters": [], "problem": f"the Dask gateway could not be asked ({exc})"}
+        if answer.get("user") != user:
+            return {"clusters": [], "problem": "the Dask gateway answered for another user"}
+        return {"clusters": list(answer.get("clusters", [])), "problem": None}
 
 
 class ApiHandler(web.RequestHandler):
@@ -291,15 +321,18 @@ class WorkspaceMembersHandler(ApiHandler):
                        add_readers=self.names(body, "readers"), remove=self.names(body, "remove"))
 
 
-def usage(teaching: Teaching, groups_root: str, actor: Actor, groups: list[str]) -> dict:
-    """Storage used by ``actor`` and each quota: their home, their groups' folders and their workspaces.
+def usage(teaching: Teaching, groups_root: str, actor: Actor, groups: list[str],
+          gateway: GatewayUsage | None = None) -> dict:
+    """Storage used by ``actor`` and each quota (their home, their groups' folders and their workspaces), and
+    their Dask clusters.
 
     Only the caller's own spaces: another user's home, a group they are not in or a workspace they are not
     in never appears. Each entry is ``{"path", "bytes", "files", "quota"}`` (``quota``: bytes from the
-    folder's quota file, ``None`` when there is none). Dask resources are the user's own gateway's to
-    tell: ``platform_lib.usage()`` in a notebook.
+    folder's quota file, ``None`` when there is none). ``dask`` is the caller's own clusters with their
+    workers, cores and memory (bytes), as ``platform_lib.usage()`` reports them in a notebook.
     """
-    found = {"user": actor.name,
+    dask = gateway.clusters(actor.name) if gateway is not None else {"clusters": [], "problem": "no Dask gateway"}
+    found = {"user": actor.name, "dask": dask,
              "home": folders.folder_usage(teaching.people.home(actor.name)) if teaching.home_template else None,
              "groups": {g: folders.folder_usage(Path(groups_root) / g) for g in sorted(groups)
                         if groups_root and (Path(groups_root) / g).is_dir()},
@@ -312,7 +345,7 @@ class UsageHandler(ApiHandler):
     async def get(self) -> None:
         groups = [g for g in self.model.get("groups", []) if isinstance(g, str)]
         result = await asyncio.to_thread(usage, self.teaching, self.settings.get("groups_root", ""), self.actor,
-                                         groups)
+                                         groups, self.settings.get("gateway"))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(result, indent=1, sort_keys=True))
 
@@ -363,7 +396,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         parts.append("<h2>Workspaces</h2><ul>" + "".join(
             f"<li>{e(w['name'])} ({'read-write' if w['access'] == 'rw' else 'read-only'})</li>" for w in spaces)
             + "</ul>" if spaces else "<h2>Workspaces</h2><p>None.</p>")
-        used = usage(self.teaching, self.settings.get("groups_root", ""), actor, self.groups)
+        used = usage(self.teaching, self.settings.get("groups_root", ""), actor, self.groups,
+                     self.settings.get("gateway"))
         rows = [("home", used["home"])] if used["home"] else []
         rows += [(f"group {g}", u) for g, u in used["groups"].items()]
         rows += [(f"workspace {w}", u) for w, u in used["workspaces"].items()]
@@ -372,14 +406,24 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             + "".join(f"<tr><td>{e(n)}</td><td>{u['bytes'] / 1e6:.1f}</td><td>{u['files']}</td><td>"
                       f"{'none' if u['quota'] is None else format(u['quota'] / 1e6, '.1f')}"
                       "</td></tr>" for n, u in rows)
-            + "</table><p>In a notebook, <code>platform_lib.usage()</code> adds your Dask clusters' workers, "
-            "cores and memory.</p>")
+            + "</table>")
+        dask = used["dask"]
+        parts.append(
+            "<h2>Dask</h2><table class='dask'><tr><th>cluster</th><th>status</th><th>workers</th><th>cores</th>"
+            "<th>memory GiB</th></tr>"
+            + "".join(f"<tr><td>{e(c['name'])}</td><td>{e(c['status'])}</td><td>{int(c['workers'])}</td>"
+                      f"<td>{int(c['cores'])}</td><td>{int(c['memory']) / 2**30:.1f}</td></tr>"
+                      for c in dask["clusters"])
+            + "</table>" + (f"<p>{e(dask['problem'])}</p>" if dask["problem"] else "")
+            + ("" if dask["clusters"] else "<p>No Dask cluster running.</p>")
+            + "<p>The same from a notebook: <code>platform_lib.usage()</code>.</p>")
         return ("<!doctype html><html><head><meta charset='utf-8'><title>Classes</title></head><body>"
                 + "".join(parts) + "</body></html>")
 
 
 def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
-             directory: "HubDirectory | None" = None, groups_root: str = "") -> web.Application:
+             directory: "HubDirectory | None" = None, groups_root: str = "",
+             gateway: GatewayUsage | None = None) -> web.Application:
     """The tornado application under ``prefix`` (``/services/astrohub-classes/``)."""
     seg = r"([^/]+)"
     api = prefix.rstrip("/") + "/api"
@@ -403,7 +447,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         handlers += [(rf"{prefix.rstrip('/')}/?", PageHandler, {"teaching": teaching, "directory": directory}),
                      (rf"{prefix.rstrip('/')}/oauth_callback", HubOAuthCallbackHandler)]
     return web.Application(handlers, default_handler_class=NotFound, default_handler_args=args,
-                           cookie_secret=os.urandom(32), groups_root=groups_root)
+                           cookie_secret=os.urandom(32), groups_root=groups_root, gateway=gateway)
 
 
 def _tick(teaching: Teaching) -> None:
@@ -413,10 +457,9 @@ def _tick(teaching: Teaching) -> None:
         log.exception("exam tick failed")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the service (the hub starts it with its environment; see the module docstring)."""
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s classes] %(message)s")
-    env = os.environ
+def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, GatewayUsage]:
+    """The service's rules, hub directory and gateway client from its environment (the module docstring's
+    variables: the hub sets them locally, the chart's ConfigMap ``astrohub-classes`` on Kubernetes)."""
     api_url, token = env["JUPYTERHUB_API_URL"], env["JUPYTERHUB_API_TOKEN"]
     directory = HubDirectory(api_url, token, env.get("ASTROHUB_GROUPS_ROOT", ""))
     teaching = Teaching(
@@ -429,11 +472,20 @@ def main(argv: list[str] | None = None) -> int:
         profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
     )
     teaching.workspaces.on_share = directory.share
+    return teaching, directory, GatewayUsage(env.get("ASTROHUB_CLASSES_GATEWAY", ""), token)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the service (the hub starts it with its environment; see the module docstring)."""
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s classes] %(message)s")
+    env = os.environ
+    api_url, token = env["JUPYTERHUB_API_URL"], env["JUPYTERHUB_API_TOKEN"]
+    teaching, directory, gateway = from_environ(env)
     hub_auth = HubAuth(api_token=token, api_url=api_url, cache_max_age=60)
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
     url = urllib.parse.urlparse(env["JUPYTERHUB_SERVICE_URL"])
     HubOAuth.instance(api_token=token, api_url=api_url)
-    app = make_app(teaching, hub_auth, prefix, directory, env.get("ASTROHUB_GROUPS_ROOT", ""))
+    app = make_app(teaching, hub_auth, prefix, directory, env.get("ASTROHUB_GROUPS_ROOT", ""), gateway)
     app.listen(url.port, url.hostname)
     ioloop.PeriodicCallback(lambda: _tick(teaching), 5000).start()
     log.info("serving classes and workspaces at %s%s (as %s)", url.geturl(), prefix,

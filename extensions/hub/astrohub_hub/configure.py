@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from pydantic import ValidationError
 
@@ -112,6 +112,14 @@ def _gateway_service(settings: HubSettings) -> dict[str, Any] | None:
     }
 
 
+def _gateway_api(settings: HubSettings) -> str:
+    """The gateway's API as hub services reach it (its own address, not through the hub's proxy); "" when off."""
+    service = _gateway_service(settings)
+    if service is None:
+        return ""
+    return f"{service['url'].rstrip('/')}/services/{service['name']}"
+
+
 def build_services(settings: HubSettings) -> list[dict[str, Any]]:
     """``JupyterHub.services``: the configured services, dask-gateway, and (local) group sync."""
     services: list[dict[str, Any]] = []
@@ -190,13 +198,18 @@ def _classes_service(settings: HubSettings) -> dict[str, Any] | None:
             "ASTROHUB_CLASSES_PROFILES": ",".join(p.slug for p in settings.profiles),
             "ASTROHUB_CLASSES_HOME": settings.storage.home,
             "ASTROHUB_GROUPS_ROOT": settings.storage.groups_root,
+            "ASTROHUB_CLASSES_GATEWAY": _gateway_api(settings),
             **accounts.environ("ASTROHUB_CLASSES"),
         },
     }
 
 
-def build_roles(settings: HubSettings) -> list[dict[str, Any]]:
-    """``JupyterHub.load_roles``: user/server access to services, instructors, service scopes."""
+def build_roles(settings: HubSettings, registered: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """``JupyterHub.load_roles``: user/server access to services, instructors, service scopes.
+
+    ``registered``: the services already configured (on Kubernetes, Zero to JupyterHub's ``hub.services``):
+    the classes service among them (the chart's ``classes.enabled``) gets its scopes here, as locally.
+    """
     reachable = [s["name"] for s in build_services(settings) if s.get("url")]
     access = [f"access:services!service={name}" for name in reachable]
     roles: list[dict[str, Any]] = [
@@ -221,13 +234,15 @@ def build_roles(settings: HubSettings) -> list[dict[str, Any]]:
         if s.scopes:
             roles.append({"name": _role_name("service", s.name), "description": f"Scopes of service {s.name}",
                           "scopes": list(s.scopes), "services": [s.name]})
-    classes = _classes_service(settings)
-    if classes is not None:
-        from astrohub_hub.classes_service import SERVICE_SCOPES
+    from astrohub_hub.classes_service import SERVICE_NAME, SERVICE_SCOPES
 
-        roles.append({"name": _role_name("service", classes["name"]),
+    if _classes_service(settings) is not None or SERVICE_NAME in registered:
+        gateway = settings.dask_gateway.service_name  # to show each user their Dask clusters (gateway_usage)
+        known = _gateway_service(settings) is not None or gateway in registered
+        reach = [f"access:services!service={gateway}"] if settings.dask_gateway.enabled and known else []
+        roles.append({"name": _role_name("service", SERVICE_NAME),
                       "description": "Checks users and keeps the classes' hub groups",
-                      "scopes": list(SERVICE_SCOPES), "services": [classes["name"]]})
+                      "scopes": [*SERVICE_SCOPES, *reach], "services": [SERVICE_NAME]})
     if settings.mode == "local" and settings.cull.enabled:
         roles.append({"name": _role_name("service", CULLER_SERVICE),
                       "description": "Stops user servers idle for longer than cull.timeoutSeconds",
@@ -425,7 +440,8 @@ def configure(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
     _configure_auth(c, settings)
     hub = c.JupyterHub
     hub.load_groups = merge_groups(_existing(hub, "load_groups", {}), build_groups(settings))
-    hub.load_roles = merge_roles(_existing(hub, "load_roles", []), build_roles(settings))
+    registered = [s.get("name", "") for s in _existing(hub, "services", [])]
+    hub.load_roles = merge_roles(_existing(hub, "load_roles", []), build_roles(settings, registered))
     hub.services = merge_services(_existing(hub, "services", []), build_services(settings))
     # Zero to JupyterHub sets KubeSpawner.environment / default_url itself, and a subclass's
     # section replaces Spawner's, so in Kubernetes mode the KubeSpawner section gets them too.

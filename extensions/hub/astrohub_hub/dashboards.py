@@ -38,6 +38,7 @@ from aiohttp import web
 from astrohub_hub.dasknode import SCHEDULER_SOCKET
 
 from dask_gateway_server.auth import JupyterHubAuthenticator
+from traitlets import List, Unicode
 
 __all__ = ["HubTokenAuthenticator", "add_dashboard_routes", "dashboard_socket", "dashboard_target"]
 
@@ -61,6 +62,11 @@ class _TokenRequest:
 
 class HubTokenAuthenticator(JupyterHubAuthenticator):
     """``JupyterHubAuthenticator`` reading the hub token also from ``token``/``Bearer`` headers and ``?token=``."""
+
+    usage_readers = List(
+        Unicode(), help="Gateway user names (``service:<name>`` for a hub service) that may read any user's "
+        "Dask usage at ``/usage?user=<name>`` (astrohub_hub.gateway_usage); read-only.",
+    ).tag(config=True)
 
     def get_token(self, request: web.Request) -> str | None:
         header = request.headers.get("Authorization", "")

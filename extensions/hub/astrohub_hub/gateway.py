@@ -49,6 +49,7 @@ from traitlets.config import Configurable
 from astrohub_hub.errors import HubConfigError, UsernameError
 from astrohub_hub.kubernetes import dataset_volumes
 from astrohub_hub.accounts import ensure_system_user, running_as_root, system_username
+from astrohub_hub.gateway_usage import WorkerCounts, add_usage_routes
 from astrohub_hub.folders import expand_user_path, prepare_user_dirs, unreachable_by_others
 from astrohub_hub.settings import HubSettings
 
@@ -107,7 +108,7 @@ class UserClusterLimit(Configurable):
             return name
 
 
-class LimitedLocalBackend(UserClusterLimit, LocalBackend):
+class LimitedLocalBackend(UserClusterLimit, WorkerCounts, LocalBackend):
     """A local backend with :class:`UserClusterLimit`, a per-user environment and private dashboards.
 
     Dashboards: the gateway proxy gets no ``/clusters/<name>`` route (upstream's unauthenticated
@@ -127,6 +128,7 @@ class LimitedLocalBackend(UserClusterLimit, LocalBackend):
             os.makedirs(self.clusters_directory, 0o711, exist_ok=True)
             os.chmod(self.clusters_directory, 0o711)
         add_dashboard_routes(app)
+        add_usage_routes(app)
         await super().setup(app)
 
     async def _check_cluster_proxied(self, cluster):
@@ -242,11 +244,23 @@ class AstroUnsafeLocalBackend(LimitedLocalBackend):
         pass
 
 
+def usage_readers() -> list[str]:
+    """Gateway users who may read any user's Dask usage (``/usage?user=``): the classes service.
+
+    Its hub page shows each signed-in user their own clusters (:mod:`astrohub_hub.gateway_usage`). Listed
+    whether or not it runs (locally, or on Kubernetes with the chart's ``classes.enabled``): only the hub
+    service of that name has tokens the gateway maps to ``service:astrohub-classes``.
+    """
+    from astrohub_hub.classes_service import SERVICE_NAME
+
+    return [f"service:{SERVICE_NAME}"]
+
+
 @functools.cache
 def _kube_backend() -> type:
     from dask_gateway_server.backends.kubernetes import KubeBackend
 
-    class AstroKubeBackend(UserClusterLimit, KubeBackend):
+    class AstroKubeBackend(UserClusterLimit, WorkerCounts, KubeBackend):
         """dask-gateway's ``KubeBackend`` with :class:`UserClusterLimit` and the owner-only dashboard
         route (:func:`~astrohub_hub.dashboards.add_dashboard_routes`; the chart routes dashboards here)."""
 
@@ -254,6 +268,7 @@ def _kube_backend() -> type:
             from astrohub_hub.dashboards import add_dashboard_routes
 
             add_dashboard_routes(app)
+            add_usage_routes(app)
             await super().setup(app)
 
     AstroKubeBackend.__module__ = __name__
@@ -357,6 +372,7 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     if gateway.api_token:
         c.JupyterHubAuthenticator.jupyterhub_api_token = gateway.api_token
     c.JupyterHubAuthenticator.jupyterhub_service_name = gateway.service_name
+    c.HubTokenAuthenticator.usage_readers = usage_readers()
 
     as_root = running_as_root() if server.backend == "auto" else server.backend == "local"
     if as_root:
@@ -485,5 +501,6 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
     # token/Bearer headers, as the dashboard route's callers send them.
     c.DaskGateway.authenticator_class = "astrohub_hub.dashboards.HubTokenAuthenticator"
     c.AstroKubeBackend.max_clusters_per_user = settings.dask_gateway.server.max_clusters_per_user
+    c.HubTokenAuthenticator.usage_readers = usage_readers()
     _cluster_limits(c, settings, kubernetes=True)
     return settings

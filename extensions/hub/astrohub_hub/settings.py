@@ -289,9 +289,11 @@ class GroupSyncSettings(Strict):
 
 
 class ClassesSettings(Strict):
-    """The classes and workspaces service (``python -m astrohub_hub.classes_service``), local mode only.
+    """The classes and workspaces service (``python -m astrohub_hub.classes_service``) in local mode.
 
-    Registered as the hub service ``astrohub-classes`` when ``url`` and ``api_token`` are set. Class
+    Registered as the hub service ``astrohub-classes`` when ``url`` and ``api_token`` are set. On Kubernetes
+    these keys are unused: the chart's ``classes.enabled`` runs the service as its own Deployment and
+    ``jupyterhub.hub.services.astrohub-classes`` registers it (``configure`` then gives it its role). Class
     folders live in ``classes_root`` and workspace folders in ``workspaces_root`` (default: beside
     ``storage.groupsRoot``, as ``classes`` and ``workspaces``); the registry is a SQLite file.
     """

@@ -103,3 +103,10 @@ registered only with a value (a null override leaves the key in place, and z2jh 
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Selector labels of the classes service pod. */}}
+{{- define "astrohub.classes.selectorLabels" -}}
+app.kubernetes.io/name: astrohub
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: classes
+{{- end -}}
