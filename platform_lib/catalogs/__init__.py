@@ -22,6 +22,10 @@ Public API (stable; other packages and services use exactly these names):
     a HATS catalogue folder.
 ``covering(SkyCoord, radius, registry=None) -> list of table names``
     Which tables have sources within ``radius``, answered from the MOC cell index only.
+``SkyPolygon(ra_deg, dec_deg)``, :data:`MAX_POLYGON_CAP_DEG`
+    The spherical polygon ``polygon_search`` uses (great-circle edges, the hemisphere limit as a
+    ``ValueError``, ``.contains(unit vectors)``, ``.cells(order)``, ``.centre``, ``.radius_deg``), for
+    services that test the same geometry (the archive's ADQL ``POLYGON``).
 
 Errors are :class:`CatalogError` subclasses with a ``code``: ``catalog-not-found``,
 ``duplicate-catalog``, ``bad-readme``, ``unsupported-source``. A table without position columns is
@@ -46,6 +50,8 @@ from platform_lib.catalogs._errors import (
 )
 from platform_lib.catalogs._hats import add_margin_cache
 from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, ingest
+from platform_lib.catalogs._polygon import MAX_CAP_DEG as MAX_POLYGON_CAP_DEG
+from platform_lib.catalogs._polygon import Polygon as SkyPolygon
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for
 
@@ -63,6 +69,8 @@ __all__ = [
     "polygon_search",
     "covering",
     "reader_for",
+    "SkyPolygon",
+    "MAX_POLYGON_CAP_DEG",
     "CatalogError",
     "CatalogNotFound",
     "DuplicateCatalog",
