@@ -197,3 +197,69 @@ def test_a_polygon_beyond_a_hemisphere_is_a_usage_fault_naming_the_limit(upload)
         _ids("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), POLYGON(0, 0, 120, 0, 240, 0))", upload[1])
     with pytest.raises(UsageFault, match="POLYGON is too large"):
         translate("SELECT AREA(POLYGON(0, -10, 120, -10, 240, -10, 0, 80)) AS a FROM TAP_SCHEMA.tables", TABLES)
+
+
+# ---------------------------------------------------------------- HEALPix partition pruning on a HATS catalogue
+
+
+@pytest.fixture(scope="module")
+def hats_tables(tmp_path_factory):
+    """A real HATS catalogue of the same stars (small partitions, so several orders), as a catalogue table."""
+    import warnings
+
+    import pyarrow.parquet as pq
+
+    from astrohub_archive.tapschema import ColumnDesc, TableDesc, TableSet
+    from platform_lib.catalogs._hats import read_layout, write_hats
+
+    stars = _stars().to_pandas()
+    path = tmp_path_factory.mktemp("archive-hats") / "stars"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lsdb/pandas deprecation chatter
+        write_hats(stars, path, name="stars", ra_column="ra", dec_column="dec", partition_rows=150)
+    layout = read_layout(path)
+    assert len({o for o, _ in layout.pixels}) > 1 and len(layout.pixels) > 40
+    root = type(path)(layout.root)
+    meta = root / "dataset" / "_common_metadata"
+    schema = pq.read_schema(meta if meta.exists() else sorted((root / "dataset").rglob("*.parquet"))[0])
+    cols = tuple(ColumnDesc(n, "double" if n != "id" else "long") for n in ("id", "ra", "dec") if n in schema.names)
+    desc = TableDesc("test.stars", "test", cols, "catalog", hats_path=path, ra_column="ra", dec_column="dec")
+    tables = TableSet(dict(TABLES.tables, **{"test.stars": desc}))
+    return stars, tables
+
+
+def _catalog_ids(adql: str, tables) -> set[int]:
+    plan = translate(adql, tables)
+    t, overflow = run_plan(plan, tables=tables, state=None, viewer=Viewer(), access_base="", maxrec=10**7)
+    assert not overflow
+    return set(np.asarray(t["id"]).tolist())
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(ra=_ra, dec=_dec, radius=st.one_of(st.sampled_from([1e-6, 5.0, 29.9, 30.0, 90.0]),
+                                          st.floats(1e-3, 60, allow_nan=False)))
+@example(ra=0.0, dec=90.0, radius=3.0)
+@example(ra=360.0, dec=-89.5, radius=0.7)
+@example(ra=45.0, dec=41.8103148958, radius=29.9)  # on the corner of base cells
+def test_cone_pruning_never_drops_a_partition_with_a_match(hats_tables, ra, dec, radius):
+    stars, tables = hats_tables
+    got = _catalog_ids(f"SELECT id FROM test.stars WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), "
+                       f"CIRCLE('ICRS', {ra!r}, {dec!r}, {radius!r}))", tables)
+    dist = _haversine_deg(ra, dec, stars["ra"].to_numpy(), stars["dec"].to_numpy())
+    ids = stars["id"].to_numpy()
+    rim = set(ids[np.abs(dist - radius) < 1e-9].tolist())
+    assert got - rim == set(ids[dist <= radius].tolist()) - rim
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(ra=_ra, dec=_dec, radius=st.one_of(st.sampled_from([0.5, 80.0, 89.0]), st.floats(0.5, 89)), angles=_angles)
+@example(ra=0.0, dec=-90.0, radius=15.0, angles=[0.0, 120.0, 240.0])
+def test_polygon_on_a_hats_catalogue_equals_brute_force(hats_tables, ra, dec, radius, angles):
+    stars, tables = hats_tables
+    ra_v, dec_v = _convex_polygon(ra % 360, dec, radius, _spread(angles))
+    got = _catalog_ids(f"SELECT id FROM test.stars WHERE 1 = CONTAINS(POINT(ra, dec), "
+                       f"POLYGON({_poly_adql(ra_v, dec_v)}))", tables)
+    inside, rim = _inside_convex(ra_v, dec_v, stars["ra"].to_numpy(), stars["dec"].to_numpy(), ra % 360, dec)
+    ids = stars["id"].to_numpy()
+    rim = set(ids[rim].tolist())
+    assert got - rim == set(ids[inside].tolist()) - rim
