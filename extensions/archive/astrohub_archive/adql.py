@@ -597,15 +597,9 @@ def _check_pos(ra, dec, r) -> None:
 
 
 def _polygon(vals):
-    from platform_lib.imageindex import Polygon
-    from platform_lib.imageindex.sphere import polygon_is_simple
+    from astrohub_archive.params import region_polygon
 
-    poly = Polygon([v % 360 for v in vals[0::2]], vals[1::2])
-    if not polygon_is_simple(poly.xyz):
-        raise UsageFault("POLYGON edges cross each other (self-intersecting); list the vertices in order")
-    if poly.radius > math.pi / 2:
-        raise UsageFault("POLYGON is larger than a hemisphere")
-    return poly
+    return region_polygon([v % 360 for v in vals[0::2]], vals[1::2], "POLYGON")
 
 
 # ---------------------------------------------------------------- positional joins
