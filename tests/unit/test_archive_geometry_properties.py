@@ -235,7 +235,7 @@ def _catalog_ids(adql: str, tables) -> set[int]:
     return set(np.asarray(t["id"]).tolist())
 
 
-@settings(max_examples=20, **SETTINGS)
+@settings(max_examples=15, **SETTINGS)
 @given(ra=_ra, dec=_dec, radius=st.one_of(st.sampled_from([1e-6, 5.0, 29.9, 30.0, 90.0]),
                                           st.floats(1e-3, 60, allow_nan=False)))
 @example(ra=0.0, dec=90.0, radius=3.0)
@@ -251,7 +251,7 @@ def test_cone_pruning_never_drops_a_partition_with_a_match(hats_tables, ra, dec,
     assert got - rim == set(ids[dist <= radius].tolist()) - rim
 
 
-@settings(max_examples=12, **SETTINGS)
+@settings(max_examples=8, **SETTINGS)
 @given(ra=_ra, dec=_dec, radius=st.one_of(st.sampled_from([0.5, 80.0, 89.0]), st.floats(0.5, 89)), angles=_angles)
 @example(ra=0.0, dec=-90.0, radius=15.0, angles=[0.0, 120.0, 240.0])
 def test_polygon_on_a_hats_catalogue_equals_brute_force(hats_tables, ra, dec, radius, angles):
