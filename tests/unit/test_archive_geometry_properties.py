@@ -263,3 +263,31 @@ def test_polygon_on_a_hats_catalogue_equals_brute_force(hats_tables, ra, dec, ra
     ids = stars["id"].to_numpy()
     rim = set(ids[rim].tolist())
     assert got - rim == set(ids[inside].tolist()) - rim
+
+
+def test_a_polygon_prunes_partitions_and_keeps_those_with_matches(hats_tables):
+    """A constant POLYGON now bounds the partitions read (as a CIRCLE does), with the catalogue service's own
+    cell selection; a lopsided 80 deg polygon keeps every partition holding a matching row."""
+    from cdshealpix.nested import lonlat_to_healpix
+    import astropy.units as u
+
+    from astrohub_archive.engine import _catalog_files
+    from platform_lib.catalogs._hats import read_layout
+
+    stars, tables = hats_tables
+    (desc,) = [t for t in tables.tables.values() if t.name == "test.stars"]
+    layout = read_layout(desc.hats_path)
+    for ra0, dec0, radius, angles in ((20.0, 10.0, 5.0, [0.0, 120.0, 240.0]), (0.0, -45.0, 80.0, [0.0, 2.0, 68.0, 214.0])):
+        ra_v, dec_v = _convex_polygon(ra0, dec0, radius, np.asarray(angles))
+        plan = translate(f"SELECT id FROM test.stars WHERE 1 = CONTAINS(POINT(ra, dec), POLYGON({_poly_adql(ra_v, dec_v)}))",
+                         tables)
+        (src,) = plan.sources.values()
+        files, _ = _catalog_files(src)
+        assert 0 < len(files) < len(layout.pixels)
+        inside, _ = _inside_convex(ra_v, dec_v, stars["ra"].to_numpy(), stars["dec"].to_numpy(), ra0, dec0)
+        for order in {o for o, _ in layout.pixels}:
+            held = lonlat_to_healpix(stars["ra"].to_numpy()[inside] * u.deg, stars["dec"].to_numpy()[inside] * u.deg, order)
+            need = {(order, int(p)) for p in held.tolist()} & set(layout.pixels)
+            kept = {p for p in layout.pixels if any(f.endswith(f"Norder={p[0]}/Dir={p[1] // 10000 * 10000}/Npix={p[1]}.parquet")
+                                                    for f in files)}
+            assert need <= kept

@@ -64,7 +64,8 @@ class Source:
     """One relation the query reads: the table, its DuckDB name, and what is known of the rows it needs.
 
     ``cones`` are ``(ra, dec, radius)`` circles (degrees) one of which every needed row lies in
-    (None: anywhere); ``obscore_regions``/``obscore_centres`` are the image index's footprint and
+    (None: anywhere), ``polygons`` the same for constant polygons (ra1, dec1, ra2, dec2, ...);
+    ``obscore_regions``/``obscore_centres`` are the image index's footprint and
     centre constraints (``ivoa.obscore`` only).
     """
 
@@ -72,6 +73,7 @@ class Source:
     internal: str
     uses: int = 0
     cones: list[tuple[float, float, float]] | None = None
+    polygons: list[tuple[float, ...]] | None = None
     obscore_regions: list = field(default_factory=list)
     obscore_centres: list = field(default_factory=list)
 
@@ -578,6 +580,9 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
                         and _col_is(p.args[1], alias, t.dec_column if t.kind != "obscore" else "s_dec")):
                     continue
                 c = _shape(second)
+                if c.kind == "polygon" and t.kind == "catalog" and src.uses == 1:
+                    src.polygons = (src.polygons or []) + [tuple(c.args)]  # AND: any one bounds the rows
+                    continue
                 if c.kind != "circle" or any(_const(x) is None for x in c.args):
                     continue
                 ra, dec, r = (_const(x) for x in c.args)

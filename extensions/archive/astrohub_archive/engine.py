@@ -85,7 +85,7 @@ def _in_polygon(ra, dec, spec):
 
 
 def _catalog_files(src: Source) -> tuple[list[str], object]:
-    """The Parquet files of the partitions ``src``'s cones touch (all when unbounded), and the schema."""
+    """The Parquet files of the partitions ``src``'s cones and polygons touch (all when unbounded), and the schema."""
     import pyarrow.parquet as pq
 
     from platform_lib.catalogs._hats import partition_file, read_layout
@@ -106,6 +106,12 @@ def _catalog_files(src: Source) -> tuple[list[str], object]:
                 ipix, _, _ = cone_search(ra * u.deg, dec * u.deg, max(r, 1e-9) * u.deg, depth=order)
                 keep.update((order, int(p)) for p in np.asarray(ipix).tolist())
             pixels = [p for p in pixels if p in keep]
+    if src.polygons:  # the catalogue service's own cell selection (cdshealpix loses cells of large polygons)
+        poly = _sky_polygon(" ".join(repr(float(v)) for v in src.polygons[0]))
+        keep = set()
+        for order in sorted({o for o, _ in pixels}):
+            keep.update((order, int(p)) for p in poly.cells(order).tolist())
+        pixels = [p for p in pixels if p in keep]
     files = [str(partition_file(layout.root, o, p)) for o, p in pixels]
     meta = Path(layout.root) / "dataset" / "_common_metadata"
     schema = pq.read_schema(meta) if meta.exists() else (pq.read_schema(files[0]) if files else None)
