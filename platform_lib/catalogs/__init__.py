@@ -28,6 +28,10 @@ Public API (stable; other packages and services use exactly these names):
 ``HEALPIX_COLUMN``
     The HATS on-disk layout, for the packages and services that read or write HATS partitions themselves
     (crossmatch, viz, the archive's TAP engine).
+``SkyPolygon(ra_deg, dec_deg)``, :data:`MAX_POLYGON_CAP_DEG`
+    The spherical polygon ``polygon_search`` uses (great-circle edges, the hemisphere limit as a
+    ``ValueError``, ``.contains(unit vectors)``, ``.cells(order)``, ``.centre``, ``.radius_deg``), for
+    services that test the same geometry (the archive's ADQL ``POLYGON``).
 
 Errors are :class:`CatalogError` subclasses with a ``code``: ``catalog-not-found``,
 ``duplicate-catalog``, ``bad-readme``, ``unsupported-source``. A table without position columns is
@@ -59,6 +63,8 @@ from platform_lib.catalogs._hats import (
     write_hats,
 )
 from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, ingest
+from platform_lib.catalogs._polygon import MAX_CAP_DEG as MAX_POLYGON_CAP_DEG
+from platform_lib.catalogs._polygon import Polygon as SkyPolygon
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for, resolve
 
@@ -82,6 +88,8 @@ __all__ = [
     "write_hats",
     "HatsLayout",
     "HEALPIX_COLUMN",
+    "SkyPolygon",
+    "MAX_POLYGON_CAP_DEG",
     "CatalogError",
     "CatalogNotFound",
     "DuplicateCatalog",

@@ -362,34 +362,71 @@ class Range:
         return in_dec & in_ra
 
     def intersects_polygon(self, poly: Polygon) -> bool:
-        """Overlap of the range with the polygon's densified outline and its corners.
+        """Exact overlap of the range with the polygon (great-circle edges).
 
-        The polygon's boundary is sampled along its great-circle edges; the range intersects when
-        a sample lies in the range, or a corner of the range lies in the polygon, or the polygon
-        contains a pole inside the range's Dec span.
+        They overlap when a polygon vertex lies in the range, a corner of the range (a pole when the
+        range reaches it; any point of each Dec edge for a full RA range) lies in the polygon, or a
+        polygon edge crosses the range's outline: its two constant-Dec edges (small circles) or its
+        two RA edges (meridian arcs). Crossings are solved for exactly on each edge's great circle,
+        so a range narrower than the polygon in both directions is not missed.
         """
-        v = poly.xyz
-        n = len(v)
-        t = np.linspace(0.0, 1.0, 17)[:, None]
-        samples = np.concatenate([(1 - t) * v[i] + t * v[(i + 1) % n] for i in range(n)])
-        ra, dec = xyz_to_radec(samples)
+        ra, dec = poly.ra, poly.dec
         if np.any(self.contains_radec(ra, dec)):
             return True
-        dec_lo, dec_hi = float(np.min(dec)), float(np.max(dec))
-        for pole, pdec in (([0.0, 0.0, 1.0], 90.0), ([0.0, 0.0, -1.0], -90.0)):
-            if poly.contains_point(np.array(pole)) and self.dec_min <= pdec <= self.dec_max:
-                return True
-            if poly.contains_point(np.array(pole)):
-                dec_lo = min(dec_lo, pdec)
-                dec_hi = max(dec_hi, pdec)
-        if self.full_ra:
-            return dec_lo <= self.dec_max and dec_hi >= self.dec_min
-        width = self._ra_width()
-        corners_ra = [self.ra_min, self.ra_min + width, self.ra_min, self.ra_min + width]
-        corners_dec = [self.dec_min, self.dec_min, self.dec_max, self.dec_max]
-        mid_ra = self.ra_min + width / 2
-        pts = radec_to_xyz(corners_ra + [mid_ra], corners_dec + [(self.dec_min + self.dec_max) / 2])
-        return any(poly.contains_point(p) for p in pts)
+        lo = self.ra_min % 360.0
+        width = 360.0 if self.full_ra else self._ra_width()
+        corners = radec_to_xyz(np.array([lo, lo + width, lo, lo + width]),
+                               np.array([self.dec_min, self.dec_min, self.dec_max, self.dec_max]))
+        if any(poly.contains_point(p) for p in corners):
+            return True
+        v = poly.xyz
+        n = len(v)
+        for i in range(n):
+            a, b = v[i], v[(i + 1) % n]
+            for x in self._edge_crossings(a, b):
+                if self._on_outline(x, lo, width):
+                    return True
+        return False
+
+    def _edge_crossings(self, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+        """The points of the minor arc a-b at the range's two Decs and on its two RA meridians."""
+        normal = np.cross(a, b)
+        nn = np.linalg.norm(normal)
+        if nn < _EPS:
+            return []
+        u = a
+        w = np.cross(normal / nn, a)  # unit, towards b along the arc
+        end = math.atan2(float(np.dot(b, w)), float(np.dot(b, u)))  # the arc's length, in (0, pi)
+        # Solve A cos t + B sin t = s on the arc for each of the range's four outline circles.
+        eqs = [(u[2], w[2], math.sin(math.radians(d))) for d in (self.dec_min, self.dec_max)]
+        if not self.full_ra:
+            for r in (self.ra_min, self.ra_max):
+                m = (-math.sin(math.radians(r)), math.cos(math.radians(r)), 0.0)
+                eqs.append((float(np.dot(u, m)), float(np.dot(w, m)), 0.0))
+        out = []
+        for A, B, s in eqs:
+            R = math.hypot(A, B)
+            if R < _EPS or abs(s) > R + 1e-12:
+                continue
+            phase = math.atan2(B, A)
+            half = math.acos(max(-1.0, min(1.0, s / R)))
+            for t in (phase - half, phase + half):
+                t = (t + 1e-12) % (2 * math.pi) - 1e-12
+                if -1e-12 <= t <= end + 1e-12:
+                    out.append(math.cos(t) * u + math.sin(t) * w)
+        return out
+
+    def _on_outline(self, x: np.ndarray, lo: float, width: float) -> bool:
+        """Whether the point x (on one of the outline's circles) lies on the range's closed outline."""
+        pad = 1e-9
+        dec = math.degrees(math.asin(max(-1.0, min(1.0, float(x[2])))))
+        if dec < self.dec_min - pad or dec > self.dec_max + pad:
+            return False
+        if self.full_ra or abs(dec) > 90 - pad:
+            return True
+        ra = math.degrees(math.atan2(float(x[1]), float(x[0]))) % 360.0
+        off = (ra - lo) % 360.0
+        return off <= width + pad or off >= 360.0 - pad
 
 
 def morton_key(centres: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -63,7 +64,8 @@ class Source:
     """One relation the query reads: the table, its DuckDB name, and what is known of the rows it needs.
 
     ``cones`` are ``(ra, dec, radius)`` circles (degrees) one of which every needed row lies in
-    (None: anywhere); ``obscore_regions``/``obscore_centres`` are the image index's footprint and
+    (None: anywhere), ``polygons`` the same for constant polygons (ra1, dec1, ra2, dec2, ...);
+    ``obscore_regions``/``obscore_centres`` are the image index's footprint and
     centre constraints (``ivoa.obscore`` only).
     """
 
@@ -71,6 +73,7 @@ class Source:
     internal: str
     uses: int = 0
     cones: list[tuple[float, float, float]] | None = None
+    polygons: list[tuple[float, ...]] | None = None
     obscore_regions: list = field(default_factory=list)
     obscore_centres: list = field(default_factory=list)
 
@@ -343,10 +346,24 @@ def _shape(node) -> _Shape:
             raise LimitFault(f"POLYGON has {len(vals) // 2} vertices; this service takes at most {MAX_VERTICES}")
         if not all(math.isfinite(v) for v in vals) or not all(-90 <= d <= 90 for d in vals[1::2]):
             raise UsageFault("POLYGON vertices must be finite with declinations in [-90, 90]")
+        _sky_polygon(tuple(vals))  # the hemisphere limit, as a UsageFault
         return _Shape("polygon", vals)
     if name in ("CENTROID", "REGION"):
         raise UsageFault(f"{name} is not supported by this service")
     raise UsageFault(f"expected a geometry (POINT, CIRCLE, BOX or POLYGON), found {node.sql(dialect='duckdb')[:60]!r}")
+
+
+@lru_cache(maxsize=256)
+def _sky_polygon(vals: tuple):
+    """``vals`` (ra1, dec1, ra2, dec2, ...) as the catalogue service's polygon: great-circle edges, the
+    same inside test and hemisphere limit as ``platform_lib.catalogs.polygon_search``."""
+    from platform_lib.catalogs import MAX_POLYGON_CAP_DEG, SkyPolygon
+
+    try:
+        return SkyPolygon(vals[0::2], vals[1::2])
+    except ValueError as exc:
+        raise UsageFault(f"POLYGON is too large: every vertex must lie within {MAX_POLYGON_CAP_DEG} deg of one "
+                         f"point (less than a hemisphere); {exc}") from None
 
 
 def _f(name: str, *args) -> exp.Expression:
@@ -381,7 +398,10 @@ def _contains(a: _Shape, b: _Shape) -> exp.Expression:
             cx, cy, w, h = b.args
             return _f("adql_in_box", x.copy(), y.copy(), cx.copy(), cy.copy(), w.copy(), h.copy())
         if b.kind == "polygon":
-            lo, hi = min(b.args[1::2]), max(b.args[1::2])
+            # Edges are great circles, which bulge poleward of their vertices: bound Dec by the cap holding them.
+            poly = _sky_polygon(tuple(b.args))
+            cdec = math.degrees(math.asin(max(-1.0, min(1.0, float(poly.centre[2])))))
+            lo, hi = max(-90.0, cdec - poly.radius_deg), min(90.0, cdec + poly.radius_deg)
             return exp.and_(exp.Between(this=y.copy(), low=_num(lo - 1e-9), high=_num(hi + 1e-9)),
                             _f("adql_in_polygon", x.copy(), y.copy(), _polygon_spec(b.args)))
         raise UsageFault("CONTAINS(POINT, POINT) is not defined; use DISTANCE(...) = 0")
@@ -560,6 +580,9 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
                         and _col_is(p.args[1], alias, t.dec_column if t.kind != "obscore" else "s_dec")):
                     continue
                 c = _shape(second)
+                if c.kind == "polygon" and t.kind == "catalog" and src.uses == 1:
+                    src.polygons = (src.polygons or []) + [tuple(c.args)]  # AND: any one bounds the rows
+                    continue
                 if c.kind != "circle" or any(_const(x) is None for x in c.args):
                     continue
                 ra, dec, r = (_const(x) for x in c.args)
@@ -579,15 +602,9 @@ def _check_pos(ra, dec, r) -> None:
 
 
 def _polygon(vals):
-    from platform_lib.imageindex import Polygon
-    from platform_lib.imageindex.sphere import polygon_is_simple
+    from astrohub_archive.params import region_polygon
 
-    poly = Polygon([v % 360 for v in vals[0::2]], vals[1::2])
-    if not polygon_is_simple(poly.xyz):
-        raise UsageFault("POLYGON edges cross each other (self-intersecting); list the vertices in order")
-    if poly.radius > math.pi / 2:
-        raise UsageFault("POLYGON is larger than a hemisphere")
-    return poly
+    return region_polygon([v % 360 for v in vals[0::2]], vals[1::2], "POLYGON")
 
 
 # ---------------------------------------------------------------- positional joins

@@ -60,25 +60,21 @@ _MACROS = (
 
 
 @lru_cache(maxsize=256)
-def _polygon_planar(spec: str):
-    """The polygon ``spec`` ('ra1 dec1 ra2 dec2 ...') as unit vectors, its centre and gnomonic vertices."""
+def _sky_polygon(spec: str):
+    """The polygon ``spec`` ('ra1 dec1 ra2 dec2 ...') as the catalogue service's polygon (great-circle edges)."""
+    from platform_lib.catalogs import SkyPolygon
+
     vals = [float(v) for v in spec.split()]
-    ra, dec = np.radians(vals[0::2]), np.radians(vals[1::2])
-    xyz = np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=1)
-    centre = xyz.sum(axis=0)
-    centre /= np.linalg.norm(centre)
-    east = np.cross([0.0, 0.0, 1.0], centre)
-    if np.linalg.norm(east) < 1e-12:
-        east = np.array([1.0, 0.0, 0.0])
-    east /= np.linalg.norm(east)
-    north = np.cross(centre, east)
-    d = xyz @ centre
-    px, py = (xyz @ east) / d, (xyz @ north) / d
-    return centre, east, north, px, py
+    return SkyPolygon(vals[0::2], vals[1::2])
 
 
 def _in_polygon(ra, dec, spec):
-    """DuckDB vectorised UDF: is (ra, dec) inside the spherical polygon ``spec`` (great-circle edges)."""
+    """DuckDB vectorised UDF: is (ra, dec) inside the spherical polygon ``spec``.
+
+    The inside test is ``platform_lib.catalogs``' (even-odd rule in the gnomonic projection about the
+    cap holding the vertices, where great-circle edges are straight), so ADQL and ``polygon_search``
+    answer alike; the translator has already refused polygons beyond its hemisphere limit.
+    """
     import pyarrow as pa
 
     ra_np = ra.to_numpy(zero_copy_only=False).astype(float)
@@ -91,28 +87,15 @@ def _in_polygon(ra, dec, spec):
         if s is None:
             continue
         rows = np.array([x == s for x in specs])
-        centre, east, north, px, py = _polygon_planar(s)
         r, d = np.radians(ra_np[rows]), np.radians(dec_np[rows])
         xyz = np.stack([np.cos(d) * np.cos(r), np.cos(d) * np.sin(r), np.sin(d)], axis=1)
-        dots = xyz @ centre
-        front = dots > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x, y = (xyz @ east) / dots, (xyz @ north) / dots
-        inside = np.zeros(len(x), dtype=bool)
-        n = len(px)
-        for i in range(n):  # even-odd rule in the gnomonic plane (great circles are straight lines there)
-            x1, y1, x2, y2 = px[i], py[i], px[(i + 1) % n], py[(i + 1) % n]
-            cross = (y1 > y) != (y2 > y)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                xint = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-            inside ^= cross & (x < xint)
-        out[rows] = inside & front & np.isfinite(x)
+        out[rows] = _sky_polygon(s).contains(xyz) & np.isfinite(xyz).all(axis=1)
     nulls = np.asarray(ra.is_null()) | np.asarray(dec.is_null())
     return pa.array(out, mask=nulls)
 
 
 def _catalog_files(src: Source) -> tuple[list[str], object]:
-    """The Parquet files of the partitions ``src``'s cones touch (all when unbounded), and the schema."""
+    """The Parquet files of the partitions ``src``'s cones and polygons touch (all when unbounded), and the schema."""
     import pyarrow.parquet as pq
 
     from platform_lib.catalogs import partition_file, read_layout
@@ -133,6 +116,12 @@ def _catalog_files(src: Source) -> tuple[list[str], object]:
                 ipix, _, _ = cone_search(ra * u.deg, dec * u.deg, max(r, 1e-9) * u.deg, depth=order)
                 keep.update((order, int(p)) for p in np.asarray(ipix).tolist())
             pixels = [p for p in pixels if p in keep]
+    if src.polygons:  # the catalogue service's own cell selection (cdshealpix loses cells of large polygons)
+        poly = _sky_polygon(" ".join(repr(float(v)) for v in src.polygons[0]))
+        keep = set()
+        for order in sorted({o for o, _ in pixels}):
+            keep.update((order, int(p)) for p in poly.cells(order).tolist())
+        pixels = [p for p in pixels if p in keep]
     files = [str(partition_file(layout.root, o, p)) for o, p in pixels]
     meta = Path(layout.root) / "dataset" / "_common_metadata"
     schema = pq.read_schema(meta) if meta.exists() else (pq.read_schema(files[0]) if files else None)

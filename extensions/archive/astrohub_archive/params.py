@@ -128,13 +128,32 @@ def parse_pos(value: str) -> Circle | Polygon | Range:
         for r, d in zip(ras, decs):
             _ra(r, "POS", value)
             _dec(d, "POS", value)
-        poly = Polygon(ras, decs)
-        if not polygon_is_simple(poly.xyz):
-            raise UsageFault(f"POS={value!r}: the polygon's edges cross each other (self-intersecting)")
-        if poly.radius > math.pi / 2:
-            raise UsageFault(f"POS={value!r}: the polygon is larger than a hemisphere")
-        return poly
+        return region_polygon(ras, decs, f"POS={value!r}")
     raise UsageFault(f"POS={value!r}: unknown shape {parts[0]!r}; use CIRCLE, RANGE or POLYGON")
+
+
+def region_polygon(ras, decs, what: str) -> Polygon:
+    """A query polygon (SIA ``POS``, ADQL on ``s_region``) as the image index tests it, checked.
+
+    The hemisphere limit and the bounding cap are ``platform_lib.catalogs``' (the smallest cap holding
+    the vertices, not the cap round their mean, which exceeds a hemisphere for a lopsided polygon
+    that fits in one); the cap's centre is also the polygon's inside reference (its antipode is
+    outside). Raises :class:`UsageFault` naming ``what`` for self-intersecting or too large polygons.
+    """
+    from platform_lib.catalogs import MAX_POLYGON_CAP_DEG, SkyPolygon
+
+    poly = Polygon(ras, decs)
+    if not polygon_is_simple(poly.xyz):
+        raise UsageFault(f"{what}: the polygon's edges cross each other (self-intersecting); list the vertices "
+                         "in order")
+    try:
+        sky = SkyPolygon(ras, decs)
+    except ValueError as exc:
+        raise UsageFault(f"{what}: the polygon is too large: every vertex must lie within {MAX_POLYGON_CAP_DEG} deg "
+                         f"of one point (less than a hemisphere); {exc}") from None
+    poly.center = sky.centre
+    poly.radius = math.radians(sky.radius_deg)
+    return poly
 
 
 def _maxrec(values: list[str]) -> tuple[int, bool]:
