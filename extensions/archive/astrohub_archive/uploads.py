@@ -3,7 +3,9 @@ and STILTS send them), read as VOTables into Arrow tables queryable as ``TAP_UPL
 
 Bounded: :data:`MAX_UPLOADS` tables, :data:`MAX_UPLOAD_BYTES` each, :data:`MAX_UPLOAD_ROWS` rows.
 Uploads by URL (``UPLOAD=name,http://...``) are fetched by :func:`fetch_url` without the caller's
-credentials, with the same size bound and a timeout. Pure apart from parsing bytes; imports astropy and pyarrow.
+credentials, with the same size bound and a timeout. Numeric TABLEDATA uploads are read column by column
+(:func:`_numeric_tabledata`), the rest by astropy. Pure apart from parsing bytes; imports numpy, astropy and
+pyarrow.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Output writers: result tables as VOTable (TABLEDATA, BINARY2), FITS, CSV, TSV, JSON and IPAC, and error documents.
 
-Pure (bytes out, no Tornado). Every VOTable is written by astropy's VOTable writer; this module only
+Pure (bytes out, no Tornado). Every VOTable is written by astropy's VOTable writer, except the BINARY2
+stream itself, which :func:`_binary2_stream` writes column by column (the same bytes as astropy's per-row
+loop, 10^2-10^3 times faster; astropy's stays for the field kinds it does not cover). This module also
 fixes what the generic writer gets wrong for services: text columns declared ``char`` (ASCII) or
 ``unicodeChar`` (anything else) with ``arraysize="*"``, booleans as ``boolean`` (``bit`` cannot be
 null), masked values of every type as nulls (issue 17 item 1), empty tables, and the
