@@ -3,7 +3,7 @@
 Usage (as root, for the DaCHS side's packages and its private PostgreSQL cluster)::
 
     .venv/bin/python bench/archive_vs_dachs.py [--rows N] [--upload M] [--repeat R] [--work DIR]
-        [--dachs-index q3c|pgsphere] [--only NAME ...]
+        [--dachs-index q3c|pgsphere] [--only NAME ...] [--cold-kernel]
 
 Writes a catalogue of N (default 10^6) random positions (``id, ra, dec, mag, field``) and a table of
 N/10 epochs (``id, cat_id, ra, dec, flux``) to ``DIR/data``; ``bench/dachs_setup.sh`` installs DaCHS
@@ -68,9 +68,16 @@ def write_data(folder: Path, rows: int, seed: int = 0) -> None:
     os.chmod(folder, 0o755)
 
 
-def start_ours(work: Path, data: Path) -> tuple[subprocess.Popen, str, dict]:
-    """Ingest both files (once) and start ``astrohub-archive``; ``(process, base URL, {table: ADQL name})``."""
+def start_ours(work: Path, data: Path, cold_kernel: bool = False) -> tuple[subprocess.Popen, str, dict]:
+    """Ingest both files (once) and start ``astrohub-archive``; ``(process, base URL, {table: ADQL name})``.
+
+    The service gets a copy of the platform's compiled crossmatch kernel as its ``NUMBA_CACHE_DIR``, as a
+    user server does (``cold_kernel``: none, so it compiles the kernel in the background for 25-65 s and
+    runs positional joins as range joins until then)."""
+    import shutil
     import warnings
+
+    from platform_lib.crossmatch._warm import platform_cache_dir
 
     from astrohub_archive.tapschema import table_set
     from platform_lib.catalogs import Registry, ingest
@@ -99,6 +106,11 @@ def start_ours(work: Path, data: Path) -> tuple[subprocess.Popen, str, dict]:
     for t in tables.tables.values():
         if t.kind == "catalog":
             names[t.registry_name.split("/")[0]] = t.name
+    cache = work / "numba-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    if not cold_kernel and platform_cache_dir().is_dir():
+        shutil.copytree(platform_cache_dir(), cache)
+        os.environ["NUMBA_CACHE_DIR"] = str(cache)
     proc, base = start_archive(
         ["--index", str(ours / "index.sqlite"), "--data-root", str(ours / "images"), "--registry",
          str(registry_path), "--jobs", str(ours / "jobs.sqlite"), "--update-every", "0", "--log-level", "WARNING"],
@@ -194,6 +206,8 @@ def main() -> None:
     ap.add_argument("--dachs-index", choices=("q3c", "pgsphere"), default="q3c")
     ap.add_argument("--only", nargs="*", help="run only these queries (labels, e.g. 'upload xmatch')")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--cold-kernel", action="store_true",
+                    help="start the archive without the compiled crossmatch kernel (it compiles it at start)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     work = Path(args.work)
@@ -207,7 +221,7 @@ def main() -> None:
     proc = None
     try:
         dachs("start", work, args.dachs_index)
-        proc, ours_url, names = start_ours(work, data)
+        proc, ours_url, names = start_ours(work, data, args.cold_kernel)
         servers = {"DaCHS": ("http://127.0.0.1:18080/tap", {"cat": "bench.cat", "epochs": "bench.epochs"}),
                    "astrohub": (ours_url, names)}
         session = requests.Session()
