@@ -191,6 +191,29 @@ def test_no_profiles_means_no_form_and_no_limits():
     assert _profile_form(spawner) == ""
 
 
+def test_jupyterlab_finds_the_cull_warning_extension():
+    # issue 19: the pre-cull warning in Lab; an editable install skips data-files, so the spawner says where
+    import tomllib
+    from pathlib import Path
+
+    from jupyterlab.labapp import LabApp
+    from jupyterlab_server.config import get_federated_extensions
+
+    args = make_spawner("sam", []).get_args()
+    app = LabApp()
+    app.parse_command_line([a for a in args if a.startswith("--LabApp.")])
+    found = get_federated_extensions(app.extra_labextensions_path)
+    assert list(found) == ["astrohub-cull-warning"]
+    ext = found["astrohub-cull-warning"]
+    assert (Path(ext["ext_path"]) / ext["jupyterlab"]["_build"]["load"]).is_file()
+    # a wheel (the user image) installs every file of it into share/jupyter/labextensions instead
+    server = Path(ext["ext_dir"]).parents[1]
+    data_files = tomllib.loads((server / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    shipped = {f for target, files in data_files.items() if "labextensions" in target for f in files}
+    present = {str(p.relative_to(server)) for p in Path(ext["ext_path"]).rglob("*") if p.is_file()}
+    assert shipped == present
+
+
 def test_user_servers_skip_unused_server_extensions():
     args = make_spawner("sam", []).get_args()
     assert "--ServerApp.jpserver_extensions=jupyter_lsp=False" in args

@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
-from astrohub_server.activity import Activity, busy_kernels, running_jobs
+from astrohub_server.activity import WARNING_CHARS, Activity, busy_kernels, running_jobs
 
 
 def _job(home, job_id, **status):
@@ -61,7 +61,9 @@ def test_warning_comes_inside_the_window_before_the_cull_once_and_clears_on_work
     asyncio.run(activity.check())
     asyncio.run(activity.check())
     assert len(emitted) == 1 and 15 <= emitted[0]["cull_in_seconds"] <= 20
-    assert activity.state()["warning"]["message"].startswith("This server has been idle")
+    message = activity.state()["warning"]["message"]
+    assert message.startswith("This server has been idle for 80 s and will be stopped in about 20 s"), message
+    assert len(message) <= WARNING_CHARS  # JupyterLab's notifications cut longer text
     kernels["k"].execution_state = "busy"  # work starts: activity, and the warning is gone
     reasons = asyncio.run(activity.check())
     assert reasons["kernels"] == ["k"] and activity.warning is None

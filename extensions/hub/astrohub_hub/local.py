@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import importlib.util
 import os
 import pwd
 import sys
@@ -67,6 +68,24 @@ OFFLINE_LAB_ARGS = (
     "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
     "--LabApp.extension_manager=readonly",
 )
+
+
+def server_labextensions() -> str | None:
+    """The folder of ``astrohub_server``'s prebuilt JupyterLab extensions (the pre-cull warning), or None.
+
+    A wheel install puts them in ``share/jupyter/labextensions`` (data-files), where Lab finds them; an
+    editable install (``make install``) does not, so the spawner points ``LabApp.extra_labextensions_path``
+    at the package's copy. Found without importing the package.
+    """
+    try:
+        spec = importlib.util.find_spec("astrohub_server")
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folder = os.path.join(location, "labextension")
+        if os.path.isdir(folder):
+            return folder
+    return None
 
 
 class LocalSettings(BaseModel):
@@ -388,6 +407,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
         args += [f"--ServerApp.jpserver_extensions={name}={on}" for name, on in extensions.items()]
         if extensions.get("astrohub_server"):
             args.append(f"--WarmKernels.count={self.warm_kernels}")
+            labextensions = server_labextensions()
+            if labextensions:  # the pre-cull warning in Lab; an editable install skips the data-files
+                args.append(f"--LabApp.extra_labextensions_path={labextensions}")
         # JupyterLab's terminal: an interactive, non-login shell. A login shell (the default when the
         # server has no tty) reads /etc/profile, which resets PATH and loses the platform's Python.
         args.append(f"--ServerApp.terminado_settings=shell_command={self.user_shell}")

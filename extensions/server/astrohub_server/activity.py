@@ -17,8 +17,9 @@ server's own token: the ``users:activity!user`` scope of the server role) and to
 
 Before a cull, the user is warned: when ``cull_timeout`` is set (``ASTROHUB_CULL_TIMEOUT``, by the hub
 when it culls) and the server has been idle for more than ``cull_timeout - cull_warning`` seconds, the
-warning is logged, emitted on jupyter_server's event bus (schema :data:`EVENT_SCHEMA`, what a lab
-extension or any ``/api/events/subscribe`` client shows) and served at ``GET <base>/astrohub/activity``
+warning is logged, emitted on jupyter_server's event bus (schema :data:`EVENT_SCHEMA`; the lab extension
+``astrohub-cull-warning`` in ``labextension/``, a prebuilt one written by hand, shows it as a JupyterLab
+notification, and any ``/api/events/subscribe`` client can) and served at ``GET <base>/astrohub/activity``
 (JSON: what keeps the server busy, idle seconds, seconds until the cull, the warning). Reading that
 route is not itself activity.
 
@@ -43,7 +44,7 @@ from tornado.ioloop import PeriodicCallback
 from traitlets import Float, default
 from traitlets.config import SingletonConfigurable
 
-__all__ = ["Activity", "ActivityHandler", "EVENT_SCHEMA", "running_jobs"]
+__all__ = ["Activity", "ActivityHandler", "EVENT_SCHEMA", "WARNING_CHARS", "running_jobs"]
 
 #: Seconds between two questions to the Dask gateway (kernels and jobs are checked every ``interval``).
 CLUSTER_CHECK_SECONDS = 30.0
@@ -62,6 +63,15 @@ _SCHEMA = {
     },
     "required": ["message", "cull_in_seconds"],
 }
+
+
+#: JupyterLab shows at most this many characters of a notification, so the warning is no longer.
+WARNING_CHARS = 140
+
+
+def _span(seconds: float) -> str:
+    """``45 s`` below two minutes, else ``12 min``."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def _env_float(name: str, default: float, environ: Mapping[str, str] = os.environ) -> float:
@@ -244,9 +254,9 @@ class Activity(SingletonConfigurable):
         if self.warning is not None:
             return
         cull_in = max(0.0, self.cull_timeout - idle)
-        message = (f"This server has been idle for {idle / 60:.0f} min and will be stopped in about "
-                   f"{cull_in / 60:.0f} min. Run something, or open a notebook, to keep it; a busy kernel, "
-                   "a running Dask cluster or a background job keeps it too. Save your work.")
+        # At most WARNING_CHARS: JupyterLab cuts a notification's text there (the lab extension shows it).
+        message = (f"This server has been idle for {_span(idle)} and will be stopped in about {_span(cull_in)}. "
+                   "Save your work, or run something to keep it.")
         self.warning = {"message": message, "idle_seconds": round(idle, 1), "cull_in_seconds": round(cull_in, 1)}
         self.log.warning("astrohub_server | %s", message)
         try:
