@@ -12,6 +12,7 @@ import importlib
 
 __all__ = [
     "compile_kernels",
+    "seed_cache",
     "crossmatch",
     "match_pairs",
     "propagate",
@@ -29,6 +30,7 @@ __all__ = [
 # import astropy.coordinates, astropy.table and scipy for the in-memory API it never calls.
 _HOME = {
     "compile_kernels": "_warm",
+    "seed_cache": "_warm",
     "crossmatch": "_api",
     "match_pairs": "_engine",
     "propagate": "_epoch",

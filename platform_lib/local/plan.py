@@ -330,6 +330,9 @@ def plan_components(
                     "JUPYTERHUB_API_TOKEN": tokens["archive"],
                     "JUPYTERHUB_API_URL": hub_api,
                     "JUPYTERHUB_BASE_URL": "/",
+                    # Its own writable numba cache, seeded from the install's compiled kernel at start
+                    # (platform_lib.crossmatch.seed_cache), so positional joins need no compile.
+                    "NUMBA_CACHE_DIR": str(layout.state / "archive-numba-cache"),
                 },
                 cwd=str(layout.state),
                 health_url=f"http://{ip}:{config.archive.port}{prefix}sia/availability",

@@ -72,6 +72,27 @@ def test_the_supervisor_runs_the_archive_trusting_only_the_proxys_user(tmp_path)
     assert parse_trusted(args.trusted_proxy).uids == {123}
 
 
+def test_the_archive_loads_the_installs_compiled_kernel_from_a_cache_of_its_own(tmp_path):
+    """The archive's positional joins call the crossmatch kernel: without a writable numba cache seeded
+    from the install's, every start compiled it for 25 to 65 s (holding the GIL), joins meanwhile on
+    DuckDB's range join. The plan gives it its own ``NUMBA_CACHE_DIR``; ``seed_cache`` fills it."""
+    from platform_lib.crossmatch import seed_cache
+    from platform_lib.crossmatch._warm import platform_cache_dir
+
+    config, layout = make(tmp_path, archive={"port": 9004})
+    specs = {s.name: s for s in plan_components(config, layout, TOKENS, proxy_command="c", bin_dir=Path("/b"),
+                                                archive_command=["astrohub-archive"], proxy_uid=123)}
+    cache = Path(specs["archive"].env["NUMBA_CACHE_DIR"])
+    assert cache.parent == layout.state
+    if not platform_cache_dir().is_dir():
+        pytest.skip("no compiled kernel in this environment (`astrohub kernels compile` fills it at install)")
+    seeded = sorted(p.relative_to(platform_cache_dir()) for p in platform_cache_dir().rglob("*") if p.is_file())
+    assert seeded, "the install's cache is empty"
+    assert seed_cache(cache) == len(seeded)
+    assert sorted(p.relative_to(cache) for p in cache.rglob("*") if p.is_file()) == seeded
+    assert seed_cache(cache) == 0  # unchanged files are not copied again
+
+
 def test_archive_and_gateway_can_be_left_out(tmp_path):
     config, layout = make(tmp_path, gateway={"enabled": False})
     settings = hub_settings(config, layout, CREDS, TOKENS, archive_command=None)

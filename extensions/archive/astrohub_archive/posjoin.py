@@ -58,9 +58,10 @@ class Kernel:
         import astropy.units as u
 
         try:
-            from platform_lib.crossmatch import match_pairs
+            from platform_lib.crossmatch import match_pairs, seed_cache
 
             t0 = time.perf_counter()
+            seed_cache()  # $NUMBA_CACHE_DIR (the platform sets one): load the install's compiled kernel
             lon = np.linspace(0.0, 359.0, 200)
             with _ONE_AT_A_TIME:
                 match_pairs(lon, np.zeros(200), lon + 1e-4, np.zeros(200), 1 * u.arcsec, max_pairs=1000)
