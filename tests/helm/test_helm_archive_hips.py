@@ -76,3 +76,17 @@ def test_a_hips_folder_inside_a_read_only_mount_fails_the_render(chart, path, ov
     values.setdefault("archive", {})["hips"] = {"path": path}
     with pytest.raises(Exception, match=rf"archive\.hips\.path: \"{path}\" overlaps {overlaps}"):
         hs.render(chart, values)
+
+
+def test_the_archive_gets_a_writable_numba_cache_seeded_from_its_image(chart) -> None:
+    """Positional joins call the crossmatch kernel: the archive seeds ``NUMBA_CACHE_DIR`` from the image's
+    compiled kernel (the user image runs ``astrohub kernels compile``) instead of compiling it at each start."""
+    objects = hs.manifests(hs.render(chart, hs.overlay("default")))
+    _pod, archive, _config = _archive(objects)
+    env = {e["name"]: e.get("value") for e in archive["env"]}
+    cache = env["NUMBA_CACHE_DIR"]
+    assert cache.startswith("/tmp/")
+    assert not any(cache.startswith(m["mountPath"]) for m in archive["volumeMounts"] if m.get("readOnly"))
+    dockerfile = (Path(__file__).parents[2] / "images" / "user" / "Dockerfile").read_text()
+    assert "astrohub kernels compile" in dockerfile
+    assert archive["image"].split(":")[0].endswith("/user")
