@@ -231,6 +231,21 @@ def test_a_query_over_the_time_limit_ends_with_a_limit_fault():
                  maxrec=10, uploads=data, limits=Limits(seconds=0.3))
 
 
+def test_a_query_over_the_memory_limit_ends_with_a_limit_fault():
+    """Issue 21 item 7: a query cannot take more working memory than the service allows; it ends with
+    a LimitFault naming the limit, and the same query runs within the default limit."""
+    from astrohub_archive.engine import Limits
+
+    descs, data = _upload(_stars(3000))
+    heavy = "SELECT COUNT(DISTINCT a.ra + b.ra) AS n FROM TAP_UPLOAD.mine AS a, TAP_UPLOAD.mine AS b"  # 9 x 10^6 keys
+    with pytest.raises(LimitFault, match="more than this service's 8MB of working memory"):
+        run_plan(translate(heavy, TABLES, descs), tables=TABLES, state=None, viewer=Viewer(), access_base="",
+                 maxrec=10, uploads=data, limits=Limits(seconds=60, memory="8MB"))
+    table, _ = run_plan(translate(heavy, TABLES, descs), tables=TABLES, state=None, viewer=Viewer(), access_base="",
+                        maxrec=10, uploads=data, limits=Limits(seconds=60))
+    assert table["n"][0] > 4_000_000  # the distinct sums of 3000 x 3000 random RAs
+
+
 def test_positional_joins_from_several_query_threads_at_once():
     """The service runs queries in 4 threads: concurrent kernel joins each get their own right answer."""
     from concurrent.futures import ThreadPoolExecutor
