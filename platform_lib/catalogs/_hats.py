@@ -340,7 +340,7 @@ class HatsReader:
         :data:`~platform_lib.catalogs._polygon.MAX_CAP_DEG` of one point.
         """
         poly = Polygon(ra_deg, dec_deg)
-        depth = _fine_depth(poly.radius_deg / 2, self.max_order)
+        depth = _fine_depth(poly.radius_deg / 32, self.max_order)  # cells ~1/32 of the polygon: tight caps
         cells = poly.cells(depth)
 
         def keep(ra, dec):
