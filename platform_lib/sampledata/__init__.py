@@ -6,11 +6,13 @@ start (setting ``sample_data.enabled``); it skips whatever is already loaded.
 
 Public API:
 
-``load(datasets, registry=None, images_root=None, index=None) -> SampleReport``
+``load(datasets, registry=None, images_root=None, index=None, parts=PARTS) -> SampleReport``
     Ingest the catalogues (:data:`CATALOGS`: Hipparcos I/311, 117,955 stars with proper motions;
     OpenNGC, 13,371 NGC/IC objects) into the registry as HATS with a margin cache, copy the packaged
     FITS images (:data:`IMAGES`) into the archive's image tree under ``sample/`` and update its index,
     and copy the packaged GW sky map (:data:`SKYMAPS`) to ``<datasets>/skymaps/``.
+``astrohub sample-data load DATASETS`` (:mod:`platform_lib.cli.sampledata`)
+    The same, headless: what ``astrohub up`` and the chart's sample-data Job run.
 ``is_loaded(datasets) -> bool``
     Whether a load has finished there (its record :data:`MARKER` exists).
 ``hipparcos_table()``, ``openngc_table()``
@@ -30,6 +32,7 @@ from platform_lib.sampledata._load import (
     CATALOGS,
     IMAGE_FOLDER,
     MARKER,
+    PARTS,
     SKYMAP_FOLDER,
     SampleCatalog,
     SampleReport,
@@ -60,6 +63,7 @@ __all__ = [
     "SKYMAP_FOLDER",
     "packaged_skymaps",
     "MARKER",
+    "PARTS",
     "HIPPARCOS_EPOCH",
     "PackagedImage",
     "SampleDataMissing",
