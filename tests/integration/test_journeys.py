@@ -73,7 +73,7 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
         "catalogues": ["Hipparcos stars within 2 deg of the Pleiades", "rows from the archive service", "I/311/hip2"],
         "images": ["m1_dss.fits"],
         "crossmatch": ["sources matched", "pairs on Dask", "pairs from the job"],
-        "gw-skymap": ["90 % credible area", "in the 90 % region"],
+        "gw-skymap": ["90 % credible area", "in the 90 % region", "are in the 90 % volume"],
     }.get(notebook, [])
 
 
@@ -101,6 +101,8 @@ def test_sample_data_is_real_and_complete(platform, sample_data, poll):
 
     skymap = read_skymap(platform.data_dir / "datasets" / "skymaps" / "bayestar_h1l1_2010.fits.gz")
     assert skymap.meta["CREATOR"] == "bayestar_localize_coincs" and 300 < skymap.credible_area(0.9).value < 350
+    alert = read_skymap(platform.data_dir / "datasets" / "skymaps" / "S190814bv_LALInference.v1.fits.gz")
+    assert alert.meta["ORIGIN"] == "LIGO/Virgo" and 22 < alert.credible_area(0.9).value < 24  # the public alert
     expected = {"sample/m13_dss", "sample/m1_dss", "sample/ngc1316_optical"}
     poll(lambda: expected <= released() and len(released()) >= 8, 60, "every sample image in users' datasets")
 
@@ -112,7 +114,7 @@ def test_a_second_load_skips_what_is_there(platform, sample_data):
     report = load(platform.data_dir / "datasets", registry=sample_data["registry"], images_root=index.parent,
                   index=index, log=lambda line: None)
     assert not report.catalogs_loaded and not report.images_loaded and not report.skymaps_loaded
-    assert report.skymaps_present == ["bayestar_h1l1_2010.fits.gz"]
+    assert sorted(report.skymaps_present) == ["S190814bv_LALInference.v1.fits.gz", "bayestar_h1l1_2010.fits.gz"]
     assert set(report.catalogs_present) == {"I/311", "OpenNGC"}
 
 
