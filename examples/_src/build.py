@@ -110,16 +110,20 @@ response = session.get(record['access_url'], timeout=60)
 response.raise_for_status()
 path = Path(settings.home) / 'm1_dss.fits'
 path.write_bytes(response.content)
-hdu = next(h for h in fits.open(path) if h.data is not None and h.data.ndim == 2)
+with fits.open(path) as hdul:
+    hdu = next(h for h in hdul if h.data is not None and h.data.ndim == 2)
+    data, header = hdu.data.copy(), hdu.header
+# astropy rewrites this 1951 plate's old-style DATE-OBS ('08/11/51') and says so: nothing to act on
+from astropy.wcs import FITSFixedWarning
 with warnings.catch_warnings():
-    warnings.simplefilter('ignore')
-    wcs = WCS(hdu.header)
-print(path, hdu.data.shape)"""),
+    warnings.simplefilter('ignore', FITSFixedWarning)
+    wcs = WCS(header)
+print(path, data.shape)"""),
     ("code", """from astropy.visualization import ImageNormalize, ZScaleInterval
 
 fig = plt.figure(figsize=(6, 6))
 ax = fig.add_subplot(projection=wcs)
-ax.imshow(hdu.data, cmap='gray', origin='lower', norm=ImageNormalize(hdu.data, interval=ZScaleInterval()))
+ax.imshow(data, cmap='gray', origin='lower', norm=ImageNormalize(data, interval=ZScaleInterval()))
 ax.coords.grid(color='white', alpha=0.3)
 ax.set_xlabel('RA'); ax.set_ylabel('Dec')
 # the footprints of every image the search found, drawn on this one
