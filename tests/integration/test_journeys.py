@@ -29,6 +29,9 @@ ALLOWED_WARNINGS: list[tuple[str, str, str, str]] = [
     ("Warning", r"The 'mode\.chained_assignment' option is deprecated", r"lsdb\..*",
      "lsdb (0.11) sets pandas' mode.chained_assignment when it is imported (lsdb/loaders/dataframe/"
      "dataframe_catalog_loader.py); pandas 3 deprecated the option, which has no effect: nothing to act on"),
+    ("Warning", r"The inplace keyword in \w+\.\w+ is deprecated", r"(lsdb|nested_pandas)\..*",
+     "lsdb and nested-pandas call pandas methods with inplace=True (NestedFrame.drop, set_index), which pandas "
+     "3.1 deprecates (PDEP-8), when platform_lib's Dask crossmatch opens a catalogue: inside the libraries"),
 ]
 
 #: Run in each tutorial's kernel before its first cell: warnings become exceptions, but for the allowed.
