@@ -91,6 +91,8 @@ def test_the_archive_image_holds_every_sample_data_package() -> None:
     assert {re.sub(r"[-_.]+", "-", p).lower() for p in packages} <= pinned
     scripts = tomllib.loads((hs.REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["astrohub"] == "platform_lib.cli:main"
+    # the public alert map is kept from its wheel at build time (the build fails without it)
+    assert "astrohub sample-data install" in (hs.REPO / "images" / "user" / "Dockerfile").read_text()
 
 
 def test_with_the_proprietary_split_images_go_to_the_archive_volume_never_the_released_tree(renders) -> None:
