@@ -104,8 +104,10 @@ def test_sample_data_is_real_and_complete(platform, sample_data, poll):
 
     skymap = read_skymap(platform.data_dir / "datasets" / "skymaps" / "bayestar_h1l1_2010.fits.gz")
     assert skymap.meta["CREATOR"] == "bayestar_localize_coincs" and 300 < skymap.credible_area(0.9).value < 350
-    alert = read_skymap(platform.data_dir / "datasets" / "skymaps" / "S190814bv_LALInference.v1.fits.gz")
-    assert alert.meta["ORIGIN"] == "LIGO/Virgo" and 22 < alert.credible_area(0.9).value < 24  # the public alert
+    from astropy.io import fits  # the header only: the gw-skymap journey reads the whole map
+
+    alert = fits.getheader(platform.data_dir / "datasets" / "skymaps" / "S190814bv_LALInference.v1.fits.gz", 1)
+    assert alert["ORIGIN"] == "LIGO/Virgo" and alert["DATE-OBS"].startswith("2019-08-14")  # the public alert
     expected = {"sample/m13_dss", "sample/m1_dss", "sample/ngc1316_optical"}
     poll(lambda: expected <= released() and len(released()) >= 8, 60, "every sample image in users' datasets")
 
