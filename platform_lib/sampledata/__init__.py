@@ -6,18 +6,24 @@ start (setting ``sample_data.enabled``); it skips whatever is already loaded.
 
 Public API:
 
-``load(datasets, registry=None, images_root=None, index=None) -> SampleReport``
+``load(datasets, registry=None, images_root=None, index=None, parts=PARTS) -> SampleReport``
     Ingest the catalogues (:data:`CATALOGS`: Hipparcos I/311, 117,955 stars with proper motions;
     OpenNGC, 13,371 NGC/IC objects) into the registry as HATS with a margin cache, copy the packaged
     FITS images (:data:`IMAGES`) into the archive's image tree under ``sample/`` and update its index,
     and copy the packaged GW sky map (:data:`SKYMAPS`) to ``<datasets>/skymaps/``.
+``astrohub sample-data load DATASETS`` (:mod:`platform_lib.cli.sampledata`)
+    The same, headless: what ``astrohub up`` and the chart's sample-data Job run.
 ``is_loaded(datasets) -> bool``
     Whether a load has finished there (its record :data:`MARKER` exists).
 ``hipparcos_table()``, ``openngc_table()``
     The catalogues as astropy Tables, straight from their packages.
 
-The sky map is a BAYESTAR localization of a LIGO H1+L1 coincidence from reproject's test data (not a
-public alert; ``docs/sample-data.md`` says what it is and how to load an alert's map). May import
+``install_extracted()`` (``astrohub sample-data install``, an install step)
+    Extract the files of :data:`EXTRACTED` from wheels too heavy to install for one file.
+
+The sky maps: the public LIGO/Virgo alert S190814bv (its LALInference update map, from gwemopt's
+test data, extracted at install), and a BAYESTAR localization of a LIGO H1+L1 coincidence from
+reproject's test data; ``docs/sample-data.md`` says what each is. May import
 :mod:`platform_lib.catalogs` and :mod:`platform_lib.imageindex`.
 
 Examples
@@ -30,6 +36,7 @@ from platform_lib.sampledata._load import (
     CATALOGS,
     IMAGE_FOLDER,
     MARKER,
+    PARTS,
     SKYMAP_FOLDER,
     SampleCatalog,
     SampleReport,
@@ -37,12 +44,16 @@ from platform_lib.sampledata._load import (
     load,
 )
 from platform_lib.sampledata._sources import (
+    EXTRACTED,
     HIPPARCOS_EPOCH,
     IMAGES,
     SKYMAPS,
+    Extracted,
     PackagedImage,
     SampleDataMissing,
+    extracted_dir,
     hipparcos_table,
+    install_extracted,
     openngc_table,
     packaged_images,
     packaged_skymaps,
@@ -60,10 +71,15 @@ __all__ = [
     "SKYMAP_FOLDER",
     "packaged_skymaps",
     "MARKER",
+    "PARTS",
     "HIPPARCOS_EPOCH",
     "PackagedImage",
     "SampleDataMissing",
     "hipparcos_table",
     "openngc_table",
     "packaged_images",
+    "EXTRACTED",
+    "Extracted",
+    "extracted_dir",
+    "install_extracted",
 ]

@@ -22,7 +22,7 @@ from typing import Callable
 from platform_lib.sampledata._sources import hipparcos_table, openngc_table, packaged_images, packaged_skymaps
 
 __all__ = ["load", "is_loaded", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS", "IMAGE_FOLDER",
-           "SKYMAP_FOLDER"]
+           "SKYMAP_FOLDER", "PARTS"]
 
 #: The record written in the datasets folder once everything is loaded.
 MARKER = "sample-data.json"
@@ -30,6 +30,9 @@ MARKER = "sample-data.json"
 IMAGE_FOLDER = "sample"
 #: The folder of ``<datasets>`` holding the sample sky maps (users read them there).
 SKYMAP_FOLDER = "skymaps"
+#: The parts :func:`load` can load; the :data:`MARKER` is written only after a load of all of them.
+PARTS = ("catalogs", "images", "skymaps")
+
 @dataclass(frozen=True)
 class SampleCatalog:
     """One sample catalogue: its registry name, its table's name, its reader and how it is stored."""
@@ -108,7 +111,7 @@ def _atomic_copy(src: Path, dest: Path, fits_image: bool = True) -> None:
 
 def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = None,
          images_root: str | os.PathLike | None = None, index: str | os.PathLike | None = None,
-         log: Callable[[str], None] = print) -> SampleReport:
+         log: Callable[[str], None] = print, parts: tuple[str, ...] | list[str] = PARTS) -> SampleReport:
     """Load the sample catalogues and images into a platform's datasets, skipping what is there.
 
     Parameters
@@ -123,6 +126,9 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
         The archive's image index (default ``<images_root>/index.sqlite``), updated incrementally.
     log
         Where progress lines go.
+    parts
+        Which of :data:`PARTS` to load (default all); the record :data:`MARKER` is written only when
+        all of them were loaded.
 
     Returns
     -------
@@ -136,6 +142,9 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
     from platform_lib.catalogs import Registry, ingest
     from platform_lib.imageindex import update_index
 
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"unknown sample data part(s) {unknown}; choose from {list(PARTS)}")
     t0 = time.monotonic()
     datasets = Path(datasets)
     registry_path = Path(registry) if registry else datasets / "catalogs" / "registry.sqlite"
@@ -143,8 +152,30 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
     index_path = Path(index) if index else images_root / "index.sqlite"
     report = SampleReport()
 
-    registry_path.parent.mkdir(parents=True, exist_ok=True)
-    reg = Registry(registry_path)
+    datasets.mkdir(parents=True, exist_ok=True)
+    if "catalogs" in parts:
+        registry_path.parent.mkdir(parents=True, exist_ok=True)
+        _load_catalogs(Registry(registry_path), ingest, report, log)
+    if "images" in parts:
+        _load_images(images_root, index_path, update_index, report, log)
+    if "skymaps" in parts:
+        _load_skymaps(datasets, report)
+
+    report.seconds = time.monotonic() - t0
+    if set(parts) >= set(PARTS):
+        record = {"version": 1, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "registry": str(registry_path), "index": str(index_path), **asdict(report)}
+        fd, tmp = tempfile.mkstemp(dir=datasets, prefix=f".{MARKER}.")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(record, fh, indent=2)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, datasets / MARKER)
+    log(f"sample data: {report.summary()}")
+    return report
+
+
+def _load_catalogs(reg, ingest, report: SampleReport, log: Callable[[str], None]) -> None:
+    """Ingest each of :data:`CATALOGS` not yet in the registry ``reg``."""
     present = {c.name for c in reg.catalogs()}
     for cat in CATALOGS:
         if cat.name in present:
@@ -157,7 +188,7 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
             log(f"sample data: cannot read {cat.name}: {exc}")
             continue
         log(f"sample data: ingesting {cat.name} ({len(table)} rows)")
-        with tempfile.TemporaryDirectory(dir=registry_path.parent, prefix=".sample-") as tmp:
+        with tempfile.TemporaryDirectory(dir=Path(reg.path).parent, prefix=".sample-") as tmp:
             source = Path(tmp) / f"{cat.table}.parquet"  # astropy's Parquet keeps units, UCDs, descriptions
             table.write(source, format="parquet")
             with warnings.catch_warnings():
@@ -166,6 +197,10 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
                        margin_arcsec=cat.margin_arcsec)
         report.catalogs_loaded.append(cat.name)
 
+
+def _load_images(images_root: Path, index_path: Path, update_index, report: SampleReport,
+                 log: Callable[[str], None]) -> None:
+    """Copy the packaged images not yet in ``<images_root>/sample/`` and update the archive's index."""
     found, missing = packaged_images()
     report.missing += [f"image {image.name}: {why}" for image, why in missing]
     for image, path in found:
@@ -179,6 +214,9 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
         log(f"sample data: indexing {len(report.images_loaded)} new image(s) into {index_path}")
         update_index(index_path, images_root, workers=1, lock_timeout=300)
 
+
+def _load_skymaps(datasets: Path, report: SampleReport) -> None:
+    """Copy the packaged sky maps not yet in ``<datasets>/skymaps/``."""
     found, missing = packaged_skymaps()
     report.missing += [f"sky map {skymap.name}: {why}" for skymap, why in missing]
     for skymap, path in found:
@@ -188,14 +226,3 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
             continue
         _atomic_copy(path, dest, fits_image=False)
         report.skymaps_loaded.append(skymap.name)
-
-    report.seconds = time.monotonic() - t0
-    record = {"version": 1, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "registry": str(registry_path), "index": str(index_path), **asdict(report)}
-    fd, tmp = tempfile.mkstemp(dir=datasets, prefix=f".{MARKER}.")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(record, fh, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, datasets / MARKER)
-    log(f"sample data: {report.summary()}")
-    return report

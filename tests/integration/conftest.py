@@ -256,13 +256,15 @@ class RunningPlatform:
             self.session.delete(f"{base}api/kernels/{kernel_id}", headers=headers, timeout=30)
 
 
-    def run_notebook(self, user: str, path: str, *, cell_timeout: float = 180.0) -> list[CellResult]:
+    def run_notebook(self, user: str, path: str, *, cell_timeout: float = 180.0,
+                     setup: str | None = None) -> list[CellResult]:
         """Run the notebook at ``path`` (in ``user``'s home, read through their server) cell by cell.
 
         A session of the user's own server starts the kernel (in the notebook's folder, as
-        JupyterLab does); each code cell runs in turn in that kernel over its websocket. Returns one
-        :class:`CellResult` per code cell; raises :class:`CellError` naming the notebook, the cell
-        number and its source at the first cell that raises.
+        JupyterLab does); ``setup`` (if given) runs there first, then each code cell in turn over
+        the kernel's websocket. Returns one :class:`CellResult` per code cell; raises
+        :class:`CellError` naming the notebook, the cell number and its source at the first cell
+        that raises (cell 0: the setup).
         """
         token = self.user_token(user)
         headers = {"Authorization": f"token {token}"}
@@ -277,15 +279,21 @@ class RunningPlatform:
         ws_url = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel_id}/channels"
         results: list[CellResult] = []
         try:
+            if setup is not None:
+                try:
+                    _run_in_kernel(ws_url, headers, setup, cell_timeout)
+                except (KernelError, TimeoutError) as exc:
+                    raise CellError(path, 0, setup, exc) from exc
             for number, cell in enumerate(cells, 1):
                 source = "".join(cell["source"])
                 outputs: list[str] = []
+                stderr: list[str] = []
                 t0 = time.monotonic()
                 try:
-                    stdout = _run_in_kernel(ws_url, headers, source, cell_timeout, outputs=outputs)
+                    stdout = _run_in_kernel(ws_url, headers, source, cell_timeout, outputs=outputs, stderr=stderr)
                 except (KernelError, TimeoutError) as exc:
                     raise CellError(path, number, source, exc) from exc
-                results.append(CellResult(number, source, stdout, outputs, time.monotonic() - t0))
+                results.append(CellResult(number, source, stdout, outputs, time.monotonic() - t0, "".join(stderr)))
         finally:
             self.session.delete(f"{base}api/sessions/{session_id}", headers=headers, timeout=30)
         return results
@@ -293,13 +301,14 @@ class RunningPlatform:
 
 @dataclass
 class CellResult:
-    """One code cell's run: its number among the code cells, source, stdout, display MIME types, seconds."""
+    """One code cell's run: its number among the code cells, source, stdout, display MIME types, seconds, stderr."""
 
     number: int
     source: str
     stdout: str
     outputs: list[str]
     seconds: float
+    stderr: str = ""
 
 
 class CellError(AssertionError):
@@ -313,7 +322,7 @@ class CellError(AssertionError):
 
 
 def _run_in_kernel(ws_url: str, headers: dict[str, str], code: str, timeout: float,
-                   outputs: list[str] | None = None) -> str:
+                   outputs: list[str] | None = None, stderr: list[str] | None = None) -> str:
     conn = websocket.create_connection(ws_url, header=[f"{k}: {v}" for k, v in headers.items()], timeout=timeout)
     try:
         msg_id = uuid.uuid4().hex
@@ -337,6 +346,8 @@ def _run_in_kernel(ws_url: str, headers: dict[str, str], code: str, timeout: flo
             kind, content = msg["msg_type"], msg["content"]
             if kind == "stream" and content.get("name") == "stdout":
                 stdout.append(content["text"])
+            elif kind == "stream" and content.get("name") == "stderr" and stderr is not None:
+                stderr.append(content["text"])
             elif kind in ("display_data", "execute_result") and outputs is not None:
                 outputs.extend(content.get("data", {}))
             elif kind == "error":

