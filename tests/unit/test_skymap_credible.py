@@ -72,3 +72,26 @@ def test_areas_and_membership_agree_with_mocpy(seed, order, level):
     lo = min(ours.sky_fraction, ref.sky_fraction) * FULL_SKY
     hi = max(ours.sky_fraction, ref.sky_fraction, ours.union(ref).sky_fraction) * FULL_SKY
     assert lo - 1e-9 <= area <= hi + FULL_SKY / npix + 1e-9
+
+
+@pytest.mark.parametrize("order", ["increasing", "shuffled"])
+def test_a_map_with_a_repeated_pixel_is_refused_in_any_order(tmp_path, order):
+    """Duplicate UNIQ pixels are refused whether the file lists them sorted or not (the check is an O(n)
+    pass on sorted pixels, so a 12.6-million-pixel public alert map reads in seconds, not 20 s)."""
+    from astropy.table import Table
+
+    from platform_lib.skymap import SkymapFormatError, read_skymap
+
+    uniq = 4 * 4**2 + np.arange(192, dtype=np.int64)  # a full order-2 map
+    dens = np.full(192, 1 / (4 * np.pi))
+    ok = tmp_path / "ok.fits"
+    Table({"UNIQ": uniq, "PROBDENSITY": dens}).write(ok)
+    assert read_skymap(ok).uniq.size == 192
+    bad_uniq = uniq.copy()
+    bad_uniq[5] = bad_uniq[4]
+    if order == "shuffled":
+        bad_uniq = np.random.default_rng(0).permutation(bad_uniq)
+    bad = tmp_path / "bad.fits"
+    Table({"UNIQ": bad_uniq, "PROBDENSITY": dens}).write(bad)
+    with pytest.raises(SkymapFormatError, match="duplicate UNIQ"):
+        read_skymap(bad, normalize=True)
