@@ -24,8 +24,17 @@ up: install
 down status:
 	$(BIN)/astrohub $@
 
+# Each group of tiers in a Python process of its own (the servers' tiers share one running platform): one
+# process for everything accumulated the garbage of hundreds of servers, clients and widgets, and a
+# collection in a late unit test crashed the interpreter (CPython 3.11.2). PYTEST_ARGS: run just those.
+TEST_RUNS := tests/unit tests/helm "tests/integration tests/browser"
+
 test: install-test
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@rc=0; for run in $(TEST_RUNS); do $(BIN)/python -m pytest $$run || rc=1; done; exit $$rc
+else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+endif
 
 install: $(VENV)/.installed-hub $(VENV)/.sample-data proxy
 install-test: $(VENV)/.installed-test $(VENV)/.sample-data proxy system-packages
