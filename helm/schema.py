@@ -36,6 +36,16 @@ _IMAGE = {
     },
 }
 
+_RESOURCES = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "Container resources.",
+    "properties": {
+        "requests": {"type": "object", "description": "Requests (cpu, memory)."},
+        "limits": {"type": "object", "description": "Limits (cpu, memory)."},
+    },
+}
+
 OWN_KEYS: dict[str, Any] = {
     "archive": {
         "type": "object",
@@ -101,15 +111,7 @@ OWN_KEYS: dict[str, Any] = {
                 },
             },
             "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"], "description": "Log level of the service."},
-            "resources": {
-                "type": "object",
-                "additionalProperties": False,
-                "description": "Container resources.",
-                "properties": {
-                    "requests": {"type": "object", "description": "Requests (cpu, memory)."},
-                    "limits": {"type": "object", "description": "Limits (cpu, memory)."},
-                },
-            },
+            "resources": _RESOURCES,
         },
     },
     "classes": {
@@ -123,15 +125,7 @@ OWN_KEYS: dict[str, Any] = {
             "image": {**_IMAGE, "description": "Container image (the hub image)."},
             "port": {"type": "integer", "minimum": 1, "maximum": 65535,
                      "description": "Port of the service (container and Service port)."},
-            "resources": {
-                "type": "object",
-                "additionalProperties": False,
-                "description": "Container resources.",
-                "properties": {
-                    "requests": {"type": "object", "description": "Requests (cpu, memory)."},
-                    "limits": {"type": "object", "description": "Limits (cpu, memory)."},
-                },
-            },
+            "resources": _RESOURCES,
         },
     },
     "sampleData": {
@@ -148,15 +142,7 @@ OWN_KEYS: dict[str, Any] = {
             "backoffLimit": {"type": "integer", "minimum": 0, "description": "Retries of the Job before it fails."},
             "activeDeadlineSeconds": {"type": "integer", "minimum": 60,
                                       "description": "Seconds the Job may run in all."},
-            "resources": {
-                "type": "object",
-                "additionalProperties": False,
-                "description": "Container resources.",
-                "properties": {
-                    "requests": {"type": "object", "description": "Requests (cpu, memory)."},
-                    "limits": {"type": "object", "description": "Limits (cpu, memory)."},
-                },
-            },
+            "resources": _RESOURCES,
         },
     },
     "networkPolicy": {
