@@ -82,6 +82,8 @@ def _env_float(name: str, default: float, environ: Mapping[str, str] = os.enviro
 
 
 def _alive(pid: Any) -> bool:
+    """Whether ``pid`` runs and is not a zombie: ``platform_lib.processes.process_alive`` written again,
+    because this package never imports ``platform_lib`` (the same rule as ``numbacache``)."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:
