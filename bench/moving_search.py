@@ -9,7 +9,9 @@
    runs both ways of batching the boxes (one 64-way ``OR`` statement per 64 boxes, and a ``VALUES``
    table of boxes joined to the R-tree as ``SpacetimeIndex.candidates`` does) and the faster one counts.
    Wall and CPU (process) time, medians; ``--sweep`` repeats the comparison over box sizes and spans so
-   each index can be compared at its best. Then ``find_images`` end to end (ephemeris, boxes, index,
+   each index can be compared at its best. Then both indexes in the same in-memory engine (NumPy bucket
+   grids loaded from the two R-trees' node blobs, each at its best grid, same answer asserted), which
+   shows the ratio the work itself allows. Then ``find_images`` end to end (ephemeris, boxes, index,
    exact test).
 2. "Which known bodies are in this image": M orbits (default 10^5: clones of the real kstars-data
    orbits, a, e, i kept, angles redrawn) cached daily over one year (build time), then single images
@@ -136,6 +138,121 @@ def spatial_candidates_only(conn, boxes) -> int:
     return len(out)
 
 
+def load_rtree(conn: sqlite3.Connection, table: str) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, boxes (n, 2*D) float32 lo/hi pairs) of an SQLite R-tree, read from its node blobs (the format
+    :mod:`platform_lib.imageindex.rtree_pack` writes): the leaves, found by walking down from the root."""
+    ncoord = len(conn.execute(f'SELECT * FROM "{table}" LIMIT 0').description) - 1
+    rows = conn.execute(f'SELECT nodeno, data FROM "{table}_node"').fetchall()
+    size = len(rows[0][1])
+    nos = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    raw = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8).reshape(len(rows), size)
+    cell = 8 + 4 * ncoord
+    fanout = (size - 4) // cell
+    cells = raw[:, 4:4 + fanout * cell].copy().view(np.dtype([("id", ">i8"), ("c", ">f4", (ncoord,))]))
+    cells = cells.reshape(len(rows), fanout)
+    counts = raw[:, 2].astype(np.int64) * 256 + raw[:, 3]
+    where = np.empty(int(nos.max()) + 1, dtype=np.int64)
+    where[nos] = np.arange(len(nos))
+    level = where[[1]]
+    for _ in range(int(raw[level[0], 0]) * 256 + int(raw[level[0], 1])):  # the root's depth
+        used = np.arange(fanout)[None, :] < counts[level][:, None]
+        level = where[cells["id"][level][used]]
+    leaf = cells[level][np.arange(fanout)[None, :] < counts[level][:, None]]
+    return leaf["id"].astype(np.int64), leaf["c"].astype(np.float32)
+
+
+class GridIndex:
+    """An in-memory bucket index in NumPy (the "same engine" comparison): entries sorted by the grid cell
+    of their centre, a dense table of cell offsets, each query box expanded by the largest entry
+    half-extent, every query box answered at once (vectorized), exact box tests on the gathered entries.
+    The last gridded axis is the fastest-varying in the cell number, so a box's cells along it are one
+    contiguous run. No entry here is larger than a cell (asserted; a real one would keep those apart).
+
+    ``spec``: per gridded axis ``(axis, origin, width, n_cells)``.
+    """
+
+    def __init__(self, ids: np.ndarray, boxes: np.ndarray, spec: list[tuple[int, float, float, int]]):
+        lo, hi = boxes[:, 0::2].astype(np.float64), boxes[:, 1::2].astype(np.float64)
+        half, centre = (hi - lo) / 2, (hi + lo) / 2
+        self.spec = spec
+        self.shape = tuple(n for *_, n in spec)
+        assert all((half[:, ax] <= w).all() for ax, _, w, _ in spec), "an entry larger than a cell"
+        cell = tuple(np.clip(np.floor((centre[:, ax] - o) / w), 0, n - 1).astype(np.int64) for ax, o, w, n in spec)
+        key = np.ravel_multi_index(cell, self.shape)
+        order = np.argsort(key, kind="stable")
+        self.ids = ids[order]
+        self.lo = np.ascontiguousarray(lo[order].T.astype(np.float32))
+        self.hi = np.ascontiguousarray(hi[order].T.astype(np.float32))
+        self.offsets = np.searchsorted(key[order], np.arange(np.prod(self.shape) + 1))
+        self.reach = [float(half[:, ax].max()) for ax, *_ in spec]
+
+    def pairs(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(entry positions, query box numbers) of every entry meeting a box of ``q`` ((k, 2*D), float64)."""
+        qlo, qhi = q[:, 0::2], q[:, 1::2]
+        first, last = [], []
+        for (ax, o, w, n), reach in zip(self.spec, self.reach):
+            first.append(np.clip(np.floor((qlo[:, ax] - reach - o) / w), 0, n - 1).astype(np.int64))
+            last.append(np.clip(np.floor((qhi[:, ax] + reach - o) / w), 0, n - 1).astype(np.int64))
+        box, cells = np.arange(len(q)), []
+        for j in range(len(self.spec) - 1):  # every cell of the box on all but the last axis
+            count = (last[j] - first[j] + 1)[box]
+            rep = np.repeat(np.arange(len(box)), count)
+            step = np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)
+            cells = [c[rep] for c in cells] + [first[j][box][rep] + step]
+            box = box[rep]
+        start = self.offsets[np.ravel_multi_index((*cells, first[-1][box]), self.shape)]
+        stop = self.offsets[np.ravel_multi_index((*cells, last[-1][box]), self.shape) + 1]
+        length = stop - start
+        b = np.repeat(box, length)
+        pos = np.repeat(start - (np.cumsum(length) - length), length) + np.arange(int(length.sum()))
+        ok = np.ones(len(pos), dtype=bool)
+        for a in range(self.lo.shape[0]):
+            ok &= (self.lo[a][pos] <= qhi[b, a]) & (self.hi[a][pos] >= qlo[b, a])
+        return pos[ok], b[ok]
+
+
+def numpy_engines(conn: sqlite3.Connection, boxes: np.ndarray, expected: np.ndarray, repeat: int) -> dict:
+    """Both indexes in the same in-memory engine (:class:`GridIndex`), loaded from the two R-trees, each at
+    its best grid: the space-time grid (time bins x xyz cells) against the 2-D grid (xyz cells) followed by
+    the time filter, the exposure times held in memory in the grid's order (the peer's best). Both must
+    give the SQLite answer."""
+    t0 = time.perf_counter()
+    ids8, b8 = load_rtree(conn, st_table.TABLE)
+    ids6, b6 = load_rtree(conn, "footprint_rtree")
+    load_s = time.perf_counter() - t0
+    times = np.array(conn.execute("SELECT rowid, t_min, t_max FROM obscore").fetchall())
+    t_of = np.zeros((int(times[:, 0].max()) + 1, 2))
+    t_of[times[:, 0].astype(np.int64)] = times[:, 1:]
+    q8 = boxes.copy()
+    q8[:, 6:8] -= st_table.T_ZERO_MJD
+    t_lo, t_hi = float(b8[:, 6].min()), float(b8[:, 7].max())
+    best = {}
+    for g in (16, 32, 64):
+        for days in (16.0, 32.0, 64.0):
+            grid = GridIndex(ids8, b8, [(3, t_lo, days, int((t_hi - t_lo) // days) + 1)]
+                             + [(ax, -1.0, 2.0 / g, g) for ax in range(3)])
+            w, c, found = timed(lambda: np.unique(grid.ids[grid.pairs(q8)[0]]), repeat * 3)
+            assert np.array_equal(found, expected), "the NumPy space-time grid disagrees"
+            if c < best.get("st", (None, None, np.inf))[2]:
+                best["st"] = (f"{g} cells an axis, {days:.0f}-day bins", w, c)
+    for g in (64, 128, 256):
+        grid = GridIndex(ids6, b6, [(ax, -1.0, 2.0 / g, g) for ax in range(3)])
+        t_min, t_max = (np.ascontiguousarray(t_of[grid.ids, k]) for k in (0, 1))
+
+        def peer():
+            pos, b = grid.pairs(boxes[:, :6])
+            keep = (t_max[pos] >= boxes[b, 6]) & (t_min[pos] <= boxes[b, 7])
+            return np.unique(grid.ids[pos[keep]])
+
+        w, c, found = timed(peer, repeat)
+        assert np.array_equal(found, expected), "the NumPy peer disagrees"
+        if c < best.get("peer", (None, None, np.inf))[2]:
+            best["peer"] = (f"{g} cells an axis", w, c)
+    best["load_s"] = load_s
+    best["entries"] = len(ids8)
+    return best
+
+
 def timed(fn, repeat: int):
     """Median wall and CPU (process) seconds of ``repeat`` calls, and the last result."""
     wall, cpu, result = [], [], None
@@ -197,6 +314,15 @@ def forward(tmp: Path, n: int, repeat: int = 3, sweep: bool = False) -> None:
         mark = " (faster peer)" if form == res["peer_form"] else ""
         print(f"  {'2-D R-tree + time, ' + form:26s} {w * 1e3:7.1f} ms {c * 1e3:7.1f} ms {w / w_st:10.0f}x "
               f"{c / c_st:9.0f}x{mark}")
+    eng = numpy_engines(conn, boxes, res["candidates"], repeat)
+    (at_st, w_st8, c_st8), (at_2d, w_2d8, c_2d8) = eng["st"], eng["peer"]
+    print(f"  same engine for both: in-memory NumPy grids loaded from the two R-trees ({eng['entries']:,} entries "
+          f"each, both loaded in {eng['load_s']:.2f} s), each at its best grid, same answer:")
+    print(f"  {'space-time grid':26s} {w_st8 * 1e3:7.2f} ms {c_st8 * 1e3:7.2f} ms   ({at_st})")
+    print(f"  {'2-D grid + time':26s} {w_2d8 * 1e3:7.2f} ms {c_2d8 * 1e3:7.2f} ms {w_2d8 / w_st8:10.0f}x "
+          f"{c_2d8 / c_st8:9.0f}x ({at_2d})")
+    print(f"  (the space-time grid against the SQLite peer: {w_2d / w_st8:.0f}x wall, {c_2d / c_st8:.0f}x CPU; "
+          "not a fair pair: different engines)")
     if sweep:
         print("  sweep (each index at its best): box size, span -> boxes, candidates; space-time, peer (wall | cpu)")
         best = {"wall": [(None, np.inf), (None, np.inf)], "cpu": [(None, np.inf), (None, np.inf)]}
