@@ -9,9 +9,10 @@
    runs both ways of batching the boxes (one 64-way ``OR`` statement per 64 boxes, and a ``VALUES``
    table of boxes joined to the R-tree as ``SpacetimeIndex.candidates`` does) and the faster one counts.
    Wall and CPU (process) time, medians; ``--sweep`` repeats the comparison over box sizes and spans so
-   each index can be compared at its best. Then both indexes in the same in-memory engine (NumPy bucket
-   grids loaded from the two R-trees' node blobs, each at its best grid, same answer asserted), which
-   shows the ratio the work itself allows. Then ``find_images`` end to end (ephemeris, boxes, index,
+   each index can be compared at its best. Then both indexes in the same in-memory engines (bucket
+   grids loaded from the two R-trees' node blobs; NumPy over all boxes at once, and a compiled numba
+   loop; each index at its best grid, same answer asserted), which shows the ratio the work itself
+   allows. Then ``find_images`` end to end (ephemeris, boxes, index,
    exact test).
 2. "Which known bodies are in this image": M orbits (default 10^5: clones of the real kstars-data
    orbits, a, e, i kept, angles redrawn) cached daily over one year (build time), then single images
@@ -24,6 +25,7 @@ Usage: ``.venv/bin/python bench/moving_search.py [--footprints N] [--orbits M] [
 from __future__ import annotations
 
 import argparse
+import functools
 import sqlite3
 import statistics
 import tempfile
@@ -162,11 +164,13 @@ def load_rtree(conn: sqlite3.Connection, table: str) -> tuple[np.ndarray, np.nda
 
 
 class GridIndex:
-    """An in-memory bucket index in NumPy (the "same engine" comparison): entries sorted by the grid cell
-    of their centre, a dense table of cell offsets, each query box expanded by the largest entry
-    half-extent, every query box answered at once (vectorized), exact box tests on the gathered entries.
-    The last gridded axis is the fastest-varying in the cell number, so a box's cells along it are one
-    contiguous run. No entry here is larger than a cell (asserted; a real one would keep those apart).
+    """An in-memory bucket index (the "same engine" comparisons): entries sorted by the grid cell of their
+    centre, a dense table of cell offsets, each query box widened by the largest entry half-extent, then
+    exact box tests on the entries of the cells it meets. The last gridded axis varies fastest in the
+    cell number, so a box's cells along it are one contiguous run. No entry here is larger than a cell
+    (asserted; a real index would keep such entries apart). Two engines answer the same grid: NumPy,
+    every box at once (:meth:`pairs`), and a compiled loop per box (:meth:`search`, numba, as the
+    crossmatch kernel is).
 
     ``spec``: per gridded axis ``(axis, origin, width, n_cells)``.
     """
@@ -181,10 +185,12 @@ class GridIndex:
         key = np.ravel_multi_index(cell, self.shape)
         order = np.argsort(key, kind="stable")
         self.ids = ids[order]
-        self.lo = np.ascontiguousarray(lo[order].T.astype(np.float32))
+        self.lo = np.ascontiguousarray(lo[order].T.astype(np.float32))  # (D, n): column-wise for NumPy
         self.hi = np.ascontiguousarray(hi[order].T.astype(np.float32))
+        self.rows = np.ascontiguousarray(boxes[order].astype(np.float32))  # (n, 2D): row-wise for the loop
         self.offsets = np.searchsorted(key[order], np.arange(np.prod(self.shape) + 1))
         self.reach = [float(half[:, ax].max()) for ax, *_ in spec]
+        self.counts = (0, 0)  # cell runs and entries tested by the last query
 
     def pairs(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(entry positions, query box numbers) of every entry meeting a box of ``q`` ((k, 2*D), float64)."""
@@ -205,53 +211,115 @@ class GridIndex:
         length = stop - start
         b = np.repeat(box, length)
         pos = np.repeat(start - (np.cumsum(length) - length), length) + np.arange(int(length.sum()))
+        self.counts = (len(start), len(pos))
         ok = np.ones(len(pos), dtype=bool)
         for a in range(self.lo.shape[0]):
             ok &= (self.lo[a][pos] <= qhi[b, a]) & (self.hi[a][pos] >= qlo[b, a])
         return pos[ok], b[ok]
 
+    def search(self, q: np.ndarray, times: np.ndarray | None = None, q_times: np.ndarray | None = None) -> np.ndarray:
+        """Entry positions meeting a box of ``q`` (with repeats), by the compiled loop; with ``times``
+        ((n, 2) in the grid's order) an entry must also meet the box's ``q_times`` ((k, 2))."""
+        spec = [(0, 0.0, np.inf, 1)] * (4 - len(self.spec)) + list(self.spec)  # the loop takes four axes
+        reach = [0.0] * (4 - len(self.spec)) + self.reach
+        arrays = [np.array([x[k] for x in spec], dtype=dt) for k, dt in enumerate((np.int64, float, float, np.int64))]
+        no_times = np.empty((0, 2))
+        return _grid_loop()(np.ascontiguousarray(q[:, 0::2]), np.ascontiguousarray(q[:, 1::2]), *arrays,
+                            np.array(reach), self.offsets, self.rows,
+                            no_times if times is None else times, no_times if q_times is None else q_times)
 
-def numpy_engines(conn: sqlite3.Connection, boxes: np.ndarray, expected: np.ndarray, repeat: int) -> dict:
-    """Both indexes in the same in-memory engine (:class:`GridIndex`), loaded from the two R-trees, each at
-    its best grid: the space-time grid (time bins x xyz cells) against the 2-D grid (xyz cells) followed by
-    the time filter, the exposure times held in memory in the grid's order (the peer's best). Both must
-    give the SQLite answer."""
+
+@functools.cache
+def _grid_loop():
+    """The compiled query loop of :meth:`GridIndex.search` (compiled on first use)."""
+    from numba import njit
+
+    @njit(nogil=True)
+    def loop(qlo, qhi, axes, origin, width, ncell, reach, offsets, rows, times, q_times):
+        dims = rows.shape[1] // 2
+        out = np.empty(1024, np.int64)
+        n = 0
+        first = np.zeros(4, np.int64)
+        last = np.zeros(4, np.int64)
+        for k in range(qlo.shape[0]):
+            for j in range(4):
+                if ncell[j] == 1:
+                    first[j] = last[j] = 0
+                    continue
+                a = axes[j]
+                first[j] = min(max(np.floor((qlo[k, a] - reach[j] - origin[j]) / width[j]), 0), ncell[j] - 1)
+                last[j] = min(max(np.floor((qhi[k, a] + reach[j] - origin[j]) / width[j]), 0), ncell[j] - 1)
+            for c0 in range(first[0], last[0] + 1):
+                for c1 in range(first[1], last[1] + 1):
+                    for c2 in range(first[2], last[2] + 1):
+                        base = ((c0 * ncell[1] + c1) * ncell[2] + c2) * ncell[3]
+                        for p in range(offsets[base + first[3]], offsets[base + last[3] + 1]):
+                            ok = True
+                            for d in range(dims):
+                                if rows[p, 2 * d] > qhi[k, d] or rows[p, 2 * d + 1] < qlo[k, d]:
+                                    ok = False
+                                    break
+                            if ok and len(q_times) and (times[p, 1] < q_times[k, 0] or times[p, 0] > q_times[k, 1]):
+                                ok = False
+                            if ok:
+                                if n == len(out):
+                                    out = np.concatenate((out, np.empty(n, np.int64)))
+                                out[n] = p
+                                n += 1
+        return out[:n]
+
+    return loop
+
+
+def same_engines(conn: sqlite3.Connection, boxes: np.ndarray, expected: np.ndarray, repeat: int) -> dict:
+    """Both indexes in the same in-memory engines (:class:`GridIndex`), loaded from the two R-trees, each
+    index at its best grid in each engine: the space-time grid (time bins x xyz cells) against the
+    2-D grid (xyz cells) followed by the time filter, the exposure times held in memory in the grid's
+    order (the peer's best). Every grid of both must give the SQLite answer ``expected``."""
     t0 = time.perf_counter()
     ids8, b8 = load_rtree(conn, st_table.TABLE)
     ids6, b6 = load_rtree(conn, "footprint_rtree")
     load_s = time.perf_counter() - t0
-    times = np.array(conn.execute("SELECT rowid, t_min, t_max FROM obscore").fetchall())
-    t_of = np.zeros((int(times[:, 0].max()) + 1, 2))
-    t_of[times[:, 0].astype(np.int64)] = times[:, 1:]
+    rows = np.array(conn.execute("SELECT rowid, t_min, t_max FROM obscore").fetchall())
+    t_of = np.zeros((int(rows[:, 0].max()) + 1, 2))
+    t_of[rows[:, 0].astype(np.int64)] = rows[:, 1:]
     q8 = boxes.copy()
     q8[:, 6:8] -= st_table.T_ZERO_MJD
     t_lo, t_hi = float(b8[:, 6].min()), float(b8[:, 7].max())
-    best = {}
+    best: dict = {"numpy": {}, "compiled": {}}
+
+    def keep(engine, who, label, fn, grid, reps):
+        fn()  # compile / warm
+        w, c, found = timed(fn, reps)
+        assert np.array_equal(found, expected), f"the {engine} {who} grid ({label}) disagrees with SQLite"
+        if c < best[engine].get(who, (None, None, np.inf))[2]:
+            best[engine][who] = (label, w, c, grid.counts)
+
     for g in (16, 32, 64):
         for days in (16.0, 32.0, 64.0):
             grid = GridIndex(ids8, b8, [(3, t_lo, days, int((t_hi - t_lo) // days) + 1)]
                              + [(ax, -1.0, 2.0 / g, g) for ax in range(3)])
-            w, c, found = timed(lambda: np.unique(grid.ids[grid.pairs(q8)[0]]), repeat * 3)
-            assert np.array_equal(found, expected), "the NumPy space-time grid disagrees"
-            if c < best.get("st", (None, None, np.inf))[2]:
-                best["st"] = (f"{g} cells an axis, {days:.0f}-day bins", w, c)
-    for g in (64, 128, 256):
+            label = f"{g} cells an axis, {days:.0f}-day bins"
+            keep("numpy", "st", label, lambda: np.unique(grid.ids[grid.pairs(q8)[0]]), grid, repeat * 3)
+            keep("compiled", "st", label, lambda: np.unique(grid.ids[grid.search(q8)]), grid, repeat * 3)
+    for g in (32, 64, 128, 256):
         grid = GridIndex(ids6, b6, [(ax, -1.0, 2.0 / g, g) for ax in range(3)])
-        t_min, t_max = (np.ascontiguousarray(t_of[grid.ids, k]) for k in (0, 1))
+        times = np.ascontiguousarray(t_of[grid.ids])
+        q_times = np.ascontiguousarray(boxes[:, 6:8])
 
         def peer():
             pos, b = grid.pairs(boxes[:, :6])
-            keep = (t_max[pos] >= boxes[b, 6]) & (t_min[pos] <= boxes[b, 7])
-            return np.unique(grid.ids[pos[keep]])
+            ok = (times[pos, 1] >= boxes[b, 6]) & (times[pos, 0] <= boxes[b, 7])
+            return np.unique(grid.ids[pos[ok]])
 
-        w, c, found = timed(peer, repeat)
-        assert np.array_equal(found, expected), "the NumPy peer disagrees"
-        if c < best.get("peer", (None, None, np.inf))[2]:
-            best["peer"] = (f"{g} cells an axis", w, c)
+        grid.pairs(boxes[:, :6])
+        label = f"{g} cells an axis"
+        keep("numpy", "peer", label, peer, grid, repeat)
+        keep("compiled", "peer", label, lambda: np.unique(grid.ids[grid.search(boxes[:, :6], times, q_times)]),
+             grid, repeat)
     best["load_s"] = load_s
     best["entries"] = len(ids8)
     return best
-
 
 def timed(fn, repeat: int):
     """Median wall and CPU (process) seconds of ``repeat`` calls, and the last result."""
@@ -314,15 +382,19 @@ def forward(tmp: Path, n: int, repeat: int = 3, sweep: bool = False) -> None:
         mark = " (faster peer)" if form == res["peer_form"] else ""
         print(f"  {'2-D R-tree + time, ' + form:26s} {w * 1e3:7.1f} ms {c * 1e3:7.1f} ms {w / w_st:10.0f}x "
               f"{c / c_st:9.0f}x{mark}")
-    eng = numpy_engines(conn, boxes, res["candidates"], repeat)
-    (at_st, w_st8, c_st8), (at_2d, w_2d8, c_2d8) = eng["st"], eng["peer"]
-    print(f"  same engine for both: in-memory NumPy grids loaded from the two R-trees ({eng['entries']:,} entries "
-          f"each, both loaded in {eng['load_s']:.2f} s), each at its best grid, same answer:")
-    print(f"  {'space-time grid':26s} {w_st8 * 1e3:7.2f} ms {c_st8 * 1e3:7.2f} ms   ({at_st})")
-    print(f"  {'2-D grid + time':26s} {w_2d8 * 1e3:7.2f} ms {c_2d8 * 1e3:7.2f} ms {w_2d8 / w_st8:10.0f}x "
-          f"{c_2d8 / c_st8:9.0f}x ({at_2d})")
-    print(f"  (the space-time grid against the SQLite peer: {w_2d / w_st8:.0f}x wall, {c_2d / c_st8:.0f}x CPU; "
-          "not a fair pair: different engines)")
+    eng = same_engines(conn, boxes, res["candidates"], repeat)
+    print(f"  same engine for both: in-memory grids loaded from the two R-trees ({eng['entries']:,} entries each, "
+          f"both read in {eng['load_s']:.2f} s), each at its best grid, same answer:")
+    for engine, title in (("numpy", "NumPy, all boxes at once"), ("compiled", "compiled loop (numba)")):
+        (at_st, w8, c8, (runs8, test8)), (at_2d, w6, c6, (runs6, test6)) = eng[engine]["st"], eng[engine]["peer"]
+        print(f"  {title}:")
+        print(f"  {'  space-time grid':26s} {w8 * 1e3:7.2f} ms {c8 * 1e3:7.2f} ms   ({at_st}; {runs8:,} cell runs, "
+              f"{test8:,} entries tested)")
+        print(f"  {'  2-D grid + time':26s} {w6 * 1e3:7.2f} ms {c6 * 1e3:7.2f} ms {w6 / w8:10.0f}x {c6 / c8:9.0f}x "
+              f"({at_2d}; {runs6:,} cell runs, {test6:,} entries tested)")
+    c8 = eng["compiled"]["st"][2]
+    print(f"  (the compiled space-time grid against the SQLite peer: {c_2d / c8:.0f}x CPU; not a fair pair: "
+          "different engines)")
     if sweep:
         print("  sweep (each index at its best): box size, span -> boxes, candidates; space-time, peer (wall | cpu)")
         best = {"wall": [(None, np.inf), (None, np.inf)], "cpu": [(None, np.inf), (None, np.inf)]}
