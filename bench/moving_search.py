@@ -271,11 +271,12 @@ def _grid_loop():
     return loop
 
 
-def same_engines(conn: sqlite3.Connection, boxes: np.ndarray, expected: np.ndarray, repeat: int) -> dict:
+def same_engines(conn: sqlite3.Connection, box_sets: list[tuple[str, np.ndarray, np.ndarray]], repeat: int) -> dict:
     """Both indexes in the same in-memory engines (:class:`GridIndex`), loaded from the two R-trees, each
-    index at its best grid in each engine: the space-time grid (time bins x xyz cells) against the
-    2-D grid (xyz cells) followed by the time filter, the exposure times held in memory in the grid's
-    order (the peer's best). Every grid of both must give the SQLite answer ``expected``."""
+    index at its best grid and box set in each engine: the space-time grid (time bins x xyz cells)
+    against the 2-D grid (xyz cells) followed by the time filter, the exposure times held in memory in
+    the grid's order (the peer's best). ``box_sets``: (label, boxes, the SQLite answer); every grid of
+    both must give that answer."""
     t0 = time.perf_counter()
     ids8, b8 = load_rtree(conn, st_table.TABLE)
     ids6, b6 = load_rtree(conn, "footprint_rtree")
@@ -283,12 +284,10 @@ def same_engines(conn: sqlite3.Connection, boxes: np.ndarray, expected: np.ndarr
     rows = np.array(conn.execute("SELECT rowid, t_min, t_max FROM obscore").fetchall())
     t_of = np.zeros((int(rows[:, 0].max()) + 1, 2))
     t_of[rows[:, 0].astype(np.int64)] = rows[:, 1:]
-    q8 = boxes.copy()
-    q8[:, 6:8] -= st_table.T_ZERO_MJD
     t_lo, t_hi = float(b8[:, 6].min()), float(b8[:, 7].max())
     best: dict = {"numpy": {}, "compiled": {}}
 
-    def keep(engine, who, label, fn, grid, reps):
+    def keep(engine, who, label, fn, grid, reps, expected):
         fn()  # compile / warm
         w, c, found = timed(fn, reps)
         assert np.array_equal(found, expected), f"the {engine} {who} grid ({label}) disagrees with SQLite"
@@ -299,27 +298,32 @@ def same_engines(conn: sqlite3.Connection, boxes: np.ndarray, expected: np.ndarr
         for days in (16.0, 32.0, 64.0):
             grid = GridIndex(ids8, b8, [(3, t_lo, days, int((t_hi - t_lo) // days) + 1)]
                              + [(ax, -1.0, 2.0 / g, g) for ax in range(3)])
-            label = f"{g} cells an axis, {days:.0f}-day bins"
-            keep("numpy", "st", label, lambda: np.unique(grid.ids[grid.pairs(q8)[0]]), grid, repeat * 3)
-            keep("compiled", "st", label, lambda: np.unique(grid.ids[grid.search(q8)]), grid, repeat * 3)
+            for name, boxes, expected in box_sets:
+                q8 = boxes.copy()
+                q8[:, 6:8] -= st_table.T_ZERO_MJD
+                label = f"{name}; {g} cells an axis, {days:.0f}-day bins"
+                keep("numpy", "st", label, lambda: np.unique(grid.ids[grid.pairs(q8)[0]]), grid, repeat * 3, expected)
+                keep("compiled", "st", label, lambda: np.unique(grid.ids[grid.search(q8)]), grid, repeat * 3,
+                     expected)
     for g in (32, 64, 128, 256):
         grid = GridIndex(ids6, b6, [(ax, -1.0, 2.0 / g, g) for ax in range(3)])
         times = np.ascontiguousarray(t_of[grid.ids])
-        q_times = np.ascontiguousarray(boxes[:, 6:8])
+        for name, boxes, expected in box_sets:
+            q_times = np.ascontiguousarray(boxes[:, 6:8])
 
-        def peer():
-            pos, b = grid.pairs(boxes[:, :6])
-            ok = (times[pos, 1] >= boxes[b, 6]) & (times[pos, 0] <= boxes[b, 7])
-            return np.unique(grid.ids[pos[ok]])
+            def peer():
+                pos, b = grid.pairs(boxes[:, :6])
+                ok = (times[pos, 1] >= boxes[b, 6]) & (times[pos, 0] <= boxes[b, 7])
+                return np.unique(grid.ids[pos[ok]])
 
-        grid.pairs(boxes[:, :6])
-        label = f"{g} cells an axis"
-        keep("numpy", "peer", label, peer, grid, repeat)
-        keep("compiled", "peer", label, lambda: np.unique(grid.ids[grid.search(boxes[:, :6], times, q_times)]),
-             grid, repeat)
+            label = f"{name}; {g} cells an axis"
+            keep("numpy", "peer", label, peer, grid, repeat, expected)
+            keep("compiled", "peer", label,
+                 lambda: np.unique(grid.ids[grid.search(boxes[:, :6], times, q_times)]), grid, repeat, expected)
     best["load_s"] = load_s
     best["entries"] = len(ids8)
     return best
+
 
 def timed(fn, repeat: int):
     """Median wall and CPU (process) seconds of ``repeat`` calls, and the last result."""
@@ -382,19 +386,7 @@ def forward(tmp: Path, n: int, repeat: int = 3, sweep: bool = False) -> None:
         mark = " (faster peer)" if form == res["peer_form"] else ""
         print(f"  {'2-D R-tree + time, ' + form:26s} {w * 1e3:7.1f} ms {c * 1e3:7.1f} ms {w / w_st:10.0f}x "
               f"{c / c_st:9.0f}x{mark}")
-    eng = same_engines(conn, boxes, res["candidates"], repeat)
-    print(f"  same engine for both: in-memory grids loaded from the two R-trees ({eng['entries']:,} entries each, "
-          f"both read in {eng['load_s']:.2f} s), each at its best grid, same answer:")
-    for engine, title in (("numpy", "NumPy, all boxes at once"), ("compiled", "compiled loop (numba)")):
-        (at_st, w8, c8, (runs8, test8)), (at_2d, w6, c6, (runs6, test6)) = eng[engine]["st"], eng[engine]["peer"]
-        print(f"  {title}:")
-        print(f"  {'  space-time grid':26s} {w8 * 1e3:7.2f} ms {c8 * 1e3:7.2f} ms   ({at_st}; {runs8:,} cell runs, "
-              f"{test8:,} entries tested)")
-        print(f"  {'  2-D grid + time':26s} {w6 * 1e3:7.2f} ms {c6 * 1e3:7.2f} ms {w6 / w8:10.0f}x {c6 / c8:9.0f}x "
-              f"({at_2d}; {runs6:,} cell runs, {test6:,} entries tested)")
-    c8 = eng["compiled"]["st"][2]
-    print(f"  (the compiled space-time grid against the SQLite peer: {c_2d / c8:.0f}x CPU; not a fair pair: "
-          "different engines)")
+    box_sets = [("4 deg, 30 d", boxes, res["candidates"])]
     if sweep:
         print("  sweep (each index at its best): box size, span -> boxes, candidates; space-time, peer (wall | cpu)")
         best = {"wall": [(None, np.inf), (None, np.inf)], "cpu": [(None, np.inf), (None, np.inf)]}
@@ -402,6 +394,7 @@ def forward(tmp: Path, n: int, repeat: int = 3, sweep: bool = False) -> None:
             for days in (30.0, 90.0):
                 bx = track_boxes(track, pad_deg=10 / 3600, box_size_deg=size, box_days=days)
                 r = compare(idx, conn, bx, repeat)
+                box_sets.append((f"{size:.0f} deg, {days:.0f} d", bx, r["candidates"]))
                 print(f"    {size:4.0f} deg {days:3.0f} d: {len(bx):5d} boxes {len(r['candidates']):5d} cand; "
                       f"{r['st'][0] * 1e3:6.1f} | {r['st'][1] * 1e3:5.1f} ms; {r['peer'][0] * 1e3:7.1f} | "
                       f"{r['peer'][1] * 1e3:6.1f} ms ({r['peer_form']})")
@@ -413,6 +406,19 @@ def forward(tmp: Path, n: int, repeat: int = 3, sweep: bool = False) -> None:
             (at_st, t_st), (at_2d, t_2d) = best[clock]
             print(f"  best against best ({clock}): space-time {t_st * 1e3:.1f} ms at {at_st}, peer {t_2d * 1e3:.1f} ms "
                   f"at {at_2d}: ratio {t_2d / t_st:.0f}x")
+    eng = same_engines(conn, box_sets, repeat)
+    print(f"  same engine for both: in-memory grids loaded from the two R-trees ({eng['entries']:,} entries each, "
+          f"both read in {eng['load_s']:.2f} s), each at its best grid{' and box set' if sweep else ''}, same answer:")
+    for engine, title in (("numpy", "NumPy, all boxes at once"), ("compiled", "compiled loop (numba)")):
+        (at_st, w8, c8, (runs8, test8)), (at_2d, w6, c6, (runs6, test6)) = eng[engine]["st"], eng[engine]["peer"]
+        print(f"  {title}:")
+        print(f"  {'  space-time grid':26s} {w8 * 1e3:7.2f} ms {c8 * 1e3:7.2f} ms   ({at_st}; {runs8:,} cell runs, "
+              f"{test8:,} entries tested)")
+        print(f"  {'  2-D grid + time':26s} {w6 * 1e3:7.2f} ms {c6 * 1e3:7.2f} ms {w6 / w8:10.0f}x {c6 / c8:9.0f}x "
+              f"({at_2d}; {runs6:,} cell runs, {test6:,} entries tested)")
+    c8 = eng["compiled"]["st"][2]
+    print(f"  (the compiled space-time grid against the SQLite peer: {c_2d / c8:.0f}x CPU; not a fair pair: "
+          "different engines)")
     find_images("Pallas", start, stop, index=idx, site="keck", orbits=orbits, tolerance=tol)
     t_e2e, _, res = timed(lambda: find_images("Pallas", start, stop, index=idx, site="keck", orbits=orbits,
                                               tolerance=tol), repeat)
