@@ -271,6 +271,12 @@ def _grid_loop():
     return loop
 
 
+def _distinct(ids: np.ndarray) -> np.ndarray:
+    """Sorted unique ids (``np.unique`` costs ~20 us of fixed overhead, a quarter of the compiled space-time
+    search)."""
+    ids = np.sort(ids)
+    return ids[np.concatenate(([True], ids[1:] != ids[:-1]))] if len(ids) else ids
+
 def same_engines(conn: sqlite3.Connection, box_sets: list[tuple[str, np.ndarray, np.ndarray]], repeat: int) -> dict:
     """Both indexes in the same in-memory engines (:class:`GridIndex`), loaded from the two R-trees, each
     index at its best grid and box set in each engine: the space-time grid (time bins x xyz cells)
@@ -302,8 +308,8 @@ def same_engines(conn: sqlite3.Connection, box_sets: list[tuple[str, np.ndarray,
                 q8 = boxes.copy()
                 q8[:, 6:8] -= st_table.T_ZERO_MJD
                 label = f"{name}; {g} cells an axis, {days:.0f}-day bins"
-                keep("numpy", "st", label, lambda: np.unique(grid.ids[grid.pairs(q8)[0]]), grid, repeat * 3, expected)
-                keep("compiled", "st", label, lambda: np.unique(grid.ids[grid.search(q8)]), grid, repeat * 3,
+                keep("numpy", "st", label, lambda: _distinct(grid.ids[grid.pairs(q8)[0]]), grid, repeat * 3, expected)
+                keep("compiled", "st", label, lambda: _distinct(grid.ids[grid.search(q8)]), grid, repeat * 3,
                      expected)
     for g in (32, 64, 128, 256):
         grid = GridIndex(ids6, b6, [(ax, -1.0, 2.0 / g, g) for ax in range(3)])
@@ -314,12 +320,12 @@ def same_engines(conn: sqlite3.Connection, box_sets: list[tuple[str, np.ndarray,
             def peer():
                 pos, b = grid.pairs(boxes[:, :6])
                 ok = (times[pos, 1] >= boxes[b, 6]) & (times[pos, 0] <= boxes[b, 7])
-                return np.unique(grid.ids[pos[ok]])
+                return _distinct(grid.ids[pos[ok]])
 
             label = f"{name}; {g} cells an axis"
             keep("numpy", "peer", label, peer, grid, repeat, expected)
             keep("compiled", "peer", label,
-                 lambda: np.unique(grid.ids[grid.search(boxes[:, :6], times, q_times)]), grid, repeat, expected)
+                 lambda: _distinct(grid.ids[grid.search(boxes[:, :6], times, q_times)]), grid, repeat, expected)
     best["load_s"] = load_s
     best["entries"] = len(ids8)
     return best
