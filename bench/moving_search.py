@@ -12,8 +12,7 @@
    each index can be compared at its best. Then both indexes in the same in-memory engines (bucket
    grids loaded from the two R-trees' node blobs; NumPy over all boxes at once, and a compiled numba
    loop; each index at its best grid, same answer asserted), which shows the ratio the work itself
-   allows. Then ``find_images`` end to end (ephemeris, boxes, index,
-   exact test).
+   allows. Then ``find_images`` end to end (ephemeris, boxes, index, exact test).
 2. "Which known bodies are in this image": M orbits (default 10^5: clones of the real kstars-data
    orbits, a, e, i kept, angles redrawn) cached daily over one year (build time), then single images
    (10 arcmin, half on the ecliptic) answered from the cache, against placing every orbit.
