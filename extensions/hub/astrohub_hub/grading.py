@@ -39,7 +39,7 @@ from typing import Mapping, Protocol
 from astrohub_hub import folders
 from astrohub_hub.errors import HubError
 
-__all__ = ["Grader", "LocalSteps", "Steps", "steps_from_environ", "uses_nbgrader"]
+__all__ = ["Grader", "LocalSteps", "NoSteps", "Steps", "steps_from_environ", "uses_nbgrader"]
 
 #: Seconds one nbgrader step may take (autograde runs every submitted notebook).
 STEP_TIMEOUT = 900
@@ -105,17 +105,29 @@ class LocalSteps:
         return result.stdout
 
 
+class NoSteps:
+    """Grading is off (the chart's ``classes.grading.enabled: false``): every step is refused, saying so."""
+
+    def run(self, step: str, argv: list[str], course: Path, system_user: str | None) -> str:
+        raise HubError(f"nbgrader {step} is off on this platform: nbgrader-marked assignments are neither released "
+                       "as nbgrader versions nor autograded (an administrator turns it on with the chart's "
+                       "classes.grading.enabled)", code="grading-off")
+
+
 def steps_from_environ(env: Mapping[str, str]) -> Steps:
     """The backend the classes service's environment names: ``ASTROHUB_CLASSES_GRADING`` ``local`` (the
-    default) or ``kubernetes`` (then :meth:`astrohub_hub.grading_jobs.JobSettings.from_environ` reads the rest)."""
+    default), ``off`` or ``kubernetes`` (then :meth:`astrohub_hub.grading_jobs.JobSettings.from_environ` reads
+    the rest)."""
     kind = env.get("ASTROHUB_CLASSES_GRADING", "local") or "local"
     if kind == "local":
         return LocalSteps()
+    if kind == "off":
+        return NoSteps()
     if kind == "kubernetes":
         from astrohub_hub.grading_jobs import JobSettings, JobSteps
 
         return JobSteps(JobSettings.from_environ(env))
-    raise HubError(f"ASTROHUB_CLASSES_GRADING={kind!r}: use 'local' or 'kubernetes' (the chart's "
+    raise HubError(f"ASTROHUB_CLASSES_GRADING={kind!r}: use 'local', 'off' or 'kubernetes' (the chart's "
                    "classes.grading sets it)", code="bad-config", value=kind)
 
 

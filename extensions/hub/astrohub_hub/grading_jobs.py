@@ -268,7 +268,7 @@ class JobSteps:
         limit = time.monotonic() + s.deadline_seconds + 60  # the deadline counts from the Job's start
         while True:
             try:
-                job = await batch.read_namespaced_job_status(name, s.namespace)
+                job = await batch.read_namespaced_job(name, s.namespace)
             except (ApiException, OSError) as exc:
                 raise HubError(f"the status of grading Job {name} could not be read: {exc}", code="grading-failed",
                                value=name) from exc
