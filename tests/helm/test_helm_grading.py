@@ -350,3 +350,19 @@ def test_a_refused_job_names_the_role(service) -> None:
                        r"resource \"jobs\".*Role") as err:
         Grader(course, None, course.parent, teaching.grading)._run("autograde", "hw1")
     assert err.value.code == "grading-failed" and not fake.created
+
+
+def test_a_failed_step_says_why_with_what_it_printed(service) -> None:
+    """A step whose command fails (here the gradebook read, given a program that fails as nbgrader would): the
+    error names the step, the Job and the reason, with the last lines the command printed."""
+    from astrohub_hub.grading import Grader
+
+    teaching, fake = service
+    course = teaching.classes_root / "stars" / "instructors" / "nbgrader"
+    failing = "import sys; print('reading the gradebook', file=sys.stderr); sys.exit('no such table: assignment')"
+    with pytest.raises(HubError, match=r"nbgrader gradebook of stars/hw1 failed in Job nbgrader-scores-stars-\w+ "
+                       r"\(BackoffLimitExceeded\): reading the gradebook \| no such table: assignment\. The "
+                       r"submissions are unchanged"):
+        Grader(course, None, course.parent, teaching.grading)._run(f"sqlite:///{course}/gradebook.db", "hw1",
+                                                                   code=failing)
+    assert not fake.errors and [j["metadata"]["name"] for j in fake.created] == fake.deleted
