@@ -126,6 +126,28 @@ OWN_KEYS: dict[str, Any] = {
             "port": {"type": "integer", "minimum": 1, "maximum": 65535,
                      "description": "Port of the service (container and Service port)."},
             "resources": _RESOURCES,
+            "grading": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "nbgrader autograding: each step a Job of the user image (course folder only, no "
+                "service account token, no network); the service gets a Role to create, get and delete Jobs.",
+                "properties": {
+                    "enabled": {"type": "boolean", "description": "Grade with Jobs (false: grading is refused)."},
+                    "image": {
+                        "type": "object", "additionalProperties": False,
+                        "description": "Image with nbgrader; an empty name uses jupyterhub.singleuser.image.",
+                        "properties": {
+                            "name": {"type": "string", "description": "Image repository (empty: the user image)."},
+                            "tag": {"type": "string", "description": "Image tag."},
+                            "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"],
+                                           "description": "Kubernetes imagePullPolicy."},
+                        },
+                    },
+                    "deadlineSeconds": {"type": "integer", "minimum": 30,
+                                        "description": "Seconds one step may take before its Job is stopped."},
+                    "resources": _RESOURCES,
+                },
+            },
         },
     },
     "sampleData": {

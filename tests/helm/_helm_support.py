@@ -92,3 +92,49 @@ def merged_values(chart: helm_python.Chart, values: dict[str, Any]) -> dict[str,
 def hub_values(chart: helm_python.Chart, values: dict[str, Any]) -> dict[str, Any]:
     """``jupyterhub.custom.astrohub`` as the hub's ``get_config("custom.astrohub")`` returns it."""
     return merged_values(chart, values)["jupyterhub"]["custom"]["astrohub"]
+
+
+# --- the classes service (templates/classes.yaml), shared by test_helm_pods and test_helm_grading ---------
+
+
+class HubGroups:
+    """The hub's group API as :class:`astrohub_hub.classes_service.HubDirectory` calls it, in memory.
+
+    The helm tier has no hub; the local tier drives the real one (tests/integration/test_platform_classes.py).
+    """
+
+    def __init__(self) -> None:
+        self.groups: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        parts = path.strip("/").split("/")
+        if parts[0] == "users":
+            return 200, {"name": parts[1]}
+        name = parts[1]
+        group = self.groups.get(name)
+        if method == "POST" and len(parts) == 2:
+            self.groups[name] = {"properties": {}, "users": set()}
+            return 201, None
+        if group is None:
+            return 404, None
+        if method == "GET":
+            return 200, {"name": name, "properties": dict(group["properties"]), "users": sorted(group["users"])}
+        if parts[2] == "properties":
+            group["properties"] = dict(body)
+        else:
+            group["users"] |= set(body["users"])
+        return 200, None
+
+
+def service_environment(objects: list[dict[str, Any]], claim_root: Path) -> dict[str, str]:
+    """The classes container's environment (ConfigMap and Secret), its claim mounts moved under ``claim_root``."""
+    deployment = find(objects, "Deployment", "astrohub-classes")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {}
+    for source in container["envFrom"]:
+        env.update(find(objects, "ConfigMap", source["configMapRef"]["name"])["data"])
+    for item in container["env"]:
+        env[item["name"]] = item.get("value") or f"secret {item['valueFrom']['secretKeyRef']['key']}"
+    for mount in container["volumeMounts"]:
+        env = {k: v.replace(mount["mountPath"], str(claim_root / mount["name"])) for k, v in env.items()}
+    return env

@@ -598,49 +598,6 @@ def test_worker_size_default_comes_from_the_hub_settings(chart, monkeypatch) -> 
 # --- the classes service (templates/classes.yaml) ----------------------------------------------
 
 
-class _HubGroups:
-    """The hub's group API as :class:`astrohub_hub.classes_service.HubDirectory` calls it, in memory.
-
-    The helm tier has no hub; the local tier drives the real one (tests/integration/test_platform_classes.py).
-    """
-
-    def __init__(self) -> None:
-        self.groups: dict[str, dict[str, Any]] = {}
-
-    def __call__(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        parts = path.strip("/").split("/")
-        if parts[0] == "users":
-            return 200, {"name": parts[1]}
-        name = parts[1]
-        group = self.groups.get(name)
-        if method == "POST" and len(parts) == 2:
-            self.groups[name] = {"properties": {}, "users": set()}
-            return 201, None
-        if group is None:
-            return 404, None
-        if method == "GET":
-            return 200, {"name": name, "properties": dict(group["properties"]), "users": sorted(group["users"])}
-        if parts[2] == "properties":
-            group["properties"] = dict(body)
-        else:
-            group["users"] |= set(body["users"])
-        return 200, None
-
-
-def _service_environment(objects: list[dict[str, Any]], claim_root: Path) -> dict[str, str]:
-    """The classes container's environment (ConfigMap and Secret), its claim mounts moved under ``claim_root``."""
-    deployment = hs.find(objects, "Deployment", "astrohub-classes")
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    env = {}
-    for source in container["envFrom"]:
-        env.update(hs.find(objects, "ConfigMap", source["configMapRef"]["name"])["data"])
-    for item in container["env"]:
-        env[item["name"]] = item.get("value") or f"secret {item['valueFrom']['secretKeyRef']['key']}"
-    for mount in container["volumeMounts"]:
-        env = {k: v.replace(mount["mountPath"], str(claim_root / mount["name"])) for k, v in env.items()}
-    return env
-
-
 def test_the_classes_service_runs_on_kubernetes_and_shapes_the_user_pods(chart, tmp_path, monkeypatch) -> None:
     """Issue 19 item 7: the chart runs the classes service; the group properties it sets reach the pods."""
     from astrohub_hub.classes import Actor
@@ -660,7 +617,7 @@ def test_the_classes_service_runs_on_kubernetes_and_shapes_the_user_pods(chart, 
     merged = hs.merged_values(chart, values)
     registered = merged["jupyterhub"]["hub"]["services"][SERVICE_NAME]
     assert registered["url"] == f"http://astrohub-classes:{service['spec']['ports'][0]['port']}"
-    env = _service_environment(objects, tmp_path)
+    env = hs.service_environment(objects, tmp_path)
     assert env["JUPYTERHUB_API_TOKEN"] == f"secret hub.services.{SERVICE_NAME}.apiToken"  # z2jh's generated token
     assert env["JUPYTERHUB_SERVICE_URL"].endswith(f":{pod['containers'][0]['ports'][0]['containerPort']}")
     gateway = merged["dask-gateway"]["gateway"]
@@ -678,7 +635,7 @@ def test_the_classes_service_runs_on_kubernetes_and_shapes_the_user_pods(chart, 
 
     # The service, as the Deployment starts it, creates a class pinned to the class profile; what it records on
     # the hub's groups gives students and instructors the folders it made, read-only where it should be.
-    hub = _HubGroups()
+    hub = hs.HubGroups()
     teaching, directory, _ = from_environ(env)
     directory._call = hub
     teaching.create_class(Actor("admin", admin=True), "stars", instructors=["tina"], students=["sam"],

@@ -187,3 +187,37 @@ def test_a_planted_link_never_steers_a_copy_made_as_root(teaching, tmp_path):
     os.symlink(tmp_path / "classes" / "c1" / "instructors", work)
     with pytest.raises(HubError, match="cannot read"):
         teaching.submit(ANN, "c1", "hw1")
+
+
+# --- where nbgrader runs (astrohub_hub.grading / grading_jobs): the backend named by the service's environment ---
+
+
+def test_the_grading_backend_comes_from_the_environment_and_bad_settings_name_the_variable() -> None:
+    from astrohub_hub.errors import HubConfigError, HubError
+    from astrohub_hub.grading import LocalSteps, NoSteps, steps_from_environ
+    from astrohub_hub.grading_jobs import JobSteps
+
+    assert isinstance(steps_from_environ({}), LocalSteps)  # the local platform: as before
+    assert isinstance(steps_from_environ({"ASTROHUB_CLASSES_GRADING": "off"}), NoSteps)
+    with pytest.raises(HubError, match="ASTROHUB_CLASSES_GRADING='pods'.*'local', 'off' or 'kubernetes'"):
+        steps_from_environ({"ASTROHUB_CLASSES_GRADING": "pods"})
+    env = {"ASTROHUB_CLASSES_GRADING": "kubernetes", "ASTROHUB_CLASSES_GRADING_NAMESPACE": "astro",
+           "ASTROHUB_CLASSES_GRADING_IMAGE": "u:1", "ASTROHUB_CLASSES_GRADING_CLAIM": "c",
+           "ASTROHUB_CLASSES_GRADING_MOUNT": "/srv/groups"}
+    steps = steps_from_environ(env)
+    assert isinstance(steps, JobSteps) and steps.settings.deadline_seconds == 900 and not steps.settings.in_cluster
+    for key, value, message in [("ASTROHUB_CLASSES_GRADING_IMAGE", "", "IMAGE: is not set"),
+                                ("ASTROHUB_CLASSES_GRADING_DEADLINE", "soon", "DEADLINE: 'soon' is not a number"),
+                                ("ASTROHUB_CLASSES_GRADING_RESOURCES", "{cpu", "RESOURCES: is not JSON")]:
+        with pytest.raises(HubConfigError, match=message):
+            steps_from_environ({**env, key: value})
+
+
+def test_a_grading_job_mounts_only_a_course_folder_on_the_class_claim(tmp_path) -> None:
+    from astrohub_hub.errors import HubConfigError
+    from astrohub_hub.grading_jobs import JobSettings, job_manifest
+
+    settings = JobSettings(namespace="astro", image="u:1", claim="c", mount_path="/srv/groups")
+    with pytest.raises(HubConfigError, match="not on the class claim mounted at /srv/groups"):
+        job_manifest(settings, "nbgrader-autograde-x-0", ["-m", "nbgrader"], tmp_path / "nbgrader", cls="x",
+                     assignment="a", step="autograde")

@@ -8,7 +8,8 @@ environment. Modules: ``settings`` (the strict model), ``configure`` (common tra
 ``environment``, ``accounts`` (system accounts: the prefix and the run-as-system-users rule),
 ``folders`` (homes and shared folders, ACL grant and revoke), ``local`` (the local spawner),
 ``groupsync`` (group folders service), ``people`` (callers and name checks), ``classes`` (classes,
-assignments, exams), ``workspaces`` (shared workspaces), ``classes_service`` (their hub service),
+assignments, exams), ``grading`` (nbgrader's steps; ``grading_jobs``: as Kubernetes Jobs),
+``workspaces`` (shared workspaces), ``classes_service`` (their hub service),
 ``auth`` and ``credentials`` (per-user sign-in), ``gateway`` (dask-gateway server), ``kubernetes`` (KubeSpawner, Helm side), ``heap``
 (the hub's start-up heap out of full garbage collections), ``errors``.
 It may import JupyterHub and (for the Kubernetes mode) KubeSpawner; it never imports

@@ -58,7 +58,7 @@ from typing import Callable, Iterable
 
 from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts
-from astrohub_hub.grading import Grader, uses_nbgrader
+from astrohub_hub.grading import Grader, Steps, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
 
@@ -92,6 +92,8 @@ class Teaching:
     on_class_properties: Callable[[str, dict], None] = lambda cls, properties: None
     #: The profile slugs the hub offers (``None``: not checked).
     profiles: tuple[str, ...] | None = None
+    #: Where nbgrader's steps run (``grading.steps_from_environ``; None: a subprocess of the instructor).
+    grading: Steps | None = None
     clock: Callable[[], float] = time.time
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -420,7 +422,7 @@ class Teaching:
             name = instructors[0]
         system = self._system(name)
         instructors = self._class_dirs(cls)["instructors"]
-        return Grader(instructors / "nbgrader", system, instructors)
+        return Grader(instructors / "nbgrader", system, instructors, self.grading)
 
     def collect(self, actor: Actor, cls: str, assignment: str, grade: bool = False) -> dict:
         """Copy each student's latest submission to ``instructors/collected/<assignment>/<student>/``;

@@ -30,6 +30,8 @@ Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409; bad inpu
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
 ``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_GATEWAY``
 (the gateway's API, asked for the signed-in user's Dask clusters with the service's token),
+``ASTROHUB_CLASSES_GRADING`` (``local`` or ``kubernetes``: where nbgrader runs, with ``ASTROHUB_CLASSES_GRADING_*``,
+:mod:`astrohub_hub.grading_jobs`),
 ``ASTROHUB_CLASSES_PREFIX`` / ``ASTROHUB_CLASSES_SYSTEM_USERS`` (``accounts.SystemAccounts``), and JupyterHub's
 service variables. The hub starts it locally (``configure``); on Kubernetes the chart's ``classes.enabled`` runs
 it as the Deployment ``astrohub-classes`` with this environment in a ConfigMap (``helm/astrohub/templates/classes.yaml``).
@@ -57,6 +59,7 @@ from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from astrohub_hub.errors import HubError
+from astrohub_hub.grading import steps_from_environ
 
 __all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "from_environ", "make_app", "main"]
 
@@ -470,6 +473,7 @@ def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, Gatewa
         user_exists=directory.user_exists, on_roster_change=directory.mirror,
         on_workspace_change=directory.mirror_workspace, on_class_properties=directory.class_properties,
         profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
+        grading=steps_from_environ(env),
     )
     teaching.workspaces.on_share = directory.share
     return teaching, directory, GatewayUsage(env.get("ASTROHUB_CLASSES_GATEWAY", ""), token)

@@ -13,8 +13,17 @@ instructor's system user (as nbgrader itself runs in an instructor's account), n
 
 Autograding executes the students' notebooks with the instructor's permissions (nbgrader's model): a
 student's code can read what that instructor can read while it runs. A notebook is "nbgrader-marked" when
-one of its cells has ``metadata.nbgrader`` (:func:`uses_nbgrader`). May import the standard library,
-``errors`` and ``folders``; nbgrader only in the subprocesses.
+one of its cells has ``metadata.nbgrader`` (:func:`uses_nbgrader`).
+
+Where the steps run is a :class:`Steps` backend, chosen by the classes service's configuration
+(``ASTROHUB_CLASSES_GRADING``, :func:`steps_from_environ`): :class:`LocalSteps` (a subprocess of the
+instructor's system user; the local platform) or :class:`astrohub_hub.grading_jobs.JobSteps` (one Kubernetes
+Job per step, from the user image, which has nbgrader; the hub image has none, and student code must never run
+in the service's pod, which holds the hub token). Every backend runs ``python <argv>`` in the course directory
+and returns its standard output; a failure or a timeout is a :class:`HubError` (code ``grading-failed``) and
+leaves the class's submissions as they were (grading reads copies). May import the standard library,
+``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader only in the
+subprocesses.
 """
 
 from __future__ import annotations
@@ -25,11 +34,12 @@ import pwd
 import subprocess
 import sys
 from pathlib import Path
+from typing import Mapping, Protocol
 
 from astrohub_hub import folders
 from astrohub_hub.errors import HubError
 
-__all__ = ["Grader", "uses_nbgrader"]
+__all__ = ["Grader", "LocalSteps", "NoSteps", "Steps", "steps_from_environ", "uses_nbgrader"]
 
 #: Seconds one nbgrader step may take (autograde runs every submitted notebook).
 STEP_TIMEOUT = 900
@@ -63,35 +73,75 @@ def uses_nbgrader(folder: Path) -> bool:
     return False
 
 
-class Grader:
-    """nbgrader on ``course`` (a class's ``instructors/nbgrader``), run as ``system_user`` (None: as we are)."""
+class Steps(Protocol):
+    """Where nbgrader's steps run: ``python <argv>`` in ``course`` as ``system_user``; returns its stdout."""
 
-    def __init__(self, course: Path, system_user: str | None, base: Path) -> None:
-        self.course, self.system_user, self.base = Path(course), system_user, Path(base)
+    def run(self, step: str, argv: list[str], course: Path, system_user: str | None) -> str: ...
 
-    def _env(self) -> dict[str, str]:
+
+class LocalSteps:
+    """Each step in a subprocess of ``system_user`` (None: as we are), with this interpreter (local mode)."""
+
+    def _env(self, course: Path, system_user: str | None) -> dict[str, str]:
         env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "LANG": "C.UTF-8"}
-        if self.system_user and os.geteuid() == 0:
-            env["HOME"] = pwd.getpwnam(self.system_user).pw_dir
+        if system_user and os.geteuid() == 0:
+            env["HOME"] = pwd.getpwnam(system_user).pw_dir
         else:
             env["HOME"] = os.environ.get("HOME", "/tmp")
-        env["JUPYTER_RUNTIME_DIR"] = str(self.course / ".runtime")
+        env["JUPYTER_RUNTIME_DIR"] = str(course / ".runtime")
         return env
 
-    def _run(self, *args: str, code: str | None = None) -> str:
-        cmd = [sys.executable, "-c", code, *args] if code else [
-            sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={self.course}"]
-        user = folders._as_user(self.system_user) if self.system_user else {}
+    def run(self, step: str, argv: list[str], course: Path, system_user: str | None) -> str:
+        user = folders._as_user(system_user) if system_user else {}
         try:
-            result = subprocess.run(cmd, capture_output=True, text=True, timeout=STEP_TIMEOUT, check=False,
-                                    env=self._env(), cwd=str(self.course), **user)
+            result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=STEP_TIMEOUT,
+                                    check=False, env=self._env(course, system_user), cwd=str(course), **user)
         except subprocess.TimeoutExpired:
-            raise HubError(f"nbgrader {args[0]} took longer than {STEP_TIMEOUT} s", code="grading-failed") from None
+            raise HubError(f"nbgrader {step} took longer than {STEP_TIMEOUT} s", code="grading-failed") from None
         if result.returncode != 0:
             lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
-            raise HubError(f"nbgrader {args[0] if not code else 'gradebook'} failed: {' | '.join(lines[-3:])}",
-                           code="grading-failed", value=str(self.course))
+            raise HubError(f"nbgrader {step} failed: {' | '.join(lines[-3:])}", code="grading-failed",
+                           value=str(course))
         return result.stdout
+
+
+class NoSteps:
+    """Grading is off (the chart's ``classes.grading.enabled: false``): every step is refused, saying so."""
+
+    def run(self, step: str, argv: list[str], course: Path, system_user: str | None) -> str:
+        raise HubError(f"nbgrader {step} is off on this platform: nbgrader-marked assignments are neither released "
+                       "as nbgrader versions nor autograded (an administrator turns it on with the chart's "
+                       "classes.grading.enabled)", code="grading-off")
+
+
+def steps_from_environ(env: Mapping[str, str]) -> Steps:
+    """The backend the classes service's environment names: ``ASTROHUB_CLASSES_GRADING`` ``local`` (the
+    default), ``off`` or ``kubernetes`` (then :meth:`astrohub_hub.grading_jobs.JobSettings.from_environ` reads
+    the rest)."""
+    kind = env.get("ASTROHUB_CLASSES_GRADING", "local") or "local"
+    if kind == "local":
+        return LocalSteps()
+    if kind == "off":
+        return NoSteps()
+    if kind == "kubernetes":
+        from astrohub_hub.grading_jobs import JobSettings, JobSteps
+
+        return JobSteps(JobSettings.from_environ(env))
+    raise HubError(f"ASTROHUB_CLASSES_GRADING={kind!r}: use 'local', 'off' or 'kubernetes' (the chart's "
+                   "classes.grading sets it)", code="bad-config", value=kind)
+
+
+class Grader:
+    """nbgrader on ``course`` (a class's ``instructors/nbgrader``), run as ``system_user`` (None: as we are),
+    each step through ``steps`` (default: :class:`LocalSteps`)."""
+
+    def __init__(self, course: Path, system_user: str | None, base: Path, steps: Steps | None = None) -> None:
+        self.course, self.system_user, self.base = Path(course), system_user, Path(base)
+        self.steps = steps if steps is not None else LocalSteps()
+
+    def _run(self, *args: str, code: str | None = None) -> str:
+        argv = ["-c", code, *args] if code else ["-m", "nbgrader", *args, f"--CourseDirectory.root={self.course}"]
+        return self.steps.run("gradebook" if code else args[0], argv, self.course, self.system_user)
 
     def _copy(self, source: Path, dest: Path, reader: str | None) -> list[str]:
         data = folders.pack_as(source, reader, base=source.parent)
