@@ -86,12 +86,15 @@ class PositionalJoin:
     ``left_sql``/``right_sql`` select each side's positions (``ra``, ``dec``) after the conditions on
     that side alone; every pair closer than ``radius`` (degrees) is a candidate, and
     the query's own distance test, kept in ``sql``, decides (so the answer is DuckDB's, pair for pair).
+    ``left_source``/``right_source``: the internal relation each side reads (``t0``, ``t1`` ...).
     """
 
     name: str
     left_sql: str
     right_sql: str
     radius: float
+    left_source: str = ""
+    right_source: str = ""
 
 
 @dataclass
@@ -684,9 +687,10 @@ def _one_alias(term, alias: str) -> bool:
             and not any(isinstance(n, (exp.Select, exp.Subquery, exp.Rand, exp.AggFunc)) for n in term.walk()))
 
 
-def _positional_joins(tree, sources: dict[str, Source]) -> list[tuple[str, exp.Select, exp.Select, float]]:
+def _positional_joins(tree, sources: dict[str, Source]) -> list[tuple[str, exp.Select, exp.Select, float, str, str]]:
     """Rewrite each SELECT whose tables are inner-joined through a positional term to join through a
-    pairs relation (``adql_pairs0``, ``adql_pairs1``...) instead; return ``(name, left query, right query, radius)``.
+    pairs relation (``adql_pairs0``, ``adql_pairs1``...) instead; return ``(name, left query, right query,
+    radius, left relation, right relation)``.
 
     The term itself stays (after the pairs' equalities), so the kernel only proposes candidates.
     """
@@ -726,7 +730,7 @@ def _positional_joins(tree, sources: dict[str, Source]) -> list[tuple[str, exp.S
             select.append("joins", exp.Join(this=exp.Table(this=exp.to_identifier(name),
                                                            alias=exp.TableAlias(this=exp.to_identifier(name)))))
             select.where(condition, copy=False)
-            found.append((name, queries[0], queries[1], r))
+            found.append((name, queries[0], queries[1], r, aliases[p1[0]].internal, aliases[p2[0]].internal))
             break
     return found
 
@@ -834,8 +838,8 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
             _output_columns(fallback, sources)
             fallback_sql = fallback.sql(dialect="duckdb")
             joins = [PositionalJoin(name, _rewrite_geometry(left).sql(dialect="duckdb"),
-                                    _rewrite_geometry(right).sql(dialect="duckdb"), r)
-                     for name, left, right, r in found]
+                                    _rewrite_geometry(right).sql(dialect="duckdb"), r, lsrc, rsrc)
+                     for name, left, right, r, lsrc, rsrc in found]
     except RecursionError:
         raise LimitFault("QUERY is nested too deeply for this service; simplify the expression") from None
     return Plan(sql, sources, columns, top, joins, fallback_sql)

@@ -7,7 +7,7 @@ the HATS partitions the query's regions touch (DuckDB's own Parquet reader), ``i
 index's rows visible to the caller (the proprietary filter is applied before DuckDB sees a row, so it
 holds through joins, subqueries, unions and uploads), ``TAP_SCHEMA`` generated from the table set,
 and the request's uploads; a positional join's candidate pairs come from the crossmatch kernel
-(:mod:`astrohub_archive.posjoin`). Bounded by :class:`Limits` (wall time, memory, threads, rows). Imports
+(:mod:`astrohub_archive.posjoin`, which keeps a catalogue side prepared between queries). Bounded by :class:`Limits` (wall time, memory, threads, rows). Imports
 DuckDB, pyarrow, numpy, astropy and ``platform_lib``; no Tornado.
 """
 
@@ -337,8 +337,9 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
         timer.start()
         try:
             sql = plan.sql if kernel or not plan.joins else plan.fallback_sql
+            files = {i: f for i, (f, _) in catalogs.items() if f}
             for join in plan.joins if kernel else ():
-                pairs = candidate_pairs(con, join)
+                pairs = candidate_pairs(con, join, files)
                 if timed_out.is_set():
                     raise duckdb.InterruptException("time limit")
                 if pairs is None:
