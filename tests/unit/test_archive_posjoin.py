@@ -80,6 +80,28 @@ def test_a_catalogue_side_is_prepared_once_and_answers_as_the_range_join(tmp_pat
     other = ("SELECT u.uid, c.id FROM bench.cat AS c JOIN TAP_UPLOAD.mine AS u ON "
              "DISTANCE(POINT('ICRS', u.ra, u.dec), POINT('ICRS', c.ra, c.dec)) < 1.0 / 3600")
     assert _run(other, tables, descs, data) == want
+    # Every column of the catalogue, read from its kept rows, as from its files; and a query that reads the
+    # catalogue twice (not only through the join), which reads its files.
+    for adql in ("SELECT u.uid, c.* FROM TAP_UPLOAD.mine AS u JOIN bench.cat AS c ON "
+                 "1 = CONTAINS(POINT('ICRS', c.ra, c.dec), CIRCLE('ICRS', u.ra, u.dec, 1.0 / 3600))",
+                 XMATCH.format(where=" WHERE c.id IN (SELECT d.id FROM bench.cat AS d WHERE d.mag < 15)")):
+        plan = translate(adql, tables, descs)
+        rows = [run_plan(plan, tables=tables, state=None, viewer=Viewer(), access_base="", maxrec=10**6,
+                         uploads=data, kernel=kernel)[0] for kernel in (True, False)]
+        assert rows[0].colnames == rows[1].colnames
+        assert sorted(map(tuple, rows[0].as_array().tolist())) == sorted(map(tuple, rows[1].as_array().tolist()))
+        assert 0 < len(rows[0]) <= M
+    # The kept rows the query reads instead of the files: those with a pair, every column.
+    import duckdb
+
+    plan = translate(XMATCH.format(where=""), tables, descs)
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW t1 AS SELECT * FROM read_parquet('{tmp_path / 'cat.parquet'}')")
+    con.register("t0", data["mine"])
+    restrict = {"t1": None}
+    pairs = posjoin.candidate_pairs(con, plan.joins[0], {"t1": [str(tmp_path / "cat.parquet")]}, restrict)
+    assert len(pairs) == M and sorted(restrict["t1"]["id"].to_pylist()) == sorted(pick.tolist())
+    assert restrict["t1"].column_names == ["id", "ra", "dec", "mag"]
     # Uploads are never kept: a join of two uploads leaves the cache as it was.
     self_join = ("SELECT a.uid, b.uid AS id FROM TAP_UPLOAD.mine AS a JOIN TAP_UPLOAD.mine AS b ON "
                  "1 = CONTAINS(POINT('ICRS', a.ra, a.dec), CIRCLE('ICRS', b.ra, b.dec, 1.0 / 3600))")

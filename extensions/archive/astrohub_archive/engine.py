@@ -338,14 +338,22 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
         try:
             sql = plan.sql if kernel or not plan.joins else plan.fallback_sql
             files = {i: f for i, (f, _) in catalogs.items() if f}
+            # A catalogue the query reads once, through a positional join, may be read as its rows
+            # that have pairs (posjoin), not from its files.
+            restrict = {i: None for i in files if plan.sources[i].uses == 1}
             for join in plan.joins if kernel else ():
-                pairs = candidate_pairs(con, join, files)
+                pairs = candidate_pairs(con, join, files, restrict)
                 if timed_out.is_set():
                     raise duckdb.InterruptException("time limit")
                 if pairs is None:
                     sql = plan.fallback_sql
                     break
                 con.register(join.name, pairs)
+            else:
+                for internal, rows in restrict.items():
+                    if rows is not None:
+                        con.execute(f'DROP VIEW "{internal}"')
+                        con.register(internal, rows)
             result = con.sql(f"SELECT * FROM ({sql}) AS adql_query LIMIT {int(cap) + 1}").to_arrow_table()
         except duckdb.InterruptException:
             raise LimitFault(f"the query ran longer than this service's limit of {limits.seconds:g} s; "

@@ -193,11 +193,25 @@ def _prepared_radius(radius: float) -> float:
     return min(2.0 ** max(0, math.ceil(math.log2(arcsec))) / 3600.0, 179.999) if arcsec > 1 else 1 / 3600
 
 
-def _read_side(con, sql: str):
-    """``(ra, dec, rows)`` of one side (rows: those with finite positions); None when a declination is
-    outside [-90, 90]."""
-    pos = _positions(con, sql)
-    return None if pos is None else (pos[0], pos[1], _finite(*pos))
+def _read_side(con, sql: str, rows_sql: str = ""):
+    """``(ra, dec, rows, None, table)`` of one side: positions in degrees (NaN for nulls), the rows with
+    finite positions, and with ``rows_sql`` the side's rows (every column, as an Arrow table; else None).
+    None when a declination is outside [-90, 90]."""
+    table = None
+    if rows_sql:
+        table = con.sql(rows_sql).to_arrow_table()
+        ra, dec = (np.asarray(table.column(c).to_numpy(zero_copy_only=False), dtype=np.float64)
+                   for c in ("adql_ra", "adql_dec"))
+        table = table.drop_columns(["adql_ra", "adql_dec"])
+        with np.errstate(invalid="ignore"):
+            if np.any(np.abs(dec) > 90):
+                return None
+    else:
+        pos = _positions(con, sql)
+        if pos is None:
+            return None
+        ra, dec = pos
+    return ra, dec, _finite(ra, dec), None, table
 
 
 def _side_key(sql: str, source: str, catalogs: dict, radius: float) -> tuple | None:
@@ -208,26 +222,34 @@ def _side_key(sql: str, source: str, catalogs: dict, radius: float) -> tuple | N
 
 
 def _keep_side(side: tuple, key: tuple) -> tuple:
-    """``side`` with its rows prepared for the key's radius, kept in :data:`SIDES`."""
+    """``side`` with its rows prepared for the key's radius, kept in :data:`SIDES` (its rows' table too
+    where the whole fits in a quarter of the bound)."""
     import astropy.units as u
 
     from platform_lib.crossmatch import prepare
 
-    ra, dec, rows = side
+    ra, dec, rows, _, table = side
     with _ONE_AT_A_TIME:
         prepared = prepare(ra[rows], dec[rows], key[3] * u.deg)
-    side = (ra, dec, rows, prepared)
-    SIDES.put(key, side, ra.nbytes + dec.nbytes + rows.nbytes + prepared.nbytes)
+    nbytes = ra.nbytes + dec.nbytes + rows.nbytes + prepared.nbytes
+    if table is not None and nbytes + table.nbytes > SIDES.max_bytes // 4:
+        table = None
+    side = (ra, dec, rows, prepared, table)
+    SIDES.put(key, side, nbytes + (table.nbytes if table is not None else 0))
     return side
 
 
-def candidate_pairs(con, join: PositionalJoin, catalogs: dict | None = None):
+def candidate_pairs(con, join: PositionalJoin, catalogs: dict | None = None, restrict: dict | None = None):
     """Every pair of the two sides' positions within ``join.radius`` (a hair more), as an Arrow table.
 
     ``catalogs``: the catalogue relations of the query and their files (``{"t1": [paths]}``); a side
     reading one of them is taken prepared from :data:`SIDES` (or read, prepared and kept there) when
-    it is at least as large as the other side. Returns None when the kernel should not run (see the
-    module docstring); the caller then runs the plan's ``fallback_sql``.
+    it is at least as large as the other side. ``restrict``: relations the query reads only through
+    this join (``{"t1": None}``); where the kept side has its rows, ``restrict["t1"]`` gets those of its
+    rows that have a pair (an Arrow table: what the query can read of it, since every row at a pair's
+    position is in a pair), for the caller to read instead of the catalogue's files. Returns None when
+    the kernel should not run (see the module docstring); the caller then runs the plan's
+    ``fallback_sql``.
     """
     import astropy.units as u
     import pyarrow as pa
@@ -239,8 +261,9 @@ def candidate_pairs(con, join: PositionalJoin, catalogs: dict | None = None):
     catalogs = catalogs or {}
     sides = [None, None]
     big = None  # which side is prepared: 0 (left) or 1 (right)
-    queries = ((join.left_sql, join.left_source), (join.right_sql, join.right_source))
-    keys = [_side_key(sql, source, catalogs, radius) for sql, source in queries]
+    queries = ((join.left_sql, join.left_source, join.left_rows_sql),
+               (join.right_sql, join.right_source, join.right_rows_sql))
+    keys = [_side_key(sql, source, catalogs, radius) for sql, source, _ in queries]
     for i in (1, 0):
         if keys[i] is not None:
             cached = SIDES.get(keys[i])
@@ -249,7 +272,7 @@ def candidate_pairs(con, join: PositionalJoin, catalogs: dict | None = None):
                 break
     for i in (0, 1):
         if sides[i] is None:
-            sides[i] = _read_side(con, queries[i][0])
+            sides[i] = _read_side(con, queries[i][0], queries[i][2] if keys[i] is not None else "")
             if sides[i] is None:
                 return None
     if big is None:
@@ -284,6 +307,9 @@ def candidate_pairs(con, join: PositionalJoin, catalogs: dict | None = None):
     except ValueError:  # more pairs than MAX_EXPECTED_PAIRS, or more rows than one in-memory match takes
         return None
     i1, i2 = rows1[i1], rows2[i2]
+    source = queries[big][1] if big is not None else None
+    if restrict is not None and source in restrict and sides[big][4] is not None:
+        restrict[source] = sides[big][4].take(np.unique(i1 if big == 0 else i2))
     if i1.size:
         i1, i2 = _first_of_position(left[0], left[1], i1), _first_of_position(right[0], right[1], i2)
         key = np.unique(i1 * np.int64(right[0].size) + i2)
