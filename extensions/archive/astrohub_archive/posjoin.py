@@ -194,9 +194,10 @@ def _prepared_radius(radius: float) -> float:
 
 
 def _read_side(con, sql: str, rows_sql: str = ""):
-    """``(ra, dec, rows, None, table)`` of one side: positions in degrees (NaN for nulls), the rows with
-    finite positions, and with ``rows_sql`` the side's rows (every column, as an Arrow table; else None).
-    None when a declination is outside [-90, 90]."""
+    """``(ra, dec, rows, None, table, None)`` of one side: positions in degrees (NaN for nulls), the rows
+    with finite positions, and with ``rows_sql`` the side's rows (every column, as an Arrow table; else
+    None). None when a declination is outside [-90, 90]. (A kept side has its prepared positions fourth
+    and whether its positions are distinct last: :func:`_keep_side`.)"""
     table = None
     if rows_sql:
         table = con.sql(rows_sql).to_arrow_table()
@@ -211,7 +212,15 @@ def _read_side(con, sql: str, rows_sql: str = ""):
         if pos is None:
             return None
         ra, dec = pos
-    return ra, dec, _finite(ra, dec), None, table
+    return ra, dec, _finite(ra, dec), None, table, None
+
+
+def _distinct(ra: np.ndarray, dec: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether ``rows`` hold no position twice (then a pair needs no merging on that side)."""
+    a, d = ra[rows] + 0.0, dec[rows] + 0.0
+    order = np.lexsort((d, a))
+    a, d = a[order], d[order]
+    return not bool(np.any((a[1:] == a[:-1]) & (d[1:] == d[:-1])))
 
 
 def _side_key(sql: str, source: str, catalogs: dict, radius: float) -> tuple | None:
@@ -228,13 +237,15 @@ def _keep_side(side: tuple, key: tuple) -> tuple:
 
     from platform_lib.crossmatch import prepare
 
-    ra, dec, rows, _, table = side
+    ra, dec, rows, _, table, _ = side
     with _ONE_AT_A_TIME:
         prepared = prepare(ra[rows], dec[rows], key[3] * u.deg)
     nbytes = ra.nbytes + dec.nbytes + rows.nbytes + prepared.nbytes
     if table is not None and nbytes + table.nbytes > SIDES.max_bytes // 4:
         table = None
-    side = (ra, dec, rows, prepared, table)
+    if table is not None:
+        table = table.combine_chunks()  # one chunk: taking rows from it costs far less
+    side = (ra, dec, rows, prepared, table, _distinct(ra, dec, rows))
     SIDES.put(key, side, nbytes + (table.nbytes if table is not None else 0))
     return side
 
@@ -310,8 +321,11 @@ def candidate_pairs(con, join: PositionalJoin, catalogs: dict | None = None, res
     source = queries[big][1] if big is not None else None
     if restrict is not None and source in restrict and sides[big][4] is not None:
         restrict[source] = sides[big][4].take(np.unique(i1 if big == 0 else i2))
-    if i1.size:
-        i1, i2 = _first_of_position(left[0], left[1], i1), _first_of_position(right[0], right[1], i2)
+    if i1.size and not (left[5] and right[5]):  # a kept side knows whether it holds a position twice
+        if not left[5]:
+            i1 = _first_of_position(left[0], left[1], i1)
+        if not right[5]:
+            i2 = _first_of_position(right[0], right[1], i2)
         key = np.unique(i1 * np.int64(right[0].size) + i2)
         i1, i2 = key // right[0].size, key % right[0].size
     return pa.table({"ra1": left[0][i1], "dec1": left[1][i1], "ra2": right[0][i2], "dec2": right[1][i2]})
