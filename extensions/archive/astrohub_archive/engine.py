@@ -7,8 +7,9 @@ the HATS partitions the query's regions touch (DuckDB's own Parquet reader), ``i
 index's rows visible to the caller (the proprietary filter is applied before DuckDB sees a row, so it
 holds through joins, subqueries, unions and uploads), ``TAP_SCHEMA`` generated from the table set,
 and the request's uploads; a positional join's candidate pairs come from the crossmatch kernel
-(:mod:`astrohub_archive.posjoin`, which keeps a catalogue side prepared between queries). Bounded by :class:`Limits` (wall time, memory, threads, rows). Imports
-DuckDB, pyarrow, numpy, astropy and ``platform_lib``; no Tornado.
+(:mod:`astrohub_archive.posjoin`, which keeps a catalogue side prepared between queries, and gives a
+catalogue read only through the join as its rows with pairs). Bounded by :class:`Limits` (wall time,
+memory, threads, rows). Imports DuckDB, pyarrow, numpy, astropy and ``platform_lib``; no Tornado.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import numpy as np
 
 from astrohub_archive.adql import PositionalJoin
 
-__all__ = ["Kernel", "SideCache", "SIDES", "candidate_pairs", "MAX_EXPECTED_PAIRS"]
+__all__ = ["Kernel", "SideCache", "SIDES", "DEFAULT_JOIN_CACHE_MIB", "candidate_pairs", "MAX_EXPECTED_PAIRS"]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,10 @@ def _first_of_position(ra: np.ndarray, dec: np.ndarray, rows: np.ndarray) -> np.
     return first[np.ravel(back)]
 
 
+#: The default bound of :data:`SIDES`, MiB (the service's ``--join-cache``).
+DEFAULT_JOIN_CACHE_MIB = 256
+
+
 class SideCache:
     """Prepared catalogue sides of positional joins, least recently used first out beyond ``max_bytes``.
 
@@ -126,7 +130,7 @@ class SideCache:
     with finite positions, and those rows prepared for the kernel. ``hits`` and ``misses`` count lookups.
     """
 
-    def __init__(self, max_bytes: int = 512 * 2**20) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_JOIN_CACHE_MIB * 2**20) -> None:
         self.max_bytes = int(max_bytes)
         self.hits = 0
         self.misses = 0
@@ -232,7 +236,7 @@ def _side_key(sql: str, source: str, catalogs: dict, radius: float) -> tuple | N
 
 def _keep_side(side: tuple, key: tuple) -> tuple:
     """``side`` with its rows prepared for the key's radius, kept in :data:`SIDES` (its rows' table too
-    where the whole fits in a quarter of the bound)."""
+    where the whole fits in half the bound)."""
     import astropy.units as u
 
     from platform_lib.crossmatch import prepare
@@ -241,7 +245,7 @@ def _keep_side(side: tuple, key: tuple) -> tuple:
     with _ONE_AT_A_TIME:
         prepared = prepare(ra[rows], dec[rows], key[3] * u.deg)
     nbytes = ra.nbytes + dec.nbytes + rows.nbytes + prepared.nbytes
-    if table is not None and nbytes + table.nbytes > SIDES.max_bytes // 4:
+    if table is not None and nbytes + table.nbytes > SIDES.max_bytes // 2:
         table = None
     if table is not None:
         table = table.combine_chunks()  # one chunk: taking rows from it costs far less
