@@ -143,3 +143,21 @@ def test_the_cache_keeps_the_most_recent_within_its_bound():
     off = SideCache(max_bytes=0)
     off.put("a", 1, 1)
     assert len(off) == 0
+
+
+def test_a_side_whose_rows_do_not_fit_keeps_its_positions_only(tmp_path, sides):
+    """Where the catalogue's files are large against the bound, only the positions are read and kept; the
+    query reads the files, with the same rows."""
+    tables, descs, data, pick = _setup(tmp_path)
+    sides.max_bytes = 4 * (tmp_path / "cat.parquet").stat().st_size - 1
+    plan = translate(XMATCH.format(where=""), tables, descs)
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW t1 AS SELECT * FROM read_parquet('{tmp_path / 'cat.parquet'}')")
+    con.register("t0", data["mine"])
+    restrict = {"t1": None}
+    assert len(posjoin.candidate_pairs(con, plan.joins[0], {"t1": [str(tmp_path / "cat.parquet")]}, restrict)) == M
+    assert restrict["t1"] is None and len(sides) == 1
+    assert _run(XMATCH.format(where=""), tables, descs, data) == sorted(zip(range(M), pick.tolist()))
+    assert sides.hits == 1

@@ -234,6 +234,12 @@ def _side_key(sql: str, source: str, catalogs: dict, radius: float) -> tuple | N
     return None if fkey is None else (sql, source, fkey, _prepared_radius(radius))
 
 
+def _rows_fit(key: tuple | None) -> bool:
+    """Whether a kept side's rows (every column) are to be read: where its files, twice over (Parquet
+    against Arrow's memory), fit in half the bound. Else only its positions are read, as for any side."""
+    return key is not None and 2 * sum(f[2] for f in key[2]) <= SIDES.max_bytes // 2
+
+
 def _keep_side(side: tuple, key: tuple) -> tuple:
     """``side`` with its rows prepared for the key's radius, kept in :data:`SIDES` (its rows' table too
     where the whole fits in half the bound)."""
@@ -287,7 +293,7 @@ def candidate_pairs(con, join: PositionalJoin, catalogs: dict | None = None, res
                 break
     for i in (0, 1):
         if sides[i] is None:
-            sides[i] = _read_side(con, queries[i][0], queries[i][2] if keys[i] is not None else "")
+            sides[i] = _read_side(con, queries[i][0], queries[i][2] if _rows_fit(keys[i]) else "")
             if sides[i] is None:
                 return None
     if big is None:
