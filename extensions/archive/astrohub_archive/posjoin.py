@@ -17,7 +17,8 @@ WHERE terms), the radius (rounded up to a power of two arcsec) and the catalogue
 on disk (path, inode, size, modification time: a re-ingest makes new keys), least recently used
 first out beyond its bound in bytes (the service's ``--join-cache``). Only catalogue sides, whose
 rows are public, are kept: ``ivoa.obscore`` (filtered per caller) and uploads are read per query.
-Imports numpy, pyarrow, astropy.units and ``platform_lib.crossmatch``; no Tornado.
+Where the catalogue is small enough against the bound, its rows are kept too, and a query that reads it
+only through the join reads its rows that have a pair instead of its files (``restrict``). Imports numpy, pyarrow, astropy.units and ``platform_lib.crossmatch``; no Tornado.
 """
 
 from __future__ import annotations
@@ -126,8 +127,10 @@ DEFAULT_JOIN_CACHE_MIB = 256
 class SideCache:
     """Prepared catalogue sides of positional joins, least recently used first out beyond ``max_bytes``.
 
-    A value is ``(ra, dec, rows, prepared)``: the side's positions in degrees (NaN for nulls), the rows
-    with finite positions, and those rows prepared for the kernel. ``hits`` and ``misses`` count lookups.
+    A value is ``(ra, dec, rows, prepared, table, distinct)``: the side's positions in degrees (NaN for
+    nulls), the rows with finite positions, those rows prepared for the kernel, the side's rows (an
+    Arrow table, or None where they are not kept) and whether no position is there twice. ``hits`` and
+    ``misses`` count lookups.
     """
 
     def __init__(self, max_bytes: int = DEFAULT_JOIN_CACHE_MIB * 2**20) -> None:
