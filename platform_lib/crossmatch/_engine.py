@@ -47,7 +47,7 @@ import numpy as np
 from astropy import units as u
 from numba import get_num_threads, njit, prange
 
-__all__ = ["match_pairs", "haversine_arcsec"]
+__all__ = ["match_pairs", "prepare", "PreparedSide", "haversine_arcsec"]
 
 _HALF_PI = math.pi / 2.0
 _TWO_PI = 2.0 * math.pi
@@ -753,58 +753,87 @@ def _coords(lon, lat, side: str) -> tuple[np.ndarray, np.ndarray, tuple]:
     return lon, lat, (math.radians(lat_lo), math.radians(lat_hi), occupied)
 
 
-def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None, max_pairs: int | None = None):
-    """Every pair of positions closer than ``radius`` (or the ``k`` nearest per left row).
+class PreparedSide:
+    """A right-hand side sorted once on a grid of its own (:func:`prepare`), for many matches against it.
 
-    Parameters
-    ----------
-    lon1, lat1, lon2, lat2
-        1-D arrays of longitude and latitude in degrees (same frame on both sides), finite.
-    radius
-        The match radius, an astropy Quantity angle (``1 * u.arcsec``).
-    k
-        Keep only the ``k`` nearest right rows of each left row (``None``: all pairs).
-    max_pairs
-        Refuse (``CrossmatchInputError``, before the pairs' arrays are allocated) a match with more
-        pairs than this; ``None``: no bound. Services use it to keep one request's memory bounded.
+    Attributes: ``size`` (rows), ``radius`` (the largest radius it serves, a Quantity) and ``nbytes``
+    (the memory it holds). Read-only once made: matches in several threads may share it.
+    """
 
-    Returns
-    -------
-    i1, i2, sep
-        ``int64`` row indices into the left and right arrays and the separation in arcsec
-        (``float64``), sorted by ``(i1, sep, i2)``.
+    __slots__ = ("size", "radius", "nbytes", "_r", "_grid", "_side")
+
+    def __init__(self, size: int, r: float, grid: _Grid | None, side: _Side | None) -> None:
+        self.size = size
+        self._r = r
+        self.radius = (r * u.rad).to(u.arcsec)
+        self._grid = grid
+        self._side = side
+        held = [] if side is None else [*side, grid.zoff, grid.invw]
+        self.nbytes = int(sum(a.nbytes for a in held))
+
+    def __repr__(self) -> str:
+        return f"PreparedSide(size={self.size}, radius={self.radius:.3g}, nbytes={self.nbytes})"
+
+
+def _dilate(occupied: np.ndarray, bins: int) -> np.ndarray:
+    """The occupied RA bins widened by ``bins`` on each side (around the circle)."""
+    n = occupied.size
+    if 2 * bins + 1 >= n:
+        return np.ones(n, dtype=np.bool_)
+    run = np.concatenate([[0], np.cumsum(np.tile(occupied.astype(np.int64), 3))])
+    i = np.arange(n) + n
+    return run[i + bins + 1] - run[i - bins] > 0
+
+
+def prepare(lon, lat, radius) -> PreparedSide:
+    """Sort the right-hand side of :func:`match_pairs` once, for matches within ``radius`` (or less).
+
+    The grid is planned from this side alone: its declination band widened by the radius and its
+    right-ascension span widened by the widest window of the radius there, so that every left position
+    that has a pair lies on it (the others find none). ``match_pairs(lon1, lat1, prepared, None, r)``
+    then gives the same ``(i1, i2, sep)`` as ``match_pairs(lon1, lat1, lon, lat, r)``, without sorting
+    this side again: worth it when one side (a catalogue) is matched against many small ones.
 
     Examples
     --------
     >>> import numpy as np, astropy.units as u
-    >>> i1, i2, sep = match_pairs(np.array([10.0]), np.array([0.0]),
-    ...                           np.array([10.0, 10.0002]), np.array([0.0, 0.0]), 1 * u.arcsec)
+    >>> side = prepare(np.array([10.0, 10.0002]), np.array([0.0, 0.0]), 1 * u.arcsec)
+    >>> i1, i2, sep = match_pairs(np.array([10.0]), np.array([0.0]), side, None, 1 * u.arcsec)
     >>> i1.tolist(), i2.tolist(), sep.round(3).tolist()
     ([0, 0], [0, 1], [0.0, 0.72])
     """
     r = _radius_rad(radius)
-    if k is not None and (int(k) != k or k < 1):
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    lon1, lat1, ext1 = _coords(lon1, lat1, "left")
-    lon2, lat2, ext2 = _coords(lon2, lat2, "right")
-    if ext1 is None or ext2 is None:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
-    most = max(lon1.size, lon2.size)
-    if most > _MAX_ROWS:
-        raise ValueError(f"{most} rows on one side: more than one in-memory match takes ({_MAX_ROWS}); "
-                         "give crossmatch() a Dask DataFrame or a HATS catalogue instead")
+    lon, lat, ext = _coords(lon, lat, "right")
+    if ext is None:
+        return PreparedSide(0, r, None, None)
+    if lon.size > _MAX_ROWS:
+        raise ValueError(f"{lon.size} rows: more than one in-memory match takes ({_MAX_ROWS})")
+    top = max(abs(ext[0]), abs(ext[1]))
+    if top + r >= _HALF_PI:
+        occupied = np.ones(_RA_BINS, dtype=np.bool_)
+    else:
+        # Every pair is within this RA window of its right position (the circle about it): a left
+        # position outside the widened span has no pair.
+        window = math.asin(min(1.0, math.sin(r) / math.cos(top))) * (1.0 + _WINDOW_REL) + _WINDOW_ABS
+        occupied = _dilate(ext[2], int(math.ceil(window / (_TWO_PI / _RA_BINS))) + 1)
+    band = (max(-_HALF_PI, ext[0] - r), min(_HALF_PI, ext[1] + r), occupied)
+    grid, side = _grid_and_right(r, band, ext, lon, lat, get_num_threads())
+    return PreparedSide(lon.size, r, grid, side)
+
+
+def _pairs_on(grid: _Grid, sides: list, n: int, kk: int, max_pairs):
+    """The sweeps and the ordering of :func:`match_pairs`, once both sides are sorted on ``grid``.
+
+    ``sides``: ``[left, right, scratch]``, emptied here, so that the arrays are freed as soon as this
+    function is done with them (the caller keeps no reference).
+    """
+    left, right, scratch = sides
+    sides.clear()
     nthreads = get_num_threads()
-    # Each point's cell, in input and in sorted order: one pair of int32 buffers serves both sides.
-    # Every fresh page costs a fault (and on a VM a fault in the host), so buffers are reused.
-    scratch = (np.empty(most, dtype=np.int32), np.empty(most, dtype=np.int32))
-    grid, right = _grid_and_right(r, ext1, ext2, lon2, lat2, nthreads, scratch)
-    left = _sort_side(lon1, lat1, grid, False, nthreads, scratch)
-    n = lon1.size
     nblock = max(1, min(n, 16 * nthreads))
     step = -(-n // nblock)
     bcount = np.zeros((nblock, (n >> _BUCKET_SHIFT) + 1), dtype=np.int64)
     block_first = np.minimum(np.arange(nblock) * step, n)
-    kk = int(k) if k is not None else 0
     none = np.empty(0, dtype=np.int64)
     if kk == 1:
         # The nearest pairs go to the cell buffers (the sorts are done with them), and are ordered
@@ -830,6 +859,79 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None, max_pai
     del left, right, counts
     bstart = offsets[block_first]
     return _by_left_row(bstart, offsets[np.minimum(block_first + step, n)] - bstart, bcount, pairs, out=pairs)
+
+
+def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None, max_pairs: int | None = None):
+    """Every pair of positions closer than ``radius`` (or the ``k`` nearest per left row).
+
+    Parameters
+    ----------
+    lon1, lat1, lon2, lat2
+        1-D arrays of longitude and latitude in degrees (same frame on both sides), finite. The right
+        side may instead be a :class:`PreparedSide` (``lon2``, with ``lat2`` None) made by
+        :func:`prepare` for a radius at least ``radius``: the same pairs, without sorting it again.
+    radius
+        The match radius, an astropy Quantity angle (``1 * u.arcsec``).
+    k
+        Keep only the ``k`` nearest right rows of each left row (``None``: all pairs).
+    max_pairs
+        Refuse (``CrossmatchInputError``, before the pairs' arrays are allocated) a match with more
+        pairs than this; ``None``: no bound. Services use it to keep one request's memory bounded.
+
+    Returns
+    -------
+    i1, i2, sep
+        ``int64`` row indices into the left and right arrays and the separation in arcsec
+        (``float64``), sorted by ``(i1, sep, i2)``.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> i1, i2, sep = match_pairs(np.array([10.0]), np.array([0.0]),
+    ...                           np.array([10.0, 10.0002]), np.array([0.0, 0.0]), 1 * u.arcsec)
+    >>> i1.tolist(), i2.tolist(), sep.round(3).tolist()
+    ([0, 0], [0, 1], [0.0, 0.72])
+    """
+    r = _radius_rad(radius)
+    if k is not None and (int(k) != k or k < 1):
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    kk = int(k) if k is not None else 0
+    empty = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    if isinstance(lon2, PreparedSide):
+        if lat2 is not None:
+            raise TypeError("with a PreparedSide as the right side, pass None as its latitude")
+        if r > lon2._r * (1.0 + 1e-12):
+            raise ValueError(f"radius {radius} is larger than the prepared side's {lon2.radius:.6g}; prepare it "
+                             "for the largest radius it serves")
+        lon1, lat1, ext1 = _coords(lon1, lat1, "left")
+        if ext1 is None or lon2.size == 0:
+            return empty
+        if lon1.size > _MAX_ROWS:
+            raise ValueError(f"{lon1.size} rows on one side: more than one in-memory match takes ({_MAX_ROWS}); "
+                             "give crossmatch() a Dask DataFrame or a HATS catalogue instead")
+        grid = lon2._grid
+        if r != lon2._r:  # the zones stay (at least one prepared radius tall), the windows and test shrink
+            grid = grid._replace(r=r, sin_r=math.sin(r), hav_r=math.sin(0.5 * r) ** 2)
+        n = lon1.size
+        scratch = (np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32))
+        left = _sort_side(lon1, lat1, grid, False, get_num_threads(), scratch)
+        return _pairs_on(grid, [left, lon2._side, scratch], n, kk, max_pairs)
+    lon1, lat1, ext1 = _coords(lon1, lat1, "left")
+    lon2, lat2, ext2 = _coords(lon2, lat2, "right")
+    if ext1 is None or ext2 is None:
+        return empty
+    most = max(lon1.size, lon2.size)
+    if most > _MAX_ROWS:
+        raise ValueError(f"{most} rows on one side: more than one in-memory match takes ({_MAX_ROWS}); "
+                         "give crossmatch() a Dask DataFrame or a HATS catalogue instead")
+    nthreads = get_num_threads()
+    # Each point's cell, in input and in sorted order: one pair of int32 buffers serves both sides.
+    # Every fresh page costs a fault (and on a VM a fault in the host), so buffers are reused.
+    scratch = (np.empty(most, dtype=np.int32), np.empty(most, dtype=np.int32))
+    grid, right = _grid_and_right(r, ext1, ext2, lon2, lat2, nthreads, scratch)
+    sides = [_sort_side(lon1, lat1, grid, False, nthreads, scratch), right, scratch]
+    del right, scratch
+    return _pairs_on(grid, sides, lon1.size, kk, max_pairs)
 
 
 def haversine_arcsec(lon1, lat1, lon2, lat2) -> np.ndarray:

