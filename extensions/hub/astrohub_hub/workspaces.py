@@ -207,10 +207,11 @@ class Workspaces:
                 "SELECT sharer FROM ws_collaborative WHERE workspace = ? ORDER BY sharer", (name,))]
 
     def _end_collaboration(self, name: str, sharer: str) -> None:
-        if sharer in self._collaborators(name):
+        current = self._collaborators(name)
+        if sharer in current:  # the hub first: if it refuses, the registry is unchanged
+            self.on_collaborators(name, [u for u in current if u != sharer])
             with closing(self._db()) as db, db:
                 db.execute("DELETE FROM ws_collaborative WHERE workspace = ? AND sharer = ?", (name, sharer))
-            self.on_collaborators(name, self._collaborators(name))
 
     def collaborate(self, actor: Actor, name: str, on: bool = True) -> dict:
         """Turn real-time collaboration on (off) for ``actor``'s server shared with the workspace.
@@ -230,9 +231,9 @@ class Workspaces:
                              code="not-shared", value=actor.name)
         with self._lock:
             if on:
+                self.on_collaborators(name, sorted({*self._collaborators(name), actor.name}))
                 with closing(self._db()) as db, db:
                     db.execute("INSERT OR IGNORE INTO ws_collaborative VALUES (?, ?)", (name, actor.name))
-                self.on_collaborators(name, self._collaborators(name))
             else:
                 self._end_collaboration(name, actor.name)
         state = "on" if on else "off"
