@@ -122,9 +122,11 @@ def test_owner_and_member_co_edit_a_notebook_on_a_shared_server(platform, browse
             assert time.monotonic() < deadline, f"the saved notebook lacks an edit: {text!r}"
             time.sleep(0.5)
         assert "first = 1  # typed by the owner" in text and "second = 2  # typed by the member" in text
-        # Each sees the other's cursor under their own hub name (JupyterHub's identity provider).
-        own_page.locator(".cm-ySelectionInfo", has_text=member).first.wait_for(state="attached", timeout=30_000)
-        mem_page.locator(".cm-ySelectionInfo", has_text=owner).first.wait_for(state="attached", timeout=30_000)
+        # Each sees the other under their own hub name (JupyterHub's identity provider): in the list of
+        # collaborators, and the owner sees the member's cursor flag by the text the member just typed.
+        own_page.locator(".jp-remote-userFlag-name", has_text=member).first.wait_for(state="attached", timeout=30_000)
+        for page, other in ((own_page, member), (mem_page, owner)):
+            page.locator(".jp-CollaboratorHeader", has_text=other).first.wait_for(state="attached", timeout=30_000)
     finally:
         for context in contexts:
             context.close()
