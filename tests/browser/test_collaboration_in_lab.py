@@ -122,6 +122,10 @@ def test_owner_and_member_co_edit_a_notebook_on_a_shared_server(platform, browse
             assert time.monotonic() < deadline, f"the saved notebook lacks an edit: {text!r}"
             time.sleep(0.5)
         assert "first = 1  # typed by the owner" in text and "second = 2  # typed by the member" in text
+        # The change history stays with the server process (TempFileYStore), not in the sharer's home.
+        home = platform.data_dir / "home" / owner
+        assert not (home / ".jupyter_ystore.db").exists() and not (home / ".jupyter").joinpath(
+            "collaboration_sessions.json").exists()
         # Each sees the other under their own hub name (JupyterHub's identity provider): in the list of
         # collaborators, and the owner sees the member's cursor flag by the text the member just typed.
         own_page.locator(".jp-remote-userFlag-name", has_text=member).first.wait_for(state="attached", timeout=30_000)
