@@ -387,3 +387,23 @@ def test_collaboration_settings_are_real_traits_of_the_installed_extension():
         assert key in traits, key
         if key == "ystore_class":
             assert issubclass(import_item(value), traits[key].klass)
+
+
+def test_each_collaborative_start_rejects_the_sessions_of_earlier_starts(tmp_path):
+    """A tab left open across a restart must reload, not merge old edits: jupyter-server-ydoc's own check, with
+    the session record :func:`server_args` gives each start (the upstream default in the home accepts them)."""
+    import asyncio
+
+    from jupyter_server_ydoc.utils import check_session_compatibility, save_current_session
+
+    def store(args):
+        return next(a.split("=", 1)[1] for a in args if a.startswith("--YDocExtension.session_store_path="))
+
+    first, second = store(server_args(True, str(tmp_path))), store(server_args(True, str(tmp_path)))
+    root = tmp_path / "home"
+    root.mkdir()
+    for path in (first, None):  # the first start records its session (ours, and the default place)
+        asyncio.run(save_current_session(str(root), "old-session", "5", asyncio.Lock(), session_store_path=path))
+    assert check_session_compatibility(str(root), "old-session", "5", session_store_path=second) == (
+        True, "unknown_session")
+    assert check_session_compatibility(str(root), "old-session", "5", session_store_path=None) == (False, "")
