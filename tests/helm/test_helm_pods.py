@@ -390,6 +390,24 @@ def test_class_and_workspace_folders_pinned_profiles_and_exams_in_rendered_pods(
             kubernetes_validate.validate(pod, version, strict=True)
 
 
+def test_collaboration_is_off_in_user_pods_and_on_for_a_collaborating_sharer(chart) -> None:
+    """Issue 19 item 4: the user image has jupyter-collaboration; pods turn it off unless the sharer turned it on."""
+    c, _merged = hub_config(chart, "teaching-class")
+    ws = {"astrohub-folder": False, "workspace": "survey", "astrohub-collaborative": ["sam"]}
+    sharer, member = (next(iter(_class_pods(c, name, {"ws-survey": ws}).values())) for name in ("sam", "bob"))
+    on, off = (pod["spec"]["containers"][0] for pod in (sharer, member))
+    # Off: the image's own configuration (no cmd configured: the image's command runs, unchanged).
+    assert not off.get("args") and "ASTROHUB_COLLABORATIVE" not in _env(off)
+    dockerfile = (Path(__file__).resolve().parents[2] / "images" / "user" / "Dockerfile").read_text()
+    assert '{"YDocExtension": {"disable_rtc": true}}' in dockerfile
+    assert on["args"][0] == "jupyterhub-singleuser"
+    assert "--YDocExtension.disable_rtc=False" in on["args"] and _env(on)["ASTROHUB_COLLABORATIVE"] == "1"
+    assert any(a.startswith("--YDocExtension.session_store_path=/tmp/") for a in on["args"])
+    for pod in (sharer, member):
+        for version in hs.KUBE_VERSIONS:
+            kubernetes_validate.validate(pod, version, strict=True)
+
+
 @pytest.mark.parametrize("overlay", list(hs.OVERLAYS))
 def test_user_pods_are_told_the_charts_cull_timeout(chart, overlay: str) -> None:
     """The chart's jupyterhub.cull owns the timeout; user pods get it for the activity reports and the warning."""

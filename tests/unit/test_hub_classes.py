@@ -221,3 +221,34 @@ def test_a_grading_job_mounts_only_a_course_folder_on_the_class_claim(tmp_path) 
     with pytest.raises(HubConfigError, match="not on the class claim mounted at /srv/groups"):
         job_manifest(settings, "nbgrader-autograde-x-0", ["-m", "nbgrader"], tmp_path / "nbgrader", cls="x",
                      assignment="a", step="autograde")
+
+
+def test_collaboration_is_a_sharer_s_opt_in_and_ends_with_the_share(teaching):
+    """Only a read-write member sharing their server turns it on; refusals change nothing; unsharing or leaving ends it."""
+    published = []
+    shares = []
+    ws = teaching.workspaces
+    ws.on_collaborators = lambda name, sharers: published.append((name, sharers))
+    ws.on_share = lambda sharer, grant, revoke: shares.append((sharer, grant, revoke))
+    ws.create(ANN, "m31", members=["bob", "prof"], readers=["eve"])
+    for actor, status, match in [(EVE, 403, "only its read-write members"), (Actor("olga"), 403, "only its"),
+                                 (BOB, 409, r"does not share a server .* share it first")]:
+        with pytest.raises(ClassError, match=match) as refused:
+            ws.collaborate(actor, "m31")
+        assert refused.value.status == status
+    with pytest.raises(ClassError, match="no workspace 'm42'"):
+        ws.collaborate(BOB, "m42")
+    assert published == [] and ws.show(ANN, "m31")["collaborative"] == []  # nothing changed
+    ws.share(BOB, "m31")
+    answer = ws.collaborate(BOB, "m31")
+    assert answer["collaborative"] is True and "next start" in answer["restart"]
+    assert published == [("m31", ["bob"])] and ws.show(EVE, "m31")["collaborative"] == ["bob"]
+    ws.share(PROF, "m31")
+    ws.collaborate(PROF, "m31")
+    ws.unshare(PROF, "m31")  # unsharing ends collaboration
+    assert published[-1] == ("m31", ["bob"])
+    ws.change(ANN, "m31", remove=["bob"])  # the sharer leaves: their share and collaboration end
+    assert published[-1] == ("m31", []) and ws.show(ANN, "m31")["shared_servers"] == []
+    ws.share(ANN, "m31")
+    ws.collaborate(ANN, "m31")
+    assert ws.collaborate(ANN, "m31", on=False)["collaborative"] is False and published[-1] == ("m31", [])

@@ -10,6 +10,7 @@ import pytest
 
 from astrohub_hub import UsernameError, system_username
 from astrohub_hub.accounts import SYSTEM_NAME_MAX, hub_username_pattern
+from astrohub_hub.collaboration import COLLABORATIVE_ENV, COLLABORATIVE_PROPERTY, collaborative, server_args
 from astrohub_hub.folders import expand_user_path, prepare_user_dirs
 from astrohub_hub.local import (
     AstroLocalSpawner,
@@ -354,3 +355,55 @@ def test_useradd_is_retried_while_the_password_file_is_locked(tmp_path, monkeypa
     monkeypatch.setattr(accounts.time, "sleep", lambda s: None)
     assert accounts.ensure_system_user("nobody2", str(tmp_path / "home" / "nobody2")) is made
     assert calls.read_text().count("x") == 3
+
+
+def test_collaboration_is_installed_off_and_on_only_for_a_sharer_who_turned_it_on(tmp_path):
+    """jupyter-collaboration is off by default; on (with a per-start session record) for a collaborating sharer."""
+    plain = make_spawner("sam", ["ws-m31"])
+    args = plain.get_args()
+    assert "--YDocExtension.disable_rtc=True" in args and COLLABORATIVE_ENV not in plain.user_env({})
+    # The group property lists another sharer: not this user's server.
+    plain.user.groups = [SimpleNamespace(name="ws-m31", properties={COLLABORATIVE_PROPERTY: ["ann"]})]
+    assert "--YDocExtension.disable_rtc=True" in plain.get_args()
+    sharer = make_spawner("ann", [])
+    sharer.user.groups = [SimpleNamespace(name="ws-m31", properties={COLLABORATIVE_PROPERTY: ["ann"]})]
+    first, second = sharer.get_args(), sharer.get_args()
+    assert "--YDocExtension.disable_rtc=False" in first and "--YDocExtension.disable_rtc=True" not in first
+    assert "--YDocExtension.ystore_class=jupyter_server_ydoc.stores.TempFileYStore" in first
+    stores = [[a for a in args if a.startswith("--YDocExtension.session_store_path=")] for args in (first, second)]
+    assert len(stores[0]) == 1 and stores[0] != stores[1]  # each start knows only its own session
+    assert sharer.user_env({})[COLLABORATIVE_ENV] == "1"
+    assert not collaborative("ann", [("ws-m31", {COLLABORATIVE_PROPERTY: "ann"})])  # malformed: off
+
+
+def test_collaboration_settings_are_real_traits_of_the_installed_extension():
+    """Every --YDocExtension.* argument names a configurable trait of jupyter-server-ydoc (a typo would be ignored)."""
+    from jupyter_server_ydoc.app import YDocExtension
+    from traitlets.utils.importstring import import_item
+
+    traits = YDocExtension.class_traits(config=True)
+    for arg in server_args(True) + server_args(False):
+        key, _, value = arg.removeprefix("--YDocExtension.").partition("=")
+        assert key in traits, key
+        if key == "ystore_class":
+            assert issubclass(import_item(value), traits[key].klass)
+
+
+def test_each_collaborative_start_rejects_the_sessions_of_earlier_starts(tmp_path):
+    """A tab left open across a restart must reload, not merge old edits: jupyter-server-ydoc's own check, with
+    the session record :func:`server_args` gives each start (the upstream default in the home accepts them)."""
+    import asyncio
+
+    from jupyter_server_ydoc.utils import check_session_compatibility, save_current_session
+
+    def store(args):
+        return next(a.split("=", 1)[1] for a in args if a.startswith("--YDocExtension.session_store_path="))
+
+    first, second = store(server_args(True, str(tmp_path))), store(server_args(True, str(tmp_path)))
+    root = tmp_path / "home"
+    root.mkdir()
+    for path in (first, None):  # the first start records its session (ours, and the default place)
+        asyncio.run(save_current_session(str(root), "old-session", "5", asyncio.Lock(), session_store_path=path))
+    assert check_session_compatibility(str(root), "old-session", "5", session_store_path=second) == (
+        True, "unknown_session")
+    assert check_session_compatibility(str(root), "old-session", "5", session_store_path=None) == (False, "")

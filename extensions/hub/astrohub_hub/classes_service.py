@@ -20,6 +20,9 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
 ``GET  api/workspaces/<w>``                                 the workspace
 ``POST api/workspaces/<w>/members`` ``{add, readers, remove}``  the owner changes the members
+``POST|DELETE api/workspaces/<w>/share``                    share my running server with the members / stop
+``POST|DELETE api/workspaces/<w>/collaboration``            real-time collaboration on my shared server, from
+                                                            its next start / off
 ==========================================================  =============================================
 
 The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
@@ -58,6 +61,7 @@ from tornado import ioloop, web
 from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
+from astrohub_hub.collaboration import COLLABORATIVE_PROPERTY
 from astrohub_hub.errors import HubError
 from astrohub_hub.grading import steps_from_environ
 
@@ -121,6 +125,19 @@ class HubDirectory:
                                  status=502, code="hub-refused", value=user)
         for user in revoke:
             self._call("PATCH", path, {"user": user})
+
+    def workspace_collaborators(self, name: str, sharers: list[str]) -> None:
+        """Publish the sharers with real-time collaboration on as the group ``ws-<name>``'s property
+        (``collaboration.COLLABORATIVE_PROPERTY``), which the spawner reads at each start."""
+        group = f"ws-{name}"
+        self._mirror(group, {"workspace": name}, [])
+        status, body = self._call("GET", f"/groups/{group}")
+        current = (body or {}).get("properties", {}) if status == 200 and isinstance(body, dict) else {}
+        status, _ = self._call("PUT", f"/groups/{group}/properties",
+                               {**current, COLLABORATIVE_PROPERTY: sorted(sharers)})
+        if status != 200:
+            raise ClassError(f"the hub refused to update the group {group!r} (HTTP {status})", status=502,
+                             code="hub-refused", value=group)
 
     def class_properties(self, cls: str, properties: dict) -> None:
         """Merge ``properties`` into the hub groups ``<class>-students`` and ``<class>-instructors``."""
@@ -317,6 +334,14 @@ class WorkspaceShareHandler(ApiHandler):
         await self.run(self.teaching.workspaces.unshare, name)
 
 
+class WorkspaceCollaborationHandler(ApiHandler):
+    async def post(self, name: str) -> None:
+        await self.run(self.teaching.workspaces.collaborate, name)
+
+    async def delete(self, name: str) -> None:
+        await self.run(self.teaching.workspaces.collaborate, name, on=False)
+
+
 class WorkspaceMembersHandler(ApiHandler):
     async def post(self, name: str) -> None:
         body = self.body()
@@ -444,6 +469,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/workspaces/{seg}/?", WorkspaceHandler),
         (rf"{api}/workspaces/{seg}/members/?", WorkspaceMembersHandler),
         (rf"{api}/workspaces/{seg}/share/?", WorkspaceShareHandler),
+        (rf"{api}/workspaces/{seg}/collaboration/?", WorkspaceCollaborationHandler),
     ]
     handlers = [(r, h, args) for r, h in routes]
     if directory is not None:  # the browser page, signed in through the hub (OAuth)
@@ -476,6 +502,7 @@ def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, Gatewa
         grading=steps_from_environ(env),
     )
     teaching.workspaces.on_share = directory.share
+    teaching.workspaces.on_collaborators = directory.workspace_collaborators
     return teaching, directory, GatewayUsage(env.get("ASTROHUB_CLASSES_GATEWAY", ""), token)
 
 

@@ -4,8 +4,8 @@ Owns :class:`KubernetesSettings` (the ``kubernetes:`` block of ``custom.astrohub
 values) and :func:`configure_kubernetes`, which ``configure`` calls when ``mode == "kubernetes"``.
 No cluster is contacted here: every builder returns plain JSON-able data (Kubernetes API field
 names), so the same data is testable offline, rendered by the chart for the Dask worker pods and
-the archive service, and handed to KubeSpawner. May import pydantic, this package's ``errors`` and
-(type-only) ``settings``; KubeSpawner itself is never imported.
+the archive service, and handed to KubeSpawner. May import pydantic, this package's ``errors``,
+``pins`` and ``collaboration``, and (type-only) ``settings``; KubeSpawner itself is never imported.
 
 Volumes that every user pod gets:
 
@@ -22,6 +22,8 @@ Volumes that every user pod gets:
 
 A class's pinned profile and exam window (hub group properties, :mod:`astrohub_hub.pins`) shape
 ``profile_list``: only the pinned profile is offered, and inside the window requests equal limits.
+Real-time collaboration (:mod:`astrohub_hub.collaboration`) is off in every user pod, and on for a
+sharer who turned it on in a workspace (:func:`collaboration_hook`, the same arguments as locally).
 
 The claims of the NFS home and group storage are created by the chart (``templates/storage.yaml``)
 under the fixed names :data:`HOME_CLAIM` and :data:`GROUPS_CLAIM`.
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args
 from astrohub_hub.errors import HubConfigError
 from astrohub_hub.pins import class_pins, group_properties
 
@@ -54,6 +57,7 @@ __all__ = [
     "configure_kubernetes",
     "cull_environment",
     "dataset_volumes",
+    "collaboration_hook",
     "group_mounts_hook",
     "group_volumes",
     "home_volumes",
@@ -356,6 +360,29 @@ def group_mounts_hook(kube: KubernetesSettings, groups_root: str, classes_root: 
     return add_group_mounts
 
 
+def collaboration_hook(spawner: Any, pod: Any) -> Any:
+    """A ``KubeSpawner.modify_pod_hook`` step: jupyter-collaboration off, or on for a collaborating sharer.
+
+    The user image has jupyter-collaboration, off by its own configuration
+    (``jupyter_server_config.d/astrohub-collaboration.json``: ``disable_rtc``), since KubeSpawner without
+    ``cmd`` (Zero to JupyterHub's default) passes no arguments and the image's command runs. For a sharer
+    who turned collaboration on, the notebook container runs ``jupyterhub-singleuser`` (the image's command,
+    or the configured one) with :func:`astrohub_hub.collaboration.server_args` and gets
+    ``ASTROHUB_COLLABORATIVE=1``; with a configured command, the arguments that keep it off are added too.
+    Pure apart from reading the spawner's user.
+    """
+    from kubernetes_asyncio.client.models import V1EnvVar
+
+    on = collaborative(spawner.user.name, group_properties(spawner.user))
+    container = pod.spec.containers[0]
+    if on:
+        container.args = list(container.args or ["jupyterhub-singleuser"]) + server_args(True)
+        container.env = list(container.env or []) + [V1EnvVar(name=COLLABORATIVE_ENV, value="1")]
+    elif container.args:
+        container.args = list(container.args) + server_args(False)
+    return pod
+
+
 def _override(profile: Any) -> dict[str, Any]:
     keys = ("cpu_limit", "cpu_guarantee", "mem_limit", "mem_guarantee", "image")
     override = {key: getattr(profile, key) for key in keys if getattr(profile, key) is not None}
@@ -456,7 +483,7 @@ def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
     by ``configure``) beneath ``KubeSpawner.environment`` (set by Zero to JupyterHub from
     ``singleuser.extraEnv``, which wins on a clash); sets ``profile_list`` to a callable
     filtering class profiles by the spawning user's groups, and ``modify_pod_hook`` to
-    :func:`group_mounts_hook`.
+    :func:`group_mounts_hook` then :func:`collaboration_hook`.
 
     Raises
     ------
@@ -482,6 +509,11 @@ def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
 
         c.KubeSpawner.profile_list = offered_profiles
     parent = settings.storage.groups_root.rstrip("/").rpartition("/")[0]
-    c.KubeSpawner.modify_pod_hook = group_mounts_hook(
+    mounts_hook = group_mounts_hook(
         kube, settings.storage.groups_root, settings.classes.classes_root or f"{parent}/classes",
         settings.classes.workspaces_root or f"{parent}/workspaces")
+
+    def modify_pod(spawner: Any, pod: Any) -> Any:
+        return collaboration_hook(spawner, mounts_hook(spawner, pod))
+
+    c.KubeSpawner.modify_pod_hook = modify_pod

@@ -4,7 +4,8 @@ Owns the local spawner (:class:`AstroLocalSpawner`), its settings (:class:`Local
 user server's command (:func:`singleuser_command`) and profile choice. The account rule (which
 system user a hub user runs as) is ``accounts.SystemAccounts``; homes, scratch and shared folders
 are ``folders``; group folder access at spawn is ``groupsync.grant_now``; a class's pinned profile and
-exam window are ``pins``. May import JupyterHub, the standard library and those modules; never ``platform_lib``.
+exam window are ``pins``; real-time collaboration (off, or on for a sharer who turned it on in a workspace) is
+``collaboration``. May import JupyterHub, the standard library and those modules; never ``platform_lib``.
 
 When the hub runs as root each hub user ``alice`` gets a dedicated system user ``astro-alice``
 (prefix from ``LocalSettings.system_user_prefix``), created with ``useradd`` on first spawn, whose
@@ -42,6 +43,7 @@ from pydantic.alias_generators import to_camel
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 
 from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
+from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args
 from astrohub_hub.folders import expand_user_path, prepare_user_dirs
 from astrohub_hub.groupsync import grant_now
 from astrohub_hub.pins import class_pins, group_properties
@@ -302,11 +304,17 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
         return preexec
 
+    def collaborative(self) -> bool:
+        """Whether this server starts with real-time collaboration on (``collaboration.collaborative``)."""
+        return collaborative(self.user.name, group_properties(self.user))
+
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
         env["USER"] = self.system_user
         env["HOME"] = self.user_home
         env["SHELL"] = self.user_shell
         env["PATH"] = user_path(env.get("PATH", ""), env.get("ASTROHUB_PACKAGE_LAYER"))
+        if self.collaborative():
+            env[COLLABORATIVE_ENV] = "1"
         return env
 
     # -- profiles -----------------------------------------------------------------------------
@@ -393,7 +401,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
             self.environment = {**self.environment, "ASTROHUB_EXAM": "1"}
 
     def get_args(self) -> list[str]:
-        args = super().get_args()
+        # A copy: Spawner.get_args returns the ``args`` trait itself, which the appends below would grow at
+        # every start of this (long-lived) spawner object.
+        args = list(super().get_args())
         if not self.run_as_system_users and os.geteuid() == 0:
             # Everything runs as the invoking user, and that user is root: say so explicitly.
             args.append("--ServerApp.allow_root=True")
@@ -414,6 +424,8 @@ class AstroLocalSpawner(LocalProcessSpawner):
         # server has no tty) reads /etc/profile, which resets PATH and loses the platform's Python.
         args.append(f"--ServerApp.terminado_settings=shell_command={self.user_shell}")
         args += OFFLINE_LAB_ARGS
+        # jupyter-collaboration is installed everywhere and off unless the owner turned it on for a share
+        args += server_args(self.collaborative())
         return args
 
     async def start(self):

@@ -14,7 +14,13 @@ join and leave (a removed member's grants are revoked; a removed sharer's share 
 (6.1) gives API and OAuth tokens the shares of their owner only, not those of the owner's groups
 (``scopes.get_scopes_for`` reads ``user.shared_with_me``), so a group share let a member's hub session in but
 refused their server's OAuth token ("discarding scopes ... not present in roles of owner"). Readers are never
-given a shared server (it runs code as the sharer). May import the standard library, ``folders`` and ``people``.
+given a shared server (it runs code as the sharer).
+
+A sharer turns real-time collaboration on for their shared server (:meth:`Workspaces.collaborate`, opt-in, off
+by default): the sharers who did are the property ``astrohub-collaborative`` of the group ``ws-<name>``
+(:mod:`astrohub_hub.collaboration`), which the spawner reads at the server's next start. It ends with the
+share (unsharing, or leaving the workspace). May import the standard library, ``folders``, ``people`` and
+``collaboration``.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class Workspaces:
     on_members_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
     #: Grants (sharer, to users) and revokes (sharer, from users) the access to the sharer's default server.
     on_share: Callable[[str, list[str], list[str]], None] = lambda sharer, grant, revoke: None
+    #: Publishes the sharers with collaboration on (workspace, sharers) as the group ``ws-<name>``'s property.
+    on_collaborators: Callable[[str, list[str]], None] = lambda name, sharers: None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -57,6 +65,8 @@ class Workspaces:
                 CREATE TABLE IF NOT EXISTS ws_members (workspace TEXT, user TEXT, access TEXT,
                                                        PRIMARY KEY (workspace, user));
                 CREATE TABLE IF NOT EXISTS ws_shares (workspace TEXT, sharer TEXT, PRIMARY KEY (workspace, sharer));
+                CREATE TABLE IF NOT EXISTS ws_collaborative (workspace TEXT, sharer TEXT,
+                                                             PRIMARY KEY (workspace, sharer));
             """)
 
     def _db(self) -> sqlite3.Connection:
@@ -159,6 +169,7 @@ class Workspaces:
                 with closing(self._db()) as db, db:
                     db.execute("DELETE FROM ws_shares WHERE workspace = ? AND sharer = ?", (name, sharer))
                 self.on_share(sharer, [], sorted({*writers, *gone} - {sharer}))
+                self._end_collaboration(name, sharer)
                 continue
             self.on_share(sharer, [u for u in added if u != sharer and u in writers],
                           [u for u in gone if u != sharer])
@@ -185,14 +196,57 @@ class Workspaces:
         self.on_share(actor.name, [], sorted({info["owner"], *info["members"], *info["readers"]} - {actor.name}))
         with closing(self._db()) as db, db:
             db.execute("DELETE FROM ws_shares WHERE workspace = ? AND sharer = ?", (name, actor.name))
+        self._end_collaboration(name, actor.name)
         return {"workspace": name, "server": f"{actor.name}/", "shared_with": []}
+
+    # -- real-time collaboration on a shared server ----------------------------------------------------
+
+    def _collaborators(self, name: str) -> list[str]:
+        with closing(self._db()) as db:
+            return [r[0] for r in db.execute(
+                "SELECT sharer FROM ws_collaborative WHERE workspace = ? ORDER BY sharer", (name,))]
+
+    def _end_collaboration(self, name: str, sharer: str) -> None:
+        current = self._collaborators(name)
+        if sharer in current:  # the hub first: if it refuses, the registry is unchanged
+            self.on_collaborators(name, [u for u in current if u != sharer])
+            with closing(self._db()) as db, db:
+                db.execute("DELETE FROM ws_collaborative WHERE workspace = ? AND sharer = ?", (name, sharer))
+
+    def collaborate(self, actor: Actor, name: str, on: bool = True) -> dict:
+        """Turn real-time collaboration on (off) for ``actor``'s server shared with the workspace.
+
+        Only a read-write member who shares their server with this workspace; it takes effect when the server
+        next starts (``restart`` in the answer says so). Nothing is changed when refused.
+        """
+        info = self._get(name)
+        writers = sorted({info["owner"], *info["members"]})
+        if actor.name not in writers:
+            raise ClassError(f"{actor.name!r} may not turn on collaboration in workspace {name!r}: only its "
+                             f"read-write members {writers}, on a server they share", status=403,
+                             code="forbidden", value=actor.name)
+        if on and actor.name not in self._sharers(name):
+            raise ClassError(f"{actor.name!r} does not share a server with workspace {name!r}: share it first "
+                             f"(POST api/workspaces/{name}/share), then turn collaboration on", status=409,
+                             code="not-shared", value=actor.name)
+        with self._lock:
+            if on:
+                self.on_collaborators(name, sorted({*self._collaborators(name), actor.name}))
+                with closing(self._db()) as db, db:
+                    db.execute("INSERT OR IGNORE INTO ws_collaborative VALUES (?, ?)", (name, actor.name))
+            else:
+                self._end_collaboration(name, actor.name)
+        state = "on" if on else "off"
+        return {"workspace": name, "server": f"{actor.name}/", "collaborative": on,
+                "restart": f"real-time collaboration is {state} from the next start of {actor.name!r}'s server: "
+                           "stop it and start it again (File > Hub Control Panel)"}
 
     def show(self, actor: Actor, name: str) -> dict:
         info = self._get(name)
         if not (actor.admin or actor.name in [info["owner"], *info["members"], *info["readers"]]):
             raise ClassError(f"{actor.name!r} is not in workspace {name!r}", status=403, code="forbidden",
                              value=actor.name)
-        return info
+        return {**info, "shared_servers": self._sharers(name), "collaborative": self._collaborators(name)}
 
     def of(self, actor: Actor) -> list[dict]:
         with closing(self._db()) as db:
