@@ -113,11 +113,9 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 #: Known upward edges, each closing a cycle that is still to be split (listed here so that no NEW cycle can
-#: come in; remove an entry when its cycle is gone, the test below says so):
-#: retrieval -> jobs: ``tap_query(save_to=)`` and ``TapJob.save`` submit a ``tap`` job, whose kind in
-#: ``jobs._kinds`` runs ``retrieval.tap_query`` (jobs -> retrieval). Splitting it means the ``tap`` kind moves
-#: to retrieval and registers through the ``astrohub.jobs`` entry point.
-KNOWN_UPWARD = {("platform_lib.retrieval", "platform_lib.jobs")}
+#: come in; remove an entry when its cycle is gone, the test below says so). None now: the last one,
+#: retrieval <-> jobs, went when the ``tap`` kind moved to ``retrieval.tapjobs`` (an ``astrohub.jobs`` entry point).
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 
 def test_platform_lib_packages_import_each_other_without_a_cycle():
@@ -132,3 +130,16 @@ def test_platform_lib_packages_import_each_other_without_a_cycle():
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": {"c"}}) is None
+
+
+def test_jobs_never_imports_retrieval_and_finds_the_tap_kind_by_entry_point():
+    """The retrieval <-> jobs cycle stays split: retrieval submits jobs, jobs finds ``tap`` (and the archive's
+    TAP jobs in its list) through entry points, never by importing retrieval."""
+    assert "platform_lib.retrieval" not in _package_graph().get("platform_lib.jobs", set())
+    from platform_lib.jobs import JobSource
+    from platform_lib.jobs._kinds import BUILTIN_KINDS, resolve_kind
+    from platform_lib.jobs._sources import job_sources
+    from platform_lib.retrieval import tapjobs
+
+    assert "tap" not in BUILTIN_KINDS and resolve_kind("tap") is tapjobs.TAP_KIND
+    assert [s for s in job_sources() if isinstance(s, JobSource)] == [tapjobs.ARCHIVE_JOBS]
