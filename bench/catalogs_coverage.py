@@ -40,8 +40,6 @@ def synthetic_mocs(n: int, seed: int = 0):
     import astropy.units as u
     from mocpy import MOC
 
-    from platform_lib.catalogs import _coverage
-
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
@@ -55,7 +53,8 @@ def synthetic_mocs(n: int, seed: int = 0):
             m = int(rng.integers(500, 5000))
             pra = (ra + rng.normal(0, size / max(np.cos(np.radians(dec)), 0.1), m)) % 360
             pdec = np.clip(dec + rng.normal(0, size, m), -90, 90)
-            ranges = _coverage.moc_ranges_from_points(pra, pdec, order)
+            moc = MOC.from_lonlat(lon=pra * u.deg, lat=pdec * u.deg, max_norder=order)
+            ranges = moc.to_depth29_ranges.astype(np.uint64)
         else:  # a cone of 1 arcmin to 30 deg
             radius = float(np.exp(rng.uniform(np.log(1 / 60), np.log(30))))
             moc = MOC.from_cone(lon=ra * u.deg, lat=dec * u.deg, radius=radius * u.deg, max_depth=order)
@@ -66,12 +65,12 @@ def synthetic_mocs(n: int, seed: int = 0):
 
 def build_registry(path: Path, mocs):
     from platform_lib.catalogs import CatalogInfo, Registry, TableInfo
-    from platform_lib.catalogs import _coverage
 
     registry = Registry(path)
     for name, order, ranges, _centre in mocs:
+        fraction = float((ranges[:, 1] - ranges[:, 0]).sum()) / (12 * 4**29)  # order-29 cells over the sky's
         info = TableInfo(name=name, catalog=name, nrows=1, ra_column="ra", dec_column="dec", moc_order=order,
-                         sky_fraction=_coverage.sky_fraction(ranges))
+                         sky_fraction=fraction)
         registry.add_catalog(CatalogInfo(name), [(info, ranges)])
     return registry
 
@@ -101,9 +100,14 @@ def main() -> None:
     warnings.simplefilter("ignore")
     import astropy.units as u
     from astropy.coordinates import SkyCoord
+    from cdshealpix.nested import cone_search
     from mocpy import MOC
 
-    from platform_lib.catalogs import _coverage
+    def cone_ranges(ra, dec, radius, order):
+        """The order-``order`` cells cdshealpix says the cone touches, as order-29 ``[start, stop)`` ranges."""
+        cells = cone_search(ra * u.deg, dec * u.deg, radius * u.deg, order, flat=True)[0].astype(np.uint64)
+        shift = np.uint64(2 * (29 - order))
+        return np.column_stack([cells << shift, (cells + np.uint64(1)) << shift])
 
     n = args.tables or (1000 if args.full else 200)
     q = args.queries or (1000 if args.full else 200)
@@ -160,7 +164,7 @@ def main() -> None:
             t = time.perf_counter()
             found = set()
             for order in (8, 10):
-                cone = _coverage.cone_ranges(ra, dec, radius_deg, order)
+                cone = cone_ranges(ra, dec, radius_deg, order)
                 where = " OR ".join(["(start < ? AND stop > ?)"] * len(cone))
                 params = [int(x) for a, b in cone.tolist() for x in (b, a)]
                 found |= {r[0] for r in brute.execute(

@@ -63,7 +63,7 @@ def worker_astrohub(folder: Path) -> dict:
     from astropy.table import Table
 
     from platform_lib.crossmatch import crossmatch
-    from platform_lib.crossmatch._engine import match_pairs
+    from platform_lib.crossmatch import match_pairs
 
     ra1, dec1, ra2, dec2 = _load(folder)
     for k in (None, 1):  # load the numba cache of both paths

@@ -7,8 +7,8 @@ moved by 0.3 arcsec (Gaussian, per coordinate) at 1 arcsec, modes ``all`` / ``ne
 ``search_around_sky`` (``all``) or ``match_coordinates_sky`` (``nearest``; both ways and kept when mutual
 for ``best``) followed by ``hstack`` of the matched rows and a separation column. The 3- and 17-column
 calls are interleaved and each figure is the median of ``--repeat`` runs; the load average is printed.
-Then the output assembly alone (``_api._assemble``) against its floor, ``numpy.take`` of each column's
-data and mask: steadier than whole calls on a loaded machine.
+Then the output assembly (``crossmatch()`` less ``match_pairs()`` on the same positions, both public)
+against its floor, ``numpy.take`` of each column's data and mask.
 
 The first call of each mode in a process is timed apart (``first``): with no compiled kernel in the
 numba cache it is the kernel's compilation (25 to 65 s, see ``_warm``), whatever the columns.
@@ -91,16 +91,17 @@ def timed(fn, *args):
 
 
 def assembly_only(full, repeat: int) -> None:
-    """The output assembly alone (``_api._assemble``) on the pairs of mode ``all``, against its floor.
+    """The output assembly on the pairs of mode ``all``, through the public calls, against its floor.
 
-    The floor is ``numpy.take`` of each column's data and mask for both sides, with no Table built:
-    what copying the matched rows costs at the least. Steadier than the whole calls on a loaded machine.
+    The assembly is the whole ``crossmatch(mode="all")`` less ``match_pairs`` on the same positions
+    (the pairs alone; both public), each the median of ``repeat`` runs. The floor is ``numpy.take`` of
+    each column's data and mask for both sides, with no Table built: what copying the matched rows costs
+    at the least.
     """
     import astropy.units as u
     import numpy as np
 
-    from platform_lib.crossmatch._api import _assemble
-    from platform_lib.crossmatch._engine import match_pairs
+    from platform_lib.crossmatch import crossmatch, match_pairs
 
     lon, lat = np.asarray(full["ra"]), np.asarray(full["dec"])
     i1, i2, sep = match_pairs(lon, lat, lon, lat, 1 * u.arcsec)
@@ -109,14 +110,18 @@ def assembly_only(full, repeat: int) -> None:
         return [np.take(a, i) for i in (i1, i2) for c in t.colnames
                 for a in (np.asarray(t[c].data), np.ma.getmaskarray(t[c]))]
 
-    print(f"\nassembly alone, {len(i1)} pairs (load {os.getloadavg()[0]:.1f}), medians of {repeat}:")
+    crossmatch(full[NARROW], full[NARROW], 1 * u.arcsec, mode="all")  # warm: imports, the kernel
+    print(f"\nassembly, {len(i1)} pairs (load {os.getloadavg()[0]:.1f}), medians of {repeat} "
+          "(each run times crossmatch and match_pairs back to back, and takes the difference):")
     for label, cols in (("3 cols", NARROW), ("17 cols", full.colnames)):
         t = full[cols]
-        med = {}
-        for name, fn in (("_assemble", lambda: _assemble(t, t, i1, i2, sep, None, ("_1", "_2"))),
-                         ("numpy.take floor", lambda: floor(t))):
-            med[name] = statistics.median(timed(lambda: [fn()])[0] for _ in range(repeat))
-        print(f"  {label}: _assemble {med['_assemble']:.3f} s, numpy.take floor {med['numpy.take floor']:.3f} s")
+        assembly = []
+        for _ in range(repeat):
+            whole = timed(lambda: crossmatch(t, t, 1 * u.arcsec, mode="all"))[0]
+            assembly.append(whole - timed(lambda: [match_pairs(lon, lat, lon, lat, 1 * u.arcsec)])[0])
+        bare = statistics.median(timed(lambda: floor(t))[0] for _ in range(repeat))
+        print(f"  {label}: assembly {statistics.median(assembly):.3f} s (crossmatch less match_pairs), "
+              f"numpy.take floor {bare:.3f} s")
 
 
 def cold_order() -> dict:

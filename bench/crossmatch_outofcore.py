@@ -157,7 +157,7 @@ def _scheduler(client):
 
 
 def _rows(path: Path) -> int:
-    from platform_lib.catalogs._hats import read_layout
+    from platform_lib.catalogs import read_layout
 
     return int(read_layout(path).properties["hats_nrows"])
 

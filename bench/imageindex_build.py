@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from platform_lib.imageindex.sphere import morton_key
-from platform_lib.imageindex.index import _INDEXES, _fast_pragmas, bulk_load, create_schema
+from platform_lib.imageindex.index import INDEXES, bulk_load, create_schema, fast_pragmas
 from platform_lib.imageindex.ingest import COLUMNS
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.sphere import cap_boxes, polygon_caps, radec_to_xyz
@@ -69,10 +69,10 @@ def synthetic(n: int, seed: int = 1) -> tuple[list[dict], np.ndarray]:
 def build_bulk(path: Path, records, verts) -> float:
     t0 = time.perf_counter()
     conn = sqlite3.connect(path)
-    _fast_pragmas(conn)
+    fast_pragmas(conn)
     create_schema(conn)
     bulk_load(conn, records, verts)
-    for stmt in _INDEXES:
+    for stmt in INDEXES:
         conn.execute(stmt)
     conn.commit()
     conn.close()
@@ -82,7 +82,7 @@ def build_bulk(path: Path, records, verts) -> float:
 def build_naive(path: Path, records, verts) -> float:
     t0 = time.perf_counter()
     conn = sqlite3.connect(path)
-    _fast_pragmas(conn)
+    fast_pragmas(conn)
     create_schema(conn)
     centres, radii = polygon_caps(verts)
     boxes = cap_boxes(centres, radii)
@@ -91,7 +91,7 @@ def build_naive(path: Path, records, verts) -> float:
         cur = conn.execute(f"INSERT INTO obscore ({', '.join(COLUMNS)}, vertices) VALUES ({ph})",
                            (*(rec[c] for c in COLUMNS), verts[i].tobytes()))
         conn.execute("INSERT INTO footprint_rtree VALUES (?,?,?,?,?,?,?)", (cur.lastrowid, *boxes[i].tolist()))
-    for stmt in _INDEXES:
+    for stmt in INDEXES:
         conn.execute(stmt)
     conn.commit()
     conn.close()

@@ -30,9 +30,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from platform_lib.crossmatch._bayes import match_probability
-from platform_lib.crossmatch._engine import match_pairs
-from platform_lib.crossmatch._nway import nway_match
+from platform_lib.crossmatch import match_pairs, match_probability, nway_match
 
 HERE = Path(__file__).resolve().parent
 FIGURE = HERE.parent / "docs" / "crossmatch-reliability.png"

@@ -15,6 +15,9 @@ from hypothesis import settings
 
 # Property tests draw the same examples on every run (CI must not pass or fail by chance); a wider, random
 # search is `HYPOTHESIS_PROFILE=explore pytest ...`, and what it finds becomes an @example or a test.
+# Only the profiles set derandomize and the database: a test's @settings never does (it would win over the
+# profile, and explore would draw the CI examples again; tests/unit/test_hypothesis_profiles.py checks).
+# A test's own max_examples (its CI cost) stays in force under explore; 500 is for those that set none.
 settings.register_profile("ci", derandomize=True, database=None)
 settings.register_profile("explore", max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

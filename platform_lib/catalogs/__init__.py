@@ -32,6 +32,9 @@ Public API (stable; other packages and services use exactly these names):
     The spherical polygon ``polygon_search`` uses (great-circle edges, the hemisphere limit as a
     ``ValueError``, ``.contains(unit vectors)``, ``.cells(order)``, ``.centre``, ``.radius_deg``), for
     services that test the same geometry (the archive's ADQL ``POLYGON``).
+``box_cells(ra_min, ra_max, dec_min, dec_max, order)``
+    The HEALPix cells of one order that may hold a point of an RA/Dec box (a superset; RA through 0 when
+    ``ra_min > ra_max``), as ``box_search`` selects them: for the archive's ADQL ``BOX``.
 
 Errors are :class:`CatalogError` subclasses with a ``code``: ``catalog-not-found``,
 ``duplicate-catalog``, ``bad-readme``, ``unsupported-source``. A table without position columns is
@@ -46,6 +49,7 @@ Examples
 """
 
 from platform_lib.catalogs._columns import ColumnInfo
+from platform_lib.catalogs._coverage import box_cells
 from platform_lib.catalogs._errors import (
     BadReadme,
     CatalogError,
@@ -79,6 +83,7 @@ __all__ = [
     "DEFAULT_MARGIN_ARCSEC",
     "cone_search",
     "box_search",
+    "box_cells",
     "polygon_search",
     "covering",
     "reader_for",

@@ -1,14 +1,14 @@
 """Background jobs: long crossmatches, async TAP queries (or any registered job kind) that outlive the kernel.
 
 ``_job`` owns the notebook-side handles (:func:`submit`, :func:`get_job`, :func:`list_jobs`,
-:class:`Job`), ``_archive`` the user's TAP jobs on the platform archive made by any client (the
-read-only :class:`ArchiveTapJob` entries of the list), ``_runner`` the detached process
+:class:`Job`), ``_sources`` the list's entries kept elsewhere (:class:`JobSource`, registered as
+``astrohub.jobs.sources`` entry points: ``platform_lib.retrieval`` adds the user's TAP jobs on the
+platform archive, and the ``tap`` kind as an ``astrohub.jobs`` one), ``_runner`` the detached process
 (``python -m platform_lib.jobs run <dir>``), ``_kinds`` the job kinds, ``_store`` the files under
 ``<home>/.astrohub/jobs/<id>/``, ``_state`` what ``wait()`` returns, ``_errors`` the errors.
 Importing this package starts nothing.
 """
 
-from platform_lib.jobs._archive import ArchiveJobsWarning, ArchiveTapJob
 from platform_lib.jobs._errors import (
     JobError,
     JobFailedError,
@@ -17,12 +17,11 @@ from platform_lib.jobs._errors import (
     UnknownJobKindError,
 )
 from platform_lib.jobs._job import Job, get_job, list_jobs, submit
-from platform_lib.jobs._kinds import BUILTIN_KINDS, JobContext, JobKind
+from platform_lib.jobs._kinds import BUILTIN_KINDS, JobContext, JobKind, read_table
+from platform_lib.jobs._sources import JobSource
 from platform_lib.jobs._state import JobState
 
 __all__ = [
-    "ArchiveJobsWarning",
-    "ArchiveTapJob",
     "BUILTIN_KINDS",
     "Job",
     "JobContext",
@@ -30,10 +29,12 @@ __all__ = [
     "JobFailedError",
     "JobKind",
     "JobNotFinishedError",
+    "JobSource",
     "JobState",
     "UnknownJobError",
     "UnknownJobKindError",
     "get_job",
     "list_jobs",
+    "read_table",
     "submit",
 ]

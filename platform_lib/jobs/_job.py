@@ -23,9 +23,9 @@ from typing import Any
 
 from astropy.table import Table
 
-from platform_lib.jobs._archive import ID_PREFIX, ArchiveTapJob, archive_jobs, get_archive_job, sort_key
 from platform_lib.jobs._errors import JobError, JobFailedError, JobNotFinishedError, UnknownJobError
 from platform_lib.jobs._kinds import OUTPUT_FORMATS, resolve_kind
+from platform_lib.jobs._sources import job_sources, sort_key
 from platform_lib.jobs._state import JobState
 from platform_lib.jobs._store import (
     FINISHED,
@@ -379,25 +379,32 @@ def submit(
     return Job(job_dir)
 
 
-def get_job(job_id: str, *, settings: PlatformSettings | None = None) -> "Job | ArchiveTapJob":
-    """The :class:`Job` with this id in the user's job folder, or for ``"tap-..."`` ids the user's
-    TAP job on the platform archive (:class:`~platform_lib.jobs.ArchiveTapJob`); :class:`UnknownJobError` if none."""
-    if isinstance(job_id, str) and job_id.startswith(ID_PREFIX):
-        return get_archive_job(job_id, settings=settings)
+def get_job(job_id: str, *, settings: PlatformSettings | None = None):
+    """The :class:`Job` with this id in the user's job folder, or the entry of a job source whose
+    prefix starts the id (``"tap-..."``: the user's TAP job on the platform archive, a
+    :class:`~platform_lib.retrieval.ArchiveTapJob`); :class:`UnknownJobError` if none."""
+    if isinstance(job_id, str):
+        for source in job_sources():
+            if job_id.startswith(source.prefix):
+                return source.get(job_id, settings=settings)
     root = jobs_root(_home(settings))
     if not job_id or "/" in job_id or job_id.startswith(".") or not (root / job_id / "spec.json").is_file():
         raise UnknownJobError(str(job_id), str(root))
     return Job(root / job_id)
 
 
-def list_jobs(*, settings: PlatformSettings | None = None, archive: bool = True) -> list["Job | ArchiveTapJob"]:
-    """Every job in the user's job folder and, with ``archive`` (the default), the user's TAP jobs on
-    the platform archive made by any client (pyvo, TOPCAT, STILTS...) and not followed by a job of
-    the folder, as read-only :class:`~platform_lib.jobs.ArchiveTapJob` entries (ids ``"tap-..."``);
-    oldest first. The archive unreachable: an :class:`~platform_lib.jobs.ArchiveJobsWarning` and the
-    folder's jobs alone."""
+def list_jobs(*, settings: PlatformSettings | None = None, archive: bool = True) -> list:
+    """Every job in the user's job folder and, with ``archive`` (the default), the entries of the
+    registered job sources (``astrohub.jobs.sources``): the user's TAP jobs on the platform archive
+    made by any client (pyvo, TOPCAT, STILTS...) and not followed by a job of the folder, as read-only
+    :class:`~platform_lib.retrieval.ArchiveTapJob` entries (ids ``"tap-..."``); oldest first. The
+    archive unreachable: an :class:`~platform_lib.retrieval.ArchiveJobsWarning` and the folder's jobs
+    alone."""
     root = jobs_root(_home(settings))
     home_jobs = [Job(p) for p in sorted(root.iterdir()) if (p / "spec.json").is_file()] if root.is_dir() else []
     if not archive:
         return home_jobs
-    return sorted(home_jobs + archive_jobs(home_jobs, settings=settings), key=sort_key)
+    listed = list(home_jobs)
+    for source in job_sources():
+        listed += source.list(home_jobs, settings=settings)
+    return sorted(listed, key=sort_key)

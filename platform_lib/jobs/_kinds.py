@@ -3,8 +3,9 @@
 A kind is a function ``run(params: dict, ctx: JobContext) -> astropy Table | None`` plus an optional
 ``validate(params)`` called at submit time in the notebook, so bad parameters fail before anything is
 started. Names resolve in this order: the built-in kinds below (``crossmatch``, ``nway``,
-``skymap``, ``tap``: an asynchronous TAP query through ``platform_lib.retrieval``), the
-``astrohub.jobs`` entry-point group, then an importable ``"package.module:function"``.
+``skymap``), the ``astrohub.jobs`` entry-point group (where ``platform_lib.retrieval`` registers
+``tap``, an asynchronous TAP query: this package never imports retrieval), then an importable
+``"package.module:function"``.
 Parameters are JSON: angles and areas are strings astropy parses (``"1 arcsec"``, ``"2 deg2"``),
 tables are paths (relative to the user's home, or absolute). Imports astropy; the science packages are
 imported inside the kinds.
@@ -24,7 +25,6 @@ from astropy import units as u
 from astropy.table import Table
 
 from platform_lib.jobs._errors import JobError, UnknownJobKindError
-from platform_lib.settings import get_settings
 
 __all__ = ["JobContext", "JobKind", "resolve_kind", "BUILTIN_KINDS", "OUTPUT_FORMATS", "quantity_param", "read_table"]
 
@@ -298,82 +298,10 @@ def _run_skymap(params: dict[str, Any], ctx: JobContext) -> Table:
     return out
 
 
-#: Seconds between two looks at a TAP job's phase (the first looks come sooner).
-TAP_POLL_S = 1.0
-
-
-def _validate_tap(params: dict[str, Any]) -> None:
-    query, job_url = params.get("query"), params.get("job_url")
-    if job_url is not None:
-        if not isinstance(job_url, str) or not job_url.startswith(("http://", "https://")) or query:
-            raise JobError(f"job parameter job_url={job_url!r} must be a UWS job's http(s) URL, given without a "
-                           "query (the job already has one)", code="bad-param", value=job_url)
-        return
-    if not isinstance(query, str) or not query.strip():
-        raise JobError("job parameter 'query' is required: the ADQL to run (e.g. query='SELECT TOP 10 * FROM "
-                       "ivoa.obscore'), or job_url: a TAP job to follow", code="missing-param", value="query")
-    uploads = params.get("uploads") or {}
-    if not isinstance(uploads, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in uploads.items()):
-        raise JobError(f"job parameter uploads={uploads!r} must map table names to table files in the home "
-                       "(e.g. {'mine': 'lists/targets.fits'})", code="bad-param", value=uploads)
-    maxrec = params.get("maxrec")
-    if maxrec is not None and (not isinstance(maxrec, int) or isinstance(maxrec, bool) or maxrec < 0):
-        raise JobError(f"job parameter maxrec={maxrec!r} must be a whole number >= 0", code="bad-param", value=maxrec)
-    service = params.get("service")
-    if service is not None and (not isinstance(service, str) or not service.startswith(("http://", "https://"))):
-        raise JobError(f"job parameter service={service!r} must be a TAP service's http(s) URL", code="bad-param",
-                       value=service)
-
-
-def _run_tap(params: dict[str, Any], ctx: JobContext) -> Table:
-    """An asynchronous TAP query (UWS) followed to its end: its phases go to the job's history, its
-    result to the job's output in the user's storage. Cancelling the job aborts the UWS job. With
-    ``job_url``, a UWS job made elsewhere (``TapJob.save``) is followed instead (and started if PENDING)."""
-    import time
-
-    from platform_lib.retrieval import RetrievalError, TapJob, make_session, tap_query
-
-    if params.get("job_url"):
-        tap = TapJob.from_url(params["job_url"], session=make_session(get_settings()))
-        if tap.phase == "PENDING":
-            tap.run()
-    else:
-        uploads = {name: read_table(ctx.resolve(path)) for name, path in (params.get("uploads") or {}).items()}
-        # RUNID = this job's id: the user's list of archive jobs leaves out the UWS jobs it follows
-        tap = tap_query(params["query"], service=params.get("service"), async_=True, maxrec=params.get("maxrec"),
-                        uploads=uploads or None, run_id=ctx.job_id)
-    seen, wait = None, 0.1
-    try:
-        while True:
-            phase = tap.phase
-            if phase != seen:
-                seen = phase
-                ctx.phase(phase, tap_job=tap.url)
-            if phase in ("COMPLETED", "ERROR", "ABORTED"):
-                break
-            time.sleep(wait)
-            wait = min(2 * wait, TAP_POLL_S)
-    except BaseException:  # cancelled (JobCancelled) or failed while following: stop the query too
-        try:
-            tap.abort()
-        except RetrievalError:
-            pass
-        raise
-    if phase != "COMPLETED":
-        try:
-            tap.fetch()
-        except RetrievalError as exc:
-            raise JobError(f"the TAP job {tap.url} ended in {phase}: {exc.reason or exc}", code="tap-" + phase.lower(),
-                           value=tap.url) from None
-    ctx.progress(0.9, "fetching the result")
-    return tap.fetch()
-
-
 BUILTIN_KINDS: dict[str, JobKind] = {
     "crossmatch": JobKind(_run_crossmatch, _validate_crossmatch),
     "nway": JobKind(_run_nway, _validate_nway),
     "skymap": JobKind(_run_skymap, _validate_skymap),
-    "tap": JobKind(_run_tap, _validate_tap),
 }
 
 
@@ -393,8 +321,11 @@ def resolve_kind(name: str) -> JobKind:
             raise UnknownJobKindError(f"job kind {name!r}: cannot import {attr!r} from {module!r} ({exc})",
                                       value=name) from exc
         return obj if isinstance(obj, JobKind) else JobKind(obj)
+    registered = sorted(ep.name for ep in entry_points(group="astrohub.jobs"))
     raise UnknownJobKindError(
-        f"unknown job kind {name!r}; built-in kinds are {', '.join(sorted(BUILTIN_KINDS))}, or give "
-        "'package.module:function'",
+        f"unknown job kind {name!r}; built-in kinds are {', '.join(sorted(BUILTIN_KINDS))}"
+        + (f", registered kinds (entry points 'astrohub.jobs') {', '.join(registered)}" if registered else
+           " (no kinds registered as 'astrohub.jobs' entry points: is the astrohub package installed?)")
+        + ", or give 'package.module:function'",
         value=name,
     )

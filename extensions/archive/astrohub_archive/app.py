@@ -58,9 +58,36 @@ from astrohub_archive.uws import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
 from platform_lib.imageindex import ImageIndex
 
-__all__ = ["ArchiveState", "make_app", "main", "build_parser"]
+__all__ = ["ArchiveState", "make_app", "main", "build_parser", "configure_logging"]
 
 log = logging.getLogger("astrohub_archive")
+
+
+class _NoProgressBars:
+    """The service's ``sys.stderr`` less what tqdm writes to it (anything else passes through).
+
+    lsdb draws tqdm bars by default (``"Building task graph..."``, ``"Computing Catalog"``), so every HiPS
+    build filled the archive's log with them; a user's kernel, which runs the same builds, keeps its bars.
+    """
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller == "tqdm" or caller.startswith("tqdm."):
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def configure_logging(level: str) -> None:
+    """The service's log: ``level`` and up to stderr, with time and logger names, and no progress bars."""
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not isinstance(sys.stderr, _NoProgressBars):
+        sys.stderr = _NoProgressBars(sys.stderr)
 
 
 @dataclass
@@ -176,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         trusted = parse_trusted([v for arg in args.trusted_proxy for v in arg.split(",")])
     except ValueError as exc:
         parser.error(str(exc))
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(args.log_level)
     if args.index is None or args.data_root is None:
         print("astrohub-archive: error: --index and --data-root are required", file=sys.stderr)
         return 2

@@ -96,10 +96,11 @@ def _in_polygon(ra, dec, spec):
 
 
 def _catalog_files(src: Source) -> tuple[list[str], object]:
-    """The Parquet files of the partitions ``src``'s cones and polygons touch (all when unbounded), and the schema."""
+    """The Parquet files of the partitions ``src``'s cones, polygons and boxes touch (all when unbounded), and
+    the schema. Every polygon and box is an AND term: a partition is read when it may hold a row of all of them."""
     import pyarrow.parquet as pq
 
-    from platform_lib.catalogs import partition_file, read_layout
+    from platform_lib.catalogs import box_cells, partition_file, read_layout
 
     t = src.table
     if t.hats_path is None:
@@ -117,11 +118,16 @@ def _catalog_files(src: Source) -> tuple[list[str], object]:
                 ipix, _, _ = cone_search(ra * u.deg, dec * u.deg, max(r, 1e-9) * u.deg, depth=order)
                 keep.update((order, int(p)) for p in np.asarray(ipix).tolist())
             pixels = [p for p in pixels if p in keep]
-    if src.polygons:  # the catalogue service's own cell selection (cdshealpix loses cells of large polygons)
-        poly = _sky_polygon(" ".join(repr(float(v)) for v in src.polygons[0]))
+    for vals in src.polygons or ():  # the catalogue service's own cell selection (cdshealpix loses cells of large polygons)
+        poly = _sky_polygon(" ".join(repr(float(v)) for v in vals))
         keep = set()
         for order in sorted({o for o, _ in pixels}):
             keep.update((order, int(p)) for p in poly.cells(order).tolist())
+        pixels = [p for p in pixels if p in keep]
+    for ra_min, ra_max, dec_min, dec_max in src.boxes or ():  # box_search's cells (a superset, poles included)
+        keep = set()
+        for order in sorted({o for o, _ in pixels}):
+            keep.update((order, int(p)) for p in box_cells(ra_min, ra_max, dec_min, dec_max, order).tolist())
         pixels = [p for p in pixels if p in keep]
     files = [str(partition_file(layout.root, o, p)) for o, p in pixels]
     meta = Path(layout.root) / "dataset" / "_common_metadata"

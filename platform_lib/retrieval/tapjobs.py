@@ -1,12 +1,16 @@
-"""The user's TAP jobs on the platform's archive as entries of the job list: the read-only :class:`ArchiveTapJob`.
+"""TAP work as platform jobs: the ``tap`` job kind and the user's archive TAP jobs in the job list.
 
-A UWS job the user made on the archive's TAP service with any client (pyvo's ``submit_job``, TOPCAT,
-STILTS, plain HTTP, ``tap_query(async_=True)``) lives in the archive, not in the home's job folder.
-:func:`archive_jobs` reads the archive's ``tap/async`` list with the user's token (the archive lists
-only the caller's own jobs) and turns each job not already followed by a platform ``tap`` job into an
-:class:`ArchiveTapJob`; :func:`list_jobs <platform_lib.jobs.list_jobs>` merges them in. The archive
-unreachable is an :class:`ArchiveJobsWarning`, never a failure of the whole list. Imports the job
-modules and, inside functions, ``platform_lib.retrieval`` (the HTTP/UWS adapter) and ``storage``.
+:data:`TAP_KIND` runs an asynchronous TAP query (or follows a UWS job made elsewhere) in a background
+:mod:`platform_lib.jobs` job; :data:`ARCHIVE_JOBS` makes the UWS jobs the user made on the archive's TAP
+service with any client (pyvo's ``submit_job``, TOPCAT, STILTS, plain HTTP, ``tap_query(async_=True)``)
+entries of ``jobs.list_jobs()``: read-only :class:`ArchiveTapJob` objects, read live from the archive's
+``tap/async`` list with the user's token (the archive lists only the caller's own jobs), leaving out
+those a platform ``tap`` job already follows. The archive unreachable is an
+:class:`ArchiveJobsWarning`, never a failure of the whole list. Both are registered as entry points
+(``astrohub.jobs`` and ``astrohub.jobs.sources`` in pyproject.toml), so that :mod:`platform_lib.jobs`
+finds them without importing this package: the import goes one way, retrieval -> jobs. Imports
+the jobs package's public API, the retrieval adapter (:mod:`platform_lib.retrieval.client`) and,
+inside a function, ``platform_lib.storage``.
 """
 
 from __future__ import annotations
@@ -17,13 +21,106 @@ from typing import Any
 
 from astropy.table import Table
 
-from platform_lib.jobs._errors import JobError, JobFailedError, JobNotFinishedError, UnknownJobError
-from platform_lib.jobs._state import JobState
-from platform_lib.jobs._store import read_json
+from platform_lib.jobs import (
+    JobContext,
+    JobError,
+    JobFailedError,
+    JobKind,
+    JobNotFinishedError,
+    JobSource,
+    JobState,
+    UnknownJobError,
+    read_table,
+)
+from platform_lib.retrieval.client import TapJob, tap_job_list, tap_job_record
+from platform_lib.retrieval.errors import RetrievalError
+from platform_lib.retrieval.session import make_session
 from platform_lib.settings import PlatformSettings, get_settings
 
-__all__ = ["ArchiveJobsWarning", "ArchiveTapJob", "ID_PREFIX", "archive_jobs", "followed_uws_ids", "get_archive_job",
-           "sort_key"]
+__all__ = ["ARCHIVE_JOBS", "ArchiveJobsWarning", "ArchiveTapJob", "TAP_KIND", "TAP_POLL_S", "archive_jobs",
+           "followed_uws_ids", "get_archive_job", "run_tap", "validate_tap"]
+
+
+class ArchiveJobsWarning(UserWarning):
+    """The archive's TAP job list could not be read: ``list_jobs()`` shows the home's jobs only."""
+
+
+# ------------------------------------------------------------------------------- the tap kind
+
+#: Seconds between two looks at a TAP job's phase (the first looks come sooner).
+TAP_POLL_S = 1.0
+
+
+def validate_tap(params: dict[str, Any]) -> None:
+    query, job_url = params.get("query"), params.get("job_url")
+    if job_url is not None:
+        if not isinstance(job_url, str) or not job_url.startswith(("http://", "https://")) or query:
+            raise JobError(f"job parameter job_url={job_url!r} must be a UWS job's http(s) URL, given without a "
+                           "query (the job already has one)", code="bad-param", value=job_url)
+        return
+    if not isinstance(query, str) or not query.strip():
+        raise JobError("job parameter 'query' is required: the ADQL to run (e.g. query='SELECT TOP 10 * FROM "
+                       "ivoa.obscore'), or job_url: a TAP job to follow", code="missing-param", value="query")
+    uploads = params.get("uploads") or {}
+    if not isinstance(uploads, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in uploads.items()):
+        raise JobError(f"job parameter uploads={uploads!r} must map table names to table files in the home "
+                       "(e.g. {'mine': 'lists/targets.fits'})", code="bad-param", value=uploads)
+    maxrec = params.get("maxrec")
+    if maxrec is not None and (not isinstance(maxrec, int) or isinstance(maxrec, bool) or maxrec < 0):
+        raise JobError(f"job parameter maxrec={maxrec!r} must be a whole number >= 0", code="bad-param", value=maxrec)
+    service = params.get("service")
+    if service is not None and (not isinstance(service, str) or not service.startswith(("http://", "https://"))):
+        raise JobError(f"job parameter service={service!r} must be a TAP service's http(s) URL", code="bad-param",
+                       value=service)
+
+
+def run_tap(params: dict[str, Any], ctx: JobContext) -> Table:
+    """An asynchronous TAP query (UWS) followed to its end: its phases go to the job's history, its
+    result to the job's output in the user's storage. Cancelling the job aborts the UWS job. With
+    ``job_url``, a UWS job made elsewhere (``TapJob.save``) is followed instead (and started if PENDING)."""
+    from platform_lib.retrieval import tap_query  # the facade, whose package imports this module
+
+    if params.get("job_url"):
+        tap = TapJob.from_url(params["job_url"], session=make_session(get_settings()))
+        if tap.phase == "PENDING":
+            tap.run()
+    else:
+        uploads = {name: read_table(ctx.resolve(path)) for name, path in (params.get("uploads") or {}).items()}
+        # RUNID = this job's id: the user's list of archive jobs leaves out the UWS jobs it follows
+        tap = tap_query(params["query"], service=params.get("service"), async_=True, maxrec=params.get("maxrec"),
+                        uploads=uploads or None, run_id=ctx.job_id)
+    seen, wait = None, 0.1
+    try:
+        while True:
+            phase = tap.phase
+            if phase != seen:
+                seen = phase
+                ctx.phase(phase, tap_job=tap.url)
+            if phase in ("COMPLETED", "ERROR", "ABORTED"):
+                break
+            time.sleep(wait)
+            wait = min(2 * wait, TAP_POLL_S)
+    except BaseException:  # cancelled (JobCancelled) or failed while following: stop the query too
+        try:
+            tap.abort()
+        except RetrievalError:
+            pass
+        raise
+    if phase != "COMPLETED":
+        try:
+            tap.fetch()
+        except RetrievalError as exc:
+            raise JobError(f"the TAP job {tap.url} ended in {phase}: {exc.reason or exc}", code="tap-" + phase.lower(),
+                           value=tap.url) from None
+    ctx.progress(0.9, "fetching the result")
+    return tap.fetch()
+
+
+#: The ``tap`` job kind, registered as the ``astrohub.jobs`` entry point ``tap`` (pyproject.toml).
+TAP_KIND = JobKind(run_tap, validate_tap)
+
+
+# ------------------------------------------------------------------ the archive's jobs in the list
 
 #: Job ids of archive TAP jobs: ``"tap-" + the UWS job id`` (platform job ids start with a date).
 ID_PREFIX = "tap-"
@@ -36,10 +133,6 @@ STATE_OF_PHASE = {"PENDING": "queued", "QUEUED": "queued", "HELD": "queued", "EX
                   "SUSPENDED": "running", "COMPLETED": "succeeded", "ERROR": "failed", "ABORTED": "cancelled",
                   "ARCHIVED": "succeeded"}
 FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED", "ARCHIVED")
-
-
-class ArchiveJobsWarning(UserWarning):
-    """The archive's TAP job list could not be read: ``list_jobs()`` shows the home's jobs only."""
 
 
 def _settings(settings: PlatformSettings | None) -> PlatformSettings:
@@ -93,10 +186,13 @@ class ArchiveTapJob:
         error = f": {info['error']}" if info.get("error") else ""
         return f"<ArchiveTapJob {self.id} tap {info['state']} ({query}){error}>"
 
+    @property
+    def created(self) -> str:
+        """``YYYYMMDDTHHMMSS`` of the UWS job's creation, as the archive listed it (the list's sort key)."""
+        return (self.summary.get("created") or "").replace("-", "").replace(":", "")[:15]
+
     def _sess(self):
         if self._session is None:
-            from platform_lib.retrieval import make_session
-
             self._session = make_session(_settings(self._settings))
         return self._session
 
@@ -106,9 +202,6 @@ class ArchiveTapJob:
         """The job's record, read now: ``state`` (as the job list names it), ``phase`` (UWS), ``query``,
         ``submitted``/``started``/``finished`` (UWS creation/start/end times), ``error``, ``result_url``,
         ``tap_job`` (the UWS job's URL), ``run_id``, ``parameters``, ``destruction``, ``progress`` (0 or 1)."""
-        from platform_lib.retrieval import RetrievalError
-        from platform_lib.retrieval.client import tap_job_record
-
         try:
             rec = tap_job_record(self.url, self._sess())
         except RetrievalError as exc:
@@ -177,8 +270,6 @@ class ArchiveTapJob:
 
     def cancel(self, *, grace: float = 5.0) -> str:
         """Abort the UWS job (``PHASE=ABORT``); returns the state (a finished job is left as it is)."""
-        from platform_lib.retrieval import TapJob
-
         if not self.done:
             TapJob.from_url(self.url, session=self._sess()).abort()
         return self.status()
@@ -187,8 +278,6 @@ class ArchiveTapJob:
 
     def result(self) -> Table:
         """The result as an astropy Table, read from the archive (the job must have COMPLETED)."""
-        from platform_lib.retrieval import TapJob
-
         info = self.info()
         if info["phase"] == "COMPLETED":
             return TapJob.from_url(self.url, session=self._sess()).fetch()
@@ -212,8 +301,6 @@ class ArchiveTapJob:
         """Hand the job to a platform ``tap`` job that waits for it (starting it if PENDING) and writes
         its result to ``save_to`` in the home (``"home:results/x.parquet"``); returns that
         :class:`~platform_lib.jobs.Job`, which replaces this entry in ``list_jobs()``."""
-        from platform_lib.retrieval import TapJob
-
         return TapJob.from_url(self.url, session=self._sess()).save(save_to, settings=self._settings)
 
 
@@ -228,7 +315,7 @@ def followed_uws_ids(platform_jobs) -> set[str]:
                 continue
             taken.add(job.id)
             taken.add(_uws_id((spec.get("params") or {}).get("job_url")) or "")
-            taken.add(_uws_id(read_json(job.dir / "status.json").get("tap_job")) or "")
+            taken.add(_uws_id(job.info().get("tap_job")) or "")
         except (OSError, ValueError):
             continue
     taken.discard("")
@@ -239,9 +326,6 @@ def archive_jobs(platform_jobs, *, settings: PlatformSettings | None = None) -> 
     """The user's UWS jobs on the platform archive not followed by one of ``platform_jobs``, oldest
     first; ``[]`` with an :class:`ArchiveJobsWarning` when the archive's list cannot be read, and ``[]``
     when the platform has no archive (``archive_url`` unset) or the kernel has no token."""
-    from platform_lib.retrieval import RetrievalError, make_session
-    from platform_lib.retrieval.client import tap_job_list
-
     settings = _settings(settings)
     service = _tap_service(settings)
     if service is None or not settings.api_token:
@@ -258,15 +342,8 @@ def archive_jobs(platform_jobs, *, settings: PlatformSettings | None = None) -> 
     session = make_session(settings)  # the entries' own calls (results may take longer than the list)
     out = [ArchiveTapJob(rec["url"], settings=settings, session=session, summary=rec) for rec in listed
            if rec["id"] not in taken and (rec.get("run_id") or "") not in taken]
-    out.sort(key=sort_key)
+    out.sort(key=lambda job: job.created)
     return out
-
-
-def sort_key(job) -> str:
-    """``YYYYMMDDTHHMMSS`` of when a job (a home job, by its id, or an archive one) was made."""
-    if isinstance(job, ArchiveTapJob):
-        return (job.summary.get("created") or "").replace("-", "").replace(":", "")[:15]
-    return job.id[:15]
 
 
 def get_archive_job(job_id: str, *, settings: PlatformSettings | None = None) -> ArchiveTapJob:
@@ -283,3 +360,7 @@ def get_archive_job(job_id: str, *, settings: PlatformSettings | None = None) ->
     job = ArchiveTapJob(f"{service}/async/{uws_id}", settings=settings)
     job.info()  # 404 (unknown, or another user's) -> UnknownJobError
     return job
+
+
+#: The archive's TAP jobs as a job source, registered as the ``astrohub.jobs.sources`` entry point ``archive``.
+ARCHIVE_JOBS = JobSource(prefix=ID_PREFIX, list=archive_jobs, get=get_archive_job)
