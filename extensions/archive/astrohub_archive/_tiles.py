@@ -88,11 +88,12 @@ class TileCache:
     """The files of built HiPS in memory, as served (:class:`Served`), at most ``limit`` bytes (least
     recently served dropped first). A gzip copy of text files is made once, on first request: browsers ask
     for it, and a HiPS catalogue's tiles shrink about 2x, which is most of what sending one costs.
-    An entry is checked against one ``stat`` when it is older than ``revalidate`` seconds."""
+    An entry is checked against one ``stat`` when it is older than ``revalidate`` seconds (default
+    :data:`REVALIDATE`)."""
 
-    def __init__(self, limit: int, revalidate: float = REVALIDATE) -> None:
+    def __init__(self, limit: int, revalidate: float | None = None) -> None:
         self.limit = limit
-        self.revalidate = revalidate
+        self.revalidate = REVALIDATE if revalidate is None else revalidate
         self._entries: OrderedDict[str, list] = OrderedDict()  # path -> [version, checked, Served, cost]
         self._size = 0
         self._lock = threading.Lock()
