@@ -405,6 +405,9 @@ class HipsFileHandler(_HipsBase):
     answered by the router from :class:`TileCache` without this handler."""
 
     quiet_access_log = True  # tiles and their 404s are routine: the archive logs only errors of this route
+    #: Whether the files this handler serves may then be answered by :class:`TileRouter` with no check of
+    #: the caller (true for the library's HiPS, which anyone may read; false for a subclass that checks).
+    routed = True
 
     def initialize(self, library: HipsLibrary, state, cache: TileCache) -> None:
         super().initialize(library, state)
@@ -422,7 +425,7 @@ class HipsFileHandler(_HipsBase):
             raise tornado.web.HTTPError(404, f"no HiPS file {name}/{rel}")
         root = self.library.root / name
         path = root / (rel or "properties")
-        served = self.cache.get(path, public=True)  # a built HiPS: one stat, the rest from memory
+        served = self.cache.get(path, public=self.routed)  # a built HiPS: one stat, the rest from memory
         if served is None and not (root / "properties").exists():
             if not self.library.known(name):
                 raise tornado.web.HTTPError(404, f"no HiPS called {name!r}; the list is at {self.state.prefix}hips/")
@@ -432,8 +435,9 @@ class HipsFileHandler(_HipsBase):
                 raise tornado.web.HTTPError(503, f"HiPS {name!r} is not built: the archive is stopping") from None
             except Exception as exc:
                 raise tornado.web.HTTPError(404, f"HiPS {name!r} could not be built: {exc}") from None
-            served = self.cache.get(path, public=True)
-        self.cache.publish_root(root)
+            served = self.cache.get(path, public=self.routed)
+        if self.routed:
+            self.cache.publish_root(root)
         if served is None:  # an empty sky cell: normal for a viewer, so answered without a log line
             self.set_status(404)
             self.set_header("Content-Type", "text/plain; charset=utf-8")
