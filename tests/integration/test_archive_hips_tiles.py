@@ -82,6 +82,22 @@ def served(tmp_path, monkeypatch):
         thread.join(30)
 
 
+def _http10(url: str) -> str:
+    """The response head of an HTTP/1.0 GET of ``url`` asking for keep-alive (a raw socket)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"GET {parts.path} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin1")
+    assert "Connection: Keep-Alive" in head, head
+    return head
+
+
 def _headers(r: requests.Response) -> dict:
     return {k: v for k, v in r.headers.items() if k not in ("Date", "Content-Length")}
 
@@ -117,6 +133,11 @@ def test_a_served_tile_is_answered_from_memory_as_the_handler_answers(served):
     missing = requests.get(base + "Norder1/Dir0/Npix6.tsv", timeout=10)
     assert missing.status_code == 404 and "has no Norder1/Dir0/Npix6.tsv" in missing.text
     assert calls == ["GET"]
+    # answers share their headers within a second, except where tornado adds its own Connection header
+    closing = requests.get(url, headers={"Connection": "close"}, timeout=10)
+    assert closing.headers["Connection"] == "close" and closing.content == tile.read_bytes()
+    assert "Connection" not in requests.get(url, timeout=10).headers
+    assert "close" not in _http10(url).lower() and "Connection" not in requests.get(url, timeout=10).headers
     # the description: no-cache, the same answer each time
     props = [requests.get(base + "properties", timeout=10) for _ in range(2)]
     assert [p.text for p in props] == [PROPERTIES] * 2 and props[1].headers["Cache-Control"] == "public, no-cache"

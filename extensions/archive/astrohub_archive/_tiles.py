@@ -58,7 +58,7 @@ class Served:
     """One file as served: ``etag``, ``modified`` (a UTC datetime, whole seconds), ``body``, ``gz`` (its
     gzip copy or None) and the headers every answer about it carries."""
 
-    __slots__ = ("etag", "modified", "body", "gz", "headers", "public")
+    __slots__ = ("etag", "modified", "body", "gz", "headers", "public", "_ready")
 
     def __init__(self, path: Path, st: os.stat_result, body: bytes, gz: bytes | None, public: bool) -> None:
         self.etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
@@ -69,6 +69,33 @@ class Served:
                         ("Cache-Control", cache_control(path))]
         if gz is not None:
             self.headers.append(("Vary", "Accept-Encoding"))
+        self._ready: dict[str, tuple] = {}  # answer kind -> (Date value, its headers)
+
+    def answer_headers(self, kind: str, date: str) -> tornado.httputil.HTTPHeaders:
+        """The headers of one kind of answer (``200``, ``200-gzip``, ``304``) dated ``date``: made once a
+        second and shared by the answers of that second (tornado's ``write_headers`` changes them only
+        for a connection it closes, or an HTTP/1.0 one: see :meth:`TileRouter.reusable`)."""
+        ready = self._ready.get(kind)
+        if ready is not None and ready[0] == date:
+            return ready[1]
+        headers = self.make_headers(kind, date)
+        self._ready[kind] = (date, headers)
+        return headers
+
+    def make_headers(self, kind: str, date: str) -> tornado.httputil.HTTPHeaders:
+        """New headers of one kind of answer (see :meth:`answer_headers`)."""
+        out = tornado.httputil.HTTPHeaders()
+        out["Server"] = _SERVER
+        out["Date"] = date
+        for name, value in self.headers:
+            if kind != "304" or name != "Content-Type":
+                out[name] = value
+        if kind == "200-gzip":
+            out["Content-Encoding"] = "gzip"
+            out["Content-Length"] = str(len(self.gz))
+        elif kind == "200":
+            out["Content-Length"] = str(len(self.body))
+        return out
 
     def not_modified(self, if_none_match: str | None, if_modified_since: str | None) -> bool:
         """Whether a conditional request's copy is current (``If-None-Match`` wins over the date, as in
@@ -180,12 +207,10 @@ class TileCache:
 class _Answer(tornado.httputil.HTTPMessageDelegate):
     """A response made before the request's end; written when the request is complete."""
 
-    def __init__(self, connection, code: int, reason: str, headers: list, body: bytes) -> None:
+    def __init__(self, connection, start_line, headers: tornado.httputil.HTTPHeaders, body: bytes) -> None:
         self.connection = connection
-        self.start_line = tornado.httputil.ResponseStartLine("HTTP/1.1", code, reason)
-        self.headers = tornado.httputil.HTTPHeaders()
-        for name, value in headers:
-            self.headers[name] = value
+        self.start_line = start_line
+        self.headers = headers
         self.body = body
 
     def finish(self) -> None:
@@ -210,6 +235,11 @@ class _Clock:
             self._text = email.utils.formatdate(second, usegmt=True)
             self._second = second
         return self._text
+
+
+_OK = tornado.httputil.ResponseStartLine("HTTP/1.1", 200, "OK")
+_NOT_MODIFIED = tornado.httputil.ResponseStartLine("HTTP/1.1", 304, "Not Modified")
+_NOT_FOUND = tornado.httputil.ResponseStartLine("HTTP/1.1", 404, "Not Found")
 
 
 class TileRouter(tornado.routing.Router):
@@ -241,23 +271,32 @@ class TileRouter(tornado.routing.Router):
         root = os.path.join(self.root, name)
         path = os.path.join(root, rel)
         served = self.cache.fresh(path)
-        common = [("Server", _SERVER), ("Date", self.clock.now())]
+        date = self.clock.now()
         if served is None:
             if not self.cache.public_root(root) or os.path.exists(path):
                 return None  # not served yet (the handler reads it) or not public
             body = f"404: HiPS {name!r} has no {rel} (no sources there)\n".encode()
-            return _Answer(request.connection, 404, "Not Found",
-                           common + [("Access-Control-Allow-Origin", "*"),
-                                     ("Content-Type", "text/plain; charset=utf-8"),
-                                     ("Content-Length", str(len(body)))], b"" if method == "HEAD" else body)
+            out = tornado.httputil.HTTPHeaders()
+            for header, value in [("Server", _SERVER), ("Date", date), ("Access-Control-Allow-Origin", "*"),
+                                  ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]:
+                out[header] = value
+            return _Answer(request.connection, _NOT_FOUND, out, b"" if method == "HEAD" else body)
         headers = request.headers
+        headers_of = served.answer_headers if self.reusable(request) else served.make_headers
         if served.not_modified(headers.get("If-None-Match"), headers.get("If-Modified-Since")):
-            return _Answer(request.connection, 304, "Not Modified",
-                           common + [h for h in served.headers if h[0] != "Content-Type"], b"")
-        body = served.body
-        out = common + served.headers
+            return _Answer(request.connection, _NOT_MODIFIED, headers_of("304", date), b"")
         if served.gz is not None and "gzip" in headers.get("Accept-Encoding", ""):
-            body = served.gz
-            out.append(("Content-Encoding", "gzip"))
-        out.append(("Content-Length", str(len(body))))
-        return _Answer(request.connection, 200, "OK", out, b"" if method == "HEAD" else body)
+            kind, body = "200-gzip", served.gz
+        else:
+            kind, body = "200", served.body
+        return _Answer(request.connection, _OK, headers_of(kind, date), b"" if method == "HEAD" else body)
+
+    @staticmethod
+    def reusable(request) -> bool:
+        """Whether tornado's ``write_headers`` leaves the answer's headers as they are: an HTTP/1.1
+        request on a connection kept alive (no ``Connection`` header, or ``keep-alive``). For
+        ``Connection: close``, an HTTP/1.0 client or a server without keep-alive it adds a ``Connection``
+        header, so those answers get headers of their own."""
+        params = getattr(request.connection, "params", None)
+        return (request.version == "HTTP/1.1" and params is not None and not params.no_keep_alive
+                and request.headers.get("Connection", "keep-alive").lower() == "keep-alive")
