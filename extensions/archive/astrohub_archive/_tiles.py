@@ -112,8 +112,8 @@ class Served:
 
 
 class TileCache:
-    """The files of built HiPS in memory, as served (:class:`Served`), at most ``limit`` bytes (least
-    recently served dropped first). A gzip copy of text files is made once, on first request: browsers ask
+    """The files of built HiPS in memory, as served (:class:`Served`), at most ``limit`` bytes (those
+    least recently served dropped first, to within ``revalidate`` seconds). A gzip copy of text files is made once, on first request: browsers ask
     for it, and a HiPS catalogue's tiles shrink about 2x, which is most of what sending one costs.
     An entry is checked against one ``stat`` when it is older than ``revalidate`` seconds (default
     :data:`REVALIDATE`)."""
@@ -181,6 +181,9 @@ class TileCache:
             if (st.st_mtime_ns, st.st_size, st.st_ino) != entry[0]:
                 return None
             entry[1] = now
+            with self._lock:  # still served: the last to go when the cache is full
+                if path in self._entries:
+                    self._entries.move_to_end(path)
         return entry[2]
 
     def publish_root(self, root: Path) -> None:
