@@ -1,6 +1,6 @@
 """The archive's HiPS file route once a file has been served: :class:`astrohub_archive._tiles.TileRouter`
 answers from memory without the handler, with the handler's headers, 304s, HEAD, gzip and 404s, and
-sees a rebuilt or removed HiPS.
+sees a rebuilt or removed HiPS; none of them writes an access-log line.
 
 The HiPS routes run in a real Tornado server in this process (port 0, its own thread and loop), over a
 small HiPS folder written here (the layout and ``properties`` of a HiPS catalogue; the router does not
@@ -38,6 +38,7 @@ def served(tmp_path, monkeypatch):
     import tornado.web
 
     from astrohub_archive import _tiles, hips
+    from astrohub_archive.app import _log_request
 
     monkeypatch.setattr(_tiles, "REVALIDATE", 0.0)  # every answer checks the disk: rebuilds show at once
     monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS", str(tmp_path / "hips"))
@@ -63,7 +64,8 @@ def served(tmp_path, monkeypatch):
 
     def run() -> None:
         async def main() -> None:
-            server = tornado.httpserver.HTTPServer(tornado.web.Application(hips.hips_routes("/", State())))
+            app = tornado.web.Application(hips.hips_routes("/", State()), log_function=_log_request)  # the archive's
+            server = tornado.httpserver.HTTPServer(app)
             server.add_sockets(sockets)
             stop["event"], stop["loop"] = asyncio.Event(), asyncio.get_running_loop()
             ready.set()
@@ -177,3 +179,27 @@ def test_what_the_router_does_not_answer_goes_to_the_handler(served):
         assert r.status_code == 404 and reason in r.text and "Traceback" not in r.text, path
     assert len(calls) == 2
     assert requests.post(base + "properties", data=b"x", timeout=10).status_code == 405
+
+
+def test_tiles_and_empty_cells_write_no_access_log_line(served, caplog):
+    """A viewer asks for hundreds of tiles, many of them empty cells (404): the archive's access log keeps
+    its lines for the other routes (before, INFO for each tile and WARNING for each empty cell)."""
+    import logging
+    import time
+
+    base, _, calls = served
+    caplog.set_level(logging.INFO, logger="tornado.access")
+    for path in ("properties", "Norder1/Dir0/Npix4.tsv", "Norder1/Dir0/Npix6.tsv", "Norder1/Dir0/Npix7.tsv"):
+        requests.get(base + path, timeout=10)
+    assert len(calls) >= 2  # the first of each went through the handler, which logs through the app
+    assert requests.get(base.replace("/hips/cat/", "/elsewhere"), timeout=10).status_code == 404
+
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "tornado.access"]
+
+    # the server logs after it answers: wait for the last request's line (the lines come in order)
+    deadline = time.monotonic() + 10
+    while not any(line.startswith("404 GET /elsewhere") for line in lines()):
+        assert time.monotonic() < deadline, lines()
+        time.sleep(0.01)  # polling interval, bounded by the deadline
+    assert [line for line in lines() if "/hips/" in line] == [], lines()
