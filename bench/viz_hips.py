@@ -9,12 +9,13 @@ plan and the TSV tiles). Peer in the same run: the time to read the same columns
 ``lsdb.open_catalog(...).compute()`` alone (the floor any HATS-based builder pays), and rows per second
 per core against the published anchor (691 million rows in 28 min on 160 threads, ~2,600 rows/s/thread).
 
-Serving: the archive's HiPS route (``astrohub_archive.hips``) in a real Tornado server on a free port
-(1 and 2 processes sharing the port, ``--processes``), ``C`` keep-alive clients fetching random existing
-tiles, then missing ones (404), asking for gzip as a browser does; p50/p99 latency against the same
-server's tiny ``properties`` file as the peer. Two load generators, each reporting its own CPU per
-request: ``wrk`` (C, Debian package ``wrk``: ``apt-get install wrk``; skipped when absent) and ``C``
-Python threads in this process.
+Serving: the real ``astrohub-archive`` command (its settings, logging and routes; ``--server archive``,
+the default) or its HiPS routes alone in 1 or 2 Tornado processes sharing the port (``--server routes
+--processes 1,2``), on a free port; ``C`` keep-alive clients fetch random existing tiles, then missing ones
+(404), asking for gzip as a browser does; p50/p99 latency against the same server's tiny ``properties``
+file as the peer, and the server's own CPU per request (``/proc``). Two load generators, each reporting
+its own CPU per request: ``wrk`` (C, Debian package ``wrk``: ``apt-get install wrk``; skipped when absent)
+and ``C`` Python threads in this process. ``--hips DIR`` serves a HiPS built before (no build).
 """
 
 from __future__ import annotations
@@ -174,29 +175,84 @@ def wrk_client(base: str, paths: list[str], clients: int, seconds: float, work: 
             "client_cpu_ms_per_request": cpu * 1000 / max(n, 1)}
 
 
+def server_cpu_s(pgid: int) -> tuple[float, float]:
+    """``(CPU seconds, seconds waiting for a CPU)`` of the processes of the process group ``pgid`` (the
+    server), from /proc: user + system time, and the time its threads were runnable but not running
+    (``schedstat``: on a shared machine, what the other processes cost the server)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = wait = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:  # fields after the name: state, ppid, pgrp, ..., utime (12), stime (13)
+                continue
+            cpu += int(fields[11]) + int(fields[12])
+            for task in os.listdir(f"/proc/{entry}/task"):
+                wait += int(Path(f"/proc/{entry}/task/{task}/schedstat").read_text().split()[1])
+        except (OSError, ValueError):  # a process or thread that ended meanwhile
+            continue
+    return cpu / tick, wait / 1e9
+
+
+def start_server(kind: str, root: Path, port: int, processes: int, work: Path) -> subprocess.Popen:
+    """The server under test, in a session (process group) of its own; ``work``: the archive's index and log."""
+    if kind == "routes":
+        return subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(root), str(processes)],
+                                start_new_session=True)
+    if processes != 1:
+        raise SystemExit("--server archive runs one process (the archive's own); use --server routes to compare")
+    from platform_lib.imageindex import build_index
+
+    (work / "images").mkdir(parents=True, exist_ok=True)
+    if not (work / "index.sqlite").exists():
+        build_index(work / "index.sqlite", work / "images", workers=1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "ASTROHUB_ARCHIVE_"))}
+    with open(work / "archive.log", "ab") as log:
+        return subprocess.Popen([str(Path(sys.executable).with_name("astrohub-archive")), "--port", str(port),
+                                 "--index", str(work / "index.sqlite"), "--data-root", str(work / "images"),
+                                 "--hips", str(root), "--update-every", "0"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def settled(log: Path, deadline: float) -> None:
+    """Wait until the archive's start-up threads are done (their lines in its log): measured while they
+    run, the figures would be those of its first seconds (a full garbage collection, a numba compile)."""
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        if "start-up objects" in text and "crossmatch kernel" in text:
+            return
+        time.sleep(0.2)  # polling interval, bounded by the deadline
+    raise SystemExit(f"the archive did not settle: {log.read_text(errors='replace')[-2000:]}")
+
+
 def urlpath(base: str) -> str:
     return "/" + base.split("://", 1)[1].split("/", 1)[1]
 
 
 def serve(hips: Path, clients: int, requests_total: int, *, processes: int = 1, client: str = "python",
-          seconds: float = 6.0) -> dict:
-    """Tiles, missing tiles (404) and the peer (the 300-byte ``properties``), one after the other, from a
-    server of ``processes`` processes, with the ``client`` load generator (``python`` or ``wrk``)."""
+          seconds: float = 6.0, server: str = "archive") -> dict:
+    """Tiles, missing tiles (404) and the peer (the 300-byte ``properties``), one after the other, from
+    ``server`` (``archive`` or ``routes`` in ``processes`` processes), with the ``client`` load generator
+    (``python`` or ``wrk``)."""
     import requests
 
     port = _free_port()
     root = hips.parent
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(root), str(processes)],
-                            start_new_session=True)
+    scratch = Path(tempfile.mkdtemp(prefix="viz-bench-archive-"))
+    proc = start_server(server, root, port, processes, scratch)
     base = f"http://127.0.0.1:{port}/hips/{hips.name}/"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 if requests.get(base + "properties", timeout=1).status_code == 200:
                     break
             except requests.ConnectionError:
                 time.sleep(0.1)
+        if server == "archive":  # its start-up work (imports, heap freeze, kernel compile) holds the GIL
+            settled(scratch / "archive.log", deadline=time.monotonic() + 180)
         tiles = [p.relative_to(hips).as_posix() for p in hips.rglob("Npix*.tsv")]
         missing = [f"Norder3/Dir0/Npix{p}.tsv" for p in range(768) if not (hips / f"Norder3/Dir0/Npix{p}.tsv").exists()]
         missing = missing or ["Norder9/Dir0/Npix1.tsv"]
@@ -210,15 +266,21 @@ def serve(hips: Path, clients: int, requests_total: int, *, processes: int = 1, 
         kinds = {"tiles": tiles, "missing_404": missing, "peer_properties": ["properties"]}
         out = {"tile_count": len(tiles), "load_before": os.getloadavg()[0]}
         for kind, paths in kinds.items():
+            cpu, wait = server_cpu_s(proc.pid)
+            t = time.monotonic()
             if client == "wrk":
                 out[kind] = wrk_client(base, paths, clients, seconds, hips.parent)
             else:
                 out[kind] = python_client(base, paths, clients, requests_total)
+            cpu_after, wait_after = server_cpu_s(proc.pid)
+            out[kind]["server_cpu_ms_per_request"] = (cpu_after - cpu) * 1000 / out[kind]["n"]
+            out[kind]["server_waiting_share"] = (wait_after - wait) / (time.monotonic() - t)
         out["load_after"] = os.getloadavg()[0]
         return out
     finally:
         os.killpg(proc.pid, 15)
-        proc.wait(10)
+        proc.wait(30)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> None:
@@ -227,28 +289,41 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--requests", type=int, default=4000)
     ap.add_argument("--seconds", type=float, default=6.0, help="each wrk run's duration")
-    ap.add_argument("--processes", default="1,2", help="server process counts to compare (comma-separated)")
+    ap.add_argument("--server", choices=("archive", "routes"), default="archive",
+                    help="the real astrohub-archive command, or its HiPS routes alone (which --processes may fork)")
+    ap.add_argument("--processes", default="1", help="server process counts to compare (comma-separated; "
+                                                     "more than 1 with --server routes)")
+    ap.add_argument("--hips", type=Path, help="serve this HiPS folder (built before) instead of building one")
+    ap.add_argument("--repeat", type=int, default=1, help="serving runs of each kind, one after the other")
     ap.add_argument("--clients-kind", default="wrk,python" if shutil.which("wrk") else "python",
                     help="load generators: wrk (Debian package wrk) and/or python threads")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="viz-bench-"))
     try:
-        b = build(args.rows, work)
-        print(f"HiPS catalogue of {b['rows']:,d} rows: {b['build_s']:.1f} s ({b['tiles']} tiles, orders {b['orders']}); "
-              f"reading the same columns with lsdb alone: {b['read_s']:.1f} s; "
-              f"{b['rows_per_s_per_core']:,.0f} rows/s/core on {b['cores']} cores "
-              f"({b['rows_per_s_per_core'] / 2600:.0f}x the anchor's 2,600 rows/s/thread)")
-        for processes in [int(p) for p in args.processes.split(",")]:
-            for kind in args.clients_kind.split(","):
-                s = serve(b["hips"], args.clients, args.requests, processes=processes, client=kind,
-                          seconds=args.seconds)
-                print(f"server processes {processes}, client {kind}, load average {s['load_before']:.1f} -> "
-                      f"{s['load_after']:.1f}")
-                for k in ("tiles", "missing_404", "peer_properties"):
-                    v = s[k]
-                    print(f"  {k:16s} {args.clients} clients, {v['n']} requests: p50 {v['p50_ms']:.2f} ms, "
-                          f"p99 {v['p99_ms']:.2f} ms, p99 vs peer {v['p99_ms'] / s['peer_properties']['p99_ms']:.2f}x, "
-                          f"client CPU {v['client_cpu_ms_per_request']:.3f} ms/request")
+        if args.hips is None:
+            b = build(args.rows, work)
+            print(f"HiPS catalogue of {b['rows']:,d} rows: {b['build_s']:.1f} s ({b['tiles']} tiles, orders "
+                  f"{b['orders']}); reading the same columns with lsdb alone: {b['read_s']:.1f} s; "
+                  f"{b['rows_per_s_per_core']:,.0f} rows/s/core on {b['cores']} cores "
+                  f"({b['rows_per_s_per_core'] / 2600:.0f}x the anchor's 2,600 rows/s/thread)")
+            hips = b["hips"]
+        else:  # served from a copy beside this run's work folder (the archive writes its own HiPS there)
+            hips = work / "hips" / args.hips.name
+            shutil.copytree(args.hips, hips)
+        for _ in range(args.repeat):
+            for processes in [int(p) for p in args.processes.split(",")]:
+                for kind in args.clients_kind.split(","):
+                    s = serve(hips, args.clients, args.requests, processes=processes, client=kind,
+                              seconds=args.seconds, server=args.server)
+                    print(f"server {args.server}, processes {processes}, client {kind}, load average "
+                          f"{s['load_before']:.1f} -> {s['load_after']:.1f}")
+                    for k in ("tiles", "missing_404", "peer_properties"):
+                        v = s[k]
+                        print(f"  {k:16s} {args.clients} clients, {v['n']} requests: p50 {v['p50_ms']:.2f} ms, "
+                              f"p99 {v['p99_ms']:.2f} ms, p99 vs peer {v['p99_ms'] / s['peer_properties']['p99_ms']:.2f}x, "
+                              f"server CPU {v['server_cpu_ms_per_request']:.3f} ms/request (waiting for a "
+                              f"CPU {v['server_waiting_share']:.0%} of the time), "
+                              f"client CPU {v['client_cpu_ms_per_request']:.3f} ms/request")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -43,10 +43,12 @@ import logging
 import os
 import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+import tornado.log
 import tornado.web
 
 from astrohub_archive.auth import Authenticator
@@ -135,7 +137,20 @@ def make_app(state: ArchiveState) -> tornado.web.Application:
 
         state.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="archive-query")
     # No xheaders: the client address is the socket's; BaseHandler.base_url reads the forwarded scheme and host.
-    return tornado.web.Application(all_routes(prefix, state), xheaders=False)
+    return tornado.web.Application(all_routes(prefix, state), xheaders=False, log_function=_log_request)
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """Tornado's access log line (INFO below 400, WARNING below 500, else ERROR), except for handlers that
+    set ``quiet_access_log`` (HiPS files: a viewer asks for hundreds, many of them empty cells, i.e. 404),
+    which log only their errors (500 and over)."""
+    status = handler.get_status()
+    if status < 500 and getattr(handler, "quiet_access_log", False):
+        return
+    method = tornado.log.access_log.info if status < 400 else \
+        tornado.log.access_log.warning if status < 500 else tornado.log.access_log.error
+    request = handler.request
+    method("%d %s %s (%s) %.2fms", status, request.method, request.uri, request.remote_ip, 1000.0 * request.request_time())
 
 
 def _env(name: str, default=None):
@@ -227,8 +242,11 @@ def main(argv: list[str] | None = None) -> int:
         log.info("archive service on http://%s:%d%s (hub auth: %s)", ip, port, state.prefix, use_hub)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        loop.run_in_executor(None, _settle)
-        loop.run_in_executor(None, state.kernel.warm)
+        # daemon threads, not the loop's executor: a stop during start-up must not wait for them (asyncio.run
+        # joins its executor's threads at exit; importing astropy and compiling the kernel take 10 s and more
+        # on a loaded machine, past Kubernetes' and the tests' grace periods)
+        for work in (_settle, state.kernel.warm):
+            threading.Thread(target=work, name=f"archive-{work.__name__}", daemon=True).start()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()

@@ -165,7 +165,8 @@ def _root_routes(prefix: str, state) -> list:
 
 
 #: The route builders of the service, in matching order; each takes ``(prefix, state)``. Add one to add routes.
-ROUTE_MODULES = [tap.tap_routes, hips.hips_routes, moving.moving_routes, routes, _root_routes]
+#: HiPS first: a viewer asks for hundreds of tiles, each matched against the rules before its own.
+ROUTE_MODULES = [hips.hips_routes, tap.tap_routes, moving.moving_routes, routes, _root_routes]
 
 
 def all_routes(prefix: str, state) -> list:

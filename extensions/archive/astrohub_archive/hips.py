@@ -18,30 +18,28 @@ level of detail) and ``<slug>-density`` (a star-density image); ``sky`` is the d
 largest catalogue, the viewer's default background (an empty sky when the registry has none); ``images``
 is an image HiPS of the archive's public FITS images (reproject's HiPS support). They are
 built with :mod:`platform_lib.viz` into ``<hips root>`` (``--hips``, ``ASTROHUB_ARCHIVE_HIPS``, default the
-``hips`` folder beside the image tree). May import tornado, platform_lib and this package's auth.
+``hips`` folder beside the image tree). Files once served are answered from memory by
+:mod:`astrohub_archive._tiles`. May import tornado, platform_lib and this package's auth and ``_tiles``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
-import email.utils
-import gzip
 import html
 import json
 import logging
 import os
+import queue
 import re
 import shutil
-import stat
 import threading
 import time
-from collections import OrderedDict
-import queue
 from concurrent.futures import CancelledError, Future
 from pathlib import Path
 
 import tornado.web
+
+from astrohub_archive._tiles import TileCache, TileRouter
 
 __all__ = ["HipsLibrary", "HipsStopped", "TileCache", "aladin_lite_dir", "hips_routes", "slug"]
 
@@ -59,10 +57,6 @@ RETRY_AFTER = 60.0
 STOP_WAIT = 5.0
 #: Age (seconds) after which a build's temporary folder found at start is a leftover of a killed process.
 STALE_TMP = 3600.0
-_CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "application/fits",
-                  ".xml": "text/xml; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                  ".png": "image/png", ".jpg": "image/jpeg", "": "text/plain; charset=utf-8"}
-_COMPRESSED = {".tsv", ".xml", ""}  # text files, served gzipped to clients that accept it
 #: Bytes of HiPS files (and their gzip copies) the archive keeps in memory.
 TILE_CACHE_BYTES = 256 * 2**20
 
@@ -405,60 +399,16 @@ class HipsListHandler(_HipsBase):
             f"<th>sources</th></tr>{rows}</table></body></html>")
 
 
-class TileCache:
-    """The files of built HiPS in memory, as served: each with its ETag (from the file's size and
-    modification time, so a rebuilt HiPS gets new ones), its ``Last-Modified`` date and, for text tiles,
-    a gzip copy (made once, on first request; browsers ask for it, and a HiPS catalogue's tiles shrink
-    about 4x, which is most of what serving one costs). Entries are checked against one ``stat`` per
-    request; at most ``limit`` bytes are kept, least recently served dropped first."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._entries: OrderedDict[str, tuple] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, path: Path) -> tuple | None:
-        """``(etag, last_modified, body, gzipped body or None)`` of ``path``, None if it is no file."""
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        key = str(path)
-        version = (st.st_mtime_ns, st.st_size)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] == version:
-                self._entries.move_to_end(key)
-                return entry[1]
-        try:
-            body = path.read_bytes()
-        except OSError:  # replaced by a rebuild between the stat and the read
-            return None
-        gz = None
-        if path.suffix in _COMPRESSED and len(body) > 512:
-            gz = gzip.compress(body, compresslevel=1, mtime=0)
-            if len(gz) >= len(body):
-                gz = None
-        served = (f'"{st.st_mtime_ns:x}-{st.st_size:x}"', datetime.datetime.fromtimestamp(st.st_mtime, datetime.timezone.utc),
-                  body, gz)
-        cost = len(body) + len(gz or b"")
-        with self._lock:
-            previous = self._entries.pop(key, None)
-            if previous is not None:
-                self._size -= previous[2]
-            if cost <= self.limit // 4:
-                self._entries[key] = (version, served, cost)
-                self._size += cost
-                while self._size > self.limit:
-                    _, (_, _, dropped) = self._entries.popitem(last=False)
-                    self._size -= dropped
-        return served
-
-
 class HipsFileHandler(_HipsBase):
+    """A file of a HiPS: the first request of each (and whatever :class:`TileRouter` leaves: a HiPS to build,
+    a bad name, another method). Every HiPS of the library is public: once served here, a file is
+    answered by the router from :class:`TileCache` without this handler."""
+
+    quiet_access_log = True  # tiles and their 404s are routine: the archive logs only errors of this route
+    #: Whether the files this handler serves may then be answered by :class:`TileRouter` with no check of
+    #: the caller (true for the library's HiPS, which anyone may read; false for a subclass that checks).
+    routed = True
+
     def initialize(self, library: HipsLibrary, state, cache: TileCache) -> None:
         super().initialize(library, state)
         self.cache = cache
@@ -475,7 +425,7 @@ class HipsFileHandler(_HipsBase):
             raise tornado.web.HTTPError(404, f"no HiPS file {name}/{rel}")
         root = self.library.root / name
         path = root / (rel or "properties")
-        served = self.cache.get(path)  # a built HiPS: one stat, the rest from memory
+        served = self.cache.get(path, public=self.routed)  # a built HiPS: one stat, the rest from memory
         if served is None and not (root / "properties").exists():
             if not self.library.known(name):
                 raise tornado.web.HTTPError(404, f"no HiPS called {name!r}; the list is at {self.state.prefix}hips/")
@@ -485,45 +435,29 @@ class HipsFileHandler(_HipsBase):
                 raise tornado.web.HTTPError(503, f"HiPS {name!r} is not built: the archive is stopping") from None
             except Exception as exc:
                 raise tornado.web.HTTPError(404, f"HiPS {name!r} could not be built: {exc}") from None
-            served = self.cache.get(path)
+            served = self.cache.get(path, public=self.routed)
+        if self.routed:
+            self.cache.publish_root(root)
         if served is None:  # an empty sky cell: normal for a viewer, so answered without a log line
             self.set_status(404)
             self.set_header("Content-Type", "text/plain; charset=utf-8")
             self.finish(f"404: HiPS {name!r} has no {rel or 'properties'} (no sources there)\n")
             return
-        etag, modified, body, gz = served
-        ext = path.suffix if path.suffix in _CONTENT_TYPES else ""
-        ctype = _CONTENT_TYPES[ext] if ext or path.name != "properties" else _CONTENT_TYPES[""]
-        self.set_header("Content-Type", ctype)
-        self.set_header("Etag", etag)
-        self.set_header("Last-Modified", modified)
-        # tiles of a built HiPS never change in place (a rebuild is a new folder, new ETags): browsers keep
-        # them; its description files are revalidated each time (a 304), so a rebuilt HiPS shows at once
-        self.set_header("Cache-Control", "public, max-age=86400, immutable" if path.name.startswith(("Npix", "Allsky"))
-                        else "public, no-cache")
-        if gz is not None:
-            self.set_header("Vary", "Accept-Encoding")
-        if self.check_etag_header() or self._not_modified_since(modified):
+        for header, value in served.headers:
+            self.set_header(header, value)
+        if served.not_modified(self.request.headers.get("If-None-Match"), self.request.headers.get("If-Modified-Since")):
             self.set_status(304)
             self.finish()
             return
-        if gz is not None and "gzip" in self.request.headers.get("Accept-Encoding", ""):
+        body = served.body
+        if served.gz is not None and "gzip" in self.request.headers.get("Accept-Encoding", ""):
             self.set_header("Content-Encoding", "gzip")
-            body = gz
+            body = served.gz
         if head:
             self.set_header("Content-Length", len(body))
             self.finish()
         else:
             self.finish(body)
-
-    def _not_modified_since(self, modified) -> bool:
-        since = self.request.headers.get("If-Modified-Since")
-        if not since or self.request.headers.get("If-None-Match"):
-            return False
-        try:
-            return email.utils.parsedate_to_datetime(since) >= modified.replace(microsecond=0)
-        except (TypeError, ValueError):
-            return False
 
 
 class AladinLiteHandler(tornado.web.StaticFileHandler):
@@ -560,13 +494,15 @@ def hips_routes(prefix: str, state) -> list:
     library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None), state)
     state.hips = library
     kw = {"library": library, "state": state}
-    files = {**kw, "cache": TileCache(TILE_CACHE_BYTES)}
+    cache = TileCache(TILE_CACHE_BYTES)
+    files = {**kw, "cache": cache}
     aladin = aladin_lite_dir()
     static = ((prefix + r"aladin-lite/(.*)", AladinLiteHandler, {"path": str(aladin)}) if aladin
               else (prefix + r"aladin-lite/(.*)", _MissingAladin, kw))
     return [
         (prefix + r"hips/?", HipsListHandler, kw),
         (prefix + r"hips/(index\.json)", HipsListHandler, kw),
-        (prefix + r"hips/([^/]+)/?(.*)", HipsFileHandler, files),
+        (prefix + r"hips/([^/]+)/?(.*)", TileRouter(library.root, cache, _SAFE)),  # files served before
+        (prefix + r"hips/([^/]+)/?(.*)", HipsFileHandler, files),  # the rest, and each file's first request
         static,
     ]

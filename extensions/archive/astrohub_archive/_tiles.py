@@ -1,0 +1,305 @@
+"""The files of built, public HiPS as ready-made HTTP responses, and the router that answers them without a
+``RequestHandler``: what serving a tile costs once it has been served once.
+
+:class:`TileCache` holds each file as served (its body, a gzip copy of text files, its ETag, dates and
+headers), checked against the disk with a ``stat`` at most every :data:`REVALIDATE` seconds. A HiPS never
+changes in place: a rebuild renames a new folder into place, so a file's size and time change with it.
+
+:class:`TileRouter` is the first rule of the ``hips/<name>/<path>`` route. For a file the cache holds as
+*public* (put there by :class:`astrohub_archive.hips.HipsFileHandler` after its own checks) or a missing
+file of a HiPS it has served as public, it writes the response straight to the connection: 200, 304
+(``If-None-Match``, ``If-Modified-Since``), HEAD, gzip to clients that accept it, 404 with a one-line
+reason. Anything else (a first request, a HiPS still to build, a bad name, another method, a HiPS that
+needs the caller's identity) goes on to the handler. Measured in ``bench/viz_hips.py``: a tornado
+``RequestHandler`` costs more than the rest of a cached tile's answer.
+
+May import tornado only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import gzip
+import os
+import stat
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import tornado
+import tornado.httputil
+import tornado.routing
+
+__all__ = ["REVALIDATE", "Served", "TileCache", "TileRouter"]
+
+#: Seconds a cached file is served without looking at the disk again (then one ``stat``).
+REVALIDATE = 1.0
+_COMPRESSED = {".tsv", ".xml", ""}  # text files, served gzipped to clients that accept it
+_CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "application/fits",
+                  ".xml": "text/xml; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                  ".png": "image/png", ".jpg": "image/jpeg", "": "text/plain; charset=utf-8"}
+_SERVER = f"TornadoServer/{tornado.version}"
+
+
+def content_type(path: Path) -> str:
+    """The Content-Type of a HiPS file (``properties`` and unknown suffixes: plain text)."""
+    return _CONTENT_TYPES.get(path.suffix, _CONTENT_TYPES[""])
+
+
+def cache_control(path: Path) -> str:
+    """Tiles of a built HiPS never change in place (a rebuild is a new folder, new ETags): browsers keep
+    them; its description files are revalidated each time (a 304), so a rebuilt HiPS shows at once."""
+    return "public, max-age=86400, immutable" if path.name.startswith(("Npix", "Allsky")) else "public, no-cache"
+
+
+class Served:
+    """One file as served: ``etag``, ``modified`` (a UTC datetime, whole seconds), ``body``, ``gz`` (its
+    gzip copy or None) and the headers every answer about it carries."""
+
+    __slots__ = ("etag", "modified", "body", "gz", "headers", "public", "_ready")
+
+    def __init__(self, path: Path, st: os.stat_result, body: bytes, gz: bytes | None, public: bool) -> None:
+        self.etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+        self.modified = datetime.datetime.fromtimestamp(int(st.st_mtime), datetime.timezone.utc)
+        self.body, self.gz, self.public = body, gz, public
+        self.headers = [("Access-Control-Allow-Origin", "*"), ("Content-Type", content_type(path)),
+                        ("Etag", self.etag), ("Last-Modified", email.utils.format_datetime(self.modified, usegmt=True)),
+                        ("Cache-Control", cache_control(path))]
+        if gz is not None:
+            self.headers.append(("Vary", "Accept-Encoding"))
+        self._ready: dict[str, tuple] = {}  # answer kind -> (Date value, its headers)
+
+    def answer_headers(self, kind: str, date: str) -> tornado.httputil.HTTPHeaders:
+        """The headers of one kind of answer (``200``, ``200-gzip``, ``304``) dated ``date``: made once a
+        second and shared by the answers of that second (tornado's ``write_headers`` changes them only
+        for a connection it closes, or an HTTP/1.0 one: see :meth:`TileRouter.reusable`)."""
+        ready = self._ready.get(kind)
+        if ready is not None and ready[0] == date:
+            return ready[1]
+        headers = self.make_headers(kind, date)
+        self._ready[kind] = (date, headers)
+        return headers
+
+    def make_headers(self, kind: str, date: str) -> tornado.httputil.HTTPHeaders:
+        """New headers of one kind of answer (see :meth:`answer_headers`)."""
+        out = tornado.httputil.HTTPHeaders()
+        out["Server"] = _SERVER
+        out["Date"] = date
+        for name, value in self.headers:
+            if kind != "304" or name != "Content-Type":
+                out[name] = value
+        if kind == "200-gzip":
+            out["Content-Encoding"] = "gzip"
+            out["Content-Length"] = str(len(self.gz))
+        elif kind == "200":
+            out["Content-Length"] = str(len(self.body))
+        return out
+
+    def not_modified(self, if_none_match: str | None, if_modified_since: str | None) -> bool:
+        """Whether a conditional request's copy is current (``If-None-Match`` wins over the date, as in
+        RFC 9110 13.2.2; weak tags compare equal, ``*`` matches)."""
+        if if_none_match:
+            tags = [t.strip() for t in if_none_match.split(",")]
+            return "*" in tags or any((t[2:] if t.startswith("W/") else t) == self.etag for t in tags)
+        if if_modified_since:
+            try:
+                return email.utils.parsedate_to_datetime(if_modified_since) >= self.modified
+            except (TypeError, ValueError):
+                return False
+        return False
+
+
+class TileCache:
+    """The files of built HiPS in memory, as served (:class:`Served`), at most ``limit`` bytes (those
+    least recently served dropped first, to within ``revalidate`` seconds). A gzip copy of text files is made once, on first request: browsers ask
+    for it, and a HiPS catalogue's tiles shrink about 2x, which is most of what sending one costs.
+    An entry is checked against one ``stat`` when it is older than ``revalidate`` seconds (default
+    :data:`REVALIDATE`)."""
+
+    def __init__(self, limit: int, revalidate: float | None = None) -> None:
+        self.limit = limit
+        self.revalidate = REVALIDATE if revalidate is None else revalidate
+        self._entries: OrderedDict[str, list] = OrderedDict()  # path -> [version, checked, Served, cost]
+        self._size = 0
+        self._lock = threading.Lock()
+        self._public_roots: dict[str, float] = {}  # HiPS folder -> when its properties were last seen
+
+    def get(self, path: Path, *, public: bool = False) -> Served | None:
+        """``path`` as served (read and compressed on first request), None if it is no file; ``public``
+        marks it for :class:`TileRouter` (only for a HiPS anyone may read)."""
+        key = str(path)
+        try:
+            st = os.stat(key)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        version = (st.st_mtime_ns, st.st_size, st.st_ino)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == version and entry[2].public == public:
+                entry[1] = time.monotonic()
+                self._entries.move_to_end(key)
+                return entry[2]
+        try:
+            body = path.read_bytes()
+        except OSError:  # replaced by a rebuild between the stat and the read
+            return None
+        gz = None
+        if path.suffix in _COMPRESSED and len(body) > 512:
+            gz = gzip.compress(body, compresslevel=1, mtime=0)
+            if len(gz) >= len(body):
+                gz = None
+        served = Served(path, st, body, gz, public)
+        cost = len(body) + len(gz or b"")
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._size -= previous[3]
+            if cost <= self.limit // 4:
+                self._entries[key] = [version, time.monotonic(), served, cost]
+                self._size += cost
+                while self._size > self.limit:
+                    _, dropped = self._entries.popitem(last=False)
+                    self._size -= dropped[3]
+        return served
+
+    def fresh(self, path: str) -> Served | None:
+        """The public entry of ``path`` if it is still current: no disk access when it was checked less
+        than ``revalidate`` seconds ago, else one ``stat``. None: not cached, not public, or changed."""
+        entry = self._entries.get(path)
+        if entry is None or not entry[2].public:
+            return None
+        now = time.monotonic()
+        if now - entry[1] > self.revalidate:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return None
+            if (st.st_mtime_ns, st.st_size, st.st_ino) != entry[0]:
+                return None
+            entry[1] = now
+            with self._lock:  # still served: the last to go when the cache is full
+                if path in self._entries:
+                    self._entries.move_to_end(path)
+        return entry[2]
+
+    def publish_root(self, root: Path) -> None:
+        """Mark the HiPS folder ``root`` as public and built (it has its ``properties``): the router
+        answers its missing files."""
+        if os.path.isfile(os.path.join(root, "properties")):
+            self._public_roots[str(root)] = time.monotonic()
+
+    def public_root(self, root: str) -> bool:
+        """Whether ``root`` is a published HiPS that still has its ``properties`` (checked at most every
+        ``revalidate`` seconds)."""
+        seen = self._public_roots.get(root)
+        if seen is None:
+            return False
+        now = time.monotonic()
+        if now - seen > self.revalidate:
+            if not os.path.isfile(os.path.join(root, "properties")):
+                self._public_roots.pop(root, None)
+                return False
+            self._public_roots[root] = now
+        return True
+
+
+class _Answer(tornado.httputil.HTTPMessageDelegate):
+    """A response made before the request's end; written when the request is complete."""
+
+    def __init__(self, connection, start_line, headers: tornado.httputil.HTTPHeaders, body: bytes) -> None:
+        self.connection = connection
+        self.start_line = start_line
+        self.headers = headers
+        self.body = body
+
+    def finish(self) -> None:
+        self.connection.write_headers(self.start_line, self.headers, self.body or None)
+        self.connection.finish()
+
+    def on_connection_close(self) -> None:
+        pass
+
+
+class _Clock:
+    """``Date`` header values, formatted once a second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def now(self) -> str:
+        t = time.time()
+        second = int(t)
+        if second != self._second:
+            self._text = email.utils.formatdate(second, usegmt=True)
+            self._second = second
+        return self._text
+
+
+_OK = tornado.httputil.ResponseStartLine("HTTP/1.1", 200, "OK")
+_NOT_MODIFIED = tornado.httputil.ResponseStartLine("HTTP/1.1", 304, "Not Modified")
+_NOT_FOUND = tornado.httputil.ResponseStartLine("HTTP/1.1", 404, "Not Found")
+
+
+class TileRouter(tornado.routing.Router):
+    """The fast path of ``hips/<name>/<path>``: answers what :class:`TileCache` holds as public (see the
+    module docstring) and returns None for the rest, so that the route's next rule (the handler) runs."""
+
+    def __init__(self, root: Path, cache: TileCache, safe) -> None:
+        self.root = str(root)
+        self.cache = cache
+        self.safe = safe  # the handler's pattern of a safe name part (no "..", no hidden folders)
+        self.clock = _Clock()
+
+    def find_handler(self, request, **kwargs) -> tornado.httputil.HTTPMessageDelegate | None:
+        try:
+            return self._answer(request, kwargs.get("path_args") or ())
+        except Exception:  # never a 500 from the fast path: the handler answers (and logs) instead
+            return None
+
+    def _answer(self, request, path_args) -> _Answer | None:
+        method = request.method
+        if method not in ("GET", "HEAD") or len(path_args) != 2 or path_args[0] is None:
+            return None
+        name = path_args[0].decode("utf-8")
+        parts = [p for p in (path_args[1] or b"").decode("utf-8").split("/") if p]
+        safe = self.safe.match
+        if not safe(name) or not all(safe(p) for p in parts):
+            return None
+        rel = "/".join(parts) or "properties"
+        root = os.path.join(self.root, name)
+        path = os.path.join(root, rel)
+        served = self.cache.fresh(path)
+        date = self.clock.now()
+        if served is None:
+            if not self.cache.public_root(root) or os.path.exists(path):
+                return None  # not served yet (the handler reads it) or not public
+            body = f"404: HiPS {name!r} has no {rel} (no sources there)\n".encode()
+            out = tornado.httputil.HTTPHeaders()
+            for header, value in [("Server", _SERVER), ("Date", date), ("Access-Control-Allow-Origin", "*"),
+                                  ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]:
+                out[header] = value
+            return _Answer(request.connection, _NOT_FOUND, out, b"" if method == "HEAD" else body)
+        headers = request.headers
+        headers_of = served.answer_headers if self.reusable(request) else served.make_headers
+        if served.not_modified(headers.get("If-None-Match"), headers.get("If-Modified-Since")):
+            return _Answer(request.connection, _NOT_MODIFIED, headers_of("304", date), b"")
+        if served.gz is not None and "gzip" in headers.get("Accept-Encoding", ""):
+            kind, body = "200-gzip", served.gz
+        else:
+            kind, body = "200", served.body
+        return _Answer(request.connection, _OK, headers_of(kind, date), b"" if method == "HEAD" else body)
+
+    @staticmethod
+    def reusable(request) -> bool:
+        """Whether tornado's ``write_headers`` leaves the answer's headers as they are: an HTTP/1.1
+        request on a connection kept alive (no ``Connection`` header, or ``keep-alive``). For
+        ``Connection: close``, an HTTP/1.0 client or a server without keep-alive it adds a ``Connection``
+        header, so those answers get headers of their own."""
+        params = getattr(request.connection, "params", None)
+        return (request.version == "HTTP/1.1" and params is not None and not params.no_keep_alive
+                and request.headers.get("Connection", "keep-alive").lower() == "keep-alive")
