@@ -413,16 +413,24 @@ def _column(data: Any, names: list[str], name: str) -> np.ndarray:
     return col
 
 
-def _bit_rows(data: Any, names: list[str]) -> np.ndarray:
-    """One row per pixel of the bit patterns of the columns ``names`` (uint64; as stored, whatever
-    the byte order: only equality is asked of them), without converting 8-byte columns."""
-    first = np.asarray(data[names[0]])
-    out = np.empty((first.size, len(names)), dtype=np.uint64)
-    for j, name in enumerate(names):
+def _bit_columns(data: Any, names: list[str], records: np.ndarray | None = None) -> list[np.ndarray]:
+    """The columns ``names`` as flat uint64 arrays of their values' bit patterns (as stored, whatever
+    the byte order: only equality is asked of them); 8-byte float columns are viewed, not copied.
+
+    When the FITS rows (``records``) hold nothing but 8-byte floats, one (rows, columns) view of them
+    is returned instead: comparing whole contiguous rows is three times faster than strided columns.
+    """
+    if records is not None and records.dtype.names and records.flags.c_contiguous:
+        fields = [records.dtype.fields[n][0] for n in records.dtype.names]
+        if all(f.kind == "f" and f.itemsize == 8 and f.shape == () for f in fields) and \
+                records.dtype.itemsize == 8 * len(fields) and records.ndim == 1:
+            return [records.view(np.uint64).reshape(records.size, len(fields))]
+    out = []
+    for name in names:
         col = np.asarray(data[name])
         if col.dtype.kind != "f" or col.dtype.itemsize != 8:
             col = col.astype(np.float64)
-        out[:, j] = col.reshape(-1).view(np.uint64)
+        out.append(col.reshape(-1).view(np.uint64))
     return out
 
 
@@ -452,6 +460,7 @@ def read_skymap(
     <Quantity 26.1 deg2>
     """
     header: dict[str, Any] = {}
+    records = None
     if isinstance(source, Table):
         table = source
         header = dict(source.meta)
@@ -470,6 +479,8 @@ def read_skymap(
             header = {k: hdu.header[k] for k in hdu.header if k and not _structural(k)}
             # the FITS columns themselves (Table(hdu.data) copied all 400 MB of a 12.6-million-pixel map)
             table = {name.upper(): hdu.data[name] for name in hdu.columns.names}
+            records = np.asarray(hdu.data) if not any(
+                c.bscale not in (None, 1) or c.bzero not in (None, 0) for c in hdu.columns) else None
         finally:
             if close:
                 hdul.close()
@@ -513,13 +524,13 @@ def read_skymap(
             )
         _check_distance_columns(names)
         layers = [prob_col] + [c for c in DISTANCE_COLUMNS if c in names]
-        keys = _bit_rows(table, layers)
+        keys = _bit_columns(table, layers, records)
         ring_rows = None
         if ordering == "RING":
             import cdshealpix
 
             ring_rows = cdshealpix.to_ring(np.arange(npix, dtype=np.uint64), order).astype(np.int64)
-            keys = keys[ring_rows]  # rows in nested order
+            keys = [k[ring_rows] for k in keys]  # in nested order
         uniq, rows = _flat_to_multiorder(order, keys)
         del keys
         if ring_rows is not None:
@@ -568,7 +579,9 @@ def _open_fits(source: str | os.PathLike) -> fits.HDUList:
         raise SkymapFormatError(f"{path!r} cannot be read: {exc}", value=path) from exc
     try:
         if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+            inflate = zlib.decompressobj(wbits=31)  # gzip, its CRC checked as it inflates
+            data = inflate.decompress(raw)
+            raw = data if inflate.eof and not inflate.unused_data else gzip.decompress(raw)  # several members
         if raw[:6] == b"SIMPLE":
             return fits.HDUList.fromstring(raw)
         return fits.open(path, memmap=False)
@@ -576,20 +589,24 @@ def _open_fits(source: str | os.PathLike) -> fits.HDUList:
         raise SkymapFormatError(f"{path!r} is not a FITS file: {exc}", value=path) from exc
 
 
-def _flat_to_multiorder(order: int, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _flat_to_multiorder(order: int, keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The exact multi-order form of a flat NESTED map (ligo.skymap's ``bayestar.derasterize``).
 
-    ``keys`` holds one row per pixel in nested order: the bit patterns of all its values (probability
-    and distance layers). Four siblings whose rows are identical, and which each cover their whole
-    pixel, become their parent, level by level. Returns the NUNIQ index of each resulting pixel and the
-    flat pixel whose values it carries (one of those it stands for: they are all equal).
+    ``keys`` are the map's columns (probability and distance layers) in nested order, as the bit
+    patterns of their values (one per column, or one 2-D array of whole rows; any views: nothing is
+    copied). Four siblings whose values are all
+    identical, and which each cover their whole pixel, become their parent, level by level. Returns
+    the NUNIQ index of each resulting pixel, in increasing order, and the flat pixel whose values it
+    carries (its first: all those it stands for are equal).
     """
-    rows = np.arange(keys.shape[0], dtype=np.int64)
     whole = None  # per pixel of the current order: does it stand for all its flat pixels?
-    uniq, picked = [], []
-    for o in range(order, 0, -1):
-        group = keys.reshape(-1, 4, keys.shape[1])
-        merge = np.all(group[:, 1:] == group[:, :1], axis=(1, 2))
+    uniq, first = [], []
+    o = order
+    while o > 0:
+        groups = [k.reshape(-1, 4, *k.shape[1:]) for k in keys]
+        merge = np.ones(groups[0].shape[0], dtype=bool)
+        for g in groups:
+            merge &= np.all(g[:, 1:] == g[:, :1], axis=tuple(range(1, g.ndim)))
         if whole is not None:
             merge &= whole.reshape(-1, 4).all(axis=1)
         keep = np.repeat(~merge, 4)
@@ -597,17 +614,17 @@ def _flat_to_multiorder(order: int, keys: np.ndarray) -> tuple[np.ndarray, np.nd
             keep &= whole
         ipix = np.flatnonzero(keep)
         uniq.append(4 * 4**o + ipix)
-        picked.append(rows[ipix])
+        first.append(np.left_shift(ipix, 2 * (order - o)))
         if not merge.any():
             break
-        keys, rows, whole = group[:, 0], rows[::4], merge
+        keys, whole, o = [g[:, 0] for g in groups], merge, o - 1
     else:
-        ipix = np.flatnonzero(whole) if whole is not None else np.arange(keys.shape[0])
+        ipix = np.flatnonzero(whole) if whole is not None else np.arange(keys[0].size)
         uniq.append(4 + ipix)
-        picked.append(rows[ipix])
-    uniq, picked = np.concatenate(uniq), np.concatenate(picked)
-    srt = np.argsort(uniq)
-    return uniq[srt], picked[srt]
+        first.append(np.left_shift(ipix, 2 * order))
+    uniq_all, first_all = np.concatenate(uniq).astype(np.int64), np.concatenate(first).astype(np.int64)
+    srt = np.argsort(uniq_all)
+    return uniq_all[srt], first_all[srt]
 
 
 def _has_duplicates(uniq: np.ndarray) -> bool:
