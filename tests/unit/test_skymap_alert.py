@@ -114,3 +114,35 @@ def test_match_agrees_with_ligo_skymap_crossmatch(alert_path, alert, candidates)
     assert big.sum() > 100
     rel = np.abs(np.asarray(ours["probdensity_vol"])[big] / ref.probdensity_vol[big] - 1)
     assert np.median(rel) < 0.02 and rel.max() < 0.25, (np.median(rel), rel.max())
+
+
+@pytest.mark.parametrize("ordering", ["NESTED", "RING"])
+def test_a_flat_map_in_either_ordering_keeps_every_pixel_value(ordering):
+    """Merging needs four siblings equal in every layer; a RING file is merged in nested order."""
+    import cdshealpix
+    from astropy.table import Table
+
+    order, rng = 4, np.random.default_rng(4)
+    npix = 12 * 4**order
+    prob = np.repeat(rng.random(12 * 4**2), 16)  # order-2 blocks ...
+    prob[:16] = rng.random(16)  # ... but base pixel 0's first order-2 pixel at full resolution
+    mu = np.repeat(rng.uniform(100, 200, 12 * 4**3), 4)  # distance varies at order 3: blocks of 4 at most
+    prob /= prob.sum()
+    nested = {"PROB": prob, "DISTMU": mu, "DISTSIGMA": np.full(npix, 20.0), "DISTNORM": np.full(npix, 1e-4)}
+    if ordering == "RING":
+        ring_of_nested = cdshealpix.to_ring(np.arange(npix, dtype=np.uint64), order).astype(np.int64)
+        stored = {k: np.empty_like(v) for k, v in nested.items()}
+        for k, v in nested.items():
+            stored[k][ring_of_nested] = v
+    else:
+        stored = nested
+    t = Table(stored)
+    t.meta.update(ORDERING=ordering, NSIDE=2**order)
+    m = read_skymap(t)
+    # 16 order-4 pixels in the detailed block, then order-3 pixels (DISTMU changes at order 3)
+    assert sorted(np.unique(m.order)) == [3, 4] and m.uniq.size == 16 + (npix - 16) // 4
+    start = np.left_shift(m.ipix, 2 * (order - m.order))
+    srt = np.argsort(start)
+    cover = srt[np.searchsorted(start[srt], np.arange(npix), side="right") - 1]
+    np.testing.assert_array_equal(m.probdensity[cover], prob / (4 * np.pi / npix))
+    np.testing.assert_array_equal(m.distmu[cover], mu)
