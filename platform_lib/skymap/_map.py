@@ -16,7 +16,7 @@ Whatever the input, a :class:`SkyMap` holds ``uniq``/``order``/``ipix``, ``probd
 the optional distance layers, one entry per pixel. A flat map is read into its exact multi-order form
 (as ligo.skymap's ``bayestar.derasterize``): four sibling pixels whose values are all bit-identical are
 one pixel of the parent order, recursively. Public alert maps are flattened from multi-order maps, so
-this is lossless and small: the 12.6-million-pixel nside-1024 map of S190814bv is 19,000 pixels.
+this is lossless and small: the 12.6-million-pixel nside-1024 map of S190814bv is 16,896 pixels.
 The map caches what depends only on it (the order of its pixels by density, credible levels, the
 pixel lookup), so repeated questions to one map object cost no new sort.
 """

@@ -148,3 +148,16 @@ def test_a_flat_map_in_either_ordering_keeps_every_pixel_value(ordering):
     cover = srt[np.searchsorted(start[srt], np.arange(npix), side="right") - 1]
     np.testing.assert_array_equal(m.probdensity[cover], prob / (4 * np.pi / npix))
     np.testing.assert_array_equal(m.distmu[cover], mu)
+
+
+def test_a_broken_gzip_file_is_a_format_error_naming_the_file(tmp_path, alert_path):
+    from platform_lib.skymap import SkymapFormatError
+
+    cut = tmp_path / "cut.fits.gz"
+    cut.write_bytes(alert_path.read_bytes()[:4000])  # a download cut short
+    garbage = tmp_path / "garbage.fits.gz"
+    garbage.write_bytes(b"\x1f\x8b" + bytes(range(256)) * 4)
+    for path in (cut, garbage):
+        with pytest.raises(SkymapFormatError, match="not a FITS file") as info:
+            read_skymap(path)
+        assert str(path) in str(info.value)
