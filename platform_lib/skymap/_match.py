@@ -15,7 +15,7 @@ and the conditional distance density along the line of sight ``p(r | n) = r^2 * 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from copy import copy as shallow_copy
 from typing import Any
 
 import numpy as np
@@ -85,7 +85,10 @@ def _checked(m: SkyMap, *, normalize: bool) -> SkyMap:
     to one is a :class:`SkymapNotNormalizedError` unless ``normalize`` (then a rescaled copy is used
     and the caller's map is left as it is).
     """
-    copy = replace(m, meta=dict(m.meta))
+    # a shallow copy keeps the map's pixel indices and caches (``replace`` re-derived every pixel's
+    # order on each call); only a rescaled copy forgets the density-dependent ones
+    copy = shallow_copy(m)
+    copy.meta = dict(m.meta)
     _validate(copy, normalize=normalize, tolerance=NORMALIZATION_TOLERANCE)
     return m if copy.probdensity is m.probdensity else copy
 

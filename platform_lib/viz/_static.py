@@ -93,9 +93,27 @@ def _grid(width: int = 720):
     return LON, LAT, np.radians(-lon_e), np.radians(lat_e)  # x edges run -pi..+pi as RA runs 180..-180
 
 
-def _sample_healpix(values: np.ndarray, order: int, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+class _MultiOrderValues:
+    """Values per pixel of a multi-order sky map (``platform_lib.skymap.SkyMap``), sampled at the drawn
+    points through the map's own pixel lookup: no flattening to its finest order (12.6 million pixels
+    at nside 1024, 2.6 s) for a picture of a few hundred thousand points."""
+
+    def __init__(self, skymap, values: np.ndarray, outside: float) -> None:
+        self.skymap, self.values, self.outside = skymap, np.asarray(values, dtype=np.float64), outside
+
+    def sample(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        import astropy.units as u
+
+        idx = self.skymap.pixel_index(lon.ravel() % 360 * u.deg, np.clip(lat.ravel(), -90, 90) * u.deg)
+        return np.where(idx >= 0, self.values[np.maximum(idx, 0)], self.outside).reshape(lon.shape)
+
+
+def _sample_healpix(values, order: int, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     import astropy.units as u
     import cdshealpix.nested as hp
+
+    if isinstance(values, _MultiOrderValues):
+        return values.sample(lon, lat)
 
     cell = hp.lonlat_to_healpix((lon.ravel() % 360) * u.deg, np.clip(lat.ravel(), -90, 90) * u.deg, order)
     return values[cell.astype(np.int64)].reshape(lon.shape)
@@ -261,29 +279,48 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
     """A probability sky map (``platform_lib.skymap.SkyMap`` or a flat nested HEALPix array) with its
     credible-region contours (50 % and 90 % by default); ``candidates`` (a table or SkyCoord) are
     overplotted. ``center``/``radius`` zoom; ``center="peak"`` zooms on the most probable pixel."""
-    prob, order = healpix_map(skymap)
-    total = prob.sum()
-    if not np.isfinite(total) or total <= 0:
-        raise VizError(f"the sky map's probabilities sum to {total}: not a probability map", value=float(total))
-    prob = prob / total
-    # credible level per pixel: cumulative probability of all pixels at least as probable
-    srt = np.argsort(-prob, kind="stable")
-    cum = np.empty_like(prob)
-    cum[srt] = np.cumsum(prob[srt])
+    full_sky = 4 * 180**2 / np.pi  # deg^2
+    if hasattr(skymap, "uniq") and hasattr(skymap, "credible_levels"):
+        # a SkyMap: drawn in its own (multi-order) pixels, with its cached credible levels
+        total = skymap.total_probability
+        if not np.isfinite(total) or total <= 0:
+            raise VizError(f"the sky map's probabilities sum to {total}: not a probability map", value=float(total))
+        pixel_deg2 = skymap.pixel_area * (180 / np.pi) ** 2
+        levels_px = skymap.credible_levels() / total
+        peak = int(np.argmax(skymap.probdensity))
+        peak_cell, peak_order = np.array([skymap.ipix[peak]]), int(skymap.order[peak])
+        dens = _MultiOrderValues(skymap, skymap.probdensity / total * (np.pi / 180) ** 2, 0.0)  # per deg^2
+        cum = _MultiOrderValues(skymap, levels_px, 1.0)
+        area = {lv: float(pixel_deg2[levels_px <= lv].sum()) for lv in (*levels, 0.9)}
+        order = skymap.max_order
+    else:
+        prob, order = healpix_map(skymap)
+        total = prob.sum()
+        if not np.isfinite(total) or total <= 0:
+            raise VizError(f"the sky map's probabilities sum to {total}: not a probability map", value=float(total))
+        prob = prob / total
+        # credible level per pixel: cumulative probability of all pixels at least as probable (pixels of
+        # equal probability enter together, as in platform_lib.skymap: a flat map and its multi-order
+        # form, whose merged pixels were equal siblings, get the same contours)
+        srt = np.argsort(-prob, kind="stable")
+        ordered = prob[srt]
+        change = ordered[1:] != ordered[:-1]
+        run_end = np.r_[np.flatnonzero(change), ordered.size - 1]
+        cum = np.empty_like(prob)
+        cum[srt] = np.cumsum(ordered)[run_end[np.r_[0, np.cumsum(change)]]]
+        peak_cell, peak_order = np.array([int(np.argmax(prob))]), order
+        area = {lv: (cum <= lv).sum() * full_sky / prob.size for lv in (*levels, 0.9)}
+        dens = prob * prob.size / full_sky  # per square degree
     fig = fig or _figure()
     if isinstance(center, str) and center == "peak":
         import astropy.units as u
         import cdshealpix.nested as hp
         from astropy.coordinates import SkyCoord
 
-        lon, lat = hp.healpix_to_lonlat(np.array([int(np.argmax(prob))]), order)
+        lon, lat = hp.healpix_to_lonlat(peak_cell, peak_order)
         center = SkyCoord(lon.to_value(u.deg)[0], lat.to_value(u.deg)[0], unit="deg")
         if radius is None:
-            import astropy.units as u
-
-            area90 = (cum <= 0.9).sum() * 41253.0 / prob.size
-            radius = float(np.clip(np.sqrt(max(area90, 1)) * 1.2, 2, 60)) * u.deg
-    dens = prob * prob.size / 41253.0  # per square degree
+            radius = float(np.clip(np.sqrt(max(area[0.9], 1)) * 1.2, 2, 60)) * u.deg
     if center is not None:
         ax, wcs = _zoom_axes(fig, center, radius if radius is not None else 20.0)
         img = _draw_healpix_zoom(ax, wcs, dens, order, cmap="viridis")
@@ -316,8 +353,7 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
         else:
             x, y = _xy(pos.ra, pos.dec)
             ax.scatter(x, y, s=size, c="red", marker="x", linewidths=0.8)
-    area = {lv: (cum <= lv).sum() * 41253.0 / prob.size for lv in levels}
-    ax.set_title(title or "sky map: " + ", ".join(f"{int(100 * lv)} % in {a:.0f} deg²" for lv, a in area.items()))
+    ax.set_title(title or "sky map: " + ", ".join(f"{int(100 * lv)} % in {a:.0f} deg²" for lv, a in ((lv, area[lv]) for lv in levels)))
     return fig
 
 
