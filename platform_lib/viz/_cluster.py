@@ -271,11 +271,12 @@ class _Runner:
         index = {f.key: i for i, f in enumerate(futures)}
         results: list = [None] * len(futures)
         try:
-            for fut in as_completed(futures):
-                checkpoint(self.cancel)
-                r = fut.result()
-                results[index[fut.key]] = each(r) if each is not None else r
-                fut.release()
+            with self.client.as_current():  # as_completed asks for the current client
+                for fut in as_completed(futures):
+                    checkpoint(self.cancel)
+                    r = fut.result()
+                    results[index[fut.key]] = each(r) if each is not None else r
+                    fut.release()
         except BaseException:
             self.client.cancel(futures)
             raise
