@@ -47,6 +47,7 @@ from pathlib import Path
 
 import tornado.web
 
+from astrohub_archive.auth import Authenticator
 from astrohub_archive.userhips import UserHipsError, UserHipsListHandler, UserHipsStore, signed_in_user
 
 __all__ = ["HipsLibrary", "HipsStopped", "TileCache", "aladin_lite_dir", "hips_routes", "slug"]
@@ -535,7 +536,14 @@ class HipsFileHandler(_HipsBase):
 
 
 class UserHipsFileHandler(HipsFileHandler):
-    """A file of a user's HiPS (``hips/~/<name>/<path>``), served as any HiPS; DELETE by its owner."""
+    """A file of a user's HiPS (``hips/~/<name>/<path>``), served as any HiPS to a request with no token
+    (Aladin Lite in the owner's browser: the name is the key) or with its owner's; a request with
+    anyone else's token gets 404, as if it did not exist. DELETE by its owner."""
+
+    async def get(self, name: str, rel: str, head: bool = False) -> None:
+        if Authenticator.token_of(self) and await signed_in_user(self, self.state) != self.library.owner_of(name):
+            raise tornado.web.HTTPError(404, f"no HiPS called {name!r}")
+        await super().get(name, rel, head=head)
 
     async def delete(self, name: str, rel: str) -> None:
         owner = await signed_in_user(self, self.state)
