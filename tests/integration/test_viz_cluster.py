@@ -21,7 +21,10 @@ from platform_lib.viz._build import _resolve
 lsdb = pytest.importorskip("lsdb")
 distributed = pytest.importorskip("distributed")
 
-pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning")
+# lsdb 0.11 calls NestedFrame.set_index(inplace=True) and sets pandas' mode.chained_assignment on import,
+# both deprecated by pandas 3.1: theirs, not ours.
+pytestmark = [pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning"),
+              pytest.mark.filterwarnings("ignore:The 'mode.chained_assignment' option:pandas.errors.Pandas4Warning")]
 
 
 @pytest.fixture(scope="module")
