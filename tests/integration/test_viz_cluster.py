@@ -2,9 +2,9 @@
 
 The reference is what ``build_catalog_hips`` did before: the whole catalogue read into one process
 (``lsdb.open_catalog(...).compute()``) and written by ``write_catalog_hips``. Checked on the sample
-catalogues (Hipparcos, OpenNGC), on a synthetic catalogue with partitions of five orders, tied
-magnitudes and no magnitude at all, with Dask's threaded scheduler and on a real ``LocalCluster``
-of two worker processes.
+catalogues (Hipparcos, OpenNGC, as the running platform loaded them), on a synthetic catalogue with
+partitions of five orders, tied magnitudes and no magnitude at all, with Dask's threaded scheduler
+and on a real ``LocalCluster`` of two worker processes.
 """
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ pytestmark = [pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFr
 
 
 @pytest.fixture(scope="module")
-def catalogues(tmp_path_factory):
-    """The sample catalogues in a registry, and a clumpy synthetic HATS catalogue (partitions of orders 1-5)."""
+def catalogues(platform, poll, tmp_path_factory):
+    """The sample catalogues in the running platform's registry (loaded by ``astrohub up`` in the
+    background: shared, not loaded again), and a clumpy synthetic HATS catalogue (partitions of orders 1-5)."""
     from platform_lib.catalogs import Registry
-    from platform_lib.sampledata import load
+    from platform_lib.sampledata import MARKER
 
-    root = tmp_path_factory.mktemp("viz-cluster")
-    load(root / "datasets", parts=("catalogs",), log=lambda line: None)
-    registry = Registry(root / "datasets" / "catalogs" / "registry.sqlite", readonly=True)
+    datasets = platform.data_dir / "datasets"
+    poll((datasets / MARKER).exists, 600, "the platform's sample data load")
+    registry = Registry(datasets / "catalogs" / "registry.sqlite", readonly=True)
     n = 30_000
     rng = np.random.default_rng(3)
     ra, dec = rng.uniform(0, 360, n), np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
@@ -44,7 +45,7 @@ def catalogues(tmp_path_factory):
     df = pd.DataFrame({"ra": ra, "dec": dec, "gmag": np.round(rng.uniform(8, 20, n), 1),  # many ties
                        "name": [f"s{i}" for i in range(n)]})
     df.loc[7, "gmag"] = np.nan
-    synthetic = root / "synthetic"
+    synthetic = tmp_path_factory.mktemp("viz-cluster") / "synthetic"
     lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", catalog_name="synthetic",
                         partition_rows=n // 20).write_catalog(synthetic)
     yield registry, synthetic
