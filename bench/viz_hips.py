@@ -48,6 +48,12 @@ def synthetic(n: int, seed: int = 0):
     })
 
 
+def _warm() -> None:
+    import lsdb  # noqa: F401
+
+    import platform_lib.viz._cluster  # noqa: F401
+
+
 def build(rows: int, work: Path, workers: int = 2) -> dict:
     import distributed
     import lsdb
@@ -75,6 +81,7 @@ def build(rows: int, work: Path, workers: int = 2) -> dict:
     assert report.rows == rows, report
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
+        client.run(_warm)  # the workers import what the build runs, as a user's cluster in use has
         t = time.perf_counter()
         build_catalog_hips(hats, work / "hips-cluster", magnitude="mag", client=client)
         on_cluster = time.perf_counter() - t

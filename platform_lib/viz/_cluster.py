@@ -178,17 +178,20 @@ def _local_plan(part: _Part, spec: CatalogHipsSpec, shallow: dict[int, int], sto
     return order_of, profile
 
 
-def _bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, edges.size - 2)
+def _bins(values: np.ndarray, edges: tuple[float, float]) -> np.ndarray:
+    """Each value's bin of ``_MEDIAN_BINS`` equal ones from ``edges[0]`` to ``edges[1]`` (passes 2 and
+    3 use this same function, so a value is counted in the bin it is later picked from)."""
+    lo, hi = edges
+    scale = _MEDIAN_BINS / (hi - lo) if hi > lo else 0.0
+    return np.clip(((values - lo) * scale).astype(np.int64), 0, _MEDIAN_BINS - 1)
 
 
 def _profile(part: _Part, spec: CatalogHipsSpec, shallow: dict[int, int], edges) -> dict:
     """Pass 2: the fullest tile per order, and the position histograms (for the median)."""
     _, profile = _local_plan(part, spec, shallow, None)
-    nb = edges[0].size - 1
     return {"profile": profile,
-            "hist": (np.bincount(_bins(part.ra, edges[0]), minlength=nb),
-                     np.bincount(_bins(part.dec, edges[1]), minlength=nb))}
+            "hist": (np.bincount(_bins(part.ra, edges[0]), minlength=_MEDIAN_BINS),
+                     np.bincount(_bins(part.dec, edges[1]), minlength=_MEDIAN_BINS))}
 
 
 def _write_part(frame, part: _Part, spec: CatalogHipsSpec, shallow: dict[int, int], stop: int,
@@ -379,8 +382,8 @@ def cluster_catalog_hips(hats_path: Path, dest: Path, spec: CatalogHipsSpec, *, 
         raise HipsError("the catalogue has no rows with a finite position: nothing to build a HiPS from", value=0)
     shallow, fullest_shared = _plan_shallow(summaries, spec)
     ranges = np.array([s["range"] for s in summaries if s["range"] is not None])
-    edges = (np.linspace(ranges[:, 0].min(), ranges[:, 1].max(), _MEDIAN_BINS + 1),
-             np.linspace(ranges[:, 2].min(), ranges[:, 3].max(), _MEDIAN_BINS + 1))
+    edges = ((float(ranges[:, 0].min()), float(ranges[:, 1].max())),
+             (float(ranges[:, 2].min()), float(ranges[:, 3].max())))
     density = None
     if density_order is not None:
         density = np.zeros(12 * 4**density_order)
