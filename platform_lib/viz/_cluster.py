@@ -9,10 +9,10 @@ each a Dask task per partition (on the ``distributed`` client given or current, 
 scheduler in this process):
 
 1. *summary*: row counts, the candidates, the density counts and the position ranges;
-2. *profile*: with the shallow choices known, the fullest tile each partition holds at each deeper
-   order (the HiPS stops at the first order where no tile holds more than ``last_factor *
-   n_per_tile`` of the rows left), and histograms for the median position;
-3. *write*: each partition's tiles, written by the worker when it sees the HiPS's temporary folder
+2. *plan*: with the shallow choices known, each partition plans its own orders (kept on its worker)
+   and sends the fullest tile it holds at each (the HiPS stops at the first order where no tile holds
+   more than ``last_factor * n_per_tile`` of the rows left), and histograms for the median position;
+3. *write*: each partition's plan cut at that last order, its tiles written by the worker when it sees the HiPS's temporary folder
    (else sent back and written here), and back to the client only the rows of the shallow tiles and of
    the ``Allsky`` orders.
 
@@ -145,37 +145,63 @@ def _summary(part: _Part, spec: CatalogHipsSpec, density_order: int | None) -> d
     return out
 
 
-def _local_plan(part: _Part, spec: CatalogHipsSpec, shallow: dict[int, int], stop: int | None):
-    """The order of each row: ``shallow`` (local row -> order) for the rows the client placed; from the
-    partition's own order on, ``n_per_tile`` per tile and order; ``stop``: the order that takes all the
-    rest. Also the fullest tile at each order (``profile``), until it is under the stopping threshold
-    (deeper orders only hold fewer)."""
-    n = part.ipix.size
-    order_of = np.zeros(n, np.int8)
+def _plan(part: _Part, spec: CatalogHipsSpec, shallow: dict[int, int], edges) -> dict:
+    """Pass 2: the order of each row as if the HiPS had no last order: ``shallow`` (local row -> order)
+    for the rows the client placed; from the partition's own order on, ``n_per_tile`` per tile and
+    order, until its fullest tile is under the stopping threshold (deeper orders only hold fewer; the
+    rows left wait in ``remaining`` and the order in ``resume``). Also the fullest tile at each order
+    (``profile``) and the position histograms (for the median). Kept on the worker for pass 3."""
+    order_of = np.zeros(part.ipix.size, np.int8)
     if shallow:
         idx = np.fromiter(shallow.keys(), np.int64, len(shallow))
         order_of[idx] = np.fromiter(shallow.values(), np.int8, len(shallow))
     remaining = np.flatnonzero(order_of == 0)
     threshold = None if spec.last_factor is None else spec.last_factor * spec.n_per_tile
     profile = np.zeros(spec.max_order + 2, np.int64)
-    start = max(part.order, HIPS_ORDER_MIN)
-    if stop is not None and stop < start:
-        order_of[remaining] = stop
-        return order_of, profile
-    for k in range(start, spec.max_order + 1):
+    resume = None
+    for k in range(max(part.order, HIPS_ORDER_MIN), spec.max_order + 1):
         if remaining.size == 0:
             break
-        if k == spec.max_order or k == stop:
+        if k == spec.max_order:
             order_of[remaining] = k
+            remaining = remaining[:0]
             break
         chosen, left, fullest = _choose(part.ipix, part.rank, remaining, k, spec.n_per_tile)
         profile[k] = fullest
-        if stop is None and threshold is not None and fullest <= threshold:
+        if threshold is not None and fullest <= threshold:
             profile[k + 1:] = threshold  # an upper bound: each deeper tile holds at most this many
+            resume = k
             break
         order_of[chosen] = k
         remaining = left
-    return order_of, profile
+    return {"order_of": order_of, "remaining": remaining, "resume": resume, "profile": profile,
+            "hist": (np.bincount(_bins(part.ra, edges[0]), minlength=_MEDIAN_BINS),
+                     np.bincount(_bins(part.dec, edges[1]), minlength=_MEDIAN_BINS))}
+
+
+def _plan_summary(plan: dict) -> dict:
+    """What the client needs of pass 2: the profile and the histograms."""
+    return {"profile": plan["profile"], "hist": plan["hist"]}
+
+
+def _final_orders(part: _Part, spec: CatalogHipsSpec, plan: dict, stop: int) -> np.ndarray:
+    """Each row's order once the HiPS stops at ``stop`` (which takes all the rows left): the plan's
+    orders below it, the plan carried on from ``resume`` when the partition stopped planning earlier."""
+    order_of = plan["order_of"].copy()
+    resume = plan["resume"]
+    if resume is None or stop <= resume:
+        order_of[(order_of == 0) | (order_of >= stop)] = stop
+        return order_of
+    remaining = plan["remaining"]
+    for k in range(resume, stop + 1):
+        if remaining.size == 0:
+            break
+        if k == stop:
+            order_of[remaining] = k
+            break
+        chosen, remaining, _ = _choose(part.ipix, part.rank, remaining, k, spec.n_per_tile)
+        order_of[chosen] = k
+    return order_of
 
 
 def _bins(values: np.ndarray, edges: tuple[float, float]) -> np.ndarray:
@@ -186,19 +212,12 @@ def _bins(values: np.ndarray, edges: tuple[float, float]) -> np.ndarray:
     return np.clip(((values - lo) * scale).astype(np.int64), 0, _MEDIAN_BINS - 1)
 
 
-def _profile(part: _Part, spec: CatalogHipsSpec, shallow: dict[int, int], edges) -> dict:
-    """Pass 2: the fullest tile per order, and the position histograms (for the median)."""
-    _, profile = _local_plan(part, spec, shallow, None)
-    return {"profile": profile,
-            "hist": (np.bincount(_bins(part.ra, edges[0]), minlength=_MEDIAN_BINS),
-                     np.bincount(_bins(part.dec, edges[1]), minlength=_MEDIAN_BINS))}
-
-
-def _write_part(frame, part: _Part, spec: CatalogHipsSpec, shallow: dict[int, int], stop: int,
+def _write_part(frame, part: _Part, spec: CatalogHipsSpec, plan: dict, stop: int,
                 index: int, root: str, header: bytes, median_bins) -> dict:
-    """Pass 3: plan the partition, write its own tiles (here when ``root`` is visible, else return
-    them), and return the rows of the tiles it shares with other partitions and of orders 1-2."""
-    order_of, _ = _local_plan(part, spec, shallow, stop)
+    """Pass 3: the rows' orders (:func:`_final_orders`), the partition's own tiles written (here when
+    ``root`` is visible, else returned), and the rows of the tiles it shares with other partitions
+    and of orders 1-2 returned."""
+    order_of = _final_orders(part, spec, plan, stop)
     arrow = _clean_frame(frame[part.good].reset_index(drop=True), "", "")
     own = max(part.order, HIPS_ORDER_MIN)
     middle = []
@@ -392,7 +411,8 @@ def cluster_catalog_hips(hats_path: Path, dest: Path, spec: CatalogHipsSpec, *, 
                 density[s["density"][0]] += s["density"][1]
     orders = [s["order"] for s in summaries]
     del summaries
-    profiles = runner.run([dask.delayed(_profile)(p, spec, sh, edges) for p, sh in zip(parts, shallow)])
+    plans = runner.persist([dask.delayed(_plan)(p, spec, sh, edges) for p, sh in zip(parts, shallow)])
+    profiles = runner.run([dask.delayed(_plan_summary)(pl) for pl in plans])
     stop = _stop_order(spec, fullest_shared, [p["profile"] for p in profiles], orders)
     hist_ra = sum(p["hist"][0] for p in profiles)
     hist_dec = sum(p["hist"][1] for p in profiles)
@@ -400,7 +420,7 @@ def cluster_catalog_hips(hats_path: Path, dest: Path, spec: CatalogHipsSpec, *, 
     ra_b0, ra_b1, ra_before = _median_bins(hist_ra, n)
     dec_b0, dec_b1, dec_before = _median_bins(hist_dec, n)
     median_bins = (edges[0], (ra_b0, ra_b1), edges[1], (dec_b0, dec_b1))
-    shallow = [{r: k for r, k in sh.items() if k < stop} for sh in shallow]
+    del shallow
 
     meta = full.meta.reset_index(drop=True)
     meta = meta[[c for c in meta.columns if c != "_healpix_29"]]
@@ -423,9 +443,9 @@ def cluster_catalog_hips(hats_path: Path, dest: Path, spec: CatalogHipsSpec, *, 
             medians[1].append(r["median"][1])
 
         write = dask.delayed(_write_part)
-        runner.run([write(f, p, spec, sh, stop, i, str(root), header, median_bins)
-                    for i, (f, p, sh) in enumerate(zip(full.to_delayed(), parts, shallow))], each=collect)
-        del parts
+        runner.run([write(f, p, spec, pl, stop, i, str(root), header, median_bins)
+                    for i, (f, p, pl) in enumerate(zip(full.to_delayed(), parts, plans))], each=collect)
+        del parts, plans
         checkpoint(cancel)
         _metadata_votable(root / "metadata.xml", meta, ra, dec, units or {}, ucds or {})
         max_order = int(np.flatnonzero(counts).max())
