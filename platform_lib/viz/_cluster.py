@@ -12,9 +12,9 @@ scheduler in this process):
 2. *plan*: with the shallow choices known, each partition plans its own orders (kept on its worker)
    and sends the fullest tile it holds at each (the HiPS stops at the first order where no tile holds
    more than ``last_factor * n_per_tile`` of the rows left), and histograms for the median position;
-3. *write*: each partition's plan cut at that last order, its tiles written by the worker when it sees the HiPS's temporary folder
-   (else sent back and written here), and back to the client only the rows of the shallow tiles and of
-   the ``Allsky`` orders.
+3. *write*: each partition's plan cut at that last order, its tiles written by the worker when it
+   can write in the HiPS's temporary folder (else sent back and written here), and back to the
+   client only the rows of the shallow tiles and of the ``Allsky`` orders.
 
 The client holds the candidates, those shallow rows and the density counts, never the catalogue. The
 result is the one :func:`platform_lib.viz._hips.write_catalog_hips` writes from the whole table in
@@ -24,6 +24,7 @@ one process (same tiles, same rows in the same order). May import numpy, dask, l
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,7 +227,9 @@ def _write_part(frame, part: _Part, spec: CatalogHipsSpec, plan: dict, stop: int
         middle.append(values[(b0 <= b) & (b <= b1)])
     out = {"counts": np.bincount(order_of, minlength=spec.max_order + 1), "files": None, "shared": [],
            "median": tuple(middle)}
-    visible = Path(root).is_dir()
+    # a worker that cannot write there (another machine, or another account: dask-gateway workers run as
+    # the user, the folder may be someone else's) sends its tiles back instead
+    visible = os.path.isdir(root) and os.access(root, os.W_OK | os.X_OK)  # (Path.is_dir raises EACCES)
     files_root = Path(root) if visible else None
     files: dict[str, bytes] = {}
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="hips-tiles") as pool:

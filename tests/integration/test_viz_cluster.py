@@ -140,3 +140,36 @@ def test_workers_that_cannot_see_the_folder_send_their_tiles_back(catalogues, tm
     got = viz.build_catalog_hips(synthetic, tmp_path / "dask", magnitude="gmag", columns=["name"], n_per_tile=20)
     assert not (tmp_path / "not-here").exists()
     _same_hips(expected, got)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _collect_dask_clients():
+    """Finalize the gateway client's objects here (CPython 3.11 < 3.11.5, gh-106905: see test_platform_dask)."""
+    yield
+    import gc
+
+    gc.collect()
+
+
+def test_build_on_the_platforms_dask_gateway_cluster_as_a_hub_user(platform, catalogues, tmp_path):
+    """The user's own dask-gateway cluster (workers run as the user): the same HiPS. The workers do not
+    see the test's private folder, so they send their tiles back."""
+    from dask_gateway import Gateway
+    from dask_gateway.auth import JupyterHubAuth
+
+    registry, _ = catalogues
+    user = platform.unique("hipsdask")
+    platform.create_user(user)
+    gateway = Gateway(address=f"{platform.url}services/dask-gateway",
+                      proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
+                      auth=JupyterHubAuth(api_token=platform.user_token(user)))
+    expected = _single_process("I/311/hip2", tmp_path / "one", registry, "Hpmag", ["HIP"])
+    with gateway.new_cluster() as cluster:
+        cluster.scale(2)
+        with cluster.get_client(set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=240)
+            with distributed.get_task_stream(client) as stream:
+                got = viz.build_catalog_hips("I/311/hip2", tmp_path / "dask", magnitude="Hpmag", columns=["HIP"],
+                                             registry=registry, client=client)
+    _same_hips(expected, got)
+    assert len({t["worker"] for t in stream.data if "_write_part" in str(t["key"])}) == 2
