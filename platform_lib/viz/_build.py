@@ -116,9 +116,11 @@ def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, ma
         Sources per tile and order.
     client
         A ``dask.distributed`` client (say the user's dask-gateway cluster's) that computes a HATS
-        catalogue per partition, each worker writing its partitions' tiles (when it sees ``dest``'s
-        folder; else it sends them back); default: the current client, else Dask's threaded scheduler
-        in this process. The client never holds the catalogue, only the rows of the shallow tiles.
+        catalogue per partition, each worker writing its partitions' tiles (when it can write in
+        ``dest``'s folder; else it sends them back); default: the current client, else Dask's threaded
+        scheduler in this process. The client never holds the catalogue, only the rows of the shallow
+        tiles (with the threaded scheduler this process does the workers' part too, and keeps the
+        positions and magnitudes between passes).
     cancel
         A ``threading.Event``: once set, the build stops at its next step (a Dask task, an order of
         tiles) with :class:`HipsCancelled`, and ``dest`` is left as it was.
