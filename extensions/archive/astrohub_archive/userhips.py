@@ -2,7 +2,8 @@
 
 A HiPS built in a user's notebook (on their Dask cluster, :func:`platform_lib.viz.job_hips`) is sent to
 the archive as a tar archive (``POST hips/~/?title=...`` with the owner's token); the archive checks
-it (:func:`platform_lib.viz.validate_hips`: layout, every tile parses, the rows add up) and keeps it as
+it (:func:`platform_lib.viz.validate_hips`: layout, every tile parses, the rows add up; the tar is
+bounded by the server's request body limit, 64 MiB) and keeps it as
 ``hips/~/<name>/`` where ``<name>`` ends in a random key. That URL is the only way to it, as for the
 archive's anonymous UWS jobs: Aladin Lite in the owner's browser fetches its tiles without a token, so
 the key is the credential. ``GET hips/~/`` lists the caller's own HiPS (nobody else's; 401 without a
