@@ -4,10 +4,12 @@ Usage: ``.venv/bin/python bench/viz_hips.py [--rows N] [--clients C] [--requests
 (default 10^7 rows, 20 clients, 4000 requests).
 
 Build: a synthetic HATS catalogue (id, ra, dec, mag; written once with lsdb) is turned into a HiPS
-catalogue by ``platform_lib.viz.build_catalog_hips`` (Dask reads the partitions, then the level-of-detail
-plan and the TSV tiles). Peer in the same run: the time to read the same columns with
-``lsdb.open_catalog(...).compute()`` alone (the floor any HATS-based builder pays), and rows per second
-per core against the published anchor (691 million rows in 28 min on 160 threads, ~2,600 rows/s/thread).
+catalogue by ``platform_lib.viz.build_catalog_hips``, computed per HATS partition by Dask: once with
+the threaded scheduler in this process and once on a ``distributed.LocalCluster`` (``--workers``
+worker processes, one thread each). Peers in the same run: the single-process build it replaced (the
+whole catalogue read with ``lsdb.open_catalog(...).compute()``, then ``write_catalog_hips``), the
+read alone (the floor any HATS-based builder pays), and rows per second per core against the published
+anchor (691 million rows in 28 min on 160 threads, ~2,600 rows/s/thread). ``--build-only`` skips serving.
 
 Serving: the real ``astrohub-archive`` command (its settings, logging and routes; ``--server archive``,
 the default) or its HiPS routes alone in 1 or 2 Tornado processes sharing the port (``--server routes
@@ -47,10 +49,17 @@ def synthetic(n: int, seed: int = 0):
     })
 
 
-def build(rows: int, work: Path) -> dict:
+def _warm() -> None:
+    import lsdb  # noqa: F401
+
+    import platform_lib.viz._cluster  # noqa: F401
+
+
+def build(rows: int, work: Path, workers: int = 2) -> dict:
+    import distributed
     import lsdb
 
-    from platform_lib.viz import build_catalog_hips, validate_hips
+    from platform_lib.viz import CatalogHipsSpec, build_catalog_hips, validate_hips, write_catalog_hips
 
     hats = work / "hats"
     t = time.perf_counter()
@@ -58,17 +67,32 @@ def build(rows: int, work: Path) -> dict:
                         partition_rows=1_000_000).write_catalog(hats)
     made = time.perf_counter() - t
     t = time.perf_counter()
-    lsdb.open_catalog(hats, columns=["ra", "dec", "mag", "id"]).compute()
+    frame = lsdb.open_catalog(hats, columns=["ra", "dec", "mag", "id"]).compute()
     read = time.perf_counter() - t
+    ipix = frame.index.to_numpy().astype(np.int64)
+    write_catalog_hips(frame.reset_index(drop=True), work / "hips-one", CatalogHipsSpec("synthetic"), ra="ra",
+                       dec="dec", magnitude="mag", ipix29=ipix)
+    one = time.perf_counter() - t  # the single-process build (peer), reading included
+    del frame, ipix
+    shutil.rmtree(work / "hips-one")
     t = time.perf_counter()
-    dest = build_catalog_hips(hats, work / "hips", magnitude="mag")
+    dest = build_catalog_hips(hats, work / "hips", magnitude="mag", client=None)
     built = time.perf_counter() - t
     report = validate_hips(dest)
     assert report.rows == rows, report
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        client.run(_warm)  # the workers import what the build runs, as a user's cluster in use has
+        t = time.perf_counter()
+        build_catalog_hips(hats, work / "hips-cluster", magnitude="mag", client=client)
+        on_cluster = time.perf_counter() - t
+    assert validate_hips(work / "hips-cluster").tiles == report.tiles
+    shutil.rmtree(work / "hips-cluster")
     cores = os.cpu_count() or 1
-    return {"rows": rows, "hats_write_s": made, "read_s": read, "build_s": built, "tiles": report.tiles,
-            "orders": report.orders, "rows_per_s_per_core": rows / built / cores, "cores": cores,
-            "hips": dest}
+    return {"rows": rows, "hats_write_s": made, "read_s": read, "single_process_s": one, "build_s": built,
+            "cluster_s": on_cluster, "workers": workers, "tiles": report.tiles, "orders": report.orders,
+            "rows_per_s_per_core": rows / built / cores, "cores": cores, "hips": dest,
+            "load": os.getloadavg()[0]}
 
 
 def _free_port() -> int:
@@ -286,6 +310,8 @@ def serve(hips: Path, clients: int, requests_total: int, *, processes: int = 1, 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes for the build")
+    ap.add_argument("--build-only", action="store_true", help="measure the build, not the serving")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--requests", type=int, default=4000)
     ap.add_argument("--seconds", type=float, default=6.0, help="each wrk run's duration")
@@ -301,11 +327,15 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="viz-bench-"))
     try:
         if args.hips is None:
-            b = build(args.rows, work)
-            print(f"HiPS catalogue of {b['rows']:,d} rows: {b['build_s']:.1f} s ({b['tiles']} tiles, orders "
-                  f"{b['orders']}); reading the same columns with lsdb alone: {b['read_s']:.1f} s; "
+            b = build(args.rows, work, args.workers)
+            print(f"HiPS catalogue of {b['rows']:,d} rows (load average {b['load']:.1f}), per partition: "
+                  f"{b['build_s']:.1f} s threaded here, {b['cluster_s']:.1f} s on a LocalCluster of {b['workers']} "
+                  f"workers ({b['tiles']} tiles, orders {b['orders']}); peers: the single-process build "
+                  f"{b['single_process_s']:.1f} s, reading the same columns with lsdb alone {b['read_s']:.1f} s; "
                   f"{b['rows_per_s_per_core']:,.0f} rows/s/core on {b['cores']} cores "
                   f"({b['rows_per_s_per_core'] / 2600:.0f}x the anchor's 2,600 rows/s/thread)")
+            if args.build_only:
+                return
             hips = b["hips"]
         else:  # served from a copy beside this run's work folder (the archive writes its own HiPS there)
             hips = work / "hips" / args.hips.name

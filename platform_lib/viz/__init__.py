@@ -16,9 +16,13 @@ Public API:
     the same as a static figure; ``plot_table``, ``plot_footprints``, ``plot_moc``, ``plot_skymap``,
     ``plot_crossmatch``, ``plot_healpix`` for each kind; ``credible_region(skymap, 0.9)`` is a sky map's
     90 % region as a MOC.
-``build_catalog_hips(source, dest)``, ``build_density_hips(source, dest)``, ``write_image_hips(images, dest)``
-    HiPS catalogues (brightest first per tile and order), density maps and image HiPS;
+``build_catalog_hips(source, dest, client=None)``, ``build_density_hips(source, dest)``, ``write_image_hips(images, dest)``
+    HiPS catalogues (brightest first per tile and order), density maps and image HiPS; a HATS
+    catalogue is computed per partition on the user's Dask cluster (the client given or current);
     ``validate_hips(path)`` checks one.
+``job_hips(job)``, ``upload_hips(path)``, ``my_hips()``, ``delete_hips(name)``
+    the user's own HiPS on the archive (a job output's: ``viz.show(job)`` uses it), at an unguessable
+    ``hips/~/<name>/`` URL listed only to its owner.
 
 Errors are :class:`VizError` (bad input to show/plot) and :class:`HipsError`; a builder given a set
 ``cancel`` event raises :class:`HipsCancelled`. Importing this package
@@ -47,6 +51,7 @@ from platform_lib.viz._hips import (
 )
 from platform_lib.viz._hips import read_properties as read_hips_properties
 from platform_lib.viz._inputs import find_coordinates, parse_s_region
+from platform_lib.viz._publish import delete_hips, job_hips, my_hips, upload_hips
 
 __all__ = [
     "Aladin",
@@ -58,9 +63,12 @@ __all__ = [
     "build_catalog_hips",
     "build_density_hips",
     "credible_region",
+    "delete_hips",
     "density_map",
     "find_coordinates",
     "hips_name",
+    "job_hips",
+    "my_hips",
     "parse_s_region",
     "pick_magnitude",
     "plot",
@@ -72,6 +80,7 @@ __all__ = [
     "plot_table",
     "read_hips_properties",
     "show",
+    "upload_hips",
     "validate_hips",
     "write_catalog_hips",
     "write_density_hips",

@@ -1,11 +1,11 @@
 """One call to build a HiPS from what the platform holds: a registry catalogue, a HATS folder (a job's
 output), or an in-memory table.
 
-HATS partitions are read in parallel by Dask (``lsdb.open_catalog(...).compute()``: on the user's
-distributed client when one is active, the threaded scheduler otherwise), only the columns the tiles
-need, with the ``_healpix_29`` index HATS already carries; the level-of-detail plan is then one pass of
-sorts over those arrays (:mod:`platform_lib.viz._hips`). May import lsdb, the catalogue registry, and
-this package's modules.
+A HATS catalogue is built per partition by Dask (:mod:`platform_lib.viz._cluster`): on the
+``distributed`` client given or current (the user's dask-gateway cluster), else Dask's threaded
+scheduler here; only the columns the tiles need are read, with the ``_healpix_29`` index HATS already
+carries, and the client never holds the catalogue. An in-memory table is planned in one pass of sorts
+(:mod:`platform_lib.viz._hips`). May import lsdb, the catalogue registry, and this package's modules.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from platform_lib.viz._errors import HipsError
+from platform_lib.viz._cluster import cluster_catalog_hips, cluster_density_counts, current_client
 from platform_lib.viz._hips import (
     CatalogHipsSpec,
-    checkpoint,
     density_map,
     healpix29,
     write_catalog_hips,
     write_density_hips,
 )
 
-__all__ = ["build_catalog_hips", "build_density_hips", "pick_magnitude", "load_positions"]
+__all__ = ["build_catalog_hips", "build_density_hips", "pick_magnitude"]
 
 #: How many columns besides the position and magnitude a tile carries by default.
 DEFAULT_EXTRA_COLUMNS = 6
@@ -89,34 +89,6 @@ def _resolve(source, registry=None):
                     "folder, an astropy Table or a pandas DataFrame", value=type(source).__name__)
 
 
-def load_positions(hats_path: Path, columns: list[str], cancel=None):
-    """The ``columns`` of a HATS catalogue, read by Dask, as a pandas DataFrame and its ``_healpix_29``.
-
-    ``cancel`` (a ``threading.Event``), when set, stops the read before its next partition with
-    :class:`HipsCancelled` (on Dask's local schedulers; a distributed client's tasks run to the end).
-    """
-    import lsdb
-    from dask.callbacks import Callback
-
-    checkpoint(cancel)
-    with Callback(pretask=lambda *_: checkpoint(cancel)) if cancel is not None else _nothing():
-        frame = lsdb.open_catalog(hats_path, columns=columns).compute()
-    if frame.index.name == "_healpix_29":
-        ipix = frame.index.to_numpy().astype(np.int64)
-        frame = frame.reset_index(drop=True)
-    elif "_healpix_29" in frame.columns:
-        ipix = frame.pop("_healpix_29").to_numpy().astype(np.int64)
-    else:
-        ipix = None
-    return frame, ipix
-
-
-def _nothing():
-    import contextlib
-
-    return contextlib.nullcontext()
-
-
 def _columns_of(hats_path: Path) -> list[str]:
     import lsdb
 
@@ -125,7 +97,7 @@ def _columns_of(hats_path: Path) -> list[str]:
 
 def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, magnitude: str | None = None,
                        columns: list[str] | None = None, n_per_tile: int = 200, max_order: int = 10,
-                       registry=None, cancel=None) -> Path:
+                       registry=None, client=None, cancel=None) -> Path:
     """Build the HiPS catalogue (level of detail) of ``source`` at ``dest``; return ``dest``.
 
     Parameters
@@ -142,9 +114,16 @@ def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, ma
         six others).
     n_per_tile
         Sources per tile and order.
+    client
+        A ``dask.distributed`` client (say the user's dask-gateway cluster's) that computes a HATS
+        catalogue per partition, each worker writing its partitions' tiles (when it can write in
+        ``dest``'s folder; else it sends them back); default: the current client, else Dask's threaded
+        scheduler in this process. The client never holds the catalogue, only the rows of the shallow
+        tiles (with the threaded scheduler this process does the workers' part too, and keeps the
+        positions and magnitudes between passes).
     cancel
-        A ``threading.Event``: once set, the build stops at its next step (a Dask task of the read, an
-        order of tiles) with :class:`HipsCancelled`, and ``dest`` is left as it was.
+        A ``threading.Event``: once set, the build stops at its next step (a Dask task, an order of
+        tiles) with :class:`HipsCancelled`, and ``dest`` is left as it was.
 
     Examples
     --------
@@ -162,36 +141,37 @@ def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, ma
         others = [c for c in all_columns if c not in (ra, dec, magnitude) and c not in _INTERNAL]
         columns = others[:DEFAULT_EXTRA_COLUMNS]
     keep = [ra, dec] + ([magnitude] if magnitude else []) + [c for c in columns if c not in (ra, dec, magnitude)]
-    ipix = None
-    if hats_path is not None:
-        frame, ipix = load_positions(hats_path, keep, cancel)
-    else:
-        missing = [c for c in keep if c not in frame.columns]
-        if missing:
-            raise HipsError(f"columns {missing} are not in the table", value=missing)
-        frame = frame[keep]
     spec = CatalogHipsSpec(title=title or default_title, n_per_tile=n_per_tile, max_order=max_order)
-    return write_catalog_hips(frame, Path(dest).expanduser(), spec, ra=ra, dec=dec, magnitude=magnitude,
-                              units=units, ucds=ucds, ipix29=ipix, cancel=cancel)
+    if hats_path is not None:
+        missing = [c for c in keep if c not in all_columns]
+        if missing:
+            raise HipsError(f"columns {missing} are not in {hats_path} (columns: {all_columns[:15]})", value=missing)
+        return cluster_catalog_hips(hats_path, Path(dest).expanduser(), spec, ra=ra, dec=dec, magnitude=magnitude,
+                                    columns=keep, units=units, ucds=ucds, client=current_client(client),
+                                    cancel=cancel)
+    missing = [c for c in keep if c not in frame.columns]
+    if missing:
+        raise HipsError(f"columns {missing} are not in the table", value=missing)
+    return write_catalog_hips(frame[keep], Path(dest).expanduser(), spec, ra=ra, dec=dec, magnitude=magnitude,
+                              units=units, ucds=ucds, cancel=cancel)
 
 
 def build_density_hips(source, dest: str | Path, *, title: str | None = None, order: int = 8,
-                       level: int = 1, registry=None, cancel=None) -> Path:
+                       level: int = 1, registry=None, client=None, cancel=None) -> Path:
     """Build an image HiPS of the star density (sources per HEALPix cell at ``order``) of ``source``.
 
-    ``source`` and ``cancel`` as in :func:`build_catalog_hips`. Only the positions are read.
+    ``source``, ``client`` and ``cancel`` as in :func:`build_catalog_hips`: a HATS catalogue is counted
+    per partition from its ``_healpix_29`` index.
     """
     hats_path, frame, ra, dec, default_title, _, _ = _resolve(source, registry)
     if hats_path is not None:
-        frame, ipix = load_positions(hats_path, [ra, dec], cancel)
+        counts = cluster_density_counts(hats_path, ra, order, client=current_client(client), cancel=cancel)
     else:
-        ipix = None
-    if ipix is None:
         ra_v = np.asarray(frame[ra], dtype=np.float64)
         dec_v = np.asarray(frame[dec], dtype=np.float64)
         good = np.isfinite(ra_v) & np.isfinite(dec_v)
-        ipix = healpix29(ra_v[good], dec_v[good])
-    if ipix.size == 0:
+        counts = density_map(healpix29(ra_v[good], dec_v[good]), order)
+    if counts.sum() == 0:
         raise HipsError(f"{default_title} has no positions: nothing to map", value=0)
-    return write_density_hips(density_map(ipix, order), Path(dest).expanduser(),
+    return write_density_hips(counts, Path(dest).expanduser(),
                               title=title or f"{default_title} density", level=level, cancel=cancel)

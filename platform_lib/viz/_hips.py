@@ -112,14 +112,31 @@ def healpix29(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
     return hp.lonlat_to_healpix((ra % 360.0) * u.deg, dec * u.deg, HEALPIX_29).astype(np.int64)
 
 
-def priority_rank(magnitude: np.ndarray | None, n: int, seed: int = 0) -> np.ndarray:
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """A bijective 64-bit mix of each value (SplitMix64's finaliser): a fixed pseudo-random key per row."""
+    z = np.asarray(x).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def priority_key(magnitude: np.ndarray | None, ipix29: np.ndarray | None) -> np.ndarray:
+    """Each row's sort key (smallest shown first, ties by row): the magnitude (brightest first, missing
+    values last) or, with none, a fixed pseudo-random mix of the row's ``_healpix_29`` (a representative
+    sample that needs no other row, so each HATS partition computes its own)."""
+    if magnitude is not None:
+        mag = np.asarray(magnitude, dtype=np.float64)
+        return np.where(np.isfinite(mag), mag, np.inf)
+    return _splitmix64(ipix29)
+
+
+def priority_rank(magnitude: np.ndarray | None, n: int, seed: int = 0, ipix29: np.ndarray | None = None) -> np.ndarray:
     """Each row's rank (0 = shown first): by ``magnitude`` (brightest first, missing values last,
-    ties by row), or a fixed random permutation when there is none (a representative sample)."""
-    if magnitude is None:
+    ties by row); with no magnitude, by :func:`priority_key` of ``ipix29`` when given, else a fixed
+    random permutation (a representative sample)."""
+    if magnitude is None and ipix29 is None:
         return np.random.default_rng(seed).permutation(n).astype(np.int64)
-    mag = np.asarray(magnitude, dtype=np.float64)
-    mag = np.where(np.isfinite(mag), mag, np.inf)
-    order = np.argsort(mag, kind="stable")
+    order = np.argsort(priority_key(magnitude, ipix29), kind="stable")
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n, dtype=np.int64)
     return rank
@@ -333,19 +350,18 @@ def write_catalog_hips(
         ipix29 = healpix29(ra_v, dec_v)
     ipix29 = np.asarray(ipix29, dtype=np.int64)
     mag = None if magnitude is None else np.asarray(frame[magnitude], dtype=np.float64)
-    rank = priority_rank(mag, n)
+    rank = priority_rank(mag, n, ipix29=ipix29)
     order_of = plan_catalog_orders(ipix29, rank, spec.n_per_tile, spec.max_order, spec.last_factor)
     max_order = int(order_of.max())
     arrow = _clean_frame(frame.reset_index(drop=True), ra, dec)
     names = arrow.column_names
-    header = ("\t".join(names) + "\n" + "\t".join("-" * max(len(c), 3) for c in names) + "\n").encode()
+    header = tile_header(names)
 
     from concurrent.futures import ThreadPoolExecutor
 
     with _AtomicDir(Path(dest)) as out, ThreadPoolExecutor(max_workers=8, thread_name_prefix="hips-tiles") as pool:
         root = out.tmp
         _metadata_votable(root / "metadata.xml", frame, ra, dec, units or {}, ucds or {})
-        tiles = 0
         for k in range(HIPS_ORDER_MIN, max_order + 1):
             checkpoint(cancel)
             rows = np.flatnonzero(order_of == k)
@@ -355,58 +371,92 @@ def write_catalog_hips(
             srt = np.lexsort((rank[rows], tile))
             rows, tile = rows[srt], tile[srt]
             lines = _tsv_lines(arrow.take(rows))
-            first = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])
-            stops = np.r_[first[1:], rows.size]
-            odir = root / f"Norder{k}"
-            pixels = tile[first].tolist()
-            for d in sorted({p // 10000 * 10000 for p in pixels}):
-                (odir / f"Dir{d}").mkdir(parents=True, exist_ok=True)
-
-            def write(i: int, odir=odir, pixels=pixels, first=first, stops=stops, lines=lines) -> None:
-                pixel = pixels[i]
-                with open(odir / f"Dir{pixel // 10000 * 10000}" / f"Npix{pixel}.tsv", "wb") as fh:
-                    fh.write(header + b"\n".join(lines[first[i]:stops[i]]) + b"\n")
-
-            # file creation is metadata-bound, not CPU-bound: overlap it in threads
-            list(pool.map(write, range(len(pixels)), chunksize=256))
-            tiles += len(pixels)
+            write_order_tiles(root, k, tile, lines, header, pool)
             if k <= 2:
-                with open(odir / "Allsky.tsv", "wb") as fh:
-                    fh.write(header)
-                    fh.write(b"\n".join(lines))
-                    fh.write(b"\n")
-        for k in (1, 2):  # Aladin Lite reads both; an empty one keeps it from waiting forever
-            allsky = root / f"Norder{k}" / "Allsky.tsv"
-            if not allsky.exists():
-                allsky.parent.mkdir(parents=True, exist_ok=True)
-                allsky.write_bytes(header)
+                write_allsky(root, k, header, lines)
         counts = {str(k): int((order_of == k).sum()) for k in range(HIPS_ORDER_MIN, max_order + 1)}
-        props: dict[str, object] = {
-            "creator_did": spec.creator_did or f"ivo://astrohub/hips/{spec.title}",
-            "obs_title": spec.title,
-            "dataproduct_type": "catalog",
-            "hips_version": "1.4",
-            "hips_builder": "astrohub platform_lib.viz",
-            "hips_release_date": _release_date(),
-            "hips_status": "public master unclonable",
-            "hips_frame": "equatorial",
-            "hips_order": max(max_order, 2),  # Aladin Lite reads Norder1 and Norder2 Allsky files
-            "hips_order_min": HIPS_ORDER_MIN,
-            "hips_tile_format": "tsv",
-            "hips_cat_nrows": n,
-            "hips_initial_ra": f"{float(np.median(ra_v)):.6f}",
-            "hips_initial_dec": f"{float(np.median(dec_v)):.6f}",
-            "hips_initial_fov": 180,
-            "astrohub_n_per_tile": spec.n_per_tile,
-            "astrohub_rows_per_order": json.dumps(counts, separators=(",", ":")),
-            "astrohub_rows_skipped": skipped,
-            "astrohub_magnitude": magnitude or "",
-        }
-        _write_properties(root / "properties", props)
+        finish_catalog_hips(root, header, spec, n=n, max_order=max_order, counts=counts, skipped=skipped,
+                            magnitude=magnitude, initial=(float(np.median(ra_v)), float(np.median(dec_v))))
         if density_order is not None:
             _write_density_fits(root / "density.fits", density_map(ipix29, density_order), spec.title)
         checkpoint(cancel)
         return out.commit()
+
+
+def tile_header(names: list[str]) -> bytes:
+    """The first two lines of a TSV tile: the column names, then dashes."""
+    return ("\t".join(names) + "\n" + "\t".join("-" * max(len(c), 3) for c in names) + "\n").encode()
+
+
+def write_order_tiles(root: Path, k: int, tile: np.ndarray, lines: list[bytes], header: bytes, pool=None) -> int:
+    """Write the tiles of order ``k`` under ``root``: ``tile`` (sorted) is each line's tile; return how many.
+
+    ``pool`` (a thread pool) overlaps the file creations, which wait on the disk rather than the CPU."""
+    if tile.size == 0:
+        return 0
+    first = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])
+    stops = np.r_[first[1:], tile.size]
+    odir = root / f"Norder{k}"
+    pixels = tile[first].tolist()
+    for d in sorted({p // 10000 * 10000 for p in pixels}):
+        (odir / f"Dir{d}").mkdir(parents=True, exist_ok=True)
+
+    def write(i: int) -> None:
+        pixel = pixels[i]
+        with open(odir / f"Dir{pixel // 10000 * 10000}" / f"Npix{pixel}.tsv", "wb") as fh:
+            fh.write(header + b"\n".join(lines[first[i]:stops[i]]) + b"\n")
+
+    if pool is None:
+        for i in range(len(pixels)):
+            write(i)
+    else:
+        list(pool.map(write, range(len(pixels)), chunksize=256))
+    return len(pixels)
+
+
+def write_allsky(root: Path, k: int, header: bytes, lines: list[bytes]) -> None:
+    """``Norder<k>/Allsky.tsv``: every line of order ``k``, in tile order (Aladin Lite reads orders 1 and 2)."""
+    odir = root / f"Norder{k}"
+    odir.mkdir(parents=True, exist_ok=True)
+    with open(odir / "Allsky.tsv", "wb") as fh:
+        fh.write(header)
+        if lines:
+            fh.write(b"\n".join(lines))
+            fh.write(b"\n")
+
+
+def finish_catalog_hips(root: Path, header: bytes, spec: CatalogHipsSpec, *, n: int, max_order: int,
+                        counts: dict[str, int], skipped: int, magnitude: str | None,
+                        initial: tuple[float, float]) -> None:
+    """The empty ``Allsky.tsv`` files a catalogue lacks and its ``properties`` (``initial``: the median
+    position)."""
+    for k in (1, 2):  # Aladin Lite reads both; an empty one keeps it from waiting forever
+        allsky = root / f"Norder{k}" / "Allsky.tsv"
+        if not allsky.exists():
+            allsky.parent.mkdir(parents=True, exist_ok=True)
+            allsky.write_bytes(header)
+    props: dict[str, object] = {
+        "creator_did": spec.creator_did or f"ivo://astrohub/hips/{spec.title}",
+        "obs_title": spec.title,
+        "dataproduct_type": "catalog",
+        "hips_version": "1.4",
+        "hips_builder": "astrohub platform_lib.viz",
+        "hips_release_date": _release_date(),
+        "hips_status": "public master unclonable",
+        "hips_frame": "equatorial",
+        "hips_order": max(max_order, 2),  # Aladin Lite reads Norder1 and Norder2 Allsky files
+        "hips_order_min": HIPS_ORDER_MIN,
+        "hips_tile_format": "tsv",
+        "hips_cat_nrows": n,
+        "hips_initial_ra": f"{initial[0]:.6f}",
+        "hips_initial_dec": f"{initial[1]:.6f}",
+        "hips_initial_fov": 180,
+        "astrohub_n_per_tile": spec.n_per_tile,
+        "astrohub_rows_per_order": json.dumps(counts, separators=(",", ":")),
+        "astrohub_rows_skipped": skipped,
+        "astrohub_magnitude": magnitude or "",
+    }
+    _write_properties(root / "properties", props)
 
 
 def _write_density_fits(path: Path, counts: np.ndarray, title: str) -> None:

@@ -350,6 +350,19 @@ def _dispatch(widget, obj, **options) -> None:
         widget.add_catalog_hips(url, name=name, **options)
         return
     if is_job(obj):
+        info = obj.info() if callable(getattr(obj, "info", None)) else {}
+        if isinstance(info, dict) and info.get("format") == "hats" and info.get("state") == "succeeded":
+            # a catalogue output (any size): its HiPS, built on the user's cluster and served by the archive
+            from platform_lib.viz._errors import HipsError
+            from platform_lib.viz._publish import job_hips
+
+            try:
+                url = job_hips(obj, client=options.pop("client", None))
+            except HipsError as exc:
+                raise VizError(f"cannot show job {getattr(obj, 'id', '')}: {exc}", value=getattr(obj, "id", None)) from exc
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            widget.add_catalog_hips(f"{widget._archive}hips/~/{name}", name=f"job {getattr(obj, 'id', '')}", **options)
+            return
         obj = job_result(obj)
     if hasattr(obj, "sky_layers") and hasattr(obj, "track"):  # a moving-object search (find_images)
         widget.show_moving_search(obj, **options)

@@ -9,6 +9,10 @@ Routes (under the service prefix):
     a file of one HiPS (``properties``, ``metadata.xml``, ``Norder<k>/Dir<d>/Npix<p>.tsv|fits``...);
     HTTP 404 with a one-line reason for anything missing, never a traceback. For a catalogue of the
     registry whose HiPS is not built yet, the request waits for the build.
+``hips/~/`` and ``hips/~/<name>/<path>``
+    users' own HiPS (a job output's, built in their notebook and uploaded): the caller's list, an upload
+    (POST), a file of one (by its unguessable name), a removal by its owner (DELETE); see
+    :mod:`astrohub_archive.userhips`.
 ``aladin-lite/<file>``
     Aladin Lite's ES module from its npm package (``npm install aladin-lite``, pinned in the Makefile),
     which :class:`platform_lib.viz.Aladin` imports instead of the public CDN.
@@ -19,7 +23,7 @@ largest catalogue, the viewer's default background (an empty sky when the regist
 is an image HiPS of the archive's public FITS images (reproject's HiPS support). They are
 built with :mod:`platform_lib.viz` into ``<hips root>`` (``--hips``, ``ASTROHUB_ARCHIVE_HIPS``, default the
 ``hips`` folder beside the image tree). Files once served are answered from memory by
-:mod:`astrohub_archive._tiles`. May import tornado, platform_lib and this package's auth and ``_tiles``.
+:mod:`astrohub_archive._tiles`. May import tornado, platform_lib and this package's auth, userhips and ``_tiles``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from pathlib import Path
 import tornado.web
 
 from astrohub_archive._tiles import TileCache, TileRouter
+from astrohub_archive.auth import Authenticator
+from astrohub_archive.userhips import UserHipsError, UserHipsListHandler, UserHipsStore, signed_in_user
 
 __all__ = ["HipsLibrary", "HipsStopped", "TileCache", "aladin_lite_dir", "hips_routes", "slug"]
 
@@ -394,7 +400,9 @@ class HipsListHandler(_HipsBase):
         self.finish(
             "<!doctype html><html><head><meta charset='utf-8'><title>HiPS of this archive</title></head><body>"
             "<h1>HiPS of this archive</h1><p>Open one in a notebook with "
-            "<code>platform_lib.viz.Aladin(survey=...)</code> or <code>viz.show(...)</code>.</p>"
+            "<code>platform_lib.viz.Aladin(survey=...)</code> or <code>viz.show(...)</code>. Your own HiPS "
+            "(a job output's, <code>viz.job_hips(job)</code>) are listed, with your token, at "
+            f"<code>{html.escape(base)}~/</code>.</p>"
             f"{note}<table border='1'><tr><th>name</th><th>title</th><th>type</th><th>max order</th>"
             f"<th>sources</th></tr>{rows}</table></body></html>")
 
@@ -460,6 +468,31 @@ class HipsFileHandler(_HipsBase):
             self.finish(body)
 
 
+class UserHipsFileHandler(HipsFileHandler):
+    """A file of a user's HiPS (``hips/~/<name>/<path>``), served as any HiPS to a request with no token
+    (Aladin Lite in the owner's browser: the name is the key) or with its owner's; a request with
+    anyone else's token gets 404, as if it did not exist. DELETE by its owner. Never answered by the
+    :class:`TileRouter` (which serves public HiPS only): each request passes the owner check above."""
+
+    routed = False
+
+    async def get(self, name: str, rel: str, head: bool = False) -> None:
+        if Authenticator.token_of(self) and await signed_in_user(self, self.state) != self.library.owner_of(name):
+            raise tornado.web.HTTPError(404, f"no HiPS called {name!r}")
+        await super().get(name, rel, head=head)
+
+    async def delete(self, name: str, rel: str) -> None:
+        owner = await signed_in_user(self, self.state)
+        if rel.strip("/"):
+            raise tornado.web.HTTPError(405, "DELETE a whole HiPS: hips/~/<name>")
+        try:
+            self.library.delete(owner, name)
+        except UserHipsError as exc:
+            raise tornado.web.HTTPError(exc.status, str(exc)) from None
+        self.set_status(204)
+        self.finish()
+
+
 class AladinLiteHandler(tornado.web.StaticFileHandler):
     def set_extra_headers(self, path: str) -> None:
         self.set_header("Access-Control-Allow-Origin", "*")
@@ -493,6 +526,7 @@ def hips_routes(prefix: str, state) -> list:
     """The HiPS and Aladin Lite routes for the archive application, sharing one :class:`HipsLibrary`."""
     library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None), state)
     state.hips = library
+    users = UserHipsStore(library.root)
     kw = {"library": library, "state": state}
     cache = TileCache(TILE_CACHE_BYTES)
     files = {**kw, "cache": cache}
@@ -500,6 +534,8 @@ def hips_routes(prefix: str, state) -> list:
     static = ((prefix + r"aladin-lite/(.*)", AladinLiteHandler, {"path": str(aladin)}) if aladin
               else (prefix + r"aladin-lite/(.*)", _MissingAladin, kw))
     return [
+        (prefix + r"hips/~/?", UserHipsListHandler, {"store": users, "state": state}),
+        (prefix + r"hips/~/([^/]+)/?(.*)", UserHipsFileHandler, {"library": users, "state": state, "cache": cache}),
         (prefix + r"hips/?", HipsListHandler, kw),
         (prefix + r"hips/(index\.json)", HipsListHandler, kw),
         (prefix + r"hips/([^/]+)/?(.*)", TileRouter(library.root, cache, _SAFE)),  # files served before

@@ -1,0 +1,227 @@
+"""Users' own HiPS (say a crossmatch job's output): uploaded by their owner, served at an unguessable URL.
+
+A HiPS built in a user's notebook (on their Dask cluster, :func:`platform_lib.viz.job_hips`) is sent to
+the archive as a tar archive (``POST hips/~/?title=...`` with the owner's token); the archive checks
+it (:func:`platform_lib.viz.validate_hips`: layout, every tile parses, the rows add up; the tar is
+bounded by the server's request body limit, 64 MiB) and keeps it as
+``hips/~/<name>/`` where ``<name>`` ends in a random key. That URL is the only way to it, as for the
+archive's anonymous UWS jobs: Aladin Lite in the owner's browser fetches its tiles without a token, so
+the key is the credential. ``GET hips/~/`` lists the caller's own HiPS (nobody else's; 401 without a
+token); ``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not
+exist). The folders live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never
+serves, kept by the stale-folder cleanup that only removes hidden ones), each owner recorded beside them
+in ``~owners/<name>.json``. May import tornado, platform_lib.viz and this package's faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import tarfile
+import tempfile
+import threading
+import time
+from pathlib import Path, PurePosixPath
+
+import tornado.web
+
+from astrohub_archive.faults import AuthFault, HubUnavailableFault
+
+__all__ = ["UserHipsStore", "UserHipsError", "UserHipsListHandler", "USERS", "MAX_PER_OWNER", "signed_in_user"]
+
+log = logging.getLogger("astrohub_archive")
+
+#: The folder of users' HiPS inside the HiPS root, and the URL segment after ``hips/``.
+USERS = "~users"
+OWNERS = "~owners"
+#: The most HiPS one user keeps on the archive (each replaced or deleted by its owner).
+MAX_PER_OWNER = 20
+#: The most bytes (unpacked) one upload may hold.
+MAX_UNPACKED = 2 * 2**30
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,200}$")
+
+
+class UserHipsError(ValueError):
+    """An upload the archive refuses; ``status`` is the HTTP answer (400, 404, 413, 429)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UserHipsStore:
+    """The users' HiPS folders under ``<hips root>/~users`` and their owners (one lock for writes)."""
+
+    def __init__(self, hips_root: Path) -> None:
+        self.root = Path(hips_root) / USERS
+        self.owners = Path(hips_root) / OWNERS
+        self._lock = threading.Lock()
+
+    # the HiPS file handler's questions: a user's HiPS is never built here on request
+    def known(self, name: str) -> bool:
+        return False
+
+    def owner_of(self, name: str) -> str | None:
+        try:
+            return json.loads((self.owners / f"{name}.json").read_text())["owner"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def listing(self, owner: str) -> list[dict]:
+        """The HiPS of ``owner``: ``name``, ``title``, ``rows``, ``created``."""
+        out = []
+        if self.owners.is_dir():
+            for rec in sorted(self.owners.glob("*.json")):
+                try:
+                    meta = json.loads(rec.read_text())
+                except (OSError, ValueError):
+                    continue
+                if meta.get("owner") == owner and (self.root / rec.stem / "properties").is_file():
+                    out.append({k: meta.get(k) for k in ("name", "title", "rows", "created", "type")})
+        return out
+
+    def add(self, owner: str, title: str, archive: bytes) -> dict:
+        """Unpack ``archive`` (a tar, optionally gzipped, of a HiPS folder's contents), check it and keep it
+        under a new name; return its record. :class:`UserHipsError` when it is no valid HiPS."""
+        from platform_lib.viz import HipsError, read_hips_properties, validate_hips
+
+        if len(self.listing(owner)) >= MAX_PER_OWNER:
+            raise UserHipsError(f"you ({owner}) already keep {MAX_PER_OWNER} HiPS on the archive: delete one "
+                                "(DELETE hips/~/<name>, or platform_lib.viz.delete_hips) first", 429)
+        slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", title).strip("-")[:40] or "hips"
+        name = f"{slug}-{secrets.token_urlsafe(16).replace('_', 'x').replace('-', 'y')}"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.owners.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.root))
+        try:
+            _unpack(archive, tmp)
+            try:
+                report = validate_hips(tmp)
+            except HipsError as exc:
+                raise UserHipsError(f"the upload is not a valid HiPS: {exc}") from None
+            props = read_hips_properties(tmp / "properties")
+            os.chmod(tmp, 0o755)
+            record = {"name": name, "owner": owner, "title": title or props.get("obs_title", name),
+                      "rows": report.rows, "type": report.dataproduct_type,
+                      "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            with self._lock:
+                os.rename(tmp, self.root / name)
+                _atomic_json(self.owners / f"{name}.json", record)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        log.info("HiPS ~/%s: %s uploaded %s (%d rows)", name, owner, record["title"], record["rows"])
+        return record
+
+    def delete(self, owner: str, name: str) -> None:
+        """Remove ``owner``'s HiPS ``name``; :class:`UserHipsError` 404 when it is not theirs (or not there)."""
+        if not _NAME.match(name) or self.owner_of(name) != owner:
+            raise UserHipsError(f"no HiPS of yours called {name!r}", 404)
+        with self._lock:
+            gone = self.root / f".{name}.deleted-{time.monotonic_ns()}"
+            os.rename(self.root / name, gone)
+            (self.owners / f"{name}.json").unlink(missing_ok=True)
+        shutil.rmtree(gone, ignore_errors=True)
+
+
+def _atomic_json(path: Path, record: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
+
+
+def _unpack(archive: bytes, dest: Path) -> None:
+    """Extract regular files and folders only, each inside ``dest`` (no links, devices, absolute or ``..``
+    paths), at most :data:`MAX_UNPACKED` bytes."""
+    try:
+        tar = tarfile.open(fileobj=io.BytesIO(archive), mode="r:*")
+    except tarfile.TarError as exc:
+        raise UserHipsError(f"the upload is not a tar archive of a HiPS folder: {exc}") from None
+    total = 0
+    with tar:
+        for member in tar:
+            rel = PurePosixPath(member.name)
+            parts = [p for p in rel.parts if p not in ("", ".")]
+            if rel.is_absolute() or ".." in parts:
+                raise UserHipsError(f"the upload holds a path outside its folder: {member.name!r}")
+            if not parts:
+                continue
+            target = dest.joinpath(*parts)
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif member.isfile():
+                total += member.size
+                if total > MAX_UNPACKED:
+                    raise UserHipsError(f"the upload unpacks to more than {MAX_UNPACKED // 2**20} MiB", 413)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(member) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+            else:
+                raise UserHipsError(f"the upload holds {member.name!r}, which is not a file or a folder")
+
+
+async def signed_in_user(handler: tornado.web.RequestHandler, state) -> str:
+    """The name of the user whose token ``handler``'s request carries; HTTP 401 without one, 403 for a
+    token nobody knows, 503 while the hub cannot check it."""
+    try:
+        viewer = await state.auth.viewer(handler)
+    except AuthFault as exc:
+        raise tornado.web.HTTPError(403, str(exc)) from None
+    except HubUnavailableFault as exc:
+        handler.set_header("Retry-After", str(exc.retry_after))
+        raise tornado.web.HTTPError(503, str(exc)) from None
+    if not viewer.user:
+        raise tornado.web.HTTPError(401, "your own HiPS need your token (Authorization: token ...); "
+                                         "in a notebook, platform_lib.viz.job_hips(job) sends it")
+    return viewer.user
+
+
+class UserHipsListHandler(tornado.web.RequestHandler):
+    """``hips/~/``: GET the caller's HiPS, POST (the body a tar of a HiPS folder) to add one."""
+
+    def initialize(self, store: UserHipsStore, state) -> None:
+        self.store = store
+        self.state = state
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        reason = exc.log_message if isinstance(exc, tornado.web.HTTPError) and exc.log_message else self._reason
+        if status_code >= 500 and not isinstance(exc, tornado.web.HTTPError):
+            log.error("HiPS: internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
+            status_code, reason = 503, "internal error in the archive's HiPS service (logged); please report it"
+        self.set_status(status_code)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status_code}: {reason}\n")
+
+    async def owner(self) -> str:
+        return await signed_in_user(self, self.state)
+
+    def url_of(self, name: str) -> str:
+        return f"{self.state.prefix}hips/~/{name}/"
+
+    async def get(self) -> None:
+        owner = await self.owner()
+        items = [{**i, "url": self.url_of(i["name"])} for i in self.store.listing(owner)]
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "private, no-cache")
+        self.finish(json.dumps({"owner": owner, "hips": items}))
+
+    async def post(self) -> None:
+        owner = await self.owner()
+        title = self.get_query_argument("title", "") or ""
+        body = self.request.body
+        if not body:
+            raise tornado.web.HTTPError(400, "the body must be a tar archive of a HiPS folder (properties, Norder*...)")
+        loop = asyncio.get_running_loop()
+        try:
+            record = await loop.run_in_executor(self.state.executor, self.store.add, owner, title, body)
+        except UserHipsError as exc:
+            raise tornado.web.HTTPError(exc.status, str(exc)) from None
+        self.set_status(201)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"])}))

@@ -1,0 +1,116 @@
+"""A user's own HiPS on the archive: built in the notebook (on the user's Dask cluster) from a job's
+output or any catalogue, sent to the archive with the user's token, shown from the archive's URL.
+
+The archive keeps it at ``hips/~/<name>/`` (``<name>`` ends in a random key: the URL is the credential,
+as for the archive's anonymous UWS jobs, since Aladin Lite fetches tiles without a token), lists it
+only to its owner and lets only its owner delete it (:mod:`astrohub_archive.userhips`). May import
+``platform_lib.retrieval`` (the HTTP session carrying the user's token), ``platform_lib.settings`` and
+this package's modules.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+from platform_lib.viz._errors import HipsError
+
+__all__ = ["delete_hips", "job_hips", "my_hips", "upload_hips"]
+
+#: Seconds an upload may take (a large HiPS over a slow link).
+UPLOAD_TIMEOUT = 600.0
+
+
+def _service(settings) -> tuple[str, object]:
+    from platform_lib.retrieval import make_session
+    from platform_lib.settings import get_settings
+
+    settings = settings or get_settings()
+    if not settings.archive_url:
+        raise HipsError("this platform has no archive service (settings.archive_url is empty): nowhere to "
+                        "serve the HiPS from", value="archive_url")
+    if not settings.api_token:
+        raise HipsError("no API token (settings.api_token, PLATFORM_API_TOKEN): the archive keeps your own "
+                        "HiPS only for a signed-in user", value="api_token")
+    base = settings.archive_url.rstrip("/") + "/hips/~/"
+    return base, make_session(settings, retries=1, timeout=UPLOAD_TIMEOUT)
+
+
+def _answer(response, what: str):
+    if response.status_code >= 400:
+        raise HipsError(f"the archive refused {what}: HTTP {response.status_code}: {response.text.strip()[:300]}",
+                        value=response.status_code)
+    return response
+
+
+def upload_hips(path: str | Path, *, title: str = "", settings=None) -> dict:
+    """Send the HiPS folder ``path`` to the archive as the user's own; its record (``name``, ``title``,
+    ``rows``, ``url``: the path the archive serves it at, ``hips/~/<name>/``).
+
+    Examples
+    --------
+    >>> from platform_lib import viz                                           # doctest: +SKIP
+    >>> viz.upload_hips(viz.build_catalog_hips(my_table, "~/hips/mine"))["url"]  # doctest: +SKIP
+    '/services/archive/hips/~/mine-Q2xk.../'
+    """
+    root = Path(path).expanduser()
+    if not (root / "properties").is_file():
+        raise HipsError(f"{root} is not a HiPS folder (no properties file)", value=str(root))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
+        for item in sorted(root.rglob("*")):
+            if item.is_file():
+                tar.add(item, arcname=str(item.relative_to(root)), recursive=False)
+    base, session = _service(settings)
+    response = session.post(base, params={"title": title or root.name}, data=buf.getvalue(),
+                            headers={"Content-Type": "application/x-tar"})
+    return _answer(response, f"the HiPS {root}").json()
+
+
+def my_hips(*, settings=None) -> list[dict]:
+    """The user's own HiPS on the archive (``name``, ``title``, ``rows``, ``created``, ``url``)."""
+    base, session = _service(settings)
+    return _answer(session.get(base), "the list of your HiPS").json()["hips"]
+
+
+def delete_hips(name: str, *, settings=None) -> None:
+    """Remove the user's own HiPS ``name`` from the archive."""
+    base, session = _service(settings)
+    _answer(session.delete(base + name), f"deleting HiPS {name!r}")
+
+
+def job_hips(job, *, client=None, settings=None, n_per_tile: int = 200) -> str:
+    """The archive's URL path (``.../hips/~/<name>/``) of a finished job's HiPS catalogue, built on
+    ``client`` (default: the current ``distributed`` client, the user's dask-gateway cluster, else
+    Dask here) from its output (a HATS catalogue: per partition, never whole in this process), sent
+    to the archive once and remembered in the job's folder (``hips.json``).
+
+    Examples
+    --------
+    >>> viz.show(job)                   # uses job_hips(job) for a HATS output   # doctest: +SKIP
+    >>> viz.Aladin().add_catalog_hips(viz.job_hips(job))                          # doctest: +SKIP
+    """
+    from platform_lib.viz._build import build_catalog_hips
+    from platform_lib.viz._inputs import job_result
+
+    info = job.info()
+    if info.get("state") != "succeeded":
+        job_result(job)  # a VizError carrying the job's own state, progress or error
+    record_path = Path(job.dir) / "hips.json"
+    _service(settings)  # no archive or no token: say so before building
+    if record_path.is_file():
+        record = json.loads(record_path.read_text())
+        if record.get("result") == info.get("result") and any(h["name"] == record["name"] for h in my_hips(settings=settings)):
+            return record["url"]
+    result = info.get("result")
+    source = Path(result) if info.get("format") == "hats" else job_result(job)
+    dest = Path(job.dir) / "hips"
+    title = f"job {job.id} ({info.get('kind', 'result')})"
+    build_catalog_hips(source, dest, title=title, n_per_tile=n_per_tile, client=client)
+    record = upload_hips(dest, title=title, settings=settings)
+    tmp = record_path.with_name(".hips.json.tmp")
+    tmp.write_text(json.dumps({"name": record["name"], "url": record["url"], "result": result}))
+    tmp.replace(record_path)
+    return record["url"]

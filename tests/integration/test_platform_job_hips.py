@@ -1,0 +1,119 @@
+"""A crossmatch job's HATS output shown in Aladin through the archive, on the running platform, as hub users.
+
+``viz.show(job)`` builds the output's HiPS catalogue (per HATS partition, with Dask), sends it to the
+archive with the owner's token and adds the archive's ``hips/~/<name>`` URL to the widget: no table goes
+to the browser. The archive serves it by that unguessable name, lists it to its owner only, answers 404
+to another user's token (as for TAP jobs), and lets only the owner delete it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import requests
+from astropy.table import Table
+
+# lsdb 0.11 calls NestedFrame.set_index(inplace=True) and sets pandas' mode.chained_assignment on import,
+# both deprecated by pandas 3.1: theirs, not ours.
+pytestmark = [pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning"),
+              pytest.mark.filterwarnings("ignore:The 'mode.chained_assignment' option:pandas.errors.Pandas4Warning")]
+
+
+def _inputs(home):
+    rng = np.random.default_rng(17)
+    n = 1_500
+    left = Table({"ra": rng.uniform(0, 360, n), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))), "id": np.arange(n)})
+    right = Table({"ra": left["ra"] + rng.normal(0, 1e-4, n), "dec": left["dec"] + rng.normal(0, 1e-4, n),
+                   "gmag": rng.uniform(12, 20, n)})
+    (home / "in").mkdir(parents=True)
+    left.write(home / "in" / "left.parquet", format="parquet")
+    right.write(home / "in" / "right.parquet", format="parquet")
+
+
+def test_a_jobs_hips_is_served_by_the_archive_to_its_owner_only(platform, tmp_path, monkeypatch):
+    from platform_lib import get_settings, jobs, viz
+
+    if not platform.config.archive.enabled:
+        pytest.skip("the archive service is not enabled in this platform")
+    user, other = platform.unique("hipsowner"), platform.unique("hipsother")
+    for name in (user, other):
+        platform.create_user(name)
+    archive = f"{platform.url}services/archive/"
+    monkeypatch.setenv("PLATFORM_API_TOKEN", platform.user_token(user))
+    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", archive)
+    monkeypatch.setenv("PLATFORM_HOME", str(tmp_path))
+    settings = get_settings()
+    _inputs(tmp_path)
+    job = jobs.submit("crossmatch", {"left": "in/left.parquet", "right": "in/right.parquet", "radius": "2 arcsec"},
+                      settings=settings, output="out/xm.hats", output_format="hats")
+    assert job.wait(timeout=300) == "succeeded", job.log()
+    rows = job.info()["rows"]
+    assert rows > 1_450
+
+    w = viz.Aladin(archive_url=archive)
+    w.sent = []
+    w.send = lambda content, buffers=None: w.sent.append((content, buffers))  # the comm to the browser
+    w._is_loaded = True
+    w.show(job)
+    assert w.astrohub_message == ""
+    [layer] = w.layers
+    assert layer["kind"] == "catalog_hips" and layer["url"].startswith("/services/archive/hips/~/")
+    assert [c["event_name"] for c, _ in w.sent] == ["astrohub_catalog_hips"]  # a URL, no table
+    name = layer["url"].rsplit("/", 1)[-1]
+
+    # the archive serves it, through the proxy, to the browser (no token) by its name ...
+    props = requests.get(f"{archive}hips/~/{name}/properties", timeout=30)
+    assert props.status_code == 200, props.text
+    values = {k.strip(): v.strip() for k, _, v in (line.partition("=") for line in props.text.splitlines())}
+    assert int(values["hips_cat_nrows"]) == rows and values["obs_title"].startswith(f"job {job.id}")
+    assert requests.get(f"{archive}hips/~/{name}/Norder1/Allsky.tsv", timeout=30).text.count("\n") > 2
+    # ... and to its owner's token; another user's token gets 404 as if it did not exist
+    mine = {"Authorization": f"token {platform.user_token(user)}"}
+    theirs = {"Authorization": f"token {platform.user_token(other)}"}
+    assert requests.get(f"{archive}hips/~/{name}/properties", headers=mine, timeout=30).status_code == 200
+    assert requests.get(f"{archive}hips/~/{name}/properties", headers=theirs, timeout=30).status_code == 404
+    prefix = name.rsplit("-", 1)[0]  # the name without its key
+    assert requests.get(f"{archive}hips/~/{prefix}/properties", timeout=30).status_code == 404
+    # listed to its owner only
+    assert [h["name"] for h in requests.get(f"{archive}hips/~/", headers=mine, timeout=30).json()["hips"]] == [name]
+    assert requests.get(f"{archive}hips/~/", headers=theirs, timeout=30).json()["hips"] == []
+    assert requests.get(f"{archive}hips/~/", timeout=30).status_code == 401
+    assert name not in requests.get(f"{archive}hips/index.json", timeout=30).text
+    # shown again: the same HiPS, not a second upload
+    assert viz.job_hips(job) == f"/services/archive/hips/~/{name}/"
+    assert len(viz.my_hips()) == 1
+    # only the owner deletes it
+    assert requests.delete(f"{archive}hips/~/{name}", headers=theirs, timeout=30).status_code == 404
+    viz.delete_hips(name)
+    assert requests.get(f"{archive}hips/~/{name}/properties", timeout=30).status_code == 404
+    assert viz.my_hips() == []
+
+
+def test_uploads_that_are_not_a_hips_are_refused_with_a_reason(platform, tmp_path):
+    import io
+    import tarfile
+
+    if not platform.config.archive.enabled:
+        pytest.skip("the archive service is not enabled in this platform")
+    user = platform.unique("hipsbad")
+    platform.create_user(user)
+    url = f"{platform.url}services/archive/hips/~/"
+    headers = {"Authorization": f"token {platform.user_token(user)}"}
+    assert requests.post(url, data=b"not a tar", timeout=30).status_code == 401  # no token
+    bad = requests.post(url, data=b"not a tar", headers=headers, timeout=30)
+    assert bad.status_code == 400 and "not a tar archive" in bad.text
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("../escape")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    escape = requests.post(url, data=buf.getvalue(), headers=headers, timeout=30)
+    assert escape.status_code == 400 and "outside its folder" in escape.text
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("properties")
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"x=1\n"))
+    notahips = requests.post(url, data=buf.getvalue(), headers=headers, timeout=30)
+    assert notahips.status_code == 400 and "not a valid HiPS" in notahips.text
+    assert requests.get(url, headers=headers, timeout=30).json()["hips"] == []

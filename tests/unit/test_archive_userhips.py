@@ -1,0 +1,85 @@
+"""astrohub_archive.userhips: users' own HiPS kept by the archive (checked uploads, owners, names)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from astrohub_archive.userhips import MAX_PER_OWNER, UserHipsError, UserHipsStore, _unpack
+from platform_lib import viz
+
+
+def _hips_tar(tmp_path) -> bytes:
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"ra": rng.uniform(0, 360, 500), "dec": rng.uniform(-60, 60, 500), "gmag": rng.uniform(10, 20, 500)})
+    root = viz.write_catalog_hips(df, tmp_path / "built", viz.CatalogHipsSpec("mine", n_per_tile=20),
+                                  ra="ra", dec="dec", magnitude="gmag")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for item in sorted(root.rglob("*")):
+            if item.is_file():
+                tar.add(item, arcname=str(item.relative_to(root)))
+    return buf.getvalue()
+
+
+def test_an_upload_is_kept_under_a_random_name_for_its_owner_only(tmp_path):
+    store = UserHipsStore(tmp_path / "hips")
+    body = _hips_tar(tmp_path)
+    a = store.add("ann", "my job", body)
+    b = store.add("ann", "my job", body)
+    assert a["name"] != b["name"] and a["name"].startswith("my-job-") and len(a["name"]) > len("my-job-") + 20
+    assert a["rows"] == 500 and viz.validate_hips(store.root / a["name"]).rows == 500
+    assert {h["name"] for h in store.listing("ann")} == {a["name"], b["name"]}
+    assert store.listing("bob") == [] and store.owner_of(a["name"]) == "ann"
+    with pytest.raises(UserHipsError) as err:
+        store.delete("bob", a["name"])
+    assert err.value.status == 404 and (store.root / a["name"] / "properties").exists()
+    store.delete("ann", a["name"])
+    assert [h["name"] for h in store.listing("ann")] == [b["name"]]
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_bad_uploads_are_refused_and_leave_nothing(tmp_path):
+    store = UserHipsStore(tmp_path / "hips")
+    for body, message in ((b"no tar", "not a tar archive"), (_tar({"../up": b"x"}), "outside its folder"),
+                          (_tar({"/etc/x": b"x"}), "outside its folder"),
+                          (_tar({"properties": b"dataproduct_type = catalog\n"}), "not a valid HiPS")):
+        with pytest.raises(UserHipsError, match=message):
+            store.add("ann", "t", body)
+    link = io.BytesIO()
+    with tarfile.open(fileobj=link, mode="w") as tar:
+        info = tarfile.TarInfo("properties")
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(UserHipsError, match="not a file or a folder"):
+        _unpack(link.getvalue(), tmp_path / "x")
+    assert store.listing("ann") == [] and not list(store.root.iterdir())
+
+
+def test_each_owner_keeps_a_bounded_number(tmp_path, monkeypatch):
+    import astrohub_archive.userhips as userhips
+
+    monkeypatch.setattr(userhips, "MAX_PER_OWNER", 2)
+    store = UserHipsStore(tmp_path / "hips")
+    body = _hips_tar(tmp_path)
+    store.add("ann", "a", body)
+    store.add("ann", "b", body)
+    with pytest.raises(UserHipsError) as err:
+        store.add("ann", "c", body)
+    assert err.value.status == 429 and "delete one" in str(err.value)
+    store.add("bob", "c", body)  # another owner's own count
+    assert MAX_PER_OWNER == 20
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
