@@ -52,7 +52,7 @@ def synthetic(n: int, seed: int = 0):
 def _warm() -> None:
     import lsdb  # noqa: F401
 
-    import platform_lib.viz._cluster  # noqa: F401
+    import platform_lib.viz  # noqa: F401  (its per-partition builder is imported on first use: a few ms)
 
 
 def build(rows: int, work: Path, workers: int = 2) -> dict:
