@@ -55,8 +55,9 @@ _MACROS = (
     "pow(sin(radians(ra2 - ra1) / 2), 2)))))",
     "CREATE MACRO adql_in_box(ra, dec, cra, cdec, w, h) AS (dec BETWEEN cdec - h / 2 AND cdec + h / 2) "
     "AND abs(((ra - cra + 540) % 360) - 180) <= w / 2",
-    "CREATE MACRO adql_box_area(cdec, w, h) AS w * (sin(radians(cdec + h / 2)) - sin(radians(cdec - h / 2))) "
-    "* 180 / pi()",
+    # the area adql_in_box keeps: RA at most all 360 degrees, Dec clipped at the poles (no fold-over)
+    "CREATE MACRO adql_box_area(cdec, w, h) AS least(w, 360) * (sin(radians(least(90, cdec + h / 2))) "
+    "- sin(radians(greatest(-90, cdec - h / 2)))) * 180 / pi()",
 )
 
 

@@ -48,7 +48,7 @@ class Workspaces:
     people: People
     clock: Callable[[], float] = time.time
     #: Mirrors the people with read-write access to the hub group ``ws-<name>`` (added, removed): a
-    #: group to share a running server with (JupyterHub's sharing; not yet enabled, see docs).
+    #: group whose members' servers are shared per member (see ``on_share``) and which carries the collaborators.
     on_members_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
     #: Grants (sharer, to users) and revokes (sharer, from users) the access to the sharer's default server.
     on_share: Callable[[str, list[str], list[str]], None] = lambda sharer, grant, revoke: None
