@@ -35,7 +35,7 @@ import numpy as np
 
 from platform_lib.imageindex import spacetime as st_table
 from platform_lib.imageindex.hilbert import hilbert_key_unit
-from platform_lib.imageindex.index import _INDEXES, _fast_pragmas, create_schema
+from platform_lib.imageindex.index import INDEXES, create_schema, fast_pragmas
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.sphere import cap_boxes, polygon_caps, radec_to_xyz
 
@@ -69,7 +69,7 @@ def build_archive(path: Path, n: int, planted: tuple[np.ndarray, np.ndarray, np.
     total = len(ra)
     ids = np.arange(1, total + 1)
     conn = sqlite3.connect(path)
-    _fast_pragmas(conn)
+    fast_pragmas(conn)
     create_schema(conn)
     conn.executemany(
         "INSERT INTO obscore (rowid, obs_id, dataproduct_type, s_ra, s_dec, s_fov, t_min, t_max, t_exptime, "
@@ -88,7 +88,7 @@ def build_archive(path: Path, n: int, planted: tuple[np.ndarray, np.ndarray, np.
     boxes8[:, 7] = t_min + exptime / 86400 - st_table.T_ZERO_MJD
     order = st_table._pack_order(boxes8)
     pack_rtree(conn, st_table.TABLE, ids[order], boxes8[order])
-    for stmt in _INDEXES:
+    for stmt in INDEXES:
         conn.execute(stmt)
     conn.commit()
     conn.close()

@@ -94,10 +94,6 @@ def fast_pragmas(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA temp_store=MEMORY")
 
 
-# The old private names, for bench/moving_search.py (being changed on another branch): drop when it moves.
-_INDEXES, _fast_pragmas = INDEXES, fast_pragmas
-
-
 def bulk_load(conn: sqlite3.Connection, records: list[dict], vertices: list[np.ndarray] | np.ndarray,
               *, first_rowid: int = 1, sort: bool = True) -> None:
     """Insert records and their footprints: sorted by sky position (3-D Z-order of the centre).
