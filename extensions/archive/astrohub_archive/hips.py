@@ -45,7 +45,7 @@ import tornado.web
 
 from astrohub_archive._tiles import TileCache, TileRouter
 from astrohub_archive.auth import Authenticator
-from astrohub_archive.userhips import UserHipsError, UserHipsListHandler, UserHipsStore, signed_in_user
+from astrohub_archive.userhips import HipsErrors, UserHipsError, UserHipsListHandler, UserHipsStore, signed_in_user
 
 __all__ = ["HipsLibrary", "HipsStopped", "TileCache", "aladin_lite_dir", "hips_routes", "slug"]
 
@@ -361,23 +361,13 @@ class HipsLibrary:
         write_image_hips(images, dest, title="archive images", level=level, cancel=stop)
 
 
-class _HipsBase(tornado.web.RequestHandler):
+class _HipsBase(HipsErrors):
     def initialize(self, library: HipsLibrary, state) -> None:
         self.library = library
         self.state = state
 
     def set_default_headers(self) -> None:
         self.set_header("Access-Control-Allow-Origin", "*")
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        reason = exc.log_message if isinstance(exc, tornado.web.HTTPError) and exc.log_message else self._reason
-        if status_code >= 500 and not isinstance(exc, tornado.web.HTTPError):
-            log.error("HiPS: internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
-            status_code, reason = 503, "internal error in the archive's HiPS service (logged); please report it"
-        self.set_status(status_code)
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
-        self.finish(f"{status_code}: {reason}\n")
 
 
 class HipsListHandler(_HipsBase):

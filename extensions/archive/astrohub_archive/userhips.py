@@ -33,7 +33,7 @@ import tornado.web
 
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
-__all__ = ["UserHipsStore", "UserHipsError", "UserHipsListHandler", "USERS", "MAX_PER_OWNER", "signed_in_user"]
+__all__ = ["HipsErrors", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "USERS", "MAX_PER_OWNER", "signed_in_user"]
 
 log = logging.getLogger("astrohub_archive")
 
@@ -181,12 +181,10 @@ async def signed_in_user(handler: tornado.web.RequestHandler, state) -> str:
     return viewer.user
 
 
-class UserHipsListHandler(tornado.web.RequestHandler):
-    """``hips/~/``: GET the caller's HiPS, POST (the body a tar of a HiPS folder) to add one."""
-
-    def initialize(self, store: UserHipsStore, state) -> None:
-        self.store = store
-        self.state = state
+class HipsErrors(tornado.web.RequestHandler):
+    """How every HiPS route answers an error: one line of plain text with the reason (an internal error is
+    logged and answered 503, never a traceback). The base of :mod:`astrohub_archive.hips`'s handlers too;
+    it lives here because that module imports this one."""
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -197,6 +195,14 @@ class UserHipsListHandler(tornado.web.RequestHandler):
         self.set_status(status_code)
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish(f"{status_code}: {reason}\n")
+
+
+class UserHipsListHandler(HipsErrors):
+    """``hips/~/``: GET the caller's HiPS, POST (the body a tar of a HiPS folder) to add one."""
+
+    def initialize(self, store: UserHipsStore, state) -> None:
+        self.store = store
+        self.state = state
 
     async def owner(self) -> str:
         return await signed_in_user(self, self.state)
