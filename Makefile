@@ -31,7 +31,7 @@ TEST_RUNS := tests/unit tests/helm "tests/integration tests/browser"
 
 test: install-test
 ifeq ($(strip $(PYTEST_ARGS)),)
-	@rc=0; for run in $(TEST_RUNS); do $(BIN)/python -m pytest $$run || rc=1; done; exit $$rc
+	@rc=0; for run in $(TEST_RUNS); do ASTROHUB_TEST_HARD_EXIT=1 $(BIN)/python -m pytest $$run || rc=1; done; exit $$rc
 else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 endif
