@@ -19,7 +19,9 @@ from hypothesis import settings
 # profile, and explore would draw the CI examples again; tests/unit/test_hypothesis_profiles.py checks).
 # A test's own max_examples (its CI cost) stays in force under explore; 500 is for those that set none.
 settings.register_profile("ci", derandomize=True, database=None)
-settings.register_profile("explore", max_examples=500)
+# Each profile names both settings: under a CI environment variable Hypothesis loads its own "ci" profile
+# (derandomize=True) first, and a profile registered without them would inherit that.
+settings.register_profile("explore", max_examples=500, derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TIERS = ("unit", "integration", "browser", "helm")
