@@ -38,6 +38,9 @@ def test_a_background_lab_tab_shows_the_cull_warning(platform, browser):
         toast.first.wait_for(timeout=30_000)
         text = toast.first.inner_text()
         assert "This server has been idle" in text and "Save your work" in text
+        # Lab has long restored by now: JupyterLab's own toast asking to fetch news from the internet never
+        # came (the astrohub-cull-warning extension disables the plugin that asks)
+        assert page.get_by_text("official Jupyter news", exact=False).count() == 0
     finally:
         page.close()
         platform.stop_server(user)
