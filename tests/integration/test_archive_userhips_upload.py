@@ -87,8 +87,8 @@ def built(tmp_path_factory) -> Path:
     rng = np.random.default_rng(18)
     df = pd.DataFrame({"ra": rng.uniform(0, 360, ROWS), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, ROWS))),
                        "gmag": rng.uniform(10, 20, ROWS)})
-    return viz.write_catalog_hips(df, tmp_path_factory.mktemp("hips") / "big", viz.CatalogHipsSpec("big", n_per_tile=50),
-                                  ra="ra", dec="dec", magnitude="gmag")
+    return viz.write_catalog_hips(df, tmp_path_factory.mktemp("hips") / "big",
+                                  viz.CatalogHipsSpec("big", n_per_tile=50), ra="ra", dec="dec", magnitude="gmag")
 
 
 def _settings(base: str, monkeypatch):
