@@ -265,8 +265,10 @@ class UserHipsListHandler(HipsErrors):
     def url_of(self, name: str) -> str:
         return f"{self.state.prefix}hips/~/{name}/"
 
-    def _too_big(self, size: str) -> str:
-        return (f"the upload is {size}, more than the {self.max_upload / 2**20:g} MiB a HiPS upload may be "
+    def _too_big(self, length: int | None) -> str:
+        """The 413 message for a body of ``length`` bytes (None: a chunked body that went past the limit)."""
+        size = "is larger than" if length is None else f"is {length / 2**20:.1f} MiB, more than"
+        return (f"the upload {size} the {self.max_upload / 2**20:g} MiB a HiPS upload may be "
                 "(the archive's --hips-upload-max, ASTROHUB_ARCHIVE_HIPS_UPLOAD_MAX, in MiB): build it with "
                 "fewer rows per tile (n_per_tile) or a lower order, or ask the administrator to raise it")
 
@@ -284,7 +286,7 @@ class UserHipsListHandler(HipsErrors):
             except ValueError:
                 raise tornado.web.HTTPError(400, f"Content-Length {declared!r} is not a number of bytes") from None
             if length > self.max_upload:
-                raise tornado.web.HTTPError(413, self._too_big(f"{length / 2**20:.1f} MiB"))
+                raise tornado.web.HTTPError(413, self._too_big(length))
         try:
             self.store.check_room(self._owner)
         except UserHipsError as exc:
@@ -296,11 +298,18 @@ class UserHipsListHandler(HipsErrors):
             return
         self._received += len(chunk)
         if self._received > self.max_upload:  # a chunked body has no length to check beforehand
-            self._discard()
-            message = self._too_big(f"more than {self.max_upload / 2**20:g} MiB")
-            self.send_error(413, exc_info=(tornado.web.HTTPError, tornado.web.HTTPError(413, message), None))
+            self._refuse(413, self._too_big(None))
             return
-        self._spool.write(chunk)
+        try:
+            self._spool.write(chunk)
+        except OSError as exc:  # the HiPS folder's disk is full, say
+            log.error("HiPS ~/: an upload of %s could not be written to %s: %s", self._owner, self._spool.name, exc)
+            self._refuse(507, f"the archive could not store the upload ({exc.strerror or exc}); tell its administrator")
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer now, mid-body (the connection is closed after the answer: the rest is never read)."""
+        self._discard()
+        self.send_error(status, exc_info=(tornado.web.HTTPError, tornado.web.HTTPError(status, message), None))
 
     def _discard(self) -> None:
         spool, self._spool = self._spool, None
