@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -83,3 +84,23 @@ def _tar(files: dict[str, bytes]) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def test_leftovers_of_a_killed_archive_go_at_start_and_uploads_under_way_stay(tmp_path):
+    """Spool files and unpacking folders (hidden, in ``~users``) that a killed archive left are removed by age;
+    a recent one (an upload being written by another replica sharing the folder) and the HiPS stay."""
+    import os
+    import time
+
+    store = UserHipsStore(tmp_path / "hips")
+    kept = store.add("ann", "kept", _hips_tar(tmp_path))["name"]
+    with store.spool() as old_spool, store.spool() as new_spool:
+        old_spool.write(b"x")
+    old_dir = store.root / ".job-abc.unpacking"
+    (old_dir / "Norder1").mkdir(parents=True)
+    hour_ago = time.time() - 2 * 3600
+    for item in (Path(old_spool.name), old_dir):
+        os.utime(item, (hour_ago, hour_ago))
+    store.remove_leftovers(3600)
+    assert sorted(p.name for p in store.root.iterdir()) == sorted([kept, Path(new_spool.name).name])
+    assert Path(new_spool.name).name.startswith(".upload-")
