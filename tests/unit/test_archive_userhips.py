@@ -104,3 +104,14 @@ def test_leftovers_of_a_killed_archive_go_at_start_and_uploads_under_way_stay(tm
     store.remove_leftovers(3600)
     assert sorted(p.name for p in store.root.iterdir()) == sorted([kept, Path(new_spool.name).name])
     assert Path(new_spool.name).name.startswith(".upload-")
+
+
+def test_a_damaged_or_cut_short_tar_is_refused_400_not_an_internal_error(tmp_path):
+    store = UserHipsStore(tmp_path / "hips")
+    body = _hips_tar(tmp_path)
+    half = len(body) // 2
+    for damaged in (body[:half], body[:half] + bytes(b ^ 0xFF for b in body[half:half + 50]) + body[half + 50:]):
+        with pytest.raises(UserHipsError, match="not a whole tar archive|not a valid HiPS") as err:
+            store.add("ann", "t", damaged)
+        assert err.value.status == 400
+    assert store.listing("ann") == [] and not list(store.root.iterdir())

@@ -21,6 +21,7 @@ in ``~owners/<name>.json``. May import tornado, platform_lib.viz and this packag
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import logging
@@ -33,6 +34,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -186,27 +188,36 @@ def _unpack(archive: bytes | Path, dest: Path) -> None:
             tar = tarfile.open(name=archive, mode="r:*")
     except tarfile.TarError as exc:
         raise UserHipsError(f"the upload is not a tar archive of a HiPS folder: {exc}") from None
-    total = 0
     with tar:
-        for member in tar:
-            rel = PurePosixPath(member.name)
-            parts = [p for p in rel.parts if p not in ("", ".")]
-            if rel.is_absolute() or ".." in parts:
-                raise UserHipsError(f"the upload holds a path outside its folder: {member.name!r}")
-            if not parts:
-                continue
-            target = dest.joinpath(*parts)
-            if member.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-            elif member.isfile():
-                total += member.size
-                if total > MAX_UNPACKED:
-                    raise UserHipsError(f"the upload unpacks to more than {MAX_UNPACKED // 2**20} MiB", 413)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(member) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
-            else:
-                raise UserHipsError(f"the upload holds {member.name!r}, which is not a file or a folder")
+        try:
+            _extract(tar, dest)
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:  # cut short, or damaged inside
+            raise UserHipsError(f"the upload is not a whole tar archive (cut short or damaged: {exc}); "
+                                "send it again") from None
+
+
+def _extract(tar: tarfile.TarFile, dest: Path) -> None:
+    """:func:`_unpack`'s checks and copies, member by member."""
+    total = 0
+    for member in tar:
+        rel = PurePosixPath(member.name)
+        parts = [p for p in rel.parts if p not in ("", ".")]
+        if rel.is_absolute() or ".." in parts:
+            raise UserHipsError(f"the upload holds a path outside its folder: {member.name!r}")
+        if not parts:
+            continue
+        target = dest.joinpath(*parts)
+        if member.isdir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif member.isfile():
+            total += member.size
+            if total > MAX_UNPACKED:
+                raise UserHipsError(f"the upload unpacks to more than {MAX_UNPACKED // 2**20} MiB", 413)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tar.extractfile(member) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+        else:
+            raise UserHipsError(f"the upload holds {member.name!r}, which is not a file or a folder")
 
 
 async def signed_in_user(handler: tornado.web.RequestHandler, state) -> str:
