@@ -3,16 +3,18 @@ output or any catalogue, sent to the archive with the user's token, shown from t
 
 The archive keeps it at ``hips/~/<name>/`` (``<name>`` ends in a random key: the URL is the credential,
 as for the archive's anonymous UWS jobs, since Aladin Lite fetches tiles without a token), lists it
-only to its owner and lets only its owner delete it (:mod:`astrohub_archive.userhips`). May import
+only to its owner and lets only its owner delete it (:mod:`astrohub_archive.userhips`). The HiPS goes as
+one gzipped tar, written to a hidden file beside the HiPS folder and streamed from there (never whole in
+memory; the archive streams it to disk too, up to its ``--hips-upload-max``, 2 GiB by default). May import
 ``platform_lib.retrieval`` (the HTTP session carrying the user's token), ``platform_lib.settings`` and
 this package's modules.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
+import tempfile
 from pathlib import Path
 
 from platform_lib.viz._errors import HipsError
@@ -58,15 +60,27 @@ def upload_hips(path: str | Path, *, title: str = "", settings=None) -> dict:
     root = Path(path).expanduser()
     if not (root / "properties").is_file():
         raise HipsError(f"{root} is not a HiPS folder (no properties file)", value=str(root))
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
-        for item in sorted(root.rglob("*")):
-            if item.is_file():
-                tar.add(item, arcname=str(item.relative_to(root)), recursive=False)
     base, session = _service(settings)
-    response = session.post(base, params={"title": title or root.name}, data=buf.getvalue(),
-                            headers={"Content-Type": "application/x-tar"})
+    with _tar_file(root) as body:
+        with tarfile.open(fileobj=body, mode="w:gz", compresslevel=1) as tar:
+            for item in sorted(root.rglob("*")):
+                if item.is_file():
+                    tar.add(item, arcname=str(item.relative_to(root)), recursive=False)
+        body.seek(0)
+        # a file: requests sends its size as Content-Length (the archive refuses one too big before
+        # it is sent) and streams it in blocks
+        response = session.post(base, params={"title": title or root.name}, data=body,
+                                headers={"Content-Type": "application/x-tar"})
     return _answer(response, f"the HiPS {root}").json()
+
+
+def _tar_file(root: Path):
+    """A temporary file for the tar of ``root``: hidden beside it (the same disk as the HiPS, which fits),
+    else in the temporary directory; removed when closed."""
+    try:
+        return tempfile.NamedTemporaryFile(prefix=f".{root.name}.", suffix=".tar.gz", dir=root.parent)
+    except OSError:  # the folder above the HiPS is not writable
+        return tempfile.NamedTemporaryFile(prefix=f"{root.name}.", suffix=".tar.gz")
 
 
 def my_hips(*, settings=None) -> list[dict]:

@@ -70,6 +70,9 @@ class FakeKubernetes(ThreadingHTTPServer):
         self.created: list[dict[str, Any]] = []
         self.deleted: list[str] = []
         self.refuse_with: int | None = None
+        #: When set, each Job's pod fails without running, as a kubelet reports an evicted or OOM-killed pod
+        #: (with ``backoffLimit: 0`` the API server then marks the Job Failed, reason BackoffLimitExceeded).
+        self.pods_fail = False
         self.errors: list[str] = []
         self.lock = threading.Lock()
 
@@ -86,7 +89,10 @@ class FakeKubernetes(ThreadingHTTPServer):
 
         A Job this fake cannot run as given (a path off its volumes) fails, and the reason is kept in ``errors``."""
         try:
-            status = self._run_pod(job)
+            if self.pods_fail:
+                status = {"failed": 1, "conditions": [_condition("Failed", "BackoffLimitExceeded")]}
+            else:
+                status = self._run_pod(job)
         except AssertionError as exc:
             self.errors.append(f"{job['metadata']['name']}: {exc}")
             status = {"failed": 1, "conditions": [_condition("Failed", "FakeCannotRun")]}
@@ -366,3 +372,68 @@ def test_a_failed_step_says_why_with_what_it_printed(service) -> None:
         Grader(course, None, course.parent, teaching.grading)._run(f"sqlite:///{course}/gradebook.db", "hw1",
                                                                    code=failing)
     assert not fake.errors and [j["metadata"]["name"] for j in fake.created] == fake.deleted
+
+
+def test_the_service_answers_a_failed_job_502_naming_it_and_bad_input_400(service, monkeypatch) -> None:
+    """A grading Job that fails is a failure of the service's backend, not of the caller's request: the classes
+    service's HTTP API answers 502 with the Job's name and the reason (it answered 400 before), as JSON, never a
+    traceback; bad input is still 400. The Jobs go to the FAKE Kubernetes API above (no API server runs here),
+    whose pods fail; the service is the real tornado application (``make_app``) in a thread of this process,
+    with its hub token check replaced by a header naming the caller (the hub is not part of this test)."""
+    import asyncio
+
+    import requests
+    import tornado.httpserver
+    import tornado.netutil
+
+    from astrohub_hub import classes_service
+    from astrohub_hub.classes import Actor
+
+    teaching, fake = service
+    teaching.create_class(Actor("admin", admin=True), "stars", instructors=["tina"], students=["sam"])
+    _nbgrader_assignment(teaching.classes_root / "stars" / "instructors" / "nbhw")
+
+    async def signed_in(self) -> None:  # instead of the hub's token check
+        self.actor = Actor(self.request.headers["X-Test-User"])
+
+    monkeypatch.setattr(classes_service.ApiHandler, "prepare", signed_in)
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    base = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/services/astrohub-classes/api/"
+    ready, stop = threading.Event(), {}
+
+    def run() -> None:
+        async def main() -> None:
+            app = classes_service.make_app(teaching, None, "/services/astrohub-classes/")
+            server = tornado.httpserver.HTTPServer(app)
+            server.add_sockets(sockets)
+            stop["event"], stop["loop"] = asyncio.Event(), asyncio.get_running_loop()
+            ready.set()
+            await stop["event"].wait()
+            server.stop()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    tina = {"X-Test-User": "tina"}
+    try:
+        fake.pods_fail = True
+        failed = requests.post(f"{base}classes/stars/assignments/nbhw/release", headers=tina, timeout=60)
+        answer = failed.json()
+        assert failed.status_code == 502 and answer["status"] == 502 and answer["code"] == "grading-failed", answer
+        [job] = [j["metadata"]["name"] for j in fake.created]
+        assert job.startswith("nbgrader-release-stars-")
+        assert re.fullmatch(rf"nbgrader generate_assignment of stars/nbhw failed in Job {job} "
+                            r"\(BackoffLimitExceeded\): it printed nothing\. The submissions are unchanged\.",
+                            answer["message"]), answer
+        assert "Traceback" not in failed.text and job in fake.deleted
+        # the caller's bad input: still 4xx, with the reason
+        missing = requests.post(f"{base}classes/stars/assignments/nohw/release", headers=tina, timeout=60)
+        assert missing.status_code == 404 and "no folder" in missing.json()["message"]
+        bad = requests.post(f"{base}classes/stars/students", data="not json", headers=tina, timeout=60)
+        assert bad.status_code == 400 and bad.json()["message"] == "the request body is not JSON"
+        assert len(fake.created) == 1
+    finally:
+        stop["loop"].call_soon_threadsafe(stop["event"].set)
+        thread.join(30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -83,3 +84,34 @@ def _tar(files: dict[str, bytes]) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def test_leftovers_of_a_killed_archive_go_at_start_and_uploads_under_way_stay(tmp_path):
+    """Spool files and unpacking folders (hidden, in ``~users``) that a killed archive left are removed by age;
+    a recent one (an upload being written by another replica sharing the folder) and the HiPS stay."""
+    import os
+    import time
+
+    store = UserHipsStore(tmp_path / "hips")
+    kept = store.add("ann", "kept", _hips_tar(tmp_path))["name"]
+    with store.spool() as old_spool, store.spool() as new_spool:
+        old_spool.write(b"x")
+    old_dir = store.root / ".job-abc.unpacking"
+    (old_dir / "Norder1").mkdir(parents=True)
+    hour_ago = time.time() - 2 * 3600
+    for item in (Path(old_spool.name), old_dir):
+        os.utime(item, (hour_ago, hour_ago))
+    store.remove_leftovers(3600)
+    assert sorted(p.name for p in store.root.iterdir()) == sorted([kept, Path(new_spool.name).name])
+    assert Path(new_spool.name).name.startswith(".upload-")
+
+
+def test_a_damaged_or_cut_short_tar_is_refused_400_not_an_internal_error(tmp_path):
+    store = UserHipsStore(tmp_path / "hips")
+    body = _hips_tar(tmp_path)
+    half = len(body) // 2
+    for damaged in (body[:half], body[:half] + bytes(b ^ 0xFF for b in body[half:half + 50]) + body[half + 50:]):
+        with pytest.raises(UserHipsError, match="not a whole tar archive|not a valid HiPS") as err:
+            store.add("ann", "t", damaged)
+        assert err.value.status == 400
+    assert store.listing("ann") == [] and not list(store.root.iterdir())

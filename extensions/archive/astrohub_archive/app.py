@@ -25,7 +25,9 @@ file ``{token: {"name": ..., "groups": [...]}}`` for standalone users, ``--updat
 between incremental index updates (default 86400, daily; 0 disables; a missing index is built at
 start, see :mod:`astrohub_archive.updater`), ``--mappings`` extra instrument mappings,
 ``--trusted-proxy`` who may set ``X-Forwarded-Host`` (:mod:`astrohub_archive.proxies`), ``--hips`` a
-writable folder for the HiPS it builds (:mod:`astrohub_archive.hips`), ``--log-level``.
+writable folder for the HiPS it builds (:mod:`astrohub_archive.hips`), ``--hips-upload-max`` the MiB one
+user's HiPS upload may hold (:mod:`astrohub_archive.userhips`; that route streams its body to disk, past the
+:data:`MAX_BODY` every other request is bounded by), ``--log-level``.
 
 Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
 ``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1 over every registered catalogue,
@@ -56,6 +58,7 @@ from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
 from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
 from astrohub_archive.proxies import TrustedProxies, parse_trusted
+from astrohub_archive.userhips import MAX_UPLOAD
 from astrohub_archive.uws import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
 from platform_lib.imageindex import ImageIndex
@@ -63,6 +66,10 @@ from platform_lib.imageindex import ImageIndex
 __all__ = ["ArchiveState", "make_app", "main", "build_parser", "configure_logging"]
 
 log = logging.getLogger("astrohub_archive")
+
+#: The most bytes a request's body may hold (bodies are read into memory), except a user's HiPS upload,
+#: which is streamed to disk up to its own limit (``--hips-upload-max``).
+MAX_BODY = 64 * 2**20
 
 
 class _NoProgressBars:
@@ -107,6 +114,7 @@ class ArchiveState:
     executor: object | None = None  # the query threads (None: the loop's default pool)
     kernel: Kernel = field(default_factory=Kernel)  # the crossmatch kernel for positional joins, warmed at start
     hips_dir: Path | None = None  # where HiPS are built and served from (None: astrohub_archive.hips.hips_root)
+    hips_upload_max: int = MAX_UPLOAD  # the most bytes one user's HiPS upload may hold (--hips-upload-max)
     _index: ImageIndex | None = None
     _registry: object | None = None
 
@@ -189,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hips", type=Path, default=_env("hips"),
                    help="a writable folder for the HiPS the archive builds and serves (default: hips/ beside the "
                         "image tree when writable, else a temporary folder)")
+    p.add_argument("--hips-upload-max", type=float, default=float(_env("hips-upload-max", MAX_UPLOAD / 2**20)),
+                   help="MiB one user's HiPS upload (POST hips/~/, a tar) may hold; streamed to a file in the HiPS "
+                        f"folder, never into memory (default {MAX_UPLOAD / 2**20:g}; every other request body is "
+                        f"bounded by {MAX_BODY // 2**20} MiB)")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 
@@ -218,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         trusted = parse_trusted([v for arg in args.trusted_proxy for v in arg.split(",")])
     except ValueError as exc:
         parser.error(str(exc))
+    if not args.hips_upload_max > 0:
+        parser.error(f"--hips-upload-max {args.hips_upload_max:g}: give the MiB one HiPS upload may hold, more than 0")
     configure_logging(args.log_level)
     if args.index is None or args.data_root is None:
         print("astrohub-archive: error: --index and --data-root are required", file=sys.stderr)
@@ -231,14 +245,15 @@ def main(argv: list[str] | None = None) -> int:
     jobs = JobStore(args.jobs or Path(args.index).with_name("tap-jobs.sqlite"))
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
-                         trusted_proxies=trusted, hips_dir=args.hips)
+                         trusted_proxies=trusted, hips_dir=args.hips,
+                         hips_upload_max=int(args.hips_upload_max * 2**20))
     SIDES.max_bytes = int(args.join_cache * 2**20)
     app = make_app(state)
     updater = IndexUpdater(args.index, args.data_root, float(args.update_every), list(args.mappings))
     updater.start()
 
     async def serve() -> None:
-        server = app.listen(port, address=ip, max_body_size=64 * 2**20, max_header_size=64 * 2**10)
+        server = app.listen(port, address=ip, max_body_size=MAX_BODY, max_header_size=64 * 2**10)
         log.info("archive service on http://%s:%d%s (hub auth: %s)", ip, port, state.prefix, use_hub)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

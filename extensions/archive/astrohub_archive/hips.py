@@ -45,7 +45,8 @@ import tornado.web
 
 from astrohub_archive._tiles import TileCache, TileRouter
 from astrohub_archive.auth import Authenticator
-from astrohub_archive.userhips import HipsErrors, UserHipsError, UserHipsListHandler, UserHipsStore, signed_in_user
+from astrohub_archive.userhips import (MAX_UPLOAD, HipsErrors, UserHipsError, UserHipsListHandler, UserHipsStore,
+                                      signed_in_user)
 
 __all__ = ["HipsLibrary", "HipsStopped", "TileCache", "aladin_lite_dir", "hips_routes", "slug"]
 
@@ -517,6 +518,7 @@ def hips_routes(prefix: str, state) -> list:
     library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None), state)
     state.hips = library
     users = UserHipsStore(library.root)
+    users.remove_leftovers(STALE_TMP)
     kw = {"library": library, "state": state}
     cache = TileCache(TILE_CACHE_BYTES)
     files = {**kw, "cache": cache}
@@ -524,7 +526,8 @@ def hips_routes(prefix: str, state) -> list:
     static = ((prefix + r"aladin-lite/(.*)", AladinLiteHandler, {"path": str(aladin)}) if aladin
               else (prefix + r"aladin-lite/(.*)", _MissingAladin, kw))
     return [
-        (prefix + r"hips/~/?", UserHipsListHandler, {"store": users, "state": state}),
+        (prefix + r"hips/~/?", UserHipsListHandler,
+         {"store": users, "state": state, "max_upload": getattr(state, "hips_upload_max", MAX_UPLOAD)}),
         (prefix + r"hips/~/([^/]+)/?(.*)", UserHipsFileHandler, {"library": users, "state": state, "cache": cache}),
         (prefix + r"hips/?", HipsListHandler, kw),
         (prefix + r"hips/(index\.json)", HipsListHandler, kw),

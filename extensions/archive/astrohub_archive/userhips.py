@@ -1,9 +1,14 @@
 """Users' own HiPS (say a crossmatch job's output): uploaded by their owner, served at an unguessable URL.
 
 A HiPS built in a user's notebook (on their Dask cluster, :func:`platform_lib.viz.job_hips`) is sent to
-the archive as a tar archive (``POST hips/~/?title=...`` with the owner's token); the archive checks
-it (:func:`platform_lib.viz.validate_hips`: layout, every tile parses, the rows add up; the tar is
-bounded by the server's request body limit, 64 MiB) and keeps it as
+the archive as a tar archive (``POST hips/~/?title=...`` with the owner's token). The body is streamed
+to a hidden spool file in ``<hips root>/~users/`` as it arrives, never held in memory, so this one route
+takes bodies beyond the server's request limit (64 MiB, :data:`astrohub_archive.app.MAX_BODY`) up to
+:data:`MAX_UPLOAD` (the archive's ``--hips-upload-max``); a bigger one is answered 413 naming that limit
+before its body is read (or as soon as a chunked body passes it), and an upload cut off midway leaves
+no file behind. The owner is checked before a byte of the body is read. The archive then checks the
+tar (:func:`platform_lib.viz.validate_hips`: layout, every tile parses, the rows add up; at most
+:data:`MAX_UNPACKED` bytes unpacked, no paths outside its folder) and keeps it as
 ``hips/~/<name>/`` where ``<name>`` ends in a random key. That URL is the only way to it, as for the
 archive's anonymous UWS jobs: Aladin Lite in the owner's browser fetches its tiles without a token, so
 the key is the credential. ``GET hips/~/`` lists the caller's own HiPS (nobody else's; 401 without a
@@ -16,6 +21,7 @@ in ``~owners/<name>.json``. May import tornado, platform_lib.viz and this packag
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import logging
@@ -23,17 +29,21 @@ import os
 import re
 import secrets
 import shutil
+import sys
 import tarfile
 import tempfile
 import threading
 import time
+import zlib
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import tornado.web
 
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
-__all__ = ["HipsErrors", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "USERS", "MAX_PER_OWNER", "signed_in_user"]
+__all__ = ["HipsErrors", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "USERS", "MAX_PER_OWNER",
+           "MAX_UPLOAD", "signed_in_user"]
 
 log = logging.getLogger("astrohub_archive")
 
@@ -44,6 +54,11 @@ OWNERS = "~owners"
 MAX_PER_OWNER = 20
 #: The most bytes (unpacked) one upload may hold.
 MAX_UNPACKED = 2 * 2**30
+#: The most bytes one upload's body (the tar as sent, gzipped or not) may hold, by default (the archive's
+#: ``--hips-upload-max``, ``ASTROHUB_ARCHIVE_HIPS_UPLOAD_MAX``, in MiB, sets it).
+MAX_UPLOAD = 2 * 2**30
+#: The name of an upload's spool file in ``~users`` (hidden: never served, removed when stale).
+_SPOOL_PREFIX = ".upload-"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,200}$")
 
 
@@ -86,14 +101,42 @@ class UserHipsStore:
                     out.append({k: meta.get(k) for k in ("name", "title", "rows", "created", "type")})
         return out
 
-    def add(self, owner: str, title: str, archive: bytes) -> dict:
-        """Unpack ``archive`` (a tar, optionally gzipped, of a HiPS folder's contents), check it and keep it
-        under a new name; return its record. :class:`UserHipsError` when it is no valid HiPS."""
-        from platform_lib.viz import HipsError, read_hips_properties, validate_hips
-
+    def check_room(self, owner: str) -> None:
+        """:class:`UserHipsError` 429 when ``owner`` already keeps :data:`MAX_PER_OWNER` HiPS."""
         if len(self.listing(owner)) >= MAX_PER_OWNER:
             raise UserHipsError(f"you ({owner}) already keep {MAX_PER_OWNER} HiPS on the archive: delete one "
                                 "(DELETE hips/~/<name>, or platform_lib.viz.delete_hips) first", 429)
+
+    def spool(self) -> BinaryIO:
+        """A new hidden file in ``~users`` (the staging area, on the same disk as the HiPS) for an upload's
+        body; whoever opens it removes it (:meth:`UserHipsListHandler.on_finish`)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return tempfile.NamedTemporaryFile(prefix=_SPOOL_PREFIX, suffix=".tar", dir=self.root, delete=False)
+
+    def remove_leftovers(self, older_than: float) -> None:
+        """Remove the hidden spool files and folders in ``~users`` (uploads and unpacking cut off by a killed
+        archive, removals half done) not written for ``older_than`` seconds."""
+        if not self.root.is_dir():
+            return
+        now = time.time()
+        for item in self.root.iterdir():
+            try:
+                if item.name.startswith(".") and now - item.stat().st_mtime > older_than:
+                    if item.is_dir():
+                        shutil.rmtree(item, ignore_errors=True)
+                    else:
+                        item.unlink()
+                    log.info("HiPS ~/: removed %s, left by an upload that did not finish", item)
+            except OSError:  # removed meanwhile by another process sharing the folder
+                pass
+
+    def add(self, owner: str, title: str, archive: bytes | Path) -> dict:
+        """Unpack ``archive`` (a tar, optionally gzipped, of a HiPS folder's contents: its bytes or the path
+        of a file holding them), check it and keep it under a new name; return its record.
+        :class:`UserHipsError` when it is no valid HiPS."""
+        from platform_lib.viz import HipsError, read_hips_properties, validate_hips
+
+        self.check_room(owner)
         slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", title).strip("-")[:40] or "hips"
         name = f"{slug}-{secrets.token_urlsafe(16).replace('_', 'x').replace('-', 'y')}"
         self.root.mkdir(parents=True, exist_ok=True)
@@ -135,34 +178,46 @@ def _atomic_json(path: Path, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def _unpack(archive: bytes, dest: Path) -> None:
+def _unpack(archive: bytes | Path, dest: Path) -> None:
     """Extract regular files and folders only, each inside ``dest`` (no links, devices, absolute or ``..``
-    paths), at most :data:`MAX_UNPACKED` bytes."""
+    paths), at most :data:`MAX_UNPACKED` bytes; ``archive`` is the tar's bytes or the path of its file."""
     try:
-        tar = tarfile.open(fileobj=io.BytesIO(archive), mode="r:*")
+        if isinstance(archive, (bytes, bytearray)):
+            tar = tarfile.open(fileobj=io.BytesIO(archive), mode="r:*")
+        else:
+            tar = tarfile.open(name=archive, mode="r:*")
     except tarfile.TarError as exc:
         raise UserHipsError(f"the upload is not a tar archive of a HiPS folder: {exc}") from None
-    total = 0
     with tar:
-        for member in tar:
-            rel = PurePosixPath(member.name)
-            parts = [p for p in rel.parts if p not in ("", ".")]
-            if rel.is_absolute() or ".." in parts:
-                raise UserHipsError(f"the upload holds a path outside its folder: {member.name!r}")
-            if not parts:
-                continue
-            target = dest.joinpath(*parts)
-            if member.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-            elif member.isfile():
-                total += member.size
-                if total > MAX_UNPACKED:
-                    raise UserHipsError(f"the upload unpacks to more than {MAX_UNPACKED // 2**20} MiB", 413)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(member) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
-            else:
-                raise UserHipsError(f"the upload holds {member.name!r}, which is not a file or a folder")
+        try:
+            _extract(tar, dest)
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:  # cut short, or damaged inside
+            raise UserHipsError(f"the upload is not a whole tar archive (cut short or damaged: {exc}); "
+                                "send it again") from None
+
+
+def _extract(tar: tarfile.TarFile, dest: Path) -> None:
+    """:func:`_unpack`'s checks and copies, member by member."""
+    total = 0
+    for member in tar:
+        rel = PurePosixPath(member.name)
+        parts = [p for p in rel.parts if p not in ("", ".")]
+        if rel.is_absolute() or ".." in parts:
+            raise UserHipsError(f"the upload holds a path outside its folder: {member.name!r}")
+        if not parts:
+            continue
+        target = dest.joinpath(*parts)
+        if member.isdir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif member.isfile():
+            total += member.size
+            if total > MAX_UNPACKED:
+                raise UserHipsError(f"the upload unpacks to more than {MAX_UNPACKED // 2**20} MiB", 413)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tar.extractfile(member) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+        else:
+            raise UserHipsError(f"the upload holds {member.name!r}, which is not a file or a folder")
 
 
 async def signed_in_user(handler: tornado.web.RequestHandler, state) -> str:
@@ -197,18 +252,92 @@ class HipsErrors(tornado.web.RequestHandler):
         self.finish(f"{status_code}: {reason}\n")
 
 
+@tornado.web.stream_request_body
 class UserHipsListHandler(HipsErrors):
-    """``hips/~/``: GET the caller's HiPS, POST (the body a tar of a HiPS folder) to add one."""
+    """``hips/~/``: GET the caller's HiPS, POST (the body a tar of a HiPS folder) to add one.
 
-    def initialize(self, store: UserHipsStore, state) -> None:
+    The POST body is streamed (:func:`tornado.web.stream_request_body`): :meth:`prepare` checks the owner,
+    the room they have left and the declared length, then lifts the connection's body limit for this
+    request only; :meth:`data_received` writes each chunk to a spool file (:meth:`UserHipsStore.spool`)
+    and answers 413 once more than ``max_upload`` bytes came; the spool file goes when the request ends,
+    however it ends."""
+
+    def initialize(self, store: UserHipsStore, state, max_upload: int = MAX_UPLOAD) -> None:
         self.store = store
         self.state = state
+        self.max_upload = max_upload
+        self._owner: str | None = None
+        self._spool: BinaryIO | None = None
+        self._received = 0
 
     async def owner(self) -> str:
         return await signed_in_user(self, self.state)
 
     def url_of(self, name: str) -> str:
         return f"{self.state.prefix}hips/~/{name}/"
+
+    def _too_big(self, length: int | None) -> str:
+        """The 413 message for a body of ``length`` bytes (None: a chunked body that went past the limit)."""
+        size = "is larger than" if length is None else f"is {length / 2**20:.1f} MiB, more than"
+        return (f"the upload {size} the {self.max_upload / 2**20:g} MiB a HiPS upload may be "
+                "(the archive's --hips-upload-max, ASTROHUB_ARCHIVE_HIPS_UPLOAD_MAX, in MiB): build it with "
+                "fewer rows per tile (n_per_tile) or a lower order, or ask the administrator to raise it")
+
+    async def prepare(self) -> None:
+        if self.request.method != "POST":
+            return
+        # This handler bounds the body itself (a 413 that names the limit); until it has decided, the
+        # connection's own limit (the server's, answered with a bare 400) must not cut in.
+        self.request.connection.set_max_body_size(sys.maxsize)
+        self._owner = await self.owner()  # 401/403/503 before a byte of the body is read
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                raise tornado.web.HTTPError(400, f"Content-Length {declared!r} is not a number of bytes") from None
+            if length > self.max_upload:
+                raise tornado.web.HTTPError(413, self._too_big(length))
+        try:
+            self.store.check_room(self._owner)
+        except UserHipsError as exc:
+            raise tornado.web.HTTPError(exc.status, str(exc)) from None
+        self._spool = self.store.spool()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._spool is None or self._finished:
+            return
+        self._received += len(chunk)
+        if self._received > self.max_upload:  # a chunked body has no length to check beforehand
+            self._refuse(413, self._too_big(None))
+            return
+        try:
+            self._spool.write(chunk)
+        except OSError as exc:  # the HiPS folder's disk is full, say
+            log.error("HiPS ~/: an upload of %s could not be written to %s: %s", self._owner, self._spool.name, exc)
+            self._refuse(507, f"the archive could not store the upload ({exc.strerror or exc}); tell its administrator")
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer now, mid-body (the connection is closed after the answer: the rest is never read)."""
+        self._discard()
+        self.send_error(status, exc_info=(tornado.web.HTTPError, tornado.web.HTTPError(status, message), None))
+
+    def _discard(self) -> None:
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()
+            try:
+                os.unlink(spool.name)
+            except OSError:
+                pass
+
+    def on_connection_close(self) -> None:
+        """The client went away mid-upload: its spool file goes now (nothing is kept of a cut-off upload)."""
+        super().on_connection_close()
+        self._discard()
+
+    def on_finish(self) -> None:
+        self._discard()
 
     async def get(self) -> None:
         owner = await self.owner()
@@ -218,16 +347,18 @@ class UserHipsListHandler(HipsErrors):
         self.finish(json.dumps({"owner": owner, "hips": items}))
 
     async def post(self) -> None:
-        owner = await self.owner()
         title = self.get_query_argument("title", "") or ""
-        body = self.request.body
-        if not body:
+        if not self._received or self._spool is None:
             raise tornado.web.HTTPError(400, "the body must be a tar archive of a HiPS folder (properties, Norder*...)")
+        self._spool.flush()
         loop = asyncio.get_running_loop()
         try:
-            record = await loop.run_in_executor(self.state.executor, self.store.add, owner, title, body)
+            record = await loop.run_in_executor(self.state.executor, self.store.add, self._owner, title,
+                                                Path(self._spool.name))
         except UserHipsError as exc:
             raise tornado.web.HTTPError(exc.status, str(exc)) from None
+        finally:
+            self._discard()  # unpacked (or refused): gone before the answer
         self.set_status(201)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"])}))

@@ -19,7 +19,7 @@ It may import JupyterHub and (for the Kubernetes mode) KubeSpawner; it never imp
 
 from astrohub_hub.configure import configure, validate_settings
 from astrohub_hub.environment import user_environment
-from astrohub_hub.errors import HubConfigError, HubError, UsernameError
+from astrohub_hub.errors import BackendError, HubConfigError, HubError, UsernameError
 from astrohub_hub.accounts import SystemAccounts, system_username
 from astrohub_hub.settings import HubSettings
 
@@ -32,6 +32,7 @@ def configure_gateway(c, settings):
 
 
 __all__ = [
+    "BackendError",
     "HubConfigError",
     "HubError",
     "HubSettings",

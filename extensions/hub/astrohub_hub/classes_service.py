@@ -29,7 +29,10 @@ The page ``/services/astrohub-classes/`` (signed in through the hub, listed in t
 shows a person their classes, workspaces, storage used and Dask clusters (workers, cores, memory), and
 an instructor each class's roster with every student's server state and number of submissions.
 
-Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409; bad input never gets a 5xx.
+Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
+gets a 5xx), and 502 when a system the service relies on failed (:class:`astrohub_hub.errors.BackendError`: a
+grading Job that failed or ran out of time, named with its reason; the Kubernetes API; the hub refusing a
+change); never a traceback.
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
 ``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_GATEWAY``
 (the gateway's API, asked for the signed-in user's Dask clusters with the service's token),
@@ -62,7 +65,7 @@ from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from astrohub_hub.collaboration import COLLABORATIVE_PROPERTY
-from astrohub_hub.errors import HubError
+from astrohub_hub.errors import BackendError, HubError
 from astrohub_hub.grading import steps_from_environ
 
 __all__ = ["SERVICE_NAME", "SERVICE_SCOPES", "GatewayUsage", "HubDirectory", "from_environ", "make_app", "main"]
@@ -244,7 +247,7 @@ class ApiHandler(web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None))[1]
-        if isinstance(exc, ClassError):
+        if isinstance(exc, (ClassError, BackendError)):  # BackendError: not the caller's input (502)
             status, code, message = exc.status, exc.code, exc.message
         elif isinstance(exc, HubError):
             status, code, message = 400, exc.code, exc.message
@@ -257,7 +260,9 @@ class ApiHandler(web.RequestHandler):
         self.finish(json.dumps({"status": status, "code": code, "message": message}))
 
     def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, HubError):
+        if isinstance(value, BackendError):  # ours to look into, but its message says it all
+            log.error("%s %s failed: %s", self.request.method, self.request.path, value)
+        elif isinstance(value, HubError):
             log.warning("%s %s refused: %s", self.request.method, self.request.path, value)
         else:
             super().log_exception(typ, value, tb)

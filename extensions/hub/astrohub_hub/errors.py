@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["HubError", "HubConfigError", "UsernameError"]
+__all__ = ["BackendError", "HubError", "HubConfigError", "UsernameError"]
 
 
 class HubError(Exception):
@@ -35,6 +35,15 @@ class HubError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class BackendError(HubError):
+    """A system a hub service relies on failed (a grading Job that failed or ran out of time, the Kubernetes
+    API, nbgrader): not the caller's input, so an HTTP service answers it ``status`` (502, Bad Gateway) with
+    the message, which names what failed and why, never a traceback."""
+
+    code = "backend-failed"
+    status = 502
 
 
 class HubConfigError(HubError, ValueError):

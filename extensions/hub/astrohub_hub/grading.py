@@ -20,8 +20,9 @@ Where the steps run is a :class:`Steps` backend, chosen by the classes service's
 instructor's system user; the local platform) or :class:`astrohub_hub.grading_jobs.JobSteps` (one Kubernetes
 Job per step, from the user image, which has nbgrader; the hub image has none, and student code must never run
 in the service's pod, which holds the hub token). Every backend runs ``python <argv>`` in the course directory
-and returns its standard output; a failure or a timeout is a :class:`HubError` (code ``grading-failed``) and
-leaves the class's submissions as they were (grading reads copies). May import the standard library,
+and returns its standard output; a failure or a timeout is a :class:`astrohub_hub.errors.BackendError` (code
+``grading-failed``; the classes service answers it 502, as a failure of its backend, not the caller's input)
+and leaves the class's submissions as they were (grading reads copies). May import the standard library,
 ``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader only in the
 subprocesses.
 """
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Mapping, Protocol
 
 from astrohub_hub import folders
-from astrohub_hub.errors import HubError
+from astrohub_hub.errors import BackendError, HubError
 
 __all__ = ["Grader", "LocalSteps", "NoSteps", "Steps", "steps_from_environ", "uses_nbgrader"]
 
@@ -97,10 +98,10 @@ class LocalSteps:
             result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=STEP_TIMEOUT,
                                     check=False, env=self._env(course, system_user), cwd=str(course), **user)
         except subprocess.TimeoutExpired:
-            raise HubError(f"nbgrader {step} took longer than {STEP_TIMEOUT} s", code="grading-failed") from None
+            raise BackendError(f"nbgrader {step} took longer than {STEP_TIMEOUT} s", code="grading-failed") from None
         if result.returncode != 0:
             lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
-            raise HubError(f"nbgrader {step} failed: {' | '.join(lines[-3:])}", code="grading-failed",
+            raise BackendError(f"nbgrader {step} failed: {' | '.join(lines[-3:])}", code="grading-failed",
                            value=str(course))
         return result.stdout
 

@@ -17,8 +17,9 @@ service's pod (which holds the hub token); each step is a Job of the user image 
 
 The step's standard output and error go to files beside the course (``.runtime/<job>.out|.err``), which the
 service reads from the same claim: it needs no access to pods or their logs, only to create, get and delete
-Jobs in its namespace (the chart's Role). A failed or timed-out Job is a :class:`HubError` (``grading-failed``)
-naming the Job, the reason and the last lines it printed. May import the standard library, ``errors`` and
+Jobs in its namespace (the chart's Role). A failed or timed-out Job is a :class:`BackendError` (``grading-failed``:
+not the caller's input, so the classes service answers 502) naming the Job, the reason and the last lines it
+printed; so is an API server that refuses the Job or cannot be reached. May import the standard library, ``errors`` and
 (inside :class:`JobSteps` only) ``kubernetes_asyncio``, which KubeSpawner brings into the hub image.
 """
 
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
-from astrohub_hub.errors import HubConfigError, HubError
+from astrohub_hub.errors import BackendError, HubConfigError
 
 __all__ = ["JobSettings", "JobSteps", "job_manifest", "job_name"]
 
@@ -207,18 +208,18 @@ class JobSteps:
             reason = asyncio.run(self._run_job(manifest))
             err = _last_lines(output.with_suffix(".err")) or _last_lines(output.with_suffix(".out"))
             if reason == "DeadlineExceeded":
-                raise HubError(f"nbgrader {step} of {cls}/{assignment} took longer than "
+                raise BackendError(f"nbgrader {step} of {cls}/{assignment} took longer than "
                                f"{self.settings.deadline_seconds} s and was stopped (Job {name}); raise the chart's "
                                "classes.grading.deadlineSeconds if it needs longer. The submissions are unchanged.",
                                code="grading-failed", value=name)
             if reason is not None:
-                raise HubError(f"nbgrader {step} of {cls}/{assignment} failed in Job {name} ({reason}): "
+                raise BackendError(f"nbgrader {step} of {cls}/{assignment} failed in Job {name} ({reason}): "
                                f"{err or 'it printed nothing'}. The submissions are unchanged.",
                                code="grading-failed", value=name)
             try:
                 return output.with_suffix(".out").read_text()
             except OSError as exc:
-                raise HubError(f"nbgrader {step} in Job {name} left no output at {output}.out ({exc}): is the "
+                raise BackendError(f"nbgrader {step} in Job {name} left no output at {output}.out ({exc}): is the "
                                "course claim the one the service mounts?", code="grading-failed", value=name) from exc
         finally:
             for suffix in (".out", ".err"):
@@ -240,18 +241,18 @@ class JobSteps:
             else:
                 await config.load_kube_config(config_file=s.kubeconfig, client_configuration=configuration)
         except Exception as exc:  # the library raises ConfigException, OSError, ValueError
-            raise HubError(f"no Kubernetes API to run grading Jobs: {exc}", code="grading-failed") from exc
+            raise BackendError(f"no Kubernetes API to run grading Jobs: {exc}", code="grading-failed") from exc
         async with client.ApiClient(configuration) as api_client:
             batch = client.BatchV1Api(api_client)
             try:
                 await batch.create_namespaced_job(s.namespace, manifest)
             except ApiException as exc:
-                raise HubError(f"the Kubernetes API refused grading Job {name} in namespace {s.namespace} "
+                raise BackendError(f"the Kubernetes API refused grading Job {name} in namespace {s.namespace} "
                                f"(HTTP {exc.status} {exc.reason}): {_api_message(exc)}; the classes service's Role "
                                "(chart: classes.grading) must allow creating Jobs", code="grading-failed",
                                value=name) from exc
             except OSError as exc:
-                raise HubError(f"the Kubernetes API could not be reached to run Job {name}: {exc}",
+                raise BackendError(f"the Kubernetes API could not be reached to run Job {name}: {exc}",
                                code="grading-failed", value=name) from exc
             try:
                 return await self._wait(batch, name)
@@ -270,7 +271,7 @@ class JobSteps:
             try:
                 job = await batch.read_namespaced_job(name, s.namespace)
             except (ApiException, OSError) as exc:
-                raise HubError(f"the status of grading Job {name} could not be read: {exc}", code="grading-failed",
+                raise BackendError(f"the status of grading Job {name} could not be read: {exc}", code="grading-failed",
                                value=name) from exc
             status = job.status
             if status is not None:

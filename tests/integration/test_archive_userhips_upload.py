@@ -1,0 +1,177 @@
+"""Users' HiPS uploads past the archive's request body limit: streamed to disk, bounded by their own limit.
+
+The archive's HiPS routes run in a real Tornado server in this process (port 0, its own thread and loop), as
+``astrohub-archive`` builds them (:func:`astrohub_archive.hips.hips_routes`), with a standalone user token.
+The sizes are scaled down so the tests stay fast: the server's body limit (64 MiB in the service,
+``astrohub_archive.app.MAX_BODY``) is :data:`SERVER_LIMIT` here, and the upload limit (the archive's
+``--hips-upload-max``, 2 GiB by default) is set per test. The client is the notebook's own,
+:func:`platform_lib.viz.upload_hips`, except where a test needs a chunked body or a raw socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+
+#: The server's request body limit in these tests (the service's is 64 MiB): a HiPS of ROWS rows is bigger.
+SERVER_LIMIT = 16 * 2**10
+ROWS = 3_000
+TOKEN = "upload-test-token"
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """``start(max_upload)`` -> ``(base URL of hips/~/, the ~users folder)``; servers stopped at the end."""
+    import tornado.httpserver
+    import tornado.netutil
+    import tornado.web
+
+    from astrohub_archive.app import _log_request
+    from astrohub_archive.auth import Authenticator
+    from astrohub_archive.hips import hips_routes
+
+    stops = []
+
+    def start(max_upload: int) -> tuple[str, Path]:
+        class State:
+            prefix = "/"
+            data_root = tmp_path / "images"
+            registry_path = None
+            hips_dir = tmp_path / "hips"
+            executor = None
+            auth = Authenticator(tokens={TOKEN: {"name": "ann"}})
+            hips_upload_max = max_upload
+
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        port = sockets[0].getsockname()[1]
+        ready, stop = threading.Event(), {}
+
+        def run() -> None:
+            async def main() -> None:
+                state = State()
+                app = tornado.web.Application(hips_routes("/", state), log_function=_log_request)
+                server = tornado.httpserver.HTTPServer(app, max_body_size=SERVER_LIMIT)
+                server.add_sockets(sockets)
+                stop["event"], stop["loop"], stop["state"] = asyncio.Event(), asyncio.get_running_loop(), state
+                ready.set()
+                await stop["event"].wait()
+                server.stop()
+                state.hips.close()
+
+            asyncio.run(main())
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        assert ready.wait(30)
+        stops.append((stop, thread))
+        return f"http://127.0.0.1:{port}/hips/~/", tmp_path / "hips" / "~users"
+
+    yield start
+    for stop, thread in stops:
+        stop["loop"].call_soon_threadsafe(stop["event"].set)
+        thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A HiPS catalogue of :data:`ROWS` rows (its gzipped tar is bigger than :data:`SERVER_LIMIT`)."""
+    from platform_lib import viz
+
+    rng = np.random.default_rng(18)
+    df = pd.DataFrame({"ra": rng.uniform(0, 360, ROWS), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, ROWS))),
+                       "gmag": rng.uniform(10, 20, ROWS)})
+    return viz.write_catalog_hips(df, tmp_path_factory.mktemp("hips") / "big",
+                                  viz.CatalogHipsSpec("big", n_per_tile=50), ra="ra", dec="dec", magnitude="gmag")
+
+
+def _settings(base: str, monkeypatch):
+    from platform_lib import get_settings
+
+    monkeypatch.setenv("PLATFORM_API_TOKEN", TOKEN)
+    return get_settings(archive_url=base.removesuffix("hips/~/"))
+
+
+def _spooled(users: Path) -> list[str]:
+    return sorted(p.name for p in users.iterdir() if p.name.startswith(".")) if users.is_dir() else []
+
+
+def _poll(condition, timeout: float, what: str):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    raise TimeoutError(what)
+
+
+def test_a_hips_bigger_than_the_servers_body_limit_is_streamed_to_disk_and_kept(archive, built, monkeypatch):
+    """The upload route alone takes bodies past the server's limit (the journey failed there at 64 MiB)."""
+    from platform_lib import viz
+
+    base, users = archive(max_upload=8 * 2**20)
+    record = viz.upload_hips(built, title="big job", settings=_settings(base, monkeypatch))
+    assert record["rows"] == ROWS and record["url"] == f"/hips/~/{record['name']}/"
+    assert viz.validate_hips(users / record["name"]).rows == ROWS
+    assert _spooled(users) == []  # the spool file and the unpacking folder are gone
+    assert not [p for p in built.parent.iterdir() if p.name.startswith(".")]  # and the client's tar file
+    sent = requests.get(base, headers={"Authorization": f"token {TOKEN}"}, timeout=30).json()["hips"]
+    assert [h["name"] for h in sent] == [record["name"]]
+    # the body really was bigger than the server's limit, which still bounds every other route
+    big = b"x" * (4 * SERVER_LIMIT)
+    assert requests.post(base, data=big, headers={"Authorization": f"token {TOKEN}"}, timeout=30).status_code == 400
+    assert _put(f"{base}{record['name']}/properties", big[:SERVER_LIMIT // 2]) == 405  # read, then refused
+    assert _put(f"{base}{record['name']}/properties", big) in (400, None)  # not read: a bare 400, cut off
+
+
+def _put(url: str, body: bytes) -> int | None:
+    """The status of a PUT of ``body``, None when the connection is cut off before an answer is read."""
+    try:
+        return requests.put(url, data=body, timeout=30).status_code
+    except requests.RequestException:
+        return None
+
+
+def test_an_upload_past_the_upload_limit_is_refused_413_naming_it(archive, built, monkeypatch):
+    from platform_lib import viz
+    from platform_lib.viz import HipsError
+
+    base, users = archive(max_upload=SERVER_LIMIT // 2)
+    # with a Content-Length (the notebook's client): refused before the body is read
+    with pytest.raises(HipsError, match=r"HTTP 413: 413: the upload is [\d.]+ MiB, more than the 0.0078125 MiB a "
+                                        r"HiPS upload may be \(the archive's --hips-upload-max"):
+        viz.upload_hips(built, settings=_settings(base, monkeypatch))
+    # chunked (no length beforehand): refused once more than the limit came
+    auth = {"Authorization": f"token {TOKEN}"}
+    chunks = (b"\0" * 4096 for _ in range(64))
+    refused = requests.post(base, data=chunks, headers=auth, timeout=30)
+    assert refused.status_code == 413 and "larger than the 0.0078125 MiB a HiPS upload may be" in refused.text, refused.text
+    assert refused.headers["Content-Type"].startswith("text/plain")
+    _poll(lambda: _spooled(users) == [], 10, "the spool files of refused uploads to go")
+    assert requests.get(base, headers=auth, timeout=30).json()["hips"] == []
+    # a small body is still checked as before
+    bad = requests.post(base, data=b"not a tar", headers=auth, timeout=30)
+    assert bad.status_code == 400 and "not a tar archive" in bad.text
+    assert requests.post(base, data=b"", headers=auth, timeout=30).status_code == 400
+    assert requests.post(base, data=b"\0" * (SERVER_LIMIT // 2 + 1), timeout=30).status_code == 401  # no token
+
+
+def test_an_upload_cut_off_midway_leaves_no_file(archive):
+    base, users = archive(max_upload=8 * 2**20)
+    port = int(base.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"POST /hips/~/?title=cut HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {TOKEN}\r\n"
+                     f"Content-Type: application/x-tar\r\nContent-Length: {4 * 2**20}\r\n\r\n".encode())
+        sock.sendall(b"\0" * (4 * SERVER_LIMIT))
+        [spool] = _poll(lambda: _spooled(users), 10, "the upload to be spooled to a file")
+        assert spool.startswith(".upload-")
+    _poll(lambda: _spooled(users) == [], 10, "the cut-off upload's spool file to go")
+    assert requests.get(base, headers={"Authorization": f"token {TOKEN}"}, timeout=30).json()["hips"] == []
