@@ -147,7 +147,9 @@ class UserHipsStore:
             try:
                 report = validate_hips(tmp)
             except HipsError as exc:
-                raise UserHipsError(f"the upload is not a valid HiPS: {exc}") from None
+                # the message names files by the server's unpack folder: say them as the tar's own paths
+                said = str(exc).replace(f"{tmp}{os.sep}", "").replace(str(tmp), ".")
+                raise UserHipsError(f"the upload is not a valid HiPS: {said}") from None
             props = read_hips_properties(tmp / "properties")
             os.chmod(tmp, 0o755)
             record = {"name": name, "owner": owner, "title": title or props.get("obs_title", name),
