@@ -103,6 +103,10 @@ OWN_KEYS: dict[str, Any] = {
                              "(ASTROHUB_ARCHIVE_HIPS); outside the datasets and /archive."},
                     "sizeLimit": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?([EPTGMk]i?)?$",
                                   "description": "Size limit of the emptyDir."},
+                    "uploadMaxMiB": {"type": ["integer", "null"], "minimum": 1,
+                                     "description": "The most MiB one user's HiPS upload (`viz.show(job)`, "
+                                     "`viz.upload_hips`) may hold, streamed to this folder "
+                                     "(`--hips-upload-max`); null: the archive's default, 2048."},
                     "persistentVolumeClaim": {
                         "description": "An existing claim to keep built HiPS; null: an emptyDir per pod.",
                         "oneOf": [{"type": "null"},

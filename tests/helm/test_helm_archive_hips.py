@@ -56,6 +56,7 @@ def test_the_archive_builds_hips_in_a_writable_volume_of_its_own(chart, name: st
         monkeypatch.setenv(key, value)
     args = build_parser().parse_args([])
     assert str(args.hips) == path
+    assert "ASTROHUB_ARCHIVE_HIPS_UPLOAD_MAX" not in config  # the archive's own default holds
     monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS", "/elsewhere")  # the parsed flag, not a later environment, decides
     assert hips_root(ArchiveState(args.index, args.data_root, hips_dir=args.hips)) == Path(path)
 
@@ -67,6 +68,20 @@ def test_a_claim_keeps_the_hips(chart) -> None:
     assert config["ASTROHUB_ARCHIVE_HIPS"] == "/srv/hips"
     assert {"name": "hips", "persistentVolumeClaim": {"claimName": "archive-hips"}} in pod["volumes"]
     assert {"name": "hips", "mountPath": "/srv/hips"} in archive["volumeMounts"]
+
+
+def test_the_users_hips_upload_limit_reaches_the_archive(chart, monkeypatch) -> None:
+    from astrohub_archive.app import build_parser
+
+    values = hs.overlay("production")
+    values.setdefault("archive", {})["hips"] = {"path": "/srv/hips", "uploadMaxMiB": 8192}
+    _, _, config = _archive(hs.manifests(hs.render(chart, values)))
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    assert build_parser().parse_args([]).hips_upload_max == 8192
+    values["archive"]["hips"]["uploadMaxMiB"] = 0
+    with pytest.raises(Exception, match="uploadMaxMiB"):
+        hs.render(chart, values)
 
 
 @pytest.mark.parametrize("path,overlaps", [("/datasets/hips", "/datasets"), ("/archive/hips/", "/archive"),
