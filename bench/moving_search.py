@@ -358,7 +358,7 @@ def forward(tmp: Path, n: int, repeat: int = 3, sweep: bool = False) -> None:
     from astropy.time import Time
 
     from platform_lib.moving import SpacetimeIndex, default_orbits, ephemeris, find_images
-    from platform_lib.moving.search import _Body, tabulate, track_boxes
+    from platform_lib.moving.search import Body, tabulate, track_boxes
     from platform_lib.moving.ephemeris import SolarSystem, observatory
 
     orbits = default_orbits()
@@ -371,7 +371,7 @@ def forward(tmp: Path, n: int, repeat: int = 3, sweep: bool = False) -> None:
     start, stop = Time("2005-01-01"), Time("2025-01-01")
     tol = 10 * u.arcsec
     ss = SolarSystem.default()
-    body = _Body("Pallas", orbits, ss, observatory("keck"))
+    body = Body("Pallas", orbits, ss, observatory("keck"))
     track = tabulate(body, float(start.tdb.jd), float(stop.tdb.jd), max_step_deg=1.0)
     boxes = track_boxes(track, pad_deg=10 / 3600)  # find_images' defaults
     idx = SpacetimeIndex(path)
