@@ -7,11 +7,11 @@ requests' exceptions into :class:`~platform_lib.retrieval.errors.RetrievalError`
 from __future__ import annotations
 
 import contextlib
-import time
 
 import astropy.units as u
 import numpy as np
 
+from platform_lib.jobs import poll_until
 from platform_lib.retrieval.errors import RetrievalError
 
 __all__ = ["translate_errors", "TapJob", "registry_search", "result_table", "save_path", "tap_job_list",
@@ -295,15 +295,12 @@ class TapJob:
 
     def wait(self, timeout: u.Quantity = 600 * u.s, poll: u.Quantity = 1 * u.s) -> str:
         """Block until the job finishes (or ``timeout``); returns the final phase. Interruptible."""
-        deadline = time.monotonic() + timeout.to_value(u.s)
-        while True:
-            phase = self.phase
-            if phase in ("COMPLETED", "ERROR", "ABORTED"):
-                return phase
-            if time.monotonic() > deadline:
-                raise RetrievalError(f"TAP job {self.url} still {phase} after {timeout}", url=self.url,
-                                     reason="timeout", code="timeout")
-            time.sleep(poll.to_value(u.s))
+        phase, finished = poll_until(lambda: self.phase, lambda phase: phase in ("COMPLETED", "ERROR", "ABORTED"),
+                                     every=poll.to_value(u.s), timeout=timeout.to_value(u.s))
+        if not finished:
+            raise RetrievalError(f"TAP job {self.url} still {phase} after {timeout}", url=self.url,
+                                 reason="timeout", code="timeout")
+        return phase
 
     def fetch(self):
         """The result as an astropy Table (raises when the job did not complete)."""
