@@ -32,7 +32,7 @@ from platform_lib.jobs import (
     poll_until,
     read_table,
 )
-from platform_lib.retrieval.client import TapJob, tap_job_list, tap_job_record
+from platform_lib.retrieval.client import DONE_PHASES, TapJob, tap_job_list, tap_job_record
 from platform_lib.retrieval.errors import RetrievalError
 from platform_lib.retrieval.session import make_session
 from platform_lib.settings import PlatformSettings, get_settings
@@ -100,8 +100,7 @@ def run_tap(params: dict[str, Any], ctx: JobContext) -> Table:
         return phase
 
     try:
-        phase, _ = poll_until(look, lambda phase: phase in ("COMPLETED", "ERROR", "ABORTED"), every=TAP_POLL_S,
-                              first=0.1)
+        phase, _ = poll_until(look, lambda phase: phase in DONE_PHASES, every=TAP_POLL_S, first=0.1)
     except BaseException:  # cancelled (JobCancelled) or failed while following: stop the query too
         try:
             tap.abort()
