@@ -77,10 +77,9 @@ def start_ours(work: Path, data: Path, cold_kernel: bool = False) -> tuple[subpr
     import shutil
     import warnings
 
-    from platform_lib.crossmatch._warm import platform_cache_dir
-
     from astrohub_archive.tapschema import table_set
     from platform_lib.catalogs import Registry, ingest
+    from platform_lib.crossmatch import seed_cache
     from platform_lib.imageindex import build_index
 
     sys.path.insert(0, str(ROOT / "tests" / "integration"))
@@ -108,8 +107,7 @@ def start_ours(work: Path, data: Path, cold_kernel: bool = False) -> tuple[subpr
             names[t.registry_name.split("/")[0]] = t.name
     cache = work / "numba-cache"
     shutil.rmtree(cache, ignore_errors=True)
-    if not cold_kernel and platform_cache_dir().is_dir():
-        shutil.copytree(platform_cache_dir(), cache)
+    if not cold_kernel and seed_cache(cache):  # the platform's compiled kernels, as a service seeds its own
         os.environ["NUMBA_CACHE_DIR"] = str(cache)
     proc, base = start_archive(
         ["--index", str(ours / "index.sqlite"), "--data-root", str(ours / "images"), "--registry",

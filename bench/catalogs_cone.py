@@ -19,17 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def synthetic(n: int, seed: int = 0):
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "id": np.arange(n, dtype=np.int64),
-        "ra": rng.uniform(0, 360, n),
-        "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
-        "mag": rng.normal(18, 2, n).astype(np.float32),
-    })
+from synthetic import catalogue
 
 
 class SortedArrayPeer:
@@ -77,7 +67,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     from platform_lib.catalogs import reader_for, write_hats
 
-    df = synthetic(n)
+    df = catalogue(n)
     workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-cone-"))
     path = workdir / "synthetic"
     if not path.exists():

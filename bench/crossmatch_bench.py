@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from synthetic import matched_pairs
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".cache" / "bench_crossmatch"
 TOOLS = ("astrohub", "astropy", "lsdb", "stilts")
@@ -36,12 +38,7 @@ def make_data(n: int, seed: int = 42) -> Path:
         return out
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    ra1 = rng.uniform(0, 360, n)
-    dec1 = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
-    m = n // 2
-    off = rng.normal(0, 0.5, (2, m)) / 3600
-    ra2 = np.concatenate([(ra1[:m] + off[0] / np.cos(np.radians(dec1[:m]))) % 360, rng.uniform(0, 360, n - m)])
-    dec2 = np.concatenate([np.clip(dec1[:m] + off[1], -90, 90), np.degrees(np.arcsin(rng.uniform(-1, 1, n - m)))])
+    ra1, dec1, ra2, dec2 = matched_pairs(rng, n)
     perm = rng.permutation(n)
     ra2, dec2 = ra2[perm], dec2[perm]
     np.savez(out / "cats.npz", ra1=ra1, dec1=dec1, ra2=ra2, dec2=dec2)

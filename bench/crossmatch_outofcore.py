@@ -35,20 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
+from synthetic import matched_pairs
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".cache" / "bench_crossmatch_ooc"
 CHUNK = 1_000_000
-
-
-def _chunk(seed: int, n: int):
-    rng = np.random.default_rng(seed)
-    ra1 = rng.uniform(0, 360, n)
-    dec1 = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
-    m = n // 2
-    off = rng.normal(0, 0.5, (2, m)) / 3600
-    ra2 = np.concatenate([(ra1[:m] + off[0] / np.cos(np.radians(dec1[:m]))) % 360, rng.uniform(0, 360, n - m)])
-    dec2 = np.concatenate([np.clip(dec1[:m] + off[1], -90, 90), np.degrees(np.arcsin(rng.uniform(-1, 1, n - m)))])
-    return ra1, dec1, ra2, dec2
 
 
 def _client(memory: str = "4GB"):
@@ -72,7 +63,7 @@ def prepare(n: int) -> Path:
     start = 0
     for i in range(0, n, CHUNK):
         size = min(CHUNK, n - i)
-        ra1, dec1, ra2, dec2 = _chunk(1000 + i // CHUNK, size)
+        ra1, dec1, ra2, dec2 = matched_pairs(np.random.default_rng(1000 + i // CHUNK), size)
         ids = np.arange(start, start + size, dtype=np.int64)
         pd.DataFrame({"id": ids, "ra": ra1, "dec": dec1}).to_parquet(out / "in_a" / f"part-{i // CHUNK:05d}.parquet")
         pd.DataFrame({"id": ids, "ra": ra2, "dec": dec2}).to_parquet(out / "in_b" / f"part-{i // CHUNK:05d}.parquet")

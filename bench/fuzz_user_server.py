@@ -13,22 +13,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import importlib.util
 import json
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load(name: str, path: Path):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from harness import TESTS, load_module, platform_harness
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from hypothesis import HealthCheck, given, settings
 
-    harness = _load("astrohub_platform_harness", ROOT / "tests" / "integration" / "conftest.py")
-    fuzz = _load("astrohub_user_server_fuzz", ROOT / "tests" / "integration" / "test_security_user_server.py")
+    harness = platform_harness()
+    fuzz = load_module("astrohub_user_server_fuzz", TESTS / "integration" / "test_security_user_server.py")
     platform, up_args = harness.start_platform()
     statuses: collections.Counter[int] = collections.Counter()
     failure = None

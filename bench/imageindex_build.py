@@ -27,26 +27,18 @@ from platform_lib.imageindex.sphere import morton_key
 from platform_lib.imageindex.index import INDEXES, bulk_load, create_schema, fast_pragmas
 from platform_lib.imageindex.ingest import COLUMNS
 from platform_lib.imageindex.rtree_pack import pack_rtree
-from platform_lib.imageindex.sphere import cap_boxes, polygon_caps, radec_to_xyz
+from platform_lib.imageindex.sphere import cap_boxes, polygon_caps
+
+from synthetic import squares, uniform_sky
 
 
 def synthetic(n: int, seed: int = 1) -> tuple[list[dict], np.ndarray]:
     """``n`` records with square footprints uniform on the sphere, and their (n, 4, 3) vertices."""
     rng = np.random.default_rng(seed)
-    ra = rng.uniform(0, 360, n)
-    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
-    half = np.radians(rng.uniform(0.05, 0.3, n) / 2)
-    pa = rng.uniform(0, np.pi / 2, n)
-    c = radec_to_xyz(ra, dec)
-    # Local east/north basis at each centre.
-    east = np.stack([-np.sin(np.radians(ra)), np.cos(np.radians(ra)), np.zeros(n)], axis=1)
-    north = np.cross(c, east)
-    verts = np.empty((n, 4, 3))
-    for k, (sx, sy) in enumerate(((-1, -1), (1, -1), (1, 1), (-1, 1))):
-        ang = pa + np.arctan2(sy, sx)
-        r = np.tan(half) * np.sqrt(2)
-        v = c + r[:, None] * (np.cos(ang)[:, None] * east + np.sin(ang)[:, None] * north)
-        verts[:, k] = v / np.linalg.norm(v, axis=1)[:, None]
+    ra, dec = uniform_sky(rng, n)
+    size = rng.uniform(0.05, 0.3, n)
+    half = np.radians(size / 2)
+    verts = squares(ra, dec, size, rng.uniform(0, np.pi / 2, n))
     t_min = rng.uniform(50000, 60000, n)
     exptime = rng.uniform(10, 3600, n)
     instruments = np.array(["MegaPrime", "WFCAM", "ACS", "NIRC2"])

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import random
@@ -33,18 +32,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import platform_harness
+
+
 ENDPOINTS = ("cone", "sia", "tap", "hub")
-
-
-def _harness():
-    name = "astrohub_platform_harness"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "integration" / "conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def _wait_sample_data(datasets: Path, timeout: float = 600.0) -> None:
@@ -178,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         base, token = args.url.rstrip("/") + "/", args.token
     else:
-        h = _harness()
+        h = platform_harness()
         platform, up_args = h.start_platform()
         base = platform.url
         user = platform.unique("loader")
@@ -193,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(_run(base, token, targets, args.clients, args.minutes * 60, args.timeout))
     finally:
         if platform is not None:
-            _harness().stop_platform(platform, up_args)
+            platform_harness().stop_platform(platform, up_args)
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

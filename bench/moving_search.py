@@ -37,22 +37,9 @@ from platform_lib.imageindex import spacetime as st_table
 from platform_lib.imageindex.hilbert import hilbert_key_unit
 from platform_lib.imageindex.index import INDEXES, create_schema, fast_pragmas
 from platform_lib.imageindex.rtree_pack import pack_rtree
-from platform_lib.imageindex.sphere import cap_boxes, polygon_caps, radec_to_xyz
+from platform_lib.imageindex.sphere import cap_boxes, polygon_caps
 
-
-def squares(ra, dec, size_deg, pa):
-    n = len(ra)
-    c = radec_to_xyz(ra, dec)
-    east = np.stack([-np.sin(np.radians(ra)), np.cos(np.radians(ra)), np.zeros(n)], axis=1)
-    north = np.cross(c, east)
-    half = np.radians(size_deg / 2)
-    verts = np.empty((n, 4, 3))
-    for k, (sx, sy) in enumerate(((-1, -1), (1, -1), (1, 1), (-1, 1))):
-        ang = pa + np.arctan2(sy, sx)
-        r = np.tan(half) * np.sqrt(2)
-        v = c + r[:, None] * (np.cos(ang)[:, None] * east + np.sin(ang)[:, None] * north)
-        verts[:, k] = v / np.linalg.norm(v, axis=1)[:, None]
-    return verts
+from synthetic import squares
 
 
 def build_archive(path: Path, n: int, planted: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int = 1) -> float:
@@ -358,7 +345,7 @@ def forward(tmp: Path, n: int, repeat: int = 3, sweep: bool = False) -> None:
     from astropy.time import Time
 
     from platform_lib.moving import SpacetimeIndex, default_orbits, ephemeris, find_images
-    from platform_lib.moving.search import _Body, tabulate, track_boxes
+    from platform_lib.moving.search import Body, tabulate, track_boxes
     from platform_lib.moving.ephemeris import SolarSystem, observatory
 
     orbits = default_orbits()
@@ -371,7 +358,7 @@ def forward(tmp: Path, n: int, repeat: int = 3, sweep: bool = False) -> None:
     start, stop = Time("2005-01-01"), Time("2025-01-01")
     tol = 10 * u.arcsec
     ss = SolarSystem.default()
-    body = _Body("Pallas", orbits, ss, observatory("keck"))
+    body = Body("Pallas", orbits, ss, observatory("keck"))
     track = tabulate(body, float(start.tdb.jd), float(stop.tdb.jd), max_step_deg=1.0)
     boxes = track_boxes(track, pad_deg=10 / 3600)  # find_images' defaults
     idx = SpacetimeIndex(path)

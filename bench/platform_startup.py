@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
 import secrets
 import statistics
@@ -38,17 +37,9 @@ from pathlib import Path
 
 import requests
 
+from harness import platform_harness
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _harness():
-    name = "astrohub_platform_harness"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "integration" / "conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def _poll(condition, timeout: float = 120.0):
@@ -61,7 +52,7 @@ def _poll(condition, timeout: float = 120.0):
 
 def time_astrohub_up() -> tuple[float, object, list[str]]:
     t0 = time.perf_counter()
-    platform, args = _harness().start_platform()
+    platform, args = platform_harness().start_platform()
     return time.perf_counter() - t0, platform, args
 
 
@@ -178,7 +169,7 @@ def main() -> int:
         elapsed, p, a = time_astrohub_up()
         ups.append(elapsed)
         if i < repeats - 1:
-            _harness().stop_platform(p, a)
+            platform_harness().stop_platform(p, a)
         else:
             platform, args = p, a
         with bare_jupyterhub() as (elapsed, _, _):
@@ -226,7 +217,7 @@ def main() -> int:
             rows.append((f"users/<name> throughput, {clients} clients (req/s)", throughput(proxied, clients), peer,
                          throughput(peer_loop, clients), ""))
     finally:
-        _harness().stop_platform(platform, args)
+        platform_harness().stop_platform(platform, args)
 
     print(f"\nplatform benchmarks ({'full' if opts.full else 'quick'}: {clients} clients x {per_client} requests, "
           f"{repeats} start(s); median of starts)\n")

@@ -82,8 +82,9 @@ def main() -> None:
         step("50 % and 90 % credible areas (new map object)", lambda: _areas(_fresh(skymap)))
         step(f"match {len(sky)} galaxies + stars (2-D, in 50/90 %)",
              lambda: match_skymap(sky, skymap), lambda: crossmatch(moc_table, sky, contours=(0.5, 0.9)))
-        step(f"match {len(sky3)} galaxies with distances (3-D)",
-             lambda: match_skymap(sky3, skymap), lambda: crossmatch(moc_table, sky3, contours=(0.5, 0.9)))
+        step(f"match {len(sky3)} galaxies with distances (3-D, new map object)",
+             lambda: match_skymap(sky3, _fresh(skymap)), lambda: crossmatch(moc_table, sky3, contours=(0.5, 0.9)))
+        step("  the same 3-D match again (the map keeps its voxel grid)", lambda: match_skymap(sky3, skymap))
         step("plot: all sky with contours and candidates",
              lambda: viz.plot(skymap, candidates=galaxies[:200]).savefig(os.devnull, format="png"))
         step("plot: zoom on the peak with contours",

@@ -36,17 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def synthetic(n: int, seed: int = 0):
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "id": np.arange(n, dtype=np.int64),
-        "ra": rng.uniform(0, 360, n),
-        "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
-        "mag": rng.normal(18, 2, n).astype(np.float32),
-    })
+from synthetic import catalogue
 
 
 def _warm() -> None:
@@ -63,7 +53,7 @@ def build(rows: int, work: Path, workers: int = 2) -> dict:
 
     hats = work / "hats"
     t = time.perf_counter()
-    lsdb.from_dataframe(synthetic(rows), ra_column="ra", dec_column="dec", catalog_name="synthetic",
+    lsdb.from_dataframe(catalogue(rows), ra_column="ra", dec_column="dec", catalog_name="synthetic",
                         partition_rows=1_000_000).write_catalog(hats)
     made = time.perf_counter() - t
     t = time.perf_counter()

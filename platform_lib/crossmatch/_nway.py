@@ -77,6 +77,11 @@ def _positions(cat: Any, lon: str, lat: str, name: str) -> tuple[np.ndarray, np.
     for col in (lon, lat):
         values = cat[col]
         unit = getattr(values, "unit", None)
+        if unit is not None and not u.Unit(unit).is_equivalent(u.deg):
+            raise MatchConfidenceError(
+                f"column {col!r} of catalogue {name!r} has unit {unit}, not an angle; pass lon=/lat= with the "
+                "coordinate columns (in degrees, or with an angle unit)", code="bad-column", value=col
+            )
         try:
             arr = np.asarray(values.to_value(u.deg) if isinstance(values, u.Quantity) else values, dtype=float)
         except (TypeError, ValueError) as exc:

@@ -5,7 +5,8 @@
 ``astrohub.jobs.sources`` entry points: ``platform_lib.retrieval`` adds the user's TAP jobs on the
 platform archive, and the ``tap`` kind as an ``astrohub.jobs`` one), ``_runner`` the detached process
 (``python -m platform_lib.jobs run <dir>``), ``_kinds`` the job kinds, ``_store`` the files under
-``<home>/.astrohub/jobs/<id>/``, ``_state`` what ``wait()`` returns, ``_errors`` the errors.
+``<home>/.astrohub/jobs/<id>/``, ``_state`` what ``wait()`` returns, ``_wait`` the poll loop behind every
+``wait()`` (:func:`poll_until`, also used by ``platform_lib.retrieval``'s UWS jobs), ``_errors`` the errors.
 Importing this package starts nothing.
 """
 
@@ -20,6 +21,7 @@ from platform_lib.jobs._job import Job, get_job, list_jobs, submit
 from platform_lib.jobs._kinds import BUILTIN_KINDS, JobContext, JobKind, read_table
 from platform_lib.jobs._sources import JobSource
 from platform_lib.jobs._state import JobState
+from platform_lib.jobs._wait import poll_until
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -35,6 +37,7 @@ __all__ = [
     "UnknownJobKindError",
     "get_job",
     "list_jobs",
+    "poll_until",
     "read_table",
     "submit",
 ]

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from platform_lib.jobs._store import (
     read_json,
     write_json_atomic,
 )
+from platform_lib.jobs._wait import poll_until
 from platform_lib.settings import PlatformSettings, get_settings
 
 __all__ = ["Job", "get_job", "list_jobs", "submit"]
@@ -136,29 +136,17 @@ class Job:
         progress bar follows the job (in a notebook, tqdm's widget); a failed job's bar names the
         error. Interrupting the wait (Ctrl-C, the stop button) does not stop the job.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
+        def show(bar, info: dict[str, Any], finished: bool) -> None:
+            bar.n = round(100 * float(info.get("progress", 0)))
+            if finished and info.get("error"):
+                bar.set_description_str(f"job {self.id} {info['state']}")
+                bar.set_postfix_str(f"{info['error']} (job.log() has its output)", refresh=True)
+            else:
+                bar.set_postfix_str(info.get("message", ""), refresh=True)
 
-            bar = tqdm(total=100, desc=f"job {self.id}", unit="%")
-        try:
-            while True:
-                info = self.info()
-                finished = info["state"] in FINISHED
-                if bar is not None:
-                    bar.n = round(100 * float(info.get("progress", 0)))
-                    if finished and info.get("error"):
-                        bar.set_description_str(f"job {self.id} {info['state']}")
-                        bar.set_postfix_str(f"{info['error']} (job.log() has its output)", refresh=True)
-                    else:
-                        bar.set_postfix_str(info.get("message", ""), refresh=True)
-                if finished or (deadline is not None and time.monotonic() >= deadline):
-                    return JobState(info["state"], info.get("error"))
-                time.sleep(POLL_S)
-        finally:
-            if bar is not None:
-                bar.close()
+        info, _ = poll_until(self.info, lambda info: info["state"] in FINISHED, every=POLL_S, timeout=timeout,
+                             bar=dict(total=100, desc=f"job {self.id}", unit="%") if progress else None, show=show)
+        return JobState(info["state"], info.get("error"))
 
     def cancel(self, *, grace: float = 5.0) -> str:
         """Stop the job: SIGTERM to its process group, SIGKILL after ``grace`` seconds; returns the
@@ -177,12 +165,10 @@ class Job:
                 os.killpg(pgid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not process_alive(info.get("pid") or launch.get("pid"), info.get("start_ticks")):
-                break
-            time.sleep(POLL_S)
-        else:
+        pid = info.get("pid") or launch.get("pid")
+        _, gone = poll_until(lambda: process_alive(pid, info.get("start_ticks")), lambda alive: not alive,
+                             every=POLL_S, timeout=grace)
+        if not gone:
             try:
                 os.killpg(pgid, signal.SIGKILL)
             except ProcessLookupError:

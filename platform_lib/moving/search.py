@@ -26,7 +26,7 @@ from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
 from platform_lib.moving.spacetime import SpacetimeIndex
 
-__all__ = ["Track", "ImageSearch", "tabulate", "track_boxes", "find_images", "check_tolerance", "mjd_utc_to_jd_tdb"]
+__all__ = ["Body", "Track", "ImageSearch", "tabulate", "track_boxes", "find_images", "check_tolerance", "mjd_utc_to_jd_tdb"]
 
 _MJD = 2400000.5
 _EARTH_RADIUS_AU = 6378.137 / 149597870.7
@@ -80,8 +80,12 @@ class Track:
         return np.rad2deg(np.arcsin(np.clip(self.xyz[:, 2], -1, 1)))
 
 
-class _Body:
-    """A body to follow: a planet/the Moon of the ephemeris, or one row of an orbit catalogue."""
+class Body:
+    """A body to follow: a planet/the Moon of the ephemeris, or one row of an orbit catalogue.
+
+    What :func:`tabulate` takes: ``Body("Pallas", default_orbits(), SolarSystem.default(),
+    observatory("keck"))``; ``orbits=None`` reads the default catalogue when the body is not a planet.
+    """
 
     def __init__(self, body, orbits, ss: SolarSystem, site):
         self.ss, self.site = ss, site
@@ -114,7 +118,7 @@ class _Body:
         return xyz, moved, np.full(len(jd), np.nan), dist
 
 
-def tabulate(body: _Body, jd0: float, jd1: float, *, max_step_deg: float) -> Track:
+def tabulate(body: Body, jd0: float, jd1: float, *, max_step_deg: float) -> Track:
     """Geocentric points from ``jd0`` to ``jd1``: daily, subdivided so no step moves the body more than
     ``max_step_deg`` (a site's parallax is added to the boxes' padding, see :func:`track_boxes`)."""
     n = max(int(np.ceil(jd1 - jd0)), 1)
@@ -280,7 +284,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
                                 code="bad-time", value=f"{start}..{stop}")
     ss.check_range(np.array([jd0, jd1]))
     site = observatory(site)
-    target = _Body(body, orbits, ss, site)
+    target = Body(body, orbits, ss, site)
     max_step_deg = 1.0 if max_step is None else float(u.Quantity(max_step).to_value(u.deg))
     box_deg = 4.0 if box_size is None else float(u.Quantity(box_size).to_value(u.deg))
     track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg)

@@ -1,20 +1,21 @@
 """The VO calls behind the facade: pyvo SIA v2, Simple Cone Search, TAP and the registry.
 
 This is the adapter layer: the only retrieval module that imports pyvo; it turns pyvo's and
-requests' exceptions into :class:`~platform_lib.retrieval.errors.RetrievalError`.
+requests' exceptions into :class:`~platform_lib.retrieval.errors.RetrievalError`. Its waits poll
+through :func:`platform_lib.jobs.poll_until`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
 
 import astropy.units as u
 import numpy as np
 
+from platform_lib.jobs import poll_until
 from platform_lib.retrieval.errors import RetrievalError
 
-__all__ = ["translate_errors", "TapJob", "registry_search", "result_table", "save_path", "tap_job_list",
+__all__ = ["translate_errors", "DONE_PHASES", "TapJob", "registry_search", "result_table", "save_path", "tap_job_list",
            "tap_job_record", "plain_strings"]
 
 
@@ -266,6 +267,10 @@ def tap_job_record(job_url: str, session) -> dict:
             "result_url": result_url, "error": error}
 
 
+#: The UWS phases a job does not leave by itself: what :meth:`TapJob.wait` (and the ``tap`` job kind) wait for.
+DONE_PHASES = ("COMPLETED", "ERROR", "ABORTED")
+
+
 class TapJob:
     """A handle on an asynchronous TAP query (UWS job): poll, wait, fetch, abort, delete.
 
@@ -295,15 +300,12 @@ class TapJob:
 
     def wait(self, timeout: u.Quantity = 600 * u.s, poll: u.Quantity = 1 * u.s) -> str:
         """Block until the job finishes (or ``timeout``); returns the final phase. Interruptible."""
-        deadline = time.monotonic() + timeout.to_value(u.s)
-        while True:
-            phase = self.phase
-            if phase in ("COMPLETED", "ERROR", "ABORTED"):
-                return phase
-            if time.monotonic() > deadline:
-                raise RetrievalError(f"TAP job {self.url} still {phase} after {timeout}", url=self.url,
-                                     reason="timeout", code="timeout")
-            time.sleep(poll.to_value(u.s))
+        phase, finished = poll_until(lambda: self.phase, lambda phase: phase in DONE_PHASES,
+                                     every=poll.to_value(u.s), timeout=timeout.to_value(u.s))
+        if not finished:
+            raise RetrievalError(f"TAP job {self.url} still {phase} after {timeout}", url=self.url,
+                                 reason="timeout", code="timeout")
+        return phase
 
     def fetch(self):
         """The result as an astropy Table (raises when the job did not complete)."""

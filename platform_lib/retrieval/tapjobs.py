@@ -15,7 +15,6 @@ inside a function, ``platform_lib.storage``.
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Any
 
@@ -30,9 +29,10 @@ from platform_lib.jobs import (
     JobSource,
     JobState,
     UnknownJobError,
+    poll_until,
     read_table,
 )
-from platform_lib.retrieval.client import TapJob, tap_job_list, tap_job_record
+from platform_lib.retrieval.client import DONE_PHASES, TapJob, tap_job_list, tap_job_record
 from platform_lib.retrieval.errors import RetrievalError
 from platform_lib.retrieval.session import make_session
 from platform_lib.settings import PlatformSettings, get_settings
@@ -89,17 +89,18 @@ def run_tap(params: dict[str, Any], ctx: JobContext) -> Table:
         # RUNID = this job's id: the user's list of archive jobs leaves out the UWS jobs it follows
         tap = tap_query(params["query"], service=params.get("service"), async_=True, maxrec=params.get("maxrec"),
                         uploads=uploads or None, run_id=ctx.job_id)
-    seen, wait = None, 0.1
+    seen = None
+
+    def look() -> str:  # each new phase goes to the job's history
+        nonlocal seen
+        phase = tap.phase
+        if phase != seen:
+            seen = phase
+            ctx.phase(phase, tap_job=tap.url)
+        return phase
+
     try:
-        while True:
-            phase = tap.phase
-            if phase != seen:
-                seen = phase
-                ctx.phase(phase, tap_job=tap.url)
-            if phase in ("COMPLETED", "ERROR", "ABORTED"):
-                break
-            time.sleep(wait)
-            wait = min(2 * wait, TAP_POLL_S)
+        phase, _ = poll_until(look, lambda phase: phase in DONE_PHASES, every=TAP_POLL_S, first=0.1)
     except BaseException:  # cancelled (JobCancelled) or failed while following: stop the query too
         try:
             tap.abort()
@@ -249,24 +250,13 @@ class ArchiveTapJob:
     def wait(self, timeout: float | None = None, *, progress: bool = False):
         """Wait until the UWS job ends or ``timeout`` seconds pass; returns the state as a
         :class:`~platform_lib.jobs.JobState` (a PENDING job waits for someone to start it)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
+        def show(bar, info: dict[str, Any], _finished: bool) -> None:
+            bar.set_postfix_str(info["phase"] + (f" ({info['error']})" if info.get("error") else ""), refresh=True)
 
-            bar = tqdm(total=1, desc=f"job {self.id}", bar_format="{desc}: {postfix}")
-        try:
-            while True:
-                info = self.info()
-                if bar is not None:
-                    bar.set_postfix_str(info["phase"] + (f" ({info['error']})" if info.get("error") else ""),
-                                        refresh=True)
-                if info["phase"] in FINAL_PHASES or (deadline is not None and time.monotonic() >= deadline):
-                    return JobState(info["state"], info.get("error"))
-                time.sleep(POLL_S)
-        finally:
-            if bar is not None:
-                bar.close()
+        info, _ = poll_until(self.info, lambda info: info["phase"] in FINAL_PHASES, every=POLL_S, timeout=timeout,
+                             bar=dict(total=1, desc=f"job {self.id}", bar_format="{desc}: {postfix}") if progress
+                             else None, show=show)
+        return JobState(info["state"], info.get("error"))
 
     def cancel(self, *, grace: float = 5.0) -> str:
         """Abort the UWS job (``PHASE=ABORT``); returns the state (a finished job is left as it is)."""

@@ -125,6 +125,7 @@ class SkyMap:
         self._by_density: tuple[np.ndarray, np.ndarray] | None = None
         self._levels: np.ndarray | None = None
         self._searched: np.ndarray | None = None
+        self._volume: tuple[tuple, tuple, VolumeGrid] | None = None
 
     # -- basic properties -----------------------------------------------------------------------
 
@@ -243,6 +244,11 @@ class SkyMap:
         ``reach`` when that is farther, as ligo.skymap does for its targets). Each voxel's
         level is the probability of all voxels with a higher ``dP/dV``. Maps with many pixels get
         fewer shells (at most ``max_voxels`` voxels, at least 20 shells). Needs the distance layers.
+
+        The last grid is kept on the map and given again while the grid's settings and the map's
+        layers (the same arrays: replace them rather than change them in place) stay the same:
+        building it is most of a 3-D :func:`match_skymap` (a second on a LIGO alert map), done once
+        for a notebook's repeated matches against one map.
         """
         if not self.has_distance:
             raise SkymapError("the sky map has no DISTMU/DISTSIGMA/DISTNORM layers", code="no-distance-layers")
@@ -258,6 +264,11 @@ class SkyMap:
             max_r = max(max_r, reach)
         # bound memory (about 60 bytes per voxel): fewer distance shells for maps with many pixels
         n_r = int(np.clip(max_voxels // max(keep.size, 1), 20, n_r))
+        key = (n_r, float(max_r), float(coverage))
+        layers = (self.uniq, self.probdensity, self.distmu, self.distsigma, self.distnorm)
+        if self._volume is not None and self._volume[0] == key and all(
+                a is b for a, b in zip(self._volume[1], layers)):
+            return self._volume[2]
         dr = max_r / n_r
         r = dr * (np.arange(n_r) + 0.5)
         area = self.pixel_area[keep]
@@ -272,8 +283,10 @@ class SkyMap:
         cum_v = np.cumsum(dv.ravel()[flat])
         level = np.empty_like(cum_p)
         level[flat] = cum_p
-        return VolumeGrid(pixels=keep, r_edges=dr * np.arange(n_r + 1), level=level.reshape(dens.shape),
+        grid = VolumeGrid(pixels=keep, r_edges=dr * np.arange(n_r + 1), level=level.reshape(dens.shape),
                           cum_p=cum_p, cum_v=cum_v, n_map=self.uniq.size)
+        self._volume = (key, layers, grid)
+        return grid
 
     def credible_moc(self, level: float):
         """The ``level`` credible region as a :class:`mocpy.MOC` (pixels with level <= ``level``)."""

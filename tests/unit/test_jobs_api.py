@@ -130,6 +130,44 @@ def test_wait_with_a_progress_bar(settings, capsys):
     assert f"job {job.id}" in err and "100" in err
 
 
+def test_poll_until_backs_off_times_out_and_closes_its_bar(monkeypatch, capsys):
+    """The one poll loop behind every wait(): pauses double from ``first`` up to ``every``; ``timeout=0``
+    still looks once; the bar is updated after each look and closed also when the wait is interrupted."""
+    from platform_lib.jobs import _wait
+
+    pauses = []
+    monkeypatch.setattr(_wait.time, "sleep", pauses.append)
+    looks = iter(range(7))
+    assert jobs.poll_until(lambda: next(looks), lambda n: n == 6, every=1.0, first=0.1) == (6, True)
+    assert pauses == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0, 1.0])
+    assert jobs.poll_until(lambda: "running", lambda v: False, every=5.0, timeout=0) == ("running", False)
+    shown = []
+
+    def interrupted():
+        if shown:
+            raise KeyboardInterrupt
+        return "queued"
+
+    with pytest.raises(KeyboardInterrupt):
+        jobs.poll_until(interrupted, lambda v: False, every=0.0, bar={"total": 1, "desc": "polled"},
+                        show=lambda bar, value, done: shown.append((bar.desc, value, done)))
+    assert shown == [("polled", "queued", False)] and "polled" in capsys.readouterr().err
+
+
+def test_the_tap_wait_times_out_with_a_retrieval_error(monkeypatch):
+    """retrieval's ``TapJob.wait`` on the shared loop: a job still running after ``timeout`` is a
+    RetrievalError ``timeout``; a finished one returns its phase."""
+    phases = iter(["QUEUED", "EXECUTING", "COMPLETED"])
+    monkeypatch.setattr(retrieval.TapJob, "phase", property(lambda self: next(phases)))
+    job = retrieval.TapJob(None, "http://tap.example/async/1")
+    monkeypatch.setattr(retrieval.TapJob, "url", property(lambda self: self.service_url))
+    assert job.wait(timeout=5 * u.s, poll=0.01 * u.s) == "COMPLETED"
+    monkeypatch.setattr(retrieval.TapJob, "phase", property(lambda self: "EXECUTING"))
+    with pytest.raises(retrieval.RetrievalError, match="still EXECUTING after 0.05 s") as info:
+        job.wait(timeout=0.05 * u.s, poll=0.01 * u.s)
+    assert info.value.code == "timeout"
+
+
 def test_output_format_and_reserved_options_fail_at_submit(settings):
     params = {"left": "a.parquet", "right": "b.parquet", "radius": "1 arcsec"}
     with pytest.raises(jobs.JobError, match="parquet, hats") as info:

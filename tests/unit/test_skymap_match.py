@@ -162,6 +162,24 @@ def test_pixels_without_distance_give_zero_volume_density(skymap):
     assert t["probdensity_vol"][0] == 0 and np.isfinite(t["probdensity"][0])
 
 
+def test_the_volume_grid_is_built_once_per_map_layers_and_settings(skymap):
+    """A 3-D match's voxel grid (most of its time) is kept on the map: the same grid for the same map,
+    settings and layers; other settings, a farther reach or a replaced layer build one anew."""
+    def copy(**layers):
+        return SkyMap(**{"uniq": skymap.uniq, "probdensity": skymap.probdensity, "distmu": skymap.distmu,
+                         "distsigma": skymap.distsigma, "distnorm": skymap.distnorm, **layers})
+
+    m = copy()
+    grid = m.volume_grid(n_r=20)
+    assert m.volume_grid(n_r=20) is grid and m.volume_grid(n_r=20, reach=1.0) is grid  # a reach inside: no change
+    assert m.volume_grid(n_r=30) is not grid
+    far = m.volume_grid(n_r=20, reach=10 * grid.r_edges[-1])
+    assert far is not grid and far.r_edges[-1] == pytest.approx(10 * grid.r_edges[-1])
+    m.distmu = skymap.distmu.copy()  # a replaced layer (equal values): built anew, the same grid
+    replaced = m.volume_grid(n_r=20)
+    assert replaced is not grid and np.array_equal(replaced.level, grid.level)
+
+
 def test_ra_wrap_and_poles(skymap):
     t = match_skymap(Table({"ra": [0.0, 360.0, -0.0, 10.0, 200.0], "dec": [10.0, 10.0, 10.0, 90.0, -90.0]}), skymap)
     assert t["probdensity"][0] == t["probdensity"][1] == t["probdensity"][2]

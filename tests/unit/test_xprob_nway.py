@@ -120,6 +120,17 @@ def test_bad_input_is_clear(kwargs, code):
     assert info.value.code == code
 
 
+def test_a_coordinate_column_that_is_not_an_angle_is_named():
+    """A lon/lat column with a unit that is not an angle (here magnitudes) was an astropy
+    UnitConversionError from deep inside; now a MatchConfidenceError naming the column and its unit."""
+    bad = _cat([10.0], [0.0])
+    bad["ra"].unit = u.mag
+    with pytest.raises(MatchConfidenceError, match="'ra'.*unit mag, not an angle") as info:
+        nway_match(bad, _cat([10.0], [0.0]), radius=1 * u.arcsec, errors=[1 * u.arcsec, 1 * u.arcsec],
+                   area=1 * u.deg**2)
+    assert info.value.code == "bad-column"
+
+
 def test_nan_coordinates_are_rejected():
     with pytest.raises(MatchConfidenceError, match="NaN"):
         nway_match(_cat([np.nan], [0.0]), _cat([1.0], [0.0]), radius=1 * u.arcsec,
