@@ -27,7 +27,8 @@ start, see :mod:`astrohub_archive.updater`), ``--mappings`` extra instrument map
 ``--trusted-proxy`` who may set ``X-Forwarded-Host`` (:mod:`astrohub_archive.proxies`), ``--hips`` a
 writable folder for the HiPS it builds (:mod:`astrohub_archive.hips`), ``--hips-upload-max`` the MiB one
 user's HiPS upload may hold (:mod:`astrohub_archive.userhips`; that route streams its body to disk, past the
-:data:`MAX_BODY` every other request is bounded by), ``--log-level``.
+:data:`MAX_BODY` every other request is bounded by), ``--hips-owner-max`` the MiB one user's HiPS may hold
+between them (unpacked, on disk), ``--log-level``.
 
 Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
 ``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1 over every registered catalogue,
@@ -58,7 +59,7 @@ from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
 from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
 from astrohub_archive.proxies import TrustedProxies, parse_trusted
-from astrohub_archive.userhips import MAX_UPLOAD
+from astrohub_archive.userhips import MAX_UPLOAD, OWNER_MAX
 from astrohub_archive.uws import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
 from platform_lib.imageindex import ImageIndex
@@ -115,6 +116,7 @@ class ArchiveState:
     kernel: Kernel = field(default_factory=Kernel)  # the crossmatch kernel for positional joins, warmed at start
     hips_dir: Path | None = None  # where HiPS are built and served from (None: astrohub_archive.hips.hips_root)
     hips_upload_max: int = MAX_UPLOAD  # the most bytes one user's HiPS upload may hold (--hips-upload-max)
+    hips_owner_max: int = OWNER_MAX  # the most bytes one user's HiPS may hold between them (--hips-owner-max)
     _index: ImageIndex | None = None
     _registry: object | None = None
 
@@ -201,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MiB one user's HiPS upload (POST hips/~/, a tar) may hold; streamed to a file in the HiPS "
                         f"folder, never into memory (default {MAX_UPLOAD / 2**20:g}; every other request body is "
                         f"bounded by {MAX_BODY // 2**20} MiB)")
+    p.add_argument("--hips-owner-max", type=float, default=float(_env("hips-owner-max", OWNER_MAX / 2**20)),
+                   help="MiB one user's HiPS (hips/~/) may hold between them, unpacked on disk; an upload that "
+                        f"does not fit is answered 413 and kept nowhere (default {OWNER_MAX / 2**20:g}; size the "
+                        "HiPS folder for the users' budgets)")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 
@@ -232,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if not args.hips_upload_max > 0:
         parser.error(f"--hips-upload-max {args.hips_upload_max:g}: give the MiB one HiPS upload may hold, more than 0")
+    if not args.hips_owner_max > 0:
+        parser.error(f"--hips-owner-max {args.hips_owner_max:g}: give the MiB one user's HiPS may hold between "
+                     "them, more than 0")
     configure_logging(args.log_level)
     if args.index is None or args.data_root is None:
         print("astrohub-archive: error: --index and --data-root are required", file=sys.stderr)
@@ -246,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
                          trusted_proxies=trusted, hips_dir=args.hips,
-                         hips_upload_max=int(args.hips_upload_max * 2**20))
+                         hips_upload_max=int(args.hips_upload_max * 2**20),
+                         hips_owner_max=int(args.hips_owner_max * 2**20))
     SIDES.max_bytes = int(args.join_cache * 2**20)
     app = make_app(state)
     updater = IndexUpdater(args.index, args.data_root, float(args.update_every), list(args.mappings))

@@ -11,8 +11,14 @@ tar (:func:`platform_lib.viz.validate_hips`: layout, every tile parses, the rows
 :data:`MAX_UNPACKED` bytes unpacked, no paths outside its folder) and keeps it as
 ``hips/~/<name>/`` where ``<name>`` ends in a random key. That URL is the only way to it, as for the
 archive's anonymous UWS jobs: Aladin Lite in the owner's browser fetches its tiles without a token, so
-the key is the credential. ``GET hips/~/`` lists the caller's own HiPS (nobody else's; 401 without a
-token); ``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not
+the key is the credential. Each owner keeps at most :data:`MAX_PER_OWNER` HiPS (429 beyond) holding at
+most their byte budget between them (:data:`OWNER_MAX`, the archive's ``--hips-owner-max``; unpacked bytes
+on disk, recorded as ``bytes`` in each owner record at upload): an upload whose body is bigger than the
+room the owner has left is answered 413 before its body is read (or once a chunked body passes it), and
+so is one that unpacks to more (checked while unpacking, then on the disk, under the store's lock, before
+it is kept); nothing of a refused upload is kept. ``GET hips/~/`` lists the caller's own HiPS (nobody
+else's; 401 without a token) with each one's ``bytes`` and their ``used`` and ``budget``;
+``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not
 exist). The folders live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never
 serves, kept by the stale-folder cleanup that only removes hidden ones), each owner recorded beside them
 in ``~owners/<name>.json``. May import tornado, platform_lib.viz and this package's faults.
@@ -43,7 +49,7 @@ import tornado.web
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
 __all__ = ["HipsErrors", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "USERS", "MAX_PER_OWNER",
-           "MAX_UPLOAD", "signed_in_user"]
+           "MAX_UPLOAD", "OWNER_MAX", "signed_in_user"]
 
 log = logging.getLogger("astrohub_archive")
 
@@ -57,6 +63,9 @@ MAX_UNPACKED = 2 * 2**30
 #: The most bytes one upload's body (the tar as sent, gzipped or not) may hold, by default (the archive's
 #: ``--hips-upload-max``, ``ASTROHUB_ARCHIVE_HIPS_UPLOAD_MAX``, in MiB, sets it).
 MAX_UPLOAD = 2 * 2**30
+#: The most bytes (unpacked, on disk) one owner's HiPS may hold between them, by default (the archive's
+#: ``--hips-owner-max``, ``ASTROHUB_ARCHIVE_HIPS_OWNER_MAX``, in MiB, sets it).
+OWNER_MAX = 4 * 2**30
 #: The name of an upload's spool file in ``~users`` (hidden: never served, removed when stale).
 _SPOOL_PREFIX = ".upload-"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,200}$")
@@ -71,12 +80,14 @@ class UserHipsError(ValueError):
 
 
 class UserHipsStore:
-    """The users' HiPS folders under ``<hips root>/~users`` and their owners (one lock for writes)."""
+    """The users' HiPS folders under ``<hips root>/~users`` and their owners (one lock for writes);
+    ``owner_max``: the bytes one owner's HiPS may hold between them (:data:`OWNER_MAX`)."""
 
-    def __init__(self, hips_root: Path) -> None:
+    def __init__(self, hips_root: Path, owner_max: int = OWNER_MAX) -> None:
         self.root = Path(hips_root) / USERS
         self.owners = Path(hips_root) / OWNERS
-        self._lock = threading.Lock()
+        self.owner_max = owner_max
+        self._lock = threading.RLock()  # re-entered: a listing under the lock may count a record
 
     # the HiPS file handler's questions: a user's HiPS is never built here on request
     def known(self, name: str) -> bool:
@@ -89,7 +100,8 @@ class UserHipsStore:
             return None
 
     def listing(self, owner: str) -> list[dict]:
-        """The HiPS of ``owner``: ``name``, ``title``, ``rows``, ``created``."""
+        """The HiPS of ``owner``: ``name``, ``title``, ``rows``, ``created``, ``type``, ``bytes`` (on disk).
+        A record written before the budget (no ``bytes``) is counted from its folder once and kept so."""
         out = []
         if self.owners.is_dir():
             for rec in sorted(self.owners.glob("*.json")):
@@ -98,14 +110,49 @@ class UserHipsStore:
                 except (OSError, ValueError):
                     continue
                 if meta.get("owner") == owner and (self.root / rec.stem / "properties").is_file():
-                    out.append({k: meta.get(k) for k in ("name", "title", "rows", "created", "type")})
+                    if not isinstance(meta.get("bytes"), int):
+                        meta = self._count(rec, meta)
+                    out.append({k: meta.get(k) for k in ("name", "title", "rows", "created", "type", "bytes")})
         return out
 
+    def _count(self, rec: Path, meta: dict) -> dict:
+        """``meta`` with the bytes its folder holds on disk, written back to its record ``rec`` (unless the
+        HiPS went meanwhile)."""
+        meta = {**meta, "bytes": disk_bytes(self.root / rec.stem)}
+        with self._lock:
+            if rec.is_file():
+                _atomic_json(rec, meta)
+        return meta
+
+    def used(self, owner: str) -> int:
+        """The bytes ``owner``'s HiPS hold on disk between them."""
+        return sum(h["bytes"] for h in self.listing(owner))
+
+    def room(self, owner: str) -> int:
+        """The bytes ``owner`` may still upload (unpacked) within their budget (0 when it is spent)."""
+        return max(0, self.owner_max - self.used(owner))
+
     def check_room(self, owner: str) -> None:
-        """:class:`UserHipsError` 429 when ``owner`` already keeps :data:`MAX_PER_OWNER` HiPS."""
-        if len(self.listing(owner)) >= MAX_PER_OWNER:
+        """:class:`UserHipsError` 429 when ``owner`` already keeps :data:`MAX_PER_OWNER` HiPS, 413 when
+        their budget is spent."""
+        kept = self.listing(owner)
+        if len(kept) >= MAX_PER_OWNER:
             raise UserHipsError(f"you ({owner}) already keep {MAX_PER_OWNER} HiPS on the archive: delete one "
                                 "(DELETE hips/~/<name>, or platform_lib.viz.delete_hips) first", 429)
+        used = sum(h["bytes"] for h in kept)
+        if used >= self.owner_max:
+            raise UserHipsError(self.over_budget(owner, used, None), 413)
+
+    def over_budget(self, owner: str, used: int, size: int | None, what: str = "the upload is") -> str:
+        """The 413 message for an upload of ``size`` bytes (None: any) that does not fit ``owner``'s budget."""
+        mib = lambda n: f"{n / 2**20:.1f} MiB"  # noqa: E731
+        left = max(0, self.owner_max - used)
+        said = (f"you ({owner}) have no room left for another HiPS" if size is None else
+                f"{what} {mib(size)}, more than the {mib(left)} left")
+        return (f"{said}: your HiPS on the archive may hold {mib(self.owner_max)} between them (the archive's "
+                f"--hips-owner-max, ASTROHUB_ARCHIVE_HIPS_OWNER_MAX, in MiB) and yours hold {mib(used)}; "
+                "platform_lib.viz.delete_hips(name) frees room (viz.my_hips() lists yours), or build it with "
+                "fewer rows per tile (n_per_tile) or a lower order")
 
     def spool(self) -> BinaryIO:
         """A new hidden file in ``~users`` (the staging area, on the same disk as the HiPS) for an upload's
@@ -137,13 +184,16 @@ class UserHipsStore:
         from platform_lib.viz import HipsError, read_hips_properties, validate_hips
 
         self.check_room(owner)
+        room = self.room(owner)
         slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", title).strip("-")[:40] or "hips"
         name = f"{slug}-{secrets.token_urlsafe(16).replace('_', 'x').replace('-', 'y')}"
         self.root.mkdir(parents=True, exist_ok=True)
         self.owners.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.root))
         try:
-            _unpack(archive, tmp)
+            _unpack(archive, tmp, limit=room, over=lambda n: self.over_budget(owner, self.used(owner), n,
+                                                                              "the upload unpacks to at least"))
+            size = disk_bytes(tmp)
             try:
                 report = validate_hips(tmp)
             except HipsError as exc:
@@ -153,14 +203,17 @@ class UserHipsStore:
             props = read_hips_properties(tmp / "properties")
             os.chmod(tmp, 0o755)
             record = {"name": name, "owner": owner, "title": title or props.get("obs_title", name),
-                      "rows": report.rows, "type": report.dataproduct_type,
+                      "rows": report.rows, "type": report.dataproduct_type, "bytes": size,
                       "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-            with self._lock:
+            with self._lock:  # the budget as it is now (another upload of theirs may have been kept meanwhile)
+                used = self.used(owner)
+                if used + size > self.owner_max:
+                    raise UserHipsError(self.over_budget(owner, used, size, "the upload unpacks to"), 413)
                 os.rename(tmp, self.root / name)
                 _atomic_json(self.owners / f"{name}.json", record)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        log.info("HiPS ~/%s: %s uploaded %s (%d rows)", name, owner, record["title"], record["rows"])
+        log.info("HiPS ~/%s: %s uploaded %s (%d rows, %d bytes)", name, owner, record["title"], record["rows"], size)
         return record
 
     def delete(self, owner: str, name: str) -> None:
@@ -174,15 +227,30 @@ class UserHipsStore:
         shutil.rmtree(gone, ignore_errors=True)
 
 
+def disk_bytes(folder: Path) -> int:
+    """The bytes ``folder`` and everything in it take on disk (allocated blocks, as ``du`` counts them; the
+    files' sizes where the system does not say)."""
+    total = 0
+    for top, dirs, files in os.walk(folder):
+        for item in [top, *(os.path.join(top, f) for f in files)]:
+            try:
+                st = os.lstat(item)
+            except OSError:  # removed meanwhile
+                continue
+            total += st.st_blocks * 512 if hasattr(st, "st_blocks") else st.st_size
+    return total
+
+
 def _atomic_json(path: Path, record: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(record))
     os.replace(tmp, path)
 
 
-def _unpack(archive: bytes | Path, dest: Path) -> None:
+def _unpack(archive: bytes | Path, dest: Path, limit: int | None = None, over=None) -> None:
     """Extract regular files and folders only, each inside ``dest`` (no links, devices, absolute or ``..``
-    paths), at most :data:`MAX_UNPACKED` bytes; ``archive`` is the tar's bytes or the path of its file."""
+    paths), at most :data:`MAX_UNPACKED` bytes, and at most ``limit`` (413 with the message ``over(n)``, n
+    the bytes that far, beyond); ``archive`` is the tar's bytes or the path of its file."""
     try:
         if isinstance(archive, (bytes, bytearray)):
             tar = tarfile.open(fileobj=io.BytesIO(archive), mode="r:*")
@@ -192,13 +260,13 @@ def _unpack(archive: bytes | Path, dest: Path) -> None:
         raise UserHipsError(f"the upload is not a tar archive of a HiPS folder: {exc}") from None
     with tar:
         try:
-            _extract(tar, dest)
+            _extract(tar, dest, limit, over)
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:  # cut short, or damaged inside
             raise UserHipsError(f"the upload is not a whole tar archive (cut short or damaged: {exc}); "
                                 "send it again") from None
 
 
-def _extract(tar: tarfile.TarFile, dest: Path) -> None:
+def _extract(tar: tarfile.TarFile, dest: Path, limit: int | None, over) -> None:
     """:func:`_unpack`'s checks and copies, member by member."""
     total = 0
     for member in tar:
@@ -215,6 +283,8 @@ def _extract(tar: tarfile.TarFile, dest: Path) -> None:
             total += member.size
             if total > MAX_UNPACKED:
                 raise UserHipsError(f"the upload unpacks to more than {MAX_UNPACKED // 2**20} MiB", 413)
+            if limit is not None and total > limit:  # the files alone: on disk they take at least this
+                raise UserHipsError(over(total) if over else f"the upload unpacks to more than {limit} bytes", 413)
             target.parent.mkdir(parents=True, exist_ok=True)
             with tar.extractfile(member) as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
@@ -259,9 +329,10 @@ class UserHipsListHandler(HipsErrors):
     """``hips/~/``: GET the caller's HiPS, POST (the body a tar of a HiPS folder) to add one.
 
     The POST body is streamed (:func:`tornado.web.stream_request_body`): :meth:`prepare` checks the owner,
-    the room they have left and the declared length, then lifts the connection's body limit for this
-    request only; :meth:`data_received` writes each chunk to a spool file (:meth:`UserHipsStore.spool`)
-    and answers 413 once more than ``max_upload`` bytes came; the spool file goes when the request ends,
+    the room they have left (count and bytes) and the declared length, then lifts the connection's body
+    limit for this request only; :meth:`data_received` writes each chunk to a spool file
+    (:meth:`UserHipsStore.spool`) and answers 413 once more than ``max_upload`` bytes came, or more than
+    the owner's budget has room for; the spool file goes when the request ends,
     however it ends."""
 
     def initialize(self, store: UserHipsStore, state, max_upload: int = MAX_UPLOAD) -> None:
@@ -271,6 +342,7 @@ class UserHipsListHandler(HipsErrors):
         self._owner: str | None = None
         self._spool: BinaryIO | None = None
         self._received = 0
+        self._used = 0  # the bytes the owner's HiPS held when the upload began
 
     async def owner(self) -> str:
         return await signed_in_user(self, self.state)
@@ -293,6 +365,7 @@ class UserHipsListHandler(HipsErrors):
         self.request.connection.set_max_body_size(sys.maxsize)
         self._owner = await self.owner()  # 401/403/503 before a byte of the body is read
         declared = self.request.headers.get("Content-Length")
+        length = None
         if declared is not None:
             try:
                 length = int(declared)
@@ -300,11 +373,19 @@ class UserHipsListHandler(HipsErrors):
                 raise tornado.web.HTTPError(400, f"Content-Length {declared!r} is not a number of bytes") from None
             if length > self.max_upload:
                 raise tornado.web.HTTPError(413, self._too_big(length))
-        try:
-            self.store.check_room(self._owner)
+        loop = asyncio.get_running_loop()
+        try:  # in a thread: a record from before the budget is counted from its folder once
+            self._used = await loop.run_in_executor(self.state.executor, self._check_room)
         except UserHipsError as exc:
             raise tornado.web.HTTPError(exc.status, str(exc)) from None
+        if length is not None and self._used + length > self.store.owner_max:  # the body alone cannot fit
+            raise tornado.web.HTTPError(413, self.store.over_budget(self._owner, self._used, length))
         self._spool = self.store.spool()
+
+    def _check_room(self) -> int:
+        """:meth:`UserHipsStore.check_room` for the caller; the bytes their HiPS hold."""
+        self.store.check_room(self._owner)
+        return self.store.used(self._owner)
 
     def data_received(self, chunk: bytes) -> None:
         if self._spool is None or self._finished:
@@ -312,6 +393,9 @@ class UserHipsListHandler(HipsErrors):
         self._received += len(chunk)
         if self._received > self.max_upload:  # a chunked body has no length to check beforehand
             self._refuse(413, self._too_big(None))
+            return
+        if self._used + self._received > self.store.owner_max:
+            self._refuse(413, self.store.over_budget(self._owner, self._used, self._received, "the upload is already"))
             return
         try:
             self._spool.write(chunk)
@@ -343,10 +427,13 @@ class UserHipsListHandler(HipsErrors):
 
     async def get(self) -> None:
         owner = await self.owner()
-        items = [{**i, "url": self.url_of(i["name"])} for i in self.store.listing(owner)]
+        loop = asyncio.get_running_loop()
+        kept = await loop.run_in_executor(self.state.executor, self.store.listing, owner)
+        items = [{**i, "url": self.url_of(i["name"])} for i in kept]
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "private, no-cache")
-        self.finish(json.dumps({"owner": owner, "hips": items}))
+        self.finish(json.dumps({"owner": owner, "hips": items, "used": sum(i["bytes"] for i in kept),
+                                "budget": self.store.owner_max}))
 
     async def post(self) -> None:
         title = self.get_query_argument("title", "") or ""
