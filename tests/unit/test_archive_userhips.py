@@ -116,3 +116,75 @@ def test_a_damaged_or_cut_short_tar_is_refused_400_not_an_internal_error(tmp_pat
             store.add("ann", "t", damaged)
         assert err.value.status == 400
     assert store.listing("ann") == [] and not list(store.root.iterdir())
+
+
+def _du(folder: Path) -> int:
+    """The bytes ``folder`` takes on disk, as ``du`` counts them (the store's own count is checked against it)."""
+    import subprocess
+
+    return int(subprocess.run(["du", "-s", "-B1", str(folder)], check=True, capture_output=True, text=True)
+               .stdout.split()[0])
+
+
+def _file_bytes(body: bytes) -> int:
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:*") as tar:
+        return sum(m.size for m in tar if m.isfile())
+
+
+def test_each_owner_keeps_a_bounded_number_of_bytes_on_disk(tmp_path):
+    """One owner's HiPS hold at most their budget between them (unpacked bytes on disk, recorded at upload);
+    an upload that does not fit is refused 413 saying the budget, the use and how to free room, and leaves
+    nothing; another owner has a budget of their own; a removal frees room."""
+    body = _hips_tar(tmp_path)
+    probe = UserHipsStore(tmp_path / "probe")
+    size = probe.add("ann", "probe", body)["bytes"]
+    assert size == _du(probe.root / probe.listing("ann")[0]["name"]) and size >= _file_bytes(body)
+    store = UserHipsStore(tmp_path / "hips", owner_max=size + size // 2)
+    first = store.add("ann", "first", body)
+    assert first["bytes"] == size and [h["bytes"] for h in store.listing("ann")] == [size]
+    with pytest.raises(UserHipsError) as err:  # it unpacks to more than the room left: found while unpacking
+        store.add("ann", "second", body)
+    assert err.value.status == 413
+    message = str(err.value)
+    for said in ("the upload unpacks to at least", f"more than the {(size // 2) / 2**20:.1f} MiB left",
+                 f"may hold {(size + size // 2) / 2**20:.1f} MiB", f"yours hold {size / 2**20:.1f} MiB",
+                 "--hips-owner-max", "viz.delete_hips(name)"):
+        assert said in message, message
+    assert [h["name"] for h in store.listing("ann")] == [first["name"]]
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]  # nothing kept of the refused one
+    assert len(list(store.owners.iterdir())) == 1
+    store.add("bob", "his", body)  # another owner's own budget
+    store.delete("ann", first["name"])
+    assert store.add("ann", "again", body)["bytes"] == size
+
+
+def test_an_upload_whose_files_fit_but_whose_blocks_do_not_is_refused_after_unpacking(tmp_path):
+    """The files' sizes fit the room left, the blocks they take on disk do not: the check on the unpacked
+    folder, made under the store's lock just before keeping it, refuses it."""
+    body = _hips_tar(tmp_path)
+    files = _file_bytes(body)
+    store = UserHipsStore(tmp_path / "hips", owner_max=files + 1)
+    with pytest.raises(UserHipsError, match=r"the upload unpacks to [\d.]+ MiB, more than the") as err:
+        store.add("ann", "t", body)
+    assert err.value.status == 413 and store.listing("ann") == [] and not list(store.root.iterdir())
+
+
+def test_a_spent_budget_refuses_before_unpacking_and_an_old_record_is_counted_from_disk_once(tmp_path, monkeypatch):
+    import json
+
+    import astrohub_archive.userhips as userhips
+
+    body = _hips_tar(tmp_path)
+    store = UserHipsStore(tmp_path / "hips")
+    kept = store.add("ann", "old", body)
+    record = store.owners / f"{kept['name']}.json"
+    old = {k: v for k, v in json.loads(record.read_text()).items() if k != "bytes"}  # as written before budgets
+    record.write_text(json.dumps(old))
+    assert store.used("ann") == _du(store.root / kept["name"]) == kept["bytes"]
+    assert json.loads(record.read_text())["bytes"] == kept["bytes"]  # written back: counted once
+    monkeypatch.setattr(userhips, "disk_bytes", lambda folder: pytest.fail("counted from disk again"))
+    assert store.listing("ann")[0]["bytes"] == kept["bytes"]
+    store.owner_max = kept["bytes"]  # spent exactly
+    with pytest.raises(UserHipsError, match=r"you \(ann\) have no room left for another HiPS: .*delete_hips") as err:
+        store.add("ann", "more", body)
+    assert err.value.status == 413 and len(store.listing("ann")) == 1
