@@ -5,7 +5,10 @@ The archive keeps it at ``hips/~/<name>/`` (``<name>`` ends in a random key: the
 as for the archive's anonymous UWS jobs, since Aladin Lite fetches tiles without a token), lists it
 only to its owner and lets only its owner delete it (:mod:`astrohub_archive.userhips`). The HiPS goes as
 one gzipped tar, written to a hidden file beside the HiPS folder and streamed from there (never whole in
-memory; the archive streams it to disk too, up to its ``--hips-upload-max``, 2 GiB by default). May import
+memory; the archive streams it to disk too, up to its ``--hips-upload-max``, 2 GiB by default). A user's
+HiPS on the archive hold at most their budget between them (the archive's ``--hips-owner-max``, 4 GiB by
+default, unpacked): an upload past it is refused naming it, and :func:`my_hips` says the bytes used and the
+budget. May import
 ``platform_lib.retrieval`` (the HTTP session carrying the user's token), ``platform_lib.settings`` and
 this package's modules.
 """
@@ -42,7 +45,7 @@ def _service(settings) -> tuple[str, object]:
 
 def _answer(response, what: str):
     if response.status_code >= 400:
-        raise HipsError(f"the archive refused {what}: HTTP {response.status_code}: {response.text.strip()[:300]}",
+        raise HipsError(f"the archive refused {what}: HTTP {response.status_code}: {response.text.strip()[:1000]}",
                         value=response.status_code)
     return response
 
@@ -83,10 +86,30 @@ def _tar_file(root: Path):
         return tempfile.NamedTemporaryFile(prefix=f"{root.name}.", suffix=".tar.gz")
 
 
-def my_hips(*, settings=None) -> list[dict]:
-    """The user's own HiPS on the archive (``name``, ``title``, ``rows``, ``created``, ``url``)."""
+class MyHips(list):
+    """The user's own HiPS on the archive: a list of their records, and as ``used`` and ``budget`` the bytes
+    they take on the archive between them and the most they may (None where the archive does not say)."""
+
+    def __init__(self, records=(), used: int | None = None, budget: int | None = None) -> None:
+        super().__init__(records)
+        self.used = used
+        self.budget = budget
+
+
+def my_hips(*, settings=None) -> MyHips:
+    """The user's own HiPS on the archive (``name``, ``title``, ``rows``, ``created``, ``bytes``, ``url``),
+    a list whose ``used`` and ``budget`` say the bytes they take between them and the most they may
+    (the archive's ``--hips-owner-max``; :func:`delete_hips` frees room).
+
+    Examples
+    --------
+    >>> mine = viz.my_hips()                                   # doctest: +SKIP
+    >>> f"{mine.used / 2**20:.0f} of {mine.budget / 2**20:.0f} MiB"  # doctest: +SKIP
+    '312 of 4096 MiB'
+    """
     base, session = _service(settings)
-    return _answer(session.get(base), "the list of your HiPS").json()["hips"]
+    answer = _answer(session.get(base), "the list of your HiPS").json()
+    return MyHips(answer["hips"], answer.get("used"), answer.get("budget"))
 
 
 def delete_hips(name: str, *, settings=None) -> None:

@@ -4,7 +4,7 @@ The archive's HiPS routes run in a real Tornado server in this process (port 0, 
 ``astrohub-archive`` builds them (:func:`astrohub_archive.hips.hips_routes`), with a standalone user token.
 The sizes are scaled down so the tests stay fast: the server's body limit (64 MiB in the service,
 ``astrohub_archive.app.MAX_BODY``) is :data:`SERVER_LIMIT` here, and the upload limit (the archive's
-``--hips-upload-max``, 2 GiB by default) is set per test. The client is the notebook's own,
+``--hips-upload-max``, 2 GiB by default) and the owner's budget (``--hips-owner-max``) are set per test. The client is the notebook's own,
 :func:`platform_lib.viz.upload_hips`, except where a test needs a chunked body or a raw socket.
 """
 
@@ -28,7 +28,8 @@ TOKEN = "upload-test-token"
 
 @pytest.fixture
 def archive(tmp_path):
-    """``start(max_upload)`` -> ``(base URL of hips/~/, the ~users folder)``; servers stopped at the end."""
+    """``start(max_upload, owner_max)`` -> ``(base URL of hips/~/, the ~users folder)``; servers stopped at the
+    end."""
     import tornado.httpserver
     import tornado.netutil
     import tornado.web
@@ -36,10 +37,11 @@ def archive(tmp_path):
     from astrohub_archive.app import _log_request
     from astrohub_archive.auth import Authenticator
     from astrohub_archive.hips import hips_routes
+    from astrohub_archive.userhips import OWNER_MAX
 
     stops = []
 
-    def start(max_upload: int) -> tuple[str, Path]:
+    def start(max_upload: int, owner_max: int = OWNER_MAX) -> tuple[str, Path]:
         class State:
             prefix = "/"
             data_root = tmp_path / "images"
@@ -48,6 +50,7 @@ def archive(tmp_path):
             executor = None
             auth = Authenticator(tokens={TOKEN: {"name": "ann"}})
             hips_upload_max = max_upload
+            hips_owner_max = owner_max
 
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         port = sockets[0].getsockname()[1]
@@ -175,3 +178,55 @@ def test_an_upload_cut_off_midway_leaves_no_file(archive):
         assert spool.startswith(".upload-")
     _poll(lambda: _spooled(users) == [], 10, "the cut-off upload's spool file to go")
     assert requests.get(base, headers={"Authorization": f"token {TOKEN}"}, timeout=30).json()["hips"] == []
+
+
+def _answer_to_headers(port: int, headers: str) -> str:
+    """The answer to a request whose headers alone are sent (its body never is)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(headers.encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer) < 2000 and not answer.endswith(b"\n"):
+            if not (part := sock.recv(65536)):
+                break
+            answer += part
+    return answer.decode(errors="replace")
+
+
+def test_an_owners_hips_are_bounded_by_their_byte_budget(archive, built, monkeypatch):
+    """One owner's HiPS hold at most ``--hips-owner-max`` between them (unpacked, on disk): a body that cannot
+    fit is refused 413 before it is read, one that unpacks to more than the room left after unpacking; the
+    answer names the budget, the use and ``viz.delete_hips``; nothing is kept; a removal frees room."""
+    from astrohub_archive.userhips import disk_bytes
+    from platform_lib import viz
+    from platform_lib.viz import HipsError
+
+    size = disk_bytes(built)  # what one upload of it takes, give or take a folder's block
+    budget = size + size // 2
+    base, users = archive(max_upload=8 * 2**20, owner_max=budget)
+    settings = _settings(base, monkeypatch)
+    auth = {"Authorization": f"token {TOKEN}"}
+    first = viz.upload_hips(built, title="first", settings=settings)
+    listed = requests.get(base, headers=auth, timeout=30).json()
+    assert [h["bytes"] for h in listed["hips"]] == [first["bytes"]] and abs(first["bytes"] - size) <= 8192
+    assert listed["used"] == first["bytes"] and listed["budget"] == budget
+    mine = viz.my_hips(settings=settings)
+    assert [h["name"] for h in mine] == [first["name"]] and (mine.used, mine.budget) == (first["bytes"], budget)
+    # fits by its (gzipped) length, unpacks to more than the room left: refused after unpacking
+    with pytest.raises(HipsError, match=r"HTTP 413: 413: the upload unpacks to (at least )?[\d.]+ MiB, more than "
+                                        r"the [\d.]+ MiB left: your HiPS may hold [\d.]+ MiB between them and hold "
+                                        r"[\d.]+ MiB \(the archive's --hips-owner-max.*\); "
+                                        r"platform_lib.viz.delete_hips\(name\) frees room"):
+        viz.upload_hips(built, title="second", settings=settings)
+    # a declared length past the room left: answered before a byte of the body is sent
+    port = int(base.split(":")[2].split("/")[0])
+    answer = _answer_to_headers(port, f"POST /hips/~/?title=big HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+                                      f"token {TOKEN}\r\nContent-Length: {budget}\r\n\r\n")
+    assert answer.startswith("HTTP/1.1 413") and "--hips-owner-max" in answer and "delete_hips" in answer, answer
+    # chunked (no length beforehand): refused once more than the room left came
+    chunks = (b"\0" * 4096 for _ in range(budget // 4096 + 2))
+    refused = requests.post(base, data=chunks, headers=auth, timeout=30)
+    assert refused.status_code == 413 and "the upload is already" in refused.text, refused.text
+    _poll(lambda: _spooled(users) == [], 10, "the spool files and unpacking folders of refused uploads to go")
+    assert [h["name"] for h in viz.my_hips(settings=settings)] == [first["name"]]
+    viz.delete_hips(first["name"], settings=settings)  # frees room
+    assert viz.upload_hips(built, title="again", settings=settings)["bytes"] == first["bytes"]

@@ -147,7 +147,7 @@ def test_each_owner_keeps_a_bounded_number_of_bytes_on_disk(tmp_path):
     assert err.value.status == 413
     message = str(err.value)
     for said in ("the upload unpacks to at least", f"more than the {(size // 2) / 2**20:.1f} MiB left",
-                 f"may hold {(size + size // 2) / 2**20:.1f} MiB", f"yours hold {size / 2**20:.1f} MiB",
+                 f"may hold {(size + size // 2) / 2**20:.1f} MiB between them and hold {size / 2**20:.1f} MiB",
                  "--hips-owner-max", "viz.delete_hips(name)"):
         assert said in message, message
     assert [h["name"] for h in store.listing("ann")] == [first["name"]]

@@ -149,8 +149,8 @@ class UserHipsStore:
         left = max(0, self.owner_max - used)
         said = (f"you ({owner}) have no room left for another HiPS" if size is None else
                 f"{what} {mib(size)}, more than the {mib(left)} left")
-        return (f"{said}: your HiPS on the archive may hold {mib(self.owner_max)} between them (the archive's "
-                f"--hips-owner-max, ASTROHUB_ARCHIVE_HIPS_OWNER_MAX, in MiB) and yours hold {mib(used)}; "
+        return (f"{said}: your HiPS may hold {mib(self.owner_max)} between them and hold {mib(used)} (the "
+                "archive's --hips-owner-max, ASTROHUB_ARCHIVE_HIPS_OWNER_MAX, in MiB); "
                 "platform_lib.viz.delete_hips(name) frees room (viz.my_hips() lists yours), or build it with "
                 "fewer rows per tile (n_per_tile) or a lower order")
 
