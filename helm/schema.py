@@ -107,6 +107,11 @@ OWN_KEYS: dict[str, Any] = {
                                      "description": "The most MiB one user's HiPS upload (`viz.show(job)`, "
                                      "`viz.upload_hips`) may hold, streamed to this folder "
                                      "(`--hips-upload-max`); null: the archive's default, 2048."},
+                    "ownerMaxMiB": {"type": ["integer", "null"], "minimum": 1,
+                                    "description": "The most MiB one user's HiPS may hold between them, unpacked "
+                                    "in this folder (`--hips-owner-max`; an upload past it is refused 413 naming "
+                                    "it); null: the archive's default, 4096. Size the folder for the users who "
+                                    "upload."},
                     "persistentVolumeClaim": {
                         "description": "An existing claim to keep built HiPS; null: an emptyDir per pod.",
                         "oneOf": [{"type": "null"},

@@ -22,7 +22,8 @@ Public API:
     ``validate_hips(path)`` checks one.
 ``job_hips(job)``, ``upload_hips(path)``, ``my_hips()``, ``delete_hips(name)``
     the user's own HiPS on the archive (a job output's: ``viz.show(job)`` uses it), at an unguessable
-    ``hips/~/<name>/`` URL listed only to its owner.
+    ``hips/~/<name>/`` URL listed only to its owner; ``my_hips()`` is a :class:`MyHips` list whose ``used``
+    and ``budget`` say the bytes they take on the archive and the most they may.
 
 Errors are :class:`VizError` (bad input to show/plot) and :class:`HipsError`; a builder given a set
 ``cancel`` event raises :class:`HipsCancelled`. Importing this package
@@ -51,7 +52,7 @@ from platform_lib.viz._hips import (
 )
 from platform_lib.viz._hips import read_properties as read_hips_properties
 from platform_lib.viz._inputs import find_coordinates, parse_s_region
-from platform_lib.viz._publish import delete_hips, job_hips, my_hips, upload_hips
+from platform_lib.viz._publish import MyHips, delete_hips, job_hips, my_hips, upload_hips
 
 __all__ = [
     "Aladin",
@@ -59,6 +60,7 @@ __all__ = [
     "HipsCancelled",
     "HipsError",
     "HipsReport",
+    "MyHips",
     "VizError",
     "build_catalog_hips",
     "build_density_hips",

@@ -57,6 +57,7 @@ def test_the_archive_builds_hips_in_a_writable_volume_of_its_own(chart, name: st
     args = build_parser().parse_args([])
     assert str(args.hips) == path
     assert "ASTROHUB_ARCHIVE_HIPS_UPLOAD_MAX" not in config  # the archive's own default holds
+    assert "ASTROHUB_ARCHIVE_HIPS_OWNER_MAX" not in config
     monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS", "/elsewhere")  # the parsed flag, not a later environment, decides
     assert hips_root(ArchiveState(args.index, args.data_root, hips_dir=args.hips)) == Path(path)
 
@@ -82,6 +83,22 @@ def test_the_users_hips_upload_limit_reaches_the_archive(chart, monkeypatch) -> 
     values["archive"]["hips"]["uploadMaxMiB"] = 0
     with pytest.raises(Exception, match="uploadMaxMiB"):
         hs.render(chart, values)
+
+
+def test_the_users_hips_byte_budget_reaches_the_archive(chart, monkeypatch) -> None:
+    from astrohub_archive.app import ArchiveState, build_parser
+
+    values = hs.overlay("production")
+    values.setdefault("archive", {})["hips"] = {"path": "/srv/hips", "ownerMaxMiB": 1024}
+    _, _, config = _archive(hs.manifests(hs.render(chart, values)))
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    args = build_parser().parse_args([])
+    assert args.hips_owner_max == 1024 and ArchiveState.hips_owner_max == 4096 * 2**20  # not the default
+    for bad in (0, 1.5, "1Gi"):
+        values["archive"]["hips"]["ownerMaxMiB"] = bad
+        with pytest.raises(Exception, match="ownerMaxMiB"):
+            hs.render(chart, values)
 
 
 @pytest.mark.parametrize("path,overlaps", [("/datasets/hips", "/datasets"), ("/archive/hips/", "/archive"),
