@@ -145,11 +145,10 @@ class UserHipsStore:
 
     def over_budget(self, owner: str, used: int, size: int | None, what: str = "the upload is") -> str:
         """The 413 message for an upload of ``size`` bytes (None: any) that does not fit ``owner``'s budget."""
-        mib = lambda n: f"{n / 2**20:.1f} MiB"  # noqa: E731
         left = max(0, self.owner_max - used)
         said = (f"you ({owner}) have no room left for another HiPS" if size is None else
-                f"{what} {mib(size)}, more than the {mib(left)} left")
-        return (f"{said}: your HiPS may hold {mib(self.owner_max)} between them and hold {mib(used)} (the "
+                f"{what} {_mib(size)}, more than the {_mib(left)} left")
+        return (f"{said}: your HiPS may hold {_mib(self.owner_max)} between them and hold {_mib(used)} (the "
                 "archive's --hips-owner-max, ASTROHUB_ARCHIVE_HIPS_OWNER_MAX, in MiB); "
                 "platform_lib.viz.delete_hips(name) frees room (viz.my_hips() lists yours), or build it with "
                 "fewer rows per tile (n_per_tile) or a lower order")
@@ -225,6 +224,10 @@ class UserHipsStore:
             os.rename(self.root / name, gone)
             (self.owners / f"{name}.json").unlink(missing_ok=True)
         shutil.rmtree(gone, ignore_errors=True)
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
 
 
 def disk_bytes(folder: Path) -> int:
