@@ -225,6 +225,18 @@ def test_uws_details_and_jobs_survive_a_restart(tap):
                                                             "DESTRUCTION": "2099-01-01T00:00:00Z"},
                              headers=auth, timeout=10).status_code == 200
     assert requests.get(pending.url + "/executionduration", headers=auth, timeout=10).text == "5"
+    # UWS 1.1: set when the job is created, they are the job's (they were kept as query parameters and ignored)
+    early = requests.post(base + "tap/async", data={"QUERY": "SELECT 1 FROM stars.stars", "EXECUTIONDURATION": "7"},
+                          headers=auth, timeout=10)
+    assert requests.get(early.url + "/executionduration", headers=auth, timeout=10).text == "7"
+    assert "executionduration" not in requests.get(early.url + "/parameters", headers=auth, timeout=10).text.lower()
+    gone = requests.post(base + "tap/async", data={"QUERY": "SELECT 1 FROM stars.stars",
+                                                   "DESTRUCTION": "2000-01-01T00:00:00Z"}, headers=auth, timeout=10)
+    assert gone.status_code == 404  # destroyed at once: the time the client chose has passed
+    wrong = requests.post(base + "tap/async", data={"QUERY": "SELECT 1 FROM stars.stars", "EXECUTIONDURATION": "soon"},
+                          headers=auth, timeout=10)
+    assert "<uws:phase>ERROR</uws:phase>" in wrong.text
+    assert "EXECUTIONDURATION='soon' is not a number" in requests.get(wrong.url + "/error", headers=auth, timeout=10).text
     assert requests.put(pending.url + "/phase", headers=auth, timeout=10).status_code == 405
     listed = requests.get(base + "tap/async", headers=auth, timeout=10).text
     assert job_url.rsplit("/", 1)[1] in listed
