@@ -245,7 +245,9 @@ class TapAsyncListHandler(TapBase):
                 raise UsageFault(f"LAST={last!r} is not a whole number") from None
             if n < 0:
                 raise UsageFault(f"LAST={n} must not be negative")
-        jobs = self.state.jobs.list(viewer.user, phases or None, n)
+        after = self.get_query_argument("AFTER", None)
+        after_s = None if after is None else _iso_seconds("AFTER", after)  # UWS 1.1: jobs created after it
+        jobs = self.state.jobs.list(viewer.user, phases or None, n, after_s)
         self.xml(uws.jobs_document(jobs, self.tap_base() + "async/"))
 
     async def _create(self) -> None:
@@ -257,7 +259,7 @@ class TapAsyncListHandler(TapBase):
         blobs = {}
         try:  # a bad job is created anyway, and ends in ERROR with the message (UWS)
             seconds = None if duration is None else _execution_duration(duration)
-            when = None if destruction is None else _destruction_time(destruction)
+            when = None if destruction is None else _iso_seconds("DESTRUCTION", destruction)
             req = TapRequest(dict(p))
             blobs = await self.blobs(req)
             await asyncio.get_running_loop().run_in_executor(self.state.executor, _check, self.state, req, blobs)
@@ -289,14 +291,14 @@ def _execution_duration(value: str) -> int:
     return max(1, min(seconds, uws.EXECUTION_S)) if seconds > 0 else uws.EXECUTION_S
 
 
-def _destruction_time(value: str) -> float:
-    """A job's ``DESTRUCTION`` (ISO 8601, UTC) as Unix seconds."""
+def _iso_seconds(name: str, value: str) -> float:
+    """Parameter ``name``'s ISO 8601 time (UTC: a job's ``DESTRUCTION``, the job list's ``AFTER``) as Unix seconds."""
     try:
         from astropy.time import Time
 
         return float(Time(value.replace("Z", ""), format="isot", scale="utc").unix)
     except Exception:
-        raise UsageFault(f"DESTRUCTION={value!r} is not an ISO 8601 time (YYYY-MM-DDThh:mm:ssZ)") from None
+        raise UsageFault(f"{name}={value!r} is not an ISO 8601 time (YYYY-MM-DDThh:mm:ssZ)") from None
 
 
 class TapJobHandler(TapBase):
@@ -401,7 +403,7 @@ class TapJobHandler(TapBase):
                 job.duration = seconds
                 self.state.jobs.save(job)
         elif what == "destruction":
-            when = _destruction_time(p.get("DESTRUCTION", ""))
+            when = _iso_seconds("DESTRUCTION", p.get("DESTRUCTION", ""))
             job.destruction = min(max(when, time.time()), job.created + uws.RETENTION_S)  # the service's limit
             self.state.jobs.save(job)
         else:
