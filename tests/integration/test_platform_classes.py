@@ -337,6 +337,10 @@ def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform)
     prof, student = platform.unique("pprof"), platform.unique("pstud")
     for user in (prof, student):
         platform.create_user(user)
+    # A server with a profile that is not offered: a 400 naming it and the choices (was "Invalid user options")
+    refused = platform.api("POST", f"/users/{prof}/server", json={"profile": "nope"})
+    assert refused.status_code == 400, refused.text
+    assert "profile 'nope' is not available" in refused.json()["message"] and "'lab'" in refused.json()["message"]
     name = platform.unique("pinned")
     unknown = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--profile", "nope")
     assert unknown.returncode == 2 and "no profile 'nope'" in unknown.stderr and "'lab'" in unknown.stderr
