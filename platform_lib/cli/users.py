@@ -25,6 +25,9 @@ def _add(args: argparse.Namespace) -> int:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise RosterError(f"cannot read {path}", problems=[str(exc)], value=str(path)) from exc
+    except UnicodeDecodeError as exc:  # e.g. a spreadsheet's export in Windows-1252
+        raise RosterError(f"cannot read {path}: it is not UTF-8 text", value=str(path), problems=[
+            f"{exc}; save the roster as 'CSV UTF-8' (or convert it: iconv -f cp1252 -t utf-8)"]) from exc
     admin = HubAdmin.for_config(config)
     running = admin.config or config
     roster = read_roster(text, prefix=running.users.system_user_prefix, source=str(path))

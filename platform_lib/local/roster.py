@@ -4,8 +4,9 @@ Owns :func:`read_roster` (pure: text -> :class:`Roster`, or :class:`~platform_li
 listing every bad row by number) and :func:`apply_roster` (the hub calls that create the missing users
 and groups and add the members; only after the whole file was checked, so a bad row changes nothing).
 
-Format: a header row with ``username`` (or ``name``) and optionally ``groups`` (several separated by
-``;`` or spaces); other columns (``email``, ``full name``) are ignored. Names are stripped and
+Format: a header row with ``username`` (or ``name``) and optionally ``groups`` (or ``group``; several
+separated by ``;`` or spaces); other columns (``email``, ``full name``) are ignored. A row with more
+fields than the header (groups separated by commas) is a bad row, not silently cut short. Names are stripped and
 lower-cased, as the hub's sign-in does, so ``Bob`` and ``bob`` are one person (listed twice: an
 error); a name must be a valid hub user name for the platform's system-user prefix. May import this
 package and ``astrohub_hub.accounts`` (the one owner of the user name rule).
@@ -50,7 +51,7 @@ def read_roster(text: str, *, prefix: str = "astro-", source: str = "roster") ->
     if name_col is None:
         raise RosterError(f"{source}: no 'username' column", problems=[
             f"row 1: the header {list(header)} needs a 'username' column (and optionally 'groups')"], value=source)
-    groups_col = header.get("groups")
+    groups_col = header.get("groups") or header.get("group")
     roster = Roster()
     problems: list[str] = []
     seen: dict[str, int] = {}
@@ -59,6 +60,11 @@ def read_roster(text: str, *, prefix: str = "astro-", source: str = "roster") ->
         if not raw and not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue  # a blank line
         name = raw.lower()
+        extra = [v for v in row.get(None) or [] if (v or "").strip()]  # fields beyond the header's columns
+        if extra:
+            problems.append(f"row {number}: {len(extra)} field(s) more than the header's columns ({extra}); "
+                            "separate several groups with ';', not ','")
+            continue
         try:
             system_username(name, prefix)
         except UsernameError as exc:
