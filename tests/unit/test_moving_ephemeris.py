@@ -158,6 +158,8 @@ def test_bad_inputs_name_the_problem(asteroids, ss):
     with pytest.raises(MovingObjectError, match="cannot be converted to TDB") as exc:  # was erfa's ErfaError
         ephemeris("mars", Time(1e20, format="mjd"))
     assert exc.value.code == "bad-time"
+    with pytest.raises(MovingObjectError, match=r"must be an astropy Time \(e.g. Time\('2024-01-01'\)\)"):
+        ephemeris("mars", "2024-01-01")  # was numpy's "could not convert string to float"
 
 
 def test_horizons_adapter_reads_a_real_answer_without_the_network(monkeypatch, ceres_reference):
