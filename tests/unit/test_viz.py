@@ -59,6 +59,7 @@ def test_catalog_hips_validates_and_counts_add_up(tmp_path):
                                   ra="ra", dec="dec", magnitude="gmag")
     report = viz.validate_hips(dest)
     props = read_properties(dest / "properties")
+    assert props["creator_did"] == "ivo://astrohub/hips/test_cat"  # an IVOID has no spaces (it had)
     assert report.dataproduct_type == "catalog"
     assert report.rows == 29_999 == int(props["hips_cat_nrows"])
     assert props["astrohub_rows_skipped"] == "0" or props["astrohub_rows_skipped"] == "1"
@@ -135,9 +136,11 @@ def test_a_cancelled_build_writes_nothing_and_keeps_the_old_hips(tmp_path):
 
 def test_density_image_hips_validates(tmp_path):
     df = _catalogue(5_000)
-    dest = viz.write_density_hips(viz.density_map(healpix29(df.ra, df.dec), 5), tmp_path / "d", title="d", level=0)
+    dest = viz.write_density_hips(viz.density_map(healpix29(df.ra, df.dec), 5), tmp_path / "d",
+                                  title="I/311/hip2 star density", level=0)
     report = viz.validate_hips(dest)
     assert report.dataproduct_type == "image" and report.tiles == 12
+    assert read_properties(dest / "properties")["creator_did"] == "ivo://astrohub/hips/I/311/hip2_star_density"
     assert not (dest / "index.html").exists()  # reproject's preview loads Aladin Lite from a CDN
 
 
