@@ -89,6 +89,7 @@ def test_bodies_in_an_image_and_in_a_cone(service):
     ("images", {"body": "Ceres", "start": "2020-01-01"}, "stop is required"),
     ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "format": "xls"}, "format"),
     ("bodies", {"obs_id": "nosuch"}, "not in the index"),
+    ("bodies", {"obs_id": "ceres1", "ra": "10"}, "not both (got obs_id and ra)"),  # ra was ignored
     ("bodies", {"ra": "0", "dec": "95", "radius": "1", "time": "60000"}, "dec=95"),
     ("bodies", {"ra": "0", "dec": "0", "radius": "nan", "time": "60000"}, "radius"),
 ])
