@@ -379,6 +379,17 @@ def test_upload_parameter():
         read_uploads({"t": b"<nonsense"})
 
 
+def test_an_upload_url_on_an_internal_address_is_refused_before_any_request():
+    """The archive fetched any URL: a caller could make it request the hub, other users' servers or a cloud's
+    metadata service (169.254.169.254) from inside the platform."""
+    from astrohub_archive.uploads import fetch_url
+
+    for url in ("http://127.0.0.1:9/x.vot", "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/t.vot",
+                "https://[::1]:8443/t.vot", "http://0.0.0.0/t.vot"):
+        with pytest.raises(UsageFault, match=r"which is not a public address.*UPLOAD=t,param:"):
+            fetch_url("t", url, timeout=0.5)
+
+
 def test_several_regions_each_use_the_rtree():
     """POS values are OR-ed in one WHERE; SQLite must still search the R-tree once per region."""
     conn = sqlite3.connect(":memory:")
