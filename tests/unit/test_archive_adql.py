@@ -231,6 +231,22 @@ def test_a_query_over_the_time_limit_ends_with_a_limit_fault():
                  maxrec=10, uploads=data, limits=Limits(seconds=0.3))
 
 
+def test_a_query_of_thousands_of_columns_gets_fewer_rows():
+    """Rows x columns is bounded: 3000 columns x 1000 rows (the default MAXREC) took 3 minutes to write as a
+    VOTable, outside the time limit; the answer is cut to the cell budget and flagged OVERFLOW."""
+    from astrohub_archive.engine import Limits
+
+    descs, data = _upload(_stars(3000))
+    wide = "SELECT " + ", ".join(["ra"] * 300) + " FROM TAP_UPLOAD.mine"
+    table, overflow = run_plan(translate(wide, TABLES, descs), tables=TABLES, state=None, viewer=Viewer(),
+                               access_base="", maxrec=1000, uploads=data, limits=Limits(max_cells=30_000))
+    assert len(table) == 100 and len(table.colnames) == 300 and overflow
+    narrow, overflow = run_plan(translate("SELECT ra FROM TAP_UPLOAD.mine", TABLES, descs), tables=TABLES,
+                                state=None, viewer=Viewer(), access_base="", maxrec=1000, uploads=data,
+                                limits=Limits(max_cells=30_000))
+    assert len(narrow) == 1000 and overflow  # a narrow answer keeps its MAXREC
+
+
 def test_a_query_over_the_memory_limit_ends_with_a_limit_fault():
     """Issue 21 item 7: a query cannot take more working memory than the service allows; it ends with
     a LimitFault naming the limit, and the same query runs within the default limit."""
