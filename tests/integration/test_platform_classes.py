@@ -221,6 +221,8 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_
     assert _call(platform, prof, "POST", "classes", {"name": "mine"}).status_code == 403
     nonsense = _call(platform, prof, "POST", f"classes/{name}/students", {"users": "x" * 5000})
     assert nonsense.status_code == 400
+    typed = _call(platform, prof, "POST", "workspaces", {"name": 123})  # was the workspace '123'
+    assert typed.status_code == 400 and "'name' must be a string, got 123" in typed.json()["message"]
     assert json.loads(_astrohub(platform, "classes", "show", name).stdout)["students"] == before["students"]
 
 

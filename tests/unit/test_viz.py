@@ -307,6 +307,24 @@ def test_widget_shows_each_kind(widget):
     assert widget.astrohub_message == ""
 
 
+def test_a_catalogue_name_is_looked_up_in_the_registry(widget, tmp_path, monkeypatch):
+    """A name the registry knows shows its table's HiPS ('I/311' -> I_311_hip2); an unknown one is a message, not
+    a layer of a HiPS that does not exist (the view stayed blank, with no word)."""
+    from platform_lib.catalogs import CatalogInfo, Registry, TableInfo
+
+    registry = Registry(tmp_path / "registry.sqlite")
+    registry.add_catalog(CatalogInfo("I/311", tables=("hip2",)),
+                         [(TableInfo("hip2", "I/311", ra_column="ra", dec_column="dec"), None)])
+    registry.close()
+    monkeypatch.setenv("PLATFORM_CATALOG_REGISTRY", str(tmp_path / "registry.sqlite"))
+    widget.show("I/311")
+    hips = [c for c, _ in widget.sent if c.get("event_name") == "astrohub_catalog_hips"]
+    assert [h["url"] for h in hips] == ["/services/archive/hips/I_311_hip2"] and widget.astrohub_message == ""
+    with pytest.warns(UserWarning, match="cannot show 'M45'"):
+        widget.show("M45")
+    assert "cannot show 'M45'" in widget.astrohub_message and len(widget.layers) == 1
+
+
 def test_widget_bad_input_is_a_message_not_a_blank_view(widget):
     with pytest.warns(UserWarning, match="no sky coordinates"):
         widget.show(Table({"flux": [1.0]}))
