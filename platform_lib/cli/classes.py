@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from platform_lib.cli.platform import _common, config_from_args
 
@@ -30,10 +29,19 @@ def _names(value: str | None) -> list[str]:
 def _csv_users(path: str | None, admin) -> list[str]:
     if not path:
         return []
-    from platform_lib.local.roster import read_roster
+    from platform_lib.local.roster import read_roster_file
 
     prefix = admin.config.users.system_user_prefix if admin.config else "astro-"
-    return read_roster(Path(path).read_text(encoding="utf-8-sig"), prefix=prefix, source=path).users
+    return read_roster_file(path, prefix=prefix).users
+
+
+def _seg(value: str) -> str:
+    """A class, assignment or workspace name as one URL path segment: ``../x`` or ``..`` names nothing
+    (the service says so) rather than another route."""
+    from urllib.parse import quote
+
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if set(quoted) <= {"."} else quoted
 
 
 def _print(answer) -> int:
@@ -52,23 +60,24 @@ def _add(role: str):
     def run(args):
         admin = _admin(args)
         users = _names(args.users) + _csv_users(args.csv, admin)
-        return _print(admin.service("POST", f"classes/{args.name}/{role}", {"users": users}))
+        return _print(admin.service("POST", f"classes/{_seg(args.name)}/{role}", {"users": users}))
     return run
 
 
 def _show(args):
     admin = _admin(args)
-    return _print(admin.service("GET", f"classes/{args.name}" if args.name else "classes"))
+    return _print(admin.service("GET", f"classes/{_seg(args.name)}" if args.name else "classes"))
 
 
 def _archive(args):
-    return _print(_admin(args).service("POST", f"classes/{args.name}/archive"))
+    return _print(_admin(args).service("POST", f"classes/{_seg(args.name)}/archive"))
 
 
 def _assignment(action: str):
     def run(args):
         query = "?grade=1" if getattr(args, "grade", False) else ""
-        return _print(_admin(args).service("POST", f"classes/{args.name}/assignments/{args.assignment}/{action}{query}"))
+        path = f"classes/{_seg(args.name)}/assignments/{_seg(args.assignment)}/{action}{query}"
+        return _print(_admin(args).service("POST", path))
     return run
 
 
@@ -85,12 +94,12 @@ def _exam(args):
                               key="--start/--end", value=text) from None
         return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
-    return _print(_admin(args).service("POST", f"classes/{args.name}/exam",
+    return _print(_admin(args).service("POST", f"classes/{_seg(args.name)}/exam",
                                        {"start": epoch(args.start), "end": epoch(args.end)}))
 
 
 def _log(args):
-    return _print(_admin(args).service("GET", f"classes/{args.name}/log"))
+    return _print(_admin(args).service("GET", f"classes/{_seg(args.name)}/log"))
 
 
 def _ws_create(args):
@@ -102,11 +111,11 @@ def _ws_create(args):
 
 def _ws_change(args):
     body = {"add": _names(args.add), "readers": _names(args.readers), "remove": _names(args.remove)}
-    return _print(_admin(args).service("POST", f"workspaces/{args.name}/members", body))
+    return _print(_admin(args).service("POST", f"workspaces/{_seg(args.name)}/members", body))
 
 
 def _ws_show(args):
-    return _print(_admin(args).service("GET", f"workspaces/{args.name}" if args.name else "workspaces"))
+    return _print(_admin(args).service("GET", f"workspaces/{_seg(args.name)}" if args.name else "workspaces"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

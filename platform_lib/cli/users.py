@@ -7,7 +7,6 @@ Owns argument parsing; the roster's rules are :mod:`platform_lib.local.roster`, 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from platform_lib.cli.platform import _common, config_from_args
 
@@ -16,18 +15,13 @@ __all__ = ["register"]
 
 def _add(args: argparse.Namespace) -> int:
     from platform_lib.local.admin import HubAdmin
-    from platform_lib.local.errors import RosterError
-    from platform_lib.local.roster import apply_roster, read_roster
+    from platform_lib.local.roster import apply_roster, read_roster, roster_text
 
     config = config_from_args(args)
-    path = Path(args.csv)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise RosterError(f"cannot read {path}", problems=[str(exc)], value=str(path)) from exc
+    text = roster_text(args.csv)
     admin = HubAdmin.for_config(config)
     running = admin.config or config
-    roster = read_roster(text, prefix=running.users.system_user_prefix, source=str(path))
+    roster = read_roster(text, prefix=running.users.system_user_prefix, source=args.csv)
     done = apply_roster(admin, roster)
     print(f"{len(roster.users)} people on the roster: {len(done['users'])} new user(s), "
           f"{len(done['groups'])} new group(s), {len(done['memberships'])} new membership(s)")

@@ -590,8 +590,11 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
     else:
         algorithm = ZonesCrossmatch(r_arcsec, kk, **motion)
     try:
+        # log_changes=False: LSDB logs each renamed column as a root-logger WARNING, which every notebook
+        # showed (the crossmatch tutorial's "WARNING:root:Renaming overlapping columns" table); the suffixes
+        # are documented and asked for
         result = lcat.crossmatch(rcat, algorithm=algorithm, suffixes=spec.suffixes,
-                                 suffix_method="overlapping_columns")
+                                 suffix_method="overlapping_columns", log_changes=False)
     except CrossmatchError:
         raise
     except ValueError as exc:

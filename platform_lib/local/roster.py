@@ -3,11 +3,13 @@
 Owns :func:`read_roster` (pure: text -> :class:`Roster`, or :class:`~platform_lib.local.errors.RosterError`
 listing every bad row by number) and :func:`apply_roster` (the hub calls that create the missing users
 and groups and add the members; only after the whole file was checked, so a bad row changes nothing).
+:func:`read_roster_file` (and :func:`roster_text`) read the file first.
 
-Format: a header row with ``username`` (or ``name``) and optionally ``groups`` (several separated by
-``;`` or spaces); other columns (``email``, ``full name``) are ignored. Names are stripped and
-lower-cased, as the hub's sign-in does, so ``Bob`` and ``bob`` are one person (listed twice: an
-error); a name must be a valid hub user name for the platform's system-user prefix. May import this
+Format: a header row with ``username`` (or ``name``) and optionally ``groups`` (or ``group``; several
+separated by ``;`` or spaces); other columns (``email``, ``full name``) are ignored. A row with more
+fields than the header (groups separated by commas) is a bad row, not silently cut short. Names are
+stripped and lower-cased, as the hub's sign-in does, so ``Bob`` and ``bob`` are one person (listed
+twice: an error); a name must be a valid hub user name for the platform's system-user prefix. May import this
 package and ``astrohub_hub.accounts`` (the one owner of the user name rule).
 """
 
@@ -17,10 +19,11 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from platform_lib.local.errors import RosterError
 
-__all__ = ["Roster", "apply_roster", "read_roster"]
+__all__ = ["Roster", "apply_roster", "read_roster", "read_roster_file", "roster_text"]
 
 _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -31,6 +34,24 @@ class Roster:
 
     users: list[str] = field(default_factory=list)
     groups: dict[str, list[str]] = field(default_factory=dict)
+
+
+def roster_text(path: str | Path) -> str:
+    """The text of the roster file at ``path`` (UTF-8, with or without a byte-order mark); a file that cannot
+    be read or is not UTF-8 (a spreadsheet's Windows-1252 export) is a :class:`RosterError` saying so."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise RosterError(f"cannot read {path}", problems=[str(exc)], value=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise RosterError(f"cannot read {path}: it is not UTF-8 text", value=str(path), problems=[
+            f"{exc}; save the roster as 'CSV UTF-8' (or convert it: iconv -f cp1252 -t utf-8)"]) from exc
+
+
+def read_roster_file(path: str | Path, *, prefix: str = "astro-") -> Roster:
+    """:func:`read_roster` of the file at ``path`` (see :func:`roster_text`)."""
+    return read_roster(roster_text(path), prefix=prefix, source=str(path))
 
 
 def read_roster(text: str, *, prefix: str = "astro-", source: str = "roster") -> Roster:
@@ -50,7 +71,7 @@ def read_roster(text: str, *, prefix: str = "astro-", source: str = "roster") ->
     if name_col is None:
         raise RosterError(f"{source}: no 'username' column", problems=[
             f"row 1: the header {list(header)} needs a 'username' column (and optionally 'groups')"], value=source)
-    groups_col = header.get("groups")
+    groups_col = header.get("groups") or header.get("group")
     roster = Roster()
     problems: list[str] = []
     seen: dict[str, int] = {}
@@ -59,6 +80,11 @@ def read_roster(text: str, *, prefix: str = "astro-", source: str = "roster") ->
         if not raw and not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue  # a blank line
         name = raw.lower()
+        extra = [v for v in row.get(None) or [] if (v or "").strip()]  # fields beyond the header's columns
+        if extra:
+            problems.append(f"row {number}: {len(extra)} field(s) more than the header's columns ({extra}); "
+                            "separate several groups with ';', not ','")
+            continue
         try:
             system_username(name, prefix)
         except UsernameError as exc:

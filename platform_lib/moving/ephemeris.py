@@ -89,8 +89,17 @@ def as_jd_tdb(times) -> np.ndarray:
     from astropy.time import Time
 
     if isinstance(times, Time):
-        return np.atleast_1d(np.asarray(times.tdb.jd, dtype=np.float64))
-    arr = np.atleast_1d(np.asarray(times, dtype=np.float64))
+        try:
+            jd = times.tdb.jd
+        except ValueError as exc:  # erfa.ErfaError: a date ERFA cannot convert (e.g. MJD 1e20)
+            raise MovingObjectError(f"times {times!r} cannot be converted to TDB ({exc}); give dates within a few "
+                                    "thousand years of now", code="bad-time", value=str(times)) from exc
+        return np.atleast_1d(np.asarray(jd, dtype=np.float64))
+    try:
+        arr = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    except (TypeError, ValueError):  # e.g. "2024-01-01": a date as text
+        raise MovingObjectError(f"times must be an astropy Time (e.g. Time('2024-01-01')) or TDB Julian dates, got "
+                                f"{times!r}", code="bad-time", value=str(times)) from None
     if not np.all(np.isfinite(arr)):
         raise MovingObjectError(f"times must be finite Julian dates or an astropy Time, got {times!r}",
                                 code="bad-time", value=str(times))

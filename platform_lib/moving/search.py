@@ -53,7 +53,11 @@ def mjd_utc_to_jd_tdb(mjd) -> np.ndarray:
     import erfa
 
     mjd = np.atleast_1d(np.asarray(mjd, dtype=np.float64))
-    tai1, tai2 = erfa.utctai(np.full(mjd.shape, _MJD), mjd)
+    try:
+        tai1, tai2 = erfa.utctai(np.full(mjd.shape, _MJD), mjd)
+    except erfa.ErfaError as exc:  # a date ERFA cannot convert (e.g. MJD -1e20)
+        raise MovingObjectError(f"times (MJD, UTC) {mjd.tolist()[:5]} cannot be converted to TDB ({exc}); give "
+                                "dates within a few thousand years of now", code="bad-time", value=str(mjd[0])) from exc
     tt1, tt2 = erfa.taitt(tai1, tai2)
     # TDB - TT (periodic, < 2 ms) at the geocentre, as astropy does without a location
     return tt1 + tt2 + erfa.dtdb(tt1, tt2, 0.0, 0.0, 0.0, 0.0) / 86400.0

@@ -63,6 +63,16 @@ def _deg(q, name):
         raise TypeError(f"{name} must be an angle Quantity (e.g. 2 * u.arcmin), got {q!r}") from None
 
 
+def _icrs(position):
+    """``position`` (a SkyCoord, any frame) in ICRS; a TypeError naming what to pass otherwise."""
+    try:
+        return position.icrs
+    except AttributeError:
+        hint = " (names are not resolved: no service is asked)" if isinstance(position, str) else ""
+        raise TypeError(f"position must be a SkyCoord, e.g. SkyCoord(56.75, 24.12, unit='deg'), got {position!r}"
+                        f"{hint}") from None
+
+
 def cone_search(position, radius, *, catalog: str | None = None, service: str | None = None, verbosity: int = 2,
                 maxrec: int | None = None, settings=None, session=None):
     """Sources within ``radius`` of ``position`` from a Simple Cone Search service.
@@ -93,7 +103,7 @@ def cone_search(position, radius, *, catalog: str | None = None, service: str | 
             raise ValueError("give catalog= (a platform catalogue) or service= (an SCS URL)")
         service = _archive(settings, f"scs/{catalog}", "cone search")
     radius_deg = _deg(radius, "radius")
-    icrs = position.icrs
+    icrs = _icrs(position)
     with translate_errors(service, "cone search"):
         return result_table(lambda: pyvo.dal.SCSService(service, session=session).search(
             pos=(icrs.ra.deg, icrs.dec.deg), radius=radius_deg, verbosity=verbosity,
@@ -117,7 +127,7 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
     if position is not None:
         if radius is None:
             raise ValueError("radius is required with position")
-        icrs = position.icrs
+        icrs = _icrs(position)
         pos = (icrs.ra.deg, icrs.dec.deg, _deg(radius, "radius"))
     kwargs = dict(constraints)
     if band is not None:

@@ -154,8 +154,8 @@ class Storage(TableIO):
                                 "Storage(object_spaces={name: url})", value=address)
         name, sep, path = address.partition(":")
         if not sep:
-            raise SpaceNotFound(f"address {address!r} has no space: write '<space>:<path>', e.g. 'home:{address}'",
-                                value=address)
+            raise SpaceNotFound(f"address {address!r} has no space: write '<space>:<path>', e.g. "
+                                f"{self._example_address(address)!r}", value=address)
         return self.space(name), path
 
     def _resolve(self, address: str) -> tuple[Space, str]:
@@ -250,6 +250,17 @@ class Storage(TableIO):
         """The whole content of the file at ``address``."""
         with self.open(address) as fh:
             return fh.read()
+
+    def _example_address(self, path: str) -> str:
+        """The address a space-less ``path`` probably means: an absolute path inside one of this user's local
+        spaces (``/home/alice/x.fits``) is that space's address, anything else ``home:<path>``."""
+        if os.path.isabs(path):
+            for name in self.spaces():
+                space = self._spaces[name]
+                root = space.root.rstrip("/")
+                if space.local and root and (path == root or path.startswith(root + "/")):
+                    return f"{name}:{path[len(root) + 1:]}"
+        return f"home:{path.lstrip('/')}"
 
     def local_path(self, address: str) -> str | None:
         """The file's path on this machine's filesystem, or ``None`` for object storage."""

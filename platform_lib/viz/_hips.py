@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -436,7 +437,7 @@ def finish_catalog_hips(root: Path, header: bytes, spec: CatalogHipsSpec, *, n: 
             allsky.parent.mkdir(parents=True, exist_ok=True)
             allsky.write_bytes(header)
     props: dict[str, object] = {
-        "creator_did": spec.creator_did or f"ivo://astrohub/hips/{spec.title}",
+        "creator_did": spec.creator_did or _default_did(spec.title),
         "obs_title": spec.title,
         "dataproduct_type": "catalog",
         "hips_version": "1.4",
@@ -496,6 +497,12 @@ def _healpix_to_car(values: np.ndarray, width: int) -> tuple[np.ndarray, object]
     return values[cell.astype(np.int64)].reshape(height, width), wcs
 
 
+def _default_did(title: str) -> str:
+    """A HiPS's ``creator_did`` from its title: an IVOID (a URI), so characters a URI cannot hold (the spaces
+    of "I/311/hip2 star density") become ``_``."""
+    return "ivo://astrohub/hips/" + re.sub(r"[^A-Za-z0-9._~/+-]+", "_", title.strip()).strip("_/")
+
+
 def write_density_hips(counts: np.ndarray, dest: str | Path, *, title: str, creator_did: str = "",
                        level: int = 1, cancel=None) -> Path:
     """Write an image HiPS (FITS tiles) of a nested HEALPix map (say :func:`density_map`'s counts).
@@ -529,7 +536,7 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
     images = list(images)
     if not images:
         raise HipsError("no images to build a HiPS from", value=0)
-    props = {"obs_title": title, "creator_did": creator_did or f"ivo://astrohub/hips/{title}",
+    props = {"obs_title": title, "creator_did": creator_did or _default_did(title),
              "hips_builder": "astrohub platform_lib.viz (reproject)"}
     with _AtomicDir(Path(dest)) as out:
         target = out.tmp / "hips"

@@ -339,11 +339,35 @@ if _ipyaladin is not None:
             return out[0] if len(out) == 1 else vstack(out)
 
 
+def _registered_name(obj) -> str:
+    """The registry's name of the catalogue table ``obj`` names (``"I/311"`` -> ``"I/311/hip2"``), so its HiPS is
+    found; unchanged for a path, or where no registry is configured; a :class:`VizError` for a name the
+    registry does not know (the view stayed blank: the archive has no HiPS of that name)."""
+    name = str(obj)
+    if isinstance(obj, pathlib.Path) or "://" in name or name.startswith(("/", ".", "~")):
+        return name  # a folder, not a registry name
+    from platform_lib.settings import get_settings
+
+    path = get_settings().registry_path
+    if path is None or not pathlib.Path(path).is_file():
+        return name
+    from platform_lib.catalogs import CatalogError, Registry
+
+    try:
+        registry = Registry(path, readonly=True)
+        try:
+            return registry.get(name).full_name
+        finally:
+            registry.close()
+    except CatalogError as exc:
+        raise VizError(f"cannot show {name!r}: {exc}", value=name) from exc
+
+
 def _dispatch(widget, obj, **options) -> None:
     from astropy.coordinates import SkyCoord
 
     if isinstance(obj, (str, pathlib.Path)):
-        name = str(obj)
+        name = _registered_name(obj)
         from platform_lib.viz._hips import hips_name
 
         url = f"{widget._archive}hips/{hips_name(name)}"

@@ -342,6 +342,13 @@ def test_truncated_cone_search_warns_naming_maxrec(serve):
         "QUERY_STATUS"] == "OK"  # and no warning (warnings are errors in this suite)
 
 
+def test_a_position_that_is_not_a_skycoord_is_named():
+    # it was AttributeError: 'str' object has no attribute 'icrs' (a new user's first try: a target name)
+    for search in (cone_search, image_search):
+        with pytest.raises(TypeError, match=r"position must be a SkyCoord.*'M45' \(names are not resolved"):
+            search("M45", 1 * u.deg, service="http://127.0.0.1:9/x", settings=get_settings())
+
+
 def test_tap_query_defaults_to_the_platform_archive(serve):
     from platform_lib.retrieval import tap_query
 

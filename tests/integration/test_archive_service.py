@@ -334,6 +334,9 @@ def test_public_download_and_bad_token(archive):
     base, data, _ = archive
     dl = requests.get(base + "download/first/image", timeout=30)
     assert dl.status_code == 200 and dl.content == (data / "first/image.fits").read_bytes()
+    head = requests.head(base + "download/first/image", timeout=30)  # was 405
+    assert head.status_code == 200 and head.headers["Content-Length"] == str(len(dl.content)) and not head.content
+    assert requests.head(base + "download/nosuch", timeout=30).status_code == 404
     bad = sia(base, {"COLLECTION": "FIRST"}, token="forged")
     assert bad.status_code == 403 and query_status(bad.content)[0] == "ERROR"
 

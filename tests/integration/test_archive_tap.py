@@ -225,9 +225,29 @@ def test_uws_details_and_jobs_survive_a_restart(tap):
                                                             "DESTRUCTION": "2099-01-01T00:00:00Z"},
                              headers=auth, timeout=10).status_code == 200
     assert requests.get(pending.url + "/executionduration", headers=auth, timeout=10).text == "5"
+    # UWS 1.1: set when the job is created, they are the job's (they were kept as query parameters and ignored)
+    early = requests.post(base + "tap/async", data={"QUERY": "SELECT 1 FROM stars.stars", "EXECUTIONDURATION": "7"},
+                          headers=auth, timeout=10)
+    assert requests.get(early.url + "/executionduration", headers=auth, timeout=10).text == "7"
+    assert "executionduration" not in requests.get(early.url + "/parameters", headers=auth, timeout=10).text.lower()
+    gone = requests.post(base + "tap/async", data={"QUERY": "SELECT 1 FROM stars.stars",
+                                                   "DESTRUCTION": "2000-01-01T00:00:00Z"}, headers=auth, timeout=10)
+    assert gone.status_code == 404  # destroyed at once: the time the client chose has passed
+    wrong = requests.post(base + "tap/async", data={"QUERY": "SELECT 1 FROM stars.stars", "EXECUTIONDURATION": "soon"},
+                          headers=auth, timeout=10)
+    assert "<uws:phase>ERROR</uws:phase>" in wrong.text
+    error = requests.get(wrong.url + "/error", headers=auth, timeout=10).text
+    assert "EXECUTIONDURATION='soon' is not a number" in error
     assert requests.put(pending.url + "/phase", headers=auth, timeout=10).status_code == 405
     listed = requests.get(base + "tap/async", headers=auth, timeout=10).text
     assert job_url.rsplit("/", 1)[1] in listed
+    # UWS 1.1 AFTER: only jobs created after the time (it was ignored, and a bad value too)
+    assert "jobref" not in requests.get(base + "tap/async", params={"AFTER": "2099-01-01T00:00:00Z"}, headers=auth,
+                                        timeout=10).text
+    assert job_url.rsplit("/", 1)[1] in requests.get(base + "tap/async", params={"AFTER": "2000-01-01T00:00:00"},
+                                                     headers=auth, timeout=10).text
+    refused = requests.get(base + "tap/async", params={"AFTER": "yesterday"}, headers=auth, timeout=10)
+    assert refused.status_code == 400 and "AFTER='yesterday' is not an ISO 8601 time" in refused.text
     assert requests.get(job_url, headers={"Authorization": "token bob-token"}, timeout=10).status_code == 404
     restart()
     after = requests.get(good_url + "/results/result", headers=auth, timeout=10)

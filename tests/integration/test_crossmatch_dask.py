@@ -74,10 +74,12 @@ def test_hats_on_dask_equals_in_memory(hats_pair, client, mode):
     assert np.allclose(merged["separation_arcsec_dask"].astype(float), merged["separation_arcsec_mem"], atol=1e-9)
 
 
-def test_lsdb_catalogue_in_gives_lazy_catalogue_out(hats_pair, client):
+def test_lsdb_catalogue_in_gives_lazy_catalogue_out(hats_pair, client, caplog):
     _, _, lpath, rpath = hats_pair
     lazy = crossmatch(lsdb.open_catalog(lpath), lsdb.open_catalog(rpath), 2 * u.arcsec, client=client, lazy=True)
     assert type(lazy).__module__.startswith("lsdb") and "separation_arcsec" in lazy.columns
+    # the suffixed columns are asked for: no "Renaming overlapping columns" WARNING in the user's notebook
+    assert not [r for r in caplog.records if "Renaming overlapping columns" in r.getMessage()]
 
 
 def test_margin_smaller_than_radius_is_an_error(hats_pair, client):

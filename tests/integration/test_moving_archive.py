@@ -84,9 +84,12 @@ def test_bodies_in_an_image_and_in_a_cone(service):
     ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "tolerance": "0"}, "tolerance"),
     ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "tolerance": "-3"}, "tolerance"),
     ("images", {"body": "Ceres", "start": "yesterday", "stop": "2021-01-01"}, "not a time"),
+    ("images", {"body": "Ceres", "start": "1e20", "stop": "1e21"}, "cannot be converted to TDB"),  # was a 503
+    ("bodies", {"ra": "0", "dec": "0", "radius": "1", "time": "-1e20"}, "cannot be converted to TDB"),
     ("images", {"body": "Ceres", "start": "2020-01-01"}, "stop is required"),
     ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "format": "xls"}, "format"),
     ("bodies", {"obs_id": "nosuch"}, "not in the index"),
+    ("bodies", {"obs_id": "ceres1", "ra": "10"}, "not both (got obs_id and ra)"),  # ra was ignored
     ("bodies", {"ra": "0", "dec": "95", "radius": "1", "time": "60000"}, "dec=95"),
     ("bodies", {"ra": "0", "dec": "0", "radius": "nan", "time": "60000"}, "radius"),
 ])

@@ -221,6 +221,8 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_
     assert _call(platform, prof, "POST", "classes", {"name": "mine"}).status_code == 403
     nonsense = _call(platform, prof, "POST", f"classes/{name}/students", {"users": "x" * 5000})
     assert nonsense.status_code == 400
+    typed = _call(platform, prof, "POST", "workspaces", {"name": 123})  # was the workspace '123'
+    assert typed.status_code == 400 and "'name' must be a string, got 123" in typed.json()["message"]
     assert json.loads(_astrohub(platform, "classes", "show", name).stdout)["students"] == before["students"]
 
 
@@ -331,15 +333,27 @@ def test_the_classes_tutorial_runs_as_a_student(platform, course):
 
 
 
-def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform):
+def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform, tmp_path):
     """The class's profile (fixture: ``lab``) reaches its students' servers; inside an exam window the
     guarantees equal the limits (locally: what JupyterHub exports as MEM_/CPU_GUARANTEE)."""
     prof, student = platform.unique("pprof"), platform.unique("pstud")
     for user in (prof, student):
         platform.create_user(user)
+    # A server with a profile that is not offered: a 400 naming it and the choices (was "Invalid user options")
+    refused = platform.api("POST", f"/users/{prof}/server", json={"profile": "nope"})
+    assert refused.status_code == 400, refused.text
+    assert "profile 'nope' is not available" in refused.json()["message"] and "'lab'" in refused.json()["message"]
     name = platform.unique("pinned")
     unknown = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--profile", "nope")
     assert unknown.returncode == 2 and "no profile 'nope'" in unknown.stderr and "'lab'" in unknown.stderr
+    # A name is one path segment: '../x' named another route ("no such route .../api/x"); a roster that is not
+    # UTF-8 is named, not a traceback
+    odd = _astrohub(platform, "classes", "show", "../x")
+    assert odd.returncode == 2 and "no class '../x'" in odd.stderr, odd.stderr
+    latin = tmp_path / "roster.csv"
+    latin.write_bytes("username\nm\u00fcller\n".encode("cp1252"))
+    unread = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--csv", str(latin))
+    assert unread.returncode == 2 and "is not UTF-8 text" in unread.stderr, unread.stderr
     created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--students", student,
                         "--profile", "lab")
     assert created.returncode == 0, created.stdout + created.stderr

@@ -231,6 +231,22 @@ def test_a_query_over_the_time_limit_ends_with_a_limit_fault():
                  maxrec=10, uploads=data, limits=Limits(seconds=0.3))
 
 
+def test_a_query_of_thousands_of_columns_gets_fewer_rows():
+    """Rows x columns is bounded: 3000 columns x 1000 rows (the default MAXREC) took 3 minutes to write as a
+    VOTable, outside the time limit; the answer is cut to the cell budget and flagged OVERFLOW."""
+    from astrohub_archive.engine import Limits
+
+    descs, data = _upload(_stars(3000))
+    wide = "SELECT " + ", ".join(["ra"] * 300) + " FROM TAP_UPLOAD.mine"
+    table, overflow = run_plan(translate(wide, TABLES, descs), tables=TABLES, state=None, viewer=Viewer(),
+                               access_base="", maxrec=1000, uploads=data, limits=Limits(max_cells=30_000))
+    assert len(table) == 100 and len(table.colnames) == 300 and overflow
+    narrow, overflow = run_plan(translate("SELECT ra FROM TAP_UPLOAD.mine", TABLES, descs), tables=TABLES,
+                                state=None, viewer=Viewer(), access_base="", maxrec=1000, uploads=data,
+                                limits=Limits(max_cells=30_000))
+    assert len(narrow) == 1000 and overflow  # a narrow answer keeps its MAXREC
+
+
 def test_a_query_over_the_memory_limit_ends_with_a_limit_fault():
     """Issue 21 item 7: a query cannot take more working memory than the service allows; it ends with
     a LimitFault naming the limit, and the same query runs within the default limit."""
@@ -377,6 +393,17 @@ def test_upload_parameter():
             parse_upload_param(bad)
     with pytest.raises(UsageFault, match="not a readable VOTable"):
         read_uploads({"t": b"<nonsense"})
+
+
+def test_an_upload_url_on_an_internal_address_is_refused_before_any_request():
+    """The archive fetched any URL: a caller could make it request the hub, other users' servers or a cloud's
+    metadata service (169.254.169.254) from inside the platform."""
+    from astrohub_archive.uploads import fetch_url
+
+    for url in ("http://127.0.0.1:9/x.vot", "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/t.vot",
+                "https://[::1]:8443/t.vot", "http://0.0.0.0/t.vot"):
+        with pytest.raises(UsageFault, match=r"which is not a public address.*UPLOAD=t,param:"):
+            fetch_url("t", url, timeout=0.5)
 
 
 def test_several_regions_each_use_the_rtree():

@@ -178,10 +178,14 @@ def test_apply_user_options_hook_checks_profile_and_keys():
     hook(spawner, spawner.user_options)
     assert spawner.mem_limit == 4 * 2**30
     assert spawner.cpu_limit == 2.0
-    with pytest.raises(ValueError, match="unknown server options \\['image'\\]"):
+    # HTTP 400s with the reason: JupyterHub turns any other exception of the hook into "Invalid user options"
+    from tornado import web
+
+    with pytest.raises(web.HTTPError, match="unknown server options \\['image'\\]") as refused:
         hook(spawner, {"profile": "class", "image": "evil"})
+    assert refused.value.status_code == 400
     outsider = make_spawner("olga", [], {"profile": "class"})
-    with pytest.raises(ValueError, match="not available"):
+    with pytest.raises(web.HTTPError, match="profile 'class' is not available to 'olga'; choose one of"):
         outsider.apply_user_options(outsider, outsider.user_options)
 
 

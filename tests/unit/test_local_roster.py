@@ -27,6 +27,27 @@ def test_every_bad_row_is_named_and_nothing_is_returned():
     assert "nothing was changed" in str(info.value) and "class.csv" in str(info.value)
 
 
+def test_a_group_column_and_groups_cut_by_commas():
+    # 'group' is the groups column (its memberships were dropped silently); fields beyond the header are a bad row
+    assert read_roster("name,group\njo,x\n").groups == {"x": ["jo"]}
+    with pytest.raises(RosterError) as info:
+        read_roster("username,groups\nann,astro101,team-x\nbob,astro101\n")
+    assert info.value.problems == ["row 2: 1 field(s) more than the header's columns (['team-x']); separate several "
+                                   "groups with ';', not ','"]
+
+
+def test_a_roster_that_is_not_utf8_is_named(tmp_path):
+    import subprocess
+    import sys
+
+    roster = tmp_path / "class.csv"
+    roster.write_bytes("username,groups\nm\u00fcller,astro101\n".encode("cp1252"))
+    result = subprocess.run([sys.executable, "-m", "platform_lib", "users", "add", "--csv", str(roster),
+                             "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr  # was a UnicodeDecodeError
+    assert "is not UTF-8 text" in result.stderr and "CSV UTF-8" in result.stderr
+
+
 def test_a_file_without_a_username_column_or_rows_is_refused():
     with pytest.raises(RosterError, match="username"):
         read_roster("email,groups\na@x,g\n")

@@ -155,6 +155,11 @@ def test_bad_inputs_name_the_problem(asteroids, ss):
         Orbits.from_elements(["nan"], a=2.0, e=0.1, inc=np.nan, node=1, peri=1, mean_anomaly=0, epoch_jd=EPOCH)
     with pytest.raises(MovingObjectError, match="unknown observatory 'Atlantis'"):
         ephemeris("mars", Time("2024-01-01"), site="Atlantis")
+    with pytest.raises(MovingObjectError, match="cannot be converted to TDB") as exc:  # was erfa's ErfaError
+        ephemeris("mars", Time(1e20, format="mjd"))
+    assert exc.value.code == "bad-time"
+    with pytest.raises(MovingObjectError, match=r"must be an astropy Time \(e.g. Time\('2024-01-01'\)\)"):
+        ephemeris("mars", "2024-01-01")  # was numpy's "could not convert string to float"
 
 
 def test_horizons_adapter_reads_a_real_answer_without_the_network(monkeypatch, ceres_reference):

@@ -199,6 +199,12 @@ def test_bad_addresses_are_clear(storage):
         storage.read_bytes("notes.txt")
     with pytest.raises(SpaceNotFound, match="no space 'nowhere'"):
         storage.read_bytes("nowhere:x")
+    # an absolute path in a space names that space's address (it suggested 'home:/abs/path', itself refused)
+    home = storage.local_path("home:")
+    with pytest.raises(SpaceNotFound, match="e.g. 'home:notes/a.txt'"):
+        storage.read_bytes(os.path.join(home, "notes", "a.txt"))
+    with pytest.raises(SpaceNotFound, match="e.g. 'home:etc/passwd'"):
+        storage.read_bytes("/etc/passwd")
     with pytest.raises(StorageError, match="reserved"):
         storage.write_bytes("home:.astrohub-quota.json", b'{"bytes": 999999999}')
     with pytest.raises(StorageError, match="recursive"):

@@ -59,6 +59,7 @@ def test_catalog_hips_validates_and_counts_add_up(tmp_path):
                                   ra="ra", dec="dec", magnitude="gmag")
     report = viz.validate_hips(dest)
     props = read_properties(dest / "properties")
+    assert props["creator_did"] == "ivo://astrohub/hips/test_cat"  # an IVOID has no spaces (it had)
     assert report.dataproduct_type == "catalog"
     assert report.rows == 29_999 == int(props["hips_cat_nrows"])
     assert props["astrohub_rows_skipped"] == "0" or props["astrohub_rows_skipped"] == "1"
@@ -135,9 +136,11 @@ def test_a_cancelled_build_writes_nothing_and_keeps_the_old_hips(tmp_path):
 
 def test_density_image_hips_validates(tmp_path):
     df = _catalogue(5_000)
-    dest = viz.write_density_hips(viz.density_map(healpix29(df.ra, df.dec), 5), tmp_path / "d", title="d", level=0)
+    dest = viz.write_density_hips(viz.density_map(healpix29(df.ra, df.dec), 5), tmp_path / "d",
+                                  title="I/311/hip2 star density", level=0)
     report = viz.validate_hips(dest)
     assert report.dataproduct_type == "image" and report.tiles == 12
+    assert read_properties(dest / "properties")["creator_did"] == "ivo://astrohub/hips/I/311/hip2_star_density"
     assert not (dest / "index.html").exists()  # reproject's preview loads Aladin Lite from a CDN
 
 
@@ -302,6 +305,24 @@ def test_widget_shows_each_kind(widget):
     hips = [c for c, _ in widget.sent if c.get("event_name") == "astrohub_catalog_hips"][0]
     assert hips["url"] == "/services/archive/hips/I_311_hip2"
     assert widget.astrohub_message == ""
+
+
+def test_a_catalogue_name_is_looked_up_in_the_registry(widget, tmp_path, monkeypatch):
+    """A name the registry knows shows its table's HiPS ('I/311' -> I_311_hip2); an unknown one is a message, not
+    a layer of a HiPS that does not exist (the view stayed blank, with no word)."""
+    from platform_lib.catalogs import CatalogInfo, Registry, TableInfo
+
+    registry = Registry(tmp_path / "registry.sqlite")
+    registry.add_catalog(CatalogInfo("I/311", tables=("hip2",)),
+                         [(TableInfo("hip2", "I/311", ra_column="ra", dec_column="dec"), None)])
+    registry.close()
+    monkeypatch.setenv("PLATFORM_CATALOG_REGISTRY", str(tmp_path / "registry.sqlite"))
+    widget.show("I/311")
+    hips = [c for c, _ in widget.sent if c.get("event_name") == "astrohub_catalog_hips"]
+    assert [h["url"] for h in hips] == ["/services/archive/hips/I_311_hip2"] and widget.astrohub_message == ""
+    with pytest.warns(UserWarning, match="cannot show 'M45'"):
+        widget.show("M45")
+    assert "cannot show 'M45'" in widget.astrohub_message and len(widget.layers) == 1
 
 
 def test_widget_bad_input_is_a_message_not_a_blank_view(widget):

@@ -41,12 +41,15 @@ JOIN_PLANNING = {"nested_loop_join_threshold": 0, "merge_join_threshold": 0}
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-query bounds: seconds of wall time, DuckDB memory, threads, and the most rows returned."""
+    """Per-query bounds: seconds of wall time, DuckDB memory, threads, the most rows returned, and the most
+    cells (rows x columns): a query selecting thousands of columns gets fewer rows (OVERFLOW), since writing
+    its answer is not under the time limit (3000 columns x 1000 rows took 3 minutes to write)."""
 
     seconds: float = 60.0
     memory: str = "1GB"
     threads: int = 2
     max_rows: int = 1_000_000
+    max_cells: int = 2_000_000  # the largest ordinary answer: MAXREC 100 000 rows of 20 columns
 
 
 _MACROS = (
@@ -334,7 +337,7 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
             else:  # pragma: no cover - a TableDesc kind this engine does not know
                 raise ServiceFault(f"table kind {kind!r} has no reader")
             con.register(internal, rel)
-        cap = min(maxrec, limits.max_rows)
+        cap = min(maxrec, limits.max_rows, max(1, limits.max_cells // max(1, len(plan.columns))))
 
         def stop() -> None:
             timed_out.set()

@@ -125,7 +125,11 @@ class DownloadHandler(BaseHandler):
     async def get(self, obs_id: str) -> None:
         await self.guarded(lambda: self._download(obs_id))
 
-    async def _download(self, obs_id: str) -> None:
+    async def head(self, obs_id: str) -> None:
+        """The download's headers (size, type, name) and status, for clients that ask before fetching."""
+        await self.guarded(lambda: self._download(obs_id, body=False))
+
+    async def _download(self, obs_id: str, body: bool = True) -> None:
         parts = obs_id.replace("\\", "/").split("/")
         if obs_id.startswith("/") or any(p in ("..", ".", "") for p in parts) or "\x00" in obs_id:
             raise UsageFault(f"obs_id {obs_id!r} is not a valid identifier (no '..', '.', or empty segments)")
@@ -140,6 +144,9 @@ class DownloadHandler(BaseHandler):
         self.set_header("Content-Type", "application/fits")
         self.set_header("Content-Disposition", f"attachment; filename=\"{quote(path.name)}\"")
         self.set_header("Content-Length", str(path.stat().st_size))
+        if not body:
+            self.finish()
+            return
         with open(path, "rb") as fh:
             while chunk := fh.read(1 << 20):
                 self.write(chunk)

@@ -141,6 +141,10 @@ class BodiesInImageHandler(_MovingHandler):
         kw = {"orbits": _orbits(), "site": _one(args, "site", "geocenter"), "tolerance": self.tolerance(args),
               "viewer": viewer}
         if obs_id is not None:
+            cone = [k for k in ("ra", "dec", "radius", "time") if _one(args, k) is not None]
+            if cone:
+                raise UsageFault(f"give obs_id or ra, dec, radius and time, not both (got obs_id and "
+                                 f"{', '.join(cone)})")
             return bodies_in_image(obs_id, index=self.state.index_path, **kw)
         ra = _float(_one(args, "ra", required=True), "ra")
         dec = _float(_one(args, "dec", required=True), "dec")

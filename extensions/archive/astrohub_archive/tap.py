@@ -245,15 +245,21 @@ class TapAsyncListHandler(TapBase):
                 raise UsageFault(f"LAST={last!r} is not a whole number") from None
             if n < 0:
                 raise UsageFault(f"LAST={n} must not be negative")
-        jobs = self.state.jobs.list(viewer.user, phases or None, n)
+        after = self.get_query_argument("AFTER", None)
+        after_s = None if after is None else _iso_seconds("AFTER", after)  # UWS 1.1: jobs created after it
+        jobs = self.state.jobs.list(viewer.user, phases or None, n, after_s)
         self.xml(uws.jobs_document(jobs, self.tap_base() + "async/"))
 
     async def _create(self) -> None:
         viewer = await self.viewer()
         p = self.params()
         phase = p.pop("PHASE", "")
+        # UWS 1.1 lets a client set these when it creates the job: they are the job's, not the query's.
+        duration, destruction = p.pop("EXECUTIONDURATION", None), p.pop("DESTRUCTION", None)
         blobs = {}
         try:  # a bad job is created anyway, and ends in ERROR with the message (UWS)
+            seconds = None if duration is None else _execution_duration(duration)
+            when = None if destruction is None else _iso_seconds("DESTRUCTION", destruction)
             req = TapRequest(dict(p))
             blobs = await self.blobs(req)
             await asyncio.get_running_loop().run_in_executor(self.state.executor, _check, self.state, req, blobs)
@@ -261,6 +267,12 @@ class TapAsyncListHandler(TapBase):
         except UsageFault as exc:
             early_error = exc.document_text()
         job = self.state.jobs.create(viewer.user, p, blobs)
+        if not early_error and (seconds is not None or when is not None):
+            if seconds is not None:
+                job.duration = seconds
+            if when is not None:
+                job.destruction = min(max(when, time.time()), job.created + uws.RETENTION_S)  # the service's limit
+            self.state.jobs.save(job)
         if early_error:
             job.phase, job.error, job.ended = "ERROR", early_error, time.time()
             self.state.jobs.save(job)
@@ -268,6 +280,25 @@ class TapAsyncListHandler(TapBase):
             if uws.parse_phase(phase) == "RUN":
                 _start(self.state, job, viewer, self.access_base())
         self.redirect(self.tap_base() + "async/" + job.id, status=303)
+
+
+def _execution_duration(value: str) -> int:
+    """A job's ``EXECUTIONDURATION`` in whole seconds, within the service's limit (0 or less: the limit)."""
+    try:
+        seconds = int(float(value))
+    except (ValueError, OverflowError):
+        raise UsageFault(f"EXECUTIONDURATION={value!r} is not a number of seconds") from None
+    return max(1, min(seconds, uws.EXECUTION_S)) if seconds > 0 else uws.EXECUTION_S
+
+
+def _iso_seconds(name: str, value: str) -> float:
+    """Parameter ``name``'s ISO 8601 time (UTC: a job's ``DESTRUCTION``, the job list's ``AFTER``) as Unix seconds."""
+    try:
+        from astropy.time import Time
+
+        return float(Time(value.replace("Z", ""), format="isot", scale="utc").unix)
+    except Exception:
+        raise UsageFault(f"{name}={value!r} is not an ISO 8601 time (YYYY-MM-DDThh:mm:ssZ)") from None
 
 
 class TapJobHandler(TapBase):
@@ -367,22 +398,12 @@ class TapJobHandler(TapBase):
             TapRequest(dict(job.params))  # refuse what would make the job invalid
             self.state.jobs.save(job)
         elif what == "executionduration":
-            value = p.get("EXECUTIONDURATION", "")
-            try:
-                seconds = int(float(value))
-            except (ValueError, OverflowError):
-                raise UsageFault(f"EXECUTIONDURATION={value!r} is not a number of seconds") from None
+            seconds = _execution_duration(p.get("EXECUTIONDURATION", ""))
             if job.phase == "PENDING":
-                job.duration = max(1, min(seconds, uws.EXECUTION_S)) if seconds > 0 else uws.EXECUTION_S
+                job.duration = seconds
                 self.state.jobs.save(job)
         elif what == "destruction":
-            value = p.get("DESTRUCTION", "")
-            try:
-                from astropy.time import Time
-
-                when = Time(value.replace("Z", ""), format="isot", scale="utc").unix
-            except Exception:
-                raise UsageFault(f"DESTRUCTION={value!r} is not an ISO 8601 time (YYYY-MM-DDThh:mm:ssZ)") from None
+            when = _iso_seconds("DESTRUCTION", p.get("DESTRUCTION", ""))
             job.destruction = min(max(when, time.time()), job.created + uws.RETENTION_S)  # the service's limit
             self.state.jobs.save(job)
         else:

@@ -3,9 +3,9 @@ and STILTS send them), read as VOTables into Arrow tables queryable as ``TAP_UPL
 
 Bounded: :data:`MAX_UPLOADS` tables, :data:`MAX_UPLOAD_BYTES` each, :data:`MAX_UPLOAD_ROWS` rows.
 Uploads by URL (``UPLOAD=name,http://...``) are fetched by :func:`fetch_url` without the caller's
-credentials, with the same size bound and a timeout. Numeric TABLEDATA uploads are read column by column
-(:func:`_numeric_tabledata`), the rest by astropy. Pure apart from parsing bytes; imports numpy, astropy and
-pyarrow.
+credentials, from public addresses only (:func:`check_public`), with the same size bound and a timeout.
+Numeric TABLEDATA uploads are read column by column (:func:`_numeric_tabledata`), the rest by astropy.
+Pure apart from parsing bytes and fetching URLs; imports numpy, astropy and pyarrow.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import numpy as np
 from astrohub_archive.faults import LimitFault, UsageFault
 from astrohub_archive.tapschema import ColumnDesc, TableDesc, _votable_type
 
-__all__ = ["parse_upload_param", "read_uploads", "fetch_url", "is_url", "MAX_UPLOADS", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS"]
+__all__ = ["parse_upload_param", "read_uploads", "fetch_url", "check_public", "is_url", "MAX_UPLOADS",
+           "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS"]
 
 MAX_UPLOADS = 4
 MAX_UPLOAD_BYTES = 32 * 2**20
@@ -174,14 +175,49 @@ def is_url(ref: str) -> bool:
     return ref.startswith("http://") or ref.startswith("https://")
 
 
+def check_public(name: str, url: str) -> None:
+    """Refuse ``url`` unless every address its host resolves to is public (``ipaddress``'s ``is_global``).
+
+    The archive fetches an upload with its own network position: a URL on loopback, a private network
+    or a link-local address (a cloud's metadata service, 169.254.169.254) would let a caller make the
+    archive request the platform's internal services (the hub, other users' servers, Dask dashboards).
+    """
+    import ipaddress
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname or "", port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError) as exc:
+        raise UsageFault(f"upload {name!r}: cannot read {url[:200]!r}: {exc}") from None
+    for *_, address in infos:
+        ip = ipaddress.ip_address(address[0].split("%", 1)[0])
+        if not ip.is_global:
+            raise UsageFault(f"upload {name!r}: {url[:200]!r} is on {ip}, which is not a public address; the archive "
+                             f"fetches uploads only from public hosts: send the table itself (UPLOAD={name},param:"
+                             "<part> with a multipart part, as pyvo and STILTS do)")
+
+
 def fetch_url(name: str, url: str, timeout: float = 20.0) -> bytes:
-    """The table at ``url`` (http or https, no credentials), at most :data:`MAX_UPLOAD_BYTES`."""
+    """The table at ``url`` (http or https, no credentials, public hosts only: :func:`check_public`, on each
+    redirect too), at most :data:`MAX_UPLOAD_BYTES`."""
     import urllib.error
     import urllib.request
 
+    class _Redirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            if not is_url(newurl):
+                raise UsageFault(f"upload {name!r}: {url[:200]!r} redirects to {newurl[:200]!r}, not an http(s) URL")
+            check_public(name, newurl)
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    check_public(name, url)
+    opener = urllib.request.build_opener(_Redirects)
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "astrohub-archive"}),
-                                    timeout=timeout) as resp:
+        with opener.open(urllib.request.Request(url, headers={"User-Agent": "astrohub-archive"}),
+                         timeout=timeout) as resp:
             body = resp.read(MAX_UPLOAD_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise UsageFault(f"upload {name!r}: cannot read {url[:200]!r}: {exc}") from None

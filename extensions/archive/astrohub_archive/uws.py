@@ -153,8 +153,10 @@ class JobStore:
             return None
         return job
 
-    def list(self, owner: str | None, phases: set[str] | None = None, last: int | None = None) -> list[Job]:
-        """``owner``'s jobs (none for anonymous callers: their jobs are not listed), newest first."""
+    def list(self, owner: str | None, phases: set[str] | None = None, last: int | None = None,
+             after: float | None = None) -> list[Job]:
+        """``owner``'s jobs (none for anonymous callers: their jobs are not listed), newest first; with ``after``
+        (Unix seconds) only those created after it (UWS 1.1 ``AFTER``)."""
         if owner is None:
             return []
         with self._lock:
@@ -165,6 +167,8 @@ class JobStore:
         jobs = [self._job(r) for r in rows]
         if phases:
             jobs = [j for j in jobs if j.phase in phases]
+        if after is not None:
+            jobs = [j for j in jobs if j.created > after]
         if last is not None:
             jobs = jobs[:last]
         return jobs

@@ -232,6 +232,16 @@ class ApiHandler(web.RequestHandler):
         return value
 
     @staticmethod
+    def text(body: dict[str, Any], key: str) -> str:
+        """``body[key]`` as a string ('' when absent or null); another type is refused, not turned into its repr."""
+        value = body.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ClassError(f"{key!r} must be a string, got {value!r}")
+        return value
+
+    @staticmethod
     def names(body: dict[str, Any], key: str) -> list[str]:
         value = body.get(key, [])
         if isinstance(value, str):
@@ -274,9 +284,9 @@ class ClassesHandler(ApiHandler):
 
     async def post(self) -> None:
         body = self.body()
-        await self.run(self.teaching.create_class, str(body.get("name", "")),
+        await self.run(self.teaching.create_class, self.text(body, "name"),
                        instructors=self.names(body, "instructors"), students=self.names(body, "students"),
-                       profile=str(body.get("profile", "")))
+                       profile=self.text(body, "profile"))
 
 
 class ClassHandler(ApiHandler):
@@ -321,9 +331,9 @@ class WorkspacesHandler(ApiHandler):
 
     async def post(self) -> None:
         body = self.body()
-        await self.run(self.teaching.workspaces.create, str(body.get("name", "")),
+        await self.run(self.teaching.workspaces.create, self.text(body, "name"),
                        members=self.names(body, "members"), readers=self.names(body, "readers"),
-                       owner=str(body.get("owner", "")))
+                       owner=self.text(body, "owner"))
 
 
 class WorkspaceHandler(ApiHandler):

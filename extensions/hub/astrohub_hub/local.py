@@ -5,7 +5,8 @@ user server's command (:func:`singleuser_command`) and profile choice. The accou
 system user a hub user runs as) is ``accounts.SystemAccounts``; homes, scratch and shared folders
 are ``folders``; group folder access at spawn is ``groupsync.grant_now``; a class's pinned profile and
 exam window are ``pins``; real-time collaboration (off, or on for a sharer who turned it on in a workspace) is
-``collaboration``. May import JupyterHub, the standard library and those modules; never ``platform_lib``.
+``collaboration``. May import JupyterHub (and its tornado), the standard library and those modules; never
+``platform_lib``.
 
 When the hub runs as root each hub user ``alice`` gets a dedicated system user ``astro-alice``
 (prefix from ``LocalSettings.system_user_prefix``), created with ``useradd`` on first spawn, whose
@@ -41,6 +42,7 @@ from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
+from tornado import web
 
 from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
 from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args
@@ -467,11 +469,18 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
 def _apply_profile(spawner: AstroLocalSpawner, user_options: Mapping[str, Any]) -> None:
     """``apply_user_options`` hook: only the ``profile`` key, checked against the user's groups (a class's
-    pinned profile wins)."""
-    unknown = set(user_options or {}) - {"profile"}
-    if unknown:
-        raise ValueError(f"unknown server options {sorted(unknown)}; only 'profile' is accepted")
-    spawner.apply_profile()
+    pinned profile wins).
+
+    A refusal is an HTTP 400 carrying the reason: JupyterHub answers any other exception from this hook
+    with a bare "Invalid user options", which names neither the option nor the choices.
+    """
+    try:
+        unknown = set(user_options or {}) - {"profile"}
+        if unknown:
+            raise ValueError(f"unknown server options {sorted(unknown)}; only 'profile' is accepted")
+        spawner.apply_profile()
+    except ValueError as exc:
+        raise web.HTTPError(400, str(exc).replace("%", "%%")) from exc
 
 
 def _profile_form(spawner: AstroLocalSpawner) -> str:
