@@ -94,6 +94,13 @@ OWN_KEYS: dict[str, Any] = {
                 "addresses or networks (the hub proxy's pod network when an outer proxy rewrites the host). "
                 "Empty: nobody; the Host header, which the proxies pass on, gives the links.",
             },
+            "uploadFrom": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[0-9A-Fa-f:.]+(/[0-9]+)?$"},
+                "description": "Networks or addresses whose hosts TAP uploads by URL may come from besides public "
+                "ones (`--upload-from`): the VO servers of an observatory's closed network. Empty: public hosts "
+                "only (never the cluster's own services).",
+            },
             "hips": {
                 "type": "object", "additionalProperties": False, "required": ["path"],
                 "description": "The writable folder of the HiPS the archive builds (from released data only), "

@@ -122,3 +122,20 @@ def test_the_archive_gets_a_writable_numba_cache_seeded_from_its_image(chart) ->
     dockerfile = (Path(__file__).parents[2] / "images" / "user" / "Dockerfile").read_text()
     assert "astrohub kernels compile" in dockerfile
     assert archive["image"].split(":")[0].endswith("/user")
+
+
+def test_the_networks_tap_uploads_may_come_from_reach_the_archive(chart, monkeypatch) -> None:
+    """Not HiPS, but the archive's other network setting of this kind: ``archive.uploadFrom`` is its
+    ``--upload-from`` (TAP uploads by URL from an observatory's closed network); none by default."""
+    from astrohub_archive.app import build_parser
+
+    _, _, config = _archive(hs.manifests(hs.render(chart, hs.overlay("production"))))
+    assert "ASTROHUB_ARCHIVE_UPLOAD_FROM" not in config  # public hosts only
+    values = hs.overlay("production")
+    values.setdefault("archive", {})["uploadFrom"] = ["10.1.0.0/16", "192.0.2.7"]
+    _, _, config = _archive(hs.manifests(hs.render(chart, values)))
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_UPLOAD_FROM", config["ASTROHUB_ARCHIVE_UPLOAD_FROM"])
+    assert build_parser().parse_args([]).upload_from == ["10.1.0.0/16", "192.0.2.7"]
+    values["archive"]["uploadFrom"] = ["intranet"]
+    with pytest.raises(Exception, match="uploadFrom|pattern"):
+        hs.render(chart, values)

@@ -97,6 +97,17 @@ def test_pyvo_upload_crossmatch_sync_and_async(tap):
     assert len(job) == 10
 
 
+def test_an_upload_by_url_from_inside_the_platform_is_refused_by_name(tap):
+    """The archive runs without --upload-from here: a URL on loopback (the hub, users' servers) is refused
+    with the reason and the way out, as a TAP error document (not fetched, no 5xx)."""
+    base, _, _ = tap
+    resp = requests.post(base + "tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL",
+                                                  "QUERY": "SELECT * FROM TAP_UPLOAD.t",
+                                                  "UPLOAD": "t,http://127.0.0.1:8081/hub/api/users"}, timeout=30)
+    assert resp.status_code == 400, resp.text
+    assert "not a public address" in resp.text and "--upload-from" in resp.text and "QUERY_STATUS" in resp.text
+
+
 def _tmatch2_pairs(tmp_path, left, right, radius_arcsec, left_id, right_id):
     """``stilts tmatch2`` (all pairs within the radius) of two astropy tables: ``{(left id, right id)}``."""
     from astropy.table import Table

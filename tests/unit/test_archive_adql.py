@@ -402,8 +402,52 @@ def test_an_upload_url_on_an_internal_address_is_refused_before_any_request():
 
     for url in ("http://127.0.0.1:9/x.vot", "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/t.vot",
                 "https://[::1]:8443/t.vot", "http://0.0.0.0/t.vot"):
-        with pytest.raises(UsageFault, match=r"which is not a public address.*UPLOAD=t,param:"):
+        with pytest.raises(UsageFault, match=r"which is not a public address.*--upload-from.*UPLOAD=t,param:"):
             fetch_url("t", url, timeout=0.5)
+
+
+def test_an_upload_url_on_a_network_the_operator_allows_is_fetched(tmp_path):
+    """On an observatory's closed network every host is private: the operator's --upload-from names the
+    networks of its VO servers, and only those (a redirect out of them is refused)."""
+    import http.server
+    import threading
+
+    from astrohub_archive.app import build_parser
+    from astrohub_archive.uploads import fetch_url, parse_networks
+
+    table = b'<?xml version="1.0"?><VOTABLE version="1.4"><RESOURCE><TABLE><FIELD name="a" datatype="int"/>' \
+            b"<DATA><TABLEDATA><TR><TD>1</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"
+
+    class Serve(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/away":
+                self.send_response(302)
+                self.send_header("Location", "http://10.255.255.1/t.vot")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(table)))
+            self.end_headers()
+            self.wfile.write(table)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/t.vot"
+        with pytest.raises(UsageFault, match="not a public address"):
+            fetch_url("t", url, timeout=5)
+        args = build_parser().parse_args(["--upload-from", "127.0.0.0/8,192.0.2.7", "--upload-from", "::1"])
+        allowed = parse_networks([v for arg in args.upload_from for v in arg.split(",")])
+        assert fetch_url("t", url, timeout=5, allowed=allowed) == table
+        with pytest.raises(UsageFault, match="10.255.255.1, which is not a public address"):
+            fetch_url("t", f"http://127.0.0.1:{server.server_port}/away", timeout=5, allowed=allowed)
+    finally:
+        server.shutdown()
+    with pytest.raises(ValueError, match="--upload-from 'ten.net'"):
+        parse_networks(["ten.net"])
 
 
 def test_several_regions_each_use_the_rtree():

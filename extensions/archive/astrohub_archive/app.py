@@ -24,7 +24,8 @@ registry served by cone search (optional), ``--token`` a static admin token, ``-
 file ``{token: {"name": ..., "groups": [...]}}`` for standalone users, ``--update-every`` seconds
 between incremental index updates (default 86400, daily; 0 disables; a missing index is built at
 start, see :mod:`astrohub_archive.updater`), ``--mappings`` extra instrument mappings,
-``--trusted-proxy`` who may set ``X-Forwarded-Host`` (:mod:`astrohub_archive.proxies`), ``--hips`` a
+``--trusted-proxy`` who may set ``X-Forwarded-Host`` (:mod:`astrohub_archive.proxies`), ``--upload-from``
+the private networks TAP uploads by URL may come from (:mod:`astrohub_archive.uploads`), ``--hips`` a
 writable folder for the HiPS it builds (:mod:`astrohub_archive.hips`), ``--hips-upload-max`` the MiB one
 user's HiPS upload may hold (:mod:`astrohub_archive.userhips`; that route streams its body to disk, past the
 :data:`MAX_BODY` every other request is bounded by), ``--hips-owner-max`` the MiB one user's HiPS may hold
@@ -59,6 +60,7 @@ from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
 from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
 from astrohub_archive.proxies import TrustedProxies, parse_trusted
+from astrohub_archive.uploads import parse_networks
 from astrohub_archive.userhips import MAX_UPLOAD, OWNER_MAX
 from astrohub_archive.uws import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
@@ -112,6 +114,7 @@ class ArchiveState:
     jobs: JobStore = field(default_factory=JobStore)
     limits: Limits = field(default_factory=Limits)
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
+    upload_networks: tuple = ()  # private networks TAP uploads by URL may come from (--upload-from)
     executor: object | None = None  # the query threads (None: the loop's default pool)
     kernel: Kernel = field(default_factory=Kernel)  # the crossmatch kernel for positional joins, warmed at start
     hips_dir: Path | None = None  # where HiPS are built and served from (None: astrohub_archive.hips.hips_root)
@@ -196,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="who may set X-Forwarded-Host: an address, a network (10.0.0.0/24) or uid:<N> (a local "
                         "user's processes; what `astrohub up` passes for its proxy); repeatable or comma-separated "
                         "(default: nobody)")
+    p.add_argument("--upload-from", action="append", default=[a for a in (_env("upload-from") or "").split(",") if a],
+                   help="a network (10.1.0.0/16) or address whose hosts TAP uploads by URL may come from besides "
+                        "public ones: an observatory's closed network; repeatable or comma-separated (default: "
+                        "public hosts only)")
     p.add_argument("--hips", type=Path, default=_env("hips"),
                    help="a writable folder for the HiPS the archive builds and serves (default: hips/ beside the "
                         "image tree when writable, else a temporary folder)")
@@ -234,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         trusted = parse_trusted([v for arg in args.trusted_proxy for v in arg.split(",")])
+        upload_networks = parse_networks([v for arg in args.upload_from for v in arg.split(",")])
     except ValueError as exc:
         parser.error(str(exc))
     if not args.hips_upload_max > 0:
@@ -254,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = JobStore(args.jobs or Path(args.index).with_name("tap-jobs.sqlite"))
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
-                         trusted_proxies=trusted, hips_dir=args.hips,
+                         trusted_proxies=trusted, upload_networks=upload_networks, hips_dir=args.hips,
                          hips_upload_max=int(args.hips_upload_max * 2**20),
                          hips_owner_max=int(args.hips_owner_max * 2**20))
     SIDES.max_bytes = int(args.join_cache * 2**20)

@@ -12,6 +12,7 @@ Routes (under ``<prefix>tap/``): ``sync``; ``async`` (job list and creation); ``
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -96,7 +97,8 @@ class TapBase(BaseHandler):
         out = {}
         for name, part in req.uploads:
             if is_url(part):
-                out[name] = await asyncio.get_running_loop().run_in_executor(None, fetch_url, name, part)
+                out[name] = await asyncio.get_running_loop().run_in_executor(
+                    None, functools.partial(fetch_url, name, part, allowed=self.state.upload_networks))
                 continue
             got = files.get(part)
             if not got:

@@ -3,7 +3,9 @@ and STILTS send them), read as VOTables into Arrow tables queryable as ``TAP_UPL
 
 Bounded: :data:`MAX_UPLOADS` tables, :data:`MAX_UPLOAD_BYTES` each, :data:`MAX_UPLOAD_ROWS` rows.
 Uploads by URL (``UPLOAD=name,http://...``) are fetched by :func:`fetch_url` without the caller's
-credentials, from public addresses only (:func:`check_public`), with the same size bound and a timeout.
+credentials, from public addresses only, or from the networks the operator allows (``--upload-from``: an
+observatory's closed network, where every host is private; :func:`check_public`), with the same size
+bound and a timeout.
 Numeric TABLEDATA uploads are read column by column (:func:`_numeric_tabledata`), the rest by astropy.
 Pure apart from parsing bytes and fetching URLs; imports numpy, astropy and pyarrow.
 """
@@ -19,7 +21,7 @@ import numpy as np
 from astrohub_archive.faults import LimitFault, UsageFault
 from astrohub_archive.tapschema import ColumnDesc, TableDesc, _votable_type
 
-__all__ = ["parse_upload_param", "read_uploads", "fetch_url", "check_public", "is_url", "MAX_UPLOADS",
+__all__ = ["parse_upload_param", "read_uploads", "fetch_url", "check_public", "parse_networks", "is_url", "MAX_UPLOADS",
            "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS"]
 
 MAX_UPLOADS = 4
@@ -175,12 +177,33 @@ def is_url(ref: str) -> bool:
     return ref.startswith("http://") or ref.startswith("https://")
 
 
-def check_public(name: str, url: str) -> None:
-    """Refuse ``url`` unless every address its host resolves to is public (``ipaddress``'s ``is_global``).
+def parse_networks(values: list[str]) -> tuple:
+    """``--upload-from`` values (addresses or networks, ``10.1.0.0/16``) as ``ipaddress`` networks; a bad one
+    raises ``ValueError`` naming it.
+
+    >>> parse_networks(["10.1.0.0/16", "192.0.2.7"])
+    (IPv4Network('10.1.0.0/16'), IPv4Network('192.0.2.7/32'))
+    """
+    import ipaddress
+
+    out = []
+    for value in (v.strip() for v in values):
+        if value:
+            try:
+                out.append(ipaddress.ip_network(value, strict=False))
+            except ValueError:
+                raise ValueError(f"--upload-from {value!r}: give an address or a network, e.g. 10.1.0.0/16") from None
+    return tuple(out)
+
+
+def check_public(name: str, url: str, allowed: tuple = ()) -> None:
+    """Refuse ``url`` unless every address its host resolves to is public (``ipaddress``'s ``is_global``)
+    or inside one of the ``allowed`` networks (the operator's ``--upload-from``).
 
     The archive fetches an upload with its own network position: a URL on loopback, a private network
     or a link-local address (a cloud's metadata service, 169.254.169.254) would let a caller make the
     archive request the platform's internal services (the hub, other users' servers, Dask dashboards).
+    An observatory's own VO servers on its closed network are allowed by naming their network.
     """
     import ipaddress
     import socket
@@ -194,15 +217,16 @@ def check_public(name: str, url: str) -> None:
         raise UsageFault(f"upload {name!r}: cannot read {url[:200]!r}: {exc}") from None
     for *_, address in infos:
         ip = ipaddress.ip_address(address[0].split("%", 1)[0])
-        if not ip.is_global:
+        if not ip.is_global and not any(ip in net for net in allowed):
             raise UsageFault(f"upload {name!r}: {url[:200]!r} is on {ip}, which is not a public address; the archive "
-                             f"fetches uploads only from public hosts: send the table itself (UPLOAD={name},param:"
-                             "<part> with a multipart part, as pyvo and STILTS do)")
+                             "fetches uploads only from public hosts and the networks its operator allows "
+                             f"(--upload-from): send the table itself (UPLOAD={name},param:<part> with a multipart "
+                             "part, as pyvo and STILTS do)")
 
 
-def fetch_url(name: str, url: str, timeout: float = 20.0) -> bytes:
-    """The table at ``url`` (http or https, no credentials, public hosts only: :func:`check_public`, on each
-    redirect too), at most :data:`MAX_UPLOAD_BYTES`."""
+def fetch_url(name: str, url: str, timeout: float = 20.0, allowed: tuple = ()) -> bytes:
+    """The table at ``url`` (http or https, no credentials, public hosts or the ``allowed`` networks only:
+    :func:`check_public`, on each redirect too), at most :data:`MAX_UPLOAD_BYTES`."""
     import urllib.error
     import urllib.request
 
@@ -210,10 +234,10 @@ def fetch_url(name: str, url: str, timeout: float = 20.0) -> bytes:
         def redirect_request(self, req, fp, code, msg, headers, newurl):
             if not is_url(newurl):
                 raise UsageFault(f"upload {name!r}: {url[:200]!r} redirects to {newurl[:200]!r}, not an http(s) URL")
-            check_public(name, newurl)
+            check_public(name, newurl, allowed)
             return super().redirect_request(req, fp, code, msg, headers, newurl)
 
-    check_public(name, url)
+    check_public(name, url, allowed)
     opener = urllib.request.build_opener(_Redirects)
     try:
         with opener.open(urllib.request.Request(url, headers={"User-Agent": "astrohub-archive"}),
