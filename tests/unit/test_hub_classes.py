@@ -165,6 +165,24 @@ def test_exam_mode_refuses_late_submissions_and_logs_every_action(teaching, tmp_
         teaching.actions(ANN, "c1")
 
 
+def test_an_ended_exam_refuses_its_own_assignments_only(teaching, tmp_path):
+    """Homework released after the exam is not the exam's: its submissions are taken; re-releasing the
+    exam's assignment (a fix) after the deadline does not reopen it."""
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    for name in ("exam1", "hw2"):
+        (tmp_path / "classes" / "c1" / "instructors" / name).mkdir()
+    teaching.release(PROF, "c1", "exam1")
+    now = teaching.now[0]
+    teaching.exam(PROF, "c1", now - 60, now + 3600)
+    teaching.now[0] = now + 7200
+    teaching.release(PROF, "c1", "hw2")
+    teaching.release(PROF, "c1", "exam1")  # a fixed version, after the deadline
+    assert teaching.submit(ANN, "c1", "hw2")["assignment"] == "hw2"
+    with pytest.raises(ClassError, match="submissions after the deadline are refused"):
+        teaching.submit(ANN, "c1", "exam1")
+    assert teaching.show(PROF, "c1")["assignments"] == ["exam1", "hw2"]
+
+
 def test_a_planted_link_never_steers_a_copy_made_as_root(teaching, tmp_path):
     """An instructor replaces instructors/collected with a link to a folder elsewhere; the admin's
     collect (made as root) refuses instead of writing through it."""

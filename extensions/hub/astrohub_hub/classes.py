@@ -27,8 +27,9 @@ a link a user planted (:func:`astrohub_hub.folders.pack_as`). Resubmitting adds 
 folder; nothing is overwritten.
 
 Exam mode (:meth:`Teaching.exam`): inside the window the materials folder is read-only for everybody
-(instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end is
-refused with the deadline in the message, and every action (and every refused submission) is in the
+(instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end to an
+assignment first released before the end is refused with the deadline in the message (an assignment first
+released after the exam ended is not part of it), and every action (and every refused submission) is in the
 class's action log (:meth:`Teaching.actions`). A class created with a ``profile`` pins it: the class's hub
 groups get the property ``astrohub-profile`` and the spawner starts its members' servers with it; an exam
 window is the groups' ``astrohub-exam`` property, and servers started inside it get guarantees equal to the
@@ -372,16 +373,20 @@ class Teaching:
             released[student] = folders.unpack_as(data, target, self._system(student), keep=True,
                                                   base=self._home(student))
         with closing(self._db()) as db, db:
-            db.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (cls, assignment, self.clock()))
+            # The first release's time stays: re-releasing a fixed assignment does not take it out of an exam.
+            db.execute("INSERT OR IGNORE INTO assignments VALUES (?, ?, ?)", (cls, assignment, self.clock()))
         self.record(actor, cls, "release", {"assignment": assignment, "students": sorted(released)})
         return {"class": cls, "assignment": assignment, "released": released}
 
-    def _assignment(self, cls: str, assignment: str) -> None:
+    def _assignment(self, cls: str, assignment: str) -> float:
+        """When ``assignment`` was first released (ClassError 404 when it never was)."""
         with closing(self._db()) as db:
-            found = db.execute("SELECT 1 FROM assignments WHERE class = ? AND name = ?", (cls, assignment)).fetchone()
+            found = db.execute("SELECT released FROM assignments WHERE class = ? AND name = ?",
+                               (cls, assignment)).fetchone()
         if found is None:
             raise ClassError(f"assignment {assignment!r} of class {cls!r} was not released", status=404,
                              code="unknown-assignment", value=assignment)
+        return found[0]
 
     def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder."""
@@ -389,9 +394,11 @@ class Teaching:
         if actor.name not in self.roster(cls)["students"]:
             raise ClassError(f"{actor.name!r} is not a student of class {cls!r}: only its students submit",
                              status=403, code="not-a-student", value=actor.name)
-        self._assignment(cls, assignment)
+        released = self._assignment(cls, assignment)
         exam = self._exam(cls)
-        if exam is not None and self.clock() > exam[1]:
+        # An exam's deadline holds for the assignments released before it ended; homework released after
+        # the exam is not part of it.
+        if exam is not None and self.clock() > exam[1] and released <= exam[1]:
             self.record(actor, cls, "late submission refused", {"assignment": assignment})
             raise ClassError(f"the exam of class {cls!r} ended at {_iso(exam[1])}: submissions after the "
                              "deadline are refused", status=403, code="deadline-passed", value=assignment)
