@@ -89,6 +89,19 @@ def _exam(args):
                                        {"start": epoch(args.start), "end": epoch(args.end)}))
 
 
+def _grades(args):
+    book = _admin(args).service("GET", f"classes/{args.name}/grades")
+    if not args.csv:
+        return _print(book)
+    import csv
+    import sys
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=book["columns"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(book["rows"])
+    return 0
+
+
 def _log(args):
     return _print(_admin(args).service("GET", f"classes/{args.name}/log"))
 
@@ -147,6 +160,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exam.add_argument("--start", required=True, help="ISO date and time (UTC unless an offset is given)")
     exam.add_argument("--end", required=True, help="the deadline, ISO date and time")
     exam.set_defaults(func=_exam)
+    grades = sub.add_parser("grades", help="who submitted each assignment, when, and the autograded scores")
+    grades.add_argument("name")
+    grades.add_argument("--csv", action="store_true", help="as CSV (one row per student and assignment)")
+    grades.set_defaults(func=_grades)
     log = sub.add_parser("log", help="the class's action log")
     log.add_argument("name")
     log.set_defaults(func=_log)

@@ -9,6 +9,8 @@ clear message and changes nothing. A workspace owner adds a member who then writ
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -134,7 +136,7 @@ def test_full_class_cycle(platform, course):
 def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograded(platform, course):
     """A tiny nbgrader notebook: the students' copy has no solution, a right answer scores 1 and a wrong one 0,
     and each student gets nbgrader's feedback page (collect --grade runs nbgrader as the instructor)."""
-    name, prof, (s1, s2, _s3) = course["name"], course["prof"], course["students"]
+    name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
     hw = course["root"] / "instructors" / "nbhw"
     platform.execute(prof, textwrap.dedent(f"""
         import nbformat
@@ -168,6 +170,17 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert _call(platform, prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"][s2] == [
         "square.html"]
     assert "square" in (platform.data_dir / "home" / s2 / name / "nbhw" / "feedback" / "square.html").read_text()
+    # The gradebook: who submitted and the scores, as CSV from the command and from the API (instructors only).
+    book = _astrohub(platform, "classes", "grades", name, "--csv")
+    assert book.returncode == 0, book.stdout + book.stderr
+    rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(io.StringIO(book.stdout))}
+    assert [rows[(s, "nbhw")]["score"] for s in (s1, s2, s3)] == ["1.0", "0.0", ""], book.stdout
+    assert rows[(s3, "nbhw")]["submissions"] == "0" and rows[(s1, "nbhw")]["max_score"] == "1.0"
+    as_prof = _call(platform, prof, "GET", f"classes/{name}/grades?format=csv")
+    assert as_prof.status_code == 200 and as_prof.headers["Content-Type"].startswith("text/csv")
+    assert as_prof.text == book.stdout
+    assert _call(platform, s1, "GET", f"classes/{name}/grades?format=csv").status_code == 403
+    assert _call(platform, prof, "GET", f"classes/{name}/grades?format=xls").status_code == 400
 
 
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):

@@ -183,6 +183,62 @@ def test_an_ended_exam_refuses_its_own_assignments_only(teaching, tmp_path):
     assert teaching.show(PROF, "c1")["assignments"] == ["exam1", "hw2"]
 
 
+def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(teaching, tmp_path, monkeypatch):
+    import astrohub_hub.classes as classes
+
+    class Grader:  # nbgrader itself runs in tests/integration/test_platform_classes.py
+        def __init__(self, *args):
+            pass
+
+        def grade(self, assignment, work, source, system, feedback):
+            return {s: {"score": float(len(s)), "max_score": 5.0} for s in work}
+
+    monkeypatch.setattr(classes, "Grader", Grader)
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    teaching.release(PROF, "c1", "hw1")
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
+    empty = teaching.gradebook(PROF, "c1")["rows"]
+    assert [(r["student"], r["submissions"], r["score"]) for r in empty] == [("ann", 0, None), ("bob", 0, None)]
+    teaching.submit(ANN, "c1", "hw1")
+    teaching.collect(PROF, "c1", "hw1", grade=True)
+    teaching.now[0] += 1
+    again = teaching.submit(ANN, "c1", "hw1")  # after grading: the book shows which one was graded
+    book = teaching.gradebook(PROF, "c1")
+    assert book["columns"][0] == "student" and list(book["rows"][0]) == book["columns"]
+    ann, bob = book["rows"]
+    assert (ann["submissions"], ann["last_submission"], ann["score"], ann["max_score"]) == (2, again["at"], 3.0, 5.0)
+    assert ann["graded_submission"] != again["at"]
+    assert (bob["submissions"], bob["last_submission"], bob["score"]) == (0, None, None)
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.gradebook(ANN, "c1")
+    teaching.archive(ADMIN, "c1")
+    assert teaching.gradebook(PROF, "c1")["rows"] == book["rows"]  # readable after the class ended
+
+
+def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_unchanged(teaching, tmp_path):
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    hw = tmp_path / "classes" / "c1" / "instructors" / "hw1"
+    hw.mkdir()
+    (hw / "task.txt").write_text("measure the parallax of Vega in arcsec")  # a typo: meant mas
+    (hw / "data.csv").write_text("a,b\n")
+    teaching.release(PROF, "c1", "hw1")
+    ann, bob = (tmp_path / "home" / u / "c1" / "hw1" for u in ("ann", "bob"))
+    (bob / "task.txt").write_text("bob's notes on the task")
+    (hw / "task.txt").write_text("measure the parallax of Vega in mas")
+    (hw / "hint.txt").write_text("use Gaia DR3")
+    again = teaching.release(PROF, "c1", "hw1")
+    assert (ann / "task.txt").read_text() == "measure the parallax of Vega in mas"  # untouched: updated
+    assert (bob / "task.txt").read_text() == "bob's notes on the task"  # their work: kept
+    assert (bob / "hint.txt").read_text() == "use Gaia DR3"
+    assert sorted(again["released"]["ann"]) == ["hint.txt", "task.txt"]
+    assert sorted(again["released"]["bob"]) == ["hint.txt"]
+    (ann / "task.txt").write_text("ann's answer")  # started after the fix: a third release keeps it
+    (hw / "task.txt").write_text("measure the parallax of Vega in mas (DR3)")
+    assert teaching.release(PROF, "c1", "hw1")["released"]["ann"] == []
+    assert (ann / "task.txt").read_text() == "ann's answer"
+
+
 def test_a_planted_link_never_steers_a_copy_made_as_root(teaching, tmp_path):
     """An instructor replaces instructors/collected with a link to a folder elsewhere; the admin's
     collect (made as root) refuses instead of writing through it."""

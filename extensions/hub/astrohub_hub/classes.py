@@ -13,6 +13,7 @@ add students, show the roster              admins and the class's instructors
 release, collect, return feedback          the class's instructors
 submit                                     the class's students (their own work only)
 set an exam window, read the action log    admins and the class's instructors
+read the gradebook                         admins and the class's instructors
 =========================================  ==========================================================
 
 On disk, under ``classes_root/<class>/`` (root-owned, mode 0770, reached through ACL entries only; no
@@ -21,7 +22,8 @@ only; assignments are authored in ``instructors/<assignment>/``, collected work 
 ``instructors/collected/<assignment>/<student>/``, feedback is written to
 ``instructors/feedback/<assignment>/<student>/``), ``submissions/<student>/<assignment>/<UTC time>/``
 (written by this service; instructors r-x, the student r-x on their own folder, nobody else). Release
-copies into ``~<student>/<class>/<assignment>/`` as the student (existing files are kept); submit copies
+copies into ``~<student>/<class>/<assignment>/`` as the student (existing files are kept, except those of
+the previous release the student left unchanged, which a re-release updates); submit copies
 the student's folder as the student; collect and feedback write as the instructor: no copy ever follows
 a link a user planted (:func:`astrohub_hub.folders.pack_as`). Resubmitting adds a new timestamped
 folder; nothing is overwritten.
@@ -117,6 +119,11 @@ class Teaching:
                 CREATE TABLE IF NOT EXISTS exams (class TEXT PRIMARY KEY, start REAL, end REAL,
                                                   frozen INTEGER NOT NULL DEFAULT 0);
                 CREATE TABLE IF NOT EXISTS log (at REAL, actor TEXT, class TEXT, action TEXT, detail TEXT);
+                CREATE TABLE IF NOT EXISTS released_files (class TEXT, assignment TEXT, path TEXT, sha256 TEXT,
+                                                           PRIMARY KEY (class, assignment, path));
+                CREATE TABLE IF NOT EXISTS grades (class TEXT, assignment TEXT, student TEXT, score REAL,
+                                                   max_score REAL, submission TEXT, at REAL,
+                                                   PRIMARY KEY (class, assignment, student));
             """)
 
     def _db(self) -> sqlite3.Connection:
@@ -355,7 +362,12 @@ class Teaching:
     # -- assignments --------------------------------------------------------------------------------
 
     def release(self, actor: Actor, cls: str, assignment: str) -> dict:
-        """Copy ``instructors/<assignment>/`` into every student's ``~/<class>/<assignment>/`` (keeps their files)."""
+        """Copy ``instructors/<assignment>/`` into every student's ``~/<class>/<assignment>/``.
+
+        A student's files are kept, except a file of the previous release that they have not changed (the
+        same SHA-256), which a re-release updates: releasing a fixed assignment reaches everyone who has not
+        started on that file. The answer names the files written for each student.
+        """
         self._class(cls)
         self._require(actor, cls, "instructor")
         self._check_name("assignment", assignment)
@@ -367,12 +379,17 @@ class Teaching:
         if uses_nbgrader(source):  # students get nbgrader's version: no solutions, no hidden tests
             source = self._grader(actor, cls).release_version(assignment, source, reader)
         data = folders.pack_as(source, reader, base=self._class_dirs(cls)["instructors"])
+        with closing(self._db()) as db:  # what the last release gave: a student's unchanged copy is updated
+            before = dict(db.execute("SELECT path, sha256 FROM released_files WHERE class = ? AND assignment = ?",
+                                     (cls, assignment)).fetchall())
         released = {}
         for student in self.roster(cls)["students"]:
             target = self._home(student) / cls / assignment
             released[student] = folders.unpack_as(data, target, self._system(student), keep=True,
-                                                  base=self._home(student))
+                                                  base=self._home(student), replace=before)
         with closing(self._db()) as db, db:
+            db.executemany("INSERT OR REPLACE INTO released_files VALUES (?, ?, ?, ?)",
+                           [(cls, assignment, p, h) for p, h in folders.tar_hashes(data).items()])
             # The first release's time stays: re-releasing a fixed assignment does not take it out of an exam.
             db.execute("INSERT OR IGNORE INTO assignments VALUES (?, ?, ?)", (cls, assignment, self.clock()))
         self.record(actor, cls, "release", {"assignment": assignment, "students": sorted(released)})
@@ -461,9 +478,42 @@ class Teaching:
             work = {s: instructors / "collected" / assignment / s for s in collected}
             result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
                                             instructors / "feedback" / assignment)
+            with closing(self._db()) as db, db:
+                db.executemany("INSERT OR REPLACE INTO grades VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                    (cls, assignment, s, g.get("score"), g.get("max_score"), collected.get(s), self.clock())
+                    for s, g in result["grades"].items()])
             self.record(actor, cls, "grade", {"assignment": assignment, "grades": {
                 s: g.get("score") for s, g in result["grades"].items()}})
         return result
+
+    #: The columns of :meth:`gradebook`'s rows, in order (the CSV export's header).
+    GRADEBOOK_COLUMNS = ("student", "assignment", "submissions", "last_submission", "score", "max_score",
+                         "graded_submission")
+
+    def gradebook(self, actor: Actor, cls: str) -> dict:
+        """Who submitted what, and the scores (admins and the class's instructors).
+
+        One row per student on the roster and released assignment (:attr:`GRADEBOOK_COLUMNS`): the number of
+        submissions (0: none yet), the latest one's time, and the score of the last autograding
+        (``collect(..., grade=True)``; ``None`` when not graded) with the submission it graded.
+        """
+        self._class(cls, live=False)
+        self._require(actor, cls, "instructor")
+        with closing(self._db()) as db:
+            assignments = [r[0] for r in db.execute(
+                "SELECT name FROM assignments WHERE class = ? ORDER BY released, name", (cls,))]
+            counts = {(a, s): (n, last) for a, s, n, last in db.execute(
+                "SELECT assignment, student, COUNT(*), MAX(at) FROM submissions WHERE class = ? "
+                "GROUP BY assignment, student", (cls,))}
+            scores = {(a, s): (score, top, sub) for a, s, score, top, sub in db.execute(
+                "SELECT assignment, student, score, max_score, submission FROM grades WHERE class = ?", (cls,))}
+        rows = []
+        for student in self.roster(cls)["students"]:
+            for assignment in assignments:
+                n, last = counts.get((assignment, student), (0, None))
+                score, top, sub = scores.get((assignment, student), (None, None, None))
+                rows.append(dict(zip(self.GRADEBOOK_COLUMNS, (student, assignment, n, last, score, top, sub))))
+        return {"class": cls, "columns": list(self.GRADEBOOK_COLUMNS), "rows": rows}
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy ``instructors/feedback/<assignment>/<student>/`` into ``~<student>/<class>/<assignment>/feedback/``."""

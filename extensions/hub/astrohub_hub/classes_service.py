@@ -15,6 +15,7 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
 ``POST api/classes/<c>/exam`` ``{start, end}``              exam mode for a window (epoch seconds)
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
+``GET  api/classes/<c>/grades[?format=csv]``                who submitted what, and scores (instructors)
 ``POST api/classes/<c>/assignments/<a>/<action>``           ``release`` / ``submit`` / ``collect`` / ``feedback``
 ``GET  api/usage``                                          what I use: storage (home, groups, workspaces), Dask
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
@@ -47,7 +48,9 @@ May import tornado, JupyterHub's service auth, the standard library and this pac
 from __future__ import annotations
 
 import asyncio
+import csv
 import html
+import io
 import json
 import logging
 import os
@@ -300,6 +303,24 @@ class LogHandler(ApiHandler):
         await self.run(self.teaching.actions, cls)
 
 
+class GradesHandler(ApiHandler):
+    async def get(self, cls: str) -> None:
+        fmt = self.get_argument("format", "json")
+        if fmt not in ("json", "csv"):
+            raise ClassError(f"format must be 'json' or 'csv', got {fmt!r}", code="bad-format", value=fmt)
+        if fmt == "json":
+            await self.run(self.teaching.gradebook, cls)
+            return
+        book = await asyncio.to_thread(self.teaching.gradebook, self.actor, cls)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=book["columns"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(book["rows"])
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{cls}-grades.csv"')
+        self.finish(out.getvalue())
+
+
 class ArchiveHandler(ApiHandler):
     async def post(self, cls: str) -> None:
         await self.run(self.teaching.archive, cls)
@@ -468,6 +489,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/classes/{seg}/archive/?", ArchiveHandler),
         (rf"{api}/classes/{seg}/exam/?", ExamHandler),
         (rf"{api}/classes/{seg}/log/?", LogHandler),
+        (rf"{api}/classes/{seg}/grades/?", GradesHandler),
         (rf"{api}/classes/{seg}/assignments/{seg}/(release|submit|collect|feedback)/?", AssignmentHandler),
         (rf"{api}/usage/?", UsageHandler),
         (rf"{api}/workspaces/?", WorkspacesHandler),
