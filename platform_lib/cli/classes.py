@@ -56,6 +56,14 @@ def _add(role: str):
     return run
 
 
+def _remove(role: str):
+    def run(args):
+        admin = _admin(args)
+        users = _names(args.users) + _csv_users(args.csv, admin)
+        return _print(admin.service("DELETE", f"classes/{args.name}/{role}", {"users": users}))
+    return run
+
+
 def _show(args):
     admin = _admin(args)
     return _print(admin.service("GET", f"classes/{args.name}" if args.name else "classes"))
@@ -139,6 +147,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add.add_argument("--users", help="comma-separated user names")
         add.add_argument("--csv", help="a roster CSV (username column)")
         add.set_defaults(func=_add(role))
+        remove = sub.add_parser(f"remove-{role}", help=f"take {role} off a class (their submissions stay)")
+        remove.add_argument("name")
+        remove.add_argument("--users", help="comma-separated user names")
+        remove.add_argument("--csv", help="a roster CSV (username column)")
+        remove.set_defaults(func=_remove(role))
     show = sub.add_parser("show", help="a class's roster, assignments and submissions (no name: every class)")
     show.add_argument("name", nargs="?")
     show.set_defaults(func=_show)

@@ -237,6 +237,32 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_
     assert json.loads(_astrohub(platform, "classes", "show", name).stdout)["students"] == before["students"]
 
 
+def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay(platform):
+    """Taken off the roster by the instructor (API) : the hub group, the class, the folders (as the system user)."""
+    prof, stay, leave = (platform.unique(n) for n in ("lprof", "lstay", "lleave"))
+    for user in (prof, stay, leave):
+        platform.create_user(user)
+    name = platform.unique("leave")
+    created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--students", f"{stay},{leave}")
+    assert created.returncode == 0, created.stdout + created.stderr
+    materials = platform.data_dir / "classes" / name / "materials"
+
+    def lists_materials(user: str) -> bool:
+        return subprocess.run(["runuser", "-u", platform.system_user(user), "--", "ls", str(materials)],
+                              capture_output=True, check=False).returncode == 0
+
+    if platform.isolated:
+        assert lists_materials(leave) and lists_materials(stay)
+    removed = _call(platform, prof, "DELETE", f"classes/{name}/students", {"users": [leave]})
+    assert removed.status_code == 200 and removed.json()["students"] == [stay], removed.text
+    assert platform.api("GET", f"/groups/{name}-students").json()["users"] == [stay]
+    assert _call(platform, leave, "GET", "classes").json() == []
+    again = _astrohub(platform, "classes", "remove-students", name, "--users", leave)
+    assert again.returncode == 2 and "are not students of class" in again.stderr, again.stderr
+    if platform.isolated:
+        assert (lists_materials(leave), lists_materials(stay)) == (False, True)
+
+
 def test_exam_mode_freezes_materials_and_refuses_late_submissions(platform, course):
     name, prof, (_s1, s2, s3) = course["name"], course["prof"], course["students"]
     materials = course["root"] / "materials"

@@ -239,6 +239,30 @@ def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_u
     assert (ann / "task.txt").read_text() == "ann's answer"
 
 
+def test_a_student_who_leaves_is_taken_off_the_roster_and_their_submissions_stay(teaching, tmp_path):
+    removed = []
+    teaching.on_roster_remove = lambda c, r, u: removed.append((c, r, u))
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    teaching.release(PROF, "c1", "hw1")
+    teaching.submit(BOB, "c1", "hw1")
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.remove_members(ANN, "c1", "student", ["bob"])
+    with pytest.raises(ClassError, match="only admins remove instructors"):
+        teaching.remove_members(PROF, "c1", "instructor", ["prof"])
+    with pytest.raises(ClassError, match=r"\['eve'\] are not students of class 'c1': nothing was changed"):
+        teaching.remove_members(PROF, "c1", "student", ["bob", "eve"])
+    assert teaching.show(PROF, "c1")["students"] == ["ann", "bob"] and removed == []
+    info = teaching.remove_members(PROF, "c1", "student", [" BOB "])
+    assert info["students"] == ["ann"] and removed == [("c1", "students", ["bob"])]
+    assert [s["student"] for s in info["submissions"]] == ["bob"]  # their work stays with the class
+    with pytest.raises(ClassError, match="'bob' is not a student of class 'c1'"):
+        teaching.submit(BOB, "c1", "hw1")
+    assert teaching.classes_of(BOB) == []
+    assert [(a["action"], a["detail"]) for a in teaching.actions(PROF, "c1")][-1] == (
+        "remove students", {"users": ["bob"]})
+
+
 def test_a_planted_link_never_steers_a_copy_made_as_root(teaching, tmp_path):
     """An instructor replaces instructors/collected with a link to a folder elsewhere; the admin's
     collect (made as root) refuses instead of writing through it."""

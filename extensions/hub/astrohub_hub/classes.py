@@ -8,8 +8,8 @@ reached as ``Teaching.workspaces``; who exists and the checks of names are :mod:
 =========================================  ==========================================================
 operation                                  who
 =========================================  ==========================================================
-create a class, add instructors, archive   admins
-add students, show the roster              admins and the class's instructors
+create, archive; add/remove instructors    admins
+add or remove students, show the roster    admins and the class's instructors
 release, collect, return feedback          the class's instructors
 submit                                     the class's students (their own work only)
 set an exam window, read the action log    admins and the class's instructors
@@ -89,6 +89,8 @@ class Teaching:
     home_template: str = ""
     user_exists: Callable[[str], bool] = lambda name: True
     on_roster_change: Callable[[str, str, list[str]], None] = lambda cls, role, users: None
+    #: Takes users out of the hub group ``<class>-<role>`` (``remove_members``).
+    on_roster_remove: Callable[[str, str, list[str]], None] = lambda cls, role, users: None
     on_workspace_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
     #: Sets hub group properties of the class's groups (``astrohub-profile``, ``astrohub-exam``), which the
     #: spawner reads at each start (``local.class_pins``; on Kubernetes ``kubernetes.profile_list``).
@@ -257,6 +259,35 @@ class Teaching:
             self._grant_class(cls, role, users)
         self.on_roster_change(cls, f"{role}s", users)
         self.record(actor, cls, f"add {role}s", {"users": users})
+        return self.show(actor, cls)
+
+    def remove_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
+        """Take ``users`` off the roster as ``role`` (a student who leaves: admins and instructors;
+        ``instructor``: admins). Their access to the class's folders ends at once
+        (:func:`astrohub_hub.folders.revoke`), they leave the hub group ``<class>-<role>s``; their
+        submissions and grades stay with the class. Names not on the roster as ``role`` are refused."""
+        self._class(cls)
+        if role == "instructor":
+            if not actor.admin:
+                raise ClassError("only admins remove instructors", status=403, code="forbidden", value=actor.name)
+        else:
+            self._require(actor, cls, "instructor")
+        users = sorted({str(u).strip().lower() for u in users})
+        if not users:
+            raise ClassError("name at least one user to remove", value=users)
+        strangers = [u for u in users if u not in self.roster(cls)[f"{role}s"]]
+        if strangers:
+            raise ClassError(f"{strangers} are not {role}s of class {cls!r}: nothing was changed", status=404,
+                             code="not-on-roster", value=strangers)
+        with self._lock:
+            with closing(self._db()) as db, db:
+                db.executemany("DELETE FROM members WHERE class = ? AND user = ? AND role = ?",
+                               [(cls, u, role) for u in users])
+            if self.accounts.enabled:
+                for user in users:
+                    folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(user))
+        self.on_roster_remove(cls, f"{role}s", users)
+        self.record(actor, cls, f"remove {role}s", {"users": users})
         return self.show(actor, cls)
 
     def show(self, actor: Actor, cls: str) -> dict:

@@ -12,6 +12,7 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes`` ``{name, instructors, students}``      create a class (admins)
 ``GET  api/classes/<c>``                                    the class: roster, assignments, submissions
 ``POST api/classes/<c>/students|instructors`` ``{users}``   add to the roster
+``DELETE api/classes/<c>/students|instructors`` ``{users}`` take off the roster (a student who leaves)
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
 ``POST api/classes/<c>/exam`` ``{start, end}``              exam mode for a window (epoch seconds)
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
@@ -154,6 +155,11 @@ class HubDirectory:
             current = (body or {}).get("properties", {}) if status == 200 and isinstance(body, dict) else {}
             self._call("PUT", f"/groups/{group}/properties", {**current, **properties})
 
+    def unmirror(self, cls: str, role: str, users: list[str]) -> None:
+        """Take ``users`` out of the hub group ``<class>-<role>``."""
+        if users:
+            self._call("DELETE", f"/groups/{cls}-{role}/users", {"users": sorted(users)})
+
     def mirror(self, cls: str, role: str, users: list[str]) -> None:
         """Add ``users`` to the hub group ``<class>-<role>`` (created, marked as having no group folder)."""
         self._mirror(f"{cls}-{role}", {"class": cls}, users)
@@ -290,6 +296,9 @@ class ClassHandler(ApiHandler):
 class RosterHandler(ApiHandler):
     async def post(self, cls: str, role: str) -> None:
         await self.run(self.teaching.add_members, cls, role[:-1], self.names(self.body(), "users"))
+
+    async def delete(self, cls: str, role: str) -> None:
+        await self.run(self.teaching.remove_members, cls, role[:-1], self.names(self.body(), "users"))
 
 
 class ExamHandler(ApiHandler):
@@ -523,7 +532,7 @@ def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, Gatewa
         registry=Path(env["ASTROHUB_CLASSES_REGISTRY"]),
         accounts=SystemAccounts.from_environ(dict(env), "ASTROHUB_CLASSES"),
         home_template=env.get("ASTROHUB_CLASSES_HOME", ""),
-        user_exists=directory.user_exists, on_roster_change=directory.mirror,
+        user_exists=directory.user_exists, on_roster_change=directory.mirror, on_roster_remove=directory.unmirror,
         on_workspace_change=directory.mirror_workspace, on_class_properties=directory.class_properties,
         profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
         grading=steps_from_environ(env),
