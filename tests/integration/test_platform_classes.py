@@ -305,6 +305,17 @@ def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course)
     folder = platform.data_dir / "workspaces" / ws
     out = platform.execute(member, f"open({str(folder / 'from-member.txt')!r}, 'w').write('hello'); print('ok')")
     assert out.strip() == "ok"
+    # In a notebook the workspace is a storage space with its own quota, which the owner sets.
+    platform.execute(owner, f"from platform_lib.storage import Storage; Storage().set_quota('workspace/{ws}', 1000)")
+    over = platform.execute(member, textwrap.dedent(f"""
+        from platform_lib.storage import Storage, QuotaExceeded
+        try:
+            Storage().write_bytes('workspace/{ws}:big.bin', b'x' * 2000); print('allowed')
+        except QuotaExceeded as exc:
+            print('refused:', exc)
+    """))
+    assert over.startswith("refused:") and f"workspace/{ws}" in over, over
+    assert not (folder / "big.bin").exists()
     # A member who is not the owner cannot add members; nor can somebody outside.
     for who in (member, stranger):
         refused = _call(platform, who, "POST", f"workspaces/{ws}/members", {"add": [stranger]})

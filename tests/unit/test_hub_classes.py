@@ -231,12 +231,17 @@ def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_u
     assert (ann / "task.txt").read_text() == "measure the parallax of Vega in mas"  # untouched: updated
     assert (bob / "task.txt").read_text() == "bob's notes on the task"  # their work: kept
     assert (bob / "hint.txt").read_text() == "use Gaia DR3"
+    import shutil
+    shutil.rmtree(bob)  # deleted by mistake: submitting says where the work goes; a re-release brings it back
+    with pytest.raises(ClassError, match=r"nothing to submit: .*bob/c1/hw1 is not a folder.*release it again"):
+        teaching.submit(BOB, "c1", "hw1")
     assert sorted(again["released"]["ann"]) == ["hint.txt", "task.txt"]
     assert sorted(again["released"]["bob"]) == ["hint.txt"]
     (ann / "task.txt").write_text("ann's answer")  # started after the fix: a third release keeps it
     (hw / "task.txt").write_text("measure the parallax of Vega in mas (DR3)")
-    assert teaching.release(PROF, "c1", "hw1")["released"]["ann"] == []
-    assert (ann / "task.txt").read_text() == "ann's answer"
+    third = teaching.release(PROF, "c1", "hw1")
+    assert third["released"]["ann"] == [] and (ann / "task.txt").read_text() == "ann's answer"
+    assert sorted(third["released"]["bob"]) == ["data.csv", "hint.txt", "task.txt"]
 
 
 def test_a_student_who_leaves_is_taken_off_the_roster_and_their_submissions_stay(teaching, tmp_path):

@@ -451,6 +451,10 @@ class Teaching:
             raise ClassError(f"the exam of class {cls!r} ended at {_iso(exam[1])}: submissions after the "
                              "deadline are refused", status=403, code="deadline-passed", value=assignment)
         source = self._home(actor.name) / cls / assignment
+        if not source.is_dir():  # a stat as the service: says no more than that the folder is missing
+            raise ClassError(f"nothing to submit: {source} is not a folder. Your work for {assignment!r} goes in "
+                             f"~/{cls}/{assignment}/ (ask an instructor to release it again to get its files back)",
+                             status=404, code="no-work", value=str(source))
         data = folders.pack_as(source, self._system(actor.name), base=self._home(actor.name))
         stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(self.clock()))
         base = self._class_dirs(cls)["submissions"] / actor.name / assignment
