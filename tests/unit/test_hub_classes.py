@@ -268,6 +268,41 @@ def test_a_student_who_leaves_is_taken_off_the_roster_and_their_submissions_stay
         "remove students", {"users": ["bob"]})
 
 
+def test_submissions_at_the_same_moment_never_share_a_folder_and_the_latest_is_collected(teaching, tmp_path,
+                                                                                         monkeypatch):
+    import threading
+
+    import astrohub_hub.classes as classes
+
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    teaching.release(PROF, "c1", "hw1")
+    work = tmp_path / "home" / "ann" / "c1" / "hw1"
+    real_unpack, both = classes.folders.unpack_as, threading.Barrier(2, timeout=30)
+
+    def unpack_together(*args, **kwargs):  # a double click: both requests reach the copy together
+        both.wait()
+        return real_unpack(*args, **kwargs)
+
+    monkeypatch.setattr(classes.folders, "unpack_as", unpack_together)
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(teaching.submit(ANN, "c1", "hw1"))) for _ in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.setattr(classes.folders, "unpack_as", real_unpack)
+    assert len({a["at"] for a in answers}) == 2, answers
+    for n in range(3, 12):  # eleven in one second: -10 and -11 come after -9
+        (work / "answer.txt").write_text(f"try {n}")
+        teaching.submit(ANN, "c1", "hw1")
+    collected = teaching.collect(PROF, "c1", "hw1")["collected"]["ann"]
+    assert collected.endswith("-11")
+    assert (tmp_path / "classes" / "c1" / "instructors" / "collected" / "hw1" / "ann" / "answer.txt").read_text() \
+        == "try 11"
+    assert teaching.gradebook(PROF, "c1")["rows"][0]["last_submission"] == collected
+
+
 def test_a_planted_link_never_steers_a_copy_made_as_root(teaching, tmp_path):
     """An instructor replaces instructors/collected with a link to a folder elsewhere; the admin's
     collect (made as root) refuses instead of writing through it."""

@@ -70,6 +70,12 @@ __all__ = ["Actor", "ClassError", "Teaching"]
 log = logging.getLogger("astrohub.classes")
 
 
+def _submission_order(folder: Path) -> tuple[str, int]:
+    """Sort key of a submission folder ``<UTC time>[-<n>]``: by time, then ``n`` as a number (``-10`` after ``-9``)."""
+    stamp, n = folder.name[:19], folder.name[20:]  # 2026-12-05T06-45-22[-n]
+    return stamp, int(n) if n.isdigit() else 1
+
+
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
 
@@ -458,11 +464,15 @@ class Teaching:
         data = folders.pack_as(source, self._system(actor.name), base=self._home(actor.name))
         stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(self.clock()))
         base = self._class_dirs(cls)["submissions"] / actor.name / assignment
-        target, n = base / stamp, 1
-        while target.exists():
-            n += 1
-            target = base / f"{stamp}-{n}"
         base.mkdir(parents=True, exist_ok=True)
+        target, n = base / stamp, 1
+        while True:  # made here, so two submissions at once (a double click) never share a folder
+            try:
+                target.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                target = base / f"{stamp}-{n}"
         files = folders.unpack_as(data, target, None, base=self._class_dirs(cls)["submissions"])
         with closing(self._db()) as db, db:
             db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?)",
@@ -493,7 +503,7 @@ class Teaching:
         collected = {}
         for student in self.roster(cls)["students"]:
             base = self._class_dirs(cls)["submissions"] / student / assignment
-            latest = sorted(p for p in base.iterdir()) if base.is_dir() else []
+            latest = sorted(base.iterdir(), key=_submission_order) if base.is_dir() else []
             if not latest:
                 continue
             data = folders.pack_as(latest[-1], None, base=self._class_dirs(cls)["submissions"])
@@ -537,8 +547,8 @@ class Teaching:
         with closing(self._db()) as db:
             assignments = [r[0] for r in db.execute(
                 "SELECT name FROM assignments WHERE class = ? ORDER BY released, name", (cls,))]
-            counts = {(a, s): (n, last) for a, s, n, last in db.execute(
-                "SELECT assignment, student, COUNT(*), MAX(at) FROM submissions WHERE class = ? "
+            counts = {(a, s): (n, last) for a, s, n, last, _ in db.execute(  # SQLite: `at` of the MAX(rowid) row
+                "SELECT assignment, student, COUNT(*), at, MAX(rowid) FROM submissions WHERE class = ? "
                 "GROUP BY assignment, student", (cls,))}
             scores = {(a, s): (score, top, sub) for a, s, score, top, sub in db.execute(
                 "SELECT assignment, student, score, max_score, submission FROM grades WHERE class = ?", (cls,))}
