@@ -234,6 +234,10 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_
     assert _call(platform, prof, "POST", "classes", {"name": "mine"}).status_code == 403
     nonsense = _call(platform, prof, "POST", f"classes/{name}/students", {"users": "x" * 5000})
     assert nonsense.status_code == 400
+    assert _call(platform, s1, "DELETE", f"classes/{name}/students", {"users": [s1]}).status_code == 403
+    assert _call(platform, prof, "DELETE", f"classes/{name}/students", {"users": 5}).status_code == 400
+    assert _call(platform, prof, "DELETE", f"classes/{name}/students", {}).status_code == 400
+    assert _call(platform, prof, "GET", f"classes/{platform.unique('nope')}/grades").status_code == 404
     assert json.loads(_astrohub(platform, "classes", "show", name).stdout)["students"] == before["students"]
 
 
