@@ -167,6 +167,10 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert graded.returncode == 0, graded.stdout + graded.stderr
     grades = json.loads(graded.stdout)["grades"]
     assert (grades[s1]["score"], grades[s2]["score"], grades[s1]["max_score"]) == (1.0, 0.0, 1.0), grades
+    page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert "<th>hw1</th><th>nbhw</th>" in page, page  # who submitted what, and the score, per assignment
+    assert f"<td>{s2}</td><td class='server'>stopped</td><td>3</td><td class='assignment'>2</td>" \
+           "<td class='assignment'>1 (0/1)</td></tr>" in page, page
     assert _call(platform, prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"][s2] == [
         "square.html"]
     assert "square" in (platform.data_dir / "home" / s2 / name / "nbhw" / "feedback" / "square.html").read_text()

@@ -29,7 +29,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 
 The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
 shows a person their classes, workspaces, storage used and Dask clusters (workers, cores, memory), and
-an instructor each class's roster with every student's server state and number of submissions.
+an instructor each class's roster with every student's server state and number of submissions (in all,
+and per assignment with the autograded score).
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
 gets a 5xx), and 502 when a system the service relies on failed (:class:`astrohub_hub.errors.BackendError`: a
@@ -447,11 +448,23 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 counts: dict[str, int] = {}
                 for sub in info["submissions"]:
                     counts[sub["student"]] = counts.get(sub["student"], 0) + 1
+                book = {(r["student"], r["assignment"]): r
+                        for r in self.teaching.gradebook(actor, entry["name"])["rows"]}
+
+                def cell(student: str, assignment: str) -> str:  # submissions (score) of one assignment
+                    row = book.get((student, assignment), {})
+                    score = "" if row.get("score") is None else f" ({row['score']:g}/{row['max_score']:g})"
+                    return f"<td class='assignment'>{row.get('submissions', 0)}{score}</td>"
+
                 rows = "".join(
                     f"<tr><td>{e(s)}</td><td class='server'>{e(self.directory.server_state(s))}</td>"
-                    f"<td>{counts.get(s, 0)}</td></tr>" for s in info["students"])
-                parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th></tr>"
-                             f"{rows}</table>")
+                    f"<td>{counts.get(s, 0)}</td>{''.join(cell(s, a) for a in info['assignments'])}</tr>"
+                    for s in info["students"])
+                heads = "".join(f"<th>{e(a)}</th>" for a in info["assignments"])
+                parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th>"
+                             f"{heads}</tr>{rows}</table><p>Per assignment: submissions (autograded score). "
+                             "The gradebook as CSV: <code>GET api/classes/"
+                             f"{e(entry['name'])}/grades?format=csv</code>.</p>")
             else:
                 mine = [f"{sub['assignment']} at {sub['at']}" for sub in info["submissions"]]
                 parts.append(f"<p>Your submissions: {e('; '.join(mine) or 'none yet')}</p>")
