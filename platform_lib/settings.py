@@ -30,6 +30,9 @@ class PlatformSettings(BaseSettings):
     groups_root: Path | None = Field(
         None, description="The folder holding one workspace folder per hub group."
     )
+    workspaces_root: Path | None = Field(
+        None, description="The folder holding one folder per shared analysis workspace (astrohub workspaces)."
+    )
     datasets: Path | None = Field(
         None, description="The read-only archive datasets area, visible to every user."
     )

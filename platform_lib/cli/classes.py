@@ -64,6 +64,14 @@ def _add(role: str):
     return run
 
 
+def _remove(role: str):
+    def run(args):
+        admin = _admin(args)
+        users = _names(args.users) + _csv_users(args.csv, admin)
+        return _print(admin.service("DELETE", f"classes/{args.name}/{role}", {"users": users}))
+    return run
+
+
 def _show(args):
     admin = _admin(args)
     return _print(admin.service("GET", f"classes/{_seg(args.name)}" if args.name else "classes"))
@@ -96,6 +104,19 @@ def _exam(args):
 
     return _print(_admin(args).service("POST", f"classes/{_seg(args.name)}/exam",
                                        {"start": epoch(args.start), "end": epoch(args.end)}))
+
+
+def _grades(args):
+    book = _admin(args).service("GET", f"classes/{args.name}/grades")
+    if not args.csv:
+        return _print(book)
+    import csv
+    import sys
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=book["columns"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(book["rows"])
+    return 0
 
 
 def _log(args):
@@ -135,6 +156,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add.add_argument("--users", help="comma-separated user names")
         add.add_argument("--csv", help="a roster CSV (username column)")
         add.set_defaults(func=_add(role))
+        remove = sub.add_parser(f"remove-{role}", help=f"take {role} off a class (their submissions stay)")
+        remove.add_argument("name")
+        remove.add_argument("--users", help="comma-separated user names")
+        remove.add_argument("--csv", help="a roster CSV (username column)")
+        remove.set_defaults(func=_remove(role))
     show = sub.add_parser("show", help="a class's roster, assignments and submissions (no name: every class)")
     show.add_argument("name", nargs="?")
     show.set_defaults(func=_show)
@@ -156,6 +182,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exam.add_argument("--start", required=True, help="ISO date and time (UTC unless an offset is given)")
     exam.add_argument("--end", required=True, help="the deadline, ISO date and time")
     exam.set_defaults(func=_exam)
+    grades = sub.add_parser("grades", help="who submitted each assignment, when, and the autograded scores")
+    grades.add_argument("name")
+    grades.add_argument("--csv", action="store_true", help="as CSV (one row per student and assignment)")
+    grades.set_defaults(func=_grades)
     log = sub.add_parser("log", help="the class's action log")
     log.add_argument("name")
     log.set_defaults(func=_log)

@@ -4,7 +4,8 @@ Public API:
 
 ``Storage(settings=None, object_spaces=None, quotas=None)``
     Addresses are ``"<space>:<path>"``: ``home:``, ``scratch:``, ``datasets:`` (read-only),
-    ``group/<name>:`` (members only), or a configured object space (any fsspec URL).
+    ``group/<name>:`` (members only), ``workspace/<name>:`` (a shared analysis workspace whose folder
+    lets the user in; read-only for its readers), or a configured object space (any fsspec URL).
     ``list``, ``exists``, ``read_bytes``, ``open``, ``write_bytes`` (atomic), ``mkdir``, ``copy``,
     ``move``, ``delete``, ``share(address, group)``, ``usage(space)``, ``set_quota(space, bytes)``,
     ``read_table``/``write_table``/``read_dataframe`` (FITS, VOTable, Parquet, HDF5, CSV, ECSV) and

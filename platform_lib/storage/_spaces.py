@@ -170,6 +170,14 @@ def spaces_from_settings(settings, object_spaces: dict[str, str] | None = None,
             names |= {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
         for group in sorted(names):
             add(Space(f"group/{group}", str(root / group), kind="group", group=group))
+    workspaces = getattr(settings, "workspaces_root", None)
+    if workspaces is not None and Path(workspaces).is_dir():
+        # A shared workspace (astrohub workspaces) is the user's when its folder lets them in: the folder's
+        # ACL entries are the membership (read-write members, read-only readers).
+        for folder in sorted(Path(workspaces).iterdir()):
+            if folder.is_dir() and not folder.name.startswith(".") and os.access(folder, os.R_OK | os.X_OK):
+                add(Space(f"workspace/{folder.name}", str(folder), kind="workspace",
+                          read_only=not os.access(folder, os.W_OK)))
     for name, url in (object_spaces or {}).items():
         if name in spaces or ":" in name:
             raise ValueError(f"object space name {name!r} clashes with a built-in space or contains ':'")

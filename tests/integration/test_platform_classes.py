@@ -9,6 +9,8 @@ clear message and changes nothing. A workspace owner adds a member who then writ
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -134,7 +136,7 @@ def test_full_class_cycle(platform, course):
 def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograded(platform, course):
     """A tiny nbgrader notebook: the students' copy has no solution, a right answer scores 1 and a wrong one 0,
     and each student gets nbgrader's feedback page (collect --grade runs nbgrader as the instructor)."""
-    name, prof, (s1, s2, _s3) = course["name"], course["prof"], course["students"]
+    name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
     hw = course["root"] / "instructors" / "nbhw"
     platform.execute(prof, textwrap.dedent(f"""
         import nbformat
@@ -165,9 +167,24 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert graded.returncode == 0, graded.stdout + graded.stderr
     grades = json.loads(graded.stdout)["grades"]
     assert (grades[s1]["score"], grades[s2]["score"], grades[s1]["max_score"]) == (1.0, 0.0, 1.0), grades
+    page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert "<th>hw1</th><th>nbhw</th>" in page, page  # who submitted what, and the score, per assignment
+    assert f"<td>{s2}</td><td class='server'>stopped</td><td>3</td><td class='assignment'>2</td>" \
+           "<td class='assignment'>1 (0/1)</td></tr>" in page, page
     assert _call(platform, prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"][s2] == [
         "square.html"]
     assert "square" in (platform.data_dir / "home" / s2 / name / "nbhw" / "feedback" / "square.html").read_text()
+    # The gradebook: who submitted and the scores, as CSV from the command and from the API (instructors only).
+    book = _astrohub(platform, "classes", "grades", name, "--csv")
+    assert book.returncode == 0, book.stdout + book.stderr
+    rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(io.StringIO(book.stdout))}
+    assert [rows[(s, "nbhw")]["score"] for s in (s1, s2, s3)] == ["1.0", "0.0", ""], book.stdout
+    assert rows[(s3, "nbhw")]["submissions"] == "0" and rows[(s1, "nbhw")]["max_score"] == "1.0"
+    as_prof = _call(platform, prof, "GET", f"classes/{name}/grades?format=csv")
+    assert as_prof.status_code == 200 and as_prof.headers["Content-Type"].startswith("text/csv")
+    assert as_prof.text == book.stdout
+    assert _call(platform, s1, "GET", f"classes/{name}/grades?format=csv").status_code == 403
+    assert _call(platform, prof, "GET", f"classes/{name}/grades?format=xls").status_code == 400
 
 
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):
@@ -223,7 +240,37 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_
     assert nonsense.status_code == 400
     typed = _call(platform, prof, "POST", "workspaces", {"name": 123})  # was the workspace '123'
     assert typed.status_code == 400 and "'name' must be a string, got 123" in typed.json()["message"]
+    assert _call(platform, s1, "DELETE", f"classes/{name}/students", {"users": [s1]}).status_code == 403
+    assert _call(platform, prof, "DELETE", f"classes/{name}/students", {"users": 5}).status_code == 400
+    assert _call(platform, prof, "DELETE", f"classes/{name}/students", {}).status_code == 400
+    assert _call(platform, prof, "GET", f"classes/{platform.unique('nope')}/grades").status_code == 404
     assert json.loads(_astrohub(platform, "classes", "show", name).stdout)["students"] == before["students"]
+
+
+def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay(platform):
+    """Taken off the roster by the instructor (API) : the hub group, the class, the folders (as the system user)."""
+    prof, stay, leave = (platform.unique(n) for n in ("lprof", "lstay", "lleave"))
+    for user in (prof, stay, leave):
+        platform.create_user(user)
+    name = platform.unique("leave")
+    created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--students", f"{stay},{leave}")
+    assert created.returncode == 0, created.stdout + created.stderr
+    materials = platform.data_dir / "classes" / name / "materials"
+
+    def lists_materials(user: str) -> bool:
+        return subprocess.run(["runuser", "-u", platform.system_user(user), "--", "ls", str(materials)],
+                              capture_output=True, check=False).returncode == 0
+
+    if platform.isolated:
+        assert lists_materials(leave) and lists_materials(stay)
+    removed = _call(platform, prof, "DELETE", f"classes/{name}/students", {"users": [leave]})
+    assert removed.status_code == 200 and removed.json()["students"] == [stay], removed.text
+    assert platform.api("GET", f"/groups/{name}-students").json()["users"] == [stay]
+    assert _call(platform, leave, "GET", "classes").json() == []
+    again = _astrohub(platform, "classes", "remove-students", name, "--users", leave)
+    assert again.returncode == 2 and "are not students of class" in again.stderr, again.stderr
+    if platform.isolated:
+        assert (lists_materials(leave), lists_materials(stay)) == (False, True)
 
 
 def test_exam_mode_freezes_materials_and_refuses_late_submissions(platform, course):
@@ -268,6 +315,17 @@ def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course)
     folder = platform.data_dir / "workspaces" / ws
     out = platform.execute(member, f"open({str(folder / 'from-member.txt')!r}, 'w').write('hello'); print('ok')")
     assert out.strip() == "ok"
+    # In a notebook the workspace is a storage space with its own quota, which the owner sets.
+    platform.execute(owner, f"from platform_lib.storage import Storage; Storage().set_quota('workspace/{ws}', 1000)")
+    over = platform.execute(member, textwrap.dedent(f"""
+        from platform_lib.storage import Storage, QuotaExceeded
+        try:
+            Storage().write_bytes('workspace/{ws}:big.bin', b'x' * 2000); print('allowed')
+        except QuotaExceeded as exc:
+            print('refused:', exc)
+    """))
+    assert over.startswith("refused:") and f"workspace/{ws}" in over, over
+    assert not (folder / "big.bin").exists()
     # A member who is not the owner cannot add members; nor can somebody outside.
     for who in (member, stranger):
         refused = _call(platform, who, "POST", f"workspaces/{ws}/members", {"add": [stranger]})

@@ -165,6 +165,144 @@ def test_exam_mode_refuses_late_submissions_and_logs_every_action(teaching, tmp_
         teaching.actions(ANN, "c1")
 
 
+def test_an_ended_exam_refuses_its_own_assignments_only(teaching, tmp_path):
+    """Homework released after the exam is not the exam's: its submissions are taken; re-releasing the
+    exam's assignment (a fix) after the deadline does not reopen it."""
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    for name in ("exam1", "hw2"):
+        (tmp_path / "classes" / "c1" / "instructors" / name).mkdir()
+    teaching.release(PROF, "c1", "exam1")
+    now = teaching.now[0]
+    teaching.exam(PROF, "c1", now - 60, now + 3600)
+    teaching.now[0] = now + 7200
+    teaching.release(PROF, "c1", "hw2")
+    teaching.release(PROF, "c1", "exam1")  # a fixed version, after the deadline
+    assert teaching.submit(ANN, "c1", "hw2")["assignment"] == "hw2"
+    with pytest.raises(ClassError, match="submissions after the deadline are refused"):
+        teaching.submit(ANN, "c1", "exam1")
+    assert teaching.show(PROF, "c1")["assignments"] == ["exam1", "hw2"]
+
+
+def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(teaching, tmp_path, monkeypatch):
+    import astrohub_hub.classes as classes
+
+    class Grader:  # nbgrader itself runs in tests/integration/test_platform_classes.py
+        def __init__(self, *args):
+            pass
+
+        def grade(self, assignment, work, source, system, feedback):
+            return {s: {"score": float(len(s)), "max_score": 5.0} for s in work}
+
+    monkeypatch.setattr(classes, "Grader", Grader)
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    teaching.release(PROF, "c1", "hw1")
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
+    empty = teaching.gradebook(PROF, "c1")["rows"]
+    assert [(r["student"], r["submissions"], r["score"]) for r in empty] == [("ann", 0, None), ("bob", 0, None)]
+    teaching.submit(ANN, "c1", "hw1")
+    teaching.collect(PROF, "c1", "hw1", grade=True)
+    teaching.now[0] += 1
+    again = teaching.submit(ANN, "c1", "hw1")  # after grading: the book shows which one was graded
+    book = teaching.gradebook(PROF, "c1")
+    assert book["columns"][0] == "student" and list(book["rows"][0]) == book["columns"]
+    ann, bob = book["rows"]
+    assert (ann["submissions"], ann["last_submission"], ann["score"], ann["max_score"]) == (2, again["at"], 3.0, 5.0)
+    assert ann["graded_submission"] != again["at"]
+    assert (bob["submissions"], bob["last_submission"], bob["score"]) == (0, None, None)
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.gradebook(ANN, "c1")
+    teaching.archive(ADMIN, "c1")
+    assert teaching.gradebook(PROF, "c1")["rows"] == book["rows"]  # readable after the class ended
+
+
+def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_unchanged(teaching, tmp_path):
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    hw = tmp_path / "classes" / "c1" / "instructors" / "hw1"
+    hw.mkdir()
+    (hw / "task.txt").write_text("measure the parallax of Vega in arcsec")  # a typo: meant mas
+    (hw / "data.csv").write_text("a,b\n")
+    teaching.release(PROF, "c1", "hw1")
+    ann, bob = (tmp_path / "home" / u / "c1" / "hw1" for u in ("ann", "bob"))
+    (bob / "task.txt").write_text("bob's notes on the task")
+    (hw / "task.txt").write_text("measure the parallax of Vega in mas")
+    (hw / "hint.txt").write_text("use Gaia DR3")
+    again = teaching.release(PROF, "c1", "hw1")
+    assert (ann / "task.txt").read_text() == "measure the parallax of Vega in mas"  # untouched: updated
+    assert (bob / "task.txt").read_text() == "bob's notes on the task"  # their work: kept
+    assert (bob / "hint.txt").read_text() == "use Gaia DR3"
+    import shutil
+    shutil.rmtree(bob)  # deleted by mistake: submitting says where the work goes; a re-release brings it back
+    with pytest.raises(ClassError, match=r"nothing to submit: .*bob/c1/hw1 is not a folder.*release it again"):
+        teaching.submit(BOB, "c1", "hw1")
+    assert sorted(again["released"]["ann"]) == ["hint.txt", "task.txt"]
+    assert sorted(again["released"]["bob"]) == ["hint.txt"]
+    (ann / "task.txt").write_text("ann's answer")  # started after the fix: a third release keeps it
+    (hw / "task.txt").write_text("measure the parallax of Vega in mas (DR3)")
+    third = teaching.release(PROF, "c1", "hw1")
+    assert third["released"]["ann"] == [] and (ann / "task.txt").read_text() == "ann's answer"
+    assert sorted(third["released"]["bob"]) == ["data.csv", "hint.txt", "task.txt"]
+
+
+def test_a_student_who_leaves_is_taken_off_the_roster_and_their_submissions_stay(teaching, tmp_path):
+    removed = []
+    teaching.on_roster_remove = lambda c, r, u: removed.append((c, r, u))
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    teaching.release(PROF, "c1", "hw1")
+    teaching.submit(BOB, "c1", "hw1")
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.remove_members(ANN, "c1", "student", ["bob"])
+    with pytest.raises(ClassError, match="only admins remove instructors"):
+        teaching.remove_members(PROF, "c1", "instructor", ["prof"])
+    with pytest.raises(ClassError, match=r"\['eve'\] are not students of class 'c1': nothing was changed"):
+        teaching.remove_members(PROF, "c1", "student", ["bob", "eve"])
+    assert teaching.show(PROF, "c1")["students"] == ["ann", "bob"] and removed == []
+    info = teaching.remove_members(PROF, "c1", "student", [" BOB "])
+    assert info["students"] == ["ann"] and removed == [("c1", "students", ["bob"])]
+    assert [s["student"] for s in info["submissions"]] == ["bob"]  # their work stays with the class
+    with pytest.raises(ClassError, match="'bob' is not a student of class 'c1'"):
+        teaching.submit(BOB, "c1", "hw1")
+    assert teaching.classes_of(BOB) == []
+    assert [(a["action"], a["detail"]) for a in teaching.actions(PROF, "c1")][-1] == (
+        "remove students", {"users": ["bob"]})
+
+
+def test_submissions_at_the_same_moment_never_share_a_folder_and_the_latest_is_collected(teaching, tmp_path,
+                                                                                         monkeypatch):
+    import threading
+
+    import astrohub_hub.classes as classes
+
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    teaching.release(PROF, "c1", "hw1")
+    work = tmp_path / "home" / "ann" / "c1" / "hw1"
+    real_unpack, both = classes.folders.unpack_as, threading.Barrier(2, timeout=30)
+
+    def unpack_together(*args, **kwargs):  # a double click: both requests reach the copy together
+        both.wait()
+        return real_unpack(*args, **kwargs)
+
+    monkeypatch.setattr(classes.folders, "unpack_as", unpack_together)
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(teaching.submit(ANN, "c1", "hw1"))) for _ in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.setattr(classes.folders, "unpack_as", real_unpack)
+    assert len({a["at"] for a in answers}) == 2, answers
+    for n in range(3, 12):  # eleven in one second: -10 and -11 come after -9
+        (work / "answer.txt").write_text(f"try {n}")
+        teaching.submit(ANN, "c1", "hw1")
+    collected = teaching.collect(PROF, "c1", "hw1")["collected"]["ann"]
+    assert collected.endswith("-11")
+    assert (tmp_path / "classes" / "c1" / "instructors" / "collected" / "hw1" / "ann" / "answer.txt").read_text() \
+        == "try 11"
+    assert teaching.gradebook(PROF, "c1")["rows"][0]["last_submission"] == collected
+
+
 def test_a_planted_link_never_steers_a_copy_made_as_root(teaching, tmp_path):
     """An instructor replaces instructors/collected with a link to a folder elsewhere; the admin's
     collect (made as root) refuses instead of writing through it."""

@@ -159,6 +159,7 @@ def test_environment_function_for_a_user():
     assert env["PLATFORM_HOME"] == "/srv/home/sam"
     assert env["PLATFORM_SCRATCH"] == "/srv/scratch/sam"
     assert env["PLATFORM_GROUPS_ROOT"] == "/srv/groups"
+    assert env["PLATFORM_WORKSPACES_ROOT"] == "/srv/workspaces"  # beside the groups, as the classes service has it
     assert env["PLATFORM_DATASETS"] == "/srv/datasets"
     assert env["PLATFORM_ARCHIVE_URL"] == "http://127.0.0.1:9000/services/archive/"
     assert env["PLATFORM_DASK_GATEWAY_URL"] == "http://127.0.0.1:8000/services/dask-gateway"

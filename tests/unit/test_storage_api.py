@@ -162,6 +162,21 @@ def test_usage_and_quota_file(storage, spaces):
     assert storage.usage("home").free == 0
 
 
+def test_a_shared_workspace_is_a_space_with_its_own_quota(spaces):
+    """astrohub workspaces' folders (PLATFORM_WORKSPACES_ROOT) are spaces ``workspace/<name>``; the quota
+    written in one is enforced on writes there, with a message naming it."""
+    (spaces / "workspaces" / "survey").mkdir(parents=True)
+    settings = get_settings(user="alice", home=spaces / "home", workspaces_root=spaces / "workspaces")
+    storage = Storage(settings)
+    assert "workspace/survey" in storage.spaces()
+    storage.set_quota("workspace/survey", 100)
+    storage.write_bytes("workspace/survey:shared.csv", b"x" * 60)
+    with pytest.raises(QuotaExceeded, match="workspace/survey") as err:
+        Storage(settings).write_bytes("workspace/survey:big.csv", b"y" * 60)  # a member's own Storage
+    assert (err.value.quota, err.value.used) == (100, 60)
+    assert storage.usage("workspace/survey").used == 60 and not (spaces / "workspaces" / "survey" / "big.csv").exists()
+
+
 def test_quota_exceeded_leaves_nothing_partial(storage, spaces):
     storage.set_quota("home", 1000)
     storage.write_bytes("home:keep.bin", b"k" * 600)

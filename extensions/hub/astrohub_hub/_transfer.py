@@ -1,7 +1,7 @@
 """Copy a folder between users as a tar stream: ``pack`` reads, ``unpack`` writes; run as a script.
 
 Run as ``python -I _transfer.py pack FOLDER [LIMIT]`` (tar on stdout) or ``python -I _transfer.py unpack
-DEST [--keep]`` (tar on stdin), under the system user whose permissions should apply, so that a link or
+DEST [--keep [--replace JSON]]`` (tar on stdin), under the system user whose permissions should apply, so that a link or
 a folder a user planted can never make root read or write something that user could not. Only regular
 files and folders travel; links, devices and names with ``..`` are skipped. Standard library only (it
 runs without importing the package). ``folders.pack_as`` / ``folders.unpack_as`` are the callers.
@@ -9,7 +9,9 @@ runs without importing the package). ``folders.pack_as`` / ``folders.unpack_as``
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import stat
 import sys
@@ -74,10 +76,28 @@ def pack(folder: str, limit: int = LIMIT, base: str | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def unpack(data: bytes, dest: str, keep: bool = False, base: str | None = None) -> list[str]:
+def sha256(path: str) -> str | None:
+    """The SHA-256 of the regular file at ``path`` (links not followed); None when it cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        digest = hashlib.sha256()
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+        return digest.hexdigest()
+
+
+def unpack(data: bytes, dest: str, keep: bool = False, base: str | None = None,
+           replace: dict[str, str] | None = None) -> list[str]:
     """Write the tar ``data`` under ``dest`` (created); ``keep``: leave existing files alone. Written names.
 
-    ``base``: no component below it, of ``dest`` or of any written path, may be a link.
+    ``base``: no component below it, of ``dest`` or of any written path, may be a link. ``replace``
+    (with ``keep``): ``{name: sha256}`` of files that may be overwritten after all while their content is
+    still exactly that (an earlier release the user has not changed).
     """
     if base:
         no_links_below(base, dest)
@@ -95,14 +115,17 @@ def unpack(data: bytes, dest: str, keep: bool = False, base: str | None = None) 
                 os.makedirs(target, exist_ok=True)
                 continue
             os.makedirs(os.path.dirname(target), exist_ok=True)
+            content = tar.extractfile(member).read()
             if keep and os.path.lexists(target):
-                continue
+                if not (replace and name in replace and sha256(target) == replace[name]):
+                    continue  # the user's own file
+                if hashlib.sha256(content).hexdigest() == replace[name]:
+                    continue  # the release did not change it
             if os.path.islink(target):
                 os.unlink(target)
-            source = tar.extractfile(member)
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, member.mode | 0o600)
             with os.fdopen(fd, "wb") as out:
-                out.write(source.read())
+                out.write(content)
             written.append(name)
     return written
 
@@ -113,4 +136,6 @@ if __name__ == "__main__":
     if command == "pack":
         sys.stdout.buffer.write(pack(path, int(rest[0]), trusted))
     else:
-        print("\n".join(unpack(sys.stdin.buffer.read(), path, keep="--keep" in rest, base=trusted)))
+        unchanged = json.loads(rest[rest.index("--replace") + 1]) if "--replace" in rest else None
+        print("\n".join(unpack(sys.stdin.buffer.read(), path, keep="--keep" in rest, base=trusted,
+                               replace=unchanged)))

@@ -8,11 +8,12 @@ reached as ``Teaching.workspaces``; who exists and the checks of names are :mod:
 =========================================  ==========================================================
 operation                                  who
 =========================================  ==========================================================
-create a class, add instructors, archive   admins
-add students, show the roster              admins and the class's instructors
+create, archive; add/remove instructors    admins
+add or remove students, show the roster    admins and the class's instructors
 release, collect, return feedback          the class's instructors
 submit                                     the class's students (their own work only)
 set an exam window, read the action log    admins and the class's instructors
+read the gradebook                         admins and the class's instructors
 =========================================  ==========================================================
 
 On disk, under ``classes_root/<class>/`` (root-owned, mode 0770, reached through ACL entries only; no
@@ -21,14 +22,16 @@ only; assignments are authored in ``instructors/<assignment>/``, collected work 
 ``instructors/collected/<assignment>/<student>/``, feedback is written to
 ``instructors/feedback/<assignment>/<student>/``), ``submissions/<student>/<assignment>/<UTC time>/``
 (written by this service; instructors r-x, the student r-x on their own folder, nobody else). Release
-copies into ``~<student>/<class>/<assignment>/`` as the student (existing files are kept); submit copies
+copies into ``~<student>/<class>/<assignment>/`` as the student (existing files are kept, except those of
+the previous release the student left unchanged, which a re-release updates); submit copies
 the student's folder as the student; collect and feedback write as the instructor: no copy ever follows
 a link a user planted (:func:`astrohub_hub.folders.pack_as`). Resubmitting adds a new timestamped
 folder; nothing is overwritten.
 
 Exam mode (:meth:`Teaching.exam`): inside the window the materials folder is read-only for everybody
-(instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end is
-refused with the deadline in the message, and every action (and every refused submission) is in the
+(instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end to an
+assignment first released before the end is refused with the deadline in the message (an assignment first
+released after the exam ended is not part of it), and every action (and every refused submission) is in the
 class's action log (:meth:`Teaching.actions`). A class created with a ``profile`` pins it: the class's hub
 groups get the property ``astrohub-profile`` and the spawner starts its members' servers with it; an exam
 window is the groups' ``astrohub-exam`` property, and servers started inside it get guarantees equal to the
@@ -67,6 +70,12 @@ __all__ = ["Actor", "ClassError", "Teaching"]
 log = logging.getLogger("astrohub.classes")
 
 
+def _submission_order(folder: Path) -> tuple[str, int]:
+    """Sort key of a submission folder ``<UTC time>[-<n>]``: by time, then ``n`` as a number (``-10`` after ``-9``)."""
+    stamp, n = folder.name[:19], folder.name[20:]  # 2026-12-05T06-45-22[-n]
+    return stamp, int(n) if n.isdigit() else 1
+
+
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
 
@@ -86,6 +95,8 @@ class Teaching:
     home_template: str = ""
     user_exists: Callable[[str], bool] = lambda name: True
     on_roster_change: Callable[[str, str, list[str]], None] = lambda cls, role, users: None
+    #: Takes users out of the hub group ``<class>-<role>`` (``remove_members``).
+    on_roster_remove: Callable[[str, str, list[str]], None] = lambda cls, role, users: None
     on_workspace_change: Callable[[str, list[str], list[str]], None] = lambda name, added, removed: None
     #: Sets hub group properties of the class's groups (``astrohub-profile``, ``astrohub-exam``), which the
     #: spawner reads at each start (``local.class_pins``; on Kubernetes ``kubernetes.profile_list``).
@@ -116,6 +127,11 @@ class Teaching:
                 CREATE TABLE IF NOT EXISTS exams (class TEXT PRIMARY KEY, start REAL, end REAL,
                                                   frozen INTEGER NOT NULL DEFAULT 0);
                 CREATE TABLE IF NOT EXISTS log (at REAL, actor TEXT, class TEXT, action TEXT, detail TEXT);
+                CREATE TABLE IF NOT EXISTS released_files (class TEXT, assignment TEXT, path TEXT, sha256 TEXT,
+                                                           PRIMARY KEY (class, assignment, path));
+                CREATE TABLE IF NOT EXISTS grades (class TEXT, assignment TEXT, student TEXT, score REAL,
+                                                   max_score REAL, submission TEXT, at REAL,
+                                                   PRIMARY KEY (class, assignment, student));
             """)
 
     def _db(self) -> sqlite3.Connection:
@@ -251,6 +267,35 @@ class Teaching:
         self.record(actor, cls, f"add {role}s", {"users": users})
         return self.show(actor, cls)
 
+    def remove_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
+        """Take ``users`` off the roster as ``role`` (a student who leaves: admins and instructors;
+        ``instructor``: admins). Their access to the class's folders ends at once
+        (:func:`astrohub_hub.folders.revoke`), they leave the hub group ``<class>-<role>s``; their
+        submissions and grades stay with the class. Names not on the roster as ``role`` are refused."""
+        self._class(cls)
+        if role == "instructor":
+            if not actor.admin:
+                raise ClassError("only admins remove instructors", status=403, code="forbidden", value=actor.name)
+        else:
+            self._require(actor, cls, "instructor")
+        users = sorted({str(u).strip().lower() for u in users})
+        if not users:
+            raise ClassError("name at least one user to remove", value=users)
+        strangers = [u for u in users if u not in self.roster(cls)[f"{role}s"]]
+        if strangers:
+            raise ClassError(f"{strangers} are not {role}s of class {cls!r}: nothing was changed", status=404,
+                             code="not-on-roster", value=strangers)
+        with self._lock:
+            with closing(self._db()) as db, db:
+                db.executemany("DELETE FROM members WHERE class = ? AND user = ? AND role = ?",
+                               [(cls, u, role) for u in users])
+            if self.accounts.enabled:
+                for user in users:
+                    folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(user))
+        self.on_roster_remove(cls, f"{role}s", users)
+        self.record(actor, cls, f"remove {role}s", {"users": users})
+        return self.show(actor, cls)
+
     def show(self, actor: Actor, cls: str) -> dict:
         """The class, its roster and assignments (admins, instructors); a student sees the class and assignments."""
         info = self._class(cls, live=False)
@@ -354,7 +399,12 @@ class Teaching:
     # -- assignments --------------------------------------------------------------------------------
 
     def release(self, actor: Actor, cls: str, assignment: str) -> dict:
-        """Copy ``instructors/<assignment>/`` into every student's ``~/<class>/<assignment>/`` (keeps their files)."""
+        """Copy ``instructors/<assignment>/`` into every student's ``~/<class>/<assignment>/``.
+
+        A student's files are kept, except a file of the previous release that they have not changed (the
+        same SHA-256), which a re-release updates: releasing a fixed assignment reaches everyone who has not
+        started on that file. The answer names the files written for each student.
+        """
         self._class(cls)
         self._require(actor, cls, "instructor")
         self._check_name("assignment", assignment)
@@ -366,22 +416,31 @@ class Teaching:
         if uses_nbgrader(source):  # students get nbgrader's version: no solutions, no hidden tests
             source = self._grader(actor, cls).release_version(assignment, source, reader)
         data = folders.pack_as(source, reader, base=self._class_dirs(cls)["instructors"])
+        with closing(self._db()) as db:  # what the last release gave: a student's unchanged copy is updated
+            before = dict(db.execute("SELECT path, sha256 FROM released_files WHERE class = ? AND assignment = ?",
+                                     (cls, assignment)).fetchall())
         released = {}
         for student in self.roster(cls)["students"]:
             target = self._home(student) / cls / assignment
             released[student] = folders.unpack_as(data, target, self._system(student), keep=True,
-                                                  base=self._home(student))
+                                                  base=self._home(student), replace=before)
         with closing(self._db()) as db, db:
-            db.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (cls, assignment, self.clock()))
+            db.executemany("INSERT OR REPLACE INTO released_files VALUES (?, ?, ?, ?)",
+                           [(cls, assignment, p, h) for p, h in folders.tar_hashes(data).items()])
+            # The first release's time stays: re-releasing a fixed assignment does not take it out of an exam.
+            db.execute("INSERT OR IGNORE INTO assignments VALUES (?, ?, ?)", (cls, assignment, self.clock()))
         self.record(actor, cls, "release", {"assignment": assignment, "students": sorted(released)})
         return {"class": cls, "assignment": assignment, "released": released}
 
-    def _assignment(self, cls: str, assignment: str) -> None:
+    def _assignment(self, cls: str, assignment: str) -> float:
+        """When ``assignment`` was first released (ClassError 404 when it never was)."""
         with closing(self._db()) as db:
-            found = db.execute("SELECT 1 FROM assignments WHERE class = ? AND name = ?", (cls, assignment)).fetchone()
+            found = db.execute("SELECT released FROM assignments WHERE class = ? AND name = ?",
+                               (cls, assignment)).fetchone()
         if found is None:
             raise ClassError(f"assignment {assignment!r} of class {cls!r} was not released", status=404,
                              code="unknown-assignment", value=assignment)
+        return found[0]
 
     def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder."""
@@ -389,21 +448,31 @@ class Teaching:
         if actor.name not in self.roster(cls)["students"]:
             raise ClassError(f"{actor.name!r} is not a student of class {cls!r}: only its students submit",
                              status=403, code="not-a-student", value=actor.name)
-        self._assignment(cls, assignment)
+        released = self._assignment(cls, assignment)
         exam = self._exam(cls)
-        if exam is not None and self.clock() > exam[1]:
+        # An exam's deadline holds for the assignments released before it ended; homework released after
+        # the exam is not part of it.
+        if exam is not None and self.clock() > exam[1] and released <= exam[1]:
             self.record(actor, cls, "late submission refused", {"assignment": assignment})
             raise ClassError(f"the exam of class {cls!r} ended at {_iso(exam[1])}: submissions after the "
                              "deadline are refused", status=403, code="deadline-passed", value=assignment)
         source = self._home(actor.name) / cls / assignment
+        if not source.is_dir():  # a stat as the service: says no more than that the folder is missing
+            raise ClassError(f"nothing to submit: {source} is not a folder. Your work for {assignment!r} goes in "
+                             f"~/{cls}/{assignment}/ (ask an instructor to release it again to get its files back)",
+                             status=404, code="no-work", value=str(source))
         data = folders.pack_as(source, self._system(actor.name), base=self._home(actor.name))
         stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(self.clock()))
         base = self._class_dirs(cls)["submissions"] / actor.name / assignment
-        target, n = base / stamp, 1
-        while target.exists():
-            n += 1
-            target = base / f"{stamp}-{n}"
         base.mkdir(parents=True, exist_ok=True)
+        target, n = base / stamp, 1
+        while True:  # made here, so two submissions at once (a double click) never share a folder
+            try:
+                target.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                target = base / f"{stamp}-{n}"
         files = folders.unpack_as(data, target, None, base=self._class_dirs(cls)["submissions"])
         with closing(self._db()) as db, db:
             db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?)",
@@ -434,7 +503,7 @@ class Teaching:
         collected = {}
         for student in self.roster(cls)["students"]:
             base = self._class_dirs(cls)["submissions"] / student / assignment
-            latest = sorted(p for p in base.iterdir()) if base.is_dir() else []
+            latest = sorted(base.iterdir(), key=_submission_order) if base.is_dir() else []
             if not latest:
                 continue
             data = folders.pack_as(latest[-1], None, base=self._class_dirs(cls)["submissions"])
@@ -454,9 +523,42 @@ class Teaching:
             work = {s: instructors / "collected" / assignment / s for s in collected}
             result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
                                             instructors / "feedback" / assignment)
+            with closing(self._db()) as db, db:
+                db.executemany("INSERT OR REPLACE INTO grades VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                    (cls, assignment, s, g.get("score"), g.get("max_score"), collected.get(s), self.clock())
+                    for s, g in result["grades"].items()])
             self.record(actor, cls, "grade", {"assignment": assignment, "grades": {
                 s: g.get("score") for s, g in result["grades"].items()}})
         return result
+
+    #: The columns of :meth:`gradebook`'s rows, in order (the CSV export's header).
+    GRADEBOOK_COLUMNS = ("student", "assignment", "submissions", "last_submission", "score", "max_score",
+                         "graded_submission")
+
+    def gradebook(self, actor: Actor, cls: str) -> dict:
+        """Who submitted what, and the scores (admins and the class's instructors).
+
+        One row per student on the roster and released assignment (:attr:`GRADEBOOK_COLUMNS`): the number of
+        submissions (0: none yet), the latest one's time, and the score of the last autograding
+        (``collect(..., grade=True)``; ``None`` when not graded) with the submission it graded.
+        """
+        self._class(cls, live=False)
+        self._require(actor, cls, "instructor")
+        with closing(self._db()) as db:
+            assignments = [r[0] for r in db.execute(
+                "SELECT name FROM assignments WHERE class = ? ORDER BY released, name", (cls,))]
+            counts = {(a, s): (n, last) for a, s, n, last, _ in db.execute(  # SQLite: `at` of the MAX(rowid) row
+                "SELECT assignment, student, COUNT(*), at, MAX(rowid) FROM submissions WHERE class = ? "
+                "GROUP BY assignment, student", (cls,))}
+            scores = {(a, s): (score, top, sub) for a, s, score, top, sub in db.execute(
+                "SELECT assignment, student, score, max_score, submission FROM grades WHERE class = ?", (cls,))}
+        rows = []
+        for student in self.roster(cls)["students"]:
+            for assignment in assignments:
+                n, last = counts.get((assignment, student), (0, None))
+                score, top, sub = scores.get((assignment, student), (None, None, None))
+                rows.append(dict(zip(self.GRADEBOOK_COLUMNS, (student, assignment, n, last, score, top, sub))))
+        return {"class": cls, "columns": list(self.GRADEBOOK_COLUMNS), "rows": rows}
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy ``instructors/feedback/<assignment>/<student>/`` into ``~<student>/<class>/<assignment>/feedback/``."""

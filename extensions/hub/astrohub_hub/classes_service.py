@@ -12,9 +12,11 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes`` ``{name, instructors, students}``      create a class (admins)
 ``GET  api/classes/<c>``                                    the class: roster, assignments, submissions
 ``POST api/classes/<c>/students|instructors`` ``{users}``   add to the roster
+``DELETE api/classes/<c>/students|instructors`` ``{users}`` take off the roster (a student who leaves)
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
 ``POST api/classes/<c>/exam`` ``{start, end}``              exam mode for a window (epoch seconds)
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
+``GET  api/classes/<c>/grades[?format=csv]``                who submitted what, and scores (instructors)
 ``POST api/classes/<c>/assignments/<a>/<action>``           ``release`` / ``submit`` / ``collect`` / ``feedback``
 ``GET  api/usage``                                          what I use: storage (home, groups, workspaces), Dask
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
@@ -27,7 +29,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 
 The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
 shows a person their classes, workspaces, storage used and Dask clusters (workers, cores, memory), and
-an instructor each class's roster with every student's server state and number of submissions.
+an instructor each class's roster with every student's server state and number of submissions (in all,
+and per assignment with the autograded score).
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
 gets a 5xx), and 502 when a system the service relies on failed (:class:`astrohub_hub.errors.BackendError`: a
@@ -47,7 +50,9 @@ May import tornado, JupyterHub's service auth, the standard library and this pac
 from __future__ import annotations
 
 import asyncio
+import csv
 import html
+import io
 import json
 import logging
 import os
@@ -150,6 +155,11 @@ class HubDirectory:
             status, body = self._call("GET", f"/groups/{group}")
             current = (body or {}).get("properties", {}) if status == 200 and isinstance(body, dict) else {}
             self._call("PUT", f"/groups/{group}/properties", {**current, **properties})
+
+    def unmirror(self, cls: str, role: str, users: list[str]) -> None:
+        """Take ``users`` out of the hub group ``<class>-<role>``."""
+        if users:
+            self._call("DELETE", f"/groups/{cls}-{role}/users", {"users": sorted(users)})
 
     def mirror(self, cls: str, role: str, users: list[str]) -> None:
         """Add ``users`` to the hub group ``<class>-<role>`` (created, marked as having no group folder)."""
@@ -298,6 +308,9 @@ class RosterHandler(ApiHandler):
     async def post(self, cls: str, role: str) -> None:
         await self.run(self.teaching.add_members, cls, role[:-1], self.names(self.body(), "users"))
 
+    async def delete(self, cls: str, role: str) -> None:
+        await self.run(self.teaching.remove_members, cls, role[:-1], self.names(self.body(), "users"))
+
 
 class ExamHandler(ApiHandler):
     async def post(self, cls: str) -> None:
@@ -308,6 +321,24 @@ class ExamHandler(ApiHandler):
 class LogHandler(ApiHandler):
     async def get(self, cls: str) -> None:
         await self.run(self.teaching.actions, cls)
+
+
+class GradesHandler(ApiHandler):
+    async def get(self, cls: str) -> None:
+        fmt = self.get_argument("format", "json")
+        if fmt not in ("json", "csv"):
+            raise ClassError(f"format must be 'json' or 'csv', got {fmt!r}", code="bad-format", value=fmt)
+        if fmt == "json":
+            await self.run(self.teaching.gradebook, cls)
+            return
+        book = await asyncio.to_thread(self.teaching.gradebook, self.actor, cls)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=book["columns"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(book["rows"])
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{cls}-grades.csv"')
+        self.finish(out.getvalue())
 
 
 class ArchiveHandler(ApiHandler):
@@ -427,11 +458,23 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 counts: dict[str, int] = {}
                 for sub in info["submissions"]:
                     counts[sub["student"]] = counts.get(sub["student"], 0) + 1
+                book = {(r["student"], r["assignment"]): r
+                        for r in self.teaching.gradebook(actor, entry["name"])["rows"]}
+
+                def cell(student: str, assignment: str) -> str:  # submissions (score) of one assignment
+                    row = book.get((student, assignment), {})
+                    score = "" if row.get("score") is None else f" ({row['score']:g}/{row['max_score']:g})"
+                    return f"<td class='assignment'>{row.get('submissions', 0)}{score}</td>"
+
                 rows = "".join(
                     f"<tr><td>{e(s)}</td><td class='server'>{e(self.directory.server_state(s))}</td>"
-                    f"<td>{counts.get(s, 0)}</td></tr>" for s in info["students"])
-                parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th></tr>"
-                             f"{rows}</table>")
+                    f"<td>{counts.get(s, 0)}</td>{''.join(cell(s, a) for a in info['assignments'])}</tr>"
+                    for s in info["students"])
+                heads = "".join(f"<th>{e(a)}</th>" for a in info["assignments"])
+                parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th>"
+                             f"{heads}</tr>{rows}</table><p>Per assignment: submissions (autograded score). "
+                             "The gradebook as CSV: <code>GET api/classes/"
+                             f"{e(entry['name'])}/grades?format=csv</code>.</p>")
             else:
                 mine = [f"{sub['assignment']} at {sub['at']}" for sub in info["submissions"]]
                 parts.append(f"<p>Your submissions: {e('; '.join(mine) or 'none yet')}</p>")
@@ -478,6 +521,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/classes/{seg}/archive/?", ArchiveHandler),
         (rf"{api}/classes/{seg}/exam/?", ExamHandler),
         (rf"{api}/classes/{seg}/log/?", LogHandler),
+        (rf"{api}/classes/{seg}/grades/?", GradesHandler),
         (rf"{api}/classes/{seg}/assignments/{seg}/(release|submit|collect|feedback)/?", AssignmentHandler),
         (rf"{api}/usage/?", UsageHandler),
         (rf"{api}/workspaces/?", WorkspacesHandler),
@@ -511,7 +555,7 @@ def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, Gatewa
         registry=Path(env["ASTROHUB_CLASSES_REGISTRY"]),
         accounts=SystemAccounts.from_environ(dict(env), "ASTROHUB_CLASSES"),
         home_template=env.get("ASTROHUB_CLASSES_HOME", ""),
-        user_exists=directory.user_exists, on_roster_change=directory.mirror,
+        user_exists=directory.user_exists, on_roster_change=directory.mirror, on_roster_remove=directory.unmirror,
         on_workspace_change=directory.mirror_workspace, on_class_properties=directory.class_properties,
         profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
         grading=steps_from_environ(env),

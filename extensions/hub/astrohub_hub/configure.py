@@ -182,7 +182,6 @@ def _classes_service(settings: HubSettings) -> dict[str, Any] | None:
         return None
     from astrohub_hub.classes_service import SERVICE_NAME
 
-    parent = os.path.dirname(settings.storage.groups_root.rstrip("/"))
     accounts = (settings.local or LocalSettings()).accounts
     return {
         "name": SERVICE_NAME,
@@ -192,8 +191,8 @@ def _classes_service(settings: HubSettings) -> dict[str, Any] | None:
         "display": True,
         "oauth_no_confirm": True,
         "environment": {
-            "ASTROHUB_CLASSES_ROOT": classes.classes_root or os.path.join(parent, "classes"),
-            "ASTROHUB_WORKSPACES_ROOT": classes.workspaces_root or os.path.join(parent, "workspaces"),
+            "ASTROHUB_CLASSES_ROOT": settings.class_folders()[0],
+            "ASTROHUB_WORKSPACES_ROOT": settings.class_folders()[1],
             "ASTROHUB_CLASSES_REGISTRY": classes.registry,
             "ASTROHUB_CLASSES_PROFILES": ",".join(p.slug for p in settings.profiles),
             "ASTROHUB_CLASSES_HOME": settings.storage.home,

@@ -104,6 +104,7 @@ def user_environment(settings: HubSettings, username: str, groups: Iterable[str]
         "PLATFORM_GROUPS": json.dumps(sorted(set(groups))),
         "PLATFORM_HOME": expand_user_path(storage.home, username),
         "PLATFORM_GROUPS_ROOT": storage.groups_root,
+        "PLATFORM_WORKSPACES_ROOT": settings.class_folders()[1],
         "PLATFORM_DATASETS": storage.datasets,
         "PLATFORM_SCRATCH": expand_user_path(storage.scratch, username),
     }

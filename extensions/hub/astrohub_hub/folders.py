@@ -13,6 +13,8 @@ granted. May import the standard library, ``errors`` and ``accounts``.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 import os
@@ -20,6 +22,7 @@ import pwd
 import signal
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Literal
 
@@ -241,13 +244,16 @@ def pack_as(folder: Path, system_user: str | None, *, limit: int = 200 * 2**20, 
 
 
 def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = False,
-              base: Path | None = None) -> list[str]:
+              base: Path | None = None, replace: dict[str, str] | None = None) -> list[str]:
     """Write tar ``data`` under ``dest`` with ``system_user``'s permissions; the names written.
 
-    ``keep``: leave files that exist alone (a released assignment never overwrites a student's work).
+    ``keep``: leave files that exist alone (a released assignment never overwrites a student's work),
+    except those named in ``replace`` (``{name: sha256}``) whose content is still exactly that hash (a
+    file of an earlier release the student has not changed, which a fixed release may update).
     ``base``: no folder from ``base`` down to any written file may be a link.
     """
     args = [sys.executable, "-I", _TRANSFER, "unpack", str(dest)] + (["--keep"] if keep else [])
+    args += ["--replace", json.dumps(replace)] if keep and replace else []
     args += ["--base", str(base)] if base else []
     result = subprocess.run(args, input=data, capture_output=True, check=False, timeout=600,
                             **_as_user(system_user))
@@ -255,6 +261,16 @@ def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = 
         reason = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
         raise HubError(f"cannot write {dest}: {reason[0]}", code="copy-failed", value=str(dest))
     return [line for line in result.stdout.decode().splitlines() if line]
+
+
+def tar_hashes(data: bytes) -> dict[str, str]:
+    """``{name: sha256}`` of the regular files in the tar ``data`` (as :func:`pack_as` makes it)."""
+    found = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                found[os.path.normpath(member.name)] = hashlib.sha256(tar.extractfile(member).read()).hexdigest()
+    return found
 
 
 #: A folder's quota file, ``{"bytes": N}``: the same file ``platform_lib.storage`` enforces on writes

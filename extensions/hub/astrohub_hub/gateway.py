@@ -396,6 +396,7 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
         "PLATFORM_USER": "{username}",
         "PLATFORM_HOME": settings.storage.home,
         "PLATFORM_GROUPS_ROOT": settings.storage.groups_root,
+        "PLATFORM_WORKSPACES_ROOT": settings.class_folders()[1],
         "PLATFORM_DATASETS": settings.storage.datasets,
         "PLATFORM_SCRATCH": settings.storage.scratch,
     }

@@ -508,10 +508,7 @@ def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
             return profile_list(settings, _user_groups(spawner), class_pins(group_properties(spawner.user), time.time()))
 
         c.KubeSpawner.profile_list = offered_profiles
-    parent = settings.storage.groups_root.rstrip("/").rpartition("/")[0]
-    mounts_hook = group_mounts_hook(
-        kube, settings.storage.groups_root, settings.classes.classes_root or f"{parent}/classes",
-        settings.classes.workspaces_root or f"{parent}/workspaces")
+    mounts_hook = group_mounts_hook(kube, settings.storage.groups_root, *settings.class_folders())
 
     def modify_pod(spawner: Any, pod: Any) -> Any:
         return collaboration_hook(spawner, mounts_hook(spawner, pod))

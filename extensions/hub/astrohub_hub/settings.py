@@ -21,6 +21,8 @@ Example (what the local platform's ``jupyterhub_config.py`` passes)::
 
 from __future__ import annotations
 
+import posixpath
+
 import re
 from typing import Annotated, Literal
 
@@ -393,3 +395,18 @@ class HubSettings(Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"services: duplicate names in {names}")
         return self
+
+    def class_folders(self) -> tuple[str, str]:
+        """``(classes_root, workspaces_root)``: ``classes.classesRoot`` / ``classes.workspacesRoot``, by
+        default beside ``storage.groupsRoot`` as ``classes`` and ``workspaces`` (the one place that says so:
+        the classes service, the spawners' mounts and ``PLATFORM_WORKSPACES_ROOT`` all use it).
+
+        Examples
+        --------
+        >>> HubSettings.model_validate({"mode": "local", "storage": {"home": "/h/{username}",
+        ...     "groupsRoot": "/srv/groups", "datasets": "/d", "scratch": "/s"}}).class_folders()
+        ('/srv/classes', '/srv/workspaces')
+        """
+        parent = posixpath.dirname(self.storage.groups_root.rstrip("/"))
+        return (self.classes.classes_root or posixpath.join(parent, "classes"),
+                self.classes.workspaces_root or posixpath.join(parent, "workspaces"))
