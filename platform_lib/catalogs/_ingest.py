@@ -321,6 +321,7 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     columns = [c if c.name not in (ra, dec) or c.ucd else
                ColumnInfo(c.name, c.description, c.unit or "deg", "pos.eq.ra;meta.main" if c.name == ra
                           else "pos.eq.dec;meta.main", c.datatype, c.flags) for c in columns]
+    _check_unsigned_64(df, label)
     out = tmp_dir / table_name
     try:
         from platform_lib.catalogs._hats import write_hats
@@ -337,6 +338,21 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     info = TableInfo(**common, nrows=len(df), ra_column=ra, dec_column=dec, hats_path=final_dir / table_name,
                      moc_order=order, sky_fraction=_coverage.sky_fraction(ranges), columns=tuple(columns))
     return info, ranges
+
+
+def _check_unsigned_64(df, label: str) -> None:
+    """Refuse unsigned 64-bit values beyond the signed range: HATS's Parquet statistics, VOTable (TAP)
+    and DuckDB's joins with signed ids take ``long``; FITS ``K`` columns with ``TZERO = 2**63`` hold them."""
+    limit = np.iinfo(np.int64).max
+    for name in df.columns:
+        if str(df[name].dtype).lower() != "uint64":
+            continue
+        values = df[name].dropna().to_numpy(dtype=np.uint64)
+        if values.size and int(values.max()) > limit:
+            raise UnsupportedSource(
+                f"{label}: column {name!r} holds unsigned 64-bit integers above the signed 64-bit limit "
+                f"{limit} (largest: {int(values.max())}); catalogue columns (HATS Parquet, VOTable, TAP) "
+                "are signed: write the column as text, or subtract 2**63, and ingest again", value=name)
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,24 @@ def reader_for(name_or_path, registry: Registry | None = None) -> HatsReader:
     return _reader(str(path))
 
 
+def _native(values: np.ndarray) -> np.ndarray:
+    """Text held as Python objects (pyarrow's strings) as a numpy ``str`` column, nulls masked: an
+    object column cannot be written to FITS or HDF5, nor compared or sorted as text."""
+    if values.dtype.kind != "O":
+        return values
+    data = np.ma.getdata(values)
+    missing = np.ma.getmaskarray(values) | np.fromiter((v is None for v in data), bool, len(data))
+    if not all(isinstance(v, (str, bytes)) for v, m in zip(data, missing) if not m):
+        return values  # not text (lists, mixed objects): left as they are
+    text = [("" if m else (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)) for v, m in zip(data, missing)]
+    array = np.array(text, dtype=str) if text else np.array([], dtype="U1")
+    return np.ma.MaskedArray(array, mask=missing) if missing.any() else array
+
+
 def _to_table(columns: dict[str, np.ndarray], info: TableInfo | None):
     from astropy.table import Table
 
-    table = Table(columns, copy=False)
+    table = Table({name: _native(values) for name, values in columns.items()}, copy=False)
     if info is not None:
         described = {c.name: c for c in info.columns}
         for name in table.colnames:
