@@ -1,0 +1,103 @@
+"""Column types, nulls and units of real-format files through ingest and region search (the qa2 pass).
+
+The files are written here with astropy in the layouts real catalogues use: FITS binary tables
+(big-endian, unsigned integers as ``TZERO`` offsets, integer nulls as ``TNULL``, logical and byte-string
+columns) and ECSV (Unicode and masked text). Known answers are the source tables themselves, as astropy
+reads them back. On the code before this pass a masked integer column came back from ``cone_search`` as
+float64, text as Python objects (so the result could not be written to FITS or HDF5), an empty result
+had every column float64, and unsigned 64-bit values of 2**63 and above failed the HATS write with an
+``OverflowError``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+import pandas
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.table import MaskedColumn, Table
+
+from platform_lib.catalogs import Registry, UnsupportedSource, box_search, cone_search, ingest
+
+CENTRE = SkyCoord(10.5 * u.deg, 0 * u.deg)
+
+
+def odd_table(n: int = 40) -> Table:
+    """Every column kind a real catalogue file brings, with nulls where the format can hold them."""
+    rng = np.random.default_rng(7)
+    every = np.arange(n)
+    t = Table()
+    t["ra"] = rng.uniform(10, 11, n) * u.deg
+    t["dec"] = rng.uniform(-0.5, 0.5, n) * u.deg
+    t["source_id"] = every.astype(np.int64) + 2**40
+    t["nobs"] = every.astype(np.uint8)
+    t["flags16"] = (every + 60_000).astype(np.uint16)
+    t["flags32"] = (every + 4_000_000_000).astype(np.uint32)
+    t["hash64"] = every.astype(np.uint64) + np.uint64(2**62)
+    t["quality"] = MaskedColumn(every.astype(np.int16), mask=every % 5 == 0)
+    t["epoch_n"] = MaskedColumn(every.astype(np.int32), mask=every % 7 == 0)
+    t["variable"] = every % 2 == 0
+    t["name"] = [f"star {i}" for i in every]
+    t["gmag"] = MaskedColumn(rng.uniform(5, 20, n).astype(np.float32), mask=every % 4 == 0, unit="mag")
+    t["pmra"] = rng.normal(0, 5, n) * u.mas / u.yr
+    t["gmag"].description = "G magnitude"
+    return t
+
+
+def _ingest(path, registry, name):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=pandas.errors.Pandas4Warning)
+        return ingest(path, registry, name=name)
+
+
+@pytest.mark.parametrize("fmt", ["fits", "ecsv"])
+def test_types_nulls_and_units_come_back_from_search_as_the_source_has_them(tmp_path, fmt):
+    source = odd_table()
+    if fmt == "ecsv":  # ECSV carries what FITS cannot: Unicode and null text
+        source["label"] = MaskedColumn([f"étoile α{i}" for i in range(len(source))],
+                                       mask=np.arange(len(source)) % 3 == 0)
+    path = tmp_path / f"odd.{fmt}"
+    source.write(path)
+    want = Table.read(path)  # what astropy reads from the file: big-endian, TZERO/TNULL applied
+    if fmt == "fits":
+        assert want["flags16"].dtype.kind == "u" and want["source_id"].dtype.byteorder == ">"
+    registry = Registry(tmp_path / "registry.sqlite")
+    info = _ingest(path, registry, "odd")
+    got = cone_search(info.name, CENTRE, 2 * u.deg, registry=registry)
+    got.sort("source_id")
+    assert got.colnames == want.colnames
+    for name in want.colnames:
+        g, w = got[name], want[name]
+        text = w.dtype.kind in "SU"
+        assert g.dtype.kind == ("U" if text else w.dtype.kind), (name, g.dtype, w.dtype)
+        if not text:
+            assert g.dtype.itemsize == w.dtype.itemsize, (name, g.dtype, w.dtype)
+        assert np.ma.getmaskarray(g).tolist() == np.ma.getmaskarray(w).tolist(), name
+        keep = ~np.ma.getmaskarray(w)
+        values = np.ma.getdata(w)[keep]
+        if w.dtype.kind == "S":
+            values = np.char.decode(values, "utf-8")
+        assert np.ma.getdata(g)[keep].tolist() == values.tolist(), name
+        assert g.unit == w.unit, name
+    assert got["gmag"].description == "G magnitude"
+    # the result is an ordinary table: it can be written where a search result goes
+    got.write(tmp_path / "result.h5", path="data", serialize_meta=True)
+    if fmt == "fits":
+        got.write(tmp_path / "result.fits")
+        assert Table.read(tmp_path / "result.fits")["quality"].dtype.kind == "i"
+    # nothing found: the same columns and types, not float64 for all
+    empty = box_search(info.name, [200, 201] * u.deg, [60, 61] * u.deg, registry=registry)
+    assert len(empty) == 0
+    assert [empty[n].dtype.kind for n in empty.colnames] == [got[n].dtype.kind for n in got.colnames]
+
+
+def test_unsigned_64_bit_values_beyond_long_are_refused_naming_the_column(tmp_path):
+    t = Table({"ra": [10.0, 10.1], "dec": [0.0, 0.1], "objid": np.array([2**63 + 5, 1], dtype=np.uint64)})
+    t.write(tmp_path / "ids.fits")  # a FITS K column with TZERO = 2**63
+    registry = Registry(tmp_path / "registry.sqlite")
+    with pytest.raises(UnsupportedSource, match=r"'objid'.*9223372036854775813.*as text"):
+        _ingest(tmp_path / "ids.fits", registry, "ids")
+    assert registry.catalogs() == []
