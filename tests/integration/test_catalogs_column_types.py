@@ -11,6 +11,8 @@ had every column float64, and unsigned 64-bit values of 2**63 and above failed t
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import warnings
 
 import astropy.units as u
@@ -101,3 +103,55 @@ def test_unsigned_64_bit_values_beyond_long_are_refused_naming_the_column(tmp_pa
     with pytest.raises(UnsupportedSource, match=r"'objid'.*9223372036854775813.*as text"):
         _ingest(tmp_path / "ids.fits", registry, "ids")
     assert registry.catalogs() == []
+
+
+def _pairs(left_ids, right_ids) -> list[tuple[int, int]]:
+    return sorted(zip(np.asarray(left_ids, dtype=np.int64).tolist(), np.asarray(right_ids, dtype=np.int64).tolist()))
+
+
+@pytest.mark.skipif(shutil.which("stilts") is None, reason="STILTS is installed by make install-test")
+def test_crossmatch_of_the_files_and_of_their_hats_equals_stilts_and_keeps_integer_nulls(tmp_path):
+    """The same two FITS files matched by STILTS ``tmatch2``, in memory as astropy Tables, and as the
+    HATS catalogues ingest made of them on Dask: the same pairs; a masked int16 column stays integer
+    (on Dask it was float64 with NaN)."""
+    distributed = pytest.importorskip("distributed")
+    from platform_lib.crossmatch import DroppedRowsWarning, crossmatch
+
+    rng = np.random.default_rng(8)
+    left = odd_table(300)
+    right = odd_table(300)
+    dec = np.asarray(right["dec"])
+    right["ra"] = MaskedColumn(np.asarray(right["ra"]) + rng.normal(0, 0.4 / 3600, len(right)) / np.cos(np.radians(dec)),
+                               mask=np.arange(len(right)) % 9 == 0, unit="deg")  # rows without a position
+    right["dec"] = (dec + rng.normal(0, 0.4 / 3600, len(right))) * u.deg
+    left.write(tmp_path / "left.fits")
+    right.write(tmp_path / "right.fits")
+    out = tmp_path / "stilts.fits"
+    subprocess.run(["stilts", "tmatch2", f"in1={tmp_path / 'left.fits'}", f"in2={tmp_path / 'right.fits'}",
+                    "matcher=sky", "values1=ra dec", "values2=ra dec", "params=1", "find=all", "join=1and2",
+                    f"out={out}"], check=True, capture_output=True, timeout=120)
+    stilts = Table.read(out)
+    want = _pairs(stilts["source_id_1"], stilts["source_id_2"])
+    assert len(want) > 200
+
+    with pytest.warns(DroppedRowsWarning, match="34 right rows"):
+        memory = crossmatch(Table.read(tmp_path / "left.fits"), Table.read(tmp_path / "right.fits"),
+                            1 * u.arcsec, mode="all")
+    assert _pairs(memory["source_id_1"], memory["source_id_2"]) == want
+    assert memory["quality_1"].dtype.kind == "i" and np.ma.getmaskarray(memory["quality_1"]).any()
+
+    registry = Registry(tmp_path / "registry.sqlite")
+    for name in ("left", "right"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the rows without a position, left out with a warning
+            _ingest(tmp_path / f"{name}.fits", registry, name)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
+        hats = crossmatch(str(registry.get("left").hats_path), str(registry.get("right").hats_path),
+                          1 * u.arcsec, mode="all", client=client, progress=False)
+    assert _pairs(hats["source_id_1"], hats["source_id_2"]) == want
+    quality = hats.set_index("source_id_1")["quality_1"]
+    assert str(quality.dtype) == "Int16", quality.dtype
+    expected = {int(i): (None if m else int(q)) for i, q, m in
+                zip(left["source_id"], left["quality"].filled(0), np.ma.getmaskarray(left["quality"]))}
+    assert {int(i): (None if pandas.isna(q) else int(q)) for i, q in quality.items()} == \
+        {i: expected[i] for i in quality.index}
