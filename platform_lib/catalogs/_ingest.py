@@ -522,6 +522,11 @@ def _frame_and_columns(table, label: str):
             warnings.warn(f"{label}: column {name!r} ({type(col).__name__}, shape {col.shape}) is not a "
                           "scalar column and was left out", stacklevel=4)
             continue
+        kind = _unstorable_kind(col)
+        if kind:
+            warnings.warn(f"{label}: column {name!r} holds {kind}, which catalogue columns cannot hold; "
+                          "it was left out", stacklevel=4)
+            continue
         keep.append(name)
     plain = Table([table[n] for n in keep], copy=False)
     plain.convert_bytestring_to_unicode()
@@ -539,6 +544,18 @@ def _frame_and_columns(table, label: str):
                           ucd=ucd or infer_ucd(name, unit), datatype=str(col.dtype.name))
         columns.append(_flag_primary_key(info, df))
     return df, columns
+
+
+def _unstorable_kind(col) -> str:
+    """What makes a one-dimensional column unfit for a catalogue (Parquet, TAP), or ``""``: complex
+    numbers, or cells that are arrays (a VOTable ``arraysize="*"`` numeric field is an object column)."""
+    if col.dtype.kind == "c":
+        return "complex numbers"
+    if col.dtype.kind == "O":
+        cells = np.ma.getdata(col)
+        if any(isinstance(v, (np.ndarray, list, tuple)) for v in cells):
+            return "variable-length arrays"
+    return ""
 
 
 def _flag_primary_key(info: ColumnInfo, df) -> ColumnInfo:

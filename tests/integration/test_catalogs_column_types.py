@@ -14,15 +14,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 import warnings
+from pathlib import Path
 
+import astropy
 import astropy.units as u
 import numpy as np
 import pandas
+import pyarrow.parquet as pq
 import pytest
 from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn, Table
 
-from platform_lib.catalogs import Registry, UnsupportedSource, box_search, cone_search, ingest
+from platform_lib.catalogs import NoPositionWarning, Registry, UnsupportedSource, box_search, cone_search, ingest
 
 CENTRE = SkyCoord(10.5 * u.deg, 0 * u.deg)
 
@@ -155,3 +158,57 @@ def test_crossmatch_of_the_files_and_of_their_hats_equals_stilts_and_keeps_integ
                 zip(left["source_id"], left["quality"].filled(0), np.ma.getmaskarray(left["quality"]))}
     assert {int(i): (None if pandas.isna(q) else int(q)) for i, q in quality.items()} == \
         {i: expected[i] for i in quality.index}
+
+
+REGRESSION_VOT = Path(astropy.__file__).parent / "io" / "votable" / "tests" / "data" / "regression.xml"
+
+
+def test_every_table_of_a_multi_extension_fits_file_is_ingested(tmp_path):
+    """astropy reads only the first table HDU (with a warning ingest hid): the others were lost."""
+    from astropy.io import fits
+
+    stars = odd_table(20)
+    spectra = Table({"wavelength": np.linspace(4000, 7000, 5) * u.AA, "flux": np.ones(5)})
+    hdus = fits.HDUList([fits.PrimaryHDU(), fits.table_to_hdu(stars), fits.table_to_hdu(spectra)])
+    hdus[1].name, hdus[2].name = "STARS", "SPECTRA"
+    hdus.writeto(tmp_path / "multi.fits")
+    registry = Registry(tmp_path / "registry.sqlite")
+    with pytest.warns(NoPositionWarning, match="SPECTRA"):
+        info = _ingest(tmp_path / "multi.fits", registry, "multi")
+    assert info.tables == ("STARS", "SPECTRA")
+    assert (registry.get("multi/STARS").nrows, registry.get("multi/SPECTRA").nrows) == (20, 5)
+    assert registry.get("multi/SPECTRA").column("wavelength").unit == "Angstrom"
+    found = cone_search("multi/STARS", CENTRE, 2 * u.deg, registry=registry)
+    assert sorted(found["source_id"]) == sorted(stars["source_id"])
+
+
+def test_a_votable_with_several_tables_arrays_and_complex_columns(tmp_path):
+    """astropy's VOTable regression file (three TABLEs, one empty; fixed and variable-length arrays,
+    complex numbers, nulls of every type): refused as "Multiple tables found: table id should be set
+    via the table_id= argument", an argument ingest has not; with one table, its variable-length array
+    columns failed the Parquet write with pyarrow's ArrowInvalid. Now the two tables with rows are
+    ingested, every scalar column kept with astropy's values, the others left out with a warning each."""
+    from astropy.io.votable import parse
+
+    shutil.copy(REGRESSION_VOT, tmp_path / "regression.xml")
+    registry = Registry(tmp_path / "registry.sqlite")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = _ingest(tmp_path / "regression.xml", registry, "regression")
+    said = " ".join(str(w.message) for w in caught)
+    assert "'last_table' holds no rows" in said
+    assert "column 'doublearray' holds variable-length arrays" in said and "'floatComplex' holds complex" in said
+    assert info.tables == ("main_table", "table1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        main = parse(str(REGRESSION_VOT)).get_first_table().to_table()
+    stored = pq.read_table(registry.get("regression/main_table").data_path)
+    assert stored.num_rows == len(main) == registry.get("regression/main_table").nrows
+    for name in ("unsignedByte", "short", "int", "long", "double", "float", "boolean", "string_test", "unicode_test"):
+        got = stored.column(name).to_pylist()
+        want = [None if m else (v.decode() if isinstance(v, bytes) else v)
+                for v, m in zip(np.ma.getdata(main[name]).tolist(), np.ma.getmaskarray(main[name]))]
+        if main[name].dtype.kind == "f":  # a float null is NaN in both
+            got = [None if v is None or v != v else v for v in got]
+            want = [None if v is None or v != v else v for v in want]
+        assert got == want, name
