@@ -24,7 +24,7 @@ from platform_lib.catalogs._errors import CatalogError, CatalogNotFound
 from platform_lib.catalogs._polygon import Polygon, unit
 
 __all__ = ["write_hats", "add_margin_cache", "HatsReader", "HatsLayout", "read_layout", "partition_file",
-           "is_hats_path", "HEALPIX_COLUMN"]
+           "is_hats_path", "HEALPIX_COLUMN", "arrow_to_pandas"]
 
 HEALPIX_COLUMN = "_healpix_29"
 #: The finest cells a search selects (order 20: about 0.2 arcsec); a smaller region reads whole cells of this
@@ -393,6 +393,22 @@ def _concat(pieces, cols, reader: HatsReader) -> dict[str, np.ndarray]:
         arrays = [p[n] for p in pieces]
         out[n] = np.ma.concatenate(arrays) if any(np.ma.isMaskedArray(a) for a in arrays) else np.concatenate(arrays)
     return out
+
+
+def arrow_to_pandas(table):
+    """A pyarrow Table as a DataFrame whose integer and boolean columns with nulls keep their type
+    (pandas' nullable ``Int16``, ``boolean``...) instead of pyarrow's default float64 / object."""
+    import pandas as pd
+    import pyarrow as pa
+
+    nullable = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+                pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    df = table.to_pandas()
+    for name, col in zip(table.column_names, table.columns):
+        if col.null_count and col.type in nullable:
+            df[name] = col.to_pandas(types_mapper=nullable.get)
+    return df
 
 
 def _read_properties(path: Path) -> dict[str, str]:

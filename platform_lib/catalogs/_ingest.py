@@ -510,6 +510,13 @@ def _frame_and_columns(table, label: str):
     if not hasattr(table, "colnames"):  # a pandas DataFrame: no units or descriptions to carry
         df = table.reset_index(drop=True)
         df.columns = [str(c) for c in df.columns]
+        for name in list(df.columns):
+            cells = df[name].dropna() if df[name].dtype == object else ()
+            if len(cells) and isinstance(cells.iloc[0], (np.ndarray, list, tuple, dict)):  # Parquet list/struct
+                warnings.warn(f"{label}: column {name!r} holds {type(cells.iloc[0]).__name__} values "
+                              "(a list or struct column), which catalogue columns cannot hold; it was left out",
+                              stacklevel=4)
+                df = df.drop(columns=[name])
         columns = []
         for name in df.columns:
             info = ColumnInfo(name=name, ucd=infer_ucd(name), datatype=str(df[name].dtype))

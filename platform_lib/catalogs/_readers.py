@@ -282,8 +282,10 @@ def _read_table(path: Path, fmt: str, **which):
                     table = Table.read(path, format="parquet")
                 else:
                     # Plain Parquet: stay in pandas (an astropy round trip of 10^6 string rows costs seconds).
+                    from platform_lib.catalogs._hats import arrow_to_pandas
+
                     drop = [n for n in arrow.column_names if n.startswith("__index_level_")]
-                    return arrow.drop_columns(drop).to_pandas()
+                    return arrow_to_pandas(arrow.drop_columns(drop))
             elif fmt == "hdf5":
                 table = Table.read(path, format="hdf5", path=None)
             else:

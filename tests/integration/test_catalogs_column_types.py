@@ -212,3 +212,33 @@ def test_a_votable_with_several_tables_arrays_and_complex_columns(tmp_path):
             got = [None if v is None or v != v else v for v in got]
             want = [None if v is None or v != v else v for v in want]
         assert got == want, name
+
+
+def test_plain_parquet_keeps_integer_nulls_and_leaves_out_list_and_struct_columns(tmp_path):
+    """A Parquet file not written by astropy (pandas, lsdb, an archive's bulk download): nullable int32
+    and boolean columns became float64 and object at ingest; list and struct columns were stored and
+    then failed every TAP query selecting them."""
+    import pyarrow as pa
+
+    n = 6
+    pq.write_table(pa.table({
+        "ra": np.linspace(10.4, 10.6, n), "dec": np.zeros(n), "oid": pa.array(range(n), pa.int64()),
+        "cls": pa.array(["star", "gal", None, "star", "qso", "gal"]).dictionary_encode(),
+        "nobs": pa.array([1, None, 3, 4, None, 6], pa.int32()),
+        "good": pa.array([True, None, False, True, False, None]),
+        "fluxes": pa.array([[1.0, 2.0]] * n), "extra": pa.array([{"a": 1}] * n),
+    }), tmp_path / "plain.parquet")
+    registry = Registry(tmp_path / "registry.sqlite")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _ingest(tmp_path / "plain.parquet", registry, "plain")
+    said = " ".join(str(w.message) for w in caught)
+    assert "column 'fluxes' holds" in said and "column 'extra' holds" in said
+    info = registry.get("plain")
+    assert [c.name for c in info.columns] == ["ra", "dec", "oid", "cls", "nobs", "good"]
+    got = cone_search("plain", CENTRE, 1 * u.deg, registry=registry)
+    got.sort("oid")
+    assert got["nobs"].dtype == np.int32 and got["good"].dtype == bool
+    assert np.ma.filled(got["nobs"], -1).tolist() == [1, -1, 3, 4, -1, 6]
+    assert np.ma.getmaskarray(got["good"]).tolist() == [False, True, False, False, False, True]
+    assert np.ma.getmaskarray(got["cls"]).tolist() == [False, False, True, False, False, False]
