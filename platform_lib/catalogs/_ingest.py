@@ -536,7 +536,9 @@ def _frame_and_columns(table, label: str):
             continue
         keep.append(name)
     plain = Table([table[n] for n in keep], copy=False)
-    plain.convert_bytestring_to_unicode()
+    for name in keep:
+        if plain[name].dtype.kind == "S":
+            plain[name] = _text(plain[name], label)
     try:
         df = plain.to_pandas()
     except Exception as exc:
@@ -551,6 +553,22 @@ def _frame_and_columns(table, label: str):
                           ucd=ucd or infer_ucd(name, unit), datatype=str(col.dtype.name))
         columns.append(_flag_primary_key(info, df))
     return df, columns
+
+
+def _text(col, label: str):
+    """A byte-string column (FITS, VOTable ``char``) as text: UTF-8 (ASCII is UTF-8), else Latin-1, the
+    8-bit text of older catalogues (``Caf\xe9``), with a warning; the mask, unit and metadata kept."""
+    data = np.ma.getdata(col)
+    try:
+        decoded = np.char.decode(data, "utf-8")
+    except UnicodeDecodeError:
+        warnings.warn(f"{label}: column {col.info.name!r} is not UTF-8 text; read as Latin-1", stacklevel=5)
+        decoded = np.char.decode(data, "latin-1")
+    out = col.__class__(decoded, name=col.info.name, unit=col.unit, description=col.description,
+                        meta=dict(col.meta or {}))
+    if np.ma.isMaskedArray(col):
+        out.mask = np.ma.getmaskarray(col)
+    return out
 
 
 def _unstorable_kind(col) -> str:

@@ -242,3 +242,19 @@ def test_plain_parquet_keeps_integer_nulls_and_leaves_out_list_and_struct_column
     assert np.ma.filled(got["nobs"], -1).tolist() == [1, -1, 3, 4, -1, 6]
     assert np.ma.getmaskarray(got["good"]).tolist() == [False, True, False, False, False, True]
     assert np.ma.getmaskarray(got["cls"]).tolist() == [False, False, True, False, False, False]
+
+
+def test_fits_text_that_is_not_utf8_is_read_as_latin1_with_a_warning(tmp_path):
+    """Older FITS catalogues hold 8-bit Latin-1 text (``Caf\\xe9``): ingest failed with a bare
+    UnicodeDecodeError from astropy's bytes-to-str conversion."""
+    from astropy.io import fits
+
+    columns = fits.ColDefs([fits.Column("ra", "D", array=np.array([10.5, 10.6])),
+                            fits.Column("dec", "D", array=np.array([0.0, 0.1])),
+                            fits.Column("name", "10A", array=np.array([b"Caf\xe9", b"M 31"]))])
+    fits.BinTableHDU.from_columns(columns).writeto(tmp_path / "latin.fits")
+    registry = Registry(tmp_path / "registry.sqlite")
+    with pytest.warns(UserWarning, match="'name' is not UTF-8 text; read as Latin-1"):
+        _ingest(tmp_path / "latin.fits", registry, "latin")
+    got = cone_search("latin", CENTRE, 1 * u.deg, registry=registry)
+    assert sorted(got["name"]) == ["Café", "M 31"]
