@@ -521,7 +521,7 @@ def _frame_and_columns(table, label: str):
         for name in df.columns:
             info = ColumnInfo(name=name, ucd=infer_ucd(name), datatype=str(df[name].dtype))
             columns.append(_flag_primary_key(info, df))
-        return df, columns
+        return _half_floats_widened(df, columns)
     keep = []
     for name in table.colnames:
         col = table[name]
@@ -552,7 +552,18 @@ def _frame_and_columns(table, label: str):
         info = ColumnInfo(name=name, description=str(col.description or ""), unit=unit,
                           ucd=ucd or infer_ucd(name, unit), datatype=str(col.dtype.name))
         columns.append(_flag_primary_key(info, df))
-    return df, columns
+    return _half_floats_widened(df, columns)
+
+
+def _half_floats_widened(df, columns: list[ColumnInfo]):
+    """float16 columns as float32 (every value kept): DuckDB, and so TAP, cannot read a half-float
+    Parquet column, and a table holding one failed every query."""
+    half = [n for n in df.columns if str(df[n].dtype) == "float16"]
+    if not half:
+        return df, columns
+    df = df.astype({n: "float32" for n in half})
+    return df, [ColumnInfo(c.name, c.description, c.unit, c.ucd, "float32", c.flags) if c.name in half else c
+                for c in columns]
 
 
 def _text(col, label: str):

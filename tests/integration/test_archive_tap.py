@@ -429,3 +429,28 @@ def test_a_fits_catalogue_with_unsigned_masked_and_text_columns_reads_back_throu
     empty = svc.run_sync(f"SELECT flags16, hash64, quality FROM {name}.odd WHERE oid < 0",
                          responseformat=fmt).to_table()
     assert len(empty) == 0 and [empty[c].dtype.kind for c in empty.colnames] == ["i", "i", "i"]
+
+
+def test_a_parquet_catalogue_with_half_floats_and_int8_answers_queries(tap, tmp_path):
+    """A float16 column (pandas/pyarrow write them) made DuckDB refuse every query on the table
+    ("BYTE_STREAM_SPLIT encoding is only supported for FLOAT, DOUBLE..."); ingest now stores float32."""
+    import warnings
+
+    import pandas
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyvo.dal import TAPService
+
+    from platform_lib.catalogs import Registry, ingest
+
+    base, tmp, _ = tap
+    pq.write_table(pa.table({"ra": [50.5, 50.6], "dec": [0.0, 0.1], "oid": [1, 2],
+                             "hmag": pa.array(np.array([1.5, 2.25], dtype=np.float16)),
+                             "tiny": pa.array([-1, 5], pa.int8())}), tmp_path / "half.parquet")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=pandas.errors.Pandas4Warning)
+        ingest(tmp_path / "half.parquet", Registry(tmp / "registry.sqlite"), name="half")
+    svc = TAPService(base + "tap")
+    got = svc.run_sync("SELECT oid, hmag, tiny, hmag * 2 AS twice FROM half.half ORDER BY oid").to_table()
+    assert got["hmag"].tolist() == [1.5, 2.25] and got["twice"].tolist() == [3.0, 4.5]
+    assert got["tiny"].tolist() == [-1, 5] and got["tiny"].dtype.kind == "i"
