@@ -104,11 +104,15 @@ def _native(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind != "O":
         return values
     data = np.ma.getdata(values)
-    missing = np.ma.getmaskarray(values) | np.fromiter((v is None for v in data), bool, len(data))
-    if not all(isinstance(v, (str, bytes)) for v, m in zip(data, missing) if not m):
-        return values  # not text (lists, mixed objects): left as they are
-    text = [("" if m else (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)) for v, m in zip(data, missing)]
-    array = np.array(text, dtype=str) if text else np.array([], dtype="U1")
+    missing = np.ma.getmaskarray(values) | np.equal(data, None)
+    first = next((v for v in data[~missing][:1]), "")
+    if not isinstance(first, (str, bytes)):
+        return values  # not text (lists, structs, decimals): left as they are
+    if isinstance(first, bytes):
+        data = np.array([b"" if v is None else v for v in data], dtype=bytes)
+        array = np.char.decode(data, "utf-8", "replace") if data.size else np.array([], dtype="U1")
+    else:
+        array = np.asarray(np.where(missing, "", data).astype(str)) if data.size else np.array([], dtype="U1")
     return np.ma.MaskedArray(array, mask=missing) if missing.any() else array
 
 
