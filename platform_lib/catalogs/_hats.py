@@ -5,8 +5,9 @@ HATS layout; :func:`add_margin_cache` gives a catalogue on disk its margin cache
 :class:`HatsReader` answers cone, box and polygon queries itself, without Dask: it reads
 ``partition_info.csv``, keeps the pixel tree in memory, opens only the Parquet files of the pixels
 the region touches, and keeps those (as numpy columns sorted by ``_healpix_29``) in an LRU cache so
-that a repeated query costs a few ``searchsorted`` calls. Imports numpy, pyarrow, cdshealpix and
-(only for writing) lsdb and hats-import.
+that a repeated query costs a few ``searchsorted`` calls (integer columns with nulls stay integer,
+masked). :func:`arrow_to_pandas` reads partitions into DataFrames with the same care. Imports numpy,
+pyarrow, cdshealpix, pandas and (only for writing) lsdb and hats-import.
 """
 
 from __future__ import annotations

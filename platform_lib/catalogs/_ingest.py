@@ -1,7 +1,10 @@
 """Ingest: a source file in, a HATS-partitioned catalogue plus its registry rows and MOC out, unattended.
 
 Steps per table: read (``_readers``), derive decimal RA/Dec from sexagesimal CDS columns, describe the
-columns (units, UCDs given or inferred, primary keys), guess the position columns, write the rows as
+columns (units, UCDs given or inferred, primary keys; column types kept, but for what Parquet, DuckDB
+and TAP cannot hold: arrays, lists, structs and complex numbers left out with a warning, float16
+widened, non-UTF-8 text read as Latin-1, unsigned 64-bit values beyond ``long`` refused), guess the
+position columns, write the rows as
 HATS Parquet (``lsdb.from_dataframe``) into a temporary folder that is renamed into place only when
 complete (with a margin cache beside it, so any ingested table can be the right side of a Dask
 crossmatch), compute the MOC, then register everything in one SQLite transaction. A table without

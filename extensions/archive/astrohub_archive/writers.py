@@ -5,7 +5,8 @@ stream itself, which :func:`_binary2_stream` writes column by column (the same b
 loop, 10^2-10^3 times faster; astropy's stays for the field kinds it does not cover). This module also
 fixes what the generic writer gets wrong for services: text columns declared ``char`` (ASCII) or
 ``unicodeChar`` (anything else) with ``arraysize="*"``, booleans as ``boolean`` (``bit`` cannot be
-null), masked values of every type as nulls (issue 17 item 1), empty tables, and the
+null), numbers VOTable has no type for (uint16/32/64, int8, float16) as the types TAP_SCHEMA names,
+masked values of every type as nulls (issue 17 item 1), empty tables, and the
 ``QUERY_STATUS`` INFO (``OK`` / ``OVERFLOW``; ``ERROR`` in :func:`error_votable`) in the results
 RESOURCE. Imports numpy and astropy.
 """
