@@ -103,3 +103,18 @@ def test_list_and_struct_results_are_text_not_an_internal_error():
     assert np.ma.getmaskarray(t["fluxes"]).tolist() == [False, True, False]
     assert np.ma.getmaskarray(t["meta"]).tolist() == [False, False, True]
     assert t["n"].dtype == np.int16 and np.ma.getmaskarray(t["n"]).tolist() == [False, True, False]
+
+
+def test_decimal_columns_are_declared_as_the_doubles_they_are_answered_as():
+    """A Parquet decimal column was declared ``char`` in TAP_SCHEMA while every answer gave a double."""
+    import decimal
+
+    import pyarrow as pa
+
+    from astrohub_archive.engine import arrow_to_table
+    from astrohub_archive.tapschema import _votable_type
+
+    column = pa.array([decimal.Decimal("1.25"), None], pa.decimal128(5, 2))
+    answered = arrow_to_table(pa.table({"d": column}), {})["d"]
+    assert answered.dtype == np.float64 and answered[0] == 1.25
+    assert _votable_type(column.type)[0] == "double"
