@@ -25,9 +25,10 @@ Public API (stable; other packages and services use exactly these names):
 ``resolve(name_or_path, registry=None) -> (HATS folder, TableInfo or None)``
     The HATS folder behind a registry name or a path.
 ``read_layout(path) -> HatsLayout``, ``partition_file(root, order, pixel)``, ``write_hats(df, path, ...)``,
-``HEALPIX_COLUMN``
+``HEALPIX_COLUMN``, ``arrow_to_pandas(table)``
     The HATS on-disk layout, for the packages and services that read or write HATS partitions themselves
-    (crossmatch, viz, the archive's TAP engine).
+    (crossmatch, viz, the archive's TAP engine); ``arrow_to_pandas`` reads partitions into DataFrames whose
+    integer and boolean columns with nulls stay integer and boolean (pandas' nullable types).
 ``SkyPolygon(ra_deg, dec_deg)``, :data:`MAX_POLYGON_CAP_DEG`
     The spherical polygon ``polygon_search`` uses (great-circle edges, the hemisphere limit as a
     ``ValueError``, ``.contains(unit vectors)``, ``.cells(order)``, ``.centre``, ``.radius_deg``), for
@@ -62,6 +63,7 @@ from platform_lib.catalogs._hats import (
     HEALPIX_COLUMN,
     HatsLayout,
     add_margin_cache,
+    arrow_to_pandas,
     partition_file,
     read_layout,
     write_hats,
@@ -93,6 +95,7 @@ __all__ = [
     "write_hats",
     "HatsLayout",
     "HEALPIX_COLUMN",
+    "arrow_to_pandas",
     "SkyPolygon",
     "MAX_POLYGON_CAP_DEG",
     "CatalogError",

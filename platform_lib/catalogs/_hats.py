@@ -5,8 +5,9 @@ HATS layout; :func:`add_margin_cache` gives a catalogue on disk its margin cache
 :class:`HatsReader` answers cone, box and polygon queries itself, without Dask: it reads
 ``partition_info.csv``, keeps the pixel tree in memory, opens only the Parquet files of the pixels
 the region touches, and keeps those (as numpy columns sorted by ``_healpix_29``) in an LRU cache so
-that a repeated query costs a few ``searchsorted`` calls. Imports numpy, pyarrow, cdshealpix and
-(only for writing) lsdb and hats-import.
+that a repeated query costs a few ``searchsorted`` calls (integer columns with nulls stay integer,
+masked). :func:`arrow_to_pandas` reads partitions into DataFrames with the same care. Imports numpy,
+pyarrow, cdshealpix, pandas and (only for writing) lsdb and hats-import.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from platform_lib.catalogs._errors import CatalogError, CatalogNotFound
 from platform_lib.catalogs._polygon import Polygon, unit
 
 __all__ = ["write_hats", "add_margin_cache", "HatsReader", "HatsLayout", "read_layout", "partition_file",
-           "is_hats_path", "HEALPIX_COLUMN"]
+           "is_hats_path", "HEALPIX_COLUMN", "arrow_to_pandas"]
 
 HEALPIX_COLUMN = "_healpix_29"
 #: The finest cells a search selects (order 20: about 0.2 arcsec); a smaller region reads whole cells of this
@@ -183,15 +184,21 @@ class _Partition:
     __slots__ = ("hp", "ra", "dec", "columns", "nbytes")
 
     def __init__(self, table, ra_column: str, dec_column: str) -> None:
+        import pyarrow as pa
+
         hp = table.column(HEALPIX_COLUMN).to_numpy().astype(np.uint64)
         order = None if np.all(hp[1:] >= hp[:-1]) else np.argsort(hp, kind="stable")
         self.columns: dict[str, np.ndarray] = {}
         for name in table.column_names:
             col = table.column(name)
-            arr = col.to_numpy(zero_copy_only=False)
             if col.null_count:
                 mask = col.is_null().to_numpy(zero_copy_only=False)
-                arr = np.ma.MaskedArray(arr, mask=mask)
+                if pa.types.is_integer(col.type) or pa.types.is_boolean(col.type):
+                    # pyarrow turns integers with nulls into float64 (NaN): fill, keep the type, mask
+                    col = col.fill_null(False if pa.types.is_boolean(col.type) else 0)
+                arr = np.ma.MaskedArray(col.to_numpy(zero_copy_only=False), mask=mask)
+            else:
+                arr = col.to_numpy(zero_copy_only=False)
             self.columns[name] = arr if order is None else arr[order]
         self.hp = hp if order is None else hp[order]
         self.ra = np.radians(np.asarray(self.columns[ra_column], dtype=float))
@@ -223,6 +230,7 @@ class HatsReader:
         self._cache_bytes = cache_bytes
         self._lock = threading.Lock()
         self._schema_names: list[str] | None = None
+        self._schema_types: dict[str, np.dtype] | None = None
 
     # -- partition pruning (pure) ------------------------------------------------------------
     def partitions_for_cells(self, cells: np.ndarray, depth: int) -> list[tuple[int, int]]:
@@ -246,6 +254,25 @@ class HatsReader:
             names = pq.read_schema(meta).names if meta.exists() else []
             self._schema_names = [n for n in names if n != HEALPIX_COLUMN and not n.startswith("__")]
         return list(self._schema_names)
+
+    def column_dtype(self, name: str) -> np.dtype:
+        """The numpy type of a column's values (from ``_common_metadata``): text is ``str``, unknown float64."""
+        if self._schema_types is None:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            meta = self.path / "dataset" / "_common_metadata"
+            types = {}
+            for f in (pq.read_schema(meta) if meta.exists() else []):
+                if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+                    types[f.name] = np.dtype("U1")
+                else:
+                    try:
+                        types[f.name] = np.dtype(f.type.to_pandas_dtype())
+                    except (NotImplementedError, TypeError):
+                        types[f.name] = np.dtype(object)
+            self._schema_types = types
+        return self._schema_types.get(name, np.dtype("float64"))
 
     # -- reading ---------------------------------------------------------------------------
     def _partition(self, order: int, pixel: int, columns: tuple[str, ...] | None) -> _Partition:
@@ -359,7 +386,7 @@ def _fine_depth(radius_deg: float, min_depth: int) -> int:
 def _concat(pieces, cols, reader: HatsReader) -> dict[str, np.ndarray]:
     if not pieces:
         names = list(cols) if cols is not None else reader.column_names()
-        return {n: np.empty(0) for n in names}
+        return {n: np.empty(0, dtype=reader.column_dtype(n)) for n in names}
     if len(pieces) == 1:
         return pieces[0]
     out = {}
@@ -367,6 +394,22 @@ def _concat(pieces, cols, reader: HatsReader) -> dict[str, np.ndarray]:
         arrays = [p[n] for p in pieces]
         out[n] = np.ma.concatenate(arrays) if any(np.ma.isMaskedArray(a) for a in arrays) else np.concatenate(arrays)
     return out
+
+
+def arrow_to_pandas(table):
+    """A pyarrow Table as a DataFrame whose integer and boolean columns with nulls keep their type
+    (pandas' nullable ``Int16``, ``boolean``...) instead of pyarrow's default float64 / object."""
+    import pandas as pd
+    import pyarrow as pa
+
+    nullable = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+                pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    df = table.to_pandas()
+    for name, col in zip(table.column_names, table.columns):
+        if col.null_count and col.type in nullable:
+            df[name] = col.to_pandas(types_mapper=nullable.get)
+    return df
 
 
 def _read_properties(path: Path) -> dict[str, str]:

@@ -1,7 +1,10 @@
 """Ingest: a source file in, a HATS-partitioned catalogue plus its registry rows and MOC out, unattended.
 
 Steps per table: read (``_readers``), derive decimal RA/Dec from sexagesimal CDS columns, describe the
-columns (units, UCDs given or inferred, primary keys), guess the position columns, write the rows as
+columns (units, UCDs given or inferred, primary keys; column types kept, but for what Parquet, DuckDB
+and TAP cannot hold: arrays, lists, structs and complex numbers left out with a warning, float16
+widened, non-UTF-8 text read as Latin-1, unsigned 64-bit values beyond ``long`` refused), guess the
+position columns, write the rows as
 HATS Parquet (``lsdb.from_dataframe``) into a temporary folder that is renamed into place only when
 complete (with a margin cache beside it, so any ingested table can be the right side of a Dask
 crossmatch), compute the MOC, then register everything in one SQLite transaction. A table without
@@ -321,6 +324,7 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     columns = [c if c.name not in (ra, dec) or c.ucd else
                ColumnInfo(c.name, c.description, c.unit or "deg", "pos.eq.ra;meta.main" if c.name == ra
                           else "pos.eq.dec;meta.main", c.datatype, c.flags) for c in columns]
+    _check_unsigned_64(df, label)
     out = tmp_dir / table_name
     try:
         from platform_lib.catalogs._hats import write_hats
@@ -337,6 +341,21 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     info = TableInfo(**common, nrows=len(df), ra_column=ra, dec_column=dec, hats_path=final_dir / table_name,
                      moc_order=order, sky_fraction=_coverage.sky_fraction(ranges), columns=tuple(columns))
     return info, ranges
+
+
+def _check_unsigned_64(df, label: str) -> None:
+    """Refuse unsigned 64-bit values beyond the signed range: HATS's Parquet statistics, VOTable (TAP)
+    and DuckDB's joins with signed ids take ``long``; FITS ``K`` columns with ``TZERO = 2**63`` hold them."""
+    limit = np.iinfo(np.int64).max
+    for name in df.columns:
+        if str(df[name].dtype).lower() != "uint64":
+            continue
+        values = df[name].dropna().to_numpy(dtype=np.uint64)
+        if values.size and int(values.max()) > limit:
+            raise UnsupportedSource(
+                f"{label}: column {name!r} holds unsigned 64-bit integers above the signed 64-bit limit "
+                f"{limit} (largest: {int(values.max())}); catalogue columns (HATS Parquet, VOTable, TAP) "
+                "are signed: write the column as text, or subtract 2**63, and ingest again", value=name)
 
 
 @dataclass(frozen=True)
@@ -494,11 +513,18 @@ def _frame_and_columns(table, label: str):
     if not hasattr(table, "colnames"):  # a pandas DataFrame: no units or descriptions to carry
         df = table.reset_index(drop=True)
         df.columns = [str(c) for c in df.columns]
+        for name in list(df.columns):
+            cells = df[name].dropna() if df[name].dtype == object else ()
+            if len(cells) and isinstance(cells.iloc[0], (np.ndarray, list, tuple, dict)):  # Parquet list/struct
+                warnings.warn(f"{label}: column {name!r} holds {type(cells.iloc[0]).__name__} values "
+                              "(a list or struct column), which catalogue columns cannot hold; it was left out",
+                              stacklevel=4)
+                df = df.drop(columns=[name])
         columns = []
         for name in df.columns:
             info = ColumnInfo(name=name, ucd=infer_ucd(name), datatype=str(df[name].dtype))
             columns.append(_flag_primary_key(info, df))
-        return df, columns
+        return _half_floats_widened(df, columns)
     keep = []
     for name in table.colnames:
         col = table[name]
@@ -506,9 +532,16 @@ def _frame_and_columns(table, label: str):
             warnings.warn(f"{label}: column {name!r} ({type(col).__name__}, shape {col.shape}) is not a "
                           "scalar column and was left out", stacklevel=4)
             continue
+        kind = _unstorable_kind(col)
+        if kind:
+            warnings.warn(f"{label}: column {name!r} holds {kind}, which catalogue columns cannot hold; "
+                          "it was left out", stacklevel=4)
+            continue
         keep.append(name)
     plain = Table([table[n] for n in keep], copy=False)
-    plain.convert_bytestring_to_unicode()
+    for name in keep:
+        if plain[name].dtype.kind == "S":
+            plain[name] = _text(plain[name], label)
     try:
         df = plain.to_pandas()
     except Exception as exc:
@@ -522,7 +555,46 @@ def _frame_and_columns(table, label: str):
         info = ColumnInfo(name=name, description=str(col.description or ""), unit=unit,
                           ucd=ucd or infer_ucd(name, unit), datatype=str(col.dtype.name))
         columns.append(_flag_primary_key(info, df))
-    return df, columns
+    return _half_floats_widened(df, columns)
+
+
+def _half_floats_widened(df, columns: list[ColumnInfo]):
+    """float16 columns as float32 (every value kept): DuckDB, and so TAP, cannot read a half-float
+    Parquet column, and a table holding one failed every query."""
+    half = [n for n in df.columns if str(df[n].dtype) == "float16"]
+    if not half:
+        return df, columns
+    df = df.astype({n: "float32" for n in half})
+    return df, [ColumnInfo(c.name, c.description, c.unit, c.ucd, "float32", c.flags) if c.name in half else c
+                for c in columns]
+
+
+def _text(col, label: str):
+    """A byte-string column (FITS, VOTable ``char``) as text: UTF-8 (ASCII is UTF-8), else Latin-1, the
+    8-bit text of older catalogues (``Caf\xe9``), with a warning; the mask, unit and metadata kept."""
+    data = np.ma.getdata(col)
+    try:
+        decoded = np.char.decode(data, "utf-8")
+    except UnicodeDecodeError:
+        warnings.warn(f"{label}: column {col.info.name!r} is not UTF-8 text; read as Latin-1", stacklevel=5)
+        decoded = np.char.decode(data, "latin-1")
+    out = col.__class__(decoded, name=col.info.name, unit=col.unit, description=col.description,
+                        meta=dict(col.meta or {}))
+    if np.ma.isMaskedArray(col):
+        out.mask = np.ma.getmaskarray(col)
+    return out
+
+
+def _unstorable_kind(col) -> str:
+    """What makes a one-dimensional column unfit for a catalogue (Parquet, TAP), or ``""``: complex
+    numbers, or cells that are arrays (a VOTable ``arraysize="*"`` numeric field is an object column)."""
+    if col.dtype.kind == "c":
+        return "complex numbers"
+    if col.dtype.kind == "O":
+        cells = np.ma.getdata(col)
+        if any(isinstance(v, (np.ndarray, list, tuple)) for v in cells):
+            return "variable-length arrays"
+    return ""
 
 
 def _flag_primary_key(info: ColumnInfo, df) -> ColumnInfo:

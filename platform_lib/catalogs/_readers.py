@@ -89,31 +89,44 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
             f"cannot tell the format of {path.name!r}: use one of {sorted(set(_FORMATS))} or a CDS ReadMe",
             value=str(path),
         )
-    table = _read_table(path, fmt)
-    if len(table.columns) == 0 or len(table) == 0:
-        raise UnsupportedSource(f"{path.name!r} holds no rows or no columns", value=str(path))
-    meta = {k.lower(): v for k, v in getattr(table, "meta", {}).items() if isinstance(k, str)}
     base = path.name[: -len(suffix)] if suffix else path.stem
-    if fmt == "fits":  # FITS: EQUINOX (or the deprecated EPOCH, its old synonym), else the RADESYS frame
-        equinox = (normalize_epoch(meta.get("equinox")) or normalize_epoch(meta.get("epoch"))
-                   or _frame_name(meta.get("radesys")))
-        epoch = ""
-    else:  # ECSV/HDF5/Parquet metadata written by astropy: the keys mean what they say
-        equinox = normalize_epoch(meta.get("equinox")) or _frame_name(meta.get("frame"))
-        epoch = normalize_epoch(meta.get("epoch"))
-    if fmt == "votable":
-        equinox, epoch = _votable_frame(path, equinox, epoch)
+    found = _read_tables(path, fmt)
+    tables = []
+    for table, label in found:
+        if len(table.columns) == 0 or len(table) == 0:
+            if len(found) == 1:
+                raise UnsupportedSource(f"{path.name!r} holds no rows or no columns", value=str(path))
+            warnings.warn(f"{path.name}: table {label!r} holds no rows or no columns; skipped", stacklevel=2)
+            continue
+        meta = _lower_meta(table)
+        if fmt == "fits":  # FITS: EQUINOX (or the deprecated EPOCH, its old synonym), else the RADESYS frame
+            equinox = (normalize_epoch(meta.get("equinox")) or normalize_epoch(meta.get("epoch"))
+                       or _frame_name(meta.get("radesys")))
+            epoch = ""
+        else:  # ECSV/HDF5/Parquet metadata written by astropy: the keys mean what they say
+            equinox = normalize_epoch(meta.get("equinox")) or _frame_name(meta.get("frame"))
+            epoch = normalize_epoch(meta.get("epoch"))
+        if fmt == "votable":
+            equinox, epoch = _votable_frame(path, equinox, epoch)
+        tables.append(SourceTable(name=label or str(meta.get("extname", "")).strip() or base,
+                                  description=str(meta.get("description", "")), table=table,
+                                  equinox=equinox, epoch=epoch))
+    if not tables:
+        raise UnsupportedSource(f"{path.name!r}: none of its {len(found)} tables holds rows", value=str(path))
+    meta = _lower_meta(found[0][0])
     return Source(
         name=name or str(meta.get("name") or base),
         title=str(meta.get("title", "")),
         authors=str(meta.get("authors", meta.get("author", ""))),
         reference=str(meta.get("reference", meta.get("bibcode", ""))),
-        description=str(meta.get("description", "")),
+        description=str(meta.get("description", "")) if len(found) == 1 else "",
         keywords=_keywords(meta.get("keywords", "")),
-        tables=[SourceTable(name=str(meta.get("extname", "")).strip() or base,
-                            description=str(meta.get("description", "")), table=table,
-                            equinox=equinox, epoch=epoch)],
+        tables=tables,
     )
+
+
+def _lower_meta(table) -> dict:
+    return {k.lower(): v for k, v in getattr(table, "meta", {}).items() if isinstance(k, str)}
 
 
 def normalize_epoch(value, *, besselian_before: float = 1984.0) -> str:
@@ -223,7 +236,38 @@ def _keywords(value) -> list[str]:
     return [k.strip() for k in re.split(r";| - ", str(value)) if k.strip()]
 
 
-def _read_table(path: Path, fmt: str):
+def _read_tables(path: Path, fmt: str) -> list[tuple[object, str]]:
+    """Every table of a file, with its name (``""`` when the file holds one table): a FITS file's table
+    HDUs (named by ``EXTNAME``, else ``hdu<N>``), a VOTable's TABLEs (by ``name``, else ``ID``, else
+    ``table<N>``). astropy's reader alone takes the first table and drops the others with a warning."""
+    labels: list[str] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if fmt == "fits":
+                from astropy.io import fits
+
+                with fits.open(path) as hdus:
+                    indices = [i for i, h in enumerate(hdus) if isinstance(h, (fits.BinTableHDU, fits.TableHDU))]
+                    labels = [str(hdus[i].name or "").strip() or f"hdu{i}" for i in indices]
+                    if len({label.lower() for label in labels}) < len(labels):  # EXTNAMEs repeated: by position
+                        labels = [f"{label}_{i}" for label, i in zip(labels, indices)]
+            elif fmt == "votable":
+                from astropy.io.votable import parse
+
+                vot = parse(str(path))
+                labels = [str(t.name or t.ID or f"table{k}") for k, t in enumerate(vot.iter_tables())]
+                indices = list(range(len(labels)))
+    except Exception as exc:  # astropy raises many kinds; all mean "unreadable"
+        raise UnsupportedSource(f"cannot read {path.name!r} as {fmt}: {exc}", value=str(path)) from exc
+    if len(labels) <= 1:
+        return [(_read_table(path, fmt), "")]
+    if fmt == "fits":
+        return [(_read_table(path, fmt, hdu=i), label) for i, label in zip(indices, labels)]
+    return [(_read_table(path, fmt, table_id=i), label) for i, label in zip(indices, labels)]
+
+
+def _read_table(path: Path, fmt: str, **which):
     from astropy.table import Table
 
     try:
@@ -238,12 +282,14 @@ def _read_table(path: Path, fmt: str):
                     table = Table.read(path, format="parquet")
                 else:
                     # Plain Parquet: stay in pandas (an astropy round trip of 10^6 string rows costs seconds).
+                    from platform_lib.catalogs._hats import arrow_to_pandas
+
                     drop = [n for n in arrow.column_names if n.startswith("__index_level_")]
-                    return arrow.drop_columns(drop).to_pandas()
+                    return arrow_to_pandas(arrow.drop_columns(drop))
             elif fmt == "hdf5":
                 table = Table.read(path, format="hdf5", path=None)
             else:
-                table = Table.read(path, format=fmt)
+                table = Table.read(path, format=fmt, **which)
     except Exception as exc:  # astropy raises many kinds; all mean "unreadable"
         raise UnsupportedSource(f"cannot read {path.name!r} as {fmt}: {exc}", value=str(path)) from exc
     if len(table.colnames) == 0:  # an astropy Table here

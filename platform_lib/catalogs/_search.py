@@ -98,10 +98,28 @@ def reader_for(name_or_path, registry: Registry | None = None) -> HatsReader:
     return _reader(str(path))
 
 
+def _native(values: np.ndarray) -> np.ndarray:
+    """Text held as Python objects (pyarrow's strings) as a numpy ``str`` column, nulls masked: an
+    object column cannot be written to FITS or HDF5, nor compared or sorted as text."""
+    if values.dtype.kind != "O":
+        return values
+    data = np.ma.getdata(values)
+    missing = np.ma.getmaskarray(values) | np.equal(data, None)
+    first = next((v for v in data[~missing][:1]), "")
+    if not isinstance(first, (str, bytes)):
+        return values  # not text (lists, structs, decimals): left as they are
+    if isinstance(first, bytes):
+        data = np.array([b"" if v is None else v for v in data], dtype=bytes)
+        array = np.char.decode(data, "utf-8", "replace") if data.size else np.array([], dtype="U1")
+    else:
+        array = np.asarray(np.where(missing, "", data).astype(str)) if data.size else np.array([], dtype="U1")
+    return np.ma.MaskedArray(array, mask=missing) if missing.any() else array
+
+
 def _to_table(columns: dict[str, np.ndarray], info: TableInfo | None):
     from astropy.table import Table
 
-    table = Table(columns, copy=False)
+    table = Table({name: _native(values) for name, values in columns.items()}, copy=False)
     if info is not None:
         described = {c.name: c for c in info.columns}
         for name in table.colnames:

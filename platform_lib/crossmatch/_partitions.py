@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from platform_lib.catalogs import HEALPIX_COLUMN, HatsLayout, partition_file, read_layout
+from platform_lib.catalogs import HEALPIX_COLUMN, HatsLayout, arrow_to_pandas, partition_file, read_layout
 from platform_lib.crossmatch._engine import match_pairs
 from platform_lib.crossmatch._epoch import Motion, propagate_years
 from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
@@ -474,10 +474,10 @@ def _frame(plan_: Plan, tables: list[pa.Table]):
         fields = [pa.field(names[f.name], f.type) for layout, names in ((plan_.left, plan_.left_names),
                                                                         (plan_.right, plan_.right_names))
                   for f in pq.read_schema(_schema_file(layout)) if f.name in names]
-        return pa.schema([*fields, pa.field(SEPARATION, pa.float64())]).empty_table().to_pandas()
+        return arrow_to_pandas(pa.schema([*fields, pa.field(SEPARATION, pa.float64())]).empty_table())
     table = pa.concat_tables(tables)
     order = np.argsort(table.column(HEALPIX_COLUMN).to_numpy(), kind="stable")
-    return table.take(pa.array(order)).drop_columns([HEALPIX_COLUMN]).to_pandas()
+    return arrow_to_pandas(table.take(pa.array(order)).drop_columns([HEALPIX_COLUMN]))
 
 
 def _finish_catalog(plan_: Plan, root: Path, pixels: list[tuple[int, int, int]], name: str) -> None:

@@ -106,7 +106,10 @@ def find_coordinates(table, ra: str | None = None, dec: str | None = None) -> tu
 
 def _degrees(col) -> np.ndarray:
     unit = getattr(col, "unit", None)
+    mask = np.ma.getmaskarray(col) if np.ma.isMaskedArray(col) else None  # a null position is no position
     values = np.asarray(getattr(col, "value", col) if hasattr(col, "unit") and unit is not None else col, dtype=np.float64)
+    if mask is not None and mask.any():
+        values = np.where(mask, np.nan, values)
     if unit is not None:
         import astropy.units as u
 

@@ -435,7 +435,8 @@ def credible_cells(skymap, level: float):
 
 def plot(obj, **options):
     """The static figure of anything :func:`platform_lib.viz.show` accepts (all-sky by default; ``center``
-    and ``radius`` zoom)."""
+    and ``radius`` zoom). Crossmatch pairs give their diagnostic (:func:`plot_crossmatch`, where ``radius``
+    is the match radius), or their left positions on the sky when ``center`` or ``projection`` is given."""
     if is_job(obj):
         obj = job_result(obj)
     if hasattr(obj, "uniq") and hasattr(obj, "probdensity") or isinstance(obj, np.ndarray):
@@ -447,6 +448,6 @@ def plot(obj, **options):
     names = list(obj.colnames) if hasattr(obj, "colnames") else [str(c) for c in getattr(obj, "columns", [])]
     if "s_region" in names:
         return plot_footprints(obj, **options)
-    if "separation_arcsec" in names:
-        return plot_crossmatch(obj, **options)
+    if "separation_arcsec" in names and not {"center", "projection"} & set(options):
+        return plot_crossmatch(obj, **options)  # a sky view asked for (center, projection): the pairs' positions
     return plot_table(obj, **options)

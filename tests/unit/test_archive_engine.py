@@ -85,3 +85,36 @@ def test_a_catalogue_read_from_parquet_counts_joins_and_reads_no_other_file(tmp_
         with pytest.raises(UsageFault):
             run_plan(Plan(sql, {"t0": source}), tables=tables, state=None, viewer=Viewer(), access_base="",
                      maxrec=10)
+
+
+def test_list_and_struct_results_are_text_not_an_internal_error():
+    """A Parquet catalogue's list or struct column (written by pandas or lsdb, or a query's result):
+    pyarrow cannot cast it to a string, and the query was an internal error."""
+    import pyarrow as pa
+
+    from astrohub_archive.engine import arrow_to_table
+
+    arrow = pa.table({"fluxes": pa.array([[1.0, 2.5], None, []]),
+                      "meta": pa.array([{"a": 1}, {"a": 2}, None]),
+                      "n": pa.array([1, None, 3], pa.int16())})
+    t = arrow_to_table(arrow, {})
+    assert t["fluxes"].dtype.kind == "U" and t["meta"].dtype.kind == "U"
+    assert [v for v in t["fluxes"].filled("")] == ["[1.0, 2.5]", "", "[]"]
+    assert np.ma.getmaskarray(t["fluxes"]).tolist() == [False, True, False]
+    assert np.ma.getmaskarray(t["meta"]).tolist() == [False, False, True]
+    assert t["n"].dtype == np.int16 and np.ma.getmaskarray(t["n"]).tolist() == [False, True, False]
+
+
+def test_decimal_columns_are_declared_as_the_doubles_they_are_answered_as():
+    """A Parquet decimal column was declared ``char`` in TAP_SCHEMA while every answer gave a double."""
+    import decimal
+
+    import pyarrow as pa
+
+    from astrohub_archive.engine import arrow_to_table
+    from astrohub_archive.tapschema import _votable_type
+
+    column = pa.array([decimal.Decimal("1.25"), None], pa.decimal128(5, 2))
+    answered = arrow_to_table(pa.table({"d": column}), {})["d"]
+    assert answered.dtype == np.float64 and answered[0] == 1.25
+    assert _votable_type(column.type)[0] == "double"

@@ -332,3 +332,21 @@ def test_widget_bad_input_is_a_message_not_a_blank_view(widget):
     with pytest.warns(UserWarning, match="12 \\* 4\\*\\*order"):
         widget.show(np.ones(10))
     assert widget.layers == []
+
+
+def test_null_positions_are_not_drawn_and_pairs_can_be_shown_on_the_sky():
+    """A masked (null) position was drawn at the value under its mask; ``plot(pairs, center=, radius=)``
+    (the documented sky view) raised TypeError from plot_crossmatch."""
+    from astropy.table import MaskedColumn
+
+    from platform_lib.viz._inputs import positions
+
+    t = Table({"ra": MaskedColumn(np.array([10.0, 20.0, 30.0], dtype=">f8"), mask=[False, True, False], unit="deg"),
+               "dec": MaskedColumn([0.0, 1.0, 2.0], mask=[False, False, True])})
+    got = positions(t)
+    assert got.rows.tolist() == [0] and got.ra.tolist() == [10.0]
+    pairs = Table({"ra_1": [10.0, 10.001], "dec_1": [0.0, 0.001], "ra_2": [10.0001, 10.0011],
+                   "dec_2": [0.0, 0.0011], "separation_arcsec": [0.36, 0.5]})
+    _assert_picture(viz.plot(pairs, center=SkyCoord(10, 0, unit="deg"), radius=0.1 * u.deg))
+    _assert_picture(viz.plot(pairs, projection="aitoff"))
+    _assert_picture(viz.plot(pairs), size=(1100, 460))  # the diagnostic, as before

@@ -189,7 +189,11 @@ def arrow_to_table(arrow, columns: dict):
             col, typ = col.cast(pa.string()), pa.string()
         elif not (pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ)
                   or pa.types.is_string(typ) or pa.types.is_large_string(typ)):
-            col, typ = pc.cast(col, pa.string()), pa.string()
+            try:
+                col = pc.cast(col, pa.string())
+            except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # lists, structs, maps: their text
+                col = pa.array([None if v is None else str(v) for v in col.to_pylist()], type=pa.string())
+            typ = pa.string()
         mask = np.asarray(col.is_null()) if col.null_count else np.zeros(len(col), bool)
         if pa.types.is_string(typ) or pa.types.is_large_string(typ):
             vals = col.to_pylist()

@@ -183,6 +183,8 @@ def _votable_type(arrow_type) -> tuple[str, str | None, str | None]:
         return _ARROW_TYPES[text], None, None
     if text.startswith("timestamp") or text.startswith("date"):
         return "char", "*", "timestamp"
+    if text.startswith("decimal"):  # answered as double (engine.arrow_to_table): declared so
+        return "double", None, None
     return "char", "*", None
 
 

@@ -5,7 +5,8 @@ stream itself, which :func:`_binary2_stream` writes column by column (the same b
 loop, 10^2-10^3 times faster; astropy's stays for the field kinds it does not cover). This module also
 fixes what the generic writer gets wrong for services: text columns declared ``char`` (ASCII) or
 ``unicodeChar`` (anything else) with ``arraysize="*"``, booleans as ``boolean`` (``bit`` cannot be
-null), masked values of every type as nulls (issue 17 item 1), empty tables, and the
+null), numbers VOTable has no type for (uint16/32/64, int8, float16) as the types TAP_SCHEMA names,
+masked values of every type as nulls (issue 17 item 1), empty tables, and the
 ``QUERY_STATUS`` INFO (``OK`` / ``OVERFLOW``; ``ERROR`` in :func:`error_votable`) in the results
 RESOURCE. Imports numpy and astropy.
 """
@@ -55,9 +56,32 @@ def _is_ascii(values) -> bool:
     return True
 
 
+#: Numeric types VOTable has no datatype for -> the wider signed type TAP_SCHEMA declares for them
+#: (:mod:`astrohub_archive.tapschema`): a catalogue's uint16 column is an ``int``, its uint32 a ``long``.
+_WIDER = {np.dtype("int8"): np.dtype("int16"), np.dtype("uint16"): np.dtype("int32"),
+          np.dtype("uint32"): np.dtype("int64"), np.dtype("float16"): np.dtype("float32")}
+
+
+def _votable_number(data: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``data`` in a type VOTable can hold, values unchanged: int8/uint16/uint32/float16 widened, uint64
+    as ``long`` when every value fits it, else as decimal text (VOTable has no unsigned 64-bit type)."""
+    if data.dtype.kind not in "iuf":
+        return data
+    wider = _WIDER.get(data.dtype.newbyteorder("="))
+    if wider is not None:
+        return data.astype(wider)
+    if data.dtype.kind == "u" and data.dtype.itemsize == 8:
+        valid = data[~mask]
+        if valid.size == 0 or int(valid.max()) <= np.iinfo(np.int64).max:
+            return np.where(mask, 0, data).astype(np.int64)
+        return np.char.encode(data.astype(str), "ascii")
+    return data
+
+
 def prepare_table(table):
     """A copy of ``table`` whose columns every writer can take: text as ``str`` (ASCII-only text as
-    bytes, so that VOTable calls it ``char``), object columns resolved, masks kept."""
+    bytes, so that VOTable calls it ``char``), object columns resolved, numbers in the types VOTable
+    and TAP_SCHEMA name (:func:`_votable_number`), masks kept."""
     from astropy.table import MaskedColumn, Table
 
     out = Table(meta=dict(table.meta))
@@ -77,6 +101,7 @@ def prepare_table(table):
                 data = np.char.encode(data, "ascii")
         if data.dtype.kind in "SU" and data.dtype.itemsize == 0:
             data = data.astype(data.dtype.kind + "1")
+        data = _votable_number(data, mask)
         new = MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
                            meta=dict(col.meta))
         out.add_column(new)
