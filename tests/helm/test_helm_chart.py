@@ -135,6 +135,10 @@ def test_schema_rejects_typos_and_wrong_types_naming_the_key(chart, values: dict
             r"dask-gateway\.gateway\.auth\.jupyterhub\.apiTokenFromSecretKey: \"dask-gateway\.apiToken\" is not the key "
             r".*\(\"hub\.services\.dask-gateway\.apiToken\"\)",
         ),
+        (  # the archive would ask http://hub:8081/hub/api and serve /services/archive/: both 404 under /astro/
+            {"jupyterhub": {"hub": {"baseUrl": "/astro/"}}},
+            r"jupyterhub\.hub\.baseUrl: \"/astro/\" is not supported, only \"/\"",
+        ),
     ],
 )
 def test_bad_input_schema_cannot_express_fails_the_render_naming_the_key(chart, values: dict, message: str) -> None:
