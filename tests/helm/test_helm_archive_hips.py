@@ -149,3 +149,18 @@ def test_hips_cannot_share_the_archives_state_folder(chart) -> None:
     with pytest.raises(helm_python.HelmRenderError, match=r"archive\.hips\.path: \"/var/lib\" overlaps "
                        r"/var/lib/astrohub-archive, the archive's own state"):
         hs.render(chart, values)
+
+
+@pytest.mark.parametrize("name", list(hs.OVERLAYS))
+def test_the_archive_does_not_update_its_read_only_index(chart, name: str, monkeypatch) -> None:
+    """The index is read-only in the archive pod: a periodic update there (the archive's default: daily, and at
+    start) only logged an EROFS traceback each time. The pod keeps none; the index is maintained elsewhere."""
+    from astrohub_archive.app import build_parser
+
+    pod, archive, config = _archive(hs.manifests(hs.render(chart, hs.overlay(name))))
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    args = build_parser().parse_args([])
+    holding = [m for m in archive["volumeMounts"] if Path(args.index).is_relative_to(m["mountPath"])]
+    assert all(m.get("readOnly") for m in holding)
+    assert float(args.update_every) == 0
