@@ -200,3 +200,13 @@ def test_cull_warning_and_activity_interval_apply_on_kubernetes(chart) -> None:
     """Only the culler's own keys are refused: the warning and the activity reports reach user pods."""
     values = {"jupyterhub": {"custom": {"astrohub": {"cull": {"warningSeconds": 60, "activityIntervalSeconds": 30}}}}}
     assert hs.manifests(hs.render(chart, values))
+
+
+@pytest.mark.parametrize("name", [n for n in hs.OVERLAYS if n not in ("default", "dev")])
+def test_no_overlay_but_dev_lets_one_password_sign_in_as_anybody(chart, name: str) -> None:
+    """``shared-password`` signs in as *any* user with one password (docs: throw-away demos only); a class
+    overlay with it lets a student open a classmate's home and work. Only the dev overlay may use it."""
+    from astrohub_hub.settings import HubSettings
+
+    settings = HubSettings.model_validate(hs.hub_values(chart, hs.overlay(name)))
+    assert settings.auth.kind != "shared-password", f"{name}: use roster (a class code) or an OAuth provider"
