@@ -3,13 +3,15 @@
 Each module in this package owns one command group and exposes ``register(subparsers)``, which adds
 its sub-commands with ``set_defaults(func=...)``; ``func(args)`` returns the exit status. Modules are
 discovered, so adding a command group means adding a module here and nothing else. Errors derived
-from :class:`~platform_lib.PlatformError` are printed as one line and exit with status 2.
+from :class:`~platform_lib.PlatformError` are printed as one line and exit with status 2; output into a pipe
+whose reader has gone (``| head``) ends the command with status 141, as ``SIGPIPE`` ends shell tools.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -42,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `astrohub status | head -1`: the reader left; no traceback, the shell's status
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's last flush
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,6 @@
 """The archive pod's writable HiPS folder (issue 18): every overlay gives the archive service a volume of
 its own for the HiPS it builds, mounted where the archive command looks (``ASTROHUB_ARCHIVE_HIPS``), the
-pod's only writable mount besides the release container's, never inside the read-only datasets or the
+pod's only writable mount besides its state folder (TAP jobs) and the release container's, never inside the read-only datasets or the
 proprietary /archive; a claim keeps the HiPS across restarts; a path that overlaps a read-only mount
 fails the render."""
 
@@ -40,11 +40,11 @@ def test_the_archive_builds_hips_in_a_writable_volume_of_its_own(chart, name: st
     pod, archive, config = _archive(objects)
     path = config["ASTROHUB_ARCHIVE_HIPS"]
     writable = [m for m in archive["volumeMounts"] if not m.get("readOnly")]
-    assert writable == [{"name": "hips", "mountPath": path}]
+    assert writable == [{"name": "hips", "mountPath": path}, {"name": "state", "mountPath": "/var/lib/astrohub-archive"}]
     volume = next(v for v in pod["volumes"] if v["name"] == "hips")
     assert volume == {"name": "hips", "emptyDir": {"sizeLimit": "20Gi"}}
     for mount in archive["volumeMounts"]:  # apart from the datasets and /archive (read-only, proprietary)
-        if mount["name"] != "hips":
+        if mount["name"] not in ("hips", "state"):
             assert mount.get("readOnly") and not path.startswith(mount["mountPath"].rstrip("/") + "/")
     # nothing else mounts it: user pods, Dask workers and the hub never see the archive's build folder
     others = [o for o in objects if o["kind"] in {"Deployment", "StatefulSet", "DaemonSet"}
@@ -139,3 +139,45 @@ def test_the_networks_tap_uploads_may_come_from_reach_the_archive(chart, monkeyp
     values["archive"]["uploadFrom"] = ["intranet"]
     with pytest.raises(Exception, match="uploadFrom|pattern"):
         hs.render(chart, values)
+
+
+@pytest.mark.parametrize("name", list(hs.OVERLAYS))
+def test_the_archive_keeps_its_tap_jobs_in_a_writable_volume(chart, name: str, monkeypatch) -> None:
+    """The archive opens its async TAP jobs' SQLite file at start (beside the index unless told): on the
+    read-only index mount that raised EROFS and the pod never started. The file must be in a writable mount
+    of the archive container, never in the HiPS folder users read, nor in another pod's volumes."""
+    from astrohub_archive.app import build_parser, jobs_path
+
+    objects = hs.manifests(hs.render(chart, hs.overlay(name)))
+    pod, archive, config = _archive(objects)
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    jobs = jobs_path(build_parser().parse_args([]))
+    holding = [m for m in archive["volumeMounts"] if jobs.is_relative_to(m["mountPath"])]
+    assert holding, f"{jobs} is in no mount of the archive container: the image's file system"
+    assert all(not m.get("readOnly") for m in holding), f"{jobs} is under a read-only mount: {holding}"
+    assert [m["name"] for m in holding] == ["state"]
+    assert {"name": "state", "emptyDir": {}} in pod["volumes"]
+
+
+def test_hips_cannot_share_the_archives_state_folder(chart) -> None:
+    values = hs.overlay("production")
+    values.setdefault("archive", {})["hips"] = {"path": "/var/lib"}
+    with pytest.raises(helm_python.HelmRenderError, match=r"archive\.hips\.path: \"/var/lib\" overlaps "
+                       r"/var/lib/astrohub-archive, the archive's own state"):
+        hs.render(chart, values)
+
+
+@pytest.mark.parametrize("name", list(hs.OVERLAYS))
+def test_the_archive_does_not_update_its_read_only_index(chart, name: str, monkeypatch) -> None:
+    """The index is read-only in the archive pod: a periodic update there (the archive's default: daily, and at
+    start) only logged an EROFS traceback each time. The pod keeps none; the index is maintained elsewhere."""
+    from astrohub_archive.app import build_parser
+
+    pod, archive, config = _archive(hs.manifests(hs.render(chart, hs.overlay(name))))
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    args = build_parser().parse_args([])
+    holding = [m for m in archive["volumeMounts"] if Path(args.index).is_relative_to(m["mountPath"])]
+    assert all(m.get("readOnly") for m in holding)
+    assert float(args.update_every) == 0

@@ -135,6 +135,18 @@ def test_schema_rejects_typos_and_wrong_types_naming_the_key(chart, values: dict
             r"dask-gateway\.gateway\.auth\.jupyterhub\.apiTokenFromSecretKey: \"dask-gateway\.apiToken\" is not the key "
             r".*\(\"hub\.services\.dask-gateway\.apiToken\"\)",
         ),
+        (  # silently ignored on Kubernetes: z2jh's jupyterhub.cull runs the culler
+            {"jupyterhub": {"custom": {"astrohub": {"cull": {"enabled": True, "timeoutSeconds": 600}}}}},
+            r"jupyterhub\.custom\.astrohub\.cull\.enabled: used by `astrohub up` only; .*jupyterhub\.cull\.enabled",
+        ),
+        (
+            {"jupyterhub": {"custom": {"astrohub": {"cull": {"timeoutSeconds": 600, "warningSeconds": 60}}}}},
+            r"jupyterhub\.custom\.astrohub\.cull\.timeoutSeconds: .*jupyterhub\.cull\.timeout ",
+        ),
+        (  # the archive would ask http://hub:8081/hub/api and serve /services/archive/: both 404 under /astro/
+            {"jupyterhub": {"hub": {"baseUrl": "/astro/"}}},
+            r"jupyterhub\.hub\.baseUrl: \"/astro/\" is not supported, only \"/\"",
+        ),
     ],
 )
 def test_bad_input_schema_cannot_express_fails_the_render_naming_the_key(chart, values: dict, message: str) -> None:
@@ -182,3 +194,19 @@ def test_every_key_of_values_yaml_has_a_comment() -> None:
             continue
         missing.append(f"{number}: {line.strip()}")
     assert not missing, "keys without a comment in values.yaml:\n" + "\n".join(missing)
+
+
+def test_cull_warning_and_activity_interval_apply_on_kubernetes(chart) -> None:
+    """Only the culler's own keys are refused: the warning and the activity reports reach user pods."""
+    values = {"jupyterhub": {"custom": {"astrohub": {"cull": {"warningSeconds": 60, "activityIntervalSeconds": 30}}}}}
+    assert hs.manifests(hs.render(chart, values))
+
+
+@pytest.mark.parametrize("name", [n for n in hs.OVERLAYS if n not in ("default", "dev")])
+def test_no_overlay_but_dev_lets_one_password_sign_in_as_anybody(chart, name: str) -> None:
+    """``shared-password`` signs in as *any* user with one password (docs: throw-away demos only); a class
+    overlay with it lets a student open a classmate's home and work. Only the dev overlay may use it."""
+    from astrohub_hub.settings import HubSettings
+
+    settings = HubSettings.model_validate(hs.hub_values(chart, hs.overlay(name)))
+    assert settings.auth.kind != "shared-password", f"{name}: use roster (a class code) or an OAuth provider"

@@ -109,9 +109,9 @@ def test_user_pods_workers_and_archive_mount_the_same_datasets(chart, renders, n
               "volumeMounts": c.KubeClusterConfig.worker_extra_container_config["volumeMounts"]}
     archive_pod = hs.find(objects, "Deployment", "astrohub-archive")["spec"]["template"]["spec"]
     archive_volumes = archive_pod.get("volumes", [])
-    archive_volumes = [v for v in archive_volumes if v["name"] not in ("archive-proprietary", "released", "hips")]
+    archive_volumes = [v for v in archive_volumes if v["name"] not in ("archive-proprietary", "released", "hips", "state")]
     archive_mounts = [m for m in archive_pod["containers"][0].get("volumeMounts", [])
-                      if m["name"] not in ("archive-proprietary", "hips")]  # the archive's own (tests below and
+                      if m["name"] not in ("archive-proprietary", "hips", "state")]  # the archive's own (tests below and
     # in test_helm_archive_hips.py)
 
     assert _by_name(worker["volumes"]) == _by_name(archive_volumes) == _by_name(user_volumes)

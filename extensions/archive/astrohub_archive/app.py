@@ -170,6 +170,12 @@ def _env(name: str, default=None):
     return os.environ.get(f"ASTROHUB_ARCHIVE_{name.upper().replace('-', '_')}", default)
 
 
+def jobs_path(args: argparse.Namespace) -> Path:
+    """The SQLite file of async TAP jobs: ``--jobs``, else ``tap-jobs.sqlite`` beside the index (which must
+    then be writable: the chart, whose index is read-only, sets ``ASTROHUB_ARCHIVE_JOBS``)."""
+    return Path(args.jobs) if args.jobs else Path(args.index).with_name("tap-jobs.sqlite")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="astrohub-archive", description=__doc__.splitlines()[0])
     p.add_argument("--index", type=Path, default=_env("index"), help="the image index SQLite file")
@@ -259,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     prefix = args.prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
     use_hub = bool(os.environ.get("JUPYTERHUB_API_TOKEN") and os.environ.get("JUPYTERHUB_API_URL"))
     auth = Authenticator.create(args.token, args.tokens, use_hub)
-    jobs = JobStore(args.jobs or Path(args.index).with_name("tap-jobs.sqlite"))
+    jobs = JobStore(jobs_path(args))
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
                          trusted_proxies=trusted, upload_networks=upload_networks, hips_dir=args.hips,

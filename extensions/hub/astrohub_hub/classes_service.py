@@ -56,6 +56,7 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
 import urllib.error
 import urllib.parse
@@ -580,7 +581,15 @@ def main(argv: list[str] | None = None) -> int:
     ioloop.PeriodicCallback(lambda: _tick(teaching), 5000).start()
     log.info("serving classes and workspaces at %s%s (as %s)", url.geturl(), prefix,
              "per-user system accounts" if teaching.accounts.enabled else "the invoking user")
-    ioloop.IOLoop.current().start()
+    loop = ioloop.IOLoop.current()
+
+    def stop(signum: int, _frame: Any) -> None:  # the hub stops its services with SIGINT, Kubernetes with SIGTERM
+        log.info("stopping on %s", signal.Signals(signum).name)
+        loop.add_callback_from_signal(loop.stop)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    loop.start()
     return 0
 
 

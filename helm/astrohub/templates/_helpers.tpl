@@ -66,6 +66,18 @@ registered only with a value (a null override leaves the key in place, and z2jh 
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- $baseUrl := ((.Values.jupyterhub.hub).baseUrl | default "/") -}}
+{{- if and .Values.jupyterhub.enabled (ne $baseUrl "/") -}}
+{{- fail (printf "jupyterhub.hub.baseUrl: %q is not supported, only \"/\": the archive, classes and dask-gateway services and their URLs (archive.*, dask-gateway.gateway.prefix, PLATFORM_ARCHIVE_URL) assume the hub at the root of its host; serve astrohub on a host name of its own instead" $baseUrl) -}}
+{{- end -}}
+{{- if eq ($hub.mode | default "") "kubernetes" -}}
+{{- $cull := ($hub.cull | default dict) -}}
+{{- range $key, $z2jh := dict "enabled" "enabled" "timeoutSeconds" "timeout" "everySeconds" "every" -}}
+{{- if hasKey $cull $key -}}
+{{- fail (printf "jupyterhub.custom.astrohub.cull.%s: used by `astrohub up` only; on Kubernetes Zero to JupyterHub's culler is set with jupyterhub.cull.%s (cull.warningSeconds and cull.activityIntervalSeconds do apply)" $key $z2jh) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- $kube := ($hub.kubernetes | default dict) -}}
 {{- if and $kube.home (ne (((.Values.jupyterhub.singleuser).storage).type | default "dynamic") "none") -}}
 {{- fail "jupyterhub.singleuser.storage.type: must be \"none\" when jupyterhub.custom.astrohub.kubernetes.home (NFS homes) is set" -}}
