@@ -1,6 +1,7 @@
 """Ingest: a source file in, a HATS-partitioned catalogue plus its registry rows and MOC out, unattended.
 
-Steps per table: read (``_readers``), derive decimal RA/Dec from sexagesimal CDS columns, describe the
+Steps per table: read (``_readers``), derive decimal RA/Dec from sexagesimal CDS columns or from
+sexagesimal text columns (``_sexagesimal``), describe the
 columns (units, UCDs given or inferred, primary keys; column types kept, but for what Parquet, DuckDB
 and TAP cannot hold: arrays, lists, structs and complex numbers left out with a warning, float16
 widened, non-UTF-8 text read as Latin-1, unsigned 64-bit values beyond ``long`` refused), guess the
@@ -41,7 +42,7 @@ from typing import Iterator
 
 import numpy as np
 
-from platform_lib.catalogs import _coverage
+from platform_lib.catalogs import _coverage, _sexagesimal
 from platform_lib.catalogs._columns import ColumnInfo, guess_position_columns, infer_ucd, looks_like_identifier
 from platform_lib.catalogs._errors import CatalogError, DuplicateCatalog, NoPositionWarning, UnsupportedSource
 from platform_lib.catalogs._readers import Source, SourceTable, read_source
@@ -285,6 +286,7 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     label = f"{src.name}/{st.name}"
     source_frame = _source_frame(st.equinox, label)
     table, frame = _with_decimal_positions(st, source_frame)
+    table = _with_decimal_text_positions(table, label)
     steps.update(1)
     df, columns = _frame_and_columns(table, label)
     df, columns, converted = _to_icrs(df, columns, frame, label)
@@ -504,6 +506,43 @@ def _with_decimal_positions(st: SourceTable, frame: _Frame):
         table[dec_name].meta["ucd"] = "pos.eq.dec;meta.main"
         return table, _Frame("ICRS") if not frame.is_icrs else frame
     return table, frame
+
+
+def _with_decimal_text_positions(table, label: str):
+    """The table, with decimal ``<RA>_deg``/``<Dec>_deg`` columns added when its only positions are
+    sexagesimal text (``"05 34 31.94"``, ``"+22:00:52.2"``: CSV, ECSV and VOTable files from VizieR or
+    OpenNGC); the text columns stay. The new columns are in the source's frame (converted to ICRS later,
+    as numeric ones are).
+    """
+    if not hasattr(table, "colnames"):
+        return table
+    numeric = [ColumnInfo(n, unit=table[n].unit.to_string() if table[n].unit is not None else "",
+                          ucd=str((table[n].meta or {}).get("ucd", "")), datatype=table[n].dtype.name)
+               for n in table.colnames if getattr(table[n], "ndim", 1) == 1 and table[n].dtype.kind in "iuf"]
+    if guess_position_columns(numeric) is not None:
+        return table
+    found = _sexagesimal.sexagesimal_position_columns(table)
+    if found is None:
+        return table
+    import astropy.units as u
+
+    names = set(table.colnames)
+    table = table.copy(copy_data=False)
+    for text_name, is_ra in zip(found, (True, False)):
+        values, what = _sexagesimal.decimal_degrees(table[text_name], text_name, is_ra=is_ra, label=label)
+        new = f"{text_name}_deg"
+        while new in names:
+            new = "_" + new
+        names.add(new)
+        table[new] = values
+        table[new].unit = u.deg
+        table[new].description = f"{what.split(' in ')[0].capitalize()} (deg), computed at ingest from the " \
+                                 f"sexagesimal text column {text_name} ({what})"
+        table[new].meta["ucd"] = "pos.eq.ra;meta.main" if is_ra else "pos.eq.dec;meta.main"
+        text_ucd = str((table[text_name].meta or {}).get("ucd", ""))
+        if "meta.main" in text_ucd:  # one main position: the decimal one
+            table[text_name].meta["ucd"] = text_ucd.replace(";meta.main", "")
+    return table
 
 
 def _frame_and_columns(table, label: str):

@@ -1,0 +1,141 @@
+"""Sexagesimal text positions (``"05 34 31.94"``, ``"+22:00:52.2"``) read as decimal degrees at ingest.
+
+Pure code (no I/O): :func:`sexagesimal_position_columns` finds a table's RA/Dec text columns (the
+names and UCDs :func:`~platform_lib.catalogs._columns.guess_position_columns` accepts, with no unit or
+an angle unit), and :func:`decimal_degrees` parses one of them with astropy's :class:`~astropy.coordinates.Angle`.
+Imports numpy, astropy and the package's ``_columns`` and ``_errors``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+
+from platform_lib.catalogs._columns import _DEC_NAMES, _RA_NAMES
+from platform_lib.catalogs._errors import UnsupportedSource
+
+__all__ = ["sexagesimal_position_columns", "decimal_degrees"]
+
+#: Units (as a file spells them) that say a text angle is in hours, or in degrees.
+_HOUR_UNITS = {"h", "hour", "hourangle", "h:m:s", "hms", "\"h:m:s\""}
+_DEGREE_UNITS = {"deg", "degree", "degrees", "d:m:s", "dms", "\"d:m:s\""}
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _unit_text(col) -> str:
+    unit = getattr(col, "unit", None)
+    if unit is None:
+        return ""
+    text = unit.to_string() if hasattr(unit, "to_string") else str(unit)
+    return {"hourangle": "hourangle"}.get(text, text).strip().lower()
+
+
+def _is_text(col) -> bool:
+    kind = col.dtype.kind
+    if kind in "US":
+        return True
+    if kind == "O":
+        cells = [v for v in np.ma.getdata(col)[:50] if v is not None and v is not np.ma.masked]
+        return bool(cells) and all(isinstance(v, (str, bytes)) for v in cells)
+    return False
+
+
+def sexagesimal_position_columns(table) -> tuple[str, str] | None:
+    """The (RA, Dec) text columns of an astropy Table whose positions are sexagesimal strings, or ``None``.
+
+    A column qualifies by UCD (``pos.eq.ra`` / ``pos.eq.dec``) or by one of the usual position names
+    (``ra``, ``RAJ2000``, ``dec``, ``DEJ2000``...), when it holds text and has no unit or an angle unit
+    (``h``, ``hourangle``, ``deg``, or VizieR's ``"h:m:s"`` / ``"d:m:s"``).
+    """
+    ra = dec = None
+    for name in table.colnames:
+        col = table[name]
+        if getattr(col, "ndim", 1) != 1 or not _is_text(col):
+            continue
+        unit = _unit_text(col)
+        if unit and unit not in _HOUR_UNITS | _DEGREE_UNITS:
+            continue
+        ucd = str((col.meta or {}).get("ucd", "")).lower().split(";")[0]
+        lower = name.lower()
+        if ra is None and (ucd == "pos.eq.ra" or lower in _RA_NAMES):
+            ra = name
+        elif dec is None and (ucd == "pos.eq.dec" or lower in _DEC_NAMES):
+            dec = name
+    return (ra, dec) if ra and dec else None
+
+
+def _texts(col) -> tuple[np.ndarray, np.ndarray]:
+    """The cells as stripped ``str`` and a mask of the empty or masked ones."""
+    data = np.ma.getdata(col)
+    mask = np.ma.getmaskarray(col) if np.ma.isMaskedArray(col) else np.zeros(len(data), bool)
+    if data.dtype.kind == "S":
+        data = np.char.decode(data, "latin-1")
+    texts = np.array(["" if v is None else (v.decode("latin-1") if isinstance(v, bytes) else str(v))
+                      for v in data], dtype=object) if data.dtype.kind == "O" else data.astype(str)
+    texts = np.char.strip(texts.astype(str))
+    return texts, mask | (texts == "") | np.isin(np.char.lower(texts), ["nan", "--", "null"])
+
+
+def decimal_degrees(col, name: str, *, is_ra: bool, label: str) -> tuple[np.ma.MaskedArray, str]:
+    """One text position column as decimal degrees (masked where empty), and what it was read as.
+
+    RA is read in hours unless the column's unit says degrees, or every value is a plain decimal
+    number (``"83.633"``, which is written in degrees); Dec in degrees. A value that does not parse,
+    or is out of range, is an :class:`UnsupportedSource` naming the column, the row (from 1) and the value.
+    """
+    import astropy.units as u
+    from astropy.coordinates import Angle
+
+    texts, empty = _texts(col)
+    unit = _unit_text(col)
+    given = texts[~empty]
+    if not is_ra or unit in _DEGREE_UNITS:
+        hours = False
+    elif unit in _HOUR_UNITS:
+        hours = True
+    else:
+        hours = not (given.size and all(_PLAIN_NUMBER.match(v) for v in given))
+    angle_unit = u.hourangle if hours else u.deg
+    what = ("right ascension in hours" if hours else "right ascension in degrees") if is_ra \
+        else "declination in degrees"
+    out = np.full(len(texts), np.nan)
+    if given.size:
+        unique, inverse = np.unique(given, return_inverse=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # astropy's IllegalSecondWarning etc.: a bad value, not a doubt
+                values = Angle(unique, unit=angle_unit).deg
+        except Exception:
+            values = np.array([_one(v, angle_unit, texts, empty, name, what, label) for v in unique])
+        values = np.asarray(values, dtype=float)[inverse.ravel()]
+        lo, hi = (0.0, 360.0) if is_ra else (-90.0, 90.0)
+        outside = (values < lo) | (values > hi) | ~np.isfinite(values)
+        if outside.any():
+            bad = given[outside][0]
+            raise _bad(name, _row(texts, empty, bad), bad, what, label,
+                       f"it is outside [{lo:g}, {hi:g}] deg")
+        out[~empty] = values
+    return np.ma.MaskedArray(out, mask=empty), what
+
+
+def _one(value: str, unit, texts, empty, name: str, what: str, label: str) -> float:
+    from astropy.coordinates import Angle
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return float(Angle(value, unit=unit).deg)
+    except Exception as exc:
+        raise _bad(name, _row(texts, empty, value), value, what, label, str(exc)) from exc
+
+
+def _row(texts, empty, value: str) -> int:
+    return int(np.flatnonzero((texts == value) & ~empty)[0]) + 1
+
+
+def _bad(name: str, row: int, value: str, what: str, label: str, why: str) -> UnsupportedSource:
+    return UnsupportedSource(
+        f"{label}: column {name!r}, row {row}: cannot read {value!r} as a sexagesimal {what} ({why}); "
+        "correct the value, or give the column a unit (h or deg) if it is read in the wrong one", value=value)
