@@ -113,7 +113,7 @@ def decimal_degrees(col, name: str, *, is_ra: bool, label: str) -> tuple[np.ma.M
         lo, hi = (0.0, 360.0) if is_ra else (-90.0, 90.0)
         outside = (values < lo) | (values > hi) | ~np.isfinite(values)
         if outside.any():
-            bad = given[outside][0]
+            bad = str(given[outside][0])
             raise _bad(name, _row(texts, empty, bad), bad, what, label,
                        f"it is outside [{lo:g}, {hi:g}] deg")
         out[~empty] = values
@@ -128,7 +128,7 @@ def _one(value: str, unit, texts, empty, name: str, what: str, label: str) -> fl
             warnings.simplefilter("error")
             return float(Angle(value, unit=unit).deg)
     except Exception as exc:
-        raise _bad(name, _row(texts, empty, value), value, what, label, str(exc)) from exc
+        raise _bad(name, _row(texts, empty, value), str(value), what, label, str(exc)) from exc
 
 
 def _row(texts, empty, value: str) -> int:
