@@ -22,6 +22,10 @@ Public API (stable; other packages and services use exactly these names):
     a HATS catalogue folder.
 ``covering(SkyCoord, radius, registry=None) -> list of table names``
     Which tables have sources within ``radius``, answered from the MOC cell index only.
+``ColumnInfo``, :data:`DATATYPES`, ``normalize_datatype(text)``
+    A column's dictionary entry; its ``datatype`` is always one of :data:`DATATYPES` (Arrow's type names:
+    ``int32``, ``float64``, ``string``, ``timestamp``...) or ``""``, whatever spelled it (numpy, pandas,
+    VOTable, a registry written before the vocabulary).
 ``resolve(name_or_path, registry=None) -> (HATS folder, TableInfo or None)``
     The HATS folder behind a registry name or a path.
 ``read_layout(path) -> HatsLayout``, ``partition_file(root, order, pixel)``, ``write_hats(df, path, ...)``,
@@ -49,7 +53,7 @@ Examples
 >>> cone_search("J/A+A/511/A56/table1", SkyCoord(99.7, 2.03, unit="deg"), 5 * u.arcmin, registry=reg)  # doctest: +SKIP
 """
 
-from platform_lib.catalogs._columns import ColumnInfo
+from platform_lib.catalogs._columns import DATATYPES, ColumnInfo, normalize_datatype
 from platform_lib.catalogs._coverage import box_cells
 from platform_lib.catalogs._errors import (
     BadReadme,
@@ -79,6 +83,8 @@ __all__ = [
     "CatalogInfo",
     "TableInfo",
     "ColumnInfo",
+    "DATATYPES",
+    "normalize_datatype",
     "Link",
     "ingest",
     "add_margin_cache",

@@ -1,6 +1,7 @@
 """The column dictionary entries and the guesses made on them: coordinates, UCDs, identifiers.
 
-Pure code (no I/O): :class:`ColumnInfo` describes one column as VizieR's META dictionary does, and
+Pure code (no I/O): :class:`ColumnInfo` describes one column as VizieR's META dictionary does, with its
+datatype in one vocabulary (:data:`DATATYPES`, see :func:`normalize_datatype`), and
 :func:`guess_position_columns` / :func:`infer_ucd` fill in what a source file did not say.
 """
 
@@ -9,7 +10,60 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["ColumnInfo", "guess_position_columns", "infer_ucd", "looks_like_identifier"]
+__all__ = ["ColumnInfo", "DATATYPES", "normalize_datatype", "guess_position_columns", "infer_ucd",
+           "looks_like_identifier"]
+
+#: The catalogue dictionary's column datatypes: Apache Arrow's type names (what the HATS Parquet files
+#: hold; ``pyarrow.type_for_alias`` reads each), with ``decimal``, ``timestamp`` and ``date`` for the
+#: families whose parameters the dictionary does not keep, and ``string`` for all text.
+DATATYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+             "float32", "float64", "decimal", "string", "timestamp", "date", "duration")
+
+# Other spellings (VOTable, Arrow, pandas, numpy) of the same types.
+_DATATYPE_ALIASES = {
+    "boolean": "bool", "bool_": "bool", "bit": "bool", "unsignedbyte": "uint8", "short": "int16",
+    "int": "int32", "long": "int64", "halffloat": "float16", "half": "float16", "float": "float32",
+    "double": "float64", "single": "float32", "category": "string", "object": "string", "char": "string",
+    "unicodechar": "string", "utf8": "string", "large_string": "string", "large_utf8": "string",
+    "binary": "string", "large_binary": "string",
+}
+
+
+def normalize_datatype(text: str) -> str:
+    """The dictionary's name (one of :data:`DATATYPES`, or ``""`` when unknown) for a column type spelled
+    by numpy, pandas, Arrow or VOTable; registries written before the vocabulary are read through it.
+
+    Text of any kind (``str320``, ``object``, ``string[pyarrow]``, ``category``, VOTable ``char``) is
+    ``string``; pandas' nullable ``Int32`` is ``int32``; any timestamp (``datetime64[ms]``) is ``timestamp``.
+
+    >>> [normalize_datatype(t) for t in ("str320", "object", "category", "Int32", "datetime64[ms]", ">f8")]
+    ['string', 'string', 'string', 'int32', 'timestamp', 'float64']
+    >>> normalize_datatype("double"), normalize_datatype("unsignedByte"), normalize_datatype("boolean")
+    ('float64', 'uint8', 'bool')
+    """
+    text = str(text or "").strip()
+    if not text:
+        return ""
+    if re.fullmatch(r"[<>=|]?[biufcUSOMm]\d*(\[\w+\])?", text):  # a numpy type code: '>f8', 'U10', 'u2'
+        try:
+            import numpy as np
+
+            text = np.dtype(text).name
+        except TypeError:
+            pass
+    low = text.lower()
+    if low in DATATYPES:
+        return low
+    if low in _DATATYPE_ALIASES:
+        return _DATATYPE_ALIASES[low]
+    if re.fullmatch(r"(u?int|float)\d+", low):  # pandas' Int32, UInt8, Float64 (numpy names are lower case)
+        return low if low in DATATYPES else ""
+    for prefixes, name in ((("datetime64", "timestamp", "datetime"), "timestamp"), (("date",), "date"),
+                           (("timedelta", "duration"), "duration"), (("decimal",), "decimal"),
+                           (("str", "bytes", "unicode", "string", "object"), "string")):
+        if low.startswith(prefixes):
+            return name
+    return ""
 
 
 @dataclass(frozen=True)
@@ -22,6 +76,10 @@ class ColumnInfo:
     ucd: str = ""
     datatype: str = ""
     flags: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        # One vocabulary, whoever wrote the entry (ingest, or a registry written before it existed).
+        object.__setattr__(self, "datatype", normalize_datatype(self.datatype))
 
     @property
     def is_primary_key(self) -> bool:
@@ -68,7 +126,7 @@ def guess_position_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
 
 
 def _numeric(column: ColumnInfo) -> bool:
-    return column.datatype == "" or column.datatype.lower().startswith(("float", "int", "uint", "double"))
+    return column.datatype == "" or column.datatype.startswith(("float", "int", "uint"))
 
 
 _UCD_BY_NAME: list[tuple[str, str]] = [

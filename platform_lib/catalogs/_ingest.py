@@ -43,7 +43,13 @@ from typing import Iterator
 import numpy as np
 
 from platform_lib.catalogs import _coverage, _sexagesimal
-from platform_lib.catalogs._columns import ColumnInfo, guess_position_columns, infer_ucd, looks_like_identifier
+from platform_lib.catalogs._columns import (
+    ColumnInfo,
+    guess_position_columns,
+    infer_ucd,
+    looks_like_identifier,
+    normalize_datatype,
+)
 from platform_lib.catalogs._errors import CatalogError, DuplicateCatalog, NoPositionWarning, UnsupportedSource
 from platform_lib.catalogs._readers import Source, SourceTable, read_source
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
@@ -561,7 +567,7 @@ def _frame_and_columns(table, label: str):
                 df = df.drop(columns=[name])
         columns = []
         for name in df.columns:
-            info = ColumnInfo(name=name, ucd=infer_ucd(name), datatype=str(df[name].dtype))
+            info = ColumnInfo(name=name, ucd=infer_ucd(name), datatype=_pandas_datatype(df[name]))
             columns.append(_flag_primary_key(info, df))
         return _half_floats_widened(df, columns)
     keep = []
@@ -595,6 +601,26 @@ def _frame_and_columns(table, label: str):
                           ucd=ucd or infer_ucd(name, unit), datatype=str(col.dtype.name))
         columns.append(_flag_primary_key(info, df))
     return _half_floats_widened(df, columns)
+
+
+def _pandas_datatype(series) -> str:
+    """The dictionary datatype of a DataFrame column: a category's values' type, and for Python objects
+    the type of the values (``decimal.Decimal`` -> ``decimal``, ``datetime.date`` -> ``date``, text -> ``string``)."""
+    import datetime
+    import decimal
+
+    dtype = series.dtype
+    if str(dtype) == "category":
+        return normalize_datatype(str(dtype.categories.dtype))
+    if str(dtype) == "object":
+        cells = series.dropna()
+        first = cells.iloc[0] if len(cells) else ""
+        for kind, name in ((decimal.Decimal, "decimal"), (datetime.datetime, "timestamp"),
+                           (datetime.date, "date"), (datetime.timedelta, "duration"), (bool, "bool")):
+            if isinstance(first, kind):
+                return name
+        return "string"
+    return normalize_datatype(str(dtype))
 
 
 def _half_floats_widened(df, columns: list[ColumnInfo]):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from platform_lib.catalogs import _coverage
-from platform_lib.catalogs._columns import ColumnInfo
+from platform_lib.catalogs._columns import ColumnInfo, normalize_datatype
 from platform_lib.catalogs._errors import CatalogError, CatalogNotFound, DuplicateCatalog
 
 __all__ = ["Registry", "CatalogInfo", "TableInfo", "Link"]
@@ -407,7 +407,8 @@ class Registry:
             rows = con.execute(
                 "SELECT tab.full_name, col.name, col.description, col.unit, col.ucd, col.datatype, col.flags "
                 "FROM col JOIN tab ON tab.id=col.table_id ORDER BY tab.full_name, col.idx")
-            return _as_table(rows.fetchall(), ["table", "column", "description", "unit", "ucd", "datatype", "flags"])
+            rows = [(*r[:5], normalize_datatype(r[5]), r[6]) for r in rows.fetchall()]  # older spellings too
+            return _as_table(rows, ["table", "column", "description", "unit", "ucd", "datatype", "flags"])
         if kind == "links":
             links = self.links()
             return _as_table([(x.from_table, x.from_column, x.to_table, x.to_column, x.kind) for x in links],

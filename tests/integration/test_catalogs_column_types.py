@@ -88,6 +88,10 @@ def test_types_nulls_and_units_come_back_from_search_as_the_source_has_them(tmp_
         assert np.ma.getdata(g)[keep].tolist() == values.tolist(), name
         assert g.unit == w.unit, name
     assert got["gmag"].description == "G magnitude"
+    # the dictionary names each type in its one vocabulary (not str320/bytes10/object by file format)
+    types = {c.name: c.datatype for c in registry.get(info.name).columns}
+    assert types["name"] == "string" and types["flags16"] == "uint16" and types["gmag"] == "float32"
+    assert types["variable"] == "bool" and types["source_id"] == "int64"
     # the result is an ordinary table: it can be written where a search result goes
     got.write(tmp_path / "result.h5", path="data", serialize_meta=True)
     if fmt == "fits":
@@ -242,6 +246,42 @@ def test_plain_parquet_keeps_integer_nulls_and_leaves_out_list_and_struct_column
     assert np.ma.filled(got["nobs"], -1).tolist() == [1, -1, 3, 4, -1, 6]
     assert np.ma.getmaskarray(got["good"]).tolist() == [False, True, False, False, False, True]
     assert np.ma.getmaskarray(got["cls"]).tolist() == [False, False, True, False, False, False]
+
+
+def test_the_dictionary_spells_datatypes_one_way_for_parquet_and_for_older_registries(tmp_path):
+    """Registry datatypes were pandas' and numpy's spellings (``category``, ``Int32``, ``object``,
+    ``datetime64[ms]``); they are the Arrow names of ``DATATYPES``, when written and when read."""
+    import datetime
+    import decimal
+    import sqlite3
+
+    import pyarrow as pa
+
+    from platform_lib.catalogs import DATATYPES
+
+    n = 4
+    pq.write_table(pa.table({
+        "ra": np.linspace(10.4, 10.6, n), "dec": np.zeros(n),
+        "cls": pa.array(["star", "gal", None, "qso"]).dictionary_encode(),
+        "nobs": pa.array([1, None, 3, 4], pa.int32()), "good": pa.array([True, None, False, True]),
+        "seen": pa.array([datetime.datetime(2020, 1, i + 1) for i in range(n)], pa.timestamp("ms")),
+        "price": pa.array([decimal.Decimal("1.25")] * n, pa.decimal128(5, 2)),
+        "name": pa.array(["a", "b", None, "d"]), "flags": pa.array(range(n), pa.uint16()),
+    }), tmp_path / "plain.parquet")
+    registry = Registry(tmp_path / "registry.sqlite")
+    _ingest(tmp_path / "plain.parquet", registry, "plain")
+    want = {"ra": "float64", "dec": "float64", "cls": "string", "nobs": "int32", "good": "bool",
+            "seen": "timestamp", "price": "decimal", "name": "string", "flags": "uint16"}
+    assert {c.name: c.datatype for c in registry.get("plain").columns} == want
+    assert set(want.values()) <= set(DATATYPES)
+    # a registry written before the vocabulary: its spellings are read as the vocabulary's
+    with sqlite3.connect(registry.path) as con:
+        for name, old in [("cls", "category"), ("nobs", "Int32"), ("seen", "datetime64[ms]"), ("name", "object")]:
+            con.execute("UPDATE col SET datatype=? WHERE name=?", (old, name))
+    old_registry = Registry(registry.path, readonly=True)
+    assert {c.name: c.datatype for c in old_registry.get("plain").columns} == want
+    listed = old_registry.dictionary("columns")
+    assert dict(zip(listed["column"], listed["datatype"])) == want
 
 
 def test_fits_text_that_is_not_utf8_is_read_as_latin1_with_a_warning(tmp_path):
