@@ -29,7 +29,7 @@ def _unit_text(col) -> str:
     if unit is None:
         return ""
     text = unit.to_string() if hasattr(unit, "to_string") else str(unit)
-    return {"hourangle": "hourangle"}.get(text, text).strip().lower()
+    return text.strip().lower()
 
 
 def _is_text(col) -> bool:
