@@ -19,7 +19,7 @@ from astropy.coordinates import SkyCoord
 from astropy.io.votable.tree import Field, Resource, TableElement, VOTableFile
 from astropy.table import Table
 
-from platform_lib.catalogs import Registry, UnsupportedSource, cone_search, ingest
+from platform_lib.catalogs import NoPositionWarning, Registry, UnsupportedSource, cone_search, ingest
 
 _NGC = [  # OpenNGC rows (Name, Type, RA, Dec, V-Mag)
     ("NGC1952", "SNR", "05:34:31.94", "+22:00:52.2", 8.4),
@@ -39,7 +39,7 @@ def registry(tmp_path) -> Registry:
 def _ingest(path, registry, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lsdb/pandas chatter; the NoPositionWarning is checked below
-        warnings.simplefilter("error", category=__import__("platform_lib.catalogs", fromlist=["x"]).NoPositionWarning)
+        warnings.simplefilter("error", category=NoPositionWarning)  # what these files got before
         return ingest(path, registry, **kw)
 
 
