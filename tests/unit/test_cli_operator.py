@@ -1,0 +1,55 @@
+"""What ``astrohub`` tells an operator: the hub's real address, and a wrong flag named by its sub-command.
+
+Runs the real command (:func:`platform_lib.cli.main`) on a temporary data directory laid out as
+``astrohub up`` leaves it (``state/up-config.json``, ``state/passwords.sqlite``); no servers.
+"""
+
+from __future__ import annotations
+
+import pytest
+from astrohub_hub.credentials import PasswordStore
+
+from platform_lib.cli import main
+from platform_lib.local.config import load_config
+from platform_lib.local.layout import DataLayout
+
+
+def test_reset_password_names_the_running_hubs_register_page(tmp_path, capsys) -> None:
+    # The platform was started on port 8123, which the operator does not repeat on this command.
+    running = load_config(overrides=[f'data_dir="{tmp_path}"', "hub.port=8123"], environ={})
+    state = DataLayout(tmp_path).state
+    state.mkdir(parents=True)
+    (state / "up-config.json").write_text(running.model_dump_json())
+    PasswordStore(state / "passwords.sqlite").set("bob", "a-long-password")
+
+    assert main(["users", "reset-password", "Bob", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"http://{running.hub.ip}:8123/hub/register" in out, out
+    assert "<hub>" not in out
+    assert not PasswordStore(state / "passwords.sqlite").has("bob")
+
+
+@pytest.mark.parametrize(
+    ("argv", "prog", "bad"),
+    [
+        (["classes", "create", "astro101", "--users", "a,b"], "astrohub classes create", "--users a,b"),
+        (["status", "--port", "8000"], "astrohub status", "--port 8000"),
+        (["users", "reset-password", "bob", "--force"], "astrohub users reset-password", "--force"),
+    ],
+)
+def test_a_wrong_flag_is_named_with_the_subcommands_usage(argv, prog, bad, capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: {prog} "), err  # what this sub-command takes, not `astrohub [-h] COMMAND`
+    assert f"{prog}: error: unrecognized arguments: {bad}" in err, err
+
+
+def test_a_wrong_top_level_flag_keeps_the_top_level_usage(capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--bogus", "status"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: astrohub [-h] COMMAND"), err
+    assert "unrecognized arguments: --bogus" in err, err
