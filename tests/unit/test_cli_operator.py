@@ -1,4 +1,5 @@
-"""What ``astrohub`` tells an operator: the hub's real address, and a wrong flag named by its sub-command.
+"""What ``astrohub`` tells an operator: the hub's real address, a wrong flag named by its sub-command, and
+``status`` not claiming health when the hub cannot list the services it starts.
 
 Runs the real command (:func:`platform_lib.cli.main`) on a temporary data directory laid out as
 ``astrohub up`` leaves it (``state/up-config.json``, ``state/passwords.sqlite``); no servers.
@@ -6,12 +7,17 @@ Runs the real command (:func:`platform_lib.cli.main`) on a temporary data direct
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from astrohub_hub.credentials import PasswordStore
 
 from platform_lib.cli import main
 from platform_lib.local.config import load_config
+from platform_lib.local import control
 from platform_lib.local.layout import DataLayout
+from platform_lib.local.ports import free_ports
+from platform_lib.local.state import PlatformState
 
 
 def test_reset_password_names_the_running_hubs_register_page(tmp_path, capsys) -> None:
@@ -53,3 +59,22 @@ def test_a_wrong_top_level_flag_keeps_the_top_level_usage(capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("usage: astrohub [-h] COMMAND"), err
     assert "unrecognized arguments: --bogus" in err, err
+
+
+def test_status_is_not_healthy_when_the_hub_cannot_list_its_services(tmp_path) -> None:
+    # A platform whose supervisor says "ready" but whose hub does not answer (nothing on its port):
+    # the services the hub starts (classes, group sync) cannot be known, and status must not say 0.
+    (port,) = free_ports(1)
+    config = load_config(overrides=[f'data_dir="{tmp_path}"', f"hub.port={port}"], environ={})
+    state = PlatformState(DataLayout(tmp_path))
+    state.acquire_lock()
+    try:
+        state.tokens()
+        (state.layout.state / "up-config.json").write_text(config.model_dump_json())
+        state.write_status({"pid": os.getpid(), "ready": True, "url": "", "components": {}})
+        lines: list[str] = []
+        assert control.status(config, echo=lines.append) == 1
+    finally:
+        state.release_lock()
+    assert any(line.strip().startswith("services the hub runs: unknown") and str(port) in line
+               for line in lines), lines
