@@ -1,5 +1,6 @@
-"""What ``astrohub`` tells an operator: the hub's real address, a wrong flag named by its sub-command, and
-``status`` not claiming health when the hub cannot list the services it starts.
+"""What ``astrohub`` tells an operator: the hub's real address, a wrong flag named by its sub-command,
+``status`` not claiming health when the hub cannot list the services it starts, and ``archive serve``
+handing every argument to the service.
 
 Runs the real command (:func:`platform_lib.cli.main`) on a temporary data directory laid out as
 ``astrohub up`` leaves it (``state/up-config.json``, ``state/passwords.sqlite``); no servers.
@@ -12,7 +13,7 @@ import os
 import pytest
 from astrohub_hub.credentials import PasswordStore
 
-from platform_lib.cli import main
+from platform_lib.cli import build_parser, main
 from platform_lib.local.config import load_config
 from platform_lib.local import control
 from platform_lib.local.layout import DataLayout
@@ -78,3 +79,9 @@ def test_status_is_not_healthy_when_the_hub_cannot_list_its_services(tmp_path) -
         state.release_lock()
     assert any(line.strip().startswith("services the hub runs: unknown") and str(port) in line
                for line in lines), lines
+
+
+def test_archive_serve_passes_every_argument_to_the_service_flags_first() -> None:
+    # `astrohub archive serve --index ...` ran into "unrecognized arguments" before the service saw them.
+    args = build_parser().parse_args(["archive", "serve", "--index", "i.sqlite", "--port", "8010", "--help"])
+    assert args.rest == ["--index", "i.sqlite", "--port", "8010", "--help"]
