@@ -3,8 +3,9 @@
 Each module in this package owns one command group and exposes ``register(subparsers)``, which adds
 its sub-commands with ``set_defaults(func=...)``; ``func(args)`` returns the exit status. Modules are
 discovered, so adding a command group means adding a module here and nothing else. Errors derived
-from :class:`~platform_lib.PlatformError` are printed as one line and exit with status 2; output into a pipe
-whose reader has gone (``| head``) ends the command with status 141, as ``SIGPIPE`` ends shell tools.
+from :class:`~platform_lib.PlatformError` are printed as one line and exit with status 2, as do arguments
+a sub-command does not know (named with that sub-command's usage); output into a pipe whose reader has
+gone (``| head``) ends the command with status 141, as ``SIGPIPE`` ends shell tools.
 """
 
 from __future__ import annotations
@@ -20,12 +21,27 @@ from platform_lib.errors import PlatformError
 __all__ = ["main", "build_parser"]
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A sub-command's parser: an argument it does not know is its own error, shown with its own usage.
+
+    argparse hands a sub-command's unknown arguments up to the top-level parser, whose error names
+    them under ``usage: astrohub [-h] COMMAND ...``, which does not say what the sub-command takes.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)} (see `{self.prog} --help`)")
+        return namespace, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full ``astrohub`` argument parser, with every command group registered."""
     parser = argparse.ArgumentParser(
         prog="astrohub", description="astrohub: the astronomy JupyterHub platform."
     )
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                       parser_class=_CommandParser)
     for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if module_info.name.startswith("_"):
             continue

@@ -110,6 +110,9 @@ def register(subparsers) -> None:
     p.add_argument("--watch", type=float, default=None, metavar="SECONDS",
                    help="keep running, checking for changes and releases every SECONDS")
     p.set_defaults(func=_publish)
-    p = sub.add_parser("serve", help="run the archive service (arguments as for astrohub-archive)")
+    # Every argument, flags first (`serve --index ...`), belongs to astrohub-archive (its --help too): no
+    # prefix characters here, so argparse takes none of them for an option of its own.
+    p = sub.add_parser("serve", help="run the archive service (arguments as for astrohub-archive)",
+                       prefix_chars="\0", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=_serve)

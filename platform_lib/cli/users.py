@@ -15,6 +15,7 @@ __all__ = ["register"]
 
 def _add(args: argparse.Namespace) -> int:
     from platform_lib.local.admin import HubAdmin
+    from platform_lib.local.plan import public_url
     from platform_lib.local.roster import apply_roster, read_roster, roster_text
 
     config = config_from_args(args)
@@ -30,7 +31,7 @@ def _add(args: argparse.Namespace) -> int:
     for group in done["groups"]:
         print(f"  + group {group}")
     if running.auth.kind == "roster":
-        print("Each person sets their own password once at <hub>/hub/register with the class code.")
+        print(f"Each person sets their own password once at {public_url(running)}hub/register with the class code.")
     return 0
 
 
@@ -38,15 +39,26 @@ def _reset(args: argparse.Namespace) -> int:
     from astrohub_hub.credentials import PasswordStore
 
     from platform_lib.local.layout import DataLayout
+    from platform_lib.local.plan import public_url
 
     config = config_from_args(args)
     name = args.name.strip().lower()
-    store = PasswordStore(DataLayout(config.data_dir).state / "passwords.sqlite")
+    layout = DataLayout(config.data_dir)
+    store = PasswordStore(layout.state / "passwords.sqlite")
     if store.forget(name):
-        print(f"{name}'s password is removed: they set a new one at <hub>/hub/register with the class code")
+        print(f"{name}'s password is removed: they set a new one at {public_url(_running(layout, config))}"
+              "hub/register with the class code")
         return 0
     print(f"{name} has no password set (nothing to reset)")
     return 1
+
+
+def _running(layout, config):
+    """The configuration ``astrohub up`` runs with on this data directory (its port), else ``config``."""
+    from platform_lib.local.config import LocalConfig
+
+    running = layout.state / "up-config.json"
+    return LocalConfig.model_validate_json(running.read_text()) if running.exists() else config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -27,6 +27,7 @@ from platform_lib.jobs._kinds import OUTPUT_FORMATS, resolve_kind
 from platform_lib.jobs._sources import job_sources, sort_key
 from platform_lib.jobs._state import JobState
 from platform_lib.jobs._store import (
+    CANCEL_FILE,
     FINISHED,
     jobs_root,
     new_job_id,
@@ -95,7 +96,8 @@ class Job:
             fresh = read_json(self.dir / "status.json")  # it may have finished meanwhile
             if fresh.get("state") == "running":
                 fresh.update(state="failed", finished=now_iso(), message="failed",
-                             error="the job process ended without recording a result (killed?)")
+                             error="the job process ended without recording a result (killed: out of memory, "
+                                   "or the platform was stopped?)")
                 write_json_atomic(self.dir / "status.json", fresh)
             data = fresh
         elif data.get("state") == "queued":
@@ -156,6 +158,7 @@ class Job:
             return info["state"]
         launch = self._launch() or {}
         pgid = info.get("pgid") or launch.get("pgid")
+        write_json_atomic(self.dir / CANCEL_FILE, {"at": now_iso()})  # before the signal: the runner reads it
         if info["state"] == "queued":
             # not started yet: record the cancellation; the runner checks for it before starting
             info.update(state="cancelled", finished=now_iso(), message="cancelled before start")

@@ -7,9 +7,12 @@ the steps the kind records), write the result as Parquet or as a HATS
 catalogue into the user's storage (temporary file or folder, then rename; a kind may write a HATS
 result itself at ``JobContext.hats_output``, partition by partition; nothing partial is left), and
 record ``succeeded``, ``failed`` (with the error) or ``cancelled`` (on SIGTERM, which
-:meth:`Job.cancel` sends to the process group). A failed or cancelled job removes its staging at
-once; a runner killed outright (SIGKILL, a crash) cannot, so every run first removes the staging
-(``.<target name>.<pid>.tmp`` / ``.old``) that runners no longer alive left beside its target.
+:meth:`Job.cancel` sends to the process group after writing ``cancel.json``). A SIGTERM without
+``cancel.json`` came from something else, in practice the platform stopping (``astrohub down`` stops
+every process left, a pod is deleted): the job is recorded ``failed`` with :data:`STOPPED_ERROR`, which
+says so, rather than ``cancelled`` as if its owner had cancelled it. A failed or cancelled job removes
+its staging at once; a runner killed outright (SIGKILL, a crash) cannot, so every run first removes the
+staging (``.<target name>.<pid>.tmp`` / ``.old``) that runners no longer alive left beside its target.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from platform_lib.jobs._kinds import JobCancelled, JobContext, resolve_kind
-from platform_lib.jobs._store import now_iso, process_alive, process_start_ticks, read_json, write_json_atomic
+from platform_lib.jobs._store import CANCEL_FILE, now_iso, process_alive, process_start_ticks, read_json, write_json_atomic
 
 __all__ = ["run_job"]
 
@@ -58,6 +61,12 @@ class _Status:
         if now - self._last >= PROGRESS_INTERVAL_S or fraction >= 1.0:
             self._last = now
             self.update(progress=fraction, message=message)
+
+
+#: A job's error when its process was sent SIGTERM by anything but :meth:`Job.cancel`.
+STOPPED_ERROR = ("the job was stopped before it finished because its process was told to stop (SIGTERM) "
+                 "by something other than Job.cancel(): in practice the platform was stopped (`astrohub down`, "
+                 "a restart, or its pod deleted); submit it again")
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -180,6 +189,10 @@ def run_job(job_dir: str | os.PathLike) -> int:
         return 0
     except JobCancelled:
         _discard_staging(target)  # before the final state: whoever sees it sees the storage clean
+        if not (job_dir / CANCEL_FILE).exists():  # not Job.cancel: the platform (or the server) stopped
+            status.update(state="failed", finished=now_iso(), message="stopped with the platform",
+                          error=STOPPED_ERROR)
+            return 1
         status.update(state="cancelled", finished=now_iso(), message="cancelled")
         return 2
     except BaseException as exc:  # noqa: BLE001 - every failure must end in the status file

@@ -2,7 +2,9 @@
 
 Layout: ``<home>/.astrohub/jobs/<id>/`` holds ``spec.json`` (what to run, written once at submit),
 ``status.json`` (state and progress, rewritten atomically by the runner), ``result.parquet`` (unless
-the spec names another output inside the home) and ``log.txt`` (the runner's stdout/stderr). Every
+the spec names another output inside the home), ``log.txt`` (the runner's stdout/stderr) and
+``cancel.json`` (:data:`CANCEL_FILE`: written by ``Job.cancel`` before it signals the runner, so the
+runner tells the user's cancel from a SIGTERM sent by anything else, e.g. the platform stopping). Every
 write goes to a temporary file in the same folder and is renamed over the target, so a reader never
 sees half a file. Imports only the standard library and :mod:`platform_lib.processes` (whose
 ``process_alive`` and ``process_start_ticks`` it re-exports for the job modules).
@@ -21,6 +23,7 @@ from typing import Any
 from platform_lib.processes import process_alive, process_start_ticks
 
 __all__ = [
+    "CANCEL_FILE",
     "STATES",
     "FINISHED",
     "jobs_root",
@@ -34,6 +37,8 @@ __all__ = [
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
+#: The file in a job's folder that says its owner cancelled it (``Job.cancel``).
+CANCEL_FILE = "cancel.json"
 
 
 def jobs_root(home: str | os.PathLike) -> Path:

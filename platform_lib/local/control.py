@@ -20,7 +20,7 @@ from typing import Callable
 import psutil
 
 from platform_lib.local.config import LocalConfig
-from platform_lib.local.errors import AlreadyRunningError, NotRunningError, StartupError
+from platform_lib.local.errors import AlreadyRunningError, LocalPlatformError, NotRunningError, StartupError
 from platform_lib.local.layout import DataLayout
 from platform_lib.local.plan import public_url
 from platform_lib.local.ports import check_ports_free
@@ -169,19 +169,26 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _healthy(url: str) -> str:
+def _healthy(url: str, *, any_answer: bool = False) -> str:
+    """``"ok"`` when ``url`` answers (``any_answer``: with any status below 500), else what went wrong."""
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
             return "ok" if response.status < 400 else f"HTTP {response.status}"
     except urllib.error.HTTPError as exc:
         # The proxy's API answers 403 without its token: it is up.
-        return "ok" if exc.code in (401, 403) else f"HTTP {exc.code}"
+        up = exc.code < 500 if any_answer else exc.code in (401, 403)
+        return "ok" if up else f"HTTP {exc.code}"
     except (urllib.error.URLError, OSError) as exc:
         return f"unreachable ({getattr(exc, 'reason', exc)})"
 
 
 def status(config: LocalConfig, *, echo: Echo = _echo) -> int:
-    """Print each component's pid and health; 0 when all are healthy, 1 when not, 3 when not running."""
+    """Print each component's pid and health; 0 when all are healthy, 1 when not, 3 when not running.
+
+    The components are the processes ``up`` started, then the services the hub started (the classes
+    service, group sync, the idle culler), as the hub's API lists them with their pids; a service with an
+    address is healthy when it answers there (its API wants a token: any status below 500 will do).
+    """
     state = PlatformState(DataLayout(config.data_dir))
     if not state.is_locked():
         echo(f"astrohub: not running on {config.data_dir}")
@@ -194,5 +201,38 @@ def status(config: LocalConfig, *, echo: Echo = _echo) -> int:
         alive = psutil.pid_exists(info["pid"])
         health = _healthy(info["health_url"]) if alive else "not running"
         ok = ok and alive and health == "ok"
-        echo(f"  {name:<13} pid {info['pid']:<8} {health:<12} {info['url']}")
+        echo(f"  {name:<18} pid {info['pid']:<8} {health:<12} {info['url']}")
+    services, unknown = _hub_services(config)
+    if unknown:
+        echo(f"  services the hub runs: unknown ({unknown})")
+        return 1
+    for name, service in services.items():
+        pid = int(service.get("pid") or 0)
+        alive = pid > 0 and psutil.pid_exists(pid)
+        url = service.get("url") or ""
+        health = "not running" if not alive else _healthy(url, any_answer=True) if url else "ok"
+        ok = ok and alive and health == "ok"
+        echo(f"  {name:<18} pid {pid or '-':<8} {health:<12} {url or '(no address; started by the hub)'}")
     return 0 if ok else 1
+
+
+def _hub_services(config: LocalConfig) -> tuple[dict[str, dict], str]:
+    """The services the hub starts itself (classes, group sync, culler), by name, as its API reports them.
+
+    Returns ``(services, "")``, or ``({}, why)`` when the hub cannot say. A service is hub-started when
+    its model has a ``command``; ``pid`` is 0 while the hub has no process for it.
+    """
+    from platform_lib.local.admin import HubAdmin
+
+    try:
+        admin = HubAdmin.for_config(config)
+        admin.timeout = 5.0
+        response = admin.request("GET", "/services")
+        answer = response.json() if response.status_code == 200 else None
+    except LocalPlatformError as exc:
+        return {}, str(exc)
+    except (OSError, ValueError) as exc:  # requests' errors are OSErrors; a body that is not JSON
+        return {}, f"the hub's /hub/api/services did not answer: {exc}"
+    if not isinstance(answer, dict):
+        return {}, f"the hub's /hub/api/services answered HTTP {response.status_code}"
+    return {name: model for name, model in sorted(answer.items()) if model.get("command")}, ""

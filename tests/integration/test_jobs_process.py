@@ -90,6 +90,24 @@ def test_cancel_stops_the_process_group(env, poll):
     assert job.cancel() == "cancelled"  # idempotent
 
 
+def test_a_job_stopped_with_the_platform_says_so_not_cancelled(env, poll):
+    """``astrohub down`` ends a running job with SIGTERM (the supervisor stops every process left): the job
+    reads ``failed``, with an error that names the platform stopping, not ``cancelled`` as by its owner."""
+    settings, kinds = env
+    job = jobs.submit("astrohub_test_kinds:count", {"steps": 2000, "dt": 0.05}, settings=settings,
+                      sys_path=[str(kinds)])
+    poll(lambda: job.progress > 0, 120, "the job to report progress")
+    info = job.info()
+    os.kill(info["pid"], signal.SIGTERM)  # what the supervisor's stop_process_tree sends each process
+    poll(lambda: job.status() in ("succeeded", "failed", "cancelled"), 60, "the job to record its end")
+    state = job.wait(timeout=10)
+    assert state == "failed", job.info()
+    assert "platform was stopped" in state.error and "astrohub down" in state.error, state.error
+    assert job.info()["message"] == "stopped with the platform"
+    with pytest.raises(jobs.JobFailedError, match="platform was stopped"):
+        job.result()
+
+
 def test_failure_is_recorded_with_the_error(env, capsys):
     settings, kinds = env
     # issue 16: paths and quantities are accepted as parameters (stored as strings)

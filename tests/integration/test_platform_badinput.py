@@ -123,6 +123,14 @@ def test_status_reports_every_component(platform):
     for component in ("proxy", "hub", "dask-gateway"):
         line = next(line for line in result.stdout.splitlines() if line.strip().startswith(component))
         assert " ok " in line
+    # The services the hub starts (`astrohub up` turns them on): listed with the pid the hub reports.
+    for service, module in (("astrohub-classes", "astrohub_hub.classes_service"),
+                            ("astrohub-groupsync", "astrohub_hub.groupsync")):
+        line = next((line for line in result.stdout.splitlines() if line.strip().startswith(f"{service} ")),
+                    None)
+        assert line is not None and " ok " in line, result.stdout
+        pid = int(line.split(" pid ", 1)[1].split()[0])
+        assert module in psutil.Process(pid).cmdline(), (line, psutil.Process(pid).cmdline())
 
 
 def test_status_and_down_when_not_running(tmp_path):

@@ -115,6 +115,7 @@ def test_admin_adds_a_roster_in_bulk_and_a_bad_row_changes_nothing(platform, tmp
     assert result.returncode == 0, result.stdout + result.stderr
     platform.users.update({ann, ben, cat})
     assert "3 new user(s), 2 new group(s)" in result.stdout
+    assert f"once at {platform.url}hub/register with the class code" in result.stdout, result.stdout
     assert sorted(platform.api("GET", f"/groups/{course}").json()["users"]) == sorted([ann, ben])
     assert platform.api("GET", f"/groups/{team}").json()["users"] == [ben]
     # People on the roster register their own password, then sign in with it.

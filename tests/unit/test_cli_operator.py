@@ -1,0 +1,87 @@
+"""What ``astrohub`` tells an operator: the hub's real address, a wrong flag named by its sub-command,
+``status`` not claiming health when the hub cannot list the services it starts, and ``archive serve``
+handing every argument to the service.
+
+Runs the real command (:func:`platform_lib.cli.main`) on a temporary data directory laid out as
+``astrohub up`` leaves it (``state/up-config.json``, ``state/passwords.sqlite``); no servers.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from astrohub_hub.credentials import PasswordStore
+
+from platform_lib.cli import build_parser, main
+from platform_lib.local.config import load_config
+from platform_lib.local import control
+from platform_lib.local.layout import DataLayout
+from platform_lib.local.ports import free_ports
+from platform_lib.local.state import PlatformState
+
+
+def test_reset_password_names_the_running_hubs_register_page(tmp_path, capsys) -> None:
+    # The platform was started on port 8123, which the operator does not repeat on this command.
+    running = load_config(overrides=[f'data_dir="{tmp_path}"', "hub.port=8123"], environ={})
+    state = DataLayout(tmp_path).state
+    state.mkdir(parents=True)
+    (state / "up-config.json").write_text(running.model_dump_json())
+    PasswordStore(state / "passwords.sqlite").set("bob", "a-long-password")
+
+    assert main(["users", "reset-password", "Bob", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"http://{running.hub.ip}:8123/hub/register" in out, out
+    assert "<hub>" not in out
+    assert not PasswordStore(state / "passwords.sqlite").has("bob")
+
+
+@pytest.mark.parametrize(
+    ("argv", "prog", "bad"),
+    [
+        (["classes", "create", "astro101", "--users", "a,b"], "astrohub classes create", "--users a,b"),
+        (["status", "--port", "8000"], "astrohub status", "--port 8000"),
+        (["users", "reset-password", "bob", "--force"], "astrohub users reset-password", "--force"),
+    ],
+)
+def test_a_wrong_flag_is_named_with_the_subcommands_usage(argv, prog, bad, capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: {prog} "), err  # what this sub-command takes, not `astrohub [-h] COMMAND`
+    assert f"{prog}: error: unrecognized arguments: {bad}" in err, err
+
+
+def test_a_wrong_top_level_flag_keeps_the_top_level_usage(capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--bogus", "status"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: astrohub [-h] COMMAND"), err
+    assert "unrecognized arguments: --bogus" in err, err
+
+
+def test_status_is_not_healthy_when_the_hub_cannot_list_its_services(tmp_path) -> None:
+    # A platform whose supervisor says "ready" but whose hub does not answer (nothing on its port):
+    # the services the hub starts (classes, group sync) cannot be known, and status must not say 0.
+    (port,) = free_ports(1)
+    config = load_config(overrides=[f'data_dir="{tmp_path}"', f"hub.port={port}"], environ={})
+    state = PlatformState(DataLayout(tmp_path))
+    state.acquire_lock()
+    try:
+        state.tokens()
+        (state.layout.state / "up-config.json").write_text(config.model_dump_json())
+        state.write_status({"pid": os.getpid(), "ready": True, "url": "", "components": {}})
+        lines: list[str] = []
+        assert control.status(config, echo=lines.append) == 1
+    finally:
+        state.release_lock()
+    assert any(line.strip().startswith("services the hub runs: unknown") and str(port) in line
+               for line in lines), lines
+
+
+def test_archive_serve_passes_every_argument_to_the_service_flags_first() -> None:
+    # `astrohub archive serve --index ...` ran into "unrecognized arguments" before the service saw them.
+    args = build_parser().parse_args(["archive", "serve", "--index", "i.sqlite", "--port", "8010", "--help"])
+    assert args.rest == ["--index", "i.sqlite", "--port", "8010", "--help"]
