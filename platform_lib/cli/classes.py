@@ -102,8 +102,10 @@ def _exam(args):
                               key="--start/--end", value=text) from None
         return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
-    return _print(_admin(args).service("POST", f"classes/{_seg(args.name)}/exam",
-                                       {"start": epoch(args.start), "end": epoch(args.end)}))
+    body = {"start": epoch(args.start), "end": epoch(args.end)}
+    if args.assignments:
+        body["assignments"] = [a.strip() for a in args.assignments.split(",") if a.strip()]
+    return _print(_admin(args).service("POST", f"classes/{_seg(args.name)}/exam", body))
 
 
 def _grades(args):
@@ -181,6 +183,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exam.add_argument("name")
     exam.add_argument("--start", required=True, help="ISO date and time (UTC unless an offset is given)")
     exam.add_argument("--end", required=True, help="the deadline, ISO date and time")
+    exam.add_argument("--assignments", help="the exam's assignments, comma-separated (default: every assignment "
+                      "first released before --end; name them to leave homework due after the exam open)")
     exam.set_defaults(func=_exam)
     grades = sub.add_parser("grades", help="who submitted each assignment, when, and the autograded scores")
     grades.add_argument("name")

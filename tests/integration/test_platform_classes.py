@@ -298,6 +298,16 @@ except PermissionError:
     actions = [a["action"] for a in _call(platform, prof, "GET", f"classes/{name}/log").json()]
     assert actions[-3:] == ["exam", "materials thawed", "late submission refused"], actions
     assert _call(platform, s2, "GET", f"classes/{name}/log").status_code == 403
+    # The exam named by its assignments (the CLI): hw1, released before it ended, is homework again.
+    from datetime import datetime, timezone
+
+    def iso(t):
+        return datetime.fromtimestamp(t, timezone.utc).isoformat()
+
+    named = _astrohub(platform, "classes", "exam", name, "--start", iso(now - 60), "--end", iso(now - 1),
+                      "--assignments", "midterm")
+    assert named.returncode == 0 and json.loads(named.stdout)["exam"]["assignments"] == ["midterm"], named.stderr
+    assert _call(platform, s2, "POST", f"classes/{name}/assignments/hw1/submit").status_code == 200
 
 
 def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course):

@@ -183,6 +183,41 @@ def test_an_ended_exam_refuses_its_own_assignments_only(teaching, tmp_path):
     assert teaching.show(PROF, "c1")["assignments"] == ["exam1", "hw2"]
 
 
+def test_an_exam_that_names_its_assignments_leaves_earlier_homework_open(teaching, tmp_path):
+    """Homework released before the exam and due after it: with the exam's assignments named, its
+    submissions after the exam are taken and the exam's own are refused (unnamed, both were refused)."""
+    import sqlite3
+
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    for name in ("hw1", "exam1"):
+        (tmp_path / "classes" / "c1" / "instructors" / name).mkdir()
+    teaching.release(PROF, "c1", "hw1")
+    teaching.release(PROF, "c1", "exam1")
+    now = teaching.now[0]
+    for bad in ([], "exam1", ["Exam 1"]):
+        with pytest.raises(ClassError, match="assignment"):
+            teaching.exam(PROF, "c1", now - 60, now + 3600, assignments=bad)
+    info = teaching.exam(PROF, "c1", now - 60, now + 3600, assignments=["exam1", "exam1"])
+    assert info["exam"]["assignments"] == ["exam1"]
+    teaching.now[0] = now + 7200
+    assert teaching.submit(ANN, "c1", "hw1")["assignment"] == "hw1"
+    with pytest.raises(ClassError, match="submissions after the deadline are refused"):
+        teaching.submit(ANN, "c1", "exam1")
+    teaching.exam(PROF, "c1", now - 60, now + 3600)  # not named again: every earlier release is the exam's
+    assert teaching.show(PROF, "c1")["exam"]["assignments"] is None
+    with pytest.raises(ClassError, match="submissions after the deadline are refused"):
+        teaching.submit(ANN, "c1", "hw1")
+    # a registry written before exams named assignments gains the column, its exam unchanged
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as db:
+        db.execute("CREATE TABLE exams (class TEXT PRIMARY KEY, start REAL, end REAL, frozen INTEGER NOT NULL DEFAULT 0)")
+        db.execute("INSERT INTO exams VALUES ('c9', 1.0, 2.0, 0)")
+    again = Teaching(tmp_path / "classes", tmp_path / "workspaces", old,
+                     accounts=SystemAccounts("astro-", run_as_system_users=False),
+                     home_template=str(tmp_path / "home" / "{username}"), user_exists=KNOWN.__contains__)
+    assert again._exam("c9") == (1.0, 2.0, False, None)
+
+
 def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(teaching, tmp_path, monkeypatch):
     import astrohub_hub.classes as classes
 

@@ -133,6 +133,9 @@ class Teaching:
                                                    max_score REAL, submission TEXT, at REAL,
                                                    PRIMARY KEY (class, assignment, student));
             """)
+            # an exam may name its assignments (JSON list; NULL: those first released before its end)
+            if "assignments" not in {row[1] for row in db.execute("PRAGMA table_info(exams)")}:
+                db.execute("ALTER TABLE exams ADD COLUMN assignments TEXT")
 
     def _db(self) -> sqlite3.Connection:
         return sqlite3.connect(self.registry, timeout=10)
@@ -309,7 +312,8 @@ class Teaching:
         is_staff = actor.admin or actor.name in roster["instructors"]
         info.update(assignments=assignments, folders={k: str(v) for k, v in self._class_dirs(cls).items()})
         exam = self._exam(cls)
-        info["exam"] = None if exam is None else {"start": _iso(exam[0]), "end": _iso(exam[1]), "frozen": exam[2]}
+        info["exam"] = None if exam is None else {"start": _iso(exam[0]), "end": _iso(exam[1]), "frozen": exam[2],
+                                                  "assignments": exam[3]}
         if is_staff:
             info.update(roster)
             info["submissions"] = [{"assignment": a, "student": s, "at": t} for a, s, t in submissions]
@@ -357,25 +361,37 @@ class Teaching:
                               (cls,)).fetchall()
         return [{"at": _iso(a), "actor": who, "action": what, "detail": json.loads(d)} for a, who, what, d in rows]
 
-    def exam(self, actor: Actor, cls: str, start: float, end: float) -> dict:
+    def exam(self, actor: Actor, cls: str, start: float, end: float,
+             assignments: list[str] | None = None) -> dict:
         """Exam mode for ``[start, end]`` (epoch seconds): materials frozen inside the window, no
-        submission after ``end``, every action logged. Admins and the class's instructors."""
+        submission after ``end`` to the exam's ``assignments`` (``None``: every assignment first released
+        before ``end``; naming them leaves homework due after the exam open), every action logged. Admins
+        and the class's instructors."""
         self._class(cls)
         self._require(actor, cls, "instructor")
         if not (isinstance(start, (int, float)) and isinstance(end, (int, float))) or not start < end:
             raise ClassError(f"an exam needs start < end (epoch seconds), got start={start!r} end={end!r}")
+        if assignments is not None:
+            if not isinstance(assignments, list) or not assignments:
+                raise ClassError(f"an exam's assignments are a non-empty list of names, got {assignments!r}",
+                                 value=assignments)
+            assignments = sorted({self._check_name("assignment", a) for a in assignments})
         with closing(self._db()) as db, db:
-            db.execute("INSERT OR REPLACE INTO exams (class, start, end, frozen) VALUES (?, ?, ?, "
-                       "COALESCE((SELECT frozen FROM exams WHERE class = ?), 0))", (cls, start, end, cls))
+            db.execute("INSERT OR REPLACE INTO exams (class, start, end, frozen, assignments) VALUES (?, ?, ?, "
+                       "COALESCE((SELECT frozen FROM exams WHERE class = ?), 0), ?)",
+                       (cls, start, end, cls, None if assignments is None else json.dumps(assignments)))
         self.on_class_properties(cls, {"astrohub-exam": {"start": float(start), "end": float(end)}})
-        self.record(actor, cls, "exam", {"start": _iso(start), "end": _iso(end)})
+        self.record(actor, cls, "exam", {"start": _iso(start), "end": _iso(end),
+                                         **({} if assignments is None else {"assignments": assignments})})
         self.tick()
         return self.show(actor, cls)
 
-    def _exam(self, cls: str) -> tuple[float, float, bool] | None:
+    def _exam(self, cls: str) -> tuple[float, float, bool, list[str] | None] | None:
+        """``(start, end, frozen, assignments)`` of the class's exam (assignments ``None``: not named)."""
         with closing(self._db()) as db:
-            row = db.execute("SELECT start, end, frozen FROM exams WHERE class = ?", (cls,)).fetchone()
-        return None if row is None else (row[0], row[1], bool(row[2]))
+            row = db.execute("SELECT start, end, frozen, assignments FROM exams WHERE class = ?",
+                             (cls,)).fetchone()
+        return None if row is None else (row[0], row[1], bool(row[2]), None if row[3] is None else json.loads(row[3]))
 
     def tick(self) -> None:
         """Freeze or thaw each exam's materials folder as its window opens and closes (the service
@@ -450,9 +466,10 @@ class Teaching:
                              status=403, code="not-a-student", value=actor.name)
         released = self._assignment(cls, assignment)
         exam = self._exam(cls)
-        # An exam's deadline holds for the assignments released before it ended; homework released after
-        # the exam is not part of it.
-        if exam is not None and self.clock() > exam[1] and released <= exam[1]:
+        # An exam's deadline holds for the assignments it names, or (none named) for those first released
+        # before it ended; homework released after the exam is not part of it.
+        if exam is not None and self.clock() > exam[1] and (
+                assignment in exam[3] if exam[3] is not None else released <= exam[1]):
             self.record(actor, cls, "late submission refused", {"assignment": assignment})
             raise ClassError(f"the exam of class {cls!r} ended at {_iso(exam[1])}: submissions after the "
                              "deadline are refused", status=403, code="deadline-passed", value=assignment)

@@ -14,7 +14,7 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes/<c>/students|instructors`` ``{users}``   add to the roster
 ``DELETE api/classes/<c>/students|instructors`` ``{users}`` take off the roster (a student who leaves)
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
-``POST api/classes/<c>/exam`` ``{start, end}``              exam mode for a window (epoch seconds)
+``POST api/classes/<c>/exam`` ``{start, end[, assignments]}`` exam mode for a window (epoch seconds)
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
 ``GET  api/classes/<c>/grades[?format=csv]``                who submitted what, and scores (instructors)
 ``POST api/classes/<c>/assignments/<a>/<action>``           ``release`` / ``submit`` / ``collect`` / ``feedback``
@@ -316,7 +316,7 @@ class RosterHandler(ApiHandler):
 class ExamHandler(ApiHandler):
     async def post(self, cls: str) -> None:
         body = self.body()
-        await self.run(self.teaching.exam, cls, body.get("start"), body.get("end"))
+        await self.run(self.teaching.exam, cls, body.get("start"), body.get("end"), body.get("assignments"))
 
 
 class LogHandler(ApiHandler):
