@@ -447,6 +447,32 @@ def stop_platform(platform: RunningPlatform, args: list[str]) -> None:
             shutil.rmtree(platform.data_dir.parent, ignore_errors=True)
 
 
+#: Lines of each service's log a failed test's report carries: the platform's files go when the session
+#: ends, so a CI failure is explained by its report or not at all.
+LOG_LINES_ON_FAILURE = 30
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used the running platform reports, from the hub's log (the servers' output too)
+    and the archive's, the lines that name a user the test made and the last lines."""
+    outcome = yield
+    report = outcome.get_result()
+    platform = getattr(item.config, _CONFIG_ATTR, None)
+    if report.when != "call" or not report.failed or platform is None:
+        return
+    names = [u for u in platform.users if u in report.longreprtext]
+    for component in ("hub", "archive"):
+        try:
+            lines = (platform.data_dir / "state" / "logs" / f"{component}.log").read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        named = [line for line in lines if any(n in line for n in names)][-LOG_LINES_ON_FAILURE:]
+        if named:
+            report.sections.append((f"{component} log: lines naming {', '.join(names)}", "\n".join(named)))
+        report.sections.append((f"{component} log: the end", "\n".join(lines[-LOG_LINES_ON_FAILURE:])))
+
+
 @contextlib.contextmanager
 def shared_platform(config: pytest.Config) -> Iterator[RunningPlatform]:
     """The session's platform: started by the first tier's fixture that asks, stopped by that fixture."""

@@ -11,7 +11,8 @@ import pytest
 from astrohub_hub import UsernameError, system_username
 from astrohub_hub.accounts import SYSTEM_NAME_MAX, hub_username_pattern
 from astrohub_hub.collaboration import COLLABORATIVE_ENV, COLLABORATIVE_PROPERTY, collaborative, server_args
-from astrohub_hub.folders import expand_user_path, prepare_user_dirs
+from astrohub_hub.errors import HubError
+from astrohub_hub.folders import expand_user_path, home_problem, prepare_user_dirs
 from astrohub_hub.local import (
     AstroLocalSpawner,
     _profile_form,
@@ -141,6 +142,21 @@ def test_terminal_is_a_non_login_shell_that_keeps_path():
     assert app.terminado_settings == {"shell_command": "/bin/bash"}
 
 
+def test_the_server_serves_the_users_home_by_name_not_its_working_folder():
+    # JupyterHub's setuid step enters the home, and when it cannot it falls back to a parent or a temporary
+    # folder: a server rooted in its working folder then showed and saved there (a home without its tutorials,
+    # "Permission denied" on every save). Named, the server serves the home or refuses to start.
+    from jupyter_server.serverapp import ServerApp
+
+    args = make_spawner("sam", []).get_args()
+    assert "--ServerApp.root_dir=/h/sam" in args
+    with pytest.raises(SystemExit):  # no such folder: the server refuses to start, it serves nothing else
+        ServerApp().parse_command_line([a for a in args if a.startswith("--ServerApp.root_dir")])
+    chosen = make_spawner("sam", [])
+    chosen.notebook_dir = "/srv/shared"
+    assert not any(a.startswith("--ServerApp.root_dir") for a in chosen.get_args())
+
+
 def test_jupyterlab_reaches_for_nothing_online():
     # issue 16: JupyterLab's news prompt, update check and PyPI extension listing need the internet
     import json
@@ -169,6 +185,38 @@ def test_prepare_user_dirs_private(tmp_path):
     assert home.is_dir() and scratch.is_dir()
     assert home.stat().st_mode & 0o777 == 0o700
     assert scratch.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.fixture()
+def open_tmp():
+    """A temporary folder every user can pass through (pytest's own is root's, mode 0700)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="astrohub-home-check-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the check runs a process as another user")
+def test_a_home_its_user_cannot_enter_is_set_right_again_or_refused_naming_it(open_tmp):
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    home = open_tmp / "home" / "sam"
+    prepare_user_dirs(str(home), None, None)  # root's, mode 0700: nobody cannot enter
+    assert home_problem(str(home), nobody) == "cannot enter it: Permission denied"
+    spawner = make_spawner("sam", [])
+    spawner.home_template = str(open_tmp / "home" / "{username}")
+    spawner.check_home(nobody)  # owner and mode set again: nobody's now
+    assert home.stat().st_uid == nobody.pw_uid and home_problem(str(home), nobody) is None
+    (open_tmp / "home").chmod(0o700)  # a folder above that nobody cannot pass: not the home's to fix
+    with pytest.raises(HubError, match=f"nobody cannot enter or write its home {home} .cannot enter it: Permission"
+                                       ) as refused:
+        spawner.check_home(nobody)
+    assert refused.value.code == "home-unusable"
 
 
 def test_apply_user_options_hook_checks_profile_and_keys():

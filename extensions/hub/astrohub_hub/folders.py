@@ -36,6 +36,7 @@ __all__ = [
     "folder_usage",
     "grant",
     "holders",
+    "home_problem",
     "make_shared_folder",
     "pack_as",
     "prepare_user_dirs",
@@ -81,6 +82,28 @@ def prepare_user_dirs(home: str, scratch: str | None, owner: pwd.struct_passwd |
         if owner is not None:
             os.chown(folder, owner.pw_uid, owner.pw_gid)
         os.chmod(folder, 0o700)
+
+
+def home_problem(home: str, owner: pwd.struct_passwd) -> str | None:
+    """Why ``owner`` cannot enter and write ``home`` (their uid and primary group, as their server will
+    run), or ``None`` when they can. Asked of the kernel by a shell started as them: the one answer
+    that counts folder modes, owners and ACLs on every folder above as they are now."""
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", _HOME_CHECK, home], capture_output=True, text=True,
+                            check=False, timeout=30, user=owner.pw_uid, group=owner.pw_gid, extra_groups=[])
+    if result.returncode == 0:
+        return None
+    return result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit status {result.returncode}"
+
+
+_HOME_CHECK = """
+import os, sys
+try:
+    os.chdir(sys.argv[1])
+except OSError as exc:
+    sys.exit(f"cannot enter it: {exc.strerror}")
+if not os.access(".", os.W_OK | os.X_OK):
+    sys.exit("cannot write in it")
+"""
 
 
 def run(cmd: list[str]) -> None:

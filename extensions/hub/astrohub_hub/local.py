@@ -46,7 +46,8 @@ from tornado import web
 
 from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
 from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args
-from astrohub_hub.folders import expand_user_path, prepare_user_dirs
+from astrohub_hub.errors import HubError
+from astrohub_hub.folders import expand_user_path, home_problem, prepare_user_dirs
 from astrohub_hub.groupsync import grant_now
 from astrohub_hub.pins import class_pins, group_properties
 
@@ -375,6 +376,8 @@ class AstroLocalSpawner(LocalProcessSpawner):
                 self.system_user, self.user_home, shell=self.user_shell, create=self.create_system_users
             )
         prepare_user_dirs(self.user_home, self.user_scratch, owner)
+        if owner is not None:
+            self.check_home(owner)
         if owner is not None and self.groups_root:
             grant_now(self.groups_root, self.folder_groups(), self.system_user, prefix=self.system_user_prefix)
 
@@ -409,6 +412,11 @@ class AstroLocalSpawner(LocalProcessSpawner):
         if not self.run_as_system_users and os.geteuid() == 0:
             # Everything runs as the invoking user, and that user is root: say so explicitly.
             args.append("--ServerApp.allow_root=True")
+        if not self.notebook_dir:
+            # The server's files are the user's home, named, not its working folder: when the home cannot
+            # be entered, JupyterHub's setuid step falls back to a parent folder (or a temporary one) and
+            # the server would show and save there; with the home named it refuses to start instead.
+            args.append(f"--ServerApp.root_dir={self.user_home}")
         # An explicit jpserver_extensions entry wins over the enabling files in jupyter_server_config.d.
         extensions = {name: False for name in self.disabled_server_extensions}
         if self.warm_kernels or self.lazy_dask_sidebar:
@@ -429,6 +437,24 @@ class AstroLocalSpawner(LocalProcessSpawner):
         # jupyter-collaboration is installed everywhere and off unless the owner turned it on for a share
         args += server_args(self.collaborative())
         return args
+
+    def check_home(self, owner: pwd.struct_passwd) -> None:
+        """The system user must be able to enter and write their home, or their server would serve another
+        folder (JupyterHub's setuid step falls back to a parent). Once more after setting owner and mode again
+        (what another process creating the same account may have undone); then a :class:`HubError` naming
+        the folder and the reason, so the spawn fails saying why."""
+        problem = home_problem(self.user_home, owner)
+        if problem is None:
+            return
+        self.log.warning("%s cannot enter or write the home %s (%s): setting its owner and mode again",
+                         self.system_user, self.user_home, problem)
+        prepare_user_dirs(self.user_home, None, owner)
+        problem = home_problem(self.user_home, owner)
+        if problem is not None:
+            raise HubError(f"the server of {self.user.name!r} cannot start: its system user {owner.pw_name} "
+                           f"cannot enter or write its home {self.user_home} ({problem}); check the owner and "
+                           "mode of that folder and of every folder above it", code="home-unusable",
+                           value=self.user_home)
 
     async def start(self):
         self.apply_profile()
