@@ -174,6 +174,15 @@ class Teaching:
         raise ClassError(f"{actor.name!r} may not do this in class {cls!r}: only its {who} (and admins)",
                          status=403, code="forbidden", value=actor.name)
 
+    def _require_roster_editor(self, actor: Actor, cls: str, role: str, verb: str) -> None:
+        """Who may ``verb`` (add, remove) members as ``role``: instructors only admins, students also the
+        class's instructors."""
+        if role == "instructor":
+            if not actor.admin:
+                raise ClassError(f"only admins {verb} instructors", status=403, code="forbidden", value=actor.name)
+        else:
+            self._require(actor, cls, "instructor")
+
     # -- disk ---------------------------------------------------------------------------------------
 
     def _system(self, user: str) -> str | None:
@@ -251,11 +260,7 @@ class Teaching:
     def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
         """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins)."""
         self._class(cls)
-        if role == "instructor":
-            if not actor.admin:
-                raise ClassError("only admins add instructors", status=403, code="forbidden", value=actor.name)
-        else:
-            self._require(actor, cls, "instructor")
+        self._require_roster_editor(actor, cls, role, "add")
         users = self._check_users(users, f"class {cls!r} {role}s")
         roster = self.roster(cls)
         other = "instructors" if role == "student" else "students"
@@ -276,11 +281,7 @@ class Teaching:
         (:func:`astrohub_hub.folders.revoke`), they leave the hub group ``<class>-<role>s``; their
         submissions and grades stay with the class. Names not on the roster as ``role`` are refused."""
         self._class(cls)
-        if role == "instructor":
-            if not actor.admin:
-                raise ClassError("only admins remove instructors", status=403, code="forbidden", value=actor.name)
-        else:
-            self._require(actor, cls, "instructor")
+        self._require_roster_editor(actor, cls, role, "remove")
         users = sorted({str(u).strip().lower() for u in users})
         if not users:
             raise ClassError("name at least one user to remove", value=users)
