@@ -11,6 +11,7 @@ operation                                  who
 create, archive; add/remove instructors    admins
 add or remove students, show the roster    admins and the class's instructors
 release, collect, return feedback          the class's instructors
+set or clear an assignment's due date      admins and the class's instructors
 submit                                     the class's students (their own work only)
 set an exam window, read the action log    admins and the class's instructors
 read the gradebook                         admins and the class's instructors
@@ -38,17 +39,25 @@ window is the groups' ``astrohub-exam`` property, and servers started inside it 
 profile's limits (local processes are not confined beyond the limits JupyterHub exports; on Kubernetes,
 requests = limits).
 
+Due dates (:meth:`Teaching.set_due`, or ``release(..., due=...)``): an assignment may have one (ISO 8601 with
+its time zone, in the future when set; :mod:`astrohub_hub.due_dates`). Work submitted after it is taken and
+marked late, as nbgrader does (the submission's answer says by how much; :meth:`Teaching.show` and the
+gradebook list the due dates and each submission's lateness), or refused with the due date in the message
+when the assignment refuses late work; for an assignment an exam names, the exam's rule alone holds.
+
 Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
 changes nothing: every check runs before the first write. When the platform does not run users as
 system users (not root), folders are created but no ACLs are set (documented: no isolation then).
 Grading: an assignment whose notebooks are nbgrader-marked is released as nbgrader's students' version, and
 ``collect(..., grade=True)`` autogrades the collected work with nbgrader (:mod:`astrohub_hub.grading`: run
 as the instructor) and puts each student's feedback page where ``feedback`` returns it from.
-May import the standard library, ``accounts``, ``folders``, ``grading``, ``people`` and ``workspaces``.
+May import the standard library, ``accounts``, ``due_dates``, ``folders``, ``grading``, ``people`` and
+``workspaces``.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
 import logging
 import sqlite3
@@ -60,6 +69,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from astrohub_hub import folders
+from astrohub_hub.due_dates import iso, late_seconds, lateness, parse_due
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.grading import Grader, Steps, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
@@ -74,6 +84,13 @@ def _submission_order(folder: Path) -> tuple[str, int]:
     """Sort key of a submission folder ``<UTC time>[-<n>]``: by time, then ``n`` as a number (``-10`` after ``-9``)."""
     stamp, n = folder.name[:19], folder.name[20:]  # 2026-12-05T06-45-22[-n]
     return stamp, int(n) if n.isdigit() else 1
+
+
+def _submitted(at: str, submitted: float | None) -> float:
+    """A submission's epoch time: stored since due dates exist, else read from its folder name ``<UTC time>[-n]``."""
+    if submitted is not None:
+        return submitted
+    return float(calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H-%M-%S")))
 
 
 def _iso(t: float) -> str:
@@ -133,9 +150,15 @@ class Teaching:
                                                    max_score REAL, submission TEXT, at REAL,
                                                    PRIMARY KEY (class, assignment, student));
             """)
-            # an exam may name its assignments (JSON list; NULL: those first released before its end)
-            if "assignments" not in {row[1] for row in db.execute("PRAGMA table_info(exams)")}:
-                db.execute("ALTER TABLE exams ADD COLUMN assignments TEXT")
+            # Columns added since the first registries (an old registry gains them, its rows read as before):
+            # an exam may name its assignments (JSON list; NULL: those first released before its end); an
+            # assignment may have a due date (NULL: none) and refuse late work; a submission's epoch time
+            # (NULL in old rows: read from its folder's name).
+            for table, column, declaration in [("exams", "assignments", "TEXT"), ("assignments", "due", "REAL"),
+                                               ("assignments", "refuse_late", "INTEGER NOT NULL DEFAULT 0"),
+                                               ("submissions", "submitted", "REAL")]:
+                if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def _db(self) -> sqlite3.Connection:
         return sqlite3.connect(self.registry, timeout=10)
@@ -301,27 +324,39 @@ class Teaching:
         return self.show(actor, cls)
 
     def show(self, actor: Actor, cls: str) -> dict:
-        """The class, its roster and assignments (admins, instructors); a student sees the class and assignments."""
+        """The class, its roster and assignments (admins, instructors); a student sees the class and assignments.
+
+        ``deadlines`` gives each assignment's due date (``{"due": ISO 8601 or None, "refuse_late": bool}``);
+        each submission says whether it was ``late`` and by how many seconds (``late_seconds``: ``None``
+        without a due date), against the due date of the moment.
+        """
         info = self._class(cls, live=False)
         self._require(actor, cls, "instructor", "student")
         roster = self.roster(cls)
         with closing(self._db()) as db:
-            assignments = [r[0] for r in db.execute(
-                "SELECT name FROM assignments WHERE class = ? ORDER BY released", (cls,))]
-            query = "SELECT assignment, student, at FROM submissions WHERE class = ? ORDER BY at"
-            submissions = db.execute(query, (cls,)).fetchall()
+            rows = db.execute("SELECT name, due, refuse_late FROM assignments WHERE class = ? ORDER BY released",
+                              (cls,)).fetchall()
+            query = "SELECT assignment, student, at, submitted FROM submissions WHERE class = ? ORDER BY at"
+            found = db.execute(query, (cls,)).fetchall()
+        dues = {a: due for a, due, _ in rows}
+        submissions = []
+        for a, student, at, when in found:
+            late = late_seconds(dues.get(a), _submitted(at, when))
+            submissions.append({"assignment": a, "student": student, "at": at, "late": bool(late),
+                                "late_seconds": late})
         is_staff = actor.admin or actor.name in roster["instructors"]
-        info.update(assignments=assignments, folders={k: str(v) for k, v in self._class_dirs(cls).items()})
+        info.update(assignments=[r[0] for r in rows], folders={k: str(v) for k, v in self._class_dirs(cls).items()},
+                    deadlines={a: {"due": None if due is None else iso(due), "refuse_late": bool(refuse)}
+                               for a, due, refuse in rows})
         exam = self._exam(cls)
         info["exam"] = None if exam is None else {"start": _iso(exam[0]), "end": _iso(exam[1]), "frozen": exam[2],
                                                   "assignments": exam[3]}
         if is_staff:
             info.update(roster)
-            info["submissions"] = [{"assignment": a, "student": s, "at": t} for a, s, t in submissions]
+            info["submissions"] = submissions
         else:
             info["instructors"] = roster["instructors"]
-            info["submissions"] = [{"assignment": a, "student": s, "at": t} for a, s, t in submissions
-                                   if s == actor.name]
+            info["submissions"] = [sub for sub in submissions if sub["student"] == actor.name]
         return info
 
     def classes_of(self, actor: Actor) -> list[dict]:
@@ -415,12 +450,15 @@ class Teaching:
 
     # -- assignments --------------------------------------------------------------------------------
 
-    def release(self, actor: Actor, cls: str, assignment: str) -> dict:
+    def release(self, actor: Actor, cls: str, assignment: str, *, due: str | None = None,
+                refuse_late: bool | None = None) -> dict:
         """Copy ``instructors/<assignment>/`` into every student's ``~/<class>/<assignment>/``.
 
         A student's files are kept, except a file of the previous release that they have not changed (the
         same SHA-256), which a re-release updates: releasing a fixed assignment reaches everyone who has not
-        started on that file. The answer names the files written for each student.
+        started on that file. The answer names the files written for each student. ``due`` (ISO 8601 with
+        its time zone, in the future) and ``refuse_late`` set the assignment's due date as :meth:`set_due`
+        does; not given, a re-release keeps them.
         """
         self._class(cls)
         self._require(actor, cls, "instructor")
@@ -429,6 +467,7 @@ class Teaching:
         if not source.is_dir():
             raise ClassError(f"no folder {source}: put the assignment's notebooks there first", status=404,
                              code="unknown-assignment", value=assignment)
+        deadline = self._new_deadline(cls, assignment, ... if due is None else due, refuse_late)
         reader = self._system(actor.name) if not actor.admin else None
         if uses_nbgrader(source):  # students get nbgrader's version: no solutions, no hidden tests
             source = self._grader(actor, cls).release_version(assignment, source, reader)
@@ -445,9 +484,69 @@ class Teaching:
             db.executemany("INSERT OR REPLACE INTO released_files VALUES (?, ?, ?, ?)",
                            [(cls, assignment, p, h) for p, h in folders.tar_hashes(data).items()])
             # The first release's time stays: re-releasing a fixed assignment does not take it out of an exam.
-            db.execute("INSERT OR IGNORE INTO assignments VALUES (?, ?, ?)", (cls, assignment, self.clock()))
-        self.record(actor, cls, "release", {"assignment": assignment, "students": sorted(released)})
-        return {"class": cls, "assignment": assignment, "released": released}
+            db.execute("INSERT OR IGNORE INTO assignments (class, name, released) VALUES (?, ?, ?)",
+                       (cls, assignment, self.clock()))
+            db.execute("UPDATE assignments SET due = ?, refuse_late = ? WHERE class = ? AND name = ?",
+                       (deadline[0], int(deadline[1]), cls, assignment))
+        detail = {"assignment": assignment, "students": sorted(released)}
+        if due is not None or refuse_late is not None:
+            detail.update(due=None if deadline[0] is None else iso(deadline[0]), refuse_late=deadline[1])
+        self.record(actor, cls, "release", detail)
+        return {"class": cls, "assignment": assignment, "released": released,
+                "due": None if deadline[0] is None else iso(deadline[0]), "refuse_late": deadline[1]}
+
+    def _deadline(self, cls: str, assignment: str) -> tuple[float | None, bool]:
+        """``(due, refuse_late)`` of an assignment (``(None, False)``: no due date, or never released)."""
+        with closing(self._db()) as db:
+            row = db.execute("SELECT due, refuse_late FROM assignments WHERE class = ? AND name = ?",
+                             (cls, assignment)).fetchone()
+        return (None, False) if row is None else (row[0], bool(row[1]))
+
+    def _new_deadline(self, cls: str, assignment: str, due, refuse_late) -> tuple[float | None, bool]:
+        """The assignment's ``(due, refuse_late)`` after a change, checked before anything is written.
+
+        ``due``: ISO 8601 text, ``None`` to clear, ``...`` unchanged; ``refuse_late``: ``None`` unchanged.
+        Clearing the due date clears ``refuse_late``; refusing late work needs a due date.
+        """
+        if refuse_late is not None and not isinstance(refuse_late, bool):
+            raise ClassError(f"refuse_late is true or false, got {refuse_late!r}", code="bad-refuse-late",
+                             value=refuse_late)
+        current = self._deadline(cls, assignment)
+        when = current[0] if due is ... else None if due is None else parse_due(due, self.clock())
+        if refuse_late and when is None:
+            raise ClassError(f"assignment {assignment!r} of class {cls!r} has no due date: refusing late work "
+                             "needs one (give the due date with it)", code="no-due-date", value=assignment)
+        return when, when is not None and (current[1] if refuse_late is None else refuse_late)
+
+    def set_due(self, actor: Actor, cls: str, assignment: str, due=..., refuse_late: bool | None = None) -> dict:
+        """Set, change or clear (``due=None``) the due date of a released assignment (admins and the class's
+        instructors).
+
+        ``due`` is ISO 8601 with its time zone (``2026-12-10T17:00Z``) and in the future; ``...`` leaves it as
+        it is. Work submitted after it is taken and marked late, or refused when ``refuse_late`` (kept when
+        ``None``). Lateness is measured against the due date of the moment: a later due date (an extension)
+        un-marks work that was late only against the earlier one.
+        """
+        self._class(cls)
+        self._require(actor, cls, "instructor")
+        self._check_name("assignment", assignment)
+        with closing(self._db()) as db:
+            known = db.execute("SELECT 1 FROM assignments WHERE class = ? AND name = ?", (cls, assignment)).fetchone()
+        if known is None:
+            raise ClassError(f"assignment {assignment!r} of class {cls!r} was never released: release it first "
+                             "(release --due sets its due date at once)", status=404, code="unknown-assignment",
+                             value=assignment)
+        if due is ... and refuse_late is None:
+            raise ClassError("say what changes: a due date (ISO 8601 with its time zone), none to clear it, or "
+                             "whether late work is refused", code="nothing-to-change", value=assignment)
+        when, refuse = self._new_deadline(cls, assignment, due, refuse_late)
+        with closing(self._db()) as db, db:
+            db.execute("UPDATE assignments SET due = ?, refuse_late = ? WHERE class = ? AND name = ?",
+                       (when, int(refuse), cls, assignment))
+        answer = {"class": cls, "assignment": assignment, "due": None if when is None else iso(when),
+                  "refuse_late": refuse}
+        self.record(actor, cls, "due", {k: answer[k] for k in ("assignment", "due", "refuse_late")})
+        return answer
 
     def _assignment(self, cls: str, assignment: str) -> float:
         """When ``assignment`` was first released (ClassError 404 when it never was)."""
@@ -460,27 +559,41 @@ class Teaching:
         return found[0]
 
     def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
-        """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder."""
+        """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder.
+
+        After the assignment's due date the work is taken and marked late (the answer's ``note`` says by how
+        much), or refused when the assignment refuses late work; an exam that names the assignment decides
+        alone (its end is the deadline), and an ended exam refuses as before.
+        """
         self._class(cls)
         if actor.name not in self.roster(cls)["students"]:
             raise ClassError(f"{actor.name!r} is not a student of class {cls!r}: only its students submit",
                              status=403, code="not-a-student", value=actor.name)
         released = self._assignment(cls, assignment)
         exam = self._exam(cls)
+        now = self.clock()
         # An exam's deadline holds for the assignments it names, or (none named) for those first released
         # before it ended; homework released after the exam is not part of it.
-        if exam is not None and self.clock() > exam[1] and (
+        if exam is not None and now > exam[1] and (
                 assignment in exam[3] if exam[3] is not None else released <= exam[1]):
             self.record(actor, cls, "late submission refused", {"assignment": assignment})
             raise ClassError(f"the exam of class {cls!r} ended at {_iso(exam[1])}: submissions after the "
                              "deadline are refused", status=403, code="deadline-passed", value=assignment)
+        due, refuse_late = self._deadline(cls, assignment)
+        late = late_seconds(due, now)
+        named_by_exam = exam is not None and exam[3] is not None and assignment in exam[3]
+        if late and refuse_late and not named_by_exam:
+            self.record(actor, cls, "late submission refused", {"assignment": assignment, "due": iso(due)})
+            raise ClassError(f"assignment {assignment!r} of class {cls!r} was due at {iso(due)} and takes no late "
+                             f"work (this is {lateness(late)} late): ask an instructor for a later due date",
+                             status=403, code="past-due", value=assignment)
         source = self._home(actor.name) / cls / assignment
         if not source.is_dir():  # a stat as the service: says no more than that the folder is missing
             raise ClassError(f"nothing to submit: {source} is not a folder. Your work for {assignment!r} goes in "
                              f"~/{cls}/{assignment}/ (ask an instructor to release it again to get its files back)",
                              status=404, code="no-work", value=str(source))
         data = folders.pack_as(source, self._system(actor.name), base=self._home(actor.name))
-        stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(self.clock()))
+        stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(now))
         base = self._class_dirs(cls)["submissions"] / actor.name / assignment
         base.mkdir(parents=True, exist_ok=True)
         target, n = base / stamp, 1
@@ -493,10 +606,18 @@ class Teaching:
                 target = base / f"{stamp}-{n}"
         files = folders.unpack_as(data, target, None, base=self._class_dirs(cls)["submissions"])
         with closing(self._db()) as db, db:
-            db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?)",
-                       (cls, assignment, actor.name, target.name, len(files)))
-        self.record(actor, cls, "submit", {"assignment": assignment, "at": target.name, "files": len(files)})
-        return {"class": cls, "assignment": assignment, "student": actor.name, "at": target.name, "files": files}
+            db.execute("INSERT INTO submissions (class, assignment, student, at, files, submitted) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (cls, assignment, actor.name, target.name, len(files), now))
+        self.record(actor, cls, "submit", {"assignment": assignment, "at": target.name, "files": len(files),
+                                           **({"late_seconds": late} if late else {})})
+        if due is None:
+            note = None
+        elif late:
+            note = f"late by {lateness(late)} (due {iso(due)}): taken, and marked late"
+        else:
+            note = f"on time (due {iso(due)})"
+        return {"class": cls, "assignment": assignment, "student": actor.name, "at": target.name, "files": files,
+                "due": None if due is None else iso(due), "late": bool(late), "late_seconds": late, "note": note}
 
     def _grader(self, actor: Actor, cls: str) -> Grader:
         """nbgrader on the class's ``instructors/nbgrader``, as the acting instructor (never as root)."""
@@ -551,31 +672,36 @@ class Teaching:
 
     #: The columns of :meth:`gradebook`'s rows, in order (the CSV export's header).
     GRADEBOOK_COLUMNS = ("student", "assignment", "submissions", "last_submission", "score", "max_score",
-                         "graded_submission")
+                         "graded_submission", "due", "late", "late_seconds")
 
     def gradebook(self, actor: Actor, cls: str) -> dict:
         """Who submitted what, and the scores (admins and the class's instructors).
 
         One row per student on the roster and released assignment (:attr:`GRADEBOOK_COLUMNS`): the number of
         submissions (0: none yet), the latest one's time, and the score of the last autograding
-        (``collect(..., grade=True)``; ``None`` when not graded) with the submission it graded.
+        (``collect(..., grade=True)``; ``None`` when not graded) with the submission it graded; the
+        assignment's due date (ISO 8601, ``None``: none) and whether the latest submission came after it
+        (``late``, ``late_seconds``; ``None`` when there is no submission or no due date).
         """
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
         with closing(self._db()) as db:
-            assignments = [r[0] for r in db.execute(
-                "SELECT name FROM assignments WHERE class = ? ORDER BY released, name", (cls,))]
-            counts = {(a, s): (n, last) for a, s, n, last, _ in db.execute(  # SQLite: `at` of the MAX(rowid) row
-                "SELECT assignment, student, COUNT(*), at, MAX(rowid) FROM submissions WHERE class = ? "
+            assignments = db.execute(
+                "SELECT name, due FROM assignments WHERE class = ? ORDER BY released, name", (cls,)).fetchall()
+            counts = {(a, s): (n, last, when) for a, s, n, last, when, _ in db.execute(  # SQLite: the MAX(rowid) row
+                "SELECT assignment, student, COUNT(*), at, submitted, MAX(rowid) FROM submissions WHERE class = ? "
                 "GROUP BY assignment, student", (cls,))}
             scores = {(a, s): (score, top, sub) for a, s, score, top, sub in db.execute(
                 "SELECT assignment, student, score, max_score, submission FROM grades WHERE class = ?", (cls,))}
         rows = []
         for student in self.roster(cls)["students"]:
-            for assignment in assignments:
-                n, last = counts.get((assignment, student), (0, None))
+            for assignment, due in assignments:
+                n, last, when = counts.get((assignment, student), (0, None, None))
                 score, top, sub = scores.get((assignment, student), (None, None, None))
-                rows.append(dict(zip(self.GRADEBOOK_COLUMNS, (student, assignment, n, last, score, top, sub))))
+                late = None if last is None else late_seconds(due, _submitted(last, when))
+                rows.append(dict(zip(self.GRADEBOOK_COLUMNS, (
+                    student, assignment, n, last, score, top, sub, None if due is None else iso(due),
+                    None if late is None else bool(late), late))))
         return {"class": cls, "columns": list(self.GRADEBOOK_COLUMNS), "rows": rows}
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:

@@ -1,0 +1,78 @@
+"""Due dates of assignments: reading one from text, writing it back, and saying how late work is.
+
+Owns the pure rules (no registry, no clock of its own; :class:`astrohub_hub.classes.Teaching` stores due
+dates and passes its clock in): :func:`parse_due` reads an ISO 8601 date and time that says its time zone
+(``2026-12-10T17:00Z``, ``2026-12-10T18:00+01:00``, ``2026-12-10 17:00 UTC``) and refuses one in the past;
+:func:`iso` writes an epoch time back in that form (UTC, ``Z``); :func:`late_seconds` measures a submission
+against a due date and :func:`lateness` says it in words (``2 h 13 min``). Bad input raises
+:class:`astrohub_hub.people.ClassError` naming the value and how to write it. May import the standard
+library and ``people``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+from astrohub_hub.people import ClassError
+
+__all__ = ["iso", "late_seconds", "lateness", "parse_due"]
+
+_EXAMPLE = "2026-12-10T17:00Z (UTC) or 2026-12-10T18:00+01:00"
+
+
+def iso(t: float) -> str:
+    """Epoch seconds as ISO 8601 in UTC, to the second: ``2026-12-10T17:00:00Z`` (:func:`parse_due` reads it)."""
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_due(text: object, now: float) -> float:
+    """The due date ``text`` as epoch seconds; it must name its time zone and lie after ``now``.
+
+    >>> parse_due("2026-12-10T18:00+01:00", now=0.0) == parse_due("2026-12-10 17:00 UTC", now=0.0)
+    True
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ClassError(f"a due date is an ISO 8601 date and time with its time zone, such as {_EXAMPLE}; "
+                         f"got {text!r}", code="bad-due-date", value=text)
+    value = text.strip()
+    if value[-3:].upper() == "UTC":  # "2026-12-10 17:00 UTC": UTC said in words
+        value = value[:-3].rstrip() + "+00:00"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ClassError(f"due date {text!r} is not an ISO 8601 date and time: write it as {_EXAMPLE}",
+                         code="bad-due-date", value=text) from None
+    if moment.utcoffset() is None:
+        raise ClassError(f"due date {text!r} names no time zone: add one, as in {_EXAMPLE}",
+                         code="bad-due-date", value=text)
+    due = moment.timestamp()
+    if due <= now:
+        raise ClassError(f"due date {text!r} ({iso(due)}) is not in the future (now: {iso(now)}): give a later "
+                         "one, or none for no due date", code="due-date-past", value=text)
+    return due
+
+
+def late_seconds(due: float | None, submitted: float) -> int | None:
+    """How many seconds after ``due`` a submission at ``submitted`` came (rounded up: 0 = on time);
+    ``None`` when there is no due date."""
+    if due is None:
+        return None
+    return max(0, math.ceil(submitted - due))
+
+
+def lateness(seconds: float) -> str:
+    """A delay in words, its two largest units: ``45 s``, ``13 min``, ``2 h 13 min``, ``3 d 4 h``.
+
+    >>> lateness(2 * 3600 + 13 * 60 + 20)
+    '2 h 13 min'
+    """
+    seconds = math.ceil(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    first = next(i for i, (n, _) in enumerate(parts) if n)
+    return " ".join(f"{n} {unit}" for n, unit in parts[first:first + 2] if n)
