@@ -85,8 +85,20 @@ def _assignment(action: str):
     def run(args):
         query = "?grade=1" if getattr(args, "grade", False) else ""
         path = f"classes/{_seg(args.name)}/assignments/{_seg(args.assignment)}/{action}{query}"
-        return _print(_admin(args).service("POST", path))
+        body = None
+        if action == "release" and (args.due or args.refuse_late):
+            body = {"due": args.due, **({"refuse_late": True} if args.refuse_late else {})}
+        return _print(_admin(args).service("POST", path, body))
     return run
+
+
+def _due(args):
+    """The service reads the date (one owner of the rule); ``none`` clears it, left out it stays."""
+    body = {} if args.when is None else {"due": None if args.when.strip().lower() == "none" else args.when}
+    if args.refuse_late is not None:
+        body["refuse_late"] = args.refuse_late
+    path = f"classes/{_seg(args.name)}/assignments/{_seg(args.assignment)}/due"
+    return _print(_admin(args).service("POST", path, body))
 
 
 def _exam(args):
@@ -178,7 +190,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if action == "collect":
             step.add_argument("--grade", action="store_true",
                               help="then autograde with nbgrader (nbgrader-marked notebooks; runs as an instructor)")
+        if action == "release":
+            step.add_argument("--due", help="the due date: ISO 8601 with its time zone, e.g. 2026-12-10T17:00Z "
+                              "(later work is taken and marked late; a re-release without --due keeps it)")
+            step.add_argument("--refuse-late", action="store_true", help="refuse work submitted after --due")
         step.set_defaults(func=_assignment(action))
+    due = sub.add_parser("due", help="set, change or clear an assignment's due date")
+    due.add_argument("name")
+    due.add_argument("assignment")
+    due.add_argument("when", nargs="?", help="ISO 8601 with its time zone (2026-12-10T17:00Z), or none to clear; "
+                     "left out: unchanged (to change --refuse-late/--accept-late only)")
+    late = due.add_mutually_exclusive_group()
+    late.add_argument("--refuse-late", dest="refuse_late", action="store_true", default=None,
+                      help="refuse work submitted after the due date")
+    late.add_argument("--accept-late", dest="refuse_late", action="store_false",
+                      help="take late work and mark it late (the default)")
+    due.set_defaults(func=_due)
     exam = sub.add_parser("exam", help="exam mode: materials frozen in the window, late submissions refused")
     exam.add_argument("name")
     exam.add_argument("--start", required=True, help="ISO date and time (UTC unless an offset is given)")

@@ -425,3 +425,122 @@ def test_collaboration_is_a_sharer_s_opt_in_and_ends_with_the_share(teaching):
     ws.share(ANN, "m31")
     ws.collaborate(ANN, "m31")
     assert ws.collaborate(ANN, "m31", on=False)["collaborative"] is False and published[-1] == ("m31", [])
+
+
+def _iso(t: float) -> str:
+    from astrohub_hub.due_dates import iso
+
+    return iso(t)
+
+
+def test_a_due_date_is_set_at_release_or_later_changed_and_cleared_and_bad_ones_change_nothing(teaching, tmp_path):
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    now = teaching.now[0]
+    for bad, message in [("2023-11-20T17:00", "names no time zone"), ("friday", "not an ISO 8601"),
+                         (_iso(now - 60), "is not in the future")]:
+        with pytest.raises(ClassError, match=message) as info:
+            teaching.release(PROF, "c1", "hw1", due=bad)
+        assert info.value.value == bad and repr(bad) in info.value.message
+    with pytest.raises(ClassError, match="has no due date: refusing late work needs one"):
+        teaching.release(PROF, "c1", "hw1", refuse_late=True)
+    assert teaching.show(PROF, "c1")["assignments"] == [] and not (tmp_path / "home" / "ann" / "c1").exists()
+    with pytest.raises(ClassError, match="'hw1' of class 'c1' was never released") as info:
+        teaching.set_due(PROF, "c1", "hw1", _iso(now + 3600))
+    assert info.value.status == 404 and info.value.value == "hw1"
+
+    due = _iso(now + 3600)
+    released = teaching.release(PROF, "c1", "hw1", due=due.replace("Z", "+00:00"))
+    assert (released["due"], released["refuse_late"]) == (due, False)
+    assert teaching.show(ANN, "c1")["deadlines"] == {"hw1": {"due": due, "refuse_late": False}}
+    assert teaching.release(PROF, "c1", "hw1")["due"] == due  # a re-release keeps it
+    later = _iso(now + 7200)
+    assert teaching.set_due(PROF, "c1", "hw1", later, refuse_late=True) == {
+        "class": "c1", "assignment": "hw1", "due": later, "refuse_late": True}
+    assert teaching.set_due(PROF, "c1", "hw1", refuse_late=False)["due"] == later  # the flag alone
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.set_due(ANN, "c1", "hw1", _iso(now + 9000))
+    with pytest.raises(ClassError, match="due date 'soon' is not an ISO 8601"):
+        teaching.set_due(PROF, "c1", "hw1", "soon")
+    with pytest.raises(ClassError, match="say what changes"):
+        teaching.set_due(PROF, "c1", "hw1")
+    with pytest.raises(ClassError, match="refuse_late is true or false"):
+        teaching.set_due(PROF, "c1", "hw1", refuse_late="yes")
+    assert teaching.show(PROF, "c1")["deadlines"]["hw1"] == {"due": later, "refuse_late": False}  # unchanged
+    cleared = teaching.set_due(PROF, "c1", "hw1", None)
+    assert (cleared["due"], cleared["refuse_late"]) == (None, False)
+    assert teaching.show(PROF, "c1")["deadlines"] == {"hw1": {"due": None, "refuse_late": False}}
+    logged = [(a["action"], a["detail"].get("due")) for a in teaching.actions(PROF, "c1")]
+    assert logged[-4:] == [("release", None), ("due", later), ("due", later), ("due", None)], logged
+    assert ("release", due) in logged
+
+
+def test_late_work_is_taken_and_marked_late_or_refused_when_the_assignment_says_so(teaching, tmp_path):
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    now = teaching.now[0]
+    due = now + 3600
+    teaching.release(PROF, "c1", "hw1", due=_iso(due))
+    teaching.now[0] = due - 60
+    on_time = teaching.submit(BOB, "c1", "hw1")
+    assert (on_time["late"], on_time["late_seconds"], on_time["note"]) == (False, 0, f"on time (due {_iso(due)})")
+    teaching.now[0] = due + 2 * 3600 + 13 * 60 + 20
+    late = teaching.submit(ANN, "c1", "hw1")  # nbgrader's rule: taken, and marked late
+    assert (late["late"], late["late_seconds"], late["due"]) == (True, 8000, _iso(due))
+    assert late["note"].startswith("late by 2 h 13 min (due ")
+    assert (tmp_path / "classes" / "c1" / "submissions" / "ann" / "hw1" / late["at"]).is_dir()
+    mine = teaching.show(ANN, "c1")["submissions"]
+    assert [(s["student"], s["late"], s["late_seconds"]) for s in mine] == [("ann", True, 8000)]
+    rows = {r["student"]: r for r in teaching.gradebook(PROF, "c1")["rows"]}
+    assert [(rows[s]["due"], rows[s]["late"], rows[s]["late_seconds"]) for s in ("ann", "bob")] == [
+        (_iso(due), True, 8000), (_iso(due), False, 0)]
+    # Hard deadline: refused, with the due date in the message, and logged.
+    teaching.set_due(PROF, "c1", "hw1", refuse_late=True)
+    with pytest.raises(ClassError, match=f"was due at {_iso(due)} and takes no late work") as info:
+        teaching.submit(ANN, "c1", "hw1")
+    assert info.value.status == 403 and info.value.code == "past-due"
+    assert teaching.actions(PROF, "c1")[-1]["action"] == "late submission refused"
+    assert len(teaching.show(PROF, "c1")["submissions"]) == 2  # nothing written
+    # An extension: lateness is measured against the due date of the moment.
+    teaching.set_due(PROF, "c1", "hw1", _iso(teaching.now[0] + 86400))
+    assert teaching.gradebook(PROF, "c1")["rows"][0]["late"] is False
+    assert teaching.submit(ANN, "c1", "hw1")["late"] is False
+    # An exam that names the assignment decides alone: open, it takes the work (still marked late).
+    teaching.set_due(PROF, "c1", "hw1", _iso(teaching.now[0] + 10), refuse_late=True)
+    teaching.exam(PROF, "c1", teaching.now[0] - 60, teaching.now[0] + 3600, assignments=["hw1"])
+    teaching.now[0] += 100
+    assert teaching.submit(ANN, "c1", "hw1")["late_seconds"] == 90
+    teaching.now[0] += 7200  # and once it ended, its own refusal
+    with pytest.raises(ClassError, match="the exam of class 'c1' ended"):
+        teaching.submit(ANN, "c1", "hw1")
+
+
+def test_a_registry_without_due_dates_reads_as_none_and_its_submissions_get_measured(tmp_path):
+    """A registry written before due dates (no due, refuse_late or submitted columns) gains them."""
+    import sqlite3
+
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as db:
+        db.executescript("""
+            CREATE TABLE classes (name TEXT PRIMARY KEY, profile TEXT, created REAL,
+                                  archived INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE members (class TEXT, user TEXT, role TEXT, PRIMARY KEY (class, user));
+            CREATE TABLE assignments (class TEXT, name TEXT, released REAL, PRIMARY KEY (class, name));
+            CREATE TABLE submissions (class TEXT, assignment TEXT, student TEXT, at TEXT, files INTEGER);
+            INSERT INTO classes VALUES ('c1', '', 1.0, 0);
+            INSERT INTO members VALUES ('c1', 'prof', 'instructor'), ('c1', 'ann', 'student');
+            INSERT INTO assignments VALUES ('c1', 'hw1', 1699990000.0);
+            INSERT INTO submissions VALUES ('c1', 'hw1', 'ann', '2023-11-14T22-13-20-2', 1);
+        """)
+    now = [1_700_000_000.0 - 600]  # 2023-11-14T22:03:20Z: ann's old submission is 10 min from now
+    teaching = Teaching(tmp_path / "classes", tmp_path / "workspaces", old,
+                        accounts=SystemAccounts("astro-", run_as_system_users=False),
+                        home_template=str(tmp_path / "home" / "{username}"), user_exists=KNOWN.__contains__,
+                        clock=lambda: now[0])
+    info = teaching.show(PROF, "c1")
+    assert info["deadlines"] == {"hw1": {"due": None, "refuse_late": False}}
+    assert [(s["at"], s["late"], s["late_seconds"]) for s in info["submissions"]] == [
+        ("2023-11-14T22-13-20-2", False, None)]
+    assert teaching.set_due(PROF, "c1", "hw1", "2023-11-14T22:10Z")["due"] == "2023-11-14T22:10:00Z"
+    row = teaching.gradebook(PROF, "c1")["rows"][0]  # measured from the submission folder's name
+    assert (row["late"], row["late_seconds"], row["submissions"]) == (True, 200, 1)

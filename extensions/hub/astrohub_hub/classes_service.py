@@ -18,6 +18,9 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
 ``GET  api/classes/<c>/grades[?format=csv]``                who submitted what, and scores (instructors)
 ``POST api/classes/<c>/assignments/<a>/<action>``           ``release`` / ``submit`` / ``collect`` / ``feedback``
+                                                            (``release`` takes ``{due, refuse_late}``, optional)
+``POST api/classes/<c>/assignments/<a>/due``                set ``{due}`` (ISO 8601 with its time zone; null:
+                                                            none) and/or ``{refuse_late}`` (instructors)
 ``GET  api/usage``                                          what I use: storage (home, groups, workspaces), Dask
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
 ``GET  api/workspaces/<w>``                                 the workspace
@@ -28,9 +31,10 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ==========================================================  =============================================
 
 The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
-shows a person their classes, workspaces, storage used and Dask clusters (workers, cores, memory), and
-an instructor each class's roster with every student's server state and number of submissions (in all,
-and per assignment with the autograded score).
+shows a person their classes with each assignment's due date (a student: their submissions, and which came
+late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an instructor
+each class's roster with every student's server state and number of submissions (in all, and per assignment
+with the autograded score and whether the latest came late).
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
 gets a 5xx), and 502 when a system the service relies on failed (:class:`astrohub_hub.errors.BackendError`: a
@@ -71,6 +75,7 @@ from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from astrohub_hub.collaboration import COLLABORATIVE_PROPERTY
+from astrohub_hub.due_dates import lateness
 from astrohub_hub.errors import BackendError, HubError
 from astrohub_hub.grading import steps_from_environ
 
@@ -354,7 +359,18 @@ class AssignmentHandler(ApiHandler):
         if action == "collect" and self.get_argument("grade", "") in ("1", "true", "yes"):
             await self.run(func, cls, assignment, grade=True)
             return
+        if action == "release":
+            body = self.body()
+            await self.run(func, cls, assignment, due=body.get("due"), refuse_late=body.get("refuse_late"))
+            return
         await self.run(func, cls, assignment)
+
+
+class DueHandler(ApiHandler):
+    async def post(self, cls: str, assignment: str) -> None:
+        body = self.body()  # a key left out: unchanged; "due": null clears the due date
+        await self.run(self.teaching.set_due, cls, assignment, body["due"] if "due" in body else ...,
+                       body.get("refuse_late"))
 
 
 class WorkspacesHandler(ApiHandler):
@@ -452,9 +468,11 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         for entry in classes:
             info = self.teaching.show(actor, entry["name"])
             parts.append(f"<h2 class='class'>{e(info['name'])} <small>({e(entry['role'])})</small></h2>")
-            parts.append(f"<p>Instructors: {e(', '.join(info['instructors']))}. Assignments: "
-                         f"{e(', '.join(info['assignments']) or 'none yet')}. Materials: "
+            parts.append(f"<p>Instructors: {e(', '.join(info['instructors']))}. Materials: "
                          f"<code>{e(info['folders']['materials'])}</code></p>")
+            parts.append("<ul class='assignments'>" + "".join(
+                f"<li>{e(a)}: {e(due_text(info['deadlines'][a]))}</li>" for a in info["assignments"])
+                + "</ul>" if info["assignments"] else "<p>No assignment yet.</p>")
             if "students" in info:
                 counts: dict[str, int] = {}
                 for sub in info["submissions"]:
@@ -465,7 +483,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 def cell(student: str, assignment: str) -> str:  # submissions (score) of one assignment
                     row = book.get((student, assignment), {})
                     score = "" if row.get("score") is None else f" ({row['score']:g}/{row['max_score']:g})"
-                    return f"<td class='assignment'>{row.get('submissions', 0)}{score}</td>"
+                    late = f" late by {lateness(row['late_seconds'])}" if row.get("late") else ""
+                    return f"<td class='assignment'>{row.get('submissions', 0)}{score}{e(late)}</td>"
 
                 rows = "".join(
                     f"<tr><td>{e(s)}</td><td class='server'>{e(self.directory.server_state(s))}</td>"
@@ -473,11 +492,14 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                     for s in info["students"])
                 heads = "".join(f"<th>{e(a)}</th>" for a in info["assignments"])
                 parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th>"
-                             f"{heads}</tr>{rows}</table><p>Per assignment: submissions (autograded score). "
+                             f"{heads}</tr>{rows}</table><p>Per assignment: submissions (autograded score; "
+                             "whether the latest came after the due date). "
                              "The gradebook as CSV: <code>GET api/classes/"
                              f"{e(entry['name'])}/grades?format=csv</code>.</p>")
             else:
-                mine = [f"{sub['assignment']} at {sub['at']}" for sub in info["submissions"]]
+                mine = [f"{sub['assignment']} at {sub['at']}"
+                        + (f" (late by {lateness(sub['late_seconds'])})" if sub["late"] else "")
+                        for sub in info["submissions"]]
                 parts.append(f"<p>Your submissions: {e('; '.join(mine) or 'none yet')}</p>")
         spaces = self.teaching.workspaces.of(actor)
         parts.append("<h2>Workspaces</h2><ul>" + "".join(
@@ -508,6 +530,13 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 + "".join(parts) + "</body></html>")
 
 
+def due_text(deadline: dict) -> str:
+    """An assignment's due date in words, for the page (``deadline``: an entry of ``show()["deadlines"]``)."""
+    if deadline["due"] is None:
+        return "no due date"
+    return f"due {deadline['due']}" + (" (late work refused)" if deadline["refuse_late"] else " (late work marked late)")
+
+
 def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
              directory: "HubDirectory | None" = None, groups_root: str = "",
              gateway: GatewayUsage | None = None) -> web.Application:
@@ -524,6 +553,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/classes/{seg}/log/?", LogHandler),
         (rf"{api}/classes/{seg}/grades/?", GradesHandler),
         (rf"{api}/classes/{seg}/assignments/{seg}/(release|submit|collect|feedback)/?", AssignmentHandler),
+        (rf"{api}/classes/{seg}/assignments/{seg}/due/?", DueHandler),
         (rf"{api}/usage/?", UsageHandler),
         (rf"{api}/workspaces/?", WorkspacesHandler),
         (rf"{api}/workspaces/{seg}/?", WorkspaceHandler),
