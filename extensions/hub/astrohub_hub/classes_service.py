@@ -534,7 +534,8 @@ def due_text(deadline: dict) -> str:
     """An assignment's due date in words, for the page (``deadline``: an entry of ``show()["deadlines"]``)."""
     if deadline["due"] is None:
         return "no due date"
-    return f"due {deadline['due']}" + (" (late work refused)" if deadline["refuse_late"] else " (late work marked late)")
+    late = "late work refused" if deadline["refuse_late"] else "late work taken, marked late"
+    return f"due {deadline['due']} ({late})"
 
 
 def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,

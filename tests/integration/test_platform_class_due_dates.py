@@ -1,0 +1,106 @@
+"""Assignment due dates on the running platform, as real hub users (the classes service, its page and the CLI).
+
+An instructor releases homework with a due date a few seconds ahead (``astrohub classes release --due``); one
+student submits before it, the other after it: both are taken, the late one is marked "late by ..." in its
+answer, in the student's view of the class and on the class page, and in the gradebook (JSON and CSV); after
+``astrohub classes due --refuse-late`` the next late submission is refused with the due date in the message,
+and clearing the due date (``none``) takes work again. Bad due dates are refused naming the value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shlex
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+SERVICE = "services/astrohub-classes/api"
+
+
+def _astrohub(platform, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "platform_lib", *args, "--data-dir", str(platform.data_dir)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _call(platform, user: str, method: str, path: str, body=None):
+    return platform.session.request(method, f"{platform.url}{SERVICE}/{path}", json=body, timeout=120,
+                                    headers={"Authorization": f"token {platform.user_token(user)}"})
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is_hard(platform):
+    prof, early, tardy = (platform.unique(n) for n in ("dprof", "dearly", "dtardy"))
+    for user in (prof, early, tardy):
+        platform.create_user(user)
+    name = platform.unique("due")
+    created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--students", f"{early},{tardy}")
+    assert created.returncode == 0, created.stdout + created.stderr
+    # The instructor authors the assignment in the instructors' folder (as their own system user when isolated).
+    hw = platform.data_dir / "classes" / name / "instructors" / "hw1"
+    as_prof = ["runuser", "-u", platform.system_user(prof), "--"] if platform.isolated else []
+    subprocess.run([*as_prof, "sh", "-c", f"mkdir {shlex.quote(str(hw))} && echo parallax > "
+                    f"{shlex.quote(str(hw / 'task.txt'))}"], check=True)
+    base = f"classes/{name}/assignments/hw1"
+
+    # Bad due dates are refused naming the value, and nothing is released.
+    past = _astrohub(platform, "classes", "release", name, "hw1", "--due", "2020-01-01T00:00Z")
+    assert past.returncode == 2 and "'2020-01-01T00:00Z'" in past.stderr and "not in the future" in past.stderr, \
+        past.stderr
+    for body, message in [({"due": "2030-01-01T00:00"}, "names no time zone"), ({"due": 5}, "a due date is"),
+                          ({"due": "2030-01-01T00:00Z", "refuse_late": "yes"}, "refuse_late is true or false")]:
+        refused = _call(platform, prof, "POST", f"{base}/release", body)
+        assert refused.status_code == 400 and message in refused.json()["message"], refused.text
+    never = _call(platform, prof, "POST", f"{base}/due", {"due": _iso(time.time() + 3600)})
+    assert never.status_code == 404 and "'hw1'" in never.json()["message"] and "never released" in never.text
+    assert _call(platform, prof, "GET", f"classes/{name}").json()["assignments"] == []
+
+    # Released with a due date a few seconds ahead: one student before it, one after it.
+    due = int(time.time()) + 5
+    released = _astrohub(platform, "classes", "release", name, "hw1", "--due", _iso(due))
+    assert released.returncode == 0 and json.loads(released.stdout)["due"] == _iso(due), released.stderr
+    on_time = _call(platform, early, "POST", f"{base}/submit")
+    assert on_time.status_code == 200 and on_time.json()["late"] is False, on_time.text
+    assert on_time.json()["note"] == f"on time (due {_iso(due)})"
+    time.sleep(max(0.0, due + 1.5 - time.time()))  # the due date passes (a few seconds at most)
+    late = _call(platform, tardy, "POST", f"{base}/submit")
+    assert late.status_code == 200 and late.json()["late"] is True, late.text
+    assert re.match(rf"late by \d+ s \(due {_iso(due)}\)", late.json()["note"]), late.json()["note"]
+
+    # The student sees the due date and their late submission (API and the class page).
+    mine = _call(platform, tardy, "GET", f"classes/{name}").json()
+    assert mine["deadlines"] == {"hw1": {"due": _iso(due), "refuse_late": False}}
+    assert [(s["student"], s["late"]) for s in mine["submissions"]] == [(tardy, True)]
+    page = platform.login(tardy).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert f"<li>hw1: due {_iso(due)} (late work taken, marked late)</li>" in page, page
+    assert re.search(r"hw1 at [0-9T-]+ \(late by \d+ s\)", page), page
+
+    # The gradebook: the due date and the latest submission's lateness (CLI CSV and the service's CSV).
+    book = _astrohub(platform, "classes", "grades", name, "--csv")
+    assert book.returncode == 0, book.stderr
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(book.stdout))}
+    assert (rows[early]["due"], rows[early]["late"], rows[early]["late_seconds"]) == (_iso(due), "False", "0")
+    assert rows[tardy]["late"] == "True" and int(rows[tardy]["late_seconds"]) >= 1, rows
+    header = _call(platform, prof, "GET", f"classes/{name}/grades?format=csv").text.splitlines()[0]
+    assert header.endswith(",due,late,late_seconds"), header
+
+    # A hard deadline (the CLI): the next late submission is refused with the due date; students cannot set it.
+    hard = _astrohub(platform, "classes", "due", name, "hw1", "--refuse-late")
+    assert hard.returncode == 0 and json.loads(hard.stdout) == {
+        "class": name, "assignment": "hw1", "due": _iso(due), "refuse_late": True}, hard.stderr
+    refused = _call(platform, tardy, "POST", f"{base}/submit")
+    assert refused.status_code == 403 and f"was due at {_iso(due)}" in refused.json()["message"], refused.text
+    assert _call(platform, prof, "GET", f"classes/{name}/log").json()[-1]["action"] == "late submission refused"
+    assert _call(platform, tardy, "POST", f"{base}/due", {"due": None}).status_code == 403
+    # Cleared (the CLI's `none`): work is taken again, not late.
+    cleared = _astrohub(platform, "classes", "due", name, "hw1", "none")
+    assert cleared.returncode == 0 and json.loads(cleared.stdout)["due"] is None, cleared.stderr
+    again = _call(platform, tardy, "POST", f"{base}/submit")
+    assert again.status_code == 200 and (again.json()["late"], again.json()["note"]) == (False, None), again.text
