@@ -10,15 +10,18 @@ The sizes are scaled down so the tests stay fast: the server's body limit (64 Mi
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import socket
-import threading
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from tornado_thread import serving  # noqa: E402
 
 #: The server's request body limit in these tests (the service's is 64 MiB): a HiPS of ROWS rows is bigger.
 SERVER_LIMIT = 16 * 2**10
@@ -30,8 +33,6 @@ TOKEN = "upload-test-token"
 def archive(tmp_path):
     """``start(max_upload, owner_max)`` -> ``(base URL of hips/~/, the ~users folder)``; servers stopped at the
     end."""
-    import tornado.httpserver
-    import tornado.netutil
     import tornado.web
 
     from astrohub_archive.app import _log_request
@@ -39,47 +40,25 @@ def archive(tmp_path):
     from astrohub_archive.hips import hips_routes
     from astrohub_archive.userhips import OWNER_MAX
 
-    stops = []
+    with contextlib.ExitStack() as servers:
+        def start(max_upload: int, owner_max: int = OWNER_MAX) -> tuple[str, Path]:
+            class State:
+                prefix = "/"
+                data_root = tmp_path / "images"
+                registry_path = None
+                hips_dir = tmp_path / "hips"
+                executor = None
+                auth = Authenticator(tokens={TOKEN: {"name": "ann"}})
+                hips_upload_max = max_upload
+                hips_owner_max = owner_max
 
-    def start(max_upload: int, owner_max: int = OWNER_MAX) -> tuple[str, Path]:
-        class State:
-            prefix = "/"
-            data_root = tmp_path / "images"
-            registry_path = None
-            hips_dir = tmp_path / "hips"
-            executor = None
-            auth = Authenticator(tokens={TOKEN: {"name": "ann"}})
-            hips_upload_max = max_upload
-            hips_owner_max = owner_max
+            state = State()
+            base = servers.enter_context(serving(
+                lambda: tornado.web.Application(hips_routes("/", state), log_function=_log_request),
+                on_stop=lambda: state.hips.close(), max_body_size=SERVER_LIMIT))
+            return f"{base}/hips/~/", tmp_path / "hips" / "~users"
 
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-        port = sockets[0].getsockname()[1]
-        ready, stop = threading.Event(), {}
-
-        def run() -> None:
-            async def main() -> None:
-                state = State()
-                app = tornado.web.Application(hips_routes("/", state), log_function=_log_request)
-                server = tornado.httpserver.HTTPServer(app, max_body_size=SERVER_LIMIT)
-                server.add_sockets(sockets)
-                stop["event"], stop["loop"], stop["state"] = asyncio.Event(), asyncio.get_running_loop(), state
-                ready.set()
-                await stop["event"].wait()
-                server.stop()
-                state.hips.close()
-
-            asyncio.run(main())
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        assert ready.wait(30)
-        stops.append((stop, thread))
-        return f"http://127.0.0.1:{port}/hips/~/", tmp_path / "hips" / "~users"
-
-    yield start
-    for stop, thread in stops:
-        stop["loop"].call_soon_threadsafe(stop["event"].set)
-        thread.join(30)
+        yield start
 
 
 @pytest.fixture(scope="module")
