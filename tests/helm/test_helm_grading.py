@@ -28,7 +28,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
-import helm_python
 import kubernetes_validate
 import pytest
 
@@ -47,12 +46,6 @@ VALUES["jupyterhub"] = {**VALUES["jupyterhub"], "custom": {"astrohub": {
     "kubernetes": {**VALUES["jupyterhub"]["custom"]["astrohub"]["kubernetes"],
                    "home": {"nfs": {"server": "nfs.example.org", "path": "/export/home"}}}}}}
 VALUES["jupyterhub"]["singleuser"] = {"storage": {"type": "none"}}
-
-
-@pytest.fixture(scope="module")
-def chart(tmp_path_factory: pytest.TempPathFactory):
-    with helm_python.Chart.load(hs.build_chart(tmp_path_factory.mktemp("chart"))) as loaded:
-        yield loaded
 
 
 @pytest.fixture(scope="module")
