@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,18 +35,7 @@ def obs_ids(base: str) -> set[str] | None:
     return {str(x) for x in parse_single_table(io.BytesIO(resp.content)).to_table()["obs_id"]}
 
 
-def poll(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)  # polling interval, bounded by the deadline
-
-
-def test_service_builds_missing_index_then_updates_on_schedule(tmp_path):
+def test_service_builds_missing_index_then_updates_on_schedule(tmp_path, poll):
     data = tmp_path / "images"
     data.mkdir()
     write_image(data, "a", 10.0)

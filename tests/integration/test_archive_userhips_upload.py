@@ -84,17 +84,6 @@ def _spooled(users: Path) -> list[str]:
     return sorted(p.name for p in users.iterdir() if p.name.startswith(".")) if users.is_dir() else []
 
 
-def _poll(condition, timeout: float, what: str):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(what)
-
-
 def test_a_hips_bigger_than_the_servers_body_limit_is_streamed_to_disk_and_kept(archive, built, monkeypatch):
     """The upload route alone takes bodies past the server's limit (the journey failed there at 64 MiB)."""
     from platform_lib import viz
@@ -122,7 +111,7 @@ def _put(url: str, body: bytes) -> int | None:
         return None
 
 
-def test_an_upload_past_the_upload_limit_is_refused_413_naming_it(archive, built, monkeypatch):
+def test_an_upload_past_the_upload_limit_is_refused_413_naming_it(archive, built, monkeypatch, poll):
     from platform_lib import viz
     from platform_lib.viz import HipsError
 
@@ -137,7 +126,7 @@ def test_an_upload_past_the_upload_limit_is_refused_413_naming_it(archive, built
     refused = requests.post(base, data=chunks, headers=auth, timeout=30)
     assert refused.status_code == 413 and "larger than the 0.0078125 MiB a HiPS upload may be" in refused.text, refused.text
     assert refused.headers["Content-Type"].startswith("text/plain")
-    _poll(lambda: _spooled(users) == [], 10, "the spool files of refused uploads to go")
+    poll(lambda: _spooled(users) == [], 10, "the spool files of refused uploads to go")
     assert requests.get(base, headers=auth, timeout=30).json()["hips"] == []
     # a small body is still checked as before
     bad = requests.post(base, data=b"not a tar", headers=auth, timeout=30)
@@ -146,16 +135,16 @@ def test_an_upload_past_the_upload_limit_is_refused_413_naming_it(archive, built
     assert requests.post(base, data=b"\0" * (SERVER_LIMIT // 2 + 1), timeout=30).status_code == 401  # no token
 
 
-def test_an_upload_cut_off_midway_leaves_no_file(archive):
+def test_an_upload_cut_off_midway_leaves_no_file(archive, poll):
     base, users = archive(max_upload=8 * 2**20)
     port = int(base.split(":")[2].split("/")[0])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(f"POST /hips/~/?title=cut HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {TOKEN}\r\n"
                      f"Content-Type: application/x-tar\r\nContent-Length: {4 * 2**20}\r\n\r\n".encode())
         sock.sendall(b"\0" * (4 * SERVER_LIMIT))
-        [spool] = _poll(lambda: _spooled(users), 10, "the upload to be spooled to a file")
+        [spool] = poll(lambda: _spooled(users), 10, "the upload to be spooled to a file")
         assert spool.startswith(".upload-")
-    _poll(lambda: _spooled(users) == [], 10, "the cut-off upload's spool file to go")
+    poll(lambda: _spooled(users) == [], 10, "the cut-off upload's spool file to go")
     assert requests.get(base, headers={"Authorization": f"token {TOKEN}"}, timeout=30).json()["hips"] == []
 
 
@@ -171,7 +160,7 @@ def _answer_to_headers(port: int, headers: str) -> str:
     return answer.decode(errors="replace")
 
 
-def test_an_owners_hips_are_bounded_by_their_byte_budget(archive, built, monkeypatch):
+def test_an_owners_hips_are_bounded_by_their_byte_budget(archive, built, monkeypatch, poll):
     """One owner's HiPS hold at most ``--hips-owner-max`` between them (unpacked, on disk): a body that cannot
     fit is refused 413 before it is read, one that unpacks to more than the room left after unpacking; the
     answer names the budget, the use and ``viz.delete_hips``; nothing is kept; a removal frees room."""
@@ -205,7 +194,7 @@ def test_an_owners_hips_are_bounded_by_their_byte_budget(archive, built, monkeyp
     chunks = (b"\0" * 4096 for _ in range(budget // 4096 + 2))
     refused = requests.post(base, data=chunks, headers=auth, timeout=30)
     assert refused.status_code == 413 and "the upload is already" in refused.text, refused.text
-    _poll(lambda: _spooled(users) == [], 10, "the spool files and unpacking folders of refused uploads to go")
+    poll(lambda: _spooled(users) == [], 10, "the spool files and unpacking folders of refused uploads to go")
     assert [h["name"] for h in viz.my_hips(settings=settings)] == [first["name"]]
     viz.delete_hips(first["name"], settings=settings)  # frees room
     assert viz.upload_hips(built, title="again", settings=settings)["bytes"] == first["bytes"]
