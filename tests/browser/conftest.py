@@ -46,3 +46,17 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def sign_in(platform):
+    """``sign_in(page, user)``: ``user`` signs in on the hub's login page with their own password, as a person
+    would; returns once the browser is sent on to their JupyterLab (``/user/<name>/lab``)."""
+    def sign(page, user: str) -> None:
+        page.goto(f"{platform.url}hub/login", timeout=60_000)
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", platform.password(user))  # their own, registered with the class code
+        page.click("[type=submit]")
+        page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
+
+    return sign

@@ -16,16 +16,12 @@ HIDE_PAGE = """() => {
 }"""
 
 
-def test_a_background_lab_tab_shows_the_cull_warning(platform, browser):
+def test_a_background_lab_tab_shows_the_cull_warning(platform, browser, sign_in):
     user = platform.unique("cora")
     platform.create_user(user)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
-        page.goto(f"{platform.url}hub/login", timeout=60_000)
-        page.fill("input[name=username]", user)
-        page.fill("input[name=password]", platform.password(user))
-        page.click("[type=submit]")
-        page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
+        sign_in(page, user)
         page.wait_for_selector(".jp-LabShell", timeout=120_000)
         # Lab loaded the extension (its package.json lists it among the federated extensions).
         names = page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)"

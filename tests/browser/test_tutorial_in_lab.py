@@ -9,18 +9,14 @@ from pathlib import Path
 TUTORIAL = "catalogues.ipynb"
 
 
-def test_a_tutorial_opens_in_jupyterlab(platform, browser, tmp_path):
+def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, tmp_path):
     from PIL import Image
 
     user = platform.unique("nora")
     platform.create_user(user)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
-        page.goto(f"{platform.url}hub/login", timeout=60_000)
-        page.fill("input[name=username]", user)
-        page.fill("input[name=password]", platform.password(user))  # their own, registered with the class code
-        page.click("[type=submit]")
-        page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
+        sign_in(page, user)
         # The server copied the tutorials into the new home at start: open one as a person would.
         page.goto(f"{platform.url}user/{user}/lab/tree/tutorials/{TUTORIAL}", timeout=120_000)
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)

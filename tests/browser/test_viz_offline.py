@@ -38,28 +38,10 @@ def _notebook() -> dict:
     }
 
 
-def _not_blank(png: bytes) -> tuple[int, float]:
-    from PIL import Image
-
-    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-    colours = len(np.unique(img.reshape(-1, 3), axis=0))
-    busy = float((np.abs(img - np.median(img.reshape(-1, 3), axis=0)).sum(axis=2) > 40).mean())
-    return colours, busy
-
-
-def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, tmp_path):
-    user = platform.unique("vera")
-    platform.create_user(user)
-    platform.start_server(user)
-    token = platform.user_token(user)
-    put = platform.session.put(f"{platform.server_url(user)}api/contents/sky.ipynb",
-                               headers={"Authorization": f"token {token}"},
-                               json={"type": "notebook", "format": "json", "content": _notebook()}, timeout=30)
-    assert put.status_code in (200, 201), put.text
-
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def _kept_on_the_platform(context) -> list[str]:
+    """Abort every request of the browser ``context`` that would leave the platform (data: and blob: URLs and the
+    local hosts pass); the list of the URLs it aborted, filled as the page runs."""
     outside: list[str] = []
-    failed: list[str] = []
 
     def guard(route):
         host = urlparse(route.request.url).hostname or ""
@@ -70,6 +52,31 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
             route.abort()
 
     context.route("**/*", guard)
+    return outside
+
+
+def _not_blank(png: bytes) -> tuple[int, float]:
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    colours = len(np.unique(img.reshape(-1, 3), axis=0))
+    busy = float((np.abs(img - np.median(img.reshape(-1, 3), axis=0)).sum(axis=2) > 40).mean())
+    return colours, busy
+
+
+def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, sign_in, tmp_path):
+    user = platform.unique("vera")
+    platform.create_user(user)
+    platform.start_server(user)
+    token = platform.user_token(user)
+    put = platform.session.put(f"{platform.server_url(user)}api/contents/sky.ipynb",
+                               headers={"Authorization": f"token {token}"},
+                               json={"type": "notebook", "format": "json", "content": _notebook()}, timeout=30)
+    assert put.status_code in (200, 201), put.text
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside = _kept_on_the_platform(context)
+    failed: list[str] = []
     page = context.new_page()
     page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
     console: list[str] = []
@@ -81,11 +88,7 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: console.append(f"error: {e}"))
     try:
-        page.goto(f"{platform.url}hub/login", timeout=60_000)
-        page.fill("input[name=username]", user)
-        page.fill("input[name=password]", platform.password(user))  # their own, registered with the class code
-        page.click("[type=submit]")
-        page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
+        sign_in(page, user)
         page.goto(f"{platform.server_url(user)}lab/tree/sky.ipynb", timeout=120_000)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
         # the kernel is connected and idle (status bar), then Run > Run All Cells
@@ -143,7 +146,7 @@ def _notebook_of(cells: list[str]) -> dict:
     return nb
 
 
-def test_registry_catalogue_zooms_through_its_hips(platform, browser, tmp_path):
+def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, tmp_path):
     """``viz.show(<registry name>)``: the archive builds the catalogue's HiPS on request and Aladin Lite
     reads its Allsky files and tiles from the archive; nothing leaves the platform."""
     import warnings
@@ -180,27 +183,13 @@ def test_registry_catalogue_zooms_through_its_hips(platform, browser, tmp_path):
                                json={"type": "notebook", "format": "json", "content": _notebook_of(cells)}, timeout=30)
     assert put.status_code in (200, 201), put.text
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    outside: list[str] = []
+    outside = _kept_on_the_platform(context)
     served: dict[str, int] = {}
-
-    def guard(route):
-        host = urlparse(route.request.url).hostname or ""
-        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
     page = context.new_page()
     page.on("response", lambda r: served.__setitem__(urlparse(r.url).path, r.status)
             if f"/hips/{slug}/" in r.url else None)
     try:
-        page.goto(f"{platform.url}hub/login", timeout=60_000)
-        page.fill("input[name=username]", user)
-        page.fill("input[name=password]", platform.password(user))  # their own, registered with the class code
-        page.click("[type=submit]")
-        page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
+        sign_in(page, user)
         page.goto(f"{platform.server_url(user)}lab/tree/lod.ipynb", timeout=120_000)
         page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
         page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()

@@ -19,12 +19,6 @@ hs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hs)
 
 
-@pytest.fixture(scope="module")
-def chart(tmp_path_factory: pytest.TempPathFactory):
-    with helm_python.Chart.load(hs.build_chart(tmp_path_factory.mktemp("chart"))) as loaded:
-        yield loaded
-
-
 def _archive(objects: list[dict[str, Any]]) -> tuple[dict, dict, dict]:
     pod = hs.find(objects, "Deployment", "astrohub-archive")["spec"]["template"]["spec"]
     containers = {c["name"]: c for c in pod["containers"]}

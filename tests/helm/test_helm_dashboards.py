@@ -54,12 +54,6 @@ TRAEFIK = {
 }
 
 
-@pytest.fixture(scope="module")
-def chart(tmp_path_factory: pytest.TempPathFactory):
-    with helm_python.Chart.load(hs.build_chart(tmp_path_factory.mktemp("chart"))) as loaded:
-        yield loaded
-
-
 @pytest.mark.parametrize("name", list(hs.OVERLAYS))
 def test_dashboards_go_to_the_gateway_api_ahead_of_the_per_cluster_routes(chart, name: str) -> None:
     objects = hs.manifests(hs.render(chart, hs.overlay(name)))

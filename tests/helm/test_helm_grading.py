@@ -28,7 +28,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
-import helm_python
 import kubernetes_validate
 import pytest
 
@@ -37,6 +36,8 @@ from astrohub_hub.errors import HubError
 _spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
 hs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hs)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from tornado_thread import serving  # noqa: E402
 
 #: The teaching overlay, with NFS homes (released assignments and feedback reach the students' homes).
 VALUES = {**hs.overlay("teaching-class")}
@@ -45,12 +46,6 @@ VALUES["jupyterhub"] = {**VALUES["jupyterhub"], "custom": {"astrohub": {
     "kubernetes": {**VALUES["jupyterhub"]["custom"]["astrohub"]["kubernetes"],
                    "home": {"nfs": {"server": "nfs.example.org", "path": "/export/home"}}}}}}
 VALUES["jupyterhub"]["singleuser"] = {"storage": {"type": "none"}}
-
-
-@pytest.fixture(scope="module")
-def chart(tmp_path_factory: pytest.TempPathFactory):
-    with helm_python.Chart.load(hs.build_chart(tmp_path_factory.mktemp("chart"))) as loaded:
-        yield loaded
 
 
 @pytest.fixture(scope="module")
@@ -380,11 +375,7 @@ def test_the_service_answers_a_failed_job_502_naming_it_and_bad_input_400(servic
     traceback; bad input is still 400. The Jobs go to the FAKE Kubernetes API above (no API server runs here),
     whose pods fail; the service is the real tornado application (``make_app``) in a thread of this process,
     with its hub token check replaced by a header naming the caller (the hub is not part of this test)."""
-    import asyncio
-
     import requests
-    import tornado.httpserver
-    import tornado.netutil
 
     from astrohub_hub import classes_service
     from astrohub_hub.classes import Actor
@@ -397,27 +388,9 @@ def test_the_service_answers_a_failed_job_502_naming_it_and_bad_input_400(servic
         self.actor = Actor(self.request.headers["X-Test-User"])
 
     monkeypatch.setattr(classes_service.ApiHandler, "prepare", signed_in)
-    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-    base = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/services/astrohub-classes/api/"
-    ready, stop = threading.Event(), {}
-
-    def run() -> None:
-        async def main() -> None:
-            app = classes_service.make_app(teaching, None, "/services/astrohub-classes/")
-            server = tornado.httpserver.HTTPServer(app)
-            server.add_sockets(sockets)
-            stop["event"], stop["loop"] = asyncio.Event(), asyncio.get_running_loop()
-            ready.set()
-            await stop["event"].wait()
-            server.stop()
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(30)
     tina = {"X-Test-User": "tina"}
-    try:
+    with serving(lambda: classes_service.make_app(teaching, None, "/services/astrohub-classes/")) as url:
+        base = f"{url}/services/astrohub-classes/api/"
         fake.pods_fail = True
         failed = requests.post(f"{base}classes/stars/assignments/nbhw/release", headers=tina, timeout=60)
         answer = failed.json()
@@ -434,6 +407,3 @@ def test_the_service_answers_a_failed_job_502_naming_it_and_bad_input_400(servic
         bad = requests.post(f"{base}classes/stars/students", data="not json", headers=tina, timeout=60)
         assert bad.status_code == 400 and bad.json()["message"] == "the request body is not JSON"
         assert len(fake.created) == 1
-    finally:
-        stop["loop"].call_soon_threadsafe(stop["event"].set)
-        thread.join(30)

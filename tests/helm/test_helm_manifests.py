@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import helm_python
 import kubernetes_validate
 import pytest
 import yaml
@@ -26,12 +25,6 @@ from astrohub_hub.kubernetes import KubernetesSettings, dataset_volumes
 _spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
 hs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hs)
-
-
-@pytest.fixture(scope="module")
-def chart(tmp_path_factory: pytest.TempPathFactory):
-    with helm_python.Chart.load(hs.build_chart(tmp_path_factory.mktemp("chart"))) as loaded:
-        yield loaded
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import helm_python
 import kubernetes_validate
 import pytest
 from traitlets.config import Config
@@ -40,12 +39,6 @@ users: [{name: offline, user: {token: offline}}]
 contexts: [{name: offline, context: {cluster: offline, user: offline, namespace: astro}}]
 current-context: offline
 """
-
-
-@pytest.fixture(scope="module")
-def chart(tmp_path_factory: pytest.TempPathFactory):
-    with helm_python.Chart.load(hs.build_chart(tmp_path_factory.mktemp("chart"))) as loaded:
-        yield loaded
 
 
 @pytest.fixture(autouse=True)

@@ -28,12 +28,6 @@ WITH_DATASETS = ("dev", "production", "teaching-class")
 
 
 @pytest.fixture(scope="module")
-def chart(tmp_path_factory: pytest.TempPathFactory):
-    with helm_python.Chart.load(hs.build_chart(tmp_path_factory.mktemp("chart"))) as loaded:
-        yield loaded
-
-
-@pytest.fixture(scope="module")
 def renders(chart) -> dict[str, dict[str, str]]:
     return {name: hs.render(chart, hs.overlay(name)) for name in hs.OVERLAYS}
 

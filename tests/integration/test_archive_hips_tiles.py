@@ -9,14 +9,16 @@ read the tiles' contents). ``HipsFileHandler.get`` is wrapped to count the reque
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import os
-import threading
+import sys
 from pathlib import Path
 
 import pytest
 import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from tornado_thread import serving  # noqa: E402
 
 PROPERTIES = "creator_did = ivo://astrohub/test\nobs_title = test\ndataproduct_type = catalog\nhips_order = 1\n"
 
@@ -33,8 +35,6 @@ def write_hips(folder: Path, rows: int) -> None:
 @pytest.fixture
 def served(tmp_path, monkeypatch):
     """``(base URL of the HiPS 'cat', its folder, calls)``; ``calls`` counts requests the handler saw."""
-    import tornado.httpserver
-    import tornado.netutil
     import tornado.web
 
     from astrohub_archive import _tiles, hips
@@ -58,30 +58,11 @@ def served(tmp_path, monkeypatch):
         registry_path = None
         hips_dir = None
 
-    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-    port = sockets[0].getsockname()[1]
-    ready, stop = threading.Event(), {}
+    def make_app() -> tornado.web.Application:
+        return tornado.web.Application(hips.hips_routes("/", State()), log_function=_log_request)  # the archive's
 
-    def run() -> None:
-        async def main() -> None:
-            app = tornado.web.Application(hips.hips_routes("/", State()), log_function=_log_request)  # the archive's
-            server = tornado.httpserver.HTTPServer(app)
-            server.add_sockets(sockets)
-            stop["event"], stop["loop"] = asyncio.Event(), asyncio.get_running_loop()
-            ready.set()
-            await stop["event"].wait()
-            server.stop()
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    try:
-        yield f"http://127.0.0.1:{port}/hips/cat/", tmp_path / "hips" / "cat", calls
-    finally:
-        stop["loop"].call_soon_threadsafe(stop["event"].set)
-        thread.join(30)
+    with serving(make_app) as base:
+        yield f"{base}/hips/cat/", tmp_path / "hips" / "cat", calls
 
 
 def _http10(url: str) -> str:

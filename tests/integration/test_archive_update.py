@@ -1,23 +1,22 @@
 """The archive service keeps its index current: builds a missing index at start, then updates on a schedule.
 
-The service runs as a subprocess with ``--update-every 1`` over a data tree made here (tiny real
-FITS files with a TAN WCS); the test adds and removes files and polls SIA v2 until the answer
-changes, against a deadline.
+The service runs as a subprocess (``archive_process.start_archive``) with ``--update-every 1`` over a data tree
+made here (tiny real FITS files with a TAN WCS); the test adds and removes files and polls SIA v2 until the
+answer changes, against a deadline.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import requests
 from astropy.io import fits
+
+sys.path.insert(0, str(Path(__file__).parent))
+from archive_process import start_archive, stop_archive  # noqa: E402
 
 
 def write_image(root: Path, name: str, ra: float) -> None:
@@ -36,38 +35,21 @@ def obs_ids(base: str) -> set[str] | None:
     return {str(x) for x in parse_single_table(io.BytesIO(resp.content)).to_table()["obs_id"]}
 
 
-def poll(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)  # polling interval, bounded by the deadline
-
-
-def test_service_builds_missing_index_then_updates_on_schedule(tmp_path):
+def test_service_builds_missing_index_then_updates_on_schedule(tmp_path, poll, monkeypatch):
     data = tmp_path / "images"
     data.mkdir()
     write_image(data, "a", 10.0)
     write_image(data, "b", 20.0)
     index = tmp_path / "index.sqlite"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
-    env["ASTROHUB_ARCHIVE_UPDATE_EVERY"] = "1"
-    exe = Path(sys.executable).with_name("astrohub-archive")
-    proc = subprocess.Popen([str(exe), "--port", str(port), "--index", str(index), "--data-root", str(data),
-                             "--log-level", "INFO"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/"
+    log_path = tmp_path / "archive.log"
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_UPDATE_EVERY", "1")
+    proc, base = start_archive(["--index", str(index), "--data-root", str(data), "--log-level", "INFO"], log_path)
 
     def answer():
         try:
             return obs_ids(base)
         except requests.ConnectionError:
-            assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
+            assert proc.poll() is None, log_path.read_text()[-2000:]
             return None
 
     try:
@@ -76,12 +58,6 @@ def test_service_builds_missing_index_then_updates_on_schedule(tmp_path):
         (data / "a.fits").unlink()
         poll(lambda: answer() == {"b", "c"}, 60, "the scheduled update to add c and drop a")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    log = proc.stdout.read().decode()
+        log = stop_archive(proc, log_path)
     assert "Traceback" not in log, log[-3000:]
     assert "index updated" in log

@@ -10,15 +10,18 @@ The sizes are scaled down so the tests stay fast: the server's body limit (64 Mi
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import socket
-import threading
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from tornado_thread import serving  # noqa: E402
 
 #: The server's request body limit in these tests (the service's is 64 MiB): a HiPS of ROWS rows is bigger.
 SERVER_LIMIT = 16 * 2**10
@@ -30,8 +33,6 @@ TOKEN = "upload-test-token"
 def archive(tmp_path):
     """``start(max_upload, owner_max)`` -> ``(base URL of hips/~/, the ~users folder)``; servers stopped at the
     end."""
-    import tornado.httpserver
-    import tornado.netutil
     import tornado.web
 
     from astrohub_archive.app import _log_request
@@ -39,47 +40,25 @@ def archive(tmp_path):
     from astrohub_archive.hips import hips_routes
     from astrohub_archive.userhips import OWNER_MAX
 
-    stops = []
+    with contextlib.ExitStack() as servers:
+        def start(max_upload: int, owner_max: int = OWNER_MAX) -> tuple[str, Path]:
+            class State:
+                prefix = "/"
+                data_root = tmp_path / "images"
+                registry_path = None
+                hips_dir = tmp_path / "hips"
+                executor = None
+                auth = Authenticator(tokens={TOKEN: {"name": "ann"}})
+                hips_upload_max = max_upload
+                hips_owner_max = owner_max
 
-    def start(max_upload: int, owner_max: int = OWNER_MAX) -> tuple[str, Path]:
-        class State:
-            prefix = "/"
-            data_root = tmp_path / "images"
-            registry_path = None
-            hips_dir = tmp_path / "hips"
-            executor = None
-            auth = Authenticator(tokens={TOKEN: {"name": "ann"}})
-            hips_upload_max = max_upload
-            hips_owner_max = owner_max
+            state = State()
+            base = servers.enter_context(serving(
+                lambda: tornado.web.Application(hips_routes("/", state), log_function=_log_request),
+                on_stop=lambda: state.hips.close(), max_body_size=SERVER_LIMIT))
+            return f"{base}/hips/~/", tmp_path / "hips" / "~users"
 
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-        port = sockets[0].getsockname()[1]
-        ready, stop = threading.Event(), {}
-
-        def run() -> None:
-            async def main() -> None:
-                state = State()
-                app = tornado.web.Application(hips_routes("/", state), log_function=_log_request)
-                server = tornado.httpserver.HTTPServer(app, max_body_size=SERVER_LIMIT)
-                server.add_sockets(sockets)
-                stop["event"], stop["loop"], stop["state"] = asyncio.Event(), asyncio.get_running_loop(), state
-                ready.set()
-                await stop["event"].wait()
-                server.stop()
-                state.hips.close()
-
-            asyncio.run(main())
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        assert ready.wait(30)
-        stops.append((stop, thread))
-        return f"http://127.0.0.1:{port}/hips/~/", tmp_path / "hips" / "~users"
-
-    yield start
-    for stop, thread in stops:
-        stop["loop"].call_soon_threadsafe(stop["event"].set)
-        thread.join(30)
+        yield start
 
 
 @pytest.fixture(scope="module")
@@ -103,17 +82,6 @@ def _settings(base: str, monkeypatch):
 
 def _spooled(users: Path) -> list[str]:
     return sorted(p.name for p in users.iterdir() if p.name.startswith(".")) if users.is_dir() else []
-
-
-def _poll(condition, timeout: float, what: str):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(what)
 
 
 def test_a_hips_bigger_than_the_servers_body_limit_is_streamed_to_disk_and_kept(archive, built, monkeypatch):
@@ -143,7 +111,7 @@ def _put(url: str, body: bytes) -> int | None:
         return None
 
 
-def test_an_upload_past_the_upload_limit_is_refused_413_naming_it(archive, built, monkeypatch):
+def test_an_upload_past_the_upload_limit_is_refused_413_naming_it(archive, built, monkeypatch, poll):
     from platform_lib import viz
     from platform_lib.viz import HipsError
 
@@ -158,7 +126,7 @@ def test_an_upload_past_the_upload_limit_is_refused_413_naming_it(archive, built
     refused = requests.post(base, data=chunks, headers=auth, timeout=30)
     assert refused.status_code == 413 and "larger than the 0.0078125 MiB a HiPS upload may be" in refused.text, refused.text
     assert refused.headers["Content-Type"].startswith("text/plain")
-    _poll(lambda: _spooled(users) == [], 10, "the spool files of refused uploads to go")
+    poll(lambda: _spooled(users) == [], 10, "the spool files of refused uploads to go")
     assert requests.get(base, headers=auth, timeout=30).json()["hips"] == []
     # a small body is still checked as before
     bad = requests.post(base, data=b"not a tar", headers=auth, timeout=30)
@@ -167,16 +135,16 @@ def test_an_upload_past_the_upload_limit_is_refused_413_naming_it(archive, built
     assert requests.post(base, data=b"\0" * (SERVER_LIMIT // 2 + 1), timeout=30).status_code == 401  # no token
 
 
-def test_an_upload_cut_off_midway_leaves_no_file(archive):
+def test_an_upload_cut_off_midway_leaves_no_file(archive, poll):
     base, users = archive(max_upload=8 * 2**20)
     port = int(base.split(":")[2].split("/")[0])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(f"POST /hips/~/?title=cut HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {TOKEN}\r\n"
                      f"Content-Type: application/x-tar\r\nContent-Length: {4 * 2**20}\r\n\r\n".encode())
         sock.sendall(b"\0" * (4 * SERVER_LIMIT))
-        [spool] = _poll(lambda: _spooled(users), 10, "the upload to be spooled to a file")
+        [spool] = poll(lambda: _spooled(users), 10, "the upload to be spooled to a file")
         assert spool.startswith(".upload-")
-    _poll(lambda: _spooled(users) == [], 10, "the cut-off upload's spool file to go")
+    poll(lambda: _spooled(users) == [], 10, "the cut-off upload's spool file to go")
     assert requests.get(base, headers={"Authorization": f"token {TOKEN}"}, timeout=30).json()["hips"] == []
 
 
@@ -192,7 +160,7 @@ def _answer_to_headers(port: int, headers: str) -> str:
     return answer.decode(errors="replace")
 
 
-def test_an_owners_hips_are_bounded_by_their_byte_budget(archive, built, monkeypatch):
+def test_an_owners_hips_are_bounded_by_their_byte_budget(archive, built, monkeypatch, poll):
     """One owner's HiPS hold at most ``--hips-owner-max`` between them (unpacked, on disk): a body that cannot
     fit is refused 413 before it is read, one that unpacks to more than the room left after unpacking; the
     answer names the budget, the use and ``viz.delete_hips``; nothing is kept; a removal frees room."""
@@ -226,7 +194,7 @@ def test_an_owners_hips_are_bounded_by_their_byte_budget(archive, built, monkeyp
     chunks = (b"\0" * 4096 for _ in range(budget // 4096 + 2))
     refused = requests.post(base, data=chunks, headers=auth, timeout=30)
     assert refused.status_code == 413 and "the upload is already" in refused.text, refused.text
-    _poll(lambda: _spooled(users) == [], 10, "the spool files and unpacking folders of refused uploads to go")
+    poll(lambda: _spooled(users) == [], 10, "the spool files and unpacking folders of refused uploads to go")
     assert [h["name"] for h in viz.my_hips(settings=settings)] == [first["name"]]
     viz.delete_hips(first["name"], settings=settings)  # frees room
     assert viz.upload_hips(built, title="again", settings=settings)["bytes"] == first["bytes"]

@@ -22,6 +22,23 @@ def _status(body: bytes) -> tuple[str, str]:
     raise AssertionError("no QUERY_STATUS")
 
 
+def _kernel_of_a_new_user(platform, monkeypatch, home, name: str, other: str):
+    """``(user, other user, settings)``: two new users, and this process's ``platform_lib`` settings the first
+    one's. What the user's server gives the kernel (and so the detached job process): the token, the archive, the
+    home (here ``home``)."""
+    from platform_lib import get_settings
+
+    if not platform.config.archive.enabled:
+        pytest.skip("the archive service is not enabled in this platform")
+    user, other = platform.unique(name), platform.unique(other)
+    for each in (user, other):
+        platform.create_user(each)
+    monkeypatch.setenv("PLATFORM_API_TOKEN", platform.user_token(user))
+    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", f"{platform.url}services/archive")
+    monkeypatch.setenv("PLATFORM_HOME", str(home))
+    return user, other, get_settings()
+
+
 def test_user_tokens_reach_tap_and_other_scopes_are_refused(platform):
     if not platform.config.archive.enabled:
         pytest.skip("the archive service is not enabled in this platform")
@@ -48,20 +65,11 @@ def test_async_tap_jobs_are_in_the_users_job_list_with_history_and_results_in_st
     import numpy as np
     from astropy.table import Table
 
-    from platform_lib import get_settings, jobs
+    from platform_lib import jobs
     from platform_lib.retrieval import TapJob, make_session, tap_query
     from platform_lib.storage import Storage
 
-    if not platform.config.archive.enabled:
-        pytest.skip("the archive service is not enabled in this platform")
-    user, other = platform.unique("tapjobs"), platform.unique("tapother")
-    for name in (user, other):
-        platform.create_user(name)
-    # What the user's server gives the kernel (and so the detached job process): the token, the archive, the home.
-    monkeypatch.setenv("PLATFORM_API_TOKEN", platform.user_token(user))
-    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", f"{platform.url}services/archive")
-    monkeypatch.setenv("PLATFORM_HOME", str(tmp_path))
-    settings = get_settings()
+    user, other, settings = _kernel_of_a_new_user(platform, monkeypatch, tmp_path, "tapjobs", "tapother")
     storage = Storage(settings)
     rng = np.random.default_rng(4)
     mine = Table({"ra": rng.uniform(0, 360, 40), "dec": rng.uniform(-60, 60, 40)})
@@ -116,15 +124,7 @@ def test_tap_jobs_made_by_other_clients_are_in_the_job_list_and_another_users_ne
     from platform_lib.retrieval import make_session, tap_query
     from platform_lib.storage import Storage
 
-    if not platform.config.archive.enabled:
-        pytest.skip("the archive service is not enabled in this platform")
-    user, other = platform.unique("uwslist"), platform.unique("uwsother")
-    for name in (user, other):
-        platform.create_user(name)
-    monkeypatch.setenv("PLATFORM_API_TOKEN", platform.user_token(user))
-    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", f"{platform.url}services/archive")
-    monkeypatch.setenv("PLATFORM_HOME", str(tmp_path))
-    settings = get_settings()
+    user, other, settings = _kernel_of_a_new_user(platform, monkeypatch, tmp_path, "uwslist", "uwsother")
     tap = f"{platform.url}services/archive/tap"
     theirs = requests.post(f"{tap}/async", allow_redirects=False, timeout=30,
                            headers={"Authorization": f"token {platform.user_token(other)}"},

@@ -9,18 +9,9 @@ from __future__ import annotations
 import html
 import re
 import textwrap
-import time
 
 import pytest
 import requests
-
-
-def _wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +28,18 @@ def team(platform):
     platform.stop_server(bob)
 
 
-def test_group_created_through_api_lists_members(platform, team):
+def test_group_created_through_api_lists_members(platform, team, poll):
     ann, bob, group = team
     response = platform.api("GET", f"/groups/{group}")
     assert response.status_code == 200
     assert sorted(response.json()["users"]) == sorted([ann, bob])
     # The group sync service creates the group's folder once membership is known.
-    _wait_for((platform.data_dir / "groups" / group).is_dir, 30, f"the folder of group {group}")
+    poll((platform.data_dir / "groups" / group).is_dir, 30, f"the folder of group {group}")
 
 
-def test_kernel_uses_platform_lib_dask_gateway_and_storage(platform, team):
+def test_kernel_uses_platform_lib_dask_gateway_and_storage(platform, team, poll):
     ann, _bob, group = team
-    _wait_for((platform.data_dir / "groups" / group).is_dir, 30, f"the folder of group {group}")
+    poll((platform.data_dir / "groups" / group).is_dir, 30, f"the folder of group {group}")
     code = textwrap.dedent(
         f"""
         from pathlib import Path
@@ -109,11 +100,11 @@ def test_the_hub_and_the_archive_froze_their_start_up_heaps(platform, poll):
         assert int(archive.group(1)) > 50_000
 
 
-def test_other_member_reads_group_file_but_not_home(platform, team):
+def test_other_member_reads_group_file_but_not_home(platform, team, poll):
     ann, bob, group = team
     home_file = platform.data_dir / "home" / ann / "secret.txt"
     group_file = platform.data_dir / "groups" / group / "shared.txt"
-    _wait_for(lambda: home_file.exists() and group_file.exists(), 5, "ann's files (written by the previous test)")
+    poll(lambda: home_file.exists() and group_file.exists(), 5, "ann's files (written by the previous test)")
     code = textwrap.dedent(
         f"""
         from pathlib import Path

@@ -50,6 +50,15 @@ def survivor(platform):
     platform.stop_server(user)
 
 
+def _hub_and_server_answer(platform, user: str) -> bool:
+    """Whether the hub's API and ``user``'s server (through the proxy) both answer 200 (not yet: False)."""
+    try:
+        return platform.api("GET", "/").status_code == 200 and \
+            platform.server_get(user, "api/status").status_code == 200
+    except Exception:  # noqa: BLE001 - not back yet
+        return False
+
+
 def _server_pid(user: str) -> int:
     for proc in psutil.process_iter(["cmdline"]):
         try:
@@ -75,15 +84,8 @@ def test_a_killed_component_is_restarted_and_the_users_server_keeps_running(plat
     before = _status(platform)["components"][component]["pid"]
     os.killpg(before, signal.SIGKILL)
     poll(lambda: _status(platform)["components"][component]["pid"] != before, 120, f"the {component} to restart")
-
-    def answers() -> bool:
-        try:
-            return platform.api("GET", "/").status_code == 200 and \
-                platform.server_get(survivor, "api/status").status_code == 200
-        except Exception:  # noqa: BLE001 - not back yet
-            return False
-
-    poll(answers, 120, f"the hub and the user's server through the proxy after the {component} restart")
+    poll(lambda: _hub_and_server_answer(platform, survivor), 120,
+         f"the hub and the user's server through the proxy after the {component} restart")
     assert _server_pid(survivor) == server, "the user's server was restarted, not kept"
     assert psutil.pid_exists(_status(platform)["pid"])
 
@@ -306,15 +308,8 @@ def test_a_users_job_and_cluster_keep_running_through_a_hub_restart(platform, su
         assert os.getsid(runner.pid) != os.getsid(hub), "the job runner is in the hub's session"
         os.killpg(hub, signal.SIGKILL)
         poll(lambda: _status(platform)["components"]["hub"]["pid"] != hub, 120, "the hub to restart")
-
-        def answers() -> bool:
-            try:
-                return platform.api("GET", "/").status_code == 200 and \
-                    platform.server_get(survivor, "api/status").status_code == 200
-            except Exception:  # noqa: BLE001 - not back yet
-                return False
-
-        poll(answers, 120, "the restarted hub and the user's server through the proxy")
+        poll(lambda: _hub_and_server_answer(platform, survivor), 120,
+             "the restarted hub and the user's server through the proxy")
         assert runner.is_running() and runner.create_time() == started, \
             "the job's runner died with the hub (or was replaced)"
         assert client.submit(sum, [1, 2, 3], pure=False).result(timeout=60) == 6

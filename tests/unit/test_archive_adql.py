@@ -440,7 +440,7 @@ def test_an_upload_url_on_a_network_the_operator_allows_is_fetched(tmp_path):
         with pytest.raises(UsageFault, match="not a public address"):
             fetch_url("t", url, timeout=5)
         args = build_parser().parse_args(["--upload-from", "127.0.0.0/8,192.0.2.7", "--upload-from", "::1"])
-        allowed = parse_networks([v for arg in args.upload_from for v in arg.split(",")])
+        allowed = parse_networks(args.upload_from)
         assert fetch_url("t", url, timeout=5, allowed=allowed) == table
         with pytest.raises(UsageFault, match="10.255.255.1, which is not a public address"):
             fetch_url("t", f"http://127.0.0.1:{server.server_port}/away", timeout=5, allowed=allowed)

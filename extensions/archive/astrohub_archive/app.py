@@ -50,6 +50,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlparse
 
 import tornado.log
@@ -170,6 +171,39 @@ def _env(name: str, default=None):
     return os.environ.get(f"ASTROHUB_ARCHIVE_{name.upper().replace('-', '_')}", default)
 
 
+def _env_items(name: str) -> list[str]:
+    """The items of a comma-separated flag's environment value (``ASTROHUB_ARCHIVE_UPLOAD_FROM=a,b``); empty ones
+    (the environment's unset form, a template's trailing comma) are skipped. :func:`main` checks them."""
+    return [item.strip() for item in (_env(name) or "").split(",") if item.strip()]
+
+
+def comma_list(flag: str, parse: Callable[[list[str]], object]) -> Callable[[str], list[str]]:
+    """An argparse ``type=`` for ``flag``, whose value is a comma-separated list (``--upload-from
+    10.1.0.0/16,192.0.2.7``): the value's items, stripped, once ``parse`` has accepted them all.
+
+    Used with ``action="extend"``, so a repeated flag adds its items. An empty item, or one that ``parse``
+    refuses (its ``ValueError`` names the item), is the parser's usage error naming the value:
+
+    >>> comma_list("--upload-from", parse_networks)(" 10.1.0.0/16, 192.0.2.7")
+    ['10.1.0.0/16', '192.0.2.7']
+    >>> comma_list("--upload-from", parse_networks)("10.0.0.0/33")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '10.0.0.0/33': give an address or a network, e.g. 10.1.0.0/16
+    """
+    def items(value: str) -> list[str]:
+        found = [item.strip() for item in value.split(",")]
+        if "" in found:
+            raise argparse.ArgumentTypeError(f"{value!r} has an empty item: give one or more values separated by "
+                                             "single commas, with none at either end")
+        try:
+            parse(found)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{flag} ")) from None
+        return found
+
+    return items
+
+
 def jobs_path(args: argparse.Namespace) -> Path:
     """The SQLite file of async TAP jobs: ``--jobs``, else ``tap-jobs.sqlite`` beside the index (which must
     then be writable: the chart, whose index is read-only, sets ``ASTROHUB_ARCHIVE_JOBS``)."""
@@ -201,11 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MiB of catalogue sides kept prepared for positional joins between queries (default "
                         f"{DEFAULT_JOIN_CACHE_MIB}; about 46 MiB per 10^6 rows, and the rows themselves where they "
                         "fit in half; 0: off)")
-    p.add_argument("--trusted-proxy", action="append", default=[a for a in (_env("trusted-proxy") or "").split(",") if a],
+    p.add_argument("--trusted-proxy", action="extend", type=comma_list("--trusted-proxy", parse_trusted),
+                   default=_env_items("trusted-proxy"),
                    help="who may set X-Forwarded-Host: an address, a network (10.0.0.0/24) or uid:<N> (a local "
                         "user's processes; what `astrohub up` passes for its proxy); repeatable or comma-separated "
                         "(default: nobody)")
-    p.add_argument("--upload-from", action="append", default=[a for a in (_env("upload-from") or "").split(",") if a],
+    p.add_argument("--upload-from", action="extend", type=comma_list("--upload-from", parse_networks),
+                   default=_env_items("upload-from"),
                    help="a network (10.1.0.0/16) or address whose hosts TAP uploads by URL may come from besides "
                         "public ones: an observatory's closed network; repeatable or comma-separated (default: "
                         "public hosts only)")
@@ -245,9 +281,9 @@ def _settle() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        trusted = parse_trusted([v for arg in args.trusted_proxy for v in arg.split(",")])
-        upload_networks = parse_networks([v for arg in args.upload_from for v in arg.split(",")])
+    try:  # the flags' items were checked as they were read (comma_list); the environment's are checked here
+        trusted = parse_trusted(args.trusted_proxy)
+        upload_networks = parse_networks(args.upload_from)
     except ValueError as exc:
         parser.error(str(exc))
     if not args.hips_upload_max > 0:

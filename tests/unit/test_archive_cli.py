@@ -1,0 +1,49 @@
+"""The ``astrohub-archive`` command's comma-separated flags (``--trusted-proxy``, ``--upload-from``): read by one
+argparse type (:func:`astrohub_archive.app.comma_list`), repeatable, and refused naming the value when an item is
+empty or not what the flag takes."""
+
+from __future__ import annotations
+
+import pytest
+
+from astrohub_archive.app import build_parser, main
+
+
+def _usage_error(argv: list[str], capsys) -> str:
+    """What ``astrohub-archive argv`` prints when it stops with a usage error (exit status 2)."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_comma_lists_and_repeats_give_the_items(monkeypatch):
+    monkeypatch.delenv("ASTROHUB_ARCHIVE_UPLOAD_FROM", raising=False)
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_TRUSTED_PROXY", "10.42.0.0/16,")  # the environment's empty items: skipped
+    args = build_parser().parse_args(["--upload-from", "10.1.0.0/16, 192.0.2.7", "--upload-from", "::1",
+                                      "--trusted-proxy", "uid:0"])
+    assert args.upload_from == ["10.1.0.0/16", "192.0.2.7", "::1"]
+    assert args.trusted_proxy == ["10.42.0.0/16", "uid:0"]
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--upload-from", "10.0.0.0/33"], "argument --upload-from: '10.0.0.0/33': give an address or a network"),
+    (["--upload-from", "10.1.0.0/16,intranet"], "argument --upload-from: 'intranet': give an address or a network"),
+    (["--trusted-proxy", "uid:root"], "argument --trusted-proxy: 'uid:root': the user id after 'uid:' must be a"),
+    (["--trusted-proxy", "proxy.example"], "argument --trusted-proxy: 'proxy.example' is neither an address"),
+])
+def test_a_bad_item_is_a_usage_error_naming_it_as_the_flag_is_read(argv, named, capsys):
+    """Before: the values were split and checked only in ``main`` after parsing, so ``build_parser`` (which the
+    chart's tests read the environment with) took them, and the message was not argparse's ``argument ...:``."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(argv)  # the parser itself refuses it, whatever else the command line holds
+    assert named in capsys.readouterr().err
+    assert named in _usage_error(argv, capsys)
+
+
+@pytest.mark.parametrize("value", ["10.1.0.0/16,", ",10.1.0.0/16", "10.1.0.0/16,,192.0.2.7", ""])
+def test_an_empty_item_is_a_usage_error_naming_the_value(value, capsys):
+    """Before: an empty item was dropped without a word (``--upload-from 10.1.0.0/16,`` where a network was cut
+    off, or ``--upload-from "$UNSET"``), and the archive started."""
+    err = _usage_error(["--upload-from", value], capsys)
+    assert f"argument --upload-from: {value!r} has an empty item" in err, err
