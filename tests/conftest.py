@@ -8,10 +8,15 @@ tier's own conftest.py.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+# Helpers every tier imports by module name (``from tornado_thread import serving``): tests/support/, on the
+# path once here, since the tiers run in pytest processes of their own and share no conftest fixtures.
+sys.path.insert(0, str(Path(__file__).parent / "support"))
 
 # Property tests draw the same examples on every run (CI must not pass or fail by chance); a wider, random
 # search is `HYPOTHESIS_PROFILE=explore pytest ...`, and what it finds becomes an @example or a test.

@@ -36,8 +36,7 @@ from astrohub_hub.errors import HubError
 _spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
 hs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hs)
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from tornado_thread import serving  # noqa: E402
+from tornado_thread import serving  # tests/support/, on the path by tests/conftest.py
 
 #: The teaching overlay, with NFS homes (released assignments and feedback reach the students' homes).
 VALUES = {**hs.overlay("teaching-class")}

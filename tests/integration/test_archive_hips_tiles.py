@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import gzip
 import os
-import sys
 from pathlib import Path
 
 import pytest
 import requests
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from tornado_thread import serving  # noqa: E402
+from tornado_thread import serving  # tests/support/, on the path by tests/conftest.py
 
 PROPERTIES = "creator_did = ivo://astrohub/test\nobs_title = test\ndataproduct_type = catalog\nhips_order = 1\n"
 

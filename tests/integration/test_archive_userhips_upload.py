@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import requests
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from tornado_thread import serving  # noqa: E402
+from tornado_thread import serving  # tests/support/, on the path by tests/conftest.py
 
 #: The server's request body limit in these tests (the service's is 64 MiB): a HiPS of ROWS rows is bigger.
 SERVER_LIMIT = 16 * 2**10

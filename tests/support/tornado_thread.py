@@ -2,10 +2,9 @@
 
 Owns :func:`serving`, the one way tests start a real Tornado server in-process on a free port (the archive's
 HiPS routes, the classes service). The test tiers run as separate pytest processes and share no conftest
-fixtures, so a test imports this module by its path::
+fixtures, so tests/conftest.py (which every tier loads) puts tests/support/ on the path and a test writes::
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-    from tornado_thread import serving  # noqa: E402
+    from tornado_thread import serving
 
 May import the standard library and tornado only; the application is the caller's.
 """
