@@ -274,40 +274,49 @@ def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay
 
 
 def test_exam_mode_freezes_materials_and_refuses_late_submissions(platform, course):
+    """Its own assignment, so it runs alone too (``-k exam``; it used the full cycle's hw1: a 404 alone)."""
     name, prof, (_s1, s2, s3) = course["name"], course["prof"], course["students"]
     materials = course["root"] / "materials"
+    quiz = course["root"] / "instructors" / "quiz1"
+    platform.execute(prof, f"from pathlib import Path; Path({str(quiz)!r}).mkdir(); "
+                           f"Path({str(quiz / 'task.txt')!r}).write_text('estimate the distance')")
+    released = _call(platform, prof, "POST", f"classes/{name}/assignments/quiz1/release")
+    assert released.status_code == 200, released.text
     write = f"""
 try:
     open({str(materials / 'exam-notes.md')!r}, 'w').write('x'); print('allowed')
 except PermissionError:
     print('refused')
 """
+    # After quiz1's release (service's clock <= now), so a window ending at `now` holds it: an assignment first
+    # released after an exam's end is not the exam's, and a release within the second before a window
+    # "that ended a second ago" was not (alone, the late submission below was taken).
     now = time.time()
     opened = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 5, "end": now + 3600})
     assert opened.status_code == 200 and opened.json()["exam"]["frozen"] is True, opened.text
     if platform.isolated:
         assert platform.execute(prof, write).strip() == "refused"  # frozen, even for instructors
-    assert _call(platform, s3, "POST", f"classes/{name}/assignments/hw1/submit").status_code == 200
-    # The window closes (set here to one that ended a second ago): late work is refused, materials thaw.
-    closed = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 60, "end": now - 1})
+    assert _call(platform, s3, "POST", f"classes/{name}/assignments/quiz1/submit").status_code == 200
+    # The window closes (set here to one that has just ended): late work is refused, materials thaw.
+    closed = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 60, "end": now})
     assert closed.json()["exam"]["frozen"] is False
-    late = _call(platform, s2, "POST", f"classes/{name}/assignments/hw1/submit")
+    late = _call(platform, s2, "POST", f"classes/{name}/assignments/quiz1/submit")
     assert late.status_code == 403 and "submissions after the deadline are refused" in late.json()["message"]
     if platform.isolated:
         assert platform.execute(prof, write).strip() == "allowed"
     actions = [a["action"] for a in _call(platform, prof, "GET", f"classes/{name}/log").json()]
     assert actions[-3:] == ["exam", "materials thawed", "late submission refused"], actions
     assert _call(platform, s2, "GET", f"classes/{name}/log").status_code == 403
-    # The exam named by its assignments (the CLI): hw1, released before it ended, is homework again.
+    # The exam named by its assignments (the CLI): quiz1, released before it ended, is homework again.
     from datetime import datetime, timezone
 
     def iso(t):
         return datetime.fromtimestamp(t, timezone.utc).isoformat()
 
-    named = _astrohub(platform, "classes", "exam", name, "--start", iso(now - 60), "--end", iso(now - 1),
+    named = _astrohub(platform, "classes", "exam", name, "--start", iso(now - 60), "--end", iso(now),
                       "--assignments", "midterm")
     assert named.returncode == 0 and json.loads(named.stdout)["exam"]["assignments"] == ["midterm"], named.stderr
-    assert _call(platform, s2, "POST", f"classes/{name}/assignments/hw1/submit").status_code == 200
+    assert _call(platform, s2, "POST", f"classes/{name}/assignments/quiz1/submit").status_code == 200
 
 
 def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course):

@@ -218,6 +218,49 @@ def test_an_exam_that_names_its_assignments_leaves_earlier_homework_open(teachin
     assert again._exam("c9") == (1.0, 2.0, False, None)
 
 
+def test_a_tick_while_an_exam_changes_waits_for_the_change_and_each_thaw_is_logged_once(teaching):
+    """The service ticks every 5 s in one thread while a request changes the exam in another. A tick that
+    fired while the change was being made (here: while the hub is told the new window) thawed the materials
+    before the change was logged, or as well as the change's own tick (the platform test saw 'materials
+    thawed', 'exam' and, once in ten runs, failed). Forced: the hub call starts the other thread's tick and
+    goes on once that tick has finished or is waiting for the change to end."""
+    import threading
+
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    now = teaching.now[0]
+    assert teaching.exam(PROF, "c1", now - 60, now + 3600)["exam"]["frozen"] is True
+    settled = threading.Event()  # the other thread's tick is done, or waits for the exam's lock
+
+    class WatchedLock:  # the exam's lock, telling when the ticking thread asks for it
+        def __init__(self, lock):
+            self.lock = lock
+
+        def __enter__(self):
+            if threading.current_thread().name == "ticker":
+                settled.set()
+            self.lock.acquire()
+
+        def __exit__(self, *exc):
+            self.lock.release()
+
+    teaching._exam_lock = WatchedLock(threading.Lock())
+    ticker = threading.Thread(target=lambda: (teaching.tick(), settled.set()), name="ticker")
+    told = []
+
+    def hub(cls, properties):  # JupyterHub's group properties, set while the exam changes
+        told.append(properties)
+        ticker.start()
+        assert settled.wait(30)
+
+    teaching.on_class_properties = hub
+    info = teaching.exam(PROF, "c1", now - 60, now - 1)  # the window closes
+    ticker.join(30)
+    assert not ticker.is_alive() and info["exam"]["frozen"] is False
+    assert told == [{"astrohub-exam": {"start": now - 60, "end": now - 1}}]
+    actions = [a["action"] for a in teaching.actions(PROF, "c1")]
+    assert actions[-2:] == ["exam", "materials thawed"] and actions.count("materials thawed") == 1, actions
+
+
 def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(teaching, tmp_path, monkeypatch):
     import astrohub_hub.classes as classes
 

@@ -21,6 +21,16 @@ def test_membership_changes_grant_and_revoke_only_the_difference():
     assert result.actions == [Action("grant", "astro101", "astro-new"), Action("revoke", "astro101", "astro-old")]
 
 
+def test_a_group_without_members_gets_no_folder_until_its_first_member():
+    """The classes service creates a roster group empty, then marks it "astrohub-folder": false, then adds the
+    students: a poll between the first two steps made a folder the class must not have (the platform test
+    checks that there is none)."""
+    for system_users in (True, False):
+        assert plan({"astro101-students": []}, {}, system_users=system_users).actions == []
+    assert plan({"astro101-students": ["sam"]}, {}, system_users=True).actions == [
+        Action("mkdir", "astro101-students"), Action("grant", "astro101-students", "astro-sam")]
+
+
 def test_in_step_means_nothing_to_do():
     observed = {"a": frozenset({"astro-x"}), "b": frozenset()}
     assert plan({"a": ["x"], "b": []}, observed, system_users=True).actions == []
@@ -49,11 +59,12 @@ def test_unsafe_names_are_skipped_and_reported():
 def test_sync_once_without_root_creates_group_folders(tmp_path):
     applier = AclApplier(tmp_path / "groups", system_users=False)
     first = sync_once({"astro101": ["sam"], "team-x": []}, applier, system_users=False, prefix="astro-")
-    assert [a.kind for a in first.actions] == ["mkdir", "mkdir"]
-    assert sorted(p.name for p in (tmp_path / "groups").iterdir()) == ["astro101", "team-x"]
+    assert [a.kind for a in first.actions] == ["mkdir"]  # team-x: once it has a member
+    assert sorted(p.name for p in (tmp_path / "groups").iterdir()) == ["astro101"]
     assert (tmp_path / "groups" / "astro101").stat().st_mode & 0o777 == 0o770
-    second = sync_once({"astro101": ["sam"], "team-x": []}, applier, system_users=False, prefix="astro-")
-    assert second.actions == []
+    second = sync_once({"astro101": ["sam"], "team-x": ["sue"]}, applier, system_users=False, prefix="astro-")
+    assert second.actions == [Action("mkdir", "team-x")]
+    assert sync_once({"astro101": ["sam"], "team-x": ["sue"]}, applier, system_users=False, prefix="astro-").actions == []
 
 
 def test_acl_applier_grants_and_revokes_real_acls(tmp_path):

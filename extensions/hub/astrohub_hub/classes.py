@@ -124,6 +124,9 @@ class Teaching:
     grading: Steps | None = None
     clock: Callable[[], float] = time.time
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Held while an exam window changes and while :meth:`tick` freezes or thaws: the service ticks in one
+    #: thread while a request changes the window in another (see :meth:`exam`).
+    _exam_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.classes_root, self.workspaces_root = Path(self.classes_root), Path(self.workspaces_root)
@@ -412,14 +415,18 @@ class Teaching:
                 raise ClassError(f"an exam's assignments are a non-empty list of names, got {assignments!r}",
                                  value=assignments)
             assignments = sorted({self._check_name("assignment", a) for a in assignments})
-        with closing(self._db()) as db, db:
-            db.execute("INSERT OR REPLACE INTO exams (class, start, end, frozen, assignments) VALUES (?, ?, ?, "
-                       "COALESCE((SELECT frozen FROM exams WHERE class = ?), 0), ?)",
-                       (cls, start, end, cls, None if assignments is None else json.dumps(assignments)))
-        self.on_class_properties(cls, {"astrohub-exam": {"start": float(start), "end": float(end)}})
-        self.record(actor, cls, "exam", {"start": _iso(start), "end": _iso(end),
-                                         **({} if assignments is None else {"assignments": assignments})})
-        self.tick()
+        # One step for a tick in another thread (the service's periodic one): the new window, its log entry,
+        # the freeze or thaw it causes and the hub's copy of it. Before, a tick between the window's write
+        # and its log entry thawed first (log: 'materials thawed', 'exam'), or thawed as well as this one.
+        with self._exam_lock:
+            with closing(self._db()) as db, db:
+                db.execute("INSERT OR REPLACE INTO exams (class, start, end, frozen, assignments) VALUES (?, ?, ?, "
+                           "COALESCE((SELECT frozen FROM exams WHERE class = ?), 0), ?)",
+                           (cls, start, end, cls, None if assignments is None else json.dumps(assignments)))
+            self.record(actor, cls, "exam", {"start": _iso(start), "end": _iso(end),
+                                             **({} if assignments is None else {"assignments": assignments})})
+            self._tick()
+            self.on_class_properties(cls, {"astrohub-exam": {"start": float(start), "end": float(end)}})
         return self.show(actor, cls)
 
     def _exam(self, cls: str) -> tuple[float, float, bool, list[str] | None] | None:
@@ -431,7 +438,12 @@ class Teaching:
 
     def tick(self) -> None:
         """Freeze or thaw each exam's materials folder as its window opens and closes (the service
-        calls this every few seconds)."""
+        calls this every few seconds, in a thread of its own); each change is done and logged once."""
+        with self._exam_lock:
+            self._tick()
+
+    def _tick(self) -> None:
+        """:meth:`tick`, with ``_exam_lock`` held."""
         now = self.clock()
         with closing(self._db()) as db:
             exams = db.execute("SELECT class, start, end, frozen FROM exams").fetchall()

@@ -570,9 +570,12 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
                            cookie_secret=os.urandom(32), groups_root=groups_root, gateway=gateway)
 
 
-def _tick(teaching: Teaching) -> None:
+async def _tick(teaching: Teaching) -> None:
+    """One exam tick, in a worker thread: it waits while a request changes an exam (``Teaching.exam`` holds
+    the exam lock while it tells the hub), which must not stop the event loop; the next tick is scheduled
+    once this one is done (tornado's PeriodicCallback awaits it)."""
     try:
-        teaching.tick()
+        await asyncio.to_thread(teaching.tick)
     except Exception:  # a failing setfacl must not stop the service; retried at the next tick
         log.exception("exam tick failed")
 
@@ -609,7 +612,7 @@ def main(argv: list[str] | None = None) -> int:
     HubOAuth.instance(api_token=token, api_url=api_url)
     app = make_app(teaching, hub_auth, prefix, directory, env.get("ASTROHUB_GROUPS_ROOT", ""), gateway)
     app.listen(url.port, url.hostname)
-    ioloop.PeriodicCallback(lambda: _tick(teaching), 5000).start()
+    ioloop.PeriodicCallback(lambda: _tick(teaching), 5000).start()  # a coroutine: awaited
     log.info("serving classes and workspaces at %s%s (as %s)", url.geturl(), prefix,
              "per-user system accounts" if teaching.accounts.enabled else "the invoking user")
     loop = ioloop.IOLoop.current()

@@ -3,7 +3,7 @@
 Owns the hub-managed service ``python -m astrohub_hub.groupsync`` that ``configure`` registers in
 local mode (service ``astrohub-groupsync``, scopes ``list:groups`` and ``read:groups``). Every
 ``interval`` seconds it reads the groups and their members from the hub REST API and reconciles
-``<groups_root>/<group>``:
+``<groups_root>/<group>`` (made once the group has a member):
 
 * not root: the folders are created (mode 0770); every server runs as the invoking user anyway;
 * root: each folder is ``root:root`` mode 0770 and each member's system user (``astro-<name>``,
@@ -127,6 +127,10 @@ def plan(
             continue
         current = observed.get(group)
         if current is None:
+            if not groups[group]:
+                # Made with its first member: the classes service creates its groups empty and only then marks
+                # them "astrohub-folder": false, so a poll in between made a folder for a roster group.
+                continue
             result.actions.append(Action("mkdir", group))
             current = frozenset()
         if not system_users:
