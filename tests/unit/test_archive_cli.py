@@ -47,3 +47,19 @@ def test_an_empty_item_is_a_usage_error_naming_the_value(value, capsys):
     off, or ``--upload-from "$UNSET"``), and the archive started."""
     err = _usage_error(["--upload-from", value], capsys)
     assert f"argument --upload-from: {value!r} has an empty item" in err, err
+
+
+@pytest.mark.parametrize("variable, value, named", [
+    ("ASTROHUB_ARCHIVE_UPLOAD_FROM", "10.1.0.0/16,10.0.0.0/33",
+     "ASTROHUB_ARCHIVE_UPLOAD_FROM='10.1.0.0/16,10.0.0.0/33': '10.0.0.0/33': give an address or a network"),
+    ("ASTROHUB_ARCHIVE_TRUSTED_PROXY", "uid:root",
+     "ASTROHUB_ARCHIVE_TRUSTED_PROXY='uid:root': 'uid:root': the user id after 'uid:' must be a"),
+])
+def test_a_bad_item_in_the_environment_is_a_usage_error_naming_the_variable(variable, value, named, monkeypatch,
+                                                                            capsys):
+    """The chart and `astrohub up` set the environment, not the flags: before, its bad item was reported as the
+    flag's (``--upload-from '10.0.0.0/33': ...``), which the operator had never written."""
+    monkeypatch.setenv(variable, value)
+    err = _usage_error([], capsys)
+    assert named in err, err
+    assert "argument --" not in err

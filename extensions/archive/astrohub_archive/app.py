@@ -281,11 +281,16 @@ def _settle() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:  # the flags' items were checked as they were read (comma_list); the environment's are checked here
-        trusted = parse_trusted(args.trusted_proxy)
-        upload_networks = parse_networks(args.upload_from)
-    except ValueError as exc:
-        parser.error(str(exc))
+    # The flags' items were checked as they were read (comma_list); the environment's are checked here, an error
+    # naming the variable (the chart and `astrohub up` set those, not the flags).
+    for flag, parse in (("--trusted-proxy", parse_trusted), ("--upload-from", parse_networks)):
+        variable = "ASTROHUB_ARCHIVE_" + flag[2:].upper().replace("-", "_")
+        try:
+            parse(_env_items(flag[2:]))
+        except ValueError as exc:
+            parser.error(f"{variable}={os.environ.get(variable, '')!r}: {str(exc).removeprefix(flag + ' ')}")
+    trusted = parse_trusted(args.trusted_proxy)
+    upload_networks = parse_networks(args.upload_from)
     if not args.hips_upload_max > 0:
         parser.error(f"--hips-upload-max {args.hips_upload_max:g}: give the MiB one HiPS upload may hold, more than 0")
     if not args.hips_owner_max > 0:
