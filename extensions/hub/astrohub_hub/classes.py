@@ -37,7 +37,8 @@ class's action log (:meth:`Teaching.actions`). A class created with a ``profile`
 groups get the property ``astrohub-profile`` and the spawner starts its members' servers with it; an exam
 window is the groups' ``astrohub-exam`` property, and servers started inside it get guarantees equal to the
 profile's limits (local processes are not confined beyond the limits JupyterHub exports; on Kubernetes,
-requests = limits).
+requests = limits). The hub is told before anything changes here: a window or a profile it refuses (or cannot
+take, being down) is a ClassError 502 naming its answer, and neither is kept.
 
 Due dates (:meth:`Teaching.set_due`, or ``release(..., due=...)``): an assignment may have one (ISO 8601 with
 its time zone, in the future when set; :mod:`astrohub_hub.due_dates`). Work submitted after it is taken and
@@ -250,7 +251,11 @@ class Teaching:
 
     def create_class(self, actor: Actor, name: str, *, instructors: Iterable[str] = (),
                      students: Iterable[str] = (), profile: str = "") -> dict:
-        """Create class ``name`` with its folders and roster (admins only)."""
+        """Create class ``name`` with its folders and roster (admins only).
+
+        A ``profile`` is pinned on the class's hub groups first: when the hub refuses (ClassError 502), no
+        class is made.
+        """
         if not actor.admin:
             raise ClassError("only admins create classes", status=403, code="forbidden", value=actor.name)
         self._check_name("class", name)
@@ -263,14 +268,20 @@ class Teaching:
             raise ClassError(f"no profile {profile!r} is configured on this hub; choose one of "
                              f"{list(self.profiles)} (the hub's profiles setting), or none", code="unknown-profile",
                              value=profile)
-        with self._lock:
+        duplicate = ClassError(f"a class named {name!r} exists already: choose another name", status=409,
+                               code="duplicate-class", value=name)
+        with self._lock:  # classes are created one at a time: the check below holds until the INSERT
+            with closing(self._db()) as db:
+                if db.execute("SELECT 1 FROM classes WHERE name = ?", (name,)).fetchone():
+                    raise duplicate
+            if profile:  # the hub first: when it refuses the pin (ClassError 502), no class is made
+                self.on_class_properties(name, {"astrohub-profile": profile})
             with closing(self._db()) as db, db:
                 try:
                     db.execute("INSERT INTO classes (name, profile, created) VALUES (?, ?, ?)",
                                (name, profile, self.clock()))
                 except sqlite3.IntegrityError:
-                    raise ClassError(f"a class named {name!r} exists already: choose another name",
-                                     status=409, code="duplicate-class", value=name) from None
+                    raise duplicate from None
                 db.executemany("INSERT INTO members VALUES (?, ?, 'instructor')", [(name, u) for u in instructors])
                 db.executemany("INSERT INTO members VALUES (?, ?, 'student')", [(name, u) for u in students])
             self._make_class_dirs(name)
@@ -278,8 +289,6 @@ class Teaching:
             self._grant_class(name, "student", students)
         self.on_roster_change(name, "instructors", instructors)
         self.on_roster_change(name, "students", students)
-        if profile:
-            self.on_class_properties(name, {"astrohub-profile": profile})
         self.record(actor, name, "create", {"instructors": instructors, "students": students, "profile": profile})
         return self.show(actor, name)
 
@@ -405,7 +414,12 @@ class Teaching:
         """Exam mode for ``[start, end]`` (epoch seconds): materials frozen inside the window, no
         submission after ``end`` to the exam's ``assignments`` (``None``: every assignment first released
         before ``end``; naming them leaves homework due after the exam open), every action logged. Admins
-        and the class's instructors."""
+        and the class's instructors.
+
+        The window is also the class's hub groups' ``astrohub-exam`` property (``on_class_properties``), set
+        before anything here changes: when the hub refuses it, the ClassError 502 says so and the previous
+        window (or none) stays, here and on the hub.
+        """
         self._class(cls)
         self._require(actor, cls, "instructor")
         if not (isinstance(start, (int, float)) and isinstance(end, (int, float))) or not start < end:
@@ -415,10 +429,14 @@ class Teaching:
                 raise ClassError(f"an exam's assignments are a non-empty list of names, got {assignments!r}",
                                  value=assignments)
             assignments = sorted({self._check_name("assignment", a) for a in assignments})
-        # One step for a tick in another thread (the service's periodic one): the new window, its log entry,
-        # the freeze or thaw it causes and the hub's copy of it. Before, a tick between the window's write
-        # and its log entry thawed first (log: 'materials thawed', 'exam'), or thawed as well as this one.
+        # One step for a tick in another thread (the service's periodic one): the hub's copy of the window,
+        # the new window, its log entry and the freeze or thaw it causes. Before, a tick between the window's
+        # write and its log entry thawed first (log: 'materials thawed', 'exam'), or thawed as well as this one.
+        # The hub is told first: when it refuses or cannot be reached (ClassError 502) the window is not
+        # written, so nothing here claims an exam the users' servers never see; the instructor is told and
+        # tries again (a retry at each tick would keep an exam the instructor was told had failed).
         with self._exam_lock:
+            self.on_class_properties(cls, {"astrohub-exam": {"start": float(start), "end": float(end)}})
             with closing(self._db()) as db, db:
                 db.execute("INSERT OR REPLACE INTO exams (class, start, end, frozen, assignments) VALUES (?, ?, ?, "
                            "COALESCE((SELECT frozen FROM exams WHERE class = ?), 0), ?)",
@@ -426,7 +444,6 @@ class Teaching:
             self.record(actor, cls, "exam", {"start": _iso(start), "end": _iso(end),
                                              **({} if assignments is None else {"assignments": assignments})})
             self._tick()
-            self.on_class_properties(cls, {"astrohub-exam": {"start": float(start), "end": float(end)}})
         return self.show(actor, cls)
 
     def _exam(self, cls: str) -> tuple[float, float, bool, list[str] | None] | None:
