@@ -699,3 +699,32 @@ def test_a_hub_that_refuses_the_exam_window_or_the_profile_leaves_no_exam_and_no
     assert teaching.exam(PROF, "c1", now - 60, now + 3600)["exam"]["frozen"] is True
     assert hub.properties("c1-instructors") == {**pinned, "astrohub-exam": {"start": now - 60, "end": now + 3600}}
     assert teaching.create_class(ADMIN, "c2", profile="small")["profile"] == "small"
+
+
+def test_an_instructor_added_while_the_materials_are_frozen_gets_them_read_only_until_the_thaw(tmp_path):
+    """Real setfacl/getfacl, with the existing system user 'nobody' as the instructor (prefix 'nobod' + hub
+    name 'y'). The freeze and the thaw act only as the window opens and closes: an instructor added in
+    between got rwx on the materials for the rest of the exam."""
+    import subprocess
+
+    def access(path):
+        acl = subprocess.run(["getfacl", "--omit-header", "--absolute-names", str(path)], capture_output=True,
+                             text=True, check=True).stdout.split()
+        return sorted(line for line in acl if line.startswith(("user:nobody:", "default:user:nobody:")))
+
+    now = [1_700_000_000.0]
+    teaching = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "classes.sqlite",
+                        accounts=SystemAccounts("nobod", run_as_system_users=True), clock=lambda: now[0])
+    teaching.create_class(ADMIN, "c1")
+    materials = tmp_path / "classes" / "c1" / "materials"
+    (materials / "sheet.txt").write_text("the exam's data")
+    teaching.exam(ADMIN, "c1", now[0] - 60, now[0] + 3600)
+    assert teaching.add_members(ADMIN, "c1", "instructor", ["y"])["instructors"] == ["y"]
+    assert access(materials) == ["default:user:nobody:r-x", "user:nobody:r-x"]
+    assert access(materials / "sheet.txt") == ["user:nobody:r--"]
+    assert access(tmp_path / "classes" / "c1" / "instructors") == ["default:user:nobody:rwx", "user:nobody:rwx"]
+    now[0] += 3601
+    teaching.tick()
+    assert teaching.show(ADMIN, "c1")["exam"]["frozen"] is False
+    assert access(materials) == ["default:user:nobody:rwx", "user:nobody:rwx"]
+    assert access(materials / "sheet.txt") == ["user:nobody:rw-"]

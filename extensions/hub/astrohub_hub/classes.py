@@ -30,7 +30,8 @@ a link a user planted (:func:`astrohub_hub.folders.pack_as`). Resubmitting adds 
 folder; nothing is overwritten.
 
 Exam mode (:meth:`Teaching.exam`): inside the window the materials folder is read-only for everybody
-(instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end to an
+(instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it; an instructor added inside
+the window gets r-x too), a submission after the end to an
 assignment first released before the end is refused with the deadline in the message (an assignment first
 released after the exam ended is not part of it), and every action (and every refused submission) is in the
 class's action log (:meth:`Teaching.actions`). A class created with a ``profile`` pins it: the class's hub
@@ -229,7 +230,9 @@ class Teaching:
         for path in self._class_dirs(cls).values():
             folders.make_shared_folder(path, 0o770)
 
-    def _grant_class(self, cls: str, role: str, users: Iterable[str]) -> None:
+    def _grant_class(self, cls: str, role: str, users: Iterable[str], *, frozen: bool = False) -> None:
+        """Give ``users`` the access of ``role``; ``frozen``: the class's materials are frozen by an exam
+        (:meth:`tick`), so an instructor gets them read-only too, until the thaw gives every instructor rwx."""
         if not self.accounts.enabled:
             return
         dirs = self._class_dirs(cls)
@@ -237,7 +240,7 @@ class Teaching:
             system = self._system(user)
             folders.grant(dirs["base"], system, "r-x", inherit=False)
             if role == "instructor":
-                folders.grant(dirs["materials"], system, "rwx", recursive=True)
+                folders.grant(dirs["materials"], system, "r-x" if frozen else "rwx", recursive=True)
                 folders.grant(dirs["instructors"], system, "rwx", recursive=True)
                 folders.grant(dirs["submissions"], system, "r-x", recursive=True)
             else:
@@ -293,7 +296,11 @@ class Teaching:
         return self.show(actor, name)
 
     def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
-        """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins)."""
+        """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins).
+
+        During an exam's frozen window an instructor added gets the materials read-only, like the others,
+        and read-write at the thaw.
+        """
         self._class(cls)
         self._require_roster_editor(actor, cls, role, "add")
         users = self._check_users(users, f"class {cls!r} {role}s")
@@ -302,10 +309,14 @@ class Teaching:
         clash = sorted(set(users) & set(roster[other]))
         if clash:
             raise ClassError(f"{clash} are already {other} of {cls!r}", value=clash)
-        with self._lock:
+        # With the exam lock held, a tick cannot freeze or thaw between reading the state and the grant: a
+        # member added during a frozen window gets the frozen access, and the thaw (which gives every
+        # instructor on the roster rwx) finds them on the roster. (Lock order: exam lock, then the lock.)
+        with self._exam_lock, self._lock:
             with closing(self._db()) as db, db:
                 db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?)", [(cls, u, role) for u in users])
-            self._grant_class(cls, role, users)
+            exam = self._exam(cls)
+            self._grant_class(cls, role, users, frozen=exam is not None and exam[2])
         self.on_roster_change(cls, f"{role}s", users)
         self.record(actor, cls, f"add {role}s", {"users": users})
         return self.show(actor, cls)
