@@ -44,6 +44,12 @@ def _seg(value: str) -> str:
     return quoted.replace(".", "%2E") if set(quoted) <= {"."} else quoted
 
 
+def _path(collection: str, *names: str) -> str:
+    """The service path ``<collection>/<name>/...``: every part after ``collection`` (a class, an assignment,
+    a workspace, or a route word) quoted as one segment by :func:`_seg`. Every command builds its path here."""
+    return "/".join([collection, *(_seg(n) for n in names)])
+
+
 def _print(answer) -> int:
     print(json.dumps(answer, indent=1, sort_keys=True))
     return 0
@@ -60,7 +66,7 @@ def _add(role: str):
     def run(args):
         admin = _admin(args)
         users = _names(args.users) + _csv_users(args.csv, admin)
-        return _print(admin.service("POST", f"classes/{_seg(args.name)}/{role}", {"users": users}))
+        return _print(admin.service("POST", _path("classes", args.name, role), {"users": users}))
     return run
 
 
@@ -68,23 +74,23 @@ def _remove(role: str):
     def run(args):
         admin = _admin(args)
         users = _names(args.users) + _csv_users(args.csv, admin)
-        return _print(admin.service("DELETE", f"classes/{args.name}/{role}", {"users": users}))
+        return _print(admin.service("DELETE", _path("classes", args.name, role), {"users": users}))
     return run
 
 
 def _show(args):
     admin = _admin(args)
-    return _print(admin.service("GET", f"classes/{_seg(args.name)}" if args.name else "classes"))
+    return _print(admin.service("GET", _path("classes", args.name) if args.name else "classes"))
 
 
 def _archive(args):
-    return _print(_admin(args).service("POST", f"classes/{_seg(args.name)}/archive"))
+    return _print(_admin(args).service("POST", _path("classes", args.name, "archive")))
 
 
 def _assignment(action: str):
     def run(args):
         query = "?grade=1" if getattr(args, "grade", False) else ""
-        path = f"classes/{_seg(args.name)}/assignments/{_seg(args.assignment)}/{action}{query}"
+        path = _path("classes", args.name, "assignments", args.assignment, action) + query
         body = None
         if action == "release" and (args.due or args.refuse_late):
             body = {"due": args.due, **({"refuse_late": True} if args.refuse_late else {})}
@@ -97,7 +103,7 @@ def _due(args):
     body = {} if args.when is None else {"due": None if args.when.strip().lower() == "none" else args.when}
     if args.refuse_late is not None:
         body["refuse_late"] = args.refuse_late
-    path = f"classes/{_seg(args.name)}/assignments/{_seg(args.assignment)}/due"
+    path = _path("classes", args.name, "assignments", args.assignment, "due")
     return _print(_admin(args).service("POST", path, body))
 
 
@@ -117,11 +123,11 @@ def _exam(args):
     body = {"start": epoch(args.start), "end": epoch(args.end)}
     if args.assignments:
         body["assignments"] = [a.strip() for a in args.assignments.split(",") if a.strip()]
-    return _print(_admin(args).service("POST", f"classes/{_seg(args.name)}/exam", body))
+    return _print(_admin(args).service("POST", _path("classes", args.name, "exam"), body))
 
 
 def _grades(args):
-    book = _admin(args).service("GET", f"classes/{args.name}/grades")
+    book = _admin(args).service("GET", _path("classes", args.name, "grades"))
     if not args.csv:
         return _print(book)
     import csv
@@ -134,7 +140,7 @@ def _grades(args):
 
 
 def _log(args):
-    return _print(_admin(args).service("GET", f"classes/{_seg(args.name)}/log"))
+    return _print(_admin(args).service("GET", _path("classes", args.name, "log")))
 
 
 def _ws_create(args):
@@ -146,11 +152,11 @@ def _ws_create(args):
 
 def _ws_change(args):
     body = {"add": _names(args.add), "readers": _names(args.readers), "remove": _names(args.remove)}
-    return _print(_admin(args).service("POST", f"workspaces/{_seg(args.name)}/members", body))
+    return _print(_admin(args).service("POST", _path("workspaces", args.name, "members"), body))
 
 
 def _ws_show(args):
-    return _print(_admin(args).service("GET", f"workspaces/{_seg(args.name)}" if args.name else "workspaces"))
+    return _print(_admin(args).service("GET", _path("workspaces", args.name) if args.name else "workspaces"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

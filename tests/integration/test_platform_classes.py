@@ -425,8 +425,10 @@ def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform,
     assert unknown.returncode == 2 and "no profile 'nope'" in unknown.stderr and "'lab'" in unknown.stderr
     # A name is one path segment: '../x' named another route ("no such route .../api/x"); a roster that is not
     # UTF-8 is named, not a traceback
-    odd = _astrohub(platform, "classes", "show", "../x")
-    assert odd.returncode == 2 and "no class '../x'" in odd.stderr, odd.stderr
+    # (every verb: remove-students and grades put it in the path raw)
+    for verb in (["show"], ["remove-students", "--users", prof], ["grades"]):
+        odd = _astrohub(platform, "classes", verb[0], "../x", *verb[1:])
+        assert odd.returncode == 2 and "no class '../x'" in odd.stderr, (verb, odd.stderr)
     latin = tmp_path / "roster.csv"
     latin.write_bytes("username\nm\u00fcller\n".encode("cp1252"))
     unread = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--csv", str(latin))

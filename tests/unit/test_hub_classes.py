@@ -587,3 +587,144 @@ def test_a_registry_without_due_dates_reads_as_none_and_its_submissions_get_meas
     assert teaching.set_due(PROF, "c1", "hw1", "2023-11-14T22:10Z")["due"] == "2023-11-14T22:10:00Z"
     row = teaching.gradebook(PROF, "c1")["rows"][0]  # measured from the submission folder's name
     assert (row["late"], row["late_seconds"], row["submissions"]) == (True, 200, 1)
+
+
+class _StandInHub:
+    """The hub's groups API (``GET/POST /groups/<g>``, ``PUT /groups/<g>/properties``, ``POST .../users``),
+    served on a local port, answering ``refuse[(method, path)] = (status, message)`` instead when set."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.groups, self.refuse = {}, {}
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def handle_any(self):
+                path = self.path.split("/hub/api", 1)[1]
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                if (self.command, path) in hub.refuse:
+                    status, message = hub.refuse[self.command, path]
+                    return self.answer(status, {"status": status, "message": message})
+                parts = path.strip("/").split("/")  # groups, <g>[, properties|users]
+                group = hub.groups.get(parts[1])
+                if self.command == "POST" and len(parts) == 2:
+                    hub.groups[parts[1]] = {"name": parts[1], "properties": {}, "users": []}
+                    return self.answer(201, hub.groups[parts[1]])
+                if group is None:
+                    return self.answer(404, {"status": 404, "message": f"No such group: {parts[1]}"})
+                if self.command == "PUT" and parts[2:] == ["properties"]:
+                    group["properties"] = body
+                elif self.command == "POST" and parts[2:] == ["users"]:
+                    group["users"] = sorted({*group["users"], *body["users"]})
+                return self.answer(200, group)
+
+            do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hub/api"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def properties(self, group):
+        return self.groups[group]["properties"]
+
+
+@pytest.fixture()
+def hub():
+    stand_in = _StandInHub()
+    yield stand_in
+    stand_in.server.shutdown()
+    stand_in.server.server_close()
+
+
+def test_a_hub_that_refuses_the_exam_window_or_the_profile_leaves_no_exam_and_no_class_here(teaching, hub):
+    """The exam window and the pinned profile are hub group properties, which the users' servers read at
+    each start. The hub's answer was not checked: when it refused (or was down) the window was kept here,
+    frozen the materials and the instructor was told it worked. Now: a 502 naming the group and the hub's
+    answer, nothing kept here, and a group already changed gets its previous properties back."""
+    from astrohub_hub.classes_service import HubDirectory
+
+    directory = HubDirectory(hub.url, "service-token")
+    teaching.on_class_properties = directory.class_properties
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"], profile="small")
+    pinned = {"astrohub-folder": False, "class": "c1", "astrohub-profile": "small"}
+    assert hub.properties("c1-students") == hub.properties("c1-instructors") == pinned
+    now = teaching.now[0]
+
+    # the hub takes the students' group, then refuses the instructors': the students' is put back
+    hub.refuse["PUT", "/groups/c1-instructors/properties"] = (403, "Action is not authorized with current scopes")
+    with pytest.raises(ClassError, match=r"refused to update the group 'c1-instructors' \(HTTP 403: Action is "
+                                         r"not authorized with current scopes\)") as refused:
+        teaching.exam(PROF, "c1", now - 60, now + 3600)
+    assert refused.value.status == 502 and refused.value.code == "hub-refused"
+    assert teaching.show(PROF, "c1")["exam"] is None
+    assert "exam" not in [a["action"] for a in teaching.actions(PROF, "c1")]
+    assert hub.properties("c1-students") == hub.properties("c1-instructors") == pinned
+
+    # a hub that cannot read a group's properties: nothing is overwritten (the profile pin would be lost)
+    hub.refuse = {("GET", "/groups/c1-students"): (500, "internal error")}
+    with pytest.raises(ClassError, match=r"refused to read the group 'c1-students' \(HTTP 500"):
+        teaching.exam(PROF, "c1", now - 60, now + 3600)
+    assert hub.properties("c1-students") == pinned and teaching.show(PROF, "c1")["exam"] is None
+
+    # a hub that does not answer at all
+    teaching.on_class_properties = HubDirectory("http://127.0.0.1:9/hub/api", "t").class_properties
+    with pytest.raises(ClassError, match="the hub could not be reached") as down:
+        teaching.exam(PROF, "c1", now - 60, now + 3600)
+    assert down.value.status == 502 and teaching.show(PROF, "c1")["exam"] is None
+
+    # a profile the hub refuses to pin: no class is made
+    teaching.on_class_properties = directory.class_properties
+    hub.refuse = {("PUT", "/groups/c2-students/properties"): (400, "properties must be a dict")}
+    with pytest.raises(ClassError, match=r"'c2-students' \(HTTP 400: properties must be a dict\)"):
+        teaching.create_class(ADMIN, "c2", instructors=["prof"], profile="small")
+    assert [c["name"] for c in teaching.classes_of(ADMIN)] == ["c1"]
+
+    # the hub answers again: the window is the groups' property and the exam is on here
+    hub.refuse = {}
+    assert teaching.exam(PROF, "c1", now - 60, now + 3600)["exam"]["frozen"] is True
+    assert hub.properties("c1-instructors") == {**pinned, "astrohub-exam": {"start": now - 60, "end": now + 3600}}
+    assert teaching.create_class(ADMIN, "c2", profile="small")["profile"] == "small"
+
+
+def test_an_instructor_added_while_the_materials_are_frozen_gets_them_read_only_until_the_thaw(tmp_path):
+    """Real setfacl/getfacl, with the existing system user 'nobody' as the instructor (prefix 'nobod' + hub
+    name 'y'). The freeze and the thaw act only as the window opens and closes: an instructor added in
+    between got rwx on the materials for the rest of the exam."""
+    import subprocess
+
+    def access(path):
+        acl = subprocess.run(["getfacl", "--omit-header", "--absolute-names", str(path)], capture_output=True,
+                             text=True, check=True).stdout.split()
+        return sorted(line for line in acl if line.startswith(("user:nobody:", "default:user:nobody:")))
+
+    now = [1_700_000_000.0]
+    teaching = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "classes.sqlite",
+                        accounts=SystemAccounts("nobod", run_as_system_users=True), clock=lambda: now[0])
+    teaching.create_class(ADMIN, "c1")
+    materials = tmp_path / "classes" / "c1" / "materials"
+    (materials / "sheet.txt").write_text("the exam's data")
+    teaching.exam(ADMIN, "c1", now[0] - 60, now[0] + 3600)
+    assert teaching.add_members(ADMIN, "c1", "instructor", ["y"])["instructors"] == ["y"]
+    assert access(materials) == ["default:user:nobody:r-x", "user:nobody:r-x"]
+    assert access(materials / "sheet.txt") == ["user:nobody:r--"]
+    assert access(tmp_path / "classes" / "c1" / "instructors") == ["default:user:nobody:rwx", "user:nobody:rwx"]
+    now[0] += 3601
+    teaching.tick()
+    assert teaching.show(ADMIN, "c1")["exam"]["frozen"] is False
+    assert access(materials) == ["default:user:nobody:rwx", "user:nobody:rwx"]
+    assert access(materials / "sheet.txt") == ["user:nobody:rw-"]

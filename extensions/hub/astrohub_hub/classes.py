@@ -30,14 +30,16 @@ a link a user planted (:func:`astrohub_hub.folders.pack_as`). Resubmitting adds 
 folder; nothing is overwritten.
 
 Exam mode (:meth:`Teaching.exam`): inside the window the materials folder is read-only for everybody
-(instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it), a submission after the end to an
+(instructors' entries set to r-x by :meth:`Teaching.tick`, thawed after it; an instructor added inside
+the window gets r-x too), a submission after the end to an
 assignment first released before the end is refused with the deadline in the message (an assignment first
 released after the exam ended is not part of it), and every action (and every refused submission) is in the
 class's action log (:meth:`Teaching.actions`). A class created with a ``profile`` pins it: the class's hub
 groups get the property ``astrohub-profile`` and the spawner starts its members' servers with it; an exam
 window is the groups' ``astrohub-exam`` property, and servers started inside it get guarantees equal to the
 profile's limits (local processes are not confined beyond the limits JupyterHub exports; on Kubernetes,
-requests = limits).
+requests = limits). The hub is told before anything changes here: a window or a profile it refuses (or cannot
+take, being down) is a ClassError 502 naming its answer, and neither is kept.
 
 Due dates (:meth:`Teaching.set_due`, or ``release(..., due=...)``): an assignment may have one (ISO 8601 with
 its time zone, in the future when set; :mod:`astrohub_hub.due_dates`). Work submitted after it is taken and
@@ -228,7 +230,9 @@ class Teaching:
         for path in self._class_dirs(cls).values():
             folders.make_shared_folder(path, 0o770)
 
-    def _grant_class(self, cls: str, role: str, users: Iterable[str]) -> None:
+    def _grant_class(self, cls: str, role: str, users: Iterable[str], *, frozen: bool = False) -> None:
+        """Give ``users`` the access of ``role``; ``frozen``: the class's materials are frozen by an exam
+        (:meth:`tick`), so an instructor gets them read-only too, until the thaw gives every instructor rwx."""
         if not self.accounts.enabled:
             return
         dirs = self._class_dirs(cls)
@@ -236,7 +240,7 @@ class Teaching:
             system = self._system(user)
             folders.grant(dirs["base"], system, "r-x", inherit=False)
             if role == "instructor":
-                folders.grant(dirs["materials"], system, "rwx", recursive=True)
+                folders.grant(dirs["materials"], system, "r-x" if frozen else "rwx", recursive=True)
                 folders.grant(dirs["instructors"], system, "rwx", recursive=True)
                 folders.grant(dirs["submissions"], system, "r-x", recursive=True)
             else:
@@ -250,7 +254,11 @@ class Teaching:
 
     def create_class(self, actor: Actor, name: str, *, instructors: Iterable[str] = (),
                      students: Iterable[str] = (), profile: str = "") -> dict:
-        """Create class ``name`` with its folders and roster (admins only)."""
+        """Create class ``name`` with its folders and roster (admins only).
+
+        A ``profile`` is pinned on the class's hub groups first: when the hub refuses (ClassError 502), no
+        class is made.
+        """
         if not actor.admin:
             raise ClassError("only admins create classes", status=403, code="forbidden", value=actor.name)
         self._check_name("class", name)
@@ -263,14 +271,20 @@ class Teaching:
             raise ClassError(f"no profile {profile!r} is configured on this hub; choose one of "
                              f"{list(self.profiles)} (the hub's profiles setting), or none", code="unknown-profile",
                              value=profile)
-        with self._lock:
+        duplicate = ClassError(f"a class named {name!r} exists already: choose another name", status=409,
+                               code="duplicate-class", value=name)
+        with self._lock:  # classes are created one at a time: the check below holds until the INSERT
+            with closing(self._db()) as db:
+                if db.execute("SELECT 1 FROM classes WHERE name = ?", (name,)).fetchone():
+                    raise duplicate
+            if profile:  # the hub first: when it refuses the pin (ClassError 502), no class is made
+                self.on_class_properties(name, {"astrohub-profile": profile})
             with closing(self._db()) as db, db:
                 try:
                     db.execute("INSERT INTO classes (name, profile, created) VALUES (?, ?, ?)",
                                (name, profile, self.clock()))
                 except sqlite3.IntegrityError:
-                    raise ClassError(f"a class named {name!r} exists already: choose another name",
-                                     status=409, code="duplicate-class", value=name) from None
+                    raise duplicate from None
                 db.executemany("INSERT INTO members VALUES (?, ?, 'instructor')", [(name, u) for u in instructors])
                 db.executemany("INSERT INTO members VALUES (?, ?, 'student')", [(name, u) for u in students])
             self._make_class_dirs(name)
@@ -278,13 +292,15 @@ class Teaching:
             self._grant_class(name, "student", students)
         self.on_roster_change(name, "instructors", instructors)
         self.on_roster_change(name, "students", students)
-        if profile:
-            self.on_class_properties(name, {"astrohub-profile": profile})
         self.record(actor, name, "create", {"instructors": instructors, "students": students, "profile": profile})
         return self.show(actor, name)
 
     def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
-        """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins)."""
+        """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins).
+
+        During an exam's frozen window an instructor added gets the materials read-only, like the others,
+        and read-write at the thaw.
+        """
         self._class(cls)
         self._require_roster_editor(actor, cls, role, "add")
         users = self._check_users(users, f"class {cls!r} {role}s")
@@ -293,10 +309,14 @@ class Teaching:
         clash = sorted(set(users) & set(roster[other]))
         if clash:
             raise ClassError(f"{clash} are already {other} of {cls!r}", value=clash)
-        with self._lock:
+        # With the exam lock held, a tick cannot freeze or thaw between reading the state and the grant: a
+        # member added during a frozen window gets the frozen access, and the thaw (which gives every
+        # instructor on the roster rwx) finds them on the roster. (Lock order: exam lock, then the lock.)
+        with self._exam_lock, self._lock:
             with closing(self._db()) as db, db:
                 db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?)", [(cls, u, role) for u in users])
-            self._grant_class(cls, role, users)
+            exam = self._exam(cls)
+            self._grant_class(cls, role, users, frozen=exam is not None and exam[2])
         self.on_roster_change(cls, f"{role}s", users)
         self.record(actor, cls, f"add {role}s", {"users": users})
         return self.show(actor, cls)
@@ -405,7 +425,12 @@ class Teaching:
         """Exam mode for ``[start, end]`` (epoch seconds): materials frozen inside the window, no
         submission after ``end`` to the exam's ``assignments`` (``None``: every assignment first released
         before ``end``; naming them leaves homework due after the exam open), every action logged. Admins
-        and the class's instructors."""
+        and the class's instructors.
+
+        The window is also the class's hub groups' ``astrohub-exam`` property (``on_class_properties``), set
+        before anything here changes: when the hub refuses it, the ClassError 502 says so and the previous
+        window (or none) stays, here and on the hub.
+        """
         self._class(cls)
         self._require(actor, cls, "instructor")
         if not (isinstance(start, (int, float)) and isinstance(end, (int, float))) or not start < end:
@@ -415,10 +440,14 @@ class Teaching:
                 raise ClassError(f"an exam's assignments are a non-empty list of names, got {assignments!r}",
                                  value=assignments)
             assignments = sorted({self._check_name("assignment", a) for a in assignments})
-        # One step for a tick in another thread (the service's periodic one): the new window, its log entry,
-        # the freeze or thaw it causes and the hub's copy of it. Before, a tick between the window's write
-        # and its log entry thawed first (log: 'materials thawed', 'exam'), or thawed as well as this one.
+        # One step for a tick in another thread (the service's periodic one): the hub's copy of the window,
+        # the new window, its log entry and the freeze or thaw it causes. Before, a tick between the window's
+        # write and its log entry thawed first (log: 'materials thawed', 'exam'), or thawed as well as this one.
+        # The hub is told first: when it refuses or cannot be reached (ClassError 502) the window is not
+        # written, so nothing here claims an exam the users' servers never see; the instructor is told and
+        # tries again (a retry at each tick would keep an exam the instructor was told had failed).
         with self._exam_lock:
+            self.on_class_properties(cls, {"astrohub-exam": {"start": float(start), "end": float(end)}})
             with closing(self._db()) as db, db:
                 db.execute("INSERT OR REPLACE INTO exams (class, start, end, frozen, assignments) VALUES (?, ?, ?, "
                            "COALESCE((SELECT frozen FROM exams WHERE class = ?), 0), ?)",
@@ -426,7 +455,6 @@ class Teaching:
             self.record(actor, cls, "exam", {"start": _iso(start), "end": _iso(end),
                                              **({} if assignments is None else {"assignments": assignments})})
             self._tick()
-            self.on_class_properties(cls, {"astrohub-exam": {"start": float(start), "end": float(end)}})
         return self.show(actor, cls)
 
     def _exam(self, cls: str) -> tuple[float, float, bool, list[str] | None] | None:

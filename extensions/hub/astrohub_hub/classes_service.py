@@ -104,8 +104,11 @@ class HubDirectory:
             with urllib.request.urlopen(request, timeout=30) as response:
                 text = response.read()
                 return response.status, json.loads(text) if text else None
-        except urllib.error.HTTPError as exc:
-            return exc.code, None
+        except urllib.error.HTTPError as exc:  # the hub's own error answer, {"status", "message"}, when it sent one
+            try:
+                return exc.code, json.loads(exc.read() or b"null")
+            except ValueError:
+                return exc.code, None
 
     def user_exists(self, name: str) -> bool:
         return self._call("GET", f"/users/{urllib.parse.quote(name)}")[0] == 200
@@ -154,13 +157,49 @@ class HubDirectory:
                              code="hub-refused", value=group)
 
     def class_properties(self, cls: str, properties: dict) -> None:
-        """Merge ``properties`` into the hub groups ``<class>-students`` and ``<class>-instructors``."""
-        for role in ("students", "instructors"):
-            group = f"{cls}-{role}"
-            self._mirror(group, {"class": cls}, [])
-            status, body = self._call("GET", f"/groups/{group}")
-            current = (body or {}).get("properties", {}) if status == 200 and isinstance(body, dict) else {}
-            self._call("PUT", f"/groups/{group}/properties", {**current, **properties})
+        """Merge ``properties`` into the hub groups ``<class>-students`` and ``<class>-instructors``.
+
+        Each answer of the hub is checked: when it refuses (4xx/5xx) or cannot be reached, a group already
+        changed gets its previous properties back (best effort) and :class:`ClassError` 502 ``hub-refused``
+        names the group and the hub's answer, so the caller (:meth:`Teaching.exam`, ``create_class``) keeps
+        nothing the hub does not have.
+        """
+        done: list[tuple[str, dict]] = []  # (group, its properties before) of the groups changed
+        try:
+            for role in ("students", "instructors"):
+                group = f"{cls}-{role}"
+                self._mirror(group, {"class": cls}, [])
+                status, body = self._call("GET", f"/groups/{group}")
+                if status != 200 or not isinstance(body, dict):  # never overwrite properties we could not read
+                    raise self._refused(group, "read", status, body)
+                current = body.get("properties") or {}
+                status, answer = self._call("PUT", f"/groups/{group}/properties", {**current, **properties})
+                if status != 200:
+                    raise self._refused(group, "update", status, answer)
+                done.append((group, current))
+        except OSError as exc:  # URLError, a timeout: the hub is down or unreachable
+            self._restore(done)
+            raise ClassError(f"the hub could not be reached to update the group {cls}-* ({exc}): nothing was "
+                             "changed; try again when the hub answers", status=502, code="hub-refused",
+                             value=cls) from None
+        except ClassError:
+            self._restore(done)
+            raise
+
+    def _restore(self, done: list[tuple[str, dict]]) -> None:
+        """Put back the properties of groups :meth:`class_properties` had changed before a refusal."""
+        for group, before in done:
+            try:
+                self._call("PUT", f"/groups/{group}/properties", before)
+            except OSError:
+                log.warning("the hub group %s keeps its new properties: the hub could not be reached", group)
+
+    @staticmethod
+    def _refused(group: str, what: str, status: int, answer: Any) -> ClassError:
+        message = answer.get("message") if isinstance(answer, dict) else None
+        said = f"HTTP {status}" + (f": {message}" if message else "")
+        return ClassError(f"the hub refused to {what} the group {group!r} ({said}): nothing was changed",
+                          status=502, code="hub-refused", value=group)
 
     def unmirror(self, cls: str, role: str, users: list[str]) -> None:
         """Take ``users`` out of the hub group ``<class>-<role>``."""

@@ -1,0 +1,76 @@
+"""``astrohub classes ...`` / ``astrohub workspaces ...`` build every service path one way: a class, assignment
+or workspace name is one quoted path segment, whichever verb names it.
+
+Runs the real command (:func:`platform_lib.cli.main`) with the hub service stood in for by a recorder of the
+calls (the real service answering such a name is tests/integration/test_platform_classes.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+import platform_lib.cli.classes as cli_classes
+from platform_lib.cli import build_parser, main
+
+#: Each verb that names a class (workspace), with its other arguments; ``{n}`` is the name, ``{a}`` an assignment.
+VERBS = {
+    ("classes", "add-students"): ["{n}", "--users", "ann"],
+    ("classes", "add-instructors"): ["{n}", "--users", "prof"],
+    ("classes", "remove-students"): ["{n}", "--users", "ann"],
+    ("classes", "remove-instructors"): ["{n}", "--users", "prof"],
+    ("classes", "show"): ["{n}"],
+    ("classes", "archive"): ["{n}"],
+    ("classes", "release"): ["{n}", "{a}"],
+    ("classes", "collect"): ["{n}", "{a}", "--grade"],
+    ("classes", "feedback"): ["{n}", "{a}"],
+    ("classes", "due"): ["{n}", "{a}", "none"],
+    ("classes", "exam"): ["{n}", "--start", "2026-12-04T14:00Z", "--end", "2026-12-04T16:00Z"],
+    ("classes", "grades"): ["{n}"],
+    ("classes", "log"): ["{n}"],
+    ("workspaces", "members"): ["{n}", "--add", "bob"],
+    ("workspaces", "show"): ["{n}"],
+}
+#: Verbs whose name goes in the request's body, not its path.
+BODY_ONLY = {("classes", "create"), ("workspaces", "create")}
+
+
+class Recorder:
+    """Stands in for ``HubAdmin``: records each service call and answers like the gradebook (for ``grades``)."""
+
+    config = None
+
+    def __init__(self):
+        self.calls = []
+
+    def service(self, method, path, body=None):
+        self.calls.append((method, path))
+        return {"columns": [], "rows": []}
+
+
+def test_every_verb_that_names_a_class_is_listed_here():
+    """A new verb is checked too: it must be added to VERBS (or BODY_ONLY)."""
+    parser = build_parser()
+    groups = {a.dest: a for a in parser._actions if isinstance(a, argparse._SubParsersAction)}["command"].choices
+    verbs = {(group, verb) for group in ("classes", "workspaces")
+             for action in groups[group]._actions if isinstance(action, argparse._SubParsersAction)
+             for verb in action.choices}
+    assert verbs == set(VERBS) | BODY_ONLY
+
+
+@pytest.mark.parametrize(("name", "quoted"), [("a/b c", "a%2Fb%20c"), ("..", "%2E%2E"), ("c?x=1", "c%3Fx%3D1")])
+@pytest.mark.parametrize("verb", sorted(VERBS))
+def test_a_name_is_one_quoted_path_segment_whichever_verb_names_it(monkeypatch, tmp_path, capsys, verb, name,
+                                                                    quoted):
+    """``remove-students``, ``remove-instructors`` and ``grades`` put the raw name in the path: ``a/b`` or
+    ``..`` reached another route of the service instead of its own refusal of the name."""
+    recorder = Recorder()
+    monkeypatch.setattr(cli_classes, "_admin", lambda args: recorder)
+    argv = [*verb, *(arg.format(n=name, a=name) for arg in VERBS[verb]), "--data-dir", str(tmp_path)]
+    assert main(argv) == 0
+    [(method, path)] = recorder.calls
+    group, rest = path.split("/", 1)
+    assert group == verb[0] and rest.split("/")[0] == quoted, path
+    if "{a}" in VERBS[verb]:
+        assert path.split("?")[0].split("/")[3] == quoted, path
