@@ -256,8 +256,9 @@ class Teaching:
                      students: Iterable[str] = (), profile: str = "") -> dict:
         """Create class ``name`` with its folders and roster (admins only).
 
-        A ``profile`` is pinned on the class's hub groups first: when the hub refuses (ClassError 502), no
-        class is made.
+        The hub first: the ``profile`` pinned on the class's hub groups, then the roster as their members
+        (``on_roster_change``). When the hub refuses either (ClassError 502), no class is made here (the
+        instructors it already took leave the group again, best effort) and the admin runs it again.
         """
         if not actor.admin:
             raise ClassError("only admins create classes", status=403, code="forbidden", value=actor.name)
@@ -279,6 +280,15 @@ class Teaching:
                     raise duplicate
             if profile:  # the hub first: when it refuses the pin (ClassError 502), no class is made
                 self.on_class_properties(name, {"astrohub-profile": profile})
+            self.on_roster_change(name, "instructors", instructors)
+            try:
+                self.on_roster_change(name, "students", students)
+            except ClassError:
+                try:
+                    self.on_roster_remove(name, "instructors", instructors)
+                except ClassError as exc:
+                    log.warning("class %s was not made, but its instructors stay in its hub group: %s", name, exc)
+                raise
             with closing(self._db()) as db, db:
                 try:
                     db.execute("INSERT INTO classes (name, profile, created) VALUES (?, ?, ?)",
@@ -290,8 +300,6 @@ class Teaching:
             self._make_class_dirs(name)
             self._grant_class(name, "instructor", instructors)
             self._grant_class(name, "student", students)
-        self.on_roster_change(name, "instructors", instructors)
-        self.on_roster_change(name, "students", students)
         self.record(actor, name, "create", {"instructors": instructors, "students": students, "profile": profile})
         return self.show(actor, name)
 
@@ -299,7 +307,8 @@ class Teaching:
         """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins).
 
         During an exam's frozen window an instructor added gets the materials read-only, like the others,
-        and read-write at the thaw.
+        and read-write at the thaw. The hub first: they join the hub group ``<class>-<role>s`` (which gives the
+        class's pinned profile), and when the hub refuses (ClassError 502) nothing changes here.
         """
         self._class(cls)
         self._require_roster_editor(actor, cls, role, "add")
@@ -312,12 +321,12 @@ class Teaching:
         # With the exam lock held, a tick cannot freeze or thaw between reading the state and the grant: a
         # member added during a frozen window gets the frozen access, and the thaw (which gives every
         # instructor on the roster rwx) finds them on the roster. (Lock order: exam lock, then the lock.)
+        self.on_roster_change(cls, f"{role}s", users)
         with self._exam_lock, self._lock:
             with closing(self._db()) as db, db:
                 db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?)", [(cls, u, role) for u in users])
             exam = self._exam(cls)
             self._grant_class(cls, role, users, frozen=exam is not None and exam[2])
-        self.on_roster_change(cls, f"{role}s", users)
         self.record(actor, cls, f"add {role}s", {"users": users})
         return self.show(actor, cls)
 
@@ -325,7 +334,11 @@ class Teaching:
         """Take ``users`` off the roster as ``role`` (a student who leaves: admins and instructors;
         ``instructor``: admins). Their access to the class's folders ends at once
         (:func:`astrohub_hub.folders.revoke`), they leave the hub group ``<class>-<role>s``; their
-        submissions and grades stay with the class. Names not on the roster as ``role`` are refused."""
+        submissions and grades stay with the class. Names not on the roster as ``role`` are refused.
+
+        The hub first: when it refuses to take them out of the group (ClassError 502), they stay on the roster
+        and keep their access, so the same removal can simply be run again (after a change here, a retry
+        would be refused as 'not on the roster' while the hub still gave them the class's profile)."""
         self._class(cls)
         self._require_roster_editor(actor, cls, role, "remove")
         users = sorted({str(u).strip().lower() for u in users})
@@ -335,6 +348,7 @@ class Teaching:
         if strangers:
             raise ClassError(f"{strangers} are not {role}s of class {cls!r}: nothing was changed", status=404,
                              code="not-on-roster", value=strangers)
+        self.on_roster_remove(cls, f"{role}s", users)
         with self._lock:
             with closing(self._db()) as db, db:
                 db.executemany("DELETE FROM members WHERE class = ? AND user = ? AND role = ?",
@@ -342,7 +356,6 @@ class Teaching:
             if self.accounts.enabled:
                 for user in users:
                     folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(user))
-        self.on_roster_remove(cls, f"{role}s", users)
         self.record(actor, cls, f"remove {role}s", {"users": users})
         return self.show(actor, cls)
 

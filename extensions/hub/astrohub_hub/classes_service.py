@@ -54,6 +54,7 @@ May import tornado, JupyterHub's service auth, the standard library and this pac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import html
 import io
@@ -66,7 +67,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from jupyterhub.services.auth import HubAuth, HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import ioloop, web
@@ -123,38 +124,91 @@ class HubDirectory:
             return "running"
         return "starting" if model.get("pending") or server else "stopped"
 
+    # Every change below checks the hub's answer: a refusal (4xx/5xx) or a hub that cannot be reached is a
+    # ClassError 502 ``hub-refused`` naming the group (or user) and the hub's answer, and saying what the hub
+    # had already taken in the same call. The callers (``Teaching``, ``Workspaces``) ask the hub before they
+    # change anything here, so a refusal leaves the registry and the folders as they were.
+
     def mirror_workspace(self, name: str, added: list[str], removed: list[str]) -> None:
-        """Keep the hub group ``ws-<name>`` (no group folder) in step with a workspace's members."""
-        self._mirror(f"ws-{name}", {"workspace": name}, added)
+        """Keep the hub group ``ws-<name>`` (no group folder) in step with a workspace's members.
+
+        ``added`` join first, then ``removed`` leave; when the hub refuses the removal, the 502 says who it
+        had added (adding and removing again is harmless: the caller changed nothing and the owner retries).
+        """
+        group = f"ws-{name}"
+        with self._reaching(group, f"add {sorted(added)} to the group {group!r}"):
+            self._mirror(group, {"workspace": name}, added)
         if removed:
-            self._call("DELETE", f"/groups/ws-{name}/users", {"users": sorted(removed)})
+            outcome = f"{sorted(added)} were added to it" if added else "nothing was changed"
+            with self._reaching(group, f"remove {sorted(removed)} from the group {group!r}", outcome):
+                status, answer = self._call("DELETE", f"/groups/{group}/users", {"users": sorted(removed)})
+            if status != 200:
+                raise self._refused(group, f"remove {sorted(removed)} from", status, answer, outcome)
 
     def share(self, sharer: str, grant: list[str], revoke: list[str]) -> None:
-        """Grant (revoke) access to ``sharer``'s default server to (from) each user, as JupyterHub shares."""
+        """Grant (revoke) access to ``sharer``'s default server to (from) each user, as JupyterHub shares.
+
+        A refused grant takes back the grants this call made (best effort), so nothing was shared; a refused
+        revocation (not a 404: a server that no longer exists is shared with nobody) says for whom it was
+        revoked and for whom not, so the caller keeps the share on its books and the person runs it again.
+        """
         path = f"/shares/{urllib.parse.quote(sharer)}/"
-        for user in grant:
-            status, _ = self._call("POST", path, {"user": user})
-            if status == 404:
-                raise ClassError(f"{sharer!r} has no server to share yet: start it first, then share", status=409,
-                                 code="no-server", value=sharer)
-            if status != 200:
-                raise ClassError(f"the hub refused to share {sharer!r}'s server with {user!r} (HTTP {status})",
-                                 status=502, code="hub-refused", value=user)
+        granted: list[str] = []
+        try:
+            for user in grant:
+                status, answer = self._call("POST", path, {"user": user})
+                if status == 404:
+                    raise ClassError(f"{sharer!r} has no server to share yet: start it first, then share",
+                                     status=409, code="no-server", value=sharer)
+                if status != 200:
+                    raise self._said(f"the hub refused to share {sharer!r}'s server with {user!r}", status, answer,
+                                     "nothing was shared", user)
+                granted.append(user)
+        except (ClassError, OSError) as exc:
+            for user in granted:
+                try:
+                    self._call("PATCH", path, {"user": user})
+                except OSError:
+                    log.warning("%s's server stays shared with %s: the hub could not be reached", sharer, user)
+            if isinstance(exc, OSError):
+                raise ClassError(f"the hub could not be reached to share {sharer!r}'s server ({exc}): nothing was "
+                                 "shared; try again when the hub answers", status=502, code="hub-refused",
+                                 value=sharer) from None
+            raise
+        revoked: list[str] = []
         for user in revoke:
-            self._call("PATCH", path, {"user": user})
+            outcome = (f"revoked for {revoked}, still shared with {[u for u in revoke if u not in revoked]}; "
+                       "run it again")
+            try:
+                status, answer = self._call("PATCH", path, {"user": user})
+            except OSError as exc:
+                raise ClassError(f"the hub could not be reached to stop sharing {sharer!r}'s server with {user!r} "
+                                 f"({exc}): {outcome}", status=502, code="hub-refused", value=user) from None
+            if status not in (200, 404):
+                raise self._said(f"the hub refused to stop sharing {sharer!r}'s server with {user!r}", status,
+                                 answer, outcome, user)
+            revoked.append(user)
 
     def workspace_collaborators(self, name: str, sharers: list[str]) -> None:
         """Publish the sharers with real-time collaboration on as the group ``ws-<name>``'s property
-        (``collaboration.COLLABORATIVE_PROPERTY``), which the spawner reads at each start."""
+        (``collaboration.COLLABORATIVE_PROPERTY``), which the spawner reads at each start.
+
+        The group's other properties (``astrohub-folder``, ``workspace``) are kept: when the hub refuses to
+        read them (or to update them, or cannot be reached), nothing is written and :class:`ClassError` 502
+        ``hub-refused`` names the group and the hub's answer; the caller (``Workspaces.collaborate``) then
+        keeps its registry as it was.
+        """
         group = f"ws-{name}"
-        self._mirror(group, {"workspace": name}, [])
-        status, body = self._call("GET", f"/groups/{group}")
-        current = (body or {}).get("properties", {}) if status == 200 and isinstance(body, dict) else {}
-        status, _ = self._call("PUT", f"/groups/{group}/properties",
-                               {**current, COLLABORATIVE_PROPERTY: sorted(sharers)})
-        if status != 200:
-            raise ClassError(f"the hub refused to update the group {group!r} (HTTP {status})", status=502,
-                             code="hub-refused", value=group)
+        with self._reaching(group, f"update the group {group!r}"):
+            self._mirror(group, {"workspace": name}, [])
+            status, body = self._call("GET", f"/groups/{group}")
+            if status != 200 or not isinstance(body, dict):  # never overwrite properties we could not read
+                raise self._refused(group, "read", status, body)
+            current = body.get("properties") or {}
+            status, answer = self._call("PUT", f"/groups/{group}/properties",
+                                        {**current, COLLABORATIVE_PROPERTY: sorted(sharers)})
+            if status != 200:
+                raise self._refused(group, "update", status, answer)
 
     def class_properties(self, cls: str, properties: dict) -> None:
         """Merge ``properties`` into the hub groups ``<class>-students`` and ``<class>-instructors``.
@@ -195,33 +249,69 @@ class HubDirectory:
                 log.warning("the hub group %s keeps its new properties: the hub could not be reached", group)
 
     @staticmethod
-    def _refused(group: str, what: str, status: int, answer: Any) -> ClassError:
+    def _said(what: str, status: int, answer: Any, outcome: str, value: Any) -> ClassError:
+        """ClassError 502 ``hub-refused``: ``what`` failed, with the hub's answer, and the ``outcome`` so far."""
         message = answer.get("message") if isinstance(answer, dict) else None
         said = f"HTTP {status}" + (f": {message}" if message else "")
-        return ClassError(f"the hub refused to {what} the group {group!r} ({said}): nothing was changed",
-                          status=502, code="hub-refused", value=group)
+        return ClassError(f"{what} ({said}): {outcome}", status=502, code="hub-refused", value=value)
+
+    @classmethod
+    def _refused(cls, group: str, what: str, status: int, answer: Any,
+                 outcome: str = "nothing was changed") -> ClassError:
+        return cls._said(f"the hub refused to {what} the group {group!r}", status, answer, outcome, group)
+
+    @contextlib.contextmanager
+    def _reaching(self, value: str, what: str, outcome: str = "nothing was changed") -> Iterator[None]:
+        """Turn a hub that cannot be reached (URLError, a timeout) into ClassError 502 ``hub-refused``."""
+        try:
+            yield
+        except OSError as exc:
+            raise ClassError(f"the hub could not be reached to {what} ({exc}): {outcome}; try again when the hub "
+                             "answers", status=502, code="hub-refused", value=value) from None
 
     def unmirror(self, cls: str, role: str, users: list[str]) -> None:
-        """Take ``users`` out of the hub group ``<class>-<role>``."""
+        """Take ``users`` out of the hub group ``<class>-<role>`` (ClassError 502 when the hub refuses)."""
+        group = f"{cls}-{role}"
         if users:
-            self._call("DELETE", f"/groups/{cls}-{role}/users", {"users": sorted(users)})
+            with self._reaching(group, f"remove {sorted(users)} from the group {group!r}"):
+                status, answer = self._call("DELETE", f"/groups/{group}/users", {"users": sorted(users)})
+            if status != 200:
+                raise self._refused(group, f"remove {sorted(users)} from", status, answer)
 
     def mirror(self, cls: str, role: str, users: list[str]) -> None:
-        """Add ``users`` to the hub group ``<class>-<role>`` (created, marked as having no group folder)."""
-        self._mirror(f"{cls}-{role}", {"class": cls}, users)
+        """Add ``users`` to the hub group ``<class>-<role>`` (created, marked as having no group folder);
+        ClassError 502 when the hub refuses."""
+        group = f"{cls}-{role}"
+        with self._reaching(group, f"add {sorted(users)} to the group {group!r}"):
+            self._mirror(group, {"class": cls}, users)
 
     def _mirror(self, group: str, properties: dict, users: list[str]) -> None:
-        status, _ = self._call("GET", f"/groups/{group}")
+        """Make ``group`` if it is missing (no group folder, ``properties``) and add ``users``, checking each
+        answer (ClassError 502 ``hub-refused``; OSError when the hub cannot be reached: the caller words it)."""
+        status, body = self._call("GET", f"/groups/{group}")
         if status == 404:
-            self._call("POST", f"/groups/{group}")
-            self._call("PUT", f"/groups/{group}/properties", {"astrohub-folder": False, **properties})
+            status, answer = self._call("POST", f"/groups/{group}")
+            if status not in (200, 201):
+                raise self._refused(group, "create", status, answer)
+            status, answer = self._call("PUT", f"/groups/{group}/properties", {"astrohub-folder": False, **properties})
+            if status != 200:  # a group without its properties would get a group folder: take it back
+                try:
+                    self._call("DELETE", f"/groups/{group}")
+                except OSError:
+                    log.warning("the hub group %s stays, without its properties: the hub could not be reached",
+                                group)
+                raise self._refused(group, "set the properties of", status, answer)
             if self.groups_root:  # the group sync may have made its (empty) folder in between
                 try:
                     os.rmdir(os.path.join(self.groups_root, group))
                 except OSError:
                     pass
+        elif status != 200:
+            raise self._refused(group, "read", status, body)
         if users:
-            self._call("POST", f"/groups/{group}/users", {"users": sorted(users)})
+            status, answer = self._call("POST", f"/groups/{group}/users", {"users": sorted(users)})
+            if status != 200:
+                raise self._refused(group, f"add {sorted(users)} to", status, answer)
 
 
 class GatewayUsage:

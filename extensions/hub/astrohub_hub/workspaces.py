@@ -19,7 +19,12 @@ given a shared server (it runs code as the sharer).
 A sharer turns real-time collaboration on for their shared server (:meth:`Workspaces.collaborate`, opt-in, off
 by default): the sharers who did are the property ``astrohub-collaborative`` of the group ``ws-<name>``
 (:mod:`astrohub_hub.collaboration`), which the spawner reads at the server's next start. It ends with the
-share (unsharing, or leaving the workspace). May import the standard library, ``folders``, ``people`` and
+share (unsharing, or leaving the workspace).
+
+The hub's answers count (its refusals are ClassError 502 ``hub-refused``, from the ``on_*`` callables): the hub
+is asked before the registry and the folders change, so a refusal changes nothing here and the same request can
+be run again; only the shares that follow a membership change come after it (the 502 then says the members were
+changed and which shares were not, and running the same change again finishes it). May import the standard library, ``folders``, ``people`` and
 ``collaboration``.
 """
 
@@ -90,7 +95,9 @@ class Workspaces:
                          readers: Iterable[str] = (), owner: str = "") -> dict:
         """Any user creates a workspace they own, with its folder (owner and members rwx, readers r-x).
 
-        Admins may name another ``owner`` (the ``astrohub`` command must: its token is a service's).
+        Admins may name another ``owner`` (the ``astrohub`` command must: its token is a service's). The hub
+        group ``ws-<name>`` gets the read-write people once the name is taken, before the folder is made: when
+        the hub refuses (ClassError 502) the name is given back and nothing is made.
         """
         self.people.check_name("workspace", name)
         if owner and owner != actor.name and not actor.admin:
@@ -112,10 +119,16 @@ class Workspaces:
                                      status=409, code="duplicate-workspace", value=name) from None
                 rows = [(name, actor.name, "rw")] + [(name, m, "rw") for m in members] + [(name, r, "ro") for r in readers]
                 db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, ?)", rows)
+            try:
+                self.on_members_change(name, [actor.name, *members], [])
+            except ClassError:
+                with closing(self._db()) as db, db:
+                    db.execute("DELETE FROM ws_members WHERE workspace = ?", (name,))
+                    db.execute("DELETE FROM workspaces WHERE name = ?", (name,))
+                raise
             self.root.mkdir(parents=True, exist_ok=True)
             self.root.chmod(0o755)
             folder = folders.make_shared_folder(self.root / name, 0o770)
-            self.on_members_change(name, [actor.name, *members], [])
             if self.accounts.enabled:
                 for user in [actor.name, *members]:
                     folders.grant(folder, self.people.system(user), "rwx")
@@ -125,7 +138,12 @@ class Workspaces:
 
     def change(self, actor: Actor, name: str, *, add: Iterable[str] = (), add_readers: Iterable[str] = (),
                          remove: Iterable[str] = ()) -> dict:
-        """The owner (or an admin) adds members / readers and removes people; removal revokes at once."""
+        """The owner (or an admin) adds members / readers and removes people; removal revokes at once.
+
+        The hub group ``ws-<name>`` changes first: when the hub refuses (ClassError 502), nothing changes here.
+        The shared servers follow after the change (:meth:`_follow_shares`): when the hub refuses one of those,
+        the 502 says the members were changed and which shares were not; the same change run again finishes it.
+        """
         info = self._get(name)
         if not (actor.admin or actor.name == info["owner"]):
             raise ClassError(f"{actor.name!r} may not change workspace {name!r}: only its owner "
@@ -137,6 +155,7 @@ class Workspaces:
             raise ClassError(f"the owner {info['owner']!r} cannot be removed from {name!r}", value=info["owner"])
         folder = self.root / name
         with self._lock:
+            self.on_members_change(name, add, remove)
             with closing(self._db()) as db, db:
                 db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'rw')", [(name, u) for u in add])
                 db.executemany("INSERT OR REPLACE INTO ws_members VALUES (?, ?, 'ro')",
@@ -149,8 +168,15 @@ class Workspaces:
                     folders.grant(folder, self.people.system(user), "r-x", recursive=True)
                 for user in remove:
                     folders.revoke(folder, self.accounts.name(user))
-            self.on_members_change(name, add, remove)
-            self._follow_shares(name, add, [*remove, *add_readers])
+            try:
+                self._follow_shares(name, add, [*remove, *add_readers])
+            except ClassError as exc:
+                if exc.status != 502:
+                    raise
+                raise ClassError(f"the members of workspace {name!r} were changed (added {add + add_readers}, "
+                                 f"removed {remove}), but its shared servers were not all updated: {exc}; run "
+                                 "the same change again to finish", status=502, code="hub-refused",
+                                 value=exc.value) from None
         return self._get(name)
 
     # -- shared servers --------------------------------------------------------------------------------
@@ -166,16 +192,20 @@ class Workspaces:
         writers = sorted({members["owner"], *members["members"]})
         for sharer in self._sharers(name):
             if sharer not in writers:  # the sharer left (or became a reader): their share ends
+                # the hub first: a refused revocation keeps the share on the books, for the change's rerun
+                self.on_share(sharer, [], sorted({*writers, *gone} - {sharer}))
                 with closing(self._db()) as db, db:
                     db.execute("DELETE FROM ws_shares WHERE workspace = ? AND sharer = ?", (name, sharer))
-                self.on_share(sharer, [], sorted({*writers, *gone} - {sharer}))
                 self._end_collaboration(name, sharer)
                 continue
             self.on_share(sharer, [u for u in added if u != sharer and u in writers],
                           [u for u in gone if u != sharer])
 
     def share(self, actor: Actor, name: str) -> dict:
-        """Share ``actor``'s default server with the workspace's other read-write members (members only)."""
+        """Share ``actor``'s default server with the workspace's other read-write members (members only).
+
+        The hub first: when it refuses a grant (ClassError 502; the grants already made are taken back), the
+        server is not shared."""
         info = self._get(name)
         writers = sorted({info["owner"], *info["members"]})
         if actor.name not in writers:
@@ -188,7 +218,10 @@ class Workspaces:
         return {"workspace": name, "server": f"{actor.name}/", "shared_with": others}
 
     def unshare(self, actor: Actor, name: str) -> dict:
-        """Stop sharing ``actor``'s server with the workspace (every grant it made is revoked)."""
+        """Stop sharing ``actor``'s server with the workspace (every grant it made is revoked).
+
+        The hub first: when it refuses a revocation (ClassError 502, saying for whom it was revoked), the share
+        stays on the books, so running it again revokes the rest."""
         info = self._get(name)
         if actor.name not in self._sharers(name):
             raise ClassError(f"{actor.name!r} does not share a server with workspace {name!r}", status=404,
