@@ -3,7 +3,8 @@
 Owns argument parsing; every command is one call to the platform's ``astrohub-classes`` hub service
 (``astrohub_hub.classes_service``) with the admin token of ``astrohub up``'s data directory, through
 :meth:`platform_lib.local.admin.HubAdmin.service`. A refused call prints the service's message (which
-names the bad value) and exits with status 2; nothing was changed.
+names the bad value) and exits with status 2; nothing was changed, unless the message says what was (the hub
+refused part of a change, HTTP 502: the same command run again finishes it).
 """
 
 from __future__ import annotations

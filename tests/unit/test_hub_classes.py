@@ -590,15 +590,16 @@ def test_a_registry_without_due_dates_reads_as_none_and_its_submissions_get_meas
 
 
 class _StandInHub:
-    """The hub's groups API (``GET/POST /groups/<g>``, ``PUT /groups/<g>/properties``, ``POST .../users``),
-    served on a local port, answering ``refuse[(method, path)] = (status, message)`` instead when set."""
+    """The hub's groups API (``GET/POST/DELETE /groups/<g>``, ``PUT /groups/<g>/properties``, ``POST/DELETE
+    .../users``) and shares (``POST/PATCH /shares/<user>/`` ``{"user"}``), served on a local port, answering
+    ``refuse[(method, path)] = (status, message)`` instead when set."""
 
     def __init__(self):
         import json
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        self.groups, self.refuse = {}, {}
+        self.groups, self.refuse, self.shares = {}, {}, {}
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -620,7 +621,11 @@ class _StandInHub:
                 if (self.command, path) in hub.refuse:
                     status, message = hub.refuse[self.command, path]
                     return self.answer(status, {"status": status, "message": message})
-                parts = path.strip("/").split("/")  # groups, <g>[, properties|users]
+                parts = path.strip("/").split("/")  # groups, <g>[, properties|users]; or shares, <user>
+                if parts[0] == "shares":
+                    shared = hub.shares.setdefault(parts[1], set())
+                    (shared.add if self.command == "POST" else shared.discard)(body["user"])
+                    return self.answer(200, {})
                 group = hub.groups.get(parts[1])
                 if self.command == "POST" and len(parts) == 2:
                     hub.groups[parts[1]] = {"name": parts[1], "properties": {}, "users": []}
@@ -631,9 +636,13 @@ class _StandInHub:
                     group["properties"] = body
                 elif self.command == "POST" and parts[2:] == ["users"]:
                     group["users"] = sorted({*group["users"], *body["users"]})
+                elif self.command == "DELETE" and parts[2:] == ["users"]:
+                    group["users"] = sorted(set(group["users"]) - set(body["users"]))
+                elif self.command == "DELETE" and len(parts) == 2:
+                    del hub.groups[parts[1]]
                 return self.answer(200, group)
 
-            do_GET = do_POST = do_PUT = do_DELETE = handle_any
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hub/api"
@@ -641,6 +650,9 @@ class _StandInHub:
 
     def properties(self, group):
         return self.groups[group]["properties"]
+
+    def users(self, group):
+        return self.groups[group]["users"] if group in self.groups else None
 
 
 @pytest.fixture()
@@ -699,6 +711,104 @@ def test_a_hub_that_refuses_the_exam_window_or_the_profile_leaves_no_exam_and_no
     assert teaching.exam(PROF, "c1", now - 60, now + 3600)["exam"]["frozen"] is True
     assert hub.properties("c1-instructors") == {**pinned, "astrohub-exam": {"start": now - 60, "end": now + 3600}}
     assert teaching.create_class(ADMIN, "c2", profile="small")["profile"] == "small"
+
+
+def test_a_workspace_group_whose_properties_the_hub_will_not_give_keeps_them(teaching, hub):
+    """Collaboration is a property of the group ``ws-<name>``, merged into its others. When the hub refused to
+    read the group, its properties were taken as empty and overwritten: ``astrohub-folder: false`` and
+    ``workspace`` were wiped (the group sync then made it a group folder). Now: a 502 naming the group and the
+    hub's answer, nothing written there and nothing here."""
+    from astrohub_hub.classes_service import HubDirectory
+
+    directory = HubDirectory(hub.url, "service-token")
+    ws = teaching.workspaces
+    ws.on_members_change, ws.on_share, ws.on_collaborators = (directory.mirror_workspace, directory.share,
+                                                               directory.workspace_collaborators)
+    ws.create(PROF, "w1", members=["ann"])
+    ws.share(PROF, "w1")
+    before = {"astrohub-folder": False, "workspace": "w1"}
+    assert hub.properties("ws-w1") == before and hub.users("ws-w1") == ["ann", "prof"]
+
+    for refusal, said in [(("GET", "/groups/ws-w1"), r"refused to read the group 'ws-w1' \(HTTP 500: boom\)"),
+                          (("PUT", "/groups/ws-w1/properties"), r"refused to update the group 'ws-w1' \(HTTP 500")]:
+        hub.refuse = {refusal: (500, "boom")}
+        with pytest.raises(ClassError, match=said) as refused:
+            ws.collaborate(PROF, "w1")
+        assert refused.value.status == 502 and refused.value.code == "hub-refused"
+        assert hub.properties("ws-w1") == before and ws.show(PROF, "w1")["collaborative"] == []
+
+    ws.on_collaborators = HubDirectory("http://127.0.0.1:9/hub/api", "t").workspace_collaborators
+    with pytest.raises(ClassError, match="the hub could not be reached to update the group 'ws-w1'") as down:
+        ws.collaborate(PROF, "w1")
+    assert down.value.status == 502 and ws.show(PROF, "w1")["collaborative"] == []
+
+    hub.refuse, ws.on_collaborators = {}, directory.workspace_collaborators
+    ws.collaborate(PROF, "w1")
+    assert hub.properties("ws-w1") == {**before, "astrohub-collaborative": ["prof"]}
+
+
+def test_a_roster_or_share_change_the_hub_refuses_is_reported_and_can_be_run_again(teaching, hub):
+    """Group membership gives a class's pinned profile; shares give a server. The hub's answers to adding and
+    removing members, and to revoking shares, were not checked: a refused change left the roster and the hub
+    apart, and the instructor was told it worked. Now the hub is asked first (nothing changes here when it
+    refuses), or, for the shares that follow a membership change, the 502 says what was done; a rerun finishes."""
+    from astrohub_hub.classes_service import HubDirectory
+
+    directory = HubDirectory(hub.url, "service-token")
+    teaching.on_roster_change, teaching.on_roster_remove = directory.mirror, directory.unmirror
+    ws = teaching.workspaces
+    ws.on_members_change, ws.on_share = directory.mirror_workspace, directory.share
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    assert hub.users("c1-students") == ["ann"] and hub.users("c1-instructors") == ["prof"]
+
+    def refused(call, said):
+        with pytest.raises(ClassError, match=said) as info:
+            call()
+        assert info.value.status == 502 and info.value.code == "hub-refused"
+        return str(info.value)
+
+    # a class whose students the hub will not take is not made, and its instructors leave the group again
+    hub.refuse = {("POST", "/groups/c2-students/users"): (403, "not allowed")}
+    refused(lambda: teaching.create_class(ADMIN, "c2", instructors=["prof"], students=["bob"]),
+            r"refused to add \['bob'\] to the group 'c2-students' \(HTTP 403: not allowed\): nothing was changed")
+    assert [c["name"] for c in teaching.classes_of(ADMIN)] == ["c1"] and hub.users("c2-instructors") == []
+
+    # adding and removing students: the hub first, the roster unchanged when it refuses
+    hub.refuse = {("POST", "/groups/c1-students/users"): (500, "database locked")}
+    refused(lambda: teaching.add_members(PROF, "c1", "student", ["bob"]), r"'c1-students' \(HTTP 500: database")
+    assert teaching.roster("c1")["students"] == ["ann"] and hub.users("c1-students") == ["ann"]
+    hub.refuse = {("DELETE", "/groups/c1-students/users"): (500, "database locked")}
+    refused(lambda: teaching.remove_members(PROF, "c1", "student", ["ann"]), r"refused to remove \['ann'\]")
+    assert teaching.roster("c1")["students"] == ["ann"] and hub.users("c1-students") == ["ann"]
+    hub.refuse = {}
+    teaching.remove_members(PROF, "c1", "student", ["ann"])
+    assert teaching.roster("c1")["students"] == [] and hub.users("c1-students") == []
+
+    # a workspace whose group the hub will not make is not made (its name stays free)
+    hub.refuse = {("POST", "/groups/ws-w1"): (403, "no")}
+    refused(lambda: ws.create(PROF, "w1", members=["ann", "bob"]), r"refused to create the group 'ws-w1'")
+    assert ws.of(PROF) == [] and hub.users("ws-w1") is None
+    hub.refuse = {}
+    ws.create(PROF, "w1", members=["ann", "bob"])
+    ws.share(PROF, "w1")
+    assert hub.shares["prof"] == {"ann", "bob"}
+
+    # ann leaves, but the hub keeps prof's server shared with her: the 502 says what was done, a rerun finishes
+    hub.refuse = {("PATCH", "/shares/prof/"): (500, "try later")}
+    said = refused(lambda: ws.change(PROF, "w1", remove=["ann"]), r"stop sharing 'prof'.s server with 'ann'")
+    assert "were changed (added [], removed ['ann'])" in said and "run the same change again" in said
+    assert ws.show(PROF, "w1")["members"] == ["bob", "prof"] and hub.shares["prof"] == {"ann", "bob"}
+    hub.refuse = {}
+    ws.change(PROF, "w1", remove=["ann"])
+    assert hub.shares["prof"] == {"bob"} and hub.users("ws-w1") == ["bob", "prof"]
+
+    # unsharing that the hub refuses keeps the share on the books, so it can be run again
+    hub.refuse = {("PATCH", "/shares/prof/"): (500, "try later")}
+    refused(lambda: ws.unshare(PROF, "w1"), r"revoked for \[\], still shared with \['bob'\]")
+    assert ws.show(PROF, "w1")["shared_servers"] == ["prof"] and hub.shares["prof"] == {"bob"}
+    hub.refuse = {}
+    ws.unshare(PROF, "w1")
+    assert ws.show(PROF, "w1")["shared_servers"] == [] and hub.shares["prof"] == set()
 
 
 def test_an_instructor_added_while_the_materials_are_frozen_gets_them_read_only_until_the_thaw(tmp_path):
