@@ -24,8 +24,9 @@ share (unsharing, or leaving the workspace).
 The hub's answers count (its refusals are ClassError 502 ``hub-refused``, from the ``on_*`` callables): the hub
 is asked before the registry and the folders change, so a refusal changes nothing here and the same request can
 be run again; only the shares that follow a membership change come after it (the 502 then says the members were
-changed and which shares were not, and running the same change again finishes it). May import the standard library, ``folders``, ``people`` and
-``collaboration``.
+changed and which shares were not, and running the same change again finishes it).
+
+May import the standard library, ``folders``, ``people`` and ``collaboration``.
 """
 
 from __future__ import annotations
