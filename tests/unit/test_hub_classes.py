@@ -592,7 +592,8 @@ def test_a_registry_without_due_dates_reads_as_none_and_its_submissions_get_meas
 class _StandInHub:
     """The hub's groups API (``GET/POST/DELETE /groups/<g>``, ``PUT /groups/<g>/properties``, ``POST/DELETE
     .../users``) and shares (``POST/PATCH /shares/<user>/`` ``{"user"}``), served on a local port, answering
-    ``refuse[(method, path)] = (status, message)`` instead when set."""
+    ``refuse[(method, path)] = (status, message)`` instead when set; ``GET /users/<u>`` knows the users in
+    ``known``."""
 
     def __init__(self):
         import json
@@ -600,6 +601,7 @@ class _StandInHub:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.groups, self.refuse, self.shares = {}, {}, {}
+        self.known = set()  # the users the hub knows (GET /users/<u>)
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -621,7 +623,11 @@ class _StandInHub:
                 if (self.command, path) in hub.refuse:
                     status, message = hub.refuse[self.command, path]
                     return self.answer(status, {"status": status, "message": message})
-                parts = path.strip("/").split("/")  # groups, <g>[, properties|users]; or shares, <user>
+                parts = path.strip("/").split("/")  # groups, <g>[, properties|users]; shares, <user>; users, <u>
+                if parts[0] == "users":
+                    if parts[1] in hub.known:
+                        return self.answer(200, {"name": parts[1], "servers": {}})
+                    return self.answer(404, {"status": 404, "message": f"No such user: {parts[1]}"})
                 if parts[0] == "shares":
                     shared = hub.shares.setdefault(parts[1], set())
                     (shared.add if self.command == "POST" else shared.discard)(body["user"])
@@ -838,3 +844,22 @@ def test_an_instructor_added_while_the_materials_are_frozen_gets_them_read_only_
     assert teaching.show(ADMIN, "c1")["exam"]["frozen"] is False
     assert access(materials) == ["default:user:nobody:rwx", "user:nobody:rwx"]
     assert access(materials / "sheet.txt") == ["user:nobody:rw-"]
+
+
+def test_a_hub_that_fails_to_look_up_a_user_is_not_an_unknown_user(hub):
+    """Before: any answer but 200 (a 500, a refused scope) read as "unknown user(s) ... add them first", and a
+    hub that could not be reached was an internal error (500); the page's server column raised as well."""
+    from astrohub_hub.classes_service import HubDirectory
+
+    directory = HubDirectory(hub.url, "service-token")
+    hub.known = {"ann"}
+    assert directory.user_exists("ann") and not directory.user_exists("bob")
+    hub.refuse = {("GET", "/users/ann"): (403, "Action is not authorized with current scopes")}
+    with pytest.raises(ClassError, match=r"refused to look up the user 'ann' \(HTTP 403: Action is not") as refused:
+        directory.user_exists("ann")
+    assert refused.value.status == 502 and refused.value.code == "hub-refused"
+    down = HubDirectory("http://127.0.0.1:9/hub/api", "t")
+    with pytest.raises(ClassError, match="the hub could not be reached to look up the user 'ann'") as unreachable:
+        down.user_exists("ann")
+    assert unreachable.value.status == 502
+    assert down.server_state("ann") == "unknown"

@@ -112,11 +112,24 @@ class HubDirectory:
                 return exc.code, None
 
     def user_exists(self, name: str) -> bool:
-        return self._call("GET", f"/users/{urllib.parse.quote(name)}")[0] == 200
+        """Whether the hub knows the user ``name`` (its 404: no). Any other refusal, or a hub that cannot be
+        reached, is a ClassError 502 ``hub-refused``: the hub failed, which is not "unknown user"."""
+        with self._reaching(name, f"look up the user {name!r}"):
+            status, answer = self._call("GET", f"/users/{urllib.parse.quote(name)}")
+        if status == 404:
+            return False
+        if status != 200:
+            raise self._said(f"the hub refused to look up the user {name!r}", status, answer, "nothing was changed",
+                             name)
+        return True
 
     def server_state(self, name: str) -> str:
-        """``running``, ``starting`` or ``stopped``: the user's default server, now."""
-        status, model = self._call("GET", f"/users/{urllib.parse.quote(name)}")
+        """``running``, ``starting`` or ``stopped``: the user's default server, now (``unknown`` when the hub
+        does not say: the page still shows the rest)."""
+        try:
+            status, model = self._call("GET", f"/users/{urllib.parse.quote(name)}")
+        except OSError:
+            return "unknown"
         if status != 200 or not model:
             return "unknown"
         server = (model.get("servers") or {}).get("")
