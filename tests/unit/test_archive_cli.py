@@ -1,6 +1,6 @@
-"""The ``astrohub-archive`` command's comma-separated flags (``--trusted-proxy``, ``--upload-from``): read by one
-argparse type (:func:`astrohub_archive.app.comma_list`), repeatable, and refused naming the value when an item is
-empty or not what the flag takes."""
+"""The ``astrohub-archive`` command: its comma-separated flags (``--trusted-proxy``, ``--upload-from``), read by one
+argparse type (:func:`astrohub_archive.app.comma_list`), repeatable, and refused naming the value (or the
+environment variable) when an item is empty or not what the flag takes; and what it imports before it listens."""
 
 from __future__ import annotations
 
@@ -63,3 +63,26 @@ def test_a_bad_item_in_the_environment_is_a_usage_error_naming_the_variable(vari
     err = _usage_error([], capsys)
     assert named in err, err
     assert "argument --" not in err
+
+
+def test_astropy_is_imported_before_the_service_listens(tmp_path):
+    """Before: a thread imported astropy's VOTable modules once the service listened, while the first requests
+    imported them too; astropy's configuration items then could not find their module (``inspect.getmodule``
+    is not thread-safe) and a request answered 503 "Cannot automatically determine get_config module" (seen in
+    CI on a TAP error answer). In a fresh interpreter, what the archive imported when it makes its app:"""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "import astrohub_archive.app as app\n"
+        "def make_app(state):\n"
+        "    print(sorted(m for m in ('astropy.io.votable.tree', 'astropy.table', 'astropy.time') if m in sys.modules))\n"
+        "    raise SystemExit(0)\n"
+        "app.make_app = make_app\n"
+        f"app.main(['--index', {str(tmp_path / 'index.sqlite')!r}, '--data-root', {str(tmp_path)!r}, "
+        "'--update-every', '0'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['astropy.io.votable.tree', 'astropy.table', 'astropy.time']", out.stdout

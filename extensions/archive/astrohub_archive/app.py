@@ -260,19 +260,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _settle() -> None:
-    """Import what the first queries would (astropy's tables, VOTable, times and coordinates; the
-    catalogue search), then collect once and move every object alive into the garbage collector's
-    permanent generation (:func:`gc.freeze`, ~90 000 objects). Without it, each full collection walked
-    all ~130 000 long-lived objects: 80 to 95 ms with no request answered, every 15 to 30 s under load
-    (20 to 30 ms now). Runs in a thread once the service listens, so that it answers from the start."""
+def preload() -> None:
+    """Import what the first queries would (astropy's tables, VOTable, times and coordinates; the catalogue
+    search), before the service listens (~0.3 s). Imported by a thread while the first requests imported the
+    same modules, astropy's configuration items could not find their module (``inspect.getmodule`` is not
+    thread-safe) and a request answered 503 with "Cannot automatically determine get_config module"."""
     import astropy.coordinates  # noqa: F401
     import astropy.io.votable  # noqa: F401
+    import astropy.io.votable.tree  # noqa: F401
     import astropy.table  # noqa: F401
     import astropy.time  # noqa: F401
 
     import platform_lib.catalogs  # noqa: F401
 
+
+def _settle() -> None:
+    """Collect once and move every object alive (what :func:`preload` imported included) into the garbage
+    collector's permanent generation (:func:`gc.freeze`, ~90 000 objects). Without it, each full collection
+    walked all ~130 000 long-lived objects: 80 to 95 ms with no request answered, every 15 to 30 s under load
+    (20 to 30 ms now). Runs in a thread once the service listens, so that it answers from the start."""
     gc.collect()
     gc.freeze()
     log.info("froze %d start-up objects out of garbage collection", gc.get_freeze_count())
@@ -313,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                          hips_upload_max=int(args.hips_upload_max * 2**20),
                          hips_owner_max=int(args.hips_owner_max * 2**20))
     SIDES.max_bytes = int(args.join_cache * 2**20)
+    preload()
     app = make_app(state)
     updater = IndexUpdater(args.index, args.data_root, float(args.update_every), list(args.mappings))
     updater.start()
@@ -323,8 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         # daemon threads, not the loop's executor: a stop during start-up must not wait for them (asyncio.run
-        # joins its executor's threads at exit; importing astropy and compiling the kernel take 10 s and more
-        # on a loaded machine, past Kubernetes' and the tests' grace periods)
+        # joins its executor's threads at exit; compiling the kernel takes 10 s and more on a loaded machine,
+        # past Kubernetes' and the tests' grace periods)
         for work in (_settle, state.kernel.warm):
             threading.Thread(target=work, name=f"archive-{work.__name__}", daemon=True).start()
         for sig in (signal.SIGINT, signal.SIGTERM):
