@@ -145,6 +145,21 @@ def test_an_upload_cut_off_midway_leaves_no_file(archive, poll):
     assert requests.get(base, headers={"Authorization": f"token {TOKEN}"}, timeout=30).json()["hips"] == []
 
 
+def test_a_post_refused_before_its_body_is_read_says_the_connection_ends(archive):
+    """The archive ends the connection after answering an upload it refused before reading its body (no
+    token, too big); without ``Connection: close`` in that answer, the platform's proxy sent the next request
+    down the closing connection and its user got the hub's 503 page (seen in CI: the request after a 401)."""
+    base, _ = archive(max_upload=8 * 2**20)
+    port = int(base.split(":")[2].split("/")[0])
+    for auth in ("", f"Authorization: token {TOKEN}\r\n"):  # 401 (no token); 413 (declared too big)
+        length = 2**20 if not auth else 16 * 2**20
+        answer = _answer_to_headers(port, f"POST /hips/~/ HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}"
+                                          f"Content-Type: application/x-tar\r\nContent-Length: {length}\r\n\r\n")
+        head = answer.split("\r\n\r\n", 1)[0].lower()
+        assert head.startswith("http/1.1 401" if not auth else "http/1.1 413"), answer[:300]
+        assert "\r\nconnection: close" in head, head
+
+
 def _answer_to_headers(port: int, headers: str) -> str:
     """The answer to a request whose headers alone are sent (its body never is)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:

@@ -353,6 +353,15 @@ class UserHipsListHandler(HipsErrors):
     def url_of(self, name: str) -> str:
         return f"{self.state.prefix}hips/~/{name}/"
 
+    def write_error(self, status_code: int, **kwargs) -> None:
+        """A refused POST says ``Connection: close``: refused before its body was read (no token, too big),
+        the connection ends after the answer (tornado's only way not to read the rest), and a proxy that
+        keeps connections to the service (configurable-http-proxy) would otherwise send the next request
+        down it, whose user then got the hub's 503 page."""
+        if self.request.method == "POST":
+            self.set_header("Connection", "close")
+        super().write_error(status_code, **kwargs)
+
     def _too_big(self, length: int | None) -> str:
         """The 413 message for a body of ``length`` bytes (None: a chunked body that went past the limit)."""
         size = "is larger than" if length is None else f"is {length / 2**20:.1f} MiB, more than"
