@@ -607,8 +607,9 @@ class Teaching:
         ``due`` is ISO 8601 with its time zone (``2026-12-10T17:00Z``) and in the future; ``...`` leaves it as
         it is. Work submitted after it is taken and marked late, or refused when ``refuse_late`` (kept when
         ``None``). ``late_penalty_per_hour`` (kept when ``None``; 0: none) is the points nbgrader takes from
-        each autograded notebook per hour late, or part of one (never below zero). Lateness is measured against the due date of the moment: a later due date (an extension)
-        un-marks work that was late only against the earlier one.
+        each autograded notebook per hour late, or part of one (never below zero). Lateness is measured against
+        the due date of the moment: a later due date (an extension) un-marks work that was late only against
+        the earlier one.
         """
         self._class(cls)
         self._require(actor, cls, "instructor")
