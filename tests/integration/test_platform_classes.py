@@ -158,9 +158,12 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert "<th>hw1</th><th>nbhw</th>" in page, page  # who submitted what, and the score, per assignment
     assert f"<td>{s2}</td><td class='server'>stopped</td><td>3</td><td class='assignment'>2</td>" \
            "<td class='assignment'>1 (0/1)</td></tr>" in page, page
-    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"][s2] == [
-        "square.html"]
-    assert "square" in (platform.data_dir / "home" / s2 / name / "nbhw" / "feedback" / "square.html").read_text()
+    # nbgrader's feedback: the page, and (as nbgrader returns it) when the graded work was handed in
+    returned = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"]
+    assert returned[s2] == ["square.html", "timestamp.txt"], returned
+    feedback = platform.data_dir / "home" / s2 / name / "nbhw" / "feedback"
+    assert "square" in (feedback / "square.html").read_text()
+    assert (feedback / "timestamp.txt").read_text().strip().endswith(" UTC")
     # The gradebook: who submitted and the scores, as CSV from the command and from the API (instructors only).
     book = platform.astrohub("classes", "grades", name, "--csv")
     assert book.returncode == 0, book.stdout + book.stderr

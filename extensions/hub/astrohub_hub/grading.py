@@ -14,7 +14,8 @@ instructor's system user (as nbgrader itself runs in an instructor's account), n
 Time, as nbgrader sees it (:class:`Deadline`): before autograding, the assignment's due date is written into
 nbgrader's gradebook (its ``duedate``; none clears it) and each submission folder gets nbgrader's
 ``timestamp.txt`` with the time the classes service took the work (any ``timestamp.txt`` the student handed
-in is replaced), so nbgrader's lateness is ours. A late penalty in points per hour late (each hour or part of
+in is replaced), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback page
+too (which submission it graded), and it goes back to the student with the page. A late penalty in points per hour late (each hour or part of
 one) is nbgrader's late-submission plugin ``AssignLatePenalties.plugin_class``: nbgrader ships only
 ``none``/``zero`` penalties (its ``SubMarks`` is an example in its documentation, not a class it has), so
 the penalty is :data:`_AUTOGRADE`'s ``PenaltyPerHour``, defined in the autograde process itself: the user
