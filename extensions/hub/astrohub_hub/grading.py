@@ -14,13 +14,14 @@ instructor's system user (as nbgrader itself runs in an instructor's account), n
 Time, as nbgrader sees it (:class:`Deadline`): before autograding, the assignment's due date is written into
 nbgrader's gradebook (its ``duedate``; none clears it) and each submission folder gets nbgrader's
 ``timestamp.txt`` with the time the classes service took the work (any ``timestamp.txt`` the student handed
-in is replaced), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback page
-too (which submission it graded), and it goes back to the student with the page. A late penalty in points per hour late (each hour or part of
-one) is nbgrader's late-submission plugin ``AssignLatePenalties.plugin_class``: nbgrader ships only
-``none``/``zero`` penalties (its ``SubMarks`` is an example in its documentation, not a class it has), so
-the penalty is :data:`_AUTOGRADE`'s ``PenaltyPerHour``, defined in the autograde process itself: the user
-image of a grading Job has nbgrader but not this package. nbgrader takes the penalty from each notebook's
-score, never below zero; the scores returned are after it, with the points it took (``late_penalty``).
+in is replaced), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback
+page too (which submission it graded), and it goes back to the student with the page. A late penalty in
+points per hour late (each hour or part of one) is nbgrader's late-submission plugin
+``AssignLatePenalties.plugin_class``: nbgrader ships only ``none``/``zero`` penalties (its ``SubMarks`` is an
+example in its documentation, not a class it has), so the penalty is :data:`_AUTOGRADE`'s ``PenaltyPerHour``,
+defined in the autograde process itself: the user image of a grading Job has nbgrader but not this package.
+nbgrader takes the penalty from each notebook's score, never below zero; the scores returned are after it,
+with the points it took (``late_penalty``).
 
 Autograding executes the students' notebooks with the instructor's permissions (nbgrader's model): a
 student's code can read what that instructor can read while it runs. A notebook is "nbgrader-marked" when
@@ -240,10 +241,10 @@ class Grader:
             self.release_version(assignment, source, reader)
         for student, folder in submissions.items():
             self._copy(folder, self.course / "submitted" / student / assignment, self.system_user)
+        times = {s: deadline.submitted.get(s) for s in submissions}
         spec = {"db": f"sqlite:///{self.course / 'gradebook.db'}", "course": str(self.course),
                 "due": None if deadline.due is None else _nbgrader_time(deadline.due),
-                "submitted": {s: None if deadline.submitted.get(s) is None else _nbgrader_time(deadline.submitted[s])
-                              for s in submissions}}
+                "submitted": {s: None if t is None else _nbgrader_time(t) for s, t in times.items()}}
         penalty = ["--AssignLatePenalties.plugin_class=__main__.PenaltyPerHour",
                    f"--PenaltyPerHour.points_per_hour={float(deadline.penalty_per_hour)!r}"
                    ] if deadline.penalty_per_hour else []
