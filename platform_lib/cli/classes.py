@@ -93,10 +93,16 @@ def _assignment(action: str):
         query = "?grade=1" if getattr(args, "grade", False) else ""
         path = _path("classes", args.name, "assignments", args.assignment, action) + query
         body = None
-        if action == "release" and (args.due or args.refuse_late):
-            body = {"due": args.due, **({"refuse_late": True} if args.refuse_late else {})}
+        if action == "release" and (args.due or args.refuse_late or args.late_penalty_per_hour is not None):
+            body = {"due": args.due, **({"refuse_late": True} if args.refuse_late else {}),
+                    **({} if args.late_penalty_per_hour is None else
+                       {"late_penalty_per_hour": args.late_penalty_per_hour})}
         return _print(_admin(args).service("POST", path, body))
     return run
+
+
+_PENALTY_HELP = ("points nbgrader takes from each autograded notebook per hour late, or part of one (never below "
+                 "zero; needs a due date)")
 
 
 def _due(args):
@@ -104,6 +110,8 @@ def _due(args):
     body = {} if args.when is None else {"due": None if args.when.strip().lower() == "none" else args.when}
     if args.refuse_late is not None:
         body["refuse_late"] = args.refuse_late
+    if args.late_penalty_per_hour is not None:
+        body["late_penalty_per_hour"] = args.late_penalty_per_hour
     path = _path("classes", args.name, "assignments", args.assignment, "due")
     return _print(_admin(args).service("POST", path, body))
 
@@ -201,6 +209,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             step.add_argument("--due", help="the due date: ISO 8601 with its time zone, e.g. 2026-12-10T17:00Z "
                               "(later work is taken and marked late; a re-release without --due keeps it)")
             step.add_argument("--refuse-late", action="store_true", help="refuse work submitted after --due")
+            step.add_argument("--late-penalty-per-hour", type=float, metavar="POINTS", help=_PENALTY_HELP)
         step.set_defaults(func=_assignment(action))
     due = sub.add_parser("due", help="set, change or clear an assignment's due date")
     due.add_argument("name")
@@ -212,6 +221,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="refuse work submitted after the due date")
     late.add_argument("--accept-late", dest="refuse_late", action="store_false",
                       help="take late work and mark it late (the default)")
+    due.add_argument("--late-penalty-per-hour", type=float, metavar="POINTS",
+                     help=_PENALTY_HELP + "; 0: none")
     due.set_defaults(func=_due)
     exam = sub.add_parser("exam", help="exam mode: materials frozen in the window, late submissions refused")
     exam.add_argument("name")

@@ -320,7 +320,7 @@ def test_grading_jobs_grade_release_and_give_feedback(service) -> None:
         teaching.submit(Actor(student), "stars", "nbhw")
     graded = teaching.collect(tina, "stars", "nbhw", grade=True)["grades"]
     assert (graded["sam"]["score"], graded["ann"]["score"], graded["sam"]["max_score"]) == (1.0, 0.0, 1.0), graded
-    assert teaching.return_feedback(tina, "stars", "nbhw")["returned"]["ann"] == ["square.html"]
+    assert teaching.return_feedback(tina, "stars", "nbhw")["returned"]["ann"] == ["square.html", "timestamp.txt"]
     assert not fake.errors
     steps = [j["metadata"]["annotations"]["astrohub.org/step"] for j in fake.created]
     assert steps == ["generate_assignment", "autograde", "generate_feedback", "gradebook"]

@@ -22,6 +22,8 @@ What a test gets (all synchronous; URLs end with ``/``)::
     platform.unique("ann")                           # "ann-<session tag>" so modules don't collide
     platform.create_group("astro101", ["ann", "bob"])  # or add_group_users(...)
     platform.user_token("ann")                       # an API token of that user (cached)
+    platform.astrohub("classes", "show", "astro101")  # the astrohub command on this platform's data dir
+    platform.classes_api("ann", "GET", "classes")    # the classes service's API as ann -> requests.Response
     platform.start_server("ann")                     # waits until ready; returns the server URL
     platform.stop_server("ann")
     platform.execute("ann", "print(1 + 1)")          # runs in a kernel of ann's server -> "2\n"
@@ -166,6 +168,19 @@ class RunningPlatform:
             response.raise_for_status()
             self._tokens[user] = response.json()["token"]
         return self._tokens[user]
+
+    # --- the astrohub command and the classes service -------------------------------------------------
+    #: The classes service's API, under :attr:`url`.
+    CLASSES_API = "services/astrohub-classes/api"
+
+    def astrohub(self, *args: str, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
+        """``astrohub <args> --data-dir <this platform's>`` (the admin's command), its output captured."""
+        return _astrohub(*args, "--data-dir", str(self.data_dir), timeout=timeout)
+
+    def classes_api(self, user: str, method: str, path: str, body: Any = None) -> requests.Response:
+        """A request to the classes service (``path`` under :attr:`CLASSES_API`) with ``user``'s token."""
+        return self.session.request(method, f"{self.url}{self.CLASSES_API}/{path}", json=body, timeout=120,
+                                    headers={"Authorization": f"token {self.user_token(user)}"})
 
     # --- sign-in ---------------------------------------------------------------------------------
     def register(self, user: str, password: str, code: str | None = None) -> requests.Response:

@@ -4,7 +4,8 @@ An instructor releases homework with a due date a few seconds ahead (``astrohub 
 student submits before it, the other after it: both are taken, the late one is marked "late by ..." in its
 answer, in the student's view of the class and on the class page, and in the gradebook (JSON and CSV); after
 ``astrohub classes due --refuse-late`` the next late submission is refused with the due date in the message,
-and clearing the due date (``none``) takes work again. Bad due dates are refused naming the value.
+and clearing the due date (``none``) takes work again. Bad due dates and late penalties are refused naming the
+value; a late penalty set with ``astrohub classes due --late-penalty-per-hour`` shows on the class page.
 """
 
 from __future__ import annotations
@@ -15,21 +16,8 @@ import json
 import re
 import shlex
 import subprocess
-import sys
 import time
 from datetime import datetime, timezone
-
-SERVICE = "services/astrohub-classes/api"
-
-
-def _astrohub(platform, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "platform_lib", *args, "--data-dir", str(platform.data_dir)],
-                          capture_output=True, text=True, timeout=300)
-
-
-def _call(platform, user: str, method: str, path: str, body=None):
-    return platform.session.request(method, f"{platform.url}{SERVICE}/{path}", json=body, timeout=120,
-                                    headers={"Authorization": f"token {platform.user_token(user)}"})
 
 
 def _iso(t: float) -> str:
@@ -41,7 +29,7 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
     for user in (prof, early, tardy):
         platform.create_user(user)
     name = platform.unique("due")
-    created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--students", f"{early},{tardy}")
+    created = platform.astrohub("classes", "create", name, "--instructors", prof, "--students", f"{early},{tardy}")
     assert created.returncode == 0, created.stdout + created.stderr
     # The instructor authors the assignment in the instructors' folder (as their own system user when isolated).
     hw = platform.data_dir / "classes" / name / "instructors" / "hw1"
@@ -51,56 +39,67 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
     base = f"classes/{name}/assignments/hw1"
 
     # Bad due dates are refused naming the value, and nothing is released.
-    past = _astrohub(platform, "classes", "release", name, "hw1", "--due", "2020-01-01T00:00Z")
+    past = platform.astrohub("classes", "release", name, "hw1", "--due", "2020-01-01T00:00Z")
     assert past.returncode == 2 and "'2020-01-01T00:00Z'" in past.stderr and "not in the future" in past.stderr, \
         past.stderr
     for body, message in [({"due": "2030-01-01T00:00"}, "names no time zone"), ({"due": 5}, "a due date is"),
-                          ({"due": "2030-01-01T00:00Z", "refuse_late": "yes"}, "refuse_late is true or false")]:
-        refused = _call(platform, prof, "POST", f"{base}/release", body)
+                          ({"due": "2030-01-01T00:00Z", "refuse_late": "yes"}, "refuse_late is true or false"),
+                          ({"due": "2030-01-01T00:00Z", "late_penalty_per_hour": -1}, "a late penalty is a number"),
+                          ({"late_penalty_per_hour": 2}, "a late penalty (2 points per hour late) needs one")]:
+        refused = platform.classes_api(prof, "POST", f"{base}/release", body)
         assert refused.status_code == 400 and message in refused.json()["message"], refused.text
-    never = _call(platform, prof, "POST", f"{base}/due", {"due": _iso(time.time() + 3600)})
+    never = platform.classes_api(prof, "POST", f"{base}/due", {"due": _iso(time.time() + 3600)})
     assert never.status_code == 404 and "'hw1'" in never.json()["message"] and "never released" in never.text
-    assert _call(platform, prof, "GET", f"classes/{name}").json()["assignments"] == []
+    assert platform.classes_api(prof, "GET", f"classes/{name}").json()["assignments"] == []
 
     # Released with a due date a few seconds ahead: one student before it, one after it.
     due = int(time.time()) + 5
-    released = _astrohub(platform, "classes", "release", name, "hw1", "--due", _iso(due))
+    released = platform.astrohub("classes", "release", name, "hw1", "--due", _iso(due))
     assert released.returncode == 0 and json.loads(released.stdout)["due"] == _iso(due), released.stderr
-    on_time = _call(platform, early, "POST", f"{base}/submit")
+    on_time = platform.classes_api(early, "POST", f"{base}/submit")
     assert on_time.status_code == 200 and on_time.json()["late"] is False, on_time.text
     assert on_time.json()["note"] == f"on time (due {_iso(due)})"
     time.sleep(max(0.0, due + 1.5 - time.time()))  # the due date passes (a few seconds at most)
-    late = _call(platform, tardy, "POST", f"{base}/submit")
+    late = platform.classes_api(tardy, "POST", f"{base}/submit")
     assert late.status_code == 200 and late.json()["late"] is True, late.text
     assert re.match(rf"late by \d+ s \(due {_iso(due)}\)", late.json()["note"]), late.json()["note"]
 
     # The student sees the due date and their late submission (API and the class page).
-    mine = _call(platform, tardy, "GET", f"classes/{name}").json()
-    assert mine["deadlines"] == {"hw1": {"due": _iso(due), "refuse_late": False}}
+    mine = platform.classes_api(tardy, "GET", f"classes/{name}").json()
+    assert mine["deadlines"] == {"hw1": {"due": _iso(due), "refuse_late": False, "late_penalty_per_hour": 0.0}}
     assert [(s["student"], s["late"]) for s in mine["submissions"]] == [(tardy, True)]
     page = platform.login(tardy).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert f"<li>hw1: due {_iso(due)} (late work taken, marked late)</li>" in page, page
     assert re.search(r"hw1 at [0-9T-]+ \(late by \d+ s\)", page), page
 
     # The gradebook: the due date and the latest submission's lateness (CLI CSV and the service's CSV).
-    book = _astrohub(platform, "classes", "grades", name, "--csv")
+    book = platform.astrohub("classes", "grades", name, "--csv")
     assert book.returncode == 0, book.stderr
     rows = {r["student"]: r for r in csv.DictReader(io.StringIO(book.stdout))}
     assert (rows[early]["due"], rows[early]["late"], rows[early]["late_seconds"]) == (_iso(due), "False", "0")
     assert rows[tardy]["late"] == "True" and int(rows[tardy]["late_seconds"]) >= 1, rows
-    header = _call(platform, prof, "GET", f"classes/{name}/grades?format=csv").text.splitlines()[0]
-    assert header.endswith(",due,late,late_seconds"), header
+    header = platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv").text.splitlines()[0]
+    assert header.endswith(",due,late,late_seconds,late_penalty"), header
 
     # A hard deadline (the CLI): the next late submission is refused with the due date; students cannot set it.
-    hard = _astrohub(platform, "classes", "due", name, "hw1", "--refuse-late")
+    hard = platform.astrohub("classes", "due", name, "hw1", "--refuse-late")
     assert hard.returncode == 0 and json.loads(hard.stdout) == {
-        "class": name, "assignment": "hw1", "due": _iso(due), "refuse_late": True}, hard.stderr
-    refused = _call(platform, tardy, "POST", f"{base}/submit")
+        "class": name, "assignment": "hw1", "due": _iso(due), "refuse_late": True, "late_penalty_per_hour": 0.0}, \
+        hard.stderr
+    refused = platform.classes_api(tardy, "POST", f"{base}/submit")
     assert refused.status_code == 403 and f"was due at {_iso(due)}" in refused.json()["message"], refused.text
-    assert _call(platform, prof, "GET", f"classes/{name}/log").json()[-1]["action"] == "late submission refused"
-    assert _call(platform, tardy, "POST", f"{base}/due", {"due": None}).status_code == 403
-    # Cleared (the CLI's `none`): work is taken again, not late.
-    cleared = _astrohub(platform, "classes", "due", name, "hw1", "none")
+    assert platform.classes_api(prof, "GET", f"classes/{name}/log").json()[-1]["action"] == "late submission refused"
+    assert platform.classes_api(tardy, "POST", f"{base}/due", {"due": None}).status_code == 403
+    # A late penalty for nbgrader (the CLI): a negative one is refused naming it; one set shows on the page.
+    negative = platform.astrohub("classes", "due", name, "hw1", "--late-penalty-per-hour", "-1")
+    assert negative.returncode == 2 and "got -1.0" in negative.stderr, negative.stderr
+    penalty = platform.astrohub("classes", "due", name, "hw1", "--late-penalty-per-hour", "1.5")
+    assert penalty.returncode == 0 and json.loads(penalty.stdout)["late_penalty_per_hour"] == 1.5, penalty.stderr
+    page = platform.login(tardy).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert f"<li>hw1: due {_iso(due)} (late work refused, 1.5 points off per hour late)</li>" in page, page
+    # Cleared (the CLI's `none`): work is taken again, not late; no due date, no penalty.
+    cleared = platform.astrohub("classes", "due", name, "hw1", "none")
     assert cleared.returncode == 0 and json.loads(cleared.stdout)["due"] is None, cleared.stderr
-    again = _call(platform, tardy, "POST", f"{base}/submit")
+    assert json.loads(cleared.stdout)["late_penalty_per_hour"] == 0.0
+    again = platform.classes_api(tardy, "POST", f"{base}/submit")
     assert again.status_code == 200 and (again.json()["late"], again.json()["note"]) == (False, None), again.text

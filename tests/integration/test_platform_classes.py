@@ -14,23 +14,10 @@ import io
 import json
 import os
 import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
-
-SERVICE = "services/astrohub-classes/api"
-
-
-def _astrohub(platform, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "platform_lib", *args, "--data-dir", str(platform.data_dir)],
-                          capture_output=True, text=True, timeout=300)
-
-
-def _call(platform, user: str, method: str, path: str, body=None):
-    return platform.session.request(method, f"{platform.url}{SERVICE}/{path}", json=body, timeout=120,
-                                    headers={"Authorization": f"token {platform.user_token(user)}"})
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +29,7 @@ def course(platform, tmp_path_factory):
     name = platform.unique("astro")
     roster = tmp_path_factory.mktemp("roster") / "students.csv"
     roster.write_text(f"username,email\n{s1},s1@example.org\n{s2.upper()},\n{s3} ,\n")
-    created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--csv", str(roster))
+    created = platform.astrohub("classes", "create", name, "--instructors", prof, "--csv", str(roster))
     assert created.returncode == 0, created.stdout + created.stderr
     platform.start_server(prof)
     platform.start_server(s1)
@@ -53,14 +40,14 @@ def course(platform, tmp_path_factory):
 
 
 def test_the_class_roster_is_shown_to_its_instructor_and_the_student_sees_the_class(platform, course):
-    info = json.loads(_astrohub(platform, "classes", "show", course["name"]).stdout)
+    info = json.loads(platform.astrohub("classes", "show", course["name"]).stdout)
     assert info["instructors"] == [course["prof"]] and info["students"] == sorted(course["students"])
-    as_prof = _call(platform, course["prof"], "GET", f"classes/{course['name']}")
+    as_prof = platform.classes_api(course["prof"], "GET", f"classes/{course['name']}")
     assert as_prof.status_code == 200 and as_prof.json()["students"] == sorted(course["students"])
     s1 = course["students"][0]
-    mine = _call(platform, s1, "GET", "classes").json()
+    mine = platform.classes_api(s1, "GET", "classes").json()
     assert mine == [{"name": course["name"], "role": "student", "archived": False}]
-    assert "students" not in _call(platform, s1, "GET", f"classes/{course['name']}").json()
+    assert "students" not in platform.classes_api(s1, "GET", f"classes/{course['name']}").json()
     # The roster is mirrored to hub groups, which get no shared group folder.
     group = platform.api("GET", f"/groups/{course['name']}-students").json()
     assert sorted(group["users"]) == sorted(course["students"])
@@ -89,7 +76,7 @@ def test_full_class_cycle(platform, course):
         hw = Path({str(root / 'instructors' / 'hw1')!r}); hw.mkdir()
         (hw / "task.txt").write_text("measure the parallax")
     """))
-    released = _call(platform, prof, "POST", f"classes/{name}/assignments/hw1/release")
+    released = platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw1/release")
     assert released.status_code == 200, released.text
     for student in (s1, s2, s3):
         copy = platform.data_dir / "home" / student / name / "hw1" / "task.txt"
@@ -102,23 +89,23 @@ def test_full_class_cycle(platform, course):
         from pathlib import Path
         work = Path.home() / {name!r} / "hw1"
         (work / "answer.txt").write_text("s1: 0.77 arcsec")
-        r = requests.post({platform.url + SERVICE!r} + "/classes/{name}/assignments/hw1/submit",
+        r = requests.post({platform.url + platform.CLASSES_API!r} + "/classes/{name}/assignments/hw1/submit",
                           headers={{"Authorization": "token " + os.environ["JUPYTERHUB_API_TOKEN"]}}, timeout=60)
         print(r.status_code, sorted(r.json().get("files", [])))
     """))
     assert out.strip() == "200 ['answer.txt', 'task.txt']", out
     # s2 submits twice: both are kept; s3 once.
     (platform.data_dir / "home" / s2 / name / "hw1" / "answer.txt").write_text("s2: first try")
-    first = _call(platform, s2, "POST", f"classes/{name}/assignments/hw1/submit")
+    first = platform.classes_api(s2, "POST", f"classes/{name}/assignments/hw1/submit")
     assert first.status_code == 200, first.text
     (platform.data_dir / "home" / s2 / name / "hw1" / "answer.txt").write_text("s2: second try")
-    second = _call(platform, s2, "POST", f"classes/{name}/assignments/hw1/submit")
+    second = platform.classes_api(s2, "POST", f"classes/{name}/assignments/hw1/submit")
     assert second.status_code == 200 and second.json()["at"] != first.json()["at"]
-    assert _call(platform, s3, "POST", f"classes/{name}/assignments/hw1/submit").status_code == 200
+    assert platform.classes_api(s3, "POST", f"classes/{name}/assignments/hw1/submit").status_code == 200
     history = sorted(p.name for p in (root / "submissions" / s2 / "hw1").iterdir())
     assert history == sorted([first.json()["at"], second.json()["at"]])
     # The instructor collects (the latest of each), grades by writing feedback, and returns it.
-    collected = _call(platform, prof, "POST", f"classes/{name}/assignments/hw1/collect").json()
+    collected = platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw1/collect").json()
     assert sorted(collected["collected"]) == sorted([s1, s2, s3]) and collected["missing"] == []
     out = platform.execute(prof, textwrap.dedent(f"""
         from pathlib import Path
@@ -128,7 +115,7 @@ def test_full_class_cycle(platform, course):
         (fb / "grade.txt").write_text("9/10: good")
     """))
     assert out.strip() == "s2: second try"
-    returned = _call(platform, prof, "POST", f"classes/{name}/assignments/hw1/feedback").json()
+    returned = platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw1/feedback").json()
     assert returned["returned"] == {s1: ["grade.txt"]}
     assert (platform.data_dir / "home" / s1 / name / "hw1" / "feedback" / "grade.txt").read_text() == "9/10: good"
 
@@ -153,7 +140,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
         Path({str(hw)!r}).mkdir()
         nbformat.write(nb, {str(hw / 'square.ipynb')!r})
     """))
-    released = _call(platform, prof, "POST", f"classes/{name}/assignments/nbhw/release")
+    released = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/release")
     assert released.status_code == 200, released.text
     copy = platform.data_dir / "home" / s1 / name / "nbhw" / "square.ipynb"
     assert "return x * x" not in copy.read_text() and "NotImplementedError" in copy.read_text()
@@ -162,8 +149,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
                                                                                "return x * x")
     copy.write_text(json.dumps(answer))
     for student in (s1, s2):  # s2 hands in the untouched notebook
-        assert _call(platform, student, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
-    graded = _astrohub(platform, "classes", "collect", name, "nbhw", "--grade")
+        assert platform.classes_api(student, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
+    graded = platform.astrohub("classes", "collect", name, "nbhw", "--grade")
     assert graded.returncode == 0, graded.stdout + graded.stderr
     grades = json.loads(graded.stdout)["grades"]
     assert (grades[s1]["score"], grades[s2]["score"], grades[s1]["max_score"]) == (1.0, 0.0, 1.0), grades
@@ -171,20 +158,23 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert "<th>hw1</th><th>nbhw</th>" in page, page  # who submitted what, and the score, per assignment
     assert f"<td>{s2}</td><td class='server'>stopped</td><td>3</td><td class='assignment'>2</td>" \
            "<td class='assignment'>1 (0/1)</td></tr>" in page, page
-    assert _call(platform, prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"][s2] == [
-        "square.html"]
-    assert "square" in (platform.data_dir / "home" / s2 / name / "nbhw" / "feedback" / "square.html").read_text()
+    # nbgrader's feedback: the page, and (as nbgrader returns it) when the graded work was handed in
+    returned = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"]
+    assert returned[s2] == ["square.html", "timestamp.txt"], returned
+    feedback = platform.data_dir / "home" / s2 / name / "nbhw" / "feedback"
+    assert "square" in (feedback / "square.html").read_text()
+    assert (feedback / "timestamp.txt").read_text().strip().endswith(" UTC")
     # The gradebook: who submitted and the scores, as CSV from the command and from the API (instructors only).
-    book = _astrohub(platform, "classes", "grades", name, "--csv")
+    book = platform.astrohub("classes", "grades", name, "--csv")
     assert book.returncode == 0, book.stdout + book.stderr
     rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(io.StringIO(book.stdout))}
     assert [rows[(s, "nbhw")]["score"] for s in (s1, s2, s3)] == ["1.0", "0.0", ""], book.stdout
     assert rows[(s3, "nbhw")]["submissions"] == "0" and rows[(s1, "nbhw")]["max_score"] == "1.0"
-    as_prof = _call(platform, prof, "GET", f"classes/{name}/grades?format=csv")
+    as_prof = platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv")
     assert as_prof.status_code == 200 and as_prof.headers["Content-Type"].startswith("text/csv")
     assert as_prof.text == book.stdout
-    assert _call(platform, s1, "GET", f"classes/{name}/grades?format=csv").status_code == 403
-    assert _call(platform, prof, "GET", f"classes/{name}/grades?format=xls").status_code == 400
+    assert platform.classes_api(s1, "GET", f"classes/{name}/grades?format=csv").status_code == 403
+    assert platform.classes_api(prof, "GET", f"classes/{name}/grades?format=xls").status_code == 400
 
 
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):
@@ -221,30 +211,30 @@ def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_
 
 def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_path):
     name, prof, (s1, _s2, _s3) = course["name"], course["prof"], course["students"]
-    before = json.loads(_astrohub(platform, "classes", "show", name).stdout)
-    dup = _astrohub(platform, "classes", "create", name, "--instructors", prof)
+    before = json.loads(platform.astrohub("classes", "show", name).stdout)
+    dup = platform.astrohub("classes", "create", name, "--instructors", prof)
     assert dup.returncode == 2 and "exists already" in dup.stderr, dup.stderr
     ghost = platform.unique("ghost")
-    unknown = _astrohub(platform, "classes", "add-students", name, "--users", f"{course['outsider']},{ghost}")
+    unknown = platform.astrohub("classes", "add-students", name, "--users", f"{course['outsider']},{ghost}")
     assert unknown.returncode == 2 and "unknown user(s)" in unknown.stderr and ghost in unknown.stderr
     bad = tmp_path / "bad.csv"
     bad.write_text(f"username\n{course['outsider']}\nnot valid!\n")
-    rows = _astrohub(platform, "classes", "add-students", name, "--csv", str(bad))
+    rows = platform.astrohub("classes", "add-students", name, "--csv", str(bad))
     assert rows.returncode == 2 and "row 3" in rows.stderr and "nothing was changed" in rows.stderr
-    outsider = _call(platform, course["outsider"], "POST", f"classes/{name}/assignments/hw1/submit")
+    outsider = platform.classes_api(course["outsider"], "POST", f"classes/{name}/assignments/hw1/submit")
     assert outsider.status_code == 403 and "not a student" in outsider.json()["message"]
-    student_adds = _call(platform, s1, "POST", f"classes/{name}/students", {"users": [course["outsider"]]})
+    student_adds = platform.classes_api(s1, "POST", f"classes/{name}/students", {"users": [course["outsider"]]})
     assert student_adds.status_code == 403 and "only its instructors" in student_adds.json()["message"]
-    assert _call(platform, prof, "POST", "classes", {"name": "mine"}).status_code == 403
-    nonsense = _call(platform, prof, "POST", f"classes/{name}/students", {"users": "x" * 5000})
+    assert platform.classes_api(prof, "POST", "classes", {"name": "mine"}).status_code == 403
+    nonsense = platform.classes_api(prof, "POST", f"classes/{name}/students", {"users": "x" * 5000})
     assert nonsense.status_code == 400
-    typed = _call(platform, prof, "POST", "workspaces", {"name": 123})  # was the workspace '123'
+    typed = platform.classes_api(prof, "POST", "workspaces", {"name": 123})  # was the workspace '123'
     assert typed.status_code == 400 and "'name' must be a string, got 123" in typed.json()["message"]
-    assert _call(platform, s1, "DELETE", f"classes/{name}/students", {"users": [s1]}).status_code == 403
-    assert _call(platform, prof, "DELETE", f"classes/{name}/students", {"users": 5}).status_code == 400
-    assert _call(platform, prof, "DELETE", f"classes/{name}/students", {}).status_code == 400
-    assert _call(platform, prof, "GET", f"classes/{platform.unique('nope')}/grades").status_code == 404
-    assert json.loads(_astrohub(platform, "classes", "show", name).stdout)["students"] == before["students"]
+    assert platform.classes_api(s1, "DELETE", f"classes/{name}/students", {"users": [s1]}).status_code == 403
+    assert platform.classes_api(prof, "DELETE", f"classes/{name}/students", {"users": 5}).status_code == 400
+    assert platform.classes_api(prof, "DELETE", f"classes/{name}/students", {}).status_code == 400
+    assert platform.classes_api(prof, "GET", f"classes/{platform.unique('nope')}/grades").status_code == 404
+    assert json.loads(platform.astrohub("classes", "show", name).stdout)["students"] == before["students"]
 
 
 def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay(platform):
@@ -253,7 +243,7 @@ def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay
     for user in (prof, stay, leave):
         platform.create_user(user)
     name = platform.unique("leave")
-    created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--students", f"{stay},{leave}")
+    created = platform.astrohub("classes", "create", name, "--instructors", prof, "--students", f"{stay},{leave}")
     assert created.returncode == 0, created.stdout + created.stderr
     materials = platform.data_dir / "classes" / name / "materials"
 
@@ -263,11 +253,11 @@ def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay
 
     if platform.isolated:
         assert lists_materials(leave) and lists_materials(stay)
-    removed = _call(platform, prof, "DELETE", f"classes/{name}/students", {"users": [leave]})
+    removed = platform.classes_api(prof, "DELETE", f"classes/{name}/students", {"users": [leave]})
     assert removed.status_code == 200 and removed.json()["students"] == [stay], removed.text
     assert platform.api("GET", f"/groups/{name}-students").json()["users"] == [stay]
-    assert _call(platform, leave, "GET", "classes").json() == []
-    again = _astrohub(platform, "classes", "remove-students", name, "--users", leave)
+    assert platform.classes_api(leave, "GET", "classes").json() == []
+    again = platform.astrohub("classes", "remove-students", name, "--users", leave)
     assert again.returncode == 2 and "are not students of class" in again.stderr, again.stderr
     if platform.isolated:
         assert (lists_materials(leave), lists_materials(stay)) == (False, True)
@@ -280,7 +270,7 @@ def test_exam_mode_freezes_materials_and_refuses_late_submissions(platform, cour
     quiz = course["root"] / "instructors" / "quiz1"
     platform.execute(prof, f"from pathlib import Path; Path({str(quiz)!r}).mkdir(); "
                            f"Path({str(quiz / 'task.txt')!r}).write_text('estimate the distance')")
-    released = _call(platform, prof, "POST", f"classes/{name}/assignments/quiz1/release")
+    released = platform.classes_api(prof, "POST", f"classes/{name}/assignments/quiz1/release")
     assert released.status_code == 200, released.text
     write = f"""
 try:
@@ -292,42 +282,42 @@ except PermissionError:
     # released after an exam's end is not the exam's, and a release within the second before a window
     # "that ended a second ago" was not (alone, the late submission below was taken).
     now = time.time()
-    opened = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 5, "end": now + 3600})
+    opened = platform.classes_api(prof, "POST", f"classes/{name}/exam", {"start": now - 5, "end": now + 3600})
     assert opened.status_code == 200 and opened.json()["exam"]["frozen"] is True, opened.text
     if platform.isolated:
         assert platform.execute(prof, write).strip() == "refused"  # frozen, even for instructors
-    assert _call(platform, s3, "POST", f"classes/{name}/assignments/quiz1/submit").status_code == 200
+    assert platform.classes_api(s3, "POST", f"classes/{name}/assignments/quiz1/submit").status_code == 200
     # The window closes (set here to one that has just ended): late work is refused, materials thaw.
-    closed = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 60, "end": now})
+    closed = platform.classes_api(prof, "POST", f"classes/{name}/exam", {"start": now - 60, "end": now})
     assert closed.json()["exam"]["frozen"] is False
-    late = _call(platform, s2, "POST", f"classes/{name}/assignments/quiz1/submit")
+    late = platform.classes_api(s2, "POST", f"classes/{name}/assignments/quiz1/submit")
     assert late.status_code == 403 and "submissions after the deadline are refused" in late.json()["message"]
     if platform.isolated:
         assert platform.execute(prof, write).strip() == "allowed"
-    actions = [a["action"] for a in _call(platform, prof, "GET", f"classes/{name}/log").json()]
+    actions = [a["action"] for a in platform.classes_api(prof, "GET", f"classes/{name}/log").json()]
     assert actions[-3:] == ["exam", "materials thawed", "late submission refused"], actions
-    assert _call(platform, s2, "GET", f"classes/{name}/log").status_code == 403
+    assert platform.classes_api(s2, "GET", f"classes/{name}/log").status_code == 403
     # The exam named by its assignments (the CLI): quiz1, released before it ended, is homework again.
     from datetime import datetime, timezone
 
     def iso(t):
         return datetime.fromtimestamp(t, timezone.utc).isoformat()
 
-    named = _astrohub(platform, "classes", "exam", name, "--start", iso(now - 60), "--end", iso(now),
+    named = platform.astrohub("classes", "exam", name, "--start", iso(now - 60), "--end", iso(now),
                       "--assignments", "midterm")
     assert named.returncode == 0 and json.loads(named.stdout)["exam"]["assignments"] == ["midterm"], named.stderr
-    assert _call(platform, s2, "POST", f"classes/{name}/assignments/quiz1/submit").status_code == 200
+    assert platform.classes_api(s2, "POST", f"classes/{name}/assignments/quiz1/submit").status_code == 200
 
 
 def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course):
     owner, member = course["students"][0], course["prof"]  # both have running servers
     reader, stranger = course["students"][1], course["outsider"]
     ws = platform.unique("survey")
-    created = _call(platform, owner, "POST", "workspaces", {"name": ws, "readers": [reader]})
+    created = platform.classes_api(owner, "POST", "workspaces", {"name": ws, "readers": [reader]})
     assert created.status_code == 200, created.text
     assert created.json()["owner"] == owner and created.json()["readers"] == [reader]
-    assert _call(platform, owner, "POST", "workspaces", {"name": ws}).status_code == 409
-    added = _call(platform, owner, "POST", f"workspaces/{ws}/members", {"add": [member]})
+    assert platform.classes_api(owner, "POST", "workspaces", {"name": ws}).status_code == 409
+    added = platform.classes_api(owner, "POST", f"workspaces/{ws}/members", {"add": [member]})
     assert added.status_code == 200 and added.json()["members"] == sorted([owner, member])
     # The members are mirrored to the hub group ws-<name> (no group folder of its own).
     assert sorted(platform.api("GET", f"/groups/ws-{ws}").json()["users"]) == sorted([owner, member])
@@ -347,7 +337,7 @@ def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course)
     assert not (folder / "big.bin").exists()
     # A member who is not the owner cannot add members; nor can somebody outside.
     for who in (member, stranger):
-        refused = _call(platform, who, "POST", f"workspaces/{ws}/members", {"add": [stranger]})
+        refused = platform.classes_api(who, "POST", f"workspaces/{ws}/members", {"add": [stranger]})
         assert refused.status_code == 403 and "only its owner" in refused.json()["message"], refused.text
     if platform.isolated:
         readonly = platform.execute(owner, f"""
@@ -356,7 +346,7 @@ print(open({str(folder / 'from-member.txt')!r}).read())
 """)
         assert readonly.strip() == "hello"
         # The owner removes the member: the folder is closed to them at once.
-        _call(platform, owner, "POST", f"workspaces/{ws}/members", {"remove": [member]}).raise_for_status()
+        platform.classes_api(owner, "POST", f"workspaces/{ws}/members", {"remove": [member]}).raise_for_status()
         out = platform.execute(member, f"""
 try:
     open({str(folder / 'again.txt')!r}, 'w'); print("allowed")
@@ -371,11 +361,11 @@ def test_a_member_shares_a_running_server_with_the_workspace_and_nobody_else_rea
     sharer, member = course["students"][0], course["prof"]  # both servers run (fixture)
     reader, stranger = course["students"][1], course["outsider"]
     ws = platform.unique("shared")
-    _call(platform, member, "POST", "workspaces", {"name": ws, "members": [sharer], "readers": [reader]}
+    platform.classes_api(member, "POST", "workspaces", {"name": ws, "members": [sharer], "readers": [reader]}
           ).raise_for_status()
-    assert _call(platform, stranger, "POST", f"workspaces/{ws}/share").status_code == 403
-    assert _call(platform, reader, "POST", f"workspaces/{ws}/share").status_code == 403
-    shared = _call(platform, sharer, "POST", f"workspaces/{ws}/share")
+    assert platform.classes_api(stranger, "POST", f"workspaces/{ws}/share").status_code == 403
+    assert platform.classes_api(reader, "POST", f"workspaces/{ws}/share").status_code == 403
+    shared = platform.classes_api(sharer, "POST", f"workspaces/{ws}/share")
     assert shared.status_code == 200 and shared.json()["shared_with"] == [member], shared.text
 
     def reaches(user: str) -> int:  # a fresh token each time: the user server caches what a token may do
@@ -384,30 +374,41 @@ def test_a_member_shares_a_running_server_with_the_workspace_and_nobody_else_rea
 
     assert (reaches(member), reaches(reader), reaches(stranger)) == (200, 403, 403)
     # The owner removes the member: the share is revoked with the membership.
-    _call(platform, member, "POST", f"workspaces/{ws}/members", {"remove": [sharer]}).raise_for_status()
+    platform.classes_api(member, "POST", f"workspaces/{ws}/members", {"remove": [sharer]}).raise_for_status()
     assert reaches(member) == 403
 
 
-def test_the_classes_tutorial_runs_as_a_student(platform, course):
-    """examples/classes-and-workspaces.ipynb, cell after cell in one kernel of a student's server."""
+def test_the_classes_tutorial_runs_as_the_instructor_then_a_student(platform, course):
+    """examples/classes-and-workspaces.ipynb, cell after cell in one kernel of a user's server: the instructor
+    releases the practice assignment with a due date, a student sees it and submits it (on time), and the
+    instructor's gradebook cell shows that submission against the due date."""
+    import re
     from pathlib import Path
 
     notebook = Path(__file__).resolve().parents[2] / "examples" / "classes-and-workspaces.ipynb"
-    cells = json.loads(notebook.read_text())["cells"]
-    code = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    s1 = course["students"][0]
+    cells = {c["id"]: "".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]
+             if c["cell_type"] == "code"}
+    code = "\n\n".join(cells.values())
+    name, prof, s1 = course["name"], course["prof"], course["students"][0]
+    taught = platform.execute(prof, code, timeout=180)
+    due = re.search(rf"practice released to 3 students of {name}, due (\S+)", taught)
+    assert due, taught
     out = platform.execute(s1, code, timeout=180)
+    assert f"{name}/practice: due {due[1]}" in out and f"practice submitted: on time (due {due[1]})" in out, out
+    book = platform.execute(prof, "\n\n".join(cells[c] for c in ("cell-1", "cell-due-0", "cell-due-4")))
+    due = re.search(r"due (\S+)\n", book)[1]  # released again, due a week from now again
+    assert re.search(rf"^\s*{s1}\s+1\s+\S+\s+{due}\s+False\s+0$", book, re.M), book
+    assert re.search(rf"^\s*{course['students'][1]}\s+0\s+None\s+{due}\s+None\s+None$", book, re.M), book
     assert f"'name': '{course['name']}', 'role': 'student'" in out
     assert f"owner:   {s1}" in out and "2000 rows shared in magnitudes.csv" in out
     assert "refused: workspace" in out and "unknown user(s) ['nobody-of-that-name']" in out
     assert (platform.data_dir / "workspaces" / f"{s1}-survey" / "magnitudes.csv").exists()
     # Storage in use, from code (the API) and on the page.
-    used = _call(platform, s1, "GET", "usage").json()
+    used = platform.classes_api(s1, "GET", "usage").json()
     assert used["user"] == s1 and used["home"]["quota"] is None
     assert used["home"]["files"] >= 1 and used["workspaces"][f"{s1}-survey"]["bytes"] > 0
     page = platform.login(s1).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert "<h2>Storage</h2>" in page and f"workspace {s1}-survey" in page
-
 
 
 def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform, tmp_path):
@@ -421,19 +422,19 @@ def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform,
     assert refused.status_code == 400, refused.text
     assert "profile 'nope' is not available" in refused.json()["message"] and "'lab'" in refused.json()["message"]
     name = platform.unique("pinned")
-    unknown = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--profile", "nope")
+    unknown = platform.astrohub("classes", "create", name, "--instructors", prof, "--profile", "nope")
     assert unknown.returncode == 2 and "no profile 'nope'" in unknown.stderr and "'lab'" in unknown.stderr
     # A name is one path segment: '../x' named another route ("no such route .../api/x"); a roster that is not
     # UTF-8 is named, not a traceback
     # (every verb: remove-students and grades put it in the path raw)
     for verb in (["show"], ["remove-students", "--users", prof], ["grades"]):
-        odd = _astrohub(platform, "classes", verb[0], "../x", *verb[1:])
+        odd = platform.astrohub("classes", verb[0], "../x", *verb[1:])
         assert odd.returncode == 2 and "no class '../x'" in odd.stderr, (verb, odd.stderr)
     latin = tmp_path / "roster.csv"
     latin.write_bytes("username\nm\u00fcller\n".encode("cp1252"))
-    unread = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--csv", str(latin))
+    unread = platform.astrohub("classes", "create", name, "--instructors", prof, "--csv", str(latin))
     assert unread.returncode == 2 and "is not UTF-8 text" in unread.stderr, unread.stderr
-    created = _astrohub(platform, "classes", "create", name, "--instructors", prof, "--students", student,
+    created = platform.astrohub("classes", "create", name, "--instructors", prof, "--students", student,
                         "--profile", "lab")
     assert created.returncode == 0, created.stdout + created.stderr
     show = "import os; print(*[os.environ.get(k) for k in ('ASTROHUB_PROFILE', 'LAB_TOOLS', 'MEM_LIMIT', " \
@@ -445,7 +446,7 @@ def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform,
     finally:
         platform.stop_server(student)
     now = time.time()
-    opened = _call(platform, prof, "POST", f"classes/{name}/exam", {"start": now - 5, "end": now + 600})
+    opened = platform.classes_api(prof, "POST", f"classes/{name}/exam", {"start": now - 5, "end": now + 600})
     assert opened.status_code == 200, opened.text
     platform.start_server(student)
     try:

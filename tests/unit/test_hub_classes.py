@@ -268,7 +268,7 @@ def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(te
         def __init__(self, *args):
             pass
 
-        def grade(self, assignment, work, source, system, feedback):
+        def grade(self, assignment, work, source, system, feedback, deadline=None):
             return {s: {"score": float(len(s)), "max_score": 5.0} for s in work}
 
     monkeypatch.setattr(classes, "Grader", Grader)
@@ -495,11 +495,12 @@ def test_a_due_date_is_set_at_release_or_later_changed_and_cleared_and_bad_ones_
     due = _iso(now + 3600)
     released = teaching.release(PROF, "c1", "hw1", due=due.replace("Z", "+00:00"))
     assert (released["due"], released["refuse_late"]) == (due, False)
-    assert teaching.show(ANN, "c1")["deadlines"] == {"hw1": {"due": due, "refuse_late": False}}
+    assert teaching.show(ANN, "c1")["deadlines"] == {"hw1": {"due": due, "refuse_late": False,
+                                                             "late_penalty_per_hour": 0.0}}
     assert teaching.release(PROF, "c1", "hw1")["due"] == due  # a re-release keeps it
     later = _iso(now + 7200)
     assert teaching.set_due(PROF, "c1", "hw1", later, refuse_late=True) == {
-        "class": "c1", "assignment": "hw1", "due": later, "refuse_late": True}
+        "class": "c1", "assignment": "hw1", "due": later, "refuse_late": True, "late_penalty_per_hour": 0.0}
     assert teaching.set_due(PROF, "c1", "hw1", refuse_late=False)["due"] == later  # the flag alone
     with pytest.raises(ClassError, match="only its instructors"):
         teaching.set_due(ANN, "c1", "hw1", _iso(now + 9000))
@@ -509,10 +510,12 @@ def test_a_due_date_is_set_at_release_or_later_changed_and_cleared_and_bad_ones_
         teaching.set_due(PROF, "c1", "hw1")
     with pytest.raises(ClassError, match="refuse_late is true or false"):
         teaching.set_due(PROF, "c1", "hw1", refuse_late="yes")
-    assert teaching.show(PROF, "c1")["deadlines"]["hw1"] == {"due": later, "refuse_late": False}  # unchanged
+    assert teaching.show(PROF, "c1")["deadlines"]["hw1"] == {"due": later, "refuse_late": False,  # unchanged
+                                                             "late_penalty_per_hour": 0.0}
     cleared = teaching.set_due(PROF, "c1", "hw1", None)
     assert (cleared["due"], cleared["refuse_late"]) == (None, False)
-    assert teaching.show(PROF, "c1")["deadlines"] == {"hw1": {"due": None, "refuse_late": False}}
+    assert teaching.show(PROF, "c1")["deadlines"] == {"hw1": {"due": None, "refuse_late": False,
+                                                              "late_penalty_per_hour": 0.0}}
     logged = [(a["action"], a["detail"].get("due")) for a in teaching.actions(PROF, "c1")]
     assert logged[-4:] == [("release", None), ("due", later), ("due", later), ("due", None)], logged
     assert ("release", due) in logged
@@ -581,7 +584,7 @@ def test_a_registry_without_due_dates_reads_as_none_and_its_submissions_get_meas
                         home_template=str(tmp_path / "home" / "{username}"), user_exists=KNOWN.__contains__,
                         clock=lambda: now[0])
     info = teaching.show(PROF, "c1")
-    assert info["deadlines"] == {"hw1": {"due": None, "refuse_late": False}}
+    assert info["deadlines"] == {"hw1": {"due": None, "refuse_late": False, "late_penalty_per_hour": 0.0}}
     assert [(s["at"], s["late"], s["late_seconds"]) for s in info["submissions"]] == [
         ("2023-11-14T22-13-20-2", False, None)]
     assert teaching.set_due(PROF, "c1", "hw1", "2023-11-14T22:10Z")["due"] == "2023-11-14T22:10:00Z"

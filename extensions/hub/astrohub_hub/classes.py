@@ -45,7 +45,10 @@ Due dates (:meth:`Teaching.set_due`, or ``release(..., due=...)``): an assignmen
 its time zone, in the future when set; :mod:`astrohub_hub.due_dates`). Work submitted after it is taken and
 marked late, as nbgrader does (the submission's answer says by how much; :meth:`Teaching.show` and the
 gradebook list the due dates and each submission's lateness), or refused with the due date in the message
-when the assignment refuses late work; for an assignment an exam names, the exam's rule alone holds.
+when the assignment refuses late work; for an assignment an exam names, the exam's rule alone holds. An
+assignment with a due date may also have a late penalty, in points per hour late (each hour or part of one),
+which nbgrader applies when it autogrades (nbgrader is told the due date and each submission's time, so its
+lateness is ours; :class:`astrohub_hub.grading.Deadline`); the gradebook shows the points it took.
 
 Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
 changes nothing: every check runs before the first write. When the platform does not run users as
@@ -62,6 +65,7 @@ from __future__ import annotations
 import calendar
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -73,7 +77,7 @@ from typing import Callable, Iterable
 from astrohub_hub import folders
 from astrohub_hub.due_dates import iso, late_seconds, lateness, parse_due
 from astrohub_hub.accounts import SystemAccounts
-from astrohub_hub.grading import Grader, Steps, uses_nbgrader
+from astrohub_hub.grading import Deadline, Grader, Steps, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
 
@@ -158,10 +162,13 @@ class Teaching:
             # Columns added since the first registries (an old registry gains them, its rows read as before):
             # an exam may name its assignments (JSON list; NULL: those first released before its end); an
             # assignment may have a due date (NULL: none) and refuse late work; a submission's epoch time
-            # (NULL in old rows: read from its folder's name).
+            # (NULL in old rows: read from its folder's name); an assignment's late penalty in points per hour
+            # late (NULL: none) and the points nbgrader took from a grade.
             for table, column, declaration in [("exams", "assignments", "TEXT"), ("assignments", "due", "REAL"),
                                                ("assignments", "refuse_late", "INTEGER NOT NULL DEFAULT 0"),
-                                               ("submissions", "submitted", "REAL")]:
+                                               ("submissions", "submitted", "REAL"),
+                                               ("assignments", "late_penalty", "REAL"),
+                                               ("grades", "late_penalty", "REAL")]:
                 if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
@@ -362,7 +369,8 @@ class Teaching:
     def show(self, actor: Actor, cls: str) -> dict:
         """The class, its roster and assignments (admins, instructors); a student sees the class and assignments.
 
-        ``deadlines`` gives each assignment's due date (``{"due": ISO 8601 or None, "refuse_late": bool}``);
+        ``deadlines`` gives each assignment's due date (``{"due": ISO 8601 or None, "refuse_late": bool,
+        "late_penalty_per_hour": points, 0 for none}``);
         each submission says whether it was ``late`` and by how many seconds (``late_seconds``: ``None``
         without a due date), against the due date of the moment.
         """
@@ -370,11 +378,11 @@ class Teaching:
         self._require(actor, cls, "instructor", "student")
         roster = self.roster(cls)
         with closing(self._db()) as db:
-            rows = db.execute("SELECT name, due, refuse_late FROM assignments WHERE class = ? ORDER BY released",
-                              (cls,)).fetchall()
+            rows = db.execute("SELECT name, due, refuse_late, late_penalty FROM assignments WHERE class = ? "
+                              "ORDER BY released", (cls,)).fetchall()
             query = "SELECT assignment, student, at, submitted FROM submissions WHERE class = ? ORDER BY at"
             found = db.execute(query, (cls,)).fetchall()
-        dues = {a: due for a, due, _ in rows}
+        dues = {a: due for a, due, _, _ in rows}
         submissions = []
         for a, student, at, when in found:
             late = late_seconds(dues.get(a), _submitted(at, when))
@@ -382,8 +390,8 @@ class Teaching:
                                 "late_seconds": late})
         is_staff = actor.admin or actor.name in roster["instructors"]
         info.update(assignments=[r[0] for r in rows], folders={k: str(v) for k, v in self._class_dirs(cls).items()},
-                    deadlines={a: {"due": None if due is None else iso(due), "refuse_late": bool(refuse)}
-                               for a, due, refuse in rows})
+                    deadlines={a: self._deadline_answer((due, bool(refuse), penalty))
+                               for a, due, refuse, penalty in rows})
         exam = self._exam(cls)
         info["exam"] = None if exam is None else {"start": _iso(exam[0]), "end": _iso(exam[1]), "frozen": exam[2],
                                                   "assignments": exam[3]}
@@ -504,14 +512,14 @@ class Teaching:
     # -- assignments --------------------------------------------------------------------------------
 
     def release(self, actor: Actor, cls: str, assignment: str, *, due: str | None = None,
-                refuse_late: bool | None = None) -> dict:
+                refuse_late: bool | None = None, late_penalty_per_hour: float | None = None) -> dict:
         """Copy ``instructors/<assignment>/`` into every student's ``~/<class>/<assignment>/``.
 
         A student's files are kept, except a file of the previous release that they have not changed (the
         same SHA-256), which a re-release updates: releasing a fixed assignment reaches everyone who has not
         started on that file. The answer names the files written for each student. ``due`` (ISO 8601 with
-        its time zone, in the future) and ``refuse_late`` set the assignment's due date as :meth:`set_due`
-        does; not given, a re-release keeps them.
+        its time zone, in the future), ``refuse_late`` and ``late_penalty_per_hour`` set the assignment's due
+        date and late penalty as :meth:`set_due` does; not given, a re-release keeps them.
         """
         self._class(cls)
         self._require(actor, cls, "instructor")
@@ -520,7 +528,8 @@ class Teaching:
         if not source.is_dir():
             raise ClassError(f"no folder {source}: put the assignment's notebooks there first", status=404,
                              code="unknown-assignment", value=assignment)
-        deadline = self._new_deadline(cls, assignment, ... if due is None else due, refuse_late)
+        deadline = self._new_deadline(cls, assignment, ... if due is None else due, refuse_late,
+                                      late_penalty_per_hour)
         reader = self._system(actor.name) if not actor.admin else None
         if uses_nbgrader(source):  # students get nbgrader's version: no solutions, no hidden tests
             source = self._grader(actor, cls).release_version(assignment, source, reader)
@@ -539,46 +548,68 @@ class Teaching:
             # The first release's time stays: re-releasing a fixed assignment does not take it out of an exam.
             db.execute("INSERT OR IGNORE INTO assignments (class, name, released) VALUES (?, ?, ?)",
                        (cls, assignment, self.clock()))
-            db.execute("UPDATE assignments SET due = ?, refuse_late = ? WHERE class = ? AND name = ?",
-                       (deadline[0], int(deadline[1]), cls, assignment))
+            db.execute("UPDATE assignments SET due = ?, refuse_late = ?, late_penalty = ? WHERE class = ? AND "
+                       "name = ?", (deadline[0], int(deadline[1]), deadline[2], cls, assignment))
         detail = {"assignment": assignment, "students": sorted(released)}
-        if due is not None or refuse_late is not None:
-            detail.update(due=None if deadline[0] is None else iso(deadline[0]), refuse_late=deadline[1])
+        if due is not None or refuse_late is not None or late_penalty_per_hour is not None:
+            detail.update(self._deadline_answer(deadline))
         self.record(actor, cls, "release", detail)
-        return {"class": cls, "assignment": assignment, "released": released,
-                "due": None if deadline[0] is None else iso(deadline[0]), "refuse_late": deadline[1]}
+        return {"class": cls, "assignment": assignment, "released": released, **self._deadline_answer(deadline)}
 
-    def _deadline(self, cls: str, assignment: str) -> tuple[float | None, bool]:
-        """``(due, refuse_late)`` of an assignment (``(None, False)``: no due date, or never released)."""
+    @staticmethod
+    def _deadline_answer(deadline: tuple[float | None, bool, float | None]) -> dict:
+        """``(due, refuse_late, late_penalty)`` as answers say it: ``due`` in ISO 8601, penalty 0 for none."""
+        return {"due": None if deadline[0] is None else iso(deadline[0]), "refuse_late": deadline[1],
+                "late_penalty_per_hour": deadline[2] or 0.0}
+
+    def _deadline(self, cls: str, assignment: str) -> tuple[float | None, bool, float | None]:
+        """``(due, refuse_late, late_penalty)`` of an assignment (``(None, False, None)``: no due date, or never
+        released; the penalty in points per hour late, ``None``: none)."""
         with closing(self._db()) as db:
-            row = db.execute("SELECT due, refuse_late FROM assignments WHERE class = ? AND name = ?",
+            row = db.execute("SELECT due, refuse_late, late_penalty FROM assignments WHERE class = ? AND name = ?",
                              (cls, assignment)).fetchone()
-        return (None, False) if row is None else (row[0], bool(row[1]))
+        return (None, False, None) if row is None else (row[0], bool(row[1]), row[2] or None)
 
-    def _new_deadline(self, cls: str, assignment: str, due, refuse_late) -> tuple[float | None, bool]:
-        """The assignment's ``(due, refuse_late)`` after a change, checked before anything is written.
+    def _new_deadline(self, cls: str, assignment: str, due, refuse_late,
+                      penalty=None) -> tuple[float | None, bool, float | None]:
+        """The assignment's ``(due, refuse_late, late_penalty)`` after a change, checked before anything is
+        written.
 
-        ``due``: ISO 8601 text, ``None`` to clear, ``...`` unchanged; ``refuse_late``: ``None`` unchanged.
-        Clearing the due date clears ``refuse_late``; refusing late work needs a due date.
+        ``due``: ISO 8601 text, ``None`` to clear, ``...`` unchanged; ``refuse_late`` and ``penalty`` (points
+        per hour late, 0: none): ``None`` unchanged. Clearing the due date clears ``refuse_late`` and the
+        penalty; refusing late work and a penalty need a due date.
         """
         if refuse_late is not None and not isinstance(refuse_late, bool):
             raise ClassError(f"refuse_late is true or false, got {refuse_late!r}", code="bad-refuse-late",
                              value=refuse_late)
+        if penalty is not None and (isinstance(penalty, bool) or not isinstance(penalty, (int, float))
+                                    or not math.isfinite(penalty) or penalty < 0):
+            raise ClassError(f"a late penalty is a number of points >= 0 taken per hour late (0: none), got "
+                             f"{penalty!r}", code="bad-late-penalty", value=penalty)
         current = self._deadline(cls, assignment)
         when = current[0] if due is ... else None if due is None else parse_due(due, self.clock())
         if refuse_late and when is None:
             raise ClassError(f"assignment {assignment!r} of class {cls!r} has no due date: refusing late work "
                              "needs one (give the due date with it)", code="no-due-date", value=assignment)
-        return when, when is not None and (current[1] if refuse_late is None else refuse_late)
+        if penalty and when is None:
+            raise ClassError(f"assignment {assignment!r} of class {cls!r} has no due date: a late penalty "
+                             f"({penalty:g} points per hour late) needs one (give the due date with it)",
+                             code="no-due-date", value=assignment)
+        points = current[2] if penalty is None else float(penalty) or None
+        return (when, when is not None and (current[1] if refuse_late is None else refuse_late),
+                points if when is not None else None)
 
-    def set_due(self, actor: Actor, cls: str, assignment: str, due=..., refuse_late: bool | None = None) -> dict:
+    def set_due(self, actor: Actor, cls: str, assignment: str, due=..., refuse_late: bool | None = None,
+                late_penalty_per_hour: float | None = None) -> dict:
         """Set, change or clear (``due=None``) the due date of a released assignment (admins and the class's
         instructors).
 
         ``due`` is ISO 8601 with its time zone (``2026-12-10T17:00Z``) and in the future; ``...`` leaves it as
         it is. Work submitted after it is taken and marked late, or refused when ``refuse_late`` (kept when
-        ``None``). Lateness is measured against the due date of the moment: a later due date (an extension)
-        un-marks work that was late only against the earlier one.
+        ``None``). ``late_penalty_per_hour`` (kept when ``None``; 0: none) is the points nbgrader takes from
+        each autograded notebook per hour late, or part of one (never below zero). Lateness is measured against
+        the due date of the moment: a later due date (an extension) un-marks work that was late only against
+        the earlier one.
         """
         self._class(cls)
         self._require(actor, cls, "instructor")
@@ -589,16 +620,16 @@ class Teaching:
             raise ClassError(f"assignment {assignment!r} of class {cls!r} was never released: release it first "
                              "(release --due sets its due date at once)", status=404, code="unknown-assignment",
                              value=assignment)
-        if due is ... and refuse_late is None:
-            raise ClassError("say what changes: a due date (ISO 8601 with its time zone), none to clear it, or "
-                             "whether late work is refused", code="nothing-to-change", value=assignment)
-        when, refuse = self._new_deadline(cls, assignment, due, refuse_late)
+        if due is ... and refuse_late is None and late_penalty_per_hour is None:
+            raise ClassError("say what changes: a due date (ISO 8601 with its time zone), none to clear it, "
+                             "whether late work is refused, or the late penalty", code="nothing-to-change",
+                             value=assignment)
+        deadline = self._new_deadline(cls, assignment, due, refuse_late, late_penalty_per_hour)
         with closing(self._db()) as db, db:
-            db.execute("UPDATE assignments SET due = ?, refuse_late = ? WHERE class = ? AND name = ?",
-                       (when, int(refuse), cls, assignment))
-        answer = {"class": cls, "assignment": assignment, "due": None if when is None else iso(when),
-                  "refuse_late": refuse}
-        self.record(actor, cls, "due", {k: answer[k] for k in ("assignment", "due", "refuse_late")})
+            db.execute("UPDATE assignments SET due = ?, refuse_late = ?, late_penalty = ? WHERE class = ? AND "
+                       "name = ?", (deadline[0], int(deadline[1]), deadline[2], cls, assignment))
+        answer = {"class": cls, "assignment": assignment, **self._deadline_answer(deadline)}
+        self.record(actor, cls, "due", {"assignment": assignment, **self._deadline_answer(deadline)})
         return answer
 
     def _assignment(self, cls: str, assignment: str) -> float:
@@ -632,7 +663,7 @@ class Teaching:
             self.record(actor, cls, "late submission refused", {"assignment": assignment})
             raise ClassError(f"the exam of class {cls!r} ended at {_iso(exam[1])}: submissions after the "
                              "deadline are refused", status=403, code="deadline-passed", value=assignment)
-        due, refuse_late = self._deadline(cls, assignment)
+        due, refuse_late, _ = self._deadline(cls, assignment)
         late = late_seconds(due, now)
         named_by_exam = exam is not None and exam[3] is not None and assignment in exam[3]
         if late and refuse_late and not named_by_exam:
@@ -687,7 +718,8 @@ class Teaching:
 
     def collect(self, actor: Actor, cls: str, assignment: str, grade: bool = False) -> dict:
         """Copy each student's latest submission to ``instructors/collected/<assignment>/<student>/``;
-        ``grade``: then autograde them with nbgrader (nbgrader-marked assignments only)."""
+        ``grade``: then autograde them with nbgrader (nbgrader-marked assignments only), which is told the
+        assignment's due date, each submission's time and the late penalty (scores are after it)."""
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
         self._assignment(cls, assignment)
@@ -713,19 +745,29 @@ class Teaching:
                                  "anyway)", status=409, code="not-nbgrader", value=assignment)
             grader = self._grader(actor, cls)
             work = {s: instructors / "collected" / assignment / s for s in collected}
+            due, _, penalty = self._deadline(cls, assignment)
+            times = {}  # when each collected submission was taken: nbgrader's timestamp.txt
+            with closing(self._db()) as db:
+                for student, at in collected.items():
+                    row = db.execute("SELECT submitted FROM submissions WHERE class = ? AND assignment = ? AND "
+                                     "student = ? AND at = ?", (cls, assignment, student, at)).fetchone()
+                    times[student] = _submitted(at, None if row is None else row[0])
             result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
-                                            instructors / "feedback" / assignment)
+                                            instructors / "feedback" / assignment,
+                                            Deadline(due, times, penalty or 0.0))
             with closing(self._db()) as db, db:
-                db.executemany("INSERT OR REPLACE INTO grades VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                    (cls, assignment, s, g.get("score"), g.get("max_score"), collected.get(s), self.clock())
-                    for s, g in result["grades"].items()])
+                db.executemany("INSERT OR REPLACE INTO grades (class, assignment, student, score, max_score, "
+                               "submission, at, late_penalty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                                   (cls, assignment, s, g.get("score"), g.get("max_score"), collected.get(s),
+                                    self.clock(), g.get("late_penalty"))
+                                   for s, g in result["grades"].items()])
             self.record(actor, cls, "grade", {"assignment": assignment, "grades": {
                 s: g.get("score") for s, g in result["grades"].items()}})
         return result
 
     #: The columns of :meth:`gradebook`'s rows, in order (the CSV export's header).
     GRADEBOOK_COLUMNS = ("student", "assignment", "submissions", "last_submission", "score", "max_score",
-                         "graded_submission", "due", "late", "late_seconds")
+                         "graded_submission", "due", "late", "late_seconds", "late_penalty")
 
     def gradebook(self, actor: Actor, cls: str) -> dict:
         """Who submitted what, and the scores (admins and the class's instructors).
@@ -734,7 +776,9 @@ class Teaching:
         submissions (0: none yet), the latest one's time, and the score of the last autograding
         (``collect(..., grade=True)``; ``None`` when not graded) with the submission it graded; the
         assignment's due date (ISO 8601, ``None``: none) and whether the latest submission came after it
-        (``late``, ``late_seconds``; ``None`` when there is no submission or no due date).
+        (``late``, ``late_seconds``; ``None`` when there is no submission or no due date); ``late_penalty``:
+        the points nbgrader's late penalty took from the graded submission (the score is after it; ``None``:
+        not graded).
         """
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
@@ -744,17 +788,20 @@ class Teaching:
             counts = {(a, s): (n, last, when) for a, s, n, last, when, _ in db.execute(  # SQLite: the MAX(rowid) row
                 "SELECT assignment, student, COUNT(*), at, submitted, MAX(rowid) FROM submissions WHERE class = ? "
                 "GROUP BY assignment, student", (cls,))}
-            scores = {(a, s): (score, top, sub) for a, s, score, top, sub in db.execute(
-                "SELECT assignment, student, score, max_score, submission FROM grades WHERE class = ?", (cls,))}
+            scores = {(a, s): (score, top, sub, penalty) for a, s, score, top, sub, penalty in db.execute(
+                "SELECT assignment, student, score, max_score, submission, late_penalty FROM grades "
+                "WHERE class = ?", (cls,))}
         rows = []
         for student in self.roster(cls)["students"]:
             for assignment, due in assignments:
                 n, last, when = counts.get((assignment, student), (0, None, None))
-                score, top, sub = scores.get((assignment, student), (None, None, None))
+                score, top, sub, penalty = scores.get((assignment, student), (None, None, None, None))
+                if score is not None and penalty is None:  # graded before nbgrader was told the due date
+                    penalty = 0.0
                 late = None if last is None else late_seconds(due, _submitted(last, when))
                 rows.append(dict(zip(self.GRADEBOOK_COLUMNS, (
                     student, assignment, n, last, score, top, sub, None if due is None else iso(due),
-                    None if late is None else bool(late), late))))
+                    None if late is None else bool(late), late, penalty))))
         return {"class": cls, "columns": list(self.GRADEBOOK_COLUMNS), "rows": rows}
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:

@@ -18,9 +18,11 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
 ``GET  api/classes/<c>/grades[?format=csv]``                who submitted what, and scores (instructors)
 ``POST api/classes/<c>/assignments/<a>/<action>``           ``release`` / ``submit`` / ``collect`` / ``feedback``
-                                                            (``release`` takes ``{due, refuse_late}``, optional)
+                                                            (``release`` takes ``{due, refuse_late,
+                                                            late_penalty_per_hour}``, optional)
 ``POST api/classes/<c>/assignments/<a>/due``                set ``{due}`` (ISO 8601 with its time zone; null:
-                                                            none) and/or ``{refuse_late}`` (instructors)
+                                                            none), ``{refuse_late}`` and/or
+                                                            ``{late_penalty_per_hour}`` (points; instructors)
 ``GET  api/usage``                                          what I use: storage (home, groups, workspaces), Dask
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
 ``GET  api/workspaces/<w>``                                 the workspace
@@ -503,7 +505,8 @@ class AssignmentHandler(ApiHandler):
             return
         if action == "release":
             body = self.body()
-            await self.run(func, cls, assignment, due=body.get("due"), refuse_late=body.get("refuse_late"))
+            await self.run(func, cls, assignment, due=body.get("due"), refuse_late=body.get("refuse_late"),
+                           late_penalty_per_hour=body.get("late_penalty_per_hour"))
             return
         await self.run(func, cls, assignment)
 
@@ -512,7 +515,7 @@ class DueHandler(ApiHandler):
     async def post(self, cls: str, assignment: str) -> None:
         body = self.body()  # a key left out: unchanged; "due": null clears the due date
         await self.run(self.teaching.set_due, cls, assignment, body["due"] if "due" in body else ...,
-                       body.get("refuse_late"))
+                       body.get("refuse_late"), body.get("late_penalty_per_hour"))
 
 
 class WorkspacesHandler(ApiHandler):
@@ -624,7 +627,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
 
                 def cell(student: str, assignment: str) -> str:  # submissions (score) of one assignment
                     row = book.get((student, assignment), {})
-                    score = "" if row.get("score") is None else f" ({row['score']:g}/{row['max_score']:g})"
+                    score = "" if row.get("score") is None else f" ({row['score']:g}/{row['max_score']:g}" + (
+                        f", {row['late_penalty']:g} off for lateness)" if row.get("late_penalty") else ")")
                     late = f" late by {lateness(row['late_seconds'])}" if row.get("late") else ""
                     return f"<td class='assignment'>{row.get('submissions', 0)}{score}{e(late)}</td>"
 
@@ -677,6 +681,8 @@ def due_text(deadline: dict) -> str:
     if deadline["due"] is None:
         return "no due date"
     late = "late work refused" if deadline["refuse_late"] else "late work taken, marked late"
+    if deadline.get("late_penalty_per_hour"):
+        late += f", {deadline['late_penalty_per_hour']:g} points off per hour late"
     return f"due {deadline['due']} ({late})"
 
 

@@ -11,6 +11,18 @@ instructor's system user (as nbgrader itself runs in an instructor's account), n
   come from the gradebook, feedback pages go to ``instructors/feedback/<assignment>/<student>/``, from where
   the usual ``feedback`` step returns them to each student's home.
 
+Time, as nbgrader sees it (:class:`Deadline`): before autograding, the assignment's due date is written into
+nbgrader's gradebook (its ``duedate``; none clears it) and each submission folder gets nbgrader's
+``timestamp.txt`` with the time the classes service took the work (any ``timestamp.txt`` the student handed
+in is replaced), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback
+page too (which submission it graded), and it goes back to the student with the page. A late penalty in
+points per hour late (each hour or part of one) is nbgrader's late-submission plugin
+``AssignLatePenalties.plugin_class``: nbgrader ships only ``none``/``zero`` penalties (its ``SubMarks`` is an
+example in its documentation, not a class it has), so the penalty is :data:`_AUTOGRADE`'s ``PenaltyPerHour``,
+defined in the autograde process itself: the user image of a grading Job has nbgrader but not this package.
+nbgrader takes the penalty from each notebook's score, never below zero; the scores returned are after it,
+with the points it took (``late_penalty``).
+
 Autograding executes the students' notebooks with the instructor's permissions (nbgrader's model): a
 student's code can read what that instructor can read while it runs. A notebook is "nbgrader-marked" when
 one of its cells has ``metadata.nbgrader`` (:func:`uses_nbgrader`).
@@ -34,13 +46,15 @@ import os
 import pwd
 import subprocess
 import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Mapping, Protocol
 
 from astrohub_hub import folders
 from astrohub_hub.errors import BackendError, HubError
 
-__all__ = ["Grader", "LocalSteps", "NoSteps", "Steps", "steps_from_environ", "uses_nbgrader"]
+__all__ = ["Deadline", "Grader", "LocalSteps", "NoSteps", "Steps", "steps_from_environ", "uses_nbgrader"]
 
 #: Seconds one nbgrader step may take (autograde runs every submitted notebook).
 STEP_TIMEOUT = 900
@@ -55,9 +69,61 @@ with Gradebook(sys.argv[1]) as gb:
             sub = gb.find_submission(sys.argv[2], student)
         except MissingEntry:
             continue
-        out[student] = {"score": sub.score, "max_score": sub.max_score, "needs_manual_grade": sub.needs_manual_grade}
+        penalty = sub.late_submission_penalty or 0.0
+        out[student] = {"score": sub.score - penalty, "max_score": sub.max_score, "late_penalty": penalty,
+                        "late_seconds": sub.total_seconds_late, "needs_manual_grade": sub.needs_manual_grade}
 print(json.dumps(out))
 """
+
+#: ``nbgrader autograde`` with astrohub's times: ``python -c _AUTOGRADE autograde <assignment> <spec> ...``,
+#: ``spec`` a JSON object (:meth:`Grader.grade`): the due date for nbgrader's gradebook, each submission's
+#: ``timestamp.txt``, and (``--AssignLatePenalties.plugin_class=__main__.PenaltyPerHour``) the late penalty.
+_AUTOGRADE = """
+import json, math, os, sys
+from nbgrader.api import Gradebook
+from nbgrader.apps.nbgraderapp import main
+from nbgrader.plugins import BasePlugin
+from traitlets import Float
+
+
+class PenaltyPerHour(BasePlugin):
+    \"\"\"astrohub's late penalty: points_per_hour for each hour late, or part of one.\"\"\"
+
+    points_per_hour = Float(0.0, help="Points taken per hour late (each started hour counts)").tag(config=True)
+
+    def late_submission_penalty(self, student_id, score, total_seconds_late):
+        return self.points_per_hour * math.ceil(total_seconds_late / 3600)
+
+
+spec = json.loads(sys.argv.pop(3))
+with Gradebook(spec["db"]) as gb:
+    gb.update_or_create_assignment(sys.argv[2], duedate=spec["due"])
+for student, stamp in spec["submitted"].items():
+    path = os.path.join(spec["course"], "submitted", student, sys.argv[2], "timestamp.txt")
+    if os.path.lexists(path):  # never the student's own, if they handed one in
+        os.unlink(path)
+    if stamp is None:
+        continue
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w") as fh:
+        fh.write(stamp + "\\n")
+sys.argv[0] = "nbgrader"
+main()
+"""
+
+
+def _nbgrader_time(t: float) -> str:
+    """Epoch seconds as nbgrader writes a ``timestamp.txt`` (``2026-12-10 17:00:00.250000 UTC``)."""
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """What nbgrader is told about time when it grades: the due date (epoch seconds; None: none), each
+    student's submission time (epoch seconds), and the late penalty in points per hour late (0: none)."""
+
+    due: float | None = None
+    submitted: Mapping[str, float] = field(default_factory=dict)
+    penalty_per_hour: float = 0.0
 
 
 def uses_nbgrader(folder: Path) -> bool:
@@ -162,16 +228,29 @@ class Grader:
         return self.course / "release" / assignment
 
     def grade(self, assignment: str, submissions: dict[str, Path], source: Path, reader: str | None,
-              feedback_root: Path) -> dict[str, dict]:
+              feedback_root: Path, deadline: Deadline | None = None) -> dict[str, dict]:
         """Autograde ``{student: collected folder}`` and write each student's feedback under ``feedback_root``.
 
         The gradebook knows the assignment from its release (``generate_assignment`` runs again only when the
-        release is missing)."""
+        release is missing). ``deadline``: the due date nbgrader's gradebook gets, the submission times its
+        ``timestamp.txt`` files say (a student left out: none, and nbgrader counts their work on time) and the
+        late penalty per hour; None: no due date. Each score is after nbgrader's late penalty
+        (``late_penalty``: the points it took; ``late_seconds``: nbgrader's lateness)."""
+        deadline = deadline or Deadline()
         if not (self.course / "release" / assignment).is_dir():
             self.release_version(assignment, source, reader)
         for student, folder in submissions.items():
             self._copy(folder, self.course / "submitted" / student / assignment, self.system_user)
-        self._run("autograde", assignment, "--force")
+        times = {s: deadline.submitted.get(s) for s in submissions}
+        spec = {"db": f"sqlite:///{self.course / 'gradebook.db'}", "course": str(self.course),
+                "due": None if deadline.due is None else _nbgrader_time(deadline.due),
+                "submitted": {s: None if t is None else _nbgrader_time(t) for s, t in times.items()}}
+        penalty = ["--AssignLatePenalties.plugin_class=__main__.PenaltyPerHour",
+                   f"--PenaltyPerHour.points_per_hour={float(deadline.penalty_per_hour)!r}"
+                   ] if deadline.penalty_per_hour else []
+        self.steps.run("autograde", ["-c", _AUTOGRADE, "autograde", assignment, json.dumps(spec), "--force",
+                                     *penalty, f"--CourseDirectory.root={self.course}"],
+                       self.course, self.system_user)
         self._run("generate_feedback", assignment, "--force")
         gradebook = f"sqlite:///{self.course / 'gradebook.db'}"
         scores = json.loads(self._run(gradebook, assignment, *submissions, code=_SCORES).strip().splitlines()[-1])
