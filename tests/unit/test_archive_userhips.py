@@ -188,3 +188,74 @@ def test_a_spent_budget_refuses_before_unpacking_and_an_old_record_is_counted_fr
     with pytest.raises(UserHipsError, match=r"you \(ann\) have no room left for another HiPS: .*delete_hips") as err:
         store.add("ann", "more", body)
     assert err.value.status == 413 and len(store.listing("ann")) == 1
+
+
+def test_all_users_hips_are_bounded_by_the_archives_total_budget(tmp_path, monkeypatch):
+    """All users' HiPS together hold at most the archive's budget for them (``--hips-total-max``; each owner's
+    own budget could not stop many users filling the disk): an upload past it is refused 507 naming the limit
+    and how the operator raises it, leaves nothing, and a spent budget refuses before unpacking."""
+    import astrohub_archive.userhips as userhips
+
+    body = _hips_tar(tmp_path)
+    size = UserHipsStore(tmp_path / "probe").add("ann", "probe", body)["bytes"]
+    store = UserHipsStore(tmp_path / "hips", total_max=size + size // 2)
+    assert store.owner_max == userhips.OWNER_MAX > store.total_max  # the owners' budgets are not what refuses
+    first = store.add("ann", "first", body)
+    with pytest.raises(UserHipsError) as err:  # bob's own budget is untouched: all users' is not
+        store.add("bob", "his", body)
+    assert err.value.status == 507
+    message = str(err.value)
+    for said in ("the upload unpacks to at least", f"the {(size // 2) / 2**20:.1f} MiB the archive has left",
+                 f"may hold {(size + size // 2) / 2**20:.1f} MiB between them and hold {size / 2**20:.1f} MiB",
+                 "operator raises", "--hips-total-max", "ASTROHUB_ARCHIVE_HIPS_TOTAL_MAX", "archive.hips.totalMaxMiB"):
+        assert said in message, message
+    assert store.listing("bob") == [] and [h["name"] for h in store.listing("ann")] == [first["name"]]
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")] and len(list(store.owners.iterdir())) == 1
+    assert store.total_used() == size
+    store.total_max = size  # spent exactly: refused before a byte is unpacked
+    monkeypatch.setattr(userhips, "_unpack", lambda *a, **k: pytest.fail("unpacked past a spent total budget"))
+    with pytest.raises(UserHipsError, match=r"the archive has no room left for users' HiPS: .*--hips-total-max") as err:
+        store.add("bob", "his", body)
+    assert err.value.status == 507
+    store.delete("ann", first["name"])  # frees room for everybody
+    monkeypatch.undo()
+    assert store.add("bob", "his", body)["bytes"] == size
+
+
+def test_concurrent_uploads_of_several_users_together_stay_within_the_total_budget(tmp_path, monkeypatch):
+    """Two users' uploads each fit what all users' HiPS have left, not both: both are unpacked and checked at
+    once, and the check made under the store's lock just before one is kept refuses the other (507)."""
+    import threading
+
+    import platform_lib.viz
+
+    body = _hips_tar(tmp_path)
+    size = UserHipsStore(tmp_path / "probe").add("ann", "probe", body)["bytes"]
+    store = UserHipsStore(tmp_path / "hips", total_max=size + size // 2)
+    both = threading.Barrier(2, timeout=60)
+    validate = platform_lib.viz.validate_hips
+
+    def validate_once_both_unpacked(folder):
+        both.wait()  # each upload passed the checks before and while unpacking
+        return validate(folder)
+
+    monkeypatch.setattr(platform_lib.viz, "validate_hips", validate_once_both_unpacked)
+    results: dict[str, object] = {}
+
+    def upload(owner: str) -> None:
+        try:
+            results[owner] = store.add(owner, owner, body)
+        except UserHipsError as exc:
+            results[owner] = exc
+
+    threads = [threading.Thread(target=upload, args=(owner,)) for owner in ("ann", "bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    refused = [r for r in results.values() if isinstance(r, UserHipsError)]
+    kept = [r for r in results.values() if isinstance(r, dict)]
+    assert len(kept) == 1 and len(refused) == 1, results
+    assert refused[0].status == 507 and "--hips-total-max" in str(refused[0])
+    assert store.total_used() == size <= store.total_max
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
