@@ -52,6 +52,7 @@ def test_the_archive_builds_hips_in_a_writable_volume_of_its_own(chart, name: st
     assert str(args.hips) == path
     assert "ASTROHUB_ARCHIVE_HIPS_UPLOAD_MAX" not in config  # the archive's own default holds
     assert "ASTROHUB_ARCHIVE_HIPS_OWNER_MAX" not in config
+    assert "ASTROHUB_ARCHIVE_HIPS_TOTAL_MAX" not in config
     monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS", "/elsewhere")  # the parsed flag, not a later environment, decides
     assert hips_root(ArchiveState(args.index, args.data_root, hips_dir=args.hips)) == Path(path)
 
@@ -92,6 +93,25 @@ def test_the_users_hips_byte_budget_reaches_the_archive(chart, monkeypatch) -> N
     for bad in (0, 1.5, "1Gi"):
         values["archive"]["hips"]["ownerMaxMiB"] = bad
         with pytest.raises(Exception, match="ownerMaxMiB"):
+            hs.render(chart, values)
+
+
+def test_all_users_hips_byte_budget_reaches_the_archive(chart, monkeypatch) -> None:
+    """``archive.hips.totalMaxMiB`` is the archive's ``--hips-total-max`` (all users' HiPS between them)."""
+    from astrohub_archive.app import ArchiveState, build_parser
+
+    values = hs.overlay("production")
+    values.setdefault("archive", {})["hips"] = {"path": "/srv/hips", "ownerMaxMiB": 1024, "totalMaxMiB": 65536}
+    _, _, config = _archive(hs.manifests(hs.render(chart, values)))
+    assert config["ASTROHUB_ARCHIVE_HIPS_TOTAL_MAX"] == "65536"
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    args = build_parser().parse_args([])
+    assert (args.hips_total_max, args.hips_owner_max) == (65536, 1024)
+    assert ArchiveState.hips_total_max == 12288 * 2**20  # not the default
+    for bad in (0, 1.5, "64Gi"):
+        values["archive"]["hips"]["totalMaxMiB"] = bad
+        with pytest.raises(Exception, match="totalMaxMiB"):
             hs.render(chart, values)
 
 
