@@ -12,6 +12,7 @@ import pytest
 
 from astrohub_archive.userhips import MAX_PER_OWNER, UserHipsError, UserHipsStore, _unpack
 from platform_lib import viz
+from tar_bytes import tar_of  # tests/support/, on the path by tests/conftest.py
 
 
 def _hips_tar(tmp_path) -> bytes:
@@ -46,9 +47,9 @@ def test_an_upload_is_kept_under_a_random_name_for_its_owner_only(tmp_path):
 
 def test_bad_uploads_are_refused_and_leave_nothing(tmp_path):
     store = UserHipsStore(tmp_path / "hips")
-    for body, message in ((b"no tar", "not a tar archive"), (_tar({"../up": b"x"}), "outside its folder"),
-                          (_tar({"/etc/x": b"x"}), "outside its folder"),
-                          (_tar({"properties": b"dataproduct_type = catalog\n"}), "not a valid HiPS")):
+    for body, message in ((b"no tar", "not a tar archive"), (tar_of({"../up": b"x"}), "outside its folder"),
+                          (tar_of({"/etc/x": b"x"}), "outside its folder"),
+                          (tar_of({"properties": b"dataproduct_type = catalog\n"}), "not a valid HiPS")):
         with pytest.raises(UserHipsError, match=message) as err:
             store.add("ann", "t", body)
         assert str(tmp_path) not in str(err.value)  # the answer never shows the server's folders
@@ -75,16 +76,6 @@ def test_each_owner_keeps_a_bounded_number(tmp_path, monkeypatch):
     assert err.value.status == 429 and "delete one" in str(err.value)
     store.add("bob", "c", body)  # another owner's own count
     assert MAX_PER_OWNER == 20
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def test_leftovers_of_a_killed_archive_go_at_start_and_uploads_under_way_stay(tmp_path):
