@@ -502,3 +502,19 @@ def test_fuzz_sia_and_scs_parameters_are_checked_or_refused(args):
             parse(args)
         except UsageFault:
             pass
+
+
+def test_maxrec_and_last_are_whole_numbers_or_a_usage_fault_naming_them():
+    """SIA's and TAP's MAXREC and UWS's LAST share one check (:func:`astrohub_archive.params.whole_number`)."""
+    import re
+
+    from astrohub_archive.params import parse_sia, whole_number
+
+    assert whole_number("LAST", " 5 ") == 5 and whole_number("LAST", "0") == 0
+    for text, said in (("ten", "LAST='ten' is not a whole number"), ("1.5", "LAST='1.5' is not a whole number"),
+                       ("-2", "LAST=-2 is negative")):
+        with pytest.raises(UsageFault, match=re.escape(said)):
+            whole_number("LAST", text)
+    with pytest.raises(UsageFault, match=r"MAXREC=-1 is negative; use 0 for metadata only"):
+        parse_sia({"MAXREC": ["-1"]})
+    assert parse_sia({"MAXREC": ["7"]}).maxrec == 7
