@@ -18,15 +18,15 @@ room the owner has left is answered 413 before its body is read (or once a chunk
 so is one that unpacks to more (checked while unpacking, then on the disk, under the store's lock, before
 it is kept); nothing of a refused upload is kept. All users' HiPS together hold at most the archive's
 budget for them (:data:`TOTAL_MAX`, ``--hips-total-max``), checked at the same four points as an owner's
-(after it): an upload past it is answered 507 Insufficient Storage (no request of the user's could fit
-until room is made, so it is the server's condition, not a request too large; its message names the
-limit and how the operator raises it). The last check of both, under the store's lock just before a HiPS
-is kept, is what keeps concurrent uploads together within them. ``GET hips/~/`` lists the caller's own HiPS (nobody
-else's; 401 without a token) with each one's ``bytes`` and their ``used`` and ``budget``;
-``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not
-exist). The folders live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never
-serves, kept by the stale-folder cleanup that only removes hidden ones), each owner recorded beside them
-in ``~owners/<name>.json``. May import tornado, platform_lib.viz and this package's faults.
+(after it): an upload past it is answered 507 Insufficient Storage, naming the limit and how the operator
+raises it (the room that is short is the archive's, shared by every user, not the caller's own: the
+server's condition, not a request larger than it takes from this user, which is 413). The last check of
+both, under the store's lock just before a HiPS is kept, is what keeps concurrent uploads together within
+them. ``GET hips/~/`` lists the caller's own HiPS (nobody else's; 401 without a token) with each one's
+``bytes`` and their ``used`` and ``budget``; ``DELETE hips/~/<name>`` removes one of the caller's (404 for
+anyone else's, as if it did not exist). The folders live in ``<hips root>/~users/`` (a name the public
+``hips/<name>`` route never serves, kept by the stale-folder cleanup that only removes hidden ones), each
+owner recorded beside them in ``~owners/<name>.json``. May import tornado, platform_lib.viz and this package's faults.
 """
 
 from __future__ import annotations
@@ -378,8 +378,8 @@ class UserHipsListHandler(HipsErrors):
     the room they have left (count and bytes) and the declared length, then lifts the connection's body
     limit for this request only; :meth:`data_received` writes each chunk to a spool file
     (:meth:`UserHipsStore.spool`) and answers 413 once more than ``max_upload`` bytes came, or more than
-    the owner's budget has room for (507 past all users' budget); the spool file goes when the request ends,
-    however it ends."""
+    the owner's budget has room for (507 past all users' budget); the spool file goes when the request
+    ends, however it ends."""
 
     def initialize(self, store: UserHipsStore, state, max_upload: int = MAX_UPLOAD) -> None:
         self.store = store
