@@ -143,7 +143,7 @@ def test_each_owner_keeps_a_bounded_number_of_bytes_on_disk(tmp_path):
         assert said in message, message
     assert [h["name"] for h in store.listing("ann")] == [first["name"]]
     assert not [p for p in store.root.iterdir() if p.name.startswith(".")]  # nothing kept of the refused one
-    assert len(list(store.owners.iterdir())) == 1
+    assert len(list(store.owners.glob("*.json"))) == 1
     store.add("bob", "his", body)  # another owner's own budget
     store.delete("ann", first["name"])
     assert store.add("ann", "again", body)["bytes"] == size
@@ -201,7 +201,8 @@ def test_all_users_hips_are_bounded_by_the_archives_total_budget(tmp_path, monke
                  "operator raises", "--hips-total-max", "ASTROHUB_ARCHIVE_HIPS_TOTAL_MAX", "archive.hips.totalMaxMiB"):
         assert said in message, message
     assert store.listing("bob") == [] and [h["name"] for h in store.listing("ann")] == [first["name"]]
-    assert not [p for p in store.root.iterdir() if p.name.startswith(".")] and len(list(store.owners.iterdir())) == 1
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
+    assert len(list(store.owners.glob("*.json"))) == 1
     assert store.total_used() == size
     store.total_max = size  # spent exactly: refused before a byte is unpacked
     monkeypatch.setattr(userhips, "_unpack", lambda *a, **k: pytest.fail("unpacked past a spent total budget"))
@@ -213,16 +214,21 @@ def test_all_users_hips_are_bounded_by_the_archives_total_budget(tmp_path, monke
     assert store.add("bob", "his", body)["bytes"] == size
 
 
-def test_concurrent_uploads_of_several_users_together_stay_within_the_total_budget(tmp_path, monkeypatch):
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_concurrent_uploads_of_several_users_together_stay_within_the_total_budget(tmp_path, monkeypatch, replicas):
     """Two users' uploads each fit what all users' HiPS have left, not both: both are unpacked and checked at
-    once, and the check made under the store's lock just before one is kept refuses the other (507)."""
+    once, and the check made under the store's lock just before one is kept refuses the other (507); also
+    when they reach two archive replicas sharing the folder (two stores: their thread locks are two, the
+    file lock is one). Where the lock did not hold, both uploads read the records before either was kept."""
     import threading
 
     import platform_lib.viz
+    from astrohub_archive import userhips
 
     body = _hips_tar(tmp_path)
     size = UserHipsStore(tmp_path / "probe").add("ann", "probe", body)["bytes"]
-    store = UserHipsStore(tmp_path / "hips", total_max=size + size // 2)
+    stores = [UserHipsStore(tmp_path / "hips", total_max=size + size // 2) for _ in range(replicas)]
+    store = stores[0]
     both = threading.Barrier(2, timeout=60)
     validate = platform_lib.viz.validate_hips
 
@@ -231,15 +237,29 @@ def test_concurrent_uploads_of_several_users_together_stay_within_the_total_budg
         return validate(folder)
 
     monkeypatch.setattr(platform_lib.viz, "validate_hips", validate_once_both_unpacked)
+    read, fits = threading.Condition(), userhips.UserHipsStore.check_fits
+    readers = []
+
+    def check_fits_once_both_read(self, *args, **kw):
+        # Each upload has read the records: give the other the time to read them too, which only a lock
+        # that does not hold lets it do (held, the first waits this long and keeps its upload first).
+        with read:
+            readers.append(threading.current_thread())
+            read.notify_all()
+            read.wait_for(lambda: len(readers) == 2, timeout=2)
+        return fits(self, *args, **kw)
+
+    monkeypatch.setattr(userhips.UserHipsStore, "check_fits", check_fits_once_both_read)
     results: dict[str, object] = {}
 
-    def upload(owner: str) -> None:
+    def upload(owner: str, replica: UserHipsStore) -> None:
         try:
-            results[owner] = store.add(owner, owner, body)
+            results[owner] = replica.add(owner, owner, body)
         except UserHipsError as exc:
             results[owner] = exc
 
-    threads = [threading.Thread(target=upload, args=(owner,)) for owner in ("ann", "bob")]
+    threads = [threading.Thread(target=upload, args=(owner, stores[n % replicas]))
+               for n, owner in enumerate(("ann", "bob"))]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -16,22 +16,26 @@ most their byte budget between them (:data:`OWNER_MAX`, the archive's ``--hips-o
 on disk, recorded as ``bytes`` in each owner record at upload): an upload whose body is bigger than the
 room the owner has left is answered 413 before its body is read (or once a chunked body passes it), and
 so is one that unpacks to more (checked while unpacking, then on the disk, under the store's lock, before
-it is kept); nothing of a refused upload is kept. All users' HiPS together hold at most the archive's
-budget for them (:data:`TOTAL_MAX`, ``--hips-total-max``), checked at the same four points as an owner's
-(after it): an upload past it is answered 507 Insufficient Storage, naming the limit and how the operator
-raises it (the room that is short is the archive's, shared by every user, not the caller's own: the
-server's condition, not a request larger than it takes from this user, which is 413). The last check of
-both, under the store's lock just before a HiPS is kept, is what keeps concurrent uploads together within
-them. ``GET hips/~/`` lists the caller's own HiPS (nobody else's; 401 without a token) with each one's
-``bytes`` and their ``used`` and ``budget``; ``DELETE hips/~/<name>`` removes one of the caller's (404 for
-anyone else's, as if it did not exist). The folders live in ``<hips root>/~users/`` (a name the public
-``hips/<name>`` route never serves, kept by the stale-folder cleanup that only removes hidden ones), each
-owner recorded beside them in ``~owners/<name>.json``. May import tornado, platform_lib.viz and this package's faults.
+it is kept); nothing of a refused upload is kept. All users' HiPS together hold at most the archive's budget
+for them (:data:`TOTAL_MAX`, ``--hips-total-max``), checked at the same four points as an owner's (after
+it): an upload past it is answered 507 Insufficient Storage, naming the limit and how the operator raises it
+(the room that is short is the archive's, shared by every user, not the caller's own: the server's
+condition, not a request larger than it takes from this user, which is 413). The last check of both, under
+the store's lock just before a HiPS is kept, is what keeps concurrent uploads together within them; that
+lock is a thread lock and a ``flock`` on ``~owners/.lock``, so that archive replicas sharing the folder (the
+chart's ``replicas`` with a shared claim) keep within them too. ``GET hips/~/`` lists the caller's own HiPS
+(nobody else's; 401 without a token) with each one's ``bytes`` and their ``used`` and ``budget``;
+``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not exist). The folders
+live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never serves, kept by the
+stale-folder cleanup that only removes hidden ones), each owner recorded beside them in
+``~owners/<name>.json``. May import tornado, platform_lib.viz and this package's faults.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import gzip
 import io
 import json
@@ -245,7 +249,7 @@ class UserHipsStore:
             record = {"name": name, "owner": owner, "title": title or props.get("obs_title", name),
                       "rows": report.rows, "type": report.dataproduct_type, "bytes": size,
                       "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-            with self._lock:  # the budgets as they are now (other uploads may have been kept meanwhile)
+            with self._kept():  # the budgets as they are now (other uploads may have been kept meanwhile)
                 everyone = self._records(None)
                 self.check_fits(owner, sum(m["bytes"] for m in everyone if m.get("owner") == owner),
                                 sum(m["bytes"] for m in everyone), size, "the upload unpacks to")
@@ -255,6 +259,18 @@ class UserHipsStore:
             shutil.rmtree(tmp, ignore_errors=True)
         log.info("HiPS ~/%s: %s uploaded %s (%d rows, %d bytes)", name, owner, record["title"], record["rows"], size)
         return record
+
+    @contextlib.contextmanager
+    def _kept(self):
+        """Hold the store's lock for keeping an upload: this process's threads (the thread lock) and other
+        processes sharing the folder, as the archive's replicas do (``flock`` on ``~owners/.lock``)."""
+        with self._lock:
+            fd = os.open(self.owners / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # releases the flock
 
     def delete(self, owner: str, name: str) -> None:
         """Remove ``owner``'s HiPS ``name``; :class:`UserHipsError` 404 when it is not theirs (or not there)."""
