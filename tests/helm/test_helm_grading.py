@@ -36,7 +36,7 @@ from astrohub_hub.errors import HubError
 _spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
 hs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hs)
-from json_handler import JsonHandler  # tests/support/, on the path by tests/conftest.py
+from stand_in_http import StandInHandler  # tests/support/, on the path by tests/conftest.py
 from tornado_thread import serving
 
 #: The teaching overlay, with NFS homes (released assignments and feedback reach the students' homes).
@@ -124,7 +124,7 @@ def _condition(kind: str, reason: str) -> dict[str, str]:
     return {"type": kind, "status": "True", "reason": reason, "lastTransitionTime": "2026-01-01T00:00:00Z"}
 
 
-class _FakeApiHandler(JsonHandler):
+class _FakeApiHandler(StandInHandler):
     server: FakeKubernetes
     path_re = re.compile(r"^/apis/batch/v1/namespaces/([^/]+)/jobs(?:/([^/?]+))?(?:\?.*)?$")
 

@@ -600,13 +600,13 @@ class _StandInHub:
         import threading
         from http.server import ThreadingHTTPServer
 
-        from json_handler import JsonHandler  # tests/support/, on the path by tests/conftest.py
+        from stand_in_http import StandInHandler  # tests/support/, on the path by tests/conftest.py
 
         self.groups, self.refuse, self.shares = {}, {}, {}
         self.known = set()  # the users the hub knows (GET /users/<u>)
         hub = self
 
-        class Handler(JsonHandler):
+        class Handler(StandInHandler):
             def handle_any(self):
                 path = self.path.split("/hub/api", 1)[1]
                 length = int(self.headers.get("Content-Length") or 0)
