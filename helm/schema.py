@@ -119,6 +119,12 @@ OWN_KEYS: dict[str, Any] = {
                                     "in this folder (`--hips-owner-max`; an upload past it is refused 413 naming "
                                     "it); null: the archive's default, 4096. Size the folder for the users who "
                                     "upload."},
+                    "totalMaxMiB": {"type": ["integer", "null"], "minimum": 1,
+                                    "description": "The most MiB all users' HiPS may hold between them, unpacked "
+                                    "in this folder (`--hips-total-max`; an upload past it is refused 507 naming "
+                                    "it); null: the archive's default, 12288, within the default sizeLimit. "
+                                    "Keep it below the folder's size, with room for uploads under way and the "
+                                    "archive's own HiPS."},
                     "persistentVolumeClaim": {
                         "description": "An existing claim to keep built HiPS; null: an emptyDir per pod.",
                         "oneOf": [{"type": "null"},

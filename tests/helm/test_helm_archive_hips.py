@@ -52,6 +52,7 @@ def test_the_archive_builds_hips_in_a_writable_volume_of_its_own(chart, name: st
     assert str(args.hips) == path
     assert "ASTROHUB_ARCHIVE_HIPS_UPLOAD_MAX" not in config  # the archive's own default holds
     assert "ASTROHUB_ARCHIVE_HIPS_OWNER_MAX" not in config
+    assert "ASTROHUB_ARCHIVE_HIPS_TOTAL_MAX" not in config
     monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS", "/elsewhere")  # the parsed flag, not a later environment, decides
     assert hips_root(ArchiveState(args.index, args.data_root, hips_dir=args.hips)) == Path(path)
 
@@ -65,33 +66,25 @@ def test_a_claim_keeps_the_hips(chart) -> None:
     assert {"name": "hips", "mountPath": "/srv/hips"} in archive["volumeMounts"]
 
 
-def test_the_users_hips_upload_limit_reaches_the_archive(chart, monkeypatch) -> None:
-    from astrohub_archive.app import build_parser
-
-    values = hs.overlay("production")
-    values.setdefault("archive", {})["hips"] = {"path": "/srv/hips", "uploadMaxMiB": 8192}
-    _, _, config = _archive(hs.manifests(hs.render(chart, values)))
-    for key, value in config.items():
-        monkeypatch.setenv(key, value)
-    assert build_parser().parse_args([]).hips_upload_max == 8192
-    values["archive"]["hips"]["uploadMaxMiB"] = 0
-    with pytest.raises(Exception, match="uploadMaxMiB"):
-        hs.render(chart, values)
-
-
-def test_the_users_hips_byte_budget_reaches_the_archive(chart, monkeypatch) -> None:
+@pytest.mark.parametrize("key,flag,default", [("uploadMaxMiB", "hips_upload_max", 2048),
+                                              ("ownerMaxMiB", "hips_owner_max", 4096),
+                                              ("totalMaxMiB", "hips_total_max", 12288)])
+def test_the_users_hips_limits_reach_the_archive(chart, monkeypatch, key: str, flag: str, default: int) -> None:
+    """Each limit on users' HiPS, ``archive.hips.<key>`` (MiB), reaches the archive's ``--<flag>`` through the
+    ConfigMap's environment (without it the archive's own default holds: the test above); a value that is not a
+    whole number of MiB fails the render naming the key."""
     from astrohub_archive.app import ArchiveState, build_parser
 
     values = hs.overlay("production")
-    values.setdefault("archive", {})["hips"] = {"path": "/srv/hips", "ownerMaxMiB": 1024}
+    values.setdefault("archive", {})["hips"] = {"path": "/srv/hips", key: 2 * default}
     _, _, config = _archive(hs.manifests(hs.render(chart, values)))
-    for key, value in config.items():
-        monkeypatch.setenv(key, value)
-    args = build_parser().parse_args([])
-    assert args.hips_owner_max == 1024 and ArchiveState.hips_owner_max == 4096 * 2**20  # not the default
+    for name, value in config.items():
+        monkeypatch.setenv(name, value)
+    assert getattr(build_parser().parse_args([]), flag) == 2 * default
+    assert getattr(ArchiveState, flag) == default * 2**20  # not the default
     for bad in (0, 1.5, "1Gi"):
-        values["archive"]["hips"]["ownerMaxMiB"] = bad
-        with pytest.raises(Exception, match="ownerMaxMiB"):
+        values["archive"]["hips"][key] = bad
+        with pytest.raises(Exception, match=key):
             hs.render(chart, values)
 
 

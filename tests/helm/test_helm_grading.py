@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -36,7 +36,8 @@ from astrohub_hub.errors import HubError
 _spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
 hs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hs)
-from tornado_thread import serving  # tests/support/, on the path by tests/conftest.py
+from stand_in_http import StandInHandler  # tests/support/, on the path by tests/conftest.py
+from tornado_thread import serving
 
 #: The teaching overlay, with NFS homes (released assignments and feedback reach the students' homes).
 VALUES = {**hs.overlay("teaching-class")}
@@ -123,23 +124,12 @@ def _condition(kind: str, reason: str) -> dict[str, str]:
     return {"type": kind, "status": "True", "reason": reason, "lastTransitionTime": "2026-01-01T00:00:00Z"}
 
 
-class _FakeApiHandler(BaseHTTPRequestHandler):
+class _FakeApiHandler(StandInHandler):
     server: FakeKubernetes
     path_re = re.compile(r"^/apis/batch/v1/namespaces/([^/]+)/jobs(?:/([^/?]+))?(?:\?.*)?$")
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def _status(self, code: int, message: str) -> None:
-        self._answer(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
+        self.answer(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
                             "code": code})
 
     def do_POST(self) -> None:
@@ -160,7 +150,7 @@ class _FakeApiHandler(BaseHTTPRequestHandler):
             self.server.jobs[job["metadata"]["name"]] = job
             self.server.created.append(json.loads(json.dumps(job)))
         threading.Thread(target=self.server.run_job, args=(job,), daemon=True).start()
-        self._answer(201, job)
+        self.answer(201, job)
 
     def do_GET(self) -> None:
         match = self.path_re.match(self.path)
@@ -168,7 +158,7 @@ class _FakeApiHandler(BaseHTTPRequestHandler):
         if job is None:
             return self._status(404, "not found")
         with self.server.lock:
-            self._answer(200, json.loads(json.dumps(job)))
+            self.answer(200, json.loads(json.dumps(job)))
 
     def do_DELETE(self) -> None:
         match = self.path_re.match(self.path)
@@ -176,7 +166,7 @@ class _FakeApiHandler(BaseHTTPRequestHandler):
         if name not in self.server.jobs:
             return self._status(404, "not found")
         self.server.deleted.append(name)
-        self._answer(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
+        self.answer(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
 
 
 @pytest.fixture

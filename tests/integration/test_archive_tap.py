@@ -259,6 +259,10 @@ def test_uws_details_and_jobs_survive_a_restart(tap):
                                                      headers=auth, timeout=10).text
     refused = requests.get(base + "tap/async", params={"AFTER": "yesterday"}, headers=auth, timeout=10)
     assert refused.status_code == 400 and "AFTER='yesterday' is not an ISO 8601 time" in refused.text
+    last = requests.get(base + "tap/async", params={"LAST": "1"}, headers=auth, timeout=10).text
+    assert last.count("<uws:jobref") == 1, last
+    refused = requests.get(base + "tap/async", params={"LAST": "-1"}, headers=auth, timeout=10)
+    assert refused.status_code == 400 and "LAST=-1 is negative" in refused.text
     assert requests.get(job_url, headers={"Authorization": "token bob-token"}, timeout=10).status_code == 404
     restart()
     after = requests.get(good_url + "/results/result", headers=auth, timeout=10)

@@ -4,7 +4,8 @@ The archive's HiPS routes run in a real Tornado server in this process (port 0, 
 ``astrohub-archive`` builds them (:func:`astrohub_archive.hips.hips_routes`), with a standalone user token.
 The sizes are scaled down so the tests stay fast: the server's body limit (64 MiB in the service,
 ``astrohub_archive.app.MAX_BODY``) is :data:`SERVER_LIMIT` here, and the upload limit (the archive's
-``--hips-upload-max``, 2 GiB by default) and the owner's budget (``--hips-owner-max``) are set per test. The client is the notebook's own,
+``--hips-upload-max``, 2 GiB by default), the owner's budget (``--hips-owner-max``) and all users'
+(``--hips-total-max``) are set per test. The client is the notebook's own,
 :func:`platform_lib.viz.upload_hips`, except where a test needs a chunked body or a raw socket.
 """
 
@@ -28,17 +29,17 @@ TOKEN = "upload-test-token"
 
 @pytest.fixture
 def archive(tmp_path):
-    """``start(max_upload, owner_max)`` -> ``(base URL of hips/~/, the ~users folder)``; servers stopped at the
-    end."""
+    """``start(max_upload, owner_max, total_max)`` -> ``(base URL of hips/~/, the ~users folder)``; servers
+    stopped at the end."""
     import tornado.web
 
     from astrohub_archive.app import _log_request
     from astrohub_archive.auth import Authenticator
     from astrohub_archive.hips import hips_routes
-    from astrohub_archive.userhips import OWNER_MAX
+    from astrohub_archive.userhips import OWNER_MAX, TOTAL_MAX
 
     with contextlib.ExitStack() as servers:
-        def start(max_upload: int, owner_max: int = OWNER_MAX) -> tuple[str, Path]:
+        def start(max_upload: int, owner_max: int = OWNER_MAX, total_max: int = TOTAL_MAX) -> tuple[str, Path]:
             class State:
                 prefix = "/"
                 data_root = tmp_path / "images"
@@ -48,6 +49,7 @@ def archive(tmp_path):
                 auth = Authenticator(tokens={TOKEN: {"name": "ann"}})
                 hips_upload_max = max_upload
                 hips_owner_max = owner_max
+                hips_total_max = total_max
 
             state = State()
             base = servers.enter_context(serving(
@@ -210,3 +212,32 @@ def test_an_owners_hips_are_bounded_by_their_byte_budget(archive, built, monkeyp
     assert [h["name"] for h in viz.my_hips(settings=settings)] == [first["name"]]
     viz.delete_hips(first["name"], settings=settings)  # frees room
     assert viz.upload_hips(built, title="again", settings=settings)["bytes"] == first["bytes"]
+
+
+def test_all_users_hips_are_bounded_by_the_archives_total_budget(archive, built, monkeypatch, poll):
+    """All users' HiPS hold at most ``--hips-total-max`` between them: past it an upload is refused 507
+    Insufficient Storage (before its body is read, with ``Connection: close``; once a chunked body passes it;
+    after unpacking), naming the limit and how the operator raises it; nothing is kept."""
+    from astrohub_archive.userhips import disk_bytes
+    from platform_lib import viz
+    from platform_lib.viz import HipsError
+
+    size = disk_bytes(built)
+    budget = size + size // 2
+    base, users = archive(max_upload=8 * 2**20, total_max=budget)  # the owner's own budget is the default 4 GiB
+    settings = _settings(base, monkeypatch)
+    first = viz.upload_hips(built, title="first", settings=settings)
+    with pytest.raises(HipsError, match=r"HTTP 507: 507: the upload unpacks to (at least )?[\d.]+ MiB, more than the "
+                                        r"[\d.]+ MiB the archive has left for users' HiPS: .*--hips-total-max"):
+        viz.upload_hips(built, title="second", settings=settings)
+    port = int(base.split(":")[2].split("/")[0])
+    answer = _answer_to_headers(port, f"POST /hips/~/?title=big HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+                                      f"token {TOKEN}\r\nContent-Length: {budget}\r\n\r\n")
+    head = answer.split("\r\n\r\n", 1)[0].lower()
+    assert head.startswith("http/1.1 507") and "\r\nconnection: close" in head, answer
+    assert "ASTROHUB_ARCHIVE_HIPS_TOTAL_MAX" in answer and "archive.hips.totalMaxMiB" in answer, answer
+    chunks = (b"\0" * 4096 for _ in range(budget // 4096 + 2))
+    refused = requests.post(base, data=chunks, headers={"Authorization": f"token {TOKEN}"}, timeout=30)
+    assert refused.status_code == 507 and "the upload is already" in refused.text, refused.text
+    poll(lambda: _spooled(users) == [], 10, "the spool files and unpacking folders of refused uploads to go")
+    assert [h["name"] for h in viz.my_hips(settings=settings)] == [first["name"]]

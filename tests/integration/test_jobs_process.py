@@ -74,12 +74,17 @@ def test_job_runs_detached_reports_progress_and_writes_parquet(env):
     assert not list(job.dir.glob(".*.tmp")), "atomic writes leave no temporary files"
 
 
-def test_cancel_stops_the_process_group(env, poll):
+def _running(env, poll):
+    """A long job (2000 steps of 0.05 s) once its process runs and reports progress; and its ``info()``."""
     settings, kinds = env
     job = jobs.submit("astrohub_test_kinds:count", {"steps": 2000, "dt": 0.05}, settings=settings,
                       sys_path=[str(kinds)])
     poll(lambda: job.progress > 0, 120, "the job to report progress")
-    info = job.info()
+    return job, job.info()
+
+
+def test_cancel_stops_the_process_group(env, poll):
+    job, info = _running(env, poll)
     assert info["state"] == "running" and process_alive(info["pid"], info["start_ticks"])
     assert job.cancel() == "cancelled"
     assert not process_alive(info["pid"], info["start_ticks"])
@@ -93,11 +98,7 @@ def test_cancel_stops_the_process_group(env, poll):
 def test_a_job_stopped_with_the_platform_says_so_not_cancelled(env, poll):
     """``astrohub down`` ends a running job with SIGTERM (the supervisor stops every process left): the job
     reads ``failed``, with an error that names the platform stopping, not ``cancelled`` as by its owner."""
-    settings, kinds = env
-    job = jobs.submit("astrohub_test_kinds:count", {"steps": 2000, "dt": 0.05}, settings=settings,
-                      sys_path=[str(kinds)])
-    poll(lambda: job.progress > 0, 120, "the job to report progress")
-    info = job.info()
+    job, info = _running(env, poll)
     os.kill(info["pid"], signal.SIGTERM)  # what the supervisor's stop_process_tree sends each process
     poll(lambda: job.status() in ("succeeded", "failed", "cancelled"), 60, "the job to record its end")
     state = job.wait(timeout=10)
@@ -128,11 +129,7 @@ def test_failure_is_recorded_with_the_error(env, capsys):
 
 
 def test_killed_process_is_reported_failed(env, poll):
-    settings, kinds = env
-    job = jobs.submit("astrohub_test_kinds:count", {"steps": 2000, "dt": 0.05}, settings=settings,
-                      sys_path=[str(kinds)])
-    poll(lambda: job.progress > 0, 120, "the job to start")
-    info = job.info()
+    job, info = _running(env, poll)
     os.killpg(info["pgid"], signal.SIGKILL)
     poll(lambda: not process_alive(info["pid"], info["start_ticks"]), 30, "the process to die")
     assert job.status() == "failed"

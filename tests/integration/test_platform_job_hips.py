@@ -103,8 +103,7 @@ def _post_once_the_hub_answers(url: str, data: bytes, headers: dict, tries: int 
 
 
 def test_uploads_that_are_not_a_hips_are_refused_with_a_reason(platform, tmp_path):
-    import io
-    import tarfile
+    from tar_bytes import tar_of  # tests/support/, on the path by tests/conftest.py
 
     if not platform.config.archive.enabled:
         pytest.skip("the archive service is not enabled in this platform")
@@ -115,18 +114,8 @@ def test_uploads_that_are_not_a_hips_are_refused_with_a_reason(platform, tmp_pat
     assert requests.post(url, data=b"not a tar", timeout=30).status_code == 401  # no token
     bad = _post_once_the_hub_answers(url, b"not a tar", headers)
     assert bad.status_code == 400 and "not a tar archive" in bad.text, (bad.status_code, bad.text)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo("../escape")
-        info.size = 1
-        tar.addfile(info, io.BytesIO(b"x"))
-    escape = requests.post(url, data=buf.getvalue(), headers=headers, timeout=30)
+    escape = requests.post(url, data=tar_of({"../escape": b"x"}), headers=headers, timeout=30)
     assert escape.status_code == 400 and "outside its folder" in escape.text
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo("properties")
-        info.size = 4
-        tar.addfile(info, io.BytesIO(b"x=1\n"))
-    notahips = requests.post(url, data=buf.getvalue(), headers=headers, timeout=30)
+    notahips = requests.post(url, data=tar_of({"properties": b"x=1\n"}), headers=headers, timeout=30)
     assert notahips.status_code == 400 and "not a valid HiPS" in notahips.text
     assert requests.get(url, headers=headers, timeout=30).json()["hips"] == []

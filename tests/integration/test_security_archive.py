@@ -10,12 +10,8 @@ index with sqlite3. Then the period ends, and the file appears in ``datasets`` w
 
 from __future__ import annotations
 
-import json
 import os
-import pwd
 import sqlite3
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -23,6 +19,7 @@ from astropy.io import fits
 
 from platform_lib.imageindex import update_index
 from platform_lib.imageindex.index import now_mjd
+from system_user import run_as  # tests/support/, on the path by tests/conftest.py
 
 pytestmark = pytest.mark.security
 
@@ -33,21 +30,6 @@ def _image(path, ra: float, name: str) -> None:
              CDELT1=-0.01, CDELT2=0.01, TELESCOP="TEST", OBJECT=name)
     path.parent.mkdir(parents=True, exist_ok=True)
     fits.PrimaryHDU(np.arange(16, dtype=np.float32).reshape(4, 4), header=h).writeto(path)
-
-
-def _as(platform, user: str, code: str, **env: str) -> dict:
-    """Run ``code`` as ``user``'s system user; it prints one JSON value."""
-    entry = pwd.getpwnam(platform.system_user(user))
-
-    def drop() -> None:
-        os.setgid(entry.pw_gid)
-        os.setgroups([])
-        os.setuid(entry.pw_uid)
-
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          preexec_fn=drop, cwd="/", env={**os.environ, "HOME": entry.pw_dir, **env})
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +84,7 @@ out["rows"] = sorted(r[0] for r in con.execute("SELECT obs_id FROM obscore WHERE
 out["files"] = sorted(r[0] for r in con.execute("SELECT path FROM files WHERE path LIKE '{night}/%'"))
 print(json.dumps(out))
 """
-    seen = _as(platform, student, code)
+    seen = run_as(platform.system_user(student), code)
     assert seen["archive"] == seen["file"] == "refused", seen
     assert seen["open"] > 0 and seen["secret"] == "not-found", seen
     assert seen["rows"] == [f"{night}/open"] and seen["files"] == [f"{night}/open.fits"], seen
@@ -118,7 +100,7 @@ def test_the_file_appears_when_its_period_ends_without_a_restart(platform, archi
     con.close()
     assert rows == [f"{night}/open", f"{night}/secret"]
     code = f"print(len(open({str(public / night / 'secret.fits')!r}, 'rb').read()))"
-    assert _as(platform, student, code) > 0
+    assert run_as(platform.system_user(student), code) > 0
 
 
 def test_forged_settings_and_symlinks_do_not_reach_the_archive(platform, archive):
@@ -150,7 +132,7 @@ except PermissionError:
 os.unlink(link)
 print(json.dumps(out))
 """
-    seen = _as(platform, student, code)
+    seen = run_as(platform.system_user(student), code)
     assert seen["forged"] in ("not-found", "permission-denied"), seen  # a StorageError, never the bytes
     assert seen["link"] in ("path-escape", "permission-denied"), seen
     assert seen["open-link"] == "refused", seen

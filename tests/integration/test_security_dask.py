@@ -11,12 +11,9 @@ with a token (the Dask sidebar's check) and in a browser signed in to the hub (O
 from __future__ import annotations
 
 import gc
-import json
 import os
 import pwd
 import re
-import subprocess
-import sys
 import urllib.parse
 
 import psutil
@@ -24,6 +21,7 @@ import pytest
 import requests
 from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
+from system_user import run_as  # tests/support/, on the path by tests/conftest.py
 
 pytestmark = pytest.mark.security
 
@@ -146,21 +144,6 @@ def test_no_dask_http_endpoint_is_open_to_the_machine(platform, dashboard):
     assert "dashboard.sock" in sockets and any(s.startswith("worker-") for s in sockets), sockets
 
 
-def _as(platform, user: str, code: str) -> dict:
-    """Run ``code`` as ``user``'s system user; it prints one JSON value."""
-    entry = pwd.getpwnam(platform.system_user(user))
-
-    def drop() -> None:
-        os.setgid(entry.pw_gid)
-        os.setgroups([])
-        os.setuid(entry.pw_uid)
-
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          preexec_fn=drop, cwd="/")
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
-
-
 def test_another_system_user_cannot_list_enter_or_connect(platform, dashboard):
     if not platform.isolated:
         pytest.skip("users are not separate system users here (not root)")
@@ -188,7 +171,8 @@ except PermissionError:
     out["connect"] = "refused"
 print(json.dumps(out))
 """
-    assert _as(platform, intruder, code) == {"list": "refused", "enter": "refused", "connect": "refused"}
+    refused = {"list": "refused", "enter": "refused", "connect": "refused"}
+    assert run_as(platform.system_user(intruder), code) == refused
     # The scheduler's HTTP socket itself is the owner's, 0600.
     sock = workdir / "dashboard.sock"
     assert (sock.stat().st_mode & 0o777) == 0o600

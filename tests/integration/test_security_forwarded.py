@@ -10,14 +10,9 @@ which no platform component runs as; a student's system user is the same to the 
 
 from __future__ import annotations
 
-import json
-import os
-import pwd
-import subprocess
-import sys
-
 import pytest
 import requests
+from system_user import run_as  # tests/support/, on the path by tests/conftest.py
 
 pytestmark = pytest.mark.security
 
@@ -26,20 +21,6 @@ import json, urllib.request
 req = urllib.request.Request({url!r}, headers={{"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http"}})
 print(json.dumps(urllib.request.urlopen(req, timeout=60).read().decode()))
 """
-
-
-def _as_nobody(code: str) -> str:
-    entry = pwd.getpwnam("nobody")
-
-    def drop() -> None:
-        os.setgid(entry.pw_gid)
-        os.setgroups([])
-        os.setuid(entry.pw_uid)
-
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          preexec_fn=drop, cwd="/", env={**os.environ, "HOME": entry.pw_dir})
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_forwarded_host_is_believed_from_the_proxy_only(platform):
@@ -55,6 +36,6 @@ def test_forwarded_host_is_believed_from_the_proxy_only(platform):
     assert public.status_code == 200 and "http://sky.example.org/services/archive/sia/" in public.text
 
     direct = f"http://{platform.config.hub.ip}:{platform.config.archive.port}/services/archive/sia/capabilities"
-    forged = _as_nobody(CODE.format(url=direct))
+    forged = run_as("nobody", CODE.format(url=direct))
     assert "evil.example" not in forged
     assert f"http://{platform.config.hub.ip}:{platform.config.archive.port}/services/archive/sia/" in forged

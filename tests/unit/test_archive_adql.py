@@ -409,16 +409,14 @@ def test_an_upload_url_on_an_internal_address_is_refused_before_any_request():
 def test_an_upload_url_on_a_network_the_operator_allows_is_fetched(tmp_path):
     """On an observatory's closed network every host is private: the operator's --upload-from names the
     networks of its VO servers, and only those (a redirect out of them is refused)."""
-    import http.server
-    import threading
-
     from astrohub_archive.app import build_parser
     from astrohub_archive.uploads import fetch_url, parse_networks
+    from stand_in_http import StandInHandler, serving_http  # tests/support/, on the path by tests/conftest.py
 
     table = b'<?xml version="1.0"?><VOTABLE version="1.4"><RESOURCE><TABLE><FIELD name="a" datatype="int"/>' \
             b"<DATA><TABLEDATA><TR><TD>1</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"
 
-    class Serve(http.server.BaseHTTPRequestHandler):
+    class Serve(StandInHandler):
         def do_GET(self):
             if self.path == "/away":
                 self.send_response(302)
@@ -430,12 +428,7 @@ def test_an_upload_url_on_a_network_the_operator_allows_is_fetched(tmp_path):
             self.end_headers()
             self.wfile.write(table)
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serve)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving_http(Serve) as server:
         url = f"http://127.0.0.1:{server.server_port}/t.vot"
         with pytest.raises(UsageFault, match="not a public address"):
             fetch_url("t", url, timeout=5)
@@ -444,8 +437,6 @@ def test_an_upload_url_on_a_network_the_operator_allows_is_fetched(tmp_path):
         assert fetch_url("t", url, timeout=5, allowed=allowed) == table
         with pytest.raises(UsageFault, match="10.255.255.1, which is not a public address"):
             fetch_url("t", f"http://127.0.0.1:{server.server_port}/away", timeout=5, allowed=allowed)
-    finally:
-        server.shutdown()
     with pytest.raises(ValueError, match="--upload-from 'ten.net'"):
         parse_networks(["ten.net"])
 
@@ -502,3 +493,19 @@ def test_fuzz_sia_and_scs_parameters_are_checked_or_refused(args):
             parse(args)
         except UsageFault:
             pass
+
+
+def test_maxrec_and_last_are_whole_numbers_or_a_usage_fault_naming_them():
+    """SIA's and TAP's MAXREC and UWS's LAST share one check (:func:`astrohub_archive.params.whole_number`)."""
+    import re
+
+    from astrohub_archive.params import parse_sia, whole_number
+
+    assert whole_number("LAST", " 5 ") == 5 and whole_number("LAST", "0") == 0
+    for text, said in (("ten", "LAST='ten' is not a whole number"), ("1.5", "LAST='1.5' is not a whole number"),
+                       ("-2", "LAST=-2 is negative")):
+        with pytest.raises(UsageFault, match=re.escape(said)):
+            whole_number("LAST", text)
+    with pytest.raises(UsageFault, match=r"MAXREC=-1 is negative; use 0 for metadata only"):
+        parse_sia({"MAXREC": ["-1"]})
+    assert parse_sia({"MAXREC": ["7"]}).maxrec == 7

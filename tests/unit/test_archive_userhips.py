@@ -12,6 +12,7 @@ import pytest
 
 from astrohub_archive.userhips import MAX_PER_OWNER, UserHipsError, UserHipsStore, _unpack
 from platform_lib import viz
+from tar_bytes import tar_of  # tests/support/, on the path by tests/conftest.py
 
 
 def _hips_tar(tmp_path) -> bytes:
@@ -46,9 +47,9 @@ def test_an_upload_is_kept_under_a_random_name_for_its_owner_only(tmp_path):
 
 def test_bad_uploads_are_refused_and_leave_nothing(tmp_path):
     store = UserHipsStore(tmp_path / "hips")
-    for body, message in ((b"no tar", "not a tar archive"), (_tar({"../up": b"x"}), "outside its folder"),
-                          (_tar({"/etc/x": b"x"}), "outside its folder"),
-                          (_tar({"properties": b"dataproduct_type = catalog\n"}), "not a valid HiPS")):
+    for body, message in ((b"no tar", "not a tar archive"), (tar_of({"../up": b"x"}), "outside its folder"),
+                          (tar_of({"/etc/x": b"x"}), "outside its folder"),
+                          (tar_of({"properties": b"dataproduct_type = catalog\n"}), "not a valid HiPS")):
         with pytest.raises(UserHipsError, match=message) as err:
             store.add("ann", "t", body)
         assert str(tmp_path) not in str(err.value)  # the answer never shows the server's folders
@@ -75,16 +76,6 @@ def test_each_owner_keeps_a_bounded_number(tmp_path, monkeypatch):
     assert err.value.status == 429 and "delete one" in str(err.value)
     store.add("bob", "c", body)  # another owner's own count
     assert MAX_PER_OWNER == 20
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def test_leftovers_of_a_killed_archive_go_at_start_and_uploads_under_way_stay(tmp_path):
@@ -152,7 +143,7 @@ def test_each_owner_keeps_a_bounded_number_of_bytes_on_disk(tmp_path):
         assert said in message, message
     assert [h["name"] for h in store.listing("ann")] == [first["name"]]
     assert not [p for p in store.root.iterdir() if p.name.startswith(".")]  # nothing kept of the refused one
-    assert len(list(store.owners.iterdir())) == 1
+    assert len(list(store.owners.glob("*.json"))) == 1
     store.add("bob", "his", body)  # another owner's own budget
     store.delete("ann", first["name"])
     assert store.add("ann", "again", body)["bytes"] == size
@@ -188,3 +179,94 @@ def test_a_spent_budget_refuses_before_unpacking_and_an_old_record_is_counted_fr
     with pytest.raises(UserHipsError, match=r"you \(ann\) have no room left for another HiPS: .*delete_hips") as err:
         store.add("ann", "more", body)
     assert err.value.status == 413 and len(store.listing("ann")) == 1
+
+
+def test_all_users_hips_are_bounded_by_the_archives_total_budget(tmp_path, monkeypatch):
+    """All users' HiPS together hold at most the archive's budget for them (``--hips-total-max``; each owner's
+    own budget could not stop many users filling the disk): an upload past it is refused 507 naming the limit
+    and how the operator raises it, leaves nothing, and a spent budget refuses before unpacking."""
+    import astrohub_archive.userhips as userhips
+
+    body = _hips_tar(tmp_path)
+    size = UserHipsStore(tmp_path / "probe").add("ann", "probe", body)["bytes"]
+    store = UserHipsStore(tmp_path / "hips", total_max=size + size // 2)
+    assert store.owner_max == userhips.OWNER_MAX > store.total_max  # the owners' budgets are not what refuses
+    first = store.add("ann", "first", body)
+    with pytest.raises(UserHipsError) as err:  # bob's own budget is untouched: all users' is not
+        store.add("bob", "his", body)
+    assert err.value.status == 507
+    message = str(err.value)
+    for said in ("the upload unpacks to at least", f"the {(size // 2) / 2**20:.1f} MiB the archive has left",
+                 f"may hold {(size + size // 2) / 2**20:.1f} MiB between them and hold {size / 2**20:.1f} MiB",
+                 "operator raises", "--hips-total-max", "ASTROHUB_ARCHIVE_HIPS_TOTAL_MAX", "archive.hips.totalMaxMiB"):
+        assert said in message, message
+    assert store.listing("bob") == [] and [h["name"] for h in store.listing("ann")] == [first["name"]]
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
+    assert len(list(store.owners.glob("*.json"))) == 1
+    assert store.total_used() == size
+    store.total_max = size  # spent exactly: refused before a byte is unpacked
+    monkeypatch.setattr(userhips, "_unpack", lambda *a, **k: pytest.fail("unpacked past a spent total budget"))
+    with pytest.raises(UserHipsError, match=r"the archive has no room left for users' HiPS: .*--hips-total-max") as err:
+        store.add("bob", "his", body)
+    assert err.value.status == 507
+    store.delete("ann", first["name"])  # frees room for everybody
+    monkeypatch.undo()
+    assert store.add("bob", "his", body)["bytes"] == size
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_concurrent_uploads_of_several_users_together_stay_within_the_total_budget(tmp_path, monkeypatch, replicas):
+    """Two users' uploads each fit what all users' HiPS have left, not both: both are unpacked and checked at
+    once, and the check made under the store's lock just before one is kept refuses the other (507); also
+    when they reach two archive replicas sharing the folder (two stores: their thread locks are two, the
+    file lock is one). Where the lock did not hold, both uploads read the records before either was kept."""
+    import threading
+
+    import platform_lib.viz
+    from astrohub_archive import userhips
+
+    body = _hips_tar(tmp_path)
+    size = UserHipsStore(tmp_path / "probe").add("ann", "probe", body)["bytes"]
+    stores = [UserHipsStore(tmp_path / "hips", total_max=size + size // 2) for _ in range(replicas)]
+    store = stores[0]
+    both = threading.Barrier(2, timeout=60)
+    validate = platform_lib.viz.validate_hips
+
+    def validate_once_both_unpacked(folder):
+        both.wait()  # each upload passed the checks before and while unpacking
+        return validate(folder)
+
+    monkeypatch.setattr(platform_lib.viz, "validate_hips", validate_once_both_unpacked)
+    read, fits = threading.Condition(), userhips.UserHipsStore.check_fits
+    readers = []
+
+    def check_fits_once_both_read(self, *args, **kw):
+        # Each upload has read the records: give the other the time to read them too, which only a lock
+        # that does not hold lets it do (held, the first waits this long and keeps its upload first).
+        with read:
+            readers.append(threading.current_thread())
+            read.notify_all()
+            read.wait_for(lambda: len(readers) == 2, timeout=2)
+        return fits(self, *args, **kw)
+
+    monkeypatch.setattr(userhips.UserHipsStore, "check_fits", check_fits_once_both_read)
+    results: dict[str, object] = {}
+
+    def upload(owner: str, replica: UserHipsStore) -> None:
+        try:
+            results[owner] = replica.add(owner, owner, body)
+        except UserHipsError as exc:
+            results[owner] = exc
+
+    threads = [threading.Thread(target=upload, args=(owner, stores[n % replicas]))
+               for n, owner in enumerate(("ann", "bob"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    refused = [r for r in results.values() if isinstance(r, UserHipsError)]
+    kept = [r for r in results.values() if isinstance(r, dict)]
+    assert len(kept) == 1 and len(refused) == 1, results
+    assert refused[0].status == 507 and "--hips-total-max" in str(refused[0])
+    assert store.total_used() == size <= store.total_max
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]

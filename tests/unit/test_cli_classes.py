@@ -79,35 +79,19 @@ def test_a_name_is_one_quoted_path_segment_whichever_verb_names_it(monkeypatch, 
 def test_a_change_the_hub_refused_is_printed_with_what_was_done(monkeypatch, tmp_path, capsys):
     """The service answers a change the hub refused with 502 ``hub-refused`` (its message says what was done):
     the real ``HubAdmin.service`` against a local server answering so, and the command prints it and exits 2."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from platform_lib.local.admin import HubAdmin
+    from stand_in_http import StandInHandler, serving_http  # tests/support/, on the path by tests/conftest.py
 
     message = ("the members of workspace 'w1' were changed (added [], removed ['ann']), but its shared servers "
                "were not all updated: ...; run the same change again to finish")
 
-    class Service(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
+    class Service(StandInHandler):
         def do_POST(self):
-            data = json.dumps({"status": 502, "code": "hub-refused", "message": message}).encode()
-            self.send_response(502)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.answer(502, {"status": 502, "code": "hub-refused", "message": message})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Service)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving_http(Service) as server:
         admin = HubAdmin(f"http://127.0.0.1:{server.server_port}/hub/api", "token")
         monkeypatch.setattr(cli_classes, "_admin", lambda args: admin)
         assert main(["workspaces", "members", "w1", "--remove", "ann", "--data-dir", str(tmp_path)]) == 2
-    finally:
-        server.shutdown()
-        server.server_close()
     err = capsys.readouterr().err
     assert "(502)" in err and message in err, err

@@ -9,12 +9,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from brute_force import ANCHORS, check_k_nearest, reference  # tests/support/, on the path by tests/conftest.py
 from platform_lib.crossmatch import PreparedSide, prepare
-from platform_lib.crossmatch._engine import haversine_arcsec, match_pairs
-
-# Places where zone and window logic has edges: both poles, the RA seam, the equator, anywhere.
-_ANCHORS = st.sampled_from([(0.0, 90.0), (123.0, -90.0), (0.0, 0.0), (359.9999, 10.0), (0.0001, -45.0),
-                            (360.0, 89.9999), (180.0, -89.9995), (45.0, 30.0)])
+from platform_lib.crossmatch._engine import match_pairs
 
 
 @st.composite
@@ -26,7 +23,7 @@ def _sky(draw):
     def points(n):
         ra, dec = [], []
         for _ in range(n):
-            a, d = draw(_ANCHORS)
+            a, d = draw(ANCHORS)
             if draw(st.booleans()):
                 a = draw(st.floats(0, 360, allow_nan=False))
                 d = draw(st.floats(-90, 90, allow_nan=False))
@@ -45,15 +42,6 @@ def _sky(draw):
     return left, right, radius
 
 
-def _reference(left, right, radius):
-    """(strict pairs, pairs allowing float noise at the boundary, separation matrix)."""
-    sep = haversine_arcsec(left[0][:, None], left[1][:, None], right[0][None, :], right[1][None, :])
-    tol = 1e-9 * radius + 1e-9
-    strict = set(zip(*map(lambda a: a.tolist(), np.nonzero(sep < radius - tol))))
-    loose = set(zip(*map(lambda a: a.tolist(), np.nonzero(sep <= radius + tol))))
-    return strict, loose, sep.reshape(left[0].size, right[0].size)
-
-
 # At the pole, different haversines round to one separation: the order is still (separation, right row).
 _POLE_TIES = (
     (np.array([359.99999306, 0.0, 36.00000694, 0.0, 0.0, 0.0, 359.99999306, 0.0]),
@@ -69,12 +57,12 @@ _POLE_TIES = (
 def test_all_pairs_equal_brute_force(case):
     left, right, radius = case
     i1, i2, sep = match_pairs(*left, *right, radius * u.arcsec)
-    strict, loose, ref = _reference(left, right, radius)
+    ref = reference(*left, *right, radius)
     got = set(zip(i1.tolist(), i2.tolist()))
     assert len(got) == i1.size  # no pair twice
-    assert strict <= got <= loose
+    assert ref.strict <= got <= ref.loose
     if i1.size:
-        assert np.allclose(sep, ref[i1, i2], rtol=0, atol=1e-6)
+        assert np.allclose(sep, ref.sep[i1, i2], rtol=0, atol=1e-6)
         order = np.lexsort((i2, sep, i1))
         assert np.array_equal(order, np.arange(i1.size))
     assert i1.dtype == np.int64 and i2.dtype == np.int64 and sep.dtype == np.float64
@@ -85,14 +73,7 @@ def test_all_pairs_equal_brute_force(case):
 def test_k_nearest_equal_brute_force(case, k):
     left, right, radius = case
     i1, i2, sep = match_pairs(*left, *right, radius * u.arcsec, k=k)
-    strict, loose, ref = _reference(left, right, radius)
-    tol = 1e-9 * radius + 1e-9
-    for row in range(left[0].size):
-        mine = sep[i1 == row]
-        cand = np.sort(ref[row][ref[row] <= radius + tol])
-        n_strict = int((ref[row] < radius - tol).sum())
-        assert min(k, n_strict) <= mine.size <= min(k, cand.size)
-        assert np.allclose(mine, cand[: mine.size], rtol=0, atol=1e-6)
+    check_k_nearest(reference(*left, *right, radius), radius, k, i1, sep)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -167,9 +148,9 @@ def test_large_random_sample_matches_reference():
     dec2 = np.clip(dec + rng.normal(0, 0.3, n), -90, 90)
     radius = 0.5 * 3600
     i1, i2, _ = match_pairs(ra, dec, ra2, dec2, radius * u.arcsec)
-    strict, loose, _ = _reference((ra, dec), (ra2, dec2), radius)
-    assert strict <= set(zip(i1.tolist(), i2.tolist())) <= loose
-    assert len(strict) > n // 2
+    ref = reference(ra, dec, ra2, dec2, radius)
+    assert ref.strict <= set(zip(i1.tolist(), i2.tolist())) <= ref.loose
+    assert len(ref.strict) > n // 2
 
 
 def test_dense_cluster_on_the_seam_in_a_sparse_sky_matches_reference():
@@ -199,11 +180,11 @@ def test_dense_cluster_on_the_seam_in_a_sparse_sky_matches_reference():
     assert grid.nz > 10 * first.nz  # the grid was planned again for the cluster, and that one runs
 
     i1, i2, sep = match_pairs(ra, dec, ra2, dec2, radius * u.arcsec)
-    strict, loose, ref = _reference((ra, dec), (ra2, dec2), radius)
+    ref = reference(ra, dec, ra2, dec2, radius)
     got = list(zip(i1.tolist(), i2.tolist()))
     assert len(set(got)) == len(got)
-    assert strict <= set(got) <= loose
-    assert len(strict) > n_cluster
+    assert ref.strict <= set(got) <= ref.loose
+    assert len(ref.strict) > n_cluster
     n1, n2, _ = match_pairs(ra, dec, ra2, dec2, radius * u.arcsec, k=1)
     first = np.r_[True, i1[1:] != i1[:-1]]
     assert n1.tolist() == i1[first].tolist() and n2.tolist() == i2[first].tolist()

@@ -16,11 +16,8 @@ from astropy.table import Table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from brute_force import ANCHORS, check_k_nearest, reference  # tests/support/, on the path by tests/conftest.py
 from platform_lib.crossmatch import DroppedRowsWarning, crossmatch
-from platform_lib.crossmatch._engine import haversine_arcsec
-
-_ANCHORS = st.sampled_from([(0.0, 90.0), (123.0, -90.0), (0.0, 0.0), (359.9999, 10.0), (0.0001, -45.0),
-                            (360.0, 89.9999), (180.0, -89.9995), (45.0, 30.0)])
 
 
 @st.composite
@@ -32,7 +29,7 @@ def _catalogues(draw):
     def points(n):
         ra, dec = [], []
         for _ in range(n):
-            a, d = draw(_ANCHORS)
+            a, d = draw(ANCHORS)
             ra.append((a + draw(st.floats(-1, 1)) * spread) % 360.0)
             dec.append(float(np.clip(d + draw(st.floats(-1, 1)) * spread, -90, 90)))
         return np.array(ra, dtype=float), np.array(dec, dtype=float)
@@ -62,11 +59,8 @@ def _run(left, right, radius, as_pandas, **kw):
 
 
 def _reference(left, right, radius):
-    sep = haversine_arcsec(np.asarray(left["ra"])[:, None], np.asarray(left["dec"])[:, None],
-                           np.asarray(right["ra"])[None, :], np.asarray(right["dec"])[None, :])
-    sep = np.where(np.isnan(sep), np.inf, sep).reshape(len(left), len(right))
-    tol = 1e-9 * radius + 1e-9
-    return sep, tol
+    """The brute-force :func:`~brute_force.reference` of two Tables' ``ra`` and ``dec``."""
+    return reference(left["ra"], left["dec"], right["ra"], right["dec"], radius)
 
 
 def _ids(out):
@@ -78,15 +72,13 @@ def _ids(out):
 def test_all_pairs_equal_brute_force(case, as_pandas):
     left, right, radius = case
     out = _run(left, right, radius, as_pandas, mode="all")
-    sep, tol = _reference(left, right, radius)
+    ref = _reference(left, right, radius)
     i1, i2 = _ids(out)
     got = set(zip(i1.tolist(), i2.tolist()))
-    strict = set(zip(*(a.tolist() for a in np.nonzero(sep < radius - tol))))
-    loose = set(zip(*(a.tolist() for a in np.nonzero(sep <= radius + tol))))
-    assert len(got) == len(out) and strict <= got <= loose
+    assert len(got) == len(out) and ref.strict <= got <= ref.loose
     if len(out):
         s = np.asarray(out["separation_arcsec"], dtype=float)
-        assert np.allclose(s, sep[i1, i2], rtol=0, atol=1e-6)
+        assert np.allclose(s, ref.sep[i1, i2], rtol=0, atol=1e-6)
         assert np.all(np.diff(i1) >= 0)  # ordered by left row, then separation
         assert all(np.all(np.diff(s[i1 == r]) >= 0) for r in np.unique(i1))
         # the output rows are the input rows: the coordinates carried over match the ids
@@ -100,17 +92,9 @@ def test_nearest_and_k_nearest_equal_brute_force(case, mode_k, as_pandas):
     left, right, radius = case
     mode, k = mode_k
     out = _run(left, right, radius, as_pandas, mode=mode, k=k)
-    sep, tol = _reference(left, right, radius)
     i1, _ = _ids(out)
-    s = np.asarray(out["separation_arcsec"], dtype=float)
-    kk = k or 1
-    for row in range(len(left)):
-        mine = s[i1 == row]
-        cand = np.sort(sep[row][sep[row] <= radius + tol])
-        n_strict = int((sep[row] < radius - tol).sum())
-        assert min(kk, n_strict) <= mine.size <= min(kk, cand.size)
-        # with duplicates several rows tie: the separations, not the ids, are determined
-        assert np.allclose(mine, cand[: mine.size], rtol=0, atol=1e-6)
+    check_k_nearest(_reference(left, right, radius), radius, k or 1, i1,
+                    np.asarray(out["separation_arcsec"], dtype=float))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -119,7 +103,8 @@ def test_best_equals_brute_force_mutual_nearest(case, as_pandas):
     """mode='best': each pair's rows are each other's nearest; every such pair without ties is found."""
     left, right, radius = case
     out = _run(left, right, radius, as_pandas, mode="best")
-    sep, tol = _reference(left, right, radius)
+    ref = _reference(left, right, radius)
+    sep, tol = ref.sep, ref.tol
     i1, i2 = _ids(out)
     assert len(set(i1.tolist())) == len(out) and len(set(i2.tolist())) == len(out)  # each row at most once
     s = np.asarray(out["separation_arcsec"], dtype=float)

@@ -601,24 +601,15 @@ class _StandInHub:
     def __init__(self):
         import json
         import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import ThreadingHTTPServer
+
+        from stand_in_http import StandInHandler  # tests/support/, on the path by tests/conftest.py
 
         self.groups, self.refuse, self.shares = {}, {}, {}
         self.known = set()  # the users the hub knows (GET /users/<u>)
         hub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def answer(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(StandInHandler):
             def handle_any(self):
                 path = self.path.split("/hub/api", 1)[1]
                 length = int(self.headers.get("Content-Length") or 0)

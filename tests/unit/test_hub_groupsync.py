@@ -99,38 +99,23 @@ def test_fallback_to_unix_groups_without_setfacl(monkeypatch, tmp_path):
 
 
 def test_fetch_groups_follows_pagination():
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs, urlparse
 
     from astrohub_hub.groupsync import fetch_groups
+    from stand_in_http import StandInHandler, serving_http  # tests/support/, on the path by tests/conftest.py
 
     pages = {0: ([{"name": "a", "users": ["x"]}], {"offset": 1}), 1: ([{"name": "b", "users": []}], None)}
     seen = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(StandInHandler):
         def do_GET(self):
             query = parse_qs(urlparse(self.path).query)
             seen.append((self.headers["Authorization"], self.headers["Accept"]))
             items, following = pages[int(query["offset"][0])]
-            body = json.dumps({"items": items, "_pagination": {"next": following}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(200, {"items": items, "_pagination": {"next": following}})
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_http(Handler) as server:
         groups = fetch_groups(f"http://127.0.0.1:{server.server_port}/hub/api", "tok")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert groups == {"a": ["x"], "b": []}
     assert seen == [("token tok", "application/jupyterhub-pagination+json")] * 2
 

@@ -37,14 +37,19 @@ def worst_corner_arcsec(ra, dec, expected) -> float:
     return float(np.max(got.separation(want).arcsec))
 
 
-def test_sip_footprint_matches_astropy_calc_footprint():
-    header = fits.getheader(SIP)
-    assert header["CTYPE1"].endswith("-SIP")
-    fp = footprint_from_wcs(header)
-    assert fp.method == "wcs"
+def _wcs_and_footprint(header):
+    """The header's astropy WCS (its warnings about the header silenced) and our footprint of it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         w = WCS(header)
+    return w, footprint_from_wcs(header)
+
+
+def test_sip_footprint_matches_astropy_calc_footprint():
+    header = fits.getheader(SIP)
+    assert header["CTYPE1"].endswith("-SIP")
+    w, fp = _wcs_and_footprint(header)
+    assert fp.method == "wcs"
     # calc_footprint walks (1,1), (1,n2), (n1,n2), (n1,1); ours (1,1), (n1,1), (n1,n2), (1,n2).
     order = [0, 3, 2, 1]
     expected = w.calc_footprint(undistort=True, center=False)[order]  # pixel edges, SIP applied
@@ -179,10 +184,7 @@ def test_distorted_footprint_follows_every_edge_pixel_within_50_mas():
     from platform_lib.imageindex.sphere import radec_to_xyz
 
     header = _acs_header()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        w = WCS(header)
-    fp = footprint_from_wcs(header)
+    w, fp = _wcs_and_footprint(header)
     ra, dec = w.all_pix2world(*_edge_pixels(4096, 2048), 0)
     edge = radec_to_xyz(np.asarray(ra), np.asarray(dec))
     off = _arcsec_to_outline(edge, radec_to_xyz(np.array(fp.ra), np.array(fp.dec)))
@@ -197,10 +199,7 @@ def test_positions_just_inside_a_distorted_edge_are_inside_the_footprint():
     from platform_lib.imageindex.sphere import radec_to_xyz
 
     header = _acs_header()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        w = WCS(header)
-    fp = footprint_from_wcs(header)
+    w, fp = _wcs_and_footprint(header)
     px, py = _edge_pixels(4094 - 2, 2046 - 2)
     px, py = (px + 2.5)[::23], (py + 2.5)[::23]  # the outline of pixels 2..4093 x 2..2045, sampled
     ra, dec = w.all_pix2world(px, py, 0)
@@ -249,10 +248,7 @@ def _sip_headers(draw):
 def test_random_sip_footprints_within_50_mas_of_every_edge_pixel(header):
     from platform_lib.imageindex.sphere import radec_to_xyz
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        w = WCS(header)
-    fp = footprint_from_wcs(header)
+    w, fp = _wcs_and_footprint(header)
     nx, ny = header["NAXIS1"], header["NAXIS2"]
     ra, dec = w.all_pix2world(*_edge_pixels(nx, ny, per_pixel=5), 0)  # every edge pixel and between
     off = _arcsec_to_outline(radec_to_xyz(np.asarray(ra), np.asarray(dec)), radec_to_xyz(np.array(fp.ra), np.array(fp.dec)))
@@ -269,10 +265,7 @@ def test_a_strongly_distorted_small_image_keeps_within_50_mas():
                           "CRVAL1": 0.0, "CRVAL2": 0.0, "CRPIX1": 25.0, "CRPIX2": 25.0,
                           "CD1_1": -0.00027777777777777, "CD1_2": 0.0, "CD2_1": 0.0, "CD2_2": 0.000277777777777777,
                           "A_ORDER": 4, "B_ORDER": 4, "B_2_2": 1.28e-05, "B_4_0": 1.28e-05})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        w = WCS(header)
-    fp = footprint_from_wcs(header)
+    w, fp = _wcs_and_footprint(header)
     ra, dec = w.all_pix2world(*_edge_pixels(50, 50, per_pixel=20), 0)
     off = _arcsec_to_outline(radec_to_xyz(np.asarray(ra), np.asarray(dec)), radec_to_xyz(np.array(fp.ra), np.array(fp.dec)))
     assert off.max() < 0.05

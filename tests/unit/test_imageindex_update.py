@@ -30,17 +30,22 @@ def write_image(root: Path, k: int) -> Path:
     return path
 
 
+def image_tree(tmp_path: Path, count: int) -> tuple[Path, Path]:
+    """``tmp_path/data`` holding ``img_0`` .. ``img_<count - 1>``, and where its index goes (not built yet)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for k in range(count):
+        write_image(data, k)
+    return data, tmp_path / "index.sqlite"
+
+
 def ids(index: ImageIndex) -> set[str]:
     records, _ = index.query(ImageQuery(), ADMIN)
     return {r["obs_id"] for r in records}
 
 
 def test_update_adds_new_and_drops_removed_files(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    for k in range(3):
-        write_image(data, k)
-    path = tmp_path / "index.sqlite"
+    data, path = image_tree(tmp_path, 3)
     assert build_index(path, data, workers=1).indexed == 3
     index = ImageIndex(path)
     assert ids(index) == {"img_0", "img_1", "img_2"}
@@ -58,10 +63,7 @@ def test_update_adds_new_and_drops_removed_files(tmp_path):
 
 
 def test_update_refuses_a_missing_data_root_instead_of_emptying_the_index(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    write_image(data, 0)
-    path = tmp_path / "index.sqlite"
+    data, path = image_tree(tmp_path, 1)
     build_index(path, data, workers=1)
     with pytest.raises(ImageIndexError) as info:
         update_index(path, tmp_path / "unmounted", workers=1)
@@ -70,10 +72,7 @@ def test_update_refuses_a_missing_data_root_instead_of_emptying_the_index(tmp_pa
 
 
 def test_two_writers_never_run_at_once(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    write_image(data, 0)
-    path = tmp_path / "index.sqlite"
+    data, path = image_tree(tmp_path, 1)
     with writer_lock(path):
         with pytest.raises(ImageIndexError) as info:
             update_index(path, data, workers=1, lock_timeout=0)
@@ -84,11 +83,7 @@ def test_two_writers_never_run_at_once(tmp_path):
 
 def test_readers_during_rebuilds_see_old_or_new_never_partial(tmp_path):
     """One thread queries in a loop while another rebuilds and updates between two states."""
-    data = tmp_path / "data"
-    data.mkdir()
-    for k in range(6):
-        write_image(data, k)
-    path = tmp_path / "index.sqlite"
+    data, path = image_tree(tmp_path, 6)
     build_index(path, data, workers=1)
     old = {f"img_{k}" for k in range(6)}
     new = {f"img_{k}" for k in range(3)} | {"img_20", "img_21"}
@@ -134,11 +129,7 @@ def test_a_long_lived_reader_reuses_its_connection_and_sees_each_rebuild(tmp_pat
     """Each thread keeps its connection while the file is unchanged and reopens after a replace."""
     from concurrent.futures import ThreadPoolExecutor
 
-    data = tmp_path / "data"
-    data.mkdir()
-    for k in range(2):
-        write_image(data, k)
-    path = tmp_path / "index.sqlite"
+    data, path = image_tree(tmp_path, 2)
     build_index(path, data, workers=1)
     index = ImageIndex(path)
     assert ids(index) == {"img_0", "img_1"}
@@ -170,10 +161,7 @@ def test_an_update_killed_before_the_rename_leaves_its_temp_file_only_until_the_
     import subprocess
     import sys
 
-    data = tmp_path / "data"
-    data.mkdir()
-    write_image(data, 0)
-    path = tmp_path / "index.sqlite"
+    data, path = image_tree(tmp_path, 1)
     build_index(path, data, workers=1)
     write_image(data, 1)
     child = (

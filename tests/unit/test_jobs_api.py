@@ -265,12 +265,10 @@ def test_tap_query_save_to_checks_the_address_before_submitting(settings):
 def uws_server():
     """A local HTTP server answering ``/tap/async`` and ``/tap/async/<id>`` with the archive's own UWS
     documents (``astrohub_archive.uws``) for the jobs put in ``server.jobs``; other paths 404."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from astrohub_archive import uws
+    from stand_in_http import StandInHandler, serving_http  # tests/support/, on the path by tests/conftest.py
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(StandInHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
             base = f"http://127.0.0.1:{self.server.server_port}/archive/tap/async/"
             name = self.path.rstrip("/").rsplit("/", 1)[-1]
@@ -287,16 +285,9 @@ def uws_server():
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.jobs = {}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving_http(Handler) as server:
+        server.jobs = {}
+        yield server
 
 
 def test_list_jobs_adds_the_users_archive_tap_jobs_once(settings, uws_server):

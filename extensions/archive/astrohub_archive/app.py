@@ -29,7 +29,8 @@ the private networks TAP uploads by URL may come from (:mod:`astrohub_archive.up
 writable folder for the HiPS it builds (:mod:`astrohub_archive.hips`), ``--hips-upload-max`` the MiB one
 user's HiPS upload may hold (:mod:`astrohub_archive.userhips`; that route streams its body to disk, past the
 :data:`MAX_BODY` every other request is bounded by), ``--hips-owner-max`` the MiB one user's HiPS may hold
-between them (unpacked, on disk), ``--log-level``.
+between them (unpacked, on disk), ``--hips-total-max`` the MiB all users' HiPS may hold between them,
+``--log-level``.
 
 Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
 ``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1 over every registered catalogue,
@@ -62,7 +63,7 @@ from astrohub_archive.handlers import all_routes
 from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
 from astrohub_archive.proxies import TrustedProxies, parse_trusted
 from astrohub_archive.uploads import parse_networks
-from astrohub_archive.userhips import MAX_UPLOAD, OWNER_MAX
+from astrohub_archive.userhips import MAX_UPLOAD, OWNER_MAX, TOTAL_MAX
 from astrohub_archive.uws import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
 from platform_lib.imageindex import ImageIndex
@@ -121,6 +122,7 @@ class ArchiveState:
     hips_dir: Path | None = None  # where HiPS are built and served from (None: astrohub_archive.hips.hips_root)
     hips_upload_max: int = MAX_UPLOAD  # the most bytes one user's HiPS upload may hold (--hips-upload-max)
     hips_owner_max: int = OWNER_MAX  # the most bytes one user's HiPS may hold between them (--hips-owner-max)
+    hips_total_max: int = TOTAL_MAX  # the most bytes all users' HiPS may hold between them (--hips-total-max)
     _index: ImageIndex | None = None
     _registry: object | None = None
 
@@ -256,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MiB one user's HiPS (hips/~/) may hold between them, unpacked on disk; an upload that "
                         f"does not fit is answered 413 and kept nowhere (default {OWNER_MAX / 2**20:g}; size the "
                         "HiPS folder for the users' budgets)")
+    p.add_argument("--hips-total-max", type=float, default=float(_env("hips-total-max", TOTAL_MAX / 2**20)),
+                   help="MiB all users' HiPS (hips/~/) may hold between them, unpacked on disk; an upload that "
+                        f"does not fit is answered 507 and kept nowhere (default {TOTAL_MAX / 2**20:g}; make it "
+                        "smaller than the HiPS folder's disk, leaving room for uploads under way and the "
+                        "archive's own HiPS)")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 
@@ -302,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.hips_owner_max > 0:
         parser.error(f"--hips-owner-max {args.hips_owner_max:g}: give the MiB one user's HiPS may hold between "
                      "them, more than 0")
+    if not args.hips_total_max > 0:
+        parser.error(f"--hips-total-max {args.hips_total_max:g}: give the MiB all users' HiPS may hold between "
+                     "them, more than 0")
     configure_logging(args.log_level)
     if args.index is None or args.data_root is None:
         print("astrohub-archive: error: --index and --data-root are required", file=sys.stderr)
@@ -317,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
                          trusted_proxies=trusted, upload_networks=upload_networks, hips_dir=args.hips,
                          hips_upload_max=int(args.hips_upload_max * 2**20),
-                         hips_owner_max=int(args.hips_owner_max * 2**20))
+                         hips_owner_max=int(args.hips_owner_max * 2**20),
+                         hips_total_max=int(args.hips_total_max * 2**20))
     SIDES.max_bytes = int(args.join_cache * 2**20)
     preload()
     app = make_app(state)

@@ -45,8 +45,8 @@ import tornado.web
 
 from astrohub_archive._tiles import TileCache, TileRouter
 from astrohub_archive.auth import Authenticator
-from astrohub_archive.userhips import (MAX_UPLOAD, OWNER_MAX, HipsErrors, UserHipsError, UserHipsListHandler,
-                                      UserHipsStore, signed_in_user)
+from astrohub_archive.userhips import (MAX_UPLOAD, OWNER_MAX, TOTAL_MAX, HipsErrors, UserHipsError,
+                                      UserHipsListHandler, UserHipsStore, signed_in_user)
 
 __all__ = ["HipsLibrary", "HipsStopped", "TileCache", "aladin_lite_dir", "hips_routes", "slug"]
 
@@ -517,7 +517,8 @@ def hips_routes(prefix: str, state) -> list:
     """The HiPS and Aladin Lite routes for the archive application, sharing one :class:`HipsLibrary`."""
     library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None), state)
     state.hips = library
-    users = UserHipsStore(library.root, getattr(state, "hips_owner_max", OWNER_MAX))
+    users = UserHipsStore(library.root, getattr(state, "hips_owner_max", OWNER_MAX),
+                          getattr(state, "hips_total_max", TOTAL_MAX))
     users.remove_leftovers(STALE_TMP)
     kw = {"library": library, "state": state}
     cache = TileCache(TILE_CACHE_BYTES)

@@ -16,7 +16,7 @@ from platform_lib.imageindex import Circle, ImageQuery, Polygon, Range
 from platform_lib.imageindex.sphere import polygon_is_simple
 
 __all__ = ["UsageFault", "SiaRequest", "parse_sia", "parse_scs", "ScsRequest", "RESPONSE_FORMATS",
-           "DEFAULT_MAXREC", "MAX_MAXREC"]
+           "DEFAULT_MAXREC", "MAX_MAXREC", "whole_number"]
 
 DEFAULT_MAXREC = 1000
 MAX_MAXREC = 100_000
@@ -156,16 +156,23 @@ def region_polygon(ras, decs, what: str) -> Polygon:
     return poly
 
 
-def _maxrec(values: list[str]) -> tuple[int, bool]:
-    if not values:
-        return DEFAULT_MAXREC, False
-    text = values[-1].strip()
+def whole_number(name: str, text: str, hint: str = "") -> int:
+    """The value ``text`` of parameter ``name`` as a whole number, 0 or more; :class:`UsageFault` naming
+    both otherwise (``hint`` follows what is wrong with a negative one)."""
+    text = text.strip()
     try:
         n = int(text)
     except ValueError:
-        raise UsageFault(f"MAXREC={text!r} is not an integer") from None
+        raise UsageFault(f"{name}={text!r} is not a whole number") from None
     if n < 0:
-        raise UsageFault(f"MAXREC={n} is negative; use 0 for metadata only or a positive limit")
+        raise UsageFault(f"{name}={n} is negative{hint}")
+    return n
+
+
+def _maxrec(values: list[str]) -> tuple[int, bool]:
+    if not values:
+        return DEFAULT_MAXREC, False
+    n = whole_number("MAXREC", values[-1], "; use 0 for metadata only or a positive limit")
     if n > MAX_MAXREC:
         return MAX_MAXREC, True
     return n, False

@@ -23,7 +23,7 @@ from astrohub_archive.adql import translate
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.engine import run_plan
 from astrohub_archive.faults import ArchiveFault, NotFoundFault, UsageFault
-from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, _maxrec, response_format
+from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, _maxrec, response_format, whole_number
 from astrohub_archive.tapschema import table_set
 from astrohub_archive.uploads import MAX_UPLOAD_BYTES, fetch_url, is_url, parse_upload_param, read_uploads
 from astrohub_archive.writers import CONTENT_TYPES, error_votable, render_table
@@ -239,14 +239,7 @@ class TapAsyncListHandler(TapBase):
         if bad:
             raise UsageFault(f"PHASE={sorted(bad)[0]!r} is not a UWS phase; use one of {', '.join(uws.PHASES)}")
         last = self.get_query_argument("LAST", None)
-        n = None
-        if last is not None:
-            try:
-                n = int(last)
-            except ValueError:
-                raise UsageFault(f"LAST={last!r} is not a whole number") from None
-            if n < 0:
-                raise UsageFault(f"LAST={n} must not be negative")
+        n = None if last is None else whole_number("LAST", last)
         after = self.get_query_argument("AFTER", None)
         after_s = None if after is None else _iso_seconds("AFTER", after)  # UWS 1.1: jobs created after it
         jobs = self.state.jobs.list(viewer.user, phases or None, n, after_s)

@@ -16,17 +16,26 @@ most their byte budget between them (:data:`OWNER_MAX`, the archive's ``--hips-o
 on disk, recorded as ``bytes`` in each owner record at upload): an upload whose body is bigger than the
 room the owner has left is answered 413 before its body is read (or once a chunked body passes it), and
 so is one that unpacks to more (checked while unpacking, then on the disk, under the store's lock, before
-it is kept); nothing of a refused upload is kept. ``GET hips/~/`` lists the caller's own HiPS (nobody
-else's; 401 without a token) with each one's ``bytes`` and their ``used`` and ``budget``;
-``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not
-exist). The folders live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never
-serves, kept by the stale-folder cleanup that only removes hidden ones), each owner recorded beside them
-in ``~owners/<name>.json``. May import tornado, platform_lib.viz and this package's faults.
+it is kept); nothing of a refused upload is kept. All users' HiPS together hold at most the archive's budget
+for them (:data:`TOTAL_MAX`, ``--hips-total-max``), checked at the same four points as an owner's (after
+it): an upload past it is answered 507 Insufficient Storage, naming the limit and how the operator raises it
+(the room that is short is the archive's, shared by every user, not the caller's own: the server's
+condition, not a request larger than it takes from this user, which is 413). The last check of both, under
+the store's lock just before a HiPS is kept, is what keeps concurrent uploads together within them; that
+lock is a thread lock and a ``flock`` on ``~owners/.lock``, so that archive replicas sharing the folder (the
+chart's ``replicas`` with a shared claim) keep within them too. ``GET hips/~/`` lists the caller's own HiPS
+(nobody else's; 401 without a token) with each one's ``bytes`` and their ``used`` and ``budget``;
+``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not exist). The folders
+live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never serves, kept by the
+stale-folder cleanup that only removes hidden ones), each owner recorded beside them in
+``~owners/<name>.json``. May import tornado, platform_lib.viz and this package's faults.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import gzip
 import io
 import json
@@ -49,7 +58,7 @@ import tornado.web
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
 __all__ = ["HipsErrors", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "USERS", "MAX_PER_OWNER",
-           "MAX_UPLOAD", "OWNER_MAX", "signed_in_user"]
+           "MAX_UPLOAD", "OWNER_MAX", "TOTAL_MAX", "signed_in_user"]
 
 log = logging.getLogger("astrohub_archive")
 
@@ -66,13 +75,19 @@ MAX_UPLOAD = 2 * 2**30
 #: The most bytes (unpacked, on disk) one owner's HiPS may hold between them, by default (the archive's
 #: ``--hips-owner-max``, ``ASTROHUB_ARCHIVE_HIPS_OWNER_MAX``, in MiB, sets it).
 OWNER_MAX = 4 * 2**30
+#: The most bytes (unpacked, on disk) all users' HiPS may hold between them, by default (the archive's
+#: ``--hips-total-max``, ``ASTROHUB_ARCHIVE_HIPS_TOTAL_MAX``, in MiB, sets it; the chart's
+#: ``archive.hips.totalMaxMiB``). 12 GiB: within the chart's default HiPS folder (an emptyDir of 20 GiB,
+#: which Kubernetes empties by evicting the pod once it is full) with room for one upload under way (its
+#: body and its unpacking, 2 GiB each at most) and the archive's own HiPS.
+TOTAL_MAX = 12 * 2**30
 #: The name of an upload's spool file in ``~users`` (hidden: never served, removed when stale).
 _SPOOL_PREFIX = ".upload-"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,200}$")
 
 
 class UserHipsError(ValueError):
-    """An upload the archive refuses; ``status`` is the HTTP answer (400, 404, 413, 429)."""
+    """An upload the archive refuses; ``status`` is the HTTP answer (400, 404, 413, 429, 507)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -81,12 +96,14 @@ class UserHipsError(ValueError):
 
 class UserHipsStore:
     """The users' HiPS folders under ``<hips root>/~users`` and their owners (one lock for writes);
-    ``owner_max``: the bytes one owner's HiPS may hold between them (:data:`OWNER_MAX`)."""
+    ``owner_max``: the bytes one owner's HiPS may hold between them (:data:`OWNER_MAX`); ``total_max``: the
+    bytes all users' HiPS may hold between them (:data:`TOTAL_MAX`)."""
 
-    def __init__(self, hips_root: Path, owner_max: int = OWNER_MAX) -> None:
+    def __init__(self, hips_root: Path, owner_max: int = OWNER_MAX, total_max: int = TOTAL_MAX) -> None:
         self.root = Path(hips_root) / USERS
         self.owners = Path(hips_root) / OWNERS
         self.owner_max = owner_max
+        self.total_max = total_max
         self._lock = threading.RLock()  # re-entered: a listing under the lock may count a record
 
     # the HiPS file handler's questions: a user's HiPS is never built here on request
@@ -102,6 +119,11 @@ class UserHipsStore:
     def listing(self, owner: str) -> list[dict]:
         """The HiPS of ``owner``: ``name``, ``title``, ``rows``, ``created``, ``type``, ``bytes`` (on disk).
         A record written before the budget (no ``bytes``) is counted from its folder once and kept so."""
+        return [{k: meta.get(k) for k in ("name", "title", "rows", "created", "type", "bytes")}
+                for meta in self._records(owner)]
+
+    def _records(self, owner: str | None) -> list[dict]:
+        """The records of ``owner``'s HiPS (None: everybody's) whose folder is there, each with its ``bytes``."""
         out = []
         if self.owners.is_dir():
             for rec in sorted(self.owners.glob("*.json")):
@@ -109,10 +131,10 @@ class UserHipsStore:
                     meta = json.loads(rec.read_text())
                 except (OSError, ValueError):
                     continue
-                if meta.get("owner") == owner and (self.root / rec.stem / "properties").is_file():
+                if owner in (None, meta.get("owner")) and (self.root / rec.stem / "properties").is_file():
                     if not isinstance(meta.get("bytes"), int):
                         meta = self._count(rec, meta)
-                    out.append({k: meta.get(k) for k in ("name", "title", "rows", "created", "type", "bytes")})
+                    out.append(meta)
         return out
 
     def _count(self, rec: Path, meta: dict) -> dict:
@@ -128,20 +150,34 @@ class UserHipsStore:
         """The bytes ``owner``'s HiPS hold on disk between them."""
         return sum(h["bytes"] for h in self.listing(owner))
 
-    def room(self, owner: str) -> int:
-        """The bytes ``owner`` may still upload (unpacked) within their budget (0 when it is spent)."""
-        return max(0, self.owner_max - self.used(owner))
+    def total_used(self) -> int:
+        """The bytes all users' HiPS hold on disk between them."""
+        return sum(meta["bytes"] for meta in self._records(None))
 
-    def check_room(self, owner: str) -> None:
+    def check_room(self, owner: str) -> tuple[int, int]:
         """:class:`UserHipsError` 429 when ``owner`` already keeps :data:`MAX_PER_OWNER` HiPS, 413 when
-        their budget is spent."""
-        kept = self.listing(owner)
+        their budget is spent, 507 when all users' is; else the bytes ``(owner's HiPS, all users' HiPS)``
+        hold."""
+        everyone = self._records(None)
+        kept = [meta for meta in everyone if meta.get("owner") == owner]
         if len(kept) >= MAX_PER_OWNER:
             raise UserHipsError(f"you ({owner}) already keep {MAX_PER_OWNER} HiPS on the archive: delete one "
                                 "(DELETE hips/~/<name>, or platform_lib.viz.delete_hips) first", 429)
-        used = sum(h["bytes"] for h in kept)
+        used = sum(meta["bytes"] for meta in kept)
         if used >= self.owner_max:
             raise UserHipsError(self.over_budget(owner, used, None), 413)
+        total = sum(meta["bytes"] for meta in everyone)
+        if total >= self.total_max:
+            raise UserHipsError(self.over_total(total, None), 507)
+        return used, total
+
+    def check_fits(self, owner: str, used: int, total: int, size: int, what: str = "the upload is") -> None:
+        """:class:`UserHipsError` 413 when ``size`` more bytes do not fit ``owner``'s budget (their HiPS
+        holding ``used``), else 507 when they do not fit all users' (holding ``total``)."""
+        if used + size > self.owner_max:
+            raise UserHipsError(self.over_budget(owner, used, size, what), 413)
+        if total + size > self.total_max:
+            raise UserHipsError(self.over_total(total, size, what), 507)
 
     def over_budget(self, owner: str, used: int, size: int | None, what: str = "the upload is") -> str:
         """The 413 message for an upload of ``size`` bytes (None: any) that does not fit ``owner``'s budget."""
@@ -152,6 +188,16 @@ class UserHipsStore:
                 "archive's --hips-owner-max, ASTROHUB_ARCHIVE_HIPS_OWNER_MAX, in MiB); "
                 "platform_lib.viz.delete_hips(name) frees room (viz.my_hips() lists yours), or build it with "
                 "fewer rows per tile (n_per_tile) or a lower order")
+
+    def over_total(self, total: int, size: int | None, what: str = "the upload is") -> str:
+        """The 507 message for an upload of ``size`` bytes (None: any) that does not fit all users' budget."""
+        left = max(0, self.total_max - total)
+        said = ("the archive has no room left for users' HiPS" if size is None else
+                f"{what} {_mib(size)}, more than the {_mib(left)} the archive has left for users' HiPS")
+        return (f"{said}: all users' HiPS may hold {_mib(self.total_max)} between them and hold {_mib(total)}; "
+                "the archive's operator raises that limit with --hips-total-max (ASTROHUB_ARCHIVE_HIPS_TOTAL_MAX, "
+                "in MiB; the Helm chart's archive.hips.totalMaxMiB), after making the HiPS folder's disk as "
+                "large; meanwhile platform_lib.viz.delete_hips(name) frees room (viz.my_hips() lists yours)")
 
     def spool(self) -> BinaryIO:
         """A new hidden file in ``~users`` (the staging area, on the same disk as the HiPS) for an upload's
@@ -182,16 +228,15 @@ class UserHipsStore:
         :class:`UserHipsError` when it is no valid HiPS."""
         from platform_lib.viz import HipsError, read_hips_properties, validate_hips
 
-        self.check_room(owner)
-        room = self.room(owner)
+        used, total = self.check_room(owner)
         slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", title).strip("-")[:40] or "hips"
         name = f"{slug}-{secrets.token_urlsafe(16).replace('_', 'x').replace('-', 'y')}"
         self.root.mkdir(parents=True, exist_ok=True)
         self.owners.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.root))
         try:
-            _unpack(archive, tmp, limit=room, over=lambda n: self.over_budget(owner, self.used(owner), n,
-                                                                              "the upload unpacks to at least"))
+            _unpack(archive, tmp, limit=min(self.owner_max - used, self.total_max - total),
+                    over=lambda n: self.check_fits(owner, used, total, n, "the upload unpacks to at least"))
             size = disk_bytes(tmp)
             try:
                 report = validate_hips(tmp)
@@ -204,16 +249,28 @@ class UserHipsStore:
             record = {"name": name, "owner": owner, "title": title or props.get("obs_title", name),
                       "rows": report.rows, "type": report.dataproduct_type, "bytes": size,
                       "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-            with self._lock:  # the budget as it is now (another upload of theirs may have been kept meanwhile)
-                used = self.used(owner)
-                if used + size > self.owner_max:
-                    raise UserHipsError(self.over_budget(owner, used, size, "the upload unpacks to"), 413)
+            with self._kept():  # the budgets as they are now (other uploads may have been kept meanwhile)
+                everyone = self._records(None)
+                self.check_fits(owner, sum(m["bytes"] for m in everyone if m.get("owner") == owner),
+                                sum(m["bytes"] for m in everyone), size, "the upload unpacks to")
                 os.rename(tmp, self.root / name)
                 _atomic_json(self.owners / f"{name}.json", record)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         log.info("HiPS ~/%s: %s uploaded %s (%d rows, %d bytes)", name, owner, record["title"], record["rows"], size)
         return record
+
+    @contextlib.contextmanager
+    def _kept(self):
+        """Hold the store's lock for keeping an upload: this process's threads (the thread lock) and other
+        processes sharing the folder, as the archive's replicas do (``flock`` on ``~owners/.lock``)."""
+        with self._lock:
+            fd = os.open(self.owners / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # releases the flock
 
     def delete(self, owner: str, name: str) -> None:
         """Remove ``owner``'s HiPS ``name``; :class:`UserHipsError` 404 when it is not theirs (or not there)."""
@@ -252,8 +309,8 @@ def _atomic_json(path: Path, record: dict) -> None:
 
 def _unpack(archive: bytes | Path, dest: Path, limit: int | None = None, over=None) -> None:
     """Extract regular files and folders only, each inside ``dest`` (no links, devices, absolute or ``..``
-    paths), at most :data:`MAX_UNPACKED` bytes, and at most ``limit`` (413 with the message ``over(n)``, n
-    the bytes that far, beyond); ``archive`` is the tar's bytes or the path of its file."""
+    paths), at most :data:`MAX_UNPACKED` bytes, and at most ``limit`` (beyond: ``over(n)``, n the bytes that
+    far, raises the refusal; without it, 413); ``archive`` is the tar's bytes or the path of its file."""
     try:
         if isinstance(archive, (bytes, bytearray)):
             tar = tarfile.open(fileobj=io.BytesIO(archive), mode="r:*")
@@ -287,7 +344,9 @@ def _extract(tar: tarfile.TarFile, dest: Path, limit: int | None, over) -> None:
             if total > MAX_UNPACKED:
                 raise UserHipsError(f"the upload unpacks to more than {MAX_UNPACKED // 2**20} MiB", 413)
             if limit is not None and total > limit:  # the files alone: on disk they take at least this
-                raise UserHipsError(over(total) if over else f"the upload unpacks to more than {limit} bytes", 413)
+                if over:
+                    over(total)
+                raise UserHipsError(f"the upload unpacks to more than {limit} bytes", 413)
             target.parent.mkdir(parents=True, exist_ok=True)
             with tar.extractfile(member) as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
@@ -335,8 +394,8 @@ class UserHipsListHandler(HipsErrors):
     the room they have left (count and bytes) and the declared length, then lifts the connection's body
     limit for this request only; :meth:`data_received` writes each chunk to a spool file
     (:meth:`UserHipsStore.spool`) and answers 413 once more than ``max_upload`` bytes came, or more than
-    the owner's budget has room for; the spool file goes when the request ends,
-    however it ends."""
+    the owner's budget has room for (507 past all users' budget); the spool file goes when the request
+    ends, however it ends."""
 
     def initialize(self, store: UserHipsStore, state, max_upload: int = MAX_UPLOAD) -> None:
         self.store = store
@@ -346,6 +405,7 @@ class UserHipsListHandler(HipsErrors):
         self._spool: BinaryIO | None = None
         self._received = 0
         self._used = 0  # the bytes the owner's HiPS held when the upload began
+        self._total = 0  # and all users' HiPS
 
     async def owner(self) -> str:
         return await signed_in_user(self, self.state)
@@ -387,17 +447,13 @@ class UserHipsListHandler(HipsErrors):
                 raise tornado.web.HTTPError(413, self._too_big(length))
         loop = asyncio.get_running_loop()
         try:  # in a thread: a record from before the budget is counted from its folder once
-            self._used = await loop.run_in_executor(self.state.executor, self._check_room)
+            self._used, self._total = await loop.run_in_executor(self.state.executor, self.store.check_room,
+                                                                 self._owner)
+            if length is not None:  # the body alone cannot fit
+                self.store.check_fits(self._owner, self._used, self._total, length)
         except UserHipsError as exc:
             raise tornado.web.HTTPError(exc.status, str(exc)) from None
-        if length is not None and self._used + length > self.store.owner_max:  # the body alone cannot fit
-            raise tornado.web.HTTPError(413, self.store.over_budget(self._owner, self._used, length))
         self._spool = self.store.spool()
-
-    def _check_room(self) -> int:
-        """:meth:`UserHipsStore.check_room` for the caller; the bytes their HiPS hold."""
-        self.store.check_room(self._owner)
-        return self.store.used(self._owner)
 
     def data_received(self, chunk: bytes) -> None:
         if self._spool is None or self._finished:
@@ -406,8 +462,10 @@ class UserHipsListHandler(HipsErrors):
         if self._received > self.max_upload:  # a chunked body has no length to check beforehand
             self._refuse(413, self._too_big(None))
             return
-        if self._used + self._received > self.store.owner_max:
-            self._refuse(413, self.store.over_budget(self._owner, self._used, self._received, "the upload is already"))
+        try:
+            self.store.check_fits(self._owner, self._used, self._total, self._received, "the upload is already")
+        except UserHipsError as exc:
+            self._refuse(exc.status, str(exc))
             return
         try:
             self._spool.write(chunk)
