@@ -10,7 +10,8 @@ Public API (stable; other packages and services use exactly these names):
     ``.search(text, ucd=...)`` and ``.dictionary(kind)`` as astropy Tables, ``.links()``,
     ``.moc(name)`` (a mocpy MOC) and ``.covering(SkyCoord, radius) -> list of table names``.
 ``ingest(source, registry, name=None, replace=False, progress=False) -> CatalogInfo``
-    FITS, VOTable, Parquet, CSV, ECSV, HDF5 or a CDS ReadMe (+ data files) into HATS Parquet,
+    FITS, VOTable, Parquet, ECSV, HDF5, text tables (VizieR TSV, IPAC, CSV and other delimited text,
+    told apart by their content) or a CDS ReadMe (+ data files) into HATS Parquet,
     with column metadata, a MOC, links and a margin cache (``margin_arcsec=``, default
     :data:`DEFAULT_MARGIN_ARCSEC`), unattended.
 ``add_margin_cache(collection, name, client, threshold_arcsec=5.0)``
