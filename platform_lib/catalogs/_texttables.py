@@ -19,7 +19,7 @@ A ``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl`` (plain or gzipped) is looked 
   commas (European spreadsheets): a text column whose every value is such a number is read as one.
 
 Nothing fits: :class:`UnsupportedSource` names the file and what was tried; a file is never read as a
-silent one-column table. Pure parsing apart from reading the file; imports numpy, astropy and ``_errors``.
+silent one-column table. Pure parsing apart from reading the file; imports numpy, pandas, astropy and ``_errors``.
 """
 
 from __future__ import annotations
@@ -173,12 +173,11 @@ def parse_vizier_tsv(lines: list[str]) -> TextSource | None:
         found = True
         header = [c.strip() for c in line.split(delimiter)]
         units = lines[i + 1].split(delimiter)
-        rows = []
         j = i + 3
         while j < n and lines[j].strip() and not lines[j].startswith("#"):
-            rows.append(lines[j].split(delimiter))
             j += 1
-        table, label, title = _vizier_table(header, units, rows, comments)
+        table, label, title = _vizier_table(header, units, _cells(lines[i + 3:j], delimiter, len(header)),
+                                            comments)
         if len(table):
             tables.append(TextTable(label, table, title))
         titles.append(_comment_field(comments, "Title:", last=False))
@@ -234,15 +233,35 @@ def _column_notes(comments: list[str]) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def _vizier_table(header: list[str], units: list[str], rows: list[list[str]], comments: list[str]):
+def _cells(rows: list[str], delimiter: str, width: int) -> list[np.ndarray]:
+    """The rows' cells, column by column, stripped (VizieR pads them to the column's width). pandas' C
+    parser splits (no quoting: VizieR quotes nothing); a row with extra fields is cut to the header's width."""
+    import io
+
+    import pandas as pd
+
+    if not rows:
+        return [np.array([], dtype=str)] * width
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' ParserWarning on a row with extra fields: cut as split is
+            frame = pd.read_csv(io.StringIO("\n".join(rows)), sep=delimiter, header=None, names=range(width),
+                                dtype=str, na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False,
+                                engine="c", index_col=False)
+        by_column = [frame[k].to_numpy(dtype=str) for k in range(width)]
+    except (ValueError, pd.errors.ParserError):
+        split = [(row.split(delimiter) + [""] * width)[:width] for row in rows]
+        by_column = [np.array(c, dtype=str) for c in zip(*split)]
+    return [np.char.strip(c) for c in by_column]
+
+
+def _vizier_table(header: list[str], units: list[str], by_column: list[np.ndarray], comments: list[str]):
     from astropy.table import MaskedColumn, Table
 
     notes = _column_notes(comments)
     columns = []
-    width = len(header)
-    cells = [row + [""] * (width - len(row)) if len(row) < width else row[:width] for row in rows]
     for k, name in enumerate(header):
-        values = np.array([row[k].strip() for row in cells], dtype=str) if cells else np.array([], dtype=str)
+        values = by_column[k]
         fmt, description, ucd = notes.get(name, ("", "", ""))
         column = _typed_column(values, fmt[:1].upper())
         col = MaskedColumn(column, name=name, mask=np.ma.getmaskarray(column), description=description or None)
@@ -327,6 +346,8 @@ def _header_kind(lines: list[str], delimiter: str) -> str:
     does: their first row is numbers) or ``none``."""
     first_index = next(k for k, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#"))
     first = [c.strip() for c in _fields(lines[first_index], delimiter)]
+    if delimiter == ";":  # decimal commas
+        first = [c.replace(",", ".") for c in first]
     if not any(_NUMBER.match(c) for c in first):  # a header names columns; a row holds a number or more
         return "header"
     before = [line for line in lines[:first_index] if line.strip()]
