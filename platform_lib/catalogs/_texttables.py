@@ -99,18 +99,18 @@ def read_text(path: str | Path) -> TextSource:
     if not first:
         raise UnsupportedSource(f"{path.name!r} is empty", value=str(path))
     if first.lstrip()[:1] in ("{", "[", "<"):
-        kind = "JSON" if first.lstrip()[:1] in "{[" else "XML or HTML"
+        kind = "a JSON" if first.lstrip()[:1] in "{[" else "an XML or HTML"
         raise UnsupportedSource(
-            f"{path.name!r} holds a {kind} document, not a table: give a VOTable (.xml, .vot), FITS, CSV or "
+            f"{path.name!r} holds {kind} document, not a table: give a VOTable (.xml, .vot), FITS, CSV or "
             "another table file", value=str(path))
     if first.startswith("# %ECSV"):
-        return TextSource("ecsv", [TextTable("", _astropy_read(path, text, "ecsv"))])
-    if first.startswith("#K ") or first.startswith("#N "):  # DAOPHOT's header keywords and names
-        return TextSource("daophot", [TextTable("", _astropy_read(path, text, "daophot"))])
+        return TextSource("ecsv", [TextTable("", _astropy_read(path, lines, "ecsv"))])
+    if first.startswith("#K "):  # DAOPHOT's header keywords
+        return TextSource("daophot", [TextTable("", _astropy_read(path, lines, "daophot"))])
     if re.match(r"#\s+1\s+[A-Za-z_]", first):  # SExtractor: '#   1 NUMBER  Running object number'
-        return TextSource("sextractor", [TextTable("", _astropy_read(path, text, "sextractor"))])
+        return TextSource("sextractor", [TextTable("", _astropy_read(path, lines, "sextractor"))])
     if _is_ipac(lines):
-        table = _astropy_read(path, text, "ipac")
+        table = _astropy_read(path, lines, "ipac")
         keywords = {str(k).lower(): (v.get("value") if isinstance(v, dict) else v)
                     for k, v in (table.meta.get("keywords") or {}).items()}
         return TextSource("ipac", [TextTable("", table)], meta=keywords)
@@ -119,16 +119,16 @@ def read_text(path: str | Path) -> TextSource:
         if not vizier.tables:
             raise UnsupportedSource(f"{path.name!r} is a VizieR table download without rows", value=str(path))
         return vizier
-    return _read_delimited(path, text, lines)
+    return _read_delimited(path, lines)
 
 
-def _astropy_read(path: Path, text: str, fmt: str, **kw):
+def _astropy_read(path: Path, lines: list[str], fmt: str, **kw):
     from astropy.io import ascii
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unit-parsing chatter
-            return ascii.read(text.splitlines(), format=fmt, guess=False, **kw)  # lines: never a file name
+            return ascii.read(lines, format=fmt, guess=False, **kw)  # lines: never taken for a file name
     except Exception as exc:  # astropy raises many kinds; all mean "unreadable"
         raise UnsupportedSource(f"cannot read {path.name!r} as {fmt}: {exc}", value=str(path)) from exc
 
@@ -321,24 +321,35 @@ def _fields(line: str, delimiter: str) -> list[str]:
 
 def sniff_delimiter(lines: list[str], suffix: str = "") -> tuple[str | None, list[str]] | None:
     """The delimiter that splits every one of the first lines (not ``#`` comments) into the same number
-    (two or more) of fields, with the names tried; ``None`` first when none does.
+    (two or more) of fields, with the names tried; ``None`` first when none does. Where several do,
+    the one that gives the most numbers (decimal commas counting for ``;``), then the suffix's order.
 
     >>> sniff_delimiter(["ra;dec;name", "10,5;-2,25;M 31"], ".csv")
     (';', ['comma', 'semicolon'])
     """
     sample = [line for line in lines if line.strip() and not line.lstrip().startswith("#")][:_SAMPLE]
-    tried = []
+    tried, fitting = [], []
     for delimiter in _DELIMITERS.get(suffix, _DEFAULT_DELIMITERS):
         tried.append(_NAMES[delimiter])
         if not sample:
             break
         try:
-            counts = {len(_fields(line, delimiter)) for line in sample}
+            split = [_fields(line, delimiter) for line in sample]
         except csv.Error:
             continue
+        counts = {len(fields) for fields in split}
         if len(counts) == 1 and counts.pop() >= 2:
-            return delimiter, tried
-    return None, tried
+            fitting.append((delimiter, split))
+    if not fitting:
+        return None, tried
+    # Two may fit ('10,5;-2,25' splits in two on either): the one whose fields are numbers, as a table's are.
+    best = max(fitting, key=lambda fit: sum(_is_number(f, fit[0]) for fields in fit[1] for f in fields))
+    return best[0], tried[:tried.index(_NAMES[best[0]]) + 1]
+
+
+def _is_number(field: str, delimiter: str) -> bool:
+    text = field.strip()
+    return bool(_NUMBER.match(text) or (delimiter == ";" and _NUMBER.match(text.replace(",", "."))))
 
 
 def _header_kind(lines: list[str], delimiter: str) -> str:
@@ -346,9 +357,7 @@ def _header_kind(lines: list[str], delimiter: str) -> str:
     does: their first row is numbers) or ``none``."""
     first_index = next(k for k, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#"))
     first = [c.strip() for c in _fields(lines[first_index], delimiter)]
-    if delimiter == ";":  # decimal commas
-        first = [c.replace(",", ".") for c in first]
-    if not any(_NUMBER.match(c) for c in first):  # a header names columns; a row holds a number or more
+    if not any(_is_number(c, delimiter) for c in first):  # a header names columns; a row holds a number or more
         return "header"
     before = [line for line in lines[:first_index] if line.strip()]
     if before and before[-1].lstrip().startswith("#"):
@@ -368,7 +377,7 @@ def _comment_lines_before_rows(lines: list[str]) -> int:
     return count
 
 
-def _read_delimited(path: Path, text: str, lines: list[str]) -> TextSource:
+def _read_delimited(path: Path, lines: list[str]) -> TextSource:
     suffix = _suffix(path)
     delimiter, tried = sniff_delimiter(lines, suffix)
     if delimiter is None:
@@ -388,10 +397,10 @@ def _read_delimited(path: Path, text: str, lines: list[str]) -> TextSource:
         fmt = {"header": "basic", "commented": "commented_header", "none": "no_header"}[kind]
         if delimiter != " ":  # astropy's default: runs of blanks
             kw["delimiter"] = delimiter
-    if delimiter == "|":
-        text = "\n".join(line.strip().strip("|") if line.strip() and not line.lstrip().startswith("#") else line
-                         for line in lines)
-    table = _astropy_read(path, text, fmt, **kw)
+    if delimiter == "|":  # bars framing each row are no empty first and last fields
+        lines = [line.strip().strip("|") if line.strip() and not line.lstrip().startswith("#") else line
+                 for line in lines]
+    table = _astropy_read(path, lines, fmt, **kw)
     if len(table.colnames) < 2:
         raise UnsupportedSource(f"{path.name!r} read as a single column with {_NAMES[delimiter]} as the "
                                 "delimiter: give a file whose rows have several fields", value=str(path))

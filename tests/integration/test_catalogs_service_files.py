@@ -56,7 +56,7 @@ CATALOGUES = [
 ]
 NOT_CATALOGUES = [
     (AQ / "jplsbdb/tests/data/ceres.dat", "holds a JSON document"),
-    (AQ / "imcce/tests/data/3552_coordtype1.dat", "holds a XML or HTML document"),
+    (AQ / "imcce/tests/data/3552_coordtype1.dat", "holds an XML or HTML document"),
     (AQ / "jplhorizons/tests/data/ceres_ephemerides_single.txt", "no delimiter"),
     (AQ / "besancon/tests/data/besancon_test.txt", "no delimiter"),
 ]
@@ -106,12 +106,12 @@ def test_service_file_reads_as_astropy_and_ingests(tmp_path, path, how, position
         assert table.nrows == len(ref)
         return
     assert table.nrows <= len(ref) and table.nrows >= 1
-    first = read_source(path).tables[0].table
-    from platform_lib.catalogs._ingest import _with_decimal_text_positions
-
-    first = _with_decimal_text_positions(first, path.name)
-    ra = np.ma.filled(np.ma.asarray(first[position[0]], dtype=float), np.nan)
-    dec = np.ma.filled(np.ma.asarray(first[position[1]], dtype=float), np.nan)
+    if position[0] in ref.colnames:
+        ra = np.ma.filled(np.ma.asarray(ref[position[0]], dtype=float), np.nan)
+        dec = np.ma.filled(np.ma.asarray(ref[position[1]], dtype=float), np.nan)
+    else:  # decimal columns made at ingest from sexagesimal text (RA -> RA_deg): astropy reads the text
+        text = SkyCoord(ref[position[0][:-4]], ref[position[1][:-4]], unit=(u.hourangle, u.deg))
+        ra, dec = text.ra.deg, text.dec.deg
     k = int(np.flatnonzero(np.isfinite(ra) & np.isfinite(dec))[0])
     found = cone_search(info.name, SkyCoord(ra[k] * u.deg, dec[k] * u.deg), 1 * u.arcsec, registry=registry)
     assert len(found) >= 1

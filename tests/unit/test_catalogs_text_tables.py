@@ -103,6 +103,12 @@ def test_delimiter_sniffed_whatever_the_suffix(tmp_path, sep, suffix):
     assert st.table.colnames == ["ra", "dec", "name"] and list(st.table["dec"]) == [-2.25, 3.5]
 
 
+def test_semicolon_rows_without_header(tmp_path):
+    (tmp_path / "t.csv").write_text("10,5;-2,25;M31\n11,0;3,5;M33\n")
+    [st] = read_source(tmp_path / "t.csv").tables
+    assert st.table.colnames == ["col1", "col2", "col3"] and list(st.table["col2"]) == [-2.25, 3.5]
+
+
 def test_commented_header_and_gzip(tmp_path):
     text = "# Table of things\n#  ra   dec   mag\n 10.5 -2.25  3.1\n 11.0  3.5  4.2\n# computed in 0.1 s\n"
     (tmp_path / "t.dat.gz").write_bytes(gzip.compress(text.encode()))
