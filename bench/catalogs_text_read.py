@@ -49,8 +49,8 @@ def main() -> None:
     from astropy.table import Table
     from vizier_tsv import write_vizier_tsv
 
-    from platform_lib.catalogs._readers import read_source
-
+    from platform_lib.catalogs import read_source
+    
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

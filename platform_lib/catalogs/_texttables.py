@@ -25,6 +25,7 @@ silent one-column table. Pure parsing apart from reading the file; imports numpy
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import re
 import warnings
@@ -292,12 +293,15 @@ def _typed_column(values: np.ndarray, kind: str):
     return np.ma.MaskedArray(values, mask=empty)
 
 
+@functools.lru_cache(maxsize=256)
 def _unit(text: str):
     """An astropy unit from VizieR's (CDS) unit text; a unit astropy does not know is kept as text."""
     if not text or text in ("---", "-"):
         return None
     import astropy.units as u
 
+    if '"' in text:  # VizieR's "h:m:s", "d:m:s", "Y:M:D": formats, not units (and slow to fail parsing)
+        return u.UnrecognizedUnit(text)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for fmt in ("cds", None):
@@ -430,8 +434,14 @@ def _decimal_commas(table) -> None:
             continue
         mask = np.ma.getmaskarray(col)
         values = np.ma.getdata(col)[~mask]
-        if values.size and all(_DECIMAL_COMMA.match(v) for v in values) and any("," in v for v in values):
-            data = np.zeros(len(col))
-            data[~mask] = np.char.replace(values, ",", ".").astype(float)
-            table[name] = MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
-                                       meta=dict(col.meta or {}))
+        commas = np.char.count(values, ",")
+        if not values.size or commas.max() != 1 or not all(_DECIMAL_COMMA.match(v) for v in values[:100]):
+            continue  # no decimal comma, a thousands separator (1,234,567), or text
+        try:
+            numbers = np.char.replace(values, ",", ".").astype(float)
+        except ValueError:
+            continue
+        data = np.zeros(len(col))
+        data[~mask] = numbers
+        table[name] = MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
+                                   meta=dict(col.meta or {}))

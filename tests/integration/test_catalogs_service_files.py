@@ -24,8 +24,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
-from platform_lib.catalogs import NoPositionWarning, Registry, UnsupportedSource, cone_search, ingest
-from platform_lib.catalogs._readers import read_source
+from platform_lib.catalogs import NoPositionWarning, Registry, UnsupportedSource, cone_search, ingest, read_source
 
 astroquery = pytest.importorskip("astroquery")  # a test dependency (pyproject's test extra)
 AQ = Path(astroquery.__file__).parent

@@ -17,8 +17,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 from vizier_tsv import SAMPLE, sample_tables, write_vizier_tsv
 
-from platform_lib.catalogs import UnsupportedSource
-from platform_lib.catalogs._readers import read_source
+from platform_lib.catalogs import UnsupportedSource, read_source
 from platform_lib.catalogs._texttables import sniff_delimiter
 
 
