@@ -2,11 +2,12 @@
 
 One function per source kind: FITS, VOTable, Parquet, ECSV/HDF5 through astropy's unified I/O, text
 tables (``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl``, plain or gzipped: VizieR ASU-TSV, IPAC, ECSV or
-delimited text, told apart by their content in ``_texttables``), and CDS (a ``ReadMe`` describing fixed-width data files, VizieR's own format), whose ReadMe also
-gives the catalogue's title, authors, reference, keywords and abstract. VizieR's layouts are all
-read: data split into numbered parts (``table1.dat.00``, ``.01``), glob names in the ReadMe
-(``*refs.dat``), a ReadMe under another name (``ReadMe1``), and single files carrying their own
-byte-by-byte header (AAS MRT files, CDS tables with the ReadMe on top). Imports astropy; no writes.
+delimited text, told apart by their content in ``_texttables``), and CDS (a ``ReadMe`` describing
+fixed-width data files, VizieR's own format), whose ReadMe also gives the catalogue's title, authors,
+reference, keywords and abstract. VizieR's layouts are all read: data split into numbered parts
+(``table1.dat.00``, ``.01``), glob names in the ReadMe (``*refs.dat``), a ReadMe under another name
+(``ReadMe1``), and single files carrying their own byte-by-byte header (AAS MRT files, CDS tables with
+the ReadMe on top). Imports astropy and the package's ``_errors`` and ``_texttables``; no writes.
 """
 
 from __future__ import annotations
@@ -145,8 +146,8 @@ def _refuse_cds_data_file(path: Path) -> None:
         plain = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
         if plain in described:
             raise UnsupportedSource(
-                f"{path.name!r} is a data file of the CDS catalogue {readme.name!r} beside it describes (its "
-                f"columns are given there, not in the file): ingest {str(readme)!r} or its folder", value=str(path))
+                f"{path.name!r} is a data file of a CDS catalogue: its columns are described in the ReadMe beside "
+                f"it ({readme.name!r}), not in the file; ingest {str(readme)!r} or its folder", value=str(path))
 
 
 def _read_text_source(path: Path, base: str, name: str | None) -> Source:

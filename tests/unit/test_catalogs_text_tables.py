@@ -135,5 +135,5 @@ def test_files_that_are_no_table_are_refused_by_name(tmp_path):
 def test_a_cds_data_file_is_sent_to_its_readme(tmp_path):
     for name in ("ReadMe", "table1.dat"):
         (tmp_path / name).write_bytes((SAMPLE / name).read_bytes())
-    with pytest.raises(UnsupportedSource, match="'table1.dat' is a data file of the CDS catalogue 'ReadMe'"):
+    with pytest.raises(UnsupportedSource, match="'table1.dat' is a data file of a CDS catalogue: its columns are described in the ReadMe beside it"):
         read_source(tmp_path / "table1.dat")
