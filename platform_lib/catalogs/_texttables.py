@@ -170,12 +170,16 @@ def parse_vizier_tsv(lines: list[str]) -> TextSource | None:
             continue
         delimiter = _vizier_delimiter(lines, i, comments)
         if delimiter is None:
-            return None if not found else _vizier_source(tables, titles)
+            if found:  # doubtful: say what was not read
+                warnings.warn(f"VizieR TSV: line {i + 1} and those after it are not a table "
+                              f"({line[:40]!r}...); they were not read", stacklevel=4)
+                return _vizier_source(tables, titles)
+            return None
         found = True
         header = [c.strip() for c in line.split(delimiter)]
         units = lines[i + 1].split(delimiter)
         j = i + 3
-        while j < n and lines[j].strip() and not lines[j].startswith("#"):
+        while j < n and lines[j].strip(" ") and not lines[j].startswith("#"):  # a row of blank cells has tabs
             j += 1
         table, label, title = _vizier_table(header, units, _cells(lines[i + 3:j], delimiter, len(header)),
                                             comments)
