@@ -10,9 +10,14 @@ Public API (stable; other packages and services use exactly these names):
     ``.search(text, ucd=...)`` and ``.dictionary(kind)`` as astropy Tables, ``.links()``,
     ``.moc(name)`` (a mocpy MOC) and ``.covering(SkyCoord, radius) -> list of table names``.
 ``ingest(source, registry, name=None, replace=False, progress=False) -> CatalogInfo``
-    FITS, VOTable, Parquet, CSV, ECSV, HDF5 or a CDS ReadMe (+ data files) into HATS Parquet,
+    FITS, VOTable, Parquet, ECSV, HDF5, text tables (VizieR TSV, IPAC, CSV and other delimited text,
+    told apart by their content) or a CDS ReadMe (+ data files) into HATS Parquet,
     with column metadata, a MOC, links and a margin cache (``margin_arcsec=``, default
     :data:`DEFAULT_MARGIN_ARCSEC`), unattended.
+``read_source(path, name=None) -> Source``
+    What ingest reads from a source, without ingesting it: the catalogue's metadata (``Source``) and its
+    tables (``SourceTable``: name, description, astropy Table, equinox, epoch); text tables are read by
+    their content (VizieR ASU-TSV, IPAC, delimited text), and a file that is no table is refused.
 ``add_margin_cache(collection, name, client, threshold_arcsec=5.0)``
     Give a HATS catalogue on disk a margin cache, built on a Dask client's workers (hats-import).
 ``cone_search(name_or_path, SkyCoord, radius, columns=None) -> astropy Table``
@@ -75,6 +80,7 @@ from platform_lib.catalogs._hats import (
 from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, ingest
 from platform_lib.catalogs._polygon import MAX_CAP_DEG as MAX_POLYGON_CAP_DEG
 from platform_lib.catalogs._polygon import Polygon as SkyPolygon
+from platform_lib.catalogs._readers import Source, SourceTable, read_source
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for, resolve
 
@@ -87,6 +93,9 @@ __all__ = [
     "normalize_datatype",
     "Link",
     "ingest",
+    "read_source",
+    "Source",
+    "SourceTable",
     "add_margin_cache",
     "DEFAULT_MARGIN_ARCSEC",
     "cone_search",

@@ -90,10 +90,12 @@ class ColumnInfo:
 _RA_NAMES = [
     "ra", "raj2000", "_raj2000", "ra_icrs", "radeg", "ra_deg", "ra_degrees", "ra2000", "alpha",
     "ra_j2000", "raicrs", "right_ascension", "_ra", "ra_d", "ramean",
+    "alpha_j2000", "alphawin_j2000", "alpha_sky",  # SExtractor's world positions
 ]
 _DEC_NAMES = [
     "dec", "dej2000", "_dej2000", "de_icrs", "dedeg", "dec_deg", "dec_degrees", "de2000", "delta",
     "dec_j2000", "deicrs", "declination", "_de", "decl", "de", "dec_d", "demean", "dej2000",
+    "delta_j2000", "deltawin_j2000", "delta_sky",
 ]
 
 

@@ -102,7 +102,8 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
     Parameters
     ----------
     source
-        A FITS, VOTable, Parquet, CSV, ECSV or HDF5 table file, a CDS ``ReadMe`` (its data files
+        A FITS, VOTable, Parquet, ECSV or HDF5 table file, a text table (CSV, VizieR TSV, IPAC...:
+        ``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl``, plain or ``.gz``), a CDS ``ReadMe`` (its data files
         beside it, plain or ``.gz``), or a folder holding a ``ReadMe``.
     registry
         The :class:`Registry` to write to; HATS folders go under ``registry.data_root``.

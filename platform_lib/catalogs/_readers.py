@@ -1,11 +1,13 @@
 """Reading ingest sources into astropy Tables plus the catalogue metadata they carry.
 
-One function per source kind: FITS, VOTable, Parquet, CSV/ECSV/HDF5 through astropy's unified I/O,
-and CDS (a ``ReadMe`` describing fixed-width data files, VizieR's own format), whose ReadMe also
-gives the catalogue's title, authors, reference, keywords and abstract. VizieR's layouts are all
-read: data split into numbered parts (``table1.dat.00``, ``.01``), glob names in the ReadMe
-(``*refs.dat``), a ReadMe under another name (``ReadMe1``), and single files carrying their own
-byte-by-byte header (AAS MRT files, CDS tables with the ReadMe on top). Imports astropy; no writes.
+One function per source kind: FITS, VOTable, Parquet, ECSV/HDF5 through astropy's unified I/O, text
+tables (``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl``, plain or gzipped: VizieR ASU-TSV, IPAC, ECSV or
+delimited text, told apart by their content in ``_texttables``), and CDS (a ``ReadMe`` describing
+fixed-width data files, VizieR's own format), whose ReadMe also gives the catalogue's title, authors,
+reference, keywords and abstract. VizieR's layouts are all read: data split into numbered parts
+(``table1.dat.00``, ``.01``), glob names in the ReadMe (``*refs.dat``), a ReadMe under another name
+(``ReadMe1``), and single files carrying their own byte-by-byte header (AAS MRT files, CDS tables with
+the ReadMe on top). Imports astropy and the package's ``_errors`` and ``_texttables``; no writes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from platform_lib.catalogs._errors import BadReadme, UnsupportedSource
+from platform_lib.catalogs._texttables import TEXT_SUFFIXES, read_text
 
 __all__ = ["SourceTable", "Source", "read_source", "read_mrt", "parse_readme", "position_frame", "normalize_epoch"]
 
@@ -48,8 +51,9 @@ _FORMATS = {
     ".fits": "fits", ".fit": "fits", ".fits.gz": "fits", ".fz": "fits",
     ".vot": "votable", ".votable": "votable", ".xml": "votable", ".vot.gz": "votable",
     ".parquet": "parquet", ".pq": "parquet",
-    ".csv": "ascii.csv", ".tsv": "ascii.tab", ".ecsv": "ascii.ecsv",
+    ".ecsv": "ascii.ecsv",
     ".h5": "hdf5", ".hdf5": "hdf5",
+    **{suffix: "text" for suffix in TEXT_SUFFIXES},  # the content decides (VizieR TSV, IPAC, delimited)
 }
 
 
@@ -90,6 +94,11 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
             value=str(path),
         )
     base = path.name[: -len(suffix)] if suffix else path.stem
+    if fmt == "text":
+        if _has_byte_description(path):  # an AAS MRT or a CDS table with its own header (.txt, .dat)
+            return read_mrt(path, name=name)
+        _refuse_cds_data_file(path)
+        return _read_text_source(path, base, name)
     found = _read_tables(path, fmt)
     tables = []
     for table, label in found:
@@ -123,6 +132,45 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
         keywords=_keywords(meta.get("keywords", "")),
         tables=tables,
     )
+
+
+def _refuse_cds_data_file(path: Path) -> None:
+    """A data file of a CDS catalogue (no header of its own) is read through its ReadMe, not as text."""
+    for readme in sorted(path.parent.iterdir()):
+        if readme == path or not readme.is_file() or not readme.name.lower().startswith("readme"):
+            continue
+        try:
+            described = parse_readme(readme.read_text(encoding="latin-1"))["files"]
+        except (BadReadme, OSError):
+            continue
+        plain = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+        if plain in described:
+            raise UnsupportedSource(
+                f"{path.name!r} is a data file of a CDS catalogue: its columns are described in the ReadMe beside "
+                f"it ({readme.name!r}), not in the file; ingest {str(readme)!r} or its folder", value=str(path))
+
+
+def _read_text_source(path: Path, base: str, name: str | None) -> Source:
+    """A text table file: one table, or one per table of a VizieR TSV download."""
+    found = read_text(path)
+    tables = []
+    for tt in found.tables:
+        if len(tt.table.columns) == 0 or len(tt.table) == 0:
+            raise UnsupportedSource(f"{path.name!r} holds no rows or no columns", value=str(path))
+        meta = {**found.meta, **_lower_meta(tt.table)}
+        if found.layout == "vizier-tsv":  # the position columns' descriptions say the frame, as in a ReadMe
+            equinox, epoch = position_frame({c.info.name: str(c.description or "") for c in tt.table.itercols()})
+        else:
+            equinox = normalize_epoch(meta.get("equinox")) or _frame_name(meta.get("frame"))
+            epoch = normalize_epoch(meta.get("epoch"))
+        tables.append(SourceTable(name=tt.name or base, description=tt.description, table=tt.table,
+                                  equinox=equinox, epoch=epoch))
+    meta = {**found.meta, **_lower_meta(found.tables[0].table)}
+    return Source(name=name or str(meta.get("name") or base), title=found.title or str(meta.get("title", "")),
+                  authors=str(meta.get("authors", meta.get("author", ""))),
+                  reference=str(meta.get("reference", meta.get("bibcode", ""))),
+                  description=str(meta.get("description", "")) if len(tables) == 1 else "",
+                  keywords=_keywords(meta.get("keywords", "")) if found.layout == "ecsv" else [], tables=tables)
 
 
 def _lower_meta(table) -> dict:

@@ -22,7 +22,7 @@ def register(subparsers) -> None:
         p.add_argument("--registry", help="the registry SQLite file (default: from the platform settings)")
         return p
 
-    p = common(sub.add_parser("ingest", help="ingest a FITS/VOTable/Parquet/CSV/ECSV/HDF5 file or a CDS ReadMe"))
+    p = common(sub.add_parser("ingest", help="ingest a FITS/VOTable/Parquet/ECSV/HDF5 file, a text table (CSV, VizieR TSV, IPAC...) or a CDS ReadMe"))
     p.add_argument("path", help="the source file, a CDS ReadMe, or a folder holding a ReadMe")
     p.add_argument("--name", help="the catalogue name (default: the ReadMe designation or the file name)")
     p.add_argument("--replace", action="store_true", help="replace a registered catalogue of the same name")

@@ -1,0 +1,127 @@
+"""Real responses of astronomy services are ingested as astropy reads them, or refused by name (task c1-data).
+
+The files are those astroquery's wheel ships as its tests' recorded answers (IRSA Gator and its dust
+service, the NASA Exoplanet Archive, SDSS, CDS XMatch, the Gaia archive, ESO, OGLE, ALFALFA, the Open
+Astronomy Catalogs, ALMA, the Exoplanet Orbit Database, VizieR) and astropy's own test tables
+(SExtractor, DAOPHOT, IPAC, VizieR VOTable). For each table file: ``read_source`` must give the rows,
+columns and values that astropy's reader of that format gives, and ``ingest`` must register it, with
+the position columns expected (or, for tables without positions, with a :class:`NoPositionWarning`),
+and a cone search at its first row's position must find that row. Files that are not catalogues
+(JSON, XML documents, JPL Horizons' and the Besançon model's free text) must be refused with an
+:class:`UnsupportedSource` naming the file. Before this, every ``.tbl``, ``.txt`` and ``.dat`` here
+was refused by its suffix.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import astropy
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+
+from platform_lib.catalogs import NoPositionWarning, Registry, UnsupportedSource, cone_search, ingest, read_source
+
+astroquery = pytest.importorskip("astroquery")  # a test dependency (pyproject's test extra)
+AQ = Path(astroquery.__file__).parent
+AP = Path(astropy.__file__).parent / "io"
+
+CSV = {"format": "basic", "delimiter": ","}  # astropy's CSV reader with '#' comment lines skipped
+# (file, how astropy reads it, the position columns ingest must find or None)
+CATALOGUES = [
+    (AQ / "ipac/irsa/tests/data/most_gator.tbl", {"format": "ipac"}, ("ra", "dec")),
+    (AQ / "ipac/nexsci/nasa_exoplanet_archive/tests/data/koi_expect_0.txt", {"format": "ipac"}, ("ra", "dec")),
+    (AQ / "ipac/irsa/irsa_dust/tests/data/dust_ext_detail.tbl", {"format": "ipac"}, None),
+    (AQ / "sdss/tests/data/xid_im.txt", CSV, ("ra", "dec")),
+    (AQ / "xmatch/tests/data/query_res.csv", CSV, ("ra", "dec")),
+    (AQ / "utils/tap/xmlparser/tests/data/1714556098855O-result.csv", CSV, ("ra", "dec")),
+    (AQ / "eso/tests/data/main_sgra_query.tbl", CSV, ("RA_deg", "DEC_deg")),  # sexagesimal text 17:45:40.09
+    (AQ / "eso/tests/data/amber_sgra_query.tbl", CSV, ("RA", "DEC")),
+    (AQ / "exoplanet_orbit_database/tests/data/exoplanet_orbit_database.csv", CSV, ("RA", "DEC")),
+    (AQ / "ogle/tests/data/gal_0_3.txt", {"format": "commented_header"}, None),
+    (AQ / "alfalfa/tests/data/alfalfa_cat_small.txt", CSV, None),
+    (AQ / "oac/tests/data/photometry_csv.txt", CSV, None),
+    (AQ / "alma/tests/data/alma-onerow.txt", {"format": "basic"}, None),
+    (AQ / "gaia/tests/data/1712337806100O-result.ecsv", {"format": "ascii.ecsv"}, ("ra", "dec")),
+    (AQ / "gaia/tests/data/1710099405832VAL-result.vot", {"format": "votable"}, ("ra", "dec")),
+    (AQ / "ipac/irsa/tests/data/Cone.xml", {"format": "votable"}, ("ra", "dec")),
+    (AP / "ascii/tests/data/sextractor3.dat", {"format": "sextractor"}, ("ALPHA_J2000", "DELTA_J2000")),
+    (AP / "ascii/tests/data/daophot.dat", {"format": "daophot"}, None),
+    (AP / "votable/tests/data/vizier_b2_votable.xml", {"format": "votable"}, ("RAJ2000", "DEJ2000")),
+]
+NOT_CATALOGUES = [
+    (AQ / "jplsbdb/tests/data/ceres.dat", "holds a JSON document"),
+    (AQ / "imcce/tests/data/3552_coordtype1.dat", "holds an XML or HTML document"),
+    (AQ / "jplhorizons/tests/data/ceres_ephemerides_single.txt", "no delimiter"),
+    (AQ / "besancon/tests/data/besancon_test.txt", "no delimiter"),
+]
+
+
+def _reference(path: Path, how: dict) -> Table:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fmt = how["format"]
+        if fmt in ("votable", "ascii.ecsv"):
+            return Table.read(path, **how)
+        from astropy.io import ascii
+
+        return ascii.read(str(path), guess=False, **{("format" if k == "format" else k): v for k, v in how.items()})
+
+
+def _same_values(ours, ref, name: str) -> None:
+    a, b = ours[name], ref[name]
+    if b.dtype.kind in "iuf" and getattr(b, "ndim", 1) == 1:
+        assert a.dtype.kind in "iuf", name
+        fa = np.ma.filled(np.ma.asarray(a, dtype=float), np.nan)
+        fb = np.ma.filled(np.ma.asarray(b, dtype=float), np.nan)
+        assert np.allclose(fa, fb, equal_nan=True), name
+    elif b.dtype.kind in "US" and getattr(b, "ndim", 1) == 1:
+        ta = [str(v).strip() for v in np.ma.filled(a.astype(str), "")]
+        tb = [str(v).strip() for v in np.ma.filled(b.astype(str), "")]
+        assert ta == tb, name
+
+
+@pytest.mark.parametrize("path,how,position", CATALOGUES, ids=[p.name for p, _, _ in CATALOGUES])
+def test_service_file_reads_as_astropy_and_ingests(tmp_path, path, how, position):
+    ref = _reference(path, how)
+    [st] = read_source(path).tables
+    ours = st.table
+    assert len(ours) == len(ref)
+    assert [n for n in ref.colnames if n in ours.colnames] == ref.colnames
+    for name in ref.colnames:
+        _same_values(ours, ref, name)
+    registry = Registry(tmp_path / "r.sqlite")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = ingest(path, registry, name=path.name, margin_arcsec=None)
+    [table] = [registry.get(n) for n in registry.tables(info.name)]
+    assert (table.ra_column, table.dec_column) == (position or (None, None))
+    if position is None:
+        assert any(issubclass(w.category, NoPositionWarning) for w in caught)
+        assert table.nrows == len(ref)
+        return
+    assert table.nrows <= len(ref) and table.nrows >= 1
+    if position[0] in ref.colnames:
+        ra = np.ma.filled(np.ma.asarray(ref[position[0]], dtype=float), np.nan)
+        dec = np.ma.filled(np.ma.asarray(ref[position[1]], dtype=float), np.nan)
+    else:  # decimal columns made at ingest from sexagesimal text (RA -> RA_deg): astropy reads the text
+        text = SkyCoord(ref[position[0][:-4]], ref[position[1][:-4]], unit=(u.hourangle, u.deg))
+        ra, dec = text.ra.deg, text.dec.deg
+    k = int(np.flatnonzero(np.isfinite(ra) & np.isfinite(dec))[0])
+    found = cone_search(info.name, SkyCoord(ra[k] * u.deg, dec[k] * u.deg), 1 * u.arcsec, registry=registry)
+    assert len(found) >= 1
+    assert np.min(np.hypot((found[position[0]] - ra[k]) * np.cos(np.radians(dec[k])),
+                           found[position[1]] - dec[k])) < 1e-6
+
+
+@pytest.mark.parametrize("path,why", NOT_CATALOGUES, ids=[p.name for p, _ in NOT_CATALOGUES])
+def test_service_file_that_is_no_table_is_refused_by_name(tmp_path, path, why):
+    registry = Registry(tmp_path / "r.sqlite")
+    with pytest.raises(UnsupportedSource, match=rf"{path.name!r}.*{why}|{why}.*{path.name!r}") as caught:
+        ingest(path, registry)
+    assert path.name in str(caught.value) and why in str(caught.value)
+    assert registry.catalogs() == []

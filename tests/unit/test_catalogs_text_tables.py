@@ -1,0 +1,139 @@
+"""Text tables are read by what they hold (``platform_lib.catalogs._texttables`` through ``read_source``).
+
+VizieR's ASU-TSV download of J/A+A/511/A56 is written in VizieR's layout from astropy's bundled copy of
+that catalogue (``tests/support/vizier_tsv.py``); the reference is astropy's CDS reader of the same
+rows. Before, a ``.tsv`` went to ``ascii.tab`` (the units and dashes rows became rows, every column
+text), a ``;``-separated ``.csv`` became one column, and ``.tbl``/``.txt``/``.dat`` without a CDS
+header were refused by suffix.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from vizier_tsv import SAMPLE, sample_tables, write_vizier_tsv
+
+from platform_lib.catalogs import UnsupportedSource, read_source
+from platform_lib.catalogs._texttables import sniff_delimiter
+
+
+def _check_table1(table, reference):
+    assert len(table) == len(reference) == 15
+    for name in ("Bmag", "Vmag", "Icmag", "Rmag", "Ksmag"):
+        assert table[name].dtype.kind == "f", name  # not text: the units and dashes rows are not rows
+        assert str(table[name].unit) == "mag"
+        assert list(np.ma.getmaskarray(table[name])) == list(np.ma.getmaskarray(reference[name])), name
+        assert np.ma.allclose(table[name], reference[name])
+    assert table["Star"].dtype.kind == "i" and list(table["Star"]) == list(reference["Star"])
+    assert list(table["SName"]) == [s.strip() for s in reference["SName"]]
+    assert table["Bmag"].description == "B magnitude"
+    assert table["Star"].meta["ucd"] == "meta.id;meta.main"
+    assert str(table["TExp"].unit) == "s"
+
+
+@pytest.mark.parametrize("sep", ["\t", ";"])
+def test_vizier_tsv_columns_are_typed_with_units_and_descriptions(tmp_path, sep):
+    path = write_vizier_tsv(tmp_path / "J_A+A_511_A56.tsv", sep=sep)
+    source = read_source(path)
+    assert source.title == "Abundances of five open clusters (Pancino+, 2010)"
+    [st] = source.tables
+    assert st.description == "Observing logs and programme stars information"
+    assert st.equinox == "J2000"  # from the position columns' explanations, as for a ReadMe
+    reference, _ = sample_tables()
+    _check_table1(st.table, reference)
+    # VizieR's sexagesimal columns: text, with VizieR's unit kept as text (astropy does not know it)
+    assert st.table["RAJ2000"][0] == "06 38 52.5" and st.table["DEJ2000"][0] == "+02 01 58.4"
+    assert st.table["RAJ2000"].unit.to_string() == '"h:m:s"'
+    expected = SkyCoord(st.table["RAJ2000"], st.table["DEJ2000"], unit=("hourangle", "deg"))
+    assert np.allclose(st.table["_RAJ2000"], expected.ra.deg, atol=1e-6)
+
+
+def test_vizier_tsv_with_two_tables_and_cds_units(tmp_path):
+    path = write_vizier_tsv(tmp_path / "pancino.tsv", table5_rows=20)
+    source = read_source(path)
+    assert [t.name for t in source.tables] == ["J_A_A_511_A56_table1", "J_A_A_511_A56_table5"]
+    t5 = source.tables[1].table
+    _, reference = sample_tables()
+    assert len(t5) == 20
+    assert t5["Wave"].unit.to_string() == "0.1 nm"  # a CDS unit with a factor
+    assert np.allclose(t5["Wave"], reference["Wave"][:20])
+    assert list(np.ma.getmaskarray(t5["EW"])) == list(np.ma.getmaskarray(reference["EW"][:20]))
+    assert t5["El"][0] == "Al"
+
+
+def test_vizier_tsv_text_column_of_digits_stays_text(tmp_path):
+    """An ``A`` column of digits (identifiers with leading zeros) is text, as its ``#Column`` format says."""
+    text = ("#Column\tTYC1\t(A4)\tTycho zone\n#Column\tRAdeg\t(F9.5)\tRight ascension (ICRS)\n"
+            "#Column\tDEdeg\t(F9.5)\tDeclination (ICRS)\n"
+            "TYC1\tRAdeg\tDEdeg\n\tdeg\tdeg\n----\t---------\t---------\n0001\t  2.31750\t  2.23184\n")
+    (tmp_path / "tyc.tsv").write_text(text)
+    [st] = read_source(tmp_path / "tyc.tsv").tables
+    assert st.table["TYC1"][0] == "0001" and st.table["RAdeg"][0] == pytest.approx(2.3175)
+    assert st.equinox == "ICRS"
+
+
+def test_semicolon_csv_with_decimal_commas(tmp_path):
+    """What a European spreadsheet saves as CSV: ``;`` between fields, ``,`` in numbers."""
+    reference, _ = sample_tables()
+    rows = ["Cluster;Star;RAdeg;DEdeg;Bmag"]
+    coords = SkyCoord([f"{h}h{m}m{s}s" for h, m, s in zip(reference["RAh"], reference["RAm"], reference["RAs"])],
+                      [f"{g}{d}d{m}m{s}s" for g, d, m, s in
+                       zip(reference["DE-"], reference["DEd"], reference["DEm"], reference["DEs"])])
+    for row, c in zip(reference, coords):
+        rows.append(f"{row['Cluster']};{row['Star']};{c.ra.deg:.6f};{c.dec.deg:.6f};{row['Bmag']:.2f}"
+                    .replace(".", ","))
+    (tmp_path / "stars.csv").write_text("\n".join(rows) + "\n")
+    [st] = read_source(tmp_path / "stars.csv").tables
+    assert st.table.colnames == ["Cluster", "Star", "RAdeg", "DEdeg", "Bmag"]
+    assert st.table["RAdeg"].dtype.kind == "f"
+    assert np.allclose(st.table["RAdeg"], coords.ra.deg, atol=1e-6)
+    assert np.allclose(st.table["Bmag"], reference["Bmag"])
+
+
+@pytest.mark.parametrize("sep,suffix", [("\t", ".txt"), (" ", ".dat"), ("|", ".txt"), (",", ".tsv"), (";", ".csv")])
+def test_delimiter_sniffed_whatever_the_suffix(tmp_path, sep, suffix):
+    lines = [sep.join(["ra", "dec", "name"]), sep.join(["10.5", "-2.25", "M31"]), sep.join(["11.0", "3.5", "M33"])]
+    (tmp_path / f"t{suffix}").write_text("# made by hand\n" + "\n".join(lines) + "\n")
+    [st] = read_source(tmp_path / f"t{suffix}").tables
+    assert st.table.colnames == ["ra", "dec", "name"] and list(st.table["dec"]) == [-2.25, 3.5]
+
+
+def test_semicolon_rows_without_header(tmp_path):
+    (tmp_path / "t.csv").write_text("10,5;-2,25;M31\n11,0;3,5;M33\n")
+    [st] = read_source(tmp_path / "t.csv").tables
+    assert st.table.colnames == ["col1", "col2", "col3"] and list(st.table["col2"]) == [-2.25, 3.5]
+
+
+def test_commented_header_and_gzip(tmp_path):
+    text = "# Table of things\n#  ra   dec   mag\n 10.5 -2.25  3.1\n 11.0  3.5  4.2\n# computed in 0.1 s\n"
+    (tmp_path / "t.dat.gz").write_bytes(gzip.compress(text.encode()))
+    [st] = read_source(tmp_path / "t.dat.gz").tables
+    assert st.table.colnames == ["ra", "dec", "mag"] and len(st.table) == 2
+
+
+def test_sniffing_names_what_was_tried():
+    assert sniff_delimiter(["a;b;c", "1,5;2;x"], ".csv") == (";", ["comma", "semicolon"])
+    assert sniff_delimiter(["one two", "a b c"], ".txt")[0] is None
+
+
+def test_files_that_are_no_table_are_refused_by_name(tmp_path):
+    (tmp_path / "prose.txt").write_text("This is a note.\nIt has, sometimes, commas; and words.\n")
+    with pytest.raises(UnsupportedSource, match=r"'prose.txt'.*no delimiter \(tab, comma, semicolon, bar, blanks\)"):
+        read_source(tmp_path / "prose.txt")
+    (tmp_path / "answer.dat").write_text(json.dumps({"object": "ceres", "orbit": [1, 2, 3]}))
+    with pytest.raises(UnsupportedSource, match="'answer.dat' holds a JSON document"):
+        read_source(tmp_path / "answer.dat")
+    (tmp_path / "list.csv").write_text("name\nM31\nM33\n")  # never a silent one-column table
+    with pytest.raises(UnsupportedSource, match="'list.csv'"):
+        read_source(tmp_path / "list.csv")
+
+
+def test_a_cds_data_file_is_sent_to_its_readme(tmp_path):
+    for name in ("ReadMe", "table1.dat"):
+        (tmp_path / name).write_bytes((SAMPLE / name).read_bytes())
+    with pytest.raises(UnsupportedSource, match="'table1.dat' is a data file of a CDS catalogue: its columns are described in the ReadMe beside it"):
+        read_source(tmp_path / "table1.dat")
