@@ -778,8 +778,8 @@ class Teaching:
         (``collect(..., grade=True)``; ``None`` when not graded) with the submission it graded; the
         assignment's due date (ISO 8601, ``None``: none) and whether the latest submission came after it
         (``late``, ``late_seconds``; ``None`` when there is no submission or no due date); ``late_penalty``:
-        the points nbgrader's late penalty took from the graded submission (the score is after it; ``None``:
-        not graded).
+        the points the late penalty took from the graded submission, once for all its notebooks (the score is
+        after it; ``None``: not graded).
         """
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
