@@ -101,8 +101,8 @@ def _assignment(action: str):
     return run
 
 
-_PENALTY_HELP = ("points nbgrader takes from each autograded notebook per hour late, or part of one (never below "
-                 "zero; needs a due date)")
+_PENALTY_HELP = ("points taken from a late submission's autograded score per hour late, or part of one, once per "
+                 "submission however many notebooks it has (never more than its score; needs a due date)")
 
 
 def _due(args):

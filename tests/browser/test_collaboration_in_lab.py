@@ -17,14 +17,6 @@ import re
 import time
 import urllib.parse
 
-SERVICE = "services/astrohub-classes/api"
-
-
-def _call(platform, user: str, method: str, path: str, body=None):
-    return platform.session.request(method, f"{platform.url}{SERVICE}/{path}", json=body, timeout=120,
-                                    headers={"Authorization": f"token {platform.user_token(user)}"})
-
-
 def _page_config(platform, owner: str, token: str) -> dict:
     html = platform.server_get(owner, "lab", token=token).text
     found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', html, re.S)
@@ -74,18 +66,18 @@ def test_owner_and_member_co_edit_a_notebook_on_a_shared_server(platform, browse
     platform.start_server(owner)
     contexts = []
     try:
-        assert _call(platform, owner, "POST", "workspaces", {"name": ws, "members": [member]}).status_code == 200
+        assert platform.classes_api(owner, "POST", "workspaces", {"name": ws, "members": [member]}).status_code == 200
         # Bad input first: nothing changes.
-        refused = _call(platform, stranger, "POST", f"workspaces/{ws}/collaboration")
+        refused = platform.classes_api(stranger, "POST", f"workspaces/{ws}/collaboration")
         assert refused.status_code == 403 and "only its read-write members" in refused.json()["message"]
-        refused = _call(platform, owner, "POST", f"workspaces/{ws}/collaboration")
+        refused = platform.classes_api(owner, "POST", f"workspaces/{ws}/collaboration")
         assert refused.status_code == 409 and "share it first" in refused.json()["message"], refused.text
-        assert _call(platform, owner, "GET", f"workspaces/{ws}").json()["collaborative"] == []
+        assert platform.classes_api(owner, "GET", f"workspaces/{ws}").json()["collaborative"] == []
         # Installed and off until turned on, as on every user server.
         assert _page_config(platform, owner, platform.user_token(owner))["disableRTC"] is True
 
-        assert _call(platform, owner, "POST", f"workspaces/{ws}/share").status_code == 200
-        turned_on = _call(platform, owner, "POST", f"workspaces/{ws}/collaboration")
+        assert platform.classes_api(owner, "POST", f"workspaces/{ws}/share").status_code == 200
+        turned_on = platform.classes_api(owner, "POST", f"workspaces/{ws}/collaboration")
         assert turned_on.status_code == 200 and "next start" in turned_on.json()["restart"], turned_on.text
         platform.stop_server(owner)
         platform.start_server(owner)
@@ -134,5 +126,5 @@ def test_owner_and_member_co_edit_a_notebook_on_a_shared_server(platform, browse
     finally:
         for context in contexts:
             context.close()
-        _call(platform, owner, "DELETE", f"workspaces/{ws}/share")
+        platform.classes_api(owner, "DELETE", f"workspaces/{ws}/share")
         platform.stop_server(owner)

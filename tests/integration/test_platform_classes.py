@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import textwrap
 import time
@@ -122,7 +123,9 @@ def test_full_class_cycle(platform, course):
 
 def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograded(platform, course):
     """A tiny nbgrader notebook: the students' copy has no solution, a right answer scores 1 and a wrong one 0,
-    and each student gets nbgrader's feedback page (collect --grade runs nbgrader as the instructor)."""
+    and each student gets nbgrader's feedback page (collect --grade runs nbgrader as the instructor). s1 hands
+    in after a due date the instructor sets with a late penalty (0.5 points per hour late): nbgrader takes it,
+    and the class page says so ("0.5 off for lateness")."""
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
     hw = course["root"] / "instructors" / "nbhw"
     platform.execute(prof, textwrap.dedent(f"""
@@ -148,16 +151,26 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     answer["cells"][0]["source"] = "".join(answer["cells"][0]["source"]).replace("raise NotImplementedError()",
                                                                                "return x * x")
     copy.write_text(json.dumps(answer))
-    for student in (s1, s2):  # s2 hands in the untouched notebook
-        assert platform.classes_api(student, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
+    # s2 hands in the untouched notebook; then a due date a moment ahead with a late penalty, and s1 after it
+    assert platform.classes_api(s2, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
+    due = int(time.time()) + 2
+    set_due = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/due", {
+        "due": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(due)), "late_penalty_per_hour": 0.5})
+    assert set_due.status_code == 200, set_due.text
+    time.sleep(max(0.0, due + 1.2 - time.time()))  # the due date passes (two seconds at most)
+    late = platform.classes_api(s1, "POST", f"classes/{name}/assignments/nbhw/submit")
+    assert late.status_code == 200 and late.json()["late"] is True, late.text
     graded = platform.astrohub("classes", "collect", name, "nbhw", "--grade")
     assert graded.returncode == 0, graded.stdout + graded.stderr
     grades = json.loads(graded.stdout)["grades"]
-    assert (grades[s1]["score"], grades[s2]["score"], grades[s1]["max_score"]) == (1.0, 0.0, 1.0), grades
+    assert [(grades[s]["score"], grades[s]["max_score"], grades[s]["late_penalty"]) for s in (s1, s2)] == [
+        (0.5, 1.0, 0.5), (0.0, 1.0, 0.0)], grades  # s1's right answer, less half a point for its started hour
     page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert "<th>hw1</th><th>nbhw</th>" in page, page  # who submitted what, and the score, per assignment
     assert f"<td>{s2}</td><td class='server'>stopped</td><td>3</td><td class='assignment'>2</td>" \
            "<td class='assignment'>1 (0/1)</td></tr>" in page, page
+    s1_row = page.split(f"<tr><td>{s1}</td>", 1)[1].split("</tr>", 1)[0]
+    assert re.search(r"<td class='assignment'>1 \(0\.5/1, 0\.5 off for lateness\) late by \d+ s</td>$", s1_row), s1_row
     # nbgrader's feedback: the page, and (as nbgrader returns it) when the graded work was handed in
     returned = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"]
     assert returned[s2] == ["square.html", "timestamp.txt"], returned
@@ -168,7 +181,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     book = platform.astrohub("classes", "grades", name, "--csv")
     assert book.returncode == 0, book.stdout + book.stderr
     rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(io.StringIO(book.stdout))}
-    assert [rows[(s, "nbhw")]["score"] for s in (s1, s2, s3)] == ["1.0", "0.0", ""], book.stdout
+    assert [rows[(s, "nbhw")]["score"] for s in (s1, s2, s3)] == ["0.5", "0.0", ""], book.stdout
+    assert [rows[(s, "nbhw")]["late_penalty"] for s in (s1, s2, s3)] == ["0.5", "0.0", ""], book.stdout
     assert rows[(s3, "nbhw")]["submissions"] == "0" and rows[(s1, "nbhw")]["max_score"] == "1.0"
     as_prof = platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv")
     assert as_prof.status_code == 200 and as_prof.headers["Content-Type"].startswith("text/csv")

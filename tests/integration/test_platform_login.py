@@ -89,20 +89,12 @@ def test_failed_sign_ins_are_rate_limited_per_name(platform):
     assert "Too many failed attempts" in response.text
 
 
-def _astrohub(platform, *args: str):
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "platform_lib", *args, "--data-dir", str(platform.data_dir)],
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_admin_adds_a_roster_in_bulk_and_a_bad_row_changes_nothing(platform, tmp_path):
     ann, ben, cat = (platform.unique(n) for n in ("rann", "rben", "rcat"))
     course, team = platform.unique("course"), platform.unique("rteam")
     bad = tmp_path / "bad.csv"
     bad.write_text(f"username,groups\n{ann},{course}\nNot A Name,{course}\n{ben.upper()},{course}\n{ben},\n")
-    result = _astrohub(platform, "users", "add", "--csv", str(bad))
+    result = platform.astrohub("users", "add", "--csv", str(bad))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "row 3" in result.stderr and "'not a name'" in result.stderr and "row 5" in result.stderr
     assert "nothing was changed" in result.stderr
@@ -111,7 +103,7 @@ def test_admin_adds_a_roster_in_bulk_and_a_bad_row_changes_nothing(platform, tmp
 
     good = tmp_path / "roster.csv"
     good.write_text(f"Username,Email,Groups\n{ann.upper()},a@example.org,{course}\n{ben} ,,{course};{team}\n{cat},,\n")
-    result = _astrohub(platform, "users", "add", "--csv", str(good))
+    result = platform.astrohub("users", "add", "--csv", str(good))
     assert result.returncode == 0, result.stdout + result.stderr
     platform.users.update({ann, ben, cat})
     assert "3 new user(s), 2 new group(s)" in result.stdout
@@ -122,5 +114,5 @@ def test_admin_adds_a_roster_in_bulk_and_a_bad_row_changes_nothing(platform, tmp
     _session, response = platform.login_form(cat, platform.password(cat))
     assert response.status_code == 302
     # Running it again changes nothing.
-    again = _astrohub(platform, "users", "add", "--csv", str(good))
+    again = platform.astrohub("users", "add", "--csv", str(good))
     assert again.returncode == 0 and "0 new user(s), 0 new group(s), 0 new membership(s)" in again.stdout

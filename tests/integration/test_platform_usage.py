@@ -14,9 +14,6 @@ import textwrap
 
 import requests
 
-SERVICE = "services/astrohub-classes"
-
-
 def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_cluster(platform, poll):
     ann, bob = platform.unique("useann"), platform.unique("usebob")
     mine, theirs = platform.unique("usemine"), platform.unique("usetheirs")
@@ -57,8 +54,7 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         name = report["name"]
         # The hub's view of Dask: the classes service asks the gateway with its own token, for ann only.
         def hub_usage(user):
-            return platform.session.get(f"{platform.url}{SERVICE}/api/usage", timeout=60,
-                                        headers={"Authorization": f"token {platform.user_token(user)}"}).json()
+            return platform.classes_api(user, "GET", "usage").json()
 
         def shown():  # the gateway learns worker counts from the scheduler's heartbeat (every 15 s)
             clusters = hub_usage(ann)["dask"]["clusters"]
@@ -78,18 +74,16 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
                                   headers={"Authorization": f"token {platform.user_token(bob)}"})
             assert (answer.status_code, name in answer.text) == ((403, False) if query else (200, False)), answer.text
         # The hub's view: the same quotas, only ann's spaces; bob's token sees bob's.
-        used = platform.session.get(f"{platform.url}{SERVICE}/api/usage", timeout=60,
-                                    headers={"Authorization": f"token {platform.user_token(ann)}"}).json()
+        used = platform.classes_api(ann, "GET", "usage").json()
         assert used["user"] == ann and used["home"]["quota"] == 20_000_000 and used["home"]["bytes"] >= 300_000
         assert used["groups"] == {mine: used["groups"][mine]} and used["groups"][mine]["quota"] == 50_000_000
-        other = platform.session.get(f"{platform.url}{SERVICE}/api/usage", timeout=60,
-                                     headers={"Authorization": f"token {platform.user_token(bob)}"}).json()
+        other = platform.classes_api(bob, "GET", "usage").json()
         assert other["user"] == bob and list(other["groups"]) == [theirs] and other["home"]["quota"] is None
-        page = platform.login(ann).get(f"{platform.url}{SERVICE}/", timeout=60).text
+        page = platform.login(ann).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
         assert f"<td>group {mine}</td>" in page and "<td>50.0</td>" in page and "<td>20.0</td>" in page, page
         assert theirs not in page and bob not in page
         assert f"<td>{name}</td><td>running</td><td>1</td><td>{cluster['cores']}</td>" in page, page
-        assert name not in platform.login(bob).get(f"{platform.url}{SERVICE}/", timeout=60).text
+        assert name not in platform.login(bob).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     finally:
         platform.execute(ann, "from dask_gateway import Gateway\n"
                               "with Gateway() as g:\n    [g.stop_cluster(c.name) for c in g.list_clusters()]")

@@ -47,8 +47,8 @@ marked late, as nbgrader does (the submission's answer says by how much; :meth:`
 gradebook list the due dates and each submission's lateness), or refused with the due date in the message
 when the assignment refuses late work; for an assignment an exam names, the exam's rule alone holds. An
 assignment with a due date may also have a late penalty, in points per hour late (each hour or part of one),
-which nbgrader applies when it autogrades (nbgrader is told the due date and each submission's time, so its
-lateness is ours; :class:`astrohub_hub.grading.Deadline`); the gradebook shows the points it took.
+taken once per submission when nbgrader autogrades (nbgrader is told the due date and each submission's time,
+so its lateness is ours; :class:`astrohub_hub.grading.Deadline`); the gradebook shows the points it took.
 
 Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
 changes nothing: every check runs before the first write. When the platform does not run users as
@@ -606,8 +606,9 @@ class Teaching:
 
         ``due`` is ISO 8601 with its time zone (``2026-12-10T17:00Z``) and in the future; ``...`` leaves it as
         it is. Work submitted after it is taken and marked late, or refused when ``refuse_late`` (kept when
-        ``None``). ``late_penalty_per_hour`` (kept when ``None``; 0: none) is the points nbgrader takes from
-        each autograded notebook per hour late, or part of one (never below zero). Lateness is measured against
+        ``None``). ``late_penalty_per_hour`` (kept when ``None``; 0: none) is the points taken from a late
+        submission's autograded score per hour late, or part of one: once per submission, however many
+        notebooks it has, never more than its score (:mod:`astrohub_hub.grading`). Lateness is measured against
         the due date of the moment: a later due date (an extension) un-marks work that was late only against
         the earlier one.
         """
@@ -777,8 +778,8 @@ class Teaching:
         (``collect(..., grade=True)``; ``None`` when not graded) with the submission it graded; the
         assignment's due date (ISO 8601, ``None``: none) and whether the latest submission came after it
         (``late``, ``late_seconds``; ``None`` when there is no submission or no due date); ``late_penalty``:
-        the points nbgrader's late penalty took from the graded submission (the score is after it; ``None``:
-        not graded).
+        the points the late penalty took from the graded submission, once for all its notebooks (the score is
+        after it; ``None``: not graded).
         """
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")

@@ -13,15 +13,19 @@ instructor's system user (as nbgrader itself runs in an instructor's account), n
 
 Time, as nbgrader sees it (:class:`Deadline`): before autograding, the assignment's due date is written into
 nbgrader's gradebook (its ``duedate``; none clears it) and each submission folder gets nbgrader's
-``timestamp.txt`` with the time the classes service took the work (any ``timestamp.txt`` the student handed
-in is replaced), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback
-page too (which submission it graded), and it goes back to the student with the page. A late penalty in
-points per hour late (each hour or part of one) is nbgrader's late-submission plugin
-``AssignLatePenalties.plugin_class``: nbgrader ships only ``none``/``zero`` penalties (its ``SubMarks`` is an
-example in its documentation, not a class it has), so the penalty is :data:`_AUTOGRADE`'s ``PenaltyPerHour``,
-defined in the autograde process itself: the user image of a grading Job has nbgrader but not this package.
-nbgrader takes the penalty from each notebook's score, never below zero; the scores returned are after it,
-with the points it took (``late_penalty``).
+``timestamp.txt`` with the time the classes service took the work (any ``timestamp.txt`` the student handed in is
+replaced), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback page too
+(which submission it graded), and it goes back to the student with the page. A late penalty in points per hour
+late (each hour or part of one) is taken once per submission, as an instructor reads "1 point per hour late":
+``points_per_hour x started hours`` in all, never more than the submission's score. nbgrader's own late-penalty
+step works per notebook (its ``AssignLatePenalties`` asks a plugin for each notebook's penalty from that
+notebook's score alone, so an assignment of three notebooks would lose it three times), and it ships only
+``none``/``zero`` penalties; so :data:`_AUTOGRADE` leaves nbgrader's step at its default, ``none``, and, once
+nbgrader has scored every notebook, writes each notebook's ``late_submission_penalty`` into the gradebook itself:
+the total is taken from the notebooks in name order, each giving at most its own score (never below zero), the
+rest carried to the next. The feedback pages (``generate_feedback`` runs after) and the scores returned show it
+(a score is after the penalty; ``late_penalty``: the points taken). This runs inside the autograde process: the
+user image of a grading Job has nbgrader but not this package.
 
 Autograding executes the students' notebooks with the instructor's permissions (nbgrader's model): a
 student's code can read what that instructor can read while it runs. A notebook is "nbgrader-marked" when
@@ -77,29 +81,17 @@ print(json.dumps(out))
 
 #: ``nbgrader autograde`` with astrohub's times: ``python -c _AUTOGRADE autograde <assignment> <spec> ...``,
 #: ``spec`` a JSON object (:meth:`Grader.grade`): the due date for nbgrader's gradebook, each submission's
-#: ``timestamp.txt``, and (``--AssignLatePenalties.plugin_class=__main__.PenaltyPerHour``) the late penalty.
+#: ``timestamp.txt``; after nbgrader, the late penalty (``points_per_hour``) once per submission.
 _AUTOGRADE = """
 import json, math, os, sys
 from nbgrader.api import Gradebook
 from nbgrader.apps.nbgraderapp import main
-from nbgrader.plugins import BasePlugin
-from traitlets import Float
 
-
-class PenaltyPerHour(BasePlugin):
-    \"\"\"astrohub's late penalty: points_per_hour for each hour late, or part of one.\"\"\"
-
-    points_per_hour = Float(0.0, help="Points taken per hour late (each started hour counts)").tag(config=True)
-
-    def late_submission_penalty(self, student_id, score, total_seconds_late):
-        return self.points_per_hour * math.ceil(total_seconds_late / 3600)
-
-
-spec = json.loads(sys.argv.pop(3))
+assignment, spec = sys.argv[2], json.loads(sys.argv.pop(3))
 with Gradebook(spec["db"]) as gb:
-    gb.update_or_create_assignment(sys.argv[2], duedate=spec["due"])
+    gb.update_or_create_assignment(assignment, duedate=spec["due"])
 for student, stamp in spec["submitted"].items():
-    path = os.path.join(spec["course"], "submitted", student, sys.argv[2], "timestamp.txt")
+    path = os.path.join(spec["course"], "submitted", student, assignment, "timestamp.txt")
     if os.path.lexists(path):  # never the student's own, if they handed one in
         os.unlink(path)
     if stamp is None:
@@ -108,6 +100,17 @@ for student, stamp in spec["submitted"].items():
         fh.write(stamp + "\\n")
 sys.argv[0] = "nbgrader"
 main()
+# the late penalty, once per submission: points_per_hour per started hour, taken from the notebooks in name
+# order, each giving at most its own score, the rest carried (nbgrader's own step would take it from each)
+with Gradebook(spec["db"]) as gb:
+    for submission in gb.find_assignment(assignment).submissions:
+        late = submission.total_seconds_late
+        left = spec["points_per_hour"] * math.ceil(late / 3600) if late > 0 else 0.0
+        for notebook in sorted(submission.notebooks, key=lambda nb: nb.name):
+            taken = min(left, max(notebook.score or 0.0, 0.0))
+            notebook.late_submission_penalty = taken or None
+            left -= taken
+    gb.db.commit()
 """
 
 
@@ -234,8 +237,8 @@ class Grader:
         The gradebook knows the assignment from its release (``generate_assignment`` runs again only when the
         release is missing). ``deadline``: the due date nbgrader's gradebook gets, the submission times its
         ``timestamp.txt`` files say (a student left out: none, and nbgrader counts their work on time) and the
-        late penalty per hour; None: no due date. Each score is after nbgrader's late penalty
-        (``late_penalty``: the points it took; ``late_seconds``: nbgrader's lateness)."""
+        late penalty per hour; None: no due date. Each score is after the late penalty, taken once per
+        submission (``late_penalty``: the points taken; ``late_seconds``: nbgrader's lateness)."""
         deadline = deadline or Deadline()
         if not (self.course / "release" / assignment).is_dir():
             self.release_version(assignment, source, reader)
@@ -245,12 +248,9 @@ class Grader:
         spec = {"db": f"sqlite:///{self.course / 'gradebook.db'}", "course": str(self.course),
                 "due": None if deadline.due is None else _nbgrader_time(deadline.due),
                 "submitted": {s: None if t is None else _nbgrader_time(t) for s, t in times.items()}}
-        penalty = ["--AssignLatePenalties.plugin_class=__main__.PenaltyPerHour",
-                   f"--PenaltyPerHour.points_per_hour={float(deadline.penalty_per_hour)!r}"
-                   ] if deadline.penalty_per_hour else []
+        spec["points_per_hour"] = float(deadline.penalty_per_hour)
         self.steps.run("autograde", ["-c", _AUTOGRADE, "autograde", assignment, json.dumps(spec), "--force",
-                                     *penalty, f"--CourseDirectory.root={self.course}"],
-                       self.course, self.system_user)
+                                     f"--CourseDirectory.root={self.course}"], self.course, self.system_user)
         self._run("generate_feedback", assignment, "--force")
         gradebook = f"sqlite:///{self.course / 'gradebook.db'}"
         scores = json.loads(self._run(gradebook, assignment, *submissions, code=_SCORES).strip().splitlines()[-1])
