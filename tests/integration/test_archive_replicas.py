@@ -29,7 +29,8 @@ QUERY = "SELECT COUNT(*) AS n FROM TAP_SCHEMA.tables"
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory):
-    """``(a, b, dead)``: the base URLs of replicas 0 and 1, and of replica 2, configured but never started."""
+    """``(a, b, dead, logs)``: the base URLs of replicas 0 and 1, and of replica 2, configured but never started;
+    the log files of 0 and 1."""
     from platform_lib.imageindex import build_index
 
     ports = free_ports(3)
@@ -50,7 +51,7 @@ def replicas(tmp_path_factory):
 
     with running_archive(args(0), roots[0] / "archive.log", port=ports[0], ready="tap/availability") as a, \
             running_archive(args(1), roots[1] / "archive.log", port=ports[1], ready="tap/availability") as b:
-        yield a, b, f"http://127.0.0.1:{ports[2]}/"
+        yield a, b, f"http://127.0.0.1:{ports[2]}/", [tmp / "archive.log" for tmp in roots]
 
 
 def _create(base: str, headers: dict, run: bool = True) -> str:
@@ -64,7 +65,7 @@ def _create(base: str, headers: dict, run: bool = True) -> str:
 def test_a_job_made_on_one_replica_is_polled_fetched_and_deleted_through_the_other(replicas):
     from pyvo.dal import AsyncTAPJob
 
-    a, b, _ = replicas
+    a, b, _, _ = replicas
     job = _create(a, ALICE)
     assert job.startswith("0.") and len(job) > 12  # the owner's ordinal, then the unguessable token
     done = requests.get(f"{b}tap/async/{job}", params={"WAIT": "30"}, headers=ALICE, timeout=60)
@@ -101,7 +102,7 @@ def test_a_job_made_on_one_replica_is_polled_fetched_and_deleted_through_the_oth
 
 
 def test_a_forged_id_calls_no_one_and_a_replica_down_is_a_503_naming_it(replicas):
-    a, b, dead = replicas
+    a, b, _, logs = replicas
     for forged in ("7.AAAAAAAAAAAAAAAA", "99999.AAAA", "x.AAAA", "1.AAAAAAAAAAAAAAAA"):
         resp = requests.get(f"{a}tap/async/{forged}/phase", headers=ALICE, timeout=30)
         assert resp.status_code == 404, (forged, resp.text)
@@ -110,6 +111,7 @@ def test_a_forged_id_calls_no_one_and_a_replica_down_is_a_503_naming_it(replicas
     assert down.status_code == 503 and down.headers["Retry-After"] == "10"
     status, text = query_status(down.content)
     assert status == "ERROR" and "replica 2" in text and "cannot be reached" in text and "Traceback" not in text
+    assert "could not forward GET /tap/async/2.AAAAAAAAAAAAAAAA/results/result to replica 2" in logs[1].read_text()
     # a request that was forwarded once is answered where it arrives (no loops, no forwarding chains)
     looped = requests.get(f"{a}tap/async/1.AAAAAAAAAAAAAAAA", headers=ALICE | {"X-Astrohub-Archive-Forwarded": "1"},
                           timeout=30)
@@ -117,7 +119,7 @@ def test_a_forged_id_calls_no_one_and_a_replica_down_is_a_503_naming_it(replicas
 
 
 def test_the_job_list_merges_the_callers_jobs_of_every_replica_that_answers(replicas):
-    a, b, _ = replicas
+    a, b, _, logs = replicas
     on_a, on_b = _create(a, ALICE, run=False), _create(b, ALICE, run=False)
     bobs = _create(b, BOB, run=False)
     for base in (a, b):
@@ -127,6 +129,7 @@ def test_the_job_list_merges_the_callers_jobs_of_every_replica_that_answers(repl
         assert bobs not in listed.text
         newest = requests.get(base + "tap/async", params={"LAST": "1", "PHASE": "PENDING"}, headers=ALICE, timeout=30)
         assert newest.text.count("<uws:jobref") == 1
+    assert "job list: the jobs of replica 2 (127.0.0.1) are left out" in logs[0].read_text()
     assert "jobref" not in requests.get(a + "tap/async", timeout=30).text  # anonymous jobs are never listed
     for job in (on_a, on_b, bobs):
         requests.delete(f"{a}tap/async/{job}", headers=BOB if job == bobs else ALICE, timeout=30)

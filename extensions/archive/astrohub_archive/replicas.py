@@ -163,7 +163,8 @@ async def forward(handler, ordinal: int, base: str) -> None:
         if not answer["begun"]:
             begin()
         handler.write(chunk)
-        handler.flush()
+        # a caller gone mid-answer: the write fails quietly (no "exception never retrieved" in the log)
+        handler.flush().add_done_callback(lambda done: done.exception())
 
     body = request.body if request.method in ("POST", "PUT", "PATCH") else None
     req = HTTPRequest(target, method=request.method, headers=headers, body=body,
