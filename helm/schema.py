@@ -50,12 +50,15 @@ OWN_KEYS: dict[str, Any] = {
     "archive": {
         "type": "object",
         "additionalProperties": False,
-        "description": "The archive service: Deployment, Service `astrohub-archive` and ConfigMap, "
+        "description": "The archive service: Deployment (StatefulSet with the headless Service "
+        "`astrohub-archive-peers` when replicas > 1), Service `astrohub-archive` and ConfigMap, "
         "registered with JupyterHub as the service `archive`; it mounts every dataset read-only.",
         "properties": {
             "enabled": {"type": "boolean", "description": "Create the archive service."},
             "image": _IMAGE,
-            "replicas": {"type": "integer", "minimum": 0, "description": "Number of pods."},
+            "replicas": {"type": "integer", "minimum": 0,
+                         "description": "Number of pods; more than 1: a StatefulSet whose pods keep their own async "
+                         "TAP jobs and forward requests for the others' to them."},
             "port": {"type": "integer", "minimum": 1, "maximum": 65535, "description": "Container and Service port."},
             "command": {
                 "type": "array",

@@ -84,6 +84,15 @@ def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     raise AssertionError(f"no {kind}/{name} in {[(o['kind'], o['metadata']['name']) for o in objects]}")
 
 
+def archive(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The archive's pods: the Deployment ``astrohub-archive``, a StatefulSet when ``archive.replicas`` > 1."""
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "StatefulSet") and obj["metadata"]["name"] == "astrohub-archive":
+            return obj
+    raise AssertionError(f"no Deployment or StatefulSet astrohub-archive in "
+                         f"{[(o['kind'], o['metadata']['name']) for o in objects]}")
+
+
 def merged_values(chart: helm_python.Chart, values: dict[str, Any]) -> dict[str, Any]:
     """The values a release would use (chart and subchart defaults coalesced with ``values``)."""
     return chart.merge_values(copy.deepcopy(values))

@@ -20,7 +20,7 @@ _spec.loader.exec_module(hs)
 
 
 def _archive(objects: list[dict[str, Any]]) -> tuple[dict, dict, dict]:
-    pod = hs.find(objects, "Deployment", "astrohub-archive")["spec"]["template"]["spec"]
+    pod = hs.archive(objects)["spec"]["template"]["spec"]
     containers = {c["name"]: c for c in pod["containers"]}
     return pod, containers["archive"], hs.find(objects, "ConfigMap", "astrohub-archive")["data"]
 
@@ -44,7 +44,7 @@ def test_the_archive_builds_hips_in_a_writable_volume_of_its_own(chart, name: st
     others = [o for o in objects if o["kind"] in {"Deployment", "StatefulSet", "DaemonSet"}
               and o["metadata"]["name"] != "astrohub-archive"]
     assert all(v["name"] != "hips" for o in others for v in o["spec"]["template"]["spec"].get("volumes", []))
-    kubernetes_validate.validate(hs.find(objects, "Deployment", "astrohub-archive"), hs.KUBE_VERSIONS[-1], strict=True)
+    kubernetes_validate.validate(hs.archive(objects), hs.KUBE_VERSIONS[-1], strict=True)
     # and the archive command, given the ConfigMap's environment, builds its HiPS there
     for key, value in config.items():
         monkeypatch.setenv(key, value)

@@ -43,7 +43,8 @@ def renders(chart) -> dict[tuple[str, str], list[dict[str, Any]]]:
 @pytest.mark.parametrize("name", list(hs.OVERLAYS))
 def test_every_manifest_validates_strictly(renders, name: str, kube_version: str) -> None:
     objects = renders[(name, kube_version)]
-    assert {o["kind"] for o in objects} >= {"ConfigMap", "Deployment", "Service", "NetworkPolicy"}
+    assert {o["kind"] for o in objects} >= {"ConfigMap", "Service", "NetworkPolicy"}
+    assert hs.archive(objects)["kind"] in ("Deployment", "StatefulSet")  # StatefulSet: archive.replicas > 1
     checked = 0
     traefik = [o for o in objects if o["apiVersion"].startswith("traefik.io/")]  # test_helm_dashboards.py
     for obj in objects:
@@ -55,7 +56,7 @@ def test_every_manifest_validates_strictly(renders, name: str, kube_version: str
 
 
 def test_the_validator_rejects_an_unknown_field(renders) -> None:
-    deployment = copy.deepcopy(hs.find(renders[("default", "1.33.0")], "Deployment", "astrohub-archive"))
+    deployment = copy.deepcopy(hs.archive(renders[("default", "1.33.0")]))
     deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, "1.33.0", strict=True)
@@ -100,7 +101,7 @@ def test_user_pods_workers_and_archive_mount_the_same_datasets(chart, renders, n
     configure_gateway_kubernetes(c, json.loads(hs.find(objects, "ConfigMap", "astrohub-gateway")["data"]["settings.json"]))
     worker = {"volumes": c.KubeClusterConfig.worker_extra_pod_config["volumes"],
               "volumeMounts": c.KubeClusterConfig.worker_extra_container_config["volumeMounts"]}
-    archive_pod = hs.find(objects, "Deployment", "astrohub-archive")["spec"]["template"]["spec"]
+    archive_pod = hs.archive(objects)["spec"]["template"]["spec"]
     archive_volumes = archive_pod.get("volumes", [])
     archive_volumes = [v for v in archive_volumes if v["name"] not in ("archive-proprietary", "released", "hips", "state")]
     archive_mounts = [m for m in archive_pod["containers"][0].get("volumeMounts", [])
@@ -152,7 +153,7 @@ PORTS = (22, 53, 80, 443, 2049, 8000, 8001, 8080, 8081, 8786, 8787, 8788, 9000)
 
 def _pods(objects: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     pods = dict(UPSTREAM_PODS)
-    archive = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "astrohub-archive"]
+    archive = [o for o in objects if o["kind"] in ("Deployment", "StatefulSet") and o["metadata"]["name"] == "astrohub-archive"]
     if archive:
         pods["archive"] = archive[0]["spec"]["template"]["metadata"]["labels"]
     classes = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "astrohub-classes"]
@@ -281,11 +282,19 @@ EXPECTED_CLASSES = {
 }
 
 
+# With archive.replicas > 1 (a StatefulSet), and only then.
+EXPECTED_REPLICAS = {
+    ("ingress", "archive", "archive", 8080):
+        "a replica forwards a request for an async TAP job to the replica that keeps it (astrohub_archive.replicas)",
+}
+
+
 @pytest.mark.parametrize("name", list(hs.OVERLAYS))
 def test_network_policies_open_exactly_the_required_connections(chart, name: str) -> None:
     values = hs.overlay(name)
     classes = set(EXPECTED_CLASSES) if values.get("classes", {}).get("enabled") else set()
-    assert opened(chart, values) == set(EXPECTED) | classes
+    replicas = set(EXPECTED_REPLICAS) if values.get("archive", {}).get("replicas", 1) > 1 else set()
+    assert opened(chart, values) == set(EXPECTED) | classes | replicas
 
 
 def test_no_rule_for_what_zero_to_jupyterhub_already_allows(chart) -> None:
@@ -313,7 +322,7 @@ def test_evaluator_sees_a_policy_that_opens_too_much(renders) -> None:
 def test_archive_admits_nobody_else(renders) -> None:
     objects = renders[("production", "1.30.0")]
     sources = {src for direction, src, dst, _ in admitted(objects) if direction == "ingress" and dst == "archive"}
-    assert sources == {"user", "proxy", "hub"}
+    assert sources == {"user", "proxy", "hub", "archive"}  # archive: its other replicas (production has 2)
 
 
 def test_policies_follow_what_is_enabled(chart) -> None:
@@ -376,12 +385,12 @@ def test_archive_configmap_is_what_the_archive_command_reads(renders, monkeypatc
     assert (str(args.index), str(args.data_root), args.port, args.ip, args.prefix) == (
         config["ASTROHUB_ARCHIVE_INDEX"], config["ASTROHUB_ARCHIVE_DATA_ROOT"], 8080, "0.0.0.0", "/services/archive/"
     )
-    container = hs.find(objects, "Deployment", "astrohub-archive")["spec"]["template"]["spec"]["containers"][0]
+    container = hs.archive(objects)["spec"]["template"]["spec"]["containers"][0]
     scripts = tomllib.loads((hs.REPO / "extensions" / "archive" / "pyproject.toml").read_text())["project"]["scripts"]
     assert container["command"][0] in scripts
     token = next(e for e in container["env"] if e["name"] == "JUPYTERHUB_API_TOKEN")["valueFrom"]["secretKeyRef"]
     assert token == {"name": "hub", "key": "hub.services.archive.apiToken"}  # generated by z2jh for hub.services.archive
-    labels = hs.find(objects, "Deployment", "astrohub-archive")["spec"]["template"]["metadata"]["labels"]
+    labels = hs.archive(objects)["spec"]["template"]["metadata"]["labels"]
     assert labels["hub.jupyter.org/network-access-hub"] == "true"  # z2jh's hub policy admits it (token checks)
 
 

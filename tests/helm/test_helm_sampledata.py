@@ -62,7 +62,7 @@ def test_the_job_is_a_hook_that_validates_and_runs_the_real_command(chart, rende
     (container,) = pod["containers"]
     args = build_parser().parse_args(container["command"][1:])
     assert args.func is run_load and args.parts == "catalogs,images,skymaps"
-    archive = hs.find(hs.manifests(renders[name]), "Deployment", "astrohub-archive")["spec"]["template"]["spec"]
+    archive = hs.archive(hs.manifests(renders[name]))["spec"]["template"]["spec"]
     assert container["image"] == archive["containers"][0]["image"]  # the user image: the data is in it
     merged = hs.merged_values(chart, hs.overlay(name))
     assert (args.images, args.index) == (merged["archive"]["dataRoot"], merged["archive"]["index"])
@@ -92,7 +92,7 @@ def test_the_archive_image_holds_every_sample_data_package() -> None:
 def test_with_the_proprietary_split_images_go_to_the_archive_volume_never_the_released_tree(renders) -> None:
     objects = hs.manifests(renders["production"])
     pod = _job(renders["production"])["spec"]["template"]["spec"]
-    archive = hs.find(objects, "Deployment", "astrohub-archive")["spec"]["template"]["spec"]
+    archive = hs.archive(objects)["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     command = container["command"]
     assert command[command.index("--images") + 1] == "/archive"

@@ -30,7 +30,8 @@ writable folder for the HiPS it builds (:mod:`astrohub_archive.hips`), ``--hips-
 user's HiPS upload may hold (:mod:`astrohub_archive.userhips`; that route streams its body to disk, past the
 :data:`MAX_BODY` every other request is bounded by), ``--hips-owner-max`` the MiB one user's HiPS may hold
 between them (unpacked, on disk), ``--hips-total-max`` the MiB all users' HiPS may hold between them,
-``--log-level``.
+``--replica`` this replica's name and ``--peers`` every replica's base URL when the archive runs as several
+(async TAP jobs are kept by the replica that made them; :mod:`astrohub_archive.replicas`), ``--log-level``.
 
 Routes (under the prefix): ``sia/query`` (also ``sia``), ``sia/capabilities``,
 ``sia/availability``, ``scs/<catalogue>``, ``tap`` (TAP 1.1 over every registered catalogue,
@@ -62,6 +63,7 @@ from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
 from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
 from astrohub_archive.proxies import TrustedProxies, parse_trusted
+from astrohub_archive.replicas import Replicas, parse_peers, parse_replica
 from astrohub_archive.uploads import parse_networks
 from astrohub_archive.userhips import MAX_UPLOAD, OWNER_MAX, TOTAL_MAX
 from astrohub_archive.uws import JobStore
@@ -123,6 +125,7 @@ class ArchiveState:
     hips_upload_max: int = MAX_UPLOAD  # the most bytes one user's HiPS upload may hold (--hips-upload-max)
     hips_owner_max: int = OWNER_MAX  # the most bytes one user's HiPS may hold between them (--hips-owner-max)
     hips_total_max: int = TOTAL_MAX  # the most bytes all users' HiPS may hold between them (--hips-total-max)
+    replicas: Replicas = field(default_factory=Replicas)  # this replica and its peers (--replica, --peers)
     _index: ImageIndex | None = None
     _registry: object | None = None
 
@@ -263,6 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
                         f"does not fit is answered 507 and kept nowhere (default {TOTAL_MAX / 2**20:g}; make it "
                         "smaller than the HiPS folder's disk, leaving room for uploads under way and the "
                         "archive's own HiPS)")
+    p.add_argument("--replica", default=_env("replica"),
+                   help="this replica's name when the archive runs as several (a StatefulSet pod's name, e.g. "
+                        "astrohub-archive-1, or its ordinal): its async TAP job ids start with its ordinal "
+                        "(default: a single replica, ids as before)")
+    p.add_argument("--peers", action="extend", type=comma_list("--peers", parse_peers),
+                   default=_env_items("peers"),
+                   help="the base URLs of all replicas, in ordinal order, this one's included (http://astrohub-"
+                        "archive-0.astrohub-archive-peers.ns.svc:8080/services/archive/,...): a request for an async "
+                        "TAP job of another replica is forwarded to it, and the job list merges theirs; only these "
+                        "URLs are ever called (default: none, a single replica)")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 
@@ -296,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # The flags' items were checked as they were read (comma_list); the environment's are checked here, an error
     # naming the variable (the chart and `astrohub up` set those, not the flags).
-    for flag, parse in (("--trusted-proxy", parse_trusted), ("--upload-from", parse_networks)):
+    for flag, parse in (("--trusted-proxy", parse_trusted), ("--upload-from", parse_networks),
+                        ("--peers", parse_peers)):
         variable = "ASTROHUB_ARCHIVE_" + flag[2:].upper().replace("-", "_")
         try:
             parse(_env_items(flag[2:]))
@@ -304,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{variable}={os.environ.get(variable, '')!r}: {str(exc).removeprefix(flag + ' ')}")
     trusted = parse_trusted(args.trusted_proxy)
     upload_networks = parse_networks(args.upload_from)
+    try:
+        replicas = Replicas(None if args.replica is None else parse_replica(args.replica), parse_peers(args.peers))
+    except ValueError as exc:
+        parser.error(str(exc))
     if not args.hips_upload_max > 0:
         parser.error(f"--hips-upload-max {args.hips_upload_max:g}: give the MiB one HiPS upload may hold, more than 0")
     if not args.hips_owner_max > 0:
@@ -322,13 +340,13 @@ def main(argv: list[str] | None = None) -> int:
     prefix = args.prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
     use_hub = bool(os.environ.get("JUPYTERHUB_API_TOKEN") and os.environ.get("JUPYTERHUB_API_URL"))
     auth = Authenticator.create(args.token, args.tokens, use_hub)
-    jobs = JobStore(jobs_path(args))
+    jobs = JobStore(jobs_path(args), id_prefix=replicas.id_prefix)
     state = ArchiveState(args.index, args.data_root, args.registry, auth, prefix, jobs=jobs,
                          limits=Limits(seconds=args.query_seconds, memory=args.query_memory),
                          trusted_proxies=trusted, upload_networks=upload_networks, hips_dir=args.hips,
                          hips_upload_max=int(args.hips_upload_max * 2**20),
                          hips_owner_max=int(args.hips_owner_max * 2**20),
-                         hips_total_max=int(args.hips_total_max * 2**20))
+                         hips_total_max=int(args.hips_total_max * 2**20), replicas=replicas)
     SIDES.max_bytes = int(args.join_cache * 2**20)
     preload()
     app = make_app(state)

@@ -5,7 +5,8 @@ Routes (under ``<prefix>tap/``): ``sync``; ``async`` (job list and creation); ``
 ``executionduration``, ``destruction``; ``capabilities``, ``availability``, ``tables``,
 ``tables/<name>``, ``examples``. Queries are checked by :mod:`astrohub_archive.adql` and run by
 :mod:`astrohub_archive.engine` in a worker thread (never on the event loop), jobs live in
-:mod:`astrohub_archive.uws`, documents come from :mod:`astrohub_archive.vosi` and
+:mod:`astrohub_archive.uws` (one store per replica; a request for another replica's job is forwarded
+to it by :mod:`astrohub_archive.replicas`), documents come from :mod:`astrohub_archive.vosi` and
 :mod:`astrohub_archive.writers`. Every refusal is a fault answered by :class:`~astrohub_archive.base.BaseHandler`.
 """
 
@@ -24,6 +25,7 @@ from astrohub_archive.base import BaseHandler
 from astrohub_archive.engine import run_plan
 from astrohub_archive.faults import ArchiveFault, NotFoundFault, UsageFault
 from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, _maxrec, response_format, whole_number
+from astrohub_archive.replicas import FORWARDED_HEADER, forward, peer_job_lists
 from astrohub_archive.tapschema import table_set
 from astrohub_archive.uploads import MAX_UPLOAD_BYTES, fetch_url, is_url, parse_upload_param, read_uploads
 from astrohub_archive.writers import CONTENT_TYPES, error_votable, render_table
@@ -243,7 +245,10 @@ class TapAsyncListHandler(TapBase):
         after = self.get_query_argument("AFTER", None)
         after_s = None if after is None else _iso_seconds("AFTER", after)  # UWS 1.1: jobs created after it
         jobs = self.state.jobs.list(viewer.user, phases or None, n, after_s)
-        self.xml(uws.jobs_document(jobs, self.tap_base() + "async/"))
+        others = []
+        if viewer.user is not None and self.state.replicas.peers and FORWARDED_HEADER not in self.request.headers:
+            others = await peer_job_lists(self, self.base_url())  # the caller's jobs kept by the other replicas
+        self.xml(uws.jobs_document(jobs, self.tap_base() + "async/", others, n))
 
     async def _create(self) -> None:
         viewer = await self.viewer()
@@ -298,13 +303,22 @@ def _iso_seconds(name: str, value: str) -> float:
 
 class TapJobHandler(TapBase):
     async def get(self, job_id: str, what: str | None = None) -> None:
-        await self.guarded(lambda: self._get(job_id, what))
+        await self.guarded(lambda: self._owned(job_id, self._get, what))
 
     async def post(self, job_id: str, what: str | None = None) -> None:
-        await self.guarded(lambda: self._post(job_id, what))
+        await self.guarded(lambda: self._owned(job_id, self._post, what))
 
     async def delete(self, job_id: str, what: str | None = None) -> None:
-        await self.guarded(lambda: self._delete(job_id, what))
+        await self.guarded(lambda: self._owned(job_id, self._delete, what))
+
+    async def _owned(self, job_id: str, answer, what: str | None) -> None:
+        """``answer`` here when the job is this replica's, else the answer of the replica that keeps it
+        (:mod:`astrohub_archive.replicas`; a request forwarded once is answered where it arrives)."""
+        owner = self.state.replicas.owner(job_id)
+        if owner is not None and FORWARDED_HEADER not in self.request.headers:
+            await forward(self, owner, self.base_url())
+            return
+        await answer(job_id, what)
 
     async def _job(self, job_id: str):
         viewer = await self.viewer()
@@ -416,7 +430,7 @@ class TapJobHandler(TapBase):
 
 def tap_routes(prefix: str, state) -> list:
     kw = {"state": state}
-    job = r"tap/async/([A-Za-z0-9_-]{1,64})"
+    job = r"tap/async/([A-Za-z0-9_.-]{1,64})"  # <replica>.<token> (astrohub_archive.replicas), or <token>
     return [
         (prefix + r"tap/capabilities/?", TapCapabilitiesHandler, kw),
         (prefix + r"tap/availability/?", TapAvailabilityHandler, kw),

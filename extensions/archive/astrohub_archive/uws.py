@@ -79,8 +79,10 @@ class Job:
 class JobStore:
     """The async jobs of the service, in SQLite (``path``; ``None``: in memory, lost on restart)."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, id_prefix: str = "") -> None:
         self.path = str(path) if path else ":memory:"
+        #: What new job ids start with: the replica that keeps them (:mod:`astrohub_archive.replicas`).
+        self.id_prefix = id_prefix
         if path:
             # Results may hold proprietary rows: the file (and its journal) is the service's alone.
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +139,7 @@ class JobStore:
                              f"(or wait for their destruction time) first" + (
                                  "; sign in to get a quota of your own" if owner is None else ""))
         run_id = params.pop("RUNID", None)
-        job = Job(secrets.token_urlsafe(24 if owner is None else 12), owner, params, dict(uploads or {}), run_id,
+        job = Job(self.id_prefix + secrets.token_urlsafe(24 if owner is None else 12), owner, params, dict(uploads or {}), run_id,
                   created=now, destruction=now + RETENTION_S)
         self.save(job)
         return job
@@ -240,7 +242,9 @@ def job_document(job: Job, base: str) -> bytes:
     return _xml(root)
 
 
-def jobs_document(jobs: list[Job], base: str) -> bytes:
+def jobs_document(jobs: list[Job], base: str, others: list[ET.Element] = (), last: int | None = None) -> bytes:
+    """The UWS 1.1 job list: ``jobs`` and the ``jobref`` elements of ``others`` (other replicas' lists), newest
+    first, the first ``last`` of them when given."""
     root = ET.Element(_q("jobs"), {"version": "1.1"})
     for j in jobs:
         ref = ET.SubElement(root, _q("jobref"), {"id": j.id, f"{{{XLINK}}}href": base + j.id})
@@ -250,6 +254,10 @@ def jobs_document(jobs: list[Job], base: str) -> bytes:
         if j.owner is not None:
             ET.SubElement(ref, _q("ownerId")).text = j.owner
         ET.SubElement(ref, _q("creationTime")).text = iso(j.created)
+    if others:
+        refs = list(root) + list(others)
+        refs.sort(key=lambda ref: ref.findtext(_q("creationTime")) or "", reverse=True)  # ISO 8601 UTC sorts
+        root[:] = refs[:last] if last is not None else refs
     return _xml(root)
 
 

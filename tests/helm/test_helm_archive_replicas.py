@@ -1,0 +1,67 @@
+"""The archive with several replicas: with ``archive.replicas`` > 1 a StatefulSet whose pods the headless
+Service ``astrohub-archive-peers`` names, each told its own name (downward API) and every replica's URL
+(``ASTROHUB_ARCHIVE_PEERS``), which the archive command reads into the replicas it forwards async TAP jobs
+to; with one replica the Deployment of before, with no peers. Offline render and kubernetes-validate."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from urllib.parse import urlparse
+
+import kubernetes_validate
+import pytest
+
+_spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
+hs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hs)
+
+
+def _objects(chart, replicas: int) -> list[dict]:
+    return hs.manifests(hs.render(chart, {"archive": {"replicas": replicas}}))
+
+
+@pytest.mark.parametrize("replicas", [2, 3])
+def test_replicas_are_a_statefulset_that_knows_its_peers(chart, replicas: int, monkeypatch) -> None:
+    from astrohub_archive.app import build_parser
+    from astrohub_archive.replicas import Replicas, parse_peers, parse_replica
+
+    objects = _objects(chart, replicas)
+    sts = hs.find(objects, "StatefulSet", "astrohub-archive")
+    assert not [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "astrohub-archive"]
+    headless = hs.find(objects, "Service", sts["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"]
+    assert sts["spec"]["replicas"] == replicas and sts["spec"]["podManagementPolicy"] == "Parallel"
+    for version in hs.KUBE_VERSIONS:
+        for obj in (sts, headless):
+            kubernetes_validate.validate(obj, version, strict=True)
+    # clients still use the Service astrohub-archive, which selects every replica
+    assert hs.find(objects, "Service", "astrohub-archive")["spec"]["selector"] == headless["spec"]["selector"]
+    pod = sts["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["ASTROHUB_ARCHIVE_REPLICA"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    config = hs.find(objects, "ConfigMap", "astrohub-archive")["data"]
+    peers = parse_peers(config["ASTROHUB_ARCHIVE_PEERS"].split(","))
+    port = container["ports"][0]["containerPort"]
+    # each URL is a pod's stable name, <statefulset>-<n>.<headless service>.<namespace>.svc, on its port
+    assert [urlparse(p).netloc for p in peers] == [
+        f"{sts['metadata']['name']}-{n}.{headless['metadata']['name']}.{hs.NAMESPACE}.svc:{port}" for n in range(replicas)]
+    assert all(urlparse(p).path == config["ASTROHUB_ARCHIVE_PREFIX"] for p in peers)
+    # the archive command, given the ConfigMap and the name Kubernetes gives the last pod, is that replica
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_REPLICA", f"{sts['metadata']['name']}-{replicas - 1}")
+    args = build_parser().parse_args([])
+    mine = Replicas(parse_replica(args.replica), parse_peers(args.peers))
+    assert mine.ordinal == replicas - 1 and mine.peers == peers and mine.id_prefix == f"{replicas - 1}."
+
+
+def test_one_replica_is_the_deployment_of_before_with_no_peers(chart) -> None:
+    objects = _objects(chart, 1)
+    deployment = hs.find(objects, "Deployment", "astrohub-archive")
+    assert "serviceName" not in deployment["spec"]
+    assert not [o for o in objects if o["kind"] == "StatefulSet" or o["metadata"]["name"] == "astrohub-archive-peers"]
+    assert "ASTROHUB_ARCHIVE_PEERS" not in hs.find(objects, "ConfigMap", "astrohub-archive")["data"]
+    assert all(e["name"] != "ASTROHUB_ARCHIVE_REPLICA" for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"])

@@ -1,0 +1,135 @@
+"""Async TAP across archive replicas: two real ``astrohub-archive`` processes that share nothing but the list of
+their peers' URLs (each its own index, image tree and job store), as the chart's StatefulSet runs them.
+
+A job made on one is polled, fetched (pyvo too), aborted and deleted through the other, which forwards to the
+owner (the owner checks the caller's token itself and builds links to the address the caller used); an id
+naming a replica that is not configured is a 404 and calls nothing; a configured replica that is down is a
+503 with ``Retry-After`` naming it; the job list merges the caller's jobs of every replica that answers.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).parent))
+from archive_process import running_archive  # noqa: E402
+from test_archive_service import TOKENS, query_status  # noqa: E402
+
+from platform_lib.local.ports import free_ports  # noqa: E402
+
+ALICE = {"Authorization": "token alice-token"}
+BOB = {"Authorization": "token bob-token"}
+QUERY = "SELECT COUNT(*) AS n FROM TAP_SCHEMA.tables"
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory):
+    """``(a, b, dead, logs)``: the base URLs of replicas 0 and 1, and of replica 2, configured but never started;
+    the log files of 0 and 1."""
+    from platform_lib.imageindex import build_index
+
+    ports = free_ports(3)
+    peers = ",".join(f"http://127.0.0.1:{p}/" for p in ports)
+    roots = []
+    for n in range(2):
+        tmp = tmp_path_factory.mktemp(f"replica{n}")
+        (tmp / "images").mkdir()
+        build_index(tmp / "index.sqlite", tmp / "images", workers=1)
+        (tmp / "tokens.json").write_text(json.dumps(TOKENS))
+        roots.append(tmp)
+
+    def args(n: int) -> list[str]:
+        tmp = roots[n]
+        return ["--index", str(tmp / "index.sqlite"), "--data-root", str(tmp / "images"),
+                "--tokens", str(tmp / "tokens.json"), "--jobs", str(tmp / "jobs.sqlite"), "--update-every", "0",
+                "--replica", f"astrohub-archive-{n}", "--peers", peers, "--log-level", "WARNING"]
+
+    with running_archive(args(0), roots[0] / "archive.log", port=ports[0], ready="tap/availability") as a, \
+            running_archive(args(1), roots[1] / "archive.log", port=ports[1], ready="tap/availability") as b:
+        yield a, b, f"http://127.0.0.1:{ports[2]}/", [tmp / "archive.log" for tmp in roots]
+
+
+def _create(base: str, headers: dict, run: bool = True) -> str:
+    data = {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": QUERY} | ({"PHASE": "RUN"} if run else {})
+    made = requests.post(base + "tap/async", data=data, headers=headers, allow_redirects=False, timeout=30)
+    assert made.status_code == 303, made.text
+    assert made.headers["Location"].startswith(base + "tap/async/")
+    return made.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_a_job_made_on_one_replica_is_polled_fetched_and_deleted_through_the_other(replicas):
+    from pyvo.dal import AsyncTAPJob
+
+    a, b, _, _ = replicas
+    job = _create(a, ALICE)
+    assert job.startswith("0.") and len(job) > 12  # the owner's ordinal, then the unguessable token
+    done = requests.get(f"{b}tap/async/{job}", params={"WAIT": "30"}, headers=ALICE, timeout=60)
+    assert done.status_code == 200 and "<uws:phase>COMPLETED</uws:phase>" in done.text, done.text
+    assert f'href="{b}tap/async/{job}/results/result"' in done.text  # links to where the caller asked
+    result = requests.get(f"{b}tap/async/{job}/results/result", headers=ALICE, timeout=30)
+    assert result.status_code == 200 and result.headers["Content-Type"].startswith("application/x-votable+xml")
+    assert query_status(result.content)[0] == "OK"
+    assert requests.get(f"{b}tap/async/{job}/phase", headers=ALICE, timeout=30).text == "COMPLETED"
+    # the owner checks the caller: another user, or nobody, gets what they get on the owner (404)
+    for headers in (BOB, {}):
+        assert requests.get(f"{b}tap/async/{job}", headers=headers, timeout=30).status_code == 404
+    # a real client through the other replica: pyvo reads the job and its result
+    session = requests.Session()
+    session.headers.update(ALICE)
+    pyvo_job = AsyncTAPJob(f"{b}tap/async/{job}", session=session)
+    assert pyvo_job.phase == "COMPLETED" and len(pyvo_job.fetch_result().to_table()) == 1
+    # a PENDING job changed, run and aborted through the other replica (POST bodies travel)
+    other = _create(b, ALICE, run=False)
+    assert other.startswith("1.")
+    changed = requests.post(f"{a}tap/async/{other}/executionduration", data={"EXECUTIONDURATION": "9"},
+                            headers=ALICE, allow_redirects=False, timeout=30)
+    assert changed.status_code == 303 and changed.headers["Location"] == f"{a}tap/async/{other}"
+    assert requests.get(f"{a}tap/async/{other}/executionduration", headers=ALICE, timeout=30).text == "9"
+    aborted = requests.post(f"{a}tap/async/{other}/phase", data={"PHASE": "ABORT"}, headers=ALICE, timeout=30)
+    assert aborted.status_code == 200 and "<uws:phase>ABORTED</uws:phase>" in aborted.text
+    # deleted through the other replica: gone on its owner
+    for url, method in ((f"{b}tap/async/{job}", "DELETE"), (f"{b}tap/async/{other}", "POST")):
+        gone = requests.request(method, url, data={"ACTION": "DELETE"}, headers=ALICE, allow_redirects=False,
+                                timeout=30)
+        assert gone.status_code == 303 and gone.headers["Location"] == f"{b}tap/async"
+    assert requests.get(f"{a}tap/async/{job}", headers=ALICE, timeout=30).status_code == 404
+    assert requests.get(f"{b}tap/async/{other}", headers=ALICE, timeout=30).status_code == 404
+
+
+def test_a_forged_id_calls_no_one_and_a_replica_down_is_a_503_naming_it(replicas):
+    a, b, _, logs = replicas
+    for forged in ("7.AAAAAAAAAAAAAAAA", "99999.AAAA", "x.AAAA", "1.AAAAAAAAAAAAAAAA"):
+        resp = requests.get(f"{a}tap/async/{forged}/phase", headers=ALICE, timeout=30)
+        assert resp.status_code == 404, (forged, resp.text)
+        assert query_status(resp.content)[0] == "ERROR" and "Traceback" not in resp.text
+    down = requests.get(f"{b}tap/async/2.AAAAAAAAAAAAAAAA/results/result", headers=ALICE, timeout=30)
+    assert down.status_code == 503 and down.headers["Retry-After"] == "10"
+    status, text = query_status(down.content)
+    assert status == "ERROR" and "replica 2" in text and "cannot be reached" in text and "Traceback" not in text
+    assert "could not forward GET /tap/async/2.AAAAAAAAAAAAAAAA/results/result to replica 2" in logs[1].read_text()
+    # a request that was forwarded once is answered where it arrives (no loops, no forwarding chains)
+    looped = requests.get(f"{a}tap/async/1.AAAAAAAAAAAAAAAA", headers=ALICE | {"X-Astrohub-Archive-Forwarded": "1"},
+                          timeout=30)
+    assert looped.status_code == 404
+
+
+def test_the_job_list_merges_the_callers_jobs_of_every_replica_that_answers(replicas):
+    a, b, _, logs = replicas
+    on_a, on_b = _create(a, ALICE, run=False), _create(b, ALICE, run=False)
+    bobs = _create(b, BOB, run=False)
+    for base in (a, b):
+        listed = requests.get(base + "tap/async", headers=ALICE, timeout=30)  # replica 2 (down) is left out
+        assert listed.status_code == 200
+        assert f'href="{base}tap/async/{on_a}"' in listed.text and f'href="{base}tap/async/{on_b}"' in listed.text
+        assert bobs not in listed.text
+        newest = requests.get(base + "tap/async", params={"LAST": "1", "PHASE": "PENDING"}, headers=ALICE, timeout=30)
+        assert newest.text.count("<uws:jobref") == 1
+    assert "job list: the jobs of replica 2 (127.0.0.1) are left out" in logs[0].read_text()
+    assert "jobref" not in requests.get(a + "tap/async", timeout=30).text  # anonymous jobs are never listed
+    for job in (on_a, on_b, bobs):
+        requests.delete(f"{a}tap/async/{job}", headers=BOB if job == bobs else ALICE, timeout=30)
