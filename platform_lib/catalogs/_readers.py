@@ -20,7 +20,8 @@ from pathlib import Path
 from platform_lib.catalogs._errors import BadReadme, UnsupportedSource
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES, read_text
 
-__all__ = ["SourceTable", "Source", "read_source", "read_mrt", "parse_readme", "position_frame", "normalize_epoch"]
+__all__ = ["SourceTable", "Source", "read_source", "read_text_table", "read_mrt", "parse_readme", "position_frame",
+           "normalize_epoch"]
 
 
 @dataclass
@@ -132,6 +133,39 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
         keywords=_keywords(meta.get("keywords", "")),
         tables=tables,
     )
+
+
+def read_text_table(path: str | Path, *, table: str | None = None):
+    """One table of a text file, read as ingest reads it: by its content, not its suffix.
+
+    VizieR ASU-TSV (tab or ``;``, units and ``#Column`` metadata), IPAC, ECSV, SExtractor, DAOPHOT,
+    delimited text with a sniffed delimiter (decimal commas in ``;`` files read as numbers), and files
+    carrying their own CDS byte-by-byte header (AAS MRT). A CDS data file with its ReadMe beside it,
+    and a file that is no table, are refused (:class:`UnsupportedSource`, naming the file). A VizieR
+    download holding several tables needs ``table=`` (one of the names the error lists).
+
+    Returns an astropy Table. For other packages that read users' text tables (the jobs' inputs,
+    storage), so that one file reads the same everywhere.
+
+    >>> read_text_table("vizier.tsv")        # doctest: +SKIP
+    <Table length=...>
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UnsupportedSource(f"{str(path)!r} is not a file", value=str(path))
+    if _has_byte_description(path):
+        tables = read_mrt(path).tables
+    else:
+        _refuse_cds_data_file(path)
+        tables = _read_text_source(path, path.name, None).tables
+    if table is None and len(tables) == 1:
+        return tables[0].table
+    names = [t.name for t in tables]
+    if table in names:
+        return tables[names.index(table)].table
+    said = "" if table is None else f"has no table {table!r}: it "
+    raise UnsupportedSource(f"{path.name!r} {said}holds {len(tables)} tables ({', '.join(map(repr, names))}): "
+                            "name one with table=, or save the one you need as a file of its own", value=str(path))
 
 
 def _refuse_cds_data_file(path: Path) -> None:
