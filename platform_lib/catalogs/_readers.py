@@ -7,7 +7,7 @@ fixed-width data files, VizieR's own format), whose ReadMe also gives the catalo
 reference, keywords and abstract. VizieR's layouts are all read: data split into numbered parts
 (``table1.dat.00``, ``.01``), glob names in the ReadMe (``*refs.dat``), a ReadMe under another name
 (``ReadMe1``), and single files carrying their own byte-by-byte header (AAS MRT files, CDS tables with
-the ReadMe on top). Imports astropy and the package's ``_errors`` and ``_texttables``; no writes.
+the ReadMe on top). Imports astropy and the package's ``_columns``, ``_errors`` and ``_texttables``; no writes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from platform_lib.catalogs._columns import position_ucd
 from platform_lib.catalogs._errors import BadReadme, UnsupportedSource
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES, read_text
 
@@ -256,13 +257,12 @@ def _votable_frame(path: Path, equinox: str, epoch: str) -> tuple[str, str]:
     systems = {c.ID: c for c in vot.iter_coosys()}
     if not systems:
         return equinox, epoch
-    chosen = None
-    for field in vot.iter_fields_and_params():
-        ucd = str(getattr(field, "ucd", "") or "").lower()
+    referred = []  # (not the main position, order, COOSYS) of the position fields that name one
+    for k, field in enumerate(vot.iter_fields_and_params()):
+        ucd = position_ucd(str(getattr(field, "ucd", "") or ""))
         if ucd.startswith(("pos.eq.ra", "pos.eq.dec")) and getattr(field, "ref", None) in systems:
-            chosen = systems[field.ref]
-            break
-    chosen = chosen or next(iter(systems.values()))
+            referred.append(("meta.main" not in ucd, k, field.ref))
+    chosen = systems[min(referred)[2]] if referred else next(iter(systems.values()))
     found_equinox = normalize_epoch(chosen.equinox) or _frame_name(chosen.system)
     return found_equinox or equinox, normalize_epoch(chosen.epoch) or epoch
 
