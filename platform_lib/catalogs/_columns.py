@@ -167,8 +167,8 @@ def guess_position_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
     ``RA_ICRS``, ``RAdeg``, ``ra_degrees``...), then such a name with the same tag on both, a tag
     that says whose position it is (``RAdeg_HI``/``Decdeg_HI``, ``in_ra``/``in_dec``; the first pair
     in column order): never an error, offset, motion or bound (``e_RAdeg``, ``RA_offset``, ``pmRA``,
-    ``ra_min``). A name is not taken when the column's UCD says it is something else. Columns whose unit is not an angle in
-    degrees (e.g. ``h`` for sexagesimal parts) are skipped.
+    ``ra_min``). A name is not taken when the column's UCD says it is something else. Columns whose
+    unit is not an angle in degrees (e.g. ``h`` for sexagesimal parts) are skipped.
 
     >>> guess_position_columns([ColumnInfo("RAdeg", unit="deg"), ColumnInfo("DEdeg", unit="deg")])
     ('RAdeg', 'DEdeg')
