@@ -143,7 +143,8 @@ def read_text_table(path: str | Path, *, table: str | None = None):
     delimited text with a sniffed delimiter (decimal commas in ``;`` files read as numbers), and files
     carrying their own CDS byte-by-byte header (AAS MRT). A CDS data file with its ReadMe beside it,
     and a file that is no table, are refused (:class:`UnsupportedSource`, naming the file). A VizieR
-    download holding several tables needs ``table=`` (one of the names the error lists).
+    download holding several tables needs ``table=`` (one of the names the error lists). Unlike ingest,
+    a ``.csv`` or ``.tsv`` of one column (a list of names under a header) is read, as astropy reads it.
 
     Returns an astropy Table. For other packages that read users' text tables (the jobs' inputs,
     storage), so that one file reads the same everywhere.
@@ -158,7 +159,7 @@ def read_text_table(path: str | Path, *, table: str | None = None):
         tables = read_mrt(path).tables
     else:
         _refuse_cds_data_file(path)
-        tables = _read_text_source(path, path.name, None).tables
+        tables = _read_text_source(path, path.name, None, one_column=True).tables
     if table is None and len(tables) == 1:
         return tables[0].table
     names = [t.name for t in tables]
@@ -185,9 +186,9 @@ def _refuse_cds_data_file(path: Path) -> None:
                 f"it ({readme.name!r}), not in the file; ingest {str(readme)!r} or its folder", value=str(path))
 
 
-def _read_text_source(path: Path, base: str, name: str | None) -> Source:
+def _read_text_source(path: Path, base: str, name: str | None, *, one_column: bool = False) -> Source:
     """A text table file: one table, or one per table of a VizieR TSV download."""
-    found = read_text(path)
+    found = read_text(path, one_column=one_column)
     tables = []
     for tt in found.tables:
         if len(tt.table.columns) == 0 or len(tt.table) == 0:

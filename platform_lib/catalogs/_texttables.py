@@ -94,8 +94,13 @@ def _text_of(path: Path) -> str:
         return raw.decode("latin-1")
 
 
-def read_text(path: str | Path) -> TextSource:
-    """Read a text table file, choosing the reader from its content (see the module's docstring)."""
+def read_text(path: str | Path, *, one_column: bool = False) -> TextSource:
+    """Read a text table file, choosing the reader from its content (see the module's docstring).
+
+    ``one_column``: a ``.csv`` or ``.tsv`` in which no line holds the delimiter its suffix names is read
+    as one column under its first line (a list of names); catalogue ingest refuses such a file, which
+    is more often prose than a catalogue.
+    """
     path = Path(path)
     text = _text_of(path)
     lines = text.splitlines()
@@ -123,7 +128,7 @@ def read_text(path: str | Path) -> TextSource:
         if not vizier.tables:
             raise UnsupportedSource(f"{path.name!r} is a VizieR table download without rows", value=str(path))
         return vizier
-    return _read_delimited(path, lines)
+    return _read_delimited(path, lines, one_column)
 
 
 def _astropy_read(path: Path, lines: list[str], fmt: str, **kw):
@@ -428,10 +433,19 @@ def _comment_lines_before_rows(lines: list[str]) -> int:
     return count
 
 
-def _read_delimited(path: Path, lines: list[str]) -> TextSource:
+def _read_delimited(path: Path, lines: list[str], one_column: bool = False) -> TextSource:
     suffix = _suffix(path)
     layout = _sniff(lines, suffix)
     delimiter, tried = layout.delimiter, layout.tried
+    named = {".csv": ",", ".tsv": "\t", ".tab": "\t"}.get(suffix)
+    rows = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if delimiter is None and one_column and named and len(rows) >= 2 and not any(named in r for r in rows):
+        from astropy.table import MaskedColumn, Table
+
+        cells = [r.strip().strip('"') for r in rows]
+        values = _typed_column(np.array(cells[1:], dtype=str), "")
+        table = Table([MaskedColumn(values, name=cells[0], mask=np.ma.getmaskarray(values))])
+        return TextSource("delimited (one column, header)", [TextTable("", table)])
     if delimiter is None:
         raise UnsupportedSource(
             f"cannot read {path.name!r} as a table: it is not a VizieR TSV, an IPAC table or ECSV, and no "

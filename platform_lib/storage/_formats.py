@@ -36,7 +36,8 @@ TEXT_FORMATS = ("csv", "tsv", "text")
 
 
 def format_for(name: str, format: str | None = None) -> str:
-    """The format key (``fits``, ``votable``, ``parquet``, ``hdf5``, ``csv``, ``tsv``, ``ecsv``, ``text``) for a file name."""
+    """The format key (``fits``, ``votable``, ``parquet``, ``hdf5``, ``csv``, ``tsv``, ``ecsv``, ``text``) of a
+    file name."""
     if format is not None:
         key = format.lower()
         if key not in FORMATS:

@@ -98,3 +98,15 @@ def test_several_tables_are_named_not_guessed(tmp_path):
     with pytest.raises(jobs.JobError, match="pancino.tsv.*holds 2 tables") as caught:
         jobs.read_table(path)
     assert caught.value.code == "unreadable-input"
+
+
+def test_a_one_column_csv_reads_in_storage_and_jobs_as_before(tmp_path):
+    """A list of names is a table for storage and jobs (astropy's CSV reader reads it); ingest refuses it."""
+    (tmp_path / "targets.csv").write_text("name\nM31\nM 33\n")
+    (tmp_path / "ids.tsv").write_text("id\n3\n5\n")
+    assert list(jobs.read_table(tmp_path / "targets.csv")["name"]) == ["M31", "M 33"]
+    assert list(read_text_table(tmp_path / "ids.tsv")["id"]) == [3, 5]
+    storage = Storage(get_settings(user="alice", home=tmp_path))
+    assert list(storage.read_table("home:targets.csv")["name"]) == ["M31", "M 33"]
+    with pytest.raises(UnsupportedSource, match="'targets.csv'"):
+        read_source(tmp_path / "targets.csv")
