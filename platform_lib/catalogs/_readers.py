@@ -156,17 +156,17 @@ def read_text_table(path: str | Path, *, table: str | None = None):
     if not path.is_file():
         raise UnsupportedSource(f"{str(path)!r} is not a file", value=str(path))
     if _has_byte_description(path):
-        tables = read_mrt(path).tables
+        found = [(t.name, t.table) for t in read_mrt(path).tables]
     else:
         _refuse_cds_data_file(path)
-        tables = _read_text_source(path, path.name, None, one_column=True).tables
-    if table is None and len(tables) == 1:
-        return tables[0].table
-    names = [t.name for t in tables]
+        found = [(t.name or path.name, t.table) for t in read_text(path, one_column=True).tables]
+    if table is None and len(found) == 1:
+        return found[0][1]  # with no rows when the file has none (a CSV header: an empty result)
+    names = [label for label, _ in found]
     if table in names:
-        return tables[names.index(table)].table
+        return found[names.index(table)][1]
     said = "" if table is None else f"has no table {table!r}: it "
-    raise UnsupportedSource(f"{path.name!r} {said}holds {len(tables)} tables ({', '.join(map(repr, names))}): "
+    raise UnsupportedSource(f"{path.name!r} {said}holds {len(found)} tables ({', '.join(map(repr, names))}): "
                             "name one with table=, or save the one you need as a file of its own", value=str(path))
 
 
@@ -186,9 +186,9 @@ def _refuse_cds_data_file(path: Path) -> None:
                 f"it ({readme.name!r}), not in the file; ingest {str(readme)!r} or its folder", value=str(path))
 
 
-def _read_text_source(path: Path, base: str, name: str | None, *, one_column: bool = False) -> Source:
+def _read_text_source(path: Path, base: str, name: str | None) -> Source:
     """A text table file: one table, or one per table of a VizieR TSV download."""
-    found = read_text(path, one_column=one_column)
+    found = read_text(path)
     tables = []
     for tt in found.tables:
         if len(tt.table.columns) == 0 or len(tt.table) == 0:

@@ -110,3 +110,12 @@ def test_a_one_column_csv_reads_in_storage_and_jobs_as_before(tmp_path):
     assert list(storage.read_table("home:targets.csv")["name"]) == ["M31", "M 33"]
     with pytest.raises(UnsupportedSource, match="'targets.csv'"):
         read_source(tmp_path / "targets.csv")
+
+
+def test_a_csv_without_rows_is_an_empty_table(tmp_path):
+    """A result with no rows written as CSV reads back empty (ingest refuses it: nothing to catalogue)."""
+    storage = Storage(get_settings(user="alice", home=tmp_path))
+    storage.write_table(Table({"ra": [1.5], "name": ["a"]})[:0], "home:none.csv")
+    back = storage.read_table("home:none.csv")
+    assert back.colnames == ["ra", "name"] and len(back) == 0
+    assert len(jobs.read_table(tmp_path / "none.csv")) == 0
