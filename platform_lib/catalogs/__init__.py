@@ -18,6 +18,10 @@ Public API (stable; other packages and services use exactly these names):
     What ingest reads from a source, without ingesting it: the catalogue's metadata (``Source``) and its
     tables (``SourceTable``: name, description, astropy Table, equinox, epoch); text tables are read by
     their content (VizieR ASU-TSV, IPAC, delimited text), and a file that is no table is refused.
+``read_text_table(path, table=None) -> astropy Table``, :data:`TEXT_SUFFIXES`
+    One table of a text file read as ingest reads it (by its content), for the other packages that read
+    users' text tables (job inputs, storage): one file reads the same everywhere. ``TEXT_SUFFIXES``: the
+    file name endings read so (``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl``..., each also ``.gz``).
 ``add_margin_cache(collection, name, client, threshold_arcsec=5.0)``
     Give a HATS catalogue on disk a margin cache, built on a Dask client's workers (hats-import).
 ``cone_search(name_or_path, SkyCoord, radius, columns=None) -> astropy Table``
@@ -80,9 +84,10 @@ from platform_lib.catalogs._hats import (
 from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, ingest
 from platform_lib.catalogs._polygon import MAX_CAP_DEG as MAX_POLYGON_CAP_DEG
 from platform_lib.catalogs._polygon import Polygon as SkyPolygon
-from platform_lib.catalogs._readers import Source, SourceTable, read_source
+from platform_lib.catalogs._readers import Source, SourceTable, read_source, read_text_table
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for, resolve
+from platform_lib.catalogs._texttables import TEXT_SUFFIXES
 
 __all__ = [
     "Registry",
@@ -96,6 +101,8 @@ __all__ = [
     "read_source",
     "Source",
     "SourceTable",
+    "read_text_table",
+    "TEXT_SUFFIXES",
     "add_margin_cache",
     "DEFAULT_MARGIN_ARCSEC",
     "cone_search",

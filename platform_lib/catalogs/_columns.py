@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["ColumnInfo", "DATATYPES", "normalize_datatype", "guess_position_columns", "infer_ucd",
+__all__ = ["ColumnInfo", "DATATYPES", "normalize_datatype", "guess_position_columns", "position_ucd", "infer_ucd",
            "looks_like_identifier"]
 
 #: The catalogue dictionary's column datatypes: Apache Arrow's type names (what the HATS Parquet files
@@ -91,40 +91,111 @@ _RA_NAMES = [
     "ra", "raj2000", "_raj2000", "ra_icrs", "radeg", "ra_deg", "ra_degrees", "ra2000", "alpha",
     "ra_j2000", "raicrs", "right_ascension", "_ra", "ra_d", "ramean",
     "alpha_j2000", "alphawin_j2000", "alpha_sky",  # SExtractor's world positions
+    "s_ra",  # IVOA ObsCore
 ]
 _DEC_NAMES = [
     "dec", "dej2000", "_dej2000", "de_icrs", "dedeg", "dec_deg", "dec_degrees", "de2000", "delta",
     "dec_j2000", "deicrs", "declination", "_de", "decl", "de", "dec_d", "demean", "dej2000",
     "delta_j2000", "deltawin_j2000", "delta_sky",
+    "decdeg", "s_dec",
 ]
+
+# UCD1 (VizieR's and IRSA's older VOTables) position words in UCD1+ spelling.
+_UCD1_POSITIONS = {"pos_eq_ra_main": "pos.eq.ra;meta.main", "pos_eq_dec_main": "pos.eq.dec;meta.main",
+                   "pos_eq_ra": "pos.eq.ra", "pos_eq_dec": "pos.eq.dec", "pos_eq_ra_other": "pos.eq.ra",
+                   "pos_eq_dec_other": "pos.eq.dec"}
+
+
+def position_ucd(ucd: str) -> str:
+    """A column's UCD in lower case, with UCD1's position words (``POS_EQ_RA_MAIN``) spelled as UCD1+
+    (``pos.eq.ra;meta.main``), so that both choose position columns alike.
+
+    >>> position_ucd("POS_EQ_DEC_MAIN"), position_ucd("pos.eq.ra;meta.main"), position_ucd("PHOT_MAG")
+    ('pos.eq.dec;meta.main', 'pos.eq.ra;meta.main', 'phot_mag')
+    """
+    low = str(ucd or "").strip().lower()
+    return _UCD1_POSITIONS.get(low, low)
+
+
+# Names in a table that has no usual position name: a usual name with one tag, the same on both, when
+# the tag says whose position it is (``RAdeg_HI``/``Decdeg_HI``: ALFALFA's HI detections, beside
+# ``RAdeg_OC``/``DECdeg_OC``, their optical counterparts; ``in_ra``/``in_dec``: IRSA IBE's input
+# position). A list of such tags, not a list of the others: a tag may make the column an error, an
+# offset, a motion, a bound, a sexagesimal part or a precision code (``e_RAdeg``, ``RA_offset``,
+# ``pm_ra``, ``ra_min``, ``RA_h``, SIMBAD's ``RA_PREC``), and no list of those is ever complete.
+_POSITION_TAGS = frozenset("""
+    hi oc opt optical ir nir radio xray uv cen center centre obj object src source target targ
+    in input pnt pointing nom nominal icrs j2000 fk5 gaia 2mass wise sdss
+""".split())
+_BOUND_PAIRS = {"hi": "lo"}  # ``hi`` is neutral hydrogen unless a ``lo`` bound is there too
+_TAG = r"[a-z0-9]+"
+
+
+def _tagged_pairs(names: list[str]) -> list[tuple[str, str]]:
+    """(RA, Dec) name pairs that are usual names with the same tag (one of ``_POSITION_TAGS``), in column order."""
+    ra_core = {n for n in _RA_NAMES if not n.startswith("_")}
+    dec_core = {n for n in _DEC_NAMES if not n.startswith("_")}
+
+    def split(name: str, cores: set[str]):
+        low = name.lower()
+        for pattern, side in ((rf"^({_TAG})_(.+)$", "prefix"), (rf"^(.+)_({_TAG})$", "suffix")):
+            match = re.match(pattern, low)
+            if match:
+                tag, core = match.groups() if side == "prefix" else match.groups()[::-1]
+                if core in cores:
+                    return side, tag
+        return None
+
+    ras = [(n, split(n, ra_core)) for n in names]
+    decs = {split(n, dec_core): n for n in reversed(names) if split(n, dec_core)}
+    tags = {key[1] for key in decs}
+    pairs = []
+    for name, key in ras:
+        if key is None or key not in decs or key[1] not in _POSITION_TAGS:
+            continue
+        if _BOUND_PAIRS.get(key[1]) in tags:
+            continue
+        pairs.append((name, decs[key]))
+    return pairs
 
 
 def guess_position_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
-    """The (RA, Dec) column names in degrees, from UCDs first and then from common names.
+    """The (RA, Dec) column names in degrees: by the UCDs the source gave first, then by usual names.
 
-    UCD ``pos.eq.ra;meta.main`` beats plain ``pos.eq.ra``; among names the order of a list of
-    usual spellings (``ra``, ``RAJ2000``, ``RA_ICRS``, ``RAdeg``, ``ra_degrees``...) decides.
-    Columns whose unit is not an angle in degrees (e.g. ``h`` for sexagesimal parts) are skipped.
+    In order: UCD ``pos.eq.ra;meta.main`` / ``pos.eq.dec;meta.main`` (or UCD1's ``POS_EQ_RA_MAIN``),
+    plain ``pos.eq.ra`` / ``pos.eq.dec``, then a list of usual names (``ra``, ``RAJ2000``,
+    ``RA_ICRS``, ``RAdeg``, ``ra_degrees``...), then such a name with the same tag on both, a tag
+    that says whose position it is (``RAdeg_HI``/``Decdeg_HI``, ``in_ra``/``in_dec``; the first pair
+    in column order): never an error, offset, motion or bound (``e_RAdeg``, ``RA_offset``, ``pmRA``,
+    ``ra_min``). A name is not taken when the column's UCD says it is something else. Columns whose
+    unit is not an angle in degrees (e.g. ``h`` for sexagesimal parts) are skipped.
 
     >>> guess_position_columns([ColumnInfo("RAdeg", unit="deg"), ColumnInfo("DEdeg", unit="deg")])
     ('RAdeg', 'DEdeg')
+    >>> guess_position_columns([ColumnInfo(n) for n in ("e_RAdeg", "RAdeg_HI", "Decdeg_HI", "RAdeg_OC", "DECdeg_OC")])
+    ('RAdeg_HI', 'Decdeg_HI')
     """
     usable = [c for c in columns if c.unit in ("", "deg", "degree", "degrees") and _numeric(c)]
+    ucds = {c.name: position_ucd(c.ucd) for c in usable}
 
     def by_ucd(prefix: str) -> str | None:
-        main = [c.name for c in usable if c.ucd.lower().startswith(prefix) and "meta.main" in c.ucd.lower()]
-        plain = [c.name for c in usable if c.ucd.lower().split(";")[0] == prefix]
+        main = [n for n, ucd in ucds.items() if ucd.startswith(prefix) and "meta.main" in ucd]
+        plain = [n for n, ucd in ucds.items() if ucd.split(";")[0] == prefix]
         return (main or plain or [None])[0]
 
     ra, dec = by_ucd("pos.eq.ra"), by_ucd("pos.eq.dec")
     if ra and dec:
         return ra, dec
-    lowered = {c.name.lower(): c.name for c in usable}
+    # A name is a guess: not for a column whose UCD says what else it is (``stat.error``, ``pos.pm``...).
+    named = [c.name for c in usable if not ucds[c.name] or ucds[c.name].split(";")[0] in ("pos.eq.ra", "pos.eq.dec",
+                                                                                            "pos.eq", "pos")]
+    lowered = {n.lower(): n for n in named}
     ra = next((lowered[n] for n in _RA_NAMES if n in lowered), None)
     dec = next((lowered[n] for n in _DEC_NAMES if n in lowered), None)
     if ra and dec:
         return ra, dec
-    return None
+    pairs = _tagged_pairs(named)
+    return pairs[0] if pairs else None
 
 
 def _numeric(column: ColumnInfo) -> bool:

@@ -49,6 +49,7 @@ from platform_lib.catalogs._columns import (
     infer_ucd,
     looks_like_identifier,
     normalize_datatype,
+    position_ucd,
 )
 from platform_lib.catalogs._errors import CatalogError, DuplicateCatalog, NoPositionWarning, UnsupportedSource
 from platform_lib.catalogs._readers import Source, SourceTable, read_source
@@ -463,12 +464,19 @@ def _to_icrs(df, columns: list[ColumnInfo], frame: _Frame, label: str):
     df[ra_name], df[dec_name] = ra, dec
     demoted = [c if c.name not in (lon_name, lat_name) else
                ColumnInfo(c.name, c.description, c.unit or "deg",
-                          c.ucd.replace(";meta.main", "") if c.ucd else "", c.datatype, c.flags) for c in columns]
+                          _not_main(c.ucd), c.datatype, c.flags) for c in columns]
     added = [ColumnInfo(ra_name, f"Right ascension (ICRS), converted at ingest from {lon_name}/{lat_name} ({said})",
                         "deg", "pos.eq.ra;meta.main", "float64"),
              ColumnInfo(dec_name, f"Declination (ICRS), converted at ingest from {lon_name}/{lat_name} ({said})",
                         "deg", "pos.eq.dec;meta.main", "float64")]
     return df, demoted + added, True
+
+
+def _not_main(ucd: str) -> str:
+    """A position UCD without its ``meta.main`` (UCD1: ``POS_EQ_RA_MAIN`` -> ``POS_EQ_RA``)."""
+    if ucd.upper().startswith("POS_EQ_") and ucd.upper().endswith("_MAIN"):
+        return ucd[:-len("_MAIN")]
+    return ucd.replace(";meta.main", "")
 
 
 def _with_decimal_positions(st: SourceTable, frame: _Frame):
@@ -547,8 +555,8 @@ def _with_decimal_text_positions(table, label: str):
                                  f"sexagesimal text column {text_name} ({what})"
         table[new].meta["ucd"] = "pos.eq.ra;meta.main" if is_ra else "pos.eq.dec;meta.main"
         text_ucd = str((table[text_name].meta or {}).get("ucd", ""))
-        if "meta.main" in text_ucd:  # one main position: the decimal one
-            table[text_name].meta["ucd"] = text_ucd.replace(";meta.main", "")
+        if "meta.main" in position_ucd(text_ucd):  # one main position: the decimal one
+            table[text_name].meta["ucd"] = _not_main(text_ucd)
     return table
 
 

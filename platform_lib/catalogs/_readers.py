@@ -7,7 +7,7 @@ fixed-width data files, VizieR's own format), whose ReadMe also gives the catalo
 reference, keywords and abstract. VizieR's layouts are all read: data split into numbered parts
 (``table1.dat.00``, ``.01``), glob names in the ReadMe (``*refs.dat``), a ReadMe under another name
 (``ReadMe1``), and single files carrying their own byte-by-byte header (AAS MRT files, CDS tables with
-the ReadMe on top). Imports astropy and the package's ``_errors`` and ``_texttables``; no writes.
+the ReadMe on top). Imports astropy and the package's ``_columns``, ``_errors`` and ``_texttables``; no writes.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from platform_lib.catalogs._columns import position_ucd
 from platform_lib.catalogs._errors import BadReadme, UnsupportedSource
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES, read_text
 
-__all__ = ["SourceTable", "Source", "read_source", "read_mrt", "parse_readme", "position_frame", "normalize_epoch"]
+__all__ = ["SourceTable", "Source", "read_source", "read_text_table", "read_mrt", "parse_readme", "position_frame",
+           "normalize_epoch"]
 
 
 @dataclass
@@ -134,6 +136,40 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
     )
 
 
+def read_text_table(path: str | Path, *, table: str | None = None):
+    """One table of a text file, read as ingest reads it: by its content, not its suffix.
+
+    VizieR ASU-TSV (tab or ``;``, units and ``#Column`` metadata), IPAC, ECSV, SExtractor, DAOPHOT,
+    delimited text with a sniffed delimiter (decimal commas in ``;`` files read as numbers), and files
+    carrying their own CDS byte-by-byte header (AAS MRT). A CDS data file with its ReadMe beside it,
+    and a file that is no table, are refused (:class:`UnsupportedSource`, naming the file). A VizieR
+    download holding several tables needs ``table=`` (one of the names the error lists). Unlike ingest,
+    a ``.csv`` or ``.tsv`` of one column (a list of names under a header) is read, as astropy reads it.
+
+    Returns an astropy Table. For other packages that read users' text tables (the jobs' inputs,
+    storage), so that one file reads the same everywhere.
+
+    >>> read_text_table("vizier.tsv")        # doctest: +SKIP
+    <Table length=...>
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UnsupportedSource(f"{str(path)!r} is not a file", value=str(path))
+    if _has_byte_description(path):
+        found = [(t.name, t.table) for t in read_mrt(path).tables]
+    else:
+        _refuse_cds_data_file(path)
+        found = [(t.name or path.name, t.table) for t in read_text(path, one_column=True).tables]
+    if table is None and len(found) == 1:
+        return found[0][1]  # with no rows when the file has none (a CSV header: an empty result)
+    names = [label for label, _ in found]
+    if table in names:
+        return found[names.index(table)][1]
+    said = "" if table is None else f"has no table {table!r}: it "
+    raise UnsupportedSource(f"{path.name!r} {said}holds {len(found)} tables ({', '.join(map(repr, names))}): "
+                            "name one with table=, or save the one you need as a file of its own", value=str(path))
+
+
 def _refuse_cds_data_file(path: Path) -> None:
     """A data file of a CDS catalogue (no header of its own) is read through its ReadMe, not as text."""
     for readme in sorted(path.parent.iterdir()):
@@ -222,13 +258,12 @@ def _votable_frame(path: Path, equinox: str, epoch: str) -> tuple[str, str]:
     systems = {c.ID: c for c in vot.iter_coosys()}
     if not systems:
         return equinox, epoch
-    chosen = None
-    for field in vot.iter_fields_and_params():
-        ucd = str(getattr(field, "ucd", "") or "").lower()
+    referred = []  # (not the main position, order, COOSYS) of the position fields that name one
+    for k, field in enumerate(vot.iter_fields_and_params()):
+        ucd = position_ucd(str(getattr(field, "ucd", "") or ""))
         if ucd.startswith(("pos.eq.ra", "pos.eq.dec")) and getattr(field, "ref", None) in systems:
-            chosen = systems[field.ref]
-            break
-    chosen = chosen or next(iter(systems.values()))
+            referred.append(("meta.main" not in ucd, k, field.ref))
+    chosen = systems[min(referred)[2]] if referred else next(iter(systems.values()))
     found_equinox = normalize_epoch(chosen.equinox) or _frame_name(chosen.system)
     return found_equinox or equinox, normalize_epoch(chosen.epoch) or epoch
 

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from platform_lib.catalogs._columns import _DEC_NAMES, _RA_NAMES
+from platform_lib.catalogs._columns import _DEC_NAMES, _RA_NAMES, position_ucd
 from platform_lib.catalogs._errors import UnsupportedSource
 
 __all__ = ["sexagesimal_position_columns", "decimal_degrees"]
@@ -45,25 +45,29 @@ def _is_text(col) -> bool:
 def sexagesimal_position_columns(table) -> tuple[str, str] | None:
     """The (RA, Dec) text columns of an astropy Table whose positions are sexagesimal strings, or ``None``.
 
-    A column qualifies by UCD (``pos.eq.ra`` / ``pos.eq.dec``) or by one of the usual position names
-    (``ra``, ``RAJ2000``, ``dec``, ``DEJ2000``...), when it holds text and has no unit or an angle unit
-    (``h``, ``hourangle``, ``deg``, or VizieR's ``"h:m:s"`` / ``"d:m:s"``).
+    A column qualifies by UCD (``pos.eq.ra`` / ``pos.eq.dec``, UCD1's ``POS_EQ_RA``...) or by one of the
+    usual position names (``ra``, ``RAJ2000``, ``dec``, ``DEJ2000``...), when it holds text and has no
+    unit or an angle unit (``h``, ``hourangle``, ``deg``, or VizieR's ``"h:m:s"`` / ``"d:m:s"``). The
+    UCD ``meta.main`` ones come first, then other UCD ones, then names, each in column order.
     """
-    ra = dec = None
-    for name in table.colnames:
+    found: dict[str, list[tuple[int, int, str]]] = {"ra": [], "dec": []}
+    for k, name in enumerate(table.colnames):
         col = table[name]
         if getattr(col, "ndim", 1) != 1 or not _is_text(col):
             continue
         unit = _unit_text(col)
         if unit and unit not in _HOUR_UNITS | _DEGREE_UNITS:
             continue
-        ucd = str((col.meta or {}).get("ucd", "")).lower().split(";")[0]
+        ucd = position_ucd(str((col.meta or {}).get("ucd", "")))
         lower = name.lower()
-        if ra is None and (ucd == "pos.eq.ra" or lower in _RA_NAMES):
-            ra = name
-        elif dec is None and (ucd == "pos.eq.dec" or lower in _DEC_NAMES):
-            dec = name
-    return (ra, dec) if ra and dec else None
+        for key, names in (("ra", _RA_NAMES), ("dec", _DEC_NAMES)):
+            if ucd.split(";")[0] == f"pos.eq.{key}":
+                found[key].append((0 if "meta.main" in ucd else 1, k, name))
+            elif lower in names and (not ucd or ucd.split(";")[0] in ("pos.eq", "pos")):
+                found[key].append((2, k, name))
+    if not (found["ra"] and found["dec"]):
+        return None
+    return min(found["ra"])[2], min(found["dec"])[2]
 
 
 def _texts(col) -> tuple[np.ndarray, np.ndarray]:

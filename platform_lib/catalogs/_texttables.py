@@ -17,6 +17,9 @@ A ``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl`` (plain or gzipped) is looked 
   The header is the first row, or the last ``#`` comment line when the first row is numbers (a
   commented header), or missing (columns ``col1``...). Semicolon-separated files may write decimal
   commas (European spreadsheets): a text column whose every value is such a number is read as one.
+  Fields may be quoted with ``"``, or with ``'`` where ``"`` does not make the lines even (astropy's
+  guess too). A CSV may have short rows under its header (fewer fields: the missing ones are missing
+  values, as astropy's CSV reader has them) when at least half of its rows are whole and none is longer.
 
 Nothing fits: :class:`UnsupportedSource` names the file and what was tried; a file is never read as a
 silent one-column table. Pure parsing apart from reading the file; imports numpy, pandas, astropy and ``_errors``.
@@ -91,8 +94,13 @@ def _text_of(path: Path) -> str:
         return raw.decode("latin-1")
 
 
-def read_text(path: str | Path) -> TextSource:
-    """Read a text table file, choosing the reader from its content (see the module's docstring)."""
+def read_text(path: str | Path, *, one_column: bool = False) -> TextSource:
+    """Read a text table file, choosing the reader from its content (see the module's docstring).
+
+    ``one_column``: a ``.csv`` or ``.tsv`` in which no line holds the delimiter its suffix names is read
+    as one column under its first line (a list of names); catalogue ingest refuses such a file, which
+    is more often prose than a catalogue.
+    """
     path = Path(path)
     text = _text_of(path)
     lines = text.splitlines()
@@ -120,7 +128,7 @@ def read_text(path: str | Path) -> TextSource:
         if not vizier.tables:
             raise UnsupportedSource(f"{path.name!r} is a VizieR table download without rows", value=str(path))
         return vizier
-    return _read_delimited(path, lines)
+    return _read_delimited(path, lines, one_column)
 
 
 def _astropy_read(path: Path, lines: list[str], fmt: str, **kw):
@@ -317,17 +325,29 @@ def _unit(text: str):
 
 
 # -- delimited text -----------------------------------------------------------------------------
-def _fields(line: str, delimiter: str) -> list[str]:
+def _fields(line: str, delimiter: str, quotechar: str = '"') -> list[str]:
     if delimiter == " ":  # runs of blanks; "quoted text" is one field
-        return next(csv.reader([" ".join(line.split())], delimiter=" ")) if '"' in line else line.split()
+        return (next(csv.reader([" ".join(line.split())], delimiter=" ", quotechar=quotechar)) if quotechar in line
+                else line.split())
     if delimiter == "|":
         line = line.strip()
         line = line[1:] if line.startswith("|") else line
         line = line[:-1] if line.endswith("|") else line
-    return next(csv.reader([line], delimiter=delimiter))
+    return next(csv.reader([line], delimiter=delimiter, quotechar=quotechar))
 
 
-def sniff_delimiter(lines: list[str], suffix: str = "") -> tuple[str | None, list[str]] | None:
+@dataclass(frozen=True)
+class _Layout:
+    """How the rows are split: the delimiter, the quote character, and whether rows may be short (CSV
+    rows with fewer fields than the header: the missing ones are missing values, as astropy reads them)."""
+
+    delimiter: str | None
+    tried: list[str]
+    quotechar: str = '"'
+    short_rows: bool = False
+
+
+def sniff_delimiter(lines: list[str], suffix: str = "") -> tuple[str | None, list[str]]:
     """The delimiter that splits every one of the first lines (not ``#`` comments) into the same number
     (two or more) of fields, with the names tried; ``None`` first when none does. Where several do,
     the one that gives the most numbers (decimal commas counting for ``;``), then the suffix's order.
@@ -335,24 +355,52 @@ def sniff_delimiter(lines: list[str], suffix: str = "") -> tuple[str | None, lis
     >>> sniff_delimiter(["ra;dec;name", "10,5;-2,25;M 31"], ".csv")
     (';', ['comma', 'semicolon'])
     """
+    layout = _sniff(lines, suffix)
+    return layout.delimiter, layout.tried
+
+
+def _sniff(lines: list[str], suffix: str) -> _Layout:
+    """:func:`sniff_delimiter`, also trying ``'`` as the quote character (``'test 1a' test2``, as astropy
+    guesses it) when ``"`` does not fit, and, when no delimiter fits, a CSV whose rows after the header
+    have at most its number of fields, half of them or more all of them (short rows)."""
     sample = [line for line in lines if line.strip() and not line.lstrip().startswith("#")][:_SAMPLE]
     tried, fitting = [], []
     for delimiter in _DELIMITERS.get(suffix, _DEFAULT_DELIMITERS):
         tried.append(_NAMES[delimiter])
         if not sample:
             break
-        try:
-            split = [_fields(line, delimiter) for line in sample]
-        except csv.Error:
-            continue
-        counts = {len(fields) for fields in split}
-        if len(counts) == 1 and counts.pop() >= 2:
-            fitting.append((delimiter, split))
+        for quotechar in ('"', "'"):
+            if quotechar == "'" and not any("'" in line for line in sample):
+                continue
+            try:
+                split = [_fields(line, delimiter, quotechar) for line in sample]
+            except csv.Error:
+                continue
+            counts = {len(fields) for fields in split}
+            if len(counts) == 1 and counts.pop() >= 2:
+                fitting.append((delimiter, quotechar, split))
+                break
     if not fitting:
-        return None, tried
+        return _short_rows_csv(sample, tried)
     # Two may fit ('10,5;-2,25' splits in two on either): the one whose fields are numbers, as a table's are.
-    best = max(fitting, key=lambda fit: sum(_is_number(f, fit[0]) for fields in fit[1] for f in fields))
-    return best[0], tried[:tried.index(_NAMES[best[0]]) + 1]
+    best = max(fitting, key=lambda fit: sum(_is_number(f, fit[0]) for fields in fit[2] for f in fields))
+    return _Layout(best[0], tried[:tried.index(_NAMES[best[0]]) + 1], quotechar=best[1])
+
+
+def _short_rows_csv(sample: list[str], tried: list[str]) -> _Layout:
+    """A CSV with short rows (astropy's ``simple_csv_missing.csv``: ``a,b,c`` / ``1`` / ``4,5,6``): a header
+    of names, no row longer than it, and at least half of the rows as long; else no layout."""
+    try:
+        split = [_fields(line, ",") for line in sample]
+    except csv.Error:
+        return _Layout(None, tried)
+    if len(split) < 3 or len(split[0]) < 2 or any(_is_number(f, ",") or not f.strip() for f in split[0]):
+        return _Layout(None, tried)
+    width = len(split[0])
+    rows = split[1:]
+    if any(len(fields) > width for fields in rows) or 2 * sum(len(f) == width for f in rows) < len(rows):
+        return _Layout(None, tried)
+    return _Layout(",", tried, short_rows=True)
 
 
 def _is_number(field: str, delimiter: str) -> bool:
@@ -360,16 +408,16 @@ def _is_number(field: str, delimiter: str) -> bool:
     return bool(_NUMBER.match(text) or (delimiter == ";" and _NUMBER.match(text.replace(",", "."))))
 
 
-def _header_kind(lines: list[str], delimiter: str) -> str:
+def _header_kind(lines: list[str], delimiter: str, quotechar: str = '"') -> str:
     """``header`` (the first row names the columns), ``commented`` (the last ``#`` line before the rows
     does: their first row is numbers) or ``none``."""
     first_index = next(k for k, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#"))
-    first = [c.strip() for c in _fields(lines[first_index], delimiter)]
+    first = [c.strip() for c in _fields(lines[first_index], delimiter, quotechar)]
     if not any(_is_number(c, delimiter) for c in first):  # a header names columns; a row holds a number or more
         return "header"
     before = [line for line in lines[:first_index] if line.strip()]
     if before and before[-1].lstrip().startswith("#"):
-        names = _fields(before[-1].lstrip()[1:].strip(), delimiter)
+        names = _fields(before[-1].lstrip()[1:].strip(), delimiter, quotechar)
         if len(names) == len(first):
             return "commented"
     return "none"
@@ -385,16 +433,28 @@ def _comment_lines_before_rows(lines: list[str]) -> int:
     return count
 
 
-def _read_delimited(path: Path, lines: list[str]) -> TextSource:
+def _read_delimited(path: Path, lines: list[str], one_column: bool = False) -> TextSource:
     suffix = _suffix(path)
-    delimiter, tried = sniff_delimiter(lines, suffix)
+    layout = _sniff(lines, suffix)
+    delimiter, tried = layout.delimiter, layout.tried
+    named = {".csv": ",", ".tsv": "\t", ".tab": "\t"}.get(suffix)
+    rows = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if delimiter is None and one_column and named and len(rows) >= 2 and not any(named in r for r in rows):
+        from astropy.table import MaskedColumn, Table
+
+        cells = [r.strip().strip('"') for r in rows]
+        values = _typed_column(np.array(cells[1:], dtype=str), "")
+        table = Table([MaskedColumn(values, name=cells[0], mask=np.ma.getmaskarray(values))])
+        return TextSource("delimited (one column, header)", [TextTable("", table)])
     if delimiter is None:
         raise UnsupportedSource(
             f"cannot read {path.name!r} as a table: it is not a VizieR TSV, an IPAC table or ECSV, and no "
             f"delimiter ({', '.join(tried)}) splits its first lines into the same number of fields (two or "
             "more); save it as CSV, FITS or VOTable, or remove the lines that are not rows", value=str(path))
-    kind = _header_kind(lines, delimiter)
+    kind = _header_kind(lines, delimiter, layout.quotechar)
     kw: dict = {"fill_values": [("", "0")]}
+    if layout.quotechar != '"':
+        kw["quotechar"] = layout.quotechar
     if kind == "commented":  # the last comment line above the rows, not the first of the file
         kw["header_start"] = _comment_lines_before_rows(lines) - 1
     if delimiter == "\t":
@@ -408,6 +468,9 @@ def _read_delimited(path: Path, lines: list[str]) -> TextSource:
     if delimiter == "|":  # bars framing each row are no empty first and last fields
         lines = [line.strip().strip("|") if line.strip() and not line.lstrip().startswith("#") else line
                  for line in lines]
+    if layout.short_rows:  # astropy's CSV reader gives the missing fields of a short row as missing values
+        fmt, kw = "csv", {"fill_values": [("", "0")]}
+        lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
     table = _astropy_read(path, lines, fmt, **kw)
     if len(table.colnames) < 2:
         raise UnsupportedSource(f"{path.name!r} read as a single column with {_NAMES[delimiter]} as the "
@@ -415,8 +478,9 @@ def _read_delimited(path: Path, lines: list[str]) -> TextSource:
     _strip_text(table)
     if delimiter == ";":
         _decimal_commas(table)
-    layout = f"delimited ({_NAMES[delimiter]}, {'no header' if kind == 'none' else kind + ' header'})"
-    return TextSource(layout.replace("header header", "header"), [TextTable("", table)])
+    said = f"delimited ({_NAMES[delimiter]}, {'no header' if kind == 'none' else kind + ' header'}"
+    said += ", short rows)" if layout.short_rows else ")"
+    return TextSource(said.replace("header header", "header"), [TextTable("", table)])
 
 
 def _strip_text(table) -> None:

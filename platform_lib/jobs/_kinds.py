@@ -107,19 +107,28 @@ def quantity_param(params: dict[str, Any], key: str, physical: str = "angle", *,
 
 
 def read_table(path: Path) -> Table:
-    """Read a table file by its extension (Parquet, FITS, ECSV, CSV, VOTable)."""
+    """Read an input table file: Parquet, FITS, ECSV and VOTable by their extension; text tables (``.csv``,
+    ``.tsv``, ``.txt``, ``.dat``, ``.tbl``..., plain or gzipped) by their content, as catalogue ingest reads
+    them (:func:`platform_lib.catalogs.read_text_table`: VizieR TSV, IPAC, ``;`` files with decimal commas...)."""
     if not path.exists():
         raise JobError(f"input table {str(path)!r} does not exist", code="missing-input", value=str(path))
-    suffix = "".join(path.suffixes[-2:]).lower()
+    name = path.name.lower()
     fmt = None
-    if suffix.endswith(".parquet") or suffix.endswith(".pq"):
+    if name.endswith((".parquet", ".pq")):
         fmt = "parquet"
-    elif suffix.endswith((".csv",)):
-        fmt = "ascii.csv"
-    elif suffix.endswith((".ecsv",)):
+    elif name.endswith(".ecsv"):
         fmt = "ascii.ecsv"
-    elif suffix.endswith((".vot", ".xml")):
+    elif name.endswith((".vot", ".xml")):
         fmt = "votable"
+    else:
+        from platform_lib.catalogs import TEXT_SUFFIXES, CatalogError, read_text_table
+
+        if name.endswith(TEXT_SUFFIXES):
+            try:
+                return read_text_table(path)
+            except CatalogError as exc:
+                raise JobError(f"input table {str(path)!r}: {exc}", code="unreadable-input",
+                               value=str(path)) from exc
     return Table.read(path, format=fmt) if fmt else Table.read(path)
 
 

@@ -8,8 +8,9 @@ Public API:
     lets the user in; read-only for its readers), or a configured object space (any fsspec URL).
     ``list``, ``exists``, ``read_bytes``, ``open``, ``write_bytes`` (atomic), ``mkdir``, ``copy``,
     ``move``, ``delete``, ``share(address, group)``, ``usage(space)``, ``set_quota(space, bytes)``,
-    ``read_table``/``write_table``/``read_dataframe`` (FITS, VOTable, Parquet, HDF5, CSV, ECSV) and
-    ``read_image``/``write_image`` (FITS HDUs).
+    ``read_table``/``write_table``/``read_dataframe`` (FITS, VOTable, Parquet, HDF5, CSV, TSV, ECSV; text
+    tables are read by their content, as catalogue ingest reads them) and ``read_image``/``write_image``
+    (FITS HDUs).
 
 Errors are :class:`StorageError` subclasses with a ``code``: ``space-not-found``, ``not-found``,
 ``path-escape``, ``read-only``, ``not-a-member``, ``quota-exceeded``, ``exists``, ``unknown-format``.

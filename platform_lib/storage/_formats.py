@@ -2,7 +2,10 @@
 
 Pure conversion with a temporary local file (astropy's writers want a path for some formats); the
 :class:`~platform_lib.storage.Storage` methods move the bytes in and out of spaces. Formats: FITS,
-VOTable, Parquet, HDF5, CSV, ECSV, told from the file name unless given.
+VOTable, Parquet, HDF5, CSV, TSV, ECSV, and other text tables (read only), told from the file name
+unless given. Text tables (CSV, TSV, ``.txt``, ``.dat``, ``.tbl``...) are read by their content as
+catalogue ingest reads them (:func:`platform_lib.catalogs.read_text_table`: a VizieR TSV with its units,
+a ``;`` file with decimal commas), imported when such a file is read.
 """
 
 from __future__ import annotations
@@ -13,21 +16,28 @@ import warnings
 
 from platform_lib.storage._errors import UnknownFormat
 
-__all__ = ["format_for", "table_to_bytes", "table_from_file", "as_table", "image_to_bytes", "FORMATS"]
+__all__ = ["format_for", "table_to_bytes", "table_from_file", "as_table", "image_to_bytes", "FORMATS", "TEXT_FORMATS"]
 
-#: Format name -> (astropy format, file name endings).
+#: Format name -> (astropy format written, file name endings). ``text`` is read only (by content).
 FORMATS = {
     "fits": ("fits", (".fits", ".fit", ".fits.gz", ".fts")),
     "votable": ("votable", (".vot", ".votable", ".xml", ".vot.xml")),
     "parquet": ("parquet", (".parquet", ".pq")),
     "hdf5": ("hdf5", (".h5", ".hdf5", ".hdf")),
     "csv": ("ascii.csv", (".csv",)),
+    "tsv": ("ascii.tab", (".tsv", ".tab")),
     "ecsv": ("ascii.ecsv", (".ecsv",)),
+    "text": ("", (".txt", ".dat", ".tbl", ".ipac", ".asc", ".csv.gz", ".tsv.gz", ".tab.gz", ".txt.gz", ".dat.gz",
+                  ".tbl.gz", ".ipac.gz", ".asc.gz")),
 }
+
+#: The formats read by their content (catalogue ingest's reader), whatever the suffix says.
+TEXT_FORMATS = ("csv", "tsv", "text")
 
 
 def format_for(name: str, format: str | None = None) -> str:
-    """The format key (``fits``, ``votable``, ``parquet``, ``hdf5``, ``csv``, ``ecsv``) for a file name."""
+    """The format key (``fits``, ``votable``, ``parquet``, ``hdf5``, ``csv``, ``tsv``, ``ecsv``, ``text``) of a
+    file name."""
     if format is not None:
         key = format.lower()
         if key not in FORMATS:
@@ -65,6 +75,9 @@ def table_to_bytes(data, key: str) -> bytes:
     """The table serialised in format ``key``."""
     table = as_table(data)
     astropy_format = FORMATS[key][0]
+    if not astropy_format:
+        raise UnknownFormat(f"format {key!r} is read only (text tables are read by their content): write the "
+                            "table as .csv, .tsv, .ecsv, .fits, .vot or .parquet, or pass format=", value=key)
     with tempfile.TemporaryDirectory(prefix="astrohub-") as tmp:
         path = os.path.join(tmp, "table" + FORMATS[key][1][0])
         kwargs = {"path": "data", "serialize_meta": True} if key == "hdf5" else {}
@@ -81,6 +94,10 @@ def table_from_file(path: str, key: str):
 
     kwargs = {"path": "data"} if key == "hdf5" else {}
     try:
+        if key in TEXT_FORMATS:
+            from platform_lib.catalogs import read_text_table
+
+            return read_text_table(path)
         if key == "hdf5":
             import h5py
 

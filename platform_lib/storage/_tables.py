@@ -39,7 +39,8 @@ class TableIO:
         return manager()
 
     def read_table(self, address: str, *, format: str | None = None):
-        """The table at ``address`` as an astropy Table (FITS, VOTable, Parquet, HDF5, CSV, ECSV)."""
+        """The table at ``address`` as an astropy Table (FITS, VOTable, Parquet, HDF5, ECSV; CSV, TSV and other
+        text tables, ``.txt``, ``.dat``, ``.tbl``..., read by their content as catalogue ingest reads them)."""
         from platform_lib.storage._formats import format_for, table_from_file
 
         key = format_for(address, format)

@@ -3,7 +3,8 @@
 The files are those astroquery's wheel ships as its tests' recorded answers (IRSA Gator and its dust
 service, the NASA Exoplanet Archive, SDSS, CDS XMatch, the Gaia archive, ESO, OGLE, ALFALFA, the Open
 Astronomy Catalogs, ALMA, the Exoplanet Orbit Database, VizieR) and astropy's own test tables
-(SExtractor, DAOPHOT, IPAC, VizieR VOTable). For each table file: ``read_source`` must give the rows,
+(SExtractor, DAOPHOT, IPAC, VizieR VOTable) and pyvo's (VizieR and SIA answers with UCD1 only). For each
+table file: ``read_source`` must give the rows,
 columns and values that astropy's reader of that format gives, and ``ingest`` must register it, with
 the position columns expected (or, for tables without positions, with a :class:`NoPositionWarning`),
 and a cone search at its first row's position must find that row. Files that are not catalogues
@@ -21,6 +22,7 @@ import astropy
 import astropy.units as u
 import numpy as np
 import pytest
+import pyvo
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
@@ -29,6 +31,7 @@ from platform_lib.catalogs import NoPositionWarning, Registry, UnsupportedSource
 astroquery = pytest.importorskip("astroquery")  # a test dependency (pyproject's test extra)
 AQ = Path(astroquery.__file__).parent
 AP = Path(astropy.__file__).parent / "io"
+PV = Path(pyvo.__file__).parent
 
 CSV = {"format": "basic", "delimiter": ","}  # astropy's CSV reader with '#' comment lines skipped
 # (file, how astropy reads it, the position columns ingest must find or None)
@@ -43,15 +46,17 @@ CATALOGUES = [
     (AQ / "eso/tests/data/amber_sgra_query.tbl", CSV, ("RA", "DEC")),
     (AQ / "exoplanet_orbit_database/tests/data/exoplanet_orbit_database.csv", CSV, ("RA", "DEC")),
     (AQ / "ogle/tests/data/gal_0_3.txt", {"format": "commented_header"}, None),
-    (AQ / "alfalfa/tests/data/alfalfa_cat_small.txt", CSV, None),
+    (AQ / "alfalfa/tests/data/alfalfa_cat_small.txt", CSV, ("RAdeg_HI", "Decdeg_HI")),  # HI, then optical (_OC)
+    (AQ / "ipac/irsa/ibe/tests/data/pos.txt", {"format": "ipac"}, ("in_ra", "in_dec")),  # the input position
     (AQ / "oac/tests/data/photometry_csv.txt", CSV, None),
-    (AQ / "alma/tests/data/alma-onerow.txt", {"format": "basic"}, None),
+    (AQ / "alma/tests/data/alma-onerow.txt", {"format": "basic"}, ("s_ra", "s_dec")),  # ObsCore
     (AQ / "gaia/tests/data/1712337806100O-result.ecsv", {"format": "ascii.ecsv"}, ("ra", "dec")),
     (AQ / "gaia/tests/data/1710099405832VAL-result.vot", {"format": "votable"}, ("ra", "dec")),
     (AQ / "ipac/irsa/tests/data/Cone.xml", {"format": "votable"}, ("ra", "dec")),
     (AP / "ascii/tests/data/sextractor3.dat", {"format": "sextractor"}, ("ALPHA_J2000", "DELTA_J2000")),
     (AP / "ascii/tests/data/daophot.dat", {"format": "daophot"}, None),
     (AP / "votable/tests/data/vizier_b2_votable.xml", {"format": "votable"}, ("RAJ2000", "DEJ2000")),
+    (PV / "dal/tests/data/sia/dataset.xml", {"format": "votable"}, ("centerAlpha", "centerDelta")),  # UCD1 only
 ]
 NOT_CATALOGUES = [
     (AQ / "jplsbdb/tests/data/ceres.dat", "holds a JSON document"),
@@ -125,3 +130,19 @@ def test_service_file_that_is_no_table_is_refused_by_name(tmp_path, path, why):
         ingest(path, registry)
     assert path.name in str(caught.value) and why in str(caught.value)
     assert registry.catalogs() == []
+
+
+def test_the_main_position_by_ucd1_is_indexed_in_its_own_frame(tmp_path):
+    """A VizieR VOTable in UCD1 (pyvo's test.header_extraction.2.xml, VIII/6): ``RAB1950``/``DEB1950`` are the
+    main position (``POS_EQ_RA_MAIN``, COOSYS FK4 B1950), ``_RA.icrs``/``_DE.icrs`` VizieR's ICRS computed
+    from them (UCD1+ ``pos.eq.ra``). Before, UCD1 was not read: the computed columns were taken, and
+    converted again from B1950 as the file's only COOSYS said, 0.7 deg away from where the map is."""
+    path = PV / "mivot/tests/data/test.header_extraction.2.xml"
+    registry = Registry(tmp_path / "r.sqlite")
+    info = ingest(path, registry, name="viii6", margin_arcsec=None)
+    [table] = [registry.get(n) for n in registry.tables(info.name)]
+    assert (table.ra_column, table.dec_column) == ("RA_ICRS", "DE_ICRS")
+    assert "RAB1950/DEB1950 (FK4 B1950)" in {c.name: c.description for c in table.columns}["RA_ICRS"]
+    vizier_icrs = SkyCoord(0.6405 * u.deg, -8.2216 * u.deg)  # the file's _RA.icrs, _DE.icrs (4 decimals)
+    found = cone_search(info.name, vizier_icrs, 1 * u.arcsec, registry=registry)
+    assert len(found) == 1 and found["RAB1950"][0] == 0.0 and found["DEB1950"][0] == -8.5

@@ -68,3 +68,62 @@ def test_sexagesimal_text_is_read_in_hours_unless_it_says_degrees():
     t["RAJ2000"].unit = u.mag  # not an angle: not a position
     assert sexagesimal_position_columns(t) is None
     assert sexagesimal_position_columns(Table({"ra": np.array([1.0]), "dec": np.array([2.0])})) is None
+
+
+def _cols(names: str, ucds: dict | None = None, unit: str = "deg") -> list:
+    from platform_lib.catalogs._columns import ColumnInfo
+
+    return [ColumnInfo(n, unit=unit, ucd=(ucds or {}).get(n, ""), datatype="float64") for n in names.split()]
+
+
+@pytest.mark.parametrize("names, ucds, expected", [
+    # VizieR (UCD1+): the main position, not the first usual name (_RAJ2000 comes before RA_ICRS in the lists)
+    ("_RAJ2000 _DEJ2000 RA_ICRS DE_ICRS e_RA_ICRS e_DE_ICRS",
+     {"_RAJ2000": "pos.eq.ra", "_DEJ2000": "pos.eq.dec", "RA_ICRS": "pos.eq.ra;meta.main",
+      "DE_ICRS": "pos.eq.dec;meta.main", "e_RA_ICRS": "stat.error;pos.eq.ra", "e_DE_ICRS": "stat.error;pos.eq.dec"},
+     ("RA_ICRS", "DE_ICRS")),
+    # VizieR (UCD1, pyvo's test.header_extraction.2.xml): the B1950 main position, not VizieR's computed ICRS one
+    ("RAB1950 DEB1950 _RA.icrs _DE.icrs", {"RAB1950": "POS_EQ_RA_MAIN", "DEB1950": "POS_EQ_DEC_MAIN",
+                                          "_RA.icrs": "pos.eq.ra", "_DE.icrs": "pos.eq.dec"}, ("RAB1950", "DEB1950")),
+    ("centerAlpha centerDelta", {"centerAlpha": "POS_EQ_RA_MAIN", "centerDelta": "POS_EQ_DEC_MAIN"},  # SIA1
+     ("centerAlpha", "centerDelta")),
+    # a usual name whose UCD says it is no position is not one
+    ("ra dec RAJ2000 DEJ2000", {"ra": "stat.error;pos.eq.ra", "dec": "stat.error;pos.eq.dec"}, ("RAJ2000", "DEJ2000")),
+    # names from real files (astroquery's test data): ALFALFA, IRSA IBE, IRSA MOST, ALMA (ObsCore)
+    ("AGCNr RAdeg_HI Decdeg_HI RAdeg_OC DECdeg_OC Vhelio", {}, ("RAdeg_HI", "Decdeg_HI")),
+    ("in_row_id in_ra in_dec expid crval1 crval2", {}, ("in_ra", "in_dec")),
+    ("mjd_obs ra_obj dec_obj sun_dist", {}, ("ra_obj", "dec_obj")),
+    ("s_ra s_dec s_fov", {}, ("s_ra", "s_dec")),
+    ("ra dec in_ra in_dec", {}, ("ra", "dec")),  # a usual name before a tagged one
+    # never an error, an offset, a motion, a bound, a sexagesimal part or a precision code
+    ("e_RAdeg e_DEdeg", {}, None), ("RA_offset DEC_offset", {}, None), ("pmRA pmDE", {}, None),
+    ("pm_ra pm_dec", {}, None), ("ra_min dec_min ra_max dec_max", {}, None), ("RA_h DEC_h", {}, None),
+    ("RA_PREC DEC_PREC", {}, None), ("ra_err dec_err", {}, None), ("dRA dDE", {}, None),
+    ("ra_lo dec_lo ra_hi dec_hi", {}, None),  # bounds, not HI
+    ("radius decay", {}, None),
+])
+def test_position_columns_by_ucd_first_then_by_name(names, ucds, expected):
+    from platform_lib.catalogs._columns import guess_position_columns
+
+    assert guess_position_columns(_cols(names, ucds)) == expected
+
+
+def test_ogle_ra_lon_is_not_taken_for_degrees():
+    """OGLE's extinction service answers ``RA/Lon Dec/Lat``: RA in hours or Galactic l, by the query
+    (astroquery's ogle/gal_0_3.txt, asked at l=0 b=3, holds 17.568157 = 263.52 deg / 15): no position."""
+    from platform_lib.catalogs._columns import guess_position_columns
+
+    assert guess_position_columns(_cols("RA/Lon Dec/Lat A_I E(V-I)", unit="")) is None
+
+
+def test_sexagesimal_text_main_position_by_ucd_first():
+    from astropy.table import Table
+
+    from platform_lib.catalogs._sexagesimal import sexagesimal_position_columns
+
+    t = Table({"RA": ["05 34 31.94"], "DEC": ["+22 00 52.2"], "RA_txt": ["05 34 31.9"], "DE_txt": ["+22 00 52"]})
+    t["RA_txt"].meta["ucd"], t["DE_txt"].meta["ucd"] = "POS_EQ_RA_MAIN", "POS_EQ_DEC_MAIN"
+    assert sexagesimal_position_columns(t) == ("RA_txt", "DE_txt")
+    t["RA"].meta["ucd"] = "stat.error;pos.eq.ra"  # named RA, but its UCD says otherwise
+    t["RA_txt"].meta["ucd"] = "meta.note"
+    assert sexagesimal_position_columns(t) is None

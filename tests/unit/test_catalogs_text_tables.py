@@ -137,3 +137,32 @@ def test_a_cds_data_file_is_sent_to_its_readme(tmp_path):
         (tmp_path / name).write_bytes((SAMPLE / name).read_bytes())
     with pytest.raises(UnsupportedSource, match="'table1.dat' is a data file of a CDS catalogue: its columns are described in the ReadMe beside it"):
         read_source(tmp_path / "table1.dat")
+
+
+@pytest.mark.parametrize("name, how", [("simple.txt", {}), ("simple_csv_missing.csv", {"format": "csv"})])
+def test_quoted_header_and_short_rows_read_as_astropy_reads_them(name, how):
+    """astropy's own samples: a header name quoted with ``'`` (``'test 1a' test2``) and an indented ``#``
+    line; a CSV whose row ``1`` is short (its missing fields are missing values). Both were refused."""
+    from astropy.io import ascii
+
+    path = SAMPLE.parent / name
+    reference = ascii.read(str(path), **how)  # astropy's guess (quotechar '); its CSV reader (short rows padded)
+    [st] = read_source(path).tables
+    assert st.table.colnames == reference.colnames
+    for col in reference.colnames:
+        assert list(np.ma.getmaskarray(st.table[col])) == list(np.ma.getmaskarray(reference[col])), col
+        assert list(np.ma.filled(st.table[col].astype(str), "")) == list(np.ma.filled(reference[col].astype(str), ""))
+
+
+def test_short_rows_only_under_a_header_and_never_longer(tmp_path):
+    (tmp_path / "a.csv").write_text("ra,dec,name\n10.5,-2.25,M31\n11.0\n12.0,3.5,M33\n")  # half or more full: read
+    t = read_source(tmp_path / "a.csv").tables[0].table
+    assert list(np.ma.getmaskarray(t["dec"])) == [False, True, False] and t["ra"][2] == 12.0
+    for text in ("ra,dec,name\n10.5\n11.0\n12.0,3.5,M33\n",  # most rows short: not a table with gaps
+                 "1,2,3\n4\n5,6,7\n",  # no header of names
+                 "ra,dec\n1,2\n3,4,5\n"):  # a row longer than the header
+        (tmp_path / "b.csv").write_text(text)
+        with pytest.raises(UnsupportedSource, match="'b.csv'"):
+            read_source(tmp_path / "b.csv")
+    (tmp_path / "c.txt").write_text("name mag\nBarnard's 9.5\nO'Brien 10.1\n")  # apostrophes are no quotes
+    assert list(read_source(tmp_path / "c.txt").tables[0].table["name"]) == ["Barnard's", "O'Brien"]
