@@ -26,6 +26,8 @@ What a test gets (all synchronous; URLs end with ``/``)::
     platform.classes_api("ann", "GET", "classes")    # the classes service's API as ann -> requests.Response
     platform.start_server("ann")                     # waits until ready; returns the server URL
     platform.stop_server("ann")
+    with platform.user_with_server("ann") as ann:    # a new user unique("ann") with their server ready;
+        ...                                          # stopped when the block ends
     platform.execute("ann", "print(1 + 1)")          # runs in a kernel of ann's server -> "2\n"
                                                      # raises KernelError (ename, evalue, traceback)
     platform.run_notebook("ann", "tutorials/x.ipynb")  # each code cell in turn, in a session of ann's
@@ -243,6 +245,25 @@ class RunningPlatform:
             response.raise_for_status()
         _poll(lambda: "" not in self.api("GET", f"/users/{user}").json().get("servers", {}), timeout,
               f"the server of {user} to stop")
+
+    @contextlib.contextmanager
+    def user_with_server(self, name: str) -> Iterator[str]:
+        """A new hub user ``unique(name)`` whose server is started and ready; stopped when the block ends.
+
+        Yields the user's name. Used as a module fixture's body::
+
+            @pytest.fixture(scope="module")
+            def dasker(platform):
+                with platform.user_with_server("dasker") as user:
+                    yield user
+        """
+        user = self.unique(name)
+        self.create_user(user)
+        self.start_server(user)
+        try:
+            yield user
+        finally:
+            self.stop_server(user)
 
     def server_get(self, user: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
         """GET ``/user/<user>/<path>`` with ``token`` (default: the user's own)."""

@@ -32,11 +32,8 @@ def _collect_dask_clients():
 @pytest.fixture(scope="module")
 def dasker(platform):
     """A user with a running server."""
-    user = platform.unique("dasker")
-    platform.create_user(user)
-    platform.start_server(user)
-    yield user
-    platform.stop_server(user)
+    with platform.user_with_server("dasker") as user:
+        yield user
 
 
 def _gateway(platform, user: str) -> Gateway:

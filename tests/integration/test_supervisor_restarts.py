@@ -43,11 +43,8 @@ def _zombies(pid: int) -> list[int]:
 
 @pytest.fixture(scope="module")
 def survivor(platform):
-    user = platform.unique("survivor")
-    platform.create_user(user)
-    platform.start_server(user)
-    yield user
-    platform.stop_server(user)
+    with platform.user_with_server("survivor") as user:
+        yield user
 
 
 def _hub_and_server_answer(platform, user: str) -> bool:
