@@ -23,6 +23,7 @@ What a test gets (all synchronous; URLs end with ``/``)::
     platform.create_group("astro101", ["ann", "bob"])  # or add_group_users(...)
     platform.user_token("ann")                       # an API token of that user (cached)
     platform.astrohub("classes", "show", "astro101")  # the astrohub command on this platform's data dir
+    platform.create_class("astro101", ["prof"], ["ann", "bob"])  # hub users, then astrohub classes create
     platform.classes_api("ann", "GET", "classes")    # the classes service's API as ann -> requests.Response
     platform.start_server("ann")                     # waits until ready; returns the server URL
     platform.stop_server("ann")
@@ -178,6 +179,16 @@ class RunningPlatform:
     def astrohub(self, *args: str, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
         """``astrohub <args> --data-dir <this platform's>`` (the admin's command), its output captured."""
         return _astrohub(*args, "--data-dir", str(self.data_dir), timeout=timeout)
+
+    def create_class(self, name: str, instructors: list[str], students: list[str]) -> str:
+        """Create the hub users (:meth:`create_user`), then the class ``name`` with ``astrohub classes create``
+        (``--instructors``, ``--students``); the test fails with the command's output if it fails. Returns ``name``."""
+        for user in (*instructors, *students):
+            self.create_user(user)
+        created = self.astrohub("classes", "create", name, "--instructors", ",".join(instructors),
+                                "--students", ",".join(students))
+        assert created.returncode == 0, created.stdout + created.stderr
+        return name
 
     def classes_api(self, user: str, method: str, path: str, body: Any = None) -> requests.Response:
         """A request to the classes service (``path`` under :attr:`CLASSES_API`) with ``user``'s token."""
