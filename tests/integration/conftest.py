@@ -34,6 +34,7 @@ What a test gets (all synchronous; URLs end with ``/``)::
     platform.run_notebook("ann", "tutorials/x.ipynb")  # each code cell in turn, in a session of ann's
                                                      # server -> [CellResult]; raises CellError
     platform.server_get("ann", "api/contents", token=platform.user_token("bob"))  # requests.Response
+    platform.gateway("ann")                          # dask_gateway.Gateway as ann (her hub token)
     platform.system_user("ann")                      # the system user name when isolated, else None
     poll(lambda: path.exists(), 30, "the file")      # fixture: wait for a condition with a deadline
     platform.isolated            # True when each user runs as their own system user (root, and
@@ -275,6 +276,17 @@ class RunningPlatform:
             yield user
         finally:
             self.stop_server(user)
+
+    def gateway(self, user: str):
+        """dask-gateway's client as ``user``, with their hub token (as in their notebook); a ``Gateway``."""
+        from dask_gateway import Gateway  # only the Dask tests pay for the import
+        from dask_gateway.auth import JupyterHubAuth
+
+        return Gateway(
+            address=f"{self.url}services/dask-gateway",
+            proxy_address=f"gateway://{self.config.hub.ip}:{self.config.gateway.port}",
+            auth=JupyterHubAuth(api_token=self.user_token(user)),
+        )
 
     def server_get(self, user: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
         """GET ``/user/<user>/<path>`` with ``token`` (default: the user's own)."""

@@ -19,8 +19,6 @@ import urllib.parse
 import psutil
 import pytest
 import requests
-from dask_gateway import Gateway
-from dask_gateway.auth import JupyterHubAuth
 from system_user import run_as  # tests/support/, on the path by tests/conftest.py
 
 pytestmark = pytest.mark.security
@@ -33,21 +31,13 @@ def _collect_dask_clients():
     gc.collect()
 
 
-def _gateway(platform, user: str) -> Gateway:
-    return Gateway(
-        address=f"{platform.url}services/dask-gateway",
-        proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
-        auth=JupyterHubAuth(api_token=platform.user_token(user)),
-    )
-
-
 @pytest.fixture(scope="module")
 def dashboard(platform):
     """(owner, intruder, cluster name, dashboard URL) of a running cluster with one worker."""
     owner, intruder = platform.unique("dashowner"), platform.unique("dashpeek")
     platform.create_user(owner)
     platform.create_user(intruder)
-    gateway = _gateway(platform, owner)
+    gateway = platform.gateway(owner)
     cluster = gateway.new_cluster(shutdown_on_close=True)
     try:
         cluster.scale(1)

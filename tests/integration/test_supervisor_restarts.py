@@ -90,15 +90,7 @@ def test_a_killed_component_is_restarted_and_the_users_server_keeps_running(plat
 def test_a_killed_gateway_is_restarted_and_the_running_cluster_keeps_working(platform, survivor, poll):
     import gc
 
-    from dask_gateway import Gateway
-    from dask_gateway.auth import JupyterHubAuth
-
-    def gateway() -> Gateway:
-        return Gateway(address=f"{platform.url}services/dask-gateway",
-                       proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
-                       auth=JupyterHubAuth(api_token=platform.user_token(survivor)))
-
-    with gateway() as gw:
+    with platform.gateway(survivor) as gw:
         cluster = gw.new_cluster(shutdown_on_close=False)
         name = cluster.name
         cluster.scale(1)
@@ -109,12 +101,12 @@ def test_a_killed_gateway_is_restarted_and_the_running_cluster_keeps_working(pla
         before = _status(platform)["components"]["dask-gateway"]["pid"]
         os.killpg(before, signal.SIGKILL)
         poll(lambda: _status(platform)["components"]["dask-gateway"]["pid"] != before, 120, "the gateway to restart")
-        with gateway() as gw:
+        with platform.gateway(survivor) as gw:
             poll(lambda: name in [c.name for c in gw.list_clusters()], 60, "the restarted gateway to list the cluster")
             with gw.connect(name) as again, again.get_client(set_as_default=False) as client:
                 assert client.submit(sum, [1, 2, 3], pure=False).result(timeout=60) == 6
     finally:
-        with gateway() as gw:
+        with platform.gateway(survivor) as gw:
             gw.stop_cluster(name)
         gc.collect()
 
@@ -281,15 +273,7 @@ def test_a_users_job_and_cluster_keep_running_through_a_hub_restart(platform, su
     through a new connection authenticated by the restarted hub."""
     import gc
 
-    from dask_gateway import Gateway
-    from dask_gateway.auth import JupyterHubAuth
-
-    def gateway() -> Gateway:
-        return Gateway(address=f"{platform.url}services/dask-gateway",
-                       proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
-                       auth=JupyterHubAuth(api_token=platform.user_token(survivor)))
-
-    gw = gateway()
+    gw = platform.gateway(survivor)
     cluster = gw.new_cluster(shutdown_on_close=False)
     name, client = cluster.name, None
     try:
@@ -310,7 +294,8 @@ def test_a_users_job_and_cluster_keep_running_through_a_hub_restart(platform, su
         assert runner.is_running() and runner.create_time() == started, \
             "the job's runner died with the hub (or was replaced)"
         assert client.submit(sum, [1, 2, 3], pure=False).result(timeout=60) == 6
-        with gateway() as gw2, gw2.connect(name) as again, again.get_client(set_as_default=False) as fresh:
+        with platform.gateway(survivor) as gw2, gw2.connect(name) as again, \
+                again.get_client(set_as_default=False) as fresh:
             assert fresh.submit(sum, [4, 5], pure=False).result(timeout=60) == 9
 
         collected = json.loads(platform.execute(survivor, _COLLECT.format(job_id=submitted["id"]), timeout=360))

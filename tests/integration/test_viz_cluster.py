@@ -154,15 +154,10 @@ def _collect_dask_clients():
 def test_build_on_the_platforms_dask_gateway_cluster_as_a_hub_user(platform, catalogues, tmp_path):
     """The user's own dask-gateway cluster (workers run as the user): the same HiPS. The workers do not
     see the test's private folder, so they send their tiles back."""
-    from dask_gateway import Gateway
-    from dask_gateway.auth import JupyterHubAuth
-
     registry, _ = catalogues
     user = platform.unique("hipsdask")
     platform.create_user(user)
-    gateway = Gateway(address=f"{platform.url}services/dask-gateway",
-                      proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
-                      auth=JupyterHubAuth(api_token=platform.user_token(user)))
+    gateway = platform.gateway(user)
     expected = _single_process("I/311/hip2", tmp_path / "one", registry, "Hpmag", ["HIP"])
     with gateway.new_cluster() as cluster:
         cluster.scale(2)
