@@ -53,6 +53,7 @@ platform per pytest session, whichever tier asks first).
 from __future__ import annotations
 
 import contextlib
+import gc
 import grp
 import json
 import os
@@ -552,6 +553,20 @@ def shared_platform(config: pytest.Config) -> Iterator[RunningPlatform]:
 def poll():
     """``poll(condition, timeout, what)``: the first truthy ``condition()``, or TimeoutError naming ``what``."""
     return _poll
+
+
+@pytest.fixture(scope="module")
+def collect_dask_clients():
+    """A garbage collection when the module's tests are done: the gateway clients' objects are finalized
+    there, not inside a later ``ast.parse``. A module of Dask tests asks for it with
+    ``pytestmark = pytest.mark.usefixtures("collect_dask_clients")``.
+
+    CPython 3.11 before 3.11.5 (gh-106905) raises ``SystemError: AST constructor recursion depth
+    mismatch`` when a garbage collection runs finalizers during ``ast.parse``, as pytest's
+    assertion rewriting of a plugin imported at the end of the session does.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")

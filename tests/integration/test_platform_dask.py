@@ -7,24 +7,13 @@ dask-gateway's client as that user, and a kernel that asks a worker who it runs 
 
 from __future__ import annotations
 
-import gc
 import pwd
 import textwrap
 import urllib.parse
 
 import pytest
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _collect_dask_clients():
-    """Finalize the gateway clients' objects here, not inside a later ``ast.parse``.
-
-    CPython 3.11 before 3.11.5 (gh-106905) raises ``SystemError: AST constructor recursion depth
-    mismatch`` when a garbage collection runs finalizers during ``ast.parse``, as pytest's
-    assertion rewriting of a plugin imported at the end of the session does.
-    """
-    yield
-    gc.collect()
+pytestmark = pytest.mark.usefixtures("collect_dask_clients")  # conftest: CPython < 3.11.5, gh-106905
 
 
 @pytest.fixture(scope="module")

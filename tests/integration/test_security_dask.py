@@ -10,7 +10,6 @@ with a token (the Dask sidebar's check) and in a browser signed in to the hub (O
 
 from __future__ import annotations
 
-import gc
 import os
 import pwd
 import re
@@ -21,14 +20,7 @@ import pytest
 import requests
 from system_user import run_as  # tests/support/, on the path by tests/conftest.py
 
-pytestmark = pytest.mark.security
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _collect_dask_clients():
-    """Finalize the gateway clients' objects here (CPython < 3.11.5 gh-106905, see test_platform_dask)."""
-    yield
-    gc.collect()
+pytestmark = [pytest.mark.security, pytest.mark.usefixtures("collect_dask_clients")]
 
 
 @pytest.fixture(scope="module")

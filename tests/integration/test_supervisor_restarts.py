@@ -24,13 +24,7 @@ import psutil
 import pytest
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _collect_dask_clients():
-    """Finalize the gateway clients' objects here (CPython < 3.11.5 gh-106905, see test_platform_dask)."""
-    yield
-    import gc
-
-    gc.collect()
+pytestmark = pytest.mark.usefixtures("collect_dask_clients")  # conftest: CPython < 3.11.5, gh-106905
 
 
 def _status(platform) -> dict:

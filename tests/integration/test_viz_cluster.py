@@ -24,7 +24,8 @@ distributed = pytest.importorskip("distributed")
 # lsdb 0.11 calls NestedFrame.set_index(inplace=True) and sets pandas' mode.chained_assignment on import,
 # both deprecated by pandas 3.1: theirs, not ours.
 pytestmark = [pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning"),
-              pytest.mark.filterwarnings("ignore:The 'mode.chained_assignment' option:pandas.errors.Pandas4Warning")]
+              pytest.mark.filterwarnings("ignore:The 'mode.chained_assignment' option:pandas.errors.Pandas4Warning"),
+              pytest.mark.usefixtures("collect_dask_clients")]  # conftest: CPython < 3.11.5, gh-106905
 
 
 @pytest.fixture(scope="module")
@@ -140,15 +141,6 @@ def test_workers_that_cannot_see_the_folder_send_their_tiles_back(catalogues, tm
     got = viz.build_catalog_hips(synthetic, tmp_path / "dask", magnitude="gmag", columns=["name"], n_per_tile=20)
     assert not (tmp_path / "not-here").exists()
     _same_hips(expected, got)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _collect_dask_clients():
-    """Finalize the gateway client's objects here (CPython 3.11 < 3.11.5, gh-106905: see test_platform_dask)."""
-    yield
-    import gc
-
-    gc.collect()
 
 
 def test_build_on_the_platforms_dask_gateway_cluster_as_a_hub_user(platform, catalogues, tmp_path):
