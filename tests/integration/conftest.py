@@ -23,14 +23,18 @@ What a test gets (all synchronous; URLs end with ``/``)::
     platform.create_group("astro101", ["ann", "bob"])  # or add_group_users(...)
     platform.user_token("ann")                       # an API token of that user (cached)
     platform.astrohub("classes", "show", "astro101")  # the astrohub command on this platform's data dir
+    platform.create_class("astro101", ["prof"], ["ann", "bob"])  # hub users, then astrohub classes create
     platform.classes_api("ann", "GET", "classes")    # the classes service's API as ann -> requests.Response
     platform.start_server("ann")                     # waits until ready; returns the server URL
     platform.stop_server("ann")
+    with platform.user_with_server("ann") as ann:    # a new user unique("ann") with their server ready;
+        ...                                          # stopped when the block ends
     platform.execute("ann", "print(1 + 1)")          # runs in a kernel of ann's server -> "2\n"
                                                      # raises KernelError (ename, evalue, traceback)
     platform.run_notebook("ann", "tutorials/x.ipynb")  # each code cell in turn, in a session of ann's
                                                      # server -> [CellResult]; raises CellError
     platform.server_get("ann", "api/contents", token=platform.user_token("bob"))  # requests.Response
+    platform.gateway("ann")                          # dask_gateway.Gateway as ann (her hub token)
     platform.system_user("ann")                      # the system user name when isolated, else None
     poll(lambda: path.exists(), 30, "the file")      # fixture: wait for a condition with a deadline
     platform.isolated            # True when each user runs as their own system user (root, and
@@ -49,6 +53,7 @@ platform per pytest session, whichever tier asks first).
 from __future__ import annotations
 
 import contextlib
+import gc
 import grp
 import json
 import os
@@ -177,6 +182,16 @@ class RunningPlatform:
         """``astrohub <args> --data-dir <this platform's>`` (the admin's command), its output captured."""
         return _astrohub(*args, "--data-dir", str(self.data_dir), timeout=timeout)
 
+    def create_class(self, name: str, instructors: list[str], students: list[str]) -> str:
+        """Create the hub users (:meth:`create_user`), then the class ``name`` with ``astrohub classes create``
+        (``--instructors``, ``--students``); the test fails with the command's output if it fails. Returns ``name``."""
+        for user in (*instructors, *students):
+            self.create_user(user)
+        created = self.astrohub("classes", "create", name, "--instructors", ",".join(instructors),
+                                "--students", ",".join(students))
+        assert created.returncode == 0, created.stdout + created.stderr
+        return name
+
     def classes_api(self, user: str, method: str, path: str, body: Any = None) -> requests.Response:
         """A request to the classes service (``path`` under :attr:`CLASSES_API`) with ``user``'s token."""
         return self.session.request(method, f"{self.url}{self.CLASSES_API}/{path}", json=body, timeout=120,
@@ -243,6 +258,36 @@ class RunningPlatform:
             response.raise_for_status()
         _poll(lambda: "" not in self.api("GET", f"/users/{user}").json().get("servers", {}), timeout,
               f"the server of {user} to stop")
+
+    @contextlib.contextmanager
+    def user_with_server(self, name: str) -> Iterator[str]:
+        """A new hub user ``unique(name)`` whose server is started and ready; stopped when the block ends.
+
+        Yields the user's name. Used as a module fixture's body::
+
+            @pytest.fixture(scope="module")
+            def dasker(platform):
+                with platform.user_with_server("dasker") as user:
+                    yield user
+        """
+        user = self.unique(name)
+        self.create_user(user)
+        self.start_server(user)
+        try:
+            yield user
+        finally:
+            self.stop_server(user)
+
+    def gateway(self, user: str):
+        """dask-gateway's client as ``user``, with their hub token (as in their notebook); a ``Gateway``."""
+        from dask_gateway import Gateway  # only the Dask tests pay for the import
+        from dask_gateway.auth import JupyterHubAuth
+
+        return Gateway(
+            address=f"{self.url}services/dask-gateway",
+            proxy_address=f"gateway://{self.config.hub.ip}:{self.config.gateway.port}",
+            auth=JupyterHubAuth(api_token=self.user_token(user)),
+        )
 
     def server_get(self, user: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
         """GET ``/user/<user>/<path>`` with ``token`` (default: the user's own)."""
@@ -508,6 +553,20 @@ def shared_platform(config: pytest.Config) -> Iterator[RunningPlatform]:
 def poll():
     """``poll(condition, timeout, what)``: the first truthy ``condition()``, or TimeoutError naming ``what``."""
     return _poll
+
+
+@pytest.fixture(scope="module")
+def collect_dask_clients():
+    """A garbage collection when the module's tests are done: the gateway clients' objects are finalized
+    there, not inside a later ``ast.parse``. A module of Dask tests asks for it with
+    ``pytestmark = pytest.mark.usefixtures("collect_dask_clients")``.
+
+    CPython 3.11 before 3.11.5 (gh-106905) raises ``SystemError: AST constructor recursion depth
+    mismatch`` when a garbage collection runs finalizers during ``ast.parse``, as pytest's
+    assertion rewriting of a plugin imported at the end of the session does.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")

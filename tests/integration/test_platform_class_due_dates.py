@@ -26,11 +26,7 @@ def _iso(t: float) -> str:
 
 def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is_hard(platform):
     prof, early, tardy = (platform.unique(n) for n in ("dprof", "dearly", "dtardy"))
-    for user in (prof, early, tardy):
-        platform.create_user(user)
-    name = platform.unique("due")
-    created = platform.astrohub("classes", "create", name, "--instructors", prof, "--students", f"{early},{tardy}")
-    assert created.returncode == 0, created.stdout + created.stderr
+    name = platform.create_class(platform.unique("due"), [prof], [early, tardy])
     # The instructor authors the assignment in the instructors' folder (as their own system user when isolated).
     hw = platform.data_dir / "classes" / name / "instructors" / "hw1"
     as_prof = ["runuser", "-u", platform.system_user(prof), "--"] if platform.isolated else []

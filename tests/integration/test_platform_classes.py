@@ -254,11 +254,7 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_
 def test_a_student_who_leaves_loses_the_class_folders_and_their_submissions_stay(platform):
     """Taken off the roster by the instructor (API) : the hub group, the class, the folders (as the system user)."""
     prof, stay, leave = (platform.unique(n) for n in ("lprof", "lstay", "lleave"))
-    for user in (prof, stay, leave):
-        platform.create_user(user)
-    name = platform.unique("leave")
-    created = platform.astrohub("classes", "create", name, "--instructors", prof, "--students", f"{stay},{leave}")
-    assert created.returncode == 0, created.stdout + created.stderr
+    name = platform.create_class(platform.unique("leave"), [prof], [stay, leave])
     materials = platform.data_dir / "classes" / name / "materials"
 
     def lists_materials(user: str) -> bool:

@@ -7,45 +7,20 @@ dask-gateway's client as that user, and a kernel that asks a worker who it runs 
 
 from __future__ import annotations
 
-import gc
 import pwd
 import textwrap
 import urllib.parse
 
 import pytest
-from dask_gateway import Gateway
-from dask_gateway.auth import JupyterHubAuth
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _collect_dask_clients():
-    """Finalize the gateway clients' objects here, not inside a later ``ast.parse``.
-
-    CPython 3.11 before 3.11.5 (gh-106905) raises ``SystemError: AST constructor recursion depth
-    mismatch`` when a garbage collection runs finalizers during ``ast.parse``, as pytest's
-    assertion rewriting of a plugin imported at the end of the session does.
-    """
-    yield
-    gc.collect()
+pytestmark = pytest.mark.usefixtures("collect_dask_clients")  # conftest: CPython < 3.11.5, gh-106905
 
 
 @pytest.fixture(scope="module")
 def dasker(platform):
     """A user with a running server."""
-    user = platform.unique("dasker")
-    platform.create_user(user)
-    platform.start_server(user)
-    yield user
-    platform.stop_server(user)
-
-
-def _gateway(platform, user: str) -> Gateway:
-    """dask-gateway's client, authenticated as ``user`` with their hub token (as in their notebook)."""
-    return Gateway(
-        address=f"{platform.url}services/dask-gateway",
-        proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
-        auth=JupyterHubAuth(api_token=platform.user_token(user)),
-    )
+    with platform.user_with_server("dasker") as user:
+        yield user
 
 
 def _labext(platform, user: str, method: str, path: str = ""):
@@ -69,7 +44,7 @@ def test_dask_sidebar_clusters_are_gateway_clusters(platform, dasker, poll):
         assert listed.status_code == 200
         assert [c["id"] for c in listed.json()] == [model["id"]]
 
-        with _gateway(platform, dasker) as gateway:
+        with platform.gateway(dasker) as gateway:
             assert [c.name for c in gateway.list_clusters()] == [cluster_name]
 
         # The sidebar shows the dashboard after this check (it strips the trailing "status").
@@ -83,13 +58,13 @@ def test_dask_sidebar_clusters_are_gateway_clusters(platform, dasker, poll):
         deleted = _labext(platform, dasker, "DELETE", f"/{model['id']}")
     assert deleted.status_code == 204, deleted.text[:2000]
     assert _labext(platform, dasker, "GET").json() == []
-    with _gateway(platform, dasker) as gateway:
+    with platform.gateway(dasker) as gateway:
         poll(lambda: not gateway.list_clusters(), 60, "the gateway to forget the deleted cluster")
 
 
 def test_the_sidebar_lists_and_connects_clusters_made_in_a_notebook(platform, dasker, poll):
     # issue 16: the Dask sidebar did not list clusters created in a notebook
-    with _gateway(platform, dasker) as gateway:
+    with platform.gateway(dasker) as gateway:
         cluster = gateway.new_cluster()
         try:
             listed = _labext(platform, dasker, "GET")
@@ -122,10 +97,10 @@ def test_the_sidebar_lists_and_connects_clusters_made_in_a_notebook(platform, da
 def test_another_user_does_not_see_the_cluster(platform, dasker):
     other = platform.unique("nodask")
     platform.create_user(other)
-    with _gateway(platform, dasker) as gateway:
+    with platform.gateway(dasker) as gateway:
         cluster = gateway.new_cluster()
         try:
-            with _gateway(platform, other) as theirs:
+            with platform.gateway(other) as theirs:
                 assert theirs.list_clusters() == []
                 with pytest.raises(Exception, match="not found|404|403"):
                     theirs.connect(cluster.name)

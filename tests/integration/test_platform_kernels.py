@@ -23,10 +23,7 @@ def _kernel_pids(user: str) -> list[int]:
 
 
 def test_kernels_hand_over_without_restarts_and_leave_no_process(platform, poll):
-    user = platform.unique("kernels")
-    platform.create_user(user)
-    platform.start_server(user)
-    try:
+    with platform.user_with_server("kernels") as user:
         poll(lambda: len(_kernel_pids(user)) == 1, 60, "the server's one warm kernel")
         for n in range(3):
             assert platform.execute(user, f"print({n} * 2)") == f"{n * 2}\n"
@@ -34,5 +31,3 @@ def test_kernels_hand_over_without_restarts_and_leave_no_process(platform, poll)
         poll(lambda: len(_kernel_pids(user)) == 1, 60, "one kernel process (the warm one) after three kernels ended")
         log = (platform.data_dir / "state" / "logs" / "hub.log").read_text(errors="replace")
         assert "Address already in use" not in log and "restart failed" not in log.lower()
-    finally:
-        platform.stop_server(user)

@@ -133,7 +133,7 @@ def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
             name = cluster.name
             cluster.close()
         del gateway, cluster, client
-        gc.collect()  # finalize the client's objects now (CPython < 3.11.5 gh-106905, see test_platform_dask)
+        gc.collect()  # finalize the client's objects now (CPython < 3.11.5 gh-106905, see conftest.py)
         procs = poll(lambda: (lambda p: p if len(p) >= 2 else None)(_cluster_processes(name)), 30,
                       "the scheduler and a worker")
         commands = " ".join(" ".join(p.cmdline()) for p in procs)

@@ -22,11 +22,8 @@ SYNC_DEADLINE = 30.0
 @pytest.fixture(scope="module")
 def keeper(platform):
     """A user with a running server."""
-    user = platform.unique("keeper")
-    platform.create_user(user)
-    platform.start_server(user)
-    yield user
-    platform.stop_server(user)
+    with platform.user_with_server("keeper") as user:
+        yield user
 
 
 def _write_until(platform, user: str, path: str, want: str) -> str:

@@ -74,13 +74,8 @@ def test_kernel_uses_platform_lib_dask_gateway_and_storage(platform, team, poll)
 
 def test_the_first_kernel_is_the_servers_warm_kernel_running_as_the_user(platform):
     """The spawner's command started a kernel with the server; the first notebook's kernel is that one."""
-    user = platform.unique("warm")
-    platform.create_user(user)
-    platform.start_server(user)
-    try:
+    with platform.user_with_server("warm") as user:
         out = platform.execute(user, "import os, getpass; print(os.getpid(), getpass.getuser(), os.getcwd())")
-    finally:
-        platform.stop_server(user)
     pid, who, cwd = out.split()
     assert who == (platform.system_user(user) or who) and cwd == str(platform.data_dir / "home" / user)
     log = (platform.data_dir / "state" / "logs" / "hub.log").read_text()

@@ -10,7 +10,6 @@ with a token (the Dask sidebar's check) and in a browser signed in to the hub (O
 
 from __future__ import annotations
 
-import gc
 import os
 import pwd
 import re
@@ -19,26 +18,9 @@ import urllib.parse
 import psutil
 import pytest
 import requests
-from dask_gateway import Gateway
-from dask_gateway.auth import JupyterHubAuth
 from system_user import run_as  # tests/support/, on the path by tests/conftest.py
 
-pytestmark = pytest.mark.security
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _collect_dask_clients():
-    """Finalize the gateway clients' objects here (CPython < 3.11.5 gh-106905, see test_platform_dask)."""
-    yield
-    gc.collect()
-
-
-def _gateway(platform, user: str) -> Gateway:
-    return Gateway(
-        address=f"{platform.url}services/dask-gateway",
-        proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
-        auth=JupyterHubAuth(api_token=platform.user_token(user)),
-    )
+pytestmark = [pytest.mark.security, pytest.mark.usefixtures("collect_dask_clients")]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +29,7 @@ def dashboard(platform):
     owner, intruder = platform.unique("dashowner"), platform.unique("dashpeek")
     platform.create_user(owner)
     platform.create_user(intruder)
-    gateway = _gateway(platform, owner)
+    gateway = platform.gateway(owner)
     cluster = gateway.new_cluster(shutdown_on_close=True)
     try:
         cluster.scale(1)

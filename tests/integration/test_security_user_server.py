@@ -79,11 +79,8 @@ def check(response, method: str, path: str) -> None:
 
 @pytest.fixture(scope="module")
 def fuzzed(platform):
-    user = platform.unique("fuzzed")
-    platform.create_user(user)
-    platform.start_server(user)
-    yield user
-    platform.stop_server(user)
+    with platform.user_with_server("fuzzed") as user:
+        yield user
 
 
 def test_user_server_routes_never_answer_5xx(platform, fuzzed):

@@ -24,13 +24,7 @@ import psutil
 import pytest
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _collect_dask_clients():
-    """Finalize the gateway clients' objects here (CPython < 3.11.5 gh-106905, see test_platform_dask)."""
-    yield
-    import gc
-
-    gc.collect()
+pytestmark = pytest.mark.usefixtures("collect_dask_clients")  # conftest: CPython < 3.11.5, gh-106905
 
 
 def _status(platform) -> dict:
@@ -43,11 +37,8 @@ def _zombies(pid: int) -> list[int]:
 
 @pytest.fixture(scope="module")
 def survivor(platform):
-    user = platform.unique("survivor")
-    platform.create_user(user)
-    platform.start_server(user)
-    yield user
-    platform.stop_server(user)
+    with platform.user_with_server("survivor") as user:
+        yield user
 
 
 def _hub_and_server_answer(platform, user: str) -> bool:
@@ -93,15 +84,7 @@ def test_a_killed_component_is_restarted_and_the_users_server_keeps_running(plat
 def test_a_killed_gateway_is_restarted_and_the_running_cluster_keeps_working(platform, survivor, poll):
     import gc
 
-    from dask_gateway import Gateway
-    from dask_gateway.auth import JupyterHubAuth
-
-    def gateway() -> Gateway:
-        return Gateway(address=f"{platform.url}services/dask-gateway",
-                       proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
-                       auth=JupyterHubAuth(api_token=platform.user_token(survivor)))
-
-    with gateway() as gw:
+    with platform.gateway(survivor) as gw:
         cluster = gw.new_cluster(shutdown_on_close=False)
         name = cluster.name
         cluster.scale(1)
@@ -112,12 +95,12 @@ def test_a_killed_gateway_is_restarted_and_the_running_cluster_keeps_working(pla
         before = _status(platform)["components"]["dask-gateway"]["pid"]
         os.killpg(before, signal.SIGKILL)
         poll(lambda: _status(platform)["components"]["dask-gateway"]["pid"] != before, 120, "the gateway to restart")
-        with gateway() as gw:
+        with platform.gateway(survivor) as gw:
             poll(lambda: name in [c.name for c in gw.list_clusters()], 60, "the restarted gateway to list the cluster")
             with gw.connect(name) as again, again.get_client(set_as_default=False) as client:
                 assert client.submit(sum, [1, 2, 3], pure=False).result(timeout=60) == 6
     finally:
-        with gateway() as gw:
+        with platform.gateway(survivor) as gw:
             gw.stop_cluster(name)
         gc.collect()
 
@@ -284,15 +267,7 @@ def test_a_users_job_and_cluster_keep_running_through_a_hub_restart(platform, su
     through a new connection authenticated by the restarted hub."""
     import gc
 
-    from dask_gateway import Gateway
-    from dask_gateway.auth import JupyterHubAuth
-
-    def gateway() -> Gateway:
-        return Gateway(address=f"{platform.url}services/dask-gateway",
-                       proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
-                       auth=JupyterHubAuth(api_token=platform.user_token(survivor)))
-
-    gw = gateway()
+    gw = platform.gateway(survivor)
     cluster = gw.new_cluster(shutdown_on_close=False)
     name, client = cluster.name, None
     try:
@@ -313,7 +288,8 @@ def test_a_users_job_and_cluster_keep_running_through_a_hub_restart(platform, su
         assert runner.is_running() and runner.create_time() == started, \
             "the job's runner died with the hub (or was replaced)"
         assert client.submit(sum, [1, 2, 3], pure=False).result(timeout=60) == 6
-        with gateway() as gw2, gw2.connect(name) as again, again.get_client(set_as_default=False) as fresh:
+        with platform.gateway(survivor) as gw2, gw2.connect(name) as again, \
+                again.get_client(set_as_default=False) as fresh:
             assert fresh.submit(sum, [4, 5], pure=False).result(timeout=60) == 9
 
         collected = json.loads(platform.execute(survivor, _COLLECT.format(job_id=submitted["id"]), timeout=360))

@@ -24,7 +24,8 @@ distributed = pytest.importorskip("distributed")
 # lsdb 0.11 calls NestedFrame.set_index(inplace=True) and sets pandas' mode.chained_assignment on import,
 # both deprecated by pandas 3.1: theirs, not ours.
 pytestmark = [pytest.mark.filterwarnings("ignore:The inplace keyword in NestedFrame:pandas.errors.Pandas4Warning"),
-              pytest.mark.filterwarnings("ignore:The 'mode.chained_assignment' option:pandas.errors.Pandas4Warning")]
+              pytest.mark.filterwarnings("ignore:The 'mode.chained_assignment' option:pandas.errors.Pandas4Warning"),
+              pytest.mark.usefixtures("collect_dask_clients")]  # conftest: CPython < 3.11.5, gh-106905
 
 
 @pytest.fixture(scope="module")
@@ -142,27 +143,13 @@ def test_workers_that_cannot_see_the_folder_send_their_tiles_back(catalogues, tm
     _same_hips(expected, got)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _collect_dask_clients():
-    """Finalize the gateway client's objects here (CPython 3.11 < 3.11.5, gh-106905: see test_platform_dask)."""
-    yield
-    import gc
-
-    gc.collect()
-
-
 def test_build_on_the_platforms_dask_gateway_cluster_as_a_hub_user(platform, catalogues, tmp_path):
     """The user's own dask-gateway cluster (workers run as the user): the same HiPS. The workers do not
     see the test's private folder, so they send their tiles back."""
-    from dask_gateway import Gateway
-    from dask_gateway.auth import JupyterHubAuth
-
     registry, _ = catalogues
     user = platform.unique("hipsdask")
     platform.create_user(user)
-    gateway = Gateway(address=f"{platform.url}services/dask-gateway",
-                      proxy_address=f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}",
-                      auth=JupyterHubAuth(api_token=platform.user_token(user)))
+    gateway = platform.gateway(user)
     expected = _single_process("I/311/hip2", tmp_path / "one", registry, "Hpmag", ["HIP"])
     with gateway.new_cluster() as cluster:
         cluster.scale(2)
