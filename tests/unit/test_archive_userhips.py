@@ -331,3 +331,18 @@ def test_a_reservation_left_by_a_killed_archive_counts_for_nothing(tmp_path):
     assert store.in_use("bob") == (0, 0)  # counted for nothing: removed
     assert not list((store.owners / ".uploads").iterdir())
     store.reserve("bob", 5 * 2**20).release()
+
+
+def test_an_upload_unpacked_after_its_client_went_away_is_still_checked(tmp_path):
+    """The handler releases an upload's reservation when its client goes away, while the archive may still be
+    unpacking it: from then on it holds nothing, but what it unpacks is still checked against the budgets."""
+    body = _hips_tar(tmp_path)
+    size = UserHipsStore(tmp_path / "probe").add("ann", "probe", body)["bytes"]
+    store = UserHipsStore(tmp_path / "hips", total_max=size // 2)
+    gone = store.reserve("ann", 1)
+    gone.release()
+    with pytest.raises(UserHipsError) as err:
+        store.add("ann", "cut off", body, gone)
+    assert err.value.status == 507 and "the upload unpacks to at least" in str(err.value)
+    assert gone.bytes == 0 and not list((store.owners / ".uploads").iterdir())
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]

@@ -378,27 +378,29 @@ class Reservation:
         self.owner = owner
         self.path = path
         self.bytes = 0
+        self._checked = 0  # the bytes checked against the budgets (held, or, once released, checked only)
         self._fd: int | None = fd
         self._lock = threading.Lock()  # grown in a worker thread, released from the server's loop
 
     def grow(self, need: int, what: str = "the upload is already") -> None:
         """Hold at least ``need`` bytes (the body received so far, or the bytes unpacked so far), with an
         eighth more so that a growing upload comes back seldom (never past the room left);
-        :class:`UserHipsError` 413 or 507 when ``need`` does not fit the owner's budget or all users'."""
-        if need <= self.bytes:
+        :class:`UserHipsError` 413 or 507 when ``need`` does not fit the owner's budget or all users'.
+        Released (its client went away while it was unpacked), it is still checked, no longer held."""
+        if need <= self._checked:
             return
         with self.store._kept(), self._lock:
-            if self._fd is None:  # released: the upload ended meanwhile
-                return
             used, total = self.store.in_use(self.owner, but=self)
             self.store.check_fits(self.owner, used, total, need, what)
-            self._write(min(need + need // 8, self.store.owner_max - used, self.store.total_max - total))
+            self._checked = min(need + need // 8, self.store.owner_max - used, self.store.total_max - total)
+            if self._fd is not None:
+                self._write(self._checked)
 
     def _write(self, size: int) -> None:
         """Record ``size`` (under the store's lock, so that nobody reads the file half written)."""
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, json.dumps({"owner": self.owner, "bytes": size}).encode(), 0)
-        self.bytes = size
+        self.bytes = self._checked = size
 
     def release(self) -> None:
         """The upload ended (kept, refused or cut off): its bytes count no more. Again: nothing."""
