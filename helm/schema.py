@@ -135,6 +135,23 @@ OWN_KEYS: dict[str, Any] = {
                                    "properties": {"claimName": {"type": "string", "minLength": 1}}}]},
                 },
             },
+            "jobs": {
+                "type": "object", "additionalProperties": False,
+                "description": "The archive's own state in each pod (its async TAP jobs, SQLite).",
+                "properties": {
+                    "persistentVolumeClaimTemplate": {
+                        "description": "With replicas > 1: a claim per pod (a volumeClaimTemplate of the "
+                        "StatefulSet, ReadWriteOnce; no storageClassName: the cluster's default) so that each "
+                        "pod's TAP jobs survive its restart; the claims stay after a scale-down or an uninstall. "
+                        "null: an emptyDir per pod.",
+                        "oneOf": [{"type": "null"},
+                                  {"type": "object", "additionalProperties": False, "required": ["size"],
+                                   "properties": {
+                                       "storageClassName": {"type": "string", "minLength": 1},
+                                       "size": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?([EPTGMk]i?)?$",
+                                                "description": "The claim's size, e.g. 2Gi."}}}]},
+                },
+            },
             "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"], "description": "Log level of the service."},
             "resources": _RESOURCES,
         },

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from platform_lib.cli.platform import _common, config_from_args
+from platform_lib.cli.platform import add_config_arguments, config_from_args
 
 __all__ = ["register"]
 
@@ -239,7 +239,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     log.add_argument("name")
     log.set_defaults(func=_log)
     for parser in sub.choices.values():
-        _common(parser)
+        add_config_arguments(parser)
 
     workspaces = subparsers.add_parser("workspaces", help="shared analysis workspaces")
     wsub = workspaces.add_subparsers(dest="workspaces_command", required=True, metavar="ACTION")
@@ -259,4 +259,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wshow.add_argument("name", nargs="?")
     wshow.set_defaults(func=_ws_show)
     for parser in wsub.choices.values():
-        _common(parser)
+        add_config_arguments(parser)

@@ -9,10 +9,12 @@ import argparse
 import os
 from pathlib import Path
 
-__all__ = ["register", "config_from_args"]
+__all__ = ["register", "config_from_args", "add_config_arguments"]
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config``, ``--data-dir`` and ``--set`` (read by :func:`config_from_args`) to a subcommand's
+    ``parser``; every ``astrohub`` subcommand that reads the configuration takes them."""
     parser.add_argument("--config", "-c", metavar="FILE", help="the TOML configuration (default ./astrohub.toml)")
     parser.add_argument("--data-dir", metavar="DIR", help="the data directory (config key data_dir)")
     parser.add_argument(
@@ -60,14 +62,14 @@ def _status(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     up = subparsers.add_parser("up", help="start the platform on this machine (foreground; Ctrl-C stops it)")
-    _common(up)
+    add_config_arguments(up)
     up.add_argument("--port", type=int, help="the public port (config key hub.port)")
     up.add_argument("--detach", action="store_true", help="start in the background and return when ready")
     up.add_argument("--config-json", help=argparse.SUPPRESS)
     up.set_defaults(func=_up)
     down = subparsers.add_parser("down", help="stop the platform started by `astrohub up` on this data directory")
-    _common(down)
+    add_config_arguments(down)
     down.set_defaults(func=_down)
     status = subparsers.add_parser("status", help="report each component of the running platform")
-    _common(status)
+    add_config_arguments(status)
     status.set_defaults(func=_status)

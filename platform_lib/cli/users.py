@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from platform_lib.cli.platform import _common, config_from_args
+from platform_lib.cli.platform import add_config_arguments, config_from_args
 
 __all__ = ["register"]
 
@@ -65,11 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     users = subparsers.add_parser("users", help="add people and groups to the running platform")
     sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     add = sub.add_parser("add", help="add users and groups in bulk from a roster CSV (username,groups)")
-    _common(add)
+    add_config_arguments(add)
     add.add_argument("--csv", required=True, metavar="FILE",
                      help="a CSV with a header: username[,groups] (groups separated by ';'); a bad row changes nothing")
     add.set_defaults(func=_add)
     reset = sub.add_parser("reset-password", help="forget a user's password; they register again with the class code")
-    _common(reset)
+    add_config_arguments(reset)
     reset.add_argument("name")
     reset.set_defaults(func=_reset)

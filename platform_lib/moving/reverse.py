@@ -18,7 +18,7 @@ from platform_lib.imageindex import Viewer
 from platform_lib.moving.ephemeris import SolarSystem, observatory
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
-from platform_lib.moving.search import _caps, check_tolerance, mjd_utc_to_jd_tdb
+from platform_lib.moving.search import record_caps, check_tolerance, mjd_utc_to_jd_tdb
 
 __all__ = ["bodies_in_image", "bodies_in_images", "cone_image"]
 
@@ -109,7 +109,7 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
     mid_mjd = (t_min + t_max) / 2.0
     mid = mjd_utc_to_jd_tdb(mid_mjd)
     ss.check_range(mid)
-    centres, radii = _caps(recs)
+    centres, radii = record_caps(recs)
     radii = radii + 1e-9
     pair_img, pair_row = [], []
     everyone = np.arange(len(orbits), dtype=np.int64)

@@ -26,7 +26,8 @@ from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
 from platform_lib.moving.spacetime import SpacetimeIndex
 
-__all__ = ["Body", "Track", "ImageSearch", "tabulate", "track_boxes", "find_images", "check_tolerance", "mjd_utc_to_jd_tdb"]
+__all__ = ["Body", "Track", "ImageSearch", "tabulate", "track_boxes", "find_images", "check_tolerance", "mjd_utc_to_jd_tdb",
+           "record_caps"]
 
 _MJD = 2400000.5
 _EARTH_RADIUS_AU = 6378.137 / 149597870.7
@@ -192,7 +193,7 @@ def track_boxes(track: Track, *, pad_deg: float, box_size_deg: float = 4.0, box_
     return boxes
 
 
-def _caps(recs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def record_caps(recs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """Bounding caps (unit centres (n, 3), radii (n,) in radians) of the records' footprints or cones."""
     from platform_lib.moving.footprints import record_region
 
@@ -309,7 +310,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
         # Cheap first: geocentric positions against each footprint's bounding cap, widened by the
         # tolerance and the largest parallax; the site's (Earth rotation, costly) only for the rest.
         xyz, _, _, delta = target.positions(mid, "geocenter")
-        centres, radii = _caps(recs)
+        centres, radii = record_caps(recs)
         margin = radii + np.deg2rad(tol_deg) + np.arcsin(np.minimum(1.0, _EARTH_RADIUS_AU / delta)) + 1e-9
         keep &= np.einsum("ij,ij->i", xyz, centres) >= np.cos(np.minimum(margin, np.pi))
         rows_k = np.flatnonzero(keep)

@@ -87,29 +87,41 @@ def _tar_file(root: Path):
 
 
 class MyHips(list):
-    """The user's own HiPS on the archive: a list of their records, and as ``used`` and ``budget`` the bytes
-    they take on the archive between them and the most they may (None where the archive does not say)."""
+    """The user's own HiPS on the archive: a list of their records; ``used`` and ``budget``: the bytes they
+    take on the archive between them and the most they may; ``total_used`` and ``total_budget``: the same
+    for all users' HiPS together; ``room_left``: the most a new upload may unpack to now (both budgets,
+    less what uploads under way hold). Each None where the archive does not say."""
 
-    def __init__(self, records=(), used: int | None = None, budget: int | None = None) -> None:
+    def __init__(self, records=(), used: int | None = None, budget: int | None = None,
+                 total_used: int | None = None, total_budget: int | None = None,
+                 room_left: int | None = None) -> None:
         super().__init__(records)
         self.used = used
         self.budget = budget
+        self.total_used = total_used
+        self.total_budget = total_budget
+        self.room_left = room_left
 
 
 def my_hips(*, settings=None) -> MyHips:
     """The user's own HiPS on the archive (``name``, ``title``, ``rows``, ``created``, ``bytes``, ``url``),
     a list whose ``used`` and ``budget`` say the bytes they take between them and the most they may
-    (the archive's ``--hips-owner-max``; :func:`delete_hips` frees room).
+    (the archive's ``--hips-owner-max``; :func:`delete_hips` frees room), ``total_used`` and
+    ``total_budget`` the same for all users' HiPS (``--hips-total-max``), and ``room_left`` the most a new
+    upload may unpack to now.
 
     Examples
     --------
     >>> mine = viz.my_hips()                                   # doctest: +SKIP
     >>> f"{mine.used / 2**20:.0f} of {mine.budget / 2**20:.0f} MiB"  # doctest: +SKIP
     '312 of 4096 MiB'
+    >>> f"{mine.room_left / 2**20:.0f} MiB left for the next"     # doctest: +SKIP
+    '3784 MiB left for the next'
     """
     base, session = _service(settings)
     answer = _answer(session.get(base), "the list of your HiPS").json()
-    return MyHips(answer["hips"], answer.get("used"), answer.get("budget"))
+    return MyHips(answer["hips"], answer.get("used"), answer.get("budget"), answer.get("total_used"),
+                  answer.get("total_budget"), answer.get("room_left"))
 
 
 def delete_hips(name: str, *, settings=None) -> None:

@@ -65,3 +65,38 @@ def test_one_replica_is_the_deployment_of_before_with_no_peers(chart) -> None:
     assert not [o for o in objects if o["kind"] == "StatefulSet" or o["metadata"]["name"] == "astrohub-archive-peers"]
     assert "ASTROHUB_ARCHIVE_PEERS" not in hs.find(objects, "ConfigMap", "astrohub-archive")["data"]
     assert all(e["name"] != "ASTROHUB_ARCHIVE_REPLICA" for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"])
+
+
+def test_each_replica_can_keep_its_jobs_on_a_claim_of_its_own(chart) -> None:
+    """``archive.jobs.persistentVolumeClaimTemplate`` gives each pod of the StatefulSet a claim of its own (a
+    volumeClaimTemplate) for its TAP jobs, mounted where the ConfigMap puts the job store, so they outlive a
+    restart; left out, the emptyDir of before; with one replica (a Deployment, no claims per pod) a render
+    error that says so; the schema refuses a size that is no quantity."""
+    import helm_python
+
+    template = {"storageClassName": "fast-ssd", "size": "2Gi"}
+    objects = hs.manifests(hs.render(chart, {"archive": {"replicas": 2, "jobs": {"persistentVolumeClaimTemplate": template}}}))
+    sts = hs.find(objects, "StatefulSet", "astrohub-archive")
+    for version in hs.KUBE_VERSIONS:
+        kubernetes_validate.validate(sts, version, strict=True)
+    [claim] = sts["spec"]["volumeClaimTemplates"]
+    assert claim["spec"] == {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast-ssd",
+                             "resources": {"requests": {"storage": "2Gi"}}}
+    pod = sts["spec"]["template"]["spec"]
+    assert claim["metadata"]["name"] not in {v["name"] for v in pod["volumes"]}  # the claim, not an emptyDir
+    jobs = hs.find(objects, "ConfigMap", "astrohub-archive")["data"]["ASTROHUB_ARCHIVE_JOBS"]
+    [mount] = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == claim["metadata"]["name"]]
+    assert Path(jobs).parent == Path(mount["mountPath"])
+    # no storage class named: the cluster's default
+    objects = hs.manifests(hs.render(chart, {"archive": {"replicas": 3, "jobs": {"persistentVolumeClaimTemplate": {"size": "1Gi"}}}}))
+    [claim] = hs.find(objects, "StatefulSet", "astrohub-archive")["spec"]["volumeClaimTemplates"]
+    assert "storageClassName" not in claim["spec"] and claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    # left out: an emptyDir per pod, as before
+    sts = hs.find(_objects(chart, 2), "StatefulSet", "astrohub-archive")
+    assert "volumeClaimTemplates" not in sts["spec"]
+    assert {"name": "state", "emptyDir": {}} in sts["spec"]["template"]["spec"]["volumes"]
+    with pytest.raises(helm_python.HelmRenderError, match=r"archive\.jobs\.persistentVolumeClaimTemplate: needs "
+                                                          r"archive\.replicas > 1"):
+        hs.render(chart, {"archive": {"replicas": 1, "jobs": {"persistentVolumeClaimTemplate": template}}})
+    with pytest.raises(Exception, match="persistentVolumeClaimTemplate|size|pattern|oneOf"):
+        hs.render(chart, {"archive": {"replicas": 2, "jobs": {"persistentVolumeClaimTemplate": {"size": "lots"}}}})

@@ -196,7 +196,7 @@ def test_an_owners_hips_are_bounded_by_their_byte_budget(archive, built, monkeyp
     # fits by its (gzipped) length, unpacks to more than the room left: refused after unpacking
     with pytest.raises(HipsError, match=r"HTTP 413: 413: the upload unpacks to (at least )?[\d.]+ MiB, more than "
                                         r"the [\d.]+ MiB left: your HiPS may hold [\d.]+ MiB between them and hold "
-                                        r"[\d.]+ MiB \(the archive's --hips-owner-max.*\); "
+                                        r"[\d.]+ MiB \(your uploads under way included; the archive's --hips-owner-max.*\); "
                                         r"platform_lib.viz.delete_hips\(name\) frees room"):
         viz.upload_hips(built, title="second", settings=settings)
     # a declared length past the room left: answered before a byte of the body is sent
@@ -241,3 +241,39 @@ def test_all_users_hips_are_bounded_by_the_archives_total_budget(archive, built,
     assert refused.status_code == 507 and "the upload is already" in refused.text, refused.text
     poll(lambda: _spooled(users) == [], 10, "the spool files and unpacking folders of refused uploads to go")
     assert [h["name"] for h in viz.my_hips(settings=settings)] == [first["name"]]
+
+
+def test_an_upload_under_way_holds_its_length_against_the_budgets_until_it_ends(archive, built, monkeypatch, poll):
+    """An upload whose body is still coming holds its declared length against the owner's and all users'
+    budgets: another that would have fit alone is refused (507: all users' room) before its body is read,
+    ``GET hips/~/`` says the room left; once the first is cut off, its bytes count no more. Where only
+    kept HiPS counted, many uploads at once could each pass and together overfill the HiPS folder."""
+    from astrohub_archive.userhips import disk_bytes
+    from platform_lib import viz
+    from platform_lib.viz import HipsError
+
+    size = disk_bytes(built)
+    budget = size + size // 2
+    base, users = archive(max_upload=8 * 2**20, total_max=budget)
+    settings = _settings(base, monkeypatch)
+    auth = {"Authorization": f"token {TOKEN}"}
+    port = int(base.split(":")[2].split("/")[0])
+    assert requests.get(base, headers=auth, timeout=30).json()["room_left"] == budget
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"POST /hips/~/?title=slow HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {TOKEN}\r\n"
+                     f"Content-Type: application/x-tar\r\nContent-Length: {size}\r\n\r\n".encode())
+        sock.sendall(b"\0" * 4096)
+        poll(lambda: _spooled(users), 10, "the slow upload to be under way")
+        listed = requests.get(base, headers=auth, timeout=30).json()
+        assert (listed["used"], listed["total_used"], listed["room_left"]) == (0, 0, budget - size), listed
+        assert (listed["budget"], listed["total_budget"]) == (4 * 2**30, budget), listed
+        mine = viz.my_hips(settings=settings)
+        assert (mine.total_used, mine.total_budget, mine.room_left) == (0, budget, budget - size)
+        with pytest.raises(HipsError, match=r"HTTP 507: 507: the upload (is|unpacks to at least) [\d.]+ MiB, more than the [\d.]+ MiB the "
+                                            r"archive has left for users' HiPS: .*counting the uploads under way"):
+            viz.upload_hips(built, title="meanwhile", settings=settings)
+    poll(lambda: requests.get(base, headers=auth, timeout=30).json()["room_left"] == budget, 10,
+         "the cut-off upload's bytes to count no more")
+    kept = viz.upload_hips(built, title="now", settings=settings)
+    listed = requests.get(base, headers=auth, timeout=30).json()
+    assert (listed["total_used"], listed["room_left"]) == (kept["bytes"], budget - kept["bytes"]), listed

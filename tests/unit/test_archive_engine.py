@@ -112,9 +112,9 @@ def test_decimal_columns_are_declared_as_the_doubles_they_are_answered_as():
     import pyarrow as pa
 
     from astrohub_archive.engine import arrow_to_table
-    from astrohub_archive.tapschema import _votable_type
+    from astrohub_archive.tapschema import votable_type
 
     column = pa.array([decimal.Decimal("1.25"), None], pa.decimal128(5, 2))
     answered = arrow_to_table(pa.table({"d": column}), {})["d"]
     assert answered.dtype == np.float64 and answered[0] == 1.25
-    assert _votable_type(column.type)[0] == "double"
+    assert votable_type(column.type)[0] == "double"

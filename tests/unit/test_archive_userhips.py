@@ -216,40 +216,37 @@ def test_all_users_hips_are_bounded_by_the_archives_total_budget(tmp_path, monke
 
 @pytest.mark.parametrize("replicas", [1, 2])
 def test_concurrent_uploads_of_several_users_together_stay_within_the_total_budget(tmp_path, monkeypatch, replicas):
-    """Two users' uploads each fit what all users' HiPS have left, not both: both are unpacked and checked at
-    once, and the check made under the store's lock just before one is kept refuses the other (507); also
-    when they reach two archive replicas sharing the folder (two stores: their thread locks are two, the
-    file lock is one). Where the lock did not hold, both uploads read the records before either was kept."""
+    """Four users' uploads at once, each fitting what all users' HiPS have left, two at most together: an
+    upload under way holds the bytes it has unpacked against the budget, so no more than the budget is ever
+    unpacked at once, and what is kept stays within it; also when they reach two archive replicas sharing the
+    folder (two stores: their thread locks are two, the file lock and the reservations are shared). Where
+    only kept HiPS counted, all four were unpacked side by side (twice the room left), and only the check
+    just before keeping refused two."""
+    import os
     import threading
 
     import platform_lib.viz
-    from astrohub_archive import userhips
 
     body = _hips_tar(tmp_path)
     size = UserHipsStore(tmp_path / "probe").add("ann", "probe", body)["bytes"]
-    stores = [UserHipsStore(tmp_path / "hips", total_max=size + size // 2) for _ in range(replicas)]
+    stores = [UserHipsStore(tmp_path / "hips", total_max=2 * size + size // 2) for _ in range(replicas)]
     store = stores[0]
-    both = threading.Barrier(2, timeout=60)
+    owners = ("ann", "bob", "cy", "di")
+    arrived, count, peak = threading.Condition(), [0], [0]
     validate = platform_lib.viz.validate_hips
 
-    def validate_once_both_unpacked(folder):
-        both.wait()  # each upload passed the checks before and while unpacking
+    def unpacked_bytes() -> int:  # the files' sizes under ~users: kept HiPS and uploads being unpacked
+        return sum(os.path.getsize(os.path.join(top, f)) for top, _, files in os.walk(store.root) for f in files)
+
+    def validate_once_all_unpacked_or_refused(folder):
+        with arrived:
+            count[0] += 1
+            arrived.notify_all()
+            arrived.wait_for(lambda: count[0] == len(owners), timeout=30)
+            peak[0] = max(peak[0], unpacked_bytes())
         return validate(folder)
 
-    monkeypatch.setattr(platform_lib.viz, "validate_hips", validate_once_both_unpacked)
-    read, fits = threading.Condition(), userhips.UserHipsStore.check_fits
-    readers = []
-
-    def check_fits_once_both_read(self, *args, **kw):
-        # Each upload has read the records: give the other the time to read them too, which only a lock
-        # that does not hold lets it do (held, the first waits this long and keeps its upload first).
-        with read:
-            readers.append(threading.current_thread())
-            read.notify_all()
-            read.wait_for(lambda: len(readers) == 2, timeout=2)
-        return fits(self, *args, **kw)
-
-    monkeypatch.setattr(userhips.UserHipsStore, "check_fits", check_fits_once_both_read)
+    monkeypatch.setattr(platform_lib.viz, "validate_hips", validate_once_all_unpacked_or_refused)
     results: dict[str, object] = {}
 
     def upload(owner: str, replica: UserHipsStore) -> None:
@@ -257,16 +254,95 @@ def test_concurrent_uploads_of_several_users_together_stay_within_the_total_budg
             results[owner] = replica.add(owner, owner, body)
         except UserHipsError as exc:
             results[owner] = exc
+            with arrived:
+                count[0] += 1
+                arrived.notify_all()
 
-    threads = [threading.Thread(target=upload, args=(owner, stores[n % replicas]))
-               for n, owner in enumerate(("ann", "bob"))]
+    threads = [threading.Thread(target=upload, args=(owner, stores[n % replicas])) for n, owner in enumerate(owners)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
     refused = [r for r in results.values() if isinstance(r, UserHipsError)]
     kept = [r for r in results.values() if isinstance(r, dict)]
-    assert len(kept) == 1 and len(refused) == 1, results
-    assert refused[0].status == 507 and "--hips-total-max" in str(refused[0])
-    assert store.total_used() == size <= store.total_max
+    assert len(results) == 4 and 1 <= len(kept) <= 2, results
+    assert all(r.status == 507 and "--hips-total-max" in str(r) for r in refused), refused
+    assert 0 < peak[0] <= store.total_max, (peak[0], store.total_max)
+    assert store.total_used() == len(kept) * size <= store.total_max
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
+    assert not list((store.owners / ".uploads").iterdir())  # every reservation released
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_an_upload_under_way_holds_its_bytes_against_both_budgets_until_it_ends(tmp_path, replicas):
+    """An upload whose body is still coming holds its declared length against its owner's budget and all
+    users' (:meth:`UserHipsStore.reserve`, the handler's first step), in this archive and in a replica that
+    shares the folder: another upload that would have fit is refused (413 by the owner's, 507 by all users'),
+    before and while unpacking; kept, the upload counts as its HiPS (once); released, it counts no more."""
+    body = _hips_tar(tmp_path)
+    size = UserHipsStore(tmp_path / "probe").add("ann", "probe", body)["bytes"]
+    here, there = (UserHipsStore(tmp_path / "hips", owner_max=size + size // 2, total_max=2 * size + size // 2)
+                   for _ in range(2))
+    there = there if replicas == 2 else here
+    coming = here.reserve("ann", size)  # ann's body is arriving
+    assert there.in_use("ann") == (size, size) and there.in_use("bob") == (0, size)
+    assert there.room("ann")["room_left"] == size // 2 and there.room("ann")["used"] == 0
+    with pytest.raises(UserHipsError, match=r"more than the [\d.]+ MiB left: .*uploads under way included") as err:
+        there.reserve("ann", size)  # her second upload's declared length: her budget holds the first one's
+    assert err.value.status == 413
+    with pytest.raises(UserHipsError) as err:  # hers, unpacked: the same
+        there.add("ann", "second", body)
+    assert err.value.status == 413 and "the upload unpacks to at least" in str(err.value)
+    bob = there.reserve("bob", size)  # all users' budget: room for bob's, then nobody's
+    with pytest.raises(UserHipsError, match="counting the uploads under way") as err:
+        there.add("cy", "hers", body)
+    assert err.value.status == 507
+    bob.release()
+    bob.release()  # again: nothing
+    kept = here.add("ann", "first", body, coming)
+    assert there.in_use("ann") == (kept["bytes"], kept["bytes"]) and coming.bytes == 0  # counted once: as kept
+    assert there.room("bob") == {"used": 0, "budget": here.owner_max, "total_used": size,
+                                 "total_budget": here.total_max, "room_left": size + size // 2}
+    assert there.add("cy", "hers", body)["bytes"] == size
+    assert not list((here.owners / ".uploads").iterdir())
+
+
+def test_a_reservation_left_by_a_killed_archive_counts_for_nothing(tmp_path):
+    """A reservation's file is held with a ``flock`` by the process of its upload: once that process is gone
+    (an archive killed mid-upload), the file counts for nothing and the next check removes it."""
+    import subprocess
+    import sys
+
+    store = UserHipsStore(tmp_path / "hips", total_max=10 * 2**20)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom astrohub_archive.userhips import UserHipsStore\n"
+         f"r = UserHipsStore({str(tmp_path / 'hips')!r}).reserve('ann', 6 * 2**20)\n"
+         "print('held', flush=True)\ntime.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert store.in_use("bob") == (0, 6 * 2**20)
+        with pytest.raises(UserHipsError) as err:
+            store.reserve("bob", 5 * 2**20)
+        assert err.value.status == 507
+    finally:
+        holder.kill()
+        holder.wait(30)
+    assert len(list((store.owners / ".uploads").iterdir())) == 1  # left behind, and
+    assert store.in_use("bob") == (0, 0)  # counted for nothing: removed
+    assert not list((store.owners / ".uploads").iterdir())
+    store.reserve("bob", 5 * 2**20).release()
+
+
+def test_an_upload_unpacked_after_its_client_went_away_is_still_checked(tmp_path):
+    """The handler releases an upload's reservation when its client goes away, while the archive may still be
+    unpacking it: from then on it holds nothing, but what it unpacks is still checked against the budgets."""
+    body = _hips_tar(tmp_path)
+    size = UserHipsStore(tmp_path / "probe").add("ann", "probe", body)["bytes"]
+    store = UserHipsStore(tmp_path / "hips", total_max=size // 2)
+    gone = store.reserve("ann", 1)
+    gone.release()
+    with pytest.raises(UserHipsError) as err:
+        store.add("ann", "cut off", body, gone)
+    assert err.value.status == 507 and "the upload unpacks to at least" in str(err.value)
+    assert gone.bytes == 0 and not list((store.owners / ".uploads").iterdir())
     assert not [p for p in store.root.iterdir() if p.name.startswith(".")]

@@ -69,6 +69,37 @@ def test_no_package_imports_another_packages_private_module():
     assert not offenders, "import the owning package's public name instead:\n" + "\n".join(offenders)
 
 
+def test_no_module_imports_a_private_name_of_another_public_module():
+    """A name that another module imports is that module's public API (STYLE.md: "A module another package
+    imports is public"): ``from astrohub_archive.params import _maxrec`` in tap.py was one. A private module's
+    names (``_hats.py``), shared inside its package, and private modules themselves are not counted here."""
+    offenders = []
+    for path in _files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                continue
+            if _private_owner(node.module) is not None or not node.module.startswith(("platform_lib", "astrohub_")):
+                continue
+            for alias in node.names:
+                name = alias.name
+                if not name.startswith("_") or name.startswith("__"):
+                    continue
+                owner = ROOT.joinpath(*_source_path(node.module))
+                if (owner / f"{name}.py").is_file() or (owner / name).is_dir():  # a private module: the rule above
+                    continue
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}.{name}")
+    assert not offenders, "make the name public in its module (and list it in __all__):\n" + "\n".join(offenders)
+
+
+def _source_path(module: str) -> list[str]:
+    """The folder parts, under the repository, of package ``module`` (a module's gives a folder that is not there)."""
+    parts = module.split(".")
+    if parts[0] == "platform_lib":
+        return parts
+    src = next(s for s in SOURCES if s.name == parts[0])
+    return [*src.relative_to(ROOT).parts, *parts[1:]]
+
+
 #: bench/ scripts allowed to import private names (listed so that no NEW one can come in; remove an entry when
 #: its file is fixed, the test below says so). None now: ``archive_vs_dachs.py`` seeds its numba cache with
 #: ``crossmatch.seed_cache`` and ``moving_search.py`` tabulates with ``moving.search.Body``.

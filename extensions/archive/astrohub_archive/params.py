@@ -16,7 +16,7 @@ from platform_lib.imageindex import Circle, ImageQuery, Polygon, Range
 from platform_lib.imageindex.sphere import polygon_is_simple
 
 __all__ = ["UsageFault", "SiaRequest", "parse_sia", "parse_scs", "ScsRequest", "RESPONSE_FORMATS",
-           "DEFAULT_MAXREC", "MAX_MAXREC", "whole_number"]
+           "DEFAULT_MAXREC", "MAX_MAXREC", "whole_number", "parse_maxrec"]
 
 DEFAULT_MAXREC = 1000
 MAX_MAXREC = 100_000
@@ -169,7 +169,10 @@ def whole_number(name: str, text: str, hint: str = "") -> int:
     return n
 
 
-def _maxrec(values: list[str]) -> tuple[int, bool]:
+def parse_maxrec(values: list[str]) -> tuple[int, bool]:
+    """The MAXREC of a request (its last value; :data:`DEFAULT_MAXREC` without one) and whether it was capped
+    at :data:`MAX_MAXREC`; :class:`UsageFault` when it is not a whole number, 0 or more (DALI: 0 asks for
+    metadata only). Shared by SIA, SCS and TAP (:mod:`astrohub_archive.tap`)."""
     if not values:
         return DEFAULT_MAXREC, False
     n = whole_number("MAXREC", values[-1], "; use 0 for metadata only or a positive limit")
@@ -229,7 +232,7 @@ def parse_sia(args: dict[str, list[str]]) -> SiaRequest:
             if len(v) > 1000:
                 raise UsageFault(f"{name}: value longer than 1000 characters")
         setattr(q, attr, list(vals))
-    maxrec, capped = _maxrec(p.get("MAXREC", []))
+    maxrec, capped = parse_maxrec(p.get("MAXREC", []))
     fmt = response_format(p.get("RESPONSEFORMAT", []))
     return SiaRequest(q, maxrec, fmt, capped)
 
@@ -273,5 +276,5 @@ def parse_scs(args: dict[str, list[str]]) -> ScsRequest:
             raise UsageFault(f"VERB={p['VERB'][-1]!r} must be 1, 2 or 3") from None
         if verb not in (1, 2, 3):
             raise UsageFault(f"VERB={verb} must be 1, 2 or 3")
-    maxrec, _ = _maxrec(p.get("MAXREC", []))
+    maxrec, _ = parse_maxrec(p.get("MAXREC", []))
     return ScsRequest(ra % 360.0, dec, sr, verb, maxrec)

@@ -24,7 +24,7 @@ from astrohub_archive.adql import translate
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.engine import run_plan
 from astrohub_archive.faults import ArchiveFault, NotFoundFault, UsageFault
-from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, _maxrec, response_format, whole_number
+from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, parse_maxrec, response_format, whole_number
 from astrohub_archive.replicas import FORWARDED_HEADER, forward, peer_job_lists
 from astrohub_archive.tapschema import table_set
 from astrohub_archive.uploads import MAX_UPLOAD_BYTES, fetch_url, is_url, parse_upload_param, read_uploads
@@ -49,7 +49,7 @@ class TapRequest:
         self.query = params.get("QUERY", "")
         if not self.query.strip():
             raise UsageFault("QUERY is required: an ADQL SELECT statement")
-        self.maxrec, _ = _maxrec([params["MAXREC"]] if "MAXREC" in params else [])
+        self.maxrec, _ = parse_maxrec([params["MAXREC"]] if "MAXREC" in params else [])
         fmt_text = params.get("RESPONSEFORMAT") or params.get("FORMAT")
         self.fmt = response_format([fmt_text] if fmt_text else [])
         if self.fmt not in TAP_FORMATS:

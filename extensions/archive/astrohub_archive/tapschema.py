@@ -21,7 +21,8 @@ from astrohub_archive.responses import OBSCORE_FIELDS
 
 log = logging.getLogger("astrohub_archive")
 
-__all__ = ["ColumnDesc", "TableDesc", "TableSet", "table_set", "adql_identifier", "ADQL_RESERVED", "TAP_SCHEMA_KEYS"]
+__all__ = ["ColumnDesc", "TableDesc", "TableSet", "table_set", "adql_identifier", "ADQL_RESERVED", "TAP_SCHEMA_KEYS",
+           "votable_type"]
 
 #: Words an ADQL regular identifier may not be (ADQL 2.1 section 2.1.3, SQL and ADQL reserved words).
 ADQL_RESERVED = frozenset("""
@@ -177,7 +178,9 @@ _ARROW_TYPES = {
 }
 
 
-def _votable_type(arrow_type) -> tuple[str, str | None, str | None]:
+def votable_type(arrow_type) -> tuple[str, str | None, str | None]:
+    """The VOTable ``(datatype, arraysize, xtype)`` of a column of Arrow type ``arrow_type`` (also used for
+    the tables users upload, :mod:`astrohub_archive.uploads`)."""
     text = str(arrow_type)
     if text in _ARROW_TYPES:
         return _ARROW_TYPES[text], None, None
@@ -274,7 +277,7 @@ def _catalog_tables(registry) -> list[TableDesc]:
         for f in arrow_schema:
             if f.name in _HIDDEN or f.name.startswith("__"):
                 continue
-            datatype, arraysize, xtype = _votable_type(f.type)
+            datatype, arraysize, xtype = votable_type(f.type)
             c = described.get(f.name)
             columns.append(ColumnDesc(
                 f.name, datatype, arraysize, unit=(c.unit if c else "") or "", ucd=(c.ucd if c else "") or "",

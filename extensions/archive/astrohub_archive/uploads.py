@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from astrohub_archive.faults import LimitFault, UsageFault
-from astrohub_archive.tapschema import ColumnDesc, TableDesc, _votable_type
+from astrohub_archive.tapschema import ColumnDesc, TableDesc, votable_type
 
 __all__ = ["parse_upload_param", "read_uploads", "fetch_url", "check_public", "parse_networks", "is_url", "MAX_UPLOADS",
            "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS"]
@@ -86,7 +86,7 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
             if f.name.lower() in seen:
                 raise UsageFault(f"upload {name!r} has two columns named {f.name!r}")
             seen.add(f.name.lower())
-            datatype, arraysize, xtype = _votable_type(f.type)
+            datatype, arraysize, xtype = votable_type(f.type)
             src = table[f.name]
             cols.append(ColumnDesc(f.name, datatype, arraysize, unit=str(src.unit) if src.unit else "",
                                    ucd=src.meta.get("ucd", "") if hasattr(src, "meta") else "",

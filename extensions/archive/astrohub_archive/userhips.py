@@ -20,11 +20,16 @@ it is kept); nothing of a refused upload is kept. All users' HiPS together hold 
 for them (:data:`TOTAL_MAX`, ``--hips-total-max``), checked at the same four points as an owner's (after
 it): an upload past it is answered 507 Insufficient Storage, naming the limit and how the operator raises it
 (the room that is short is the archive's, shared by every user, not the caller's own: the server's
-condition, not a request larger than it takes from this user, which is 413). The last check of both, under
+condition, not a request larger than it takes from this user, which is 413). An upload under way counts
+against both from its first step (:class:`Reservation`: its declared length, or what came so far, or what
+it unpacked so far, whichever is larger, held in a file under ``~owners/.uploads`` with a ``flock`` until
+the request ends, however it ends), so that many uploads at once cannot each pass and together overfill
+the folder. The last check of both, under
 the store's lock just before a HiPS is kept, is what keeps concurrent uploads together within them; that
 lock is a thread lock and a ``flock`` on ``~owners/.lock``, so that archive replicas sharing the folder (the
 chart's ``replicas`` with a shared claim) keep within them too. ``GET hips/~/`` lists the caller's own HiPS
-(nobody else's; 401 without a token) with each one's ``bytes`` and their ``used`` and ``budget``;
+(nobody else's; 401 without a token) with each one's ``bytes``, their ``used`` and ``budget``, all users'
+``total_used`` and ``total_budget``, and ``room_left`` (:meth:`UserHipsStore.room`);
 ``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not exist). The folders
 live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never serves, kept by the
 stale-folder cleanup that only removes hidden ones), each owner recorded beside them in
@@ -57,7 +62,7 @@ import tornado.web
 
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
-__all__ = ["HipsErrors", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "USERS", "MAX_PER_OWNER",
+__all__ = ["HipsErrors", "Reservation", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "USERS", "MAX_PER_OWNER",
            "MAX_UPLOAD", "OWNER_MAX", "TOTAL_MAX", "signed_in_user"]
 
 log = logging.getLogger("astrohub_archive")
@@ -83,6 +88,8 @@ OWNER_MAX = 4 * 2**30
 TOTAL_MAX = 12 * 2**30
 #: The name of an upload's spool file in ``~users`` (hidden: never served, removed when stale).
 _SPOOL_PREFIX = ".upload-"
+#: The folder in ``~owners`` of the reservations of uploads under way (:class:`Reservation`).
+_UNDER_WAY = ".uploads"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,200}$")
 
 
@@ -105,6 +112,7 @@ class UserHipsStore:
         self.owner_max = owner_max
         self.total_max = total_max
         self._lock = threading.RLock()  # re-entered: a listing under the lock may count a record
+        self._depth = 0  # how deep the thread that holds the lock is in :meth:`_kept`
 
     # the HiPS file handler's questions: a user's HiPS is never built here on request
     def known(self, name: str) -> bool:
@@ -154,22 +162,82 @@ class UserHipsStore:
         """The bytes all users' HiPS hold on disk between them."""
         return sum(meta["bytes"] for meta in self._records(None))
 
-    def check_room(self, owner: str) -> tuple[int, int]:
-        """:class:`UserHipsError` 429 when ``owner`` already keeps :data:`MAX_PER_OWNER` HiPS, 413 when
-        their budget is spent, 507 when all users' is; else the bytes ``(owner's HiPS, all users' HiPS)``
-        hold."""
-        everyone = self._records(None)
-        kept = [meta for meta in everyone if meta.get("owner") == owner]
-        if len(kept) >= MAX_PER_OWNER:
-            raise UserHipsError(f"you ({owner}) already keep {MAX_PER_OWNER} HiPS on the archive: delete one "
-                                "(DELETE hips/~/<name>, or platform_lib.viz.delete_hips) first", 429)
-        used = sum(meta["bytes"] for meta in kept)
-        if used >= self.owner_max:
-            raise UserHipsError(self.over_budget(owner, used, None), 413)
-        total = sum(meta["bytes"] for meta in everyone)
-        if total >= self.total_max:
-            raise UserHipsError(self.over_total(total, None), 507)
-        return used, total
+    def reserve(self, owner: str, size: int = 0) -> Reservation:
+        """Hold ``size`` bytes (an upload's declared length; 0: not known yet) against ``owner``'s budget and
+        all users' for an upload of theirs now under way, until :meth:`Reservation.release`.
+        :class:`UserHipsError` 429 when ``owner`` already keeps (or is uploading) :data:`MAX_PER_OWNER` HiPS,
+        413 when their budget is spent or ``size`` does not fit it, 507 when all users' is or it does not."""
+        with self._kept():
+            everyone = self._records(None) + self._under_way()
+            mine = [meta for meta in everyone if meta.get("owner") == owner]
+            if len(mine) >= MAX_PER_OWNER:
+                raise UserHipsError(f"you ({owner}) already keep (or are uploading) {MAX_PER_OWNER} HiPS on the "
+                                    "archive: delete one (DELETE hips/~/<name>, or platform_lib.viz.delete_hips) "
+                                    "first", 429)
+            used = sum(meta["bytes"] for meta in mine)
+            if used >= self.owner_max:
+                raise UserHipsError(self.over_budget(owner, used, None), 413)
+            total = sum(meta["bytes"] for meta in everyone)
+            if total >= self.total_max:
+                raise UserHipsError(self.over_total(total, None), 507)
+            self.check_fits(owner, used, total, size)
+            folder = self.owners / _UNDER_WAY
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{secrets.token_hex(12)}.json"
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held while the upload is under way (and by nobody once it is not)
+            reservation = Reservation(self, owner, path, fd)
+            reservation._write(size)
+            return reservation
+
+    def in_use(self, owner: str, but: Reservation | None = None) -> tuple[int, int]:
+        """The bytes ``(owner's, all users')`` HiPS hold on disk plus those that uploads under way (other than
+        ``but``) hold reserved."""
+        with self._kept():
+            everyone = self._records(None) + self._under_way(but)
+        return (sum(meta["bytes"] for meta in everyone if meta.get("owner") == owner),
+                sum(meta["bytes"] for meta in everyone))
+
+    def room(self, owner: str) -> dict:
+        """Where ``owner`` stands: ``used`` and ``budget`` (their HiPS on disk, and the most they may hold),
+        ``total_used`` and ``total_budget`` (all users' HiPS), and ``room_left``: the most that an upload of
+        theirs may unpack to now (both budgets, less what every upload under way holds reserved)."""
+        with self._kept():
+            kept, under_way = self._records(None), self._under_way()
+        used = sum(meta["bytes"] for meta in kept if meta.get("owner") == owner)
+        total = sum(meta["bytes"] for meta in kept)
+        reserved = sum(meta["bytes"] for meta in under_way)
+        mine = sum(meta["bytes"] for meta in under_way if meta.get("owner") == owner)
+        return {"used": used, "budget": self.owner_max, "total_used": total, "total_budget": self.total_max,
+                "room_left": max(0, min(self.owner_max - used - mine, self.total_max - total - reserved))}
+
+    def _under_way(self, but: Reservation | None = None) -> list[dict]:
+        """The reservations (``owner``, ``bytes``) of the uploads under way, other than ``but``; call it under
+        the store's lock (:meth:`_kept`). A file whose ``flock`` nobody holds (left by an archive killed
+        mid-upload: the lock went with the process) is removed."""
+        folder = self.owners / _UNDER_WAY
+        out = []
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+            if but is not None and path == but.path:
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:  # released meanwhile
+                continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # held: the upload is under way
+                    meta = json.loads(os.pread(fd, 4096, 0) or b"{}")
+                    if isinstance(meta.get("bytes"), int):
+                        out.append(meta)
+                else:
+                    path.unlink(missing_ok=True)
+            except (OSError, ValueError):
+                pass
+            finally:
+                os.close(fd)
+        return out
 
     def check_fits(self, owner: str, used: int, total: int, size: int, what: str = "the upload is") -> None:
         """:class:`UserHipsError` 413 when ``size`` more bytes do not fit ``owner``'s budget (their HiPS
@@ -184,8 +252,8 @@ class UserHipsStore:
         left = max(0, self.owner_max - used)
         said = (f"you ({owner}) have no room left for another HiPS" if size is None else
                 f"{what} {_mib(size)}, more than the {_mib(left)} left")
-        return (f"{said}: your HiPS may hold {_mib(self.owner_max)} between them and hold {_mib(used)} (the "
-                "archive's --hips-owner-max, ASTROHUB_ARCHIVE_HIPS_OWNER_MAX, in MiB); "
+        return (f"{said}: your HiPS may hold {_mib(self.owner_max)} between them and hold {_mib(used)} (your "
+                "uploads under way included; the archive's --hips-owner-max, ASTROHUB_ARCHIVE_HIPS_OWNER_MAX, in MiB); "
                 "platform_lib.viz.delete_hips(name) frees room (viz.my_hips() lists yours), or build it with "
                 "fewer rows per tile (n_per_tile) or a lower order")
 
@@ -194,7 +262,8 @@ class UserHipsStore:
         left = max(0, self.total_max - total)
         said = ("the archive has no room left for users' HiPS" if size is None else
                 f"{what} {_mib(size)}, more than the {_mib(left)} the archive has left for users' HiPS")
-        return (f"{said}: all users' HiPS may hold {_mib(self.total_max)} between them and hold {_mib(total)}; "
+        return (f"{said}: all users' HiPS may hold {_mib(self.total_max)} between them and hold {_mib(total)}, "
+                "counting the uploads under way; "
                 "the archive's operator raises that limit with --hips-total-max (ASTROHUB_ARCHIVE_HIPS_TOTAL_MAX, "
                 "in MiB; the Helm chart's archive.hips.totalMaxMiB), after making the HiPS folder's disk as "
                 "large; meanwhile platform_lib.viz.delete_hips(name) frees room (viz.my_hips() lists yours)")
@@ -222,21 +291,28 @@ class UserHipsStore:
             except OSError:  # removed meanwhile by another process sharing the folder
                 pass
 
-    def add(self, owner: str, title: str, archive: bytes | Path) -> dict:
+    def add(self, owner: str, title: str, archive: bytes | Path, reservation: Reservation | None = None) -> dict:
         """Unpack ``archive`` (a tar, optionally gzipped, of a HiPS folder's contents: its bytes or the path
         of a file holding them), check it and keep it under a new name; return its record.
-        :class:`UserHipsError` when it is no valid HiPS."""
+        :class:`UserHipsError` when it is no valid HiPS or does not fit. ``reservation``: the one
+        :meth:`reserve` made for this upload (else one is made here); it grows as the upload is unpacked and
+        is released when this returns, however it ends."""
         from platform_lib.viz import HipsError, read_hips_properties, validate_hips
 
-        used, total = self.check_room(owner)
+        reservation = reservation or self.reserve(owner)
+        try:
+            return self._add(owner, title, archive, reservation, HipsError, read_hips_properties, validate_hips)
+        finally:
+            reservation.release()
+
+    def _add(self, owner, title, archive, reservation, HipsError, read_hips_properties, validate_hips) -> dict:
         slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", title).strip("-")[:40] or "hips"
         name = f"{slug}-{secrets.token_urlsafe(16).replace('_', 'x').replace('-', 'y')}"
         self.root.mkdir(parents=True, exist_ok=True)
         self.owners.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.root))
         try:
-            _unpack(archive, tmp, limit=min(self.owner_max - used, self.total_max - total),
-                    over=lambda n: self.check_fits(owner, used, total, n, "the upload unpacks to at least"))
+            _unpack(archive, tmp, grow=lambda n: reservation.grow(n, "the upload unpacks to at least"))
             size = disk_bytes(tmp)
             try:
                 report = validate_hips(tmp)
@@ -250,11 +326,10 @@ class UserHipsStore:
                       "rows": report.rows, "type": report.dataproduct_type, "bytes": size,
                       "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             with self._kept():  # the budgets as they are now (other uploads may have been kept meanwhile)
-                everyone = self._records(None)
-                self.check_fits(owner, sum(m["bytes"] for m in everyone if m.get("owner") == owner),
-                                sum(m["bytes"] for m in everyone), size, "the upload unpacks to")
+                self.check_fits(owner, *self.in_use(owner, but=reservation), size, "the upload unpacks to")
                 os.rename(tmp, self.root / name)
                 _atomic_json(self.owners / f"{name}.json", record)
+                reservation.release()  # kept: it counts as a HiPS of theirs now
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         log.info("HiPS ~/%s: %s uploaded %s (%d rows, %d bytes)", name, owner, record["title"], record["rows"], size)
@@ -265,10 +340,18 @@ class UserHipsStore:
         """Hold the store's lock for keeping an upload: this process's threads (the thread lock) and other
         processes sharing the folder, as the archive's replicas do (``flock`` on ``~owners/.lock``)."""
         with self._lock:
+            if self._depth:  # this thread holds both already (a second flock of its own would wait forever)
+                yield
+                return
+            self.owners.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.owners / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
             finally:
                 os.close(fd)  # releases the flock
 
@@ -281,6 +364,52 @@ class UserHipsStore:
             os.rename(self.root / name, gone)
             (self.owners / f"{name}.json").unlink(missing_ok=True)
         shutil.rmtree(gone, ignore_errors=True)
+
+
+class Reservation:
+    """The bytes an upload under way holds against its owner's budget and all users' (:meth:`UserHipsStore.reserve`):
+    a file ``~owners/.uploads/<random>.json`` (``owner``, ``bytes``) that this object holds open with a
+    ``flock`` until :meth:`release`, so that every check (in this process, or another archive replica
+    sharing the folder) counts it, and a file left by a killed archive (its lock gone with it) counts for
+    nothing and is removed."""
+
+    def __init__(self, store: UserHipsStore, owner: str, path: Path, fd: int) -> None:
+        self.store = store
+        self.owner = owner
+        self.path = path
+        self.bytes = 0
+        self._checked = 0  # the bytes checked against the budgets (held, or, once released, checked only)
+        self._fd: int | None = fd
+        self._lock = threading.Lock()  # grown in a worker thread, released from the server's loop
+
+    def grow(self, need: int, what: str = "the upload is already") -> None:
+        """Hold at least ``need`` bytes (the body received so far, or the bytes unpacked so far), with an
+        eighth more so that a growing upload comes back seldom (never past the room left);
+        :class:`UserHipsError` 413 or 507 when ``need`` does not fit the owner's budget or all users'.
+        Released (its client went away while it was unpacked), it is still checked, no longer held."""
+        if need <= self._checked:
+            return
+        with self.store._kept(), self._lock:
+            used, total = self.store.in_use(self.owner, but=self)
+            self.store.check_fits(self.owner, used, total, need, what)
+            self._checked = min(need + need // 8, self.store.owner_max - used, self.store.total_max - total)
+            if self._fd is not None:
+                self._write(self._checked)
+
+    def _write(self, size: int) -> None:
+        """Record ``size`` (under the store's lock, so that nobody reads the file half written)."""
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, json.dumps({"owner": self.owner, "bytes": size}).encode(), 0)
+        self.bytes = self._checked = size
+
+    def release(self) -> None:
+        """The upload ended (kept, refused or cut off): its bytes count no more. Again: nothing."""
+        with self._lock:
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                self.path.unlink(missing_ok=True)
+                os.close(fd)
+            self.bytes = 0
 
 
 def _mib(n: int) -> str:
@@ -307,10 +436,11 @@ def _atomic_json(path: Path, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def _unpack(archive: bytes | Path, dest: Path, limit: int | None = None, over=None) -> None:
+def _unpack(archive: bytes | Path, dest: Path, grow=None) -> None:
     """Extract regular files and folders only, each inside ``dest`` (no links, devices, absolute or ``..``
-    paths), at most :data:`MAX_UNPACKED` bytes, and at most ``limit`` (beyond: ``over(n)``, n the bytes that
-    far, raises the refusal; without it, 413); ``archive`` is the tar's bytes or the path of its file."""
+    paths), at most :data:`MAX_UNPACKED` bytes; ``grow(n)`` before each file, n the bytes unpacked with it
+    (:meth:`Reservation.grow`: raises the refusal when they do not fit); ``archive`` is the tar's bytes or
+    the path of its file."""
     try:
         if isinstance(archive, (bytes, bytearray)):
             tar = tarfile.open(fileobj=io.BytesIO(archive), mode="r:*")
@@ -320,13 +450,13 @@ def _unpack(archive: bytes | Path, dest: Path, limit: int | None = None, over=No
         raise UserHipsError(f"the upload is not a tar archive of a HiPS folder: {exc}") from None
     with tar:
         try:
-            _extract(tar, dest, limit, over)
+            _extract(tar, dest, grow)
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:  # cut short, or damaged inside
             raise UserHipsError(f"the upload is not a whole tar archive (cut short or damaged: {exc}); "
                                 "send it again") from None
 
 
-def _extract(tar: tarfile.TarFile, dest: Path, limit: int | None, over) -> None:
+def _extract(tar: tarfile.TarFile, dest: Path, grow) -> None:
     """:func:`_unpack`'s checks and copies, member by member."""
     total = 0
     for member in tar:
@@ -343,10 +473,8 @@ def _extract(tar: tarfile.TarFile, dest: Path, limit: int | None, over) -> None:
             total += member.size
             if total > MAX_UNPACKED:
                 raise UserHipsError(f"the upload unpacks to more than {MAX_UNPACKED // 2**20} MiB", 413)
-            if limit is not None and total > limit:  # the files alone: on disk they take at least this
-                if over:
-                    over(total)
-                raise UserHipsError(f"the upload unpacks to more than {limit} bytes", 413)
+            if grow is not None:  # the files alone: on disk they take at least this
+                grow(total)
             target.parent.mkdir(parents=True, exist_ok=True)
             with tar.extractfile(member) as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
@@ -404,8 +532,8 @@ class UserHipsListHandler(HipsErrors):
         self._owner: str | None = None
         self._spool: BinaryIO | None = None
         self._received = 0
-        self._used = 0  # the bytes the owner's HiPS held when the upload began
-        self._total = 0  # and all users' HiPS
+        self._reservation: Reservation | None = None  # the bytes this upload holds against the budgets
+        self._gone = False  # the client went away
 
     async def owner(self) -> str:
         return await signed_in_user(self, self.state)
@@ -446,27 +574,32 @@ class UserHipsListHandler(HipsErrors):
             if length > self.max_upload:
                 raise tornado.web.HTTPError(413, self._too_big(length))
         loop = asyncio.get_running_loop()
-        try:  # in a thread: a record from before the budget is counted from its folder once
-            self._used, self._total = await loop.run_in_executor(self.state.executor, self.store.check_room,
-                                                                 self._owner)
-            if length is not None:  # the body alone cannot fit
-                self.store.check_fits(self._owner, self._used, self._total, length)
-        except UserHipsError as exc:
+        try:  # in a thread: it waits for the store's lock (a record from before the budget is counted once)
+            self._reservation = await loop.run_in_executor(self.state.executor, self.store.reserve, self._owner,
+                                                           length or 0)
+        except UserHipsError as exc:  # the body alone cannot fit
             raise tornado.web.HTTPError(exc.status, str(exc)) from None
+        if self._gone:  # cut off while it was reserved
+            self._discard()
+            return
         self._spool = self.store.spool()
 
-    def data_received(self, chunk: bytes) -> None:
+    async def data_received(self, chunk: bytes) -> None:
         if self._spool is None or self._finished:
             return
         self._received += len(chunk)
         if self._received > self.max_upload:  # a chunked body has no length to check beforehand
             self._refuse(413, self._too_big(None))
             return
-        try:
-            self.store.check_fits(self._owner, self._used, self._total, self._received, "the upload is already")
-        except UserHipsError as exc:
-            self._refuse(exc.status, str(exc))
-            return
+        if self._received > self._reservation.bytes:  # a chunked body: it holds what came so far, and a bit more
+            try:
+                await asyncio.get_running_loop().run_in_executor(self.state.executor, self._reservation.grow,
+                                                                 self._received)
+            except UserHipsError as exc:
+                self._refuse(exc.status, str(exc))
+                return
+            if self._spool is None:  # cut off meanwhile
+                return
         try:
             self._spool.write(chunk)
         except OSError as exc:  # the HiPS folder's disk is full, say
@@ -479,6 +612,9 @@ class UserHipsListHandler(HipsErrors):
         self.send_error(status, exc_info=(tornado.web.HTTPError, tornado.web.HTTPError(status, message), None))
 
     def _discard(self) -> None:
+        """The upload ended (or was cut off): its spool file goes, and its bytes count no more."""
+        if self._reservation is not None:
+            self._reservation.release()
         spool, self._spool = self._spool, None
         if spool is not None:
             spool.close()
@@ -490,6 +626,7 @@ class UserHipsListHandler(HipsErrors):
     def on_connection_close(self) -> None:
         """The client went away mid-upload: its spool file goes now (nothing is kept of a cut-off upload)."""
         super().on_connection_close()
+        self._gone = True
         self._discard()
 
     def on_finish(self) -> None:
@@ -499,11 +636,11 @@ class UserHipsListHandler(HipsErrors):
         owner = await self.owner()
         loop = asyncio.get_running_loop()
         kept = await loop.run_in_executor(self.state.executor, self.store.listing, owner)
+        room = await loop.run_in_executor(self.state.executor, self.store.room, owner)
         items = [{**i, "url": self.url_of(i["name"])} for i in kept]
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "private, no-cache")
-        self.finish(json.dumps({"owner": owner, "hips": items, "used": sum(i["bytes"] for i in kept),
-                                "budget": self.store.owner_max}))
+        self.finish(json.dumps({"owner": owner, "hips": items, **room}))
 
     async def post(self) -> None:
         title = self.get_query_argument("title", "") or ""
@@ -513,7 +650,7 @@ class UserHipsListHandler(HipsErrors):
         loop = asyncio.get_running_loop()
         try:
             record = await loop.run_in_executor(self.state.executor, self.store.add, self._owner, title,
-                                                Path(self._spool.name))
+                                                Path(self._spool.name), self._reservation)
         except UserHipsError as exc:
             raise tornado.web.HTTPError(exc.status, str(exc)) from None
         finally:
