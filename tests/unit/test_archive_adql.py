@@ -367,6 +367,9 @@ def test_masked_values_and_maxrec_overflow():
         ("SELECT obs_id FROM ivoa.obscor", "did you mean ivoa.obscore"),
         ("SELECT obs_idd FROM ivoa.obscore", "did you mean obs_id"),
         ("SELECT x.obs_id FROM ivoa.obscore o", "unknown column"),
+        # a typo in a qualified column (a JOIN's ON) was "cannot resolve the query: Unknown column: obs_idd"
+        ("SELECT o.obs_id FROM ivoa.obscore AS o JOIN ivoa.obscore AS p ON o.obs_id = p.obs_idd",
+         "unknown column 'obs_idd' in ivoa.obscore; did you mean obs_id?"),
         ("SELECT read_csv('/etc/passwd') FROM ivoa.obscore", "READ_CSV"),
         ("SELECT * FROM read_parquet('x')", "no table functions"),
         ("SELECT getenv('HOME') FROM ivoa.obscore", "unknown function GETENV"),

@@ -260,7 +260,8 @@ def _qualify(tree, sources: dict[str, Source]):
                        quote_identifiers=True, identify=True)
     except OptimizeError as exc:
         msg = str(exc)
-        m = re.search(r"Column '([^']+)' could not be resolved", msg)
+        # an unqualified name no table has, or a qualified one (``o.nme``) its table lacks
+        m = re.search(r"Column '([^']+)' could not be resolved", msg) or re.search(r"Unknown column: (\S+)", msg)
         if m:
             name = m.group(1)
             known = sorted({c.name for s in sources.values() for c in s.table.columns})
