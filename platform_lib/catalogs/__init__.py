@@ -35,6 +35,9 @@ Public API (stable; other packages and services use exactly these names):
     A column's dictionary entry; its ``datatype`` is always one of :data:`DATATYPES` (Arrow's type names:
     ``int32``, ``float64``, ``string``, ``timestamp``...) or ``""``, whatever spelled it (numpy, pandas,
     VOTable, a registry written before the vocabulary).
+``guess_position_columns(columns) -> (ra, dec) or None``
+    The position columns ingest indexes (UCDs first, then the usual names), for the packages that find
+    a table's positions the same way (crossmatch).
 ``resolve(name_or_path, registry=None) -> (HATS folder, TableInfo or None)``
     The HATS folder behind a registry name or a path.
 ``read_layout(path) -> HatsLayout``, ``partition_file(root, order, pixel)``, ``write_hats(df, path, ...)``,
@@ -62,7 +65,7 @@ Examples
 >>> cone_search("J/A+A/511/A56/table1", SkyCoord(99.7, 2.03, unit="deg"), 5 * u.arcmin, registry=reg)  # doctest: +SKIP
 """
 
-from platform_lib.catalogs._columns import DATATYPES, ColumnInfo, normalize_datatype
+from platform_lib.catalogs._columns import DATATYPES, ColumnInfo, guess_position_columns, normalize_datatype
 from platform_lib.catalogs._coverage import box_cells
 from platform_lib.catalogs._errors import (
     BadReadme,
@@ -96,6 +99,7 @@ __all__ = [
     "ColumnInfo",
     "DATATYPES",
     "normalize_datatype",
+    "guess_position_columns",
     "Link",
     "ingest",
     "read_source",

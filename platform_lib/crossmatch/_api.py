@@ -70,6 +70,49 @@ def _angle_column(obj, name: str, side: str) -> np.ndarray:
     return np.asarray(arr, dtype=np.float64)
 
 
+def _default_coords(obj, coords, side: str):
+    """``coords`` as given; for ``None``, the side's position columns, found as ingest finds them.
+
+    A table or DataFrame with ``ra`` and ``dec`` uses those; otherwise the catalogue dictionary's rule
+    (:func:`platform_lib.catalogs.guess_position_columns`: UCDs ``pos.eq.ra``/``pos.eq.dec``, then the
+    usual names ``RA``/``DEC``, ``RAJ2000``/``DEJ2000``, ``RA_ICRS``/``DE_ICRS``, ``RAdeg``/``DEdeg``...,
+    numeric columns in degrees or without a unit), so a table that ingests also crossmatches. A catalogue
+    (HATS path, registry name, LSDB catalogue) is matched on its own coordinates: ``("ra", "dec")``, which
+    the Dask path reads as "its own".
+    """
+    if coords is not None:
+        return coords
+    catalogue = isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") \
+        or type(obj).__name__ == "TableInfo" or type(obj).__module__.startswith("lsdb")
+    if catalogue or not (isinstance(obj, Table) or hasattr(obj, "columns")):
+        return ("ra", "dec")  # a catalogue's own coordinates; other inputs fail in _side_coords, naming them
+    cols = _columns_of(obj)
+    if "ra" in cols and "dec" in cols:
+        return ("ra", "dec")
+    from platform_lib.catalogs import ColumnInfo, guess_position_columns
+
+    infos = []
+    for name in cols:
+        if isinstance(obj, Table):
+            col = obj[name]
+            if getattr(col, "ndim", 1) != 1 or not hasattr(col, "dtype"):
+                continue
+            unit = getattr(col, "unit", None)
+            infos.append(ColumnInfo(name, unit=u.Unit(unit).to_string() if unit is not None else "",
+                                    ucd=str((getattr(col, "meta", None) or {}).get("ucd", "")),
+                                    datatype=col.dtype.name))
+        else:
+            infos.append(ColumnInfo(name, datatype=str(obj.dtypes[name])))
+    found = guess_position_columns(infos)
+    if found is None:
+        raise CrossmatchInputError(
+            f"{side} table has no position columns that could be recognised (by UCD pos.eq.ra/pos.eq.dec, or "
+            f"by name: ra/dec, RA/DEC, RAJ2000/DEJ2000, RA_ICRS/DE_ICRS, RAdeg/DEdeg...); available columns: "
+            f"{', '.join(cols)}. Pass {side}_coords=(lon_column, lat_column).",
+            code="missing-column", value=None, available=cols)
+    return found
+
+
 def _side_coords(obj, coords, frame: str | None, side: str):
     """(lon, lat, frame) of one side. A SkyCoord column or ``meta['frame']`` names the frame."""
     if not isinstance(obj, Table) and not hasattr(obj, "columns"):
@@ -367,8 +410,8 @@ def crossmatch(
     *,
     mode: str = "nearest",
     k: int | None = None,
-    left_coords=("ra", "dec"),
-    right_coords=("ra", "dec"),
+    left_coords=None,
+    right_coords=None,
     left_frame: str | None = None,
     right_frame: str | None = None,
     suffixes: tuple[str, str] = ("_1", "_2"),
@@ -404,7 +447,9 @@ def crossmatch(
         right rows within the radius.
     left_coords, right_coords
         The (longitude, latitude) column names in degrees (or with angle units), or the name of one
-        SkyCoord column of a Table.
+        SkyCoord column of a Table. Default: ``ra``/``dec`` when a table has both, else its position
+        columns as ingest finds them (UCDs ``pos.eq.ra``/``pos.eq.dec``, then names such as ``RA``/``DEC``,
+        ``RAJ2000``/``DEJ2000``, ``RA_ICRS``/``DE_ICRS``); a catalogue on disk uses its own.
     left_frame, right_frame
         The frames of the coordinates (default ICRS, or the SkyCoord column's frame, or
         ``meta["frame"]``). In memory, a right side in another frame is converted into the left
@@ -480,6 +525,8 @@ def crossmatch(
             _check_area(area)
         if density is not None:
             _check_densities(density)
+    left_coords = _default_coords(left, left_coords, "left")
+    right_coords = _default_coords(right, right_coords, "right")
     progress_fn = progress if callable(progress) else None
     if output is not None:
         if not (_is_lazy(left) or _is_lazy(right)):

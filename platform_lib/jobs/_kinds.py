@@ -149,15 +149,47 @@ def _as_table(result: Any) -> Table:
 # ------------------------------------------------------------------------------------------ kinds
 
 
+#: A crossmatch job's parameters; every other keyword argument of ``crossmatch`` goes in ``options``.
+CROSSMATCH_PARAMS = ("left", "right", "radius", "options")
+#: Keyword arguments of ``crossmatch`` that the job sets itself, with what to use instead.
+_JOB_SET_OPTIONS = {"progress": "see Job.progress", "client": "the job starts its own Dask cluster when it needs one",
+                    "lazy": "a job computes its result", "output": "give submit(..., output=...)"}
+
+
+def _crossmatch_options() -> list[str]:
+    """The keyword arguments of :func:`platform_lib.crossmatch.crossmatch` a job's ``options`` may hold."""
+    import inspect
+
+    from platform_lib.crossmatch import crossmatch
+
+    return [name for name, p in inspect.signature(crossmatch).parameters.items()
+            if p.kind is p.KEYWORD_ONLY and name not in _JOB_SET_OPTIONS]
+
+
 def _validate_crossmatch(params: dict[str, Any]) -> None:
     for key in ("left", "right"):
         if not params.get(key):
             raise JobError(f"crossmatch job needs {key!r}: a table path or catalogue name", code="missing-param")
     quantity_param(params, "radius")
     options = params.get("options", {})
-    if "progress" in options:
-        raise JobError("crossmatch option 'progress' is set by the job (see Job.progress)", code="bad-param",
-                       value="progress")
+    if not isinstance(options, dict):
+        raise JobError(f"crossmatch job parameter 'options' must be a dict of crossmatch's keyword arguments, "
+                       f"got {options!r}", code="bad-param", value=options)
+    for key in _JOB_SET_OPTIONS:
+        if key in options:
+            raise JobError(f"crossmatch option {key!r} is set by the job ({_JOB_SET_OPTIONS[key]})",
+                           code="bad-param", value=key)
+    known = _crossmatch_options()
+    unknown = [key for key in params if key not in CROSSMATCH_PARAMS]
+    if unknown:  # silently ignored before: a left_coords given here did nothing
+        moved = {key: params[key] for key in unknown if key in known}
+        hint = f"; crossmatch's keyword arguments go in 'options': {{'options': {moved!r}}}" if moved else ""
+        raise JobError(f"crossmatch job parameter(s) {', '.join(map(repr, unknown))} not known: a crossmatch job "
+                       f"takes {', '.join(map(repr, CROSSMATCH_PARAMS))}{hint}", code="bad-param", value=unknown)
+    unknown = [key for key in options if key not in known]
+    if unknown:
+        raise JobError(f"crossmatch option(s) {', '.join(map(repr, unknown))} not known; the options are "
+                       f"crossmatch's keyword arguments: {', '.join(known)}", code="bad-param", value=unknown)
 
 
 def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table | Path:

@@ -163,8 +163,10 @@ def openngc_table():
             data = np.array([np.nan if v is None else float(v) for v in values])
             col = MaskedColumn(data, name=name, unit=unit, description=description, mask=np.isnan(data))
         else:
-            col = MaskedColumn(np.array(["" if v is None else str(v) for v in values]), name=name,
-                               description=description)
+            # ongc.db writes a missing value as an empty string: masked, so that it is NULL in the catalogue
+            # (TAP's ``messier IS NOT NULL`` finds the Messier objects, not every row)
+            text = ["" if v is None else str(v) for v in values]
+            col = MaskedColumn(np.array(text), name=name, description=description, mask=[t == "" for t in text])
         col.meta["ucd"] = ucd
         table.add_column(col)
     return table

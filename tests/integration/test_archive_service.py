@@ -559,6 +559,12 @@ def test_pyvo_tap_sync_tables_and_spatial(archive):
     wrap = svc.run_sync("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 359.8, 10, 0.3)) = 1"
                         " AND obs_collection = 'CFHT'").to_table()
     assert set(wrap["obs_id"]) == {"synth/cfht_wrap"}
+    # ObsCore 1.1's query for the images holding a position (in the footprint, not near its centre)
+    holding = svc.run_sync("SELECT obs_id FROM ivoa.obscore WHERE CONTAINS(POINT('ICRS', 359.8, 10), s_region) = 1"
+                           " AND obs_collection = 'CFHT'").to_table()
+    assert set(holding["obs_id"]) == {"synth/cfht_wrap"}
+    beside = svc.run_sync("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT('ICRS', 0.7, 10), s_region)")
+    assert "synth/cfht_wrap" not in set(beside.to_table()["obs_id"])  # 0.15 deg east of its edge
     ordered = svc.run_sync("SELECT TOP 3 obs_id, s_dec FROM ivoa.obscore ORDER BY s_dec DESC").to_table()
     assert list(ordered["obs_id"])[0] == "synth/cfht_pole" and len(ordered) == 3
     like = svc.run_sync("SELECT obs_id FROM ivoa.obscore WHERE obs_id LIKE 'synth/cfht%' "

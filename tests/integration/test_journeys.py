@@ -90,6 +90,15 @@ def test_sample_data_is_real_and_complete(platform, sample_data, poll):
     ucds = {c.name: c.ucd for c in hip.columns}
     assert ucds["pmra"].startswith("pos.pm") and ucds["pmdec"].startswith("pos.pm")
     assert registry.get("OpenNGC").nrows > 13_000
+    import astropy.units as u
+    import numpy as np
+    from astropy.coordinates import SkyCoord
+
+    from platform_lib.catalogs import cone_search
+
+    ngc = cone_search("OpenNGC", SkyCoord(0, 90, unit="deg"), 180 * u.deg, ["name", "messier"], registry=registry)
+    messier = ngc["messier"][~np.ma.getmaskarray(ngc["messier"])]  # missing: NULL, not '' (ADQL IS NULL)
+    assert 100 < len(messier) < 115 and "" not in set(messier), len(messier)
     from platform_lib.catalogs._hats import read_layout
 
     assert read_layout(hip.hats_path).margin is not None  # the right side of a Dask crossmatch

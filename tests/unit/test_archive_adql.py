@@ -58,6 +58,20 @@ def test_obscore_regions_are_pushed_to_the_image_index():
     assert "ADQL_DIST" in plan.sql and "ivoa" not in plan.sql  # internal relation names only
 
 
+def test_a_footprint_holding_a_point_is_the_obscore_specs_query():
+    """``CONTAINS(POINT('ICRS', ra, dec), s_region) = 1``, ObsCore 1.1's "images at this position", as a user copies
+    it (it was refused: "expected a geometry ... found s_region"), and its INTERSECTS form: a footprint test."""
+    for test in ("1 = CONTAINS(POINT('ICRS', 370, 20), s_region)", "CONTAINS(POINT(10, 20), s_region) = 1",
+                 "INTERSECTS(POINT('ICRS', 10, 20), s_region) = 1", "1 = INTERSECTS(s_region, POINT(10, 20))"):
+        plan = translate(f"SELECT obs_id FROM ivoa.obscore AS o WHERE {test} AND o.obs_collection = 'DSS'", TABLES)
+        (src,) = plan.sources.values()
+        assert src.obscore_regions == [Circle(10.0, 20.0, 0.0)] and not src.obscore_centres, test
+    with pytest.raises(UsageFault, match=r"\[-90, 90\]"):
+        translate("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(10, 95), s_region)", TABLES)
+    with pytest.raises(UsageFault, match="constant POINT, CIRCLE or POLYGON"):
+        translate("SELECT obs_id FROM ivoa.obscore AS o WHERE 1 = CONTAINS(POINT(o.s_ra, 1), o.s_region)", TABLES)
+
+
 def test_tap_schema_describes_itself_with_delimited_size_and_int_types():
     t, overflow = _run("SELECT column_name, datatype FROM TAP_SCHEMA.columns WHERE table_name = 'TAP_SCHEMA.columns'")
     types = dict(zip(t["column_name"], t["datatype"]))
@@ -353,6 +367,9 @@ def test_masked_values_and_maxrec_overflow():
         ("SELECT obs_id FROM ivoa.obscor", "did you mean ivoa.obscore"),
         ("SELECT obs_idd FROM ivoa.obscore", "did you mean obs_id"),
         ("SELECT x.obs_id FROM ivoa.obscore o", "unknown column"),
+        # a typo in a qualified column (a JOIN's ON) was "cannot resolve the query: Unknown column: obs_idd"
+        ("SELECT o.obs_id FROM ivoa.obscore AS o JOIN ivoa.obscore AS p ON o.obs_id = p.obs_idd",
+         "unknown column 'obs_idd' in ivoa.obscore; did you mean obs_id?"),
         ("SELECT read_csv('/etc/passwd') FROM ivoa.obscore", "READ_CSV"),
         ("SELECT * FROM read_parquet('x')", "no table functions"),
         ("SELECT getenv('HOME') FROM ivoa.obscore", "unknown function GETENV"),

@@ -326,3 +326,31 @@ def test_progress_callback_in_memory():
     seen = []
     out = crossmatch(left, right, 1 * u.arcsec, progress=lambda f, m: seen.append((f, m)))
     assert [f for f, _ in seen] == [0.0, 1.0] and f"{len(out)} pairs" in seen[-1][1]
+
+
+def test_position_columns_are_found_as_ingest_finds_them():
+    """A user's table with FITS-style RA/DEC, VizieR RAJ2000/DEJ2000 or only UCDs matches without naming
+    them (it failed with "left table has no column 'ra'"), as astropy tables and as pandas frames."""
+    left, right = _cats(50)
+    expected = crossmatch(left, right, 1 * u.arcsec)
+    fits_style = Table({"SRC": left["id"], "RA": left["ra"] * u.deg, "DEC": left["dec"] * u.deg})
+    vizier = Table({"RAJ2000": right["ra"], "DEJ2000": right["dec"], "HIP": right["id"]})
+    for a, b in ((fits_style, vizier), (fits_style.to_pandas(), vizier.to_pandas())):
+        got = crossmatch(a, b, 1 * u.arcsec)
+        assert list(got["SRC"]) == list(expected["id_1"]) and list(got["HIP"]) == list(expected["id_2"])
+        assert np.allclose(got["separation_arcsec"], expected["separation_arcsec"])
+    by_ucd = Table({"alpha": left["ra"], "delta_obs": left["dec"], "ra_err": np.full(len(left), 0.1)})
+    by_ucd["alpha"].meta["ucd"] = "pos.eq.ra;meta.main"
+    by_ucd["delta_obs"].meta["ucd"] = "pos.eq.dec;meta.main"
+    assert len(crossmatch(by_ucd, vizier, 1 * u.arcsec)) == len(expected)
+    # ra/dec, when a table has both, win over other guesses (what the default always meant)
+    both = Table({"RA": np.zeros(len(left)), "DEC": np.zeros(len(left)), "ra": left["ra"], "dec": left["dec"]})
+    assert len(crossmatch(both, right, 1 * u.arcsec)) == len(expected)
+
+
+def test_a_table_without_recognisable_positions_names_its_columns():
+    _, right = _cats(10)
+    with pytest.raises(CrossmatchInputError, match="left_coords=") as err:
+        crossmatch(Table({"x": [1.0], "y": [2.0]}), right, 1 * u.arcsec)
+    assert err.value.code == "missing-column" and err.value.available == ["x", "y"]
+    assert "available columns: x, y" in str(err.value)

@@ -118,7 +118,8 @@ def test_cluster_limit_per_user_is_a_public_error():
     records = {"alice": [SimpleNamespace(to_model=lambda n=n: SimpleNamespace(name=n)) for n in ("c1", "c2")]}
     backend.db = SimpleNamespace(list_clusters=lambda username, statuses: records.get(username, []))
     assert issubclass(AstroUnsafeLocalBackend, UserClusterLimit)
-    with pytest.raises(PublicException, match="already has 2 active clusters \\(the limit is 2\\)"):
+    with pytest.raises(PublicException, match="already has 2 active clusters \\(the limit is 2\\): c1, c2. "
+                       "Shut one down, from any notebook, with Gateway\\(\\).stop_cluster\\('c1'\\)"):
         asyncio.run(backend.start_cluster(SimpleNamespace(name="alice"), {}))
 
 
@@ -326,9 +327,13 @@ def test_kubernetes_cluster_cap_per_user_refuses_with_a_public_message():
         # the informer has not reported either cluster yet: both count
         with pytest.raises(PublicException) as info:
             await backend.start_cluster(alice, {})
+        # The clusters are named, with a call that works in a new kernel (which has no `cluster` of a killed
+        # kernel's to call shutdown() on: the old message's advice)
         assert str(info.value) == (
-            "user 'alice' already has 2 active clusters (the limit is 2); shut one down with cluster.shutdown() "
-            "(list them with Gateway().list_clusters()) and retry"
+            f"user 'alice' already has 2 active clusters (the limit is 2): {', '.join(sorted([first, second]))}. "
+            f"Shut one down, from any notebook, with Gateway().stop_cluster({min(first, second)!r}) (or "
+            "Gateway().connect(name).get_client() to use it again; a cluster left unused stops by itself "
+            "after the idle timeout) and retry"
         )
         await backend.start_cluster(bob, {})  # the cap is per user
         informer_sees(backend, first, "alice", models.ClusterStatus.RUNNING)

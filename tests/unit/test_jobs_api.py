@@ -177,6 +177,26 @@ def test_output_format_and_reserved_options_fail_at_submit(settings):
         jobs.submit("crossmatch", params, output_format="hats", output_coords="ra", settings=settings)
     with pytest.raises(jobs.JobError, match="progress"):
         jobs.submit("crossmatch", {**params, "options": {"progress": True}}, settings=settings)
+    with pytest.raises(jobs.JobError, match="submit\\(..., output=...\\)"):
+        jobs.submit("crossmatch", {**params, "options": {"output": "x.hats"}}, settings=settings)
+    assert jobs.list_jobs(settings=settings) == []
+
+
+def test_crossmatch_parameters_outside_options_or_unknown_options_fail_at_submit(settings):
+    """A left_coords given beside left/right/radius was silently ignored (the job then failed on "no column
+    'ra'"); an option crossmatch does not take failed only in the job, as a TypeError."""
+    params = {"left": "a.parquet", "right": "b.parquet", "radius": "1 arcsec"}
+    with pytest.raises(jobs.JobError, match="go in 'options'") as info:
+        jobs.submit("crossmatch", {**params, "left_coords": ["RA", "DEC"]}, settings=settings)
+    assert info.value.code == "bad-param" and info.value.value == ["left_coords"]
+    assert "{'options': {'left_coords': ['RA', 'DEC']}}" in str(info.value)
+    with pytest.raises(jobs.JobError, match="'raduis' not known: a crossmatch job takes 'left', 'right'"):
+        jobs.submit("crossmatch", {**params, "raduis": "2 arcsec"}, settings=settings)
+    with pytest.raises(jobs.JobError, match="option\\(s\\) 'left_cords' not known.*left_coords") as info:
+        jobs.submit("crossmatch", {**params, "options": {"left_cords": ["RA", "DEC"]}}, settings=settings)
+    assert info.value.code == "bad-param"
+    with pytest.raises(jobs.JobError, match="must be a dict"):
+        jobs.submit("crossmatch", {**params, "options": ["mode", "all"]}, settings=settings)
     assert jobs.list_jobs(settings=settings) == []
 
 

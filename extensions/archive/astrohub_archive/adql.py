@@ -260,7 +260,8 @@ def _qualify(tree, sources: dict[str, Source]):
                        quote_identifiers=True, identify=True)
     except OptimizeError as exc:
         msg = str(exc)
-        m = re.search(r"Column '([^']+)' could not be resolved", msg)
+        # an unqualified name no table has, or a qualified one (``o.nme``) its table lacks
+        m = re.search(r"Column '([^']+)' could not be resolved", msg) or re.search(r"Unknown column: (\S+)", msg)
         if m:
             name = m.group(1)
             known = sorted({c.name for s in sources.values() for c in s.table.columns})
@@ -566,6 +567,8 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
             if name == "INTERSECTS" and _fname(first) in ("CIRCLE", "POLYGON", "BOX", "POINT") and isinstance(
                     second, exp.Column):
                 first, second = second, first
+            if name == "CONTAINS" and _fname(first) == "POINT" and isinstance(second, exp.Column):
+                first, second = second, first  # CONTAINS(POINT(...), s_region): the ObsCore spec's "images here"
             for alias, src in direct.items():
                 t = src.table
                 if t.kind == "obscore" and _col_is(first, alias, "s_region"):
@@ -579,8 +582,12 @@ def _push_down(tree, sources: dict[str, Source]) -> None:
                         src.obscore_regions.append(Circle(ra % 360, dec, r))
                     elif shape.kind == "polygon":
                         src.obscore_regions.append(_polygon(shape.args))
+                    elif shape.kind == "point" and all(_const(x) is not None for x in shape.args):
+                        ra, dec = (_const(x) for x in shape.args)  # a footprint holding the point: a 0 circle
+                        _check_pos(ra, dec, 0.0)
+                        src.obscore_regions.append(Circle(ra % 360, dec, 0.0))
                     else:
-                        raise UsageFault("s_region can be tested against a constant CIRCLE or POLYGON only")
+                        raise UsageFault("s_region can be tested against a constant POINT, CIRCLE or POLYGON only")
                     term.replace(exp.true())
                     break
                 if _fname(first) != "POINT":

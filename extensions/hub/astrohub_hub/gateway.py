@@ -98,10 +98,14 @@ class UserClusterLimit(Configurable):
             self._unlisted[user.name] = unlisted
             active = len(listed) + len(unlisted)
             if active >= self.max_clusters_per_user:
+                # Named, with a call that works from any kernel: the usual case is a cluster whose kernel
+                # was killed or restarted, of which the new kernel has no ``cluster`` object to shut down.
+                names = sorted(listed | unlisted)
                 raise PublicException(
                     f"user {user.name!r} already has {active} active clusters (the limit is "
-                    f"{self.max_clusters_per_user}); shut one down with cluster.shutdown() (list them with "
-                    f"Gateway().list_clusters()) and retry"
+                    f"{self.max_clusters_per_user}): {', '.join(names)}. Shut one down, from any notebook, with "
+                    f"Gateway().stop_cluster({names[0]!r}) (or Gateway().connect(name).get_client() to use it "
+                    f"again; a cluster left unused stops by itself after the idle timeout) and retry"
                 )
             name = await super().start_cluster(user, cluster_options)
             unlisted.add(name)
