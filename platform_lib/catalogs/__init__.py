@@ -70,6 +70,7 @@ from platform_lib.catalogs._errors import (
     CatalogNotFound,
     DuplicateCatalog,
     NoPositionWarning,
+    UnknownTable,
     UnsupportedSource,
 )
 from platform_lib.catalogs._hats import (
@@ -125,6 +126,7 @@ __all__ = [
     "DuplicateCatalog",
     "BadReadme",
     "UnsupportedSource",
+    "UnknownTable",
     "NoPositionWarning",
 ]
 
