@@ -73,6 +73,7 @@ from platform_lib.catalogs._errors import (
     CatalogNotFound,
     DuplicateCatalog,
     NoPositionWarning,
+    UnknownTable,
     UnsupportedSource,
 )
 from platform_lib.catalogs._hats import (
@@ -129,6 +130,7 @@ __all__ = [
     "DuplicateCatalog",
     "BadReadme",
     "UnsupportedSource",
+    "UnknownTable",
     "NoPositionWarning",
 ]
 

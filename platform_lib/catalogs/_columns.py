@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 __all__ = ["ColumnInfo", "DATATYPES", "normalize_datatype", "guess_position_columns", "position_ucd", "infer_ucd",
-           "looks_like_identifier"]
+           "infer_ucds", "looks_like_identifier"]
 
 #: The catalogue dictionary's column datatypes: Apache Arrow's type names (what the HATS Parquet files
 #: hold; ``pyarrow.type_for_alias`` reads each), with ``decimal``, ``timestamp`` and ``date`` for the
@@ -203,7 +203,8 @@ def _numeric(column: ColumnInfo) -> bool:
 
 
 _UCD_BY_NAME: list[tuple[str, str]] = [
-    (r"^(source_?id|objid|id|recno|seq)$", "meta.id;meta.main"),
+    (r"^(source_?id|objid|id|seq)$", "meta.id;meta.main"),
+    (r"^recno$", "meta.record"),  # VizieR's record number
     (r"^(hip|hipparcos)$", "meta.id.cross"),
     (r"^(tyc|tyc_id|tycho)$", "meta.id.cross"),
     (r"^(name|sname|simbad|main_id)$", "meta.id"),
@@ -216,49 +217,136 @@ _UCD_BY_NAME: list[tuple[str, str]] = [
 ]
 
 
-# Columns in magnitudes that are not magnitudes: errors, colours, distance moduli, extinctions and
-# reddenings. Checked before the magnitude rule; an unrecognised ``mag`` column gets no UCD rather
-# than a wrong one (a wrong phot.mag misleads a crossmatch or a photometry query; an empty UCD does not).
+# Columns in magnitudes that are not magnitudes: colours, distance moduli, extinctions and reddenings
+# (errors are found by name first, see ``_ERROR_NAMES``). Checked before the magnitude rule, and only for
+# a column in magnitudes or without a unit; an unrecognised ``mag`` column gets no UCD rather than a wrong
+# one (a wrong phot.mag misleads a crossmatch or a photometry query; an empty UCD does not).
 _NOT_A_MAGNITUDE: list[tuple[str, str]] = [
-    (r"^(e_|err_?|sig_?|s_|sigma_?|u_)|(_?err(or)?|_?sig(ma)?|_unc)$|^(e|err)[a-z]{0,2}mag$",
-     "stat.error;phot.mag"),
+    (r"^(e|err)[a-z]{0,2}mag$", "stat.error;phot.mag"),
     (r"dist(ance)?_?mod|^dm$|^mu$|^mu0$|^m-m$|^\(m-m\)", "phot.mag.distMod"),
-    (r"^(a_?v|av|a_?[a-z]{1,2}|ext(inction)?(_?[a-z]{1,2})?)$|extinct", "phys.absorption;em.opt"),
+    (r"^(a_?v|a_?0|ext(inction)?(_?[a-z]{1,2})?)$|extinct", "phys.absorption;em.opt"),
     (r"^e_?\(?b-v\)?$|^ebv$|^e_bv$|redden|^e\([a-z]-[a-z]\)$", "phot.color.excess"),
     (r"^[a-z]{1,2}_?-_?[a-z]{1,2}$|^[a-z]{1,2}-[a-z]{1,2}mag$|colou?r|^[ubvrijhkg]{1,2}_[ubvrijhkg]{1,2}$",
      "phot.color"),
 ]
+# Names of errors, and of what each is the error of: VizieR's ``e_X``/``E_X`` (the error, or the upper
+# one, on column ``X``), ``err_X``, ``sigma_X``, and Gaia's and the others' ``X_error``, ``X_err``,
+# ``X_sigma``, ``X_unc``. Not ``u_X`` (VizieR's uncertainty flag) nor ``s_X`` (ObsCore's ``s_ra``).
+_ERROR_NAMES = (re.compile(r"^(?:e|E)_(?P<of>.+)$"), re.compile(r"^(?:err|sig|sigma)_?(?P<of>.+)$", re.I),
+                re.compile(r"^(?P<of>.+?)(?:_?err|_?error|_sigma|_sig|_unc)$", re.I))
+# VizieR's bounds of an interval on column ``X`` (``b_X``, ``B_X``): its UCD for them is ``stat.error``.
+_BOUND_NAME = re.compile(r"^[bB]_(?P<of>.+)$")
 
 
-def infer_ucd(name: str, unit: str = "") -> str:
+def _unit_kind(unit: str) -> str:
+    """``"none"``, ``"mag"``, ``"angle"`` or ``"other"``: what a column's unit allows its UCD to be."""
+    text = str(unit or "").strip()
+    if text in ("", "---", "-"):
+        return "none"
+    if text.lower() in ("mag", "mags", "magnitude", "magnitudes") or re.fullmatch(r"(AB|ST|Vega)?mag(\(AB\))?", text):
+        return "mag"
+    try:
+        import astropy.units as u
+
+        parsed = u.Unit(text, parse_strict="silent")
+        if not isinstance(parsed, u.UnrecognizedUnit) and parsed.physical_type == "angle":
+            return "angle"
+    except (ValueError, TypeError):
+        pass
+    return "other"
+
+
+def _error_of(name: str) -> str | None:
+    """The name of what column ``name`` is the error of (``e_RAdeg`` -> ``RAdeg``), or None."""
+    for pattern in _ERROR_NAMES:
+        match = pattern.match(name)
+        if match and match.group("of").strip("_"):
+            return match.group("of").strip("_")
+    return None
+
+
+def _about(ucd: str) -> str:
+    """The UCD of a column with ``meta.main`` left out: what an error on it is about (UCD1's position
+    words in UCD1+ spelling; ``""`` for other UCD1 words, which do not combine with ``stat.error``)."""
+    ucd = _UCD1_POSITIONS.get(ucd.strip().lower(), ucd.strip())
+    if re.fullmatch(r"[A-Z0-9_]+", ucd):
+        return ""
+    return ";".join(w for w in ucd.split(";") if w and w.lower() != "meta.main")
+
+
+def infer_ucd(name: str, unit: str = "", table: dict[str, str] | None = None) -> str:
     """A UCD for a column that came without one, from its name and unit, or ``""``.
+
+    The unit has the last word: a column in an angle or any other unit that is not ``mag`` is never a
+    magnitude, a colour or an extinction. An error column (``e_RAdeg``, ``ra_error``, ``sigma_V``) is
+    ``stat.error;`` followed by the UCD of what it is the error of (``meta.main`` left out), as VizieR
+    labels them: that column's UCD from ``table`` (a mapping of the table's other column names to their
+    UCDs, given or inferred; see :func:`infer_ucds`) when it is there, else what its name and this unit
+    say, else ``stat.error;phot.mag`` in magnitudes and plain ``stat.error`` otherwise.
 
     >>> infer_ucd("Vmag", "mag")
     'phot.mag;em.opt.V'
     >>> infer_ucd("ra_degrees", "deg")
     'pos.eq.ra'
-    >>> infer_ucd("e_Vmag", "mag"), infer_ucd("B-V", "mag"), infer_ucd("E(B-V)", "mag")
-    ('stat.error;phot.mag', 'phot.color;em.opt.B;em.opt.V', 'phot.color.excess')
+    >>> infer_ucd("e_RAdeg", "deg", {"RAdeg": "pos.eq.ra;meta.main"}), infer_ucd("e_RAdeg", "arcsec")
+    ('stat.error;pos.eq.ra', 'stat.error;pos.eq.ra')
+    >>> infer_ucd("e_Vmag", "mag"), infer_ucd("e_pm", "mas/yr"), infer_ucd("B-V", "mag"), infer_ucd("E(B-V)", "mag")
+    ('stat.error;phot.mag;em.opt.V', 'stat.error', 'phot.color;em.opt.B;em.opt.V', 'phot.color.excess')
     """
     lower = name.lower()
-    if lower in _RA_NAMES:
+    kind = _unit_kind(unit)
+    others = {str(k).lower(): v for k, v in (table or {}).items()}
+    if kind != "mag" and lower in _RA_NAMES:
         return "pos.eq.ra"
-    if lower in _DEC_NAMES:
+    if kind != "mag" and lower in _DEC_NAMES:
         return "pos.eq.dec"
     for pattern, ucd in _UCD_BY_NAME:
-        if re.match(pattern, lower):
+        if re.match(pattern, lower) and (kind in ("none", "mag") or not ucd.startswith("phot.")):
             return ucd
+    of = _error_of(name)
+    if of is not None and not re.fullmatch(r"e_?\(?b-v\)?|e_bv", lower):
+        about = _about(others.get(of.lower(), ""))
+        if not about and of.lower() not in others:
+            about = _about(infer_ucd(of, unit))
+        if about.startswith("stat.error"):
+            about = ""
+        if about:
+            return "stat.error;" + about
+        return "stat.error;phot.mag" if kind == "mag" else "stat.error"
+    bound = _BOUND_NAME.match(name)
+    if bound and bound.group("of").lower() in others:
+        return "stat.error"
+    if kind not in ("none", "mag"):
+        return ""
+    if kind == "mag" and re.fullmatch(r"a_?[a-z]{1,2}", lower):  # A_B, AK: an extinction (Gaia's ``And`` is a flag)
+        return "phys.absorption;em.opt"
     for pattern, ucd in _NOT_A_MAGNITUDE:
         if re.search(pattern, lower):
             return ucd
     match = re.match(r"^([a-z]{1,2})_?mag$", name, flags=re.IGNORECASE)
-    if match or unit == "mag" or lower in ("mag", "magnitude"):
+    if match or kind == "mag" or lower in ("mag", "magnitude"):
         band = match.group(1) if match else ""
         bands = {"U": "em.opt.U", "B": "em.opt.B", "V": "em.opt.V", "R": "em.opt.R", "I": "em.opt.I",
                  "Ic": "em.opt.I", "J": "em.IR.J", "H": "em.IR.H", "K": "em.IR.K", "Ks": "em.IR.K",
                  "G": "em.opt"}
         return "phot.mag" + (f";{bands[band]}" if band in bands else "")
     return ""
+
+
+def infer_ucds(columns: list[ColumnInfo]) -> list[ColumnInfo]:
+    """The columns, each without a UCD given one by :func:`infer_ucd` with the table's other columns
+    known: an error column takes the UCD of what it is the error of, given or inferred.
+
+    >>> [c.ucd for c in infer_ucds([ColumnInfo("RA_ICRS", unit="deg", ucd="pos.eq.ra;meta.main"),
+    ...                             ColumnInfo("e_RA_ICRS", unit="mas"), ColumnInfo("pmRA", unit="mas / yr"),
+    ...                             ColumnInfo("e_pmRA", unit="mas / yr")])]
+    ['pos.eq.ra;meta.main', 'stat.error;pos.eq.ra', 'pos.pm;pos.eq.ra', 'stat.error;pos.pm;pos.eq.ra']
+    """
+    from dataclasses import replace
+
+    first = {c.name: c.ucd or ("" if _error_of(c.name) else infer_ucd(c.name, c.unit)) for c in columns}
+    return [c if c.ucd else replace(c, ucd=infer_ucd(c.name, c.unit, {k: v for k, v in first.items() if k != c.name}))
+            for c in columns]
 
 
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|^source_?id$|^objid$|^name$|^sname$|^star$|^cluster$|^hip$|^tyc|^recno$|^seq$)",

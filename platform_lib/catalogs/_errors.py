@@ -13,6 +13,7 @@ __all__ = [
     "DuplicateCatalog",
     "BadReadme",
     "UnsupportedSource",
+    "UnknownTable",
     "NoPositionWarning",
 ]
 
@@ -45,6 +46,17 @@ class UnsupportedSource(CatalogError):
     """An ingest source whose format is unknown, unreadable or empty."""
 
     code = "unsupported-source"
+
+
+class UnknownTable(UnsupportedSource):
+    """A file holding several tables (a VizieR download), read without naming one of them or with a
+    name it does not hold; ``tables`` lists the names it holds."""
+
+    code = "unknown-table"
+
+    def __init__(self, message: str, *, value=None, tables=()) -> None:
+        super().__init__(message, value=value)
+        self.tables = tuple(tables)
 
 
 class NoPositionWarning(UserWarning):

@@ -46,7 +46,7 @@ from platform_lib.catalogs import _coverage, _sexagesimal
 from platform_lib.catalogs._columns import (
     ColumnInfo,
     guess_position_columns,
-    infer_ucd,
+    infer_ucds,
     looks_like_identifier,
     normalize_datatype,
     position_ucd,
@@ -574,11 +574,8 @@ def _frame_and_columns(table, label: str):
                               "(a list or struct column), which catalogue columns cannot hold; it was left out",
                               stacklevel=4)
                 df = df.drop(columns=[name])
-        columns = []
-        for name in df.columns:
-            info = ColumnInfo(name=name, ucd=infer_ucd(name), datatype=_pandas_datatype(df[name]))
-            columns.append(_flag_primary_key(info, df))
-        return _half_floats_widened(df, columns)
+        columns = infer_ucds([ColumnInfo(name=name, datatype=_pandas_datatype(df[name])) for name in df.columns])
+        return _half_floats_widened(df, [_flag_primary_key(info, df) for info in columns])
     keep = []
     for name in table.colnames:
         col = table[name]
@@ -606,10 +603,11 @@ def _frame_and_columns(table, label: str):
         col = plain[name]
         unit = col.unit.to_string() if col.unit is not None else ""
         ucd = str(col.meta.get("ucd", "")) if col.meta else ""
-        info = ColumnInfo(name=name, description=str(col.description or ""), unit=unit,
-                          ucd=ucd or infer_ucd(name, unit), datatype=str(col.dtype.name))
-        columns.append(_flag_primary_key(info, df))
-    return _half_floats_widened(df, columns)
+        columns.append(ColumnInfo(name=name, description=str(col.description or ""), unit=unit, ucd=ucd,
+                                  datatype=str(col.dtype.name)))
+    # UCDs the source did not give, inferred with the whole table known (an error takes its column's UCD)
+    columns = infer_ucds(columns)
+    return _half_floats_widened(df, [_flag_primary_key(info, df) for info in columns])
 
 
 def _pandas_datatype(series) -> str:

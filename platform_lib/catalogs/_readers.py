@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from platform_lib.catalogs._columns import position_ucd
-from platform_lib.catalogs._errors import BadReadme, UnsupportedSource
+from platform_lib.catalogs._errors import BadReadme, UnknownTable, UnsupportedSource
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES, read_text
 
 __all__ = ["SourceTable", "Source", "read_source", "read_text_table", "read_mrt", "parse_readme", "position_frame",
@@ -143,7 +143,8 @@ def read_text_table(path: str | Path, *, table: str | None = None):
     delimited text with a sniffed delimiter (decimal commas in ``;`` files read as numbers), and files
     carrying their own CDS byte-by-byte header (AAS MRT). A CDS data file with its ReadMe beside it,
     and a file that is no table, are refused (:class:`UnsupportedSource`, naming the file). A VizieR
-    download holding several tables needs ``table=`` (one of the names the error lists). Unlike ingest,
+    download holding several tables needs ``table=`` (one of the names the error, an
+    :class:`UnknownTable`, lists in its message and its ``tables``). Unlike ingest,
     a ``.csv`` or ``.tsv`` of one column (a list of names under a header) is read, as astropy reads it.
 
     Returns an astropy Table. For other packages that read users' text tables (the jobs' inputs,
@@ -166,8 +167,9 @@ def read_text_table(path: str | Path, *, table: str | None = None):
     if table in names:
         return found[names.index(table)][1]
     said = "" if table is None else f"has no table {table!r}: it "
-    raise UnsupportedSource(f"{path.name!r} {said}holds {len(found)} tables ({', '.join(map(repr, names))}): "
-                            "name one with table=, or save the one you need as a file of its own", value=str(path))
+    raise UnknownTable(f"{path.name!r} {said}holds {len(found)} tables ({', '.join(map(repr, names))}): "
+                       "name one with table=, or save the one you need as a file of its own", value=str(path),
+                       tables=names)
 
 
 def _refuse_cds_data_file(path: Path) -> None:

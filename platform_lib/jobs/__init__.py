@@ -18,7 +18,7 @@ from platform_lib.jobs._errors import (
     UnknownJobKindError,
 )
 from platform_lib.jobs._job import Job, get_job, list_jobs, submit
-from platform_lib.jobs._kinds import BUILTIN_KINDS, JobContext, JobKind, read_table
+from platform_lib.jobs._kinds import BUILTIN_KINDS, JobContext, JobKind, read_table, split_table
 from platform_lib.jobs._sources import JobSource
 from platform_lib.jobs._state import JobState
 from platform_lib.jobs._wait import poll_until
@@ -39,5 +39,6 @@ __all__ = [
     "list_jobs",
     "poll_until",
     "read_table",
+    "split_table",
     "submit",
 ]

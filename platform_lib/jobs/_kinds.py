@@ -7,7 +7,8 @@ started. Names resolve in this order: the built-in kinds below (``crossmatch``, 
 ``tap``, an asynchronous TAP query: this package never imports retrieval), then an importable
 ``"package.module:function"``.
 Parameters are JSON: angles and areas are strings astropy parses (``"1 arcsec"``, ``"2 deg2"``),
-tables are paths (relative to the user's home, or absolute). Imports astropy; the science packages are
+tables are paths (relative to the user's home, or absolute; ``file#table`` names one table of a
+file that holds several, see :func:`read_table`). Imports astropy; the science packages are
 imported inside the kinds.
 """
 
@@ -26,7 +27,8 @@ from astropy.table import Table
 
 from platform_lib.jobs._errors import JobError, UnknownJobKindError
 
-__all__ = ["JobContext", "JobKind", "resolve_kind", "BUILTIN_KINDS", "OUTPUT_FORMATS", "quantity_param", "read_table"]
+__all__ = ["JobContext", "JobKind", "resolve_kind", "BUILTIN_KINDS", "OUTPUT_FORMATS", "quantity_param", "read_table",
+           "split_table"]
 
 #: How a job's table result can be written: one Parquet file, or a HATS catalogue (a folder, readable
 #: with ``lsdb.open_catalog``; needs ``ra``/``dec``-like columns, see ``output_coords``).
@@ -106,10 +108,76 @@ def quantity_param(params: dict[str, Any], key: str, physical: str = "angle", *,
     return q
 
 
-def read_table(path: Path) -> Table:
+#: How many table names an error about a file of several tables lists (VizieR VOTables hold hundreds).
+_NAMES_LISTED = 20
+
+
+def split_table(raw: str | os.PathLike) -> tuple[str, str | None]:
+    """An input's file and the table it names: ``"viz.tsv#J_A_A_511_A56_table5"`` is
+    ``("viz.tsv", "J_A_A_511_A56_table5")``; an input without ``#`` names no table.
+
+    >>> split_table("downloads/viz.tsv#J_A_A_511_A56_table5"), split_table("stars.csv")
+    (('downloads/viz.tsv', 'J_A_A_511_A56_table5'), ('stars.csv', None))
+    """
+    text = os.fspath(raw)
+    if "#" not in text:
+        return text, None
+    file, _, table = text.rpartition("#")
+    return file, table or None
+
+
+def _several_tables(path: Path, table: str | None, names: list[str]) -> JobError:
+    """The error for a file of several tables read without naming one, or naming one it does not hold."""
+    shown = ", ".join(map(repr, names[:_NAMES_LISTED]))
+    if len(names) > _NAMES_LISTED:
+        shown += f" and {len(names) - _NAMES_LISTED} more"
+    how = f"name one after '#', as {f'{path}#{names[0]}'!r}"
+    if table is None:
+        return JobError(f"input table {str(path)!r} holds {len(names)} tables ({shown}): {how}",
+                        code="unreadable-input", value=str(path))
+    return JobError(f"input table {str(path)!r} has no table {table!r}: it holds {len(names)} tables ({shown}); "
+                    f"{how}", code="unknown-table", value=table)
+
+
+def _read_votable(path: Path, table: str | None) -> Table:
+    """One table of a VOTable: the only one, or the one whose ID or name is ``table``."""
+    import warnings
+
+    from astropy.io.votable import parse
+
+    if table is None:
+        try:
+            return Table.read(path, format="votable")
+        except ValueError as exc:  # several tables: astropy asks for table_id
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # astropy warned on the read above
+                found = list(parse(str(path)).iter_tables())
+            if len(found) < 2:
+                raise JobError(f"input table {str(path)!r}: {exc}", code="unreadable-input", value=str(path)) from exc
+            raise _several_tables(path, None, [t.ID or t.name or str(i) for i, t in enumerate(found)]) from exc
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the file's warnings come once, from the read below
+        found = list(parse(str(path)).iter_tables())
+    for index, candidate in enumerate(found):
+        if table in (candidate.ID, candidate.name):
+            return Table.read(path, format="votable", table_id=index)
+    raise _several_tables(path, table, [t.ID or t.name or str(i) for i, t in enumerate(found)])
+
+
+def read_table(path: str | os.PathLike, table: str | None = None) -> Table:
     """Read an input table file: Parquet, FITS, ECSV and VOTable by their extension; text tables (``.csv``,
     ``.tsv``, ``.txt``, ``.dat``, ``.tbl``..., plain or gzipped) by their content, as catalogue ingest reads
-    them (:func:`platform_lib.catalogs.read_text_table`: VizieR TSV, IPAC, ``;`` files with decimal commas...)."""
+    them (:func:`platform_lib.catalogs.read_text_table`: VizieR TSV, IPAC, ``;`` files with decimal commas...).
+
+    One table of a file holding several (a VizieR download, TSV or VOTable) is named after ``#``
+    (``"viz.tsv#J_A_A_511_A56_table5"``; a VOTable's table by its ID or name) or with ``table=``. A file of
+    several tables read without a name, or with a name it does not hold (code ``unknown-table``), is a
+    :class:`JobError` that lists the names it holds.
+    """
+    path = Path(path)
+    if table is None and not path.exists():
+        file, table = split_table(path)
+        path = Path(file)
     if not path.exists():
         raise JobError(f"input table {str(path)!r} does not exist", code="missing-input", value=str(path))
     name = path.name.lower()
@@ -119,16 +187,21 @@ def read_table(path: Path) -> Table:
     elif name.endswith(".ecsv"):
         fmt = "ascii.ecsv"
     elif name.endswith((".vot", ".xml")):
-        fmt = "votable"
+        return _read_votable(path, table)
     else:
-        from platform_lib.catalogs import TEXT_SUFFIXES, CatalogError, read_text_table
+        from platform_lib.catalogs import TEXT_SUFFIXES, CatalogError, UnknownTable, read_text_table
 
         if name.endswith(TEXT_SUFFIXES):
             try:
-                return read_text_table(path)
+                return read_text_table(path, table=table)
+            except UnknownTable as exc:
+                raise _several_tables(path, table, list(exc.tables)) from exc
             except CatalogError as exc:
                 raise JobError(f"input table {str(path)!r}: {exc}", code="unreadable-input",
                                value=str(path)) from exc
+    if table is not None:
+        raise JobError(f"input table {str(path)!r}#{table!r}: only a text table (a VizieR TSV download) or a "
+                       "VOTable is read by a table's name; give the file alone", code="bad-param", value=table)
     return Table.read(path, format=fmt) if fmt else Table.read(path)
 
 
@@ -202,7 +275,7 @@ def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table | Path:
         p = ctx.resolve(raw)
         if p.is_dir():
             inputs.append(str(p))  # a HATS catalogue
-        elif p.exists() or Path(raw).suffix:
+        elif p.exists() or Path(split_table(raw)[0]).suffix:  # a file, or one table of it ('viz.tsv#table1')
             inputs.append(read_table(p))
         else:
             inputs.append(raw)  # a catalogue registry name

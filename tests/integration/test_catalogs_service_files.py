@@ -146,3 +146,31 @@ def test_the_main_position_by_ucd1_is_indexed_in_its_own_frame(tmp_path):
     vizier_icrs = SkyCoord(0.6405 * u.deg, -8.2216 * u.deg)  # the file's _RA.icrs, _DE.icrs (4 decimals)
     found = cone_search(info.name, vizier_icrs, 1 * u.arcsec, registry=registry)
     assert len(found) == 1 and found["RAB1950"][0] == 0.0 and found["DEB1950"][0] == -8.5
+
+
+def test_errors_are_listed_by_the_ucd_of_what_they_are_the_error_of(tmp_path):
+    """Gaia DR3 from VizieR (pyvo's test.header_extraction.1.xml, I/355), ingested once with VizieR's UCDs
+    and once as an ECSV with units but no UCDs: the dictionary's search by UCD finds the position errors
+    under ``pos.eq.ra``/``pos.eq.dec`` and never among the magnitudes, in both. Before, ``e_RA_ICRS``
+    [mas], ``e_Plx``, ``e_pmRA`` and ``e_RV`` were inferred ``stat.error;phot.mag`` (task c1-data3)."""
+    path = PV / "mivot/tests/data/test.header_extraction.1.xml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = Table.read(path, format="votable")
+    vizier_ucds = {name: plain[name].meta.get("ucd", "") for name in plain.colnames}
+    for name in plain.colnames:
+        plain[name].meta.pop("ucd", None)
+    plain.write(tmp_path / "gaia_no_ucds.ecsv")
+    registry = Registry(tmp_path / "r.sqlite")
+    for source, name in ((path, "with_ucds"), (tmp_path / "gaia_no_ucds.ecsv", "no_ucds")):
+        ingest(source, registry, name=name, margin_arcsec=None)
+    for name in ("with_ucds", "no_ucds"):
+        mags = registry.search(ucd="phot.mag")
+        mags = set(mags["column"][mags["catalog"] == name])
+        assert mags and not mags & {"e_RA_ICRS", "e_DE_ICRS", "e_Plx", "e_pmRA", "e_pmDE", "e_RV"}, mags
+        ra = registry.search(ucd="pos.eq.ra")
+        assert {"RA_ICRS", "e_RA_ICRS"} <= set(ra["column"][ra["catalog"] == name])
+    [table] = [registry.get(n) for n in registry.tables("no_ucds")]
+    ours = {c.name: c.ucd for c in table.columns}
+    for column in ("e_RA_ICRS", "e_DE_ICRS", "e_pmRA", "e_pmDE"):
+        assert ours[column] == vizier_ucds[column], column

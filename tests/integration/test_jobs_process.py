@@ -413,3 +413,22 @@ def _pgid(proc) -> int | None:
         return os.getpgid(proc.pid)
     except (ProcessLookupError, PermissionError):
         return None
+
+
+def test_a_crossmatch_job_reads_one_table_of_a_vizier_download(env):
+    """``left: "in/pancino.tsv#J_A_A_511_A56_table1"``: one table of a two-table VizieR TSV download as a
+    job input (task c1-data3); the crossmatch kind took such an input for a catalogue name before. (The
+    errors for a missing or unknown table: tests/unit/test_text_tables_everywhere.py.)"""
+    from vizier_tsv import write_vizier_tsv  # tests/support, on the path by tests/conftest.py
+
+    settings, _ = env
+    home = Path(settings.home)
+    (home / "in").mkdir()
+    path = write_vizier_tsv(home / "in" / "pancino.tsv", table5_rows=5)
+    table1 = jobs.read_table(path, table="J_A_A_511_A56_table1")
+    Table({"ra": table1["_RAJ2000"], "dec": table1["_DEJ2000"]}).write(home / "in" / "right.parquet")
+    job = jobs.submit("crossmatch", {"left": "in/pancino.tsv#J_A_A_511_A56_table1", "right": "in/right.parquet",
+                                     "radius": "1 arcsec", "options": {"left_coords": ["_RAJ2000", "_DEJ2000"]}},
+                      settings=settings)
+    assert job.wait(timeout=240) == "succeeded", job.info().get("traceback")
+    assert len(job.result()) == len(table1) == 15

@@ -119,3 +119,48 @@ def test_a_csv_without_rows_is_an_empty_table(tmp_path):
     back = storage.read_table("home:none.csv")
     assert back.colnames == ["ra", "name"] and len(back) == 0
     assert len(jobs.read_table(tmp_path / "none.csv")) == 0
+
+
+def test_a_job_input_names_one_table_of_a_vizier_download(tmp_path):
+    """``file#table`` (or ``table=``) picks one table of a multi-table VizieR download for a job; a
+    missing or unknown name is an error that lists the names the file holds (task c1-data3). Before, a
+    job could not read such a file at all."""
+    path = write_vizier_tsv(tmp_path / "pancino.tsv", table5_rows=5)
+    assert jobs.split_table(f"{path}#J_A_A_511_A56_table5") == (str(path), "J_A_A_511_A56_table5")
+    table5 = jobs.read_table(f"{path}#J_A_A_511_A56_table5")
+    assert len(table5) == 5 and "EW" in table5.colnames
+    assert len(jobs.read_table(path, table="J_A_A_511_A56_table1")) == 15
+    with pytest.raises(jobs.JobError, match=r"has no table 'table9': it holds 2 tables \('J_A_A_511_A56_table1', "
+                                            r"'J_A_A_511_A56_table5'\).*pancino.tsv#J_A_A_511_A56_table1") as caught:
+        jobs.read_table(f"{path}#table9")
+    assert caught.value.code == "unknown-table"
+    with pytest.raises(jobs.JobError, match=r"holds 2 tables .*name one after '#'"):
+        jobs.read_table(path)
+    with pytest.raises(jobs.JobError, match="does not exist") as missing:
+        jobs.read_table(tmp_path / "nothing.tsv#J_A_A_511_A56_table5")
+    assert missing.value.code == "missing-input"
+    Table({"a": [1]}).write(tmp_path / "one.parquet")
+    with pytest.raises(jobs.JobError, match="only a text table .* or a VOTable") as parquet:
+        jobs.read_table(f"{tmp_path / 'one.parquet'}#t")
+    assert parquet.value.code == "bad-param"
+
+
+def test_a_job_input_names_one_table_of_a_vizier_votable():
+    """VizieR's VOTable of 360 tables (astroquery's viz.xml): a table by its ID or its name; none named,
+    or a name it does not hold, lists the first names and how many more (astropy raised a ValueError)."""
+    astroquery = pytest.importorskip("astroquery")
+    from pathlib import Path
+
+    viz = Path(astroquery.__file__).parent / "vizier" / "tests" / "data" / "viz.xml"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the file's own VOTable warnings
+        by_id = jobs.read_table(f"{viz}#I_239_hip_main")
+        by_name = jobs.read_table(viz, table="I/239/hip_main")
+        assert by_id.colnames == by_name.colnames and len(by_id) == len(by_name) > 0
+        with pytest.raises(jobs.JobError, match=r"holds 360 tables \('ReadMeObj', 'I_34_greenw2a', .* and 340 more\)"):
+            jobs.read_table(viz)
+        with pytest.raises(jobs.JobError, match="has no table 'I/239/nope'") as caught:
+            jobs.read_table(f"{viz}#I/239/nope")
+    assert caught.value.code == "unknown-table"
