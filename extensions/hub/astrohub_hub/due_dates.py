@@ -54,7 +54,8 @@ def parse_due(text: object, now: float, what: str = "due date") -> float:
     due = moment.timestamp()
     if due <= now:
         raise ClassError(f"{what} {text!r} ({iso(due)}) is not in the future (now: {iso(now)}): give a later "
-                         "one, or none for no due date", code="due-date-past", value=text)
+                         f"one, or none {'for no due date' if what == 'due date' else 'to take it back'}",
+                         code="due-date-past", value=text)
     return due
 
 
