@@ -133,7 +133,8 @@ def test_an_extension_gives_one_student_their_own_due_date_on_the_running_platfo
     taken = platform.classes_api(ill, "POST", f"{base}/submit")
     assert taken.status_code == 200, taken.text
     assert taken.json()["note"] == f"on time (due {_iso(due + 3600)} with your extension)", taken.text
-    # Their own due date: in the class as they see it (`classes show --student`), on their class page, and in the gradebook (last column).
+    # Their own due date: in the class as they see it (`classes show --student`), on their class page, and in the
+    # gradebook (its last column).
     shown = platform.classes_api(prof, "GET", f"classes/{name}?student={ill}")
     assert shown.json()["deadlines"]["hw1"]["extended_until"] == _iso(due + 3600), shown.text
     page = platform.login(ill).get(f"{platform.url}services/astrohub-classes/", timeout=60).text

@@ -693,8 +693,8 @@ class Teaching:
                              f"students ({', '.join(students) or 'none yet'})", code="not-a-student", value=student)
         if (until is ...) == (by is ...):
             raise ClassError("say how long: an extension until a date (ISO 8601 with its time zone), by a duration "
-                             "after the due date (2d, 36h), or none to take it back; one of them", code="bad-extension",
-                             value=None if until is ... else until)
+                             "after the due date (2d, 36h), or none to take it back; one of them",
+                             code="bad-extension", value=None if until is ... else until)
         due = self._deadline(cls, assignment)[0]
         if due is None and until is not None:
             raise ClassError(f"assignment {assignment!r} of class {cls!r} has no due date: nothing to extend (set one "
@@ -703,14 +703,14 @@ class Teaching:
         if by is not ...:
             when = due + parse_duration(by)
             if when <= self.clock():
-                raise ClassError(f"an extension by {by!r} from the due date {iso(due)} ends at {iso(when)}, which has "
-                                 f"passed (now: {iso(self.clock())}): give a longer one, or a date", code="due-date-past",
-                                 value=by)
+                raise ClassError(f"an extension by {by!r} from the due date {iso(due)} ends at {iso(when)}, which "
+                                 f"has passed (now: {iso(self.clock())}): give a longer one, or a date",
+                                 code="due-date-past", value=by)
         elif until is not None:
             when = parse_due(until, self.clock(), "extension date")
             if when <= due:
-                raise ClassError(f"extension date {until!r} ({iso(when)}) is not after the due date of {assignment!r}, "
-                                 f"{iso(due)}: give a later date, or none to take an extension back",
+                raise ClassError(f"extension date {until!r} ({iso(when)}) is not after the due date of "
+                                 f"{assignment!r}, {iso(due)}: give a later date, or none to take an extension back",
                                  code="extension-before-due", value=until)
         with closing(self._db()) as db, db:
             if when is None:
@@ -737,9 +737,9 @@ class Teaching:
     def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder.
 
-        After the student's due date (the assignment's, or their extension) the work is taken and marked late
-        (the answer's ``note`` says by how much), or refused when the assignment refuses late work; an exam that names the assignment decides
-        alone (its end is the deadline), and an ended exam refuses as before.
+        After the student's due date (the assignment's, or their extension) the work is taken and marked late (the
+        answer's ``note`` says by how much), or refused when the assignment refuses late work; an exam that names
+        the assignment decides alone (its end is the deadline), and an ended exam refuses as before.
         """
         self._class(cls)
         if actor.name not in self.roster(cls)["students"]:
@@ -758,7 +758,7 @@ class Teaching:
         due, refuse_late, _ = self._deadline(cls, assignment)
         extended = self._extensions(cls).get((assignment, actor.name)) if due is not None else None
         mine = own_due(due, extended)
-        yours = " with your extension" if extended is not None else ""
+        yours = " with your extension" if mine != due else ""  # moot once the due date moved past it
         late = late_seconds(mine, now)
         named_by_exam = exam is not None and exam[3] is not None and assignment in exam[3]
         if late and refuse_late and not named_by_exam:
@@ -796,8 +796,9 @@ class Teaching:
         else:
             note = f"on time (due {iso(mine)}{yours})"
         return {"class": cls, "assignment": assignment, "student": actor.name, "at": target.name, "files": files,
-                "due": None if due is None else iso(due), "extended_until": None if extended is None else iso(extended),
-                "late": bool(late), "late_seconds": late, "note": note}
+                "due": None if due is None else iso(due),
+                "extended_until": None if extended is None else iso(extended), "late": bool(late),
+                "late_seconds": late, "note": note}
 
     def _grader(self, actor: Actor, cls: str) -> Grader:
         """nbgrader on the class's ``instructors/nbgrader``, as the acting instructor (never as root)."""

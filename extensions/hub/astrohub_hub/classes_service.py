@@ -37,10 +37,10 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ==========================================================  =============================================
 
 The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
-shows a person their classes with each assignment's due date (a student: their own extension, their
-submissions, and which came late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an instructor
-each class's roster with every student's server state and number of submissions (in all, and per assignment
-with the autograded score and whether the latest came late).
+shows a person their classes with each assignment's due date (a student: their own extension, their submissions, and
+which came late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an
+instructor each class's roster with every student's server state and number of submissions (in all, and per
+assignment with the autograded score and whether the latest came late).
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
 gets a 5xx), and 502 when a system the service relies on failed (:class:`astrohub_hub.errors.BackendError`: a

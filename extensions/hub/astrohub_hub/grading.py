@@ -12,11 +12,11 @@ instructor's system user (as nbgrader itself runs in an instructor's account), n
   the usual ``feedback`` step returns them to each student's home.
 
 Time, as nbgrader sees it (:class:`Deadline`): before autograding, the assignment's due date is written into
-nbgrader's gradebook (its ``duedate``; none clears it) and each submission folder gets nbgrader's
-``timestamp.txt`` with the time the classes service took the work (any ``timestamp.txt`` the student handed in is
-replaced), and each student's extension becomes their nbgrader submission's ``extension`` (the time it adds to
-the due date; none clears one given before), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback page too
-(which submission it graded), and it goes back to the student with the page. A late penalty in points per hour
+nbgrader's gradebook (its ``duedate``; none clears it) and each submission folder gets nbgrader's ``timestamp.txt``
+with the time the classes service took the work (any ``timestamp.txt`` the student handed in is replaced), and each
+student's extension becomes their nbgrader submission's ``extension`` (the time it adds to the due date; none clears
+one given before), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback page
+too (which submission it graded), and it goes back to the student with the page. A late penalty in points per hour
 late (each hour or part of one) is taken once per submission, as an instructor reads "1 point per hour late":
 ``points_per_hour x started hours`` in all, never more than the submission's score. nbgrader's own late-penalty
 step works per notebook (its ``AssignLatePenalties`` asks a plugin for each notebook's penalty from that
@@ -253,8 +253,8 @@ class Grader:
         The gradebook knows the assignment from its release (``generate_assignment`` runs again only when the
         release is missing). ``deadline``: the due date nbgrader's gradebook gets, the submission times its
         ``timestamp.txt`` files say (a student left out: none, and nbgrader counts their work on time), each
-        student's extension and the late penalty per hour; None: no due date. Each score is after the late penalty, taken once per
-        submission (``late_penalty``: the points taken; ``late_seconds``: nbgrader's lateness)."""
+        student's extension and the late penalty per hour; None: no due date. Each score is after the late penalty,
+        taken once per submission (``late_penalty``: the points taken; ``late_seconds``: nbgrader's lateness)."""
         deadline = deadline or Deadline()
         if not (self.course / "release" / assignment).is_dir():
             self.release_version(assignment, source, reader)
