@@ -81,7 +81,26 @@ def _remove(role: str):
 
 def _show(args):
     admin = _admin(args)
-    return _print(admin.service("GET", _path("classes", args.name) if args.name else "classes"))
+    if args.student and not args.name:
+        from platform_lib.local.errors import ConfigError
+
+        raise ConfigError("--student needs a class: astrohub classes show CLASS --student NAME", key="--student",
+                          value=args.student)
+    query = f"?student={_seg(args.student)}" if args.student else ""
+    return _print(admin.service("GET", (_path("classes", args.name) + query) if args.name else "classes"))
+
+
+def _extend(args):
+    """The service reads the date or the duration (one owner of the rules)."""
+    body: dict = {"student": args.student}
+    if args.none:
+        body["until"] = None
+    elif args.until is not None:
+        body["until"] = args.until
+    else:
+        body["by"] = args.by
+    return _print(_admin(args).service("POST", _path("classes", args.name, "assignments", args.assignment,
+                                                     "extension"), body))
 
 
 def _archive(args):
@@ -192,6 +211,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         remove.set_defaults(func=_remove(role))
     show = sub.add_parser("show", help="a class's roster, assignments and submissions (no name: every class)")
     show.add_argument("name", nargs="?")
+    show.add_argument("--student", help="the class as this student sees it: their submissions and own due dates")
     show.set_defaults(func=_show)
     archive = sub.add_parser("archive", help="freeze a class: no more changes or submissions")
     archive.add_argument("name")
@@ -224,6 +244,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     due.add_argument("--late-penalty-per-hour", type=float, metavar="POINTS",
                      help=_PENALTY_HELP + "; 0: none")
     due.set_defaults(func=_due)
+    extend = sub.add_parser("extend", help="give one student more time on an assignment (or take it back)")
+    extend.add_argument("name")
+    extend.add_argument("assignment")
+    extend.add_argument("student")
+    how = extend.add_mutually_exclusive_group(required=True)
+    how.add_argument("--until", help="their own due date: ISO 8601 with its time zone (2026-12-12T17:00Z), after the "
+                     "assignment's")
+    how.add_argument("--by", metavar="DURATION", help="a duration after the assignment's due date: 2d, 36h, 1d12h")
+    how.add_argument("--none", action="store_true", help="take the extension back")
+    extend.set_defaults(func=_extend)
     exam = sub.add_parser("exam", help="exam mode: materials frozen in the window, late submissions refused")
     exam.add_argument("name")
     exam.add_argument("--start", required=True, help="ISO date and time (UTC unless an offset is given)")

@@ -6,6 +6,8 @@ answer, in the student's view of the class and on the class page, and in the gra
 ``astrohub classes due --refuse-late`` the next late submission is refused with the due date in the message,
 and clearing the due date (``none``) takes work again. Bad due dates and late penalties are refused naming the
 value; a late penalty set with ``astrohub classes due --late-penalty-per-hour`` shows on the class page.
+An extension (``astrohub classes extend``) gives one student their own due date: past the class's, their work is
+on time and the others' refused; bad extensions are refused naming the value.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
 
     # The student sees the due date and their late submission (API and the class page).
     mine = platform.classes_api(tardy, "GET", f"classes/{name}").json()
-    assert mine["deadlines"] == {"hw1": {"due": _iso(due), "refuse_late": False, "late_penalty_per_hour": 0.0}}
+    assert mine["deadlines"] == {"hw1": {"due": _iso(due), "refuse_late": False, "late_penalty_per_hour": 0.0,
+                                         "extended_until": None}}
     assert [(s["student"], s["late"]) for s in mine["submissions"]] == [(tardy, True)]
     page = platform.login(tardy).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert f"<li>hw1: due {_iso(due)} (late work taken, marked late)</li>" in page, page
@@ -75,7 +78,7 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
     assert (rows[early]["due"], rows[early]["late"], rows[early]["late_seconds"]) == (_iso(due), "False", "0")
     assert rows[tardy]["late"] == "True" and int(rows[tardy]["late_seconds"]) >= 1, rows
     header = platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv").text.splitlines()[0]
-    assert header.endswith(",due,late,late_seconds,late_penalty"), header
+    assert header.endswith(",due,late,late_seconds,late_penalty,extended_until"), header
 
     # A hard deadline (the CLI): the next late submission is refused with the due date; students cannot set it.
     hard = platform.astrohub("classes", "due", name, "hw1", "--refuse-late")
@@ -99,3 +102,45 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
     assert json.loads(cleared.stdout)["late_penalty_per_hour"] == 0.0
     again = platform.classes_api(tardy, "POST", f"{base}/submit")
     assert again.status_code == 200 and (again.json()["late"], again.json()["note"]) == (False, None), again.text
+
+
+def test_an_extension_gives_one_student_their_own_due_date_on_the_running_platform(platform):
+    prof, ill, other = (platform.unique(n) for n in ("xprof", "xill", "xother"))
+    name = platform.create_class(platform.unique("ext"), [prof], [ill, other])
+    hw = platform.data_dir / "classes" / name / "instructors" / "hw1"
+    as_prof = ["runuser", "-u", platform.system_user(prof), "--"] if platform.isolated else []
+    subprocess.run([*as_prof, "mkdir", str(hw)], check=True)
+    base = f"classes/{name}/assignments/hw1"
+    due = int(time.time()) + 4  # the calls below take most of it
+    released = platform.classes_api(prof, "POST", f"{base}/release", {"due": _iso(due), "refuse_late": True})
+    assert released.status_code == 200, released.text
+    # Refused naming the value: a date before the due date, a bad duration, a student not on the roster; and a
+    # student cannot grant one.
+    for body, message in [({"student": ill, "until": _iso(due - 1)}, "is not after the due date of 'hw1'"),
+                          ({"student": ill, "by": "2 days"}, "duration '2 days' is not a number and a unit")]:
+        refused = platform.classes_api(prof, "POST", f"{base}/extension", body)
+        assert refused.status_code == 400 and message in refused.json()["message"], refused.text
+    stranger = platform.classes_api(prof, "POST", f"{base}/extension", {"student": prof, "by": "2d"})
+    assert stranger.status_code == 400 and f"{prof!r} is not a student of class" in stranger.text, stranger.text
+    assert platform.classes_api(ill, "POST", f"{base}/extension", {"student": ill, "by": "1d"}).status_code == 403
+    granted = platform.astrohub("classes", "extend", name, "hw1", ill, "--by", "1h")
+    assert granted.returncode == 0 and json.loads(granted.stdout)["extended_until"] == _iso(due + 3600), \
+        granted.stderr
+
+    time.sleep(max(0.0, due + 1.0 - time.time()))  # the class's due date passes (a few seconds at most)
+    refused = platform.classes_api(other, "POST", f"{base}/submit")
+    assert refused.status_code == 403 and f"was due at {_iso(due)}" in refused.json()["message"], refused.text
+    taken = platform.classes_api(ill, "POST", f"{base}/submit")
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["note"] == f"on time (due {_iso(due + 3600)} with your extension)", taken.text
+    # Their own due date: in the class as they see it (`classes show --student`), on their class page, and in the
+    # gradebook (its last column).
+    shown = platform.classes_api(prof, "GET", f"classes/{name}?student={ill}")
+    assert shown.json()["deadlines"]["hw1"]["extended_until"] == _iso(due + 3600), shown.text
+    page = platform.login(ill).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert f"your extension: due {_iso(due + 3600)}" in page, page
+    roster = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert f"extended to {_iso(due + 3600)}</td>" in roster, roster  # the instructor's roster cell
+    rows = list(csv.reader(io.StringIO(platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv").text)))
+    book = {r[0]: r for r in rows[1:]}
+    assert rows[0][-1] == "extended_until" and book[ill][-1] == _iso(due + 3600) and book[other][-1] == "", rows

@@ -26,6 +26,7 @@ VERBS = {
     ("classes", "collect"): ["{n}", "{a}", "--grade"],
     ("classes", "feedback"): ["{n}", "{a}"],
     ("classes", "due"): ["{n}", "{a}", "none"],
+    ("classes", "extend"): ["{n}", "{a}", "ann", "--by", "2d"],
     ("classes", "exam"): ["{n}", "--start", "2026-12-04T14:00Z", "--end", "2026-12-04T16:00Z"],
     ("classes", "grades"): ["{n}"],
     ("classes", "log"): ["{n}"],
@@ -95,3 +96,24 @@ def test_a_change_the_hub_refused_is_printed_with_what_was_done(monkeypatch, tmp
         assert main(["workspaces", "members", "w1", "--remove", "ann", "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "(502)" in err and message in err, err
+
+
+@pytest.mark.parametrize(("how", "body"), [(["--until", "2026-12-12T17:00Z"], {"until": "2026-12-12T17:00Z"}),
+                                           (["--by", "36h"], {"by": "36h"}), (["--none"], {"until": None})])
+def test_extend_sends_the_student_and_one_of_until_by_or_none_for_the_service_to_read(monkeypatch, tmp_path, how,
+                                                                                     body):
+    sent = []
+
+    class Bodies(Recorder):
+        def service(self, method, path, body=None):
+            sent.append((method, path, body))
+            return {}
+
+    monkeypatch.setattr(cli_classes, "_admin", lambda args: Bodies())
+    assert main(["classes", "extend", "c1", "hw1", "ann", *how, "--data-dir", str(tmp_path)]) == 0
+    assert sent == [("POST", "classes/c1/assignments/hw1/extension", {"student": "ann", **body})]
+    with pytest.raises(SystemExit):  # exactly one of them
+        main(["classes", "extend", "c1", "hw1", "ann", "--by", "2d", "--none", "--data-dir", str(tmp_path)])
+    sent.clear()
+    assert main(["classes", "show", "c1", "--student", "a b", "--data-dir", str(tmp_path)]) == 0
+    assert sent == [("GET", "classes/c1?student=a%20b", None)]

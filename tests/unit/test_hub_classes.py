@@ -496,7 +496,7 @@ def test_a_due_date_is_set_at_release_or_later_changed_and_cleared_and_bad_ones_
     released = teaching.release(PROF, "c1", "hw1", due=due.replace("Z", "+00:00"))
     assert (released["due"], released["refuse_late"]) == (due, False)
     assert teaching.show(ANN, "c1")["deadlines"] == {"hw1": {"due": due, "refuse_late": False,
-                                                             "late_penalty_per_hour": 0.0}}
+                                                             "late_penalty_per_hour": 0.0, "extended_until": None}}
     assert teaching.release(PROF, "c1", "hw1")["due"] == due  # a re-release keeps it
     later = _iso(now + 7200)
     assert teaching.set_due(PROF, "c1", "hw1", later, refuse_late=True) == {
@@ -511,11 +511,11 @@ def test_a_due_date_is_set_at_release_or_later_changed_and_cleared_and_bad_ones_
     with pytest.raises(ClassError, match="refuse_late is true or false"):
         teaching.set_due(PROF, "c1", "hw1", refuse_late="yes")
     assert teaching.show(PROF, "c1")["deadlines"]["hw1"] == {"due": later, "refuse_late": False,  # unchanged
-                                                             "late_penalty_per_hour": 0.0}
+                                                             "late_penalty_per_hour": 0.0, "extensions": {}}
     cleared = teaching.set_due(PROF, "c1", "hw1", None)
     assert (cleared["due"], cleared["refuse_late"]) == (None, False)
     assert teaching.show(PROF, "c1")["deadlines"] == {"hw1": {"due": None, "refuse_late": False,
-                                                              "late_penalty_per_hour": 0.0}}
+                                                              "late_penalty_per_hour": 0.0, "extensions": {}}}
     logged = [(a["action"], a["detail"].get("due")) for a in teaching.actions(PROF, "c1")]
     assert logged[-4:] == [("release", None), ("due", later), ("due", later), ("due", None)], logged
     assert ("release", due) in logged
@@ -561,6 +561,84 @@ def test_late_work_is_taken_and_marked_late_or_refused_when_the_assignment_says_
         teaching.submit(ANN, "c1", "hw1")
 
 
+def test_an_extension_gives_one_student_their_own_due_date_and_bad_ones_change_nothing(teaching, tmp_path):
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    now = teaching.now[0]
+    teaching.release(PROF, "c1", "hw1")
+    with pytest.raises(ClassError, match="'hw1' of class 'c1' has no due date: nothing to extend") as info:
+        teaching.extend(PROF, "c1", "hw1", "ann", by="2d")
+    assert (info.value.status, info.value.code) == (400, "no-due-date")
+    due = now + 3600
+    teaching.set_due(PROF, "c1", "hw1", _iso(due), refuse_late=True)
+    for kwargs, student, message, code in [
+            ({"by": "2d"}, "eve", "'eve' is not a student of class 'c1'", "not-a-student"),
+            ({"until": "friday"}, "ann", "extension date 'friday' is not an ISO 8601", "bad-due-date"),
+            ({"until": "2023-11-14T23:00"}, "ann", "names no time zone", "bad-due-date"),
+            ({"until": _iso(due - 60)}, "ann", f"is not after the due date of 'hw1', {_iso(due)}",
+             "extension-before-due"),
+            ({"until": _iso(now - 60)}, "ann", "is not in the future", "due-date-past"),
+            ({"by": "2 days"}, "ann", "duration '2 days' is not a number and a unit", "bad-duration"),
+            ({"by": "0h"}, "ann", "duration '0h' is zero", "bad-duration"),
+            ({"by": 2}, "ann", "a duration is a number and a unit", "bad-duration"),
+            ({}, "ann", "say how long", "bad-extension"),
+            ({"by": "2d", "until": _iso(due + 60)}, "ann", "one of them", "bad-extension")]:
+        with pytest.raises(ClassError, match=message) as info:
+            teaching.extend(PROF, "c1", "hw1", student, **kwargs)
+        assert (info.value.status, info.value.code) == (400, code), info.value.message
+    with pytest.raises(ClassError, match="only its instructors"):
+        teaching.extend(ANN, "c1", "hw1", "ann", by="2d")
+    assert teaching.show(PROF, "c1")["deadlines"]["hw1"]["extensions"] == {}  # nothing was granted
+
+    granted = teaching.extend(PROF, "c1", "hw1", "ann", by="1d12h")
+    assert granted == {"class": "c1", "assignment": "hw1", "student": "ann", "due": _iso(due),
+                       "extended_until": _iso(due + 36 * 3600)}
+    assert teaching.extend(PROF, "c1", "hw1", "ann", until=_iso(due + 7200))["extended_until"] == _iso(due + 7200)
+    # After the class's due date: bob (refuse_late) is refused, ann is within her own due date and on time.
+    teaching.now[0] = due + 600
+    with pytest.raises(ClassError, match=f"was due at {_iso(due)} and takes no late work"):
+        teaching.submit(BOB, "c1", "hw1")
+    on_time = teaching.submit(ANN, "c1", "hw1")
+    assert (on_time["late"], on_time["note"], on_time["extended_until"]) == (
+        False, f"on time (due {_iso(due + 7200)} with your extension)", _iso(due + 7200))
+    teaching.now[0] = due + 7200 + 30  # past her extension too: refused, naming her own due date
+    with pytest.raises(ClassError, match=rf"was due at {_iso(due + 7200)} with your extension and takes no late"):
+        teaching.submit(ANN, "c1", "hw1")
+    teaching.set_due(PROF, "c1", "hw1", refuse_late=False)
+    late = teaching.submit(ANN, "c1", "hw1")
+    assert (late["late_seconds"], late["note"]) == (30, f"late by 30 s (due {_iso(due + 7200)} with your extension): "
+                                                        "taken, and marked late")
+    # Who sees what: the student her own due date; the staff every extension, or the class as she sees it.
+    assert teaching.show(ANN, "c1")["deadlines"]["hw1"]["extended_until"] == _iso(due + 7200)
+    assert teaching.show(PROF, "c1")["deadlines"]["hw1"]["extensions"] == {"ann": _iso(due + 7200)}
+    as_ann = teaching.show(PROF, "c1", student="ann")
+    assert as_ann["deadlines"]["hw1"]["extended_until"] == _iso(due + 7200) and "students" not in as_ann
+    assert teaching.show(PROF, "c1", student="bob")["deadlines"]["hw1"]["extended_until"] is None
+    with pytest.raises(ClassError, match="may see only their own view"):
+        teaching.show(BOB, "c1", student="ann")
+    with pytest.raises(ClassError, match="'eve' is not a student of class 'c1'"):
+        teaching.show(PROF, "c1", student="eve")
+    book = teaching.gradebook(PROF, "c1")
+    assert book["columns"][-1] == "extended_until"
+    assert [(r["student"], r["late_seconds"], r["extended_until"]) for r in book["rows"]] == [
+        ("ann", 30, _iso(due + 7200)), ("bob", None, None)]
+    # An exam that names the assignment decides alone: once it ended, the extension does not reopen it.
+    teaching.extend(PROF, "c1", "hw1", "ann", until=_iso(teaching.now[0] + 86400))
+    teaching.exam(PROF, "c1", teaching.now[0] - 60, teaching.now[0] + 60, assignments=["hw1"])
+    teaching.now[0] += 120
+    with pytest.raises(ClassError, match="the exam of class 'c1' ended"):
+        teaching.submit(ANN, "c1", "hw1")
+    # Taken back (none), or with the due date: lateness is the class's again; each grant is in the log.
+    assert teaching.extend(PROF, "c1", "hw1", "ann", until=None)["extended_until"] is None
+    assert teaching.gradebook(PROF, "c1")["rows"][0]["late_seconds"] == 7230
+    teaching.extend(PROF, "c1", "hw1", "ann", by="3d")
+    teaching.set_due(PROF, "c1", "hw1", None)
+    assert teaching.show(PROF, "c1")["deadlines"]["hw1"]["extensions"] == {}
+    logged = [a["detail"]["extended_until"] for a in teaching.actions(PROF, "c1") if a["action"] == "extension"]
+    assert logged == [_iso(due + 36 * 3600), _iso(due + 7200), _iso(due + 7200 + 30 + 86400), None,
+                      _iso(due + 3 * 86400)]
+
+
 def test_a_registry_without_due_dates_reads_as_none_and_its_submissions_get_measured(tmp_path):
     """A registry written before due dates (no due, refuse_late or submitted columns) gains them."""
     import sqlite3
@@ -584,12 +662,17 @@ def test_a_registry_without_due_dates_reads_as_none_and_its_submissions_get_meas
                         home_template=str(tmp_path / "home" / "{username}"), user_exists=KNOWN.__contains__,
                         clock=lambda: now[0])
     info = teaching.show(PROF, "c1")
-    assert info["deadlines"] == {"hw1": {"due": None, "refuse_late": False, "late_penalty_per_hour": 0.0}}
+    assert info["deadlines"] == {"hw1": {"due": None, "refuse_late": False, "late_penalty_per_hour": 0.0,
+                                         "extensions": {}}}
     assert [(s["at"], s["late"], s["late_seconds"]) for s in info["submissions"]] == [
         ("2023-11-14T22-13-20-2", False, None)]
     assert teaching.set_due(PROF, "c1", "hw1", "2023-11-14T22:10Z")["due"] == "2023-11-14T22:10:00Z"
     row = teaching.gradebook(PROF, "c1")["rows"][0]  # measured from the submission folder's name
     assert (row["late"], row["late_seconds"], row["submissions"]) == (True, 200, 1)
+    # and the extensions table: ann's own due date is later, her old submission on time
+    teaching.extend(PROF, "c1", "hw1", "ann", until="2023-11-14T22:20Z")
+    row = teaching.gradebook(PROF, "c1")["rows"][0]
+    assert (row["late"], row["late_seconds"], row["extended_until"]) == (False, 0, "2023-11-14T22:20:00Z")
 
 
 class _StandInHub:

@@ -3,7 +3,8 @@
 The classes service tells nbgrader the assignment's due date (its gradebook's ``duedate``) and when each
 submission was taken (``timestamp.txt``), so nbgrader's lateness is ours, and an instructor's late penalty
 (points per hour late) is taken once per submission, however many notebooks the assignment has: a late
-submission loses the points (never more than its score), an on-time one does not.
+submission loses the points (never more than its score), an on-time one does not, nor one late against the
+class's due date but within the student's extension (nbgrader's submission ``extension``).
 The class's clock is a test clock; nbgrader reads the times it is given, so nothing here waits. System users
 and ACLs are exercised in tests/integration/test_platform_classes.py.
 """
@@ -24,7 +25,7 @@ from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 
 ADMIN, PROF = Actor("root-cli", admin=True), Actor("prof")
-ANN, BOB, CY = Actor("ann"), Actor("bob"), Actor("cy")
+ANN, BOB, CY, DEE = Actor("ann"), Actor("bob"), Actor("cy"), Actor("dee")
 
 
 def _iso(t: float) -> str:
@@ -37,9 +38,9 @@ def teaching(tmp_path):
     t = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
                  accounts=SystemAccounts("astro-", run_as_system_users=False),
                  home_template=str(tmp_path / "home" / "{username}"),
-                 user_exists={"prof", "ann", "bob", "cy"}.__contains__, clock=lambda: now[0])
+                 user_exists={"prof", "ann", "bob", "cy", "dee"}.__contains__, clock=lambda: now[0])
     t.now = now
-    t.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob", "cy"])
+    t.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob", "cy", "dee"])
     return t
 
 
@@ -70,12 +71,16 @@ def _answer(tmp_path, student: str) -> None:
 
 
 def test_nbgrader_knows_the_due_date_and_each_submission_time_and_takes_the_late_penalty_once(teaching, tmp_path):
+    """dee has a 2 h extension (nbgrader's per-submission ``extension``): handed in with bob, 1 h 30 min after
+    the class's due date, she loses nothing and bob 2 points (one grading run serves both: nbgrader is slow)."""
     start = teaching.now[0]
     due = start + 3600
     _write_assignment(tmp_path / "classes" / "c1" / "instructors" / "hw1")
     released = teaching.release(PROF, "c1", "hw1", due=_iso(due), late_penalty_per_hour=1)
     assert (released["due"], released["late_penalty_per_hour"]) == (_iso(due), 1.0)
-    for student in ("ann", "bob", "cy"):
+    teaching.extend(PROF, "c1", "hw1", "dee", by="1d")
+    teaching.extend(PROF, "c1", "hw1", "cy", by="1d")
+    for student in ("ann", "bob", "cy", "dee"):
         _answer(tmp_path, student)
     # bob hands in a timestamp.txt of his own, claiming to be early: nbgrader must read the service's time
     (tmp_path / "home" / "bob" / "c1" / "hw1" / "timestamp.txt").write_text("2000-01-01 00:00:00 UTC\n")
@@ -83,22 +88,30 @@ def test_nbgrader_knows_the_due_date_and_each_submission_time_and_takes_the_late
     assert teaching.submit(ANN, "c1", "hw1")["late"] is False
     teaching.now[0] = due + 5400.5  # 1 h 30 min 0.5 s late: two started hours, 2 points of the assignment's 4
     assert teaching.submit(BOB, "c1", "hw1")["late_seconds"] == 5401
+    teaching.extend(PROF, "c1", "hw1", "dee", by="2h")  # a new grant replaces the last one
+    assert teaching.submit(DEE, "c1", "hw1")["late"] is False
+    teaching.extend(PROF, "c1", "hw1", "cy", until=None)  # taken back: cy's due date is the class's again
     teaching.now[0] = due + 5 * 3600  # 5 hours late: 5 points, more than the 4 cy scored
     assert teaching.submit(CY, "c1", "hw1")["late_seconds"] == 5 * 3600
 
     grades = teaching.collect(PROF, "c1", "hw1", grade=True)["grades"]
     assert {s: (g["score"], g["late_penalty"], g["max_score"]) for s, g in grades.items()} == {
-        "ann": (4.0, 0.0, 4.0), "bob": (2.0, 2.0, 4.0), "cy": (0.0, 4.0, 4.0)}, grades
+        "ann": (4.0, 0.0, 4.0), "bob": (2.0, 2.0, 4.0), "cy": (0.0, 4.0, 4.0), "dee": (4.0, 0.0, 4.0)}, grades
     assert grades["ann"]["late_seconds"] == 0 and math.ceil(grades["bob"]["late_seconds"]) == 5401  # nbgrader's
+    assert grades["dee"]["late_seconds"] == 0
 
     rows = {r["student"]: r for r in teaching.gradebook(PROF, "c1")["rows"]}
-    assert [(rows[s]["score"], rows[s]["late_penalty"], rows[s]["late"], rows[s]["late_seconds"])
-            for s in ("ann", "bob", "cy")] == [(4.0, 0.0, False, 0), (2.0, 2.0, True, 5401), (0.0, 4.0, True, 18000)]
+    assert [(rows[s]["score"], rows[s]["late_penalty"], rows[s]["late"], rows[s]["late_seconds"],
+             rows[s]["extended_until"]) for s in ("ann", "bob", "cy", "dee")] == [
+        (4.0, 0.0, False, 0, None), (2.0, 2.0, True, 5401, None), (0.0, 4.0, True, 18000, None),
+        (4.0, 0.0, False, 0, _iso(due + 7200))]
     # nbgrader's own gradebook: the due date, the times the service took the work (naive UTC, its form), and
     # each notebook's share of the penalty (in name order, at most the notebook's score, the rest carried on)
     gradebook = tmp_path / "classes" / "c1" / "instructors" / "nbgrader" / "gradebook.db"
     with closing(sqlite3.connect(gradebook)) as db:
         [(duedate,)] = db.execute("SELECT duedate FROM assignment WHERE name = 'hw1'").fetchall()
+        extensions = dict(db.execute("SELECT student.id, extension FROM submitted_assignment JOIN student ON "
+                                     "student.id = submitted_assignment.student_id").fetchall())
         stamps = dict(db.execute("SELECT student.id, timestamp FROM submitted_assignment JOIN student ON "
                                  "student.id = submitted_assignment.student_id").fetchall())
         shares = db.execute(
@@ -108,9 +121,10 @@ def test_nbgrader_knows_the_due_date_and_each_submission_time_and_takes_the_late
             "student.id = submitted_assignment.student_id ORDER BY student.id, notebook.name").fetchall()
     assert datetime.fromisoformat(duedate).replace(tzinfo=timezone.utc).timestamp() == due
     assert {s: datetime.fromisoformat(t).replace(tzinfo=timezone.utc).timestamp() for s, t in stamps.items()} == {
-        "ann": start + 600.75, "bob": due + 5400.5, "cy": due + 5 * 3600}
+        "ann": start + 600.75, "bob": due + 5400.5, "cy": due + 5 * 3600, "dee": due + 5400.5}
     assert shares == [("ann", "cube", None), ("ann", "square", None), ("bob", "cube", 1.0), ("bob", "square", 1.0),
-                      ("cy", "cube", 1.0), ("cy", "square", 3.0)]
+                      ("cy", "cube", 1.0), ("cy", "square", 3.0), ("dee", "cube", None), ("dee", "square", None)]
+    assert {s: e is not None for s, e in extensions.items()} == {"ann": False, "bob": False, "cy": False, "dee": True}
 
 
 def test_a_late_penalty_needs_a_due_date_and_is_a_number_of_points_not_below_zero(teaching, tmp_path):
@@ -133,3 +147,4 @@ def test_a_late_penalty_needs_a_due_date_and_is_a_number_of_points_not_below_zer
     assert (cleared["due"], cleared["late_penalty_per_hour"]) == (None, 0.0)
     with pytest.raises(ClassError, match="has no due date: a late penalty"):
         teaching.set_due(PROF, "c1", "hw1", late_penalty_per_hour=1)
+

@@ -12,6 +12,7 @@ create, archive; add/remove instructors    admins
 add or remove students, show the roster    admins and the class's instructors
 release, collect, return feedback          the class's instructors
 set or clear an assignment's due date      admins and the class's instructors
+grant or take back a student's extension   admins and the class's instructors (TAs are instructors)
 submit                                     the class's students (their own work only)
 set an exam window, read the action log    admins and the class's instructors
 read the gradebook                         admins and the class's instructors
@@ -49,6 +50,10 @@ when the assignment refuses late work; for an assignment an exam names, the exam
 assignment with a due date may also have a late penalty, in points per hour late (each hour or part of one),
 taken once per submission when nbgrader autogrades (nbgrader is told the due date and each submission's time,
 so its lateness is ours; :class:`astrohub_hub.grading.Deadline`); the gradebook shows the points it took.
+A student may have an extension on one assignment (:meth:`Teaching.extend`: a date after the due date, as
+nbgrader's per-submission ``extension``): their own due date, the later of the two, is the one their lateness,
+refusal of late work and late penalty are measured against (an exam's window still decides alone for the
+assignments it names); clearing the due date takes the extensions back.
 
 Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) naming the problem, and
 changes nothing: every check runs before the first write. When the platform does not run users as
@@ -75,7 +80,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from astrohub_hub import folders
-from astrohub_hub.due_dates import iso, late_seconds, lateness, parse_due
+from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.grading import Deadline, Grader, Steps, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
@@ -158,12 +163,15 @@ class Teaching:
                 CREATE TABLE IF NOT EXISTS grades (class TEXT, assignment TEXT, student TEXT, score REAL,
                                                    max_score REAL, submission TEXT, at REAL,
                                                    PRIMARY KEY (class, assignment, student));
+                CREATE TABLE IF NOT EXISTS extensions (class TEXT, assignment TEXT, student TEXT, until REAL,
+                                                       PRIMARY KEY (class, assignment, student));
             """)
             # Columns added since the first registries (an old registry gains them, its rows read as before):
             # an exam may name its assignments (JSON list; NULL: those first released before its end); an
             # assignment may have a due date (NULL: none) and refuse late work; a submission's epoch time
             # (NULL in old rows: read from its folder's name); an assignment's late penalty in points per hour
-            # late (NULL: none) and the points nbgrader took from a grade.
+            # late (NULL: none) and the points nbgrader took from a grade. (A table added since, such as
+            # extensions, is made above: CREATE TABLE IF NOT EXISTS.)
             for table, column, declaration in [("exams", "assignments", "TEXT"), ("assignments", "due", "REAL"),
                                                ("assignments", "refuse_late", "INTEGER NOT NULL DEFAULT 0"),
                                                ("submissions", "submitted", "REAL"),
@@ -366,41 +374,64 @@ class Teaching:
         self.record(actor, cls, f"remove {role}s", {"users": users})
         return self.show(actor, cls)
 
-    def show(self, actor: Actor, cls: str) -> dict:
+    def show(self, actor: Actor, cls: str, student: str | None = None) -> dict:
         """The class, its roster and assignments (admins, instructors); a student sees the class and assignments.
 
         ``deadlines`` gives each assignment's due date (``{"due": ISO 8601 or None, "refuse_late": bool,
-        "late_penalty_per_hour": points, 0 for none}``);
-        each submission says whether it was ``late`` and by how many seconds (``late_seconds``: ``None``
-        without a due date), against the due date of the moment.
+        "late_penalty_per_hour": points, 0 for none}``), with, for the class's staff, ``extensions``
+        (``{student: ISO 8601}``, the students' extensions), and for a student ``extended_until`` (their own
+        extension, ``None``: none; their due date is the later of the two); each submission says whether it
+        was ``late`` and by how many seconds (``late_seconds``: ``None`` without a due date), against its
+        student's due date of the moment. ``student``: the class as that student sees it (the class's staff, to
+        check what a student is told; a student may name only themselves).
         """
         info = self._class(cls, live=False)
         self._require(actor, cls, "instructor", "student")
         roster = self.roster(cls)
+        is_staff = actor.admin or actor.name in roster["instructors"]
+        if student is not None:
+            if not is_staff and student != actor.name:
+                raise ClassError(f"{actor.name!r} may see only their own view of class {cls!r}, not {student!r}",
+                                 status=403, code="forbidden", value=student)
+            if student not in roster["students"]:
+                raise ClassError(f"{student!r} is not a student of class {cls!r}: name one of its students "
+                                 f"({', '.join(roster['students']) or 'none yet'})", code="not-a-student",
+                                 value=student)
+        elif not is_staff:
+            student = actor.name
         with closing(self._db()) as db:
             rows = db.execute("SELECT name, due, refuse_late, late_penalty FROM assignments WHERE class = ? "
                               "ORDER BY released", (cls,)).fetchall()
             query = "SELECT assignment, student, at, submitted FROM submissions WHERE class = ? ORDER BY at"
             found = db.execute(query, (cls,)).fetchall()
         dues = {a: due for a, due, _, _ in rows}
+        extensions = self._extensions(cls)
         submissions = []
-        for a, student, at, when in found:
-            late = late_seconds(dues.get(a), _submitted(at, when))
-            submissions.append({"assignment": a, "student": student, "at": at, "late": bool(late),
+        for a, who, at, when in found:
+            late = late_seconds(own_due(dues.get(a), extensions.get((a, who))), _submitted(at, when))
+            submissions.append({"assignment": a, "student": who, "at": at, "late": bool(late),
                                 "late_seconds": late})
-        is_staff = actor.admin or actor.name in roster["instructors"]
+        deadlines = {}
+        for a, due, refuse, penalty in rows:
+            deadlines[a] = self._deadline_answer((due, bool(refuse), penalty))
+            if student is None:
+                deadlines[a]["extensions"] = {s: iso(t) for (b, s), t in sorted(extensions.items()) if b == a}
+            else:
+                mine = extensions.get((a, student))
+                deadlines[a]["extended_until"] = None if mine is None else iso(mine)
         info.update(assignments=[r[0] for r in rows], folders={k: str(v) for k, v in self._class_dirs(cls).items()},
-                    deadlines={a: self._deadline_answer((due, bool(refuse), penalty))
-                               for a, due, refuse, penalty in rows})
+                    deadlines=deadlines)
         exam = self._exam(cls)
         info["exam"] = None if exam is None else {"start": _iso(exam[0]), "end": _iso(exam[1]), "frozen": exam[2],
                                                   "assignments": exam[3]}
-        if is_staff:
+        if student is None:
             info.update(roster)
             info["submissions"] = submissions
         else:
             info["instructors"] = roster["instructors"]
-            info["submissions"] = [sub for sub in submissions if sub["student"] == actor.name]
+            info["submissions"] = [sub for sub in submissions if sub["student"] == student]
+            if is_staff:
+                info["student"] = student
         return info
 
     def classes_of(self, actor: Actor) -> list[dict]:
@@ -610,7 +641,7 @@ class Teaching:
         submission's autograded score per hour late, or part of one: once per submission, however many
         notebooks it has, never more than its score (:mod:`astrohub_hub.grading`). Lateness is measured against
         the due date of the moment: a later due date (an extension) un-marks work that was late only against
-        the earlier one.
+        the earlier one. Clearing the due date takes back the students' extensions (:meth:`extend`).
         """
         self._class(cls)
         self._require(actor, cls, "instructor")
@@ -629,8 +660,68 @@ class Teaching:
         with closing(self._db()) as db, db:
             db.execute("UPDATE assignments SET due = ?, refuse_late = ?, late_penalty = ? WHERE class = ? AND "
                        "name = ?", (deadline[0], int(deadline[1]), deadline[2], cls, assignment))
+            if deadline[0] is None:  # no due date: nothing to extend (a new due date starts with none)
+                db.execute("DELETE FROM extensions WHERE class = ? AND assignment = ?", (cls, assignment))
         answer = {"class": cls, "assignment": assignment, **self._deadline_answer(deadline)}
         self.record(actor, cls, "due", {"assignment": assignment, **self._deadline_answer(deadline)})
+        return answer
+
+    def _extensions(self, cls: str) -> dict[tuple[str, str], float]:
+        """``{(assignment, student): extended until}`` (epoch seconds) of the class's extensions."""
+        with closing(self._db()) as db:
+            return {(a, s): t for a, s, t in db.execute(
+                "SELECT assignment, student, until FROM extensions WHERE class = ?", (cls,))}
+
+    def extend(self, actor: Actor, cls: str, assignment: str, student: str, until=..., by=...) -> dict:
+        """Grant ``student`` an extension on ``assignment`` (admins and the class's instructors), or take it
+        back (``until=None``); one of ``until`` (ISO 8601 with its time zone: after the assignment's due date
+        and in the future) and ``by`` (a duration after the due date: ``2d``, ``36h``, ``1d12h``).
+
+        Their own due date is then the later of the assignment's and the extension (moving the assignment's
+        due date past it makes it moot): their lateness, the refusal of late work, the gradebook and the late
+        penalty nbgrader takes (its submission's ``extension``) follow it. An exam that names the assignment
+        still decides alone. A new grant replaces the last one (nbgrader's extensions do not stack either).
+        The answer: ``{"class", "assignment", "student", "due", "extended_until"}`` (ISO 8601; ``None``: none).
+        """
+        self._class(cls)
+        self._require(actor, cls, "instructor")
+        self._check_name("assignment", assignment)
+        self._assignment(cls, assignment)
+        students = self.roster(cls)["students"]
+        if not isinstance(student, str) or student not in students:
+            raise ClassError(f"{student!r} is not a student of class {cls!r}: an extension is for one of its "
+                             f"students ({', '.join(students) or 'none yet'})", code="not-a-student", value=student)
+        if (until is ...) == (by is ...):
+            raise ClassError("say how long: an extension until a date (ISO 8601 with its time zone), by a duration "
+                             "after the due date (2d, 36h), or none to take it back; one of them",
+                             code="bad-extension", value=None if until is ... else until)
+        due = self._deadline(cls, assignment)[0]
+        if due is None and until is not None:
+            raise ClassError(f"assignment {assignment!r} of class {cls!r} has no due date: nothing to extend (set one "
+                             "with `astrohub classes due`)", code="no-due-date", value=assignment)
+        when: float | None = None
+        if by is not ...:
+            when = due + parse_duration(by)
+            if when <= self.clock():
+                raise ClassError(f"an extension by {by!r} from the due date {iso(due)} ends at {iso(when)}, which "
+                                 f"has passed (now: {iso(self.clock())}): give a longer one, or a date",
+                                 code="due-date-past", value=by)
+        elif until is not None:
+            when = parse_due(until, self.clock(), "extension date")
+            if when <= due:
+                raise ClassError(f"extension date {until!r} ({iso(when)}) is not after the due date of "
+                                 f"{assignment!r}, {iso(due)}: give a later date, or none to take an extension back",
+                                 code="extension-before-due", value=until)
+        with closing(self._db()) as db, db:
+            if when is None:
+                db.execute("DELETE FROM extensions WHERE class = ? AND assignment = ? AND student = ?",
+                           (cls, assignment, student))
+            else:
+                db.execute("INSERT OR REPLACE INTO extensions (class, assignment, student, until) VALUES (?, ?, ?, ?)",
+                           (cls, assignment, student, when))
+        answer = {"class": cls, "assignment": assignment, "student": student, "due": None if due is None else iso(due),
+                  "extended_until": None if when is None else iso(when)}
+        self.record(actor, cls, "extension", {k: answer[k] for k in ("assignment", "student", "extended_until")})
         return answer
 
     def _assignment(self, cls: str, assignment: str) -> float:
@@ -646,9 +737,9 @@ class Teaching:
     def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder.
 
-        After the assignment's due date the work is taken and marked late (the answer's ``note`` says by how
-        much), or refused when the assignment refuses late work; an exam that names the assignment decides
-        alone (its end is the deadline), and an ended exam refuses as before.
+        After the student's due date (the assignment's, or their extension) the work is taken and marked late (the
+        answer's ``note`` says by how much), or refused when the assignment refuses late work; an exam that names
+        the assignment decides alone (its end is the deadline), and an ended exam refuses as before.
         """
         self._class(cls)
         if actor.name not in self.roster(cls)["students"]:
@@ -665,12 +756,15 @@ class Teaching:
             raise ClassError(f"the exam of class {cls!r} ended at {_iso(exam[1])}: submissions after the "
                              "deadline are refused", status=403, code="deadline-passed", value=assignment)
         due, refuse_late, _ = self._deadline(cls, assignment)
-        late = late_seconds(due, now)
+        extended = self._extensions(cls).get((assignment, actor.name)) if due is not None else None
+        mine = own_due(due, extended)
+        yours = " with your extension" if mine != due else ""  # moot once the due date moved past it
+        late = late_seconds(mine, now)
         named_by_exam = exam is not None and exam[3] is not None and assignment in exam[3]
         if late and refuse_late and not named_by_exam:
-            self.record(actor, cls, "late submission refused", {"assignment": assignment, "due": iso(due)})
-            raise ClassError(f"assignment {assignment!r} of class {cls!r} was due at {iso(due)} and takes no late "
-                             f"work (this is {lateness(late)} late): ask an instructor for a later due date",
+            self.record(actor, cls, "late submission refused", {"assignment": assignment, "due": iso(mine)})
+            raise ClassError(f"assignment {assignment!r} of class {cls!r} was due at {iso(mine)}{yours} and takes no "
+                             f"late work (this is {lateness(late)} late): ask an instructor for an extension",
                              status=403, code="past-due", value=assignment)
         source = self._home(actor.name) / cls / assignment
         if not source.is_dir():  # a stat as the service: says no more than that the folder is missing
@@ -695,14 +789,16 @@ class Teaching:
                        "VALUES (?, ?, ?, ?, ?, ?)", (cls, assignment, actor.name, target.name, len(files), now))
         self.record(actor, cls, "submit", {"assignment": assignment, "at": target.name, "files": len(files),
                                            **({"late_seconds": late} if late else {})})
-        if due is None:
+        if mine is None:
             note = None
         elif late:
-            note = f"late by {lateness(late)} (due {iso(due)}): taken, and marked late"
+            note = f"late by {lateness(late)} (due {iso(mine)}{yours}): taken, and marked late"
         else:
-            note = f"on time (due {iso(due)})"
+            note = f"on time (due {iso(mine)}{yours})"
         return {"class": cls, "assignment": assignment, "student": actor.name, "at": target.name, "files": files,
-                "due": None if due is None else iso(due), "late": bool(late), "late_seconds": late, "note": note}
+                "due": None if due is None else iso(due),
+                "extended_until": None if extended is None else iso(extended), "late": bool(late),
+                "late_seconds": late, "note": note}
 
     def _grader(self, actor: Actor, cls: str) -> Grader:
         """nbgrader on the class's ``instructors/nbgrader``, as the acting instructor (never as root)."""
@@ -720,7 +816,8 @@ class Teaching:
     def collect(self, actor: Actor, cls: str, assignment: str, grade: bool = False) -> dict:
         """Copy each student's latest submission to ``instructors/collected/<assignment>/<student>/``;
         ``grade``: then autograde them with nbgrader (nbgrader-marked assignments only), which is told the
-        assignment's due date, each submission's time and the late penalty (scores are after it)."""
+        assignment's due date, each student's extension, each submission's time and the late penalty (scores are after
+        it)."""
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
         self._assignment(cls, assignment)
@@ -753,9 +850,10 @@ class Teaching:
                     row = db.execute("SELECT submitted FROM submissions WHERE class = ? AND assignment = ? AND "
                                      "student = ? AND at = ?", (cls, assignment, student, at)).fetchone()
                     times[student] = _submitted(at, None if row is None else row[0])
+            extensions = {s: t for (a, s), t in self._extensions(cls).items() if a == assignment and s in collected}
             result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
                                             instructors / "feedback" / assignment,
-                                            Deadline(due, times, penalty or 0.0))
+                                            Deadline(due, times, penalty or 0.0, extensions))
             with closing(self._db()) as db, db:
                 db.executemany("INSERT OR REPLACE INTO grades (class, assignment, student, score, max_score, "
                                "submission, at, late_penalty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
@@ -768,7 +866,7 @@ class Teaching:
 
     #: The columns of :meth:`gradebook`'s rows, in order (the CSV export's header).
     GRADEBOOK_COLUMNS = ("student", "assignment", "submissions", "last_submission", "score", "max_score",
-                         "graded_submission", "due", "late", "late_seconds", "late_penalty")
+                         "graded_submission", "due", "late", "late_seconds", "late_penalty", "extended_until")
 
     def gradebook(self, actor: Actor, cls: str) -> dict:
         """Who submitted what, and the scores (admins and the class's instructors).
@@ -779,7 +877,8 @@ class Teaching:
         assignment's due date (ISO 8601, ``None``: none) and whether the latest submission came after it
         (``late``, ``late_seconds``; ``None`` when there is no submission or no due date); ``late_penalty``:
         the points the late penalty took from the graded submission, once for all its notebooks (the score is
-        after it; ``None``: not graded).
+        after it; ``None``: not graded); ``extended_until``: the student's extension (ISO 8601, ``None``: none),
+        which ``late`` is measured against when it is later than ``due``.
         """
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
@@ -792,17 +891,20 @@ class Teaching:
             scores = {(a, s): (score, top, sub, penalty) for a, s, score, top, sub, penalty in db.execute(
                 "SELECT assignment, student, score, max_score, submission, late_penalty FROM grades "
                 "WHERE class = ?", (cls,))}
+        extensions = self._extensions(cls)
         rows = []
         for student in self.roster(cls)["students"]:
             for assignment, due in assignments:
+                extended = extensions.get((assignment, student)) if due is not None else None
                 n, last, when = counts.get((assignment, student), (0, None, None))
                 score, top, sub, penalty = scores.get((assignment, student), (None, None, None, None))
                 if score is not None and penalty is None:  # graded before nbgrader was told the due date
                     penalty = 0.0
-                late = None if last is None else late_seconds(due, _submitted(last, when))
+                late = None if last is None else late_seconds(own_due(due, extended), _submitted(last, when))
                 rows.append(dict(zip(self.GRADEBOOK_COLUMNS, (
                     student, assignment, n, last, score, top, sub, None if due is None else iso(due),
-                    None if late is None else bool(late), late, penalty))))
+                    None if late is None else bool(late), late, penalty,
+                    None if extended is None else iso(extended)))))
         return {"class": cls, "columns": list(self.GRADEBOOK_COLUMNS), "rows": rows}
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:

@@ -10,7 +10,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ==========================================================  =============================================
 ``GET  api/classes``                                        my classes (all, for admins)
 ``POST api/classes`` ``{name, instructors, students}``      create a class (admins)
-``GET  api/classes/<c>``                                    the class: roster, assignments, submissions
+``GET  api/classes/<c>[?student=<s>]``                     the class: roster, assignments, submissions (as
+                                                            the student ``s`` sees it: their own due dates)
 ``POST api/classes/<c>/students|instructors`` ``{users}``   add to the roster
 ``DELETE api/classes/<c>/students|instructors`` ``{users}`` take off the roster (a student who leaves)
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
@@ -23,6 +24,9 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes/<c>/assignments/<a>/due``                set ``{due}`` (ISO 8601 with its time zone; null:
                                                             none), ``{refuse_late}`` and/or
                                                             ``{late_penalty_per_hour}`` (points; instructors)
+``POST api/classes/<c>/assignments/<a>/extension``          a student's extension: ``{student, until}`` (ISO
+                                                            8601; null: take it back) or ``{student, by}``
+                                                            (``2d``, ``36h``; instructors)
 ``GET  api/usage``                                          what I use: storage (home, groups, workspaces), Dask
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
 ``GET  api/workspaces/<w>``                                 the workspace
@@ -33,10 +37,10 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ==========================================================  =============================================
 
 The page ``/services/astrohub-classes/`` (signed in through the hub, listed in the hub's Services menu)
-shows a person their classes with each assignment's due date (a student: their submissions, and which came
-late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an instructor
-each class's roster with every student's server state and number of submissions (in all, and per assignment
-with the autograded score and whether the latest came late).
+shows a person their classes with each assignment's due date (a student: their own extension, their submissions, and
+which came late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an
+instructor each class's roster with every student's server state and number of submissions (in all, and per
+assignment with the autograded score and whether the latest came late).
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
 gets a 5xx), and 502 when a system the service relies on failed (:class:`astrohub_hub.errors.BackendError`: a
@@ -451,7 +455,7 @@ class ClassesHandler(ApiHandler):
 
 class ClassHandler(ApiHandler):
     async def get(self, cls: str) -> None:
-        await self.run(self.teaching.show, cls)
+        await self.run(self.teaching.show, cls, self.get_argument("student", None))
 
 
 class RosterHandler(ApiHandler):
@@ -516,6 +520,13 @@ class DueHandler(ApiHandler):
         body = self.body()  # a key left out: unchanged; "due": null clears the due date
         await self.run(self.teaching.set_due, cls, assignment, body["due"] if "due" in body else ...,
                        body.get("refuse_late"), body.get("late_penalty_per_hour"))
+
+
+class ExtensionHandler(ApiHandler):
+    async def post(self, cls: str, assignment: str) -> None:
+        body = self.body()  # {"student", "until"} ("until": null takes it back) or {"student", "by"}
+        await self.run(self.teaching.extend, cls, assignment, body.get("student"),
+                       until=body["until"] if "until" in body else ..., by=body["by"] if "by" in body else ...)
 
 
 class WorkspacesHandler(ApiHandler):
@@ -630,7 +641,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                     score = "" if row.get("score") is None else f" ({row['score']:g}/{row['max_score']:g}" + (
                         f", {row['late_penalty']:g} off for lateness)" if row.get("late_penalty") else ")")
                     late = f" late by {lateness(row['late_seconds'])}" if row.get("late") else ""
-                    return f"<td class='assignment'>{row.get('submissions', 0)}{score}{e(late)}</td>"
+                    extended = f" extended to {row['extended_until']}" if row.get("extended_until") else ""
+                    return f"<td class='assignment'>{row.get('submissions', 0)}{score}{e(late)}{e(extended)}</td>"
 
                 rows = "".join(
                     f"<tr><td>{e(s)}</td><td class='server'>{e(self.directory.server_state(s))}</td>"
@@ -639,7 +651,7 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 heads = "".join(f"<th>{e(a)}</th>" for a in info["assignments"])
                 parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th>"
                              f"{heads}</tr>{rows}</table><p>Per assignment: submissions (autograded score; "
-                             "whether the latest came after the due date). "
+                             "whether the latest came after the due date, or the student's extension). "
                              "The gradebook as CSV: <code>GET api/classes/"
                              f"{e(entry['name'])}/grades?format=csv</code>.</p>")
             else:
@@ -683,7 +695,8 @@ def due_text(deadline: dict) -> str:
     late = "late work refused" if deadline["refuse_late"] else "late work taken, marked late"
     if deadline.get("late_penalty_per_hour"):
         late += f", {deadline['late_penalty_per_hour']:g} points off per hour late"
-    return f"due {deadline['due']} ({late})"
+    mine = deadline.get("extended_until")  # a student's own extension
+    return f"due {deadline['due']} ({late})" + (f"; your extension: due {mine}" if mine else "")
 
 
 def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
@@ -703,6 +716,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/classes/{seg}/grades/?", GradesHandler),
         (rf"{api}/classes/{seg}/assignments/{seg}/(release|submit|collect|feedback)/?", AssignmentHandler),
         (rf"{api}/classes/{seg}/assignments/{seg}/due/?", DueHandler),
+        (rf"{api}/classes/{seg}/assignments/{seg}/extension/?", ExtensionHandler),
         (rf"{api}/usage/?", UsageHandler),
         (rf"{api}/workspaces/?", WorkspacesHandler),
         (rf"{api}/workspaces/{seg}/?", WorkspaceHandler),

@@ -12,10 +12,11 @@ instructor's system user (as nbgrader itself runs in an instructor's account), n
   the usual ``feedback`` step returns them to each student's home.
 
 Time, as nbgrader sees it (:class:`Deadline`): before autograding, the assignment's due date is written into
-nbgrader's gradebook (its ``duedate``; none clears it) and each submission folder gets nbgrader's
-``timestamp.txt`` with the time the classes service took the work (any ``timestamp.txt`` the student handed in is
-replaced), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback page too
-(which submission it graded), and it goes back to the student with the page. A late penalty in points per hour
+nbgrader's gradebook (its ``duedate``; none clears it) and each submission folder gets nbgrader's ``timestamp.txt``
+with the time the classes service took the work (any ``timestamp.txt`` the student handed in is replaced), and each
+student's extension becomes their nbgrader submission's ``extension`` (the time it adds to the due date; none clears
+one given before), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback page
+too (which submission it graded), and it goes back to the student with the page. A late penalty in points per hour
 late (each hour or part of one) is taken once per submission, as an instructor reads "1 point per hour late":
 ``points_per_hour x started hours`` in all, never more than the submission's score. nbgrader's own late-penalty
 step works per notebook (its ``AssignLatePenalties`` asks a plugin for each notebook's penalty from that
@@ -81,15 +82,20 @@ print(json.dumps(out))
 
 #: ``nbgrader autograde`` with astrohub's times: ``python -c _AUTOGRADE autograde <assignment> <spec> ...``,
 #: ``spec`` a JSON object (:meth:`Grader.grade`): the due date for nbgrader's gradebook, each submission's
-#: ``timestamp.txt``; after nbgrader, the late penalty (``points_per_hour``) once per submission.
+#: ``timestamp.txt`` and ``extensions`` (seconds added to the due date per student, None: none); after nbgrader,
+#: the late penalty (``points_per_hour``) once per submission.
 _AUTOGRADE = """
-import json, math, os, sys
+import datetime, json, math, os, sys
 from nbgrader.api import Gradebook
 from nbgrader.apps.nbgraderapp import main
 
 assignment, spec = sys.argv[2], json.loads(sys.argv.pop(3))
 with Gradebook(spec["db"]) as gb:
     gb.update_or_create_assignment(assignment, duedate=spec["due"])
+    for student, seconds in spec["extensions"].items():  # autograde keeps a submission's extension
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(assignment, student,
+                                       extension=None if seconds is None else datetime.timedelta(seconds=seconds))
 for student, stamp in spec["submitted"].items():
     path = os.path.join(spec["course"], "submitted", student, assignment, "timestamp.txt")
     if os.path.lexists(path):  # never the student's own, if they handed one in
@@ -122,11 +128,21 @@ def _nbgrader_time(t: float) -> str:
 @dataclass(frozen=True)
 class Deadline:
     """What nbgrader is told about time when it grades: the due date (epoch seconds; None: none), each
-    student's submission time (epoch seconds), and the late penalty in points per hour late (0: none)."""
+    student's submission time (epoch seconds), the late penalty in points per hour late (0: none), and the
+    students' extensions (epoch seconds each one's due date is extended to; one not after ``due``: none)."""
 
     due: float | None = None
     submitted: Mapping[str, float] = field(default_factory=dict)
     penalty_per_hour: float = 0.0
+    extensions: Mapping[str, float] = field(default_factory=dict)
+
+    def extension(self, student: str) -> float | None:
+        """Seconds ``student``'s extension adds to the due date, as nbgrader's submission ``extension`` (None:
+        none, or no due date)."""
+        until = self.extensions.get(student)
+        if self.due is None or until is None or until <= self.due:
+            return None
+        return until - self.due
 
 
 def uses_nbgrader(folder: Path) -> bool:
@@ -236,9 +252,9 @@ class Grader:
 
         The gradebook knows the assignment from its release (``generate_assignment`` runs again only when the
         release is missing). ``deadline``: the due date nbgrader's gradebook gets, the submission times its
-        ``timestamp.txt`` files say (a student left out: none, and nbgrader counts their work on time) and the
-        late penalty per hour; None: no due date. Each score is after the late penalty, taken once per
-        submission (``late_penalty``: the points taken; ``late_seconds``: nbgrader's lateness)."""
+        ``timestamp.txt`` files say (a student left out: none, and nbgrader counts their work on time), each
+        student's extension and the late penalty per hour; None: no due date. Each score is after the late penalty,
+        taken once per submission (``late_penalty``: the points taken; ``late_seconds``: nbgrader's lateness)."""
         deadline = deadline or Deadline()
         if not (self.course / "release" / assignment).is_dir():
             self.release_version(assignment, source, reader)
@@ -249,6 +265,7 @@ class Grader:
                 "due": None if deadline.due is None else _nbgrader_time(deadline.due),
                 "submitted": {s: None if t is None else _nbgrader_time(t) for s, t in times.items()}}
         spec["points_per_hour"] = float(deadline.penalty_per_hour)
+        spec["extensions"] = {s: deadline.extension(s) for s in submissions}
         self.steps.run("autograde", ["-c", _AUTOGRADE, "autograde", assignment, json.dumps(spec), "--force",
                                      f"--CourseDirectory.root={self.course}"], self.course, self.system_user)
         self._run("generate_feedback", assignment, "--force")
