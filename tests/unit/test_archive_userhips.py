@@ -346,3 +346,62 @@ def test_an_upload_unpacked_after_its_client_went_away_is_still_checked(tmp_path
     assert err.value.status == 507 and "the upload unpacks to at least" in str(err.value)
     assert gone.bytes == 0 and not list((store.owners / ".uploads").iterdir())
     assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
+
+
+class _PosixFlock:
+    """``fcntl`` as :mod:`astrohub_archive.userhips` sees it on an NFS claim (the chart's shared HiPS folder of
+    several replicas, ReadWriteMany): Linux's NFS client does ``flock(2)`` with POSIX record locks (nfs(5),
+    ``local_lock``), which belong to the process, not to the open file (a second open of a file this process
+    locked gets the lock too, and closing it drops the first one's), and whose exclusive lock needs a file
+    open for writing (else EBADF). ``fcntl.lockf`` is those locks."""
+
+    def __init__(self):
+        import fcntl
+
+        self._fcntl = fcntl
+        self.LOCK_EX, self.LOCK_NB, self.LOCK_UN, self.LOCK_SH = (fcntl.LOCK_EX, fcntl.LOCK_NB, fcntl.LOCK_UN,
+                                                                  fcntl.LOCK_SH)
+
+    def flock(self, fd, operation):
+        self._fcntl.lockf(fd, operation)
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_reservations_hold_with_posix_locks_as_on_an_nfs_claim(tmp_path, monkeypatch, replicas):
+    """On a shared NFS claim, an upload under way still holds its bytes against the budgets: in this archive
+    (its own reservation is not taken for one a killed archive left, nor its lock dropped by looking at it)
+    and in another archive process, until that process is gone."""
+    import subprocess
+    import sys
+
+    from astrohub_archive import userhips
+
+    monkeypatch.setattr(userhips, "fcntl", _PosixFlock())
+    here, there = (UserHipsStore(tmp_path / "hips", owner_max=10 * 2**20, total_max=10 * 2**20) for _ in range(2))
+    there = there if replicas == 2 else here
+    coming = here.reserve("ann", 6 * 2**20)
+    assert there.in_use("bob") == (0, 6 * 2**20)
+    assert there.in_use("bob") == (0, 6 * 2**20)  # looked at twice: still held
+    with pytest.raises(UserHipsError) as err:
+        there.reserve("bob", 5 * 2**20)
+    assert err.value.status == 507
+    coming.release()
+    assert there.in_use("bob") == (0, 0) and not list((here.owners / ".uploads").iterdir())
+
+    holder = subprocess.Popen(  # another replica, on the same claim, with the same locks
+        [sys.executable, "-c", "import sys, time, fcntl\nfrom astrohub_archive import userhips\n"
+         "userhips.fcntl = type('P', (), {'flock': staticmethod(fcntl.lockf), 'LOCK_EX': fcntl.LOCK_EX, "
+         "'LOCK_NB': fcntl.LOCK_NB, 'LOCK_UN': fcntl.LOCK_UN})()\n"
+         f"r = userhips.UserHipsStore({str(tmp_path / 'hips')!r}).reserve('cy', 6 * 2**20)\n"
+         "print('held', flush=True)\ntime.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert here.in_use("bob") == (0, 6 * 2**20)
+        with pytest.raises(UserHipsError) as err:
+            here.reserve("bob", 5 * 2**20)
+        assert err.value.status == 507
+    finally:
+        holder.kill()
+        holder.wait(30)
+    assert here.in_use("bob") == (0, 0)  # its lock went with it: counted for nothing, removed
+    assert not list((here.owners / ".uploads").iterdir())

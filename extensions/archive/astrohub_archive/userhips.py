@@ -91,6 +91,12 @@ _SPOOL_PREFIX = ".upload-"
 #: The folder in ``~owners`` of the reservations of uploads under way (:class:`Reservation`).
 _UNDER_WAY = ".uploads"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,200}$")
+#: The reservations this process holds, by their file's name (random): looked at from this process, one is
+#: counted as held, never probed with a lock of its own. On an NFS claim (the chart's HiPS folder shared by
+#: replicas) Linux makes ``flock`` a POSIX lock, which belongs to the process: a probe from this process
+#: would get the lock of its own upload under way, take the file for one a killed archive left, and drop
+#: the lock by closing its descriptor. Process-wide because such locks are.
+_HELD: dict[str, Reservation] = {}
 
 
 class UserHipsError(ValueError):
@@ -188,6 +194,7 @@ class UserHipsStore:
             fcntl.flock(fd, fcntl.LOCK_EX)  # held while the upload is under way (and by nobody once it is not)
             reservation = Reservation(self, owner, path, fd)
             reservation._write(size)
+            _HELD[path.name] = reservation
             return reservation
 
     def in_use(self, owner: str, but: Reservation | None = None) -> tuple[int, int]:
@@ -220,8 +227,13 @@ class UserHipsStore:
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
             if but is not None and path == but.path:
                 continue
+            held = _HELD.get(path.name)
+            if held is not None:  # this process's upload under way: counted as it holds it
+                if held.bytes:
+                    out.append({"owner": held.owner, "bytes": held.bytes})
+                continue
             try:
-                fd = os.open(path, os.O_RDONLY)
+                fd = os.open(path, os.O_RDWR)  # writable: on NFS an exclusive lock needs it (else EBADF)
             except OSError:  # released meanwhile
                 continue
             try:
@@ -409,6 +421,7 @@ class Reservation:
             if fd is not None:
                 self.path.unlink(missing_ok=True)
                 os.close(fd)
+                _HELD.pop(self.path.name, None)
             self.bytes = 0
 
 
