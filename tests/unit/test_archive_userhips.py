@@ -405,3 +405,33 @@ def test_reservations_hold_with_posix_locks_as_on_an_nfs_claim(tmp_path, monkeyp
         holder.wait(30)
     assert here.in_use("bob") == (0, 0)  # its lock went with it: counted for nothing, removed
     assert not list((here.owners / ".uploads").iterdir())
+
+
+def test_a_reservation_that_cannot_be_written_is_a_507_and_leaves_no_file_or_descriptor(tmp_path, monkeypatch):
+    """The HiPS folder's disk full as an upload begins (or grows): the caller gets 507 naming the cause (not an
+    OSError, which the handler answers 500), and no reservation file stays held by a descriptor left open."""
+    import errno
+    import os
+
+    store = UserHipsStore(tmp_path / "hips")
+    store.reserve("ann", 1).release()  # the folders exist
+    fds = len(os.listdir("/proc/self/fd"))
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "pwrite", full)
+        with pytest.raises(UserHipsError, match="No space left on device") as err:
+            store.reserve("ann", 2**20)
+    assert err.value.status == 507
+    assert not list((store.owners / ".uploads").iterdir())
+    assert len(os.listdir("/proc/self/fd")) == fds
+    growing = store.reserve("ann", 1)
+    with monkeypatch.context() as m:
+        m.setattr(os, "pwrite", full)
+        with pytest.raises(UserHipsError) as err:
+            growing.grow(2**20)
+    assert err.value.status == 507
+    growing.release()
+    assert not list((store.owners / ".uploads").iterdir()) and len(os.listdir("/proc/self/fd")) == fds

@@ -190,10 +190,18 @@ class UserHipsStore:
             folder = self.owners / _UNDER_WAY
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{secrets.token_hex(12)}.json"
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held while the upload is under way (and by nobody once it is not)
-            reservation = Reservation(self, owner, path, fd)
-            reservation._write(size)
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except OSError as exc:
+                raise _unrecorded(exc) from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # held while the upload is under way (and by nobody once it is not)
+                reservation = Reservation(self, owner, path, fd)
+                reservation._write(size)
+            except BaseException:  # the folder's disk is full, say: no descriptor nor file is left behind
+                path.unlink(missing_ok=True)
+                os.close(fd)
+                raise
             _HELD[path.name] = reservation
             return reservation
 
@@ -409,9 +417,13 @@ class Reservation:
                 self._write(self._checked)
 
     def _write(self, size: int) -> None:
-        """Record ``size`` (under the store's lock, so that nobody reads the file half written)."""
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, json.dumps({"owner": self.owner, "bytes": size}).encode(), 0)
+        """Record ``size`` (under the store's lock, so that nobody reads the file half written); 507 when it
+        cannot be written (the HiPS folder's disk is full, say)."""
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, json.dumps({"owner": self.owner, "bytes": size}).encode(), 0)
+        except OSError as exc:
+            raise _unrecorded(exc) from exc
         self.bytes = self._checked = size
 
     def release(self) -> None:
@@ -423,6 +435,13 @@ class Reservation:
                 os.close(fd)
                 _HELD.pop(self.path.name, None)
             self.bytes = 0
+
+
+def _unrecorded(exc: OSError) -> UserHipsError:
+    """The 507 for an upload whose reservation cannot be written (:class:`Reservation`)."""
+    log.error("HiPS ~/: an upload's reservation could not be written: %s", exc)
+    return UserHipsError(f"the archive could not record the upload ({exc.strerror or exc}); tell its "
+                         "administrator", 507)
 
 
 def _mib(n: int) -> str:
