@@ -435,3 +435,17 @@ def test_a_reservation_that_cannot_be_written_is_a_507_and_leaves_no_file_or_des
     assert err.value.status == 507
     growing.release()
     assert not list((store.owners / ".uploads").iterdir()) and len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_deleting_a_hips_already_gone_is_a_404_not_an_internal_error(tmp_path):
+    """Two DELETEs of one HiPS at once (two tabs, two replicas), or a record whose folder an archive killed
+    mid-delete had moved away: the one that finds the folder gone is answered 404 (UserHipsError), not with
+    the FileNotFoundError the handler answers 500, and the record it finds goes too."""
+    body = _hips_tar(tmp_path)
+    store, other = UserHipsStore(tmp_path / "hips"), UserHipsStore(tmp_path / "hips")
+    name = store.add("ann", "mine", body)["name"]
+    (store.root / name).rename(store.root / f".{name}.deleted-1")  # the first delete is under way elsewhere
+    with pytest.raises(UserHipsError) as err:
+        other.delete("ann", name)
+    assert err.value.status == 404
+    assert other.owner_of(name) is None and store.listing("ann") == []

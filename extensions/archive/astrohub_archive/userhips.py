@@ -379,10 +379,15 @@ class UserHipsStore:
         """Remove ``owner``'s HiPS ``name``; :class:`UserHipsError` 404 when it is not theirs (or not there)."""
         if not _NAME.match(name) or self.owner_of(name) != owner:
             raise UserHipsError(f"no HiPS of yours called {name!r}", 404)
-        with self._lock:
+        with self._kept():  # with the other replicas too: one of two DELETEs at once finds it gone
             gone = self.root / f".{name}.deleted-{time.monotonic_ns()}"
-            os.rename(self.root / name, gone)
+            try:
+                os.rename(self.root / name, gone)
+            except FileNotFoundError:  # deleted meanwhile, or by an archive killed before it removed the record
+                gone = None
             (self.owners / f"{name}.json").unlink(missing_ok=True)
+        if gone is None:
+            raise UserHipsError(f"no HiPS of yours called {name!r}", 404)
         shutil.rmtree(gone, ignore_errors=True)
 
 
