@@ -133,3 +133,38 @@ def test_the_job_list_merges_the_callers_jobs_of_every_replica_that_answers(repl
     assert "jobref" not in requests.get(a + "tap/async", timeout=30).text  # anonymous jobs are never listed
     for job in (on_a, on_b, bobs):
         requests.delete(f"{a}tap/async/{job}", headers=BOB if job == bobs else ALICE, timeout=30)
+
+
+def test_an_answer_cut_off_by_its_owner_is_cut_off_for_the_caller_too(replicas):
+    """The replica that keeps a job goes away midway through its result (a pod restarted): the caller's answer
+    through the other replica must end as broken (no last chunk), so that a client sees an error rather
+    than a complete 200 holding part of a VOTable."""
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    a, _, dead, logs = replicas
+    owner = socket.create_server(("127.0.0.1", urlsplit(dead).port))  # replica 2, back for this one answer
+    sent = threading.Event()
+
+    def answer_half() -> None:
+        conn, _ = owner.accept()
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\nContent-Length: 100000\r\n"
+                         b"\r\n" + b"<VOTABLE>" + b" " * 20000)
+            sent.set()
+
+    thread = threading.Thread(target=answer_half, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            requests.get(f"{a}tap/async/2.AAAAAAAAAAAAAAAA/results/result", headers=ALICE, timeout=30)
+        assert sent.is_set()
+        assert "could not forward GET /tap/async/2.AAAAAAAAAAAAAAAA/results/result" in logs[0].read_text()
+        assert "Traceback" not in logs[0].read_text()
+    finally:
+        owner.close()
+        thread.join(30)

@@ -179,7 +179,8 @@ async def forward(handler, ordinal: int, base: str) -> None:
         error = resp.error if resp.code == 599 else None
     if error is not None:
         log.warning("could not forward %s %s to %s: %s", request.method, request.path, _name(ordinal, url), error)
-        if answer["begun"]:  # cut off mid-answer: close what the caller has
+        if answer["begun"]:  # cut off mid-answer: so is the caller's (no last chunk: their client sees an error,
+            handler.request.connection.stream.close()  # not a whole 200 holding part of the result)
             handler.finish()
             return
         raise PeerUnavailableFault(f"job {path.split('/')[2]!r} is kept by archive {_name(ordinal, url)}, which "
