@@ -168,3 +168,51 @@ def test_an_answer_cut_off_by_its_owner_is_cut_off_for_the_caller_too(replicas):
     finally:
         owner.close()
         thread.join(30)
+
+
+def test_a_result_bigger_than_the_http_clients_default_comes_through_whole(replicas):
+    """A job's result of more than 100 MiB (100,000 rows of a wide table) fetched through another replica: the
+    forwarding HTTP client's default body limit (100 MiB) made it a 503 "cannot be reached" (or a cut-off
+    answer); it comes through whole."""
+    import hashlib
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    a, _, dead, _ = replicas
+    size, piece = 110 * 2**20, b"<TR><TD>1.0</TD></TR>\n" * 4096
+    owner = socket.create_server(("127.0.0.1", urlsplit(dead).port))  # replica 2, back for this one answer
+    sent = hashlib.sha256()
+
+    def answer() -> None:
+        conn, _ = owner.accept()
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\n"
+                         b"Content-Length: %d\r\n\r\n" % size)
+            left = size
+            try:
+                while left:
+                    part = piece[:left]
+                    conn.sendall(part)
+                    sent.update(part)
+                    left -= len(part)
+            except OSError:  # the forwarding replica hung up: the test says so below
+                pass
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        got = requests.get(f"{a}tap/async/2.AAAAAAAAAAAAAAAA/results/result", headers=ALICE, timeout=120,
+                           stream=True)
+        assert got.status_code == 200, got.text[:500]
+        received, n = hashlib.sha256(), 0
+        for chunk in got.iter_content(2**20):
+            received.update(chunk)
+            n += len(chunk)
+        assert n == size and received.hexdigest() == sent.hexdigest()
+    finally:
+        owner.close()
+        thread.join(60)

@@ -44,6 +44,9 @@ _PASS_ANSWER = ("Content-Type", "Location", "Retry-After", "Content-Disposition"
 #: Seconds a peer may take to accept a connection; a forwarded request may take the longest UWS WAIT and more.
 CONNECT_S = 5.0
 REQUEST_S = 120.0
+#: The most bytes of a forwarded answer: none in practice (a job's result streams through; tornado's client
+#: would otherwise stop at 100 MiB, which a result of 100,000 rows of a wide table passes).
+MAX_ANSWER = 2**40
 
 
 class PeerUnavailableFault(ServiceFault):
@@ -171,12 +174,15 @@ async def forward(handler, ordinal: int, base: str) -> None:
                       allow_nonstandard_methods=True, follow_redirects=False, decompress_response=False,
                       connect_timeout=CONNECT_S, request_timeout=REQUEST_S,
                       header_callback=on_header, streaming_callback=on_chunk)
+    client = AsyncHTTPClient(force_instance=True, max_body_size=MAX_ANSWER)  # the shared one's limit: 100 MiB
     try:
-        resp = await AsyncHTTPClient().fetch(req, raise_error=False)
+        resp = await client.fetch(req, raise_error=False)
     except Exception as exc:  # a name that does not resolve, a refused connection: the owner is away
         resp, error = None, exc
     else:
         error = resp.error if resp.code == 599 else None
+    finally:
+        client.close()
     if error is not None:
         log.warning("could not forward %s %s to %s: %s", request.method, request.path, _name(ordinal, url), error)
         if answer["begun"]:  # cut off mid-answer: so is the caller's (no last chunk: their client sees an error,
