@@ -216,3 +216,50 @@ def test_a_result_bigger_than_the_http_clients_default_comes_through_whole(repli
     finally:
         owner.close()
         thread.join(60)
+
+
+def test_a_forwarded_answer_goes_at_the_callers_pace(replicas):
+    """A caller reading a big result slowly (or not yet): the replica that forwards it reads from the owner only
+    as fast as the caller takes it, instead of holding the rest in its memory (a few slow downloads of big
+    results would fill the archive pod's memory); the caller then gets all of it."""
+    import socket
+    import threading
+    import time
+    from urllib.parse import urlsplit
+
+    a, _, dead, _ = replicas
+    size, piece = 96 * 2**20, b"x" * 2**20
+    owner = socket.create_server(("127.0.0.1", urlsplit(dead).port))  # replica 2, back for this one answer
+    sent = [0]
+
+    def answer() -> None:
+        conn, _ = owner.accept()
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\n"
+                         b"Content-Length: %d\r\n\r\n" % size)
+            try:
+                while sent[0] < size:
+                    conn.sendall(piece)
+                    sent[0] += len(piece)
+            except OSError:  # the forwarding replica hung up: the test says so below
+                pass
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        got = requests.get(f"{a}tap/async/2.AAAAAAAAAAAAAAAA/results/result", headers=ALICE, timeout=120,
+                           stream=True)
+        assert got.status_code == 200
+        seen, since, deadline = -1, time.monotonic(), time.monotonic() + 60
+        while time.monotonic() < deadline and time.monotonic() - since < 1.0:  # until the owner is held back
+            if sent[0] != seen:
+                seen, since = sent[0], time.monotonic()
+            time.sleep(0.05)
+        assert sent[0] <= size // 2, f"the owner sent {sent[0] / 2**20:.0f} MiB to a caller that read nothing"
+        assert sum(len(chunk) for chunk in got.iter_content(2**20)) == size
+    finally:
+        owner.close()
+        thread.join(60)
