@@ -135,9 +135,10 @@ async def forward(handler, ordinal: int, base: str) -> None:
 
     ``base`` is the public base URL of the original request (:meth:`BaseHandler.base_url`): its host goes
     as ``Host`` and its scheme as ``X-Forwarded-Proto``, so the owner's links and redirects are the ones
-    this replica would have made. The answer's body is streamed back as it arrives."""
-    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+    this replica would have made. The answer's body is streamed back as the caller takes it."""
+    from tornado.httpclient import HTTPRequest
     from tornado.httputil import HTTPHeaders, parse_response_start_line
+    from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
     replicas: Replicas = handler.state.replicas
     url = replicas.peers[ordinal]
@@ -180,7 +181,7 @@ async def forward(handler, ordinal: int, base: str) -> None:
                       allow_nonstandard_methods=True, follow_redirects=False, decompress_response=False,
                       connect_timeout=CONNECT_S, request_timeout=RESULT_S if "/results/" in path else REQUEST_S,
                       header_callback=on_header, streaming_callback=on_chunk)
-    client = AsyncHTTPClient(force_instance=True, max_body_size=MAX_ANSWER)  # the shared one's limit: 100 MiB
+    client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=MAX_ANSWER)  # the shared one's: 100 MiB
     try:
         resp = await client.fetch(req, raise_error=False)
     except Exception as exc:  # a name that does not resolve, a refused connection: the owner is away
