@@ -30,13 +30,16 @@ def test_the_archive_builds_hips_in_a_writable_volume_of_its_own(chart, name: st
     from astrohub_archive.app import ArchiveState, build_parser
     from astrohub_archive.hips import hips_root
 
-    objects = hs.manifests(hs.render(chart, hs.overlay(name)))
+    values = hs.overlay(name)
+    objects = hs.manifests(hs.render(chart, values))
     pod, archive, config = _archive(objects)
     path = config["ASTROHUB_ARCHIVE_HIPS"]
     writable = [m for m in archive["volumeMounts"] if not m.get("readOnly")]
     assert writable == [{"name": "hips", "mountPath": path}, {"name": "state", "mountPath": "/var/lib/astrohub-archive"}]
     volume = next(v for v in pod["volumes"] if v["name"] == "hips")
-    assert volume == {"name": "hips", "emptyDir": {"sizeLimit": "20Gi"}}
+    claim = values.get("archive", {}).get("hips", {}).get("persistentVolumeClaim")  # several replicas share one
+    assert volume == ({"name": "hips", "persistentVolumeClaim": claim} if claim else
+                      {"name": "hips", "emptyDir": {"sizeLimit": "20Gi"}})
     for mount in archive["volumeMounts"]:  # apart from the datasets and /archive (read-only, proprietary)
         if mount["name"] not in ("hips", "state"):
             assert mount.get("readOnly") and not path.startswith(mount["mountPath"].rstrip("/") + "/")
@@ -76,7 +79,7 @@ def test_the_users_hips_limits_reach_the_archive(chart, monkeypatch, key: str, f
     from astrohub_archive.app import ArchiveState, build_parser
 
     values = hs.overlay("production")
-    values.setdefault("archive", {})["hips"] = {"path": "/srv/hips", key: 2 * default}
+    values.setdefault("archive", {}).setdefault("hips", {}).update({"path": "/srv/hips", key: 2 * default})
     _, _, config = _archive(hs.manifests(hs.render(chart, values)))
     for name, value in config.items():
         monkeypatch.setenv(name, value)
@@ -92,7 +95,7 @@ def test_the_users_hips_limits_reach_the_archive(chart, monkeypatch, key: str, f
                                            ("/datasets", "/datasets")])
 def test_a_hips_folder_inside_a_read_only_mount_fails_the_render(chart, path, overlaps) -> None:
     values = hs.overlay("production")
-    values.setdefault("archive", {})["hips"] = {"path": path}
+    values.setdefault("archive", {}).setdefault("hips", {}).update({"path": path})
     with pytest.raises(Exception, match=rf"archive\.hips\.path: \"{path}\" overlaps {overlaps}"):
         hs.render(chart, values)
 
@@ -149,7 +152,7 @@ def test_the_archive_keeps_its_tap_jobs_in_a_writable_volume(chart, name: str, m
 
 def test_hips_cannot_share_the_archives_state_folder(chart) -> None:
     values = hs.overlay("production")
-    values.setdefault("archive", {})["hips"] = {"path": "/var/lib"}
+    values.setdefault("archive", {}).setdefault("hips", {}).update({"path": "/var/lib"})
     with pytest.raises(helm_python.HelmRenderError, match=r"archive\.hips\.path: \"/var/lib\" overlaps "
                        r"/var/lib/astrohub-archive, the archive's own state"):
         hs.render(chart, values)

@@ -17,8 +17,12 @@ hs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hs)
 
 
+#: The HiPS folder several replicas share (a ReadWriteMany claim; the render needs one).
+SHARED_HIPS = {"persistentVolumeClaim": {"claimName": "archive-hips"}}
+
+
 def _objects(chart, replicas: int) -> list[dict]:
-    return hs.manifests(hs.render(chart, {"archive": {"replicas": replicas}}))
+    return hs.manifests(hs.render(chart, {"archive": {"replicas": replicas, "hips": SHARED_HIPS}}))
 
 
 @pytest.mark.parametrize("replicas", [2, 3])
@@ -75,7 +79,7 @@ def test_each_replica_can_keep_its_jobs_on_a_claim_of_its_own(chart) -> None:
     import helm_python
 
     template = {"storageClassName": "fast-ssd", "size": "2Gi"}
-    objects = hs.manifests(hs.render(chart, {"archive": {"replicas": 2, "jobs": {"persistentVolumeClaimTemplate": template}}}))
+    objects = hs.manifests(hs.render(chart, {"archive": {"replicas": 2, "hips": SHARED_HIPS, "jobs": {"persistentVolumeClaimTemplate": template}}}))
     sts = hs.find(objects, "StatefulSet", "astrohub-archive")
     for version in hs.KUBE_VERSIONS:
         kubernetes_validate.validate(sts, version, strict=True)
@@ -88,7 +92,8 @@ def test_each_replica_can_keep_its_jobs_on_a_claim_of_its_own(chart) -> None:
     [mount] = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == claim["metadata"]["name"]]
     assert Path(jobs).parent == Path(mount["mountPath"])
     # no storage class named: the cluster's default
-    objects = hs.manifests(hs.render(chart, {"archive": {"replicas": 3, "jobs": {"persistentVolumeClaimTemplate": {"size": "1Gi"}}}}))
+    objects = hs.manifests(hs.render(chart, {"archive": {"replicas": 3, "hips": SHARED_HIPS,
+                                                  "jobs": {"persistentVolumeClaimTemplate": {"size": "1Gi"}}}}))
     [claim] = hs.find(objects, "StatefulSet", "astrohub-archive")["spec"]["volumeClaimTemplates"]
     assert "storageClassName" not in claim["spec"] and claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
     # left out: an emptyDir per pod, as before
@@ -99,4 +104,22 @@ def test_each_replica_can_keep_its_jobs_on_a_claim_of_its_own(chart) -> None:
                                                           r"archive\.replicas > 1"):
         hs.render(chart, {"archive": {"replicas": 1, "jobs": {"persistentVolumeClaimTemplate": template}}})
     with pytest.raises(Exception, match="persistentVolumeClaimTemplate|size|pattern|oneOf"):
-        hs.render(chart, {"archive": {"replicas": 2, "jobs": {"persistentVolumeClaimTemplate": {"size": "lots"}}}})
+        hs.render(chart, {"archive": {"replicas": 2, "hips": SHARED_HIPS,
+                                  "jobs": {"persistentVolumeClaimTemplate": {"size": "lots"}}}})
+
+
+def test_several_replicas_need_one_shared_folder_for_the_users_hips(chart) -> None:
+    """A user's HiPS (``hips/~/``) is kept in the HiPS folder of the pod its upload reached, and its tiles, the
+    list and DELETE go to whichever pod the Service picks: with an ``emptyDir`` per pod they would answer 404
+    at random (and each pod would count the budgets alone). Several replicas need one claim they share
+    (ReadWriteMany): the render fails without one, naming the key; the production example has one."""
+    import helm_python
+
+    with pytest.raises(helm_python.HelmRenderError, match=r"archive\.hips\.persistentVolumeClaim: .*archive\.replicas"):
+        hs.render(chart, {"archive": {"replicas": 2}})
+    hs.render(chart, {"archive": {"replicas": 1}})  # one pod: its emptyDir is the one folder
+    production = hs.overlay("production")
+    assert production["archive"]["replicas"] > 1 and production["archive"]["hips"]["persistentVolumeClaim"]
+    sts = hs.find(hs.manifests(hs.render(chart, production)), "StatefulSet", "astrohub-archive")
+    assert {"name": "hips", "persistentVolumeClaim": production["archive"]["hips"]["persistentVolumeClaim"]} in \
+        sts["spec"]["template"]["spec"]["volumes"]

@@ -181,3 +181,60 @@ def test_tiles_and_empty_cells_write_no_access_log_line(served, caplog):
         assert time.monotonic() < deadline, lines()
         time.sleep(0.01)  # polling interval, bounded by the deadline
     assert [line for line in lines() if "/hips/" in line] == [], lines()
+
+
+def test_deleting_a_users_hips_leaves_the_archive_answering_meanwhile(tmp_path, monkeypatch):
+    """Removing a user's HiPS (thousands of tiles, on an NFS claim: seconds and more, and the store's lock
+    shared with the other replicas) runs off the server's loop: while it is under way, the archive answers
+    other requests; then the DELETE answers 204 and the HiPS is gone."""
+    import threading
+    import types
+
+    import tornado.web
+
+    from astrohub_archive import hips, userhips
+    from astrohub_archive.app import _log_request
+    from astrohub_archive.auth import Authenticator
+
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS", str(tmp_path / "hips"))
+    write_hips(tmp_path / "hips" / "cat", 10)
+    store = userhips.UserHipsStore(tmp_path / "hips")
+    name = "mine-AAAAAAAAAAAAAAAAAAAAAA"  # a kept HiPS of ann's, as an upload leaves it
+    write_hips(store.root / name, 10)
+    store.owners.mkdir(parents=True)
+    (store.owners / f"{name}.json").write_text(f'{{"name": "{name}", "owner": "ann", "bytes": 1}}')
+    started, finish = threading.Event(), threading.Event()
+    rmtree = userhips.shutil.rmtree
+
+    def slow_rmtree(path, ignore_errors=False):  # the removal takes until the test lets it end
+        started.set()
+        finish.wait(60)
+        rmtree(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(userhips, "shutil", types.SimpleNamespace(rmtree=slow_rmtree))
+
+    class State:
+        prefix = "/"
+        data_root = tmp_path / "images"
+        registry_path = None
+        hips_dir = None
+        executor = None
+        auth = Authenticator(None, {"ann-token": {"name": "ann", "groups": []}})
+
+    def make_app() -> tornado.web.Application:
+        return tornado.web.Application(hips.hips_routes("/", State()), log_function=_log_request)
+
+    with serving(make_app) as base:
+        answers = []
+        deleting = threading.Thread(target=lambda: answers.append(requests.delete(
+            f"{base}/hips/~/{name}", headers={"Authorization": "token ann-token"}, timeout=60)))
+        deleting.start()
+        try:
+            assert started.wait(30)
+            meanwhile = requests.get(f"{base}/hips/cat/properties", timeout=5)  # not stuck behind the removal
+            assert meanwhile.status_code == 200
+        finally:
+            finish.set()
+            deleting.join(60)
+        assert [a.status_code for a in answers] == [204]
+    assert not (store.root / name).exists() and store.owner_of(name) is None

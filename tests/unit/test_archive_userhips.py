@@ -346,3 +346,106 @@ def test_an_upload_unpacked_after_its_client_went_away_is_still_checked(tmp_path
     assert err.value.status == 507 and "the upload unpacks to at least" in str(err.value)
     assert gone.bytes == 0 and not list((store.owners / ".uploads").iterdir())
     assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
+
+
+class _PosixFlock:
+    """``fcntl`` as :mod:`astrohub_archive.userhips` sees it on an NFS claim (the chart's shared HiPS folder of
+    several replicas, ReadWriteMany): Linux's NFS client does ``flock(2)`` with POSIX record locks (nfs(5),
+    ``local_lock``), which belong to the process, not to the open file (a second open of a file this process
+    locked gets the lock too, and closing it drops the first one's), and whose exclusive lock needs a file
+    open for writing (else EBADF). ``fcntl.lockf`` is those locks."""
+
+    def __init__(self):
+        import fcntl
+
+        self._fcntl = fcntl
+        self.LOCK_EX, self.LOCK_NB, self.LOCK_UN, self.LOCK_SH = (fcntl.LOCK_EX, fcntl.LOCK_NB, fcntl.LOCK_UN,
+                                                                  fcntl.LOCK_SH)
+
+    def flock(self, fd, operation):
+        self._fcntl.lockf(fd, operation)
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_reservations_hold_with_posix_locks_as_on_an_nfs_claim(tmp_path, monkeypatch, replicas):
+    """On a shared NFS claim, an upload under way still holds its bytes against the budgets: in this archive
+    (its own reservation is not taken for one a killed archive left, nor its lock dropped by looking at it)
+    and in another archive process, until that process is gone."""
+    import subprocess
+    import sys
+
+    from astrohub_archive import userhips
+
+    monkeypatch.setattr(userhips, "fcntl", _PosixFlock())
+    here, there = (UserHipsStore(tmp_path / "hips", owner_max=10 * 2**20, total_max=10 * 2**20) for _ in range(2))
+    there = there if replicas == 2 else here
+    coming = here.reserve("ann", 6 * 2**20)
+    assert there.in_use("bob") == (0, 6 * 2**20)
+    assert there.in_use("bob") == (0, 6 * 2**20)  # looked at twice: still held
+    with pytest.raises(UserHipsError) as err:
+        there.reserve("bob", 5 * 2**20)
+    assert err.value.status == 507
+    coming.release()
+    assert there.in_use("bob") == (0, 0) and not list((here.owners / ".uploads").iterdir())
+
+    holder = subprocess.Popen(  # another replica, on the same claim, with the same locks
+        [sys.executable, "-c", "import sys, time, fcntl\nfrom astrohub_archive import userhips\n"
+         "userhips.fcntl = type('P', (), {'flock': staticmethod(fcntl.lockf), 'LOCK_EX': fcntl.LOCK_EX, "
+         "'LOCK_NB': fcntl.LOCK_NB, 'LOCK_UN': fcntl.LOCK_UN})()\n"
+         f"r = userhips.UserHipsStore({str(tmp_path / 'hips')!r}).reserve('cy', 6 * 2**20)\n"
+         "print('held', flush=True)\ntime.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert here.in_use("bob") == (0, 6 * 2**20)
+        with pytest.raises(UserHipsError) as err:
+            here.reserve("bob", 5 * 2**20)
+        assert err.value.status == 507
+    finally:
+        holder.kill()
+        holder.wait(30)
+    assert here.in_use("bob") == (0, 0)  # its lock went with it: counted for nothing, removed
+    assert not list((here.owners / ".uploads").iterdir())
+
+
+def test_a_reservation_that_cannot_be_written_is_a_507_and_leaves_no_file_or_descriptor(tmp_path, monkeypatch):
+    """The HiPS folder's disk full as an upload begins (or grows): the caller gets 507 naming the cause (not an
+    OSError, which the handler answers 500), and no reservation file stays held by a descriptor left open."""
+    import errno
+    import os
+
+    store = UserHipsStore(tmp_path / "hips")
+    store.reserve("ann", 1).release()  # the folders exist
+    fds = len(os.listdir("/proc/self/fd"))
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "pwrite", full)
+        with pytest.raises(UserHipsError, match="No space left on device") as err:
+            store.reserve("ann", 2**20)
+    assert err.value.status == 507
+    assert not list((store.owners / ".uploads").iterdir())
+    assert len(os.listdir("/proc/self/fd")) == fds
+    growing = store.reserve("ann", 1)
+    with monkeypatch.context() as m:
+        m.setattr(os, "pwrite", full)
+        with pytest.raises(UserHipsError) as err:
+            growing.grow(2**20)
+    assert err.value.status == 507
+    growing.release()
+    assert not list((store.owners / ".uploads").iterdir()) and len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_deleting_a_hips_already_gone_is_a_404_not_an_internal_error(tmp_path):
+    """Two DELETEs of one HiPS at once (two tabs, two replicas), or a record whose folder an archive killed
+    mid-delete had moved away: the one that finds the folder gone is answered 404 (UserHipsError), not with
+    the FileNotFoundError the handler answers 500, and the record it finds goes too."""
+    body = _hips_tar(tmp_path)
+    store, other = UserHipsStore(tmp_path / "hips"), UserHipsStore(tmp_path / "hips")
+    name = store.add("ann", "mine", body)["name"]
+    (store.root / name).rename(store.root / f".{name}.deleted-1")  # the first delete is under way elsewhere
+    with pytest.raises(UserHipsError) as err:
+        other.delete("ann", name)
+    assert err.value.status == 404
+    assert other.owner_of(name) is None and store.listing("ann") == []

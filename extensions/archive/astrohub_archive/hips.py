@@ -476,8 +476,9 @@ class UserHipsFileHandler(HipsFileHandler):
         owner = await signed_in_user(self, self.state)
         if rel.strip("/"):
             raise tornado.web.HTTPError(405, "DELETE a whole HiPS: hips/~/<name>")
-        try:
-            self.library.delete(owner, name)
+        try:  # in a thread: the store's lock (shared with other replicas) and removing thousands of tiles take a while
+            await asyncio.get_running_loop().run_in_executor(getattr(self.state, "executor", None),
+                                                             self.library.delete, owner, name)
         except UserHipsError as exc:
             raise tornado.web.HTTPError(exc.status, str(exc)) from None
         self.set_status(204)

@@ -8,7 +8,8 @@ a job's id is ``<ordinal>.<token>``: the replica that created it. A request for 
 (``tap/async/<id>`` and its sub-resources, any method) is forwarded to that replica's configured URL, with
 the caller's method, body, ``Authorization`` and cookies (the owner authenticates the caller itself) and the
 ``Host`` and scheme of the original request (so the owner builds the same links), and its answer streamed
-back. Only the configured URLs are ever called: an id naming a replica that is not configured is a 404,
+back at the caller's pace (read from the owner as the caller takes it; a cut-off answer is cut off for the
+caller too). Only the configured URLs are ever called: an id naming a replica that is not configured is a 404,
 whatever it holds. A replica that cannot be reached is :class:`PeerUnavailableFault` (503 with
 ``Retry-After``, naming it). The job list merges the caller's jobs of every replica that answers (one that
 does not is left out and logged).
@@ -44,6 +45,12 @@ _PASS_ANSWER = ("Content-Type", "Location", "Retry-After", "Content-Disposition"
 #: Seconds a peer may take to accept a connection; a forwarded request may take the longest UWS WAIT and more.
 CONNECT_S = 5.0
 REQUEST_S = 120.0
+#: Seconds a forwarded job result may take in all: it goes at the caller's pace (nothing piles up here), so a
+#: big one to a slow caller takes long.
+RESULT_S = 3600.0
+#: The most bytes of a forwarded answer: none in practice (a job's result streams through; tornado's client
+#: would otherwise stop at 100 MiB, which a result of 100,000 rows of a wide table passes).
+MAX_ANSWER = 2**40
 
 
 class PeerUnavailableFault(ServiceFault):
@@ -128,9 +135,10 @@ async def forward(handler, ordinal: int, base: str) -> None:
 
     ``base`` is the public base URL of the original request (:meth:`BaseHandler.base_url`): its host goes
     as ``Host`` and its scheme as ``X-Forwarded-Proto``, so the owner's links and redirects are the ones
-    this replica would have made. The answer's body is streamed back as it arrives."""
-    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+    this replica would have made. The answer's body is streamed back as the caller takes it."""
+    from tornado.httpclient import HTTPRequest
     from tornado.httputil import HTTPHeaders, parse_response_start_line
+    from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
     replicas: Replicas = handler.state.replicas
     url = replicas.peers[ordinal]
@@ -159,27 +167,33 @@ async def forward(handler, ordinal: int, base: str) -> None:
             if key in answer["headers"]:
                 handler.set_header(key, answer["headers"][key])
 
-    def on_chunk(chunk: bytes) -> None:
+    def on_chunk(chunk: bytes):
         if not answer["begun"]:
             begin()
         handler.write(chunk)
+        flushed = handler.flush()
         # a caller gone mid-answer: the write fails quietly (no "exception never retrieved" in the log)
-        handler.flush().add_done_callback(lambda done: done.exception())
+        flushed.add_done_callback(lambda done: done.exception())
+        return flushed  # the client reads the owner's next bytes once these are the caller's: at the caller's pace
 
     body = request.body if request.method in ("POST", "PUT", "PATCH") else None
     req = HTTPRequest(target, method=request.method, headers=headers, body=body,
                       allow_nonstandard_methods=True, follow_redirects=False, decompress_response=False,
-                      connect_timeout=CONNECT_S, request_timeout=REQUEST_S,
+                      connect_timeout=CONNECT_S, request_timeout=RESULT_S if "/results/" in path else REQUEST_S,
                       header_callback=on_header, streaming_callback=on_chunk)
+    client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=MAX_ANSWER)  # the shared one's: 100 MiB
     try:
-        resp = await AsyncHTTPClient().fetch(req, raise_error=False)
+        resp = await client.fetch(req, raise_error=False)
     except Exception as exc:  # a name that does not resolve, a refused connection: the owner is away
         resp, error = None, exc
     else:
         error = resp.error if resp.code == 599 else None
+    finally:
+        client.close()
     if error is not None:
         log.warning("could not forward %s %s to %s: %s", request.method, request.path, _name(ordinal, url), error)
-        if answer["begun"]:  # cut off mid-answer: close what the caller has
+        if answer["begun"]:  # cut off mid-answer: so is the caller's (no last chunk: their client sees an error,
+            handler.request.connection.stream.close()  # not a whole 200 holding part of the result)
             handler.finish()
             return
         raise PeerUnavailableFault(f"job {path.split('/')[2]!r} is kept by archive {_name(ordinal, url)}, which "

@@ -91,6 +91,12 @@ _SPOOL_PREFIX = ".upload-"
 #: The folder in ``~owners`` of the reservations of uploads under way (:class:`Reservation`).
 _UNDER_WAY = ".uploads"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,200}$")
+#: The reservations this process holds, by their file's name (random): looked at from this process, one is
+#: counted as held, never probed with a lock of its own. On an NFS claim (the chart's HiPS folder shared by
+#: replicas) Linux makes ``flock`` a POSIX lock, which belongs to the process: a probe from this process
+#: would get the lock of its own upload under way, take the file for one a killed archive left, and drop
+#: the lock by closing its descriptor. Process-wide because such locks are.
+_HELD: dict[str, Reservation] = {}
 
 
 class UserHipsError(ValueError):
@@ -184,10 +190,19 @@ class UserHipsStore:
             folder = self.owners / _UNDER_WAY
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{secrets.token_hex(12)}.json"
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held while the upload is under way (and by nobody once it is not)
-            reservation = Reservation(self, owner, path, fd)
-            reservation._write(size)
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except OSError as exc:
+                raise _unrecorded(exc) from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # held while the upload is under way (and by nobody once it is not)
+                reservation = Reservation(self, owner, path, fd)
+                reservation._write(size)
+            except BaseException:  # the folder's disk is full, say: no descriptor nor file is left behind
+                path.unlink(missing_ok=True)
+                os.close(fd)
+                raise
+            _HELD[path.name] = reservation
             return reservation
 
     def in_use(self, owner: str, but: Reservation | None = None) -> tuple[int, int]:
@@ -220,8 +235,13 @@ class UserHipsStore:
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
             if but is not None and path == but.path:
                 continue
+            held = _HELD.get(path.name)
+            if held is not None:  # this process's upload under way: counted as it holds it
+                if held.bytes:
+                    out.append({"owner": held.owner, "bytes": held.bytes})
+                continue
             try:
-                fd = os.open(path, os.O_RDONLY)
+                fd = os.open(path, os.O_RDWR)  # writable: on NFS an exclusive lock needs it (else EBADF)
             except OSError:  # released meanwhile
                 continue
             try:
@@ -359,10 +379,15 @@ class UserHipsStore:
         """Remove ``owner``'s HiPS ``name``; :class:`UserHipsError` 404 when it is not theirs (or not there)."""
         if not _NAME.match(name) or self.owner_of(name) != owner:
             raise UserHipsError(f"no HiPS of yours called {name!r}", 404)
-        with self._lock:
+        with self._kept():  # with the other replicas too: one of two DELETEs at once finds it gone
             gone = self.root / f".{name}.deleted-{time.monotonic_ns()}"
-            os.rename(self.root / name, gone)
+            try:
+                os.rename(self.root / name, gone)
+            except FileNotFoundError:  # deleted meanwhile, or by an archive killed before it removed the record
+                gone = None
             (self.owners / f"{name}.json").unlink(missing_ok=True)
+        if gone is None:
+            raise UserHipsError(f"no HiPS of yours called {name!r}", 404)
         shutil.rmtree(gone, ignore_errors=True)
 
 
@@ -397,9 +422,13 @@ class Reservation:
                 self._write(self._checked)
 
     def _write(self, size: int) -> None:
-        """Record ``size`` (under the store's lock, so that nobody reads the file half written)."""
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, json.dumps({"owner": self.owner, "bytes": size}).encode(), 0)
+        """Record ``size`` (under the store's lock, so that nobody reads the file half written); 507 when it
+        cannot be written (the HiPS folder's disk is full, say)."""
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, json.dumps({"owner": self.owner, "bytes": size}).encode(), 0)
+        except OSError as exc:
+            raise _unrecorded(exc) from exc
         self.bytes = self._checked = size
 
     def release(self) -> None:
@@ -409,7 +438,15 @@ class Reservation:
             if fd is not None:
                 self.path.unlink(missing_ok=True)
                 os.close(fd)
+                _HELD.pop(self.path.name, None)
             self.bytes = 0
+
+
+def _unrecorded(exc: OSError) -> UserHipsError:
+    """The 507 for an upload whose reservation cannot be written (:class:`Reservation`)."""
+    log.error("HiPS ~/: an upload's reservation could not be written: %s", exc)
+    return UserHipsError(f"the archive could not record the upload ({exc.strerror or exc}); tell its "
+                         "administrator", 507)
 
 
 def _mib(n: int) -> str:
