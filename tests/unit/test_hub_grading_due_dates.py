@@ -84,6 +84,9 @@ def test_nbgrader_knows_the_due_date_and_each_submission_time_and_takes_the_late
         _answer(tmp_path, student)
     # bob hands in a timestamp.txt of his own, claiming to be early: nbgrader must read the service's time
     (tmp_path / "home" / "bob" / "c1" / "hw1" / "timestamp.txt").write_text("2000-01-01 00:00:00 UTC\n")
+    # and cy a folder of that name (it would stop nbgrader, and so the whole class's grading, if left)
+    (tmp_path / "home" / "cy" / "c1" / "hw1" / "timestamp.txt").mkdir()
+    (tmp_path / "home" / "cy" / "c1" / "hw1" / "timestamp.txt" / "x").write_text("x")
     teaching.now[0] = start + 600.75
     assert teaching.submit(ANN, "c1", "hw1")["late"] is False
     teaching.now[0] = due + 5400.5  # 1 h 30 min 0.5 s late: two started hours, 2 points of the assignment's 4

@@ -85,7 +85,7 @@ print(json.dumps(out))
 #: ``timestamp.txt`` and ``extensions`` (seconds added to the due date per student, None: none); after nbgrader,
 #: the late penalty (``points_per_hour``) once per submission.
 _AUTOGRADE = """
-import datetime, json, math, os, sys
+import datetime, json, math, os, shutil, sys
 from nbgrader.api import Gradebook
 from nbgrader.apps.nbgraderapp import main
 
@@ -98,7 +98,9 @@ with Gradebook(spec["db"]) as gb:
                                        extension=None if seconds is None else datetime.timedelta(seconds=seconds))
 for student, stamp in spec["submitted"].items():
     path = os.path.join(spec["course"], "submitted", student, assignment, "timestamp.txt")
-    if os.path.lexists(path):  # never the student's own, if they handed one in
+    if os.path.isdir(path) and not os.path.islink(path):  # never the student's own, file or folder
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
         os.unlink(path)
     if stamp is None:
         continue
