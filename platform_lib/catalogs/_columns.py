@@ -210,7 +210,7 @@ _UCD_BY_NAME: list[tuple[str, str]] = [
     (r"^(name|sname|simbad|main_id)$", "meta.id"),
     (r"^(pmra|pmr?a_?cosdec|ra_mas_per_year|pmra_masyr)$", "pos.pm;pos.eq.ra"),
     (r"^(pmde|pmdec|dec_mas_per_year|pmde_masyr)$", "pos.pm;pos.eq.dec"),
-    (r"^(plx|parallax|parallax_mas)$", "pos.parallax"),
+    (r"^(plx|parallax|parallax_mas)$", "pos.parallax.trig"),  # as VizieR and the Gaia archive label them
     (r"^(b-v|bv|b_v)$", "phot.color;em.opt.B;em.opt.V"),
     (r"^(epoch|epoch_year)$", "time.epoch"),
     (r"^(z|redshift)$", "src.redshift"),
@@ -284,8 +284,8 @@ def infer_ucd(name: str, unit: str = "", table: dict[str, str] | None = None) ->
     UCDs, given or inferred; see :func:`infer_ucds`) when it is there, else what its name and this unit
     say, else ``stat.error;phot.mag`` in magnitudes and plain ``stat.error`` otherwise.
 
-    >>> infer_ucd("Vmag", "mag")
-    'phot.mag;em.opt.V'
+    >>> infer_ucd("Vmag", "mag"), infer_ucd("Gmag", "mag"), infer_ucd("gmag", "mag"), infer_ucd("Plx", "mas")
+    ('phot.mag;em.opt.V', 'phot.mag;em.opt', 'phot.mag;em.opt.B', 'pos.parallax.trig')
     >>> infer_ucd("ra_degrees", "deg")
     'pos.eq.ra'
     >>> infer_ucd("e_RAdeg", "deg", {"RAdeg": "pos.eq.ra;meta.main"}), infer_ucd("e_RAdeg", "arcsec")
@@ -326,11 +326,18 @@ def infer_ucd(name: str, unit: str = "", table: dict[str, str] | None = None) ->
     match = re.match(r"^([a-z]{1,2})_?mag$", name, flags=re.IGNORECASE)
     if match or kind == "mag" or lower in ("mag", "magnitude"):
         band = match.group(1) if match else ""
-        bands = {"U": "em.opt.U", "B": "em.opt.B", "V": "em.opt.V", "R": "em.opt.R", "I": "em.opt.I",
-                 "Ic": "em.opt.I", "J": "em.IR.J", "H": "em.IR.H", "K": "em.IR.K", "Ks": "em.IR.K",
-                 "G": "em.opt"}
-        return "phot.mag" + (f";{bands[band]}" if band in bands else "")
+        return "phot.mag" + (f";{_BANDS[band]}" if band in _BANDS else "")
     return ""
+
+
+# The band of a magnitude named ``<band>mag`` or ``<band>_mag``, case and all: upper case is Johnson-Cousins,
+# 2MASS and Gaia (``Gmag``: Gaia's broad G, ``em.opt``); lower case ugriz is SDSS-like (SDSS, Pan-STARRS,
+# APASS, URAT1's ``gmag``), which UCD1+ has no words for: VizieR labels g as ``em.opt.B``, r ``em.opt.R``,
+# i and z ``em.opt.I``, u ``em.opt.U`` (``em.opt.g`` is not a UCD). Lower-case b, v and y are left without
+# a band: they are Strömgren's (uvby) as often as Johnson's or Pan-STARRS's.
+_BANDS = {"U": "em.opt.U", "B": "em.opt.B", "V": "em.opt.V", "R": "em.opt.R", "I": "em.opt.I", "Ic": "em.opt.I",
+          "J": "em.IR.J", "H": "em.IR.H", "K": "em.IR.K", "Ks": "em.IR.K", "G": "em.opt",
+          "u": "em.opt.U", "g": "em.opt.B", "r": "em.opt.R", "i": "em.opt.I", "z": "em.opt.I"}
 
 
 def infer_ucds(columns: list[ColumnInfo]) -> list[ColumnInfo]:

@@ -239,7 +239,7 @@ def test_bigsky_is_ingested_with_its_dictionary(bigsky):
     registry, table, raw = bigsky
     assert table.nrows == len(raw) == 981_853
     assert (table.ra_column, table.dec_column) == ("ra_degrees", "dec_degrees")
-    assert table.column("parallax_mas").ucd == "pos.parallax"
+    assert table.column("parallax_mas").ucd == "pos.parallax.trig"
     assert table.column("ra_mas_per_year").ucd == "pos.pm;pos.eq.ra"
     assert 0.5 < table.sky_fraction < 1  # 981,853 stars fill most order-8 cells
     assert table.full_name == "bigsky/bigsky.0.4.0.stars.mag11"

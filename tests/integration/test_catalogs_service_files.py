@@ -172,5 +172,5 @@ def test_errors_are_listed_by_the_ucd_of_what_they_are_the_error_of(tmp_path):
         assert {"RA_ICRS", "e_RA_ICRS"} <= set(ra["column"][ra["catalog"] == name])
     [table] = [registry.get(n) for n in registry.tables("no_ucds")]
     ours = {c.name: c.ucd for c in table.columns}
-    for column in ("e_RA_ICRS", "e_DE_ICRS", "e_pmRA", "e_pmDE"):
+    for column in ("e_RA_ICRS", "e_DE_ICRS", "e_pmRA", "e_pmDE", "Plx", "e_Plx"):  # Plx: pos.parallax (c1-data4)
         assert ours[column] == vizier_ucds[column], column

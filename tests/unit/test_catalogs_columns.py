@@ -161,6 +161,37 @@ def test_a_column_in_other_units_is_never_a_magnitude(name, unit):
     assert not any(w.startswith(("phot.mag", "phot.color", "phys.absorption")) for w in ucd.split(";")), ucd
 
 
+# --- the bands and the parallax as VizieR labels them (task c1-data4) ---
+
+@pytest.mark.parametrize("name, ucd", [
+    # lower-case ugriz (SDSS, Pan-STARRS, URAT1, APASS's g_mag): VizieR's words, UCD1+ having no em.opt.g
+    ("umag", "phot.mag;em.opt.U"), ("gmag", "phot.mag;em.opt.B"), ("rmag", "phot.mag;em.opt.R"),
+    ("imag", "phot.mag;em.opt.I"), ("zmag", "phot.mag;em.opt.I"), ("g_mag", "phot.mag;em.opt.B"),
+    # upper case stays Johnson-Cousins, 2MASS and Gaia: case matters (Gmag is Gaia's G, not SDSS g)
+    ("Gmag", "phot.mag;em.opt"), ("Bmag", "phot.mag;em.opt.B"), ("Vmag", "phot.mag;em.opt.V"),
+    ("Rmag", "phot.mag;em.opt.R"), ("Imag", "phot.mag;em.opt.I"), ("Umag", "phot.mag;em.opt.U"),
+    ("Kmag", "phot.mag;em.IR.K"),
+    # lower-case b, v and y are Strömgren's as often as anyone's: no band rather than a wrong one
+    ("bmag", "phot.mag"), ("vmag", "phot.mag"), ("ymag", "phot.mag"),
+])
+def test_bands_as_vizier_labels_them_case_and_all(name, ucd):
+    """``gmag`` was plain ``phot.mag`` (``g`` was looked up as ``G``'s case only), where VizieR says
+    ``phot.mag;em.opt.B``; its error follows it."""
+    from astropy.io.votable.ucd import check_ucd
+
+    assert infer_ucd(name, "mag") == ucd
+    assert check_ucd(ucd, check_controlled_vocabulary=True)
+    assert infer_ucd("e_" + name, "mag", {name: infer_ucd(name, "mag")}) == "stat.error;" + ucd
+
+
+@pytest.mark.parametrize("name", ["Plx", "plx", "parallax", "parallax_mas"])
+def test_a_parallax_is_trigonometric_as_vizier_and_gaia_label_it(name):
+    """VizieR (I/239, I/355) and the Gaia archive label parallaxes ``pos.parallax.trig``; we said
+    ``pos.parallax``. A search by UCD ``pos.parallax`` still finds them (it matches whole words)."""
+    assert infer_ucd(name, "mas") == "pos.parallax.trig"
+    assert infer_ucd("e_" + name, "mas", {name: "pos.parallax.trig"}) == "stat.error;pos.parallax.trig"
+    assert infer_ucd("e_" + name, "mas") == "stat.error;pos.parallax.trig"
+
 def test_infer_ucds_uses_the_whole_table():
     from platform_lib.catalogs._columns import ColumnInfo, infer_ucds
 
@@ -168,7 +199,8 @@ def test_infer_ucds_uses_the_whole_table():
              ColumnInfo("Plx", unit="mas"), ColumnInfo("e_Plx", unit="mas"), ColumnInfo("Jmag", unit="mag"),
              ColumnInfo("e_Jmag", unit="mag"), ColumnInfo("e_Jmag2", unit="mag", ucd="stat.error")]
     assert [c.ucd for c in infer_ucds(given)] == [
-        "pos.eq.ra;meta.main", "stat.error;pos.eq.ra", "pos.parallax", "stat.error;pos.parallax", "phot.mag;em.IR.J",
+        "pos.eq.ra;meta.main", "stat.error;pos.eq.ra", "pos.parallax.trig", "stat.error;pos.parallax.trig",
+        "phot.mag;em.IR.J",
         "stat.error;phot.mag;em.IR.J", "stat.error"]
 
 
@@ -190,14 +222,16 @@ def _vizier_votables():
     return found
 
 
+def _words(ucd: str) -> list[str]:
+    """A UCD's words in lower case, ``meta.main`` left out."""
+    return [w for w in ucd.lower().split(";") if w and w != "meta.main"]
+
+
 def _compatible(ours: str, theirs: str, unit: str) -> bool:
     """Two UCDs agree, ``meta.main`` aside, word by word as far as the shorter goes (``pos.parallax`` is
     ``pos.parallax.trig`` less precise), and ours says phot.mag for a column not in ``mag`` only where
     VizieR's says phot.* too (``stat.error;phot.mag`` for ``sigs`` [mas] is wrong, not less precise)."""
-    def words(ucd):
-        return [w for w in ucd.lower().split(";") if w and w != "meta.main"]
-
-    a, b = words(ours), words(theirs)
+    a, b = _words(ours), _words(theirs)
     if "phot.mag" in ours.lower() and "phot." not in theirs.lower() and unit != "mag":
         return False
     return all(x == y or y.startswith(x + ".") or x.startswith(y + ".") for x, y in zip(a, b))
@@ -208,7 +242,9 @@ def test_inferred_ucds_agree_with_vizier_own_ucds():
     ``infer_ucds`` with its table; where we infer a UCD it must agree with VizieR's, except for the
     columns listed here, where VizieR's own label is odd. On the old rules 19 of 63 distinct columns
     disagreed (``e_RA_ICRS`` [mas], ``e_pmRA``, ``e_Plx``, ``e_RV``, ``sigs`` as ``stat.error;phot.mag``; ``A0``
-    [mag] as ``phot.mag``; ``b_AV`` as ``phot.mag``; ``recno`` as an identifier)."""
+    [mag] as ``phot.mag``; ``b_AV`` as ``phot.mag``; ``recno`` as an identifier). The columns named in
+    ``same_as_vizier`` must get VizieR's very UCD: ``Plx``/``e_Plx`` were ``pos.parallax`` and URAT1's
+    ``gmag``/``rmag``/``imag`` plain ``phot.mag`` (VizieR: ``pos.parallax.trig``, ``em.opt.B``/``R``/``I``)."""
     import re
     import warnings
 
@@ -224,7 +260,7 @@ def test_inferred_ucds_agree_with_vizier_own_ucds():
     }
     files = _vizier_votables()
     assert len(files) >= 5, files
-    compared, disagree = set(), set()
+    compared, disagree, differ = set(), set(), set()
     for path in files:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -237,7 +273,13 @@ def test_inferred_ucds_agree_with_vizier_own_ucds():
                 compared.add(field.name)
                 if not _compatible(column.ucd, field.ucd, column.unit):
                     disagree.add((field.name, column.unit, field.ucd, column.ucd))
+                if _words(column.ucd) != _words(field.ucd):
+                    differ.add((field.name, field.ucd, column.ucd))
     assert len(compared) > 40
     assert {d[0] for d in disagree} <= vizier_odd, sorted(d for d in disagree if d[0] not in vizier_odd)
     for name in ("e_RA_ICRS", "e_DE_ICRS", "e_pmRA", "e_Plx", "e_RV", "A0", "sigs", "e_Jmag"):
         assert name in compared
+    same_as_vizier = {"Plx", "e_Plx", "gmag", "rmag", "imag", "Bmag", "Kmag", "Jmag", "Hmag", "Ksmag", "A0",
+                      "e_RA_ICRS", "e_DE_ICRS", "e_pmRA", "pmRA", "pmDE", "B-V", "recno"}
+    assert same_as_vizier <= compared, sorted(same_as_vizier - compared)
+    assert not {d[0] for d in differ} & same_as_vizier, sorted(d for d in differ if d[0] in same_as_vizier)

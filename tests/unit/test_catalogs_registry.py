@@ -169,7 +169,7 @@ def test_guess_position_columns_and_ucds():
     assert guess_position_columns(by_ucd) == ("alpha_x", "delta_x")
     assert guess_position_columns([ColumnInfo("RAh", unit="h"), ColumnInfo("DEd", unit="deg")]) is None
     assert guess_position_columns([ColumnInfo("Wave"), ColumnInfo("EW")]) is None
-    assert infer_ucd("parallax_mas") == "pos.parallax"
+    assert infer_ucd("parallax_mas") == "pos.parallax.trig"
     assert infer_ucd("Ksmag", "mag") == "phot.mag;em.IR.K"
 
 
