@@ -38,8 +38,9 @@ ALLOWED_WARNINGS: list[tuple[str, str, str, str]] = [
 WARNINGS_AS_ERRORS = "import warnings\nwarnings.simplefilter('error')\n" + "".join(
     f"warnings.filterwarnings('ignore', {message!r}, {category}, {module!r})\n"
     for category, message, module, _why in ALLOWED_WARNINGS)
-#: A warning printed to stderr (``file:line: SomeWarning: message``), e.g. one raised in a thread.
-_WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: .*$", re.M)
+#: A warning printed to stderr (``file:line: SomeWarning: message``), e.g. one raised in a thread, or an
+#: error Python could only print (``Exception ignored in: <function Gateway.__del__ ...>``, from a ``__del__``).
+_WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: .*$|^Exception ignored in: .*$", re.M)
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +157,28 @@ def test_journey(platform, traveller, notebook):
         assert line in stdout, f"{notebook.name} did not print {line!r}; it printed:\n{stdout[-3000:]}"
     pictures = [r.number for r in results if "image/png" in r.outputs]
     assert pictures, f"{notebook.name} shows no picture (no image/png output in any cell)"
+
+
+def test_the_dask_cell_run_twice_prints_no_traceback(platform, traveller):
+    """A user re-runs getting-started's Dask cells: no "Exception ignored in: ... Gateway.__del__" (dask-gateway
+    2026.3.0 closes a collected Gateway a second time, which raised; platform_lib.gateway, applied by the
+    kernels' startup file). The second run drops the first cluster; ``%reset out`` drops IPython's references
+    to the displayed ones, as a long session does."""
+    user, _ = traveller
+    cells = [c for c in json.loads((EXAMPLES / "getting-started.ipynb").read_text())["cells"] if c["cell_type"] == "code"]
+    start = next("".join(c["source"]) for c in cells if "new_cluster()" in "".join(c["source"]))
+    stop = next("".join(c["source"]) for c in cells if "cluster.shutdown()" in "".join(c["source"]))
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+                          for source in [start, stop, start, stop, "%reset -f out\nimport gc\ngc.collect()"]],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    token = platform.user_token(user)
+    saved = platform.session.put(f"{platform.server_url(user)}api/contents/dask-twice.ipynb",
+                                 headers={"Authorization": f"token {token}"},
+                                 json={"type": "notebook", "format": "json", "content": notebook}, timeout=30)
+    assert saved.status_code in (200, 201), saved.text
+    results = platform.run_notebook(user, "dask-twice.ipynb", setup=WARNINGS_AS_ERRORS)
+    printed = [(r.number, w) for r in results for w in _WARNING_LINE.findall(r.stderr)]
+    assert not printed, f"running the Dask cell twice printed (cell, line): {printed}"
 
 
 def test_a_tutorial_the_user_edited_survives_a_server_restart(platform, traveller):
