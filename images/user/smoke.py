@@ -16,7 +16,7 @@ import sys
 MODULES = [
     "jupyterlab", "jupyterhub", "ipykernel", "astropy", "pyvo", "ipyaladin", "dask", "distributed",
     "dask_gateway", "dask_labextension", "lsdb", "hats", "numba", "pyarrow", "h5py", "mocpy", "cdshealpix",
-    "matplotlib", "matplotlib.pyplot", "scipy", "pandas", "jupyter_server_ydoc",
+    "matplotlib", "matplotlib.pyplot", "ipympl", "scipy", "pandas", "jupyter_server_ydoc",
 ]
 OPTIONAL_LOCAL = ["platform_lib", "astrohub_archive", "astrohub_server.kernels"]  # our packages, installed --no-deps from the checkout
 
@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
     if "platform_lib" in local:
         versions["sample data"] = check_sample_data()
     extensions = {re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower() for d in importlib.metadata.distributions()}
-    for needed in ("dask-labextension", "ipyaladin", "jupyterlab", "jupyter-collaboration"):
+    for needed in ("dask-labextension", "ipyaladin", "ipympl", "jupyterlab", "jupyter-collaboration"):
         if needed not in extensions:
             raise RuntimeError(f"{needed} is not installed")
     versions.update(check_dask_versions())

@@ -7,7 +7,7 @@ Parquet statistics), the per-partition algorithm classes (:class:`ZonesCrossmatc
 :class:`ZonesBayesCrossmatch`, which never see Dask: two pandas partitions in, index arrays out, as
 LSDB's own algorithms do; they move positions to the common epoch first), the whole-catalogue
 densities for match probabilities, progress per partition, and choosing the Dask client: the one passed in, the current one, the platform's dask-gateway when configured,
-else a LocalCluster. Two HATS catalogues on disk go to ``_partitions`` instead (our own reader and
+else a LocalCluster (dask_gateway's Gateway close fixed by ``platform_lib.gateway``). Two HATS catalogues on disk go to ``_partitions`` instead (our own reader and
 writer) when nothing here needs LSDB. Only this module imports lsdb and hats.
 """
 
@@ -332,9 +332,12 @@ def dask_client(client=None):
         yield client
         return
     if dask.config.get("gateway.address", None):
-        from dask_gateway import Gateway
+        from dask_gateway import GatewayCluster
 
-        cluster = Gateway().new_cluster()
+        from platform_lib.gateway import make_gateway_close_idempotent
+
+        make_gateway_close_idempotent()  # closing the cluster closes its Gateway, collected later
+        cluster = GatewayCluster()  # its own Gateway only (Gateway().new_cluster() made a second one)
         cluster.adapt(minimum=1, maximum=4)
         client = cluster.get_client()
     else:

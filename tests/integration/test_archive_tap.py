@@ -384,8 +384,9 @@ def test_a_catalogue_ingested_while_running_is_a_table_and_cones_read_few_partit
     rng = np.random.default_rng(11)
     n = 3000
     sky = Table({"oid": np.arange(n), "ra": rng.uniform(0, 360, n), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
-                 "flux": rng.uniform(0, 1, n)})
+                 "flux": rng.uniform(0, 1, n), "pmra": rng.normal(0, 5, n)})
     sky["ra"].unit = sky["dec"].unit = "deg"
+    sky["pmra"].unit = "mas / yr"
     sky.write(tmp_path / "allsky.fits")
     registry = Registry(tmp / "registry.sqlite")
     with warnings.catch_warnings():
@@ -397,6 +398,12 @@ def test_a_catalogue_ingested_while_running_is_a_table_and_cones_read_few_partit
                        "CIRCLE('ICRS', 40, 20, 12))").to_table()
     sep = SkyCoord(sky["ra"], sky["dec"], unit="deg").separation(SkyCoord(40, 20, unit="deg")).deg
     assert set(got["oid"]) == set(sky["oid"][sep <= 12]) and len(got) > 10
+    # units in VOUnit (ingest keeps astropy's "mas / yr"): TAP_SCHEMA, the VOSI tables document, the results
+    units = svc.run_sync("SELECT column_name, unit FROM TAP_SCHEMA.columns WHERE table_name = 'allsky.allsky'").to_table()
+    assert dict(zip(units["column_name"], units["unit"]))["pmra"] == "mas.yr**-1"
+    assert {c.name: c.unit for c in svc.tables["allsky.allsky"].columns}["pmra"] == "mas.yr**-1"
+    pm = svc.run_sync("SELECT TOP 1 pmra FROM allsky.allsky").votable.get_first_table().get_field_by_id("pmra")
+    assert pm.unit.to_string("vounit") == "mas.yr**-1"
     tables = table_set(Registry(tmp / "registry.sqlite", readonly=True), tmp / "registry.sqlite")
     plan = translate("SELECT oid FROM allsky.allsky WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(40, 20, 12))", tables)
     (src,) = plan.sources.values()

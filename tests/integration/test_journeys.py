@@ -38,8 +38,9 @@ ALLOWED_WARNINGS: list[tuple[str, str, str, str]] = [
 WARNINGS_AS_ERRORS = "import warnings\nwarnings.simplefilter('error')\n" + "".join(
     f"warnings.filterwarnings('ignore', {message!r}, {category}, {module!r})\n"
     for category, message, module, _why in ALLOWED_WARNINGS)
-#: A warning printed to stderr (``file:line: SomeWarning: message``), e.g. one raised in a thread.
-_WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: .*$", re.M)
+#: A warning printed to stderr (``file:line: SomeWarning: message``), e.g. one raised in a thread, or an
+#: error Python could only print (``Exception ignored in: <function Gateway.__del__ ...>``, from a ``__del__``).
+_WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: .*$|^Exception ignored in: .*$", re.M)
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +157,32 @@ def test_journey(platform, traveller, notebook):
         assert line in stdout, f"{notebook.name} did not print {line!r}; it printed:\n{stdout[-3000:]}"
     pictures = [r.number for r in results if "image/png" in r.outputs]
     assert pictures, f"{notebook.name} shows no picture (no image/png output in any cell)"
+
+
+#: Dask cells a user runs twice: the crossmatch tutorial's start and stop of a cluster, and listing one's clusters.
+DASK_TWICE = ["from dask_gateway import Gateway\nwith Gateway() as gateway:\n    print(len(gateway.list_clusters()), 'clusters')",
+              "cluster = Gateway().new_cluster()\nclient = cluster.get_client()",
+              "client.close()\ncluster.shutdown()"]
+
+
+def test_dask_cells_run_twice_print_no_traceback(platform, traveller):
+    """A user re-runs Dask cells: no "Exception ignored in: <function Gateway.__del__" with a RuntimeError
+    (dask-gateway 2026.3.0's Gateway, once closed, raised when closed again as it was collected; fixed by
+    platform_lib.gateway, which every kernel applies after its first dask_gateway import). The second run
+    drops the first run's closed Gateways. (getting-started's own Dask cell shows its cluster as a widget,
+    which keeps the cluster and its Gateway alive, so re-running that cell alone does not show it.)"""
+    user, _ = traveller
+    cells = [DASK_TWICE[0], DASK_TWICE[0], *DASK_TWICE[1:], *DASK_TWICE[1:], "import gc\ngc.collect()"]
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+                          for source in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    token = platform.user_token(user)
+    saved = platform.session.put(f"{platform.server_url(user)}api/contents/dask-twice.ipynb",
+                                 headers={"Authorization": f"token {token}"},
+                                 json={"type": "notebook", "format": "json", "content": notebook}, timeout=30)
+    assert saved.status_code in (200, 201), saved.text
+    results = platform.run_notebook(user, "dask-twice.ipynb", setup=WARNINGS_AS_ERRORS)
+    printed = [(r.number, w) for r in results for w in _WARNING_LINE.findall(r.stderr)]
+    assert not printed, f"running Dask cells twice printed (cell, line): {printed}\n" + "".join(r.stderr for r in results)
 
 
 def test_a_tutorial_the_user_edited_survives_a_server_restart(platform, traveller):

@@ -193,3 +193,37 @@ def test_jupyterlab_reaches_for_nothing_online(platform, two_users):
     assert config["extensionManager"]["name"] == "read-only" and not config["extensionManager"]["can_install"]
     assert platform.server_get(ann, "lab/api/news").json()["news"] == []
     assert platform.server_get(ann, "lab/api/update").json()["notification"] is None
+
+
+WIDGET_FIGURE = """
+%matplotlib widget
+import io, json
+import matplotlib, numpy as np
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots()
+ax.imshow(np.random.default_rng(1).normal(size=(64, 64)))
+canvas = fig.canvas
+buffer = io.BytesIO()
+canvas.print_png(buffer)
+print(json.dumps({"backend": matplotlib.get_backend(), "model": [canvas._model_module, canvas._model_name],
+                  "comm": canvas.comm is not None, "tools": [item[0] for item in canvas.toolbar.toolitems if item[0]],
+                  "png": buffer.getvalue()[:8] == b"\\x89PNG\\r\\n\\x1a\\n" and len(buffer.getvalue()) > 1000}))
+plt.close(fig)
+"""
+
+
+def test_matplotlib_widget_figures_zoom_and_pan_offline(platform, two_users):
+    """``%matplotlib widget`` (ipympl): JupyterLab loads its extension from the wheel (no CDN), and a kernel
+    on the platform makes an interactive figure, a widget with the zoom and pan tools, drawn to PNG."""
+    ann, _ = two_users
+    page = platform.server_get(ann, "lab")
+    page.raise_for_status()
+    found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page.text, re.S)
+    extensions = {e["name"]: e for e in json.loads(found.group(1))["federated_extensions"]}
+    assert "jupyter-matplotlib" in extensions, sorted(extensions)
+    entry = extensions["jupyter-matplotlib"]["load"]  # served by the user's own server, not fetched from a CDN
+    assert platform.server_get(ann, f"lab/extensions/jupyter-matplotlib/{entry}").status_code == 200
+    figure = json.loads(platform.execute(ann, WIDGET_FIGURE).strip().splitlines()[-1])
+    assert "widget" in figure["backend"] or "ipympl" in figure["backend"], figure
+    assert figure["model"] == ["jupyter-matplotlib", "MPLCanvasModel"] and figure["comm"], figure
+    assert {"Home", "Pan", "Zoom"} <= set(figure["tools"]) and figure["png"], figure

@@ -80,3 +80,15 @@ def test_other_uploads_are_left_to_astropy(fields, rows, monkeypatch):
             uploads.read_uploads({"mine": body})
     else:
         _same(uploads.read_uploads({"mine": body}), want)
+
+
+def test_units_are_written_in_vounit():
+    """TAP_SCHEMA.columns.unit and VOSI's <unit> take VOUnit; ingest stores astropy's generic ``mas / yr``."""
+    import astropy.units as u
+
+    from astrohub_archive.tapschema import vounit
+
+    assert vounit("mas / yr") == vounit(u.mas / u.yr) == "mas.yr**-1"
+    assert vounit("km / s") == "km.s**-1" and vounit("deg") == "deg" and vounit("mag") == "mag"
+    assert vounit("erg / (cm2 s)") == "erg.s**-1.cm**-2"  # deprecated in VOUnit: no warning for the reader
+    assert vounit("e-/s") == "e-/s" and vounit("") == vounit(None) == ""  # unknown to astropy: passed on as is

@@ -4,7 +4,9 @@
 (:class:`platform_lib.catalogs.Registry`: descriptions, units, UCDs) and the Parquet schemas of the
 HATS catalogues (datatypes, so that declared types match what queries return); it is rebuilt when
 the registry file changes, so a catalogue ingested while the service runs is queryable at once.
-:meth:`TableSet.tap_schema_rows` generates the ``TAP_SCHEMA`` tables from the same descriptions.
+:meth:`TableSet.tap_schema_rows` generates the ``TAP_SCHEMA`` tables from the same descriptions. Units
+are written in VOUnit (:func:`vounit`: ``mas.yr**-1``, not astropy's generic ``mas / yr``), as TAP 1.1
+asks of ``TAP_SCHEMA.columns.unit`` and VODataService of a table's ``<unit>``.
 Pure apart from reading the registry and Parquet footers; no Tornado, no DuckDB.
 """
 
@@ -22,7 +24,7 @@ from astrohub_archive.responses import OBSCORE_FIELDS
 log = logging.getLogger("astrohub_archive")
 
 __all__ = ["ColumnDesc", "TableDesc", "TableSet", "table_set", "adql_identifier", "ADQL_RESERVED", "TAP_SCHEMA_KEYS",
-           "votable_type"]
+           "votable_type", "vounit"]
 
 #: Words an ADQL regular identifier may not be (ADQL 2.1 section 2.1.3, SQL and ADQL reserved words).
 ADQL_RESERVED = frozenset("""
@@ -239,6 +241,35 @@ class TableSet:
         return rows
 
 
+def vounit(unit) -> str:
+    """``unit`` (a string in any format astropy reads, or a unit) written in the IVOA's VOUnit syntax.
+
+    The catalogue dictionary keeps what ingest wrote (astropy's generic format, ``mas / yr``), which
+    VOUnit parsers refuse (blanks). A string astropy cannot read is returned as it is: a catalogue's
+    own unit, passed on rather than lost. Deprecation notes (``erg`` in VOUnit) are not the reader's.
+
+    Examples
+    --------
+    >>> vounit("mas / yr"), vounit("deg"), vounit("erg / (cm2 s)"), vounit("e-/s"), vounit("")
+    ('mas.yr**-1', 'deg', 'erg.s**-1.cm**-2', 'e-/s', '')
+    """
+    import warnings
+
+    import astropy.units as u
+
+    if unit is None or (isinstance(unit, str) and not unit.strip()):
+        return ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", u.UnitsWarning)
+        try:
+            parsed = unit if isinstance(unit, u.UnitBase) else u.Unit(unit, parse_strict="silent")
+            if isinstance(parsed, u.UnrecognizedUnit):
+                return str(unit)
+            return parsed.to_string("vounit")
+        except (ValueError, TypeError):
+            return str(unit)
+
+
 def _catalog_tables(registry) -> list[TableDesc]:
     import pyarrow.parquet as pq
 
@@ -280,7 +311,7 @@ def _catalog_tables(registry) -> list[TableDesc]:
             datatype, arraysize, xtype = votable_type(f.type)
             c = described.get(f.name)
             columns.append(ColumnDesc(
-                f.name, datatype, arraysize, unit=(c.unit if c else "") or "", ucd=(c.ucd if c else "") or "",
+                f.name, datatype, arraysize, unit=vounit(c.unit if c else ""), ucd=(c.ucd if c else "") or "",
                 description=(c.description if c else "") or "", xtype=xtype, principal=1,
                 indexed=int(f.name in (info.ra_column, info.dec_column))))
         schema = _sanitize(info.catalog)

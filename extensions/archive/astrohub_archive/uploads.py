@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from astrohub_archive.faults import LimitFault, UsageFault
-from astrohub_archive.tapschema import ColumnDesc, TableDesc, votable_type
+from astrohub_archive.tapschema import ColumnDesc, TableDesc, votable_type, vounit
 
 __all__ = ["parse_upload_param", "read_uploads", "fetch_url", "check_public", "parse_networks", "is_url", "MAX_UPLOADS",
            "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS"]
@@ -88,7 +88,7 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
             seen.add(f.name.lower())
             datatype, arraysize, xtype = votable_type(f.type)
             src = table[f.name]
-            cols.append(ColumnDesc(f.name, datatype, arraysize, unit=str(src.unit) if src.unit else "",
+            cols.append(ColumnDesc(f.name, datatype, arraysize, unit=vounit(src.unit),
                                    ucd=src.meta.get("ucd", "") if hasattr(src, "meta") else "",
                                    description=src.description or "", xtype=xtypes.get(f.name, xtype)))
         key = name.lower()

@@ -9,7 +9,8 @@ kernels a notebook asks for adopt them instead of starting a new Python process 
 here). When dask_labextension's own server extension is turned off, it also serves the Dask
 sidebar's routes and imports dask_labextension on their first request
 (:mod:`astrohub_server.dask_sidebar`), so the server is ready ~1 s sooner. At start it copies the
-platform's tutorials into the user's home, keeping the user's edits (:mod:`astrohub_server.tutorials`).
+platform's tutorials into the user's home, keeping the user's edits (:mod:`astrohub_server.tutorials`),
+and names the file every kernel runs at start (:mod:`astrohub_server.kernelstartup`).
 It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's
 idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`).
 
@@ -41,11 +42,13 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     from astrohub_server.activity import Activity
     from astrohub_server.folders import link_spaces
+    from astrohub_server.kernelstartup import use_kernel_startup
     from astrohub_server.kernels import WarmKernels
     from astrohub_server.numbacache import seed_numba_cache
     from astrohub_server.packages import prepare_layer
     from astrohub_server.tutorials import Tutorials
 
+    use_kernel_startup()  # every kernel's startup file, before the first kernel (astrohub_server.kernelstartup)
     prepare_layer()  # the user's %pip layer and the platform's pins (astrohub_server.packages)
     seed_numba_cache()  # the platform's compiled crossmatch kernel (astrohub_server.numbacache)
     Tutorials.instance(parent=serverapp).start(serverapp)

@@ -18,7 +18,8 @@ kernel starts the usual way, with a warning in the server's log.
 
 Not warmed: kernelspecs other than the default one, kernelspecs that name their own provisioner,
 servers that configure another default provisioner or CurveZMQ transport encryption (logged).
-May import jupyter_client, jupyter_server, traitlets and this package's ``packages`` and ``numbacache`` only.
+May import jupyter_client, jupyter_server, traitlets and this package's ``packages``, ``numbacache`` and
+``kernelstartup`` only.
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ def prelaunch(kernel_name: str = "python3") -> None:
     settings do not allow warm kernels. Never raises: a kernel that cannot start is reported on
     stderr and the server starts as usual.
     """
+    from astrohub_server.kernelstartup import use_kernel_startup
     from astrohub_server.numbacache import seed_numba_cache
     from astrohub_server.packages import prepare_layer
 
+    use_kernel_startup()  # the kernels' startup file (astrohub_server.kernelstartup)
     prepare_layer()  # before the kernel, so its import system sees the layer's folder
     seed_numba_cache()  # and its first crossmatch finds the compiled kernel
     try:

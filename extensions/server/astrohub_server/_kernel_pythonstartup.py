@@ -1,0 +1,35 @@
+"""Run by every IPython kernel of the user's server when it starts (``PYTHONSTARTUP``; see ``kernelstartup``).
+
+It runs in the user's namespace and leaves nothing there. It registers one ``post_run_cell`` hook
+that, after the first cell that imported ``dask_gateway``, applies platform_lib's fix of
+``Gateway.close`` (:func:`platform_lib.gateway.make_gateway_close_idempotent`: dask-gateway 2026.3.0
+prints "Exception ignored in: <function Gateway.__del__ ...>" when a closed Gateway is collected) and
+unregisters itself. Lazily, so a kernel that never uses Dask imports nothing more at start. A kernel
+without platform_lib (another user image) or a plain ``python`` (no IPython) is left as it is.
+Imported as a module it does nothing.
+"""
+
+
+def _astrohub_kernel_startup(namespace):
+    import sys
+
+    get_ipython = namespace.get("get_ipython")
+    if get_ipython is None or get_ipython() is None:
+        return
+    shell = get_ipython()
+
+    def fix_dask_gateway(*_result):
+        if "dask_gateway" not in sys.modules:
+            return
+        shell.events.unregister("post_run_cell", fix_dask_gateway)
+        try:
+            from platform_lib.gateway import make_gateway_close_idempotent
+        except ImportError:
+            return
+        make_gateway_close_idempotent()
+
+    shell.events.register("post_run_cell", fix_dask_gateway)
+
+
+_astrohub_kernel_startup(globals())
+del _astrohub_kernel_startup
