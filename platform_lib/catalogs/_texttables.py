@@ -16,7 +16,9 @@ A ``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl`` (plain or gzipped) is looked 
   runs of blanks): the one that splits every line into the same number (two or more) of fields.
   The header is the first row, or the last ``#`` comment line when the first row is numbers (a
   commented header), or missing (columns ``col1``...). Semicolon-separated files may write decimal
-  commas (European spreadsheets): a text column whose every value is such a number is read as one.
+  commas (European spreadsheets, ``12,5``, ``1.234,5``) or thousands separators (``1,234,567``): a text
+  column whose every value is such a number is read as one, when some value says which the comma is;
+  a column of ``1,234``-like numbers only reads both ways, and is kept as text with a warning.
   Fields may be quoted with ``"``, or with ``'`` where ``"`` does not make the lines even (astropy's
   guess too). A CSV may have short rows under its header (fewer fields: the missing ones are missing
   values, as astropy's CSV reader has them) when at least half of its rows are whole and none is longer.
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from platform_lib.catalogs._errors import UnsupportedSource
+from platform_lib.catalogs._errors import AmbiguousNumberWarning, UnsupportedSource
 
 __all__ = ["TEXT_SUFFIXES", "TextTable", "TextSource", "read_text", "sniff_delimiter", "parse_vizier_tsv"]
 
@@ -52,7 +54,12 @@ _DEFAULT_DELIMITERS = ("\t", ",", ";", "|", " ")
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar", " ": "blanks"}
 _SAMPLE = 50  # lines looked at to sniff a delimiter
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eEdD][+-]?\d+)?$")
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$|^[+-]?\d+$")
+# A ``;`` file's numbers with a comma: a decimal comma (``12,5``; ``1.234,5`` with dots between thousands, as
+# in much of Europe) or a thousands separator (``1,234,567``; ``1,234.5``). ``1,234`` is either: a column
+# is read one way only when some value in it rules the other out.
+_PLAIN_INTEGER = re.compile(r"^[+-]?\d+$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+([eE][+-]?\d+)?$")
+_THOUSANDS_COMMA = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
 _DASHES = re.compile(r"^-+$")
 
 
@@ -477,7 +484,7 @@ def _read_delimited(path: Path, lines: list[str], one_column: bool = False) -> T
                                 "delimiter: give a file whose rows have several fields", value=str(path))
     _strip_text(table)
     if delimiter == ";":
-        _decimal_commas(table)
+        _decimal_commas(table, path.name)
     said = f"delimited ({_NAMES[delimiter]}, {'no header' if kind == 'none' else kind + ' header'}"
     said += ", short rows)" if layout.short_rows else ")"
     return TextSource(said.replace("header header", "header"), [TextTable("", table)])
@@ -492,8 +499,15 @@ def _strip_text(table) -> None:
                 col[:] = stripped
 
 
-def _decimal_commas(table) -> None:
-    """Text columns whose every value is a number with a decimal comma (``12,5``) as floats."""
+def _decimal_commas(table, filename: str) -> None:
+    """Text columns whose every value is a number with a comma as floats, when the comma reads one way only.
+
+    A decimal comma (``12,5``, ``1.234,5``) once some value cannot be a thousands separator (other than
+    three digits after the comma, a leading ``0,``, an exponent, dots between thousands); a thousands
+    separator (``1,234,567``, ``1,234.5``) once some value cannot be a decimal comma. A column whose every
+    comma is followed by three digits (``1,234``) reads both ways: it stays text, with an
+    :class:`AmbiguousNumberWarning` naming it and both readings.
+    """
     from astropy.table import MaskedColumn
 
     for name in table.colnames:
@@ -502,14 +516,30 @@ def _decimal_commas(table) -> None:
             continue
         mask = np.ma.getmaskarray(col)
         values = np.ma.getdata(col)[~mask]
-        commas = np.char.count(values, ",")
-        if not values.size or commas.max() != 1 or not all(_DECIMAL_COMMA.match(v) for v in values[:100]):
-            continue  # no decimal comma, a thousands separator (1,234,567), or text
-        try:
-            numbers = np.char.replace(values, ",", ".").astype(float)
-        except ValueError:
+        if not values.size or np.char.count(values, ",").max() == 0:
             continue
-        data = np.zeros(len(col))
+        decimal = all(_DECIMAL_COMMA.match(v) or _PLAIN_INTEGER.match(v) for v in values)
+        thousands = all(_THOUSANDS_COMMA.match(v) or _PLAIN_INTEGER.match(v) for v in values)
+        if decimal and thousands:
+            example = next(v for v in values if "," in v)
+            warnings.warn(AmbiguousNumberWarning(
+                f"{filename!r}: column {name!r} is kept as text: each of its numbers with a comma has three "
+                f"digits after it, so {example!r} reads as {float(example.replace(',', '.'))!r} (a decimal "
+                f"comma) or as {int(example.replace(',', ''))!r} (a thousands separator) and nothing in the "
+                "column tells which; write the file with decimal points and no thousands separators, or "
+                "convert the column yourself"), stacklevel=2)
+            continue
+        if decimal:
+            numbers = np.char.replace(np.char.replace(values, ".", ""), ",", ".").astype(float)
+        elif thousands:
+            numbers = np.char.replace(values, ",", "")
+            try:
+                numbers = numbers.astype(float) if np.char.count(numbers, ".").any() else numbers.astype(np.int64)
+            except OverflowError:  # beyond 64 bits: as floats
+                numbers = numbers.astype(float)
+        else:
+            continue  # text, or numbers written two ways
+        data = np.zeros(len(col), dtype=numbers.dtype)
         data[~mask] = numbers
         table[name] = MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
                                    meta=dict(col.meta or {}))
