@@ -18,7 +18,8 @@ A ``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl`` (plain or gzipped) is looked 
   commented header), or missing (columns ``col1``...). Semicolon-separated files may write decimal
   commas (European spreadsheets, ``12,5``, ``1.234,5``) or thousands separators (``1,234,567``): a text
   column whose every value is such a number is read as one, when some value says which the comma is;
-  a column of ``1,234``-like numbers only reads both ways, and is kept as text with a warning.
+  a column of ``1,234``-like numbers only reads both ways: it is read as the file's other columns say,
+  or kept as text with a warning.
   Fields may be quoted with ``"``, or with ``'`` where ``"`` does not make the lines even (astropy's
   guess too). A CSV may have short rows under its header (fewer fields: the missing ones are missing
   values, as astropy's CSV reader has them) when at least half of its rows are whole and none is longer.
@@ -500,46 +501,60 @@ def _strip_text(table) -> None:
 
 
 def _decimal_commas(table, filename: str) -> None:
-    """Text columns whose every value is a number with a comma as floats, when the comma reads one way only.
+    """Text columns whose every value is a number with a comma as numbers, when the comma reads one way only.
 
     A decimal comma (``12,5``, ``1.234,5``) once some value cannot be a thousands separator (other than
     three digits after the comma, a leading ``0,``, an exponent, dots between thousands); a thousands
     separator (``1,234,567``, ``1,234.5``) once some value cannot be a decimal comma. A column whose every
-    comma is followed by three digits (``1,234``) reads both ways: it stays text, with an
-    :class:`AmbiguousNumberWarning` naming it and both readings.
+    comma is followed by three digits (``1,234``) reads both ways: it is read as the file's other columns
+    say (a file writes numbers one way: decimal commas beside thousands commas would be unreadable), and
+    where none does it stays text, with an :class:`AmbiguousNumberWarning` naming it and both readings.
     """
-    from astropy.table import MaskedColumn
-
+    readings = {}
     for name in table.colnames:
         col = table[name]
         if col.dtype.kind != "U":
             continue
-        mask = np.ma.getmaskarray(col)
-        values = np.ma.getdata(col)[~mask]
+        values = np.ma.getdata(col)[~np.ma.getmaskarray(col)]
         if not values.size or np.char.count(values, ",").max() == 0:
             continue
         decimal = all(_DECIMAL_COMMA.match(v) or _PLAIN_INTEGER.match(v) for v in values)
         thousands = all(_THOUSANDS_COMMA.match(v) or _PLAIN_INTEGER.match(v) for v in values)
-        if decimal and thousands:
+        if decimal or thousands:
+            readings[name] = "both" if decimal and thousands else ("decimal" if decimal else "thousands")
+    said = set(readings.values()) - {"both"}
+    for name, reading in readings.items():
+        if reading == "both" and len(said) == 1:
+            reading = next(iter(said))
+        if reading == "both":
+            values = np.ma.getdata(table[name])
             example = next(v for v in values if "," in v)
             warnings.warn(AmbiguousNumberWarning(
                 f"{filename!r}: column {name!r} is kept as text: each of its numbers with a comma has three "
                 f"digits after it, so {example!r} reads as {float(example.replace(',', '.'))!r} (a decimal "
                 f"comma) or as {int(example.replace(',', ''))!r} (a thousands separator) and nothing in the "
-                "column tells which; write the file with decimal points and no thousands separators, or "
+                "file tells which; write the file with decimal points and no thousands separators, or "
                 "convert the column yourself"), stacklevel=2)
             continue
-        if decimal:
-            numbers = np.char.replace(np.char.replace(values, ".", ""), ",", ".").astype(float)
-        elif thousands:
-            numbers = np.char.replace(values, ",", "")
-            try:
-                numbers = numbers.astype(float) if np.char.count(numbers, ".").any() else numbers.astype(np.int64)
-            except OverflowError:  # beyond 64 bits: as floats
-                numbers = numbers.astype(float)
-        else:
-            continue  # text, or numbers written two ways
-        data = np.zeros(len(col), dtype=numbers.dtype)
-        data[~mask] = numbers
-        table[name] = MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
-                                   meta=dict(col.meta or {}))
+        _as_numbers(table, name, reading)
+
+
+def _as_numbers(table, name: str, reading: str) -> None:
+    """Column ``name``, text, as the numbers it holds with commas read as ``decimal`` or ``thousands``."""
+    from astropy.table import MaskedColumn
+
+    col = table[name]
+    mask = np.ma.getmaskarray(col)
+    values = np.ma.getdata(col)[~mask]
+    if reading == "decimal":
+        numbers = np.char.replace(np.char.replace(values, ".", ""), ",", ".").astype(float)
+    else:
+        numbers = np.char.replace(values, ",", "")
+        try:
+            numbers = numbers.astype(float) if np.char.count(numbers, ".").any() else numbers.astype(np.int64)
+        except OverflowError:  # beyond 64 bits: as floats
+            numbers = numbers.astype(float)
+    data = np.zeros(len(col), dtype=numbers.dtype)
+    data[~mask] = numbers
+    table[name] = MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
+                               meta=dict(col.meta or {}))

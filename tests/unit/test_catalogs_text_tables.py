@@ -116,7 +116,7 @@ def test_semicolon_column_of_thousands_or_decimals_stays_text_with_a_warning(tmp
     """Every comma followed by three digits: 1.234 or 1234? The old reader said 1.234 without a word."""
     from platform_lib.catalogs import AmbiguousNumberWarning
 
-    (tmp_path / "t.csv").write_text("name;count;mag\nM31;1,234;3,5\nM33;-12,000;\nM81;25;5,25\n")
+    (tmp_path / "t.csv").write_text("name;count;mag\nM31;1,234;3.5\nM33;-12,000;\nM81;25;5.25\n")
     with pytest.warns(AmbiguousNumberWarning) as record:
         [st] = read_source(tmp_path / "t.csv").tables
     assert list(st.table["count"]) == ["1,234", "-12,000", "25"]  # kept as written
@@ -124,6 +124,24 @@ def test_semicolon_column_of_thousands_or_decimals_stays_text_with_a_warning(tmp
     [warning] = record
     message = str(warning.message)
     assert "'t.csv'" in message and "'count'" in message and "1.234" in message and "1234" in message
+
+
+@pytest.mark.parametrize("other, expected", [("3,5", [1.234, 2.5]), ("1,234,567", [1234, 2500])])
+def test_semicolon_column_read_as_the_file_other_columns_say(tmp_path, other, expected):
+    """A spreadsheet writes its numbers one way: ``12,345`` magnitudes beside ``3,5`` are decimals."""
+    (tmp_path / "t.csv").write_text(f"name;a;b\nM31;1,234;{other}\nM33;2,500;7\n")
+    [st] = read_source(tmp_path / "t.csv").tables
+    assert list(st.table["a"]) == pytest.approx(expected)
+
+
+def test_semicolon_file_with_both_readings_keeps_the_doubtful_column_as_text(tmp_path):
+    from platform_lib.catalogs import AmbiguousNumberWarning
+
+    (tmp_path / "t.csv").write_text("name;a;b;c\nM31;1,234;3,5;1,234,567\nM33;2,500;7;12\n")
+    with pytest.warns(AmbiguousNumberWarning, match="'a'"):
+        [st] = read_source(tmp_path / "t.csv").tables
+    assert list(st.table["a"]) == ["1,234", "2,500"]
+    assert list(st.table["b"]) == [3.5, 7.0] and list(st.table["c"]) == [1234567, 12]
 
 
 @pytest.mark.parametrize("sep,suffix", [("\t", ".txt"), (" ", ".dat"), ("|", ".txt"), (",", ".tsv"), (";", ".csv")])
