@@ -58,9 +58,9 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eEdD][+-]?\d+)?$")
 # A ``;`` file's numbers with a comma: a decimal comma (``12,5``; ``1.234,5`` with dots between thousands, as
 # in much of Europe) or a thousands separator (``1,234,567``; ``1,234.5``). ``1,234`` is either: a column
 # is read one way only when some value in it rules the other out.
-_PLAIN_INTEGER = re.compile(r"^[+-]?\d+$")
-_DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+([eE][+-]?\d+)?$")
-_THOUSANDS_COMMA = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
+# Each pattern is a whole value's (pandas' ``str.fullmatch``), a plain integer being both.
+_DECIMAL_COMMA = r"[+-]?(?:\d+|(?:\d{1,3}(?:\.\d{3})+|\d*),\d+(?:[eE][+-]?\d+)?)"
+_THOUSANDS_COMMA = r"[+-]?(?:\d+|[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)"
 _DASHES = re.compile(r"^-+$")
 
 
@@ -510,6 +510,8 @@ def _decimal_commas(table, filename: str) -> None:
     say (a file writes numbers one way: decimal commas beside thousands commas would be unreadable), and
     where none does it stays text, with an :class:`AmbiguousNumberWarning` naming it and both readings.
     """
+    import pandas as pd
+
     readings = {}
     for name in table.colnames:
         col = table[name]
@@ -518,8 +520,9 @@ def _decimal_commas(table, filename: str) -> None:
         values = np.ma.getdata(col)[~np.ma.getmaskarray(col)]
         if not values.size or np.char.count(values, ",").max() == 0:
             continue
-        decimal = all(_DECIMAL_COMMA.match(v) or _PLAIN_INTEGER.match(v) for v in values)
-        thousands = all(_THOUSANDS_COMMA.match(v) or _PLAIN_INTEGER.match(v) for v in values)
+        cells = pd.Series(values, dtype="str")  # matched by pyarrow, not one by one in Python
+        decimal, thousands = (all(bool(c.str.fullmatch(p).all()) for c in (cells[:1000], cells))  # first rows first
+                              for p in (_DECIMAL_COMMA, _THOUSANDS_COMMA))
         if decimal or thousands:
             readings[name] = "both" if decimal and thousands else ("decimal" if decimal else "thousands")
     said = set(readings.values()) - {"both"}
