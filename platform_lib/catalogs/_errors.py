@@ -66,4 +66,4 @@ class NoPositionWarning(UserWarning):
 
 class AmbiguousNumberWarning(UserWarning):
     """A text column whose numbers read two ways (``1,234``: 1.234 with a decimal comma, 1234 with a
-    thousands separator) and nothing in it to choose between them: it is kept as text."""
+    thousands separator) and nothing in its file to choose between them: it is kept as text."""
