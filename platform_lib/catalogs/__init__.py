@@ -68,6 +68,7 @@ Examples
 from platform_lib.catalogs._columns import DATATYPES, ColumnInfo, guess_position_columns, normalize_datatype
 from platform_lib.catalogs._coverage import box_cells
 from platform_lib.catalogs._errors import (
+    AmbiguousNumberWarning,
     BadReadme,
     CatalogError,
     CatalogNotFound,
@@ -132,6 +133,7 @@ __all__ = [
     "UnsupportedSource",
     "UnknownTable",
     "NoPositionWarning",
+    "AmbiguousNumberWarning",
 ]
 
 

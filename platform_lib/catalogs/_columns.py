@@ -334,10 +334,13 @@ def infer_ucd(name: str, unit: str = "", table: dict[str, str] | None = None) ->
 # 2MASS and Gaia (``Gmag``: Gaia's broad G, ``em.opt``); lower case ugriz is SDSS-like (SDSS, Pan-STARRS,
 # APASS, URAT1's ``gmag``), which UCD1+ has no words for: VizieR labels g as ``em.opt.B``, r ``em.opt.R``,
 # i and z ``em.opt.I``, u ``em.opt.U`` (``em.opt.g`` is not a UCD). Lower-case b, v and y are left without
-# a band: they are Strömgren's (uvby) as often as Johnson's or Pan-STARRS's.
+# a band: they are Strömgren's (uvby) as often as Johnson's or Pan-STARRS's. Lower-case j, h, k and ks are
+# the near-infrared bands whoever writes them (OpenNGC's ``jmag``/``hmag``/``kmag`` are 2MASS's; no system
+# has a lower-case j, h or k of its own), so they get VizieR's ``em.IR.J``/``H``/``K`` as upper case does.
 _BANDS = {"U": "em.opt.U", "B": "em.opt.B", "V": "em.opt.V", "R": "em.opt.R", "I": "em.opt.I", "Ic": "em.opt.I",
           "J": "em.IR.J", "H": "em.IR.H", "K": "em.IR.K", "Ks": "em.IR.K", "G": "em.opt",
-          "u": "em.opt.U", "g": "em.opt.B", "r": "em.opt.R", "i": "em.opt.I", "z": "em.opt.I"}
+          "u": "em.opt.U", "g": "em.opt.B", "r": "em.opt.R", "i": "em.opt.I", "z": "em.opt.I",
+          "j": "em.IR.J", "h": "em.IR.H", "k": "em.IR.K", "ks": "em.IR.K"}
 
 
 def infer_ucds(columns: list[ColumnInfo]) -> list[ColumnInfo]:

@@ -15,6 +15,7 @@ __all__ = [
     "UnsupportedSource",
     "UnknownTable",
     "NoPositionWarning",
+    "AmbiguousNumberWarning",
 ]
 
 
@@ -61,3 +62,8 @@ class UnknownTable(UnsupportedSource):
 
 class NoPositionWarning(UserWarning):
     """A table has no recognisable RA/Dec columns: it is stored without a sky index or MOC."""
+
+
+class AmbiguousNumberWarning(UserWarning):
+    """A text column whose numbers read two ways (``1,234``: 1.234 with a decimal comma, 1234 with a
+    thousands separator) and nothing in its file to choose between them: it is kept as text."""

@@ -16,7 +16,10 @@ A ``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl`` (plain or gzipped) is looked 
   runs of blanks): the one that splits every line into the same number (two or more) of fields.
   The header is the first row, or the last ``#`` comment line when the first row is numbers (a
   commented header), or missing (columns ``col1``...). Semicolon-separated files may write decimal
-  commas (European spreadsheets): a text column whose every value is such a number is read as one.
+  commas (European spreadsheets, ``12,5``, ``1.234,5``) or thousands separators (``1,234,567``): a text
+  column whose every value is such a number is read as one, when some value says which the comma is;
+  a column of ``1,234``-like numbers only reads both ways: it is read as the file's other columns say,
+  or kept as text with a warning.
   Fields may be quoted with ``"``, or with ``'`` where ``"`` does not make the lines even (astropy's
   guess too). A CSV may have short rows under its header (fewer fields: the missing ones are missing
   values, as astropy's CSV reader has them) when at least half of its rows are whole and none is longer.
@@ -37,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from platform_lib.catalogs._errors import UnsupportedSource
+from platform_lib.catalogs._errors import AmbiguousNumberWarning, UnsupportedSource
 
 __all__ = ["TEXT_SUFFIXES", "TextTable", "TextSource", "read_text", "sniff_delimiter", "parse_vizier_tsv"]
 
@@ -52,7 +55,12 @@ _DEFAULT_DELIMITERS = ("\t", ",", ";", "|", " ")
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar", " ": "blanks"}
 _SAMPLE = 50  # lines looked at to sniff a delimiter
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eEdD][+-]?\d+)?$")
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$|^[+-]?\d+$")
+# A ``;`` file's numbers with a comma: a decimal comma (``12,5``; ``1.234,5`` with dots between thousands, as
+# in much of Europe) or a thousands separator (``1,234,567``; ``1,234.5``). ``1,234`` is either: a column
+# is read one way only when some value in it rules the other out.
+# Each pattern is a whole value's (pandas' ``str.fullmatch``), a plain integer being both.
+_DECIMAL_COMMA = r"[+-]?(?:\d+|(?:\d{1,3}(?:\.\d{3})+|\d*),\d+(?:[eE][+-]?\d+)?)"
+_THOUSANDS_COMMA = r"[+-]?(?:\d+|[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)"
 _DASHES = re.compile(r"^-+$")
 
 
@@ -477,7 +485,7 @@ def _read_delimited(path: Path, lines: list[str], one_column: bool = False) -> T
                                 "delimiter: give a file whose rows have several fields", value=str(path))
     _strip_text(table)
     if delimiter == ";":
-        _decimal_commas(table)
+        _decimal_commas(table, path.name)
     said = f"delimited ({_NAMES[delimiter]}, {'no header' if kind == 'none' else kind + ' header'}"
     said += ", short rows)" if layout.short_rows else ")"
     return TextSource(said.replace("header header", "header"), [TextTable("", table)])
@@ -492,24 +500,64 @@ def _strip_text(table) -> None:
                 col[:] = stripped
 
 
-def _decimal_commas(table) -> None:
-    """Text columns whose every value is a number with a decimal comma (``12,5``) as floats."""
-    from astropy.table import MaskedColumn
+def _decimal_commas(table, filename: str) -> None:
+    """Text columns whose every value is a number with a comma as numbers, when the comma reads one way only.
 
+    A decimal comma (``12,5``, ``1.234,5``) once some value cannot be a thousands separator (other than
+    three digits after the comma, a leading ``0,``, an exponent, dots between thousands); a thousands
+    separator (``1,234,567``, ``1,234.5``) once some value cannot be a decimal comma. A column whose every
+    comma is followed by three digits (``1,234``) reads both ways: it is read as the file's other columns
+    say (a file writes numbers one way: decimal commas beside thousands commas would be unreadable), and
+    where none does it stays text, with an :class:`AmbiguousNumberWarning` naming it and both readings.
+    """
+    import pandas as pd
+
+    readings = {}
     for name in table.colnames:
         col = table[name]
         if col.dtype.kind != "U":
             continue
-        mask = np.ma.getmaskarray(col)
-        values = np.ma.getdata(col)[~mask]
-        commas = np.char.count(values, ",")
-        if not values.size or commas.max() != 1 or not all(_DECIMAL_COMMA.match(v) for v in values[:100]):
-            continue  # no decimal comma, a thousands separator (1,234,567), or text
-        try:
-            numbers = np.char.replace(values, ",", ".").astype(float)
-        except ValueError:
+        values = np.ma.getdata(col)[~np.ma.getmaskarray(col)]
+        if not values.size or np.char.count(values, ",").max() == 0:
             continue
-        data = np.zeros(len(col))
-        data[~mask] = numbers
-        table[name] = MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
-                                   meta=dict(col.meta or {}))
+        cells = pd.Series(values, dtype="str")  # matched by pyarrow, not one by one in Python
+        decimal, thousands = (all(bool(c.str.fullmatch(p).all()) for c in (cells[:1000], cells))  # first rows first
+                              for p in (_DECIMAL_COMMA, _THOUSANDS_COMMA))
+        if decimal or thousands:
+            readings[name] = "both" if decimal and thousands else ("decimal" if decimal else "thousands")
+    said = set(readings.values()) - {"both"}
+    for name, reading in readings.items():
+        if reading == "both" and len(said) == 1:
+            reading = next(iter(said))
+        if reading == "both":
+            values = np.ma.getdata(table[name])
+            example = next(v for v in values if "," in v)
+            warnings.warn(AmbiguousNumberWarning(
+                f"{filename!r}: column {name!r} is kept as text: each of its numbers with a comma has three "
+                f"digits after it, so {example!r} reads as {float(example.replace(',', '.'))!r} (a decimal "
+                f"comma) or as {int(example.replace(',', ''))!r} (a thousands separator) and nothing in the "
+                "file tells which; write the file with decimal points and no thousands separators, or "
+                "convert the column yourself"), stacklevel=2)
+            continue
+        _as_numbers(table, name, reading)
+
+
+def _as_numbers(table, name: str, reading: str) -> None:
+    """Column ``name``, text, as the numbers it holds with commas read as ``decimal`` or ``thousands``."""
+    from astropy.table import MaskedColumn
+
+    col = table[name]
+    mask = np.ma.getmaskarray(col)
+    values = np.ma.getdata(col)[~mask]
+    if reading == "decimal":
+        numbers = np.char.replace(np.char.replace(values, ".", ""), ",", ".").astype(float)
+    else:
+        numbers = np.char.replace(values, ",", "")
+        try:
+            numbers = numbers.astype(float) if np.char.count(numbers, ".").any() else numbers.astype(np.int64)
+        except OverflowError:  # beyond 64 bits: as floats
+            numbers = numbers.astype(float)
+    data = np.zeros(len(col), dtype=numbers.dtype)
+    data[~mask] = numbers
+    table[name] = MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
+                               meta=dict(col.meta or {}))

@@ -173,6 +173,9 @@ def test_a_column_in_other_units_is_never_a_magnitude(name, unit):
     ("Kmag", "phot.mag;em.IR.K"),
     # lower-case b, v and y are Strömgren's as often as anyone's: no band rather than a wrong one
     ("bmag", "phot.mag"), ("vmag", "phot.mag"), ("ymag", "phot.mag"),
+    # lower-case j, h, k, ks are the near-infrared bands whoever writes them (OpenNGC's, 2MASS's) (c1-data5)
+    ("jmag", "phot.mag;em.IR.J"), ("hmag", "phot.mag;em.IR.H"), ("kmag", "phot.mag;em.IR.K"),
+    ("ksmag", "phot.mag;em.IR.K"), ("k_mag", "phot.mag;em.IR.K"),
 ])
 def test_bands_as_vizier_labels_them_case_and_all(name, ucd):
     """``gmag`` was plain ``phot.mag`` (``g`` was looked up as ``G``'s case only), where VizieR says
@@ -245,6 +248,7 @@ def test_inferred_ucds_agree_with_vizier_own_ucds():
     [mag] as ``phot.mag``; ``b_AV`` as ``phot.mag``; ``recno`` as an identifier). The columns named in
     ``same_as_vizier`` must get VizieR's very UCD: ``Plx``/``e_Plx`` were ``pos.parallax`` and URAT1's
     ``gmag``/``rmag``/``imag`` plain ``phot.mag`` (VizieR: ``pos.parallax.trig``, ``em.opt.B``/``R``/``I``)."""
+    import collections
     import re
     import warnings
 
@@ -260,7 +264,8 @@ def test_inferred_ucds_agree_with_vizier_own_ucds():
     }
     files = _vizier_votables()
     assert len(files) >= 5, files
-    compared, disagree, differ = set(), set(), set()
+    compared, disagree, differ, differ_lower = set(), set(), set(), set()
+    infrared = collections.defaultdict(set)  # lower-cased name -> VizieR's UCDs of it in any case
     for path in files:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -275,6 +280,15 @@ def test_inferred_ucds_agree_with_vizier_own_ucds():
                     disagree.add((field.name, column.unit, field.ucd, column.ucd))
                 if _words(column.ucd) != _words(field.ucd):
                     differ.add((field.name, field.ucd, column.ucd))
+            # the near-infrared magnitudes and their errors once more, named in lower case (c1-data5)
+            lowered = [ColumnInfo(c.name.lower() if re.fullmatch(r"(e_)?(j|h|ks?)_?mag", c.name, re.I) else c.name,
+                                  unit=c.unit) for c in columns]
+            for field, column in zip(table.fields, infer_ucds(lowered)):
+                if column.name != field.name and field.ucd and re.search("[a-z]", field.ucd):
+                    infrared[column.name].add(field.ucd)
+                    if not _compatible(column.ucd, field.ucd, column.unit) or (
+                            not column.name.startswith("e_") and _words(column.ucd) != _words(field.ucd)):
+                        differ_lower.add((column.name, field.ucd, column.ucd))
     assert len(compared) > 40
     assert {d[0] for d in disagree} <= vizier_odd, sorted(d for d in disagree if d[0] not in vizier_odd)
     for name in ("e_RA_ICRS", "e_DE_ICRS", "e_pmRA", "e_Plx", "e_RV", "A0", "sigs", "e_Jmag"):
@@ -283,3 +297,8 @@ def test_inferred_ucds_agree_with_vizier_own_ucds():
                       "e_RA_ICRS", "e_DE_ICRS", "e_pmRA", "pmRA", "pmDE", "B-V", "recno"}
     assert same_as_vizier <= compared, sorted(same_as_vizier - compared)
     assert not {d[0] for d in differ} & same_as_vizier, sorted(d for d in differ if d[0] in same_as_vizier)
+    # jmag, hmag, kmag, ksmag: VizieR gives each one band whatever the table, and the lower-case name gets it
+    assert {"jmag", "hmag", "kmag", "ksmag", "e_jmag"} <= set(infrared), sorted(infrared)
+    assert all(len({w for u in ucds for w in _words(u) if w.startswith("em.")}) == 1
+               for name, ucds in infrared.items() if not name.startswith("e_")), dict(infrared)
+    assert not differ_lower, sorted(differ_lower)

@@ -94,6 +94,56 @@ def test_semicolon_csv_with_decimal_commas(tmp_path):
     assert np.allclose(st.table["Bmag"], reference["Bmag"])
 
 
+# --- a comma in a ;-separated file: decimal comma or thousands separator (task c1-data5) ---
+
+@pytest.mark.parametrize("cells, expected", [
+    (["1,234", "12,5", "7"], [1.234, 12.5, 7.0]),  # 12,5: decimal commas, so 1,234 is 1.234
+    (["0,125", "2,500"], [0.125, 2.5]),  # no thousands separator follows a lone 0
+    (["1.234,5", "2.000.000,25", "3,75"], [1234.5, 2000000.25, 3.75]),  # European: dots between thousands
+    (["1,234", "1,234,567", "12"], [1234, 1234567, 12]),  # two groups: thousands, so 1,234 is 1234
+    (["1,234.5", "2,000"], [1234.5, 2000.0]),  # a decimal point after the comma: thousands
+])
+def test_semicolon_comma_read_the_one_way_its_column_allows(tmp_path, cells, expected):
+    """The old reader took every single comma for a decimal comma: ``1,234`` beside ``1,234,567`` was
+    1.234 (and ``1,234,567`` left the column text); ``1.234,5`` left it text."""
+    rows = ["name;flux"] + [f"s{i};{c}" for i, c in enumerate(cells)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    [st] = read_source(tmp_path / "t.csv").tables
+    assert st.table["flux"].dtype.kind in "fi" and list(st.table["flux"]) == pytest.approx(expected)
+
+
+def test_semicolon_column_of_thousands_or_decimals_stays_text_with_a_warning(tmp_path):
+    """Every comma followed by three digits: 1.234 or 1234? The old reader said 1.234 without a word."""
+    from platform_lib.catalogs import AmbiguousNumberWarning
+
+    (tmp_path / "t.csv").write_text("name;count;mag\nM31;1,234;3.5\nM33;-12,000;\nM81;25;5.25\n")
+    with pytest.warns(AmbiguousNumberWarning) as record:
+        [st] = read_source(tmp_path / "t.csv").tables
+    assert list(st.table["count"]) == ["1,234", "-12,000", "25"]  # kept as written
+    assert list(np.ma.filled(st.table["mag"], np.nan))[::2] == [3.5, 5.25]  # the others read as before
+    [warning] = record
+    message = str(warning.message)
+    assert "'t.csv'" in message and "'count'" in message and "1.234" in message and "1234" in message
+
+
+@pytest.mark.parametrize("other, expected", [("3,5", [1.234, 2.5]), ("1,234,567", [1234, 2500])])
+def test_semicolon_column_read_as_the_file_other_columns_say(tmp_path, other, expected):
+    """A spreadsheet writes its numbers one way: ``12,345`` magnitudes beside ``3,5`` are decimals."""
+    (tmp_path / "t.csv").write_text(f"name;a;b\nM31;1,234;{other}\nM33;2,500;7\n")
+    [st] = read_source(tmp_path / "t.csv").tables
+    assert list(st.table["a"]) == pytest.approx(expected)
+
+
+def test_semicolon_file_with_both_readings_keeps_the_doubtful_column_as_text(tmp_path):
+    from platform_lib.catalogs import AmbiguousNumberWarning
+
+    (tmp_path / "t.csv").write_text("name;a;b;c\nM31;1,234;3,5;1,234,567\nM33;2,500;7;12\n")
+    with pytest.warns(AmbiguousNumberWarning, match="'a'"):
+        [st] = read_source(tmp_path / "t.csv").tables
+    assert list(st.table["a"]) == ["1,234", "2,500"]
+    assert list(st.table["b"]) == [3.5, 7.0] and list(st.table["c"]) == [1234567, 12]
+
+
 @pytest.mark.parametrize("sep,suffix", [("\t", ".txt"), (" ", ".dat"), ("|", ".txt"), (",", ".tsv"), (";", ".csv")])
 def test_delimiter_sniffed_whatever_the_suffix(tmp_path, sep, suffix):
     lines = [sep.join(["ra", "dec", "name"]), sep.join(["10.5", "-2.25", "M31"]), sep.join(["11.0", "3.5", "M33"])]
