@@ -36,6 +36,7 @@ import os
 import queue
 import re
 import shutil
+import tempfile
 import threading
 import time
 from concurrent.futures import CancelledError, Future
@@ -274,14 +275,7 @@ class HipsLibrary:
                     if not (dense / "properties").exists():
                         build_density_hips(biggest.hats_path, dense, title=f"{biggest.full_name} star density",
                                            cancel=stop)
-                    tmp = self.root / f".{SKY}.copy"
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    try:
-                        shutil.copytree(dense, tmp)
-                        if not dest.exists():
-                            os.rename(tmp, dest)
-                    finally:
-                        shutil.rmtree(tmp, ignore_errors=True)
+                    self._copy_into_place(dense, dest)
                 else:
                     import numpy as np
 
@@ -300,6 +294,9 @@ class HipsLibrary:
             log.info("HiPS %s built in %s", name, dest)
             return dest
         except Exception as exc:
+            if (dest / "properties").exists():  # another replica sharing the folder finished it first: its HiPS
+                log.info("HiPS %s: built meanwhile by another archive sharing the folder (%s)", name, exc)
+                return dest
             self._failed[name] = time.monotonic()
             if self._stopping.is_set():  # whatever the stop interrupted: one line, the temporary folder gone
                 log.info("HiPS %s: build stopped by the archive's shutdown (%s)", name, exc)
@@ -307,6 +304,27 @@ class HipsLibrary:
             log.error("HiPS %s could not be built: %s", name, exc, exc_info=True)
             raise
 
+    def _copy_into_place(self, src: Path, dest: Path) -> None:
+        """Copy the HiPS ``src`` to ``dest`` through a hidden temporary folder of this build's own
+        (``.<name>.<random>``: another replica copying at once has its own, and the stale-folder cleanup
+        removes one a killed archive left), renamed into place when complete; a ``dest`` that another
+        replica renamed into place first is kept (the rename fails on it, and :meth:`_build` answers with it)."""
+        for attempt in range(3):
+            tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=self.root))
+            try:
+                try:
+                    shutil.copytree(src, tmp, dirs_exist_ok=True)
+                except (shutil.Error, FileNotFoundError):
+                    # ``src`` was replaced meanwhile (another replica built it at once and renamed its own
+                    # over it): copy the one in place now
+                    if attempt == 2 or not (src / "properties").exists():
+                        raise
+                    continue
+                os.chmod(tmp, 0o755)
+                os.rename(tmp, dest)  # atomic; fails (ENOTEMPTY, EEXIST) on a dest already in place
+                return
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def _public_images(self) -> list[dict]:
         """The archive's public image records (an anonymous viewer's SIA answer): proprietary ones never
@@ -501,8 +519,6 @@ def hips_root(state) -> Path:
     """The archive's ``--hips`` folder (``ASTROHUB_ARCHIVE_HIPS``), else the ``hips`` folder beside the
     archive's image tree, else (that tree read-only, as the Kubernetes datasets volume is) ``astrohub-hips``
     in the temporary directory."""
-    import tempfile
-
     chosen = getattr(state, "hips_dir", None) or os.environ.get("ASTROHUB_ARCHIVE_HIPS")
     if chosen:
         return Path(chosen)
