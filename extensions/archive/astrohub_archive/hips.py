@@ -35,6 +35,7 @@ import logging
 import os
 import queue
 import re
+import secrets
 import shutil
 import tempfile
 import threading
@@ -273,24 +274,30 @@ class HipsLibrary:
                     biggest = max(tables.values(), key=lambda t: t.nrows)
                     dense = self.root / f"{slug(biggest.full_name)}-density"
                     if not (dense / "properties").exists():
-                        build_density_hips(biggest.hats_path, dense, title=f"{biggest.full_name} star density",
-                                           cancel=stop)
-                    self._copy_into_place(dense, dest)
+                        try:
+                            self._put_in_place(dense, lambda out: build_density_hips(
+                                biggest.hats_path, out, title=f"{biggest.full_name} star density", cancel=stop))
+                        except OSError:
+                            if not (dense / "properties").exists():  # else another replica's, just as good
+                                raise
+                    self._put_in_place(dest, lambda out: shutil.copytree(dense, out))
                 else:
                     import numpy as np
 
                     from platform_lib.viz import write_density_hips
 
-                    write_density_hips(np.zeros(12 * 4**3), dest, title="empty sky (no catalogue loaded yet)",
-                                       cancel=stop)
+                    self._put_in_place(dest, lambda out: write_density_hips(
+                        np.zeros(12 * 4**3), out, title="empty sky (no catalogue loaded yet)", cancel=stop))
             elif name == IMAGES:
-                self._build_images(dest, stop)
+                self._put_in_place(dest, lambda out: self._build_images(out, stop))
             elif name.endswith("-density"):
                 info = tables[name[:-len("-density")]]
-                build_density_hips(info.hats_path, dest, title=f"{info.full_name} star density", cancel=stop)
+                self._put_in_place(dest, lambda out: build_density_hips(
+                    info.hats_path, out, title=f"{info.full_name} star density", cancel=stop))
             else:
                 info = tables[name]
-                build_catalog_hips(info.hats_path, dest, title=info.full_name, cancel=stop)
+                self._put_in_place(dest, lambda out: build_catalog_hips(info.hats_path, out, title=info.full_name,
+                                                                        cancel=stop))
             log.info("HiPS %s built in %s", name, dest)
             return dest
         except Exception as exc:
@@ -304,27 +311,22 @@ class HipsLibrary:
             log.error("HiPS %s could not be built: %s", name, exc, exc_info=True)
             raise
 
-    def _copy_into_place(self, src: Path, dest: Path) -> None:
-        """Copy the HiPS ``src`` to ``dest`` through a hidden temporary folder of this build's own
-        (``.<name>.<random>``: another replica copying at once has its own, and the stale-folder cleanup
-        removes one a killed archive left), renamed into place when complete; a ``dest`` that another
-        replica renamed into place first is kept (the rename fails on it, and :meth:`_build` answers with it)."""
-        for attempt in range(3):
-            tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=self.root))
-            try:
-                try:
-                    shutil.copytree(src, tmp, dirs_exist_ok=True)
-                except (shutil.Error, FileNotFoundError):
-                    # ``src`` was replaced meanwhile (another replica built it at once and renamed its own
-                    # over it): copy the one in place now
-                    if attempt == 2 or not (src / "properties").exists():
-                        raise
-                    continue
-                os.chmod(tmp, 0o755)
-                os.rename(tmp, dest)  # atomic; fails (ENOTEMPTY, EEXIST) on a dest already in place
-                return
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+    def _put_in_place(self, dest: Path, write) -> None:
+        """``write(folder)`` a HiPS into a hidden folder of this build's own (``.<name>.<random>/<name>``: the
+        folder may be shared by archive replicas, each with its own; the stale-folder cleanup removes one a
+        killed archive left), then rename it to ``dest`` when whole: atomic, and never over a HiPS in place
+        (the rename fails on one that another replica put there first, and :meth:`_build` answers with it;
+        replacing it would leave a moment with no HiPS, a 404 for a request then)."""
+        # a name of its own, made by the writer only once it writes (a build stopped before, say still
+        # importing lsdb when the archive exits, leaves nothing)
+        stage = self.root / f".{dest.name}.{secrets.token_hex(8)}"
+        try:
+            out = stage / dest.name
+            write(out)
+            os.chmod(out, 0o755)
+            os.rename(out, dest)  # ENOTEMPTY (or EEXIST) on a dest already in place
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
 
     def _public_images(self) -> list[dict]:
         """The archive's public image records (an anonymous viewer's SIA answer): proprietary ones never
