@@ -73,3 +73,31 @@ def test_two_replicas_copying_the_sky_at_once_keep_a_whole_one_and_both_answer_w
     assert _files(root / hips.SKY) == _files(dense)
     assert viz.read_hips_properties(root / hips.SKY / "properties")["obs_title"] == "stars density"
     assert sorted(p.name for p in root.iterdir()) == sorted([dense.name, hips.SKY])  # no temporary left
+
+
+def test_a_build_finished_second_keeps_the_hips_another_replica_put_in_place(tmp_path, monkeypatch):
+    """Two archives sharing the folder build one HiPS at once (here the empty sky, no catalogue yet): the one
+    that finishes second leaves the first one's HiPS in place (replacing it would leave a moment with none,
+    a 404 for a request then) and answers with it."""
+    import os
+
+    root = tmp_path / "hips"
+    first, second = hips.HipsLibrary(root, None), hips.HipsLibrary(root, None)
+    real_write = viz.write_density_hips
+    in_place = {}
+
+    def write(counts, dest, **kwargs):  # the first finishes while the second's sky is being written
+        if not in_place:
+            in_place["sky"] = None
+            assert first._build(hips.SKY) == root / hips.SKY
+            in_place["sky"] = os.stat(root / hips.SKY).st_ino
+        return real_write(counts, dest, **kwargs)
+
+    monkeypatch.setattr(viz, "write_density_hips", write)
+    try:
+        assert second._build(hips.SKY) == root / hips.SKY
+    finally:
+        first.close()
+        second.close()
+    assert in_place["sky"] is not None and os.stat(root / hips.SKY).st_ino == in_place["sky"]
+    assert viz.validate_hips(root / hips.SKY) and [p.name for p in root.iterdir()] == [hips.SKY]
