@@ -451,6 +451,22 @@ def test_deleting_a_hips_already_gone_is_a_404_not_an_internal_error(tmp_path):
     assert other.owner_of(name) is None and store.listing("ann") == []
 
 
+def _descriptors_into(folder: Path) -> list[str]:
+    """The paths of this process's open descriptors that point into ``folder`` (a count of all of them would
+    not say: other tests' threads may open and close their own meanwhile)."""
+    import os
+
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith(str(folder)):
+            out.append(target)
+    return out
+
+
 def _released_on_a_loop_while(reservation, grower) -> list[float]:
     """Release ``reservation`` on an event loop (as the upload handler does when its client goes away) while
     ``grower`` (a thread growing it) is held up; return when the loop's other task ran meanwhile (it must
@@ -484,14 +500,13 @@ def test_a_release_on_the_loop_never_waits_for_another_replicas_lock(tmp_path):
     waits for it in a worker thread: releasing this upload from the server's loop does not wait, its file
     is gone at once (the client's next upload no longer counts it), and once the grow ends, so is its
     descriptor."""
-    import os
     import subprocess
     import sys
     import threading
 
     store = UserHipsStore(tmp_path / "hips")
-    fds = len(os.listdir("/proc/self/fd"))
     coming = store.reserve("ann", 1)
+    assert len(_descriptors_into(store.owners / ".uploads")) == 1  # the check sees one held
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, os, time\n"
          f"fd = os.open({str(store.owners / '.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
@@ -508,7 +523,7 @@ def test_a_release_on_the_loop_never_waits_for_another_replicas_lock(tmp_path):
         holder.wait(30)
         holder.stdout.close()
     grower.join(30)
-    assert not grower.is_alive() and coming.bytes == 0 and len(os.listdir("/proc/self/fd")) == fds
+    assert not grower.is_alive() and coming.bytes == 0 and _descriptors_into(store.owners / ".uploads") == []
     assert store.room("bob")["room_left"] == store.owner_max
 
 
@@ -516,12 +531,11 @@ def test_a_release_on_the_loop_never_waits_for_a_grow_counting_the_folder(tmp_pa
     """A grow holds the reservation while it counts the folder under the store's lock (every record and upload
     under way, on a shared claim that may be slow): releasing it from the server's loop returns at once; the
     grow closes its descriptor when it ends."""
-    import os
     import threading
 
     store = UserHipsStore(tmp_path / "hips")
-    fds = len(os.listdir("/proc/self/fd"))
     coming = store.reserve("ann", 1)
+    assert len(_descriptors_into(store.owners / ".uploads")) == 1  # the check sees one held
     counting, may_end = threading.Event(), threading.Event()
     in_use = store.in_use
 
@@ -540,4 +554,4 @@ def test_a_release_on_the_loop_never_waits_for_a_grow_counting_the_folder(tmp_pa
     finally:
         may_end.set()
     grower.join(30)
-    assert not grower.is_alive() and coming.bytes == 0 and len(os.listdir("/proc/self/fd")) == fds
+    assert not grower.is_alive() and coming.bytes == 0 and _descriptors_into(store.owners / ".uploads") == []
