@@ -173,6 +173,6 @@ def test_stopping_during_a_build_is_clean(archive, tmp_path):
     assert "build stopped by the archive's shutdown" in out or "the archive exits without it" in out, out[-3000:]
     hips = tmp_path / "hips"
     left = sorted(p.name for p in hips.iterdir()) if hips.exists() else []
-    assert not [n for n in left if n.startswith(".")], left  # no temporary folder left behind
+    assert not [n for n in left if n.startswith(".")], (left, out[-3000:])  # no temporary folder left behind
     for name in left:  # whatever is visible is a whole HiPS
         validate_hips(hips / name)

@@ -462,3 +462,109 @@ def test_deleting_a_hips_already_gone_is_a_404_not_an_internal_error(tmp_path):
         other.delete("ann", name)
     assert err.value.status == 404
     assert other.owner_of(name) is None and store.listing("ann") == []
+
+
+def _descriptors_into(folder: Path) -> list[str]:
+    """The paths of this process's open descriptors that point into ``folder`` (a count of all of them would
+    not say: other tests' threads may open and close their own meanwhile)."""
+    import os
+
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith(str(folder)):
+            out.append(target)
+    return out
+
+
+def _released_on_a_loop_while(reservation, grower) -> list[float]:
+    """Release ``reservation`` on an event loop (as the upload handler does when its client goes away) while
+    ``grower`` (a thread growing it) is held up; return when the loop's other task ran meanwhile (it must
+    keep answering: release returns at once, with ``grower`` still held up)."""
+    import asyncio
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        ticks: list[float] = []
+
+        async def other_request():
+            while True:
+                ticks.append(loop.time())
+                await asyncio.sleep(0.01)
+
+        task = asyncio.create_task(other_request())
+        await asyncio.sleep(0.05)
+        reservation.release()
+        before = len(ticks)
+        await asyncio.sleep(0.1)
+        task.cancel()
+        assert grower.is_alive(), "the release waited for the grow"
+        assert len(ticks) > before
+        return ticks
+
+    return asyncio.run(scenario())
+
+
+def test_a_release_on_the_loop_never_waits_for_another_replicas_lock(tmp_path):
+    """Another archive replica holds the store's lock (keeping an upload, say) while a grow of this upload
+    waits for it in a worker thread: releasing this upload from the server's loop does not wait, its file
+    is gone at once (the client's next upload no longer counts it), and once the grow ends, so is its
+    descriptor."""
+    import subprocess
+    import sys
+    import threading
+
+    store = UserHipsStore(tmp_path / "hips")
+    coming = store.reserve("ann", 1)
+    assert len(_descriptors_into(store.owners / ".uploads")) == 1  # the check sees one held
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, time\n"
+         f"fd = os.open({str(store.owners / '.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(120)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        grower = threading.Thread(target=coming.grow, args=(2**20,))
+        grower.start()
+        _released_on_a_loop_while(coming, grower)
+        assert holder.poll() is None and not list((store.owners / ".uploads").iterdir())
+    finally:
+        holder.kill()
+        holder.wait(30)
+        holder.stdout.close()
+    grower.join(30)
+    assert not grower.is_alive() and coming.bytes == 0 and _descriptors_into(store.owners / ".uploads") == []
+    assert store.room("bob")["room_left"] == store.owner_max
+
+
+def test_a_release_on_the_loop_never_waits_for_a_grow_counting_the_folder(tmp_path, monkeypatch):
+    """A grow holds the reservation while it counts the folder under the store's lock (every record and upload
+    under way, on a shared claim that may be slow): releasing it from the server's loop returns at once; the
+    grow closes its descriptor when it ends."""
+    import threading
+
+    store = UserHipsStore(tmp_path / "hips")
+    coming = store.reserve("ann", 1)
+    assert len(_descriptors_into(store.owners / ".uploads")) == 1  # the check sees one held
+    counting, may_end = threading.Event(), threading.Event()
+    in_use = store.in_use
+
+    def slow_in_use(*args, **kwargs):
+        counting.set()
+        may_end.wait(10)  # on the old code, the release (and the loop) waited for this
+        return in_use(*args, **kwargs)
+
+    monkeypatch.setattr(store, "in_use", slow_in_use)
+    grower = threading.Thread(target=coming.grow, args=(2**20,))
+    grower.start()
+    try:
+        assert counting.wait(10)
+        _released_on_a_loop_while(coming, grower)
+        assert not may_end.is_set() and not list((store.owners / ".uploads").iterdir())
+    finally:
+        may_end.set()
+    grower.join(30)
+    assert not grower.is_alive() and coming.bytes == 0 and _descriptors_into(store.owners / ".uploads") == []

@@ -35,7 +35,9 @@ import logging
 import os
 import queue
 import re
+import secrets
 import shutil
+import tempfile
 import threading
 import time
 from concurrent.futures import CancelledError, Future
@@ -272,34 +274,36 @@ class HipsLibrary:
                     biggest = max(tables.values(), key=lambda t: t.nrows)
                     dense = self.root / f"{slug(biggest.full_name)}-density"
                     if not (dense / "properties").exists():
-                        build_density_hips(biggest.hats_path, dense, title=f"{biggest.full_name} star density",
-                                           cancel=stop)
-                    tmp = self.root / f".{SKY}.copy"
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    try:
-                        shutil.copytree(dense, tmp)
-                        if not dest.exists():
-                            os.rename(tmp, dest)
-                    finally:
-                        shutil.rmtree(tmp, ignore_errors=True)
+                        try:
+                            self._put_in_place(dense, lambda out: build_density_hips(
+                                biggest.hats_path, out, title=f"{biggest.full_name} star density", cancel=stop))
+                        except OSError:
+                            if not (dense / "properties").exists():  # else another replica's, just as good
+                                raise
+                    self._put_in_place(dest, lambda out: shutil.copytree(dense, out))
                 else:
                     import numpy as np
 
                     from platform_lib.viz import write_density_hips
 
-                    write_density_hips(np.zeros(12 * 4**3), dest, title="empty sky (no catalogue loaded yet)",
-                                       cancel=stop)
+                    self._put_in_place(dest, lambda out: write_density_hips(
+                        np.zeros(12 * 4**3), out, title="empty sky (no catalogue loaded yet)", cancel=stop))
             elif name == IMAGES:
-                self._build_images(dest, stop)
+                self._put_in_place(dest, lambda out: self._build_images(out, stop))
             elif name.endswith("-density"):
                 info = tables[name[:-len("-density")]]
-                build_density_hips(info.hats_path, dest, title=f"{info.full_name} star density", cancel=stop)
+                self._put_in_place(dest, lambda out: build_density_hips(
+                    info.hats_path, out, title=f"{info.full_name} star density", cancel=stop))
             else:
                 info = tables[name]
-                build_catalog_hips(info.hats_path, dest, title=info.full_name, cancel=stop)
+                self._put_in_place(dest, lambda out: build_catalog_hips(info.hats_path, out, title=info.full_name,
+                                                                        cancel=stop))
             log.info("HiPS %s built in %s", name, dest)
             return dest
         except Exception as exc:
+            if (dest / "properties").exists():  # another replica sharing the folder finished it first: its HiPS
+                log.info("HiPS %s: built meanwhile by another archive sharing the folder (%s)", name, exc)
+                return dest
             self._failed[name] = time.monotonic()
             if self._stopping.is_set():  # whatever the stop interrupted: one line, the temporary folder gone
                 log.info("HiPS %s: build stopped by the archive's shutdown (%s)", name, exc)
@@ -307,6 +311,22 @@ class HipsLibrary:
             log.error("HiPS %s could not be built: %s", name, exc, exc_info=True)
             raise
 
+    def _put_in_place(self, dest: Path, write) -> None:
+        """``write(folder)`` a HiPS into a hidden folder of this build's own (``.<name>.<random>/<name>``: the
+        folder may be shared by archive replicas, each with its own; the stale-folder cleanup removes one a
+        killed archive left), then rename it to ``dest`` when whole: atomic, and never over a HiPS in place
+        (the rename fails on one that another replica put there first, and :meth:`_build` answers with it;
+        replacing it would leave a moment with no HiPS, a 404 for a request then)."""
+        # a name of its own, made by the writer only once it writes (a build stopped before, say still
+        # importing lsdb when the archive exits, leaves nothing)
+        stage = self.root / f".{dest.name}.{secrets.token_hex(8)}"
+        try:
+            out = stage / dest.name
+            write(out)
+            os.chmod(out, 0o755)
+            os.rename(out, dest)  # ENOTEMPTY (or EEXIST) on a dest already in place
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
 
     def _public_images(self) -> list[dict]:
         """The archive's public image records (an anonymous viewer's SIA answer): proprietary ones never
@@ -501,8 +521,6 @@ def hips_root(state) -> Path:
     """The archive's ``--hips`` folder (``ASTROHUB_ARCHIVE_HIPS``), else the ``hips`` folder beside the
     archive's image tree, else (that tree read-only, as the Kubernetes datasets volume is) ``astrohub-hips``
     in the temporary directory."""
-    import tempfile
-
     chosen = getattr(state, "hips_dir", None) or os.environ.get("ASTROHUB_ARCHIVE_HIPS")
     if chosen:
         return Path(chosen)

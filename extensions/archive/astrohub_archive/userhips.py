@@ -405,7 +405,8 @@ class Reservation:
         self.bytes = 0
         self._checked = 0  # the bytes checked against the budgets (held, or, once released, checked only)
         self._fd: int | None = fd
-        self._lock = threading.Lock()  # grown in a worker thread, released from the server's loop
+        self._lock = threading.Lock()  # the descriptor's: grown in a worker thread, released from the server's loop
+        self._released = False
 
     def grow(self, need: int, what: str = "the upload is already") -> None:
         """Hold at least ``need`` bytes (the body received so far, or the bytes unpacked so far), with an
@@ -414,12 +415,16 @@ class Reservation:
         Released (its client went away while it was unpacked), it is still checked, no longer held."""
         if need <= self._checked:
             return
-        with self.store._kept(), self._lock:
-            used, total = self.store.in_use(self.owner, but=self)
-            self.store.check_fits(self.owner, used, total, need, what)
-            self._checked = min(need + need // 8, self.store.owner_max - used, self.store.total_max - total)
-            if self._fd is not None:
-                self._write(self._checked)
+        try:
+            with self.store._kept(), self._lock:
+                used, total = self.store.in_use(self.owner, but=self)
+                self.store.check_fits(self.owner, used, total, need, what)
+                self._checked = min(need + need // 8, self.store.owner_max - used, self.store.total_max - total)
+                if self._fd is not None and not self._released:
+                    self._write(self._checked)
+        finally:
+            if self._released:  # released meanwhile, from the server's loop: its descriptor is closed here
+                self._close(wait=True)
 
     def _write(self, size: int) -> None:
         """Record ``size`` (under the store's lock, so that nobody reads the file half written); 507 when it
@@ -432,14 +437,31 @@ class Reservation:
         self.bytes = self._checked = size
 
     def release(self) -> None:
-        """The upload ended (kept, refused or cut off): its bytes count no more. Again: nothing."""
-        with self._lock:
+        """The upload ended (kept, refused or cut off): its bytes count no more. Again: nothing.
+
+        Called from the server's loop, so it never waits: its file goes now (before the answer, so that the
+        client's next upload, on any replica, no longer counts it); its descriptor (with its ``flock`` on the
+        file, which has no name any more) is closed now, or, while a :meth:`grow` of it counts the folder in
+        a worker thread (under the store's lock, which another replica may hold meanwhile), by that grow
+        when it ends."""
+        if self._released and self._fd is None:
+            return
+        self._released = True
+        self.path.unlink(missing_ok=True)
+        _HELD.pop(self.path.name, None)
+        self.bytes = 0
+        self._close(wait=False)
+
+    def _close(self, wait: bool) -> None:
+        """Close a released reservation's descriptor, unless (``wait`` false) a grow holds it: that grow will."""
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
             fd, self._fd = self._fd, None
             if fd is not None:
-                self.path.unlink(missing_ok=True)
                 os.close(fd)
-                _HELD.pop(self.path.name, None)
-            self.bytes = 0
+        finally:
+            self._lock.release()
 
 
 def _unrecorded(exc: OSError) -> UserHipsError:
