@@ -480,6 +480,23 @@ def _descriptors_into(folder: Path) -> list[str]:
     return out
 
 
+def _blocked_on(lock_file, timeout: float = 30.0) -> None:
+    """Return once some process or thread waits for a ``flock`` on ``lock_file`` (a ``->`` line of the
+    kernel's /proc/locks names its inode), so a test acts while the wait is under way, however loaded the
+    machine is."""
+    import os
+    import time
+
+    inode = os.stat(lock_file).st_ino
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/locks") as locks:
+            if any("->" in line and f":{inode} " in line for line in locks):
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"nothing waited for the lock on {lock_file} within {timeout} s")
+
+
 def _released_on_a_loop_while(reservation, grower) -> list[float]:
     """Release ``reservation`` on an event loop (as the upload handler does when its client goes away) while
     ``grower`` (a thread growing it) is held up; return when the loop's other task ran meanwhile (it must
@@ -529,6 +546,7 @@ def test_a_release_on_the_loop_never_waits_for_another_replicas_lock(tmp_path):
         assert holder.stdout.readline().strip() == "held"
         grower = threading.Thread(target=coming.grow, args=(2**20,))
         grower.start()
+        _blocked_on(store.owners / ".lock")  # the grow waits for the other replica's lock now, not later
         _released_on_a_loop_while(coming, grower)
         assert holder.poll() is None and not list((store.owners / ".uploads").iterdir())
     finally:
