@@ -8,6 +8,11 @@ here imports a sub-package eagerly.
 
 from platform_lib.errors import PlatformError
 from platform_lib.settings import PlatformSettings, get_settings
+from platform_lib.votable import use_python_tabledata_writer
+
+# astropy 8.0.2's C TABLEDATA writer writes past its buffer (platform_lib.votable): every process that uses
+# the library writes VOTables with astropy's Python writer instead (an import hook; nothing imported here).
+use_python_tabledata_writer()
 
 __version__ = "0.1.0"
 

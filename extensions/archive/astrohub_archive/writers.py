@@ -8,7 +8,9 @@ fixes what the generic writer gets wrong for services: text columns declared ``c
 null), numbers VOTable has no type for (uint16/32/64, int8, float16) as the types TAP_SCHEMA names,
 masked values of every type as nulls (issue 17 item 1), empty tables, and the
 ``QUERY_STATUS`` INFO (``OK`` / ``OVERFLOW``; ``ERROR`` in :func:`error_votable`) in the results
-RESOURCE. Imports numpy and astropy.
+RESOURCE. TABLEDATA is written by astropy's Python writer (:mod:`platform_lib.votable`: astropy 8.0.2's C
+writer writes past its row buffer, and the process then crashes later at a random place). Imports numpy, astropy
+and platform_lib.votable.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import json
 import math
 
 import numpy as np
+
+from platform_lib.votable import use_python_tabledata_writer
 
 __all__ = ["CONTENT_TYPES", "RESPONSE_FORMATS", "FORMAT_NAMES", "render_table", "error_votable", "prepare_table"]
 
@@ -137,6 +141,7 @@ def _votable(table, status: str, infos, serialization: str) -> bytes:
             f.datatype = "boolean"  # bit cannot be null; boolean can
     if serialization == "binary2":
         _use_fast_binary2(vtab)
+    use_python_tabledata_writer()
     buf = io.BytesIO()
     vot.to_xml(buf, tabledata_format=serialization)
     return buf.getvalue()
