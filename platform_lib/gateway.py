@@ -18,23 +18,17 @@ platform_lib's own Gateway users call it before they create one (``crossmatch._d
 and ``astrohub_server.kernelstartup`` applies it in every user kernel once the user imports dask_gateway.
 Remove this module when dask-gateway releases a ``close()`` guarded with ``_loop_runner.is_started()``.
 
-May import dask_gateway only (on first call).
+May import dask_gateway only (on first call), and ``versions``.
 """
 
 from __future__ import annotations
+
+from platform_lib.versions import release_tuple
 
 __all__ = ["AFFECTED_UP_TO", "make_gateway_close_idempotent"]
 
 #: The newest dask-gateway release whose ``Gateway.close`` raises when called twice.
 AFFECTED_UP_TO = (2026, 3, 0)
-
-
-def _version(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in text.split("+")[0].split(".")[:3]:
-        digits = "".join(c for c in piece if c.isdigit()) if not piece.isdigit() else piece
-        parts.append(int(digits or 0))
-    return tuple(parts)
 
 
 def make_gateway_close_idempotent() -> bool:
@@ -56,7 +50,7 @@ def make_gateway_close_idempotent() -> bool:
         return False
     if getattr(Gateway.close, "_astrohub_idempotent", False):
         return True
-    if _version(dask_gateway.__version__) > AFFECTED_UP_TO:
+    if release_tuple(dask_gateway.__version__) > AFFECTED_UP_TO:
         return False
     original = Gateway.close
 

@@ -17,12 +17,14 @@ hook, so nothing is imported ahead of need), for the astropy versions known to n
 jobs, users' kernels that use the library), and ``astrohub_server``'s kernel startup file does in every
 user kernel. Remove this module when astropy releases the fix.
 
-Imports only the standard library (astropy's module is patched, never imported, here).
+Imports only the standard library and ``versions`` (astropy's module is patched, never imported, here).
 """
 
 from __future__ import annotations
 
 import sys
+
+from platform_lib.versions import release_tuple
 
 __all__ = ["AFFECTED_UP_TO", "use_python_tabledata_writer"]
 
@@ -31,17 +33,9 @@ AFFECTED_UP_TO = (8, 0, 2)
 _TREE = "astropy.io.votable.tree"
 
 
-def _version(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in text.split("+")[0].split(".")[:3]:
-        digits = "".join(c for c in piece if c.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
-
-
 def _fix(tree) -> bool:
     astropy = sys.modules.get("astropy")
-    if astropy is None or _version(getattr(astropy, "__version__", "0")) > AFFECTED_UP_TO:
+    if astropy is None or release_tuple(getattr(astropy, "__version__", "0")) > AFFECTED_UP_TO:
         return False
     tree._has_c_tabledata_writer = False
     return True

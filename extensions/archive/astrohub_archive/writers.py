@@ -23,6 +23,8 @@ import numpy as np
 
 from platform_lib.votable import use_python_tabledata_writer
 
+use_python_tabledata_writer()  # once, for this process: astropy's C TABLEDATA writer overflows its buffer
+
 __all__ = ["CONTENT_TYPES", "RESPONSE_FORMATS", "FORMAT_NAMES", "render_table", "error_votable", "prepare_table"]
 
 CONTENT_TYPES = {
@@ -141,7 +143,6 @@ def _votable(table, status: str, infos, serialization: str) -> bytes:
             f.datatype = "boolean"  # bit cannot be null; boolean can
     if serialization == "binary2":
         _use_fast_binary2(vtab)
-    use_python_tabledata_writer()
     buf = io.BytesIO()
     vot.to_xml(buf, tabledata_format=serialization)
     return buf.getvalue()
