@@ -9,9 +9,13 @@ naming a replica that is not configured is a 404 and calls nothing; a configured
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import sys
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -135,39 +139,48 @@ def test_the_job_list_merges_the_callers_jobs_of_every_replica_that_answers(repl
         requests.delete(f"{a}tap/async/{job}", headers=BOB if job == bobs else ALICE, timeout=30)
 
 
-def test_an_answer_cut_off_by_its_owner_is_cut_off_for_the_caller_too(replicas):
-    """The replica that keeps a job goes away midway through its result (a pod restarted): the caller's answer
-    through the other replica must end as broken (no last chunk), so that a client sees an error rather
-    than a complete 200 holding part of a VOTable."""
-    import socket
-    import threading
-    from urllib.parse import urlsplit
+@contextlib.contextmanager
+def _stand_in_owner(dead: str, answer):
+    """Replica 2 (configured, never started) back for one answer: a socket on its port whose first
+    connection has its request head read, then gets ``answer(conn)``; closed (and its thread joined) at the
+    end of the ``with`` block."""
+    owner = socket.create_server(("127.0.0.1", urlsplit(dead).port))
 
-    a, _, dead, logs = replicas
-    owner = socket.create_server(("127.0.0.1", urlsplit(dead).port))  # replica 2, back for this one answer
-    sent = threading.Event()
-
-    def answer_half() -> None:
+    def serve() -> None:
         conn, _ = owner.accept()
         with conn:
             head = b""
             while b"\r\n\r\n" not in head:
                 head += conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\nContent-Length: 100000\r\n"
-                         b"\r\n" + b"<VOTABLE>" + b" " * 20000)
-            sent.set()
+            answer(conn)
 
-    thread = threading.Thread(target=answer_half, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
+        yield
+    finally:
+        owner.close()
+        thread.join(60)
+
+
+def test_an_answer_cut_off_by_its_owner_is_cut_off_for_the_caller_too(replicas):
+    """The replica that keeps a job goes away midway through its result (a pod restarted): the caller's answer
+    through the other replica must end as broken (no last chunk), so that a client sees an error rather
+    than a complete 200 holding part of a VOTable."""
+    a, _, dead, logs = replicas
+    sent = threading.Event()
+
+    def answer_half(conn) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\nContent-Length: 100000\r\n"
+                     b"\r\n" + b"<VOTABLE>" + b" " * 20000)
+        sent.set()
+
+    with _stand_in_owner(dead, answer_half):
         with pytest.raises(requests.exceptions.ChunkedEncodingError):
             requests.get(f"{a}tap/async/2.AAAAAAAAAAAAAAAA/results/result", headers=ALICE, timeout=30)
         assert sent.is_set()
         assert "could not forward GET /tap/async/2.AAAAAAAAAAAAAAAA/results/result" in logs[0].read_text()
         assert "Traceback" not in logs[0].read_text()
-    finally:
-        owner.close()
-        thread.join(30)
 
 
 def test_a_result_bigger_than_the_http_clients_default_comes_through_whole(replicas):
@@ -175,36 +188,25 @@ def test_a_result_bigger_than_the_http_clients_default_comes_through_whole(repli
     forwarding HTTP client's default body limit (100 MiB) made it a 503 "cannot be reached" (or a cut-off
     answer); it comes through whole."""
     import hashlib
-    import socket
-    import threading
-    from urllib.parse import urlsplit
 
     a, _, dead, _ = replicas
     size, piece = 110 * 2**20, b"<TR><TD>1.0</TD></TR>\n" * 4096
-    owner = socket.create_server(("127.0.0.1", urlsplit(dead).port))  # replica 2, back for this one answer
     sent = hashlib.sha256()
 
-    def answer() -> None:
-        conn, _ = owner.accept()
-        with conn:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\n"
-                         b"Content-Length: %d\r\n\r\n" % size)
-            left = size
-            try:
-                while left:
-                    part = piece[:left]
-                    conn.sendall(part)
-                    sent.update(part)
-                    left -= len(part)
-            except OSError:  # the forwarding replica hung up: the test says so below
-                pass
+    def answer(conn) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\n"
+                     b"Content-Length: %d\r\n\r\n" % size)
+        left = size
+        try:
+            while left:
+                part = piece[:left]
+                conn.sendall(part)
+                sent.update(part)
+                left -= len(part)
+        except OSError:  # the forwarding replica hung up: the test says so below
+            pass
 
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    try:
+    with _stand_in_owner(dead, answer):
         got = requests.get(f"{a}tap/async/2.AAAAAAAAAAAAAAAA/results/result", headers=ALICE, timeout=120,
                            stream=True)
         assert got.status_code == 200, got.text[:500]
@@ -213,43 +215,29 @@ def test_a_result_bigger_than_the_http_clients_default_comes_through_whole(repli
             received.update(chunk)
             n += len(chunk)
         assert n == size and received.hexdigest() == sent.hexdigest()
-    finally:
-        owner.close()
-        thread.join(60)
 
 
 def test_a_forwarded_answer_goes_at_the_callers_pace(replicas):
     """A caller reading a big result slowly (or not yet): the replica that forwards it reads from the owner only
     as fast as the caller takes it, instead of holding the rest in its memory (a few slow downloads of big
     results would fill the archive pod's memory); the caller then gets all of it."""
-    import socket
-    import threading
     import time
-    from urllib.parse import urlsplit
 
     a, _, dead, _ = replicas
     size, piece = 96 * 2**20, b"x" * 2**20
-    owner = socket.create_server(("127.0.0.1", urlsplit(dead).port))  # replica 2, back for this one answer
     sent = [0]
 
-    def answer() -> None:
-        conn, _ = owner.accept()
-        with conn:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\n"
-                         b"Content-Length: %d\r\n\r\n" % size)
-            try:
-                while sent[0] < size:
-                    conn.sendall(piece)
-                    sent[0] += len(piece)
-            except OSError:  # the forwarding replica hung up: the test says so below
-                pass
+    def answer(conn) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\n"
+                     b"Content-Length: %d\r\n\r\n" % size)
+        try:
+            while sent[0] < size:
+                conn.sendall(piece)
+                sent[0] += len(piece)
+        except OSError:  # the forwarding replica hung up: the test says so below
+            pass
 
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    try:
+    with _stand_in_owner(dead, answer):
         got = requests.get(f"{a}tap/async/2.AAAAAAAAAAAAAAAA/results/result", headers=ALICE, timeout=120,
                            stream=True)
         assert got.status_code == 200
@@ -260,6 +248,3 @@ def test_a_forwarded_answer_goes_at_the_callers_pace(replicas):
             time.sleep(0.05)
         assert sent[0] <= size // 2, f"the owner sent {sent[0] / 2**20:.0f} MiB to a caller that read nothing"
         assert sum(len(chunk) for chunk in got.iter_content(2**20)) == size
-    finally:
-        owner.close()
-        thread.join(60)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -307,26 +310,35 @@ def test_an_upload_under_way_holds_its_bytes_against_both_budgets_until_it_ends(
     assert not list((here.owners / ".uploads").iterdir())
 
 
-def test_a_reservation_left_by_a_killed_archive_counts_for_nothing(tmp_path):
-    """A reservation's file is held with a ``flock`` by the process of its upload: once that process is gone
-    (an archive killed mid-upload), the file counts for nothing and the next check removes it."""
-    import subprocess
-    import sys
-
-    store = UserHipsStore(tmp_path / "hips", total_max=10 * 2**20)
+@contextlib.contextmanager
+def _reserved_in_another_process(hips, owner: str, size: int, posix_locks: bool = False):
+    """Another archive process (a replica on the same folder) holding ``owner``'s reservation of ``size``
+    bytes for the ``with`` block, then killed (as an archive can be mid-upload); ``posix_locks``: its
+    store's ``flock`` is ``lockf``, as on an NFS claim."""
+    lockf = ("userhips.fcntl = type('P', (), {'flock': staticmethod(fcntl.lockf), 'LOCK_EX': fcntl.LOCK_EX, "
+             "'LOCK_NB': fcntl.LOCK_NB, 'LOCK_UN': fcntl.LOCK_UN})()\n") if posix_locks else ""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom astrohub_archive.userhips import UserHipsStore\n"
-         f"r = UserHipsStore({str(tmp_path / 'hips')!r}).reserve('ann', 6 * 2**20)\n"
+        [sys.executable, "-c", "import sys, time, fcntl\nfrom astrohub_archive import userhips\n" + lockf
+         + f"r = userhips.UserHipsStore({str(hips)!r}).reserve({owner!r}, {size})\n"
          "print('held', flush=True)\ntime.sleep(120)"], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait(30)
+        holder.stdout.close()
+
+
+def test_a_reservation_left_by_a_killed_archive_counts_for_nothing(tmp_path):
+    """A reservation's file is held with a ``flock`` by the process of its upload: once that process is gone
+    (an archive killed mid-upload), the file counts for nothing and the next check removes it."""
+    store = UserHipsStore(tmp_path / "hips", total_max=10 * 2**20)
+    with _reserved_in_another_process(tmp_path / "hips", "ann", 6 * 2**20):
         assert store.in_use("bob") == (0, 6 * 2**20)
         with pytest.raises(UserHipsError) as err:
             store.reserve("bob", 5 * 2**20)
         assert err.value.status == 507
-    finally:
-        holder.kill()
-        holder.wait(30)
     assert len(list((store.owners / ".uploads").iterdir())) == 1  # left behind, and
     assert store.in_use("bob") == (0, 0)  # counted for nothing: removed
     assert not list((store.owners / ".uploads").iterdir())
@@ -371,9 +383,6 @@ def test_reservations_hold_with_posix_locks_as_on_an_nfs_claim(tmp_path, monkeyp
     """On a shared NFS claim, an upload under way still holds its bytes against the budgets: in this archive
     (its own reservation is not taken for one a killed archive left, nor its lock dropped by looking at it)
     and in another archive process, until that process is gone."""
-    import subprocess
-    import sys
-
     from astrohub_archive import userhips
 
     monkeypatch.setattr(userhips, "fcntl", _PosixFlock())
@@ -388,21 +397,12 @@ def test_reservations_hold_with_posix_locks_as_on_an_nfs_claim(tmp_path, monkeyp
     coming.release()
     assert there.in_use("bob") == (0, 0) and not list((here.owners / ".uploads").iterdir())
 
-    holder = subprocess.Popen(  # another replica, on the same claim, with the same locks
-        [sys.executable, "-c", "import sys, time, fcntl\nfrom astrohub_archive import userhips\n"
-         "userhips.fcntl = type('P', (), {'flock': staticmethod(fcntl.lockf), 'LOCK_EX': fcntl.LOCK_EX, "
-         "'LOCK_NB': fcntl.LOCK_NB, 'LOCK_UN': fcntl.LOCK_UN})()\n"
-         f"r = userhips.UserHipsStore({str(tmp_path / 'hips')!r}).reserve('cy', 6 * 2**20)\n"
-         "print('held', flush=True)\ntime.sleep(120)"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    # another replica, on the same claim, with the same locks
+    with _reserved_in_another_process(tmp_path / "hips", "cy", 6 * 2**20, posix_locks=True):
         assert here.in_use("bob") == (0, 6 * 2**20)
         with pytest.raises(UserHipsError) as err:
             here.reserve("bob", 5 * 2**20)
         assert err.value.status == 507
-    finally:
-        holder.kill()
-        holder.wait(30)
     assert here.in_use("bob") == (0, 0)  # its lock went with it: counted for nothing, removed
     assert not list((here.owners / ".uploads").iterdir())
 
