@@ -420,15 +420,7 @@ def test_a_reservation_that_cannot_be_written_is_a_507_and_leaves_no_file_or_des
     uploads = store.owners / ".uploads"
 
     def held() -> list[str]:
-        out = []
-        for fd in os.listdir("/proc/self/fd"):
-            try:
-                target = os.readlink(f"/proc/self/fd/{fd}")
-            except OSError:  # closed meanwhile
-                continue
-            if target.startswith(str(uploads)):
-                out.append(target)
-        return out
+        return _descriptors_into(uploads)
 
     def full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
