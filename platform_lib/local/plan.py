@@ -27,6 +27,7 @@ __all__ = [
     "CLI_SERVICE",
     "CLI_SCOPES",
     "SKIPPED_HUB_IMPORTS",
+    "PROXY_GUARD",
     "entry_point_command",
     "archive_paths",
     "sample_data_command",
@@ -55,6 +56,10 @@ CLI_SCOPES = [
 #: import (2 to 5 s of the hub's start here). The user servers skip it the same way
 #: (``astrohub_hub.local.SKIPPED_SERVER_IMPORTS``).
 SKIPPED_HUB_IMPORTS = ("rfc3987_syntax",)
+
+#: configurable-http-proxy runs under this wrapper (``node PROXY_GUARD <chp> <options>``), which answers a
+#: malformed percent-escape in a request's path 400 instead of the proxy's own 500 (see the file).
+PROXY_GUARD = Path(__file__).with_name("proxy_guard.js")
 
 
 def entry_point_command(python: str, entry: str, argv0: str, skipped: tuple[str, ...] = ()) -> list[str]:
@@ -261,7 +266,7 @@ def plan_components(
         ComponentSpec(
             name="proxy",
             argv=[
-                proxy_command,
+                "node", str(PROXY_GUARD), proxy_command,
                 "--ip", ip,
                 "--port", str(hub.port),
                 "--api-ip", ip,

@@ -16,6 +16,7 @@ from platform_lib.local.errors import AlreadyRunningError, ConfigError, DataDirE
 from platform_lib.local.layout import DataLayout
 from platform_lib.local.plan import (
     CLI_SERVICE,
+    PROXY_GUARD,
     hub_settings,
     plan_components,
     render_gateway_config,
@@ -135,7 +136,8 @@ def test_plan_components_wires_ports_and_tokens(tmp_path):
     config, layout = make(tmp_path, hub={"port": 9000, "hub_port": 9001, "proxy_api_port": 9002}, gateway={"port": 9003})
     specs = {s.name: s for s in plan_components(config, layout, TOKENS, proxy_command="/x/chp", bin_dir=Path("/b"))}
     proxy, hub, gateway = specs["proxy"], specs["hub"], specs["dask-gateway"]
-    assert proxy.argv[0] == "/x/chp" and "9000" in proxy.argv and "9002" in proxy.argv
+    assert proxy.argv[:3] == ["node", str(PROXY_GUARD), "/x/chp"] and PROXY_GUARD.is_file()
+    assert "9000" in proxy.argv and "9002" in proxy.argv
     assert "--default-target" in proxy.argv and "http://127.0.0.1:9001" in proxy.argv
     assert proxy.env["CONFIGPROXY_AUTH_TOKEN"] == hub.env["CONFIGPROXY_AUTH_TOKEN"] == TOKENS["proxy"]
     assert "--JupyterHub.hub_port=9001" in hub.argv and "--ConfigurableHTTPProxy.should_start=False" in hub.argv

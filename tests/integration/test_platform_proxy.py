@@ -1,0 +1,65 @@
+"""The public proxy answers a request whose path it cannot decode as the client's error, never a 5xx.
+
+configurable-http-proxy decodes each path to find its route and, unguarded, answers a malformed
+percent-escape (``/hub/%zz``, a bare ``%``) "500 Internal Server Error". The local platform runs it
+under ``platform_lib/local/proxy_guard.js``, which makes that a 400 through the proxy's error page
+(the hub's). Raw ``http.client`` requests, because ``requests`` would re-quote the bad escapes.
+"""
+
+from __future__ import annotations
+
+import http.client
+from urllib.parse import urlsplit
+
+import pytest
+
+BAD_PATHS = [
+    "/hub/%zz",
+    "/%",
+    "/hub/api/users/%G0",
+    "/user/someone/lab/tree/%E0%A4%A",
+    "/services/archive/tap/sync?QUERY=%zz",  # the query string is not decoded by the proxy: reaches the archive
+]
+
+
+def raw_request(platform, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    where = urlsplit(platform.url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    try:
+        connection.putrequest("GET", path, skip_accept_encoding=True)
+        for key, value in (headers or {}).items():
+            connection.putheader(key, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path", BAD_PATHS)
+def test_malformed_percent_escapes_are_the_clients_error(platform, path):
+    status, body = raw_request(platform, path)
+    assert status < 500, (path, status, body[:300])
+    assert "Traceback" not in body and "URIError" not in body
+    if "?" not in path:
+        # the proxy's own refusal, shown on the hub's error page
+        assert status == 400, (path, status)
+        assert "400" in body and "Bad Request" in body, body[:300]
+
+
+def test_malformed_escape_in_a_websocket_upgrade_is_refused_cleanly(platform):
+    status, body = raw_request(platform, "/user/someone/api/kernels/%zz/channels", {
+        "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    })
+    assert status == 400, (status, body[:300])
+
+
+def test_well_formed_escapes_still_reach_their_route(platform):
+    # decoded by the proxy to pick the hub's route, then passed on as sent: the hub's own 404, not a 400
+    status, body = raw_request(platform, "/hub/no%20such%2Fpage")
+    assert status == 404 and "404" in body, (status, body[:300])
+    status, body = raw_request(platform, "/hub/login%3Fnext%3D")
+    assert status == 404, (status, body[:300])
+    status, body = raw_request(platform, "/hub/login?next=%2Fhub%2F")
+    assert status == 200 and "<form" in body, (status, body[:300])
