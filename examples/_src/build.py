@@ -64,9 +64,14 @@ ax.set_xlabel('MB used')
 ax.set_title('your spaces')
 plt.show()"""),
     ("md", "## A Dask cluster\n\n`Gateway()` needs no arguments on the platform: the address and your login come from "
-           "the environment. Your clusters are listed in JupyterLab's Dask panel."),
+           "the environment. Your clusters are listed in JupyterLab's Dask panel. A cluster runs until you shut it "
+           "down (the last cell of this notebook does) or until it has run no task for a while (30 minutes unless "
+           "your platform says otherwise): then the platform stops it, even while this notebook still shows it."),
     ("code", """from dask_gateway import Gateway
 
+if 'cluster' in globals():  # running this cell again: stop the cluster it started before
+    client.close()
+    cluster.shutdown()
 gateway = Gateway()
 cluster = gateway.new_cluster()
 cluster.scale(1)

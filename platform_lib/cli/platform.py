@@ -45,7 +45,7 @@ def _up(args: argparse.Namespace) -> int:
     from platform_lib.local import control
 
     config = config_from_args(args)
-    return control.up_detached(config) if args.detach else control.up(config)
+    return (control.up_detached if args.detach else control.up)(config, owner=args.owner)
 
 
 def _down(args: argparse.Namespace) -> int:
@@ -65,6 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_arguments(up)
     up.add_argument("--port", type=int, help="the public port (config key hub.port)")
     up.add_argument("--detach", action="store_true", help="start in the background and return when ready")
+    up.add_argument(
+        "--owner", type=int, metavar="PID",
+        help="stop the platform when process PID exits (for a test session or a script that starts it; "
+             "default: run until Ctrl-C or `astrohub down`)",
+    )
     up.add_argument("--config-json", help=argparse.SUPPRESS)
     up.set_defaults(func=_up)
     down = subparsers.add_parser("down", help="stop the platform started by `astrohub up` on this data directory")

@@ -47,7 +47,7 @@ import numpy as np
 from astropy import units as u
 from numba import get_num_threads, njit, prange
 
-__all__ = ["match_pairs", "prepare", "PreparedSide", "haversine_arcsec"]
+__all__ = ["match_pairs", "prepare", "PreparedSide"]
 
 _HALF_PI = math.pi / 2.0
 _TWO_PI = 2.0 * math.pi
@@ -933,12 +933,3 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None, max_pai
     del right, scratch
     return _pairs_on(grid, sides, lon1.size, kk, max_pairs)
 
-
-def haversine_arcsec(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Separation in arcsec between positions in degrees, by the haversine formula the kernel uses."""
-    ra1, dec1 = np.radians(lon1), np.radians(lat1)
-    ra2, dec2 = np.radians(lon2), np.radians(lat2)
-    sd = np.sin(0.5 * (dec2 - dec1))
-    sa = np.sin(0.5 * (ra2 - ra1))
-    hav = sd * sd + np.cos(dec1) * np.cos(dec2) * sa * sa
-    return np.degrees(2.0 * np.arcsin(np.minimum(1.0, np.sqrt(hav)))) * 3600.0

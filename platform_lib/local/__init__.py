@@ -3,8 +3,8 @@
 Sub-modules: ``config`` (the strict settings model and its loaders), ``layout`` (the data
 directory), ``state`` (secrets, lock, pid, status), ``ports`` (pre-start port checks), ``plan`` (pure
 builders of the hub settings, generated config files and process specs), ``supervisor`` (start,
-watch, stop) and ``control`` (``up``/``down``/``status`` as functions). Importing this package starts
-nothing.
+watch, stop), ``owner`` (the process whose exit stops it, ``up --owner``) and ``control``
+(``up``/``down``/``status`` as functions). Importing this package starts nothing.
 """
 
 from platform_lib.local.config import LocalConfig, load_config

@@ -22,6 +22,7 @@ import psutil
 from platform_lib.local.config import LocalConfig
 from platform_lib.local.errors import AlreadyRunningError, LocalPlatformError, NotRunningError, StartupError
 from platform_lib.local.layout import DataLayout
+from platform_lib.local.owner import Owner
 from platform_lib.local.plan import public_url
 from platform_lib.local.ports import check_ports_free
 from platform_lib.local.state import PlatformState, atomic_write
@@ -76,9 +77,10 @@ def _user_lines(config: LocalConfig, creds: dict) -> list[str]:
     return [f"  other users:   sign up at {public_url(config)}hub/signup; approve at /hub/authorize"]
 
 
-def up(config: LocalConfig, *, echo: Echo = _echo) -> int:
-    """Start the platform in this process and stay in the foreground until Ctrl-C or ``down``."""
-    supervisor = Supervisor(config)
+def up(config: LocalConfig, *, owner: int | None = None, echo: Echo = _echo) -> int:
+    """Start the platform in this process and stay in the foreground until Ctrl-C or ``down`` (or until
+    process ``owner`` exits, when given)."""
+    supervisor = Supervisor(config, owner=owner)
     supervisor.install_signal_handlers()
     t0 = time.monotonic()
     supervisor.start()
@@ -90,8 +92,13 @@ def up(config: LocalConfig, *, echo: Echo = _echo) -> int:
     return status_code
 
 
-def up_detached(config: LocalConfig, *, echo: Echo = _echo) -> int:
-    """Check, start the supervisor as a background process, wait until ready, print the banner."""
+def up_detached(config: LocalConfig, *, owner: int | None = None, echo: Echo = _echo) -> int:
+    """Check, start the supervisor as a background process, wait until ready, print the banner.
+
+    With ``owner`` (a pid), the supervisor stops the platform when that process exits.
+    """
+    if owner is not None:
+        Owner(owner)  # a ConfigError now, rather than in the supervisor's log
     layout = DataLayout(config.data_dir)
     state = PlatformState(layout)
     find_proxy()
@@ -113,7 +120,8 @@ def up_detached(config: LocalConfig, *, echo: Echo = _echo) -> int:
     log_path = layout.log("supervisor")
     with open(log_path, "ab") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "platform_lib", "up", "--config-json", str(config_json)],
+            [sys.executable, "-m", "platform_lib", "up", "--config-json", str(config_json),
+             *(["--owner", str(owner)] if owner is not None else [])],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

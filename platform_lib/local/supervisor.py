@@ -21,6 +21,10 @@ services the dead hub had started (``JUPYTERHUB_SERVICE_NAME`` in their environm
 the supervisor) are stopped, since the new hub starts its own. A restarted proxy gets back the
 routes of the last snapshot (taken every :data:`ROUTES_SNAPSHOT_S` seconds); the hub adds newer ones
 on its next check. Adopted orphans that exit are reaped at once (no zombies).
+
+With an *owner* (``astrohub up --owner PID``, :class:`~platform_lib.local.owner.Owner`), the platform
+stops, by the same path as Ctrl-C, as soon as that process exits, while starting or serving: a test
+session killed before its teardown leaves no platform behind.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import psutil
 from platform_lib.local.config import LocalConfig
 from platform_lib.local.errors import ConfigError, StartupError
 from platform_lib.local.layout import DataLayout
+from platform_lib.local.owner import Owner
 from platform_lib.local.plan import (
     ComponentSpec,
     archive_paths,
@@ -184,10 +189,17 @@ class Supervisor:
         The validated configuration.
     log
         Where progress lines go (default: print to stdout).
+    owner
+        The pid of a process whose exit stops the platform (``astrohub up --owner``); None: run until
+        a stop is requested.
     """
 
-    def __init__(self, config: LocalConfig, *, log: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, config: LocalConfig, *, log: Callable[[str], None] | None = None, owner: int | None = None
+    ) -> None:
         self.config = config
+        self.owner_pid = owner
+        self.owner: Owner | None = None
         self.layout = DataLayout(config.data_dir)
         self.state = PlatformState(self.layout)
         self.log = log or (lambda line: print(f"astrohub: {line}", flush=True))
@@ -206,9 +218,12 @@ class Supervisor:
     def preflight(self) -> None:
         """Check everything that can be checked without starting anything; take the lock last.
 
-        Order: the proxy program, the data directory, the lock, then the ports (so a second ``up``
-        reports "already running" rather than "port in use").
+        Order: the owner, the proxy program, the data directory, the lock, then the ports (so a second
+        ``up`` reports "already running" rather than "port in use").
         """
+        if self.owner_pid is not None:
+            self.owner = Owner(self.owner_pid)
+            self.log(f"owner pid {self.owner.pid}: the platform stops when it exits")
         self.proxy_command = find_proxy()
         check_system_users_possible(self.config)
         self.layout.check_writable()
@@ -360,7 +375,11 @@ class Supervisor:
                         return
             except (urllib.error.URLError, OSError) as exc:
                 last = str(exc)
-            if time.monotonic() > deadline or self._stop.is_set():
+            self._check_owner()
+            if self._stop.is_set():
+                raise StartupError(f"start abandoned while waiting for {spec.name}: "
+                                   f"{self.stop_reason or 'stop requested'}", component=spec.name)
+            if time.monotonic() > deadline:
                 raise StartupError(
                     f"{spec.name} did not answer {spec.health_url} within {self.config.hub.start_timeout:.0f} s "
                     f"(last error: {last}); see {self.layout.log(spec.name)}:\n{self._log_tail(spec.name)}",
@@ -394,6 +413,11 @@ class Supervisor:
         self.stop_reason = self.stop_reason or reason
         self._stop.set()
 
+    def _check_owner(self) -> None:
+        """Request a stop when the owner has exited."""
+        if self.owner is not None and not self._stop.is_set() and self.owner.gone():
+            self.request_stop(f"owner pid {self.owner.pid} exited")
+
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, lambda signum, _frame: self.request_stop(signal.Signals(signum).name))
@@ -404,6 +428,9 @@ class Supervisor:
         routes: dict | None = None
         snapshot_at = 0.0
         while not self._stop.wait(0.5):
+            self._check_owner()
+            if self._stop.is_set():
+                break
             self.reap_orphans()
             if time.monotonic() - snapshot_at > ROUTES_SNAPSHOT_S:
                 routes = self._proxy_routes() or routes

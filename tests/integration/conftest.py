@@ -4,7 +4,8 @@
 when installed, the archive service, as real processes) on free ports in a fresh data directory, and
 yields a :class:`RunningPlatform`. At the end of the session it runs ``astrohub down``, checks that no
 process of the platform is left, removes the system users the hub created for the session's users
-(when run as root) and deletes the data directory.
+(when run as root) and deletes the data directory. The platform's owner (``--owner``) is pytest's
+process: if it is killed before that teardown runs, the platform stops by itself.
 
 What a test gets (all synchronous; URLs end with ``/``)::
 
@@ -469,7 +470,8 @@ def start_platform() -> tuple[RunningPlatform, list[str]]:
         # Not root, or root with a Python that system users cannot run (e.g. pyenv under /root):
         # everything runs as the invoking user, as documented.
         args += ["--set", "users.run_as_system_users=false"]
-    result = _astrohub("up", "--detach", *args)
+    # --owner: if this process dies before its teardown (a crash, SIGKILL), the platform stops by itself.
+    result = _astrohub("up", "--detach", "--owner", str(os.getpid()), *args)
     if result.returncode != 0:
         if not _KEEP:
             shutil.rmtree(data_dir, ignore_errors=True)

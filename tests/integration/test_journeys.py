@@ -173,16 +173,51 @@ def test_dask_cells_run_twice_print_no_traceback(platform, traveller):
     which keeps the cluster and its Gateway alive, so re-running that cell alone does not show it.)"""
     user, _ = traveller
     cells = [DASK_TWICE[0], DASK_TWICE[0], *DASK_TWICE[1:], *DASK_TWICE[1:], "import gc\ngc.collect()"]
-    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
-                          for source in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    token = platform.user_token(user)
-    saved = platform.session.put(f"{platform.server_url(user)}api/contents/dask-twice.ipynb",
-                                 headers={"Authorization": f"token {token}"},
-                                 json={"type": "notebook", "format": "json", "content": notebook}, timeout=30)
-    assert saved.status_code in (200, 201), saved.text
+    _save_notebook(platform, user, "dask-twice.ipynb", cells)
     results = platform.run_notebook(user, "dask-twice.ipynb", setup=WARNINGS_AS_ERRORS)
     printed = [(r.number, w) for r in results for w in _WARNING_LINE.findall(r.stderr)]
     assert not printed, f"running Dask cells twice printed (cell, line): {printed}\n" + "".join(r.stderr for r in results)
+
+
+def _save_notebook(platform, user: str, path: str, cells: list[str]) -> None:
+    """Write a notebook of these code cells at ``path`` in ``user``'s home, through their server."""
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+                          for source in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    saved = platform.session.put(f"{platform.server_url(user)}api/contents/{path}",
+                                 headers={"Authorization": f"token {platform.user_token(user)}"},
+                                 json={"type": "notebook", "format": "json", "content": notebook}, timeout=30)
+    assert saved.status_code in (200, 201), saved.text
+
+
+#: Prints how many clusters the user has, once the gateway lists no more than ``{most}`` (a stopped one
+#: may be listed for a moment), or after 30 s.
+_COUNT_CLUSTERS = """import time
+from dask_gateway import Gateway
+with Gateway() as gateway:
+    deadline = time.monotonic() + 30
+    while len(gateway.list_clusters()) > {most} and time.monotonic() < deadline:
+        time.sleep(0.5)
+    print(len(gateway.list_clusters()), 'clusters')"""
+
+
+def test_getting_starteds_cluster_cell_run_again_leaves_one_cluster(platform, traveller):
+    """getting-started shows its cluster as a widget, which (with the output history) keeps the cluster object
+    alive: re-running the cell left the first cluster running, idle, until the idle timeout (and a third
+    run hit the two-cluster limit). Run twice, the cell stops the cluster it started before; the tutorial's
+    last cell stops the one that is left."""
+    user, _ = traveller
+    response = platform.session.get(f"{platform.server_url(user)}api/contents/tutorials/getting-started.ipynb",
+                                    headers={"Authorization": f"token {platform.user_token(user)}"}, timeout=30)
+    response.raise_for_status()
+    code = [c["source"] for c in response.json()["content"]["cells"] if c["cell_type"] == "code"]
+    start = next(source for source in code if "new_cluster(" in source)
+    stop = next(source for source in code if "cluster.shutdown()" in source and "new_cluster(" not in source)
+    cells = [start, start, _COUNT_CLUSTERS.format(most=1), stop, _COUNT_CLUSTERS.format(most=0)]
+    _save_notebook(platform, user, "cluster-twice.ipynb", cells)
+    results = platform.run_notebook(user, "cluster-twice.ipynb", setup=WARNINGS_AS_ERRORS)
+    assert [r.stdout.strip() for r in results[2::2]] == ["1 clusters", "0 clusters"]
+    printed = [(r.number, w) for r in results for w in _WARNING_LINE.findall(r.stderr)]
+    assert not printed, f"re-running the cluster cell printed (cell, line): {printed}"
 
 
 def test_a_tutorial_the_user_edited_survives_a_server_restart(platform, traveller):

@@ -2,8 +2,9 @@
 
 ``up`` in the foreground, then Ctrl-C: user servers are stopped too (no gateway, no archive).
 ``up --detach``: its banner's URL and passwords log in through the real login form, and ``down``
-stops a user's running Dask scheduler and workers. Each test runs its own small platform so that
-the session's platform is untouched.
+stops a user's running Dask scheduler and workers. ``up --detach --owner PID`` (what the session
+fixture runs): when the owner is killed, so that no teardown runs, the platform stops by itself. Each
+test runs its own small platform so that the session's platform is untouched.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 
 import psutil
 import requests
 
-from platform_lib.local.ports import free_ports
+from platform_lib.local.ports import check_ports_free, free_ports
 
 
 def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path, poll):
@@ -54,6 +56,59 @@ def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path, poll):
     _, alive = psutil.wait_procs(tree, timeout=5)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], f"orphans: {alive}"
     assert not (data / "state" / "astrohub.pid").exists()
+
+
+#: What the owner runs: ``astrohub up --detach --owner <its own pid>``, then it waits to be killed.
+_OWNER = textwrap.dedent("""
+    import os, subprocess, sys, time
+    up = subprocess.run([sys.executable, "-m", "platform_lib", "up", "--detach", "--owner", str(os.getpid()),
+                         *sys.argv[1:]], capture_output=True, text=True)
+    print("started" if up.returncode == 0 else up.stdout + up.stderr, flush=True)
+    time.sleep(600 if up.returncode == 0 else 0)
+""")
+
+
+def _exited(proc: psutil.Process) -> bool:
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_platform_stops_when_its_owner_is_killed(tmp_path, poll):
+    """SIGKILL the process that started the platform (no teardown runs): every process of the platform
+    is gone, the lock released and the ports free, through the supervisor's own stop."""
+    data = tmp_path / "data"
+    ports = free_ports(3)
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER, "--data-dir", str(data),
+         "--set", f"hub.port={ports[0]}", "--set", f"hub.hub_port={ports[1]}", "--set", f"hub.proxy_api_port={ports[2]}",
+         "--set", "gateway.enabled=false", "--set", "archive.enabled=false", "--set", "classes.enabled=false",
+         "--set", "sample_data.enabled=false", "--set", "users.run_as_system_users=false"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    tree: list[psutil.Process] = []
+    try:
+        line = owner.stdout.readline()
+        assert line == "started\n", line + owner.stdout.read()
+        supervisor = psutil.Process(json.loads((data / "state" / "status.json").read_text())["pid"])
+        tree = [supervisor, *supervisor.children(recursive=True)]
+        names = " ".join(" ".join(p.cmdline()) for p in tree)
+        assert "configurable-http-proxy" in names and "jupyterhub" in names, names
+        owner.kill()
+        owner.wait(timeout=30)
+        # The supervisor notices within 0.5 s; the hub's and the proxy's grace is 20 s + 5 s at most.
+        poll(lambda: all(_exited(p) for p in tree), 60, "every process of the platform to exit")
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+        for proc in tree:  # only when the test failed: leave nothing behind
+            if not _exited(proc):
+                proc.kill()
+    assert not (data / "state" / "astrohub.pid").exists()
+    check_ports_free(dict(zip(["hub.port", "hub.hub_port", "hub.proxy_api_port"], ports)), "127.0.0.1")
+    log = (data / "state" / "logs" / "supervisor.log").read_text()
+    assert f"stopping (owner pid {owner.pid} exited)" in log, log[-2000:]
 
 
 def _login(url: str, user: str, password: str) -> int:

@@ -1,4 +1,5 @@
-"""platform_lib.processes: the one "is this process alive" check, and its users in jobs and catalogs."""
+"""platform_lib.processes: the one "is this process alive" check, and its users in jobs, catalogs and the
+local platform's owner (``astrohub up --owner``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from platform_lib.catalogs import Registry
 from platform_lib.catalogs._ingest import _remove_debris
 from platform_lib.jobs._runner import _remove_dead_staging
+from platform_lib.local.errors import ConfigError
+from platform_lib.local.owner import Owner
 from platform_lib.processes import process_alive, process_start_ticks
 
 
@@ -59,3 +62,23 @@ def test_a_dead_runners_staging_is_removed(tmp_path, zombie):
     live.write_bytes(b"another runner at work")
     _remove_dead_staging(target)
     assert not dead.exists() and live.exists()
+
+
+def test_an_owner_is_gone_once_it_exits_even_before_it_is_reaped(zombie):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owner = Owner(child.pid)
+        assert not owner.gone()
+    finally:
+        child.kill()
+        child.wait()
+    assert owner.gone()
+    with pytest.raises(ConfigError, match=f"--owner {zombie}: no process {zombie} is running") as info:
+        Owner(zombie)
+    assert info.value.key == "--owner"
+
+
+def test_a_new_process_with_the_owners_pid_is_not_the_owner():
+    owner = Owner(os.getpid())
+    owner._start_ticks -= 1  # as if this process had got the pid of an owner that started a tick earlier
+    assert owner.gone()

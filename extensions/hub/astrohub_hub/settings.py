@@ -217,8 +217,10 @@ class GatewayServerSettings(Strict):
     ``cluster_max_*`` bound each cluster (so a user gets at most their product).
     ``cluster_max_workers_by_group`` raises ``cluster_max_workers`` for members of a hub group (a
     member of several groups gets the largest; groups need not be configured here, so groups made
-    through the hub API count too). ``idle_timeout_seconds`` shuts down a cluster without clients
-    (0: never). ``db_path``: the gateway's SQLite database (default: in memory); with a file, a
+    through the hub API count too). ``idle_timeout_seconds`` shuts down a cluster that has run no
+    task for that long (dask-gateway's ``idle_timeout``: the time since the scheduler's last task
+    transition, or since it started; connected clients and a notebook's cluster widget do not count,
+    so a cluster left open in a notebook stops too; 0: never). ``db_path``: the gateway's SQLite database (default: in memory); with a file, a
     restarted gateway finds its running clusters again (their secrets encrypted with a key derived from
     the gateway's hub token).
     """
