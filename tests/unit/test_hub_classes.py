@@ -619,7 +619,7 @@ def test_an_extension_gives_one_student_their_own_due_date_and_bad_ones_change_n
     with pytest.raises(ClassError, match="'eve' is not a student of class 'c1'"):
         teaching.show(PROF, "c1", student="eve")
     book = teaching.gradebook(PROF, "c1")
-    assert book["columns"][-1] == "extended_until"
+    assert book["columns"][-2:] == ["extended_until", "needs_manual_grade"]
     assert [(r["student"], r["late_seconds"], r["extended_until"]) for r in book["rows"]] == [
         ("ann", 30, _iso(due + 7200)), ("bob", None, None)]
     # An exam that names the assignment decides alone: once it ended, the extension does not reopen it.

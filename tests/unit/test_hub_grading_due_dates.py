@@ -4,7 +4,9 @@ The classes service tells nbgrader the assignment's due date (its gradebook's ``
 submission was taken (``timestamp.txt``), so nbgrader's lateness is ours, and an instructor's late penalty
 (points per hour late) is taken once per submission, however many notebooks the assignment has: a late
 submission loses the points (never more than its score), an on-time one does not, nor one late against the
-class's due date but within the student's extension (nbgrader's submission ``extension``).
+class's due date but within the student's extension (nbgrader's submission ``extension``). The penalty follows
+the score nbgrader holds now: a grade the instructor changes by hand (formgrader) moves the gradebook's score and,
+once feedback is returned, the pages the student gets.
 The class's clock is a test clock; nbgrader reads the times it is given, so nothing here waits. System users
 and ACLs are exercised in tests/integration/test_platform_classes.py.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timezone
@@ -125,9 +128,42 @@ def test_nbgrader_knows_the_due_date_and_each_submission_time_and_takes_the_late
     assert datetime.fromisoformat(duedate).replace(tzinfo=timezone.utc).timestamp() == due
     assert {s: datetime.fromisoformat(t).replace(tzinfo=timezone.utc).timestamp() for s, t in stamps.items()} == {
         "ann": start + 600.75, "bob": due + 5400.5, "cy": due + 5 * 3600, "dee": due + 5400.5}
-    assert shares == [("ann", "cube", None), ("ann", "square", None), ("bob", "cube", 1.0), ("bob", "square", 1.0),
+    assert shares == [("ann", "cube", None), ("ann", "square", None), ("bob", "cube", 0.5), ("bob", "square", 1.5),
                       ("cy", "cube", 1.0), ("cy", "square", 3.0), ("dee", "cube", None), ("dee", "square", None)]
     assert {s: e is not None for s, e in extensions.items()} == {"ann": False, "bob": False, "cy": False, "dee": True}
+
+    # The instructor changes bob's grades by hand, as formgrader's grade API does (nbgrader's GradeHandler.put):
+    # square's test 3 -> 2 points, 0.5 extra credit on cube. His score is nbgrader's 3.5 less the 2-point penalty,
+    # worked out when asked (the gradebook, its CSV) and again in the feedback he gets, not frozen at autograding.
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        for notebook, manual, extra in (("square", 2.0, None), ("cube", 1.0, 0.5)):
+            grade = gb.find_grade("test", notebook, "hw1", "bob")
+            grade.manual_score, grade.extra_credit = manual, extra
+            grade.needs_manual_grade = False
+        gb.db.commit()
+    rows = {r["student"]: r for r in teaching.gradebook(PROF, "c1")["rows"]}
+    assert (rows["bob"]["score"], rows["bob"]["late_penalty"], rows["bob"]["max_score"]) == (1.5, 2.0, 4.0)
+    assert (rows["ann"]["score"], rows["cy"]["score"], rows["dee"]["score"]) == (4.0, 0.0, 4.0)  # unchanged
+    assert {s: r["needs_manual_grade"] for s, r in rows.items()} == {"ann": False, "bob": False, "cy": False,
+                                                                     "dee": False}
+    returned = teaching.return_feedback(PROF, "c1", "hw1")["returned"]
+    assert sorted(returned["bob"]) == ["cube.html", "square.html", "timestamp.txt"]
+    pages = {name: (tmp_path / "home" / "bob" / "c1" / "hw1" / "feedback" / f"{name}.html").read_text()
+             for name in ("cube", "square")}
+    shown = {name: _feedback_figures(page) for name, page in pages.items()}
+    # each page: (score after its share of the penalty, its share); cube 1.5 and square 2 of nbgrader's 3.5
+    assert shown == {"cube": (pytest.approx(1.5 - 2 * 1.5 / 3.5, abs=0.01), pytest.approx(2 * 1.5 / 3.5, abs=0.01)),
+                     "square": (pytest.approx(2 - 2 * 2 / 3.5, abs=0.01), pytest.approx(2 * 2 / 3.5, abs=0.01))}
+    assert sum(score for score, _ in shown.values()) == pytest.approx(rows["bob"]["score"], abs=0.02)
+
+
+def _feedback_figures(page: str) -> tuple[float, float]:
+    """(the notebook's score, its late penalty) as nbgrader's feedback page shows them."""
+    [score] = re.findall(r"<h4>\w+ \(Score: ([0-9.]+) / [0-9.]+\)</h4>", page)
+    penalty = re.findall(r"Late submission penalty \(Score: -([0-9.]+)\)", page)
+    return float(score), float(penalty[0]) if penalty else 0.0
 
 
 def test_a_late_penalty_needs_a_due_date_and_is_a_number_of_points_not_below_zero(teaching, tmp_path):
