@@ -125,7 +125,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     """A tiny nbgrader notebook: the students' copy has no solution, a right answer scores 1 and a wrong one 0,
     and each student gets nbgrader's feedback page (collect --grade runs nbgrader as the instructor). s1 hands
     in after a due date the instructor sets with a late penalty (0.5 points per hour late): nbgrader takes it,
-    and the class page says so ("0.5 off for lateness")."""
+    and the class page says so ("0.5 off for lateness"). Grades the instructor changes by hand afterwards move
+    the gradebook's scores and the feedback returned again, the penalty worked out from the new score."""
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
     hw = course["root"] / "instructors" / "nbhw"
     platform.execute(prof, textwrap.dedent(f"""
@@ -189,6 +190,25 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert as_prof.text == book.stdout
     assert platform.classes_api(s1, "GET", f"classes/{name}/grades?format=csv").status_code == 403
     assert platform.classes_api(prof, "GET", f"classes/{name}/grades?format=xls").status_code == 400
+    # The instructor then grades by hand in nbgrader's gradebook, in their own kernel as formgrader's grade API
+    # does (GradeHandler.put: manual_score, extra_credit): s2's wrong answer gets the point, s1 half a point of
+    # extra credit. The gradebook's scores follow at once (s1: nbgrader's 1.5 less the 0.5 penalty), and the
+    # feedback returned again shows the same figures.
+    platform.execute(prof, textwrap.dedent(f"""
+        from nbgrader.api import Gradebook
+        with Gradebook("sqlite:///{course['root'] / 'instructors' / 'nbgrader' / 'gradebook.db'}") as gb:
+            for student, manual, extra in (({s2!r}, 1.0, None), ({s1!r}, None, 0.5)):
+                grade = gb.find_grade("test", "square", "nbhw", student)
+                grade.manual_score, grade.extra_credit = manual, extra
+            gb.db.commit()
+    """))
+    regraded = {r["student"]: r for r in csv.DictReader(io.StringIO(
+        platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv").text)) if r["assignment"] == "nbhw"}
+    assert [(regraded[s]["score"], regraded[s]["late_penalty"]) for s in (s1, s2)] == [("1.0", "0.5"), ("1.0", "0.0")]
+    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").status_code == 200
+    s1_page = (platform.data_dir / "home" / s1 / name / "nbhw" / "feedback" / "square.html").read_text()
+    assert "square (Score: 1.0 / 1.0)" in s1_page and "Late submission penalty (Score: -0.5)" in s1_page
+    assert "square (Score: 1.0 / 1.0)" in (feedback / "square.html").read_text()
 
 
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):
