@@ -882,10 +882,11 @@ class Teaching:
                 graded.setdefault(assignment, {})[student] = submission
         return graded
 
-    def _scores_now(self, actor: Actor, cls: str, assignment: str, graded: dict[str, str]) -> dict[str, dict]:
-        """The scores of the ``graded`` submissions as nbgrader's gradebook holds them now (manual grades and
-        extra credit included), less the late penalty worked out from them: ``{student: {score, max_score,
-        late_penalty, needs_manual_grade}}`` (a student nbgrader has no submission of is left out). Read with
+    def _scores_now(self, actor: Actor, cls: str) -> dict[tuple[str, str], dict]:
+        """The scores of the class's graded submissions (:meth:`_graded`) as nbgrader's gradebook holds them now
+        (manual grades and extra credit included), less the late penalty worked out from them: ``{(assignment,
+        student): {score, max_score, late_penalty, needs_manual_grade}}`` (a submission nbgrader has not is left
+        out). Read with
         the acting instructor's permissions (an admin's request: the first instructor's, as nbgrader runs), so a
         link planted in the instructors' folder leads nowhere they could not read themselves."""
         instructors = self._class_dirs(cls)["instructors"]
@@ -894,14 +895,17 @@ class Teaching:
         staff = self.roster(cls)["instructors"]
         reader_name = actor.name if not actor.admin or actor.name in staff else (staff[0] if staff else None)
         reader = self._system(reader_name) if reader_name else None
-        grader = Grader(instructors / "nbgrader", None, instructors, self.grading)
-        deadline = self._grading_deadline(cls, assignment, graded)
+        graded = self._graded(cls)
+        held = Grader(instructors / "nbgrader", None, instructors, self.grading).scores(sorted(graded), reader)
         now = {}
-        for student, held in grader.scores(assignment, reader).items():
-            if student in graded:
-                taken = deadline.penalty(student, held["raw_score"])
-                now[student] = {"score": held["raw_score"] - taken, "max_score": held["max_score"],
-                                "late_penalty": taken, "needs_manual_grade": held["needs_manual_grade"]}
+        for assignment, students in held.items():
+            deadline = self._grading_deadline(cls, assignment, graded[assignment])
+            for student, raw in students.items():
+                if student in graded[assignment]:
+                    taken = deadline.penalty(student, raw["raw_score"])
+                    now[(assignment, student)] = {"score": raw["raw_score"] - taken, "max_score": raw["max_score"],
+                                                  "late_penalty": taken,
+                                                  "needs_manual_grade": raw["needs_manual_grade"]}
         return now
 
     #: The columns of :meth:`gradebook`'s rows, in order (the CSV export's header).
@@ -937,8 +941,7 @@ class Teaching:
                 "SELECT assignment, student, score, max_score, submission, late_penalty FROM grades "
                 "WHERE class = ?", (cls,))}
         extensions = self._extensions(cls)
-        now = {(a, s): g for a, graded in self._graded(cls).items()
-               for s, g in self._scores_now(actor, cls, a, graded).items()}
+        now = self._scores_now(actor, cls)
         rows = []
         for student in self.roster(cls)["students"]:
             for assignment, due in assignments:

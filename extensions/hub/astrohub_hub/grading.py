@@ -70,10 +70,10 @@ __all__ = ["Deadline", "Grader", "LocalSteps", "NoSteps", "Steps", "steps_from_e
 #: Seconds one nbgrader step may take (autograde runs every submitted notebook).
 STEP_TIMEOUT = 900
 
-#: The scores of an assignment's submissions as nbgrader's gradebook holds them now, for each student:
+#: The scores of assignments' submissions as nbgrader's gradebook holds them now, for each assignment and student:
 #: ``raw_score`` (nbgrader's: each grade cell's manual score when an instructor gave one in formgrader, else its
 #: autograded score, plus any extra credit; no late penalty), ``max_score`` and ``needs_manual_grade`` (a cell
-#: still waits for an instructor). ``python -I -c _SCORES <gradebook.db> <assignment>``, as the reader: standard
+#: still waits for an instructor). ``python -I -c _SCORES <gradebook.db> <assignment>...``, as the reader: standard
 #: library only (SQL on nbgrader's schema, the same sums as its ``Grade.score``), read-only, so the classes
 #: service reads it whenever it is asked, without nbgrader (not in the hub image) or a grading Job.
 _SCORES = """
@@ -83,7 +83,7 @@ if not os.path.isfile(sys.argv[1]):
     raise SystemExit
 db = sqlite3.connect(pathlib.Path(sys.argv[1]).absolute().as_uri() + "?mode=ro", uri=True)
 rows = db.execute(
-    "SELECT submitted_assignment.student_id, COALESCE(SUM(CASE "
+    "SELECT assignment.name, submitted_assignment.student_id, COALESCE(SUM(CASE "
     "WHEN grade.manual_score IS NOT NULL THEN grade.manual_score + COALESCE(grade.extra_credit, 0.0) "
     "WHEN grade.auto_score IS NOT NULL THEN grade.auto_score + COALESCE(grade.extra_credit, 0.0) ELSE 0.0 END), 0.0), "
     "COALESCE(SUM(COALESCE(grade_cells.max_score, task_cells.max_score, 0.0)), 0.0), "
@@ -92,10 +92,13 @@ rows = db.execute(
     "LEFT JOIN submitted_notebook ON submitted_notebook.assignment_id = submitted_assignment.id "
     "LEFT JOIN grade ON grade.notebook_id = submitted_notebook.id "
     "LEFT JOIN grade_cells ON grade_cells.id = grade.cell_id LEFT JOIN task_cells ON task_cells.id = grade.cell_id "
-    "WHERE assignment.name = ? GROUP BY submitted_assignment.student_id", (sys.argv[2],)).fetchall()
+    "WHERE assignment.name IN (%s) GROUP BY assignment.name, submitted_assignment.student_id"
+    % ", ".join("?" * len(sys.argv[2:])), sys.argv[2:]).fetchall()
 db.close()
-print(json.dumps({student: {"raw_score": score, "max_score": top, "needs_manual_grade": bool(manual)}
-                  for student, score, top, manual in rows}))
+out = {}
+for assignment, student, score, top, manual in rows:
+    out.setdefault(assignment, {})[student] = {"raw_score": score, "max_score": top, "needs_manual_grade": bool(manual)}
+print(json.dumps(out))
 """
 
 #: ``nbgrader autograde`` with astrohub's times: ``python -c _AUTOGRADE autograde <assignment> <spec> ...``,
@@ -299,12 +302,16 @@ class Grader:
         self._run("generate_assignment", assignment, "--force")
         return self.course / "release" / assignment
 
-    def scores(self, assignment: str, reader: str | None) -> dict[str, dict]:
-        """The scores nbgrader's gradebook holds now for ``assignment`` (:data:`_SCORES`: ``{student:
-        {raw_score, max_score, needs_manual_grade}}``, no late penalty; ``{}`` before the first grading), read
-        with ``reader``'s permissions (a system user; None: ours) in a subprocess of this service, not a step."""
+    def scores(self, assignments: list[str], reader: str | None) -> dict[str, dict[str, dict]]:
+        """The scores nbgrader's gradebook holds now for ``assignments`` (:data:`_SCORES`: ``{assignment:
+        {student: {raw_score, max_score, needs_manual_grade}}}``, no late penalty; an assignment never graded is
+        left out), read with ``reader``'s permissions (a system user; None: ours) in one subprocess of this
+        service, not a grading step."""
+        if not assignments:
+            return {}
         user = folders._as_user(reader) if reader else {}
-        result = subprocess.run([sys.executable, "-I", "-c", _SCORES, str(self.course / "gradebook.db"), assignment],
+        result = subprocess.run([sys.executable, "-I", "-c", _SCORES, str(self.course / "gradebook.db"),
+                                 *assignments],
                                 capture_output=True, text=True, timeout=120, check=False, **user)
         if result.returncode != 0:
             lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
@@ -319,7 +326,7 @@ class Grader:
         Returns ``{student: {score, max_score, late_penalty, needs_manual_grade, late_seconds, feedback}}`` for
         the ``students`` nbgrader has a submission of: ``score`` is nbgrader's score of now less the penalty (never
         below zero), the figure the feedback pages add up to; ``late_seconds``: the lateness nbgrader measured."""
-        raw = self.scores(assignment, self.system_user)
+        raw = self.scores([assignment], self.system_user).get(assignment, {})
         result = {}
         for student in students:
             if student in raw:
