@@ -45,8 +45,8 @@ in the service's pod, which holds the hub token). Every backend runs ``python <a
 and returns its standard output; a failure or a timeout is a :class:`astrohub_hub.errors.BackendError` (code
 ``grading-failed``; the classes service answers it 502, as a failure of its backend, not the caller's input)
 and leaves the class's submissions as they were (grading reads copies). May import the standard library,
-``due_dates``, ``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader only in the
-subprocesses.
+``due_dates``, ``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader
+only in the subprocesses.
 """
 
 from __future__ import annotations
