@@ -84,7 +84,7 @@ from typing import Callable, Iterable
 from astrohub_hub import folders
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
 from astrohub_hub.accounts import SystemAccounts
-from astrohub_hub.grading import Deadline, Grader, Steps, uses_nbgrader
+from astrohub_hub.grading import Deadline, Grader, NoSteps, Steps, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
 
@@ -967,14 +967,15 @@ class Teaching:
 
         An autograded assignment's pages are generated again first (:meth:`astrohub_hub.grading.Grader.feedback`),
         from the grades nbgrader holds now (an instructor may have graded or changed cells in formgrader since),
-        with the late penalty worked out again from them: each student's pages add up to their gradebook score."""
+        with the late penalty worked out again from them: each student's pages add up to their gradebook score.
+        With grading off (:class:`astrohub_hub.grading.NoSteps`) the pages written before are returned as they are."""
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
         self._assignment(cls, assignment)
         reader = None if actor.admin else self._system(actor.name)
         graded = self._graded(cls).get(assignment)
         instructors = self._class_dirs(cls)["instructors"]
-        if graded and (instructors / "nbgrader" / "gradebook.db").is_file():
+        if graded and (instructors / "nbgrader" / "gradebook.db").is_file() and not isinstance(self.grading, NoSteps):
             # grades may have changed in formgrader since autograding: the penalty and the pages follow them
             regraded = self._grader(actor, cls).feedback(assignment, sorted(graded),
                                                          self._grading_deadline(cls, assignment, graded),
