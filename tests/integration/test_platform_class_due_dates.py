@@ -78,7 +78,7 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
     assert (rows[early]["due"], rows[early]["late"], rows[early]["late_seconds"]) == (_iso(due), "False", "0")
     assert rows[tardy]["late"] == "True" and int(rows[tardy]["late_seconds"]) >= 1, rows
     header = platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv").text.splitlines()[0]
-    assert header.endswith(",due,late,late_seconds,late_penalty,extended_until"), header
+    assert header.endswith(",due,late,late_seconds,late_penalty,extended_until,needs_manual_grade"), header
 
     # A hard deadline (the CLI): the next late submission is refused with the due date; students cannot set it.
     hard = platform.astrohub("classes", "due", name, "hw1", "--refuse-late")
@@ -134,7 +134,7 @@ def test_an_extension_gives_one_student_their_own_due_date_on_the_running_platfo
     assert taken.status_code == 200, taken.text
     assert taken.json()["note"] == f"on time (due {_iso(due + 3600)} with your extension)", taken.text
     # Their own due date: in the class as they see it (`classes show --student`), on their class page, and in the
-    # gradebook (its last column).
+    # gradebook (its extended_until column).
     shown = platform.classes_api(prof, "GET", f"classes/{name}?student={ill}")
     assert shown.json()["deadlines"]["hw1"]["extended_until"] == _iso(due + 3600), shown.text
     page = platform.login(ill).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
@@ -142,5 +142,5 @@ def test_an_extension_gives_one_student_their_own_due_date_on_the_running_platfo
     roster = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert f"extended to {_iso(due + 3600)}</td>" in roster, roster  # the instructor's roster cell
     rows = list(csv.reader(io.StringIO(platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv").text)))
-    book = {r[0]: r for r in rows[1:]}
-    assert rows[0][-1] == "extended_until" and book[ill][-1] == _iso(due + 3600) and book[other][-1] == "", rows
+    book, at = {r[0]: r for r in rows[1:]}, rows[0].index("extended_until")
+    assert book[ill][at] == _iso(due + 3600) and book[other][at] == "", rows

@@ -125,20 +125,23 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     """A tiny nbgrader notebook: the students' copy has no solution, a right answer scores 1 and a wrong one 0,
     and each student gets nbgrader's feedback page (collect --grade runs nbgrader as the instructor). s1 hands
     in after a due date the instructor sets with a late penalty (0.5 points per hour late): nbgrader takes it,
-    and the class page says so ("0.5 off for lateness")."""
+    and the class page says so ("0.5 off for lateness"). Grades the instructor changes by hand afterwards move
+    the gradebook's scores and the feedback returned again, the penalty worked out from the new score."""
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
     hw = course["root"] / "instructors" / "nbhw"
     platform.execute(prof, textwrap.dedent(f"""
         import nbformat
         from pathlib import Path
-        from nbformat.v4 import new_notebook, new_code_cell
+        from nbformat.v4 import new_notebook, new_code_cell, new_markdown_cell
         def meta(grade_id, **kw):
             return {{"nbgrader": {{"schema_version": 3, "grade_id": grade_id, **kw}}}}
         nb = new_notebook(cells=[
             new_code_cell("def square(x):\\n    ### BEGIN SOLUTION\\n    return x * x\\n    ### END SOLUTION",
                           metadata=meta("answer", grade=False, solution=True, locked=False)),
             new_code_cell("assert square(3) == 9", metadata=meta("test", grade=True, solution=False, locked=True,
-                                                                 points=1))])
+                                                                 points=1)),
+            new_markdown_cell("Because ...", metadata=meta("why", grade=True, solution=True, locked=False,
+                                                           points=1))])  # graded by hand
         nb.metadata["kernelspec"] = {{"name": "python3", "display_name": "Python 3", "language": "python"}}
         Path({str(hw)!r}).mkdir()
         nbformat.write(nb, {str(hw / 'square.ipynb')!r})
@@ -150,6 +153,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     answer = json.loads(copy.read_text())
     answer["cells"][0]["source"] = "".join(answer["cells"][0]["source"]).replace("raise NotImplementedError()",
                                                                                "return x * x")
+    answer["cells"][2]["source"] = "Because x * x is x squared."  # s1's written answer; s2 leaves it blank
     copy.write_text(json.dumps(answer))
     # s2 hands in the untouched notebook; then a due date a moment ahead with a late penalty, and s1 after it
     assert platform.classes_api(s2, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
@@ -164,13 +168,16 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert graded.returncode == 0, graded.stdout + graded.stderr
     grades = json.loads(graded.stdout)["grades"]
     assert [(grades[s]["score"], grades[s]["max_score"], grades[s]["late_penalty"]) for s in (s1, s2)] == [
-        (0.5, 1.0, 0.5), (0.0, 1.0, 0.0)], grades  # s1's right answer, less half a point for its started hour
+        (0.5, 2.0, 0.5), (0.0, 2.0, 0.0)], grades  # s1's right answer, less half a point for its started hour
+    # s1's written answer waits for the instructor; s2's blank one nbgrader scores 0 itself
+    assert (grades[s1]["needs_manual_grade"], grades[s2]["needs_manual_grade"]) == (True, False), grades
     page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     assert "<th>hw1</th><th>nbhw</th>" in page, page  # who submitted what, and the score, per assignment
     assert f"<td>{s2}</td><td class='server'>stopped</td><td>3</td><td class='assignment'>2</td>" \
-           "<td class='assignment'>1 (0/1)</td></tr>" in page, page
+           "<td class='assignment'>1 (0/2)</td></tr>" in page, page
     s1_row = page.split(f"<tr><td>{s1}</td>", 1)[1].split("</tr>", 1)[0]
-    assert re.search(r"<td class='assignment'>1 \(0\.5/1, 0\.5 off for lateness\) late by \d+ s</td>$", s1_row), s1_row
+    assert re.search(r"<td class='assignment'>1 \(0\.5/2, 0\.5 off for lateness, needs manual grading\) late by \d+ s"
+                     r"</td>$", s1_row), s1_row
     # nbgrader's feedback: the page, and (as nbgrader returns it) when the graded work was handed in
     returned = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"]
     assert returned[s2] == ["square.html", "timestamp.txt"], returned
@@ -183,12 +190,37 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(io.StringIO(book.stdout))}
     assert [rows[(s, "nbhw")]["score"] for s in (s1, s2, s3)] == ["0.5", "0.0", ""], book.stdout
     assert [rows[(s, "nbhw")]["late_penalty"] for s in (s1, s2, s3)] == ["0.5", "0.0", ""], book.stdout
-    assert rows[(s3, "nbhw")]["submissions"] == "0" and rows[(s1, "nbhw")]["max_score"] == "1.0"
+    assert rows[(s3, "nbhw")]["submissions"] == "0" and rows[(s1, "nbhw")]["max_score"] == "2.0"
+    assert [rows[(s, "nbhw")]["needs_manual_grade"] for s in (s1, s2, s3)] == ["True", "False", ""], book.stdout
     as_prof = platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv")
     assert as_prof.status_code == 200 and as_prof.headers["Content-Type"].startswith("text/csv")
     assert as_prof.text == book.stdout
     assert platform.classes_api(s1, "GET", f"classes/{name}/grades?format=csv").status_code == 403
     assert platform.classes_api(prof, "GET", f"classes/{name}/grades?format=xls").status_code == 400
+    # The instructor then grades by hand in nbgrader's gradebook, in their own kernel as formgrader's grade API
+    # does (GradeHandler.put: manual_score, extra_credit, needs_manual_grade): s1's written answer 1 point, s2's
+    # wrong code the point after all, s1 half a point of extra credit. The gradebook's scores follow
+    # at once (s1: nbgrader's 2.5 less the 0.5 penalty), and the feedback returned again shows the same figures.
+    platform.execute(prof, textwrap.dedent(f"""
+        from nbgrader.api import Gradebook
+        with Gradebook("sqlite:///{course['root'] / 'instructors' / 'nbgrader' / 'gradebook.db'}") as gb:
+            for cell, student, manual, extra in (("why", {s1!r}, 1.0, None), ("test", {s2!r}, 1.0, None),
+                                                 ("test", {s1!r}, None, 0.5)):
+                grade = gb.find_grade(cell, "square", "nbhw", student)
+                grade.manual_score, grade.extra_credit = manual, extra
+                grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
+            gb.db.commit()
+    """))
+    regraded = {r["student"]: r for r in csv.DictReader(io.StringIO(
+        platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv").text)) if r["assignment"] == "nbhw"}
+    assert [(regraded[s]["score"], regraded[s]["late_penalty"], regraded[s]["needs_manual_grade"])
+            for s in (s1, s2)] == [("2.0", "0.5", "False"), ("1.0", "0.0", "False")], regraded
+    page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    assert "<td class='assignment'>1 (1/2)</td></tr>" in page and "needs manual grading" not in page, page
+    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").status_code == 200
+    s1_page = (platform.data_dir / "home" / s1 / name / "nbhw" / "feedback" / "square.html").read_text()
+    assert "square (Score: 2.0 / 2.0)" in s1_page and "Late submission penalty (Score: -0.5)" in s1_page
+    assert "square (Score: 1.0 / 2.0)" in (feedback / "square.html").read_text()
 
 
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):

@@ -293,6 +293,20 @@ def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(te
     teaching.archive(ADMIN, "c1")
     assert teaching.gradebook(PROF, "c1")["rows"] == book["rows"]  # readable after the class ended
 
+    # Grading switched off since (grading: off): returning feedback gives back the pages nbgrader wrote then,
+    # rather than trying to generate them again (which needs nbgrader's steps)
+    from astrohub_hub.grading import Grader as RealGrader, NoSteps
+
+    monkeypatch.setattr(classes, "Grader", RealGrader)
+    teaching.grading = NoSteps()
+    nbgrader = tmp_path / "classes" / "c1" / "instructors" / "nbgrader"
+    nbgrader.mkdir(parents=True)
+    (nbgrader / "gradebook.db").write_bytes(b"")
+    page = tmp_path / "classes" / "c1" / "instructors" / "feedback" / "hw1" / "ann"
+    page.mkdir(parents=True)
+    (page / "square.html").write_text("<p>3/5</p>")
+    assert teaching.return_feedback(PROF, "c1", "hw1")["returned"] == {"ann": ["square.html"]}
+
 
 def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_unchanged(teaching, tmp_path):
     teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
@@ -619,7 +633,7 @@ def test_an_extension_gives_one_student_their_own_due_date_and_bad_ones_change_n
     with pytest.raises(ClassError, match="'eve' is not a student of class 'c1'"):
         teaching.show(PROF, "c1", student="eve")
     book = teaching.gradebook(PROF, "c1")
-    assert book["columns"][-1] == "extended_until"
+    assert book["columns"][-2:] == ["extended_until", "needs_manual_grade"]
     assert [(r["student"], r["late_seconds"], r["extended_until"]) for r in book["rows"]] == [
         ("ann", 30, _iso(due + 7200)), ("bob", None, None)]
     # An exam that names the assignment decides alone: once it ended, the extension does not reopen it.

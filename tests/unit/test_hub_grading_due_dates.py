@@ -4,7 +4,9 @@ The classes service tells nbgrader the assignment's due date (its gradebook's ``
 submission was taken (``timestamp.txt``), so nbgrader's lateness is ours, and an instructor's late penalty
 (points per hour late) is taken once per submission, however many notebooks the assignment has: a late
 submission loses the points (never more than its score), an on-time one does not, nor one late against the
-class's due date but within the student's extension (nbgrader's submission ``extension``).
+class's due date but within the student's extension (nbgrader's submission ``extension``). The penalty follows
+the score nbgrader holds now: a grade the instructor changes by hand (formgrader) moves the gradebook's score and,
+once feedback is returned, the pages the student gets.
 The class's clock is a test clock; nbgrader reads the times it is given, so nothing here waits. System users
 and ACLs are exercised in tests/integration/test_platform_classes.py.
 """
@@ -13,16 +15,23 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import sqlite3
-from contextlib import closing
+import subprocess
+import sys
+import time
+from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 
 import nbformat
 import pytest
+import requests
 from nbformat.v4 import new_code_cell, new_notebook
 
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
+from platform_lib.local.ports import free_ports
 
 ADMIN, PROF = Actor("root-cli", admin=True), Actor("prof")
 ANN, BOB, CY, DEE = Actor("ann"), Actor("bob"), Actor("cy"), Actor("dee")
@@ -125,9 +134,85 @@ def test_nbgrader_knows_the_due_date_and_each_submission_time_and_takes_the_late
     assert datetime.fromisoformat(duedate).replace(tzinfo=timezone.utc).timestamp() == due
     assert {s: datetime.fromisoformat(t).replace(tzinfo=timezone.utc).timestamp() for s, t in stamps.items()} == {
         "ann": start + 600.75, "bob": due + 5400.5, "cy": due + 5 * 3600, "dee": due + 5400.5}
-    assert shares == [("ann", "cube", None), ("ann", "square", None), ("bob", "cube", 1.0), ("bob", "square", 1.0),
+    assert shares == [("ann", "cube", None), ("ann", "square", None), ("bob", "cube", 0.5), ("bob", "square", 1.5),
                       ("cy", "cube", 1.0), ("cy", "square", 3.0), ("dee", "cube", None), ("dee", "square", None)]
     assert {s: e is not None for s, e in extensions.items()} == {"ann": False, "bob": False, "cy": False, "dee": True}
+
+    # The instructor changes bob's grades by hand in formgrader (nbgrader's server extension, over its HTTP API):
+    # square's test 3 -> 2 points, 0.5 extra credit on cube. His score is nbgrader's 3.5 less the 2-point penalty,
+    # worked out when asked (the gradebook, its CSV) and again in the feedback he gets, not frozen at autograding.
+    with _formgrader(tmp_path / "classes" / "c1" / "instructors", tmp_path / "jupyter") as api:
+        for notebook, manual, extra in (("square", 2.0, None), ("cube", 1.0, 0.5)):
+            [submitted] = [n for n in api("GET", f"submitted_notebooks/hw1/{notebook}") if n["student"] == "bob"]
+            [grade] = api("GET", f"grades?submission_id={submitted['id']}")
+            assert (grade["name"], grade["auto_score"]) == ("test", 3.0 if notebook == "square" else 1.0)
+            api("PUT", f"grade/{grade['id']}", {"manual_score": manual, "extra_credit": extra})
+    rows = {r["student"]: r for r in teaching.gradebook(PROF, "c1")["rows"]}
+    assert (rows["bob"]["score"], rows["bob"]["late_penalty"], rows["bob"]["max_score"]) == (1.5, 2.0, 4.0)
+    assert (rows["ann"]["score"], rows["cy"]["score"], rows["dee"]["score"]) == (4.0, 0.0, 4.0)  # unchanged
+    assert {s: r["needs_manual_grade"] for s, r in rows.items()} == {"ann": False, "bob": False, "cy": False,
+                                                                     "dee": False}
+    returned = teaching.return_feedback(PROF, "c1", "hw1")["returned"]
+    assert sorted(returned["bob"]) == ["cube.html", "square.html", "timestamp.txt"]
+    pages = {name: (tmp_path / "home" / "bob" / "c1" / "hw1" / "feedback" / f"{name}.html").read_text()
+             for name in ("cube", "square")}
+    shown = {name: _feedback_figures(page) for name, page in pages.items()}
+    # each page: (score after its share of the penalty, its share); cube 1.5 and square 2 of nbgrader's 3.5
+    assert shown == {"cube": (pytest.approx(1.5 - 2 * 1.5 / 3.5, abs=0.01), pytest.approx(2 * 1.5 / 3.5, abs=0.01)),
+                     "square": (pytest.approx(2 - 2 * 2 / 3.5, abs=0.01), pytest.approx(2 * 2 / 3.5, abs=0.01))}
+    assert sum(score for score, _ in shown.values()) == pytest.approx(rows["bob"]["score"], abs=0.02)
+
+
+#: formgrader on, and the slow extensions a Jupyter server here would load off (it starts sooner)
+_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "jupyterlab", "notebook", "jupyter_server_ydoc",
+                      "jupyter_lsp", "nbgrader.server_extensions.assignment_list",
+                      "nbgrader.server_extensions.course_list", "nbgrader.server_extensions.validate_assignment")
+
+
+@contextmanager
+def _formgrader(root, runtime):
+    """nbgrader's formgrader in a Jupyter server of its own on ``root`` (an instructor's view: the course
+    directory ``root/nbgrader``, set in an ``nbgrader_config.py`` as nbgrader's docs say); yields
+    ``api(method, path, body=None)`` for its ``/formgrader/api/`` (token auth; the answer's JSON)."""
+    (port,) = free_ports(1)
+    (root / "nbgrader_config.py").write_text(f"c.CourseDirectory.root = {str(root / 'nbgrader')!r}\n")
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(runtime / "config"), "JUPYTER_RUNTIME_DIR": str(runtime / "run"),
+           "JUPYTER_DATA_DIR": str(runtime / "data")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", f"--ServerApp.root_dir={root}", f"--ServerApp.port={port}",
+         "--ServerApp.port_retries=0", "--ServerApp.open_browser=False", "--IdentityProvider.token=fg-token",
+         "--ServerApp.allow_root=True", *(f"--ServerApp.jpserver_extensions={name}={name.endswith('formgrader')}"
+                                          for name in _SERVER_EXTENSIONS)],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base, headers = f"http://127.0.0.1:{port}/formgrader/api/", {"Authorization": "token fg-token"}
+
+    def api(method, path, body=None):
+        answer = requests.request(method, base + path, json=body, headers=headers, timeout=30)
+        assert answer.status_code == 200, (method, path, answer.status_code, answer.text[:500])
+        return answer.json()
+
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, server.stderr.read()[-3000:]
+            try:
+                if requests.get(base + "status", headers=headers, timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "formgrader did not answer in 90 s"
+            time.sleep(0.2)
+        yield api
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _feedback_figures(page: str) -> tuple[float, float]:
+    """(the notebook's score, its late penalty) as nbgrader's feedback page shows them."""
+    [score] = re.findall(r"<h4>\w+ \(Score: ([0-9.]+) / [0-9.]+\)</h4>", page)
+    penalty = re.findall(r"Late submission penalty \(Score: -([0-9.]+)\)", page)
+    return float(score), float(penalty[0]) if penalty else 0.0
 
 
 def test_a_late_penalty_needs_a_due_date_and_is_a_number_of_points_not_below_zero(teaching, tmp_path):

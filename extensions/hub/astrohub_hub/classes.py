@@ -48,8 +48,10 @@ marked late, as nbgrader does (the submission's answer says by how much; :meth:`
 gradebook list the due dates and each submission's lateness), or refused with the due date in the message
 when the assignment refuses late work; for an assignment an exam names, the exam's rule alone holds. An
 assignment with a due date may also have a late penalty, in points per hour late (each hour or part of one),
-taken once per submission when nbgrader autogrades (nbgrader is told the due date and each submission's time,
-so its lateness is ours; :class:`astrohub_hub.grading.Deadline`); the gradebook shows the points it took.
+taken once per submission from the score nbgrader holds (nbgrader is told the due date and each submission's
+time, so its lateness is ours; :class:`astrohub_hub.grading.Deadline`), worked out again whenever the gradebook is
+read or feedback is returned, so a grade changed by hand in formgrader moves it; the gradebook shows the points
+it takes.
 A student may have an extension on one assignment (:meth:`Teaching.extend`: a date after the due date, as
 nbgrader's per-submission ``extension``): their own due date, the later of the two, is the one their lateness,
 refusal of late work and late penalty are measured against (an exam's window still decides alone for the
@@ -82,7 +84,7 @@ from typing import Callable, Iterable
 from astrohub_hub import folders
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
 from astrohub_hub.accounts import SystemAccounts
-from astrohub_hub.grading import Deadline, Grader, Steps, uses_nbgrader
+from astrohub_hub.grading import Deadline, Grader, NoSteps, Steps, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
 
@@ -843,17 +845,9 @@ class Teaching:
                                  "anyway)", status=409, code="not-nbgrader", value=assignment)
             grader = self._grader(actor, cls)
             work = {s: instructors / "collected" / assignment / s for s in collected}
-            due, _, penalty = self._deadline(cls, assignment)
-            times = {}  # when each collected submission was taken: nbgrader's timestamp.txt
-            with closing(self._db()) as db:
-                for student, at in collected.items():
-                    row = db.execute("SELECT submitted FROM submissions WHERE class = ? AND assignment = ? AND "
-                                     "student = ? AND at = ?", (cls, assignment, student, at)).fetchone()
-                    times[student] = _submitted(at, None if row is None else row[0])
-            extensions = {s: t for (a, s), t in self._extensions(cls).items() if a == assignment and s in collected}
             result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
                                             instructors / "feedback" / assignment,
-                                            Deadline(due, times, penalty or 0.0, extensions))
+                                            self._grading_deadline(cls, assignment, collected))
             with closing(self._db()) as db, db:
                 db.executemany("INSERT OR REPLACE INTO grades (class, assignment, student, score, max_score, "
                                "submission, at, late_penalty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
@@ -864,21 +858,76 @@ class Teaching:
                 s: g.get("score") for s, g in result["grades"].items()}})
         return result
 
+    def _grading_deadline(self, cls: str, assignment: str, graded: dict[str, str]) -> Deadline:
+        """What nbgrader and the late penalty go by for the submissions ``graded`` (``{student: submission
+        folder name}``): the assignment's due date and penalty as they are now, when each of those submissions
+        was taken (nbgrader's ``timestamp.txt``) and the students' extensions."""
+        due, _, penalty = self._deadline(cls, assignment)
+        times = {}
+        with closing(self._db()) as db:
+            for student, at in graded.items():
+                row = db.execute("SELECT submitted FROM submissions WHERE class = ? AND assignment = ? AND "
+                                 "student = ? AND at = ?", (cls, assignment, student, at)).fetchone()
+                times[student] = _submitted(at, None if row is None else row[0])
+        extensions = {s: t for (a, s), t in self._extensions(cls).items() if a == assignment and s in graded}
+        return Deadline(due, times, penalty or 0.0, extensions)
+
+    def _graded(self, cls: str) -> dict[str, dict[str, str]]:
+        """``{assignment: {student: the submission folder its last autograding graded}}``."""
+        graded: dict[str, dict[str, str]] = {}
+        with closing(self._db()) as db:
+            for assignment, student, submission in db.execute(
+                    "SELECT assignment, student, submission FROM grades WHERE class = ? AND submission IS NOT NULL",
+                    (cls,)):
+                graded.setdefault(assignment, {})[student] = submission
+        return graded
+
+    def _scores_now(self, actor: Actor, cls: str) -> dict[tuple[str, str], dict]:
+        """The scores of the class's graded submissions (:meth:`_graded`) as nbgrader's gradebook holds them now
+        (manual grades and extra credit included), less the late penalty worked out from them: ``{(assignment,
+        student): {score, max_score, late_penalty, needs_manual_grade}}`` (a submission nbgrader has not is left
+        out). Read with
+        the acting instructor's permissions (an admin's request: the first instructor's, as nbgrader runs), so a
+        link planted in the instructors' folder leads nowhere they could not read themselves."""
+        instructors = self._class_dirs(cls)["instructors"]
+        if not (instructors / "nbgrader" / "gradebook.db").is_file():
+            return {}
+        staff = self.roster(cls)["instructors"]
+        reader_name = actor.name if not actor.admin or actor.name in staff else (staff[0] if staff else None)
+        reader = self._system(reader_name) if reader_name else None
+        graded = self._graded(cls)
+        held = Grader(instructors / "nbgrader", None, instructors, self.grading).scores(sorted(graded), reader)
+        now = {}
+        for assignment, students in held.items():
+            deadline = self._grading_deadline(cls, assignment, graded[assignment])
+            for student, raw in students.items():
+                if student in graded[assignment]:
+                    taken = deadline.penalty(student, raw["raw_score"])
+                    now[(assignment, student)] = {"score": raw["raw_score"] - taken, "max_score": raw["max_score"],
+                                                  "late_penalty": taken,
+                                                  "needs_manual_grade": raw["needs_manual_grade"]}
+        return now
+
     #: The columns of :meth:`gradebook`'s rows, in order (the CSV export's header).
     GRADEBOOK_COLUMNS = ("student", "assignment", "submissions", "last_submission", "score", "max_score",
-                         "graded_submission", "due", "late", "late_seconds", "late_penalty", "extended_until")
+                         "graded_submission", "due", "late", "late_seconds", "late_penalty", "extended_until",
+                         "needs_manual_grade")
 
     def gradebook(self, actor: Actor, cls: str) -> dict:
         """Who submitted what, and the scores (admins and the class's instructors).
 
         One row per student on the roster and released assignment (:attr:`GRADEBOOK_COLUMNS`): the number of
-        submissions (0: none yet), the latest one's time, and the score of the last autograding
-        (``collect(..., grade=True)``; ``None`` when not graded) with the submission it graded; the
+        submissions (0: none yet), the latest one's time, and the score of the submission the last autograding
+        (``collect(..., grade=True)``) graded, as nbgrader's gradebook holds it when asked (so a grade an
+        instructor gave or changed by hand in formgrader counts, and nbgrader's extra credit; ``None`` when not
+        graded), with the submission it graded; the
         assignment's due date (ISO 8601, ``None``: none) and whether the latest submission came after it
         (``late``, ``late_seconds``; ``None`` when there is no submission or no due date); ``late_penalty``:
-        the points the late penalty took from the graded submission, once for all its notebooks (the score is
-        after it; ``None``: not graded); ``extended_until``: the student's extension (ISO 8601, ``None``: none),
-        which ``late`` is measured against when it is later than ``due``.
+        the points the late penalty takes from the graded submission, once for all its notebooks, worked out
+        from that score and the assignment's penalty as they are now (the score is after it, never below zero;
+        ``None``: not graded); ``extended_until``: the student's extension (ISO 8601, ``None``: none), which
+        ``late`` is measured against when it is later than ``due``; ``needs_manual_grade``: a cell of the graded
+        submission still waits for a grade in formgrader (``None``: not graded).
         """
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
@@ -892,6 +941,7 @@ class Teaching:
                 "SELECT assignment, student, score, max_score, submission, late_penalty FROM grades "
                 "WHERE class = ?", (cls,))}
         extensions = self._extensions(cls)
+        now = self._scores_now(actor, cls)
         rows = []
         for student in self.roster(cls)["students"]:
             for assignment, due in assignments:
@@ -900,19 +950,40 @@ class Teaching:
                 score, top, sub, penalty = scores.get((assignment, student), (None, None, None, None))
                 if score is not None and penalty is None:  # graded before nbgrader was told the due date
                     penalty = 0.0
+                manual = None
+                if (assignment, student) in now:  # nbgrader's score of now, manual grades included
+                    held = now[(assignment, student)]
+                    score, top, penalty, manual = (held["score"], held["max_score"], held["late_penalty"],
+                                                   held["needs_manual_grade"])
                 late = None if last is None else late_seconds(own_due(due, extended), _submitted(last, when))
                 rows.append(dict(zip(self.GRADEBOOK_COLUMNS, (
                     student, assignment, n, last, score, top, sub, None if due is None else iso(due),
                     None if late is None else bool(late), late, penalty,
-                    None if extended is None else iso(extended)))))
+                    None if extended is None else iso(extended), manual))))
         return {"class": cls, "columns": list(self.GRADEBOOK_COLUMNS), "rows": rows}
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:
-        """Copy ``instructors/feedback/<assignment>/<student>/`` into ``~<student>/<class>/<assignment>/feedback/``."""
+        """Copy ``instructors/feedback/<assignment>/<student>/`` into ``~<student>/<class>/<assignment>/feedback/``.
+
+        An autograded assignment's pages are generated again first (:meth:`astrohub_hub.grading.Grader.feedback`),
+        from the grades nbgrader holds now (an instructor may have graded or changed cells in formgrader since),
+        with the late penalty worked out again from them: each student's pages add up to their gradebook score.
+        With grading off (:class:`astrohub_hub.grading.NoSteps`) the pages written before are returned as they are."""
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
         self._assignment(cls, assignment)
         reader = None if actor.admin else self._system(actor.name)
+        graded = self._graded(cls).get(assignment)
+        instructors = self._class_dirs(cls)["instructors"]
+        if graded and (instructors / "nbgrader" / "gradebook.db").is_file() and not isinstance(self.grading, NoSteps):
+            # grades may have changed in formgrader since autograding: the penalty and the pages follow them
+            regraded = self._grader(actor, cls).feedback(assignment, sorted(graded),
+                                                         self._grading_deadline(cls, assignment, graded),
+                                                         instructors / "feedback" / assignment)
+            with closing(self._db()) as db, db:
+                db.executemany("UPDATE grades SET score = ?, late_penalty = ? WHERE class = ? AND assignment = ? "
+                               "AND student = ?", [(g["score"], g["late_penalty"], cls, assignment, s)
+                                                   for s, g in regraded.items()])
         returned = {}
         for student in self.roster(cls)["students"]:
             source = self._class_dirs(cls)["instructors"] / "feedback" / assignment / student

@@ -639,7 +639,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 def cell(student: str, assignment: str) -> str:  # submissions (score) of one assignment
                     row = book.get((student, assignment), {})
                     score = "" if row.get("score") is None else f" ({row['score']:g}/{row['max_score']:g}" + (
-                        f", {row['late_penalty']:g} off for lateness)" if row.get("late_penalty") else ")")
+                        f", {row['late_penalty']:g} off for lateness" if row.get("late_penalty") else "") + (
+                        ", needs manual grading" if row.get("needs_manual_grade") else "") + ")"
                     late = f" late by {lateness(row['late_seconds'])}" if row.get("late") else ""
                     extended = f" extended to {row['extended_until']}" if row.get("extended_until") else ""
                     return f"<td class='assignment'>{row.get('submissions', 0)}{score}{e(late)}{e(extended)}</td>"
@@ -650,8 +651,9 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                     for s in info["students"])
                 heads = "".join(f"<th>{e(a)}</th>" for a in info["assignments"])
                 parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th>"
-                             f"{heads}</tr>{rows}</table><p>Per assignment: submissions (autograded score; "
-                             "whether the latest came after the due date, or the student's extension). "
+                             f"{heads}</tr>{rows}</table><p>Per assignment: submissions (the score nbgrader "
+                             "holds now, manual grades included, after any late penalty; whether the latest "
+                             "came after the due date, or the student's extension). "
                              "The gradebook as CSV: <code>GET api/classes/"
                              f"{e(entry['name'])}/grades?format=csv</code>.</p>")
             else:

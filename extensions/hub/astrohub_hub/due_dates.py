@@ -4,7 +4,8 @@ Owns the pure rules (no registry, no clock of its own; :class:`astrohub_hub.clas
 dates and passes its clock in): :func:`parse_due` reads an ISO 8601 date and time that says its time zone
 (``2026-12-10T17:00Z``, ``2026-12-10T18:00+01:00``, ``2026-12-10 17:00 UTC``) and refuses one in the past;
 :func:`iso` writes an epoch time back in that form (UTC, ``Z``); :func:`late_seconds` measures a submission
-against a due date and :func:`lateness` says it in words (``2 h 13 min``); :func:`parse_duration` reads the
+against a due date, :func:`late_penalty` is the points a late penalty takes from it, and :func:`lateness` says a
+delay in words (``2 h 13 min``); :func:`parse_duration` reads the
 length of an extension (``2d``, ``36h``, ``1d12h``) and :func:`own_due` is the due date that holds for one
 student (the later of the assignment's and their extension's: an extension never makes it earlier). Bad input raises
 :class:`astrohub_hub.people.ClassError` naming the value and how to write it. May import the standard
@@ -19,7 +20,7 @@ from datetime import datetime, timezone
 
 from astrohub_hub.people import ClassError
 
-__all__ = ["iso", "late_seconds", "lateness", "own_due", "parse_due", "parse_duration"]
+__all__ = ["iso", "late_penalty", "late_seconds", "lateness", "own_due", "parse_due", "parse_duration"]
 
 _EXAMPLE = "2026-12-10T17:00Z (UTC) or 2026-12-10T18:00+01:00"
 
@@ -103,6 +104,19 @@ def late_seconds(due: float | None, submitted: float) -> int | None:
     if due is None:
         return None
     return max(0, math.ceil(submitted - due))
+
+
+def late_penalty(points_per_hour: float, late: float | None, score: float) -> float:
+    """The points a late penalty takes from a submission ``late`` seconds late (0 or None: on time) that scores
+    ``score``: ``points_per_hour`` for each hour late or part of one, never more than the score (so what is left
+    is never below zero). The one rule, whatever the score is now (nbgrader's, with manual grades).
+
+    >>> late_penalty(1.0, 5401, 4.0), late_penalty(1.0, 5 * 3600, 4.0), late_penalty(1.0, 0, 4.0)
+    (2.0, 4.0, 0.0)
+    """
+    if not late or late <= 0 or not points_per_hour:
+        return 0.0
+    return float(min(points_per_hour * math.ceil(late / 3600), max(score, 0.0)))
 
 
 def lateness(seconds: float) -> str:

@@ -7,26 +7,31 @@ instructor's system user (as nbgrader itself runs in an instructor's account), n
 
 - ``generate_assignment`` when an nbgrader-marked assignment is released, so students get the version
   without solutions and hidden tests (:meth:`Grader.release_version`);
-- ``autograde`` of the collected submissions, then ``generate_feedback`` (:meth:`Grader.grade`): scores
-  come from the gradebook, feedback pages go to ``instructors/feedback/<assignment>/<student>/``, from where
-  the usual ``feedback`` step returns them to each student's home.
+- ``autograde`` of the collected submissions, then ``generate_feedback`` (:meth:`Grader.grade`,
+  :meth:`Grader.feedback`): scores come from the gradebook, feedback pages go to
+  ``instructors/feedback/<assignment>/<student>/``, from where the usual ``feedback`` step returns them to each
+  student's home (working the late penalty out again first, and generating the pages again).
 
 Time, as nbgrader sees it (:class:`Deadline`): before autograding, the assignment's due date is written into
 nbgrader's gradebook (its ``duedate``; none clears it) and each submission folder gets nbgrader's ``timestamp.txt``
 with the time the classes service took the work (any ``timestamp.txt`` the student handed in is replaced), and each
 student's extension becomes their nbgrader submission's ``extension`` (the time it adds to the due date; none clears
 one given before), so nbgrader's lateness is ours; nbgrader puts that ``timestamp.txt`` beside each feedback page
-too (which submission it graded), and it goes back to the student with the page. A late penalty in points per hour
-late (each hour or part of one) is taken once per submission, as an instructor reads "1 point per hour late":
-``points_per_hour x started hours`` in all, never more than the submission's score. nbgrader's own late-penalty
-step works per notebook (its ``AssignLatePenalties`` asks a plugin for each notebook's penalty from that
-notebook's score alone, so an assignment of three notebooks would lose it three times), and it ships only
-``none``/``zero`` penalties; so :data:`_AUTOGRADE` leaves nbgrader's step at its default, ``none``, and, once
-nbgrader has scored every notebook, writes each notebook's ``late_submission_penalty`` into the gradebook itself:
-the total is taken from the notebooks in name order, each giving at most its own score (never below zero), the
-rest carried to the next. The feedback pages (``generate_feedback`` runs after) and the scores returned show it
-(a score is after the penalty; ``late_penalty``: the points taken). This runs inside the autograde process: the
-user image of a grading Job has nbgrader but not this package.
+too (which submission it graded), and it goes back to the student with the page.
+
+The late penalty, in points per hour late (each hour or part of one), is taken once per submission, as an
+instructor reads "1 point per hour late", from the score nbgrader holds *now*: ``points_per_hour x started
+hours``, never more than that score (:func:`astrohub_hub.due_dates.late_penalty`, :meth:`Deadline.penalty`).
+nbgrader's own late-penalty step is left at its default, ``none``: it works per notebook (its
+``AssignLatePenalties`` asks a plugin for each notebook's penalty from that notebook's score alone, so an
+assignment of three notebooks would lose it three times), ships only ``none``/``zero``, and runs only when
+autograding, so a grade an instructor changes by hand in formgrader afterwards would keep a penalty worked out
+from the old score. Instead the current scores are read from nbgrader's gradebook whenever they are wanted
+(:meth:`Grader.scores`: manual grades and extra credit counted as nbgrader counts them; standard library SQL,
+so the service reads them without nbgrader), and :meth:`Grader.feedback` (after each autograding, and again
+whenever feedback is returned) works the penalty out from them, writes each notebook's share into the
+gradebook's ``late_submission_penalty`` (in proportion to the notebook's score) and runs ``generate_feedback``,
+so the pages a student gets add up to the figure the instructor's gradebook shows.
 
 Autograding executes the students' notebooks with the instructor's permissions (nbgrader's model): a
 student's code can read what that instructor can read while it runs. A notebook is "nbgrader-marked" when
@@ -40,8 +45,8 @@ in the service's pod, which holds the hub token). Every backend runs ``python <a
 and returns its standard output; a failure or a timeout is a :class:`astrohub_hub.errors.BackendError` (code
 ``grading-failed``; the classes service answers it 502, as a failure of its backend, not the caller's input)
 and leaves the class's submissions as they were (grading reads copies). May import the standard library,
-``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader only in the
-subprocesses.
+``due_dates``, ``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader
+only in the subprocesses.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from pathlib import Path
 from typing import Mapping, Protocol
 
 from astrohub_hub import folders
+from astrohub_hub.due_dates import late_penalty, late_seconds, own_due
 from astrohub_hub.errors import BackendError, HubError
 
 __all__ = ["Deadline", "Grader", "LocalSteps", "NoSteps", "Steps", "steps_from_environ", "uses_nbgrader"]
@@ -64,28 +70,43 @@ __all__ = ["Deadline", "Grader", "LocalSteps", "NoSteps", "Steps", "steps_from_e
 #: Seconds one nbgrader step may take (autograde runs every submitted notebook).
 STEP_TIMEOUT = 900
 
+#: The scores of assignments' submissions as nbgrader's gradebook holds them now, for each assignment and student:
+#: ``raw_score`` (nbgrader's: each grade cell's manual score when an instructor gave one in formgrader, else its
+#: autograded score, plus any extra credit; no late penalty), ``max_score`` and ``needs_manual_grade`` (a cell
+#: still waits for an instructor). ``python -I -c _SCORES <gradebook.db> <assignment>...``, as the reader: standard
+#: library only (SQL on nbgrader's schema, the same sums as its ``Grade.score``), read-only, so the classes
+#: service reads it whenever it is asked, without nbgrader (not in the hub image) or a grading Job.
 _SCORES = """
-import json, sys
-from nbgrader.api import Gradebook, MissingEntry
+import json, os, pathlib, sqlite3, sys
+if not os.path.isfile(sys.argv[1]):
+    print("{}")
+    raise SystemExit
+db = sqlite3.connect(pathlib.Path(sys.argv[1]).absolute().as_uri() + "?mode=ro", uri=True)
+rows = db.execute(
+    "SELECT assignment.name, submitted_assignment.student_id, COALESCE(SUM(CASE "
+    "WHEN grade.manual_score IS NOT NULL THEN grade.manual_score + COALESCE(grade.extra_credit, 0.0) "
+    "WHEN grade.auto_score IS NOT NULL THEN grade.auto_score + COALESCE(grade.extra_credit, 0.0) ELSE 0.0 END), 0.0), "
+    "COALESCE(SUM(COALESCE(grade_cells.max_score, task_cells.max_score, 0.0)), 0.0), "
+    "COALESCE(MAX(grade.needs_manual_grade), 0) "
+    "FROM submitted_assignment JOIN assignment ON assignment.id = submitted_assignment.assignment_id "
+    "LEFT JOIN submitted_notebook ON submitted_notebook.assignment_id = submitted_assignment.id "
+    "LEFT JOIN grade ON grade.notebook_id = submitted_notebook.id "
+    "LEFT JOIN grade_cells ON grade_cells.id = grade.cell_id LEFT JOIN task_cells ON task_cells.id = grade.cell_id "
+    "WHERE assignment.name IN (%s) GROUP BY assignment.name, submitted_assignment.student_id"
+    % ", ".join("?" * len(sys.argv[2:])), sys.argv[2:]).fetchall()
+db.close()
 out = {}
-with Gradebook(sys.argv[1]) as gb:
-    for student in sys.argv[3:]:
-        try:
-            sub = gb.find_submission(sys.argv[2], student)
-        except MissingEntry:
-            continue
-        penalty = sub.late_submission_penalty or 0.0
-        out[student] = {"score": sub.score - penalty, "max_score": sub.max_score, "late_penalty": penalty,
-                        "late_seconds": sub.total_seconds_late, "needs_manual_grade": sub.needs_manual_grade}
+for assignment, student, score, top, manual in rows:
+    out.setdefault(assignment, {})[student] = {"raw_score": score, "max_score": top, "needs_manual_grade": bool(manual)}
 print(json.dumps(out))
 """
 
 #: ``nbgrader autograde`` with astrohub's times: ``python -c _AUTOGRADE autograde <assignment> <spec> ...``,
 #: ``spec`` a JSON object (:meth:`Grader.grade`): the due date for nbgrader's gradebook, each submission's
-#: ``timestamp.txt`` and ``extensions`` (seconds added to the due date per student, None: none); after nbgrader,
-#: the late penalty (``points_per_hour``) once per submission.
+#: ``timestamp.txt`` and ``extensions`` (seconds added to the due date per student, None: none). nbgrader's own
+#: late-penalty step stays at its default, ``none``: :data:`_FEEDBACK` writes the penalty.
 _AUTOGRADE = """
-import datetime, json, math, os, shutil, sys
+import datetime, json, os, shutil, sys
 from nbgrader.api import Gradebook
 from nbgrader.apps.nbgraderapp import main
 
@@ -108,18 +129,42 @@ for student, stamp in spec["submitted"].items():
         fh.write(stamp + "\\n")
 sys.argv[0] = "nbgrader"
 main()
-# the late penalty, once per submission: points_per_hour per started hour, taken from the notebooks in name
-# order, each giving at most its own score, the rest carried (nbgrader's own step would take it from each)
+"""
+
+#: ``nbgrader generate_feedback`` with the late penalty as the classes service worked it out from the scores of
+#: now: ``python -c _FEEDBACK generate_feedback <assignment> <spec> ...``, ``spec["penalties"]`` the points taken
+#: from each student's submission (:func:`astrohub_hub.due_dates.late_penalty`; a student not named keeps what
+#: the gradebook has). Each notebook's ``late_submission_penalty`` (what its feedback page shows) is its share in
+#: proportion to its score, so the pages add up to the total and no page shows more than its notebook scored.
+#: It prints nbgrader's lateness of each submission (``total_seconds_late``) on a line of its own (:data:`_LATE`).
+_LATE = "astrohub-late-seconds: "
+_FEEDBACK = """
+import json, sys
+_LATE = %r
+from nbgrader.api import Gradebook
+from nbgrader.apps.nbgraderapp import main
+
+assignment, spec = sys.argv[2], json.loads(sys.argv.pop(3))
+late = {}
 with Gradebook(spec["db"]) as gb:
     for submission in gb.find_assignment(assignment).submissions:
-        late = submission.total_seconds_late
-        left = spec["points_per_hour"] * math.ceil(late / 3600) if late > 0 else 0.0
-        for notebook in sorted(submission.notebooks, key=lambda nb: nb.name):
-            taken = min(left, max(notebook.score or 0.0, 0.0))
-            notebook.late_submission_penalty = taken or None
-            left -= taken
+        late[submission.student_id] = submission.total_seconds_late
+        total = spec["penalties"].get(submission.student_id)
+        if total is None:
+            continue
+        notebooks = sorted(submission.notebooks, key=lambda nb: nb.name)
+        scores = [max(nb.score or 0.0, 0.0) for nb in notebooks]
+        left = total
+        for i, (notebook, score) in enumerate(zip(notebooks, scores)):
+            share = left if i == len(notebooks) - 1 else total * score / (sum(scores) or 1.0)
+            share = min(share, score, left)
+            notebook.late_submission_penalty = share or None
+            left -= share
     gb.db.commit()
-"""
+print(_LATE + json.dumps(late), flush=True)
+sys.argv[0] = "nbgrader"
+main()
+""" % (_LATE,)
 
 
 def _nbgrader_time(t: float) -> str:
@@ -145,6 +190,15 @@ class Deadline:
         if self.due is None or until is None or until <= self.due:
             return None
         return until - self.due
+
+    def penalty(self, student: str, score: float) -> float:
+        """The points the late penalty takes from ``student``'s submission when it scores ``score`` (0: on time
+        against their own due date, no due date, no penalty, or a submission time not known)."""
+        submitted = self.submitted.get(student)
+        if submitted is None:
+            return 0.0
+        late = late_seconds(own_due(self.due, self.extensions.get(student)), submitted)
+        return late_penalty(self.penalty_per_hour, late, score)
 
 
 def uses_nbgrader(folder: Path) -> bool:
@@ -248,6 +302,51 @@ class Grader:
         self._run("generate_assignment", assignment, "--force")
         return self.course / "release" / assignment
 
+    def scores(self, assignments: list[str], reader: str | None) -> dict[str, dict[str, dict]]:
+        """The scores nbgrader's gradebook holds now for ``assignments`` (:data:`_SCORES`: ``{assignment:
+        {student: {raw_score, max_score, needs_manual_grade}}}``, no late penalty; an assignment never graded is
+        left out), read with ``reader``'s permissions (a system user; None: ours) in one subprocess of this
+        service, not a grading step."""
+        if not assignments:
+            return {}
+        user = folders._as_user(reader) if reader else {}
+        result = subprocess.run([sys.executable, "-I", "-c", _SCORES, str(self.course / "gradebook.db"),
+                                 *assignments],
+                                capture_output=True, text=True, timeout=120, check=False, **user)
+        if result.returncode != 0:
+            lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+            raise BackendError(f"cannot read nbgrader's gradebook {self.course / 'gradebook.db'}: "
+                               f"{' | '.join(lines[-2:])}", code="gradebook-unreadable", value=str(self.course))
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def feedback(self, assignment: str, students: list[str], deadline: Deadline, feedback_root: Path) -> dict:
+        """Work the late penalty out again from the scores of now (manual grades included), write it into
+        nbgrader's gradebook, generate the feedback pages and copy each student's under ``feedback_root``.
+
+        Returns ``{student: {score, max_score, late_penalty, needs_manual_grade, late_seconds, feedback}}`` for
+        the ``students`` nbgrader has a submission of: ``score`` is nbgrader's score of now less the penalty (never
+        below zero), the figure the feedback pages add up to; ``late_seconds``: the lateness nbgrader measured."""
+        raw = self.scores([assignment], self.system_user).get(assignment, {})
+        result = {}
+        for student in students:
+            if student in raw:
+                now = raw[student]
+                taken = deadline.penalty(student, now["raw_score"])
+                result[student] = {"score": now["raw_score"] - taken, "max_score": now["max_score"],
+                                   "late_penalty": taken, "needs_manual_grade": now["needs_manual_grade"]}
+        spec = {"db": f"sqlite:///{self.course / 'gradebook.db'}",
+                "penalties": {s: g["late_penalty"] for s, g in result.items()}}
+        out = self.steps.run("generate_feedback", ["-c", _FEEDBACK, "generate_feedback", assignment, json.dumps(spec),
+                                             "--force", f"--CourseDirectory.root={self.course}"],
+                       self.course, self.system_user)
+        late = next((json.loads(line[len(_LATE):]) for line in out.splitlines() if line.startswith(_LATE)), {})
+        for student in result:
+            result[student]["late_seconds"] = late.get(student)
+            pages = self.course / "feedback" / student / assignment
+            if pages.is_dir():
+                result[student]["feedback"] = self._copy(pages, feedback_root / student, self.system_user)
+        return result
+
     def grade(self, assignment: str, submissions: dict[str, Path], source: Path, reader: str | None,
               feedback_root: Path, deadline: Deadline | None = None) -> dict[str, dict]:
         """Autograde ``{student: collected folder}`` and write each student's feedback under ``feedback_root``.
@@ -255,8 +354,8 @@ class Grader:
         The gradebook knows the assignment from its release (``generate_assignment`` runs again only when the
         release is missing). ``deadline``: the due date nbgrader's gradebook gets, the submission times its
         ``timestamp.txt`` files say (a student left out: none, and nbgrader counts their work on time), each
-        student's extension and the late penalty per hour; None: no due date. Each score is after the late penalty,
-        taken once per submission (``late_penalty``: the points taken; ``late_seconds``: nbgrader's lateness)."""
+        student's extension and the late penalty per hour; None: no due date. The scores and feedback are
+        :meth:`feedback`'s (after the penalty, taken once per submission; ``late_penalty``: the points taken)."""
         deadline = deadline or Deadline()
         if not (self.course / "release" / assignment).is_dir():
             self.release_version(assignment, source, reader)
@@ -266,16 +365,7 @@ class Grader:
         spec = {"db": f"sqlite:///{self.course / 'gradebook.db'}", "course": str(self.course),
                 "due": None if deadline.due is None else _nbgrader_time(deadline.due),
                 "submitted": {s: None if t is None else _nbgrader_time(t) for s, t in times.items()}}
-        spec["points_per_hour"] = float(deadline.penalty_per_hour)
         spec["extensions"] = {s: deadline.extension(s) for s in submissions}
         self.steps.run("autograde", ["-c", _AUTOGRADE, "autograde", assignment, json.dumps(spec), "--force",
                                      f"--CourseDirectory.root={self.course}"], self.course, self.system_user)
-        self._run("generate_feedback", assignment, "--force")
-        gradebook = f"sqlite:///{self.course / 'gradebook.db'}"
-        scores = json.loads(self._run(gradebook, assignment, *submissions, code=_SCORES).strip().splitlines()[-1])
-        for student in submissions:
-            pages = self.course / "feedback" / student / assignment
-            if pages.is_dir():
-                scores.setdefault(student, {})["feedback"] = self._copy(pages, feedback_root / student,
-                                                                        self.system_user)
-        return scores
+        return self.feedback(assignment, list(submissions), deadline, feedback_root)
