@@ -115,3 +115,25 @@ def test_bad_cluster_requests_name_the_problem(platform, fuzzed):
         assert words in response.json()["message"]
     gone = platform.session.delete(base + unknown, headers=headers, timeout=60)
     assert gone.status_code == 404 and "not found" in gone.json()["message"]
+
+
+def test_a_link_to_what_the_user_may_not_read_is_refused_with_403(platform, fuzzed):
+    """A link in the home into a folder the user cannot enter (the platform's state, 0700 root): the contents API
+    answered 500 "Unhandled error" (jupyter_core's ``is_hidden`` lets the ``PermissionError`` out); now a 403
+    that says so, and the home still lists."""
+    if not platform.isolated:
+        pytest.skip("the server runs as the invoking user, who may read the state folder (not root)")
+    state = platform.data_dir / "state"
+    platform.execute(fuzzed, f"import os; os.symlink({str(state / 'tokens.json')!r}, 'peek.json'); "
+                             f"os.symlink({str(state)!r}, 'peek')")
+    headers = {"Authorization": f"token {platform.user_token(fuzzed)}"}
+    for path in ("api/contents/peek.json", "api/contents/peek/tokens.json", "api/contents/peek"):
+        response = platform.session.get(platform.server_url(fuzzed) + path, headers=headers, timeout=60)
+        # (jupyter_server answers a missing path with a 404 whose body is plain text, so no check() here)
+        assert response.status_code in (403, 404), (path, response.status_code, response.text[:300])
+        assert b"Traceback" not in response.content
+        assert "admin" not in response.text and "cli" not in response.text
+    refused = platform.session.get(platform.server_url(fuzzed) + "api/contents/peek.json", headers=headers, timeout=60)
+    assert refused.status_code == 403 and "permission denied" in refused.json()["message"], refused.text[:300]
+    listing = platform.session.get(platform.server_url(fuzzed) + "api/contents", headers=headers, timeout=60)
+    assert listing.status_code == 200
