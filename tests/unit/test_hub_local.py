@@ -298,6 +298,17 @@ def test_warm_kernels_and_the_lazy_sidebar_are_settings(warm, lazy):
     assert (prelaunch in singleuser_command(prelaunch_kernel=bool(warm))[2]) == bool(warm)
 
 
+@pytest.mark.parametrize(("system_users", "policy"), [(True, "required"), (False, "disabled")])
+def test_kernels_of_system_users_encrypt_their_zeromq_traffic(system_users, policy):
+    """Servers run as system users: every kernel, the prelaunched warm one too, uses CurveZMQ (its iopub port is
+    a TCP port any local account could otherwise subscribe to)."""
+    spawner = AstroLocalSpawner(run_as_system_users=system_users, profiles=PROFILES, home_template="/h/{username}")
+    spawner.user = SimpleNamespace(name="sam", groups=[])
+    spawner.user_options = {}
+    assert f"--KernelManager.transport_encryption={policy}" in spawner.get_args()
+    assert f"prelaunch(transport_encryption={policy!r})" in spawner.cmd[2]
+
+
 def _waiting_spawner(proc, http_timeout=5):
     spawner = make_spawner("sam", [])
     spawner.proc = proc

@@ -128,12 +128,14 @@ def singleuser_command(
     skipped: Iterable[str] = SKIPPED_SERVER_IMPORTS,
     entry: str = "jupyterhub.singleuser:main",
     prelaunch_kernel: bool = False,
+    kernel_encryption: str = "disabled",
 ) -> list[str]:
     """The user server's command: ``jupyterhub-singleuser``'s ``main`` with ``skipped`` modules hidden.
 
     A hidden module raises ``ImportError`` on import, which jsonschema's optional format checkers
     expect. ``prelaunch_kernel``: first start the server's first warm kernel
-    (``astrohub_server.kernels.prelaunch``, skipped if not installed), so it starts while the server does.
+    (``astrohub_server.kernels.prelaunch``, skipped if not installed), so it starts while the server does,
+    with the server's ``kernel_encryption`` (``KernelManager.transport_encryption``).
 
     Examples
     --------
@@ -150,7 +152,7 @@ def singleuser_command(
             "except ImportError:",
             "    pass",
             "else:",
-            "    prelaunch()",
+            f"    prelaunch(transport_encryption={kernel_encryption!r})",
         ]
     lines += [
         f"from {module} import {func}",
@@ -247,7 +249,18 @@ class AstroLocalSpawner(LocalProcessSpawner):
     @default("cmd")
     def _default_cmd(self) -> list[str]:
         # The same Python as the hub (its venv's jupyterhub-singleuser), minus slow unused imports.
-        return singleuser_command(sys.executable, self.skipped_server_imports, prelaunch_kernel=self.warm_kernels > 0)
+        return singleuser_command(sys.executable, self.skipped_server_imports, prelaunch_kernel=self.warm_kernels > 0,
+                                  kernel_encryption=self.kernel_encryption)
+
+    @property
+    def kernel_encryption(self) -> str:
+        """The kernels' ``KernelManager.transport_encryption``: ``required`` when servers run as system users.
+
+        A kernel's ZeroMQ ports are TCP ports on this machine, and its iopub port is a PUB socket any local
+        account can subscribe to: the code and output of every cell, readable (the connection key only signs).
+        CurveZMQ, with the keys in the connection file in the user's 0700 home, closes them to everyone else.
+        """
+        return "required" if self.run_as_system_users else "disabled"
 
     @default("run_as_system_users")
     def _default_run_as(self) -> bool:
@@ -430,6 +443,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
             labextensions = server_labextensions()
             if labextensions:  # the pre-cull warning in Lab; an editable install skips the data-files
                 args.append(f"--LabApp.extra_labextensions_path={labextensions}")
+        args.append(f"--KernelManager.transport_encryption={self.kernel_encryption}")  # see kernel_encryption
         # JupyterLab's terminal: an interactive, non-login shell. A login shell (the default when the
         # server has no tty) reads /etc/profile, which resets PATH and loses the platform's Python.
         args.append(f"--ServerApp.terminado_settings=shell_command={self.user_shell}")
