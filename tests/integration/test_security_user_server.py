@@ -199,3 +199,47 @@ def test_another_local_user_cannot_listen_to_a_kernel(platform, fuzzed, run_in_k
         platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
     assert result["ports"] > 0, result  # the kernel's ports were there to try
     assert result["seen"] == [], result["seen"][:1]
+
+
+#: Run as another local account: connect to a scheduler with no credentials, then with a key pair of one's own.
+_INTRUDER = """
+import json, os
+from distributed import Client
+from distributed.security import Security
+out = {{}}
+for how, security in (("plain", None), ("own-keys", Security.temporary())):
+    try:
+        with Client({address!r}, security=security, timeout=10) as client:
+            out[how] = "ran as uid %d" % client.run_on_scheduler(os.getuid)
+    except Exception as exc:  # noqa: BLE001 - any refusal
+        out[how] = "refused"
+print(json.dumps(out))
+"""
+
+
+def test_another_local_user_cannot_use_a_kernels_local_cluster(platform, fuzzed, run_in_kernel):
+    """``LocalCluster()`` in a notebook listened on plain TCP and took any client: another local account ran code
+    as its owner through it. Now it is TLS with client certificates only the owner's processes hold."""
+    if not platform.isolated:
+        pytest.skip("every server runs as the invoking user here (not root)")
+    from system_user import run_as  # tests/support/, on the path by tests/conftest.py
+
+    headers = {"Authorization": f"token {platform.user_token(fuzzed)}"}
+    base = platform.server_url(fuzzed)
+    kernel = platform.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+    kernel.raise_for_status()
+    channels = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel.json()['id']}/channels"
+    try:
+        address = run_in_kernel(channels, headers, "\n".join([
+            "from distributed import Client, LocalCluster",
+            "cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=':0')",
+            "client = Client(cluster)",
+            "assert client.submit(sum, [40, 2]).result() == 42",  # the owner's own client works
+            "print(cluster.scheduler_address)",
+        ]), 180).strip()
+        tried = run_as("nobody", _INTRUDER.format(address=address))
+        run_in_kernel(channels, headers, "client.close(); cluster.close()", 60)
+    finally:
+        platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
+    assert address.startswith("tls://"), address
+    assert tried == {"plain": "refused", "own-keys": "refused"}, tried

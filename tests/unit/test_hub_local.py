@@ -470,3 +470,29 @@ def test_each_collaborative_start_rejects_the_sessions_of_earlier_starts(tmp_pat
     assert check_session_compatibility(str(root), "old-session", "5", session_store_path=second) == (
         True, "unknown_session")
     assert check_session_compatibility(str(root), "old-session", "5", session_store_path=None) == (False, "")
+
+
+def test_a_local_clusters_tls_keys_are_what_dask_reads_from_the_environment():
+    """astrohub_hub.dasktls: the variables, parsed by dask itself, make every Security TLS with the one key pair."""
+    import dask.config
+    from distributed.security import Security
+
+    from astrohub_hub.dasktls import local_cluster_tls_environment
+
+    env = local_cluster_tls_environment()
+
+    def dotted(tree, prefix=""):  # dask.config.set replaces a nested dict whole; set each key instead
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from dotted(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    with dask.config.set(dict(dotted(dask.config.collect_env(env)))):
+        security = Security()
+        assert security.require_encryption is True
+        assert security.tls_ca_file.startswith("-----BEGIN CERTIFICATE-----")
+        assert security.tls_client_key.startswith("-----BEGIN PRIVATE KEY-----")
+        assert security.get_listen_args("scheduler")["ssl_context"] is not None
+    assert local_cluster_tls_environment()["DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"] != env[
+        "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"]  # a new key at each server start

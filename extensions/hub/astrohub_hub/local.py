@@ -5,7 +5,8 @@ user server's command (:func:`singleuser_command`) and profile choice. The accou
 system user a hub user runs as) is ``accounts.SystemAccounts``; homes, scratch and shared folders
 are ``folders``; group folder access at spawn is ``groupsync.grant_now``; a class's pinned profile and
 exam window are ``pins``; real-time collaboration (off, or on for a sharer who turned it on in a workspace) is
-``collaboration``. May import JupyterHub (and its tornado), the standard library and those modules; never
+``collaboration``; the TLS keys of a LocalCluster in the user's kernels (servers run as system users) are
+``dasktls``. May import JupyterHub (and its tornado), the standard library and those modules; never
 ``platform_lib``.
 
 When the hub runs as root each hub user ``alice`` gets a dedicated system user ``astro-alice``
@@ -45,6 +46,7 @@ from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from tornado import web
 
 from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
+from astrohub_hub.dasktls import local_cluster_tls_environment
 from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args
 from astrohub_hub.errors import HubError
 from astrohub_hub.folders import expand_user_path, home_problem, prepare_user_dirs
@@ -331,6 +333,10 @@ class AstroLocalSpawner(LocalProcessSpawner):
         env["PATH"] = user_path(env.get("PATH", ""), env.get("ASTROHUB_PACKAGE_LAYER"))
         if self.collaborative():
             env[COLLABORATIVE_ENV] = "1"
+        if self.run_as_system_users:
+            # A LocalCluster in the user's kernel: TLS with a key only the user's processes hold, not a TCP port
+            # any local account can connect to and run code through (astrohub_hub.dasktls).
+            env.update(local_cluster_tls_environment())
         return env
 
     # -- profiles -----------------------------------------------------------------------------
