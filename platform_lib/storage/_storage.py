@@ -399,7 +399,7 @@ class Storage(TableIO):
         self.copy(address, dst, overwrite=overwrite)
         space, full = self._resolve(dst)
         if space.local:
-            os.chmod(full, 0o664)
+            os.chmod(full, 0o660)  # the members through the folder's ACL; nobody else, also not through a hard link
         return dst
 
 

@@ -126,6 +126,27 @@ def test_no_dask_http_endpoint_is_open_to_the_machine(platform, dashboard):
     assert "dashboard.sock" in sockets and any(s.startswith("worker-") for s in sockets), sockets
 
 
+def test_the_scheduler_and_workers_keep_their_local_files_in_the_cluster_folder(platform, dashboard):
+    """Not in distributed's default ``/tmp/dask-scratch-space[-<uid>]``: another user can create those names
+    first, world-writable, then swap the owner's worker folder for their own and read what it spills (or
+    plant modules in a folder on the worker's ``sys.path``)."""
+    owner, _, name, _ = dashboard
+    procs = _cluster_processes(name)
+    assert procs, name
+    workdir = procs[0].cwd()
+    gateway = platform.gateway(owner)
+    try:
+        cluster = gateway.connect(name)
+        with cluster.get_client(set_as_default=False) as client:
+            workers = client.run(lambda dask_worker: dask_worker.local_directory)
+            scheduler = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.local_directory)
+    finally:
+        gateway.close()
+    assert workers, "no worker"
+    for where in [scheduler, *workers.values()]:
+        assert where.startswith(workdir.rstrip("/") + "/"), (where, workdir)
+
+
 def test_another_system_user_cannot_list_enter_or_connect(platform, dashboard):
     if not platform.isolated:
         pytest.skip("users are not separate system users here (not root)")

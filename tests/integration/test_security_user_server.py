@@ -16,6 +16,7 @@ runs the same strategies longer, with cluster creation (``PUT``) too, which star
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import quote
 
 import pytest
@@ -115,3 +116,130 @@ def test_bad_cluster_requests_name_the_problem(platform, fuzzed):
         assert words in response.json()["message"]
     gone = platform.session.delete(base + unknown, headers=headers, timeout=60)
     assert gone.status_code == 404 and "not found" in gone.json()["message"]
+
+
+def test_a_link_to_what_the_user_may_not_read_is_refused_with_403(platform, fuzzed):
+    """A link in the home into a folder the user cannot enter (the platform's state, 0700 root): the contents API
+    answered 500 "Unhandled error" (jupyter_core's ``is_hidden`` lets the ``PermissionError`` out); now a 403
+    that says so, and the home still lists."""
+    if not platform.isolated:
+        pytest.skip("the server runs as the invoking user, who may read the state folder (not root)")
+    state = platform.data_dir / "state"
+    platform.execute(fuzzed, f"import os; os.symlink({str(state / 'tokens.json')!r}, 'peek.json'); "
+                             f"os.symlink({str(state)!r}, 'peek')")
+    headers = {"Authorization": f"token {platform.user_token(fuzzed)}"}
+    for path in ("api/contents/peek.json", "api/contents/peek/tokens.json", "api/contents/peek"):
+        response = platform.session.get(platform.server_url(fuzzed) + path, headers=headers, timeout=60)
+        # (jupyter_server answers a missing path with a 404 whose body is plain text, so no check() here)
+        assert response.status_code in (403, 404), (path, response.status_code, response.text[:300])
+        assert b"Traceback" not in response.content
+        assert "admin" not in response.text and "cli" not in response.text
+    refused = platform.session.get(platform.server_url(fuzzed) + "api/contents/peek.json", headers=headers, timeout=60)
+    assert refused.status_code == 403 and "permission denied" in refused.json()["message"], refused.text[:300]
+    listing = platform.session.get(platform.server_url(fuzzed) + "api/contents", headers=headers, timeout=60)
+    assert listing.status_code == 200
+
+
+#: Run as another local account: subscribe to every TCP port the server's user listens on, for a few seconds,
+#: and print what came in that names the marker. {uid} and {marker} are filled in.
+_SPY = """
+import json, time, zmq
+ports = set()
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for line in open(table).read().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[7]) == {uid}:  # LISTEN, owned by the user
+            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+context = zmq.Context()
+poller = zmq.Poller()
+for port in ports:
+    sub = context.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.connect(f"tcp://127.0.0.1:{{port}}")
+    poller.register(sub, zmq.POLLIN)
+print("listening", flush=True)
+seen, end = [], time.monotonic() + 8
+while time.monotonic() < end:
+    for sub, _ in poller.poll(200):
+        message = b" ".join(sub.recv_multipart())
+        if b"{marker}" in message:
+            seen.append(message[-200:].decode(errors="replace"))
+print(json.dumps({{"ports": len(ports), "seen": seen}}))
+"""
+
+
+def test_another_local_user_cannot_listen_to_a_kernel(platform, fuzzed, run_in_kernel):
+    """A kernel's iopub port is a ZeroMQ PUB socket on a TCP port; on the old code any local account could
+    subscribe to it and read the code and output of every cell (the connection key only signs messages).
+    With CurveZMQ transport encryption the subscription gets nothing."""
+    if not platform.isolated:
+        pytest.skip("every server runs as the invoking user here (not root)")
+    import pwd
+    import threading
+
+    from system_user import run_as  # tests/support/, on the path by tests/conftest.py
+
+    uid = pwd.getpwnam(platform.system_user(fuzzed)).pw_uid
+    marker = f"SECRET-{platform.tag}-42"
+    headers = {"Authorization": f"token {platform.user_token(fuzzed)}"}
+    base = platform.server_url(fuzzed)
+    kernel = platform.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+    kernel.raise_for_status()
+    channels = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel.json()['id']}/channels"
+    result: dict = {}
+    try:
+        run_in_kernel(channels, headers, "1", 60)  # the kernel is up before the spy looks for its ports
+        spy = threading.Thread(target=lambda: result.update(run_as("nobody", _SPY.format(uid=uid, marker=marker))))
+        spy.start()
+        while spy.is_alive():  # cells run in the kernel all the while the spy listens
+            assert marker in run_in_kernel(channels, headers, f"print({marker!r})", 60)
+            time.sleep(0.2)
+    finally:
+        platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
+    assert result["ports"] > 0, result  # the kernel's ports were there to try
+    assert result["seen"] == [], result["seen"][:1]
+
+
+#: Run as another local account: connect to a scheduler with no credentials, then with a key pair of one's own.
+_INTRUDER = """
+import json, os
+from distributed import Client
+from distributed.security import Security
+out = {{}}
+for how, security in (("plain", None), ("own-keys", Security.temporary())):
+    try:
+        with Client({address!r}, security=security, timeout=10) as client:
+            out[how] = "ran as uid %d" % client.run_on_scheduler(os.getuid)
+    except Exception as exc:  # noqa: BLE001 - any refusal
+        out[how] = "refused"
+print(json.dumps(out))
+"""
+
+
+def test_another_local_user_cannot_use_a_kernels_local_cluster(platform, fuzzed, run_in_kernel):
+    """``LocalCluster()`` in a notebook listened on plain TCP and took any client: another local account ran code
+    as its owner through it. Now it is TLS with client certificates only the owner's processes hold."""
+    if not platform.isolated:
+        pytest.skip("every server runs as the invoking user here (not root)")
+    from system_user import run_as  # tests/support/, on the path by tests/conftest.py
+
+    headers = {"Authorization": f"token {platform.user_token(fuzzed)}"}
+    base = platform.server_url(fuzzed)
+    kernel = platform.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+    kernel.raise_for_status()
+    channels = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel.json()['id']}/channels"
+    try:
+        address = run_in_kernel(channels, headers, "\n".join([
+            "from distributed import Client, LocalCluster",
+            "cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=':0')",
+            "client = Client(cluster)",
+            "assert client.submit(sum, [40, 2]).result() == 42",  # the owner's own client works
+            "print(cluster.scheduler_address)",
+        ]), 180).strip()
+        tried = run_as("nobody", _INTRUDER.format(address=address))
+        run_in_kernel(channels, headers, "client.close(); cluster.close()", 60)
+    finally:
+        platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
+    assert address.startswith("tls://"), address
+    assert tried == {"plain": "refused", "own-keys": "refused"}, tried

@@ -184,6 +184,8 @@ def test_dask_reads_the_labextension_factory_and_dashboard_link(monkeypatch):
     parsed = dask.config.collect_env()
     assert parsed["labextension"]["factory"] == {"module": "dask_gateway", "class": "GatewayCluster"}
     assert parsed["gateway"]["address"] == "http://127.0.0.1:8000/services/dask-gateway"
+    # a kernel's LocalCluster keeps its worker folders in the user's scratch, not under a /tmp name known in advance
+    assert dask.config.get("temporary-directory", config=parsed) == "/srv/scratch/sam"
     link = parsed["distributed"]["dashboard"]["link"]
     from distributed.utils import format_dashboard_link
 

@@ -298,6 +298,17 @@ def test_warm_kernels_and_the_lazy_sidebar_are_settings(warm, lazy):
     assert (prelaunch in singleuser_command(prelaunch_kernel=bool(warm))[2]) == bool(warm)
 
 
+@pytest.mark.parametrize(("system_users", "policy"), [(True, "required"), (False, "disabled")])
+def test_kernels_of_system_users_encrypt_their_zeromq_traffic(system_users, policy):
+    """Servers run as system users: every kernel, the prelaunched warm one too, uses CurveZMQ (its iopub port is
+    a TCP port any local account could otherwise subscribe to)."""
+    spawner = AstroLocalSpawner(run_as_system_users=system_users, profiles=PROFILES, home_template="/h/{username}")
+    spawner.user = SimpleNamespace(name="sam", groups=[])
+    spawner.user_options = {}
+    assert f"--KernelManager.transport_encryption={policy}" in spawner.get_args()
+    assert f"prelaunch(transport_encryption={policy!r})" in spawner.cmd[2]
+
+
 def _waiting_spawner(proc, http_timeout=5):
     spawner = make_spawner("sam", [])
     spawner.proc = proc
@@ -459,3 +470,29 @@ def test_each_collaborative_start_rejects_the_sessions_of_earlier_starts(tmp_pat
     assert check_session_compatibility(str(root), "old-session", "5", session_store_path=second) == (
         True, "unknown_session")
     assert check_session_compatibility(str(root), "old-session", "5", session_store_path=None) == (False, "")
+
+
+def test_a_local_clusters_tls_keys_are_what_dask_reads_from_the_environment():
+    """astrohub_hub.dasktls: the variables, parsed by dask itself, make every Security TLS with the one key pair."""
+    import dask.config
+    from distributed.security import Security
+
+    from astrohub_hub.dasktls import local_cluster_tls_environment
+
+    env = local_cluster_tls_environment()
+
+    def dotted(tree, prefix=""):  # dask.config.set replaces a nested dict whole; set each key instead
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from dotted(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    with dask.config.set(dict(dotted(dask.config.collect_env(env)))):
+        security = Security()
+        assert security.require_encryption is True
+        assert security.tls_ca_file.startswith("-----BEGIN CERTIFICATE-----")
+        assert security.tls_client_key.startswith("-----BEGIN PRIVATE KEY-----")
+        assert security.get_listen_args("scheduler")["ssl_context"] is not None
+    assert local_cluster_tls_environment()["DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"] != env[
+        "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"]  # a new key at each server start

@@ -12,7 +12,11 @@ the scheduler's dashboard at ``/services/dask-gateway/clusters/<name>/`` to the 
 after authenticating them (:mod:`astrohub_hub.dashboards`); nothing else reaches it.
 
 The change is made for this process only, by replacing ``ServerNode.start_http_server`` before the
-distributed command line runs. ``http_server.port`` is 0, so links that distributed formats from it
+distributed command line runs. The process's local directory (a worker's spilled data, uploaded files,
+and a folder on the worker's ``sys.path``) is also the cluster's folder, not distributed's default
+``/tmp/dask-scratch-space[-<uid>]``: those names are known in advance, so another user could create
+them first, world-writable, and swap the owner's worker folder for one of their own (read what it
+spills, plant modules it imports). ``http_server.port`` is 0, so links that distributed formats from it
 (the worker links on the scheduler's info pages) do not lead anywhere. May import distributed and
 tornado only (it runs in every Dask process, which need not have JupyterHub).
 """
@@ -67,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] not in ("scheduler", "worker"):
         sys.exit("usage: python -m astrohub_hub.dasknode scheduler|worker [dask arguments]")
     role, rest = argv[0], argv[1:]
+    # dask's temporary-directory, read by dask.config at import and inherited by the Nanny's worker process.
+    os.environ["DASK_TEMPORARY_DIRECTORY"] = os.getcwd()
     _install(os.path.join(os.getcwd(), socket_name(role)))
     if role == "scheduler":
         from distributed.cli.dask_scheduler import main as run

@@ -13,7 +13,9 @@ dashboard of a ``LocalCluster`` started in a kernel is reached through jupyter-s
 (the user's package layer, :func:`package_layer_environment`: ``%pip install`` goes to a folder in the
 user's home that is on ``PYTHONPATH``, constrained to the platform's own versions; the constraints file
 there is written by ``astrohub_server.packages`` when the user's server starts) and by numba
-(``NUMBA_CACHE_DIR``: a folder of the user's, seeded with the platform's compiled crossmatch kernel).
+(``NUMBA_CACHE_DIR``: a folder of the user's, seeded with the platform's compiled crossmatch kernel)
+and by dask (``DASK_TEMPORARY_DIRECTORY``: a kernel's ``LocalCluster`` keeps its worker folders in the
+user's scratch).
 """
 
 from __future__ import annotations
@@ -111,6 +113,9 @@ def user_environment(settings: HubSettings, username: str, groups: Iterable[str]
     env.update(package_layer_environment(env["PLATFORM_HOME"]))
     # numba caches only where it can write: the user's own copy of the platform's compiled kernels
     env["NUMBA_CACHE_DIR"] = f"{env['PLATFORM_HOME'].rstrip('/')}/{NUMBA_CACHE}"
+    # A LocalCluster's worker folders in the user's private scratch, not in /tmp under a name another user
+    # could create first (distributed's /tmp/dask-scratch-space[-<uid>]).
+    env["DASK_TEMPORARY_DIRECTORY"] = env["PLATFORM_SCRATCH"]
     # dask expands {JUPYTERHUB_SERVICE_PREFIX} from the environment and {port} from the scheduler.
     env["DASK_DISTRIBUTED__DASHBOARD__LINK"] = LOCAL_DASHBOARD_LINK
     archive = archive_url(settings)

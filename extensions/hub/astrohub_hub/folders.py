@@ -20,6 +20,7 @@ import logging
 import os
 import pwd
 import signal
+import stat
 import subprocess
 import sys
 import tarfile
@@ -147,11 +148,15 @@ def revoke(folder: Path, system_user: str, *, end_holders: bool = True) -> list[
 
     1. Their ACL entries, access and default, on ``folder`` and everything below it (a physical
        walk, symbolic links not followed).
-    2. Files and folders below ``folder`` they own are handed to ``folder``'s owner, so the owner
-       bits give them nothing either (the data stays; other members keep their entries).
+    2. Files and folders below ``folder`` they own are handed to ``folder``'s owner and group, so
+       neither the owner bits nor their own group's bits give them anything (the data stays; other
+       members keep their entries).
     3. ``end_holders``: their processes with a working folder, root or open descriptor under
        ``folder`` are ended (SIGKILL): the kernel checks permissions when a file is opened, so an
        open directory or file would otherwise outlive the revocation.
+    4. A file below ``folder`` with a hard link outside it (``st_nlink`` above its links inside) is
+       replaced by a copy (:func:`_split_outside_links`): a member may link a file they can write
+       into their home, and that link would otherwise keep reaching what the group writes there.
     """
     folder = Path(folder)
     if not folder.exists():
@@ -162,11 +167,14 @@ def revoke(folder: Path, system_user: str, *, end_holders: bool = True) -> list[
     except KeyError:
         return []
     top = os.stat(folder)
+    linked: dict[tuple[int, int], list[str]] = {}
     for path in _walk(folder):
         try:
             st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                linked.setdefault((st.st_dev, st.st_ino), []).append(path)
             if st.st_uid == account.pw_uid:
-                os.chown(path, top.st_uid, st.st_gid, follow_symlinks=False)
+                os.chown(path, top.st_uid, top.st_gid, follow_symlinks=False)
         except FileNotFoundError:
             continue
     ended = []
@@ -180,7 +188,28 @@ def revoke(folder: Path, system_user: str, *, end_holders: bool = True) -> list[
         if ended:
             log.warning("ended processes %s of %s: they held %s open after their access was revoked",
                         ended, system_user, folder)
+    _split_outside_links(linked)
     return ended
+
+
+def _split_outside_links(linked: dict[tuple[int, int], list[str]]) -> None:
+    """Give each file in ``linked`` (inode -> its paths found inside the folder) a new inode when it also
+    has links elsewhere: a copy (content, mode, ACL, owner, times) renamed over each inside path, so the
+    links outside keep the old inode and see nothing written in the folder from now on."""
+    for paths in linked.values():
+        try:
+            st = os.lstat(paths[0])
+        except FileNotFoundError:
+            continue
+        if st.st_nlink <= len(paths):
+            continue  # every link is inside the folder
+        tmp = os.path.join(os.path.dirname(paths[0]), f".astrohub-unlink-{os.getpid()}-{st.st_ino}")
+        run(["cp", "--no-dereference", "--preserve=mode,ownership,timestamps,xattr", "--", paths[0], tmp])
+        for number, path in enumerate(paths[1:]):
+            os.link(tmp, f"{tmp}-{number}", follow_symlinks=False)
+            os.replace(f"{tmp}-{number}", path)
+        os.replace(tmp, paths[0])
+        log.warning("gave %s a new inode: it had a hard link outside the folder", paths[0])
 
 
 def _walk(folder: Path):

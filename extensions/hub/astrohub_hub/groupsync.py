@@ -196,7 +196,8 @@ class AclApplier:
             folders.make_shared_folder(folder, 0o770)
         elif action.kind == "grant":
             self._ensure_user(action.user)
-            folders.grant(folder, str(action.user))
+            # Recursive: what the group wrote before this member joined is theirs to read and write too.
+            folders.grant(folder, str(action.user), recursive=True)
         elif action.kind == "revoke":
             folders.revoke(folder, str(action.user))
 

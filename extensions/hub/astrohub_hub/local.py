@@ -5,7 +5,8 @@ user server's command (:func:`singleuser_command`) and profile choice. The accou
 system user a hub user runs as) is ``accounts.SystemAccounts``; homes, scratch and shared folders
 are ``folders``; group folder access at spawn is ``groupsync.grant_now``; a class's pinned profile and
 exam window are ``pins``; real-time collaboration (off, or on for a sharer who turned it on in a workspace) is
-``collaboration``. May import JupyterHub (and its tornado), the standard library and those modules; never
+``collaboration``; the TLS keys of a LocalCluster in the user's kernels (servers run as system users) are
+``dasktls``. May import JupyterHub (and its tornado), the standard library and those modules; never
 ``platform_lib``.
 
 When the hub runs as root each hub user ``alice`` gets a dedicated system user ``astro-alice``
@@ -45,6 +46,7 @@ from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from tornado import web
 
 from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
+from astrohub_hub.dasktls import local_cluster_tls_environment
 from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args
 from astrohub_hub.errors import HubError
 from astrohub_hub.folders import expand_user_path, home_problem, prepare_user_dirs
@@ -128,12 +130,14 @@ def singleuser_command(
     skipped: Iterable[str] = SKIPPED_SERVER_IMPORTS,
     entry: str = "jupyterhub.singleuser:main",
     prelaunch_kernel: bool = False,
+    kernel_encryption: str = "disabled",
 ) -> list[str]:
     """The user server's command: ``jupyterhub-singleuser``'s ``main`` with ``skipped`` modules hidden.
 
     A hidden module raises ``ImportError`` on import, which jsonschema's optional format checkers
     expect. ``prelaunch_kernel``: first start the server's first warm kernel
-    (``astrohub_server.kernels.prelaunch``, skipped if not installed), so it starts while the server does.
+    (``astrohub_server.kernels.prelaunch``, skipped if not installed), so it starts while the server does,
+    with the server's ``kernel_encryption`` (``KernelManager.transport_encryption``).
 
     Examples
     --------
@@ -150,7 +154,7 @@ def singleuser_command(
             "except ImportError:",
             "    pass",
             "else:",
-            "    prelaunch()",
+            f"    prelaunch(transport_encryption={kernel_encryption!r})",
         ]
     lines += [
         f"from {module} import {func}",
@@ -247,7 +251,18 @@ class AstroLocalSpawner(LocalProcessSpawner):
     @default("cmd")
     def _default_cmd(self) -> list[str]:
         # The same Python as the hub (its venv's jupyterhub-singleuser), minus slow unused imports.
-        return singleuser_command(sys.executable, self.skipped_server_imports, prelaunch_kernel=self.warm_kernels > 0)
+        return singleuser_command(sys.executable, self.skipped_server_imports, prelaunch_kernel=self.warm_kernels > 0,
+                                  kernel_encryption=self.kernel_encryption)
+
+    @property
+    def kernel_encryption(self) -> str:
+        """The kernels' ``KernelManager.transport_encryption``: ``required`` when servers run as system users.
+
+        A kernel's ZeroMQ ports are TCP ports on this machine, and its iopub port is a PUB socket any local
+        account can subscribe to: the code and output of every cell, readable (the connection key only signs).
+        CurveZMQ, with the keys in the connection file in the user's 0700 home, closes them to everyone else.
+        """
+        return "required" if self.run_as_system_users else "disabled"
 
     @default("run_as_system_users")
     def _default_run_as(self) -> bool:
@@ -318,6 +333,10 @@ class AstroLocalSpawner(LocalProcessSpawner):
         env["PATH"] = user_path(env.get("PATH", ""), env.get("ASTROHUB_PACKAGE_LAYER"))
         if self.collaborative():
             env[COLLABORATIVE_ENV] = "1"
+        if self.run_as_system_users:
+            # A LocalCluster in the user's kernel: TLS with a key only the user's processes hold, not a TCP port
+            # any local account can connect to and run code through (astrohub_hub.dasktls).
+            env.update(local_cluster_tls_environment())
         return env
 
     # -- profiles -----------------------------------------------------------------------------
@@ -430,6 +449,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
             labextensions = server_labextensions()
             if labextensions:  # the pre-cull warning in Lab; an editable install skips the data-files
                 args.append(f"--LabApp.extra_labextensions_path={labextensions}")
+        args.append(f"--KernelManager.transport_encryption={self.kernel_encryption}")  # see kernel_encryption
         # JupyterLab's terminal: an interactive, non-login shell. A login shell (the default when the
         # server has no tty) reads /etc/profile, which resets PATH and loses the platform's Python.
         args.append(f"--ServerApp.terminado_settings=shell_command={self.user_shell}")

@@ -10,7 +10,8 @@ here). When dask_labextension's own server extension is turned off, it also serv
 sidebar's routes and imports dask_labextension on their first request
 (:mod:`astrohub_server.dask_sidebar`), so the server is ready ~1 s sooner. At start it copies the
 platform's tutorials into the user's home, keeping the user's edits (:mod:`astrohub_server.tutorials`),
-and names the file every kernel runs at start (:mod:`astrohub_server.kernelstartup`).
+and names the file every kernel runs at start (:mod:`astrohub_server.kernelstartup`). A path the user may
+not read is refused by the contents API with a 403, not a 500 (:mod:`astrohub_server.contents`).
 It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's
 idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`).
 
@@ -41,6 +42,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     import importlib.util
 
     from astrohub_server.activity import Activity
+    from astrohub_server.contents import refuse_unreadable
     from astrohub_server.folders import link_spaces
     from astrohub_server.kernelstartup import use_kernel_startup
     from astrohub_server.kernels import WarmKernels
@@ -53,6 +55,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     seed_numba_cache()  # the platform's compiled crossmatch kernel (astrohub_server.numbacache)
     Tutorials.instance(parent=serverapp).start(serverapp)
     link_spaces()  # datasets, scratch and groups in the file browser (astrohub_server.folders)
+    refuse_unreadable(serverapp.contents_manager)  # a link to what the user may not read: 403, not 500
     WarmKernels.instance(parent=serverapp).start(serverapp)
     Activity.instance(parent=serverapp).start(serverapp)  # busy work counts as activity (activity-aware culling)
     if serverapp.jpserver_extensions.get("dask_labextension") is False and importlib.util.find_spec("dask_labextension"):

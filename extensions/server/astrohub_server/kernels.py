@@ -17,7 +17,9 @@ kernel's own parent-process check). A warm kernel that died or does not answer i
 kernel starts the usual way, with a warning in the server's log.
 
 Not warmed: kernelspecs other than the default one, kernelspecs that name their own provisioner,
-servers that configure another default provisioner or CurveZMQ transport encryption (logged).
+servers that configure another default provisioner (logged). With CurveZMQ transport encryption
+(``KernelManager.transport_encryption``, on for every server that runs as its user's system account) a warm
+kernel is launched with its own keys, which become the adopting manager's with the rest of its connection.
 May import jupyter_client, jupyter_server, traitlets and this package's ``packages``, ``numbacache`` and
 ``kernelstartup`` only.
 """
@@ -47,12 +49,14 @@ _LOCAL = "local-provisioner"
 _PRELAUNCHED: list[Any] = []
 
 
-def prelaunch(kernel_name: str = "python3") -> None:
+def prelaunch(kernel_name: str = "python3", transport_encryption: str = "disabled") -> None:
     """Start the first warm kernel now, in the server's process before its own imports (~2 s here).
 
     The user server's command calls this first (``astrohub_hub``'s spawner does), so the kernel
     starts while the server does; :meth:`WarmKernels.start` adopts it, or ends it if the server's
-    settings do not allow warm kernels. Never raises: a kernel that cannot start is reported on
+    settings do not allow warm kernels or name another ``transport_encryption`` (the spawner passes the
+    server's ``KernelManager.transport_encryption``: a kernel without the server's CurveZMQ keys would be one
+    any local user can listen to). Never raises: a kernel that cannot start is reported on
     stderr and the server starts as usual.
     """
     from astrohub_server.kernelstartup import use_kernel_startup
@@ -65,7 +69,7 @@ def prelaunch(kernel_name: str = "python3") -> None:
     try:
         from jupyter_client.manager import KernelManager
 
-        km = KernelManager(kernel_name=kernel_name)
+        km = KernelManager(kernel_name=kernel_name, transport_encryption=transport_encryption)
         km.start_kernel(cwd=os.getcwd())
     except Exception as exc:  # noqa: BLE001 - the server must start regardless
         print(f"astrohub_server: no early warm kernel ({exc})", file=sys.stderr)
@@ -142,7 +146,8 @@ class WarmKernels(SingletonConfigurable):
         atexit.register(self.stop)
         while _PRELAUNCHED:
             km = _PRELAUNCHED.pop(0)
-            if km.kernel_name == manager.default_kernel_name and len(self._ready) < self.count:
+            if (km.kernel_name == manager.default_kernel_name and len(self._ready) < self.count
+                    and km.transport_encryption == _transport_encryption(serverapp.config)):
                 self._ready.append(km)
             else:
                 _end(km)
@@ -151,8 +156,6 @@ class WarmKernels(SingletonConfigurable):
     def _cannot_warm(self, manager) -> str | None:
         if self.count == 0:
             return "WarmKernels.count = 0"
-        if getattr(manager, "transport_encryption", "disabled") != "disabled":
-            return "kernel transport encryption is on (a warm kernel's keys could not be the manager's)"
         factory = KernelProvisionerFactory.instance(parent=manager)
         if factory.default_provisioner_name not in (_LOCAL, PROVISIONER_NAME):
             return f"another default provisioner is configured ({factory.default_provisioner_name!r})"
@@ -220,7 +223,10 @@ class WarmKernels(SingletonConfigurable):
     async def settle(self, km, cwd: str, session: str | None) -> None:
         """Move the warm kernel ``km`` to ``cwd`` and ``session``; raise if it does not answer."""
         # An async client whatever the manager (a prelaunched kernel's is the blocking one).
-        client = AsyncKernelClient(**km.get_connection_info(session=True), connection_file=km.connection_file, parent=km)
+        # load_connection_info, not the constructor: the info's CurveZMQ keys (transport encryption) are text there,
+        # and the client's traits take bytes.
+        client = AsyncKernelClient(connection_file=km.connection_file, parent=km, session=km.session)
+        client.load_connection_info(km.get_connection_info())
         client.start_channels()
         try:
             msg_id = client.execute(settle_code(cwd, session), silent=True, store_history=False)
@@ -236,6 +242,12 @@ class WarmKernels(SingletonConfigurable):
                 raise RuntimeError(f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
         finally:
             client.stop_channels()
+
+
+def _transport_encryption(config) -> str:
+    """The server's ``KernelManager.transport_encryption`` (``disabled`` unless configured), lower case."""
+    section = config.get("KernelManager") or {}
+    return str(section.get("transport_encryption", "disabled")).lower()
 
 
 def _end(km) -> None:

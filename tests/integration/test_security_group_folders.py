@@ -1,0 +1,156 @@
+"""Security tier: a group's folder between its members while membership changes (iso7).
+
+On the session ``platform``, ``alice`` and ``bob`` share a hub group; every check runs in a kernel of
+the user's own server (their system user when ``platform.isolated``). What a group grants must work
+for someone who joins late: the folder's earlier files (written before they joined, so without their
+ACL entry) are theirs to read and write, as the docs promise ("read-write for the group's members").
+What it grants must end when a member leaves, also for a hard link the member made, while a member,
+from a group file into their home: the link must not keep reading or writing what the group writes
+there afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.security
+
+#: How long a membership change may take to reach the folder (group sync polls every 2 s).
+SYNC_DEADLINE = 30.0
+
+
+@pytest.fixture(scope="module")
+def crew(platform):
+    """(alice, bob, group): two members with running servers."""
+    if not platform.isolated:
+        pytest.skip("users are not separate system users here (not root): folders are not guarded")
+    alice, bob, group = platform.unique("gfalice"), platform.unique("gfbob"), platform.unique("gfteam")
+    for user in (alice, bob):
+        platform.create_user(user)
+    platform.create_group(group, [alice, bob])
+    for user in (alice, bob):
+        platform.start_server(user)
+    try:
+        yield alice, bob, group
+    finally:
+        for user in (alice, bob):
+            platform.stop_server(user)
+
+
+def _run(platform, user: str, *code: str):
+    """Run the ``code`` blocks (each dedented) in ``user``'s kernel; it prints one JSON value last, which is
+    returned."""
+    out = platform.execute(user, "\n".join(textwrap.dedent(block) for block in code), timeout=SYNC_DEADLINE + 60)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _until(outcome_code: str, want: str) -> str:
+    """Kernel code that retries ``outcome_code`` (an expression) until it gives ``want`` or time is up."""
+    return f"""
+    import os, time
+    def attempt():
+        try:
+            return {outcome_code}
+        except PermissionError:
+            return "denied"
+    deadline = time.monotonic() + {SYNC_DEADLINE}
+    outcome = attempt()
+    while outcome != {want!r} and time.monotonic() < deadline:
+        time.sleep(0.2)
+        outcome = attempt()
+    """
+
+
+def test_a_member_who_joins_later_reads_and_writes_what_the_group_wrote_before(platform, crew):
+    alice, _bob, group = crew
+    folder = platform.data_dir / "groups" / group
+    _run(platform, alice, f"""
+        import json, platform_lib.storage as s
+        st = s.Storage()
+        st.write_bytes("group/{group}:notes/plan.txt", b"observe M31")
+        st.write_bytes("home:m31.txt", b"alice's table")
+        print(json.dumps(st.share("home:m31.txt", {group!r})))
+    """)
+    carl = platform.unique("gfcarl")
+    platform.create_user(carl)
+    platform.add_group_users(group, [carl])
+    platform.start_server(carl)
+    try:
+        seen = _run(platform, carl, _until(f"open({str(folder / 'notes' / 'plan.txt')!r}).read()", "observe M31"), f"""
+        import json, pathlib
+        shared = pathlib.Path({str(folder / 'shared' / alice / 'm31.txt')!r})
+        try:
+            with open({str(folder / 'notes' / 'plan.txt')!r}, "a") as fh:
+                fh.write(" and M33")
+            (pathlib.Path({str(folder / 'notes')!r}) / "carl.txt").write_text("carl was here")
+            wrote = "ok"
+        except PermissionError as exc:
+            wrote = str(exc)
+        try:
+            table = shared.read_text()
+        except PermissionError as exc:
+            table = str(exc)
+        print(json.dumps([outcome, table, wrote]))
+        """)
+    finally:
+        platform.stop_server(carl)
+    assert seen == ["observe M31", "alice's table", "ok"], seen
+    assert (folder / "notes" / "plan.txt").read_text() == "observe M31 and M33"
+    assert (folder / "notes" / "carl.txt").read_text() == "carl was here"
+
+
+def test_a_removed_member_keeps_no_hard_link_into_the_group_folder(platform, crew):
+    alice, bob, group = crew
+    folder = platform.data_dir / "groups" / group
+    mine, theirs = folder / "bob-notes.txt", folder / "alice-notes.txt"
+    _run(platform, alice, f"""
+        import json, pathlib
+        pathlib.Path({str(theirs)!r}).write_text("alice v1")
+        print(json.dumps("ok"))
+    """)
+    linked = _run(platform, bob, f"""
+        import json, os, pathlib
+        pathlib.Path({str(mine)!r}).write_text("bob v1")
+        os.link({str(mine)!r}, os.path.expanduser("~/mine.txt"))
+        os.link({str(theirs)!r}, os.path.expanduser("~/theirs.txt"))
+        print(json.dumps(os.stat(os.path.expanduser("~/mine.txt")).st_nlink))
+    """)
+    assert linked == 2  # a member may link a group file they can write (fs.protected_hardlinks)
+
+    response = platform.api("DELETE", f"/groups/{group}/users", json={"users": [bob]})
+    assert response.status_code == 200, response.text
+    out = _run(platform, bob, _until(f"os.listdir({str(folder)!r}) and 'listed'", "denied"), """
+        import json
+        print(json.dumps(outcome))
+    """)
+    assert out == "denied"
+    # The folder is the group's now: alice goes on writing in both files.
+    _run(platform, alice, f"""
+        import json
+        for name in ({str(mine)!r}, {str(theirs)!r}):
+            with open(name, "a") as fh:
+                fh.write(" + alice after bob left")
+        print(json.dumps("ok"))
+    """)
+    after = _run(platform, bob, """
+        import json, os
+        seen = {}
+        for name in ("mine.txt", "theirs.txt"):
+            path = os.path.expanduser("~/" + name)
+            try:
+                seen[name] = open(path).read()
+            except PermissionError:
+                seen[name] = "denied"
+            try:
+                with open(path, "a") as fh:
+                    fh.write(" + bob from outside")
+            except PermissionError:
+                pass
+        print(json.dumps(seen))
+    """)
+    assert all("after bob left" not in text for text in after.values()), after
+    assert mine.read_text() == "bob v1 + alice after bob left"
+    assert theirs.read_text() == "alice v1 + alice after bob left"
