@@ -250,7 +250,7 @@ cluster.shutdown()"""),
 job = jobs.submit('crossmatch', {'left': 'my_sources.parquet', 'right': 'I/311', 'radius': '2 arcsec'})
 job.wait(timeout=300)
 result = job.result()
-print(job.status, len(result), 'pairs from the job')
+print(job.status(), len(result), 'pairs from the job')
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.hist(np.asarray(result['separation_arcsec']), bins=30, color='tab:green')
 ax.set_xlabel('separation (arcsec)'); ax.set_title('the job\\'s matches')

@@ -1,10 +1,14 @@
-"""A new user opens a tutorial from their home in JupyterLab (headless Chromium) and sees it rendered."""
+"""A new user opens a tutorial from their home in JupyterLab (headless Chromium) and sees it rendered, and runs
+getting-started there cell by cell."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 TUTORIAL = "catalogues.ipynb"
 
@@ -37,4 +41,87 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, tmp_path):
         assert page.locator(".jp-Cell").count() >= 10
     finally:
         page.close()
+        platform.stop_server(user)
+
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _code_cell_done(cell) -> bool:
+    return bool(re.fullmatch(r"\[\d+\]:", cell.locator(".jp-InputArea-prompt").inner_text().strip()))
+
+
+def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign_in, tmp_path):
+    """A new user runs getting-started with Shift-Enter, cell by cell, as its first line says: every output
+    renders (printouts, the inline plots, the Dask cluster widget with its dashboard link), none is an error,
+    the Dask sidebar shows the notebook's cluster with its dashboard panes connected, and the page asks
+    nothing of any host outside the platform nor gets an error answer from it."""
+    user = platform.unique("newcomer")
+    platform.create_user(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    refused: list[str] = []
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or (urlparse(url).hostname or "") in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    broken: list[str] = []  # Lab plugins that failed to start (e.g. one needing a plugin the platform turns off)
+    page.on("console", lambda m: broken.append(m.text[:300]) if "failed to activate" in m.text else None)
+    notebook = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    try:
+        sign_in(page, user)
+        page.goto(f"{platform.server_url(user)}lab/tree/tutorials/getting-started.ipynb", timeout=120_000)
+        page.wait_for_selector(f"{notebook} .jp-Cell", timeout=120_000)
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        cells = page.locator(f"{notebook} .jp-Cell")
+        count = cells.count()
+        assert count >= 10, count
+        cells.first.click()
+        page.keyboard.press("Escape")  # command mode on the first cell; Shift-Enter runs it and moves on
+        outputs: dict[int, str] = {}
+        sidebar_checked = False
+        for i in range(count):
+            cell = cells.nth(i)
+            code = "jp-CodeCell" in (cell.get_attribute("class") or "")
+            page.keyboard.press("Shift+Enter")
+            if not code:
+                continue
+            deadline = time.monotonic() + 240
+            while not _code_cell_done(cell):
+                assert time.monotonic() < deadline, f"cell {i} still running"
+                page.wait_for_timeout(250)
+            page.wait_for_timeout(300)  # the last display messages
+            errors = cell.locator('[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
+            assert not errors, (i, errors)
+            outputs[i] = "\n".join(cell.locator(".jp-OutputArea-output").all_inner_texts())
+            if "plt.show()" in cell.locator(".jp-InputArea-editor").inner_text():
+                assert cell.locator(".jp-OutputArea-output img").count() == 1, (i, outputs[i])
+            if "GatewayCluster" in outputs[i] and not sidebar_checked and i + 1 < count:
+                # the cluster widget is shown: the Dask sidebar lists the cluster, its dashboard connected
+                page.click("[data-id='dask-dashboard-launcher']")
+                page.wait_for_selector(".dask-ClusterListingItem", timeout=60_000)
+                page.wait_for_selector(".dask-DashboardListing-item button:not([disabled])", timeout=60_000)
+                assert page.locator(".dask-DashboardListing-inactive").count() == 0
+                sidebar_checked = True
+                cells.nth(i + 1).locator(".jp-InputPrompt").click()  # back to the notebook, on the next cell
+        page.screenshot(path=str(tmp_path / "getting-started.png"))
+        text = "\n".join(outputs.values())
+        assert f"user:     {user}" in text and "my first astrohub file" in text and "MB in" in text, text
+        assert "mean of 4 million normal draws" in text, text
+        widget = "\n".join(t for t in outputs.values() if "GatewayCluster" in t)
+        assert "Dashboard:" in widget and "/services/dask-gateway/clusters/" in widget, outputs
+        assert sidebar_checked
+        assert not outside, f"requests left the platform: {outside[:10]}"
+        assert not refused, refused
+        assert not broken, broken
+    finally:
+        context.close()
         platform.stop_server(user)

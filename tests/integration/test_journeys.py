@@ -41,6 +41,8 @@ WARNINGS_AS_ERRORS = "import warnings\nwarnings.simplefilter('error')\n" + "".jo
 #: A warning printed to stderr (``file:line: SomeWarning: message``), e.g. one raised in a thread, or an
 #: error Python could only print (``Exception ignored in: <function Gateway.__del__ ...>``, from a ``__del__``).
 _WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: .*$|^Exception ignored in: .*$", re.M)
+#: A printed method or object repr: ``<bound method Job.status of ...>``, ``<Foo object at 0x7f...>``.
+_OBJECT_REPR = re.compile(r"<bound method [\w.]+|<[\w.]+ object at 0x[0-9a-f]+>")
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
                             "mean of 4 million normal draws"],
         "catalogues": ["Hipparcos stars within 2 deg of the Pleiades", "rows from the archive service", "I/311/hip2"],
         "images": ["m1_dss.fits"],
-        "crossmatch": ["sources matched", "pairs on Dask", "pairs from the job"],
+        "crossmatch": ["sources matched", "pairs on Dask", "succeeded", "pairs from the job"],
         "gw-skymap": ["90 % credible area", "in the 90 % region", "are in the 90 % volume"],
     }.get(notebook, [])
 
@@ -153,6 +155,10 @@ def test_journey(platform, traveller, notebook):
     print(f"{notebook.name}: {sum(r.seconds for r in results):.1f} s;",
           ", ".join(f"cell {r.number} {r.seconds:.1f} s" for r in results))  # shown with -s / on failure
     stdout = "".join(r.stdout for r in results)
+    # what a tutorial prints is readable: no Python object repr where a value was meant (crossmatch printed
+    # "<bound method Job.status of <Job ...>>" for the job's state)
+    reprs = _OBJECT_REPR.findall(stdout)
+    assert not reprs, f"{notebook.name} printed Python object reprs: {reprs}"
     for line in expected_output(notebook.stem, user, group):
         assert line in stdout, f"{notebook.name} did not print {line!r}; it printed:\n{stdout[-3000:]}"
     pictures = [r.number for r in results if "image/png" in r.outputs]

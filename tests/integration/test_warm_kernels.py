@@ -207,13 +207,14 @@ def test_the_lazy_routes_are_dask_labextensions_own():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     # the cluster routes answer with astrohub_server.dask_clusters.ClusterHandler, a DaskClusterHandler; the
-    # dashboard check with astrohub_server.dask_dashboard's same-named subclass (it signs in to the gateway)
+    # dashboard check and the dashboard proxy with astrohub_server.dask_dashboard's same-named subclasses (they
+    # sign in to the gateway)
     assert json.loads(result.stdout) == [
         ["/base/" + path, "DaskClusterHandler" if name == "ClusterHandler" else name]
         for path, (module, name) in ROUTES
     ]
     assert {name for _, (module, name) in ROUTES if module != "dask_labextension"} == {
-        "ClusterHandler", "DaskDashboardCheckHandler"}
+        "ClusterHandler", "DaskDashboardCheckHandler", "DaskDashboardHandler"}
 
 
 def test_the_spawners_command_starts_the_first_warm_kernel_before_the_server(tmp_path):

@@ -31,7 +31,7 @@ _CLUSTERS = ("astrohub_server.dask_clusters", "ClusterHandler")
 ROUTES = [
     ("dask/clusters/" + _CLUSTER_ID, _CLUSTERS),
     ("dask/clusters/" + "?", _CLUSTERS),
-    (f"dask/dashboard/{_CLUSTER_ID}(?P<proxied_path>.+)", (_MODULE, "DaskDashboardHandler")),
+    (f"dask/dashboard/{_CLUSTER_ID}(?P<proxied_path>.+)", ("astrohub_server.dask_dashboard", "DaskDashboardHandler")),
     ("dask/dashboard-check/(?P<url>.+)", ("astrohub_server.dask_dashboard", "DaskDashboardCheckHandler")),
 ]
 
