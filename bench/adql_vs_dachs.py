@@ -363,7 +363,7 @@ def run_query(service, adql: str) -> dict:
         return {"error": str(exc).strip()[:300]}
     except Exception as exc:  # a transport failure or an unreadable answer: a difference worth seeing
         return {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
-    fields = result.votable.fields
+    fields = result.fielddescs
     table = result.to_table()
     rows = []
     for row in table:
