@@ -154,7 +154,7 @@ CORPUS: list[tuple[str, str, dict]] = [
                           "h.dec), CIRCLE('ICRS', n.ra, n.dec, 0.05)) WHERE n.messier IS NOT NULL", {}),
     ("pos_join_distance", f"SELECT n.name, h.HIP, DISTANCE(POINT('ICRS', n.ra, n.dec), POINT('ICRS', h.ra, h.dec)) "
                           f"AS d FROM {N} AS n JOIN {H} AS h ON DISTANCE(POINT('ICRS', n.ra, n.dec), "
-                          "POINT('ICRS', h.ra, h.dec)) < 0.01", {"tol": 1e-9}),
+                          "POINT('ICRS', h.ra, h.dec)) < 0.05 WHERE n.messier IS NOT NULL", {"tol": 1e-9}),
     ("left_join", f"SELECT n.name, h.HIP FROM {N} AS n LEFT OUTER JOIN {H} AS h ON 1 = CONTAINS(POINT('ICRS', "
                   "h.ra, h.dec), CIRCLE('ICRS', n.ra, n.dec, 0.05)) WHERE n.messier IS NOT NULL", {}),
     ("left_join_key", f"SELECT a.name, b.name AS other FROM {N} AS a LEFT OUTER JOIN {N} AS b ON a.messier = "

@@ -569,3 +569,14 @@ def test_a_delimited_alias_keeps_the_case_it_was_written_in():
     u, _ = _run('SELECT id AS "Id" FROM TAP_UPLOAD.mine WHERE id < 2 UNION SELECT id FROM TAP_UPLOAD.mine '
                 'WHERE id = 4', up)
     assert u.colnames == ["Id"] and sorted(u["Id"]) == [0, 1, 4]
+
+
+def test_coord1_and_coord2_are_doubles_in_degrees():
+    """COORD1/COORD2 give a point's coordinates, which are doubles (DALI's point is double[2]); on integer
+    literals they answered an int column."""
+    up = _upload(_stars(3))
+    t, _ = _run("SELECT COORD1(POINT('ICRS', 10, 20)) AS c1, COORD2(POINT(10, -20)) AS c2, "
+                "COORD1(POINT(ra, dec)) AS r FROM TAP_UPLOAD.mine ORDER BY id", up)
+    assert t["c1"].dtype == np.float64 and t["c2"].dtype == np.float64
+    assert (t["c1"][0], t["c2"][0]) == (10.0, -20.0)
+    np.testing.assert_array_equal(t["r"], _stars(3)["ra"])
