@@ -580,3 +580,14 @@ def test_coord1_and_coord2_are_doubles_in_degrees():
     assert t["c1"].dtype == np.float64 and t["c2"].dtype == np.float64
     assert (t["c1"][0], t["c2"][0]) == (10.0, -20.0)
     np.testing.assert_array_equal(t["r"], _stars(3)["ra"])
+
+
+def test_the_sum_of_integers_is_an_exact_integer():
+    """SUM of an integer column is exact (SQL-92 6.5): DuckDB's HUGEINT sum came back as a double, so
+    2**53 + 1 lost its last unit and the column was declared double (Hipparcos' SUM(n_transits) too)."""
+    from astropy.table import Table
+
+    up = _upload(Table({"id": np.array([2**53, 1, 2], dtype=np.int64), "k": np.array([1, 2, 3], dtype=np.int32)}))
+    t, _ = _run("SELECT SUM(id) AS s, SUM(k) AS sk, SUM(id) - 2 AS d FROM TAP_UPLOAD.mine WHERE id < 3 OR k = 1", up)
+    assert t["s"].dtype.kind == "i" and t["sk"].dtype.kind == "i"
+    assert (int(t["s"][0]), int(t["sk"][0]), int(t["d"][0])) == (2**53 + 3, 6, 2**53 + 1)
