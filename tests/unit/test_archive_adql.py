@@ -591,3 +591,5 @@ def test_the_sum_of_integers_is_an_exact_integer():
     t, _ = _run("SELECT SUM(id) AS s, SUM(k) AS sk, SUM(id) - 2 AS d FROM TAP_UPLOAD.mine WHERE id < 3 OR k = 1", up)
     assert t["s"].dtype.kind == "i" and t["sk"].dtype.kind == "i"
     assert (int(t["s"][0]), int(t["sk"][0]), int(t["d"][0])) == (2**53 + 3, 6, 2**53 + 1)
+    c, _ = _run("SELECT CEILING(-1.5) AS c, 5. AS f FROM TAP_UPLOAD.mine WHERE k = 1", up)
+    assert c["c"].dtype.kind == "f" and c["f"].dtype.kind == "f" and (c["c"][0], c["f"][0]) == (-1.0, 5.0)
