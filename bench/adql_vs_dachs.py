@@ -470,6 +470,33 @@ def compare(ours: dict, theirs: dict, opts: dict) -> list[str]:
 _INTS = {"short", "int", "long", "unsignedByte"}
 
 
+def independent_answers() -> dict[str, list]:
+    """The answers, computed with numpy on the same astropy tables, of the queries DaCHS 2.7 refuses but
+    ADQL allows (so that ours is checked there too): ``{query id: rows}``."""
+    from collections import Counter
+
+    from platform_lib.sampledata import hipparcos_table, openngc_table
+
+    n, h = openngc_table(), hipparcos_table()
+    names = [str(x) for x in n["common_names"].filled("")]
+    messier = [str(x) for x in n["messier"].filled("")]
+    vmag = n["vmag"]
+    per_messier = Counter(m for m in messier if m)
+    by_hip = np.argsort(np.asarray(h["HIP"]))
+    hp = np.asarray(h["Hpmag"], dtype=float)
+    return {
+        "like_escape": [[len(n)]], "like_escape_miss": [[0]], "like_escape_bang": [[len(n)]],
+        "like_escape_pct": [[sum("%" in x for x in names)]],
+        "null_ne": [[int(((~vmag.mask) & (vmag.filled(10.0) != 10)).sum())]],
+        "left_join_no_outer": [[sum(per_messier[m] if m else 1 for m in messier)]],
+        "sum_int": [[int(np.asarray(h["n_transits"]).sum())]],
+        # (ROUND(1250, -2): 1300, halves away from zero, this service's reading where ADQL says nothing)
+        "round_negative": [[int(h["HIP"][i]), float(np.round(hp[i] / 10) * 10), 1300] for i in by_hip[:5]],
+        "table_alias_case": [[1]],
+        "coordsys": [["ICRS"]],
+    }
+
+
 def verdict(diffs: list[str]) -> str:
     """``agree``, ``width`` (only integer datatypes of different widths: COUNT(*) as long or int, which
     ADQL leaves to the service) or ``differ``."""
@@ -504,11 +531,15 @@ def main() -> None:
         proc, ours_url = start_ours(work)
         services = {"astrohub": pyvo.dal.TAPService(ours_url), "DaCHS": pyvo.dal.TAPService(DACHS_URL)}
         report = []
+        expected = independent_answers()
         for qid, adql, opts in CORPUS:
             if args.only and qid not in args.only:
                 continue
             answers = {name: run_query(svc, adql) for name, svc in services.items()}
             diffs = compare(answers["astrohub"], answers["DaCHS"], opts)
+            if qid in expected and "error" in answers["DaCHS"]:  # ours against numpy instead
+                ok = not compare(answers["astrohub"], dict(answers["astrohub"], rows=expected[qid]), opts)
+                diffs.append(f"astrohub's answer {'matches' if ok else 'DIFFERS FROM'} numpy's {expected[qid]}")
             report.append({"id": qid, "adql": adql, "diffs": diffs, "verdict": verdict(diffs), **answers})
             print(f"{qid:24s} {report[-1]['verdict']}", flush=True)
             for d in diffs:
