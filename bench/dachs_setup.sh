@@ -7,8 +7,9 @@
 #   sh bench/dachs_setup.sh stop WORKDIR    # stop gavo serve and the cluster (the files stay in WORKDIR)
 # Environment: PGPORT (default 54329), WEBPORT (default 18080), DACHS_INDEX (q3c, the index DaCHS's ADQL
 # translator turns CONTAINS into q3c_join for, or pgsphere, DaCHS's recommended //scs#pgs-pos-index).
-# WORKDIR/data must hold cat.fits (id, ra, dec, mag, field) and epochs.fits (id, cat_id, flux), written by
-# the Python side. Everything runs as the postgres user; nothing is registered with pg_ctlcluster, and
+# WORKDIR/data may hold cat.fits (id, ra, dec, mag, field) and epochs.fits (id, cat_id, flux), written by
+# bench/archive_vs_dachs.py; each WORKDIR/rd/NAME/ holding a q.rd (and the files it reads) is imported as
+# the resource NAME/q (bench/adql_vs_dachs.py writes the platform's real catalogues that way). Everything runs as the postgres user; nothing is registered with pg_ctlcluster, and
 # nothing is installed into the Makefile's packages (this is a benchmark dependency, not a CI one).
 set -eu
 ACTION=${1:?usage: dachs_setup.sh start|stop WORKDIR}
@@ -94,8 +95,9 @@ if [ ! -f "$ROOT/etc/feed" ]; then
 fi
 
 # 5. The resource descriptor: the same catalogue and its epochs table, with DaCHS's positional index.
-if [ "$DACHS_INDEX" = q3c ]; then MIXIN="//scs#q3cindex"; else MIXIN="//scs#pgs-pos-index"; fi
-cat > "$ROOT/inputs/bench/q.rd.tmp" <<EOF
+if [ -f "$WORK/data/cat.fits" ]; then
+    if [ "$DACHS_INDEX" = q3c ]; then MIXIN="//scs#q3cindex"; else MIXIN="//scs#pgs-pos-index"; fi
+    cat > "$ROOT/inputs/bench/q.rd.tmp" <<EOF
 <resource schema="bench">
   <meta name="title">astrohub benchmark catalogue</meta>
   <meta name="description">10^6 random positions, the catalogue of bench/archive_vs_dachs.py.</meta>
@@ -128,14 +130,29 @@ cat > "$ROOT/inputs/bench/q.rd.tmp" <<EOF
   </data>
 </resource>
 EOF
-mv "$ROOT/inputs/bench/q.rd.tmp" "$ROOT/inputs/bench/q.rd"
-cp "$WORK/data/cat.fits" "$WORK/data/epochs.fits" "$ROOT/inputs/bench/data/"
-chown -R postgres "$ROOT/inputs"
-STAMP="$(md5sum "$ROOT/inputs/bench/q.rd" "$ROOT/inputs/bench/data/cat.fits" "$ROOT/inputs/bench/data/epochs.fits" | md5sum)"
-if [ "$(cat "$WORK/imported" 2>/dev/null || true)" != "$STAMP" ]; then
-    (cd "$ROOT/inputs" && as_pg gavo imp bench/q)
-    echo "$STAMP" > "$WORK/imported"
+    mv "$ROOT/inputs/bench/q.rd.tmp" "$ROOT/inputs/bench/q.rd"
+    cp "$WORK/data/cat.fits" "$WORK/data/epochs.fits" "$ROOT/inputs/bench/data/"
+    chown -R postgres "$ROOT/inputs"
+    STAMP="$(md5sum "$ROOT/inputs/bench/q.rd" "$ROOT/inputs/bench/data/cat.fits" "$ROOT/inputs/bench/data/epochs.fits" | md5sum)"
+    if [ "$(cat "$WORK/imported" 2>/dev/null || true)" != "$STAMP" ]; then
+        (cd "$ROOT/inputs" && as_pg gavo imp bench/q)
+        echo "$STAMP" > "$WORK/imported"
+    fi
 fi
+
+# 5b. Other resources: WORKDIR/rd/NAME/ (an RD q.rd and its data), imported when it changed.
+for dir in "$WORK"/rd/*/; do
+    [ -f "$dir/q.rd" ] || continue
+    name=$(basename "$dir")
+    rm -rf "$ROOT/inputs/$name"
+    cp -r "$dir" "$ROOT/inputs/$name"
+    chown -R postgres "$ROOT/inputs/$name"
+    STAMP="$(cd "$ROOT/inputs/$name" && find . -type f | sort | xargs md5sum | md5sum)"
+    if [ "$(cat "$WORK/imported-$name" 2>/dev/null || true)" != "$STAMP" ]; then
+        (cd "$ROOT/inputs" && as_pg gavo imp "$name/q")
+        echo "$STAMP" > "$WORK/imported-$name"
+    fi
+done
 
 # 6. Serve: DaCHS's production server (a daemon; its pid in $ROOT/state/web.pid, logs in $ROOT/logs).
 if ! [ -f "$ROOT/state/web.pid" ] || ! kill -0 "$(cat "$ROOT/state/web.pid")" 2>/dev/null; then

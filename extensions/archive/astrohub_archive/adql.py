@@ -30,6 +30,7 @@ from functools import lru_cache
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, TokenError
+from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from astrohub_archive.faults import LimitFault, UsageFault
@@ -171,10 +172,13 @@ def _parse(adql: str) -> exp.Expression:
 
 
 def _normalise(tree: exp.Expression) -> exp.Expression:
-    """sqlglot reads ``CONTAINS(a, b)`` as its own string function: make it the ADQL geometry call."""
+    """sqlglot reads ``CONTAINS(a, b)`` as its own string function: make it the ADQL geometry call; and
+    T-SQL's ``0x1F`` as a binary string: ADQL 2.1's hexadecimal literal is an integer (31)."""
     def fix(node):
         if isinstance(node, exp.Contains):
             return exp.Anonymous(this="CONTAINS", expressions=[node.this, node.expression])
+        if isinstance(node, exp.HexString):
+            return exp.Literal.number(int(str(node.this), 16))
         return node
 
     return tree.transform(fix, copy=False)
@@ -488,7 +492,8 @@ def _geometry_value(node) -> exp.Expression:
         s = _shape(a[0])
         if s.kind != "point":
             raise UsageFault(f"{name} takes a POINT")
-        return s.args[0 if name == "COORD1" else 1].copy()
+        # a point's coordinates are doubles (DALI's point is double[2]): COORD1(POINT(10, 20)) is 10.0, not 10
+        return exp.cast(s.args[0 if name == "COORD1" else 1].copy(), to=exp.DataType.build("DOUBLE"))
     if name == "COORDSYS":
         return exp.Literal.string("ICRS")
     if name == "AREA":
@@ -802,15 +807,36 @@ def _rewrite_geometry(tree):
     return tree.transform(fix, copy=False)
 
 
-def _output_columns(tree, sources: dict[str, Source]) -> dict[str, ColumnDesc]:
-    """Name the outermost SELECT's columns (stored case for plain columns, ``count``-style names for
-    unnamed expressions) and describe the plain ones."""
+def _outermost_select(tree) -> exp.Select | None:
     first = tree
     while isinstance(first, (exp.Union, exp.Intersect, exp.Except)):
         first = first.this
     if isinstance(first, exp.Subquery):
         first = first.this
-    if not isinstance(first, exp.Select):
+    return first if isinstance(first, exp.Select) else None
+
+
+def _delimited_aliases(tree) -> dict[str, str]:
+    """``{lower-case name: name}`` of the outermost SELECT's delimited aliases (``AS "MagHp"``), read
+    before qualifying: the T-SQL dialect folds every identifier's case, but a delimited identifier is
+    case-sensitive (ADQL 2.1 section 2.1.3), so the column it names keeps the case the user wrote."""
+    first = _outermost_select(tree)
+    if first is None:
+        return {}
+    out = {}
+    for proj in first.expressions:
+        ident = proj.args.get("alias") if isinstance(proj, exp.Alias) else None
+        if isinstance(ident, exp.Identifier) and ident.quoted:
+            out[ident.name.lower()] = ident.name
+    return out
+
+
+def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] | None = None
+                    ) -> dict[str, ColumnDesc]:
+    """Name the outermost SELECT's columns (stored case for plain columns, the written case for
+    ``delimited`` aliases, ``count``-style names for unnamed expressions) and describe the plain ones."""
+    first = _outermost_select(tree)
+    if first is None:
         return {}
     aliases: dict[str, Source] = {}
     for t in first.find_all(exp.Table):
@@ -828,6 +854,8 @@ def _output_columns(tree, sources: dict[str, Source]) -> dict[str, ColumnDesc]:
             desc = aliases[inner.table.lower()].table.column(inner.name)
             if desc is not None and name.lower() == inner.name.lower():
                 name = desc.name
+        if delimited and name.lower() in delimited:
+            name = delimited[name.lower()]
         if name.startswith("_col_"):
             base = inner.key.lower() if isinstance(inner, exp.Func) and not isinstance(inner, exp.Anonymous) else "col"
             name = base if base not in used else f"{base}_{i + 1}"
@@ -865,23 +893,29 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
         v = _const(limit.expression) if isinstance(limit, exp.Limit) else None
         top = int(v) if v is not None else None
     sources = _resolve_tables(tree, tables, uploads or {})
+    delimited = _delimited_aliases(tree)
     tree = _qualify(tree, sources)
+    schema = _schema_of(sources)
+
+    def duckdb(node) -> str:
+        # types first: the division of two exact numbers is exact (integer) in ADQL as in SQL-92 (6.12),
+        # which sqlglot writes for DuckDB (whose ``/`` is a float division) only where it knows the types
+        return annotate_types(node, schema=schema, dialect=READ_DIALECT).sql(dialect="duckdb")
+
     try:
         _push_down(tree, sources)
         fallback = tree.copy()
         found = _positional_joins(tree, sources)
         tree = _rewrite_geometry(tree)
-        columns = _output_columns(tree, sources)
-        sql = tree.sql(dialect="duckdb")
+        columns = _output_columns(tree, sources, delimited)
+        sql = duckdb(tree)
         joins, fallback_sql = [], None
         if found:
             fallback = _rewrite_geometry(fallback)
-            _output_columns(fallback, sources)
-            fallback_sql = fallback.sql(dialect="duckdb")
-            joins = [PositionalJoin(name, _rewrite_geometry(left).sql(dialect="duckdb"),
-                                    _rewrite_geometry(right).sql(dialect="duckdb"), r, lsrc, rsrc,
-                                    _rewrite_geometry(lrows).sql(dialect="duckdb"),
-                                    _rewrite_geometry(rrows).sql(dialect="duckdb"))
+            _output_columns(fallback, sources, delimited)
+            fallback_sql = duckdb(fallback)
+            joins = [PositionalJoin(name, duckdb(_rewrite_geometry(left)), duckdb(_rewrite_geometry(right)), r,
+                                    lsrc, rsrc, duckdb(_rewrite_geometry(lrows)), duckdb(_rewrite_geometry(rrows)))
                      for name, left, right, r, lsrc, rsrc, lrows, rrows in found]
     except RecursionError:
         raise LimitFault("QUERY is nested too deeply for this service; simplify the expression") from None

@@ -177,7 +177,14 @@ def arrow_to_table(arrow, columns: dict):
     out = Table()
     for name, col in zip(arrow.column_names, arrow.columns):
         typ = col.type
-        if pa.types.is_decimal(typ):
+        if pa.types.is_decimal(typ) and typ.scale == 0 and typ.precision == 38:
+            # DuckDB's SUM of integers (HUGEINT, as decimal(38, 0)): exact numbers stay exact (SQL-92 6.5);
+            # other decimals (the literal 5., CEILING(-1.5)) stay doubles, as before
+            try:
+                col, typ = col.cast(pa.int64()), pa.int64()
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # beyond 64 bits: a double, as before
+                col, typ = col.cast(pa.float64()), pa.float64()
+        elif pa.types.is_decimal(typ):
             col, typ = col.cast(pa.float64()), pa.float64()
         elif pa.types.is_timestamp(typ) or pa.types.is_date(typ) or pa.types.is_time(typ):
             col = pc.cast(col, pa.string())
