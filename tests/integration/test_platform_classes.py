@@ -213,6 +213,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert [a["name"] for a in formgrader("GET", "assignments")] == ["nbhw"]
     submitted = {n["student"]: n["id"] for n in formgrader("GET", "submitted_notebooks/nbhw/square")}
     assert {s1, s2} <= set(submitted), submitted
+    page = platform.server_get(prof, f"formgrader/submissions/{submitted[s1]}/")  # the page to grade s1 on
+    assert page.status_code == 200 and "Because x * x is x squared." in page.text, (page.status_code, page.text[:500])
     for cell, student, manual, extra in (("why", s1, 1.0, None), ("test", s2, 1.0, None), ("test", s1, None, 0.5)):
         [grade] = [g for g in formgrader("GET", f"grades?submission_id={submitted[student]}") if g["name"] == cell]
         formgrader("PUT", f"grade/{grade['id']}", {"manual_score": manual, "extra_credit": extra})
