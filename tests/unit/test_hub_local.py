@@ -509,5 +509,9 @@ def test_course_links_are_made_kept_and_removed_and_a_users_own_file_is_left_alo
     link_courses(str(folder), {c: courses[c] for c in ("a101", "b101")}, str(classes))
     assert sorted(p.name for p in folder.iterdir()) == ["a101", "b101", "notes"]  # "gone": no longer taught
     assert os.readlink(folder / "a101") == courses["a101"] and (folder / "b101").read_text() == "mine"
+    link_courses(str(folder), {}, str(classes))  # no class taught any more: the links go, theirs stay
+    assert sorted(p.name for p in folder.iterdir()) == ["b101", "notes"]
+    link_courses(str(tmp_path / "other"), {}, str(classes))  # nor taught before: no folder is made
+    assert not (tmp_path / "other").exists()
     (tmp_path / "file").write_text("")  # a file where the folder would go: nothing made, and no error
     link_courses(str(tmp_path / "file" / "grading"), courses, str(classes))

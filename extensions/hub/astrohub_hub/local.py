@@ -315,13 +315,14 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
     def make_preexec_fn(self, name: str):
         home = self.user_home
-        links = self.course_links()
+        # the course links formgrader serves, made as the user in their home (computed here, not in the child)
+        links, classes_root, folder = self.taught_courses(), self.classes_root, os.path.join(home, self.grading_folder)
         become = set_user_setuid(self.system_user) if self.run_as_system_users else (lambda: os.chdir(home))
 
         def preexec() -> None:
             become()
-            if links:  # as the user, in their home: the course links formgrader serves
-                link_courses(os.path.join(home, self.grading_folder), links, self.classes_root)
+            if classes_root:
+                link_courses(folder, links, classes_root)
 
         return preexec
 
@@ -335,10 +336,6 @@ class AstroLocalSpawner(LocalProcessSpawner):
         root = self.classes_root
         return {cls: os.path.join(root, cls, "instructors", "nbgrader") for cls in taught_classes(self.user_groups())
                 if os.path.isdir(os.path.join(root, cls, "instructors"))}
-
-    def course_links(self) -> dict[str, str]:
-        """``{link name in ~/grading: course folder}``, one per class taught."""
-        return self.taught_courses()
 
     def grading_course(self) -> str | None:
         """The class whose course this server's formgrader serves: the spawn option ``grading``, else the first
@@ -575,10 +572,12 @@ def _profile_form(spawner: AstroLocalSpawner) -> str:
 
 
 def link_courses(folder: str, links: Mapping[str, str], classes_root: str) -> None:
-    """In ``folder`` (made, mode 0700, if missing): a link ``<name>`` to each course folder of ``links``; links
-    there into ``classes_root`` that ``links`` no longer names (a class no longer taught) are removed. Run as
-    the user, in their server's process before it starts: a file of theirs under such a name is left alone,
-    and nothing here stops the server from starting (errors are ignored)."""
+    """In ``folder`` (made, mode 0700, if missing and ``links`` names any): a link ``<name>`` to each course folder
+    of ``links``; links there into ``classes_root`` that ``links`` no longer names (a class no longer taught) are
+    removed. Run as the user, in their server's process before it starts: a file of theirs under such a name is
+    left alone, and nothing here stops the server from starting (errors are ignored)."""
+    if not links and not os.path.isdir(folder):
+        return
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
         for name in os.listdir(folder):
