@@ -489,6 +489,10 @@ def test_only_a_class_instructor_gets_formgrader_on_the_class_course_through_a_h
                     make_spawner("tina", ["a101-instructors"])):  # no classes_root: no formgrader either
         args = student.get_args()
         assert f"{formgrader}=False" in args and not any(a.startswith("--CourseDirectory") for a in args)
+    form = _profile_form(teacher)  # the class to grade, for an instructor of several (one profile or more)
+    assert '<select name="grading"><option value="a101">a101</option><option value="b101">b101</option>' in form
+    assert teacher.options_from_form({"grading": ["b101"]}) == {"profile": "", "grading": "b101"}
+    assert "grading" not in _profile_form(spawner("tom", ["a101-instructors"]))  # one class: no choice
     with pytest.raises(web.HTTPError, match=r"'sam' does not teach a class 'a101'; choose one of \[\]"):
         _apply_profile(spawner("sam", ["a101-students"], {"grading": "a101"}), {"grading": "a101"})
 

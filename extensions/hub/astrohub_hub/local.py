@@ -384,7 +384,10 @@ class AstroLocalSpawner(LocalProcessSpawner):
         return None
 
     def options_from_form(self, formdata: Mapping[str, list[str]]) -> dict[str, Any]:
-        return {"profile": (formdata.get("profile") or [""])[0]}
+        options = {"profile": (formdata.get("profile") or [""])[0]}
+        if (formdata.get("grading") or [""])[0]:
+            options["grading"] = formdata["grading"][0]
+        return options
 
     def selected_profile(self) -> dict[str, Any] | None:
         """A class's pinned profile, else the one in ``user_options`` (or the default one), checked against
@@ -555,19 +558,22 @@ def _apply_profile(spawner: AstroLocalSpawner, user_options: Mapping[str, Any]) 
 
 
 def _profile_form(spawner: AstroLocalSpawner) -> str:
-    """The spawn form: one radio button per visible profile; no form when there is no choice."""
+    """The spawn form: one radio button per visible profile, and for an instructor of several classes the class
+    whose course formgrader serves (option ``grading``); no form when there is no choice."""
     visible = spawner.visible_profiles()
-    if len(visible) <= 1:
-        return ""
-    default_slug = next((p["slug"] for p in visible if p.get("default")), visible[0]["slug"])
     rows = []
-    for p in visible:
+    default_slug = next((p["slug"] for p in visible if p.get("default")), visible[0]["slug"]) if visible else ""
+    for p in visible if len(visible) > 1 else ():
         checked = " checked" if p["slug"] == default_slug else ""
         slug = html.escape(p["slug"], quote=True)
         rows.append(
             f'<label><input type="radio" name="profile" value="{slug}"{checked}> '
             f"<strong>{html.escape(p['display_name'])}</strong> {html.escape(p.get('description', ''))}</label><br>"
         )
+    taught = sorted(spawner.taught_courses())
+    if len(taught) > 1:
+        choices = "".join(f'<option value="{html.escape(c, quote=True)}">{html.escape(c)}</option>' for c in taught)
+        rows.append(f'<label>Grade in formgrader: <select name="grading">{choices}</select></label><br>')
     return "\n".join(rows)
 
 
