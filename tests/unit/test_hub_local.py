@@ -459,4 +459,3 @@ def test_each_collaborative_start_rejects_the_sessions_of_earlier_starts(tmp_pat
     assert check_session_compatibility(str(root), "old-session", "5", session_store_path=second) == (
         True, "unknown_session")
     assert check_session_compatibility(str(root), "old-session", "5", session_store_path=None) == (False, "")
-
