@@ -588,7 +588,8 @@ def link_courses(folder: str, links: Mapping[str, str], classes_root: str) -> No
         os.makedirs(folder, mode=0o700, exist_ok=True)
         for name in os.listdir(folder):
             path = os.path.join(folder, name)
-            if name not in links and os.path.islink(path) and os.readlink(path).startswith(classes_root.rstrip("/") + "/"):
+            ours = os.path.islink(path) and os.readlink(path).startswith(classes_root.rstrip("/") + "/")
+            if name not in links and ours:
                 os.unlink(path)
         for name, target in links.items():
             path = os.path.join(folder, name)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-__all__ = ["EXAM_PROPERTY", "INSTRUCTORS_SUFFIX", "PROFILE_PROPERTY", "class_pins", "group_properties", "taught_classes"]
+__all__ = ["EXAM_PROPERTY", "INSTRUCTORS_SUFFIX", "PROFILE_PROPERTY", "class_pins", "group_properties",
+           "taught_classes"]
 
 #: The slug of the profile the class pins for its members.
 PROFILE_PROPERTY = "astrohub-profile"
