@@ -56,8 +56,8 @@ def taught_classes(group_names: Iterable[str]) -> list[str]:
 
     Examples
     --------
-    >>> taught_classes(["b-instructors", "a-students", "a-instructors", "-instructors"])
+    >>> taught_classes(["b-instructors", "a-students", "a-instructors", "-instructors", "../x-instructors"])
     ['a', 'b']
     """
-    return sorted(name[:-len(INSTRUCTORS_SUFFIX)] for name in group_names
-                  if name.endswith(INSTRUCTORS_SUFFIX) and len(name) > len(INSTRUCTORS_SUFFIX))
+    names = (name[:-len(INSTRUCTORS_SUFFIX)] for name in group_names if name.endswith(INSTRUCTORS_SUFFIX))
+    return sorted(n for n in names if n and "/" not in n and not n.startswith("."))  # a folder's name, no path
