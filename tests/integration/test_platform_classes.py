@@ -197,20 +197,32 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert as_prof.text == book.stdout
     assert platform.classes_api(s1, "GET", f"classes/{name}/grades?format=csv").status_code == 403
     assert platform.classes_api(prof, "GET", f"classes/{name}/grades?format=xls").status_code == 400
-    # The instructor then grades by hand in nbgrader's gradebook, in their own kernel as formgrader's grade API
-    # does (GradeHandler.put: manual_score, extra_credit, needs_manual_grade): s1's written answer 1 point, s2's
-    # wrong code the point after all, s1 half a point of extra credit. The gradebook's scores follow
-    # at once (s1: nbgrader's 2.5 less the 0.5 penalty), and the feedback returned again shows the same figures.
-    platform.execute(prof, textwrap.dedent(f"""
-        from nbgrader.api import Gradebook
-        with Gradebook("sqlite:///{course['root'] / 'instructors' / 'nbgrader' / 'gradebook.db'}") as gb:
-            for cell, student, manual, extra in (("why", {s1!r}, 1.0, None), ("test", {s2!r}, 1.0, None),
-                                                 ("test", {s1!r}, None, 0.5)):
-                grade = gb.find_grade(cell, "square", "nbhw", student)
-                grade.manual_score, grade.extra_credit = manual, extra
-                grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
-            gb.db.commit()
-    """))
+    # The instructor then grades by hand in formgrader, in their own JupyterLab through the hub (here its API, with
+    # their token through the proxy, as its pages call it): s1's written answer 1 point, s2's wrong code the point
+    # after all, s1 half a point of extra credit. Their server serves the class's course through ~/grading/<class>.
+    # The gradebook's scores follow at once (s1: nbgrader's 2.5 less the 0.5 penalty), and the feedback returned
+    # again shows the same figures.
+    headers = {"Authorization": f"token {platform.user_token(prof)}"}
+
+    def formgrader(method, path, body=None):
+        answer = platform.session.request(method, f"{platform.server_url(prof)}formgrader/api/{path}", json=body,
+                                          headers=headers, timeout=60, allow_redirects=False)
+        assert answer.status_code == 200, (method, path, answer.status_code, answer.text[:500])
+        return answer.json()
+
+    assert [a["name"] for a in formgrader("GET", "assignments")] == ["nbhw"]
+    submitted = {n["student"]: n["id"] for n in formgrader("GET", "submitted_notebooks/nbhw/square")}
+    assert {s1, s2} <= set(submitted), submitted
+    page = platform.server_get(prof, f"formgrader/submissions/{submitted[s1]}/")  # the page to grade s1 on
+    assert page.status_code == 200 and "Because x * x is x squared." in page.text, (page.status_code, page.text[:500])
+    for cell, student, manual, extra in (("why", s1, 1.0, None), ("test", s2, 1.0, None), ("test", s1, None, 0.5)):
+        [grade] = [g for g in formgrader("GET", f"grades?submission_id={submitted[student]}") if g["name"] == cell]
+        formgrader("PUT", f"grade/{grade['id']}", {"manual_score": manual, "extra_credit": extra})
+    assert (platform.data_dir / "home" / prof / "grading" / name).resolve() == \
+        (course["root"] / "instructors" / "nbgrader").resolve()
+    # a student's server has no formgrader: its pages and API are not there
+    for path in ("formgrader", "formgrader/api/assignments"):
+        assert platform.server_get(s1, path).status_code in (403, 404), path
     regraded = {r["student"]: r for r in csv.DictReader(io.StringIO(
         platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv").text)) if r["assignment"] == "nbhw"}
     assert [(regraded[s]["score"], regraded[s]["late_penalty"], regraded[s]["needs_manual_grade"])

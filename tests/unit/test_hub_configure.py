@@ -222,6 +222,10 @@ def test_local_spawner_traits_and_default_url():
     assert c.AstroLocalSpawner.warm_kernels == 1
     assert [p["slug"] for p in c.AstroLocalSpawner.profiles] == ["small", "class"]
     assert c.Authenticator.username_pattern.startswith("^[a-z0-9]")
+    assert "classes_root" not in c.AstroLocalSpawner  # no classes service: nobody gets formgrader
+    c = Config()
+    configure(c, base_settings(classes={"url": "http://127.0.0.1:8082", "apiToken": "cls"}))
+    assert c.AstroLocalSpawner.classes_root == "/srv/classes"  # a class's instructors get formgrader on its course
 
 
 def test_kubernetes_mode_without_builder_is_a_clear_error(monkeypatch):

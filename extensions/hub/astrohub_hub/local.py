@@ -25,6 +25,14 @@ by seconds, passes at its first try; user servers skip the server extensions not
 the first notebook asks for one, and which serves the Dask sidebar's routes with dask_labextension
 imported on their first request (``lazy_dask_sidebar``).
 
+Grading by hand: the server of a class's instructor (hub group ``<class>-instructors``, :func:`pins.taught_classes`,
+the class's folder present in ``classes_root``) loads nbgrader's formgrader on that class's course folder
+``<classes_root>/<class>/instructors/nbgrader``, reached through a link in the home, ``~/grading/<class>``
+(``grading_folder``; formgrader serves only a course under the server's root). The links, one per class taught,
+are made by the server's process as the user, before it starts (:func:`link_courses`). One course per server:
+the first class by name, or the class named by the spawn option ``grading``. Nobody else's server loads
+formgrader (``disabled_server_extensions``).
+
 ``configure(c, settings)`` selects this spawner in local mode; nothing here has to be called by hand.
 """
 
@@ -51,13 +59,14 @@ from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_
 from astrohub_hub.errors import HubError
 from astrohub_hub.folders import expand_user_path, home_problem, prepare_user_dirs
 from astrohub_hub.groupsync import grant_now
-from astrohub_hub.pins import class_pins, group_properties
+from astrohub_hub.pins import class_pins, group_properties, taught_classes
 
 __all__ = [
     "AstroLocalSpawner",
     "LocalSettings",
     "OFFLINE_LAB_ARGS",
     "SKIPPED_SERVER_IMPORTS",
+    "link_courses",
     "singleuser_command",
     "user_path",
     "visible_profiles",
@@ -220,7 +229,14 @@ class AstroLocalSpawner(LocalProcessSpawner):
          "nbgrader.server_extensions.course_list"],
         help="Jupyter server extensions user servers do not load, to start sooner: jupyter_lsp (no "
         "language server is installed), notebook_shim and notebook (the Notebook 7 UI nbgrader brings; JupyterLab is the interface) and nbgrader's "
-        "(grading is the classes service's, through nbgrader's command line; its exchange is not used).",
+        "(grading is the classes service's, through nbgrader's command line; its exchange is not used). "
+        "formgrader is loaded for a class's instructors all the same (see grading_course).",
+    ).tag(config=True)
+    classes_root = Unicode(
+        "", help="The classes' folders (the classes service's classes_root); empty: no formgrader for anyone."
+    ).tag(config=True)
+    grading_folder = Unicode(
+        "grading", help="Folder of the home holding a link per class taught, to its nbgrader course folder."
     ).tag(config=True)
     warm_kernels = Integer(
         1,
@@ -314,13 +330,37 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
     def make_preexec_fn(self, name: str):
         home = self.user_home
-        if self.run_as_system_users:
-            return set_user_setuid(self.system_user)
+        # the course links formgrader serves, made as the user in their home (computed here, not in the child)
+        links, classes_root, folder = self.taught_courses(), self.classes_root, os.path.join(home, self.grading_folder)
+        become = set_user_setuid(self.system_user) if self.run_as_system_users else (lambda: os.chdir(home))
 
         def preexec() -> None:
-            os.chdir(home)
+            become()
+            if classes_root:
+                link_courses(folder, links, classes_root)
 
         return preexec
+
+    # -- grading by hand (formgrader) -------------------------------------------------------------
+
+    def taught_courses(self) -> dict[str, str]:
+        """``{class: its nbgrader course folder}`` for the classes this user teaches now (their group
+        ``<class>-instructors``, the class's folder present)."""
+        if not self.classes_root:
+            return {}
+        root = self.classes_root
+        return {cls: os.path.join(root, cls, "instructors", "nbgrader") for cls in taught_classes(self.user_groups())
+                if os.path.isdir(os.path.join(root, cls, "instructors"))}
+
+    def grading_course(self) -> str | None:
+        """The class whose course this server's formgrader serves: the spawn option ``grading``, else the first
+        class taught by name; ``None`` for a user who teaches none. ValueError for a class they do not teach."""
+        taught = self.taught_courses()
+        wanted = (self.user_options or {}).get("grading") or ""
+        if wanted and wanted not in taught:
+            raise ValueError(f"grading: {self.user.name!r} does not teach a class {wanted!r}; "
+                             f"choose one of {sorted(taught)}")
+        return wanted or next(iter(sorted(taught)), None)
 
     def collaborative(self) -> bool:
         """Whether this server starts with real-time collaboration on (``collaboration.collaborative``)."""
@@ -363,7 +403,10 @@ class AstroLocalSpawner(LocalProcessSpawner):
         return None
 
     def options_from_form(self, formdata: Mapping[str, list[str]]) -> dict[str, Any]:
-        return {"profile": (formdata.get("profile") or [""])[0]}
+        options = {"profile": (formdata.get("profile") or [""])[0]}
+        if (formdata.get("grading") or [""])[0]:
+            options["grading"] = formdata["grading"][0]
+        return options
 
     def selected_profile(self) -> dict[str, Any] | None:
         """A class's pinned profile, else the one in ``user_options`` (or the default one), checked against
@@ -438,6 +481,10 @@ class AstroLocalSpawner(LocalProcessSpawner):
             args.append(f"--ServerApp.root_dir={self.user_home}")
         # An explicit jpserver_extensions entry wins over the enabling files in jupyter_server_config.d.
         extensions = {name: False for name in self.disabled_server_extensions}
+        course = self.grading_course()
+        if course is not None:  # a class's instructor: formgrader on that class's course, through the link
+            extensions["nbgrader.server_extensions.formgrader"] = True
+            args.append(f"--CourseDirectory.root={os.path.join(self.user_home, self.grading_folder, course)}")
         if self.warm_kernels or self.lazy_dask_sidebar:
             extensions["astrohub_server"] = True
         if self.lazy_dask_sidebar:
@@ -521,28 +568,57 @@ def _apply_profile(spawner: AstroLocalSpawner, user_options: Mapping[str, Any]) 
     with a bare "Invalid user options", which names neither the option nor the choices.
     """
     try:
-        unknown = set(user_options or {}) - {"profile"}
+        unknown = set(user_options or {}) - {"profile", "grading"}
         if unknown:
-            raise ValueError(f"unknown server options {sorted(unknown)}; only 'profile' is accepted")
+            raise ValueError(f"unknown server options {sorted(unknown)}; only 'profile' and 'grading' are accepted")
         spawner.apply_profile()
+        spawner.grading_course()
     except ValueError as exc:
         raise web.HTTPError(400, str(exc).replace("%", "%%")) from exc
 
 
 def _profile_form(spawner: AstroLocalSpawner) -> str:
-    """The spawn form: one radio button per visible profile; no form when there is no choice."""
+    """The spawn form: one radio button per visible profile, and for an instructor of several classes the class
+    whose course formgrader serves (option ``grading``); no form when there is no choice."""
     visible = spawner.visible_profiles()
-    if len(visible) <= 1:
-        return ""
-    default_slug = next((p["slug"] for p in visible if p.get("default")), visible[0]["slug"])
     rows = []
-    for p in visible:
+    default_slug = next((p["slug"] for p in visible if p.get("default")), visible[0]["slug"]) if visible else ""
+    for p in visible if len(visible) > 1 else ():
         checked = " checked" if p["slug"] == default_slug else ""
         slug = html.escape(p["slug"], quote=True)
         rows.append(
             f'<label><input type="radio" name="profile" value="{slug}"{checked}> '
             f"<strong>{html.escape(p['display_name'])}</strong> {html.escape(p.get('description', ''))}</label><br>"
         )
+    taught = sorted(spawner.taught_courses())
+    if len(taught) > 1:
+        choices = "".join(f'<option value="{html.escape(c, quote=True)}">{html.escape(c)}</option>' for c in taught)
+        rows.append(f'<label>Grade in formgrader: <select name="grading">{choices}</select></label><br>')
     return "\n".join(rows)
 
 
+def link_courses(folder: str, links: Mapping[str, str], classes_root: str) -> None:
+    """In ``folder`` (made, mode 0700, if missing and ``links`` names any): a link ``<name>`` to each course folder
+    of ``links``; links there into ``classes_root`` that ``links`` no longer names (a class no longer taught) are
+    removed. Run as the user, in their server's process before it starts: a file of theirs under such a name is
+    left alone, and nothing here stops the server from starting (errors are ignored)."""
+    if not links and not os.path.isdir(folder):
+        return
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            ours = os.path.islink(path) and os.readlink(path).startswith(classes_root.rstrip("/") + "/")
+            if name not in links and ours:
+                os.unlink(path)
+        for name, target in links.items():
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                if os.readlink(path) == target:
+                    continue
+                os.unlink(path)
+            elif os.path.lexists(path):
+                continue  # the user's own file or folder
+            os.symlink(target, path)
+    except OSError:
+        pass

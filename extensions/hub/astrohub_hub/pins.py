@@ -2,19 +2,23 @@
 
 Owns the two property names the classes service writes on a class's hub groups (``<class>-students``,
 ``<class>-instructors``) and :func:`class_pins`, which both spawners read at each start (``local`` for
-local processes, ``kubernetes`` for KubeSpawner's ``profile_list``). Pure; imports the standard library only.
+local processes, ``kubernetes`` for KubeSpawner's ``profile_list``); and :func:`taught_classes`, the classes
+whose formgrader an instructor's server serves (``local``). Pure; imports the standard library only.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-__all__ = ["EXAM_PROPERTY", "PROFILE_PROPERTY", "class_pins", "group_properties"]
+__all__ = ["EXAM_PROPERTY", "INSTRUCTORS_SUFFIX", "PROFILE_PROPERTY", "class_pins", "group_properties",
+           "taught_classes"]
 
 #: The slug of the profile the class pins for its members.
 PROFILE_PROPERTY = "astrohub-profile"
 #: ``{"start": epoch s, "end": epoch s}``: servers started inside get guarantees equal to their limits.
 EXAM_PROPERTY = "astrohub-exam"
+#: A class's instructors are the hub group ``<class>-instructors`` (the classes service keeps it).
+INSTRUCTORS_SUFFIX = "-instructors"
 
 
 def group_properties(user: Any) -> list[tuple[str, Mapping[str, Any]]]:
@@ -44,3 +48,16 @@ def class_pins(groups: Iterable[tuple[str, Mapping[str, Any]]], now: float) -> t
             except (KeyError, TypeError, ValueError):
                 pass
     return pinned, exam
+
+
+def taught_classes(group_names: Iterable[str]) -> list[str]:
+    """The classes whose instructors' group is among ``group_names``, by name (a class is checked on disk by
+    the caller: a team may end in ``-instructors`` too).
+
+    Examples
+    --------
+    >>> taught_classes(["b-instructors", "a-students", "a-instructors", "-instructors", "../x-instructors"])
+    ['a', 'b']
+    """
+    names = (name[:-len(INSTRUCTORS_SUFFIX)] for name in group_names if name.endswith(INSTRUCTORS_SUFFIX))
+    return sorted(n for n in names if n and "/" not in n and not n.startswith("."))  # a folder's name, no path

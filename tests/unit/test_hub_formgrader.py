@@ -1,0 +1,78 @@
+"""Unit tests of grading by hand on the local platform: formgrader for a class's instructors only, on the
+class's course through a link in the home (astrohub_hub.local, astrohub_hub.pins.taught_classes)."""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+import pytest
+from tornado import web
+
+from astrohub_hub.local import AstroLocalSpawner, _apply_profile, _profile_form, link_courses
+
+PROFILES = [
+    {"slug": "small", "display_name": "Small", "groups": [], "mem_limit": "1G", "cpu_limit": 1.0, "default": True},
+    {"slug": "large", "display_name": "Large", "groups": [], "mem_limit": "8G", "cpu_limit": 4.0},
+]
+
+
+def make_spawner(name, groups, options=None):
+    spawner = AstroLocalSpawner(run_as_system_users=False, profiles=PROFILES, home_template="/h/{username}")
+    spawner.user = SimpleNamespace(name=name, groups=[SimpleNamespace(name=g) for g in groups])
+    spawner.user_options = options or {}
+    return spawner
+
+
+def test_only_a_class_instructor_gets_formgrader_on_the_class_course_through_a_home_link(tmp_path):
+    """formgrader is loaded for members of ``<class>-instructors`` (the class's folder present), on the course
+    folder reached by ``~/grading/<class>`` (formgrader serves only a course under the server's root); the first
+    class by name unless the spawn option ``grading`` names another; nobody else's server loads it."""
+    for cls in ("b101", "a101"):
+        (tmp_path / cls / "instructors").mkdir(parents=True)
+
+    def spawner(name, groups, options=None):
+        made = make_spawner(name, groups, options)
+        made.classes_root = str(tmp_path)
+        return made
+
+    formgrader = "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader"
+    teacher = spawner("tina", ["b101-instructors", "a101-instructors", "team-instructors", "a101-students"])
+    assert teacher.taught_courses() == {c: str(tmp_path / c / "instructors" / "nbgrader") for c in ("a101", "b101")}
+    args = teacher.get_args()
+    assert f"{formgrader}=True" in args and f"{formgrader}=False" not in args
+    assert "--CourseDirectory.root=/h/tina/grading/a101" in args  # the first by name; team-* has no class folder
+    chosen = spawner("tina", ["b101-instructors", "a101-instructors"], {"grading": "b101"})
+    assert "--CourseDirectory.root=/h/tina/grading/b101" in chosen.get_args()
+    for student in (spawner("sam", ["a101-students"]), spawner("olga", []),
+                    make_spawner("tina", ["a101-instructors"])):  # no classes_root: no formgrader either
+        args = student.get_args()
+        assert f"{formgrader}=False" in args and not any(a.startswith("--CourseDirectory") for a in args)
+    form = _profile_form(teacher)  # the class to grade, for an instructor of several (one profile or more)
+    assert '<select name="grading"><option value="a101">a101</option><option value="b101">b101</option>' in form
+    assert teacher.options_from_form({"grading": ["b101"]}) == {"profile": "", "grading": "b101"}
+    assert "grading" not in _profile_form(spawner("tom", ["a101-instructors"]))  # one class: no choice
+    with pytest.raises(web.HTTPError, match=r"'sam' does not teach a class 'a101'; choose one of \[\]"):
+        _apply_profile(spawner("sam", ["a101-students"], {"grading": "a101"}), {"grading": "a101"})
+
+
+def test_course_links_are_made_kept_and_removed_and_a_users_own_file_is_left_alone(tmp_path):
+    classes, folder = tmp_path / "classes", tmp_path / "home" / "grading"
+    courses = {c: str(classes / c / "instructors" / "nbgrader") for c in ("a101", "b101", "gone")}
+    link_courses(str(folder), courses, str(classes))
+    assert {p.name: os.readlink(p) for p in folder.iterdir()} == courses
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    (folder / "b101").unlink()
+    (folder / "b101").write_text("mine")  # the user's own file under a class's name
+    (folder / "a101").unlink()
+    (folder / "a101").symlink_to("/elsewhere")  # a stale link: made again
+    (folder / "notes").symlink_to("/elsewhere")  # a link of theirs outside the classes: kept
+    link_courses(str(folder), {c: courses[c] for c in ("a101", "b101")}, str(classes))
+    assert sorted(p.name for p in folder.iterdir()) == ["a101", "b101", "notes"]  # "gone": no longer taught
+    assert os.readlink(folder / "a101") == courses["a101"] and (folder / "b101").read_text() == "mine"
+    link_courses(str(folder), {}, str(classes))  # no class taught any more: the links go, theirs stay
+    assert sorted(p.name for p in folder.iterdir()) == ["b101", "notes"]
+    link_courses(str(tmp_path / "other"), {}, str(classes))  # nor taught before: no folder is made
+    assert not (tmp_path / "other").exists()
+    (tmp_path / "file").write_text("")  # a file where the folder would go: nothing made, and no error
+    link_courses(str(tmp_path / "file" / "grading"), courses, str(classes))
