@@ -30,7 +30,8 @@ from platform_lib.moving.errors import MovingObjectError
 
 _AU_KM = 149597870.7
 
-__all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "ephemeris", "observatory", "as_jd_tdb"]
+__all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "MAJOR_MOONS", "ephemeris", "observatory",
+           "as_jd_tdb", "planet_key", "find_body"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,54 @@ PLANETS = {
     "jupiter": "jupiter barycenter", "saturn": "saturn barycenter", "uranus": "uranus barycenter",
     "neptune": "neptune barycenter", "pluto": "pluto barycenter",
 }
+
+
+#: Other names an astronomer types for the bodies of :data:`PLANETS` (skyfield's target names among them).
+_PLANET_ALIASES = {
+    **{v: k for k, v in PLANETS.items()},
+    "the sun": "sun", "the moon": "moon", "luna": "moon",
+    **{f"{k} system barycenter": k for k in ("jupiter", "saturn", "uranus", "neptune", "pluto")},
+    **{f"{k} barycentre": k for k in ("jupiter", "saturn", "uranus", "neptune", "pluto")},
+}
+
+#: Satellites that DE421 does not hold (by parent): a name among them is not the Moon nor, usually, the
+#: asteroid of the same name (85 Io, 52 Europa, ...).
+MAJOR_MOONS = {
+    "io": "jupiter", "europa": "jupiter", "ganymede": "jupiter", "callisto": "jupiter",
+    "titan": "saturn", "rhea": "saturn", "iapetus": "saturn", "dione": "saturn", "tethys": "saturn",
+    "enceladus": "saturn", "mimas": "saturn", "hyperion": "saturn", "phoebe": "saturn",
+    "titania": "uranus", "oberon": "uranus", "umbriel": "uranus", "ariel": "uranus", "miranda": "uranus",
+    "triton": "neptune", "nereid": "neptune", "charon": "pluto", "phobos": "mars", "deimos": "mars",
+}
+
+
+def planet_key(name) -> str | None:
+    """The :data:`PLANETS` key of ``name`` (``"Jupiter"``, ``"jupiter barycenter"``, ``"Luna"``), else ``None``."""
+    key = " ".join(str(name).strip().lower().split())
+    if key in PLANETS:
+        return key
+    return _PLANET_ALIASES.get(key)
+
+
+def find_body(orbits, name) -> int:
+    """``orbits.find(name)``, knowing the major moons: one the catalogue lacks is named as a moon DE421 lacks;
+    one it answers with an asteroid of the same name (85 Io) warns."""
+    key = " ".join(str(name).strip().lower().split())
+    try:
+        row = orbits.find(name)
+    except MovingObjectError as exc:
+        if key in MAJOR_MOONS:
+            raise MovingObjectError(
+                f"unknown body {name!r}: {MAJOR_MOONS[key].title()}'s moon {name} is not in DE421, which holds only "
+                f"the Moon among satellites; search for {MAJOR_MOONS[key]!r} with a tolerance that takes in the "
+                "moon's orbit (a few arcminutes for Jupiter's and Saturn's large moons)", code="unknown-body",
+                value=str(name)) from exc
+        raise
+    if key in MAJOR_MOONS:
+        warnings.warn(f"{name!r} was taken as the asteroid {str(orbits.names[row]).strip()!r}; {MAJOR_MOONS[key].title()}'s moon "
+                      f"{name} is not in DE421 (search for {MAJOR_MOONS[key]!r} with a tolerance of a few arcminutes for it)",
+                      UserWarning, stacklevel=3)
+    return row
 
 
 def observatory(site) -> Observatory:
@@ -211,8 +260,8 @@ class SolarSystem:
 
     def planet(self, name: str, times, site=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Astrometric ICRS ``(ra_deg, dec_deg, distance_au)`` of a planet, the Sun or the Moon (light time included)."""
-        key = str(name).strip().lower()
-        if key not in PLANETS:
+        key = planet_key(name)
+        if key is None:
             raise MovingObjectError(f"unknown body {name!r}; the ephemeris holds {sorted(PLANETS)}",
                                     code="unknown-body", value=name)
         jd = as_jd_tdb(times)
@@ -266,15 +315,15 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
         warnings.simplefilter("ignore", erfa.ErfaWarning)
         t = Time(jd, format="jd", scale="tdb").utc
     t.format = "isot"
-    if str(body).strip().lower() in PLANETS:
+    if planet_key(body) is not None:
         ra, dec, dist = ss.planet(body, jd, site)
         return Table({"time": t, "ra": ra, "dec": dec, "delta": dist},
-                     meta={"body": str(body), "site": observatory(site).name})
+                     meta={"body": planet_key(body), "site": observatory(site).name})
     if orbits is None:
         from platform_lib.moving.orbits import default_orbits
 
         orbits = default_orbits()
-    row = orbits.find(body)
+    row = find_body(orbits, body)
     p = ss.minor(orbits, jd, site, rows=[row])
     out = Table({"time": t, "ra": p.ra[0], "dec": p.dec[0], "delta": p.delta[0], "r": p.r[0],
                  "phase": p.phase[0], "mag": p.mag[0], "rate": p.rate[0]},

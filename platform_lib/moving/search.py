@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from platform_lib.imageindex import Viewer
-from platform_lib.moving.ephemeris import PLANETS, SolarSystem, as_jd_tdb, observatory
+from platform_lib.moving.ephemeris import SolarSystem, as_jd_tdb, find_body, observatory, planet_key
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
 from platform_lib.moving.spacetime import SpacetimeIndex
@@ -94,14 +94,13 @@ class Body:
 
     def __init__(self, body, orbits, ss: SolarSystem, site):
         self.ss, self.site = ss, site
-        key = str(body).strip().lower()
-        self.planet = key if key in PLANETS else None
+        self.planet = planet_key(body)
         if self.planet is None:
             if orbits is None:
                 from platform_lib.moving.orbits import default_orbits
 
                 orbits = default_orbits()
-            self.orbits, self.row = orbits, orbits.find(body)
+            self.orbits, self.row = orbits, find_body(orbits, body)
             self.name = str(orbits.names[self.row])
         else:
             self.name = self.planet
@@ -283,9 +282,17 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     t_start = _time.perf_counter()
     tol_deg = check_tolerance(10 * u.arcsec if tolerance is None else tolerance)
     ss = solar_system or SolarSystem.default()
-    jd0, jd1 = float(as_jd_tdb(start)[0]), float(as_jd_tdb(stop)[0])
+    ends = []
+    for label, when in (("start", start), ("stop", stop)):
+        jd = as_jd_tdb(when)
+        if len(jd) != 1:
+            raise MovingObjectError(f"{label} must be one time, got {len(jd)} ({when!r}); give start and stop as "
+                                    "scalar Times, e.g. Time('2020-01-01')", code="bad-time", value=str(when))
+        ends.append(float(jd[0]))
+    jd0, jd1 = ends
     if not jd1 > jd0:
-        raise MovingObjectError(f"the search range is empty: start {start} is not before stop {stop}",
+        swapped = "; swap them" if jd1 < jd0 else ""
+        raise MovingObjectError(f"the search range is empty: start {start} is not before stop {stop}{swapped}",
                                 code="bad-time", value=f"{start}..{stop}")
     ss.check_range(np.array([jd0, jd1]))
     site = observatory(site)

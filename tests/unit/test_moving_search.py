@@ -198,8 +198,13 @@ def test_bad_inputs_name_the_problem(archive, asteroids):
         find_images("Ceres", Time("1850-01-01", scale="tdb"), Time("1860-01-01", scale="tdb"), index=index,
                     orbits=asteroids)
     assert exc.value.code == "outside-ephemeris"
-    with pytest.raises(MovingObjectError, match="not before stop"):
+    with pytest.raises(MovingObjectError, match="not before stop .*; swap them"):
         find_images("Ceres", Time("2024-01-01"), Time("2023-01-01"), index=index, orbits=asteroids)
+    with pytest.raises(MovingObjectError, match="start must be one time, got 2") as exc:  # was its first, silently
+        find_images("Ceres", Time(["2023-01-01", "2023-06-01"]), Time("2024-01-01"), index=index, orbits=asteroids)
+    assert exc.value.code == "bad-time"
+    with pytest.raises(MovingObjectError, match="Jupiter's moon Callisto is not in DE421"):
+        find_images("Callisto", Time("2023-01-01"), Time("2024-01-01"), index=index, orbits=asteroids)
     with pytest.raises(MovingObjectError, match="'timeless' has no time") as exc:
         bodies_in_image("timeless", index=index, orbits=asteroids, viewer=Viewer(user="alice"))
     assert exc.value.code == "no-time"
