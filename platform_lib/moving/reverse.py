@@ -10,12 +10,11 @@ astropy and this package.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from platform_lib.imageindex import Viewer
 from platform_lib.moving.ephemeris import SolarSystem, observatory
+from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
 from platform_lib.moving.search import record_caps, check_tolerance, mjd_utc_to_jd_tdb
@@ -149,18 +148,9 @@ def _table(rows: list[tuple], meta: dict):
     """The answer table, built column by column (one astropy ``Table`` per call: it costs ~1 ms)."""
     from astropy.table import Column, Table
 
-    units = _units()
     cols = list(zip(*rows)) if rows else [[] for _ in _NAMES]
-    return Table([Column(np.array(col, dtype=dt), name=name, unit=units.get(name), copy=False)
-                  for name, col, dt in zip(_NAMES, cols, _DTYPES)], meta=meta, copy=False)
-
-
-@functools.cache
-def _units() -> dict:
-    import astropy.units as u
-
-    return {"ra": u.deg, "dec": u.deg, "edge_sep": u.arcsec, "centre_sep": u.arcsec, "mag": u.mag,
-            "rate": u.arcsec / u.h, "delta": u.AU, "r": u.AU, "t_mid": u.d}
+    return describe(Table([Column(np.array(col, dtype=dt), name=name, copy=False)
+                           for name, col, dt in zip(_NAMES, cols, _DTYPES)], meta=meta, copy=False))
 
 
 def bodies_in_image(image, **kwargs):

@@ -22,6 +22,7 @@ import numpy as np
 
 from platform_lib.imageindex import Viewer
 from platform_lib.moving.ephemeris import SolarSystem, as_jd_tdb, find_body, observatory, planet_key
+from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
 from platform_lib.moving.spacetime import SpacetimeIndex
@@ -340,9 +341,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     dtypes = ("U64", bool, float, float, float, float, float, float, float, "U64", "U64", "U16", float, float)
     rows.sort(key=lambda r: r[2])
     table = Table(rows=rows if rows else None, names=names, dtype=dtypes)
-    for c, unit in (("ra", "deg"), ("dec", "deg"), ("edge_sep", "arcsec"), ("centre_sep", "arcsec"), ("mag", "mag"),
-                    ("rate", "arcsec / h"), ("t_mid", "d")):
-        table[c].unit = unit
+    describe(table)
     stats = {"points": len(track.jd), "boxes": len(boxes), "candidates": int(len(cand)),
              "hits": int(sum(r[1] for r in rows)), "near_misses": int(sum(not r[1] for r in rows)),
              "ephemeris_s": t_track - t_start, "index_s": t_index - t_track, "total_s": _time.perf_counter() - t_start}

@@ -1,7 +1,8 @@
 """Moving-object routes: which images contain a Solar System body, and which known bodies are in an image.
 
 ``GET moving/images?body=Ceres&start=2005-01-01&stop=2025-01-01[&tolerance=10][&site=keck][&format=json]``
-answers :func:`platform_lib.moving.find_images` (tolerance in arcsec); ``GET moving/bodies?obs_id=...``
+answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
+kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
 (or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
 over the asteroids of Debian's kstars-data. Times are ISO (UTC) or MJD. ``format`` is ``votable`` (default)
 or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance, an image without a
@@ -31,6 +32,32 @@ def _orbits():
     from platform_lib.moving import default_orbits
 
     return default_orbits()
+
+
+@functools.cache
+def _comets():
+    from platform_lib.moving import KSTARS_COMETS, read_sbdb_json
+
+    return read_sbdb_json(KSTARS_COMETS)
+
+
+def _orbits_of(body: str):
+    """The catalogue that holds ``body``: the asteroids, else the comets (``1P/Halley``, ``2P``), else the
+    asteroids (whose error names close names)."""
+    from platform_lib.moving import MovingObjectError
+
+    asteroids = _orbits()
+    try:
+        asteroids.find(body)
+        return asteroids
+    except MovingObjectError:
+        pass
+    try:
+        comets = _comets()
+        comets.find(body)
+        return comets
+    except MovingObjectError:
+        return asteroids
 
 
 def _one(args: dict, name: str, default=None, *, required: bool = False) -> str | None:
@@ -121,7 +148,7 @@ class ImagesOfBodyHandler(_MovingHandler):
         index = SpacetimeIndex(self.state.index_path)
         try:
             res = find_images(body, start, stop, index=index, tolerance=self.tolerance(args),
-                              site=_one(args, "site", "geocenter"), orbits=_orbits(), viewer=viewer)
+                              site=_one(args, "site", "geocenter"), orbits=_orbits_of(body), viewer=viewer)
         finally:
             index.close()
         table = res.table
