@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import shutil
 import sqlite3
@@ -210,6 +211,21 @@ def test_bad_inputs_name_the_problem(archive, asteroids):
     assert exc.value.code == "no-time"
     with pytest.raises(MovingObjectError, match="not in the index"):
         bodies_in_image("nosuch", index=index, orbits=asteroids)
+    with pytest.raises(MovingObjectError, match="image 'nosuch' is not in the index"):  # was 'n', its first letter
+        bodies_in_images("nosuch", index=index, orbits=asteroids)
+
+
+@pytest.mark.parametrize("position, radius, when, code", [
+    (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, "2024-01-01", "bad-time"),  # was AttributeError
+    (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, datetime.datetime(2024, 1, 1), "bad-time"),  # was AttributeError
+    (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, Time(["2024-01-01", "2024-01-02"]), "bad-time"),  # was TypeError
+    (SkyCoord(10 * u.deg, 0 * u.deg), 1.0, Time("2024-01-01"), "bad-tolerance"),  # was UnitConversionError
+    ((10.0, 0.0), 1 * u.deg, Time("2024-01-01"), "bad-position"),  # was AttributeError
+])
+def test_a_cone_names_what_users_really_send(position, radius, when, code):
+    with pytest.raises(MovingObjectError) as exc:
+        cone_image(position, radius, when)
+    assert exc.value.code == code and ("e.g." in str(exc.value))
 
 
 def test_plot_of_a_search_has_the_sky_and_a_zoom(archive, asteroids):
