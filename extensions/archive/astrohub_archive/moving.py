@@ -82,10 +82,14 @@ def _time(value: str, name: str):
         if num is not None:
             if not math.isfinite(num):
                 raise ValueError("not finite")
+            if 2_400_000 <= num < 2_600_000:  # MJD 2.4e6 is the year 8400: a Julian date (years 1858-2406)
+                raise UsageFault(f"{name}={value!r} looks like a Julian date; times given as numbers are MJD "
+                                 f"(UTC): give {num - 2400000.5:.5f}")
             return Time(num, format="mjd", scale="utc")
         return Time(value, scale="utc")
     except ValueError as exc:
-        raise UsageFault(f"{name}={value!r} is not a time: give ISO 8601 (2024-01-31T05:00) or an MJD") from exc
+        raise UsageFault(f"{name}={value!r} is not a time: give ISO 8601 in UTC (2024-01-31T05:00, no time zone) "
+                         "or an MJD") from exc
 
 
 def _float(value: str, name: str) -> float:
