@@ -17,6 +17,7 @@ loads such a file when one is at hand). Imports skyfield, astropy, numpy and thi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import warnings
@@ -133,13 +134,26 @@ def observatory(site) -> Observatory:
     return OBSERVATORIES[key]
 
 
+@contextlib.contextmanager
+def quiet_dubious_years():
+    """Silence ERFA's "dubious year" warnings inside: UTC before 1960 (photographic plates) is ERFA's
+    approximation of the time then, and after the last leap second a prediction; either is within a second or
+    so, which moves no body out of an image. Every other warning is left alone."""
+    import erfa
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*dubious year", category=erfa.ErfaWarning)
+        yield
+
+
 def as_jd_tdb(times) -> np.ndarray:
     """TDB Julian dates (1-D float64) of an astropy ``Time`` (any scale) or of TDB Julian dates given as numbers."""
     from astropy.time import Time
 
     if isinstance(times, Time):
         try:
-            jd = times.tdb.jd
+            with quiet_dubious_years():
+                jd = times.tdb.jd
         except ValueError as exc:  # erfa.ErfaError: a date ERFA cannot convert (e.g. MJD 1e20)
             raise MovingObjectError(f"times {times!r} cannot be converted to TDB ({exc}); give dates within a few "
                                     "thousand years of now", code="bad-time", value=str(times)) from exc

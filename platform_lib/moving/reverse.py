@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from platform_lib.imageindex import Viewer
-from platform_lib.moving.ephemeris import SolarSystem, observatory
+from platform_lib.moving.ephemeris import SolarSystem, observatory, quiet_dubious_years
 from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
@@ -46,7 +46,8 @@ def cone_image(position, radius, time, *, obs_id: str = "cone") -> dict:
         raise MovingObjectError(f"time {time!r} must be one astropy Time, e.g. Time('2024-01-31T05:00') (UTC; "
                                 "Time('...', scale='tt') for another scale)", code="bad-time", value=str(time))
     icrs = position.icrs
-    mjd = float(time.utc.mjd)
+    with quiet_dubious_years():
+        mjd = float(time.utc.mjd)
     return {"obs_id": obs_id, "dataproduct_type": "spectrum", "s_ra": float(icrs.ra.deg), "s_dec": float(icrs.dec.deg),
             "s_fov": 2 * rad, "t_min": mjd, "t_max": mjd, "vertices": None}
 

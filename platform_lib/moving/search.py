@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from platform_lib.imageindex import Viewer
-from platform_lib.moving.ephemeris import SolarSystem, as_jd_tdb, find_body, observatory, planet_key
+from platform_lib.moving.ephemeris import (SolarSystem, as_jd_tdb, find_body, observatory, planet_key,
+                                          quiet_dubious_years)
 from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
@@ -56,7 +57,8 @@ def mjd_utc_to_jd_tdb(mjd) -> np.ndarray:
 
     mjd = np.atleast_1d(np.asarray(mjd, dtype=np.float64))
     try:
-        tai1, tai2 = erfa.utctai(np.full(mjd.shape, _MJD), mjd)
+        with quiet_dubious_years():
+            tai1, tai2 = erfa.utctai(np.full(mjd.shape, _MJD), mjd)
     except erfa.ErfaError as exc:  # a date ERFA cannot convert (e.g. MJD -1e20)
         raise MovingObjectError(f"times (MJD, UTC) {mjd.tolist()[:5]} cannot be converted to TDB ({exc}); give "
                                 "dates within a few thousand years of now", code="bad-time", value=str(mjd[0])) from exc

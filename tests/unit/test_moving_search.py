@@ -341,3 +341,12 @@ def test_packed_space_time_tree_answers_as_brute_force(tmp_path):
         meet &= (s[:, None, 2 * k + 1] >= query[None, :, 2 * k]) & (s[:, None, 2 * k] <= query[None, :, 2 * k + 1])
     expected = stored[meet.any(axis=1), 0].astype(np.int64)
     assert len(expected) > 50 and np.array_equal(found, expected)
+
+
+def test_photographic_plate_dates_are_quiet(asteroids):
+    """A plate of 1951 (the sample image sample/m1_dss): UTC before 1960 made ERFA warn "dubious year" on every
+    call, an error under this suite's filterwarnings (a notebook showed it each time)."""
+    t = Time(33958.4, format="mjd")
+    found = bodies_in_image(cone_image(SkyCoord(83.6 * u.deg, 22.0 * u.deg), 1 * u.deg, t), orbits=asteroids)
+    assert len(found) >= 1 and set(found["t_mid"]) == {33958.4}
+    assert len(ephemeris("Ceres", t, orbits=asteroids)) == 1
