@@ -116,17 +116,25 @@ def find_body(orbits, name) -> int:
     return row
 
 
+#: Other names and the MPC codes of :data:`OBSERVATORIES`.
+_SITE_ALIASES = {
+    "geocentre": "geocenter", "geocentric": "geocenter", "500": "geocenter",
+    "568": "keck", "w. m. keck observatory": "keck", "keck observatory": "keck", "mauna kea": "maunakea",
+    "675": "palomar", "palomar observatory": "palomar", "ztf": "palomar",
+    "x05": "rubin", "cerro pachon": "rubin", "cerro pachón": "rubin", "lsst": "rubin",
+    "309": "paranal", "cerro paranal": "paranal", "vlt": "paranal",
+    "695": "kitt peak", "kpno": "kitt peak", "kitt peak national observatory": "kitt peak",
+}
+
+
 def observatory(site) -> Observatory:
     """An :class:`Observatory` from itself, a name in :data:`OBSERVATORIES`, or ``None`` (the geocentre)."""
     if site is None:
         return OBSERVATORIES["geocenter"]
     if isinstance(site, Observatory):
         return site
-    key = str(site).strip().lower()
-    if key in ("geocentre", "geocentric", "500"):
-        key = "geocenter"
-    if key in ("568", "w. m. keck observatory", "keck observatory"):
-        key = "keck"
+    key = " ".join(str(site).strip().lower().split())
+    key = _SITE_ALIASES.get(key, key)
     if key not in OBSERVATORIES:
         raise MovingObjectError(f"unknown observatory {site!r}; use one of {sorted(OBSERVATORIES)} or pass an "
                                 "Observatory(name, lon_deg, lat_deg, height_m)", code="unknown-observatory",

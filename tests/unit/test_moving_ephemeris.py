@@ -10,7 +10,8 @@ import pytest
 from astropy.time import Time
 
 from platform_lib.imageindex.sphere import radec_to_xyz
-from platform_lib.moving import KSTARS_ASTEROIDS, KSTARS_COMETS, MovingObjectError, Orbits, SolarSystem, ephemeris
+from platform_lib.moving import (KSTARS_ASTEROIDS, KSTARS_COMETS, OBSERVATORIES, MovingObjectError, Orbits, SolarSystem,
+                                 ephemeris, observatory)
 from platform_lib.moving._kepler import elements_to_state, solve_kepler, state_to_elements
 from platform_lib.moving.orbits import read_sbdb_json
 
@@ -219,5 +220,7 @@ def test_names_as_astronomers_type_them(asteroids):
     with pytest.raises(MovingObjectError, match="Saturn's moon Titan is not in DE421") as exc:
         ephemeris("Titan", t, orbits=asteroids)
     assert exc.value.code == "unknown-body"
+    for site, key in (("Mauna Kea", "maunakea"), ("X05", "rubin"), ("KPNO", "kitt peak"), ("675", "palomar")):
+        assert observatory(site) == OBSERVATORIES[key]  # were unknown observatories
     with pytest.warns(UserWarning, match="'Io' was taken as the asteroid '85 Io"):
         assert ephemeris("Io", t, orbits=asteroids).meta["body"] == "85 Io (A865 SA)"
