@@ -125,15 +125,25 @@ class Body:
         return xyz, moved, np.full(len(jd), np.nan), dist
 
 
-def tabulate(body: Body, jd0: float, jd1: float, *, max_step_deg: float) -> Track:
+def tabulate(body: Body, jd0: float, jd1: float, *, max_step_deg: float, max_points: int | None = None) -> Track:
     """Geocentric points from ``jd0`` to ``jd1``: daily, subdivided so no step moves the body more than
-    ``max_step_deg`` (a site's parallax is added to the boxes' padding, see :func:`track_boxes`)."""
+    ``max_step_deg`` (a site's parallax is added to the boxes' padding, see :func:`track_boxes`).
+
+    With ``max_points``, a track that would need more points (the Moon over decades) raises ``too-long``
+    before they are computed."""
     n = max(int(np.ceil(jd1 - jd0)), 1)
     grid = np.linspace(jd0, jd1, n + 1)
     geo = "geocenter"
     xyz, rate, mag, delta = body.positions(grid, geo)
     motion = np.maximum(rate[:-1], rate[1:]) * np.diff(grid)
     splits = np.maximum(np.ceil(motion / max_step_deg).astype(int), 1)
+    needed = int(splits.sum()) + 1
+    if max_points is not None and needed > max_points:
+        days = (jd1 - jd0) * max_points / needed
+        raise MovingObjectError(
+            f"{body.name} moves fast: its track over these {jd1 - jd0:.0f} days needs {needed} ephemeris points, "
+            f"more than the {max_points} allowed here; search at most ~{days:.0f} days at a time (or call "
+            "platform_lib.moving.find_images in your notebook, which has no limit)", code="too-long", value=needed)
     if np.all(splits == 1):
         return Track(body.name, grid, xyz, rate, mag, delta)
     parts = [np.linspace(grid[k], grid[k + 1], splits[k] + 1)[:-1] for k in range(n)] + [grid[-1:]]
@@ -239,7 +249,7 @@ class ImageSearch:
 
 def find_images(body: str, start, stop, *, index, tolerance=None, site="geocenter", orbits=None,
                 viewer: Viewer = Viewer(), solar_system: SolarSystem | None = None, max_step=None,
-                box_size=None) -> ImageSearch:
+                box_size=None, max_points: int | None = None) -> ImageSearch:
     """Images of the index that contain ``body`` between ``start`` and ``stop`` (KOA's algorithm).
 
     Parameters
@@ -263,6 +273,9 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
         The largest apparent motion between two ephemeris points (default 1 deg).
     box_size
         The largest extent of a space-time box (default 4 deg; boxes last at most 30 days).
+    max_points
+        Refuse (``too-long``) a track that needs more ephemeris points (default: no limit; the archive
+        route sets one, so one request cannot hold the service for long).
 
     Returns
     -------
@@ -302,7 +315,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     target = Body(body, orbits, ss, site)
     max_step_deg = 1.0 if max_step is None else float(u.Quantity(max_step).to_value(u.deg))
     box_deg = 4.0 if box_size is None else float(u.Quantity(box_size).to_value(u.deg))
-    track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg)
+    track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg, max_points=max_points)
     t_track = _time.perf_counter()
     boxes = track_boxes(track, pad_deg=tol_deg, box_size_deg=box_deg, topocentric=not site.geocentric)
     idx = index if isinstance(index, SpacetimeIndex) else SpacetimeIndex(index)
