@@ -17,6 +17,7 @@ loads such a file when one is at hand). Imports skyfield, astropy, numpy and thi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import warnings
@@ -30,7 +31,8 @@ from platform_lib.moving.errors import MovingObjectError
 
 _AU_KM = 149597870.7
 
-__all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "ephemeris", "observatory", "as_jd_tdb"]
+__all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "MAJOR_MOONS", "ephemeris", "observatory",
+           "as_jd_tdb", "planet_key", "find_body"]
 
 
 @dataclass(frozen=True)
@@ -66,22 +68,90 @@ PLANETS = {
 }
 
 
+#: Other names an astronomer types for the bodies of :data:`PLANETS` (skyfield's target names among them).
+_PLANET_ALIASES = {
+    **{v: k for k, v in PLANETS.items()},
+    "the sun": "sun", "the moon": "moon", "luna": "moon",
+    **{f"{k} system barycenter": k for k in ("jupiter", "saturn", "uranus", "neptune", "pluto")},
+    **{f"{k} barycentre": k for k in ("jupiter", "saturn", "uranus", "neptune", "pluto")},
+}
+
+#: Satellites that DE421 does not hold (by parent): a name among them is not the Moon nor, usually, the
+#: asteroid of the same name (85 Io, 52 Europa, ...).
+MAJOR_MOONS = {
+    "io": "jupiter", "europa": "jupiter", "ganymede": "jupiter", "callisto": "jupiter",
+    "titan": "saturn", "rhea": "saturn", "iapetus": "saturn", "dione": "saturn", "tethys": "saturn",
+    "enceladus": "saturn", "mimas": "saturn", "hyperion": "saturn", "phoebe": "saturn",
+    "titania": "uranus", "oberon": "uranus", "umbriel": "uranus", "ariel": "uranus", "miranda": "uranus",
+    "triton": "neptune", "nereid": "neptune", "charon": "pluto", "phobos": "mars", "deimos": "mars",
+}
+
+
+def planet_key(name) -> str | None:
+    """The :data:`PLANETS` key of ``name`` (``"Jupiter"``, ``"jupiter barycenter"``, ``"Luna"``), else ``None``."""
+    key = " ".join(str(name).strip().lower().split())
+    if key in PLANETS:
+        return key
+    return _PLANET_ALIASES.get(key)
+
+
+def find_body(orbits, name) -> int:
+    """``orbits.find(name)``, knowing the major moons: one the catalogue lacks is named as a moon DE421 lacks;
+    one it answers with an asteroid of the same name (85 Io) warns."""
+    key = " ".join(str(name).strip().lower().split())
+    try:
+        row = orbits.find(name)
+    except MovingObjectError as exc:
+        if key in MAJOR_MOONS:
+            raise MovingObjectError(
+                f"unknown body {name!r}: {MAJOR_MOONS[key].title()}'s moon {name} is not in DE421, which holds only "
+                f"the Moon among satellites; search for {MAJOR_MOONS[key]!r} with a tolerance that takes in the "
+                "moon's orbit (a few arcminutes for Jupiter's and Saturn's large moons)", code="unknown-body",
+                value=str(name)) from exc
+        raise
+    if key in MAJOR_MOONS:
+        warnings.warn(f"{name!r} was taken as the asteroid {str(orbits.names[row]).strip()!r}; {MAJOR_MOONS[key].title()}'s moon "
+                      f"{name} is not in DE421 (search for {MAJOR_MOONS[key]!r} with a tolerance of a few arcminutes for it)",
+                      UserWarning, stacklevel=3)
+    return row
+
+
+#: Other names and the MPC codes of :data:`OBSERVATORIES`.
+_SITE_ALIASES = {
+    "geocentre": "geocenter", "geocentric": "geocenter", "500": "geocenter",
+    "568": "keck", "w. m. keck observatory": "keck", "keck observatory": "keck", "mauna kea": "maunakea",
+    "675": "palomar", "palomar observatory": "palomar", "ztf": "palomar",
+    "x05": "rubin", "cerro pachon": "rubin", "cerro pachón": "rubin", "lsst": "rubin",
+    "309": "paranal", "cerro paranal": "paranal", "vlt": "paranal",
+    "695": "kitt peak", "kpno": "kitt peak", "kitt peak national observatory": "kitt peak",
+}
+
+
 def observatory(site) -> Observatory:
     """An :class:`Observatory` from itself, a name in :data:`OBSERVATORIES`, or ``None`` (the geocentre)."""
     if site is None:
         return OBSERVATORIES["geocenter"]
     if isinstance(site, Observatory):
         return site
-    key = str(site).strip().lower()
-    if key in ("geocentre", "geocentric", "500"):
-        key = "geocenter"
-    if key in ("568", "w. m. keck observatory", "keck observatory"):
-        key = "keck"
+    key = " ".join(str(site).strip().lower().split())
+    key = _SITE_ALIASES.get(key, key)
     if key not in OBSERVATORIES:
         raise MovingObjectError(f"unknown observatory {site!r}; use one of {sorted(OBSERVATORIES)} or pass an "
                                 "Observatory(name, lon_deg, lat_deg, height_m)", code="unknown-observatory",
                                 value=str(site))
     return OBSERVATORIES[key]
+
+
+@contextlib.contextmanager
+def quiet_dubious_years():
+    """Silence ERFA's "dubious year" warnings inside: UTC before 1960 (photographic plates) is ERFA's
+    approximation of the time then, and after the last leap second a prediction; either is within a second or
+    so, which moves no body out of an image. Every other warning is left alone."""
+    import erfa
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*dubious year", category=erfa.ErfaWarning)
+        yield
 
 
 def as_jd_tdb(times) -> np.ndarray:
@@ -90,7 +160,8 @@ def as_jd_tdb(times) -> np.ndarray:
 
     if isinstance(times, Time):
         try:
-            jd = times.tdb.jd
+            with quiet_dubious_years():
+                jd = times.tdb.jd
         except ValueError as exc:  # erfa.ErfaError: a date ERFA cannot convert (e.g. MJD 1e20)
             raise MovingObjectError(f"times {times!r} cannot be converted to TDB ({exc}); give dates within a few "
                                     "thousand years of now", code="bad-time", value=str(times)) from exc
@@ -211,8 +282,8 @@ class SolarSystem:
 
     def planet(self, name: str, times, site=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Astrometric ICRS ``(ra_deg, dec_deg, distance_au)`` of a planet, the Sun or the Moon (light time included)."""
-        key = str(name).strip().lower()
-        if key not in PLANETS:
+        key = planet_key(name)
+        if key is None:
             raise MovingObjectError(f"unknown body {name!r}; the ephemeris holds {sorted(PLANETS)}",
                                     code="unknown-body", value=name)
         jd = as_jd_tdb(times)
@@ -266,15 +337,15 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
         warnings.simplefilter("ignore", erfa.ErfaWarning)
         t = Time(jd, format="jd", scale="tdb").utc
     t.format = "isot"
-    if str(body).strip().lower() in PLANETS:
+    if planet_key(body) is not None:
         ra, dec, dist = ss.planet(body, jd, site)
         return Table({"time": t, "ra": ra, "dec": dec, "delta": dist},
-                     meta={"body": str(body), "site": observatory(site).name})
+                     meta={"body": planet_key(body), "site": observatory(site).name})
     if orbits is None:
         from platform_lib.moving.orbits import default_orbits
 
         orbits = default_orbits()
-    row = orbits.find(body)
+    row = find_body(orbits, body)
     p = ss.minor(orbits, jd, site, rows=[row])
     out = Table({"time": t, "ra": p.ra[0], "dec": p.dec[0], "delta": p.delta[0], "r": p.r[0],
                  "phase": p.phase[0], "mag": p.mag[0], "rate": p.rate[0]},

@@ -119,10 +119,28 @@ class Orbits:
         table = self._lookup()
         if key in table:
             return table[key]
+        close = self.close_names(name)
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        if re.match(r"^(\d*[PCDXI](?:-[A-Z])?/|\d+[PD]$)", str(name).strip(), re.I) and not np.any(self.kind == "comet"):
+            hint += (f" (it looks like a comet: comets are in {KSTARS_COMETS}, "
+                     "pass orbits=read_sbdb_json(KSTARS_COMETS))")
         raise MovingObjectError(
             f"unknown body {name!r}: not a planet or the Moon, and not among the {len(self)} orbits of this "
-            "catalogue; give an asteroid's number or name (e.g. '2 Pallas'), or pass orbits that contain it",
+            f"catalogue{hint}; give an asteroid's number or name (e.g. '2 Pallas'), or pass orbits that contain it",
             code="unknown-body", value=name)
+
+    def close_names(self, name: str, n: int = 3) -> list[str]:
+        """Up to ``n`` catalogue names close to ``name`` (a typo such as ``"Cerez"``), best first."""
+        import difflib
+
+        key = _normalise(name)
+        table = self._lookup()
+        words = [k for k in table if not k.isdigit()]
+        rows = []
+        for k in difflib.get_close_matches(key, words, n=4 * n, cutoff=0.75):
+            if table[k] not in rows:
+                rows.append(table[k])
+        return [str(self.names[r]).strip() for r in rows[:n]]
 
     def _lookup(self) -> dict[str, int]:
         table = getattr(self, "_table", None)
@@ -141,13 +159,14 @@ def _normalise(name: str) -> str:
 
 
 def _aliases(full: str) -> list[str]:
-    """'     1 Ceres (A801 AA)' -> ['1 ceres (a801 aa)', '1 ceres', '1', 'ceres', 'a801 aa']; comets '1P/Halley' too."""
+    """'     1 Ceres (A801 AA)' -> ['1 ceres (a801 aa)', '1 ceres', '1', 'ceres', 'ceres (1)', 'a801 aa']; comets '1P/Halley' too."""
     s = full.strip()
     out = [_normalise(s)]
     m = re.match(r"^(\d+)\s+([^()]+?)\s*(?:\(([^)]*)\))?$", s)
     if m:
         num, nm, prov = m.group(1), m.group(2), m.group(3)
-        out += [_normalise(f"{num} {nm}"), num, _normalise(nm)] + ([_normalise(prov)] if prov else [])
+        out += [_normalise(f"{num} {nm}"), num, _normalise(nm), _normalise(f"{nm} ({num})")]
+        out += [_normalise(prov)] if prov else []
     m = re.match(r"^\(([^)]+)\)$", s)
     if m:
         out.append(_normalise(m.group(1)))

@@ -10,12 +10,11 @@ astropy and this package.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from platform_lib.imageindex import Viewer
-from platform_lib.moving.ephemeris import SolarSystem, observatory
+from platform_lib.moving.ephemeris import SolarSystem, observatory, quiet_dubious_years
+from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
 from platform_lib.moving.search import record_caps, check_tolerance, mjd_utc_to_jd_tdb
@@ -30,12 +29,25 @@ _DTYPES = ("U64", "U64", np.int64, bool, float, float, float, float, float, floa
 def cone_image(position, radius, time, *, obs_id: str = "cone") -> dict:
     """An image record for a cone: ``position`` (SkyCoord), ``radius`` (angle), ``time`` (astropy Time)."""
     import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.time import Time
 
-    rad = float(u.Quantity(radius).to_value(u.deg))
+    try:
+        rad = float(u.Quantity(radius).to_value(u.deg))
+    except (TypeError, ValueError, u.UnitsError) as exc:
+        raise MovingObjectError(f"radius {radius!r} is not an angle; give e.g. 0.1 * u.deg", code="bad-tolerance",
+                                value=str(radius)) from exc
     if not rad > 0:
         raise MovingObjectError(f"radius {radius!r} must be a positive angle", code="bad-tolerance", value=str(radius))
+    if not isinstance(position, SkyCoord) or not position.isscalar:
+        raise MovingObjectError(f"position {position!r} must be one SkyCoord, e.g. SkyCoord(10 * u.deg, -5 * u.deg)",
+                                code="bad-position", value=str(position))
+    if not isinstance(time, Time) or not time.isscalar:
+        raise MovingObjectError(f"time {time!r} must be one astropy Time, e.g. Time('2024-01-31T05:00') (UTC; "
+                                "Time('...', scale='tt') for another scale)", code="bad-time", value=str(time))
     icrs = position.icrs
-    mjd = float(time.utc.mjd)
+    with quiet_dubious_years():
+        mjd = float(time.utc.mjd)
     return {"obs_id": obs_id, "dataproduct_type": "spectrum", "s_ra": float(icrs.ra.deg), "s_dec": float(icrs.dec.deg),
             "s_fov": 2 * rad, "t_min": mjd, "t_max": mjd, "vertices": None}
 
@@ -101,6 +113,8 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
     if cache is not None and cache.n_orbits != len(orbits):
         raise MovingObjectError("the ephemeris cache was built from other orbits (different count); rebuild it",
                                 code="stale-cache", value=cache.n_orbits)
+    if isinstance(images, (str, dict)):  # one image: a bare obs_id is not a list of one-letter obs_ids
+        images = [images]
     recs = _resolve(list(images), index, viewer)
     if not recs:
         return _table([], {})
@@ -149,18 +163,9 @@ def _table(rows: list[tuple], meta: dict):
     """The answer table, built column by column (one astropy ``Table`` per call: it costs ~1 ms)."""
     from astropy.table import Column, Table
 
-    units = _units()
     cols = list(zip(*rows)) if rows else [[] for _ in _NAMES]
-    return Table([Column(np.array(col, dtype=dt), name=name, unit=units.get(name), copy=False)
-                  for name, col, dt in zip(_NAMES, cols, _DTYPES)], meta=meta, copy=False)
-
-
-@functools.cache
-def _units() -> dict:
-    import astropy.units as u
-
-    return {"ra": u.deg, "dec": u.deg, "edge_sep": u.arcsec, "centre_sep": u.arcsec, "mag": u.mag,
-            "rate": u.arcsec / u.h, "delta": u.AU, "r": u.AU, "t_mid": u.d}
+    return describe(Table([Column(np.array(col, dtype=dt), name=name, copy=False)
+                           for name, col, dt in zip(_NAMES, cols, _DTYPES)], meta=meta, copy=False))
 
 
 def bodies_in_image(image, **kwargs):

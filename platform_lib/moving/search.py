@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from platform_lib.imageindex import Viewer
-from platform_lib.moving.ephemeris import PLANETS, SolarSystem, as_jd_tdb, observatory
+from platform_lib.moving.ephemeris import (SolarSystem, as_jd_tdb, find_body, observatory, planet_key,
+                                          quiet_dubious_years)
+from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
 from platform_lib.moving.spacetime import SpacetimeIndex
@@ -55,7 +57,8 @@ def mjd_utc_to_jd_tdb(mjd) -> np.ndarray:
 
     mjd = np.atleast_1d(np.asarray(mjd, dtype=np.float64))
     try:
-        tai1, tai2 = erfa.utctai(np.full(mjd.shape, _MJD), mjd)
+        with quiet_dubious_years():
+            tai1, tai2 = erfa.utctai(np.full(mjd.shape, _MJD), mjd)
     except erfa.ErfaError as exc:  # a date ERFA cannot convert (e.g. MJD -1e20)
         raise MovingObjectError(f"times (MJD, UTC) {mjd.tolist()[:5]} cannot be converted to TDB ({exc}); give "
                                 "dates within a few thousand years of now", code="bad-time", value=str(mjd[0])) from exc
@@ -94,14 +97,13 @@ class Body:
 
     def __init__(self, body, orbits, ss: SolarSystem, site):
         self.ss, self.site = ss, site
-        key = str(body).strip().lower()
-        self.planet = key if key in PLANETS else None
+        self.planet = planet_key(body)
         if self.planet is None:
             if orbits is None:
                 from platform_lib.moving.orbits import default_orbits
 
                 orbits = default_orbits()
-            self.orbits, self.row = orbits, orbits.find(body)
+            self.orbits, self.row = orbits, find_body(orbits, body)
             self.name = str(orbits.names[self.row])
         else:
             self.name = self.planet
@@ -123,15 +125,25 @@ class Body:
         return xyz, moved, np.full(len(jd), np.nan), dist
 
 
-def tabulate(body: Body, jd0: float, jd1: float, *, max_step_deg: float) -> Track:
+def tabulate(body: Body, jd0: float, jd1: float, *, max_step_deg: float, max_points: int | None = None) -> Track:
     """Geocentric points from ``jd0`` to ``jd1``: daily, subdivided so no step moves the body more than
-    ``max_step_deg`` (a site's parallax is added to the boxes' padding, see :func:`track_boxes`)."""
+    ``max_step_deg`` (a site's parallax is added to the boxes' padding, see :func:`track_boxes`).
+
+    With ``max_points``, a track that would need more points (the Moon over decades) raises ``too-long``
+    before they are computed."""
     n = max(int(np.ceil(jd1 - jd0)), 1)
     grid = np.linspace(jd0, jd1, n + 1)
     geo = "geocenter"
     xyz, rate, mag, delta = body.positions(grid, geo)
     motion = np.maximum(rate[:-1], rate[1:]) * np.diff(grid)
     splits = np.maximum(np.ceil(motion / max_step_deg).astype(int), 1)
+    needed = int(splits.sum()) + 1
+    if max_points is not None and needed > max_points:
+        days = (jd1 - jd0) * max_points / needed
+        raise MovingObjectError(
+            f"{body.name} moves fast: its track over these {jd1 - jd0:.0f} days needs {needed} ephemeris points, "
+            f"more than the {max_points} allowed here; search at most ~{days:.0f} days at a time (or call "
+            "platform_lib.moving.find_images in your notebook, which has no limit)", code="too-long", value=needed)
     if np.all(splits == 1):
         return Track(body.name, grid, xyz, rate, mag, delta)
     parts = [np.linspace(grid[k], grid[k + 1], splits[k] + 1)[:-1] for k in range(n)] + [grid[-1:]]
@@ -237,7 +249,7 @@ class ImageSearch:
 
 def find_images(body: str, start, stop, *, index, tolerance=None, site="geocenter", orbits=None,
                 viewer: Viewer = Viewer(), solar_system: SolarSystem | None = None, max_step=None,
-                box_size=None) -> ImageSearch:
+                box_size=None, max_points: int | None = None) -> ImageSearch:
     """Images of the index that contain ``body`` between ``start`` and ``stop`` (KOA's algorithm).
 
     Parameters
@@ -261,6 +273,9 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
         The largest apparent motion between two ephemeris points (default 1 deg).
     box_size
         The largest extent of a space-time box (default 4 deg; boxes last at most 30 days).
+    max_points
+        Refuse (``too-long``) a track that needs more ephemeris points (default: no limit; the archive
+        route sets one, so one request cannot hold the service for long).
 
     Returns
     -------
@@ -283,16 +298,24 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     t_start = _time.perf_counter()
     tol_deg = check_tolerance(10 * u.arcsec if tolerance is None else tolerance)
     ss = solar_system or SolarSystem.default()
-    jd0, jd1 = float(as_jd_tdb(start)[0]), float(as_jd_tdb(stop)[0])
+    ends = []
+    for label, when in (("start", start), ("stop", stop)):
+        jd = as_jd_tdb(when)
+        if len(jd) != 1:
+            raise MovingObjectError(f"{label} must be one time, got {len(jd)} ({when!r}); give start and stop as "
+                                    "scalar Times, e.g. Time('2020-01-01')", code="bad-time", value=str(when))
+        ends.append(float(jd[0]))
+    jd0, jd1 = ends
     if not jd1 > jd0:
-        raise MovingObjectError(f"the search range is empty: start {start} is not before stop {stop}",
+        swapped = "; swap them" if jd1 < jd0 else ""
+        raise MovingObjectError(f"the search range is empty: start {start} is not before stop {stop}{swapped}",
                                 code="bad-time", value=f"{start}..{stop}")
     ss.check_range(np.array([jd0, jd1]))
     site = observatory(site)
     target = Body(body, orbits, ss, site)
     max_step_deg = 1.0 if max_step is None else float(u.Quantity(max_step).to_value(u.deg))
     box_deg = 4.0 if box_size is None else float(u.Quantity(box_size).to_value(u.deg))
-    track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg)
+    track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg, max_points=max_points)
     t_track = _time.perf_counter()
     boxes = track_boxes(track, pad_deg=tol_deg, box_size_deg=box_deg, topocentric=not site.geocentric)
     idx = index if isinstance(index, SpacetimeIndex) else SpacetimeIndex(index)
@@ -333,9 +356,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     dtypes = ("U64", bool, float, float, float, float, float, float, float, "U64", "U64", "U16", float, float)
     rows.sort(key=lambda r: r[2])
     table = Table(rows=rows if rows else None, names=names, dtype=dtypes)
-    for c, unit in (("ra", "deg"), ("dec", "deg"), ("edge_sep", "arcsec"), ("centre_sep", "arcsec"), ("mag", "mag"),
-                    ("rate", "arcsec / h"), ("t_mid", "d")):
-        table[c].unit = unit
+    describe(table)
     stats = {"points": len(track.jd), "boxes": len(boxes), "candidates": int(len(cand)),
              "hits": int(sum(r[1] for r in rows)), "near_misses": int(sum(not r[1] for r in rows)),
              "ephemeris_s": t_track - t_start, "index_s": t_index - t_track, "total_s": _time.perf_counter() - t_start}

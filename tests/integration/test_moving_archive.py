@@ -59,8 +59,24 @@ def test_images_of_a_body_as_json_and_votable(service):
     assert doc["meta"]["body"] == "1 Ceres (A801 AA)" and doc["meta"]["candidates"] == 2
     r = requests.get(service + "moving/images", params=params, timeout=60)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/x-votable+xml")
-    table = parse_single_table(io.BytesIO(r.content)).to_table()
+    votable = parse_single_table(io.BytesIO(r.content))  # warnings are errors in this suite
+    table = votable.to_table()
     assert list(table["obs_id"]) == ["ceres0", "ceres1"] and str(table["edge_sep"].unit) == "arcsec"
+    ucds = {f.name: f.ucd for f in votable.fields}  # were all None
+    assert ucds["ra"] == "pos.eq.ra" and ucds["dec"] == "pos.eq.dec" and ucds["t_mid"] == "time.epoch"
+    assert ucds["edge_sep"] == "pos.angDistance" and ucds["mag"] == "phot.mag;em.opt.V"
+    assert str(table["t_min"].unit) == "d" and "footprint" in table["hit"].description
+
+
+def test_names_as_typed_and_comets_from_the_comet_file(service):
+    params = {"start": "2023-01-01", "stop": "2024-06-01", "format": "json"}
+    r = requests.get(service + "moving/images", params={**params, "body": "(1) Ceres"}, timeout=60)
+    assert r.status_code == 200 and r.json()["meta"]["body"] == "1 Ceres (A801 AA)"
+    r = requests.get(service + "moving/images", params={**params, "body": "Jupiter barycenter"}, timeout=60)
+    assert r.status_code == 200 and r.json()["meta"]["body"] == "jupiter"  # was unknown body
+    r = requests.get(service + "moving/images", params={**params, "body": "1P/Halley"}, timeout=60)
+    assert r.status_code == 200, r.text  # was unknown body: the route read only the asteroids
+    assert r.json()["meta"]["body"] == "1P/Halley"
 
 
 def test_bodies_in_an_image_and_in_a_cone(service):
@@ -87,6 +103,10 @@ def test_bodies_in_an_image_and_in_a_cone(service):
     ("images", {"body": "Ceres", "start": "1e20", "stop": "1e21"}, "cannot be converted to TDB"),  # was a 503
     ("bodies", {"ra": "0", "dec": "0", "radius": "1", "time": "-1e20"}, "cannot be converted to TDB"),
     ("images", {"body": "Ceres", "start": "2020-01-01"}, "stop is required"),
+    ("images", {"body": "Ceres", "start": "2459945.5", "stop": "2460310.5"}, "give 59945.00000"),  # was outside DE421
+    ("images", {"body": "Cerez", "start": "2020-01-01", "stop": "2021-01-01"}, "did you mean '1 Ceres (A801 AA)'"),
+    ("images", {"body": "Titan", "start": "2020-01-01", "stop": "2021-01-01"}, "Saturn's moon Titan"),
+    ("images", {"body": "moon", "start": "1900-01-01", "stop": "2050-01-01"}, "search at most ~"),  # was 16 s of work
     ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "format": "xls"}, "format"),
     ("bodies", {"obs_id": "nosuch"}, "not in the index"),
     ("bodies", {"obs_id": "ceres1", "ra": "10"}, "not both (got obs_id and ra)"),  # ra was ignored

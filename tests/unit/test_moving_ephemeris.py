@@ -10,7 +10,8 @@ import pytest
 from astropy.time import Time
 
 from platform_lib.imageindex.sphere import radec_to_xyz
-from platform_lib.moving import KSTARS_ASTEROIDS, KSTARS_COMETS, MovingObjectError, Orbits, SolarSystem, ephemeris
+from platform_lib.moving import (KSTARS_ASTEROIDS, KSTARS_COMETS, OBSERVATORIES, MovingObjectError, Orbits, SolarSystem,
+                                 ephemeris, observatory)
 from platform_lib.moving._kepler import elements_to_state, solve_kepler, state_to_elements
 from platform_lib.moving.orbits import read_sbdb_json
 
@@ -202,3 +203,24 @@ def test_horizons_adapter_names_an_unreachable_service(monkeypatch):
     with pytest.raises(MovingObjectError, match="could not be reached") as exc:
         horizons_orbits("Ceres", Time("2024-01-01"))
     assert exc.value.code == "horizons-unreachable"
+
+
+def test_names_as_astronomers_type_them(asteroids):
+    """Planet names as skyfield spells them, '(1)' after a name, a typo answered with close names, a comet
+    designation against the asteroid file, and the major moons DE421 lacks (85 Io is an asteroid too)."""
+    t = Time("2024-01-01")
+    assert ephemeris("Jupiter barycenter", t)["ra"][0] == ephemeris("jupiter", t)["ra"][0]  # was unknown-body
+    assert ephemeris("Luna", t).meta["body"] == "moon"
+    assert ephemeris("Ceres (1)", t, orbits=asteroids).meta["body"] == "1 Ceres (A801 AA)"
+    with pytest.raises(MovingObjectError, match=r"did you mean '1 Ceres \(A801 AA\)'") as exc:
+        ephemeris("Cerez", t, orbits=asteroids)
+    assert exc.value.code == "unknown-body"
+    with pytest.raises(MovingObjectError, match="looks like a comet: comets are in .*comets.dat"):
+        ephemeris("1P/Halley", t, orbits=asteroids)
+    with pytest.raises(MovingObjectError, match="Saturn's moon Titan is not in DE421") as exc:
+        ephemeris("Titan", t, orbits=asteroids)
+    assert exc.value.code == "unknown-body"
+    for site, key in (("Mauna Kea", "maunakea"), ("X05", "rubin"), ("KPNO", "kitt peak"), ("675", "palomar")):
+        assert observatory(site) == OBSERVATORIES[key]  # were unknown observatories
+    with pytest.warns(UserWarning, match="'Io' was taken as the asteroid '85 Io"):
+        assert ephemeris("Io", t, orbits=asteroids).meta["body"] == "85 Io (A865 SA)"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import shutil
 import sqlite3
@@ -198,13 +199,33 @@ def test_bad_inputs_name_the_problem(archive, asteroids):
         find_images("Ceres", Time("1850-01-01", scale="tdb"), Time("1860-01-01", scale="tdb"), index=index,
                     orbits=asteroids)
     assert exc.value.code == "outside-ephemeris"
-    with pytest.raises(MovingObjectError, match="not before stop"):
+    with pytest.raises(MovingObjectError, match="not before stop .*; swap them"):
         find_images("Ceres", Time("2024-01-01"), Time("2023-01-01"), index=index, orbits=asteroids)
+    with pytest.raises(MovingObjectError, match="start must be one time, got 2") as exc:  # was its first, silently
+        find_images("Ceres", Time(["2023-01-01", "2023-06-01"]), Time("2024-01-01"), index=index, orbits=asteroids)
+    assert exc.value.code == "bad-time"
+    with pytest.raises(MovingObjectError, match="Jupiter's moon Callisto is not in DE421"):
+        find_images("Callisto", Time("2023-01-01"), Time("2024-01-01"), index=index, orbits=asteroids)
     with pytest.raises(MovingObjectError, match="'timeless' has no time") as exc:
         bodies_in_image("timeless", index=index, orbits=asteroids, viewer=Viewer(user="alice"))
     assert exc.value.code == "no-time"
     with pytest.raises(MovingObjectError, match="not in the index"):
         bodies_in_image("nosuch", index=index, orbits=asteroids)
+    with pytest.raises(MovingObjectError, match="image 'nosuch' is not in the index"):  # was 'n', its first letter
+        bodies_in_images("nosuch", index=index, orbits=asteroids)
+
+
+@pytest.mark.parametrize("position, radius, when, code", [
+    (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, "2024-01-01", "bad-time"),  # was AttributeError
+    (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, datetime.datetime(2024, 1, 1), "bad-time"),  # was AttributeError
+    (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, Time(["2024-01-01", "2024-01-02"]), "bad-time"),  # was TypeError
+    (SkyCoord(10 * u.deg, 0 * u.deg), 1.0, Time("2024-01-01"), "bad-tolerance"),  # was UnitConversionError
+    ((10.0, 0.0), 1 * u.deg, Time("2024-01-01"), "bad-position"),  # was AttributeError
+])
+def test_a_cone_names_what_users_really_send(position, radius, when, code):
+    with pytest.raises(MovingObjectError) as exc:
+        cone_image(position, radius, when)
+    assert exc.value.code == code and ("e.g." in str(exc.value))
 
 
 def test_plot_of_a_search_has_the_sky_and_a_zoom(archive, asteroids):
@@ -320,3 +341,12 @@ def test_packed_space_time_tree_answers_as_brute_force(tmp_path):
         meet &= (s[:, None, 2 * k + 1] >= query[None, :, 2 * k]) & (s[:, None, 2 * k] <= query[None, :, 2 * k + 1])
     expected = stored[meet.any(axis=1), 0].astype(np.int64)
     assert len(expected) > 50 and np.array_equal(found, expected)
+
+
+def test_photographic_plate_dates_are_quiet(asteroids):
+    """A plate of 1951 (the sample image sample/m1_dss): UTC before 1960 made ERFA warn "dubious year" on every
+    call, an error under this suite's filterwarnings (a notebook showed it each time)."""
+    t = Time(33958.4, format="mjd")
+    found = bodies_in_image(cone_image(SkyCoord(83.6 * u.deg, 22.0 * u.deg), 1 * u.deg, t), orbits=asteroids)
+    assert len(found) >= 1 and set(found["t_mid"]) == {33958.4}
+    assert len(ephemeris("Ceres", t, orbits=asteroids)) == 1

@@ -1,7 +1,8 @@
 """Moving-object routes: which images contain a Solar System body, and which known bodies are in an image.
 
 ``GET moving/images?body=Ceres&start=2005-01-01&stop=2025-01-01[&tolerance=10][&site=keck][&format=json]``
-answers :func:`platform_lib.moving.find_images` (tolerance in arcsec); ``GET moving/bodies?obs_id=...``
+answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
+kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
 (or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
 over the asteroids of Debian's kstars-data. Times are ISO (UTC) or MJD. ``format`` is ``votable`` (default)
 or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance, an image without a
@@ -25,12 +26,43 @@ __all__ = ["moving_routes"]
 
 _FORMATS = ("votable", "json")
 
+#: The most ephemeris points one moving/images request may tabulate: any planet over the whole of DE421
+#: (Venus, the fastest, ~98,000 points in 3.6 s here), the Moon over ~20 years (~14 points a day); the Moon
+#: over 150 years (770,000 points) held a worker for 16 s.
+MAX_POINTS = 120_000
+
 
 @functools.cache
 def _orbits():
     from platform_lib.moving import default_orbits
 
     return default_orbits()
+
+
+@functools.cache
+def _comets():
+    from platform_lib.moving import KSTARS_COMETS, read_sbdb_json
+
+    return read_sbdb_json(KSTARS_COMETS)
+
+
+def _orbits_of(body: str):
+    """The catalogue that holds ``body``: the asteroids, else the comets (``1P/Halley``, ``2P``), else the
+    asteroids (whose error names close names)."""
+    from platform_lib.moving import MovingObjectError
+
+    asteroids = _orbits()
+    try:
+        asteroids.find(body)
+        return asteroids
+    except MovingObjectError:
+        pass
+    try:
+        comets = _comets()
+        comets.find(body)
+        return comets
+    except MovingObjectError:
+        return asteroids
 
 
 def _one(args: dict, name: str, default=None, *, required: bool = False) -> str | None:
@@ -55,10 +87,14 @@ def _time(value: str, name: str):
         if num is not None:
             if not math.isfinite(num):
                 raise ValueError("not finite")
+            if 2_400_000 <= num < 2_600_000:  # MJD 2.4e6 is the year 8400: a Julian date (years 1858-2406)
+                raise UsageFault(f"{name}={value!r} looks like a Julian date; times given as numbers are MJD "
+                                 f"(UTC): give {num - 2400000.5:.5f}")
             return Time(num, format="mjd", scale="utc")
         return Time(value, scale="utc")
     except ValueError as exc:
-        raise UsageFault(f"{name}={value!r} is not a time: give ISO 8601 (2024-01-31T05:00) or an MJD") from exc
+        raise UsageFault(f"{name}={value!r} is not a time: give ISO 8601 in UTC (2024-01-31T05:00, no time zone) "
+                         "or an MJD") from exc
 
 
 def _float(value: str, name: str) -> float:
@@ -121,7 +157,8 @@ class ImagesOfBodyHandler(_MovingHandler):
         index = SpacetimeIndex(self.state.index_path)
         try:
             res = find_images(body, start, stop, index=index, tolerance=self.tolerance(args),
-                              site=_one(args, "site", "geocenter"), orbits=_orbits(), viewer=viewer)
+                              site=_one(args, "site", "geocenter"), orbits=_orbits_of(body), viewer=viewer,
+                              max_points=MAX_POINTS)
         finally:
             index.close()
         table = res.table
