@@ -21,6 +21,7 @@ import contextlib
 import functools
 import os
 import warnings
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,6 +203,9 @@ class SolarSystem:
 
         self.kernel_path = Path(kernel_path)
         self.kernel = load_file(os.fspath(self.kernel_path))
+        # The kernel's file stays open (jplephem maps it) for this object's life; it is closed when the object
+        # is collected, by close(), or at interpreter exit (the cached default()), never reopened per call.
+        self._closer = weakref.finalize(self, self.kernel.close)
         self.ts = load.timescale(builtin=True)
         segments = self.kernel.spk.segments
         self.jd_min = max(s.start_jd for s in segments)
@@ -219,10 +223,24 @@ class SolarSystem:
 
     @classmethod
     def from_kernel(cls, path: Path) -> "SolarSystem":
-        """Another SPICE SPK kernel (e.g. DE440 or a satellite kernel), when the file is at hand."""
+        """Another SPICE SPK kernel (e.g. DE440 or a satellite kernel), when the file is at hand.
+
+        The file stays open until :meth:`close` (or the end of a ``with`` block, or the object's collection).
+        """
         if not Path(path).is_file():
             raise MovingObjectError(f"SPICE kernel {path} does not exist", code="no-kernel", value=str(path))
         return cls(Path(path))
+
+    def close(self) -> None:
+        """Close the kernel file (idempotent); the object cannot compute afterwards. :meth:`default`'s is
+        closed at interpreter exit."""
+        self._closer()
+
+    def __enter__(self) -> "SolarSystem":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def check_range(self, jd: np.ndarray) -> None:
         """Raise ``outside-ephemeris`` when any time is outside the kernel's span."""

@@ -224,3 +224,33 @@ def test_names_as_astronomers_type_them(asteroids):
         assert observatory(site) == OBSERVATORIES[key]  # were unknown observatories
     with pytest.warns(UserWarning, match="'Io' was taken as the asteroid '85 Io"):
         assert ephemeris("Io", t, orbits=asteroids).meta["body"] == "85 Io (A865 SA)"
+
+
+def test_the_kernel_file_is_closed_not_leaked():
+    """DE421 was opened once and never closed: a ResourceWarning at interpreter exit, and an open file for
+    every SolarSystem.from_kernel object left behind. The file is now closed at exit, by close(), at the end
+    of a with block, or when the object is collected, and a closed one is not reopened."""
+    import gc
+    import subprocess
+    import sys
+
+    from platform_lib.moving.ephemeris import _de421_path
+
+    code = ("from astropy.time import Time\nfrom platform_lib.moving import SolarSystem\n"
+            "SolarSystem.default().planet('mars', Time('2024-01-01'), 'keck')\n")
+    run = subprocess.run([sys.executable, "-X", "dev", "-W", "always::ResourceWarning", "-c", code],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "ResourceWarning" not in run.stderr and "de421" not in run.stderr, run.stderr
+
+    with SolarSystem.from_kernel(_de421_path()) as own:
+        file = own.kernel.spk.daf.file
+        assert not file.closed
+    assert file.closed
+    own.close()  # again: nothing happens
+
+    other = SolarSystem.from_kernel(_de421_path())
+    file = other.kernel.spk.daf.file
+    del other
+    gc.collect()
+    assert file.closed
