@@ -117,3 +117,33 @@ def test_bad_input_is_a_usage_fault(service, route, params, message):
     r = requests.get(service + f"moving/{route}", params=params, timeout=60)
     assert r.status_code == 400, r.text
     assert "UsageFault" in r.text and message in r.text
+
+
+
+@pytest.mark.parametrize("method, path, query, message", [
+    ("GET", "moving/images", {"body": "Vulcan", "start": "2020-01-01", "stop": "2021-01-01", "format": "json"},
+     "unknown body 'Vulcan'"),
+    ("GET", "moving/bodies", {"ra": "0", "dec": "95", "radius": "1", "time": "60000", "format": "json"}, "dec=95"),
+    ("GET", "moving/bodies", {"obs_id": "nosuch", "FORMAT": "json"}, "not in the index"),
+    ("POST", "moving/images", {"format": "json"}, "HTTP method POST is not allowed"),  # tornado's own refusal
+    ("GET", "sia/query", {"POS": "CIRCLE 10 95 1", "RESPONSEFORMAT": "application/json"}, "POS"),
+    ("GET", "tap/sync", {"REQUEST": "doQuery", "LANG": "ADQL", "RESPONSEFORMAT": "json"}, "QUERY is required"),
+    ("POST", "tap/sync", {"LANG": "SQL", "QUERY": "SELECT 1", "FORMAT": "json"}, "LANG='SQL'"),
+])
+def test_a_client_that_asked_for_json_gets_its_errors_as_json(service, method, path, query, message):
+    """Errors of format=json (moving) and RESPONSEFORMAT=json (SIA, TAP sync) requests came back as VOTable;
+    the same message now comes as ``{"query_status": "ERROR", "message": ...}`` with the same 4xx status."""
+    def send(params):
+        if method == "POST" and path.startswith("tap"):
+            return requests.post(service + path, data=params, timeout=60)  # a form body, as pyvo sends
+        return requests.request(method, service + path, params=params, timeout=60)
+
+    r = send(query)
+    assert 400 <= r.status_code < 500, r.text
+    assert r.headers["Content-Type"] == "application/json", (r.headers["Content-Type"], r.text)
+    doc = r.json()
+    assert doc["query_status"] == "ERROR" and message in doc["message"], doc
+    assert doc["message"].startswith(("UsageFault: ", "Error: ")), doc
+    plain = send({k: v for k, v in query.items() if k.lower() not in ("format", "responseformat")})
+    assert plain.status_code == r.status_code and plain.headers["Content-Type"] == "application/x-votable+xml"
+    assert b'value="ERROR"' in plain.content and doc["message"].encode() in plain.content.replace(b"&#x27;", b"'")

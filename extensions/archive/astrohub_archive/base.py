@@ -3,8 +3,10 @@ faults become the protocol's error document.
 
 :meth:`BaseHandler.write_error` turns an :class:`~astrohub_archive.faults.ArchiveFault` into a VOTable
 ``QUERY_STATUS=ERROR`` answer with the fault's HTTP status (SCS 1.03 answers errors with HTTP 200, as
-that standard requires); anything else is logged with its traceback and answered ``Error: internal
-error`` with HTTP 503, never a 500 and never a traceback. Tornado's own refusals (unknown route 404,
+that standard requires), or into a JSON ``{"query_status": "ERROR", "message": ...}`` when the request
+asked for JSON in one of the handler's :attr:`BaseHandler.format_params` (SIA's ``RESPONSEFORMAT``,
+TAP sync's ``RESPONSEFORMAT``/``FORMAT``, the moving-object routes' ``format``); anything else is
+logged with its traceback and answered ``Error: internal error`` with HTTP 503, never a 500 and never a traceback. Tornado's own refusals (unknown route 404,
 method 405, body too large 413) get the same document. Imports tornado and this package's faults
 and writers.
 """
@@ -17,7 +19,7 @@ import logging
 import tornado.web
 
 from astrohub_archive.faults import ArchiveFault, LimitFault, UsageFault
-from astrohub_archive.writers import CONTENT_TYPES, error_votable
+from astrohub_archive.writers import CONTENT_TYPES, RESPONSE_FORMATS, error_json, error_votable
 
 __all__ = ["BaseHandler", "MAX_PARAMETERS", "MAX_VALUE_LENGTH"]
 
@@ -28,6 +30,9 @@ MAX_VALUE_LENGTH = 100_000  # characters of one parameter value
 
 class BaseHandler(tornado.web.RequestHandler):
     legacy_scs = False
+    #: The parameters (any case; the first one given wins) that choose this route's answer format: a
+    #: request that asks for JSON there gets its errors as JSON too. None by default: VOTable errors.
+    format_params: tuple[str, ...] = ()
 
     def initialize(self, state) -> None:
         self.state = state
@@ -63,8 +68,25 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_status(200 if self.legacy_scs else status)
         if retry_after is not None:
             self.set_header("Retry-After", str(retry_after))
+        if self.error_format() == "json":
+            self.set_header("Content-Type", CONTENT_TYPES["json"])
+            self.finish(error_json(message))
+            return
         self.set_header("Content-Type", CONTENT_TYPES["votable"])
         self.finish(error_votable(message, legacy_scs=self.legacy_scs))
+
+    def error_format(self) -> str:
+        """``json`` when the last value of the first :attr:`format_params` parameter given names JSON
+        (``json``, ``application/json``), else ``votable``. Read from the raw arguments, so that it holds
+        for the faults :meth:`args` raises too (SCS 1.03 answers VOTable only)."""
+        if self.legacy_scs:
+            return "votable"
+        for name in self.format_params:
+            values = [v for k, vals in self.request.arguments.items() if k.lower() == name.lower() for v in vals]
+            if values:
+                text = values[-1][:100].decode("utf-8", "replace").strip().lower().replace(" ", "")
+                return "json" if RESPONSE_FORMATS.get(text) == "json" else "votable"
+        return "votable"
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

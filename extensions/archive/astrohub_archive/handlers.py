@@ -28,6 +28,8 @@ SIA_STANDARD_ID = "ivo://ivoa.net/std/SIA#query-2.0"
 
 
 class SiaQueryHandler(BaseHandler):
+    format_params = ("RESPONSEFORMAT",)
+
     async def get(self) -> None:
         await self.guarded(self._query)
 

@@ -164,6 +164,8 @@ class TapExamplesHandler(TapBase):
 
 
 class TapSyncHandler(TapBase):
+    format_params = ("RESPONSEFORMAT", "FORMAT")
+
     async def get(self) -> None:
         await self.guarded(self._run)
 

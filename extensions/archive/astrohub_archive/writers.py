@@ -25,7 +25,8 @@ from platform_lib.votable import use_python_tabledata_writer
 
 use_python_tabledata_writer()  # once, for this process: astropy's C TABLEDATA writer overflows its buffer
 
-__all__ = ["CONTENT_TYPES", "RESPONSE_FORMATS", "FORMAT_NAMES", "render_table", "error_votable", "prepare_table"]
+__all__ = ["CONTENT_TYPES", "RESPONSE_FORMATS", "FORMAT_NAMES", "render_table", "error_votable", "error_json",
+           "prepare_table"]
 
 CONTENT_TYPES = {
     "votable": "application/x-votable+xml",
@@ -346,6 +347,16 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
         t.write(buf, format="ascii.ipac")
         return buf.getvalue().encode()
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def error_json(message: str) -> bytes:
+    """The JSON error document of a request that asked for JSON: ``{"query_status": "ERROR", "message": ...}``
+    (``message`` as in :func:`error_votable`, ``UsageFault: ...``), the keys of a JSON answer's status.
+
+    >>> error_json("UsageFault: tolerance=-1 must be positive")
+    b'{"query_status": "ERROR", "message": "UsageFault: tolerance=-1 must be positive"}'
+    """
+    return json.dumps({"query_status": "ERROR", "message": message}).encode()
 
 
 def error_votable(message: str, *, status: str = "ERROR", legacy_scs: bool = False) -> bytes:
