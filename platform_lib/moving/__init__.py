@@ -14,7 +14,8 @@ from platform_lib.moving.cache import EphemerisCache, build_cache
 from platform_lib.moving.ephemeris import OBSERVATORIES, Observatory, SolarSystem, ephemeris, observatory
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.horizons import horizons_orbits
-from platform_lib.moving.orbits import KSTARS_ASTEROIDS, KSTARS_COMETS, Orbits, default_orbits, read_sbdb_json
+from platform_lib.moving.orbits import (KSTARS_ASTEROIDS, KSTARS_COMETS, Orbits, default_orbits, known_orbits,
+                                        read_sbdb_json)
 from platform_lib.moving.reverse import bodies_in_image, bodies_in_images
 from platform_lib.moving.search import ImageSearch, find_images
 from platform_lib.moving.spacetime import SpacetimeIndex
@@ -37,6 +38,7 @@ __all__ = [
     "ephemeris",
     "find_images",
     "horizons_orbits",
+    "known_orbits",
     "observatory",
     "read_sbdb_json",
 ]

@@ -20,7 +20,7 @@ import numpy as np
 from platform_lib.moving._kepler import GAUSS_K
 from platform_lib.moving.errors import MovingObjectError
 
-__all__ = ["Orbits", "read_sbdb_json", "KSTARS_ASTEROIDS", "KSTARS_COMETS", "default_orbits"]
+__all__ = ["Orbits", "read_sbdb_json", "KSTARS_ASTEROIDS", "KSTARS_COMETS", "default_orbits", "known_orbits"]
 
 #: Where Debian's ``kstars-data`` puts its SBDB extracts.
 KSTARS_ASTEROIDS = Path("/usr/share/kstars/asteroids.dat")
@@ -106,6 +106,18 @@ class Orbits:
             sel = [int(sel)]
         return Orbits(self.names[sel], self.a[sel], self.e[sel], self.inc[sel], self.node[sel], self.peri[sel],
                       self.mean_anomaly[sel], self.epoch_jd[sel], self.h[sel], self.g[sel], self.kind[sel])
+
+    @classmethod
+    def concat(cls, *parts: "Orbits") -> "Orbits":
+        """One catalogue of ``parts`` in order (rows of the first keep their numbers), e.g. asteroids and comets.
+
+        >>> both = Orbits.concat(read_sbdb_json(KSTARS_ASTEROIDS), read_sbdb_json(KSTARS_COMETS))  # doctest: +SKIP
+        """
+        if not parts:
+            raise ValueError("Orbits.concat needs at least one catalogue")
+        arrays = [np.concatenate([getattr(p, f) for p in parts]) for f in
+                  ("names", "a", "e", "inc", "node", "peri", "mean_anomaly", "epoch_jd", "h", "g", "kind")]
+        return cls(*arrays, skipped=[s for p in parts for s in p.skipped])
 
     def find(self, name: str) -> int:
         """The row of body ``name``: a number (``"2"``), a name (``"Pallas"``), or both (``"2 Pallas"``).
@@ -223,3 +235,13 @@ def read_sbdb_json(path: Path, *, on_bad: str = "skip") -> Orbits:
 def default_orbits() -> Orbits:
     """The asteroids of Debian's ``kstars-data`` (7,099 numbered bodies from JPL's SBDB, epoch MJD 59800)."""
     return read_sbdb_json(KSTARS_ASTEROIDS)
+
+
+def known_orbits() -> Orbits:
+    """Every body of Debian's ``kstars-data`` that two-body propagation can follow: its asteroids, then its
+    comets (1,566 periodic and elliptic ones; hyperbolic and parabolic comets are left out, see ``skipped``).
+
+    What :func:`~platform_lib.moving.bodies_in_images` searches by default; a name searched by
+    :func:`~platform_lib.moving.find_images` is the first match, so an asteroid named like a comet wins.
+    """
+    return Orbits.concat(read_sbdb_json(KSTARS_ASTEROIDS), read_sbdb_json(KSTARS_COMETS))

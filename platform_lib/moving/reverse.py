@@ -90,9 +90,11 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
     images
         A list of obs_ids (looked up in ``index``), index records, or :func:`cone_image` cones.
     orbits
-        The orbit catalogue (default: Debian kstars-data's asteroids).
+        The orbit catalogue (default: :func:`~platform_lib.moving.orbits.known_orbits`, Debian kstars-data's
+        asteroids and comets; ``default_orbits()`` for the asteroids alone).
     cache
-        An :class:`~platform_lib.moving.cache.EphemerisCache` built from the same orbits (optional).
+        An :class:`~platform_lib.moving.cache.EphemerisCache` built from the same orbits (optional; for the
+        default, ``build_cache(known_orbits(), ...)``).
     tolerance
         Bodies outside a footprint but within this angle of its edge are returned with
         ``inside = False`` (default 0: only bodies inside, but a positive angle is required if given).
@@ -107,11 +109,13 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
     tol_deg = 0.0 if tolerance is None else check_tolerance(tolerance)
     ss = solar_system or SolarSystem.default()
     if orbits is None:
-        from platform_lib.moving.orbits import default_orbits
+        from platform_lib.moving.orbits import known_orbits
 
-        orbits = default_orbits()
+        orbits = known_orbits()
     if cache is not None and cache.n_orbits != len(orbits):
-        raise MovingObjectError("the ephemeris cache was built from other orbits (different count); rebuild it",
+        raise MovingObjectError(f"the ephemeris cache was built from other orbits ({cache.n_orbits} of them, these "
+                                f"are {len(orbits)}): pass the orbits it was built from, or rebuild it from these "
+                                "(the default orbits are known_orbits(): asteroids and comets)",
                                 code="stale-cache", value=cache.n_orbits)
     if isinstance(images, (str, dict)):  # one image: a bare obs_id is not a list of one-letter obs_ids
         images = [images]

@@ -94,6 +94,19 @@ def test_bodies_in_an_image_and_in_a_cone(service):
     parse_single_table(io.BytesIO(r.content))
 
 
+def test_bodies_names_a_comet_in_the_field(service):
+    """moving/bodies searched only the asteroids: a cone on 67P's predicted place named nothing."""
+    from platform_lib.moving import KSTARS_COMETS, ephemeris, read_sbdb_json
+
+    row = ephemeris("67P", DATES[0], orbits=read_sbdb_json(KSTARS_COMETS))[0]
+    r = requests.get(service + "moving/bodies", params={"ra": str(row["ra"]), "dec": str(row["dec"]), "radius": "0.05",
+                                                        "time": DATES[0].isot, "format": "json"}, timeout=60)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    body = [c["name"] for c in doc["columns"]].index("body")
+    assert "67P/Churyumov-Gerasimenko" in [row[body] for row in doc["data"]]
+
+
 @pytest.mark.parametrize("route, params, message", [
     ("images", {"body": "Vulcan", "start": "2020-01-01", "stop": "2021-01-01"}, "unknown body 'Vulcan'"),
     ("images", {"body": "Ceres", "start": "1800-01-01", "stop": "1801-01-01"}, "outside the ephemeris"),

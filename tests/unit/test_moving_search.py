@@ -350,3 +350,27 @@ def test_photographic_plate_dates_are_quiet(asteroids):
     found = bodies_in_image(cone_image(SkyCoord(83.6 * u.deg, 22.0 * u.deg), 1 * u.deg, t), orbits=asteroids)
     assert len(found) >= 1 and set(found["t_mid"]) == {33958.4}
     assert len(ephemeris("Ceres", t, orbits=asteroids)) == 1
+
+
+def test_comets_are_known_bodies_too(asteroids):
+    """bodies_in_image searched only the asteroids: a comet in the field (2P/Encke, 67P) was never named. The
+    default catalogue is now asteroids then comets, and a cache built from it finds the same."""
+    from platform_lib.moving import KSTARS_COMETS, known_orbits
+
+    comets = read_sbdb_json(KSTARS_COMETS)
+    t = DATES[0]
+    cones = []
+    for k, name in enumerate(["2P", "67P"]):
+        row = ephemeris(name, t, orbits=comets)[0]
+        cones.append(cone_image(SkyCoord(row["ra"] * u.deg, row["dec"] * u.deg), 0.05 * u.deg, t, obs_id=f"c{k}"))
+    found = bodies_in_images(cones)
+    named = {(r["obs_id"], r["body"]) for r in found}
+    assert {(c, b) for c, b in named if "P/" in b} == {("c0", "2P/Encke"), ("c1", "67P/Churyumov-Gerasimenko")}
+    both = known_orbits()
+    assert len(both) == len(asteroids) + len(comets) and list(both.names[:3]) == list(asteroids.names[:3])
+    cache = build_cache(both, t - 1 * u.day, 3)
+    cached = bodies_in_images(cones, cache=cache)
+    assert sorted(zip(cached["obs_id"], cached["row"])) == sorted(zip(found["obs_id"], found["row"]))
+    with pytest.raises(MovingObjectError, match="known_orbits") as err:
+        bodies_in_images(cones, cache=build_cache(asteroids, t - 1 * u.day, 2))
+    assert err.value.code == "stale-cache"

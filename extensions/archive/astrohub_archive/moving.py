@@ -4,7 +4,7 @@
 answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
 kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
 (or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
-over the asteroids of Debian's kstars-data. Times are ISO (UTC) or MJD. ``format`` is ``votable`` (default)
+over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD. ``format`` is ``votable`` (default)
 or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance, an image without a
 time) is a ``UsageFault`` (HTTP 400) naming the problem, as a VOTable, or as JSON when ``format=json``. Registered by :func:`moving_routes`; imports the
 archive's base handler and ``platform_lib.moving``.
@@ -44,6 +44,14 @@ def _comets():
     from platform_lib.moving import KSTARS_COMETS, read_sbdb_json
 
     return read_sbdb_json(KSTARS_COMETS)
+
+
+@functools.cache
+def _known():
+    """Asteroids then comets, as :func:`platform_lib.moving.known_orbits` (built once from the two above)."""
+    from platform_lib.moving import Orbits
+
+    return Orbits.concat(_orbits(), _comets())
 
 
 def _orbits_of(body: str):
@@ -177,7 +185,7 @@ class BodiesInImageHandler(_MovingHandler):
         from platform_lib.moving.reverse import cone_image
 
         obs_id = _one(args, "obs_id")
-        kw = {"orbits": _orbits(), "site": _one(args, "site", "geocenter"), "tolerance": self.tolerance(args),
+        kw = {"orbits": _known(), "site": _one(args, "site", "geocenter"), "tolerance": self.tolerance(args),
               "viewer": viewer}
         if obs_id is not None:
             cone = [k for k in ("ra", "dec", "radius", "time") if _one(args, k) is not None]
