@@ -6,9 +6,9 @@ faults become the protocol's error document.
 that standard requires), or into a JSON ``{"query_status": "ERROR", "message": ...}`` when the request
 asked for JSON in one of the handler's :attr:`BaseHandler.format_params` (SIA's ``RESPONSEFORMAT``,
 TAP sync's ``RESPONSEFORMAT``/``FORMAT``, the moving-object routes' ``format``); anything else is
-logged with its traceback and answered ``Error: internal error`` with HTTP 503, never a 500 and never a traceback. Tornado's own refusals (unknown route 404,
-method 405, body too large 413) get the same document. Imports tornado and this package's faults
-and writers.
+logged with its traceback and answered ``Error: internal error`` with HTTP 503, never a 500 and never
+a traceback. Tornado's own refusals (unknown route 404, method 405, body too large 413) get the same
+document. Imports tornado and this package's faults and writers.
 """
 
 from __future__ import annotations

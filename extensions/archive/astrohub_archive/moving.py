@@ -4,10 +4,11 @@
 answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
 kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
 (or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
-over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD. ``format`` is ``votable`` (default)
-or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance, an image without a
-time) is a ``UsageFault`` (HTTP 400) naming the problem, as a VOTable, or as JSON when ``format=json``. Registered by :func:`moving_routes`; imports the
-archive's base handler and ``platform_lib.moving``.
+over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD. ``format`` is
+``votable`` (default) or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance,
+an image without a time) is a ``UsageFault`` (HTTP 400) naming the problem, as a VOTable, or as JSON when
+``format=json``. Registered by :func:`moving_routes`; imports the archive's base handler and
+``platform_lib.moving``.
 """
 
 from __future__ import annotations
