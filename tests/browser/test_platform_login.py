@@ -56,12 +56,13 @@ def test_register_then_sign_in_to_jupyterlab(platform, browser, tmp_path):
         # carol closes getting-started; Lab saves her layout (catalogues open), which her next sign-in restores
         page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text="getting-started.ipynb") \
             .locator(".lm-TabBar-tabCloseIcon").click()
-        workspace = f"{platform.server_url(user)}lab/api/workspaces/default"
         deadline = time.monotonic() + 30
-        read = f"async () => (await (await fetch('{workspace}')).json()).data['layout-restorer:data']"
-        while (main := json.dumps((page.evaluate(read) or {}).get("main"))) and (
-                "getting-started" in main or "catalogues" not in main):
-            assert time.monotonic() < deadline, main
+        while True:
+            saved = platform.server_get(user, "lab/api/workspaces/default").json()
+            main = json.dumps(saved.get("data", {}).get("layout-restorer:data", {}).get("main"))
+            if "catalogues" in main and "getting-started" not in main:
+                break
+            assert time.monotonic() < deadline, saved
             page.wait_for_timeout(250)
     finally:
         page.close()
