@@ -44,12 +44,12 @@ def _open_notebook(browser, platform, user: str, owner: str, path: str):
     if "/oauth2/authorize" in page.url:
         page.click("form [type=submit]")
     page.wait_for_url(f"**{target}", timeout=120_000)
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell .cm-content", timeout=120_000)
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content", timeout=120_000)
     return context, page
 
 
 def _type_at_end_of_cell(page, index: int, text: str) -> None:
-    editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").nth(index)
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content").nth(index)
     dialogs = page.locator(".jp-Dialog")
     if dialogs.count():
         raise AssertionError(f"a dialog is open: {dialogs.first.inner_text()!r}")

@@ -1,10 +1,20 @@
 """A person signs in through the real pages and gets JupyterLab (headless Chromium).
 
 The first time, a person on the roster sets their own password at ``/hub/register`` with the class
-code; from then on they sign in with that password only.
+code; from then on they sign in with that password only. The first sign-in opens getting-started; Lab's Help
+menu has the platform's tutorials; the next sign-in restores the user's own layout.
 """
 
 from __future__ import annotations
+
+import re
+import time
+
+
+def _front_notebook(page, title: str) -> None:
+    """Wait until the notebook in front (Lab's current tab) is the one whose first heading is ``title``."""
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedMarkdown h1").filter(has_text=title) \
+        .first.wait_for(timeout=120_000)
 
 
 def test_register_then_sign_in_to_jupyterlab(platform, browser, tmp_path):
@@ -27,11 +37,30 @@ def test_register_then_sign_in_to_jupyterlab(platform, browser, tmp_path):
         # Registering signs carol in: the hub spawns her server and JupyterLab renders.
         page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
         page.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
-        page.wait_for_selector(".jp-Launcher", timeout=120_000)
+        # Where a new user begins: the first sign-in opens getting-started, not Lab's Launcher.
+        _front_notebook(page, "Getting started on astrohub")
+        assert page.locator(".jp-Launcher").count() == 0
         shot = tmp_path / "jupyterlab.png"
         page.screenshot(path=str(shot))
         assert shot.stat().st_size > 10_000
         assert user in page.url
+        # Lab's Help menu: the platform's own help (the tutorials, offline), no links to the Jupyter websites.
+        page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Help$")).click()
+        labels = page.locator(".lm-Menu-itemLabel").all_inner_texts()
+        assert "Getting started on astrohub" in labels and "astrohub Tutorials" in labels, labels
+        assert not [x for x in labels if re.search(r"Forum|Reference|FAQ", x)], labels
+        page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^astrohub Tutorials$")).hover()
+        page.locator(".lm-Menu-itemLabel").filter(has_text="Catalogues: find them").click()
+        _front_notebook(page, "Catalogues: find them, search them, query them")
+        # Lab saves carol's layout (catalogues in front), which her next sign-in restores
+        deadline = time.monotonic() + 30
+        while True:
+            saved = platform.server_get(user, "lab/api/workspaces/default").json()
+            main = saved.get("data", {}).get("layout-restorer:data", {}).get("main") or {}
+            if main.get("current") == "notebook:tutorials/catalogues.ipynb":
+                break
+            assert time.monotonic() < deadline, saved
+            page.wait_for_timeout(250)
     finally:
         page.close()
         platform.stop_server(user)
@@ -48,6 +77,8 @@ def test_register_then_sign_in_to_jupyterlab(platform, browser, tmp_path):
         page.fill("input[name=password]", password)
         page.click("[type=submit]")
         page.wait_for_url(f"**/user/{user}/**", timeout=120_000)
+        # A returning user gets their own layout back (the first sign-in's had getting-started in front)
+        _front_notebook(page, "Catalogues: find them, search them, query them")
     finally:
         context.close()
         platform.stop_server(user)

@@ -90,7 +90,7 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
     try:
         sign_in(page, user)
         page.goto(f"{platform.server_url(user)}lab/tree/sky.ipynb", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell", timeout=120_000)
         # the kernel is connected and idle (status bar), then Run > Run All Cells
         page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
         page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()

@@ -244,8 +244,9 @@ def test_no_profiles_means_no_form_and_no_limits():
     assert _profile_form(spawner) == ""
 
 
-def test_jupyterlab_finds_the_cull_warning_extension():
-    # issue 19: the pre-cull warning in Lab; an editable install skips data-files, so the spawner says where
+def test_jupyterlab_finds_the_platforms_lab_extensions():
+    # issue 19: the pre-cull warning in Lab; qa7b: the platform's help; an editable install skips data-files,
+    # so the spawner says where
     import tomllib
     from pathlib import Path
 
@@ -256,15 +257,40 @@ def test_jupyterlab_finds_the_cull_warning_extension():
     app = LabApp()
     app.parse_command_line([a for a in args if a.startswith("--LabApp.")])
     found = get_federated_extensions(app.extra_labextensions_path)
-    assert list(found) == ["astrohub-cull-warning"]
-    ext = found["astrohub-cull-warning"]
-    assert (Path(ext["ext_path"]) / ext["jupyterlab"]["_build"]["load"]).is_file()
-    # a wheel (the user image) installs every file of it into share/jupyter/labextensions instead
-    server = Path(ext["ext_dir"]).parents[1]
-    data_files = tomllib.loads((server / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
-    shipped = {f for target, files in data_files.items() if "labextensions" in target for f in files}
-    present = {str(p.relative_to(server)) for p in Path(ext["ext_path"]).rglob("*") if p.is_file()}
-    assert shipped == present
+    assert sorted(found) == ["astrohub-cull-warning", "astrohub-help"]
+    for ext in found.values():
+        assert (Path(ext["ext_path"]) / ext["jupyterlab"]["_build"]["load"]).is_file()
+        # a wheel (the user image) installs every file of it into share/jupyter/labextensions instead
+        server = Path(ext["ext_dir"]).parents[1]
+        data_files = tomllib.loads((server / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+        shipped = {f for target, files in data_files.items() if "labextensions" in target for f in files}
+        present = {str(p.relative_to(server)) for p in Path(ext["ext_path"]).rglob("*") if p.is_file()}
+        assert present <= shipped, present - shipped
+        for target, files in data_files.items():  # each file lands where Lab looks (schemas/<name>/<plugin>.json)
+            if "labextensions" in target:
+                where = Path(target).relative_to("share/jupyter/labextensions")
+                assert all(Path(f).parent == "astrohub_server/labextension" / where for f in files), (target, files)
+
+
+def test_the_help_menu_names_the_tutorials_as_their_notebooks_do():
+    # qa7b: the Help menu's entries (astrohub-help's schema) open tutorials/<name>, titled as the notebook is
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    schema = json.loads((root / "extensions/server/astrohub_server/labextension/astrohub-help/schemas"
+                         "/astrohub-help/plugin.json").read_text())
+    [help_menu] = schema["jupyter.lab.menus"]["main"]
+    [submenu] = [i["submenu"] for i in help_menu["items"] if i.get("type") == "submenu"]
+    entries = [i["args"] for i in help_menu["items"] + submenu["items"] if i.get("command") == "astrohub:open-tutorial"]
+    titles = {}
+    for notebook in (root / "examples").glob("*.ipynb"):
+        first = "".join(json.loads(notebook.read_text())["cells"][0]["source"]).splitlines()[0]
+        titles[f"tutorials/{notebook.name}"] = first.lstrip("# ").strip()
+    assert {e["args"]["path"] for e in submenu["items"] if "args" in e} | {"tutorials/getting-started.ipynb"} == set(titles)
+    for entry in entries:
+        assert entry["label"] == titles[entry["path"]], entry
+    assert "http" not in json.dumps(schema)
 
 
 def test_user_servers_skip_unused_server_extensions():

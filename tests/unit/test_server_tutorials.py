@@ -43,3 +43,51 @@ def test_no_source_copies_nothing(tmp_path, monkeypatch):
     assert Tutorials().sync(tmp_path) == {}
     assert Tutorials(source=str(tmp_path / "missing")).sync(tmp_path) == {}
     assert not (tmp_path / "tutorials").exists()
+
+
+class _Lab:
+    def __init__(self, workspaces_dir):
+        self.workspaces_dir = str(workspaces_dir)
+
+
+class _Server:
+    """The parts of a jupyter_server ServerApp that Tutorials.start reads."""
+
+    def __init__(self, root_dir, workspaces_dir):
+        import logging
+        import types
+
+        self.root_dir = str(root_dir)
+        self.log = logging.getLogger("test")
+        self.extension_manager = types.SimpleNamespace(extension_apps={"jupyterlab": {_Lab(workspaces_dir)}})
+
+
+def test_first_sign_in_opens_getting_started_and_later_ones_keep_the_users_layout(tmp_path):
+    from astrohub_server.workspace import WORKSPACE_FILE
+
+    src, home, spaces = tmp_path / "examples", tmp_path / "home", tmp_path / "lab-workspaces"
+    src.mkdir()
+    (src / "getting-started.ipynb").write_text(_nb("start here"))
+    (src / "catalogues.ipynb").write_text(_nb("catalogues"))
+    server = _Server(home, spaces)
+    Tutorials(source=str(src)).start(server)
+    layout = json.loads((spaces / WORKSPACE_FILE).read_text())
+    assert layout["metadata"]["id"] == "default"
+    main = layout["data"]["layout-restorer:data"]["main"]
+    assert main["current"] == "notebook:tutorials/getting-started.ipynb" == main["dock"]["widgets"][0]
+    assert layout["data"][main["current"]]["data"] == {"path": "tutorials/getting-started.ipynb", "factory": "Notebook"}
+
+    mine = json.dumps({"data": {"my": "layout"}, "metadata": {"id": "default"}})
+    (spaces / WORKSPACE_FILE).write_text(mine)  # Lab saved the user's own layout
+    Tutorials(source=str(src)).start(server)  # the next sign-in
+    assert (spaces / WORKSPACE_FILE).read_text() == mine
+    (spaces / WORKSPACE_FILE).unlink()  # even with no saved layout, a returning user gets no first layout
+    Tutorials(source=str(src)).start(server)
+    assert not (spaces / WORKSPACE_FILE).exists()
+
+    other = tmp_path / "other"  # a new user whose Lab already saved a layout: kept
+    (spaces2 := tmp_path / "spaces2").mkdir()
+    (spaces2 / WORKSPACE_FILE).write_text(mine)
+    Tutorials(source=str(src)).start(_Server(other, spaces2))
+    assert (spaces2 / WORKSPACE_FILE).read_text() == mine
+    assert (other / "tutorials" / "getting-started.ipynb").exists()

@@ -10,6 +10,7 @@ here). When dask_labextension's own server extension is turned off, it also serv
 sidebar's routes and imports dask_labextension on their first request
 (:mod:`astrohub_server.dask_sidebar`), so the server is ready ~1 s sooner. At start it copies the
 platform's tutorials into the user's home, keeping the user's edits (:mod:`astrohub_server.tutorials`),
+and the first time it does, has Lab open getting-started on that first sign-in (:mod:`astrohub_server.workspace`),
 and names the file every kernel runs at start (:mod:`astrohub_server.kernelstartup`). A path the user may
 not read is refused by the contents API with a 403, not a 500 (:mod:`astrohub_server.contents`).
 It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's

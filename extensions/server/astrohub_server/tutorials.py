@@ -5,7 +5,9 @@ platform's ``examples/``) into ``<root_dir>/<Tutorials.folder>/``, in the spirit
 new tutorial appears, a tutorial the user has not touched is refreshed when the platform's version
 changes, and a tutorial the user edited (or deleted and re-created) is never overwritten. What was
 copied is remembered, by content hash, in ``<folder>/.tutorials.json``. Writes are atomic (a
-temporary file renamed into place). May import traitlets only.
+temporary file renamed into place). The first time it fills a home, it also has Lab open
+``Tutorials.welcome`` (getting-started) on that first sign-in (:mod:`astrohub_server.workspace`).
+May import traitlets and :mod:`astrohub_server.workspace`.
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ class Tutorials(SingletonConfigurable):
         "ASTROHUB_TUTORIALS environment variable the platform sets; empty: no copying.",
     ).tag(config=True)
     folder = Unicode("tutorials", help="The folder under the server's root directory that receives them.").tag(config=True)
+    welcome = Unicode(
+        "getting-started.ipynb",
+        help="The tutorial JupyterLab opens on a user's first sign-in (when the tutorials are first copied into "
+        "their home and Lab has no saved layout yet); later sign-ins restore the user's own layout. "
+        "Empty: Lab opens its Launcher.",
+    ).tag(config=True)
 
     def _source_default(self) -> str:
         return os.environ.get("ASTROHUB_TUTORIALS", "")
@@ -88,7 +96,11 @@ class Tutorials(SingletonConfigurable):
         return done
 
     def start(self, serverapp) -> None:
-        """Sync into the server's root directory; a failure is logged, never stops the server."""
+        """Sync into the server's root directory; a failure is logged, never stops the server.
+
+        On the first sync into a home (no state file yet) that copied ``welcome``, Lab's default workspace
+        opens it, unless Lab already saved a layout there."""
+        first = not (Path(serverapp.root_dir) / self.folder / STATE_FILE).exists()
         try:
             done = self.sync(serverapp.root_dir)
         except OSError as exc:
@@ -97,3 +109,12 @@ class Tutorials(SingletonConfigurable):
         if done:
             serverapp.log.info("astrohub: tutorials in %s/: %s", self.folder,
                                ", ".join(f"{k} {v}" for k, v in done.items()))
+        if first and self.welcome and done.get(self.welcome) == "copied":
+            from astrohub_server.workspace import lab_workspaces_dir, open_on_first_sign_in
+
+            try:
+                folder = lab_workspaces_dir(serverapp)
+                if open_on_first_sign_in(folder, f"{self.folder}/{self.welcome}"):
+                    serverapp.log.info("astrohub: first sign-in opens %s/%s", self.folder, self.welcome)
+            except OSError as exc:
+                serverapp.log.warning("astrohub: could not write the first Lab layout: %s", exc)

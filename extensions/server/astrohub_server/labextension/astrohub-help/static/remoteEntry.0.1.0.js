@@ -1,0 +1,68 @@
+/*
+ * astrohub's JupyterLab extension "astrohub-help", written by hand as a prebuilt (federated) extension, as
+ * astrohub-cull-warning is (see its remoteEntry for how JupyterLab 4 loads one; no webpack build is needed
+ * because the plugin imports no shared package and uses only the application object Lab passes to activate()).
+ *
+ * What it does: the platform's own help, which works with no internet. It defines two commands; the Help
+ * menu entries that call them are declared in schemas/astrohub-help/plugin.json (`jupyter.lab.menus`), which
+ * Lab's main menu reads: "Getting started on astrohub" and an "astrohub Tutorials" submenu open the tutorials
+ * that the user server copies into every home (astrohub_server.tutorials), and "Show the tutorials folder"
+ * opens that folder in the file browser. package.json turns off the Help menu's links to the Jupyter
+ * websites (Jupyter Reference, JupyterLab FAQ, Markdown Reference, Jupyter Forum, kernels' help links),
+ * which cannot open on a platform without internet.
+ */
+(function () {
+  "use strict";
+  var NAME = "astrohub-help";
+  var FOLDER = "tutorials";
+
+  var plugin = {
+    id: NAME + ":plugin",
+    description: "The platform's own help (the tutorials) in the Help menu.",
+    autoStart: true,
+    activate: function (app) {
+      app.commands.addCommand("astrohub:open-tutorial", {
+        label: function (args) {
+          return (args && args.label) || "Open a tutorial";
+        },
+        caption: function (args) {
+          return "Open " + ((args && args.path) || "a tutorial") + " from your home";
+        },
+        execute: function (args) {
+          var path = args && args.path;
+          if (typeof path !== "string" || !path) {
+            return Promise.reject(new Error(NAME + ": astrohub:open-tutorial needs a path"));
+          }
+          return app.commands.execute("docmanager:open", { path: path });
+        }
+      });
+      app.commands.addCommand("astrohub:show-tutorials", {
+        label: "Show the tutorials folder",
+        caption: "Show " + FOLDER + "/ (your own copies of the platform's tutorials) in the file browser",
+        execute: function () {
+          return app.commands.execute("filebrowser:go-to-path", { path: FOLDER + "/" });
+        }
+      });
+    }
+  };
+
+  var exports = { __esModule: true, default: [plugin] };
+  var modules = {
+    "./extension": function () {
+      return exports;
+    }
+  };
+  var root = (window._JUPYTERLAB = window._JUPYTERLAB || {});
+  root[NAME] = {
+    get: function (module) {
+      if (!Object.prototype.hasOwnProperty.call(modules, module)) {
+        return Promise.reject(new Error(NAME + ' has no module "' + module + '"'));
+      }
+      return Promise.resolve(modules[module]);
+    },
+    init: function () {
+      // Nothing shared: the plugin imports no package, so there is nothing to take from Lab's share scope.
+      return Promise.resolve();
+    }
+  };
+})();
