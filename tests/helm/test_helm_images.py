@@ -56,6 +56,16 @@ def test_each_image_has_dockerfile_requirements_lock_and_smoke(image: str) -> No
     assert not missing, f"requirements.lock lacks {missing}: run images/lock.sh"
 
 
+def test_user_image_ships_the_tutorials_where_servers_look() -> None:
+    """Servers copy ``$ASTROHUB_TUTORIALS/*.ipynb`` into each home; without them a pod's first sign-in has no
+    getting-started to open and the Help menu's tutorials are missing files."""
+    dockerfile = (IMAGES / "user" / "Dockerfile").read_text()
+    copied = re.search(r"^COPY examples/\*\.ipynb (\S+?)/?$", dockerfile, re.M)
+    env = re.search(r"^ENV ASTROHUB_TUTORIALS=(\S+?)/?$", dockerfile, re.M)
+    assert copied and env and copied[1] == env[1], "COPY examples/*.ipynb and ENV ASTROHUB_TUTORIALS must agree"
+    assert (REPO / "examples" / "getting-started.ipynb").is_file()
+
+
 @pytest.mark.parametrize("image", ["hub", "user"])
 def test_locks_agree_with_the_ci_constraints(image: str) -> None:
     constraints = pins(REPO / ".ci" / "constraints.txt")
