@@ -146,6 +146,10 @@ def test_share_with_a_group(storage, spaces):
     bob = Storage(get_settings(user="bob", groups=["lensing"], home=spaces / "outside",
                                groups_root=spaces / "groups"))
     assert bob.read_bytes(address) == b"m31"
+    # members read it through the group folder's ACL; "other" gets nothing, not even through a hard link a
+    # former member kept
+    mode = (spaces / "groups" / "lensing" / "shared" / "alice" / "m31.txt").stat().st_mode & 0o777
+    assert mode == 0o660, oct(mode)
 
 
 def test_usage_and_quota_file(storage, spaces):
