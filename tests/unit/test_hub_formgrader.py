@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from tornado import web
 
-from astrohub_hub.local import AstroLocalSpawner, _apply_profile, _profile_form, link_courses
+from astrohub_hub.local import (LAB_CONFIG_WITHOUT_FORMGRADER, AstroLocalSpawner, _apply_profile, _profile_form,
+                                  lab_config_path, link_courses)
 
 PROFILES = [
     {"slug": "small", "display_name": "Small", "groups": [], "mem_limit": "1G", "cpu_limit": 1.0, "default": True},
@@ -76,3 +77,27 @@ def test_course_links_are_made_kept_and_removed_and_a_users_own_file_is_left_alo
     assert not (tmp_path / "other").exists()
     (tmp_path / "file").write_text("")  # a file where the folder would go: nothing made, and no error
     link_courses(str(tmp_path / "file" / "grading"), courses, str(classes))
+
+
+def test_nbgrader_instructor_tools_are_off_in_lab_for_servers_without_formgrader(tmp_path, monkeypatch):
+    """Who gets no formgrader gets a ``JUPYTER_CONFIG_PATH`` whose page config (read by JupyterLab's own reader)
+    disables nbgrader's Nbgrader menu, Formgrader and Create Assignment plugins; a class's instructor does not."""
+    from jupyterlab_server.config import get_static_page_config
+
+    (tmp_path / "a101" / "instructors").mkdir(parents=True)
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+
+    def env(name, groups):
+        made = make_spawner(name, groups)
+        made.classes_root = str(tmp_path)
+        return made.user_env({"PATH": "/usr/bin"})
+
+    assert LAB_CONFIG_WITHOUT_FORMGRADER not in env("tina", ["a101-instructors"]).get("JUPYTER_CONFIG_PATH", "")
+    student = env("sam", ["a101-students"])["JUPYTER_CONFIG_PATH"]
+    assert student.split(os.pathsep) == [LAB_CONFIG_WITHOUT_FORMGRADER]
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", student)
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "user-config"))  # no config of the developer's
+    disabled = get_static_page_config(level="all")["disabledExtensions"]
+    assert {name for name, off in disabled.items() if off} >= {
+        "@jupyter/nbgrader:menu", "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"}
+    assert lab_config_path(student, False) == student  # not added twice
