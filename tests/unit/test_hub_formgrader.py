@@ -101,3 +101,18 @@ def test_nbgrader_instructor_tools_are_off_in_lab_for_servers_without_formgrader
     assert {name for name, off in disabled.items() if off} >= {
         "@jupyter/nbgrader:menu", "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"}
     assert lab_config_path(student, False) == student  # not added twice
+
+
+def test_the_user_image_turns_off_the_same_nbgrader_plugins_for_everyone():
+    """On Kubernetes nobody loads formgrader: the user image disables and locks the plugins the local platform
+    disables for servers without it (one list in the Dockerfile, the same as the page config's)."""
+    import json
+    import re
+    from pathlib import Path
+
+    config = json.loads(Path(LAB_CONFIG_WITHOUT_FORMGRADER, "labconfig", "page_config.json").read_text())
+    dockerfile = (Path(__file__).resolve().parents[2] / "images" / "user" / "Dockerfile").read_text()
+    listed = re.search(r'^ARG NBGRADER_INSTRUCTOR_PLUGINS="([^"]*)"', dockerfile, re.M).group(1).split()
+    assert set(listed) == set(config["disabledExtensions"]) == set(config["lockedExtensions"])
+    for verb in ("disable", "lock"):
+        assert f"jupyter labextension {verb} --level=sys_prefix $NBGRADER_INSTRUCTOR_PLUGINS" in dockerfile
