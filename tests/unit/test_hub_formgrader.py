@@ -43,12 +43,15 @@ def test_only_a_class_instructor_gets_formgrader_on_the_class_course_through_a_h
     args = teacher.get_args()
     assert f"{formgrader}=True" in args and f"{formgrader}=False" not in args
     assert "--CourseDirectory.root=/h/tina/grading/a101" in args  # the first by name; team-* has no class folder
+    # Lab's Formgrader tab frames /formgrader: same-origin framing allowed on an instructor's server only
+    assert """--ServerApp.tornado_settings={"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}""" in args
     chosen = spawner("tina", ["b101-instructors", "a101-instructors"], {"grading": "b101"})
     assert "--CourseDirectory.root=/h/tina/grading/b101" in chosen.get_args()
     for student in (spawner("sam", ["a101-students"]), spawner("olga", []),
                     make_spawner("tina", ["a101-instructors"])):  # no classes_root: no formgrader either
         args = student.get_args()
         assert f"{formgrader}=False" in args and not any(a.startswith("--CourseDirectory") for a in args)
+        assert not any(a.startswith("--ServerApp.tornado_settings") for a in args)
     form = _profile_form(teacher)  # the class to grade, for an instructor of several (one profile or more)
     assert '<select name="grading"><option value="a101">a101</option><option value="b101">b101</option>' in form
     assert teacher.options_from_form({"grading": ["b101"]}) == {"profile": "", "grading": "b101"}

@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import html
 import importlib.util
+import json
 import os
 import pwd
 import sys
@@ -97,6 +98,11 @@ OFFLINE_LAB_ARGS = (
 #: for everyone (images/user/Dockerfile).
 LAB_CONFIG_WITHOUT_FORMGRADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_config",
                                              "without_formgrader")
+
+
+#: A formgrader server's tornado settings: its pages may be framed by pages of the same origin (Lab's Formgrader
+#: tab), where JupyterHub's single-user default forbids any framing (``frame-ancestors 'none'``).
+FORMGRADER_TORNADO_SETTINGS = {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}
 
 
 def lab_config_path(current: str, formgrader: bool) -> str:
@@ -517,6 +523,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
         if course is not None:  # a class's instructor: formgrader on that class's course, through the link
             extensions["nbgrader.server_extensions.formgrader"] = True
             args.append(f"--CourseDirectory.root={os.path.join(self.user_home, self.grading_folder, course)}")
+            # Lab's Formgrader tab is an iframe of this server's /formgrader: JupyterHub's default policy
+            # (frame-ancestors 'none') blocks it; allow framing by the same origin on this server only
+            args.append(f"--ServerApp.tornado_settings={json.dumps(FORMGRADER_TORNADO_SETTINGS)}")
         if self.warm_kernels or self.lazy_dask_sidebar:
             extensions["astrohub_server"] = True
         if self.lazy_dask_sidebar:
