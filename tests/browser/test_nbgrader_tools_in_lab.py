@@ -47,6 +47,7 @@ def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_throu
     if platform.system_user(prof):
         shutil.chown(course, platform.system_user(prof))
     os.chmod(course, 0o770)
+    assert platform.api("POST", f"/users/{prof}/server").status_code in (201, 202)  # starts while the student looks
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         _open_lab(page, sign_in, student)
@@ -74,6 +75,9 @@ def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_throu
         assert opened.value.status == 200, opened.value.url
         grader = opened.value.frame  # the Formgrader tab's frame
         grader.wait_for_load_state()
+        # shown in the tab, not blocked (JupyterHub's default frame-ancestors 'none' gave chrome-error://)
+        assert f"/user/{prof}/formgrader" in grader.url, grader.url
+        grader.get_by_text("Manage Assignments").first.wait_for(timeout=30_000)
         url = f"/user/{prof}/formgrader/api/student/ada"
         refused, _ = grader.evaluate(FORMGRADER_PUT, [url, False])
         status, body = grader.evaluate(FORMGRADER_PUT, [url, True])
