@@ -53,6 +53,9 @@ def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_throu
         _open_lab(page, sign_in, student)
         assert "Nbgrader" not in _menu_labels(page)
         assert page.locator(CREATE_ASSIGNMENT_TAB).count() == 0
+        disabled = page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)"
+                                 ".disabledExtensions")
+        assert "@jupyter/nbgrader:validate-assignment" in disabled  # its Validate button: no server side here
     finally:
         page.close()
         platform.stop_server(student)
