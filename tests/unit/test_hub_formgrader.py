@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from tornado import web
 
-from astrohub_hub.local import AstroLocalSpawner, _apply_profile, _profile_form, link_courses
+from astrohub_hub.local import (LAB_CONFIG_WITHOUT_FORMGRADER, AstroLocalSpawner, _apply_profile, _profile_form,
+                                  lab_config_path, link_courses)
 
 PROFILES = [
     {"slug": "small", "display_name": "Small", "groups": [], "mem_limit": "1G", "cpu_limit": 1.0, "default": True},
@@ -42,12 +43,15 @@ def test_only_a_class_instructor_gets_formgrader_on_the_class_course_through_a_h
     args = teacher.get_args()
     assert f"{formgrader}=True" in args and f"{formgrader}=False" not in args
     assert "--CourseDirectory.root=/h/tina/grading/a101" in args  # the first by name; team-* has no class folder
+    # Lab's Formgrader tab frames /formgrader: same-origin framing allowed on an instructor's server only
+    assert """--ServerApp.tornado_settings={"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}""" in args
     chosen = spawner("tina", ["b101-instructors", "a101-instructors"], {"grading": "b101"})
     assert "--CourseDirectory.root=/h/tina/grading/b101" in chosen.get_args()
     for student in (spawner("sam", ["a101-students"]), spawner("olga", []),
                     make_spawner("tina", ["a101-instructors"])):  # no classes_root: no formgrader either
         args = student.get_args()
         assert f"{formgrader}=False" in args and not any(a.startswith("--CourseDirectory") for a in args)
+        assert not any(a.startswith("--ServerApp.tornado_settings") for a in args)
     form = _profile_form(teacher)  # the class to grade, for an instructor of several (one profile or more)
     assert '<select name="grading"><option value="a101">a101</option><option value="b101">b101</option>' in form
     assert teacher.options_from_form({"grading": ["b101"]}) == {"profile": "", "grading": "b101"}
@@ -76,3 +80,42 @@ def test_course_links_are_made_kept_and_removed_and_a_users_own_file_is_left_alo
     assert not (tmp_path / "other").exists()
     (tmp_path / "file").write_text("")  # a file where the folder would go: nothing made, and no error
     link_courses(str(tmp_path / "file" / "grading"), courses, str(classes))
+
+
+def test_nbgrader_instructor_tools_are_off_in_lab_for_servers_without_formgrader(tmp_path, monkeypatch):
+    """Who gets no formgrader gets a ``JUPYTER_CONFIG_PATH`` whose page config (read by JupyterLab's own reader)
+    disables nbgrader's Nbgrader menu, Formgrader and Create Assignment plugins; a class's instructor does not."""
+    from jupyterlab_server.config import get_static_page_config
+
+    (tmp_path / "a101" / "instructors").mkdir(parents=True)
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+
+    def env(name, groups):
+        made = make_spawner(name, groups)
+        made.classes_root = str(tmp_path)
+        return made.user_env({"PATH": "/usr/bin"})
+
+    assert LAB_CONFIG_WITHOUT_FORMGRADER not in env("tina", ["a101-instructors"]).get("JUPYTER_CONFIG_PATH", "")
+    student = env("sam", ["a101-students"])["JUPYTER_CONFIG_PATH"]
+    assert student.split(os.pathsep) == [LAB_CONFIG_WITHOUT_FORMGRADER]
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", student)
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "user-config"))  # no config of the developer's
+    disabled = get_static_page_config(level="all")["disabledExtensions"]
+    assert {name for name, off in disabled.items() if off} >= {
+        "@jupyter/nbgrader:menu", "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"}
+    assert lab_config_path(student, False) == student  # not added twice
+
+
+def test_the_user_image_turns_off_the_same_nbgrader_plugins_for_everyone():
+    """On Kubernetes nobody loads formgrader: the user image disables and locks the plugins the local platform
+    disables for servers without it (one list in the Dockerfile, the same as the page config's)."""
+    import json
+    import re
+    from pathlib import Path
+
+    config = json.loads(Path(LAB_CONFIG_WITHOUT_FORMGRADER, "labconfig", "page_config.json").read_text())
+    dockerfile = (Path(__file__).resolve().parents[2] / "images" / "user" / "Dockerfile").read_text()
+    listed = re.search(r'^ARG NBGRADER_INSTRUCTOR_PLUGINS="([^"]*)"', dockerfile, re.M).group(1).split()
+    assert set(listed) == set(config["disabledExtensions"]) == set(config["lockedExtensions"])
+    for verb in ("disable", "lock"):
+        assert f"jupyter labextension {verb} --level=sys_prefix $NBGRADER_INSTRUCTOR_PLUGINS" in dockerfile

@@ -31,7 +31,12 @@ the class's folder present in ``classes_root``) loads nbgrader's formgrader on t
 (``grading_folder``; formgrader serves only a course under the server's root). The links, one per class taught,
 are made by the server's process as the user, before it starts (:func:`link_courses`). One course per server:
 the first class by name, or the class named by the spawn option ``grading``. Nobody else's server loads
-formgrader (``disabled_server_extensions``).
+formgrader (``disabled_server_extensions``), and nobody else's JupyterLab shows nbgrader's instructor tools (its
+Nbgrader menu with Formgrader, the Create Assignment panel): their server's environment puts
+:data:`LAB_CONFIG_WITHOUT_FORMGRADER` on ``JUPYTER_CONFIG_PATH``, whose ``labconfig/page_config.json`` disables
+those Lab plugins (JupyterLab's own page config; :func:`lab_config_path`). nbgrader's assignment list, course
+list and Validate button are off for everyone (their server extensions and the exchange are not used; the
+classes service fetches and submits): ``astrohub_server``'s Lab extension disables them.
 
 ``configure(c, settings)`` selects this spawner in local mode; nothing here has to be called by hand.
 """
@@ -41,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import html
 import importlib.util
+import json
 import os
 import pwd
 import sys
@@ -84,6 +90,34 @@ OFFLINE_LAB_ARGS = (
     "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
     "--LabApp.extension_manager=readonly",
 )
+
+
+#: A Jupyter config folder whose ``labconfig/page_config.json`` disables nbgrader's instructor-only Lab plugins
+#: (``@jupyter/nbgrader:menu``, ``:formgrader``, ``:create-assignment``): on ``JUPYTER_CONFIG_PATH`` of every
+#: server that does not load formgrader (:func:`lab_config_path`). The user image disables the same plugins
+#: for everyone (images/user/Dockerfile).
+LAB_CONFIG_WITHOUT_FORMGRADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_config",
+                                             "without_formgrader")
+
+
+#: A formgrader server's tornado settings: its pages may be framed by pages of the same origin (Lab's Formgrader
+#: tab), where JupyterHub's single-user default forbids any framing (``frame-ancestors 'none'``).
+FORMGRADER_TORNADO_SETTINGS = {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}
+
+
+def lab_config_path(current: str, formgrader: bool) -> str:
+    """``JUPYTER_CONFIG_PATH`` for a user server: ``current`` as it is for a server with formgrader, else with
+    :data:`LAB_CONFIG_WITHOUT_FORMGRADER` first (a folder already on it is not added twice).
+
+    >>> lab_config_path("", True)
+    ''
+    >>> lab_config_path("/etc/x", False) == os.pathsep.join([LAB_CONFIG_WITHOUT_FORMGRADER, "/etc/x"])
+    True
+    """
+    parts = [part for part in current.split(os.pathsep) if part]
+    if formgrader or LAB_CONFIG_WITHOUT_FORMGRADER in parts:
+        return current
+    return os.pathsep.join([LAB_CONFIG_WITHOUT_FORMGRADER, *parts])
 
 
 def server_labextensions() -> str | None:
@@ -371,6 +405,10 @@ class AstroLocalSpawner(LocalProcessSpawner):
         env["HOME"] = self.user_home
         env["SHELL"] = self.user_shell
         env["PATH"] = user_path(env.get("PATH", ""), env.get("ASTROHUB_PACKAGE_LAYER"))
+        # nbgrader's instructor tools in Lab only where formgrader runs (the same decision as get_args)
+        config_path = lab_config_path(env.get("JUPYTER_CONFIG_PATH", ""), self.grading_course() is not None)
+        if config_path:
+            env["JUPYTER_CONFIG_PATH"] = config_path
         if self.collaborative():
             env[COLLABORATIVE_ENV] = "1"
         if self.run_as_system_users:
@@ -485,6 +523,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
         if course is not None:  # a class's instructor: formgrader on that class's course, through the link
             extensions["nbgrader.server_extensions.formgrader"] = True
             args.append(f"--CourseDirectory.root={os.path.join(self.user_home, self.grading_folder, course)}")
+            # Lab's Formgrader tab is an iframe of this server's /formgrader: JupyterHub's default policy
+            # (frame-ancestors 'none') blocks it; allow framing by the same origin on this server only
+            args.append(f"--ServerApp.tornado_settings={json.dumps(FORMGRADER_TORNADO_SETTINGS)}")
         if self.warm_kernels or self.lazy_dask_sidebar:
             extensions["astrohub_server"] = True
         if self.lazy_dask_sidebar:
