@@ -61,6 +61,14 @@ _MACROS = (
     # the area adql_in_box keeps: RA at most all 360 degrees, Dec clipped at the poles (no fold-over)
     "CREATE MACRO adql_box_area(cdec, w, h) AS least(w, 360) * (sin(radians(least(90, cdec + h / 2))) "
     "- sin(radians(greatest(-90, cdec - h / 2)))) * 180 / pi()",
+    # geometry values (DALI 1.1 point, circle, polygon), NULL when a value in them is NULL; a BOX is the
+    # polygon of its corners, counter-clockwise in (RA, Dec)
+    "CREATE MACRO adql_point(x, y) AS CASE WHEN x IS NULL OR y IS NULL THEN NULL "
+    "ELSE [x::DOUBLE, y::DOUBLE]::DOUBLE[2] END",
+    "CREATE MACRO adql_circle(x, y, r) AS CASE WHEN x IS NULL OR y IS NULL OR r IS NULL THEN NULL "
+    "ELSE [x::DOUBLE, y::DOUBLE, r::DOUBLE]::DOUBLE[3] END",
+    "CREATE MACRO adql_box(x, y, w, h) AS CASE WHEN x IS NULL OR y IS NULL OR w IS NULL OR h IS NULL THEN NULL "
+    "ELSE [x - w / 2, y - h / 2, x + w / 2, y - h / 2, x + w / 2, y + h / 2, x - w / 2, y + h / 2]::DOUBLE[] END",
 )
 
 
@@ -177,6 +185,10 @@ def arrow_to_table(arrow, columns: dict):
     out = Table()
     for name, col in zip(arrow.column_names, arrow.columns):
         typ = col.type
+        geometry = _geometry_column(name, col)
+        if geometry is not None:
+            out.add_column(geometry)
+            continue
         if pa.types.is_decimal(typ) and typ.scale == 0 and typ.precision == 38:
             # DuckDB's SUM of integers (HUGEINT, as decimal(38, 0)): exact numbers stay exact (SQL-92 6.5);
             # other decimals (the literal 5., CEILING(-1.5)) stay doubles, as before
@@ -229,6 +241,38 @@ def arrow_to_table(arrow, columns: dict):
             mc.unit = None
             out.add_column(mc)
     return out
+
+
+#: DALI 1.1 xtypes of the geometry values ADQL selects (:func:`astrohub_archive.adql._geometry_array`), by
+#: their DuckDB type: a point is DOUBLE[2], a circle DOUBLE[3], a polygon DOUBLE[].
+_XTYPES = {2: "point", 3: "circle"}
+
+
+def _geometry_column(name: str, col):
+    """A geometry value column (a fixed-size list of 2 or 3 doubles, or a list of doubles) as a masked
+    astropy column with its DALI xtype and unit deg: ``(rows, 2)`` / ``(rows, 3)`` doubles, or an object
+    column of double arrays for polygons; None for any other column."""
+    import pyarrow as pa
+    from astropy.table import MaskedColumn
+
+    typ = col.type
+    fixed = pa.types.is_fixed_size_list(typ) and typ.list_size in _XTYPES
+    if not ((fixed or pa.types.is_list(typ)) and pa.types.is_floating(typ.value_type)):
+        return None
+    values = col.to_pylist()
+    mask = np.array([v is None for v in values], dtype=bool)
+    if fixed:
+        k = typ.list_size
+        data = np.array([[np.nan] * k if v is None else v for v in values], dtype=np.float64).reshape(len(values), k)
+        mc = MaskedColumn(data, name=name, mask=np.repeat(mask[:, None], k, axis=1), unit="deg")
+        mc.meta["xtype"] = _XTYPES[k]
+    else:
+        data = np.empty(len(values), dtype=object)
+        for i, v in enumerate(values):
+            data[i] = np.array([] if v is None else v, dtype=np.float64)
+        mc = MaskedColumn(data, name=name, mask=mask, unit="deg")
+        mc.meta["xtype"] = "polygon"
+    return mc
 
 
 def _tap_schema_arrow(table_desc, tables):

@@ -84,6 +84,16 @@ def _votable_number(data: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return data
 
 
+def _is_polygons(data) -> bool:
+    """Whether ``data`` is an object column of double arrays (the engine's geometry polygons)."""
+    return data.dtype.kind == "O" and len(data) > 0 and all(isinstance(v, np.ndarray) for v in data)
+
+
+def _dali_text(v) -> str:
+    """An array value (a DALI point, circle or polygon) as DALI serialises it: its numbers, space-separated."""
+    return " ".join(repr(float(x)) for x in np.ravel(v))
+
+
 def prepare_table(table):
     """A copy of ``table`` whose columns every writer can take: text as ``str`` (ASCII-only text as
     bytes, so that VOTable calls it ``char``), object columns resolved, numbers in the types VOTable
@@ -95,6 +105,11 @@ def prepare_table(table):
         col = table[name]
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else np.zeros(len(col), bool)
         data = np.asarray(col.data if not hasattr(col, "mask") else np.ma.getdata(col))
+        if _is_polygons(data):  # geometry values (DALI polygons): arrays of doubles (masked ones, for BINARY2)
+            data = np.array([None] + [np.ma.masked_array(v, mask=np.zeros(len(v), bool)) for v in data], dtype=object)[1:]
+            out.add_column(MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
+                                        meta=dict(col.meta)))
+            continue
         if data.dtype.kind == "O":
             texts = ["" if (m or v is None) else (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
                      for v, m in zip(data, mask)]
@@ -241,11 +256,16 @@ def _use_fast_binary2(vtab) -> None:
 
 def _fits(table, status: str) -> bytes:
     from astropy.io import fits
+    from astropy.table import Column
 
     t = prepare_table(table)
     for name in t.colnames:
         if t[name].dtype.kind == "U":  # FITS text is bytes: UTF-8, the VOTable's unicodeChar
             t[name] = np.char.encode(np.asarray(t[name].filled("")), "utf-8")
+        elif _is_polygons(np.asarray(np.ma.getdata(t[name]))):  # a variable-length array; NULL is empty
+            vals = [np.zeros(0) if m else np.asarray(np.ma.getdata(v), np.float64)
+                    for v, m in zip(np.ma.getdata(t[name]), np.ma.getmaskarray(t[name]))]
+            t[name] = Column(np.array([None] + vals, dtype=object)[1:], name=name, unit=t[name].unit)
     t.meta = {"QSTATUS": status}  # QUERY_STATUS, in 8 characters
     hdu = fits.table_to_hdu(t)
     buf = io.BytesIO()
@@ -264,10 +284,14 @@ def _delimited(table, sep: str, status: str) -> bytes:
         col = table[c]
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else np.zeros(len(col), bool)
         data = np.ma.getdata(col) if hasattr(col, "mask") else np.asarray(col)
+        if mask.ndim > 1:  # an array column (a geometry): one flag a row
+            mask = mask.reshape(len(mask), -1).any(axis=1)
         vals = []
         for v, m in zip(data, mask):
             if m or v is None:
                 vals.append("")
+            elif isinstance(v, np.ndarray):
+                vals.append(_dali_text(v))
             elif isinstance(v, bytes):
                 vals.append(v.decode("utf-8", "replace"))
             elif isinstance(v, (float, np.floating)):
@@ -316,12 +340,15 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
     if fmt == "json":
         cols = table.colnames
         rows = []
-        for row in table:
+        nulls = {c: np.ma.getmaskarray(table[c]).reshape(len(table), -1).any(axis=1) for c in cols}
+        for i, row in enumerate(table):
             out = []
             for c in cols:
                 v = row[c]
-                if np.ma.is_masked(v):
+                if nulls[c][i] or np.ma.is_masked(v):
                     out.append(None)
+                elif isinstance(v, np.ndarray):  # a geometry (DALI point, circle, polygon): its numbers
+                    out.append([float(x) for x in np.ravel(v)])
                 elif isinstance(v, (np.floating, float)):
                     out.append(float(v) if math.isfinite(float(v)) else None)
                 elif isinstance(v, (np.bool_, bool)):
@@ -334,14 +361,23 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
                     out.append(str(v))
             rows.append(out)
         columns = [{"name": c, "unit": str(table[c].unit) if table[c].unit else None,
-                    "ucd": table[c].meta.get("ucd")} for c in cols]
+                    "ucd": table[c].meta.get("ucd"), **({"xtype": table[c].meta["xtype"]}
+                                                        if table[c].meta.get("xtype") else {})} for c in cols]
         doc = {"query_status": status, "columns": columns, "data": rows}
         if meta is not None:
             doc["meta"] = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in meta.items()}
         return json.dumps(doc).encode()
     if fmt == "ipac":
+        from astropy.table import MaskedColumn
+
         buf = io.StringIO()
         t = table.copy(copy_data=True)
+        for c in t.colnames:  # IPAC cells are scalars: a geometry as its DALI text
+            col = t[c]
+            if col.ndim > 1 or _is_polygons(np.asarray(np.ma.getdata(col))):
+                mask = np.ma.getmaskarray(col).reshape(len(col), -1).any(axis=1)
+                t[c] = MaskedColumn([_dali_text(v) for v in np.ma.getdata(col)] or np.array([], dtype="U1"),
+                                    name=c, mask=mask, unit=col.unit, meta=dict(col.meta))
         t.meta["comments"] = [f"QUERY_STATUS={status}"]
         t.write(buf, format="ascii.ipac")
         return buf.getvalue().encode()
