@@ -89,6 +89,12 @@ def _is_polygons(data) -> bool:
     return data.dtype.kind == "O" and len(data) > 0 and all(isinstance(v, np.ndarray) for v in data)
 
 
+def _row_nulls(col) -> np.ndarray:
+    """One null flag a row of ``col`` (an array column, a geometry, is null where its cells are)."""
+    m = np.ma.getmaskarray(col)
+    return m if m.ndim <= 1 else m.any(axis=tuple(range(1, m.ndim)))
+
+
 def _dali_text(v) -> str:
     """An array value (a DALI point, circle or polygon) as DALI serialises it: its numbers, space-separated."""
     return " ".join(repr(float(x)) for x in np.ravel(v))
@@ -152,7 +158,9 @@ def _votable(table, status: str, infos, serialization: str) -> bytes:
             f.utype = col.meta["utype"]
         if col.meta.get("xtype"):
             f.xtype = col.meta["xtype"]
-        if f.datatype in ("char", "unicodeChar"):
+        if col.meta.get("xtype") == "polygon" and not len(table):
+            f.datatype = "double"  # no rows to tell astropy the cells are arrays of doubles (DALI polygon)
+        if f.datatype in ("char", "unicodeChar") or col.meta.get("xtype") == "polygon":
             f.arraysize = "*"  # arraysize="1" is deprecated (VOTable 1.3 erratum 3), and text varies
         if f.datatype == "bit":
             f.datatype = "boolean"  # bit cannot be null; boolean can
@@ -284,8 +292,7 @@ def _delimited(table, sep: str, status: str) -> bytes:
         col = table[c]
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else np.zeros(len(col), bool)
         data = np.ma.getdata(col) if hasattr(col, "mask") else np.asarray(col)
-        if mask.ndim > 1:  # an array column (a geometry): one flag a row
-            mask = mask.reshape(len(mask), -1).any(axis=1)
+        mask = _row_nulls(col)  # an array column (a geometry): one flag a row
         vals = []
         for v, m in zip(data, mask):
             if m or v is None:
@@ -340,7 +347,7 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
     if fmt == "json":
         cols = table.colnames
         rows = []
-        nulls = {c: np.ma.getmaskarray(table[c]).reshape(len(table), -1).any(axis=1) for c in cols}
+        nulls = {c: _row_nulls(table[c]) for c in cols}
         for i, row in enumerate(table):
             out = []
             for c in cols:
@@ -375,9 +382,8 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
         for c in t.colnames:  # IPAC cells are scalars: a geometry as its DALI text
             col = t[c]
             if col.ndim > 1 or _is_polygons(np.asarray(np.ma.getdata(col))):
-                mask = np.ma.getmaskarray(col).reshape(len(col), -1).any(axis=1)
                 t[c] = MaskedColumn([_dali_text(v) for v in np.ma.getdata(col)] or np.array([], dtype="U1"),
-                                    name=c, mask=mask, unit=col.unit, meta=dict(col.meta))
+                                    name=c, mask=_row_nulls(col), unit=col.unit, meta=dict(col.meta))
         t.meta["comments"] = [f"QUERY_STATUS={status}"]
         t.write(buf, format="ascii.ipac")
         return buf.getvalue().encode()
