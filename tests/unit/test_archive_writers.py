@@ -116,15 +116,18 @@ def test_numbers_votable_has_no_type_for_are_written_as_the_types_tap_schema_nam
 
 
 def _geometries():
-    """A point, circle and polygon column as the engine makes them from DuckDB's arrays (second row NULL)."""
+    """A point, circle and polygon column as the engine makes them from DuckDB's (second row NULL)."""
     import pyarrow as pa
 
     from astrohub_archive.engine import arrow_to_table
 
+    def geometry(kind, values, typ):
+        return pa.array([None if v is None else {kind: v} for v in values], type=pa.struct([(kind, typ)]))
+
     return arrow_to_table(pa.table({
-        "p": pa.array([[10.5, -20.25], None], type=pa.list_(pa.float64(), 2)),
-        "c": pa.array([[10.5, -20.25, 0.5], None], type=pa.list_(pa.float64(), 3)),
-        "poly": pa.array([[1.0, 2.0, 3.0, 2.0, 3.0, 4.5], None], type=pa.list_(pa.float64())),
+        "p": geometry("adql_point", [[10.5, -20.25], None], pa.list_(pa.float64(), 2)),
+        "c": geometry("adql_circle", [[10.5, -20.25, 0.5], None], pa.list_(pa.float64(), 3)),
+        "poly": geometry("adql_polygon", [[1.0, 2.0, 3.0, 2.0, 3.0, 4.5], None], pa.list_(pa.float64())),
         "n": pa.array([1, 2], type=pa.int64())}), {})
 
 

@@ -62,13 +62,15 @@ _MACROS = (
     "CREATE MACRO adql_box_area(cdec, w, h) AS least(w, 360) * (sin(radians(least(90, cdec + h / 2))) "
     "- sin(radians(greatest(-90, cdec - h / 2)))) * 180 / pi()",
     # geometry values (DALI 1.1 point, circle, polygon), NULL when a value in them is NULL; a BOX is the
-    # polygon of its corners, counter-clockwise in (RA, Dec)
+    # polygon of its corners, counter-clockwise in (RA, Dec). Each is a one-field struct whose field names
+    # its kind, so that the result's column is told from a catalogue's list column (which stays text).
     "CREATE MACRO adql_point(x, y) AS CASE WHEN x IS NULL OR y IS NULL THEN NULL "
-    "ELSE [x::DOUBLE, y::DOUBLE]::DOUBLE[2] END",
+    "ELSE struct_pack(adql_point := [x::DOUBLE, y::DOUBLE]::DOUBLE[2]) END",
     "CREATE MACRO adql_circle(x, y, r) AS CASE WHEN x IS NULL OR y IS NULL OR r IS NULL THEN NULL "
-    "ELSE [x::DOUBLE, y::DOUBLE, r::DOUBLE]::DOUBLE[3] END",
+    "ELSE struct_pack(adql_circle := [x::DOUBLE, y::DOUBLE, r::DOUBLE]::DOUBLE[3]) END",
+    "CREATE MACRO adql_polygon(v) AS struct_pack(adql_polygon := v::DOUBLE[])",
     "CREATE MACRO adql_box(x, y, w, h) AS CASE WHEN x IS NULL OR y IS NULL OR w IS NULL OR h IS NULL THEN NULL "
-    "ELSE [x - w / 2, y - h / 2, x + w / 2, y - h / 2, x + w / 2, y + h / 2, x - w / 2, y + h / 2]::DOUBLE[] END",
+    "ELSE adql_polygon([x - w / 2, y - h / 2, x + w / 2, y - h / 2, x + w / 2, y + h / 2, x - w / 2, y + h / 2]) END",
 )
 
 
@@ -243,35 +245,34 @@ def arrow_to_table(arrow, columns: dict):
     return out
 
 
-#: DALI 1.1 xtypes of the geometry values ADQL selects (:func:`astrohub_archive.adql._geometry_array`), by
-#: their DuckDB type: a point is DOUBLE[2], a circle DOUBLE[3], a polygon DOUBLE[].
-_XTYPES = {2: "point", 3: "circle"}
+#: The struct field of each geometry value ADQL selects (:func:`astrohub_archive.adql._geometry_array`,
+#: the ``adql_*`` macros) -> its DALI 1.1 xtype: a point is DOUBLE[2], a circle DOUBLE[3], a polygon DOUBLE[].
+_XTYPES = {"adql_point": "point", "adql_circle": "circle", "adql_polygon": "polygon"}
 
 
 def _geometry_column(name: str, col):
-    """A geometry value column (a fixed-size list of 2 or 3 doubles, or a list of doubles) as a masked
-    astropy column with its DALI xtype and unit deg: ``(rows, 2)`` / ``(rows, 3)`` doubles, or an object
-    column of double arrays for polygons; None for any other column."""
+    """A geometry value column (a one-field struct named for its kind) as a masked astropy column with
+    its DALI xtype and unit deg: ``(rows, 2)`` / ``(rows, 3)`` doubles, or an object column of double
+    arrays for polygons; None for any other column."""
     import pyarrow as pa
     from astropy.table import MaskedColumn
 
     typ = col.type
-    fixed = pa.types.is_fixed_size_list(typ) and typ.list_size in _XTYPES
-    if not ((fixed or pa.types.is_list(typ)) and pa.types.is_floating(typ.value_type)):
+    if not (pa.types.is_struct(typ) and typ.num_fields == 1 and typ.field(0).name in _XTYPES):
         return None
-    values = col.to_pylist()
+    field = typ.field(0).name
+    values = [None if v is None else v[field] for v in col.to_pylist()]
     mask = np.array([v is None for v in values], dtype=bool)
-    if fixed:
-        k = typ.list_size
+    if field != "adql_polygon":
+        k = 2 if field == "adql_point" else 3
         data = np.array([[np.nan] * k if v is None else v for v in values], dtype=np.float64).reshape(len(values), k)
         mc = MaskedColumn(data, name=name, mask=np.repeat(mask[:, None], k, axis=1), unit="deg")
-        mc.meta["xtype"] = _XTYPES[k]
     else:
         data = np.empty(len(values), dtype=object)
         for i, v in enumerate(values):
             data[i] = np.array([] if v is None else v, dtype=np.float64)
         mc = MaskedColumn(data, name=name, mask=mask, unit="deg")
-        mc.meta["xtype"] = "polygon"
+    mc.meta["xtype"] = _XTYPES[field]
     return mc
 
 
