@@ -6,7 +6,9 @@ loop, 10^2-10^3 times faster; astropy's stays for the field kinds it does not co
 fixes what the generic writer gets wrong for services: text columns declared ``char`` (ASCII) or
 ``unicodeChar`` (anything else) with ``arraysize="*"``, booleans as ``boolean`` (``bit`` cannot be
 null), numbers VOTable has no type for (uint16/32/64, int8, float16) as the types TAP_SCHEMA names,
-masked values of every type as nulls (issue 17 item 1), empty tables, and the
+masked values of every type as nulls (issue 17 item 1), ADQL's geometry values (DALI point, circle and
+polygon: double arrays with their ``xtype`` in VOTable, FITS and JSON; DALI's space-separated numbers in
+CSV, TSV and IPAC), empty tables, and the
 ``QUERY_STATUS`` INFO (``OK`` / ``OVERFLOW``; ``ERROR`` in :func:`error_votable`) in the results
 RESOURCE. TABLEDATA is written by astropy's Python writer (:mod:`platform_lib.votable`: astropy 8.0.2's C
 writer writes past its row buffer, and the process then crashes later at a random place). Imports numpy, astropy
@@ -112,7 +114,8 @@ def prepare_table(table):
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else np.zeros(len(col), bool)
         data = np.asarray(col.data if not hasattr(col, "mask") else np.ma.getdata(col))
         if _is_polygons(data):  # geometry values (DALI polygons): arrays of doubles (masked ones, for BINARY2)
-            data = np.array([None] + [np.ma.masked_array(v, mask=np.zeros(len(v), bool)) for v in data], dtype=object)[1:]
+            cells = [np.ma.masked_array(v, mask=np.zeros(len(v), bool)) for v in data]
+            data = np.array([None] + cells, dtype=object)[1:]  # (the None keeps numpy from making a 2-D array)
             out.add_column(MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
                                         meta=dict(col.meta)))
             continue
