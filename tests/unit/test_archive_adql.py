@@ -614,11 +614,15 @@ def test_geometry_values_in_the_select_list_are_dali_arrays():
         assert t["p"][i].tolist() == [ra[i], dec[i]]
         assert t["c"][i].tolist() == [ra[i], dec[i], 0.1] and t["c2"][i].tolist() == [ra[i], dec[i], float(i + 1)]
         w, h = 1.0, 0.5  # half the width and height
-        assert t["b"][i].tolist() == [ra[i] - w, dec[i] - h, ra[i] + w, dec[i] - h, ra[i] + w, dec[i] + h,
-                                      ra[i] - w, dec[i] + h]
+        west, east = (ra[i] - w) % 360, (ra[i] + w) % 360  # DALI longitudes are in [0, 360)
+        assert t["b"][i].tolist() == [west, dec[i] - h, east, dec[i] - h, east, dec[i] + h, west, dec[i] + h]
         assert t["poly"][i].tolist() == [10.0, 20.0, 11.0, 20.0, 11.0, 21.0]
     assert t["p"].mask[1].all() and t["c"].mask[1].all() and t["b"].mask[1] and not t["poly"].mask[1]
     # through a subquery and a union
     s, _ = _run("SELECT q.p FROM (SELECT POINT(ra, dec) AS p, id FROM TAP_UPLOAD.mine) AS q WHERE q.id = 3 "
                 "UNION ALL SELECT POINT(1, 2) FROM TAP_UPLOAD.mine WHERE id = 1", up)
     assert sorted(s["p"].tolist()) == [[1.0, 2.0], [ra[2], dec[2]]] and s["p"].meta["xtype"] == "point"
+    w, _ = _run("SELECT POINT(-10, 5) AS p, CIRCLE(370, 5, 1) AS c, POLYGON(-1, 0, 1, 0, 0, 1) AS poly "
+                "FROM TAP_UPLOAD.mine WHERE id = 1", up)
+    assert (w["p"][0].tolist(), w["c"][0].tolist(), w["poly"][0].tolist()) == (
+        [350.0, 5.0], [10.0, 5.0, 1.0], [359.0, 0.0, 1.0, 0.0, 0.0, 1.0])

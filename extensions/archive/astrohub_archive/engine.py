@@ -61,16 +61,20 @@ _MACROS = (
     # the area adql_in_box keeps: RA at most all 360 degrees, Dec clipped at the poles (no fold-over)
     "CREATE MACRO adql_box_area(cdec, w, h) AS least(w, 360) * (sin(radians(least(90, cdec + h / 2))) "
     "- sin(radians(greatest(-90, cdec - h / 2)))) * 180 / pi()",
-    # geometry values (DALI 1.1 point, circle, polygon), NULL when a value in them is NULL; a BOX is the
-    # polygon of its corners, counter-clockwise in (RA, Dec). Each is a one-field struct whose field names
-    # its kind, so that the result's column is told from a catalogue's list column (which stays text).
+    # geometry values (DALI 1.1 point, circle, polygon), NULL when a value in them is NULL, longitudes in
+    # [0, 360) as DALI asks; a BOX is the polygon of its corners, counter-clockwise in (RA, Dec). Each is a
+    # one-field struct whose field names its kind, so that the result's column is told from a catalogue's
+    # list column (which stays text).
+    # (% on doubles is exact, fmod; only a negative remainder is moved, so a longitude in range is unchanged)
+    "CREATE MACRO adql_lon(x) AS CASE WHEN x::DOUBLE % 360 < 0 THEN x::DOUBLE % 360 + 360 ELSE x::DOUBLE % 360 END",
     "CREATE MACRO adql_point(x, y) AS CASE WHEN x IS NULL OR y IS NULL THEN NULL "
-    "ELSE struct_pack(adql_point := [x::DOUBLE, y::DOUBLE]::DOUBLE[2]) END",
+    "ELSE struct_pack(adql_point := [adql_lon(x), y::DOUBLE]::DOUBLE[2]) END",
     "CREATE MACRO adql_circle(x, y, r) AS CASE WHEN x IS NULL OR y IS NULL OR r IS NULL THEN NULL "
-    "ELSE struct_pack(adql_circle := [x::DOUBLE, y::DOUBLE, r::DOUBLE]::DOUBLE[3]) END",
+    "ELSE struct_pack(adql_circle := [adql_lon(x), y::DOUBLE, r::DOUBLE]::DOUBLE[3]) END",
     "CREATE MACRO adql_polygon(v) AS struct_pack(adql_polygon := v::DOUBLE[])",
     "CREATE MACRO adql_box(x, y, w, h) AS CASE WHEN x IS NULL OR y IS NULL OR w IS NULL OR h IS NULL THEN NULL "
-    "ELSE adql_polygon([x - w / 2, y - h / 2, x + w / 2, y - h / 2, x + w / 2, y + h / 2, x - w / 2, y + h / 2]) END",
+    "ELSE adql_polygon([adql_lon(x - w / 2), y - h / 2, adql_lon(x + w / 2), y - h / 2, adql_lon(x + w / 2), "
+    "y + h / 2, adql_lon(x - w / 2), y + h / 2]) END",
 )
 
 
