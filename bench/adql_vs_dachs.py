@@ -243,6 +243,11 @@ CORPUS: list[tuple[str, str, dict]] = [
     ("coordsys", f"SELECT COORDSYS(POINT('ICRS', 10, 20)) AS cs FROM {H} WHERE HIP = 1", {}),
     ("point_value", f"SELECT POINT('ICRS', ra, dec) AS p FROM {H} WHERE HIP = 1", {"tol": 1e-9}),
     ("circle_value", f"SELECT CIRCLE('ICRS', ra, dec, 1) AS c FROM {H} WHERE HIP = 1", {"tol": 1e-9}),
+    ("polygon_value", f"SELECT POLYGON('ICRS', 10, 20, 11, 20, 11, 21) AS poly FROM {H} WHERE HIP = 1",
+     {"tol": 1e-9}),
+    ("box_value", f"SELECT BOX('ICRS', ra, dec, 2, 1) AS b FROM {H} WHERE HIP = 1", {"tol": 1e-9}),
+    ("null_point_value", f"SELECT TOP 3 name, POINT('ICRS', ra, vmag) AS p FROM {N} WHERE vmag IS NULL "
+                         "ORDER BY name", {"tol": 1e-9, "ordered": True}),
     ("centroid", f"SELECT COORD2(CENTROID(CIRCLE('ICRS', 10, 20, 1))) AS c FROM {H} WHERE HIP = 1", {"tol": 1e-9}),
     # identifiers and names
     ("col_lower", f"SELECT hip, hpmag FROM {H} WHERE hip = 1", {}),

@@ -173,6 +173,39 @@ def test_output_formats(tap, fmt):
     assert list(t["source_id"]) == [1, 2, 3]
 
 
+def test_geometry_values_through_pyvo_votlint_and_csv(tap, tmp_path):
+    """ADQL 2.1's geometry values in the select list (they were refused): pyvo reads DALI arrays with their
+    xtype, votlint finds TABLEDATA clean, STILTS reads BINARY2, CSV has DALI's space-separated numbers."""
+    from pyvo.dal import TAPService
+
+    base, _, _ = tap
+    stars = star_table()
+    q = ("SELECT TOP 3 source_id, POINT('ICRS', ra, dec) AS p, CIRCLE('ICRS', ra, dec, 0.01) AS c, "
+         "POLYGON('ICRS', 10, -1, 12, -1, 11, 1) AS poly FROM stars.stars ORDER BY source_id")
+    result = TAPService(base + "tap").run_sync(q)
+    assert {f.name: (f.datatype, f.arraysize, f.xtype) for f in result.fielddescs
+            if f.name != "source_id"} == {"p": ("double", "2", "point"), "c": ("double", "3", "circle"),
+                                          "poly": ("double", "*", "polygon")}
+    got = result.to_table()
+    for i in range(3):
+        assert got["p"][i].tolist() == [stars["ra"][i], stars["dec"][i]]
+        assert got["c"][i].tolist() == [stars["ra"][i], stars["dec"][i], 0.01]
+        assert np.asarray(got["poly"][i]).tolist() == [10.0, -1.0, 12.0, -1.0, 11.0, 1.0]
+    for fmt in ("votable", "votable/b2", "csv"):
+        resp = requests.post(base + "tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL", "RESPONSEFORMAT": fmt,
+                                                      "QUERY": q}, timeout=30)
+        assert resp.status_code == 200, resp.text
+        if fmt == "csv":
+            ra, dec = float(stars["ra"][0]), float(stars["dec"][0])
+            assert resp.text.splitlines()[1] == f"1,{ra!r} {dec!r},{ra!r} {dec!r} 0.01,10.0 -1.0 12.0 -1.0 11.0 1.0"
+        elif fmt == "votable":
+            _votlint_clean(resp.content, tmp_path)
+        else:  # STILTS reads it (its votlint stops at any variable-length array in BINARY2, its own too)
+            (tmp_path / "b2.vot").write_bytes(resp.content)
+            text = _stilts("tpipe", f"in={tmp_path / 'b2.vot'}", "ofmt=csv")
+            assert text.splitlines()[1].endswith(',"(10.0, -1.0, 12.0, -1.0, 11.0, 1.0)"'), text
+
+
 def test_votlint_masked_values_of_every_type_and_empty_results(tap, tmp_path):
     """Issue 17 item 1: masked ints, floats, booleans and strings, empty results and MAXREC truncation."""
     from astropy.table import MaskedColumn, Table

@@ -379,7 +379,8 @@ def test_masked_values_and_maxrec_overflow():
          "self-intersecting"),
         ("SELECT obs_id FROM ivoa.obscore WHERE obs_id = 'a' OR INTERSECTS(s_region, CIRCLE(1, 2, 1)) = 1",
          "expected a geometry"),
-        ("SELECT POINT(1, 2) FROM ivoa.obscore", "cannot be selected"),
+        ("SELECT POLYGON(s_ra, s_dec, 1, 2, 3, 4) FROM ivoa.obscore", "POLYGON vertices must be numbers"),
+        ("SELECT CIRCLE(1, 2, 200) FROM ivoa.obscore", "must be in [0, 180]"),
         ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), POLYGON(" + ", ".join(
             f"{i * 0.001}, {(i % 2) * 0.001}" for i in range(600)) + "))", "at most 500"),
         ("SELECT " + "(" * 100 + "1" + ")" * 100 + " FROM ivoa.obscore", "at most 60"),
@@ -593,3 +594,35 @@ def test_the_sum_of_integers_is_an_exact_integer():
     assert (int(t["s"][0]), int(t["sk"][0]), int(t["d"][0])) == (2**53 + 3, 6, 2**53 + 1)
     c, _ = _run("SELECT CEILING(-1.5) AS c, 5. AS f FROM TAP_UPLOAD.mine WHERE k = 1", up)
     assert c["c"].dtype.kind == "f" and c["f"].dtype.kind == "f" and (c["c"][0], c["f"][0]) == (-1.0, 5.0)
+
+
+def test_geometry_values_in_the_select_list_are_dali_arrays():
+    """ADQL 2.1 allows POINT, CIRCLE, BOX and POLYGON as values: they were refused ("cannot be selected");
+    they are DALI 1.1 values (3.3.5-3.3.7) in degrees, a point (ra, dec), a circle (ra, dec, r), a polygon
+    (ra1, dec1, ...; a BOX the polygon of the corners it tests), NULL where a value in them is NULL."""
+    from astropy.table import MaskedColumn, Table
+
+    ra, dec = np.array([10.5, 2.0, 359.75]), np.array([20.25, -3.5, -89.0])
+    up = _upload(Table({"id": [1, 2, 3], "ra": MaskedColumn(ra, mask=[False, True, False]), "dec": dec}))
+    t, _ = _run("SELECT id, POINT('ICRS', ra, dec) AS p, CIRCLE('ICRS', ra, dec, 0.1) AS c, CIRCLE(POINT(ra, dec), id) "
+                "AS c2, BOX('ICRS', ra, dec, 2, 1) AS b, POLYGON('ICRS', 10, 20, 11, 20, POINT(11, 21)) AS poly "
+                "FROM TAP_UPLOAD.mine ORDER BY id", up)
+    assert {c: t[c].meta.get("xtype") for c in t.colnames} == {
+        "id": None, "p": "point", "c": "circle", "c2": "circle", "b": "polygon", "poly": "polygon"}
+    assert t["p"].shape == (3, 2) and t["c"].shape == (3, 3) and str(t["p"].unit) == "deg"
+    for i in (0, 2):
+        assert t["p"][i].tolist() == [ra[i], dec[i]]
+        assert t["c"][i].tolist() == [ra[i], dec[i], 0.1] and t["c2"][i].tolist() == [ra[i], dec[i], float(i + 1)]
+        w, h = 1.0, 0.5  # half the width and height
+        west, east = (ra[i] - w) % 360, (ra[i] + w) % 360  # DALI longitudes are in [0, 360)
+        assert t["b"][i].tolist() == [west, dec[i] - h, east, dec[i] - h, east, dec[i] + h, west, dec[i] + h]
+        assert t["poly"][i].tolist() == [10.0, 20.0, 11.0, 20.0, 11.0, 21.0]
+    assert t["p"].mask[1].all() and t["c"].mask[1].all() and t["b"].mask[1] and not t["poly"].mask[1]
+    # through a subquery and a union
+    s, _ = _run("SELECT q.p FROM (SELECT POINT(ra, dec) AS p, id FROM TAP_UPLOAD.mine) AS q WHERE q.id = 3 "
+                "UNION ALL SELECT POINT(1, 2) FROM TAP_UPLOAD.mine WHERE id = 1", up)
+    assert sorted(s["p"].tolist()) == [[1.0, 2.0], [ra[2], dec[2]]] and s["p"].meta["xtype"] == "point"
+    w, _ = _run("SELECT POINT(-10, 5) AS p, CIRCLE(370, 5, 1) AS c, POLYGON(-1, 0, 1, 0, 0, 1) AS poly "
+                "FROM TAP_UPLOAD.mine WHERE id = 1", up)
+    assert (w["p"][0].tolist(), w["c"][0].tolist(), w["poly"][0].tolist()) == (
+        [350.0, 5.0], [10.0, 5.0, 1.0], [359.0, 0.0, 1.0, 0.0, 0.0, 1.0])

@@ -113,3 +113,62 @@ def test_numbers_votable_has_no_type_for_are_written_as_the_types_tap_schema_nam
     assert np.isnan(np.ma.filled(back["f2"], np.nan)[1])
     huge = [v.decode() if isinstance(v, bytes) else str(v) for v in back["huge"]]
     assert huge == ["1", str(2**63), str(2**64 - 1)]
+
+
+def _geometries():
+    """A point, circle and polygon column as the engine makes them from DuckDB's (second row NULL)."""
+    import pyarrow as pa
+
+    from astrohub_archive.engine import arrow_to_table
+
+    def geometry(kind, values, typ):
+        return pa.array([None if v is None else {kind: v} for v in values], type=pa.struct([(kind, typ)]))
+
+    return arrow_to_table(pa.table({
+        "p": geometry("adql_point", [[10.5, -20.25], None], pa.list_(pa.float64(), 2)),
+        "c": geometry("adql_circle", [[10.5, -20.25, 0.5], None], pa.list_(pa.float64(), 3)),
+        "poly": geometry("adql_polygon", [[1.0, 2.0, 3.0, 2.0, 3.0, 4.5], None], pa.list_(pa.float64())),
+        "n": pa.array([1, 2], type=pa.int64())}), {})
+
+
+@pytest.mark.parametrize("fmt", ["votable", "votable-b2", "fits", "csv", "tsv", "json", "ipac"])
+def test_geometry_values_are_written_as_dali_says_in_every_format(fmt):
+    """ADQL geometry values (DALI 1.1 3.3.5-3.3.7): VOTable ``double`` arrays of 2, 3 and ``*`` with xtype
+    point/circle/polygon, read back as arrays; text formats their numbers space-separated; NULL as the
+    format's null."""
+    import json
+
+    from astropy.io.votable import parse_single_table
+
+    t = _geometries()
+    want = {"p": [10.5, -20.25], "c": [10.5, -20.25, 0.5], "poly": [1.0, 2.0, 3.0, 2.0, 3.0, 4.5]}
+    doc = writers.render_table(t, fmt)
+    if fmt.startswith("votable"):
+        vtab = parse_single_table(io.BytesIO(doc))
+        fields = {f.name: (f.datatype, f.arraysize, f.xtype) for f in vtab.fields}
+        assert fields == {"p": ("double", "2", "point"), "c": ("double", "3", "circle"),
+                          "poly": ("double", "*", "polygon"), "n": ("long", None, None)}
+        back = vtab.to_table()
+        for name, values in want.items():
+            assert np.asarray(back[name][0]).tolist() == values, name
+        assert back["p"].mask[1].all() and back["c"].mask[1].all() and len(back["poly"][1]) == 0
+    elif fmt == "fits":
+        from astropy.io import fits
+
+        data = fits.getdata(io.BytesIO(doc), 1)
+        for name, values in want.items():
+            assert np.asarray(data[name][0]).tolist() == values, name
+        assert np.isnan(data["p"][1]).all() and len(data["poly"][1]) == 0
+    elif fmt == "json":
+        rows = json.loads(doc)["data"]
+        assert rows == [[want["p"], want["c"], want["poly"], 1], [None, None, None, 2]]
+        assert [c.get("xtype") for c in json.loads(doc)["columns"]] == ["point", "circle", "polygon", None]
+    else:
+        text = {name: " ".join(repr(v) for v in values) for name, values in want.items()}
+        if fmt == "ipac":
+            assert all(v in doc.decode() for v in text.values()), doc
+        else:
+            sep = "," if fmt == "csv" else "\t"
+            assert doc.decode().splitlines() == [sep.join(["p", "c", "poly", "n"]),
+                                                 sep.join([text["p"], text["c"], text["poly"], "1"]),
+                                                 sep.join(["", "", "", "2"])]

@@ -502,8 +502,23 @@ def _geometry_value(node) -> exp.Expression:
         return _area(_shape(node.expressions[0]))
     if name == "IN_UNIT":
         raise UsageFault("IN_UNIT is not supported by this service")
+    if name in ("POINT", "CIRCLE", "BOX", "POLYGON"):
+        return _geometry_array(_shape(node))
     raise UsageFault(f"{name} values cannot be selected or compared here; use them inside CONTAINS, INTERSECTS, "
                      "DISTANCE, AREA or COORD1/COORD2")
+
+
+def _geometry_array(s: _Shape) -> exp.Expression:
+    """A region as a DALI 1.1 value (section 3.3.5-3.3.7), an array of doubles in degrees (longitudes in
+    [0, 360)): a point
+    ``DOUBLE[2]`` (ra, dec), a circle ``DOUBLE[3]`` (ra, dec, radius), a polygon ``DOUBLE[]`` (ra1, dec1,
+    ra2, dec2, ...); a BOX is the polygon of its corners (the RA/Dec range ``adql_in_box`` tests). NULL
+    when a value in it is NULL. Each is a one-field struct (the engine's ``adql_*`` macros) whose field
+    names its kind, from which the engine gives the result's column its DALI xtype."""
+    if s.kind == "polygon":
+        vals = [v % 360 if i % 2 == 0 else v for i, v in enumerate(s.args)]  # DALI longitudes: [0, 360)
+        return _f("adql_polygon", _f("list_value", *[_num(v) for v in vals]))
+    return _f(f"adql_{s.kind}", *[x.copy() for x in s.args])
 
 
 def _predicate(node) -> exp.Expression:

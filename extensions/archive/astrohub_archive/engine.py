@@ -61,6 +61,20 @@ _MACROS = (
     # the area adql_in_box keeps: RA at most all 360 degrees, Dec clipped at the poles (no fold-over)
     "CREATE MACRO adql_box_area(cdec, w, h) AS least(w, 360) * (sin(radians(least(90, cdec + h / 2))) "
     "- sin(radians(greatest(-90, cdec - h / 2)))) * 180 / pi()",
+    # geometry values (DALI 1.1 point, circle, polygon), NULL when a value in them is NULL, longitudes in
+    # [0, 360) as DALI asks; a BOX is the polygon of its corners, counter-clockwise in (RA, Dec). Each is a
+    # one-field struct whose field names its kind, so that the result's column is told from a catalogue's
+    # list column (which stays text).
+    # (% on doubles is exact, fmod; only a negative remainder is moved, so a longitude in range is unchanged)
+    "CREATE MACRO adql_lon(x) AS CASE WHEN x::DOUBLE % 360 < 0 THEN x::DOUBLE % 360 + 360 ELSE x::DOUBLE % 360 END",
+    "CREATE MACRO adql_point(x, y) AS CASE WHEN x IS NULL OR y IS NULL THEN NULL "
+    "ELSE struct_pack(adql_point := [adql_lon(x), y::DOUBLE]::DOUBLE[2]) END",
+    "CREATE MACRO adql_circle(x, y, r) AS CASE WHEN x IS NULL OR y IS NULL OR r IS NULL THEN NULL "
+    "ELSE struct_pack(adql_circle := [adql_lon(x), y::DOUBLE, r::DOUBLE]::DOUBLE[3]) END",
+    "CREATE MACRO adql_polygon(v) AS struct_pack(adql_polygon := v::DOUBLE[])",
+    "CREATE MACRO adql_box(x, y, w, h) AS CASE WHEN x IS NULL OR y IS NULL OR w IS NULL OR h IS NULL THEN NULL "
+    "ELSE adql_polygon([adql_lon(x - w / 2), y - h / 2, adql_lon(x + w / 2), y - h / 2, adql_lon(x + w / 2), "
+    "y + h / 2, adql_lon(x - w / 2), y + h / 2]) END",
 )
 
 
@@ -177,6 +191,10 @@ def arrow_to_table(arrow, columns: dict):
     out = Table()
     for name, col in zip(arrow.column_names, arrow.columns):
         typ = col.type
+        geometry = _geometry_column(name, col)
+        if geometry is not None:
+            out.add_column(geometry)
+            continue
         if pa.types.is_decimal(typ) and typ.scale == 0 and typ.precision == 38:
             # DuckDB's SUM of integers (HUGEINT, as decimal(38, 0)): exact numbers stay exact (SQL-92 6.5);
             # other decimals (the literal 5., CEILING(-1.5)) stay doubles, as before
@@ -229,6 +247,37 @@ def arrow_to_table(arrow, columns: dict):
             mc.unit = None
             out.add_column(mc)
     return out
+
+
+#: The struct field of each geometry value ADQL selects (:func:`astrohub_archive.adql._geometry_array`,
+#: the ``adql_*`` macros) -> its DALI 1.1 xtype: a point is DOUBLE[2], a circle DOUBLE[3], a polygon DOUBLE[].
+_XTYPES = {"adql_point": "point", "adql_circle": "circle", "adql_polygon": "polygon"}
+
+
+def _geometry_column(name: str, col):
+    """A geometry value column (a one-field struct named for its kind) as a masked astropy column with
+    its DALI xtype and unit deg: ``(rows, 2)`` / ``(rows, 3)`` doubles, or an object column of double
+    arrays for polygons; None for any other column."""
+    import pyarrow as pa
+    from astropy.table import MaskedColumn
+
+    typ = col.type
+    if not (pa.types.is_struct(typ) and typ.num_fields == 1 and typ.field(0).name in _XTYPES):
+        return None
+    field = typ.field(0).name
+    values = [None if v is None else v[field] for v in col.to_pylist()]
+    mask = np.array([v is None for v in values], dtype=bool)
+    if field != "adql_polygon":
+        k = 2 if field == "adql_point" else 3
+        data = np.array([[np.nan] * k if v is None else v for v in values], dtype=np.float64).reshape(len(values), k)
+        mc = MaskedColumn(data, name=name, mask=np.repeat(mask[:, None], k, axis=1), unit="deg")
+    else:
+        data = np.empty(len(values), dtype=object)
+        for i, v in enumerate(values):
+            data[i] = np.array([] if v is None else v, dtype=np.float64)
+        mc = MaskedColumn(data, name=name, mask=mask, unit="deg")
+    mc.meta["xtype"] = _XTYPES[field]
+    return mc
 
 
 def _tap_schema_arrow(table_desc, tables):

@@ -6,7 +6,9 @@ loop, 10^2-10^3 times faster; astropy's stays for the field kinds it does not co
 fixes what the generic writer gets wrong for services: text columns declared ``char`` (ASCII) or
 ``unicodeChar`` (anything else) with ``arraysize="*"``, booleans as ``boolean`` (``bit`` cannot be
 null), numbers VOTable has no type for (uint16/32/64, int8, float16) as the types TAP_SCHEMA names,
-masked values of every type as nulls (issue 17 item 1), empty tables, and the
+masked values of every type as nulls (issue 17 item 1), ADQL's geometry values (DALI point, circle and
+polygon: double arrays with their ``xtype`` in VOTable, FITS and JSON; DALI's space-separated numbers in
+CSV, TSV and IPAC), empty tables, and the
 ``QUERY_STATUS`` INFO (``OK`` / ``OVERFLOW``; ``ERROR`` in :func:`error_votable`) in the results
 RESOURCE. TABLEDATA is written by astropy's Python writer (:mod:`platform_lib.votable`: astropy 8.0.2's C
 writer writes past its row buffer, and the process then crashes later at a random place). Imports numpy, astropy
@@ -85,6 +87,22 @@ def _votable_number(data: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return data
 
 
+def _is_polygons(data) -> bool:
+    """Whether ``data`` is an object column of double arrays (the engine's geometry polygons)."""
+    return data.dtype.kind == "O" and len(data) > 0 and all(isinstance(v, np.ndarray) for v in data)
+
+
+def _row_nulls(col) -> np.ndarray:
+    """One null flag a row of ``col`` (an array column, a geometry, is null where its cells are)."""
+    m = np.ma.getmaskarray(col)
+    return m if m.ndim <= 1 else m.any(axis=tuple(range(1, m.ndim)))
+
+
+def _dali_text(v) -> str:
+    """An array value (a DALI point, circle or polygon) as DALI serialises it: its numbers, space-separated."""
+    return " ".join(repr(float(x)) for x in np.ravel(v))
+
+
 def prepare_table(table):
     """A copy of ``table`` whose columns every writer can take: text as ``str`` (ASCII-only text as
     bytes, so that VOTable calls it ``char``), object columns resolved, numbers in the types VOTable
@@ -96,6 +114,12 @@ def prepare_table(table):
         col = table[name]
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else np.zeros(len(col), bool)
         data = np.asarray(col.data if not hasattr(col, "mask") else np.ma.getdata(col))
+        if _is_polygons(data):  # geometry values (DALI polygons): arrays of doubles (masked ones, for BINARY2)
+            cells = [np.ma.masked_array(v, mask=np.zeros(len(v), bool)) for v in data]
+            data = np.array([None] + cells, dtype=object)[1:]  # (the None keeps numpy from making a 2-D array)
+            out.add_column(MaskedColumn(data, name=name, mask=mask, unit=col.unit, description=col.description,
+                                        meta=dict(col.meta)))
+            continue
         if data.dtype.kind == "O":
             texts = ["" if (m or v is None) else (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
                      for v, m in zip(data, mask)]
@@ -138,7 +162,9 @@ def _votable(table, status: str, infos, serialization: str) -> bytes:
             f.utype = col.meta["utype"]
         if col.meta.get("xtype"):
             f.xtype = col.meta["xtype"]
-        if f.datatype in ("char", "unicodeChar"):
+        if col.meta.get("xtype") == "polygon" and not len(table):
+            f.datatype = "double"  # no rows to tell astropy the cells are arrays of doubles (DALI polygon)
+        if f.datatype in ("char", "unicodeChar") or col.meta.get("xtype") == "polygon":
             f.arraysize = "*"  # arraysize="1" is deprecated (VOTable 1.3 erratum 3), and text varies
         if f.datatype == "bit":
             f.datatype = "boolean"  # bit cannot be null; boolean can
@@ -242,11 +268,16 @@ def _use_fast_binary2(vtab) -> None:
 
 def _fits(table, status: str) -> bytes:
     from astropy.io import fits
+    from astropy.table import Column
 
     t = prepare_table(table)
     for name in t.colnames:
         if t[name].dtype.kind == "U":  # FITS text is bytes: UTF-8, the VOTable's unicodeChar
             t[name] = np.char.encode(np.asarray(t[name].filled("")), "utf-8")
+        elif _is_polygons(np.asarray(np.ma.getdata(t[name]))):  # a variable-length array; NULL is empty
+            vals = [np.zeros(0) if m else np.asarray(np.ma.getdata(v), np.float64)
+                    for v, m in zip(np.ma.getdata(t[name]), np.ma.getmaskarray(t[name]))]
+            t[name] = Column(np.array([None] + vals, dtype=object)[1:], name=name, unit=t[name].unit)
     t.meta = {"QSTATUS": status}  # QUERY_STATUS, in 8 characters
     hdu = fits.table_to_hdu(t)
     buf = io.BytesIO()
@@ -265,10 +296,13 @@ def _delimited(table, sep: str, status: str) -> bytes:
         col = table[c]
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else np.zeros(len(col), bool)
         data = np.ma.getdata(col) if hasattr(col, "mask") else np.asarray(col)
+        mask = _row_nulls(col)  # an array column (a geometry): one flag a row
         vals = []
         for v, m in zip(data, mask):
             if m or v is None:
                 vals.append("")
+            elif isinstance(v, np.ndarray):
+                vals.append(_dali_text(v))
             elif isinstance(v, bytes):
                 vals.append(v.decode("utf-8", "replace"))
             elif isinstance(v, (float, np.floating)):
@@ -317,12 +351,15 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
     if fmt == "json":
         cols = table.colnames
         rows = []
-        for row in table:
+        nulls = {c: _row_nulls(table[c]) for c in cols}
+        for i, row in enumerate(table):
             out = []
             for c in cols:
                 v = row[c]
-                if np.ma.is_masked(v):
+                if nulls[c][i] or np.ma.is_masked(v):
                     out.append(None)
+                elif isinstance(v, np.ndarray):  # a geometry (DALI point, circle, polygon): its numbers
+                    out.append([float(x) for x in np.ravel(v)])
                 elif isinstance(v, (np.floating, float)):
                     out.append(float(v) if math.isfinite(float(v)) else None)
                 elif isinstance(v, (np.bool_, bool)):
@@ -335,14 +372,22 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
                     out.append(str(v))
             rows.append(out)
         columns = [{"name": c, "unit": str(table[c].unit) if table[c].unit else None,
-                    "ucd": table[c].meta.get("ucd")} for c in cols]
+                    "ucd": table[c].meta.get("ucd"), **({"xtype": table[c].meta["xtype"]}
+                                                        if table[c].meta.get("xtype") else {})} for c in cols]
         doc = {"query_status": status, "columns": columns, "data": rows}
         if meta is not None:
             doc["meta"] = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in meta.items()}
         return json.dumps(doc).encode()
     if fmt == "ipac":
+        from astropy.table import MaskedColumn
+
         buf = io.StringIO()
         t = table.copy(copy_data=True)
+        for c in t.colnames:  # IPAC cells are scalars: a geometry as its DALI text
+            col = t[c]
+            if col.ndim > 1 or _is_polygons(np.asarray(np.ma.getdata(col))):
+                t[c] = MaskedColumn([_dali_text(v) for v in np.ma.getdata(col)] or np.array([], dtype="U1"),
+                                    name=c, mask=_row_nulls(col), unit=col.unit, meta=dict(col.meta))
         t.meta["comments"] = [f"QUERY_STATUS={status}"]
         t.write(buf, format="ascii.ipac")
         return buf.getvalue().encode()
