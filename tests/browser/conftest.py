@@ -6,6 +6,7 @@ Debian package driven by Playwright's Python API.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -46,6 +47,22 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def in_front():
+    """``in_front(page, name)``: wait until the notebook file ``name`` is Lab's current tab and its cells are
+    shown; returns the selector of the notebook in front. A server's first Lab page restores the default
+    layout (getting-started in front) before it opens a ``/lab/tree/<path>`` URL's notebook, so until then
+    the notebook in front may be getting-started."""
+    def wait(page, name: str, timeout: float = 120_000) -> str:
+        current = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+        current.filter(has_text=re.compile(rf"^{re.escape(name)}$")).first.wait_for(timeout=timeout)
+        notebook = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+        page.wait_for_selector(f"{notebook} .jp-Cell", timeout=timeout)
+        return notebook
+
+    return wait
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ def _saved(platform, owner: str, path: str) -> str:
     return "\n".join("".join(cell["source"]) for cell in response.json()["content"]["cells"])
 
 
-def _open_notebook(browser, platform, user: str, owner: str, path: str):
+def _open_notebook(browser, platform, in_front, user: str, owner: str, path: str):
     """A new browser context signed in as ``user`` (their own password), on ``owner``'s notebook."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -44,6 +44,7 @@ def _open_notebook(browser, platform, user: str, owner: str, path: str):
     if "/oauth2/authorize" in page.url:
         page.click("form [type=submit]")
     page.wait_for_url(f"**{target}", timeout=120_000)
+    in_front(page, path.rsplit("/", 1)[-1])  # not getting-started, which the server's first Lab page opens
     page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content", timeout=120_000)
     return context, page
 
@@ -58,7 +59,7 @@ def _type_at_end_of_cell(page, index: int, text: str) -> None:
     page.keyboard.type(text)
 
 
-def test_owner_and_member_co_edit_a_notebook_on_a_shared_server(platform, browser):
+def test_owner_and_member_co_edit_a_notebook_on_a_shared_server(platform, browser, in_front):
     owner, member, stranger = (platform.unique(n) for n in ("rtc-own", "rtc-mem", "rtc-out"))
     for user in (owner, member, stranger):
         platform.create_user(user)
@@ -95,9 +96,9 @@ def test_owner_and_member_co_edit_a_notebook_on_a_shared_server(platform, browse
                              headers={"Authorization": f"token {platform.user_token(owner)}"},
                              json={"type": "notebook", "content": notebook}).raise_for_status()
 
-        own_context, own_page = _open_notebook(browser, platform, owner, owner, path)
+        own_context, own_page = _open_notebook(browser, platform, in_front, owner, owner, path)
         contexts.append(own_context)
-        mem_context, mem_page = _open_notebook(browser, platform, member, owner, path)
+        mem_context, mem_page = _open_notebook(browser, platform, in_front, member, owner, path)
         contexts.append(mem_context)
 
         _type_at_end_of_cell(own_page, 0, "  # typed by the owner")

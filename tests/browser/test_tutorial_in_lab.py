@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 TUTORIAL = "catalogues.ipynb"
 
 
-def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, tmp_path):
+def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tmp_path):
     from PIL import Image
 
     user = platform.unique("nora")
@@ -23,9 +23,8 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, tmp_path):
         sign_in(page, user)
         # The server copied the tutorials into the new home at start: open one as a person would.
         page.goto(f"{platform.url}user/{user}/lab/tree/tutorials/{TUTORIAL}", timeout=120_000)
-        # (the tab in front: getting-started, which a first sign-in opens, is behind it)
-        notebook = ".jp-NotebookPanel:not(.lm-mod-hidden)"
-        page.wait_for_selector(f"{notebook} .jp-Cell", timeout=120_000)
+        # (getting-started, which a first sign-in opens, ends up behind it)
+        notebook = in_front(page, TUTORIAL)
         heading = page.wait_for_selector(f"{notebook} .jp-RenderedMarkdown h1", timeout=60_000)
         assert "Catalogues: find them, search them, query them" in heading.inner_text()
         page.wait_for_timeout(500)  # let the rendered Markdown settle before the picture

@@ -64,7 +64,7 @@ def _not_blank(png: bytes) -> tuple[int, float]:
     return colours, busy
 
 
-def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, sign_in, tmp_path):
+def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, sign_in, in_front, tmp_path):
     user = platform.unique("vera")
     platform.create_user(user)
     platform.start_server(user)
@@ -90,7 +90,7 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
     try:
         sign_in(page, user)
         page.goto(f"{platform.server_url(user)}lab/tree/sky.ipynb", timeout=120_000)
-        page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell", timeout=120_000)
+        in_front(page, "sky.ipynb")  # before Run All Cells: not getting-started, which a first sign-in opens
         # the kernel is connected and idle (status bar), then Run > Run All Cells
         page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
         page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
@@ -146,7 +146,7 @@ def _notebook_of(cells: list[str]) -> dict:
     return nb
 
 
-def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, tmp_path):
+def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, in_front, tmp_path):
     """``viz.show(<registry name>)``: the archive builds the catalogue's HiPS on request and Aladin Lite
     reads its Allsky files and tiles from the archive; nothing leaves the platform."""
     import warnings
@@ -191,6 +191,7 @@ def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, t
     try:
         sign_in(page, user)
         page.goto(f"{platform.server_url(user)}lab/tree/lod.ipynb", timeout=120_000)
+        in_front(page, "lod.ipynb")  # before Run All Cells: not getting-started, which a first sign-in opens
         page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
         page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
