@@ -70,6 +70,12 @@ registered only with a value (a null override leaves the key in place, and z2jh 
 {{- if and .Values.jupyterhub.enabled (ne $baseUrl "/") -}}
 {{- fail (printf "jupyterhub.hub.baseUrl: %q is not supported, only \"/\": the archive, classes and dask-gateway services and their URLs (archive.*, dask-gateway.gateway.prefix, PLATFORM_ARCHIVE_URL) assume the hub at the root of its host; serve astrohub on a host name of its own instead" $baseUrl) -}}
 {{- end -}}
+{{- if .Values.jupyterhub.enabled -}}
+{{- $nodeOptions := toString (get ((((.Values.jupyterhub.proxy).chp).extraEnv) | default dict) "NODE_OPTIONS" | default "") -}}
+{{- if not (hasPrefix "--import=data:text/javascript;base64,$(ASTROHUB_PROXY_GUARD)" $nodeOptions) -}}
+{{- fail (printf "jupyterhub.proxy.chp.extraEnv.NODE_OPTIONS: %q drops the proxy's guard (a malformed percent-escape would be answered 500); start it with --import=data:text/javascript;base64,$(ASTROHUB_PROXY_GUARD) and add your own node options after it" $nodeOptions) -}}
+{{- end -}}
+{{- end -}}
 {{- if eq ($hub.mode | default "") "kubernetes" -}}
 {{- $cull := ($hub.cull | default dict) -}}
 {{- range $key, $z2jh := dict "enabled" "enabled" "timeoutSeconds" "timeout" "everySeconds" "every" -}}

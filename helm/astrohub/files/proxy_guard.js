@@ -1,0 +1,1 @@
+../../../platform_lib/local/proxy_guard.js

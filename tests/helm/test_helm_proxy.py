@@ -1,0 +1,123 @@
+"""The chart's public proxy runs the same guard as the local platform: a malformed percent-escape is a 400.
+
+Zero to JupyterHub's proxy pod takes neither a command nor volume mounts from values, so the chart ships
+``platform_lib/local/proxy_guard.js`` in the ConfigMap ``astrohub-proxy-guard`` and preloads it through
+``jupyterhub.proxy.chp.extraEnv`` (``NODE_OPTIONS=--import=data:...;base64,$(ASTROHUB_PROXY_GUARD)``).
+No cluster here: the z2jh subchart is a stub, so the proxy container's environment is built from the
+rendered values the way z2jh's ``jupyterhub.extraEnv`` helper and the kubelet do (keys in sorted order,
+``valueFrom`` read from the rendered ConfigMap, ``$(VAR)`` expanded from the variables before it), and
+the real configurable-http-proxy is then started with exactly that environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import importlib.util
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from platform_lib.local.plan import PROXY_GUARD
+from platform_lib.local.ports import free_ports
+from platform_lib.local.supervisor import find_proxy
+
+_spec = importlib.util.spec_from_file_location("_helm_support", Path(__file__).with_name("_helm_support.py"))
+hs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hs)
+
+
+def proxy_environment(chart, values: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str, str]:
+    """The chp container's environment as the kubelet would set it (z2jh 4.4.0's proxy Deployment)."""
+    extra = hs.merged_values(chart, values)["jupyterhub"]["proxy"]["chp"]["extraEnv"]
+    # z2jh: CONFIGPROXY_AUTH_TOKEN first, then extraEnv; a map is rendered in key order (Go's range)
+    entries = [{"name": "CONFIGPROXY_AUTH_TOKEN", "value": "not-a-secret"}]
+    entries += [{"name": key, **value} if isinstance(value, dict) else {"name": key, "value": value}
+                for key, value in sorted(extra.items())]
+    env: dict[str, str] = {}
+    for entry in entries:
+        if "valueFrom" in entry:
+            ref = entry["valueFrom"]["configMapKeyRef"]
+            env[entry["name"]] = hs.find(objects, "ConfigMap", ref["name"])["data"][ref["key"]]
+        else:
+            # dependent variables: $(NAME) of a variable defined before it, else left as written
+            env[entry["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                                        lambda m: env.get(m.group(1), m.group(0)), entry["value"])
+    return env
+
+
+def status_of(port: int, path: str, headers: dict[str, str] | None = None) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_accept_encoding=True)
+        for key, value in (headers or {}).items():
+            connection.putheader(key, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_the_configmap_holds_exactly_the_guard_the_local_platform_runs(chart) -> None:
+    objects = hs.manifests(hs.render(chart, {}))
+    config = hs.find(objects, "ConfigMap", "astrohub-proxy-guard")
+    assert base64.b64decode(config["data"]["proxy_guard.js.base64"]) == PROXY_GUARD.read_bytes()
+    # one source: the chart's file is a link to the library's
+    assert (hs.CHART / "files" / "proxy_guard.js").resolve() == PROXY_GUARD.resolve()
+
+
+def test_the_proxy_pod_preloads_the_guard_from_that_configmap(chart) -> None:
+    objects = hs.manifests(hs.render(chart, {}))
+    env = proxy_environment(chart, {}, objects)
+    assert env["NODE_OPTIONS"] == "--import=data:text/javascript;base64," + base64.b64encode(
+        PROXY_GUARD.read_bytes()).decode()
+
+
+def test_the_proxy_started_as_the_chart_sets_it_answers_bad_escapes_400(chart, tmp_path: Path) -> None:
+    objects = hs.manifests(hs.render(chart, {}))
+    env = proxy_environment(chart, {}, objects)
+    port, api_port = free_ports(2)
+    # z2jh's command, unchanged: the guard comes in through NODE_OPTIONS only
+    command = [find_proxy(), "--ip=127.0.0.1", "--api-ip=127.0.0.1", f"--api-port={api_port}", f"--port={port}"]
+    log = tmp_path / "chp.log"
+    with log.open("wb") as out:
+        proxy = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proxy.poll() is None, log.read_text()
+            try:
+                status_of(port, "/_chp_healthz")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        assert status_of(port, "/user/alice/%E0%A4%A") == 400, log.read_text()
+        assert status_of(port, "/hub/%zz") == 400
+        assert status_of(port, "/user/alice/api/kernels/%zz/channels", {
+            "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        }) == 400
+        assert status_of(port, "/hub/no%20such") == 404  # well-formed: routed as before (no target here)
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=10)
+    assert "URIError" not in log.read_text()
+
+
+def test_node_options_without_the_guard_is_refused_naming_the_key(chart) -> None:
+    values = {"jupyterhub": {"proxy": {"chp": {"extraEnv": {"NODE_OPTIONS": "--max-old-space-size=512"}}}}}
+    with pytest.raises(Exception, match=r"jupyterhub\.proxy\.chp\.extraEnv\.NODE_OPTIONS: \"--max-old-space-size=512\""):
+        hs.render(chart, values)
+    # the operator's own options after the guard's are kept
+    values["jupyterhub"]["proxy"]["chp"]["extraEnv"]["NODE_OPTIONS"] = (
+        "--import=data:text/javascript;base64,$(ASTROHUB_PROXY_GUARD) --max-old-space-size=512")
+    objects = hs.manifests(hs.render(chart, values))
+    assert proxy_environment(chart, values, objects)["NODE_OPTIONS"].endswith(" --max-old-space-size=512")
