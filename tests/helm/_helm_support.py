@@ -55,13 +55,14 @@ def overlay(name: str) -> dict[str, Any]:
     return {} if path is None else yaml.safe_load(path.read_text())
 
 
-def render(chart: helm_python.Chart, values: dict[str, Any], kube_version: str = KUBE_VERSIONS[-1]) -> dict[str, str]:
+def render(chart: helm_python.Chart, values: dict[str, Any], kube_version: str = KUBE_VERSIONS[-1],
+           release: str = RELEASE) -> dict[str, str]:
     """Render offline for a Kubernetes version (as ``helm template --kube-version``).
 
     ``Chart.render`` of helm-python-sdk 0.2 does not expose ``kube_version`` although the C ABI
     (``helm_render`` options) accepts it, so the option is passed through the same native call.
     """
-    options = {"name": RELEASE, "namespace": NAMESPACE, "is_install": True, "kube_version": f"v{kube_version}"}
+    options = {"name": release, "namespace": NAMESPACE, "is_install": True, "kube_version": f"v{kube_version}"}
     rendered = _native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(options))
     return json.loads(rendered)
 

@@ -53,6 +53,47 @@ Fails, naming the key, on a dataset without exactly one volume source.
 {{- end -}}
 
 {{/*
+One release per namespace. The names of Zero to JupyterHub's objects (hub, proxy-public, proxy-api), of
+dask-gateway's (api-/traefik-<dask-gateway.fullnameOverride>) and of ours (astrohub-*) are fixed, because
+subchart values cannot be templated and refer to each other by name (jupyterhub.hub.services.*.url,
+dask-gateway.gateway.auth.jupyterhub.apiUrl, PLATFORM_ARCHIVE_URL). A second release in the same namespace
+would meet the first one's objects; this stops it at render time with the conflict and the fix, before
+Helm's own ownership error about whichever object it happens to try first.
+Input: dict "release", "namespace" and "objects" (the ConfigMaps and Services of the namespace, as
+`lookup` answers: "astrohub.namespaceObjects"). Fails when one of them would be this release's and
+belongs to another (its meta.helm.sh/release-name annotation, absent for objects made by hand).
+*/}}
+{{- define "astrohub.singleRelease" -}}
+{{- $fixed := list "Service/hub" "Service/proxy-public" "Service/proxy-api" -}}
+{{- $gateway := .gateway | default "astrohub-dask-gateway" -}}
+{{- $fixed = concat $fixed (list (printf "Service/api-%s" $gateway) (printf "Service/traefik-%s" $gateway)) -}}
+{{- $conflicts := list -}}
+{{- $owners := list -}}
+{{- range $o := .objects -}}
+{{- $meta := $o.metadata | default dict -}}
+{{- $id := printf "%s/%s" $o.kind $meta.name -}}
+{{- $ours := or (has $id $fixed) (eq (get ($meta.labels | default dict) "app.kubernetes.io/name") "astrohub") -}}
+{{- $owner := get ($meta.annotations | default dict) "meta.helm.sh/release-name" | default "" -}}
+{{- if and $ours (ne $owner $.release) -}}
+{{- $conflicts = append $conflicts $id -}}
+{{- $owners = append $owners ($owner | default "none: made by hand" | quote) -}}
+{{- end -}}
+{{- end -}}
+{{- if $conflicts -}}
+{{- fail (printf "namespace %q already holds %s of release %s: astrohub's object names are fixed (hub, proxy-public, astrohub-archive, traefik-%s...), so a namespace holds one astrohub release; install %q in a namespace of its own (kubectl create namespace %s; helm install %s helm/astrohub --namespace %s), or upgrade the release that is there" .namespace (join ", " $conflicts) (join ", " (uniq $owners)) $gateway .release .release .release .release) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The namespace's ConfigMaps and Services from the cluster (empty when rendering offline or in a dry run). */}}
+{{- define "astrohub.namespaceObjects" -}}
+{{- $objects := list -}}
+{{- range $kind := list "ConfigMap" "Service" -}}
+{{- $objects = concat $objects ((lookup "v1" $kind $.Release.Namespace "").items | default list) -}}
+{{- end -}}
+{{- toJson $objects -}}
+{{- end -}}
+
+{{/*
 Checks JSON schema cannot express; each failure names the key to change. A hub service counts as
 registered only with a value (a null override leaves the key in place, and z2jh would fail on it).
 */}}
