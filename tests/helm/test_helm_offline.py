@@ -64,6 +64,28 @@ def test_every_image_of_the_offline_overlay_comes_from_the_mirror(chart) -> None
     assert not outside, f"containers an offline cluster could not start: {outside}"
 
 
+def test_every_pod_of_the_offline_overlay_gets_the_registrys_pull_secret(chart) -> None:
+    values = hs.overlay("offline")
+    merged = hs.merged_values(chart, values)
+    assert merged["jupyterhub"]["imagePullSecrets"] == ["registry-internal"]  # z2jh's pods, and ours below
+    gateway = merged["dask-gateway"]
+    for component in (gateway["gateway"], gateway["gateway"]["backend"], gateway["controller"], gateway["traefik"]):
+        assert component["imagePullSecrets"] == [{"name": "registry-internal"}]
+    objects = hs.manifests(hs.render(chart, combined(hs.overlay("teaching-class"), values)))
+    pods = {}
+    for obj in objects:
+        spec = obj.get("spec", {}).get("template", {}).get("spec")
+        if spec is not None:
+            pods[f"{obj['kind']}/{obj['metadata']['name']}"] = spec.get("imagePullSecrets")
+    assert {"Deployment/astrohub-archive", "Deployment/astrohub-classes", "Job/astrohub-sample-data"} <= set(pods)
+    assert all(secrets == [{"name": "registry-internal"}] for secrets in pods.values()), pods
+    # and z2jh's own Secret, when the chart creates it
+    created = {"jupyterhub": {"imagePullSecret": {
+        "create": True, "registry": "registry.internal.example", "username": "astrohub", "password": "not-a-secret"}}}
+    archive = hs.find(hs.manifests(hs.render(chart, created)), "Deployment", "astrohub-archive")
+    assert archive["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "image-pull-secret"}]
+
+
 def test_the_default_values_do_pull_from_the_internet(chart) -> None:
     """The check above can fail: with the chart's defaults it finds public registries."""
     found = dict(images_in_values(hs.merged_values(chart, {})))

@@ -229,3 +229,25 @@ default); it must lie inside a mounted dataset (render error naming the keys oth
 {{- end -}}
 {{- toJson $plan -}}
 {{- end -}}
+
+{{/*
+The image pull secrets of our pods (archive, classes, sample data), as a JSON list of {name}: the ones
+Zero to JupyterHub's pods use, so one setting serves the whole release: jupyterhub.imagePullSecrets (names or
+{name}), and z2jh's Secret image-pull-secret when jupyterhub.imagePullSecret.create injects it.
+*/}}
+{{- define "astrohub.imagePullSecrets" -}}
+{{- $jh := .Values.jupyterhub | default dict -}}
+{{- $secrets := list -}}
+{{- $create := $jh.imagePullSecret | default dict -}}
+{{- if and $create.create $create.automaticReferenceInjection -}}
+{{- $secrets = append $secrets (dict "name" "image-pull-secret") -}}
+{{- end -}}
+{{- range $s := ($jh.imagePullSecrets | default list) -}}
+{{- if kindIs "map" $s -}}
+{{- $secrets = append $secrets (dict "name" $s.name) -}}
+{{- else -}}
+{{- $secrets = append $secrets (dict "name" $s) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $secrets -}}
+{{- end -}}
