@@ -210,3 +210,22 @@ def test_no_overlay_but_dev_lets_one_password_sign_in_as_anybody(chart, name: st
 
     settings = HubSettings.model_validate(hs.hub_values(chart, hs.overlay(name)))
     assert settings.auth.kind != "shared-password", f"{name}: use roster (a class code) or an OAuth provider"
+
+
+NEXT_STEP = {  # overlay -> what NOTES.txt tells the operator to do to sign in
+    "default": "sign up as an admin (admin) at /hub/signup first",
+    "dev": "one password signs in as anybody",
+    "production": "through your OAuth/OIDC provider",
+    "teaching-class": "each sets a password once at /hub/register",
+    "offline": "sign up as an admin (admin) at /hub/signup first",
+}
+
+
+@pytest.mark.parametrize("name", list(hs.OVERLAYS))
+def test_notes_tell_the_operator_the_next_steps(chart, name: str) -> None:
+    rendered = hs.render(chart, hs.overlay(name))
+    notes = next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
+    assert f"kubectl --namespace {hs.NAMESPACE} get pods --watch" in notes
+    assert f"port-forward service/proxy-public 8080:http" in notes
+    assert NEXT_STEP[name] in notes, notes
+    assert ("/services/astrohub-classes/" in notes) == bool(hs.merged_values(chart, hs.overlay(name))["classes"]["enabled"])
