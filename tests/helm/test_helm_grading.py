@@ -260,6 +260,23 @@ def test_grading_jobs_carry_the_charts_settings_and_no_credentials(objects, tmp_
     assert "ingress" not in policy["spec"] and "egress" not in policy["spec"]
 
 
+def test_grading_jobs_pull_with_the_releases_image_pull_secrets(chart, objects, tmp_path) -> None:
+    """A registry that needs credentials (helm/examples/offline.yaml): the Jobs name the same Secrets as every pod."""
+    from astrohub_hub.grading import steps_from_environ
+    from astrohub_hub.grading_jobs import job_manifest, job_name
+
+    course = Path("/srv/groups/.classes/Astro_101/instructors/nbgrader")
+    values = {**VALUES, "jupyterhub": {**VALUES.get("jupyterhub", {}), "imagePullSecrets": ["registry-internal"]}}
+    for rendered, expected in ((objects, None), (hs.manifests(hs.render(chart, values)), [{"name": "registry-internal"}])):
+        settings = steps_from_environ(hs.service_environment(rendered, tmp_path)).settings
+        job = job_manifest(settings, job_name("autograde", "Astro_101", "hw1"), ["-m", "nbgrader", "autograde", "hw1"],
+                           Path(str(course).replace("/srv/groups", settings.mount_path)), cls="Astro_101",
+                           assignment="hw1", step="autograde")
+        assert job["spec"]["template"]["spec"].get("imagePullSecrets") == expected
+        for version in hs.KUBE_VERSIONS:
+            kubernetes_validate.validate(job, version, strict=True)
+
+
 def test_the_service_may_only_create_read_and_delete_jobs(objects) -> None:
     """Least privilege: a ServiceAccount whose token the service pod mounts, bound to a Role on Jobs only."""
     for kind, name in [("ServiceAccount", "astrohub-classes"), ("Role", "astrohub-classes-grading"),

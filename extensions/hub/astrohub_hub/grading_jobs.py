@@ -60,6 +60,8 @@ class JobSettings:
     run_as_user: int = 1000
     run_as_group: int = 100
     pull_policy: str = "IfNotPresent"
+    #: Names of the Secrets the Job's pod pulls its image with (the chart's jupyterhub.imagePullSecrets).
+    pull_secrets: tuple[str, ...] = ()
     resources: dict[str, Any] = field(default_factory=dict)
     deadline_seconds: int = 900
     #: Seconds between two reads of a Job's status.
@@ -96,7 +98,9 @@ class JobSettings:
             raise HubConfigError("must be a JSON object", key=prefix + "RESOURCES", value=resources)
         return cls(namespace=need("NAMESPACE"), image=need("IMAGE"), claim=need("CLAIM"),
                    mount_path=need("MOUNT"), run_as_user=number("UID", "1000"), run_as_group=number("GID", "100"),
-                   pull_policy=env.get(prefix + "PULL_POLICY", "") or "IfNotPresent", resources=resources,
+                   pull_policy=env.get(prefix + "PULL_POLICY", "") or "IfNotPresent",
+                   pull_secrets=tuple(n.strip() for n in env.get(prefix + "PULL_SECRETS", "").split(",") if n.strip()),
+                   resources=resources,
                    deadline_seconds=number("DEADLINE", "900"), poll_seconds=number("POLL", "1", float),
                    in_cluster="KUBERNETES_SERVICE_HOST" in env, kubeconfig=env.get("KUBECONFIG") or None)
 
@@ -154,6 +158,19 @@ def job_manifest(settings: JobSettings, name: str, argv: list[str], course: Path
     }
     if settings.resources:
         container["resources"] = settings.resources
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": settings.run_as_user,
+                            "runAsGroup": settings.run_as_group, "fsGroup": settings.run_as_group,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+        "volumes": [{"name": "course", "persistentVolumeClaim": {"claimName": settings.claim}},
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+    }
+    if settings.pull_secrets:
+        pod["imagePullSecrets"] = [{"name": name} for name in settings.pull_secrets]
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -166,17 +183,7 @@ def job_manifest(settings: JobSettings, name: str, argv: list[str], course: Path
             "ttlSecondsAfterFinished": 600,
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": settings.run_as_user,
-                                        "runAsGroup": settings.run_as_group, "fsGroup": settings.run_as_group,
-                                        "seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [container],
-                    "volumes": [{"name": "course", "persistentVolumeClaim": {"claimName": settings.claim}},
-                                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
-                },
+                "spec": pod,
             },
         },
     }
