@@ -147,6 +147,35 @@ registered only with a value (a null override leaves the key in place, and z2jh 
 {{- fail (printf "dask-gateway.gateway.auth.jupyterhub.apiTokenFromSecretKey: %q is not the key Zero to JupyterHub writes the service's token under (%q)" ($jh.apiTokenFromSecretKey | default "") $key) -}}
 {{- end -}}
 {{- end -}}
+{{- $services := (.Values.jupyterhub.hub).services | default dict -}}
+{{- $env := ($hub.environment | default dict) -}}
+{{- if and .Values.jupyterhub.enabled .Values.archive.enabled -}}
+{{- include "astrohub.checkServiceUrl" (dict "key" "jupyterhub.hub.services.archive.url" "url" (get $services "archive").url "service" "astrohub-archive" "port" .Values.archive.port "path" "" "scheme" "http") -}}
+{{- if hasKey $env "PLATFORM_ARCHIVE_URL" -}}
+{{- include "astrohub.checkServiceUrl" (dict "key" "jupyterhub.custom.astrohub.environment.PLATFORM_ARCHIVE_URL" "url" $env.PLATFORM_ARCHIVE_URL "service" "astrohub-archive" "port" .Values.archive.port "path" "/services/archive/" "scheme" "http") -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.jupyterhub.enabled .Values.classes.enabled (get $services "astrohub-classes") -}}
+{{- include "astrohub.checkServiceUrl" (dict "key" "jupyterhub.hub.services.astrohub-classes.url" "url" (get $services "astrohub-classes").url "service" "astrohub-classes" "port" .Values.classes.port "path" "" "scheme" "http") -}}
+{{- end -}}
+{{- if and $gateway.enabled .Values.jupyterhub.enabled (get $services "dask-gateway") -}}
+{{- $traefik := printf "traefik-%s" ($gateway.fullnameOverride | default "astrohub-dask-gateway") -}}
+{{- $web := ((($gateway.traefik).service).ports).web | default dict -}}
+{{- $webPort := $web.port | default 80 -}}
+{{- $prefix := printf "%s/" (trimSuffix "/" ($gateway.gateway.prefix | default "/services/dask-gateway")) -}}
+{{- include "astrohub.checkServiceUrl" (dict "key" "jupyterhub.hub.services.dask-gateway.url" "url" (get $services "dask-gateway").url "service" $traefik "port" $webPort "path" "" "scheme" "http") -}}
+{{- $dg := $hub.daskGateway | default dict -}}
+{{- if $dg.address -}}
+{{- include "astrohub.checkServiceUrl" (dict "key" "jupyterhub.custom.astrohub.daskGateway.address" "url" $dg.address "service" $traefik "port" $webPort "path" $prefix "scheme" "http") -}}
+{{- end -}}
+{{- if $dg.proxyAddress -}}
+{{- include "astrohub.checkServiceUrl" (dict "key" "jupyterhub.custom.astrohub.daskGateway.proxyAddress" "url" $dg.proxyAddress "service" $traefik "port" $webPort "path" "" "scheme" "gateway") -}}
+{{- end -}}
+{{- $jh := (($gateway.gateway).auth).jupyterhub | default dict -}}
+{{- if and (eq ((($gateway.gateway).auth).type | default "") "jupyterhub") $jh.apiUrl -}}
+{{- include "astrohub.checkServiceUrl" (dict "key" "dask-gateway.gateway.auth.jupyterhub.apiUrl" "url" $jh.apiUrl "service" "hub" "port" 8081 "path" "/hub/api/" "scheme" "http") -}}
+{{- end -}}
+{{- end -}}
 {{- $datasets := include "astrohub.datasets" . | fromJson -}}
 {{- if and .Values.archive.enabled $datasets.volumeMounts (not .Values.archive.proprietary) -}}
 {{- $inside := false -}}
@@ -160,6 +189,23 @@ registered only with a value (a null override leaves the key in place, and z2jh 
 {{- if not $inside -}}
 {{- fail (printf "archive.dataRoot: %q is not inside a mounted dataset (%s)" .Values.archive.dataRoot (join ", " $paths)) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A URL in the values that must reach one of the release's Services (values cannot be templated, so the
+operator writes it; a changed port or name elsewhere would leave it pointing nowhere). Input: dict "key"
+(the values key), "url", "service", "port", "path" (the path it must start with, "" for any), "scheme".
+Fails naming the key, the URL and the one it should be. The Service may be written as <name>,
+<name>.<namespace>, <name>.<namespace>.svc[.cluster.local].
+*/}}
+{{- define "astrohub.checkServiceUrl" -}}
+{{- $u := urlParse (toString .url) -}}
+{{- $port := trimPrefix ":" (trimPrefix $u.hostname $u.host) | default (ternary "443" "80" (eq $u.scheme "https")) -}}
+{{- $service := first (splitList "." $u.hostname) -}}
+{{- $want := printf "%s://%s:%v%s" .scheme .service .port .path -}}
+{{- if or (ne $u.scheme .scheme) (ne $service .service) (ne $port (toString .port)) (not (hasPrefix .path (printf "%s/" (trimSuffix "/" $u.path) | replace "//" "/"))) -}}
+{{- fail (printf "%s: %q does not reach the Service %s on port %v%s; set it to %q" .key (toString .url) .service .port (ternary "" (printf " under %s" .path) (eq .path "")) $want) -}}
 {{- end -}}
 {{- end -}}
 
