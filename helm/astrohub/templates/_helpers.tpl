@@ -84,6 +84,50 @@ belongs to another (its meta.helm.sh/release-name annotation, absent for objects
 {{- end -}}
 {{- end -}}
 
+{{/*
+Cluster-wide names. Two releases in two namespaces still share the cluster's ClusterRoles: dask-gateway names
+its own api-/controller-/traefik-<dask-gateway.fullnameOverride> (fixed by our values), Zero to JupyterHub its
+user scheduler's <release>-user-scheduler. Input: dict "release", "namespace", "gateway" (the fullnameOverride)
+and "objects" (those ClusterRoles as `lookup` answers: "astrohub.clusterObjects"). Fails, naming what to
+change, when one belongs to a release other than this one (name and namespace).
+*/}}
+{{- define "astrohub.clusterNames" -}}
+{{- $gateway := .gateway | default "astrohub-dask-gateway" -}}
+{{- $gatewayNames := list (printf "api-%s" $gateway) (printf "controller-%s" $gateway) (printf "traefik-%s" $gateway) -}}
+{{- $conflicts := list -}}
+{{- $fixes := list -}}
+{{- range $o := .objects -}}
+{{- $meta := $o.metadata | default dict -}}
+{{- $notes := $meta.annotations | default dict -}}
+{{- $owner := printf "%s/%s" (get $notes "meta.helm.sh/release-namespace" | default "?") (get $notes "meta.helm.sh/release-name" | default "?") -}}
+{{- $ours := or (has $meta.name $gatewayNames) (eq $meta.name (printf "%s-user-scheduler" $.release)) -}}
+{{- if and $ours (ne $owner (printf "%s/%s" $.namespace $.release)) -}}
+{{- $conflicts = append $conflicts (printf "%s/%s (release %s)" $o.kind $meta.name $owner) -}}
+{{- if has $meta.name $gatewayNames -}}
+{{- $fixes = append $fixes (printf "set dask-gateway.fullnameOverride to a name of this release's own, e.g. %s-dask-gateway (the render then names the URLs to change with it)" $.namespace) -}}
+{{- else -}}
+{{- $fixes = append $fixes "give this release a name no other namespace's astrohub release has (Zero to JupyterHub names its user scheduler's ClusterRole after it)" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $conflicts -}}
+{{- fail (printf "the cluster already holds %s: cluster-wide objects of another astrohub (or dask-gateway, JupyterHub) release have the names this one would create; %s" (join ", " $conflicts) (join "; and " (uniq $fixes))) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The ClusterRoles astrohub.clusterNames checks, from the cluster (none offline or in a dry run). */}}
+{{- define "astrohub.clusterObjects" -}}
+{{- $gateway := (index .Values "dask-gateway").fullnameOverride | default "astrohub-dask-gateway" -}}
+{{- $objects := list -}}
+{{- range $name := list (printf "api-%s" $gateway) (printf "controller-%s" $gateway) (printf "traefik-%s" $gateway) (printf "%s-user-scheduler" $.Release.Name) -}}
+{{- $found := lookup "rbac.authorization.k8s.io/v1" "ClusterRole" "" $name -}}
+{{- if $found -}}
+{{- $objects = append $objects $found -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $objects -}}
+{{- end -}}
+
 {{/* The namespace's ConfigMaps and Services from the cluster (empty when rendering offline or in a dry run). */}}
 {{- define "astrohub.namespaceObjects" -}}
 {{- $objects := list -}}
