@@ -121,3 +121,6 @@ def test_node_options_without_the_guard_is_refused_naming_the_key(chart) -> None
         "--import=data:text/javascript;base64,$(ASTROHUB_PROXY_GUARD) --max-old-space-size=512")
     objects = hs.manifests(hs.render(chart, values))
     assert proxy_environment(chart, values, objects)["NODE_OPTIONS"].endswith(" --max-old-space-size=512")
+    # an empty value turns the guard off on purpose (a proxy image with an older node)
+    values["jupyterhub"]["proxy"]["chp"]["extraEnv"]["NODE_OPTIONS"] = ""
+    assert proxy_environment(chart, values, hs.manifests(hs.render(chart, values)))["NODE_OPTIONS"] == ""

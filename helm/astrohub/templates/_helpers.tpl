@@ -157,8 +157,8 @@ registered only with a value (a null override leaves the key in place, and z2jh 
 {{- end -}}
 {{- if .Values.jupyterhub.enabled -}}
 {{- $nodeOptions := toString (get ((((.Values.jupyterhub.proxy).chp).extraEnv) | default dict) "NODE_OPTIONS" | default "") -}}
-{{- if not (hasPrefix "--import=data:text/javascript;base64,$(ASTROHUB_PROXY_GUARD)" $nodeOptions) -}}
-{{- fail (printf "jupyterhub.proxy.chp.extraEnv.NODE_OPTIONS: %q drops the proxy's guard (a malformed percent-escape would be answered 500); start it with --import=data:text/javascript;base64,$(ASTROHUB_PROXY_GUARD) and add your own node options after it" $nodeOptions) -}}
+{{- if and $nodeOptions (not (hasPrefix "--import=data:text/javascript;base64,$(ASTROHUB_PROXY_GUARD)" $nodeOptions)) -}}
+{{- fail (printf "jupyterhub.proxy.chp.extraEnv.NODE_OPTIONS: %q drops the proxy's guard (a malformed percent-escape would be answered 500); start it with --import=data:text/javascript;base64,$(ASTROHUB_PROXY_GUARD) and add your own node options after it (an empty string turns the guard off, for a proxy image whose node is older than 20.19)" $nodeOptions) -}}
 {{- end -}}
 {{- end -}}
 {{- if eq ($hub.mode | default "") "kubernetes" -}}
