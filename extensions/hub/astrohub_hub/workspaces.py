@@ -65,6 +65,10 @@ class Workspaces:
     def __post_init__(self) -> None:
         self.root, self.registry = Path(self.root), Path(self.registry)
         self.registry.parent.mkdir(parents=True, exist_ok=True)
+        # There from the start, so a server started before the first workspace links it (~/workspaces).
+        if not self.root.is_dir():
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.root.chmod(0o755)
         with closing(self._db()) as db, db:
             db.executescript("""
                 CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, owner TEXT, created REAL);

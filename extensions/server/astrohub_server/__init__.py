@@ -2,7 +2,7 @@
 
 Owns the user's package layer (:mod:`astrohub_server.packages`: the folder ``%pip install`` writes to,
 prepared at server start), the seeding of the user's numba cache (:mod:`astrohub_server.numbacache`), the links that show
-datasets, scratch and groups in the file browser (:mod:`astrohub_server.folders`)
+datasets, scratch, groups and workspaces in the file browser (:mod:`astrohub_server.folders`)
 and the warm kernels (:mod:`astrohub_server.kernels`): when the server starts it keeps
 ``WarmKernels.count`` kernels of the default kernelspec started in the background, and the next
 kernels a notebook asks for adopt them instead of starting a new Python process (~1.5 s each
@@ -55,7 +55,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     prepare_layer()  # the user's %pip layer and the platform's pins (astrohub_server.packages)
     seed_numba_cache()  # the platform's compiled crossmatch kernel (astrohub_server.numbacache)
     Tutorials.instance(parent=serverapp).start(serverapp)
-    link_spaces()  # datasets, scratch and groups in the file browser (astrohub_server.folders)
+    link_spaces()  # datasets, scratch, groups and workspaces in the file browser (astrohub_server.folders)
     refuse_unreadable(serverapp.contents_manager)  # a link to what the user may not read: 403, not 500
     WarmKernels.instance(parent=serverapp).start(serverapp)
     Activity.instance(parent=serverapp).start(serverapp)  # busy work counts as activity (activity-aware culling)
