@@ -12,8 +12,9 @@ sidebar's routes and imports dask_labextension on their first request
 platform's tutorials into the user's home, keeping the user's edits (:mod:`astrohub_server.tutorials`),
 and the first time it does, has Lab open getting-started on that first sign-in (:mod:`astrohub_server.workspace`),
 and names the file every kernel runs at start (:mod:`astrohub_server.kernelstartup`). A path the user may
-not read is refused by the contents API with a 403, not a 500 (:mod:`astrohub_server.contents`), and a save
-that would pass a space's quota with a 413 (:mod:`astrohub_server.quotas`).
+not read is refused by the contents API with a 403, not a 500, a save into a folder that is gone with a 404
+(:mod:`astrohub_server.contents`), and a save that would pass a space's quota with a 413
+(:mod:`astrohub_server.quotas`).
 It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's
 idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`).
 
@@ -44,7 +45,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     import importlib.util
 
     from astrohub_server.activity import Activity
-    from astrohub_server.contents import refuse_unreadable
+    from astrohub_server.contents import refuse_missing_folder, refuse_unreadable
     from astrohub_server.folders import link_spaces
     from astrohub_server.kernelstartup import use_kernel_startup
     from astrohub_server.kernels import WarmKernels
@@ -60,6 +61,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     link_spaces()  # datasets, scratch, groups and workspaces in the file browser (astrohub_server.folders)
     refuse_unreadable(serverapp.contents_manager)  # a link to what the user may not read: 403, not 500
     enforce_quotas(serverapp.contents_manager)  # Lab's saves keep to the spaces' quotas (astrohub_server.quotas)
+    refuse_missing_folder(serverapp.contents_manager)  # a save into a folder a teammate removed: 404, not 500
     WarmKernels.instance(parent=serverapp).start(serverapp)
     Activity.instance(parent=serverapp).start(serverapp)  # busy work counts as activity (activity-aware culling)
     if serverapp.jpserver_extensions.get("dask_labextension") is False and importlib.util.find_spec("dask_labextension"):
