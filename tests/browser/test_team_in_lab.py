@@ -6,7 +6,9 @@ notebook there; bob finds it in Lab's file browser under ``workspaces/`` (a link
 without real-time collaboration Lab notices the file changed on disk and asks (Overwrite / Revert), and
 Revert shows her bob's change: no silent loss. When the workspace's quota (``Storage().set_quota``) is
 reached, a save from Lab is refused with a dialog naming the space and the quota, and the file on disk is
-unchanged (before, Lab's saves went past the quota without a word).
+unchanged (before, Lab's saves went past the quota without a word). When alice deletes the workspace, bob is
+told who deleted it, and his next save says the folder is gone (before: no deletion; a save into a folder
+that is gone was a 500).
 """
 
 from __future__ import annotations
@@ -33,6 +35,26 @@ def _type_at_end_of_cell(page, notebook: str, index: int, text: str) -> None:
     page.locator(f"{notebook} .jp-Cell .cm-content").nth(index).click()
     page.keyboard.press("Control+End")
     page.keyboard.type(text)
+
+
+def _save_until_dialog(page, notebook: str, text: str, timeout: float = 60) -> str:
+    """Save (Ctrl+S) until a dialog with ``text`` shows; returns its text. Other dialogs are closed first: the
+    deletion ends the kernels working in the folder, and Lab may say so in a dialog at any moment."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout
+    wanted = page.locator(".jp-Dialog", has_text=text).first
+    while True:
+        others = page.locator(".jp-Dialog").filter(has_not_text=text)
+        while others.count():
+            others.first.locator(".jp-Dialog-button").last.click()
+        page.locator(f"{notebook} .jp-Cell .cm-content").first.click()
+        page.keyboard.press("Control+s")
+        try:
+            wanted.wait_for(timeout=5_000)
+            return wanted.inner_text()
+        except PlaywrightTimeout:
+            assert time.monotonic() < deadline, f"no dialog with {text!r}: {page.locator('.jp-Dialog').all_inner_texts()}"
 
 
 def test_teammates_share_a_notebook_in_a_workspace_from_the_file_browser(platform, browser, sign_in, in_front):
@@ -99,6 +121,19 @@ def test_teammates_share_a_notebook_in_a_workspace_from_the_file_browser(platfor
         assert _on_disk(platform, alice, path)[1] == "n = 1  # bob's change"
         quota_file = platform.data_dir / "workspaces" / ws / ".astrohub-quota.json"
         assert json.loads(quota_file.read_text())["bytes"] == int(used) + 50
+        refused.get_by_role("button", name="Close").click()
+
+        # alice deletes the workspace (bob, a member, may not): bob is told so, and his next save from Lab is
+        # refused with a message saying the folder is gone, not a 500.
+        denied = platform.classes_api(bob, "DELETE", f"workspaces/{ws}")
+        assert denied.status_code == 403 and "only its owner" in denied.json()["message"], denied.text
+        deleted = platform.classes_api(alice, "DELETE", f"workspaces/{ws}")
+        assert deleted.status_code == 200 and deleted.json()["removed"] == sorted([alice, bob]), deleted.text
+        told = platform.classes_api(bob, "GET", f"workspaces/{ws}")
+        assert told.status_code == 404 and f"was deleted by {alice!r}" in told.json()["message"], told.text
+        assert platform.server_get(bob, f"api/contents/workspaces/{ws}").status_code == 404
+        _type_at_end_of_cell(bob_page, bob_nb, 0, "  # after the deletion")
+        assert "File > Save As" in _save_until_dialog(bob_page, bob_nb, "no longer exists")
     finally:
         for context in contexts:
             context.close()
