@@ -8,7 +8,8 @@ while everybody's notebook writes were refused. :func:`enforce_quotas` wraps the
 manager's file writers so that such a save is refused before anything is written, with a message naming the
 space, the quota and what is used, which Lab shows in its "File Save Error" dialog. Usage is counted as
 ``platform_lib.storage`` counts it (file sizes under the space's root, links not followed, the platform's
-``.astrohub-`` files left out), and replacing a file counts only the difference. Like those quotas, this is
+``.astrohub-`` files left out; in a thread, not on the server's event loop), and replacing a file counts
+only the difference. Like those quotas, this is
 not a security boundary: a kernel or a terminal writing with ``open()`` is not counted (filesystem quotas
 are the operators', ``docs/storage.md``).
 
@@ -19,6 +20,7 @@ nbformat (never ``platform_lib``, so it runs in any user image).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import inspect
@@ -128,7 +130,8 @@ def _wrap(manager: Any, attribute: str, checker: Callable[..., None]) -> None:
     if inspect.iscoroutinefunction(original):
         @functools.wraps(original)
         async def writer(os_path, content, *args, **kwargs):
-            checker(os_path, content, *args, **kwargs)
+            # counting walks the space: off the server's event loop
+            await asyncio.to_thread(checker, os_path, content, *args, **kwargs)
             return await original(os_path, content, *args, **kwargs)
     else:
         @functools.wraps(original)
@@ -169,7 +172,7 @@ def enforce_quotas(manager: Any, environ: Mapping[str, str] = os.environ) -> Non
     if inspect.iscoroutinefunction(original):
         @functools.wraps(original)
         async def save(model, path=""):
-            first_chunk(model, path)
+            await asyncio.to_thread(first_chunk, model, path)
             return await original(model, path)
     else:
         @functools.wraps(original)
