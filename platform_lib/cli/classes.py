@@ -183,6 +183,10 @@ def _ws_change(args):
     return _print(_admin(args).service("POST", _path("workspaces", args.name, "members"), body))
 
 
+def _ws_delete(args):
+    return _print(_admin(args).service("DELETE", _path("workspaces", args.name)))
+
+
 def _ws_show(args):
     return _print(_admin(args).service("GET", _path("workspaces", args.name) if args.name else "workspaces"))
 
@@ -285,6 +289,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wchange.add_argument("--readers")
     wchange.add_argument("--remove")
     wchange.set_defaults(func=_ws_change)
+    wdelete = wsub.add_parser("delete", help="delete a workspace: nobody reaches it any more; its files are "
+                                             "kept in <workspaces>/.deleted/")
+    wdelete.add_argument("name")
+    wdelete.set_defaults(func=_ws_delete)
     wshow = wsub.add_parser("show", help="a workspace (no name: the admin's)")
     wshow.add_argument("name", nargs="?")
     wshow.set_defaults(func=_ws_show)

@@ -32,6 +32,7 @@ VERBS = {
     ("classes", "log"): ["{n}"],
     ("workspaces", "members"): ["{n}", "--add", "bob"],
     ("workspaces", "show"): ["{n}"],
+    ("workspaces", "delete"): ["{n}"],
 }
 #: Verbs whose name goes in the request's body, not its path.
 BODY_ONLY = {("classes", "create"), ("workspaces", "create")}

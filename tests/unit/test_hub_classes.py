@@ -100,6 +100,8 @@ def test_assignment_cycle_keeps_history_and_refuses_outsiders(teaching, tmp_path
 
 
 def test_workspace_owner_manages_members_and_others_cannot(teaching, tmp_path):
+    # team8: the root is there before the first workspace, so servers started earlier link it (~/workspaces)
+    assert (tmp_path / "workspaces").is_dir() and (tmp_path / "workspaces").stat().st_mode & 0o777 == 0o755
     info = teaching.workspaces.create(ANN, "survey", members=["bob"], readers=["eve"])
     assert info == {"name": "survey", "owner": "ann", "folder": str(tmp_path / "workspaces" / "survey"),
                     "members": ["ann", "bob"], "readers": ["eve"]}
@@ -451,6 +453,39 @@ def test_a_grading_job_mounts_only_a_course_folder_on_the_class_claim(tmp_path) 
     with pytest.raises(HubConfigError, match="not on the class claim mounted at /srv/groups"):
         job_manifest(settings, "nbgrader-autograde-x-0", ["-m", "nbgrader"], tmp_path / "nbgrader", cls="x",
                      assignment="a", step="autograde")
+
+
+def test_the_owner_deletes_a_workspace_its_people_are_told_and_the_files_are_kept(teaching, tmp_path):
+    # team8: a workspace could not be deleted (or archived) by its owner at all
+    ws = teaching.workspaces
+    mirrored, shares, published = [], [], []
+    ws.on_members_change = lambda name, added, removed: mirrored.append((name, added, removed))
+    ws.on_share = lambda sharer, grant, revoke: shares.append((sharer, grant, revoke))
+    ws.on_collaborators = lambda name, sharers: published.append((name, sharers))
+    ws.create(ANN, "survey", members=["bob"], readers=["eve"])
+    (tmp_path / "workspaces" / "survey" / "m31.vot").write_text("<VOTABLE/>")
+    ws.share(BOB, "survey")
+    ws.collaborate(BOB, "survey")
+    with pytest.raises(ClassError, match="only its owner 'ann'") as refused:
+        ws.delete(BOB, "survey")
+    assert refused.value.status == 403 and ws.show(ANN, "survey")["members"] == ["ann", "bob"]
+    shares.clear(), mirrored.clear()
+    answer = ws.delete(ANN, "survey")
+    assert answer["deleted"] and answer["removed"] == ["ann", "bob", "eve"]
+    assert shares == [("bob", [], ["ann", "eve"])] and published[-1] == ("survey", [])
+    assert mirrored == [("survey", [], ["ann", "bob"])]
+    for actor in (ANN, BOB, EVE):
+        assert ws.of(actor) == []
+        with pytest.raises(ClassError, match=r"workspace 'survey' was deleted by 'ann' on 2023-11-14") as gone:
+            ws.show(actor, "survey")
+        assert gone.value.status == 404 and gone.value.code == "deleted-workspace"
+    kept = list((tmp_path / "workspaces" / ".deleted").iterdir())
+    assert [k.name for k in kept] == ["survey-20231114T221320Z"] and (kept[0] / "m31.vot").is_file()
+    assert not (tmp_path / "workspaces" / "survey").exists()
+    again = ws.create(BOB, "survey")  # the name is free again, with a new, empty folder
+    assert again["owner"] == "bob" and list((tmp_path / "workspaces" / "survey").iterdir()) == []
+    with pytest.raises(ClassError, match="no workspace 'nothing'"):
+        ws.delete(ANN, "nothing")
 
 
 def test_collaboration_is_a_sharer_s_opt_in_and_ends_with_the_share(teaching):

@@ -106,13 +106,15 @@ def test_spaces_are_linked_into_the_home_for_the_file_browser(tmp_path):
 
     from astrohub_server.folders import link_spaces
 
-    home, data, scratch, groups = (tmp_path / n for n in ("home", "data", "scratch", "groups"))
-    for folder in (home, data, scratch, groups):
+    home, data, scratch, groups, spaces = (tmp_path / n for n in ("home", "data", "scratch", "groups", "ws"))
+    for folder in (home, data, scratch, groups, spaces):
         folder.mkdir()
     (home / "scratch").mkdir()  # the user's own folder of that name is left alone
     env = {"PLATFORM_HOME": str(home), "PLATFORM_DATASETS": str(data), "PLATFORM_SCRATCH": str(scratch),
-           "PLATFORM_GROUPS_ROOT": str(groups)}
-    assert link_spaces(env) == {"datasets": str(data), "groups": str(groups)}
+           "PLATFORM_GROUPS_ROOT": str(groups), "PLATFORM_WORKSPACES_ROOT": str(spaces)}
+    # team8: the shared analysis workspaces (astrohub workspaces) were nowhere in the file browser
+    assert link_spaces(env) == {"datasets": str(data), "groups": str(groups), "workspaces": str(spaces)}
+    assert os.readlink(home / "workspaces") == str(spaces)
     assert os.readlink(home / "datasets") == str(data) and not (home / "scratch").is_symlink()
     moved = tmp_path / "data2"
     moved.mkdir()

@@ -29,7 +29,7 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
                                                             (``2d``, ``36h``; instructors)
 ``GET  api/usage``                                          what I use: storage (home, groups, workspaces), Dask
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
-``GET  api/workspaces/<w>``                                 the workspace
+``GET|DELETE api/workspaces/<w>``                           the workspace / the owner deletes it (files kept)
 ``POST api/workspaces/<w>/members`` ``{add, readers, remove}``  the owner changes the members
 ``POST|DELETE api/workspaces/<w>/share``                    share my running server with the members / stop
 ``POST|DELETE api/workspaces/<w>/collaboration``            real-time collaboration on my shared server, from
@@ -543,6 +543,9 @@ class WorkspacesHandler(ApiHandler):
 class WorkspaceHandler(ApiHandler):
     async def get(self, name: str) -> None:
         await self.run(self.teaching.workspaces.show, name)
+
+    async def delete(self, name: str) -> None:
+        await self.run(self.teaching.workspaces.delete, name)
 
 
 class WorkspaceShareHandler(ApiHandler):

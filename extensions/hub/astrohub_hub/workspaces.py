@@ -16,6 +16,10 @@ join and leave (a removed member's grants are revoked; a removed sharer's share 
 refused their server's OAuth token ("discarding scopes ... not present in roles of owner"). Readers are never
 given a shared server (it runs code as the sharer).
 
+The owner (or an admin) deletes a workspace (:meth:`Workspaces.delete`): shares, collaboration and the hub
+group's members end, every person's access is revoked, and the folder is kept under ``root/.deleted/`` for
+the admins; asking for the workspace afterwards says who deleted it and when (404 ``deleted-workspace``).
+
 A sharer turns real-time collaboration on for their shared server (:meth:`Workspaces.collaborate`, opt-in, off
 by default): the sharers who did are the property ``astrohub-collaborative`` of the group ``ws-<name>``
 (:mod:`astrohub_hub.collaboration`), which the spawner reads at the server's next start. It ends with the
@@ -65,6 +69,10 @@ class Workspaces:
     def __post_init__(self) -> None:
         self.root, self.registry = Path(self.root), Path(self.registry)
         self.registry.parent.mkdir(parents=True, exist_ok=True)
+        # There from the start, so a server started before the first workspace links it (~/workspaces).
+        if not self.root.is_dir():
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.root.chmod(0o755)
         with closing(self._db()) as db, db:
             db.executescript("""
                 CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, owner TEXT, created REAL);
@@ -73,6 +81,8 @@ class Workspaces:
                 CREATE TABLE IF NOT EXISTS ws_shares (workspace TEXT, sharer TEXT, PRIMARY KEY (workspace, sharer));
                 CREATE TABLE IF NOT EXISTS ws_collaborative (workspace TEXT, sharer TEXT,
                                                              PRIMARY KEY (workspace, sharer));
+                CREATE TABLE IF NOT EXISTS ws_deleted (workspace TEXT, owner TEXT, deleted REAL, by TEXT,
+                                                       kept_at TEXT);
             """)
 
     def _db(self) -> sqlite3.Connection:
@@ -86,6 +96,13 @@ class Workspaces:
         with closing(self._db()) as db:
             row = db.execute("SELECT owner FROM workspaces WHERE name = ?", (name,)).fetchone()
             if row is None:
+                gone = db.execute("SELECT by, deleted FROM ws_deleted WHERE workspace = ? ORDER BY deleted DESC",
+                                  (name,)).fetchone()
+                if gone is not None:  # its members are told what happened, not just "no such workspace"
+                    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(gone[1]))
+                    raise ClassError(f"workspace {name!r} was deleted by {gone[0]!r} on {when}: its folder is no "
+                                     "longer shared; ask them (or an admin) for files you need", status=404,
+                                     code="deleted-workspace", value=name)
                 raise ClassError(f"no workspace {name!r}", status=404, code="unknown-workspace", value=name)
             members = db.execute("SELECT user, access FROM ws_members WHERE workspace = ? ORDER BY user",
                                  (name,)).fetchall()
@@ -274,6 +291,51 @@ class Workspaces:
         return {"workspace": name, "server": f"{actor.name}/", "collaborative": on,
                 "restart": f"real-time collaboration is {state} from the next start of {actor.name!r}'s server: "
                            "stop it and start it again (File > Hub Control Panel)"}
+
+    # -- deletion ----------------------------------------------------------------------------------------
+
+    def delete(self, actor: Actor, name: str) -> dict:
+        """The owner (or an admin) deletes the workspace: nobody is shared it any more, and its files are kept.
+
+        The hub first, as for a membership change: the shared servers' grants are revoked, collaboration ends
+        and the hub group ``ws-<name>`` loses every member (a refusal is a ClassError 502 and the workspace
+        stays; running it again finishes it). Then every person's access to the folder is revoked
+        (:func:`astrohub_hub.folders.revoke`: their processes holding it are ended) and the folder moves to
+        ``root/.deleted/<name>-<UTC time>/`` (root's only), where an admin can give the files back. The name
+        is free again; until it is taken, asking for the workspace says who deleted it and when.
+        """
+        info = self._get(name)
+        if not (actor.admin or actor.name == info["owner"]):
+            raise ClassError(f"{actor.name!r} may not delete workspace {name!r}: only its owner {info['owner']!r} "
+                             "(and admins)", status=403, code="forbidden", value=actor.name)
+        writers = sorted({info["owner"], *info["members"]})
+        people = sorted({*writers, *info["readers"]})
+        with self._lock:
+            for sharer in self._sharers(name):
+                self.on_share(sharer, [], [u for u in people if u != sharer])
+                with closing(self._db()) as db, db:
+                    db.execute("DELETE FROM ws_shares WHERE workspace = ? AND sharer = ?", (name, sharer))
+                self._end_collaboration(name, sharer)
+            self.on_members_change(name, [], writers)
+            now = self.clock()
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+            folder, kept = self.root / name, self.root / ".deleted" / f"{name}-{stamp}"
+            if self.accounts.enabled:
+                for user in people:
+                    folders.revoke(folder, self.accounts.name(user))
+            if folder.exists():
+                kept.parent.mkdir(mode=0o700, exist_ok=True)
+                kept.parent.chmod(0o700)
+                folder.rename(kept)
+            with closing(self._db()) as db, db:
+                db.execute("DELETE FROM ws_members WHERE workspace = ?", (name,))
+                db.execute("DELETE FROM ws_collaborative WHERE workspace = ?", (name,))
+                db.execute("DELETE FROM workspaces WHERE name = ?", (name,))
+                db.execute("INSERT INTO ws_deleted VALUES (?, ?, ?, ?, ?)", (name, info["owner"], now, actor.name,
+                                                                             str(kept)))
+        return {"workspace": name, "deleted": True, "removed": people,
+                "message": f"workspace {name!r} is deleted: {people} no longer reach its folder; its files are kept "
+                           "for the platform's admins"}
 
     def show(self, actor: Actor, name: str) -> dict:
         info = self._get(name)

@@ -2,7 +2,7 @@
 
 Owns the user's package layer (:mod:`astrohub_server.packages`: the folder ``%pip install`` writes to,
 prepared at server start), the seeding of the user's numba cache (:mod:`astrohub_server.numbacache`), the links that show
-datasets, scratch and groups in the file browser (:mod:`astrohub_server.folders`)
+datasets, scratch, groups and workspaces in the file browser (:mod:`astrohub_server.folders`)
 and the warm kernels (:mod:`astrohub_server.kernels`): when the server starts it keeps
 ``WarmKernels.count`` kernels of the default kernelspec started in the background, and the next
 kernels a notebook asks for adopt them instead of starting a new Python process (~1.5 s each
@@ -12,11 +12,13 @@ sidebar's routes and imports dask_labextension on their first request
 platform's tutorials into the user's home, keeping the user's edits (:mod:`astrohub_server.tutorials`),
 and the first time it does, has Lab open getting-started on that first sign-in (:mod:`astrohub_server.workspace`),
 and names the file every kernel runs at start (:mod:`astrohub_server.kernelstartup`). A path the user may
-not read is refused by the contents API with a 403, not a 500 (:mod:`astrohub_server.contents`).
+not read is refused by the contents API with a 403, not a 500, a save into a folder that is gone with a 404
+(:mod:`astrohub_server.contents`), and a save that would pass a space's quota with a 413
+(:mod:`astrohub_server.quotas`).
 It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's
 idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`).
 
-May import jupyter_server, jupyter_client, tornado and traitlets; never ``platform_lib`` or
+May import jupyter_server, jupyter_client, nbformat, tornado and traitlets; never ``platform_lib`` or
 JupyterHub, so it runs in any user image. Enabled by ``astrohub_hub``'s local spawner
 (``--ServerApp.jpserver_extensions=astrohub_server=True``) or, in the user image, by the
 ``jupyter_server_config.d`` file its installation writes. Importing it has no side effects.
@@ -43,20 +45,23 @@ def _load_jupyter_server_extension(serverapp) -> None:
     import importlib.util
 
     from astrohub_server.activity import Activity
-    from astrohub_server.contents import refuse_unreadable
+    from astrohub_server.contents import refuse_missing_folder, refuse_unreadable
     from astrohub_server.folders import link_spaces
     from astrohub_server.kernelstartup import use_kernel_startup
     from astrohub_server.kernels import WarmKernels
     from astrohub_server.numbacache import seed_numba_cache
     from astrohub_server.packages import prepare_layer
+    from astrohub_server.quotas import enforce_quotas
     from astrohub_server.tutorials import Tutorials
 
     use_kernel_startup()  # every kernel's startup file, before the first kernel (astrohub_server.kernelstartup)
     prepare_layer()  # the user's %pip layer and the platform's pins (astrohub_server.packages)
     seed_numba_cache()  # the platform's compiled crossmatch kernel (astrohub_server.numbacache)
     Tutorials.instance(parent=serverapp).start(serverapp)
-    link_spaces()  # datasets, scratch and groups in the file browser (astrohub_server.folders)
+    link_spaces()  # datasets, scratch, groups and workspaces in the file browser (astrohub_server.folders)
     refuse_unreadable(serverapp.contents_manager)  # a link to what the user may not read: 403, not 500
+    enforce_quotas(serverapp.contents_manager)  # Lab's saves keep to the spaces' quotas (astrohub_server.quotas)
+    refuse_missing_folder(serverapp.contents_manager)  # a save into a folder a teammate removed: 404, not 500
     WarmKernels.instance(parent=serverapp).start(serverapp)
     Activity.instance(parent=serverapp).start(serverapp)  # busy work counts as activity (activity-aware culling)
     if serverapp.jpserver_extensions.get("dask_labextension") is False and importlib.util.find_spec("dask_labextension"):

@@ -1,22 +1,29 @@
-"""The contents API's answer for a path the user may not read: 403 with a message, never a 500.
+"""The contents API's answer for a path the user may not read, or a save into a folder that is gone: a 4xx
+with a message, never a 500.
 
 A link in the home that leads into a folder the user cannot enter (another user's home, the
 platform's state) made every contents request for it end in jupyter_core's ``is_hidden``, whose
 ``stat`` raises ``PermissionError`` (it handles only ``ENOENT``); the server answered 500 "Unhandled
 error" and logged a traceback. :func:`refuse_unreadable` wraps the server's contents manager's
 ``is_hidden`` so that the refusal is a ``403`` naming the path. Nothing is read either way: the
-operating system refuses the access; this only changes the answer. May import tornado only.
+operating system refuses the access; this only changes the answer.
+
+A notebook open in Lab whose folder a teammate moved or deleted meanwhile (in a group folder or a
+workspace) was saved with a 500 "Unexpected error while saving file ... No such file or directory" and a
+traceback in the log. :func:`refuse_missing_folder` answers such a save with a ``404`` that says the
+folder is gone and how to keep the work (File > Save As...). May import the standard library and tornado.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import os
 from typing import Any
 
 from tornado import web
 
-__all__ = ["refuse_unreadable"]
+__all__ = ["refuse_missing_folder", "refuse_unreadable"]
 
 
 def _refusal(path: str, exc: PermissionError) -> web.HTTPError:
@@ -42,3 +49,30 @@ def refuse_unreadable(manager: Any) -> None:
             except PermissionError as exc:
                 raise _refusal(path, exc) from exc
     manager.is_hidden = is_hidden
+
+
+def _missing_folder(manager: Any, model: Any, path: str) -> None:
+    if not isinstance(model, dict) or model.get("type") not in ("file", "notebook") or model.get("chunk", 1) != 1:
+        return
+    path = path.strip("/")
+    folder = os.path.dirname(manager._get_os_path(path))
+    if not os.path.isdir(folder):
+        parent = path.rpartition("/")[0] or "/"
+        raise web.HTTPError(404, f"cannot save {path!r}: its folder {parent!r} no longer exists (moved or deleted, "
+                                 "perhaps by a teammate); keep your work with File > Save As... in another folder")
+
+
+def refuse_missing_folder(manager: Any) -> None:
+    """Make ``manager.save`` (sync or async) answer a save into a folder that does not exist with a 404."""
+    original = manager.save
+    if inspect.iscoroutinefunction(original):
+        @functools.wraps(original)
+        async def save(model: Any, path: str = "") -> Any:
+            _missing_folder(manager, model, path)
+            return await original(model, path)
+    else:
+        @functools.wraps(original)
+        def save(model: Any, path: str = "") -> Any:
+            _missing_folder(manager, model, path)
+            return original(model, path)
+    manager.save = save

@@ -1,10 +1,11 @@
-"""The user's other spaces in JupyterLab's file browser: links in the home to datasets, scratch and groups.
+"""The user's other spaces in JupyterLab's file browser: links in the home to datasets, scratch, groups and workspaces.
 
 JupyterLab shows only the server's root folder (the user's home). :func:`link_spaces`, called when the
 server starts, puts a symbolic link in the home for each space the hub names in the environment
 (``PLATFORM_DATASETS`` -> ``~/datasets``, ``PLATFORM_SCRATCH`` -> ``~/scratch``,
-``PLATFORM_GROUPS_ROOT`` -> ``~/groups``, whose sub-folders are the group workspaces; file
-permissions still decide what the user may open). A link that points elsewhere (the configuration
+``PLATFORM_GROUPS_ROOT`` -> ``~/groups``, whose sub-folders are the group workspaces,
+``PLATFORM_WORKSPACES_ROOT`` -> ``~/workspaces``, the shared analysis workspaces of ``astrohub workspaces``;
+file permissions still decide what the user may open). A link that points elsewhere (the configuration
 changed) is replaced; a real file or folder of that name is the user's and is left alone.
 Storage addresses (``platform_lib.storage``) are unchanged: ``datasets/...`` names the space, not the
 link, and the home's quota does not follow links.
@@ -22,7 +23,8 @@ from typing import Mapping
 __all__ = ["LINKS", "link_spaces"]
 
 #: Link name in the home -> the environment variable naming its target.
-LINKS = {"datasets": "PLATFORM_DATASETS", "scratch": "PLATFORM_SCRATCH", "groups": "PLATFORM_GROUPS_ROOT"}
+LINKS = {"datasets": "PLATFORM_DATASETS", "scratch": "PLATFORM_SCRATCH", "groups": "PLATFORM_GROUPS_ROOT",
+         "workspaces": "PLATFORM_WORKSPACES_ROOT"}
 
 
 def link_spaces(environ: Mapping[str, str] = os.environ) -> dict[str, str]:

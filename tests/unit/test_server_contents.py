@@ -1,0 +1,38 @@
+"""A save into a folder that is gone is a 404 saying so (astrohub_server.contents), on jupyter_server's real
+contents manager.
+
+team8: a teammate moved or deleted a folder of the group's (or a workspace) while alice had a notebook of it
+open; her save was a 500 "Unexpected error while saving file ... No such file or directory".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import nbformat
+import pytest
+from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
+from tornado import web
+
+from astrohub_server.contents import refuse_missing_folder
+
+
+def test_a_save_into_a_folder_a_teammate_removed_is_a_404_that_says_so(tmp_path):
+    manager = AsyncLargeFileManager(root_dir=str(tmp_path))
+    refuse_missing_folder(manager)
+    (tmp_path / "results").mkdir()
+    notebook = {"type": "notebook", "content": nbformat.v4.new_notebook()}
+    asyncio.run(manager.save(notebook, "results/analysis.ipynb"))
+    shutil.rmtree(tmp_path / "results")  # the teammate's move (checkpoints and all)
+    for model in (notebook, {"type": "file", "format": "text", "content": "x"},
+                  {"type": "file", "format": "base64", "content": "eA==", "chunk": 1}):
+        with pytest.raises(web.HTTPError) as refused:
+            asyncio.run(manager.save(model, "/results/analysis.ipynb"))
+        assert refused.value.status_code == 404
+        assert "folder 'results' no longer exists" in refused.value.log_message
+        assert "Save As" in refused.value.log_message
+    assert not (tmp_path / "results").exists()
+    asyncio.run(manager.save({"type": "directory"}, "results"))  # making the folder again is not refused
+    asyncio.run(manager.save(notebook, "results/analysis.ipynb"))
+    assert (tmp_path / "results" / "analysis.ipynb").is_file()
