@@ -424,3 +424,55 @@ def test_the_gateway_lets_the_classes_service_read_usage():
     configure_gateway(c, settings(backend="unsafe"))
     assert HubTokenAuthenticator(config=c).usage_readers == ["service:astrohub-classes"]
     assert issubclass(AstroUnsafeLocalBackend, WorkerCounts) and issubclass(AstroLocalBackend, WorkerCounts)
+
+
+def test_a_gateway_scheduler_warns_its_connected_client_before_the_idle_shutdown(monkeypatch, capsys):
+    """dask-gateway's idle timeout counts tasks, not connected clients, so a notebook left open loses its
+    cluster, and its next Dask call failed with a bare connection error. With ``dasknode``'s notice, dask-gateway's
+    real scheduler service (``idle_timeout`` 2 s, its gateway a stand-in) makes the connected Client print a
+    warning naming the cluster and the time left; a task then starts the count again: a new warning, and a
+    second when the shutdown comes."""
+    import asyncio
+
+    from dask_gateway.scheduler_preload import GatewaySchedulerService
+    from distributed import Client, Scheduler
+
+    from astrohub_hub import dasknode
+
+    for name in ("listen", "stop"):  # put dask-gateway's own methods back after the test
+        monkeypatch.setattr(GatewaySchedulerService, name, getattr(GatewaySchedulerService, name))
+    monkeypatch.setenv("DASK_GATEWAY_CLUSTER_NAME", "c0ffee")
+    dasknode._install_idle_notice()
+
+    class Gateway:  # the gateway's API as the scheduler service calls it
+        token = "t"
+
+        async def heartbeat(self, msg):
+            return None
+
+        async def shutdown(self):
+            self.done.set()
+
+    async def main() -> list[str]:
+        gateway = Gateway()
+        gateway.done = asyncio.Event()
+        async with Scheduler(port=0, dashboard_address=":0", host="127.0.0.1") as scheduler:
+            service = GatewaySchedulerService(scheduler, gateway=gateway, idle_timeout=2, heartbeat_period=0)
+            service.listen(("127.0.0.1", 0))
+            try:
+                async with Client(scheduler.address, asynchronous=True) as client:
+                    deadline = asyncio.get_running_loop().time() + 30
+                    while "will be shut down" not in capsys.readouterr().err:  # noqa: ASYNC110 - polling output
+                        assert asyncio.get_running_loop().time() < deadline, "no notice before the shutdown"
+                        await asyncio.sleep(0.05)
+                    assert not gateway.done.is_set()
+                    scheduler.transition_log.append(("k", "a", "b", {}, "s", scheduler.loop.time()))  # a task ran
+                    await asyncio.wait_for(gateway.done.wait(), 30)
+                    await asyncio.sleep(0.5)  # the event's way to the client
+                    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("astrohub:")]
+            finally:
+                service.stop()
+
+    said = asyncio.run(main())
+    assert len(said) == 2 and "will be shut down in about" in said[0] and "is being shut down" in said[1], said
+    assert "Dask cluster c0ffee" in said[0] and "client.submit(len, []).result()" in said[0]
