@@ -2,7 +2,7 @@
 
 The real catalogues: 7,098 asteroids (``default_orbits``, the peer) and those plus 1,566 comets
 (``known_orbits``, the default since mo7b), for single 10 arcmin images (half on the ecliptic) at random
-times of 2024: every orbit placed (what the archive's ``moving/bodies`` route does, it has no cache), and
+times of 2024: every orbit placed (what the archive's ``moving/bodies`` route did before its day cache), and
 from an ephemeris cache of each catalogue over 30 days. Medians of per-image wall times, the two catalogues
 interleaved image by image so load on a shared machine hits both alike. Budget: 10 ms an image.
 
