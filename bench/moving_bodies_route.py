@@ -2,7 +2,7 @@
 
 A night of single 10 arcmin images (half on the ecliptic) at random times of one UTC night, as
 ``bodies_in_image`` answers the route: the peer places every orbit of ``known_orbits()`` (kstars-data's
-asteroids and comets; what the route did before), the route's own ``_DayCaches`` (``astrohub_archive.moving``)
+asteroids and comets; what the route did before), the route's own ``DayCaches`` (``astrohub_archive.moving``)
 tabulates the day once and then places only the bodies near each image. The two interleaved image by image,
 so load on a shared machine hits both alike; medians of per-image wall times, the day's first image (which
 builds the day) shown apart. The answers are asserted equal.
@@ -25,7 +25,7 @@ def main() -> None:
     from astropy.coordinates import SkyCoord
     from astropy.time import Time
 
-    from astrohub_archive.moving import _DayCaches
+    from astrohub_archive.moving import DayCaches
     from platform_lib.moving import bodies_in_image, known_orbits
     from platform_lib.moving.reverse import cone_image
 
@@ -43,7 +43,7 @@ def main() -> None:
             c = SkyCoord(rng.uniform(0, 360) * u.deg, np.degrees(np.arcsin(rng.uniform(-1, 1))) * u.deg)
         images.append(cone_image(c, 5 * u.arcmin, night + rng.uniform(0, 8) * u.hour))
     bodies_in_image(images[0], orbits=orbits)  # warm up (imports, the ephemeris file)
-    days = _DayCaches(orbits)
+    days = DayCaches(orbits)
     s = time.perf_counter()
     bodies_in_image(images[0], orbits=orbits, cache=days)
     first_s = time.perf_counter() - s

@@ -9,7 +9,7 @@ over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJ
 an image without a time) is a ``UsageFault`` (HTTP 400) naming the problem, as a VOTable, or as JSON when
 ``format=json``. Both run in the service's query threads under its per-query time limit (``off_loop``, as
 TAP and SIA: over it, a ``UsageFault`` naming the limit), never on the event loop; ``moving/bodies`` keeps a
-per-day ephemeris cache (:class:`_DayCaches`), so only the first image of a day places every orbit.
+per-day ephemeris cache (:class:`DayCaches`), so only the first image of a day places every orbit.
 Registered by :func:`moving_routes`; imports the archive's base handler and ``platform_lib.moving``.
 """
 
@@ -24,7 +24,7 @@ from astrohub_archive.base import BaseHandler
 from astrohub_archive.faults import UsageFault
 from astrohub_archive.writers import CONTENT_TYPES, render_table
 
-__all__ = ["moving_routes"]
+__all__ = ["DayCaches", "moving_routes"]
 
 _FORMATS = ("votable", "json")
 
@@ -56,7 +56,7 @@ def _known():
     return Orbits.concat(_orbits(), _comets())
 
 
-class _DayCaches:
+class DayCaches:
     """The ephemeris cache of :func:`platform_lib.moving.bodies_in_images` (``n_orbits``, ``candidates``) for
     any day: each day asked for is tabulated once (:func:`platform_lib.moving.build_cache` of :func:`_known`
     for that one day, about as long as placing every orbit once), and the :data:`DAYS_CACHED` latest are kept,
@@ -83,13 +83,13 @@ class _DayCaches:
         return None if day is None else day.candidates(centre_xyz, radius_rad, jd_tdb)
 
 
-#: Days of :class:`_DayCaches` kept (each holds a few int32 per orbit: ~40 kB for kstars-data's 8,700).
+#: Days of :class:`DayCaches` kept (each holds an int32 per orbit and per HEALPix cell: ~85 kB for kstars-data's 8,664 orbits).
 DAYS_CACHED = 32
 
 
 @functools.cache
-def _day_caches() -> _DayCaches:
-    return _DayCaches(_known())
+def _day_caches() -> DayCaches:
+    return DayCaches(_known())
 
 
 def _orbits_of(body: str):

@@ -98,7 +98,7 @@ class IdleNotice:
         self.scheduler = scheduler
         self.idle_timeout = float(idle_timeout)
         self.before = notice_before(self.idle_timeout)
-        self.period = max(0.25, min(30.0, self.before / 4))
+        self.period = max(0.05, min(30.0, self.before / 4))
         self.name = name or os.environ.get("DASK_GATEWAY_CLUSTER_NAME", "")
         self._sent: dict[str, float] = {}  # "soon" / "now" -> the idle stretch (its start) told of
 
