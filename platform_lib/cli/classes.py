@@ -161,6 +161,8 @@ def _grades(args):
     import csv
     import sys
 
+    if book.get("warning"):  # nbgrader's gradebook could not be read: the scores are the last autograding's
+        print(f"astrohub: {book['warning']}", file=sys.stderr)
     writer = csv.DictWriter(sys.stdout, fieldnames=book["columns"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(book["rows"])

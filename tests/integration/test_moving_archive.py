@@ -160,3 +160,76 @@ def test_a_client_that_asked_for_json_gets_its_errors_as_json(service, method, p
     plain = send({k: v for k, v in query.items() if k.lower() not in ("format", "responseformat")})
     assert plain.status_code == r.status_code and plain.headers["Content-Type"] == "application/x-votable+xml"
     assert b'value="ERROR"' in plain.content and doc["message"].encode() in plain.content.replace(b"&#x27;", b"'")
+
+
+def test_a_slow_bodies_request_leaves_tap_answering_and_meets_the_time_limit(tmp_path, monkeypatch):
+    """moving/bodies runs in the query threads under the per-query time limit (``off_loop``), as TAP does: while
+    a bodies request is held in its work, a TAP sync query is answered, and the held request is answered with
+    the limit's UsageFault once it runs past it (before, it ran without a limit, in the loop's default pool).
+    Then a cone on the same night is placed through the per-day ephemeris cache, with the same bodies as
+    placing every orbit."""
+    import threading
+
+    from astrohub_archive import moving
+    from astrohub_archive.app import ArchiveState, make_app
+    from astrohub_archive.engine import Limits
+    from platform_lib.imageindex import build_index
+    from tornado_thread import serving  # tests/support/, on the path by tests/conftest.py
+
+    (tmp_path / "images").mkdir()
+    build_index(tmp_path / "index.sqlite", tmp_path / "images", workers=1)
+    state = ArchiveState(tmp_path / "index.sqlite", tmp_path / "images")
+    held, release, answers = threading.Event(), threading.Event(), {}
+    compute = moving.BodiesInImageHandler.compute
+
+    def slow(self, args, viewer):
+        if "hold" in args:
+            held.set()
+            release.wait(60)
+        return compute(self, args, viewer)
+
+    monkeypatch.setattr(moving.BodiesInImageHandler, "compute", slow)
+    tap = {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT COUNT(*) AS n FROM TAP_SCHEMA.tables"}
+    cone = {"ra": "10", "dec": "5", "radius": "2", "time": "2024-03-01T10:00", "format": "json"}
+    with serving(lambda: make_app(state)) as base:
+        assert requests.get(f"{base}/tap/sync", params=tap, timeout=60).status_code == 200  # warm
+        state.limits = Limits(seconds=4.0)
+
+        def ask() -> None:
+            answers["bodies"] = requests.get(f"{base}/moving/bodies", params={**cone, "hold": "1"}, timeout=60)
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        try:
+            assert held.wait(30), "the bodies request never reached its work"
+            during = requests.get(f"{base}/tap/sync", params=tap, timeout=30)
+            assert during.status_code == 200, during.text
+            assert "bodies" not in answers and not release.is_set()  # answered while bodies still runs
+            asking.join(30)
+            assert "bodies" in answers, "the held bodies request was not answered at the time limit"
+        finally:
+            release.set()
+            asking.join(60)
+        refused = answers["bodies"]
+        assert refused.status_code == 400 and "limit of 4 s" in refused.text, refused.text
+        state.limits = Limits()
+
+        def bodies(**extra) -> list[str]:
+            r = requests.get(f"{base}/moving/bodies", params={**cone, **extra}, timeout=60)
+            assert r.status_code == 200, r.text
+            doc = r.json()
+            return sorted(row[[c["name"] for c in doc["columns"]].index("body")] for row in doc["data"])
+
+        first, again = bodies(), bodies(ra="10.5")
+        assert moving._day_caches()._day.cache_info().currsize >= 1
+    from astropy.coordinates import SkyCoord
+    from astropy.time import Time
+    import astropy.units as u
+
+    from platform_lib.moving import bodies_in_image, known_orbits
+    from platform_lib.moving.reverse import cone_image
+
+    for ra, got in ((10.0, first), (10.5, again)):
+        every = bodies_in_image(cone_image(SkyCoord(ra * u.deg, 5 * u.deg), 2 * u.deg, Time("2024-03-01T10:00")),
+                                orbits=known_orbits())
+        assert got == sorted(every["body"]) and got, (ra, got)

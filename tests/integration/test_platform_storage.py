@@ -14,6 +14,7 @@ import stat
 import textwrap
 
 import pytest
+from kernel_retry import retry_until  # tests/support/, on the path by tests/conftest.py
 
 #: How long a membership change may take to reach the folder (group sync polls every 2 s).
 SYNC_DEADLINE = 30.0
@@ -28,26 +29,13 @@ def keeper(platform):
 
 def _write_until(platform, user: str, path: str, want: str) -> str:
     """In ``user``'s kernel, try to write ``path`` until the outcome is ``want`` ("ok"/"denied") or time is up."""
-    code = textwrap.dedent(
-        f"""
-        import time
+    code = retry_until("write()", want, SYNC_DEADLINE, setup=f"""
         from pathlib import Path
 
-        def attempt():
-            try:
-                Path({path!r}).write_text("written by the kernel")
-                return "ok"
-            except PermissionError:
-                return "denied"
-
-        deadline = time.monotonic() + {SYNC_DEADLINE}
-        outcome = attempt()
-        while outcome != {want!r} and time.monotonic() < deadline:
-            time.sleep(0.2)
-            outcome = attempt()
-        print(outcome)
-        """
-    )
+        def write():
+            Path({path!r}).write_text("written by the kernel")
+            return "ok"
+        """) + "print(outcome)\n"
     return platform.execute(user, code, timeout=SYNC_DEADLINE + 60).strip()
 
 

@@ -15,6 +15,7 @@ import json
 import textwrap
 
 import pytest
+from kernel_retry import retry_until  # tests/support/, on the path by tests/conftest.py
 
 pytestmark = pytest.mark.security
 
@@ -49,19 +50,7 @@ def _run(platform, user: str, *code: str):
 
 def _until(outcome_code: str, want: str) -> str:
     """Kernel code that retries ``outcome_code`` (an expression) until it gives ``want`` or time is up."""
-    return f"""
-    import os, time
-    def attempt():
-        try:
-            return {outcome_code}
-        except PermissionError:
-            return "denied"
-    deadline = time.monotonic() + {SYNC_DEADLINE}
-    outcome = attempt()
-    while outcome != {want!r} and time.monotonic() < deadline:
-        time.sleep(0.2)
-        outcome = attempt()
-    """
+    return retry_until(outcome_code, want, SYNC_DEADLINE)
 
 
 def test_a_member_who_joins_later_reads_and_writes_what_the_group_wrote_before(platform, crew):

@@ -310,6 +310,57 @@ def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(te
     assert teaching.return_feedback(PROF, "c1", "hw1")["returned"] == {"ann": ["square.html"]}
 
 
+def test_an_unreadable_nbgrader_gradebook_gives_the_last_scores_and_says_why_never_a_502(teaching, tmp_path,
+                                                                                         monkeypatch):
+    """nbgrader's gradebook.db damaged, locked by a running autograde, or missing: the gradebook (and the class
+    page) shows the scores the last autograding recorded with a warning naming the file and the reason; the CSV
+    export, with no room for a warning, is refused 409 (it was a BackendError, which the service answers 502)."""
+    import sqlite3
+
+    import astrohub_hub.classes as classes
+    from astrohub_hub.grading import Grader as RealGrader, GradebookUnreadable
+
+    class Grader(RealGrader):  # autograding itself is nbgrader's (tests/integration); reading scores is ours
+        def grade(self, assignment, work, source, system, feedback, deadline=None):
+            return {s: {"score": 4.0, "max_score": 5.0} for s in work}
+
+    monkeypatch.setattr(classes, "Grader", Grader)
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir()
+    teaching.release(PROF, "c1", "hw1")
+    monkeypatch.setattr(classes, "uses_nbgrader", lambda source: True)
+    teaching.submit(ANN, "c1", "hw1")
+    teaching.collect(PROF, "c1", "hw1", grade=True)
+    db = tmp_path / "classes" / "c1" / "instructors" / "nbgrader" / "gradebook.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+
+    def check(reason: str, strict: bool = True) -> None:
+        book = teaching.gradebook(PROF, "c1")
+        assert [(r["student"], r["score"], r["max_score"]) for r in book["rows"]] == [("ann", 4.0, 5.0)]
+        assert str(db) in book["warning"] and reason in book["warning"], book["warning"]
+        assert "last autograding" in book["warning"]
+        if not strict:
+            return
+        with pytest.raises(GradebookUnreadable, match=reason) as refused:
+            teaching.gradebook(PROF, "c1", strict=True)
+        assert refused.value.status == 409
+
+    db.write_bytes(b"this is not an SQLite database, it was cut short by a full disk" * 100)
+    check("file is not a database")
+    db.unlink()
+    with sqlite3.connect(db) as made:
+        made.execute("CREATE TABLE assignment (id TEXT, name TEXT)")
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # what an autograde's write holds while it commits
+    try:
+        check("database is locked", strict=False)  # SQLite waits 5 s for the lock: once is enough
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    db.unlink()
+    check("is missing")
+
+
 def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_unchanged(teaching, tmp_path):
     teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
     hw = tmp_path / "classes" / "c1" / "instructors" / "hw1"

@@ -119,3 +119,38 @@ def test_the_user_image_turns_off_the_same_nbgrader_plugins_for_everyone():
     assert set(listed) == set(config["disabledExtensions"]) == set(config["lockedExtensions"])
     for verb in ("disable", "lock"):
         assert f"jupyter labextension {verb} --level=sys_prefix $NBGRADER_INSTRUCTOR_PLUGINS" in dockerfile
+
+
+def test_a_spawn_reads_the_classes_taught_once(tmp_path, monkeypatch):
+    """The course links (``make_preexec_fn``), Lab's instructor tools (``user_env``) and formgrader's course
+    (``get_args``) each worked out the classes taught again (three listings of the classes' folders per spawn,
+    which could disagree if a class changed meanwhile): ``start`` reads them once, for all three."""
+    import asyncio
+
+    import astrohub_hub.local as local
+    from jupyterhub.spawner import LocalProcessSpawner
+
+    (tmp_path / "a101" / "instructors").mkdir(parents=True)
+    reads = []
+    counted = local.taught_classes
+    monkeypatch.setattr(local, "taught_classes", lambda groups: reads.append(1) or counted(groups))
+    seen = {}
+
+    async def start(self):  # what LocalProcessSpawner.start asks of ours before it starts the process
+        seen["preexec"] = self.make_preexec_fn(self.user.name)
+        seen["env"] = self.user_env({})
+        seen["args"] = self.get_args()
+        return "127.0.0.1", 1
+
+    async def listening(self, ip, port):
+        return True
+
+    monkeypatch.setattr(LocalProcessSpawner, "start", start)
+    monkeypatch.setattr(AstroLocalSpawner, "prepare", lambda self: None)
+    monkeypatch.setattr(AstroLocalSpawner, "wait_listening", listening)
+    teacher = make_spawner("tina", ["a101-instructors"])
+    teacher.classes_root = str(tmp_path)
+    assert asyncio.run(teacher.start()) == ("127.0.0.1", 1)
+    assert len(reads) == 1, f"the classes taught were read {len(reads)} times in one spawn"
+    assert "--CourseDirectory.root=/h/tina/grading/a101" in seen["args"]
+    assert teacher.taught_courses() == {"a101": str(tmp_path / "a101" / "instructors" / "nbgrader")}  # fresh again

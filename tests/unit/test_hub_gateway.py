@@ -424,3 +424,77 @@ def test_the_gateway_lets_the_classes_service_read_usage():
     configure_gateway(c, settings(backend="unsafe"))
     assert HubTokenAuthenticator(config=c).usage_readers == ["service:astrohub-classes"]
     assert issubclass(AstroUnsafeLocalBackend, WorkerCounts) and issubclass(AstroLocalBackend, WorkerCounts)
+
+
+def test_a_gateway_scheduler_warns_its_connected_client_before_the_idle_shutdown():
+    """dask-gateway's idle timeout counts tasks, not connected clients, so a notebook left open loses its
+    cluster, and its next Dask call failed with a bare connection error. ``dasknode.IdleNotice`` on a real
+    scheduler, at given times of a 30 min timeout: nothing while there is time, then a warning naming the
+    cluster and the time left (once), then a second at the shutdown; a task starts the count again. The
+    scheduler publishes them as distributed's ``print`` events, which a connected Client prints."""
+    import asyncio
+    import contextlib
+    import io
+
+    from distributed import Scheduler
+    from distributed.client import _handle_print
+
+    from astrohub_hub import dasknode
+
+    async def main() -> tuple[list, list]:
+        async with Scheduler(port=0, dashboard_address=":0", host="127.0.0.1") as scheduler:
+            notice = dasknode.IdleNotice(scheduler, 1800, name="c0ffee")
+            since = notice.idle_since()
+            steps = [notice.check(since + 1000), notice.check(since + 1560), notice.check(since + 1600),
+                     notice.check(since + 1800)]
+            scheduler.transition_log.append(("k", "a", "b", {}, "s", since + 1900))  # a task ran
+            steps.append(notice.check(since + 3400))
+            return steps, list(scheduler.get_events("print"))
+
+    steps, events = asyncio.run(main())
+    assert steps[0] is None and steps[2] is None and "in about 4 min" in steps[1], steps
+    assert "is being shut down" in steps[3] and "will be shut down in about 5 min" in steps[4], steps
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        for event in events:
+            _handle_print(event)  # what a connected Client does with each
+    assert printed.getvalue().splitlines() == [steps[1], steps[3], steps[4]]
+    assert "Dask cluster c0ffee has run no task for 26 min" in steps[1], steps
+    assert "client.submit(len, []).result()" in steps[1] and "gateway.new_cluster()" in steps[3]
+
+
+def test_a_dasknode_scheduler_tells_its_client_before_the_gateway_shuts_it_down(tmp_path):
+    """The scheduler as the local gateway runs it (``python -m astrohub_hub.dasknode scheduler`` with dask-gateway's
+    preload, ``idle_timeout`` 3 s; the gateway's API is not there, so only its heartbeats fail): a Client
+    connected to it, running nothing, is told before the shutdown."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import time
+
+    from distributed import Client
+
+    env = dict(os.environ, DASK_GATEWAY_CLUSTER_NAME="c0ffee", DASK_GATEWAY_API_URL="http://127.0.0.1:9/api",
+               DASK_GATEWAY_API_TOKEN="t")
+    log = tmp_path / "scheduler.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "astrohub_hub.dasknode", "scheduler", "--host", "127.0.0.1",
+                                 "--port", "0", "--preload", "dask_gateway.scheduler_preload", "--dg-idle-timeout", "3",
+                                 "--dg-api-address", "127.0.0.1:0", "--dg-heartbeat-period", "0"],
+                                env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"Scheduler at:\s+(\S+)", log.read_text())):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.1)
+        said = []
+        with Client(found.group(1), timeout=30) as client:
+            client.subscribe_topic("print", lambda event: said.append(event[1]["args"][0]))
+            while not any("is being shut down" in s for s in said):
+                assert time.monotonic() < deadline, (said, log.read_text()[-2000:])
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert "Dask cluster c0ffee" in said[0] and "shut down" in said[0], said

@@ -7,13 +7,14 @@ kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
 over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD. ``format`` is
 ``votable`` (default) or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance,
 an image without a time) is a ``UsageFault`` (HTTP 400) naming the problem, as a VOTable, or as JSON when
-``format=json``. Registered by :func:`moving_routes`; imports the archive's base handler and
-``platform_lib.moving``.
+``format=json``. Both run in the service's query threads under its per-query time limit (``off_loop``, as
+TAP and SIA: over it, a ``UsageFault`` naming the limit), never on the event loop; ``moving/bodies`` keeps a
+per-day ephemeris cache (:class:`DayCaches`), so only the first image of a day places every orbit.
+Registered by :func:`moving_routes`; imports the archive's base handler and ``platform_lib.moving``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import math
 
@@ -23,7 +24,7 @@ from astrohub_archive.base import BaseHandler
 from astrohub_archive.faults import UsageFault
 from astrohub_archive.writers import CONTENT_TYPES, render_table
 
-__all__ = ["moving_routes"]
+__all__ = ["DayCaches", "moving_routes"]
 
 _FORMATS = ("votable", "json")
 
@@ -53,6 +54,42 @@ def _known():
     from platform_lib.moving import Orbits
 
     return Orbits.concat(_orbits(), _comets())
+
+
+class DayCaches:
+    """The ephemeris cache of :func:`platform_lib.moving.bodies_in_images` (``n_orbits``, ``candidates``) for
+    any day: each day asked for is tabulated once (:func:`platform_lib.moving.build_cache` of :func:`_known`
+    for that one day, about as long as placing every orbit once), and the :data:`DAYS_CACHED` latest are kept,
+    so the next image of the same night places only the bodies near it instead of every orbit. A day the
+    cache cannot cover (at the ephemeris' edge) gives no candidates list: every orbit is placed, as before."""
+
+    def __init__(self, orbits) -> None:
+        self.orbits = orbits
+        self.n_orbits = len(orbits)
+        self._day = functools.lru_cache(maxsize=DAYS_CACHED)(self._build)
+
+    def _build(self, jd0: float):
+        from astropy.time import Time
+
+        from platform_lib.moving import MovingObjectError, build_cache
+
+        try:
+            return build_cache(self.orbits, Time(jd0, format="jd", scale="tdb"), 1)
+        except MovingObjectError:
+            return None
+
+    def candidates(self, centre_xyz, radius_rad: float, jd_tdb: float):
+        day = self._day(float(math.floor(jd_tdb - 0.5) + 0.5))  # 0h TDB, as build_cache starts its days
+        return None if day is None else day.candidates(centre_xyz, radius_rad, jd_tdb)
+
+
+#: Days of :class:`DayCaches` kept (each holds an int32 per orbit and per HEALPix cell: ~85 kB for kstars-data's 8,664 orbits).
+DAYS_CACHED = 32
+
+
+@functools.cache
+def _day_caches() -> DayCaches:
+    return DayCaches(_known())
 
 
 def _orbits_of(body: str):
@@ -147,7 +184,7 @@ class _MovingHandler(BaseHandler):
             t.meta = {}
             return render_table(t, "votable")
 
-        body = await asyncio.get_running_loop().run_in_executor(None, run)
+        body = await self.off_loop(run)  # the query threads, under the per-query time limit
         self.set_header("Content-Type", CONTENT_TYPES[fmt])
         self.finish(body)
 
@@ -186,7 +223,7 @@ class BodiesInImageHandler(_MovingHandler):
         from platform_lib.moving.reverse import cone_image
 
         obs_id = _one(args, "obs_id")
-        kw = {"orbits": _known(), "site": _one(args, "site", "geocenter"), "tolerance": self.tolerance(args),
+        kw = {"orbits": _known(), "cache": _day_caches(), "site": _one(args, "site", "geocenter"), "tolerance": self.tolerance(args),
               "viewer": viewer}
         if obs_id is not None:
             cone = [k for k in ("ra", "dec", "radius", "time") if _one(args, k) is not None]

@@ -84,7 +84,7 @@ from typing import Callable, Iterable
 from astrohub_hub import folders
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
 from astrohub_hub.accounts import SystemAccounts
-from astrohub_hub.grading import Deadline, Grader, NoSteps, Steps, uses_nbgrader
+from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
 
@@ -913,7 +913,7 @@ class Teaching:
                          "graded_submission", "due", "late", "late_seconds", "late_penalty", "extended_until",
                          "needs_manual_grade")
 
-    def gradebook(self, actor: Actor, cls: str) -> dict:
+    def gradebook(self, actor: Actor, cls: str, *, strict: bool = False) -> dict:
         """Who submitted what, and the scores (admins and the class's instructors).
 
         One row per student on the roster and released assignment (:attr:`GRADEBOOK_COLUMNS`): the number of
@@ -928,6 +928,11 @@ class Teaching:
         ``None``: not graded); ``extended_until``: the student's extension (ISO 8601, ``None``: none), which
         ``late`` is measured against when it is later than ``due``; ``needs_manual_grade``: a cell of the graded
         submission still waits for a grade in formgrader (``None``: not graded).
+
+        ``warning`` is ``None``, or says why nbgrader's gradebook could not be read (damaged, locked by a running
+        autograde, missing) and that the scores are then those the last autograding recorded (hand grades given
+        since are not in them); with ``strict`` (the CSV export, which has no room for the warning) that is
+        :class:`~astrohub_hub.grading.GradebookUnreadable` (409) instead.
         """
         self._class(cls, live=False)
         self._require(actor, cls, "instructor")
@@ -941,7 +946,20 @@ class Teaching:
                 "SELECT assignment, student, score, max_score, submission, late_penalty FROM grades "
                 "WHERE class = ?", (cls,))}
         extensions = self._extensions(cls)
-        now = self._scores_now(actor, cls)
+        warning = None
+        try:
+            now = self._scores_now(actor, cls)
+        except GradebookUnreadable as exc:
+            if strict:
+                raise
+            now, warning = {}, f"{exc.message}. The scores shown are those the last autograding recorded."
+        if warning is None and any(sub is not None for _, _, sub, _ in scores.values()) and \
+                not (self._class_dirs(cls)["instructors"] / "nbgrader" / "gradebook.db").is_file():
+            warning = (f"nbgrader's gradebook {self._class_dirs(cls)['instructors'] / 'nbgrader' / 'gradebook.db'} "
+                       "is missing: the scores shown are those the last autograding recorded (hand grades given "
+                       "in formgrader are not in them); restore the file, or autograde again")
+            if strict:
+                raise GradebookUnreadable(warning, value=str(self._class_dirs(cls)["instructors"] / "nbgrader"))
         rows = []
         for student in self.roster(cls)["students"]:
             for assignment, due in assignments:
@@ -960,7 +978,7 @@ class Teaching:
                     student, assignment, n, last, score, top, sub, None if due is None else iso(due),
                     None if late is None else bool(late), late, penalty,
                     None if extended is None else iso(extended), manual))))
-        return {"class": cls, "columns": list(self.GRADEBOOK_COLUMNS), "rows": rows}
+        return {"class": cls, "columns": list(self.GRADEBOOK_COLUMNS), "rows": rows, "warning": warning}
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:
         """Copy ``instructors/feedback/<assignment>/<student>/`` into ``~<student>/<class>/<assignment>/feedback/``.

@@ -43,7 +43,8 @@ instructor each class's roster with every student's server state and number of s
 assignment with the autograded score and whether the latest came late).
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
-gets a 5xx), and 502 when a system the service relies on failed (:class:`astrohub_hub.errors.BackendError`: a
+gets a 5xx; nbgrader's gradebook.db that cannot be read is a 409, ``gradebook-unreadable``, or the gradebook's
+``warning``), and 502 when a system the service relies on failed (:class:`astrohub_hub.errors.BackendError`: a
 grading Job that failed or ran out of time, named with its reason; the Kubernetes API; the hub refusing a
 change); never a traceback.
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
@@ -485,7 +486,7 @@ class GradesHandler(ApiHandler):
         if fmt == "json":
             await self.run(self.teaching.gradebook, cls)
             return
-        book = await asyncio.to_thread(self.teaching.gradebook, self.actor, cls)
+        book = await asyncio.to_thread(self.teaching.gradebook, self.actor, cls, strict=True)
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=book["columns"], lineterminator="\n")
         writer.writeheader()
@@ -636,8 +637,10 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 counts: dict[str, int] = {}
                 for sub in info["submissions"]:
                     counts[sub["student"]] = counts.get(sub["student"], 0) + 1
-                book = {(r["student"], r["assignment"]): r
-                        for r in self.teaching.gradebook(actor, entry["name"])["rows"]}
+                gradebook = self.teaching.gradebook(actor, entry["name"])
+                book = {(r["student"], r["assignment"]): r for r in gradebook["rows"]}
+                if gradebook["warning"]:
+                    parts.append(f"<p class='warning'>{e(gradebook['warning'])}</p>")
 
                 def cell(student: str, assignment: str) -> str:  # submissions (score) of one assignment
                     row = book.get((student, assignment), {})

@@ -65,7 +65,17 @@ from astrohub_hub import folders
 from astrohub_hub.due_dates import late_penalty, late_seconds, own_due
 from astrohub_hub.errors import BackendError, HubError
 
-__all__ = ["Deadline", "Grader", "LocalSteps", "NoSteps", "Steps", "steps_from_environ", "uses_nbgrader"]
+__all__ = ["Deadline", "Grader", "GradebookUnreadable", "LocalSteps", "NoSteps", "Steps", "steps_from_environ",
+           "uses_nbgrader"]
+
+class GradebookUnreadable(BackendError):
+    """nbgrader's ``gradebook.db`` cannot be read now: damaged, locked by a running autograde past SQLite's
+    wait, or not readable by the instructor. The state of the class's files, not a failed service: the classes
+    service answers it 409 with the message (the file, SQLite's reason and what to do), never 502."""
+
+    code = "gradebook-unreadable"
+    status = 409
+
 
 #: Seconds one nbgrader step may take (autograde runs every submitted notebook).
 STEP_TIMEOUT = 900
@@ -315,8 +325,11 @@ class Grader:
                                 capture_output=True, text=True, timeout=120, check=False, **user)
         if result.returncode != 0:
             lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-            raise BackendError(f"cannot read nbgrader's gradebook {self.course / 'gradebook.db'}: "
-                               f"{' | '.join(lines[-2:])}", code="gradebook-unreadable", value=str(self.course))
+            raise GradebookUnreadable(
+                f"cannot read nbgrader's gradebook {self.course / 'gradebook.db'}: {' | '.join(lines[-2:])}; if an "
+                "autograde is running, try again when it has finished; if the file is damaged, restore it from a "
+                "backup (or move it aside and autograde again, which loses grades given by hand in formgrader)",
+                value=str(self.course / "gradebook.db"))
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     def feedback(self, assignment: str, students: list[str], deadline: Deadline, feedback_root: Path) -> dict:

@@ -377,9 +377,16 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
     # -- grading by hand (formgrader) -------------------------------------------------------------
 
+    #: :meth:`taught_courses` as :meth:`start` read it, while it starts the server (None otherwise).
+    _taught: dict[str, str] | None = None
+
     def taught_courses(self) -> dict[str, str]:
         """``{class: its nbgrader course folder}`` for the classes this user teaches now (their group
-        ``<class>-instructors``, the class's folder present)."""
+        ``<class>-instructors``, the class's folder present). Read once per spawn: while :meth:`start` runs,
+        the course links (``make_preexec_fn``), Lab's instructor tools (``user_env``) and formgrader
+        (``get_args``) all get the answer it read first, so they agree even if a class changes meanwhile."""
+        if self._taught is not None:
+            return dict(self._taught)
         if not self.classes_root:
             return {}
         root = self.classes_root
@@ -566,8 +573,13 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
     async def start(self):
         self.apply_profile()
-        await asyncio.to_thread(self.prepare)
-        ip, port = await super().start()
+        self._taught = None
+        self._taught = self.taught_courses()
+        try:
+            await asyncio.to_thread(self.prepare)
+            ip, port = await super().start()
+        finally:
+            self._taught = None
         await self.wait_listening(ip, port)
         return ip, port
 

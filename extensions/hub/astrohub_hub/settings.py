@@ -220,7 +220,8 @@ class GatewayServerSettings(Strict):
     through the hub API count too). ``idle_timeout_seconds`` shuts down a cluster that has run no
     task for that long (dask-gateway's ``idle_timeout``: the time since the scheduler's last task
     transition, or since it started; connected clients and a notebook's cluster widget do not count,
-    so a cluster left open in a notebook stops too; 0: never). ``db_path``: the gateway's SQLite database (default: in memory); with a file, a
+    so a cluster left open in a notebook stops too, after its client printed a warning on the local platform;
+    0: never). ``db_path``: the gateway's SQLite database (default: in memory); with a file, a
     restarted gateway finds its running clusters again (their secrets encrypted with a key derived from
     the gateway's hub token).
     """
