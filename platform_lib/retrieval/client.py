@@ -282,6 +282,15 @@ class TapJob:
         self._job = job
         self.service_url = url
 
+    def __repr__(self) -> str:
+        # A notebook shows the handle it was given: say which job it is and where it stands (reading the
+        # phase asks the service; a service that cannot answer is said so, a repr never raises).
+        try:
+            phase = self.phase
+        except Exception as exc:  # noqa: BLE001 - a repr must not raise
+            phase = f"phase unknown: {exc}"
+        return f"<TapJob {self.url} {phase}>"
+
     @classmethod
     def from_url(cls, job_url: str, session=None) -> "TapJob":
         import pyvo

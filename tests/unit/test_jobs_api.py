@@ -404,3 +404,38 @@ def test_a_synchronous_result_with_text_columns_can_be_saved(tmp_path):
     back = Table.read(tmp_path / "x.parquet")
     assert list(back["n"]) == [1, 2] and back["t"][0] == "abc"
     assert list(back["t"]) == ["abc", ""]
+
+
+_UWS_JOB = """<?xml version="1.0" encoding="UTF-8"?>
+<uws:job xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1">
+  <uws:jobId>j1</uws:jobId><uws:ownerId xsi:nil="true" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>
+  <uws:phase>{phase}</uws:phase><uws:executionDuration>600</uws:executionDuration>
+  <uws:parameters><uws:parameter id="query">SELECT 1</uws:parameter></uws:parameters>
+</uws:job>"""
+
+
+def test_a_tap_job_handle_shows_its_url_and_phase():
+    """A notebook cell ending in ``job = tap_query(..., async_=True); job`` showed
+    ``<platform_lib.retrieval.client.TapJob object at 0x...>``: the repr names the job and its phase, read by
+    pyvo from a UWS job document; a service that no longer answers is said so, and the repr does not raise."""
+    from stand_in_http import StandInHandler, serving_http
+
+    phases = ["EXECUTING", "COMPLETED"]
+
+    class Uws(StandInHandler):
+        def do_GET(self):
+            body = _UWS_JOB.format(phase=phases[0]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with serving_http(Uws) as server:
+        url = f"http://127.0.0.1:{server.server_port}/tap/async/j1"
+        job = retrieval.TapJob.from_url(url)
+        assert repr(job) == f"<TapJob {url} EXECUTING>"
+        phases.pop(0)
+        assert repr(job) == f"<TapJob {url} COMPLETED>"
+    gone = repr(job)
+    assert gone.startswith(f"<TapJob {url} phase unknown: ") and "object at 0x" not in gone
