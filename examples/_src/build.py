@@ -314,12 +314,103 @@ viz.plot(skymap, candidates=gal_in, title='S190814bv (LALInference) and the Open
     ("code", """viz.plot(skymap, center='peak', radius=6 * u.deg, candidates=candidates)"""),
 ]
 
+OPEN_CLUSTERS = [
+    ("md", "# Open clusters in Hipparcos: members, a colour-magnitude diagram, results for your group\n\n"
+           "Which open clusters of OpenNGC have Hipparcos members, how far away are they, and what do their "
+           "colour-magnitude diagrams look like? An afternoon's analysis through the archive's TAP service: an "
+           "asynchronous ADQL join of two catalogues, a table of your own uploaded and joined, a proper-motion and "
+           "parallax cut, a plot, and the results written to your group's folder for your colleagues (FITS with "
+           "its units and UCDs, which TOPCAT reads too)."),
+    ("code", SETUP),
+    ("md", "## Every open cluster's Hipparcos stars: one asynchronous ADQL join\n\n"
+           "OpenNGC gives each cluster's centre and major axis (arcmin); the join keeps the Hipparcos stars within "
+           "half of it. `async_=True` submits a UWS job that you can wait for, or leave and come back to."),
+    ("code", '''from platform_lib.retrieval import tap_query
+
+adql = """
+SELECT o.name AS cluster, h.HIP, h.parallax, h.pmra, h.pmdec, h.Hpmag, h.B_V,
+       DISTANCE(POINT('ICRS', o.ra, o.dec), POINT('ICRS', h.ra, h.dec)) AS dist
+FROM OpenNGC.objects AS o JOIN I_311.hip2 AS h
+  ON 1 = CONTAINS(POINT('ICRS', h.ra, h.dec), CIRCLE('ICRS', o.ra, o.dec, o.majax / 120.0))
+WHERE o.type = 'OCl'"""
+job = tap_query(adql, async_=True, maxrec=100_000)
+print(job)
+job.wait()
+stars = job.fetch()
+print(len(stars), 'Hipparcos stars inside', len(set(stars['cluster'])), 'open clusters;',
+      'the farthest', stars['dist'].quantity.max().to(u.arcmin).round(1), 'from its centre')'''),
+    ("md", "## Your own table: the clusters with at least 8 stars, their mean motion and distance"),
+    ("code", """from astropy.table import Table, join
+
+rows = []
+by_cluster = stars.group_by('cluster')
+for key, group in zip(by_cluster.groups.keys, by_cluster.groups):
+    if len(group) >= 8:
+        rows.append((key['cluster'], len(group), np.ma.median(group['pmra']), np.ma.median(group['pmdec']),
+                     np.ma.median(group['parallax'])))
+clusters = Table(rows=rows, names=['cluster', 'n', 'pmra0', 'pmdec0', 'plx0'],
+                 units={'pmra0': u.mas / u.yr, 'pmdec0': u.mas / u.yr, 'plx0': u.mas})
+centres = tap_query("SELECT name AS cluster, ra, dec, majax FROM OpenNGC.objects WHERE type = 'OCl'", maxrec=5000)
+clusters = join(clusters, centres, keys='cluster')
+clusters['radius'] = (clusters['majax'].quantity / 2).to(u.deg)
+clusters['distance'] = clusters['plx0'].quantity.to(u.pc, equivalencies=u.parallax()).round(0)
+clusters['cluster', 'n', 'pmra0', 'pmdec0', 'plx0', 'distance', 'radius']"""),
+    ("md", "## An upload join: your table against Hipparcos, on the archive\n\n"
+           "`uploads=` sends your table with the query (`TAP_UPLOAD.clusters`); here each cluster's field, out to "
+           "1.5 times its radius. Members move with the cluster (within 5 mas/yr of its median motion) and lie at "
+           "its distance (parallax within 1.5 mas)."),
+    ("code", '''field = tap_query("""
+SELECT c.cluster, h.HIP, h.parallax, h.pmra, h.pmdec, h.Hpmag, h.B_V
+FROM TAP_UPLOAD.clusters AS c JOIN I_311.hip2 AS h
+  ON 1 = CONTAINS(POINT('ICRS', h.ra, h.dec), CIRCLE('ICRS', c.ra, c.dec, 1.5 * c.radius))""",
+                  uploads={'clusters': clusters}, maxrec=100_000)
+field = join(field, clusters['cluster', 'pmra0', 'pmdec0', 'plx0'], keys='cluster')
+moving = np.hypot(field['pmra'] - field['pmra0'], field['pmdec'] - field['pmdec0']) < 5   # mas/yr
+near = np.abs(field['parallax'] - field['plx0']) < 1.5                                  # mas
+members = field[moving & near]
+print(len(members), 'members in', len(set(members['cluster'])), 'clusters, of', len(field), 'stars in their fields')
+print('pmra:', members['pmra'].unit, members['pmra'].meta['ucd'], '-', members['pmra'].description)'''),
+    ("md", "## Their colour-magnitude diagrams\n\nAbsolute magnitudes from each star's own parallax."),
+    ("code", """fig, ax = plt.subplots(figsize=(7, 6))
+by_cluster = members.group_by('cluster')
+for key, group in zip(by_cluster.groups.keys, by_cluster.groups):
+    absolute = group['Hpmag'] + 5 * np.log10(group['parallax'].quantity.to_value(u.arcsec)) + 5
+    ax.scatter(group['B_V'], absolute, s=14, label=f"{key['cluster']} ({len(group)} stars)")
+ax.invert_yaxis(); ax.set_xlabel('B - V (mag)'); ax.set_ylabel('absolute Hp (mag)')
+ax.set_title('Hipparcos members of open clusters'); ax.legend(fontsize=8)
+plt.show()"""),
+    ("md", "## Results for your group\n\n"
+           "`Storage` writes into your group's folder (or your home if you are in no group) atomically. FITS and "
+           "VOTable keep units, descriptions and UCDs; in FITS they are also the `TUNITn`, `TUCDn` and `TCOMMn` "
+           "cards that TOPCAT and STILTS read. CSV keeps only the values."),
+    ("code", """import io
+
+from platform_lib.storage import Storage
+
+storage = Storage()
+where = f'group/{settings.groups[0]}:open-clusters' if settings.groups else 'home:open-clusters'
+for name in ('members.fits', 'members.vot', 'members.csv'):
+    print(storage.write_table(members, f'{where}/{name}', overwrite=True))
+png = io.BytesIO()
+fig.savefig(png, format='png')
+print(storage.write_bytes(f'{where}/cmd.png', png.getvalue()))"""),
+    ("md", "## Read back, as a colleague would"),
+    ("code", """from astropy.io import fits
+
+back = storage.read_table(f'{where}/members.fits')
+print(len(back), 'rows read back; pmra in', back['pmra'].unit, 'with UCD', back['pmra'].meta['ucd'])
+header = fits.getheader(storage.local_path(f'{where}/members.fits'), 1)
+column = back.colnames.index('pmra') + 1
+print({key: header[f'{key}{column}'] for key in ('TTYPE', 'TUNIT', 'TUCD', 'TCOMM')})"""),
+]
+
 TUTORIALS = {
     "getting-started": GETTING_STARTED,
     "images": IMAGES,
     "catalogues": CATALOGS,
     "crossmatch": CROSSMATCH,
     "gw-skymap": GW,
+    "open-clusters": OPEN_CLUSTERS,
 }
 
 

@@ -250,6 +250,63 @@ def _assemble(left, right, i1, i2, sep, prob, suffixes):
     return out
 
 
+def _right_columns(right) -> dict[str, Any]:
+    """The right side's described columns (name -> object with ``unit``, ``description``, ``ucd``) when it is a
+    catalogue of the registry (its dictionary), else ``{}`` (a HATS path, an LSDB catalogue, a DataFrame)."""
+    if not (type(right).__name__ == "TableInfo" or isinstance(right, str)):
+        return {}
+    from platform_lib.catalogs import resolve
+    from platform_lib.errors import PlatformError
+
+    try:
+        _, info = resolve(right)
+    except (PlatformError, OSError):
+        return {}
+    return {c.name: c for c in info.columns} if info is not None else {}
+
+
+def _lazy_result_table(frame, left: Table, right, suffixes) -> Table:
+    """The Dask path's pairs (a DataFrame) as the Table a Table ``left`` gives in memory: the left columns'
+    units, descriptions and meta (UCDs) from ``left``, the right ones' from the registry's dictionary when
+    ``right`` is a registry catalogue, ``separation_arcsec`` in arcsec, ``left.meta`` as the table's."""
+    out = Table.from_pandas(frame, index=False)
+    out.meta.update(left.meta)
+    lcols, rdesc = set(left.colnames), _right_columns(right)
+
+    def source(name: str):
+        if name in lcols and name not in rdesc:
+            return left[name]
+        if name.endswith(suffixes[0]) and name[: -len(suffixes[0])] in lcols:
+            return left[name[: -len(suffixes[0])]]
+        if name in rdesc:
+            return rdesc[name]
+        if name.endswith(suffixes[1]) and name[: -len(suffixes[1])] in rdesc:
+            return rdesc[name[: -len(suffixes[1])]]
+        return None
+
+    for name in out.colnames:
+        col = out[name]
+        if name == SEPARATION:
+            col.unit = u.arcsec
+            continue
+        src = source(name)
+        if src is None:
+            continue
+        if not hasattr(src, "ucd"):  # a left column (a Column, or a Quantity of a QTable): as it was
+            col.unit, col.description = getattr(src, "unit", None), src.info.description
+            col.meta.update(src.info.meta or {})
+            continue
+        if src.unit:  # the registry's ColumnInfo
+            try:
+                col.unit = src.unit
+            except ValueError:  # a unit astropy cannot read: kept in the dictionary, not on the column
+                pass
+        col.description = src.description or None
+        if src.ucd:
+            col.meta["ucd"] = src.ucd
+    return out
+
+
 def _finite(lon, lat, side):
     ok = np.isfinite(lon) & np.isfinite(lat)
     dropped = int(ok.size - ok.sum())
@@ -490,8 +547,9 @@ def crossmatch(
     -------
     Table, pandas.DataFrame or Path
         Both rows' columns and ``separation_arcsec`` (and ``match_probability``), one row per pair,
-        ordered by left row then separation. A Table for a Table ``left``, else a DataFrame; the
-        HATS folder when ``output`` is given (its ``_healpix_29`` is the left row's).
+        ordered by left row then separation. A Table for a Table ``left`` (on Dask too, with the left
+        columns' units and UCDs, and the right ones' from the registry for a registry catalogue), else a
+        DataFrame; the HATS folder when ``output`` is given (its ``_healpix_29`` is the left row's).
 
     Examples
     --------
@@ -551,7 +609,10 @@ def crossmatch(
             mode=mode, k=k, left_coords=left_coords, right_coords=right_coords, suffixes=suffixes,
             client=client, lazy=lazy, output=output, progress=None if progress_fn else progress, on_progress=progress_fn,
             area=area, density=density)
-        return crossmatch_lazy(left, right, radius, spec)
+        out = crossmatch_lazy(left, right, radius, spec)
+        if isinstance(left, Table) and not lazy and output is None:
+            return _lazy_result_table(out, left, right, suffixes)
+        return out
     if progress_fn is not None:
         progress_fn(0.0, "matching in memory")
     lon1, lat1, f1 = _side_coords(left, left_coords, left_frame, "left")

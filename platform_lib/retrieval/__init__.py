@@ -21,7 +21,7 @@ from __future__ import annotations
 import astropy.units as u
 
 from platform_lib import jobs
-from platform_lib.retrieval.client import TapJob, result_table, save_path, translate_errors
+from platform_lib.retrieval.client import TapJob, WholeBodies, result_table, save_path, translate_errors
 from platform_lib.retrieval.errors import RetrievalError, TruncatedResultWarning
 from platform_lib.retrieval.session import make_session
 from platform_lib.retrieval.tapjobs import ArchiveJobsWarning, ArchiveTapJob
@@ -175,7 +175,7 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
     if save_to is not None:
         return _tap_job(query, service, maxrec, uploads, save_to, settings)
     with translate_errors(service, "TAP query"):
-        svc = pyvo.dal.TAPService(service, session=session)
+        svc = pyvo.dal.TAPService(service, session=WholeBodies(session) if async_ else session)
         if async_:
             job = svc.submit_job(query, maxrec=maxrec, uploads=uploads, **({"runid": run_id} if run_id else {}))
             job.run()

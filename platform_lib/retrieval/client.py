@@ -8,6 +8,7 @@ through :func:`platform_lib.jobs.poll_until`.
 from __future__ import annotations
 
 import contextlib
+import io
 
 import astropy.units as u
 import numpy as np
@@ -15,8 +16,8 @@ import numpy as np
 from platform_lib.jobs import poll_until
 from platform_lib.retrieval.errors import RetrievalError
 
-__all__ = ["translate_errors", "DONE_PHASES", "TapJob", "registry_search", "result_table", "save_path", "tap_job_list",
-           "tap_job_record", "plain_strings"]
+__all__ = ["translate_errors", "DONE_PHASES", "TapJob", "WholeBodies", "registry_search", "result_table", "save_path",
+           "tap_job_list", "tap_job_record", "plain_strings"]
 
 
 def result_table(search, what: str, maxrec: int | None):
@@ -271,6 +272,45 @@ def tap_job_record(job_url: str, session) -> dict:
 DONE_PHASES = ("COMPLETED", "ERROR", "ABORTED")
 
 
+class _Replay(io.BytesIO):
+    """A body already read, where pyvo reads a streamed one: ``response.raw.read(amt, decode_content=True)``."""
+
+    def read(self, amt=None, decode_content=None, **_):  # noqa: ARG002 - urllib3's signature
+        return super().read(-1 if amt is None else amt)
+
+
+class WholeBodies:
+    """The session given to pyvo's asynchronous TAP (``TAPService.submit_job``, ``AsyncTAPJob``): its GETs and
+    POSTs read each answer whole and give the connection back.
+
+    pyvo 1.9.1 asks for the job document and the result with ``stream=True`` and reads them through
+    ``response.raw``, but never closes the responses: ``submit_job`` does not even read the job document the
+    submission is redirected to. Their connections stay checked out until the responses are garbage-collected,
+    and then Python warns ``ResourceWarning: unclosed <socket ...>`` in whatever cell runs: the first
+    ``tap_query(..., async_=True)`` of every kernel did. The answers are small UWS documents and results that
+    pyvo parses in memory anyway. Everything else is the wrapped session's.
+    """
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+    def _whole(self, response):
+        body = response.content  # read to the end: the connection goes back to the pool
+        response.raw = _Replay(body)
+        return response
+
+    def get(self, url, **kwargs):
+        kwargs["stream"] = False
+        return self._whole(self.session.get(url, **kwargs))
+
+    def post(self, url, data=None, **kwargs):
+        kwargs["stream"] = False
+        return self._whole(self.session.post(url, data=data, **kwargs))
+
+
 class TapJob:
     """A handle on an asynchronous TAP query (UWS job): poll, wait, fetch, abort, delete.
 
@@ -282,12 +322,23 @@ class TapJob:
         self._job = job
         self.service_url = url
 
+    def __repr__(self) -> str:
+        # A notebook shows the handle it was given: say which job it is and where it stands (reading the
+        # phase asks the service; a service that cannot answer is said so, a repr never raises).
+        try:
+            phase = self.phase
+        except Exception as exc:  # noqa: BLE001 - a repr must not raise
+            phase = f"phase unknown: {exc}"
+        return f"<TapJob {self.url} {phase}>"
+
     @classmethod
     def from_url(cls, job_url: str, session=None) -> "TapJob":
         import pyvo
 
+        from pyvo.utils.http import create_session
+
         with translate_errors(job_url, "TAP job"):
-            return cls(pyvo.dal.AsyncTAPJob(job_url, session=session), job_url)
+            return cls(pyvo.dal.AsyncTAPJob(job_url, session=WholeBodies(session or create_session())), job_url)
 
     @property
     def url(self) -> str:

@@ -83,9 +83,27 @@ def table_to_bytes(data, key: str) -> bytes:
         kwargs = {"path": "data", "serialize_meta": True} if key == "hdf5" else {}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*not supported by.*")
+            # a TAP result's meta (QUERY_STATUS) goes in as a HIERARCH card, which astropy reads back: no warning
+            warnings.filterwarnings("ignore", message="Keyword name .* is greater than 8 characters")
             table.write(path, format=astropy_format, **kwargs)
+        if key == "fits":
+            _add_fits_column_cards(path, table)
         with open(path, "rb") as fh:
             return fh.read()
+
+
+def _add_fits_column_cards(path: str, table) -> None:
+    """UCDs and descriptions as ``TUCDn``/``TCOMMn`` cards too, where TOPCAT and STILTS read them
+    (:mod:`platform_lib.fitscolumns`; astropy's own copy is in a comment block only astropy reads)."""
+    from astropy.io import fits
+
+    from platform_lib.fitscolumns import add_column_cards
+
+    with fits.open(path, mode="update") as hdul:
+        for hdu in hdul[1:]:
+            if isinstance(hdu, fits.BinTableHDU):
+                add_column_cards(hdu.header, table)
+                break
 
 
 def table_from_file(path: str, key: str):
@@ -104,7 +122,12 @@ def table_from_file(path: str, key: str):
             with h5py.File(path, "r") as f:
                 if "data" not in f:
                     kwargs = {"path": next(iter(f.keys()))}
-        return Table.read(path, format=FORMATS[key][0], **kwargs)
+        table = Table.read(path, format=FORMATS[key][0], **kwargs)
+        if key == "fits":
+            from platform_lib.fitscolumns import take_column_cards
+
+            take_column_cards(table)
+        return table
     except UnknownFormat:
         raise
     except Exception as exc:  # astropy raises many kinds for bad content

@@ -429,3 +429,40 @@ def test_a_table_in_fk4_is_converted_on_dask_as_in_memory(hipparcos_fk4, client)
     with pytest.raises(CrossmatchInputError, match="right_frame='fk4'.*ingest it") as err:
         crossmatch(left, str(path), radius, right_frame="fk4", client=client, progress=False)
     assert err.value.code == "mixed-frames"
+
+
+def test_a_table_against_a_catalogue_on_dask_gives_a_table_with_units(hats_pair, client, tmp_path):
+    """``crossmatch(my_table, "I/311", ...)`` (an astronomer's own list against a registry catalogue) gave a
+    pandas DataFrame, units and UCDs gone (``pmra`` a bare float), though a Table ``left`` is documented to give
+    a Table. It gives the Table the in-memory path gives: the left columns as they were, the catalogue's
+    from its dictionary, the separation in arcsec; the same pairs as the DataFrame."""
+    from astropy.table import Table
+
+    from platform_lib.catalogs import Registry, ingest
+
+    left, right, _, _ = hats_pair
+    mine = Table.from_pandas(left)
+    mine["ra"].unit = mine["dec"].unit = u.deg
+    mine["ra"].meta["ucd"] = "pos.eq.ra;meta.main"
+    mine["id"].description = "my running number"
+    mine.meta["survey"] = "mine"
+    theirs = Table.from_pandas(right)
+    theirs["ra"].unit = theirs["dec"].unit = u.deg
+    theirs["mag"] = np.linspace(5, 12, len(theirs)) * u.mag
+    theirs["mag"].description = "V magnitude"
+    theirs["mag"].meta["ucd"] = "phot.mag;em.opt.V"
+    theirs.write(tmp_path / "theirs.vot", format="votable")
+    reg = Registry(tmp_path / "catalogs" / "registry.sqlite")
+    ingest(tmp_path / "theirs.vot", reg, name="theirs", partition_rows=1_000)
+    catalogue = reg.get("theirs")
+    radius = 2 * u.arcsec
+    got = crossmatch(mine, catalogue, radius, mode="all", client=client, progress=False)
+    assert isinstance(got, Table)
+    expected = crossmatch(left, right, radius, mode="all")  # in memory, DataFrames
+    assert _pairs(got) == _pairs(expected) and len(got) == len(expected) > 1500
+    assert got["ra_1"].unit == u.deg and got["ra_1"].meta["ucd"] == "pos.eq.ra;meta.main"
+    assert got["id_1"].description == "my running number" and got.meta["survey"] == "mine"
+    assert got["separation_arcsec"].unit == u.arcsec
+    # the registry's dictionary describes the catalogue's columns
+    assert got["mag"].unit == u.mag and got["mag"].meta["ucd"] == "phot.mag;em.opt.V"
+    assert got["mag"].description == "V magnitude" and got["ra_2"].unit == u.deg

@@ -80,6 +80,9 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
         "images": ["m1_dss.fits"],
         "crossmatch": ["sources matched", "pairs on Dask", "succeeded", "pairs from the job"],
         "gw-skymap": ["90 % credible area", "in the 90 % region", "are in the 90 % volume"],
+        # the TAP job's repr (not "<... object at 0x...>"), DISTANCE in degrees, the group's FITS with its UCDs
+        "open-clusters": ["<TapJob http", "open clusters; the farthest", "members in", "pmra: mas / yr pos.pm;pos.eq.ra",
+                          f"group/{group}:open-clusters/members.fits", "'TUCD': 'pos.pm;pos.eq.ra'"],
     }.get(notebook, [])
 
 

@@ -626,3 +626,23 @@ def test_geometry_values_in_the_select_list_are_dali_arrays():
                 "FROM TAP_UPLOAD.mine WHERE id = 1", up)
     assert (w["p"][0].tolist(), w["c"][0].tolist(), w["poly"][0].tolist()) == (
         [350.0, 5.0], [10.0, 5.0, 1.0], [359.0, 0.0, 1.0, 0.0, 0.0, 1.0])
+
+
+def test_a_selected_distance_is_in_degrees_and_says_so():
+    """``DISTANCE(...)`` in the select list came back without a unit or UCD, so an astronomer's separations
+    (a cluster's stars from its centre) had to be known to be degrees; now they are ``deg`` with DaCHS's
+    ``pos.angDistance``, named or not, on a positional join too. An expression of it (``* 3600``) says nothing."""
+    stars = _stars(300, seed=3)
+    up = _upload(stars)
+    t, _ = _run("SELECT id, DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', 10, 20)) AS d, "
+                "DISTANCE(ra, dec, 10, 20), DISTANCE(ra, dec, 10, 20) * 3600 AS d_arcsec FROM TAP_UPLOAD.mine", up)
+    unnamed = [c for c in t.colnames if c not in ("id", "d", "d_arcsec")]
+    assert len(unnamed) == 1
+    for name in ("d", unnamed[0]):
+        assert t[name].unit == "deg" and t[name].meta["ucd"] == "pos.angDistance", name
+    assert t["d_arcsec"].unit is None and "ucd" not in t["d_arcsec"].meta
+    assert "ucd" not in t["id"].meta
+    j, _ = _run("SELECT a.id AS a_id, b.id AS b_id, DISTANCE(POINT(a.ra, a.dec), POINT(b.ra, b.dec)) AS sep "
+                "FROM TAP_UPLOAD.mine AS a JOIN TAP_UPLOAD.mine AS b "
+                "ON 1 = CONTAINS(POINT(b.ra, b.dec), CIRCLE(a.ra, a.dec, 3)) WHERE a.id < b.id", up)
+    assert len(j) > 0 and j["sep"].unit == "deg" and j["sep"].meta["ucd"] == "pos.angDistance"

@@ -172,3 +172,21 @@ def test_geometry_values_are_written_as_dali_says_in_every_format(fmt):
             assert doc.decode().splitlines() == [sep.join(["p", "c", "poly", "n"]),
                                                  sep.join([text["p"], text["c"], text["poly"], "1"]),
                                                  sep.join(["", "", "", "2"])]
+
+
+def test_fits_results_carry_ucds_and_descriptions_in_the_cards_topcat_reads():
+    """A TAP result as FITS (``RESPONSEFORMAT=fits``) had units but no UCDs nor descriptions for TOPCAT and
+    STILTS: they read ``TUCDn``/``TCOMMn``, which the writer now sets for every column that has them."""
+    from astropy.io import fits
+    from astropy.table import MaskedColumn, Table
+
+    t = Table()
+    t["HIP"] = MaskedColumn(np.array([1, 2]), description="Hipparcos identifier")
+    t["HIP"].meta["ucd"] = "meta.id;meta.main"
+    t["plain"] = np.array([0.5, 1.5])
+    t["sep"] = MaskedColumn(np.array([0.1, 0.2]), unit="deg", description="Angular distance")
+    t["sep"].meta["ucd"] = "pos.angDistance"
+    header = fits.getheader(io.BytesIO(writers.render_table(t, "fits")), 1)
+    assert (header["TUCD1"], header["TCOMM1"]) == ("meta.id;meta.main", "Hipparcos identifier")
+    assert (header["TUCD3"], header["TCOMM3"], header["TUNIT3"]) == ("pos.angDistance", "Angular distance", "deg")
+    assert "TUCD2" not in header and "TCOMM2" not in header

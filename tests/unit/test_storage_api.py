@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import shutil
+import subprocess
 import uuid
 
 import astropy.units as u
@@ -253,6 +257,50 @@ def test_tables_round_trip_by_format(storage, ext, space):
         assert back["ra"].unit == u.deg
     df = storage.read_dataframe(f"{space}:tables/t.{ext}")
     assert list(df["n"]) == [1, 2, 3]
+
+
+@pytest.mark.skipif(shutil.which("stilts") is None, reason="STILTS is installed by make install-test")
+def test_fits_tables_carry_ucds_and_descriptions_for_topcat_and_stilts(storage, spaces):
+    """A table written as FITS kept its UCDs and descriptions only in astropy's own comment block: STILTS
+    (and TOPCAT) showed a Hipparcos result's units but no UCD nor description. They are now ``TUCDn``/``TCOMMn``
+    cards too (non-ASCII text made ASCII, long text continued), which STILTS reads; a FITS file STILTS wrote
+    from a VOTable reads with its UCDs and descriptions on the columns (not as table keywords), and a TAP
+    result's ``QUERY_STATUS`` goes in without a warning."""
+    import warnings
+
+    t = _sample_table()
+    t["plx"] = np.array([5.5, 1.0, 20.2]) * u.mas
+    t["plx"].description = "Trigonometric parallax, measured by Hipparcos (ESA 1997; van Leeuwen 2007 reduction)"
+    t["plx"].meta["ucd"] = "pos.parallax.trig"
+    t["ra"].meta["ucd"] = "pos.eq.ra;meta.main"
+    t["name"].description = "Désignation"
+    t["n"].description = "Running number"
+    t.meta["QUERY_STATUS"] = "OK"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        storage.write_table(t, "home:t.fits")
+    header = fits.getheader(spaces / "home" / "t.fits", 1)
+    assert header["TUCD1"] == "pos.eq.ra;meta.main" and header["TUCD5"] == "pos.parallax.trig"
+    assert header["TCOMM5"] == t["plx"].description and header["TCOMM3"] == "Designation"
+    keys = list(header)
+    assert keys.index("TUNIT5") < keys.index("TUCD5") < keys.index("TCOMM5") < keys.index("TTYPE5") + 5
+    meta = subprocess.run(["stilts", "tpipe", f"in={spaces / 'home' / 't.fits'}", "cmd=meta", "omode=out",
+                           "ofmt=csv"], capture_output=True, text=True, timeout=120, check=True).stdout
+    rows = {r["Name"]: r for r in csv.DictReader(io.StringIO(meta))}
+    assert rows["plx"]["UCD"] == "pos.parallax.trig" and rows["plx"]["Description"] == t["plx"].description
+    assert rows["ra"]["UCD"] == "pos.eq.ra;meta.main" and rows["plx"]["Units"] == "mas"
+    back = storage.read_table("home:t.fits")
+    assert back["plx"].meta["ucd"] == "pos.parallax.trig" and back["plx"].description == t["plx"].description
+    assert not [k for k in back.meta if k.startswith(("TUCD", "TCOMM"))]
+    # a FITS file from STILTS (as TOPCAT saves one): its cards are the columns' metadata
+    (spaces / "home" / "t.csv").write_text("ra,plx\n10.5,5.5\n")
+    subprocess.run(["stilts", "tpipe", f"in={spaces / 'home' / 't.csv'}", "ifmt=csv", f"out={spaces / 'home' / 's.fits'}",
+                    "ofmt=fits-basic", "cmd=colmeta -ucd pos.parallax.trig -desc 'Trigonometric parallax' plx",
+                    "cmd=colmeta -ucd 'pos.eq.ra;meta.main' ra"], capture_output=True, text=True, timeout=120, check=True)
+    theirs = storage.read_table("home:s.fits")
+    assert theirs["plx"].meta.get("ucd") == "pos.parallax.trig", dict(theirs.meta)
+    assert theirs["plx"].description == "Trigonometric parallax" and theirs["ra"].meta["ucd"] == "pos.eq.ra;meta.main"
+    assert not [k for k in theirs.meta if k.startswith(("TUCD", "TCOMM"))]
 
 
 def test_dataframes_are_written_too(storage):

@@ -21,6 +21,7 @@ Imports sqlglot, numpy and ``platform_lib.imageindex`` (regions); never DuckDB.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
@@ -846,6 +847,12 @@ def _delimited_aliases(tree) -> dict[str, str]:
     return out
 
 
+#: What a selected ``DISTANCE(...)`` is: an angle in degrees (ADQL 2.1, 4.2.4), with DaCHS's unit and UCD for it,
+#: so that a result's separations say what they are measured in.
+DISTANCE_COLUMN = ColumnDesc("distance", "double", unit="deg", ucd="pos.angDistance",
+                             description="Angular distance between the two points (ADQL DISTANCE)")
+
+
 def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] | None = None
                     ) -> dict[str, ColumnDesc]:
     """Name the outermost SELECT's columns (stored case for plain columns, the written case for
@@ -869,6 +876,8 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
             desc = aliases[inner.table.lower()].table.column(inner.name)
             if desc is not None and name.lower() == inner.name.lower():
                 name = desc.name
+        elif isinstance(inner, exp.Anonymous) and inner.name == "adql_dist":
+            desc = DISTANCE_COLUMN  # a selected DISTANCE(...) as it is: degrees (renamed below)
         if delimited and name.lower() in delimited:
             name = delimited[name.lower()]
         if name.startswith("_col_"):
@@ -879,7 +888,7 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
         used.add(name.lower())
         proj.set("alias", exp.to_identifier(name, quoted=True))
         if desc is not None:
-            out[name] = desc
+            out[name] = desc if desc is not DISTANCE_COLUMN else dataclasses.replace(desc, name=name)
     return out
 
 

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from platform_lib.fitscolumns import add_column_cards
 from platform_lib.votable import use_python_tabledata_writer
 
 use_python_tabledata_writer()  # once, for this process: astropy's C TABLEDATA writer overflows its buffer
@@ -280,6 +281,7 @@ def _fits(table, status: str) -> bytes:
             t[name] = Column(np.array([None] + vals, dtype=object)[1:], name=name, unit=t[name].unit)
     t.meta = {"QSTATUS": status}  # QUERY_STATUS, in 8 characters
     hdu = fits.table_to_hdu(t)
+    add_column_cards(hdu.header, t)  # UCDs and descriptions where TOPCAT and STILTS read them
     buf = io.BytesIO()
     fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buf)
     return buf.getvalue()
