@@ -52,6 +52,23 @@ def test_plan_places_every_row_once_brightest_first_per_tile():
     assert np.bincount(left - left.min()).max() <= 160
 
 
+def test_the_allsky_orders_never_take_the_whole_catalogue():
+    """Aladin Lite reads ``Norder1/Allsky.tsv`` and ``Norder2/Allsky.tsv`` whole at its first view: with the
+    defaults (200 per tile, last_factor 8), a catalogue of Hipparcos's size made order 2 the last order,
+    so its Allsky held every row left (108,355 of 117,955 stars, 17 MB, before any zoom)."""
+    df = _catalogue(120_000, seed=4)
+    ipix = healpix29(df.ra, df.dec)
+    rank = priority_rank(df.gmag.to_numpy(), len(df))
+    order = plan_catalog_orders(ipix, rank, 200, 10, last_factor=8)
+    assert (order == 1).sum() <= 48 * 200 and (order == 2).sum() <= 192 * 200, np.bincount(order)
+    assert order.max() == 3  # the rows left go to order-3 tiles, which a viewer reads as it zooms
+    left = ipix[order == 3] >> (2 * (29 - 3))
+    assert np.bincount(left).max() <= 8 * 200
+    # a small catalogue is still whole in the Allsky files (n_per_tile per tile takes it)
+    small = _catalogue(2_000, seed=5)
+    assert plan_catalog_orders(healpix29(small.ra, small.dec), np.arange(2_000), 200, 10, last_factor=8).max() <= 2
+
+
 def test_catalog_hips_validates_and_counts_add_up(tmp_path):
     df = _catalogue(30_000)
     df.loc[5, "ra"] = np.nan  # one row without a position is left out and counted
