@@ -112,6 +112,15 @@ def test_tiles_are_cacheable_revalidated_and_gzipped(archive):
     assert requests.get(url, headers={"If-None-Match": '"other"'}, timeout=30).status_code == 200
     head = requests.head(url, headers={"Accept-Encoding": "identity"}, timeout=30)
     assert head.status_code == 200 and int(head.headers["Content-Length"]) == tile.stat().st_size
+    # FITS image tiles too (the density map, the viewer's default background): 1 MB of float32 each
+    requests.get(f"{base}hips/{STARS}-density/properties", timeout=120)
+    fits_tile = max((tmp / "hips" / f"{STARS}-density").rglob("Npix*.fits"), key=lambda p: p.stat().st_size)
+    for _ in range(2):  # the handler's answer, then the router's from memory
+        f = requests.get(f"{base}hips/{STARS}-density/{fits_tile.relative_to(tmp / 'hips' / f'{STARS}-density').as_posix()}",
+                         headers={"Accept-Encoding": "gzip"}, timeout=30)
+        assert f.status_code == 200 and f.content == fits_tile.read_bytes()
+        assert f.headers["Content-Encoding"] == "gzip" and int(f.headers["Content-Length"]) < fits_tile.stat().st_size / 2
+        assert f.headers["Content-Type"] == "application/fits"
     # the description is revalidated each time, so a rebuilt HiPS shows at once
     props = requests.get(f"{base}hips/{STARS}/properties", timeout=30)
     assert props.headers["Cache-Control"] == "public, no-cache" and props.headers["Etag"]
