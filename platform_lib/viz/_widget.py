@@ -49,32 +49,6 @@ async function __astrohubInit(ctx){
   const s=model.get("survey");if(s&&s.startsWith("/"))model.set("survey",__astrohubAbs(s));
   return $.initialize(ctx);
 }
-// A HiPS catalogue's tiles are loaded by Aladin Lite when its view asks (refreshProgressiveCats): after a
-// click or a goto, but not after most wheel zooms, so zooming in kept the Allsky rows only (Hipparcos at the
-// Pleiades: its order-3 tile came at a 0.1 deg field, not at 14 or 4 deg). Here the catalogue also loads
-// what its view needs once the view has moved or zoomed and then stood still for a tick (looked at every
-// 0.4 s while the view is shown; not during the zoom's animation, which asked for each tile twice).
-// And nothing is loaded before its properties and both Allsky files are read: its deepest order is unknown
-// until then, and it asked for tiles of orders it does not have (404s).
-function __astrohubDepth(c){
-  const load=c.loadNeededTiles;
-  const where=v=>v?[v.fov,v.width,v.height,v.viewCenter&&v.viewCenter.ra,v.viewCenter&&v.viewCenter.dec].join(" "):"";
-  let seen="",last="";
-  c.loadNeededTiles=function(){
-    if(!this.view||!this.isReady||!(this.maxOrder>=0))return;
-    seen=where(this.view);
-    return load.call(this);
-  };
-  const timer=setInterval(()=>{
-    const v=c.view;
-    if(!v)return;
-    if(v.aladinDiv&&!v.aladinDiv.isConnected){clearInterval(timer);return}
-    const now=where(v);
-    if(c.isReady&&now!==seen&&now===last){c.loadNeededTiles();v.requestRedraw()}
-    last=now;
-  },400);
-  return c;
-}
 function __astrohubRender(ctx){
   const box=document.createElement("div");
   box.className="astrohub-aladin-message";
@@ -92,7 +66,7 @@ export default {initialize:__astrohubInit,render:__astrohubRender};
 _HIPS_HANDLER = (
     ",astrohub_catalog_hips:function(t){const o={};const g=t.options||{};"
     "for(const k in g)o[k.replace(/_([a-z])/g,(m,c)=>c.toUpperCase())]=g[k];"
-    "this.aladin.addCatalog(__astrohubDepth(l.catalogHiPS(__astrohubAbs(t.url),o)))}"
+    "this.aladin.addCatalog(l.catalogHiPS(__astrohubAbs(t.url),o))}"
     # polylines (a moving object's track): one graphic overlay, Aladin Lite's A.polyline per piece; a
     # failure becomes the widget's message (ipyaladin's message dispatch would swallow it)
     ",astrohub_polylines:function(t){const o={};const g=t.options||{};"
