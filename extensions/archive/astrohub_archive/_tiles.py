@@ -22,6 +22,7 @@ import datetime
 import email.utils
 import gzip
 import os
+import re
 import stat
 import threading
 import time
@@ -54,6 +55,38 @@ def cache_control(path: Path) -> str:
     """Tiles of a built HiPS never change in place (a rebuild is a new folder, new ETags): browsers keep
     them; its description files are revalidated each time (a 304), so a rebuilt HiPS shows at once."""
     return "public, max-age=86400, immutable" if path.name.startswith(("Npix", "Allsky")) else "public, no-cache"
+
+
+_TILE = re.compile(r"Norder(\d+)/Dir(\d+)/Npix(\d+)\.[A-Za-z]+")
+_HIPS_ORDER = re.compile(rb"^hips_order\s*=\s*(\d+)\s*$", re.M)
+
+
+def missing_reason(name: str, rel: str, properties: bytes | None = None) -> str:
+    """The one-line reason of a 404 for the file ``rel`` of the HiPS ``name``: a path that is not a tile's
+    (HiPS 1.0: ``Norder<k>/Dir<d>/Npix<p>.<ext>``), a cell outside the sky of its order, an order deeper
+    than the HiPS's ``hips_order`` (read from ``properties``, its bytes), or an empty cell.
+
+    >>> missing_reason("sky", "Norder3/Dir0/Npix800.fits")
+    "404: HiPS 'sky' has no Norder3/Dir0/Npix800.fits: order 3 has cells 0 to 767\\n"
+    >>> missing_reason("sky", "Norder5/Dir0/Npix5.fits", b"hips_order = 1\\n")
+    "404: HiPS 'sky' has no Norder5/Dir0/Npix5.fits: its deepest order is 1 (hips_order in its properties)\\n"
+    """
+    head = f"404: HiPS {name!r} has no {rel}"
+    tile = _TILE.fullmatch(rel)
+    if tile is None:
+        if rel.startswith(("Norder", "Dir", "Npix")) and "Allsky." not in rel:
+            return f"{head}: a tile's path is Norder<k>/Dir<d>/Npix<p>.<ext>, d = p // 10000 * 10000\n"
+        return f"{head} (no sources there)\n"
+    order, folder, pixel = (int(g) for g in tile.groups())
+    deepest = _HIPS_ORDER.search(properties or b"")
+    if deepest is not None and order > int(deepest.group(1)):
+        return f"{head}: its deepest order is {int(deepest.group(1))} (hips_order in its properties)\n"
+    if order > 29 or pixel >= 12 * 4**order:
+        return f"{head}: order {order} has cells 0 to {12 * 4**order - 1}\n" if order <= 29 else \
+            f"{head}: HEALPix orders go from 0 to 29\n"
+    if folder != pixel // 10000 * 10000:
+        return f"{head}: cell {pixel} is in Dir{pixel // 10000 * 10000}\n"
+    return f"{head} (no sources there)\n"
 
 
 class Served:
@@ -280,7 +313,8 @@ class TileRouter(tornado.routing.Router):
         if served is None:
             if not self.cache.public_root(root) or os.path.exists(path):
                 return None  # not served yet (the handler reads it) or not public
-            body = f"404: HiPS {name!r} has no {rel} (no sources there)\n".encode()
+            props = self.cache.fresh(os.path.join(root, "properties"))
+            body = missing_reason(name, rel, props.body if props is not None else None).encode()
             out = tornado.httputil.HTTPHeaders()
             for header, value in [("Server", _SERVER), ("Date", date), ("Access-Control-Allow-Origin", "*"),
                                   ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]:
