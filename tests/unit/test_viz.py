@@ -55,7 +55,7 @@ def test_plan_places_every_row_once_brightest_first_per_tile():
 def test_the_allsky_orders_never_take_the_whole_catalogue():
     """Aladin Lite reads ``Norder1/Allsky.tsv`` and ``Norder2/Allsky.tsv`` whole at its first view: with the
     defaults (200 per tile, last_factor 8), a catalogue of Hipparcos's size made order 2 the last order,
-    so its Allsky held every row left (108,355 of 117,955 stars, 17 MB, before any zoom)."""
+    so its Allsky held every row left (108,355 of 117,955 stars, 8.4 MB, before any zoom)."""
     df = _catalogue(120_000, seed=4)
     ipix = healpix29(df.ra, df.dec)
     rank = priority_rank(df.gmag.to_numpy(), len(df))
