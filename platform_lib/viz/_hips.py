@@ -572,8 +572,21 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
         merged = read_properties(props_path)
         merged.update({k: str(v) for k, v in (extra or {}).items()})
         _write_properties(props_path, merged)
+        _write_tiles_moc(out.tmp, int(merged["hips_order"]))
         checkpoint(cancel)
         return out.commit()
+
+
+def _write_tiles_moc(root: Path, order: int) -> None:
+    """``Moc.fits``: the cells of the tiles at ``order`` (HiPS 1.0 section 4.4.2). Aladin Lite asks for it
+    first, then asks for no tile outside it (without it, an image HiPS of a few fields was asked for tiles
+    all over the sky: 404s, and one in its console on every view of the platform's background)."""
+    from mocpy import MOC
+
+    cells = [int(p.stem[4:]) for p in (root / f"Norder{order}").glob("Dir*/Npix*.fits")]
+    if cells:
+        MOC.from_healpix_cells(np.asarray(cells, np.uint64), np.full(len(cells), order, np.uint8),
+                               max_depth=order).save(str(root / "Moc.fits"), format="fits", overwrite=True)
 
 
 def _coadd_fits_hips(parts: list[str], target: Path) -> None:

@@ -161,6 +161,28 @@ def test_density_image_hips_validates(tmp_path):
     assert not (dest / "index.html").exists()  # reproject's preview loads Aladin Lite from a CDN
 
 
+def test_image_hips_have_the_moc_of_their_tiles(tmp_path):
+    """Aladin Lite asks an image HiPS for ``Moc.fits`` first (a 404 in the console of every view of the
+    platform's background), then for tiles only inside it: a HiPS of one field has the MOC of its tiles."""
+    from astropy.wcs import WCS
+    from mocpy import MOC
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype, wcs.wcs.crval, wcs.wcs.crpix = ["RA---TAN", "DEC--TAN"], [10.0, 20.0], [50.5, 50.5]
+    wcs.wcs.cdelt = [-0.02, 0.02]
+    dest = viz.write_image_hips([(np.ones((100, 100), np.float32), wcs)], tmp_path / "field", title="a field", level=4)
+    moc = MOC.load(str(dest / "Moc.fits"), format="fits")
+    tiles = sorted(int(p.stem[4:]) for p in (dest / "Norder4").rglob("Npix*.fits"))
+    assert moc.max_order == 4 and 0 < moc.sky_fraction < 0.001
+    assert sorted(int(c) for c in moc.flatten()) == tiles
+    assert moc.contains_lonlat(10 * u.deg, 20 * u.deg)[0] and not moc.contains_lonlat(190 * u.deg, -20 * u.deg)[0]
+    viz.validate_hips(dest)
+    # an all-sky density map: the whole sky
+    df = _catalogue(5_000)
+    sky = viz.write_density_hips(viz.density_map(healpix29(df.ra, df.dec), 5), tmp_path / "d", title="d", level=0)
+    assert MOC.load(str(sky / "Moc.fits"), format="fits").sky_fraction == 1.0
+
+
 # -- static figures ----------------------------------------------------------------------------------
 
 
