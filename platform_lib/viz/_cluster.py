@@ -33,6 +33,7 @@ import numpy as np
 
 from platform_lib.viz._errors import HipsError
 from platform_lib.viz._hips import (
+    ALLSKY_MAX_ORDER,
     HEALPIX_29,
     HIPS_ORDER_MIN,
     CatalogHipsSpec,
@@ -169,7 +170,7 @@ def _plan(part: _Part, spec: CatalogHipsSpec, shallow: dict[int, int], edges) ->
             break
         chosen, left, fullest = _choose(part.ipix, part.rank, remaining, k, spec.n_per_tile)
         profile[k] = fullest
-        if threshold is not None and fullest <= threshold:
+        if threshold is not None and k > ALLSKY_MAX_ORDER and fullest <= threshold:
             profile[k + 1:] = threshold  # an upper bound: each deeper tile holds at most this many
             resume = k
             break
@@ -354,7 +355,7 @@ def _stop_order(spec: CatalogHipsSpec, fullest_shared: np.ndarray, profiles: lis
         fullest = max([int(fullest_shared[k])] + [int(v) for v in local])
         if fullest == 0:  # every row already placed
             return k
-        if k == spec.max_order or (threshold is not None and fullest <= threshold):
+        if k == spec.max_order or (threshold is not None and k > ALLSKY_MAX_ORDER and fullest <= threshold):
             return k
     return spec.max_order
 

@@ -35,6 +35,7 @@ from platform_lib.viz._errors import HipsCancelled, HipsError
 __all__ = [
     "CatalogHipsSpec",
     "HipsReport",
+    "ALLSKY_MAX_ORDER",
     "HIPS_ORDER_MIN",
     "hips_name",
     "density_map",
@@ -49,6 +50,10 @@ __all__ = [
 
 #: The first order of a catalogue HiPS: Aladin Lite reads orders 1 and 2 from ``Allsky.tsv``, tiles from 3.
 HIPS_ORDER_MIN = 1
+#: The deepest order Aladin Lite reads from ``Allsky.tsv``: both Allsky files are read whole at the first view,
+#: whatever its field, so these orders hold ``n_per_tile`` per tile and are never the last order that takes
+#: all the rows left (that made Hipparcos's ``Norder2/Allsky.tsv`` all but 9,600 rows: 9.1 MB at first view).
+ALLSKY_MAX_ORDER = 2
 #: The HEALPix order of the ``_healpix_29`` index HATS catalogues carry.
 HEALPIX_29 = 29
 
@@ -59,8 +64,8 @@ class CatalogHipsSpec:
 
     ``n_per_tile`` sources per tile and order (CDS uses a few hundred); ``max_order`` caps the deepest
     order (its tiles hold every source left); an order where no cell holds more than ``last_factor *
-    n_per_tile`` of the sources left takes them all and is the last; ``title`` and ``creator_did`` go
-    in ``properties``.
+    n_per_tile`` of the sources left takes them all and is the last (from order 3: orders 1 and 2 are
+    the ``Allsky.tsv`` files a viewer reads whole); ``title`` and ``creator_did`` go in ``properties``.
     """
 
     title: str
@@ -149,8 +154,9 @@ def plan_catalog_orders(ipix29: np.ndarray, rank: np.ndarray, n_per_tile: int, m
 
     At each order, each tile takes the ``n_per_tile`` rows of lowest ``rank`` among those its cell
     still holds; ``max_order`` takes all the rest. Stops as soon as every row is placed. With
-    ``last_factor``, an order whose fullest cell holds at most ``last_factor * n_per_tile`` of the rows
-    left takes them all and is the last (fewer, fuller tiles instead of a deep order of sparse ones).
+    ``last_factor``, an order deeper than ``ALLSKY_MAX_ORDER`` whose fullest cell holds at most
+    ``last_factor * n_per_tile`` of the rows left takes them all and is the last (fewer, fuller tiles
+    instead of a deep order of sparse ones; the Allsky orders, read whole by a viewer, stay small).
 
     Examples
     --------
@@ -175,7 +181,7 @@ def plan_catalog_orders(ipix29: np.ndarray, rank: np.ndarray, n_per_tile: int, m
         t_sorted = tile[srt]
         first = np.flatnonzero(np.r_[True, t_sorted[1:] != t_sorted[:-1]])
         counts = np.diff(np.r_[first, t_sorted.size])
-        if last_factor is not None and counts.max() <= last_factor * n_per_tile:
+        if last_factor is not None and k > ALLSKY_MAX_ORDER and counts.max() <= last_factor * n_per_tile:
             order_of[remaining] = k
             break
         pos = np.arange(t_sorted.size) - np.repeat(first, counts)
@@ -566,8 +572,21 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
         merged = read_properties(props_path)
         merged.update({k: str(v) for k, v in (extra or {}).items()})
         _write_properties(props_path, merged)
+        _write_tiles_moc(out.tmp, int(merged["hips_order"]))
         checkpoint(cancel)
         return out.commit()
+
+
+def _write_tiles_moc(root: Path, order: int) -> None:
+    """``Moc.fits``: the cells of the tiles at ``order`` (HiPS 1.0 section 4.4.2). Aladin Lite asks for it
+    first, then asks for no tile outside it (without it, an image HiPS of a few fields was asked for tiles
+    all over the sky: 404s, and one in its console on every view of the platform's background)."""
+    from mocpy import MOC
+
+    cells = [int(p.stem[4:]) for p in (root / f"Norder{order}").glob("Dir*/Npix*.fits")]
+    if cells:
+        MOC.from_healpix_cells(np.asarray(cells, np.uint64), np.full(len(cells), order, np.uint8),
+                               max_depth=order).save(str(root / "Moc.fits"), format="fits", overwrite=True)
 
 
 def _coadd_fits_hips(parts: list[str], target: Path) -> None:

@@ -148,14 +148,16 @@ def _notebook_of(cells: list[str]) -> dict:
 
 def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, in_front, tmp_path):
     """``viz.show(<registry name>)``: the archive builds the catalogue's HiPS on request and Aladin Lite
-    reads its Allsky files and tiles from the archive; nothing leaves the platform."""
+    reads its Allsky files from the archive, and, as the user zooms in with the mouse wheel, the tiles of
+    the deeper order (the Allsky files hold at most 200 per cell: a zoomed-out view never gets them all);
+    nothing leaves the platform, no tile of an order the HiPS does not have is asked for."""
     import warnings
 
     import pandas
     from astropy.table import Table
 
     from platform_lib.catalogs import Registry, ingest
-    from platform_lib.viz import hips_name
+    from platform_lib.viz import hips_name, read_hips_properties
 
     name = platform.unique("lod").replace("-", "_")
     rng = np.random.default_rng(11)
@@ -196,6 +198,14 @@ def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, i
         page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
         page.wait_for_selector(".aladin-widget canvas", timeout=120_000)
+        # the user zooms in with the wheel (40 -> about 5 deg) at once, while the archive builds the HiPS
+        canvas = page.locator(".aladin-widget canvas").first
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        for _ in range(4):
+            page.mouse.wheel(0, -300)
+            page.wait_for_timeout(250)
         # the HiPS is built on the first request; Aladin then reads both Allsky files and the tiles in view
         deadline = time.monotonic() + 120
         wanted = {f"Norder1/Allsky.tsv", f"Norder2/Allsky.tsv"}
@@ -207,6 +217,17 @@ def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, i
         for w in wanted:
             assert any(p.endswith(w) and s == 200 for p, s in served.items()), (w, served)
         assert any(p.endswith("/properties") and s == 200 for p, s in served.items()), served
+        # the 20,000 stars: 800 at order 1, 1,614 at order 2 (the Allsky files), the rest in order-3 tiles
+        props = read_hips_properties(platform.data_dir / "archive" / "hips" / slug / "properties")
+        assert props["hips_order"] == "3", props
+        # then the order-3 tiles of the view, and never a tile of an order the HiPS does not have
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any("/Norder3/Dir" in p and s == 200 for p, s in served.items()):
+            page.wait_for_timeout(200)
+        page.wait_for_load_state("networkidle", timeout=30_000)
+        page.locator(".aladin-widget").first.screenshot(path=str(tmp_path / "lod-zoomed.png"))
+        assert any("/Norder3/Dir" in p and s == 200 for p, s in served.items()), served
+        assert not [p for p in served if re.search(r"/Norder([4-9]|1\d)/", p)], served
     finally:
         context.close()
         platform.stop_server(user)

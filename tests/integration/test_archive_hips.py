@@ -112,22 +112,42 @@ def test_tiles_are_cacheable_revalidated_and_gzipped(archive):
     assert requests.get(url, headers={"If-None-Match": '"other"'}, timeout=30).status_code == 200
     head = requests.head(url, headers={"Accept-Encoding": "identity"}, timeout=30)
     assert head.status_code == 200 and int(head.headers["Content-Length"]) == tile.stat().st_size
+    # FITS image tiles too (the density map, the viewer's default background): 1 MB of float32 each
+    requests.get(f"{base}hips/{STARS}-density/properties", timeout=120)
+    fits_tile = max((tmp / "hips" / f"{STARS}-density").rglob("Npix*.fits"), key=lambda p: p.stat().st_size)
+    for _ in range(2):  # the handler's answer, then the router's from memory
+        f = requests.get(f"{base}hips/{STARS}-density/{fits_tile.relative_to(tmp / 'hips' / f'{STARS}-density').as_posix()}",
+                         headers={"Accept-Encoding": "gzip"}, timeout=30)
+        assert f.status_code == 200 and f.content == fits_tile.read_bytes()
+        assert f.headers["Content-Encoding"] == "gzip" and int(f.headers["Content-Length"]) < fits_tile.stat().st_size / 2
+        assert f.headers["Content-Type"] == "application/fits"
     # the description is revalidated each time, so a rebuilt HiPS shows at once
     props = requests.get(f"{base}hips/{STARS}/properties", timeout=30)
     assert props.headers["Cache-Control"] == "public, no-cache" and props.headers["Etag"]
 
 
 def test_missing_tiles_and_bad_names_are_404_with_a_reason(archive):
-    base, _ = archive
+    base, tmp = archive
     requests.get(f"{base}hips/{STARS}/properties", timeout=120)
-    for path, reason in [(f"hips/{STARS}/Norder9/Dir0/Npix1.tsv", "has no Norder9"),
+    requests.get(f"{base}hips/{STARS}-density/properties", timeout=120)
+    # a tile's 404 says why: an order beyond the HiPS's deepest, a cell outside the sky, a malformed path
+    from platform_lib.viz import read_hips_properties
+
+    deepest = read_hips_properties(tmp / "hips" / STARS / "properties")["hips_order"]
+    for path, reason in [(f"hips/{STARS}/Norder9/Dir0/Npix1.tsv", f"its deepest order is {deepest}"),
+                         (f"hips/{STARS}-density/Norder9/Dir0/Npix1.fits", "its deepest order is"),
+                         (f"hips/{STARS}/Norder1/Dir0/Npix48.tsv", "order 1 has cells 0 to 47"),
+                         (f"hips/{STARS}/Norder1/Npix4.tsv", "a tile's path is Norder<k>/Dir<d>/Npix<p>.<ext>"),
+                         (f"hips/{STARS}/Norder1/Dir0/Npixabc.tsv", "a tile's path is"),
+                         (f"hips/{STARS}/Norder1/Dir10000/Npix4.tsv", "cell 4 is in Dir0"),
                          ("hips/nothing-here/properties", "no HiPS called 'nothing-here'"),
                          (f"hips/{STARS}/..%2F..%2Findex.sqlite", "no HiPS file"),
                          (f"hips/.{STARS}.tmp/properties", "no HiPS file"),
                          (f"hips/{STARS}/Norder3/Dir0/Npix999999999.tsv", "has no")]:
-        r = requests.get(base + path, timeout=30)
-        assert r.status_code == 404, (path, r.status_code)
-        assert reason in r.text and "Traceback" not in r.text, (path, r.text)
+        for _ in range(2):  # the handler's 404, then the router's (the HiPS has been served)
+            r = requests.get(base + path, timeout=30)
+            assert r.status_code == 404, (path, r.status_code)
+            assert reason in r.text and "Traceback" not in r.text, (path, r.text)
 
 
 def test_aladin_lite_is_served_from_the_npm_package(archive):

@@ -52,6 +52,23 @@ def test_plan_places_every_row_once_brightest_first_per_tile():
     assert np.bincount(left - left.min()).max() <= 160
 
 
+def test_the_allsky_orders_never_take_the_whole_catalogue():
+    """Aladin Lite reads ``Norder1/Allsky.tsv`` and ``Norder2/Allsky.tsv`` whole at its first view: with the
+    defaults (200 per tile, last_factor 8), a catalogue of Hipparcos's size made order 2 the last order,
+    so its Allsky held every row left (108,355 of 117,955 stars, 8.4 MB, before any zoom)."""
+    df = _catalogue(120_000, seed=4)
+    ipix = healpix29(df.ra, df.dec)
+    rank = priority_rank(df.gmag.to_numpy(), len(df))
+    order = plan_catalog_orders(ipix, rank, 200, 10, last_factor=8)
+    assert (order == 1).sum() <= 48 * 200 and (order == 2).sum() <= 192 * 200, np.bincount(order)
+    assert order.max() == 3  # the rows left go to order-3 tiles, which a viewer reads as it zooms
+    left = ipix[order == 3] >> (2 * (29 - 3))
+    assert np.bincount(left).max() <= 8 * 200
+    # a small catalogue is still whole in the Allsky files (n_per_tile per tile takes it)
+    small = _catalogue(2_000, seed=5)
+    assert plan_catalog_orders(healpix29(small.ra, small.dec), np.arange(2_000), 200, 10, last_factor=8).max() <= 2
+
+
 def test_catalog_hips_validates_and_counts_add_up(tmp_path):
     df = _catalogue(30_000)
     df.loc[5, "ra"] = np.nan  # one row without a position is left out and counted
@@ -142,6 +159,28 @@ def test_density_image_hips_validates(tmp_path):
     assert report.dataproduct_type == "image" and report.tiles == 12
     assert read_properties(dest / "properties")["creator_did"] == "ivo://astrohub/hips/I/311/hip2_star_density"
     assert not (dest / "index.html").exists()  # reproject's preview loads Aladin Lite from a CDN
+
+
+def test_image_hips_have_the_moc_of_their_tiles(tmp_path):
+    """Aladin Lite asks an image HiPS for ``Moc.fits`` first (a 404 in the console of every view of the
+    platform's background), then for tiles only inside it: a HiPS of one field has the MOC of its tiles."""
+    from astropy.wcs import WCS
+    from mocpy import MOC
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype, wcs.wcs.crval, wcs.wcs.crpix = ["RA---TAN", "DEC--TAN"], [10.0, 20.0], [50.5, 50.5]
+    wcs.wcs.cdelt = [-0.02, 0.02]
+    dest = viz.write_image_hips([(np.ones((100, 100), np.float32), wcs)], tmp_path / "field", title="a field", level=4)
+    moc = MOC.load(str(dest / "Moc.fits"), format="fits")
+    tiles = sorted(int(p.stem[4:]) for p in (dest / "Norder4").rglob("Npix*.fits"))
+    assert moc.max_order == 4 and 0 < moc.sky_fraction < 0.001
+    assert sorted(int(c) for c in moc.flatten()) == tiles
+    assert moc.contains_lonlat(10 * u.deg, 20 * u.deg)[0] and not moc.contains_lonlat(190 * u.deg, -20 * u.deg)[0]
+    viz.validate_hips(dest)
+    # an all-sky density map: the whole sky
+    df = _catalogue(5_000)
+    sky = viz.write_density_hips(viz.density_map(healpix29(df.ra, df.dec), 5), tmp_path / "d", title="d", level=0)
+    assert MOC.load(str(sky / "Moc.fits"), format="fits").sky_fraction == 1.0
 
 
 # -- static figures ----------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import tornado.web
 
-from astrohub_archive._tiles import TileCache, TileRouter
+from astrohub_archive._tiles import TileCache, TileRouter, missing_reason
 from astrohub_archive.auth import Authenticator
 from astrohub_archive.userhips import (MAX_UPLOAD, OWNER_MAX, TOTAL_MAX, HipsErrors, UserHipsError,
                                       UserHipsListHandler, UserHipsStore, signed_in_user)
@@ -460,7 +460,8 @@ class HipsFileHandler(_HipsBase):
         if served is None:  # an empty sky cell: normal for a viewer, so answered without a log line
             self.set_status(404)
             self.set_header("Content-Type", "text/plain; charset=utf-8")
-            self.finish(f"404: HiPS {name!r} has no {rel or 'properties'} (no sources there)\n")
+            props = root / "properties"
+            self.finish(missing_reason(name, rel or "properties", props.read_bytes() if props.is_file() else None))
             return
         for header, value in served.headers:
             self.set_header(header, value)
