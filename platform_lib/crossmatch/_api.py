@@ -460,6 +460,15 @@ def _is_hats_side(obj) -> bool:
         or type(obj).__module__.startswith("lsdb")
 
 
+def _in_memory_against_catalogue(left, right, *, client, lazy, output) -> bool:
+    """A table or DataFrame (left) against a HATS catalogue (right) with nothing only Dask does asked for:
+    matched in memory from the catalogue's partitions it touches (``_touched``), when they fit."""
+    import pandas as pd
+
+    return client is None and not lazy and output is None and isinstance(left, (Table, pd.DataFrame)) \
+        and _is_hats_side(right)
+
+
 def crossmatch(
     left,
     right,
@@ -609,7 +618,13 @@ def crossmatch(
             mode=mode, k=k, left_coords=left_coords, right_coords=right_coords, suffixes=suffixes,
             client=client, lazy=lazy, output=output, progress=None if progress_fn else progress, on_progress=progress_fn,
             area=area, density=density)
-        out = crossmatch_lazy(left, right, radius, spec)
+        out = None
+        if _in_memory_against_catalogue(left, right, client=client, lazy=lazy, output=output):
+            from platform_lib.crossmatch._touched import crossmatch_touched
+
+            out = crossmatch_touched(left, right, radius, spec)
+        if out is None:
+            out = crossmatch_lazy(left, right, radius, spec)
         if isinstance(left, Table) and not lazy and output is None:
             return _lazy_result_table(out, left, right, suffixes)
         return out

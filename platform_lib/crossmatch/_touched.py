@@ -1,0 +1,162 @@
+"""A table in memory against a HATS catalogue, matched here: only the catalogue's partitions it touches are read.
+
+Owns choosing the partitions of a HATS catalogue (path, registry name or LSDB catalogue) that the cones of
+the radius (plus the proper motion's reach) around a table's positions touch (a MOC of the cones, mocpy,
+against the catalogue's partitions, LSDB's ``moc_search``), checking their rows (hats' per-partition
+statistics) against :data:`MEMORY_ROWS`, reading them in this process (Dask's threads, no cluster), and
+matching with ``_engine.match_pairs``. The output DataFrame has the columns, types and order the Dask path
+(``_dask``) returns, and match probabilities its prior (the densities of the whole catalogue, not of the
+partitions read). It may import lsdb, hats and mocpy, as ``_dask`` does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from astropy import units as u
+
+from platform_lib.crossmatch._dask import (
+    FOOTPRINT_DEPTH_DASK,
+    PROBABILITY,
+    SEPARATION,
+    LazySpec,
+    _cell_counts,
+    _frame_input,
+    _max_proper_motion,
+    _merged_counts,
+    _positions,
+    _rows_of,
+    _to_icrs,
+    open_catalog,
+)
+from platform_lib.crossmatch._engine import match_pairs
+from platform_lib.crossmatch._partitions import reach_arcsec
+
+__all__ = ["MEMORY_ROWS", "crossmatch_touched"]
+
+#: The most catalogue rows the in-memory path reads (the rows of the partitions touched; with probabilities
+#: and no ``area=``, the whole catalogue's positions, counted for the prior). Beyond, the match runs on Dask.
+MEMORY_ROWS = 5_000_000
+
+
+class _Own:
+    """The (ra, dec) column names of a side, as ``_dask._positions`` takes them."""
+
+    def __init__(self, ra: str, dec: str) -> None:
+        self.ra_column, self.dec_column = ra, dec
+
+
+def _touched(rcat, lon: np.ndarray, lat: np.ndarray, reach_arcsec_: float):
+    """The catalogue cut to the partitions the cones of ``reach_arcsec_`` around (lon, lat) touch."""
+    from mocpy import MOC
+
+    depth = max(int(rcat.hc_structure.partition_info.get_highest_order()) + 1, 1)
+    moc = MOC.from_cones(lon * u.deg, lat * u.deg, radius=reach_arcsec_ * u.arcsec, max_depth=depth,
+                         union_strategy="small_cones")
+    return rcat.moc_search(moc, fine=False)
+
+
+def _partition_rows(cat) -> int | None:
+    """The rows of a catalogue's partitions, from its Parquet metadata; None when it has none."""
+    pixels = cat.get_healpix_pixels()
+    if not pixels:
+        return 0
+    try:
+        stats = cat.hc_structure.per_partition_statistics(
+            include_stats=["row_count"], include_pixels=list(pixels), warn_on_modified_catalog=False)
+    except (AttributeError, KeyError, OSError, TypeError, ValueError):
+        return None
+    if stats is None or len(stats) == 0:
+        return None
+    return int(stats.iloc[:, 0].sum())
+
+
+def _pairs(lon1, lat1, lon2, lat2, radius, mode: str, k: int | None):
+    from platform_lib.crossmatch._api import mutual_nearest
+
+    kk = 1 if mode in ("nearest", "best") else (k if mode == "k" else None)
+    i1, i2, sep = match_pairs(lon1, lat1, lon2, lat2, radius, k=kk)
+    if mode == "best":
+        i1, i2, sep = mutual_nearest(i1, i2, sep, match_pairs(lon2, lat2, lon1, lat1, radius, k=1))
+    return i1, i2, sep
+
+
+def _probabilities(log_bf, left_cells, rcat, right_rows: int, spec: LazySpec, n_left: int):
+    """The Dask path's posteriors (``_dask._probabilities``): the prior from the whole catalogue."""
+    import dask
+
+    from platform_lib.crossmatch._bayes import (
+        _check_densities,
+        area_of_cells,
+        footprint_from_cell_counts,
+        posterior_from_log_bayes_factors,
+    )
+
+    densities = _check_densities(spec.density) if spec.density is not None else None
+    if spec.area is not None:
+        area, n1, n2 = spec.area, n_left, right_rows
+    else:
+        with dask.config.set(scheduler="threads"):
+            c2 = _cell_counts(rcat, spec.right_motion).compute()
+        order, _, effective, (n1, n2) = footprint_from_cell_counts([left_cells, _merged_counts(c2)],
+                                                                   FOOTPRINT_DEPTH_DASK)
+        area = area_of_cells(effective, order)
+    return posterior_from_log_bayes_factors(log_bf, n1, n2, area, densities=densities).probability
+
+
+def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
+    """``left`` (a Table or DataFrame) against the HATS catalogue ``right`` in memory, or None when the
+    partitions touched (or, for a prior to estimate, the whole catalogue) have more than :data:`MEMORY_ROWS`
+    rows or unknown counts, or the catalogue needs nothing else the Dask path would refuse; the caller then
+    goes to Dask."""
+    import dask
+    from lsdb.loaders.dataframe.from_dataframe_utils import _convert_dtypes_to_pyarrow
+
+    r_arcsec = float(radius.to_value(u.arcsec))
+    if spec.left_frame or spec.right_frame:
+        left, right, spec = _to_icrs(left, right, spec)
+    lf = _frame_input(left, spec.left_coords, "left")
+    rcat = open_catalog(right, spec.right_coords, r_arcsec, "right")
+    right_rows = _rows_of(rcat)
+    if spec.errors is not None and spec.area is None and right_rows > MEMORY_ROWS:
+        return None
+    reach = reach_arcsec((m.dt_years, _max_proper_motion(obj, m))
+                         for obj, m in ((lf, spec.left_motion), (rcat, spec.right_motion)) if m is not None)
+    lon1, lat1 = _positions(lf, _Own(*spec.left_coords), spec.left_motion)
+    sub = _touched(rcat, lon1, lat1, r_arcsec + reach) if len(lf) else None
+    rows = _partition_rows(sub) if sub is not None else 0
+    if rows is None or rows > MEMORY_ROWS:
+        return None
+    if spec.on_progress is not None:
+        spec.on_progress(0.0, f"reading {len(sub.get_healpix_pixels()) if sub is not None else 0} HEALPix "
+                              f"partitions ({rows} rows) into memory")
+    with dask.config.set(scheduler="threads"):
+        rf = pd.DataFrame(sub.compute()) if sub is not None and rows else rcat._ddf._meta.iloc[:0]
+    rf = rf.reset_index(drop=True)
+    info = rcat.hc_structure.catalog_info
+    lon2, lat2 = _positions(rf, info, spec.right_motion)
+    ok2 = np.isfinite(lon2) & np.isfinite(lat2)
+    if not ok2.all():
+        rf, lon2, lat2 = rf[ok2].reset_index(drop=True), lon2[ok2], lat2[ok2]
+    i1, i2, sep = _pairs(lon1, lat1, lon2, lat2, radius, spec.mode, spec.k)
+    lf = _convert_dtypes_to_pyarrow(lf)
+    lcols, rcols = [str(c) for c in lf.columns], [str(c) for c in rf.columns]
+    clash = set(lcols) & set(rcols)
+    lpart = lf.iloc[i1].reset_index(drop=True).rename(
+        columns={c: c + spec.suffixes[0] for c in clash})
+    rpart = rf.iloc[i2].reset_index(drop=True).rename(
+        columns={c: c + spec.suffixes[1] for c in clash})
+    out = pd.concat([lpart, rpart], axis=1)
+    out[SEPARATION] = pd.Series(sep, dtype=pd.ArrowDtype(pa.float64()))
+    if spec.errors is not None:
+        from platform_lib.crossmatch._bayes import PositionalErrors, cell_counts, log_bayes_factor_pairs
+
+        e1, e2 = (PositionalErrors(*(np.asarray(c) for c in e)) for e in spec.errors)
+        log_bf = log_bayes_factor_pairs(lon1, lat1, lon2, lat2, e1, e2, i1, i2)
+        left_cells = cell_counts(lon1, lat1, FOOTPRINT_DEPTH_DASK)
+        out[PROBABILITY] = _probabilities(np.asarray(log_bf, dtype=np.float64), left_cells, rcat, right_rows,
+                                          spec, len(lf))
+    if spec.on_progress is not None:
+        spec.on_progress(1.0, f"matched in memory: {len(out)} pairs")
+    return out
