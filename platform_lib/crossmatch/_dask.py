@@ -221,8 +221,11 @@ def _column_stats(cat, columns: list[str]) -> pd.DataFrame | None:
     None where the metadata has none (an LSDB catalogue built in memory). For a modified (filtered)
     catalogue they describe the rows it was cut from: bounds still hold, counts do not."""
     try:
-        stats = cat.hc_structure.aggregate_column_statistics(include_columns=columns,
-                                                             warn_on_modified_catalog=False)
+        with warnings.catch_warnings():
+            # a catalogue built in memory (a table on Dask) has no metadata: hats warns, we count instead
+            warnings.filterwarnings("ignore", "Calling aggregate_column_statistics on an in-memory catalog")
+            stats = cat.hc_structure.aggregate_column_statistics(include_columns=columns,
+                                                                 warn_on_modified_catalog=False)
     except (AttributeError, KeyError, OSError, TypeError, ValueError):
         return None
     if stats is None or len(stats) == 0 or not set(columns) <= set(stats.index):

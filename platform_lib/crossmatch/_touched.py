@@ -113,6 +113,8 @@ def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.Da
     import dask
     from lsdb.loaders.dataframe.from_dataframe_utils import _convert_dtypes_to_pyarrow
 
+    if spec.mode == "best" and spec.errors is not None:
+        return None  # the Dask path names what is refused (mode='best' with probabilities)
     r_arcsec = float(radius.to_value(u.arcsec))
     if spec.left_frame or spec.right_frame:
         left, right, spec = _to_icrs(left, right, spec)
@@ -132,7 +134,7 @@ def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.Da
         spec.on_progress(0.0, f"reading {len(sub.get_healpix_pixels()) if sub is not None else 0} HEALPix "
                               f"partitions ({rows} rows) into memory")
     with dask.config.set(scheduler="threads"):
-        rf = pd.DataFrame(sub.compute()) if sub is not None and rows else rcat._ddf._meta.iloc[:0]
+        rf = pd.DataFrame(sub.compute()) if sub is not None and rows else rcat.to_dask_dataframe(divisions=False)._meta
     rf = rf.reset_index(drop=True)
     info = rcat.hc_structure.catalog_info
     lon2, lat2 = _positions(rf, info, spec.right_motion)
