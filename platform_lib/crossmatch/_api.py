@@ -2,8 +2,9 @@
 
 Owns argument checking, reading coordinates out of tables (astropy, pandas), NaN handling, epoch
 propagation, mode selection (nearest / best / all / k nearest) and assembling the output rows. Lazy inputs
-(Dask DataFrames, HATS paths, registry names, LSDB catalogues) are handed to ``_dask``; the pairs
-themselves always come from ``_engine.match_pairs``.
+(Dask DataFrames, HATS paths, registry names, LSDB catalogues) are handed to ``_dask``, except a table
+against a HATS catalogue, which ``_touched`` matches in memory when the partitions it touches fit; the
+pairs themselves always come from ``_engine.match_pairs``.
 """
 
 from __future__ import annotations
@@ -550,7 +551,13 @@ def crossmatch(
         interactive). ``progress`` may also be a callable ``progress(fraction, message)``, called as
         the work advances (per HEALPix partition on Dask). Two HATS catalogues on disk are read and
         written partition by partition by astrohub itself (no LSDB in the way) unless
-        probabilities or ``lazy`` ask for LSDB's path.
+        probabilities or ``lazy`` ask for LSDB's path. A Table or DataFrame ``left`` against a HATS
+        catalogue ``right`` (path, registry name, LSDB catalogue) with none of ``client``, ``lazy``,
+        ``output`` is matched in memory, with no Dask cluster: only the catalogue's partitions that
+        the cones of the radius around the table's positions touch are read, when they hold at most
+        5 million rows (``_touched.MEMORY_ROWS``; with probabilities and no ``area``, the whole
+        catalogue, whose positions give the prior as on Dask); the answer is the Dask path's. Pass
+        ``client=`` to run on Dask anyway.
 
     Returns
     -------

@@ -11,6 +11,8 @@ partitions read). It may import lsdb, hats and mocpy, as ``_dask`` does.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -38,6 +40,8 @@ __all__ = ["MEMORY_ROWS", "crossmatch_touched"]
 #: The most catalogue rows the in-memory path reads (the rows of the partitions touched; with probabilities
 #: and no ``area=``, the whole catalogue's positions, counted for the prior). Beyond, the match runs on Dask.
 MEMORY_ROWS = 5_000_000
+#: lsdb 0.11 calls NestedFrame.drop(inplace=True), deprecated by pandas 3.1: theirs, not the user's to act on.
+_LSDB_INPLACE = "The inplace keyword in NestedFrame"
 
 
 class _Own:
@@ -106,10 +110,17 @@ def _probabilities(log_bf, left_cells, rcat, right_rows: int, spec: LazySpec, n_
 
 
 def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
-    """``left`` (a Table or DataFrame) against the HATS catalogue ``right`` in memory, or None when the
-    partitions touched (or, for a prior to estimate, the whole catalogue) have more than :data:`MEMORY_ROWS`
-    rows or unknown counts, or the catalogue needs nothing else the Dask path would refuse; the caller then
-    goes to Dask."""
+    """``left`` (a Table or DataFrame) against the HATS catalogue ``right`` in memory; None, for the caller to
+    go to Dask, when the partitions touched (or, for a prior to estimate, the whole catalogue) have more than
+    :data:`MEMORY_ROWS` rows or no row counts in their metadata, or for mode='best' with probabilities (which
+    the Dask path refuses, naming why). Unlike the Dask path it needs no margin cache: the partitions read are
+    all those the cones of the radius (plus the proper motions' reach) touch."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _LSDB_INPLACE)
+        return _crossmatch_touched(left, right, radius, spec)
+
+
+def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
     import dask
     from lsdb.loaders.dataframe.from_dataframe_utils import _convert_dtypes_to_pyarrow
 
