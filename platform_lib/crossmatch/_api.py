@@ -462,12 +462,13 @@ def _is_hats_side(obj) -> bool:
 
 
 def _in_memory_against_catalogue(left, right, *, client, lazy, output) -> bool:
-    """A table or DataFrame (left) against a HATS catalogue (right) with nothing only Dask does asked for:
+    """A table or DataFrame against a HATS catalogue (either side) with nothing only Dask does asked for:
     matched in memory from the catalogue's partitions it touches (``_touched``), when they fit."""
     import pandas as pd
 
-    return client is None and not lazy and output is None and isinstance(left, (Table, pd.DataFrame)) \
-        and _is_hats_side(right)
+    table = (Table, pd.DataFrame)
+    return client is None and not lazy and output is None and (
+        isinstance(left, table) and _is_hats_side(right) or isinstance(right, table) and _is_hats_side(left))
 
 
 def crossmatch(
@@ -551,8 +552,8 @@ def crossmatch(
         interactive). ``progress`` may also be a callable ``progress(fraction, message)``, called as
         the work advances (per HEALPix partition on Dask). Two HATS catalogues on disk are read and
         written partition by partition by astrohub itself (no LSDB in the way) unless
-        probabilities or ``lazy`` ask for LSDB's path. A Table or DataFrame ``left`` against a HATS
-        catalogue ``right`` (path, registry name, LSDB catalogue) with none of ``client``, ``lazy``,
+        probabilities or ``lazy`` ask for LSDB's path. A Table or DataFrame against a HATS catalogue
+        (path, registry name, LSDB catalogue; either side) with none of ``client``, ``lazy``,
         ``output`` is matched in memory, with no Dask cluster: only the catalogue's partitions that
         the cones of the radius around the table's positions touch are read, when they hold at most
         5 million rows (``_touched.MEMORY_ROWS``; with probabilities and no ``area``, the whole

@@ -35,13 +35,19 @@ from platform_lib.crossmatch._dask import (
 from platform_lib.crossmatch._engine import match_pairs
 from platform_lib.crossmatch._partitions import reach_arcsec
 
-__all__ = ["MEMORY_ROWS", "crossmatch_touched"]
+__all__ = ["MEMORY_ROWS", "crossmatch_touched", "is_catalogue"]
 
 #: The most catalogue rows the in-memory path reads (the rows of the partitions touched; with probabilities
 #: and no ``area=``, the whole catalogue's positions, counted for the prior). Beyond, the match runs on Dask.
 MEMORY_ROWS = 5_000_000
 #: lsdb 0.11 calls NestedFrame.drop(inplace=True), deprecated by pandas 3.1: theirs, not the user's to act on.
 _LSDB_INPLACE = "The inplace keyword in NestedFrame"
+
+
+def is_catalogue(obj) -> bool:
+    """A side partitioned on disk or by LSDB (a path, a registry name, an LSDB catalogue), not a table."""
+    return isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") or type(obj).__name__ == "TableInfo" \
+        or type(obj).__module__.startswith("lsdb")
 
 
 class _Own:
@@ -86,7 +92,8 @@ def _pairs(lon1, lat1, lon2, lat2, radius, mode: str, k: int | None):
     return i1, i2, sep
 
 
-def _probabilities(log_bf, left_cells, rcat, right_rows: int, spec: LazySpec, n_left: int):
+def _probabilities(log_bf, table_cells, cat, cat_rows: int, cat_motion, spec: LazySpec, table_rows: int,
+                   flip: bool):
     """The Dask path's posteriors (``_dask._probabilities``): the prior from the whole catalogue."""
     import dask
 
@@ -99,18 +106,18 @@ def _probabilities(log_bf, left_cells, rcat, right_rows: int, spec: LazySpec, n_
 
     densities = _check_densities(spec.density) if spec.density is not None else None
     if spec.area is not None:
-        area, n1, n2 = spec.area, n_left, right_rows
+        area, (n1, n2) = spec.area, ((cat_rows, table_rows) if flip else (table_rows, cat_rows))
     else:
         with dask.config.set(scheduler="threads"):
-            c2 = _cell_counts(rcat, spec.right_motion).compute()
-        order, _, effective, (n1, n2) = footprint_from_cell_counts([left_cells, _merged_counts(c2)],
-                                                                   FOOTPRINT_DEPTH_DASK)
+            cat_cells = _merged_counts(_cell_counts(cat, cat_motion).compute())
+        counts = [cat_cells, table_cells] if flip else [table_cells, cat_cells]
+        order, _, effective, (n1, n2) = footprint_from_cell_counts(counts, FOOTPRINT_DEPTH_DASK)
         area = area_of_cells(effective, order)
     return posterior_from_log_bayes_factors(log_bf, n1, n2, area, densities=densities).probability
 
 
 def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
-    """``left`` (a Table or DataFrame) against the HATS catalogue ``right`` in memory; None, for the caller to
+    """A Table or DataFrame against a HATS catalogue (either side) in memory; None, for the caller to
     go to Dask, when the partitions touched (or, for a prior to estimate, the whole catalogue) have more than
     :data:`MEMORY_ROWS` rows or no row counts in their metadata, or for mode='best' with probabilities (which
     the Dask path refuses, naming why). Unlike the Dask path it needs no margin cache: the partitions read are
@@ -129,15 +136,20 @@ def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.D
     r_arcsec = float(radius.to_value(u.arcsec))
     if spec.left_frame or spec.right_frame:
         left, right, spec = _to_icrs(left, right, spec)
-    lf = _frame_input(left, spec.left_coords, "left")
-    rcat = open_catalog(right, spec.right_coords, r_arcsec, "right")
-    right_rows = _rows_of(rcat)
-    if spec.errors is not None and spec.area is None and right_rows > MEMORY_ROWS:
+    flip = is_catalogue(left)  # the catalogue on the left, the table on the right
+    t_obj, c_obj = (right, left) if flip else (left, right)
+    t_side, c_side = ("right", "left") if flip else ("left", "right")
+    t_coords, c_coords = (spec.right_coords, spec.left_coords) if flip else (spec.left_coords, spec.right_coords)
+    t_motion, c_motion = (spec.right_motion, spec.left_motion) if flip else (spec.left_motion, spec.right_motion)
+    tf = _frame_input(t_obj, t_coords, t_side)
+    cat = open_catalog(c_obj, c_coords, r_arcsec, c_side)
+    cat_rows = _rows_of(cat)
+    if spec.errors is not None and spec.area is None and cat_rows > MEMORY_ROWS:
         return None
     reach = reach_arcsec((m.dt_years, _max_proper_motion(obj, m))
-                         for obj, m in ((lf, spec.left_motion), (rcat, spec.right_motion)) if m is not None)
-    lon1, lat1 = _positions(lf, _Own(*spec.left_coords), spec.left_motion)
-    sub = _touched(rcat, lon1, lat1, r_arcsec + reach) if len(lf) else None
+                         for obj, m in ((tf, t_motion), (cat, c_motion)) if m is not None)
+    t_lon, t_lat = _positions(tf, _Own(*t_coords), t_motion)
+    sub = _touched(cat, t_lon, t_lat, r_arcsec + reach) if len(tf) else None
     rows = _partition_rows(sub) if sub is not None else 0
     if rows is None or rows > MEMORY_ROWS:
         return None
@@ -145,15 +157,18 @@ def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.D
         spec.on_progress(0.0, f"reading {len(sub.get_healpix_pixels()) if sub is not None else 0} HEALPix "
                               f"partitions ({rows} rows) into memory")
     with dask.config.set(scheduler="threads"):
-        rf = pd.DataFrame(sub.compute()) if sub is not None and rows else rcat.to_dask_dataframe(divisions=False)._meta
-    rf = rf.reset_index(drop=True)
-    info = rcat.hc_structure.catalog_info
-    lon2, lat2 = _positions(rf, info, spec.right_motion)
-    ok2 = np.isfinite(lon2) & np.isfinite(lat2)
-    if not ok2.all():
-        rf, lon2, lat2 = rf[ok2].reset_index(drop=True), lon2[ok2], lat2[ok2]
+        cf = pd.DataFrame(sub.compute()) if sub is not None and rows else cat.to_dask_dataframe(divisions=False)._meta
+    cf = cf.reset_index(drop=True)
+    c_lon, c_lat = _positions(cf, cat.hc_structure.catalog_info, c_motion)
+    ok = np.isfinite(c_lon) & np.isfinite(c_lat)
+    if not ok.all():
+        cf, c_lon, c_lat = cf[ok].reset_index(drop=True), c_lon[ok], c_lat[ok]
+    tf = _convert_dtypes_to_pyarrow(tf)
+    if flip:
+        lf, rf, (lon1, lat1, lon2, lat2) = cf, tf, (c_lon, c_lat, t_lon, t_lat)
+    else:
+        lf, rf, (lon1, lat1, lon2, lat2) = tf, cf, (t_lon, t_lat, c_lon, c_lat)
     i1, i2, sep = _pairs(lon1, lat1, lon2, lat2, radius, spec.mode, spec.k)
-    lf = _convert_dtypes_to_pyarrow(lf)
     lcols, rcols = [str(c) for c in lf.columns], [str(c) for c in rf.columns]
     clash = set(lcols) & set(rcols)
     lpart = lf.iloc[i1].reset_index(drop=True).rename(
@@ -167,9 +182,9 @@ def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.D
 
         e1, e2 = (PositionalErrors(*(np.asarray(c) for c in e)) for e in spec.errors)
         log_bf = log_bayes_factor_pairs(lon1, lat1, lon2, lat2, e1, e2, i1, i2)
-        left_cells = cell_counts(lon1, lat1, FOOTPRINT_DEPTH_DASK)
-        out[PROBABILITY] = _probabilities(np.asarray(log_bf, dtype=np.float64), left_cells, rcat, right_rows,
-                                          spec, len(lf))
+        out[PROBABILITY] = _probabilities(np.asarray(log_bf, dtype=np.float64),
+                                          cell_counts(t_lon, t_lat, FOOTPRINT_DEPTH_DASK), cat, cat_rows, c_motion,
+                                          spec, len(tf), flip)
     if spec.on_progress is not None:
         spec.on_progress(1.0, f"matched in memory: {len(out)} pairs")
     return out

@@ -577,3 +577,15 @@ def test_a_small_table_against_a_catalogue_starts_no_dask_cluster(hipparcos_nort
     partitions = len(lsdb.open_catalog(path).get_healpix_pixels())
     read = int(messages[0].split()[1])
     assert messages[0].startswith("reading") and 1 <= read <= 5 < partitions
+
+
+def test_a_catalogue_against_a_table_in_memory_equals_dask(hipparcos_north, client):
+    """The catalogue on the left and my table on the right: in memory too, the Dask path's DataFrame."""
+    table, _, path = hipparcos_north
+    kw = dict(mode="all", probability=True, left_errors=0.5 * u.arcsec, right_errors=0.2 * u.arcsec)
+    messages = []
+    mem = crossmatch(path, table, 10 * u.arcsec, progress=lambda f, m: messages.append(m), **kw)
+    dask = crossmatch(path, table, 10 * u.arcsec, client=client, progress=False, **kw)
+    assert messages[-1].startswith("matched in memory") and len(mem) > 100
+    mem, dask = (d.sort_values(["HIP", "name"]).reset_index(drop=True) for d in (mem, dask))
+    pd.testing.assert_frame_equal(mem, dask, check_exact=False, rtol=0, atol=1e-12)
