@@ -33,7 +33,8 @@ def _key(t):
 def _same(a, b) -> None:
     a, b = _key(a), _key(b)
     assert a.colnames == b.colnames and len(a) == len(b)
-    assert (np.asarray(a["name"]) == np.asarray(b["name"])).all() and (np.asarray(a["HIP"]) == np.asarray(b["HIP"])).all()
+    assert (np.asarray(a["name"]) == np.asarray(b["name"])).all()
+    assert (np.asarray(a["HIP"]) == np.asarray(b["HIP"])).all()
     np.testing.assert_allclose(np.asarray(a["separation_arcsec"]), np.asarray(b["separation_arcsec"]), atol=1e-12)
     if "match_probability" in a.colnames:
         np.testing.assert_allclose(np.asarray(a["match_probability"]), np.asarray(b["match_probability"]), atol=1e-12)
