@@ -2,8 +2,9 @@
 
 Owns argument checking, reading coordinates out of tables (astropy, pandas), NaN handling, epoch
 propagation, mode selection (nearest / best / all / k nearest) and assembling the output rows. Lazy inputs
-(Dask DataFrames, HATS paths, registry names, LSDB catalogues) are handed to ``_dask``; the pairs
-themselves always come from ``_engine.match_pairs``.
+(Dask DataFrames, HATS paths, registry names, LSDB catalogues) are handed to ``_dask``, except a table
+against a HATS catalogue, which ``_touched`` matches in memory when the partitions it touches fit; the
+pairs themselves always come from ``_engine.match_pairs``.
 """
 
 from __future__ import annotations
@@ -460,6 +461,16 @@ def _is_hats_side(obj) -> bool:
         or type(obj).__module__.startswith("lsdb")
 
 
+def _in_memory_against_catalogue(left, right, *, client, lazy, output) -> bool:
+    """A table or DataFrame against a HATS catalogue (either side) with nothing only Dask does asked for:
+    matched in memory from the catalogue's partitions it touches (``_touched``), when they fit."""
+    import pandas as pd
+
+    table = (Table, pd.DataFrame)
+    return client is None and not lazy and output is None and (
+        isinstance(left, table) and _is_hats_side(right) or isinstance(right, table) and _is_hats_side(left))
+
+
 def crossmatch(
     left,
     right,
@@ -541,7 +552,13 @@ def crossmatch(
         interactive). ``progress`` may also be a callable ``progress(fraction, message)``, called as
         the work advances (per HEALPix partition on Dask). Two HATS catalogues on disk are read and
         written partition by partition by astrohub itself (no LSDB in the way) unless
-        probabilities or ``lazy`` ask for LSDB's path.
+        probabilities or ``lazy`` ask for LSDB's path. A Table or DataFrame against a HATS catalogue
+        (path, registry name, LSDB catalogue; either side) with none of ``client``, ``lazy``,
+        ``output`` is matched in memory, with no Dask cluster: only the catalogue's partitions that
+        the cones of the radius around the table's positions touch are read, when they hold at most
+        5 million rows (``_touched.MEMORY_ROWS``; with probabilities and no ``area``, the whole
+        catalogue, whose positions give the prior as on Dask); the answer is the Dask path's. Pass
+        ``client=`` to run on Dask anyway.
 
     Returns
     -------
@@ -609,7 +626,13 @@ def crossmatch(
             mode=mode, k=k, left_coords=left_coords, right_coords=right_coords, suffixes=suffixes,
             client=client, lazy=lazy, output=output, progress=None if progress_fn else progress, on_progress=progress_fn,
             area=area, density=density)
-        out = crossmatch_lazy(left, right, radius, spec)
+        out = None
+        if _in_memory_against_catalogue(left, right, client=client, lazy=lazy, output=output):
+            from platform_lib.crossmatch._touched import crossmatch_touched
+
+            out = crossmatch_touched(left, right, radius, spec)
+        if out is None:
+            out = crossmatch_lazy(left, right, radius, spec)
         if isinstance(left, Table) and not lazy and output is None:
             return _lazy_result_table(out, left, right, suffixes)
         return out

