@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import pathlib
+import sys
 import warnings
 from urllib.parse import urlparse
 
@@ -76,6 +77,17 @@ _HIPS_HANDLER = (
     "catch(e){this.model.set('astrohub_message','The sky viewer could not draw '+o.name+': '+e);"
     "this.model.save_changes()}}"
 )
+
+
+def _outside_viz() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside ``platform_lib.viz``: the user's
+    cell, whether it called ``Aladin.show`` or ``viz.show`` (which calls it)."""
+    here = pathlib.Path(__file__).parent
+    frame, level = sys._getframe(1), 1
+    while frame is not None and pathlib.Path(frame.f_code.co_filename).parent == here:
+        frame, level = frame.f_back, level + 1
+    return level
+
 
 
 def local_esm() -> str:
@@ -317,7 +329,7 @@ if _ipyaladin is not None:
                 _dispatch(self, obj, **options)
             except VizError as exc:
                 self.astrohub_message = str(exc)
-                warnings.warn(str(exc), stacklevel=2)
+                warnings.warn(str(exc), stacklevel=_outside_viz())
             return self
 
         def selection(self, name: str | None = None):

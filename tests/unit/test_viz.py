@@ -373,6 +373,14 @@ def test_widget_bad_input_is_a_message_not_a_blank_view(widget):
     assert widget.layers == []
 
 
+def test_a_bad_input_warning_points_at_the_users_call(widget):
+    """The warning named platform_lib/viz/__init__.py (viz.show's own line), not the notebook's cell."""
+    for show in (widget.show, lambda obj: viz.show(obj, archive_url="http://hub.example:8000/services/archive/")):
+        with pytest.warns(UserWarning, match="no sky coordinates") as caught:
+            show(Table({"flux": [1.0]}))
+        assert [w.filename for w in caught] == [__file__]
+
+
 def test_null_positions_are_not_drawn_and_pairs_can_be_shown_on_the_sky():
     """A masked (null) position was drawn at the value under its mask; ``plot(pairs, center=, radius=)``
     (the documented sky view) raised TypeError from plot_crossmatch."""
