@@ -53,7 +53,8 @@ def pick_magnitude(columns: list[str], ucds: dict[str, str] | None = None) -> st
 
 
 def _resolve(source, registry=None):
-    """``(hats_path or None, frame or None, ra, dec, title, ucds, units)`` for a name, a path or a table."""
+    """``(hats_path or None, frame or None, ra, dec, title, ucds, units)`` for a name, a path or a table; the
+    title of a table is its ``meta["name"]`` or None (the caller names it after the HiPS folder)."""
     import pandas as pd
 
     if isinstance(source, (str, Path)):
@@ -79,12 +80,12 @@ def _resolve(source, registry=None):
         ra, dec = find_coordinates(source)
         units = {c: str(source[c].unit) for c in source.colnames if getattr(source[c], "unit", None) is not None}
         frame = source.to_pandas()
-        return None, frame, ra, dec, "table", {}, units
+        return None, frame, ra, dec, (source.meta or {}).get("name") or None, {}, units
     if isinstance(source, pd.DataFrame):
         from platform_lib.viz._inputs import find_coordinates
 
         ra, dec = find_coordinates(source)
-        return None, source, ra, dec, "table", {}, {}
+        return None, source, ra, dec, None, {}, {}
     raise HipsError(f"cannot build a HiPS from a {type(source).__name__}: give a registry name, a HATS "
                     "folder, an astropy Table or a pandas DataFrame", value=type(source).__name__)
 
@@ -132,6 +133,7 @@ def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, ma
     117955
     """
     hats_path, frame, ra, dec, default_title, ucds, units = _resolve(source, registry)
+    default_title = default_title or Path(dest).expanduser().name
     all_columns = _columns_of(hats_path) if hats_path is not None else [c for c in frame.columns]
     if magnitude is None:
         magnitude = pick_magnitude(all_columns, ucds)
@@ -164,6 +166,7 @@ def build_density_hips(source, dest: str | Path, *, title: str | None = None, or
     per partition from its ``_healpix_29`` index.
     """
     hats_path, frame, ra, dec, default_title, _, _ = _resolve(source, registry)
+    default_title = default_title or Path(dest).expanduser().name
     if hats_path is not None:
         counts = cluster_density_counts(hats_path, ra, order, client=current_client(client), cancel=cancel)
     else:

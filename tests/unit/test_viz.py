@@ -397,3 +397,17 @@ def test_null_positions_are_not_drawn_and_pairs_can_be_shown_on_the_sky():
     _assert_picture(viz.plot(pairs, center=SkyCoord(10, 0, unit="deg"), radius=0.1 * u.deg))
     _assert_picture(viz.plot(pairs, projection="aitoff"))
     _assert_picture(viz.plot(pairs), size=(1100, 460))  # the diagnostic, as before
+
+
+def test_a_table_hips_is_titled_after_its_folder_or_the_tables_name(tmp_path):
+    """Every HiPS built from a Table or DataFrame was titled "table" (in the viewer's layer list and the
+    archive's list of a user's HiPS)."""
+    from platform_lib.viz import build_catalog_hips, build_density_hips
+    from platform_lib.viz._hips import read_properties
+
+    rng = np.random.default_rng(5)
+    stars = Table({"ra": rng.uniform(0, 360, 300), "dec": rng.uniform(-60, 60, 300), "mag": rng.uniform(5, 9, 300)})
+    assert read_properties(build_catalog_hips(stars, tmp_path / "my-stars") / "properties")["obs_title"] == "my-stars"
+    assert read_properties(build_density_hips(stars.to_pandas(), tmp_path / "dens") / "properties")["obs_title"] == "dens density"
+    stars.meta["name"] = "Pleiades members"
+    assert read_properties(build_catalog_hips(stars, tmp_path / "named") / "properties")["obs_title"] == "Pleiades members"
