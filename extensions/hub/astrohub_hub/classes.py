@@ -385,7 +385,8 @@ class Teaching:
         extension, ``None``: none; their due date is the later of the two); each submission says whether it
         was ``late`` and by how many seconds (``late_seconds``: ``None`` without a due date), against its
         student's due date of the moment. ``student``: the class as that student sees it (the class's staff, to
-        check what a student is told; a student may name only themselves).
+        check what a student is told; a student may name only themselves). A student's view also lists the
+        assignments whose ``feedback`` was returned to them (``~/<class>/<assignment>/feedback/`` exists).
         """
         info = self._class(cls, live=False)
         self._require(actor, cls, "instructor", "student")
@@ -432,6 +433,9 @@ class Teaching:
         else:
             info["instructors"] = roster["instructors"]
             info["submissions"] = [sub for sub in submissions if sub["student"] == student]
+            # the assignments whose feedback was returned to ~<student>/<class>/<assignment>/feedback/
+            info["feedback"] = [a for a in info["assignments"]
+                                if (self._home(student) / cls / a / "feedback").is_dir()]
             if is_staff:
                 info["student"] = student
         return info
