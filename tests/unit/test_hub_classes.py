@@ -334,6 +334,19 @@ def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_u
     third = teaching.release(PROF, "c1", "hw1")
     assert third["released"]["ann"] == [] and (ann / "task.txt").read_text() == "ann's answer"
     assert sorted(third["released"]["bob"]) == ["data.csv", "hint.txt", "task.txt"]
+    # eve joins late: she gets the assignment as last released (not the instructor's draft since)
+    (hw / "draft-solution.txt").write_text("42 mas")
+    teaching.add_members(PROF, "c1", "student", ["eve"])
+    eve = tmp_path / "home" / "eve" / "c1" / "hw1"
+    assert sorted(p.name for p in eve.iterdir()) == ["data.csv", "hint.txt", "task.txt"]
+    assert (eve / "task.txt").read_text() == "measure the parallax of Vega in mas (DR3)"
+    assert teaching.actions(PROF, "c1")[-1]["detail"] == {"users": ["eve"], "released": ["hw1"]}
+    teaching.submit(EVE, "c1", "hw1")
+    # bob leaves, keeping his work at home, and comes back: his own files stay, nothing is lost
+    teaching.remove_members(PROF, "c1", "student", ["bob"])
+    (bob / "task.txt").write_text("bob's answer")
+    teaching.add_members(PROF, "c1", "student", ["bob"])
+    assert (bob / "task.txt").read_text() == "bob's answer"
 
 
 def test_a_student_who_leaves_is_taken_off_the_roster_and_their_submissions_stay(teaching, tmp_path):

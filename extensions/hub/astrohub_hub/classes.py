@@ -73,6 +73,7 @@ import calendar
 import json
 import logging
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -323,6 +324,9 @@ class Teaching:
     def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
         """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins).
 
+        A student added after assignments were released gets them at once, as last released, in
+        ``~/<class>/<assignment>/`` (as :meth:`release` gives them; a returning student's own files are kept).
+
         During an exam's frozen window an instructor added gets the materials read-only, like the others,
         and read-write at the thaw. The hub first: they join the hub group ``<class>-<role>s`` (which gives the
         class's pinned profile), and when the hub refuses (ClassError 502) nothing changes here.
@@ -344,7 +348,8 @@ class Teaching:
                 db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?)", [(cls, u, role) for u in users])
             exam = self._exam(cls)
             self._grant_class(cls, role, users, frozen=exam is not None and exam[2])
-        self.record(actor, cls, f"add {role}s", {"users": users})
+        given = self._release_to(cls, users) if role == "student" else {}
+        self.record(actor, cls, f"add {role}s", {"users": users, **({"released": sorted(given)} if given else {})})
         return self.show(actor, cls)
 
     def remove_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
@@ -579,6 +584,7 @@ class Teaching:
             target = self._home(student) / cls / assignment
             released[student] = folders.unpack_as(data, target, self._system(student), keep=True,
                                                   base=self._home(student), replace=before)
+        self._keep_release(cls, assignment, data)
         with closing(self._db()) as db, db:
             db.executemany("INSERT OR REPLACE INTO released_files VALUES (?, ?, ?, ?)",
                            [(cls, assignment, p, h) for p, h in folders.tar_hashes(data).items()])
@@ -592,6 +598,40 @@ class Teaching:
             detail.update(self._deadline_answer(deadline))
         self.record(actor, cls, "release", detail)
         return {"class": cls, "assignment": assignment, "released": released, **self._deadline_answer(deadline)}
+
+    def _release_copy(self, cls: str, assignment: str) -> Path:
+        """Where the service keeps the files of an assignment's latest release (beside the registry, readable
+        by the service alone): a student added to the class later gets them (:meth:`add_members`)."""
+        return self.registry.parent / "released" / cls / f"{assignment}.tar"
+
+    def _keep_release(self, cls: str, assignment: str, data: bytes) -> None:
+        path = self._release_copy(cls, assignment)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = path.with_name(f".{path.name}.partial")
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+            out.write(data)
+        os.replace(partial, path)  # atomic: a reader sees the old release or the new one
+
+    def _release_to(self, cls: str, students: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+        """Give ``students`` (just added) every assignment released so far, as last released; their files
+        are kept, as a re-release keeps them. ``{assignment: {student: names written}}``."""
+        with closing(self._db()) as db:
+            names = [r[0] for r in db.execute("SELECT name FROM assignments WHERE class = ? ORDER BY released",
+                                              (cls,))]
+            hashes = {a: dict(db.execute("SELECT path, sha256 FROM released_files WHERE class = ? AND "
+                                         "assignment = ?", (cls, a)).fetchall()) for a in names}
+        given: dict[str, dict[str, list[str]]] = {}
+        for assignment in names:
+            kept = self._release_copy(cls, assignment)
+            if not kept.is_file():  # released before the service kept releases: a re-release reaches them
+                continue
+            data = kept.read_bytes()
+            for student in students:
+                home = self._home(student)
+                given.setdefault(assignment, {})[student] = folders.unpack_as(
+                    data, home / cls / assignment, self._system(student), keep=True, base=home,
+                    replace=hashes[assignment])
+        return given
 
     @staticmethod
     def _deadline_answer(deadline: tuple[float | None, bool, float | None]) -> dict:
