@@ -86,7 +86,11 @@ def test_assignment_cycle_keeps_history_and_refuses_outsiders(teaching, tmp_path
     assert first["at"] != second["at"]
     assert len(list((tmp_path / "classes" / "c1" / "submissions" / "ann" / "hw1").iterdir())) == 2
     with pytest.raises(ClassError, match="'eve' is not a student of class 'c1'") as info:
-        teaching.submit(EVE, "c1", "hw1")
+        (eve / ".ipynb_checkpoints").mkdir()  # Lab's, and returned feedback: not part of her work
+    (eve / ".ipynb_checkpoints" / "task-checkpoint.txt").write_text("old")
+    (eve / "feedback").mkdir()
+    (eve / "feedback" / "task.html").write_text("<p>9/10</p>")
+    assert sorted(teaching.submit(EVE, "c1", "hw1")["files"]) == ["data.csv", "hint.txt", "task.txt"]
     assert info.value.status == 403
     collected = teaching.collect(PROF, "c1", "hw1")
     assert collected["collected"] == {"ann": second["at"]} and collected["missing"] == ["bob"]
@@ -341,7 +345,11 @@ def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_u
     assert sorted(p.name for p in eve.iterdir()) == ["data.csv", "hint.txt", "task.txt"]
     assert (eve / "task.txt").read_text() == "measure the parallax of Vega in mas (DR3)"
     assert teaching.actions(PROF, "c1")[-1]["detail"] == {"users": ["eve"], "released": ["hw1"]}
-    teaching.submit(EVE, "c1", "hw1")
+    (eve / ".ipynb_checkpoints").mkdir()  # Lab's, and returned feedback: not part of her work
+    (eve / ".ipynb_checkpoints" / "task-checkpoint.txt").write_text("old")
+    (eve / "feedback").mkdir()
+    (eve / "feedback" / "task.html").write_text("<p>9/10</p>")
+    assert sorted(teaching.submit(EVE, "c1", "hw1")["files"]) == ["data.csv", "hint.txt", "task.txt"]
     # bob leaves, keeping his work at home, and comes back: his own files stay, nothing is lost
     teaching.remove_members(PROF, "c1", "student", ["bob"])
     (bob / "task.txt").write_text("bob's answer")

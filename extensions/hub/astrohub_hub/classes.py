@@ -93,6 +93,10 @@ __all__ = ["Actor", "ClassError", "Teaching"]
 
 log = logging.getLogger("astrohub.classes")
 
+#: Folders a submission leaves out, at any depth, as nbgrader's ``CourseDirectory.ignore`` does: JupyterLab's
+#: checkpoints, Python's caches and the feedback returned into the assignment's folder.
+SUBMIT_SKIPS = (".ipynb_checkpoints", "__pycache__", "feedback")
+
 
 def _submission_order(folder: Path) -> tuple[str, int]:
     """Sort key of a submission folder ``<UTC time>[-<n>]``: by time, then ``n`` as a number (``-10`` after ``-9``)."""
@@ -781,7 +785,8 @@ class Teaching:
         return found[0]
 
     def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
-        """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder.
+        """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder (without the
+        folders named in :data:`SUBMIT_SKIPS`: Lab's checkpoints, returned feedback).
 
         After the student's due date (the assignment's, or their extension) the work is taken and marked late (the
         answer's ``note`` says by how much), or refused when the assignment refuses late work; an exam that names
@@ -817,7 +822,7 @@ class Teaching:
             raise ClassError(f"nothing to submit: {source} is not a folder. Your work for {assignment!r} goes in "
                              f"~/{cls}/{assignment}/ (ask an instructor to release it again to get its files back)",
                              status=404, code="no-work", value=str(source))
-        data = folders.pack_as(source, self._system(actor.name), base=self._home(actor.name))
+        data = folders.pack_as(source, self._system(actor.name), base=self._home(actor.name), skip=SUBMIT_SKIPS)
         stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(now))
         base = self._class_dirs(cls)["submissions"] / actor.name / assignment
         base.mkdir(parents=True, exist_ok=True)
