@@ -117,7 +117,9 @@ def test_a_student_finds_her_assignment_works_it_in_lab_and_submits_it_from_the_
         assert "No assignment yet." in page.inner_text("body")
         hw = root / "instructors" / "hw"
         hw.mkdir()
-        (hw / "answer.ipynb").write_text(json.dumps(new_notebook(cells=[new_code_cell("parallax = 0.1")])))
+        kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}
+        notebook = new_notebook(cells=[new_code_cell("parallax = 0.1")], metadata=kernel)  # no kernel dialog
+        (hw / "answer.ipynb").write_text(json.dumps(notebook))
         released = platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw/release")
         assert released.status_code == 200, released.text
 
@@ -174,8 +176,17 @@ def test_a_student_finds_her_assignment_works_it_in_lab_and_submits_it_from_the_
         # A form posted without the hub's _xsrf token (another site's form) is not taken as her.
         forged = platform.login(ann).post(f"{classes}submit", data={"class": name, "assignment": "hw"}, timeout=60)
         assert forged.status_code == 403 and len(list((root / "submissions" / ann / "hw").iterdir())) == 2
-        # The class closed: the button answers why, on the page.
-        assert platform.classes_api(prof, "POST", f"classes/{name}/archive").status_code == 200
+        # An assignment that was never released (the form changed by hand): said on the page, a 404.
+        with page.expect_response(lambda r: r.url.endswith("/submit")) as answer:
+            page.evaluate("""(a) => { const form = document.querySelector("form[action$='/submit']");
+                                      form.elements.assignment.value = a; form.submit(); }""", "hw9")
+        assert answer.value.status == 404, answer.value.status
+        said = page.locator("p.error").inner_text(timeout=30_000)
+        assert said == f"Not submitted: assignment 'hw9' of class '{name}' was not released", said
+        # The class closed (an admin archives it): the button answers why, on the page.
+        archived = platform.astrohub("classes", "archive", name)
+        assert archived.returncode == 0, archived.stdout + archived.stderr
+        page.goto(classes, timeout=60_000)
         with page.expect_response(lambda r: r.url.endswith("/submit")) as answer:
             page.get_by_role("button", name="Submit hw").click()
         assert 400 <= answer.value.status < 500, answer.value.status
