@@ -714,6 +714,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                       f"<input type='hidden' name='class' value='{e(cls)}'>"
                       f"<input type='hidden' name='assignment' value='{e(a)}'>"
                       f"<button type='submit' class='submit'>Submit {e(a)}</button></form>")
+            if info.get("archived"):  # closed: nothing more is taken (a page left open says so when clicked)
+                button = "<em class='closed'>(class closed: no more submissions)</em>"
             items.append(f"<li data-assignment='{e(a)}'>{e(a)}: {e(due_text(info['deadlines'][a]))}. "
                          f"Your work: {link}{returned} {button}</li>")
         return ("<ul class='assignments'>" + "".join(items) + "</ul><p class='check'>Each assignment is in your home "
