@@ -150,13 +150,24 @@ def test_a_student_finds_her_assignment_works_it_in_lab_and_submits_it_from_the_
         assert said.startswith(f"Submitted hw of {name} at ") and "1 file(s)" in said, said
         (first,) = (root / "submissions" / ann / "hw").iterdir()
         assert "her own answer" in (first / "answer.ipynb").read_text()
+        # She is in a second class too: both on her page, each with its own work, kept apart.
+        other = platform.create_class(platform.unique("term2"), [prof], [ann])
+        (platform.data_dir / "classes" / other / "instructors" / "lab1").mkdir()
+        (platform.data_dir / "classes" / other / "instructors" / "lab1" / "plot.py").write_text("# plot")
+        assert platform.classes_api(prof, "POST", f"classes/{other}/assignments/lab1/release").status_code == 200
+        page.goto(classes, timeout=60_000)
+        assert page.locator("h2.class").all_inner_texts() == [f"{name} (student)", f"{other} (student)"]
+        page.get_by_role("button", name="Submit lab1").click()
+        assert f"Submitted lab1 of {other} at " in page.locator("p.message").inner_text(timeout=30_000)
+        assert [p.name for p in (platform.data_dir / "classes" / other / "submissions" / ann).iterdir()] == ["lab1"]
+        assert [p.name for p in (root / "submissions" / ann).iterdir()] == ["hw"]
         # A due date two seconds ahead, then her second submission after it: taken, and marked late.
         due = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2)
         moved = platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw/due", {"due": due.isoformat()})
         assert moved.status_code == 200, moved.text
         time.sleep(max(0.0, (due - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) + 0.5)
         page.goto(classes, timeout=60_000)
-        assert "late work taken, marked late" in page.locator("ul.assignments").inner_text()
+        assert "late work taken, marked late" in page.locator("ul.assignments").first.inner_text()
         page.get_by_role("button", name="Submit hw").click()
         said = page.locator("p.message").inner_text(timeout=30_000)
         assert "late by" in said and "taken, and marked late" in said, said
@@ -193,8 +204,9 @@ def test_a_student_finds_her_assignment_works_it_in_lab_and_submits_it_from_the_
         assert answer.value.status == 409, answer.value.status
         said = page.locator("p.error").inner_text(timeout=30_000)
         assert said == f"Not submitted: class {name!r} is archived: nothing can change", said
-        assert "Traceback" not in page.content() and page.locator("button.submit").count() == 0
-        assert "class closed: no more submissions" in page.locator("ul.assignments").inner_text()
+        assert "Traceback" not in page.content() and page.get_by_role("button", name="Submit hw").count() == 0
+        assert "class closed: no more submissions" in page.locator("ul.assignments").first.inner_text()
+        assert page.get_by_role("button", name="Submit lab1").count() == 1  # her other class is open
     finally:
         page.close()
         platform.stop_server(ann)
