@@ -305,7 +305,10 @@ def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(te
     page = tmp_path / "classes" / "c1" / "instructors" / "feedback" / "hw1" / "ann"
     page.mkdir(parents=True)
     (page / "square.html").write_text("<p>3/5</p>")
+    assert teaching.show(ANN, "c1")["feedback"] == []
     assert teaching.return_feedback(PROF, "c1", "hw1")["returned"] == {"ann": ["square.html"]}
+    # her page links to her feedback (the log says it was returned to her); bob's to none
+    assert teaching.show(ANN, "c1")["feedback"] == ["hw1"] and teaching.show(BOB, "c1")["feedback"] == []
 
 
 def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_unchanged(teaching, tmp_path):

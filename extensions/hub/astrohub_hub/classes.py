@@ -395,7 +395,7 @@ class Teaching:
         was ``late`` and by how many seconds (``late_seconds``: ``None`` without a due date), against its
         student's due date of the moment. ``student``: the class as that student sees it (the class's staff, to
         check what a student is told; a student may name only themselves). A student's view also lists the
-        assignments whose ``feedback`` was returned to them (``~/<class>/<assignment>/feedback/`` exists).
+        assignments whose ``feedback`` was returned to them (in ``~/<class>/<assignment>/feedback/``).
         """
         info = self._class(cls, live=False)
         self._require(actor, cls, "instructor", "student")
@@ -442,9 +442,13 @@ class Teaching:
         else:
             info["instructors"] = roster["instructors"]
             info["submissions"] = [sub for sub in submissions if sub["student"] == student]
-            # the assignments whose feedback was returned to ~<student>/<class>/<assignment>/feedback/
-            info["feedback"] = [a for a in info["assignments"]
-                                if (self._home(student) / cls / a / "feedback").is_dir()]
+            # the assignments whose feedback was returned to her (the class's log says so: no look into her
+            # home, where a link she planted would make a stat as the service tell her about other folders)
+            with closing(self._db()) as db:
+                returned = [json.loads(d) for (d,) in db.execute(
+                    "SELECT detail FROM log WHERE class = ? AND action = 'feedback'", (cls,))]
+            mine = {d.get("assignment") for d in returned if student in d.get("students", ())}
+            info["feedback"] = [a for a in info["assignments"] if a in mine]
             if is_staff:
                 info["student"] = student
         return info
