@@ -137,6 +137,12 @@ def test_a_student_finds_her_assignment_works_it_in_lab_and_submits_it_from_the_
         while "her own answer" not in work.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert "her own answer" in work.read_text()
+        # nbgrader's Validate (a class's student's server loads it): runs her notebook and says it passes
+        page.locator(f"{notebook} .validate-button").click()
+        result = page.locator(".jp-Dialog .validation-success, .jp-Dialog .validation-failed").first
+        result.wait_for(timeout=60_000)
+        assert "Success! Your notebook passes all the tests." in result.inner_text(), result.inner_text()
+        page.locator(".jp-Dialog button").last.click()
 
         page.goto(classes, timeout=60_000)
         page.get_by_role("button", name="Submit hw").click()
