@@ -5,12 +5,20 @@ panel; the instructor's has both, the menu without the assignment and course lis
 service fetches and submits; nbgrader's exchange is not used). The instructor's Formgrader tab loads, and a
 write to formgrader's API from that page goes through the browser's cookies with Jupyter's XSRF check, as a
 grade set by hand does (``astrohub_hub.local``: ``lab_config_path``, ``grading_course``).
+
+A student, by clicking: the class page (``astrohub_hub.classes_service``) links to her assignment's folder in her
+Lab, submits it with a button and links to her returned feedback.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 import shutil
+import time
+
+from nbformat.v4 import new_code_cell, new_notebook
 
 CREATE_ASSIGNMENT_TAB = ".jp-SideBar li.lm-TabBar-tab[data-id='nbgrader-create_assignemnt']"
 
@@ -55,7 +63,7 @@ def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_throu
         assert page.locator(CREATE_ASSIGNMENT_TAB).count() == 0
         disabled = page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)"
                                  ".disabledExtensions")
-        assert "@jupyter/nbgrader:validate-assignment" in disabled  # its Validate button: no server side here
+        assert "@jupyter/nbgrader:validate-assignment" not in disabled  # a class's student checks her work
     finally:
         page.close()
         platform.stop_server(student)
@@ -90,3 +98,115 @@ def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_throu
     finally:
         page.close()
         platform.stop_server(prof)
+
+
+def test_a_student_finds_her_assignment_works_it_in_lab_and_submits_it_from_the_class_page(
+        platform, browser, sign_in, in_front):
+    """A student's term by clicking: the class page (the hub's Services menu) before any release, then her
+    assignment's folder (a link into her Lab), where she edits and saves the notebook; the page's Submit button
+    (on time, then again after the due date: late), her returned feedback (not her classmate's), and a clear
+    refusal once the class is closed, all on the page: no JSON, no 500, no traceback."""
+    prof, ann, bob = platform.unique("tprof"), platform.unique("tann"), platform.unique("tbob")
+    name = platform.create_class(platform.unique("term"), [prof], [ann, bob])
+    root = platform.data_dir / "classes" / name
+    classes = f"{platform.url}services/astrohub-classes/"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        sign_in(page, ann)
+        page.goto(classes, timeout=60_000)
+        assert "No assignment yet." in page.inner_text("body")
+        hw = root / "instructors" / "hw"
+        hw.mkdir()
+        kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}
+        notebook = new_notebook(cells=[new_code_cell("parallax = 0.1")], metadata=kernel)  # no kernel dialog
+        (hw / "answer.ipynb").write_text(json.dumps(notebook))
+        released = platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw/release")
+        assert released.status_code == 200, released.text
+
+        page.reload()
+        page.locator("a.folder", has_text=f"~/{name}/hw/").click()  # into her Lab, the folder open
+        page.wait_for_url(f"**/user/{ann}/lab/tree/{name}/hw**", timeout=60_000)
+        page.locator(".jp-DirListing-item", has_text="answer.ipynb").dblclick(timeout=60_000)
+        notebook = in_front(page, "answer.ipynb")
+        page.locator(f"{notebook} .jp-Cell .cm-content").first.click()
+        page.keyboard.press("End")
+        page.keyboard.type("  # her own answer")
+        page.keyboard.press("Control+s")
+        work = platform.data_dir / "home" / ann / name / "hw" / "answer.ipynb"
+        deadline = time.monotonic() + 30
+        while "her own answer" not in work.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "her own answer" in work.read_text()
+        # nbgrader's Validate (a class's student's server loads it): runs her notebook and says it passes
+        page.locator(f"{notebook} .validate-button").click()
+        result = page.locator(".jp-Dialog .validation-success, .jp-Dialog .validation-failed").first
+        result.wait_for(timeout=60_000)
+        assert "Success! Your notebook passes all the tests." in result.inner_text(), result.inner_text()
+        page.locator(".jp-Dialog button").last.click()
+
+        page.goto(classes, timeout=60_000)
+        page.get_by_role("button", name="Submit hw").click()
+        said = page.locator("p.message").inner_text(timeout=30_000)
+        assert said.startswith(f"Submitted hw of {name} at ") and "1 file(s)" in said, said
+        (first,) = (root / "submissions" / ann / "hw").iterdir()
+        assert "her own answer" in (first / "answer.ipynb").read_text()
+        # She is in a second class too: both on her page, each with its own work, kept apart.
+        other = platform.create_class(platform.unique("term2"), [prof], [ann])
+        (platform.data_dir / "classes" / other / "instructors" / "lab1").mkdir()
+        (platform.data_dir / "classes" / other / "instructors" / "lab1" / "plot.py").write_text("# plot")
+        assert platform.classes_api(prof, "POST", f"classes/{other}/assignments/lab1/release").status_code == 200
+        page.goto(classes, timeout=60_000)
+        assert page.locator("h2.class").all_inner_texts() == [f"{name} (student)", f"{other} (student)"]
+        page.get_by_role("button", name="Submit lab1").click()
+        assert f"Submitted lab1 of {other} at " in page.locator("p.message").inner_text(timeout=30_000)
+        assert [p.name for p in (platform.data_dir / "classes" / other / "submissions" / ann).iterdir()] == ["lab1"]
+        assert [p.name for p in (root / "submissions" / ann).iterdir()] == ["hw"]
+        # A due date two seconds ahead, then her second submission after it: taken, and marked late.
+        due = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2)
+        moved = platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw/due", {"due": due.isoformat()})
+        assert moved.status_code == 200, moved.text
+        time.sleep(max(0.0, (due - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) + 0.5)
+        page.goto(classes, timeout=60_000)
+        assert "late work taken, marked late" in page.locator("ul.assignments").first.inner_text()
+        page.get_by_role("button", name="Submit hw").click()
+        said = page.locator("p.message").inner_text(timeout=30_000)
+        assert "late by" in said and "taken, and marked late" in said, said
+        assert len(list((root / "submissions" / ann / "hw").iterdir())) == 2
+        assert "(late by" in page.inner_text("body")  # her submissions, the latest marked late
+
+        # Feedback returned to her only: the page links to it; her classmate's page does not.
+        notes = root / "instructors" / "feedback" / "hw" / ann
+        notes.mkdir(parents=True)
+        (notes / "answer.html").write_text("<p>9/10</p>")
+        assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/hw/feedback").status_code == 200
+        page.goto(classes, timeout=60_000)
+        assert page.locator("a.feedback").count() == 1
+        bob_page = platform.login(bob).get(classes, timeout=60).text
+        assert "Submit hw" in bob_page and "your feedback" not in bob_page and ann not in bob_page
+
+        # A form posted without the hub's _xsrf token (another site's form) is not taken as her.
+        forged = platform.login(ann).post(f"{classes}submit", data={"class": name, "assignment": "hw"}, timeout=60)
+        assert forged.status_code == 403 and len(list((root / "submissions" / ann / "hw").iterdir())) == 2
+        # An assignment that was never released (the form changed by hand): said on the page, a 404.
+        with page.expect_response(lambda r: r.url.endswith("/submit")) as answer:
+            page.evaluate("""(a) => { const form = document.querySelector("form[action$='/submit']");
+                                      form.elements.assignment.value = a; form.submit(); }""", "hw9")
+        assert answer.value.status == 404, answer.value.status
+        said = page.locator("p.error").inner_text(timeout=30_000)
+        assert said == f"Not submitted: assignment 'hw9' of class '{name}' was not released", said
+        # The class closed (an admin archives it) while her page is open: the button answers why, on the page,
+        # which then has no Submit button any more.
+        page.goto(classes, timeout=60_000)
+        archived = platform.astrohub("classes", "archive", name)
+        assert archived.returncode == 0, archived.stdout + archived.stderr
+        with page.expect_response(lambda r: r.url.endswith("/submit")) as answer:
+            page.get_by_role("button", name="Submit hw").click()
+        assert answer.value.status == 409, answer.value.status
+        said = page.locator("p.error").inner_text(timeout=30_000)
+        assert said == f"Not submitted: class {name!r} is archived: nothing can change", said
+        assert "Traceback" not in page.content() and page.get_by_role("button", name="Submit hw").count() == 0
+        assert "class closed: no more submissions" in page.locator("ul.assignments").first.inner_text()
+        assert page.get_by_role("button", name="Submit lab1").count() == 1  # her other class is open
+    finally:
+        page.close()
+        platform.stop_server(ann)

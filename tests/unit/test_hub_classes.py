@@ -307,7 +307,10 @@ def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(te
     page = tmp_path / "classes" / "c1" / "instructors" / "feedback" / "hw1" / "ann"
     page.mkdir(parents=True)
     (page / "square.html").write_text("<p>3/5</p>")
+    assert teaching.show(ANN, "c1")["feedback"] == []
     assert teaching.return_feedback(PROF, "c1", "hw1")["returned"] == {"ann": ["square.html"]}
+    # her page links to her feedback (the log says it was returned to her); bob's to none
+    assert teaching.show(ANN, "c1")["feedback"] == ["hw1"] and teaching.show(BOB, "c1")["feedback"] == []
 
 
 def test_an_unreadable_nbgrader_gradebook_gives_the_last_scores_and_says_why_never_a_502(teaching, tmp_path,
@@ -387,6 +390,23 @@ def test_re_releasing_a_fixed_assignment_updates_only_the_copies_students_left_u
     third = teaching.release(PROF, "c1", "hw1")
     assert third["released"]["ann"] == [] and (ann / "task.txt").read_text() == "ann's answer"
     assert sorted(third["released"]["bob"]) == ["data.csv", "hint.txt", "task.txt"]
+    # eve joins late: she gets the assignment as last released (not the instructor's draft since)
+    (hw / "draft-solution.txt").write_text("42 mas")
+    teaching.add_members(PROF, "c1", "student", ["eve"])
+    eve = tmp_path / "home" / "eve" / "c1" / "hw1"
+    assert sorted(p.name for p in eve.iterdir()) == ["data.csv", "hint.txt", "task.txt"]
+    assert (eve / "task.txt").read_text() == "measure the parallax of Vega in mas (DR3)"
+    assert teaching.actions(PROF, "c1")[-1]["detail"] == {"users": ["eve"], "released": ["hw1"]}
+    (eve / ".ipynb_checkpoints").mkdir()  # Lab's, and returned feedback: not part of her work
+    (eve / ".ipynb_checkpoints" / "task-checkpoint.txt").write_text("old")
+    (eve / "feedback").mkdir()
+    (eve / "feedback" / "task.html").write_text("<p>9/10</p>")
+    assert sorted(teaching.submit(EVE, "c1", "hw1")["files"]) == ["data.csv", "hint.txt", "task.txt"]
+    # bob leaves, keeping his work at home, and comes back: his own files stay, nothing is lost
+    teaching.remove_members(PROF, "c1", "student", ["bob"])
+    (bob / "task.txt").write_text("bob's answer")
+    teaching.add_members(PROF, "c1", "student", ["bob"])
+    assert (bob / "task.txt").read_text() == "bob's answer"
 
 
 def test_a_student_who_leaves_is_taken_off_the_roster_and_their_submissions_stay(teaching, tmp_path):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from tornado import web
 
-from astrohub_hub.local import (LAB_CONFIG_WITHOUT_FORMGRADER, AstroLocalSpawner, _apply_profile, _profile_form,
+from astrohub_hub.local import (LAB_CONFIG_WITHOUT_FORMGRADER, LAB_CONFIG_WITHOUT_VALIDATE, AstroLocalSpawner, _apply_profile, _profile_form,
                                   lab_config_path, link_courses)
 
 PROFILES = [
@@ -104,6 +104,25 @@ def test_nbgrader_instructor_tools_are_off_in_lab_for_servers_without_formgrader
     assert {name for name, off in disabled.items() if off} >= {
         "@jupyter/nbgrader:menu", "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"}
     assert lab_config_path(student, False) == student  # not added twice
+    # nbgrader's Validate: a class's students only (server extension and Lab button); not their instructor's,
+    # not a student of a class whose folder is gone, not anyone else's
+    assert "@jupyter/nbgrader:validate-assignment" not in {name for name, off in disabled.items() if off}
+
+    def validate_args(name, groups):
+        made = make_spawner(name, groups)
+        made.classes_root = str(tmp_path)
+        return made.get_args()
+
+    assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=True" in validate_args(
+        "sam", ["a101-students"])
+    for name, groups in [("tina", ["a101-instructors"]), ("old", ["gone-students"]), ("ann", [])]:
+        assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=False" in (
+            validate_args(name, groups)), name
+        monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+        assert LAB_CONFIG_WITHOUT_VALIDATE in env(name, groups)["JUPYTER_CONFIG_PATH"].split(os.pathsep), name
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", env("tina", ["a101-instructors"])["JUPYTER_CONFIG_PATH"])
+    disabled = get_static_page_config(level="all")["disabledExtensions"]
+    assert disabled.get("@jupyter/nbgrader:validate-assignment") is True
 
 
 def test_the_user_image_turns_off_the_same_nbgrader_plugins_for_everyone():

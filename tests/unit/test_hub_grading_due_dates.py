@@ -96,6 +96,11 @@ def test_nbgrader_knows_the_due_date_and_each_submission_time_and_takes_the_late
     # and cy a folder of that name (it would stop nbgrader, and so the whole class's grading, if left)
     (tmp_path / "home" / "cy" / "c1" / "hw1" / "timestamp.txt").mkdir()
     (tmp_path / "home" / "cy" / "c1" / "hw1" / "timestamp.txt" / "x").write_text("x")
+    # ann deletes cube's test cell (1 point): nbgrader puts it back and runs it, so her answer still earns it
+    cube = tmp_path / "home" / "ann" / "c1" / "hw1" / "cube.ipynb"
+    nb = json.loads(cube.read_text())
+    nb["cells"] = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") != "test"]
+    cube.write_text(json.dumps(nb))
     teaching.now[0] = start + 600.75
     assert teaching.submit(ANN, "c1", "hw1")["late"] is False
     teaching.now[0] = due + 5400.5  # 1 h 30 min 0.5 s late: two started hours, 2 points of the assignment's 4

@@ -1,6 +1,6 @@
 """Copy a folder between users as a tar stream: ``pack`` reads, ``unpack`` writes; run as a script.
 
-Run as ``python -I _transfer.py pack FOLDER [LIMIT]`` (tar on stdout) or ``python -I _transfer.py unpack
+Run as ``python -I _transfer.py pack FOLDER [LIMIT] [--skip JSON]`` (tar on stdout) or ``python -I _transfer.py unpack
 DEST [--keep [--replace JSON]]`` (tar on stdin), under the system user whose permissions should apply, so that a link or
 a folder a user planted can never make root read or write something that user could not. Only regular
 files and folders travel; links, devices and names with ``..`` are skipped. Standard library only (it
@@ -38,10 +38,10 @@ def no_links_below(base: str, path: str) -> None:
             raise PermissionError(f"{current} is a link; copies never follow links")
 
 
-def pack(folder: str, limit: int = LIMIT, base: str | None = None) -> bytes:
+def pack(folder: str, limit: int = LIMIT, base: str | None = None, skip: tuple[str, ...] = ()) -> bytes:
     """A tar of the regular files and folders under ``folder`` (links not followed); ValueError past ``limit``.
 
-    ``base``: no component of ``folder`` below it may be a link.
+    ``base``: no component of ``folder`` below it may be a link. ``skip``: names of folders left out, at any depth.
     """
     if base:
         no_links_below(base, folder)
@@ -51,7 +51,7 @@ def pack(folder: str, limit: int = LIMIT, base: str | None = None) -> bytes:
     os.close(fd)
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for root, dirs, files in os.walk(folder, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(root, d)))
+            dirs[:] = sorted(d for d in dirs if d not in skip and not os.path.islink(os.path.join(root, d)))
             rel_root = os.path.relpath(root, folder)
             if rel_root != ".":
                 info = tarfile.TarInfo(rel_root)
@@ -134,7 +134,8 @@ if __name__ == "__main__":
     command, path, *rest = sys.argv[1:]
     trusted = rest[rest.index("--base") + 1] if "--base" in rest else None
     if command == "pack":
-        sys.stdout.buffer.write(pack(path, int(rest[0]), trusted))
+        skipped = tuple(json.loads(rest[rest.index("--skip") + 1])) if "--skip" in rest else ()
+        sys.stdout.buffer.write(pack(path, int(rest[0]), trusted, skipped))
     else:
         unchanged = json.loads(rest[rest.index("--replace") + 1]) if "--replace" in rest else None
         print("\n".join(unpack(sys.stdin.buffer.read(), path, keep="--keep" in rest, base=trusted,

@@ -73,6 +73,7 @@ import calendar
 import json
 import logging
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -91,6 +92,10 @@ from astrohub_hub.workspaces import Workspaces
 __all__ = ["Actor", "ClassError", "Teaching"]
 
 log = logging.getLogger("astrohub.classes")
+
+#: Folders a submission leaves out, at any depth, as nbgrader's ``CourseDirectory.ignore`` does: JupyterLab's
+#: checkpoints, Python's caches and the feedback returned into the assignment's folder.
+SUBMIT_SKIPS = (".ipynb_checkpoints", "__pycache__", "feedback")
 
 
 def _submission_order(folder: Path) -> tuple[str, int]:
@@ -323,6 +328,9 @@ class Teaching:
     def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
         """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins).
 
+        A student added after assignments were released gets them at once, as last released, in
+        ``~/<class>/<assignment>/`` (as :meth:`release` gives them; a returning student's own files are kept).
+
         During an exam's frozen window an instructor added gets the materials read-only, like the others,
         and read-write at the thaw. The hub first: they join the hub group ``<class>-<role>s`` (which gives the
         class's pinned profile), and when the hub refuses (ClassError 502) nothing changes here.
@@ -344,7 +352,8 @@ class Teaching:
                 db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?)", [(cls, u, role) for u in users])
             exam = self._exam(cls)
             self._grant_class(cls, role, users, frozen=exam is not None and exam[2])
-        self.record(actor, cls, f"add {role}s", {"users": users})
+        given = self._release_to(cls, users) if role == "student" else {}
+        self.record(actor, cls, f"add {role}s", {"users": users, **({"released": sorted(given)} if given else {})})
         return self.show(actor, cls)
 
     def remove_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
@@ -385,7 +394,8 @@ class Teaching:
         extension, ``None``: none; their due date is the later of the two); each submission says whether it
         was ``late`` and by how many seconds (``late_seconds``: ``None`` without a due date), against its
         student's due date of the moment. ``student``: the class as that student sees it (the class's staff, to
-        check what a student is told; a student may name only themselves).
+        check what a student is told; a student may name only themselves). A student's view also lists the
+        assignments whose ``feedback`` was returned to them (in ``~/<class>/<assignment>/feedback/``).
         """
         info = self._class(cls, live=False)
         self._require(actor, cls, "instructor", "student")
@@ -432,6 +442,13 @@ class Teaching:
         else:
             info["instructors"] = roster["instructors"]
             info["submissions"] = [sub for sub in submissions if sub["student"] == student]
+            # the assignments whose feedback was returned to her (the class's log says so: no look into her
+            # home, where a link she planted would make a stat as the service tell her about other folders)
+            with closing(self._db()) as db:
+                returned = [json.loads(d) for (d,) in db.execute(
+                    "SELECT detail FROM log WHERE class = ? AND action = 'feedback'", (cls,))]
+            mine = {d.get("assignment") for d in returned if student in d.get("students", ())}
+            info["feedback"] = [a for a in info["assignments"] if a in mine]
             if is_staff:
                 info["student"] = student
         return info
@@ -575,6 +592,7 @@ class Teaching:
             target = self._home(student) / cls / assignment
             released[student] = folders.unpack_as(data, target, self._system(student), keep=True,
                                                   base=self._home(student), replace=before)
+        self._keep_release(cls, assignment, data)
         with closing(self._db()) as db, db:
             db.executemany("INSERT OR REPLACE INTO released_files VALUES (?, ?, ?, ?)",
                            [(cls, assignment, p, h) for p, h in folders.tar_hashes(data).items()])
@@ -588,6 +606,40 @@ class Teaching:
             detail.update(self._deadline_answer(deadline))
         self.record(actor, cls, "release", detail)
         return {"class": cls, "assignment": assignment, "released": released, **self._deadline_answer(deadline)}
+
+    def _release_copy(self, cls: str, assignment: str) -> Path:
+        """Where the service keeps the files of an assignment's latest release (beside the registry, readable
+        by the service alone): a student added to the class later gets them (:meth:`add_members`)."""
+        return self.registry.parent / "released" / cls / f"{assignment}.tar"
+
+    def _keep_release(self, cls: str, assignment: str, data: bytes) -> None:
+        path = self._release_copy(cls, assignment)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = path.with_name(f".{path.name}.partial")
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+            out.write(data)
+        os.replace(partial, path)  # atomic: a reader sees the old release or the new one
+
+    def _release_to(self, cls: str, students: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+        """Give ``students`` (just added) every assignment released so far, as last released; their files
+        are kept, as a re-release keeps them. ``{assignment: {student: names written}}``."""
+        with closing(self._db()) as db:
+            names = [r[0] for r in db.execute("SELECT name FROM assignments WHERE class = ? ORDER BY released",
+                                              (cls,))]
+            hashes = {a: dict(db.execute("SELECT path, sha256 FROM released_files WHERE class = ? AND "
+                                         "assignment = ?", (cls, a)).fetchall()) for a in names}
+        given: dict[str, dict[str, list[str]]] = {}
+        for assignment in names:
+            kept = self._release_copy(cls, assignment)
+            if not kept.is_file():  # released before the service kept releases: a re-release reaches them
+                continue
+            data = kept.read_bytes()
+            for student in students:
+                home = self._home(student)
+                given.setdefault(assignment, {})[student] = folders.unpack_as(
+                    data, home / cls / assignment, self._system(student), keep=True, base=home,
+                    replace=hashes[assignment])
+        return given
 
     @staticmethod
     def _deadline_answer(deadline: tuple[float | None, bool, float | None]) -> dict:
@@ -737,7 +789,8 @@ class Teaching:
         return found[0]
 
     def submit(self, actor: Actor, cls: str, assignment: str) -> dict:
-        """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder.
+        """Copy the student's ``~/<class>/<assignment>/`` to a new timestamped submission folder (without the
+        folders named in :data:`SUBMIT_SKIPS`: Lab's checkpoints, returned feedback).
 
         After the student's due date (the assignment's, or their extension) the work is taken and marked late (the
         answer's ``note`` says by how much), or refused when the assignment refuses late work; an exam that names
@@ -773,7 +826,7 @@ class Teaching:
             raise ClassError(f"nothing to submit: {source} is not a folder. Your work for {assignment!r} goes in "
                              f"~/{cls}/{assignment}/ (ask an instructor to release it again to get its files back)",
                              status=404, code="no-work", value=str(source))
-        data = folders.pack_as(source, self._system(actor.name), base=self._home(actor.name))
+        data = folders.pack_as(source, self._system(actor.name), base=self._home(actor.name), skip=SUBMIT_SKIPS)
         stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(now))
         base = self._class_dirs(cls)["submissions"] / actor.name / assignment
         base.mkdir(parents=True, exist_ok=True)

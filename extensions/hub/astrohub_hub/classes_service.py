@@ -609,19 +609,25 @@ class NotFound(ApiHandler):
 class PageHandler(HubOAuthenticated, web.RequestHandler):
     """The service's page: my classes (instructors: the roster and each student's server) and workspaces."""
 
-    def initialize(self, teaching: Teaching, directory: "HubDirectory") -> None:
-        self.teaching, self.directory = teaching, directory
+    def initialize(self, teaching: Teaching, directory: "HubDirectory", prefix: str = "/") -> None:
+        self.teaching, self.directory, self.prefix = teaching, directory, prefix.rstrip("/") + "/"
 
     @web.authenticated
     async def get(self) -> None:
-        model = self.get_current_user()
-        actor = Actor(model["name"], admin=bool(model.get("admin")))
-        self.groups = [g for g in model.get("groups", []) if isinstance(g, str)]
-        self.finish(await asyncio.to_thread(self.render_page, actor))
+        self.finish(await asyncio.to_thread(self.render_page, self.page_actor()))
 
-    def render_page(self, actor: Actor) -> str:
+    def page_actor(self) -> Actor:
+        token = self.xsrf_token  # here, not in render_page's thread: it may set the hub's _xsrf cookie
+        self.form_xsrf = token.decode() if isinstance(token, bytes) else str(token)
+        model = self.get_current_user()
+        self.groups = [g for g in model.get("groups", []) if isinstance(g, str)]
+        return Actor(model["name"], admin=bool(model.get("admin")))
+
+    def render_page(self, actor: Actor, message: str = "", error: bool = False) -> str:
         e = html.escape
         parts = [f"<h1>Classes and workspaces of {e(actor.name)}</h1>"]
+        if message:  # what the last button did (the submit form's answer, or why it was refused)
+            parts.append(f"<p class='{'error' if error else 'message'}' role='status'>{e(message)}</p>")
         classes = self.teaching.classes_of(actor)
         if not classes:
             parts.append("<p>You are in no class.</p>")
@@ -630,9 +636,12 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             parts.append(f"<h2 class='class'>{e(info['name'])} <small>({e(entry['role'])})</small></h2>")
             parts.append(f"<p>Instructors: {e(', '.join(info['instructors']))}. Materials: "
                          f"<code>{e(info['folders']['materials'])}</code></p>")
-            parts.append("<ul class='assignments'>" + "".join(
-                f"<li>{e(a)}: {e(due_text(info['deadlines'][a]))}</li>" for a in info["assignments"])
-                + "</ul>" if info["assignments"] else "<p>No assignment yet.</p>")
+            if "students" in info or not info["assignments"]:
+                parts.append("<ul class='assignments'>" + "".join(
+                    f"<li>{e(a)}: {e(due_text(info['deadlines'][a]))}</li>" for a in info["assignments"])
+                    + "</ul>" if info["assignments"] else "<p>No assignment yet.</p>")
+            else:
+                parts.append(self.student_assignments(actor, entry["name"], info))
             if "students" in info:
                 counts: dict[str, int] = {}
                 for sub in info["submissions"]:
@@ -695,6 +704,53 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         return ("<!doctype html><html><head><meta charset='utf-8'><title>Classes</title></head><body>"
                 + "".join(parts) + "</body></html>")
 
+    def student_assignments(self, actor: Actor, cls: str, info: dict) -> str:
+        """A student's assignments: each one's due date, her folder (a link that opens it in her JupyterLab),
+        a Submit button, and her feedback once returned; and how to check her work before she submits."""
+        e, quote = html.escape, urllib.parse.quote
+        lab = self.hub_auth.hub_prefix + "user-redirect/lab/tree/"
+        items = []
+        for a in info["assignments"]:
+            folder = f"{cls}/{a}"
+            link = f"<a class='folder' href='{e(lab + quote(folder))}'>~/{e(folder)}/</a>"
+            returned = ("; <a class='feedback' href='" + e(lab + quote(folder + "/feedback")) + "'>your feedback</a>"
+                        f" (~/{e(folder)}/feedback/: open the .html page)") if a in info.get("feedback", ()) else ""
+            button = (f"<form method='post' action='{e(self.prefix)}submit' style='display:inline'>"
+                      f"<input type='hidden' name='_xsrf' value='{e(self.form_xsrf)}'>"
+                      f"<input type='hidden' name='class' value='{e(cls)}'>"
+                      f"<input type='hidden' name='assignment' value='{e(a)}'>"
+                      f"<button type='submit' class='submit'>Submit {e(a)}</button></form>")
+            if info.get("archived"):  # closed: nothing more is taken (a page left open says so when clicked)
+                button = "<em class='closed'>(class closed: no more submissions)</em>"
+            items.append(f"<li data-assignment='{e(a)}'>{e(a)}: {e(due_text(info['deadlines'][a]))}. "
+                         f"Your work: {link}{returned} {button}</li>")
+        return ("<ul class='assignments'>" + "".join(items) + "</ul><p class='check'>Each assignment is in your home "
+                "as it was released. To check your work before submitting, open the notebook and run "
+                "<em>Kernel &rarr; Restart Kernel and Run All Cells</em>: every cell, the tests included, should "
+                "run without an error. Submit copies the whole folder (save the notebook first); you may submit "
+                "again, and the latest submission is the one graded.</p>")
+
+
+class PageSubmitHandler(PageHandler):
+    """The page's Submit button: ``POST submit`` with ``class`` and ``assignment`` (and the hub's ``_xsrf``:
+    JupyterHub accepts the login cookie on a form only with it). The page comes back with the answer's note,
+    or what was refused and why, in place of a JSON error."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        actor = self.page_actor()
+        cls, assignment = self.get_body_argument("class", ""), self.get_body_argument("assignment", "")
+        try:
+            done = await asyncio.to_thread(self.teaching.submit, actor, cls, assignment)
+        except HubError as exc:  # ClassError (its status), BackendError (502), other HubErrors (400)
+            self.set_status(getattr(exc, "status", 400))
+            message, error = f"Not submitted: {exc.message}", True
+        else:
+            message = (f"Submitted {assignment} of {cls} at {done['at']}: {len(done['files'])} file(s)"
+                       + (f"; {done['note']}" if done["note"] else "") + ".")
+            error = False
+        self.finish(await asyncio.to_thread(self.render_page, actor, message, error))
+
 
 def due_text(deadline: dict) -> str:
     """An assignment's due date in words, for the page (``deadline``: an entry of ``show()["deadlines"]``)."""
@@ -734,7 +790,9 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
     ]
     handlers = [(r, h, args) for r, h in routes]
     if directory is not None:  # the browser page, signed in through the hub (OAuth)
-        handlers += [(rf"{prefix.rstrip('/')}/?", PageHandler, {"teaching": teaching, "directory": directory}),
+        page_args = {"teaching": teaching, "directory": directory, "prefix": prefix}
+        handlers += [(rf"{prefix.rstrip('/')}/?", PageHandler, page_args),
+                     (rf"{prefix.rstrip('/')}/submit", PageSubmitHandler, page_args),
                      (rf"{prefix.rstrip('/')}/oauth_callback", HubOAuthCallbackHandler)]
     return web.Application(handlers, default_handler_class=NotFound, default_handler_args=args,
                            cookie_secret=os.urandom(32), groups_root=groups_root, gateway=gateway)

@@ -279,14 +279,16 @@ def _as_user(system_user: str | None) -> dict:
     return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
 
 
-def pack_as(folder: Path, system_user: str | None, *, limit: int = 200 * 2**20, base: Path | None = None) -> bytes:
-    """The regular files under ``folder`` as a tar, read with ``system_user``'s permissions (None: ours).
+def pack_as(folder: Path, system_user: str | None, *, limit: int = 200 * 2**20, base: Path | None = None,
+            skip: tuple[str, ...] = ()) -> bytes:
+    """The regular files under ``folder`` as a tar, read with ``system_user``'s permissions (None: ours);
+    ``skip``: names of folders left out, at any depth.
 
     Links are not followed, so a link a user planted cannot make root read what that user cannot;
     ``base``: no folder on the way from ``base`` to ``folder`` may be a link either.
     Raises :class:`HubError` (``code="copy-failed"``) naming the folder when it cannot be read.
     """
-    extra = ["--base", str(base)] if base else []
+    extra = (["--base", str(base)] if base else []) + (["--skip", json.dumps(list(skip))] if skip else [])
     result = subprocess.run([sys.executable, "-I", _TRANSFER, "pack", str(folder), str(limit), *extra],
                             capture_output=True, check=False, timeout=600, **_as_user(system_user))
     if result.returncode != 0:

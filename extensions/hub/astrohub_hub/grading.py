@@ -379,6 +379,9 @@ class Grader:
                 "due": None if deadline.due is None else _nbgrader_time(deadline.due),
                 "submitted": {s: None if t is None else _nbgrader_time(t) for s, t in times.items()}}
         spec["extensions"] = {s: deadline.extension(s) for s in submissions}
+        # A test cell the student deleted is put back and run (nbgrader's add_missing_cells; off by default,
+        # when the cell is left to the instructor as needing a manual grade and her answer goes untested).
         self.steps.run("autograde", ["-c", _AUTOGRADE, "autograde", assignment, json.dumps(spec), "--force",
+                                     "--OverwriteCells.add_missing_cells=True",
                                      f"--CourseDirectory.root={self.course}"], self.course, self.system_user)
         return self.feedback(assignment, list(submissions), deadline, feedback_root)

@@ -34,9 +34,11 @@ the first class by name, or the class named by the spawn option ``grading``. Nob
 formgrader (``disabled_server_extensions``), and nobody else's JupyterLab shows nbgrader's instructor tools (its
 Nbgrader menu with Formgrader, the Create Assignment panel): their server's environment puts
 :data:`LAB_CONFIG_WITHOUT_FORMGRADER` on ``JUPYTER_CONFIG_PATH``, whose ``labconfig/page_config.json`` disables
-those Lab plugins (JupyterLab's own page config; :func:`lab_config_path`). nbgrader's assignment list, course
-list and Validate button are off for everyone (their server extensions and the exchange are not used; the
-classes service fetches and submits): ``astrohub_server``'s Lab extension disables them.
+those Lab plugins (JupyterLab's own page config; :func:`lab_config_path`). nbgrader's assignment list and course
+list are off for everyone (their server extensions and the exchange are not used; the classes service fetches
+and submits): ``astrohub_server``'s Lab extension disables them. Its Validate (server extension and Lab button)
+is a class's students' only (:meth:`AstroLocalSpawner.validates`; :data:`LAB_CONFIG_WITHOUT_VALIDATE` for the
+others): it runs her own notebook in her own server, as her.
 
 ``configure(c, settings)`` selects this spawner in local mode; nothing here has to be called by hand.
 """
@@ -65,7 +67,7 @@ from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_
 from astrohub_hub.errors import HubError
 from astrohub_hub.folders import expand_user_path, home_problem, prepare_user_dirs
 from astrohub_hub.groupsync import grant_now
-from astrohub_hub.pins import class_pins, group_properties, taught_classes
+from astrohub_hub.pins import class_pins, group_properties, studied_classes, taught_classes
 
 __all__ = [
     "AstroLocalSpawner",
@@ -100,24 +102,34 @@ LAB_CONFIG_WITHOUT_FORMGRADER = os.path.join(os.path.dirname(os.path.abspath(__f
                                              "without_formgrader")
 
 
+#: A Jupyter config folder whose page config disables (and locks) nbgrader's Validate button
+#: (``@jupyter/nbgrader:validate-assignment``): on ``JUPYTER_CONFIG_PATH`` of every server that does not load
+#: nbgrader's validate server extension, which only a class's students load (:meth:`AstroLocalSpawner.validates`).
+LAB_CONFIG_WITHOUT_VALIDATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_config",
+                                           "without_validate")
+
+
 #: A formgrader server's tornado settings: its pages may be framed by pages of the same origin (Lab's Formgrader
 #: tab), where JupyterHub's single-user default forbids any framing (``frame-ancestors 'none'``).
 FORMGRADER_TORNADO_SETTINGS = {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}
 
 
-def lab_config_path(current: str, formgrader: bool) -> str:
-    """``JUPYTER_CONFIG_PATH`` for a user server: ``current`` as it is for a server with formgrader, else with
-    :data:`LAB_CONFIG_WITHOUT_FORMGRADER` first (a folder already on it is not added twice).
+def lab_config_path(current: str, formgrader: bool, validate: bool = True) -> str:
+    """``JUPYTER_CONFIG_PATH`` for a user server: ``current`` as it is for a server with formgrader and
+    validate, else with :data:`LAB_CONFIG_WITHOUT_FORMGRADER` and/or :data:`LAB_CONFIG_WITHOUT_VALIDATE` first
+    (a folder already on it is not added twice).
 
     >>> lab_config_path("", True)
     ''
     >>> lab_config_path("/etc/x", False) == os.pathsep.join([LAB_CONFIG_WITHOUT_FORMGRADER, "/etc/x"])
     True
+    >>> lab_config_path("", True, False) == LAB_CONFIG_WITHOUT_VALIDATE
+    True
     """
     parts = [part for part in current.split(os.pathsep) if part]
-    if formgrader or LAB_CONFIG_WITHOUT_FORMGRADER in parts:
-        return current
-    return os.pathsep.join([LAB_CONFIG_WITHOUT_FORMGRADER, *parts])
+    wanted = [folder for folder, off in ((LAB_CONFIG_WITHOUT_FORMGRADER, not formgrader),
+                                         (LAB_CONFIG_WITHOUT_VALIDATE, not validate)) if off and folder not in parts]
+    return os.pathsep.join([*wanted, *parts]) if wanted else current
 
 
 def server_labextensions() -> str | None:
@@ -264,7 +276,8 @@ class AstroLocalSpawner(LocalProcessSpawner):
         help="Jupyter server extensions user servers do not load, to start sooner: jupyter_lsp (no "
         "language server is installed), notebook_shim and notebook (the Notebook 7 UI nbgrader brings; JupyterLab is the interface) and nbgrader's "
         "(grading is the classes service's, through nbgrader's command line; its exchange is not used). "
-        "formgrader is loaded for a class's instructors all the same (see grading_course).",
+        "formgrader is loaded for a class's instructors all the same (see grading_course), and validate_assignment "
+        "for a class's students (see validates).",
     ).tag(config=True)
     classes_root = Unicode(
         "", help="The classes' folders (the classes service's classes_root); empty: no formgrader for anyone."
@@ -403,6 +416,14 @@ class AstroLocalSpawner(LocalProcessSpawner):
                              f"choose one of {sorted(taught)}")
         return wanted or next(iter(sorted(taught)), None)
 
+    def validates(self) -> bool:
+        """Whether this server loads nbgrader's Validate (its server extension and Lab button): a class's students
+        only, to check their own notebooks in their own server (it runs them as they would; it reads nothing
+        they cannot). Everyone else's server starts without its imports."""
+        root = self.classes_root
+        studied = studied_classes(self.user_groups())
+        return bool(root) and any(os.path.isdir(os.path.join(root, cls)) for cls in studied)
+
     def collaborative(self) -> bool:
         """Whether this server starts with real-time collaboration on (``collaboration.collaborative``)."""
         return collaborative(self.user.name, group_properties(self.user))
@@ -413,7 +434,8 @@ class AstroLocalSpawner(LocalProcessSpawner):
         env["SHELL"] = self.user_shell
         env["PATH"] = user_path(env.get("PATH", ""), env.get("ASTROHUB_PACKAGE_LAYER"))
         # nbgrader's instructor tools in Lab only where formgrader runs (the same decision as get_args)
-        config_path = lab_config_path(env.get("JUPYTER_CONFIG_PATH", ""), self.grading_course() is not None)
+        config_path = lab_config_path(env.get("JUPYTER_CONFIG_PATH", ""), self.grading_course() is not None,
+                                      self.validates())
         if config_path:
             env["JUPYTER_CONFIG_PATH"] = config_path
         if self.collaborative():
@@ -533,6 +555,8 @@ class AstroLocalSpawner(LocalProcessSpawner):
             # Lab's Formgrader tab is an iframe of this server's /formgrader: JupyterHub's default policy
             # (frame-ancestors 'none') blocks it; allow framing by the same origin on this server only
             args.append(f"--ServerApp.tornado_settings={json.dumps(FORMGRADER_TORNADO_SETTINGS)}")
+        if self.validates():  # a class's student: nbgrader's Validate checks her notebook before she submits
+            extensions["nbgrader.server_extensions.validate_assignment"] = True
         if self.warm_kernels or self.lazy_dask_sidebar:
             extensions["astrohub_server"] = True
         if self.lazy_dask_sidebar:

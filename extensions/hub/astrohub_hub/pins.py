@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 __all__ = ["EXAM_PROPERTY", "INSTRUCTORS_SUFFIX", "PROFILE_PROPERTY", "class_pins", "group_properties",
-           "taught_classes"]
+           "taught_classes", "studied_classes"]
 
 #: The slug of the profile the class pins for its members.
 PROFILE_PROPERTY = "astrohub-profile"
@@ -19,6 +19,8 @@ PROFILE_PROPERTY = "astrohub-profile"
 EXAM_PROPERTY = "astrohub-exam"
 #: A class's instructors are the hub group ``<class>-instructors`` (the classes service keeps it).
 INSTRUCTORS_SUFFIX = "-instructors"
+#: and its students the hub group ``<class>-students``.
+STUDENTS_SUFFIX = "-students"
 
 
 def group_properties(user: Any) -> list[tuple[str, Mapping[str, Any]]]:
@@ -59,5 +61,20 @@ def taught_classes(group_names: Iterable[str]) -> list[str]:
     >>> taught_classes(["b-instructors", "a-students", "a-instructors", "-instructors", "../x-instructors"])
     ['a', 'b']
     """
-    names = (name[:-len(INSTRUCTORS_SUFFIX)] for name in group_names if name.endswith(INSTRUCTORS_SUFFIX))
+    return _classes(group_names, INSTRUCTORS_SUFFIX)
+
+
+def studied_classes(group_names: Iterable[str]) -> list[str]:
+    """The classes whose students' group is among ``group_names``, by name (checked on disk by the caller).
+
+    Examples
+    --------
+    >>> studied_classes(["b-students", "a-instructors", "a-students", "-students", ".x-students"])
+    ['a', 'b']
+    """
+    return _classes(group_names, STUDENTS_SUFFIX)
+
+
+def _classes(group_names: Iterable[str], suffix: str) -> list[str]:
+    names = (name[:-len(suffix)] for name in group_names if name.endswith(suffix))
     return sorted(n for n in names if n and "/" not in n and not n.startswith("."))  # a folder's name, no path
