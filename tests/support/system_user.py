@@ -26,13 +26,10 @@ def run_as(name: str, code: str) -> Any:
     it prints one JSON value last, which is returned. Fails the test, with the end of its stderr, when the
     code fails."""
     entry = pwd.getpwnam(name)
-
-    def drop() -> None:
-        os.setgid(entry.pw_gid)
-        os.setgroups([])
-        os.setuid(entry.pw_uid)
-
+    # user=/group=/extra_groups= drop the identity in the forked child in C: a preexec_fn runs Python there,
+    # which is unsafe in this multi-threaded test process (the child segfaulted in CI)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT,
-                          preexec_fn=drop, cwd="/", env={**os.environ, "HOME": entry.pw_dir})
+                          user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], cwd="/",
+                          env={**os.environ, "HOME": entry.pw_dir})
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
