@@ -12,7 +12,6 @@ the real configurable-http-proxy is then started with exactly that environment.
 from __future__ import annotations
 
 import base64
-import http.client
 import importlib.util
 import os
 import re
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from raw_http import raw_get  # tests/support/, on the path by tests/conftest.py
 
 from platform_lib.local.plan import PROXY_GUARD
 from platform_lib.local.ports import free_ports
@@ -52,17 +52,7 @@ def proxy_environment(chart, values: dict[str, Any], objects: list[dict[str, Any
 
 
 def status_of(port: int, path: str, headers: dict[str, str] | None = None) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.putrequest("GET", path, skip_accept_encoding=True)
-        for key, value in (headers or {}).items():
-            connection.putheader(key, value)
-        connection.endheaders()
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
+    return raw_get("127.0.0.1", port, path, headers, timeout=10)[0]
 
 
 def test_the_configmap_holds_exactly_the_guard_the_local_platform_runs(chart) -> None:

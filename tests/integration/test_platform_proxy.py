@@ -3,15 +3,15 @@
 configurable-http-proxy decodes each path to find its route and, unguarded, answers a malformed
 percent-escape (``/hub/%zz``, a bare ``%``) "500 Internal Server Error". The local platform runs it
 under ``platform_lib/local/proxy_guard.js``, which makes that a 400 through the proxy's error page
-(the hub's). Raw ``http.client`` requests, because ``requests`` would re-quote the bad escapes.
+(the hub's). Raw requests (tests/support/raw_http.py), because ``requests`` would re-quote the bad escapes.
 """
 
 from __future__ import annotations
 
-import http.client
 from urllib.parse import urlsplit
 
 import pytest
+from raw_http import raw_get  # tests/support/, on the path by tests/conftest.py
 
 BAD_PATHS = [
     "/hub/%zz",
@@ -24,16 +24,7 @@ BAD_PATHS = [
 
 def raw_request(platform, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     where = urlsplit(platform.url)
-    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
-    try:
-        connection.putrequest("GET", path, skip_accept_encoding=True)
-        for key, value in (headers or {}).items():
-            connection.putheader(key, value)
-        connection.endheaders()
-        response = connection.getresponse()
-        return response.status, response.read().decode("utf-8", "replace")
-    finally:
-        connection.close()
+    return raw_get(where.hostname, where.port, path, headers)
 
 
 @pytest.mark.parametrize("path", BAD_PATHS)

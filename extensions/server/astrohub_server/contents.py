@@ -16,6 +16,7 @@ folder is gone and how to keep the work (File > Save As...). May import the stan
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import os
@@ -23,7 +24,7 @@ from typing import Any
 
 from tornado import web
 
-__all__ = ["refuse_missing_folder", "refuse_unreadable"]
+__all__ = ["check_before", "refuse_missing_folder", "refuse_unreadable"]
 
 
 def _refusal(path: str, exc: PermissionError) -> web.HTTPError:
@@ -64,15 +65,27 @@ def _missing_folder(manager: Any, model: Any, path: str) -> None:
 
 def refuse_missing_folder(manager: Any) -> None:
     """Make ``manager.save`` (sync or async) answer a save into a folder that does not exist with a 404."""
-    original = manager.save
+    check_before(manager, "save", lambda model, path="": _missing_folder(manager, model, path))
+
+
+def check_before(obj: Any, attribute: str, check: Any, *, off_loop: bool = False) -> None:
+    """Replace the method ``obj.<attribute>`` (sync or async; left alone when absent) with one that first calls
+    ``check`` with the same arguments, which refuses by raising; ``off_loop``: an async method's check runs in a
+    thread, off the server's event loop (for one that walks the disk)."""
+    original = getattr(obj, attribute, None)
+    if original is None:
+        return
     if inspect.iscoroutinefunction(original):
         @functools.wraps(original)
-        async def save(model: Any, path: str = "") -> Any:
-            _missing_folder(manager, model, path)
-            return await original(model, path)
+        async def checked(*args: Any, **kwargs: Any) -> Any:
+            if off_loop:
+                await asyncio.to_thread(check, *args, **kwargs)
+            else:
+                check(*args, **kwargs)
+            return await original(*args, **kwargs)
     else:
         @functools.wraps(original)
-        def save(model: Any, path: str = "") -> Any:
-            _missing_folder(manager, model, path)
-            return original(model, path)
-    manager.save = save
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            check(*args, **kwargs)
+            return original(*args, **kwargs)
+    setattr(obj, attribute, checked)

@@ -14,22 +14,21 @@ not a security boundary: a kernel or a terminal writing with ``open()`` is not c
 are the operators', ``docs/storage.md``).
 
 The spaces come from the environment the hub gives every server (``PLATFORM_HOME``, ``PLATFORM_SCRATCH``,
-``PLATFORM_GROUPS_ROOT``, ``PLATFORM_WORKSPACES_ROOT``). May import the standard library, tornado and
-nbformat (never ``platform_lib``, so it runs in any user image).
+``PLATFORM_GROUPS_ROOT``, ``PLATFORM_WORKSPACES_ROOT``). May import the standard library, tornado,
+nbformat and ``astrohub_server.contents`` (never ``platform_lib``, so it runs in any user image).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import functools
-import inspect
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from tornado import web
+
+from astrohub_server.contents import check_before
 
 __all__ = ["QUOTA_FILE", "SpaceQuota", "enforce_quotas", "space_of"]
 
@@ -123,24 +122,6 @@ def _notebook_bytes(nb: Any) -> int:
     return len(text.encode("utf8")) + (0 if text.endswith("\n") else 1)
 
 
-def _wrap(manager: Any, attribute: str, checker: Callable[..., None]) -> None:
-    original = getattr(manager, attribute, None)
-    if original is None:
-        return
-    if inspect.iscoroutinefunction(original):
-        @functools.wraps(original)
-        async def writer(os_path, content, *args, **kwargs):
-            # counting walks the space: off the server's event loop
-            await asyncio.to_thread(checker, os_path, content, *args, **kwargs)
-            return await original(os_path, content, *args, **kwargs)
-    else:
-        @functools.wraps(original)
-        def writer(os_path, content, *args, **kwargs):
-            checker(os_path, content, *args, **kwargs)
-            return original(os_path, content, *args, **kwargs)
-    setattr(manager, attribute, writer)
-
-
 def enforce_quotas(manager: Any, environ: Mapping[str, str] = os.environ) -> None:
     """Check each write of ``manager`` (a jupyter_server file contents manager) against its space's quota.
 
@@ -159,24 +140,14 @@ def enforce_quotas(manager: Any, environ: Mapping[str, str] = os.environ) -> Non
     def notebook(os_path, nb, *args, **kwargs):
         check(os_path, _notebook_bytes(nb), _size_now(os_path), environ)
 
-    _wrap(manager, "_save_file", whole_file)
-    _wrap(manager, "_save_large_file", appended)
-    _wrap(manager, "_save_notebook", notebook)
-    # A large upload's first chunk is written through the class's own _save_file (super()), not the wrapper.
-    original = manager.save
+    # counting walks the space: off the server's event loop
+    check_before(manager, "_save_file", whole_file, off_loop=True)
+    check_before(manager, "_save_large_file", appended, off_loop=True)
+    check_before(manager, "_save_notebook", notebook, off_loop=True)
 
+    # A large upload's first chunk is written through the class's own _save_file (super()), not the wrapper.
     def first_chunk(model: Any, path: str = "") -> None:
         if isinstance(model, dict) and model.get("chunk") == 1 and model.get("type") == "file":
             whole_file(manager._get_os_path(path.strip("/")), model.get("content"), model.get("format"))
 
-    if inspect.iscoroutinefunction(original):
-        @functools.wraps(original)
-        async def save(model, path=""):
-            await asyncio.to_thread(first_chunk, model, path)
-            return await original(model, path)
-    else:
-        @functools.wraps(original)
-        def save(model, path=""):
-            first_chunk(model, path)
-            return original(model, path)
-    manager.save = save
+    check_before(manager, "save", first_chunk, off_loop=True)
