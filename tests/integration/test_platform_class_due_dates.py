@@ -68,7 +68,7 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
                                          "extended_until": None}}
     assert [(s["student"], s["late"]) for s in mine["submissions"]] == [(tardy, True)]
     page = platform.login(tardy).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
-    assert f"<li>hw1: due {_iso(due)} (late work taken, marked late)</li>" in page, page
+    assert f"<li data-assignment='hw1'>hw1: due {_iso(due)} (late work taken, marked late). " in page, page
     assert re.search(r"hw1 at [0-9T-]+ \(late by \d+ s\)", page), page
 
     # The gradebook: the due date and the latest submission's lateness (CLI CSV and the service's CSV).
@@ -95,7 +95,7 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
     penalty = platform.astrohub("classes", "due", name, "hw1", "--late-penalty-per-hour", "1.5")
     assert penalty.returncode == 0 and json.loads(penalty.stdout)["late_penalty_per_hour"] == 1.5, penalty.stderr
     page = platform.login(tardy).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
-    assert f"<li>hw1: due {_iso(due)} (late work refused, 1.5 points off per hour late)</li>" in page, page
+    assert f"<li data-assignment='hw1'>hw1: due {_iso(due)} (late work refused, 1.5 points off per hour late). " in page, page
     # Cleared (the CLI's `none`): work is taken again, not late; no due date, no penalty.
     cleared = platform.astrohub("classes", "due", name, "hw1", "none")
     assert cleared.returncode == 0 and json.loads(cleared.stdout)["due"] is None, cleared.stderr

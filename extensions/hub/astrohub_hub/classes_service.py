@@ -725,9 +725,9 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             items.append(f"<li data-assignment='{e(a)}'>{e(a)}: {e(due_text(info['deadlines'][a]))}. "
                          f"Your work: {link}{returned} {button}</li>")
         return ("<ul class='assignments'>" + "".join(items) + "</ul><p class='check'>Each assignment is in your home "
-                "as it was released. To check your work before submitting, open the notebook and run "
-                "<em>Kernel &rarr; Restart Kernel and Run All Cells</em>: every cell, the tests included, should "
-                "run without an error. Submit copies the whole folder (save the notebook first); you may submit "
+                "as it was released. To check your work before submitting, open the notebook and press "
+                "<em>Validate</em> in its toolbar (where offered), or run <em>Kernel &rarr; Restart Kernel and Run "
+                "All Cells</em>: every cell, the tests included, should run without an error. Submit copies the whole folder (save the notebook first); you may submit "
                 "again, and the latest submission is the one graded.</p>")
 
 
