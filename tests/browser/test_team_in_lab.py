@@ -45,12 +45,15 @@ def _save_until_dialog(page, notebook: str, text: str, timeout: float = 60) -> s
     deadline = time.monotonic() + timeout
     wanted = page.locator(".jp-Dialog", has_text=text).first
     while True:
+        if wanted.count():  # already there (Lab's own autosave may have met the refusal first)
+            return wanted.inner_text()
         others = page.locator(".jp-Dialog").filter(has_not_text=text)
         while others.count():
             others.first.locator(".jp-Dialog-button").last.click()
-        page.locator(f"{notebook} .jp-Cell .cm-content").first.click()
-        page.keyboard.press("Control+s")
         try:
+            # short: a dialog opening meanwhile (the wanted one included) blocks the click; look again then
+            page.locator(f"{notebook} .jp-Cell .cm-content").first.click(timeout=5_000)
+            page.keyboard.press("Control+s")
             wanted.wait_for(timeout=5_000)
             return wanted.inner_text()
         except PlaywrightTimeout:
