@@ -218,6 +218,16 @@ def mutual_nearest(i1, i2, sep, backward):
     return i1[keep], i2[keep], sep[keep]
 
 
+def mode_pairs(lon1, lat1, lon2, lat2, radius, mode: str, k: int | None):
+    """``(i1, i2, sep)`` of the in-memory match for ``mode`` (see :func:`crossmatch`): the nearest, the ``k``
+    nearest, every pair, or the mutual nearest (``"best"``) within ``radius``."""
+    kk = 1 if mode in ("nearest", "best") else (k if mode == "k" else None)
+    i1, i2, sep = match_pairs(lon1, lat1, lon2, lat2, radius, k=kk)
+    if mode == "best":
+        i1, i2, sep = mutual_nearest(i1, i2, sep, match_pairs(lon2, lat2, lon1, lat1, radius, k=1))
+    return i1, i2, sep
+
+
 def _rows(obj, idx):
     if isinstance(obj, Table):
         return obj[idx]
@@ -650,12 +660,9 @@ def crossmatch(
     ok2, drop2 = _finite(lon2, lat2, "right")
     rows1 = np.flatnonzero(ok1) if drop1 else None
     rows2 = np.flatnonzero(ok2) if drop2 else None
-    kk = 1 if mode in ("nearest", "best") else (k if mode == "k" else None)
     args = (lon1[ok1] if drop1 else lon1, lat1[ok1] if drop1 else lat1,
             lon2[ok2] if drop2 else lon2, lat2[ok2] if drop2 else lat2)
-    i1, i2, sep = match_pairs(*args, radius, k=kk)
-    if mode == "best":
-        i1, i2, sep = mutual_nearest(i1, i2, sep, match_pairs(args[2], args[3], args[0], args[1], radius, k=1))
+    i1, i2, sep = mode_pairs(*args, radius, mode, k)
     prob = None
     if probability:
         from platform_lib.crossmatch._bayes import match_probability

@@ -4,9 +4,9 @@ Owns choosing the partitions of a HATS catalogue (path, registry name or LSDB ca
 the radius (plus the proper motion's reach) around a table's positions touch (a MOC of the cones, mocpy,
 against the catalogue's partitions, LSDB's ``moc_search``), checking their rows (hats' per-partition
 statistics) against :data:`MEMORY_ROWS`, reading them in this process (Dask's threads, no cluster), and
-matching with ``_engine.match_pairs``. The output DataFrame has the columns, types and order the Dask path
-(``_dask``) returns, and match probabilities its prior (the densities of the whole catalogue, not of the
-partitions read). It may import lsdb, hats and mocpy, as ``_dask`` does.
+matching with ``_api.mode_pairs``, as the in-memory path does. The output DataFrame has the columns, types and
+order the Dask path (``_dask``) returns, and match probabilities its prior (the densities of the whole
+catalogue, not of the partitions read). It may import lsdb, hats and mocpy, as ``_dask`` does.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from platform_lib.crossmatch._dask import (
     _to_icrs,
     open_catalog,
 )
-from platform_lib.crossmatch._engine import match_pairs
 from platform_lib.crossmatch._partitions import reach_arcsec
 
 __all__ = ["MEMORY_ROWS", "crossmatch_touched", "is_catalogue"]
@@ -82,16 +81,6 @@ def _partition_rows(cat) -> int | None:
     return int(stats.iloc[:, 0].sum())
 
 
-def _pairs(lon1, lat1, lon2, lat2, radius, mode: str, k: int | None):
-    from platform_lib.crossmatch._api import mutual_nearest
-
-    kk = 1 if mode in ("nearest", "best") else (k if mode == "k" else None)
-    i1, i2, sep = match_pairs(lon1, lat1, lon2, lat2, radius, k=kk)
-    if mode == "best":
-        i1, i2, sep = mutual_nearest(i1, i2, sep, match_pairs(lon2, lat2, lon1, lat1, radius, k=1))
-    return i1, i2, sep
-
-
 def _probabilities(log_bf, table_cells, cat, cat_rows: int, cat_motion, spec: LazySpec, table_rows: int,
                    flip: bool):
     """The Dask path's posteriors (``_dask._probabilities``): the prior from the whole catalogue."""
@@ -129,7 +118,10 @@ def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.Da
 
 def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
     import dask
+
     from lsdb.loaders.dataframe.from_dataframe_utils import _convert_dtypes_to_pyarrow
+
+    from platform_lib.crossmatch._api import mode_pairs  # _api calls this module: imported at call time
 
     if spec.mode == "best" and spec.errors is not None:
         return None  # the Dask path names what is refused (mode='best' with probabilities)
@@ -168,7 +160,7 @@ def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.D
         lf, rf, (lon1, lat1, lon2, lat2) = cf, tf, (c_lon, c_lat, t_lon, t_lat)
     else:
         lf, rf, (lon1, lat1, lon2, lat2) = tf, cf, (t_lon, t_lat, c_lon, c_lat)
-    i1, i2, sep = _pairs(lon1, lat1, lon2, lat2, radius, spec.mode, spec.k)
+    i1, i2, sep = mode_pairs(lon1, lat1, lon2, lat2, radius, spec.mode, spec.k)
     lcols, rcols = [str(c) for c in lf.columns], [str(c) for c in rf.columns]
     clash = set(lcols) & set(rcols)
     lpart = lf.iloc[i1].reset_index(drop=True).rename(

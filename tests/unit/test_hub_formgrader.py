@@ -173,3 +173,13 @@ def test_a_spawn_reads_the_classes_taught_once(tmp_path, monkeypatch):
     assert len(reads) == 1, f"the classes taught were read {len(reads)} times in one spawn"
     assert "--CourseDirectory.root=/h/tina/grading/a101" in seen["args"]
     assert teacher.taught_courses() == {"a101": str(tmp_path / "a101" / "instructors" / "nbgrader")}  # fresh again
+
+    # A student's Validate (the Lab button in user_env, the server extension in get_args): read once as well.
+    studied_reads = []
+    studied = local.studied_classes
+    monkeypatch.setattr(local, "studied_classes", lambda groups: studied_reads.append(1) or studied(groups))
+    student = make_spawner("sam", ["a101-students"])
+    student.classes_root = str(tmp_path)
+    assert asyncio.run(student.start()) == ("127.0.0.1", 1)
+    assert len(studied_reads) == 1, f"the classes studied were read {len(studied_reads)} times in one spawn"
+    assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=True" in seen["args"]

@@ -416,10 +416,16 @@ class AstroLocalSpawner(LocalProcessSpawner):
                              f"choose one of {sorted(taught)}")
         return wanted or next(iter(sorted(taught)), None)
 
+    #: :meth:`validates` as :meth:`start` read it, while it starts the server (None otherwise).
+    _validating: bool | None = None
+
     def validates(self) -> bool:
         """Whether this server loads nbgrader's Validate (its server extension and Lab button): a class's students
         only, to check their own notebooks in their own server (it runs them as they would; it reads nothing
-        they cannot). Everyone else's server starts without its imports."""
+        they cannot). Everyone else's server starts without its imports. Read once per spawn, as
+        :meth:`taught_courses`: the Lab button (``user_env``) and the server extension (``get_args``) agree."""
+        if self._validating is not None:
+            return self._validating
         root = self.classes_root
         studied = studied_classes(self.user_groups())
         return bool(root) and any(os.path.isdir(os.path.join(root, cls)) for cls in studied)
@@ -597,13 +603,13 @@ class AstroLocalSpawner(LocalProcessSpawner):
 
     async def start(self):
         self.apply_profile()
-        self._taught = None
-        self._taught = self.taught_courses()
+        self._taught = self._validating = None
+        self._taught, self._validating = self.taught_courses(), self.validates()
         try:
             await asyncio.to_thread(self.prepare)
             ip, port = await super().start()
         finally:
-            self._taught = None
+            self._taught = self._validating = None
         await self.wait_listening(ip, port)
         return ip, port
 
