@@ -31,10 +31,33 @@ def _on_disk(platform, user: str, path: str) -> list[str]:
     return ["".join(cell["source"]) for cell in response.json()["content"]["cells"]]
 
 
-def _type_at_end_of_cell(page, notebook: str, index: int, text: str) -> None:
-    page.locator(f"{notebook} .jp-Cell .cm-content").nth(index).click()
+def _type_at_end_of_cell(page, notebook: str, index: int, text: str, *, dialogs_expected: bool = False,
+                         timeout: float = 60) -> None:
+    """Click into a cell and type at its end. With ``dialogs_expected`` a dialog Lab opens meanwhile is closed
+    and the click retried (after the deletion, Lab may say at any moment that the kernel died: the deletion ends
+    the kernels working in the folder); otherwise a dialog in the way fails the test."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + (timeout if dialogs_expected else 0)
+    while True:
+        if dialogs_expected:
+            _close_dialogs(page)
+        try:
+            page.locator(f"{notebook} .jp-Cell .cm-content").nth(index).click(
+                timeout=5_000 if dialogs_expected else 30_000)
+            break
+        except PlaywrightTimeout:
+            assert time.monotonic() < deadline, f"cell {index} not clickable: {page.locator('.jp-Dialog').all_inner_texts()}"
     page.keyboard.press("Control+End")
     page.keyboard.type(text)
+
+
+def _close_dialogs(page, keep: str | None = None) -> None:
+    others = page.locator(".jp-Dialog")
+    if keep is not None:
+        others = others.filter(has_not_text=keep)
+    while others.count():
+        others.first.locator(".jp-Dialog-button").last.click()
 
 
 def _save_until_dialog(page, notebook: str, text: str, timeout: float = 60) -> str:
@@ -47,9 +70,7 @@ def _save_until_dialog(page, notebook: str, text: str, timeout: float = 60) -> s
     while True:
         if wanted.count():  # already there (Lab's own autosave may have met the refusal first)
             return wanted.inner_text()
-        others = page.locator(".jp-Dialog").filter(has_not_text=text)
-        while others.count():
-            others.first.locator(".jp-Dialog-button").last.click()
+        _close_dialogs(page, keep=text)
         try:
             # short: a dialog opening meanwhile (the wanted one included) blocks the click; look again then
             page.locator(f"{notebook} .jp-Cell .cm-content").first.click(timeout=5_000)
@@ -135,7 +156,7 @@ def test_teammates_share_a_notebook_in_a_workspace_from_the_file_browser(platfor
         told = platform.classes_api(bob, "GET", f"workspaces/{ws}")
         assert told.status_code == 404 and f"was deleted by {alice!r}" in told.json()["message"], told.text
         assert platform.server_get(bob, f"api/contents/workspaces/{ws}").status_code == 404
-        _type_at_end_of_cell(bob_page, bob_nb, 0, "  # after the deletion")
+        _type_at_end_of_cell(bob_page, bob_nb, 0, "  # after the deletion", dialogs_expected=True)
         assert "File > Save As" in _save_until_dialog(bob_page, bob_nb, "no longer exists")
     finally:
         for context in contexts:

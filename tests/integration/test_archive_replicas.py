@@ -191,18 +191,17 @@ def test_a_result_bigger_than_the_http_clients_default_comes_through_whole(repli
 
     a, _, dead, _ = replicas
     size, piece = 110 * 2**20, b"<TR><TD>1.0</TD></TR>\n" * 4096
-    sent = hashlib.sha256()
+    parts = [piece] * (size // len(piece)) + [piece[:size % len(piece)]]
+    sent = hashlib.sha256()  # what the owner sends, known before it sends (the caller may finish reading first)
+    for part in parts:
+        sent.update(part)
 
     def answer(conn) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\n"
                      b"Content-Length: %d\r\n\r\n" % size)
-        left = size
         try:
-            while left:
-                part = piece[:left]
+            for part in parts:
                 conn.sendall(part)
-                sent.update(part)
-                left -= len(part)
         except OSError:  # the forwarding replica hung up: the test says so below
             pass
 
