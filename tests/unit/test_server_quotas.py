@@ -17,7 +17,7 @@ from jupyter_server.services.contents.largefilemanager import AsyncLargeFileMana
 from tornado import web
 
 from astrohub_server.quotas import check, enforce_quotas, space_of
-from astrohub_server.uploads import ABANDONED_AFTER, atomic_uploads
+from astrohub_server.uploads import ABANDONED_AFTER, atomic_uploads, remove_abandoned_under
 
 
 @pytest.fixture()
@@ -137,3 +137,20 @@ def test_an_abandoned_upload_is_removed_at_a_later_upload_into_its_folder(spaces
     _save(manager, "fresh.txt", {**part, "chunk": 1})
     assert not sidecar.exists() and not (root / "home" / "left.txt").exists()
     assert _save(manager, "fresh.txt", {**part, "chunk": -1})["size"] == 20
+
+
+def test_abandoned_uploads_anywhere_in_the_home_are_removed_when_the_server_starts(tmp_path):
+    """An upload abandoned in a folder nobody uploads to again would stay, hidden and not counted in a quota."""
+    home, elsewhere = tmp_path / "home", tmp_path / "group"
+    (home / "deep" / "er").mkdir(parents=True)
+    elsewhere.mkdir()
+    (home / "linked").symlink_to(elsewhere)  # links are not followed
+    old, fresh = home / "deep" / "er" / ".astrohub-upload-big.fits", home / ".astrohub-upload-now.fits"
+    other, mine = elsewhere / ".astrohub-upload-theirs.fits", home / "deep" / "data.fits"
+    for path in (old, fresh, other, mine):
+        path.write_bytes(b"x")
+    stale = old.stat().st_mtime - ABANDONED_AFTER - 1
+    for path in (old, other, mine):
+        os.utime(path, (stale, stale))
+    assert remove_abandoned_under(str(home)) == 1
+    assert not old.exists() and fresh.exists() and other.exists() and mine.exists()

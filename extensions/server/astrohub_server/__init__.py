@@ -43,6 +43,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(serverapp) -> None:
     import importlib.util
+    import threading
 
     from astrohub_server.activity import Activity
     from astrohub_server.contents import refuse_missing_folder, refuse_unreadable
@@ -53,7 +54,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from astrohub_server.packages import prepare_layer
     from astrohub_server.quotas import check, enforce_quotas
     from astrohub_server.tutorials import Tutorials
-    from astrohub_server.uploads import atomic_uploads
+    from astrohub_server.uploads import atomic_uploads, remove_abandoned_under
 
     use_kernel_startup()  # every kernel's startup file, before the first kernel (astrohub_server.kernelstartup)
     prepare_layer()  # the user's %pip layer and the platform's pins (astrohub_server.packages)
@@ -63,6 +64,8 @@ def _load_jupyter_server_extension(serverapp) -> None:
     refuse_unreadable(serverapp.contents_manager)  # a link to what the user may not read: 403, not 500
     enforce_quotas(serverapp.contents_manager)  # Lab's saves keep to the spaces' quotas (astrohub_server.quotas)
     atomic_uploads(serverapp.contents_manager, check)  # a large upload whole or not at all (astrohub_server.uploads)
+    threading.Thread(target=remove_abandoned_under, args=(serverapp.root_dir,), daemon=True,
+                     name="astrohub-abandoned-uploads").start()
     refuse_missing_folder(serverapp.contents_manager)  # a save into a folder a teammate removed: 404, not 500
     WarmKernels.instance(parent=serverapp).start(serverapp)
     Activity.instance(parent=serverapp).start(serverapp)  # busy work counts as activity (activity-aware culling)

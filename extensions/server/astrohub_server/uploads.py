@@ -8,7 +8,8 @@ contents manager's chunked saves: the chunks go to a hidden sidecar in the file'
 (``.astrohub-upload-<name>``), renamed over the file at the last chunk (a link: over the file it leads to, as
 jupyter_server appends there). A refused or failed chunk removes the sidecar and leaves the file as it was (or
 absent); Lab does not list hidden files; a sidecar untouched for :data:`ABANDONED_AFTER` seconds is removed at the
-next upload into its folder. ``check(os_path, new_bytes, replaced_bytes)`` (the quota check) is asked before each
+next upload into its folder, and anywhere in the home when the server starts (:func:`remove_abandoned_under`, in a
+thread). ``check(os_path, new_bytes, replaced_bytes)`` (the quota check) is asked before each
 chunk is written, with the file's size once whole. Whole-file saves (no ``chunk``) are left to the manager, whose
 ``atomic_writing`` already keeps the old file on failure. May import the standard library and tornado.
 """
@@ -27,7 +28,7 @@ from typing import Any, Callable
 
 from tornado import web
 
-__all__ = ["ABANDONED_AFTER", "SIDECAR_PREFIX", "atomic_uploads", "sidecar_of"]
+__all__ = ["ABANDONED_AFTER", "SIDECAR_PREFIX", "atomic_uploads", "remove_abandoned_under", "sidecar_of"]
 
 #: A chunked upload's sidecar: ``<folder>/.astrohub-upload-<name>`` (``.astrohub-``: the platform's own files,
 #: hidden in Lab and not counted in a space's usage; the quota check counts it as the upload's new size).
@@ -81,6 +82,26 @@ def remove_abandoned(folder: str, now: float | None = None) -> None:
                 os.remove(entry.path)
         except OSError:
             continue
+
+
+def remove_abandoned_under(root: str, now: float | None = None, most: int = 200_000) -> int:
+    """Remove the abandoned sidecars anywhere under ``root`` (links not followed; at most ``most`` folders
+    looked at), as the server starts; returns how many."""
+    now = time.time() if now is None else now
+    removed = 0
+    for seen, (folder, _, names) in enumerate(os.walk(root)):
+        if seen >= most:
+            break
+        for name in names:
+            if name.startswith(SIDECAR_PREFIX):
+                path = os.path.join(folder, name)
+                try:
+                    if now - os.lstat(path).st_mtime > ABANDONED_AFTER:
+                        os.remove(path)
+                        removed += 1
+                except OSError:
+                    continue
+    return removed
 
 
 def write_chunk(os_path: str, chunk: int, data: bytes, check: Check, path: str = "") -> str:
