@@ -56,13 +56,18 @@ def now_iso() -> str:
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON to ``path`` via a temporary file and ``os.replace`` (atomic on POSIX)."""
+    """Write JSON to ``path`` via a temporary file and ``os.replace`` (atomic on POSIX); a failure (a full
+    disk, data that is not JSON) leaves the old file and no temporary file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_json(path: Path, *, retries: int = 5) -> dict[str, Any]:

@@ -13,7 +13,9 @@ Public API:
     (FITS HDUs).
 
 Errors are :class:`StorageError` subclasses with a ``code``: ``space-not-found``, ``not-found``,
-``path-escape``, ``read-only``, ``not-a-member``, ``quota-exceeded``, ``exists``, ``unknown-format``.
+``path-escape``, ``read-only``, ``not-a-member``, ``quota-exceeded``, ``exists``, ``unknown-format``, and
+``workspace-deleted`` (:class:`WorkspaceDeleted`, a ``space-not-found``: who deleted the workspace, when, and how to
+keep one's work).
 
 Examples
 --------
@@ -35,6 +37,7 @@ from platform_lib.storage._errors import (
     SpaceNotFound,
     StorageError,
     UnknownFormat,
+    WorkspaceDeleted,
 )
 from platform_lib.storage._spaces import Space
 from platform_lib.storage._storage import Entry, Storage, Usage
@@ -53,4 +56,5 @@ __all__ = [
     "QuotaExceeded",
     "AlreadyExists",
     "UnknownFormat",
+    "WorkspaceDeleted",
 ]

@@ -9,7 +9,7 @@ from platform_lib.errors import PlatformError
 
 __all__ = [
     "StorageError", "SpaceNotFound", "PathNotFound", "PathEscape", "ReadOnlySpace", "NotAMember",
-    "QuotaExceeded", "AlreadyExists", "UnknownFormat",
+    "QuotaExceeded", "AlreadyExists", "UnknownFormat", "WorkspaceDeleted",
 ]
 
 
@@ -23,6 +23,21 @@ class SpaceNotFound(StorageError):
     """The address names no space this user has (``home``, ``scratch``, ``datasets``, ``group/<name>``...)."""
 
     code = "space-not-found"
+
+
+class WorkspaceDeleted(SpaceNotFound):
+    """The shared workspace was deleted by its owner (or an admin): attributes ``workspace`` (its space's name,
+    ``workspace/<name>``), ``deleted_by`` and ``deleted_at`` (UTC, ``YYYY-MM-DD HH:MM UTC``)."""
+
+    code = "workspace-deleted"
+
+    def __init__(self, workspace: str, deleted_by: str, deleted_at: str) -> None:
+        super().__init__(
+            f"{workspace} was deleted by {deleted_by!r} on {deleted_at}: its folder is no longer shared, so nothing "
+            "can be read or written there any more. Keep your work in another space, e.g. "
+            "Storage().write_bytes('home:<file>', data) (or File > Save As... in Lab); its files are kept for the "
+            f"platform's admins: ask {deleted_by!r} or an admin for files you need.", value=workspace)
+        self.workspace, self.deleted_by, self.deleted_at = workspace, deleted_by, deleted_at
 
 
 class PathNotFound(StorageError):

@@ -18,10 +18,26 @@ from pathlib import Path
 
 from platform_lib.storage._errors import PathEscape, StorageError
 
-__all__ = ["Space", "spaces_from_settings", "QUOTA_FILE", "INTERNAL_PREFIX"]
+__all__ = ["Space", "spaces_from_settings", "deleted_workspace", "QUOTA_FILE", "INTERNAL_PREFIX", "DELETED_NOTICES"]
 
 QUOTA_FILE = ".astrohub-quota.json"
 INTERNAL_PREFIX = ".astrohub-"
+#: The folder under the workspaces root where the classes service leaves a notice per deleted workspace,
+#: ``<name>.json`` with ``deleted_by`` and ``deleted_at`` (``astrohub_hub.workspaces``, which writes it).
+DELETED_NOTICES = ".astrohub-deleted"
+
+
+def deleted_workspace(workspaces_root, name: str) -> dict | None:
+    """The notice of the workspace ``name``'s deletion (``deleted_by``, ``deleted_at``), or ``None``: none."""
+    if workspaces_root is None or not name or "/" in name or name.startswith("."):
+        return None
+    try:
+        notice = json.loads((Path(workspaces_root) / DELETED_NOTICES / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(notice, dict) or not all(isinstance(notice.get(k), str) for k in ("deleted_by", "deleted_at")):
+        return None
+    return notice
 
 
 @dataclass

@@ -30,9 +30,10 @@ from platform_lib.storage._errors import (
     ReadOnlySpace,
     SpaceNotFound,
     StorageError,
+    WorkspaceDeleted,
 )
 from platform_lib.storage._tables import TableIO
-from platform_lib.storage._spaces import INTERNAL_PREFIX, QUOTA_FILE, Space, spaces_from_settings
+from platform_lib.storage._spaces import INTERNAL_PREFIX, QUOTA_FILE, Space, deleted_workspace, spaces_from_settings
 
 __all__ = ["Storage", "Entry", "Usage"]
 
@@ -58,6 +59,8 @@ def _os_failures(method: _F) -> _F:
             return method(self, *args, **kwargs)
         except OSError as exc:
             address = args[0] if args and isinstance(args[0], str) else None
+            if address is not None:  # in a workspace deleted meanwhile: say so, rather than "not found"
+                self._refuse_deleted(address.partition(":")[0], exc)
             if isinstance(exc, FileNotFoundError) and address is not None:
                 raise PathNotFound(f"{address}: no such file or folder ({exc.strerror or exc})",
                                    value=address) from exc
@@ -134,6 +137,8 @@ class Storage(TableIO):
     def space(self, name: str) -> Space:
         """The space called ``name`` (raises :class:`NotAMember` for another group's workspace)."""
         space = self._spaces.get(name)
+        if space is None or space.kind == "workspace":
+            self._refuse_deleted(name)  # a workspace deleted since: who did, when, how to keep one's work
         if space is None:
             raise SpaceNotFound(f"no space {name!r}; this user has: {', '.join(self.spaces())}", value=name)
         if space.group is not None and space.group not in self.groups:
@@ -142,6 +147,16 @@ class Storage(TableIO):
                 "ask a group admin to add you on the hub", value=space.group,
             )
         return space
+
+    def _refuse_deleted(self, name: str, cause: BaseException | None = None) -> None:
+        """Raise :class:`WorkspaceDeleted` when ``name`` is a workspace that was deleted (and not made again)."""
+        space = self._spaces.get(name)
+        if not name.startswith("workspace/") or (space is not None and os.path.isdir(space.root)
+                                                 and os.access(space.root, os.X_OK)):
+            return
+        notice = deleted_workspace(getattr(self.settings, "workspaces_root", None), name.partition("/")[2])
+        if notice is not None:
+            raise WorkspaceDeleted(name, notice["deleted_by"], notice["deleted_at"]) from cause
 
     def _split(self, address: str) -> tuple[Space, str]:
         if not isinstance(address, str):

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import textwrap
+import threading
 import time
 
 import pytest
@@ -389,6 +390,28 @@ def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course)
     """))
     assert over.startswith("refused:") and f"workspace/{ws}" in over, over
     assert not (folder / "big.bin").exists()
+    # rel9: Lab's upload of a big file (chunks 1, 2, ..., -1) refused by the quota at its second chunk left the
+    # first chunk written over the file; the file is replaced whole at the last chunk only, or not at all.
+    contents = f"{platform.server_url(member)}api/contents/workspaces/{ws}"
+    auth = {"Authorization": f"token {platform.user_token(member)}"}
+
+    def put(name, text, chunk=None):
+        model = {"type": "file", "format": "text", "content": text, **({"chunk": chunk} if chunk else {})}
+        return platform.session.put(f"{contents}/{name}", headers=auth, json=model, timeout=60)
+
+    assert put("notes.txt", "v1").status_code in (200, 201)
+    assert put("notes.txt", "a" * 600, chunk=1).status_code in (200, 201)
+    listed = platform.session.get(contents, headers=auth, timeout=60).json()["content"]
+    assert sorted(item["name"] for item in listed) == ["from-member.txt", "notes.txt"]  # the upload is not listed
+    refused = put("notes.txt", "b" * 600, chunk=2)
+    assert refused.status_code == 413 and f"workspace/{ws}" in refused.json()["message"], refused.text
+    assert (folder / "notes.txt").read_text() == "v1"
+    assert sorted(p.name for p in folder.iterdir()) == [".astrohub-quota.json", "from-member.txt", "notes.txt"]
+    assert put("notes.txt", "c" * 300, chunk=1).status_code in (200, 201)
+    assert (folder / "notes.txt").read_text() == "v1"
+    done = put("notes.txt", "d" * 300, chunk=-1)
+    assert done.status_code in (200, 201) and done.json()["size"] == 600, done.text
+    assert (folder / "notes.txt").read_text() == "c" * 300 + "d" * 300
     # A member who is not the owner cannot add members; nor can somebody outside.
     for who in (member, stranger):
         refused = platform.classes_api(who, "POST", f"workspaces/{ws}/members", {"add": [stranger]})
@@ -408,6 +431,66 @@ except PermissionError:
     print("refused")
 """)
         assert out.strip() == "refused"
+    # rel9: the owner deletes the workspace; in the member's kernel platform_lib.storage said only "no space":
+    # it names the workspace, who deleted it and when, and how to keep one's work
+    assert platform.classes_api(owner, "DELETE", f"workspaces/{ws}").status_code == 200
+    told = platform.execute(member, textwrap.dedent(f"""
+        from platform_lib.storage import Storage, WorkspaceDeleted
+        try:
+            Storage().write_bytes('workspace/{ws}:after.txt', b'x'); print('allowed')
+        except WorkspaceDeleted as exc:
+            print(exc)
+    """))
+    assert told.startswith(f"workspace/{ws} was deleted by {owner!r} on ") and "'home:" in told, told
+
+
+#: A notebook that says it started (a file ``started`` beside it), then waits for the file ``go`` (at most 25 s).
+WAITING_NOTEBOOK = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {
+    "name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}, "cells": [{
+        "cell_type": "code", "id": "wait", "metadata": {}, "outputs": [], "execution_count": None,
+        "source": "import pathlib, time\npathlib.Path('started').write_text('1')\ndeadline = time.time() + 25\n"
+                  "while not pathlib.Path('go').exists() and time.time() < deadline:\n    time.sleep(0.1)\n"
+                  "print('went' if pathlib.Path('go').exists() else 'waited')"}]}
+
+
+def test_a_students_server_keeps_answering_while_validate_runs_her_notebook(platform, course):
+    """rel9: nbgrader's Validate ran the notebook on her server's event loop: her Lab froze until it ended.
+
+    An ordering check: while her notebook waits in Validate (for a file only the test writes), her server
+    lists her folder; then the notebook is let go and Validate answers as nbgrader does."""
+    student = course["students"][0]  # her server runs (fixture), started as a student of the class
+    base, auth = platform.server_url(student), {"Authorization": f"token {platform.user_token(student)}"}
+    folder = platform.unique("check")
+    for path, model in [(folder, {"type": "directory"}),
+                        (f"{folder}/wait.ipynb", {"type": "notebook", "format": "json", "content": WAITING_NOTEBOOK})]:
+        made = platform.session.put(f"{base}api/contents/{path}", headers=auth, timeout=60, json=model)
+        assert made.status_code in (200, 201), made.text
+    home = platform.data_dir / "home" / student / folder
+    validated = {}
+
+    def validate():
+        validated["answer"] = platform.session.post(f"{base}assignments/validate", headers=auth, timeout=120,
+                                                    json={"path": f"{folder}/wait.ipynb"})
+
+    thread = threading.Thread(target=validate)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not (home / "started").exists():
+            assert thread.is_alive() and time.monotonic() < deadline, validated
+            time.sleep(0.1)
+        listed = platform.session.get(f"{base}api/contents/{folder}", headers=auth, timeout=20)
+        assert listed.status_code == 200 and thread.is_alive()  # answered while Validate still runs
+        assert "wait.ipynb" in [item["name"] for item in listed.json()["content"]]
+    finally:
+        platform.session.put(f"{base}api/contents/{folder}/go", headers=auth, timeout=60,
+                             json={"type": "file", "format": "text", "content": ""})
+        thread.join(timeout=120)
+    answer = validated["answer"]
+    assert answer.status_code == 200 and answer.json()["success"] is True, answer.text
+    # a request without a path: said, not a 500
+    bad = platform.session.post(f"{base}assignments/validate", headers=auth, timeout=60, json={})
+    assert bad.status_code == 400 and "Validate needs the notebook" in bad.text, bad.text
 
 
 def test_a_member_shares_a_running_server_with_the_workspace_and_nobody_else_reaches_it(platform, course):

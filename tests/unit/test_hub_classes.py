@@ -12,6 +12,8 @@ import pytest
 from astrohub_hub import _transfer
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
+from platform_lib import get_settings
+from platform_lib.storage import Storage, WorkspaceDeleted
 
 ADMIN, PROF, ANN, BOB, EVE = Actor("root-cli", admin=True), Actor("prof"), Actor("ann"), Actor("bob"), Actor("eve")
 KNOWN = {"prof", "ann", "bob", "eve"}
@@ -537,6 +539,9 @@ def test_the_owner_deletes_a_workspace_its_people_are_told_and_the_files_are_kep
     (tmp_path / "workspaces" / "survey" / "m31.vot").write_text("<VOTABLE/>")
     ws.share(BOB, "survey")
     ws.collaborate(BOB, "survey")
+    (tmp_path / "bob").mkdir()
+    bobs = Storage(get_settings(user="bob", home=tmp_path / "bob", workspaces_root=tmp_path / "workspaces"))
+    assert bobs.read_bytes("workspace/survey:m31.vot") == b"<VOTABLE/>"
     with pytest.raises(ClassError, match="only its owner 'ann'") as refused:
         ws.delete(BOB, "survey")
     assert refused.value.status == 403 and ws.show(ANN, "survey")["members"] == ["ann", "bob"]
@@ -553,8 +558,24 @@ def test_the_owner_deletes_a_workspace_its_people_are_told_and_the_files_are_kep
     kept = list((tmp_path / "workspaces" / ".deleted").iterdir())
     assert [k.name for k in kept] == ["survey-20231114T221320Z"] and (kept[0] / "m31.vot").is_file()
     assert not (tmp_path / "workspaces" / "survey").exists()
+    # rel9: in bob's kernel platform_lib.storage said only "no such file" (a Storage made before the deletion)
+    # or "no space" (one made after): it names who deleted the workspace, when, and how to keep his work
+    later = Storage(get_settings(user="bob", home=tmp_path / "bob", workspaces_root=tmp_path / "workspaces"))
+    for st, call in [(bobs, lambda st: st.read_bytes("workspace/survey:m31.vot")),
+                     (bobs, lambda st: st.write_bytes("workspace/survey:new.txt", b"x")),
+                     (later, lambda st: st.list("workspace/survey:"))]:
+        with pytest.raises(WorkspaceDeleted) as told:
+            call(st)
+        assert told.value.deleted_by == "ann" and told.value.deleted_at == "2023-11-14 22:13 UTC"
+        message = str(told.value)
+        assert message.startswith("workspace/survey was deleted by 'ann' on 2023-11-14 22:13 UTC") and "'home:" in message
+    assert "workspace/survey" not in later.spaces()
+    notice = tmp_path / "workspaces" / ".astrohub-deleted" / "survey.json"
+    assert notice.stat().st_mode & 0o777 == 0o644
     again = ws.create(BOB, "survey")  # the name is free again, with a new, empty folder
     assert again["owner"] == "bob" and list((tmp_path / "workspaces" / "survey").iterdir()) == []
+    assert not notice.exists()
+    assert bobs.list("workspace/survey:") == []
     with pytest.raises(ClassError, match="no workspace 'nothing'"):
         ws.delete(ANN, "nothing")
 

@@ -113,11 +113,14 @@ def test_nbgrader_instructor_tools_are_off_in_lab_for_servers_without_formgrader
         made.classes_root = str(tmp_path)
         return made.get_args()
 
-    assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=True" in validate_args(
-        "sam", ["a101-students"])
+    # rel9: nbgrader's own extension ran the notebook on the server's event loop; ours runs it beside the server
+    sam = validate_args("sam", ["a101-students"])
+    assert "--ServerApp.jpserver_extensions=astrohub_server.validate=True" in sam
+    assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=False" in sam
     for name, groups in [("tina", ["a101-instructors"]), ("old", ["gone-students"]), ("ann", [])]:
-        assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=False" in (
-            validate_args(name, groups)), name
+        args = validate_args(name, groups)
+        assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=False" in args, name
+        assert "--ServerApp.jpserver_extensions=astrohub_server.validate=True" not in args, name
         monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
         assert LAB_CONFIG_WITHOUT_VALIDATE in env(name, groups)["JUPYTER_CONFIG_PATH"].split(os.pathsep), name
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", env("tina", ["a101-instructors"])["JUPYTER_CONFIG_PATH"])
@@ -182,4 +185,4 @@ def test_a_spawn_reads_the_classes_taught_once(tmp_path, monkeypatch):
     student.classes_root = str(tmp_path)
     assert asyncio.run(student.start()) == ("127.0.0.1", 1)
     assert len(studied_reads) == 1, f"the classes studied were read {len(studied_reads)} times in one spawn"
-    assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=True" in seen["args"]
+    assert "--ServerApp.jpserver_extensions=astrohub_server.validate=True" in seen["args"]

@@ -120,6 +120,11 @@ def test_atomic_json(tmp_path):
     write_json_atomic(path, {"a": 2})
     assert json.loads(path.read_text()) == {"a": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+    # rel9: a write that fails midway (here: a key JSON cannot hold) left its temporary file, one per failure
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"a": 3, ("not", "a", "key"): 1})
+    assert json.loads(path.read_text()) == {"a": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
     assert not process_alive(None) and process_alive(__import__("os").getpid())
 
 

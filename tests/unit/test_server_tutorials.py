@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
+import pytest
+
+from astrohub_server import tutorials as tutorials_module
 from astrohub_server.tutorials import STATE_FILE, Tutorials
 
 
@@ -36,6 +41,29 @@ def test_copy_refresh_and_keep_the_users_edits(tmp_path):
     (home / "tutorials" / "b.ipynb").unlink()  # a deleted tutorial comes back
     assert tutorials.sync(home)["b.ipynb"] == "copied"
     assert set(json.loads((home / "tutorials" / STATE_FILE).read_text())) == {"a.ipynb", "b.ipynb", "c.ipynb"}
+
+
+def test_a_full_home_leaves_no_temporary_file_at_a_server_start(tmp_path, monkeypatch):
+    """rel9: the record of copied tutorials, written at every server start, left a hidden temporary file in
+    ~/tutorials each time its write failed (a home at its quota)."""
+    src, home = tmp_path / "examples", tmp_path / "home"
+    src.mkdir()
+    (src / "a.ipynb").write_text(_nb("a v1"))
+    tutorials = Tutorials(source=str(src))
+    tutorials.sync(home)
+    replace = os.replace
+
+    def full(tmp, dest):
+        if os.path.basename(dest) == STATE_FILE:
+            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+        return replace(tmp, dest)
+
+    monkeypatch.setattr(tutorials_module.os, "replace", full)
+    (src / "b.ipynb").write_text(_nb("b v1"))
+    with pytest.raises(OSError):
+        tutorials.sync(home)
+    assert sorted(p.name for p in (home / "tutorials").iterdir()) == [STATE_FILE, "a.ipynb", "b.ipynb"]
+    assert set(json.loads((home / "tutorials" / STATE_FILE).read_text())) == {"a.ipynb"}
 
 
 def test_no_source_copies_nothing(tmp_path, monkeypatch):

@@ -38,7 +38,8 @@ those Lab plugins (JupyterLab's own page config; :func:`lab_config_path`). nbgra
 list are off for everyone (their server extensions and the exchange are not used; the classes service fetches
 and submits): ``astrohub_server``'s Lab extension disables them. Its Validate (server extension and Lab button)
 is a class's students' only (:meth:`AstroLocalSpawner.validates`; :data:`LAB_CONFIG_WITHOUT_VALIDATE` for the
-others): it runs her own notebook in her own server, as her.
+others): it runs her own notebook beside her own server, as her (``astrohub_server.validate``: nbgrader's handlers,
+the notebook in a child process, so her server keeps answering meanwhile).
 
 ``configure(c, settings)`` selects this spawner in local mode; nothing here has to be called by hand.
 """
@@ -276,8 +277,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
         help="Jupyter server extensions user servers do not load, to start sooner: jupyter_lsp (no "
         "language server is installed), notebook_shim and notebook (the Notebook 7 UI nbgrader brings; JupyterLab is the interface) and nbgrader's "
         "(grading is the classes service's, through nbgrader's command line; its exchange is not used). "
-        "formgrader is loaded for a class's instructors all the same (see grading_course), and validate_assignment "
-        "for a class's students (see validates).",
+        "formgrader is loaded for a class's instructors all the same (see grading_course), and for a class's students "
+        "Validate, as astrohub_server.validate (nbgrader's handlers, the notebook run off the server's event loop; "
+        "see validates).",
     ).tag(config=True)
     classes_root = Unicode(
         "", help="The classes' folders (the classes service's classes_root); empty: no formgrader for anyone."
@@ -561,8 +563,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
             # Lab's Formgrader tab is an iframe of this server's /formgrader: JupyterHub's default policy
             # (frame-ancestors 'none') blocks it; allow framing by the same origin on this server only
             args.append(f"--ServerApp.tornado_settings={json.dumps(FORMGRADER_TORNADO_SETTINGS)}")
-        if self.validates():  # a class's student: nbgrader's Validate checks her notebook before she submits
-            extensions["nbgrader.server_extensions.validate_assignment"] = True
+        if self.validates():  # a class's student: nbgrader's Validate checks her notebook before she submits,
+            # its notebook run beside the server, not on its event loop (nbgrader's own extension stays off)
+            extensions["astrohub_server.validate"] = True
         if self.warm_kernels or self.lazy_dask_sidebar:
             extensions["astrohub_server"] = True
         if self.lazy_dask_sidebar:

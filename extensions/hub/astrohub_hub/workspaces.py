@@ -18,7 +18,9 @@ given a shared server (it runs code as the sharer).
 
 The owner (or an admin) deletes a workspace (:meth:`Workspaces.delete`): shares, collaboration and the hub
 group's members end, every person's access is revoked, and the folder is kept under ``root/.deleted/`` for
-the admins; asking for the workspace afterwards says who deleted it and when (404 ``deleted-workspace``).
+the admins; asking for the workspace afterwards says who deleted it and when (404 ``deleted-workspace``), and so
+does ``platform_lib.storage`` in a former member's kernel, from the notice ``root/.astrohub-deleted/<name>.json``
+(:data:`DELETED_NOTICES`; readable by all, as the service's answer is; removed when the name is taken again).
 
 A sharer turns real-time collaboration on for their shared server (:meth:`Workspaces.collaborate`, opt-in, off
 by default): the sharers who did are the property ``astrohub-collaborative`` of the group ``ws-<name>``
@@ -35,6 +37,8 @@ May import the standard library, ``folders``, ``people`` and ``collaboration``.
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import threading
 import time
@@ -46,7 +50,15 @@ from typing import Callable, Iterable
 from astrohub_hub import folders
 from astrohub_hub.people import Actor, ClassError, People
 
-__all__ = ["Workspaces"]
+__all__ = ["DELETED_NOTICES", "Workspaces"]
+
+#: The folder under the workspaces root with a notice per deleted workspace, ``<name>.json``: ``workspace``,
+#: ``deleted_by`` and ``deleted_at`` (``YYYY-MM-DD HH:MM UTC``), which ``platform_lib.storage`` reads.
+DELETED_NOTICES = ".astrohub-deleted"
+
+
+def _when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
 
 
 @dataclass
@@ -99,7 +111,7 @@ class Workspaces:
                 gone = db.execute("SELECT by, deleted FROM ws_deleted WHERE workspace = ? ORDER BY deleted DESC",
                                   (name,)).fetchone()
                 if gone is not None:  # its members are told what happened, not just "no such workspace"
-                    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(gone[1]))
+                    when = _when(gone[1])
                     raise ClassError(f"workspace {name!r} was deleted by {gone[0]!r} on {when}: its folder is no "
                                      "longer shared; ask them (or an admin) for files you need", status=404,
                                      code="deleted-workspace", value=name)
@@ -147,6 +159,7 @@ class Workspaces:
             self.root.mkdir(parents=True, exist_ok=True)
             self.root.chmod(0o755)
             folder = folders.make_shared_folder(self.root / name, 0o770)
+            (self.root / DELETED_NOTICES / f"{name}.json").unlink(missing_ok=True)  # the name is taken again
             if self.accounts.enabled:
                 for user in [actor.name, *members]:
                     folders.grant(folder, self.people.system(user), "rwx")
@@ -333,9 +346,20 @@ class Workspaces:
                 db.execute("DELETE FROM workspaces WHERE name = ?", (name,))
                 db.execute("INSERT INTO ws_deleted VALUES (?, ?, ?, ?, ?)", (name, info["owner"], now, actor.name,
                                                                              str(kept)))
+            self._publish_deletion(name, actor.name, now)
         return {"workspace": name, "deleted": True, "removed": people,
                 "message": f"workspace {name!r} is deleted: {people} no longer reach its folder; its files are kept "
                            "for the platform's admins"}
+
+    def _publish_deletion(self, name: str, by: str, when: float) -> None:
+        """The notice ``root/.astrohub-deleted/<name>.json`` that a former member's ``platform_lib`` reads (atomic)."""
+        notices = self.root / DELETED_NOTICES
+        notices.mkdir(mode=0o755, exist_ok=True)
+        notices.chmod(0o755)
+        tmp = notices / f".{name}.json.tmp"
+        tmp.write_text(json.dumps({"workspace": name, "deleted_by": by, "deleted_at": _when(when)}))
+        tmp.chmod(0o644)
+        os.replace(tmp, notices / f"{name}.json")
 
     def show(self, actor: Actor, name: str) -> dict:
         info = self._get(name)

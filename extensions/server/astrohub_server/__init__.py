@@ -14,7 +14,7 @@ and the first time it does, has Lab open getting-started on that first sign-in (
 and names the file every kernel runs at start (:mod:`astrohub_server.kernelstartup`). A path the user may
 not read is refused by the contents API with a 403, not a 500, a save into a folder that is gone with a 404
 (:mod:`astrohub_server.contents`), and a save that would pass a space's quota with a 413
-(:mod:`astrohub_server.quotas`).
+(:mod:`astrohub_server.quotas`); a large upload is written whole or not at all (:mod:`astrohub_server.uploads`).
 It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's
 idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`).
 
@@ -43,6 +43,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(serverapp) -> None:
     import importlib.util
+    import threading
 
     from astrohub_server.activity import Activity
     from astrohub_server.contents import refuse_missing_folder, refuse_unreadable
@@ -51,8 +52,9 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from astrohub_server.kernels import WarmKernels
     from astrohub_server.numbacache import seed_numba_cache
     from astrohub_server.packages import prepare_layer
-    from astrohub_server.quotas import enforce_quotas
+    from astrohub_server.quotas import check, enforce_quotas
     from astrohub_server.tutorials import Tutorials
+    from astrohub_server.uploads import atomic_uploads, remove_abandoned_under
 
     use_kernel_startup()  # every kernel's startup file, before the first kernel (astrohub_server.kernelstartup)
     prepare_layer()  # the user's %pip layer and the platform's pins (astrohub_server.packages)
@@ -61,6 +63,9 @@ def _load_jupyter_server_extension(serverapp) -> None:
     link_spaces()  # datasets, scratch, groups and workspaces in the file browser (astrohub_server.folders)
     refuse_unreadable(serverapp.contents_manager)  # a link to what the user may not read: 403, not 500
     enforce_quotas(serverapp.contents_manager)  # Lab's saves keep to the spaces' quotas (astrohub_server.quotas)
+    atomic_uploads(serverapp.contents_manager, check)  # a large upload whole or not at all (astrohub_server.uploads)
+    threading.Thread(target=remove_abandoned_under, args=(serverapp.root_dir,), daemon=True,
+                     name="astrohub-abandoned-uploads").start()
     refuse_missing_folder(serverapp.contents_manager)  # a save into a folder a teammate removed: 404, not 500
     WarmKernels.instance(parent=serverapp).start(serverapp)
     Activity.instance(parent=serverapp).start(serverapp)  # busy work counts as activity (activity-aware culling)

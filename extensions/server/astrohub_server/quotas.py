@@ -123,31 +123,16 @@ def _notebook_bytes(nb: Any) -> int:
 
 
 def enforce_quotas(manager: Any, environ: Mapping[str, str] = os.environ) -> None:
-    """Check each write of ``manager`` (a jupyter_server file contents manager) against its space's quota.
-
-    A whole file or notebook replaces what is there; a large upload's later chunks are appended.
-    """
+    """Check each whole-file and notebook save of ``manager`` (a jupyter_server file contents manager) against its
+    space's quota (a large upload's chunks: :func:`astrohub_server.uploads.atomic_uploads` asks :func:`check`)."""
     def whole_file(os_path, content, format=None, *args, **kwargs):
         size = _file_bytes(content, format)
         if size is not None:
             check(os_path, size, _size_now(os_path), environ)
-
-    def appended(os_path, content, format=None, *args, **kwargs):
-        size = _file_bytes(content, format)
-        if size is not None:
-            check(os_path, size, 0, environ)
 
     def notebook(os_path, nb, *args, **kwargs):
         check(os_path, _notebook_bytes(nb), _size_now(os_path), environ)
 
     # counting walks the space: off the server's event loop
     check_before(manager, "_save_file", whole_file, off_loop=True)
-    check_before(manager, "_save_large_file", appended, off_loop=True)
     check_before(manager, "_save_notebook", notebook, off_loop=True)
-
-    # A large upload's first chunk is written through the class's own _save_file (super()), not the wrapper.
-    def first_chunk(model: Any, path: str = "") -> None:
-        if isinstance(model, dict) and model.get("chunk") == 1 and model.get("type") == "file":
-            whole_file(manager._get_os_path(path.strip("/")), model.get("content"), model.get("format"))
-
-    check_before(manager, "save", first_chunk, off_loop=True)

@@ -31,16 +31,21 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _atomic_copy(src: Path, dest: Path) -> None:
+def _atomic_write(dest: Path, data: bytes, mode: int = 0o600) -> None:
+    """``data`` into ``dest`` through a temporary file beside it and a rename; a failure leaves neither."""
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(src.read_bytes())
-        os.chmod(tmp, 0o644)
+            out.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _atomic_copy(src: Path, dest: Path) -> None:
+    _atomic_write(dest, src.read_bytes(), 0o644)
 
 
 class Tutorials(SingletonConfigurable):
@@ -89,10 +94,7 @@ class Tutorials(SingletonConfigurable):
             else:
                 done[src.name] = "current"
             state[src.name] = new
-        fd, tmp = tempfile.mkstemp(dir=target, prefix=f".{STATE_FILE}.")
-        with os.fdopen(fd, "w") as out:
-            json.dump(state, out, indent=1, sort_keys=True)
-        os.replace(tmp, state_path)
+        _atomic_write(state_path, json.dumps(state, indent=1, sort_keys=True).encode())
         return done
 
     def start(self, serverapp) -> None:

@@ -1,0 +1,134 @@
+"""nbgrader's Validate, run beside the user's server rather than on its event loop (a Jupyter server extension).
+
+nbgrader's ``validate_assignment`` server extension runs the notebook inside its request handler, synchronously:
+while a student's notebook ran (seconds to minutes), her server answered nothing else (Lab froze: no saves, no
+file browser, no kernels), and a server asked to stop meanwhile waited for it. This extension serves the same
+routes (``assignments/validate``, ``nbgrader_version``) with nbgrader's own handlers, except that Validate runs
+nbgrader's ``validate_notebook`` in a child process (``python -m astrohub_server.validate``, as the user, in the
+notebook's folder, as nbgrader's Validator does) and waits for it without blocking: the answer, and so what Lab
+shows, is nbgrader's, unchanged. Validate runs one at a time per server; a child still running when the server
+stops is ended with it. A request without a path is a 400, not a 500.
+
+Loaded instead of ``nbgrader.server_extensions.validate_assignment`` where the local spawner offers Validate
+(``astrohub_hub.local``: ``AstroLocalSpawner.validates``). May import the standard library, tornado,
+jupyter_server and nbgrader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tornado import web
+
+__all__ = ["run_validate"]
+
+#: One Validate at a time per server (each runs a kernel), and the children running now.
+_ONE_AT_A_TIME = asyncio.Lock()
+_running: set[asyncio.subprocess.Process] = set()
+
+
+async def run_validate(root_dir: str, path: str) -> dict[str, Any]:
+    """nbgrader's answer for validating ``path`` (under ``root_dir``), from a child process."""
+    async with _ONE_AT_A_TIME:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "astrohub_server.validate", root_dir, path,
+            stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
+        _running.add(child)
+        try:
+            out, _ = await child.communicate()
+        finally:
+            _running.discard(child)
+    try:
+        answer = json.loads(out.decode("utf8"))
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        return {"success": False, "value": f"Validate could not check {path!r}: its process ended with status "
+                                           f"{child.returncode} (see the server's log); try again"}
+    return answer
+
+
+def _end_children() -> None:
+    for child in list(_running):
+        try:
+            os.killpg(child.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _handlers():
+    from nbgrader.server_extensions.validate_assignment.handlers import ValidateAssignmentHandler, default_handlers
+
+    class ValidateBesideHandler(ValidateAssignmentHandler):
+        """nbgrader's handler, with its notebook run in a child process (see the module's docstring)."""
+
+        @web.authenticated
+        async def post(self) -> None:
+            path = self.get_argument("path", None)
+            if path is None:
+                try:
+                    body = self.get_json_body()
+                except web.HTTPError:
+                    body = None
+                path = body.get("path") if isinstance(body, dict) else None
+            if not isinstance(path, str) or not path:
+                raise web.HTTPError(400, "Validate needs the notebook's path: a form field or JSON body "
+                                         "{\"path\": \"folder/notebook.ipynb\"}")
+            root = Path(self.root_dir).resolve()
+            if not (root / path).resolve().is_relative_to(root):  # as nbgrader's handler refuses it
+                raise web.HTTPError(403, "Access denied: path outside allowed directory")
+            self.finish(json.dumps(await run_validate(self.root_dir, path)))
+
+    return [(pattern, ValidateBesideHandler if handler is ValidateAssignmentHandler else handler)
+            for pattern, handler in default_handlers]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "astrohub_server.validate"}]
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    import atexit
+
+    from jupyter_server.utils import url_path_join
+
+    webapp = serverapp.web_app
+    webapp.settings["root_dir"] = serverapp.root_dir
+    webapp.add_handlers(".*$", [(url_path_join(webapp.settings["base_url"], pattern), handler)
+                                for pattern, handler in _handlers()])
+    atexit.register(_end_children)
+    serverapp.log.info("astrohub: nbgrader's Validate runs beside the server (astrohub_server.validate)")
+
+
+def _main(root_dir: str, path: str) -> int:
+    """The child: nbgrader's own ``validate_notebook`` for ``path``, its answer as JSON on stdout."""
+    from nbgrader.server_extensions.validate_assignment.handlers import ValidateAssignmentHandler
+
+    class Request:  # what nbgrader's validate_notebook and load_config use of their handler
+        log = logging.getLogger("astrohub_server.validate")
+
+        def __init__(self) -> None:
+            self.root_dir = root_dir
+
+        load_config = ValidateAssignmentHandler.load_config
+        validate_notebook = ValidateAssignmentHandler.validate_notebook
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+    out, sys.stdout = sys.stdout, sys.stderr  # only the answer on stdout
+    try:
+        answer = Request().validate_notebook(path)
+    except web.HTTPError as exc:  # a path outside the server's folder
+        answer = {"success": False, "value": exc.log_message or str(exc)}
+    out.write(json.dumps(answer))
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(*sys.argv[1:3]))
