@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -504,6 +505,66 @@ def test_worker_pods_mount_the_datasets_and_run_the_user_image(chart, overlay: s
         kubernetes_validate.validate(pod, version, strict=True)
     # the credentials volume of dask-gateway itself is kept
     assert any(m["name"] == "dask-credentials" for m in container["volumeMounts"])
+
+
+def _local(args: list[str], options: dict[str, str]) -> list[str]:
+    """A pod's command line with the values of ``options`` replaced (addresses and ports for this machine)."""
+    out = list(args)
+    for i, arg in enumerate(args[:-1]):
+        if arg in options:
+            out[i + 1] = options[arg]
+    return out
+
+
+def test_scheduler_and_worker_pods_run_and_warn_the_client_before_the_idle_shutdown(chart, tmp_path,
+                                                                                     monkeypatch) -> None:
+    """The chart's scheduler and worker pods, as dask-gateway's ``KubeController.make_pod`` builds them from the
+    rendered gateway configuration, run their command lines here: the scheduler's loads
+    ``platform_lib.idle_notice`` beside dask-gateway's preload, and a client running nothing is warned before the
+    idle shutdown, then told of it. Before, the pods ran dask-gateway's default ``dask-scheduler`` /
+    ``dask-worker``, scripts that distributed 2026.6 removed (the user image's lock has 2026.8), and no notice.
+
+    No Kubernetes API server or cluster TLS secret here: the commands' executables come from this environment's
+    bin folder (the user image's lock), addresses and ports are made local (``tcp`` on 127.0.0.1, port 0), the
+    idle timeout is 5 s, and the pod's environment is kept except the gateway's API (not there: only the
+    heartbeats fail) and the TLS files."""
+    import sys
+
+    from dask_gateway_server.backends.kubernetes.backend import KubeClusterConfig
+    from dask_gateway_server.backends.kubernetes.controller import KubeController
+    from distributed import Client
+    from gateway_scheduler import NO_GATEWAY, hears_idle_shutdown, running
+
+    values = hs.overlay("production")
+    c = gateway_config(hs.merged_values(chart, values), hs.manifests(hs.render(chart, values)), monkeypatch)
+    config = KubeClusterConfig(config=c)
+    controller = KubeController(gateway_instance="astrohub-dask-gateway", api_url="http://api:8000/api")
+    pods = [controller.make_pod(hs.NAMESPACE, "c1", config, is_worker=w) for w in (False, True)]
+    for pod in pods:
+        kubernetes_validate.validate(pod, hs.KUBE_VERSIONS[-1], strict=True)
+    scheduler, worker = (pod["spec"]["containers"][0] for pod in pods)
+    sched_args = scheduler["args"]
+    assert sched_args[:4] == ["dask", "scheduler", "--preload", "platform_lib.idle_notice"], sched_args
+    assert "dask_gateway.scheduler_preload" in sched_args and worker["args"][:2] == ["dask", "worker"]
+
+    bin_dir = Path(sys.executable).parent
+    env = {e["name"]: e["value"] for e in scheduler["env"] if "value" in e and "__TLS__" not in e["name"]}
+    env = {**os.environ, **env, **NO_GATEWAY}
+    sched_argv = _local(sched_args, {"--protocol": "tcp", "--host": "127.0.0.1", "--port": "0",
+                                     "--dashboard-address": "127.0.0.1:0", "--dg-api-address": "127.0.0.1:0",
+                                     "--dg-idle-timeout": "5"})
+    log = tmp_path / "scheduler.log"
+    with running([str(bin_dir / sched_argv[0]), *sched_argv[1:]], env, tmp_path, log) as address:
+        worker_argv = _local(worker["args"], {"--dashboard-address": "127.0.0.1:0", "--name": "w1"})
+        worker_argv[2] = address  # the scheduler Service's address, here
+        with running([str(bin_dir / worker_argv[0]), *worker_argv[1:]], env, tmp_path, tmp_path / "worker.log",
+                     pattern=r"Registered to:\s+(\S+)"), Client(address, timeout=30) as client:
+
+            def a_task() -> None:  # on the worker pod's command: a Dask worker of the user image's lock
+                assert client.submit(len, [1, 2]).result() == 2
+
+            said = hears_idle_shutdown(client, after=a_task)
+    assert f"Dask cluster {hs.NAMESPACE}.c1 " in said[0] and "will be shut down in about" in said[0], said
 
 
 def test_gateway_extra_config_is_one_call_to_a_tested_function(chart) -> None:
