@@ -403,6 +403,52 @@ def test_collaboration_is_off_in_user_pods_and_on_for_a_collaborating_sharer(cha
             kubernetes_validate.validate(pod, version, strict=True)
 
 
+def test_nbgrader_validate_is_on_in_a_class_students_pod_only(chart, tmp_path, monkeypatch) -> None:
+    """nbgrader's Validate (server extension and Lab button) was the local platform's only: the user image turns
+    both off for everyone. A class's student's pod now runs ``jupyterhub-singleuser`` with the server extension on
+    and the image's ``with_validate`` folder first on ``JUPYTER_CONFIG_PATH``, whose page config, read by
+    JupyterLab's own reader over a page config that disables the button as the image's does, turns it back on.
+    The instructor's pod and anyone else's are left as the image has them."""
+    from jupyterlab.commands import disable_extension  # what `jupyter labextension disable` calls
+    from jupyterlab_server.config import get_static_page_config
+
+    from astrohub_hub.kubernetes import LAB_CONFIG_WITH_VALIDATE, VALIDATE_EXTENSION
+
+    c, _merged = hub_config(chart, "teaching-class")
+    cls = {"astrohub-folder": False, "class": "stars"}
+    ws = {"astrohub-folder": False, "workspace": "survey", "astrohub-collaborative": ["sam"]}
+    student, sharer, teacher, other = (
+        next(iter(_class_pods(c, name, groups).values()))["spec"]["containers"][0] for name, groups in (
+            ("sam", {"stars-students": cls}), ("sam", {"stars-students": cls, "ws-survey": ws}),
+            ("tina", {"stars-instructors": cls}), ("ann", {"ws-survey": ws})))
+    on = f"--ServerApp.jpserver_extensions={VALIDATE_EXTENSION}=True"
+    for container in (student, sharer):
+        assert container["args"][0] == "jupyterhub-singleuser" and on in container["args"], container.get("args")
+        assert _env(container)["JUPYTER_CONFIG_PATH"] == LAB_CONFIG_WITH_VALIDATE
+    assert "--YDocExtension.disable_rtc=False" in sharer["args"]  # collaboration's arguments kept beside it
+    for container in (teacher, other):
+        assert on not in (container.get("args") or []) and "JUPYTER_CONFIG_PATH" not in _env(container)
+
+    repo = Path(__file__).resolve().parents[2]
+    dockerfile = (repo / "images" / "user" / "Dockerfile").read_text()
+    assert f"COPY images/user/jupyter_config/with_validate {LAB_CONFIG_WITH_VALIDATE}\n" in dockerfile
+    assert "jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:validate-assignment" in dockerfile
+    assert f"jupyter server extension disable --sys-prefix nbgrader.server_extensions.formgrader {VALIDATE_EXTENSION}" \
+        in dockerfile
+    image = tmp_path / "image-config"  # the image's sys-prefix page config, made as its command makes it
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(image))
+    disable_extension("@jupyter/nbgrader:validate-assignment", level="user")
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "user-config"))  # no config of the developer's
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(image))
+    assert get_static_page_config(level="all")["disabledExtensions"].get("@jupyter/nbgrader:validate-assignment")
+    folder = repo / "images" / "user" / "jupyter_config" / "with_validate"
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", os.pathsep.join([str(folder), str(image)]))
+    assert not get_static_page_config(level="all")["disabledExtensions"].get("@jupyter/nbgrader:validate-assignment")
+    for container in (student, sharer, teacher, other):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [container]}}
+        kubernetes_validate.validate(pod, hs.KUBE_VERSIONS[-1], strict=True)
+
+
 @pytest.mark.parametrize("overlay", list(hs.OVERLAYS))
 def test_user_pods_are_told_the_charts_cull_timeout(chart, overlay: str) -> None:
     """The chart's jupyterhub.cull owns the timeout; user pods get it for the activity reports and the warning."""
