@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -402,6 +403,53 @@ def test_collaboration_is_off_in_user_pods_and_on_for_a_collaborating_sharer(cha
             kubernetes_validate.validate(pod, version, strict=True)
 
 
+def test_nbgrader_validate_is_on_in_a_class_students_pod_only(chart, tmp_path, monkeypatch) -> None:
+    """nbgrader's Validate (server extension and Lab button) was the local platform's only: the user image turns
+    both off for everyone. A class's student's pod now runs ``jupyterhub-singleuser`` with the server extension on
+    and the image's ``with_validate`` folder first on ``JUPYTER_CONFIG_PATH``, whose page config, read by
+    JupyterLab's own reader over a page config that disables the button as the image's does, turns it back on.
+    The instructor's pod and anyone else's are left as the image has them."""
+    from jupyterlab.commands import disable_extension  # what `jupyter labextension disable` calls
+    from jupyterlab_server.config import get_static_page_config
+
+    from astrohub_hub.kubernetes import LAB_CONFIG_WITH_VALIDATE, VALIDATE_EXTENSION
+
+    c, _merged = hub_config(chart, "teaching-class")
+    cls = {"astrohub-folder": False, "class": "stars"}
+    ws = {"astrohub-folder": False, "workspace": "survey", "astrohub-collaborative": ["sam"]}
+    student, sharer, teacher, other = (
+        next(iter(_class_pods(c, name, groups).values()))["spec"]["containers"][0] for name, groups in (
+            ("sam", {"stars-students": cls}), ("sam", {"stars-students": cls, "ws-survey": ws}),
+            ("tina", {"stars-instructors": cls}), ("ann", {"ws-survey": ws})))
+    on = f"--ServerApp.jpserver_extensions={VALIDATE_EXTENSION}=True"
+    for container in (student, sharer):
+        assert container["args"][0] == "jupyterhub-singleuser" and on in container["args"], container.get("args")
+        assert _env(container)["JUPYTER_CONFIG_PATH"] == LAB_CONFIG_WITH_VALIDATE
+    assert "--YDocExtension.disable_rtc=False" in sharer["args"]  # collaboration's arguments kept beside it
+    for container in (teacher, other):
+        assert on not in (container.get("args") or []) and "JUPYTER_CONFIG_PATH" not in _env(container)
+
+    repo = Path(__file__).resolve().parents[2]
+    dockerfile = (repo / "images" / "user" / "Dockerfile").read_text()
+    assert f"COPY images/user/jupyter_config/with_validate {LAB_CONFIG_WITH_VALIDATE}\n" in dockerfile
+    assert "jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:validate-assignment" in dockerfile
+    assert VALIDATE_EXTENSION == "astrohub_server.validate"  # the same off-loop Validate as the local platform
+    assert ("jupyter server extension disable --sys-prefix nbgrader.server_extensions.formgrader "
+            "nbgrader.server_extensions.validate_assignment") in dockerfile  # nbgrader's own: off for everyone
+    image = tmp_path / "image-config"  # the image's sys-prefix page config, made as its command makes it
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(image))
+    disable_extension("@jupyter/nbgrader:validate-assignment", level="user")
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "user-config"))  # no config of the developer's
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(image))
+    assert get_static_page_config(level="all")["disabledExtensions"].get("@jupyter/nbgrader:validate-assignment")
+    folder = repo / "images" / "user" / "jupyter_config" / "with_validate"
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", os.pathsep.join([str(folder), str(image)]))
+    assert not get_static_page_config(level="all")["disabledExtensions"].get("@jupyter/nbgrader:validate-assignment")
+    for container in (student, sharer, teacher, other):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [container]}}
+        kubernetes_validate.validate(pod, hs.KUBE_VERSIONS[-1], strict=True)
+
+
 @pytest.mark.parametrize("overlay", list(hs.OVERLAYS))
 def test_user_pods_are_told_the_charts_cull_timeout(chart, overlay: str) -> None:
     """The chart's jupyterhub.cull owns the timeout; user pods get it for the activity reports and the warning."""
@@ -504,6 +552,66 @@ def test_worker_pods_mount_the_datasets_and_run_the_user_image(chart, overlay: s
         kubernetes_validate.validate(pod, version, strict=True)
     # the credentials volume of dask-gateway itself is kept
     assert any(m["name"] == "dask-credentials" for m in container["volumeMounts"])
+
+
+def _local(args: list[str], options: dict[str, str]) -> list[str]:
+    """A pod's command line with the values of ``options`` replaced (addresses and ports for this machine)."""
+    out = list(args)
+    for i, arg in enumerate(args[:-1]):
+        if arg in options:
+            out[i + 1] = options[arg]
+    return out
+
+
+def test_scheduler_and_worker_pods_run_and_warn_the_client_before_the_idle_shutdown(chart, tmp_path,
+                                                                                     monkeypatch) -> None:
+    """The chart's scheduler and worker pods, as dask-gateway's ``KubeController.make_pod`` builds them from the
+    rendered gateway configuration, run their command lines here: the scheduler's loads
+    ``platform_lib.idle_notice`` beside dask-gateway's preload, and a client running nothing is warned before the
+    idle shutdown, then told of it. Before, the pods ran dask-gateway's default ``dask-scheduler`` /
+    ``dask-worker``, scripts that distributed 2026.6 removed (the user image's lock has 2026.8), and no notice.
+
+    No Kubernetes API server or cluster TLS secret here: the commands' executables come from this environment's
+    bin folder (the user image's lock), addresses and ports are made local (``tcp`` on 127.0.0.1, port 0), the
+    idle timeout is 5 s, and the pod's environment is kept except the gateway's API (not there: only the
+    heartbeats fail) and the TLS files."""
+    import sys
+
+    from dask_gateway_server.backends.kubernetes.backend import KubeClusterConfig
+    from dask_gateway_server.backends.kubernetes.controller import KubeController
+    from distributed import Client
+    from gateway_scheduler import NO_GATEWAY, hears_idle_shutdown, running
+
+    values = hs.overlay("production")
+    c = gateway_config(hs.merged_values(chart, values), hs.manifests(hs.render(chart, values)), monkeypatch)
+    config = KubeClusterConfig(config=c)
+    controller = KubeController(gateway_instance="astrohub-dask-gateway", api_url="http://api:8000/api")
+    pods = [controller.make_pod(hs.NAMESPACE, "c1", config, is_worker=w) for w in (False, True)]
+    for pod in pods:
+        kubernetes_validate.validate(pod, hs.KUBE_VERSIONS[-1], strict=True)
+    scheduler, worker = (pod["spec"]["containers"][0] for pod in pods)
+    sched_args = scheduler["args"]
+    assert sched_args[:4] == ["dask", "scheduler", "--preload", "platform_lib.idle_notice"], sched_args
+    assert "dask_gateway.scheduler_preload" in sched_args and worker["args"][:2] == ["dask", "worker"]
+
+    bin_dir = Path(sys.executable).parent
+    env = {e["name"]: e["value"] for e in scheduler["env"] if "value" in e and "__TLS__" not in e["name"]}
+    env = {**os.environ, **env, **NO_GATEWAY}
+    sched_argv = _local(sched_args, {"--protocol": "tcp", "--host": "127.0.0.1", "--port": "0",
+                                     "--dashboard-address": "127.0.0.1:0", "--dg-api-address": "127.0.0.1:0",
+                                     "--dg-idle-timeout": "5"})
+    log = tmp_path / "scheduler.log"
+    with running([str(bin_dir / sched_argv[0]), *sched_argv[1:]], env, tmp_path, log) as address:
+        worker_argv = _local(worker["args"], {"--dashboard-address": "127.0.0.1:0", "--name": "w1"})
+        worker_argv[2] = address  # the scheduler Service's address, here
+        with running([str(bin_dir / worker_argv[0]), *worker_argv[1:]], env, tmp_path, tmp_path / "worker.log",
+                     pattern=r"Registered to:\s+(\S+)"), Client(address, timeout=30) as client:
+
+            def a_task() -> None:  # on the worker pod's command: a Dask worker of the user image's lock
+                assert client.submit(len, [1, 2]).result() == 2
+
+            said = hears_idle_shutdown(client, after=a_task)
+    assert f"Dask cluster {hs.NAMESPACE}.c1 " in said[0] and "will be shut down in about" in said[0], said
 
 
 def test_gateway_extra_config_is_one_call_to_a_tested_function(chart) -> None:

@@ -15,6 +15,7 @@ from astrohub_hub.gateway import (
     AstroLocalBackend,
     AstroUnsafeLocalBackend,
     LimitedLocalBackend,
+    SCHEDULER_PRELOADS,
     UserClusterLimit,
     cluster_options,
     configure_gateway,
@@ -79,7 +80,7 @@ def test_limits_and_cluster_config():
     assert c.ClusterConfig.cluster_max_cores == 6
     assert c.ClusterConfig.cluster_max_memory == 12 * GIB
     assert c.ClusterConfig.cluster_max_workers == 5
-    assert c.ClusterConfig.scheduler_cmd[1:] == ["-m", "astrohub_hub.dasknode", "scheduler"]
+    assert c.ClusterConfig.scheduler_cmd[1:] == ["-m", "astrohub_hub.dasknode", "scheduler", *SCHEDULER_PRELOADS]
     assert c.ClusterConfig.worker_cmd[1:] == ["-m", "astrohub_hub.dasknode", "worker"]
     assert c.LimitedLocalBackend.platform_environment["PLATFORM_HOME"] == "/srv/home/{username}"
 
@@ -428,7 +429,7 @@ def test_the_gateway_lets_the_classes_service_read_usage():
 
 def test_a_gateway_scheduler_warns_its_connected_client_before_the_idle_shutdown():
     """dask-gateway's idle timeout counts tasks, not connected clients, so a notebook left open loses its
-    cluster, and its next Dask call failed with a bare connection error. ``dasknode.IdleNotice`` on a real
+    cluster, and its next Dask call failed with a bare connection error. ``platform_lib.idle_notice.IdleNotice`` on a real
     scheduler, at given times of a 30 min timeout: nothing while there is time, then a warning naming the
     cluster and the time left (once), then a second at the shutdown; a task starts the count again. The
     scheduler publishes them as distributed's ``print`` events, which a connected Client prints."""
@@ -439,11 +440,11 @@ def test_a_gateway_scheduler_warns_its_connected_client_before_the_idle_shutdown
     from distributed import Scheduler
     from distributed.client import _handle_print
 
-    from astrohub_hub import dasknode
+    from platform_lib.idle_notice import IdleNotice
 
     async def main() -> tuple[list, list]:
         async with Scheduler(port=0, dashboard_address=":0", host="127.0.0.1") as scheduler:
-            notice = dasknode.IdleNotice(scheduler, 1800, name="c0ffee")
+            notice = IdleNotice(scheduler, 1800, name="c0ffee")
             since = notice.idle_since()
             steps = [notice.check(since + 1000), notice.check(since + 1560), notice.check(since + 1600),
                      notice.check(since + 1800)]
@@ -464,40 +465,24 @@ def test_a_gateway_scheduler_warns_its_connected_client_before_the_idle_shutdown
 
 
 def test_a_dasknode_scheduler_tells_its_client_before_the_gateway_shuts_it_down(tmp_path):
-    """The scheduler as the local gateway runs it (``python -m astrohub_hub.dasknode scheduler`` with dask-gateway's
-    preload, ``idle_timeout`` 6 s; the gateway's API is not there, so only its heartbeats fail): a Client
-    connected to it, running nothing, is told before the shutdown."""
+    """The scheduler as the local gateway runs it (its ``scheduler_cmd``: ``astrohub_hub.dasknode scheduler`` with
+    the preload ``platform_lib.idle_notice``, then dask-gateway's own preload, ``idle_timeout`` 5 s; the gateway's
+    API is not there, so only its heartbeats fail): a Client connected to it, running nothing, is warned, then
+    told of the shutdown."""
     import os
-    import re
-    import subprocess
-    import sys
-    import time
 
     from distributed import Client
+    from gateway_scheduler import NO_GATEWAY, hears_idle_shutdown, running
 
-    env = dict(os.environ, DASK_GATEWAY_CLUSTER_NAME="c0ffee", DASK_GATEWAY_API_URL="http://127.0.0.1:9/api",
-               DASK_GATEWAY_API_TOKEN="t")
-    log = tmp_path / "scheduler.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "astrohub_hub.dasknode", "scheduler", "--host", "127.0.0.1",
-                                 "--port", "0", "--preload", "dask_gateway.scheduler_preload", "--dg-idle-timeout", "6",
-                                 "--dg-api-address", "127.0.0.1:0", "--dg-heartbeat-period", "0"],
-                                env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not (found := re.search(r"Scheduler at:\s+(\S+)", log.read_text())):
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.1)
-        said = []
-        with Client(found.group(1), timeout=30) as client:
-            client.subscribe_topic("print", lambda event: said.append(event[1]["args"][0]))
-            # A task (unrunnable: no workers) and its cancellation start a new idle stretch now that the client
-            # listens: on a loaded machine the first 3 s could pass before it connected.
-            client.submit(len, [], pure=False).cancel()
-            while not any("is being shut down" in s for s in said):
-                assert time.monotonic() < deadline, (said, log.read_text()[-2000:])
-                time.sleep(0.1)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-    assert "Dask cluster c0ffee" in said[0] and "shut down" in said[0], said
+    c = Config()
+    configure_gateway(c, settings(backend="unsafe"))
+    argv = [*c.ClusterConfig.scheduler_cmd, "--host", "127.0.0.1", "--port", "0", "--preload",
+            "dask_gateway.scheduler_preload", "--dg-idle-timeout", "5", "--dg-api-address", "127.0.0.1:0",
+            "--dg-heartbeat-period", "0"]
+    env = dict(os.environ, DASK_GATEWAY_CLUSTER_NAME="c0ffee", **NO_GATEWAY)
+    with running(argv, env, tmp_path, tmp_path / "scheduler.log") as address:
+        with Client(address, timeout=30) as client:
+            # a task (unrunnable: no workers) cancelled once it listens starts a new idle stretch: on a loaded
+            # machine the scheduler's first seconds could pass before the client subscribed
+            said = hears_idle_shutdown(client, after=lambda: client.submit(len, [], pure=False).cancel())
+    assert "Dask cluster c0ffee" in said[0] and "will be shut down in about" in said[0], said

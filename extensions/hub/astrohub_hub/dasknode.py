@@ -19,24 +19,17 @@ them first, world-writable, and swap the owner's worker folder for one of their 
 spills, plant modules it imports). ``http_server.port`` is 0, so links that distributed formats from it
 (the worker links on the scheduler's info pages) do not lead anywhere.
 
-A scheduler also warns its connected clients before dask-gateway's ``idle_timeout`` shuts it down
-(:class:`IdleNotice`): that timeout counts tasks only (a notebook left open with a connected client is
-stopped too), and the next Dask call would otherwise fail with a bare connection error. A
-:data:`notice_before` ahead, and again when the shutdown is due, the scheduler sends distributed's
-``print`` event, which a ``Client`` prints (in a notebook: under the cell last run), naming the cluster,
-the time left and how to keep it. Clients do not keep a cluster alive: a running cluster counts as its
-owner's activity for the server culler, so an abandoned notebook would keep both for ever.
-May import distributed, dask_gateway's scheduler preload (the scheduler role) and tornado only (it runs in
-every Dask process, which need not have JupyterHub).
+A scheduler's clients are warned before dask-gateway's idle timeout stops it by the preload
+:mod:`platform_lib.idle_notice`, which the gateway adds to the scheduler's command line (as on Kubernetes).
+May import distributed and tornado only (it runs in every Dask process, which need not have JupyterHub).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 
-__all__ = ["SCHEDULER_SOCKET", "IdleNotice", "main", "notice_before", "socket_name"]
+__all__ = ["SCHEDULER_SOCKET", "main", "socket_name"]
 
 #: The scheduler's HTTP socket, in the cluster's folder (what the gateway connects to).
 SCHEDULER_SOCKET = "dashboard.sock"
@@ -75,89 +68,6 @@ def _install(path: str) -> None:
     ServerNode.start_http_server = start_http_server
 
 
-def notice_before(idle_timeout: float) -> float:
-    """Seconds before the idle shutdown that clients are warned: a sixth of the timeout, at most 5 min."""
-    return min(300.0, idle_timeout / 6)
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
-
-
-class IdleNotice:
-    """Warn a scheduler's connected clients before dask-gateway's idle timeout shuts the cluster down.
-
-    Idle is reckoned as dask-gateway's ``check_idle`` does (no task processing or unrunnable; since the last
-    task transition, or the scheduler's start). :meth:`check` sends one ``print`` event per idle stretch when
-    :func:`notice_before` or less is left, and one more once the timeout is reached (the shutdown follows at
-    dask-gateway's next check). :meth:`run` checks every ``period`` seconds until cancelled.
-    """
-
-    def __init__(self, scheduler, idle_timeout: float, name: str = "") -> None:
-        self.scheduler = scheduler
-        self.idle_timeout = float(idle_timeout)
-        self.before = notice_before(self.idle_timeout)
-        self.period = max(0.05, min(30.0, self.before / 4))
-        self.name = name or os.environ.get("DASK_GATEWAY_CLUSTER_NAME", "")
-        self._sent: dict[str, float] = {}  # "soon" / "now" -> the idle stretch (its start) told of
-
-    def idle_since(self) -> float | None:
-        """When the scheduler last had work (a time of ``scheduler.loop.time()``'s clock); None: busy now."""
-        s = self.scheduler
-        if any(ws.processing for ws in s.workers.values()) or s.unrunnable:
-            return None
-        return s.transition_log[-1][-1] if s.transition_log else s.time_started
-
-    def check(self, now: float) -> str | None:
-        """Send the notice that is due at ``now`` (once per idle stretch); the text sent, or None."""
-        since = self.idle_since()
-        if since is None:
-            return None
-        left = self.idle_timeout - (now - since)
-        what = "now" if left <= 0 else "soon" if left <= self.before else None
-        if what is None or self._sent.get(what) == since:
-            return None
-        self._sent[what] = since
-        cluster = f"Dask cluster {self.name}" if self.name else "this Dask cluster"
-        if what == "soon":
-            text = (f"astrohub: {cluster} has run no task for {_duration(now - since)} and will be shut down in "
-                    f"about {_duration(left)} (the gateway's idle timeout, {_duration(self.idle_timeout)}; an open "
-                    "client does not count). To keep it, run any computation, e.g. client.submit(len, []).result()")
-        else:
-            text = (f"astrohub: {cluster} is being shut down: it has run no task for {_duration(now - since)} (the "
-                    "gateway's idle timeout). Its client will lose the connection; start a new cluster with "
-                    "gateway.new_cluster() (or run the notebook's cluster cell again)")
-        self.scheduler.log_event("print", {"args": (text,), "file": 2, "flush": True})
-        return text
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.period)
-            self.check(self.scheduler.loop.time())
-
-
-def _install_idle_notice() -> None:
-    """Make dask-gateway's scheduler service run an :class:`IdleNotice` beside its own idle check."""
-    from dask_gateway.scheduler_preload import GatewaySchedulerService
-
-    listen, stop = GatewaySchedulerService.listen, GatewaySchedulerService.stop
-
-    def listen_and_notice(self, address):
-        listen(self, address)
-        if self.idle_timeout > 0:
-            self.idle_notice_task = asyncio.ensure_future(IdleNotice(self.scheduler, self.idle_timeout).run())
-
-    def stop_and_notice(self):
-        task = getattr(self, "idle_notice_task", None)
-        if task is not None:
-            task.cancel()
-        stop(self)
-
-    GatewaySchedulerService.listen = listen_and_notice
-    GatewaySchedulerService.stop = stop_and_notice
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run ``dask-scheduler`` or ``dask-worker`` (``argv[0]``) with HTTP on a private Unix socket."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -168,7 +78,6 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["DASK_TEMPORARY_DIRECTORY"] = os.getcwd()
     _install(os.path.join(os.getcwd(), socket_name(role)))
     if role == "scheduler":
-        _install_idle_notice()
         from distributed.cli.dask_scheduler import main as run
     else:
         from distributed.cli.dask_worker import main as run

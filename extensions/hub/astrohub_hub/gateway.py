@@ -61,6 +61,7 @@ __all__ = [
     "AstroLocalBackend",
     "AstroUnsafeLocalBackend",
     "LimitedLocalBackend",
+    "SCHEDULER_PRELOADS",
     "UserClusterLimit",
     "cluster_options",
     "configure_gateway",
@@ -68,6 +69,11 @@ __all__ = [
 ]
 
 GIB = 2**30
+
+#: Added to every cluster scheduler's command line, local and Kubernetes: :mod:`platform_lib.idle_notice`, which
+#: warns the cluster's clients before the gateway's idle timeout stops it (the scheduler runs the user's
+#: environment, the user image on Kubernetes, where platform_lib is installed).
+SCHEDULER_PRELOADS = ("--preload", "platform_lib.idle_notice")
 
 
 class UserClusterLimit(Configurable):
@@ -415,7 +421,7 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
         c.DBBackendBase.db_encrypt_keys = [base64.urlsafe_b64encode(secret.digest())]
 
     # Dashboards and other HTTP endpoints on private Unix sockets (astrohub_hub.dasknode), not TCP.
-    c.ClusterConfig.scheduler_cmd = [sys.executable, "-m", "astrohub_hub.dasknode", "scheduler"]
+    c.ClusterConfig.scheduler_cmd = [sys.executable, "-m", "astrohub_hub.dasknode", "scheduler", *SCHEDULER_PRELOADS]
     c.ClusterConfig.worker_cmd = [sys.executable, "-m", "astrohub_hub.dasknode", "worker"]
     c.ClusterConfig.worker_cores = server.worker_cores
     c.ClusterConfig.worker_memory = int(server.worker_memory_gib * GIB)
@@ -438,6 +444,9 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
     (the authenticator's settings, proxy, addresses, images, worker sizes of ``gateway.backend``) except for
     what it extends or owns:
 
+    * ``KubeClusterConfig`` ``scheduler_cmd`` and ``worker_cmd``: distributed's ``dask scheduler`` and
+      ``dask worker`` (the user image's distributed has no ``dask-scheduler`` script, dask-gateway's default),
+      the scheduler with :data:`SCHEDULER_PRELOADS` (the idle-shutdown warning);
     * every worker pod mounts the archive datasets of ``kubernetes.datasets`` read-only at
       ``<storage.datasets>/<name>`` (:func:`~astrohub_hub.kubernetes.dataset_volumes`, the builder
       of the user pods' dataset volumes), appended to ``KubeClusterConfig.worker_extra_pod_config``
@@ -499,6 +508,9 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
             code="missing-kubernetes",
         )
     volumes, mounts = dataset_volumes(settings.kubernetes, settings.storage.datasets)
+    # distributed 2026.6 dropped the dask-scheduler / dask-worker scripts that dask-gateway's defaults run
+    c.KubeClusterConfig.scheduler_cmd = ["dask", "scheduler", *SCHEDULER_PRELOADS]
+    c.KubeClusterConfig.worker_cmd = ["dask", "worker"]
     _extend(c.KubeClusterConfig, "worker_extra_pod_config", "volumes", volumes)
     _extend(c.KubeClusterConfig, "worker_extra_container_config", "volumeMounts", mounts)
     c.DaskGateway.backend_class = _kube_backend()

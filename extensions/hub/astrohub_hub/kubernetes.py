@@ -24,6 +24,8 @@ A class's pinned profile and exam window (hub group properties, :mod:`astrohub_h
 ``profile_list``: only the pinned profile is offered, and inside the window requests equal limits.
 Real-time collaboration (:mod:`astrohub_hub.collaboration`) is off in every user pod, and on for a
 sharer who turned it on in a workspace (:func:`collaboration_hook`, the same arguments as locally).
+nbgrader's Validate (its server extension and Lab button), which the user image turns off for everyone, is on
+in a class's students' pods (:func:`validate_hook`), as the local spawner does.
 
 The claims of the NFS home and group storage are created by the chart (``templates/storage.yaml``)
 under the fixed names :data:`HOME_CLAIM` and :data:`GROUPS_CLAIM`.
@@ -58,6 +60,7 @@ __all__ = [
     "cull_environment",
     "dataset_volumes",
     "collaboration_hook",
+    "validate_hook",
     "group_mounts_hook",
     "group_volumes",
     "home_volumes",
@@ -383,6 +386,57 @@ def collaboration_hook(spawner: Any, pod: Any) -> Any:
     return pod
 
 
+#: The server extension serving nbgrader's Validate for a class's students, as the local spawner loads it:
+#: nbgrader's handlers with the notebook run in a child process, off the server's event loop (nbgrader's own
+#: ``validate_assignment`` runs it on the loop, and the user image turns that off for everyone).
+VALIDATE_EXTENSION = "astrohub_server.validate"
+
+#: A Jupyter config folder of the user image whose page config turns nbgrader's Validate button
+#: (``@jupyter/nbgrader:validate-assignment``) back on: images/user/Dockerfile copies
+#: ``images/user/jupyter_config/with_validate`` there; first on a student's ``JUPYTER_CONFIG_PATH``, it wins
+#: over the image's own page config, which turns the button off.
+LAB_CONFIG_WITH_VALIDATE = "/opt/astrohub/jupyter_config/with_validate"
+
+
+def studied_classes(groups: Iterable[tuple[str, Any]]) -> list[str]:
+    """The classes whose students' hub group, ``<class>-students`` with the property ``class`` (recorded by the
+    classes service), is among ``groups`` (``(name, properties)`` pairs), by name.
+
+    >>> studied_classes([("stars-students", {"class": "stars"}), ("moon-instructors", {"class": "moon"}),
+    ...                  ("old-students", {})])
+    ['stars']
+    """
+    return sorted(cls for name, props in groups
+                  if isinstance(cls := props.get("class"), str) and _GROUP_SUBPATH.match(cls)
+                  and name == f"{cls}-students")
+
+
+def validate_hook(spawner: Any, pod: Any) -> Any:
+    """A ``KubeSpawner.modify_pod_hook`` step: nbgrader's Validate in a class's student's pod.
+
+    The notebook container runs ``jupyterhub-singleuser`` (the image's command, or the configured one) with
+    :data:`VALIDATE_EXTENSION` on (an explicit ``jpserver_extensions`` entry wins over the image's
+    configuration) and :data:`LAB_CONFIG_WITH_VALIDATE` first on ``JUPYTER_CONFIG_PATH`` (the Lab button). It
+    checks her own notebook in her own server, as her. Everyone else's pod is left as the image has it (off).
+    Pure apart from reading the spawner's user.
+    """
+    from kubernetes_asyncio.client.models import V1EnvVar
+
+    if not studied_classes(group_properties(spawner.user)):
+        return pod
+    container = pod.spec.containers[0]
+    container.args = list(container.args or ["jupyterhub-singleuser"]) + [
+        f"--ServerApp.jpserver_extensions={VALIDATE_EXTENSION}=True"]
+    env = list(container.env or [])
+    current = next((e for e in env if e.name == "JUPYTER_CONFIG_PATH"), None)
+    if current is None:
+        env.append(V1EnvVar(name="JUPYTER_CONFIG_PATH", value=LAB_CONFIG_WITH_VALIDATE))
+    elif LAB_CONFIG_WITH_VALIDATE not in (current.value or "").split(":"):
+        current.value = ":".join(part for part in (LAB_CONFIG_WITH_VALIDATE, current.value) if part)
+    container.env = env
+    return pod
+
+
 def _override(profile: Any) -> dict[str, Any]:
     keys = ("cpu_limit", "cpu_guarantee", "mem_limit", "mem_guarantee", "image")
     override = {key: getattr(profile, key) for key in keys if getattr(profile, key) is not None}
@@ -483,7 +537,7 @@ def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
     by ``configure``) beneath ``KubeSpawner.environment`` (set by Zero to JupyterHub from
     ``singleuser.extraEnv``, which wins on a clash); sets ``profile_list`` to a callable
     filtering class profiles by the spawning user's groups, and ``modify_pod_hook`` to
-    :func:`group_mounts_hook` then :func:`collaboration_hook`.
+    :func:`group_mounts_hook`, :func:`validate_hook`, then :func:`collaboration_hook`.
 
     Raises
     ------
@@ -511,6 +565,6 @@ def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
     mounts_hook = group_mounts_hook(kube, settings.storage.groups_root, *settings.class_folders())
 
     def modify_pod(spawner: Any, pod: Any) -> Any:
-        return collaboration_hook(spawner, mounts_hook(spawner, pod))
+        return collaboration_hook(spawner, validate_hook(spawner, mounts_hook(spawner, pod)))
 
     c.KubeSpawner.modify_pod_hook = modify_pod

@@ -62,7 +62,8 @@ class Strict(BaseModel):
 
 
 class AuthSettings(Strict):
-    """Who may log in. ``roster`` (default): each person with their own password.
+    """Who may log in. ``roster`` (default; the Helm chart's values set ``native``): each person with their own
+    password.
 
     ``roster``: people on the roster (hub users an admin or instructor added, ``allowed_users``,
     group members) set their own password once at ``/hub/register`` with the class code
