@@ -393,6 +393,44 @@ def test_everything_else_is_refused_with_a_reason(adql, words):
     assert words in str(info.value), str(info.value)
 
 
+_O = "ivoa.obscore"
+
+
+@pytest.mark.parametrize(
+    ("adql", "words"),
+    [
+        # each ran as another query: a cross join of the two tables (the first MAXREC rows of 13,371^2 with
+        # OpenNGC), no rows, or DuckDB's "Parser Error: SELECT clause without selection list" on our SQL
+        (f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b ON", "JOIN ... ON needs a condition"),
+        (f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b ON a.obs_id = b.obs_id JOIN {_O} AS c ON",
+         "JOIN ... ON needs a condition"),
+        (f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b USING", "JOIN ... USING needs a list of columns"),
+        (f"SELECT obs_id FROM {_O} WHERE obs_id IN ()", "IN needs a value or a subquery"),
+        (f"SELECT FROM {_O}", "SELECT needs a select list"),
+        (f"SELECT obs_id FROM {_O} GROUP BY", "GROUP BY needs a column or expression"),
+        # sqlglot's words were "Required keyword: 'this' missing for <class 'sqlglot.expressions.query.Where'>"
+        (f"SELECT obs_id FROM {_O} WHERE", "near 'WHERE': WHERE needs a condition"),
+        (f"SELECT obs_id FROM {_O} WHERE s_ra > 1 AND", "AND needs a condition on each side"),
+        (f"SELECT obs_id FROM {_O} ORDER BY", "ORDER BY needs a column or expression"),
+        (f"SELECT TOP obs_id FROM {_O}", "TOP needs a number of rows"),
+        (f"SELECT obs_id FROM {_O} WHERE s_ra BETWEEN 1", "BETWEEN needs AND and an upper bound"),
+        ("SELECT obs_id FROM", "Expected table name but got the end of the query"),  # was 'SENTINEL'
+    ],
+)
+def test_an_incomplete_clause_is_refused_naming_it(adql, words):
+    with pytest.raises(UsageFault) as info:
+        translate(adql, TABLES)
+    assert words in str(info.value) and "sqlglot" not in str(info.value), str(info.value)
+
+
+def test_complete_joins_and_in_lists_still_run():
+    for adql in (f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b ON a.obs_id = b.obs_id",
+                 f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b USING (obs_id)",
+                 f"SELECT obs_id FROM {_O} AS a NATURAL JOIN {_O} AS b",
+                 f"SELECT obs_id, 'ON' AS \"ON\" FROM {_O} WHERE obs_id IN ('ON', 'x') GROUP BY obs_id"):
+        translate(adql, TABLES)
+
+
 def test_long_expressions_are_a_limit_fault_not_a_crash():
     deep = "SELECT obs_id FROM ivoa.obscore WHERE " + " AND ".join(f"s_ra > {i}" for i in range(3000))
     try:

@@ -157,7 +157,8 @@ def _parse(adql: str) -> exp.Expression:
     except ParseError as exc:
         err = exc.errors[0] if exc.errors else {}
         near = (err.get("highlight") or "").strip()
-        what = re.sub(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>", r"'\1'", str(err.get("description", exc)))
+        what = _syntax_message(re.sub(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>", r"'\1'",
+                                      str(err.get("description", exc))))
         raise UsageFault(f"ADQL syntax error at line {err.get('line', '?')}, column {err.get('col', '?')}"
                          + (f" near {near!r}" if near else "") + f": {what}") from None
     except TokenError as exc:
@@ -169,7 +170,48 @@ def _parse(adql: str) -> exp.Expression:
     tree = trees[0]
     if not isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
         raise UsageFault(f"QUERY must be a SELECT statement (ADQL is read-only), not {tree.key.upper()}")
+    _check_complete(tree, adql)
     return tree
+
+
+#: What a clause sqlglot found incomplete needs (its node class -> the words of the message).
+_INCOMPLETE = {"Where": "WHERE needs a condition", "Having": "HAVING needs a condition",
+               "And": "AND needs a condition on each side", "Or": "OR needs a condition on each side",
+               "Order": "ORDER BY needs a column or expression", "Limit": "TOP needs a number of rows",
+               "Between": "BETWEEN needs AND and an upper bound", "Not": "NOT needs a condition"}
+
+
+def _syntax_message(text: str) -> str:
+    """sqlglot's parse error ``text`` in ADQL's words: "Required keyword: 'this' missing for <class
+    'sqlglot.expressions.query.Where'>" is "WHERE needs a condition"; its end-of-query token is "the end"."""
+    m = re.match(r"Required keyword: '(\w+)' missing for <class '[\w.]+\.(\w+)'>", text)
+    if m:
+        return _INCOMPLETE.get(m.group(2), f"an incomplete {m.group(2).upper()} (its {m.group(1)} is missing)")
+    return text.replace("'SENTINEL'", "the end of the query")
+
+
+def _check_complete(tree: exp.Expression, adql: str) -> None:
+    """Refuse the incomplete clauses sqlglot reads without an error (each ran as another query: ``JOIN t
+    ON`` with no condition as a cross join, ``IN ()`` as false), naming the clause."""
+    from sqlglot.tokens import TokenType
+
+    for select in tree.find_all(exp.Select):
+        if not select.expressions:
+            raise UsageFault("SELECT needs a select list: columns, expressions or *")
+        group = select.args.get("group")
+        if group is not None and not group.expressions:
+            raise UsageFault("GROUP BY needs a column or expression")
+    for node in tree.find_all(exp.In):
+        if not node.expressions and node.args.get("query") is None and node.args.get("unnest") is None:
+            raise UsageFault("IN needs a value or a subquery in its parentheses")
+    joins = list(tree.find_all(exp.Join))
+    try:
+        tokens = sqlglot.Dialect.get_or_raise(READ_DIALECT).tokenize(adql)
+    except TokenError:  # parsed above, so tokenized before: nothing to add
+        return
+    for kind, arg, words in ((TokenType.ON, "on", "ON"), (TokenType.USING, "using", "USING")):
+        if sum(t.token_type == kind for t in tokens) > sum(j.args.get(arg) not in (None, []) for j in joins):
+            raise UsageFault(f"JOIN ... {words} needs {'a condition' if words == 'ON' else 'a list of columns'}")
 
 
 def _normalise(tree: exp.Expression) -> exp.Expression:
