@@ -32,6 +32,7 @@ OUTPUT_FORMATS = (  # (format name, ivo-id, aliases)
     ("fits", None, ("fits",)),
     ("csv", None, ("csv",)),
     ("tsv", None, ("tsv",)),
+    ("json", None, ("json",)),  # writers.render_table's {"query_status", "columns", "data"} document
 )
 
 
@@ -79,6 +80,8 @@ def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: in
         ET.SubElement(ET.SubElement(other, "feature"), "form").text = g
     offs = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-offset")
     ET.SubElement(ET.SubElement(offs, "feature"), "form").text = "OFFSET"
+    types = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-type")
+    ET.SubElement(ET.SubElement(types, "feature"), "form").text = "CAST"  # ADQL 2.1's optional type feature
     for fmt, ivo_id, aliases in OUTPUT_FORMATS:
         of = ET.SubElement(tap, "outputFormat", {"ivo-id": ivo_id} if ivo_id else {})
         ET.SubElement(of, "mime").text = CONTENT_TYPES[fmt].split("; charset")[0]
