@@ -684,3 +684,30 @@ def test_a_selected_distance_is_in_degrees_and_says_so():
                 "FROM TAP_UPLOAD.mine AS a JOIN TAP_UPLOAD.mine AS b "
                 "ON 1 = CONTAINS(POINT(b.ra, b.dec), CIRCLE(a.ra, a.dec, 3)) WHERE a.id < b.id", up)
     assert len(j) > 0 and j["sep"].unit == "deg" and j["sep"].meta["ucd"] == "pos.angDistance"
+
+
+def test_regtap_text_functions_answer_as_regtap_defines_them():
+    """``ivo_hasword``, ``ivo_nocasematch`` and ``ivo_hashlist_has`` (RegTAP 1.1 section 8; DaCHS offers them
+    on every table) were "unknown function"; each is now an integer 0/1, case-insensitive, 0 for NULL."""
+    from astropy.table import MaskedColumn, Table
+
+    names = ["Andromeda Galaxy", "Galaxyish cloud", "Sombrero galaxy (M104)", "Pinwheel", "a.b", "c#NGC0224#m31"]
+    mine = Table({"id": np.arange(len(names) + 1),
+                  "name": MaskedColumn(names + ["x"], mask=[False] * len(names) + [True])})
+    table, _ = _run("SELECT id, ivo_hasword(name, 'GALAXY') AS galaxy, ivo_hasword(name, 'andromeda galaxy') AS m31, "
+                    "ivo_hasword(name, 'a.b') AS dots, ivo_hasword(name, 'm104') AS paren, "
+                    "ivo_nocasematch(name, '%GALAXY%') AS ends, ivo_hashlist_has(name, 'ngc0224') AS hashed "
+                    "FROM TAP_UPLOAD.mine ORDER BY id", _upload(mine))
+    assert table["galaxy"].tolist() == [1, 0, 1, 0, 0, 0, 0]  # 'Galaxyish' is another word
+    assert table["m31"].tolist() == [1, 0, 0, 0, 0, 0, 0]
+    assert table["dots"].tolist() == [0, 0, 0, 0, 1, 0, 0]  # '.' is itself, not any character
+    assert table["paren"].tolist() == [0, 0, 1, 0, 0, 0, 0]
+    assert table["ends"].tolist() == [1, 1, 1, 0, 0, 0, 0]  # a LIKE pattern, not a word
+    assert table["hashed"].tolist() == [0, 0, 0, 0, 0, 1, 0]
+    assert table["galaxy"].dtype.kind == "i"
+    rows, _ = _run("SELECT COUNT(*) AS n FROM TAP_UPLOAD.mine WHERE 1 = ivo_hasword(name, 'galaxy')", _upload(mine))
+    assert rows["n"][0] == 2
+    with pytest.raises(UsageFault, match=r"ivo_hasword takes 2 arguments, not 1: ivo_hasword\(haystack TEXT"):
+        translate("SELECT ivo_hasword(obs_id) FROM ivoa.obscore", TABLES)
+    with pytest.raises(UsageFault, match="did you mean IVO_HASWORD"):
+        translate("SELECT ivo_haswrd(obs_id, 'x') FROM ivoa.obscore", TABLES)

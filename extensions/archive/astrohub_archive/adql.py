@@ -5,7 +5,8 @@ identifiers and string rules), refuses anything but one SELECT (with UNION/INTER
 every table against the service's :class:`~astrohub_archive.tapschema.TableSet` (and the request's
 uploads) and every column with sqlglot's qualifier, allows only the ADQL functions, rewrites the
 geometry (``POINT``, ``CIRCLE``, ``BOX``, ``POLYGON``, ``CONTAINS``, ``INTERSECTS``, ``DISTANCE``,
-``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees, and returns a
+``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees and RegTAP's text
+functions (:data:`UDFS`: ``ivo_hasword``, ``ivo_nocasematch``, ``ivo_hashlist_has``) into DuckDB's, and returns a
 :class:`Plan`: DuckDB SQL naming internal relations (``t0``, ``t1`` ...), and for each relation the
 sky regions its rows are known to lie in (HATS partition pruning, and the image index's R-tree for
 ``ivoa.obscore``). Nothing from the query text reaches the engine except through the syntax tree.
@@ -38,7 +39,7 @@ from astrohub_archive.faults import LimitFault, UsageFault
 from astrohub_archive.tapschema import ColumnDesc, TableDesc, TableSet
 
 __all__ = ["Plan", "PositionalJoin", "Source", "translate", "MAX_LENGTH", "MAX_DEPTH", "MAX_VERTICES",
-           "GEOMETRY_FUNCTIONS"]
+           "GEOMETRY_FUNCTIONS", "UDFS"]
 
 MAX_LENGTH = 20_000  # characters of ADQL
 MAX_DEPTH = 60  # nesting of parentheses
@@ -53,6 +54,46 @@ _ALLOWED_FUNCS = tuple(c for c in (getattr(exp, n, None) for n in (
     "StddevPop", "StddevSamp", "Variance", "VariancePop", "Nullif", "Greatest", "Least", "Concat", "CountIf",
     "Exists",
 )) if c is not None)
+def _one_if(cond: exp.Expression) -> exp.Expression:
+    """RegTAP's functions are integers: 1 where ``cond`` holds, else 0 (NULL input included)."""
+    return exp.case().when(cond, exp.Literal.number(1)).else_(exp.Literal.number(0))
+
+
+def _word_pattern(needle: exp.Expression) -> exp.Expression:
+    r"""``'\b' || regexp_escape(needle) || '\b'``: ``needle`` as a whole word (or words) in RE2."""
+    escaped = exp.Anonymous(this="regexp_escape", expressions=[needle])
+    return exp.DPipe(this=exp.DPipe(this=exp.Literal.string("\\b"), expression=escaped),
+                     expression=exp.Literal.string("\\b"))
+
+
+#: The user-defined functions of RegTAP 1.1 (section 8) for text, which DaCHS offers on every table too:
+#: ``{NAME: (signature as TAPRegExt declares it, description, builder of its DuckDB expression)}``.
+#: ``ivo_hasword`` is a case-insensitive whole-word match; DaCHS matches PostgreSQL's stemmed full-text
+#: words, so a plural ('galaxies') finds 'galaxy' there and not here.
+UDFS = {
+    "IVO_HASWORD": ("ivo_hasword(haystack TEXT, needle TEXT) -> INTEGER",
+                    "1 if needle is a word (or words) of haystack, case-insensitively, else 0",
+                    lambda h, n: _one_if(exp.RegexpLike(this=h, expression=_word_pattern(n),
+                                                        flag=exp.Literal.string("i")))),
+    "IVO_NOCASEMATCH": ("ivo_nocasematch(value TEXT, pattern TEXT) -> INTEGER",
+                        "1 if value matches the LIKE pattern case-insensitively, else 0",
+                        lambda v, p: _one_if(exp.ILike(this=v, expression=p))),
+    "IVO_HASHLIST_HAS": ("ivo_hashlist_has(hashlist TEXT, item TEXT) -> INTEGER",
+                         "1 if item is one of the '#'-separated words of hashlist, case-insensitively, else 0",
+                         lambda h, i: _one_if(exp.ArrayContains(
+                             this=exp.Split(this=exp.Lower(this=h), expression=exp.Literal.string("#")),
+                             expression=exp.Lower(this=i)))),
+}
+
+
+def _udf(node: exp.Anonymous) -> exp.Expression:
+    name = _fname(node)
+    signature, _, build = UDFS[name]
+    if len(node.expressions) != 2:
+        raise UsageFault(f"{name.lower()} takes 2 arguments, not {len(node.expressions)}: {signature}")
+    return build(*(a.copy() for a in node.expressions))
+
+
 _FORBIDDEN = tuple(c for c in (getattr(exp, n, None) for n in (
     "Command", "Create", "Drop", "Insert", "Update", "Delete", "Merge", "Set", "Pragma", "Use", "Copy", "Attach",
     "Detach", "Describe", "Into", "Lateral", "Window", "Placeholder", "Parameter", "SessionParameter", "With", "CTE",
@@ -233,9 +274,9 @@ def _check_nodes(tree: exp.Expression) -> None:
             raise UsageFault(f"{node.key.upper()} is not part of ADQL; this service answers SELECT queries")
         if isinstance(node, exp.Anonymous):
             name = str(node.this).upper()
-            if name not in GEOMETRY_FUNCTIONS and name != "IN_UNIT":
-                close = difflib.get_close_matches(name, sorted(GEOMETRY_FUNCTIONS | {"ROUND", "TRUNCATE", "POWER",
-                                                                                     "LOG10", "CEILING"}), 1)
+            if name not in GEOMETRY_FUNCTIONS and name != "IN_UNIT" and name not in UDFS:
+                close = difflib.get_close_matches(name, sorted(GEOMETRY_FUNCTIONS | set(UDFS) | {
+                    "ROUND", "TRUNCATE", "POWER", "LOG10", "CEILING"}), 1)
                 raise UsageFault(f"unknown function {name}" + (f"; did you mean {close[0]}?" if close else
                                                                "; see the service's /capabilities for ADQL functions"))
         elif (isinstance(node, exp.Func) and not isinstance(node, _ALLOWED_FUNCS)
@@ -860,6 +901,8 @@ def _rewrite_geometry(tree):
             return exp.Cast(this=exp.Paren(this=_predicate(node)), to=exp.DataType.build("INT"))
         if name in GEOMETRY_FUNCTIONS or name == "IN_UNIT":
             return _geometry_value(node)
+        if name in UDFS:
+            return _udf(node)
         return node
 
     return tree.transform(fix, copy=False)
