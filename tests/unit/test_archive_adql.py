@@ -243,6 +243,12 @@ def test_a_query_over_the_time_limit_ends_with_a_limit_fault():
     with pytest.raises(LimitFault, match="ran longer than this service's limit of 0.3 s"):
         run_plan(translate(heavy, TABLES, descs), tables=TABLES, state=None, viewer=Viewer(), access_base="",
                  maxrec=10, uploads=data, limits=Limits(seconds=0.3))
+    # an async job's own EXECUTIONDURATION: it was told the sync limit, and to "run it with /async"
+    with pytest.raises(LimitFault) as info:
+        run_plan(translate(heavy, TABLES, descs), tables=TABLES, state=None, viewer=Viewer(), access_base="",
+                 maxrec=10, uploads=data, limits=Limits(seconds=0.3, job=True))
+    assert "the job ran past its EXECUTIONDURATION of 0.3 s; give it a longer one" in str(info.value)
+    assert "/async" not in str(info.value)
 
 
 def test_a_query_of_thousands_of_columns_gets_fewer_rows():

@@ -69,7 +69,7 @@ def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_ba
     plan = translate(req.query, tables, descs)
     table, overflow = run_plan(plan, tables=tables, state=state, viewer=viewer, access_base=access_base,
                                maxrec=req.maxrec, uploads=data, kernel=state.kernel.ready,
-                               limits=replace(state.limits, seconds=seconds) if seconds else state.limits)
+                               limits=replace(state.limits, seconds=seconds, job=True) if seconds else state.limits)
     return render_table(table, req.fmt, overflow=overflow or req.maxrec == 0), CONTENT_TYPES[req.fmt]
 
 
