@@ -717,3 +717,17 @@ def test_regtap_text_functions_answer_as_regtap_defines_them():
         translate("SELECT ivo_hasword(obs_id) FROM ivoa.obscore", TABLES)
     with pytest.raises(UsageFault, match="did you mean IVO_HASWORD"):
         translate("SELECT ivo_haswrd(obs_id, 'x') FROM ivoa.obscore", TABLES)
+
+
+def test_an_unnamed_adql_function_column_is_named_after_the_function():
+    """Unnamed geometry and RegTAP function calls were columns ``col``, ``cast`` and ``case`` (the DuckDB
+    expressions they become); they are named after the ADQL function, numbered when one repeats."""
+    from astropy.table import Table
+
+    mine = Table({"id": [1], "ra": [10.0], "dec": [20.0], "name": ["Andromeda Galaxy"]})
+    table, _ = _run("SELECT DISTANCE(POINT(ra, dec), POINT(10, 21)), COORD1(POINT(ra, dec)), ivo_hasword(name, 'galaxy'),"
+                    " ivo_nocasematch(name, 'x%'), ROUND(ra), COUNT(*) FROM TAP_UPLOAD.mine GROUP BY ra, dec, name",
+                    _upload(mine))
+    assert table.colnames == ["distance", "coord1", "ivo_hasword", "ivo_nocasematch", "round", "count"]
+    assert table["distance"][0] == pytest.approx(1.0) and table["ivo_hasword"][0] == 1
+    assert str(table["distance"].unit) == "deg"

@@ -938,10 +938,24 @@ DISTANCE_COLUMN = ColumnDesc("distance", "double", unit="deg", ucd="pos.angDista
                              description="Angular distance between the two points (ADQL DISTANCE)")
 
 
-def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] | None = None
-                    ) -> dict[str, ColumnDesc]:
+def _function_names(tree) -> dict[int, str]:
+    """``{position: name}`` of the outermost SELECT's unnamed ADQL function calls (geometry, :data:`UDFS`),
+    read before they are rewritten into DuckDB's expressions: the column of ``DISTANCE(...)`` is
+    ``distance``, of ``ivo_hasword(...)`` ``ivo_hasword`` (they were ``col`` and ``case``)."""
+    first = _outermost_select(tree)
+    names = {}
+    for i, proj in enumerate(first.expressions if first is not None else ()):
+        name = _fname(proj.this) if isinstance(proj, exp.Alias) and proj.alias.startswith("_col_") else None
+        if name in GEOMETRY_FUNCTIONS or name in UDFS:
+            names[i] = name.lower()
+    return names
+
+
+def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] | None = None,
+                    functions: dict[int, str] | None = None) -> dict[str, ColumnDesc]:
     """Name the outermost SELECT's columns (stored case for plain columns, the written case for
-    ``delimited`` aliases, ``count``-style names for unnamed expressions) and describe the plain ones."""
+    ``delimited`` aliases, ``count``-style names for unnamed expressions, the ADQL name of the unnamed
+    ``functions`` calls) and describe the plain ones."""
     first = _outermost_select(tree)
     if first is None:
         return {}
@@ -966,7 +980,8 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
         if delimited and name.lower() in delimited:
             name = delimited[name.lower()]
         if name.startswith("_col_"):
-            base = inner.key.lower() if isinstance(inner, exp.Func) and not isinstance(inner, exp.Anonymous) else "col"
+            base = (functions or {}).get(i) or (
+                inner.key.lower() if isinstance(inner, exp.Func) and not isinstance(inner, exp.Anonymous) else "col")
             name = base if base not in used else f"{base}_{i + 1}"
         while name.lower() in used:
             name = f"{name}_{i + 1}"
@@ -1013,15 +1028,16 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
 
     try:
         _push_down(tree, sources)
+        functions = _function_names(tree)
         fallback = tree.copy()
         found = _positional_joins(tree, sources)
         tree = _rewrite_geometry(tree)
-        columns = _output_columns(tree, sources, delimited)
+        columns = _output_columns(tree, sources, delimited, functions)
         sql = duckdb(tree)
         joins, fallback_sql = [], None
         if found:
             fallback = _rewrite_geometry(fallback)
-            _output_columns(fallback, sources, delimited)
+            _output_columns(fallback, sources, delimited, functions)
             fallback_sql = duckdb(fallback)
             joins = [PositionalJoin(name, duckdb(_rewrite_geometry(left)), duckdb(_rewrite_geometry(right)), r,
                                     lsrc, rsrc, duckdb(_rewrite_geometry(lrows)), duckdb(_rewrite_geometry(rrows)))
