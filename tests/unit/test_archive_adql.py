@@ -731,3 +731,21 @@ def test_an_unnamed_adql_function_column_is_named_after_the_function():
     assert table.colnames == ["distance", "coord1", "ivo_hasword", "ivo_nocasematch", "round", "count"]
     assert table["distance"][0] == pytest.approx(1.0) and table["ivo_hasword"][0] == 1
     assert str(table["distance"].unit) == "deg"
+
+
+def test_nulls_sort_after_every_value_as_in_postgresql():
+    """``SELECT TOP 3 name, vmag FROM OpenNGC.objects ORDER BY vmag`` (the three brightest) gave three objects
+    with no V magnitude: NULLs sorted first, as in T-SQL. They now sort as PostgreSQL (DaCHS) sorts them,
+    after every value: last ascending, first descending; a NULL-free column's order is unchanged."""
+    from astropy.table import MaskedColumn, Table
+
+    mine = Table({"id": np.arange(5), "vmag": MaskedColumn([5.0, 1.0, 9.0, 3.0, 7.0], mask=[0, 1, 0, 1, 0])})
+    up = _upload(mine)
+    brightest, _ = _run("SELECT TOP 2 id FROM TAP_UPLOAD.mine ORDER BY vmag", up)
+    assert brightest["id"].tolist() == [0, 4]
+    ascending, _ = _run("SELECT id FROM TAP_UPLOAD.mine ORDER BY vmag ASC, id", up)
+    assert ascending["id"].tolist() == [0, 4, 2, 1, 3]
+    descending, _ = _run("SELECT id FROM TAP_UPLOAD.mine ORDER BY vmag DESC, id DESC", up)
+    assert descending["id"].tolist() == [3, 1, 2, 4, 0]
+    inner, _ = _run("SELECT id FROM (SELECT TOP 1 id FROM TAP_UPLOAD.mine ORDER BY vmag) AS b", up)
+    assert inner["id"].tolist() == [0]

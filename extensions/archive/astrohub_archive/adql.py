@@ -257,12 +257,17 @@ def _check_complete(tree: exp.Expression, adql: str) -> None:
 
 def _normalise(tree: exp.Expression) -> exp.Expression:
     """sqlglot reads ``CONTAINS(a, b)`` as its own string function: make it the ADQL geometry call; and
-    T-SQL's ``0x1F`` as a binary string: ADQL 2.1's hexadecimal literal is an integer (31)."""
+    T-SQL's ``0x1F`` as a binary string: ADQL 2.1's hexadecimal literal is an integer (31). NULLs sort as
+    PostgreSQL (so DaCHS and most TAP services) sorts them, after every value: last in ``ORDER BY x``,
+    first in ``ORDER BY x DESC`` (T-SQL's order put them first, so ``TOP 3 ... ORDER BY vmag``, the
+    three brightest, gave three objects with no magnitude). SQL-92 leaves it to the implementation."""
     def fix(node):
         if isinstance(node, exp.Contains):
             return exp.Anonymous(this="CONTAINS", expressions=[node.this, node.expression])
         if isinstance(node, exp.HexString):
             return exp.Literal.number(int(str(node.this), 16))
+        if isinstance(node, exp.Ordered):
+            node.set("nulls_first", bool(node.args.get("desc")))
         return node
 
     return tree.transform(fix, copy=False)
