@@ -749,3 +749,18 @@ def test_nulls_sort_after_every_value_as_in_postgresql():
     assert descending["id"].tolist() == [3, 1, 2, 4, 0]
     inner, _ = _run("SELECT id FROM (SELECT TOP 1 id FROM TAP_UPLOAD.mine ORDER BY vmag) AS b", up)
     assert inner["id"].tolist() == [0]
+
+
+def test_an_uploaded_null_text_value_is_null():
+    """A NULL text value of an uploaded table (pyvo and astropy write it as ``<TD/>``) was the empty string
+    ``''`` in the query: ``u.tag IS NULL`` found nothing, ``COALESCE(u.tag, 'none')`` kept ``''``. An empty
+    uploaded text cell is now NULL, as DaCHS's and STIL's readers take it; other values are untouched."""
+    from astropy.table import MaskedColumn, Table
+
+    mine = Table({"id": [1, 2, 3], "tag": MaskedColumn(["a", "x", "é"], mask=[False, True, False]),
+                  "ascii": MaskedColumn(["p", "q", "r"], mask=[True, False, False])})
+    table, _ = _run("SELECT id, tag, COALESCE(tag, 'none') AS t, ascii IS NULL AS nul FROM TAP_UPLOAD.mine ORDER BY id",
+                    _upload(mine))
+    assert table["t"].tolist() == ["a", "none", "é"]
+    assert np.ma.getmaskarray(table["tag"]).tolist() == [False, True, False]
+    assert table["nul"].tolist() == [True, False, False]
