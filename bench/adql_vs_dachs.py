@@ -93,6 +93,12 @@ CORPUS: list[tuple[str, str, dict]] = [
     ("ilike", f"SELECT name, common_names FROM {N} WHERE common_names ILIKE '%andromeda%' ORDER BY name",
      {"ordered": True}),
     ("ilike_upper", f"SELECT COUNT(*) AS n FROM {N} WHERE name ILIKE 'ngc01%'", {}),
+    # RegTAP's text functions (DaCHS offers them on every table; its ivo_hasword matches stemmed words)
+    ("ivo_hasword", f"SELECT name FROM {N} WHERE 1 = ivo_hasword(common_names, 'nebula') ORDER BY name",
+     {"ordered": True}),
+    ("ivo_nocasematch", f"SELECT COUNT(*) AS n FROM {N} WHERE ivo_nocasematch(common_names, '%CLUSTER%') = 1", {}),
+    ("ivo_hashlist_has", f"SELECT TOP 3 name, ivo_hashlist_has('a#NGC#b', 'ngc') AS h FROM {N} ORDER BY name",
+     {"ordered": True}),
     ("like_case", f"SELECT COUNT(*) AS n FROM {N} WHERE name LIKE 'ngc01%'", {}),
     ("like_escape", f"SELECT COUNT(*) AS n FROM {N} WHERE 'a_b' LIKE 'a\\_b' ESCAPE '\\'", {}),
     ("like_escape_miss", f"SELECT COUNT(*) AS n FROM {N} WHERE 'axb' LIKE 'a\\_b' ESCAPE '\\'", {}),

@@ -21,7 +21,8 @@ from __future__ import annotations
 import astropy.units as u
 
 from platform_lib import jobs
-from platform_lib.retrieval.client import TapJob, WholeBodies, result_table, save_path, translate_errors
+from platform_lib.retrieval.client import (TapJob, WholeBodies, plain_strings, result_table, save_path,
+                                           translate_errors)
 from platform_lib.retrieval.errors import RetrievalError, TruncatedResultWarning
 from platform_lib.retrieval.session import make_session
 from platform_lib.retrieval.tapjobs import ArchiveJobsWarning, ArchiveTapJob
@@ -138,7 +139,7 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
         kwargs["maxrec"] = maxrec
     with translate_errors(service, "image search"):
         svc = pyvo.dal.SIA2Service(service, session=session)
-        return svc.search(pos=pos, **kwargs).to_table()
+        return plain_strings(svc.search(pos=pos, **kwargs).to_table())
 
 
 def tap_query(query: str, *, service: str | None = None, async_: bool = False, maxrec: int | None = None,

@@ -177,24 +177,33 @@ def save_path(save_to) -> str:
 
 
 def plain_strings(table):
-    """``table`` with its text columns as NumPy strings, in place: a VOTable ``char`` column of
-    ``arraysize="*"`` reads as ``object`` values, which cannot be written to Parquet or FITS
-    (astropy: "'str' object has no attribute 'dtype'"). Nulls stay masked; metadata is kept."""
+    """``table`` with its text columns as NumPy strings and their NULLs masked, in place.
+
+    A VOTable ``char`` column of ``arraysize="*"`` reads as ``object`` values, which cannot be written to
+    Parquet or FITS (astropy: "'str' object has no attribute 'dtype'"). A NULL text cell reads as ``""``
+    in astropy (and so in pyvo): TABLEDATA writes NULL and ``""`` alike as ``<TD/>`` (ours and DaCHS's
+    services do), and astropy's parser ignores BINARY2's null flag for text (astropy issue 8995). TOPCAT
+    and STILTS read such a cell as NULL, and so does astropy's FITS reader; here an empty text cell is
+    masked too, so that ``table["name"].mask`` finds the NULLs. Metadata is kept."""
     from astropy.table import Column, MaskedColumn
 
     for name in table.colnames:
         col = table[name]
-        if col.dtype.kind != "O" or col.ndim != 1:
+        if col.dtype.kind not in "OU" or col.ndim != 1:
             continue
-        values = list(col)
-        if not all(isinstance(v, str) or v is None or v is np.ma.masked for v in values):
-            continue  # variable-length arrays: left as they are
-        missing = [not isinstance(v, str) for v in values]
-        data = [v if isinstance(v, str) else "" for v in values]
-        kind = MaskedColumn if any(missing) else Column
-        extra = {"mask": missing} if any(missing) else {}
-        table.replace_column(name, kind(np.array(data, dtype=str), name=name, unit=col.info.unit,
-                                        description=col.info.description, meta=dict(col.info.meta or {}), **extra))
+        if col.dtype.kind == "O":
+            values = list(col)
+            if not all(isinstance(v, str) or v is None or v is np.ma.masked for v in values):
+                continue  # variable-length arrays: left as they are
+            data = np.array([v if isinstance(v, str) else "" for v in values], dtype=str)
+            missing = np.array([not isinstance(v, str) for v in values], dtype=bool)
+        else:  # fixed-size text (char arraysize="8")
+            data, missing = np.asarray(np.ma.getdata(col)), np.ma.getmaskarray(col).copy()
+        missing |= data == ""
+        kind = MaskedColumn if missing.any() else Column
+        extra = {"mask": missing} if missing.any() else {}
+        table.replace_column(name, kind(data, name=name, unit=col.info.unit, description=col.info.description,
+                                        meta=dict(col.info.meta or {}), **extra))
     return table
 
 

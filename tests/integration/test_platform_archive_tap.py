@@ -171,10 +171,11 @@ def test_tap_jobs_made_by_other_clients_are_in_the_job_list_and_another_users_ne
 
 def test_the_services_own_examples_run_as_they_are_on_the_sample_catalogues(platform, poll):
     """pyvo's ``TAPService.examples``, run as a user would, on the sample data: none is cut at the default MAXREC
-    (the count by sky cell returned 1000 of Hipparcos' 40,000 cells with an overflow warning, an error here)."""
+    (the count by sky cell returned 1000 of Hipparcos' 40,000 cells with an overflow warning, an error here).
+    OpenNGC's NULL text values (no Messier number) are masked in ``tap_query``'s table (they were ``""``)."""
     from pyvo.dal import TAPService
 
-    from platform_lib.retrieval import make_session
+    from platform_lib.retrieval import make_session, tap_query
     from platform_lib.sampledata import MARKER
 
     if not platform.config.archive.enabled:
@@ -191,3 +192,8 @@ def test_the_services_own_examples_run_as_they_are_on_the_sample_catalogues(plat
     for query, example in examples.items():
         result = example.execute()  # DALOverflowWarning is an error (filterwarnings)
         assert len(result) > 0, query
+    ngc = tap_query("SELECT name, messier, common_names FROM OpenNGC.objects WHERE name IN ('NGC0221', 'NGC0224', "
+                    "'NGC0225') ORDER BY name", service=service.baseurl, session=session)
+    assert list(ngc["name"]) == ["NGC0221", "NGC0224", "NGC0225"]
+    assert ngc["messier"].filled("-").tolist() == ["032", "031", "-"]
+    assert ngc["common_names"].filled("-").tolist() == ["-", "Andromeda Galaxy", "-"]

@@ -243,6 +243,12 @@ def test_a_query_over_the_time_limit_ends_with_a_limit_fault():
     with pytest.raises(LimitFault, match="ran longer than this service's limit of 0.3 s"):
         run_plan(translate(heavy, TABLES, descs), tables=TABLES, state=None, viewer=Viewer(), access_base="",
                  maxrec=10, uploads=data, limits=Limits(seconds=0.3))
+    # an async job's own EXECUTIONDURATION: it was told the sync limit, and to "run it with /async"
+    with pytest.raises(LimitFault) as info:
+        run_plan(translate(heavy, TABLES, descs), tables=TABLES, state=None, viewer=Viewer(), access_base="",
+                 maxrec=10, uploads=data, limits=Limits(seconds=0.3, job=True))
+    assert "the job ran past its EXECUTIONDURATION of 0.3 s; give it a longer one" in str(info.value)
+    assert "/async" not in str(info.value)
 
 
 def test_a_query_of_thousands_of_columns_gets_fewer_rows():
@@ -391,6 +397,44 @@ def test_everything_else_is_refused_with_a_reason(adql, words):
     with pytest.raises(UsageFault) as info:
         translate(adql, TABLES)
     assert words in str(info.value), str(info.value)
+
+
+_O = "ivoa.obscore"
+
+
+@pytest.mark.parametrize(
+    ("adql", "words"),
+    [
+        # each ran as another query: a cross join of the two tables (the first MAXREC rows of 13,371^2 with
+        # OpenNGC), no rows, or DuckDB's "Parser Error: SELECT clause without selection list" on our SQL
+        (f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b ON", "JOIN ... ON needs a condition"),
+        (f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b ON a.obs_id = b.obs_id JOIN {_O} AS c ON",
+         "JOIN ... ON needs a condition"),
+        (f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b USING", "JOIN ... USING needs a list of columns"),
+        (f"SELECT obs_id FROM {_O} WHERE obs_id IN ()", "IN needs a value or a subquery"),
+        (f"SELECT FROM {_O}", "SELECT needs a select list"),
+        (f"SELECT obs_id FROM {_O} GROUP BY", "GROUP BY needs a column or expression"),
+        # sqlglot's words were "Required keyword: 'this' missing for <class 'sqlglot.expressions.query.Where'>"
+        (f"SELECT obs_id FROM {_O} WHERE", "near 'WHERE': WHERE needs a condition"),
+        (f"SELECT obs_id FROM {_O} WHERE s_ra > 1 AND", "AND needs a condition on each side"),
+        (f"SELECT obs_id FROM {_O} ORDER BY", "ORDER BY needs a column or expression"),
+        (f"SELECT TOP obs_id FROM {_O}", "TOP needs a number of rows"),
+        (f"SELECT obs_id FROM {_O} WHERE s_ra BETWEEN 1", "BETWEEN needs AND and an upper bound"),
+        ("SELECT obs_id FROM", "Expected table name but got the end of the query"),  # was 'SENTINEL'
+    ],
+)
+def test_an_incomplete_clause_is_refused_naming_it(adql, words):
+    with pytest.raises(UsageFault) as info:
+        translate(adql, TABLES)
+    assert words in str(info.value) and "sqlglot" not in str(info.value), str(info.value)
+
+
+def test_complete_joins_and_in_lists_still_run():
+    for adql in (f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b ON a.obs_id = b.obs_id",
+                 f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b USING (obs_id)",
+                 f"SELECT obs_id FROM {_O} AS a NATURAL JOIN {_O} AS b",
+                 f"SELECT obs_id, 'ON' AS \"ON\" FROM {_O} WHERE obs_id IN ('ON', 'x') GROUP BY obs_id"):
+        translate(adql, TABLES)
 
 
 def test_long_expressions_are_a_limit_fault_not_a_crash():
@@ -646,3 +690,77 @@ def test_a_selected_distance_is_in_degrees_and_says_so():
                 "FROM TAP_UPLOAD.mine AS a JOIN TAP_UPLOAD.mine AS b "
                 "ON 1 = CONTAINS(POINT(b.ra, b.dec), CIRCLE(a.ra, a.dec, 3)) WHERE a.id < b.id", up)
     assert len(j) > 0 and j["sep"].unit == "deg" and j["sep"].meta["ucd"] == "pos.angDistance"
+
+
+def test_regtap_text_functions_answer_as_regtap_defines_them():
+    """``ivo_hasword``, ``ivo_nocasematch`` and ``ivo_hashlist_has`` (RegTAP 1.1 section 8; DaCHS offers them
+    on every table) were "unknown function"; each is now an integer 0/1, case-insensitive, 0 for NULL."""
+    from astropy.table import MaskedColumn, Table
+
+    names = ["Andromeda Galaxy", "Galaxyish cloud", "Sombrero galaxy (M104)", "Pinwheel", "a.b", "c#NGC0224#m31"]
+    mine = Table({"id": np.arange(len(names) + 1),
+                  "name": MaskedColumn(names + ["x"], mask=[False] * len(names) + [True])})
+    table, _ = _run("SELECT id, ivo_hasword(name, 'GALAXY') AS galaxy, ivo_hasword(name, 'andromeda galaxy') AS m31, "
+                    "ivo_hasword(name, 'a.b') AS dots, ivo_hasword(name, 'm104') AS paren, "
+                    "ivo_nocasematch(name, '%GALAXY%') AS ends, ivo_hashlist_has(name, 'ngc0224') AS hashed "
+                    "FROM TAP_UPLOAD.mine ORDER BY id", _upload(mine))
+    assert table["galaxy"].tolist() == [1, 0, 1, 0, 0, 0, 0]  # 'Galaxyish' is another word
+    assert table["m31"].tolist() == [1, 0, 0, 0, 0, 0, 0]
+    assert table["dots"].tolist() == [0, 0, 0, 0, 1, 0, 0]  # '.' is itself, not any character
+    assert table["paren"].tolist() == [0, 0, 1, 0, 0, 0, 0]
+    assert table["ends"].tolist() == [1, 1, 1, 0, 0, 0, 0]  # a LIKE pattern, not a word
+    assert table["hashed"].tolist() == [0, 0, 0, 0, 0, 1, 0]
+    assert table["galaxy"].dtype.kind == "i"
+    rows, _ = _run("SELECT COUNT(*) AS n FROM TAP_UPLOAD.mine WHERE 1 = ivo_hasword(name, 'galaxy')", _upload(mine))
+    assert rows["n"][0] == 2
+    with pytest.raises(UsageFault, match=r"ivo_hasword takes 2 arguments, not 1: ivo_hasword\(haystack TEXT"):
+        translate("SELECT ivo_hasword(obs_id) FROM ivoa.obscore", TABLES)
+    with pytest.raises(UsageFault, match="did you mean IVO_HASWORD"):
+        translate("SELECT ivo_haswrd(obs_id, 'x') FROM ivoa.obscore", TABLES)
+
+
+def test_an_unnamed_adql_function_column_is_named_after_the_function():
+    """Unnamed geometry and RegTAP function calls were columns ``col``, ``cast`` and ``case`` (the DuckDB
+    expressions they become); they are named after the ADQL function, numbered when one repeats."""
+    from astropy.table import Table
+
+    mine = Table({"id": [1], "ra": [10.0], "dec": [20.0], "name": ["Andromeda Galaxy"]})
+    table, _ = _run("SELECT DISTANCE(POINT(ra, dec), POINT(10, 21)), COORD1(POINT(ra, dec)), ivo_hasword(name, 'galaxy'),"
+                    " ivo_nocasematch(name, 'x%'), ROUND(ra), COUNT(*) FROM TAP_UPLOAD.mine GROUP BY ra, dec, name",
+                    _upload(mine))
+    assert table.colnames == ["distance", "coord1", "ivo_hasword", "ivo_nocasematch", "round", "count"]
+    assert table["distance"][0] == pytest.approx(1.0) and table["ivo_hasword"][0] == 1
+    assert str(table["distance"].unit) == "deg"
+
+
+def test_nulls_sort_after_every_value_as_in_postgresql():
+    """``SELECT TOP 3 name, vmag FROM OpenNGC.objects ORDER BY vmag`` (the three brightest) gave three objects
+    with no V magnitude: NULLs sorted first, as in T-SQL. They now sort as PostgreSQL (DaCHS) sorts them,
+    after every value: last ascending, first descending; a NULL-free column's order is unchanged."""
+    from astropy.table import MaskedColumn, Table
+
+    mine = Table({"id": np.arange(5), "vmag": MaskedColumn([5.0, 1.0, 9.0, 3.0, 7.0], mask=[0, 1, 0, 1, 0])})
+    up = _upload(mine)
+    brightest, _ = _run("SELECT TOP 2 id FROM TAP_UPLOAD.mine ORDER BY vmag", up)
+    assert brightest["id"].tolist() == [0, 4]
+    ascending, _ = _run("SELECT id FROM TAP_UPLOAD.mine ORDER BY vmag ASC, id", up)
+    assert ascending["id"].tolist() == [0, 4, 2, 1, 3]
+    descending, _ = _run("SELECT id FROM TAP_UPLOAD.mine ORDER BY vmag DESC, id DESC", up)
+    assert descending["id"].tolist() == [3, 1, 2, 4, 0]
+    inner, _ = _run("SELECT id FROM (SELECT TOP 1 id FROM TAP_UPLOAD.mine ORDER BY vmag) AS b", up)
+    assert inner["id"].tolist() == [0]
+
+
+def test_an_uploaded_null_text_value_is_null():
+    """A NULL text value of an uploaded table (pyvo and astropy write it as ``<TD/>``) was the empty string
+    ``''`` in the query: ``u.tag IS NULL`` found nothing, ``COALESCE(u.tag, 'none')`` kept ``''``. An empty
+    uploaded text cell is now NULL, as DaCHS's and STIL's readers take it; other values are untouched."""
+    from astropy.table import MaskedColumn, Table
+
+    mine = Table({"id": [1, 2, 3], "tag": MaskedColumn(["a", "x", "é"], mask=[False, True, False]),
+                  "ascii": MaskedColumn(["p", "q", "r"], mask=[True, False, False])})
+    table, _ = _run("SELECT id, tag, COALESCE(tag, 'none') AS t, ascii IS NULL AS nul FROM TAP_UPLOAD.mine ORDER BY id",
+                    _upload(mine))
+    assert table["t"].tolist() == ["a", "none", "é"]
+    assert np.ma.getmaskarray(table["tag"]).tolist() == [False, True, False]
+    assert table["nul"].tolist() == [True, False, False]

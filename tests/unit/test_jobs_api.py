@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from astropy import units as u
 
@@ -408,7 +409,35 @@ def test_a_synchronous_result_with_text_columns_can_be_saved(tmp_path):
     table.write(tmp_path / "x.parquet", format="parquet")
     back = Table.read(tmp_path / "x.parquet")
     assert list(back["n"]) == [1, 2] and back["t"][0] == "abc"
-    assert list(back["t"]) == ["abc", ""]
+    assert np.ma.getmaskarray(back["t"]).tolist() == [False, True]  # the <TD/> is a NULL, kept as one
+
+
+@pytest.mark.parametrize("fmt", ["votable", "votable-b2"])
+def test_text_nulls_of_an_archive_result_read_back_masked(fmt):
+    """A NULL text cell of a TAP result read back as ``""`` (astropy and pyvo read TABLEDATA's ``<TD/>``
+    so, and ignore BINARY2's null flag on text), so ``table["name"].mask`` found none of them; in
+    BINARY2 a NULL whose column still held text under the mask came back as that text. Now the
+    archive writes a NULL's text as empty, and ``result_table`` masks empty text cells, as TOPCAT
+    and STILTS read them; other values, and the NULLs of numbers, are untouched."""
+    import io
+
+    import pyvo
+    from astropy.io.votable import parse
+    from astropy.table import MaskedColumn, Table
+
+    from astrohub_archive.writers import render_table
+    from platform_lib.retrieval.client import result_table
+
+    nulls = [False, True, False, True]
+    t = Table({"name": MaskedColumn(["NGC 224", "hidden", "M 31", "hidden"], mask=nulls),
+               "note": MaskedColumn(np.array(["é", None, "x", "y"], dtype=object), mask=[False, True, False, False]),
+               "mag": MaskedColumn([3.4, 1.0, 4.4, 2.0], mask=nulls)})
+    doc = render_table(t, fmt)
+    table = result_table(lambda: pyvo.dal.DALResults(parse(io.BytesIO(doc))), "TAP query", None)
+    assert np.ma.getmaskarray(table["name"]).tolist() == nulls
+    assert table["name"].filled("?").tolist() == ["NGC 224", "?", "M 31", "?"]
+    assert table["note"].filled("?").tolist() == ["é", "?", "x", "y"]
+    assert np.ma.getmaskarray(table["mag"]).tolist() == nulls and table["mag"][0] == 3.4
 
 
 _UWS_JOB = """<?xml version="1.0" encoding="UTF-8"?>

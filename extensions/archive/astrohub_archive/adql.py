@@ -5,7 +5,8 @@ identifiers and string rules), refuses anything but one SELECT (with UNION/INTER
 every table against the service's :class:`~astrohub_archive.tapschema.TableSet` (and the request's
 uploads) and every column with sqlglot's qualifier, allows only the ADQL functions, rewrites the
 geometry (``POINT``, ``CIRCLE``, ``BOX``, ``POLYGON``, ``CONTAINS``, ``INTERSECTS``, ``DISTANCE``,
-``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees, and returns a
+``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees and RegTAP's text
+functions (:data:`UDFS`: ``ivo_hasword``, ``ivo_nocasematch``, ``ivo_hashlist_has``) into DuckDB's, and returns a
 :class:`Plan`: DuckDB SQL naming internal relations (``t0``, ``t1`` ...), and for each relation the
 sky regions its rows are known to lie in (HATS partition pruning, and the image index's R-tree for
 ``ivoa.obscore``). Nothing from the query text reaches the engine except through the syntax tree.
@@ -38,7 +39,7 @@ from astrohub_archive.faults import LimitFault, UsageFault
 from astrohub_archive.tapschema import ColumnDesc, TableDesc, TableSet
 
 __all__ = ["Plan", "PositionalJoin", "Source", "translate", "MAX_LENGTH", "MAX_DEPTH", "MAX_VERTICES",
-           "GEOMETRY_FUNCTIONS"]
+           "GEOMETRY_FUNCTIONS", "UDFS"]
 
 MAX_LENGTH = 20_000  # characters of ADQL
 MAX_DEPTH = 60  # nesting of parentheses
@@ -53,6 +54,46 @@ _ALLOWED_FUNCS = tuple(c for c in (getattr(exp, n, None) for n in (
     "StddevPop", "StddevSamp", "Variance", "VariancePop", "Nullif", "Greatest", "Least", "Concat", "CountIf",
     "Exists",
 )) if c is not None)
+def _one_if(cond: exp.Expression) -> exp.Expression:
+    """RegTAP's functions are integers: 1 where ``cond`` holds, else 0 (NULL input included)."""
+    return exp.case().when(cond, exp.Literal.number(1)).else_(exp.Literal.number(0))
+
+
+def _word_pattern(needle: exp.Expression) -> exp.Expression:
+    r"""``'\b' || regexp_escape(needle) || '\b'``: ``needle`` as a whole word (or words) in RE2."""
+    escaped = exp.Anonymous(this="regexp_escape", expressions=[needle])
+    return exp.DPipe(this=exp.DPipe(this=exp.Literal.string("\\b"), expression=escaped),
+                     expression=exp.Literal.string("\\b"))
+
+
+#: The user-defined functions of RegTAP 1.1 (section 8) for text, which DaCHS offers on every table too:
+#: ``{NAME: (signature as TAPRegExt declares it, description, builder of its DuckDB expression)}``.
+#: ``ivo_hasword`` is a case-insensitive whole-word match; DaCHS matches PostgreSQL's stemmed full-text
+#: words, so a plural ('galaxies') finds 'galaxy' there and not here.
+UDFS = {
+    "IVO_HASWORD": ("ivo_hasword(haystack TEXT, needle TEXT) -> INTEGER",
+                    "1 if needle is a word (or words) of haystack, case-insensitively, else 0",
+                    lambda h, n: _one_if(exp.RegexpLike(this=h, expression=_word_pattern(n),
+                                                        flag=exp.Literal.string("i")))),
+    "IVO_NOCASEMATCH": ("ivo_nocasematch(value TEXT, pattern TEXT) -> INTEGER",
+                        "1 if value matches the LIKE pattern case-insensitively, else 0",
+                        lambda v, p: _one_if(exp.ILike(this=v, expression=p))),
+    "IVO_HASHLIST_HAS": ("ivo_hashlist_has(hashlist TEXT, item TEXT) -> INTEGER",
+                         "1 if item is one of the '#'-separated words of hashlist, case-insensitively, else 0",
+                         lambda h, i: _one_if(exp.ArrayContains(
+                             this=exp.Split(this=exp.Lower(this=h), expression=exp.Literal.string("#")),
+                             expression=exp.Lower(this=i)))),
+}
+
+
+def _udf(node: exp.Anonymous) -> exp.Expression:
+    name = _fname(node)
+    signature, _, build = UDFS[name]
+    if len(node.expressions) != 2:
+        raise UsageFault(f"{name.lower()} takes 2 arguments, not {len(node.expressions)}: {signature}")
+    return build(*(a.copy() for a in node.expressions))
+
+
 _FORBIDDEN = tuple(c for c in (getattr(exp, n, None) for n in (
     "Command", "Create", "Drop", "Insert", "Update", "Delete", "Merge", "Set", "Pragma", "Use", "Copy", "Attach",
     "Detach", "Describe", "Into", "Lateral", "Window", "Placeholder", "Parameter", "SessionParameter", "With", "CTE",
@@ -157,7 +198,8 @@ def _parse(adql: str) -> exp.Expression:
     except ParseError as exc:
         err = exc.errors[0] if exc.errors else {}
         near = (err.get("highlight") or "").strip()
-        what = re.sub(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>", r"'\1'", str(err.get("description", exc)))
+        what = _syntax_message(re.sub(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>", r"'\1'",
+                                      str(err.get("description", exc))))
         raise UsageFault(f"ADQL syntax error at line {err.get('line', '?')}, column {err.get('col', '?')}"
                          + (f" near {near!r}" if near else "") + f": {what}") from None
     except TokenError as exc:
@@ -169,17 +211,63 @@ def _parse(adql: str) -> exp.Expression:
     tree = trees[0]
     if not isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
         raise UsageFault(f"QUERY must be a SELECT statement (ADQL is read-only), not {tree.key.upper()}")
+    _check_complete(tree, adql)
     return tree
+
+
+#: What a clause sqlglot found incomplete needs (its node class -> the words of the message).
+_INCOMPLETE = {"Where": "WHERE needs a condition", "Having": "HAVING needs a condition",
+               "And": "AND needs a condition on each side", "Or": "OR needs a condition on each side",
+               "Order": "ORDER BY needs a column or expression", "Limit": "TOP needs a number of rows",
+               "Between": "BETWEEN needs AND and an upper bound", "Not": "NOT needs a condition"}
+
+
+def _syntax_message(text: str) -> str:
+    """sqlglot's parse error ``text`` in ADQL's words: "Required keyword: 'this' missing for <class
+    'sqlglot.expressions.query.Where'>" is "WHERE needs a condition"; its end-of-query token is "the end"."""
+    m = re.match(r"Required keyword: '(\w+)' missing for <class '[\w.]+\.(\w+)'>", text)
+    if m:
+        return _INCOMPLETE.get(m.group(2), f"an incomplete {m.group(2).upper()} (its {m.group(1)} is missing)")
+    return text.replace("'SENTINEL'", "the end of the query")
+
+
+def _check_complete(tree: exp.Expression, adql: str) -> None:
+    """Refuse the incomplete clauses sqlglot reads without an error (each ran as another query: ``JOIN t
+    ON`` with no condition as a cross join, ``IN ()`` as false), naming the clause."""
+    from sqlglot.tokens import TokenType
+
+    for select in tree.find_all(exp.Select):
+        if not select.expressions:
+            raise UsageFault("SELECT needs a select list: columns, expressions or *")
+        group = select.args.get("group")
+        if group is not None and not group.expressions:
+            raise UsageFault("GROUP BY needs a column or expression")
+    for node in tree.find_all(exp.In):
+        if not node.expressions and node.args.get("query") is None and node.args.get("unnest") is None:
+            raise UsageFault("IN needs a value or a subquery in its parentheses")
+    joins = list(tree.find_all(exp.Join))
+    try:
+        tokens = sqlglot.Dialect.get_or_raise(READ_DIALECT).tokenize(adql)
+    except TokenError:  # parsed above, so tokenized before: nothing to add
+        return
+    for kind, arg, words in ((TokenType.ON, "on", "ON"), (TokenType.USING, "using", "USING")):
+        if sum(t.token_type == kind for t in tokens) > sum(j.args.get(arg) not in (None, []) for j in joins):
+            raise UsageFault(f"JOIN ... {words} needs {'a condition' if words == 'ON' else 'a list of columns'}")
 
 
 def _normalise(tree: exp.Expression) -> exp.Expression:
     """sqlglot reads ``CONTAINS(a, b)`` as its own string function: make it the ADQL geometry call; and
-    T-SQL's ``0x1F`` as a binary string: ADQL 2.1's hexadecimal literal is an integer (31)."""
+    T-SQL's ``0x1F`` as a binary string: ADQL 2.1's hexadecimal literal is an integer (31). NULLs sort as
+    PostgreSQL (so DaCHS and most TAP services) sorts them, after every value: last in ``ORDER BY x``,
+    first in ``ORDER BY x DESC`` (T-SQL's order put them first, so ``TOP 3 ... ORDER BY vmag``, the
+    three brightest, gave three objects with no magnitude). SQL-92 leaves it to the implementation."""
     def fix(node):
         if isinstance(node, exp.Contains):
             return exp.Anonymous(this="CONTAINS", expressions=[node.this, node.expression])
         if isinstance(node, exp.HexString):
             return exp.Literal.number(int(str(node.this), 16))
+        if isinstance(node, exp.Ordered):
+            node.set("nulls_first", bool(node.args.get("desc")))
         return node
 
     return tree.transform(fix, copy=False)
@@ -191,9 +279,9 @@ def _check_nodes(tree: exp.Expression) -> None:
             raise UsageFault(f"{node.key.upper()} is not part of ADQL; this service answers SELECT queries")
         if isinstance(node, exp.Anonymous):
             name = str(node.this).upper()
-            if name not in GEOMETRY_FUNCTIONS and name != "IN_UNIT":
-                close = difflib.get_close_matches(name, sorted(GEOMETRY_FUNCTIONS | {"ROUND", "TRUNCATE", "POWER",
-                                                                                     "LOG10", "CEILING"}), 1)
+            if name not in GEOMETRY_FUNCTIONS and name != "IN_UNIT" and name not in UDFS:
+                close = difflib.get_close_matches(name, sorted(GEOMETRY_FUNCTIONS | set(UDFS) | {
+                    "ROUND", "TRUNCATE", "POWER", "LOG10", "CEILING"}), 1)
                 raise UsageFault(f"unknown function {name}" + (f"; did you mean {close[0]}?" if close else
                                                                "; see the service's /capabilities for ADQL functions"))
         elif (isinstance(node, exp.Func) and not isinstance(node, _ALLOWED_FUNCS)
@@ -818,6 +906,8 @@ def _rewrite_geometry(tree):
             return exp.Cast(this=exp.Paren(this=_predicate(node)), to=exp.DataType.build("INT"))
         if name in GEOMETRY_FUNCTIONS or name == "IN_UNIT":
             return _geometry_value(node)
+        if name in UDFS:
+            return _udf(node)
         return node
 
     return tree.transform(fix, copy=False)
@@ -853,10 +943,24 @@ DISTANCE_COLUMN = ColumnDesc("distance", "double", unit="deg", ucd="pos.angDista
                              description="Angular distance between the two points (ADQL DISTANCE)")
 
 
-def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] | None = None
-                    ) -> dict[str, ColumnDesc]:
+def _function_names(tree) -> dict[int, str]:
+    """``{position: name}`` of the outermost SELECT's unnamed ADQL function calls (geometry, :data:`UDFS`),
+    read before they are rewritten into DuckDB's expressions: the column of ``DISTANCE(...)`` is
+    ``distance``, of ``ivo_hasword(...)`` ``ivo_hasword`` (they were ``col`` and ``case``)."""
+    first = _outermost_select(tree)
+    names = {}
+    for i, proj in enumerate(first.expressions if first is not None else ()):
+        name = _fname(proj.this) if isinstance(proj, exp.Alias) and proj.alias.startswith("_col_") else None
+        if name in GEOMETRY_FUNCTIONS or name in UDFS:
+            names[i] = name.lower()
+    return names
+
+
+def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] | None = None,
+                    functions: dict[int, str] | None = None) -> dict[str, ColumnDesc]:
     """Name the outermost SELECT's columns (stored case for plain columns, the written case for
-    ``delimited`` aliases, ``count``-style names for unnamed expressions) and describe the plain ones."""
+    ``delimited`` aliases, ``count``-style names for unnamed expressions, the ADQL name of the unnamed
+    ``functions`` calls) and describe the plain ones."""
     first = _outermost_select(tree)
     if first is None:
         return {}
@@ -881,7 +985,8 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
         if delimited and name.lower() in delimited:
             name = delimited[name.lower()]
         if name.startswith("_col_"):
-            base = inner.key.lower() if isinstance(inner, exp.Func) and not isinstance(inner, exp.Anonymous) else "col"
+            base = (functions or {}).get(i) or (
+                inner.key.lower() if isinstance(inner, exp.Func) and not isinstance(inner, exp.Anonymous) else "col")
             name = base if base not in used else f"{base}_{i + 1}"
         while name.lower() in used:
             name = f"{name}_{i + 1}"
@@ -928,15 +1033,16 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
 
     try:
         _push_down(tree, sources)
+        functions = _function_names(tree)
         fallback = tree.copy()
         found = _positional_joins(tree, sources)
         tree = _rewrite_geometry(tree)
-        columns = _output_columns(tree, sources, delimited)
+        columns = _output_columns(tree, sources, delimited, functions)
         sql = duckdb(tree)
         joins, fallback_sql = [], None
         if found:
             fallback = _rewrite_geometry(fallback)
-            _output_columns(fallback, sources, delimited)
+            _output_columns(fallback, sources, delimited, functions)
             fallback_sql = duckdb(fallback)
             joins = [PositionalJoin(name, duckdb(_rewrite_geometry(left)), duckdb(_rewrite_geometry(right)), r,
                                     lsrc, rsrc, duckdb(_rewrite_geometry(lrows)), duckdb(_rewrite_geometry(rrows)))

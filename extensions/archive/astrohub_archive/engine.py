@@ -43,13 +43,23 @@ JOIN_PLANNING = {"nested_loop_join_threshold": 0, "merge_join_threshold": 0}
 class Limits:
     """Per-query bounds: seconds of wall time, DuckDB memory, threads, the most rows returned, and the most
     cells (rows x columns): a query selecting thousands of columns gets fewer rows (OVERFLOW), since writing
-    its answer is not under the time limit (3000 columns x 1000 rows took 3 minutes to write)."""
+    its answer is not under the time limit (3000 columns x 1000 rows took 3 minutes to write). ``job``: the
+    seconds are an async job's EXECUTIONDURATION (its owner chose them), not the service's sync limit."""
 
     seconds: float = 60.0
     memory: str = "1GB"
     threads: int = 2
     max_rows: int = 1_000_000
     max_cells: int = 2_000_000  # the largest ordinary answer: MAXREC 100 000 rows of 20 columns
+    job: bool = False
+
+    def overrun(self) -> str:
+        """What a query that ran past :attr:`seconds` is told, and what to do about it."""
+        if self.job:
+            return (f"the job ran past its EXECUTIONDURATION of {self.seconds:g} s; give it a longer one (the "
+                    "service's most is in /capabilities) or constrain the query (a smaller region, TOP, fewer joins)")
+        return (f"the query ran longer than this service's limit of {self.seconds:g} s; constrain it (a smaller "
+                "region, TOP, fewer joins) or run it with /async")
 
 
 _MACROS = (
@@ -427,14 +437,13 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
                         con.register(internal, rows)
             result = con.sql(f"SELECT * FROM ({sql}) AS adql_query LIMIT {int(cap) + 1}").to_arrow_table()
         except duckdb.InterruptException:
-            raise LimitFault(f"the query ran longer than this service's limit of {limits.seconds:g} s; "
-                             "constrain it (a smaller region, TOP, fewer joins) or run it with /async") from None
+            raise LimitFault(limits.overrun()) from None
         except duckdb.OutOfMemoryException:
             raise LimitFault(f"the query needs more than this service's {limits.memory} of working memory; "
                              "constrain it or select fewer columns") from None
         except duckdb.Error as exc:
             if timed_out.is_set():
-                raise LimitFault(f"the query ran longer than this service's limit of {limits.seconds:g} s") from None
+                raise LimitFault(limits.overrun()) from None
             text = str(exc).split("\n")[0]
             for internal, src in plan.sources.items():
                 text = text.replace(f'"{internal}"', src.table.name).replace(f"{internal}.", f"{src.table.name}.")

@@ -34,7 +34,7 @@ __all__ = ["tap_routes", "run_query", "TapRequest", "MAX_WAIT_S"]
 
 log = logging.getLogger("astrohub_archive")
 MAX_WAIT_S = 60.0
-TAP_FORMATS = {"votable", "votable-b2", "fits", "csv", "tsv", "json"}
+TAP_FORMATS = {name for name, _, _ in vosi.OUTPUT_FORMATS}  # what /capabilities declares, and no more
 
 
 class TapRequest:
@@ -53,8 +53,9 @@ class TapRequest:
         fmt_text = params.get("RESPONSEFORMAT") or params.get("FORMAT")
         self.fmt = response_format([fmt_text] if fmt_text else [])
         if self.fmt not in TAP_FORMATS:
-            raise UsageFault(f"RESPONSEFORMAT={fmt_text!r} is not offered by TAP; use votable, votable/b2, fits, csv "
-                             "or tsv")
+            offered = [aliases[0] for _, _, aliases in vosi.OUTPUT_FORMATS]
+            raise UsageFault(f"RESPONSEFORMAT={fmt_text!r} is not offered by TAP; use {', '.join(offered[:-1])} "
+                             f"or {offered[-1]}")
         self.uploads = parse_upload_param(params["UPLOAD"]) if params.get("UPLOAD") else []
 
 
@@ -68,7 +69,7 @@ def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_ba
     plan = translate(req.query, tables, descs)
     table, overflow = run_plan(plan, tables=tables, state=state, viewer=viewer, access_base=access_base,
                                maxrec=req.maxrec, uploads=data, kernel=state.kernel.ready,
-                               limits=replace(state.limits, seconds=seconds) if seconds else state.limits)
+                               limits=replace(state.limits, seconds=seconds, job=True) if seconds else state.limits)
     return render_table(table, req.fmt, overflow=overflow or req.maxrec == 0), CONTENT_TYPES[req.fmt]
 
 

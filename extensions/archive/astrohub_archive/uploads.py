@@ -75,6 +75,7 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
                     vtable = parse_single_table(io.BytesIO(body), verify="ignore")
                     table = vtable.to_table(use_names_over_ids=True)
                 xtypes = {f.name: f.xtype for f in vtable.fields if f.xtype}
+                _empty_text_as_null(table, [f.name for f in vtable.fields if f.datatype in ("char", "unicodeChar")])
         except Exception as exc:
             raise UsageFault(f"upload {name!r} is not a readable VOTable: {str(exc).splitlines()[0][:200]}") from None
         if len(table) > MAX_UPLOAD_ROWS:
@@ -95,6 +96,25 @@ def read_uploads(blobs: dict[str, bytes]) -> tuple[dict[str, TableDesc], dict]:
         descs[key] = TableDesc(f"TAP_UPLOAD.{name}", "TAP_UPLOAD", tuple(cols), "upload", f"Upload {name}")
         data[key] = arrow
     return descs, data
+
+
+def _empty_text_as_null(table, names: list[str]) -> None:
+    """Mask, in place, the empty cells of text columns ``names``: an upload's NULL text is an empty cell
+    (TABLEDATA's ``<TD/>``, which astropy reads as ``""``, as it reads BINARY2 text ignoring the null flag),
+    and DaCHS's and STIL's VOTable readers read an empty text cell as NULL, so ``u.name IS NULL`` holds."""
+    from astropy.table import MaskedColumn
+
+    for name in names:
+        col = table[name] if name in table.colnames else None
+        if col is None or col.ndim != 1:
+            continue
+        data = np.ma.getdata(col)
+        if data.dtype.kind not in "OUS":
+            continue
+        empty = np.asarray(data == (b"" if data.dtype.kind == "S" else ""), dtype=bool)  # astropy's text: str
+        if empty.any():
+            table[name] = MaskedColumn(data, name=name, mask=np.ma.getmaskarray(col) | empty, unit=col.unit,
+                                       description=col.description, meta=dict(col.meta))
 
 
 #: VOTable datatypes :func:`_numeric_tabledata` reads, as numpy types.

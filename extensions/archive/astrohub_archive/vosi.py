@@ -1,13 +1,14 @@
 """VOSI and TAPRegExt documents of the TAP service: capabilities, availability, the table set and DALI examples.
 
 Pure builders (bytes out) using :mod:`xml.etree.ElementTree`; the table set comes from
-:mod:`astrohub_archive.tapschema`. No Tornado.
+:mod:`astrohub_archive.tapschema`, the user-defined functions declared from :mod:`astrohub_archive.adql`. No Tornado.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from astrohub_archive.adql import UDFS
 from astrohub_archive.tapschema import TAP_SCHEMA_KEYS, TableDesc, TableSet
 from astrohub_archive.writers import CONTENT_TYPES
 
@@ -32,6 +33,7 @@ OUTPUT_FORMATS = (  # (format name, ivo-id, aliases)
     ("fits", None, ("fits",)),
     ("csv", None, ("csv",)),
     ("tsv", None, ("tsv",)),
+    ("json", None, ("json",)),  # writers.render_table's {"query_status", "columns", "data"} document
 )
 
 
@@ -79,6 +81,13 @@ def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: in
         ET.SubElement(ET.SubElement(other, "feature"), "form").text = g
     offs = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-offset")
     ET.SubElement(ET.SubElement(offs, "feature"), "form").text = "OFFSET"
+    types = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-type")
+    ET.SubElement(ET.SubElement(types, "feature"), "form").text = "CAST"  # ADQL 2.1's optional type feature
+    udfs = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-udf")
+    for signature, description, _ in UDFS.values():
+        udf = ET.SubElement(udfs, "feature")
+        ET.SubElement(udf, "form").text = signature
+        ET.SubElement(udf, "description").text = description
     for fmt, ivo_id, aliases in OUTPUT_FORMATS:
         of = ET.SubElement(tap, "outputFormat", {"ivo-id": ivo_id} if ivo_id else {})
         ET.SubElement(of, "mime").text = CONTENT_TYPES[fmt].split("; charset")[0]

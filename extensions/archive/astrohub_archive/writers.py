@@ -126,6 +126,8 @@ def prepare_table(table):
                      for v, m in zip(data, mask)]
             mask = mask | np.array([v is None for v in data], dtype=bool)
             data = np.array(texts, dtype=str) if texts else np.array([], dtype="U1")
+        if data.dtype.kind in "SU" and mask.any():  # else a null's hidden text is written: astropy reads
+            data = np.where(mask, data.dtype.type(), data)  # BINARY2 text as it is, ignoring the null flag
         if data.dtype.kind == "U":
             if data.size == 0:
                 data = np.array([], dtype="S1")
