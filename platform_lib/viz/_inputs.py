@@ -20,7 +20,7 @@ __all__ = ["Positions", "find_coordinates", "positions", "parse_s_region", "foot
 COORD_PAIRS = [
     ("ra", "dec"), ("s_ra", "s_dec"), ("raj2000", "dej2000"), ("_raj2000", "_dej2000"), ("ra_icrs", "de_icrs"),
     ("ra_deg", "dec_deg"), ("radeg", "dedeg"), ("ra_1", "dec_1"), ("ra_left", "dec_left"), ("alpha", "delta"),
-    ("ra", "de"), ("target_ra", "target_dec"), ("ra_2", "dec_2"), ("ra_right", "dec_right"),
+    ("ra", "de"), ("ra", "decl"), ("target_ra", "target_dec"), ("ra_2", "dec_2"), ("ra_right", "dec_right"),
 ]
 
 
@@ -104,10 +104,51 @@ def find_coordinates(table, ra: str | None = None, dec: str | None = None) -> tu
     )
 
 
-def _degrees(col) -> np.ndarray:
+def _sexagesimal(values: np.ndarray, name: str, hours: bool) -> np.ndarray:
+    """Degrees from text (``05 35 17.3``, ``-05:23:28``, ``5h35m17s``, ``83.82``): right ascension in
+    hours unless the text says otherwise (as VizieR writes ``RAJ2000``), declination in degrees; blank
+    text is no position (NaN). :class:`VizError` naming the column for text that is no angle."""
+    import astropy.units as u
+    from astropy.coordinates import Angle
+
+    text = np.char.strip(np.asarray([v.decode() if isinstance(v, bytes) else str(v) for v in values.ravel()]))
+    out = np.full(text.shape, np.nan)
+    filled = (text != "") & (np.char.lower(text) != "nan") & (text != "--")
+    if filled.any():
+        unit = u.hourangle if hours else u.deg
+        try:
+            numeric = np.array([bool(_NUMBER.match(t)) for t in text[filled]])
+            parsed = np.empty(numeric.size)
+            parsed[numeric] = text[filled][numeric].astype(np.float64)  # plain numbers: degrees
+            if not numeric.all():
+                parsed[~numeric] = Angle(text[filled][~numeric], unit=unit).deg
+        except (ValueError, u.UnitsError) as exc:
+            bad = str(next((t for t in text[filled] if not _is_angle(t, unit)), text[filled][0]))
+            raise VizError(f"column {name!r} holds {bad!r}, which is not an angle: positions are numbers in degrees "
+                           f"or sexagesimal text ('05 35 17.3' / '-05:23:28'); pass other columns with ra=, dec=",
+                           value=bad) from exc
+        out[filled] = parsed
+    return out
+
+
+def _is_angle(text: str, unit) -> bool:
+    from astropy.coordinates import Angle
+
+    try:
+        Angle(text, unit=unit)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _degrees(col, name: str = "", hours: bool = False) -> np.ndarray:
     unit = getattr(col, "unit", None)
     mask = np.ma.getmaskarray(col) if np.ma.isMaskedArray(col) else None  # a null position is no position
-    values = np.asarray(getattr(col, "value", col) if hasattr(col, "unit") and unit is not None else col, dtype=np.float64)
+    data = getattr(col, "value", col) if hasattr(col, "unit") and unit is not None else col
+    try:
+        values = np.asarray(data, dtype=np.float64)
+    except (ValueError, TypeError):  # text: sexagesimal, as VizieR's RAJ2000 ('05 35 17.3')
+        values = _sexagesimal(np.asarray(data), name, hours)
     if mask is not None and mask.any():
         values = np.where(mask, np.nan, values)
     if unit is not None:
@@ -136,7 +177,7 @@ def positions(source, ra: str | None = None, dec: str | None = None) -> Position
         ra_name, dec_name = "ra", "dec"
     else:
         ra_name, dec_name = find_coordinates(source, ra, dec)
-        ra_v, dec_v = _degrees(source[ra_name]), _degrees(source[dec_name])
+        ra_v, dec_v = _degrees(source[ra_name], ra_name, hours=True), _degrees(source[dec_name], dec_name)
     if ra_v.size == 0:
         raise VizError("the result is empty: there is nothing to show (check the query's region and filters)", value=0)
     good = np.isfinite(ra_v) & np.isfinite(dec_v) & (np.abs(dec_v) <= 90)

@@ -411,3 +411,40 @@ def test_a_table_hips_is_titled_after_its_folder_or_the_tables_name(tmp_path):
     assert read_properties(build_density_hips(stars.to_pandas(), tmp_path / "dens") / "properties")["obs_title"] == "dens density"
     stars.meta["name"] = "Pleiades members"
     assert read_properties(build_catalog_hips(stars, tmp_path / "named") / "properties")["obs_title"] == "Pleiades members"
+
+
+def test_vizier_sexagesimal_positions_and_other_column_names_are_read():
+    """VizieR's RAJ2000/DEJ2000 as text ('05 35 17.3', hours for RA) raised numpy's ValueError (a traceback
+    in the user's cell); a table with ``ra``/``decl`` (Rubin, SDSS) found no coordinates."""
+    from platform_lib.viz._inputs import positions
+
+    # M42 and the Pleiades as SIMBAD gives them; one row with no position, one typed by hand with colons
+    t = Table({"Name": ["M42", "M45", "blank", "M1"],
+               "RAJ2000": ["05 35 17.3", "03 47 24", "", "05:34:31.94"],
+               "DEJ2000": ["-05 23 28", "+24 07 00", "", "+22:00:52.2"]})
+    got = positions(t)
+    assert got.rows.tolist() == [0, 1, 3]
+    np.testing.assert_allclose(got.ra, [83.8220833, 56.85, 83.6330833], atol=1e-6)
+    np.testing.assert_allclose(got.dec, [-5.3911111, 24.1166667, 22.0145], atol=1e-6)
+    bytes_table = Table({"_RAJ2000": np.array([b"05 35 17.3"]), "_DEJ2000": np.array([b"-05 23 28"])})
+    np.testing.assert_allclose(positions(bytes_table).dec, [-5.3911111], atol=1e-6)
+    _assert_picture(viz.plot(t, center=SkyCoord("05h35m -05d23m"), radius=30 * u.deg))
+    with pytest.raises(viz.VizError, match="column 'DEJ2000' holds 'north', which is not an angle"):
+        positions(Table({"RAJ2000": ["05 35 17.3"], "DEJ2000": ["north"]}))
+    assert positions(Table({"ra": [83.82], "decl": [-5.39]})).dec_column == "decl"
+
+
+def test_a_zoom_centre_may_be_text_and_every_zoomed_colourbar_is_labelled():
+    """``center="05h35m17s -05d23m28s"`` raised AttributeError ('str' has no 'icrs'); the zoomed density image
+    (more than 50 000 sources) and the zoomed sky map had a colourbar without a label."""
+    rng = np.random.default_rng(3)
+    dense = Table({"ra": rng.normal(83.82, 0.3, 60_000), "dec": rng.normal(-5.39, 0.3, 60_000)})
+    for center in ("05h35m17.3s -05d23m28s", "83.822 -5.391", SkyCoord(83.822, -5.391, unit="deg")):
+        fig = viz.plot(dense, center=center, radius=1 * u.deg)
+        assert fig.axes[0].wcs.wcs.crval[0] == pytest.approx(83.822, abs=1e-3)
+        assert fig.axes[0].wcs.wcs.cdelt[0] < 0  # RA grows to the left
+        assert fig.axes[1].get_ylabel() == "log10(1 + sources per cell)"
+    zoomed = viz.plot_skymap(_skymap(), center="peak")
+    assert "probability per deg²" in [a.get_ylabel() for a in zoomed.axes]
+    with pytest.raises(viz.VizError, match="center='Orion' is not a sky position"):
+        viz.plot(dense, center="Orion", radius=1 * u.deg)
