@@ -448,3 +448,31 @@ def test_a_zoom_centre_may_be_text_and_every_zoomed_colourbar_is_labelled():
     assert "probability per deg²" in [a.get_ylabel() for a in zoomed.axes]
     with pytest.raises(viz.VizError, match="center='Orion' is not a sky position"):
         viz.plot(dense, center="Orion", radius=1 * u.deg)
+
+
+def test_the_widget_sends_positions_aladin_can_read_and_ranks_null_magnitudes_last(widget):
+    """A table with sexagesimal RAJ2000 text went to Aladin Lite as that text (it reads numbers in degrees);
+    a large table with masked magnitudes ranked them by the value under the mask (0: the 'brightest')."""
+    from astropy.io.votable import parse_single_table
+    from astropy.table import MaskedColumn
+
+    t = Table({"Name": ["M42", "M45"], "RAJ2000": ["05 35 17.3", "03 47 24"], "DEJ2000": ["-05 23 28", "+24 07 00"]})
+    widget.show_table(t, name="vizier")
+    [(content, buffers)] = [(c, b) for c, b in widget.sent if c.get("event_name") == "add_table"]
+    sent = parse_single_table(io.BytesIO(bytes(buffers[0]))).to_table()
+    ra_field, dec_field = content["options"]["ra_field"], content["options"]["dec_field"]
+    np.testing.assert_allclose(np.asarray(sent[ra_field], float), [83.8220833, 56.85], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(sent[dec_field], float), [-5.3911111, 24.1166667], atol=1e-6)
+    assert list(sent["RAJ2000"]) == ["05 35 17.3", "03 47 24"]  # the table's own text is still shown
+    plain = Table.from_pandas(_catalogue(30))
+    widget.show_table(plain, name="plain")
+    assert widget.sent[-1][0]["options"]["ra_field"] == "ra"  # degrees already: sent as they are
+
+    big = Table.from_pandas(_catalogue(3_000))
+    null = np.arange(len(big)) < 500
+    # under the mask lies 0.0, as a null magnitude read from a file may hold
+    big["gmag"] = MaskedColumn(np.where(null, 0.0, np.asarray(big["gmag"])), mask=null)
+    assert big["gmag"].mask.sum() == 500
+    widget.show_table(big, name="masked", limit=300)
+    sent = parse_single_table(io.BytesIO(bytes(widget.sent[-1][1][0]))).to_table()
+    assert not set(range(500)) & set(sent["_row"])  # the null magnitudes are not the 'brightest'
