@@ -169,8 +169,8 @@ def positions(source, ra: str | None = None, dec: str | None = None) -> Position
     """
     from astropy.coordinates import SkyCoord
 
-    if hasattr(source, "to_table") and not hasattr(source, "colnames"):  # pyvo DALResults
-        source = source.to_table()
+    if hasattr(source, "to_table") and not hasattr(source, "colnames") and not isinstance(source, SkyCoord):
+        source = source.to_table()  # pyvo DALResults (a SkyCoord has to_table too: its own frame's columns)
     if isinstance(source, SkyCoord):
         icrs = source.icrs
         ra_v, dec_v = np.atleast_1d(icrs.ra.deg).astype(float), np.atleast_1d(icrs.dec.deg).astype(float)

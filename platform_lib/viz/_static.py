@@ -46,9 +46,11 @@ def _allsky_axes(fig, projection: str):
     ax = fig.add_subplot(1, 1, 1, projection=projection)
     ax.grid(True, alpha=0.4)
     # astronomers' convention: RA grows to the left, 0h..24h labels
-    ticks = np.radians(np.arange(-150, 180, 30))
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{int((-np.degrees(t)) % 360 // 15)}h" for t in ticks], fontsize=8)
+    degrees = np.arange(-150, 180, 30)  # whole degrees: the labels from radians read 29.999... as 1h
+    ax.set_xticks(np.radians(degrees))
+    ax.set_xticklabels([f"{int(-d) % 360 // 15}h" for d in degrees], fontsize=8)
+    ax.set_xlabel("RA (ICRS)")
+    ax.set_ylabel("Dec (ICRS)")
     return ax
 
 
@@ -475,6 +477,10 @@ def plot(obj, **options):
         return plot_skymap(obj, **options)
     if hasattr(obj, "to_string") and hasattr(obj, "sky_fraction"):
         return plot_moc(obj, **options)
+    from astropy.coordinates import SkyCoord
+
+    if isinstance(obj, SkyCoord):  # its own to_table holds its frame's columns (l, b for galactic ones)
+        return plot_table(obj, **options)
     if hasattr(obj, "to_table") and not hasattr(obj, "colnames"):
         obj = obj.to_table()
     names = list(obj.colnames) if hasattr(obj, "colnames") else [str(c) for c in getattr(obj, "columns", [])]

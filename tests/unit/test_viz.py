@@ -476,3 +476,21 @@ def test_the_widget_sends_positions_aladin_can_read_and_ranks_null_magnitudes_la
     widget.show_table(big, name="masked", limit=300)
     sent = parse_single_table(io.BytesIO(bytes(widget.sent[-1][1][0]))).to_table()
     assert not set(range(500)) & set(sent["_row"])  # the null magnitudes are not the 'brightest'
+
+
+def test_a_skycoord_in_any_frame_is_drawn_at_its_icrs_position():
+    """A galactic SkyCoord went through its own ``to_table`` (columns l, b): 'no sky coordinates found'."""
+    from platform_lib.viz._inputs import positions
+
+    centre = SkyCoord(l=0 * u.deg, b=0 * u.deg, frame="galactic")  # the Galactic centre: 266.40, -28.94 (ICRS)
+    got = positions(centre)
+    np.testing.assert_allclose([got.ra[0], got.dec[0]], [266.405, -28.936], atol=1e-3)
+    fig = viz.plot(SkyCoord(l=[0, 10, 20] * u.deg, b=[0, 5, -5] * u.deg, frame="galactic"))
+    _assert_picture(fig)
+    # all-sky axes say what they are (they had tick labels only), RA growing to the left, each tick labelled
+    # with its own hour (the labels read 10h 7h 6h 3h 1h 0h: 29.999... deg was 1h)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("RA (ICRS)", "Dec (ICRS)")
+    labels = [(t.get_text(), round(float(np.degrees(x)))) for t, x in zip(ax.get_xticklabels(), ax.get_xticks())]
+    assert labels == [(f"{(-d) % 360 // 15}h", d) for d in range(-150, 180, 30)]
+    assert labels[:6] == [("10h", -150), ("8h", -120), ("6h", -90), ("4h", -60), ("2h", -30), ("0h", 0)]
