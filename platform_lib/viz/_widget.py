@@ -221,8 +221,9 @@ if _ipyaladin is not None:
             sent[ROW_COLUMN] = rows
             keep_cols = [c for c in sent.colnames if sent[c].dtype.kind in "biufUS" and getattr(sent[c], "ndim", 1) == 1]
             sent = sent[keep_cols]
-            # Aladin Lite reads the position columns as numbers in degrees: text (VizieR's sexagesimal
-            # RAJ2000) or other units (radians) go as degree columns of their own
+            # Aladin Lite reads the position columns as numbers in degrees, whatever their unit (radians
+            # were drawn as degrees), and text only in the '05 35 17.3' / '05:35:17.3' forms ('5h35m17.3s'
+            # became 5 deg): any other column goes with degree columns of its own, as positions() read it
             at = np.searchsorted(pos.rows, rows)
             for field, column, degrees in (("ra_field", pos.ra_column, pos.ra[at]), ("dec_field", pos.dec_column, pos.dec[at])):
                 if not _same_degrees(sent[column] if column in sent.colnames else None, degrees, field == "ra_field"):

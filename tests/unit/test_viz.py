@@ -451,19 +451,28 @@ def test_a_zoom_centre_may_be_text_and_every_zoomed_colourbar_is_labelled():
 
 
 def test_the_widget_sends_positions_aladin_can_read_and_ranks_null_magnitudes_last(widget):
-    """A table with sexagesimal RAJ2000 text went to Aladin Lite as that text (it reads numbers in degrees);
-    a large table with masked magnitudes ranked them by the value under the mask (0: the 'brightest')."""
+    """Positions went to Aladin Lite as the table held them, and it reads numbers in degrees whatever their
+    unit (a table in radians was drawn near 0h 0d) and text only as '05 35 17.3' ('5h35m17.3s' became 5 deg);
+    a large table's masked magnitudes were ranked by the value under the mask (0: the 'brightest')."""
     from astropy.io.votable import parse_single_table
     from astropy.table import MaskedColumn
 
-    t = Table({"Name": ["M42", "M45"], "RAJ2000": ["05 35 17.3", "03 47 24"], "DEJ2000": ["-05 23 28", "+24 07 00"]})
+    radians = Table({"ra": [1.4629729, 0.9922196] * u.rad, "dec": [-0.0940934, 0.4209160] * u.rad})
+    widget.show_table(radians, name="radians")
+    content, buffers = widget.sent[-1]
+    sent = parse_single_table(io.BytesIO(bytes(buffers[0]))).to_table()
+    np.testing.assert_allclose(np.asarray(sent[content["options"]["ra_field"]], float), [83.822, 56.850], atol=1e-3)
+    np.testing.assert_allclose(np.asarray(sent[content["options"]["dec_field"]], float), [-5.391, 24.117], atol=1e-3)
+    widget.sent.clear()
+
+    t = Table({"Name": ["M42", "M45"], "RAJ2000": ["5h35m17.3s", "03 47 24"], "DEJ2000": ["-05 23 28", "+24 07 00"]})
     widget.show_table(t, name="vizier")
     [(content, buffers)] = [(c, b) for c, b in widget.sent if c.get("event_name") == "add_table"]
     sent = parse_single_table(io.BytesIO(bytes(buffers[0]))).to_table()
     ra_field, dec_field = content["options"]["ra_field"], content["options"]["dec_field"]
     np.testing.assert_allclose(np.asarray(sent[ra_field], float), [83.8220833, 56.85], atol=1e-6)
     np.testing.assert_allclose(np.asarray(sent[dec_field], float), [-5.3911111, 24.1166667], atol=1e-6)
-    assert list(sent["RAJ2000"]) == ["05 35 17.3", "03 47 24"]  # the table's own text is still shown
+    assert list(sent["RAJ2000"]) == ["5h35m17.3s", "03 47 24"]  # the table's own text is still shown
     plain = Table.from_pandas(_catalogue(30))
     widget.show_table(plain, name="plain")
     assert widget.sent[-1][0]["options"]["ra_field"] == "ra"  # degrees already: sent as they are
