@@ -1,7 +1,8 @@
 """What the ``show_*``/``plot_*`` calls accept, turned into plain arrays: positions from tables, footprints
 from ``s_region``, HEALPix maps, MOCs; each bad input becomes a :class:`VizError` that says what to pass.
 
-Pure: may import numpy, astropy and this package's errors (and their root, ``platform_lib.errors``).
+Pure: may import numpy, astropy, this package's errors (and their root, ``platform_lib.errors``) and, for
+positions written as text, ``platform_lib.catalogs``' sexagesimal reader (on first use).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from platform_lib.viz._errors import VizError
 
-__all__ = ["Positions", "find_coordinates", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
+__all__ = ["Positions", "degrees_of", "find_coordinates", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
            "job_result"]
 
 #: Pairs of column names tried in order (case-insensitive) when a table has no position UCDs.
@@ -104,51 +105,30 @@ def find_coordinates(table, ra: str | None = None, dec: str | None = None) -> tu
     )
 
 
-def _sexagesimal(values: np.ndarray, name: str, hours: bool) -> np.ndarray:
-    """Degrees from text (``05 35 17.3``, ``-05:23:28``, ``5h35m17s``, ``83.82``): right ascension in
-    hours unless the text says otherwise (as VizieR writes ``RAJ2000``), declination in degrees; blank
-    text is no position (NaN). :class:`VizError` naming the column for text that is no angle."""
-    import astropy.units as u
-    from astropy.coordinates import Angle
-
-    text = np.char.strip(np.asarray([v.decode() if isinstance(v, bytes) else str(v) for v in values.ravel()]))
-    out = np.full(text.shape, np.nan)
-    filled = (text != "") & (np.char.lower(text) != "nan") & (text != "--")
-    if filled.any():
-        unit = u.hourangle if hours else u.deg
-        try:
-            numeric = np.array([bool(_NUMBER.match(t)) for t in text[filled]])
-            parsed = np.empty(numeric.size)
-            parsed[numeric] = text[filled][numeric].astype(np.float64)  # plain numbers: degrees
-            if not numeric.all():
-                parsed[~numeric] = Angle(text[filled][~numeric], unit=unit).deg
-        except (ValueError, u.UnitsError) as exc:
-            bad = str(next((t for t in text[filled] if not _is_angle(t, unit)), text[filled][0]))
-            raise VizError(f"column {name!r} holds {bad!r}, which is not an angle: positions are numbers in degrees "
-                           f"or sexagesimal text ('05 35 17.3' / '-05:23:28'); pass other columns with ra=, dec=",
-                           value=bad) from exc
-        out[filled] = parsed
-    return out
-
-
-def _is_angle(text: str, unit) -> bool:
-    from astropy.coordinates import Angle
+def _text_degrees(col, name: str, hours: bool) -> np.ndarray:
+    """Degrees from text, as the catalogues' ingest reads it (:func:`platform_lib.catalogs.decimal_degrees`:
+    ``05 35 17.3``, ``-05:23:28``, ``5h35m17.3s``; right ascension in hours unless the column's unit or
+    plain numbers say degrees); blank text is no position (NaN); text that is no angle a :class:`VizError`
+    naming the column and the row."""
+    from platform_lib.catalogs import UnsupportedSource, decimal_degrees
 
     try:
-        Angle(text, unit=unit)
-    except (ValueError, TypeError):
-        return False
-    return True
+        values, _ = decimal_degrees(col, name, is_ra=hours, label="the table's positions")
+    except UnsupportedSource as exc:
+        raise VizError(f"{exc}; or pass other columns with ra=, dec=", value=getattr(exc, "value", None)) from exc
+    return values.filled(np.nan)
 
 
-def _degrees(col, name: str = "", hours: bool = False) -> np.ndarray:
+def degrees_of(col, name: str = "", hours: bool = False) -> np.ndarray:
+    """A position column in degrees (NaN where null): numbers in the column's unit (degrees when it has
+    none), or text (``hours``: a right ascension, read in hours unless it says otherwise)."""
     unit = getattr(col, "unit", None)
     mask = np.ma.getmaskarray(col) if np.ma.isMaskedArray(col) else None  # a null position is no position
     data = getattr(col, "value", col) if hasattr(col, "unit") and unit is not None else col
     try:
         values = np.asarray(data, dtype=np.float64)
     except (ValueError, TypeError):  # text: sexagesimal, as VizieR's RAJ2000 ('05 35 17.3')
-        values = _sexagesimal(np.asarray(data), name, hours)
+        return _text_degrees(col, name, hours)
     if mask is not None and mask.any():
         values = np.where(mask, np.nan, values)
     if unit is not None:
@@ -177,7 +157,7 @@ def positions(source, ra: str | None = None, dec: str | None = None) -> Position
         ra_name, dec_name = "ra", "dec"
     else:
         ra_name, dec_name = find_coordinates(source, ra, dec)
-        ra_v, dec_v = _degrees(source[ra_name], ra_name, hours=True), _degrees(source[dec_name], dec_name)
+        ra_v, dec_v = degrees_of(source[ra_name], ra_name, hours=True), degrees_of(source[dec_name], dec_name)
     if ra_v.size == 0:
         raise VizError("the result is empty: there is nothing to show (check the query's region and filters)", value=0)
     good = np.isfinite(ra_v) & np.isfinite(dec_v) & (np.abs(dec_v) <= 90)

@@ -429,7 +429,7 @@ def test_vizier_sexagesimal_positions_and_other_column_names_are_read():
     bytes_table = Table({"_RAJ2000": np.array([b"05 35 17.3"]), "_DEJ2000": np.array([b"-05 23 28"])})
     np.testing.assert_allclose(positions(bytes_table).dec, [-5.3911111], atol=1e-6)
     _assert_picture(viz.plot(t, center=SkyCoord("05h35m -05d23m"), radius=30 * u.deg))
-    with pytest.raises(viz.VizError, match="column 'DEJ2000' holds 'north', which is not an angle"):
+    with pytest.raises(viz.VizError, match="column 'DEJ2000', row 1: cannot read 'north' as a sexagesimal"):
         positions(Table({"RAJ2000": ["05 35 17.3"], "DEJ2000": ["north"]}))
     assert positions(Table({"ra": [83.82], "decl": [-5.39]})).dec_column == "decl"
 
@@ -503,3 +503,17 @@ def test_a_skycoord_in_any_frame_is_drawn_at_its_icrs_position():
     labels = [(t.get_text(), round(float(np.degrees(x)))) for t, x in zip(ax.get_xticklabels(), ax.get_xticks())]
     assert labels == [(f"{(-d) % 360 // 15}h", d) for d in range(-150, 180, 30)]
     assert labels[:6] == [("10h", -150), ("8h", -120), ("6h", -90), ("4h", -60), ("2h", -30), ("0h", 0)]
+
+
+def test_a_vizier_table_with_text_positions_becomes_a_hips(tmp_path):
+    """``build_catalog_hips``/``build_density_hips`` of a table with sexagesimal RAJ2000 text raised numpy's
+    ValueError ('could not convert string to float')."""
+    t = Table({"Name": ["M42", "M45", "M1", "none"], "RAJ2000": ["05 35 17.3", "03 47 24", "05 34 31.94", ""],
+               "DEJ2000": ["-05 23 28", "+24 07 00", "+22 00 52.2", ""], "Vmag": [4.0, 1.6, 8.4, 9.0]})
+    report = viz.validate_hips(viz.build_catalog_hips(t, tmp_path / "cat"))
+    assert report.rows == 3  # the row with no position is left out
+    lines = (tmp_path / "cat" / "Norder1" / "Allsky.tsv").read_text().splitlines()[2:]
+    got = {row.split("\t")[3]: [float(v) for v in row.split("\t")[:2]] for row in lines}
+    np.testing.assert_allclose(got["M42"], [83.8220833, -5.3911111], atol=1e-6)
+    np.testing.assert_allclose(got["M45"], [56.85, 24.1166667], atol=1e-6)
+    assert viz.validate_hips(viz.build_density_hips(t, tmp_path / "density")).dataproduct_type == "image"
