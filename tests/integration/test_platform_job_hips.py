@@ -114,7 +114,6 @@ def test_a_jobs_hips_is_served_by_the_archive_to_its_owner_only(platform, tmp_pa
     viz.delete_hips(new)
     assert requests.get(f"{archive}hips/~/{new}/properties", timeout=30).status_code == 404
     assert viz.my_hips() == []
-    assert platform.classes_api(user, "DELETE", f"workspaces/{ws}").status_code == 200
 
 
 def _post_once_the_hub_answers(url: str, data: bytes, headers: dict, tries: int = 4) -> requests.Response:
