@@ -24,6 +24,9 @@ Public API:
     the user's own HiPS on the archive (a job output's: ``viz.show(job)`` uses it), at an unguessable
     ``hips/~/<name>/`` URL listed only to its owner; ``my_hips()`` is a :class:`MyHips` list whose ``used``
     and ``budget`` say the bytes they take on the archive and the most they may.
+``share_hips(name, group=... | workspace=...)``, ``unshare_hips(name, group=... | workspace=...)``
+    share one with a hub group (or a shared workspace) of the owner's: its members list it
+    (``my_hips().shared``) and read it with their own token; unsharing gives it a new key.
 
 Errors are :class:`VizError` (bad input to show/plot) and :class:`HipsError`; a builder given a set
 ``cancel`` event raises :class:`HipsCancelled`. Importing this package
@@ -52,7 +55,7 @@ from platform_lib.viz._hips import (
 )
 from platform_lib.viz._hips import read_properties as read_hips_properties
 from platform_lib.viz._inputs import find_coordinates, parse_s_region
-from platform_lib.viz._publish import MyHips, delete_hips, job_hips, my_hips, upload_hips
+from platform_lib.viz._publish import MyHips, delete_hips, job_hips, my_hips, share_hips, unshare_hips, upload_hips
 
 __all__ = [
     "Aladin",
@@ -81,7 +84,9 @@ __all__ = [
     "plot_skymap",
     "plot_table",
     "read_hips_properties",
+    "share_hips",
     "show",
+    "unshare_hips",
     "upload_hips",
     "validate_hips",
     "write_catalog_hips",

@@ -79,15 +79,31 @@ def _resolve(source, registry=None):
 
         ra, dec = find_coordinates(source)
         units = {c: str(source[c].unit) for c in source.colnames if getattr(source[c], "unit", None) is not None}
-        frame = source.to_pandas()
+        frame = _positions_in_degrees(source.to_pandas(), source, ra, dec, units)
         return None, frame, ra, dec, (source.meta or {}).get("name") or None, {}, units
     if isinstance(source, pd.DataFrame):
         from platform_lib.viz._inputs import find_coordinates
 
         ra, dec = find_coordinates(source)
-        return None, source, ra, dec, None, {}, {}
+        return None, _positions_in_degrees(source, source, ra, dec, {}), ra, dec, None, {}, {}
     raise HipsError(f"cannot build a HiPS from a {type(source).__name__}: give a registry name, a HATS "
                     "folder, an astropy Table or a pandas DataFrame", value=type(source).__name__)
+
+
+def _positions_in_degrees(frame, table, ra: str, dec: str, units: dict[str, str]):
+    """``frame`` with its ``ra``/``dec`` columns as numbers in degrees, as the tiles hold them: text (VizieR's
+    sexagesimal ``RAJ2000``) and other units (radians) are read as :func:`~platform_lib.viz._inputs.degrees_of`
+    does (``units`` then says degrees); a frame already in degrees is returned as it is."""
+    from platform_lib.viz._inputs import degrees_of
+
+    convert = [c for c in (ra, dec) if frame[c].dtype.kind not in "iuf" or units.get(c, "deg") != "deg"]
+    if not convert:
+        return frame
+    frame = frame.copy()
+    for column in convert:
+        frame[column] = degrees_of(table[column], column, hours=column == ra)
+        units[column] = "deg"
+    return frame
 
 
 def _columns_of(hats_path: Path) -> list[str]:

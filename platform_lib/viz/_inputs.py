@@ -1,7 +1,8 @@
 """What the ``show_*``/``plot_*`` calls accept, turned into plain arrays: positions from tables, footprints
 from ``s_region``, HEALPix maps, MOCs; each bad input becomes a :class:`VizError` that says what to pass.
 
-Pure: may import numpy, astropy and this package's errors (and their root, ``platform_lib.errors``).
+Pure: may import numpy, astropy, this package's errors (and their root, ``platform_lib.errors``) and, for
+positions written as text, ``platform_lib.catalogs``' sexagesimal reader (on first use).
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import numpy as np
 
 from platform_lib.viz._errors import VizError
 
-__all__ = ["Positions", "find_coordinates", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
+__all__ = ["Positions", "degrees_of", "find_coordinates", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
            "job_result"]
 
 #: Pairs of column names tried in order (case-insensitive) when a table has no position UCDs.
 COORD_PAIRS = [
     ("ra", "dec"), ("s_ra", "s_dec"), ("raj2000", "dej2000"), ("_raj2000", "_dej2000"), ("ra_icrs", "de_icrs"),
     ("ra_deg", "dec_deg"), ("radeg", "dedeg"), ("ra_1", "dec_1"), ("ra_left", "dec_left"), ("alpha", "delta"),
-    ("ra", "de"), ("target_ra", "target_dec"), ("ra_2", "dec_2"), ("ra_right", "dec_right"),
+    ("ra", "de"), ("ra", "decl"), ("target_ra", "target_dec"), ("ra_2", "dec_2"), ("ra_right", "dec_right"),
 ]
 
 
@@ -104,10 +105,30 @@ def find_coordinates(table, ra: str | None = None, dec: str | None = None) -> tu
     )
 
 
-def _degrees(col) -> np.ndarray:
+def _text_degrees(col, name: str, hours: bool) -> np.ndarray:
+    """Degrees from text, as the catalogues' ingest reads it (:func:`platform_lib.catalogs.decimal_degrees`:
+    ``05 35 17.3``, ``-05:23:28``, ``5h35m17.3s``; right ascension in hours unless the column's unit or
+    plain numbers say degrees); blank text is no position (NaN); text that is no angle a :class:`VizError`
+    naming the column and the row."""
+    from platform_lib.catalogs import UnsupportedSource, decimal_degrees
+
+    try:
+        values, _ = decimal_degrees(col, name, is_ra=hours, label="the table's positions")
+    except UnsupportedSource as exc:
+        raise VizError(f"{exc}; or pass other columns with ra=, dec=", value=getattr(exc, "value", None)) from exc
+    return values.filled(np.nan)
+
+
+def degrees_of(col, name: str = "", hours: bool = False) -> np.ndarray:
+    """A position column in degrees (NaN where null): numbers in the column's unit (degrees when it has
+    none), or text (``hours``: a right ascension, read in hours unless it says otherwise)."""
     unit = getattr(col, "unit", None)
     mask = np.ma.getmaskarray(col) if np.ma.isMaskedArray(col) else None  # a null position is no position
-    values = np.asarray(getattr(col, "value", col) if hasattr(col, "unit") and unit is not None else col, dtype=np.float64)
+    data = getattr(col, "value", col) if hasattr(col, "unit") and unit is not None else col
+    try:
+        values = np.asarray(data, dtype=np.float64)
+    except (ValueError, TypeError):  # text: sexagesimal, as VizieR's RAJ2000 ('05 35 17.3')
+        return _text_degrees(col, name, hours)
     if mask is not None and mask.any():
         values = np.where(mask, np.nan, values)
     if unit is not None:
@@ -128,15 +149,15 @@ def positions(source, ra: str | None = None, dec: str | None = None) -> Position
     """
     from astropy.coordinates import SkyCoord
 
-    if hasattr(source, "to_table") and not hasattr(source, "colnames"):  # pyvo DALResults
-        source = source.to_table()
+    if hasattr(source, "to_table") and not hasattr(source, "colnames") and not isinstance(source, SkyCoord):
+        source = source.to_table()  # pyvo DALResults (a SkyCoord has to_table too: its own frame's columns)
     if isinstance(source, SkyCoord):
         icrs = source.icrs
         ra_v, dec_v = np.atleast_1d(icrs.ra.deg).astype(float), np.atleast_1d(icrs.dec.deg).astype(float)
         ra_name, dec_name = "ra", "dec"
     else:
         ra_name, dec_name = find_coordinates(source, ra, dec)
-        ra_v, dec_v = _degrees(source[ra_name]), _degrees(source[dec_name])
+        ra_v, dec_v = degrees_of(source[ra_name], ra_name, hours=True), degrees_of(source[dec_name], dec_name)
     if ra_v.size == 0:
         raise VizError("the result is empty: there is nothing to show (check the query's region and filters)", value=0)
     good = np.isfinite(ra_v) & np.isfinite(dec_v) & (np.abs(dec_v) <= 90)

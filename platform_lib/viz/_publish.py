@@ -19,10 +19,11 @@ import json
 import tarfile
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from platform_lib.viz._errors import HipsError
 
-__all__ = ["delete_hips", "job_hips", "my_hips", "upload_hips"]
+__all__ = ["delete_hips", "job_hips", "my_hips", "share_hips", "unshare_hips", "upload_hips"]
 
 #: Seconds an upload may take (a large HiPS over a slow link).
 UPLOAD_TIMEOUT = 600.0
@@ -90,12 +91,14 @@ class MyHips(list):
     """The user's own HiPS on the archive: a list of their records; ``used`` and ``budget``: the bytes they
     take on the archive between them and the most they may; ``total_used`` and ``total_budget``: the same
     for all users' HiPS together; ``room_left``: the most a new upload may unpack to now (both budgets,
-    less what uploads under way hold). Each None where the archive does not say."""
+    less what uploads under way hold). Each None where the archive does not say. ``shared``: other users'
+    HiPS shared with a group of yours (``name``, ``title``, ``owner``, ``groups``, ``url``)."""
 
     def __init__(self, records=(), used: int | None = None, budget: int | None = None,
                  total_used: int | None = None, total_budget: int | None = None,
-                 room_left: int | None = None) -> None:
+                 room_left: int | None = None, shared=()) -> None:
         super().__init__(records)
+        self.shared = list(shared)
         self.used = used
         self.budget = budget
         self.total_used = total_used
@@ -121,13 +124,51 @@ def my_hips(*, settings=None) -> MyHips:
     base, session = _service(settings)
     answer = _answer(session.get(base), "the list of your HiPS").json()
     return MyHips(answer["hips"], answer.get("used"), answer.get("budget"), answer.get("total_used"),
-                  answer.get("total_budget"), answer.get("room_left"))
+                  answer.get("total_budget"), answer.get("room_left"), answer.get("shared_with_me", ()))
 
 
 def delete_hips(name: str, *, settings=None) -> None:
     """Remove the user's own HiPS ``name`` from the archive."""
     base, session = _service(settings)
     _answer(session.delete(base + name), f"deleting HiPS {name!r}")
+
+
+def _group_of(group: str | None, workspace: str | None) -> str:
+    """The hub group a HiPS is shared with: ``group``, or the group ``ws-<workspace>`` that holds a shared
+    workspace's read-write members (``astrohub workspaces``)."""
+    if (group is None) == (workspace is None):
+        raise HipsError("name one of group= (a hub group of yours) or workspace= (a shared workspace of yours)",
+                        value=(group, workspace))
+    name = group if group is not None else f"ws-{workspace}"
+    if not isinstance(name, str) or not name or "/" in name:
+        raise HipsError(f"{name!r} is not a group or workspace name", value=name)
+    return name
+
+
+def share_hips(name: str, *, group: str | None = None, workspace: str | None = None, settings=None) -> dict:
+    """Share your HiPS ``name`` with a hub group you belong to, or a shared workspace of yours (its
+    read-write members: the hub group ``ws-<workspace>``): its members see it in ``viz.my_hips().shared``
+    and read it with their own token; anyone else's token is answered 404. The HiPS's record (``name``,
+    ``groups``, ``url``).
+
+    Examples
+    --------
+    >>> viz.share_hips(name, workspace="pleiades")["groups"]   # doctest: +SKIP
+    ['ws-pleiades']
+    """
+    target = _group_of(group, workspace)
+    base, session = _service(settings)
+    return _answer(session.put(f"{base}{name}/shares/{quote(target, safe='')}"), f"sharing HiPS {name!r} with {target!r}").json()
+
+
+def unshare_hips(name: str, *, group: str | None = None, workspace: str | None = None, settings=None) -> dict:
+    """Stop sharing your HiPS ``name`` with a group (or workspace). Its members may have kept its URL, the key
+    to its tiles, so the HiPS gets a new name: the returned record's ``url`` (the old one answers 404;
+    :func:`job_hips` finds the new one by the record's ``id``)."""
+    target = _group_of(group, workspace)
+    base, session = _service(settings)
+    return _answer(session.delete(f"{base}{name}/shares/{quote(target, safe='')}"),
+                   f"unsharing HiPS {name!r} with {target!r}").json()
 
 
 def job_hips(job, *, client=None, settings=None, n_per_tile: int = 200) -> str:
@@ -151,8 +192,11 @@ def job_hips(job, *, client=None, settings=None, n_per_tile: int = 200) -> str:
     _service(settings)  # no archive or no token: say so before building
     if record_path.is_file():
         record = json.loads(record_path.read_text())
-        if record.get("result") == info.get("result") and any(h["name"] == record["name"] for h in my_hips(settings=settings)):
-            return record["url"]
+        if record.get("result") == info.get("result"):
+            # the same HiPS, under a new name if unsharing gave it one (its id is the first name)
+            for kept in my_hips(settings=settings):
+                if record["name"] in (kept["name"], kept.get("id")):
+                    return kept["url"]
     result = info.get("result")
     source = Path(result) if info.get("format") == "hats" else job_result(job)
     dest = Path(job.dir) / "hips"

@@ -46,9 +46,11 @@ def _allsky_axes(fig, projection: str):
     ax = fig.add_subplot(1, 1, 1, projection=projection)
     ax.grid(True, alpha=0.4)
     # astronomers' convention: RA grows to the left, 0h..24h labels
-    ticks = np.radians(np.arange(-150, 180, 30))
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{int((-np.degrees(t)) % 360 // 15)}h" for t in ticks], fontsize=8)
+    degrees = np.arange(-150, 180, 30)  # whole degrees: the labels from radians read 29.999... as 1h
+    ax.set_xticks(np.radians(degrees))
+    ax.set_xticklabels([f"{int(-d) % 360 // 15}h" for d in degrees], fontsize=8)
+    ax.set_xlabel("RA (ICRS)")
+    ax.set_ylabel("Dec (ICRS)")
     return ax
 
 
@@ -58,15 +60,43 @@ def _xy(ra, dec):
     return np.radians(lon), np.radians(np.asarray(dec))
 
 
+def _center(center):
+    """``center`` as a ``SkyCoord``: one already, or text (``"05h35m17s -05d23m28s"``, ``"83.82 -5.39"`` in
+    degrees); :class:`VizError` for anything else."""
+    from astropy.coordinates import SkyCoord
+
+    if isinstance(center, SkyCoord):
+        return center
+    if isinstance(center, str):
+        text = center.strip()
+        numbers = text.replace(",", " ").split()
+        try:
+            if len(numbers) == 2 and all(_is_number(n) for n in numbers):
+                return SkyCoord(float(numbers[0]), float(numbers[1]), unit="deg")
+            return SkyCoord(text)
+        except ValueError:
+            pass
+    raise VizError(f"center={center!r} is not a sky position: pass a SkyCoord, or text such as "
+                   "'05h35m17s -05d23m28s' or '83.82 -5.39' (degrees)", value=str(center))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _zoom_axes(fig, center, radius):
-    """A gnomonic (TAN) WCS axes of half-width ``radius`` around ``center`` (SkyCoord)."""
+    """A gnomonic (TAN) WCS axes of half-width ``radius`` around ``center`` (:func:`_center`)."""
     import astropy.units as u
     from astropy.wcs import WCS
 
     r = u.Quantity(radius, u.deg).to_value(u.deg)
     if not 0 < r < 80:
         raise VizError(f"a zoomed view needs 0 < radius < 80 deg, got {radius}", value=radius)
-    icrs = center.icrs
+    icrs = _center(center).icrs
     npx = 600
     wcs = WCS(naxis=2)
     wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
@@ -131,7 +161,7 @@ def _draw_healpix_allsky(ax, values, order, cmap="viridis", log=False, label=Non
     return img
 
 
-def _draw_healpix_zoom(ax, wcs, values, order, cmap="viridis", log=False):
+def _draw_healpix_zoom(ax, wcs, values, order, cmap="viridis", log=False, label=None):
     ny, nx = 600, 600
     y, x = np.mgrid[0:ny, 0:nx]
     lon, lat = wcs.pixel_to_world_values(x.ravel(), y.ravel())
@@ -139,7 +169,9 @@ def _draw_healpix_zoom(ax, wcs, values, order, cmap="viridis", log=False):
     if log:
         img = np.log10(1 + img)
     im = ax.imshow(img, origin="lower", cmap=cmap)
-    ax.figure.colorbar(im, ax=ax, shrink=0.7)
+    cbar = ax.figure.colorbar(im, ax=ax, shrink=0.7)
+    if label:
+        cbar.set_label(label)
     return img
 
 
@@ -158,6 +190,7 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
         from astropy.coordinates import SkyCoord
 
         r = u.Quantity(radius if radius is not None else 1.0 * u.deg, u.deg)
+        center = _center(center)
         ax, wcs = _zoom_axes(fig, center, r)
         near = center.icrs.separation(SkyCoord(pos.ra, pos.dec, unit="deg")) < r * 1.5  # the view and its corners
         ra_in, dec_in = pos.ra[near], pos.dec[near]
@@ -167,7 +200,8 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
 
             # cells about 1/150 of the view across
             order = int(np.clip(np.floor(np.log2(58.6 / (2 * r.to_value(u.deg) / 150))), 3, 13))
-            _draw_healpix_zoom(ax, wcs, density_map(healpix29(ra_in, dec_in), order), order, cmap="magma", log=True)
+            _draw_healpix_zoom(ax, wcs, density_map(healpix29(ra_in, dec_in), order), order, cmap="magma", log=True,
+                               label="log10(1 + sources per cell)")
         else:
             ax.scatter(ra_in, dec_in, s=max(1.0, min(12, 3e3 / max(n, 1))), color=color,
                        transform=ax.get_transform("world"))
@@ -239,7 +273,7 @@ def plot_healpix(values, *, projection: str = "mollweide", center=None, radius=N
     fig = fig or _figure()
     if center is not None:
         ax, wcs = _zoom_axes(fig, center, radius if radius is not None else 5.0)
-        _draw_healpix_zoom(ax, wcs, arr, order, cmap=cmap, log=log)
+        _draw_healpix_zoom(ax, wcs, arr, order, cmap=cmap, log=log, label=label)
     else:
         ax = _allsky_axes(fig, projection)
         _draw_healpix_allsky(ax, arr, order, cmap=cmap, log=log, label=label)
@@ -323,7 +357,7 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
             radius = float(np.clip(np.sqrt(max(area[0.9], 1)) * 1.2, 2, 60)) * u.deg
     if center is not None:
         ax, wcs = _zoom_axes(fig, center, radius if radius is not None else 20.0)
-        img = _draw_healpix_zoom(ax, wcs, dens, order, cmap="viridis")
+        img = _draw_healpix_zoom(ax, wcs, dens, order, cmap="viridis", label="probability per deg²")
         ny, nx = img.shape
         y, x = np.mgrid[0:ny, 0:nx]
         lon, lat = wcs.pixel_to_world_values(x.ravel(), y.ravel())
@@ -443,6 +477,10 @@ def plot(obj, **options):
         return plot_skymap(obj, **options)
     if hasattr(obj, "to_string") and hasattr(obj, "sky_fraction"):
         return plot_moc(obj, **options)
+    from astropy.coordinates import SkyCoord
+
+    if isinstance(obj, SkyCoord):  # its own to_table holds its frame's columns (l, b for galactic ones)
+        return plot_table(obj, **options)
     if hasattr(obj, "to_table") and not hasattr(obj, "colnames"):
         obj = obj.to_table()
     names = list(obj.colnames) if hasattr(obj, "colnames") else [str(c) for c in getattr(obj, "columns", [])]

@@ -209,8 +209,8 @@ if _ipyaladin is not None:
                 from platform_lib.viz._build import pick_magnitude
                 from platform_lib.viz._hips import healpix29, plan_catalog_orders, priority_rank
 
-                mag_col = magnitude or pick_magnitude(list(table.colnames))
-                mag = None if mag_col is None else np.asarray(table[mag_col], dtype=float)[rows]
+                mag_col = magnitude or pick_magnitude([c for c in table.colnames if table[c].dtype.kind in "iuf"])
+                mag = None if mag_col is None else _numbers(table[mag_col])[rows]
                 rank = priority_rank(mag, total)
                 order = plan_catalog_orders(healpix29(pos.ra, pos.dec), rank, max(1, limit // 768), 10)
                 keep = np.lexsort((rank, order))[:limit]
@@ -221,8 +221,15 @@ if _ipyaladin is not None:
             sent[ROW_COLUMN] = rows
             keep_cols = [c for c in sent.colnames if sent[c].dtype.kind in "biufUS" and getattr(sent[c], "ndim", 1) == 1]
             sent = sent[keep_cols]
-            options.setdefault("ra_field", pos.ra_column)
-            options.setdefault("dec_field", pos.dec_column)
+            # Aladin Lite reads the position columns as numbers in degrees, whatever their unit (radians
+            # were drawn as degrees), and text only in the '05 35 17.3' / '05:35:17.3' forms ('5h35m17.3s'
+            # became 5 deg): any other column goes with degree columns of its own, as positions() read it
+            at = np.searchsorted(pos.rows, rows)
+            for field, column, degrees in (("ra_field", pos.ra_column, pos.ra[at]), ("dec_field", pos.dec_column, pos.dec[at])):
+                if not _same_degrees(sent[column] if column in sent.colnames else None, degrees, field == "ra_field"):
+                    column = f"_{field[:-6]}_deg"
+                    sent[column] = degrees
+                options.setdefault(field, column)
             options.setdefault("name", name)
             self._sources[name] = table
             self.add_table(sent, **options)
@@ -349,6 +356,23 @@ if _ipyaladin is not None:
             if not out:
                 return Table()
             return out[0] if len(out) == 1 else vstack(out)
+
+
+def _numbers(col) -> np.ndarray:
+    """A column's values as floats, masked (null) values NaN (never the value under the mask)."""
+    values = np.asarray(col, dtype=np.float64)
+    if np.ma.isMaskedArray(col):
+        values = np.where(np.ma.getmaskarray(col), np.nan, values)
+    return values
+
+
+def _same_degrees(col, degrees: np.ndarray, wrap: bool) -> bool:
+    """Whether ``col`` (sent to the browser) holds ``degrees`` as plain numbers, as Aladin Lite reads them
+    (``wrap``: modulo 360, as positions keep right ascensions)."""
+    if col is None or col.dtype.kind not in "iuf" or str(getattr(col, "unit", None) or "deg") != "deg":
+        return False
+    values = np.asarray(col, dtype=np.float64)
+    return bool(np.allclose(values % 360 if wrap else values, degrees))
 
 
 def _registered_name(obj) -> str:

@@ -3,7 +3,9 @@
 ``viz.show(job)`` builds the output's HiPS catalogue (per HATS partition, with Dask), sends it to the
 archive with the owner's token and adds the archive's ``hips/~/<name>`` URL to the widget: no table goes
 to the browser. The archive serves it by that unguessable name, lists it to its owner only, answers 404
-to another user's token (as for TAP jobs), and lets only the owner delete it.
+to another user's token (as for TAP jobs), and lets only the owner delete it. Shared with a workspace
+(``viz.share_hips``), its members list it and read it with their own tokens, an outsider gets 404, and
+unsharing gives it a new key.
 """
 
 from __future__ import annotations
@@ -35,9 +37,14 @@ def test_a_jobs_hips_is_served_by_the_archive_to_its_owner_only(platform, tmp_pa
 
     if not platform.config.archive.enabled:
         pytest.skip("the archive service is not enabled in this platform")
-    user, other = platform.unique("hipsowner"), platform.unique("hipsother")
-    for name in (user, other):
+    user, other, outsider = platform.unique("hipsowner"), platform.unique("hipsother"), platform.unique("hipsout")
+    for name in (user, other, outsider):
         platform.create_user(name)
+    # a shared workspace of the owner's, with the other user as a member (before the archive first reads
+    # their groups: it keeps a token's answer for a minute)
+    ws = platform.unique("hipsteam")
+    made = platform.classes_api(user, "POST", "workspaces", {"name": ws, "members": [other]})
+    assert made.status_code == 200, made.text
     archive = f"{platform.url}services/archive/"
     monkeypatch.setenv("PLATFORM_API_TOKEN", platform.user_token(user))
     monkeypatch.setenv("PLATFORM_ARCHIVE_URL", archive)
@@ -82,10 +89,30 @@ def test_a_jobs_hips_is_served_by_the_archive_to_its_owner_only(platform, tmp_pa
     # shown again: the same HiPS, not a second upload
     assert viz.job_hips(job) == f"/services/archive/hips/~/{name}/"
     assert len(viz.my_hips()) == 1
-    # only the owner deletes it
-    assert requests.delete(f"{archive}hips/~/{name}", headers=theirs, timeout=30).status_code == 404
-    viz.delete_hips(name)
+
+    # shared with the workspace: its member lists it and reads it with their own token; an outsider cannot
+    outs = {"Authorization": f"token {platform.user_token(outsider)}"}
+    refused = requests.put(f"{archive}hips/~/{name}/shares/students", headers=mine, timeout=30)
+    assert refused.status_code == 403 and "not a member of the group 'students'" in refused.text
+    assert requests.put(f"{archive}hips/~/{name}/shares/ws-{ws}", headers=theirs, timeout=30).status_code == 404
+    assert viz.share_hips(name, workspace=ws)["groups"] == [f"ws-{ws}"]
+    assert requests.get(f"{archive}hips/~/{name}/properties", headers=theirs, timeout=30).status_code == 200
+    [seen] = requests.get(f"{archive}hips/~/", headers=theirs, timeout=30).json()["shared_with_me"]
+    assert (seen["name"], seen["owner"], seen["url"]) == (name, user, f"/services/archive/hips/~/{name}/")
+    assert requests.get(f"{archive}hips/~/{name}/properties", headers=outs, timeout=30).status_code == 404
+    assert requests.get(f"{archive}hips/~/", headers=outs, timeout=30).json()["shared_with_me"] == []
+    assert requests.delete(f"{archive}hips/~/{name}/shares/ws-{ws}", headers=theirs, timeout=30).status_code == 404
+    assert requests.delete(f"{archive}hips/~/{name}", headers=theirs, timeout=30).status_code == 404  # owner's only
+    # unshared: a new key, so the URL the member saw reads nothing; the owner's job finds it again
+    moved = viz.unshare_hips(name, workspace=ws)
+    new = moved["name"]
+    assert new != name and moved["groups"] == []
     assert requests.get(f"{archive}hips/~/{name}/properties", timeout=30).status_code == 404
+    assert requests.get(f"{archive}hips/~/{new}/properties", headers=theirs, timeout=30).status_code == 404
+    assert requests.get(f"{archive}hips/~/", headers=theirs, timeout=30).json()["shared_with_me"] == []
+    assert viz.job_hips(job) == f"/services/archive/hips/~/{new}/" and len(viz.my_hips()) == 1
+    viz.delete_hips(new)
+    assert requests.get(f"{archive}hips/~/{new}/properties", timeout=30).status_code == 404
     assert viz.my_hips() == []
 
 

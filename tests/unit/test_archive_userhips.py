@@ -48,6 +48,37 @@ def test_an_upload_is_kept_under_a_random_name_for_its_owner_only(tmp_path):
     assert not [p for p in store.root.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
 
+def test_a_hips_shared_with_a_group_is_read_by_its_members_until_unshared_under_a_new_key(tmp_path):
+    from platform_lib.imageindex import Viewer
+
+    store = UserHipsStore(tmp_path / "hips")
+    ann, bob, cat = Viewer("ann", ("team", "other")), Viewer("bob", ("team",)), Viewer("cat", ("solo",))
+    name = store.add("ann", "results", _hips_tar(tmp_path))["name"]
+    assert store.readable(name, ann) and not store.readable(name, bob)
+    for viewer, group, status in ((ann, "solo", 403), (bob, "team", 404), (ann, "../x", 400)):
+        with pytest.raises(UserHipsError) as err:  # not a group of hers; not his HiPS; not a group name
+            store.share(viewer, name, group)
+        assert err.value.status == status
+    assert store.share(ann, name, "team")["groups"] == ["team"]
+    assert store.readable(name, bob) and not store.readable(name, cat)
+    assert [(h["name"], h["owner"], h["groups"]) for h in store.shared_with(bob)] == [(name, "ann", ["team"])]
+    assert store.shared_with(cat) == [] and store.shared_with(ann) == []
+    assert store.listing("ann")[0]["groups"] == ["team"]
+    with pytest.raises(UserHipsError) as err:  # only the owner unshares
+        store.unshare("bob", name, "team")
+    assert err.value.status == 404
+    moved = store.unshare("ann", name, "team")
+    # the members may have kept the URL, the key to its tiles: the HiPS has a new one, the same id
+    assert moved["name"] != name and moved["name"].startswith("results-") and moved["groups"] == []
+    assert not (store.root / name).exists() and store.record(name) is None
+    assert [(h["name"], h["id"]) for h in store.listing("ann")] == [(moved["name"], name)]
+    assert not store.readable(moved["name"], bob) and store.shared_with(bob) == []
+    assert viz.validate_hips(store.root / moved["name"]).rows == 500
+    with pytest.raises(UserHipsError) as err:
+        store.unshare("ann", moved["name"], "team")
+    assert err.value.status == 404 and "not shared with the group 'team'" in str(err.value)
+
+
 def test_bad_uploads_are_refused_and_leave_nothing(tmp_path):
     store = UserHipsStore(tmp_path / "hips")
     for body, message in ((b"no tar", "not a tar archive"), (tar_of({"../up": b"x"}), "outside its folder"),

@@ -411,3 +411,109 @@ def test_a_table_hips_is_titled_after_its_folder_or_the_tables_name(tmp_path):
     assert read_properties(build_density_hips(stars.to_pandas(), tmp_path / "dens") / "properties")["obs_title"] == "dens density"
     stars.meta["name"] = "Pleiades members"
     assert read_properties(build_catalog_hips(stars, tmp_path / "named") / "properties")["obs_title"] == "Pleiades members"
+
+
+def test_vizier_sexagesimal_positions_and_other_column_names_are_read():
+    """VizieR's RAJ2000/DEJ2000 as text ('05 35 17.3', hours for RA) raised numpy's ValueError (a traceback
+    in the user's cell); a table with ``ra``/``decl`` (Rubin, SDSS) found no coordinates."""
+    from platform_lib.viz._inputs import positions
+
+    # M42 and the Pleiades as SIMBAD gives them; one row with no position, one typed by hand with colons
+    t = Table({"Name": ["M42", "M45", "blank", "M1"],
+               "RAJ2000": ["05 35 17.3", "03 47 24", "", "05:34:31.94"],
+               "DEJ2000": ["-05 23 28", "+24 07 00", "", "+22:00:52.2"]})
+    got = positions(t)
+    assert got.rows.tolist() == [0, 1, 3]
+    np.testing.assert_allclose(got.ra, [83.8220833, 56.85, 83.6330833], atol=1e-6)
+    np.testing.assert_allclose(got.dec, [-5.3911111, 24.1166667, 22.0145], atol=1e-6)
+    bytes_table = Table({"_RAJ2000": np.array([b"05 35 17.3"]), "_DEJ2000": np.array([b"-05 23 28"])})
+    np.testing.assert_allclose(positions(bytes_table).dec, [-5.3911111], atol=1e-6)
+    _assert_picture(viz.plot(t, center=SkyCoord("05h35m -05d23m"), radius=30 * u.deg))
+    with pytest.raises(viz.VizError, match="column 'DEJ2000', row 1: cannot read 'north' as a sexagesimal"):
+        positions(Table({"RAJ2000": ["05 35 17.3"], "DEJ2000": ["north"]}))
+    assert positions(Table({"ra": [83.82], "decl": [-5.39]})).dec_column == "decl"
+
+
+def test_a_zoom_centre_may_be_text_and_every_zoomed_colourbar_is_labelled():
+    """``center="05h35m17s -05d23m28s"`` raised AttributeError ('str' has no 'icrs'); the zoomed density image
+    (more than 50 000 sources) and the zoomed sky map had a colourbar without a label."""
+    rng = np.random.default_rng(3)
+    dense = Table({"ra": rng.normal(83.82, 0.3, 60_000), "dec": rng.normal(-5.39, 0.3, 60_000)})
+    for center in ("05h35m17.3s -05d23m28s", "83.822 -5.391", SkyCoord(83.822, -5.391, unit="deg")):
+        fig = viz.plot(dense, center=center, radius=1 * u.deg)
+        assert fig.axes[0].wcs.wcs.crval[0] == pytest.approx(83.822, abs=1e-3)
+        assert fig.axes[0].wcs.wcs.cdelt[0] < 0  # RA grows to the left
+        assert fig.axes[1].get_ylabel() == "log10(1 + sources per cell)"
+    zoomed = viz.plot_skymap(_skymap(), center="peak")
+    assert "probability per deg²" in [a.get_ylabel() for a in zoomed.axes]
+    with pytest.raises(viz.VizError, match="center='Orion' is not a sky position"):
+        viz.plot(dense, center="Orion", radius=1 * u.deg)
+
+
+def test_the_widget_sends_positions_aladin_can_read_and_ranks_null_magnitudes_last(widget):
+    """Positions went to Aladin Lite as the table held them, and it reads numbers in degrees whatever their
+    unit (a table in radians was drawn near 0h 0d) and text only as '05 35 17.3' ('5h35m17.3s' became 5 deg);
+    a large table's masked magnitudes were ranked by the value under the mask (0: the 'brightest')."""
+    from astropy.io.votable import parse_single_table
+    from astropy.table import MaskedColumn
+
+    radians = Table({"ra": [1.4629729, 0.9922196] * u.rad, "dec": [-0.0940934, 0.4209160] * u.rad})
+    widget.show_table(radians, name="radians")
+    content, buffers = widget.sent[-1]
+    sent = parse_single_table(io.BytesIO(bytes(buffers[0]))).to_table()
+    np.testing.assert_allclose(np.asarray(sent[content["options"]["ra_field"]], float), [83.822, 56.850], atol=1e-3)
+    np.testing.assert_allclose(np.asarray(sent[content["options"]["dec_field"]], float), [-5.391, 24.117], atol=1e-3)
+    widget.sent.clear()
+
+    t = Table({"Name": ["M42", "M45"], "RAJ2000": ["5h35m17.3s", "03 47 24"], "DEJ2000": ["-05 23 28", "+24 07 00"]})
+    widget.show_table(t, name="vizier")
+    [(content, buffers)] = [(c, b) for c, b in widget.sent if c.get("event_name") == "add_table"]
+    sent = parse_single_table(io.BytesIO(bytes(buffers[0]))).to_table()
+    ra_field, dec_field = content["options"]["ra_field"], content["options"]["dec_field"]
+    np.testing.assert_allclose(np.asarray(sent[ra_field], float), [83.8220833, 56.85], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(sent[dec_field], float), [-5.3911111, 24.1166667], atol=1e-6)
+    assert list(sent["RAJ2000"]) == ["5h35m17.3s", "03 47 24"]  # the table's own text is still shown
+    plain = Table.from_pandas(_catalogue(30))
+    widget.show_table(plain, name="plain")
+    assert widget.sent[-1][0]["options"]["ra_field"] == "ra"  # degrees already: sent as they are
+
+    big = Table.from_pandas(_catalogue(3_000))
+    null = np.arange(len(big)) < 500
+    # under the mask lies 0.0, as a null magnitude read from a file may hold
+    big["gmag"] = MaskedColumn(np.where(null, 0.0, np.asarray(big["gmag"])), mask=null)
+    assert big["gmag"].mask.sum() == 500
+    widget.show_table(big, name="masked", limit=300)
+    sent = parse_single_table(io.BytesIO(bytes(widget.sent[-1][1][0]))).to_table()
+    assert not set(range(500)) & set(sent["_row"])  # the null magnitudes are not the 'brightest'
+
+
+def test_a_skycoord_in_any_frame_is_drawn_at_its_icrs_position():
+    """A galactic SkyCoord went through its own ``to_table`` (columns l, b): 'no sky coordinates found'."""
+    from platform_lib.viz._inputs import positions
+
+    centre = SkyCoord(l=0 * u.deg, b=0 * u.deg, frame="galactic")  # the Galactic centre: 266.40, -28.94 (ICRS)
+    got = positions(centre)
+    np.testing.assert_allclose([got.ra[0], got.dec[0]], [266.405, -28.936], atol=1e-3)
+    fig = viz.plot(SkyCoord(l=[0, 10, 20] * u.deg, b=[0, 5, -5] * u.deg, frame="galactic"))
+    _assert_picture(fig)
+    # all-sky axes say what they are (they had tick labels only), RA growing to the left, each tick labelled
+    # with its own hour (the labels read 10h 7h 6h 3h 1h 0h: 29.999... deg was 1h)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("RA (ICRS)", "Dec (ICRS)")
+    labels = [(t.get_text(), round(float(np.degrees(x)))) for t, x in zip(ax.get_xticklabels(), ax.get_xticks())]
+    assert labels == [(f"{(-d) % 360 // 15}h", d) for d in range(-150, 180, 30)]
+    assert labels[:6] == [("10h", -150), ("8h", -120), ("6h", -90), ("4h", -60), ("2h", -30), ("0h", 0)]
+
+
+def test_a_vizier_table_with_text_positions_becomes_a_hips(tmp_path):
+    """``build_catalog_hips``/``build_density_hips`` of a table with sexagesimal RAJ2000 text raised numpy's
+    ValueError ('could not convert string to float')."""
+    t = Table({"Name": ["M42", "M45", "M1", "none"], "RAJ2000": ["05 35 17.3", "03 47 24", "05 34 31.94", ""],
+               "DEJ2000": ["-05 23 28", "+24 07 00", "+22 00 52.2", ""], "Vmag": [4.0, 1.6, 8.4, 9.0]})
+    report = viz.validate_hips(viz.build_catalog_hips(t, tmp_path / "cat"))
+    assert report.rows == 3  # the row with no position is left out
+    lines = (tmp_path / "cat" / "Norder1" / "Allsky.tsv").read_text().splitlines()[2:]
+    got = {row.split("\t")[3]: [float(v) for v in row.split("\t")[:2]] for row in lines}
+    np.testing.assert_allclose(got["M42"], [83.8220833, -5.3911111], atol=1e-6)
+    np.testing.assert_allclose(got["M45"], [56.85, 24.1166667], atol=1e-6)
+    assert viz.validate_hips(viz.build_density_hips(t, tmp_path / "density")).dataproduct_type == "image"

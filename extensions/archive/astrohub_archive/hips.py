@@ -10,9 +10,11 @@ Routes (under the service prefix):
     HTTP 404 with a one-line reason for anything missing, never a traceback. For a catalogue of the
     registry whose HiPS is not built yet, the request waits for the build.
 ``hips/~/`` and ``hips/~/<name>/<path>``
-    users' own HiPS (a job output's, built in their notebook and uploaded): the caller's list, an upload
-    (POST), a file of one (by its unguessable name), a removal by its owner (DELETE); see
-    :mod:`astrohub_archive.userhips`.
+    users' own HiPS (a job output's, built in their notebook and uploaded): the caller's list (and those
+    shared with their groups), an upload (POST), a file of one (by its unguessable name), a removal by its
+    owner (DELETE); see :mod:`astrohub_archive.userhips`.
+``hips/~/<name>/shares/<group>``
+    its owner shares a HiPS of theirs with a hub group of theirs (PUT) or stops (DELETE).
 ``aladin-lite/<file>``
     Aladin Lite's ES module from its npm package (``npm install aladin-lite``, pinned in the Makefile),
     which :class:`platform_lib.viz.Aladin` imports instead of the public CDN.
@@ -48,7 +50,8 @@ import tornado.web
 from astrohub_archive._tiles import TileCache, TileRouter, missing_reason
 from astrohub_archive.auth import Authenticator
 from astrohub_archive.userhips import (MAX_UPLOAD, OWNER_MAX, TOTAL_MAX, HipsErrors, UserHipsError,
-                                      UserHipsListHandler, UserHipsStore, signed_in_user)
+                                      UserHipsListHandler, UserHipsSharesHandler, UserHipsStore, signed_in_user,
+                                      signed_in_viewer)
 
 __all__ = ["HipsLibrary", "HipsStopped", "TileCache", "aladin_lite_dir", "hips_routes", "slug"]
 
@@ -482,15 +485,17 @@ class HipsFileHandler(_HipsBase):
 
 class UserHipsFileHandler(HipsFileHandler):
     """A file of a user's HiPS (``hips/~/<name>/<path>``), served as any HiPS to a request with no token
-    (Aladin Lite in the owner's browser: the name is the key) or with its owner's; a request with
-    anyone else's token gets 404, as if it did not exist. DELETE by its owner. Never answered by the
-    :class:`TileRouter` (which serves public HiPS only): each request passes the owner check above."""
+    (Aladin Lite in a browser: the name is the key) or with the token of its owner or of a member of a
+    group it is shared with; a request with anyone else's token gets 404, as if it did not exist. DELETE
+    by its owner. Never answered by the :class:`TileRouter` (which serves public HiPS only): each request
+    passes the check above."""
 
     routed = False
 
     async def get(self, name: str, rel: str, head: bool = False) -> None:
-        if Authenticator.token_of(self) and await signed_in_user(self, self.state) != self.library.owner_of(name):
-            raise tornado.web.HTTPError(404, f"no HiPS called {name!r}")
+        if Authenticator.token_of(self) and not self.library.readable(name, await signed_in_viewer(self, self.state)):
+            raise tornado.web.HTTPError(404, f"no HiPS called {name!r} that you may read (yours, or shared with "
+                                             "a group of yours: GET hips/~/ lists them)")
         await super().get(name, rel, head=head)
 
     async def delete(self, name: str, rel: str) -> None:
@@ -549,6 +554,7 @@ def hips_routes(prefix: str, state) -> list:
     return [
         (prefix + r"hips/~/?", UserHipsListHandler,
          {"store": users, "state": state, "max_upload": getattr(state, "hips_upload_max", MAX_UPLOAD)}),
+        (prefix + r"hips/~/([^/]+)/shares/?([^/]*)", UserHipsSharesHandler, {"store": users, "state": state}),
         (prefix + r"hips/~/([^/]+)/?(.*)", UserHipsFileHandler, {"library": users, "state": state, "cache": cache}),
         (prefix + r"hips/?", HipsListHandler, kw),
         (prefix + r"hips/(index\.json)", HipsListHandler, kw),

@@ -30,7 +30,14 @@ lock is a thread lock and a ``flock`` on ``~owners/.lock``, so that archive repl
 chart's ``replicas`` with a shared claim) keep within them too. ``GET hips/~/`` lists the caller's own HiPS
 (nobody else's; 401 without a token) with each one's ``bytes``, their ``used`` and ``budget``, all users'
 ``total_used`` and ``total_budget``, and ``room_left`` (:meth:`UserHipsStore.room`);
-``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not exist). The folders
+``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not exist).
+Its owner shares one with a hub group they belong to (``PUT hips/~/<name>/shares/<group>``; a shared
+workspace is its hub group ``ws-<name>``; 403 for a group they are not in): the group's members find it in
+their ``GET hips/~/`` (``shared_with_me``) and read its files with their own token, as the groups of
+proprietary images are checked (:class:`~platform_lib.imageindex.Viewer`, its groups from the hub); any
+other token is still answered 404. ``DELETE hips/~/<name>/shares/<group>`` stops sharing, and gives the
+HiPS a new name, since a member may have kept the old URL, which is the key to its tiles (its ``id``, the
+first name, stays). The folders
 live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never serves, kept by the
 stale-folder cleanup that only removes hidden ones), each owner recorded beside them in
 ``~owners/<name>.json``. May import tornado, platform_lib.viz and this package's faults.
@@ -62,8 +69,8 @@ import tornado.web
 
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
-__all__ = ["HipsErrors", "Reservation", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "USERS", "MAX_PER_OWNER",
-           "MAX_UPLOAD", "OWNER_MAX", "TOTAL_MAX", "signed_in_user"]
+__all__ = ["HipsErrors", "Reservation", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "UserHipsSharesHandler",
+           "USERS", "MAX_PER_OWNER", "MAX_UPLOAD", "OWNER_MAX", "TOTAL_MAX", "signed_in_user", "signed_in_viewer"]
 
 log = logging.getLogger("astrohub_archive")
 
@@ -91,6 +98,8 @@ _SPOOL_PREFIX = ".upload-"
 #: The folder in ``~owners`` of the reservations of uploads under way (:class:`Reservation`).
 _UNDER_WAY = ".uploads"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,200}$")
+#: A hub group's name as a HiPS may be shared with it (one URL path segment).
+_GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,200}$")
 #: The reservations this process holds, by their file's name (random): looked at from this process, one is
 #: counted as held, never probed with a lock of its own. On an NFS claim (the chart's HiPS folder shared by
 #: replicas) Linux makes ``flock`` a POSIX lock, which belongs to the process: a probe from this process
@@ -125,16 +134,84 @@ class UserHipsStore:
         return False
 
     def owner_of(self, name: str) -> str | None:
-        try:
-            return json.loads((self.owners / f"{name}.json").read_text())["owner"]
-        except (OSError, ValueError, KeyError):
+        return (self.record(name) or {}).get("owner")
+
+    def record(self, name: str) -> dict | None:
+        """The owner record of the HiPS ``name`` (None when there is none, or ``name`` is no HiPS name)."""
+        if not _NAME.match(name):
             return None
+        try:
+            meta = json.loads((self.owners / f"{name}.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return meta if isinstance(meta, dict) and isinstance(meta.get("owner"), str) else None
+
+    def readable(self, name: str, viewer) -> bool:
+        """Whether ``viewer`` (a :class:`~platform_lib.imageindex.Viewer`) may read the HiPS ``name`` with
+        their token: its owner, or a member of a group it is shared with."""
+        meta = self.record(name)
+        return meta is not None and (meta["owner"] == viewer.user or bool(set(_groups(meta)) & set(viewer.groups)))
 
     def listing(self, owner: str) -> list[dict]:
-        """The HiPS of ``owner``: ``name``, ``title``, ``rows``, ``created``, ``type``, ``bytes`` (on disk).
-        A record written before the budget (no ``bytes``) is counted from its folder once and kept so."""
-        return [{k: meta.get(k) for k in ("name", "title", "rows", "created", "type", "bytes")}
+        """The HiPS of ``owner``: ``name``, ``id`` (the first name it had: it stays when unsharing gives it a
+        new name), ``title``, ``rows``, ``created``, ``type``, ``bytes`` (on disk), ``groups`` (those it is
+        shared with). A record written before the budget (no ``bytes``) is counted from its folder once and
+        kept so."""
+        return [{**{k: meta.get(k) for k in ("name", "title", "rows", "created", "type", "bytes")},
+                 "id": meta.get("id") or meta["name"], "groups": _groups(meta)}
                 for meta in self._records(owner)]
+
+    def shared_with(self, viewer) -> list[dict]:
+        """The HiPS of other users shared with a group of ``viewer``'s: ``name``, ``title``, ``rows``,
+        ``created``, ``type``, ``owner``, ``groups`` (the viewer's groups it is shared with)."""
+        mine = set(viewer.groups)
+        return [{**{k: meta.get(k) for k in ("name", "title", "rows", "created", "type", "owner")},
+                 "groups": sorted(set(_groups(meta)) & mine)}
+                for meta in self._records(None)
+                if meta.get("owner") != viewer.user and set(_groups(meta)) & mine]
+
+    def share(self, viewer, name: str, group: str) -> dict:
+        """Share ``viewer``'s HiPS ``name`` with the hub group ``group``, whose members then read it with their
+        own token and see it in their listing; its record. :class:`UserHipsError` 404 when it is not theirs,
+        400 for a name that is no group's, 403 when they are not a member of ``group`` (one shares only with
+        a group one belongs to, as one copies only into one's own groups' workspaces)."""
+        if not _GROUP.match(group):
+            raise UserHipsError(f"{group!r} is not a group name (letters, digits, '.', '_', '@', '+', '-')")
+        if group not in viewer.groups:
+            raise UserHipsError(f"you ({viewer.user}) are not a member of the group {group!r}, so you cannot share "
+                                f"with it; your groups: {', '.join(sorted(viewer.groups)) or 'none'}", 403)
+        with self._kept():
+            meta = self._own(viewer.user, name)
+            if group not in _groups(meta):
+                meta = {**meta, "groups": sorted({*_groups(meta), group})}
+                _atomic_json(self.owners / f"{name}.json", meta)
+        log.info("HiPS ~/%s: %s shared it with the group %s", name, viewer.user, group)
+        return meta
+
+    def unshare(self, owner: str, name: str, group: str) -> dict:
+        """Stop sharing ``owner``'s HiPS ``name`` with ``group``; its new record. Its members may have kept the
+        URL, which is the key to the tiles, so the HiPS gets a new name (a new key: the old URL answers 404),
+        and its ``id`` stays. :class:`UserHipsError` 404 when it is not theirs, or not shared with ``group``."""
+        with self._kept():
+            meta = self._own(owner, name)
+            if group not in _groups(meta):
+                raise UserHipsError(f"your HiPS {name!r} is not shared with the group {group!r} (it is shared with: "
+                                    f"{', '.join(_groups(meta)) or 'nobody'})", 404)
+            renamed = f"{name.rsplit('-', 1)[0]}-{_key()}"
+            meta = {**meta, "name": renamed, "id": meta.get("id") or name,
+                    "groups": [g for g in _groups(meta) if g != group]}
+            os.rename(self.root / name, self.root / renamed)
+            _atomic_json(self.owners / f"{renamed}.json", meta)
+            (self.owners / f"{name}.json").unlink(missing_ok=True)
+        log.info("HiPS ~/%s: %s stopped sharing it with the group %s; it is now ~/%s", name, owner, group, renamed)
+        return meta
+
+    def _own(self, owner: str, name: str) -> dict:
+        """The record of ``owner``'s HiPS ``name``; :class:`UserHipsError` 404 when it is not theirs (or gone)."""
+        meta = self.record(name)
+        if meta is None or meta["owner"] != owner or not (self.root / name / "properties").is_file():
+            raise UserHipsError(f"no HiPS of yours called {name!r}", 404)
+        return meta
 
     def _records(self, owner: str | None) -> list[dict]:
         """The records of ``owner``'s HiPS (None: everybody's) whose folder is there, each with its ``bytes``."""
@@ -327,7 +404,7 @@ class UserHipsStore:
 
     def _add(self, owner, title, archive, reservation, HipsError, read_hips_properties, validate_hips) -> dict:
         slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", title).strip("-")[:40] or "hips"
-        name = f"{slug}-{secrets.token_urlsafe(16).replace('_', 'x').replace('-', 'y')}"
+        name = f"{slug}-{_key()}"
         self.root.mkdir(parents=True, exist_ok=True)
         self.owners.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.root))
@@ -471,6 +548,17 @@ def _unrecorded(exc: OSError) -> UserHipsError:
                          "administrator", 507)
 
 
+def _key() -> str:
+    """The random end of a HiPS's name: the key to it (no ``-``, which ends the name's readable part)."""
+    return secrets.token_urlsafe(16).replace("_", "x").replace("-", "y")
+
+
+def _groups(meta: dict) -> list[str]:
+    """The groups a HiPS record is shared with (none in a record written before sharing)."""
+    groups = meta.get("groups")
+    return [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
+
+
 def _mib(n: int) -> str:
     return f"{n / 2**20:.1f} MiB"
 
@@ -544,6 +632,12 @@ def _extract(tar: tarfile.TarFile, dest: Path, grow) -> None:
 async def signed_in_user(handler: tornado.web.RequestHandler, state) -> str:
     """The name of the user whose token ``handler``'s request carries; HTTP 401 without one, 403 for a
     token nobody knows, 503 while the hub cannot check it."""
+    return (await signed_in_viewer(handler, state)).user
+
+
+async def signed_in_viewer(handler: tornado.web.RequestHandler, state):
+    """The :class:`~platform_lib.imageindex.Viewer` (name and hub groups) whose token ``handler``'s request
+    carries; HTTP 401 without one, 403 for a token nobody knows, 503 while the hub cannot check it."""
     try:
         viewer = await state.auth.viewer(handler)
     except AuthFault as exc:
@@ -554,7 +648,7 @@ async def signed_in_user(handler: tornado.web.RequestHandler, state) -> str:
     if not viewer.user:
         raise tornado.web.HTTPError(401, "your own HiPS need your token (Authorization: token ...); "
                                          "in a notebook, platform_lib.viz.job_hips(job) sends it")
-    return viewer.user
+    return viewer
 
 
 class HipsErrors(tornado.web.RequestHandler):
@@ -692,14 +786,17 @@ class UserHipsListHandler(HipsErrors):
         self._discard()
 
     async def get(self) -> None:
-        owner = await self.owner()
+        viewer = await signed_in_viewer(self, self.state)
+        owner = viewer.user
         loop = asyncio.get_running_loop()
         kept = await loop.run_in_executor(self.state.executor, self.store.listing, owner)
         room = await loop.run_in_executor(self.state.executor, self.store.room, owner)
+        shared = await loop.run_in_executor(self.state.executor, self.store.shared_with, viewer)
         items = [{**i, "url": self.url_of(i["name"])} for i in kept]
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "private, no-cache")
-        self.finish(json.dumps({"owner": owner, "hips": items, **room}))
+        self.finish(json.dumps({"owner": owner, "hips": items, **room,
+                                "shared_with_me": [{**i, "url": self.url_of(i["name"])} for i in shared]}))
 
     async def post(self) -> None:
         title = self.get_query_argument("title", "") or ""
@@ -717,3 +814,41 @@ class UserHipsListHandler(HipsErrors):
         self.set_status(201)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"])}))
+
+
+class UserHipsSharesHandler(HipsErrors):
+    """``hips/~/<name>/shares/<group>``: the owner shares their HiPS with a hub group of theirs (PUT) or stops
+    (DELETE: the HiPS gets a new name, answered in the record's ``url``); ``hips/~/<name>/shares``: GET its
+    groups. Anyone else's token, or a HiPS that is not there: 404 (as if it did not exist)."""
+
+    def initialize(self, store: UserHipsStore, state) -> None:
+        self.store = store
+        self.state = state
+
+    async def _answer(self, method, *args) -> None:
+        try:  # in a thread: the store's lock is shared with other replicas
+            record = await asyncio.get_running_loop().run_in_executor(self.state.executor, method, *args)
+        except UserHipsError as exc:
+            raise tornado.web.HTTPError(exc.status, str(exc)) from None
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "private, no-cache")
+        self.finish(json.dumps({"name": record["name"], "id": record.get("id") or record["name"],
+                                "groups": _groups(record), "url": f"{self.state.prefix}hips/~/{record['name']}/"}))
+
+    async def get(self, name: str, group: str) -> None:
+        owner = await signed_in_user(self, self.state)
+        if group:
+            raise tornado.web.HTTPError(405, "GET hips/~/<name>/shares lists the groups a HiPS is shared with")
+        await self._answer(self.store._own, owner, name)
+
+    async def put(self, name: str, group: str) -> None:
+        viewer = await signed_in_viewer(self, self.state)
+        if not group:
+            raise tornado.web.HTTPError(400, "PUT hips/~/<name>/shares/<group>: name the group to share with")
+        await self._answer(self.store.share, viewer, name, group)
+
+    async def delete(self, name: str, group: str) -> None:
+        owner = await signed_in_user(self, self.state)
+        if not group:
+            raise tornado.web.HTTPError(400, "DELETE hips/~/<name>/shares/<group>: name the group to stop sharing with")
+        await self._answer(self.store.unshare, owner, name, group)
