@@ -115,7 +115,7 @@ def up_detached(config: LocalConfig, *, owner: int | None = None, echo: Echo = _
     check_ports_free(config.ports(), config.hub.ip)
     layout.state.mkdir(mode=0o700, exist_ok=True)
     layout.logs.mkdir(mode=0o700, exist_ok=True)
-    config_json = layout.state / "up-config.json"
+    config_json = layout.running_config
     atomic_write(config_json, config.model_dump_json(indent=2))
     log_path = layout.log("supervisor")
     with open(log_path, "ab") as log:

@@ -36,10 +36,15 @@ def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path, poll):
     try:
         status_file = data / "state" / "status.json"
         poll(lambda: status_file.exists() and json.loads(status_file.read_text()).get("ready"), 120, "ready")
+        # the banner's next step, as README says: add people (first9: with `up` in the foreground, what `make up`
+        # runs, this answered "no platform was started on ...": only `up --detach` wrote up-config.json)
+        (tmp_path / "roster.csv").write_text("username\ndave\n")
+        added = subprocess.run([sys.executable, "-m", "platform_lib", "users", "add", "--csv", str(tmp_path / "roster.csv"),
+                                "--data-dir", str(data)], capture_output=True, text=True, timeout=120)
+        assert added.returncode == 0 and "dave" in added.stdout, added.stdout + added.stderr
         token = json.loads((data / "state" / "tokens.json").read_text())["cli"]
         api = f"http://127.0.0.1:{hub}/hub/api"
         headers = {"Authorization": f"token {token}"}
-        requests.post(f"{api}/users/dave", headers=headers, timeout=30).raise_for_status()
         requests.post(f"{api}/users/dave/server", headers=headers, timeout=60).raise_for_status()
         poll(lambda: requests.get(f"{api}/users/dave", headers=headers, timeout=30).json()["servers"].get("", {}).get("ready"),
               90, "dave's server")
