@@ -36,12 +36,17 @@ def test_ctrl_c_stops_everything_and_leaves_no_orphans(tmp_path, poll):
     try:
         status_file = data / "state" / "status.json"
         poll(lambda: status_file.exists() and json.loads(status_file.read_text()).get("ready"), 120, "ready")
-        # the banner's next step, as README says: add people (first9: with `up` in the foreground, what `make up`
-        # runs, this answered "no platform was started on ...": only `up --detach` wrote up-config.json)
+        banner = ""
+        while "ready in" not in banner and up.poll() is None:  # printed once ready
+            banner += up.stdout.readline()
+        # the banner's next step, typed as printed in another shell, whose PATH has no .venv/bin: add people.
+        # first9: it said `astrohub users add ...` (command not found there), and with `up` in the foreground
+        # (what `make up` runs) that answered "no platform was started on ...": only `up --detach` wrote up-config.json
         (tmp_path / "roster.csv").write_text("username\ndave\n")
-        added = subprocess.run([sys.executable, "-m", "platform_lib", "users", "add", "--csv", str(tmp_path / "roster.csv"),
-                                "--data-dir", str(data)], capture_output=True, text=True, timeout=120)
-        assert added.returncode == 0 and "dave" in added.stdout, added.stdout + added.stderr
+        add_people = re.search(r"add people:\s+(.+?)\s+\(CSV", banner).group(1)
+        added = subprocess.run(add_people, shell=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
+                               capture_output=True, text=True, timeout=120)
+        assert added.returncode == 0 and "+ user dave" in added.stdout, (add_people, added.stdout + added.stderr)
         token = json.loads((data / "state" / "tokens.json").read_text())["cli"]
         api = f"http://127.0.0.1:{hub}/hub/api"
         headers = {"Authorization": f"token {token}"}
