@@ -22,16 +22,14 @@ from typing import TextIO
 
 __all__ = ["pip", "register", "unreachable_index_note"]
 
-#: pip's (urllib3's) words for a connection that was never made: no route, no name, refused, timed out.
-_NO_CONNECTION = re.compile(
-    r"Failed to establish a new connection: (?P<why>\[Errno [^\]]*\] [^'\")]+)"
-    r"|(?P<timeout>Connection to \S+ timed out)"
-    r"|(?P<proxy>ProxyError\('[^']*)"
-)
+#: pip's retry warning: ``after connection broken by 'NewConnectionError(...)': /simple/name/`` (urllib3 2.x).
+_BROKEN = re.compile(r"after connection broken by '(?P<error>\w+)\((?P<detail>.*)\)': /\S*$", re.M)
+#: The errors of a connection that was never made: no name, no route, refused, timed out, no proxy.
+_NO_CONNECTION = {"NewConnectionError", "NameResolutionError", "ConnectTimeoutError", "ProxyError"}
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
+_HOST = re.compile(r"host='(?P<host>[^']+)'")
 #: pip's ``Looking in indexes: URL, URL`` line.
 _INDEXES = re.compile(r"^Looking in indexes: (?P<urls>.+)$", re.M)
-#: The path pip was fetching in a ``Retrying (...) after connection broken by ...: /simple/name/`` line.
-_RETRIED = re.compile(r"after connection broken by .*\)': (?P<path>/\S*)$", re.M)
 
 
 def unreachable_index_note(output: str) -> str | None:
@@ -42,22 +40,22 @@ def unreachable_index_note(output: str) -> str | None:
     >>> unreachable_index_note("ERROR: No matching distribution found for no-such-package") is None
     True
     >>> print(unreachable_index_note(
-    ...     "Looking in indexes: https://pypi.org/simple\\n"
-    ...     "WARNING: Retrying (Retry(total=0)) after connection broken by 'NewConnectionError('<...>: "
-    ...     "Failed to establish a new connection: [Errno -2] Name or service not known')': /simple/astroplan/\\n"
+    ...     "WARNING: Retrying (Retry(total=0)) after connection broken by 'NameResolutionError(\\"HTTPSConnection("
+    ...     "host='pypi.org', port=443): Failed to resolve 'pypi.org' ([Errno -3] Temporary failure in name "
+    ...     "resolution)\\")': /simple/astroplan/\\n"
     ...     "ERROR: No matching distribution found for astroplan").splitlines()[0])
-    astrohub: pip could not reach the package index https://pypi.org/simple ([Errno -2] Name or service not known).
+    astrohub: pip could not reach the package index at pypi.org ([Errno -3] Temporary failure in name resolution).
     """
-    found = _NO_CONNECTION.search(output)
-    if found is None:
+    broken = [m for m in _BROKEN.finditer(output) if m.group("error") in _NO_CONNECTION]
+    if not broken:
         return None
-    why = (found.group("why") or found.group("timeout") or found.group("proxy").replace("ProxyError('", "proxy: ")).strip()
+    detail = broken[-1].group("detail")
+    errno = _ERRNO.search(detail)
+    why = errno.group(0).strip() if errno else ("timed out" if "timed out" in detail else broken[-1].group("error"))
     indexes = _INDEXES.search(output)
     remote = [u for u in (indexes.group("urls").split(", ") if indexes else []) if not u.startswith("file:")]
-    where = ", ".join(remote) if remote else "its package index"
-    retried = _RETRIED.search(output)
-    if not remote and retried:
-        where = f"its package index (for {retried.group('path')})"
+    host = _HOST.search(detail)
+    where = ", ".join(remote) if remote else f"at {host.group('host')}" if host else "(its index-url)"
     return (
         f"astrohub: pip could not reach the package index {where} ({why}).\n"
         "This platform has no internet access (or no way to that index), so an error above such as\n"
