@@ -41,8 +41,10 @@ def _columns_of(obj) -> list[str]:
     return list(obj.colnames) if isinstance(obj, Table) else [str(c) for c in obj.columns]
 
 
-def _angle_column(obj, name: str, side: str) -> np.ndarray:
-    """A coordinate column as float64 degrees, with errors that name the available columns."""
+def _angle_column(obj, name: str, side: str, *, is_ra: bool) -> np.ndarray:
+    """A coordinate column as float64 degrees, with errors that name the available columns. A text column
+    is read as sexagesimal (``"03 47 29.1"``, ``"+24:06:18"``; RA in hours unless its unit or plain decimal
+    numbers say degrees), as ingest reads it (:func:`platform_lib.catalogs.decimal_degrees`)."""
     cols = _columns_of(obj)
     if name not in cols:
         raise CrossmatchInputError(
@@ -55,6 +57,15 @@ def _angle_column(obj, name: str, side: str) -> np.ndarray:
     if np.ma.isMaskedArray(values) and np.asarray(values).dtype.kind in "fiu":
         values = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
     arr = np.asarray(values)
+    if arr.dtype.kind in "USO":
+        from platform_lib.catalogs import CatalogError, decimal_degrees
+
+        try:
+            degrees, _what = decimal_degrees(col if isinstance(obj, Table) else arr, name, is_ra=is_ra,
+                                             label=f"{side} table")
+        except CatalogError as exc:
+            raise CrossmatchInputError(str(exc), code="mistyped-column", value=name, available=cols) from exc
+        return np.ma.filled(degrees, np.nan).astype(np.float64)
     if arr.dtype.kind not in "fiu":
         raise CrossmatchInputError(
             f"{side} column {name!r} has type {arr.dtype}, not a number of degrees; "
@@ -105,6 +116,10 @@ def _default_coords(obj, coords, side: str):
         else:
             infos.append(ColumnInfo(name, datatype=str(obj.dtypes[name])))
     found = guess_position_columns(infos)
+    if found is None and isinstance(obj, Table):  # positions as sexagesimal text, e.g. a CSV of "03 47 29.1"
+        from platform_lib.catalogs import sexagesimal_position_columns
+
+        found = sexagesimal_position_columns(obj)
     if found is None:
         raise CrossmatchInputError(
             f"{side} table has no position columns that could be recognised (by UCD pos.eq.ra/pos.eq.dec, or "
@@ -130,8 +145,8 @@ def _side_coords(obj, coords, frame: str | None, side: str):
         sph = sc.spherical
         lon, lat = sph.lon.to_value(u.deg), sph.lat.to_value(u.deg)
     elif len(coords) == 2:
-        lon = _angle_column(obj, coords[0], side)
-        lat = _angle_column(obj, coords[1], side)
+        lon = _angle_column(obj, coords[0], side, is_ra=True)
+        lat = _angle_column(obj, coords[1], side, is_ra=False)
     else:
         cols = _columns_of(obj)
         raise CrossmatchInputError(
