@@ -41,10 +41,8 @@ def _columns_of(obj) -> list[str]:
     return list(obj.colnames) if isinstance(obj, Table) else [str(c) for c in obj.columns]
 
 
-def _angle_column(obj, name: str, side: str, *, is_ra: bool) -> np.ndarray:
-    """A coordinate column as float64 degrees, with errors that name the available columns. A text column
-    is read as sexagesimal (``"03 47 29.1"``, ``"+24:06:18"``; RA in hours unless its unit or plain decimal
-    numbers say degrees), as ingest reads it (:func:`platform_lib.catalogs.decimal_degrees`)."""
+def _angle_column(obj, name: str, side: str) -> np.ndarray:
+    """A coordinate column as float64 degrees, with errors that name the available columns."""
     cols = _columns_of(obj)
     if name not in cols:
         raise CrossmatchInputError(
@@ -57,15 +55,6 @@ def _angle_column(obj, name: str, side: str, *, is_ra: bool) -> np.ndarray:
     if np.ma.isMaskedArray(values) and np.asarray(values).dtype.kind in "fiu":
         values = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
     arr = np.asarray(values)
-    if arr.dtype.kind in "USO":
-        from platform_lib.catalogs import CatalogError, decimal_degrees
-
-        try:
-            degrees, _what = decimal_degrees(col if isinstance(obj, Table) else arr, name, is_ra=is_ra,
-                                             label=f"{side} table")
-        except CatalogError as exc:
-            raise CrossmatchInputError(str(exc), code="mistyped-column", value=name, available=cols) from exc
-        return np.ma.filled(degrees, np.nan).astype(np.float64)
     if arr.dtype.kind not in "fiu":
         raise CrossmatchInputError(
             f"{side} column {name!r} has type {arr.dtype}, not a number of degrees; "
@@ -129,6 +118,38 @@ def _default_coords(obj, coords, side: str):
     return found
 
 
+def _text_positions_in_degrees(obj, coords, side: str):
+    """``obj`` with its position columns given as text (sexagesimal ``"03 47 29.1"``, ``"+24:06:18"``, or
+    decimal) replaced by float degrees, read as ingest reads them (:func:`platform_lib.catalogs.decimal_degrees`:
+    RA in hours unless its unit or plain decimal numbers say degrees); ``obj`` itself when none is text.
+    Done once, before either path (in memory, touched partitions, Dask), so all give the same columns."""
+    import pandas as pd
+
+    is_table = isinstance(obj, Table)
+    if not (is_table or isinstance(obj, pd.DataFrame)) or isinstance(coords, str) or len(coords) != 2:
+        return obj
+    cols = _columns_of(obj)
+    text = [(name, k == 0) for k, name in enumerate(coords) if name in cols
+            and getattr(obj[name], "ndim", 1) == 1 and np.asarray(obj[name]).dtype.kind in "USO"]
+    if not text:
+        return obj
+    from platform_lib.catalogs import CatalogError, decimal_degrees
+
+    obj = obj.copy()
+    for name, is_ra in text:
+        try:
+            degrees, _ = decimal_degrees(obj[name] if is_table else np.asarray(obj[name]), name, is_ra=is_ra,
+                                         label=f"{side} table")
+        except CatalogError as exc:
+            raise CrossmatchInputError(str(exc), code="mistyped-column", value=name, available=cols) from exc
+        degrees = np.ma.filled(degrees, np.nan)
+        if is_table:
+            obj.replace_column(name, Column(degrees, name=name, unit=u.deg, meta=obj[name].meta))
+        else:
+            obj[name] = degrees
+    return obj
+
+
 def _side_coords(obj, coords, frame: str | None, side: str):
     """(lon, lat, frame) of one side. A SkyCoord column or ``meta['frame']`` names the frame."""
     if not isinstance(obj, Table) and not hasattr(obj, "columns"):
@@ -145,8 +166,8 @@ def _side_coords(obj, coords, frame: str | None, side: str):
         sph = sc.spherical
         lon, lat = sph.lon.to_value(u.deg), sph.lat.to_value(u.deg)
     elif len(coords) == 2:
-        lon = _angle_column(obj, coords[0], side, is_ra=True)
-        lat = _angle_column(obj, coords[1], side, is_ra=False)
+        lon = _angle_column(obj, coords[0], side)
+        lat = _angle_column(obj, coords[1], side)
     else:
         cols = _columns_of(obj)
         raise CrossmatchInputError(
@@ -627,6 +648,8 @@ def crossmatch(
             _check_densities(density)
     left_coords = _default_coords(left, left_coords, "left")
     right_coords = _default_coords(right, right_coords, "right")
+    left = _text_positions_in_degrees(left, left_coords, "left")
+    right = _text_positions_in_degrees(right, right_coords, "right")
     progress_fn = progress if callable(progress) else None
     if output is not None:
         if not (_is_lazy(left) or _is_lazy(right)):

@@ -365,6 +365,8 @@ def test_sexagesimal_text_positions_match_as_ingest_reads_them():
     got = crossmatch(mine, stars, 1 * u.arcsec)
     assert list(got["name"]) == ["Alcyone", "Atlas"] and list(got["HIP"]) == [17702, 17847], got
     assert (got["separation_arcsec"] < 0.1 * u.arcsec).all()
+    assert got["RA"].unit == u.deg and abs(got["RA"][0] - 56.87117) < 1e-4  # the positions, in degrees
+    assert mine["RA"][0] == "03 47 29.08"  # the caller's table is left as it was
     frame = crossmatch(mine.to_pandas(), stars, 1 * u.arcsec, left_coords=("RA", "Dec"))
     assert list(frame["HIP"]) == [17702, 17847]
     mine["RA"][1] = "Atlas"  # not an angle: the column, the row and the value
