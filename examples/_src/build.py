@@ -239,7 +239,7 @@ csv.write_text('name,RA,Dec\\nAlcyone,03 47 29.08,+24 06 18.5\\nAtlas,03 49 09.7
                'Electra,03 44 52.54,+24 06 48.0\\n')
 uploaded = Table.read(csv)
 pleiades = crossmatch(uploaded, 'I/311', 3 * u.arcsec)
-print(len(pleiades), 'of my', len(uploaded), 'Pleiades stars are in Hipparcos:', list(pleiades['HIP']))"""),
+print(len(pleiades), 'of my', len(uploaded), 'Pleiades stars are in Hipparcos: HIP', ', '.join(map(str, pleiades['HIP'])))"""),
     ("md", "## On Dask, against the whole catalogue\n\nGive the catalogue's registry name: its HEALPix partitions "
            "(and their margin caches) are read by the cluster's workers."),
     ("code", """from dask_gateway import Gateway
