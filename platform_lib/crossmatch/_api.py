@@ -118,33 +118,43 @@ def _default_coords(obj, coords, side: str):
     return found
 
 
-def _text_positions_in_degrees(obj, coords, side: str):
-    """``obj`` with its position columns given as text (sexagesimal ``"03 47 29.1"``, ``"+24:06:18"``, or
-    decimal) replaced by float degrees, read as ingest reads them (:func:`platform_lib.catalogs.decimal_degrees`:
-    RA in hours unless its unit or plain decimal numbers say degrees); ``obj`` itself when none is text.
-    Done once, before either path (in memory, touched partitions, Dask), so all give the same columns."""
+def _positions_in_degrees(obj, coords, side: str):
+    """``obj`` with its position columns as float degrees: text (sexagesimal ``"03 47 29.1"``, ``"+24:06:18"``,
+    or decimal) read as ingest reads it (:func:`platform_lib.catalogs.decimal_degrees`: RA in hours unless its
+    unit or plain decimal numbers say degrees), and a Table's columns in another angle unit (``hourangle``,
+    ``rad``) converted; ``obj`` itself when nothing needs it. Done once, before any path (in memory, touched
+    partitions, Dask), so all read the same degrees and give the same columns (the touched and Dask paths
+    read a Table through pandas, which drops units: RA in hours matched nothing there)."""
     import pandas as pd
 
     is_table = isinstance(obj, Table)
     if not (is_table or isinstance(obj, pd.DataFrame)) or isinstance(coords, str) or len(coords) != 2:
         return obj
     cols = _columns_of(obj)
-    text = [(name, k == 0) for k, name in enumerate(coords) if name in cols
-            and getattr(obj[name], "ndim", 1) == 1 and np.asarray(obj[name]).dtype.kind in "USO"]
-    if not text:
+
+    def unit_of(name):
+        unit = getattr(obj[name], "unit", None) if is_table else None
+        return None if unit is None else u.Unit(unit)
+
+    wanted = [(name, k == 0) for k, name in enumerate(coords) if name in cols and getattr(obj[name], "ndim", 1) == 1
+              and (np.asarray(obj[name]).dtype.kind in "USO" or unit_of(name) not in (None, u.deg))]
+    if not wanted:
         return obj
     from platform_lib.catalogs import CatalogError, decimal_degrees
 
     obj = obj.copy()
-    for name, is_ra in text:
-        try:
-            degrees, _ = decimal_degrees(obj[name] if is_table else np.asarray(obj[name]), name, is_ra=is_ra,
-                                         label=f"{side} table")
-        except CatalogError as exc:
-            raise CrossmatchInputError(str(exc), code="mistyped-column", value=name, available=cols) from exc
-        degrees = np.ma.filled(degrees, np.nan)
+    for name, is_ra in wanted:
+        if np.asarray(obj[name]).dtype.kind not in "USO":
+            degrees = _angle_column(obj, name, side)  # another angle unit, or an error naming the column
+        else:
+            try:
+                degrees, _ = decimal_degrees(obj[name] if is_table else np.asarray(obj[name]), name, is_ra=is_ra,
+                                             label=f"{side} table")
+            except CatalogError as exc:
+                raise CrossmatchInputError(str(exc), code="mistyped-column", value=name, available=cols) from exc
+            degrees = np.ma.filled(degrees, np.nan)
         if is_table:
-            obj.replace_column(name, Column(degrees, name=name, unit=u.deg, meta=obj[name].meta))
+            obj.replace_column(name, Column(degrees, name=name, unit=u.deg, meta=obj[name].info.meta))
         else:
             obj[name] = degrees
     return obj
@@ -648,8 +658,8 @@ def crossmatch(
             _check_densities(density)
     left_coords = _default_coords(left, left_coords, "left")
     right_coords = _default_coords(right, right_coords, "right")
-    left = _text_positions_in_degrees(left, left_coords, "left")
-    right = _text_positions_in_degrees(right, right_coords, "right")
+    left = _positions_in_degrees(left, left_coords, "left")
+    right = _positions_in_degrees(right, right_coords, "right")
     progress_fn = progress if callable(progress) else None
     if output is not None:
         if not (_is_lazy(left) or _is_lazy(right)):

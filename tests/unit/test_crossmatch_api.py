@@ -375,6 +375,24 @@ def test_sexagesimal_text_positions_match_as_ingest_reads_them():
     assert err.value.code == "mistyped-column"
 
 
+def test_a_table_in_hours_matches_a_hats_catalogue_as_it_matches_in_memory(tmp_path):
+    """first9: against a HATS catalogue (the touched-partitions path, which reads a Table through pandas and
+    lost its units) a Table whose RA is in hours matched nothing, silently; in memory it matched."""
+    from platform_lib.catalogs import write_hats
+
+    rng = np.random.default_rng(1)
+    stars = pd.DataFrame({"id": np.arange(200), "ra": rng.uniform(50, 60, 200), "dec": rng.uniform(20, 30, 200)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # hats/lsdb's own deprecations while writing
+        write_hats(stars, tmp_path / "stars", name="stars", ra_column="ra", dec_column="dec", partition_rows=50)
+    mine = Table({"name": [f"s{i}" for i in range(5)], "ra": stars["ra"][:5].to_numpy() / 15 * u.hourangle,
+                  "dec": stars["dec"][:5].to_numpy() * u.deg})
+    in_memory = crossmatch(mine, Table.from_pandas(stars), 1 * u.arcsec)
+    touched = crossmatch(mine, str(tmp_path / "stars"), 1 * u.arcsec)
+    assert list(in_memory["id"]) == list(touched["id"]) == [0, 1, 2, 3, 4]
+    assert touched["ra_1"].unit == u.deg and mine["ra"].unit == u.hourangle  # the caller's table is unchanged
+
+
 def test_a_table_without_recognisable_positions_names_its_columns():
     _, right = _cats(10)
     with pytest.raises(CrossmatchInputError, match="left_coords=") as err:
