@@ -230,6 +230,16 @@ ax1.set_xlabel('separation (arcsec)'); ax1.set_ylabel('pairs'); ax1.set_title('s
 ax2.hist(matches['match_probability'], bins=20, range=(0, 1))
 ax2.set_xlabel('match probability'); ax2.set_title('Bayesian match probabilities')
 plt.show()"""),
+    ("md", "## Your own file\n\nUpload a CSV, FITS or VOTable file with the file browser (its upload button), read it "
+           "with `Table.read` and match it against a platform catalogue by name: only the catalogue's partitions "
+           "around your positions are read. Positions may be in degrees or sexagesimal text (`03 47 29.08`, "
+           "`+24 06 18.5`: right ascension in hours), in columns named `ra`/`dec`, `RA`/`Dec`, `RAJ2000`/`DEJ2000`..."),
+    ("code", """csv = Path(settings.home) / 'pleiades-example.csv'   # written here; your own file: uploaded
+csv.write_text('name,RA,Dec\\nAlcyone,03 47 29.08,+24 06 18.5\\nAtlas,03 49 09.74,+24 03 12.3\\n'
+               'Electra,03 44 52.54,+24 06 48.0\\n')
+uploaded = Table.read(csv)
+pleiades = crossmatch(uploaded, 'I/311', 3 * u.arcsec)
+print(len(pleiades), 'of my', len(uploaded), 'Pleiades stars are in Hipparcos: HIP', ', '.join(map(str, pleiades['HIP'])))"""),
     ("md", "## On Dask, against the whole catalogue\n\nGive the catalogue's registry name: its HEALPix partitions "
            "(and their margin caches) are read by the cluster's workers."),
     ("code", """from dask_gateway import Gateway

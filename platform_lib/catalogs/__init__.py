@@ -92,11 +92,10 @@ from platform_lib.catalogs._polygon import Polygon as SkyPolygon
 from platform_lib.catalogs._readers import Source, SourceTable, read_source, read_text_table
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for, resolve
-from platform_lib.catalogs._sexagesimal import decimal_degrees
+from platform_lib.catalogs._sexagesimal import decimal_degrees, sexagesimal_position_columns
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES
 
 __all__ = [
-    "decimal_degrees",
     "Registry",
     "CatalogInfo",
     "TableInfo",
@@ -104,6 +103,8 @@ __all__ = [
     "DATATYPES",
     "normalize_datatype",
     "guess_position_columns",
+    "sexagesimal_position_columns",
+    "decimal_degrees",
     "Link",
     "ingest",
     "read_source",

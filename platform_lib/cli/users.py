@@ -57,7 +57,7 @@ def _running(layout, config):
     """The configuration ``astrohub up`` runs with on this data directory (its port), else ``config``."""
     from platform_lib.local.config import LocalConfig
 
-    running = layout.state / "up-config.json"
+    running = layout.running_config
     return LocalConfig.model_validate_json(running.read_text()) if running.exists() else config
 
 

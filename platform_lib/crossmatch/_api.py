@@ -105,6 +105,10 @@ def _default_coords(obj, coords, side: str):
         else:
             infos.append(ColumnInfo(name, datatype=str(obj.dtypes[name])))
     found = guess_position_columns(infos)
+    if found is None and isinstance(obj, Table):  # positions as sexagesimal text, e.g. a CSV of "03 47 29.1"
+        from platform_lib.catalogs import sexagesimal_position_columns
+
+        found = sexagesimal_position_columns(obj)
     if found is None:
         raise CrossmatchInputError(
             f"{side} table has no position columns that could be recognised (by UCD pos.eq.ra/pos.eq.dec, or "
@@ -112,6 +116,48 @@ def _default_coords(obj, coords, side: str):
             f"{', '.join(cols)}. Pass {side}_coords=(lon_column, lat_column).",
             code="missing-column", value=None, available=cols)
     return found
+
+
+def _positions_in_degrees(obj, coords, side: str):
+    """``obj`` with its position columns as float degrees: text (sexagesimal ``"03 47 29.1"``, ``"+24:06:18"``,
+    or decimal) read as ingest reads it (:func:`platform_lib.catalogs.decimal_degrees`: RA in hours unless its
+    unit or plain decimal numbers say degrees), and a Table's columns in another angle unit (``hourangle``,
+    ``rad``) converted; ``obj`` itself when nothing needs it. Done once, before any path (in memory, touched
+    partitions, Dask), so all read the same degrees and give the same columns (the touched and Dask paths
+    read a Table through pandas, which drops units: RA in hours matched nothing there)."""
+    import pandas as pd
+
+    is_table = isinstance(obj, Table)
+    if not (is_table or isinstance(obj, pd.DataFrame)) or isinstance(coords, str) or len(coords) != 2:
+        return obj
+    cols = _columns_of(obj)
+
+    def unit_of(name):
+        unit = getattr(obj[name], "unit", None) if is_table else None
+        return None if unit is None else u.Unit(unit)
+
+    wanted = [(name, k == 0) for k, name in enumerate(coords) if name in cols and getattr(obj[name], "ndim", 1) == 1
+              and (np.asarray(obj[name]).dtype.kind in "USO" or unit_of(name) not in (None, u.deg))]
+    if not wanted:
+        return obj
+    from platform_lib.catalogs import CatalogError, decimal_degrees
+
+    obj = obj.copy()
+    for name, is_ra in wanted:
+        if np.asarray(obj[name]).dtype.kind not in "USO":
+            degrees = _angle_column(obj, name, side)  # another angle unit, or an error naming the column
+        else:
+            try:
+                degrees, _ = decimal_degrees(obj[name] if is_table else np.asarray(obj[name]), name, is_ra=is_ra,
+                                             label=f"{side} table")
+            except CatalogError as exc:
+                raise CrossmatchInputError(str(exc), code="mistyped-column", value=name, available=cols) from exc
+            degrees = np.ma.filled(degrees, np.nan)
+        if is_table:
+            obj.replace_column(name, Column(degrees, name=name, unit=u.deg, meta=obj[name].info.meta))
+        else:
+            obj[name] = degrees
+    return obj
 
 
 def _side_coords(obj, coords, frame: str | None, side: str):
@@ -612,6 +658,8 @@ def crossmatch(
             _check_densities(density)
     left_coords = _default_coords(left, left_coords, "left")
     right_coords = _default_coords(right, right_coords, "right")
+    left = _positions_in_degrees(left, left_coords, "left")
+    right = _positions_in_degrees(right, right_coords, "right")
     progress_fn = progress if callable(progress) else None
     if output is not None:
         if not (_is_lazy(left) or _is_lazy(right)):

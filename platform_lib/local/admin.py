@@ -34,7 +34,7 @@ class HubAdmin:
     def for_config(cls, config: LocalConfig) -> "HubAdmin":
         """The admin client of the platform running on ``config.data_dir``."""
         layout = DataLayout(config.data_dir)
-        running = layout.state / "up-config.json"
+        running = layout.running_config
         if not running.exists() or not layout.tokens_file.exists():
             raise NotRunningError(
                 f"no platform was started on {config.data_dir}: run `astrohub up` first, or pass the "

@@ -15,11 +15,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Callable
 
 import psutil
 
-from platform_lib.local.config import LocalConfig
+from platform_lib.local.config import LocalConfig, default_data_dir
 from platform_lib.local.errors import AlreadyRunningError, LocalPlatformError, NotRunningError, StartupError
 from platform_lib.local.layout import DataLayout
 from platform_lib.local.owner import Owner
@@ -48,10 +49,18 @@ def banner(config: LocalConfig, state: PlatformState) -> str:
             *_user_lines(config, creds),
             f"  data:          {config.data_dir}",
             f"  sample data:   {_sample_data_line(config, state)}",
-            f"  stop:          Ctrl-C, or `astrohub down --data-dir {config.data_dir}`",
+            f"  stop:          Ctrl-C, or `{command()} down --data-dir {config.data_dir}`",
             "",
         ]
     )
+
+
+def command() -> str:
+    """The ``astrohub`` command as a person types it in another shell: in a virtualenv (``make up``'s ``.venv``,
+    whose ``bin`` is on no one's ``PATH`` but make's), its full path; else ``astrohub``."""
+    if sys.prefix != sys.base_prefix:
+        return str(Path(sys.executable).parent / "astrohub")
+    return "astrohub"
 
 
 def _sample_data_line(config: LocalConfig, state: PlatformState) -> str:
@@ -69,12 +78,17 @@ def _user_lines(config: LocalConfig, creds: dict) -> list[str]:
         return [
             f"  class code:    {creds['user_password']}  (people on the roster set their own password once at "
             f"{public_url(config)}hub/register)",
-            "  add people:    astrohub users add --csv roster.csv",
+            f"  add people:    {command()} users add --csv roster.csv{_data_dir_option(config)}  (CSV: username[,groups])",
         ]
     if config.auth.kind == "shared-password":
         return [f"  other users:   any allowed name / {creds['user_password']}  (shared password: anybody "
                 "who knows it can sign in as anybody; demos only)"]
     return [f"  other users:   sign up at {public_url(config)}hub/signup; approve at /hub/authorize"]
+
+
+def _data_dir_option(config: LocalConfig) -> str:
+    """`` --data-dir DIR`` when the platform's data directory is not the commands' default, else nothing."""
+    return "" if config.data_dir == default_data_dir() else f" --data-dir {config.data_dir}"
 
 
 def up(config: LocalConfig, *, owner: int | None = None, echo: Echo = _echo) -> int:
@@ -115,7 +129,7 @@ def up_detached(config: LocalConfig, *, owner: int | None = None, echo: Echo = _
     check_ports_free(config.ports(), config.hub.ip)
     layout.state.mkdir(mode=0o700, exist_ok=True)
     layout.logs.mkdir(mode=0o700, exist_ok=True)
-    config_json = layout.state / "up-config.json"
+    config_json = layout.running_config
     atomic_write(config_json, config.model_dump_json(indent=2))
     log_path = layout.log("supervisor")
     with open(log_path, "ab") as log:

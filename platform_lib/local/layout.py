@@ -86,6 +86,12 @@ class DataLayout:
         return self.state / "status.json"
 
     @property
+    def running_config(self) -> Path:
+        """The configuration the running platform was started with (JSON), which ``astrohub users``,
+        ``classes`` and ``workspaces`` read to find its hub."""
+        return self.state / "up-config.json"
+
+    @property
     def credentials_file(self) -> Path:
         return self.state / "credentials.json"
 

@@ -248,6 +248,9 @@ class Supervisor:
         t0 = time.monotonic()
         self.layout.prepare()
         config = self.config
+        # what `astrohub users`, `classes` and `workspaces` read to reach this hub: `up --detach` wrote it for
+        # its supervisor, the foreground `up` (what `make up` runs) did not, and they answered "no platform was started"
+        atomic_write(self.layout.running_config, config.model_dump_json(indent=2))
         self.credentials = self.state.credentials(
             config.auth.admin_user, config.auth.admin_password, config.auth.user_password
         )

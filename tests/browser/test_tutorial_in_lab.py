@@ -111,6 +111,17 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
                 page.wait_for_selector(".dask-ClusterListingItem", timeout=60_000)
                 page.wait_for_selector(".dask-DashboardListing-item button:not([disabled])", timeout=60_000)
                 assert page.locator(".dask-DashboardListing-inactive").count() == 0
+                # the widget's dashboard link, opened in a tab, draws its plots: Bokeh's websocket opens through
+                # the gateway (first9: the gateway answered its subprotocol with none and the page stayed blank)
+                link = re.search(r"Dashboard:\s*(http\S+/status)", outputs[i]).group(1)
+                dashboard = context.new_page()
+                try:
+                    with dashboard.expect_console_message(lambda m: re.search(
+                            r"rendered successfully|Could not open websocket", m.text), timeout=120_000) as drawn:
+                        dashboard.goto(link, timeout=120_000)
+                    assert "rendered successfully" in drawn.value.text, drawn.value.text
+                finally:
+                    dashboard.close()
                 sidebar_checked = True
                 cells.nth(i + 1).locator(".jp-InputPrompt").click()  # back to the notebook, on the next cell
         page.screenshot(path=str(tmp_path / "getting-started.png"))

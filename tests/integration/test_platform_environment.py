@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import re
+import socket
 import tempfile
 import time
 import zipfile
@@ -137,6 +138,15 @@ def test_pip_layer_is_per_user_persistent_and_held_to_the_platform_pins(platform
     # a package that does not exist: pip's clear message
     out = platform.execute(ann, f"{pip} astrohub-no-such-package")
     assert "No matching distribution found for astrohub-no-such-package" in out, out
+    assert "could not reach" not in out, out
+    # first9: offline (an index nothing answers at), the same words would read as "no such package": %pip says
+    # that the index could not be reached and what to do instead
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        index = f"http://127.0.0.1:{closed.getsockname()[1]}/simple"
+        out = platform.execute(ann, f"%pip install --index-url {index} --retries 1 astrohub-offline-probe")
+    assert f"could not reach the package index {index} ([Errno 111] Connection refused)" in out, out
+    assert "does not mean that the package does not exist" in out, out
     # the layer survives a restart of ann's server
     platform.stop_server(ann)
     platform.start_server(ann)

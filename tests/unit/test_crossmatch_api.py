@@ -87,10 +87,14 @@ def test_missing_and_mistyped_columns_list_available_ones():
         crossmatch(left, right, 1 * u.arcsec, left_coords=("RA", "dec"))
     assert err.value.code == "missing-column" and err.value.available == ["ra", "dec", "id", "mag"]
     bad = right.to_pandas()
-    bad["ra"] = bad["ra"].astype(str)
-    with pytest.raises(CrossmatchInputError, match="not a number") as err:
+    bad["ra"] = bad["ra"].astype(str)  # decimal numbers as text are degrees, as ingest reads them (first9)
+    assert len(crossmatch(left, bad, 1 * u.arcsec)) == len(crossmatch(left, right, 1 * u.arcsec))
+    bad["ra"] = "north"
+    with pytest.raises(CrossmatchInputError, match="cannot read 'north'") as err:
         crossmatch(left, bad, 1 * u.arcsec)
     assert err.value.code == "mistyped-column"
+    with pytest.raises(CrossmatchInputError, match="not a number") as err:
+        crossmatch(left, Table({"ra": np.ones(len(right), bool), "dec": right["dec"]}), 1 * u.arcsec)
     with pytest.raises(CrossmatchInputError, match="not an angle"):
         crossmatch(left, Table({"ra": right["ra"] * u.m, "dec": right["dec"]}), 1 * u.arcsec)
     with pytest.raises(CrossmatchInputError, match="mode"):
@@ -347,6 +351,46 @@ def test_position_columns_are_found_as_ingest_finds_them():
     # ra/dec, when a table has both, win over other guesses (what the default always meant)
     both = Table({"RA": np.zeros(len(left)), "DEC": np.zeros(len(left)), "ra": left["ra"], "dec": left["dec"]})
     assert len(crossmatch(both, right, 1 * u.arcsec)) == len(expected)
+
+
+def test_sexagesimal_text_positions_match_as_ingest_reads_them():
+    """first9: a user's CSV of "03 47 29.08", "+24 06 18.5" (RA/Dec as text) was refused as having "no position
+    columns that could be recognised", naming the very columns RA and Dec; ingest reads such columns, and now
+    crossmatch does too (RA in hours, Dec in degrees), found by name or given, as a Table or a DataFrame."""
+    from astropy.io import ascii
+
+    text = "name,RA,Dec\nAlcyone,03 47 29.08,+24 06 18.5\nAtlas,03:49:09.74,+24:03:12.3\nfar,12 00 00,-45 00 00\n"
+    mine = ascii.read(text, format="csv")
+    stars = Table({"HIP": [17702, 17847], "ra": [56.87115, 57.29059], "dec": [24.10514, 24.05342]})
+    got = crossmatch(mine, stars, 1 * u.arcsec)
+    assert list(got["name"]) == ["Alcyone", "Atlas"] and list(got["HIP"]) == [17702, 17847], got
+    assert (got["separation_arcsec"] < 0.1 * u.arcsec).all()
+    assert got["RA"].unit == u.deg and abs(got["RA"][0] - 56.87117) < 1e-4  # the positions, in degrees
+    assert mine["RA"][0] == "03 47 29.08"  # the caller's table is left as it was
+    frame = crossmatch(mine.to_pandas(), stars, 1 * u.arcsec, left_coords=("RA", "Dec"))
+    assert list(frame["HIP"]) == [17702, 17847]
+    mine["RA"][1] = "Atlas"  # not an angle: the column, the row and the value
+    with pytest.raises(CrossmatchInputError, match=r"column 'RA', row 2: cannot read 'Atlas'") as err:
+        crossmatch(mine, stars, 1 * u.arcsec)
+    assert err.value.code == "mistyped-column"
+
+
+def test_a_table_in_hours_matches_a_hats_catalogue_as_it_matches_in_memory(tmp_path):
+    """first9: against a HATS catalogue (the touched-partitions path, which reads a Table through pandas and
+    lost its units) a Table whose RA is in hours matched nothing, silently; in memory it matched."""
+    from platform_lib.catalogs import write_hats
+
+    rng = np.random.default_rng(1)
+    stars = pd.DataFrame({"id": np.arange(200), "ra": rng.uniform(50, 60, 200), "dec": rng.uniform(20, 30, 200)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # hats/lsdb's own deprecations while writing
+        write_hats(stars, tmp_path / "stars", name="stars", ra_column="ra", dec_column="dec", partition_rows=50)
+    mine = Table({"name": [f"s{i}" for i in range(5)], "ra": stars["ra"][:5].to_numpy() / 15 * u.hourangle,
+                  "dec": stars["dec"][:5].to_numpy() * u.deg})
+    in_memory = crossmatch(mine, Table.from_pandas(stars), 1 * u.arcsec)
+    touched = crossmatch(mine, str(tmp_path / "stars"), 1 * u.arcsec)
+    assert list(in_memory["id"]) == list(touched["id"]) == [0, 1, 2, 3, 4]
+    assert touched["ra_1"].unit == u.deg and mine["ra"].unit == u.hourangle  # the caller's table is unchanged
 
 
 def test_a_table_without_recognisable_positions_names_its_columns():

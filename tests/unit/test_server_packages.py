@@ -121,3 +121,26 @@ def test_spaces_are_linked_into_the_home_for_the_file_browser(tmp_path):
     assert link_spaces({**env, "PLATFORM_DATASETS": str(moved)})["datasets"] == str(moved)  # replaced
     assert link_spaces({**env, "PLATFORM_DATASETS": str(moved)})["datasets"] == str(moved)  # idempotent
     assert link_spaces({}) == {}
+
+
+def test_pip_magic_says_when_the_package_index_cannot_be_reached(tmp_path):
+    # first9: offline, %pip install astroplan retried the index five times and ended "No matching distribution
+    # found for astroplan", which reads as "no such package"; now it also says the index could not be reached
+    import io
+    import socket
+
+    from astrohub_server.pipmagic import pip
+
+    with socket.socket() as closed:  # a port nothing listens on: connection refused, as offline
+        closed.bind(("127.0.0.1", 0))
+        index = f"http://127.0.0.1:{closed.getsockname()[1]}/simple"
+        out = io.StringIO()
+        status = pip(f"download --no-deps -d {tmp_path} --index-url {index} --retries 1 astrohub-offline-probe", out=out)
+    text = out.getvalue()
+    assert status != 0 and "No matching distribution found for astrohub-offline-probe" in text, text
+    assert f"could not reach the package index {index} ([Errno 111] Connection refused)" in text, text
+    assert "does not mean that the package does not exist" in text and "%pip install ./" in text, text
+    # an index that answers (here: none at all) and has no such package: pip's own message, nothing added
+    out = io.StringIO()
+    assert pip(f"download --no-deps -d {tmp_path} --no-index astrohub-offline-probe", out=out) != 0
+    assert "No matching distribution found" in out.getvalue() and "astrohub:" not in out.getvalue(), out.getvalue()

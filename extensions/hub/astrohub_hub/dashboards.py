@@ -119,8 +119,14 @@ async def _proxy_to(request: web.Request, path: str, connector: aiohttp.BaseConn
     url = base.rstrip("/") + path
     async with aiohttp.ClientSession(connector=connector, timeout=_TIMEOUT, auto_decompress=False) as session:
         if request.headers.get("Upgrade", "").lower() == "websocket":
-            async with session.ws_connect(url, params=query, headers=_forwarded_headers(request.headers)) as upstream:
-                downstream = web.WebSocketResponse()
+            # Bokeh's page asks for subprotocols ("bokeh", its session token): the scheduler picks one and the
+            # browser refuses an answer that names none ("Could not open websocket": a blank dashboard), so
+            # they are asked of the scheduler and its choice given back; aiohttp makes the handshake's own headers
+            protocols = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+            headers = {k: v for k, v in _forwarded_headers(request.headers).items()
+                       if not k.lower().startswith("sec-websocket-")}
+            async with session.ws_connect(url, params=query, headers=headers, protocols=protocols) as upstream:
+                downstream = web.WebSocketResponse(protocols=(upstream.protocol,) if upstream.protocol else ())
                 await downstream.prepare(request)
                 tasks = [asyncio.ensure_future(_pump(downstream, upstream)),
                          asyncio.ensure_future(_pump(upstream, downstream))]

@@ -1,7 +1,8 @@
 """astrohub's side of a user's Jupyter server (a Jupyter server extension).
 
 Owns the user's package layer (:mod:`astrohub_server.packages`: the folder ``%pip install`` writes to,
-prepared at server start), the seeding of the user's numba cache (:mod:`astrohub_server.numbacache`), the links that show
+prepared at server start, and the kernels' ``%pip``, which says when pip cannot reach its index:
+:mod:`astrohub_server.pipmagic`), the seeding of the user's numba cache (:mod:`astrohub_server.numbacache`), the links that show
 datasets, scratch, groups and workspaces in the file browser (:mod:`astrohub_server.folders`)
 and the warm kernels (:mod:`astrohub_server.kernels`): when the server starts it keeps
 ``WarmKernels.count`` kernels of the default kernelspec started in the background, and the next

@@ -4,7 +4,8 @@ It runs in the user's namespace and leaves nothing there. It registers one ``pos
 that, after the first cell that imported ``dask_gateway``, applies platform_lib's fix of
 ``Gateway.close`` (:func:`platform_lib.gateway.make_gateway_close_idempotent`: dask-gateway 2026.3.0
 prints "Exception ignored in: <function Gateway.__del__ ...>" when a closed Gateway is collected) and
-unregisters itself. Lazily, so a kernel that never uses Dask imports nothing more at start. It also
+unregisters itself. Lazily, so a kernel that never uses Dask imports nothing more at start. It makes ``%pip``
+:mod:`astrohub_server.pipmagic`'s (a clear message when pip cannot reach its package index). It also
 installs platform_lib's import hook that makes astropy write VOTable TABLEDATA with its Python writer
 (:func:`platform_lib.votable.use_python_tabledata_writer`: astropy 8.0.2's C writer writes past its buffer
 and the kernel later crashes), which imports platform_lib's package (~0.1 s) but not astropy. A kernel
@@ -32,6 +33,13 @@ def _astrohub_kernel_startup(namespace):
         make_gateway_close_idempotent()
 
     shell.events.register("post_run_cell", fix_dask_gateway)
+
+    try:  # %pip says so when pip cannot reach its package index (no internet), not only "no matching distribution"
+        from astrohub_server.pipmagic import register
+    except ImportError:
+        pass
+    else:
+        register(shell)
 
     try:  # astropy 8.0.2's C TABLEDATA writer writes past its buffer: platform_lib.votable (an import hook)
         from platform_lib.votable import use_python_tabledata_writer
