@@ -219,3 +219,17 @@ def test_votable_columns_are_named_by_their_field_names(tmp_path):
     assert [c.name for c in table.columns][:6] == expected
     assert table.column("Jmag").ucd == "phot.mag;em.IR.J"
     assert list(registry.search(ucd="pos.galactic.lon")["column"]) == ["GLON"]
+
+
+def test_the_dictionary_finds_ucd1_positions_by_their_ucd1_plus_words(tmp_path):
+    """IRSA's answer in astropy's irsa-nph-m31.xml gives UCD1 only (``POS_EQ_RA_MAIN``): a search of the
+    dictionary by ``pos.eq.ra`` (what VizieR and every newer file say) finds its position columns, as
+    one by UCD1 finds UCD1+ ones. Before, ``search(ucd="pos.eq.ra")`` found nothing in it."""
+    registry = Registry(tmp_path / "r.sqlite")
+    ingest(AP / "votable/tests/data/irsa-nph-m31.xml", registry, name="m31", margin_arcsec=None)
+    ingest(AP / "votable/tests/data/names.xml", registry, name="names", margin_arcsec=None)
+    found = registry.search(ucd="pos.eq.ra")
+    assert list(zip(found["catalog"], found["column"])) == [("m31", "ra"), ("names", "RAdeg")]
+    main = registry.search(ucd="pos.eq.dec;meta.main")
+    assert list(zip(main["column"], main["ucd"])) == [("dec", "POS_EQ_DEC_MAIN")]
+    assert list(registry.search(ucd="POS_EQ_DEC")["column"]) == ["dec", "DEdeg"]
