@@ -101,13 +101,13 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
             return read_mrt(path, name=name)
         _refuse_cds_data_file(path)
         return _read_text_source(path, base, name)
-    found = _read_tables(path, fmt)
-    tables = []
-    for table, label in found:
+    found = _read_votables(path) if fmt == "votable" else [(t, label, None) for t, label in _read_tables(path, fmt)]
+    tables, empty = [], []
+    for table, label, frame in found:
         if len(table.columns) == 0 or len(table) == 0:
             if len(found) == 1:
                 raise UnsupportedSource(f"{path.name!r} holds no rows or no columns", value=str(path))
-            warnings.warn(f"{path.name}: table {label!r} holds no rows or no columns; skipped", stacklevel=2)
+            empty.append(label)
             continue
         meta = _lower_meta(table)
         if fmt == "fits":  # FITS: EQUINOX (or the deprecated EPOCH, its old synonym), else the RADESYS frame
@@ -117,13 +117,17 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
         else:  # ECSV/HDF5/Parquet metadata written by astropy: the keys mean what they say
             equinox = normalize_epoch(meta.get("equinox")) or _frame_name(meta.get("frame"))
             epoch = normalize_epoch(meta.get("epoch"))
-        if fmt == "votable":
-            equinox, epoch = _votable_frame(path, equinox, epoch)
+        if frame is not None:  # a VOTable's COOSYS, the one its own position fields refer to
+            equinox, epoch = frame[0] or equinox, frame[1] or epoch
         tables.append(SourceTable(name=label or str(meta.get("extname", "")).strip() or base,
                                   description=str(meta.get("description", "")), table=table,
                                   equinox=equinox, epoch=epoch))
     if not tables:
         raise UnsupportedSource(f"{path.name!r}: none of its {len(found)} tables holds rows", value=str(path))
+    if empty:  # one warning (a VizieR answer may hold hundreds of empty tables)
+        shown = ", ".join(map(repr, empty[:10])) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
+        said = f"table {shown} holds" if len(empty) == 1 else f"{len(empty)} tables ({shown}) hold"
+        warnings.warn(f"{path.name}: {said} no rows or no columns; skipped", stacklevel=2)
     meta = _lower_meta(found[0][0])
     return Source(
         name=name or str(meta.get("name") or base),
@@ -247,27 +251,58 @@ def _frame_name(value) -> str:
     return known.get(text, text)
 
 
-def _votable_frame(path: Path, equinox: str, epoch: str) -> tuple[str, str]:
-    """Equinox and epoch from the VOTable's COOSYS (the one a position field refers to, else the first)."""
+def _votable_frame(element, systems: dict, resource_systems: list) -> tuple[str, str]:
+    """Equinox and epoch of one VOTable TABLE: the COOSYS its position fields refer to (the main position's
+    first), else the first COOSYS of the RESOURCE holding it (or of those around it), else ``("", "")``.
+    Per table: a VizieR answer holds hundreds of tables, each in its own catalogue's frame (B1950, J2000...)."""
+    referred = []  # (not the main position, order, COOSYS) of the position fields that name one
+    for k, field in enumerate(element.iter_fields_and_params()):
+        ucd = position_ucd(str(getattr(field, "ucd", "") or ""))
+        if ucd.startswith(("pos.eq.ra", "pos.eq.dec")) and getattr(field, "ref", None) in systems:
+            referred.append(("meta.main" not in ucd, k, field.ref))
+    chosen = systems[min(referred)[2]] if referred else next(iter(resource_systems), None)
+    if chosen is None:
+        return "", ""
+    return normalize_epoch(chosen.equinox) or _frame_name(chosen.system), normalize_epoch(chosen.epoch)
+
+
+def _read_votables(path: Path) -> list[tuple[object, str, tuple[str, str]]]:
+    """Every TABLE of a VOTable, parsed once: ``(astropy Table, label, (equinox, epoch))``, the label ``""``
+    for a file of one table, else the TABLE's ``name`` (``ID``, ``table<N>``). Columns are named by their
+    FIELD ``name``, as pyvo, TOPCAT and the archive's TAP uploads name them (astropy's reader takes the
+    ``ID``, which services may set to ``col1``...; repeated names get astropy's ``_1``... suffixes)."""
     from astropy.io.votable import parse
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore")  # VOTable-spec and unit chatter from third-party files
             vot = parse(str(path))
-    except Exception:  # already read once by astropy's Table reader; do not fail on a second parse
-        return equinox, epoch
-    systems = {c.ID: c for c in vot.iter_coosys()}
-    if not systems:
-        return equinox, epoch
-    referred = []  # (not the main position, order, COOSYS) of the position fields that name one
-    for k, field in enumerate(vot.iter_fields_and_params()):
-        ucd = position_ucd(str(getattr(field, "ucd", "") or ""))
-        if ucd.startswith(("pos.eq.ra", "pos.eq.dec")) and getattr(field, "ref", None) in systems:
-            referred.append(("meta.main" not in ucd, k, field.ref))
-    chosen = systems[min(referred)[2]] if referred else next(iter(systems.values()))
-    found_equinox = normalize_epoch(chosen.equinox) or _frame_name(chosen.system)
-    return found_equinox or equinox, normalize_epoch(chosen.epoch) or epoch
+            systems = {c.ID: c for c in vot.iter_coosys()}
+            found = []  # (TableElement, the COOSYS of the resources holding it, innermost first)
+
+            def walk(resource, around):
+                here = list(resource.coordinate_systems) + around
+                for element in resource.tables:
+                    found.append((element, here))
+                for inner in resource.resources:
+                    walk(inner, here)
+
+            for resource in vot.resources:
+                walk(resource, list(vot.coordinate_systems))
+            out = []
+            if len(found) == 1:  # one table: any COOSYS of the file is its own
+                found = [(found[0][0], found[0][1] + list(systems.values()))]
+            for k, (element, around) in enumerate(found):
+                label = "" if len(found) == 1 else str(element.name or element.ID or f"table{k}")
+                out.append((element.to_table(use_names_over_ids=True), label,
+                            _votable_frame(element, systems, around)))
+    except Exception as exc:  # astropy raises many kinds; all mean "unreadable"
+        raise UnsupportedSource(f"cannot read {path.name!r} as votable: {exc}", value=str(path)) from exc
+    if not out:
+        raise UnsupportedSource(f"cannot read {path.name!r} as votable: No table found", value=str(path))
+    if len(out[0][0].colnames) == 0 and len(out) == 1:
+        raise UnsupportedSource(f"{path.name!r} holds no columns", value=str(path))
+    return out
 
 
 _EQUINOX_IN_TEXT = re.compile(r"\b(?:equinox|eq\.?)\s*[=:]?\s*([JB]?\s*\d{4}(?:\.\d+)?)", re.IGNORECASE)
@@ -322,9 +357,9 @@ def _keywords(value) -> list[str]:
 
 
 def _read_tables(path: Path, fmt: str) -> list[tuple[object, str]]:
-    """Every table of a file, with its name (``""`` when the file holds one table): a FITS file's table
-    HDUs (named by ``EXTNAME``, else ``hdu<N>``), a VOTable's TABLEs (by ``name``, else ``ID``, else
-    ``table<N>``). astropy's reader alone takes the first table and drops the others with a warning."""
+    """Every table of a file but a VOTable (:func:`_read_votables`), with its name (``""`` when the file holds
+    one table): a FITS file's table HDUs (named by ``EXTNAME``, else ``hdu<N>``). astropy's reader alone
+    takes the first table and drops the others with a warning."""
     labels: list[str] = []
     try:
         with warnings.catch_warnings():
@@ -337,19 +372,11 @@ def _read_tables(path: Path, fmt: str) -> list[tuple[object, str]]:
                     labels = [str(hdus[i].name or "").strip() or f"hdu{i}" for i in indices]
                     if len({label.lower() for label in labels}) < len(labels):  # EXTNAMEs repeated: by position
                         labels = [f"{label}_{i}" for label, i in zip(labels, indices)]
-            elif fmt == "votable":
-                from astropy.io.votable import parse
-
-                vot = parse(str(path))
-                labels = [str(t.name or t.ID or f"table{k}") for k, t in enumerate(vot.iter_tables())]
-                indices = list(range(len(labels)))
     except Exception as exc:  # astropy raises many kinds; all mean "unreadable"
         raise UnsupportedSource(f"cannot read {path.name!r} as {fmt}: {exc}", value=str(path)) from exc
     if len(labels) <= 1:
         return [(_read_table(path, fmt), "")]
-    if fmt == "fits":
-        return [(_read_table(path, fmt, hdu=i), label) for i, label in zip(indices, labels)]
-    return [(_read_table(path, fmt, table_id=i), label) for i, label in zip(indices, labels)]
+    return [(_read_table(path, fmt, hdu=i), label) for i, label in zip(indices, labels)]
 
 
 def _read_table(path: Path, fmt: str, **which):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from platform_lib.catalogs import _coverage
-from platform_lib.catalogs._columns import ColumnInfo, normalize_datatype
+from platform_lib.catalogs._columns import ColumnInfo, normalize_datatype, position_ucd
 from platform_lib.catalogs._errors import CatalogError, CatalogNotFound, DuplicateCatalog
 
 __all__ = ["Registry", "CatalogInfo", "TableInfo", "Link"]
@@ -167,6 +167,8 @@ class Registry:
                 con = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
                 con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA foreign_keys=ON")
+            # a UCD as search matches it: lower case, UCD1's position words (POS_EQ_RA_MAIN) in UCD1+ spelling
+            con.create_function("ucd_words", 1, lambda ucd: position_ucd(ucd or ""), deterministic=True)
             self._local.con = con
         return con
 
@@ -364,7 +366,9 @@ class Registry:
     def search(self, text: str | None = None, *, ucd: str | None = None):
         """Columns whose description or name contains ``text`` (case-insensitive), and/or whose UCD matches.
 
-        ``ucd`` matches a whole UCD word (``phot.mag`` matches ``phot.mag;em.opt.V``). Returns an
+        ``ucd`` matches a whole UCD word (``phot.mag`` matches ``phot.mag;em.opt.V``), in either case; the
+        position words of UCD1, which older VizieR and IRSA VOTables give, match their UCD1+ spelling
+        (``pos.eq.ra`` matches ``POS_EQ_RA_MAIN``, and the other way round). Returns an
         astropy Table with one row per column: catalog, table, column, description, unit, ucd.
 
         Examples
@@ -380,8 +384,8 @@ class Registry:
             pattern = f"%{text}%"
             args += [pattern, pattern]
         if ucd is not None:
-            where.append("(';' || lower(col.ucd) || ';') LIKE ?")
-            args.append(f"%;{ucd.lower()}%")
+            where.append("(';' || ucd_words(col.ucd) || ';') LIKE ?")
+            args.append(f"%;{position_ucd(ucd)}%")
         rows = self._connect().execute(
             "SELECT catalog.name, tab.full_name, col.name, col.description, col.unit, col.ucd FROM col "
             "JOIN tab ON tab.id=col.table_id JOIN catalog ON catalog.id=tab.catalog_id WHERE "

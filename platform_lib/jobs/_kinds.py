@@ -147,7 +147,7 @@ def _read_votable(path: Path, table: str | None) -> Table:
 
     if table is None:
         try:
-            return Table.read(path, format="votable")
+            return Table.read(path, format="votable", use_names_over_ids=True)
         except ValueError as exc:  # several tables: astropy asks for table_id
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # astropy warned on the read above
@@ -160,7 +160,7 @@ def _read_votable(path: Path, table: str | None) -> Table:
         found = list(parse(str(path)).iter_tables())
     for index, candidate in enumerate(found):
         if table in (candidate.ID, candidate.name):
-            return Table.read(path, format="votable", table_id=index)
+            return Table.read(path, format="votable", table_id=index, use_names_over_ids=True)
     raise _several_tables(path, table, [t.ID or t.name or str(i) for i, t in enumerate(found)])
 
 

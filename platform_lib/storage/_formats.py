@@ -110,7 +110,8 @@ def table_from_file(path: str, key: str):
     """Read the table file at the local ``path`` in format ``key``."""
     from astropy.table import Table
 
-    kwargs = {"path": "data"} if key == "hdf5" else {}
+    # A VOTable's columns by their FIELD names, as pyvo and the catalogue ingest name them (not the IDs).
+    kwargs = {"path": "data"} if key == "hdf5" else {"use_names_over_ids": True} if key == "votable" else {}
     try:
         if key in TEXT_FORMATS:
             from platform_lib.catalogs import read_text_table

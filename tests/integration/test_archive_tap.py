@@ -420,6 +420,7 @@ def test_a_catalogue_ingested_while_running_is_a_table_and_cones_read_few_partit
                  "flux": rng.uniform(0, 1, n), "pmra": rng.normal(0, 5, n)})
     sky["ra"].unit = sky["dec"].unit = "deg"
     sky["pmra"].unit = "mas / yr"
+    sky.meta["TITLE"] = "Three thousand stars over the whole sky"
     sky.write(tmp_path / "allsky.fits")
     registry = Registry(tmp / "registry.sqlite")
     with warnings.catch_warnings():
@@ -435,6 +436,12 @@ def test_a_catalogue_ingested_while_running_is_a_table_and_cones_read_few_partit
     units = svc.run_sync("SELECT column_name, unit FROM TAP_SCHEMA.columns WHERE table_name = 'allsky.allsky'").to_table()
     assert dict(zip(units["column_name"], units["unit"]))["pmra"] == "mas.yr**-1"
     assert {c.name: c.unit for c in svc.tables["allsky.allsky"].columns}["pmra"] == "mas.yr**-1"
+    # the catalogue's title describes its schema, and its table when the table has no description of its own
+    # (both were "Catalogue allsky")
+    said = svc.run_sync("SELECT s.description AS s, t.description AS t FROM TAP_SCHEMA.schemas AS s JOIN "
+                        "TAP_SCHEMA.tables AS t ON t.schema_name = s.schema_name "
+                        "WHERE t.table_name = 'allsky.allsky'").to_table()
+    assert list(said[0]) == ["Three thousand stars over the whole sky"] * 2
     pm = svc.run_sync("SELECT TOP 1 pmra FROM allsky.allsky").votable.get_first_table().get_field_by_id("pmra")
     assert pm.unit.to_string("vounit") == "mas.yr**-1"
     tables = table_set(Registry(tmp / "registry.sqlite", readonly=True), tmp / "registry.sqlite")

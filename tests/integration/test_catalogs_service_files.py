@@ -70,7 +70,9 @@ def _reference(path: Path, how: dict) -> Table:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fmt = how["format"]
-        if fmt in ("votable", "ascii.ecsv"):
+        if fmt == "votable":  # columns by FIELD name, as pyvo reads them (the Gaia archive's IDs are upper case)
+            return Table.read(path, **how, use_names_over_ids=True)
+        if fmt == "ascii.ecsv":
             return Table.read(path, **how)
         from astropy.io import ascii
 
@@ -174,3 +176,60 @@ def test_errors_are_listed_by_the_ucd_of_what_they_are_the_error_of(tmp_path):
     ours = {c.name: c.ucd for c in table.columns}
     for column in ("e_RA_ICRS", "e_DE_ICRS", "e_pmRA", "e_pmDE", "Plx", "e_Plx"):  # Plx: pos.parallax (c1-data4)
         assert ours[column] == vizier_ucds[column], column
+
+
+def test_a_vizier_answer_of_many_catalogues_reads_each_table_in_its_own_frame():
+    """astroquery's viz.xml is VizieR's answer to a 2' cone round Sirius in every catalogue (360 TABLEs, 231
+    with rows, 24 COOSYS: FK4 B1855 to FK5 J2000). Each table takes the frame of the COOSYS its own position
+    fields refer to: I/34/greenw2a's only position is ``_RAB1950`` (FK4 B1950), III/39A's ``_RA`` is FK4
+    B2000. Before, the COOSYS was chosen once for the whole file (I/82's J2000, the first main position),
+    so the B1950 tables were indexed as J2000, 0.6 deg from Sirius; and the file was parsed again for
+    each table and for each frame (minutes for this 0.4 MB file), with a warning per empty table (129)."""
+    path = AQ / "vizier/tests/data/viz.xml"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tables = {t.name: t for t in read_source(path).tables}
+    assert len(tables) == 231
+    [said] = [str(w.message) for w in caught if "no rows" in str(w.message)]
+    assert said.startswith("viz.xml: 129 tables ('I/34/greenw2b', ") and said.endswith(" and 119 more) hold no rows "
+                                                                                   "or no columns; skipped")
+    assert (tables["I/34/greenw2a"].equinox, tables["I/34/greenw2a"].epoch) == ("B1950", "")
+    assert tables["III/39A/catalog"].equinox == "B2000"
+    assert (tables["I/82/catalog"].equinox, tables["I/82/catalog"].epoch) == ("J2000", "J2000")
+    assert tables["ReadMeObj"].equinox == "J2000"
+    assert sum(t.equinox == "B1950" for t in tables.values()) == 57
+
+
+def test_votable_columns_are_named_by_their_field_names(tmp_path):
+    """astropy's names.xml (FIELD ID="col4" name="RAdeg"...): ingest, a job's input and storage name the
+    columns by their FIELD ``name``, as pyvo does (``to_table(use_names_over_ids=True)``) and the archive's
+    TAP uploads do. Before, astropy's reader took the IDs: the dictionary listed ``col1``..``col17`` and the
+    positions were indexed from ``col4``/``col5``."""
+    from platform_lib.jobs import read_table
+    from platform_lib.storage._formats import table_from_file
+
+    path = AP / "votable/tests/data/names.xml"
+    expected = ["Name", "GLON", "GLAT", "RAdeg", "DEdeg", "Jmag"]
+    assert read_table(path).colnames[:6] == expected
+    assert table_from_file(str(path), "votable").colnames[:6] == expected
+    registry = Registry(tmp_path / "r.sqlite")
+    info = ingest(path, registry, name="names", margin_arcsec=None)
+    [table] = [registry.get(n) for n in registry.tables(info.name)]
+    assert (table.ra_column, table.dec_column) == ("RAdeg", "DEdeg")
+    assert [c.name for c in table.columns][:6] == expected
+    assert table.column("Jmag").ucd == "phot.mag;em.IR.J"
+    assert list(registry.search(ucd="pos.galactic.lon")["column"]) == ["GLON"]
+
+
+def test_the_dictionary_finds_ucd1_positions_by_their_ucd1_plus_words(tmp_path):
+    """IRSA's answer in astropy's irsa-nph-m31.xml gives UCD1 only (``POS_EQ_RA_MAIN``): a search of the
+    dictionary by ``pos.eq.ra`` (what VizieR and every newer file say) finds its position columns, as
+    one by UCD1 finds UCD1+ ones. Before, ``search(ucd="pos.eq.ra")`` found nothing in it."""
+    registry = Registry(tmp_path / "r.sqlite")
+    ingest(AP / "votable/tests/data/irsa-nph-m31.xml", registry, name="m31", margin_arcsec=None)
+    ingest(AP / "votable/tests/data/names.xml", registry, name="names", margin_arcsec=None)
+    found = registry.search(ucd="pos.eq.ra")
+    assert list(zip(found["catalog"], found["column"])) == [("m31", "ra"), ("names", "RAdeg")]
+    main = registry.search(ucd="pos.eq.dec;meta.main")
+    assert list(zip(main["column"], main["ucd"])) == [("dec", "POS_EQ_DEC_MAIN")]
+    assert list(registry.search(ucd="POS_EQ_DEC")["column"]) == ["dec", "DEdeg"]

@@ -100,6 +100,7 @@ class TableDesc:
     ra_column: str | None = None
     dec_column: str | None = None
     nrows: int | None = None
+    schema_description: str = ""  # a catalogue's title, for TAP_SCHEMA.schemas and VOSI
 
     @property
     def short_name(self) -> str:
@@ -218,8 +219,9 @@ class TableSet:
             if t.kind == "upload":
                 continue
             if t.schema not in out:
-                out[t.schema] = {"ivoa": "IVOA data models: the ObsCore table of the image archive",
-                                 "TAP_SCHEMA": "This service's metadata"}.get(t.schema, f"Catalogue {t.schema}")
+                out[t.schema] = t.schema_description or {
+                    "ivoa": "IVOA data models: the ObsCore table of the image archive",
+                    "TAP_SCHEMA": "This service's metadata"}.get(t.schema, f"Catalogue {t.schema}")
         return list(out.items())
 
     def tap_schema_rows(self) -> dict[str, list[tuple]]:
@@ -277,6 +279,7 @@ def _catalog_tables(registry) -> list[TableDesc]:
 
     out = []
     used: set[str] = set()
+    titles = {c.name: c.title for c in registry.catalogs()}
     for full in registry.tables():
         try:
             info = registry.get(full)
@@ -319,9 +322,11 @@ def _catalog_tables(registry) -> list[TableDesc]:
         while name.lower() in used:
             name += "_"
         used.add(name.lower())
-        out.append(TableDesc(name, schema, tuple(columns), "catalog", info.description or f"Catalogue {full}",
+        title = titles.get(info.catalog) or ""
+        out.append(TableDesc(name, schema, tuple(columns), "catalog", info.description or title or f"Catalogue {full}",
                              registry_name=full, hats_path=info.hats_path, data_path=info.data_path,
-                             ra_column=info.ra_column, dec_column=info.dec_column, nrows=info.nrows))
+                             ra_column=info.ra_column, dec_column=info.dec_column, nrows=info.nrows,
+                             schema_description=title))
     return out
 
 
