@@ -380,12 +380,14 @@ class Registry:
             raise ValueError("give text, ucd or both")
         where, args = [], []
         if text is not None:
-            where.append("(col.description LIKE ? OR col.name LIKE ?)")
-            pattern = f"%{text}%"
+            where.append("(col.description LIKE ? ESCAPE '\\' OR col.name LIKE ? ESCAPE '\\')")
+            pattern = f"%{_like_literal(text)}%"
             args += [pattern, pattern]
-        if ucd is not None:
-            where.append("(';' || ucd_words(col.ucd) || ';') LIKE ?")
-            args.append(f"%;{position_ucd(ucd)}%")
+        if ucd is not None:  # a whole word, or a word under it (phot.mag: phot.mag.bol too, not phot.magnetic)
+            word = _like_literal(position_ucd(ucd))
+            where.append("((';' || ucd_words(col.ucd) || ';') LIKE ? ESCAPE '\\' "
+                         "OR (';' || ucd_words(col.ucd) || ';') LIKE ? ESCAPE '\\')")
+            args += [f"%;{word};%", f"%;{word}.%"]
         rows = self._connect().execute(
             "SELECT catalog.name, tab.full_name, col.name, col.description, col.unit, col.ucd FROM col "
             "JOIN tab ON tab.id=col.table_id JOIN catalog ON catalog.id=tab.catalog_id WHERE "
@@ -393,6 +395,35 @@ class Registry:
             args,
         ).fetchall()
         return _as_table(rows, ["catalog", "table", "column", "description", "unit", "ucd"])
+
+    def find_catalogs(self, text: str):
+        """Catalogues whose description holds every word of ``text`` (case-insensitive), as VizieR finds them.
+
+        A word is looked for in the catalogue's name, title, authors, reference, description and keywords and
+        in its tables' names and descriptions (``"hipparcos"``, ``"open clusters"``, ``"I/311"``). Returns an
+        astropy Table with one row per catalogue: name, title, tables, nrows, keywords.
+
+        Examples
+        --------
+        >>> reg.find_catalogs("hipparcos")                # doctest: +SKIP
+        """
+        words = str(text or "").split()
+        if not words:
+            raise ValueError(f"give the words to look for in the catalogues' titles and descriptions, not {text!r}")
+        about = ("catalog.name || ' ' || coalesce(catalog.title, '') || ' ' || coalesce(catalog.authors, '') || ' ' || "
+                 "coalesce(catalog.reference, '') || ' ' || coalesce(catalog.description, '') || ' ' || "
+                 "coalesce(catalog.keywords, '') || ' ' || coalesce((SELECT group_concat(tab.full_name || ' ' || "
+                 "coalesce(tab.description, ''), ' ') FROM tab WHERE tab.catalog_id = catalog.id), '')")
+        rows = self._connect().execute(
+            "SELECT catalog.name, coalesce(catalog.title, ''), "
+            "(SELECT count(*) FROM tab WHERE tab.catalog_id = catalog.id), "
+            "(SELECT coalesce(sum(tab.nrows), 0) FROM tab WHERE tab.catalog_id = catalog.id), "
+            "coalesce(catalog.keywords, '[]') FROM catalog WHERE "
+            + " AND ".join([f"({about}) LIKE ? ESCAPE '\\'"] * len(words)) + " ORDER BY catalog.name",
+            [f"%{_like_literal(w)}%" for w in words],
+        ).fetchall()
+        rows = [(*r[:4], ", ".join(json.loads(r[4]))) for r in rows]
+        return _as_table(rows, ["name", "title", "tables", "nrows", "keywords"])
 
     def dictionary(self, kind: str = "columns"):
         """The metadata dictionary itself as an astropy Table: ``catalogs``, ``tables``, ``columns`` or ``links``."""
@@ -505,6 +536,15 @@ def _position_deg(position, radius) -> tuple[float, float, float]:
     if r < 0:
         raise ValueError(f"radius must be positive, not {radius}")
     return float(icrs.ra.deg), float(icrs.dec.deg), r
+
+
+def _like_literal(text: str) -> str:
+    r"""``text`` for SQL LIKE ... ESCAPE '\\': its ``%`` and ``_`` found as themselves, not as wildcards.
+
+    >>> _like_literal("e_Vmag 100%")
+    'e\\_Vmag 100\\%'
+    """
+    return str(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _as_table(rows, names):

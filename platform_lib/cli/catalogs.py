@@ -41,8 +41,10 @@ def register(subparsers) -> None:
     p.add_argument("name", help="a catalogue name or a table name (catalogue/table)")
     p.set_defaults(func=_show)
 
-    p = common(sub.add_parser("search", help="search column descriptions, or columns by UCD"))
-    p.add_argument("text", nargs="?", help="text to find in column names and descriptions")
+    p = common(sub.add_parser("search", help="find catalogues by their titles and descriptions, and columns by "
+                                             "their names, descriptions or UCD"))
+    p.add_argument("text", nargs="?", help="text to find in catalogue titles and descriptions (every word) and in "
+                                           "column names and descriptions")
     p.add_argument("--ucd", help="a UCD word to match, e.g. phot.mag or pos.parallax")
     p.set_defaults(func=_search)
 
@@ -115,10 +117,16 @@ def _search(args) -> int:
         print("astrohub: error: give TEXT, --ucd or both", file=sys.stderr)
         return 2
     registry = _registry(args, readonly=True)
+    catalogs = registry.find_catalogs(args.text) if args.text and not args.ucd else None
     table = registry.search(args.text, ucd=args.ucd)
+    if catalogs is not None and len(catalogs):
+        print(f"catalogues about {args.text!r}:")
+        catalogs.pprint_all()
+        print()
     if len(table) == 0:
         print("no matching columns")
-        return 1
+        return 0 if catalogs is not None and len(catalogs) else 1
+    print("columns:")
     table.pprint_all()
     return 0
 

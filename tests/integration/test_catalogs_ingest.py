@@ -218,6 +218,9 @@ def test_cli_ingest_list_show_search(cds_dir, registry, capsys):
     assert "rows=15  ra/dec=RAJ2000/DEJ2000  equinox=J2000" in shown
     assert cli_main(["catalogs", "search", "--ucd", "phot.mag", "--registry", reg]) == 0
     assert "Ksmag" in capsys.readouterr().out
+    assert cli_main(["catalogs", "search", "pancino", "--registry", reg]) == 0  # the catalogue, by its authors
+    found = capsys.readouterr().out
+    assert found.startswith("catalogues about 'pancino':") and "J/A+A/511/A56" in found, found
     assert cli_main(["catalogs", "ingest", str(cds_dir), "--registry", reg, "--no-progress"]) == 2
     assert "already registered" in capsys.readouterr().err
 

@@ -77,6 +77,39 @@ def test_search_by_description_text_and_ucd(registry):
     assert len(registry.search("nothing like this")) == 0
 
 
+def test_search_takes_percent_and_underscore_literally_and_ucds_by_whole_words(registry, tmp_path):
+    """Before, ``_`` and ``%`` in the text were LIKE wildcards (``e_V`` found ``Vmag``'s neighbours, ``%`` found
+    every column) and ``ucd="phot.ma"`` found ``phot.mag`` although a UCD is matched by whole words."""
+    cols = (ColumnInfo("e_Vmag", "Error on Vmag", "mag", "stat.error;phot.mag", "float64"),
+            ColumnInfo("eXVmag", "Another error", "mag", "stat.error", "float64"),
+            ColumnInfo("Pct", "Fraction in %", "", "arith.ratio", "float64"),
+            ColumnInfo("Mbol", "Bolometric magnitude", "mag", "phot.mag.bol", "float64"))
+    table, ranges = _cone_table("E", 50, 0, 1.0, columns=cols)
+    registry.add_catalog(CatalogInfo("E", title="errors"), [(table, ranges)])
+    assert list(registry.search("e_V")["column"]) == ["e_Vmag"]
+    assert list(registry.search("%")["column"]) == ["Pct"]
+    assert len(registry.search(ucd="phot.ma")) == 0
+    assert list(registry.search(ucd="phot.mag")["column"]) == ["Vmag", "e_Vmag", "Mbol"]  # a word under it too
+
+
+def test_catalogues_are_found_by_the_words_of_their_titles_and_descriptions(registry):
+    """VizieR finds catalogues by words of their titles, authors, descriptions and keywords; the dictionary only
+    searched columns, so ``search("Hipparcos")`` found nothing unless a column's description said it."""
+    table, ranges = _cone_table("I/311", 0, 0, 1.0)
+    registry.add_catalog(CatalogInfo("I/311", title="Hipparcos, the New Reduction (van Leeuwen, 2007)",
+                                     authors="van Leeuwen F.", keywords=("Positional data", "Parallaxes")),
+                         [(table, ranges)])
+    found = registry.find_catalogs("hipparcos reduction")
+    assert list(found["name"]) == ["I/311"] and found["tables"][0] == 1 and found["nrows"][0] == 10
+    assert "Parallaxes" in found["keywords"][0]
+    assert list(registry.find_catalogs("parallaxes LEEUWEN")["name"]) == ["I/311"]  # keywords, authors; any case
+    assert list(registry.find_catalogs("catalogue")["name"]) == ["A", "B", "C"]  # the fixture's titles
+    assert len(registry.find_catalogs("hipparcos gaia")) == 0  # every word must be there
+    assert len(registry.search("Hipparcos")) == 0  # columns only: why find_catalogs is needed
+    with pytest.raises(ValueError, match="words to look for"):
+        registry.find_catalogs("  ")
+
+
 def test_dictionary_as_tables(registry):
     cats = registry.dictionary("catalogs")
     assert list(cats["name"]) == ["A", "B", "C", "SKY"]
