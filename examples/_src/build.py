@@ -163,7 +163,9 @@ CATALOGS = [
 
 registry = Registry.from_settings(readonly=True)
 registry.dictionary('tables')['table', 'nrows', 'ra_column', 'dec_column', 'sky_fraction']"""),
-    ("code", """registry.search('proper motion')"""),
+    ("code", """found = registry.find_catalogs('hipparcos')  # catalogues by the words of their titles and descriptions
+print('catalogues about Hipparcos:', ', '.join(found['name']))
+registry.search('proper motion')  # columns by their names and descriptions (or ucd='pos.pm')"""),
     ("md", "## Which catalogues cover a position?\n\nAnswered from each catalogue's coverage map (MOC) alone."),
     ("code", """pleiades = SkyCoord(56.75, 24.1167, unit='deg')
 print(covering(pleiades, 1 * u.deg))"""),
