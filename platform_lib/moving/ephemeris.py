@@ -31,6 +31,7 @@ from platform_lib.moving._propagate import Positions, propagate
 from platform_lib.moving.errors import MovingObjectError
 
 _AU_KM = 149597870.7
+_MJD_ZERO_JD = 2400000.5  # the Julian date of MJD 0
 
 __all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "MAJOR_MOONS", "ephemeris", "observatory",
            "as_jd_tdb", "planet_key", "find_body"]
@@ -129,17 +130,27 @@ _SITE_ALIASES = {
 
 
 def observatory(site) -> Observatory:
-    """An :class:`Observatory` from itself, a name in :data:`OBSERVATORIES`, or ``None`` (the geocentre)."""
+    """An :class:`Observatory` from itself, a name in :data:`OBSERVATORIES`, an astropy ``EarthLocation``
+    (its WGS84 longitude, latitude and height), or ``None`` (the geocentre)."""
     if site is None:
         return OBSERVATORIES["geocenter"]
     if isinstance(site, Observatory):
         return site
+    from astropy.coordinates import EarthLocation
+
+    if isinstance(site, EarthLocation):
+        if not site.isscalar:
+            raise MovingObjectError(f"site {site!r} holds {site.size} places; give one EarthLocation",
+                                    code="unknown-observatory", value=str(site))
+        lon, lat, height = site.to_geodetic("WGS84")
+        name = site.info.name or f"lon {lon.deg:.5f} lat {lat.deg:.5f} height {height.to_value('m'):.0f} m"
+        return Observatory(name, float(lon.deg), float(lat.deg), float(height.to_value("m")))
     key = " ".join(str(site).strip().lower().split())
     key = _SITE_ALIASES.get(key, key)
     if key not in OBSERVATORIES:
-        raise MovingObjectError(f"unknown observatory {site!r}; use one of {sorted(OBSERVATORIES)} or pass an "
-                                "Observatory(name, lon_deg, lat_deg, height_m)", code="unknown-observatory",
-                                value=str(site))
+        raise MovingObjectError(f"unknown observatory {site!r}; use one of {sorted(OBSERVATORIES)}, an astropy "
+                                "EarthLocation, or an Observatory(name, lon_deg, lat_deg, height_m)",
+                                code="unknown-observatory", value=str(site))
     return OBSERVATORIES[key]
 
 
@@ -250,10 +261,18 @@ class SolarSystem:
 
             span = Time([self.jd_min, self.jd_max], format="jd", scale="tdb").iso
             bad = lo if lo < self.jd_min else hi
+            hint = "choose times inside it"
+            if self.jd_min <= lo + _MJD_ZERO_JD and hi + _MJD_ZERO_JD <= self.jd_max:
+                hint = (f"numbers are read as Julian dates (TDB), and JD {bad:g} looks like an MJD: give "
+                        f"Time({bad:g}, format='mjd') (UTC) or the Julian date {bad + _MJD_ZERO_JD:.5f}")
+            try:
+                with quiet_dubious_years():
+                    when = Time(bad, format="jd", scale="tdb").iso
+            except ValueError:  # erfa.ErfaError: a year ERFA cannot write (JD 1e9)
+                when = f"JD {bad:g}"
             raise MovingObjectError(
-                f"time {Time(bad, format='jd', scale='tdb').iso} TDB is outside the ephemeris "
-                f"{self.kernel_path.name} ({span[0][:10]} to {span[1][:10]}); choose times inside it",
-                code="outside-ephemeris", value=bad)
+                f"time {when} TDB is outside the ephemeris {self.kernel_path.name} ({span[0][:10]} to "
+                f"{span[1][:10]}); {hint}", code="outside-ephemeris", value=bad)
 
     def _t(self, jd: np.ndarray):
         self.check_range(jd)
@@ -329,7 +348,7 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
     times
         An astropy ``Time`` (scalar or array).
     site
-        An observatory name (``"keck"``), an :class:`Observatory`, or ``"geocenter"``.
+        An observatory name (``"keck"``), an :class:`Observatory`, an astropy ``EarthLocation``, or ``"geocenter"``.
     orbits
         The orbit catalogue for minor bodies (default: the asteroids of Debian's kstars-data).
 

@@ -120,7 +120,8 @@ class Orbits:
         return cls(*arrays, skipped=[s for p in parts for s in p.skipped])
 
     def find(self, name: str) -> int:
-        """The row of body ``name``: a number (``"2"``), a name (``"Pallas"``), or both (``"2 Pallas"``).
+        """The row of body ``name``: a number (``"2"``), a name (``"Pallas"``), both (``"2 Pallas"``), or JPL's
+        SPK-ID of a numbered asteroid (``"2000002"``).
 
         Raises :class:`MovingObjectError` (``unknown-body``) naming the body when no row matches.
         """
@@ -131,6 +132,8 @@ class Orbits:
         table = self._lookup()
         if key in table:
             return table[key]
+        if re.fullmatch(r"2\d{6}", key) and str(int(key) - 2_000_000) in table:  # JPL's SPK-ID: 2000433 is (433)
+            return table[str(int(key) - 2_000_000)]
         close = self.close_names(name)
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         if re.match(r"^(\d*[PCDXI](?:-[A-Z])?/|\d+[PD]$)", str(name).strip(), re.I) and not np.any(self.kind == "comet"):

@@ -264,7 +264,8 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
         A positive angle (default 10 arcsec): boxes are padded by it; a body outside a footprint
         but within it of the edge is a near miss.
     site
-        The observatory (``"keck"``, ``"geocenter"``, an :class:`~platform_lib.moving.Observatory`).
+        The observatory (``"keck"``, ``"geocenter"``, an :class:`~platform_lib.moving.Observatory`, an astropy
+        ``EarthLocation``).
     orbits
         The orbit catalogue for minor bodies (default: Debian kstars-data's asteroids).
     viewer
