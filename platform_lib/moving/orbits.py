@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,15 +126,15 @@ class Orbits:
 
         Raises :class:`MovingObjectError` (``unknown-body``) naming the body when no row matches.
         """
-        key = _normalise(name)
-        if not key:
-            raise MovingObjectError(f"body name {name!r} is empty; give a name or number such as 'Ceres' or '1'",
-                                    code="unknown-body", value=name)
-        table = self._lookup()
-        if key in table:
-            return table[key]
-        if re.fullmatch(r"2\d{6}", key) and str(int(key) - 2_000_000) in table:  # JPL's SPK-ID: 2000433 is (433)
-            return table[str(int(key) - 2_000_000)]
+        rows = self.matches(name)
+        if len(rows) > 1:
+            names = [str(self.names[r]).strip() for r in rows]
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            warnings.warn(f"{name!r} names {len(names)} bodies of this catalogue: {', '.join(map(repr, names[:3]))}"
+                          f"{more}; {names[0]!r} was taken: give the one you mean by its number or designation "
+                          f"(e.g. {names[1]!r})", UserWarning, stacklevel=2)
+        if rows:
+            return rows[0]
         close = self.close_names(name)
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         if re.match(r"^(\d*[PCDXI](?:-[A-Z])?/|\d+[PD]$)", str(name).strip(), re.I) and not np.any(self.kind == "comet"):
@@ -143,6 +144,18 @@ class Orbits:
             f"unknown body {name!r}: not a planet or the Moon, and not among the {len(self)} orbits of this "
             f"catalogue{hint}; give an asteroid's number or name (e.g. '2 Pallas'), or pass orbits that contain it",
             code="unknown-body", value=name)
+
+    def matches(self, name: str) -> list[int]:
+        """Every row that ``name`` names, first match first (``[]`` when none): more than one where bodies share a
+        name (``"Halley"`` in asteroids and comets: 2688 Halley and 1P/Halley; ``"LINEAR"``)."""
+        key = _normalise(name)
+        if not key:
+            raise MovingObjectError(f"body name {name!r} is empty; give a name or number such as 'Ceres' or '1'",
+                                    code="unknown-body", value=name)
+        table = self._lookup()
+        if key not in table and re.fullmatch(r"2\d{6}", key):  # JPL's SPK-ID of a numbered asteroid: 2000433 is (433)
+            key = str(int(key) - 2_000_000)
+        return [table[key], *self._shared.get(key, [])] if key in table else []
 
     def close_names(self, name: str, n: int = 3) -> list[str]:
         """Up to ``n`` catalogue names close to ``name`` (a typo such as ``"Cerez"``), best first."""
@@ -158,13 +171,16 @@ class Orbits:
         return [str(self.names[r]).strip() for r in rows[:n]]
 
     def _lookup(self) -> dict[str, int]:
+        """Each alias's first row; :attr:`_shared` holds the other rows of an alias several bodies share
+        ('halley': the asteroid 2688 Halley and the comet 1P/Halley)."""
         table = getattr(self, "_table", None)
         if table is None:
-            table = {}
+            table, shared = {}, {}
             for k, full in enumerate(self.names):
-                for key in _aliases(str(full)):
-                    table.setdefault(key, k)
-            self._table = table
+                for key in dict.fromkeys(_aliases(str(full))):
+                    if table.setdefault(key, k) != k:
+                        shared.setdefault(key, []).append(k)
+            self._table, self._shared = table, shared
         return table
 
 
@@ -245,6 +261,7 @@ def known_orbits() -> Orbits:
     comets (1,566 periodic and elliptic ones; hyperbolic and parabolic comets are left out, see ``skipped``).
 
     What :func:`~platform_lib.moving.bodies_in_images` searches by default; a name searched by
-    :func:`~platform_lib.moving.find_images` is the first match, so an asteroid named like a comet wins.
+    :func:`~platform_lib.moving.find_images` is the first match, so an asteroid named like a comet wins
+    (with a warning naming both: ``"Halley"``).
     """
     return Orbits.concat(read_sbdb_json(KSTARS_ASTEROIDS), read_sbdb_json(KSTARS_COMETS))

@@ -256,6 +256,35 @@ def test_sites_spk_ids_and_mjds_as_a_planetary_scientist_gives_them(asteroids):
     assert exc.value.code == "outside-ephemeris"
 
 
+def test_a_name_several_bodies_share_is_not_a_silent_guess(asteroids):
+    """'Halley' in kstars-data's asteroids and comets named the asteroid 2688 Halley, silently: the library now
+    warns naming both (and which was taken), and the archive route, whose client sees no warnings, answers a
+    UsageFault naming both (it searched 2688 Halley). One name, a number, a designation or a planet is unchanged."""
+    import warnings
+
+    from astrohub_archive.faults import UsageFault
+    from astrohub_archive.moving import _orbits_of
+
+    t = Time("2024-03-01")
+    both = Orbits.concat(asteroids, read_sbdb_json(KSTARS_COMETS))
+    with pytest.warns(UserWarning, match=r"'Halley' names 2 bodies of this catalogue: '2688 Halley \(1982 HG1\)', "
+                                         r"'1P/Halley'; '2688 Halley \(1982 HG1\)' was taken"):
+        assert ephemeris("Halley", t, orbits=both).meta["body"] == "2688 Halley (1982 HG1)"
+    with pytest.warns(UserWarning, match=r"'LINEAR' names 41 bodies of this catalogue: .* and 38 more"):
+        both.find("LINEAR")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ephemeris("1P", t, orbits=both).meta["body"] == "1P/Halley"
+        assert ephemeris("2688", t, orbits=both).meta["body"] == "2688 Halley (1982 HG1)"
+    with pytest.raises(UsageFault, match=r"body='Halley' names 2 bodies: '2688 Halley \(1982 HG1\)', '1P/Halley'; "
+                                         "give the one you mean by its number or designation"):
+        _orbits_of("Halley")
+    with pytest.raises(UsageFault, match=r"body='LINEAR' names 41 bodies: .* and 38 more"):
+        _orbits_of("LINEAR")
+    assert _orbits_of("1P/Halley").kind[0] == "comet" and _orbits_of("Ceres").kind[0] == "asteroid"
+    assert len(_orbits_of("Pluto")) == len(asteroids)  # DE421's Pluto, not a guess between catalogues
+
+
 def test_minor_bodies_agree_with_skyfields_own_kepler_orbits(asteroids, ss):
     """An independent check of frames (ecliptic J2000 elements to ICRS), light time and the topocentric
     parallax: skyfield propagates the same kstars-data elements (its MPC reader's rotation from the ecliptic),

@@ -94,21 +94,26 @@ def _day_caches() -> DayCaches:
 
 def _orbits_of(body: str):
     """The catalogue that holds ``body``: the asteroids, else the comets (``1P/Halley``, ``2P``), else the
-    asteroids (whose error names close names)."""
+    asteroids (whose error names close names). A name that both hold (``Halley``: the asteroid 2688 Halley and
+    the comet 1P/Halley) is a ``UsageFault`` naming both, as is a name several bodies of one catalogue share
+    (``LINEAR``): a client sees no warnings, and the first match would be a guess."""
     from platform_lib.moving import MovingObjectError
+    from platform_lib.moving.ephemeris import planet_key
 
-    asteroids = _orbits()
-    try:
-        asteroids.find(body)
-        return asteroids
-    except MovingObjectError:
-        pass
-    try:
-        comets = _comets()
-        comets.find(body)
-        return comets
-    except MovingObjectError:
-        return asteroids
+    if planet_key(body) is not None:  # DE421's, whatever the catalogues hold (134340 Pluto)
+        return _orbits()
+    found = []
+    for orbits in (_orbits(), _comets()):
+        try:
+            rows = orbits.matches(body)
+        except MovingObjectError:  # an empty name: the asteroids' find() names it
+            break
+        found += [(orbits, str(orbits.names[r]).strip()) for r in rows]
+    if len(found) > 1:
+        more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+        raise UsageFault(f"body={body!r} names {len(found)} bodies: {', '.join(repr(n) for _, n in found[:3])}{more}; "
+                         "give the one you mean by its number or designation")
+    return found[0][0] if found else _orbits()
 
 
 def _one(args: dict, name: str, default=None, *, required: bool = False) -> str | None:
