@@ -142,8 +142,10 @@ class Orbits:
                      "pass orbits=read_sbdb_json(KSTARS_COMETS))")
         raise MovingObjectError(
             f"unknown body {name!r}: not a planet or the Moon, and not among the {len(self)} orbits of this "
-            f"catalogue{hint}; give an asteroid's number or name (e.g. '2 Pallas'), or pass orbits that contain it",
-            code="unknown-body", value=name)
+            f"catalogue{hint}; give an asteroid's number or name (e.g. '2 Pallas'), or pass orbits that contain it "
+            "(kstars-data holds 7,099 of the numbered asteroids and some 1,500 comets on elliptic orbits: for "
+            "another body read an SBDB extract with read_sbdb_json, or fetch its elements with horizons_orbits "
+            "where the network reaches JPL)", code="unknown-body", value=name)
 
     def matches(self, name: str) -> list[int]:
         """Every row that ``name`` names, first match first (``[]`` when none): more than one where bodies share a

@@ -247,6 +247,8 @@ def test_sites_spk_ids_and_mjds_as_a_planetary_scientist_gives_them(asteroids):
         observatory(EarthLocation.from_geodetic([0, 1] * u.deg, [0, 0] * u.deg))
     assert exc.value.code == "unknown-observatory"
     assert ephemeris("2000433", t, orbits=asteroids).meta["body"] == "433 Eros (A898 PA)"
+    with pytest.raises(MovingObjectError, match="kstars-data holds 7,099 of the numbered asteroids .* horizons_orbits"):
+        ephemeris("(99942) Apophis", t, orbits=asteroids)  # was only "pass orbits that contain it": which, from where?
     assert ephemeris("(433) Eros", t, orbits=asteroids).meta["body"] == "433 Eros (A898 PA)"
     with pytest.raises(MovingObjectError, match=r"JD 60370 looks like an MJD: give Time\(60370, format='mjd'\)") as exc:
         ephemeris("mars", 60370.0)
