@@ -350,7 +350,8 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
     site
         An observatory name (``"keck"``), an :class:`Observatory`, an astropy ``EarthLocation``, or ``"geocenter"``.
     orbits
-        The orbit catalogue for minor bodies (default: the asteroids of Debian's kstars-data).
+        The orbit catalogue for minor bodies (default: :func:`~platform_lib.moving.orbits.known_orbits`, the
+        asteroids and comets of Debian's kstars-data).
 
     Returns
     -------
@@ -379,9 +380,9 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
         return Table({"time": t, "ra": ra, "dec": dec, "delta": dist},
                      meta={"body": planet_key(body), "site": observatory(site).name})
     if orbits is None:
-        from platform_lib.moving.orbits import default_orbits
+        from platform_lib.moving.orbits import known_orbits
 
-        orbits = default_orbits()
+        orbits = known_orbits()
     row = find_body(orbits, body)
     p = ss.minor(orbits, jd, site, rows=[row])
     out = Table({"time": t, "ra": p.ra[0], "dec": p.dec[0], "delta": p.delta[0], "r": p.r[0],

@@ -92,7 +92,7 @@ class Body:
     """A body to follow: a planet/the Moon of the ephemeris, or one row of an orbit catalogue.
 
     What :func:`tabulate` takes: ``Body("Pallas", default_orbits(), SolarSystem.default(),
-    observatory("keck"))``; ``orbits=None`` reads the default catalogue when the body is not a planet.
+    observatory("keck"))``; ``orbits=None`` reads ``known_orbits()`` when the body is not a planet.
     """
 
     def __init__(self, body, orbits, ss: SolarSystem, site):
@@ -100,9 +100,9 @@ class Body:
         self.planet = planet_key(body)
         if self.planet is None:
             if orbits is None:
-                from platform_lib.moving.orbits import default_orbits
+                from platform_lib.moving.orbits import known_orbits
 
-                orbits = default_orbits()
+                orbits = known_orbits()
             self.orbits, self.row = orbits, find_body(orbits, body)
             self.name = str(orbits.names[self.row])
         else:
@@ -267,7 +267,8 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
         The observatory (``"keck"``, ``"geocenter"``, an :class:`~platform_lib.moving.Observatory`, an astropy
         ``EarthLocation``).
     orbits
-        The orbit catalogue for minor bodies (default: Debian kstars-data's asteroids).
+        The orbit catalogue for minor bodies (default: :func:`~platform_lib.moving.orbits.known_orbits`, Debian
+        kstars-data's asteroids and comets).
     viewer
         Who asks: proprietary images are searched only for their owner, group, or an admin.
     max_step

@@ -274,8 +274,11 @@ def test_a_name_several_bodies_share_is_not_a_silent_guess(asteroids):
         assert ephemeris("Halley", t, orbits=both).meta["body"] == "2688 Halley (1982 HG1)"
     with pytest.warns(UserWarning, match=r"'LINEAR' names 41 bodies of this catalogue: .* and 38 more"):
         both.find("LINEAR")
+    with pytest.warns(UserWarning, match=r"'Halley' names 2 bodies"):  # the default orbits hold the comets too
+        ephemeris("Halley", t)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        assert ephemeris("67P", t).meta["body"] == "67P/Churyumov-Gerasimenko"  # was unknown-body: asteroids only
         assert ephemeris("1P", t, orbits=both).meta["body"] == "1P/Halley"
         assert ephemeris("2688", t, orbits=both).meta["body"] == "2688 Halley (1982 HG1)"
     with pytest.raises(UsageFault, match=r"body='Halley' names 2 bodies: '2688 Halley \(1982 HG1\)', '1P/Halley'; "
