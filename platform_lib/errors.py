@@ -1,13 +1,27 @@
-"""The root of every error the platform library raises.
+"""The root of every error the platform library raises, and where its warnings point.
 
 Each sub-package subclasses :class:`PlatformError` for its own failures (``StorageError``,
 ``CatalogError``, ...). Errors carry a machine-readable ``code`` and the offending ``value`` so that
 services can turn them into their protocol's error form without parsing messages.
+:func:`stacklevel_outside` points a warning at the user's line, not at the library's.
 """
 
 from __future__ import annotations
 
+import pathlib
+import sys
 from typing import Any
+
+
+def stacklevel_outside(module_file: str) -> int:
+    """The ``stacklevel`` for a ``warnings.warn`` in the function calling this one, pointing the warning at the
+    first caller outside the package folder that holds ``module_file`` (give ``__file__``): the user's cell,
+    however many of the package's functions lie between."""
+    package = pathlib.Path(module_file).resolve().parent
+    frame, level = sys._getframe(1), 1
+    while frame is not None and package in pathlib.Path(frame.f_code.co_filename).resolve().parents:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class PlatformError(Exception):

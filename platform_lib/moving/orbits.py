@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from platform_lib.errors import stacklevel_outside
 from platform_lib.moving._kepler import GAUSS_K
 from platform_lib.moving.errors import MovingObjectError
 
@@ -132,7 +133,7 @@ class Orbits:
             more = f" and {len(names) - 3} more" if len(names) > 3 else ""
             warnings.warn(f"{name!r} names {len(names)} bodies of this catalogue: {', '.join(map(repr, names[:3]))}"
                           f"{more}; {names[0]!r} was taken: give the one you mean by its number or designation "
-                          f"(e.g. {names[1]!r})", UserWarning, stacklevel=2)
+                          f"(e.g. {names[1]!r})", UserWarning, stacklevel=stacklevel_outside(__file__))
         if rows:
             return rows[0]
         close = self.close_names(name)

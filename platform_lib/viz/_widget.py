@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import io
 import pathlib
-import sys
 import warnings
 from urllib.parse import urlparse
 
 import numpy as np
 import traitlets
 
+from platform_lib.errors import stacklevel_outside
 from platform_lib.viz._errors import VizError
 from platform_lib.viz._inputs import find_coordinates, footprints, is_job, job_result, positions
 
@@ -77,16 +77,6 @@ _HIPS_HANDLER = (
     "catch(e){this.model.set('astrohub_message','The sky viewer could not draw '+o.name+': '+e);"
     "this.model.save_changes()}}"
 )
-
-
-def _outside_viz() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside ``platform_lib.viz``: the user's
-    cell, whether it called ``Aladin.show`` or ``viz.show`` (which calls it)."""
-    here = pathlib.Path(__file__).parent
-    frame, level = sys._getframe(1), 1
-    while frame is not None and pathlib.Path(frame.f_code.co_filename).parent == here:
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 
@@ -336,7 +326,7 @@ if _ipyaladin is not None:
                 _dispatch(self, obj, **options)
             except VizError as exc:
                 self.astrohub_message = str(exc)
-                warnings.warn(str(exc), stacklevel=_outside_viz())
+                warnings.warn(str(exc), stacklevel=stacklevel_outside(__file__))
             return self
 
         def selection(self, name: str | None = None):

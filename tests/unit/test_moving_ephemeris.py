@@ -274,8 +274,9 @@ def test_a_name_several_bodies_share_is_not_a_silent_guess(asteroids):
         assert ephemeris("Halley", t, orbits=both).meta["body"] == "2688 Halley (1982 HG1)"
     with pytest.warns(UserWarning, match=r"'LINEAR' names 41 bodies of this catalogue: .* and 38 more"):
         both.find("LINEAR")
-    with pytest.warns(UserWarning, match=r"'Halley' names 2 bodies"):  # the default orbits hold the comets too
+    with pytest.warns(UserWarning, match=r"'Halley' names 2 bodies") as said:  # the default orbits hold comets too
         ephemeris("Halley", t)
+    assert [w.filename for w in said] == [__file__]  # the warning points at the caller's line, not the library's
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert ephemeris("67P", t).meta["body"] == "67P/Churyumov-Gerasimenko"  # was unknown-body: asteroids only
