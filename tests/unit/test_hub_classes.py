@@ -81,9 +81,14 @@ def test_assignment_cycle_keeps_history_and_refuses_outsiders(teaching, tmp_path
     (ann_work / "task.txt").write_text("ann's answer")
     teaching.release(PROF, "c1", "hw1")  # releasing again keeps the student's work
     assert (ann_work / "task.txt").read_text() == "ann's answer"
+    (ann_work / "draft.txt").write_text("a draft ann hands in by mistake")
     first = teaching.submit(ANN, "c1", "hw1")
+    ann_collected = tmp_path / "classes" / "c1" / "instructors" / "collected" / "hw1" / "ann"
+    assert teaching.collect(PROF, "c1", "hw1")["collected"] == {"ann": first["at"]}
+    assert (ann_collected / "draft.txt").is_file()
     teaching.now[0] += 1
     (ann_work / "task.txt").write_text("ann's second answer")
+    (ann_work / "draft.txt").unlink()  # her second submission leaves the draft out
     second = teaching.submit(ANN, "c1", "hw1")
     assert first["at"] != second["at"]
     assert len(list((tmp_path / "classes" / "c1" / "submissions" / "ann" / "hw1").iterdir())) == 2
@@ -92,8 +97,10 @@ def test_assignment_cycle_keeps_history_and_refuses_outsiders(teaching, tmp_path
     assert info.value.status == 403
     collected = teaching.collect(PROF, "c1", "hw1")
     assert collected["collected"] == {"ann": second["at"]} and collected["missing"] == ["bob"]
-    assert (tmp_path / "classes" / "c1" / "instructors" / "collected" / "hw1" / "ann" / "task.txt").read_text() \
-        == "ann's second answer"
+    # the collected copy is her latest submission, exactly: the draft of the first one is gone from it
+    assert sorted(p.name for p in ann_collected.iterdir()) == ["task.txt"]
+    assert (ann_collected / "task.txt").read_text() == "ann's second answer"
+    assert sorted(p.name for p in ann_collected.parent.iterdir()) == ["ann"]  # nothing left beside it
     with pytest.raises(ClassError, match="only its instructors"):
         teaching.collect(ANN, "c1", "hw1")
     teaching.archive(ADMIN, "c1")

@@ -885,7 +885,8 @@ class Teaching:
                 continue
             data = folders.pack_as(latest[-1], None, base=self._class_dirs(cls)["submissions"])
             dest = self._class_dirs(cls)["instructors"] / "collected" / assignment / student
-            folders.unpack_as(data, dest, writer, base=self._class_dirs(cls)["instructors"])
+            # exactly the latest submission: nothing of an earlier one the student has since deleted stays
+            folders.unpack_as(data, dest, writer, base=self._class_dirs(cls)["instructors"], fresh=True)
             collected[student] = latest[-1].name
         missing = [s for s in self.roster(cls)["students"] if s not in collected]
         self.record(actor, cls, "collect", {"assignment": assignment, "collected": collected})
