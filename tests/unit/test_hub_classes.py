@@ -435,6 +435,9 @@ def test_a_student_who_leaves_is_taken_off_the_roster_and_their_submissions_stay
     info = teaching.remove_members(PROF, "c1", "student", [" BOB "])
     assert info["students"] == ["ann"] and removed == [("c1", "students", ["bob"])]
     assert [s["student"] for s in info["submissions"]] == ["bob"]  # their work stays with the class
+    # and in the gradebook (its CSV too), after those on the roster, saying he left: the export loses nobody
+    assert [(r["student"], r["submissions"], r["on_roster"]) for r in teaching.gradebook(PROF, "c1")["rows"]] == [
+        ("ann", 0, True), ("bob", 1, False)]
     with pytest.raises(ClassError, match="'bob' is not a student of class 'c1'"):
         teaching.submit(BOB, "c1", "hw1")
     assert teaching.classes_of(BOB) == []
@@ -767,7 +770,7 @@ def test_an_extension_gives_one_student_their_own_due_date_and_bad_ones_change_n
     with pytest.raises(ClassError, match="'eve' is not a student of class 'c1'"):
         teaching.show(PROF, "c1", student="eve")
     book = teaching.gradebook(PROF, "c1")
-    assert book["columns"][-2:] == ["extended_until", "needs_manual_grade"]
+    assert book["columns"][-3:] == ["extended_until", "needs_manual_grade", "on_roster"]
     assert [(r["student"], r["late_seconds"], r["extended_until"]) for r in book["rows"]] == [
         ("ann", 30, _iso(due + 7200)), ("bob", None, None)]
     # An exam that names the assignment decides alone: once it ended, the extension does not reopen it.
