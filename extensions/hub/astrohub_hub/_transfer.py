@@ -1,8 +1,8 @@
 """Copy a folder between users as a tar stream: ``pack`` reads, ``unpack`` writes; run as a script.
 
 Run as ``python -I _transfer.py pack FOLDER [LIMIT] [--skip JSON]`` (tar on stdout) or ``python -I _transfer.py unpack
-DEST [--keep [--replace JSON] | --fresh]`` (tar on stdin), under the system user whose permissions should apply, so that a link or
-a folder a user planted can never make root read or write something that user could not. Only regular
+DEST [--keep [--replace JSON] | --fresh]`` (tar on stdin), under the system user whose permissions should apply,
+so that a link or a folder a user planted can never make root read or write something that user could not. Only regular
 files and folders travel; links, devices and names with ``..`` are skipped. Standard library only (it
 runs without importing the package). ``folders.pack_as`` / ``folders.unpack_as`` are the callers.
 """
