@@ -78,7 +78,7 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
     assert (rows[early]["due"], rows[early]["late"], rows[early]["late_seconds"]) == (_iso(due), "False", "0")
     assert rows[tardy]["late"] == "True" and int(rows[tardy]["late_seconds"]) >= 1, rows
     header = platform.classes_api(prof, "GET", f"classes/{name}/grades?format=csv").text.splitlines()[0]
-    assert header.endswith(",due,late,late_seconds,late_penalty,extended_until,needs_manual_grade"), header
+    assert header.endswith(",due,late,late_seconds,late_penalty,extended_until,needs_manual_grade,on_roster"), header
 
     # A hard deadline (the CLI): the next late submission is refused with the due date; students cannot set it.
     hard = platform.astrohub("classes", "due", name, "hw1", "--refuse-late")

@@ -234,6 +234,24 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     s1_page = (platform.data_dir / "home" / s1 / name / "nbhw" / "feedback" / "square.html").read_text()
     assert "square (Score: 2.0 / 2.0)" in s1_page and "Late submission penalty (Score: -0.5)" in s1_page
     assert "square (Score: 1.0 / 2.0)" in (feedback / "square.html").read_text()
+    # s2 hands in again without her scratch file, and the instructor collects (not grading yet): the collected copy
+    # is exactly her latest work, and the page says her score is the earlier submission's, not the latest's
+    graded_at = regraded[s2]["graded_submission"]
+    scratch = platform.data_dir / "home" / s2 / name / "nbhw" / "scratch.txt"
+    scratch.write_text("notes")
+    assert platform.classes_api(s2, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
+    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/collect").status_code == 200
+    s2_collected = course["root"] / "instructors" / "collected" / "nbhw" / s2
+    assert sorted(p.name for p in s2_collected.iterdir()) == ["scratch.txt", "square.ipynb"]
+    scratch.unlink()
+    again = platform.classes_api(s2, "POST", f"classes/{name}/assignments/nbhw/submit").json()
+    collected = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/collect")
+    assert collected.status_code == 200 and collected.json()["collected"][s2] == again["at"], collected.text
+    assert sorted(p.name for p in s2_collected.iterdir()) == ["square.ipynb"]
+    page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+    s2_row = page.split(f"<tr><td>{s2}</td>", 1)[1].split("</tr>", 1)[0]
+    assert re.search(rf"<td class='assignment'>3 \(1/2, of the submission at {graded_at}: the latest is not "
+                     r"graded yet\) late by \d+ s</td>$", s2_row), s2_row  # the latest came after the due date
 
 
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):

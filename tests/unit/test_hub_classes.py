@@ -81,9 +81,14 @@ def test_assignment_cycle_keeps_history_and_refuses_outsiders(teaching, tmp_path
     (ann_work / "task.txt").write_text("ann's answer")
     teaching.release(PROF, "c1", "hw1")  # releasing again keeps the student's work
     assert (ann_work / "task.txt").read_text() == "ann's answer"
+    (ann_work / "draft.txt").write_text("a draft ann hands in by mistake")
     first = teaching.submit(ANN, "c1", "hw1")
+    ann_collected = tmp_path / "classes" / "c1" / "instructors" / "collected" / "hw1" / "ann"
+    assert teaching.collect(PROF, "c1", "hw1")["collected"] == {"ann": first["at"]}
+    assert (ann_collected / "draft.txt").is_file()
     teaching.now[0] += 1
     (ann_work / "task.txt").write_text("ann's second answer")
+    (ann_work / "draft.txt").unlink()  # her second submission leaves the draft out
     second = teaching.submit(ANN, "c1", "hw1")
     assert first["at"] != second["at"]
     assert len(list((tmp_path / "classes" / "c1" / "submissions" / "ann" / "hw1").iterdir())) == 2
@@ -92,8 +97,10 @@ def test_assignment_cycle_keeps_history_and_refuses_outsiders(teaching, tmp_path
     assert info.value.status == 403
     collected = teaching.collect(PROF, "c1", "hw1")
     assert collected["collected"] == {"ann": second["at"]} and collected["missing"] == ["bob"]
-    assert (tmp_path / "classes" / "c1" / "instructors" / "collected" / "hw1" / "ann" / "task.txt").read_text() \
-        == "ann's second answer"
+    # the collected copy is her latest submission, exactly: the draft of the first one is gone from it
+    assert sorted(p.name for p in ann_collected.iterdir()) == ["task.txt"]
+    assert (ann_collected / "task.txt").read_text() == "ann's second answer"
+    assert sorted(p.name for p in ann_collected.parent.iterdir()) == ["ann"]  # nothing left beside it
     with pytest.raises(ClassError, match="only its instructors"):
         teaching.collect(ANN, "c1", "hw1")
     teaching.archive(ADMIN, "c1")
@@ -428,6 +435,9 @@ def test_a_student_who_leaves_is_taken_off_the_roster_and_their_submissions_stay
     info = teaching.remove_members(PROF, "c1", "student", [" BOB "])
     assert info["students"] == ["ann"] and removed == [("c1", "students", ["bob"])]
     assert [s["student"] for s in info["submissions"]] == ["bob"]  # their work stays with the class
+    # and in the gradebook (its CSV too), after those on the roster, saying he left: the export loses nobody
+    assert [(r["student"], r["submissions"], r["on_roster"]) for r in teaching.gradebook(PROF, "c1")["rows"]] == [
+        ("ann", 0, True), ("bob", 1, False)]
     with pytest.raises(ClassError, match="'bob' is not a student of class 'c1'"):
         teaching.submit(BOB, "c1", "hw1")
     assert teaching.classes_of(BOB) == []
@@ -760,7 +770,7 @@ def test_an_extension_gives_one_student_their_own_due_date_and_bad_ones_change_n
     with pytest.raises(ClassError, match="'eve' is not a student of class 'c1'"):
         teaching.show(PROF, "c1", student="eve")
     book = teaching.gradebook(PROF, "c1")
-    assert book["columns"][-2:] == ["extended_until", "needs_manual_grade"]
+    assert book["columns"][-3:] == ["extended_until", "needs_manual_grade", "on_roster"]
     assert [(r["student"], r["late_seconds"], r["extended_until"]) for r in book["rows"]] == [
         ("ann", 30, _iso(due + 7200)), ("bob", None, None)]
     # An exam that names the assignment decides alone: once it ended, the extension does not reopen it.

@@ -1,8 +1,8 @@
 """Copy a folder between users as a tar stream: ``pack`` reads, ``unpack`` writes; run as a script.
 
 Run as ``python -I _transfer.py pack FOLDER [LIMIT] [--skip JSON]`` (tar on stdout) or ``python -I _transfer.py unpack
-DEST [--keep [--replace JSON]]`` (tar on stdin), under the system user whose permissions should apply, so that a link or
-a folder a user planted can never make root read or write something that user could not. Only regular
+DEST [--keep [--replace JSON] | --fresh]`` (tar on stdin), under the system user whose permissions should apply,
+so that a link or a folder a user planted can never make root read or write something that user could not. Only regular
 files and folders travel; links, devices and names with ``..`` are skipped. Standard library only (it
 runs without importing the package). ``folders.pack_as`` / ``folders.unpack_as`` are the callers.
 """
@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import stat
 import sys
 import tarfile
@@ -91,16 +92,40 @@ def sha256(path: str) -> str | None:
         return digest.hexdigest()
 
 
+def _remove(path: str) -> None:
+    """Remove ``path`` (a folder with what is in it; a link itself, never what it points to), if it is there."""
+    if os.path.islink(path) or os.path.isfile(path):
+        os.unlink(path)
+    elif os.path.isdir(path):
+        shutil.rmtree(path)  # never follows links below (shutil.rmtree.avoids_symlink_attacks on Linux)
+
+
 def unpack(data: bytes, dest: str, keep: bool = False, base: str | None = None,
-           replace: dict[str, str] | None = None) -> list[str]:
+           replace: dict[str, str] | None = None, fresh: bool = False) -> list[str]:
     """Write the tar ``data`` under ``dest`` (created); ``keep``: leave existing files alone. Written names.
 
     ``base``: no component below it, of ``dest`` or of any written path, may be a link. ``replace``
     (with ``keep``): ``{name: sha256}`` of files that may be overwritten after all while their content is
-    still exactly that (an earlier release the user has not changed).
+    still exactly that (an earlier release the user has not changed). ``fresh``: ``dest`` holds exactly the
+    tar's files afterwards (a newer copy of a submission: a file the student deleted since must not stay):
+    written beside it, then swapped in, so a failure leaves the old copy whole.
     """
     if base:
         no_links_below(base, dest)
+    if fresh:
+        dest = os.path.abspath(dest)
+        parent, name = os.path.split(dest)
+        os.makedirs(parent, exist_ok=True)
+        new, old = (os.path.join(parent, f".{name}.{what}-{os.getpid()}") for what in ("new", "old"))
+        for stale in (new, old):  # left by a copy that was killed
+            _remove(stale)
+        written = unpack(data, new, base=base)
+        had = os.path.lexists(dest)
+        if had:
+            os.rename(dest, old)  # a link is moved aside as a link, never followed
+        os.rename(new, dest)
+        _remove(old)
+        return written
     os.makedirs(dest, exist_ok=True)
     written = []
     with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
@@ -139,4 +164,4 @@ if __name__ == "__main__":
     else:
         unchanged = json.loads(rest[rest.index("--replace") + 1]) if "--replace" in rest else None
         print("\n".join(unpack(sys.stdin.buffer.read(), path, keep="--keep" in rest, base=trusted,
-                               replace=unchanged)))
+                               replace=unchanged, fresh="--fresh" in rest)))

@@ -885,7 +885,8 @@ class Teaching:
                 continue
             data = folders.pack_as(latest[-1], None, base=self._class_dirs(cls)["submissions"])
             dest = self._class_dirs(cls)["instructors"] / "collected" / assignment / student
-            folders.unpack_as(data, dest, writer, base=self._class_dirs(cls)["instructors"])
+            # exactly the latest submission: nothing of an earlier one the student has since deleted stays
+            folders.unpack_as(data, dest, writer, base=self._class_dirs(cls)["instructors"], fresh=True)
             collected[student] = latest[-1].name
         missing = [s for s in self.roster(cls)["students"] if s not in collected]
         self.record(actor, cls, "collect", {"assignment": assignment, "collected": collected})
@@ -964,12 +965,14 @@ class Teaching:
     #: The columns of :meth:`gradebook`'s rows, in order (the CSV export's header).
     GRADEBOOK_COLUMNS = ("student", "assignment", "submissions", "last_submission", "score", "max_score",
                          "graded_submission", "due", "late", "late_seconds", "late_penalty", "extended_until",
-                         "needs_manual_grade")
+                         "needs_manual_grade", "on_roster")
 
     def gradebook(self, actor: Actor, cls: str, *, strict: bool = False) -> dict:
         """Who submitted what, and the scores (admins and the class's instructors).
 
-        One row per student on the roster and released assignment (:attr:`GRADEBOOK_COLUMNS`): the number of
+        One row per student on the roster and released assignment, then per student who left the class with
+        work handed in (``on_roster`` False: their submissions and grades stay with the class, as nbgrader's
+        gradebook keeps them) (:attr:`GRADEBOOK_COLUMNS`): the number of
         submissions (0: none yet), the latest one's time, and the score of the submission the last autograding
         (``collect(..., grade=True)``) graded, as nbgrader's gradebook holds it when asked (so a grade an
         instructor gave or changed by hand in formgrader counts, and nbgrader's extra credit; ``None`` when not
@@ -1014,7 +1017,9 @@ class Teaching:
             if strict:
                 raise GradebookUnreadable(warning, value=str(self._class_dirs(cls)["instructors"] / "nbgrader"))
         rows = []
-        for student in self.roster(cls)["students"]:
+        roster = self.roster(cls)["students"]
+        former = sorted({s for _, s in counts} - set(roster))  # left the class with work handed in
+        for student in [*roster, *former]:
             for assignment, due in assignments:
                 extended = extensions.get((assignment, student)) if due is not None else None
                 n, last, when = counts.get((assignment, student), (0, None, None))
@@ -1030,7 +1035,7 @@ class Teaching:
                 rows.append(dict(zip(self.GRADEBOOK_COLUMNS, (
                     student, assignment, n, last, score, top, sub, None if due is None else iso(due),
                     None if late is None else bool(late), late, penalty,
-                    None if extended is None else iso(extended), manual))))
+                    None if extended is None else iso(extended), manual, student in roster))))
         return {"class": cls, "columns": list(self.GRADEBOOK_COLUMNS), "rows": rows, "warning": warning}
 
     def return_feedback(self, actor: Actor, cls: str, assignment: str) -> dict:

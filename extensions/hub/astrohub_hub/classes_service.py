@@ -655,7 +655,10 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                     row = book.get((student, assignment), {})
                     score = "" if row.get("score") is None else f" ({row['score']:g}/{row['max_score']:g}" + (
                         f", {row['late_penalty']:g} off for lateness" if row.get("late_penalty") else "") + (
-                        ", needs manual grading" if row.get("needs_manual_grade") else "") + ")"
+                        ", needs manual grading" if row.get("needs_manual_grade") else "") + (
+                        # resubmitted since it was graded: the score is not the latest work's
+                        f", of the submission at {e(row['graded_submission'])}: the latest is not graded yet"
+                        if row.get("graded_submission") not in (None, row.get("last_submission")) else "") + ")"
                     late = f" late by {lateness(row['late_seconds'])}" if row.get("late") else ""
                     extended = f" extended to {row['extended_until']}" if row.get("extended_until") else ""
                     return f"<td class='assignment'>{row.get('submissions', 0)}{score}{e(late)}{e(extended)}</td>"
@@ -667,7 +670,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                 heads = "".join(f"<th>{e(a)}</th>" for a in info["assignments"])
                 parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th>"
                              f"{heads}</tr>{rows}</table><p>Per assignment: submissions (the score nbgrader "
-                             "holds now, manual grades included, after any late penalty; whether the latest "
+                             "holds now, manual grades included, after any late penalty, for the submission "
+                             "the last <code>collect --grade</code> graded; whether the latest "
                              "came after the due date, or the student's extension). "
                              "The gradebook as CSV: <code>GET api/classes/"
                              f"{e(entry['name'])}/grades?format=csv</code>.</p>")

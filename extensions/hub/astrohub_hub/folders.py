@@ -298,15 +298,17 @@ def pack_as(folder: Path, system_user: str | None, *, limit: int = 200 * 2**20, 
 
 
 def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = False,
-              base: Path | None = None, replace: dict[str, str] | None = None) -> list[str]:
+              base: Path | None = None, replace: dict[str, str] | None = None, fresh: bool = False) -> list[str]:
     """Write tar ``data`` under ``dest`` with ``system_user``'s permissions; the names written.
 
     ``keep``: leave files that exist alone (a released assignment never overwrites a student's work),
     except those named in ``replace`` (``{name: sha256}``) whose content is still exactly that hash (a
     file of an earlier release the student has not changed, which a fixed release may update).
+    ``fresh``: ``dest`` is replaced, holding exactly ``data``'s files afterwards (a newer copy of a submission).
     ``base``: no folder from ``base`` down to any written file may be a link.
     """
     args = [sys.executable, "-I", _TRANSFER, "unpack", str(dest)] + (["--keep"] if keep else [])
+    args += ["--fresh"] if fresh else []
     args += ["--replace", json.dumps(replace)] if keep and replace else []
     args += ["--base", str(base)] if base else []
     result = subprocess.run(args, input=data, capture_output=True, check=False, timeout=600,

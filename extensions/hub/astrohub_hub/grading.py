@@ -295,9 +295,9 @@ class Grader:
         argv = ["-c", code, *args] if code else ["-m", "nbgrader", *args, f"--CourseDirectory.root={self.course}"]
         return self.steps.run("gradebook" if code else args[0], argv, self.course, self.system_user)
 
-    def _copy(self, source: Path, dest: Path, reader: str | None) -> list[str]:
+    def _copy(self, source: Path, dest: Path, reader: str | None, *, fresh: bool = False) -> list[str]:
         data = folders.pack_as(source, reader, base=source.parent)
-        return folders.unpack_as(data, dest, self.system_user, base=self.base)
+        return folders.unpack_as(data, dest, self.system_user, base=self.base, fresh=fresh)
 
     def _mkdir(self) -> None:
         """Create the course directory as the instructor (their files, in the instructors' folder)."""
@@ -373,7 +373,8 @@ class Grader:
         if not (self.course / "release" / assignment).is_dir():
             self.release_version(assignment, source, reader)
         for student, folder in submissions.items():
-            self._copy(folder, self.course / "submitted" / student / assignment, self.system_user)
+            # exactly this submission: a notebook of an earlier one the student has since deleted is not graded
+            self._copy(folder, self.course / "submitted" / student / assignment, self.system_user, fresh=True)
         times = {s: deadline.submitted.get(s) for s in submissions}
         spec = {"db": f"sqlite:///{self.course / 'gradebook.db'}", "course": str(self.course),
                 "due": None if deadline.due is None else _nbgrader_time(deadline.due),
