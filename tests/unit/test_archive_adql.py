@@ -764,3 +764,22 @@ def test_an_uploaded_null_text_value_is_null():
     assert table["t"].tolist() == ["a", "none", "é"]
     assert np.ma.getmaskarray(table["tag"]).tolist() == [False, True, False]
     assert table["nul"].tolist() == [True, False, False]
+
+
+def test_a_point_with_a_null_coordinate_has_no_distance_and_no_coordinates():
+    """A point with a NULL coordinate is NULL (as a selected POINT is), so its DISTANCE and its COORD1/COORD2
+    are NULL, as in DaCHS. DISTANCE was 180 degrees (DuckDB's least() skips the NULL: asin(1)), so
+    ``DISTANCE(...) > 90`` found the rows with no position; COORD1 gave the RA of a point with no Dec."""
+    from astropy.table import MaskedColumn, Table
+
+    mine = Table({"id": [1, 2, 3], "ra": MaskedColumn([10.0, 20.0, 30.0], mask=[False, False, True]),
+                  "dec": MaskedColumn([0.0, 5.0, 6.0], mask=[False, True, False])})
+    up = _upload(mine)
+    t, _ = _run("SELECT id, DISTANCE(POINT(ra, dec), POINT(190, 0)) AS d, DISTANCE(ra, dec, 190, 0) AS d4, "
+                "COORD1(POINT(ra, dec)) AS c1, COORD2(POINT(ra, dec)) AS c2 FROM TAP_UPLOAD.mine ORDER BY id", up)
+    assert t["d"][0] == pytest.approx(180.0) and t["d4"][0] == pytest.approx(180.0)
+    for col in ("d", "d4", "c1", "c2"):
+        assert np.ma.getmaskarray(t[col]).tolist() == [False, True, True], col
+    assert (t["c1"][0], t["c2"][0]) == (10.0, 0.0)
+    far, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE DISTANCE(POINT(ra, dec), POINT(190, 0)) > 90", up)
+    assert far["id"].tolist() == [1]

@@ -581,8 +581,11 @@ def _geometry_value(node) -> exp.Expression:
         s = _shape(a[0])
         if s.kind != "point":
             raise UsageFault(f"{name} takes a POINT")
-        # a point's coordinates are doubles (DALI's point is double[2]): COORD1(POINT(10, 20)) is 10.0, not 10
-        return exp.cast(s.args[0 if name == "COORD1" else 1].copy(), to=exp.DataType.build("DOUBLE"))
+        # a point's coordinates are doubles (DALI's point is double[2]): COORD1(POINT(10, 20)) is 10.0, not 10;
+        # a point with a NULL coordinate is NULL, so both its coordinates are
+        this, other = s.args if name == "COORD1" else s.args[::-1]
+        return exp.Case(ifs=[exp.If(this=exp.Is(this=other.copy(), expression=exp.Null()), true=exp.Null())],
+                        default=exp.cast(this.copy(), to=exp.DataType.build("DOUBLE")))
     if name == "COORDSYS":
         return exp.Literal.string("ICRS")
     if name == "AREA":

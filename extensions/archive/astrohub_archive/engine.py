@@ -63,9 +63,12 @@ class Limits:
 
 
 _MACROS = (
-    "CREATE MACRO adql_dist(ra1, dec1, ra2, dec2) AS degrees(2 * asin(least(1.0, sqrt("
+    # NULL when a coordinate is NULL (a point with a NULL in it is NULL): least() skips NULLs, so the
+    # haversine alone gave 180 degrees
+    "CREATE MACRO adql_dist(ra1, dec1, ra2, dec2) AS CASE WHEN ra1 IS NULL OR dec1 IS NULL OR ra2 IS NULL "
+    "OR dec2 IS NULL THEN NULL ELSE degrees(2 * asin(least(1.0, sqrt("
     "pow(sin(radians(dec2 - dec1) / 2), 2) + cos(radians(dec1)) * cos(radians(dec2)) * "
-    "pow(sin(radians(ra2 - ra1) / 2), 2)))))",
+    "pow(sin(radians(ra2 - ra1) / 2), 2))))) END",
     "CREATE MACRO adql_in_box(ra, dec, cra, cdec, w, h) AS (dec BETWEEN cdec - h / 2 AND cdec + h / 2) "
     "AND abs(((ra - cra + 540) % 360) - 180) <= w / 2",
     # the area adql_in_box keeps: RA at most all 360 degrees, Dec clipped at the poles (no fold-over)
