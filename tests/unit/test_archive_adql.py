@@ -372,7 +372,16 @@ def test_masked_values_and_maxrec_overflow():
         ("SELECT obs_id FROM secret.table", "unknown table 'secret.table'"),
         ("SELECT obs_id FROM ivoa.obscor", "did you mean ivoa.obscore"),
         ("SELECT obs_idd FROM ivoa.obscore", "did you mean obs_id"),
-        ("SELECT x.obs_id FROM ivoa.obscore o", "unknown column"),
+        # a qualifier no table has, a name two tables have, a misspelt SELECT, a missing upload: each was told
+        # as something else ("unknown column 'obs_id' ... did you mean obs_id?", "an incomplete MUL", "did you
+        # mean TAP_SCHEMA.schemas?"); found comparing refusals with DaCHS (bench/faults_vs_dachs.py)
+        ("SELECT x.obs_id FROM ivoa.obscore o",
+         "unknown table or alias 'x' in x.obs_id; the query's tables are o (ivoa.obscore)"),
+        ("SELECT obs_id FROM ivoa.obscore AS a, ivoa.obscore AS b",
+         "column 'obs_id' is ambiguous: a (ivoa.obscore), b (ivoa.obscore) both have it; qualify it"),
+        ("SELEC obs_id FROM ivoa.obscore", "a query begins with SELECT, not 'SELEC'"),
+        ("SELECT * FROM TAP_UPLOAD.mine", "no upload 'mine' in this request (its uploads: none); send it with "
+                                          "UPLOAD=mine,param:<part>"),
         # a typo in a qualified column (a JOIN's ON) was "cannot resolve the query: Unknown column: obs_idd"
         ("SELECT o.obs_id FROM ivoa.obscore AS o JOIN ivoa.obscore AS p ON o.obs_id = p.obs_idd",
          "unknown column 'obs_idd' in ivoa.obscore; did you mean obs_id?"),

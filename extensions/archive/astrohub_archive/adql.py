@@ -196,6 +196,10 @@ def _parse(adql: str) -> exp.Expression:
     try:
         trees = [t for t in sqlglot.parse(adql, read=READ_DIALECT) if t is not None]
     except ParseError as exc:
+        first = re.match(r"(?:\s+|--[^\n]*|\()*(\w*)", adql).group(1)
+        if first.upper() != "SELECT":  # SELEC * FROM t: sqlglot reads on and fails later, in its own words
+            raise UsageFault(f"ADQL syntax error: a query begins with SELECT, not {first or adql.strip()[:20]!r}"
+                             ) from None
         err = exc.errors[0] if exc.errors else {}
         near = (err.get("highlight") or "").strip()
         what = _syntax_message(re.sub(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>", r"'\1'",
@@ -311,6 +315,10 @@ def _resolve_tables(tree, tables: TableSet, uploads: dict[str, TableDesc]) -> di
         else:
             hits = [t for t in tables.tables.values() if t.short_name.lower() == short.lower()]
             desc = hits[0] if len(hits) == 1 else None
+        if desc is None and schema.lower() == "tap_upload":
+            sent = ", ".join(sorted(uploads)) or "none"
+            raise UsageFault(f"no upload {short!r} in this request (its uploads: {sent}); send it with "
+                             f"UPLOAD={short},param:<part> and the table as that part")
         if desc is None:
             names = tables.names() + [f"TAP_UPLOAD.{u}" for u in uploads]
             close = difflib.get_close_matches(full, names, 3, 0.5) or difflib.get_close_matches(
@@ -357,6 +365,20 @@ def _qualify(tree, sources: dict[str, Source]):
         m = re.search(r"Column '([^']+)' could not be resolved", msg) or re.search(r"Unknown column: (\S+)", msg)
         if m:
             name = m.group(1)
+            # the query's tables by alias, for naming: "h (I_311.hip2)", or the table's name alone
+            by_alias = {t.alias_or_name.lower(): sources[t.name].table for t in tree.find_all(exp.Table)
+                        if t.name in sources}
+            label = {a: (d.name if a == d.name.lower() else f"{a} ({d.name})") for a, d in by_alias.items()}
+            q = re.search(r"for table: '([^']+)'", msg)
+            if q and q.group(1).lower() not in by_alias and q.group(1).lower() not in {
+                    n.alias.lower() for n in tree.find_all(exp.Subquery) if n.alias}:
+                raise UsageFault(f"unknown table or alias {q.group(1)!r} in {q.group(1)}.{name}; the query's "
+                                 f"tables are {', '.join(label.values())}") from None
+            having = [label[a] for a, d in by_alias.items() if any(c.name.lower() == name.lower() for c in d.columns)]
+            if not q and len(having) > 1:
+                raise UsageFault(f"column {name!r} is ambiguous: {', '.join(having)} {'both' if len(having) == 2 else 'all'} have "
+                                 "it; qualify it "
+                                 "with a table name or alias") from None
             known = sorted({c.name for s in sources.values() for c in s.table.columns})
             close = difflib.get_close_matches(name, known, 3) or [k for k in known if k.lower() == name.lower()]
             where = ", ".join(s.table.name for s in sources.values())
