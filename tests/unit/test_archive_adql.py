@@ -792,3 +792,22 @@ def test_a_point_with_a_null_coordinate_has_no_distance_and_no_coordinates():
     assert (t["c1"][0], t["c2"][0]) == (10.0, 0.0)
     far, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE DISTANCE(POINT(ra, dec), POINT(190, 0)) > 90", up)
     assert far["id"].tolist() == [1]
+
+
+def test_avg_min_max_and_a_numeric_cast_of_a_column_keep_its_unit():
+    """``AVG(vmag)``, ``MIN``, ``MAX`` and ``CAST(vmag AS INTEGER)`` are in the column's unit, and DaCHS
+    declares them so (unit ``mag``, UCD ``phot.mag;em.opt.V;stat.mean``); ours declared no unit and no UCD,
+    so TOPCAT and astropy lost the unit of every aggregate. An aggregate is no longer the main value
+    (``meta.main`` dropped); COUNT, SUM and a CAST to text stay undescribed."""
+    from astropy.table import Table
+
+    mine = Table({"id": np.array([1, 2, 3]), "mag": [1.0, 2.0, 4.0]})
+    mine["mag"].unit = "mag"
+    mine["mag"].meta["ucd"] = "phot.mag;meta.main"
+    t, _ = _run("SELECT AVG(mag) AS a, MIN(m.mag) AS lo, MAX(mag), CAST(mag AS INTEGER) AS i, CAST(mag AS CHAR(4)) "
+                "AS c, COUNT(*) AS n, SUM(mag) AS s FROM TAP_UPLOAD.mine AS m GROUP BY mag ORDER BY mag",
+                _upload(mine))
+    assert [str(t[c].unit) if t[c].unit else None for c in t.colnames] == ["mag"] * 4 + [None] * 3
+    assert [t[c].meta.get("ucd") for c in ("a", "lo", "max", "i")] == [
+        "phot.mag;stat.mean", "phot.mag;stat.min", "phot.mag;stat.max", "phot.mag;meta.main"]
+    assert t["a"].tolist() == [1.0, 2.0, 4.0] and t["i"].tolist() == [1, 2, 4]

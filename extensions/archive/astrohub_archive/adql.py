@@ -1007,6 +1007,19 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
                 name = desc.name
         elif isinstance(inner, exp.Anonymous) and inner.name == "adql_dist":
             desc = DISTANCE_COLUMN  # a selected DISTANCE(...) as it is: degrees (renamed below)
+        elif (isinstance(inner, (exp.Avg, exp.Min, exp.Max, exp.Cast)) and isinstance(inner.this, exp.Column)
+              and inner.this.table.lower() in aliases
+              and (not isinstance(inner, exp.Cast) or inner.to.this in exp.DataType.NUMERIC_TYPES)):
+            # AVG/MIN/MAX of a column, or its CAST to a number, is in the column's unit, as DaCHS declares it
+            # (the UCD says which statistic; an aggregate is no longer the table's main value)
+            col = aliases[inner.this.table.lower()].table.column(inner.this.name)
+            word = {exp.Avg: "stat.mean", exp.Min: "stat.min", exp.Max: "stat.max"}.get(type(inner))
+            if col is not None and word:
+                ucd = ";".join(w for w in col.ucd.split(";") if w.lower() != "meta.main") if col.ucd else ""
+                desc = dataclasses.replace(col, ucd=f"{ucd};{word}" if ucd else "",
+                                           description=f"{word[5:]} of {col.name}", utype="", xtype=None)
+            elif col is not None:
+                desc = dataclasses.replace(col, xtype=None)
         if delimited and name.lower() in delimited:
             name = delimited[name.lower()]
         if name.startswith("_col_"):
@@ -1018,7 +1031,7 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
         used.add(name.lower())
         proj.set("alias", exp.to_identifier(name, quoted=True))
         if desc is not None:
-            out[name] = desc if desc is not DISTANCE_COLUMN else dataclasses.replace(desc, name=name)
+            out[name] = desc if desc.name == name else dataclasses.replace(desc, name=name)
     return out
 
 
