@@ -811,3 +811,26 @@ def test_avg_min_max_and_a_numeric_cast_of_a_column_keep_its_unit():
     assert [t[c].meta.get("ucd") for c in ("a", "lo", "max", "i")] == [
         "phot.mag;stat.mean", "phot.mag;stat.min", "phot.mag;stat.max", "phot.mag;meta.main"]
     assert t["a"].tolist() == [1.0, 2.0, 4.0] and t["i"].tolist() == [1, 2, 4]
+
+
+def test_a_circle_against_a_polygon_intersects_or_lies_inside():
+    """``INTERSECTS(CIRCLE, POLYGON)`` and ``CONTAINS(CIRCLE, POLYGON)`` (ADQL 2.1 4.2.7/4.2.3) were refused
+    ("only supported with a POINT, two CIRCLEs ..."); DaCHS answers them. A circle meets the polygon when its
+    centre is inside or the outline is within its radius, lies inside when its centre is inside and the
+    outline at least its radius away; NULL where a value is NULL. Polygon 10-12 x 40-42 deg (the outline at
+    RA 12 is the great circle through (12, 40) and (12, 42): ~0.075 deg from (12.1, 41) at Dec 41)."""
+    from astropy.table import MaskedColumn, Table
+
+    mine = Table({"id": np.arange(7), "ra": [11.0, 11.0, 12.1, 12.5, 11.0, 11.0, 30.0],
+                  "dec": [41.0, 41.0, 41.0, 41.0, 30.0, 41.0, 41.0],
+                  "r": MaskedColumn([0.2, 1.5, 0.2, 0.2, 20.0, 1.0, 5.0], mask=[0, 0, 0, 0, 0, 1, 0])})
+    poly = "POLYGON('ICRS', 10, 40, 12, 40, 12, 42, 10, 42)"
+    t, _ = _run(f"SELECT id, INTERSECTS(CIRCLE(ra, dec, r), {poly}) AS meets, CONTAINS(CIRCLE(ra, dec, r), {poly}) "
+                f"AS inside, INTERSECTS({poly}, CIRCLE(ra, dec, r)) AS meets2 FROM TAP_UPLOAD.mine ORDER BY id",
+                _upload(mine))
+    assert t["meets"].tolist() == [1, 1, 1, 0, 1, None, 0] and t["meets2"].tolist() == t["meets"].tolist()
+    assert t["inside"].tolist() == [1, 0, 0, 0, 0, None, 0]
+    # in WHERE, with a constant radius (the declination band in front of the test)
+    w, _ = _run(f"SELECT id FROM TAP_UPLOAD.mine WHERE 1 = INTERSECTS(CIRCLE(ra, dec, 0.2), {poly}) ORDER BY id",
+                _upload(mine))
+    assert w["id"].tolist() == [0, 1, 2, 5]

@@ -535,8 +535,24 @@ def _contains(a: _Shape, b: _Shape) -> exp.Expression:
         x, y, r = a.args
         cx, cy, rr = b.args
         return exp.LTE(this=exp.Add(this=_dist(x, y, cx, cy), expression=r.copy()), expression=rr.copy())
+    if a.kind == "circle" and b.kind == "polygon":
+        return _circle_polygon(a, b, "adql_circle_in_polygon")
     raise UsageFault(f"CONTAINS({a.kind.upper()}, {b.kind.upper()}) is not supported; the first argument must be "
-                     "a POINT (or a CIRCLE inside a CIRCLE)")
+                     "a POINT (or a CIRCLE inside a CIRCLE or a POLYGON)")
+
+
+def _circle_polygon(c: _Shape, p: _Shape, udf: str) -> exp.Expression:
+    """A circle inside (``adql_circle_in_polygon``) or meeting (``adql_circle_meets_polygon``) a constant
+    polygon, behind the declination band of the cap holding the polygon, widened by a constant radius."""
+    x, y, r = c.args
+    poly = _sky_polygon(tuple(p.args))
+    cdec = math.degrees(math.asin(max(-1.0, min(1.0, float(poly.centre[2])))))
+    test = _f(udf, x.copy(), y.copy(), r.copy(), _polygon_spec(p.args))
+    pad = _const(r) if udf == "adql_circle_meets_polygon" else 0.0
+    if pad is None:
+        return test
+    lo, hi = max(-90.0, cdec - poly.radius_deg - pad), min(90.0, cdec + poly.radius_deg + pad)
+    return exp.and_(exp.Between(this=y.copy(), low=_num(lo - 1e-9), high=_num(hi + 1e-9)), test)
 
 
 def _intersects(a: _Shape, b: _Shape) -> exp.Expression:
@@ -548,8 +564,10 @@ def _intersects(a: _Shape, b: _Shape) -> exp.Expression:
         x, y, r = a.args
         cx, cy, rr = b.args
         return exp.LTE(this=_dist(x, y, cx, cy), expression=exp.Add(this=r.copy(), expression=rr.copy()))
+    if {a.kind, b.kind} == {"circle", "polygon"}:
+        return _circle_polygon(*((a, b) if a.kind == "circle" else (b, a)), "adql_circle_meets_polygon")
     raise UsageFault(f"INTERSECTS({a.kind.upper()}, {b.kind.upper()}) is only supported with a POINT, two CIRCLEs, "
-                     "or ivoa.obscore's s_region against a constant region")
+                     "a CIRCLE and a POLYGON, or ivoa.obscore's s_region against a constant region")
 
 
 def _area(s: _Shape) -> exp.Expression:

@@ -126,6 +126,41 @@ def _in_polygon(ra, dec, spec):
     return pa.array(out, mask=nulls)
 
 
+def _circle_polygon(ra, dec, radius, spec, inside: bool):
+    """DuckDB vectorised UDF: does the circle (ra, dec, radius) lie inside the spherical polygon ``spec``
+    (``inside``: its centre inside, the outline at least ``radius`` away) or meet it (its centre inside, or
+    the outline within ``radius``); NULL where a value is NULL. The polygon is :func:`_in_polygon`'s."""
+    import pyarrow as pa
+
+    ra_np, dec_np, r_np = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=float) for a in (ra, dec, radius))
+    specs = spec.to_pylist()
+    out = np.zeros(len(ra_np), dtype=bool)
+    for s in set(specs) - {None}:
+        rows = np.array([x == s for x in specs])
+        r, d = np.radians(ra_np[rows]), np.radians(dec_np[rows])
+        xyz = np.stack([np.cos(d) * np.cos(r), np.cos(d) * np.sin(r), np.sin(d)], axis=1)
+        ok = np.isfinite(xyz).all(axis=1) & np.isfinite(r_np[rows])
+        poly = _sky_polygon(s)
+        centre_in = np.zeros(len(xyz), dtype=bool)
+        edge = np.full(len(xyz), np.nan)
+        if ok.any():
+            centre_in[ok] = poly.contains(xyz[ok])
+            edge[ok] = np.degrees(poly.edge_distance(xyz[ok]))
+        with np.errstate(invalid="ignore"):
+            hit = centre_in & (edge >= r_np[rows]) if inside else centre_in | (edge <= r_np[rows])
+        out[rows] = hit & ok
+    nulls = np.asarray(ra.is_null()) | np.asarray(dec.is_null()) | np.asarray(radius.is_null())
+    return pa.array(out, mask=nulls | np.array([x is None for x in specs], dtype=bool))
+
+
+def _circle_in_polygon(ra, dec, radius, spec):
+    return _circle_polygon(ra, dec, radius, spec, True)
+
+
+def _circle_meets_polygon(ra, dec, radius, spec):
+    return _circle_polygon(ra, dec, radius, spec, False)
+
+
 def _catalog_files(src: Source) -> tuple[list[str], object]:
     """The Parquet files of the partitions ``src``'s cones, polygons and boxes touch (all when unbounded), and
     the schema. Every polygon and box is an AND term: a partition is read when it may hold a row of all of them."""
@@ -360,6 +395,10 @@ class _Databases(threading.local):
             db.execute(m)
         db.create_function("adql_in_polygon", _in_polygon, ["DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN",
                            type="arrow", null_handling="special", side_effects=False)
+        for name, udf in (("adql_circle_in_polygon", _circle_in_polygon),
+                          ("adql_circle_meets_polygon", _circle_meets_polygon)):
+            db.create_function(name, udf, ["DOUBLE", "DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN", type="arrow",
+                               null_handling="special", side_effects=False)
         dirs = sorted(r for r in roots if r.endswith("/"))
         files = sorted(r for r in roots if not r.endswith("/"))
         if dirs:
