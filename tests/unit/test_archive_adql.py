@@ -834,3 +834,13 @@ def test_a_circle_against_a_polygon_intersects_or_lies_inside():
     w, _ = _run(f"SELECT id FROM TAP_UPLOAD.mine WHERE 1 = INTERSECTS(CIRCLE(ra, dec, 0.2), {poly}) ORDER BY id",
                 _upload(mine))
     assert w["id"].tolist() == [0, 1, 2, 5]
+
+
+def test_coordinates_are_in_degrees_and_a_count_is_a_number():
+    """A selected ``COORD1``/``COORD2`` is a coordinate of a point, in degrees, and ``COUNT`` a number of
+    rows; ours declared neither (no unit, no UCD) where DaCHS declares ``deg`` and ``meta.number``."""
+    t, _ = _run("SELECT COORD1(POINT(ra, dec)) AS c1, COORD2(POINT(ra, dec)), COUNT(*) AS n FROM TAP_UPLOAD.mine "
+                "GROUP BY ra, dec", _upload(_stars(2)))
+    assert t.colnames == ["c1", "coord2", "n"]
+    assert [str(t[c].unit) if t[c].unit else None for c in t.colnames] == ["deg", "deg", None]
+    assert t["n"].meta.get("ucd") == "meta.number" and t["n"].tolist() == [1, 1]

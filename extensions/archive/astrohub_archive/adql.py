@@ -986,14 +986,19 @@ DISTANCE_COLUMN = ColumnDesc("distance", "double", unit="deg", ucd="pos.angDista
                              description="Angular distance between the two points (ADQL DISTANCE)")
 
 
+#: What a selected ``COORD1``/``COORD2`` is: a coordinate of a point, in degrees (DALI's point), as DaCHS declares it.
+COORD_COLUMN = ColumnDesc("coord", "double", unit="deg", description="A coordinate of a point (ADQL COORD1/COORD2)")
+
+
 def _function_names(tree) -> dict[int, str]:
-    """``{position: name}`` of the outermost SELECT's unnamed ADQL function calls (geometry, :data:`UDFS`),
-    read before they are rewritten into DuckDB's expressions: the column of ``DISTANCE(...)`` is
-    ``distance``, of ``ivo_hasword(...)`` ``ivo_hasword`` (they were ``col`` and ``case``)."""
+    """``{position: name}`` of the outermost SELECT's ADQL function calls (geometry, :data:`UDFS`), read
+    before they are rewritten into DuckDB's expressions: an unnamed ``DISTANCE(...)``'s column is
+    ``distance``, ``ivo_hasword(...)``'s ``ivo_hasword`` (they were ``col`` and ``case``); a ``COORD1``'s is
+    in degrees."""
     first = _outermost_select(tree)
     names = {}
     for i, proj in enumerate(first.expressions if first is not None else ()):
-        name = _fname(proj.this) if isinstance(proj, exp.Alias) and proj.alias.startswith("_col_") else None
+        name = _fname(proj.this) if isinstance(proj, exp.Alias) else None
         if name in GEOMETRY_FUNCTIONS or name in UDFS:
             names[i] = name.lower()
     return names
@@ -1025,6 +1030,10 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
                 name = desc.name
         elif isinstance(inner, exp.Anonymous) and inner.name == "adql_dist":
             desc = DISTANCE_COLUMN  # a selected DISTANCE(...) as it is: degrees (renamed below)
+        elif (functions or {}).get(i) in ("coord1", "coord2"):
+            desc = COORD_COLUMN
+        elif isinstance(inner, exp.Count):
+            desc = ColumnDesc("count", "long", ucd="meta.number", description="Number of rows (ADQL COUNT)")
         elif (isinstance(inner, (exp.Avg, exp.Min, exp.Max, exp.Cast)) and isinstance(inner.this, exp.Column)
               and inner.this.table.lower() in aliases
               and (not isinstance(inner, exp.Cast) or inner.to.this in exp.DataType.NUMERIC_TYPES)):
