@@ -282,7 +282,94 @@ CORPUS: list[tuple[str, str, dict]] = [
     ("ts_key_columns", "SELECT key_id, from_column, target_column FROM TAP_SCHEMA.key_columns WHERE key_id = 'x'",
      {}),
     ("ts_columns_count", "SELECT COUNT(*) AS n FROM TAP_SCHEMA.columns WHERE LOWER(table_name) = 'i_311.hip2'", {}),
+    # --- added 2026-12-06 (session 10): what TAP gained since the first run ---
+    # NULLs in ORDER BY with TOP and OFFSET (PostgreSQL's order: after every value ascending, first descending)
+    ("nulls_top_asc", f"SELECT TOP 3 name, vmag FROM {N} ORDER BY vmag, name", {"ordered": True}),
+    ("nulls_top_desc", f"SELECT TOP 3 name, vmag FROM {N} ORDER BY vmag DESC, name", {"ordered": True}),
+    ("nulls_offset", f"SELECT name, vmag FROM {N} WHERE name LIKE 'NGC00%' ORDER BY vmag, name OFFSET 4",
+     {"ordered": True}),
+    ("nulls_text_desc", f"SELECT TOP 5 name, messier FROM {N} WHERE name LIKE 'NGC02%' ORDER BY messier DESC, name",
+     {"ordered": True}),
+    ("nulls_two_keys", f"SELECT TOP 8 name, hubble, vmag FROM {N} WHERE name LIKE 'NGC01%' ORDER BY hubble, "
+                       "vmag DESC, name", {"ordered": True}),
+    # text NULLs in results
+    ("text_nulls", f"SELECT TOP 6 name, messier, common_names, hubble FROM {N} WHERE name LIKE 'NGC022%' "
+                   "ORDER BY name", {"ordered": True}),
+    ("text_null_funcs", f"SELECT TOP 4 name, LOWER(messier) AS lm, UPPER(hubble) AS uh, COALESCE(common_names, "
+                        f"messier) AS c, messier || 'x' AS mx FROM {N} WHERE name LIKE 'NGC003%' ORDER BY name",
+     {"ordered": True}),
+    ("text_null_ne", f"SELECT COUNT(*) AS n FROM {N} WHERE messier <> 'M031'", {}),
+    ("text_null_distinct", f"SELECT DISTINCT hubble FROM {N} WHERE const = 'And'", {}),
+    ("text_null_group", f"SELECT hubble, COUNT(*) AS n FROM {N} WHERE const = 'And' GROUP BY hubble", {}),
+    # RegTAP's text functions on NULLs, case and phrases
+    ("ivo_hasword_null", f"SELECT TOP 3 name, ivo_hasword(common_names, 'galaxy') AS h FROM {N} "
+                         "WHERE common_names IS NULL ORDER BY name", {"ordered": True}),
+    ("ivo_hasword_case", f"SELECT name FROM {N} WHERE 1 = ivo_hasword(common_names, 'ANDROMEDA') ORDER BY name",
+     {"ordered": True}),
+    ("ivo_hasword_phrase", f"SELECT name FROM {N} WHERE 1 = ivo_hasword(common_names, 'crab nebula') "
+                           "ORDER BY name", {"ordered": True}),
+    ("ivo_nocasematch_null", f"SELECT TOP 3 name, ivo_nocasematch(messier, 'm%') AS m FROM {N} WHERE name LIKE "
+                             "'NGC022%' ORDER BY name", {"ordered": True}),
+    ("ivo_hashlist_col", f"SELECT COUNT(*) AS n FROM {N} WHERE 1 = ivo_hashlist_has('M031#M032#M110', messier)",
+     {}),
+    # CAST on NULLs and on halves
+    ("cast_null", f"SELECT TOP 3 name, CAST(vmag AS INTEGER) AS vi, CAST(vmag AS REAL) AS vr, CAST(messier AS "
+                  f"CHAR(4)) AS mc FROM {N} WHERE vmag IS NULL ORDER BY name", {"ordered": True}),
+    ("cast_half", f"SELECT CAST(2.5 AS INTEGER) AS a, CAST(-2.5 AS INTEGER) AS b, CAST(3.5 AS BIGINT) AS c "
+                  f"FROM {H} WHERE HIP = 1", {}),
+    ("cast_col_half", f"SELECT COUNT(*) AS n FROM {H} WHERE CAST(Hpmag * 2 AS INTEGER) = 17", {}),
+    # TOP with ORDER BY and OFFSET, DISTINCT, GROUP BY/HAVING
+    ("distinct_order", f"SELECT DISTINCT const FROM {N} WHERE const LIKE 'A%' ORDER BY const", {"ordered": True}),
+    ("distinct_top", f"SELECT DISTINCT TOP 3 type FROM {N} ORDER BY type", {"ordered": True}),
+    ("top_offset_desc", f"SELECT TOP 4 HIP, Hpmag FROM {H} WHERE Hpmag < 2 ORDER BY Hpmag DESC, HIP OFFSET 3",
+     {"ordered": True}),
+    ("group_having_order", f"SELECT const, COUNT(*) AS n FROM {N} GROUP BY const HAVING COUNT(*) > 400 "
+                           "ORDER BY n DESC, const", {"ordered": True}),
+    ("group_two_keys", f"SELECT type, const, COUNT(*) AS n FROM {N} WHERE const IN ('And', 'Tau') GROUP BY type, "
+                       "const", {}),
+    ("having_avg", f"SELECT solution, AVG(Hpmag) AS m FROM {H} GROUP BY solution HAVING AVG(Hpmag) > 9", {}),
+    # string functions
+    ("string_funcs_col", f"SELECT TOP 3 name, LOWER(type) || '/' || UPPER(const) AS k FROM {N} ORDER BY name",
+     {"ordered": True}),
+    ("ilike_null", f"SELECT COUNT(*) AS n FROM {N} WHERE messier ILIKE 'm%'", {}),
+    # geometry
+    ("intersects_polygon", f"SELECT COUNT(*) AS n FROM {N} WHERE 1 = INTERSECTS(CIRCLE('ICRS', ra, dec, 0.2), "
+                           "POLYGON('ICRS', 10, 40, 12, 40, 12, 42, 10, 42))", {}),
+    ("intersects_box", f"SELECT COUNT(*) AS n FROM {N} WHERE 1 = INTERSECTS(CIRCLE('ICRS', ra, dec, 0.2), "
+                       "BOX('ICRS', 11, 41, 2, 2))", {}),
+    ("contains_circle_polygon", f"SELECT COUNT(*) AS n FROM {N} WHERE 1 = CONTAINS(CIRCLE('ICRS', ra, dec, 0.05), "
+                                "POLYGON('ICRS', 80, -10, 90, -10, 90, 0, 80, 0))", {}),
+    ("distance_null", f"SELECT TOP 3 name, DISTANCE(POINT('ICRS', ra, vmag), POINT('ICRS', 0, 0)) AS d FROM {N} "
+                      "WHERE vmag IS NULL ORDER BY name", {"ordered": True, "tol": 1e-9}),
+    ("coord_null", f"SELECT TOP 3 name, COORD1(POINT('ICRS', ra, vmag)) AS c1, COORD2(POINT('ICRS', ra, vmag)) AS "
+                   f"c2 FROM {N} WHERE vmag IS NULL ORDER BY name", {"ordered": True}),
+    ("coord_cols", f"SELECT TOP 3 HIP, COORD1(POINT('ICRS', ra, dec)) AS c1, COORD2(POINT('ICRS', ra, dec)) AS c2 "
+                   f"FROM {H} ORDER BY HIP", {"ordered": True, "tol": 1e-9}),
+    ("distance_where_order", f"SELECT TOP 5 name, DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', 83.8, -5.4)) AS d "
+                             f"FROM {N} WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 83.8, -5.4, 1)) "
+                             "ORDER BY d", {"ordered": True, "tol": 1e-9}),
+    ("polygon_col_value", f"SELECT POLYGON('ICRS', ra, dec, ra + 1, dec, ra, dec + 1) AS p FROM {H} WHERE HIP = 1",
+     {"tol": 1e-9}),
+    # uploads joined with TAP_UPLOAD (the table of upload_table(): text and number NULLs, one unknown HIP)
+    ("upload_select", "SELECT * FROM TAP_UPLOAD.t", {"upload": True}),
+    ("upload_text_null", "SELECT id FROM TAP_UPLOAD.t WHERE label IS NULL", {"upload": True}),
+    ("upload_group", "SELECT label, COUNT(*) AS n FROM TAP_UPLOAD.t GROUP BY label", {"upload": True}),
+    ("upload_order_nulls", "SELECT id, weight FROM TAP_UPLOAD.t ORDER BY weight, id", {"upload": True,
+                                                                                         "ordered": True}),
+    ("upload_key_join", f"SELECT t.id, t.label, h.HIP, h.Hpmag FROM TAP_UPLOAD.t AS t JOIN {H} AS h "
+                        "ON h.HIP = t.hip", {"upload": True}),
+    ("upload_left_join", f"SELECT t.id, t.label, h.Hpmag FROM TAP_UPLOAD.t AS t LEFT OUTER JOIN {H} AS h "
+                         "ON h.HIP = t.hip", {"upload": True}),
+    ("upload_pos_join", f"SELECT t.id, h.HIP FROM TAP_UPLOAD.t AS t JOIN {H} AS h ON 1 = CONTAINS(POINT('ICRS', "
+                        "h.ra, h.dec), CIRCLE('ICRS', t.ra, t.dec, 0.2))", {"upload": True}),
+    ("upload_distance", f"SELECT t.id, h.HIP, DISTANCE(POINT('ICRS', t.ra, t.dec), POINT('ICRS', h.ra, h.dec)) AS d "
+                        f"FROM TAP_UPLOAD.t AS t JOIN {H} AS h ON DISTANCE(POINT('ICRS', t.ra, t.dec), "
+                        "POINT('ICRS', h.ra, h.dec)) < 0.2", {"upload": True, "tol": 1e-9}),
+    ("upload_ivo_hasword", "SELECT id FROM TAP_UPLOAD.t WHERE 1 = ivo_hasword(label, 'star')", {"upload": True}),
 ]
+
+#: The queries also asked for as RESPONSEFORMAT=json (both services write ``{"columns": [...], "data": [...]}``).
+JSON_QUERIES = ["text_nulls", "null_point_value", "cast_null", "upload_select", "coord_null", "top_offset_desc"]
 
 
 def write_dachs_inputs(rd_root: Path) -> dict[str, int]:
@@ -371,12 +458,30 @@ def start_ours(work: Path) -> tuple[subprocess.Popen, str]:
 # --- running and comparing -----------------------------------------------------------------------------------
 
 
-def run_query(service, adql: str) -> dict:
+def upload_table():
+    """The table the ``upload`` queries send as ``TAP_UPLOAD.t``: bright stars by HIP, one HIP that is not in
+    the catalogue, NULLs in a text column (``label``), a position and a number (``weight``)."""
+    from astropy.table import MaskedColumn, Table
+
+    t = Table({"id": np.arange(1, 7, dtype=np.int32),
+               "hip": np.array([32349, 91262, 24436, 999_999, 1, 30438], dtype=np.int64),
+               "label": MaskedColumn(["bright star", "-", "star", "no such star", "-", "Canopus"],
+                                     mask=[False, True, False, False, True, False]),
+               "ra": MaskedColumn([101.28716, 279.23474, 78.63447, 10.0, 0.0, 95.98796],
+                                  mask=[False, False, False, False, True, False]),
+               "dec": MaskedColumn([-16.71612, 38.78369, -8.20164, 10.0, 0.0, -52.69566],
+                                   mask=[False, False, False, False, True, False]),
+               "weight": MaskedColumn([1.5, 0.0, 0.5, 2.0, -1.0, 3.0], mask=[False, True, False, False, False, True])})
+    t["ra"].unit = t["dec"].unit = "deg"
+    return t
+
+
+def run_query(service, adql: str, uploads: dict | None = None) -> dict:
     """``{"error": message}`` or ``{"names", "types", "units", "ucds", "rows"}`` (rows: lists of Python values)."""
     import pyvo
 
     try:
-        result = service.run_sync(adql, maxrec=200_000)
+        result = service.run_sync(adql, maxrec=200_000, uploads=uploads)
     except pyvo.dal.DALQueryError as exc:
         return {"error": str(exc).strip()[:300]}
     except Exception as exc:  # a transport failure or an unreadable answer: a difference worth seeing
@@ -405,6 +510,50 @@ def run_query(service, adql: str) -> dict:
     return {"names": [f.name for f in fields], "types": [_vot_type(f) for f in fields],
             "units": [str(f.unit) if f.unit is not None else None for f in fields],
             "ucds": [f.ucd for f in fields], "rows": rows}
+
+
+def run_json(url: str, adql: str, uploads: dict | None = None) -> dict:
+    """The same query as RESPONSEFORMAT=json: ``{"error"}`` or ``{"names", "rows"}`` (both services write a
+    ``columns`` list of objects with a ``name`` and a ``data`` list of rows)."""
+    import io
+
+    import requests
+
+    data = {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": adql, "RESPONSEFORMAT": "json", "MAXREC": "200000"}
+    files = None
+    if uploads:
+        data["UPLOAD"] = ";".join(f"{name},param:{name}" for name in uploads)
+        files = {}
+        for name, table in uploads.items():
+            from astropy.io.votable import from_table
+
+            buf = io.BytesIO()
+            from_table(table).to_xml(buf)
+            files[name] = (f"{name}.xml", buf.getvalue(), "application/x-votable+xml")
+    resp = requests.post(url.rstrip("/") + "/sync", data=data, files=files, timeout=600)
+    if resp.status_code != 200 or not resp.headers.get("Content-Type", "").startswith("application/json"):
+        return {"error": f"HTTP {resp.status_code} {resp.headers.get('Content-Type')}: {resp.text[:200]}"}
+    doc = resp.json()
+    return {"names": [c["name"] for c in doc["columns"]], "rows": doc["data"]}
+
+
+def compare_json(ours: dict, theirs: dict, opts: dict) -> list[str]:
+    """The differences between two JSON answers: names (case-blind) and values, as :func:`compare`."""
+    if "error" in ours or "error" in theirs:
+        return [] if "error" in ours and "error" in theirs else [
+            f"json: only {'astrohub' if 'error' in ours else 'DaCHS'} fails: "
+            f"{(ours.get('error') or theirs.get('error'))[:200]}"]
+    if [n.lower() for n in ours["names"]] != [n.lower() for n in theirs["names"]]:
+        return [f"json column names: astrohub {ours['names']} DaCHS {theirs['names']}"]
+    ra, rb = ours["rows"], theirs["rows"]
+    if len(ra) != len(rb):
+        return [f"json row count: astrohub {len(ra)} DaCHS {len(rb)}"]
+    if not opts.get("ordered"):
+        ra, rb = sorted(ra, key=_sort_key), sorted(rb, key=_sort_key)
+    for n, (x, y) in enumerate(zip(ra, rb)):
+        if not all(_same_value(a, b, opts.get("tol", 0.0)) for a, b in zip(x, y)):
+            return [f"json values differ (row {n}): astrohub {x} DaCHS {y}"[:400]]
+    return []
 
 
 def _vot_type(f) -> str:
@@ -546,8 +695,11 @@ def main() -> None:
         for qid, adql, opts in CORPUS:
             if args.only and qid not in args.only:
                 continue
-            answers = {name: run_query(svc, adql) for name, svc in services.items()}
+            up = {"t": upload_table()} if opts.get("upload") else None
+            answers = {name: run_query(svc, adql, up) for name, svc in services.items()}
             diffs = compare(answers["astrohub"], answers["DaCHS"], opts)
+            if qid in JSON_QUERIES:
+                diffs += compare_json(run_json(ours_url, adql, up), run_json(DACHS_URL, adql, up), opts)
             if qid in expected and "error" in answers["DaCHS"]:  # ours against numpy instead
                 ok = not compare(answers["astrohub"], dict(answers["astrohub"], rows=expected[qid]), opts)
                 diffs.append(f"astrohub's answer {'matches' if ok else 'DIFFERS FROM'} numpy's {expected[qid]}")
