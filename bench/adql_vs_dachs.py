@@ -1,4 +1,4 @@
-"""Answers, not speed: the archive's TAP service against DaCHS on the platform's real catalogues, ~100 ADQL queries.
+"""Answers, not speed: the archive's TAP service against DaCHS on the platform's real catalogues, ~190 ADQL queries.
 
 Usage (as root, for the DaCHS side's packages and its private PostgreSQL cluster)::
 
