@@ -38,6 +38,11 @@ Public API (stable; other packages and services use exactly these names):
 ``guess_position_columns(columns) -> (ra, dec) or None``
     The position columns ingest indexes (UCDs first, then the usual names), for the packages that find
     a table's positions the same way (crossmatch).
+``position_degrees(column, name, is_ra=...) -> float64 degrees``
+    One RA or Dec column of a user's table in decimal degrees, whatever its form (numbers in any angle
+    unit, a Quantity, masked values, sexagesimal or decimal text read as ingest reads it), NaN where null;
+    a unit that is not an angle is a :class:`PositionColumnError` naming the column and the unit. The one
+    reading for every package that takes positions from a table (viz, crossmatch, skymap).
 ``resolve(name_or_path, registry=None) -> (HATS folder, TableInfo or None)``
     The HATS folder behind a registry name or a path.
 ``read_layout(path) -> HatsLayout``, ``partition_file(root, order, pixel)``, ``write_hats(df, path, ...)``,
@@ -54,8 +59,8 @@ Public API (stable; other packages and services use exactly these names):
     ``ra_min > ra_max``), as ``box_search`` selects them: for the archive's ADQL ``BOX``.
 
 Errors are :class:`CatalogError` subclasses with a ``code``: ``catalog-not-found``,
-``duplicate-catalog``, ``bad-readme``, ``unsupported-source``. A table without position columns is
-ingested without a MOC and raises a :class:`NoPositionWarning`.
+``duplicate-catalog``, ``bad-readme``, ``unsupported-source``, ``bad-position-column``. A table without position
+columns is ingested without a MOC and raises a :class:`NoPositionWarning`.
 
 Examples
 --------
@@ -67,6 +72,7 @@ Examples
 
 from platform_lib.catalogs._columns import DATATYPES, ColumnInfo, guess_position_columns, normalize_datatype
 from platform_lib.catalogs._coverage import box_cells
+from platform_lib.catalogs._degrees import position_degrees
 from platform_lib.catalogs._errors import (
     AmbiguousNumberWarning,
     BadReadme,
@@ -74,6 +80,7 @@ from platform_lib.catalogs._errors import (
     CatalogNotFound,
     DuplicateCatalog,
     NoPositionWarning,
+    PositionColumnError,
     UnknownTable,
     UnsupportedSource,
 )
@@ -105,6 +112,7 @@ __all__ = [
     "guess_position_columns",
     "sexagesimal_position_columns",
     "decimal_degrees",
+    "position_degrees",
     "Link",
     "ingest",
     "read_source",
@@ -135,6 +143,7 @@ __all__ = [
     "BadReadme",
     "UnsupportedSource",
     "UnknownTable",
+    "PositionColumnError",
     "NoPositionWarning",
     "AmbiguousNumberWarning",
 ]

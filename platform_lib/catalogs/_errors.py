@@ -14,6 +14,7 @@ __all__ = [
     "BadReadme",
     "UnsupportedSource",
     "UnknownTable",
+    "PositionColumnError",
     "NoPositionWarning",
     "AmbiguousNumberWarning",
 ]
@@ -58,6 +59,13 @@ class UnknownTable(UnsupportedSource):
     def __init__(self, message: str, *, value=None, tables=()) -> None:
         super().__init__(message, value=value)
         self.tables = tuple(tables)
+
+
+class PositionColumnError(CatalogError, ValueError):
+    """A column given or taken as positions that holds none: a unit that is not an angle, values that are
+    neither numbers nor text, or text that is no angle (:func:`~platform_lib.catalogs.position_degrees`)."""
+
+    code = "bad-position-column"
 
 
 class NoPositionWarning(UserWarning):

@@ -41,34 +41,22 @@ def _columns_of(obj) -> list[str]:
     return list(obj.colnames) if isinstance(obj, Table) else [str(c) for c in obj.columns]
 
 
-def _angle_column(obj, name: str, side: str) -> np.ndarray:
-    """A coordinate column as float64 degrees, with errors that name the available columns."""
+def _angle_column(obj, name: str, side: str, is_ra: bool = False) -> np.ndarray:
+    """A coordinate column as float64 degrees (:func:`platform_lib.catalogs.position_degrees`: any angle unit,
+    text as ingest reads it, NaN where null), with errors that name the column and the available columns."""
+    from platform_lib.catalogs import CatalogError, position_degrees
+
     cols = _columns_of(obj)
     if name not in cols:
         raise CrossmatchInputError(
             f"{side} table has no column {name!r}; available columns: {', '.join(cols)}. "
             f"Pass {side}_coords=(lon_column, lat_column).",
             code="missing-column", value=name, available=cols)
-    col = obj[name]
-    unit = getattr(col, "unit", None)
-    values = getattr(col, "value", col) if isinstance(col, u.Quantity) else col
-    if np.ma.isMaskedArray(values) and np.asarray(values).dtype.kind in "fiu":
-        values = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "fiu":
-        raise CrossmatchInputError(
-            f"{side} column {name!r} has type {arr.dtype}, not a number of degrees; "
-            f"available columns: {', '.join(cols)}",
-            code="mistyped-column", value=name, available=cols)
-    arr = arr.astype(np.float64, copy=False)
-    if unit is not None and u.Unit(unit) != u.deg:
-        try:
-            arr = (arr * u.Unit(unit)).to_value(u.deg)
-        except u.UnitConversionError as exc:
-            raise CrossmatchInputError(
-                f"{side} column {name!r} has unit {unit}, not an angle", code="mistyped-column",
-                value=name, available=cols) from exc
-    return np.asarray(arr, dtype=np.float64)
+    try:
+        return position_degrees(obj[name], name, is_ra=is_ra, label=f"{side} table")
+    except CatalogError as exc:
+        raise CrossmatchInputError(f"{exc}; available columns: {', '.join(cols)}", code="mistyped-column",
+                                   value=name, available=cols) from exc
 
 
 def _default_coords(obj, coords, side: str):
@@ -119,12 +107,12 @@ def _default_coords(obj, coords, side: str):
 
 
 def _positions_in_degrees(obj, coords, side: str):
-    """``obj`` with its position columns as float degrees: text (sexagesimal ``"03 47 29.1"``, ``"+24:06:18"``,
-    or decimal) read as ingest reads it (:func:`platform_lib.catalogs.decimal_degrees`: RA in hours unless its
-    unit or plain decimal numbers say degrees), and a Table's columns in another angle unit (``hourangle``,
-    ``rad``) converted; ``obj`` itself when nothing needs it. Done once, before any path (in memory, touched
-    partitions, Dask), so all read the same degrees and give the same columns (the touched and Dask paths
-    read a Table through pandas, which drops units: RA in hours matched nothing there)."""
+    """``obj`` with its position columns as float degrees (:func:`_angle_column`): text (sexagesimal
+    ``"03 47 29.1"``, ``"+24:06:18"``, or decimal) read as ingest reads it (RA in hours unless its unit or plain
+    decimal numbers say degrees), and a Table's columns in another angle unit (``hourangle``, ``rad``) converted;
+    ``obj`` itself when nothing needs it. Done once, before any path (in memory, touched partitions, Dask), so all
+    read the same degrees and give the same columns (the touched and Dask paths read a Table through pandas, which
+    drops units: RA in hours matched nothing there)."""
     import pandas as pd
 
     is_table = isinstance(obj, Table)
@@ -140,19 +128,9 @@ def _positions_in_degrees(obj, coords, side: str):
               and (np.asarray(obj[name]).dtype.kind in "USO" or unit_of(name) not in (None, u.deg))]
     if not wanted:
         return obj
-    from platform_lib.catalogs import CatalogError, decimal_degrees
-
     obj = obj.copy()
     for name, is_ra in wanted:
-        if np.asarray(obj[name]).dtype.kind not in "USO":
-            degrees = _angle_column(obj, name, side)  # another angle unit, or an error naming the column
-        else:
-            try:
-                degrees, _ = decimal_degrees(obj[name] if is_table else np.asarray(obj[name]), name, is_ra=is_ra,
-                                             label=f"{side} table")
-            except CatalogError as exc:
-                raise CrossmatchInputError(str(exc), code="mistyped-column", value=name, available=cols) from exc
-            degrees = np.ma.filled(degrees, np.nan)
+        degrees = _angle_column(obj, name, side, is_ra)  # text, another angle unit, or an error naming the column
         if is_table:
             obj.replace_column(name, Column(degrees, name=name, unit=u.deg, meta=obj[name].info.meta))
         else:
@@ -176,7 +154,7 @@ def _side_coords(obj, coords, frame: str | None, side: str):
         sph = sc.spherical
         lon, lat = sph.lon.to_value(u.deg), sph.lat.to_value(u.deg)
     elif len(coords) == 2:
-        lon = _angle_column(obj, coords[0], side)
+        lon = _angle_column(obj, coords[0], side, is_ra=True)
         lat = _angle_column(obj, coords[1], side)
     else:
         cols = _columns_of(obj)

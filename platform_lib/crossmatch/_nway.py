@@ -5,8 +5,8 @@ combinations of counterparts within the radius in the other catalogues (each cat
 one of its nearby sources or none, as NWAY does: Salvato et al. 2018, MNRAS 473, 4937, Appendix B),
 scores each combination with the n-way Budavari & Szalay (2008) Bayes factor from ``_bayes``, and
 turns the scores into ``p_any`` (the primary source has some counterpart) and ``p_i`` (this
-combination is the right one, given there is one). It imports numpy, scipy, astropy and ``_bayes``;
-candidate pairs come from the engine's ``_engine.match_pairs`` when it is available.
+combination is the right one, given there is one). It imports numpy, scipy, astropy, ``_bayes`` and (for
+a catalogue's position columns) ``platform_lib.catalogs``; candidate pairs come from the engine's ``_engine.match_pairs`` when it is available.
 
 Public function (re-exported as ``platform_lib.crossmatch.nway_match``)::
 
@@ -73,24 +73,15 @@ def _positions(cat: Any, lon: str, lat: str, name: str) -> tuple[np.ndarray, np.
                 code="missing-column",
                 value=col,
             )
+    from platform_lib.catalogs import CatalogError, position_degrees
+
     out = []
     for col in (lon, lat):
-        values = cat[col]
-        unit = getattr(values, "unit", None)
-        if unit is not None and not u.Unit(unit).is_equivalent(u.deg):
-            raise MatchConfidenceError(
-                f"column {col!r} of catalogue {name!r} has unit {unit}, not an angle; pass lon=/lat= with the "
-                "coordinate columns (in degrees, or with an angle unit)", code="bad-column", value=col
-            )
-        try:
-            arr = np.asarray(values.to_value(u.deg) if isinstance(values, u.Quantity) else values, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise MatchConfidenceError(
-                f"column {col!r} of catalogue {name!r} is not numeric", code="bad-column", value=col
-            ) from exc
-        if unit is not None and not isinstance(values, u.Quantity) and u.Unit(unit) != u.deg:
-            arr = (arr * u.Unit(unit)).to_value(u.deg)
-        out.append(arr)
+        try:  # any angle unit, text as ingest reads it; a unit that is not an angle names the column
+            out.append(position_degrees(cat[col], col, is_ra=col == lon, label=f"catalogue {name!r}"))
+        except CatalogError as exc:
+            raise MatchConfidenceError(f"{exc}; pass lon=/lat= with the coordinate columns", code="bad-column",
+                                       value=col) from exc
     if not (np.all(np.isfinite(out[0])) and np.all(np.isfinite(out[1]))):
         raise MatchConfidenceError(
             f"catalogue {name!r} has NaN coordinates; drop those rows first", code="nan-coordinates"

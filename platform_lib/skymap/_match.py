@@ -3,7 +3,7 @@
 This module owns the per-source answers of a multi-messenger crossmatch: the 2-D probability density
 at each source, the credible level of its pixel (membership of the 50 % / 90 % regions), the searched
 area, and with distance layers and source distances the 3-D probability density per Mpc^3. It imports
-numpy, scipy, astropy and ``_map``.
+numpy, scipy, astropy, ``_map`` and (for a catalogue's position columns) ``platform_lib.catalogs``.
 
 3-D density (ligo.skymap ``postprocess.crossmatch``'s ``probdensity_vol``; Singer et al. 2016)::
 
@@ -40,6 +40,8 @@ def _coordinates(catalog: Any, lon: str, lat: str, distance: str | u.Quantity | 
         elif sph.distance.unit.physical_type == "length":
             dist = sph.distance
         return sph.lon.to(u.deg).ravel(), sph.lat.to(u.deg).ravel(), dist
+    from platform_lib.catalogs import CatalogError, position_degrees
+
     cols = list(getattr(catalog, "colnames", None) or getattr(catalog, "columns", []))
     out = []
     for col in (lon, lat):
@@ -50,15 +52,10 @@ def _coordinates(catalog: Any, lon: str, lat: str, distance: str | u.Quantity | 
                 code="missing-column",
                 value=col,
             )
-        vals = catalog[col]
-        unit = getattr(vals, "unit", None)
-        try:
-            q = u.Quantity(np.asarray(vals, dtype=float), unit or u.deg)
-        except (TypeError, ValueError) as exc:
-            raise SkymapError(f"column {col!r} is not numeric", code="bad-column", value=col) from exc
-        if not q.unit.is_equivalent(u.deg):
-            raise SkymapError(f"column {col!r} has unit {q.unit}, not an angle", code="bad-column", value=col)
-        out.append(q.to(u.deg))
+        try:  # any angle unit, text as ingest reads it; a unit that is not an angle names the column
+            out.append(position_degrees(catalog[col], col, is_ra=col == lon, label="catalogue") * u.deg)
+        except CatalogError as exc:
+            raise SkymapError(str(exc), code="bad-column", value=col) from exc
     dist = None
     if isinstance(distance, str):
         if distance not in cols:

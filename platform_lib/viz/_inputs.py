@@ -2,7 +2,7 @@
 from ``s_region``, HEALPix maps, MOCs; each bad input becomes a :class:`VizError` that says what to pass.
 
 Pure: may import numpy, astropy, this package's errors (and their root, ``platform_lib.errors``) and, for
-positions written as text, ``platform_lib.catalogs``' sexagesimal reader (on first use).
+position columns, ``platform_lib.catalogs``' reader of them (``position_degrees``, on first use).
 """
 
 from __future__ import annotations
@@ -105,40 +105,17 @@ def find_coordinates(table, ra: str | None = None, dec: str | None = None) -> tu
     )
 
 
-def _text_degrees(col, name: str, hours: bool) -> np.ndarray:
-    """Degrees from text, as the catalogues' ingest reads it (:func:`platform_lib.catalogs.decimal_degrees`:
-    ``05 35 17.3``, ``-05:23:28``, ``5h35m17.3s``; right ascension in hours unless the column's unit or
-    plain numbers say degrees); blank text is no position (NaN); text that is no angle a :class:`VizError`
-    naming the column and the row."""
-    from platform_lib.catalogs import UnsupportedSource, decimal_degrees
-
-    try:
-        values, _ = decimal_degrees(col, name, is_ra=hours, label="the table's positions")
-    except UnsupportedSource as exc:
-        raise VizError(f"{exc}; or pass other columns with ra=, dec=", value=getattr(exc, "value", None)) from exc
-    return values.filled(np.nan)
-
-
 def degrees_of(col, name: str = "", hours: bool = False) -> np.ndarray:
-    """A position column in degrees (NaN where null): numbers in the column's unit (degrees when it has
-    none), or text (``hours``: a right ascension, read in hours unless it says otherwise)."""
-    unit = getattr(col, "unit", None)
-    mask = np.ma.getmaskarray(col) if np.ma.isMaskedArray(col) else None  # a null position is no position
-    data = getattr(col, "value", col) if hasattr(col, "unit") and unit is not None else col
-    try:
-        values = np.asarray(data, dtype=np.float64)
-    except (ValueError, TypeError):  # text: sexagesimal, as VizieR's RAJ2000 ('05 35 17.3')
-        return _text_degrees(col, name, hours)
-    if mask is not None and mask.any():
-        values = np.where(mask, np.nan, values)
-    if unit is not None:
-        import astropy.units as u
+    """A position column in degrees (NaN where null), read by :func:`platform_lib.catalogs.position_degrees`:
+    numbers in the column's unit (degrees when it has none), or text (``hours``: a right ascension, read in hours
+    unless it says otherwise). A unit that is not an angle (a column in metres), values that are neither numbers
+    nor text, and text that is no angle are a :class:`VizError` naming the column: never drawn as degrees."""
+    from platform_lib.catalogs import CatalogError, position_degrees
 
-        try:
-            values = (values * u.Unit(unit)).to_value(u.deg)
-        except (u.UnitsError, ValueError):
-            pass
-    return np.asarray(values, dtype=np.float64).ravel()
+    try:
+        return position_degrees(col, name, is_ra=hours, label="the table's positions")
+    except CatalogError as exc:
+        raise VizError(f"{exc}; or pass other columns with ra=, dec=", value=getattr(exc, "value", None)) from exc
 
 
 def positions(source, ra: str | None = None, dec: str | None = None) -> Positions:

@@ -372,15 +372,27 @@ def test_class_and_workspace_folders_pinned_profiles_and_exams_in_rendered_pods(
         return {m["mountPath"]: (m["subPath"], m.get("readOnly", False))
                 for m in pod["spec"]["containers"][0]["volumeMounts"] if m["name"] == "groups"}
 
+    notices = {f"{base}/workspaces/.astrohub-deleted": (".workspaces/.astrohub-deleted", True)}
     assert mounts(student["astro101"]) == {
         f"{base}/classes/stars/materials": (".classes/stars/materials", True),
         f"{base}/classes/stars/submissions/sam": (".classes/stars/submissions/sam", False),
         f"{base}/workspaces/survey": (".workspaces/survey", False),
+        **notices,
     }  # and no group folder for the class's or the workspace's hub groups
-    assert mounts(teacher["astro101"]) == {f"{base}/classes/stars": (".classes/stars", False)}
+    assert mounts(teacher["astro101"]) == {f"{base}/classes/stars": (".classes/stars", False), **notices}
     setup = next(i for i in student["astro101"]["spec"]["initContainers"] if i["name"] == "astrohub-storage-setup")
     assert "/mnt/astrohub/groups/.classes/stars/submissions/sam " in setup["command"][-1]
-    for pod in (student["astro101"], teacher["astro101"], exam["astro101"]):
+    # A former member, in no workspace now, reads who deleted it and when (platform_lib.storage, from the notice
+    # <workspaces root>/.astrohub-deleted/<name>.json): pods mount a workspace by subPath, so her kernel saw no
+    # notice and said only "no such space". Every pod mounts the notices read-only; the set-up container makes
+    # the folder 0755 (the classes service writes it), not 2770 as the folders users write.
+    former = _class_pods(c, "ann", {})
+    assert all(mounts(pod) == notices for pod in former.values()), [mounts(pod) for pod in former.values()]
+    setup = next(i for i in next(iter(former.values()))["spec"]["initContainers"]
+                 if i["name"] == "astrohub-storage-setup")["command"][-1]
+    assert "mkdir -p /mnt/astrohub/groups/.workspaces/.astrohub-deleted && chown 1000:100 " \
+           "/mnt/astrohub/groups/.workspaces/.astrohub-deleted && chmod 0755 " in setup, setup
+    for pod in (student["astro101"], teacher["astro101"], exam["astro101"], *former.values()):
         for version in hs.KUBE_VERSIONS:
             kubernetes_validate.validate(pod, version, strict=True)
 
@@ -771,8 +783,9 @@ def test_the_classes_service_runs_on_kubernetes_and_shapes_the_user_pods(chart, 
         mounts = [m for m in pod_manifest["spec"]["containers"][0]["volumeMounts"] if m["name"] == "groups"]
         assert mounts, pod_manifest["spec"]["containers"][0]["volumeMounts"]
         for mount in mounts:  # every class folder a pod mounts is one the service made on the same claim
-            made = (claim / mount["subPath"]).is_dir()  # a student's own submissions: the pod's init container
-            assert made or mount["subPath"].startswith(".classes/stars/submissions/"), mount
+            made = (claim / mount["subPath"]).is_dir()  # a student's own submissions, the workspaces' deletion
+            assert made or mount["subPath"].startswith(".classes/stars/submissions/") \
+                or mount["subPath"] == ".workspaces/.astrohub-deleted", mount  # notices: the pod's init container
     materials = next(m for m in student["astro101"]["spec"]["containers"][0]["volumeMounts"]
                      if m.get("subPath") == ".classes/stars/materials")
     assert materials["readOnly"] is True and (claim / materials["subPath"] / "lab1.ipynb").is_file()

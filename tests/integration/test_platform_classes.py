@@ -475,7 +475,8 @@ def test_a_students_server_keeps_answering_while_validate_runs_her_notebook(plat
     """rel9: nbgrader's Validate ran the notebook on her server's event loop: her Lab froze until it ended.
 
     An ordering check: while her notebook waits in Validate (for a file only the test writes), her server
-    lists her folder; then the notebook is let go and Validate answers as nbgrader does."""
+    lists her folder and reports itself busy to the culler (``astrohub/activity``); then the notebook is let go
+    and Validate answers as nbgrader does."""
     student = course["students"][0]  # her server runs (fixture), started as a student of the class
     base, auth = platform.server_url(student), {"Authorization": f"token {platform.user_token(student)}"}
     folder = platform.unique("check")
@@ -500,6 +501,11 @@ def test_a_students_server_keeps_answering_while_validate_runs_her_notebook(plat
         listed = platform.session.get(f"{base}api/contents/{folder}", headers=auth, timeout=20)
         assert listed.status_code == 200 and thread.is_alive()  # answered while Validate still runs
         assert "wait.ipynb" in [item["name"] for item in listed.json()["content"]]
+        # and the culler sees it busy: a long Validate, with no traffic from her browser, did not count
+        while (busy := platform.session.get(f"{base}astrohub/activity", headers=auth, timeout=20).json()["busy"]
+               ).get("validate") != [f"{folder}/wait.ipynb"]:
+            assert thread.is_alive() and time.monotonic() < deadline, busy
+            time.sleep(0.2)
     finally:
         platform.session.put(f"{base}api/contents/{folder}/go", headers=auth, timeout=60,
                              json={"type": "file", "format": "text", "content": ""})

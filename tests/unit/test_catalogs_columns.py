@@ -302,3 +302,37 @@ def test_inferred_ucds_agree_with_vizier_own_ucds():
     assert all(len({w for u in ucds for w in _words(u) if w.startswith("em.")}) == 1
                for name, ucds in infrared.items() if not name.startswith("e_")), dict(infrared)
     assert not differ_lower, sorted(differ_lower)
+
+
+def test_one_reading_of_a_position_column_in_degrees():
+    """viz and crossmatch each read a user's RA/Dec column on their own and differed on a unit that is not an
+    angle: viz drew a column in metres as degrees, crossmatch refused it. ``position_degrees`` is the one
+    reading (numbers in any angle unit, Quantities, masked values and pandas' nulls as NaN, text as ingest
+    reads it); a unit that is not an angle is an error naming the column and the unit."""
+    import astropy.units as u
+    import numpy as np
+    import pandas as pd
+    from astropy.table import Column, MaskedColumn
+
+    from platform_lib.catalogs import PositionColumnError, position_degrees
+
+    def read(col, is_ra=True):
+        return position_degrees(col, "RA", is_ra=is_ra, label="my table").tolist()
+
+    assert read(Column([5.5, 1.0], unit=u.hourangle)) == pytest.approx([82.5, 15.0])
+    assert read(Column([5.5], unit="h")) == pytest.approx([82.5])  # VizieR's 'h' is hours of angle, not of time
+    assert read(np.array([np.pi]) * u.rad) == pytest.approx([180.0])
+    assert read(Column([10.0], unit="")) == read(Column([10.0])) == read([10.0]) == [10.0]  # no unit: degrees
+    assert np.isnan(read(MaskedColumn([10.0, 0.0], mask=[False, True], unit="deg"))).tolist() == [False, True]
+    assert np.isnan(read(pd.Series([10.0, None], dtype="Float64"))).tolist() == [False, True]
+    assert read(Column(["05 30 00"])) == read(pd.Series(["5h30m00s"])) == pytest.approx([82.5])  # RA text: hours
+    assert read(Column(["-05 30 00"]), is_ra=False) == [-5.5]
+    assert np.isnan(read(pd.Series(["05 30 00", None]))).tolist() == [False, True]
+    for col, why in [(Column([1.0], unit=u.m), "column 'RA' has unit m, not an angle"),
+                     (Column([1.0], unit="furlongs"), "column 'RA' has unit furlongs, not an angle"),
+                     (Column([True]), "column 'RA' holds bool values, not a number"),
+                     (Column(["1.2"], unit=u.rad), "column 'RA' holds text in unit rad"),
+                     (Column(["north"]), "column 'RA', row 1: cannot read 'north'")]:
+        with pytest.raises(PositionColumnError, match=f"my table: {why}") as err:
+            read(col)
+        assert err.value.code == "bad-position-column" and err.value.value in ("RA", "north")

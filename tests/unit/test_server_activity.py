@@ -90,3 +90,39 @@ def test_a_running_dask_cluster_or_a_running_job_is_activity_and_the_gateway_is_
     assert len(asked) == 1  # the second round reuses the answer (CLUSTER_CHECK_SECONDS)
     _job(tmp_path, "j", state="queued")
     assert asyncio.run(activity.check())["jobs"] == ["j"]
+
+
+def test_a_running_validate_is_activity(tmp_path, monkeypatch):
+    """nbgrader's Validate runs the student's notebook in a child process (astrohub_server.validate) while her
+    browser waits without traffic: it did not count as activity, so the culler could stop her server
+    mid-Validate. The child here stands in for nbgrader's (it waits until the test lets it go)."""
+    import astrohub_server.validate as validate_module
+
+    spawn, started, go = asyncio.create_subprocess_exec, tmp_path / "started", tmp_path / "go"
+
+    async def nbgrader_stand_in(*args, **kwargs):
+        code = (f"import json, os, time\nopen({str(started)!r}, 'w').close()\n"
+                f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\nprint(json.dumps({{'success': True}}))")
+        return await spawn(sys.executable, "-c", code, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", nbgrader_stand_in)
+    monkeypatch.setenv("PLATFORM_HOME", str(tmp_path))
+    monkeypatch.delenv("DASK_GATEWAY__ADDRESS", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_API_URL", raising=False)
+    activity = Activity(cull_timeout=100, cull_warning=30, interval=5)
+
+    async def validate_while_checking():
+        running = asyncio.create_task(validate_module.run_validate(str(tmp_path), "hw1/task.ipynb"))
+        try:
+            deadline = time.monotonic() + 30
+            while not started.exists():
+                assert not running.done() and time.monotonic() < deadline, "the Validate child never started"
+                await asyncio.sleep(0.02)
+            during = await activity.check()
+        finally:
+            go.touch()  # the child ends whatever happened
+        return during, await running, await activity.check()
+
+    during, answer, after = asyncio.run(validate_while_checking())
+    assert during.get("validate") == ["hw1/task.ipynb"] and activity.last_busy > 0 and activity.warning is None
+    assert answer == {"success": True} and after["validate"] == [] and validate_module.validating() == []

@@ -92,6 +92,27 @@ def test_sources_in_and_out_of_the_credible_regions(skymap):
     assert t.meta["OBJECT"] == "G495305"
 
 
+def test_positions_in_hours_as_text_or_masked_read_as_every_package_reads_them(skymap):
+    """A catalogue of sexagesimal text (VizieR's RAJ2000/DEJ2000) was 'not numeric' here while viz, crossmatch
+    and ingest read it; a masked position was matched at the value under the mask. Positions are read by
+    ``platform_lib.catalogs.position_degrees`` now, as everywhere."""
+    from astropy.coordinates import Angle
+    from astropy.table import MaskedColumn
+
+    lon0, lat0 = _pixel_centre(skymap, int(np.argmax(skymap.probdensity)))
+    text = Table({"RAJ2000": [Angle(lon0, u.deg).to_string(u.hourangle, sep=" ", precision=4)],
+                  "DEJ2000": [Angle(lat0, u.deg).to_string(sep=" ", precision=3, alwayssign=True)]})
+    got = match_skymap(text, skymap, lon="RAJ2000", lat="DEJ2000")
+    assert list(got["in_50"]) == [True]
+    assert got["probdensity"][0] == pytest.approx(skymap.probdensity.max())
+    masked = Table({"ra": MaskedColumn([lon0, 0.0], mask=[False, True]), "dec": [lat0, 0.0]})
+    with pytest.raises(SkymapError, match="NaN"):
+        match_skymap(masked, skymap)
+    with pytest.raises(SkymapError, match="column 'ra' has unit m, not an angle") as info:
+        match_skymap(Table({"ra": [lon0] * u.m, "dec": [lat0] * u.deg}), skymap)
+    assert info.value.code == "bad-column"
+
+
 def test_membership_matches_mocpy_region(map_path, skymap):
     from mocpy import MOC
 

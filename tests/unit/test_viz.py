@@ -434,6 +434,24 @@ def test_vizier_sexagesimal_positions_and_other_column_names_are_read():
     assert positions(Table({"ra": [83.82], "decl": [-5.39]})).dec_column == "decl"
 
 
+def test_a_position_column_that_is_not_an_angle_is_refused_not_drawn_as_degrees(tmp_path):
+    """A table whose 'ra' is in metres was drawn (and built into a HiPS) as if in degrees; crossmatch refused the
+    same table. Both read positions with ``platform_lib.catalogs.position_degrees`` now: a VizError naming the
+    column and its unit; other angle units are converted."""
+    from platform_lib.viz._inputs import positions
+
+    metres = Table({"ra": [83.82, 56.85] * u.m, "dec": [-5.39, 24.12] * u.deg})
+    with pytest.raises(viz.VizError, match="column 'ra' has unit m, not an angle"):
+        positions(metres)
+    with pytest.raises(viz.VizError, match="column 'ra' has unit m, not an angle"):
+        viz.plot(metres)
+    with pytest.raises(viz.VizError, match="column 'ra' has unit m, not an angle"):
+        viz.build_catalog_hips(metres, tmp_path / "metres")
+    assert not (tmp_path / "metres").exists()
+    hours = Table({"ra": [5.5] * u.hourangle, "dec": [-5.39] * u.deg})
+    assert positions(hours).ra.tolist() == pytest.approx([82.5])
+
+
 def test_a_zoom_centre_may_be_text_and_every_zoomed_colourbar_is_labelled():
     """``center="05h35m17s -05d23m28s"`` raised AttributeError ('str' has no 'icrs'); the zoomed density image
     (more than 50 000 sources) and the zoomed sky map had a colourbar without a label."""

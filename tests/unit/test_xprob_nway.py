@@ -131,6 +131,21 @@ def test_a_coordinate_column_that_is_not_an_angle_is_named():
     assert info.value.code == "bad-column"
 
 
+def test_positions_as_text_or_masked_read_as_every_package_reads_them():
+    """Sexagesimal text positions were 'not numeric' here while crossmatch read them; a masked position was
+    matched at the value under the mask. Both are read by ``platform_lib.catalogs.position_degrees`` now."""
+    from astropy.table import MaskedColumn
+
+    x = Table({"ra": ["00 40 00"], "dec": ["+00 00 00"]})  # 10 deg, 0 deg
+    got = nway_match(x, _cat([10 + ARCSEC], [0.0]), radius=5 * u.arcsec, errors=[1 * u.arcsec, 1 * u.arcsec],
+                     area=1 * u.deg**2)
+    assert len(got) == 1 and got["p_any"][0] > 0.5
+    masked = Table({"ra": MaskedColumn([10.0, 0.0], mask=[False, True]), "dec": [0.0, 0.0]})
+    with pytest.raises(MatchConfidenceError, match="NaN"):
+        nway_match(masked, _cat([10.0], [0.0]), radius=5 * u.arcsec, errors=[1 * u.arcsec, 1 * u.arcsec],
+                   area=1 * u.deg**2)
+
+
 def test_nan_coordinates_are_rejected():
     with pytest.raises(MatchConfidenceError, match="NaN"):
         nway_match(_cat([np.nan], [0.0]), _cat([1.0], [0.0]), radius=1 * u.arcsec,

@@ -11,7 +11,7 @@ environment. Modules: ``settings`` (the strict model), ``configure`` (common tra
 assignments, exams), ``grading`` (nbgrader's steps; ``grading_jobs``: as Kubernetes Jobs),
 ``workspaces`` (shared workspaces), ``classes_service`` (their hub service),
 ``auth`` and ``credentials`` (per-user sign-in), ``gateway`` (dask-gateway server), ``kubernetes`` (KubeSpawner, Helm side), ``heap``
-(the hub's start-up heap out of full garbage collections), ``errors``.
+(the hub's start-up heap out of full garbage collections), ``atomic`` (atomic file writes), ``errors``.
 It may import JupyterHub and (for the Kubernetes mode) KubeSpawner; it never imports
 ``platform_lib``, so the hub image stays small. Importing it has no side effects;
 ``astrohub_hub.gateway`` is not imported here (it needs dask-gateway-server).

@@ -3,8 +3,9 @@
 Run as ``python -I _transfer.py pack FOLDER [LIMIT] [--skip JSON]`` (tar on stdout) or ``python -I _transfer.py unpack
 DEST [--keep [--replace JSON] | --fresh]`` (tar on stdin), under the system user whose permissions should apply,
 so that a link or a folder a user planted can never make root read or write something that user could not. Only regular
-files and folders travel; links, devices and names with ``..`` are skipped. Standard library only (it
-runs without importing the package). ``folders.pack_as`` / ``folders.unpack_as`` are the callers.
+files and folders travel; links, devices and names with ``..`` are skipped; each file is written atomically
+(``atomic.write_atomic``). Standard library only (it runs without importing the package: ``atomic``, standard
+library only too, is loaded from beside it). ``folders.pack_as`` / ``folders.unpack_as`` are the callers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ import shutil
 import stat
 import sys
 import tarfile
+
+if __package__:
+    from astrohub_hub.atomic import write_atomic
+else:  # run as a script (``-I``: neither its folder on sys.path nor the package imported): the module beside it
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+    from atomic import write_atomic
 
 LIMIT = 200 * 1024 * 1024
 
@@ -128,6 +135,8 @@ def unpack(data: bytes, dest: str, keep: bool = False, base: str | None = None,
         return written
     os.makedirs(dest, exist_ok=True)
     written = []
+    umask = os.umask(0)  # the mode a file created here would get: the tar's, less the user's umask
+    os.umask(umask)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
         for member in tar.getmembers():
             name = os.path.normpath(member.name)
@@ -146,11 +155,8 @@ def unpack(data: bytes, dest: str, keep: bool = False, base: str | None = None,
                     continue  # the user's own file
                 if hashlib.sha256(content).hexdigest() == replace[name]:
                     continue  # the release did not change it
-            if os.path.islink(target):
-                os.unlink(target)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, member.mode | 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(content)
+            # beside it, then renamed over it (a link itself, never followed): a full quota leaves the old file
+            write_atomic(target, content, mode=(member.mode | 0o600) & 0o777 & ~umask)
             written.append(name)
     return written
 

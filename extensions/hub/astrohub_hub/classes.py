@@ -63,7 +63,7 @@ system users (not root), folders are created but no ACLs are set (documented: no
 Grading: an assignment whose notebooks are nbgrader-marked is released as nbgrader's students' version, and
 ``collect(..., grade=True)`` autogrades the collected work with nbgrader (:mod:`astrohub_hub.grading`: run
 as the instructor) and puts each student's feedback page where ``feedback`` returns it from.
-May import the standard library, ``accounts``, ``due_dates``, ``folders``, ``grading``, ``people`` and
+May import the standard library, ``accounts``, ``atomic``, ``due_dates``, ``folders``, ``grading``, ``people`` and
 ``workspaces``.
 """
 
@@ -83,6 +83,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from astrohub_hub import folders
+from astrohub_hub.atomic import write_atomic
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, uses_nbgrader
@@ -615,10 +616,7 @@ class Teaching:
     def _keep_release(self, cls: str, assignment: str, data: bytes) -> None:
         path = self._release_copy(cls, assignment)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = path.with_name(f".{path.name}.partial")
-        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-            out.write(data)
-        os.replace(partial, path)  # atomic: a reader sees the old release or the new one
+        write_atomic(path, data, mode=0o600)  # a reader sees the old release or the new one
 
     def _release_to(self, cls: str, students: Iterable[str]) -> dict[str, dict[str, list[str]]]:
         """Give ``students`` (just added) every assignment released so far, as last released; their files

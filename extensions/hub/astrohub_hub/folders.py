@@ -8,7 +8,7 @@ system user's access entry, plus the default entry that files created inside inh
 user's entries from the folder *and everything under it* (default entries included), hands what
 they own in there to the folder's owner, and ends their processes that still hold something inside
 (an open directory, a working folder, an open file), because an open descriptor keeps what it was
-granted. May import the standard library, ``errors`` and ``accounts``.
+granted. May import the standard library, ``atomic``, ``errors`` and ``accounts``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import tarfile
 from pathlib import Path
 from typing import Literal
 
+from astrohub_hub.atomic import replacing
 from astrohub_hub.errors import HubError
 
 __all__ = [
@@ -203,12 +204,12 @@ def _split_outside_links(linked: dict[tuple[int, int], list[str]]) -> None:
             continue
         if st.st_nlink <= len(paths):
             continue  # every link is inside the folder
-        tmp = os.path.join(os.path.dirname(paths[0]), f".astrohub-unlink-{os.getpid()}-{st.st_ino}")
-        run(["cp", "--no-dereference", "--preserve=mode,ownership,timestamps,xattr", "--", paths[0], tmp])
-        for number, path in enumerate(paths[1:]):
-            os.link(tmp, f"{tmp}-{number}", follow_symlinks=False)
-            os.replace(f"{tmp}-{number}", path)
-        os.replace(tmp, paths[0])
+        with replacing(paths[0]) as tmp:
+            run(["cp", "--no-dereference", "--preserve=mode,ownership,timestamps,xattr", "--", paths[0], tmp])
+            for path in paths[1:]:
+                with replacing(path) as other:
+                    os.unlink(other)
+                    os.link(tmp, other, follow_symlinks=False)
         log.warning("gave %s a new inode: it had a hard link outside the folder", paths[0])
 
 

@@ -5,7 +5,8 @@ values) and :func:`configure_kubernetes`, which ``configure`` calls when ``mode 
 No cluster is contacted here: every builder returns plain JSON-able data (Kubernetes API field
 names), so the same data is testable offline, rendered by the chart for the Dask worker pods and
 the archive service, and handed to KubeSpawner. May import pydantic, this package's ``errors``,
-``pins`` and ``collaboration``, and (type-only) ``settings``; KubeSpawner itself is never imported.
+``pins``, ``collaboration`` and ``workspaces`` (its notices' folder name), and (type-only) ``settings``;
+KubeSpawner itself is never imported.
 
 Volumes that every user pod gets:
 
@@ -18,7 +19,8 @@ Volumes that every user pod gets:
   ``"astrohub-folder": false`` (a class's and a workspace's groups), which get instead
   (:func:`class_volumes`, on the same claim under ``.classes/`` and ``.workspaces/``, names no group
   folder can take): a class's students its ``materials`` read-only and their own
-  ``submissions/<user>`` folder, its instructors the whole class folder, a workspace's members its folder.
+  ``submissions/<user>`` folder, its instructors the whole class folder, a workspace's members its folder;
+  every user the workspaces' deletion notices, read-only.
 
 A class's pinned profile and exam window (hub group properties, :mod:`astrohub_hub.pins`) shape
 ``profile_list``: only the pinned profile is offered, and inside the window requests equal limits.
@@ -43,6 +45,7 @@ from pydantic.alias_generators import to_camel
 from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args
 from astrohub_hub.errors import HubConfigError
 from astrohub_hub.pins import class_pins, group_properties
+from astrohub_hub.workspaces import DELETED_NOTICES
 
 if TYPE_CHECKING:  # pragma: no cover - typing only (settings imports this module)
     from astrohub_hub.settings import HubSettings
@@ -240,14 +243,19 @@ def class_volumes(kube: KubernetesSettings, classes_root: str, workspaces_root: 
 
     ``<class>-students`` (property ``class``): ``materials`` read-only and ``submissions/<user>`` read-write;
     ``<class>-instructors``: the whole class folder; ``ws-<name>`` (property ``workspace``): the workspace
-    folder. Empty without ``groupStorage``.
+    folder; and for every user (with ``workspaces_root``) the workspaces' deletion notices read-only
+    (:data:`NOTICES_SUBPATH` at ``<workspaces_root>/.astrohub-deleted``, where ``platform_lib.storage`` looks:
+    a pod mounts a workspace by ``subPath``, so without it a former member was told only "no such space").
+    Empty without ``groupStorage``.
 
     Examples
     --------
     >>> kube = KubernetesSettings.model_validate({"groupStorage": {"nfs": {"server": "n", "path": "/g"}}})
     >>> [(m["mountPath"], m["subPath"], m["readOnly"]) for m in class_volumes(kube, "/classes", "/ws", "sam",
-    ...     [("astro-students", {"class": "astro"})])[1]]
-    [('/classes/astro/materials', '.classes/astro/materials', True), ('/classes/astro/submissions/sam', '.classes/astro/submissions/sam', False)]
+    ...     [("astro-students", {"class": "astro"})])[1]]  # doctest: +NORMALIZE_WHITESPACE
+    [('/classes/astro/materials', '.classes/astro/materials', True),
+     ('/classes/astro/submissions/sam', '.classes/astro/submissions/sam', False),
+     ('/ws/.astrohub-deleted', '.workspaces/.astrohub-deleted', True)]
     """
     if kube.group_storage is None:
         return [], []
@@ -267,6 +275,9 @@ def class_volumes(kube: KubernetesSettings, classes_root: str, workspaces_root: 
         elif isinstance(space, str) and _GROUP_SUBPATH.match(space) and name == f"ws-{space}":
             mounts.append({"name": "groups", "mountPath": f"{wroot}/{space}", "subPath": f".workspaces/{space}",
                            "readOnly": False})
+    if wroot:  # every user: a former member's kernel reads there who deleted her workspace, and when
+        mounts.append({"name": "groups", "mountPath": f"{wroot}/{DELETED_NOTICES}", "subPath": NOTICES_SUBPATH,
+                       "readOnly": True})
     if not mounts:
         return [], []
     return [{"name": "groups", "persistentVolumeClaim": {"claimName": GROUPS_CLAIM}}], mounts
@@ -274,6 +285,9 @@ def class_volumes(kube: KubernetesSettings, classes_root: str, workspaces_root: 
 
 #: Where the storage set-up init container sees the roots of the home and group claims.
 SETUP_ROOT = "/mnt/astrohub"
+#: The workspaces' deletion notices on the group claim (``astrohub_hub.workspaces``): written by the classes
+#: service, read-only in every user pod, created by the set-up container with mode 0755 (not 2770).
+NOTICES_SUBPATH = f".workspaces/{DELETED_NOTICES}"
 
 
 def storage_setup_container(
@@ -285,7 +299,9 @@ def storage_setup_container(
     Kubernetes creates a missing ``subPath`` as ``root`` (mode 0755), which the notebook user could
     not write to; this container (root, only the CHOWN/DAC_OVERRIDE/FOWNER capabilities) creates
     each folder that does not exist yet, owned by ``uid:gid``: the home with mode 0700, group folders
-    (and ``more_subpaths`` of the group claim: class and workspace folders) with mode 2770. Existing folders are left untouched. ``None`` when there is nothing to set up.
+    (and ``more_subpaths`` of the group claim: class and workspace folders) with mode 2770, the workspaces'
+    deletion notices (:data:`NOTICES_SUBPATH`, which only the classes service writes) 0755. Existing folders are
+    left untouched. ``None`` when there is nothing to set up.
     The NFS exports must allow root to chown (``no_root_squash``), or pre-create the folders.
     """
     import shlex
@@ -298,7 +314,7 @@ def storage_setup_container(
     names += [p for p in more_subpaths if p not in names] if kube.group_storage is not None else []
     if names:
         mounts.append({"name": "groups", "mountPath": f"{SETUP_ROOT}/groups"})
-        steps.extend((f"{SETUP_ROOT}/groups/{name}", "2770") for name in names)
+        steps.extend((f"{SETUP_ROOT}/groups/{name}", "0755" if name == NOTICES_SUBPATH else "2770") for name in names)
     if not steps:
         return None
     script = " && ".join(

@@ -32,7 +32,7 @@ is asked before the registry and the folders change, so a refusal changes nothin
 be run again; only the shares that follow a membership change come after it (the 502 then says the members were
 changed and which shares were not, and running the same change again finishes it).
 
-May import the standard library, ``folders``, ``people`` and ``collaboration``.
+May import the standard library, ``atomic``, ``folders``, ``people`` and ``collaboration``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from astrohub_hub import folders
+from astrohub_hub.atomic import write_atomic
 from astrohub_hub.people import Actor, ClassError, People
 
 __all__ = ["DELETED_NOTICES", "Workspaces"]
@@ -356,10 +357,8 @@ class Workspaces:
         notices = self.root / DELETED_NOTICES
         notices.mkdir(mode=0o755, exist_ok=True)
         notices.chmod(0o755)
-        tmp = notices / f".{name}.json.tmp"
-        tmp.write_text(json.dumps({"workspace": name, "deleted_by": by, "deleted_at": _when(when)}))
-        tmp.chmod(0o644)
-        os.replace(tmp, notices / f"{name}.json")
+        write_atomic(notices / f"{name}.json",
+                     json.dumps({"workspace": name, "deleted_by": by, "deleted_at": _when(when)}).encode(), mode=0o644)
 
     def show(self, actor: Actor, name: str) -> dict:
         info = self._get(name)

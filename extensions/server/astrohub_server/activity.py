@@ -10,6 +10,8 @@ without help the server looks idle and is culled mid-computation. :class:`Activi
 - a running or pending Dask gateway cluster of the user (asked at most every 30 s; dask-gateway's own
   ``idle_timeout`` stops an idle cluster on its own, after which it no longer counts),
 - a queued or running background job (``<home>/.astrohub/jobs/*/status.json`` whose process lives),
+- a running nbgrader Validate (:func:`astrohub_server.validate.validating`: it runs the student's notebook in a
+  child process while her browser waits without traffic),
 
 and while there is any, reports the server active to the hub (``POST /users/<name>/activity`` with the
 server's own token: the ``users:activity!user`` scope of the server role) and to jupyter_server (its
@@ -23,7 +25,7 @@ notification, and any ``/api/events/subscribe`` client can) and served at ``GET 
 (JSON: what keeps the server busy, idle seconds, seconds until the cull, the warning). Reading that
 route is not itself activity.
 
-May import jupyter_server, tornado, traitlets and the standard library; dask_gateway when installed.
+May import jupyter_server, tornado, traitlets, the standard library and ``validate``; dask_gateway when installed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.ioloop import PeriodicCallback
 from traitlets import Float, default
 from traitlets.config import SingletonConfigurable
+
+from astrohub_server.validate import validating
 
 __all__ = ["Activity", "ActivityHandler", "EVENT_SCHEMA", "WARNING_CHARS", "running_jobs"]
 
@@ -154,7 +158,7 @@ async def running_clusters() -> list[str]:
 
 
 class Activity(SingletonConfigurable):
-    """Reports busy kernels, Dask clusters and jobs to the hub as activity; warns before a cull."""
+    """Reports busy kernels, Dask clusters, jobs and Validate runs to the hub as activity; warns before a cull."""
 
     interval = Float(
         help="Seconds between checks for busy kernels, running Dask clusters and jobs (ASTROHUB_ACTIVITY_INTERVAL, "
@@ -182,7 +186,7 @@ class Activity(SingletonConfigurable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.serverapp = None
-        self.reasons: dict[str, list[str]] = {"kernels": [], "clusters": [], "jobs": []}
+        self.reasons: dict[str, list[str]] = {"kernels": [], "clusters": [], "jobs": [], "validate": []}
         self.last_busy = 0.0
         self.warning: dict[str, Any] | None = None
         self._callback: PeriodicCallback | None = None
@@ -225,6 +229,7 @@ class Activity(SingletonConfigurable):
             "kernels": busy_kernels(app.kernel_manager) if app is not None else [],
             "clusters": [],
             "jobs": running_jobs(os.environ.get("PLATFORM_HOME") or os.environ.get("HOME")),
+            "validate": validating(),
         }
         checked, clusters = self._clusters
         if not any(reasons.values()) and time.monotonic() - checked >= max(self.interval, CLUSTER_CHECK_SECONDS):

@@ -7,7 +7,9 @@ routes (``assignments/validate``, ``nbgrader_version``) with nbgrader's own hand
 nbgrader's ``validate_notebook`` in a child process (``python -m astrohub_server.validate``, as the user, in the
 notebook's folder, as nbgrader's Validator does) and waits for it without blocking: the answer, and so what Lab
 shows, is nbgrader's, unchanged. Validate runs one at a time per server; a child still running when the server
-stops is ended with it. A request without a path is a 400, not a 500.
+stops is ended with it; while one runs, the server counts as active (:func:`validating`, read by
+``astrohub_server.activity``): the browser waits without traffic, and the culler would otherwise stop the server
+mid-Validate. A request without a path is a 400, not a 500.
 
 Loaded instead of ``nbgrader.server_extensions.validate_assignment`` where the local spawner offers Validate
 (``astrohub_hub.local``: ``AstroLocalSpawner.validates``). May import the standard library, tornado,
@@ -26,11 +28,17 @@ from typing import Any
 
 from tornado import web
 
-__all__ = ["run_validate"]
+__all__ = ["run_validate", "validating"]
 
-#: One Validate at a time per server (each runs a kernel), and the children running now.
+#: One Validate at a time per server (each runs a kernel), and the children running now (the notebook of each).
 _ONE_AT_A_TIME = asyncio.Lock()
-_running: set[asyncio.subprocess.Process] = set()
+_running: dict[asyncio.subprocess.Process, str] = {}
+
+
+def validating() -> list[str]:
+    """The notebooks (paths under the server's root) that Validate runs now: work in progress, which
+    :mod:`astrohub_server.activity` reports to the hub, so that the culler does not stop the server under it."""
+    return sorted(_running.values())
 
 
 async def run_validate(root_dir: str, path: str) -> dict[str, Any]:
@@ -39,11 +47,11 @@ async def run_validate(root_dir: str, path: str) -> dict[str, Any]:
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "astrohub_server.validate", root_dir, path,
             stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
-        _running.add(child)
+        _running[child] = path
         try:
             out, _ = await child.communicate()
         finally:
-            _running.discard(child)
+            _running.pop(child, None)
     try:
         answer = json.loads(out.decode("utf8"))
     except ValueError:
