@@ -67,7 +67,12 @@ export default {initialize:__astrohubInit,render:__astrohubRender};
 _HIPS_HANDLER = (
     ",astrohub_catalog_hips:function(t){const o={};const g=t.options||{};"
     "for(const k in g)o[k.replace(/_([a-z])/g,(m,c)=>c.toUpperCase())]=g[k];"
-    "this.aladin.addCatalog(l.catalogHiPS(__astrohubAbs(t.url),o))}"
+    # Aladin Lite 3.9 asks for the tiles in view on every zoom, even before it has read the HiPS's properties:
+    # its deepest order is then NaN and it asks for tiles of orders the HiPS does not have (404s, seen under
+    # load). Tiles are asked for only once the catalogue is ready; Aladin asks for them itself at that point.
+    "const c=l.catalogHiPS(__astrohubAbs(t.url),o);const n=c.loadNeededTiles;"
+    "c.loadNeededTiles=function(){if(this.isReady)return n.apply(this,arguments)};"
+    "this.aladin.addCatalog(c)}"
     # polylines (a moving object's track): one graphic overlay, Aladin Lite's A.polyline per piece; a
     # failure becomes the widget's message (ipyaladin's message dispatch would swallow it)
     ",astrohub_polylines:function(t){const o={};const g=t.options||{};"
