@@ -73,6 +73,30 @@ def _os_failures(method: _F) -> _F:
     return call  # type: ignore[return-value]
 
 
+def _place(src: str, dst: str, keep: str | None) -> None:
+    """Rename ``src`` to ``dst``; with ``keep`` (``dst``'s address), never over a file: two kernels that write
+    the same new name at once both passed the "exists?" check, and the later rename silently replaced the
+    other's file. A hard link, which the kernel refuses over an existing name, claims ``dst`` instead; where
+    the filesystem has no hard links, the check is made again just before the rename."""
+    if keep is None:
+        os.replace(src, dst)
+        return
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise AlreadyExists(f"{keep} was written by someone else (another kernel, job or person) while this "
+                            f"write ran; theirs is kept and nothing of this one was written: write to another "
+                            f"name, or pass overwrite=True to replace it", value=keep) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+            raise
+        if os.path.lexists(dst):
+            raise AlreadyExists(f"{keep} exists; pass overwrite=True to replace it", value=keep) from None
+        os.replace(src, dst)
+        return
+    os.unlink(src)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One listed file or folder."""
@@ -297,11 +321,13 @@ class Storage(TableIO):
             raise AlreadyExists(f"{address} is a folder", value=address)
         if not overwrite and space.fs.exists(full):
             raise AlreadyExists(f"{address} exists; pass overwrite=True to replace it", value=address)
-        self._commit(space, full, _chunks(data))
+        self._commit(space, full, _chunks(data), keep=None if overwrite else address)
         return address
 
-    def _commit(self, space: Space, full: str, chunks: Iterable[bytes], *, check_quota: bool = True) -> None:
-        """Write chunks to a temporary file beside ``full``, enforcing the quota, then rename it into place."""
+    def _commit(self, space: Space, full: str, chunks: Iterable[bytes], *, check_quota: bool = True,
+                keep: str | None = None) -> None:
+        """Write chunks to a temporary file beside ``full``, enforcing the quota, then rename it into place;
+        with ``keep`` (the address), a file that appeared at ``full`` meanwhile is kept (:func:`_place`)."""
         quota = space.quota_bytes() if check_quota else None
         budget = None
         used = 0
@@ -326,7 +352,7 @@ class Storage(TableIO):
                         )
                     fh.write(chunk)
             if space.local:
-                os.replace(tmp, full)
+                _place(tmp, full, keep)
             else:
                 space.fs.mv(tmp, full)
         except BaseException:
@@ -391,7 +417,7 @@ class Storage(TableIO):
             raise AlreadyExists(f"{dst} exists; pass overwrite=True to replace it", value=dst)
         if src_space is dst_space and src_space.local:
             os.makedirs(posixpath.dirname(dst_full), exist_ok=True)
-            os.replace(src_full, dst_full)
+            _place(src_full, dst_full, None if overwrite else dst)
             return dst
         self.copy(src, dst, overwrite=overwrite)
         src_space.fs.rm(src_full)

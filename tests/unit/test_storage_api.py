@@ -208,6 +208,35 @@ def test_quota_exceeded_leaves_nothing_partial(storage, spaces):
     assert storage.usage("home").used == 950
 
 
+def test_two_kernels_writing_one_new_name_keep_the_first_and_tell_the_second(storage, spaces):
+    """Two kernels save their result to the same new name in the group folder at once: both pass the "exists?"
+    check before either file is in place. The one that finishes second is refused, naming the file, and the
+    other's result is kept (it was silently replaced). ``overwrite=True`` still replaces, and so does ``move``."""
+    colleague = Storage(get_settings(user="bob", groups=["lensing"], home=spaces / "home",
+                                     groups_root=spaces / "groups"))
+
+    def mine():  # my result is still streaming when my colleague's write completes
+        yield b"mine, part 1;"
+        colleague.write_table(Table({"ra": [1.0], "dec": [2.0]}), "group/lensing:result.ecsv")
+        yield b"mine, part 2"
+
+    with pytest.raises(AlreadyExists, match=r"group/lensing:result.ecsv was written by someone else") as err:
+        storage.write_bytes("group/lensing:result.ecsv", mine(), overwrite=False)
+    assert err.value.code == "exists" and err.value.value == "group/lensing:result.ecsv"
+    assert list(storage.read_table("group/lensing:result.ecsv")["ra"]) == [1.0]
+    assert _raw_files(spaces / "groups" / "lensing") == ["result.ecsv"]  # no temporary file left
+
+    storage.write_bytes("home:a.txt", b"a")
+    storage.write_bytes("home:b.txt", b"b")
+    with pytest.raises(AlreadyExists):
+        storage.move("home:a.txt", "home:b.txt")
+    assert storage.read_bytes("home:b.txt") == b"b" and storage.read_bytes("home:a.txt") == b"a"
+    storage.move("home:a.txt", "home:c.txt")
+    assert storage.read_bytes("home:c.txt") == b"a" and not storage.exists("home:a.txt")
+    storage.write_bytes("group/lensing:result.ecsv", b"replaced", overwrite=True)
+    assert storage.read_bytes("group/lensing:result.ecsv") == b"replaced"
+
+
 def test_quota_on_object_space(spaces, bucket):
     st = Storage(get_settings(user="alice", home=spaces / "home"), object_spaces={"bucket": bucket},
                  quotas={"bucket": 100})
