@@ -18,6 +18,7 @@ import functools
 import os
 import posixpath
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, TypeVar
@@ -71,6 +72,30 @@ def _os_failures(method: _F) -> _F:
                                value=address) from exc
 
     return call  # type: ignore[return-value]
+
+
+#: A write's temporary file, beside its target; one older than :data:`ABANDONED_AFTER` seconds was left by a process
+#: killed while writing (a kernel that died, a stopped server) and is removed at the next write into its folder.
+_TMP_PREFIX = f"{INTERNAL_PREFIX}tmp-"
+ABANDONED_AFTER = 3600.0
+
+
+def _remove_abandoned(folder: str) -> None:
+    """Remove the temporary files in ``folder`` that no write has touched for :data:`ABANDONED_AFTER` seconds: a
+    kernel killed while writing (out of memory, a restart) left its temporary file, hidden from Lab and not counted
+    in the space's usage, for ever."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        try:
+            if entry.name.startswith(_TMP_PREFIX) and entry.is_file(follow_symlinks=False) \
+                    and now - entry.stat(follow_symlinks=False).st_mtime > ABANDONED_AFTER:
+                os.remove(entry.path)
+        except OSError:  # someone else's, or removed meanwhile
+            continue
 
 
 def _place(src: str, dst: str, keep: str | None) -> None:
@@ -336,8 +361,10 @@ class Storage(TableIO):
             replaced = space.fs.size(full) if space.fs.isfile(full) else 0
             budget = quota - used + replaced
         parent = posixpath.dirname(full)
-        tmp = posixpath.join(parent, f"{INTERNAL_PREFIX}tmp-{uuid.uuid4().hex}")
+        tmp = posixpath.join(parent, f"{_TMP_PREFIX}{uuid.uuid4().hex}")
         space.fs.makedirs(parent, exist_ok=True)
+        if space.local:
+            _remove_abandoned(parent)
         written = 0
         try:
             with space.fs.open(tmp, "wb") as fh:

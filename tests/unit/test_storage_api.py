@@ -237,6 +237,25 @@ def test_two_kernels_writing_one_new_name_keep_the_first_and_tell_the_second(sto
     assert storage.read_bytes("group/lensing:result.ecsv") == b"replaced"
 
 
+def test_a_write_killed_midway_leaves_a_temporary_file_that_the_next_write_there_removes(storage, spaces):
+    """A kernel killed while it wrote the result into the group folder (out of memory, a server restart) left its
+    hidden temporary file for ever, not counted in the space's usage. The next write into that folder removes
+    one no write has touched for an hour; a fresh one (a write running now) and other hidden files stay."""
+    from platform_lib.storage._storage import ABANDONED_AFTER
+
+    folder = spaces / "groups" / "lensing" / "results"
+    folder.mkdir()
+    killed, running, other = (folder / ".astrohub-tmp-0123abcd", folder / ".astrohub-tmp-4567ef01",
+                              folder / ".hidden-notes")
+    for path in (killed, running, other):
+        path.write_bytes(b"x" * 1000)
+    stale = killed.stat().st_mtime - ABANDONED_AFTER - 1
+    for path in (killed, other):
+        os.utime(path, (stale, stale))
+    storage.write_bytes("group/lensing:results/pairs.csv", b"ra,dec\n")
+    assert sorted(p.name for p in folder.iterdir()) == [".astrohub-tmp-4567ef01", ".hidden-notes", "pairs.csv"]
+
+
 def test_quota_on_object_space(spaces, bucket):
     st = Storage(get_settings(user="alice", home=spaces / "home"), object_spaces={"bucket": bucket},
                  quotas={"bucket": 100})
