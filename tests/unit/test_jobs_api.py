@@ -313,6 +313,38 @@ def test_history_records_states_and_the_kinds_phases_and_save_writes_into_storag
         job.save("home:saved/x.fits", storage=storage)
 
 
+_BIG = """
+import numpy as np
+from astropy.table import Table
+
+
+def run(params, ctx):
+    return Table({"x": np.arange(100_000, dtype=float)})
+"""
+
+
+def test_a_jobs_result_is_held_to_the_homes_quota(tmp_path):
+    """The quota filled while a job saved its result: every write through Storage and Lab's saves are refused
+    past the home's quota, but a job's result was written past it without a word. Now the job fails naming the
+    quota, and nothing of the result is left (nor its staging)."""
+    from platform_lib.storage import Storage
+
+    home, code = tmp_path / "home", tmp_path / "code"
+    home.mkdir()
+    code.mkdir()
+    (code / "big_kind.py").write_text(_BIG)
+    settings = get_settings(home=home)
+    storage = Storage(settings)
+    storage.write_bytes("home:notes.txt", b"n" * 1000)
+    storage.set_quota("home", 20_000)  # the job's own files fit; its 800 kB result does not
+    job = jobs.submit("big_kind:run", {}, output="results/big.parquet", settings=settings, sys_path=[str(code)])
+    state = job.wait(timeout=120)
+    assert state == "failed", job.log()
+    assert "QuotaExceeded" in state.error and "quota of 20,000 bytes" in state.error, state.error
+    assert "nothing was written" in state.error
+    assert not (home / "results" / "big.parquet").exists() and list((home / "results").iterdir()) == []
+
+
 def test_tap_query_save_to_checks_the_address_before_submitting(settings):
     from platform_lib.retrieval import RetrievalError, tap_query
 
