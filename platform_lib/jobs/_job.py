@@ -286,8 +286,8 @@ def submit(
         and astropy quantities (``1 * u.arcsec``),
         which are stored as strings such as ``"1.0 arcsec"``.
     output
-        Where the result goes, inside the user's home (``"results/x.parquet"`` or ``"home:results/x.parquet"``; default ``.astrohub/jobs/<id>/result.parquet``,
-        or ``.../result.hats`` for a HATS catalogue).
+        Where the result goes, inside the user's home (``"results/x.parquet"`` or ``"home:results/x.parquet"``;
+        default ``.astrohub/jobs/<id>/result.parquet``, or ``.../result.hats`` for a HATS catalogue).
     output_format
         ``"parquet"`` (one file) or ``"hats"`` (a HATS catalogue folder, partitioned by HEALPix, with
         a margin cache; open it with ``lsdb.open_catalog`` or pass it to another crossmatch). A

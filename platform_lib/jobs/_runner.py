@@ -142,15 +142,18 @@ def _within_quota(home: Path | None, staged: Path, target: Path) -> None:
     from platform_lib.settings import get_settings
     from platform_lib.storage import QuotaExceeded, Storage
 
-    usage = Storage(get_settings(home=home)).usage("home")
-    replaced = _bytes(target)
-    if usage.quota is None or usage.used - replaced <= usage.quota:
+    space = Storage(get_settings(home=home)).space("home")
+    quota = space.quota_bytes()
+    if quota is None:
+        return
+    used, _ = space.used_bytes()
+    if used - _bytes(target) <= quota:
         return
     size = _bytes(staged)
     raise QuotaExceeded(f"home: the job's result, {target.name} ({size:,} bytes), would take the home over its quota "
-                        f"of {usage.quota:,} bytes ({usage.used - size:,} used by other files); nothing was written. "
+                        f"of {quota:,} bytes ({used - size:,} used by other files); nothing was written. "
                         "Free space (or ask for a larger quota) and submit the job again",
-                        space="home", quota=usage.quota, used=usage.used - size, needed=size)
+                        space="home", quota=quota, used=used - size, needed=size)
 
 
 def _replace_folder(new: Path, target: Path) -> None:
