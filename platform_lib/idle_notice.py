@@ -24,7 +24,7 @@ import os
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-__all__ = ["IdleNotice", "IdleNoticePlugin", "dask_setup", "notice_before"]
+__all__ = ["IdleNotice", "IdleNoticePlugin", "dask_setup", "notice_before", "shutdown_text"]
 
 logger = logging.getLogger("distributed.scheduler.astrohub")
 
@@ -102,18 +102,39 @@ class IdleNoticePlugin(SchedulerPlugin):
 
     def __init__(self) -> None:
         self.task: asyncio.Future | None = None
+        self.scheduler = None
 
     async def start(self, scheduler) -> None:
+        self.scheduler = scheduler
         timeout = getattr(scheduler.services.get("gateway"), "idle_timeout", 0)
         if timeout > 0:
             self.task = asyncio.ensure_future(IdleNotice(scheduler, timeout).run())
         else:
             logger.info("astrohub idle notice: no dask-gateway idle timeout on this scheduler, nothing to warn of")
 
+    async def before_close(self) -> None:
+        """Tell the connected clients that the cluster is stopping, whoever stopped it, before their connections
+        drop: a computation running when its owner shut it down from another notebook (or an admin, or
+        ``astrohub down``) failed with distributed's "Client lost the connection to the scheduler. Please check
+        your connection", as if the network had failed, and nothing said that the cluster was gone."""
+        if self.scheduler is not None and self.scheduler.clients:
+            self.scheduler.log_event("print", {"args": (shutdown_text(),), "file": 2, "flush": True})
+            await asyncio.sleep(0.1)  # the clients' batched streams send every few milliseconds
+
     async def close(self) -> None:
         if self.task is not None:
             self.task.cancel()
             self.task = None
+
+
+def shutdown_text(name: str = "") -> str:
+    """What a scheduler's clients are told as it stops (:meth:`IdleNoticePlugin.before_close`)."""
+    name = name or os.environ.get("DASK_GATEWAY_CLUSTER_NAME", "")
+    cluster = f"Dask cluster {name}" if name else "this Dask cluster"
+    return (f"astrohub: {cluster} is shutting down (stopped by its owner, e.g. cluster.shutdown() or "
+            "Gateway().stop_cluster() in another notebook, by an admin, by the gateway's idle timeout, or with the "
+            "platform): computations still running on it are cancelled and their results are lost. Start a new "
+            "cluster with gateway.new_cluster() (or run the notebook's cluster cell again) and run them again")
 
 
 def dask_setup(scheduler) -> None:

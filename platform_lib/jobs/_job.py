@@ -23,7 +23,7 @@ from typing import Any
 from astropy.table import Table
 
 from platform_lib.jobs._errors import JobError, JobFailedError, JobNotFinishedError, UnknownJobError
-from platform_lib.jobs._kinds import OUTPUT_FORMATS, resolve_kind
+from platform_lib.jobs._kinds import OUTPUT_FORMATS, resolve_kind, storage_space
 from platform_lib.jobs._sources import job_sources, sort_key
 from platform_lib.jobs._state import JobState
 from platform_lib.jobs._store import (
@@ -282,11 +282,12 @@ def submit(
         ``"package.module:function"``.
     params
         Parameters of the kind: JSON values, paths (``pathlib.Path``, e.g. a catalogue's
-        ``hats_path``; relative ones are in the home) and astropy quantities (``1 * u.arcsec``),
+        ``hats_path``; relative ones are in the home), storage addresses (``"group/survey:mine.fits"``)
+        and astropy quantities (``1 * u.arcsec``),
         which are stored as strings such as ``"1.0 arcsec"``.
     output
-        Where the result goes, inside the user's home (default ``.astrohub/jobs/<id>/result.parquet``,
-        or ``.../result.hats`` for a HATS catalogue).
+        Where the result goes, inside the user's home (``"results/x.parquet"`` or ``"home:results/x.parquet"``;
+        default ``.astrohub/jobs/<id>/result.parquet``, or ``.../result.hats`` for a HATS catalogue).
     output_format
         ``"parquet"`` (one file) or ``"hats"`` (a HATS catalogue folder, partitioned by HEALPix, with
         a margin cache; open it with ``lsdb.open_catalog`` or pass it to another crossmatch). A
@@ -329,6 +330,13 @@ def submit(
     if output is None:
         out_path = job_dir / ("result.hats" if output_format == "hats" else "result.parquet")
     else:
+        space = storage_space(output)
+        if space not in (None, "home"):  # was taken as a path: a folder 'group/survey:results' in the home
+            raise JobError(f"output {str(output)!r}: a job writes its result into the home ('home:results/x.parquet'); "
+                           f"save it there afterwards with job.save({str(output)!r})", code="bad-output",
+                           value=str(output))
+        if space == "home":
+            output = str(output).partition(":")[2]
         out_path = (home / Path(output).expanduser()).resolve()
         if home not in out_path.parents:
             raise JobError(f"output {str(output)!r} must be inside the home folder {home}", code="bad-output",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -68,9 +69,26 @@ class JobContext:
             self.record(name, details)
 
     def resolve(self, path: str | os.PathLike) -> Path:
-        """A path from the parameters: absolute as given, relative ones inside the user's home."""
+        """A path from the parameters: a storage address (``"group/survey:mine.fits"``) where its space keeps it,
+        an absolute path as given, relative ones inside the user's home."""
+        if storage_space(path) is not None:
+            from platform_lib.settings import get_settings
+            from platform_lib.storage import Storage
+
+            return Path(Storage(get_settings(home=self.home)).local_path(str(path)))
         p = Path(path).expanduser()
         return p if p.is_absolute() else self.home / p
+
+
+#: A storage address's space (``platform_lib.storage``): ``home:x.fits``, ``group/survey:x.fits``...
+_SPACE = re.compile(r"^(home|scratch|datasets|group/[^/:]+|workspace/[^/:]+):(?!//)")
+
+
+def storage_space(value: Any) -> str | None:
+    """The space of ``value`` when it is a storage address (``"group/survey:mine.fits"`` -> ``"group/survey"``),
+    else None (a path, a catalogue name)."""
+    found = _SPACE.match(value) if isinstance(value, str) else None
+    return found.group(1) if found else None
 
 
 @dataclass(frozen=True)

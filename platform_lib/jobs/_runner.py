@@ -99,26 +99,61 @@ def _catalog_name(target: Path) -> str:
     return target.name.removesuffix(".hats") or "result"
 
 
-def _write_result(table: Any, target: Path, fmt: str = "parquet", coords: list[str] | None = None) -> int:
-    """Write the result atomically: into a temporary file (or folder) beside ``target``, then rename."""
+def _write_result(table: Any, target: Path, fmt: str = "parquet", coords: list[str] | None = None,
+                  home: Path | None = None) -> int:
+    """Write the result atomically: into a temporary file (or folder) beside ``target``, then rename; within
+    the home's quota (:func:`_within_quota`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _staging(target)
     if fmt == "hats":
         _write_hats(table, tmp, coords, _catalog_name(target))
+        _within_quota(home, tmp, target)
         _replace_folder(tmp, target)
     else:
         table.write(tmp, format="parquet", overwrite=True)
+        _within_quota(home, tmp, target)
         os.replace(tmp, target)
     return len(table)
 
 
-def _publish_hats(written: Path, target: Path) -> int:
-    """Move a HATS collection the kind wrote itself (at ``written``) to ``target``; its row count."""
+def _publish_hats(written: Path, target: Path, home: Path | None = None) -> int:
+    """Move a HATS collection the kind wrote itself (at ``written``) to ``target``, within the home's quota; its
+    row count."""
     from hats.catalog import TableProperties  # only for HATS results
 
     rows = TableProperties.read_from_dir(written / _catalog_name(target)).total_rows
+    _within_quota(home, written, target)
     _replace_folder(written, target)
     return int(rows)
+
+
+def _bytes(path: Path) -> int:
+    if path.is_dir() and not path.is_symlink():
+        return sum(f.lstat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+    return path.lstat().st_size if path.exists() or path.is_symlink() else 0
+
+
+def _within_quota(home: Path | None, staged: Path, target: Path) -> None:
+    """Refuse a result that takes the home over its quota (``platform_lib.storage``'s, as every write through
+    Storage and Lab's saves are held to): a job's result was written past it without a word. The staged result
+    is counted in the home's usage already; the result it replaces is not counted twice."""
+    if home is None:
+        return
+    from platform_lib.settings import get_settings
+    from platform_lib.storage import QuotaExceeded, Storage
+
+    space = Storage(get_settings(home=home)).space("home")
+    quota = space.quota_bytes()
+    if quota is None:
+        return
+    used, _ = space.used_bytes()
+    if used - _bytes(target) <= quota:
+        return
+    size = _bytes(staged)
+    raise QuotaExceeded(f"home: the job's result, {target.name} ({size:,} bytes), would take the home over its quota "
+                        f"of {quota:,} bytes ({used - size:,} used by other files); nothing was written. "
+                        "Free space (or ask for a larger quota) and submit the job again",
+                        space="home", quota=quota, used=used - size, needed=size)
 
 
 def _replace_folder(new: Path, target: Path) -> None:
@@ -180,9 +215,9 @@ def run_job(job_dir: str | os.PathLike) -> int:
         fields: dict[str, Any] = {}
         if result is not None:
             if hats_output is not None and isinstance(result, Path) and result == hats_output:
-                fields["rows"] = _publish_hats(hats_output, target)
+                fields["rows"] = _publish_hats(hats_output, target, Path(spec["home"]))
             else:
-                fields["rows"] = _write_result(result, target, fmt, spec.get("output_coords"))
+                fields["rows"] = _write_result(result, target, fmt, spec.get("output_coords"), Path(spec["home"]))
             fields["result"] = spec["output"]
             fields["format"] = fmt
         status.update(state="succeeded", finished=now_iso(), progress=1.0, message="done", **fields)

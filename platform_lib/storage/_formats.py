@@ -123,6 +123,8 @@ def table_from_file(path: str, key: str):
             with h5py.File(path, "r") as f:
                 if "data" not in f:
                     kwargs = {"path": next(iter(f.keys()))}
+        if key == "parquet":
+            return _parquet_table(path)
         table = Table.read(path, format=FORMATS[key][0], **kwargs)
         if key == "fits":
             from platform_lib.fitscolumns import take_column_cards
@@ -133,6 +135,23 @@ def table_from_file(path: str, key: str):
         raise
     except Exception as exc:  # astropy raises many kinds for bad content
         raise UnknownFormat(f"the file is not readable as {key}: {exc}", value=key) from exc
+
+
+def _parquet_table(path: str):
+    """A Parquet file as a Table: astropy's reader for astropy's own files (units and descriptions), else through
+    pyarrow and pandas, as catalogue ingest reads them. astropy's reader fails on a null in a string column
+    ("object of type 'NoneType' has no len()": Big Sky's CCDM codes) and reads other nulls as values; here they are
+    masked."""
+    import pyarrow.parquet as pq
+    from astropy.table import Table
+
+    arrow = pq.read_table(path)
+    if b"table_meta_yaml" in (arrow.schema.metadata or {}):
+        return Table.read(path, format="parquet")
+    from platform_lib.catalogs import arrow_to_pandas
+
+    index = [n for n in arrow.column_names if n.startswith("__index_level_")]
+    return Table.from_pandas(arrow_to_pandas(arrow.drop_columns(index)))
 
 
 def image_to_bytes(data, header=None) -> bytes:

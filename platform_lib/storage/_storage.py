@@ -18,6 +18,7 @@ import functools
 import os
 import posixpath
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, TypeVar
@@ -71,6 +72,54 @@ def _os_failures(method: _F) -> _F:
                                value=address) from exc
 
     return call  # type: ignore[return-value]
+
+
+#: A write's temporary file, beside its target; one older than :data:`ABANDONED_AFTER` seconds was left by a process
+#: killed while writing (a kernel that died, a stopped server) and is removed at the next write into its folder.
+_TMP_PREFIX = f"{INTERNAL_PREFIX}tmp-"
+ABANDONED_AFTER = 3600.0
+
+
+def _remove_abandoned(folder: str) -> None:
+    """Remove the temporary files in ``folder`` that no write has touched for :data:`ABANDONED_AFTER` seconds: a
+    kernel killed while writing (out of memory, a restart) left its temporary file, hidden from Lab and not counted
+    in the space's usage, for ever."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        try:
+            if entry.name.startswith(_TMP_PREFIX) and entry.is_file(follow_symlinks=False) \
+                    and now - entry.stat(follow_symlinks=False).st_mtime > ABANDONED_AFTER:
+                os.remove(entry.path)
+        except OSError:  # someone else's, or removed meanwhile
+            continue
+
+
+def _place(src: str, dst: str, keep: str | None) -> None:
+    """Rename ``src`` to ``dst``; with ``keep`` (``dst``'s address), never over a file: two kernels that write
+    the same new name at once both passed the "exists?" check, and the later rename silently replaced the
+    other's file. A hard link, which the kernel refuses over an existing name, claims ``dst`` instead; where
+    the filesystem has no hard links, the check is made again just before the rename."""
+    if keep is None:
+        os.replace(src, dst)
+        return
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise AlreadyExists(f"{keep} was written by someone else (another kernel, job or person) while this "
+                            f"write ran; theirs is kept and nothing of this one was written: write to another "
+                            f"name, or pass overwrite=True to replace it", value=keep) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+            raise
+        if os.path.lexists(dst):
+            raise AlreadyExists(f"{keep} exists; pass overwrite=True to replace it", value=keep) from None
+        os.replace(src, dst)
+        return
+    os.unlink(src)
 
 
 @dataclass(frozen=True)
@@ -297,11 +346,13 @@ class Storage(TableIO):
             raise AlreadyExists(f"{address} is a folder", value=address)
         if not overwrite and space.fs.exists(full):
             raise AlreadyExists(f"{address} exists; pass overwrite=True to replace it", value=address)
-        self._commit(space, full, _chunks(data))
+        self._commit(space, full, _chunks(data), keep=None if overwrite else address)
         return address
 
-    def _commit(self, space: Space, full: str, chunks: Iterable[bytes], *, check_quota: bool = True) -> None:
-        """Write chunks to a temporary file beside ``full``, enforcing the quota, then rename it into place."""
+    def _commit(self, space: Space, full: str, chunks: Iterable[bytes], *, check_quota: bool = True,
+                keep: str | None = None) -> None:
+        """Write chunks to a temporary file beside ``full``, enforcing the quota, then rename it into place;
+        with ``keep`` (the address), a file that appeared at ``full`` meanwhile is kept (:func:`_place`)."""
         quota = space.quota_bytes() if check_quota else None
         budget = None
         used = 0
@@ -310,8 +361,10 @@ class Storage(TableIO):
             replaced = space.fs.size(full) if space.fs.isfile(full) else 0
             budget = quota - used + replaced
         parent = posixpath.dirname(full)
-        tmp = posixpath.join(parent, f"{INTERNAL_PREFIX}tmp-{uuid.uuid4().hex}")
+        tmp = posixpath.join(parent, f"{_TMP_PREFIX}{uuid.uuid4().hex}")
         space.fs.makedirs(parent, exist_ok=True)
+        if space.local:
+            _remove_abandoned(parent)
         written = 0
         try:
             with space.fs.open(tmp, "wb") as fh:
@@ -326,7 +379,7 @@ class Storage(TableIO):
                         )
                     fh.write(chunk)
             if space.local:
-                os.replace(tmp, full)
+                _place(tmp, full, keep)
             else:
                 space.fs.mv(tmp, full)
         except BaseException:
@@ -391,7 +444,7 @@ class Storage(TableIO):
             raise AlreadyExists(f"{dst} exists; pass overwrite=True to replace it", value=dst)
         if src_space is dst_space and src_space.local:
             os.makedirs(posixpath.dirname(dst_full), exist_ok=True)
-            os.replace(src_full, dst_full)
+            _place(src_full, dst_full, None if overwrite else dst)
             return dst
         self.copy(src, dst, overwrite=overwrite)
         src_space.fs.rm(src_full)

@@ -75,7 +75,8 @@ def test_async_tap_jobs_are_in_the_users_job_list_with_history_and_results_in_st
     mine = Table({"ra": rng.uniform(0, 360, 40), "dec": rng.uniform(-60, 60, 40)})
     storage.write_table(mine, "home:lists/mine.vot")
     storage.write_table(mine, "home:lists/mine.parquet")
-    xmatch = jobs.submit("crossmatch", {"left": "lists/mine.parquet", "right": "lists/mine.parquet",
+    # a storage address, as everywhere else (was taken for a path in the home: "does not exist")
+    xmatch = jobs.submit("crossmatch", {"left": "home:lists/mine.parquet", "right": "lists/mine.parquet",
                                         "radius": "1 arcsec"})
     job = tap_query("SELECT COUNT(*) AS n, MAX(dec) AS top FROM TAP_UPLOAD.mine", async_=True,
                     uploads={"mine": "lists/mine.vot"}, save_to="home:results/count.parquet")

@@ -94,7 +94,7 @@ def test_the_sidebar_lists_and_connects_clusters_made_in_a_notebook(platform, da
         poll(lambda: _labext(platform, dasker, "GET").json() == [], 60, "the sidebar to drop the stopped cluster")
 
 
-def test_another_user_does_not_see_the_cluster(platform, dasker):
+def test_another_user_does_not_see_the_cluster(platform, dasker, poll):
     other = platform.unique("nodask")
     platform.create_user(other)
     with platform.gateway(dasker) as gateway:
@@ -104,6 +104,15 @@ def test_another_user_does_not_see_the_cluster(platform, dasker):
                 assert theirs.list_clusters() == []
                 with pytest.raises(Exception, match="not found|404|403"):
                     theirs.connect(cluster.name)
+            # its owner stops it from another notebook while a client is connected: the client is told that
+            # the cluster is shutting down (it heard only "Client lost the connection to the scheduler")
+            client = cluster.get_client(set_as_default=False)
+            heard: list[str] = []
+            client.subscribe_topic("print", lambda event: heard.append(event[1]["args"][0]))
+            gateway.stop_cluster(cluster.name)
+            poll(lambda: any(f"Dask cluster {cluster.name} is shutting down" in h for h in heard), 60,
+                 "the client to hear that its cluster is shutting down")
+            client.close()
         finally:
             cluster.shutdown()
 

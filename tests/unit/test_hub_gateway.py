@@ -486,3 +486,31 @@ def test_a_dasknode_scheduler_tells_its_client_before_the_gateway_shuts_it_down(
             # machine the scheduler's first seconds could pass before the client subscribed
             said = hears_idle_shutdown(client, after=lambda: client.submit(len, [], pure=False).cancel())
     assert "Dask cluster c0ffee" in said[0] and "will be shut down in about" in said[0], said
+
+
+
+def test_a_dasknode_scheduler_tells_its_client_it_is_stopping_whoever_stops_it(tmp_path):
+    """A cluster stopped while a computation runs (its owner's cluster.shutdown() in another notebook, an admin,
+    ``astrohub down``: the gateway sends its scheduler SIGTERM): the computation failed with distributed's
+    "Client lost the connection to the scheduler. Please check your connection", as if the network had failed.
+    Now the scheduler tells its clients that the cluster is shutting down and what was lost, before they lose it."""
+    import os
+
+    from distributed import Client
+    from gateway_scheduler import NO_GATEWAY, running
+
+    c = Config()
+    configure_gateway(c, settings(backend="unsafe"))
+    argv = [*c.ClusterConfig.scheduler_cmd, "--host", "127.0.0.1", "--port", "0", "--preload",
+            "dask_gateway.scheduler_preload", "--dg-api-address", "127.0.0.1:0", "--dg-heartbeat-period", "0"]
+    env = dict(os.environ, DASK_GATEWAY_CLUSTER_NAME="c0ffee", **NO_GATEWAY)
+    said: list[str] = []
+    with running(argv, env, tmp_path, tmp_path / "scheduler.log") as address:
+        client = Client(address, timeout=30)
+        client.subscribe_topic("print", lambda event: said.append(event[1]["args"][0]))
+        running_work = client.submit(len, [], pure=False)  # no worker: it waits, as a long computation would
+    # the block's end terminates the scheduler, as the gateway's stop_cluster does
+    with pytest.raises(Exception):
+        running_work.result(timeout=60)
+    client.close()
+    assert any("Dask cluster c0ffee is shutting down" in s and "cancelled" in s for s in said), said

@@ -87,6 +87,43 @@ def test_output_must_stay_in_home_and_params_must_be_json(settings):
     assert jobs.list_jobs(settings=settings) == []
 
 
+def test_a_crossmatch_job_reads_storage_addresses_and_writes_home_addresses(tmp_path, monkeypatch):
+    """An astronomer's catalogue in her group folder, named as everywhere else on the platform
+    (``"group/survey:mine.fits"``): a job took it for a path in the home and failed ("input table
+    '<home>/group/survey:mine.fits' does not exist"), and ``output="group/survey:x.fits"`` was silently written
+    into a new folder 'group/survey:x.fits' in the home. Now inputs are read where their space keeps them,
+    ``home:`` outputs go to the home, and another space's output is refused at submit, naming job.save."""
+    import astropy.units as u
+    from astropy.table import Table
+
+    from platform_lib.jobs._kinds import JobContext, _run_crossmatch
+    from platform_lib.storage import Storage
+
+    (tmp_path / "home").mkdir()
+    (tmp_path / "groups" / "survey").mkdir(parents=True)
+    monkeypatch.setenv("PLATFORM_GROUPS", '["survey"]')  # as the hub sets them for a kernel, and so for its jobs
+    monkeypatch.setenv("PLATFORM_GROUPS_ROOT", str(tmp_path / "groups"))
+    settings = get_settings(home=tmp_path / "home")
+    storage = Storage(settings)
+    storage.write_table(Table({"ra": [10.0, 20.0] * u.deg, "dec": [1.0, 2.0] * u.deg}), "group/survey:mine.fits")
+    storage.write_table(Table({"ra": [10.0001] * u.deg, "dec": [1.0] * u.deg}), "home:theirs.ecsv")
+    context = JobContext("j", tmp_path / "home", tmp_path / "job", lambda fraction, message: None)
+    assert context.resolve("group/survey:mine.fits") == tmp_path / "groups" / "survey" / "mine.fits"
+    assert context.resolve("notes/a.fits") == tmp_path / "home" / "notes" / "a.fits"
+    pairs = _run_crossmatch({"left": "group/survey:mine.fits", "right": "home:theirs.ecsv", "radius": "1 arcsec"},
+                            context)
+    assert len(pairs) == 1
+
+    with pytest.raises(jobs.JobError, match=r"job.save\('group/survey:x.fits'\)") as info:
+        jobs.submit("skymap", {"catalog": "c.parquet", "skymap": "m.fits"}, output="group/survey:x.fits",
+                    settings=settings)
+    assert info.value.code == "bad-output" and jobs.list_jobs(settings=settings) == []
+    job = jobs.submit("skymap", {"catalog": "c.parquet", "skymap": "m.fits"}, output="home:results/x.parquet",
+                      settings=settings)
+    assert job.spec["output"] == str((tmp_path / "home" / "results" / "x.parquet").resolve())
+    job.wait(timeout=120)  # fails: no such files; only where it would write is checked
+
+
 def test_quantity_parameters():
     assert quantity_param({"r": "2 arcsec"}, "r") == 2 * u.arcsec
     assert quantity_param({"r": {"value": 3, "unit": "deg"}}, "r") == 3 * u.deg
@@ -274,6 +311,38 @@ def test_history_records_states_and_the_kinds_phases_and_save_writes_into_storag
     assert list(storage.read_table("home:saved/x.fits")["x"]) == [1, 2, 3]
     with pytest.raises(Exception, match="exists"):
         job.save("home:saved/x.fits", storage=storage)
+
+
+_BIG = """
+import numpy as np
+from astropy.table import Table
+
+
+def run(params, ctx):
+    return Table({"x": np.arange(100_000, dtype=float)})
+"""
+
+
+def test_a_jobs_result_is_held_to_the_homes_quota(tmp_path):
+    """The quota filled while a job saved its result: every write through Storage and Lab's saves are refused
+    past the home's quota, but a job's result was written past it without a word. Now the job fails naming the
+    quota, and nothing of the result is left (nor its staging)."""
+    from platform_lib.storage import Storage
+
+    home, code = tmp_path / "home", tmp_path / "code"
+    home.mkdir()
+    code.mkdir()
+    (code / "big_kind.py").write_text(_BIG)
+    settings = get_settings(home=home)
+    storage = Storage(settings)
+    storage.write_bytes("home:notes.txt", b"n" * 1000)
+    storage.set_quota("home", 20_000)  # the job's own files fit; its 800 kB result does not
+    job = jobs.submit("big_kind:run", {}, output="results/big.parquet", settings=settings, sys_path=[str(code)])
+    state = job.wait(timeout=120)
+    assert state == "failed", job.log()
+    assert "QuotaExceeded" in state.error and "quota of 20,000 bytes" in state.error, state.error
+    assert "nothing was written" in state.error
+    assert not (home / "results" / "big.parquet").exists() and list((home / "results").iterdir()) == []
 
 
 def test_tap_query_save_to_checks_the_address_before_submitting(settings):

