@@ -129,6 +129,12 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     and the class page says so ("0.5 off for lateness"). Grades the instructor changes by hand afterwards move
     the gradebook's scores and the feedback returned again, the penalty worked out from the new score."""
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
+    # A teaching assistant teaches the class too (admins add instructors), from before the professor's first step
+    # (adding an instructor sets the ACLs of what is already in the instructors' folder, hiding what follows)
+    ta = platform.unique("cta")
+    platform.create_user(ta)
+    added = platform.astrohub("classes", "add-instructors", name, "--users", ta)
+    assert added.returncode == 0, added.stdout + added.stderr
     hw = course["root"] / "instructors" / "nbhw"
     platform.execute(prof, textwrap.dedent(f"""
         import nbformat
@@ -251,16 +257,12 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     s2_row = page.split(f"<tr><td>{s2}</td>", 1)[1].split("</tr>", 1)[0]
     assert re.search(rf"<td class='assignment'>3 \(1/2, of the submission at {graded_at}: the latest is not "
                      r"graded yet\) late by \d+ s</td>$", s2_row), s2_row  # the latest came after the due date
-    # A teaching assistant joins (admins add instructors) and does her part after the professor's, each step writing
+    # The teaching assistant does her part after the professor's, each step writing
     # over what his wrote (nbgrader's course source/, autograded/, feedback/, gradebook.db; instructors/feedback/):
     # she re-releases the assignment, autogrades s2's latest work, grades s2's written answer in her own formgrader,
     # gives s3 an extension and returns the feedback, with the comment the professor added in his formgrader. Each
     # step was 'Permission denied' or formgrader's 'attempt to write a readonly database': what one instructor wrote
     # the others could read, not write. Then she leaves the course and loses it.
-    ta = platform.unique("cta")
-    platform.create_user(ta)
-    added = platform.astrohub("classes", "add-instructors", name, "--users", ta)
-    assert added.returncode == 0, added.stdout + added.stderr
     platform.start_server(ta)  # formgrader on the class's course: she teaches it when her server starts
     try:
         again = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/release")
