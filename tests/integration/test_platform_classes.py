@@ -127,10 +127,15 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     and each student gets nbgrader's feedback page (collect --grade runs nbgrader as the instructor). s1 hands
     in after a due date the instructor sets with a late penalty (0.5 points per hour late): nbgrader takes it,
     and the class page says so ("0.5 off for lateness"). Grades the instructor changes by hand afterwards move
-    the gradebook's scores and the feedback returned again, the penalty worked out from the new score."""
+    the gradebook's scores and the feedback returned again, the penalty worked out from the new score. A teaching
+    assistant, an instructor too, takes turns with the professor (returns feedback, collects, re-releases,
+    autogrades, extends), then leaves the course and loses its folders."""
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
     # A teaching assistant teaches the class too (admins add instructors), from before the professor's first step
-    # (adding an instructor sets the ACLs of what is already in the instructors' folder, hiding what follows)
+    # (adding an instructor sets the ACLs of what is already in the instructors' folder, which would hide what
+    # follows). Her steps write over what the professor's wrote and his over hers (nbgrader's course source/,
+    # autograded/, feedback/, gradebook.db; instructors/feedback/): each was 'Permission denied' or nbgrader's
+    # 'attempt to write a readonly database' (what one instructor wrote the others could read, not write).
     ta = platform.unique("cta")
     platform.create_user(ta)
     added = platform.astrohub("classes", "add-instructors", name, "--users", ta)
@@ -185,8 +190,11 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     s1_row = page.split(f"<tr><td>{s1}</td>", 1)[1].split("</tr>", 1)[0]
     assert re.search(r"<td class='assignment'>1 \(0\.5/2, 0\.5 off for lateness, needs manual grading\) late by \d+ s"
                      r"</td>$", s1_row), s1_row
-    # nbgrader's feedback: the page, and (as nbgrader returns it) when the graded work was handed in
-    returned = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"]
+    # nbgrader's feedback, returned by the assistant: the page, and (as nbgrader returns it) when the graded work was
+    # handed in
+    returned = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/feedback")
+    assert returned.status_code == 200, returned.text
+    returned = returned.json()["returned"]
     assert returned[s2] == ["square.html", "timestamp.txt"], returned
     feedback = platform.data_dir / "home" / s2 / name / "nbhw" / "feedback"
     assert "square" in (feedback / "square.html").read_text()
@@ -209,10 +217,11 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     # after all, s1 half a point of extra credit. Their server serves the class's course through ~/grading/<class>.
     # The gradebook's scores follow at once (s1: nbgrader's 2.5 less the 0.5 penalty), and the feedback returned
     # again shows the same figures.
-    def formgrader(method, path, body=None, user=prof):
-        answer = platform.session.request(method, f"{platform.server_url(user)}formgrader/api/{path}", json=body,
-                                          headers={"Authorization": f"token {platform.user_token(user)}"},
-                                          timeout=60, allow_redirects=False)
+    headers = {"Authorization": f"token {platform.user_token(prof)}"}
+
+    def formgrader(method, path, body=None):
+        answer = platform.session.request(method, f"{platform.server_url(prof)}formgrader/api/{path}", json=body,
+                                          headers=headers, timeout=60, allow_redirects=False)
         assert answer.status_code == 200, (method, path, answer.status_code, answer.text[:500])
         return answer.json()
 
@@ -224,6 +233,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     for cell, student, manual, extra in (("why", s1, 1.0, None), ("test", s2, 1.0, None), ("test", s1, None, 0.5)):
         [grade] = [g for g in formgrader("GET", f"grades?submission_id={submitted[student]}") if g["name"] == cell]
         formgrader("PUT", f"grade/{grade['id']}", {"manual_score": manual, "extra_credit": extra})
+    [note] = [c for c in formgrader("GET", f"comments?submission_id={submitted[s1]}") if c["name"] == "why"]
+    formgrader("PUT", f"comment/{note['id']}", {"manual_comment": "Well argued: see lecture 3."})
     assert (platform.data_dir / "home" / prof / "grading" / name).resolve() == \
         (course["root"] / "instructors" / "nbgrader").resolve()
     # a student's server has no formgrader: its pages and API are not there
@@ -238,6 +249,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").status_code == 200
     s1_page = (platform.data_dir / "home" / s1 / name / "nbhw" / "feedback" / "square.html").read_text()
     assert "square (Score: 2.0 / 2.0)" in s1_page and "Late submission penalty (Score: -0.5)" in s1_page
+    assert "Well argued: see lecture 3." in s1_page  # the professor's comment
     assert "square (Score: 1.0 / 2.0)" in (feedback / "square.html").read_text()
     # s2 hands in again without her scratch file, and the instructor collects (not grading yet): the collected copy
     # is exactly her latest work, and the page says her score is the earlier submission's, not the latest's
@@ -245,7 +257,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     scratch = platform.data_dir / "home" / s2 / name / "nbhw" / "scratch.txt"
     scratch.write_text("notes")
     assert platform.classes_api(s2, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
-    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/collect").status_code == 200
+    assert platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/collect").status_code == 200
     s2_collected = course["root"] / "instructors" / "collected" / "nbhw" / s2
     assert sorted(p.name for p in s2_collected.iterdir()) == ["scratch.txt", "square.ipynb"]
     scratch.unlink()
@@ -257,50 +269,29 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     s2_row = page.split(f"<tr><td>{s2}</td>", 1)[1].split("</tr>", 1)[0]
     assert re.search(rf"<td class='assignment'>3 \(1/2, of the submission at {graded_at}: the latest is not "
                      r"graded yet\) late by \d+ s</td>$", s2_row), s2_row  # the latest came after the due date
-    # The teaching assistant does her part after the professor's, each step writing
-    # over what his wrote (nbgrader's course source/, autograded/, feedback/, gradebook.db; instructors/feedback/):
-    # she re-releases the assignment, autogrades s2's latest work, grades s2's written answer in her own formgrader,
-    # gives s3 an extension and returns the feedback, with the comment the professor added in his formgrader. Each
-    # step was 'Permission denied' or formgrader's 'attempt to write a readonly database': what one instructor wrote
-    # the others could read, not write. Then she leaves the course and loses it.
-    platform.start_server(ta)  # formgrader on the class's course: she teaches it when her server starts
-    try:
-        again = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/release")
-        assert again.status_code == 200, again.text
-        graded = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/collect?grade=1")
-        assert graded.status_code == 200 and sorted(graded.json()["grades"]) == sorted([s1, s2]), graded.text
-        submitted = {n["student"]: n["id"] for n in formgrader("GET", "submitted_notebooks/nbhw/square", user=ta)}
-        [why] = [g for g in formgrader("GET", f"grades?submission_id={submitted[s2]}", user=ta) if g["name"] == "why"]
-        formgrader("PUT", f"grade/{why['id']}", {"manual_score": 0.5, "extra_credit": None}, user=ta)
-        [note] = [c for c in formgrader("GET", f"comments?submission_id={submitted[s1]}") if c["name"] == "why"]
-        formgrader("PUT", f"comment/{note['id']}", {"manual_comment": "Well argued: see lecture 3."})
-        extended = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/extension",
-                                        {"student": s3, "by": "2d"})
-        assert extended.status_code == 200, extended.text
-        returned = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/feedback")
-        assert returned.status_code == 200 and sorted(returned.json()["returned"]) == sorted([s1, s2]), returned.text
-        assert "Well argued: see lecture 3." in (platform.data_dir / "home" / s1 / name / "nbhw" / "feedback" /
-                                                 "square.html").read_text()
-        # s2's page: the test's 1 (the professor's manual grade, kept by autograding), her written answer's 0.5 from
-        # the assistant, 0.5 off for her late resubmission
-        s2_scores = re.findall(r"\(Score: [^)]*\)", (feedback / "square.html").read_text())
-        assert s2_scores == ["(Score: 1.0 / 2.0)", "(Score: 1.0 / 1.0)", "(Score: 0.5 / 1.0)", "(Score: -0.5)"]
-        removed = platform.astrohub("classes", "remove-instructors", name, "--users", ta)
-        assert removed.returncode == 0, removed.stdout + removed.stderr
-        assert platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/collect").status_code == 403
-        if platform.system_user(ta):
-            from system_user import run_as  # tests/support/, on the path by tests/conftest.py
+    # The assistant re-releases the assignment (nbgrader's version again), autogrades s2's latest work, gives s3 an
+    # extension, then leaves the course and loses it
+    again = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/release")
+    assert again.status_code == 200, again.text
+    graded = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/collect?grade=1")
+    assert graded.status_code == 200 and sorted(graded.json()["grades"]) == sorted([s1, s2]), graded.text
+    extended = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/extension",
+                                    {"student": s3, "by": "2d"})
+    assert extended.status_code == 200, extended.text
+    removed = platform.astrohub("classes", "remove-instructors", name, "--users", ta)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/collect").status_code == 403
+    if platform.system_user(ta):
+        from system_user import run_as  # tests/support/, on the path by tests/conftest.py
 
-            assert run_as(platform.system_user(ta), textwrap.dedent(f"""
-                import json, os
-                try:
-                    os.listdir({str(course["root"] / "instructors" / "nbgrader")!r})
-                    print(json.dumps("allowed"))
-                except PermissionError:
-                    print(json.dumps("refused"))
-            """)) == "refused"
-    finally:
-        platform.stop_server(ta)
+        assert run_as(platform.system_user(ta), textwrap.dedent(f"""
+            import json, os
+            try:
+                os.listdir({str(course["root"] / "instructors" / "nbgrader")!r})
+                print(json.dumps("allowed"))
+            except PermissionError:
+                print(json.dumps("refused"))
+        """)) == "refused"
 
 
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):
