@@ -127,8 +127,19 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     and each student gets nbgrader's feedback page (collect --grade runs nbgrader as the instructor). s1 hands
     in after a due date the instructor sets with a late penalty (0.5 points per hour late): nbgrader takes it,
     and the class page says so ("0.5 off for lateness"). Grades the instructor changes by hand afterwards move
-    the gradebook's scores and the feedback returned again, the penalty worked out from the new score."""
+    the gradebook's scores and the feedback returned again, the penalty worked out from the new score. A teaching
+    assistant, an instructor too, takes turns with the professor (returns feedback, collects, re-releases,
+    autogrades, extends), then leaves the course and loses its folders."""
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
+    # A teaching assistant teaches the class too (admins add instructors), from before the professor's first step
+    # (adding an instructor sets the ACLs of what is already in the instructors' folder, which would hide what
+    # follows). Her steps write over what the professor's wrote and his over hers (nbgrader's course source/,
+    # autograded/, feedback/, gradebook.db; instructors/feedback/): each was 'Permission denied' or nbgrader's
+    # 'attempt to write a readonly database' (what one instructor wrote the others could read, not write).
+    ta = platform.unique("cta")
+    platform.create_user(ta)
+    added = platform.astrohub("classes", "add-instructors", name, "--users", ta)
+    assert added.returncode == 0, added.stdout + added.stderr
     hw = course["root"] / "instructors" / "nbhw"
     platform.execute(prof, textwrap.dedent(f"""
         import nbformat
@@ -179,8 +190,11 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     s1_row = page.split(f"<tr><td>{s1}</td>", 1)[1].split("</tr>", 1)[0]
     assert re.search(r"<td class='assignment'>1 \(0\.5/2, 0\.5 off for lateness, needs manual grading\) late by \d+ s"
                      r"</td>$", s1_row), s1_row
-    # nbgrader's feedback: the page, and (as nbgrader returns it) when the graded work was handed in
-    returned = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").json()["returned"]
+    # nbgrader's feedback, returned by the assistant: the page, and (as nbgrader returns it) when the graded work was
+    # handed in
+    returned = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/feedback")
+    assert returned.status_code == 200, returned.text
+    returned = returned.json()["returned"]
     assert returned[s2] == ["square.html", "timestamp.txt"], returned
     feedback = platform.data_dir / "home" / s2 / name / "nbhw" / "feedback"
     assert "square" in (feedback / "square.html").read_text()
@@ -219,6 +233,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     for cell, student, manual, extra in (("why", s1, 1.0, None), ("test", s2, 1.0, None), ("test", s1, None, 0.5)):
         [grade] = [g for g in formgrader("GET", f"grades?submission_id={submitted[student]}") if g["name"] == cell]
         formgrader("PUT", f"grade/{grade['id']}", {"manual_score": manual, "extra_credit": extra})
+    [note] = [c for c in formgrader("GET", f"comments?submission_id={submitted[s1]}") if c["name"] == "why"]
+    formgrader("PUT", f"comment/{note['id']}", {"manual_comment": "Well argued: see lecture 3."})
     assert (platform.data_dir / "home" / prof / "grading" / name).resolve() == \
         (course["root"] / "instructors" / "nbgrader").resolve()
     # a student's server has no formgrader: its pages and API are not there
@@ -233,6 +249,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/feedback").status_code == 200
     s1_page = (platform.data_dir / "home" / s1 / name / "nbhw" / "feedback" / "square.html").read_text()
     assert "square (Score: 2.0 / 2.0)" in s1_page and "Late submission penalty (Score: -0.5)" in s1_page
+    assert "Well argued: see lecture 3." in s1_page  # the professor's comment
     assert "square (Score: 1.0 / 2.0)" in (feedback / "square.html").read_text()
     # s2 hands in again without her scratch file, and the instructor collects (not grading yet): the collected copy
     # is exactly her latest work, and the page says her score is the earlier submission's, not the latest's
@@ -240,7 +257,7 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     scratch = platform.data_dir / "home" / s2 / name / "nbhw" / "scratch.txt"
     scratch.write_text("notes")
     assert platform.classes_api(s2, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
-    assert platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/collect").status_code == 200
+    assert platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/collect").status_code == 200
     s2_collected = course["root"] / "instructors" / "collected" / "nbhw" / s2
     assert sorted(p.name for p in s2_collected.iterdir()) == ["scratch.txt", "square.ipynb"]
     scratch.unlink()
@@ -252,6 +269,29 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     s2_row = page.split(f"<tr><td>{s2}</td>", 1)[1].split("</tr>", 1)[0]
     assert re.search(rf"<td class='assignment'>3 \(1/2, of the submission at {graded_at}: the latest is not "
                      r"graded yet\) late by \d+ s</td>$", s2_row), s2_row  # the latest came after the due date
+    # The assistant re-releases the assignment (nbgrader's version again), autogrades s2's latest work, gives s3 an
+    # extension, then leaves the course and loses it
+    again = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/release")
+    assert again.status_code == 200, again.text
+    graded = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/collect?grade=1")
+    assert graded.status_code == 200 and sorted(graded.json()["grades"]) == sorted([s1, s2]), graded.text
+    extended = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/extension",
+                                    {"student": s3, "by": "2d"})
+    assert extended.status_code == 200, extended.text
+    removed = platform.astrohub("classes", "remove-instructors", name, "--users", ta)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/collect").status_code == 403
+    if platform.system_user(ta):
+        from system_user import run_as  # tests/support/, on the path by tests/conftest.py
+
+        assert run_as(platform.system_user(ta), textwrap.dedent(f"""
+            import json, os
+            try:
+                os.listdir({str(course["root"] / "instructors" / "nbgrader")!r})
+                print(json.dumps("allowed"))
+            except PermissionError:
+                print(json.dumps("refused"))
+        """)) == "refused"
 
 
 def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_folder(platform, course):

@@ -528,6 +528,46 @@ def test_the_grading_backend_comes_from_the_environment_and_bad_settings_name_th
             steps_from_environ({**env, key: value})
 
 
+def test_what_a_grading_step_wrote_is_left_writable_by_the_class_s_other_instructors(tmp_path) -> None:
+    """The ACL mask is the group bits a file is made with (SQLite's gradebook.db 0644, nbgrader's outputs 0444 in
+    0755 folders): after each step, finished or failed, the acting instructor's files get group bits equal to the
+    owner's, so every instructor's ACL entry lets them write (tests/integration/test_platform_classes.py: a TA and
+    a professor on real system users). Links are neither followed nor changed."""
+    import stat
+    import subprocess
+    import sys
+
+    from astrohub_hub.errors import BackendError
+    from astrohub_hub.grading import _SHARE, Grader
+
+    course, outside = tmp_path / "instructors" / "nbgrader", tmp_path / "elsewhere"
+    (course / "autograded" / "ann").mkdir(parents=True)
+    outside.write_text("private")
+    made = {course / "gradebook.db": 0o644, course / "autograded" / "ann" / "a.ipynb": 0o444,
+            course / "autograded" / "ann": 0o755, course / "notes": 0o600, outside: 0o600}
+    (course / "gradebook.db").write_bytes(b"")
+    (course / "autograded" / "ann" / "a.ipynb").write_text("{}")
+    (course / "notes").write_text("")
+    (course / "link").symlink_to(outside)
+    for path, mode in made.items():
+        path.chmod(mode)
+    subprocess.run([sys.executable, "-I", "-c", _SHARE, str(course)], check=True)
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in made} == {
+        "gradebook.db": "0o664", "a.ipynb": "0o444", "ann": "0o775", "notes": "0o660", "elsewhere": "0o600"}
+    if os.geteuid() != 0:
+        return  # the step below runs as a system user: root only
+
+    class Failing:  # a step that writes a file, then fails: what it wrote is shared all the same
+        def run(self, step, argv, course, system_user):
+            (course / "feedback.html").write_text("")
+            (course / "feedback.html").chmod(0o644)
+            raise BackendError("nbgrader generate_feedback failed", code="grading-failed")
+
+    with pytest.raises(BackendError):
+        Grader(course, "root", tmp_path / "instructors", Failing()).release_version("a", course / "autograded", None)
+    assert oct(stat.S_IMODE((course / "feedback.html").stat().st_mode)) == "0o664"
+
+
 def test_a_grading_job_mounts_only_a_course_folder_on_the_class_claim(tmp_path) -> None:
     from astrohub_hub.errors import HubConfigError
     from astrohub_hub.grading_jobs import JobSettings, job_manifest

@@ -43,6 +43,9 @@ def test_only_a_class_instructor_gets_formgrader_on_the_class_course_through_a_h
     args = teacher.get_args()
     assert f"{formgrader}=True" in args and f"{formgrader}=False" not in args
     assert "--CourseDirectory.root=/h/tina/grading/a101" in args  # the first by name; team-* has no class folder
+    # the class's other instructors share the course: nbgrader's steps from formgrader's pages write group-writable
+    # files (with the class folder's ACLs: writable by each instructor, astrohub_hub.grading)
+    assert "--CourseDirectory.groupshared=True" in args
     # Lab's Formgrader tab frames /formgrader: same-origin framing allowed on an instructor's server only
     assert """--ServerApp.tornado_settings={"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}""" in args
     chosen = spawner("tina", ["b101-instructors", "a101-instructors"], {"grading": "b101"})

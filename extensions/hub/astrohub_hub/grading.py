@@ -33,6 +33,18 @@ whenever feedback is returned) works the penalty out from them, writes each note
 gradebook's ``late_submission_penalty`` (in proportion to the notebook's score) and runs ``generate_feedback``,
 so the pages a student gets add up to the figure the instructor's gradebook shows.
 
+Several instructors (a professor and teaching assistants) share the course directory: each step runs as the one
+who asks, and a file is its writer's. The class's ``instructors/`` folder gives every instructor ``rwx`` through
+ACL entries that what is created inside inherits, but what they can do is capped by the ACL mask, which is the
+group bits of the mode a file is created or ``chmod``-ed with: SQLite makes ``gradebook.db`` 0644, nbgrader makes
+its outputs 0444 and their folders 0755, our copies keep the source's 0644, so the next instructor could read them
+but not write them (formgrader's grade 'attempt to write a readonly database', ``generate_feedback``,
+``autograde`` and a re-release 'Permission denied'). So after each of :class:`Grader`'s steps, finished or not, what
+the acting instructor owns in the course and the feedback folder gets group bits equal to its owner bits
+(:data:`_SHARE`, run as them: the mask then lets every instructor's entry through, and nobody else has one; the
+instructors' formgrader servers run nbgrader with ``CourseDirectory.groupshared``, nbgrader's own setting for a
+course shared by several accounts, for the steps started from its pages, :mod:`astrohub_hub.local`).
+
 Autograding executes the students' notebooks with the instructor's permissions (nbgrader's model): a
 student's code can read what that instructor can read while it runs. A notebook is "nbgrader-marked" when
 one of its cells has ``metadata.nbgrader`` (:func:`uses_nbgrader`).
@@ -56,6 +68,7 @@ import os
 import pwd
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -175,6 +188,25 @@ print(_LATE + json.dumps(late), flush=True)
 sys.argv[0] = "nbgrader"
 main()
 """ % (_LATE,)
+
+
+#: Make what the acting instructor owns under each folder named writable by the class's other instructors: group bits
+#: equal to the owner bits (with an ACL, the mask), ``python -I -c _SHARE <folder>...`` as that instructor. Links are
+#: neither followed nor changed; what others own is left alone (only its owner may change its mode).
+_SHARE = """
+import os, stat, sys
+me = os.geteuid()
+for top in sys.argv[1:]:
+    for root, _dirs, files in os.walk(top):
+        for path in [root, *(os.path.join(root, name) for name in files)]:
+            try:
+                st = os.lstat(path)
+                mode = stat.S_IMODE(st.st_mode)
+                if st.st_uid == me and not stat.S_ISLNK(st.st_mode) and mode | (mode & 0o700) >> 3 != mode:
+                    os.chmod(path, mode | (mode & 0o700) >> 3)
+            except FileNotFoundError:
+                continue
+"""
 
 
 def _nbgrader_time(t: float) -> str:
@@ -299,6 +331,18 @@ class Grader:
         data = folders.pack_as(source, reader, base=source.parent)
         return folders.unpack_as(data, dest, self.system_user, base=self.base, fresh=fresh)
 
+    @contextmanager
+    def _shared(self, *extra: Path):
+        """Run a block of steps, then (finished or failed) give the class's other instructors write access to what the
+        acting instructor wrote in the course and in ``extra`` folders (:data:`_SHARE`). Nothing to do when the
+        steps run as we are (no system users: one account writes everything)."""
+        try:
+            yield
+        finally:
+            if self.system_user and os.geteuid() == 0:
+                subprocess.run([sys.executable, "-I", "-c", _SHARE, str(self.course), *map(str, extra)],
+                               check=False, timeout=120, **folders._as_user(self.system_user))
+
     def _mkdir(self) -> None:
         """Create the course directory as the instructor (their files, in the instructors' folder)."""
         user = folders._as_user(self.system_user) if self.system_user else {}
@@ -307,9 +351,10 @@ class Grader:
 
     def release_version(self, assignment: str, source: Path, reader: str | None) -> Path:
         """``generate_assignment``: the students' version of ``source`` (solutions and hidden tests removed)."""
-        self._mkdir()
-        self._copy(source, self.course / "source" / assignment, reader)
-        self._run("generate_assignment", assignment, "--force")
+        with self._shared():
+            self._mkdir()
+            self._copy(source, self.course / "source" / assignment, reader)
+            self._run("generate_assignment", assignment, "--force")
         return self.course / "release" / assignment
 
     def scores(self, assignments: list[str], reader: str | None) -> dict[str, dict[str, dict]]:
@@ -339,6 +384,10 @@ class Grader:
         Returns ``{student: {score, max_score, late_penalty, needs_manual_grade, late_seconds, feedback}}`` for
         the ``students`` nbgrader has a submission of: ``score`` is nbgrader's score of now less the penalty (never
         below zero), the figure the feedback pages add up to; ``late_seconds``: the lateness nbgrader measured."""
+        with self._shared(feedback_root):
+            return self._feedback(assignment, students, deadline, feedback_root)
+
+    def _feedback(self, assignment: str, students: list[str], deadline: Deadline, feedback_root: Path) -> dict:
         raw = self.scores([assignment], self.system_user).get(assignment, {})
         result = {}
         for student in students:
@@ -369,7 +418,11 @@ class Grader:
         ``timestamp.txt`` files say (a student left out: none, and nbgrader counts their work on time), each
         student's extension and the late penalty per hour; None: no due date. The scores and feedback are
         :meth:`feedback`'s (after the penalty, taken once per submission; ``late_penalty``: the points taken)."""
-        deadline = deadline or Deadline()
+        with self._shared(feedback_root):
+            return self._grade(assignment, submissions, source, reader, feedback_root, deadline or Deadline())
+
+    def _grade(self, assignment: str, submissions: dict[str, Path], source: Path, reader: str | None,
+               feedback_root: Path, deadline: Deadline) -> dict[str, dict]:
         if not (self.course / "release" / assignment).is_dir():
             self.release_version(assignment, source, reader)
         for student, folder in submissions.items():
@@ -385,4 +438,4 @@ class Grader:
         self.steps.run("autograde", ["-c", _AUTOGRADE, "autograde", assignment, json.dumps(spec), "--force",
                                      "--OverwriteCells.add_missing_cells=True",
                                      f"--CourseDirectory.root={self.course}"], self.course, self.system_user)
-        return self.feedback(assignment, list(submissions), deadline, feedback_root)
+        return self._feedback(assignment, list(submissions), deadline, feedback_root)

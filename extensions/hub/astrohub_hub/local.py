@@ -560,6 +560,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
         if course is not None:  # a class's instructor: formgrader on that class's course, through the link
             extensions["nbgrader.server_extensions.formgrader"] = True
             args.append(f"--CourseDirectory.root={os.path.join(self.user_home, self.grading_folder, course)}")
+            # the class's other instructors share the course: what its pages' nbgrader steps (autograde, feedback)
+            # write is group-writable, which with the class folder's ACLs is writable by each of them (grading.py)
+            args.append("--CourseDirectory.groupshared=True")
             # Lab's Formgrader tab is an iframe of this server's /formgrader: JupyterHub's default policy
             # (frame-ancestors 'none') blocks it; allow framing by the same origin on this server only
             args.append(f"--ServerApp.tornado_settings={json.dumps(FORMGRADER_TORNADO_SETTINGS)}")
