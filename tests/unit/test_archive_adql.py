@@ -385,6 +385,16 @@ def test_masked_values_and_maxrec_overflow():
         # a typo in a qualified column (a JOIN's ON) was "cannot resolve the query: Unknown column: obs_idd"
         ("SELECT o.obs_id FROM ivoa.obscore AS o JOIN ivoa.obscore AS p ON o.obs_id = p.obs_idd",
          "unknown column 'obs_idd' in ivoa.obscore; did you mean obs_id?"),
+        # a name is quoted as the query spells it (was lower-cased: "x.obs_id", "'obs_idd'"), and an unknown
+        # table gets only close names (was "'nosuch.tab'; did you mean TAP_SCHEMA.tables?")
+        ("SELECT x.OBS_ID FROM ivoa.obscore AS O",
+         "unknown table or alias 'x' in x.OBS_ID; the query's tables are O (ivoa.obscore)"),
+        ("SELECT Obs_Idd FROM ivoa.obscore", "unknown column 'Obs_Idd' in ivoa.obscore; did you mean obs_id?"),
+        ("SELECT OBS_ID FROM ivoa.obscore AS a, ivoa.obscore AS b", "column 'OBS_ID' is ambiguous"),
+        ("SELECT * FROM nosuch.tab", "unknown table 'nosuch.tab'; list this service's tables with SELECT "
+                                     "table_name FROM TAP_SCHEMA.tables"),
+        ("SELECT * FROM OBSCOR", "unknown table 'OBSCOR'; did you mean ivoa.obscore?"),
+        ("SELECT * FROM tap_schema.table", "did you mean TAP_SCHEMA.tables?"),
         ("SELECT read_csv('/etc/passwd') FROM ivoa.obscore", "READ_CSV"),
         ("SELECT * FROM read_parquet('x')", "no table functions"),
         ("SELECT getenv('HOME') FROM ivoa.obscore", "unknown function GETENV"),

@@ -320,11 +320,8 @@ def _resolve_tables(tree, tables: TableSet, uploads: dict[str, TableDesc]) -> di
             raise UsageFault(f"no upload {short!r} in this request (its uploads: {sent}); send it with "
                              f"UPLOAD={short},param:<part> and the table as that part")
         if desc is None:
-            names = tables.names() + [f"TAP_UPLOAD.{u}" for u in uploads]
-            close = difflib.get_close_matches(full, names, 3, 0.5) or difflib.get_close_matches(
-                full.lower(), [n.lower() for n in names], 3, 0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else "; see /tables for this service's tables"
-            raise UsageFault(f"unknown table {full!r}{hint}")
+            raise UsageFault(f"unknown table {full!r}; " + _tables_like(full, tables.names() + [
+                f"TAP_UPLOAD.{u}" for u in uploads]))
         src = by_name.get(desc.name.lower())
         if src is None:
             src = Source(desc, f"t{len(sources)}")
@@ -343,6 +340,19 @@ def _resolve_tables(tree, tables: TableSet, uploads: dict[str, TableDesc]) -> di
     return sources
 
 
+def _tables_like(written: str, names: list[str]) -> str:
+    """A hint for an unknown table ``written``: the names close to it (schema-qualified, or the table part alone
+    when that is what was written; case aside), else how to list the service's tables."""
+    if "." in written:
+        by_key = {n.lower(): n for n in names}
+    else:
+        by_key = {n.rsplit(".", 1)[-1].lower(): n for n in names}
+    close = [by_key[k] for k in difflib.get_close_matches(written.lower(), list(by_key), 3, 0.8)]
+    if close:
+        return f"did you mean {', '.join(close)}?"
+    return "list this service's tables with SELECT table_name FROM TAP_SCHEMA.tables"
+
+
 def _schema_of(sources: dict[str, Source]) -> dict:
     out = {}
     for internal, src in sources.items():
@@ -356,6 +366,10 @@ def _sql_type(c: ColumnDesc) -> str:
 
 
 def _qualify(tree, sources: dict[str, Source]):
+    # the names as the query spells them (qualify lower-cases them): messages quote what the user wrote
+    spelt: dict[str, str] = {}
+    for ident in tree.find_all(exp.Identifier):
+        spelt.setdefault(ident.name.lower(), ident.name)
     try:
         return qualify(tree, schema=_schema_of(sources), dialect=READ_DIALECT, validate_qualify_columns=True,
                        quote_identifiers=True, identify=True)
@@ -364,23 +378,25 @@ def _qualify(tree, sources: dict[str, Source]):
         # an unqualified name no table has, or a qualified one (``o.nme``) its table lacks
         m = re.search(r"Column '([^']+)' could not be resolved", msg) or re.search(r"Unknown column: (\S+)", msg)
         if m:
-            name = m.group(1)
+            name = spelt.get(m.group(1).lower(), m.group(1))
             # the query's tables by alias, for naming: "h (I_311.hip2)", or the table's name alone
             by_alias = {t.alias_or_name.lower(): sources[t.name].table for t in tree.find_all(exp.Table)
                         if t.name in sources}
-            label = {a: (d.name if a == d.name.lower() else f"{a} ({d.name})") for a, d in by_alias.items()}
+            label = {a: (d.name if a == d.name.lower() else f"{spelt.get(a, a)} ({d.name})")
+                     for a, d in by_alias.items()}
             q = re.search(r"for table: '([^']+)'", msg)
             if q and q.group(1).lower() not in by_alias and q.group(1).lower() not in {
                     n.alias.lower() for n in tree.find_all(exp.Subquery) if n.alias}:
-                raise UsageFault(f"unknown table or alias {q.group(1)!r} in {q.group(1)}.{name}; the query's "
+                qualifier = spelt.get(q.group(1).lower(), q.group(1))
+                raise UsageFault(f"unknown table or alias {qualifier!r} in {qualifier}.{name}; the query's "
                                  f"tables are {', '.join(label.values())}") from None
             having = [label[a] for a, d in by_alias.items() if any(c.name.lower() == name.lower() for c in d.columns)]
             if not q and len(having) > 1:
                 raise UsageFault(f"column {name!r} is ambiguous: {', '.join(having)} {'both' if len(having) == 2 else 'all'} have "
                                  "it; qualify it "
                                  "with a table name or alias") from None
-            known = sorted({c.name for s in sources.values() for c in s.table.columns})
-            close = difflib.get_close_matches(name, known, 3) or [k for k in known if k.lower() == name.lower()]
+            known = {c.name.lower(): c.name for s in sources.values() for c in s.table.columns}
+            close = [known[k] for k in difflib.get_close_matches(name.lower(), sorted(known), 3)]
             where = ", ".join(s.table.name for s in sources.values())
             raise UsageFault(f"unknown column {name!r} in {where}"
                              + (f"; did you mean {', '.join(close)}?" if close else "")) from None
