@@ -568,6 +568,62 @@ def test_what_a_grading_step_wrote_is_left_writable_by_the_class_s_other_instruc
     assert oct(stat.S_IMODE((course / "feedback.html").stat().st_mode)) == "0o664"
 
 
+def test_a_gradebook_another_instructor_made_read_only_is_a_409_naming_it_its_owner_and_the_way_out(tmp_path):
+    """A class graded before grading shared its files (:data:`astrohub_hub.grading._SHARE`) keeps a gradebook.db
+    one instructor owns, mode 0644: another instructor's grading step met SQLite's "attempt to write a readonly
+    database" and the service answered 502 grading-failed with those words alone. Now it is a 409 that names
+    the file, its owner and what to do; a step failing so on the acting instructor's own file stays a 502."""
+    import sqlite3
+
+    from astrohub_hub.errors import BackendError
+    from astrohub_hub.grading import Grader, GradebookReadOnly
+
+    instructors = tmp_path / "c1" / "instructors"
+    course, source = instructors / "nbgrader", instructors / "hw1"
+    course.mkdir(parents=True)
+    source.mkdir()
+    (source / "a.ipynb").write_text("{}")
+    db = course / "gradebook.db"
+    sqlite3.connect(db).close()
+    db.chmod(0o644)
+
+    class ReadOnly:  # what nbgrader's step meets: SQLite refusing to write a file it may only read
+        def run(self, step, argv, course, system_user):
+            con = sqlite3.connect(f"file:{course / 'gradebook.db'}?mode=ro", uri=True)
+            try:
+                con.execute("CREATE TABLE assignment (id TEXT)")
+            except sqlite3.OperationalError as exc:  # as LocalSteps reports nbgrader's last lines
+                raise BackendError(f"nbgrader {step} failed: sqlalchemy.exc.OperationalError: "
+                                   f"(sqlite3.OperationalError) {exc}", code="grading-failed") from None
+            finally:
+                con.close()
+
+    # another instructor's file: as root, the gradebook is nobody's; otherwise we act as nobody (no system
+    # users then: the steps run as we are, on our file)
+    if os.geteuid() == 0:
+        os.chown(db, 65534, 65534)
+        acting, owner = None, "nobody"
+    else:
+        import pwd
+
+        acting, owner = "nobody", pwd.getpwuid(os.geteuid()).pw_name
+    with pytest.raises(GradebookReadOnly) as refused:
+        Grader(course, acting, instructors, ReadOnly()).release_version("hw1", source, None)
+    message = refused.value.message
+    assert refused.value.status == 409 and refused.value.code == "gradebook-read-only"
+    assert f"nbgrader's gradebook {db} cannot be written" in message and f"it is {owner}'s, mode 0644" in message
+    assert f"{owner}'s next grading step" in message and f"setfacl -R -m m::rwX {instructors}" in message
+
+    # the acting instructor's own gradebook that SQLite cannot write (a read-only disk): not this, a 502
+    mine = None if os.geteuid() == 0 else owner
+    if os.geteuid() == 0:
+        os.chown(db, 0, 0)
+    with pytest.raises(BackendError) as failed:
+        Grader(course, mine, instructors, ReadOnly()).release_version("hw1", source, None)
+    assert not isinstance(failed.value, GradebookReadOnly) and failed.value.status == 502
+    assert "readonly database" in failed.value.message
+
+
 def test_a_grading_job_mounts_only_a_course_folder_on_the_class_claim(tmp_path) -> None:
     from astrohub_hub.errors import HubConfigError
     from astrohub_hub.grading_jobs import JobSettings, job_manifest

@@ -55,7 +55,8 @@ instructor's system user; the local platform) or :class:`astrohub_hub.grading_jo
 Job per step, from the user image, which has nbgrader; the hub image has none, and student code must never run
 in the service's pod, which holds the hub token). Every backend runs ``python <argv>`` in the course directory
 and returns its standard output; a failure or a timeout is a :class:`astrohub_hub.errors.BackendError` (code
-``grading-failed``; the classes service answers it 502, as a failure of its backend, not the caller's input)
+``grading-failed``; the classes service answers it 502, as a failure of its backend, not the caller's input;
+but a gradebook another instructor owns and the acting one cannot write is :class:`GradebookReadOnly`, 409)
 and leaves the class's submissions as they were (grading reads copies). May import the standard library,
 ``due_dates``, ``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader
 only in the subprocesses.
@@ -66,6 +67,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import stat
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -78,7 +80,7 @@ from astrohub_hub import folders
 from astrohub_hub.due_dates import late_penalty, late_seconds, own_due
 from astrohub_hub.errors import BackendError, HubError
 
-__all__ = ["Deadline", "Grader", "GradebookUnreadable", "LocalSteps", "NoSteps", "Steps", "steps_from_environ",
+__all__ = ["Deadline", "Grader", "GradebookReadOnly", "GradebookUnreadable", "LocalSteps", "NoSteps", "Steps", "steps_from_environ",
            "uses_nbgrader"]
 
 class GradebookUnreadable(BackendError):
@@ -87,6 +89,16 @@ class GradebookUnreadable(BackendError):
     service answers it 409 with the message (the file, SQLite's reason and what to do), never 502."""
 
     code = "gradebook-unreadable"
+    status = 409
+
+
+class GradebookReadOnly(BackendError):
+    """A grading step could not write nbgrader's ``gradebook.db``: another instructor's file whose group bits
+    (the ACL mask) leave the others read-only, as a class graded before :data:`_SHARE` has it. The state of the
+    class's files, not the caller's input nor a failed service: the classes service answers it 409 with the
+    message (the file, its owner, and the two ways out), never 502 with SQLite's words alone."""
+
+    code = "gradebook-read-only"
     status = 409
 
 
@@ -338,10 +350,39 @@ class Grader:
         steps run as we are (no system users: one account writes everything)."""
         try:
             yield
+        except BackendError as exc:
+            # SQLite's words (through SQLAlchemy) for a file it cannot write; another instructor's, or it stays a 502
+            refusal = self._read_only() if "readonly database" in exc.message else None
+            if refusal is None:
+                raise
+            raise refusal from exc
         finally:
             if self.system_user and os.geteuid() == 0:
                 subprocess.run([sys.executable, "-I", "-c", _SHARE, str(self.course), *map(str, extra)],
                                check=False, timeout=120, **folders._as_user(self.system_user))
+
+    def _read_only(self) -> GradebookReadOnly | None:
+        """The refusal for a gradebook another instructor owns and the acting one cannot write (None: it is the
+        acting instructor's own, or gone: something else is wrong)."""
+        db = self.course / "gradebook.db"
+        try:
+            st = db.stat()
+            me = pwd.getpwnam(self.system_user).pw_uid if self.system_user else os.geteuid()
+        except (OSError, KeyError):
+            return None
+        if st.st_uid == me:
+            return None
+        try:
+            owner = pwd.getpwuid(st.st_uid).pw_name
+        except KeyError:
+            owner = f"uid {st.st_uid}"
+        mode = f", mode {stat.S_IMODE(st.st_mode):04o}"
+        return GradebookReadOnly(
+            f"nbgrader's gradebook {db} cannot be written by {self.system_user or 'this service'}: it is "
+            f"{owner}'s{mode}, which leaves the class's other instructors only reading it (a class graded before "
+            "grading shared what it writes). "
+            f"{owner}'s next grading step (grade, or return feedback) makes it writable by every instructor; or "
+            f"an admin runs: setfacl -R -m m::rwX {self.course.parent}", value=str(db))
 
     def _mkdir(self) -> None:
         """Create the course directory as the instructor (their files, in the instructors' folder)."""
