@@ -4,6 +4,7 @@ submitted by one Python process and collected by another (the kernel-independent
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -314,14 +315,13 @@ def test_crossmatch_job_with_elliptical_error_columns_and_hats_output(env):
     assert not list((home / "out").glob(".*")), "the HATS folder was written aside and renamed"
 
 
-@pytest.fixture()
-def hats_inputs(env):
-    """Two small HATS catalogues (many partitions) in the user's home, for Dask crossmatch jobs."""
+@pytest.fixture(scope="module")
+def hats_catalogues(tmp_path_factory) -> Path:
+    """Two small HATS catalogues (many partitions, with margins), written once for the module's tests."""
     lsdb = pytest.importorskip("lsdb")
     import pandas as pd
 
-    settings, _ = env
-    home = Path(settings.home)
+    folder = tmp_path_factory.mktemp("hats")
     rng = np.random.default_rng(12)
     n = 3000
     ra, dec = rng.uniform(0, 360, n), np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
@@ -329,7 +329,16 @@ def hats_inputs(env):
     right = pd.DataFrame({"ra": (ra + 1e-4) % 360, "dec": dec, "rid": np.arange(n)})
     for name, df in (("left", left), ("right", right)):
         lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", margin_threshold=5.0, partition_rows=150,
-                            catalog_name=name).write_catalog(home / "hats" / name)
+                            catalog_name=name).write_catalog(folder / name)
+    return folder
+
+
+@pytest.fixture()
+def hats_inputs(env, hats_catalogues):
+    """The two HATS catalogues, copied into this test's user's home (``hats/left``, ``hats/right``)."""
+    settings, _ = env
+    home = Path(settings.home)
+    shutil.copytree(hats_catalogues, home / "hats")
     return settings, home
 
 

@@ -2,7 +2,7 @@
 
 jupyterhub-idle-culler, the real one, runs against the session's hub with a short timeout and a token
 whose scopes are filtered to one group of this test's users (``list:users!group=...`` and so on), so
-no other test's server can be culled. One user's kernel is busy (a long ``sleep``, no browser, no
+no other test's server can be culled. One user's kernel is busy (sleeping until the test is done, no browser, no
 traffic) and another user's server is idle: the idle one is warned (``/astrohub/activity``) and then
 culled; the busy one survives, because the server extension reports its busy kernel to the hub
 (``astrohub_server.activity``). The session's servers report every 2 s and count a 15 s cull timeout
@@ -34,12 +34,16 @@ def test_a_busy_kernel_survives_the_culler_while_an_idle_server_is_warned_and_cu
         platform.create_user(user)
     platform.create_group(group, [busy, idle])
     platform.start_server(busy)
-    # The busy user's kernel computes for longer than the timeout, with no browser and no output.
+    # The busy user's kernel computes for longer than the timeout, with no browser and no output: until the
+    # test has seen the culler leave it alone (the file ``done`` appears), not for a fixed time.
+    done = platform.data_dir / "home" / busy / "culling-test-done"
+    compute_code = (f"import os, time\ndeadline = time.monotonic() + 100\nwhile not os.path.exists({str(done)!r}) "
+                    "and time.monotonic() < deadline:\n    time.sleep(0.2)\nprint('finished')")
     outcome: dict[str, object] = {}
 
     def compute() -> None:
         try:
-            outcome["out"] = platform.execute(busy, "import time; time.sleep(40); print('finished')", timeout=120)
+            outcome["out"] = platform.execute(busy, compute_code, timeout=120)
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             outcome["error"] = exc
 
@@ -76,10 +80,12 @@ def test_a_busy_kernel_survives_the_culler_while_an_idle_server_is_warned_and_cu
         while time.monotonic() - started < TIMEOUT + 8:
             assert _running(platform, busy), (tmp_path / "culler.log").read_text()
             time.sleep(1)
+        done.touch()
         worker.join(timeout=90)
         assert outcome.get("out", "").strip() == "finished", outcome
         assert _running(platform, busy)
     finally:
+        done.touch()
         culler.terminate()
         culler.wait(timeout=30)
         log.close()
