@@ -624,6 +624,96 @@ def test_a_gradebook_another_instructor_made_read_only_is_a_409_naming_it_its_ow
     assert "readonly database" in failed.value.message
 
 
+#: A grading step that fails as nbgrader does on a file it may not write: the failed notebook's traceback, then
+#: nbgrader's summary lines.
+_DENIED_STEP = """
+import sys, traceback
+try:
+    raise PermissionError(13, "Permission denied", sys.argv[1])
+except OSError:
+    traceback.print_exc()
+print("[AutogradeApp | ERROR] There was an error processing assignment: hw1", file=sys.stderr)
+print("[AutogradeApp | ERROR] Please see the error log above for details", file=sys.stderr)
+sys.exit("nbgrader failed")
+"""
+
+
+def test_another_instructors_read_only_grading_files_are_a_409_naming_the_file_its_owner_and_the_way_out(tmp_path):
+    """Beside the gradebook, a class graded before grading shared its files keeps nbgrader's outputs one instructor
+    wrote (``autograded/`` notebooks 0444 in 0755 folders, ``feedback/``): another instructor's step failed
+    "Permission denied" and the service answered 502 grading-failed with nbgrader's last log lines, which did not
+    even name the file. Now it is a 409 naming the file (or the folder), its owner and mode and the way out; on
+    the acting instructor's own file, or one outside the course and feedback folders, it stays a 502."""
+    from pathlib import Path
+
+    from astrohub_hub.errors import BackendError
+    from astrohub_hub.grading import Deadline, Grader, LocalSteps
+
+    instructors = tmp_path / "c1" / "instructors"
+    course, source, feedback = instructors / "nbgrader", instructors / "hw1", instructors / "feedback" / "hw1"
+    graded, page = course / "autograded" / "bob" / "hw1" / "a.ipynb", feedback / "bob" / "a.html"
+    elsewhere = tmp_path / "elsewhere.txt"
+    for path in (graded, page, source / "a.ipynb", elsewhere):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    for path in (graded, page, elsewhere):
+        path.chmod(0o444)
+        path.parent.chmod(0o755)
+
+    class Denied(LocalSteps):  # a real subprocess step, refused `path`
+        def __init__(self, path):
+            self.path = path
+
+        def run(self, step, argv, course, system_user):
+            return super().run(step, ["-c", _DENIED_STEP, str(self.path)], course, system_user)
+
+    # another instructor's files: as root, they are nobody's; otherwise we act as nobody, on our own files
+    if os.geteuid() == 0:
+        for path in (graded, graded.parent, page, elsewhere):
+            os.chown(path, 65534, 65534)
+        acting, owner = None, "nobody"
+    else:
+        import pwd
+
+        acting, owner = "nobody", pwd.getpwuid(os.geteuid()).pw_name
+
+    def release(path, who=acting):
+        with pytest.raises(BackendError) as failed:
+            Grader(course, who, instructors, Denied(path)).release_version("hw1", source, None)
+        return failed.value
+
+    way_out = f"or an admin runs: setfacl -R -m m::rwX {instructors}"
+    refused = release(graded)
+    assert refused.status == 409 and refused.code == "course-file-read-only", refused.message
+    assert f"the grading file {graded} cannot be written by {acting or 'this service'}: it is {owner}'s, mode " \
+           f"0444" in refused.message
+    assert f"{owner}'s next grading step (release, grade, or return feedback) makes it writable" in refused.message
+    assert way_out in refused.message and refused.value == str(graded)
+    # a file to create in another's folder: the folder
+    refused = release(graded.parent / "b.ipynb")
+    assert refused.status == 409 and f"the grading folder {graded.parent} cannot" in refused.message
+    assert f"it is {owner}'s, mode 0755" in refused.message
+    # a name relative to the folder shutil.rmtree empties (nbgrader replacing a notebook): the one it can be
+    refused = release(Path("a.ipynb"))
+    assert refused.status == 409 and f"the grading file {graded} cannot" in refused.message
+
+    # the feedback folder: made writable by the owner's next step on that assignment
+    with pytest.raises(BackendError) as failed:
+        Grader(course, acting, instructors, Denied(page)).feedback("hw1", ["bob"], Deadline(), feedback)
+    refused = failed.value
+    assert refused.status == 409 and f"the grading file {page} cannot" in refused.message
+    assert f"{owner}'s next grade or return of feedback of hw1 makes it" in refused.message
+    assert way_out in refused.message
+
+    # a file outside the course and feedback folders, and the acting instructor's own: not this, a 502
+    assert release(elsewhere).status == 502
+    if os.geteuid() == 0:
+        os.chown(graded, 0, 0)
+        os.chown(graded.parent, 0, 0)
+    failed = release(graded, None if os.geteuid() == 0 else owner)
+    assert failed.status == 502 and f"Permission denied: '{graded}'" in failed.message
+
+
 def test_a_grading_job_mounts_only_a_course_folder_on_the_class_claim(tmp_path) -> None:
     from astrohub_hub.errors import HubConfigError
     from astrohub_hub.grading_jobs import JobSettings, job_manifest

@@ -44,7 +44,9 @@ assignment with the autograded score and whether the latest came late).
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
 gets a 5xx; nbgrader's gradebook.db that cannot be read is a 409, ``gradebook-unreadable``, or the gradebook's
-``warning``; one another instructor owns and the acting one cannot write is a 409, ``gradebook-read-only``), and 502 when a system the service relies on failed (:class:`astrohub_hub.errors.BackendError`: a
+``warning``; one another instructor owns and the acting one cannot write is a 409, ``gradebook-read-only``, and
+so is another file of the course or feedback folder, ``course-file-read-only``), and 502 when a system the service
+relies on failed (:class:`astrohub_hub.errors.BackendError`: a
 grading Job that failed or ran out of time, named with its reason; the Kubernetes API; the hub refusing a
 change); never a traceback.
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,

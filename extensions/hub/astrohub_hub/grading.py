@@ -56,7 +56,8 @@ Job per step, from the user image, which has nbgrader; the hub image has none, a
 in the service's pod, which holds the hub token). Every backend runs ``python <argv>`` in the course directory
 and returns its standard output; a failure or a timeout is a :class:`astrohub_hub.errors.BackendError` (code
 ``grading-failed``; the classes service answers it 502, as a failure of its backend, not the caller's input;
-but a gradebook another instructor owns and the acting one cannot write is :class:`GradebookReadOnly`, 409)
+but a gradebook, or another file of the course or the feedback folder, another instructor owns and the acting one
+cannot write is :class:`GradebookReadOnly` or :class:`CourseFileReadOnly`, 409)
 and leaves the class's submissions as they were (grading reads copies). May import the standard library,
 ``due_dates``, ``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader
 only in the subprocesses.
@@ -67,6 +68,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import stat
 import subprocess
 import sys
@@ -80,8 +82,8 @@ from astrohub_hub import folders
 from astrohub_hub.due_dates import late_penalty, late_seconds, own_due
 from astrohub_hub.errors import BackendError, HubError
 
-__all__ = ["Deadline", "Grader", "GradebookReadOnly", "GradebookUnreadable", "LocalSteps", "NoSteps", "Steps", "steps_from_environ",
-           "uses_nbgrader"]
+__all__ = ["CourseFileReadOnly", "Deadline", "Grader", "GradebookReadOnly", "GradebookUnreadable", "LocalSteps",
+           "NoSteps", "Steps", "steps_from_environ", "uses_nbgrader"]
 
 class GradebookUnreadable(BackendError):
     """nbgrader's ``gradebook.db`` cannot be read now: damaged, locked by a running autograde past SQLite's
@@ -92,14 +94,23 @@ class GradebookUnreadable(BackendError):
     status = 409
 
 
-class GradebookReadOnly(BackendError):
-    """A grading step could not write nbgrader's ``gradebook.db``: another instructor's file whose group bits
-    (the ACL mask) leave the others read-only, as a class graded before :data:`_SHARE` has it. The state of the
-    class's files, not the caller's input nor a failed service: the classes service answers it 409 with the
-    message (the file, its owner, and the two ways out), never 502 with SQLite's words alone."""
+class CourseFileReadOnly(BackendError):
+    """A grading step could not write a file or folder of the course or the feedback folder ("Permission
+    denied"): another instructor's, whose group bits (the ACL mask) leave the others read-only, as a class graded
+    before :data:`_SHARE` has it (nbgrader's ``autograded/`` notebooks 0444 in 0755 folders, ``feedback/``,
+    ``source/``, ``release/``). The state of the class's files, not the caller's input nor a failed service: the
+    classes service answers it 409 with the message (the file, its owner and mode, and the two ways out), never
+    502 with the step's words alone."""
+
+    code = "course-file-read-only"
+    status = 409
+
+
+class GradebookReadOnly(CourseFileReadOnly):
+    """:class:`CourseFileReadOnly` for nbgrader's ``gradebook.db`` (SQLite's "attempt to write a readonly
+    database")."""
 
     code = "gradebook-read-only"
-    status = 409
 
 
 #: Seconds one nbgrader step may take (autograde runs every submitted notebook).
@@ -221,6 +232,10 @@ for top in sys.argv[1:]:
 """
 
 
+#: How Python words a file it may not write (``PermissionError``, EACCES), the file first.
+_DENIED = re.compile(r"Permission denied: '([^']+)'")
+
+
 def _nbgrader_time(t: float) -> str:
     """Epoch seconds as nbgrader writes a ``timestamp.txt`` (``2026-12-10 17:00:00.250000 UTC``)."""
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
@@ -296,7 +311,9 @@ class LocalSteps:
             raise BackendError(f"nbgrader {step} took longer than {STEP_TIMEOUT} s", code="grading-failed") from None
         if result.returncode != 0:
             lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
-            raise BackendError(f"nbgrader {step} failed: {' | '.join(lines[-3:])}", code="grading-failed",
+            # nbgrader logs a failed notebook's traceback, then a summary: keep the file it could not write
+            denied = [ln for ln in lines[:-3] if _DENIED.search(ln)][:1]
+            raise BackendError(f"nbgrader {step} failed: {' | '.join(denied + lines[-3:])}", code="grading-failed",
                            value=str(course))
         return result.stdout
 
@@ -350,9 +367,8 @@ class Grader:
         steps run as we are (no system users: one account writes everything)."""
         try:
             yield
-        except BackendError as exc:
-            # SQLite's words (through SQLAlchemy) for a file it cannot write; another instructor's, or it stays a 502
-            refusal = self._read_only() if "readonly database" in exc.message else None
+        except HubError as exc:  # a step (BackendError) or a copy (copy-failed) that could not write a file
+            refusal = self._refusal(exc.message, extra)
             if refusal is None:
                 raise
             raise refusal from exc
@@ -361,28 +377,51 @@ class Grader:
                 subprocess.run([sys.executable, "-I", "-c", _SHARE, str(self.course), *map(str, extra)],
                                check=False, timeout=120, **folders._as_user(self.system_user))
 
-    def _read_only(self) -> GradebookReadOnly | None:
-        """The refusal for a gradebook another instructor owns and the acting one cannot write (None: it is the
-        acting instructor's own, or gone: something else is wrong)."""
-        db = self.course / "gradebook.db"
+    def _refusal(self, message: str, extra: tuple[Path, ...]) -> CourseFileReadOnly | None:
+        """The refusal for a failure to write a file (or its folder) of the course or an ``extra`` folder that
+        another instructor owns and left without group write (the ACL mask), from the failure's ``message``:
+        SQLite's words (through SQLAlchemy) for the gradebook, Python's "Permission denied: '<file>'" for the
+        others. None: no such file (the acting instructor's own, writable by the group, gone, elsewhere, or another
+        failure): it stays what it was."""
+        if "readonly database" in message:
+            paths = [self.course / "gradebook.db"]
+        elif found := _DENIED.search(message):
+            name = Path(found[1])
+            # a relative name (shutil.rmtree's, inside the folder it empties) is any such file of the folders
+            named = [name] if name.is_absolute() else [
+                Path(root, entry) for top in (self.course, *extra) for root, dirs, files in os.walk(top)
+                for entry in sorted(dirs + files) if Path(root, entry).parts[-len(name.parts):] == name.parts]
+            paths = [p for path in named for p in (path, path.parent)]  # or the folder it is created or removed in
+        else:
+            return None
         try:
-            st = db.stat()
             me = pwd.getpwnam(self.system_user).pw_uid if self.system_user else os.geteuid()
-        except (OSError, KeyError):
-            return None
-        if st.st_uid == me:
-            return None
-        try:
-            owner = pwd.getpwuid(st.st_uid).pw_name
         except KeyError:
-            owner = f"uid {st.st_uid}"
-        mode = f", mode {stat.S_IMODE(st.st_mode):04o}"
-        return GradebookReadOnly(
-            f"nbgrader's gradebook {db} cannot be written by {self.system_user or 'this service'}: it is "
-            f"{owner}'s{mode}, which leaves the class's other instructors only reading it (a class graded before "
-            "grading shared what it writes). "
-            f"{owner}'s next grading step (grade, or return feedback) makes it writable by every instructor; or "
-            f"an admin runs: setfacl -R -m m::rwX {self.course.parent}", value=str(db))
+            return None
+        for path in paths:
+            top = next((t for t in (self.course, *extra) if path.is_relative_to(t)), None)
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            if top is None or st.st_uid == me or st.st_mode & stat.S_IWGRP:  # the mask lets instructors write it
+                continue
+            try:
+                owner = pwd.getpwuid(st.st_uid).pw_name
+            except KeyError:
+                owner = f"uid {st.st_uid}"
+            gradebook = path == self.course / "gradebook.db"
+            what = ("nbgrader's gradebook" if gradebook else
+                    "the grading folder" if stat.S_ISDIR(st.st_mode) else "the grading file")
+            # _SHARE: any step shares the course; a feedback folder (an assignment's) is shared by its own steps
+            step = ("grading step (release, grade, or return feedback)" if top == self.course else
+                    f"grade or return of feedback of {top.name}")
+            return (GradebookReadOnly if gradebook else CourseFileReadOnly)(
+                f"{what} {path} cannot be written by {self.system_user or 'this service'}: it is {owner}'s, "
+                f"mode {stat.S_IMODE(st.st_mode):04o}, which leaves the class's other instructors only reading it (a "
+                f"class graded before grading shared what it writes). {owner}'s next {step} makes it writable by "
+                f"every instructor; or an admin runs: setfacl -R -m m::rwX {self.course.parent}", value=str(path))
+        return None
 
     def _mkdir(self) -> None:
         """Create the course directory as the instructor (their files, in the instructors' folder)."""
