@@ -69,7 +69,8 @@ def main() -> None:
         for how, runs in times.items():
             hats = statistics.median(r[0] for r in runs)
             parquet = statistics.median(r[1] for r in runs)
-            print(f"{how:9s}  HATS-result job {hats:6.1f} s   Parquet-result job {parquet:6.1f} s   (median of {len(runs)})")
+            print(f"{how:9s}  HATS-result job {hats:6.1f} s   Parquet-result job {parquet:6.1f} s   "
+                  f"(median of {len(runs)})")
         ratio = sum(map(sum, times["processes"])) / sum(map(sum, times["threads"]))
         print(f"two worker processes / one thread in the job's process: {ratio:.1f}x")
 

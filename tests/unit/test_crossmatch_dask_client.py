@@ -6,8 +6,7 @@ import os
 
 from astropy.table import Table
 
-from platform_lib.crossmatch import _dask
-from platform_lib.crossmatch import dask_client, input_bytes
+from platform_lib.crossmatch import _dask, dask_client, input_bytes
 
 
 def test_a_small_input_is_matched_on_one_thread_in_this_process():
