@@ -26,6 +26,7 @@ __all__ = [
     "match_probability",
     "nway_match",
     "dask_client",
+    "input_bytes",
 ]
 
 # Imported on first use, so that a Dask worker running one partition task (``_partitions``) does not
@@ -46,6 +47,7 @@ _HOME = {
     "match_probability": "_bayes",
     "nway_match": "_nway",
     "dask_client": "_dask",
+    "input_bytes": "_dask",
 }
 
 

@@ -15,6 +15,7 @@ fits. Only this module and ``_touched`` import lsdb and hats.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 import warnings
@@ -41,7 +42,7 @@ from platform_lib.crossmatch._partitions import (
     staging_folder,
 )
 
-__all__ = ["LazySpec", "Motion", "ZonesCrossmatch", "crossmatch_lazy", "dask_client", "open_catalog"]
+__all__ = ["LazySpec", "Motion", "ZonesCrossmatch", "crossmatch_lazy", "dask_client", "input_bytes", "open_catalog"]
 
 SEPARATION = "separation_arcsec"
 LOG_BAYES = "_log_bayes_factor"
@@ -319,11 +320,35 @@ def open_catalog(obj, coords, margin_arcsec: float, side: str):
     return cat
 
 
+#: Inputs of at most this many bytes on disk (dask config ``astrohub.local-cluster.threads-below-bytes``)
+#: are matched on a LocalCluster of one thread in this process: two worker processes, each importing
+#: astropy, lsdb, hats-import and numba's kernels again, took 10-20 s where the work takes under one
+#: (docs/benchmarks.md, "A small crossmatch job").
+THREADS_BELOW_BYTES = 64 * 2**20
+
+
+def input_bytes(*inputs) -> int | None:
+    """The bytes on disk of ``inputs`` (HATS catalogue folders), counted up to just past
+    :data:`THREADS_BELOW_BYTES`; None when one is not a folder (a registry name, a table, a catalogue
+    object: its size is not known here)."""
+    total = 0
+    for obj in inputs:
+        if not isinstance(obj, (str, os.PathLike)) or not Path(obj).is_dir():
+            return None
+        for file in Path(obj).rglob("*"):
+            if file.is_file():
+                total += file.stat().st_size
+                if total > THREADS_BELOW_BYTES:
+                    return total
+    return total
+
+
 @contextlib.contextmanager
-def dask_client(client=None):
+def dask_client(client=None, *, nbytes: int | None = None):
     """The Dask client to compute on: ``client``, else the current one, else a new cluster of the
     platform's Dask gateway (when ``gateway.address`` is configured), else a LocalCluster; a cluster
-    started here is closed at the end."""
+    started here is closed at the end. A LocalCluster for inputs of ``nbytes`` known to be small
+    (:data:`THREADS_BELOW_BYTES`) is one thread in this process, else two worker processes."""
     import dask
     from distributed import Client, LocalCluster, get_client
 
@@ -345,7 +370,11 @@ def dask_client(client=None):
         cluster.adapt(minimum=1, maximum=4)
         client = cluster.get_client()
     else:
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="4GB", dashboard_address=":0")
+        small = dask.config.get("astrohub.local-cluster.threads-below-bytes", THREADS_BELOW_BYTES)
+        if nbytes is not None and nbytes <= int(small):  # one thread: numba's parallel kernels run one at a time
+            cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
+        else:
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="4GB", dashboard_address=":0")
         client = Client(cluster)
     try:
         yield client
@@ -570,7 +599,8 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
                                 right_coords=spec.right_coords, suffixes=spec.suffixes,
                                 left_motion=spec.left_motion, right_motion=spec.right_motion)
         if plan is not None:  # two HATS catalogues on disk: our own reader and writer
-            with dask_client(spec.client) as client:
+            sides = (plan.left.root, plan.right.root, *((plan.right.margin.root,) if plan.right.margin else ()))
+            with dask_client(spec.client, nbytes=input_bytes(*sides)) as client:
                 return _partitions.run(plan, client, output=spec.output, report=spec.on_progress,
                                        progress_bar=spec.on_progress is None and _show_progress(spec))
     # Frames first (their proper motions size the margins they are built with), then catalogues.

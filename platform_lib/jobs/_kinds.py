@@ -323,10 +323,10 @@ def _crossmatch_to_hats(inputs: list[Any], radius: u.Quantity, options: dict[str
     the default of ``output_coords``), then given a 5 arcsec margin cache like the in-memory results."""
     from platform_lib import crossmatch as xm
     from platform_lib.catalogs import add_margin_cache
-    from platform_lib.crossmatch import dask_client
+    from platform_lib.crossmatch import dask_client, input_bytes
 
     ctx.hats_output.mkdir()
-    with dask_client() as client:
+    with dask_client(nbytes=input_bytes(*inputs)) as client:
         xm.crossmatch(inputs[0], inputs[1], radius, output=ctx.hats_output / ctx.hats_name, client=client,
                       **options)
         ctx.progress(0.96, "writing the margin cache")

@@ -333,6 +333,11 @@ def hats_catalogues(tmp_path_factory) -> Path:
     return folder
 
 
+#: The job's LocalCluster as two worker processes even for inputs this small (dask config read from the
+#: environment by the job's process): small inputs otherwise run on one thread in the job's process.
+_WORKER_PROCESSES = ("DASK_ASTROHUB__LOCAL_CLUSTER__THREADS_BELOW_BYTES", "0")
+
+
 @pytest.fixture()
 def hats_inputs(env, hats_catalogues):
     """The two HATS catalogues, copied into this test's user's home (``hats/left``, ``hats/right``)."""
@@ -343,8 +348,9 @@ def hats_inputs(env, hats_catalogues):
 
 
 @_LSDB_INPLACE
-def test_crossmatch_job_on_dask_reports_progress_per_partition(hats_inputs, poll):
+def test_crossmatch_job_on_dask_reports_progress_per_partition(hats_inputs, poll, monkeypatch):
     settings, home = hats_inputs
+    monkeypatch.setenv(*_WORKER_PROCESSES)  # one thread in the job's process ends before a poll sees a partition
     job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec"},
                       settings=settings)
     messages = set()
@@ -401,9 +407,10 @@ def test_a_failed_hats_job_leaves_nothing_in_the_users_storage(hats_inputs):
 
 
 @_LSDB_INPLACE
-def test_cancelling_a_running_dask_crossmatch_job(hats_inputs, poll):
+def test_cancelling_a_running_dask_crossmatch_job(hats_inputs, poll, monkeypatch):
     psutil = pytest.importorskip("psutil")
     settings, home = hats_inputs
+    monkeypatch.setenv(*_WORKER_PROCESSES)  # the LocalCluster's processes are what must not outlive the job
     job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec"},
                       settings=settings)
     poll(lambda: job.progress >= 0.05 or job.done, 300, "the crossmatch to start matching")
