@@ -100,6 +100,12 @@ class GatewayConfig(_Strict):
         8786, ge=1, le=65535,
         description="The gateway proxy's port: HTTP (the hub proxy routes /services/dask-gateway/ to it) and Dask clients' scheduler traffic.",
     )
+    no_client_timeout: float | None = Field(
+        None, ge=0,
+        description="Seconds after a Dask cluster's last client left (its notebook's kernel died or was restarted) and "
+        "its last task ran that the gateway stops it; 0: never; unset: the hub settings' "
+        "daskGateway.server.noClientTimeoutSeconds.",
+    )
 
 
 class ArchiveConfig(_Strict):

@@ -167,6 +167,8 @@ def hub_settings(
                 "backend": {None: "auto", True: "local", False: "unsafe"}[config.users.run_as_system_users],
             },
         )
+        if config.gateway.no_client_timeout is not None:
+            gateway["server"]["no_client_timeout_seconds"] = config.gateway.no_client_timeout
     admins = [credentials.admin_user]
     return {
         "mode": "local",

@@ -156,8 +156,28 @@ def _cluster_processes(name: str) -> list[psutil.Process]:
     return found
 
 
+#: A notebook kernel's Dask cell (run by ``python -c`` with the gateway's address, proxy and the user's token): a
+#: cluster (``shutdown_on_close``, as ``new_cluster()`` makes it) with a client; ``1``: and one worker. Prints the
+#: cluster's name once its client is connected, then waits to be killed.
+_KERNEL = textwrap.dedent("""
+    import sys, time
+    from dask_gateway import Gateway
+    from dask_gateway.auth import JupyterHubAuth
+
+    address, proxy, token, workers = sys.argv[1:]
+    cluster = Gateway(address=address, proxy_address=proxy, auth=JupyterHubAuth(api_token=token)).new_cluster()
+    cluster.scale(int(workers))
+    client = cluster.get_client()
+    if int(workers):
+        client.wait_for_workers(int(workers), timeout=120)
+    print(cluster.name, flush=True)
+    time.sleep(600)
+""")
+
+
 def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
-    """``up --detach`` prints the URL and passwords that work; ``down`` leaves no scheduler or worker."""
+    """``up --detach`` prints the URL and passwords that work; the gateway stops the cluster of a kernel that died;
+    ``down`` leaves no scheduler or worker."""
     from dask_gateway import Gateway
     from dask_gateway.auth import JupyterHubAuth
 
@@ -168,10 +188,13 @@ def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
         [*base, "up", "--detach", "--data-dir", str(data),
          "--set", f"hub.port={hub}", "--set", f"hub.hub_port={hub_api}", "--set", f"hub.proxy_api_port={proxy_api}",
          "--set", f"gateway.port={gateway_port}", "--set", "archive.enabled=false", "--set", "classes.enabled=false",
-         "--set", "users.run_as_system_users=false"],
+         "--set", "users.run_as_system_users=false",
+         # a cluster whose clients have all gone is stopped 2 s after (5 min by default)
+         "--set", "gateway.no_client_timeout=2"],
         capture_output=True, text=True, timeout=240,
     )
     assert up.returncode == 0, up.stdout + up.stderr
+    kernels: dict[str, subprocess.Popen] = {}
     try:
         url = re.search(r"astrohub is running at (\S+)", up.stdout).group(1)
         admin_user, admin_password = re.search(r"admin login:\s+(\S+) / (\S+)", up.stdout).groups()
@@ -192,23 +215,31 @@ def test_banner_logins_and_down_stops_dask_clusters(tmp_path, poll):
         assert _login(url, admin_user, class_code) != 302
 
         erin_token = requests.post(f"{api}/users/erin/tokens", headers=headers, timeout=30).json()["token"]
-        gateway = Gateway(address=f"{url}services/dask-gateway", proxy_address=f"gateway://127.0.0.1:{gateway_port}",
-                          auth=JupyterHubAuth(api_token=erin_token))
+        address, proxy = f"{url}services/dask-gateway", f"gateway://127.0.0.1:{gateway_port}"
+        # Two of erin's kernels, each with a cluster and its client. One is killed (as for memory: no atexit, so
+        # dask-gateway's stop on close never runs): the gateway stops its cluster once its client has been gone
+        # 2 s; it ran until the 30 min idle timeout, counting as erin's activity. The other's stays, client and all.
+        kernels.update({workers: subprocess.Popen([sys.executable, "-c", _KERNEL, address, proxy, erin_token, workers],
+                                                  stdout=subprocess.PIPE, text=True) for workers in ("0", "1")})
+        dead, name = (kernels[w].stdout.readline().strip() for w in ("0", "1"))
+        assert dead and name, [k.poll() for k in kernels.values()]
+        kernels["0"].kill()
+        gateway = Gateway(address=address, proxy_address=proxy, auth=JupyterHubAuth(api_token=erin_token))
         with gateway:
-            cluster = gateway.new_cluster(shutdown_on_close=False)
-            cluster.scale(1)
-            with cluster.get_client(set_as_default=False) as client:
-                client.wait_for_workers(1, timeout=120)
-            name = cluster.name
-            cluster.close()
-        del gateway, cluster, client
-        gc.collect()  # finalize the client's objects now (CPython < 3.11.5 gh-106905, see conftest.py)
+            poll(lambda: dead not in [c.name for c in gateway.list_clusters()], 60,
+                 "the gateway to stop the dead kernel's cluster")
+            assert [c.name for c in gateway.list_clusters()] == [name]  # its client is connected
+        del gateway
+        gc.collect()  # finalize the gateway's objects now (CPython < 3.11.5 gh-106905, see conftest.py)
         procs = poll(lambda: (lambda p: p if len(p) >= 2 else None)(_cluster_processes(name)), 30,
                       "the scheduler and a worker")
         commands = " ".join(" ".join(p.cmdline()) for p in procs)
         assert "dasknode scheduler" in commands and "dasknode worker" in commands, commands
     finally:
         down = subprocess.run([*base, "down", "--data-dir", str(data)], capture_output=True, text=True, timeout=180)
+        for kernel in kernels.values():
+            kernel.kill()
+            kernel.communicate(timeout=30)
     assert down.returncode == 0, down.stdout + down.stderr
     _, alive = psutil.wait_procs(procs, timeout=5)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], f"left after down: {alive}"

@@ -83,6 +83,10 @@ def test_limits_and_cluster_config():
     assert c.ClusterConfig.scheduler_cmd[1:] == ["-m", "astrohub_hub.dasknode", "scheduler", *SCHEDULER_PRELOADS]
     assert c.ClusterConfig.worker_cmd[1:] == ["-m", "astrohub_hub.dasknode", "worker"]
     assert c.LimitedLocalBackend.platform_environment["PLATFORM_HOME"] == "/srv/home/{username}"
+    # the no-client timeout reaches the schedulers' dask config (platform_lib.idle_notice), 5 min by default
+    assert c.ClusterConfig.environment == {"DASK_ASTROHUB__GATEWAY__NO_CLIENT_TIMEOUT": "300.0"}
+    configure_gateway(c, settings(noClientTimeoutSeconds=0))
+    assert c.ClusterConfig.environment == {"DASK_ASTROHUB__GATEWAY__NO_CLIENT_TIMEOUT": "0.0"}
 
 
 def test_cluster_options_bounded():
@@ -214,11 +218,13 @@ def test_kubernetes_cluster_options_limits_and_idle_timeout():
     from dask_gateway_server.models import User
 
     c = chart_config()
-    configure_gateway_kubernetes(c, kube_settings(idleTimeoutSeconds=900))
+    c.KubeClusterConfig.environment = {"FROM_THE_CHART": "1"}
+    configure_gateway_kubernetes(c, kube_settings(idleTimeoutSeconds=900, noClientTimeoutSeconds=120))
     cluster = KubeClusterConfig(config=c)
     assert (cluster.cluster_max_workers, cluster.cluster_max_cores) == (8, 64)
     assert cluster.cluster_max_memory == 256 * GIB
     assert cluster.idle_timeout == 900
+    assert cluster.environment == {"FROM_THE_CHART": "1", "DASK_ASTROHUB__GATEWAY__NO_CLIENT_TIMEOUT": "120.0"}
 
     options = c.Backend.cluster_options
     spec = {field["field"]: (field["spec"]["min"], field["spec"]["max"], field["default"])
@@ -333,8 +339,8 @@ def test_kubernetes_cluster_cap_per_user_refuses_with_a_public_message():
         assert str(info.value) == (
             f"user 'alice' already has 2 active clusters (the limit is 2): {', '.join(sorted([first, second]))}. "
             f"Shut one down, from any notebook, with Gateway().stop_cluster({min(first, second)!r}) (or "
-            "Gateway().connect(name).get_client() to use it again; a cluster left unused stops by itself "
-            "after the idle timeout) and retry"
+            "Gateway().connect(name).get_client() to use it again; one whose kernel died or was restarted stops "
+            "by itself a few minutes after its client left) and retry"
         )
         await backend.start_cluster(bob, {})  # the cap is per user
         informer_sees(backend, first, "alice", models.ClusterStatus.RUNNING)
@@ -514,3 +520,48 @@ def test_a_dasknode_scheduler_tells_its_client_it_is_stopping_whoever_stops_it(t
         running_work.result(timeout=60)
     client.close()
     assert any("Dask cluster c0ffee is shutting down" in s and "cancelled" in s for s in said), said
+
+
+def test_a_gateway_scheduler_whose_clients_have_all_gone_asks_the_gateway_to_stop_it():
+    """A kernel killed for memory (or restarted mid-computation) never runs dask-gateway's stop on close, so its
+    cluster ran on until the 30 min idle timeout, counting as activity for the culler. The scheduler's preload
+    (``platform_lib.idle_notice.NoClientShutdownPlugin``, as ``dask_setup`` adds it) on a real scheduler with a real
+    Client: nothing while the client is connected, nor for a scheduler that never had one; once the client has
+    gone, the gateway's stop call (dask-gateway's ``GatewayClient.shutdown``, recorded here) after the timeout."""
+    import dask
+    from distributed import Client, Scheduler
+
+    from platform_lib.idle_notice import NO_CLIENT_TIMEOUT, NoClientShutdown, dask_setup
+
+    async def main() -> tuple[list, list]:
+        stops: list[float] = []
+
+        async def shutdown() -> None:
+            stops.append(scheduler.loop.time())
+
+        async with Scheduler(port=0, dashboard_address=":0", host="127.0.0.1") as scheduler:
+            # dask-gateway's service (its preload; only its client to the gateway's API is used)
+            scheduler.services["gateway"] = SimpleNamespace(gateway=SimpleNamespace(shutdown=shutdown), port=0,
+                                                            stop=lambda: None)
+            dask_setup(scheduler)  # as the preload does, before the scheduler starts its plugins
+            plugin = scheduler.plugins["astrohub-no-client-shutdown"]
+            with dask.config.set({NO_CLIENT_TIMEOUT: 0.4}):
+                await plugin.start(scheduler)
+            rule = plugin.rule
+            assert isinstance(rule, NoClientShutdown) and rule.timeout == 0.4
+            never = rule.due(scheduler.loop.time() + 3600)  # no client yet: left to the idle timeout
+            async with Client(scheduler.address, asynchronous=True) as client:
+                await client.submit(len, [], pure=False).cancel()  # some work, then the client stays idle
+                deadline = scheduler.loop.time() + 2.0
+                while scheduler.loop.time() < deadline:  # four times the timeout, with a client connected
+                    await asyncio.sleep(0.05)
+                connected = list(stops)
+            deadline = scheduler.loop.time() + 30
+            while not stops and scheduler.loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            await plugin.close()
+            return [never, connected], [stop - rule.left_at for stop in stops]
+
+    (never, connected), after = asyncio.run(main())
+    assert never is False and connected == [], (never, connected)
+    assert len(after) == 1 and after[0] >= 0.4, after  # once, and not before the timeout

@@ -61,6 +61,7 @@ __all__ = [
     "AstroLocalBackend",
     "AstroUnsafeLocalBackend",
     "LimitedLocalBackend",
+    "NO_CLIENT_TIMEOUT_ENV",
     "SCHEDULER_PRELOADS",
     "UserClusterLimit",
     "cluster_options",
@@ -74,6 +75,9 @@ GIB = 2**30
 #: warns the cluster's clients before the gateway's idle timeout stops it (the scheduler runs the user's
 #: environment, the user image on Kubernetes, where platform_lib is installed).
 SCHEDULER_PRELOADS = ("--preload", "platform_lib.idle_notice")
+#: The schedulers' environment variable of ``daskGateway.server.noClientTimeoutSeconds``: the dask config key
+#: ``astrohub.gateway.no-client-timeout`` that :mod:`platform_lib.idle_notice` reads.
+NO_CLIENT_TIMEOUT_ENV = "DASK_ASTROHUB__GATEWAY__NO_CLIENT_TIMEOUT"
 
 
 class UserClusterLimit(Configurable):
@@ -111,7 +115,8 @@ class UserClusterLimit(Configurable):
                     f"user {user.name!r} already has {active} active clusters (the limit is "
                     f"{self.max_clusters_per_user}): {', '.join(names)}. Shut one down, from any notebook, with "
                     f"Gateway().stop_cluster({names[0]!r}) (or Gateway().connect(name).get_client() to use it "
-                    f"again; a cluster left unused stops by itself after the idle timeout) and retry"
+                    f"again; one whose kernel died or was restarted stops by itself a few minutes after its client "
+                    f"left) and retry"
                 )
             name = await super().start_cluster(user, cluster_options)
             unlisted.add(name)
@@ -338,6 +343,12 @@ def _cluster_limits(c: Any, settings: HubSettings, *, kubernetes: bool) -> None:
     if server.cluster_max_memory_gib is not None:
         c.ClusterConfig.cluster_max_memory = int(server.cluster_max_memory_gib * GIB)
     c.ClusterConfig.idle_timeout = server.idle_timeout_seconds
+    # The scheduler's preload platform_lib.idle_notice reads it from the dask config. Merged into the most specific
+    # section, so that an environment the dask-gateway chart set for the Kubernetes clusters stays.
+    section = c.KubeClusterConfig if kubernetes else c.ClusterConfig
+    environment = dict(section.environment) if "environment" in section else {}
+    environment[NO_CLIENT_TIMEOUT_ENV] = str(server.no_client_timeout_seconds)
+    section.environment = environment
 
 
 def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubSettings:
@@ -454,7 +465,8 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
     * ``Backend.cluster_options`` (:func:`cluster_options`: worker cores and memory bounded by
       ``daskGateway.server``, worker limits equal to requests, ``cluster_max_workers`` by hub group);
     * ``ClusterConfig`` ``cluster_max_workers``, ``cluster_max_cores``, ``cluster_max_memory`` and
-      ``idle_timeout``;
+      ``idle_timeout``; ``KubeClusterConfig.environment`` gets :data:`NO_CLIENT_TIMEOUT_ENV` (added to what is
+      there);
     * ``DaskGateway.backend_class``: ``AstroKubeBackend`` (``KubeBackend`` refusing a user's
       cluster beyond ``daskGateway.server.maxClustersPerUser``, serving the owner-only dashboard
       route that the chart's IngressRoute ``astrohub-dask-dashboards`` sends dashboards to);

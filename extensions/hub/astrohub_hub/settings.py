@@ -222,7 +222,10 @@ class GatewayServerSettings(Strict):
     task for that long (dask-gateway's ``idle_timeout``: the time since the scheduler's last task
     transition, or since it started; connected clients and a notebook's cluster widget do not count,
     so a cluster left open in a notebook stops too, after its client printed a warning on the local platform;
-    0: never). ``db_path``: the gateway's SQLite database (default: in memory); with a file, a
+    0: never). ``no_client_timeout_seconds`` stops sooner a cluster whose clients have all gone (its notebook's
+    kernel died or was restarted, so dask-gateway's own stop on close never ran): that long after the last client
+    left and the last task ran (``platform_lib.idle_notice``, in the scheduler; a cluster that never had a client
+    waits for the idle timeout; 0: never). ``db_path``: the gateway's SQLite database (default: in memory); with a file, a
     restarted gateway finds its running clusters again (their secrets encrypted with a key derived from
     the gateway's hub token).
     """
@@ -246,6 +249,7 @@ class GatewayServerSettings(Strict):
     cluster_max_cores: float | None = Field(None, gt=0)
     cluster_max_memory_gib: float | None = Field(None, gt=0)
     idle_timeout_seconds: float = Field(1800.0, ge=0)
+    no_client_timeout_seconds: float = Field(300.0, ge=0)
 
     @model_validator(mode="after")
     def _defaults_within_maxima(self) -> "GatewayServerSettings":
