@@ -41,6 +41,7 @@ from platform_lib.crossmatch._partitions import (
     reach_arcsec,
     staging_folder,
 )
+from platform_lib.storage import tree_bytes
 
 __all__ = ["LazySpec", "Motion", "ZonesCrossmatch", "crossmatch_lazy", "dask_client", "input_bytes", "open_catalog"]
 
@@ -329,17 +330,16 @@ THREADS_BELOW_BYTES = 64 * 2**20
 
 def input_bytes(*inputs) -> int | None:
     """The bytes on disk of ``inputs`` (HATS catalogue folders), counted up to just past
-    :data:`THREADS_BELOW_BYTES`; None when one is not a folder (a registry name, a table, a catalogue
-    object: its size is not known here)."""
+    :data:`THREADS_BELOW_BYTES` (:func:`platform_lib.storage.tree_bytes`: the folder named, even through a link,
+    since it is what the crossmatch reads; links inside it are not followed); None when one is not a folder (a
+    registry name, a table, a catalogue object: its size is not known here)."""
     total = 0
     for obj in inputs:
         if not isinstance(obj, (str, os.PathLike)) or not Path(obj).is_dir():
             return None
-        for file in Path(obj).rglob("*"):
-            if file.is_file():
-                total += file.stat().st_size
-                if total > THREADS_BELOW_BYTES:
-                    return total
+        total += tree_bytes(Path(obj).resolve(), limit=THREADS_BELOW_BYTES - total)
+        if total > THREADS_BELOW_BYTES:
+            return total
     return total
 
 

@@ -127,29 +127,30 @@ def _publish_hats(written: Path, target: Path, home: Path | None = None) -> int:
     return int(rows)
 
 
-def _bytes(path: Path) -> int:
-    if path.is_dir() and not path.is_symlink():
-        return sum(f.lstat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
-    return path.lstat().st_size if path.exists() or path.is_symlink() else 0
-
-
 def _within_quota(home: Path | None, staged: Path, target: Path) -> None:
     """Refuse a result that takes the home over its quota (``platform_lib.storage``'s, as every write through
     Storage and Lab's saves are held to): a job's result was written past it without a word. The staged result
-    is counted in the home's usage already; the result it replaces is not counted twice."""
+    is counted in the home's usage already; the result it replaces is not counted twice.
+
+    Checked once the result is staged and before it is moved into place, which is as early as it can be without
+    losing atomicity: its size is not known before it is written (Parquet's compression, a HATS catalogue's
+    partitions and margin; the writers, pyarrow's and lsdb's, or a kind's own, have no hook to count bytes as they
+    go), and the staging must lie beside the target, on the same filesystem, for the rename to be atomic (a staging
+    area elsewhere, e.g. scratch, would make the move a copy that can be cut off half-way). While it is written the
+    staging counts in the home's usage, as the bytes it holds on disk do."""
     if home is None:
         return
     from platform_lib.settings import get_settings
-    from platform_lib.storage import QuotaExceeded, Storage
+    from platform_lib.storage import QuotaExceeded, Storage, tree_bytes
 
     space = Storage(get_settings(home=home)).space("home")
     quota = space.quota_bytes()
     if quota is None:
         return
     used, _ = space.used_bytes()
-    if used - _bytes(target) <= quota:
+    if used - tree_bytes(target) <= quota:
         return
-    size = _bytes(staged)
+    size = tree_bytes(staged)
     raise QuotaExceeded(f"home: the job's result, {target.name} ({size:,} bytes), would take the home over its quota "
                         f"of {quota:,} bytes ({used - size:,} used by other files); nothing was written. "
                         "Free space (or ask for a larger quota) and submit the job again",

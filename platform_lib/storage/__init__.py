@@ -12,6 +12,10 @@ Public API:
     tables are read by their content, as catalogue ingest reads them) and ``read_image``/``write_image``
     (FITS HDUs).
 
+``tree_bytes(path, limit=None)``
+    The bytes of the regular files under a local folder, symbolic links neither followed nor counted (a job's
+    result against the home's quota, the size of a crossmatch's input), optionally counted only until past a limit.
+
 Errors are :class:`StorageError` subclasses with a ``code``: ``space-not-found``, ``not-found``,
 ``path-escape``, ``read-only``, ``not-a-member``, ``quota-exceeded``, ``exists``, ``unknown-format``, and
 ``workspace-deleted`` (:class:`WorkspaceDeleted`, a ``space-not-found``: who deleted the workspace, when, and how to
@@ -39,7 +43,7 @@ from platform_lib.storage._errors import (
     UnknownFormat,
     WorkspaceDeleted,
 )
-from platform_lib.storage._spaces import Space
+from platform_lib.storage._spaces import Space, tree_bytes
 from platform_lib.storage._storage import Entry, Storage, Usage
 
 __all__ = [
@@ -57,4 +61,5 @@ __all__ = [
     "AlreadyExists",
     "UnknownFormat",
     "WorkspaceDeleted",
+    "tree_bytes",
 ]

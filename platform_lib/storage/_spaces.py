@@ -13,18 +13,58 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from platform_lib.storage._errors import PathEscape, StorageError
 
-__all__ = ["Space", "spaces_from_settings", "deleted_workspace", "QUOTA_FILE", "INTERNAL_PREFIX", "DELETED_NOTICES"]
+__all__ = ["Space", "spaces_from_settings", "deleted_workspace", "tree_bytes", "QUOTA_FILE", "INTERNAL_PREFIX",
+           "DELETED_NOTICES"]
 
 QUOTA_FILE = ".astrohub-quota.json"
 INTERNAL_PREFIX = ".astrohub-"
 #: The folder under the workspaces root where the classes service leaves a notice per deleted workspace,
 #: ``<name>.json`` with ``deleted_by`` and ``deleted_at`` (``astrohub_hub.workspaces``, which writes it).
 DELETED_NOTICES = ".astrohub-deleted"
+
+
+def tree_bytes(path: str | os.PathLike, *, limit: int | None = None) -> int:
+    """The bytes of the regular files at or under the local ``path`` (a file: its size; nothing there: 0).
+
+    Symbolic links are neither followed nor counted, ``path`` itself included: a link that leads out of the user's
+    space (to a dataset, another user's files) is not held against a quota, and its tree is not walked. With
+    ``limit``, counting stops as soon as the total is past it (the number returned is then more than ``limit``,
+    not the whole size), so a question such as "is this input small?" does not walk a large tree to its end.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "a.bin").write_bytes(b"x" * 300)
+    >>> (root / "elsewhere").symlink_to("/usr")
+    >>> tree_bytes(root), tree_bytes(root / "a.bin"), tree_bytes(root / "missing")
+    (300, 300, 0)
+    """
+    total = 0
+    stack = [os.fspath(path)]
+    while stack:
+        current = stack.pop()
+        try:
+            st = os.lstat(current)
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if stat.S_ISREG(st.st_mode):
+            total += st.st_size
+            if limit is not None and total > limit:
+                return total
+        elif stat.S_ISDIR(st.st_mode):
+            try:
+                with os.scandir(current) as entries:
+                    stack.extend(entry.path for entry in entries)
+            except OSError:
+                continue
+    return total
 
 
 def deleted_workspace(workspaces_root, name: str) -> dict | None:

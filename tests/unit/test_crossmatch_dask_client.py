@@ -25,6 +25,18 @@ def test_input_bytes_counts_the_folders_and_stops_past_the_threshold(tmp_path, m
     assert input_bytes(tmp_path / "a", tmp_path / "b") > 250
 
 
+def test_input_bytes_counts_the_folder_named_but_no_link_inside_it(tmp_path):
+    """A link inside an input folder was followed (``rglob`` then ``is_file``), so a link to a large file elsewhere
+    made a small input look large; the folder the user names is read even through a link."""
+    (tmp_path / "cat").mkdir()
+    (tmp_path / "cat" / "part.parquet").write_bytes(b"x" * 100)
+    (tmp_path / "elsewhere.bin").write_bytes(b"y" * 1000)
+    (tmp_path / "cat" / "link.bin").symlink_to(tmp_path / "elsewhere.bin")
+    (tmp_path / "linked-cat").symlink_to(tmp_path / "cat")
+    assert input_bytes(tmp_path / "cat") == 100
+    assert input_bytes(tmp_path / "linked-cat") == 100
+
+
 def test_input_bytes_is_unknown_for_what_is_not_a_folder(tmp_path):
     assert input_bytes(tmp_path, "gaia_dr3") is None  # a registry name
     assert input_bytes(tmp_path, Table({"ra": [1.0]})) is None

@@ -475,3 +475,28 @@ def test_a_full_disk_is_a_storage_error_with_the_cause_and_leaves_nothing(storag
         storage.write_bytes("scratch:small.txt", b"y" * 200_000)
     assert overwrite.value.code == "disk-full"
     assert storage.read_bytes("scratch:small.txt") == b"kept"  # the old content is intact
+
+
+def test_tree_bytes_counts_regular_files_and_no_link(tmp_path):
+    """One walk for a folder's size (a job's result against the quota, a crossmatch input's size; two twins before,
+    one of which counted what a link inside led to). Links are neither followed nor counted: a link out of the
+    user's space (to a dataset, to another user's files) is not held against the quota, nor walked."""
+    from platform_lib.storage import tree_bytes
+
+    outside = tmp_path / "outside"
+    (outside / "big").mkdir(parents=True)
+    (outside / "big" / "huge.bin").write_bytes(b"h" * 5000)
+    (outside / "file.bin").write_bytes(b"f" * 3000)
+    home = tmp_path / "home"
+    (home / "d" / "e").mkdir(parents=True)
+    (home / "a.bin").write_bytes(b"a" * 300)
+    (home / "d" / "b.bin").write_bytes(b"b" * 200)
+    (home / "d" / "e" / "c.bin").write_bytes(b"c" * 100)
+    (home / "to-a-file").symlink_to(outside / "file.bin")
+    (home / "d" / "to-a-folder").symlink_to(outside / "big")
+    assert tree_bytes(home) == 600
+    assert tree_bytes(home / "a.bin") == 300 and tree_bytes(home / "nothing") == 0
+    assert tree_bytes(home / "d" / "to-a-folder") == 0 and tree_bytes(str(home / "to-a-file")) == 0
+    partial = tree_bytes(home, limit=250)
+    assert 250 < partial < 600  # stopped once past the limit
+    assert tree_bytes(home, limit=600) == 600
