@@ -43,6 +43,9 @@ Public API (stable; other packages and services use exactly these names):
     unit, a Quantity, masked values, sexagesimal or decimal text read as ingest reads it), NaN where null;
     a unit that is not an angle is a :class:`PositionColumnError` naming the column and the unit. The one
     reading for every package that takes positions from a table (viz, crossmatch, skymap).
+``position_columns(table, lon, lat, label=...) -> (lon, lat) float64 degrees``
+    Both position columns of a Table or DataFrame by name (a missing one is a ``PositionColumnError`` with code
+    ``missing-column`` naming the columns there), or a SkyCoord's ICRS positions (crossmatch's NWAY, skymap).
 ``resolve(name_or_path, registry=None) -> (HATS folder, TableInfo or None)``
     The HATS folder behind a registry name or a path.
 ``read_layout(path) -> HatsLayout``, ``partition_file(root, order, pixel)``, ``write_hats(df, path, ...)``,
@@ -72,7 +75,7 @@ Examples
 
 from platform_lib.catalogs._columns import DATATYPES, ColumnInfo, guess_position_columns, normalize_datatype
 from platform_lib.catalogs._coverage import box_cells
-from platform_lib.catalogs._degrees import position_degrees
+from platform_lib.catalogs._degrees import position_columns, position_degrees
 from platform_lib.catalogs._errors import (
     AmbiguousNumberWarning,
     BadReadme,
@@ -112,6 +115,7 @@ __all__ = [
     "guess_position_columns",
     "sexagesimal_position_columns",
     "decimal_degrees",
+    "position_columns",
     "position_degrees",
     "Link",
     "ingest",

@@ -4,7 +4,8 @@ Pure code (no I/O): :func:`position_degrees` reads numbers in any angle unit (an
 ``Column`` with a unit, degrees when it has none), masked values and pandas' nulls (NaN), and text, sexagesimal
 or decimal, as ingest reads it (:func:`~platform_lib.catalogs._sexagesimal.decimal_degrees`). It is the one
 reading of a user's position column for every package (viz, crossmatch, skymap); each turns the
-:class:`PositionColumnError` into its own error class. Imports numpy, astropy and the package's ``_sexagesimal``
+:class:`PositionColumnError` into its own error class. :func:`position_columns` reads a pair of them by name from a
+table, or the positions of a ``SkyCoord``. Imports numpy, astropy and the package's ``_sexagesimal``
 and ``_errors``.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 from platform_lib.catalogs._errors import PositionColumnError, UnsupportedSource
 from platform_lib.catalogs._sexagesimal import _DEGREE_UNITS, _HOUR_UNITS, _unit_text, decimal_degrees
 
-__all__ = ["position_degrees"]
+__all__ = ["position_columns", "position_degrees"]
 
 
 def _angle_unit(col, name: str, label: str):
@@ -99,3 +100,31 @@ def position_degrees(col, name: str, *, is_ra: bool, label: str = "the table") -
     raise PositionColumnError(
         f"{label}: column {name!r} holds {data.dtype} values, not a number of degrees or an angle as text; "
         "give the position columns", value=name)
+
+
+def position_columns(table, lon: str, lat: str, *, label: str = "the table") -> tuple[np.ndarray, np.ndarray]:
+    """The positions of ``table`` as float64 decimal degrees: its columns ``lon`` and ``lat`` (an astropy ``Table``,
+    a pandas ``DataFrame``; :func:`position_degrees`, NaN where null), or a ``SkyCoord``'s ICRS positions.
+
+    Raises :class:`PositionColumnError` with ``code`` ``"missing-column"`` for a column that is not there (naming
+    ``label`` and the first columns there), else as :func:`position_degrees` does.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> import astropy.units as u
+    >>> position_columns(Table({"RA": [5.5] * u.hourangle, "DE": [-5.5]}), "RA", "DE")
+    (array([82.5]), array([-5.5]))
+    """
+    from astropy.coordinates import SkyCoord
+
+    if isinstance(table, SkyCoord):
+        sph = table.icrs.spherical
+        return np.atleast_1d(sph.lon.deg).astype(float), np.atleast_1d(sph.lat.deg).astype(float)
+    cols = list(getattr(table, "colnames", None) or getattr(table, "columns", []))
+    for name in (lon, lat):
+        if name not in cols:
+            raise PositionColumnError(f"{label} has no column {name!r} (columns: {', '.join(map(str, cols[:12]))})",
+                                      code="missing-column", value=name)
+    return (position_degrees(table[lon], lon, is_ra=True, label=label),
+            position_degrees(table[lat], lat, is_ra=False, label=label))

@@ -58,35 +58,21 @@ __all__ = ["nway_match"]
 
 
 def _positions(cat: Any, lon: str, lat: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(lon, lat) in degrees from a SkyCoord, an astropy Table or a pandas DataFrame."""
-    from astropy.coordinates import SkyCoord
+    """(lon, lat) in degrees from a SkyCoord, an astropy Table or a pandas DataFrame
+    (:func:`platform_lib.catalogs.position_columns`)."""
+    from platform_lib.catalogs import CatalogError, position_columns
 
-    if isinstance(cat, SkyCoord):
-        sph = cat.icrs.spherical if cat.frame.name != "icrs" else cat.spherical
-        return np.atleast_1d(sph.lon.deg).astype(float), np.atleast_1d(sph.lat.deg).astype(float)
-    cols = list(getattr(cat, "colnames", None) or getattr(cat, "columns", []))
-    for col in (lon, lat):
-        if col not in cols:
-            raise MatchConfidenceError(
-                f"catalogue {name!r} has no column {col!r} (columns: {', '.join(map(str, cols[:12]))}); "
-                "pass lon=/lat= with the coordinate column names",
-                code="missing-column",
-                value=col,
-            )
-    from platform_lib.catalogs import CatalogError, position_degrees
-
-    out = []
-    for col in (lon, lat):
-        try:  # any angle unit, text as ingest reads it; a unit that is not an angle names the column
-            out.append(position_degrees(cat[col], col, is_ra=col == lon, label=f"catalogue {name!r}"))
-        except CatalogError as exc:
-            raise MatchConfidenceError(f"{exc}; pass lon=/lat= with the coordinate columns", code="bad-column",
-                                       value=col) from exc
-    if not (np.all(np.isfinite(out[0])) and np.all(np.isfinite(out[1]))):
+    try:  # any angle unit, text as ingest reads it; a unit that is not an angle names the column
+        lon_deg, lat_deg = position_columns(cat, lon, lat, label=f"catalogue {name!r}")
+    except CatalogError as exc:
+        raise MatchConfidenceError(f"{exc}; pass lon=/lat= with the coordinate columns",
+                                   code="missing-column" if exc.code == "missing-column" else "bad-column",
+                                   value=exc.value) from exc
+    if not (np.all(np.isfinite(lon_deg)) and np.all(np.isfinite(lat_deg))):
         raise MatchConfidenceError(
             f"catalogue {name!r} has NaN coordinates; drop those rows first", code="nan-coordinates"
         )
-    return out[0], out[1]
+    return lon_deg, lat_deg
 
 
 def _column_quantity(cat: Any, col: str, name: str) -> u.Quantity:

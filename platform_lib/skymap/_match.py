@@ -40,22 +40,16 @@ def _coordinates(catalog: Any, lon: str, lat: str, distance: str | u.Quantity | 
         elif sph.distance.unit.physical_type == "length":
             dist = sph.distance
         return sph.lon.to(u.deg).ravel(), sph.lat.to(u.deg).ravel(), dist
-    from platform_lib.catalogs import CatalogError, position_degrees
+    from platform_lib.catalogs import CatalogError, position_columns
 
+    try:  # any angle unit, text as ingest reads it; a unit that is not an angle names the column
+        out = [degrees * u.deg for degrees in position_columns(catalog, lon, lat, label="catalogue")]
+    except CatalogError as exc:
+        if exc.code == "missing-column":
+            raise SkymapError(f"{exc}; pass lon=/lat= with the coordinate column names", code="missing-column",
+                              value=exc.value) from exc
+        raise SkymapError(str(exc), code="bad-column", value=exc.value) from exc
     cols = list(getattr(catalog, "colnames", None) or getattr(catalog, "columns", []))
-    out = []
-    for col in (lon, lat):
-        if col not in cols:
-            raise SkymapError(
-                f"catalogue has no column {col!r} (columns: {', '.join(map(str, cols[:12]))}); "
-                "pass lon=/lat= with the coordinate column names",
-                code="missing-column",
-                value=col,
-            )
-        try:  # any angle unit, text as ingest reads it; a unit that is not an angle names the column
-            out.append(position_degrees(catalog[col], col, is_ra=col == lon, label="catalogue") * u.deg)
-        except CatalogError as exc:
-            raise SkymapError(str(exc), code="bad-column", value=col) from exc
     dist = None
     if isinstance(distance, str):
         if distance not in cols:

@@ -336,3 +336,33 @@ def test_one_reading_of_a_position_column_in_degrees():
         with pytest.raises(PositionColumnError, match=f"my table: {why}") as err:
             read(col)
         assert err.value.code == "bad-position-column" and err.value.value in ("RA", "north")
+
+
+def test_position_columns_read_both_columns_of_a_table_or_a_skycoord():
+    """NWAY and skymap each carried their own copy of this reading (columns by name, a missing one named with the
+    columns there, then ``position_degrees``; or a SkyCoord's ICRS positions): one function now, whose errors each
+    package turns into its own (``missing-column``, ``bad-column``)."""
+    import astropy.units as u
+    import numpy as np
+    import pandas as pd
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Table
+
+    from platform_lib.catalogs import PositionColumnError, position_columns
+
+    table = Table({"RAJ2000": ["05 30 00"], "DEJ2000": ["-05 30 00"], "mag": [12.0] * u.mag})
+    lon, lat = position_columns(table, "RAJ2000", "DEJ2000")
+    assert lon.tolist() == pytest.approx([82.5]) and lat.tolist() == pytest.approx([-5.5])
+    frame = pd.DataFrame({"ra": [10.0, None], "dec": [1.0, 2.0]})
+    lon, lat = position_columns(frame, "ra", "dec")
+    assert lon[0] == 10.0 and np.isnan(lon[1]) and lat.tolist() == [1.0, 2.0]
+    galactic = SkyCoord(l=[0.0] * u.deg, b=[0.0] * u.deg, frame="galactic")
+    lon, lat = position_columns(galactic, "ra", "dec")
+    assert lon[0] == pytest.approx(266.405, abs=1e-3) and lat[0] == pytest.approx(-28.936, abs=1e-3)
+    with pytest.raises(PositionColumnError, match=r"my table has no column 'RA' \(columns: RAJ2000, DEJ2000, mag\)") \
+            as info:
+        position_columns(table, "RA", "DEJ2000", label="my table")
+    assert info.value.code == "missing-column" and info.value.value == "RA"
+    with pytest.raises(PositionColumnError, match="column 'mag' has unit mag, not an angle") as info:
+        position_columns(table, "RAJ2000", "mag")
+    assert info.value.code == "bad-position-column"
