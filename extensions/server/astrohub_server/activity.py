@@ -8,7 +8,8 @@ without help the server looks idle and is culled mid-computation. :class:`Activi
 
 - a busy kernel (the kernel manager's ``execution_state``, kept from the kernels' status messages),
 - a running or pending Dask gateway cluster of the user (asked at most every 30 s; dask-gateway's own
-  ``idle_timeout`` stops an idle cluster on its own, after which it no longer counts),
+  ``idle_timeout`` stops an idle cluster on its own, after which it no longer counts, and one whose clients have all
+  gone, e.g. its kernel died, stops sooner: ``platform_lib.idle_notice``),
 - a queued or running background job (``<home>/.astrohub/jobs/*/status.json`` whose process lives),
 - a running nbgrader Validate (:func:`astrohub_server.validate.validating`: it runs the student's notebook in a
   child process while her browser waits without traffic),
