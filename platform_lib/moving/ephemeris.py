@@ -178,6 +178,9 @@ def as_jd_tdb(times) -> np.ndarray:
             raise MovingObjectError(f"times {times!r} cannot be converted to TDB ({exc}); give dates within a few "
                                     "thousand years of now", code="bad-time", value=str(times)) from exc
         return np.atleast_1d(np.asarray(jd, dtype=np.float64))
+    if np.asarray(times).dtype.kind in "mM":  # numpy datetime64: as floats, days (or seconds) since 1970
+        raise MovingObjectError(f"times must be an astropy Time or TDB Julian dates, got numpy {times!r}; give "
+                                "Time(that) (read as UTC)", code="bad-time", value=str(times))
     try:
         arr = np.atleast_1d(np.asarray(times, dtype=np.float64))
     except (TypeError, ValueError):  # e.g. "2024-01-01": a date as text
@@ -262,7 +265,10 @@ class SolarSystem:
             span = Time([self.jd_min, self.jd_max], format="jd", scale="tdb").iso
             bad = lo if lo < self.jd_min else hi
             hint = "choose times inside it"
-            if self.jd_min <= lo + _MJD_ZERO_JD and hi + _MJD_ZERO_JD <= self.jd_max:
+            if 1000 <= bad < 3000:  # JD 1000-3000 are 4710-4705 BC: a year typed as a number
+                hint = (f"numbers are read as Julian dates (TDB), and {bad:g} looks like a year: give a Time, e.g. "
+                        f"Time('{int(bad)}-01-01') (UTC)")
+            elif self.jd_min <= lo + _MJD_ZERO_JD and hi + _MJD_ZERO_JD <= self.jd_max:
                 hint = (f"numbers are read as Julian dates (TDB), and JD {bad:g} looks like an MJD: give "
                         f"Time({bad:g}, format='mjd') (UTC) or the Julian date {bad + _MJD_ZERO_JD:.5f}")
             try:

@@ -4,7 +4,7 @@
 answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
 kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
 (or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
-over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD. ``format`` is
+over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD (a Julian date or a year is refused, naming the MJD to give). ``format`` is
 ``votable`` (default) or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance,
 an image without a time) is a ``UsageFault`` (HTTP 400) naming the problem, as a VOTable, or as JSON when
 ``format=json``. Both run in the service's query threads under its per-query time limit (``off_loop``, as
@@ -138,6 +138,10 @@ def _time(value: str, name: str):
         if num is not None:
             if not math.isfinite(num):
                 raise ValueError("not finite")
+            if 1000 <= num < 3000:  # MJD 1000-3000 are 1861-1867, before DE421: a year
+                year = Time(f"{int(num)}-01-01", scale="utc")
+                raise UsageFault(f"{name}={value!r} looks like a year; times given as numbers are MJD (UTC): give "
+                                 f"{year.isot[:10]} or the MJD {year.mjd:.0f}")
             if 2_400_000 <= num < 2_600_000:  # MJD 2.4e6 is the year 8400: a Julian date (years 1858-2406)
                 raise UsageFault(f"{name}={value!r} looks like a Julian date; times given as numbers are MJD "
                                  f"(UTC): give {num - 2400000.5:.5f}")
