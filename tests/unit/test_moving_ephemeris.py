@@ -404,3 +404,24 @@ def test_a_year_or_a_numpy_datetime_as_a_time(asteroids):
         _time("2005", "start")
     assert _time("53371", "start").isot == "2005-01-01T00:00:00.000"
     assert _time("2005-01-01", "start").mjd == 53371
+
+
+def test_the_archive_routes_speak_to_a_client_not_to_a_notebook():
+    """An HTTP client of moving/images was told, for an unknown body, 'not among the 7098 orbits of this catalogue
+    ... pass orbits that contain it' (the route had searched the comets too, and takes no orbits), and for
+    tolerance=0 'tolerance <Quantity 0. arcsec> must be a positive angle (e.g. 10 * u.arcsec)'. Both now name what
+    the route knows and takes; a typo still gets close names, a major moon its own message."""
+    from astrohub_archive.faults import UsageFault
+    from astrohub_archive.moving import _orbits, _orbits_of, _tolerance
+
+    with pytest.raises(UsageFault, match=r"unknown body 'Nibiru': not a planet or the Moon \(DE421\), nor among the "
+                                         r"7,098 asteroids and 1,566 comets of Debian's kstars-data .* from a notebook"):
+        _orbits_of("Nibiru")
+    with pytest.raises(UsageFault, match=r"unknown body 'Cerez' \(did you mean '1 Ceres \(A801 AA\)'\?\)"):
+        _orbits_of("Cerez")
+    assert _orbits_of("Titan") is _orbits()  # the search names Saturn's moon: not in DE421
+    for bad in ("0", "-3"):
+        with pytest.raises(UsageFault, match=rf"tolerance='{bad}' must be a positive number of arcseconds \(e.g. "
+                                             r"tolerance=10\)"):
+            _tolerance({"tolerance": [bad]})
+    assert _tolerance({"tolerance": ["2.5"]}).to_value("arcsec") == 2.5 and _tolerance({}) is None
