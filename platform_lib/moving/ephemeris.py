@@ -269,8 +269,14 @@ class SolarSystem:
                 hint = (f"numbers are read as Julian dates (TDB), and {bad:g} looks like a year: give a Time, e.g. "
                         f"Time('{int(bad)}-01-01') (UTC)")
             elif self.jd_min <= lo + _MJD_ZERO_JD and hi + _MJD_ZERO_JD <= self.jd_max:
+                # An MJD is UTC (the archive's t_mid): its TDB Julian date is not MJD + 2400000.5, which is ~69 s
+                # early (0.8 deg for a near-Earth object at 1,000 deg/day)
+                with quiet_dubious_years():
+                    jd_tdb = Time(bad, format="mjd", scale="utc").tdb.jd
                 hint = (f"numbers are read as Julian dates (TDB), and JD {bad:g} looks like an MJD: give "
-                        f"Time({bad:g}, format='mjd') (UTC) or the Julian date {bad + _MJD_ZERO_JD:.5f}")
+                        f"Time({bad:g}, format='mjd') (UTC, as the archive's t_mid) or its TDB Julian date "
+                        f"{jd_tdb:.6f} (not {bad + _MJD_ZERO_JD:.1f}: TDB is {(jd_tdb - bad - _MJD_ZERO_JD) * 86400:.0f} "
+                        "s ahead of UTC)")
             try:
                 with quiet_dubious_years():
                     when = Time(bad, format="jd", scale="tdb").iso
