@@ -410,9 +410,10 @@ def test_the_archive_routes_speak_to_a_client_not_to_a_notebook():
     """An HTTP client of moving/images was told, for an unknown body, 'not among the 7098 orbits of this catalogue
     ... pass orbits that contain it' (the route had searched the comets too, and takes no orbits), and for
     tolerance=0 'tolerance <Quantity 0. arcsec> must be a positive angle (e.g. 10 * u.arcsec)'. Both now name what
-    the route knows and takes; a typo still gets close names, a major moon its own message."""
+    the route knows and takes; a typo still gets close names, a major moon its own message. An unknown site
+    offered 'an astropy EarthLocation, or an Observatory(...)'; it now names the sites and MPC codes taken."""
     from astrohub_archive.faults import UsageFault
-    from astrohub_archive.moving import _orbits, _orbits_of, _tolerance
+    from astrohub_archive.moving import _orbits, _orbits_of, _site, _tolerance
 
     with pytest.raises(UsageFault, match=r"unknown body 'Nibiru': not a planet or the Moon \(DE421\), nor among the "
                                          r"7,098 asteroids and 1,566 comets of Debian's kstars-data .* from a notebook"):
@@ -425,6 +426,10 @@ def test_the_archive_routes_speak_to_a_client_not_to_a_notebook():
                                              r"tolerance=10\)"):
             _tolerance({"tolerance": [bad]})
     assert _tolerance({"tolerance": ["2.5"]}).to_value("arcsec") == 2.5 and _tolerance({}) is None
+    with pytest.raises(UsageFault, match=r"site='Atlantis' is not an observatory this archive knows: give one of "
+                                         r"geocenter, keck, .* \(or its MPC code, e.g. 568 for Keck\)"):
+        _site({"site": ["Atlantis"]})  # was '... an astropy EarthLocation, or an Observatory(name, lon_deg, ...)'
+    assert _site({"site": ["568"]}) == OBSERVATORIES["keck"] and _site({}).geocentric
 
 
 def test_an_mjd_given_as_a_julian_date_is_answered_with_its_tdb_julian_date(asteroids):

@@ -187,6 +187,21 @@ def _tolerance(args: dict):
     return value * u.arcsec
 
 
+
+def _site(args: dict):
+    """``site`` (default the geocentre) as an :class:`~platform_lib.moving.Observatory`; an unknown one is refused
+    naming the names and MPC codes this route takes (the library's message offers an EarthLocation or an
+    Observatory(...), which a client cannot send)."""
+    from platform_lib.moving import OBSERVATORIES, MovingObjectError, observatory
+
+    name = _one(args, "site", "geocenter")
+    try:
+        return observatory(name)
+    except MovingObjectError:
+        raise UsageFault(f"site={name!r} is not an observatory this archive knows: give one of "
+                         f"{', '.join(sorted(OBSERVATORIES))} (or its MPC code, e.g. 568 for Keck)") from None
+
+
 class _MovingHandler(BaseHandler):
     format_params = ("format",)
 
@@ -233,7 +248,7 @@ class ImagesOfBodyHandler(_MovingHandler):
         index = SpacetimeIndex(self.state.index_path)
         try:
             res = find_images(body, start, stop, index=index, tolerance=_tolerance(args),
-                              site=_one(args, "site", "geocenter"), orbits=_orbits_of(body), viewer=viewer,
+                              site=_site(args), orbits=_orbits_of(body), viewer=viewer,
                               max_points=MAX_POINTS)
         finally:
             index.close()
@@ -251,7 +266,7 @@ class BodiesInImageHandler(_MovingHandler):
         from platform_lib.moving.reverse import cone_image
 
         obs_id = _one(args, "obs_id")
-        kw = {"orbits": _known(), "cache": _day_caches(), "site": _one(args, "site", "geocenter"), "tolerance": _tolerance(args),
+        kw = {"orbits": _known(), "cache": _day_caches(), "site": _site(args), "tolerance": _tolerance(args),
               "viewer": viewer}
         if obs_id is not None:
             cone = [k for k in ("ra", "dec", "radius", "time") if _one(args, k) is not None]
