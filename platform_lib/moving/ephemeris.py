@@ -277,13 +277,13 @@ class SolarSystem:
                         f"Time({bad:g}, format='mjd') (UTC, as the archive's t_mid) or its TDB Julian date "
                         f"{jd_tdb:.6f} (not {bad + _MJD_ZERO_JD:.1f}: TDB is {(jd_tdb - bad - _MJD_ZERO_JD) * 86400:.0f} "
                         "s ahead of UTC)")
-            try:
+            try:  # in UTC, as a date is typed (2061-01-01 was shown as 2061-01-01 00:01:09.184 TDB), and as a JD
                 with quiet_dubious_years():
-                    when = Time(bad, format="jd", scale="tdb").iso
+                    when = f"{Time(bad, format='jd', scale='tdb').utc.iso[:-4]} UTC (JD {bad:.6f} TDB)"
             except ValueError:  # erfa.ErfaError: a year ERFA cannot write (JD 1e9)
-                when = f"JD {bad:g}"
+                when = f"JD {bad:g} TDB"
             raise MovingObjectError(
-                f"time {when} TDB is outside the ephemeris {self.kernel_path.name} ({span[0][:10]} to "
+                f"time {when} is outside the ephemeris {self.kernel_path.name} ({span[0][:10]} to "
                 f"{span[1][:10]}); {hint}", code="outside-ephemeris", value=bad)
 
     def _t(self, jd: np.ndarray):

@@ -435,10 +435,14 @@ def test_the_archive_routes_speak_to_a_client_not_to_a_notebook():
 def test_an_mjd_given_as_a_julian_date_is_answered_with_its_tdb_julian_date(asteroids):
     """An MJD where a TDB Julian date is meant (the archive's t_mid, UTC) was answered 'give Time(60370,
     format='mjd') (UTC) or the Julian date 2460370.50000': MJD + 2400000.5 read as TDB is 69 s early, 0.8 degrees
-    for a near-Earth object at 1,000 deg/day. The hint now gives the TDB Julian date of the MJD read as UTC."""
+    for a near-Earth object at 1,000 deg/day. The hint now gives the TDB Julian date of the MJD read as UTC. A time
+    outside the ephemeris is shown in UTC (as typed) and as a TDB Julian date."""
     with pytest.raises(MovingObjectError, match=r"or its TDB Julian date 2460370.500801 \(not 2460370.5: TDB is 69 s "
                                                 r"ahead of UTC\)"):
         ephemeris("Eros", 60370.0, orbits=asteroids)
     as_told = ephemeris("Eros", 2460370.500801, orbits=asteroids)[0]
     as_mjd = ephemeris("Eros", Time(60370.0, format="mjd"), orbits=asteroids)[0]
     assert abs(as_told["ra"] - as_mjd["ra"]) * 3600 < 0.01 and abs(as_told["dec"] - as_mjd["dec"]) * 3600 < 0.01
+    # a date typed in UTC was shown back in TDB: '2061-01-01' as 'time 2061-01-01 00:01:09.184 TDB is outside'
+    with pytest.raises(MovingObjectError, match=r"time 2061-01-01 00:00:00 UTC \(JD 2473825.500801 TDB\) is outside"):
+        ephemeris("Eros", Time([60310.0, 73825.0], format="mjd"), orbits=asteroids)  # 2024-01-01, 2061-01-01 UTC
