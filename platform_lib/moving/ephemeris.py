@@ -273,10 +273,10 @@ class SolarSystem:
                 # early (0.8 deg for a near-Earth object at 1,000 deg/day)
                 with quiet_dubious_years():
                     jd_tdb = Time(bad, format="mjd", scale="utc").tdb.jd
+                ahead = (jd_tdb - bad - _MJD_ZERO_JD) * 86400.0
                 hint = (f"numbers are read as Julian dates (TDB), and JD {bad:g} looks like an MJD: give "
                         f"Time({bad:g}, format='mjd') (UTC, as the archive's t_mid) or its TDB Julian date "
-                        f"{jd_tdb:.6f} (not {bad + _MJD_ZERO_JD:.1f}: TDB is {(jd_tdb - bad - _MJD_ZERO_JD) * 86400:.0f} "
-                        "s ahead of UTC)")
+                        f"{jd_tdb:.6f} (not {bad + _MJD_ZERO_JD:.1f}: TDB is {ahead:.0f} s ahead of UTC)")
             try:  # in UTC, as a date is typed (2061-01-01 was shown as 2061-01-01 00:01:09.184 TDB), and as a JD
                 with quiet_dubious_years():
                     when = f"{Time(bad, format='jd', scale='tdb').utc.iso[:-4]} UTC (JD {bad:.6f} TDB)"

@@ -118,7 +118,8 @@ class Orbits:
         keep = ~bad
         kinds = np.broadcast_to(np.asarray(kind, dtype=str), (n,))
         return cls(names[keep], a_[keep], e[keep], inc[keep], node[keep], peri[keep],
-                   np.remainder(M[keep], 360.0), epoch[keep], arr(h, "h")[keep], arr(g, "g", 0.15)[keep], kinds[keep].copy(),
+                   np.remainder(M[keep], 360.0), epoch[keep], arr(h, "h")[keep], arr(g, "g", 0.15)[keep],
+                   kinds[keep].copy(),
                    skipped=[(str(names[k]), str(reasons[k])) for k in np.flatnonzero(bad)])
 
     def __getitem__(self, sel) -> "Orbits":

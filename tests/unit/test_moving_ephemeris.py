@@ -355,10 +355,10 @@ def test_the_kernel_file_is_closed_not_leaked():
 
 def test_an_mjd_or_a_time_as_an_orbits_epoch(asteroids):
     """Elements read by hand (SBDB and the MPC give the epoch as an MJD) with epoch_jd=60000 were taken as a Julian
-    date of 4549 BC: Ceres on 2023-01-01 came out 72 degrees from its place, silently. Such an epoch (or perihelion time) is now a
-    bad-orbit naming the Julian date to give; an astropy Time is taken (was 'setting an array element with a
-    sequence'); an element that is not a number, or an inclination outside 0-180, is named (was a bare ValueError,
-    and inc=200 was propagated)."""
+    date of 4549 BC: Ceres on 2023-01-01 came out 72 degrees from its place, silently. Such an epoch (or perihelion
+    time) is now a bad-orbit naming the Julian date to give; an astropy Time is taken (was 'setting an array element
+    with a sequence'); an element that is not a number, or an inclination outside 0-180, is named (was a bare
+    ValueError, and inc=200 was propagated)."""
     row = asteroids[asteroids.find("Ceres")]
     els = {"a": row.a, "e": row.e, "inc": row.inc, "node": row.node, "peri": row.peri, "mean_anomaly": row.mean_anomaly}
     mjd = float(row.epoch_jd[0]) - 2400000.5
@@ -394,7 +394,8 @@ def test_a_year_or_a_numpy_datetime_as_a_time(asteroids):
     from astrohub_archive.faults import UsageFault
     from astrohub_archive.moving import _time
 
-    with pytest.raises(MovingObjectError, match=r"2024 looks like a year: give a Time, e.g. Time\('2024-01-01'\)") as exc:
+    with pytest.raises(MovingObjectError, match=r"2024 looks like a year: give a Time, e.g. Time\('2024-01-01'\)") \
+            as exc:
         ephemeris("Ceres", 2024, orbits=asteroids)
     assert exc.value.code == "outside-ephemeris"
     with pytest.raises(MovingObjectError, match=r"got numpy np.datetime64\('2024-01-01'\); give Time\(that\)") as exc:
@@ -415,8 +416,9 @@ def test_the_archive_routes_speak_to_a_client_not_to_a_notebook():
     from astrohub_archive.faults import UsageFault
     from astrohub_archive.moving import _orbits, _orbits_of, _site, _tolerance
 
-    with pytest.raises(UsageFault, match=r"unknown body 'Nibiru': not a planet or the Moon \(DE421\), nor among the "
-                                         r"7,098 asteroids and 1,566 comets of Debian's kstars-data .* from a notebook"):
+    with pytest.raises(UsageFault, match=r"unknown body 'Nibiru': not a planet or the Moon \(DE421\), nor among "
+                                         r"the 7,098 asteroids and 1,566 comets of Debian's kstars-data .* from a "
+                                         r"notebook"):
         _orbits_of("Nibiru")
     with pytest.raises(UsageFault, match=r"unknown body 'Cerez' \(did you mean '1 Ceres \(A801 AA\)'\?\)"):
         _orbits_of("Cerez")

@@ -279,7 +279,8 @@ def test_plot_of_a_search_has_the_sky_and_a_zoom(archive, asteroids):
     # reverse of the sky panel's legend and the Aladin view (hits red, near misses orange)
     colours = {text.get_text(): text.get_color() for text in zoom.texts}
     assert colours["near1"] == "tab:orange" and colours["hit1"] == "tab:red", colours
-    assert {"footprint containing it", "near miss footprint"} <= {h.get_label() for h in zoom.get_legend().legend_handles}
+    labels = {h.get_label() for h in zoom.get_legend().legend_handles}
+    assert {"footprint containing it", "near miss footprint"} <= labels
 
 
 def test_the_search_shows_in_the_aladin_widget(archive, asteroids):

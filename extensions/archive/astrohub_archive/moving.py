@@ -4,7 +4,8 @@
 answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
 kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
 (or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
-over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD (a Julian date or a year is refused, naming the MJD to give). ``format`` is
+over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD (a Julian date or a year is
+refused, naming the MJD to give). ``format`` is
 ``votable`` (default) or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance,
 an image without a time) is a ``UsageFault`` (HTTP 400) naming the problem, as a VOTable, or as JSON when
 ``format=json``. Both run in the service's query threads under its per-query time limit (``off_loop``, as
@@ -95,9 +96,10 @@ def _day_caches() -> DayCaches:
 def _orbits_of(body: str):
     """The catalogue that holds ``body``: the asteroids, else the comets (``1P/Halley``, ``2P``). A name neither
     holds is a ``UsageFault`` naming close names of both and what this route knows (the library's message speaks of
-    ``orbits=``, which a client cannot pass), but a major moon, which the search names as one. A name that both hold (``Halley``: the asteroid 2688 Halley and
-    the comet 1P/Halley) is a ``UsageFault`` naming both, as is a name several bodies of one catalogue share
-    (``LINEAR``): a client sees no warnings, and the first match would be a guess."""
+    ``orbits=``, which a client cannot pass), but a major moon, which the search names as one. A name that both
+    hold (``Halley``: the asteroid 2688 Halley and the comet 1P/Halley) is a ``UsageFault`` naming both, as is a
+    name several bodies of one catalogue share (``LINEAR``): a client sees no warnings, and the first match would
+    be a guess."""
     from platform_lib.moving import MovingObjectError
     from platform_lib.moving.ephemeris import MAJOR_MOONS, planet_key
 
@@ -120,11 +122,11 @@ def _orbits_of(body: str):
         return _orbits()
     close = _known().close_names(body)
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-    raise UsageFault(f"unknown body {body!r}{hint}: not a planet or the Moon (DE421), nor among the {len(_orbits()):,} "
-                     f"asteroids and {len(_comets()):,} comets of Debian's kstars-data that this archive knows; give a "
-                     "number, name or designation ('2 Pallas', '2', '1P'), or, for another body, search from a notebook "
-                     "with its orbit: platform_lib.moving.find_images(..., orbits=read_sbdb_json(file) or "
-                     "horizons_orbits([...]))")
+    raise UsageFault(f"unknown body {body!r}{hint}: not a planet or the Moon (DE421), nor among the "
+                     f"{len(_orbits()):,} asteroids and {len(_comets()):,} comets of Debian's kstars-data that this "
+                     "archive knows; give a number, name or designation ('2 Pallas', '2', '1P'), or, for another body, "
+                     "search from a notebook with its orbit: platform_lib.moving.find_images(..., "
+                     "orbits=read_sbdb_json(file) or horizons_orbits([...]))")
 
 
 def _one(args: dict, name: str, default=None, *, required: bool = False) -> str | None:
