@@ -211,8 +211,8 @@ _JD_LOOKS_MJD = 1_000_000.0
 
 
 def _bc_year(jd: float) -> int:
-    """The (astronomical, roughly) year BC of a Julian date before year 1, for messages."""
-    return int(round(4713 - jd / 365.25))
+    """The (astronomical, roughly) year BC of a Julian date before year 1, for messages (0 when not finite)."""
+    return int(round(4713 - jd / 365.25)) if np.isfinite(jd) else 0
 
 
 def _is_time(x) -> bool:

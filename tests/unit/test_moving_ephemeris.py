@@ -372,6 +372,9 @@ def test_an_mjd_or_a_time_as_an_orbits_epoch(asteroids):
     skipped = Orbits.from_elements(["Ceres", "typo"], epoch_jd=[row.epoch_jd[0], mjd], on_bad="skip",
                                    **{k: np.repeat(v, 2) for k, v in els.items()})
     assert len(skipped) == 1 and "looks like an MJD" in skipped.skipped[0][1]
+    missing = Orbits.from_elements(["Ceres", "no epoch"], epoch_jd=[row.epoch_jd[0], np.nan], on_bad="skip",
+                                   **{k: np.repeat(v, 2) for k, v in els.items()})
+    assert missing.skipped == [("no epoch", "the epoch is missing")]
     t = Time(row.epoch_jd[0], format="jd", scale="tdb")
     as_time = Orbits.from_elements(["Ceres"], epoch_jd=Time(t.utc.isot, scale="utc"), **els)
     assert as_time.epoch_jd[0] == pytest.approx(row.epoch_jd[0], abs=1e-8)
