@@ -189,7 +189,6 @@ def _tolerance(args: dict):
     return value * u.arcsec
 
 
-
 def _site(args: dict):
     """``site`` (default the geocentre) as an :class:`~platform_lib.moving.Observatory`; an unknown one is refused
     naming the names and MPC codes this route takes (the library's message offers an EarthLocation or an
