@@ -178,6 +178,9 @@ def as_jd_tdb(times) -> np.ndarray:
             raise MovingObjectError(f"times {times!r} cannot be converted to TDB ({exc}); give dates within a few "
                                     "thousand years of now", code="bad-time", value=str(times)) from exc
         return np.atleast_1d(np.asarray(jd, dtype=np.float64))
+    if np.asarray(times).dtype.kind in "mM":  # numpy datetime64: as floats, days (or seconds) since 1970
+        raise MovingObjectError(f"times must be an astropy Time or TDB Julian dates, got numpy {times!r}; give "
+                                "Time(that) (read as UTC)", code="bad-time", value=str(times))
     try:
         arr = np.atleast_1d(np.asarray(times, dtype=np.float64))
     except (TypeError, ValueError):  # e.g. "2024-01-01": a date as text
@@ -262,16 +265,25 @@ class SolarSystem:
             span = Time([self.jd_min, self.jd_max], format="jd", scale="tdb").iso
             bad = lo if lo < self.jd_min else hi
             hint = "choose times inside it"
-            if self.jd_min <= lo + _MJD_ZERO_JD and hi + _MJD_ZERO_JD <= self.jd_max:
-                hint = (f"numbers are read as Julian dates (TDB), and JD {bad:g} looks like an MJD: give "
-                        f"Time({bad:g}, format='mjd') (UTC) or the Julian date {bad + _MJD_ZERO_JD:.5f}")
-            try:
+            if 1000 <= bad < 3000:  # JD 1000-3000 are 4710-4705 BC: a year typed as a number
+                hint = (f"numbers are read as Julian dates (TDB), and {bad:g} looks like a year: give a Time, e.g. "
+                        f"Time('{int(bad)}-01-01') (UTC)")
+            elif self.jd_min <= lo + _MJD_ZERO_JD and hi + _MJD_ZERO_JD <= self.jd_max:
+                # An MJD is UTC (the archive's t_mid): its TDB Julian date is not MJD + 2400000.5, which is ~69 s
+                # early (0.8 deg for a near-Earth object at 1,000 deg/day)
                 with quiet_dubious_years():
-                    when = Time(bad, format="jd", scale="tdb").iso
+                    jd_tdb = Time(bad, format="mjd", scale="utc").tdb.jd
+                ahead = (jd_tdb - bad - _MJD_ZERO_JD) * 86400.0
+                hint = (f"numbers are read as Julian dates (TDB), and JD {bad:g} looks like an MJD: give "
+                        f"Time({bad:g}, format='mjd') (UTC, as the archive's t_mid) or its TDB Julian date "
+                        f"{jd_tdb:.6f} (not {bad + _MJD_ZERO_JD:.1f}: TDB is {ahead:.0f} s ahead of UTC)")
+            try:  # in UTC, as a date is typed (2061-01-01 was shown as 2061-01-01 00:01:09.184 TDB), and as a JD
+                with quiet_dubious_years():
+                    when = f"{Time(bad, format='jd', scale='tdb').utc.iso[:-4]} UTC (JD {bad:.6f} TDB)"
             except ValueError:  # erfa.ErfaError: a year ERFA cannot write (JD 1e9)
-                when = f"JD {bad:g}"
+                when = f"JD {bad:g} TDB"
             raise MovingObjectError(
-                f"time {when} TDB is outside the ephemeris {self.kernel_path.name} ({span[0][:10]} to "
+                f"time {when} is outside the ephemeris {self.kernel_path.name} ({span[0][:10]} to "
                 f"{span[1][:10]}); {hint}", code="outside-ephemeris", value=bad)
 
     def _t(self, jd: np.ndarray):

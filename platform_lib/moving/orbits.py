@@ -4,7 +4,7 @@
 Debian's ``kstars-data`` ships as ``/usr/share/kstars/asteroids.dat`` and ``comets.dat``. Orbits
 are checked when built: a hyperbolic or parabolic orbit (e >= 1), a negative or missing semi-major
 axis or perihelion distance, or non-finite angles raise :class:`MovingObjectError` naming the body
-and the value. Imports numpy and this package's errors only.
+and the value. Imports numpy, this package's errors and (for epochs given as ``Time``) astropy.
 """
 
 from __future__ import annotations
@@ -60,25 +60,36 @@ class Orbits:
                       epoch_jd, h=np.nan, g=0.15, kind="asteroid", on_bad: str = "raise") -> "Orbits":
         """Check and store elements: ``a`` or perihelion ``q``; ``mean_anomaly`` at ``epoch_jd`` or ``tp_jd``.
 
+        ``epoch_jd`` and ``tp_jd`` are TDB Julian dates or astropy ``Time``\\s; an MJD given as one (below JD
+        1,000,000, the year 1975 BC) is refused (``bad-orbit``) naming its Julian date, as is an element that is
+        not a number or an inclination outside 0-180 degrees.
+
         ``on_bad="raise"`` (default) raises :class:`MovingObjectError` at the first bad row;
         ``"skip"`` leaves bad rows out and lists them in :attr:`skipped` as ``(name, reason)``.
         """
         names = np.atleast_1d(np.asarray(names, dtype=str))
         n = len(names)
 
-        def arr(x, default=np.nan):
+        def arr(x, label, default=np.nan):
             x = default if x is None else x
-            return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy()
+            if _is_time(x):  # an astropy Time: its TDB Julian dates
+                x = x.tdb.jd
+            try:
+                return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy()
+            except (TypeError, ValueError) as exc:
+                raise MovingObjectError(f"orbital element {label}={x!r} is not a number (or one per body, {n} here): "
+                                        f"{exc}", code="bad-orbit", value=str(x)) from None
 
-        e, inc, node, peri, epoch = arr(e), arr(inc), arr(node), arr(peri), arr(epoch_jd)
-        a_in, q_in = arr(a), arr(q)
+        e, inc, node, peri = arr(e, "e"), arr(inc, "inc"), arr(node, "node"), arr(peri, "peri")
+        epoch, a_in, q_in = arr(epoch_jd, "epoch_jd"), arr(a, "a"), arr(q, "q")
+        tp = arr(tp_jd, "tp_jd") if mean_anomaly is None else np.full(n, 2451545.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             a_ = np.where(np.isfinite(a_in), a_in, q_in / (1.0 - e))
             if mean_anomaly is not None:
-                M = arr(mean_anomaly)
+                M = arr(mean_anomaly, "mean_anomaly")
             else:
                 n_deg = np.rad2deg(GAUSS_K / np.abs(a_) ** 1.5)
-                M = n_deg * (epoch - arr(tp_jd))
+                M = n_deg * (epoch - tp)
         reasons = np.full(n, "", dtype=object)
         checks = (
             (~np.isfinite(e) | (e < 0), "eccentricity {e} is missing or negative"),
@@ -87,11 +98,18 @@ class Orbits:
             (~np.isfinite(a_) | (a_ <= 0), "semi-major axis {a} au (or perihelion distance) is missing or not positive"),
             (~np.isfinite(inc) | ~np.isfinite(node) | ~np.isfinite(peri) | ~np.isfinite(M),
              "an angle (i, node, peri, M) is missing or not finite"),
+            ((inc < 0) | (inc > 180), "inclination {inc} deg is outside 0-180 (degrees, to the ecliptic J2000)"),
             (~np.isfinite(epoch), "the epoch is missing"),
+            (epoch < _JD_LOOKS_MJD, "epoch_jd {epoch:g} is a Julian date in {epoch_year} BC (TDB): it looks like an "
+                                    "MJD; give the Julian date {epoch_mjd:.5f} or an astropy Time"),
+            (tp < _JD_LOOKS_MJD, "tp_jd {tp:g} (perihelion time) is a Julian date in {tp_year} BC (TDB): it looks "
+                                 "like an MJD; give the Julian date {tp_mjd:.5f} or an astropy Time"),
         )
         for bad, text in checks:
             for k in np.flatnonzero(bad & (reasons == "")):
-                reasons[k] = text.format(e=e[k], a=a_[k])
+                reasons[k] = text.format(e=e[k], a=a_[k], inc=inc[k], epoch=epoch[k], tp=tp[k],
+                                         epoch_year=_bc_year(epoch[k]), tp_year=_bc_year(tp[k]),
+                                         epoch_mjd=epoch[k] + _MJD_TO_JD, tp_mjd=tp[k] + _MJD_TO_JD)
         bad = reasons != ""
         if bad.any() and on_bad == "raise":
             k = int(np.flatnonzero(bad)[0])
@@ -100,7 +118,8 @@ class Orbits:
         keep = ~bad
         kinds = np.broadcast_to(np.asarray(kind, dtype=str), (n,))
         return cls(names[keep], a_[keep], e[keep], inc[keep], node[keep], peri[keep],
-                   np.remainder(M[keep], 360.0), epoch[keep], arr(h)[keep], arr(g, 0.15)[keep], kinds[keep].copy(),
+                   np.remainder(M[keep], 360.0), epoch[keep], arr(h, "h")[keep], arr(g, "g", 0.15)[keep],
+                   kinds[keep].copy(),
                    skipped=[(str(names[k]), str(reasons[k])) for k in np.flatnonzero(bad)])
 
     def __getitem__(self, sel) -> "Orbits":
@@ -185,6 +204,21 @@ class Orbits:
                         shared.setdefault(key, []).append(k)
             self._table, self._shared = table, shared
         return table
+
+
+#: A Julian date below this (the year 1975 BC) is no osculating epoch anyone uses: it is an MJD given as a JD.
+_JD_LOOKS_MJD = 1_000_000.0
+
+
+def _bc_year(jd: float) -> int:
+    """The (astronomical, roughly) year BC of a Julian date before year 1, for messages (0 when not finite)."""
+    return int(round(4713 - jd / 365.25)) if np.isfinite(jd) else 0
+
+
+def _is_time(x) -> bool:
+    from astropy.time import Time
+
+    return isinstance(x, Time)
 
 
 def _normalise(name: str) -> str:

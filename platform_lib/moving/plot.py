@@ -153,15 +153,23 @@ def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
     near = np.abs(track.jd - (float(row["t_mid"]) + _MJD)) <= 3.0
     x, y = local(track.ra[near], track.dec[near])
     zoom.plot(x, y, "-", color="0.5", lw=0.8, label="track (±3 days, daily points)")
+    hit_of = dict(zip(t["obs_id"].tolist(), t["hit"].tolist()))
+    kinds = set()
     for oid, verts in search.footprints.items():
         vra, vdec = xyz_to_radec(np.asarray(verts))
         fx, fy = local(vra, vdec)
         if np.max(np.abs(fx)) > 600 or np.max(np.abs(fy)) > 600:
             continue
-        colour = "tab:red" if oid == row["obs_id"] else "tab:orange"
-        zoom.add_patch(MplPolygon(np.column_stack([fx, fy]), closed=True, fill=False, color=colour, lw=1.2))
+        # as on the sky panel and in the Aladin view: hits red, near misses orange; the zoomed image thicker
+        colour = "tab:red" if hit_of.get(oid, False) else "tab:orange"
+        kinds.add(colour)
+        zoom.add_patch(MplPolygon(np.column_stack([fx, fy]), closed=True, fill=False, color=colour,
+                                  lw=2.0 if oid == row["obs_id"] else 1.0))
         zoom.annotate(oid, (fx.max(), fy.max()), fontsize=7, color=colour)
-    zoom.plot([0], [0], "o", color="tab:red", label=f"{track.body} at mid-exposure")
+    for colour, label in (("tab:red", "footprint containing it"), ("tab:orange", "near miss footprint")):
+        if colour in kinds:
+            zoom.plot([], [], "-", color=colour, label=label)
+    zoom.plot([0], [0], "o", color="black", ms=4, label=f"{track.body} at mid-exposure")
     zoom.set_xlabel("ΔRA cos Dec (arcmin)")
     zoom.set_ylabel("ΔDec (arcmin)")
     zoom.invert_xaxis()

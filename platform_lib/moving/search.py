@@ -129,27 +129,45 @@ def tabulate(body: Body, jd0: float, jd1: float, *, max_step_deg: float, max_poi
     """Geocentric points from ``jd0`` to ``jd1``: daily, subdivided so no step moves the body more than
     ``max_step_deg`` (a site's parallax is added to the boxes' padding, see :func:`track_boxes`).
 
+    Each day is split by the apparent rate at its ends; a step that still moves the body more than the limit
+    (a close approach between two points, whose rates understate the motion: a near-Earth object passing
+    38,000 km away half a day from a grid point moved 50 degrees in one step) is split again by its motion, for up
+    to :data:`_REFINE_PASSES` passes.
+
     With ``max_points``, a track that would need more points (the Moon over decades) raises ``too-long``
     before they are computed."""
     n = max(int(np.ceil(jd1 - jd0)), 1)
     grid = np.linspace(jd0, jd1, n + 1)
     geo = "geocenter"
     xyz, rate, mag, delta = body.positions(grid, geo)
-    motion = np.maximum(rate[:-1], rate[1:]) * np.diff(grid)
-    splits = np.maximum(np.ceil(motion / max_step_deg).astype(int), 1)
-    needed = int(splits.sum()) + 1
-    if max_points is not None and needed > max_points:
-        days = (jd1 - jd0) * max_points / needed
-        raise MovingObjectError(
-            f"{body.name} moves fast: its track over these {jd1 - jd0:.0f} days needs {needed} ephemeris points, "
-            f"more than the {max_points} allowed here; search at most ~{days:.0f} days at a time (or call "
-            "platform_lib.moving.find_images in your notebook, which has no limit)", code="too-long", value=needed)
-    if np.all(splits == 1):
-        return Track(body.name, grid, xyz, rate, mag, delta)
-    parts = [np.linspace(grid[k], grid[k + 1], splits[k] + 1)[:-1] for k in range(n)] + [grid[-1:]]
-    fine = np.concatenate(parts)
-    xyz, rate, mag, delta = body.positions(fine, geo)
-    return Track(body.name, fine, xyz, rate, mag, delta)
+    for k in range(_REFINE_PASSES):
+        dt = np.diff(grid)
+        chord = np.rad2deg(np.arccos(np.clip(np.einsum("ij,ij->i", xyz[1:], xyz[:-1]), -1, 1)))
+        if k == 0:
+            motion = np.maximum(np.maximum(rate[:-1], rate[1:]) * dt, chord)
+        else:  # split only what the rates got wrong: ceil() left every other step under the limit
+            motion = np.where(chord > max_step_deg * _REFINE_SLACK, chord, 0.0)
+        splits = np.maximum(np.ceil(motion / max_step_deg).astype(int), 1)
+        if np.all(splits == 1):
+            break
+        needed = int(splits.sum()) + 1
+        if max_points is not None and needed > max_points:
+            days = (jd1 - jd0) * max_points / needed
+            raise MovingObjectError(
+                f"{body.name} moves fast: its track over these {jd1 - jd0:.0f} days needs {needed} ephemeris points, "
+                f"more than the {max_points} allowed here; search at most ~{days:.0f} days at a time (or call "
+                "platform_lib.moving.find_images in your notebook, which has no limit)", code="too-long", value=needed)
+        grid = np.concatenate([np.linspace(grid[i], grid[i + 1], splits[i] + 1)[:-1] for i in range(len(dt))]
+                              + [grid[-1:]])
+        xyz, rate, mag, delta = body.positions(grid, geo)
+    return Track(body.name, grid, xyz, rate, mag, delta)
+
+
+#: Passes of :func:`tabulate` after the first (each splits the steps that still move the body too far).
+_REFINE_PASSES = 8
+#: A refining pass splits a step moving the body more than this times ``max_step``: the first pass's ceil() keeps
+#: smooth motion under the limit, and the rate changing a little inside a step (the Moon's) is not worth points.
+_REFINE_SLACK = 1.05
 
 
 def track_boxes(track: Track, *, pad_deg: float, box_size_deg: float = 4.0, box_days: float = 30.0,

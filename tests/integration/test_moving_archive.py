@@ -110,8 +110,13 @@ def test_bodies_names_a_comet_in_the_field(service):
 @pytest.mark.parametrize("route, params, message", [
     ("images", {"body": "Vulcan", "start": "2020-01-01", "stop": "2021-01-01"}, "unknown body 'Vulcan'"),
     ("images", {"body": "Ceres", "start": "1800-01-01", "stop": "1801-01-01"}, "outside the ephemeris"),
-    ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "tolerance": "0"}, "tolerance"),
-    ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "tolerance": "-3"}, "tolerance"),
+    ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "tolerance": "0"},
+     "tolerance='0' must be a positive number of arcseconds"),  # was "<Quantity 0. arcsec> ... 10 * u.arcsec"
+    ("bodies", {"obs_id": "ceres1", "tolerance": "-3"}, "tolerance='-3' must be a positive number of arcseconds"),
+    ("images", {"body": "Ceres", "start": "2005", "stop": "2025"}, "start='2005' looks like a year"),  # was 1864
+    ("images", {"body": "Nibiru", "start": "2020-01-01", "stop": "2021-01-01"},
+     "nor among the 7,098 asteroids and 1,566 comets"),  # was "... pass orbits that contain it"
+    ("bodies", {"obs_id": "ceres1", "site": "Atlantis"}, "site='Atlantis' is not an observatory this archive knows"),
     ("images", {"body": "Ceres", "start": "yesterday", "stop": "2021-01-01"}, "not a time"),
     ("images", {"body": "Ceres", "start": "1e20", "stop": "1e21"}, "cannot be converted to TDB"),  # was a 503
     ("bodies", {"ra": "0", "dec": "0", "radius": "1", "time": "-1e20"}, "cannot be converted to TDB"),

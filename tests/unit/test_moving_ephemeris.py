@@ -351,3 +351,103 @@ def test_the_kernel_file_is_closed_not_leaked():
     del other
     gc.collect()
     assert file.closed
+
+
+def test_an_mjd_or_a_time_as_an_orbits_epoch(asteroids):
+    """Elements read by hand (SBDB and the MPC give the epoch as an MJD) with epoch_jd=60000 were taken as a Julian
+    date of 4549 BC: Ceres on 2023-01-01 came out 72 degrees from its place, silently. Such an epoch (or perihelion
+    time) is now a bad-orbit naming the Julian date to give; an astropy Time is taken (was 'setting an array element
+    with a sequence'); an element that is not a number, or an inclination outside 0-180, is named (was a bare
+    ValueError, and inc=200 was propagated)."""
+    row = asteroids[asteroids.find("Ceres")]
+    els = {"a": row.a, "e": row.e, "inc": row.inc, "node": row.node, "peri": row.peri, "mean_anomaly": row.mean_anomaly}
+    mjd = float(row.epoch_jd[0]) - 2400000.5
+    with pytest.raises(MovingObjectError, match=r"epoch_jd 59800 is a Julian date in 4549 BC .* looks like an MJD; "
+                                                r"give the Julian date 2459800.50000") as exc:
+        Orbits.from_elements(["Ceres"], epoch_jd=mjd, **els)
+    assert exc.value.code == "bad-orbit"
+    comet = {"q": 0.59, "e": 0.967, "inc": 162.2, "node": 59.4, "peri": 112.0, "epoch_jd": 2460000.5}
+    with pytest.raises(MovingObjectError, match=r"tp_jd 46470.2 \(perihelion time\) .* give the Julian date 2446470"):
+        Orbits.from_elements(["1P/Halley"], tp_jd=46470.2, **comet)
+    skipped = Orbits.from_elements(["Ceres", "typo"], epoch_jd=[row.epoch_jd[0], mjd], on_bad="skip",
+                                   **{k: np.repeat(v, 2) for k, v in els.items()})
+    assert len(skipped) == 1 and "looks like an MJD" in skipped.skipped[0][1]
+    missing = Orbits.from_elements(["Ceres", "no epoch"], epoch_jd=[row.epoch_jd[0], np.nan], on_bad="skip",
+                                   **{k: np.repeat(v, 2) for k, v in els.items()})
+    assert missing.skipped == [("no epoch", "the epoch is missing")]
+    t = Time(row.epoch_jd[0], format="jd", scale="tdb")
+    as_time = Orbits.from_elements(["Ceres"], epoch_jd=Time(t.utc.isot, scale="utc"), **els)
+    assert as_time.epoch_jd[0] == pytest.approx(row.epoch_jd[0], abs=1e-8)
+    a = ephemeris("Ceres", Time("2023-01-01"), orbits=as_time)[0]
+    b = ephemeris("Ceres", Time("2023-01-01"), orbits=asteroids)[0]
+    assert abs(a["ra"] - b["ra"]) < 1e-6 and abs(a["dec"] - b["dec"]) < 1e-6
+    with pytest.raises(MovingObjectError, match=r"orbital element a='2.77 au' is not a number") as exc:
+        Orbits.from_elements(["Ceres"], **{**els, "a": "2.77 au"}, epoch_jd=row.epoch_jd)
+    assert exc.value.code == "bad-orbit"
+    with pytest.raises(MovingObjectError, match=r"inclination 200.0 deg is outside 0-180") as exc:
+        Orbits.from_elements(["Ceres"], **{**els, "inc": 200.0}, epoch_jd=row.epoch_jd)
+    assert exc.value.code == "bad-orbit"
+
+
+def test_a_year_or_a_numpy_datetime_as_a_time(asteroids):
+    """A year typed as a number was read as a Julian date (library: 'time -4707-06-09 TDB is outside the
+    ephemeris; choose times inside it') or as an MJD (archive route: start=2005 was '1864-05-14 is outside the
+    ephemeris'), and numpy's datetime64('2024-01-01') became JD 19723, 'an MJD: give Time(19723, format='mjd')',
+    which is 1912. Each now says what it looks like and what to give."""
+    from astrohub_archive.faults import UsageFault
+    from astrohub_archive.moving import _time
+
+    with pytest.raises(MovingObjectError, match=r"2024 looks like a year: give a Time, e.g. Time\('2024-01-01'\)") \
+            as exc:
+        ephemeris("Ceres", 2024, orbits=asteroids)
+    assert exc.value.code == "outside-ephemeris"
+    with pytest.raises(MovingObjectError, match=r"got numpy np.datetime64\('2024-01-01'\); give Time\(that\)") as exc:
+        ephemeris("Ceres", np.datetime64("2024-01-01"), orbits=asteroids)
+    assert exc.value.code == "bad-time"
+    with pytest.raises(UsageFault, match=r"start='2005' looks like a year; .* give 2005-01-01 or the MJD 53371"):
+        _time("2005", "start")
+    assert _time("53371", "start").isot == "2005-01-01T00:00:00.000"
+    assert _time("2005-01-01", "start").mjd == 53371
+
+
+def test_the_archive_routes_speak_to_a_client_not_to_a_notebook():
+    """An HTTP client of moving/images was told, for an unknown body, 'not among the 7098 orbits of this catalogue
+    ... pass orbits that contain it' (the route had searched the comets too, and takes no orbits), and for
+    tolerance=0 'tolerance <Quantity 0. arcsec> must be a positive angle (e.g. 10 * u.arcsec)'. Both now name what
+    the route knows and takes; a typo still gets close names, a major moon its own message. An unknown site
+    offered 'an astropy EarthLocation, or an Observatory(...)'; it now names the sites and MPC codes taken."""
+    from astrohub_archive.faults import UsageFault
+    from astrohub_archive.moving import _orbits, _orbits_of, _site, _tolerance
+
+    with pytest.raises(UsageFault, match=r"unknown body 'Nibiru': not a planet or the Moon \(DE421\), nor among "
+                                         r"the 7,098 asteroids and 1,566 comets of Debian's kstars-data .* from a "
+                                         r"notebook"):
+        _orbits_of("Nibiru")
+    with pytest.raises(UsageFault, match=r"unknown body 'Cerez' \(did you mean '1 Ceres \(A801 AA\)'\?\)"):
+        _orbits_of("Cerez")
+    assert _orbits_of("Titan") is _orbits()  # the search names Saturn's moon: not in DE421
+    for bad in ("0", "-3"):
+        with pytest.raises(UsageFault, match=rf"tolerance='{bad}' must be a positive number of arcseconds \(e.g. "
+                                             r"tolerance=10\)"):
+            _tolerance({"tolerance": [bad]})
+    assert _tolerance({"tolerance": ["2.5"]}).to_value("arcsec") == 2.5 and _tolerance({}) is None
+    with pytest.raises(UsageFault, match=r"site='Atlantis' is not an observatory this archive knows: give one of "
+                                         r"geocenter, keck, .* \(or its MPC code, e.g. 568 for Keck\)"):
+        _site({"site": ["Atlantis"]})  # was '... an astropy EarthLocation, or an Observatory(name, lon_deg, ...)'
+    assert _site({"site": ["568"]}) == OBSERVATORIES["keck"] and _site({}).geocentric
+
+
+def test_an_mjd_given_as_a_julian_date_is_answered_with_its_tdb_julian_date(asteroids):
+    """An MJD where a TDB Julian date is meant (the archive's t_mid, UTC) was answered 'give Time(60370,
+    format='mjd') (UTC) or the Julian date 2460370.50000': MJD + 2400000.5 read as TDB is 69 s early, 0.8 degrees
+    for a near-Earth object at 1,000 deg/day. The hint now gives the TDB Julian date of the MJD read as UTC. A time
+    outside the ephemeris is shown in UTC (as typed) and as a TDB Julian date."""
+    with pytest.raises(MovingObjectError, match=r"or its TDB Julian date 2460370.500801 \(not 2460370.5: TDB is 69 s "
+                                                r"ahead of UTC\)"):
+        ephemeris("Eros", 60370.0, orbits=asteroids)
+    as_told = ephemeris("Eros", 2460370.500801, orbits=asteroids)[0]
+    as_mjd = ephemeris("Eros", Time(60370.0, format="mjd"), orbits=asteroids)[0]
+    assert abs(as_told["ra"] - as_mjd["ra"]) * 3600 < 0.01 and abs(as_told["dec"] - as_mjd["dec"]) * 3600 < 0.01
+    # a date typed in UTC was shown back in TDB: '2061-01-01' as 'time 2061-01-01 00:01:09.184 TDB is outside'
+    with pytest.raises(MovingObjectError, match=r"time 2061-01-01 00:00:00 UTC \(JD 2473825.500801 TDB\) is outside"):
+        ephemeris("Eros", Time([60310.0, 73825.0], format="mjd"), orbits=asteroids)  # 2024-01-01, 2061-01-01 UTC

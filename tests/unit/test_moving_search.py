@@ -187,6 +187,43 @@ def test_track_boxes_cover_the_track_across_ra_0_and_the_pole(path):
     assert len(boxes) < 41
 
 
+
+def test_a_near_earth_flyby_between_two_daily_points_is_tabulated_finely():
+    """A near-Earth object passing 38,000 km from the geocentre (as Apophis will in 2029), half a day from the daily
+    grid: the steps were chosen from the rates at the daily points only, which understate the motion, and one step
+    moved it 50 degrees (the boxes there spanned the whole sky for hours; every image of those hours became a
+    candidate). Steps that still move it more than max_step are now split again by their motion: none moves it more
+    than about 1 degree, and the boxes still hold its position seen from Keck at every moment."""
+    from platform_lib.moving import Orbits, SolarSystem, observatory
+    from platform_lib.moving._kepler import state_to_elements
+    from platform_lib.moving.search import Body, tabulate
+
+    ss = SolarSystem.default()
+    t0 = 2460400.0  # closest approach, TDB; the grid below starts 5.5 days before it
+    earth, earth_v = ss.observer(np.array([t0]))
+    sun, sun_v = ss._chain(((0, 10),), np.array([t0]))
+    miss, speed = 38000 / 149597870.7, 7.4 * 86400 / 149597870.7  # au, au/day
+    a, e, i, node, peri, m = state_to_elements(earth[0] - sun[0] + miss * np.array([0.0, 0.6, 0.8]),
+                                               earth_v[0] - sun_v[0] + speed * np.array([1.0, 0.0, 0.0]))
+    orbit = Orbits.from_elements(["flyby"], a=a, e=e, inc=np.rad2deg(i), node=np.rad2deg(node),
+                                 peri=np.rad2deg(peri), mean_anomaly=np.rad2deg(m), epoch_jd=t0, h=19.7)
+    keck = observatory("keck")
+    body = Body("flyby", orbit, ss, keck)
+    track = tabulate(body, t0 - 5.5, t0 + 5.5, max_step_deg=1.0)
+    step = np.rad2deg(np.arccos(np.clip(np.sum(track.xyz[1:] * track.xyz[:-1], axis=1), -1, 1)))
+    assert step.max() < 1.05, step.max()  # was 50 degrees
+    assert len(track.jd) < 2000
+    boxes = track_boxes(track, pad_deg=10 / 3600, topocentric=True)
+    fine = np.linspace(t0 - 0.5, t0 + 0.5, 4001)
+    xyz = body.positions(fine, keck)[0]
+    mjd = fine - 2400000.5
+    inside = ((xyz[:, None, 0] >= boxes[None, :, 0]) & (xyz[:, None, 0] <= boxes[None, :, 1])
+              & (xyz[:, None, 1] >= boxes[None, :, 2]) & (xyz[:, None, 1] <= boxes[None, :, 3])
+              & (xyz[:, None, 2] >= boxes[None, :, 4]) & (xyz[:, None, 2] <= boxes[None, :, 5])
+              & (mjd[:, None] >= boxes[None, :, 6]) & (mjd[:, None] <= boxes[None, :, 7]))
+    assert inside.any(axis=1).all()
+    assert ((boxes[:, 1:6:2] - boxes[:, 0:6:2]).max(axis=1) < 1.0).all()  # no box spans the sky (was 2.0)
+
 def test_bad_inputs_name_the_problem(archive, asteroids):
     index = archive / "index.sqlite"
     for tol in (0 * u.arcsec, -1 * u.arcsec, 3.0):
@@ -238,6 +275,12 @@ def test_plot_of_a_search_has_the_sky_and_a_zoom(archive, asteroids):
     sky, zoom = fig.axes
     assert sky.name == "mollweide" and len(sky.patches) == len(res.boxes)
     assert "near1" in zoom.get_title() and len(zoom.patches) >= 2  # near1 and hit1 side by side
+    # the zoom coloured the zoomed image red and the others orange: near1 (a near miss) red, hit1 orange, the
+    # reverse of the sky panel's legend and the Aladin view (hits red, near misses orange)
+    colours = {text.get_text(): text.get_color() for text in zoom.texts}
+    assert colours["near1"] == "tab:orange" and colours["hit1"] == "tab:red", colours
+    labels = {h.get_label() for h in zoom.get_legend().legend_handles}
+    assert {"footprint containing it", "near miss footprint"} <= labels
 
 
 def test_the_search_shows_in_the_aladin_widget(archive, asteroids):

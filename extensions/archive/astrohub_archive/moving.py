@@ -4,7 +4,8 @@
 answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
 kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
 (or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
-over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD. ``format`` is
+over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD (a Julian date or a year is
+refused, naming the MJD to give). ``format`` is
 ``votable`` (default) or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance,
 an image without a time) is a ``UsageFault`` (HTTP 400) naming the problem, as a VOTable, or as JSON when
 ``format=json``. Both run in the service's query threads under its per-query time limit (``off_loop``, as
@@ -93,12 +94,14 @@ def _day_caches() -> DayCaches:
 
 
 def _orbits_of(body: str):
-    """The catalogue that holds ``body``: the asteroids, else the comets (``1P/Halley``, ``2P``), else the
-    asteroids (whose error names close names). A name that both hold (``Halley``: the asteroid 2688 Halley and
-    the comet 1P/Halley) is a ``UsageFault`` naming both, as is a name several bodies of one catalogue share
-    (``LINEAR``): a client sees no warnings, and the first match would be a guess."""
+    """The catalogue that holds ``body``: the asteroids, else the comets (``1P/Halley``, ``2P``). A name neither
+    holds is a ``UsageFault`` naming close names of both and what this route knows (the library's message speaks of
+    ``orbits=``, which a client cannot pass), but a major moon, which the search names as one. A name that both
+    hold (``Halley``: the asteroid 2688 Halley and the comet 1P/Halley) is a ``UsageFault`` naming both, as is a
+    name several bodies of one catalogue share (``LINEAR``): a client sees no warnings, and the first match would
+    be a guess."""
     from platform_lib.moving import MovingObjectError
-    from platform_lib.moving.ephemeris import planet_key
+    from platform_lib.moving.ephemeris import MAJOR_MOONS, planet_key
 
     if planet_key(body) is not None:  # DE421's, whatever the catalogues hold (134340 Pluto)
         return _orbits()
@@ -107,13 +110,23 @@ def _orbits_of(body: str):
         try:
             rows = orbits.matches(body)
         except MovingObjectError:  # an empty name: the asteroids' find() names it
-            break
+            return _orbits()
         found += [(orbits, str(orbits.names[r]).strip()) for r in rows]
     if len(found) > 1:
         more = f" and {len(found) - 3} more" if len(found) > 3 else ""
         raise UsageFault(f"body={body!r} names {len(found)} bodies: {', '.join(repr(n) for _, n in found[:3])}{more}; "
                          "give the one you mean by its number or designation")
-    return found[0][0] if found else _orbits()
+    if found:
+        return found[0][0]
+    if " ".join(str(body).strip().lower().split()) in MAJOR_MOONS:  # find_body names it as a moon DE421 lacks
+        return _orbits()
+    close = _known().close_names(body)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    raise UsageFault(f"unknown body {body!r}{hint}: not a planet or the Moon (DE421), nor among the "
+                     f"{len(_orbits()):,} asteroids and {len(_comets()):,} comets of Debian's kstars-data that this "
+                     "archive knows; give a number, name or designation ('2 Pallas', '2', '1P'), or, for another body, "
+                     "search from a notebook with its orbit: platform_lib.moving.find_images(..., "
+                     "orbits=read_sbdb_json(file) or horizons_orbits([...]))")
 
 
 def _one(args: dict, name: str, default=None, *, required: bool = False) -> str | None:
@@ -138,6 +151,10 @@ def _time(value: str, name: str):
         if num is not None:
             if not math.isfinite(num):
                 raise ValueError("not finite")
+            if 1000 <= num < 3000:  # MJD 1000-3000 are 1861-1867, before DE421: a year
+                year = Time(f"{int(num)}-01-01", scale="utc")
+                raise UsageFault(f"{name}={value!r} looks like a year; times given as numbers are MJD (UTC): give "
+                                 f"{year.isot[:10]} or the MJD {year.mjd:.0f}")
             if 2_400_000 <= num < 2_600_000:  # MJD 2.4e6 is the year 8400: a Julian date (years 1858-2406)
                 raise UsageFault(f"{name}={value!r} looks like a Julian date; times given as numbers are MJD "
                                  f"(UTC): give {num - 2400000.5:.5f}")
@@ -156,6 +173,34 @@ def _float(value: str, name: str) -> float:
     if not math.isfinite(v):
         raise UsageFault(f"{name}={value!r} is not a finite number")
     return v
+
+
+def _tolerance(args: dict):
+    """``tolerance`` (arcsec) as an angle, refused here unless positive: the library's message speaks of
+    Quantities (``10 * u.arcsec``), which a client does not send."""
+    import astropy.units as u
+
+    tol = _one(args, "tolerance")
+    if tol is None:
+        return None
+    value = _float(tol, "tolerance")
+    if not value > 0:
+        raise UsageFault(f"tolerance={tol!r} must be a positive number of arcseconds (e.g. tolerance=10)")
+    return value * u.arcsec
+
+
+def _site(args: dict):
+    """``site`` (default the geocentre) as an :class:`~platform_lib.moving.Observatory`; an unknown one is refused
+    naming the names and MPC codes this route takes (the library's message offers an EarthLocation or an
+    Observatory(...), which a client cannot send)."""
+    from platform_lib.moving import OBSERVATORIES, MovingObjectError, observatory
+
+    name = _one(args, "site", "geocenter")
+    try:
+        return observatory(name)
+    except MovingObjectError:
+        raise UsageFault(f"site={name!r} is not an observatory this archive knows: give one of "
+                         f"{', '.join(sorted(OBSERVATORIES))} (or its MPC code, e.g. 568 for Keck)") from None
 
 
 class _MovingHandler(BaseHandler):
@@ -193,12 +238,6 @@ class _MovingHandler(BaseHandler):
         self.set_header("Content-Type", CONTENT_TYPES[fmt])
         self.finish(body)
 
-    def tolerance(self, args):
-        import astropy.units as u
-
-        tol = _one(args, "tolerance")
-        return None if tol is None else _float(tol, "tolerance") * u.arcsec
-
 
 class ImagesOfBodyHandler(_MovingHandler):
     def compute(self, args, viewer):
@@ -209,8 +248,8 @@ class ImagesOfBodyHandler(_MovingHandler):
         stop = _time(_one(args, "stop", required=True), "stop")
         index = SpacetimeIndex(self.state.index_path)
         try:
-            res = find_images(body, start, stop, index=index, tolerance=self.tolerance(args),
-                              site=_one(args, "site", "geocenter"), orbits=_orbits_of(body), viewer=viewer,
+            res = find_images(body, start, stop, index=index, tolerance=_tolerance(args),
+                              site=_site(args), orbits=_orbits_of(body), viewer=viewer,
                               max_points=MAX_POINTS)
         finally:
             index.close()
@@ -228,7 +267,7 @@ class BodiesInImageHandler(_MovingHandler):
         from platform_lib.moving.reverse import cone_image
 
         obs_id = _one(args, "obs_id")
-        kw = {"orbits": _known(), "cache": _day_caches(), "site": _one(args, "site", "geocenter"), "tolerance": self.tolerance(args),
+        kw = {"orbits": _known(), "cache": _day_caches(), "site": _site(args), "tolerance": _tolerance(args),
               "viewer": viewer}
         if obs_id is not None:
             cone = [k for k in ("ra", "dec", "radius", "time") if _one(args, k) is not None]
