@@ -59,26 +59,37 @@ def _angle_column(obj, name: str, side: str, is_ra: bool = False) -> np.ndarray:
                                    value=name, available=cols) from exc
 
 
-def _default_coords(obj, coords, side: str):
-    """``coords`` as given; for ``None``, the side's position columns, found as ingest finds them.
+def _default_position(obj, coords, frame: str | None, side: str):
+    """``(obj, coords, frame)``: the side's position columns and frame as given, or for ``coords=None`` found as
+    ingest finds them.
 
-    A table or DataFrame with ``ra`` and ``dec`` uses those; otherwise the catalogue dictionary's rule
-    (:func:`platform_lib.catalogs.guess_position_columns`: UCDs ``pos.eq.ra``/``pos.eq.dec``, then the
-    usual names ``RA``/``DEC``, ``RAJ2000``/``DEJ2000``, ``RA_ICRS``/``DE_ICRS``, ``RAdeg``/``DEdeg``...,
-    numeric columns in degrees or without a unit), so a table that ingests also crossmatches. A catalogue
-    (HATS path, registry name, LSDB catalogue) is matched on its own coordinates: ``("ra", "dec")``, which
-    the Dask path reads as "its own".
+    A table or DataFrame with ``ra`` and ``dec`` uses those; otherwise the catalogue dictionary's rules
+    (:mod:`platform_lib.catalogs`): :func:`~platform_lib.catalogs.guess_position_columns` (UCDs
+    ``pos.eq.ra``/``pos.eq.dec``, then the usual names ``RA``/``DEC``, ``RAJ2000``/``DEJ2000``,
+    ``RA_ICRS``/``DE_ICRS``, ``RAdeg``/``DEdeg``..., numbers in any angle unit or none), sexagesimal text
+    (``"03 47 29.1"``), CDS's sexagesimal parts ``RAh RAm RAs DE- DEd DEm DEs`` (a VizieR table read by astropy:
+    ``obj`` comes back with decimal columns ``RAJ2000``/``DEJ2000`` added, converted to ICRS as
+    ``RA_ICRS``/``DE_ICRS`` when the columns' explanations state another equinox), then Galactic ``l``/``b``
+    (UCDs ``pos.galactic.lon``/``lat``, names ``GLON``/``GLAT``...: ``frame`` becomes ``"galactic"`` unless the
+    call or the table says otherwise), so a table that ingests also crossmatches. A catalogue (HATS path,
+    registry name, LSDB catalogue) is matched on its own coordinates: ``("ra", "dec")``, which the Dask path
+    reads as "its own".
     """
     if coords is not None:
-        return coords
+        return obj, coords, frame
     catalogue = isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") \
         or type(obj).__name__ == "TableInfo" or type(obj).__module__.startswith("lsdb")
     if catalogue or not (isinstance(obj, Table) or hasattr(obj, "columns")):
-        return ("ra", "dec")  # a catalogue's own coordinates; other inputs fail in _side_coords, naming them
+        return obj, ("ra", "dec"), frame  # a catalogue's own coordinates; other inputs fail in _side_coords
     cols = _columns_of(obj)
     if "ra" in cols and "dec" in cols:
-        return ("ra", "dec")
-    from platform_lib.catalogs import ColumnInfo, guess_position_columns
+        return obj, ("ra", "dec"), frame
+    from platform_lib.catalogs import (
+        ColumnInfo,
+        guess_galactic_columns,
+        guess_position_columns,
+        sexagesimal_position_columns,
+    )
 
     infos = []
     for name in cols:
@@ -86,24 +97,62 @@ def _default_coords(obj, coords, side: str):
             col = obj[name]
             if getattr(col, "ndim", 1) != 1 or not hasattr(col, "dtype"):
                 continue
-            unit = getattr(col, "unit", None)
-            infos.append(ColumnInfo(name, unit=u.Unit(unit).to_string() if unit is not None else "",
+            infos.append(ColumnInfo(name, unit=_unit_for_guess(getattr(col, "unit", None)),
                                     ucd=str((getattr(col, "meta", None) or {}).get("ucd", "")),
                                     datatype=col.dtype.name))
         else:
             infos.append(ColumnInfo(name, datatype=str(obj.dtypes[name])))
     found = guess_position_columns(infos)
     if found is None and isinstance(obj, Table):  # positions as sexagesimal text, e.g. a CSV of "03 47 29.1"
-        from platform_lib.catalogs import sexagesimal_position_columns
-
         found = sexagesimal_position_columns(obj)
+    if found is None and isinstance(obj, Table):  # VizieR's RAh RAm RAs DE- DEd DEm DEs
+        cds = _cds_positions(obj)
+        if cds is not None:
+            obj, found = cds
+    if found is None:
+        found = guess_galactic_columns(infos)
+        if found is not None and frame is None and _stated_frame(obj) is None:
+            frame = "galactic"
     if found is None:
         raise CrossmatchInputError(
             f"{side} table has no position columns that could be recognised (by UCD pos.eq.ra/pos.eq.dec, or "
-            f"by name: ra/dec, RA/DEC, RAJ2000/DEJ2000, RA_ICRS/DE_ICRS, RAdeg/DEdeg...); available columns: "
-            f"{', '.join(cols)}. Pass {side}_coords=(lon_column, lat_column).",
+            f"by name: ra/dec, RA/DEC, RAJ2000/DEJ2000, RA_ICRS/DE_ICRS, RAdeg/DEdeg..., or RAh/RAm/RAs/DE-/DEd/"
+            f"DEm/DEs, or Galactic GLON/GLAT); available columns: {', '.join(cols)}. "
+            f"Pass {side}_coords=(lon_column, lat_column).",
             code="missing-column", value=None, available=cols)
-    return found
+    return obj, found, frame
+
+
+def _unit_for_guess(unit) -> str:
+    """A column's unit as the position rules read it: ``"deg"`` for any angle (``rad``, ``hourangle``,
+    ``arcsec``: converted to degrees afterwards), else its own spelling (``""`` for none)."""
+    if unit is None:
+        return ""
+    try:
+        return "deg" if u.Unit(unit).is_equivalent(u.deg) else u.Unit(unit).to_string()
+    except (ValueError, TypeError):
+        return str(unit)
+
+
+def _stated_frame(obj):
+    """The frame a table's ``meta`` (or a DataFrame's ``attrs``) names, else ``None``."""
+    meta = obj.meta if isinstance(obj, Table) else getattr(obj, "attrs", None)
+    return meta.get("frame") if isinstance(meta, dict) else None
+
+
+def _cds_positions(table: Table):
+    """``(table with decimal positions, (ra, dec))`` from CDS's sexagesimal parts, in ICRS: as they are for
+    ICRS, FK5 J2000 or an unstated equinox, else converted from the FK4/FK5 equinox the columns' explanations
+    state (``Right ascension (B1950)``); ``None`` when the table has no such parts."""
+    from astropy.coordinates import FK4, FK5
+
+    from platform_lib.catalogs import position_frame, with_cds_decimal_positions
+
+    equinox, _ = position_frame({c.info.name: str(c.description or "") for c in table.itercols()})
+    source = None
+    if equinox not in ("", "ICRS", "J2000"):
+        source = FK4(equinox=equinox) if equinox.startswith("B") else FK5(equinox=equinox)
+    return with_cds_decimal_positions(table, source, said=f"{'FK4' if equinox.startswith('B') else 'FK5'} {equinox}")
 
 
 def _positions_in_degrees(obj, coords, side: str):
@@ -634,8 +683,8 @@ def crossmatch(
             _check_area(area)
         if density is not None:
             _check_densities(density)
-    left_coords = _default_coords(left, left_coords, "left")
-    right_coords = _default_coords(right, right_coords, "right")
+    left, left_coords, left_frame = _default_position(left, left_coords, left_frame, "left")
+    right, right_coords, right_frame = _default_position(right, right_coords, right_frame, "right")
     left = _positions_in_degrees(left, left_coords, "left")
     right = _positions_in_degrees(right, right_coords, "right")
     progress_fn = progress if callable(progress) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -399,3 +400,57 @@ def test_a_table_without_recognisable_positions_names_its_columns():
         crossmatch(Table({"x": [1.0], "y": [2.0]}), right, 1 * u.arcsec)
     assert err.value.code == "missing-column" and err.value.available == ["x", "y"]
     assert "available columns: x, y" in str(err.value)
+
+
+def test_positions_in_every_form_ingest_reads_match_as_astropy_matches_them(tmp_path):
+    """real11: a table's positions that ingest reads were refused by crossmatch ("no position columns that could
+    be recognised"), unless named and, for Galactic ones, given a frame: a VizieR table read by astropy
+    (``RAh RAm RAs DE- DEd DEm DEs``), Galactic ``GLON``/``GLAT`` (or UCDs ``pos.galactic.lon/lat`` on odd
+    names), RA/Dec in radians. Real stars (astropy's VizieR sample J/A+A/511/A56, Pancino+ 2010), each matched
+    against astropy's own reading of the same positions moved 0.5" by astropy: the same star, astropy's
+    separation to 1 mas; the CDS one again with its explanations saying B1950 (converted from FK4, as ingest
+    converts), and the Galactic one against a HATS catalogue (the touched-partitions path)."""
+    import astropy
+    from astropy.coordinates import FK4
+    from astropy.io import ascii
+
+    from platform_lib.catalogs import write_hats
+
+    vizier = Path(astropy.__file__).parent / "io" / "ascii" / "tests" / "data" / "vizier"
+    cds = ascii.read(str(vizier / "table1.dat"), readme=str(vizier / "ReadMe"), format="cds")
+    assert {"RAh", "RAm", "RAs", "DE-", "DEd", "DEm", "DEs"} <= set(cds.colnames) and len(cds) == 15
+    text = [f"{h}h{m}m{s}s {sg}{d}d{dm}m{ds}s" for h, m, s, sg, d, dm, ds in
+            zip(*(cds[c] for c in ("RAh", "RAm", "RAs", "DE-", "DEd", "DEm", "DEs")))]
+    stars = SkyCoord(text)
+
+    def moved(coords):
+        pa = np.linspace(0, 330, len(coords)) * u.deg
+        there = coords.directional_offset_by(pa, 0.5 * u.arcsec)
+        return Table({"id": np.asarray(cds["Star"]), "ra": there.ra.deg, "dec": there.dec.deg}), \
+            coords.separation(there)
+
+    def check(got, expected_sep):
+        assert list(got["Star"]) == list(got["id"]) == list(cds["Star"]), got
+        assert np.abs(got["separation_arcsec"] - expected_sep.to(u.arcsec)).max() < 1e-3 * u.arcsec
+
+    ref, sep = moved(stars)
+    check(crossmatch(cds, ref, 1 * u.arcsec), sep)
+    galactic = Table({"Star": cds["Star"], "GLON": stars.galactic.l.deg * u.deg,
+                      "GLAT": stars.galactic.b.deg * u.deg})
+    check(crossmatch(galactic, ref, 1 * u.arcsec), sep)
+    odd = Table({"Star": cds["Star"], "l": stars.galactic.l.deg, "b": stars.galactic.b.deg})
+    odd["l"].meta["ucd"], odd["b"].meta["ucd"] = "pos.galactic.lon", "pos.galactic.lat"
+    check(crossmatch(odd, ref, 1 * u.arcsec), sep)
+    radians = Table({"Star": cds["Star"], "RA": stars.ra.rad * u.rad, "DEC": stars.dec.rad * u.rad})
+    check(crossmatch(radians, ref, 1 * u.arcsec), sep)
+    b1950 = cds.copy()
+    for name in ("RAh", "RAm", "RAs", "DE-", "DEd", "DEm", "DEs"):
+        b1950[name].description = b1950[name].description.replace("J2000", "B1950")
+    ref_b, sep_b = moved(SkyCoord(text, frame=FK4(equinox="B1950")).icrs)
+    got = crossmatch(b1950, ref_b, 1 * u.arcsec)
+    check(got, sep_b)
+    assert "RA_ICRS" in got.colnames
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # hats/lsdb's own deprecations while writing
+        write_hats(ref.to_pandas(), tmp_path / "ref", name="ref", ra_column="ra", dec_column="dec", partition_rows=5)
+    check(Table(crossmatch(galactic, str(tmp_path / "ref"), 1 * u.arcsec)), sep)
