@@ -295,6 +295,7 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     label = f"{src.name}/{st.name}"
     source_frame = _source_frame(st.equinox, label)
     table, frame = _with_decimal_positions(st, source_frame)
+    table = _with_decimal_angle_positions(table, label)
     table = _with_decimal_text_positions(table, label)
     steps.update(1)
     df, columns = _frame_and_columns(table, label)
@@ -476,6 +477,51 @@ def _with_decimal_positions(st: SourceTable, frame: _Frame):
     if found is None:
         return table, frame
     return found[0], _Frame("ICRS") if not frame.is_icrs else frame
+
+
+def _with_decimal_angle_positions(table, label: str):
+    """The table, with decimal ``<RA>_deg``/``<Dec>_deg`` columns added when its only positions are numbers in
+    another angle unit (``rad``, ``hourangle``, ``arcsec``: a FITS ``TUNIT = 'rad'``), converted with astropy;
+    the source columns stay. They were not recognised as positions, so the table was stored without any."""
+    if not hasattr(table, "colnames"):
+        return table
+    import astropy.units as u
+
+    def unit_of(col) -> str:
+        if col.unit is None:
+            return ""
+        unit = u.Unit(col.unit, parse_strict="silent")
+        return "deg" if not isinstance(unit, u.UnrecognizedUnit) and unit.is_equivalent(u.deg) else str(col.unit)
+
+    numeric = [n for n in table.colnames if getattr(table[n], "ndim", 1) == 1 and table[n].dtype.kind in "iuf"]
+    infos = [ColumnInfo(n, unit=table[n].unit.to_string() if table[n].unit is not None else "",
+                        ucd=str((table[n].meta or {}).get("ucd", "")), datatype=table[n].dtype.name) for n in numeric]
+    if guess_position_columns(infos) is not None:
+        return table
+    found = guess_position_columns([ColumnInfo(c.name, unit=unit_of(table[c.name]), ucd=c.ucd, datatype=c.datatype)
+                                    for c in infos])
+    if found is None:
+        return table
+    from platform_lib.catalogs._degrees import position_degrees
+
+    names = set(table.colnames)
+    table = table.copy(copy_data=False)
+    for name, is_ra in zip(found, (True, False)):
+        new = f"{name}_deg"
+        while new in names:
+            new = "_" + new
+        names.add(new)
+        unit = table[name].unit
+        degrees = position_degrees(table[name], name, is_ra=is_ra, label=label)
+        table[new] = np.ma.MaskedArray(degrees, mask=~np.isfinite(degrees))
+        table[new].unit = u.deg
+        table[new].description = f"{'Right ascension' if is_ra else 'Declination'} (deg), computed at ingest " \
+                                 f"from column {name} (in {unit})"
+        table[new].meta["ucd"] = "pos.eq.ra;meta.main" if is_ra else "pos.eq.dec;meta.main"
+        source_ucd = str((table[name].meta or {}).get("ucd", ""))
+        if "meta.main" in position_ucd(source_ucd):  # one main position: the decimal one
+            table[name].meta["ucd"] = _not_main(source_ucd)
+    return table
 
 
 def _with_decimal_text_positions(table, label: str):
