@@ -600,7 +600,9 @@ def crossmatch(
         The (longitude, latitude) column names in degrees (or with angle units), or the name of one
         SkyCoord column of a Table. Default: ``ra``/``dec`` when a table has both, else its position
         columns as ingest finds them (UCDs ``pos.eq.ra``/``pos.eq.dec``, then names such as ``RA``/``DEC``,
-        ``RAJ2000``/``DEJ2000``, ``RA_ICRS``/``DE_ICRS``); a catalogue on disk uses its own.
+        ``RAJ2000``/``DEJ2000``, ``RA_ICRS``/``DE_ICRS``, in any angle unit; sexagesimal text; VizieR's
+        ``RAh RAm RAs DE- DEd DEm DEs``, added as decimal columns; then Galactic ``GLON``/``GLAT``, matched as
+        frame ``galactic``); a catalogue on disk uses its own.
     left_frame, right_frame
         The frames of the coordinates (default ICRS, or the SkyCoord column's frame, or
         ``meta["frame"]``). In memory, a right side in another frame is converted into the left
