@@ -187,6 +187,43 @@ def _positions_in_degrees(obj, coords, side: str):
     return obj
 
 
+def _in_icrs_as_stated(obj, coords, frame: str | None):
+    """``(obj, coords)``, with the positions converted to ICRS into added ``RA_ICRS``/``DE_ICRS`` columns when a
+    Table's position columns say in their descriptions that they are FK4 or FK5 at an equinox other than J2000
+    (VizieR's ``_RAB1950`` "Right ascension (FK4, Equinox=B1950.0)", a ReadMe's "(B1950)"), as ingest converts
+    them; unchanged when the call or ``meta`` gives a frame. Without this a VizieR answer in B1950 was matched as
+    ICRS, some 0.7 deg off."""
+    if frame is not None or not isinstance(obj, Table) or isinstance(coords, str) or len(coords) != 2 \
+            or _stated_frame(obj) is not None or any(c not in obj.colnames for c in coords):
+        return obj, coords
+    from platform_lib.catalogs import position_frame
+
+    equinox, _ = position_frame({c: str(obj[c].description or "") for c in coords})
+    if equinox in ("", "ICRS", "J2000"):
+        return obj, coords
+    from astropy.coordinates import FK4, FK5
+
+    source = FK4(equinox=equinox) if equinox.startswith("B") else FK5(equinox=equinox)
+    lon, lat = (np.asarray(obj[c], dtype=np.float64) for c in coords)  # degrees: _positions_in_degrees ran
+    lon, lat = np.where(np.ma.getmaskarray(obj[coords[0]]), np.nan, lon), \
+        np.where(np.ma.getmaskarray(obj[coords[1]]), np.nan, lat)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    ra, dec = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
+    icrs = SkyCoord(lon[ok] * u.deg, lat[ok] * u.deg, frame=source).icrs
+    ra[ok], dec[ok] = icrs.ra.deg, icrs.dec.deg
+    names = ["RA_ICRS", "DE_ICRS"]
+    while set(names) & set(obj.colnames):
+        names = ["_" + n for n in names]
+    obj = obj.copy(copy_data=False)
+    said = f"{'FK4' if equinox.startswith('B') else 'FK5'} {equinox}"
+    for name, values, what, ucd in ((names[0], ra, "Right ascension", "pos.eq.ra;meta.main"),
+                                    (names[1], dec, "Declination", "pos.eq.dec;meta.main")):
+        obj[name] = Column(values, unit=u.deg, description=f"{what} (ICRS), converted by crossmatch from "
+                                                           f"{coords[0]}/{coords[1]} ({said})")
+        obj[name].meta["ucd"] = ucd
+    return obj, tuple(names)
+
+
 def _side_coords(obj, coords, frame: str | None, side: str):
     """(lon, lat, frame) of one side. A SkyCoord column or ``meta['frame']`` names the frame."""
     if not isinstance(obj, Table) and not hasattr(obj, "columns"):
@@ -689,6 +726,8 @@ def crossmatch(
     right, right_coords, right_frame = _default_position(right, right_coords, right_frame, "right")
     left = _positions_in_degrees(left, left_coords, "left")
     right = _positions_in_degrees(right, right_coords, "right")
+    left, left_coords = _in_icrs_as_stated(left, left_coords, left_frame)
+    right, right_coords = _in_icrs_as_stated(right, right_coords, right_frame)
     progress_fn = progress if callable(progress) else None
     if output is not None:
         if not (_is_lazy(left) or _is_lazy(right)):

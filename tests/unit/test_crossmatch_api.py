@@ -454,3 +454,40 @@ def test_positions_in_every_form_ingest_reads_match_as_astropy_matches_them(tmp_
         warnings.simplefilter("ignore")  # hats/lsdb's own deprecations while writing
         write_hats(ref.to_pandas(), tmp_path / "ref", name="ref", ra_column="ra", dec_column="dec", partition_rows=5)
     check(Table(crossmatch(galactic, str(tmp_path / "ref"), 1 * u.arcsec)), sep)
+
+
+def test_a_vizier_answer_in_b1950_is_matched_in_icrs():
+    """real11: a real VizieR answer (astroquery's recorded ``viz.xml``) gives many catalogues' positions as
+    VizieR's computed ``_RAB1950``/``_DEB1950`` ("Right ascension (FK4, Equinox=B1950.0)"); read as a job reads
+    it and matched, they were taken as ICRS, about 0.7 deg off: no pair. Now converted from FK4 B1950 to ICRS
+    as ingest converts them: each star matches astropy's conversion of it, to 1 mas; J2000 ones stay as
+    they are, and a frame given by the call is obeyed."""
+    from astropy.coordinates import FK4
+    from astropy.io.votable import parse
+
+    from platform_lib import jobs
+
+    astroquery = pytest.importorskip("astroquery")
+    path = Path(astroquery.__file__).parent / "vizier" / "tests" / "data" / "viz.xml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the file's VOTable-spec chatter
+        tables = [t.to_table(use_names_over_ids=True) for t in parse(str(path)).iter_tables()]
+        as_a_job_reads_it = jobs.read_table(path, table="I_40_catalog")
+    assert as_a_job_reads_it.colnames == next(t for t in tables if t.meta["ID"] == "I_40_catalog").colnames
+    b1950 = [t for t in tables if "_RAB1950" in t.colnames and len(t)]
+    assert len(b1950) >= 10
+    for t in b1950:
+        truth = SkyCoord(np.asarray(t["_RAB1950"]) * u.deg, np.asarray(t["_DEB1950"]) * u.deg,
+                         frame=FK4(equinox="B1950")).icrs
+        t["row"] = np.arange(len(t))  # a star may be listed twice at one position: every pair, each its own
+        got = crossmatch(t, Table({"n": np.arange(len(t)), "ra": truth.ra.deg, "dec": truth.dec.deg}), 1 * u.arcsec,
+                         mode="all")
+        own = got[got["row"] == got["n"]]
+        assert len(own) == len(t) and (own["separation_arcsec"] < 1e-3 * u.arcsec).all(), t.meta
+        assert "FK4 B1950" in got["RA_ICRS"].description
+    t = b1950[0]
+    as_given = Table({"ra": np.asarray(t["_RAB1950"]), "dec": np.asarray(t["_DEB1950"])})
+    assert len(crossmatch(t, as_given, 1 * u.arcsec, left_frame="icrs")) == len(t)  # the call's frame wins
+    j2000 = next(t for t in tables if "_RAJ2000" in t.colnames and len(t))
+    same = Table({"ra": np.asarray(j2000["_RAJ2000"]), "dec": np.asarray(j2000["_DEJ2000"])})
+    assert (crossmatch(j2000, same, 1 * u.arcsec)["separation_arcsec"] == 0).all()
