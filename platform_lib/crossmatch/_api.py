@@ -76,6 +76,8 @@ def _default_position(obj, coords, frame: str | None, side: str):
     reads as "its own".
     """
     if coords is not None:
+        if frame is None and not isinstance(coords, str) and len(coords) == 2 and _is_galactic(obj, coords):
+            frame = "galactic"  # GLON/GLAT named by the caller, who gave no frame: they are not ICRS
         return obj, coords, frame
     catalogue = isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") \
         or type(obj).__name__ == "TableInfo" or type(obj).__module__.startswith("lsdb")
@@ -84,24 +86,9 @@ def _default_position(obj, coords, frame: str | None, side: str):
     cols = _columns_of(obj)
     if "ra" in cols and "dec" in cols:
         return obj, ("ra", "dec"), frame
-    from platform_lib.catalogs import (
-        ColumnInfo,
-        guess_galactic_columns,
-        guess_position_columns,
-        sexagesimal_position_columns,
-    )
+    from platform_lib.catalogs import guess_galactic_columns, guess_position_columns, sexagesimal_position_columns
 
-    infos = []
-    for name in cols:
-        if isinstance(obj, Table):
-            col = obj[name]
-            if getattr(col, "ndim", 1) != 1 or not hasattr(col, "dtype"):
-                continue
-            infos.append(ColumnInfo(name, unit=_unit_for_guess(getattr(col, "unit", None)),
-                                    ucd=str((getattr(col, "meta", None) or {}).get("ucd", "")),
-                                    datatype=col.dtype.name))
-        else:
-            infos.append(ColumnInfo(name, datatype=str(obj.dtypes[name])))
+    infos = _column_infos(obj, cols)
     found = guess_position_columns(infos)
     if found is None and isinstance(obj, Table):  # positions as sexagesimal text, e.g. a CSV of "03 47 29.1"
         found = sexagesimal_position_columns(obj)
@@ -121,6 +108,38 @@ def _default_position(obj, coords, frame: str | None, side: str):
             f"Pass {side}_coords=(lon_column, lat_column).",
             code="missing-column", value=None, available=cols)
     return obj, found, frame
+
+
+def _column_infos(obj, names) -> list:
+    """The columns ``names`` of a Table or DataFrame as the catalogue dictionary's ``ColumnInfo`` (unit, UCD,
+    type), for its position rules; a Table's multidimensional and non-array columns are left out."""
+    from platform_lib.catalogs import ColumnInfo
+
+    infos = []
+    for name in names:
+        if isinstance(obj, Table):
+            col = obj[name]
+            if getattr(col, "ndim", 1) != 1 or not hasattr(col, "dtype"):
+                continue
+            infos.append(ColumnInfo(name, unit=_unit_for_guess(getattr(col, "unit", None)),
+                                    ucd=str((getattr(col, "meta", None) or {}).get("ucd", "")),
+                                    datatype=col.dtype.name))
+        else:
+            infos.append(ColumnInfo(name, datatype=str(obj.dtypes[name])))
+    return infos
+
+
+def _is_galactic(obj, coords) -> bool:
+    """Whether the two columns ``coords`` of a Table or DataFrame are Galactic l/b (by UCD or name, as ingest
+    tells them) in a table whose ``meta``/``attrs`` names no frame."""
+    if not (isinstance(obj, Table) or hasattr(obj, "dtypes")) or _stated_frame(obj) is not None:
+        return False
+    cols = _columns_of(obj)
+    if any(c not in cols for c in coords):
+        return False
+    from platform_lib.catalogs import guess_galactic_columns
+
+    return guess_galactic_columns(_column_infos(obj, coords)) == tuple(coords)
 
 
 def _unit_for_guess(unit) -> str:

@@ -438,6 +438,7 @@ def test_positions_in_every_form_ingest_reads_match_as_astropy_matches_them(tmp_
     galactic = Table({"Star": cds["Star"], "GLON": stars.galactic.l.deg * u.deg,
                       "GLAT": stars.galactic.b.deg * u.deg})
     check(crossmatch(galactic, ref, 1 * u.arcsec), sep)
+    check(crossmatch(galactic, ref, 1 * u.arcsec, left_coords=("GLON", "GLAT")), sep)  # named, no frame given
     odd = Table({"Star": cds["Star"], "l": stars.galactic.l.deg, "b": stars.galactic.b.deg})
     odd["l"].meta["ucd"], odd["b"].meta["ucd"] = "pos.galactic.lon", "pos.galactic.lat"
     check(crossmatch(odd, ref, 1 * u.arcsec), sep)
