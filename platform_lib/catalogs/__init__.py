@@ -38,6 +38,10 @@ Public API (stable; other packages and services use exactly these names):
 ``guess_position_columns(columns) -> (ra, dec) or None``
     The position columns ingest indexes (UCDs first, then the usual names), for the packages that find
     a table's positions the same way (crossmatch).
+``guess_galactic_columns(columns)``, ``with_cds_decimal_positions(table, frame=None)``, ``position_frame(descriptions)``
+    The other positions ingest reads, for the same packages: Galactic l/b columns (a table with no equatorial
+    ones), CDS sexagesimal parts (``RAh RAm RAs DE- DEd DEm DEs``) as added decimal columns, and the equinox
+    and epoch a CDS table's column explanations state.
 ``position_degrees(column, name, is_ra=...) -> float64 degrees``
     One RA or Dec column of a user's table in decimal degrees, whatever its form (numbers in any angle
     unit, a Quantity, masked values, sexagesimal or decimal text read as ingest reads it), NaN where null;
@@ -73,7 +77,13 @@ Examples
 >>> cone_search("J/A+A/511/A56/table1", SkyCoord(99.7, 2.03, unit="deg"), 5 * u.arcmin, registry=reg)  # doctest: +SKIP
 """
 
-from platform_lib.catalogs._columns import DATATYPES, ColumnInfo, guess_position_columns, normalize_datatype
+from platform_lib.catalogs._columns import (
+    DATATYPES,
+    ColumnInfo,
+    guess_galactic_columns,
+    guess_position_columns,
+    normalize_datatype,
+)
 from platform_lib.catalogs._coverage import box_cells
 from platform_lib.catalogs._degrees import position_columns, position_degrees
 from platform_lib.catalogs._errors import (
@@ -99,10 +109,10 @@ from platform_lib.catalogs._hats import (
 from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, ingest
 from platform_lib.catalogs._polygon import MAX_CAP_DEG as MAX_POLYGON_CAP_DEG
 from platform_lib.catalogs._polygon import Polygon as SkyPolygon
-from platform_lib.catalogs._readers import Source, SourceTable, read_source, read_text_table
+from platform_lib.catalogs._readers import Source, SourceTable, position_frame, read_source, read_text_table
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for, resolve
-from platform_lib.catalogs._sexagesimal import decimal_degrees, sexagesimal_position_columns
+from platform_lib.catalogs._sexagesimal import decimal_degrees, sexagesimal_position_columns, with_cds_decimal_positions
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES
 
 __all__ = [
@@ -113,7 +123,10 @@ __all__ = [
     "DATATYPES",
     "normalize_datatype",
     "guess_position_columns",
+    "guess_galactic_columns",
     "sexagesimal_position_columns",
+    "with_cds_decimal_positions",
+    "position_frame",
     "decimal_degrees",
     "position_columns",
     "position_degrees",

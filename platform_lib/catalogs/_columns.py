@@ -198,6 +198,30 @@ def guess_position_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
     return pairs[0] if pairs else None
 
 
+#: Usual names of Galactic longitude and latitude columns, in pairs.
+_GALACTIC = (("glon", "glat"), ("_glon", "_glat"), ("lii", "bii"), ("gal_l", "gal_b"), ("gal_lon", "gal_lat"))
+
+
+def guess_galactic_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
+    """The (l, b) column names in degrees of a table whose positions are Galactic: by UCD
+    (``pos.galactic.lon`` / ``pos.galactic.lat``), then by usual names (``GLON``/``GLAT``, ``LII``/``BII``...).
+
+    >>> guess_galactic_columns([ColumnInfo("GLON", unit="deg"), ColumnInfo("GLAT", unit="deg")])
+    ('GLON', 'GLAT')
+    """
+    usable = [c for c in columns if c.unit in ("", "deg", "degree", "degrees")
+              and (c.datatype == "" or c.datatype.lower().startswith(("float", "int", "uint", "double")))]
+    lon = next((c.name for c in usable if c.ucd.lower().startswith("pos.galactic.lon")), None)
+    lat = next((c.name for c in usable if c.ucd.lower().startswith("pos.galactic.lat")), None)
+    if lon and lat:
+        return lon, lat
+    lowered = {c.name.lower(): c.name for c in usable}
+    for a, b in _GALACTIC:
+        if a in lowered and b in lowered:
+            return lowered[a], lowered[b]
+    return None
+
+
 def _numeric(column: ColumnInfo) -> bool:
     return column.datatype == "" or column.datatype.startswith(("float", "int", "uint"))
 

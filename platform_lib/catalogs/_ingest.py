@@ -45,6 +45,7 @@ import numpy as np
 from platform_lib.catalogs import _coverage, _sexagesimal
 from platform_lib.catalogs._columns import (
     ColumnInfo,
+    guess_galactic_columns,
     guess_position_columns,
     infer_ucds,
     looks_like_identifier,
@@ -294,6 +295,7 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     label = f"{src.name}/{st.name}"
     source_frame = _source_frame(st.equinox, label)
     table, frame = _with_decimal_positions(st, source_frame)
+    table = _with_decimal_angle_positions(table, label)
     table = _with_decimal_text_positions(table, label)
     steps.update(1)
     df, columns = _frame_and_columns(table, label)
@@ -409,24 +411,6 @@ def _source_frame(equinox: str, label: str) -> _Frame:
     return _Frame("FK4" if match.group(1) == "B" else "FK5", f"{match.group(1)}{float(match.group(2)):g}")
 
 
-_GALACTIC = (("glon", "glat"), ("_glon", "_glat"), ("lii", "bii"), ("gal_l", "gal_b"), ("gal_lon", "gal_lat"))
-
-
-def _galactic_columns(columns: list[ColumnInfo]) -> tuple[str, str] | None:
-    """The (l, b) columns in degrees of a table whose positions are Galactic, by UCD then by name."""
-    usable = [c for c in columns if c.unit in ("", "deg", "degree", "degrees")
-              and (c.datatype == "" or c.datatype.lower().startswith(("float", "int", "uint", "double")))]
-    lon = next((c.name for c in usable if c.ucd.lower().startswith("pos.galactic.lon")), None)
-    lat = next((c.name for c in usable if c.ucd.lower().startswith("pos.galactic.lat")), None)
-    if lon and lat:
-        return lon, lat
-    lowered = {c.name.lower(): c.name for c in usable}
-    for a, b in _GALACTIC:
-        if a in lowered and b in lowered:
-            return lowered[a], lowered[b]
-    return None
-
-
 def _to_icrs(df, columns: list[ColumnInfo], frame: _Frame, label: str):
     """Positions in another frame converted to ICRS columns ``RA_ICRS``/``DE_ICRS``, which become the index.
 
@@ -437,7 +421,7 @@ def _to_icrs(df, columns: list[ColumnInfo], frame: _Frame, label: str):
     rows, the column entries and whether positions were converted.
     """
     position = guess_position_columns(columns)
-    galactic = _galactic_columns(columns) if position is None else None
+    galactic = guess_galactic_columns(columns) if position is None else None
     if position is not None and frame.is_icrs:
         return df, columns, False
     if position is None and galactic is None:
@@ -480,47 +464,64 @@ def _not_main(ucd: str) -> str:
 
 
 def _with_decimal_positions(st: SourceTable, frame: _Frame):
-    """The table, with decimal positions (deg) added when it only has sexagesimal CDS columns.
-
-    They are ``RAJ2000``/``DEJ2000`` for ICRS or FK5 J2000 positions, and ``RA_ICRS``/``DE_ICRS``,
-    converted from the source's frame, for any other equinox (FK4 B1950, FK5 J1975...).
+    """The table, with decimal positions (deg) added when it only has sexagesimal CDS columns
+    (:func:`~platform_lib.catalogs._sexagesimal.with_cds_decimal_positions`), and the frame they are in:
+    ``RAJ2000``/``DEJ2000`` for ICRS or FK5 J2000 positions, ``RA_ICRS``/``DE_ICRS``, converted from the
+    source's frame, for any other equinox (FK4 B1950, FK5 J1975...).
     """
     table = st.table
     if not hasattr(table, "colnames"):  # a pandas DataFrame (plain Parquet): nothing sexagesimal to join
         return table, frame
+    found = _sexagesimal.with_cds_decimal_positions(
+        table, None if frame.is_icrs else frame.astropy(), said=f"{frame.system} {frame.equinox}")
+    if found is None:
+        return table, frame
+    return found[0], _Frame("ICRS") if not frame.is_icrs else frame
+
+
+def _with_decimal_angle_positions(table, label: str):
+    """The table, with decimal ``<RA>_deg``/``<Dec>_deg`` columns added when its only positions are numbers in
+    another angle unit (``rad``, ``hourangle``, ``arcsec``: a FITS ``TUNIT = 'rad'``), converted with astropy;
+    the source columns stay. They were not recognised as positions, so the table was stored without any."""
+    if not hasattr(table, "colnames"):
+        return table
+    import astropy.units as u
+
+    def unit_of(col) -> str:
+        if col.unit is None:
+            return ""
+        unit = u.Unit(col.unit, parse_strict="silent")
+        return "deg" if not isinstance(unit, u.UnrecognizedUnit) and unit.is_equivalent(u.deg) else str(col.unit)
+
+    numeric = [n for n in table.colnames if getattr(table[n], "ndim", 1) == 1 and table[n].dtype.kind in "iuf"]
+    infos = [ColumnInfo(n, unit=table[n].unit.to_string() if table[n].unit is not None else "",
+                        ucd=str((table[n].meta or {}).get("ucd", "")), datatype=table[n].dtype.name) for n in numeric]
+    if guess_position_columns(infos) is not None:
+        return table
+    found = guess_position_columns([ColumnInfo(c.name, unit=unit_of(table[c.name]), ucd=c.ucd, datatype=c.datatype)
+                                    for c in infos])
+    if found is None:
+        return table
+    from platform_lib.catalogs._degrees import position_degrees
+
     names = set(table.colnames)
-    if {"RAh", "DEd"} <= names and not ({"RAdeg", "RAJ2000", "_RAJ2000"} & names):
-        import astropy.units as u
-
-        def part(col):
-            return np.ma.filled(np.ma.asarray(table[col], dtype=float), 0.0) if col in names else 0.0
-
-        def bad(col):
-            return np.ma.getmaskarray(table[col]) if col in names else False
-
-        ra = 15.0 * (part("RAh") + part("RAm") / 60 + part("RAs") / 3600)
-        sign = np.where(np.char.strip(np.asarray(table["DE-"], dtype=str)) == "-", -1.0, 1.0) if "DE-" in names else 1.0
-        dec = sign * (part("DEd") + part("DEm") / 60 + part("DEs") / 3600)
-        mask = bad("RAh") | bad("DEd")
-        ra_name, dec_name, said = "RAJ2000", "DEJ2000", "J2000"
-        if not frame.is_icrs:
-            from astropy.coordinates import SkyCoord
-
-            icrs = SkyCoord(ra * u.deg, dec * u.deg, frame=frame.astropy()).icrs
-            ra, dec = icrs.ra.deg, icrs.dec.deg
-            ra_name, dec_name, said = "RA_ICRS", "DE_ICRS", f"ICRS, converted from {frame.system} {frame.equinox}"
-            while ra_name in names or dec_name in names:
-                ra_name, dec_name = "_" + ra_name, "_" + dec_name
-        table = table.copy(copy_data=False)
-        table[ra_name] = np.ma.MaskedArray(ra, mask=mask)
-        table[dec_name] = np.ma.MaskedArray(dec, mask=mask)
-        table[ra_name].unit, table[dec_name].unit = u.deg, u.deg
-        table[ra_name].description = f"Right ascension ({said}), computed from RAh/RAm/RAs at ingest"
-        table[dec_name].description = f"Declination ({said}), computed from DE-/DEd/DEm/DEs at ingest"
-        table[ra_name].meta["ucd"] = "pos.eq.ra;meta.main"
-        table[dec_name].meta["ucd"] = "pos.eq.dec;meta.main"
-        return table, _Frame("ICRS") if not frame.is_icrs else frame
-    return table, frame
+    table = table.copy(copy_data=False)
+    for name, is_ra in zip(found, (True, False)):
+        new = f"{name}_deg"
+        while new in names:
+            new = "_" + new
+        names.add(new)
+        unit = table[name].unit
+        degrees = position_degrees(table[name], name, is_ra=is_ra, label=label)
+        table[new] = np.ma.MaskedArray(degrees, mask=~np.isfinite(degrees))
+        table[new].unit = u.deg
+        table[new].description = f"{'Right ascension' if is_ra else 'Declination'} (deg), computed at ingest " \
+                                 f"from column {name} (in {unit})"
+        table[new].meta["ucd"] = "pos.eq.ra;meta.main" if is_ra else "pos.eq.dec;meta.main"
+        source_ucd = str((table[name].meta or {}).get("ucd", ""))
+        if "meta.main" in position_ucd(source_ucd):  # one main position: the decimal one
+            table[name].meta["ucd"] = _not_main(source_ucd)
+    return table
 
 
 def _with_decimal_text_positions(table, label: str):

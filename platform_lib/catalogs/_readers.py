@@ -145,8 +145,10 @@ def read_text_table(path: str | Path, *, table: str | None = None):
 
     VizieR ASU-TSV (tab or ``;``, units and ``#Column`` metadata), IPAC, ECSV, SExtractor, DAOPHOT,
     delimited text with a sniffed delimiter (decimal commas in ``;`` files read as numbers), and files
-    carrying their own CDS byte-by-byte header (AAS MRT). A CDS data file with its ReadMe beside it,
-    and a file that is no table, are refused (:class:`UnsupportedSource`, naming the file). A VizieR
+    carrying their own CDS byte-by-byte header (AAS MRT). A CDS data file (``table1.dat``, plain or ``.gz``)
+    with its ReadMe beside it is read with that ReadMe's byte-by-byte description, as astropy's CDS reader reads
+    it (a :class:`BadReadme` when the two disagree); a file that is no table is refused
+    (:class:`UnsupportedSource`, naming the file). A VizieR
     download holding several tables needs ``table=`` (one of the names the error, an
     :class:`UnknownTable`, lists in its message and its ``tables``). Unlike ingest,
     a ``.csv`` or ``.tsv`` of one column (a list of names under a header) is read, as astropy reads it.
@@ -160,10 +162,12 @@ def read_text_table(path: str | Path, *, table: str | None = None):
     path = Path(path)
     if not path.is_file():
         raise UnsupportedSource(f"{str(path)!r} is not a file", value=str(path))
+    readme = None if _has_byte_description(path) else _readme_describing(path)
     if _has_byte_description(path):
         found = [(t.name, t.table) for t in read_mrt(path).tables]
+    elif readme is not None:
+        found = [(path.name, _read_cds_data(path, readme))]
     else:
-        _refuse_cds_data_file(path)
         found = [(t.name or path.name, t.table) for t in read_text(path, one_column=True).tables]
     if table is None and len(found) == 1:
         return found[0][1]  # with no rows when the file has none (a CSV header: an empty result)
@@ -176,8 +180,10 @@ def read_text_table(path: str | Path, *, table: str | None = None):
                        tables=names)
 
 
-def _refuse_cds_data_file(path: Path) -> None:
-    """A data file of a CDS catalogue (no header of its own) is read through its ReadMe, not as text."""
+def _readme_describing(path: Path) -> Path | None:
+    """The CDS ReadMe beside ``path`` whose byte-by-byte descriptions include it (``table1.dat``, or
+    ``table1.dat.gz`` for the ReadMe's ``table1.dat``), else ``None``."""
+    plain = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
     for readme in sorted(path.parent.iterdir()):
         if readme == path or not readme.is_file() or not readme.name.lower().startswith("readme"):
             continue
@@ -185,11 +191,31 @@ def _refuse_cds_data_file(path: Path) -> None:
             described = parse_readme(readme.read_text(encoding="latin-1"))["files"]
         except (BadReadme, OSError):
             continue
-        plain = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
         if plain in described:
-            raise UnsupportedSource(
-                f"{path.name!r} is a data file of a CDS catalogue: its columns are described in the ReadMe beside "
-                f"it ({readme.name!r}), not in the file; ingest {str(readme)!r} or its folder", value=str(path))
+            return readme
+    return None
+
+
+def _refuse_cds_data_file(path: Path) -> None:
+    """A data file of a CDS catalogue (no header of its own) is ingested through its ReadMe, not as text."""
+    readme = _readme_describing(path)
+    if readme is not None:
+        raise UnsupportedSource(
+            f"{path.name!r} is a data file of a CDS catalogue: its columns are described in the ReadMe beside "
+            f"it ({readme.name!r}), not in the file; ingest {str(readme)!r} or its folder", value=str(path))
+
+
+def _read_cds_data(path: Path, readme: Path):
+    """One CDS data file read with the ReadMe that describes it (astropy's CDS reader)."""
+    from astropy.io import ascii
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ascii.read(str(path), readme=str(readme), format="cds")
+    except Exception as exc:  # astropy's CDS reader raises ValueError, IndexError, ...
+        raise BadReadme(f"cannot read {path.name!r} with the description in {readme.name!r}: {exc}",
+                        value=path.name) from exc
 
 
 def _read_text_source(path: Path, base: str, name: str | None) -> Source:

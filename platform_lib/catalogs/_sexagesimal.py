@@ -16,7 +16,7 @@ import numpy as np
 from platform_lib.catalogs._columns import _DEC_NAMES, _RA_NAMES, position_ucd
 from platform_lib.catalogs._errors import UnsupportedSource
 
-__all__ = ["sexagesimal_position_columns", "decimal_degrees"]
+__all__ = ["sexagesimal_position_columns", "decimal_degrees", "with_cds_decimal_positions"]
 
 #: Units (as a file spells them) that say a text angle is in hours, or in degrees.
 _HOUR_UNITS = {"h", "hour", "hourangle", "h:m:s", "hms", "\"h:m:s\""}
@@ -143,3 +143,55 @@ def _bad(name: str, row: int, value: str, what: str, label: str, why: str) -> Un
     return UnsupportedSource(
         f"{label}: column {name!r}, row {row}: cannot read {value!r} as a sexagesimal {what} ({why}); "
         "correct the value, or give the column a unit (h or deg) if it is read in the wrong one", value=value)
+
+
+def with_cds_decimal_positions(table, frame=None, *, said: str = ""):
+    """``table`` (an astropy Table) with decimal RA/Dec columns (deg) computed from CDS's sexagesimal parts
+    (``RAh RAm RAs DE- DEd DEm DEs``, as VizieR's byte-by-byte tables give positions), and their names; ``None``
+    when it has no such parts, or has decimal positions already (``RAdeg``, ``RAJ2000``).
+
+    The new columns are ``RAJ2000``/``DEJ2000`` (UCD ``pos.eq.ra;meta.main``...) when ``frame`` is ``None``
+    (positions in ICRS or FK5 J2000, or the table does not say), else ``RA_ICRS``/``DE_ICRS``, converted with
+    astropy from ``frame`` (an astropy frame: ``FK4(equinox="B1950")``; ``said`` names it in their
+    descriptions). A row whose hours or degrees are missing gets a masked position. The table's columns are
+    not copied.
+
+    >>> from astropy.table import Table
+    >>> t = Table({"RAh": [5], "RAm": [30], "RAs": [0.0], "DE-": ["-"], "DEd": [0], "DEm": [30], "DEs": [0.0]})
+    >>> out, names = with_cds_decimal_positions(t)
+    >>> names, float(out["RAJ2000"][0]), float(out["DEJ2000"][0])
+    (('RAJ2000', 'DEJ2000'), 82.5, -0.5)
+    """
+    names = set(table.colnames)
+    if not ({"RAh", "DEd"} <= names) or {"RAdeg", "RAJ2000", "_RAJ2000"} & names:
+        return None
+    import astropy.units as u
+
+    def part(col):
+        return np.ma.filled(np.ma.asarray(table[col], dtype=float), 0.0) if col in names else 0.0
+
+    def bad(col):
+        return np.ma.getmaskarray(table[col]) if col in names else False
+
+    ra = 15.0 * (part("RAh") + part("RAm") / 60 + part("RAs") / 3600)
+    sign = np.where(np.char.strip(np.asarray(table["DE-"], dtype=str)) == "-", -1.0, 1.0) if "DE-" in names else 1.0
+    dec = sign * (part("DEd") + part("DEm") / 60 + part("DEs") / 3600)
+    mask = bad("RAh") | bad("DEd")
+    ra_name, dec_name, said = "RAJ2000", "DEJ2000", "J2000"
+    if frame is not None:
+        from astropy.coordinates import SkyCoord
+
+        icrs = SkyCoord(ra * u.deg, dec * u.deg, frame=frame).icrs
+        ra, dec = icrs.ra.deg, icrs.dec.deg
+        ra_name, dec_name, said = "RA_ICRS", "DE_ICRS", f"ICRS, converted from {said or frame.name}"
+        while ra_name in names or dec_name in names:
+            ra_name, dec_name = "_" + ra_name, "_" + dec_name
+    table = table.copy(copy_data=False)
+    table[ra_name] = np.ma.MaskedArray(ra, mask=mask)
+    table[dec_name] = np.ma.MaskedArray(dec, mask=mask)
+    table[ra_name].unit, table[dec_name].unit = u.deg, u.deg
+    table[ra_name].description = f"Right ascension ({said}), computed from RAh/RAm/RAs"
+    table[dec_name].description = f"Declination ({said}), computed from DE-/DEd/DEm/DEs"
+    table[ra_name].meta["ucd"] = "pos.eq.ra;meta.main"
+    table[dec_name].meta["ucd"] = "pos.eq.dec;meta.main"
+    return table, (ra_name, dec_name)

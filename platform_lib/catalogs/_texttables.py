@@ -23,6 +23,9 @@ A ``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl`` (plain or gzipped) is looked 
   Fields may be quoted with ``"``, or with ``'`` where ``"`` does not make the lines even (astropy's
   guess too). A CSV may have short rows under its header (fewer fields: the missing ones are missing
   values, as astropy's CSV reader has them) when at least half of its rows are whole and none is longer.
+  A row of units under the header (``,deg,deg,mag``, as ESASky, Aladin and many archive exports write) gives
+  the columns their units when each of its fields is empty or a unit astropy reads, none is a number, and
+  the next row has a number under one of the units; it is not read as a row (which made every column text).
 
 Nothing fits: :class:`UnsupportedSource` names the file and what was tried; a file is never read as a
 silent one-column table. Pure parsing apart from reading the file; imports numpy, pandas, astropy and ``_errors``.
@@ -54,6 +57,9 @@ _DELIMITERS = {".csv": (",", ";", "\t", "|", " "), ".tsv": ("\t", ";", ",", "|",
 _DEFAULT_DELIMITERS = ("\t", ",", ";", "|", " ")
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar", " ": "blanks"}
 _SAMPLE = 50  # lines looked at to sniff a delimiter
+#: What a unit in a units row looks like (``deg``, ``mas/yr``, ``erg/s/cm2``, ``0.1nm``, ``%``): a letter or ``%``,
+#: no comma or blank (``1,234.5`` and ``M 31`` are values).
+_UNIT_TEXT = re.compile(r"^(?=.*[A-Za-z%])[A-Za-z0-9%.\[\]()/*^+\-]+$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eEdD][+-]?\d+)?$")
 # A ``;`` file's numbers with a comma: a decimal comma (``12,5``; ``1.234,5`` with dots between thousands, as
 # in much of Europe) or a thousands separator (``1,234,567``; ``1,234.5``). ``1,234`` is either: a column
@@ -431,6 +437,29 @@ def _header_kind(lines: list[str], delimiter: str, quotechar: str = '"') -> str:
     return "none"
 
 
+def _units_row(lines: list[str], delimiter: str, quotechar: str = '"'):
+    """``(index in lines, units)`` when the row under the header names the columns' units (each field empty or
+    a unit astropy reads, none a number, some unit above a number in the next row), else ``None``."""
+    rows = [k for k, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")]
+    if len(rows) < 3:
+        return None
+    candidate = [c.strip() for c in _fields(lines[rows[1]], delimiter, quotechar)]
+    below = [c.strip() for c in _fields(lines[rows[2]], delimiter, quotechar)]
+    if len(candidate) != len(below) or not any(candidate) \
+            or any(_is_number(c, delimiter) for c in candidate if c):
+        return None
+    import astropy.units as u
+
+    candidate = ["" if c in ("-", "---") else c for c in candidate]  # VizieR's 'no unit'
+    units = [_unit(c) if c and _UNIT_TEXT.match(c) else None for c in candidate]
+    if any(c and (unit is None or isinstance(unit, u.UnrecognizedUnit) or unit == u.dimensionless_unscaled)
+           for c, unit in zip(candidate, units)):
+        return None
+    if not any(unit is not None and _is_number(value, delimiter) for unit, value in zip(units, below)):
+        return None
+    return rows[1], units
+
+
 def _comment_lines_before_rows(lines: list[str]) -> int:
     """How many ``#`` lines come before the first row (the commented header is the last of them)."""
     count = 0
@@ -460,6 +489,12 @@ def _read_delimited(path: Path, lines: list[str], one_column: bool = False) -> T
             f"delimiter ({', '.join(tried)}) splits its first lines into the same number of fields (two or "
             "more); save it as CSV, FITS or VOTable, or remove the lines that are not rows", value=str(path))
     kind = _header_kind(lines, delimiter, layout.quotechar)
+    units = None
+    if kind == "header":
+        found = _units_row(lines, delimiter, layout.quotechar)
+        if found is not None:
+            index, units = found
+            lines = lines[:index] + lines[index + 1:]
     kw: dict = {"fill_values": [("", "0")]}
     if layout.quotechar != '"':
         kw["quotechar"] = layout.quotechar
@@ -486,6 +521,10 @@ def _read_delimited(path: Path, lines: list[str], one_column: bool = False) -> T
     _strip_text(table)
     if delimiter == ";":
         _decimal_commas(table, path.name)
+    if units is not None and len(units) == len(table.colnames):
+        for name, unit in zip(table.colnames, units):
+            table[name].unit = unit
+        kind += " and units"
     said = f"delimited ({_NAMES[delimiter]}, {'no header' if kind == 'none' else kind + ' header'}"
     said += ", short rows)" if layout.short_rows else ")"
     return TextSource(said.replace("header header", "header"), [TextTable("", table)])

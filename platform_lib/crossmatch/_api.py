@@ -59,51 +59,119 @@ def _angle_column(obj, name: str, side: str, is_ra: bool = False) -> np.ndarray:
                                    value=name, available=cols) from exc
 
 
-def _default_coords(obj, coords, side: str):
-    """``coords`` as given; for ``None``, the side's position columns, found as ingest finds them.
+def _default_position(obj, coords, frame: str | None, side: str):
+    """``(obj, coords, frame)``: the side's position columns and frame as given, or for ``coords=None`` found as
+    ingest finds them.
 
-    A table or DataFrame with ``ra`` and ``dec`` uses those; otherwise the catalogue dictionary's rule
-    (:func:`platform_lib.catalogs.guess_position_columns`: UCDs ``pos.eq.ra``/``pos.eq.dec``, then the
-    usual names ``RA``/``DEC``, ``RAJ2000``/``DEJ2000``, ``RA_ICRS``/``DE_ICRS``, ``RAdeg``/``DEdeg``...,
-    numeric columns in degrees or without a unit), so a table that ingests also crossmatches. A catalogue
-    (HATS path, registry name, LSDB catalogue) is matched on its own coordinates: ``("ra", "dec")``, which
-    the Dask path reads as "its own".
+    A table or DataFrame with ``ra`` and ``dec`` uses those; otherwise the catalogue dictionary's rules
+    (:mod:`platform_lib.catalogs`): :func:`~platform_lib.catalogs.guess_position_columns` (UCDs
+    ``pos.eq.ra``/``pos.eq.dec``, then the usual names ``RA``/``DEC``, ``RAJ2000``/``DEJ2000``,
+    ``RA_ICRS``/``DE_ICRS``, ``RAdeg``/``DEdeg``..., numbers in any angle unit or none), sexagesimal text
+    (``"03 47 29.1"``), CDS's sexagesimal parts ``RAh RAm RAs DE- DEd DEm DEs`` (a VizieR table read by astropy:
+    ``obj`` comes back with decimal columns ``RAJ2000``/``DEJ2000`` added, converted to ICRS as
+    ``RA_ICRS``/``DE_ICRS`` when the columns' explanations state another equinox), then Galactic ``l``/``b``
+    (UCDs ``pos.galactic.lon``/``lat``, names ``GLON``/``GLAT``...: ``frame`` becomes ``"galactic"`` unless the
+    call or the table says otherwise), so a table that ingests also crossmatches. A catalogue (HATS path,
+    registry name, LSDB catalogue) is matched on its own coordinates: ``("ra", "dec")``, which the Dask path
+    reads as "its own".
     """
     if coords is not None:
-        return coords
+        if frame is None and not isinstance(coords, str) and len(coords) == 2 and _is_galactic(obj, coords):
+            frame = "galactic"  # GLON/GLAT named by the caller, who gave no frame: they are not ICRS
+        return obj, coords, frame
     catalogue = isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__") \
         or type(obj).__name__ == "TableInfo" or type(obj).__module__.startswith("lsdb")
     if catalogue or not (isinstance(obj, Table) or hasattr(obj, "columns")):
-        return ("ra", "dec")  # a catalogue's own coordinates; other inputs fail in _side_coords, naming them
+        return obj, ("ra", "dec"), frame  # a catalogue's own coordinates; other inputs fail in _side_coords
     cols = _columns_of(obj)
     if "ra" in cols and "dec" in cols:
-        return ("ra", "dec")
-    from platform_lib.catalogs import ColumnInfo, guess_position_columns
+        return obj, ("ra", "dec"), frame
+    from platform_lib.catalogs import guess_galactic_columns, guess_position_columns, sexagesimal_position_columns
+
+    infos = _column_infos(obj, cols)
+    found = guess_position_columns(infos)
+    if found is None and isinstance(obj, Table):  # positions as sexagesimal text, e.g. a CSV of "03 47 29.1"
+        found = sexagesimal_position_columns(obj)
+    if found is None and isinstance(obj, Table):  # VizieR's RAh RAm RAs DE- DEd DEm DEs
+        cds = _cds_positions(obj)
+        if cds is not None:
+            obj, found = cds
+    if found is None:
+        found = guess_galactic_columns(infos)
+        if found is not None and frame is None and _stated_frame(obj) is None:
+            frame = "galactic"
+    if found is None:
+        raise CrossmatchInputError(
+            f"{side} table has no position columns that could be recognised (by UCD pos.eq.ra/pos.eq.dec, or "
+            f"by name: ra/dec, RA/DEC, RAJ2000/DEJ2000, RA_ICRS/DE_ICRS, RAdeg/DEdeg..., or RAh/RAm/RAs/DE-/DEd/"
+            f"DEm/DEs, or Galactic GLON/GLAT); available columns: {', '.join(cols)}. "
+            f"Pass {side}_coords=(lon_column, lat_column).",
+            code="missing-column", value=None, available=cols)
+    return obj, found, frame
+
+
+def _column_infos(obj, names) -> list:
+    """The columns ``names`` of a Table or DataFrame as the catalogue dictionary's ``ColumnInfo`` (unit, UCD,
+    type), for its position rules; a Table's multidimensional and non-array columns are left out."""
+    from platform_lib.catalogs import ColumnInfo
 
     infos = []
-    for name in cols:
+    for name in names:
         if isinstance(obj, Table):
             col = obj[name]
             if getattr(col, "ndim", 1) != 1 or not hasattr(col, "dtype"):
                 continue
-            unit = getattr(col, "unit", None)
-            infos.append(ColumnInfo(name, unit=u.Unit(unit).to_string() if unit is not None else "",
+            infos.append(ColumnInfo(name, unit=_unit_for_guess(getattr(col, "unit", None)),
                                     ucd=str((getattr(col, "meta", None) or {}).get("ucd", "")),
                                     datatype=col.dtype.name))
         else:
             infos.append(ColumnInfo(name, datatype=str(obj.dtypes[name])))
-    found = guess_position_columns(infos)
-    if found is None and isinstance(obj, Table):  # positions as sexagesimal text, e.g. a CSV of "03 47 29.1"
-        from platform_lib.catalogs import sexagesimal_position_columns
+    return infos
 
-        found = sexagesimal_position_columns(obj)
-    if found is None:
-        raise CrossmatchInputError(
-            f"{side} table has no position columns that could be recognised (by UCD pos.eq.ra/pos.eq.dec, or "
-            f"by name: ra/dec, RA/DEC, RAJ2000/DEJ2000, RA_ICRS/DE_ICRS, RAdeg/DEdeg...); available columns: "
-            f"{', '.join(cols)}. Pass {side}_coords=(lon_column, lat_column).",
-            code="missing-column", value=None, available=cols)
-    return found
+
+def _is_galactic(obj, coords) -> bool:
+    """Whether the two columns ``coords`` of a Table or DataFrame are Galactic l/b (by UCD or name, as ingest
+    tells them) in a table whose ``meta``/``attrs`` names no frame."""
+    if not (isinstance(obj, Table) or hasattr(obj, "dtypes")) or _stated_frame(obj) is not None:
+        return False
+    cols = _columns_of(obj)
+    if any(c not in cols for c in coords):
+        return False
+    from platform_lib.catalogs import guess_galactic_columns
+
+    return guess_galactic_columns(_column_infos(obj, coords)) == tuple(coords)
+
+
+def _unit_for_guess(unit) -> str:
+    """A column's unit as the position rules read it: ``"deg"`` for any angle (``rad``, ``hourangle``,
+    ``arcsec``: converted to degrees afterwards), else its own spelling (``""`` for none)."""
+    if unit is None:
+        return ""
+    try:
+        return "deg" if u.Unit(unit).is_equivalent(u.deg) else u.Unit(unit).to_string()
+    except (ValueError, TypeError):
+        return str(unit)
+
+
+def _stated_frame(obj):
+    """The frame a table's ``meta`` (or a DataFrame's ``attrs``) names, else ``None``."""
+    meta = obj.meta if isinstance(obj, Table) else getattr(obj, "attrs", None)
+    return meta.get("frame") if isinstance(meta, dict) else None
+
+
+def _cds_positions(table: Table):
+    """``(table with decimal positions, (ra, dec))`` from CDS's sexagesimal parts, in ICRS: as they are for
+    ICRS, FK5 J2000 or an unstated equinox, else converted from the FK4/FK5 equinox the columns' explanations
+    state (``Right ascension (B1950)``); ``None`` when the table has no such parts."""
+    from astropy.coordinates import FK4, FK5
+
+    from platform_lib.catalogs import position_frame, with_cds_decimal_positions
+
+    equinox, _ = position_frame({c.info.name: str(c.description or "") for c in table.itercols()})
+    source = None
+    if equinox not in ("", "ICRS", "J2000"):
+        source = FK4(equinox=equinox) if equinox.startswith("B") else FK5(equinox=equinox)
+    return with_cds_decimal_positions(table, source, said=f"{'FK4' if equinox.startswith('B') else 'FK5'} {equinox}")
 
 
 def _positions_in_degrees(obj, coords, side: str):
@@ -136,6 +204,43 @@ def _positions_in_degrees(obj, coords, side: str):
         else:
             obj[name] = degrees
     return obj
+
+
+def _in_icrs_as_stated(obj, coords, frame: str | None):
+    """``(obj, coords)``, with the positions converted to ICRS into added ``RA_ICRS``/``DE_ICRS`` columns when a
+    Table's position columns say in their descriptions that they are FK4 or FK5 at an equinox other than J2000
+    (VizieR's ``_RAB1950`` "Right ascension (FK4, Equinox=B1950.0)", a ReadMe's "(B1950)"), as ingest converts
+    them; unchanged when the call or ``meta`` gives a frame. Without this a VizieR answer in B1950 was matched as
+    ICRS, some 0.7 deg off."""
+    if frame is not None or not isinstance(obj, Table) or isinstance(coords, str) or len(coords) != 2 \
+            or _stated_frame(obj) is not None or any(c not in obj.colnames for c in coords):
+        return obj, coords
+    from platform_lib.catalogs import position_frame
+
+    equinox, _ = position_frame({c: str(obj[c].description or "") for c in coords})
+    if equinox in ("", "ICRS", "J2000"):
+        return obj, coords
+    from astropy.coordinates import FK4, FK5
+
+    source = FK4(equinox=equinox) if equinox.startswith("B") else FK5(equinox=equinox)
+    lon, lat = (np.asarray(obj[c], dtype=np.float64) for c in coords)  # degrees: _positions_in_degrees ran
+    lon, lat = np.where(np.ma.getmaskarray(obj[coords[0]]), np.nan, lon), \
+        np.where(np.ma.getmaskarray(obj[coords[1]]), np.nan, lat)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    ra, dec = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
+    icrs = SkyCoord(lon[ok] * u.deg, lat[ok] * u.deg, frame=source).icrs
+    ra[ok], dec[ok] = icrs.ra.deg, icrs.dec.deg
+    names = ["RA_ICRS", "DE_ICRS"]
+    while set(names) & set(obj.colnames):
+        names = ["_" + n for n in names]
+    obj = obj.copy(copy_data=False)
+    said = f"{'FK4' if equinox.startswith('B') else 'FK5'} {equinox}"
+    for name, values, what, ucd in ((names[0], ra, "Right ascension", "pos.eq.ra;meta.main"),
+                                    (names[1], dec, "Declination", "pos.eq.dec;meta.main")):
+        obj[name] = Column(values, unit=u.deg, description=f"{what} (ICRS), converted by crossmatch from "
+                                                           f"{coords[0]}/{coords[1]} ({said})")
+        obj[name].meta["ucd"] = ucd
+    return obj, tuple(names)
 
 
 def _side_coords(obj, coords, frame: str | None, side: str):
@@ -551,7 +656,9 @@ def crossmatch(
         The (longitude, latitude) column names in degrees (or with angle units), or the name of one
         SkyCoord column of a Table. Default: ``ra``/``dec`` when a table has both, else its position
         columns as ingest finds them (UCDs ``pos.eq.ra``/``pos.eq.dec``, then names such as ``RA``/``DEC``,
-        ``RAJ2000``/``DEJ2000``, ``RA_ICRS``/``DE_ICRS``); a catalogue on disk uses its own.
+        ``RAJ2000``/``DEJ2000``, ``RA_ICRS``/``DE_ICRS``, in any angle unit; sexagesimal text; VizieR's
+        ``RAh RAm RAs DE- DEd DEm DEs``, added as decimal columns; then Galactic ``GLON``/``GLAT``, matched as
+        frame ``galactic``); a catalogue on disk uses its own.
     left_frame, right_frame
         The frames of the coordinates (default ICRS, or the SkyCoord column's frame, or
         ``meta["frame"]``). In memory, a right side in another frame is converted into the left
@@ -634,10 +741,12 @@ def crossmatch(
             _check_area(area)
         if density is not None:
             _check_densities(density)
-    left_coords = _default_coords(left, left_coords, "left")
-    right_coords = _default_coords(right, right_coords, "right")
+    left, left_coords, left_frame = _default_position(left, left_coords, left_frame, "left")
+    right, right_coords, right_frame = _default_position(right, right_coords, right_frame, "right")
     left = _positions_in_degrees(left, left_coords, "left")
     right = _positions_in_degrees(right, right_coords, "right")
+    left, left_coords = _in_icrs_as_stated(left, left_coords, left_frame)
+    right, right_coords = _in_icrs_as_stated(right, right_coords, right_frame)
     progress_fn = progress if callable(progress) else None
     if output is not None:
         if not (_is_lazy(left) or _is_lazy(right)):

@@ -134,7 +134,9 @@ def no_margin_error(right) -> CrossmatchInputError:
     return CrossmatchInputError(
         "the right catalogue has no margin cache, so matches across partition boundaries would "
         "be lost; build one (hats-import margin cache, margin_threshold >= the radius) or pass the "
-        "right catalogue in memory", code="no-margin", value=str(right))
+        "right catalogue in memory; a margin cache in a folder of its own (as hats-import writes it) is "
+        "read when you pass lsdb.open_catalog(catalogue_path, margin_cache=margin_path) instead of the path",
+        code="no-margin", value=str(right))
 
 
 def reach_arcsec(moves) -> float:

@@ -187,6 +187,7 @@ def read_table(path: str | os.PathLike, table: str | None = None) -> Table:
     ``.tsv``, ``.txt``, ``.dat``, ``.tbl``..., plain or gzipped) by their content, as catalogue ingest reads
     them (:func:`platform_lib.catalogs.read_text_table`: VizieR TSV, IPAC, ``;`` files with decimal commas...).
 
+    A CDS data file (``table1.dat``) is read with the ReadMe beside it that describes it.
     One table of a file holding several (a VizieR download, TSV or VOTable) is named after ``#``
     (``"viz.tsv#J_A_A_511_A56_table5"``; a VOTable's table by its ID or name) or with ``table=``. A file of
     several tables read without a name, or with a name it does not hold (code ``unknown-table``), is a
@@ -220,6 +221,10 @@ def read_table(path: str | os.PathLike, table: str | None = None) -> Table:
     if table is not None:
         raise JobError(f"input table {str(path)!r}#{table!r}: only a text table (a VizieR TSV download) or a "
                        "VOTable is read by a table's name; give the file alone", code="bad-param", value=table)
+    if name.startswith("readme") and fmt is None:
+        raise JobError(f"input table {str(path)!r} is a CDS ReadMe, which describes a catalogue's tables: give one "
+                       "of the data files it describes, beside it (e.g. 'table1.dat'), which is read with it",
+                       code="unreadable-input", value=str(path))
     return Table.read(path, format=fmt) if fmt else Table.read(path)
 
 

@@ -84,6 +84,24 @@ def test_galactic_longitude_latitude_become_icrs(registry, tmp_path):
     assert all(_found_at_icrs(table.full_name, stars, registry))
 
 
+def test_positions_in_radians_or_hours_are_indexed_in_degrees(registry, tmp_path):
+    """real11: a FITS table with RA/DEC in radians (TUNIT = 'rad'), or RA in hour angle, was stored without
+    positions ("no RA/Dec columns recognised"), so it could not be searched or matched. Now decimal
+    ``RA_deg``/``DEC_deg`` columns are added (astropy's conversion) and indexed; the source columns stay."""
+    stars = _stars(seed=8)
+    t = Table({"id": np.arange(len(stars)), "RA": stars.ra.rad * u.rad, "DEC": stars.dec.rad * u.rad})
+    t.write(tmp_path / "radians.fits")
+    hours = Table({"id": np.arange(len(stars)), "RA": stars.ra.hourangle * u.hourangle, "DEC": stars.dec.deg * u.deg})
+    hours.write(tmp_path / "hours.ecsv")
+    for path in (tmp_path / "radians.fits", tmp_path / "hours.ecsv"):
+        info = _ingest(path, registry)
+        table = registry.get(f"{info.name}/{info.tables[0]}")
+        assert (table.ra_column, table.dec_column) == ("RA_deg", "DEC_deg")
+        assert all(_found_at_icrs(table.full_name, stars, registry))
+    row = cone_search(table.full_name, stars[0], 1 * u.arcsec, registry=registry)
+    assert row["RA_deg"][0] == pytest.approx(stars[0].ra.deg, abs=1e-9) and row["RA"].unit == u.hourangle
+
+
 def test_icrs_and_unstated_frames_are_left_alone(registry, tmp_path):
     stars = _stars(seed=6)
     t = Table({"id": np.arange(len(stars)), "ra": stars.ra.deg, "dec": stars.dec.deg})

@@ -216,3 +216,36 @@ def test_short_rows_only_under_a_header_and_never_longer(tmp_path):
             read_source(tmp_path / "b.csv")
     (tmp_path / "c.txt").write_text("name mag\nBarnard's 9.5\nO'Brien 10.1\n")  # apostrophes are no quotes
     assert list(read_source(tmp_path / "c.txt").tables[0].table["name"]) == ["Barnard's", "O'Brien"]
+
+
+def test_a_units_row_under_the_header_gives_the_columns_units(tmp_path):
+    """real11: a CSV with a row of units under its header (``Star,RAJ2000,DEJ2000,Vmag`` then ``,deg,deg,mag``,
+    as ESASky, Aladin and many archive exports write) was read with that row as data, so every column was text
+    and a crossmatch refused 'deg' as a right ascension. Now the row gives the columns their units and the
+    values are numbers, as astropy reads the same file without that row. Real stars: the VizieR sample's
+    table1 (J/A+A/511/A56), positions from astropy."""
+    import astropy.units as u
+    from astropy.io import ascii
+    from astropy.table import Table
+
+    from platform_lib.catalogs import read_text_table
+    from platform_lib.crossmatch import crossmatch
+
+    stars, _ = sample_tables()
+    where = SkyCoord([f"{h}h{m}m{s}s {sg}{d}d{dm}m{ds}s" for h, m, s, sg, d, dm, ds in
+                      zip(*(stars[c] for c in ("RAh", "RAm", "RAs", "DE-", "DEd", "DEm", "DEs")))])
+    rows = [f"{n},{a:.7f},{b:.7f},{v}" for n, a, b, v in zip(stars["Star"], where.ra.deg, where.dec.deg, stars["Vmag"])]
+    body = "\n".join(rows) + "\n"
+    (tmp_path / "plain.csv").write_text("Star,RAJ2000,DEJ2000,Vmag\n" + body)
+    (tmp_path / "units.csv").write_text("Star,RAJ2000,DEJ2000,Vmag\n,deg,deg,mag\n" + body)
+    reference = ascii.read(str(tmp_path / "plain.csv"), format="csv")
+    ours = read_text_table(tmp_path / "units.csv")
+    assert ours.colnames == reference.colnames and len(ours) == len(reference) == 15
+    for name in reference.colnames:
+        assert ours[name].dtype.kind == reference[name].dtype.kind and list(ours[name]) == list(reference[name])
+    assert [ours[n].unit for n in ours.colnames] == [None, u.deg, u.deg, u.mag]
+    pairs = crossmatch(ours, Table({"ra": where.ra.deg, "dec": where.dec.deg}), 0.1 * u.arcsec)
+    assert list(pairs["Star"]) == list(stars["Star"])
+    # a first row of words is a row, not units: no unit, nor a number under one
+    (tmp_path / "words.csv").write_text("name,kind\nM31,galaxy\nM42,nebula\nM45,cluster\n")
+    assert list(read_text_table(tmp_path / "words.csv")["name"]) == ["M31", "M42", "M45"]

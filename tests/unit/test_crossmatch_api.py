@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -399,3 +400,95 @@ def test_a_table_without_recognisable_positions_names_its_columns():
         crossmatch(Table({"x": [1.0], "y": [2.0]}), right, 1 * u.arcsec)
     assert err.value.code == "missing-column" and err.value.available == ["x", "y"]
     assert "available columns: x, y" in str(err.value)
+
+
+def test_positions_in_every_form_ingest_reads_match_as_astropy_matches_them(tmp_path):
+    """real11: a table's positions that ingest reads were refused by crossmatch ("no position columns that could
+    be recognised"), unless named and, for Galactic ones, given a frame: a VizieR table read by astropy
+    (``RAh RAm RAs DE- DEd DEm DEs``), Galactic ``GLON``/``GLAT`` (or UCDs ``pos.galactic.lon/lat`` on odd
+    names), RA/Dec in radians. Real stars (astropy's VizieR sample J/A+A/511/A56, Pancino+ 2010), each matched
+    against astropy's own reading of the same positions moved 0.5" by astropy: the same star, astropy's
+    separation to 1 mas; the CDS one again with its explanations saying B1950 (converted from FK4, as ingest
+    converts), and the Galactic one against a HATS catalogue (the touched-partitions path)."""
+    import astropy
+    from astropy.coordinates import FK4
+    from astropy.io import ascii
+
+    from platform_lib.catalogs import write_hats
+
+    vizier = Path(astropy.__file__).parent / "io" / "ascii" / "tests" / "data" / "vizier"
+    cds = ascii.read(str(vizier / "table1.dat"), readme=str(vizier / "ReadMe"), format="cds")
+    assert {"RAh", "RAm", "RAs", "DE-", "DEd", "DEm", "DEs"} <= set(cds.colnames) and len(cds) == 15
+    text = [f"{h}h{m}m{s}s {sg}{d}d{dm}m{ds}s" for h, m, s, sg, d, dm, ds in
+            zip(*(cds[c] for c in ("RAh", "RAm", "RAs", "DE-", "DEd", "DEm", "DEs")))]
+    stars = SkyCoord(text)
+
+    def moved(coords):
+        pa = np.linspace(0, 330, len(coords)) * u.deg
+        there = coords.directional_offset_by(pa, 0.5 * u.arcsec)
+        return Table({"id": np.asarray(cds["Star"]), "ra": there.ra.deg, "dec": there.dec.deg}), \
+            coords.separation(there)
+
+    def check(got, expected_sep):
+        assert list(got["Star"]) == list(got["id"]) == list(cds["Star"]), got
+        assert np.abs(got["separation_arcsec"] - expected_sep.to(u.arcsec)).max() < 1e-3 * u.arcsec
+
+    ref, sep = moved(stars)
+    check(crossmatch(cds, ref, 1 * u.arcsec), sep)
+    galactic = Table({"Star": cds["Star"], "GLON": stars.galactic.l.deg * u.deg,
+                      "GLAT": stars.galactic.b.deg * u.deg})
+    check(crossmatch(galactic, ref, 1 * u.arcsec), sep)
+    check(crossmatch(galactic, ref, 1 * u.arcsec, left_coords=("GLON", "GLAT")), sep)  # named, no frame given
+    odd = Table({"Star": cds["Star"], "l": stars.galactic.l.deg, "b": stars.galactic.b.deg})
+    odd["l"].meta["ucd"], odd["b"].meta["ucd"] = "pos.galactic.lon", "pos.galactic.lat"
+    check(crossmatch(odd, ref, 1 * u.arcsec), sep)
+    radians = Table({"Star": cds["Star"], "RA": stars.ra.rad * u.rad, "DEC": stars.dec.rad * u.rad})
+    check(crossmatch(radians, ref, 1 * u.arcsec), sep)
+    b1950 = cds.copy()
+    for name in ("RAh", "RAm", "RAs", "DE-", "DEd", "DEm", "DEs"):
+        b1950[name].description = b1950[name].description.replace("J2000", "B1950")
+    ref_b, sep_b = moved(SkyCoord(text, frame=FK4(equinox="B1950")).icrs)
+    got = crossmatch(b1950, ref_b, 1 * u.arcsec)
+    check(got, sep_b)
+    assert "RA_ICRS" in got.colnames
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # hats/lsdb's own deprecations while writing
+        write_hats(ref.to_pandas(), tmp_path / "ref", name="ref", ra_column="ra", dec_column="dec", partition_rows=5)
+    check(Table(crossmatch(galactic, str(tmp_path / "ref"), 1 * u.arcsec)), sep)
+
+
+def test_a_vizier_answer_in_b1950_is_matched_in_icrs():
+    """real11: a real VizieR answer (astroquery's recorded ``viz.xml``) gives many catalogues' positions as
+    VizieR's computed ``_RAB1950``/``_DEB1950`` ("Right ascension (FK4, Equinox=B1950.0)"); read as a job reads
+    it and matched, they were taken as ICRS, about 0.7 deg off: no pair. Now converted from FK4 B1950 to ICRS
+    as ingest converts them: each star matches astropy's conversion of it, to 1 mas; J2000 ones stay as
+    they are, and a frame given by the call is obeyed."""
+    from astropy.coordinates import FK4
+    from astropy.io.votable import parse
+
+    from platform_lib import jobs
+
+    astroquery = pytest.importorskip("astroquery")
+    path = Path(astroquery.__file__).parent / "vizier" / "tests" / "data" / "viz.xml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the file's VOTable-spec chatter
+        tables = [t.to_table(use_names_over_ids=True) for t in parse(str(path)).iter_tables()]
+        as_a_job_reads_it = jobs.read_table(path, table="I_40_catalog")
+    assert as_a_job_reads_it.colnames == next(t for t in tables if t.meta["ID"] == "I_40_catalog").colnames
+    b1950 = [t for t in tables if "_RAB1950" in t.colnames and len(t)]
+    assert len(b1950) >= 10
+    for t in b1950:
+        truth = SkyCoord(np.asarray(t["_RAB1950"]) * u.deg, np.asarray(t["_DEB1950"]) * u.deg,
+                         frame=FK4(equinox="B1950")).icrs
+        t["row"] = np.arange(len(t))  # a star may be listed twice at one position: every pair, each its own
+        got = crossmatch(t, Table({"n": np.arange(len(t)), "ra": truth.ra.deg, "dec": truth.dec.deg}), 1 * u.arcsec,
+                         mode="all")
+        own = got[got["row"] == got["n"]]
+        assert len(own) == len(t) and (own["separation_arcsec"] < 1e-3 * u.arcsec).all(), t.meta
+        assert "FK4 B1950" in got["RA_ICRS"].description
+    t = b1950[0]
+    as_given = Table({"ra": np.asarray(t["_RAB1950"]), "dec": np.asarray(t["_DEB1950"])})
+    assert len(crossmatch(t, as_given, 1 * u.arcsec, left_frame="icrs")) == len(t)  # the call's frame wins
+    j2000 = next(t for t in tables if "_RAJ2000" in t.colnames and len(t))
+    same = Table({"ra": np.asarray(j2000["_RAJ2000"]), "dec": np.asarray(j2000["_DEJ2000"])})
+    assert (crossmatch(j2000, same, 1 * u.arcsec)["separation_arcsec"] == 0).all()

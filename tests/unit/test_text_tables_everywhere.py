@@ -164,3 +164,38 @@ def test_a_job_input_names_one_table_of_a_vizier_votable():
         with pytest.raises(jobs.JobError, match="has no table 'I/239/nope'") as caught:
             jobs.read_table(f"{viz}#I/239/nope")
     assert caught.value.code == "unknown-table"
+
+
+def test_a_cds_data_file_reads_with_its_readme_and_crossmatches(tmp_path):
+    """real11: a VizieR catalogue saved as its ReadMe and data files could not be a job's input: the data file
+    was refused ("ingest the ReadMe", which a user cannot do in the platform's read-only registry) and the ReadMe
+    itself failed with astropy's IORegistryError. Now a data file (plain or gzipped) reads with the ReadMe beside
+    it, as astropy's CDS reader reads it, and its RAh RAm RAs DE- DEd DEm DEs positions crossmatch; the ReadMe
+    alone is refused, naming what to give. Ingest still takes the ReadMe, not a data file alone."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.io import ascii
+    from vizier_tsv import SAMPLE
+
+    from platform_lib.crossmatch import crossmatch
+
+    for name in ("ReadMe", "table1.dat", "table5.dat.gz"):
+        (tmp_path / name).write_bytes((SAMPLE / name).read_bytes())
+    for name in ("table1.dat", "table5.dat.gz"):
+        ours = jobs.read_table(tmp_path / name)
+        astropys = ascii.read(str(SAMPLE / name), readme=str(SAMPLE / "ReadMe"), format="cds")
+        assert ours.colnames == astropys.colnames and len(ours) == len(astropys) > 0
+        for col in astropys.colnames:
+            assert ours[col].unit == astropys[col].unit and list(ours[col]) == list(astropys[col]), col
+        assert read_text_table(tmp_path / name).colnames == astropys.colnames
+    stars = jobs.read_table(tmp_path / "table1.dat")
+    there = SkyCoord([f"{h}h{m}m{s}s {sg}{d}d{dm}m{ds}s" for h, m, s, sg, d, dm, ds in
+                      zip(*(stars[c] for c in ("RAh", "RAm", "RAs", "DE-", "DEd", "DEm", "DEs")))])
+    pairs = crossmatch(stars, Table({"ra": there.ra.deg, "dec": there.dec.deg, "n": np.arange(len(stars))}),
+                       0.1 * u.arcsec)
+    assert list(pairs["n"]) == list(range(len(stars))) and (pairs["separation_arcsec"] < 1e-3 * u.arcsec).all()
+    with pytest.raises(jobs.JobError, match="is a CDS ReadMe.*give one of the data files") as err:
+        jobs.read_table(tmp_path / "ReadMe")
+    assert err.value.code == "unreadable-input"
+    with pytest.raises(UnsupportedSource, match="is a data file of a CDS catalogue"):
+        read_source(tmp_path / "table1.dat")
