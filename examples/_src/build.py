@@ -141,13 +141,16 @@ ax.set_title('M1 (DSS) with the footprints of the search results')
 plt.show()"""),
     ("md", "## The whole archive on one sky map"),
     ("code", """everything = image_search()
-ra = np.radians(np.asarray(everything['s_ra']))
-dec = np.radians(np.asarray(everything['s_dec']))
+ra = np.asarray(everything['s_ra'])
+x = -np.radians(np.where(ra > 180, ra - 360, ra))  # RA increasing to the left, 0h in the middle
+y = np.radians(np.asarray(everything['s_dec']))
 fig = plt.figure(figsize=(8, 4))
 ax = fig.add_subplot(projection='mollweide')
-ax.scatter(-(np.where(ra > np.pi, ra - 2 * np.pi, ra)), dec, s=40, c='tab:red')
-for name, x, y in zip(everything['obs_id'], ra, dec):
-    ax.annotate(str(name).split('/')[-1], (-(x - 2 * np.pi if x > np.pi else x), y), fontsize=7)
+ax.scatter(x, y, s=40, c='tab:red')
+for name, xi, yi in zip(everything['obs_id'], x, y):
+    ax.annotate(str(name).split('/')[-1], (xi, yi), fontsize=7)
+ticks = np.arange(-150, 151, 30)
+ax.set_xticks(np.radians(ticks), [f'{-t % 360}°' for t in ticks])  # the RA of each meridian
 ax.grid(True)
 ax.set_title(f'{len(everything)} images in the archive (RA increases to the left)')
 plt.show()"""),
