@@ -246,7 +246,8 @@ uploaded = Table.read(csv)
 pleiades = crossmatch(uploaded, 'I/311', 3 * u.arcsec)
 print(len(pleiades), 'of my', len(uploaded), 'Pleiades stars are in Hipparcos: HIP', ', '.join(map(str, pleiades['HIP'])))"""),
     ("md", "## On Dask, against the whole catalogue\n\nGive the catalogue's registry name: its HEALPix partitions "
-           "(and their margin caches) are read by the cluster's workers."),
+           "(and their margin caches) are read by the cluster's workers. The next cell prints nothing until it is "
+           "done: a minute or so, most of it the cluster and its worker starting (more when the platform is busy)."),
     ("code", """from dask_gateway import Gateway
 
 cluster = Gateway().new_cluster()
