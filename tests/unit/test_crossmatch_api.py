@@ -399,3 +399,20 @@ def test_a_table_without_recognisable_positions_names_its_columns():
         crossmatch(Table({"x": [1.0], "y": [2.0]}), right, 1 * u.arcsec)
     assert err.value.code == "missing-column" and err.value.available == ["x", "y"]
     assert "available columns: x, y" in str(err.value)
+
+
+def test_a_file_name_given_as_a_catalogue_says_to_read_the_file_first(tmp_path, monkeypatch):
+    """first11: a newcomer's crossmatch('mystars.fits', 'I/311', ...) with her uploaded file answered "Failed to
+    read HATS at location mystars.fits", and with a misspelt file name "no table 'mystars.fits' in the
+    registry": neither said that crossmatch takes a table and the file is to be read first."""
+    from platform_lib.catalogs import CatalogNotFound, Registry
+
+    monkeypatch.chdir(tmp_path)
+    Table({"ra": [56.75], "dec": [24.1]}).write("mystars.fits")
+    with pytest.raises(CatalogNotFound, match=r"'mystars.fits' is a file, not a catalogue: .*Table.read"):
+        crossmatch("mystars.fits", "mystars.fits", 2 * u.arcsec)
+    registry = Registry(tmp_path / "registry.sqlite")
+    from platform_lib.catalogs import cone_search
+
+    with pytest.raises(CatalogNotFound, match=r"'my_stars.csv': no such file \(.*my_stars.csv\); no table .*Table.read"):
+        cone_search("my_stars.csv", SkyCoord(56.75, 24.1, unit="deg"), 1 * u.arcmin, registry=registry)
