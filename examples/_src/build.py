@@ -55,9 +55,10 @@ import matplotlib.pyplot as plt
 from platform_lib.storage import Storage
 
 usage = Storage().usage()
+width = max(map(len, usage))
 for name, use in usage.items():
     quota = 'no quota' if use.quota is None else f'quota {use.quota / 1e9:.1f} GB'
-    print(f'{name:<12} {use.used / 1e6:9.2f} MB in {use.files} files, {quota}')
+    print(f'{name:<{width}} {use.used / 1e6:9.2f} MB in {use.files} files, {quota}')
 fig, ax = plt.subplots(figsize=(6, 2.5))
 ax.barh(list(usage), [u.used / 1e6 for u in usage.values()])
 ax.set_xlabel('MB used')
