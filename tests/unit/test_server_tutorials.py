@@ -43,6 +43,28 @@ def test_copy_refresh_and_keep_the_users_edits(tmp_path):
     assert set(json.loads((home / "tutorials" / STATE_FILE).read_text())) == {"a.ipynb", "b.ipynb", "c.ipynb"}
 
 
+def test_a_tutorial_only_opened_or_run_is_refreshed_one_whose_cells_were_edited_is_kept(tmp_path):
+    """first11: opening a tutorial has Lab add its kernel's metadata (language_info) and autosave it; running it
+    adds outputs. Either made the copy "the user's own", so getting-started (which the first sign-in opens) and
+    every tutorial she opened never received the platform's next version."""
+    src, home = tmp_path / "examples", tmp_path / "home"
+    src.mkdir()
+    for name in ("opened", "edited"):
+        (src / f"{name}.ipynb").write_text(_nb(f"{name} v1"))
+    tutorials = Tutorials(source=str(src))
+    tutorials.sync(home)
+    opened = json.loads((home / "tutorials" / "opened.ipynb").read_text())
+    opened["metadata"]["language_info"] = {"name": "python", "version": "3.11.2"}
+    opened["cells"][0]["metadata"] = {"tags": []}
+    (home / "tutorials" / "opened.ipynb").write_text(json.dumps(opened, indent=1))
+    (home / "tutorials" / "edited.ipynb").write_text(_nb("edited v1, with my notes"))
+    for name in ("opened", "edited"):
+        (src / f"{name}.ipynb").write_text(_nb(f"{name} v2"))
+    assert tutorials.sync(home) == {"edited.ipynb": "kept", "opened.ipynb": "refreshed"}
+    assert (home / "tutorials" / "opened.ipynb").read_text() == _nb("opened v2")
+    assert (home / "tutorials" / "edited.ipynb").read_text() == _nb("edited v1, with my notes")
+
+
 def test_the_guides_are_copied_beside_the_tutorials_and_the_users_edits_kept(tmp_path):
     """first11: the guides the tutorials and help() point to (docs/*.md) were nowhere in a user's Lab, which has
     no internet: a newcomer had no way to read them. Their pages and pictures now come into tutorials/guides/."""

@@ -5,8 +5,10 @@ platform's ``examples/``) into ``<root_dir>/<Tutorials.folder>/``, and the platf
 (``Tutorials.guides``: the Markdown pages of ``docs/`` and their pictures) into ``<folder>/guides/``, so
 they can be read in Lab with no internet (the Help menu opens them). It works in the spirit of
 nbgitpuller: a new file appears, a file the user has not touched is refreshed when the platform's version
-changes, and a file the user edited (or deleted and re-created) is never overwritten. What was
-copied is remembered, by content hash, in ``<folder>/.tutorials.json``. Writes are atomic (a
+changes, and a file the user edited (or deleted and re-created) is never overwritten. A notebook counts as
+edited when its cells' sources are; its outputs and metadata do not count (opening a tutorial has Lab add its
+kernel's metadata and autosave it, and running it adds outputs: neither may keep the platform's next version
+away). What was copied is remembered, by content hash, in ``<folder>/.tutorials.json``. Writes are atomic (a
 temporary file renamed into place). The first time it fills a home, it also has Lab open
 ``Tutorials.welcome`` (getting-started) on that first sign-in (:mod:`astrohub_server.workspace`).
 May import traitlets and :mod:`astrohub_server.workspace`.
@@ -35,6 +37,18 @@ GUIDE_SUFFIXES = (".md", ".png")
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fingerprint(path: Path) -> str:
+    """The hash that tells the user's edits: of a notebook, its cells' kinds and sources; of another file, its bytes."""
+    data = path.read_bytes()
+    if path.suffix == ".ipynb":
+        try:
+            cells = [(c["cell_type"], "".join(c["source"])) for c in json.loads(data)["cells"]]
+            data = json.dumps(cells).encode()
+        except (ValueError, KeyError, TypeError):
+            pass  # not a notebook: its bytes
+    return hashlib.sha256(data).hexdigest()
 
 
 def _atomic_write(dest: Path, data: bytes, mode: int = 0o600) -> None:
@@ -107,11 +121,11 @@ class Tutorials(SingletonConfigurable):
         done: dict[str, str] = {}
         for src, name in files:
             dest = target / name
-            new = _sha(src)
+            new = _fingerprint(src)
             if not dest.exists():
                 _atomic_copy(src, dest)
                 done[name] = "copied"
-            elif _sha(dest) != state.get(name):
+            elif state.get(name) not in (_fingerprint(dest), _sha(dest)):  # (a record kept whole files' hashes)
                 done[name] = "kept"  # the user's own version: never overwritten
                 continue
             elif new != state.get(name):
