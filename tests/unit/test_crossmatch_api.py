@@ -416,4 +416,3 @@ def test_a_file_name_given_as_a_catalogue_says_to_read_the_file_first(tmp_path, 
 
     with pytest.raises(CatalogNotFound, match=r"'my_stars.csv': no such file \(.*my_stars.csv\); no table .*Table.read"):
         cone_search("my_stars.csv", SkyCoord(56.75, 24.1, unit="deg"), 1 * u.arcmin, registry=registry)
-
