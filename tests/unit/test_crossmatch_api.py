@@ -414,5 +414,6 @@ def test_a_file_name_given_as_a_catalogue_says_to_read_the_file_first(tmp_path, 
     registry = Registry(tmp_path / "registry.sqlite")
     from platform_lib.catalogs import cone_search
 
-    with pytest.raises(CatalogNotFound, match=r"'my_stars.csv': no such file \(.*my_stars.csv\); no table .*Table.read"):
+    missing = r"'my_stars.csv': no such file \(.*my_stars.csv\); no table .*Table.read"
+    with pytest.raises(CatalogNotFound, match=missing):
         cone_search("my_stars.csv", SkyCoord(56.75, 24.1, unit="deg"), 1 * u.arcmin, registry=registry)
