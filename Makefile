@@ -13,10 +13,14 @@ BIN        := $(VENV)/bin
 NPM_PREFIX := .npm
 export PATH := $(CURDIR)/$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-APT_PACKAGES := chromium stilts acl kstars-data
+# Debian packages the platform itself uses (make up): acl (group folders' ACLs as root) and kstars-data (JPL SBDB
+# orbits of real asteroids and comets: platform_lib.moving and the moving-objects tutorial). The test tiers add
+# Chromium (browser tier) and STILTS (VO client tests).
+PLATFORM_APT := acl kstars-data
+TEST_APT     := chromium stilts
 PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/pyproject.toml extensions/server/pyproject.toml .ci/constraints.txt
 
-.PHONY: up test install install-test system-packages proxy down status clean
+.PHONY: up test install install-test platform-packages system-packages proxy down status clean
 
 up: install
 	$(BIN)/astrohub up $(ARGS)
@@ -39,7 +43,7 @@ else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 endif
 
-install: $(VENV)/.installed-hub $(VENV)/.sample-data proxy
+install: $(VENV)/.installed-hub $(VENV)/.sample-data proxy platform-packages
 install-test: $(VENV)/.installed-test $(VENV)/.sample-data $(VENV)/.test-data proxy system-packages
 
 $(BIN)/python:
@@ -79,15 +83,24 @@ ALADIN_LITE := 3.9.2-beta
 $(NPM_PREFIX)/node_modules/aladin-lite/package.json:
 	npm install --prefix $(NPM_PREFIX) --no-audit --no-fund --save-exact aladin-lite@$(ALADIN_LITE)
 
-# Debian packages the test tiers use: Chromium (browser tier), STILTS (VO client tests), acl (group folders as root),
-# kstars-data (JPL SBDB orbits of real asteroids and comets: platform_lib.moving and its tests).
-system-packages:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Missing Debian packages, installed with apt-get (through sudo when not root). $(2): what a failure does.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+		{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; } || $(2); \
 	fi
+endef
+
+# make up: without them the platform still starts, but as root group folders fall back to a Unix group and the
+# moving-objects tutorial stops at its first cell, so a failure is told, not fatal.
+platform-packages:
+	$(call apt_install,$(PLATFORM_APT),echo "WARNING: could not install$$missing: group folders fall back to Unix groups and platform_lib.moving has no orbits until they are installed")
+
+# make test: the platform's packages and the test tiers'.
+system-packages:
+	$(call apt_install,$(PLATFORM_APT) $(TEST_APT),exit 1)
 
 clean:
 	rm -rf $(VENV) $(NPM_PREFIX) .cache

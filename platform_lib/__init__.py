@@ -1,9 +1,24 @@
-"""astrohub's platform library: storage, VO retrieval, catalogues and crossmatch for notebooks.
+"""astrohub's platform library: storage, VO retrieval, catalogues, crossmatch, sky maps, moving objects and the
+sky viewer, for notebooks.
 
-This package owns what a user's kernel imports. Sub-packages own one area each (``storage``,
-``catalogs``, ``imageindex``, ``retrieval``, ``crossmatch``); the ``local`` sub-package runs the
-platform on one machine and ``cli`` is the ``astrohub`` command. Import cost is kept low: nothing
-here imports a sub-package eagerly.
+Its sub-packages, each imported on first use (``platform_lib.storage.Storage()`` after ``import platform_lib``,
+or ``from platform_lib.storage import Storage``), so ``import platform_lib`` stays cheap:
+
+``storage``     your home, group, datasets, scratch and object-storage spaces; quotas; tables and images by format
+``catalogs``    the platform's catalogue dictionary, ingest to HATS, cone/box/polygon search
+``retrieval``   one VO client (cone search, SIA v2, TAP, registry) for our archive and external services
+``crossmatch``  your table against a platform catalogue, in memory or on Dask, with match probabilities
+``skymap``      catalogues against LIGO/Virgo/KAGRA sky maps
+``moving``      ephemerides offline; which images contain a planet, asteroid or comet, and which bodies an image
+``jobs``        background jobs that outlive the notebook
+``viz``         any result in Aladin Lite (offline) or as a static figure; HiPS
+``resources``   what you use (also ``platform_lib.usage()``); ``sampledata``: the sample data; ``imageindex``:
+                the image index; ``gateway``: Dask Gateway helpers
+
+``get_settings()`` says where your spaces are. The tutorials are in ``tutorials/`` in your home, and the
+guides in Lab's Help menu ("astrohub Guides", also ``tutorials/guides/``); ``help(platform_lib.crossmatch)``
+and so on give the details. The ``local`` sub-package runs the platform on one machine and ``cli`` is the
+``astrohub`` command.
 """
 
 from platform_lib.errors import PlatformError
@@ -17,6 +32,23 @@ use_python_tabledata_writer()
 __version__ = "0.1.0"
 
 __all__ = ["PlatformError", "PlatformSettings", "get_settings", "usage", "__version__"]
+
+#: The sub-packages a notebook uses, imported when first named as ``platform_lib.<name>`` and listed by ``dir()``
+#: (so tab completion offers them).
+SUBPACKAGES = ("catalogs", "crossmatch", "gateway", "imageindex", "jobs", "moving", "resources", "retrieval",
+               "sampledata", "skymap", "storage", "viz")
+
+
+def __getattr__(name: str):
+    if name in SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(SUBPACKAGES))
 
 
 def usage(settings: PlatformSettings | None = None, *, dask: bool = True):

@@ -55,9 +55,10 @@ import matplotlib.pyplot as plt
 from platform_lib.storage import Storage
 
 usage = Storage().usage()
+width = max(map(len, usage))
 for name, use in usage.items():
     quota = 'no quota' if use.quota is None else f'quota {use.quota / 1e9:.1f} GB'
-    print(f'{name:<12} {use.used / 1e6:9.2f} MB in {use.files} files, {quota}')
+    print(f'{name:<{width}} {use.used / 1e6:9.2f} MB in {use.files} files, {quota}')
 fig, ax = plt.subplots(figsize=(6, 2.5))
 ax.barh(list(usage), [u.used / 1e6 for u in usage.values()])
 ax.set_xlabel('MB used')
@@ -141,13 +142,16 @@ ax.set_title('M1 (DSS) with the footprints of the search results')
 plt.show()"""),
     ("md", "## The whole archive on one sky map"),
     ("code", """everything = image_search()
-ra = np.radians(np.asarray(everything['s_ra']))
-dec = np.radians(np.asarray(everything['s_dec']))
+ra = np.asarray(everything['s_ra'])
+x = -np.radians(np.where(ra > 180, ra - 360, ra))  # RA increasing to the left, 0h in the middle
+y = np.radians(np.asarray(everything['s_dec']))
 fig = plt.figure(figsize=(8, 4))
 ax = fig.add_subplot(projection='mollweide')
-ax.scatter(-(np.where(ra > np.pi, ra - 2 * np.pi, ra)), dec, s=40, c='tab:red')
-for name, x, y in zip(everything['obs_id'], ra, dec):
-    ax.annotate(str(name).split('/')[-1], (-(x - 2 * np.pi if x > np.pi else x), y), fontsize=7)
+ax.scatter(x, y, s=40, c='tab:red')
+for name, xi, yi in zip(everything['obs_id'], x, y):
+    ax.annotate(str(name).split('/')[-1], (xi, yi), fontsize=7)
+ticks = np.arange(-150, 151, 30)
+ax.set_xticks(np.radians(ticks), [f'{-t % 360}°' for t in ticks])  # the RA of each meridian
 ax.grid(True)
 ax.set_title(f'{len(everything)} images in the archive (RA increases to the left)')
 plt.show()"""),
@@ -243,7 +247,8 @@ uploaded = Table.read(csv)
 pleiades = crossmatch(uploaded, 'I/311', 3 * u.arcsec)
 print(len(pleiades), 'of my', len(uploaded), 'Pleiades stars are in Hipparcos: HIP', ', '.join(map(str, pleiades['HIP'])))"""),
     ("md", "## On Dask, against the whole catalogue\n\nGive the catalogue's registry name: its HEALPix partitions "
-           "(and their margin caches) are read by the cluster's workers."),
+           "(and their margin caches) are read by the cluster's workers. The next cell prints nothing until it is "
+           "done: a minute or so, most of it the cluster and its worker starting (more when the platform is busy)."),
     ("code", """from dask_gateway import Gateway
 
 cluster = Gateway().new_cluster()

@@ -68,8 +68,27 @@ def _registry(path: str) -> Registry:
     return Registry(path, readonly=True)
 
 
+#: What to do with a table file given where a catalogue is expected.
+READ_IT_FIRST = ("read a file of yours into a table first (astropy's Table.read(path), or "
+                 "Storage().read_table('home:<path>')) and pass the table")
+
+
+def _a_table_file(name, not_in_registry: str = "") -> str | None:
+    """What is wrong when ``name``, which is no HATS folder, is (or is named like) a table file; else None."""
+    from platform_lib.catalogs._readers import _FORMATS, _suffix
+
+    path = Path(name)
+    if path.is_file():
+        return f"{str(name)!r} is a file, not a catalogue: {READ_IT_FIRST}"
+    if _suffix(path) in _FORMATS:
+        return f"{str(name)!r}: no such file ({path.absolute()}); {not_in_registry}; {READ_IT_FIRST}"
+    return None
+
+
 def resolve(name_or_path, registry: Registry | None = None) -> tuple[Path, TableInfo | None]:
     """The HATS folder for a registry name or a path, and the registry's table entry when there is one."""
+    if isinstance(name_or_path, (str, os.PathLike)) and Path(name_or_path).is_file():
+        raise CatalogNotFound(_a_table_file(name_or_path), value=str(name_or_path))
     if isinstance(name_or_path, TableInfo):
         info = name_or_path
     elif isinstance(name_or_path, Path) or (isinstance(name_or_path, str) and is_hats_path(name_or_path)):
@@ -84,7 +103,13 @@ def resolve(name_or_path, registry: Registry | None = None) -> tuple[Path, Table
                     f"{name_or_path!r} is not a HATS folder and no registry is configured "
                     "(PLATFORM_CATALOG_REGISTRY / PLATFORM_DATASETS)", value=str(name_or_path))
             registry = _registry(str(path))
-        info = registry.get(str(name_or_path))
+        try:
+            info = registry.get(str(name_or_path))
+        except CatalogNotFound as exc:
+            file = _a_table_file(name_or_path, str(exc))
+            if file is None:
+                raise
+            raise CatalogNotFound(file, value=str(name_or_path)) from None
     if info.hats_path is None:
         raise CatalogNotFound(
             f"table {info.full_name!r} has no position columns, so it has no sky index to search; "

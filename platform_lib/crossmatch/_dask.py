@@ -309,8 +309,8 @@ def open_catalog(obj, coords, margin_arcsec: float, side: str):
         return lsdb.from_dataframe(
             obj, ra_column=coords[0], dec_column=coords[1], margin_threshold=margin_arcsec,
             catalog_name=side)
-    if type(obj).__name__ == "TableInfo" or (isinstance(obj, str) and not Path(obj).exists()):
-        from platform_lib.catalogs import resolve
+    if type(obj).__name__ == "TableInfo" or (isinstance(obj, (str, os.PathLike)) and not Path(obj).is_dir()):
+        from platform_lib.catalogs import resolve  # a name, or a file: resolve says to read it into a table first
 
         obj, _ = resolve(obj)
     path = Path(obj)

@@ -64,7 +64,7 @@ class Plan:
 
 def _layout(obj) -> HatsLayout | None:
     """The layout of a HATS path or registry name, else None (an LSDB catalogue, a frame...)."""
-    if type(obj).__name__ == "TableInfo" or isinstance(obj, str) and not Path(obj).exists():
+    if type(obj).__name__ == "TableInfo" or isinstance(obj, (str, os.PathLike)) and not Path(obj).is_dir():
         from platform_lib.catalogs import resolve
 
         obj, _ = resolve(obj)

@@ -110,9 +110,11 @@ def sample_data_command(config: LocalConfig, layout: DataLayout, python: str) ->
 
 
 def tutorials_environment() -> dict[str, str]:
-    """``ASTROHUB_TUTORIALS``: the checkout's ``examples/``, which every user server copies into its home."""
-    examples = Path(__file__).resolve().parents[2] / "examples"
-    return {"ASTROHUB_TUTORIALS": str(examples)} if examples.is_dir() else {}
+    """``ASTROHUB_TUTORIALS`` and ``ASTROHUB_GUIDES``: the checkout's ``examples/`` and ``docs/``, which every user
+    server copies into its home (``tutorials/`` and ``tutorials/guides/``)."""
+    root = Path(__file__).resolve().parents[2]
+    folders = {"ASTROHUB_TUTORIALS": root / "examples", "ASTROHUB_GUIDES": root / "docs"}
+    return {name: str(folder) for name, folder in folders.items() if folder.is_dir()}
 
 
 def public_url(config: LocalConfig) -> str:

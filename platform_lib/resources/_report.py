@@ -57,6 +57,10 @@ class UsageReport:
         lines += [f"  ({p})" for p in self.problems]
         return "\n".join(lines)
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """A notebook cell ending in ``platform_lib.usage()`` shows the report as ``print`` does, not the dataclass."""
+        printer.text(str(self))
+
 
 def usage(settings: PlatformSettings | None = None, *, dask: bool = True) -> UsageReport:
     """Storage used against each quota in the user's spaces, and their Dask clusters' resources.

@@ -40,6 +40,12 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         # Not blank: a rendered notebook (text, toolbar, file browser) has many colours, none covering all.
         assert colours is None or (len(colours) > 50 and max(c for c, _ in colours) < 0.95 * 1280 * 900)
         assert page.locator(f"{notebook} .jp-Cell").count() >= 10
+        # first11: the guides the tutorials point to (docs/*.md) read offline too, from the Help menu, rendered
+        page.click(".lm-MenuBar-itemLabel:text-is('Help')")
+        page.click(".lm-Menu-itemLabel:text-is('astrohub Guides')")
+        page.click(".lm-Menu-itemLabel:text-is('Storage')")
+        guide = page.wait_for_selector(".jp-MarkdownViewer:not(.lm-mod-hidden) .jp-RenderedMarkdown h1", timeout=60_000)
+        assert guide.inner_text().strip() == "Storage"
     finally:
         page.close()
         platform.stop_server(user)

@@ -64,6 +64,10 @@ def test_user_image_ships_the_tutorials_where_servers_look() -> None:
     env = re.search(r"^ENV ASTROHUB_TUTORIALS=(\S+?)/?$", dockerfile, re.M)
     assert copied and env and copied[1] == env[1], "COPY examples/*.ipynb and ENV ASTROHUB_TUTORIALS must agree"
     assert (REPO / "examples" / "getting-started.ipynb").is_file()
+    # first11: and the guides the Help menu opens (tutorials/guides/), which were nowhere in a user's Lab
+    copied = re.search(r"^COPY docs/\*\.md docs/\*\.png (\S+?)/?$", dockerfile, re.M)
+    env = re.search(r"^ENV ASTROHUB_GUIDES=(\S+?)/?$", dockerfile, re.M)
+    assert copied and env and copied[1] == env[1], "COPY docs/*.md docs/*.png and ENV ASTROHUB_GUIDES must agree"
 
 
 @pytest.mark.parametrize("image", ["hub", "user"])

@@ -345,3 +345,15 @@ def test_a_registry_given_by_relative_path_stores_absolute_paths(tmp_path, monke
     monkeypatch.chdir("/")
     stored = Registry(tmp_path / "catalogs" / "registry.sqlite").get("R").hats_path
     assert stored.is_absolute() and stored.resolve() == (tmp_path / "catalogs" / "hats" / "R" / "R").resolve()
+
+
+def test_a_cone_search_around_an_objects_name_says_how_to_write_the_position(tmp_path):
+    """first11: cone_search('I/311', 'M45', 1 * u.deg) answered "position must be an astropy SkyCoord, not str",
+    which does not say how to write one, nor that a name is not looked up."""
+    from platform_lib.catalogs import cone_search
+
+    registry = Registry(tmp_path / "registry.sqlite")
+    with pytest.raises(TypeError, match=r"not the text 'M45': .*not looked up.*SkyCoord\('03h47m24s"):
+        cone_search("I/311", "M45", 1 * u.deg, registry=registry)
+    with pytest.raises(TypeError, match=r"not tuple: write e.g. .*unit='deg'"):
+        cone_search("I/311", (56.85, 24.12), 1 * u.deg, registry=registry)

@@ -492,3 +492,21 @@ def test_a_vizier_answer_in_b1950_is_matched_in_icrs():
     j2000 = next(t for t in tables if "_RAJ2000" in t.colnames and len(t))
     same = Table({"ra": np.asarray(j2000["_RAJ2000"]), "dec": np.asarray(j2000["_DEJ2000"])})
     assert (crossmatch(j2000, same, 1 * u.arcsec)["separation_arcsec"] == 0).all()
+
+
+def test_a_file_name_given_as_a_catalogue_says_to_read_the_file_first(tmp_path, monkeypatch):
+    """first11: a newcomer's crossmatch('mystars.fits', 'I/311', ...) with her uploaded file answered "Failed to
+    read HATS at location mystars.fits", and with a misspelt file name "no table 'mystars.fits' in the
+    registry": neither said that crossmatch takes a table and the file is to be read first."""
+    from platform_lib.catalogs import CatalogNotFound, Registry
+
+    monkeypatch.chdir(tmp_path)
+    Table({"ra": [56.75], "dec": [24.1]}).write("mystars.fits")
+    with pytest.raises(CatalogNotFound, match=r"'mystars.fits' is a file, not a catalogue: .*Table.read"):
+        crossmatch("mystars.fits", "mystars.fits", 2 * u.arcsec)
+    registry = Registry(tmp_path / "registry.sqlite")
+    from platform_lib.catalogs import cone_search
+
+    missing = r"'my_stars.csv': no such file \(.*my_stars.csv\); no table .*Table.read"
+    with pytest.raises(CatalogNotFound, match=missing):
+        cone_search("my_stars.csv", SkyCoord(56.75, 24.1, unit="deg"), 1 * u.arcmin, registry=registry)

@@ -32,3 +32,28 @@ def test_notebook_is_what_build_py_writes(name):
     assert [(c.cell_type, c.id, c.source) for c in on_disk.cells] == [
         (c.cell_type, c.id, c.source) for c in built.cells
     ], f"examples/{name}.ipynb differs from examples/_src/build.py: edit build.py and run it"
+
+
+def test_the_images_sky_map_labels_each_meridian_with_its_right_ascension():
+    """first11: the images tutorial's all-sky map drew RA increasing to the left but kept Matplotlib's longitude
+    labels, so M51 (RA 202.5 deg) sat at "150°" and M1 (83.6 deg) at "-90°"."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    (source,) = [src for kind, src in BUILD.IMAGES if kind == "code" and "mollweide" in src]
+    images = {"s_ra": [83.6, 202.5, 280.5], "s_dec": [22.0, 47.2, 0.1], "obs_id": ["s/m1", "s/m51", "s/sa110"]}
+    plt.show = lambda: None
+    scope = {"np": np, "plt": plt, "image_search": lambda: images}
+    exec(source, scope)
+    ax = scope["ax"]
+    ax.figure.canvas.draw()
+    ticks = np.degrees(ax.get_xticks())
+    labels = [float(t.get_text().rstrip("°").replace("−", "-")) for t in ax.get_xticklabels()]
+    for note in ax.texts:
+        ra = images["s_ra"][images["obs_id"].index(f"s/{note.get_text()}")]
+        nearest = labels[int(np.argmin(abs(ticks - np.degrees(note.xy[0]))))]
+        assert abs((nearest - ra + 180) % 360 - 180) <= 15, (note.get_text(), ra, nearest)
+    plt.close("all")

@@ -281,7 +281,8 @@ def test_the_help_menu_names_the_tutorials_as_their_notebooks_do():
     schema = json.loads((root / "extensions/server/astrohub_server/labextension/astrohub-help/schemas"
                          "/astrohub-help/plugin.json").read_text())
     [help_menu] = schema["jupyter.lab.menus"]["main"]
-    [submenu] = [i["submenu"] for i in help_menu["items"] if i.get("type") == "submenu"]
+    submenus = {i["submenu"]["id"]: i["submenu"] for i in help_menu["items"] if i.get("type") == "submenu"}
+    submenu = submenus["astrohub-tutorials"]
     entries = [i["args"] for i in help_menu["items"] + submenu["items"] if i.get("command") == "astrohub:open-tutorial"]
     titles = {}
     for notebook in (root / "examples").glob("*.ipynb"):
@@ -290,6 +291,13 @@ def test_the_help_menu_names_the_tutorials_as_their_notebooks_do():
     assert {e["args"]["path"] for e in submenu["items"] if "args" in e} | {"tutorials/getting-started.ipynb"} == set(titles)
     for entry in entries:
         assert entry["label"] == titles[entry["path"]], entry
+    # first11: the guides (docs/, copied into tutorials/guides/ by astrohub_server.tutorials), opened rendered
+    guides = [i["args"] for i in submenus["astrohub-guides"]["items"]]
+    assert {"tutorials/guides/storage.md", "tutorials/guides/crossmatch.md"} <= {g["path"] for g in guides}
+    for guide in guides:
+        page = root / "docs" / guide["path"].removeprefix("tutorials/guides/")
+        assert guide["label"] == page.read_text().splitlines()[0].lstrip("# ").replace("`", ""), guide
+        assert guide["factory"] == "Markdown Preview", guide
     assert "http" not in json.dumps(schema)
 
 

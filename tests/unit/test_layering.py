@@ -208,3 +208,22 @@ def test_jobs_never_imports_retrieval_and_finds_the_tap_kind_by_entry_point():
 
     assert "tap" not in BUILTIN_KINDS and resolve_kind("tap") is tapjobs.TAP_KIND
     assert [s for s in job_sources() if isinstance(s, JobSource)] == [tapjobs.ARCHIVE_JOBS]
+
+
+def test_import_platform_lib_offers_its_sub_packages_by_name_and_to_tab_completion():
+    """first11: after ``import platform_lib``, ``platform_lib.storage`` was an AttributeError and tab completion
+    of ``platform_lib.`` listed none of the sub-packages (they are imported lazily); now they are imported on
+    first use, and ``import platform_lib`` itself still imports none of them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, platform_lib\n"
+        "assert not [m for m in sys.modules if m.startswith(('platform_lib.storage', 'platform_lib.crossmatch'))]\n"
+        "assert {'catalogs', 'crossmatch', 'storage', 'viz'} <= set(dir(platform_lib)), dir(platform_lib)\n"
+        "print(platform_lib.storage.Storage.__name__, platform_lib.crossmatch.crossmatch.__name__)\n"
+        "try:\n    platform_lib.strage\nexcept AttributeError as e:\n    print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["Storage crossmatch", "module 'platform_lib' has no attribute 'strage'"]

@@ -43,6 +43,50 @@ def test_copy_refresh_and_keep_the_users_edits(tmp_path):
     assert set(json.loads((home / "tutorials" / STATE_FILE).read_text())) == {"a.ipynb", "b.ipynb", "c.ipynb"}
 
 
+def test_a_tutorial_only_opened_or_run_is_refreshed_one_whose_cells_were_edited_is_kept(tmp_path):
+    """first11: opening a tutorial has Lab add its kernel's metadata (language_info) and autosave it; running it
+    adds outputs. Either made the copy "the user's own", so getting-started (which the first sign-in opens) and
+    every tutorial she opened never received the platform's next version."""
+    src, home = tmp_path / "examples", tmp_path / "home"
+    src.mkdir()
+    for name in ("opened", "edited"):
+        (src / f"{name}.ipynb").write_text(_nb(f"{name} v1"))
+    tutorials = Tutorials(source=str(src))
+    tutorials.sync(home)
+    opened = json.loads((home / "tutorials" / "opened.ipynb").read_text())
+    opened["metadata"]["language_info"] = {"name": "python", "version": "3.11.2"}
+    opened["cells"][0]["metadata"] = {"tags": []}
+    (home / "tutorials" / "opened.ipynb").write_text(json.dumps(opened, indent=1))
+    (home / "tutorials" / "edited.ipynb").write_text(_nb("edited v1, with my notes"))
+    for name in ("opened", "edited"):
+        (src / f"{name}.ipynb").write_text(_nb(f"{name} v2"))
+    assert tutorials.sync(home) == {"edited.ipynb": "kept", "opened.ipynb": "refreshed"}
+    assert (home / "tutorials" / "opened.ipynb").read_text() == _nb("opened v2")
+    assert (home / "tutorials" / "edited.ipynb").read_text() == _nb("edited v1, with my notes")
+
+
+def test_the_guides_are_copied_beside_the_tutorials_and_the_users_edits_kept(tmp_path):
+    """first11: the guides the tutorials and help() point to (docs/*.md) were nowhere in a user's Lab, which has
+    no internet: a newcomer had no way to read them. Their pages and pictures now come into tutorials/guides/."""
+    src, docs, home = tmp_path / "examples", tmp_path / "docs", tmp_path / "home"
+    src.mkdir()
+    docs.mkdir()
+    (src / "a.ipynb").write_text(_nb("a v1"))
+    (docs / "storage.md").write_text("# Storage\n")
+    (docs / "figure.png").write_bytes(b"\x89PNG")
+    (docs / "build.py").write_text("not a guide")
+    tutorials = Tutorials(source=str(src), guides=str(docs))
+    assert tutorials.sync(home) == {"a.ipynb": "copied", "guides/figure.png": "copied", "guides/storage.md": "copied"}
+    guides = home / "tutorials" / "guides"
+    assert sorted(p.name for p in guides.iterdir()) == ["figure.png", "storage.md"]
+    (guides / "storage.md").write_text("# Storage, with my notes\n")
+    (docs / "storage.md").write_text("# Storage v2\n")
+    (docs / "figure.png").write_bytes(b"\x89PNG v2")
+    assert tutorials.sync(home) == {"a.ipynb": "current", "guides/figure.png": "refreshed", "guides/storage.md": "kept"}
+    assert (guides / "storage.md").read_text() == "# Storage, with my notes\n"
+    assert Tutorials(guides=str(docs)).sync(tmp_path / "other")["guides/storage.md"] == "copied"  # no notebooks
+
+
 def test_a_full_home_leaves_no_temporary_file_at_a_server_start(tmp_path, monkeypatch):
     """rel9: the record of copied tutorials, written at every server start, left a hidden temporary file in
     ~/tutorials each time its write failed (a home at its quota)."""
@@ -68,6 +112,7 @@ def test_a_full_home_leaves_no_temporary_file_at_a_server_start(tmp_path, monkey
 
 def test_no_source_copies_nothing(tmp_path, monkeypatch):
     monkeypatch.delenv("ASTROHUB_TUTORIALS", raising=False)
+    monkeypatch.delenv("ASTROHUB_GUIDES", raising=False)
     assert Tutorials().sync(tmp_path) == {}
     assert Tutorials(source=str(tmp_path / "missing")).sync(tmp_path) == {}
     assert not (tmp_path / "tutorials").exists()

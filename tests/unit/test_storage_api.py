@@ -170,6 +170,19 @@ def test_usage_and_quota_file(storage, spaces):
     assert storage.usage("home").free == 0
 
 
+def test_platform_lib_usage_as_a_cells_last_line_shows_the_report(storage, spaces):
+    """first11: a cell ending in ``platform_lib.usage()`` (as README names it) showed the dataclass's repr, one
+    line of ``UsageReport(user=..., storage={'home': Usage(space='home', used=12316333, ...`` ."""
+    from IPython.lib.pretty import pretty
+
+    from platform_lib.resources import usage
+
+    storage.write_bytes("home:a.bin", b"x" * 100)
+    report = usage(storage.settings, dask=False)
+    assert pretty(report) == str(report)
+    assert pretty(report).startswith("usage of ") and "home" in pretty(report).splitlines()[1]
+
+
 def test_a_shared_workspace_is_a_space_with_its_own_quota(spaces):
     """astrohub workspaces' folders (PLATFORM_WORKSPACES_ROOT) are spaces ``workspace/<name>``; the quota
     written in one is enforced on writes there, with a message naming it."""

@@ -1,10 +1,14 @@
 """The tutorials in every home: a copy of the platform's tutorial notebooks that each user owns.
 
 Owns :class:`Tutorials`. At server start it copies each notebook of ``Tutorials.source`` (the
-platform's ``examples/``) into ``<root_dir>/<Tutorials.folder>/``, in the spirit of nbgitpuller: a
-new tutorial appears, a tutorial the user has not touched is refreshed when the platform's version
-changes, and a tutorial the user edited (or deleted and re-created) is never overwritten. What was
-copied is remembered, by content hash, in ``<folder>/.tutorials.json``. Writes are atomic (a
+platform's ``examples/``) into ``<root_dir>/<Tutorials.folder>/``, and the platform's guides
+(``Tutorials.guides``: the Markdown pages of ``docs/`` and their pictures) into ``<folder>/guides/``, so
+they can be read in Lab with no internet (the Help menu opens them). It works in the spirit of
+nbgitpuller: a new file appears, a file the user has not touched is refreshed when the platform's version
+changes, and a file the user edited (or deleted and re-created) is never overwritten. A notebook counts as
+edited when its cells' sources are; its outputs and metadata do not count (opening a tutorial has Lab add its
+kernel's metadata and autosave it, and running it adds outputs: neither may keep the platform's next version
+away). What was copied is remembered, by content hash, in ``<folder>/.tutorials.json``. Writes are atomic (a
 temporary file renamed into place). The first time it fills a home, it also has Lab open
 ``Tutorials.welcome`` (getting-started) on that first sign-in (:mod:`astrohub_server.workspace`).
 May import traitlets and :mod:`astrohub_server.workspace`.
@@ -21,14 +25,30 @@ from pathlib import Path
 from traitlets import Unicode
 from traitlets.config import SingletonConfigurable
 
-__all__ = ["Tutorials", "STATE_FILE"]
+__all__ = ["Tutorials", "STATE_FILE", "GUIDES"]
 
 #: Where the hashes of the copied versions are kept, inside the tutorials folder.
 STATE_FILE = ".tutorials.json"
+#: The folder inside the tutorials folder that receives the guides.
+GUIDES = "guides"
+#: The guides' files that are copied: the pages and the pictures they show.
+GUIDE_SUFFIXES = (".md", ".png")
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fingerprint(path: Path) -> str:
+    """The hash that tells the user's edits: of a notebook, its cells' kinds and sources; of another file, its bytes."""
+    data = path.read_bytes()
+    if path.suffix == ".ipynb":
+        try:
+            cells = [(c["cell_type"], "".join(c["source"])) for c in json.loads(data)["cells"]]
+            data = json.dumps(cells).encode()
+        except (ValueError, KeyError, TypeError):
+            pass  # not a notebook: its bytes
+    return hashlib.sha256(data).hexdigest()
 
 
 def _atomic_write(dest: Path, data: bytes, mode: int = 0o600) -> None:
@@ -55,6 +75,10 @@ class Tutorials(SingletonConfigurable):
         help="The folder of tutorial notebooks to copy (the platform's examples/); default: the "
         "ASTROHUB_TUTORIALS environment variable the platform sets; empty: no copying.",
     ).tag(config=True)
+    guides = Unicode(
+        help="The folder of the platform's guides (Markdown pages and their pictures: the platform's docs/) to copy "
+        f"into <folder>/{GUIDES}/; default: the ASTROHUB_GUIDES environment variable the platform sets; empty: none.",
+    ).tag(config=True)
     folder = Unicode("tutorials", help="The folder under the server's root directory that receives them.").tag(config=True)
     welcome = Unicode(
         "getting-started.ipynb",
@@ -66,34 +90,50 @@ class Tutorials(SingletonConfigurable):
     def _source_default(self) -> str:
         return os.environ.get("ASTROHUB_TUTORIALS", "")
 
+    def _guides_default(self) -> str:
+        return os.environ.get("ASTROHUB_GUIDES", "")
+
+    def _files(self) -> list[tuple[Path, str]]:
+        """``(file, its name under the tutorials folder)``: the notebooks, then the guides."""
+        files: list[tuple[Path, str]] = []
+        if self.source and Path(self.source).is_dir():
+            files += [(src, src.name) for src in sorted(Path(self.source).glob("*.ipynb"))]
+        if self.guides and Path(self.guides).is_dir():
+            files += [(src, f"{GUIDES}/{src.name}") for src in sorted(Path(self.guides).iterdir())
+                      if src.suffix in GUIDE_SUFFIXES and src.is_file()]
+        return files
+
     def sync(self, root_dir: str | os.PathLike) -> dict[str, str]:
-        """Bring ``<root_dir>/<folder>`` up to date; returns ``{notebook: "copied" | "refreshed" | "kept" | "current"}``."""
-        source = Path(self.source) if self.source else None
-        if source is None or not source.is_dir():
+        """Bring ``<root_dir>/<folder>`` up to date; returns ``{name: "copied" | "refreshed" | "kept" | "current"}``
+        (a guide's name is ``guides/<file>``)."""
+        files = self._files()
+        if not files:
             return {}
         target = Path(root_dir) / self.folder
         target.mkdir(parents=True, exist_ok=True)
+        if any(name.startswith(f"{GUIDES}/") for _, name in files):
+            (target / GUIDES).mkdir(exist_ok=True)
         state_path = target / STATE_FILE
         try:
             state = json.loads(state_path.read_text())
         except (OSError, ValueError):
             state = {}
         done: dict[str, str] = {}
-        for src in sorted(source.glob("*.ipynb")):
-            dest = target / src.name
-            new = _sha(src)
+        for src, name in files:
+            dest = target / name
+            new = _fingerprint(src)
             if not dest.exists():
                 _atomic_copy(src, dest)
-                done[src.name] = "copied"
-            elif _sha(dest) != state.get(src.name):
-                done[src.name] = "kept"  # the user's own version: never overwritten
+                done[name] = "copied"
+            elif state.get(name) not in (_fingerprint(dest), _sha(dest)):  # (a record kept whole files' hashes)
+                done[name] = "kept"  # the user's own version: never overwritten
                 continue
-            elif new != state.get(src.name):
+            elif new != state.get(name):
                 _atomic_copy(src, dest)
-                done[src.name] = "refreshed"
+                done[name] = "refreshed"
             else:
-                done[src.name] = "current"
-            state[src.name] = new
+                done[name] = "current"
+            state[name] = new
         _atomic_write(state_path, json.dumps(state, indent=1, sort_keys=True).encode())
         return done
 

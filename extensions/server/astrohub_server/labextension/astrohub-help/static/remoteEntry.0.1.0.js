@@ -6,8 +6,9 @@
  * What it does: the platform's own help, which works with no internet. It defines two commands; the Help
  * menu entries that call them are declared in schemas/astrohub-help/plugin.json (`jupyter.lab.menus`), which
  * Lab's main menu reads: "Getting started on astrohub" and an "astrohub Tutorials" submenu open the tutorials
- * that the user server copies into every home (astrohub_server.tutorials), and "Show the tutorials folder"
- * opens that folder in the file browser. package.json turns off the Help menu's links to the Jupyter
+ * that the user server copies into every home (astrohub_server.tutorials), "Show the tutorials folder"
+ * opens that folder in the file browser, and an "astrohub Guides" submenu opens the platform's guides (docs/,
+ * copied into tutorials/guides/) rendered (the entry's `factory`, "Markdown Preview"). package.json turns off the Help menu's links to the Jupyter
  * websites (Jupyter Reference, JupyterLab FAQ, Markdown Reference, Jupyter Forum, kernels' help links),
  * which cannot open on a platform without internet.
  */
@@ -18,7 +19,7 @@
 
   var plugin = {
     id: NAME + ":plugin",
-    description: "The platform's own help (the tutorials) in the Help menu.",
+    description: "The platform's own help (the tutorials and the guides) in the Help menu.",
     autoStart: true,
     activate: function (app) {
       app.commands.addCommand("astrohub:open-tutorial", {
@@ -33,7 +34,11 @@
           if (typeof path !== "string" || !path) {
             return Promise.reject(new Error(NAME + ": astrohub:open-tutorial needs a path"));
           }
-          return app.commands.execute("docmanager:open", { path: path });
+          var open = { path: path };
+          if (args.factory) {
+            open.factory = args.factory;  // e.g. "Markdown Preview": a guide opens rendered, not as its source
+          }
+          return app.commands.execute("docmanager:open", open);
         }
       });
       app.commands.addCommand("astrohub:show-tutorials", {
