@@ -1288,3 +1288,14 @@ def test_an_exam_window_outside_the_calendar_is_refused_and_nothing_is_kept(teac
     with pytest.raises(ClassError, match="epoch seconds"):
         teaching.exam(PROF, "c1", start, end)
     assert teaching.show(PROF, "c1")["exam"] is None
+
+
+def test_an_extension_past_the_year_9999_is_refused(teaching, tmp_path):
+    """``by: "99999999999w"`` was a ValueError (year out of range) from the service: a 500."""
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw").mkdir()
+    teaching.release(PROF, "c1", "hw", due="2030-01-01T00:00Z")
+    with pytest.raises(ClassError, match="after the year 9999") as refused:
+        teaching.extend(PROF, "c1", "hw", "ann", by="99999999999w")
+    assert refused.value.status == 400
+    assert teaching.show(ANN, "c1")["deadlines"]["hw"].get("extended_until") is None

@@ -764,6 +764,9 @@ class Teaching:
         when: float | None = None
         if by is not ...:
             when = due + parse_duration(by)
+            if when > _LAST_SECOND:
+                raise ClassError(f"an extension by {by!r} from the due date {iso(due)} ends after the year 9999: "
+                                 "give a shorter one, or a date", code="bad-duration", value=by)
             if when <= self.clock():
                 raise ClassError(f"an extension by {by!r} from the due date {iso(due)} ends at {iso(when)}, which "
                                  f"has passed (now: {iso(self.clock())}): give a longer one, or a date",
