@@ -1,6 +1,7 @@
 """``astrohub up`` refuses bad input with a clear error, a non-zero exit and nothing started.
 
-Each case runs the real command line; the "second up" case runs against the session's platform.
+Each case runs the real command line; the "second up" case runs against the session's platform. The last test
+sends the session's platform's services (classes, archive, Dask gateway) bad requests: a 4xx naming the problem.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import requests
 
 from platform_lib.local.ports import free_ports
 
@@ -138,3 +140,38 @@ def test_status_and_down_when_not_running(tmp_path):
     assert result.returncode == 3 and "not running" in result.stdout
     result = astrohub("down", "--data-dir", str(tmp_path))
     assert result.returncode == 2 and "not running" in result.stderr
+
+
+def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
+    """The bad requests that a sweep of the services' routes found answered 5xx, a stack or an HTML error page
+    (the old code): a body nested deeper than the JSON parser goes or with NaN (classes service: 500), a HiPS or
+    file name longer than the file system's 255 characters (archive: 503 "File name too long"), a NUL in an Aladin
+    Lite path (archive: tornado's 500 page), and a token the hub does not know (dask-gateway: 500 "Permission
+    failure")."""
+    user = platform.unique("badreq")
+    platform.create_user(user)
+    token = {"Authorization": f"token {platform.user_token(user)}"}
+    session, url = platform.session, platform.url
+
+    def refused(response, status: int, words: str) -> dict:
+        where = (response.request.method, response.request.url[:120])
+        assert response.status_code == status, (where, response.status_code, response.text[:300])
+        assert words in response.text and "Traceback" not in response.text, (where, response.text[:300])
+        return response
+
+    classes = f"{url}{platform.CLASSES_API}/"
+    for body in (b"[" * 5000, b'{"name": NaN}'):
+        for method, path in (("POST", "classes"), ("POST", "workspaces"), ("POST", "classes/c/assignments/a/due")):
+            answer = session.request(method, classes + path, data=body, headers=token, timeout=60)
+            assert refused(answer, 400, "not JSON").json()["code"], answer.text
+    archive = f"{url}services/archive/"
+    long = "a" * 300
+    for path in (f"hips/{long}/properties", f"hips/sky/{long}.png", f"hips/sky/{'a/' * 600}x.png",
+                 f"hips/~/{long}/properties"):
+        refused(session.get(archive + path, timeout=60), 404, "")
+    refused(session.get(archive + "aladin-lite/a%00b.js", timeout=60), 404, "Not Found")
+    gateway = f"{url}services/dask-gateway/"
+    for path in ("usage", "api/v1/clusters/", "clusters/nobody-cluster/status"):
+        answer = requests.get(gateway + path, headers={"Authorization": "token not-a-hub-token"}, timeout=60,
+                              allow_redirects=False)
+        refused(answer, 401, "")

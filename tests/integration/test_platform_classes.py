@@ -552,9 +552,19 @@ def test_a_students_server_keeps_answering_while_validate_runs_her_notebook(plat
         thread.join(timeout=120)
     answer = validated["answer"]
     assert answer.status_code == 200 and answer.json()["success"] is True, answer.text
-    # a request without a path: said, not a 500
-    bad = platform.session.post(f"{base}assignments/validate", headers=auth, timeout=60, json={})
-    assert bad.status_code == 400 and "Validate needs the notebook" in bad.text, bad.text
+    # bad paths: JSON naming the problem, not a 500 page (a NUL) nor nbgrader's traceback (no such file, a folder,
+    # a name too long, a file that is not a notebook)
+    platform.session.put(f"{base}api/contents/{folder}/notes.txt", headers=auth, timeout=60,
+                         json={"type": "file", "format": "text", "content": "not a notebook"}).raise_for_status()
+    for body, status, words in (({}, 400, "Validate needs the notebook"), ({"path": "a\x00b.ipynb"}, 400, "NUL"),
+                                ({"path": "nope.ipynb"}, 404, "no notebook 'nope.ipynb'"),
+                                ({"path": folder}, 404, "no notebook"),
+                                ({"path": "a" * 300 + ".ipynb"}, 404, "no notebook"),
+                                ({"path": "../../etc/passwd"}, 403, "outside"),
+                                ({"path": f"{folder}/notes.txt"}, 200, "could not check")):
+        bad = platform.session.post(f"{base}assignments/validate", headers=auth, timeout=60, json=body)
+        assert bad.status_code == status and words in bad.json()["value"], (body, bad.status_code, bad.text[:300])
+        assert "Traceback" not in bad.text and bad.json()["success"] is False, (body, bad.text[:300])
 
 
 def test_a_member_shares_a_running_server_with_the_workspace_and_nobody_else_reaches_it(platform, course):

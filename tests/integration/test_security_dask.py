@@ -64,6 +64,13 @@ def test_another_user_gets_404_and_nobody_gets_in_without_a_token(platform, dash
         assert "Workers" not in theirs.text
         assert _get(url + path).status_code == 401
         assert _get(url + path, params={"token": platform.user_token(intruder)}).status_code == 404
+    # The owner's token once revoked (or expired, or mistyped): asked to sign in (401), not dask-gateway's 500.
+    owner = dashboard[0]
+    made = platform.api("POST", f"/users/{owner}/tokens", json={"note": "revoked at once"}).json()
+    platform.api("DELETE", f"/users/{owner}/tokens/{made['id']}").raise_for_status()
+    for path in (url + "status", url.split("clusters/")[0] + "api/v1/clusters/"):
+        revoked = _get(path, made["token"])
+        assert revoked.status_code == 401, (path, revoked.status_code, revoked.text[:300])
     # A browser without a session is sent to sign in at the hub, not shown the page.
     page = _get(url + "status", headers={"Accept": "text/html"})
     assert page.status_code == 302 and "/hub/api/oauth2/authorize" in page.headers["Location"]

@@ -1277,3 +1277,25 @@ def test_a_hub_that_fails_to_look_up_a_user_is_not_an_unknown_user(hub):
         down.user_exists("ann")
     assert unreachable.value.status == 502
     assert down.server_state("ann") == "unknown"
+
+
+@pytest.mark.parametrize("start, end", [(-1e300, 1e300), (0, 2**70), (True, 5), (0, float("inf")), (float("nan"), 5)])
+def test_an_exam_window_outside_the_calendar_is_refused_and_nothing_is_kept(teaching, start, end):
+    """An exam's start and end are epoch seconds of a real date (1970 to 9999): a window past them was
+    written, then its log line failed (a 500 from the service), or SQLite refused the number after the hub
+    was told; a boolean was taken as 0 or 1."""
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    with pytest.raises(ClassError, match="epoch seconds"):
+        teaching.exam(PROF, "c1", start, end)
+    assert teaching.show(PROF, "c1")["exam"] is None
+
+
+def test_an_extension_past_the_year_9999_is_refused(teaching, tmp_path):
+    """``by: "99999999999w"`` was a ValueError (year out of range) from the service: a 500."""
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    (tmp_path / "classes" / "c1" / "instructors" / "hw").mkdir()
+    teaching.release(PROF, "c1", "hw", due="2030-01-01T00:00Z")
+    with pytest.raises(ClassError, match="after the year 9999") as refused:
+        teaching.extend(PROF, "c1", "hw", "ann", by="99999999999w")
+    assert refused.value.status == 400
+    assert teaching.show(ANN, "c1")["deadlines"]["hw"].get("extended_until") is None

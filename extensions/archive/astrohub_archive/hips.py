@@ -62,7 +62,11 @@ IMAGES = "images"
 #: The most images, and the deepest HiPS level, of the archive's image HiPS (built on the archive's host).
 MAX_IMAGES = 200
 IMAGE_LEVEL_MAX = 7
-_SAFE = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$")  # no leading dot: no "..", no hidden build folders
+#: A HiPS name or one part of a file's path: no leading dot (no "..", no hidden build folders), and at most 255
+#: characters (a file name's limit: a longer one would be the system's "File name too long", not a 404).
+_SAFE = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,254}$")
+#: The longest path of a file in a HiPS (tiles are ``Norder<k>/Dir<d>/Npix<n>.<ext>``); a longer one is a 404.
+_MAX_REL = 1024
 #: Seconds before a failed build is tried again (say the registry was being written).
 RETRY_AFTER = 60.0
 #: Seconds the archive's shutdown waits for a running build to stop (Kubernetes' grace period is 30 s).
@@ -443,7 +447,8 @@ class HipsFileHandler(_HipsBase):
 
     async def get(self, name: str, rel: str, head: bool = False) -> None:
         rel = "/".join(part for part in rel.split("/") if part)  # Aladin Lite asks for <survey>//properties
-        if not _SAFE.match(name) or any(not _SAFE.match(part) for part in rel.split("/") if part):
+        if not _SAFE.match(name) or len(rel) > _MAX_REL or \
+                any(not _SAFE.match(part) for part in rel.split("/") if part):
             raise tornado.web.HTTPError(404, f"no HiPS file {name}/{rel}")
         root = self.library.root / name
         path = root / (rel or "properties")
@@ -512,6 +517,11 @@ class UserHipsFileHandler(HipsFileHandler):
 
 
 class AladinLiteHandler(tornado.web.StaticFileHandler):
+    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+        if "\x00" in absolute_path:  # tornado would stat it: ValueError, a 500
+            raise tornado.web.HTTPError(404, "no such Aladin Lite file")
+        return super().validate_absolute_path(root, absolute_path)
+
     def set_extra_headers(self, path: str) -> None:
         self.set_header("Access-Control-Allow-Origin", "*")
         self.set_header("Cache-Control", "public, max-age=86400")

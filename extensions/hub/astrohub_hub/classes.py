@@ -112,6 +112,15 @@ def _submitted(at: str, submitted: float | None) -> float:
     return float(calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H-%M-%S")))
 
 
+#: The last epoch second of year 9999: later ones are no date (``time.gmtime`` overflows, SQLite too).
+_LAST_SECOND = 253402300799
+
+
+def _epoch(value: object) -> bool:
+    """Whether ``value`` is epoch seconds of a date from 1970 to 9999 (a number: not a boolean, not NaN)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= _LAST_SECOND
+
+
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
 
@@ -505,8 +514,9 @@ class Teaching:
         """
         self._class(cls)
         self._require(actor, cls, "instructor")
-        if not (isinstance(start, (int, float)) and isinstance(end, (int, float))) or not start < end:
-            raise ClassError(f"an exam needs start < end (epoch seconds), got start={start!r} end={end!r}")
+        if not (_epoch(start) and _epoch(end)) or not start < end:
+            raise ClassError(f"an exam needs start < end (epoch seconds of dates from 1970 to 9999), got "
+                             f"start={start!r} end={end!r}")
         if assignments is not None:
             if not isinstance(assignments, list) or not assignments:
                 raise ClassError(f"an exam's assignments are a non-empty list of names, got {assignments!r}",
@@ -754,6 +764,9 @@ class Teaching:
         when: float | None = None
         if by is not ...:
             when = due + parse_duration(by)
+            if when > _LAST_SECOND:
+                raise ClassError(f"an extension by {by!r} from the due date {iso(due)} ends after the year 9999: "
+                                 "give a shorter one, or a date", code="bad-duration", value=by)
             if when <= self.clock():
                 raise ClassError(f"an extension by {by!r} from the due date {iso(due)} ends at {iso(when)}, which "
                                  f"has passed (now: {iso(self.clock())}): give a longer one, or a date",

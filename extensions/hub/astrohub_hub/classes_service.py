@@ -363,6 +363,11 @@ class GatewayUsage:
         return {"clusters": list(answer.get("clusters", [])), "problem": None}
 
 
+def _no_constant(name: str) -> None:
+    """``json.loads``' hook for ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON (RFC 8259)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 class ApiHandler(web.RequestHandler):
     """Authenticates the caller with the hub and turns errors into JSON."""
 
@@ -391,9 +396,9 @@ class ApiHandler(web.RequestHandler):
         if not self.request.body:
             return {}
         try:
-            value = json.loads(self.request.body)
-        except ValueError:
-            raise ClassError("the request body is not JSON") from None
+            value = json.loads(self.request.body, parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+            raise ClassError("the request body is not JSON (or nests deeper than any request needs)") from None
         if not isinstance(value, dict):
             raise ClassError("the request body must be a JSON object")
         return value

@@ -37,7 +37,7 @@ from aiohttp import web
 
 from astrohub_hub.dasknode import SCHEDULER_SOCKET
 
-from dask_gateway_server.auth import JupyterHubAuthenticator
+from dask_gateway_server.auth import JupyterHubAuthenticator, unauthorized
 from traitlets import List, Unicode
 
 __all__ = ["HubTokenAuthenticator", "add_dashboard_routes", "dashboard_socket", "dashboard_target"]
@@ -67,6 +67,16 @@ class HubTokenAuthenticator(JupyterHubAuthenticator):
         Unicode(), help="Gateway user names (``service:<name>`` for a hub service) that may read any user's "
         "Dask usage at ``/usage?user=<name>`` (astrohub_hub.gateway_usage); read-only.",
     ).tag(config=True)
+
+    async def authenticate(self, request: web.Request):
+        """dask-gateway's check, except that a token the hub does not know (a typo, an expired or revoked one),
+        which the hub answers 403, is a 401 asking for a token, not dask-gateway's 500 "Permission failure"."""
+        try:
+            return await super().authenticate(request)
+        except web.HTTPInternalServerError as exc:
+            if "Permission failure" not in (exc.reason or ""):
+                raise
+            raise unauthorized("jupyterhub") from None
 
     def get_token(self, request: web.Request) -> str | None:
         header = request.headers.get("Authorization", "")

@@ -9,7 +9,9 @@ notebook's folder, as nbgrader's Validator does) and waits for it without blocki
 shows, is nbgrader's, unchanged. Validate runs one at a time per server; a child still running when the server
 stops is ended with it; while one runs, the server counts as active (:func:`validating`, read by
 ``astrohub_server.activity``): the browser waits without traffic, and the culler would otherwise stop the server
-mid-Validate. A request without a path is a 400, not a 500.
+mid-Validate. A refusal is JSON naming the problem: no path or one with a NUL is a 400, one outside the
+server's folder a 403, one that is no file a 404 (not nbgrader's traceback, nor a 500); a notebook nbgrader cannot
+read is answered with the error's last line, its traceback going to the server's log.
 
 Loaded instead of ``nbgrader.server_extensions.validate_assignment`` where the local spawner offers Validate
 (``astrohub_hub.local``: ``AstroLocalSpawner.validates``). May import the standard library, tornado,
@@ -76,6 +78,13 @@ def _handlers():
     class ValidateBesideHandler(ValidateAssignmentHandler):
         """nbgrader's handler, with its notebook run in a child process (see the module's docstring)."""
 
+        def write_error(self, status_code: int, **kwargs: Any) -> None:
+            """A refusal as JSON naming the problem (nbgrader's answer's shape, and a ``message``), not a page."""
+            exc = kwargs.get("exc_info", (None, None, None))[1]
+            message = exc.log_message if isinstance(exc, web.HTTPError) and exc.log_message else self._reason
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"success": False, "value": message, "message": message}))
+
         @web.authenticated
         async def post(self) -> None:
             path = self.get_argument("path", None)
@@ -88,9 +97,19 @@ def _handlers():
             if not isinstance(path, str) or not path:
                 raise web.HTTPError(400, "Validate needs the notebook's path: a form field or JSON body "
                                          "{\"path\": \"folder/notebook.ipynb\"}")
+            if "\x00" in path:  # the file system's calls would raise ValueError: a 500
+                raise web.HTTPError(400, f"Validate's path {path!r} holds a NUL character")
             root = Path(self.root_dir).resolve()
-            if not (root / path).resolve().is_relative_to(root):  # as nbgrader's handler refuses it
+            target = (root / path).resolve()
+            if not target.is_relative_to(root):  # as nbgrader's handler refuses it
                 raise web.HTTPError(403, "Access denied: path outside allowed directory")
+            try:
+                found = target.is_file()
+            except OSError:  # a name too long for the file system
+                found = False
+            if not found:  # nbgrader would answer its traceback
+                raise web.HTTPError(404, f"Validate found no notebook {path!r} in your folder: give the path of "
+                                         "one, e.g. folder/notebook.ipynb")
             self.finish(json.dumps(await run_validate(self.root_dir, path)))
 
     return [(pattern, ValidateBesideHandler if handler is ValidateAssignmentHandler else handler)
@@ -133,6 +152,10 @@ def _main(root_dir: str, path: str) -> int:
         answer = Request().validate_notebook(path)
     except web.HTTPError as exc:  # a path outside the server's folder
         answer = {"success": False, "value": exc.log_message or str(exc)}
+    if not answer.get("success") and str(answer.get("value", "")).startswith("Traceback"):
+        # nbgrader answers a notebook it cannot read with the traceback (logged above, on stderr): say what failed
+        problem = answer["value"].strip().splitlines()[-1]
+        answer = {"success": False, "value": f"Validate could not check {path!r}: {problem}"}
     out.write(json.dumps(answer))
     out.flush()
     return 0
