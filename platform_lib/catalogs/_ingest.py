@@ -507,21 +507,29 @@ def _with_decimal_angle_positions(table, label: str):
     names = set(table.colnames)
     table = table.copy(copy_data=False)
     for name, is_ra in zip(found, (True, False)):
-        new = f"{name}_deg"
-        while new in names:
-            new = "_" + new
-        names.add(new)
-        unit = table[name].unit
         degrees = position_degrees(table[name], name, is_ra=is_ra, label=label)
-        table[new] = np.ma.MaskedArray(degrees, mask=~np.isfinite(degrees))
-        table[new].unit = u.deg
-        table[new].description = f"{'Right ascension' if is_ra else 'Declination'} (deg), computed at ingest " \
-                                 f"from column {name} (in {unit})"
-        table[new].meta["ucd"] = "pos.eq.ra;meta.main" if is_ra else "pos.eq.dec;meta.main"
-        source_ucd = str((table[name].meta or {}).get("ucd", ""))
-        if "meta.main" in position_ucd(source_ucd):  # one main position: the decimal one
-            table[name].meta["ucd"] = _not_main(source_ucd)
+        _add_main_degrees(table, names, name, is_ra, np.ma.MaskedArray(degrees, mask=~np.isfinite(degrees)),
+                          f"{'Right ascension' if is_ra else 'Declination'} (deg), computed at ingest from "
+                          f"column {name} (in {table[name].unit})")
     return table
+
+
+def _add_main_degrees(table, names: set, source: str, is_ra: bool, values, description: str) -> None:
+    """Add ``values`` to ``table`` as ``<source>_deg`` (a name not in ``names``, which it joins), in degrees with
+    the main position's UCD, which ``source`` gives up: one main position, the decimal one."""
+    import astropy.units as u
+
+    new = f"{source}_deg"
+    while new in names:
+        new = "_" + new
+    names.add(new)
+    table[new] = values
+    table[new].unit = u.deg
+    table[new].description = description
+    table[new].meta["ucd"] = "pos.eq.ra;meta.main" if is_ra else "pos.eq.dec;meta.main"
+    source_ucd = str((table[source].meta or {}).get("ucd", ""))
+    if "meta.main" in position_ucd(source_ucd):
+        table[source].meta["ucd"] = _not_main(source_ucd)
 
 
 def _with_decimal_text_positions(table, label: str):
@@ -540,24 +548,13 @@ def _with_decimal_text_positions(table, label: str):
     found = _sexagesimal.sexagesimal_position_columns(table)
     if found is None:
         return table
-    import astropy.units as u
-
     names = set(table.colnames)
     table = table.copy(copy_data=False)
     for text_name, is_ra in zip(found, (True, False)):
         values, what = _sexagesimal.decimal_degrees(table[text_name], text_name, is_ra=is_ra, label=label)
-        new = f"{text_name}_deg"
-        while new in names:
-            new = "_" + new
-        names.add(new)
-        table[new] = values
-        table[new].unit = u.deg
-        table[new].description = f"{what.split(' in ')[0].capitalize()} (deg), computed at ingest from the " \
-                                 f"sexagesimal text column {text_name} ({what})"
-        table[new].meta["ucd"] = "pos.eq.ra;meta.main" if is_ra else "pos.eq.dec;meta.main"
-        text_ucd = str((table[text_name].meta or {}).get("ucd", ""))
-        if "meta.main" in position_ucd(text_ucd):  # one main position: the decimal one
-            table[text_name].meta["ucd"] = _not_main(text_ucd)
+        _add_main_degrees(table, names, text_name, is_ra, values,
+                          f"{what.split(' in ')[0].capitalize()} (deg), computed at ingest from the sexagesimal "
+                          f"text column {text_name} ({what})")
     return table
 
 
