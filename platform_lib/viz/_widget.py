@@ -22,7 +22,8 @@ import traitlets
 
 from platform_lib.errors import stacklevel_outside
 from platform_lib.viz._errors import VizError
-from platform_lib.viz._inputs import find_coordinates, footprints, is_job, job_result, positions
+from platform_lib.viz._inputs import (find_coordinates, footprints, is_job, is_magnitude, job_result, numeric_column,
+                                      positions, scaled, sky_position)
 
 __all__ = ["Aladin", "archive_path", "local_esm", "TABLE_LIMIT"]
 
@@ -65,6 +66,12 @@ export default {initialize:__astrohubInit,render:__astrohubRender};
 """
 
 _HIPS_HANDLER = (
+    # a table coloured or sized by a column: the colour and size of each source from a column of its own
+    # (Aladin Lite calls a catalogue's color and sourceSize per source when they are functions)
+    ",add_table:function(t,a){const g=t.options||{};"
+    "if(g.color_column){const k=g.color_column;delete g.color_column;g.color=s=>s.data[k]}"
+    "if(g.size_column){const k=g.size_column;delete g.size_column;g.source_size=s=>+s.data[k]}"
+    "return this.messageHandler.handleAddTable.call(this,t,a)}"
     ",astrohub_catalog_hips:function(t){const o={};const g=t.options||{};"
     "for(const k in g)o[k.replace(/_([a-z])/g,(m,c)=>c.toUpperCase())]=g[k];"
     # Aladin Lite 3.9 asks for the tiles in view on every zoom, even before it has read the HiPS's properties:
@@ -157,6 +164,16 @@ if _ipyaladin is not None:
         def __init__(self, *, archive_url: str | None = None, **options) -> None:
             base = archive_path(archive_url)
             self._user_view = "target" in options or "fov" in options  # then show() keeps the view
+            # Aladin Lite sends a target it cannot read as coordinates ('03h47m +24d07m', 'M45') to CDS's
+            # Sesame, outside the platform (refused offline, and the view failed to draw): text is read here,
+            # and one that is no position (a name) is left out with a message
+            unread = None
+            if isinstance(options.get("target"), str):
+                try:
+                    options["target"] = sky_position(options["target"], "target").icrs
+                except VizError as exc:
+                    unread = str(exc)
+                    del options["target"]
             options.setdefault("survey", base + "hips/sky")
             options.setdefault("log", False)  # Aladin Lite otherwise reports each start to CDS
             options.setdefault("show_simbad_pointer_control", False)  # asks CDS's SIMBAD
@@ -164,6 +181,9 @@ if _ipyaladin is not None:
             self._archive = base  # read by the trait default below, in the state the browser starts from
             self._sources: dict[str, object] = {}
             super().__init__(**options)
+            if unread:
+                self.astrohub_message = unread
+                warnings.warn(unread, stacklevel=stacklevel_outside(__file__))
 
         @traitlets.default("_aladin_lite_url")
         def _default_aladin_lite_url(self) -> str:
@@ -187,10 +207,13 @@ if _ipyaladin is not None:
             self.send(message)
 
         def show_table(self, table, *, name: str = "table", ra: str | None = None, dec: str | None = None,
-                       limit: int = TABLE_LIMIT, magnitude: str | None = None, **options) -> None:
+                       limit: int = TABLE_LIMIT, magnitude: str | None = None, color: str | None = None,
+                       size: str | None = None, cmap: str = "viridis", **options) -> None:
             """Positions of a table. Up to ``limit`` rows go to the browser; a larger table sends its
             ``limit`` most representative rows (brightest first when ``magnitude`` is known, spread over
-            the sky by the HiPS level-of-detail plan) and says so in the widget."""
+            the sky by the HiPS level-of-detail plan) and says so in the widget. ``color``: a colour, or a
+            column to colour the sources by (``cmap``, between its 2nd and 98th percentiles; no value: grey);
+            ``size``: a column to size them by (3 to 15 pixels; a magnitude: the brightest largest)."""
             from astropy.table import Table
 
             pos = positions(table, ra, dec)
@@ -198,6 +221,11 @@ if _ipyaladin is not None:
                 table = table.to_table()
             if not isinstance(table, Table):
                 table = Table.from_pandas(table) if hasattr(table, "iloc") else Table(table)
+            # columns to colour and size by, and the magnitude to rank by, are checked before anything is sent
+            by_color = numeric_column(table, color, "color") if color in table.colnames else None
+            by_size = None if size is None else numeric_column(table, size, "size")
+            if magnitude is not None:
+                numeric_column(table, magnitude, "magnitude")
             rows = pos.rows
             total = rows.size
             if total > limit:
@@ -225,6 +253,20 @@ if _ipyaladin is not None:
                     column = f"_{field[:-6]}_deg"
                     sent[column] = degrees
                 options.setdefault(field, column)
+            if by_color is not None:  # one colour per source, read by the viewer from a column of its own
+                from matplotlib import colormaps
+                from matplotlib.colors import to_hex
+
+                level = scaled(by_color[rows], 0.0, 1.0)
+                rgba = colormaps[cmap](np.nan_to_num(level, nan=0.0))
+                sent["_color"] = [to_hex(c) if np.isfinite(v) else "#9e9e9e" for c, v in zip(rgba, level)]
+                options["color_column"] = "_color"
+            elif color is not None:
+                options["color"] = color
+            if by_size is not None:
+                sent["_size"] = np.round(np.nan_to_num(scaled(by_size[rows], 3.0, 15.0, is_magnitude(table, size)),
+                                                       nan=3.0), 1)
+                options["size_column"] = "_size"
             options.setdefault("name", name)
             self._sources[name] = table
             self.add_table(sent, **options)

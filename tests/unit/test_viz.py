@@ -535,3 +535,70 @@ def test_a_vizier_table_with_text_positions_becomes_a_hips(tmp_path):
     np.testing.assert_allclose(got["M42"], [83.8220833, -5.3911111], atol=1e-6)
     np.testing.assert_allclose(got["M45"], [56.85, 24.1166667], atol=1e-6)
     assert viz.validate_hips(viz.build_density_hips(t, tmp_path / "density")).dataproduct_type == "image"
+
+
+def test_a_text_target_is_read_in_python_never_sent_to_sesame():
+    """Aladin Lite sent a target it could not read as coordinates ('03h47m +24d07m') to CDS's Sesame: a
+    request leaving the platform, refused offline, and the view failed to draw (a TypeError in the widget)."""
+    for text in ("03h47m +24d07m", "03 47 00 +24 07 00", "03:47:00 +24:07:00", "56.75 24.116667"):
+        w = viz.Aladin(target=text, archive_url="/services/archive/")
+        ra, dec = (float(v) for v in w._init_options["_target"].split())
+        assert (ra, dec) == pytest.approx((56.75, 24.116667), abs=1e-5), text
+    with pytest.warns(UserWarning, match="target='M45' is not a sky position.*names are not resolved"):
+        w = viz.Aladin(target="M45", fov=3, archive_url="/services/archive/")
+    assert "_target" not in w._init_options and "target='M45'" in w.astrohub_message
+
+
+def test_the_viewer_colours_and_sizes_sources_by_a_column(widget):
+    from astropy.io.votable import parse_single_table
+
+    t = Table.from_pandas(_catalogue(300))
+    t["gmag"][5] = np.nan
+    widget.show_table(t, name="cat", color="gmag", size="gmag", cmap="plasma")
+    content, buffers = [(c, b) for c, b in widget.sent if c.get("event_name") == "add_table"][-1]
+    sent = parse_single_table(io.BytesIO(bytes(buffers[0]))).to_table()
+    assert content["options"]["color_column"] == "_color" and content["options"]["size_column"] == "_size"
+    assert "color" not in content["options"]
+    colours = np.asarray(sent["_color"]).astype(str)
+    assert all(c.startswith("#") and len(c) == 7 for c in colours) and colours[5] == "#9e9e9e"
+    assert len(set(colours)) > 50  # a colour scale, not one colour
+    # a magnitude: the brightest source is the largest
+    sizes, mags = np.asarray(sent["_size"], float), np.asarray(t["gmag"], float)
+    assert sizes[np.nanargmin(mags)] == 15.0 and sizes[np.nanargmax(mags)] == 3.0
+    # the viewer's JavaScript reads them per source (Aladin Lite's color and sourceSize functions)
+    assert "g.color=s=>s.data[k]" in widget._esm and "g.source_size=s=>+s.data[k]" in widget._esm
+    # a plain colour is still a colour
+    widget.show_table(t, name="plain", color="yellow")
+    assert [c for c, b in widget.sent if c.get("event_name") == "add_table"][-1]["options"]["color"] == "yellow"
+
+
+def test_colouring_by_text_or_a_missing_column_and_a_bad_magnitude_are_clear_errors(widget, tmp_path):
+    t = Table.from_pandas(_catalogue(50))
+    t["band"] = ["G"] * 50
+    with pytest.warns(UserWarning, match=r"size='band' holds .* \(text\), not numbers.*'gmag'"):
+        widget.show(t, size="band")
+    with pytest.warns(UserWarning, match=r"magnitude='nope' is not a column of the table"):
+        widget.show(t, magnitude="nope")
+    assert not [c for c, b in widget.sent if c.get("event_name") == "add_table"]
+    with pytest.raises(viz.VizError, match=r"color='band' holds .* \(text\), not numbers"):
+        viz.plot_table(t, color="band")
+    with pytest.raises(viz.VizError, match="color='nope' is neither a colour nor a column"):
+        viz.plot_table(t, color="nope")
+    with pytest.raises(viz.HipsError, match="the column 'band' holds .* values, not numbers"):
+        viz.build_catalog_hips(t, tmp_path / "h", magnitude="band")
+    # a text column named like a magnitude is not taken as one: the table builds, ranked without it
+    t2 = Table({"ra": t["ra"], "dec": t["dec"], "mag_band": ["G"] * 50})
+    assert viz.validate_hips(viz.build_catalog_hips(t2, tmp_path / "h2")).rows == 50
+
+
+def test_figures_colour_and_size_points_by_a_column():
+    t = Table.from_pandas(_catalogue(2000))
+    for options in ({"color": "gmag"}, {"color": "gmag", "size": "gmag", "center": "83.8 -5.4", "radius": 20 * u.deg},
+                    {"size": "gmag"}):
+        fig = viz.plot_table(t, **options)
+        fig.savefig(io.BytesIO(), format="png")
+        if "color" in options:
+            assert fig.axes[-1].get_xlabel() == "gmag" or fig.axes[-1].get_ylabel() == "gmag"
+    big = Table.from_pandas(_catalogue(60_000))  # a density image: the column's mean per cell
+    fig = viz.plot_table(big, color="gmag")
+    assert "mean gmag per cell" in (fig.axes[-1].get_xlabel(), fig.axes[-1].get_ylabel())
