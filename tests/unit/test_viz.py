@@ -602,3 +602,44 @@ def test_figures_colour_and_size_points_by_a_column():
     big = Table.from_pandas(_catalogue(60_000))  # a density image: the column's mean per cell
     fig = viz.plot_table(big, color="gmag")
     assert "mean gmag per cell" in (fig.axes[-1].get_xlabel(), fig.axes[-1].get_ylabel())
+
+
+def test_a_large_table_becomes_a_hips_on_the_archive_so_zooming_in_shows_every_source(widget, monkeypatch):
+    """A table above the limit sent its 5,000 most representative rows: zoomed in on a field, most of its
+    sources were missing. Now it is built into a HiPS catalogue and sent to the archive (here a stand-in
+    that records the upload: the archive's side is tests/integration/test_viz_publish.py's), once per table."""
+    from platform_lib.viz import _publish
+
+    uploads, kept = [], []
+
+    def upload(path, *, title="", settings=None):
+        report = viz.validate_hips(path)
+        header = next(p for p in sorted(path.rglob("Npix*.tsv"))).read_text().split("\n")[0].split("\t")
+        uploads.append((report.rows, header, read_properties(path / "properties")))
+        record = {"name": f"big-{len(uploads)}", "title": title, "url": f"/services/archive/hips/~/big-{len(uploads)}/"}
+        kept.append(record)
+        return record
+
+    monkeypatch.setattr(_publish, "_service", lambda settings=None: ("http://archive/hips/~/", None))
+    monkeypatch.setattr(_publish, "upload_hips", upload)
+    monkeypatch.setattr(_publish, "my_hips", lambda settings=None: list(kept))
+    t = Table.from_pandas(_catalogue(20_000))
+    t["ra"][7] = np.nan  # left out, and the rows keep their numbers
+    widget.show_table(t, name="big", limit=1000, color="gmag")
+    [(rows, header, props)] = uploads
+    assert rows == 19_999 and {"_row", "_color", "gmag", "name"} <= set(header)
+    assert props["astrohub_magnitude"] == "gmag"
+    [hips] = [c for c, b in widget.sent if c.get("event_name") == "astrohub_catalog_hips"]
+    assert hips["url"] == "/services/archive/hips/~/big-1/" and hips["options"]["color_column"] == "_color"
+    assert not [c for c, b in widget.sent if c.get("event_name") == "add_table"] and widget.astrohub_message == ""
+    assert widget.layers[-1]["kind"] == "catalog_hips" and widget.layers[-1]["total"] == 19_999
+    # a selection in the view comes back as rows of the table (the tiles carry each row's number)
+    widget._selected_objects = [[{"ra": 0, "dec": 0, "x": 0, "y": 0, "data": {"_row": "12", "name": "src 12"}}]]
+    assert list(widget.selection()["name"]) == ["src 12"]
+    # the same table again: the HiPS already on the archive, not a second upload
+    widget.show_table(t, name="big", limit=1000, color="gmag")
+    assert len(uploads) == 1
+    # no archive (or no room there): the most representative rows, and why
+    monkeypatch.setattr(_publish, "_service", lambda settings=None: (_ for _ in ()).throw(viz.HipsError("no API token")))
+    widget.show_table(t, name="cut", limit=1000)
+    assert "showing 1000 of 19999" in widget.astrohub_message and "no API token" in widget.astrohub_message
