@@ -151,7 +151,7 @@ def sky_position(center, what: str = "center"):
 
     Examples
     --------
-    >>> round(sky_position("03h47m +24d07m").ra.deg, 6)
+    >>> float(round(sky_position("03h47m +24d07m").ra.deg, 6))
     56.75
     """
     from astropy.coordinates import SkyCoord
