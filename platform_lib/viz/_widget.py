@@ -385,6 +385,18 @@ if _ipyaladin is not None:
             options.setdefault("name", name)
             self.add_moc(moc, **options)
             self._note(kind="moc", name=name, sky_fraction=float(moc.sky_fraction))
+            self._look_at(moc)
+
+        def _look_at(self, moc) -> None:
+            """Turn the view to ``moc`` (a region of under a quarter of the sky), unless the widget was given a
+            ``target`` or ``fov``: a sky map's 90 % region of 23 deg² was drawn off screen, at (0, 0) the view
+            was blank."""
+            if self._user_view or moc.empty() or moc.sky_fraction > 0.25:
+                return
+            centre = moc.barycenter()
+            reach = float(moc.largest_distance_from_coo_to_vertices(centre).to_value("deg"))
+            self.target = centre
+            self.fov = float(np.clip(2.4 * reach, 0.5, 180.0))
 
         def show_skymap(self, skymap, *, levels=(0.5, 0.9), name: str = "skymap") -> None:
             """A probability sky map's credible regions (50 % and 90 % by default) as MOCs."""
@@ -397,6 +409,7 @@ if _ipyaladin is not None:
                              fill=True, edge=True)
                 self._note(kind="skymap", name=f"{name} {int(round(100 * level))} %", level=level,
                            sky_fraction=float(moc.sky_fraction))
+            self._look_at(moc)  # the widest region
 
         def show_crossmatch(self, pairs, *, name: str = "crossmatch") -> None:
             """Crossmatch pairs: the left and right positions as two catalogues."""

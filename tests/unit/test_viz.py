@@ -643,3 +643,22 @@ def test_a_large_table_becomes_a_hips_on_the_archive_so_zooming_in_shows_every_s
     monkeypatch.setattr(_publish, "_service", lambda settings=None: (_ for _ in ()).throw(viz.HipsError("no API token")))
     widget.show_table(t, name="cut", limit=1000)
     assert "showing 1000 of 19999" in widget.astrohub_message and "no API token" in widget.astrohub_message
+
+
+def test_a_sky_map_or_small_moc_turns_the_view_to_it_unless_the_user_chose_one():
+    """viz.show(skymap) drew the 50 % and 90 % regions where they are, and left the view at (0, 0): for a map of a
+    few tens of deg² the viewer was blank."""
+    from astropy_healpix import HEALPix
+
+    hp = HEALPix(nside=2**6, order="nested")
+    lon, lat = hp.healpix_to_lonlat(np.arange(hp.npix))
+    sep = SkyCoord(lon, lat).separation(SkyCoord(40, -30, unit="deg")).deg
+    prob = np.exp(-0.5 * (sep / 3) ** 2)
+    w = viz.show(prob / prob.sum(), archive_url="/services/archive/")
+    assert w.target.separation(SkyCoord(40, -30, unit="deg")).deg < 1 and 5 < w.fov.deg < 40
+    mine = viz.show(prob / prob.sum(), fov=60, archive_url="/services/archive/")
+    assert mine.fov.deg == 60
+    from mocpy import MOC
+
+    everywhere = viz.show(MOC.from_string("0/0-11"), archive_url="/services/archive/")
+    assert everywhere.target.separation(SkyCoord(0, 0, unit="deg")).deg < 1e-6
