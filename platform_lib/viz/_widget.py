@@ -396,7 +396,7 @@ if _ipyaladin is not None:
             centre = moc.barycenter()
             reach = float(moc.largest_distance_from_coo_to_vertices(centre).to_value("deg"))
             self.target = centre
-            self.fov = float(np.clip(2.4 * reach, 0.5, 180.0))
+            self.fov = float(np.clip(5.0 * reach, 0.5, 180.0))  # the width: a notebook's view is 2-3 times wider than high
 
         def show_skymap(self, skymap, *, levels=(0.5, 0.9), name: str = "skymap") -> None:
             """A probability sky map's credible regions (50 % and 90 % by default) as MOCs."""
