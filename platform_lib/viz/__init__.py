@@ -8,7 +8,7 @@ Public API:
     density) from the platform; ``.show(obj)``, ``.add_catalog_hips(url)``, ``.selection()``.
 ``show(obj, **options) -> Aladin``
     a new widget showing ``obj``: a registry catalogue name (its HiPS catalogue, more sources as you
-    zoom), a table of positions (large ones through level of detail), an SIA result (``s_region``
+    zoom), a table of positions (large ones as a HiPS catalogue of their own; ``color=``/``size=`` a column), an SIA result (``s_region``
     footprints), a MOC, a sky map (50 % and 90 % regions), crossmatch pairs, a finished job, or a
     moving-object search (``moving.find_images``: the track, its space-time boxes, the matched
     footprints and the hits).
@@ -20,8 +20,9 @@ Public API:
     HiPS catalogues (brightest first per tile and order), density maps and image HiPS; a HATS
     catalogue is computed per partition on the user's Dask cluster (the client given or current);
     ``validate_hips(path)`` checks one.
-``job_hips(job)``, ``upload_hips(path)``, ``my_hips()``, ``delete_hips(name)``
-    the user's own HiPS on the archive (a job output's: ``viz.show(job)`` uses it), at an unguessable
+``job_hips(job)``, ``table_hips(table, title=...)``, ``upload_hips(path)``, ``my_hips()``, ``delete_hips(name)``
+    the user's own HiPS on the archive (a job output's: ``viz.show(job)`` uses it; a table's: ``viz.show(table)``
+    of more than 5,000 rows uses it), at an unguessable
     ``hips/~/<name>/`` URL listed only to its owner; ``my_hips()`` is a :class:`MyHips` list whose ``used``
     and ``budget`` say the bytes they take on the archive and the most they may.
 ``share_hips(name, group=... | workspace=...)``, ``unshare_hips(name, group=... | workspace=...)``
@@ -55,7 +56,8 @@ from platform_lib.viz._hips import (
 )
 from platform_lib.viz._hips import read_properties as read_hips_properties
 from platform_lib.viz._inputs import find_coordinates, parse_s_region
-from platform_lib.viz._publish import MyHips, delete_hips, job_hips, my_hips, share_hips, unshare_hips, upload_hips
+from platform_lib.viz._publish import (MyHips, delete_hips, job_hips, my_hips, share_hips, table_hips, unshare_hips,
+                                      upload_hips)
 
 __all__ = [
     "Aladin",
@@ -86,6 +88,7 @@ __all__ = [
     "read_hips_properties",
     "share_hips",
     "show",
+    "table_hips",
     "unshare_hips",
     "upload_hips",
     "validate_hips",

@@ -152,9 +152,15 @@ def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, ma
     default_title = default_title or Path(dest).expanduser().name
     all_columns = _columns_of(hats_path) if hats_path is not None else [c for c in frame.columns]
     if magnitude is None:
-        magnitude = pick_magnitude(all_columns, ucds)
+        # of a table, only its numeric columns: a text column named like one ('mag_band') ranks nothing
+        numeric = all_columns if frame is None else [c for c in all_columns if frame[c].dtype.kind in "iuf"]
+        magnitude = pick_magnitude(numeric, ucds)
     elif magnitude not in all_columns:
         raise HipsError(f"no column {magnitude!r} to rank by (columns: {all_columns[:15]})", value=magnitude)
+    elif frame is not None and frame[magnitude].dtype.kind not in "iufb":
+        raise HipsError(f"the column {magnitude!r} holds {frame[magnitude].dtype} values, not numbers: rank by a "
+                        f"numeric column (magnitude=...; numeric columns: "
+                        f"{[c for c in all_columns if frame[c].dtype.kind in 'iuf'][:15]})", value=magnitude)
     if columns is None:
         others = [c for c in all_columns if c not in (ra, dec, magnitude) and c not in _INTERNAL]
         columns = others[:DEFAULT_EXTRA_COLUMNS]

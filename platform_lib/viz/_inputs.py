@@ -15,7 +15,7 @@ import numpy as np
 from platform_lib.viz._errors import VizError
 
 __all__ = ["Positions", "degrees_of", "find_coordinates", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
-           "job_result"]
+           "job_result", "numeric_column", "scaled", "sky_position"]
 
 #: Pairs of column names tried in order (case-insensitive) when a table has no position UCDs.
 COORD_PAIRS = [
@@ -142,6 +142,80 @@ def positions(source, ra: str | None = None, dec: str | None = None) -> Position
         raise VizError(f"none of the {ra_v.size} rows has a finite position in {ra_name}/{dec_name}", value=ra_v.size)
     rows = np.flatnonzero(good)
     return Positions(ra_v[good] % 360.0, dec_v[good], rows, ra_name, dec_name)
+
+
+def sky_position(center, what: str = "center"):
+    """``center`` as a ``SkyCoord``: one already, or text (``"05h35m17s -05d23m28s"``, ``"83.82 -5.39"`` in
+    degrees, ``"03 47 00 +24 07 00"`` in hours and degrees); :class:`VizError` for anything else, naming the
+    option (``what``): an object's name too, since nothing on the platform resolves names (no Sesame offline).
+
+    Examples
+    --------
+    >>> float(round(sky_position("03h47m +24d07m").ra.deg, 6))
+    56.75
+    """
+    from astropy.coordinates import SkyCoord
+
+    if isinstance(center, SkyCoord):
+        return center
+    if isinstance(center, str):
+        text = center.strip()
+        numbers = text.replace(",", " ").split()
+        try:
+            if len(numbers) == 2 and all(_is_number(n) for n in numbers):
+                return SkyCoord(float(numbers[0]), float(numbers[1]), unit="deg")
+            if any(c in text for c in "hdm°'\""):
+                return SkyCoord(text)
+            return SkyCoord(text, unit=("hourangle", "deg"))  # '03 47 00 +24 07 00', '03:47:00 +24:07:00'
+        except ValueError:
+            pass
+    raise VizError(f"{what}={center!r} is not a sky position: pass a SkyCoord, or text such as "
+                   "'05h35m17s -05d23m28s' or '83.82 -5.39' (degrees); names are not resolved (no Sesame "
+                   "offline)", value=str(center))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def numeric_column(table, name: str, what: str) -> np.ndarray:
+    """The column ``name`` of ``table`` as floats (null values NaN), for colouring or sizing by it (``what``:
+    the option, ``"color"`` or ``"size"``). A missing column, or one of text, is a :class:`VizError` naming the
+    numeric columns there are."""
+    names = _names(table)
+    col = table[name] if name in names else None
+    kind = getattr(getattr(col, "dtype", None), "kind", "O")
+    if col is None or kind not in "iufb":
+        numeric = [n for n in names if getattr(getattr(table[n], "dtype", None), "kind", "O") in "iuf"]
+        problem = "is not a column of the table" if col is None else f"holds {col.dtype} values (text), not numbers"
+        raise VizError(f"{what}={name!r} {problem}: {what} by one of its numeric columns {numeric[:20]}", value=name)
+    values = np.asarray(col, dtype=np.float64)
+    mask = getattr(col, "mask", None)
+    if mask is not None and np.ndim(mask) == 1:
+        values = np.where(np.asarray(mask, dtype=bool), np.nan, values)
+    return values
+
+
+def scaled(values: np.ndarray, low: float, high: float, reverse: bool = False) -> np.ndarray:
+    """``values`` mapped linearly onto ``low``..``high`` between their 2nd and 98th percentiles (clipped;
+    ``reverse``: the smallest value gets ``high``, as the brightest magnitude); NaN stays NaN."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.full(values.shape, np.nan)
+    lo, hi = np.percentile(finite, [2, 98])
+    t = np.clip((values - lo) / (hi - lo), 0, 1) if hi > lo else np.where(np.isfinite(values), 0.5, np.nan)
+    return low + (1 - t if reverse else t) * (high - low)
+
+
+def is_magnitude(table, name: str) -> bool:
+    """Whether the column ``name`` is a magnitude (unit ``mag``, or named like one): smaller is brighter."""
+    unit = str(getattr(table[name], "unit", None) or "")
+    low = name.lower()
+    return unit.startswith("mag") or ("mag" in low and not any(bad in low for bad in ("err", "sig", "flag", "e_")))
 
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from platform_lib.viz._errors import HipsError
 
-__all__ = ["delete_hips", "job_hips", "my_hips", "share_hips", "unshare_hips", "upload_hips"]
+__all__ = ["delete_hips", "job_hips", "my_hips", "share_hips", "table_hips", "unshare_hips", "upload_hips"]
 
 #: Seconds an upload may take (a large HiPS over a slow link).
 UPLOAD_TIMEOUT = 600.0
@@ -207,3 +207,36 @@ def job_hips(job, *, client=None, settings=None, n_per_tile: int = 200) -> str:
     tmp.write_text(json.dumps({"name": record["name"], "url": record["url"], "result": result}))
     tmp.replace(record_path)
     return record["url"]
+
+
+def table_hips(table, *, title: str, magnitude: str | None = None, columns: list[str] | None = None,
+               settings=None) -> str:
+    """The archive's URL path of the HiPS catalogue of an in-memory ``table`` (astropy ``Table``): built here,
+    in a temporary folder, and sent to the archive as the user's own HiPS, titled ``title`` and the table's
+    fingerprint (a hash of the columns it carries), so the same table shown again reuses it (whichever
+    kernel shows it) instead of sending it again. ``magnitude`` and ``columns`` as in
+    :func:`~platform_lib.viz.build_catalog_hips`. A :class:`HipsError` when the platform has no archive or
+    no token (said before anything is built), or the archive refuses it (the user's HiPS budget)."""
+    import hashlib
+
+    import numpy as np
+
+    from platform_lib.viz._build import build_catalog_hips
+    from platform_lib.viz._hips import hips_name
+
+    _service(settings)
+    digest = hashlib.blake2b(digest_size=8)
+    for name in dict.fromkeys([*(columns or []), *table.colnames[:2], *([magnitude] if magnitude else [])]):
+        if name in table.colnames:
+            col = table[name]
+            digest.update(name.encode() + str(col.dtype).encode() + np.ascontiguousarray(col).tobytes())
+            if getattr(col, "mask", None) is not None:
+                digest.update(np.ascontiguousarray(np.ma.getmaskarray(col)).tobytes())
+    titled = f"{title} [{len(table)} rows, {digest.hexdigest()}]"
+    for kept in my_hips(settings=settings):
+        if kept.get("title") == titled:
+            return kept["url"]
+    with tempfile.TemporaryDirectory(prefix="astrohub-table-hips-") as tmp:
+        dest = build_catalog_hips(table, Path(tmp) / hips_name(title), title=titled, magnitude=magnitude,
+                                  columns=columns)
+        return upload_hips(dest, title=titled, settings=settings)["url"]

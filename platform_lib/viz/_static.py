@@ -13,7 +13,8 @@ import numpy as np
 
 from platform_lib.viz._errors import VizError
 from platform_lib.viz._inputs import footprints as _footprints
-from platform_lib.viz._inputs import healpix_map, is_job, job_result, positions
+from platform_lib.viz._inputs import healpix_map, is_job, is_magnitude, job_result, numeric_column, positions, scaled
+from platform_lib.viz._inputs import sky_position as _center
 
 __all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_cells",
            "PROJECTIONS", "SCATTER_LIMIT"]
@@ -58,34 +59,6 @@ def _xy(ra, dec):
     """Matplotlib's all-sky axes coordinates (radians, RA to the left)."""
     lon = -((np.asarray(ra) + 180.0) % 360.0 - 180.0)
     return np.radians(lon), np.radians(np.asarray(dec))
-
-
-def _center(center):
-    """``center`` as a ``SkyCoord``: one already, or text (``"05h35m17s -05d23m28s"``, ``"83.82 -5.39"`` in
-    degrees); :class:`VizError` for anything else."""
-    from astropy.coordinates import SkyCoord
-
-    if isinstance(center, SkyCoord):
-        return center
-    if isinstance(center, str):
-        text = center.strip()
-        numbers = text.replace(",", " ").split()
-        try:
-            if len(numbers) == 2 and all(_is_number(n) for n in numbers):
-                return SkyCoord(float(numbers[0]), float(numbers[1]), unit="deg")
-            return SkyCoord(text)
-        except ValueError:
-            pass
-    raise VizError(f"center={center!r} is not a sky position: pass a SkyCoord, or text such as "
-                   "'05h35m17s -05d23m28s' or '83.82 -5.39' (degrees)", value=str(center))
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _zoom_axes(fig, center, radius):
@@ -176,15 +149,28 @@ def _draw_healpix_zoom(ax, wcs, values, order, cmap="viridis", log=False, label=
 
 
 def plot_table(table, *, projection: str = "mollweide", center=None, radius=None, ra: str | None = None,
-               dec: str | None = None, title: str | None = None, color: str = "tab:orange", fig=None):
+               dec: str | None = None, title: str | None = None, color: str = "tab:orange", size: str | None = None,
+               cmap: str = "viridis", fig=None):
     """Positions of a table (or ``SkyCoord``): all-sky (``projection``) or zoomed (``center`` and ``radius``).
 
     Up to :data:`SCATTER_LIMIT` points are drawn as points; more as a density image (sources per
-    HEALPix cell, log scale), so any size of table is fine.
+    HEALPix cell, log scale), so any size of table is fine. ``color``: a colour, or a column to colour the
+    points by (``cmap``, between its 2nd and 98th percentiles, with a colour bar; above the limit, its mean
+    per cell); ``size``: a column to size the points by (a magnitude: the brightest largest).
     """
     pos = positions(table, ra, dec)
+    names = [] if not hasattr(table, "colnames") and not hasattr(table, "columns") else (
+        list(table.colnames) if hasattr(table, "colnames") else [str(c) for c in table.columns])
+    by_color = numeric_column(table, color, "color")[pos.rows] if color in names else None
+    by_size = None if size is None else numeric_column(table, size, "size")[pos.rows]
+    if by_color is None:
+        from matplotlib.colors import is_color_like
+
+        if not is_color_like(color):
+            raise VizError(f"color={color!r} is neither a colour nor a column of the table: pass a colour "
+                           f"('tab:orange', '#ff8800') or one of its columns {names[:20]}", value=color)
     fig = fig or _figure()
-    n = pos.ra.size
+    ra_v, dec_v = pos.ra, pos.dec
     if center is not None:
         import astropy.units as u
         from astropy.coordinates import SkyCoord
@@ -193,28 +179,48 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
         center = _center(center)
         ax, wcs = _zoom_axes(fig, center, r)
         near = center.icrs.separation(SkyCoord(pos.ra, pos.dec, unit="deg")) < r * 1.5  # the view and its corners
-        ra_in, dec_in = pos.ra[near], pos.dec[near]
-        n = ra_in.size
-        if n > SCATTER_LIMIT:
-            from platform_lib.viz._hips import density_map, healpix29
-
-            # cells about 1/150 of the view across
-            order = int(np.clip(np.floor(np.log2(58.6 / (2 * r.to_value(u.deg) / 150))), 3, 13))
-            _draw_healpix_zoom(ax, wcs, density_map(healpix29(ra_in, dec_in), order), order, cmap="magma", log=True,
-                               label="log10(1 + sources per cell)")
-        else:
-            ax.scatter(ra_in, dec_in, s=max(1.0, min(12, 3e3 / max(n, 1))), color=color,
-                       transform=ax.get_transform("world"))
+        ra_v, dec_v = pos.ra[near], pos.dec[near]
+        by_color = None if by_color is None else by_color[near]
+        by_size = None if by_size is None else by_size[near]
     else:
         ax = _allsky_axes(fig, projection)
-        if n > SCATTER_LIMIT:
-            from platform_lib.viz._hips import density_map, healpix29
+    n = ra_v.size
+    label = "log10(1 + sources per cell)" if by_color is None else f"mean {color} per cell"
+    if n > SCATTER_LIMIT:
+        from platform_lib.viz._hips import density_map, healpix29
 
-            _draw_healpix_allsky(ax, density_map(healpix29(pos.ra, pos.dec), 6), 6, cmap="magma", log=True,
-                                 label="log10(1 + sources per cell)")
+        # cells about 1/150 of the view across; all-sky: order 6
+        order = 6 if center is None else int(np.clip(np.floor(np.log2(58.6 / (2 * r.to_value(u.deg) / 150))), 3, 13))
+        ipix = healpix29(ra_v, dec_v)
+        values = density_map(ipix, order)
+        if by_color is not None:  # the column's mean per cell (NaN where no source has a value)
+            good = np.isfinite(by_color)
+            sums = np.bincount(ipix[good] >> (2 * (29 - order)), weights=by_color[good], minlength=values.size)
+            had = density_map(ipix[good], order)
+            values = np.where(had > 0, sums / np.maximum(had, 1), np.nan)
+        draw = _draw_healpix_allsky if center is None else lambda *a, **k: _draw_healpix_zoom(ax, wcs, *a[1:], **k)
+        draw(ax, values, order, cmap="magma" if by_color is None else cmap, log=by_color is None, label=label)
+    else:
+        x, y = _xy(ra_v, dec_v) if center is None else (ra_v, dec_v)
+        points = {"s": (np.nan_to_num(scaled(by_size, 1.0, 40.0, is_magnitude(table, size)), nan=1.0)
+                        if by_size is not None else max(0.5, min(8, 2e4 / max(n, 1))) if center is None
+                        else max(1.0, min(12, 3e3 / max(n, 1))))}
+        if by_color is not None:
+            lo, hi = (np.nanpercentile(by_color, [2, 98]) if np.isfinite(by_color).any() else (0.0, 1.0))
+            from matplotlib import colormaps
+
+            points.update(c=by_color, cmap=colormaps[cmap].with_extremes(bad="#9e9e9e"), vmin=lo, vmax=hi,
+                          plotnonfinite=True)
         else:
-            x, y = _xy(pos.ra, pos.dec)
-            ax.scatter(x, y, s=max(0.5, min(8, 2e4 / n)), color=color, alpha=0.8, linewidths=0)
+            points["color"] = color
+        if center is not None:
+            points["transform"] = ax.get_transform("world")
+        else:
+            points.update(alpha=0.8, linewidths=0)
+        dots = ax.scatter(x, y, **points)
+        if by_color is not None:
+            fig.colorbar(dots, ax=ax, orientation="horizontal" if center is None else "vertical", shrink=0.6,
+                         pad=0.05, label=color)
     ax.set_title(title or f"{n} sources ({pos.ra_column}, {pos.dec_column})")
     return fig
 

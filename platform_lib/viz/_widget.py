@@ -22,7 +22,8 @@ import traitlets
 
 from platform_lib.errors import stacklevel_outside
 from platform_lib.viz._errors import VizError
-from platform_lib.viz._inputs import find_coordinates, footprints, is_job, job_result, positions
+from platform_lib.viz._inputs import (find_coordinates, footprints, is_job, is_magnitude, job_result, numeric_column,
+                                      positions, scaled, sky_position)
 
 __all__ = ["Aladin", "archive_path", "local_esm", "TABLE_LIMIT"]
 
@@ -65,7 +66,15 @@ export default {initialize:__astrohubInit,render:__astrohubRender};
 """
 
 _HIPS_HANDLER = (
+    # a table coloured or sized by a column: the colour and size of each source from a column of its own
+    # (Aladin Lite calls a catalogue's color and sourceSize per source when they are functions)
+    ",add_table:function(t,a){const g=t.options||{};"
+    "if(g.color_column){const k=g.color_column;delete g.color_column;g.color=s=>s.data[k]}"
+    "if(g.size_column){const k=g.size_column;delete g.size_column;g.source_size=s=>+s.data[k]}"
+    "return this.messageHandler.handleAddTable.call(this,t,a)}"
     ",astrohub_catalog_hips:function(t){const o={};const g=t.options||{};"
+    "if(g.color_column){const k=g.color_column;delete g.color_column;g.color=s=>s.data[k]}"
+    "if(g.size_column){const k=g.size_column;delete g.size_column;g.source_size=s=>+s.data[k]}"
     "for(const k in g)o[k.replace(/_([a-z])/g,(m,c)=>c.toUpperCase())]=g[k];"
     # Aladin Lite 3.9 asks for the tiles in view on every zoom, even before it has read the HiPS's properties:
     # its deepest order is then NaN and it asks for tiles of orders the HiPS does not have (404s, seen under
@@ -157,6 +166,16 @@ if _ipyaladin is not None:
         def __init__(self, *, archive_url: str | None = None, **options) -> None:
             base = archive_path(archive_url)
             self._user_view = "target" in options or "fov" in options  # then show() keeps the view
+            # Aladin Lite sends a target it cannot read as coordinates ('03h47m +24d07m', 'M45') to CDS's
+            # Sesame, outside the platform (refused offline, and the view failed to draw): text is read here,
+            # and one that is no position (a name) is left out with a message
+            unread = None
+            if isinstance(options.get("target"), str):
+                try:
+                    options["target"] = sky_position(options["target"], "target").icrs
+                except VizError as exc:
+                    unread = str(exc)
+                    del options["target"]
             options.setdefault("survey", base + "hips/sky")
             options.setdefault("log", False)  # Aladin Lite otherwise reports each start to CDS
             options.setdefault("show_simbad_pointer_control", False)  # asks CDS's SIMBAD
@@ -164,6 +183,9 @@ if _ipyaladin is not None:
             self._archive = base  # read by the trait default below, in the state the browser starts from
             self._sources: dict[str, object] = {}
             super().__init__(**options)
+            if unread:
+                self.astrohub_message = unread
+                warnings.warn(unread, stacklevel=stacklevel_outside(__file__))
 
         @traitlets.default("_aladin_lite_url")
         def _default_aladin_lite_url(self) -> str:
@@ -187,10 +209,17 @@ if _ipyaladin is not None:
             self.send(message)
 
         def show_table(self, table, *, name: str = "table", ra: str | None = None, dec: str | None = None,
-                       limit: int = TABLE_LIMIT, magnitude: str | None = None, **options) -> None:
-            """Positions of a table. Up to ``limit`` rows go to the browser; a larger table sends its
-            ``limit`` most representative rows (brightest first when ``magnitude`` is known, spread over
-            the sky by the HiPS level-of-detail plan) and says so in the widget."""
+                       limit: int = TABLE_LIMIT, magnitude: str | None = None, color: str | None = None,
+                       size: str | None = None, cmap: str = "viridis", hips: bool = True, **options) -> None:
+            """Positions of a table. Up to ``limit`` rows go to the browser. A larger table becomes a HiPS
+            catalogue (``hips``): built here and kept on the archive as the user's own HiPS (reused when the
+            same table is shown again; :func:`~platform_lib.viz.table_hips`), so the view shows the brightest
+            sources of each region zoomed out and every source zoomed in; without an archive or room there
+            (or with ``hips=False``) the ``limit`` most representative rows go (brightest first when
+            ``magnitude`` is known, spread over the sky by the HiPS level-of-detail plan) and the widget says
+            so. ``color``: a colour, or a column to colour the sources by (``cmap``, between its 2nd and 98th
+            percentiles; no value: grey); ``size``: a column to size them by (3 to 15 pixels; a magnitude: the
+            brightest largest)."""
             from astropy.table import Table
 
             pos = positions(table, ra, dec)
@@ -198,20 +227,66 @@ if _ipyaladin is not None:
                 table = table.to_table()
             if not isinstance(table, Table):
                 table = Table.from_pandas(table) if hasattr(table, "iloc") else Table(table)
+            # columns to colour and size by, and the magnitude to rank by, are checked before anything is sent
+            by_color = numeric_column(table, color, "color") if color in table.colnames else None
+            by_size = None if size is None else numeric_column(table, size, "size")
+            if magnitude is not None:
+                numeric_column(table, magnitude, "magnitude")
+            if color is not None and by_color is None:
+                from matplotlib.colors import is_color_like
+
+                if not (is_color_like(color) or str(color).startswith(("rgb", "hsl"))):
+                    raise VizError(f"color={color!r} is neither a colour nor a column of the table: pass a colour "
+                                   f"('yellow', '#ff8800') or one of its columns {table.colnames[:20]}", value=color)
             rows = pos.rows
             total = rows.size
+            why = ""
             if total > limit:
                 from platform_lib.viz._build import pick_magnitude
-                from platform_lib.viz._hips import healpix29, plan_catalog_orders, priority_rank
 
                 mag_col = magnitude or pick_magnitude([c for c in table.colnames if table[c].dtype.kind in "iuf"])
+            if total > limit and hips:
+                from platform_lib.viz._errors import HipsError
+                from platform_lib.viz._publish import table_hips
+
+                carried = table.copy(copy_data=False)
+                carried[ROW_COLUMN] = np.arange(len(table))
+                columns = [ROW_COLUMN]
+                if by_color is not None:
+                    carried["_color"] = _colours(by_color, cmap)
+                    columns.append("_color")
+                    options["color_column"] = "_color"
+                elif color is not None:
+                    options["color"] = color
+                if by_size is not None:
+                    carried["_size"] = np.round(np.nan_to_num(scaled(by_size, 3.0, 15.0, is_magnitude(table, size)),
+                                                              nan=3.0), 1)
+                    columns.append("_size")
+                    options["size_column"] = "_size"
+                others = [c for c in table.colnames if c not in (pos.ra_column, pos.dec_column, mag_col)
+                          and table[c].dtype.kind in "biufUS" and getattr(table[c], "ndim", 1) == 1]
+                try:
+                    url = table_hips(carried, title=name, magnitude=mag_col, columns=columns + others[:6])
+                except HipsError as exc:
+                    why = f" ({exc})"
+                    for key in ("color_column", "size_column"):
+                        options.pop(key, None)
+                else:
+                    self._sources[name] = table
+                    self.add_catalog_hips(url, name=name, **options)
+                    self.layers = [*self.layers[:-1], {**self.layers[-1], "rows": int(total), "total": int(total)}]
+                    return
+            if total > limit:
+                from platform_lib.viz._hips import healpix29, plan_catalog_orders, priority_rank
+
                 mag = None if mag_col is None else _numbers(table[mag_col])[rows]
                 rank = priority_rank(mag, total)
                 order = plan_catalog_orders(healpix29(pos.ra, pos.dec), rank, max(1, limit // 768), 10)
                 keep = np.lexsort((rank, order))[:limit]
                 rows = rows[np.sort(keep)]
                 self.astrohub_message = (f"{name}: showing {rows.size} of {total} sources (the most representative "
-                                         "ones); zoom with a HiPS catalogue (viz.build_catalog_hips) to see them all")
+                                         f"ones){why}; as a HiPS catalogue on the archive (hips=True) every source "
+                                         "appears as you zoom in")
             sent = table[rows]
             sent[ROW_COLUMN] = rows
             keep_cols = [c for c in sent.colnames if sent[c].dtype.kind in "biufUS" and getattr(sent[c], "ndim", 1) == 1]
@@ -225,6 +300,15 @@ if _ipyaladin is not None:
                     column = f"_{field[:-6]}_deg"
                     sent[column] = degrees
                 options.setdefault(field, column)
+            if by_color is not None:  # one colour per source, read by the viewer from a column of its own
+                sent["_color"] = _colours(by_color[rows], cmap)
+                options["color_column"] = "_color"
+            elif color is not None:
+                options["color"] = color
+            if by_size is not None:
+                sent["_size"] = np.round(np.nan_to_num(scaled(by_size[rows], 3.0, 15.0, is_magnitude(table, size)),
+                                                       nan=3.0), 1)
+                options["size_column"] = "_size"
             options.setdefault("name", name)
             self._sources[name] = table
             self.add_table(sent, **options)
@@ -301,6 +385,18 @@ if _ipyaladin is not None:
             options.setdefault("name", name)
             self.add_moc(moc, **options)
             self._note(kind="moc", name=name, sky_fraction=float(moc.sky_fraction))
+            self._look_at(moc)
+
+        def _look_at(self, moc) -> None:
+            """Turn the view to ``moc`` (a region of under a quarter of the sky), unless the widget was given a
+            ``target`` or ``fov``: a sky map's 90 % region of 23 deg² was drawn off screen, at (0, 0) the view
+            was blank."""
+            if self._user_view or moc.empty() or moc.sky_fraction > 0.25:
+                return
+            centre = moc.barycenter()
+            reach = float(moc.largest_distance_from_coo_to_vertices(centre).to_value("deg"))
+            self.target = centre
+            self.fov = float(np.clip(5.0 * reach, 0.5, 180.0))  # the width: a notebook's view is 2-3 times wider than high
 
         def show_skymap(self, skymap, *, levels=(0.5, 0.9), name: str = "skymap") -> None:
             """A probability sky map's credible regions (50 % and 90 % by default) as MOCs."""
@@ -313,6 +409,7 @@ if _ipyaladin is not None:
                              fill=True, edge=True)
                 self._note(kind="skymap", name=f"{name} {int(round(100 * level))} %", level=level,
                            sky_fraction=float(moc.sky_fraction))
+            self._look_at(moc)  # the widest region
 
         def show_crossmatch(self, pairs, *, name: str = "crossmatch") -> None:
             """Crossmatch pairs: the left and right positions as two catalogues."""
@@ -351,6 +448,20 @@ if _ipyaladin is not None:
             if not out:
                 return Table()
             return out[0] if len(out) == 1 else vstack(out)
+
+
+def _colours(values: np.ndarray, cmap: str) -> np.ndarray:
+    """Each value's colour (``#rrggbb``) on the colour map ``cmap`` between the values' 2nd and 98th
+    percentiles (256 steps); grey where there is no value."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    if cmap not in colormaps:
+        raise VizError(f"cmap={cmap!r} is not a matplotlib colour map (say 'viridis', 'plasma', 'coolwarm')", value=cmap)
+    palette = np.array([to_hex(c) for c in colormaps[cmap](np.linspace(0, 1, 256))] + ["#9e9e9e"])
+    level = scaled(values, 0.0, 1.0)
+    step = np.where(np.isfinite(level), np.round(np.nan_to_num(level) * 255), 256).astype(np.int64)
+    return palette[step]
 
 
 def _numbers(col) -> np.ndarray:

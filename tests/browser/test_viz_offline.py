@@ -21,8 +21,9 @@ NOTEBOOK_CELLS = [
     "rng = np.random.default_rng(3)\n"
     "stars = Table({'ra': rng.normal(83.8, 3, 3000), 'dec': rng.normal(-5.4, 3, 3000), 'gmag': rng.uniform(6, 16, 3000)})\n"
     "images = Table({'s_region': ['Polygon ICRS 82 -7 85 -7 85 -4 82 -4', 'Circle ICRS 86 -3 1.5']})",
-    "w = viz.Aladin(target='83.8 -5.4', fov=20, height=480)\n"
-    "w.show(stars, name='stars', color='yellow')\n"
+    # a target as text (Aladin Lite sent what it could not read to CDS's Sesame), sources coloured and sized by a column
+    "w = viz.Aladin(target='05h35m12s -05d24m', fov=20, height=480)\n"
+    "w.show(stars, name='stars', color='gmag', size='gmag', cmap='plasma')\n"
     "w.show(images)\n"
     "w.add_polylines([[[82.0, -7.0], [84.0, -5.5], [86.0, -3.0]]], name='track')  # a moving object's track\n"
     "w",

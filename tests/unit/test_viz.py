@@ -535,3 +535,130 @@ def test_a_vizier_table_with_text_positions_becomes_a_hips(tmp_path):
     np.testing.assert_allclose(got["M42"], [83.8220833, -5.3911111], atol=1e-6)
     np.testing.assert_allclose(got["M45"], [56.85, 24.1166667], atol=1e-6)
     assert viz.validate_hips(viz.build_density_hips(t, tmp_path / "density")).dataproduct_type == "image"
+
+
+def test_a_text_target_is_read_in_python_never_sent_to_sesame():
+    """Aladin Lite sent a target it could not read as coordinates ('03h47m +24d07m') to CDS's Sesame: a
+    request leaving the platform, refused offline, and the view failed to draw (a TypeError in the widget)."""
+    for text in ("03h47m +24d07m", "03 47 00 +24 07 00", "03:47:00 +24:07:00", "56.75 24.116667"):
+        w = viz.Aladin(target=text, archive_url="/services/archive/")
+        ra, dec = (float(v) for v in w._init_options["_target"].split())
+        assert (ra, dec) == pytest.approx((56.75, 24.116667), abs=1e-5), text
+    with pytest.warns(UserWarning, match="target='M45' is not a sky position.*names are not resolved"):
+        w = viz.Aladin(target="M45", fov=3, archive_url="/services/archive/")
+    assert "_target" not in w._init_options and "target='M45'" in w.astrohub_message
+
+
+def test_the_viewer_colours_and_sizes_sources_by_a_column(widget):
+    from astropy.io.votable import parse_single_table
+
+    t = Table.from_pandas(_catalogue(300))
+    t["gmag"][5] = np.nan
+    widget.show_table(t, name="cat", color="gmag", size="gmag", cmap="plasma")
+    content, buffers = [(c, b) for c, b in widget.sent if c.get("event_name") == "add_table"][-1]
+    sent = parse_single_table(io.BytesIO(bytes(buffers[0]))).to_table()
+    assert content["options"]["color_column"] == "_color" and content["options"]["size_column"] == "_size"
+    assert "color" not in content["options"]
+    colours = np.asarray(sent["_color"]).astype(str)
+    assert all(c.startswith("#") and len(c) == 7 for c in colours) and colours[5] == "#9e9e9e"
+    assert len(set(colours)) > 50  # a colour scale, not one colour
+    # a magnitude: the brightest source is the largest
+    sizes, mags = np.asarray(sent["_size"], float), np.asarray(t["gmag"], float)
+    assert sizes[np.nanargmin(mags)] == 15.0 and sizes[np.nanargmax(mags)] == 3.0
+    # the viewer's JavaScript reads them per source (Aladin Lite's color and sourceSize functions)
+    assert "g.color=s=>s.data[k]" in widget._esm and "g.source_size=s=>+s.data[k]" in widget._esm
+    # a plain colour is still a colour
+    widget.show_table(t, name="plain", color="yellow")
+    assert [c for c, b in widget.sent if c.get("event_name") == "add_table"][-1]["options"]["color"] == "yellow"
+
+
+def test_colouring_by_text_or_a_missing_column_and_a_bad_magnitude_are_clear_errors(widget, tmp_path):
+    t = Table.from_pandas(_catalogue(50))
+    t["band"] = ["G"] * 50
+    with pytest.warns(UserWarning, match=r"size='band' holds .* \(text\), not numbers.*'gmag'"):
+        widget.show(t, size="band")
+    with pytest.warns(UserWarning, match=r"magnitude='nope' is not a column of the table"):
+        widget.show(t, magnitude="nope")
+    assert not [c for c, b in widget.sent if c.get("event_name") == "add_table"]
+    with pytest.raises(viz.VizError, match=r"color='band' holds .* \(text\), not numbers"):
+        viz.plot_table(t, color="band")
+    with pytest.raises(viz.VizError, match="color='nope' is neither a colour nor a column"):
+        viz.plot_table(t, color="nope")
+    with pytest.raises(viz.HipsError, match="the column 'band' holds .* values, not numbers"):
+        viz.build_catalog_hips(t, tmp_path / "h", magnitude="band")
+    # a text column named like a magnitude is not taken as one: the table builds, ranked without it
+    t2 = Table({"ra": t["ra"], "dec": t["dec"], "mag_band": ["G"] * 50})
+    assert viz.validate_hips(viz.build_catalog_hips(t2, tmp_path / "h2")).rows == 50
+
+
+def test_figures_colour_and_size_points_by_a_column():
+    t = Table.from_pandas(_catalogue(2000))
+    for options in ({"color": "gmag"}, {"color": "gmag", "size": "gmag", "center": "83.8 -5.4", "radius": 20 * u.deg},
+                    {"size": "gmag"}):
+        fig = viz.plot_table(t, **options)
+        fig.savefig(io.BytesIO(), format="png")
+        if "color" in options:
+            assert fig.axes[-1].get_xlabel() == "gmag" or fig.axes[-1].get_ylabel() == "gmag"
+    big = Table.from_pandas(_catalogue(60_000))  # a density image: the column's mean per cell
+    fig = viz.plot_table(big, color="gmag")
+    assert "mean gmag per cell" in (fig.axes[-1].get_xlabel(), fig.axes[-1].get_ylabel())
+
+
+def test_a_large_table_becomes_a_hips_on_the_archive_so_zooming_in_shows_every_source(widget, monkeypatch):
+    """A table above the limit sent its 5,000 most representative rows: zoomed in on a field, most of its
+    sources were missing. Now it is built into a HiPS catalogue and sent to the archive (here a stand-in
+    that records the upload: the archive's side is tests/integration/test_viz_publish.py's), once per table."""
+    from platform_lib.viz import _publish
+
+    uploads, kept = [], []
+
+    def upload(path, *, title="", settings=None):
+        report = viz.validate_hips(path)
+        header = next(p for p in sorted(path.rglob("Npix*.tsv"))).read_text().split("\n")[0].split("\t")
+        uploads.append((report.rows, header, read_properties(path / "properties")))
+        record = {"name": f"big-{len(uploads)}", "title": title, "url": f"/services/archive/hips/~/big-{len(uploads)}/"}
+        kept.append(record)
+        return record
+
+    monkeypatch.setattr(_publish, "_service", lambda settings=None: ("http://archive/hips/~/", None))
+    monkeypatch.setattr(_publish, "upload_hips", upload)
+    monkeypatch.setattr(_publish, "my_hips", lambda settings=None: list(kept))
+    t = Table.from_pandas(_catalogue(20_000))
+    t["ra"][7] = np.nan  # left out, and the rows keep their numbers
+    widget.show_table(t, name="big", limit=1000, color="gmag")
+    [(rows, header, props)] = uploads
+    assert rows == 19_999 and {"_row", "_color", "gmag", "name"} <= set(header)
+    assert props["astrohub_magnitude"] == "gmag"
+    [hips] = [c for c, b in widget.sent if c.get("event_name") == "astrohub_catalog_hips"]
+    assert hips["url"] == "/services/archive/hips/~/big-1/" and hips["options"]["color_column"] == "_color"
+    assert not [c for c, b in widget.sent if c.get("event_name") == "add_table"] and widget.astrohub_message == ""
+    assert widget.layers[-1]["kind"] == "catalog_hips" and widget.layers[-1]["total"] == 19_999
+    # a selection in the view comes back as rows of the table (the tiles carry each row's number)
+    widget._selected_objects = [[{"ra": 0, "dec": 0, "x": 0, "y": 0, "data": {"_row": "12", "name": "src 12"}}]]
+    assert list(widget.selection()["name"]) == ["src 12"]
+    # the same table again: the HiPS already on the archive, not a second upload
+    widget.show_table(t, name="big", limit=1000, color="gmag")
+    assert len(uploads) == 1
+    # no archive (or no room there): the most representative rows, and why
+    monkeypatch.setattr(_publish, "_service", lambda settings=None: (_ for _ in ()).throw(viz.HipsError("no API token")))
+    widget.show_table(t, name="cut", limit=1000)
+    assert "showing 1000 of 19999" in widget.astrohub_message and "no API token" in widget.astrohub_message
+
+
+def test_a_sky_map_or_small_moc_turns_the_view_to_it_unless_the_user_chose_one():
+    """viz.show(skymap) drew the 50 % and 90 % regions where they are, and left the view at (0, 0): for a map of a
+    few tens of deg² the viewer was blank."""
+    from astropy_healpix import HEALPix
+
+    hp = HEALPix(nside=2**6, order="nested")
+    lon, lat = hp.healpix_to_lonlat(np.arange(hp.npix))
+    sep = SkyCoord(lon, lat).separation(SkyCoord(40, -30, unit="deg")).deg
+    prob = np.exp(-0.5 * (sep / 3) ** 2)
+    w = viz.show(prob / prob.sum(), archive_url="/services/archive/")
+    assert w.target.separation(SkyCoord(40, -30, unit="deg")).deg < 1 and 5 < w.fov.deg < 60
+    mine = viz.show(prob / prob.sum(), fov=60, archive_url="/services/archive/")
+    assert mine.fov.deg == 60
+    from mocpy import MOC
+
+    everywhere = viz.show(MOC.from_string("0/0-11"), archive_url="/services/archive/")
+    assert everywhere.target.separation(SkyCoord(0, 0, unit="deg")).deg < 1e-6
