@@ -413,5 +413,5 @@ def test_the_service_answers_a_failed_job_502_naming_it_and_bad_input_400(servic
         missing = requests.post(f"{base}classes/stars/assignments/nohw/release", headers=tina, timeout=60)
         assert missing.status_code == 404 and "no folder" in missing.json()["message"]
         bad = requests.post(f"{base}classes/stars/students", data="not json", headers=tina, timeout=60)
-        assert bad.status_code == 400 and bad.json()["message"] == "the request body is not JSON"
+        assert bad.status_code == 400 and bad.json()["message"].startswith("the request body is not JSON")
         assert len(fake.created) == 1

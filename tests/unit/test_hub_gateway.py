@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from types import SimpleNamespace
 
@@ -515,6 +516,14 @@ def test_a_dasknode_scheduler_tells_its_client_it_is_stopping_whoever_stops_it(t
         client = Client(address, timeout=30)
         client.subscribe_topic("print", lambda event: said.append(event[1]["args"][0]))
         running_work = client.submit(len, [], pure=False)  # no worker: it waits, as a long computation would
+        # the subscription and then the task travel on the client's batched stream, in order: stop the scheduler
+        # only once it has the task, so the subscription too (under load it was stopped first: the client, not
+        # yet subscribed, was told nothing)
+        key = running_work.key
+        deadline = time.monotonic() + 30
+        while not client.run_on_scheduler(lambda dask_scheduler: key in dask_scheduler.tasks):
+            assert time.monotonic() < deadline, "the scheduler never had the client's subscription"
+            time.sleep(0.05)
     # the block's end terminates the scheduler, as the gateway's stop_cluster does
     with pytest.raises(Exception):
         running_work.result(timeout=60)
