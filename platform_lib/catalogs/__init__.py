@@ -42,6 +42,9 @@ Public API (stable; other packages and services use exactly these names):
     The other positions ingest reads, for the same packages: Galactic l/b columns (a table with no equatorial
     ones), CDS sexagesimal parts (``RAh RAm RAs DE- DEd DEm DEs``) as added decimal columns, and the equinox
     and epoch a CDS table's column explanations state.
+``source_frame(equinox, label) -> SourceFrame``
+    The frame such an equinox names (ICRS, FK5 ``J...``, FK4 ``B...``; FK5 J2000 counts as ICRS), as ingest
+    converts from it: ``.is_icrs``, ``.astropy()``, ``.said``.
 ``position_degrees(column, name, is_ra=...) -> float64 degrees``
     One RA or Dec column of a user's table in decimal degrees, whatever its form (numbers in any angle
     unit, a Quantity, masked values, sexagesimal or decimal text read as ingest reads it), NaN where null;
@@ -106,7 +109,7 @@ from platform_lib.catalogs._hats import (
     read_layout,
     write_hats,
 )
-from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, ingest
+from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, SourceFrame, ingest, source_frame
 from platform_lib.catalogs._polygon import MAX_CAP_DEG as MAX_POLYGON_CAP_DEG
 from platform_lib.catalogs._polygon import Polygon as SkyPolygon
 from platform_lib.catalogs._readers import Source, SourceTable, position_frame, read_source, read_text_table
@@ -127,6 +130,8 @@ __all__ = [
     "sexagesimal_position_columns",
     "with_cds_decimal_positions",
     "position_frame",
+    "source_frame",
+    "SourceFrame",
     "decimal_degrees",
     "position_columns",
     "position_degrees",

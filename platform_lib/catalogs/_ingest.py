@@ -293,8 +293,8 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
                   moc_order: int | None, steps, margin_arcsec: float | None = DEFAULT_MARGIN_ARCSEC,
                   ) -> tuple[TableInfo, np.ndarray | None]:
     label = f"{src.name}/{st.name}"
-    source_frame = _source_frame(st.equinox, label)
-    table, frame = _with_decimal_positions(st, source_frame)
+    stated = source_frame(st.equinox, label)
+    table, frame = _with_decimal_positions(st, stated)
     table = _with_decimal_angle_positions(table, label)
     table = _with_decimal_text_positions(table, label)
     steps.update(1)
@@ -304,7 +304,7 @@ def _ingest_table(st: SourceTable, src: Source, tmp_dir: Path, final_dir: Path, 
     table_name = slug(st.name)
     # What the indexed positions are in: ICRS after a conversion, else what the source said ("" when it
     # said nothing: searched as ICRS, the HATS convention).
-    equinox = "ICRS" if converted or frame != source_frame else st.equinox
+    equinox = "ICRS" if converted or frame != stated else st.equinox
     common = dict(name=st.name, catalog=src.name, description=st.description, equinox=equinox, epoch=st.epoch)
     if position is None:
         warnings.warn(
@@ -371,7 +371,7 @@ def _check_unsigned_64(df, label: str) -> None:
 
 
 @dataclass(frozen=True)
-class _Frame:
+class SourceFrame:
     """The frame a table's positions are given in: ``ICRS``, ``FK5`` (equinox ``J...``) or ``FK4`` (``B...``)."""
 
     system: str
@@ -381,6 +381,11 @@ class _Frame:
     def name(self) -> str:
         """What the registry records: ``ICRS``, or the equinox (``J2000``, ``B1950``) of an FK5/FK4 frame."""
         return "ICRS" if self.system == "ICRS" else self.equinox
+
+    @property
+    def said(self) -> str:
+        """How descriptions name it: ``ICRS``, ``FK4 B1950``, ``FK5 J1975``."""
+        return "ICRS" if self.system == "ICRS" else f"{self.system} {self.equinox}"
 
     @property
     def is_icrs(self) -> bool:
@@ -397,21 +402,21 @@ class _Frame:
         return ICRS()
 
 
-def _source_frame(equinox: str, label: str) -> _Frame:
+def source_frame(equinox: str, label: str) -> SourceFrame:
     """The frame of a table's equatorial positions from what its source said (``""``: not said, ICRS)."""
     text = (equinox or "").strip().upper()
     if text in ("", "ICRS"):
-        return _Frame("ICRS")
+        return SourceFrame("ICRS")
     match = re.fullmatch(r"([JB])(\d{4}(?:\.\d*)?)", text)
     if match is None:
         raise UnsupportedSource(
             f"{label}: cannot tell the frame of the positions from {equinox!r}: state it as ICRS, an FK5 "
             "equinox (J2000) or an FK4 one (B1950) in the source (FITS RADESYS/EQUINOX, VOTable COOSYS, "
             "the ReadMe's column explanations)", value=equinox)
-    return _Frame("FK4" if match.group(1) == "B" else "FK5", f"{match.group(1)}{float(match.group(2)):g}")
+    return SourceFrame("FK4" if match.group(1) == "B" else "FK5", f"{match.group(1)}{float(match.group(2)):g}")
 
 
-def _to_icrs(df, columns: list[ColumnInfo], frame: _Frame, label: str):
+def _to_icrs(df, columns: list[ColumnInfo], frame: SourceFrame, label: str):
     """Positions in another frame converted to ICRS columns ``RA_ICRS``/``DE_ICRS``, which become the index.
 
     FK4 (any B equinox) and FK5 at an equinox other than J2000 are converted with astropy (FK4 with
@@ -431,7 +436,7 @@ def _to_icrs(df, columns: list[ColumnInfo], frame: _Frame, label: str):
 
     lon_name, lat_name = position or galactic
     source = frame.astropy() if position is not None else Galactic()
-    said = (f"{frame.system} {frame.equinox}" if position is not None else "Galactic l/b")
+    said = frame.said if position is not None else "Galactic l/b"
     lon = df[lon_name].to_numpy(dtype="float64", na_value=np.nan)
     lat = df[lat_name].to_numpy(dtype="float64", na_value=np.nan)
     ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)
@@ -463,7 +468,7 @@ def _not_main(ucd: str) -> str:
     return ucd.replace(";meta.main", "")
 
 
-def _with_decimal_positions(st: SourceTable, frame: _Frame):
+def _with_decimal_positions(st: SourceTable, frame: SourceFrame):
     """The table, with decimal positions (deg) added when it only has sexagesimal CDS columns
     (:func:`~platform_lib.catalogs._sexagesimal.with_cds_decimal_positions`), and the frame they are in:
     ``RAJ2000``/``DEJ2000`` for ICRS or FK5 J2000 positions, ``RA_ICRS``/``DE_ICRS``, converted from the
@@ -476,7 +481,7 @@ def _with_decimal_positions(st: SourceTable, frame: _Frame):
         table, None if frame.is_icrs else frame.astropy(), said=f"{frame.system} {frame.equinox}")
     if found is None:
         return table, frame
-    return found[0], _Frame("ICRS") if not frame.is_icrs else frame
+    return found[0], SourceFrame("ICRS") if not frame.is_icrs else frame
 
 
 def _with_decimal_angle_positions(table, label: str):

@@ -163,15 +163,11 @@ def _cds_positions(table: Table):
     """``(table with decimal positions, (ra, dec))`` from CDS's sexagesimal parts, in ICRS: as they are for
     ICRS, FK5 J2000 or an unstated equinox, else converted from the FK4/FK5 equinox the columns' explanations
     state (``Right ascension (B1950)``); ``None`` when the table has no such parts."""
-    from astropy.coordinates import FK4, FK5
-
-    from platform_lib.catalogs import position_frame, with_cds_decimal_positions
+    from platform_lib.catalogs import position_frame, source_frame, with_cds_decimal_positions
 
     equinox, _ = position_frame({c.info.name: str(c.description or "") for c in table.itercols()})
-    source = None
-    if equinox not in ("", "ICRS", "J2000"):
-        source = FK4(equinox=equinox) if equinox.startswith("B") else FK5(equinox=equinox)
-    return with_cds_decimal_positions(table, source, said=f"{'FK4' if equinox.startswith('B') else 'FK5'} {equinox}")
+    frame = source_frame(equinox, "crossmatch")
+    return with_cds_decimal_positions(table, None if frame.is_icrs else frame.astropy(), said=frame.said)
 
 
 def _positions_in_degrees(obj, coords, side: str):
@@ -215,30 +211,27 @@ def _in_icrs_as_stated(obj, coords, frame: str | None):
     if frame is not None or not isinstance(obj, Table) or isinstance(coords, str) or len(coords) != 2 \
             or _stated_frame(obj) is not None or any(c not in obj.colnames for c in coords):
         return obj, coords
-    from platform_lib.catalogs import position_frame
+    from platform_lib.catalogs import position_frame, source_frame
 
     equinox, _ = position_frame({c: str(obj[c].description or "") for c in coords})
-    if equinox in ("", "ICRS", "J2000"):
+    stated = source_frame(equinox, "crossmatch")
+    if stated.is_icrs:
         return obj, coords
-    from astropy.coordinates import FK4, FK5
-
-    source = FK4(equinox=equinox) if equinox.startswith("B") else FK5(equinox=equinox)
     lon, lat = (np.asarray(obj[c], dtype=np.float64) for c in coords)  # degrees: _positions_in_degrees ran
     lon, lat = np.where(np.ma.getmaskarray(obj[coords[0]]), np.nan, lon), \
         np.where(np.ma.getmaskarray(obj[coords[1]]), np.nan, lat)
     ok = np.isfinite(lon) & np.isfinite(lat)
     ra, dec = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
-    icrs = SkyCoord(lon[ok] * u.deg, lat[ok] * u.deg, frame=source).icrs
+    icrs = SkyCoord(lon[ok] * u.deg, lat[ok] * u.deg, frame=stated.astropy()).icrs
     ra[ok], dec[ok] = icrs.ra.deg, icrs.dec.deg
     names = ["RA_ICRS", "DE_ICRS"]
     while set(names) & set(obj.colnames):
         names = ["_" + n for n in names]
     obj = obj.copy(copy_data=False)
-    said = f"{'FK4' if equinox.startswith('B') else 'FK5'} {equinox}"
     for name, values, what, ucd in ((names[0], ra, "Right ascension", "pos.eq.ra;meta.main"),
                                     (names[1], dec, "Declination", "pos.eq.dec;meta.main")):
         obj[name] = Column(values, unit=u.deg, description=f"{what} (ICRS), converted by crossmatch from "
-                                                           f"{coords[0]}/{coords[1]} ({said})")
+                                                           f"{coords[0]}/{coords[1]} ({stated.said})")
         obj[name].meta["ucd"] = ucd
     return obj, tuple(names)
 
