@@ -213,8 +213,8 @@ def table_hips(table, *, title: str, magnitude: str | None = None, columns: list
                settings=None) -> str:
     """The archive's URL path of the HiPS catalogue of an in-memory ``table`` (astropy ``Table``): built here,
     in a temporary folder, and sent to the archive as the user's own HiPS, titled ``title`` and the table's
-    fingerprint (a hash of the columns it carries), so the same table shown again reuses it (whichever
-    kernel shows it) instead of sending it again. ``magnitude`` and ``columns`` as in
+    fingerprint (a hash of all its columns, positions included), so the same table shown again reuses it
+    (whichever kernel shows it) instead of sending it again. ``magnitude`` and ``columns`` as in
     :func:`~platform_lib.viz.build_catalog_hips`. A :class:`HipsError` when the platform has no archive or
     no token (said before anything is built), or the archive refuses it (the user's HiPS budget)."""
     import hashlib
@@ -226,12 +226,11 @@ def table_hips(table, *, title: str, magnitude: str | None = None, columns: list
 
     _service(settings)
     digest = hashlib.blake2b(digest_size=8)
-    for name in dict.fromkeys([*(columns or []), *table.colnames[:2], *([magnitude] if magnitude else [])]):
-        if name in table.colnames:
-            col = table[name]
-            digest.update(name.encode() + str(col.dtype).encode() + np.ascontiguousarray(col).tobytes())
-            if getattr(col, "mask", None) is not None:
-                digest.update(np.ascontiguousarray(np.ma.getmaskarray(col)).tobytes())
+    for name in table.colnames:  # all of them: build_catalog_hips finds the positions by its own rule
+        col = table[name]
+        digest.update(name.encode() + str(col.dtype).encode() + np.ascontiguousarray(col).tobytes())
+        if getattr(col, "mask", None) is not None:
+            digest.update(np.ascontiguousarray(np.ma.getmaskarray(col)).tobytes())
     titled = f"{title} [{len(table)} rows, {digest.hexdigest()}]"
     for kept in my_hips(settings=settings):
         if kept.get("title") == titled:

@@ -639,6 +639,13 @@ def test_a_large_table_becomes_a_hips_on_the_archive_so_zooming_in_shows_every_s
     # the same table again: the HiPS already on the archive, not a second upload
     widget.show_table(t, name="big", limit=1000, color="gmag")
     assert len(uploads) == 1
+    # the same rows with their positions moved (e.g. to another epoch) are another HiPS: the fingerprint took
+    # only the first two columns and the carried ones, so with an id first a moved Dec reused the old view
+    ids_first = t["name", "ra", "dec", "gmag"]
+    widget.show_table(ids_first, name="big", limit=1000, color="gmag")
+    ids_first["dec"] = np.clip(ids_first["dec"] + 0.5, -90, 90)
+    widget.show_table(ids_first, name="big", limit=1000, color="gmag")
+    assert len(uploads) == 3
     # no archive (or no room there): the most representative rows, and why
     monkeypatch.setattr(_publish, "_service", lambda settings=None: (_ for _ in ()).throw(viz.HipsError("no API token")))
     widget.show_table(t, name="cut", limit=1000)
