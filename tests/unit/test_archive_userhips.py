@@ -272,12 +272,17 @@ def test_concurrent_uploads_of_several_users_together_stay_within_the_total_budg
     def unpacked_bytes() -> int:  # the files' sizes under ~users: kept HiPS and uploads being unpacked
         return sum(os.path.getsize(os.path.join(top, f)) for top, _, files in os.walk(store.root) for f in files)
 
-    def validate_once_all_unpacked_or_refused(folder):
+    def arrive() -> None:  # the last to arrive measures, while every other upload waits or has ended
         with arrived:
             count[0] += 1
+            if count[0] == len(owners):
+                peak[0] = unpacked_bytes()
             arrived.notify_all()
+
+    def validate_once_all_unpacked_or_refused(folder):
+        arrive()
+        with arrived:
             arrived.wait_for(lambda: count[0] == len(owners), timeout=30)
-            peak[0] = max(peak[0], unpacked_bytes())
         return validate(folder)
 
     monkeypatch.setattr(platform_lib.viz, "validate_hips", validate_once_all_unpacked_or_refused)
@@ -288,9 +293,7 @@ def test_concurrent_uploads_of_several_users_together_stay_within_the_total_budg
             results[owner] = replica.add(owner, owner, body)
         except UserHipsError as exc:
             results[owner] = exc
-            with arrived:
-                count[0] += 1
-                arrived.notify_all()
+            arrive()
 
     threads = [threading.Thread(target=upload, args=(owner, stores[n % replicas])) for n, owner in enumerate(owners)]
     for thread in threads:
