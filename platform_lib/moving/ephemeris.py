@@ -120,7 +120,7 @@ def find_body(orbits, name) -> int:
 
 #: Other names and the MPC codes of :data:`OBSERVATORIES`.
 _SITE_ALIASES = {
-    "geocentre": "geocenter", "geocentric": "geocenter", "500": "geocenter",
+    "geocentre": "geocenter", "geocentric": "geocenter", "geo": "geocenter", "500": "geocenter",
     "568": "keck", "w. m. keck observatory": "keck", "keck observatory": "keck", "mauna kea": "maunakea",
     "675": "palomar", "palomar observatory": "palomar", "ztf": "palomar",
     "x05": "rubin", "cerro pachon": "rubin", "cerro pachón": "rubin", "lsst": "rubin",

@@ -410,6 +410,23 @@ def test_a_year_or_a_numpy_datetime_as_a_time(asteroids):
     assert _time("2005-01-01", "start").mjd == 53371
 
 
+def test_a_route_time_may_name_its_utc_offset_and_the_geocentre_may_be_geo():
+    """'2024-01-31T05:00:00+00:00' (what Python's isoformat() writes for an aware time) was refused as 'not a
+    time ... no time zone', and site=geo was not a site; an offset is now that instant in UTC, and geo the
+    geocentre. A time that is not one still gets the error."""
+    from astrohub_archive.faults import UsageFault
+    from astrohub_archive.moving import _site, _time
+
+    assert _time("2024-01-31T05:00:00+00:00", "start").isot == "2024-01-31T05:00:00.000"
+    assert _time("2024-01-31T15:00+10:00", "start").isot == "2024-01-31T05:00:00.000"
+    assert _time("2024-01-31T00:00:00-0500", "stop").isot == "2024-01-31T05:00:00.000"
+    assert _time("2024-01-31T05:00Z", "start").isot == "2024-01-31T05:00:00.000"
+    with pytest.raises(UsageFault, match=r"start='friday' is not a time: give ISO 8601 \(2024-01-31T05:00 is UTC; "
+                                         r"Z or an offset such as \+10:00 may follow\) or an MJD"):
+        _time("friday", "start")
+    assert _site({"site": ["geo"]}).geocentric
+
+
 def test_the_archive_routes_speak_to_a_client_not_to_a_notebook():
     """An HTTP client of moving/images was told, for an unknown body, 'not among the 7098 orbits of this catalogue
     ... pass orbits that contain it' (the route had searched the comets too, and takes no orbits), and for

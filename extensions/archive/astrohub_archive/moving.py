@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -161,8 +162,14 @@ def _time(value: str, name: str):
             return Time(num, format="mjd", scale="utc")
         return Time(value, scale="utc")
     except ValueError as exc:
-        raise UsageFault(f"{name}={value!r} is not a time: give ISO 8601 in UTC (2024-01-31T05:00, no time zone) "
-                         "or an MJD") from exc
+        try:  # ISO 8601 with a UTC offset (2024-01-31T05:00+00:00, +10:00, -0500): that instant in UTC
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return Time(when.astimezone(timezone.utc).replace(tzinfo=None), scale="utc")
+        raise UsageFault(f"{name}={value!r} is not a time: give ISO 8601 (2024-01-31T05:00 is UTC; Z or an offset "
+                         "such as +10:00 may follow) or an MJD") from exc
 
 
 def _float(value: str, name: str) -> float:
