@@ -156,7 +156,13 @@ def test_pyvo_sia2_finds_real_images_by_position(archive):
 
     base, _, _ = archive
     service = SIA2Service(base + "sia")
-    result = service.search(pos=(217.48, -62.68, 0.05), maxrec=100).to_table()
+    found = service.search(pos=(217.48, -62.68, 0.05), maxrec=100)
+    resource = found.votable.resources[0]  # the frames pyvo sees: positions ICRS, times MJD (UTC)
+    assert [c.system for c in resource.coordinate_systems] == ["ICRS"]
+    assert [(t.timeorigin, t.timescale) for t in resource.time_systems] == [("MJD-origin", "UTC")]
+    assert {f.name: f.ref for f in found.fielddescs if f.ref} == {
+        "s_ra": "system", "s_dec": "system", "s_region": "system", "t_min": "time_frame", "t_max": "time_frame"}
+    result = found.to_table()
     assert set(result["obs_id"]) == {"dss/dss.14.29.56-62.41.05"}
     row = result[0]
     assert row["instrument_name"] == "Photographic plate" and row["dataproduct_type"] == "image"
@@ -436,6 +442,8 @@ def test_pyvo_scs_cone_search_known_answer(archive):
     assert set(np.asarray(table["source_id"]).tolist()) == expected
     ucds = {f.ucd for f in result.fielddescs}
     assert {"ID_MAIN", "POS_EQ_RA_MAIN", "POS_EQ_DEC_MAIN"} <= ucds
+    assert [c.system for c in result.votable.resources[0].coordinate_systems] == ["ICRS"]
+    assert {f.name for f in result.fielddescs if f.ref == "system"} == {"ra", "dec"}
 
 
 def test_scs_metadata_verb_maxrec_and_errors(archive):
