@@ -230,12 +230,13 @@ _TD = {"f": _td_float, "i": _td_int, "s": _td_text}
 
 
 def obscore_votable(records: list[dict], access_base: str, *, overflow: bool = False,
-                    infos: list[tuple[str, str, str]] = ()) -> bytes:
+                    infos: list[tuple[str, str, str]] = (), resources: str = "") -> bytes:
     """The SIA v2 answer for index records as a TABLEDATA VOTable, without building an astropy Table.
 
     The same document as ``render_table(obscore_table(records, access_base), "votable", ...)``
     (cells, nulls as ``<TD/>``, NaN/``+InF``, escaping and the FIELD block), only faster: the FIELD
-    block is built once and each cell is one string operation.
+    block is built once and each cell is one string operation. ``resources`` is XML of RESOURCE elements
+    written after the results (service descriptors: :func:`astrohub_archive.datalink.sia_descriptor`).
 
     Examples
     --------
@@ -272,4 +273,6 @@ def obscore_votable(records: list[dict], access_base: str, *, overflow: bool = F
             append("     </TR>\n")
         append("    </TABLEDATA>\n   </DATA>\n")
     parts.append(_VOTABLE_CLOSE)
+    if resources:
+        parts[-1] = _VOTABLE_CLOSE.replace("</VOTABLE>", resources + "</VOTABLE>")
     return "".join(parts).encode("utf-8")
