@@ -199,7 +199,7 @@ def cutout(path, region):
     from astropy.wcs import WCS, FITSFixedWarning
 
     celestial = False
-    with fits.open(path, memmap=True) as hdul:
+    with fits.open(path) as hdul:  # memory-mapped where it can be (not for scaled data: BZERO, BSCALE)
         for hdu in hdul:
             if hdu.data is None or not getattr(hdu, "is_image", False) or hdu.data.ndim != 2:
                 continue
