@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import requests
 from astropy.io import fits
+from astropy.io.votable import parse_single_table
 from astropy.time import Time
 
 import astropy
@@ -156,7 +157,13 @@ def test_pyvo_sia2_finds_real_images_by_position(archive):
 
     base, _, _ = archive
     service = SIA2Service(base + "sia")
-    result = service.search(pos=(217.48, -62.68, 0.05), maxrec=100).to_table()
+    found = service.search(pos=(217.48, -62.68, 0.05), maxrec=100)
+    resource = found.votable.resources[0]  # the frames pyvo sees: positions ICRS, times MJD (UTC)
+    assert [c.system for c in resource.coordinate_systems] == ["ICRS"]
+    assert [(t.timeorigin, t.timescale) for t in resource.time_systems] == [("MJD-origin", "UTC")]
+    assert {f.name: f.ref for f in found.fielddescs if f.ref} == {
+        "s_ra": "system", "s_dec": "system", "s_region": "system", "t_min": "time_frame", "t_max": "time_frame"}
+    result = found.to_table()
     assert set(result["obs_id"]) == {"dss/dss.14.29.56-62.41.05"}
     row = result[0]
     assert row["instrument_name"] == "Photographic plate" and row["dataproduct_type"] == "image"
@@ -302,6 +309,74 @@ def test_response_formats(archive, fmt):
         assert abs(float(table["s_ra"][0]) - 162.53) < 0.01
 
 
+# ---------------------------------------------------------------- DataLink and SODA cutouts
+
+
+def test_pyvo_follows_datalink_to_the_file_and_soda_cutouts_equal_astropys(archive, tmp_path):
+    """SIA answers name a DataLink service (before: none, so ``iter_datalinks()`` yielded nothing and the
+    datalink and soda routes were 404); its ``#this`` is the download, its ``#cutout`` a SODA service whose
+    circle cutout is astropy's ``Cutout2D`` of the same image, pixel for pixel, with the same WCS."""
+    import io
+    import warnings
+
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.nddata import Cutout2D
+    from astropy.wcs import WCS, FITSFixedWarning
+    from pyvo.dal import SIA2Service
+
+    base, data, _ = archive
+    found = SIA2Service(base + "sia").search(pos=(162.53, 30.677, 0.01))
+    (links,) = list(found.iter_datalinks())
+    # offline: include_narrower=False, else pyvo fetches the IVOA semantics vocabulary
+    this = next(links.bysemantics("#this", include_narrower=False))
+    assert this.access_url == found[0].access_url and this.content_type == "application/fits"
+    assert this["content_length"] == (data / "first/image.fits").stat().st_size
+    cut = next(links.bysemantics("#cutout", include_narrower=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)  # the FIRST header's DATE-OBS 19930417
+        got = fits.open(io.BytesIO(cut.processed(circle=(162.53, 30.677, 0.005)).read()))[0]
+        with fits.open(data / "first/image.fits") as hdul:
+            ref = Cutout2D(hdul[0].data, SkyCoord(162.53 * u.deg, 30.677 * u.deg), 0.01 * u.deg,
+                           wcs=WCS(hdul[0].header).celestial, mode="trim")
+        assert got.data.shape == ref.data.shape == (20, 20) and np.array_equal(got.data, ref.data)
+        assert WCS(got.header).pixel_to_world(3, 4).separation(ref.wcs.pixel_to_world(3, 4)).arcsec < 1e-6
+    soda = base + "soda/sync"
+    did = "ivo://astrohub/archive?first/image"
+    poly = requests.get(soda, params={"ID": did, "POLYGON": "162.52 30.67 162.54 30.67 162.53 30.685"}, timeout=30)
+    assert poly.status_code == 200 and fits.getdata(io.BytesIO(poly.content)).shape == (31, 33)
+    wrap = requests.get(soda, params={"ID": "ivo://astrohub/archive?synth/cfht_wrap", "pos": "CIRCLE 359.9 10 0.1"},
+                        timeout=30)  # across RA 0, the parameter in any case
+    assert wrap.status_code == 200 and fits.getdata(io.BytesIO(wrap.content)).shape == (40, 40)
+    scaled = requests.get(soda, params={"ID": "ivo://astrohub/archive?ukidss/image", "CIRCLE": "83.633 22.015 0.002"},
+                          timeout=30)  # BZERO/BSCALE integers in an extension: no memory map (was a 503)
+    assert scaled.status_code == 200 and fits.getdata(io.BytesIO(scaled.content)).shape == (72, 72)
+    nirc2 = "ivo://astrohub/archive?synth/nirc2_0001"
+    for params, token, status, text in (
+            ({"ID": did, "CIRCLE": "10 10 1"}, None, 400, "does not overlap"),
+            ({"ID": did}, None, 400, "give one region"),
+            ({"ID": did, "CIRCLE": "1 1"}, None, 400, "CIRCLE='1 1'"),
+            ({"ID": nirc2, "CIRCLE": "150 2.2 0.01"}, None, 404, "visible to you"),  # proprietary
+            ({"ID": nirc2, "CIRCLE": "150 2.2 0.01"}, "carol-token", 404, "visible to you")):
+        resp = requests.get(soda, params=params, timeout=30,
+                            headers={"Authorization": f"token {token}"} if token else {})
+        assert resp.status_code == status and text in query_status(resp.content)[1], resp.text
+    alice = requests.get(soda, params={"ID": nirc2, "CIRCLE": "150 2.2 0.01"}, timeout=30,
+                         headers={"Authorization": "token alice-token"})  # hers, but without a WCS
+    assert alice.status_code == 400 and "no image with a celestial WCS" in query_status(alice.content)[1]
+    # the links document: an error row for what the caller may not see, votlint-clean
+    for token, nirc2_links in ((None, []), ("alice-token", ["#this"])):  # no WCS: no #cutout
+        doc = requests.get(base + "datalink", params=[("ID", did), ("id", nirc2)], timeout=30,
+                           headers={"Authorization": f"token {token}"} if token else {})
+        assert doc.headers["Content-Type"] == "application/x-votable+xml;content=datalink"
+        rows = parse_single_table(io.BytesIO(doc.content)).to_table()
+        ok = [(r["ID"], r["semantics"]) for r in rows if not r["error_message"]]
+        assert ok == [(did, "#this"), (did, "#cutout")] + [(nirc2, s) for s in nirc2_links]
+        assert [r["ID"] for r in rows if r["error_message"]] == ([] if nirc2_links else [nirc2])
+        if not token:  # (errors and SIA answers with their descriptor are linted by the votlint tests)
+            _votlint_clean(doc.content, tmp_path)
+
+
 # ---------------------------------------------------------------- proprietary periods and download
 
 
@@ -436,6 +511,8 @@ def test_pyvo_scs_cone_search_known_answer(archive):
     assert set(np.asarray(table["source_id"]).tolist()) == expected
     ucds = {f.ucd for f in result.fielddescs}
     assert {"ID_MAIN", "POS_EQ_RA_MAIN", "POS_EQ_DEC_MAIN"} <= ucds
+    assert [c.system for c in result.votable.resources[0].coordinate_systems] == ["ICRS"]
+    assert {f.name for f in result.fielddescs if f.ref == "system"} == {"ra", "dec"}
 
 
 def test_scs_metadata_verb_maxrec_and_errors(archive):
@@ -769,6 +846,7 @@ def test_lean_votable_writer_matches_astropy_on_awkward_values():
 
 def test_lean_votable_answer_matches_astropy_for_the_archive(archive):
     """Over HTTP, for every record of the test archive (real FITS headers), as admin and anonymous."""
+    from astrohub_archive.datalink import sia_descriptor
     from platform_lib.imageindex import ImageIndex, ImageQuery, Viewer
 
     base, _, index_path = archive
@@ -779,7 +857,10 @@ def test_lean_votable_answer_matches_astropy_for_the_archive(archive):
             resp = requests.get(base + "sia/query", params={"MAXREC": "3"}, headers=headers, timeout=30)
             records, overflow = index.query(ImageQuery(), viewer, maxrec=3)
             assert overflow and len(records) == 3
-            assert resp.content == _astropy_reference(records, base + "download/", overflow=True)
+            descriptor = sia_descriptor(base).encode()  # the DataLink service descriptor after the results
+            assert resp.content.count(descriptor) == 1 and resp.content.endswith(descriptor + b"</VOTABLE>\n")
+            assert resp.content.replace(descriptor, b"") == _astropy_reference(records, base + "download/",
+                                                                                overflow=True)
     finally:
         index.close()
 

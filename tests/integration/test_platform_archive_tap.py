@@ -173,7 +173,8 @@ def test_tap_jobs_made_by_other_clients_are_in_the_job_list_and_another_users_ne
 def test_the_services_own_examples_run_as_they_are_on_the_sample_catalogues(platform, poll):
     """pyvo's ``TAPService.examples``, run as a user would, on the sample data: none is cut at the default MAXREC
     (the count by sky cell returned 1000 of Hipparcos' 40,000 cells with an overflow warning, an error here).
-    OpenNGC's NULL text values (no Messier number) are masked in ``tap_query``'s table (they were ``""``)."""
+    OpenNGC's NULL text values (no Messier number) are masked in ``tap_query``'s table (they were ``""``). Then
+    the sample images through SIA, DataLink and SODA (:func:`_sia_datalinks_and_a_cutout`)."""
     from pyvo.dal import TAPService
 
     from platform_lib.retrieval import make_session, tap_query
@@ -198,3 +199,45 @@ def test_the_services_own_examples_run_as_they_are_on_the_sample_catalogues(plat
     assert list(ngc["name"]) == ["NGC0221", "NGC0224", "NGC0225"]
     assert ngc["messier"].filled("-").tolist() == ["032", "031", "-"]
     assert ngc["common_names"].filled("-").tolist() == ["-", "Andromeda Galaxy", "-"]
+    _sia_datalinks_and_a_cutout(platform, session)
+
+
+def _sia_datalinks_and_a_cutout(platform, session):
+    """The same user's journey through SIA v2 to DataLink and SODA, behind the proxy: the sample images found,
+    their links followed (``#this`` is the SIA ``access_url``), and a cutout of each image with a WCS equal to
+    astropy's ``Cutout2D`` of the downloaded file (before: no DataLink, ``iter_datalinks()`` yielded nothing)."""
+    import io
+    import warnings
+
+    import astropy.units as u
+    import numpy as np
+    from astropy.coordinates import SkyCoord
+    from astropy.io import fits
+    from astropy.nddata import Cutout2D
+    from astropy.wcs import WCS, FITSFixedWarning
+    from pyvo.dal import SIA2Service
+
+    found = SIA2Service(f"{platform.url}services/archive/sia", session=session).search(maxrec=1000)
+    rows = {row["obs_publisher_did"]: row for row in found}
+    cut = 0
+    for links in found.iter_datalinks():
+        this = next(links.bysemantics("#this", include_narrower=False))
+        row = rows[this["ID"]]
+        if not str(row["obs_id"]).startswith("sample/"):
+            continue
+        assert this.access_url == row.access_url and this.access_url.startswith(platform.url)
+        cutouts = list(links.bysemantics("#cutout", include_narrower=False))
+        if not cutouts:
+            continue
+        ra, dec, r = float(row["s_ra"]), float(row["s_dec"]), float(row["s_fov"]) / 8
+        got = fits.open(io.BytesIO(cutouts[0].processed(circle=(ra, dec, r)).read()))[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)  # the sample headers' own (DATE-OBS forms, ...)
+            with fits.open(io.BytesIO(session.get(this.access_url, timeout=60).content)) as hdul:
+                hdu = next(h for h in hdul if h.is_image and h.data is not None and h.data.ndim == 2
+                           and WCS(h.header, hdul).has_celestial)
+                ref = Cutout2D(hdu.data, SkyCoord(ra * u.deg, dec * u.deg), 2 * r * u.deg,
+                               wcs=WCS(hdu.header, hdul).celestial, mode="trim")
+        assert np.array_equal(got.data, ref.data, equal_nan=True), row["obs_id"]
+        cut += 1
+    assert cut >= 6, (sorted(str(r["obs_id"]) for r in rows.values()), cut)

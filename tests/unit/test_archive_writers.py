@@ -193,3 +193,70 @@ def test_fits_results_carry_ucds_and_descriptions_in_the_cards_topcat_reads():
     assert (header["TUCD1"], header["TCOMM1"]) == ("meta.id;meta.main", "Hipparcos identifier")
     assert (header["TUCD3"], header["TCOMM3"], header["TUNIT3"]) == ("pos.angDistance", "Angular distance", "deg")
     assert "TUCD2" not in header and "TCOMM2" not in header
+
+
+# ---------------------------------------------------------------- frames of SIA and cone-search answers
+
+
+def _record():
+    from platform_lib.imageindex.ingest import COLUMNS
+
+    rec = dict.fromkeys(COLUMNS)
+    rec.update(obs_id="first/image", s_ra=162.53, s_dec=30.677, t_min=49094.0, t_max=49094.002, release_date=59000.5,
+               s_region="Polygon ICRS 162.54 30.67 162.52 30.67 162.52 30.69", calib_level=3)
+    return rec
+
+
+@pytest.mark.parametrize("writer", ["lean", "astropy"])
+def test_sia_answers_declare_icrs_and_utc_mjd_frames_and_obscore_xtypes(writer):
+    """VOTable 1.4 and ObsCore 1.1: s_ra/s_dec/s_region point at a COOSYS (ICRS), t_min/t_max at a TIMESYS
+    (MJD, UTC); s_region is an ``adql:REGION``, obs_release_date a ``timestamp``. Before, neither frame was
+    declared and neither xtype written, in either writer."""
+    import warnings
+
+    from astropy.io.votable import parse
+
+    from astrohub_archive.responses import obscore_table, obscore_votable
+
+    if writer == "lean":
+        doc = obscore_votable([_record()], "http://x/download/")
+    else:
+        doc = writers.render_table(obscore_table([_record()], "http://x/download/"), "votable")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # W54 and friends: the document is a clean VOTable 1.4
+        vot = parse(io.BytesIO(doc))
+    resource = vot.resources[0]
+    (coosys,) = resource.coordinate_systems
+    (timesys,) = resource.time_systems
+    assert coosys.system == "ICRS"
+    assert (timesys.timeorigin, timesys.timescale, timesys.refposition) == ("MJD-origin", "UTC", "TOPOCENTER")
+    fields = {f.name: f for f in resource.tables[0].fields}
+    assert {n for n, f in fields.items() if f.ref == coosys.ID} == {"s_ra", "s_dec", "s_region"}
+    assert {n for n, f in fields.items() if f.ref == timesys.ID} == {"t_min", "t_max"}
+    assert (fields["s_region"].xtype, fields["obs_release_date"].xtype) == ("adql:REGION", "timestamp")
+    assert resource.tables[0].array["t_min"][0] == 49094.0
+
+
+def test_cone_search_answers_declare_the_catalogues_frame():
+    """SCS 1.03 positions are ICRS: the RA/Dec FIELDs point at a COOSYS saying so (with the catalogue's
+    epoch), or at FK5 J2000 for a catalogue ingested as such (before: no COOSYS at all)."""
+    from types import SimpleNamespace
+
+    from astropy.io.votable import parse_single_table
+    from astropy.table import Table
+
+    from astrohub_archive.scs import scs_table
+
+    def answer(equinox, epoch):
+        info = SimpleNamespace(ra_column="ra", dec_column="dec", equinox=equinox, epoch=epoch,
+                               columns=[SimpleNamespace(name="hip", ucd="meta.id", description="", is_primary_key=True)])
+        t = scs_table(Table({"hip": [1, 2], "ra": [10.0, 11.0], "dec": [0.5, -0.5]}), info, 2)
+        vtab = parse_single_table(io.BytesIO(writers.render_table(t, "votable")))
+        refs = {f.name: f.ref for f in vtab.fields}
+        (coosys,) = vtab._votable.resources[0].coordinate_systems
+        assert refs == {"hip": None, "ra": coosys.ID, "dec": coosys.ID}
+        return coosys.system, coosys.equinox, coosys.epoch
+
+    assert answer("ICRS", "J1991.25") == ("ICRS", None, "J1991.25")
+    assert answer("", "") == ("ICRS", None, None)
+    assert answer("J2000", "J2000") == ("eq_FK5", "J2000", "J2000")

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import tornado.web
 
-from astrohub_archive import hips, moving, tap
+from astrohub_archive import datalink, hips, moving, tap
 from astrohub_archive.homepage import HomeHandler
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.faults import NotFoundFault, UsageFault
@@ -40,6 +40,7 @@ class SiaQueryHandler(BaseHandler):
         args = self.args()
         viewer = await self.viewer()
         base = self.base_url() + "download/"
+        descriptor = datalink.sia_descriptor(self.base_url())
         fmt = []
 
         def run() -> bytes:  # parsing (polygon checks), SQLite and rendering off the event loop
@@ -50,8 +51,8 @@ class SiaQueryHandler(BaseHandler):
             if req.overflow_cap:
                 infos.append(("MAXREC", str(req.maxrec), f"MAXREC above this service's limit was lowered to "
                                                          f"{req.maxrec}"))
-            if req.fmt == "votable":  # the common answer: written straight from the records
-                return obscore_votable(records, base, overflow=overflow, infos=infos)
+            if req.fmt == "votable":  # the common answer: written straight from the records, with its links
+                return obscore_votable(records, base, overflow=overflow, infos=infos, resources=descriptor)
             return render_table(obscore_table(records, base), req.fmt, overflow=overflow, infos=infos)
 
         body = await self.off_loop(run)
@@ -175,7 +176,8 @@ def _root_routes(prefix: str, state) -> list:
 
 #: The route builders of the service, in matching order; each takes ``(prefix, state)``. Add one to add routes.
 #: HiPS first: a viewer asks for hundreds of tiles, each matched against the rules before its own.
-ROUTE_MODULES = [hips.hips_routes, tap.tap_routes, moving.moving_routes, routes, _root_routes]
+ROUTE_MODULES = [hips.hips_routes, tap.tap_routes, moving.moving_routes, datalink.datalink_routes, routes,
+                 _root_routes]
 
 
 def all_routes(prefix: str, state) -> list:

@@ -148,6 +148,8 @@ def render(base: str, images: list[Collection] | None, tables: list[Holding] | N
     endpoints = [("sia/query", "SIA v2 image search"), ("sia/capabilities", "SIA capabilities"),
                  ("tap", "TAP 1.1 (sync, async, tables, capabilities)"), ("scs/&lt;table&gt;", "Simple Cone Search"),
                  ("download/&lt;obs_id&gt;", "image download"),
+                 ("datalink?ID=&lt;obs_publisher_did&gt;", "DataLink: an image's file and cutout service"),
+                 ("soda/sync?ID=&lt;obs_publisher_did&gt;&amp;CIRCLE=ra dec r", "SODA cutouts"),
                  ("hips/", "HiPS catalogues, density maps and image surveys"),
                  ("moving/images", "which images contain a Solar System body"),
                  ("moving/bodies", "which known bodies are in an image")]
@@ -166,7 +168,8 @@ class HomeHandler(BaseHandler):
         if self.get_argument("format", "") == "json" or "text/html" not in accept:
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps({"sia": base + "sia", "scs": base + "scs/<catalogue>", "tap": base + "tap",
-                                    "download": base + "download/<obs_id>", "hips": base + "hips/",
+                                    "download": base + "download/<obs_id>", "datalink": base + "datalink",
+                                    "soda": base + "soda/sync", "hips": base + "hips/",
                                     "moving": base + "moving/"}))
             return
         try:

@@ -59,6 +59,17 @@ OBSCORE_FIELDS = [
     ("pol_xel", "i", None, "meta.number", "obscore:Char.PolarizationAxis.numBins"),
 ]
 
+#: The frames of ObsCore's positions and times (VOTable 1.4 COOSYS and TIMESYS, which the FIELDs name in ``ref``):
+#: positions and footprints in ICRS; ``t_min``/``t_max`` MJD in UTC as the observatory's clock gave them
+#: (the index reads DATE-OBS/MJD-OBS as UTC). Set as column meta, which :mod:`astrohub_archive.writers` declares.
+ICRS = "ICRS"
+MJD_UTC = {"timeorigin": "MJD-origin", "timescale": "UTC", "refposition": "TOPOCENTER"}
+OBSCORE_FRAMES = {"s_ra": ("coosys", ICRS), "s_dec": ("coosys", ICRS), "s_region": ("coosys", ICRS),
+                  "t_min": ("timesys", MJD_UTC), "t_max": ("timesys", MJD_UTC)}
+#: ObsCore 1.1's xtypes: ``s_region`` an ADQL region (STC-S text, ``Polygon ICRS ...``), the release date a DALI
+#: timestamp.
+OBSCORE_XTYPES = {"s_region": "adql:REGION", "obs_release_date": "timestamp"}
+
 
 _ISO_CACHE: dict[float, str] = {}
 _ISO_CACHE_MAX = 100_000
@@ -123,6 +134,11 @@ def obscore_table(records: list[dict], access_base: str):
         col = MaskedColumn(data, name=name, mask=mask, unit=unit)
         col.meta["ucd"] = ucd
         col.meta["utype"] = utype
+        if name in OBSCORE_XTYPES:
+            col.meta["xtype"] = OBSCORE_XTYPES[name]
+        if name in OBSCORE_FRAMES:
+            key, frame = OBSCORE_FRAMES[name]
+            col.meta[key] = frame
         t.add_column(col)
     return t
 
@@ -138,6 +154,26 @@ _VOTABLE_CLOSE = "  </TABLE>\n </RESOURCE>\n</VOTABLE>\n"
 _DATATYPES = {"f": ("double", None), "i": ("long", None), "s": ("unicodeChar", "*")}
 
 
+def _frames_block() -> tuple[str, dict[str, str]]:
+    """The COOSYS and TIMESYS elements of :data:`OBSCORE_FRAMES` as astropy writes them, and ``{column: ID}``."""
+    from astropy.table import Table
+
+    from astrohub_archive.writers import frame_ids
+
+    t = Table({name: [0.0] for name in OBSCORE_FRAMES})
+    for name, (key, frame) in OBSCORE_FRAMES.items():
+        t[name].meta[key] = frame
+    frames, refs = frame_ids(t)
+    lines = []
+    for kind, fid, attrs in frames:
+        text = " ".join(f'{k}="{xml_escape(v)}"' for k, v in sorted(attrs.items()))
+        lines.append(f'  <{kind} ID="{fid}" {text}/>\n')
+    return "".join(lines), refs
+
+
+_FRAMES, _FRAME_REFS = _frames_block()
+
+
 def _field_block(fields, unicode: frozenset = frozenset()) -> str:
     """``<TABLE>`` and its FIELDs, attributes in astropy's (sorted) order; text columns are ``char``
     unless named in ``unicode`` (values beyond ASCII), as :mod:`astrohub_archive.writers` declares them."""
@@ -146,8 +182,9 @@ def _field_block(fields, unicode: frozenset = frozenset()) -> str:
         datatype, arraysize = _DATATYPES[kind]
         if kind == "s" and name not in unicode:
             datatype = "char"
-        attrs = [("ID", name), ("arraysize", arraysize), ("datatype", datatype), ("name", name), ("ucd", ucd),
-                 ("unit", unit), ("utype", utype)]
+        attrs = [("ID", name), ("arraysize", arraysize), ("datatype", datatype), ("name", name),
+                 ("ref", _FRAME_REFS.get(name)), ("ucd", ucd), ("unit", unit), ("utype", utype),
+                 ("xtype", OBSCORE_XTYPES.get(name))]
         lines.append("   <FIELD " + " ".join(f'{k}="{xml_escape(v)}"' for k, v in attrs if v) + "/>\n")
     return "".join(lines)
 
@@ -193,12 +230,13 @@ _TD = {"f": _td_float, "i": _td_int, "s": _td_text}
 
 
 def obscore_votable(records: list[dict], access_base: str, *, overflow: bool = False,
-                    infos: list[tuple[str, str, str]] = ()) -> bytes:
+                    infos: list[tuple[str, str, str]] = (), resources: str = "") -> bytes:
     """The SIA v2 answer for index records as a TABLEDATA VOTable, without building an astropy Table.
 
     The same document as ``render_table(obscore_table(records, access_base), "votable", ...)``
     (cells, nulls as ``<TD/>``, NaN/``+InF``, escaping and the FIELD block), only faster: the FIELD
-    block is built once and each cell is one string operation.
+    block is built once and each cell is one string operation. ``resources`` is XML of RESOURCE elements
+    written after the results (service descriptors: :func:`astrohub_archive.datalink.sia_descriptor`).
 
     Examples
     --------
@@ -211,6 +249,7 @@ def obscore_votable(records: list[dict], access_base: str, *, overflow: bool = F
     for name, value, text in infos:
         head = f'  <INFO ID="{xml_escape(name)}" name="{xml_escape(name)}" value="{xml_escape(value)}"'
         parts.append(f"{head}>{xml_escape_cdata(text)}</INFO>\n" if text else f"{head}/>\n")
+    parts.append(_FRAMES)
     urls = _access_urls(records, access_base) if records else []
     unicode = frozenset(
         name for name, kind, *_ in OBSCORE_FIELDS if kind == "s" and name not in ("access_url", "obs_release_date")
@@ -234,4 +273,6 @@ def obscore_votable(records: list[dict], access_base: str, *, overflow: bool = F
             append("     </TR>\n")
         append("    </TABLEDATA>\n   </DATA>\n")
     parts.append(_VOTABLE_CLOSE)
+    if resources:
+        parts[-1] = _VOTABLE_CLOSE.replace("</VOTABLE>", resources + "</VOTABLE>")
     return "".join(parts).encode("utf-8")

@@ -2,14 +2,16 @@
 
 Pure shaping of an astropy Table (from :func:`platform_lib.catalogs.cone_search`) into an SCS
 result: exactly one field with UCD ``ID_MAIN``, one ``POS_EQ_RA_MAIN`` and one ``POS_EQ_DEC_MAIN``
-(SCS 1.03 section 2), VERB=1 trimming to those three, and ``SR=0`` metadata (fields, no rows).
+(SCS 1.03 section 2), VERB=1 trimming to those three, ``SR=0`` metadata (fields, no rows), and the positions' COOSYS.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-__all__ = ["scs_table", "id_column"]
+__all__ = ["scs_table", "id_column", "coosys"]
 
 
 def id_column(info) -> str | None:
@@ -56,4 +58,21 @@ def scs_table(table, info, verb: int):
     t[dec_col].meta["ucd"] = "POS_EQ_DEC_MAIN"
     t[ra_col].unit = "deg"
     t[dec_col].unit = "deg"
+    t[ra_col].meta["coosys"] = t[dec_col].meta["coosys"] = coosys(info)
     return t
+
+
+def coosys(info) -> dict[str, str]:
+    """The COOSYS of a catalogue's positions (SCS 1.03 results are ICRS): ``eq_FK5`` J2000 where the registry
+    says the source was FK5 J2000 (indexed unconverted: within 0.03" of ICRS), else ICRS; with the source's
+    epoch when it is one VOTable can write (``J1991.25``, ``B1950``, ``2016.0``).
+
+    >>> from types import SimpleNamespace as NS
+    >>> coosys(NS(equinox="ICRS", epoch="J1991.25")), coosys(NS(equinox="J2000", epoch="sometime"))
+    ({'system': 'ICRS', 'epoch': 'J1991.25'}, {'system': 'eq_FK5', 'equinox': 'J2000'})
+    """
+    out = {"system": "eq_FK5", "equinox": "J2000"} if (info.equinox or "").strip() == "J2000" else {"system": "ICRS"}
+    epoch = (info.epoch or "").strip()
+    if re.fullmatch(r"[JB]?[0-9]+([.][0-9]*)?", epoch):
+        out["epoch"] = epoch
+    return out

@@ -157,8 +157,11 @@ def _votable(table, status: str, infos, serialization: str) -> bytes:
             info.content = text
         resource.infos.append(info)
     vtab = resource.tables[0]
+    refs = _frames(resource, table)
     for f in vtab.fields:
         col = table.columns[f.name]
+        if f.name in refs:
+            f.ref = refs[f.name]
         if col.meta.get("ucd"):
             f.ucd = col.meta["ucd"]
         if col.meta.get("utype"):
@@ -176,6 +179,55 @@ def _votable(table, status: str, infos, serialization: str) -> bytes:
     buf = io.BytesIO()
     vot.to_xml(buf, tabledata_format=serialization)
     return buf.getvalue()
+
+
+#: A column's ``meta["coosys"]`` (the system, ``"ICRS"``, or a dict of COOSYS attributes) or ``meta["timesys"]`` (a dict of TIMESYS attributes:
+#: ``timeorigin``, ``timescale``, ``refposition``) makes the VOTable writer declare that frame once in the
+#: results RESOURCE and point the column's FIELD at it (``ref``), as VOTable 1.4 section 2 asks of positions and
+#: times; the IDs are :func:`frame_ids`'.
+FRAME_KEYS = ("coosys", "timesys")
+
+
+def frame_ids(table) -> tuple[list[tuple[str, str, dict]], dict[str, str]]:
+    """The frames the columns of ``table`` name, in column order: ``([(kind, ID, attributes)], {column: ID})``,
+    ``kind`` ``COOSYS`` or ``TIMESYS``; IDs ``system``, ``system2``, ... and ``time_frame``, ``time_frame2``, ...
+
+    >>> from astropy.table import Table
+    >>> t = Table({"ra": [1.0], "t": [2.0]})
+    >>> t["ra"].meta["coosys"] = "ICRS"; t["t"].meta["timesys"] = {"timescale": "UTC"}
+    >>> frame_ids(t)
+    ([('COOSYS', 'system', {'system': 'ICRS'}), ('TIMESYS', 'time_frame', {'timescale': 'UTC'})], {'ra': 'system', 't': 'time_frame'})
+    """
+    frames: list[tuple[str, str, dict]] = []
+    refs: dict[str, str] = {}
+    for name in table.colnames:
+        meta = table[name].meta
+        for key, kind, stem in (("coosys", "COOSYS", "system"), ("timesys", "TIMESYS", "time_frame")):
+            value = meta.get(key)
+            if not value:
+                continue
+            attrs = {"system": value} if isinstance(value, str) else dict(value)
+            same = [fid for k, fid, a in frames if k == kind and a == attrs]
+            if not same:
+                count = sum(k == kind for k, _, _ in frames)
+                same = [stem if not count else f"{stem}{count + 1}"]
+                frames.append((kind, same[0], attrs))
+            refs[name] = same[0]
+    return frames, refs
+
+
+def _frames(resource, table) -> dict[str, str]:
+    """Add the COOSYS and TIMESYS elements the columns name (:data:`FRAME_KEYS`) to ``resource``; ``{column: ID}``."""
+    from astropy.io.votable.tree import CooSys, TimeSys
+
+    frames, refs = frame_ids(table)
+    for kind, fid, attrs in frames:
+        if kind == "COOSYS":
+            resource.coordinate_systems.append(CooSys(ID=fid, **attrs))
+        else:
+            resource.time_systems.append(TimeSys(ID=fid, config={"version": "1.4", "version_1_4_or_later": True},
+                                                 **attrs))
+    return refs
 
 
 #: astropy converter classes whose scalar BINARY2 form is the value itself, big-endian.
