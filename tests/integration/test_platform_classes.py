@@ -50,6 +50,10 @@ def test_the_class_roster_is_shown_to_its_instructor_and_the_student_sees_the_cl
     mine = platform.classes_api(s1, "GET", "classes").json()
     assert mine == [{"name": course["name"], "role": "student", "archived": False}]
     assert "students" not in platform.classes_api(s1, "GET", f"classes/{course['name']}").json()
+    # Their Lab's file browser (the home) reaches the class's folder: its materials, and the instructors' folder
+    # where assignments are written (servers started after the class was made: fixture)
+    for user in (course["prof"], s1):
+        assert (platform.data_dir / "home" / user / "classes" / course["name"]).resolve() == course["root"].resolve()
     # The roster is mirrored to hub groups, which get no shared group folder.
     group = platform.api("GET", f"/groups/{course['name']}-students").json()
     assert sorted(group["users"]) == sorted(course["students"])
