@@ -192,8 +192,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert f"<td>{s2}</td><td class='server'>stopped</td><td>3</td><td class='assignment'>2</td>" \
            "<td class='assignment'>1 (0/2)</td></tr>" in page, page
     s1_row = page.split(f"<tr><td>{s1}</td>", 1)[1].split("</tr>", 1)[0]
-    assert re.search(r"<td class='assignment'>1 \(0\.5/2, 0\.5 off for lateness, needs manual grading\) late by \d+ s"
-                     r"</td>$", s1_row), s1_row
+    assert re.search(r"<td class='assignment'>1 \(0\.5/2, 0\.5 off for lateness, needs manual grading\) "
+                     r"late by \d+ [^<]*</td>$", s1_row), s1_row
     # nbgrader's feedback, returned by the assistant: the page, and (as nbgrader returns it) when the graded work was
     # handed in
     returned = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/feedback")
@@ -272,7 +272,8 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
     s2_row = page.split(f"<tr><td>{s2}</td>", 1)[1].split("</tr>", 1)[0]
     assert re.search(rf"<td class='assignment'>3 \(1/2, of the submission at {graded_at}: the latest is not "
-                     r"graded yet\) late by \d+ s</td>$", s2_row), s2_row  # the latest came after the due date
+                     r"graded yet\) late by \d+ [^<]*</td>$", s2_row), s2_row  # after the due date
+    # (by minutes when the grading steps before ran slowly: 'late by 1 min 7 s' under load in a full run)
     # The assistant re-releases the assignment (nbgrader's version again), autogrades s2's latest work, gives s3 an
     # extension, then leaves the course and loses it
     again = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/release")
