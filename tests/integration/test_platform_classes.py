@@ -161,9 +161,22 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
         nb.metadata["kernelspec"] = {{"name": "python3", "display_name": "Python 3", "language": "python"}}
         Path({str(hw)!r}).mkdir()
         nbformat.write(nb, {str(hw / 'square.ipynb')!r})
+        import os  # as `cp -r` from last term's class leaves them: the mode bits narrow the ACL mask to read-only
+        os.chmod({str(hw)!r}, 0o750); os.chmod({str(hw / 'square.ipynb')!r}, 0o640)
     """))
     released = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/release")
     assert released.status_code == 200, released.text
+    if platform.system_user(ta):  # the release opened the professor's assignment folder to the other instructors
+        from system_user import run_as  # tests/support/, on the path by tests/conftest.py
+
+        assert run_as(platform.system_user(ta), textwrap.dedent(f"""
+            import json
+            from pathlib import Path
+            Path({str(hw / 'notes.txt')!r}).write_text("TA: check the units")
+            with open({str(hw / 'square.ipynb')!r}, "a"):
+                pass
+            print(json.dumps("written"))
+        """)) == "written"
     copy = platform.data_dir / "home" / s1 / name / "nbhw" / "square.ipynb"
     assert "return x * x" not in copy.read_text() and "NotImplementedError" in copy.read_text()
     answer = json.loads(copy.read_text())

@@ -448,8 +448,10 @@ class Grader:
                         "'.runtime'), exist_ok=True)", str(self.course)], check=True, timeout=60, **user)
 
     def release_version(self, assignment: str, source: Path, reader: str | None) -> Path:
-        """``generate_assignment``: the students' version of ``source`` (solutions and hidden tests removed)."""
-        with self._shared():
+        """``generate_assignment``: the students' version of ``source`` (solutions and hidden tests removed); what the
+        acting instructor owns in ``source`` is opened to the class's other instructors too (a folder copied with
+        ``cp -r`` keeps modes that leave it read-only to them)."""
+        with self._shared(source):
             self._mkdir()
             self._copy(source, self.course / "source" / assignment, reader)
             self._run("generate_assignment", assignment, "--force")
