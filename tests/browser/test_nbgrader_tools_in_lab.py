@@ -206,6 +206,9 @@ def test_a_student_finds_her_assignment_works_it_in_lab_and_submits_it_from_the_
         assert said == f"Not submitted: class {name!r} is archived: nothing can change", said
         assert "Traceback" not in page.content() and page.get_by_role("button", name="Submit hw").count() == 0
         assert "class closed: no more submissions" in page.locator("ul.assignments").first.inner_text()
+        # the class's heading says it is closed (an instructor's page showed an archived class as any other)
+        assert page.locator("h2.class").all_inner_texts() == [f"{name} (student, archived: read-only)",
+                                                              f"{other} (student)"]
         assert page.get_by_role("button", name="Submit lab1").count() == 1  # her other class is open
     finally:
         page.close()

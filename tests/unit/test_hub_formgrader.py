@@ -189,3 +189,27 @@ def test_a_spawn_reads_the_classes_taught_once(tmp_path, monkeypatch):
     assert asyncio.run(student.start()) == ("127.0.0.1", 1)
     assert len(studied_reads) == 1, f"the classes studied were read {len(studied_reads)} times in one spawn"
     assert "--ServerApp.jpserver_extensions=astrohub_server.validate=True" in seen["args"]
+
+
+def test_a_class_members_home_links_the_class_folder_so_lab_reaches_its_materials(tmp_path, monkeypatch):
+    """JupyterLab's file browser shows only the home: a student could not open the class's materials, nor an
+    instructor the ``instructors/`` folder where assignments are written, without a terminal. The server's process
+    links ``~/classes/<class>`` to each class the user teaches or takes (its folder present), before it starts."""
+    for cls in ("a101", "b101"):
+        for folder in ("materials", "instructors"):
+            (tmp_path / "classes" / cls / folder).mkdir(parents=True)
+    home = tmp_path / "h" / "tina"
+    home.mkdir(parents=True)
+    teacher = AstroLocalSpawner(run_as_system_users=False, profiles=PROFILES,
+                                home_template=str(tmp_path / "h" / "{username}"))
+    teacher.user = SimpleNamespace(name="tina", groups=[SimpleNamespace(name=g) for g in (
+        "a101-students", "b101-instructors", "c101-students", "team")])  # c101: no folder on disk
+    teacher.user_options = {}
+    teacher.classes_root = str(tmp_path / "classes")
+    monkeypatch.chdir(tmp_path)  # the preexec function changes into the home
+    teacher.make_preexec_fn("tina")()
+    links = home / "classes"
+    assert {p.name: os.readlink(p) for p in links.iterdir()} == {
+        c: str(tmp_path / "classes" / c) for c in ("a101", "b101")}
+    assert (links / "a101" / "materials").is_dir()
+    assert os.readlink(home / "grading" / "b101") == str(tmp_path / "classes" / "b101" / "instructors" / "nbgrader")

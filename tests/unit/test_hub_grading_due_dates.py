@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -241,3 +242,27 @@ def test_a_late_penalty_needs_a_due_date_and_is_a_number_of_points_not_below_zer
     with pytest.raises(ClassError, match="has no due date: a late penalty"):
         teaching.set_due(PROF, "c1", "hw1", late_penalty_per_hour=1)
 
+
+
+def test_a_late_penalty_is_at_most_what_the_assignment_is_worth(teaching, tmp_path):
+    """A penalty per hour late above the assignment's points (1e308 was taken) is refused naming both, before
+    anything is released or changed; the whole of it (4 points of 4: any lateness takes everything) is taken.
+    (hw2 is released before its notebooks are written, so no nbgrader step runs here.)"""
+    instructors = tmp_path / "classes" / "c1" / "instructors"
+    _write_assignment(instructors / "hw1")  # 1 + 3 points
+    due = _iso(teaching.now[0] + 3600)
+    for bad in (4.5, 1e308):
+        with pytest.raises(ClassError, match=rf"late penalty of {re.escape(f'{bad:g}')} points per hour late is more "
+                                             r"than assignment 'hw1' is worth \(4 points, its nbgrader-marked cells\): "
+                                             r"give at most 4") as info:
+            teaching.release(PROF, "c1", "hw1", due=due, late_penalty_per_hour=bad)
+        assert info.value.status == 400 and info.value.code == "bad-late-penalty"
+    assert teaching.show(PROF, "c1")["assignments"] == []  # refused before anything was released
+    (instructors / "hw2").mkdir()
+    teaching.release(PROF, "c1", "hw2", due=due)
+    shutil.rmtree(instructors / "hw2")
+    _write_assignment(instructors / "hw2")  # the notebooks as they are now
+    with pytest.raises(ClassError, match="more than assignment 'hw2' is worth"):
+        teaching.set_due(PROF, "c1", "hw2", late_penalty_per_hour=5)
+    assert teaching.show(PROF, "c1")["deadlines"]["hw2"]["late_penalty_per_hour"] == 0.0  # unchanged
+    assert teaching.set_due(PROF, "c1", "hw2", late_penalty_per_hour=4)["late_penalty_per_hour"] == 4.0

@@ -48,6 +48,7 @@ marked late, as nbgrader does (the submission's answer says by how much; :meth:`
 gradebook list the due dates and each submission's lateness), or refused with the due date in the message
 when the assignment refuses late work; for an assignment an exam names, the exam's rule alone holds. An
 assignment with a due date may also have a late penalty, in points per hour late (each hour or part of one),
+at most what the assignment's nbgrader-marked cells are worth,
 taken once per submission from the score nbgrader holds (nbgrader is told the due date and each submission's
 time, so its lateness is ours; :class:`astrohub_hub.grading.Deadline`), worked out again whenever the gradebook is
 read or feedback is returned, so a grade changed by hand in formgrader moves it; the gradebook shows the points
@@ -86,7 +87,7 @@ from astrohub_hub import folders
 from astrohub_hub.atomic import write_atomic
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
 from astrohub_hub.accounts import SystemAccounts
-from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, uses_nbgrader
+from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, total_points, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
 
@@ -679,6 +680,13 @@ class Teaching:
                                     or not math.isfinite(penalty) or penalty < 0):
             raise ClassError(f"a late penalty is a number of points >= 0 taken per hour late (0: none), got "
                              f"{penalty!r}", code="bad-late-penalty", value=penalty)
+        if penalty:  # more per hour than the whole assignment is worth: any lateness would take everything
+            worth = total_points(self._class_dirs(cls)["instructors"] / assignment)
+            if worth is not None and penalty > worth:
+                raise ClassError(f"a late penalty of {penalty:g} points per hour late is more than assignment "
+                                 f"{assignment!r} is worth ({worth:g} points, its nbgrader-marked cells): give at "
+                                 f"most {worth:g}, or refuse late work (refuse_late)", code="bad-late-penalty",
+                                 value=penalty)
         current = self._deadline(cls, assignment)
         when = current[0] if due is ... else None if due is None else parse_due(due, self.clock())
         if refuse_late and when is None:

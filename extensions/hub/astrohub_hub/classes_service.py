@@ -640,7 +640,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             parts.append("<p>You are in no class.</p>")
         for entry in classes:
             info = self.teaching.show(actor, entry["name"])
-            parts.append(f"<h2 class='class'>{e(info['name'])} <small>({e(entry['role'])})</small></h2>")
+            closed = ", archived: read-only" if info.get("archived") else ""  # the term ended: nothing changes
+            parts.append(f"<h2 class='class'>{e(info['name'])} <small>({e(entry['role'])}{closed})</small></h2>")
             parts.append(f"<p>Instructors: {e(', '.join(info['instructors']))}. Materials: "
                          f"<code>{e(info['folders']['materials'])}</code></p>")
             if "students" in info or not info["assignments"]:

@@ -76,14 +76,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Iterator, Mapping, Protocol
 
 from astrohub_hub import folders
 from astrohub_hub.due_dates import late_penalty, late_seconds, own_due
 from astrohub_hub.errors import BackendError, HubError
 
 __all__ = ["CourseFileReadOnly", "Deadline", "Grader", "GradebookReadOnly", "GradebookUnreadable", "LocalSteps",
-           "NoSteps", "Steps", "steps_from_environ", "uses_nbgrader"]
+           "NoSteps", "Steps", "steps_from_environ", "total_points", "uses_nbgrader"]
 
 class GradebookUnreadable(BackendError):
     """nbgrader's ``gradebook.db`` cannot be read now: damaged, locked by a running autograde past SQLite's
@@ -270,8 +270,8 @@ class Deadline:
         return late_penalty(self.penalty_per_hour, late, score)
 
 
-def uses_nbgrader(folder: Path) -> bool:
-    """Whether a notebook under ``folder`` has a cell with nbgrader metadata (links not followed)."""
+def _nbgrader_cells(folder: Path) -> Iterator[dict]:
+    """The nbgrader metadata of each marked cell of the notebooks under ``folder`` (links not followed)."""
     for path in sorted(Path(folder).rglob("*.ipynb")):
         if path.is_symlink() or ".ipynb_checkpoints" in path.parts:
             continue
@@ -279,9 +279,27 @@ def uses_nbgrader(folder: Path) -> bool:
             cells = json.loads(path.read_text()).get("cells", [])
         except (OSError, ValueError):
             continue
-        if any(isinstance(c, dict) and "nbgrader" in (c.get("metadata") or {}) for c in cells):
-            return True
-    return False
+        for cell in cells if isinstance(cells, list) else ():
+            marks = (cell.get("metadata") or {}).get("nbgrader") if isinstance(cell, dict) else None
+            if isinstance(marks, dict):
+                yield marks
+
+
+def uses_nbgrader(folder: Path) -> bool:
+    """Whether a notebook under ``folder`` has a cell with nbgrader metadata (links not followed)."""
+    return next(_nbgrader_cells(folder), None) is not None
+
+
+def total_points(folder: Path) -> float | None:
+    """What the nbgrader-marked notebooks under ``folder`` are worth: the points of their graded cells and tasks,
+    as nbgrader's ``max_score`` adds them up (``None``: no nbgrader-marked notebook)."""
+    total, marked = 0.0, False
+    for marks in _nbgrader_cells(folder):
+        marked = True
+        points = marks.get("points", 0)
+        if (marks.get("grade") or marks.get("task")) and isinstance(points, (int, float)) and points > 0:
+            total += float(points)
+    return total if marked else None
 
 
 class Steps(Protocol):
@@ -430,8 +448,10 @@ class Grader:
                         "'.runtime'), exist_ok=True)", str(self.course)], check=True, timeout=60, **user)
 
     def release_version(self, assignment: str, source: Path, reader: str | None) -> Path:
-        """``generate_assignment``: the students' version of ``source`` (solutions and hidden tests removed)."""
-        with self._shared():
+        """``generate_assignment``: the students' version of ``source`` (solutions and hidden tests removed); what the
+        acting instructor owns in ``source`` is opened to the class's other instructors too (a folder copied with
+        ``cp -r`` keeps modes that leave it read-only to them)."""
+        with self._shared(source):
             self._mkdir()
             self._copy(source, self.course / "source" / assignment, reader)
             self._run("generate_assignment", assignment, "--force")

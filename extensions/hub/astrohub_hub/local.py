@@ -41,6 +41,11 @@ is a class's students' only (:meth:`AstroLocalSpawner.validates`; :data:`LAB_CON
 others): it runs her own notebook beside her own server, as her (``astrohub_server.validate``: nbgrader's handlers,
 the notebook in a child process, so her server keeps answering meanwhile).
 
+Class folders in Lab: the same process links ``~/classes/<class>`` (``classes_folder``) to the folder of each class
+the user teaches or takes (:meth:`AstroLocalSpawner.class_links`), as :func:`link_courses` makes the course links:
+JupyterLab's file browser shows only the home, and a class's ``materials/`` (and an instructor's ``instructors/``,
+where assignments are written) are outside it.
+
 ``configure(c, settings)`` selects this spawner in local mode; nothing here has to be called by hand.
 """
 
@@ -68,7 +73,8 @@ from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_
 from astrohub_hub.errors import HubError
 from astrohub_hub.folders import expand_user_path, home_problem, prepare_user_dirs
 from astrohub_hub.groupsync import grant_now
-from astrohub_hub.pins import class_pins, group_properties, studied_classes, taught_classes
+from astrohub_hub.pins import (class_pins, group_properties, member_classes, studied_classes,
+                               taught_classes)
 
 __all__ = [
     "AstroLocalSpawner",
@@ -287,6 +293,11 @@ class AstroLocalSpawner(LocalProcessSpawner):
     grading_folder = Unicode(
         "grading", help="Folder of the home holding a link per class taught, to its nbgrader course folder."
     ).tag(config=True)
+    classes_folder = Unicode(
+        "classes", help="Folder of the home holding a link per class the user teaches or takes, to the class's "
+        "folder (materials/, and for its instructors instructors/ and submissions/), so JupyterLab's file browser, "
+        "which shows only the home, reaches them; the folders' own permissions still decide what opens."
+    ).tag(config=True)
     warm_kernels = Integer(
         1,
         min=0,
@@ -381,12 +392,14 @@ class AstroLocalSpawner(LocalProcessSpawner):
         home = self.user_home
         # the course links formgrader serves, made as the user in their home (computed here, not in the child)
         links, classes_root, folder = self.taught_courses(), self.classes_root, os.path.join(home, self.grading_folder)
+        member, member_folder = self.class_links(), os.path.join(home, self.classes_folder)
         become = set_user_setuid(self.system_user) if self.run_as_system_users else (lambda: os.chdir(home))
 
         def preexec() -> None:
             become()
             if classes_root:
                 link_courses(folder, links, classes_root)
+                link_courses(member_folder, member, classes_root)
 
         return preexec
 
@@ -407,6 +420,16 @@ class AstroLocalSpawner(LocalProcessSpawner):
         root = self.classes_root
         return {cls: os.path.join(root, cls, "instructors", "nbgrader") for cls in taught_classes(self.user_groups())
                 if os.path.isdir(os.path.join(root, cls, "instructors"))}
+
+    def class_links(self) -> dict[str, str]:
+        """``{class: its folder}`` for the classes this user teaches or takes now (their group
+        ``<class>-instructors`` or ``<class>-students``, the class's folder present): linked in the home as
+        ``~/<classes_folder>/<class>`` (``make_preexec_fn``), where Lab's file browser reaches the class's
+        materials (and an instructor's ``instructors/`` folder, where assignments are written)."""
+        if not self.classes_root:
+            return {}
+        return {cls: os.path.join(self.classes_root, cls) for cls in member_classes(self.user_groups())
+                if os.path.isdir(os.path.join(self.classes_root, cls, "materials"))}
 
     def grading_course(self) -> str | None:
         """The class whose course this server's formgrader serves: the spawn option ``grading``, else the first

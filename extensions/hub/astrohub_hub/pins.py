@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 __all__ = ["EXAM_PROPERTY", "INSTRUCTORS_SUFFIX", "PROFILE_PROPERTY", "class_pins", "group_properties",
-           "taught_classes", "studied_classes"]
+           "member_classes", "taught_classes", "studied_classes"]
 
 #: The slug of the profile the class pins for its members.
 PROFILE_PROPERTY = "astrohub-profile"
@@ -73,6 +73,19 @@ def studied_classes(group_names: Iterable[str]) -> list[str]:
     ['a', 'b']
     """
     return _classes(group_names, STUDENTS_SUFFIX)
+
+
+def member_classes(group_names: Iterable[str]) -> list[str]:
+    """The classes whose instructors' or students' group is among ``group_names``, by name (checked on disk by
+    the caller).
+
+    Examples
+    --------
+    >>> member_classes(["b-students", "a-instructors", "a-students", "team"])
+    ['a', 'b']
+    """
+    names = list(group_names)
+    return sorted({*_classes(names, INSTRUCTORS_SUFFIX), *_classes(names, STUDENTS_SUFFIX)})
 
 
 def _classes(group_names: Iterable[str], suffix: str) -> list[str]:
