@@ -59,9 +59,10 @@ Public API (stable; other packages and services use exactly these names):
     ``equinox``/``frame``, its position columns' explanations): ``.ra``, ``.dec`` (ICRS degrees, NaN where
     none), ``.lon_column``, ``.lat_column``, ``.frame``. The one answer for the packages that draw or match
     users' tables (viz, skymap, crossmatch).
-``votable_tables(parsed VOTable) -> list of astropy Tables``
-    Every TABLE of a VOTable with columns named by FIELD name and its COOSYS kept in ``meta`` (``equinox``,
-    ``frame``, ``epoch``), for the readers of users' VOTables (jobs, storage, pyvo results shown by viz).
+``votable_tables(parsed VOTable) -> list of astropy Tables``, ``result_table(pyvo result) -> Table``
+    Every TABLE of a VOTable (or a pyvo result's table) with columns named by FIELD name and its COOSYS kept in
+    ``meta`` (``equinox``, ``frame``, ``epoch``), for the readers of users' VOTables (jobs, storage, retrieval's
+    results, pyvo results shown by viz).
 ``resolve(name_or_path, registry=None) -> (HATS folder, TableInfo or None)``
     The HATS folder behind a registry name or a path.
 ``read_layout(path) -> HatsLayout``, ``partition_file(root, order, pixel)``, ``write_hats(df, path, ...)``,
@@ -121,7 +122,15 @@ from platform_lib.catalogs._hats import (
 from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, SourceFrame, ingest, source_frame
 from platform_lib.catalogs._polygon import MAX_CAP_DEG as MAX_POLYGON_CAP_DEG
 from platform_lib.catalogs._polygon import Polygon as SkyPolygon
-from platform_lib.catalogs._readers import Source, SourceTable, position_frame, read_source, read_text_table, votable_tables
+from platform_lib.catalogs._readers import (
+    Source,
+    SourceTable,
+    position_frame,
+    read_source,
+    read_text_table,
+    result_table,
+    votable_tables,
+)
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for, resolve
 from platform_lib.catalogs._sky import SkyPositions, sky_positions, table_frame
@@ -149,6 +158,7 @@ __all__ = [
     "SkyPositions",
     "table_frame",
     "votable_tables",
+    "result_table",
     "Link",
     "ingest",
     "read_source",

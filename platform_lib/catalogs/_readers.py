@@ -22,7 +22,7 @@ from platform_lib.catalogs._errors import BadReadme, UnknownTable, UnsupportedSo
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES, read_text
 
 __all__ = ["SourceTable", "Source", "read_source", "read_text_table", "read_mrt", "parse_readme", "position_frame",
-           "votable_tables", "normalize_epoch"]
+           "votable_tables", "result_table", "normalize_epoch"]
 
 
 @dataclass
@@ -338,6 +338,18 @@ def votable_tables(vot, only=None) -> list:
         _keep_frame(table, equinox, epoch)
         out.append(table)
     return out
+
+
+def result_table(result):
+    """A pyvo result (``DALResults``: ``.votable``, ``.resultstable``) as its ``to_table()`` gives it, with the
+    COOSYS its positions refer to kept in ``meta`` (:func:`votable_tables`); anything else through its own
+    ``to_table()``."""
+    votable, element = getattr(result, "votable", None), getattr(result, "resultstable", None)
+    if votable is not None and element is not None:
+        found = votable_tables(votable, only=element)
+        if found:
+            return found[0]
+    return result.to_table()
 
 
 def _keep_frame(table, equinox: str, epoch: str) -> None:

@@ -50,17 +50,11 @@ def job_result(job):
 
 
 def result_table(result):
-    """A pyvo result (``DALResults``) as an astropy Table, as its ``to_table()`` gives it but with the COOSYS its
-    positions refer to kept in ``meta`` (:func:`platform_lib.catalogs.votable_tables`), so that a result in FK4
-    B1950 is drawn where its sources are; anything else with ``to_table()`` through that."""
-    votable, element = getattr(result, "votable", None), getattr(result, "resultstable", None)
-    if votable is not None and element is not None:
-        from platform_lib.catalogs import votable_tables
+    """A pyvo result as an astropy Table with its COOSYS kept in ``meta``
+    (:func:`platform_lib.catalogs.result_table`), so that a result in FK4 B1950 is drawn where its sources are."""
+    from platform_lib.catalogs import result_table as table_of
 
-        found = votable_tables(votable, only=element)
-        if found:
-            return found[0]
-    return result.to_table()
+    return table_of(result)
 
 
 def _names(table) -> list[str]:
