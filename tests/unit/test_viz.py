@@ -163,9 +163,38 @@ def test_density_image_hips_validates(tmp_path):
     assert not (dest / "index.html").exists()  # reproject's preview loads Aladin Lite from a CDN
 
 
-def test_image_hips_have_the_moc_of_their_tiles(tmp_path):
+def _aladin_reads_allsky_fits(data: np.ndarray, tile_size: int = 512) -> list[np.ndarray]:
+    """Aladin Lite 3's reading of an image HiPS's ``Norder3/Allsky.fits`` (``downloader/request/allsky.rs``:
+    ``handle_allsky_fits``, ``handle_allsky_file`` and ``ImageBuffer::tex_sub``, line by line), the 12 order-0
+    tiles it draws from it, each in the order of a FITS tile's data as Aladin Lite gets one."""
+    block = min(tile_size, 64)
+    width = 27 * block
+    flat = data.reshape(-1)
+    rows = [flat[k:k + width] for k in range(0, flat.size, width)][::-1]  # "the fits image layout stores rows
+    allsky = np.concatenate(rows).reshape(-1, width)                       # in reverse"
+    tiles, src = [], 0
+    for _ in range(12):
+        base = np.zeros((tile_size, tile_size), data.dtype)
+        for idx in range((tile_size // block) ** 2):
+            x = sum(((idx >> (2 * b)) & 1) << b for b in range(8))       # unmortonize: even bits
+            y = sum(((idx >> (2 * b + 1)) & 1) << b for b in range(8))   # odd bits
+            sx, sy, dx, dy = (src % 27) * block, (src // 27) * block, x * block, y * block
+            # tex_sub: for ix (outer) and iy (inner) of the source block, s_idx = iy * src_width + ix goes to
+            # d_idx = di * width + dj, di counting from dx with iy and dj from dy with ix: row dx + (iy - sy),
+            # column dy + (ix - sx)
+            base[dx:dx + block, dy:dy + block] = allsky[sy:sy + block, sx:sx + block]
+            src += 1
+        tiles.append(base[::-1])  # "we must revert this to be compatible with this GPU transformation"
+    return tiles
+
+
+def test_image_hips_have_the_moc_and_the_allsky_of_their_tiles(tmp_path):
     """Aladin Lite asks an image HiPS for ``Moc.fits`` first (a 404 in the console of every view of the
-    platform's background), then for tiles only inside it: a HiPS of one field has the MOC of its tiles."""
+    platform's background), then for tiles only inside it: a HiPS of one field has the MOC of its tiles.
+    viz12: it asks for ``Norder3/Allsky.fits`` too, which the HiPS had not (a 404 on every view, seen in the
+    browser test): it is built with the HiPS, and read back as Aladin Lite reads it, it gives each order-0 tile
+    exactly, NaN where there is none."""
+    from astropy.io import fits
     from astropy.wcs import WCS
     from mocpy import MOC
 
@@ -183,6 +212,15 @@ def test_image_hips_have_the_moc_of_their_tiles(tmp_path):
     df = _catalogue(5_000)
     sky = viz.write_density_hips(viz.density_map(healpix29(df.ra, df.dec), 5), tmp_path / "d", title="d", level=0)
     assert MOC.load(str(sky / "Moc.fits"), format="fits").sky_fraction == 1.0
+    allsky = fits.getdata(sky / "Norder3" / "Allsky.fits")
+    assert allsky.shape == (29 * 64, 27 * 64)
+    for p, tile in enumerate(_aladin_reads_allsky_fits(allsky)):
+        np.testing.assert_array_equal(tile, fits.getdata(sky / "Norder0" / "Dir0" / f"Npix{p}.fits"), err_msg=str(p))
+    assert viz.validate_hips(sky).orders == (0,)  # Norder3 holds the Allsky only: no order of tiles
+    tiles = _aladin_reads_allsky_fits(fits.getdata(dest / "Norder3" / "Allsky.fits"))
+    present = {int(p.stem[4:]) for p in (dest / "Norder0").rglob("Npix*.fits")}
+    assert 0 < len(present) < 12 and all(np.isnan(tiles[p]).all() for p in set(range(12)) - present)
+    assert not np.isnan(tiles[min(present)]).all()
 
 
 # -- static figures ----------------------------------------------------------------------------------
