@@ -53,6 +53,16 @@ Public API (stable; other packages and services use exactly these names):
 ``position_columns(table, lon, lat, label=...) -> (lon, lat) float64 degrees``
     Both position columns of a Table or DataFrame by name (a missing one is a ``PositionColumnError`` with code
     ``missing-column`` naming the columns there), or a SkyCoord's ICRS positions (crossmatch's NWAY, skymap).
+``sky_positions(table, lon=None, lat=None) -> SkyPositions``, ``table_frame(table, columns) -> SourceFrame``
+    Where a user's table has its positions, found as ingest finds them (UCDs, usual names in any angle unit,
+    sexagesimal text, CDS parts, Galactic l/b) and converted to ICRS from the frame the table states (``meta``'s
+    ``equinox``/``frame``, its position columns' explanations): ``.ra``, ``.dec`` (ICRS degrees, NaN where
+    none), ``.lon_column``, ``.lat_column``, ``.frame``. The one answer for the packages that draw or match
+    users' tables (viz, skymap, crossmatch).
+``votable_tables(parsed VOTable) -> list of astropy Tables``, ``result_table(pyvo result) -> Table``
+    Every TABLE of a VOTable (or a pyvo result's table) with columns named by FIELD name and its COOSYS kept in
+    ``meta`` (``equinox``, ``frame``, ``epoch``), for the readers of users' VOTables (jobs, storage, retrieval's
+    results, pyvo results shown by viz).
 ``resolve(name_or_path, registry=None) -> (HATS folder, TableInfo or None)``
     The HATS folder behind a registry name or a path.
 ``read_layout(path) -> HatsLayout``, ``partition_file(root, order, pixel)``, ``write_hats(df, path, ...)``,
@@ -112,9 +122,18 @@ from platform_lib.catalogs._hats import (
 from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, SourceFrame, ingest, source_frame
 from platform_lib.catalogs._polygon import MAX_CAP_DEG as MAX_POLYGON_CAP_DEG
 from platform_lib.catalogs._polygon import Polygon as SkyPolygon
-from platform_lib.catalogs._readers import Source, SourceTable, position_frame, read_source, read_text_table
+from platform_lib.catalogs._readers import (
+    Source,
+    SourceTable,
+    position_frame,
+    read_source,
+    read_text_table,
+    result_table,
+    votable_tables,
+)
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.catalogs._search import box_search, cone_search, polygon_search, reader_for, resolve
+from platform_lib.catalogs._sky import SkyPositions, sky_positions, table_frame
 from platform_lib.catalogs._sexagesimal import decimal_degrees, sexagesimal_position_columns, with_cds_decimal_positions
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES
 
@@ -135,6 +154,11 @@ __all__ = [
     "decimal_degrees",
     "position_columns",
     "position_degrees",
+    "sky_positions",
+    "SkyPositions",
+    "table_frame",
+    "votable_tables",
+    "result_table",
     "Link",
     "ingest",
     "read_source",

@@ -126,7 +126,8 @@ def position_ucd(ucd: str) -> str:
 _POSITION_TAGS = frozenset("""
     hi oc opt optical ir nir radio xray uv cen center centre obj object src source target targ
     in input pnt pointing nom nominal icrs j2000 fk5 gaia 2mass wise sdss
-""".split())
+    1 2 left right
+""".split())  # the last: the sides of a crossmatch's pairs (``ra_1``/``dec_1``; ``ra_left``), the first in column order
 _BOUND_PAIRS = {"hi": "lo"}  # ``hi`` is neutral hydrogen unless a ``lo`` bound is there too
 _TAG = r"[a-z0-9]+"
 

@@ -22,7 +22,7 @@ from platform_lib.catalogs._errors import BadReadme, UnknownTable, UnsupportedSo
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES, read_text
 
 __all__ = ["SourceTable", "Source", "read_source", "read_text_table", "read_mrt", "parse_readme", "position_frame",
-           "normalize_epoch"]
+           "votable_tables", "result_table", "normalize_epoch"]
 
 
 @dataclass
@@ -292,6 +292,76 @@ def _votable_frame(element, systems: dict, resource_systems: list) -> tuple[str,
     return normalize_epoch(chosen.equinox) or _frame_name(chosen.system), normalize_epoch(chosen.epoch)
 
 
+def _votable_elements(vot) -> list[tuple[object, tuple[str, str]]]:
+    """Every TABLE element of a parsed VOTable with the (equinox, epoch) of its positions (:func:`_votable_frame`)."""
+    systems = {c.ID: c for c in vot.iter_coosys()}
+    found = []  # (TableElement, the COOSYS of the resources holding it, innermost first)
+
+    def walk(resource, around):
+        here = list(resource.coordinate_systems) + around
+        for element in resource.tables:
+            found.append((element, here))
+        for inner in resource.resources:
+            walk(inner, here)
+
+    for resource in vot.resources:
+        walk(resource, list(vot.coordinate_systems))
+    if len(found) == 1:  # one table: any COOSYS of the file is its own
+        found = [(found[0][0], found[0][1] + list(systems.values()))]
+    return [(element, _votable_frame(element, systems, around)) for element, around in found]
+
+
+def votable_tables(vot, only=None) -> list:
+    """Every TABLE of a parsed VOTable (astropy's ``parse``, a pyvo result's ``.votable``) as an astropy Table
+    whose columns are named by their FIELD ``name`` and whose ``meta`` keeps the COOSYS its positions refer to,
+    as ingest reads it: ``meta["equinox"]`` (``B1950``, ``J2000``) or ``meta["frame"]`` (``ICRS``), and
+    ``meta["epoch"]``. astropy's own reading drops the COOSYS, so a FK4 B1950 VOTable read so was taken as ICRS
+    by whatever drew or matched it; :func:`platform_lib.catalogs.table_frame` reads these keys back. ``only``:
+    one TABLE element of ``vot`` (a pyvo result's ``resultstable``), whose table alone is returned.
+
+    Examples
+    --------
+    >>> import io
+    >>> from astropy.io.votable import parse
+    >>> xml = (b'<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE>'
+    ...        b'<COOSYS ID="b" system="eq_FK4" equinox="B1950"/><TABLE><FIELD name="ra" datatype="double" '
+    ...        b'ucd="pos.eq.ra" ref="b"/><DATA><TABLEDATA><TR><TD>1</TD></TR></TABLEDATA></DATA></TABLE>'
+    ...        b'</RESOURCE></VOTABLE>')
+    >>> votable_tables(parse(io.BytesIO(xml)))[0].meta["equinox"]
+    'B1950'
+    """
+    out = []
+    for element, (equinox, epoch) in _votable_elements(vot):
+        if only is not None and element is not only:
+            continue
+        table = element.to_table(use_names_over_ids=True)
+        _keep_frame(table, equinox, epoch)
+        out.append(table)
+    return out
+
+
+def result_table(result):
+    """A pyvo result (``DALResults``: ``.votable``, ``.resultstable``) as its ``to_table()`` gives it, with the
+    COOSYS its positions refer to kept in ``meta`` (:func:`votable_tables`); anything else through its own
+    ``to_table()``."""
+    votable, element = getattr(result, "votable", None), getattr(result, "resultstable", None)
+    if votable is not None and element is not None:
+        found = votable_tables(votable, only=element)
+        if found:
+            return found[0]
+    return result.to_table()
+
+
+def _keep_frame(table, equinox: str, epoch: str) -> None:
+    """``table.meta`` given the equinox (or ICRS) and epoch a VOTable's COOSYS states, unless it says one."""
+    if equinox == "ICRS":
+        table.meta.setdefault("frame", "ICRS")
+    elif equinox:
+        table.meta.setdefault("equinox", equinox)
+    if epoch:
+        table.meta.setdefault("epoch", epoch)
+
+
 def _read_votables(path: Path) -> list[tuple[object, str, tuple[str, str]]]:
     """Every TABLE of a VOTable, parsed once: ``(astropy Table, label, (equinox, epoch))``, the label ``""``
     for a file of one table, else the TABLE's ``name`` (``ID``, ``table<N>``). Columns are named by their
@@ -303,25 +373,10 @@ def _read_votables(path: Path) -> list[tuple[object, str, tuple[str, str]]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # VOTable-spec and unit chatter from third-party files
             vot = parse(str(path))
-            systems = {c.ID: c for c in vot.iter_coosys()}
-            found = []  # (TableElement, the COOSYS of the resources holding it, innermost first)
-
-            def walk(resource, around):
-                here = list(resource.coordinate_systems) + around
-                for element in resource.tables:
-                    found.append((element, here))
-                for inner in resource.resources:
-                    walk(inner, here)
-
-            for resource in vot.resources:
-                walk(resource, list(vot.coordinate_systems))
-            out = []
-            if len(found) == 1:  # one table: any COOSYS of the file is its own
-                found = [(found[0][0], found[0][1] + list(systems.values()))]
-            for k, (element, around) in enumerate(found):
-                label = "" if len(found) == 1 else str(element.name or element.ID or f"table{k}")
-                out.append((element.to_table(use_names_over_ids=True), label,
-                            _votable_frame(element, systems, around)))
+            found = _votable_elements(vot)
+            out = [(element.to_table(use_names_over_ids=True),
+                    "" if len(found) == 1 else str(element.name or element.ID or f"table{k}"), frame)
+                   for k, (element, frame) in enumerate(found)]
     except Exception as exc:  # astropy raises many kinds; all mean "unreadable"
         raise UnsupportedSource(f"cannot read {path.name!r} as votable: {exc}", value=str(path)) from exc
     if not out:

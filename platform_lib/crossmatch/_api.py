@@ -163,10 +163,9 @@ def _cds_positions(table: Table):
     """``(table with decimal positions, (ra, dec))`` from CDS's sexagesimal parts, in ICRS: as they are for
     ICRS, FK5 J2000 or an unstated equinox, else converted from the FK4/FK5 equinox the columns' explanations
     state (``Right ascension (B1950)``); ``None`` when the table has no such parts."""
-    from platform_lib.catalogs import position_frame, source_frame, with_cds_decimal_positions
+    from platform_lib.catalogs import table_frame, with_cds_decimal_positions
 
-    equinox, _ = position_frame({c.info.name: str(c.description or "") for c in table.itercols()})
-    frame = source_frame(equinox, "crossmatch")
+    frame = table_frame(table, table.colnames, label="crossmatch")
     return with_cds_decimal_positions(table, None if frame.is_icrs else frame.astropy(), said=frame.said)
 
 
@@ -204,17 +203,17 @@ def _positions_in_degrees(obj, coords, side: str):
 
 def _in_icrs_as_stated(obj, coords, frame: str | None):
     """``(obj, coords)``, with the positions converted to ICRS into added ``RA_ICRS``/``DE_ICRS`` columns when a
-    Table's position columns say in their descriptions that they are FK4 or FK5 at an equinox other than J2000
-    (VizieR's ``_RAB1950`` "Right ascension (FK4, Equinox=B1950.0)", a ReadMe's "(B1950)"), as ingest converts
-    them; unchanged when the call or ``meta`` gives a frame. Without this a VizieR answer in B1950 was matched as
+    Table's ``meta["equinox"]`` (a VOTable's COOSYS as :func:`platform_lib.catalogs.votable_tables` keeps it) or its
+    position columns' descriptions say they are FK4 or FK5 at an equinox other than J2000 (VizieR's ``_RAB1950``
+    "Right ascension (FK4, Equinox=B1950.0)", a ReadMe's "(B1950)"), as ingest converts them
+    (:func:`platform_lib.catalogs.table_frame`); unchanged when the call or ``meta["frame"]`` gives a frame. Without this a VizieR answer in B1950 was matched as
     ICRS, some 0.7 deg off."""
     if frame is not None or not isinstance(obj, Table) or isinstance(coords, str) or len(coords) != 2 \
             or _stated_frame(obj) is not None or any(c not in obj.colnames for c in coords):
         return obj, coords
-    from platform_lib.catalogs import position_frame, source_frame
+    from platform_lib.catalogs import table_frame
 
-    equinox, _ = position_frame({c: str(obj[c].description or "") for c in coords})
-    stated = source_frame(equinox, "crossmatch")
+    stated = table_frame(obj, coords, label="crossmatch")  # meta's equinox (a VOTable's COOSYS), else explanations
     if stated.is_icrs:
         return obj, coords
     lon, lat = (np.asarray(obj[c], dtype=np.float64) for c in coords)  # degrees: _positions_in_degrees ran

@@ -57,13 +57,14 @@ __all__ = ["nway_match"]
 # --------------------------------------------------------------------------------------------------
 
 
-def _positions(cat: Any, lon: str, lat: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(lon, lat) in degrees from a SkyCoord, an astropy Table or a pandas DataFrame
-    (:func:`platform_lib.catalogs.position_columns`)."""
-    from platform_lib.catalogs import CatalogError, position_columns
+def _positions(cat: Any, lon: str | None, lat: str | None, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(ra, dec) in ICRS degrees from a SkyCoord, an astropy Table or a pandas DataFrame, found (``lon``/``lat``
+    ``None``) and converted (Galactic, FK4 B1950...) as ingest does (:func:`platform_lib.catalogs.sky_positions`)."""
+    from platform_lib.catalogs import CatalogError, sky_positions
 
     try:  # any angle unit, text as ingest reads it; a unit that is not an angle names the column
-        lon_deg, lat_deg = position_columns(cat, lon, lat, label=f"catalogue {name!r}")
+        found = sky_positions(cat, lon, lat, label=f"catalogue {name!r}")
+        lon_deg, lat_deg = found.ra, found.dec
     except CatalogError as exc:
         raise MatchConfidenceError(f"{exc}; pass lon=/lat= with the coordinate columns",
                                    code="missing-column" if exc.code == "missing-column" else "bad-column",
@@ -193,8 +194,8 @@ def nway_match(
     area: u.Quantity | None = None,
     completeness: float | Sequence[float] = 1.0,
     names: Sequence[str] | None = None,
-    lon: str = "ra",
-    lat: str = "dec",
+    lon: str | None = None,
+    lat: str | None = None,
     max_combinations: int = 20_000_000,
 ) -> Table:
     """Match a primary catalogue against one or more others at once, with NWAY probabilities.
@@ -202,8 +203,9 @@ def nway_match(
     Parameters
     ----------
     primary, *others
-        Catalogues: astropy Tables, pandas DataFrames (columns ``lon``/``lat`` in degrees, or with
-        units) or SkyCoord arrays.
+        Catalogues: astropy Tables, pandas DataFrames or SkyCoord arrays. A table's positions are found as
+        catalogue ingest finds them unless ``lon``/``lat`` name the columns (any angle unit), and converted to
+        ICRS from the frame it states (Galactic l/b, FK4 B1950; :func:`platform_lib.catalogs.sky_positions`).
     radius
         Search radius around each primary source (Quantity), one for all or one per other catalogue.
         Choose it several times the largest combined 1-sigma error.

@@ -158,27 +158,25 @@ def _several_tables(path: Path, table: str | None, names: list[str]) -> JobError
 
 
 def _read_votable(path: Path, table: str | None) -> Table:
-    """One table of a VOTable: the only one, or the one whose ID or name is ``table``."""
-    import warnings
-
+    """One table of a VOTable: the only one, or the one whose ID or name is ``table``; its columns by FIELD name
+    and its COOSYS (FK4 B1950...) kept in ``meta`` (:func:`platform_lib.catalogs.votable_tables`), so that a
+    crossmatch, NWAY or sky-map job converts its positions to ICRS instead of taking them as ICRS."""
     from astropy.io.votable import parse
 
-    if table is None:
-        try:
-            return Table.read(path, format="votable", use_names_over_ids=True)
-        except ValueError as exc:  # several tables: astropy asks for table_id
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # astropy warned on the read above
-                found = list(parse(str(path)).iter_tables())
-            if len(found) < 2:
-                raise JobError(f"input table {str(path)!r}: {exc}", code="unreadable-input", value=str(path)) from exc
-            raise _several_tables(path, None, [t.ID or t.name or str(i) for i, t in enumerate(found)]) from exc
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the file's warnings come once, from the read below
-        found = list(parse(str(path)).iter_tables())
-    for index, candidate in enumerate(found):
-        if table in (candidate.ID, candidate.name):
-            return Table.read(path, format="votable", table_id=index, use_names_over_ids=True)
+    from platform_lib.catalogs import votable_tables
+
+    try:
+        vot = parse(str(path))
+    except Exception as exc:  # astropy raises many kinds for bad content
+        raise JobError(f"input table {str(path)!r}: {exc}", code="unreadable-input", value=str(path)) from exc
+    found = list(vot.iter_tables())
+    if table is None and len(found) == 1:
+        return votable_tables(vot, only=found[0])[0]
+    if table is None and not found:
+        raise JobError(f"input table {str(path)!r}: No table found", code="unreadable-input", value=str(path))
+    for candidate in found:
+        if table is not None and table in (candidate.ID, candidate.name):
+            return votable_tables(vot, only=candidate)[0]
     raise _several_tables(path, table, [t.ID or t.name or str(i) for i, t in enumerate(found)])
 
 
@@ -408,8 +406,8 @@ def _run_nway(params: dict[str, Any], ctx: JobContext) -> Table:
         area=quantity_param(params, "area", "solid angle", required=False),
         completeness=params.get("completeness", 1.0),
         names=params.get("names"),
-        lon=params.get("lon", "ra"),
-        lat=params.get("lat", "dec"),
+        lon=params.get("lon"),
+        lat=params.get("lat"),
     )
 
 
@@ -427,8 +425,8 @@ def _run_skymap(params: dict[str, Any], ctx: JobContext) -> Table:
     ctx.progress(0.3, "reading catalogue")
     cat = read_table(ctx.resolve(params["catalog"]))
     ctx.progress(0.6, "matching")
-    out = match_skymap(cat, m, levels=params.get("levels", (0.5, 0.9)), lon=params.get("lon", "ra"),
-                       lat=params.get("lat", "dec"), distance=params.get("distance"))
+    out = match_skymap(cat, m, levels=params.get("levels", (0.5, 0.9)), lon=params.get("lon"),
+                       lat=params.get("lat"), distance=params.get("distance"))
     keep = params.get("keep_columns", [])
     for col in keep:
         out[col] = cat[col]

@@ -36,7 +36,9 @@ def result_table(search, what: str, maxrec: int | None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pyvo.dal.DALOverflowWarning)
         result = search()
-    table = plain_strings(result.to_table())
+    from platform_lib.catalogs import result_table as table_of
+
+    table = plain_strings(table_of(result))  # the COOSYS (FK4 B1950...) kept in meta, as ingest reads it
     status = _query_status(result)
     table.meta["QUERY_STATUS"] = status
     if status == "OVERFLOW":

@@ -29,8 +29,10 @@ from platform_lib.skymap._map import NORMALIZATION_TOLERANCE, SkyMap, _validate,
 __all__ = ["match_skymap"]
 
 
-def _coordinates(catalog: Any, lon: str, lat: str, distance: str | u.Quantity | None):
-    """(lon, lat, distance or None) Quantities from a SkyCoord, Table or DataFrame."""
+def _coordinates(catalog: Any, lon: str | None, lat: str | None, distance: str | u.Quantity | None):
+    """(ra, dec, distance or None) Quantities in ICRS from a SkyCoord, Table or DataFrame; a table's positions
+    found (``lon``/``lat`` ``None``) and converted (Galactic, FK4 B1950...) as ingest does
+    (:func:`platform_lib.catalogs.sky_positions`)."""
     if isinstance(catalog, SkyCoord):
         c = catalog.icrs
         sph = c.spherical
@@ -40,10 +42,11 @@ def _coordinates(catalog: Any, lon: str, lat: str, distance: str | u.Quantity | 
         elif sph.distance.unit.physical_type == "length":
             dist = sph.distance
         return sph.lon.to(u.deg).ravel(), sph.lat.to(u.deg).ravel(), dist
-    from platform_lib.catalogs import CatalogError, position_columns
+    from platform_lib.catalogs import CatalogError, sky_positions
 
     try:  # any angle unit, text as ingest reads it; a unit that is not an angle names the column
-        out = [degrees * u.deg for degrees in position_columns(catalog, lon, lat, label="catalogue")]
+        found = sky_positions(catalog, lon, lat, label="catalogue")
+        out = [found.ra * u.deg, found.dec * u.deg]
     except CatalogError as exc:
         if exc.code == "missing-column":
             raise SkymapError(f"{exc}; pass lon=/lat= with the coordinate column names", code="missing-column",
@@ -89,8 +92,8 @@ def match_skymap(
     skymap: SkyMap | str,
     *,
     levels: Sequence[float] = (0.5, 0.9),
-    lon: str = "ra",
-    lat: str = "dec",
+    lon: str | None = None,
+    lat: str | None = None,
     distance: str | u.Quantity | None = None,
     normalize: bool = False,
 ) -> Table:
@@ -99,8 +102,11 @@ def match_skymap(
     Parameters
     ----------
     catalog
-        A SkyCoord (with a distance for 3-D densities), an astropy Table or a pandas DataFrame with
-        ``lon``/``lat`` columns (degrees unless the columns carry units).
+        A SkyCoord (with a distance for 3-D densities), an astropy Table or a pandas DataFrame: its
+        positions found as catalogue ingest finds them (``ra``/``dec``, ``RAJ2000``, UCDs, sexagesimal text,
+        CDS parts, Galactic ``GLON``/``GLAT``; any angle unit) unless ``lon``/``lat`` name the columns, and
+        converted to ICRS from the frame the table states (``meta["equinox"]``, a VOTable's COOSYS, the
+        columns' explanations; :func:`platform_lib.catalogs.sky_positions`).
     skymap
         A :class:`SkyMap` or a path to a FITS sky map (read with :func:`read_skymap`).
     levels

@@ -110,8 +110,7 @@ def table_from_file(path: str, key: str):
     """Read the table file at the local ``path`` in format ``key``."""
     from astropy.table import Table
 
-    # A VOTable's columns by their FIELD names, as pyvo and the catalogue ingest name them (not the IDs).
-    kwargs = {"path": "data"} if key == "hdf5" else {"use_names_over_ids": True} if key == "votable" else {}
+    kwargs = {"path": "data"} if key == "hdf5" else {}
     try:
         if key in TEXT_FORMATS:
             from platform_lib.catalogs import read_text_table
@@ -125,6 +124,8 @@ def table_from_file(path: str, key: str):
                     kwargs = {"path": next(iter(f.keys()))}
         if key == "parquet":
             return _parquet_table(path)
+        if key == "votable":
+            return _votable_table(path)
         table = Table.read(path, format=FORMATS[key][0], **kwargs)
         if key == "fits":
             from platform_lib.fitscolumns import take_column_cards
@@ -135,6 +136,20 @@ def table_from_file(path: str, key: str):
         raise
     except Exception as exc:  # astropy raises many kinds for bad content
         raise UnknownFormat(f"the file is not readable as {key}: {exc}", value=key) from exc
+
+
+def _votable_table(path: str):
+    """A VOTable of one table, its columns by FIELD name and its COOSYS (FK4 B1950...) kept in ``meta`` as the
+    catalogue package reads it (:func:`platform_lib.catalogs.votable_tables`): astropy's ``Table.read`` drops it,
+    and what drew or matched the table then took B1950 positions as ICRS."""
+    from astropy.io.votable import parse
+
+    from platform_lib.catalogs import votable_tables
+
+    tables = votable_tables(parse(path))
+    if len(tables) != 1:
+        raise ValueError("No table found" if not tables else f"it holds {len(tables)} tables, not one")
+    return tables[0]
 
 
 def _parquet_table(path: str):

@@ -74,36 +74,37 @@ def _resolve(source, registry=None):
 
         layout = read_layout(path)
         return layout.root, None, layout.ra_column, layout.dec_column, path.name, {}, {}
-    if hasattr(source, "to_pandas"):  # astropy Table
-        from platform_lib.viz._inputs import find_coordinates
-
-        ra, dec = find_coordinates(source)
-        units = {c: str(source[c].unit) for c in source.colnames if getattr(source[c], "unit", None) is not None}
-        frame = _positions_in_degrees(source.to_pandas(), source, ra, dec, units)
-        return None, frame, ra, dec, (source.meta or {}).get("name") or None, {}, units
-    if isinstance(source, pd.DataFrame):
-        from platform_lib.viz._inputs import find_coordinates
-
-        ra, dec = find_coordinates(source)
-        return None, _positions_in_degrees(source, source, ra, dec, {}), ra, dec, None, {}, {}
+    if hasattr(source, "to_pandas") or isinstance(source, pd.DataFrame):  # an astropy Table or a DataFrame
+        is_table = hasattr(source, "colnames")
+        units = {c: str(source[c].unit) for c in source.colnames
+                 if getattr(source[c], "unit", None) is not None} if is_table else {}
+        frame, ra, dec = _positions_in_degrees(source.to_pandas() if is_table else source, source, units)
+        title = (source.meta or {}).get("name") or None if is_table else None
+        return None, frame, ra, dec, title, {}, units
     raise HipsError(f"cannot build a HiPS from a {type(source).__name__}: give a registry name, a HATS "
                     "folder, an astropy Table or a pandas DataFrame", value=type(source).__name__)
 
 
-def _positions_in_degrees(frame, table, ra: str, dec: str, units: dict[str, str]):
-    """``frame`` with its ``ra``/``dec`` columns as numbers in degrees, as the tiles hold them: text (VizieR's
-    sexagesimal ``RAJ2000``) and other units (radians) are read as :func:`~platform_lib.viz._inputs.degrees_of`
-    does (``units`` then says degrees); a frame already in degrees is returned as it is."""
-    from platform_lib.viz._inputs import degrees_of
+def _positions_in_degrees(frame, table, units: dict[str, str]):
+    """``(frame, ra, dec)``: ``frame`` with the table's positions (found, read and converted to ICRS as
+    :func:`~platform_lib.viz._inputs.positions` does) as numbers in degrees, as the tiles hold them: in their
+    own columns when only their form changes (VizieR's sexagesimal ``RAJ2000``, radians; ``units`` then says
+    degrees), else (Galactic l/b, FK4 B1950) in added ``RA_ICRS``/``DE_ICRS`` columns, the source columns kept."""
+    from platform_lib.viz._inputs import table_positions
 
-    convert = [c for c in (ra, dec) if frame[c].dtype.kind not in "iuf" or units.get(c, "deg") != "deg"]
-    if not convert:
-        return frame
+    found = table_positions(table)
+    ra, dec = found.lon_column, found.lat_column
+    if found.converted:
+        ra, dec = "RA_ICRS", "DE_ICRS"
+        while ra in frame.columns or dec in frame.columns:
+            ra, dec = "_" + ra, "_" + dec
+    elif all(frame[c].dtype.kind in "iuf" and units.get(c, "deg") == "deg" for c in (ra, dec)):
+        return frame, ra, dec
     frame = frame.copy()
-    for column in convert:
-        frame[column] = degrees_of(table[column], column, hours=column == ra)
+    for column, degrees in ((ra, found.ra), (dec, found.dec)):
+        frame[column] = degrees
         units[column] = "deg"
-    return frame
+    return frame, ra, dec
 
 
 def _columns_of(hats_path: Path) -> list[str]:

@@ -573,8 +573,65 @@ def write_image_hips(images: Iterable[tuple[np.ndarray, object]], dest: str | Pa
         merged.update({k: str(v) for k, v in (extra or {}).items()})
         _write_properties(props_path, merged)
         _write_tiles_moc(out.tmp, int(merged["hips_order"]))
+        write_allsky_fits(out.tmp, int(merged.get("hips_tile_width", 512)))
         checkpoint(cancel)
         return out.commit()
+
+
+#: The blocks per row of an image HiPS's ``Allsky`` mosaic (HiPS 1.0, section 4.3.2; Aladin's layout).
+ALLSKY_COLUMNS = 27
+
+
+def _unmortonize(index: int) -> tuple[int, int]:
+    """The (even bits, odd bits) of a nested sub-cell index: its (row, column) block in its tile, as Aladin Lite
+    places an Allsky block in a tile (``utils::unmortonize``)."""
+    x = y = 0
+    for bit in range(16):
+        x |= ((index >> (2 * bit)) & 1) << bit
+        y |= ((index >> (2 * bit + 1)) & 1) << bit
+    return x, y
+
+
+def write_allsky_fits(root: Path, tile_width: int) -> Path | None:
+    """``Norder3/Allsky.fits`` of an image HiPS with FITS tiles (HiPS 1.0, section 4.3.2): the whole sky in one
+    file, made of the order-0 tiles, each cut into 64 x 64-pixel blocks (its order-3 cells, in nested order), 27
+    blocks a row, rows written bottom up as FITS does. Aladin Lite asks for it first (an HTTP 404 in the
+    browser's console on every view when it was missing) and draws the zoomed-out sky from it without asking
+    for the 12 order-0 tiles. Blocks of an order-0 tile the HiPS lacks are NaN. Written only for tiles of 512
+    pixels (the layout's 27 x 29 blocks); ``None`` otherwise, and for a HiPS without order-0 tiles.
+
+    The blocks are placed as Aladin Lite reads them back (``downloader/request/allsky.rs``): block ``i`` of tile
+    ``i // 64`` goes to row ``i // 27``, column ``i % 27`` of the mosaic read top down, and fills the tile, read
+    bottom up, at the block row and column of ``_unmortonize(i % 64)``.
+    """
+    from astropy.io import fits
+
+    if tile_width != 512:
+        return None
+    block = 64
+    per_side = tile_width // block
+    per_tile = per_side * per_side
+    tiles = {p: root / "Norder0" / "Dir0" / f"Npix{p}.fits" for p in range(12)}
+    if not any(path.is_file() for path in tiles.values()):
+        return None
+    rows = -(-12 * per_tile // ALLSKY_COLUMNS)
+    mosaic = None
+    for p, path in tiles.items():
+        if not path.is_file():
+            continue
+        data = fits.getdata(path)
+        if mosaic is None:
+            mosaic = np.full((rows * block, ALLSKY_COLUMNS * block), np.nan, dtype=data.dtype)
+        flipped = data[::-1]
+        for sub in range(per_tile):
+            i = p * per_tile + sub
+            bx, by = _unmortonize(sub)
+            sy, sx = (i // ALLSKY_COLUMNS) * block, (i % ALLSKY_COLUMNS) * block
+            mosaic[sy:sy + block, sx:sx + block] = flipped[bx * block:(bx + 1) * block, by * block:(by + 1) * block]
+    out = root / "Norder3" / "Allsky.fits"
+    out.parent.mkdir(exist_ok=True)
+    fits.PrimaryHDU(mosaic[::-1]).writeto(out, overwrite=True)
+    return out
 
 
 def _write_tiles_moc(root: Path, order: int) -> None:
@@ -639,8 +696,10 @@ def validate_hips(path: str | Path) -> HipsReport:
     orders = []
     for odir in sorted(root.glob("Norder*")):
         k = int(odir.name[len("Norder"):])
-        if k > max_order:
+        if k > max_order and any(not f.name.startswith("Allsky") for f in odir.iterdir()):
             raise HipsError(f"{odir} is deeper than hips_order = {max_order}", value=k)
+        if k > max_order:  # Norder3/Allsky of an image HiPS of fewer orders (HiPS 1.0, section 4.3.2)
+            continue
         orders.append(k)
         for ddir in odir.iterdir():
             if ddir.name.startswith("Allsky"):

@@ -14,16 +14,8 @@ import numpy as np
 
 from platform_lib.viz._errors import VizError
 
-__all__ = ["Positions", "degrees_of", "find_coordinates", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
-           "job_result", "numeric_column", "scaled", "sky_position"]
-
-#: Pairs of column names tried in order (case-insensitive) when a table has no position UCDs.
-COORD_PAIRS = [
-    ("ra", "dec"), ("s_ra", "s_dec"), ("raj2000", "dej2000"), ("_raj2000", "_dej2000"), ("ra_icrs", "de_icrs"),
-    ("ra_deg", "dec_deg"), ("radeg", "dedeg"), ("ra_1", "dec_1"), ("ra_left", "dec_left"), ("alpha", "delta"),
-    ("ra", "de"), ("ra", "decl"), ("target_ra", "target_dec"), ("ra_2", "dec_2"), ("ra_right", "dec_right"),
-]
-
+__all__ = ["Positions", "color_values", "find_coordinates", "table_positions", "positions", "parse_s_region", "footprints", "healpix_map", "is_job",
+           "job_result", "numeric_column", "result_table", "scaled", "sky_position"]
 
 @dataclass(frozen=True)
 class Positions:
@@ -57,6 +49,14 @@ def job_result(job):
     return result.copy(copy_data=True) if hasattr(result, "copy") and hasattr(result, "colnames") else result
 
 
+def result_table(result):
+    """A pyvo result as an astropy Table with its COOSYS kept in ``meta``
+    (:func:`platform_lib.catalogs.result_table`), so that a result in FK4 B1950 is drawn where its sources are."""
+    from platform_lib.catalogs import result_table as table_of
+
+    return table_of(result)
+
+
 def _names(table) -> list[str]:
     if hasattr(table, "colnames"):
         return list(table.colnames)
@@ -66,9 +66,27 @@ def _names(table) -> list[str]:
                    value=type(table).__name__)
 
 
+def table_positions(table, ra: str | None = None, dec: str | None = None):
+    """:func:`platform_lib.catalogs.sky_positions` of ``table``, its errors as :class:`VizError`."""
+    from platform_lib.catalogs import CatalogError, sky_positions
+
+    from astropy.coordinates import SkyCoord
+
+    if not isinstance(table, SkyCoord):
+        _names(table)  # a VizError for what is no table
+    try:
+        return sky_positions(table, ra, dec, label="the table's positions")
+    except CatalogError as exc:
+        if getattr(exc, "code", "") == "missing-column" and ra is None and dec is None:
+            raise VizError(f"no sky coordinates found in the table: {exc} with ra='...', dec='...'",
+                           value=exc.value) from exc
+        raise VizError(f"{exc}; or pass other columns with ra=, dec=", value=getattr(exc, "value", None)) from exc
+
+
 def find_coordinates(table, ra: str | None = None, dec: str | None = None) -> tuple[str, str]:
-    """The (ra, dec) column names of ``table``: those given, else by UCD (``pos.eq.ra``/``pos.eq.dec``),
-    else by name (``ra``/``dec``, ``s_ra``/``s_dec``, ``RAJ2000``/``DEJ2000``...).
+    """The (ra, dec) column names of ``table``: those given, else found as catalogue ingest finds them
+    (:func:`platform_lib.catalogs.sky_positions`: UCDs ``pos.eq.ra``/``pos.eq.dec``, the usual names ``ra``/``dec``,
+    ``RAJ2000``/``DEJ2000``..., sexagesimal text, CDS's ``RAh``... parts, Galactic ``GLON``/``GLAT``).
 
     Examples
     --------
@@ -76,50 +94,14 @@ def find_coordinates(table, ra: str | None = None, dec: str | None = None) -> tu
     >>> find_coordinates(Table({"RAJ2000": [1.0], "DEJ2000": [2.0], "Vmag": [3.0]}))
     ('RAJ2000', 'DEJ2000')
     """
-    names = _names(table)
-    if ra is not None or dec is not None:
-        missing = [c for c in (ra, dec) if c is None or c not in names]
-        if missing:
-            raise VizError(f"column(s) {missing} not in the table; its columns are {names[:20]}", value=missing)
-        return ra, dec
-    if hasattr(table, "colnames"):
-        found = {}
-        for n in names:
-            col = table[n]
-            meta = getattr(col, "meta", None) or getattr(getattr(col, "info", None), "meta", None) or {}
-            ucd = str(meta.get("ucd") or "").lower()
-            for key in ("ra", "dec"):
-                if ucd.startswith(f"pos.eq.{key}") and key not in found:
-                    found[key] = n
-        if len(found) == 2:
-            return found["ra"], found["dec"]
-    lower = {n.lower(): n for n in names}
-    for a, b in COORD_PAIRS:
-        if a in lower and b in lower:
-            return lower[a], lower[b]
-    raise VizError(
-        f"no sky coordinates found in the table: none of its columns {names[:20]} look like ra/dec "
-        "(tried UCDs pos.eq.ra/pos.eq.dec and names ra/dec, s_ra/s_dec, RAJ2000/DEJ2000 ...); "
-        "name them with ra='...', dec='...'",
-        value=names[:20],
-    )
-
-
-def degrees_of(col, name: str = "", hours: bool = False) -> np.ndarray:
-    """A position column in degrees (NaN where null), read by :func:`platform_lib.catalogs.position_degrees`:
-    numbers in the column's unit (degrees when it has none), or text (``hours``: a right ascension, read in hours
-    unless it says otherwise). A unit that is not an angle (a column in metres), values that are neither numbers
-    nor text, and text that is no angle are a :class:`VizError` naming the column: never drawn as degrees."""
-    from platform_lib.catalogs import CatalogError, position_degrees
-
-    try:
-        return position_degrees(col, name, is_ra=hours, label="the table's positions")
-    except CatalogError as exc:
-        raise VizError(f"{exc}; or pass other columns with ra=, dec=", value=getattr(exc, "value", None)) from exc
+    found = table_positions(table, ra, dec)
+    return found.lon_column, found.lat_column
 
 
 def positions(source, ra: str | None = None, dec: str | None = None) -> Positions:
-    """Positions of ``source``: a ``SkyCoord``, an astropy ``Table``, a pandas ``DataFrame`` or a pyvo result.
+    """Positions of ``source`` in ICRS: a ``SkyCoord``, an astropy ``Table``, a pandas ``DataFrame`` or a pyvo
+    result, found, read and converted (Galactic, FK4 B1950...) as catalogue ingest does
+    (:func:`platform_lib.catalogs.sky_positions`).
 
     Rows without a finite position are left out (``rows`` keeps the original row numbers).
     Raises :class:`VizError` for an empty input or one without recognisable coordinates.
@@ -127,14 +109,9 @@ def positions(source, ra: str | None = None, dec: str | None = None) -> Position
     from astropy.coordinates import SkyCoord
 
     if hasattr(source, "to_table") and not hasattr(source, "colnames") and not isinstance(source, SkyCoord):
-        source = source.to_table()  # pyvo DALResults (a SkyCoord has to_table too: its own frame's columns)
-    if isinstance(source, SkyCoord):
-        icrs = source.icrs
-        ra_v, dec_v = np.atleast_1d(icrs.ra.deg).astype(float), np.atleast_1d(icrs.dec.deg).astype(float)
-        ra_name, dec_name = "ra", "dec"
-    else:
-        ra_name, dec_name = find_coordinates(source, ra, dec)
-        ra_v, dec_v = degrees_of(source[ra_name], ra_name, hours=True), degrees_of(source[dec_name], dec_name)
+        source = result_table(source)  # pyvo DALResults (a SkyCoord has to_table too: its own frame's columns)
+    found = table_positions(source, ra, dec)
+    ra_v, dec_v, ra_name, dec_name = found.ra, found.dec, found.lon_column, found.lat_column
     if ra_v.size == 0:
         raise VizError("the result is empty: there is nothing to show (check the query's region and filters)", value=0)
     good = np.isfinite(ra_v) & np.isfinite(dec_v) & (np.abs(dec_v) <= 90)
@@ -198,6 +175,24 @@ def numeric_column(table, name: str, what: str) -> np.ndarray:
     if mask is not None and np.ndim(mask) == 1:
         values = np.where(np.asarray(mask, dtype=bool), np.nan, values)
     return values
+
+
+def color_values(table, color: str | None, *, css: bool = False) -> np.ndarray | None:
+    """The values to colour ``table``'s sources by when ``color`` names one of its columns (floats, as
+    :func:`numeric_column` reads them), ``None`` when ``color`` is a colour (or ``None``): a matplotlib colour,
+    and with ``css`` the viewer's ``rgb(...)``/``hsl(...)`` too. Anything else is a :class:`VizError` naming the
+    table's columns; a column of text is one naming its numeric columns."""
+    if color is None:
+        return None
+    names = _names(table) if hasattr(table, "colnames") or hasattr(table, "columns") else []
+    if color in names:
+        return numeric_column(table, color, "color")
+    from matplotlib.colors import is_color_like
+
+    if is_color_like(color) or (css and str(color).startswith(("rgb", "hsl"))):
+        return None
+    raise VizError(f"color={color!r} is neither a colour nor a column of the table: pass a colour "
+                   f"('yellow', '#ff8800') or one of its columns {names[:20]}", value=color)
 
 
 def scaled(values: np.ndarray, low: float, high: float, reverse: bool = False) -> np.ndarray:

@@ -13,7 +13,8 @@ import numpy as np
 
 from platform_lib.viz._errors import VizError
 from platform_lib.viz._inputs import footprints as _footprints
-from platform_lib.viz._inputs import healpix_map, is_job, is_magnitude, job_result, numeric_column, positions, scaled
+from platform_lib.viz._inputs import (color_values, healpix_map, is_job, is_magnitude, job_result, numeric_column, positions,
+                                      result_table, scaled)
 from platform_lib.viz._inputs import sky_position as _center
 
 __all__ = ["plot", "plot_table", "plot_footprints", "plot_moc", "plot_skymap", "plot_crossmatch", "plot_healpix", "credible_cells",
@@ -158,17 +159,12 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
     points by (``cmap``, between its 2nd and 98th percentiles, with a colour bar; above the limit, its mean
     per cell); ``size``: a column to size the points by (a magnitude: the brightest largest).
     """
+    if hasattr(table, "to_table") and not hasattr(table, "colnames") and not hasattr(table, "frame"):
+        table = result_table(table)  # a pyvo result, once (a SkyCoord has a to_table of its own frame)
     pos = positions(table, ra, dec)
-    names = [] if not hasattr(table, "colnames") and not hasattr(table, "columns") else (
-        list(table.colnames) if hasattr(table, "colnames") else [str(c) for c in table.columns])
-    by_color = numeric_column(table, color, "color")[pos.rows] if color in names else None
+    by_color = color_values(table, color)
+    by_color = None if by_color is None else by_color[pos.rows]
     by_size = None if size is None else numeric_column(table, size, "size")[pos.rows]
-    if by_color is None:
-        from matplotlib.colors import is_color_like
-
-        if not is_color_like(color):
-            raise VizError(f"color={color!r} is neither a colour nor a column of the table: pass a colour "
-                           f"('tab:orange', '#ff8800') or one of its columns {names[:20]}", value=color)
     fig = fig or _figure()
     ra_v, dec_v = pos.ra, pos.dec
     if center is not None:
@@ -488,7 +484,7 @@ def plot(obj, **options):
     if isinstance(obj, SkyCoord):  # its own to_table holds its frame's columns (l, b for galactic ones)
         return plot_table(obj, **options)
     if hasattr(obj, "to_table") and not hasattr(obj, "colnames"):
-        obj = obj.to_table()
+        obj = result_table(obj)
     names = list(obj.colnames) if hasattr(obj, "colnames") else [str(c) for c in getattr(obj, "columns", [])]
     if "s_region" in names:
         return plot_footprints(obj, **options)

@@ -22,8 +22,8 @@ import traitlets
 
 from platform_lib.errors import stacklevel_outside
 from platform_lib.viz._errors import VizError
-from platform_lib.viz._inputs import (find_coordinates, footprints, is_job, is_magnitude, job_result, numeric_column,
-                                      positions, scaled, sky_position)
+from platform_lib.viz._inputs import (color_values, find_coordinates, footprints, is_job, is_magnitude, job_result,
+                                      numeric_column, positions, result_table, scaled, sky_position)
 
 __all__ = ["Aladin", "archive_path", "local_esm", "TABLE_LIMIT"]
 
@@ -222,22 +222,18 @@ if _ipyaladin is not None:
             brightest largest)."""
             from astropy.table import Table
 
-            pos = positions(table, ra, dec)
             if hasattr(table, "to_table") and not hasattr(table, "colnames"):
-                table = table.to_table()
+                table = result_table(table)  # a pyvo result, its COOSYS kept
             if not isinstance(table, Table):
+                attrs = dict(getattr(table, "attrs", None) or {})  # a DataFrame's frame (equinox) as meta
                 table = Table.from_pandas(table) if hasattr(table, "iloc") else Table(table)
+                table.meta.update(attrs)
+            pos = positions(table, ra, dec)
             # columns to colour and size by, and the magnitude to rank by, are checked before anything is sent
-            by_color = numeric_column(table, color, "color") if color in table.colnames else None
+            by_color = color_values(table, color, css=True)
             by_size = None if size is None else numeric_column(table, size, "size")
             if magnitude is not None:
                 numeric_column(table, magnitude, "magnitude")
-            if color is not None and by_color is None:
-                from matplotlib.colors import is_color_like
-
-                if not (is_color_like(color) or str(color).startswith(("rgb", "hsl"))):
-                    raise VizError(f"color={color!r} is neither a colour nor a column of the table: pass a colour "
-                                   f"('yellow', '#ff8800') or one of its columns {table.colnames[:20]}", value=color)
             rows = pos.rows
             total = rows.size
             why = ""
@@ -549,7 +545,7 @@ def _dispatch(widget, obj, **options) -> None:
         widget.show_table(Table({"ra": np.atleast_1d(icrs.ra.deg), "dec": np.atleast_1d(icrs.dec.deg)}), **options)
         return
     if hasattr(obj, "to_table") and not hasattr(obj, "colnames"):
-        obj = obj.to_table()
+        obj = result_table(obj)
     names = list(obj.colnames) if hasattr(obj, "colnames") else [str(c) for c in getattr(obj, "columns", [])]
     if not names:
         raise VizError(f"cannot show a {type(obj).__name__}: give a table, an SIA result, a MOC, a sky map, "

@@ -135,6 +135,10 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
         assert served.get("/services/archive/aladin-lite/aladin.js") == 200, served
         assert [status for path, status in served.items() if "/hips/sky/" in path and path.endswith("properties")] == [200], (served, asked, console[-15:])
         assert not errors, errors
+        # the background survey is read as the HiPS standard serves it: nothing Aladin Lite asks for is missing
+        # (it asked for Norder3/Allsky.fits, which the archive never built: a 404 in the console on every view)
+        assert served.get("/services/archive/hips/sky/Norder3/Allsky.fits") == 200, served
+        assert not [p for p, s in served.items() if "/hips/sky/" in p and s == 404], served
     finally:
         context.close()
         platform.stop_server(user)

@@ -601,3 +601,49 @@ def test_an_async_tap_query_leaves_no_connection_open():
             del job
             gc.collect()
     assert not [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def test_a_b1950_votable_keeps_its_coosys_through_every_reader_and_is_matched_in_icrs(tmp_path):
+    """viz12: a VOTable whose COOSYS says FK4 B1950 lost it when read by a job (``read_table``), storage, a
+    retrieval result or ``viz.show`` of a pyvo result (astropy's ``Table.read``/``to_table`` drop it): the
+    positions were taken as ICRS, some 0.6 deg off, so a crossmatch job found no pair. Now each keeps it in
+    ``meta`` and the positions are converted as ingest converts them. Real stars: the first 50 of Hipparcos."""
+    import io
+
+    import pyvo
+    from astropy.coordinates import FK4, SkyCoord
+    from astropy.io.votable import parse
+    from astropy.table import Table
+
+    from platform_lib.catalogs import sky_positions
+    from platform_lib.crossmatch import crossmatch
+    from platform_lib.retrieval.client import result_table
+    from platform_lib.sampledata._sources import hipparcos_table
+    from platform_lib.storage._formats import table_from_file
+    from platform_lib.viz._inputs import positions
+
+    hip = hipparcos_table()[:50]
+    stars = SkyCoord(np.asarray(hip["ra"]) * u.deg, np.asarray(hip["dec"]) * u.deg)
+    fk4 = stars.transform_to(FK4(equinox="B1950"))
+    rows = "".join(f"<TR><TD>{h}</TD><TD>{float(a)!r}</TD><TD>{float(d)!r}</TD></TR>"
+                   for h, a, d in zip(hip["HIP"], fk4.ra.deg, fk4.dec.deg))
+    xml = ('<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">'
+           '<RESOURCE type="results"><COOSYS ID="fk4" system="eq_FK4" equinox="B1950"/><TABLE>'
+           '<FIELD name="HIP" datatype="int"/><FIELD name="RAB1950" datatype="double" unit="deg" ref="fk4" '
+           'ucd="pos.eq.ra;meta.main"/><FIELD name="DEB1950" datatype="double" unit="deg" ref="fk4" '
+           f'ucd="pos.eq.dec;meta.main"/><DATA><TABLEDATA>{rows}</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>')
+    path = tmp_path / "b1950.vot"
+    path.write_text(xml)
+    read = {"job": jobs.read_table(path), "storage": table_from_file(str(path), "votable"),
+            "retrieval": result_table(lambda: pyvo.dal.DALResults(parse(io.BytesIO(xml.encode()))), "TAP", None)}
+    for reader, table in read.items():
+        assert table.meta.get("equinox") == "B1950", reader
+        found = sky_positions(table)
+        assert found.frame == "FK4 B1950", reader
+        assert stars.separation(SkyCoord(found.ra * u.deg, found.dec * u.deg)).max() < 1 * u.mas, reader
+    shown = positions(pyvo.dal.DALResults(parse(io.BytesIO(xml.encode()))))
+    assert stars.separation(SkyCoord(shown.ra * u.deg, shown.dec * u.deg)).max() < 1 * u.mas
+    icrs = Table({"id": hip["HIP"], "ra": stars.ra.deg, "dec": stars.dec.deg})
+    pairs = crossmatch(read["job"], icrs, 1 * u.arcsec)
+    assert len(pairs) == 50 and list(pairs["HIP"]) == list(pairs["id"])
+    assert float(np.max(pairs["separation_arcsec"])) < 1e-3

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -161,9 +163,38 @@ def test_density_image_hips_validates(tmp_path):
     assert not (dest / "index.html").exists()  # reproject's preview loads Aladin Lite from a CDN
 
 
-def test_image_hips_have_the_moc_of_their_tiles(tmp_path):
+def _aladin_reads_allsky_fits(data: np.ndarray, tile_size: int = 512) -> list[np.ndarray]:
+    """Aladin Lite 3's reading of an image HiPS's ``Norder3/Allsky.fits`` (``downloader/request/allsky.rs``:
+    ``handle_allsky_fits``, ``handle_allsky_file`` and ``ImageBuffer::tex_sub``, line by line), the 12 order-0
+    tiles it draws from it, each in the order of a FITS tile's data as Aladin Lite gets one."""
+    block = min(tile_size, 64)
+    width = 27 * block
+    flat = data.reshape(-1)
+    rows = [flat[k:k + width] for k in range(0, flat.size, width)][::-1]  # "the fits image layout stores rows
+    allsky = np.concatenate(rows).reshape(-1, width)                       # in reverse"
+    tiles, src = [], 0
+    for _ in range(12):
+        base = np.zeros((tile_size, tile_size), data.dtype)
+        for idx in range((tile_size // block) ** 2):
+            x = sum(((idx >> (2 * b)) & 1) << b for b in range(8))       # unmortonize: even bits
+            y = sum(((idx >> (2 * b + 1)) & 1) << b for b in range(8))   # odd bits
+            sx, sy, dx, dy = (src % 27) * block, (src // 27) * block, x * block, y * block
+            # tex_sub: for ix (outer) and iy (inner) of the source block, s_idx = iy * src_width + ix goes to
+            # d_idx = di * width + dj, di counting from dx with iy and dj from dy with ix: row dx + (iy - sy),
+            # column dy + (ix - sx)
+            base[dx:dx + block, dy:dy + block] = allsky[sy:sy + block, sx:sx + block]
+            src += 1
+        tiles.append(base[::-1])  # "we must revert this to be compatible with this GPU transformation"
+    return tiles
+
+
+def test_image_hips_have_the_moc_and_the_allsky_of_their_tiles(tmp_path):
     """Aladin Lite asks an image HiPS for ``Moc.fits`` first (a 404 in the console of every view of the
-    platform's background), then for tiles only inside it: a HiPS of one field has the MOC of its tiles."""
+    platform's background), then for tiles only inside it: a HiPS of one field has the MOC of its tiles.
+    viz12: it asks for ``Norder3/Allsky.fits`` too, which the HiPS had not (a 404 on every view, seen in the
+    browser test): it is built with the HiPS, and read back as Aladin Lite reads it, it gives each order-0 tile
+    exactly, NaN where there is none."""
+    from astropy.io import fits
     from astropy.wcs import WCS
     from mocpy import MOC
 
@@ -181,6 +212,15 @@ def test_image_hips_have_the_moc_of_their_tiles(tmp_path):
     df = _catalogue(5_000)
     sky = viz.write_density_hips(viz.density_map(healpix29(df.ra, df.dec), 5), tmp_path / "d", title="d", level=0)
     assert MOC.load(str(sky / "Moc.fits"), format="fits").sky_fraction == 1.0
+    allsky = fits.getdata(sky / "Norder3" / "Allsky.fits")
+    assert allsky.shape == (29 * 64, 27 * 64)
+    for p, tile in enumerate(_aladin_reads_allsky_fits(allsky)):
+        np.testing.assert_array_equal(tile, fits.getdata(sky / "Norder0" / "Dir0" / f"Npix{p}.fits"), err_msg=str(p))
+    assert viz.validate_hips(sky).orders == (0,)  # Norder3 holds the Allsky only: no order of tiles
+    tiles = _aladin_reads_allsky_fits(fits.getdata(dest / "Norder3" / "Allsky.fits"))
+    present = {int(p.stem[4:]) for p in (dest / "Norder0").rglob("Npix*.fits")}
+    assert 0 < len(present) < 12 and all(np.isnan(tiles[p]).all() for p in set(range(12)) - present)
+    assert not np.isnan(tiles[min(present)]).all()
 
 
 # -- static figures ----------------------------------------------------------------------------------
@@ -669,3 +709,79 @@ def test_a_sky_map_or_small_moc_turns_the_view_to_it_unless_the_user_chose_one()
 
     everywhere = viz.show(MOC.from_string("0/0-11"), archive_url="/services/archive/")
     assert everywhere.target.separation(SkyCoord(0, 0, unit="deg")).deg < 1e-6
+
+
+def test_positions_in_every_form_ingest_reads_are_drawn_and_matched_where_astropy_puts_them(widget, tmp_path):
+    """viz12: viz (figure, viewer, HiPS), the sky-map match and NWAY did not find positions as ingest and
+    crossmatch do: a table with only Galactic GLON/GLAT, CDS's RAh RAm RAs DE- DEd DEm DEs parts, or positions its
+    explanations or ``meta`` state in FK4 B1950 were refused ('no sky coordinates found') or drawn as ICRS, 0.7 deg
+    off. Real stars: astropy's VizieR sample J/A+A/511/A56 (Pancino+ 2010, 15 stars) and the first 300 Hipparcos
+    stars (I/311), each form checked against astropy's own positions to 1 mas."""
+    import astropy
+    from astropy.coordinates import FK4
+    from astropy.io import ascii
+
+    from platform_lib.crossmatch import nway_match
+    from platform_lib.sampledata._sources import hipparcos_table
+    from platform_lib.skymap import match_skymap
+    from platform_lib.viz._inputs import positions
+
+    vizier = Path(astropy.__file__).parent / "io" / "ascii" / "tests" / "data" / "vizier"
+    cds = ascii.read(str(vizier / "table1.dat"), readme=str(vizier / "ReadMe"), format="cds")
+    parts = ("RAh", "RAm", "RAs", "DE-", "DEd", "DEm", "DEs")
+    text = [f"{h}h{m}m{s}s {sg}{d}d{dm}m{ds}s" for h, m, s, sg, d, dm, ds in zip(*(cds[c] for c in parts))]
+    b1950 = cds.copy()
+    for name in parts:
+        b1950[name].description = b1950[name].description.replace("J2000", "B1950")
+    hip = hipparcos_table()[:300]
+    stars = SkyCoord(np.asarray(hip["ra"]) * u.deg, np.asarray(hip["dec"]) * u.deg)
+    fk4 = stars.transform_to(FK4(equinox="B1950"))
+    forms = {
+        "CDS parts": (cds, SkyCoord(text)),
+        "CDS parts, B1950": (b1950, SkyCoord(text, frame=FK4(equinox="B1950")).icrs),
+        "GLON/GLAT": (Table({"HIP": hip["HIP"], "GLON": stars.galactic.l.deg * u.deg,
+                             "GLAT": stars.galactic.b.deg * u.deg}), stars),
+        "radians": (Table({"HIP": hip["HIP"], "RA": stars.ra.rad * u.rad, "DEC": stars.dec.rad * u.rad}), stars),
+        "meta B1950": (Table({"HIP": hip["HIP"], "RAB1950": fk4.ra.deg, "DEB1950": fk4.dec.deg, "ra": fk4.ra.deg,
+                              "dec": fk4.dec.deg}, meta={"equinox": "B1950"}), stars),
+        "DataFrame attrs B1950": (pd.DataFrame({"ra": fk4.ra.deg, "dec": fk4.dec.deg}), stars),
+    }
+    forms["DataFrame attrs B1950"][0].attrs["equinox"] = "B1950"
+    for form, (table, truth) in forms.items():
+        got = positions(table)
+        assert truth.separation(SkyCoord(got.ra * u.deg, got.dec * u.deg)).max() < 1 * u.mas, form
+        from astropy.io.votable import parse_single_table
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the sample's column 'S/N' gets the VOTable ID 'S_N' (astropy's W03)
+            widget.show_table(table, name=form)  # what the viewer gets: degrees in ICRS
+            content, buffers = [(c, b) for c, b in widget.sent if c.get("event_name") == "add_table"][-1]
+            sent = parse_single_table(io.BytesIO(bytes(buffers[0]))).to_table()
+        drawn = SkyCoord(np.asarray(sent[content["options"]["ra_field"]]) * u.deg,
+                         np.asarray(sent[content["options"]["dec_field"]]) * u.deg)
+        assert truth.separation(drawn).max() < 1 * u.mas, form
+        _assert_picture(viz.plot(table))
+    # the HiPS of a Galactic table (the viewer's level of detail for a large one) holds ICRS positions
+    galactic = forms["GLON/GLAT"][0]
+    viz.build_catalog_hips(galactic, tmp_path / "gal", columns=["HIP"])
+    rows = (tmp_path / "gal" / "Norder1" / "Allsky.tsv").read_text().splitlines()
+    header, body = rows[0].split("\t"), [r.split("\t") for r in rows[2:]]  # names, dashes, rows
+    at = {int(r[header.index("HIP")]): (float(r[header.index("RA_ICRS")]), float(r[header.index("DE_ICRS")]))
+          for r in body}
+    index = {int(h): k for k, h in enumerate(hip["HIP"])}
+    hips = SkyCoord([v[0] for v in at.values()] * u.deg, [v[1] for v in at.values()] * u.deg)
+    assert stars[[index[h] for h in at]].separation(hips).max() < 1 * u.mas and len(at) > 10
+    # a sky map's probabilities and NWAY's matches are those of the same stars in ICRS
+    from platform_lib.skymap import SkyMap
+
+    prob = np.linspace(1.0, 2.0, 768)  # order 3, nested; a density that changes from cell to cell
+    m = SkyMap(uniq=4 * 4**3 + np.arange(768), probdensity=prob / prob.sum() / (4 * np.pi / 768))
+    icrs = match_skymap(Table({"ra": stars.ra.deg, "dec": stars.dec.deg}), m)
+    for form in ("GLON/GLAT", "meta B1950", "radians"):
+        np.testing.assert_allclose(match_skymap(forms[form][0], m)["probdensity"], icrs["probdensity"], err_msg=form)
+    other = Table({"ra": stars.ra.deg, "dec": stars.dec.deg})
+    for form in ("GLON/GLAT", "meta B1950"):
+        pairs = nway_match(forms[form][0], other, radius=2 * u.arcsec, errors=[0.1 * u.arcsec, 0.1 * u.arcsec],
+                           area=1000 * u.deg**2)
+        best = pairs[pairs["match_flag"]]
+        assert len(best) == 300 and list(best["idx_primary"]) == list(best["idx_cat1"]), form
