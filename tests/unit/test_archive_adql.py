@@ -1001,3 +1001,55 @@ def test_a_circle_against_a_box_intersects_or_lies_inside():
     w, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(CIRCLE(ra, dec, 1.5), BOX('ICRS', 0, 10, 8, 6)) "
                 "ORDER BY id", _upload(mine))
     assert w["id"].tolist() == [0]
+
+
+def test_a_region_given_in_another_coordinate_system_is_converted_to_icrs():
+    """``CIRCLE('GALACTIC', l, b, r)`` was read as if l, b were ICRS RA and Dec (another part of the sky, with
+    no word said); DaCHS converts it. A constant point, circle or polygon in GALACTIC, FK5 (J2000) or FK4
+    (B1950) is converted to ICRS with astropy (exact for circles and polygons: a rotation); column positions
+    in another system, a BOX in one, and systems not converted (ECLIPTIC) are UsageFaults naming them."""
+    from astropy.coordinates import SkyCoord
+
+    stars = _stars(2000, seed=4)
+    up = _upload(stars)
+    sky = SkyCoord(np.asarray(stars["ra"]), np.asarray(stars["dec"]), unit="deg")
+    centre = SkyCoord(200.0, 30.0, unit="deg", frame="galactic")
+    want = np.flatnonzero(sky.separation(centre).deg <= 25).tolist()
+    assert 10 < len(want) < 2000
+    for region in ("CIRCLE('GALACTIC', 200, 30, 25)", "CIRCLE(POINT('GALACTIC', 200, 30), 25)",
+                   "CIRCLE('galactic', 200.0, 30.0, 25.0)"):
+        t, _ = _run(f"SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), {region}) ORDER BY id",
+                    up)
+        assert t["id"].tolist() == want, region
+    fk4 = SkyCoord(10.0, 20.0, unit="deg", frame="fk4", equinox="B1950").icrs
+    t, _ = _run("SELECT DISTANCE(POINT('B1950', 10, 20), POINT('ICRS', 10, 20)) AS d FROM TAP_UPLOAD.mine "
+                "WHERE id = 0", up)
+    assert t["d"][0] == pytest.approx(fk4.separation(SkyCoord(10, 20, unit="deg")).deg, abs=1e-9)
+    # a polygon: its vertices converted by astropy, written in ICRS, find the same stars (some 20 of them)
+    corners = SkyCoord([0, 120, 240], [60, 60, 60], unit="deg", frame="galactic").icrs
+    icrs = ", ".join(f"{a!r}, {d!r}" for a, d in zip(corners.ra.deg.tolist(), corners.dec.deg.tolist()))
+    got = [_run(f"SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), {poly}) ORDER BY id", up)[0]
+           for poly in ("POLYGON('GALACTIC', 0, 60, 120, 60, 240, 60)", f"POLYGON('ICRS', {icrs})")]
+    assert got[0]["id"].tolist() == got[1]["id"].tolist() and len(got[0]) > 10
+    for adql, words in [
+        ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT('GALACTIC', ra, dec), CIRCLE(10, 20, 1))",
+         "POINT in GALACTIC: this service converts constant positions"),
+        ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), BOX('GALACTIC', 10, 20, 1, 1))",
+         "BOX in GALACTIC"),
+        ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE('ECLIPTIC', 10, 20, 1))",
+         "coordinate system 'ECLIPTIC' is not supported"),
+    ]:
+        with pytest.raises(UsageFault, match=words):
+            _run(adql, up)
+
+
+def test_a_division_by_zero_says_so():
+    """``1/0`` and ``MOD(x, 0)`` failed with DuckDB's words ("Conversion Error: Type DOUBLE with value inf can't be
+    cast ...", "Use TRY(...) ... or SET error_on_division_by_zero=false"), neither of them ADQL; DaCHS says
+    "division by zero"."""
+    up = _upload(_stars(3))
+    for adql in ("SELECT 1/0 AS a FROM TAP_UPLOAD.mine", "SELECT MOD(id, 0) AS a FROM TAP_UPLOAD.mine",
+                 "SELECT id / (id - id) AS a FROM TAP_UPLOAD.mine"):
+        with pytest.raises(UsageFault) as info:
+            _run(adql, up)
+        assert "divides by zero" in str(info.value) and "TRY" not in str(info.value), adql

@@ -478,7 +478,72 @@ class _Shape:
     args: list  # sqlglot expressions (point: x, y; circle: x, y, r; box: x, y, w, h); polygon: floats
 
 
+#: The coordinate systems (the first word of a geometry's deprecated first argument, STC-S's frame) a constant
+#: position is converted from, to ICRS, every table's frame here (astropy's frame for each); ICRS and an empty
+#: or UNKNOWNFrame one are taken as ICRS, as before.
+_FRAMES = {"FK5": ("fk5", "J2000"), "J2000": ("fk5", "J2000"), "FK4": ("fk4", "B1950"), "B1950": ("fk4", "B1950"),
+           "GALACTIC": ("galactic", None), "GALACTIC_II": ("galactic", None)}
+
+
+def _frame(node) -> str | None:
+    """The frame a geometry's coordinate system names (a key of :data:`_FRAMES`), None for ICRS; a UsageFault for
+    a system this service does not convert from (ECLIPTIC, GEO_D, ...)."""
+    args = list(node.expressions)
+    if not (args and isinstance(args[0], exp.Literal) and args[0].is_string):
+        return None
+    words = args[0].this.split()
+    word = words[0].upper() if words else ""
+    if word in ("", "ICRS", "UNKNOWNFRAME"):
+        return None
+    if word not in _FRAMES:
+        raise UsageFault(f"coordinate system {args[0].this!r} is not supported; this service's positions are ICRS "
+                         f"(it converts constant positions from {', '.join(sorted(_FRAMES))})")
+    return word
+
+
+def _to_icrs(node, frame: str, pairs: list[tuple]) -> list[tuple[float, float]]:
+    """Constant ``(lon, lat)`` expression pairs of a geometry in ``frame`` as ICRS (ra, dec) degrees; a
+    UsageFault where one is not a constant (a column's positions are not converted)."""
+    from astropy.coordinates import SkyCoord
+
+    vals = [(_const(x), _const(y)) for x, y in pairs]
+    if any(v is None for pair in vals for v in pair):
+        raise UsageFault(f"{_fname(node)} in {frame}: this service converts constant positions to ICRS, its tables' "
+                         "frame, not column values; give the position in ICRS")
+    name, equinox = _FRAMES[frame]
+    kw = {"equinox": equinox} if equinox else {}
+    lon, lat = zip(*vals)
+    sky = SkyCoord(list(lon), list(lat), unit="deg", frame=name, **kw).icrs
+    return list(zip(sky.ra.deg.tolist(), sky.dec.deg.tolist()))
+
+
 def _shape(node) -> _Shape:
+    """The region ``node`` (POINT, CIRCLE, BOX, POLYGON) in ICRS: constant positions given in another system
+    (``CIRCLE('GALACTIC', l, b, r)``, ``CIRCLE(POINT('GALACTIC', l, b), r)``) are converted to ICRS, which
+    is exact for points, circles and polygons (a rotation keeps great circles); DaCHS converts them too,
+    where reading them as ICRS answered for another part of the sky."""
+    shape = _shape_as_written(node)
+    frames = {_frame(node)} | {_frame(x) for x in node.expressions if _fname(x) == "POINT"}
+    frames.discard(None)
+    if len(frames) > 1:
+        raise UsageFault(f"{_fname(node)} mixes coordinate systems ({', '.join(sorted(frames))}); give one")
+    frame = frames.pop() if frames else None
+    if shape.kind == "polygon":
+        if frame is not None:
+            v = shape.args
+            return _Shape("polygon", [c for p in _to_icrs(node, frame, list(zip(map(_num, v[0::2]), map(_num, v[1::2]))))
+                                      for c in p])
+        return shape
+    if frame is None:
+        return shape
+    if shape.kind == "box":
+        raise UsageFault(f"BOX in {frame}: its sides follow that system's coordinates, not ICRS RA and Dec; give the "
+                         "box in ICRS, or its corners as a POLYGON")
+    (ra, dec), = _to_icrs(node, frame, [tuple(shape.args[:2])])
+    return _Shape(shape.kind, [_num(ra), _num(dec)] + shape.args[2:])
+
+
+def _shape_as_written(node) -> _Shape:
     name = _fname(node)
     if name == "POINT":
         a = _args(node)

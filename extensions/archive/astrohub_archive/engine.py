@@ -14,6 +14,7 @@ memory, threads, rows). Imports DuckDB, pyarrow, numpy, astropy and ``platform_l
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -557,6 +558,11 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
             if timed_out.is_set():
                 raise LimitFault(limits.overrun()) from None
             text = str(exc).split("\n")[0]
+            if "division by zero" in text.lower() or re.search(r"value -?(inf|nan) can't be cast", text):
+                # MOD(5, 0) and 1/0 (an integer division, computed as a double then cast): DuckDB's words
+                # told the user to wrap it in TRY(...) or change a setting, neither of them ADQL
+                raise UsageFault("the query divides by zero (a division or MOD with a zero divisor); "
+                                 "exclude those rows, e.g. WHERE x <> 0") from None
             for internal, src in plan.sources.items():
                 text = text.replace(f'"{internal}"', src.table.name).replace(f"{internal}.", f"{src.table.name}.")
             raise UsageFault(f"the query failed: {text}") from None
