@@ -762,10 +762,28 @@ def _geometry_value(node) -> exp.Expression:
         if len(node.expressions) != 1:
             raise UsageFault("AREA takes one region")
         return _area(_shape(node.expressions[0]))
+    if name == "POLYGON" and _frame(node) is None and not any(_frame(x) for x in node.expressions):
+        vertices = [v for x in _args(node) for v in (_args(x) if _fname(x) == "POINT" else [x])]
+        if any(_const(v) is None for v in vertices):
+            return _polygon_value(vertices)
     if name in ("POINT", "CIRCLE", "BOX", "POLYGON"):
         return _geometry_array(_shape(node))
     raise UsageFault(f"{name} values cannot be selected or compared here; use them inside CONTAINS, INTERSECTS, "
                      "DISTANCE, AREA or COORD1/COORD2")
+
+
+def _polygon_value(vertices: list) -> exp.Expression:
+    """A selected ``POLYGON`` whose vertices are expressions (``POLYGON(ra - 1, dec, ra + 1, dec, ra, dec + 1)``,
+    which DaCHS answers): the DALI polygon of them, longitudes in [0, 360); NULL where a value is NULL."""
+    if len(vertices) < 6 or len(vertices) % 2:
+        raise UsageFault(f"POLYGON takes at least 3 (ra, dec) pairs, got {len(vertices)} values")
+    if len(vertices) > 2 * MAX_VERTICES:
+        raise LimitFault(f"POLYGON has {len(vertices) // 2} vertices; this service takes at most {MAX_VERTICES}")
+    values = [_f("adql_lon", v.copy()) if i % 2 == 0 else exp.cast(v.copy(), to=exp.DataType.build("DOUBLE"))
+              for i, v in enumerate(vertices)]
+    null = exp.or_(*[exp.Is(this=v.copy(), expression=exp.Null()) for v in vertices])
+    return exp.Case(ifs=[exp.If(this=null, true=exp.Null())],
+                    default=_f("adql_polygon", _f("list_value", *values)))
 
 
 def _geometry_array(s: _Shape) -> exp.Expression:
@@ -1254,14 +1272,16 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
             desc = COORD_COLUMN
         elif isinstance(inner, exp.Count):
             desc = ColumnDesc("count", "long", ucd="meta.number", description="Number of rows (ADQL COUNT)")
-        elif (isinstance(inner, (exp.Avg, exp.Min, exp.Max, exp.Cast, *_SAME_UNIT))
+        elif (isinstance(inner, (exp.Avg, exp.Min, exp.Max, exp.Stddev, exp.StddevSamp, exp.StddevPop, exp.Cast,
+                                 *_SAME_UNIT))
               and isinstance(inner.this, exp.Column)
               and (not isinstance(inner, exp.Cast) or inner.to.this in exp.DataType.NUMERIC_TYPES)):
             # AVG/MIN/MAX of a column, its CAST to a number, and ROUND, TRUNCATE, ABS, FLOOR, CEILING of it and
             # its negation are in the column's unit, as DaCHS declares them (the UCD says which statistic; an
             # aggregate is no longer the table's main value)
             col = _describe_column(inner.this, sources)
-            word = {exp.Avg: "stat.mean", exp.Min: "stat.min", exp.Max: "stat.max"}.get(type(inner))
+            word = {exp.Avg: "stat.mean", exp.Min: "stat.min", exp.Max: "stat.max", exp.Stddev: "stat.stdev",
+                    exp.StddevSamp: "stat.stdev", exp.StddevPop: "stat.stdev"}.get(type(inner))
             if col is not None and word:
                 ucd = ";".join(w for w in col.ucd.split(";") if w.lower() != "meta.main") if col.ucd else ""
                 desc = dataclasses.replace(col, ucd=f"{ucd};{word}" if ucd else "",
