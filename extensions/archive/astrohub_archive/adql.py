@@ -5,7 +5,9 @@ identifiers and string rules), refuses anything but one SELECT (with UNION/INTER
 every table against the service's :class:`~astrohub_archive.tapschema.TableSet` (and the request's
 uploads) and every column with sqlglot's qualifier, allows only the ADQL functions, rewrites the
 geometry (``POINT``, ``CIRCLE``, ``BOX``, ``POLYGON``, ``CONTAINS``, ``INTERSECTS``, ``DISTANCE``,
-``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees and RegTAP's text
+``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (constant positions given in
+GALACTIC, FK5 or FK4 converted to ICRS with astropy), ``IN_UNIT`` into a column times its conversion factor,
+``WITH`` queries into DuckDB's under names of their own, and RegTAP's text
 functions (:data:`UDFS`: ``ivo_hasword``, ``ivo_nocasematch``, ``ivo_hashlist_has``) into DuckDB's, and returns a
 :class:`Plan`: DuckDB SQL naming internal relations (``t0``, ``t1`` ...), and for each relation the
 sky regions its rows are known to lie in (HATS partition pruning, and the image index's R-tree for
@@ -17,7 +19,8 @@ crossmatch kernel: the query joins both sides through a relation of candidate pa
 (:class:`PositionalJoin`, filled by :mod:`astrohub_archive.posjoin`) and keeps its own distance
 test. The plan also carries the same query as a DuckDB range join (a declination band, ``a.dec
 BETWEEN b.dec - r AND b.dec + r``, which DuckDB runs as an IEJoin), which other positional tests use.
-Imports sqlglot, numpy and ``platform_lib.imageindex`` (regions); never DuckDB.
+Imports sqlglot, numpy, astropy (units and frames, when a query uses them) and ``platform_lib.imageindex``
+(regions); never DuckDB.
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ def _haversine(ra1, dec1, ra2, dec2):
     return np.degrees(2 * np.arcsin(np.minimum(1.0, np.sqrt(h))))
 
 
-def box_edge_distance(ra, dec, cra, cdec, w, h):
+def _box_edge_distance(ra, dec, cra, cdec, w, h):
     """``(inside, distance)``: whether each point (ra, dec) is in the box ``adql_in_box`` tests (RA within ``w / 2``
     of ``cra``, wrapping RA 0; Dec within ``h / 2`` of ``cdec``, clipped at the poles) and its angular
     distance in degrees to the box's outline: its two Dec parallels and two RA meridians (a box of 360° or
@@ -210,7 +210,7 @@ def _circle_box(ra, dec, radius, cra, cdec, w, h, inside: bool):
 
     cols = [a.to_numpy(zero_copy_only=False) for a in (ra, dec, radius, cra, cdec, w, h)]
     vals = [np.asarray(c, dtype=float) for c in cols]
-    centre_in, edge = box_edge_distance(vals[0], vals[1], *vals[3:])
+    centre_in, edge = _box_edge_distance(vals[0], vals[1], *vals[3:])
     r = vals[2]
     with np.errstate(invalid="ignore"):
         hit = centre_in & (edge >= r) if inside else centre_in | (edge <= r)
