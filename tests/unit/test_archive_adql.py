@@ -398,6 +398,9 @@ def test_masked_values_and_maxrec_overflow():
         ("SELECT read_csv('/etc/passwd') FROM ivoa.obscore", "READ_CSV"),
         ("SELECT * FROM read_parquet('x')", "no table functions"),
         ("SELECT getenv('HOME') FROM ivoa.obscore", "unknown function GETENV"),
+        # the arguments swapped: "the first argument must be a POINT" did not say which way round to write it
+        ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(CIRCLE(10, 20, 1), POINT(s_ra, s_dec))",
+         "write CONTAINS(POINT(ra, dec), CIRCLE(...)) = 1"),
         ("WITH RECURSIVE x AS (SELECT obs_id FROM ivoa.obscore) SELECT obs_id FROM x", "WITH RECURSIVE is not part"),
         ("WITH x AS (SELECT obs_id FROM ivoa.obscore), X AS (SELECT obs_id FROM ivoa.obscore) SELECT obs_id FROM x",
          "WITH defines 'X' twice"),

@@ -654,6 +654,9 @@ def _contains(a: _Shape, b: _Shape) -> exp.Expression:
         return _circle_polygon(a, b, "adql_circle_in_polygon")
     if a.kind == "circle" and b.kind == "box":
         return _circle_box(a, b, "adql_circle_in_box")
+    if b.kind == "point":  # the arguments swapped, as astronomers write it now and then
+        raise UsageFault(f"CONTAINS({a.kind.upper()}, POINT) asks whether the {a.kind} lies inside the point; for the "
+                         f"rows inside a {a.kind}, write CONTAINS(POINT(ra, dec), {a.kind.upper()}(...)) = 1")
     raise UsageFault(f"CONTAINS({a.kind.upper()}, {b.kind.upper()}) is not supported; the first argument must be "
                      "a POINT (or a CIRCLE inside a CIRCLE, a BOX or a POLYGON)")
 
