@@ -1,4 +1,4 @@
-"""Answers, not speed: the archive's TAP service against DaCHS on the platform's real catalogues, ~190 ADQL queries.
+"""Answers, not speed: the archive's TAP service against DaCHS on the platform's real catalogues, ~240 ADQL queries.
 
 Usage (as root, for the DaCHS side's packages and its private PostgreSQL cluster)::
 
@@ -36,7 +36,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-DACHS_URL = "http://127.0.0.1:18080/tap"
+DACHS_URL = f"http://127.0.0.1:{os.environ.get('WEBPORT', '18080')}/tap"  # dachs_setup.sh's WEBPORT
 H, N = "I_311.hip2", "OpenNGC.objects"  # the same ADQL names on both servers (schemas i_311, openngc in DaCHS)
 _PG_TYPES = {"f": "double precision", "i": "bigint", "U": "text"}
 
@@ -366,6 +366,101 @@ CORPUS: list[tuple[str, str, dict]] = [
                         f"FROM TAP_UPLOAD.t AS t JOIN {H} AS h ON DISTANCE(POINT('ICRS', t.ra, t.dec), "
                         "POINT('ICRS', h.ra, h.dec)) < 0.2", {"upload": True, "tol": 1e-9}),
     ("upload_ivo_hasword", "SELECT id FROM TAP_UPLOAD.t WHERE 1 = ivo_hasword(label, 'star')", {"upload": True}),
+    # --- added 2026-12-06 (session 12): ADQL as astronomers write it, after the Gaia archive's, TAPVizieR's,
+    # --- ESO's and GAVO's tutorials (their idioms on these catalogues) ---
+    ("gaia_cone", f"SELECT TOP 20 HIP, ra, dec, Hpmag FROM {H} WHERE CONTAINS(POINT('ICRS', ra, dec), "
+                  "CIRCLE('ICRS', 56.75, 24.12, 1)) = 1 ORDER BY Hpmag", {"ordered": True}),
+    ("gaia_cone_nospace", f"SELECT COUNT(*) AS n FROM {H} WHERE 1=CONTAINS(POINT('ICRS',ra,dec),"
+                          "CIRCLE('ICRS',56.75,24.12,1))", {}),
+    ("cone_circle_first", f"SELECT COUNT(*) AS n FROM {H} WHERE 1 = CONTAINS(CIRCLE('ICRS', 56.75, 24.12, 1), "
+                          "POINT('ICRS', ra, dec))", {}),
+    ("gaia_star_dist", f"SELECT TOP 5 *, DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', 56.75, 24.12)) AS dist "
+                       f"FROM {H} WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 56.75, 24.12, 0.5)) "
+                       "ORDER BY dist ASC", {"ordered": True, "tol": 1e-9}),
+    ("distance_where_4", f"SELECT COUNT(*) AS n FROM {H} WHERE DISTANCE(ra, dec, 56.75, 24.12) < 0.5", {}),
+    ("distance_reversed", f"SELECT COUNT(*) AS n FROM {H} WHERE 0.5 > DISTANCE(POINT('ICRS', ra, dec), "
+                          "POINT('ICRS', 56.75, 24.12))", {}),
+    ("distance_order_expr", f"SELECT TOP 3 HIP FROM {H} ORDER BY DISTANCE(POINT('ICRS', ra, dec), "
+                            "POINT('ICRS', 56.75, 24.12))", {"ordered": True}),
+    ("distance_arcsec", f"SELECT TOP 3 HIP, 3600 * DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', 56.75, 24.12)) "
+                        f"AS sep FROM {H} ORDER BY sep", {"ordered": True, "tol": 1e-6}),
+    ("box_center_point", f"SELECT COUNT(*) AS n FROM {H} WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), "
+                         "BOX(POINT('ICRS', 10, 20), 4, 2))", {}),
+    ("polygon_eq1", f"SELECT COUNT(*) AS n FROM {N} WHERE CONTAINS(POINT('ICRS', ra, dec), POLYGON('ICRS', "
+                    "10, 35, 15, 35, 15, 45, 10, 45)) = 1", {}),
+    ("intersects_circle_box", f"SELECT COUNT(*) AS n FROM {N} WHERE 1 = INTERSECTS(CIRCLE('ICRS', ra, dec, 1), "
+                              "BOX('ICRS', 11, 41, 1, 1))", {}),
+    ("intersects_box_circle", f"SELECT COUNT(*) AS n FROM {N} WHERE 1 = INTERSECTS(BOX('ICRS', 11, 41, 1, 1), "
+                              "CIRCLE('ICRS', ra, dec, 1))", {}),
+    ("area_circle_col", f"SELECT TOP 3 name, AREA(CIRCLE('ICRS', ra, dec, majax / 60)) AS a FROM {N} "
+                        "WHERE majax IS NOT NULL ORDER BY name", {"ordered": True, "tol": 1e-9}),
+    ("geometry_columns", f"SELECT TOP 3 HIP, POINT('ICRS', ra, dec) AS pos, CIRCLE('ICRS', ra, dec, 0.1) AS c "
+                         f"FROM {H} ORDER BY HIP", {"ordered": True, "tol": 1e-9}),
+    ("coord_of_point", f"SELECT TOP 3 HIP, COORD1(POINT('ICRS', ra, dec)) AS lon, COORDSYS(POINT('ICRS', ra, dec)) "
+                       f"AS sys FROM {H} ORDER BY HIP", {"ordered": True, "tol": 1e-9}),
+    ("order_alias_desc_pos", f"SELECT TOP 5 HIP AS id, parallax AS plx FROM {H} ORDER BY plx DESC, 1",
+     {"ordered": True}),
+    ("offset_no_top", f"SELECT HIP FROM {H} WHERE Hpmag < 1 ORDER BY Hpmag OFFSET 5", {"ordered": True}),
+    ("group_count_distinct", f"SELECT const, COUNT(DISTINCT type) AS ntypes FROM {N} GROUP BY const "
+                             "HAVING COUNT(DISTINCT type) > 8", {}),
+    ("xmatch_comma", f"SELECT n.name, h.HIP FROM {N} AS n, {H} AS h WHERE 1 = CONTAINS(POINT('ICRS', h.ra, h.dec), "
+                     "CIRCLE('ICRS', n.ra, n.dec, 0.05)) AND n.messier IS NOT NULL", {}),
+    ("xmatch_on_eq1", f"SELECT n.name, h.HIP FROM {N} AS n JOIN {H} AS h ON CONTAINS(POINT('ICRS', h.ra, h.dec), "
+                      "CIRCLE('ICRS', n.ra, n.dec, 0.05)) = 1 WHERE n.messier IS NOT NULL", {}),
+    ("xmatch_dist_order", f"SELECT TOP 10 n.name, h.HIP, DISTANCE(POINT('ICRS', n.ra, n.dec), POINT('ICRS', h.ra, "
+                          f"h.dec)) * 3600 AS sep FROM {N} AS n JOIN {H} AS h ON 1 = CONTAINS(POINT('ICRS', h.ra, "
+                          "h.dec), CIRCLE('ICRS', n.ra, n.dec, 0.1)) WHERE n.type = 'OCl' ORDER BY sep, n.name, h.HIP",
+     {"ordered": True, "tol": 1e-6}),
+    ("xmatch_sub_from", f"SELECT s.name, h.HIP FROM (SELECT TOP 20 name, ra, dec FROM {N} WHERE messier IS NOT NULL "
+                        f"ORDER BY name) AS s JOIN {H} AS h ON 1 = CONTAINS(POINT('ICRS', h.ra, h.dec), "
+                        "CIRCLE('ICRS', s.ra, s.dec, 0.1))", {}),
+    ("sub_in_cone", f"SELECT COUNT(*) AS n FROM {H} WHERE HIP IN (SELECT HIP FROM {H} WHERE 1 = CONTAINS("
+                    "POINT('ICRS', ra, dec), CIRCLE('ICRS', 56.75, 24.12, 1)))", {}),
+    ("cte", f"WITH bright AS (SELECT HIP, ra, dec, Hpmag FROM {H} WHERE Hpmag < 2) SELECT COUNT(*) AS n, "
+            "MIN(Hpmag) AS m FROM bright", {}),
+    ("cte_join", f"WITH m AS (SELECT name, ra, dec FROM {N} WHERE messier IS NOT NULL) SELECT m.name, h.HIP "
+                 f"FROM m JOIN {H} AS h ON 1 = CONTAINS(POINT('ICRS', h.ra, h.dec), CIRCLE('ICRS', m.ra, m.dec, "
+                 "0.05))", {}),
+    ("cte_two", f"WITH a AS (SELECT type FROM {N} WHERE const = 'And'), b AS (SELECT type FROM {N} WHERE const = "
+                "'Peg') SELECT type FROM a INTERSECT SELECT type FROM b", {}),
+    ("union_cones", f"SELECT HIP FROM {H} WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 56.75, 24.12, "
+                    f"0.3)) UNION SELECT HIP FROM {H} WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', "
+                    "83.8, -5.4, 0.3))", {}),
+    ("abs_mag", f"SELECT TOP 5 HIP, Hpmag + 5 * LOG10(parallax / 100) AS M, 1000 / parallax AS d_pc FROM {H} "
+                "WHERE parallax > 0 ORDER BY HIP", {"ordered": True}),
+    ("flux_ratio", f"SELECT TOP 3 HIP, POWER(10, -0.4 * Hpmag) AS f, SQRT(POWER(pmra, 2) + POWER(pmdec, 2)) AS pm "
+                   f"FROM {H} ORDER BY HIP", {"ordered": True}),
+    ("round2_trunc", f"SELECT TOP 3 HIP, ROUND(ra, 3) AS r3, TRUNCATE(dec, 1) AS t1, MOD(HIP, 10) AS m, "
+                     f"PI() * 2 AS tau FROM {H} ORDER BY HIP", {"ordered": True}),
+    ("rand_count", f"SELECT COUNT(*) AS n FROM {H} WHERE RAND() < 2", {}),
+    ("rand_seed", f"SELECT COUNT(*) AS n FROM {H} WHERE RAND(42) <= 1", {}),
+    ("string_mix", f"SELECT TOP 5 UPPER(name) || ' (' || LOWER(const) || ')' AS label FROM {N} WHERE "
+                   "common_names ILIKE '%nebula%' ORDER BY name", {"ordered": True}),
+    ("like_escape_under", f"SELECT COUNT(*) AS n FROM {N} WHERE name LIKE 'NGC\\_%' ESCAPE '\\'", {}),
+    ("cast_plx", f"SELECT TOP 3 HIP, CAST(parallax AS INTEGER) AS p, CAST(HIP AS CHAR(10)) AS s FROM {H} "
+                 "ORDER BY HIP", {"ordered": True}),
+    ("in_unit", f"SELECT TOP 3 HIP, IN_UNIT(parallax, 'arcsec') AS plx_as, IN_UNIT(pmra, 'deg/yr') AS pm FROM {H} "
+                "ORDER BY HIP", {"ordered": True, "tol": 1e-12}),
+    ("between_case", f"SELECT CASE WHEN Hpmag < 6 THEN 'naked eye' ELSE 'telescope' END AS vis, COUNT(*) AS n "
+                     f"FROM {H} WHERE dec BETWEEN -10 AND 10 AND B_V IS NOT NULL GROUP BY CASE WHEN Hpmag < 6 THEN "
+                     "'naked eye' ELSE 'telescope' END", {}),
+    ("quoted_mixed", f'SELECT TOP 3 "HIP", "Hpmag" AS "Mag", h."B_V" FROM {H} AS h ORDER BY "HIP"',
+     {"ordered": True}),
+    ("schema_qualified_col", f"SELECT TOP 3 {H}.HIP, {H}.Hpmag FROM {H} ORDER BY {H}.HIP", {"ordered": True}),
+    ("block_comment", f"SELECT COUNT(*) AS n /* stars */ FROM {H} -- all\n WHERE Hpmag < 3", {}),
+    ("lowercase_keywords", f"select top 3 hip, hpmag from {H.lower()} where hpmag between 1 and 2 order by hip",
+     {"ordered": True}),
+    ("upload_cone_left", "SELECT t.id, h.HIP FROM TAP_UPLOAD.t AS t LEFT OUTER JOIN " + H + " AS h ON "
+                         "1 = CONTAINS(POINT('ICRS', h.ra, h.dec), CIRCLE('ICRS', t.ra, t.dec, 0.01))",
+     {"upload": True}),
+    ("upload_where_in", f"SELECT HIP, Hpmag FROM {H} WHERE HIP IN (SELECT hip FROM TAP_UPLOAD.t)", {"upload": True}),
+    ("circle_galactic", f"SELECT HIP FROM {H} WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('GALACTIC', 166.57, "
+                        "-23.52, 1))", {}),
+    ("circle_fk4", f"SELECT HIP FROM {H} WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('FK4', 56.0, 23.9, 0.5))",
+     {}),
+    ("stddev_unit", f"SELECT STDDEV(parallax) AS sd, AVG(parallax) AS m FROM {H} WHERE 1 = CONTAINS(POINT('ICRS', ra, "
+                    "dec), CIRCLE('ICRS', 56.75, 24.12, 1))", {}),
+    ("div_zero", f"SELECT TOP 3 HIP / 0 AS q FROM {H}", {}),
 ]
 
 #: The queries also asked for as RESPONSEFORMAT=json (both services write ``{"columns": [...], "data": [...]}``).

@@ -199,6 +199,24 @@ def test_the_services_own_examples_run_as_they_are_on_the_sample_catalogues(plat
     assert list(ngc["name"]) == ["NGC0221", "NGC0224", "NGC0225"]
     assert ngc["messier"].filled("-").tolist() == ["032", "031", "-"]
     assert ngc["common_names"].filled("-").tolist() == ["-", "Andromeda Galaxy", "-"]
+    # ADQL as astronomers write it (ADQL 2.1: WITH, IN_UNIT; a circle in GALACTIC; a circle against a box), sync
+    # and async as pyvo runs them, the same rows both ways; the galactic circle converted by astropy finds the same
+    # stars as the ICRS one; MAXREC below TOP is an overflow, MAXREC equal to TOP is not.
+    from astropy.coordinates import SkyCoord
+
+    icrs = SkyCoord(166.57, -23.52, unit="deg", frame="galactic").icrs
+    adql = ("WITH cluster AS (SELECT HIP, ra, dec, parallax, Hpmag FROM I_311.hip2 WHERE 1 = CONTAINS(POINT('ICRS', "
+            "ra, dec), {})) SELECT TOP 50 HIP, IN_UNIT(parallax, 'arcsec') AS plx, INTERSECTS(CIRCLE('ICRS', ra, dec, "
+            "0.1), BOX('ICRS', 56.75, 24.12, 1, 1)) AS core FROM cluster ORDER BY Hpmag, HIP")
+    sync = service.run_sync(adql.format("CIRCLE('GALACTIC', 166.57, -23.52, 1)")).to_table()
+    job = service.run_async(adql.format("CIRCLE('GALACTIC', 166.57, -23.52, 1)")).to_table()
+    plain = service.run_sync(adql.format(f"CIRCLE('ICRS', {float(icrs.ra.deg)!r}, {float(icrs.dec.deg)!r}, 1)")).to_table()
+    assert 10 < len(sync) < 50 and str(sync["plx"].unit) == "arcsec" and 0 < sync["core"].sum() < len(sync)
+    for other in (job, plain):
+        assert [list(other[c]) for c in other.colnames] == [list(sync[c]) for c in sync.colnames]
+    for top, status in ((50, "OVERFLOW"), (5, "OK")):
+        cut = service.run_sync(f"SELECT TOP {top} HIP FROM I_311.hip2", maxrec=5)
+        assert (len(cut), cut.status[0].upper()) == (5, status), top
     _sia_datalinks_and_a_cutout(platform, session)
 
 

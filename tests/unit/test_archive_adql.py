@@ -401,13 +401,24 @@ def test_masked_values_and_maxrec_overflow():
         ("SELECT read_csv('/etc/passwd') FROM ivoa.obscore", "READ_CSV"),
         ("SELECT * FROM read_parquet('x')", "no table functions"),
         ("SELECT getenv('HOME') FROM ivoa.obscore", "unknown function GETENV"),
-        ("WITH x AS (SELECT 1 AS a) SELECT a FROM x", "not part of ADQL"),
+        # the arguments swapped: "the first argument must be a POINT" did not say which way round to write it
+        ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(CIRCLE(10, 20, 1), POINT(s_ra, s_dec))",
+         "write CONTAINS(POINT(ra, dec), CIRCLE(...)) = 1"),
+        ("WITH RECURSIVE x AS (SELECT obs_id FROM ivoa.obscore) SELECT obs_id FROM x", "WITH RECURSIVE is not part"),
+        ("WITH x AS (SELECT obs_id FROM ivoa.obscore), X AS (SELECT obs_id FROM ivoa.obscore) SELECT obs_id FROM x",
+         "WITH defines 'X' twice"),
+        ("SELECT IN_UNIT(s_ra, 'km') FROM ivoa.obscore", "IN_UNIT: s_ra is in deg, which cannot be converted to km"),
+        ("SELECT IN_UNIT(s_ra, 'furlongz') FROM ivoa.obscore", "IN_UNIT: 'furlongz' is not a unit"),
+        ("SELECT IN_UNIT(obs_id, 'deg') FROM ivoa.obscore", "IN_UNIT: obs_id has no unit"),
+        ("SELECT IN_UNIT(s_ra + 1, 'deg') FROM ivoa.obscore", "does not know the unit of an expression"),
+        ("SELECT IN_UNIT(s_ra, s_dec) FROM ivoa.obscore", "IN_UNIT takes a column and a unit as a string"),
         ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(1, 95, 1))", "[-90, 90]"),
         ("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON(0, 0, 1, 1, 1, 0, 0, 1)) = 1",
          "self-intersecting"),
         ("SELECT obs_id FROM ivoa.obscore WHERE obs_id = 'a' OR INTERSECTS(s_region, CIRCLE(1, 2, 1)) = 1",
          "expected a geometry"),
-        ("SELECT POLYGON(s_ra, s_dec, 1, 2, 3, 4) FROM ivoa.obscore", "POLYGON vertices must be numbers"),
+        ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), POLYGON(s_ra, s_dec, 1, 2, 3, 4))",
+         "POLYGON vertices must be numbers"),  # (a selected one is each row's polygon)
         ("SELECT CIRCLE(1, 2, 200) FROM ivoa.obscore", "must be in [0, 180]"),
         ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), POLYGON(" + ", ".join(
             f"{i * 0.001}, {(i % 2) * 0.001}" for i in range(600)) + "))", "at most 500"),
@@ -857,3 +868,213 @@ def test_coordinates_are_in_degrees_and_a_count_is_a_number():
     assert t.colnames == ["c1", "coord2", "n"]
     assert [str(t[c].unit) if t[c].unit else None for c in t.colnames] == ["deg", "deg", None]
     assert t["n"].meta.get("ucd") == "meta.number" and t["n"].tolist() == [1, 1]
+
+
+def _units(t):
+    return {c: (str(t[c].unit) if t[c].unit else None) for c in t.colnames}
+
+
+def test_with_queries_common_table_expressions_of_adql_2_1():
+    """``WITH name AS (SELECT ...) SELECT ... FROM name`` (ADQL 2.1, 2.2.1; the Gaia archive and DaCHS run it)
+    was refused ("WITH is not part of ADQL"). Each WITH query reads like a table, with its columns' units; a
+    name that is also one of the engine's relations (``t0``) names the user's WITH query, not a table."""
+    stars = _stars(300)
+    stars["mag"].unit = "mag"
+    up = _upload(stars)
+    mag = np.asarray(stars["mag"])
+    t, _ = _run("WITH bright AS (SELECT id, ra, dec, mag AS m FROM TAP_UPLOAD.mine WHERE mag < 12) "
+                "SELECT COUNT(*) AS n, MIN(b.m) AS lo, MAX(m) AS hi FROM bright AS b", up)
+    assert t["n"][0] == (mag < 12).sum() and t["lo"][0] == mag.min() and t["hi"][0] == mag[mag < 12].max()
+    assert _units(t) == {"n": None, "lo": "mag", "hi": "mag"}
+    t, _ = _run("WITH t0 AS (SELECT id FROM TAP_UPLOAD.mine WHERE id < 3), t1 AS (SELECT id FROM t0 WHERE id > 0) "
+                "SELECT id FROM t0 EXCEPT SELECT id FROM t1", up)
+    assert t["id"].tolist() == [0]
+    # a WITH query joined to a table by position, and a column read through it keeps its unit
+    t, _ = _run("WITH near AS (SELECT id, ra, dec, mag FROM TAP_UPLOAD.mine WHERE dec > 60) SELECT n.id, n.mag, m.id "
+                "AS other FROM near AS n JOIN TAP_UPLOAD.mine AS m ON 1 = CONTAINS(POINT(m.ra, m.dec), "
+                "CIRCLE(n.ra, n.dec, 20)) WHERE n.id <> m.id", up)
+    ra, dec = np.asarray(stars["ra"]), np.asarray(stars["dec"])
+    from astropy.coordinates import SkyCoord
+
+    sky = SkyCoord(ra, dec, unit="deg")
+    want = sorted((i, j) for i in np.flatnonzero(dec > 60) for j in np.flatnonzero(sky[i].separation(sky).deg <= 20)
+                  if i != j)
+    assert sorted(zip(t["id"].tolist(), t["other"].tolist())) == want and want
+    assert _units(t)["mag"] == "mag"
+
+
+def test_in_unit_converts_a_column_to_the_unit_asked_for():
+    """``IN_UNIT(column, 'unit')`` (ADQL 2.1, 2.4.4; DaCHS answers it) was refused ("IN_UNIT is not supported"):
+    the column times the factor from its unit (astropy's conversion of VOUnits), declared in the new unit,
+    in the select list and in WHERE. A unit that does not convert is a UsageFault naming both."""
+    from astropy.table import Table
+
+    mine = Table({"id": np.array([1, 2]), "plx": [4.55, 20.85], "pm": [-4.55, 182.88]})
+    mine["plx"].unit = "mas"
+    mine["pm"].unit = "mas / yr"
+    mine["plx"].meta["ucd"] = "pos.parallax.trig"
+    up = _upload(mine)
+    t, _ = _run("SELECT id, IN_UNIT(plx, 'arcsec') AS p, IN_UNIT(m.pm, 'deg/yr'), ROUND(plx, 1) AS r FROM "
+                "TAP_UPLOAD.mine AS m WHERE IN_UNIT(plx, 'arcsec') > 0.01 ORDER BY id", up)
+    assert t.colnames == ["id", "p", "in_unit", "r"] and t["id"].tolist() == [2]
+    assert t["p"][0] == pytest.approx(0.02085, rel=1e-12) and t["in_unit"][0] == pytest.approx(182.88 / 3.6e6)
+    assert _units(t) == {"id": None, "p": "arcsec", "in_unit": "deg / yr", "r": "mas"}
+    assert t["p"].meta.get("ucd") == "pos.parallax.trig"
+
+
+def test_a_column_read_through_a_subquery_or_rounded_keeps_its_unit():
+    """A column selected from a subquery in FROM (``SELECT s.mag FROM (SELECT mag ...) AS s``) lost its unit
+    and UCD, and so did ``ROUND``, ``TRUNCATE``, ``ABS``, ``FLOOR``, ``CEILING`` of a column and its
+    negation; DaCHS declares the column's (``ROUND(ra, 3)``: ``deg``, ``pos.eq.ra;meta.main``)."""
+    from astropy.table import Table
+
+    mine = Table({"id": np.array([1, 2]), "mag": [1.25, -2.5]})
+    mine["mag"].unit = "mag"
+    mine["mag"].meta["ucd"] = "phot.mag"
+    t, _ = _run("SELECT s.m, ROUND(s.m, 1) AS r, TRUNCATE(m) AS t, ABS(m) AS a, FLOOR(m) AS f, CEILING(m) AS c, "
+                "-m AS neg, m * 2 AS twice FROM (SELECT mag AS m FROM TAP_UPLOAD.mine) AS s ORDER BY m", _upload(mine))
+    assert _units(t) == {**{c: "mag" for c in ("m", "r", "t", "a", "f", "c", "neg")}, "twice": None}
+    assert t["r"].meta.get("ucd") == "phot.mag" and t["neg"].tolist() == [2.5, -1.25]
+
+
+def _box_brute(ra, dec, r, box):
+    """Does the circle meet the box: the least distance from its centre to a dense grid over the box (the
+    region adql_in_box tests), and that grid's spacing."""
+    cra, cdec, w, h = box
+    half = min(w / 2, 180.0)
+    lo, hi = max(-90.0, cdec - h / 2), min(90.0, cdec + h / 2)
+    gr, gd = np.meshgrid(np.linspace(cra - half, cra + half, 241), np.linspace(lo, hi, 121))
+    from astrohub_archive.engine import _haversine
+
+    return _haversine(ra, dec, gr.ravel(), gd.ravel()).min(), max(2 * half / 240, (hi - lo) / 120)
+
+
+def _circle_in_box_brute(ra, dec, r, box):
+    """Are the circle's centre and 720 points of its outline in the box (RA within w/2 of the centre's, Dec
+    within h/2)."""
+    cra, cdec, w, h = box
+    t = np.linspace(0, 2 * np.pi, 720, endpoint=False)
+    d0, a0, rr = np.radians(dec), np.radians(ra), np.radians(r)
+    lat = np.arcsin(np.sin(d0) * np.cos(rr) + np.cos(d0) * np.sin(rr) * np.cos(t))
+    lon = a0 + np.arctan2(np.sin(t) * np.sin(rr) * np.cos(d0), np.cos(rr) - np.sin(d0) * np.sin(lat))
+    lon, lat = np.append(np.degrees(lon), ra), np.append(np.degrees(lat), dec)
+    in_ra = (w >= 360) | (np.abs(np.mod(lon - cra + 540, 360) - 180) <= w / 2)
+    return bool((in_ra & (lat >= cdec - h / 2) & (lat <= cdec + h / 2)).all())
+
+
+def test_a_circle_against_a_box_intersects_or_lies_inside():
+    """``INTERSECTS(CIRCLE, BOX)`` (either order) and ``CONTAINS(CIRCLE, BOX)`` were refused ("only supported
+    with a POINT, two CIRCLEs, a CIRCLE and a POLYGON"); DaCHS answers them. The box is the RA/Dec box
+    ``CONTAINS(POINT, BOX)`` tests; a circle meets it when its centre is inside or the box's outline (two
+    parallels, two meridians) is within its radius, lies inside when its centre is inside and the outline at
+    least its radius away. Checked against the distance to a dense grid over the box (rows within a grid
+    step of the rim may fall either side), on boxes across RA 0, at a pole and wider than 360 degrees."""
+    from astropy.table import MaskedColumn, Table
+
+    rng = np.random.default_rng(11)
+    n = 150
+    boxes = [(0.0, 10.0, 8.0, 6.0), (120.0, 80.0, 40.0, 30.0), (200.0, -30.0, 400.0, 10.0), (300.0, 0.0, 100.0, 60.0)]
+    for box in boxes:
+        cra, cdec, w, h = box
+        ra = np.mod(cra + rng.uniform(-w, w, n), 360)
+        dec = np.clip(cdec + rng.uniform(-h, h, n), -89.9, 89.9)
+        r = rng.uniform(0.05, 15, n)
+        mine = Table({"id": np.arange(n), "ra": ra, "dec": dec, "r": MaskedColumn(r, mask=np.arange(n) == 0)})
+        b = "BOX('ICRS', {}, {}, {}, {})".format(*box)
+        t, _ = _run(f"SELECT id, INTERSECTS(CIRCLE(ra, dec, r), {b}) AS meets, INTERSECTS({b}, CIRCLE(ra, dec, r)) "
+                    f"AS meets2, CONTAINS(CIRCLE(ra, dec, r), {b}) AS inside FROM TAP_UPLOAD.mine ORDER BY id",
+                    _upload(mine))
+        assert t["meets"][0] is np.ma.masked and t["meets2"].tolist() == t["meets"].tolist()
+        checked = inside = 0
+        for i in range(1, n):
+            near, step = _box_brute(ra[i], dec[i], r[i], box)
+            if abs(near - r[i]) > step:
+                assert t["meets"][i] == int(near <= r[i]), (box, i)
+                checked += 1
+            # inside: the centre and the whole outline in the box (sampled), of a circle a little larger
+            # (then it is inside) or a little smaller (else it is not)
+            if _circle_in_box_brute(ra[i], dec[i], r[i] + 0.05, box):
+                assert t["inside"][i] == 1, (box, i)
+                inside += 1
+            elif not _circle_in_box_brute(ra[i], dec[i], max(r[i] - 0.05, 0.0), box):
+                assert t["inside"][i] == 0, (box, i)
+        assert checked > n * 0.8 and inside > 0, (box, checked, inside)
+    # in WHERE with constant radii: the declination band in front, the same rows
+    # (5.2, 10) is 1.18 deg from the box's meridian at RA 4 (asin(cos 10 sin 1.2)); (359, 12) 1 deg from Dec 13
+    mine = Table({"id": np.arange(5), "ra": [1.0, 359.0, 5.2, 20.0, 1.0], "dec": [10.0, 12.0, 10.0, 10.0, 14.0]})
+    w, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = INTERSECTS(CIRCLE(ra, dec, 1.5), "
+                "BOX('ICRS', 0, 10, 8, 6)) ORDER BY id", _upload(mine))
+    assert w["id"].tolist() == [0, 1, 2, 4]
+    w, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(CIRCLE(ra, dec, 1.5), BOX('ICRS', 0, 10, 8, 6)) "
+                "ORDER BY id", _upload(mine))
+    assert w["id"].tolist() == [0]
+
+
+def test_a_region_given_in_another_coordinate_system_is_converted_to_icrs():
+    """``CIRCLE('GALACTIC', l, b, r)`` was read as if l, b were ICRS RA and Dec (another part of the sky, with
+    no word said); DaCHS converts it. A constant point, circle or polygon in GALACTIC, FK5 (J2000) or FK4
+    (B1950) is converted to ICRS with astropy (exact for circles and polygons: a rotation); column positions
+    in another system, a BOX in one, and systems not converted (ECLIPTIC) are UsageFaults naming them."""
+    from astropy.coordinates import SkyCoord
+
+    stars = _stars(2000, seed=4)
+    up = _upload(stars)
+    sky = SkyCoord(np.asarray(stars["ra"]), np.asarray(stars["dec"]), unit="deg")
+    centre = SkyCoord(200.0, 30.0, unit="deg", frame="galactic")
+    want = np.flatnonzero(sky.separation(centre).deg <= 25).tolist()
+    assert 10 < len(want) < 2000
+    for region in ("CIRCLE('GALACTIC', 200, 30, 25)", "CIRCLE(POINT('GALACTIC', 200, 30), 25)",
+                   "CIRCLE('galactic', 200.0, 30.0, 25.0)"):
+        t, _ = _run(f"SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), {region}) ORDER BY id",
+                    up)
+        assert t["id"].tolist() == want, region
+    fk4 = SkyCoord(10.0, 20.0, unit="deg", frame="fk4", equinox="B1950").icrs
+    t, _ = _run("SELECT DISTANCE(POINT('B1950', 10, 20), POINT('ICRS', 10, 20)) AS d FROM TAP_UPLOAD.mine "
+                "WHERE id = 0", up)
+    assert t["d"][0] == pytest.approx(fk4.separation(SkyCoord(10, 20, unit="deg")).deg, abs=1e-9)
+    # a polygon: its vertices converted by astropy, written in ICRS, find the same stars (some 20 of them)
+    corners = SkyCoord([0, 120, 240], [60, 60, 60], unit="deg", frame="galactic").icrs
+    icrs = ", ".join(f"{a!r}, {d!r}" for a, d in zip(corners.ra.deg.tolist(), corners.dec.deg.tolist()))
+    got = [_run(f"SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), {poly}) ORDER BY id", up)[0]
+           for poly in ("POLYGON('GALACTIC', 0, 60, 120, 60, 240, 60)", f"POLYGON('ICRS', {icrs})")]
+    assert got[0]["id"].tolist() == got[1]["id"].tolist() and len(got[0]) > 10
+    for adql, words in [
+        ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT('GALACTIC', ra, dec), CIRCLE(10, 20, 1))",
+         "POINT in GALACTIC: this service converts constant positions"),
+        ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), BOX('GALACTIC', 10, 20, 1, 1))",
+         "BOX in GALACTIC"),
+        ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE('ECLIPTIC', 10, 20, 1))",
+         "coordinate system 'ECLIPTIC' is not supported"),
+    ]:
+        with pytest.raises(UsageFault, match=words):
+            _run(adql, up)
+
+
+def test_a_division_by_zero_says_so():
+    """``1/0`` and ``MOD(x, 0)`` failed with DuckDB's words ("Conversion Error: Type DOUBLE with value inf can't be
+    cast ...", "Use TRY(...) ... or SET error_on_division_by_zero=false"), neither of them ADQL; DaCHS says
+    "division by zero"."""
+    up = _upload(_stars(3))
+    for adql in ("SELECT 1/0 AS a FROM TAP_UPLOAD.mine", "SELECT MOD(id, 0) AS a FROM TAP_UPLOAD.mine",
+                 "SELECT id / (id - id) AS a FROM TAP_UPLOAD.mine"):
+        with pytest.raises(UsageFault) as info:
+            _run(adql, up)
+        assert "divides by zero" in str(info.value) and "TRY" not in str(info.value), adql
+
+
+def test_a_selected_polygon_of_column_vertices_and_a_standard_deviation_keep_their_meaning():
+    """``POLYGON(ra - 1, dec, ...)`` in the select list was refused ("columns are not supported in POLYGON");
+    DaCHS answers it with the DALI polygon of each row (NULL where a value is NULL). ``STDDEV(ra)`` had no unit;
+    it is in the column's (``stat.stdev``), as DaCHS declares it."""
+    from astropy.table import MaskedColumn, Table
+
+    mine = Table({"id": [1, 2], "ra": [359.5, 10.0], "dec": MaskedColumn([20.0, 5.0], mask=[False, True])})
+    mine["ra"].unit = "deg"
+    mine["ra"].meta["ucd"] = "pos.eq.ra"
+    t, _ = _run("SELECT id, POLYGON('ICRS', ra - 1, dec, ra + 1, dec, POINT(ra, dec + 1)) AS p FROM TAP_UPLOAD.mine "
+                "ORDER BY id", _upload(mine))
+    assert t["p"].meta["xtype"] == "polygon" and str(t["p"].unit) == "deg"
+    assert t["p"][0].tolist() == [358.5, 20.0, 0.5, 20.0, 359.5, 21.0] and t["p"].mask.tolist() == [False, True]
+    s, _ = _run("SELECT STDDEV(ra) AS sd FROM TAP_UPLOAD.mine", _upload(mine))
+    assert str(s["sd"].unit) == "deg" and s["sd"].meta["ucd"] == "pos.eq.ra;stat.stdev"
+    assert s["sd"][0] == pytest.approx(np.std([359.5, 10.0], ddof=1))

@@ -54,6 +54,9 @@ def test_every_output_format_the_service_answers_is_declared_and_the_refusal_nam
     ("OFFSET", "SELECT obs_id FROM ivoa.obscore ORDER BY obs_id OFFSET 2"),
     ("ILIKE", "SELECT obs_id FROM ivoa.obscore WHERE obs_id ILIKE 'a%'"),
     ("DISTANCE", "SELECT DISTANCE(POINT(s_ra, s_dec), POINT(1, 2)) AS d FROM ivoa.obscore"),
+    # ADQL 2.1's optional WITH and IN_UNIT, answered since they were measured against DaCHS (tap12)
+    ("WITH", "WITH x AS (SELECT obs_id FROM ivoa.obscore) SELECT obs_id FROM x"),
+    ("IN_UNIT", "SELECT IN_UNIT(s_ra, 'arcsec') AS a FROM ivoa.obscore"),
 ])
 def test_the_adql_features_used_in_practice_are_declared_and_answered(form, adql):
     """``CAST`` (ADQL 2.1's optional type feature) was answered but not declared; each declared feature here

@@ -5,7 +5,9 @@ identifiers and string rules), refuses anything but one SELECT (with UNION/INTER
 every table against the service's :class:`~astrohub_archive.tapschema.TableSet` (and the request's
 uploads) and every column with sqlglot's qualifier, allows only the ADQL functions, rewrites the
 geometry (``POINT``, ``CIRCLE``, ``BOX``, ``POLYGON``, ``CONTAINS``, ``INTERSECTS``, ``DISTANCE``,
-``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees and RegTAP's text
+``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (constant positions given in
+GALACTIC, FK5 or FK4 converted to ICRS with astropy), ``IN_UNIT`` into a column times its conversion factor,
+``WITH`` queries into DuckDB's under names of their own, and RegTAP's text
 functions (:data:`UDFS`: ``ivo_hasword``, ``ivo_nocasematch``, ``ivo_hashlist_has``) into DuckDB's, and returns a
 :class:`Plan`: DuckDB SQL naming internal relations (``t0``, ``t1`` ...), and for each relation the
 sky regions its rows are known to lie in (HATS partition pruning, and the image index's R-tree for
@@ -17,7 +19,8 @@ crossmatch kernel: the query joins both sides through a relation of candidate pa
 (:class:`PositionalJoin`, filled by :mod:`astrohub_archive.posjoin`) and keeps its own distance
 test. The plan also carries the same query as a DuckDB range join (a declination band, ``a.dec
 BETWEEN b.dec - r AND b.dec + r``, which DuckDB runs as an IEJoin), which other positional tests use.
-Imports sqlglot, numpy and ``platform_lib.imageindex`` (regions); never DuckDB.
+Imports sqlglot, numpy, astropy (units and frames, when a query uses them) and ``platform_lib.imageindex``
+(regions); never DuckDB.
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ def _udf(node: exp.Anonymous) -> exp.Expression:
 
 _FORBIDDEN = tuple(c for c in (getattr(exp, n, None) for n in (
     "Command", "Create", "Drop", "Insert", "Update", "Delete", "Merge", "Set", "Pragma", "Use", "Copy", "Attach",
-    "Detach", "Describe", "Into", "Lateral", "Window", "Placeholder", "Parameter", "SessionParameter", "With", "CTE",
+    "Detach", "Describe", "Into", "Lateral", "Window", "Placeholder", "Parameter", "SessionParameter",
     "Values", "Pivot", "Unnest", "Hint", "Transaction", "Commit", "Rollback", "Alter", "Kill", "LoadData", "Show",
     "Export", "Install", "Declare", "TableSample", "Qualify",
 )) if c is not None)
@@ -279,6 +282,9 @@ def _normalise(tree: exp.Expression) -> exp.Expression:
 
 def _check_nodes(tree: exp.Expression) -> None:
     for node in tree.walk():
+        if isinstance(node, exp.With) and node.args.get("recursive"):
+            raise UsageFault("WITH RECURSIVE is not part of ADQL 2.1; write each common table expression from "
+                             "tables and the ones before it")
         if isinstance(node, _FORBIDDEN):
             raise UsageFault(f"{node.key.upper()} is not part of ADQL; this service answers SELECT queries")
         if isinstance(node, exp.Anonymous):
@@ -298,10 +304,38 @@ def _check_nodes(tree: exp.Expression) -> None:
 # ---------------------------------------------------------------- tables
 
 
+#: What a common table expression (``WITH name AS (...)``, ADQL 2.1) is called in DuckDB's SQL: its own prefix,
+#: so that no name the user chooses can stand for one of the query's relations (``t0``, ``adql_pairs0``).
+CTE_PREFIX = "adql_cte_"
+
+
+def _rename_ctes(tree) -> set[str]:
+    """Rename each ``WITH`` name to :data:`CTE_PREFIX` + its name (lower-case) and return the names; a
+    second definition of one name in one ``WITH`` is a :class:`UsageFault` naming it."""
+    names: set[str] = set()
+    for with_ in tree.find_all(exp.With):
+        seen = set()
+        for cte in with_.expressions:
+            name = cte.alias_or_name.lower()
+            if name in seen:
+                raise UsageFault(f"WITH defines {cte.alias_or_name!r} twice; give each query its own name")
+            seen.add(name)
+            names.add(name)
+            columns = cte.args["alias"].columns if cte.args.get("alias") else []
+            cte.set("alias", exp.TableAlias(this=exp.to_identifier(CTE_PREFIX + name), columns=columns))
+    return names
+
+
 def _resolve_tables(tree, tables: TableSet, uploads: dict[str, TableDesc]) -> dict[str, Source]:
     sources: dict[str, Source] = {}
     by_name: dict[str, Source] = {}
+    ctes = _rename_ctes(tree)
     for node in list(tree.find_all(exp.Table)):
+        if not node.db and not node.args.get("catalog") and node.name.lower() in ctes:
+            # a common table expression's name (it shadows a table of that name, as in SQL): read as written
+            node.replace(exp.Table(this=exp.to_identifier(CTE_PREFIX + node.name.lower()),
+                                   alias=exp.TableAlias(this=exp.to_identifier(node.alias or node.name))))
+            continue
         if node.args.get("catalog"):
             raise UsageFault(f"unknown table {node.sql(dialect=READ_DIALECT)!r}: names have at most two parts")
         schema = node.db
@@ -447,7 +481,72 @@ class _Shape:
     args: list  # sqlglot expressions (point: x, y; circle: x, y, r; box: x, y, w, h); polygon: floats
 
 
+#: The coordinate systems (the first word of a geometry's deprecated first argument, STC-S's frame) a constant
+#: position is converted from, to ICRS, every table's frame here (astropy's frame for each); ICRS and an empty
+#: or UNKNOWNFrame one are taken as ICRS, as before.
+_FRAMES = {"FK5": ("fk5", "J2000"), "J2000": ("fk5", "J2000"), "FK4": ("fk4", "B1950"), "B1950": ("fk4", "B1950"),
+           "GALACTIC": ("galactic", None), "GALACTIC_II": ("galactic", None)}
+
+
+def _frame(node) -> str | None:
+    """The frame a geometry's coordinate system names (a key of :data:`_FRAMES`), None for ICRS; a UsageFault for
+    a system this service does not convert from (ECLIPTIC, GEO_D, ...)."""
+    args = list(node.expressions)
+    if not (args and isinstance(args[0], exp.Literal) and args[0].is_string):
+        return None
+    words = args[0].this.split()
+    word = words[0].upper() if words else ""
+    if word in ("", "ICRS", "UNKNOWNFRAME"):
+        return None
+    if word not in _FRAMES:
+        raise UsageFault(f"coordinate system {args[0].this!r} is not supported; this service's positions are ICRS "
+                         f"(it converts constant positions from {', '.join(sorted(_FRAMES))})")
+    return word
+
+
+def _to_icrs(node, frame: str, pairs: list[tuple]) -> list[tuple[float, float]]:
+    """Constant ``(lon, lat)`` expression pairs of a geometry in ``frame`` as ICRS (ra, dec) degrees; a
+    UsageFault where one is not a constant (a column's positions are not converted)."""
+    from astropy.coordinates import SkyCoord
+
+    vals = [(_const(x), _const(y)) for x, y in pairs]
+    if any(v is None for pair in vals for v in pair):
+        raise UsageFault(f"{_fname(node)} in {frame}: this service converts constant positions to ICRS, its tables' "
+                         "frame, not column values; give the position in ICRS")
+    name, equinox = _FRAMES[frame]
+    kw = {"equinox": equinox} if equinox else {}
+    lon, lat = zip(*vals)
+    sky = SkyCoord(list(lon), list(lat), unit="deg", frame=name, **kw).icrs
+    return list(zip(sky.ra.deg.tolist(), sky.dec.deg.tolist()))
+
+
 def _shape(node) -> _Shape:
+    """The region ``node`` (POINT, CIRCLE, BOX, POLYGON) in ICRS: constant positions given in another system
+    (``CIRCLE('GALACTIC', l, b, r)``, ``CIRCLE(POINT('GALACTIC', l, b), r)``) are converted to ICRS, which
+    is exact for points, circles and polygons (a rotation keeps great circles); DaCHS converts them too,
+    where reading them as ICRS answered for another part of the sky."""
+    shape = _shape_as_written(node)
+    frames = {_frame(node)} | {_frame(x) for x in node.expressions if _fname(x) == "POINT"}
+    frames.discard(None)
+    if len(frames) > 1:
+        raise UsageFault(f"{_fname(node)} mixes coordinate systems ({', '.join(sorted(frames))}); give one")
+    frame = frames.pop() if frames else None
+    if shape.kind == "polygon":
+        if frame is not None:
+            v = shape.args
+            return _Shape("polygon", [c for p in _to_icrs(node, frame, list(zip(map(_num, v[0::2]), map(_num, v[1::2]))))
+                                      for c in p])
+        return shape
+    if frame is None:
+        return shape
+    if shape.kind == "box":
+        raise UsageFault(f"BOX in {frame}: its sides follow that system's coordinates, not ICRS RA and Dec; give the "
+                         "box in ICRS, or its corners as a POLYGON")
+    (ra, dec), = _to_icrs(node, frame, [tuple(shape.args[:2])])
+    return _Shape(shape.kind, [_num(ra), _num(dec)] + shape.args[2:])
+
+
+def _shape_as_written(node) -> _Shape:
     name = _fname(node)
     if name == "POINT":
         a = _args(node)
@@ -553,8 +652,27 @@ def _contains(a: _Shape, b: _Shape) -> exp.Expression:
         return exp.LTE(this=exp.Add(this=_dist(x, y, cx, cy), expression=r.copy()), expression=rr.copy())
     if a.kind == "circle" and b.kind == "polygon":
         return _circle_polygon(a, b, "adql_circle_in_polygon")
+    if a.kind == "circle" and b.kind == "box":
+        return _circle_box(a, b, "adql_circle_in_box")
+    if b.kind == "point":  # the arguments swapped, as astronomers write it now and then
+        raise UsageFault(f"CONTAINS({a.kind.upper()}, POINT) asks whether the {a.kind} lies inside the point; for the "
+                         f"rows inside a {a.kind}, write CONTAINS(POINT(ra, dec), {a.kind.upper()}(...)) = 1")
     raise UsageFault(f"CONTAINS({a.kind.upper()}, {b.kind.upper()}) is not supported; the first argument must be "
-                     "a POINT (or a CIRCLE inside a CIRCLE or a POLYGON)")
+                     "a POINT (or a CIRCLE inside a CIRCLE, a BOX or a POLYGON)")
+
+
+def _circle_box(c: _Shape, b: _Shape, udf: str) -> exp.Expression:
+    """A circle inside (``adql_circle_in_box``) or meeting (``adql_circle_meets_box``) a box, the region
+    ``adql_in_box`` tests (exact: the centre's distance to the box's parallels and meridians); behind the
+    box's declination band, widened by the radius, when both are constants."""
+    test = _f(udf, *[x.copy() for x in c.args + b.args])
+    vals = [_const(x) for x in (b.args[1], b.args[3], c.args[2])]
+    if any(v is None for v in vals):
+        return test
+    cdec, h, r = vals
+    pad = r if udf == "adql_circle_meets_box" else 0.0
+    lo, hi = max(-90.0, cdec - h / 2 - pad), min(90.0, cdec + h / 2 + pad)
+    return exp.and_(exp.Between(this=c.args[1].copy(), low=_num(lo - 1e-9), high=_num(hi + 1e-9)), test)
 
 
 def _circle_polygon(c: _Shape, p: _Shape, udf: str) -> exp.Expression:
@@ -582,8 +700,10 @@ def _intersects(a: _Shape, b: _Shape) -> exp.Expression:
         return exp.LTE(this=_dist(x, y, cx, cy), expression=exp.Add(this=r.copy(), expression=rr.copy()))
     if {a.kind, b.kind} == {"circle", "polygon"}:
         return _circle_polygon(*((a, b) if a.kind == "circle" else (b, a)), "adql_circle_meets_polygon")
+    if {a.kind, b.kind} == {"circle", "box"}:
+        return _circle_box(*((a, b) if a.kind == "circle" else (b, a)), "adql_circle_meets_box")
     raise UsageFault(f"INTERSECTS({a.kind.upper()}, {b.kind.upper()}) is only supported with a POINT, two CIRCLEs, "
-                     "a CIRCLE and a POLYGON, or ivoa.obscore's s_region against a constant region")
+                     "a CIRCLE and a BOX or a POLYGON, or ivoa.obscore's s_region against a constant region")
 
 
 def _area(s: _Shape) -> exp.Expression:
@@ -648,12 +768,28 @@ def _geometry_value(node) -> exp.Expression:
         if len(node.expressions) != 1:
             raise UsageFault("AREA takes one region")
         return _area(_shape(node.expressions[0]))
-    if name == "IN_UNIT":
-        raise UsageFault("IN_UNIT is not supported by this service")
+    if name == "POLYGON" and _frame(node) is None and not any(_frame(x) for x in node.expressions):
+        vertices = [v for x in _args(node) for v in (_args(x) if _fname(x) == "POINT" else [x])]
+        if any(_const(v) is None for v in vertices):
+            return _polygon_value(vertices)
     if name in ("POINT", "CIRCLE", "BOX", "POLYGON"):
         return _geometry_array(_shape(node))
     raise UsageFault(f"{name} values cannot be selected or compared here; use them inside CONTAINS, INTERSECTS, "
                      "DISTANCE, AREA or COORD1/COORD2")
+
+
+def _polygon_value(vertices: list) -> exp.Expression:
+    """A selected ``POLYGON`` whose vertices are expressions (``POLYGON(ra - 1, dec, ra + 1, dec, ra, dec + 1)``,
+    which DaCHS answers): the DALI polygon of them, longitudes in [0, 360); NULL where a value is NULL."""
+    if len(vertices) < 6 or len(vertices) % 2:
+        raise UsageFault(f"POLYGON takes at least 3 (ra, dec) pairs, got {len(vertices)} values")
+    if len(vertices) > 2 * MAX_VERTICES:
+        raise LimitFault(f"POLYGON has {len(vertices) // 2} vertices; this service takes at most {MAX_VERTICES}")
+    values = [_f("adql_lon", v.copy()) if i % 2 == 0 else exp.cast(v.copy(), to=exp.DataType.build("DOUBLE"))
+              for i, v in enumerate(vertices)]
+    null = exp.or_(*[exp.Is(this=v.copy(), expression=exp.Null()) for v in vertices])
+    return exp.Case(ifs=[exp.If(this=null, true=exp.Null())],
+                    default=_f("adql_polygon", _f("list_value", *values)))
 
 
 def _geometry_array(s: _Shape) -> exp.Expression:
@@ -972,6 +1108,59 @@ def _rewrite_geometry(tree):
     return tree.transform(fix, copy=False)
 
 
+def _unit_factor(col: exp.Column, desc: ColumnDesc | None, unit: str) -> tuple[float, str]:
+    """``(factor, unit)``: what the values of ``col`` (described by ``desc``) are multiplied by to be in
+    ``unit`` (VOUnit), and that unit as the result declares it."""
+    import astropy.units as u
+
+    written = col.name
+    if desc is None or not desc.unit:
+        raise UsageFault(f"IN_UNIT: {written} has no unit to convert from")
+    try:
+        target = u.Unit(unit, format="vounit")
+    except ValueError:
+        try:
+            target = u.Unit(unit)
+        except ValueError:
+            raise UsageFault(f"IN_UNIT: {unit!r} is not a unit (write it in VOUnit, e.g. 'arcsec', 'km/s')") from None
+    try:
+        source = u.Unit(desc.unit, format="vounit")
+    except ValueError:
+        source = u.Unit(desc.unit, parse_strict="silent")
+    try:
+        factor = source.to(target)
+    except u.UnitsError:
+        raise UsageFault(f"IN_UNIT: {written} is in {desc.unit}, which cannot be converted to {unit}") from None
+    return float(factor), unit
+
+
+def _rewrite_in_units(tree, sources: dict[str, Source]) -> dict[int, ColumnDesc]:
+    """Rewrite each ``IN_UNIT(column, 'unit')`` (ADQL 2.1, 2.4.4) as the column times its conversion factor;
+    return ``{position: description}`` of the outermost SELECT's columns that are one (in the new unit)."""
+    first = _outermost_select(tree)
+    selected = {id(p.this if isinstance(p, exp.Alias) else p): i for i, p in enumerate(
+        first.expressions if first is not None else ())}
+    out = {}
+    for node in list(tree.find_all(exp.Anonymous)):
+        if _fname(node) != "IN_UNIT":
+            continue
+        args = node.expressions
+        if len(args) != 2 or not (isinstance(args[1], exp.Literal) and args[1].is_string):
+            raise UsageFault("IN_UNIT takes a column and a unit as a string: IN_UNIT(parallax, 'arcsec')")
+        col, unit = args[0], args[1].this
+        if not isinstance(col, exp.Column):
+            raise UsageFault("IN_UNIT converts a column of a table with a unit (IN_UNIT(parallax, 'arcsec')); "
+                             "this service does not know the unit of an expression")
+        desc = _describe_column(col, sources)
+        factor, unit = _unit_factor(col, desc, unit)
+        i = selected.get(id(node))
+        if i is not None:
+            out[i] = dataclasses.replace(desc, unit=unit, xtype=None, datatype="double")
+        node.replace(exp.Mul(this=exp.Cast(this=col.copy(), to=exp.DataType.build("DOUBLE")),
+                             expression=_num(factor)))
+    return out
+
+
 def _outermost_select(tree) -> exp.Select | None:
     first = tree
     while isinstance(first, (exp.Union, exp.Intersect, exp.Except)):
@@ -1015,23 +1204,60 @@ def _function_names(tree) -> dict[int, str]:
     names = {}
     for i, proj in enumerate(first.expressions if first is not None else ()):
         name = _fname(proj.this) if isinstance(proj, exp.Alias) else None
-        if name in GEOMETRY_FUNCTIONS or name in UDFS:
+        if name in GEOMETRY_FUNCTIONS or name in UDFS or name == "IN_UNIT":
             names[i] = name.lower()
     return names
 
 
+def _derived_column(body, name: str, sources: dict[str, Source], depth: int) -> ColumnDesc | None:
+    """The description of the column ``name`` that the derived table ``body`` (a subquery in FROM or a
+    ``WITH`` query) selects, when it selects a table's column as it is (renamed or not)."""
+    first = _outermost_select(body)
+    for proj in first.expressions if first is not None else ():
+        if proj.alias_or_name.lower() == name.lower():
+            inner = proj.this if isinstance(proj, exp.Alias) else proj
+            return _describe_column(inner, sources, depth + 1) if isinstance(inner, exp.Column) else None
+    return None
+
+
+def _describe_column(col: exp.Column, sources: dict[str, Source], depth: int = 0) -> ColumnDesc | None:
+    """The description of the (qualified) column ``col``: its table's, looked up in the SELECT it is in
+    (then the SELECTs around it, for a correlated subquery), through subqueries in FROM and ``WITH``
+    queries that select it as it is; None for anything computed."""
+    if depth > MAX_DEPTH or not col.table:
+        return None
+    select = col.find_ancestor(exp.Select)
+    while select is not None:
+        frm = select.args.get("from_") or select.args.get("from")
+        for node in ([frm.this] if frm is not None else []) + [j.this for j in select.args.get("joins") or []]:
+            if node.alias_or_name.lower() != col.table.lower():
+                continue
+            if isinstance(node, exp.Subquery):
+                return _derived_column(node.this, col.name, sources, depth)
+            if isinstance(node, exp.Table) and node.name in sources:
+                return sources[node.name].table.column(col.name)
+            if isinstance(node, exp.Table) and node.name.startswith(CTE_PREFIX):
+                for cte in col.root().find_all(exp.CTE):
+                    if cte.alias_or_name == node.name:
+                        return _derived_column(cte.this, col.name, sources, depth)
+            return None
+        select = select.find_ancestor(exp.Select)
+    return None
+
+
+#: The functions whose value is in the unit of their argument (a column's, when it is one): its unit and UCD carry over.
+_SAME_UNIT = (exp.Round, exp.Trunc, exp.Abs, exp.Floor, exp.Ceil, exp.Neg)
+
+
 def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] | None = None,
-                    functions: dict[int, str] | None = None) -> dict[str, ColumnDesc]:
+                    functions: dict[int, str] | None = None,
+                    in_units: dict[int, ColumnDesc] | None = None) -> dict[str, ColumnDesc]:
     """Name the outermost SELECT's columns (stored case for plain columns, the written case for
     ``delimited`` aliases, ``count``-style names for unnamed expressions, the ADQL name of the unnamed
     ``functions`` calls) and describe the plain ones."""
     first = _outermost_select(tree)
     if first is None:
         return {}
-    aliases: dict[str, Source] = {}
-    for t in first.find_all(exp.Table):
-        if t.name in sources:
-            aliases[t.alias_or_name.lower()] = sources[t.name]
     out: dict[str, ColumnDesc] = {}
     used: set[str] = set()
     for i, proj in enumerate(first.expressions):
@@ -1040,23 +1266,28 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
         inner = proj.this
         name = proj.alias
         desc = None
-        if isinstance(inner, exp.Column) and inner.table.lower() in aliases:
-            desc = aliases[inner.table.lower()].table.column(inner.name)
-            if desc is not None and name.lower() == inner.name.lower():
+        if isinstance(inner, exp.Column):
+            desc = _describe_column(inner, sources)
+            if desc is not None and name.lower() == inner.name.lower() == desc.name.lower():
                 name = desc.name
         elif isinstance(inner, exp.Anonymous) and inner.name == "adql_dist":
             desc = DISTANCE_COLUMN  # a selected DISTANCE(...) as it is: degrees (renamed below)
+        elif i in (in_units or {}):
+            desc = in_units[i]  # the column in the unit IN_UNIT asked for
         elif (functions or {}).get(i) in ("coord1", "coord2"):
             desc = COORD_COLUMN
         elif isinstance(inner, exp.Count):
             desc = ColumnDesc("count", "long", ucd="meta.number", description="Number of rows (ADQL COUNT)")
-        elif (isinstance(inner, (exp.Avg, exp.Min, exp.Max, exp.Cast)) and isinstance(inner.this, exp.Column)
-              and inner.this.table.lower() in aliases
+        elif (isinstance(inner, (exp.Avg, exp.Min, exp.Max, exp.Stddev, exp.StddevSamp, exp.StddevPop, exp.Cast,
+                                 *_SAME_UNIT))
+              and isinstance(inner.this, exp.Column)
               and (not isinstance(inner, exp.Cast) or inner.to.this in exp.DataType.NUMERIC_TYPES)):
-            # AVG/MIN/MAX of a column, or its CAST to a number, is in the column's unit, as DaCHS declares it
-            # (the UCD says which statistic; an aggregate is no longer the table's main value)
-            col = aliases[inner.this.table.lower()].table.column(inner.this.name)
-            word = {exp.Avg: "stat.mean", exp.Min: "stat.min", exp.Max: "stat.max"}.get(type(inner))
+            # AVG/MIN/MAX of a column, its CAST to a number, and ROUND, TRUNCATE, ABS, FLOOR, CEILING of it and
+            # its negation are in the column's unit, as DaCHS declares them (the UCD says which statistic; an
+            # aggregate is no longer the table's main value)
+            col = _describe_column(inner.this, sources)
+            word = {exp.Avg: "stat.mean", exp.Min: "stat.min", exp.Max: "stat.max", exp.Stddev: "stat.stdev",
+                    exp.StddevSamp: "stat.stdev", exp.StddevPop: "stat.stdev"}.get(type(inner))
             if col is not None and word:
                 ucd = ";".join(w for w in col.ucd.split(";") if w.lower() != "meta.main") if col.ucd else ""
                 desc = dataclasses.replace(col, ucd=f"{ucd};{word}" if ucd else "",
@@ -1115,15 +1346,16 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
     try:
         _push_down(tree, sources)
         functions = _function_names(tree)
+        in_units = _rewrite_in_units(tree, sources)
         fallback = tree.copy()
         found = _positional_joins(tree, sources)
         tree = _rewrite_geometry(tree)
-        columns = _output_columns(tree, sources, delimited, functions)
+        columns = _output_columns(tree, sources, delimited, functions, in_units)
         sql = duckdb(tree)
         joins, fallback_sql = [], None
         if found:
             fallback = _rewrite_geometry(fallback)
-            _output_columns(fallback, sources, delimited, functions)
+            _output_columns(fallback, sources, delimited, functions, in_units)
             fallback_sql = duckdb(fallback)
             joins = [PositionalJoin(name, duckdb(_rewrite_geometry(left)), duckdb(_rewrite_geometry(right)), r,
                                     lsrc, rsrc, duckdb(_rewrite_geometry(lrows)), duckdb(_rewrite_geometry(rrows)))

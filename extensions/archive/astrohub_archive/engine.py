@@ -14,6 +14,7 @@ memory, threads, rows). Imports DuckDB, pyarrow, numpy, astropy and ``platform_l
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -159,6 +160,73 @@ def _circle_in_polygon(ra, dec, radius, spec):
 
 def _circle_meets_polygon(ra, dec, radius, spec):
     return _circle_polygon(ra, dec, radius, spec, False)
+
+
+def _haversine(ra1, dec1, ra2, dec2):
+    """Angular distances in degrees (arrays of degrees in), as ``adql_dist`` computes them."""
+    r1, d1, r2, d2 = (np.radians(x) for x in (ra1, dec1, ra2, dec2))
+    h = np.sin((d2 - d1) / 2) ** 2 + np.cos(d1) * np.cos(d2) * np.sin((r2 - r1) / 2) ** 2
+    return np.degrees(2 * np.arcsin(np.minimum(1.0, np.sqrt(h))))
+
+
+def _box_edge_distance(ra, dec, cra, cdec, w, h):
+    """``(inside, distance)``: whether each point (ra, dec) is in the box ``adql_in_box`` tests (RA within ``w / 2``
+    of ``cra``, wrapping RA 0; Dec within ``h / 2`` of ``cdec``, clipped at the poles) and its angular
+    distance in degrees to the box's outline: its two Dec parallels and two RA meridians (a box of 360° or
+    more in RA has no meridians; a parallel beyond a pole is none). All arrays of degrees; an empty box
+    (``w < 0``, or no Dec left) holds no point and is infinitely far."""
+    ra, dec, cra, cdec, w, h = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (ra, dec, cra, cdec, w, h)))
+    half = w / 2
+    full = half >= 180
+    dlo, dhi = np.maximum(-90.0, cdec - h / 2), np.minimum(90.0, cdec + h / 2)
+    empty = (w < 0) | (dlo > dhi)
+    off = np.mod(ra - cra + 540, 360) - 180  # the point's RA from the centre's, in [-180, 180)
+    in_ra = full | (np.abs(off) <= half)
+    inside = ~empty & in_ra & (dec >= dlo) & (dec <= dhi)
+    best = np.full(ra.shape, np.inf)
+    with np.errstate(invalid="ignore"):
+        for edge, real in ((dlo, cdec - h / 2 > -90), (dhi, cdec + h / 2 < 90)):  # the parallels
+            along = np.where(in_ra, np.abs(dec - edge), np.inf)  # straight along the meridian to it
+            best = np.where(real, np.minimum(best, along), best)
+            for side in (-1, 1):  # else its nearer end, a corner
+                corner = _haversine(ra, dec, cra + side * half, edge)
+                best = np.where(~full, np.minimum(best, corner), best)
+        for side in (-1, 1):  # the meridians: the foot of the perpendicular, where it falls on the edge
+            lon = np.radians(ra - (cra + side * half))
+            d = np.radians(dec)
+            foot = np.degrees(np.arctan2(np.sin(d), np.cos(d) * np.cos(lon)))
+            across = np.degrees(np.arcsin(np.minimum(1.0, np.abs(np.cos(d) * np.sin(lon)))))
+            on_edge = ~full & (foot >= dlo) & (foot <= dhi)
+            best = np.where(on_edge, np.minimum(best, across), best)
+    best = np.where(empty, np.inf, best)
+    return inside, best
+
+
+def _circle_box(ra, dec, radius, cra, cdec, w, h, inside: bool):
+    """DuckDB vectorised UDF: does the circle (ra, dec, radius) lie inside the box (cra, cdec, w, h)
+    (``inside``: its centre inside, the outline at least ``radius`` away) or meet it (its centre inside,
+    or the outline within ``radius``); NULL where a value is NULL. The box is ``adql_in_box``'s."""
+    import pyarrow as pa
+
+    cols = [a.to_numpy(zero_copy_only=False) for a in (ra, dec, radius, cra, cdec, w, h)]
+    vals = [np.asarray(c, dtype=float) for c in cols]
+    centre_in, edge = _box_edge_distance(vals[0], vals[1], *vals[3:])
+    r = vals[2]
+    with np.errstate(invalid="ignore"):
+        hit = centre_in & (edge >= r) if inside else centre_in | (edge <= r)
+    nulls = np.zeros(len(r), dtype=bool)
+    for a in (ra, dec, radius, cra, cdec, w, h):
+        nulls |= np.asarray(a.is_null())
+    nulls |= ~np.isfinite(np.stack(vals)).all(axis=0)
+    return pa.array(hit & ~nulls, mask=nulls)
+
+
+def _circle_in_box(ra, dec, radius, cra, cdec, w, h):
+    return _circle_box(ra, dec, radius, cra, cdec, w, h, inside=True)
+
+
+def _circle_meets_box(ra, dec, radius, cra, cdec, w, h):
+    return _circle_box(ra, dec, radius, cra, cdec, w, h, inside=False)
 
 
 def _catalog_files(src: Source) -> tuple[list[str], object]:
@@ -399,6 +467,9 @@ class _Databases(threading.local):
                           ("adql_circle_meets_polygon", _circle_meets_polygon)):
             db.create_function(name, udf, ["DOUBLE", "DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN", type="arrow",
                                null_handling="special", side_effects=False)
+        for name, udf in (("adql_circle_in_box", _circle_in_box), ("adql_circle_meets_box", _circle_meets_box)):
+            db.create_function(name, udf, ["DOUBLE"] * 7, "BOOLEAN", type="arrow", null_handling="special",
+                               side_effects=False)
         dirs = sorted(r for r in roots if r.endswith("/"))
         files = sorted(r for r in roots if not r.endswith("/"))
         if dirs:
@@ -487,6 +558,11 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
             if timed_out.is_set():
                 raise LimitFault(limits.overrun()) from None
             text = str(exc).split("\n")[0]
+            if "division by zero" in text.lower() or re.search(r"value -?(inf|nan) can't be cast", text):
+                # MOD(5, 0) and 1/0 (an integer division, computed as a double then cast): DuckDB's words
+                # told the user to wrap it in TRY(...) or change a setting, neither of them ADQL
+                raise UsageFault("the query divides by zero (a division or MOD with a zero divisor); "
+                                 "exclude those rows, e.g. WHERE x <> 0") from None
             for internal, src in plan.sources.items():
                 text = text.replace(f'"{internal}"', src.table.name).replace(f"{internal}.", f"{src.table.name}.")
             raise UsageFault(f"the query failed: {text}") from None

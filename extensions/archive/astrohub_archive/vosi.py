@@ -69,7 +69,8 @@ def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: in
     ET.SubElement(lang, "version", {"ivo-id": "ivo://ivoa.net/std/ADQL#v2.1"}).text = "2.1"
     ET.SubElement(lang, "description").text = (
         "ADQL 2.1 on sqlglot and DuckDB: expressions, aggregates, GROUP BY/HAVING, DISTINCT, TOP, OFFSET, joins, "
-        "subqueries, CASE, the math and string functions, and the geometry listed here (ICRS degrees)")
+        "subqueries, WITH, CASE, the math and string functions, IN_UNIT, and the geometry listed here (ICRS degrees; "
+        "constant positions in GALACTIC, FK5 or FK4 converted)")
     geo = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo")
     for g in GEOMETRY:
         ET.SubElement(ET.SubElement(geo, "feature"), "form").text = g
@@ -83,6 +84,9 @@ def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: in
     ET.SubElement(ET.SubElement(offs, "feature"), "form").text = "OFFSET"
     types = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-type")
     ET.SubElement(ET.SubElement(types, "feature"), "form").text = "CAST"  # ADQL 2.1's optional type feature
+    for key, form in (("common-table", "WITH"), ("unit", "IN_UNIT")):  # ADQL 2.1's, both known to taplint
+        ET.SubElement(ET.SubElement(ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#"
+                                                  f"features-adql-{key}"), "feature"), "form").text = form
     udfs = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-udf")
     for signature, description, _ in UDFS.values():
         udf = ET.SubElement(udfs, "feature")
