@@ -191,6 +191,7 @@ class Storage(TableIO):
         if space is None or space.kind == "workspace":
             self._refuse_deleted(name)  # a workspace deleted since: who did, when, how to keep one's work
         if space is None:
+            self._refuse_closed_workspace(name)
             raise SpaceNotFound(f"no space {name!r}; this user has: {', '.join(self.spaces())}", value=name)
         if space.group is not None and space.group not in self.groups:
             raise NotAMember(
@@ -206,6 +207,17 @@ class Storage(TableIO):
                 value=space.group or name,
             )
         return space
+
+    def _refuse_closed_workspace(self, name: str) -> None:
+        """Raise :class:`NotAMember` when ``name`` is a shared workspace that is there but not open to this user (never
+        a member, or removed): "no space" read as if it did not exist, or had been lost."""
+        root = getattr(self.settings, "workspaces_root", None)
+        kind, _, workspace = name.partition("/")
+        if kind != "workspace" or root is None or not workspace or "/" in workspace or workspace.startswith("."):
+            return
+        if os.path.isdir(os.path.join(root, workspace)):
+            raise NotAMember(f"user {self.user!r} is not in the workspace {workspace!r} (or was removed from it), so "
+                             f"cannot use {name!r}; ask its owner to add you", value=name)
 
     @staticmethod
     def _withdrawn(space: Space) -> bool:

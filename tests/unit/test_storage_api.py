@@ -209,6 +209,11 @@ def test_a_member_removed_while_their_server_runs_is_told_so_and_keeps_their_usa
             st.exists("group/lensing:plan.txt")
     with pytest.raises(NotAMember, match="no longer use 'workspace/survey'.*removed from the workspace"):
         kept.write_bytes("workspace/survey:late.txt", b"x")
+    # a Storage made after it: the workspace is not the user's space, and is not "no space" either
+    with pytest.raises(NotAMember, match="not in the workspace 'survey' .or was removed from it.*ask its owner"):
+        Storage(settings).write_bytes("workspace/survey:late.txt", b"x")
+    with pytest.raises(SpaceNotFound, match="no space 'workspace/nothing'"):
+        Storage(settings).write_bytes("workspace/nothing:late.txt", b"x")
     report = usage(settings, dask=False)
     assert sorted(report.storage) == ["home"], report.storage
     assert (spaces / "groups" / "lensing" / "plan.txt").read_bytes() == b"observe M31"  # nothing of the others lost
