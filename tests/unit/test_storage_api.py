@@ -227,6 +227,18 @@ def test_write_table_with_the_address_first_says_the_order(storage):
     assert not storage.exists("home:cat.fits")
 
 
+def test_usage_report_shows_a_small_groups_use_in_kilobytes(storage, spaces):
+    """team12: a team checking its group quota with ``print(platform_lib.usage())`` read "0.0 MB in 3 files, of 1.0 MB
+    (1.0 MB free)" for 8,874 bytes: every figure in MB with one decimal."""
+    from platform_lib.resources import usage
+
+    storage.write_bytes("group/lensing:cat.fits", b"x" * 8_874)
+    storage.set_quota("group/lensing", 1_000_000)
+    line = next(l for l in str(usage(storage.settings, dask=False)).splitlines() if "group/lensing" in l)
+    assert line.split() == ["group/lensing", "8.9", "kB", "in", "1", "files,", "of", "1.0", "MB", "(991.1", "kB",
+                            "free)"], line
+
+
 def test_a_shared_workspace_is_a_space_with_its_own_quota(spaces):
     """astrohub workspaces' folders (PLATFORM_WORKSPACES_ROOT) are spaces ``workspace/<name>``; the quota
     written in one is enforced on writes there, with a message naming it."""
