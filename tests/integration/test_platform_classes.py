@@ -495,6 +495,12 @@ except StorageError as exc:  # team12: it said "no space 'workspace/...'", as if
 """)
         assert out.strip().splitlines()[0] == "refused", out
         assert out.strip().splitlines()[1].startswith(f"not-a-member user {member!r} is not in the workspace {ws!r}"), out
+        # team12: a save from Lab into it said "it may be a link into another user's folder"
+        saved = platform.session.put(f"{platform.server_url(member)}api/contents/workspaces/{ws}/again.txt",
+                                     headers={"Authorization": f"token {platform.user_token(member)}"}, timeout=60,
+                                     json={"type": "file", "format": "text", "content": "x"})
+        assert saved.status_code == 403 and f"no longer, a member of the workspace {ws!r}" in saved.json()["message"], (
+            saved.text)
     # rel9: the owner deletes the workspace; in the member's kernel platform_lib.storage said only "no space":
     # it names the workspace, who deleted it and when, and how to keep one's work
     assert platform.classes_api(owner, "DELETE", f"workspaces/{ws}").status_code == 200
