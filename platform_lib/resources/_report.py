@@ -49,8 +49,8 @@ class UsageReport:
     def __str__(self) -> str:
         lines = [f"usage of {self.user or '(this user)'}:"]
         for name, u in self.storage.items():
-            quota = "no quota" if u.quota is None else f"of {u.quota / 1e6:,.1f} MB ({u.free / 1e6:,.1f} MB free)"
-            lines.append(f"  {name:<24} {u.used / 1e6:>10,.1f} MB in {u.files} files, {quota}")
+            quota = "no quota" if u.quota is None else f"of {_size(u.quota)} ({_size(u.free)} free)"
+            lines.append(f"  {name:<24} {_size(u.used):>11} in {u.files} files, {quota}")
         t = self.totals()
         lines.append(f"  dask: {t['clusters']} cluster(s), {t['workers']} worker(s), {t['cores']} core(s), "
                      f"{t['memory'] / 2**30:.1f} GiB")
@@ -60,6 +60,18 @@ class UsageReport:
     def _repr_pretty_(self, printer, cycle: bool) -> None:
         """A notebook cell ending in ``platform_lib.usage()`` shows the report as ``print`` does, not the dataclass."""
         printer.text(str(self))
+
+
+def _size(n: int) -> str:
+    """``n`` bytes for a person: in the largest of GB, MB, kB it reaches (one decimal), else in bytes.
+
+    >>> _size(8_874), _size(2_406_272), _size(1_000_000_000), _size(0)
+    ('8.9 kB', '2.4 MB', '1.0 GB', '0 bytes')
+    """
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:,} bytes"
 
 
 def usage(settings: PlatformSettings | None = None, *, dask: bool = True) -> UsageReport:
@@ -82,7 +94,7 @@ def usage(settings: PlatformSettings | None = None, *, dask: bool = True) -> Usa
     --------
     >>> print(usage(dask=False))                     # doctest: +SKIP
     usage of ann:
-      home                            1.2 MB in 14 files, of 5,000.0 MB (4,998.8 MB free)
+      home                          1.2 MB in 14 files, of 5.0 GB (5.0 GB free)
     """
     settings = settings or get_settings()
     store = Storage(settings)

@@ -180,8 +180,10 @@ class Storage(TableIO):
 
     # -- addressing ----------------------------------------------------------------------
     def spaces(self) -> list[str]:
-        """The names of the spaces this user can use (group workspaces: only the user's groups)."""
-        return [n for n, s in self._spaces.items() if s.group is None or s.group in self.groups]
+        """The names of the spaces this user can use (group workspaces: only the user's groups, and only those whose
+        folder still lets them in)."""
+        return [n for n, s in self._spaces.items()
+                if (s.group is None or s.group in self.groups) and not self._withdrawn(s)]
 
     def space(self, name: str) -> Space:
         """The space called ``name`` (raises :class:`NotAMember` for another group's workspace)."""
@@ -189,13 +191,40 @@ class Storage(TableIO):
         if space is None or space.kind == "workspace":
             self._refuse_deleted(name)  # a workspace deleted since: who did, when, how to keep one's work
         if space is None:
+            self._refuse_closed_workspace(name)
             raise SpaceNotFound(f"no space {name!r}; this user has: {', '.join(self.spaces())}", value=name)
         if space.group is not None and space.group not in self.groups:
             raise NotAMember(
                 f"user {self.user!r} is not a member of group {space.group!r}, so cannot use {name!r}; "
                 "ask a group admin to add you on the hub", value=space.group,
             )
+        if self._withdrawn(space):
+            what = f"group {space.group!r} on the hub" if space.kind == "group" else "the workspace by its owner"
+            raise NotAMember(
+                f"user {self.user!r} can no longer use {name!r}: its folder does not let them in any more (removed "
+                f"from {what}; this server still lists its groups as they were when it started, until its next "
+                "start). Nothing of the others was changed; ask to be added back if you need it",
+                value=space.group or name,
+            )
         return space
+
+    def _refuse_closed_workspace(self, name: str) -> None:
+        """Raise :class:`NotAMember` when ``name`` is a shared workspace that is there but not open to this user (never
+        a member, or removed): "no space" read as if it did not exist, or had been lost."""
+        root = getattr(self.settings, "workspaces_root", None)
+        kind, _, workspace = name.partition("/")
+        if kind != "workspace" or root is None or not workspace or "/" in workspace or workspace.startswith("."):
+            return
+        if os.path.isdir(os.path.join(root, workspace)):
+            raise NotAMember(f"user {self.user!r} is not in the workspace {workspace!r} (or was removed from it), so "
+                             f"cannot use {name!r}; ask its owner to add you", value=name)
+
+    @staticmethod
+    def _withdrawn(space: Space) -> bool:
+        """A group's or workspace's folder that is there but no longer lets this user in: they were removed after
+        this server started (its ``PLATFORM_GROUPS``) or after this ``Storage`` was made."""
+        return (space.kind in ("group", "workspace") and os.path.lexists(space.root)
+                and not os.access(space.root, os.R_OK | os.X_OK))
 
     def _refuse_deleted(self, name: str, cause: BaseException | None = None) -> None:
         """Raise :class:`WorkspaceDeleted` when ``name`` is a workspace that was deleted (and not made again)."""

@@ -55,6 +55,9 @@ class TableIO:
         """Write an astropy Table or pandas DataFrame to ``address`` in the format its name says (atomic, quota-checked)."""
         from platform_lib.storage._formats import format_for, table_to_bytes
 
+        if isinstance(data, str) and not isinstance(address, str):
+            raise TypeError(f"write_table(table, address): the table comes first, then where it goes; the address "
+                            f"{data!r} was given first")
         key = format_for(address, format)
         self._resolve(address)  # path checks before serialising
         return self.write_bytes(address, table_to_bytes(data, key), overwrite=overwrite)

@@ -501,12 +501,24 @@ print(open({str(folder / 'from-member.txt')!r}).read())
         # The owner removes the member: the folder is closed to them at once.
         platform.classes_api(owner, "POST", f"workspaces/{ws}/members", {"remove": [member]}).raise_for_status()
         out = platform.execute(member, f"""
+from platform_lib.storage import Storage, StorageError
 try:
     open({str(folder / 'again.txt')!r}, 'w'); print("allowed")
 except PermissionError:
     print("refused")
+try:
+    Storage().write_bytes('workspace/{ws}:again.txt', b'x'); print("allowed")
+except StorageError as exc:  # team12: it said "no space 'workspace/...'", as if the workspace were gone
+    print(exc.code, exc)
 """)
-        assert out.strip() == "refused"
+        assert out.strip().splitlines()[0] == "refused", out
+        assert out.strip().splitlines()[1].startswith(f"not-a-member user {member!r} is not in the workspace {ws!r}"), out
+        # team12: a save from Lab into it said "it may be a link into another user's folder"
+        saved = platform.session.put(f"{platform.server_url(member)}api/contents/workspaces/{ws}/again.txt",
+                                     headers={"Authorization": f"token {platform.user_token(member)}"}, timeout=60,
+                                     json={"type": "file", "format": "text", "content": "x"})
+        assert saved.status_code == 403 and f"no longer, a member of the workspace {ws!r}" in saved.json()["message"], (
+            saved.text)
     # rel9: the owner deletes the workspace; in the member's kernel platform_lib.storage said only "no space":
     # it names the workspace, who deleted it and when, and how to keep one's work
     assert platform.classes_api(owner, "DELETE", f"workspaces/{ws}").status_code == 200

@@ -33,6 +33,7 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
             from platform_lib.storage import Storage
             Storage().set_quota("home", 20_000_000)
             Storage().write_bytes("home:usage/data.bin", b"x" * 300_000)
+            Storage().write_bytes("group/MINE:notes/plan.txt", b"n" * 1_000)
             from dask_gateway import Gateway
             cluster = Gateway().new_cluster(shutdown_on_close=False)   # kept running for the hub's view
             cluster.scale(1)
@@ -41,7 +42,7 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
                 report = platform_lib.usage()
             print(json.dumps({"name": cluster.name, **report.to_dict()}))
         """)
-        report = json.loads(platform.execute(ann, code, timeout=240).strip().splitlines()[-1])
+        report = json.loads(platform.execute(ann, code.replace("MINE", mine), timeout=240).strip().splitlines()[-1])
         spaces = report["storage"]
         assert spaces["home"]["quota"] == 20_000_000 and spaces["home"]["used"] >= 300_000, spaces
         assert spaces[f"group/{mine}"]["quota"] == 50_000_000, spaces
@@ -77,6 +78,9 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         used = platform.classes_api(ann, "GET", "usage").json()
         assert used["user"] == ann and used["home"]["quota"] == 20_000_000 and used["home"]["bytes"] >= 300_000
         assert used["groups"] == {mine: used["groups"][mine]} and used["groups"][mine]["quota"] == 50_000_000
+        # team12: the hub counted disk blocks (4096 bytes for this file) where the quota counts sizes
+        assert (used["groups"][mine]["bytes"], used["groups"][mine]["files"]) == (1_000, 1) == (
+            spaces[f"group/{mine}"]["used"], spaces[f"group/{mine}"]["files"]), (used["groups"], spaces)
         other = platform.classes_api(bob, "GET", "usage").json()
         assert other["user"] == bob and list(other["groups"]) == [theirs] and other["home"]["quota"] is None
         page = platform.login(ann).get(f"{platform.url}services/astrohub-classes/", timeout=60).text

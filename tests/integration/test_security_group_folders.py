@@ -124,9 +124,15 @@ def test_a_removed_member_keeps_no_hard_link_into_the_group_folder(platform, cre
                 fh.write(" + alice after bob left")
         print(json.dumps("ok"))
     """)
-    after = _run(platform, bob, """
-        import json, os
-        seen = {}
+    after = _run(platform, bob, f"""
+        import json, os, platform_lib, platform_lib.storage as storage
+        st = storage.Storage()  # PLATFORM_GROUPS still names the group until bob's server restarts
+        try:
+            st.read_bytes("group/{group}:alice-notes.txt")
+            read = "read"
+        except storage.StorageError as exc:
+            read = f"{{exc.code}}: {{exc}}"
+        seen = {{"spaces": st.spaces(), "read": read, "usage": sorted(platform_lib.usage(dask=False).storage)}}
         for name in ("mine.txt", "theirs.txt"):
             path = os.path.expanduser("~/" + name)
             try:
@@ -140,6 +146,10 @@ def test_a_removed_member_keeps_no_hard_link_into_the_group_folder(platform, cre
                 pass
         print(json.dumps(seen))
     """)
+    # team12: Storage said "no such file" or "check the folder's owner and mode", and usage() raised (the group's
+    # quota file unreadable): now the group is not bob's space any more, and a read says why.
+    assert (after.pop("spaces"), after.pop("usage")) == (["home", "scratch", "datasets"], ["home", "scratch"]), after
+    assert after.pop("read").startswith(f"not-a-member: user '{bob}' can no longer use 'group/{group}'"), after
     assert all("after bob left" not in text for text in after.values()), after
     assert mine.read_text() == "bob v1 + alice after bob left"
     assert theirs.read_text() == "alice v1 + alice after bob left"

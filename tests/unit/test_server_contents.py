@@ -36,3 +36,18 @@ def test_a_save_into_a_folder_a_teammate_removed_is_a_404_that_says_so(tmp_path)
     asyncio.run(manager.save({"type": "directory"}, "results"))  # making the folder again is not refused
     asyncio.run(manager.save(notebook, "results/analysis.ipynb"))
     assert (tmp_path / "results" / "analysis.ipynb").is_file()
+
+
+def test_a_path_in_a_shared_folder_that_no_longer_lets_you_in_says_you_left_it():
+    """team12: a member removed from a group (or workspace) with a notebook of it open in Lab saved it and read
+    "leads where you may not read ...; it may be a link into another user's folder"."""
+    from astrohub_server.contents import _refusal
+
+    denied = PermissionError(13, "Permission denied")
+    for path, shared in (("/groups/lensing/team.ipynb", "the group 'lensing'"),
+                         ("workspaces/survey/a/b.csv", "the workspace 'survey'")):
+        refusal = _refusal(path, denied)
+        assert refusal.status_code == 403 and f"no longer, a member of {shared}" in refusal.log_message
+        assert "Save As" in refusal.log_message
+    assert "another user's folder" in _refusal("/elsewhere/x", denied).log_message
+    assert "another user's folder" in _refusal("/groups", denied).log_message

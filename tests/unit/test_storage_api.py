@@ -183,6 +183,62 @@ def test_platform_lib_usage_as_a_cells_last_line_shows_the_report(storage, space
     assert pretty(report).startswith("usage of ") and "home" in pretty(report).splitlines()[1]
 
 
+def test_a_member_removed_while_their_server_runs_is_told_so_and_keeps_their_usage_report(storage, spaces, monkeypatch):
+    """team12: a member removed from a group keeps it in ``PLATFORM_GROUPS`` until their server restarts, while the
+    group sync has already shut its folder to them. ``list`` said "check the folder's owner and mode", ``exists``
+    said False for a file that is there, a read said "no such file", and ``platform_lib.usage()`` raised (the
+    group's quota file unreadable): the whole report was lost. The folder's permission is the membership, as for
+    workspaces. (Root, running this, passes every permission check: ``os.access`` answers as for the user.)"""
+    from platform_lib.resources import usage
+
+    storage.write_bytes("group/lensing:plan.txt", b"observe M31")
+    storage.set_quota("group/lensing", 1000)
+    (spaces / "workspaces" / "survey").mkdir(parents=True)
+    settings = get_settings(user="alice", groups=["lensing"], home=spaces / "home", groups_root=spaces / "groups",
+                            workspaces_root=spaces / "workspaces")
+    kept = Storage(settings)  # made before the removal, as a notebook's ``st = Storage()``
+    closed = (str(spaces / "groups" / "lensing"), str(spaces / "workspaces" / "survey"))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: str(path) not in closed and real_access(path, mode))
+    for st in (kept, Storage(settings)):
+        assert "group/lensing" not in st.spaces() and "workspace/survey" not in st.spaces()
+        with pytest.raises(NotAMember, match="no longer use 'group/lensing'.*removed from group 'lensing'") as err:
+            st.read_bytes("group/lensing:plan.txt")
+        assert err.value.code == "not-a-member"
+        with pytest.raises(NotAMember, match="no longer use 'group/lensing'"):
+            st.exists("group/lensing:plan.txt")
+    with pytest.raises(NotAMember, match="no longer use 'workspace/survey'.*removed from the workspace"):
+        kept.write_bytes("workspace/survey:late.txt", b"x")
+    # a Storage made after it: the workspace is not the user's space, and is not "no space" either
+    with pytest.raises(NotAMember, match="not in the workspace 'survey' .or was removed from it.*ask its owner"):
+        Storage(settings).write_bytes("workspace/survey:late.txt", b"x")
+    with pytest.raises(SpaceNotFound, match="no space 'workspace/nothing'"):
+        Storage(settings).write_bytes("workspace/nothing:late.txt", b"x")
+    report = usage(settings, dask=False)
+    assert sorted(report.storage) == ["home"], report.storage
+    assert (spaces / "groups" / "lensing" / "plan.txt").read_bytes() == b"observe M31"  # nothing of the others lost
+
+
+def test_write_table_with_the_address_first_says_the_order(storage):
+    """team12: ``write_bytes(address, data)`` but ``write_table(data, address)``; a user who wrote
+    ``write_table("group/x:cat.fits", table)`` was told ``AttributeError: 'Table' object has no attribute 'lower'``."""
+    with pytest.raises(TypeError, match=r"write_table\(table, address\).*'home:cat.fits'"):
+        storage.write_table("home:cat.fits", Table({"ra": [1.0]}))
+    assert not storage.exists("home:cat.fits")
+
+
+def test_usage_report_shows_a_small_groups_use_in_kilobytes(storage, spaces):
+    """team12: a team checking its group quota with ``print(platform_lib.usage())`` read "0.0 MB in 3 files, of 1.0 MB
+    (1.0 MB free)" for 8,874 bytes: every figure in MB with one decimal."""
+    from platform_lib.resources import usage
+
+    storage.write_bytes("group/lensing:cat.fits", b"x" * 8_874)
+    storage.set_quota("group/lensing", 1_000_000)
+    line = next(l for l in str(usage(storage.settings, dask=False)).splitlines() if "group/lensing" in l)
+    assert line.split() == ["group/lensing", "8.9", "kB", "in", "1", "files,", "of", "1.0", "MB", "(991.1", "kB",
+                            "free)"], line
+
+
 def test_a_shared_workspace_is_a_space_with_its_own_quota(spaces):
     """astrohub workspaces' folders (PLATFORM_WORKSPACES_ROOT) are spaces ``workspace/<name>``; the quota
     written in one is enforced on writes there, with a message naming it."""

@@ -344,20 +344,26 @@ def folder_quota(folder: Path) -> int | None:
     return value if isinstance(value, int) and value >= 0 else None
 
 
+#: The platform's own files in a user's folders (the quota file, a write's temporary file), which no quota counts.
+INTERNAL_PREFIX = ".astrohub-"
+
+
 def folder_usage(folder: Path) -> dict:
     """``{"path", "bytes", "files", "quota"}`` of everything under ``folder`` (links not followed; 0 if absent).
 
-    ``quota`` is the folder's quota file's (:func:`folder_quota`); the quota file itself is not counted.
+    ``quota`` is the folder's quota file's (:func:`folder_quota`). ``bytes`` and ``files`` are counted as
+    ``platform_lib.storage`` counts them against that quota (``Space.used_bytes``): each file's size, the platform's
+    own files (:data:`INTERNAL_PREFIX`) left out, so the page and ``platform_lib.usage()`` show one figure.
     """
     total = files = 0
     for root, dirs, names in os.walk(folder, followlinks=False):
         for name in names:
-            if name == QUOTA_FILE and root == str(folder):
+            if name.startswith(INTERNAL_PREFIX):
                 continue
             try:
                 st = os.lstat(os.path.join(root, name))
             except OSError:
                 continue
-            total += st.st_blocks * 512 if st.st_blocks else st.st_size
+            total += st.st_size
             files += 1
     return {"path": str(folder), "bytes": total, "files": files, "quota": folder_quota(folder)}

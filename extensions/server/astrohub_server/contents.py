@@ -27,7 +27,18 @@ from tornado import web
 __all__ = ["check_before", "refuse_missing_folder", "refuse_unreadable"]
 
 
+#: The links every home has to the shared folders (``groups/<group>``, ``workspaces/<name>``), and what each is.
+_SHARED_LINKS = {"groups": "the group {!r}", "workspaces": "the workspace {!r}"}
+
+
 def _refusal(path: str, exc: PermissionError) -> web.HTTPError:
+    link, _, rest = path.strip("/").partition("/")
+    name = rest.partition("/")[0]
+    if link in _SHARED_LINKS and name:  # team12: a member removed while a notebook of it was open in Lab
+        shared = _SHARED_LINKS[link].format(name)
+        return web.HTTPError(403, f"permission denied: {path!r} is in {shared}, whose folder does not let you in "
+                                  f"({exc.strerror}): you are not, or no longer, a member of {shared}; keep your work "
+                                  "with File > Save As... in your home")
     return web.HTTPError(403, f"permission denied: {path!r} leads where you may not read ({exc.strerror}); "
                               "it may be a link into another user's folder")
 
