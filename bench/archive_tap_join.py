@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+from harness import best_of
+
 
 def main() -> None:
     import astropy.units as u
@@ -43,16 +45,15 @@ def main() -> None:
     tables = table_set(None, None)
 
     def run(adql: str, range_join: bool = False) -> tuple[float, int]:
-        best, n = float("inf"), 0
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
+        def once() -> int:
             plan = translate(adql, tables, descs)
             if range_join:
                 plan.sql = plan.fallback_sql
             out, _ = run_plan(plan, tables=tables, state=None, viewer=None, access_base="", maxrec=10**7,
                               uploads={"big": big, "mine": mine})
-            best, n = min(best, time.perf_counter() - t0), len(out)
-        return best, n
+            return len(out)
+
+        return best_of(once, args.repeat)
 
     results = {}
     for label, adql in (
@@ -72,11 +73,8 @@ def main() -> None:
     t0 = time.perf_counter()
     i1, _, _ = match_pairs(mine["ra"].to_numpy(), mine["dec"].to_numpy(), ra, dec, 1 * u.arcsec)
     first = time.perf_counter() - t0
-    warm = float("inf")
-    for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        match_pairs(mine["ra"].to_numpy(), mine["dec"].to_numpy(), ra, dec, 1 * u.arcsec)
-        warm = min(warm, time.perf_counter() - t0)
+    warm = best_of(lambda: match_pairs(mine["ra"].to_numpy(), mine["dec"].to_numpy(), ra, dec, 1 * u.arcsec),
+                   args.repeat)[0]
     print(f"{'match_pairs first':20s} {first:8.3f} s  {len(i1)} pairs (numba compilation included)")
     print(f"{'match_pairs warm':20s} {warm:8.3f} s")
     join, rj = results["join DISTANCE < r"][0], results["join DISTANCE < r (range join)"][0]

@@ -22,22 +22,13 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
+from harness import best_of
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "support"))
-
-
-def _best(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -79,7 +70,8 @@ def main() -> None:
         print("| file | ours (s) | peer | peer (s) | ours / peer |")
         print("| --- | ---: | --- | ---: | ---: |")
         for name, ours, peer_name, peer in cases:
-            a, b = _best(ours, args.repeats), _best(peer, args.repeats)
+            ours(), peer()  # imports and first calls, not timed
+            a, b = best_of(ours, args.repeats)[0], best_of(peer, args.repeats)[0]
             print(f"| {name} | {a:.2f} | {peer_name} | {b:.2f} | {a / b:.2f}x |")
 
 

@@ -1,16 +1,17 @@
-"""The integration tests' platform harness (``tests/integration/conftest.py``) for the benchmarks that start
-a real platform (``load.py``, ``platform_startup.py``, ``fuzz_user_server.py``): ``start_platform``,
-``stop_platform`` and the rest, loaded once under one module name; and any other test module by path.
-Imports only the standard library.
+"""What several benchmarks share: the integration tests' platform harness (``tests/integration/conftest.py``)
+for the benchmarks that start a real platform (``load.py``, ``platform_startup.py``, ``fuzz_user_server.py``):
+``start_platform``, ``stop_platform`` and the rest, loaded once under one module name; any other test module by
+path; and :func:`best_of`, the "best of N runs" timing. Imports only the standard library.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from pathlib import Path
 
-__all__ = ["TESTS", "load_module", "platform_harness"]
+__all__ = ["TESTS", "best_of", "load_module", "platform_harness"]
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 
@@ -28,3 +29,13 @@ def load_module(name: str, path: Path):
 def platform_harness():
     """``tests/integration/conftest.py`` as a module."""
     return load_module("astrohub_platform_harness", TESTS / "integration" / "conftest.py")
+
+
+def best_of(fn, repeat: int) -> tuple[float, object]:
+    """(the fewest seconds one of ``repeat`` calls of ``fn()`` took, the last call's result)."""
+    times, out = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), out

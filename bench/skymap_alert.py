@@ -16,19 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 import warnings
 
 import numpy as np
 
-
-def best(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+from harness import best_of
 
 
 def main() -> None:
@@ -67,8 +59,8 @@ def main() -> None:
     rows = []
 
     def step(name, ours, theirs=None):
-        t_ours, out = best(ours, args.repeat)
-        t_ref = best(theirs, args.repeat)[0] if theirs is not None else None
+        t_ours, out = best_of(ours, args.repeat)
+        t_ref = best_of(theirs, args.repeat)[0] if theirs is not None else None
         rows.append({"step": name, "ours_s": t_ours, "ligo_skymap_s": t_ref,
                      "ratio": (t_ref / t_ours) if t_ref else None})
         ref = f"{t_ref:8.3f} s  x{t_ref / t_ours:7.1f}" if t_ref else ""

@@ -31,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
+from harness import best_of
+
 
 def catalogue(rows: int):
     """Hipparcos, then copies moved by ~1 deg and dimmed by 2 mag per copy, to ``rows`` rows."""
@@ -105,15 +107,6 @@ def time_in_tarfile() -> dict:
     return spent
 
 
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -131,10 +124,10 @@ def main() -> None:
         packing["seconds"] = 0.0
         viz.show(table, name="big", color="B_V")
 
-    show = best(show_big, args.repeat)
+    show = best_of(show_big, args.repeat)[0]
     packed = dict(packing, bytes=received["bytes"])  # the last call's
-    plot = best(lambda: viz.plot(table, color="tab:orange").savefig(io.BytesIO(), format="png"), args.repeat)
-    cut = best(lambda: viz.show(table, name="cut", color="B_V", hips=False), args.repeat)
+    plot = best_of(lambda: viz.plot(table, color="tab:orange").savefig(io.BytesIO(), format="png"), args.repeat)[0]
+    cut = best_of(lambda: viz.show(table, name="cut", color="B_V", hips=False), args.repeat)[0]
     print(f"rows: {args.rows:,}")
     print(f"viz.show(table) -> HiPS sent: {show:.1f} s (of which packing {packed['seconds']:.1f} s, "
           f"{packed['bytes'] / 2**20:.0f} MiB gzipped)")

@@ -40,7 +40,7 @@ import dask
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 __all__ = ["IdleNotice", "IdleNoticePlugin", "NoClientShutdown", "NoClientShutdownPlugin", "NO_CLIENT_TIMEOUT",
-           "dask_setup", "idle_since", "notice_before", "shutdown_text"]
+           "connected_clients", "dask_setup", "idle_since", "notice_before", "shutdown_text"]
 
 logger = logging.getLogger("distributed.scheduler.astrohub")
 
@@ -53,6 +53,11 @@ _NOT_A_CLIENT = "fire-and-forget"
 def notice_before(idle_timeout: float) -> float:
     """Seconds before the idle shutdown that clients are warned: a sixth of the timeout, at most 5 min."""
     return min(300.0, idle_timeout / 6)
+
+
+def connected_clients(scheduler) -> list[str]:
+    """The ids of the clients connected to ``scheduler`` now (``scheduler.clients`` less its own entry)."""
+    return [name for name in scheduler.clients if name != _NOT_A_CLIENT]
 
 
 def idle_since(scheduler) -> float | None:
@@ -145,7 +150,7 @@ class IdleNoticePlugin(SchedulerPlugin):
         drop: a computation running when its owner shut it down from another notebook (or an admin, or
         ``astrohub down``) failed with distributed's "Client lost the connection to the scheduler. Please check
         your connection", as if the network had failed, and nothing said that the cluster was gone."""
-        if self.scheduler is not None and self.scheduler.clients:
+        if self.scheduler is not None and connected_clients(self.scheduler):
             self.scheduler.log_event("print", {"args": (shutdown_text(),), "file": 2, "flush": True})
             await asyncio.sleep(0.1)  # the clients' batched streams send every few milliseconds
 
@@ -173,8 +178,8 @@ class NoClientShutdown:
         self.left_at: float | None = None  # when the last client left; None: one is connected, or none ever was
 
     def clients(self) -> list[str]:
-        """The ids of the clients connected now."""
-        return [name for name in self.scheduler.clients if name != _NOT_A_CLIENT]
+        """The ids of the clients connected now (:func:`connected_clients`)."""
+        return connected_clients(self.scheduler)
 
     def client_added(self) -> None:
         self.left_at = None

@@ -13,6 +13,7 @@ import importlib
 __all__ = [
     "compile_kernels",
     "seed_cache",
+    "warm_calls",
     "crossmatch",
     "match_pairs",
     "prepare",
@@ -34,6 +35,7 @@ __all__ = [
 _HOME = {
     "compile_kernels": "_warm",
     "seed_cache": "_warm",
+    "warm_calls": "_warm",
     "crossmatch": "_api",
     "match_pairs": "_engine",
     "prepare": "_engine",

@@ -131,8 +131,8 @@ def tabulate(body: Body, jd0: float, jd1: float, *, max_step_deg: float, max_poi
 
     Each day is split by the apparent rate at its ends; a step that still moves the body more than the limit
     (a close approach between two points, whose rates understate the motion: a near-Earth object passing
-    38,000 km away half a day from a grid point moved 50 degrees in one step) is split again by its motion, for up
-    to :data:`_REFINE_PASSES` passes.
+    38,000 km away half a day from a grid point moved 50 degrees in one step) is split again by its motion: at
+    most :data:`_REFINE_PASSES` passes in all, the first by the rates and up to ``_REFINE_PASSES - 1`` more.
 
     With ``max_points``, a track that would need more points (the Moon over decades) raises ``too-long``
     before they are computed."""
@@ -163,7 +163,8 @@ def tabulate(body: Body, jd0: float, jd1: float, *, max_step_deg: float, max_poi
     return Track(body.name, grid, xyz, rate, mag, delta)
 
 
-#: Passes of :func:`tabulate` after the first (each splits the steps that still move the body too far).
+#: Passes of :func:`tabulate` in all: the first splits each day by the rates at its ends, each later one (up to
+#: ``_REFINE_PASSES - 1`` of them) the steps that still move the body too far.
 _REFINE_PASSES = 8
 #: A refining pass splits a step moving the body more than this times ``max_step``: the first pass's ceil() keeps
 #: smooth motion under the limit, and the rate changing a little inside a step (the Moon's) is not worth points.

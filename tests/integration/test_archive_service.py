@@ -483,9 +483,29 @@ def test_download_path_traversal_refused(archive, path):
 
 
 def test_unknown_route_and_method_are_votable_errors(archive):
+    """A wrong method names the methods the route takes (and says them in ``Allow``); a path no route serves
+    is the service's 404 naming it, as VOTable, or JSON when asked (before: tornado's HTML "404: Not Found"
+    page); the HiPS routes and Aladin Lite's files answer in their plain-text line (before: "405: Method Not
+    Allowed", and an HTML page for Aladin Lite)."""
     base, _, _ = archive
     resp = requests.delete(base + "sia/query", timeout=10)
-    assert resp.status_code == 405 and query_status(resp.content)[0] == "ERROR"
+    assert resp.status_code == 405 and query_status(resp.content) == (
+        "ERROR", "UsageFault: HTTP method DELETE is not allowed on /sia/query; use GET or POST"), resp.text
+    assert resp.headers["Allow"] == "GET, POST"
+    for method in ("GET", "POST", "DELETE"):
+        resp = requests.request(method, base + "sia/nosuch", timeout=10)
+        assert resp.status_code == 404 and resp.headers["Content-Type"].startswith("application/x-votable+xml")
+        assert query_status(resp.content) == (
+            "ERROR", f"Error: this archive has no endpoint /sia/nosuch; its endpoints are listed at {base}?format=json")
+    resp = requests.get(base + "nosuch", params={"FORMAT": "json"}, timeout=10)
+    assert resp.status_code == 404 and resp.json()["query_status"] == "ERROR", resp.text
+    assert "no endpoint /nosuch" in resp.json()["message"], resp.text
+    for path in ("hips/", "aladin-lite/aladin.js"):
+        resp = requests.put(base + path, timeout=10)
+        assert resp.status_code == 405 and resp.headers["Content-Type"].startswith("text/plain"), resp.text
+        assert resp.text == f"405: HTTP method PUT is not allowed on /{path}; use GET\n", resp.text
+    resp = requests.get(base + "aladin-lite/nosuch.js", timeout=10)
+    assert (resp.status_code, resp.text) == (404, "404: no Aladin Lite file 'nosuch.js'\n"), resp.text
 
 
 # ---------------------------------------------------------------- Simple Cone Search 1.03

@@ -348,26 +348,10 @@ def hats_inputs(env, hats_catalogues):
 
 
 @_LSDB_INPLACE
-def test_crossmatch_job_on_dask_reports_progress_per_partition(hats_inputs, poll, monkeypatch):
-    settings, home = hats_inputs
-    monkeypatch.setenv(*_WORKER_PROCESSES)  # one thread in the job's process ends before a poll sees a partition
-    job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec"},
-                      settings=settings)
-    messages = set()
-
-    def seen_partition_progress():
-        info = job.info()
-        messages.add(info.get("message", ""))
-        return info["state"] in ("succeeded", "failed", "cancelled")
-
-    poll(seen_partition_progress, 400, "the Dask crossmatch job to finish")
-    assert job.status() == "succeeded", job.info().get("traceback")
-    assert any("HEALPix partitions" in m for m in messages), messages
-    assert len(job.result()) == 3000
-
-
-@_LSDB_INPLACE
-def test_crossmatch_job_on_dask_writes_its_hats_result_partition_by_partition(hats_inputs):
+def test_crossmatch_job_on_dask_writes_its_hats_result_partition_by_partition(hats_inputs, poll, monkeypatch):
+    """A job's HATS result, written as the crossmatch goes; then a job matching against it, on two worker
+    processes, reports its progress per partition and gives its pairs as a table (these two checks were a test
+    of their own, which ran the same crossmatch job once more)."""
     lsdb = pytest.importorskip("lsdb")
     settings, home = hats_inputs
     (home / "out").mkdir()
@@ -389,9 +373,19 @@ def test_crossmatch_job_on_dask_writes_its_hats_result_partition_by_partition(ha
     assert not (home / "out" / "xm.hats" / "stale.txt").exists()
     # With a margin cache, like in-memory results: it can be the right side of the next crossmatch.
     assert result.margin is not None and result.margin.hc_structure.catalog_info.margin_threshold == 5.0
+    monkeypatch.setenv(*_WORKER_PROCESSES)  # one thread in the job's process ends before a poll sees a partition
     again = jobs.submit("crossmatch", {"left": "hats/left", "right": "out/xm.hats", "radius": "1 arcsec"},
                         settings=settings)
-    assert again.wait(timeout=400) == "succeeded", again.info().get("traceback")
+    messages = set()
+
+    def seen_partition_progress():
+        info = again.info()
+        messages.add(info.get("message", ""))
+        return info["state"] in ("succeeded", "failed", "cancelled")
+
+    poll(seen_partition_progress, 400, "the Dask crossmatch job to finish")
+    assert again.status() == "succeeded", again.info().get("traceback")
+    assert any("HEALPix partitions" in m for m in messages), messages
     assert len(again.result()) == 3000
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from astrohub_archive.adql import translate
 from astrohub_archive.engine import Limits, run_plan, table_to_arrow
 from astrohub_archive.faults import LimitFault, UsageFault
+from astrohub_archive.posjoin import Kernel
 from astrohub_archive.tapschema import table_set
 from astrohub_archive.uploads import parse_upload_param, read_uploads
 from platform_lib.imageindex import Circle, ImageQuery, Polygon, Viewer
@@ -23,6 +24,14 @@ from platform_lib.imageindex.index import create_schema
 from platform_lib.imageindex.query import plan_sql
 
 TABLES = table_set(None, None)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_kernel():
+    """The crossmatch kernel compiled (or loaded) before any query, as the service does at start
+    (``posjoin.Kernel.warm``): a first call compiles it for 25 to 65 s, inside the query's time limit, and this
+    module's positional joins failed on a loaded machine when one of them met the kernel first in its process."""
+    Kernel().warm()
 
 
 def _upload(table):

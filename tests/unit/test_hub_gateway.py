@@ -531,6 +531,34 @@ def test_a_dasknode_scheduler_tells_its_client_it_is_stopping_whoever_stops_it(t
     assert any("Dask cluster c0ffee is shutting down" in s and "cancelled" in s for s in said), said
 
 
+def test_a_stopping_scheduler_tells_only_connected_clients():
+    """``IdleNoticePlugin.before_close`` on a real scheduler: with no client connected it sends nothing (the
+    scheduler's own "fire-and-forget" entry in ``scheduler.clients`` is no client: before, every stop of a
+    cluster nobody was connected to published the notice to no one and waited for it to travel); with one
+    connected, the shutdown notice, once."""
+    from distributed import Client, Scheduler
+
+    from platform_lib.idle_notice import IdleNoticePlugin, connected_clients, shutdown_text
+
+    async def main() -> tuple[list, list, list]:
+        async with Scheduler(port=0, dashboard_address=":0", host="127.0.0.1") as scheduler:
+            plugin = IdleNoticePlugin()
+            await plugin.start(scheduler)  # no dask-gateway service: no idle timer, the stop notice only
+            nobody = connected_clients(scheduler)
+            await plugin.before_close()
+            alone = list(scheduler.get_events("print"))
+            async with Client(scheduler.address, asynchronous=True) as client:
+                await plugin.before_close()
+                told = [event for _, event in scheduler.get_events("print")]
+                assert connected_clients(scheduler) == [client.id]
+            await plugin.close()
+            return nobody, alone, told
+
+    nobody, alone, told = asyncio.run(main())
+    assert nobody == [] and alone == [], (nobody, alone)
+    assert [event["args"] for event in told] == [(shutdown_text(),)], told
+
+
 def test_a_gateway_scheduler_whose_clients_have_all_gone_asks_the_gateway_to_stop_it():
     """A kernel killed for memory (or restarted mid-computation) never runs dask-gateway's stop on close, so its
     cluster ran on until the 30 min idle timeout, counting as activity for the culler. The scheduler's preload

@@ -59,6 +59,7 @@ import tornado.log
 import tornado.web
 
 from astrohub_archive.auth import Authenticator
+from astrohub_archive.base import NoRouteHandler
 from astrohub_archive.engine import Limits
 from astrohub_archive.handlers import all_routes
 from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
@@ -156,7 +157,8 @@ def make_app(state: ArchiveState) -> tornado.web.Application:
 
         state.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="archive-query")
     # No xheaders: the client address is the socket's; BaseHandler.base_url reads the forwarded scheme and host.
-    return tornado.web.Application(all_routes(prefix, state), xheaders=False, log_function=_log_request)
+    return tornado.web.Application(all_routes(prefix, state), xheaders=False, log_function=_log_request,
+                                   default_handler_class=NoRouteHandler, default_handler_args={"state": state})
 
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:

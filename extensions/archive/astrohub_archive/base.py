@@ -7,8 +7,9 @@ that standard requires), or into a JSON ``{"query_status": "ERROR", "message": .
 asked for JSON in one of the handler's :attr:`BaseHandler.format_params` (SIA's ``RESPONSEFORMAT``,
 TAP sync's ``RESPONSEFORMAT``/``FORMAT``, the moving-object routes' ``format``); anything else is
 logged with its traceback and answered ``Error: internal error`` with HTTP 503, never a 500 and never
-a traceback. Tornado's own refusals (unknown route 404, method 405, body too large 413) get the same
-document. Imports tornado and this package's faults and writers.
+a traceback. Tornado's own refusals (method 405, naming the methods the route takes; body too large 413) get
+the same document, and so does a path no route serves (:class:`NoRouteHandler`, the application's default
+handler: 404). Imports tornado and this package's faults and writers.
 """
 
 from __future__ import annotations
@@ -18,14 +19,28 @@ import logging
 
 import tornado.web
 
-from astrohub_archive.faults import ArchiveFault, LimitFault, UsageFault
+from astrohub_archive.faults import ArchiveFault, LimitFault, NotFoundFault, UsageFault
 from astrohub_archive.writers import CONTENT_TYPES, RESPONSE_FORMATS, error_json, error_votable
 
-__all__ = ["BaseHandler", "MAX_PARAMETERS", "MAX_VALUE_LENGTH"]
+__all__ = ["BaseHandler", "MAX_PARAMETERS", "MAX_VALUE_LENGTH", "NoRouteHandler", "allowed_methods", "not_allowed"]
 
 log = logging.getLogger("astrohub_archive")
 MAX_PARAMETERS = 500  # values of all parameters of one request
 MAX_VALUE_LENGTH = 100_000  # characters of one parameter value
+
+
+def allowed_methods(handler: tornado.web.RequestHandler) -> list[str]:
+    """The HTTP methods ``handler``'s route answers: those its class defines (a 405's ``Allow`` header)."""
+    return [m for m in handler.SUPPORTED_METHODS
+            if getattr(type(handler), m.lower(), None) is not getattr(tornado.web.RequestHandler, m.lower(), None)]
+
+
+def not_allowed(handler: tornado.web.RequestHandler) -> str:
+    """The reason of a 405 on ``handler``'s request, naming the methods its route takes: ``HTTP method DELETE
+    is not allowed on /sia/query; use GET or POST``."""
+    allowed = allowed_methods(handler)
+    use = " or ".join(m for m in allowed if m not in ("HEAD", "OPTIONS")) or " or ".join(allowed)
+    return f"HTTP method {handler.request.method} is not allowed on {handler.request.path}; use {use}"
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -68,6 +83,8 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_status(200 if self.legacy_scs else status)
         if retry_after is not None:
             self.set_header("Retry-After", str(retry_after))
+        if status == 405:
+            self.set_header("Allow", ", ".join(allowed_methods(self)))
         if self.error_format() == "json":
             self.set_header("Content-Type", CONTENT_TYPES["json"])
             self.finish(error_json(message))
@@ -98,7 +115,7 @@ class BaseHandler(tornado.web.RequestHandler):
         elif isinstance(exc, tornado.web.HTTPError) and exc.log_message and status_code == 400:
             self.fail(f"UsageFault: {exc.log_message}", 400)
         elif status_code == 405:
-            self.fail(f"UsageFault: HTTP method {self.request.method} is not allowed on {self.request.path}", 405)
+            self.fail(f"UsageFault: {not_allowed(self)}", 405)
         else:
             self.fail(f"Error: HTTP {status_code} {self._reason}", status_code)
 
@@ -183,3 +200,15 @@ class BaseHandler(tornado.web.RequestHandler):
         if stream is not None:
             stream._astrohub_trusted = verdict
         return verdict
+
+
+class NoRouteHandler(BaseHandler):
+    """The application's default handler: a path no route serves, whatever the method, is a 404 naming the path
+    and where the service's endpoints are listed (VOTable; JSON with ``FORMAT=json`` or ``RESPONSEFORMAT=json``),
+    not tornado's HTML page."""
+
+    format_params = ("RESPONSEFORMAT", "FORMAT")
+
+    def prepare(self) -> None:
+        raise NotFoundFault(f"this archive has no endpoint {self.request.path}; its endpoints are listed at "
+                            f"{self.base_url()}?format=json")

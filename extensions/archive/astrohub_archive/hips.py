@@ -516,11 +516,18 @@ class UserHipsFileHandler(HipsFileHandler):
         self.finish()
 
 
-class AladinLiteHandler(tornado.web.StaticFileHandler):
+class AladinLiteHandler(HipsErrors, tornado.web.StaticFileHandler):
+    """``aladin-lite/<file>``: the viewer's files, from the npm package; errors as the HiPS routes answer them."""
+
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
         if "\x00" in absolute_path:  # tornado would stat it: ValueError, a 500
             raise tornado.web.HTTPError(404, "no such Aladin Lite file")
-        return super().validate_absolute_path(root, absolute_path)
+        try:
+            return super().validate_absolute_path(root, absolute_path)
+        except tornado.web.HTTPError as exc:
+            if exc.status_code == 404 and not exc.log_message:
+                raise tornado.web.HTTPError(404, f"no Aladin Lite file {self.path!r}") from None
+            raise
 
     def set_extra_headers(self, path: str) -> None:
         self.set_header("Access-Control-Allow-Origin", "*")

@@ -67,6 +67,7 @@ from typing import BinaryIO
 
 import tornado.web
 
+from astrohub_archive.base import allowed_methods, not_allowed
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
 __all__ = ["HipsErrors", "Reservation", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "UserHipsSharesHandler",
@@ -652,13 +653,16 @@ async def signed_in_viewer(handler: tornado.web.RequestHandler, state):
 
 
 class HipsErrors(tornado.web.RequestHandler):
-    """How every HiPS route answers an error: one line of plain text with the reason (an internal error is
-    logged and answered 503, never a traceback). The base of :mod:`astrohub_archive.hips`'s handlers too;
-    it lives here because that module imports this one."""
+    """How every HiPS route answers an error: one line of plain text with the reason (a wrong method names the
+    methods the route takes; an internal error is logged and answered 503, never a traceback). The base of
+    :mod:`astrohub_archive.hips`'s handlers too; it lives here because that module imports this one."""
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         reason = exc.log_message if isinstance(exc, tornado.web.HTTPError) and exc.log_message else self._reason
+        if status_code == 405:
+            reason = not_allowed(self)
+            self.set_header("Allow", ", ".join(allowed_methods(self)))
         if status_code >= 500 and not isinstance(exc, tornado.web.HTTPError):
             log.error("HiPS: internal error on %s", self.request.uri, exc_info=kwargs.get("exc_info"))
             status_code, reason = 503, "internal error in the archive's HiPS service (logged); please report it"
