@@ -52,7 +52,7 @@ def test_an_upload_crossmatch_against_a_parquet_catalogue_is_a_range_join_not_a_
     plan = translate("SELECT u.uid, c.id FROM TAP_UPLOAD.mine AS u JOIN bench.cat AS c ON 1 = CONTAINS("
                      "POINT('ICRS', c.ra, c.dec), CIRCLE('ICRS', u.ra, u.dec, 1.0 / 3600))", tables, descs)
     out, overflow = run_plan(plan, tables=tables, state=None, viewer=Viewer(), access_base="", maxrec=100_000,
-                             uploads=data, limits=Limits(seconds=600))
+                             uploads=data, limits=Limits(seconds=10.0))
     assert not overflow
     got = sorted(zip(np.asarray(out["uid"]).tolist(), np.asarray(out["id"]).tolist()))
     assert got == list(zip(range(m), pick.tolist()))  # each position finds its star, and no other within 1"
