@@ -222,7 +222,7 @@ def _feedback_figures(page: str) -> tuple[float, float]:
 
 
 def test_a_late_penalty_needs_a_due_date_and_is_a_number_of_points_not_below_zero(teaching, tmp_path):
-    (tmp_path / "classes" / "c1" / "instructors" / "hw1").mkdir(parents=True)
+    _write_assignment(tmp_path / "classes" / "c1" / "instructors" / "hw1")  # 4 points
     now = teaching.now[0]
     with pytest.raises(ClassError, match=r"has no due date: a late penalty \(2 points per hour late\) needs one"):
         teaching.release(PROF, "c1", "hw1", late_penalty_per_hour=2)
@@ -242,6 +242,31 @@ def test_a_late_penalty_needs_a_due_date_and_is_a_number_of_points_not_below_zer
     with pytest.raises(ClassError, match="has no due date: a late penalty"):
         teaching.set_due(PROF, "c1", "hw1", late_penalty_per_hour=1)
 
+
+
+def test_a_late_penalty_on_an_assignment_with_no_nbgrader_notebook_is_refused(teaching, tmp_path):
+    """Its worth is unknown and nbgrader holds no score to take points from: any penalty (1e308 was taken, and
+    took nothing) is refused naming the assignment and what to do, on release and later; refusing late work and
+    a due date alone are still fine."""
+    hw = tmp_path / "classes" / "c1" / "instructors" / "essay"
+    hw.mkdir(parents=True)
+    (hw / "task.txt").write_text("Write a page on parallax.\n")
+    (hw / "notes.ipynb").write_text(json.dumps(new_notebook(cells=[new_code_cell("1 + 1")])))  # not nbgrader's
+    due = _iso(teaching.now[0] + 3600)
+    for bad in (1, 1e308):
+        with pytest.raises(ClassError, match=rf"late penalty of {re.escape(f'{bad:g}')} points per hour late needs to "
+                                             r"know what assignment 'essay' is worth, and it has no nbgrader-marked "
+                                             r"notebook .*mark its graded cells with nbgrader first, or refuse late "
+                                             r"work \(refuse_late\)") as info:
+            teaching.release(PROF, "c1", "essay", due=due, late_penalty_per_hour=bad)
+        assert info.value.status == 400 and info.value.code == "bad-late-penalty"
+    assert teaching.show(PROF, "c1")["assignments"] == []  # refused before anything was released
+    released = teaching.release(PROF, "c1", "essay", due=due, refuse_late=True)
+    assert (released["due"], released["refuse_late"], released["late_penalty_per_hour"]) == (due, True, 0.0)
+    with pytest.raises(ClassError, match="needs to know what assignment 'essay' is worth"):
+        teaching.set_due(PROF, "c1", "essay", late_penalty_per_hour=2)
+    assert teaching.show(PROF, "c1")["deadlines"]["essay"]["late_penalty_per_hour"] == 0.0  # unchanged
+    assert teaching.set_due(PROF, "c1", "essay", late_penalty_per_hour=0)["late_penalty_per_hour"] == 0.0  # none
 
 
 def test_a_late_penalty_is_at_most_what_the_assignment_is_worth(teaching, tmp_path):

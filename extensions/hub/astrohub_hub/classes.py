@@ -48,7 +48,8 @@ marked late, as nbgrader does (the submission's answer says by how much; :meth:`
 gradebook list the due dates and each submission's lateness), or refused with the due date in the message
 when the assignment refuses late work; for an assignment an exam names, the exam's rule alone holds. An
 assignment with a due date may also have a late penalty, in points per hour late (each hour or part of one),
-at most what the assignment's nbgrader-marked cells are worth,
+at most what the assignment's nbgrader-marked cells are worth (refused on an assignment with none: no worth is
+known, and there is no score to take it from),
 taken once per submission from the score nbgrader holds (nbgrader is told the due date and each submission's
 time, so its lateness is ours; :class:`astrohub_hub.grading.Deadline`), worked out again whenever the gradebook is
 read or feedback is returned, so a grade changed by hand in formgrader moves it; the gradebook shows the points
@@ -680,13 +681,6 @@ class Teaching:
                                     or not math.isfinite(penalty) or penalty < 0):
             raise ClassError(f"a late penalty is a number of points >= 0 taken per hour late (0: none), got "
                              f"{penalty!r}", code="bad-late-penalty", value=penalty)
-        if penalty:  # more per hour than the whole assignment is worth: any lateness would take everything
-            worth = total_points(self._class_dirs(cls)["instructors"] / assignment)
-            if worth is not None and penalty > worth:
-                raise ClassError(f"a late penalty of {penalty:g} points per hour late is more than assignment "
-                                 f"{assignment!r} is worth ({worth:g} points, its nbgrader-marked cells): give at "
-                                 f"most {worth:g}, or refuse late work (refuse_late)", code="bad-late-penalty",
-                                 value=penalty)
         current = self._deadline(cls, assignment)
         when = current[0] if due is ... else None if due is None else parse_due(due, self.clock())
         if refuse_late and when is None:
@@ -696,6 +690,18 @@ class Teaching:
             raise ClassError(f"assignment {assignment!r} of class {cls!r} has no due date: a late penalty "
                              f"({penalty:g} points per hour late) needs one (give the due date with it)",
                              code="no-due-date", value=assignment)
+        if penalty:  # the points come off nbgrader's score: without marked cells there is none to take them from
+            worth = total_points(self._class_dirs(cls)["instructors"] / assignment)
+            if worth is None:
+                raise ClassError(f"a late penalty of {penalty:g} points per hour late needs to know what assignment "
+                                 f"{assignment!r} is worth, and it has no nbgrader-marked notebook (no points, no "
+                                 "score to take them from): mark its graded cells with nbgrader first, or refuse "
+                                 "late work (refuse_late) instead", code="bad-late-penalty", value=penalty)
+            if penalty > worth:  # more per hour than the whole assignment: any lateness would take everything
+                raise ClassError(f"a late penalty of {penalty:g} points per hour late is more than assignment "
+                                 f"{assignment!r} is worth ({worth:g} points, its nbgrader-marked cells): give at "
+                                 f"most {worth:g}, or refuse late work (refuse_late)", code="bad-late-penalty",
+                                 value=penalty)
         points = current[2] if penalty is None else float(penalty) or None
         return (when, when is not None and (current[1] if refuse_late is None else refuse_late),
                 points if when is not None else None)
