@@ -791,6 +791,54 @@ def test_the_classes_service_runs_on_kubernetes_and_shapes_the_user_pods(chart, 
     assert materials["readOnly"] is True and (claim / materials["subPath"] / "lab1.ipynb").is_file()
 
 
+def test_class_folders_outside_the_home_are_mounted_again_under_home_classes(chart, tmp_path) -> None:
+    """Lab's file browser shows only the home: with group storage outside it (``groupsRoot: /srv/groups``, so the
+    classes at ``/srv/classes``), a class's students and instructors still find it at ``~/classes/<class>``, the
+    same subPaths of the group claim (materials read-only for students), as the local spawner links it. The class
+    is made by the service as the chart runs it (its real class registry); the hub's groups API is
+    ``hs.HubGroups`` and no Kubernetes API is contacted (KubeSpawner builds the pods with ``_mock``)."""
+    from astrohub_hub.classes import Actor
+    from astrohub_hub.classes_service import from_environ
+
+    values = hs.overlay("teaching-class")
+    values.setdefault("jupyterhub", {}).setdefault("custom", {}).setdefault("astrohub", {}).setdefault(
+        "storage", {})["groupsRoot"] = "/srv/groups"
+    objects = hs.manifests(hs.render(chart, values))
+    hub = hs.HubGroups()
+    teaching, directory, _ = from_environ(hs.service_environment(objects, tmp_path))
+    directory._call = hub
+    teaching.create_class(Actor("admin", admin=True), "stars", instructors=["tina"], students=["sam"])
+    props = {name: g["properties"] for name, g in hub.groups.items()}
+    c, merged = hub_config_for(chart, values)
+    home = merged["jupyterhub"]["custom"]["astrohub"]["storage"]["home"].rstrip("/")
+    assert home == "/home/jovyan"
+
+    def mounts(pods):
+        return {m["mountPath"]: (m["subPath"], m.get("readOnly", False)) for pod in pods.values()
+                for m in pod["spec"]["containers"][0]["volumeMounts"] if m.get("subPath", "").startswith(".classes/")}
+
+    student = _class_pods(c, "sam", {"stars-students": props["stars-students"]})
+    teacher = _class_pods(c, "tina", {"stars-instructors": props["stars-instructors"]})
+    assert mounts(student) == {
+        "/srv/classes/stars/materials": (".classes/stars/materials", True),
+        "/srv/classes/stars/submissions/sam": (".classes/stars/submissions/sam", False),
+        f"{home}/classes/stars/materials": (".classes/stars/materials", True),
+        f"{home}/classes/stars/submissions/sam": (".classes/stars/submissions/sam", False),
+    }
+    assert mounts(teacher) == {"/srv/classes/stars": (".classes/stars", False),
+                               f"{home}/classes/stars": (".classes/stars", False)}
+    assert (tmp_path / "groups" / ".classes" / "stars" / "materials").is_dir()  # what the service made
+    for pod in (*student.values(), *teacher.values()):
+        setup = next(i for i in pod["spec"]["initContainers"] if i["name"] == "astrohub-storage-setup")
+        for version in hs.KUBE_VERSIONS:
+            kubernetes_validate.validate(pod, version, strict=True)
+    assert setup["command"][-1].count("[ -d /mnt/astrohub/groups/.classes/stars ]") == 1  # once per subPath
+    # With the default roots (classes under the home already, at ~/classes) nothing is mounted twice.
+    default, _ = hub_config(chart, "teaching-class")
+    assert mounts(_class_pods(default, "tina", {"stars-instructors": props["stars-instructors"]})) == {
+        f"{home}/classes/stars": (".classes/stars", False)}
+
+
 @pytest.mark.parametrize(("values", "message"), [
     ({"classes": {"enabled": True}}, "classes.enabled: needs jupyterhub.custom.astrohub.kubernetes.groupStorage"),
     ({"classes": {"enabled": True}, "jupyterhub": {"custom": {"astrohub": {"kubernetes": {"groupStorage": {

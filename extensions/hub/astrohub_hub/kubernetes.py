@@ -20,7 +20,9 @@ Volumes that every user pod gets:
   (:func:`class_volumes`, on the same claim under ``.classes/`` and ``.workspaces/``, names no group
   folder can take): a class's students its ``materials`` read-only and their own
   ``submissions/<user>`` folder, its instructors the whole class folder, a workspace's members its folder;
-  every user the workspaces' deletion notices, read-only.
+  every user the workspaces' deletion notices, read-only. A class's folders are mounted a second time under the home,
+  at ``~/classes/<class>`` (:data:`HOME_CLASSES`, as the local spawner links them), when the classes root is not
+  that folder already: JupyterLab's file browser shows only the home.
 
 A class's pinned profile and exam window (hub group properties, :mod:`astrohub_hub.pins`) shape
 ``profile_list``: only the pinned profile is offered, and inside the window requests equal limits.
@@ -35,6 +37,7 @@ under the fixed names :data:`HOME_CLAIM` and :data:`GROUPS_CLAIM`.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -52,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only (settings imports this modul
 
 __all__ = [
     "GROUPS_CLAIM",
+    "HOME_CLASSES",
     "HOME_CLAIM",
     "Dataset",
     "GroupStorage",
@@ -238,7 +242,7 @@ def _folder_groups(spawner: Any) -> list[str]:
 
 
 def class_volumes(kube: KubernetesSettings, classes_root: str, workspaces_root: str, user: str,
-                  groups: Iterable[tuple[str, Any]]) -> tuple[list[dict], list[dict]]:
+                  groups: Iterable[tuple[str, Any]], home: str = "") -> tuple[list[dict], list[dict]]:
     """The class and workspace folders of a user in ``groups`` (``(name, properties)`` pairs), on the group claim.
 
     ``<class>-students`` (property ``class``): ``materials`` read-only and ``submissions/<user>`` read-write;
@@ -246,32 +250,39 @@ def class_volumes(kube: KubernetesSettings, classes_root: str, workspaces_root: 
     folder; and for every user (with ``workspaces_root``) the workspaces' deletion notices read-only
     (:data:`NOTICES_SUBPATH` at ``<workspaces_root>/.astrohub-deleted``, where ``platform_lib.storage`` looks:
     a pod mounts a workspace by ``subPath``, so without it a former member was told only "no such space").
+    With ``home`` (the pod's home, expanded), each class mount again under ``<home>/classes`` (:data:`HOME_CLASSES`)
+    unless that is ``classes_root`` itself: Lab's file browser reaches only the home.
     Empty without ``groupStorage``.
 
     Examples
     --------
     >>> kube = KubernetesSettings.model_validate({"groupStorage": {"nfs": {"server": "n", "path": "/g"}}})
     >>> [(m["mountPath"], m["subPath"], m["readOnly"]) for m in class_volumes(kube, "/classes", "/ws", "sam",
-    ...     [("astro-students", {"class": "astro"})])[1]]  # doctest: +NORMALIZE_WHITESPACE
+    ...     [("astro-students", {"class": "astro"})], home="/home/jovyan")[1]]  # doctest: +NORMALIZE_WHITESPACE
     [('/classes/astro/materials', '.classes/astro/materials', True),
      ('/classes/astro/submissions/sam', '.classes/astro/submissions/sam', False),
+     ('/home/jovyan/classes/astro/materials', '.classes/astro/materials', True),
+     ('/home/jovyan/classes/astro/submissions/sam', '.classes/astro/submissions/sam', False),
      ('/ws/.astrohub-deleted', '.workspaces/.astrohub-deleted', True)]
     """
     if kube.group_storage is None:
         return [], []
     mounts: list[dict] = []
     croot, wroot = classes_root.rstrip("/"), workspaces_root.rstrip("/")
+    in_home = f"{home.rstrip('/')}/{HOME_CLASSES}" if home else ""
+    roots = [croot] + ([in_home] if in_home and in_home != croot else [])
     for name, props in sorted(groups, key=lambda item: item[0]):
         cls, space = props.get("class"), props.get("workspace")
         if isinstance(cls, str) and _GROUP_SUBPATH.match(cls):
             if name == f"{cls}-students" and _GROUP_SUBPATH.match(user):
-                mounts.append({"name": "groups", "mountPath": f"{croot}/{cls}/materials",
-                               "subPath": f".classes/{cls}/materials", "readOnly": True})
-                mounts.append({"name": "groups", "mountPath": f"{croot}/{cls}/submissions/{user}",
-                               "subPath": f".classes/{cls}/submissions/{user}", "readOnly": False})
+                folders = [("materials", True), (f"submissions/{user}", False)]
             elif name == f"{cls}-instructors":
-                mounts.append({"name": "groups", "mountPath": f"{croot}/{cls}", "subPath": f".classes/{cls}",
-                               "readOnly": False})
+                folders = [("", False)]
+            else:
+                folders = []
+            mounts.extend({"name": "groups", "mountPath": posixpath.join(root, cls, folder).rstrip("/"),
+                           "subPath": posixpath.join(".classes", cls, folder).rstrip("/"), "readOnly": read_only}
+                          for root in roots for folder, read_only in folders)
         elif isinstance(space, str) and _GROUP_SUBPATH.match(space) and name == f"ws-{space}":
             mounts.append({"name": "groups", "mountPath": f"{wroot}/{space}", "subPath": f".workspaces/{space}",
                            "readOnly": False})
@@ -283,6 +294,9 @@ def class_volumes(kube: KubernetesSettings, classes_root: str, workspaces_root: 
     return [{"name": "groups", "persistentVolumeClaim": {"claimName": GROUPS_CLAIM}}], mounts
 
 
+#: The folder of the home where a pod mounts each class again, ``~/classes/<class>`` (the local spawner's
+#: ``AstroLocalSpawner.classes_folder``, which links them there), when the classes root is elsewhere.
+HOME_CLASSES = "classes"
 #: Where the storage set-up init container sees the roots of the home and group claims.
 SETUP_ROOT = "/mnt/astrohub"
 #: The workspaces' deletion notices on the group claim (``astrohub_hub.workspaces``): written by the classes
@@ -337,12 +351,13 @@ def storage_setup_container(
 
 
 def group_mounts_hook(kube: KubernetesSettings, groups_root: str, classes_root: str = "",
-                      workspaces_root: str = "") -> Callable[[Any, Any], Any]:
+                      workspaces_root: str = "", home: str = "") -> Callable[[Any, Any], Any]:
     """A ``KubeSpawner.modify_pod_hook``: the spawning user's group folders and the storage set-up.
 
     Appends the group claim and one mount per group of ``spawner.user.groups`` to the pod KubeSpawner
-    built, and the :func:`storage_setup_container` init container when NFS home or group storage is
-    configured. Pure apart from reading the spawner's user, image, uid and fs_gid.
+    built (the class folders also under ``<home>/classes``: :func:`class_volumes`; ``{username}`` in ``home``
+    expanded as KubeSpawner expands its own mounts), and the :func:`storage_setup_container` init container when
+    NFS home or group storage is configured. Pure apart from reading the spawner's user, image, uid and fs_gid.
     """
 
     def add_group_mounts(spawner: Any, pod: Any) -> Any:
@@ -353,8 +368,10 @@ def group_mounts_hook(kube: KubernetesSettings, groups_root: str, classes_root: 
         volumes, mounts = group_volumes(kube, groups_root, groups)
         more_mounts: list[dict] = []
         if classes_root or workspaces_root:
+            expand = getattr(spawner, "_expand_user_properties", None)  # KubeSpawner's, for its volume_mounts
+            pod_home = expand(home) if expand is not None and "{" in home else home
             more_volumes, more_mounts = class_volumes(kube, classes_root, workspaces_root, spawner.user.name,
-                                                      group_properties(spawner.user))
+                                                      group_properties(spawner.user), home=pod_home)
             volumes = volumes or more_volumes
             mounts = mounts + more_mounts
         container = pod.spec.containers[0]
@@ -370,7 +387,7 @@ def group_mounts_hook(kube: KubernetesSettings, groups_root: str, classes_root: 
             groups=groups,
             uid=spawner.uid if spawner.uid is not None else 1000,
             gid=spawner.fs_gid if spawner.fs_gid is not None else 100,
-            more_subpaths=[m["subPath"] for m in more_mounts],
+            more_subpaths=list(dict.fromkeys(m["subPath"] for m in more_mounts)),
         )
         if setup is not None:
             pod.spec.init_containers = list(pod.spec.init_containers or []) + [get_k8s_model(V1Container, setup)]
@@ -578,7 +595,8 @@ def configure_kubernetes(c: Any, settings: "HubSettings") -> None:
             return profile_list(settings, _user_groups(spawner), class_pins(group_properties(spawner.user), time.time()))
 
         c.KubeSpawner.profile_list = offered_profiles
-    mounts_hook = group_mounts_hook(kube, settings.storage.groups_root, *settings.class_folders())
+    mounts_hook = group_mounts_hook(kube, settings.storage.groups_root, *settings.class_folders(),
+                                    home=settings.storage.home)
 
     def modify_pod(spawner: Any, pod: Any) -> Any:
         return collaboration_hook(spawner, validate_hook(spawner, mounts_hook(spawner, pod)))
