@@ -5,7 +5,8 @@ student submits before it, the other after it: both are taken, the late one is m
 answer, in the student's view of the class and on the class page, and in the gradebook (JSON and CSV); after
 ``astrohub classes due --refuse-late`` the next late submission is refused with the due date in the message,
 and clearing the due date (``none``) takes work again. Bad due dates and late penalties are refused naming the
-value; a late penalty set with ``astrohub classes due --late-penalty-per-hour`` shows on the class page.
+value; a late penalty set with ``astrohub classes due --late-penalty-per-hour`` is refused while the assignment has
+no nbgrader-marked notebook (its worth unknown), and once it has one shows on the class page.
 An extension (``astrohub classes extend``) gives one student their own due date: past the class's, their work is
 on time and the others' refused; bad extensions are refused naming the value.
 """
@@ -92,6 +93,16 @@ def test_work_after_the_due_date_is_marked_late_and_refused_once_the_deadline_is
     # A late penalty for nbgrader (the CLI): a negative one is refused naming it; one set shows on the page.
     negative = platform.astrohub("classes", "due", name, "hw1", "--late-penalty-per-hour", "-1")
     assert negative.returncode == 2 and "got -1.0" in negative.stderr, negative.stderr
+    # hw1 is a task.txt: no nbgrader-marked notebook, no worth known, no score to take points from: refused.
+    unknown = platform.astrohub("classes", "due", name, "hw1", "--late-penalty-per-hour", "1.5")
+    assert unknown.returncode == 2 and "'hw1' is worth, and it has no nbgrader-marked notebook" in unknown.stderr, \
+        unknown.stderr
+    graded = {"cells": [{"cell_type": "code", "execution_count": None, "outputs": [], "source": "assert True",
+                         "metadata": {"nbgrader": {"schema_version": 3, "grade_id": "t", "grade": True,
+                                                   "solution": False, "locked": True, "points": 2}}}],
+              "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # the instructor marks a cell worth 2 points
+    subprocess.run([*as_prof, "sh", "-c", f"cat > {shlex.quote(str(hw / 'graded.ipynb'))}"], check=True, text=True,
+                   input=json.dumps(graded))
     penalty = platform.astrohub("classes", "due", name, "hw1", "--late-penalty-per-hour", "1.5")
     assert penalty.returncode == 0 and json.loads(penalty.stdout)["late_penalty_per_hour"] == 1.5, penalty.stderr
     page = platform.login(tardy).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
