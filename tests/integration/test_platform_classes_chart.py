@@ -7,11 +7,14 @@ API address (``http://hub:8081`` -> the local hub's), the port (a free one), the
 gateway's host, the token the Secret holds (the platform's token of the same service, ``astrohub-classes``).
 The service name, OAuth client id, callback, prefix, access scopes and every variable name are the chart's.
 
-The chart's service stands in for the platform's own ``astrohub-classes`` process for the duration: the hub
-knows the service by its name and token, and the proxy's route ``/services/astrohub-classes/`` is pointed at
-the chart's process (and back afterwards; the hub's own route check would restore it too). Then real users
-sign in through the hub's OAuth to the service's page, and an instructor sees the roster of a class created
-through the service's API.
+The chart's service stands in for the platform's own ``astrohub-classes`` process for the test's requests: the
+hub knows the service by its name and token, and what a browser asks of ``/services/astrohub-classes/`` on the
+hub's public address goes to the chart's process (:class:`_ChartRoute`, as a cluster's proxy routes it to the
+Service), the rest (the hub's sign-in and OAuth) to the platform's proxy. The proxy's own route is left alone:
+pointing it at the chart's process raced the hub, whose route check (every ``JupyterHub.last_activity_interval``,
+5 min) puts the platform's service back, which then answered a student's page without the class (CI, once).
+Then real users sign in through the hub's OAuth to the service's page, and an instructor sees the roster of a
+class created through the service's API.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from platform_lib.local.ports import free_ports
 
@@ -64,9 +68,27 @@ def _answers(url: str) -> bool:
         return False
 
 
+class _ChartRoute(HTTPAdapter):
+    """Sends a request for ``public`` (the service's URLs on the hub's public address) to ``target`` (the chart's
+    process), as a cluster's proxy routes them to the Service. The response keeps the public URL and request, so
+    the service's relative redirects (to the hub's OAuth) resolve and its cookies are kept as a browser's."""
+
+    def __init__(self, public: str, target: str) -> None:
+        super().__init__()
+        self.public, self.target = public, target
+
+    def send(self, request, **kwargs):
+        routed = request.copy()
+        routed.url = self.target + request.url[len(self.public):]
+        response = super().send(routed, **kwargs)
+        response.url, response.request = request.url, request
+        return response
+
+
 @pytest.fixture(scope="module")
 def chart_service(platform, poll) -> Iterator[dict[str, Any]]:
-    """The chart's classes container, started here; the proxy's route of the service sent to it meanwhile."""
+    """The chart's classes container, started here; ``route(session)`` sends a session's requests for the
+    service's URLs to it (the hub's proxy still routes them to the platform's own service)."""
     tmp = Path(tempfile.mkdtemp(prefix="astrohub-chart-classes-"))
     command, env, chart = _chart_container(tmp)
     (port,) = free_ports(1)
@@ -84,22 +106,17 @@ def chart_service(platform, poll) -> Iterator[dict[str, Any]]:
     substituted["PATH"] = f"{os.path.dirname(sys.executable)}:/usr/bin:/bin"  # python3: the hub image's, here ours
     log = open(tmp / "service.log", "wb")
     process = subprocess.Popen(command, env=substituted, cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
-    proxy = f"http://{ip}:{platform.config.hub.proxy_api_port}/api/routes"
-    auth = {"Authorization": f"token {tokens['proxy']}"}
-    original = None
+    public, target = f"{platform.url}services/{NAME}/", f"http://{ip}:{port}/services/{NAME}/"
+
+    def route(session: requests.Session) -> requests.Session:
+        session.mount(public, _ChartRoute(public, target))
+        return session
+
     try:
-        poll(lambda: _answers(f"http://{ip}:{port}/services/{NAME}/api/classes") or process.poll() is not None, 60,
-             "the chart's classes service")
+        poll(lambda: _answers(f"{target}api/classes") or process.poll() is not None, 60, "the chart's classes service")
         assert process.poll() is None, (tmp / "service.log").read_text()
-        routes = requests.get(proxy, headers=auth, timeout=30).json()
-        spec, original = next((k, r) for k, r in routes.items() if r.get("service") == NAME)
-        moved = requests.post(f"{proxy}{spec}", headers=auth, timeout=30,
-                              json={**original, "target": f"http://{ip}:{port}"})
-        assert moved.status_code in (200, 201), moved.text
-        yield {"tmp": tmp, "env": substituted, "process": process, "log": tmp / "service.log"}
+        yield {"tmp": tmp, "env": substituted, "process": process, "log": tmp / "service.log", "route": route}
     finally:
-        if original is not None:  # the platform's own service again (the hub's route check would do it too)
-            requests.post(f"{proxy}{spec}", headers=auth, timeout=30, json=original).raise_for_status()
         process.terminate()
         process.wait(30)
         log.close()
@@ -110,16 +127,17 @@ def test_users_sign_in_to_the_charts_classes_service_and_the_instructor_sees_the
     for user in (prof, s1, s2):
         platform.create_user(user)
     cls = platform.unique("helmcls")
-    created = platform.session.post(f"{platform.url}services/{NAME}/api/classes", timeout=120,
-                                    headers={"Authorization": f"token {platform.admin_token}"},
-                                    json={"name": cls, "instructors": [prof], "students": [s1, s2]})
+    admin = chart_service["route"](requests.Session())
+    created = admin.post(f"{platform.url}services/{NAME}/api/classes", timeout=120,
+                         headers={"Authorization": f"token {platform.admin_token}"},
+                         json={"name": cls, "instructors": [prof], "students": [s1, s2]})
     assert created.status_code == 200, created.text
     # The class lives where the chart's settings put it (the claim), so this is the chart's process answering.
     assert (Path(chart_service["env"]["ASTROHUB_CLASSES_ROOT"]) / cls / "materials").is_dir()
     assert Path(chart_service["env"]["ASTROHUB_CLASSES_ROOT"]).is_relative_to(chart_service["tmp"])
 
     # A browser's sign-in: the hub's login, then the service's OAuth (client id, callback, scopes of the chart).
-    session = platform.login(prof)
+    session = chart_service["route"](platform.login(prof))
     page = session.get(f"{platform.url}services/{NAME}/", timeout=60)
     hops = [r.url for r in page.history]
     assert page.status_code == 200, (page.status_code, page.text[:500], hops, chart_service["log"].read_text())
@@ -130,6 +148,6 @@ def test_users_sign_in_to_the_charts_classes_service_and_the_instructor_sees_the
     roster = page.text.split("<table class='roster'>", 1)[1].split("</table>", 1)[0]
     assert f"<td>{s1}</td><td class='server'>stopped</td>" in roster and f"<td>{s2}</td>" in roster, roster
 
-    student = platform.login(s1).get(f"{platform.url}services/{NAME}/", timeout=60)
+    student = chart_service["route"](platform.login(s1)).get(f"{platform.url}services/{NAME}/", timeout=60)
     assert student.status_code == 200 and f"Classes and workspaces of {s1}" in student.text
     assert cls in student.text and "<table class='roster'>" not in student.text  # a student sees no roster
