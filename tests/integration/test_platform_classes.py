@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import pwd
 import re
 import subprocess
 import textwrap
@@ -144,6 +145,11 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     platform.create_user(ta)
     added = platform.astrohub("classes", "add-instructors", name, "--users", ta)
     assert added.returncode == 0, added.stdout + added.stderr
+    # Her Lab finds the class at once, without a server (re)start: the service links ~/classes/<class> as her.
+    link = platform.data_dir / "home" / ta / "classes" / name
+    assert link.is_symlink() and link.resolve() == course["root"].resolve(), link
+    if platform.isolated:
+        assert os.lstat(link).st_uid == pwd.getpwnam(platform.system_user(ta)).pw_uid
     hw = course["root"] / "instructors" / "nbhw"
     platform.execute(prof, textwrap.dedent(f"""
         import nbformat

@@ -1299,3 +1299,41 @@ def test_an_extension_past_the_year_9999_is_refused(teaching, tmp_path):
         teaching.extend(PROF, "c1", "hw", "ann", by="99999999999w")
     assert refused.value.status == 400
     assert teaching.show(ANN, "c1")["deadlines"]["hw"].get("extended_until") is None
+
+
+def test_a_member_finds_the_class_linked_in_their_home_as_they_join(tmp_path):
+    """A student added while her server ran found no ``~/classes/<class>`` in Lab until its next start (the local
+    spawner makes those links as a server starts). The service, from the environment the hub gives it, links the
+    class as each member joins (at creation and when added later), as them (``folders.link_as``), beside the links
+    they have; a file of theirs under the class's name is left alone. (As root, the link is the user's own:
+    tests/integration/test_platform_classes.py.)"""
+    from astrohub_hub.classes_service import from_environ
+    from astrohub_hub.configure import _classes_service
+    from astrohub_hub.settings import HubSettings
+
+    settings = HubSettings.model_validate({
+        "mode": "local", "classes": {"url": "http://127.0.0.1:9", "apiToken": "t",
+                                     "registry": str(tmp_path / "state" / "classes.sqlite")},
+        "storage": {"home": str(tmp_path / "home" / "{username}"), "groupsRoot": str(tmp_path / "groups"),
+                    "datasets": str(tmp_path / "datasets"), "scratch": str(tmp_path / "scratch")},
+        "local": {"runAsSystemUsers": False}})
+    env = {**_classes_service(settings)["environment"], "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api",
+           "JUPYTERHUB_API_TOKEN": "t"}
+    teaching, directory, _ = from_environ(env)
+    directory.user_exists = KNOWN.__contains__  # the hub's answer
+    teaching.user_exists = teaching.people.user_exists = KNOWN.__contains__
+    teaching.on_roster_change = lambda cls, role, users: None  # the hub's groups: tests/integration
+    classes, home = tmp_path / "classes", tmp_path / "home"
+    (home / "bob" / "classes").mkdir(parents=True)
+    (home / "bob" / "classes" / "old").symlink_to(classes / "old")  # a link of an earlier class: kept
+    (home / "bob" / "classes" / "c2").write_text("bob's own notes")
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    assert os.readlink(home / "prof" / "classes" / "c1") == str(classes / "c1")
+    assert os.readlink(home / "ann" / "classes" / "c1") == str(classes / "c1")
+    assert not (home / "bob" / "classes" / "c1").exists()
+    teaching.add_members(PROF, "c1", "student", ["bob"])  # her server may be running: the link is there at once
+    assert os.readlink(home / "bob" / "classes" / "c1") == str(classes / "c1")
+    assert (home / "bob" / "classes" / "c1" / "materials").is_dir()
+    assert os.readlink(home / "bob" / "classes" / "old") == str(classes / "old")
+    teaching.create_class(ADMIN, "c2", students=["bob"])
+    assert (home / "bob" / "classes" / "c2").read_text() == "bob's own notes"  # not replaced by a link

@@ -152,6 +152,9 @@ class Teaching:
     profiles: tuple[str, ...] | None = None
     #: Where nbgrader's steps run (``grading.steps_from_environ``; None: a subprocess of the instructor).
     grading: Steps | None = None
+    #: The folder of the home with a link per class (``~/classes/<class>``, the local spawner's ``classes_folder``),
+    #: made as the member joins (:meth:`_link_class`); empty: none (on Kubernetes the pod mounts the class there).
+    links_folder: str = ""
     clock: Callable[[], float] = time.time
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: Held while an exam window changes and while :meth:`tick` freezes or thaws: the service ticks in one
@@ -284,6 +287,17 @@ class Teaching:
                 folders.make_shared_folder(mine, 0o750)
                 folders.grant(mine, system, "r-x", recursive=True)
 
+    def _link_class(self, cls: str, users: Iterable[str]) -> None:
+        """``~/<links_folder>/<cls>``, a link to the class's folder, in each of ``users``' homes, made as them
+        (``folders.link_as``), so a member whose server already runs finds the class in Lab's file browser at
+        once; the spawner makes the same links at each start (``local.AstroLocalSpawner.class_links``)."""
+        if not (self.links_folder and self.home_template):
+            return
+        target = str(self._class_dirs(cls)["base"])
+        for user in users:
+            folders.link_as(self._home(user) / self.links_folder, {cls: target}, self.classes_root,
+                            self._system(user))
+
     # -- classes ------------------------------------------------------------------------------------
 
     def create_class(self, actor: Actor, name: str, *, instructors: Iterable[str] = (),
@@ -334,6 +348,7 @@ class Teaching:
             self._make_class_dirs(name)
             self._grant_class(name, "instructor", instructors)
             self._grant_class(name, "student", students)
+        self._link_class(name, [*instructors, *students])
         self.record(actor, name, "create", {"instructors": instructors, "students": students, "profile": profile})
         return self.show(actor, name)
 
@@ -364,6 +379,7 @@ class Teaching:
                 db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?)", [(cls, u, role) for u in users])
             exam = self._exam(cls)
             self._grant_class(cls, role, users, frozen=exam is not None and exam[2])
+        self._link_class(cls, users)
         given = self._release_to(cls, users) if role == "student" else {}
         self.record(actor, cls, f"add {role}s", {"users": users, **({"released": sorted(given)} if given else {})})
         return self.show(actor, cls)

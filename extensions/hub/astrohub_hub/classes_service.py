@@ -50,7 +50,8 @@ relies on failed (:class:`astrohub_hub.errors.BackendError`: a
 grading Job that failed or ran out of time, named with its reason; the Kubernetes API; the hub refusing a
 change); never a traceback.
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
-``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_GATEWAY``
+``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_CLASSES_LINKS`` (locally: the home's folder of
+links to classes, made as a member joins), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_GATEWAY``
 (the gateway's API, asked for the signed-in user's Dask clusters with the service's token),
 ``ASTROHUB_CLASSES_GRADING`` (``local`` or ``kubernetes``: where nbgrader runs, with ``ASTROHUB_CLASSES_GRADING_*``,
 :mod:`astrohub_hub.grading_jobs`),
@@ -834,6 +835,7 @@ def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, Gatewa
         on_workspace_change=directory.mirror_workspace, on_class_properties=directory.class_properties,
         profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
         grading=steps_from_environ(env),
+        links_folder=env.get("ASTROHUB_CLASSES_LINKS", ""),
     )
     teaching.workspaces.on_share = directory.share
     teaching.workspaces.on_collaborators = directory.workspace_collaborators

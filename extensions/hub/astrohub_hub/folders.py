@@ -271,6 +271,7 @@ def acl_users(folder: Path, prefix: str) -> dict[str, str]:
 
 
 _TRANSFER = str(Path(__file__).with_name("_transfer.py"))
+_LINKS = str(Path(__file__).with_name("_links.py"))
 
 
 def _as_user(system_user: str | None) -> dict:
@@ -318,6 +319,20 @@ def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = 
         reason = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
         raise HubError(f"cannot write {dest}: {reason[0]}", code="copy-failed", value=str(dest))
     return [line for line in result.stdout.decode().splitlines() if line]
+
+
+def link_as(folder: Path, links: dict[str, str], classes_root: Path, system_user: str | None) -> None:
+    """Add the links ``links`` (``{name: target}``) in ``folder`` with ``system_user``'s permissions (None: ours),
+    as ``_links.link_courses`` makes them at a server's start (none removed; a file of the user's under such a
+    name is left alone). Best effort: a failure is logged, never raised (the links come at the next start)."""
+    try:
+        result = subprocess.run([sys.executable, "-I", _LINKS, str(folder), str(classes_root), json.dumps(links)],
+                                capture_output=True, check=False, timeout=60, **_as_user(system_user))
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("could not link %s in %s: %s", sorted(links), folder, exc)
+        return
+    if result.returncode != 0:
+        log.warning("could not link %s in %s: %s", sorted(links), folder, result.stderr.decode(errors="replace"))
 
 
 def tar_hashes(data: bytes) -> dict[str, str]:

@@ -3,7 +3,7 @@
 Owns the local spawner (:class:`AstroLocalSpawner`), its settings (:class:`LocalSettings`), the
 user server's command (:func:`singleuser_command`) and profile choice. The account rule (which
 system user a hub user runs as) is ``accounts.SystemAccounts``; homes, scratch and shared folders
-are ``folders``; group folder access at spawn is ``groupsync.grant_now``; a class's pinned profile and
+are ``folders`` (the home's links to classes ``_links``); group folder access at spawn is ``groupsync.grant_now``; a class's pinned profile and
 exam window are ``pins``; real-time collaboration (off, or on for a sharer who turned it on in a workspace) is
 ``collaboration``; the TLS keys of a LocalCluster in the user's kernels (servers run as system users) are
 ``dasktls``. May import JupyterHub (and its tornado), the standard library and those modules; never
@@ -42,7 +42,8 @@ others): it runs her own notebook beside her own server, as her (``astrohub_serv
 the notebook in a child process, so her server keeps answering meanwhile).
 
 Class folders in Lab: the same process links ``~/classes/<class>`` (``classes_folder``) to the folder of each class
-the user teaches or takes (:meth:`AstroLocalSpawner.class_links`), as :func:`link_courses` makes the course links:
+the user teaches or takes (:meth:`AstroLocalSpawner.class_links`), as :func:`link_courses` makes the course links
+(the classes service adds the same link, as the user, when they join: ``classes.Teaching.links_folder``):
 JupyterLab's file browser shows only the home, and a class's ``materials/`` (and an instructor's ``instructors/``,
 where assignments are written) are outside it.
 
@@ -67,6 +68,7 @@ from pydantic.alias_generators import to_camel
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from tornado import web
 
+from astrohub_hub._links import link_courses
 from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
 from astrohub_hub.dasktls import local_cluster_tls_environment
 from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args
@@ -296,7 +298,8 @@ class AstroLocalSpawner(LocalProcessSpawner):
     classes_folder = Unicode(
         "classes", help="Folder of the home holding a link per class the user teaches or takes, to the class's "
         "folder (materials/, and for its instructors instructors/ and submissions/), so JupyterLab's file browser, "
-        "which shows only the home, reaches them; the folders' own permissions still decide what opens."
+        "which shows only the home, reaches them; the folders' own permissions still decide what opens. The classes "
+        "service makes the same link as someone joins a class (with this setting's default: ASTROHUB_CLASSES_LINKS)."
     ).tag(config=True)
     warm_kernels = Integer(
         1,
@@ -707,30 +710,3 @@ def _profile_form(spawner: AstroLocalSpawner) -> str:
         choices = "".join(f'<option value="{html.escape(c, quote=True)}">{html.escape(c)}</option>' for c in taught)
         rows.append(f'<label>Grade in formgrader: <select name="grading">{choices}</select></label><br>')
     return "\n".join(rows)
-
-
-def link_courses(folder: str, links: Mapping[str, str], classes_root: str) -> None:
-    """In ``folder`` (made, mode 0700, if missing and ``links`` names any): a link ``<name>`` to each course folder
-    of ``links``; links there into ``classes_root`` that ``links`` no longer names (a class no longer taught) are
-    removed. Run as the user, in their server's process before it starts: a file of theirs under such a name is
-    left alone, and nothing here stops the server from starting (errors are ignored)."""
-    if not links and not os.path.isdir(folder):
-        return
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        for name in os.listdir(folder):
-            path = os.path.join(folder, name)
-            ours = os.path.islink(path) and os.readlink(path).startswith(classes_root.rstrip("/") + "/")
-            if name not in links and ours:
-                os.unlink(path)
-        for name, target in links.items():
-            path = os.path.join(folder, name)
-            if os.path.islink(path):
-                if os.readlink(path) == target:
-                    continue
-                os.unlink(path)
-            elif os.path.lexists(path):
-                continue  # the user's own file or folder
-            os.symlink(target, path)
-    except OSError:
-        pass
