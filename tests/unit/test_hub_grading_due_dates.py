@@ -222,7 +222,9 @@ def _feedback_figures(page: str) -> tuple[float, float]:
 
 
 def test_a_late_penalty_needs_a_due_date_and_is_a_number_of_points_not_below_zero(teaching, tmp_path):
-    _write_assignment(tmp_path / "classes" / "c1" / "instructors" / "hw1")  # 4 points
+    """(hw1's nbgrader notebooks, which give it a worth, are there only while no release runs: no nbgrader step.)"""
+    hw1 = tmp_path / "classes" / "c1" / "instructors" / "hw1"
+    hw1.mkdir(parents=True)
     now = teaching.now[0]
     with pytest.raises(ClassError, match=r"has no due date: a late penalty \(2 points per hour late\) needs one"):
         teaching.release(PROF, "c1", "hw1", late_penalty_per_hour=2)
@@ -231,11 +233,16 @@ def test_a_late_penalty_needs_a_due_date_and_is_a_number_of_points_not_below_zer
         with pytest.raises(ClassError, match="a late penalty is a number of points >= 0") as info:
             teaching.release(PROF, "c1", "hw1", due=_iso(now + 3600), late_penalty_per_hour=bad)
         assert info.value.status == 400 and info.value.code == "bad-late-penalty" and repr(bad) in info.value.message
-    teaching.release(PROF, "c1", "hw1", due=_iso(now + 3600), late_penalty_per_hour=0.5)
+    teaching.release(PROF, "c1", "hw1", due=_iso(now + 3600))
+    hw1.rmdir()
+    _write_assignment(hw1)  # 4 points
+    assert teaching.set_due(PROF, "c1", "hw1", late_penalty_per_hour=0.5)["late_penalty_per_hour"] == 0.5
     assert teaching.set_due(PROF, "c1", "hw1", late_penalty_per_hour=2)["late_penalty_per_hour"] == 2.0  # alone
     with pytest.raises(ClassError, match="a late penalty is a number"):
         teaching.set_due(PROF, "c1", "hw1", late_penalty_per_hour=-0.5)
     assert teaching.show(PROF, "c1")["deadlines"]["hw1"]["late_penalty_per_hour"] == 2.0  # unchanged
+    shutil.rmtree(hw1)
+    hw1.mkdir()
     assert teaching.release(PROF, "c1", "hw1")["late_penalty_per_hour"] == 2.0  # a re-release keeps it
     cleared = teaching.set_due(PROF, "c1", "hw1", None)  # no due date: no penalty either
     assert (cleared["due"], cleared["late_penalty_per_hour"]) == (None, 0.0)
