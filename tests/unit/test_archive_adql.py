@@ -828,7 +828,8 @@ def test_avg_min_max_and_a_numeric_cast_of_a_column_keep_its_unit():
     """``AVG(vmag)``, ``MIN``, ``MAX`` and ``CAST(vmag AS INTEGER)`` are in the column's unit, and DaCHS
     declares them so (unit ``mag``, UCD ``phot.mag;em.opt.V;stat.mean``); ours declared no unit and no UCD,
     so TOPCAT and astropy lost the unit of every aggregate. An aggregate is no longer the main value
-    (``meta.main`` dropped); COUNT, SUM and a CAST to text stay undescribed."""
+    (``meta.main`` dropped); COUNT and a CAST to text stay undescribed. ``SUM(mag)`` had no unit either; it is in
+    the column's (UCD ``phot.mag;arith.sum``, DaCHS keeps the unit too)."""
     from astropy.table import Table
 
     mine = Table({"id": np.array([1, 2, 3]), "mag": [1.0, 2.0, 4.0]})
@@ -837,9 +838,10 @@ def test_avg_min_max_and_a_numeric_cast_of_a_column_keep_its_unit():
     t, _ = _run("SELECT AVG(mag) AS a, MIN(m.mag) AS lo, MAX(mag), CAST(mag AS INTEGER) AS i, CAST(mag AS CHAR(4)) "
                 "AS c, COUNT(*) AS n, SUM(mag) AS s FROM TAP_UPLOAD.mine AS m GROUP BY mag ORDER BY mag",
                 _upload(mine))
-    assert [str(t[c].unit) if t[c].unit else None for c in t.colnames] == ["mag"] * 4 + [None] * 3
-    assert [t[c].meta.get("ucd") for c in ("a", "lo", "max", "i")] == [
-        "phot.mag;stat.mean", "phot.mag;stat.min", "phot.mag;stat.max", "phot.mag;meta.main"]
+    assert [str(t[c].unit) if t[c].unit else None for c in t.colnames] == ["mag"] * 4 + [None] * 2 + ["mag"]
+    assert [t[c].meta.get("ucd") for c in ("a", "lo", "max", "i", "s")] == [
+        "phot.mag;stat.mean", "phot.mag;stat.min", "phot.mag;stat.max", "phot.mag;meta.main", "phot.mag;arith.sum"]
+    assert t["s"].description == "sum of mag" and t["s"].tolist() == [1.0, 2.0, 4.0]
     assert t["a"].tolist() == [1.0, 2.0, 4.0] and t["i"].tolist() == [1, 2, 4]
 
 
@@ -1084,3 +1086,27 @@ def test_a_selected_polygon_of_column_vertices_and_a_standard_deviation_keep_the
     s, _ = _run("SELECT STDDEV(ra) AS sd FROM TAP_UPLOAD.mine", _upload(mine))
     assert str(s["sd"].unit) == "deg" and s["sd"].meta["ucd"] == "pos.eq.ra;stat.stdev"
     assert s["sd"][0] == pytest.approx(np.std([359.5, 10.0], ddof=1))
+
+
+def test_a_math_function_outside_its_domain_is_an_error_naming_it_and_the_value():
+    """``SQRT(-1)`` answered NaN, ``LOG10(0)`` ``-inf``, ``LOG(-1)`` NaN, ``1.0/0`` ``inf`` (DuckDB's IEEE arithmetic),
+    rows a user could not tell from data; DaCHS (PostgreSQL) refuses each. Each is a UsageFault naming the
+    function and the value (a column's value too), or, for a division, saying it divides by zero; arguments inside
+    the domain answer as before."""
+    up = _upload(_stars(3))
+    for expr, words in [("SQRT(-1)", r"SQRT\(-1\): the square root of a negative number"),
+                        ("SQRT(mag - 100)", r"SQRT\(-8\d\.\d+\): the square root"),
+                        ("LOG10(0)", r"LOG10\(0\): the logarithm of zero"), ("LOG(-1)", r"LOG\(-1\): the logarithm"),
+                        ("ACOS(2)", r"ACOS\(2\): its argument must lie in \[-1, 1\]"),
+                        ("POWER(0, -1)", r"POWER\(0, -1\): zero to a negative power"),
+                        ("POWER(-8, 0.5)", r"POWER\(-8, 0.5\)"), ("EXP(1000)", r"EXP\(1000\): the value overflows"),
+                        ("COT(0)", r"COT\(0\)"), ("1.0/0", "divides by zero"), ("mag / 0.0", "divides by zero")]:
+        for where in (f"SELECT {expr} AS v FROM TAP_UPLOAD.mine", f"SELECT id FROM TAP_UPLOAD.mine WHERE {expr} > 0"):
+            with pytest.raises(UsageFault, match=words) as info:
+                _run(where, up)
+            assert "adql_domain" not in str(info.value) and "Error:" not in str(info.value), where
+    t, _ = _run("SELECT SQRT(4) AS a, LOG10(100) AS b, LOG(EXP(1)) AS c, POWER(-2, 3) AS d, ACOS(1) AS e, "
+                "SQRT(mag) AS f, 7 / 2 AS g FROM TAP_UPLOAD.mine WHERE id = 0", up)
+    assert [t[c][0] for c in "abcde"] == [2.0, 2.0, pytest.approx(1.0), -8.0, 0.0] and t["g"][0] == 3
+    t, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE mag > 0 AND SQRT(mag) > 0 ORDER BY id", up)
+    assert t["id"].tolist() == [0, 1, 2]

@@ -1108,6 +1108,80 @@ def _rewrite_geometry(tree):
     return tree.transform(fix, copy=False)
 
 
+#: The start of the message of a numeric domain error raised in DuckDB by :func:`_guard_domains`' ``error(...)``;
+#: the engine answers what follows it as the query's UsageFault.
+DOMAIN_ERROR = "adql_domain: "
+
+#: ``EXP(x)`` of an ``x`` above this (ln of the largest double) overflows to infinity.
+_EXP_MAX = math.log(1.7976931348623157e308)
+
+
+def _text(*parts) -> exp.Expression:
+    """``parts`` (strings, or expressions written as their DuckDB text) concatenated into one string."""
+    out = None
+    for p in parts:
+        e = exp.Literal.string(p) if isinstance(p, str) else exp.cast(p.copy(), to=exp.DataType.build("VARCHAR"))
+        out = e if out is None else exp.DPipe(this=out, expression=e)
+    return out
+
+
+def _domain_guard(node) -> exp.Expression | None:
+    """``node`` (an ADQL math function) behind a check of its arguments, when it has a domain: ``CASE WHEN <outside
+    it> THEN error('SQRT(-1.0): ...') ELSE node END``, so that ``SQRT(-1)``, ``LOG(0)``, ``ACOS(2)``, ``POWER(0,
+    -1)``, ``COT(0)`` and ``EXP(1000)`` are a query error naming the function and the value, as in PostgreSQL (DaCHS), not a
+    NaN, an infinity or a NULL in the answer. None for any other node."""
+    zero = exp.Literal.number(0)
+    if isinstance(node, exp.Sqrt):
+        x, name, bad = node.this, "SQRT", exp.LT(this=node.this.copy(), expression=zero)
+        why = "the square root of a negative number is not a real number; exclude those rows, e.g. WHERE x >= 0"
+        args = [x]
+    elif isinstance(node, (exp.Ln, exp.Log)):
+        x = node.this if isinstance(node, exp.Ln) or node.expression is None else node.expression
+        base = node.this if isinstance(node, exp.Log) and node.expression is not None else None
+        name = "LOG" if base is None else ("LOG10" if _const(base) == 10.0 else "LOG")
+        bad = exp.LTE(this=x.copy(), expression=zero)
+        why = "the logarithm of zero or of a negative number is not defined; exclude those rows, e.g. WHERE x > 0"
+        args = [x]
+    elif isinstance(node, (exp.Asin, exp.Acos)):
+        x, name = node.this, "ASIN" if isinstance(node, exp.Asin) else "ACOS"
+        bad = exp.GT(this=exp.Abs(this=x.copy()), expression=exp.Literal.number(1))
+        why = "its argument must lie in [-1, 1]"
+        args = [x]
+    elif isinstance(node, exp.Pow):
+        x, y, name = node.this, node.expression, "POWER"
+        bad = exp.or_(exp.and_(exp.EQ(this=x.copy(), expression=zero), exp.LT(this=y.copy(), expression=zero)),
+                      exp.and_(exp.LT(this=x.copy(), expression=zero),
+                               exp.NEQ(this=y.copy(), expression=exp.Floor(this=y.copy()))))
+        why = "zero to a negative power, or a negative number to a fractional power, is not a real number"
+        args = [x, y]
+    elif isinstance(node, exp.Cot):
+        x, name = node.this, "COT"
+        bad = exp.EQ(this=x.copy(), expression=zero)
+        why = "the cotangent of 0 is infinite"
+        args = [x]
+    elif isinstance(node, exp.Exp):
+        x, name = node.this, "EXP"
+        bad = exp.GT(this=x.copy(), expression=_num(_EXP_MAX))
+        why = f"the value overflows a double (EXP takes at most {_EXP_MAX:.4f})"
+        args = [x]
+    else:
+        return None
+    parts: list = [DOMAIN_ERROR + name + "("]
+    for i, a in enumerate(args):
+        parts += ([", "] if i else []) + [a]
+    message = _text(*parts, f"): {why}")
+    return exp.Case(ifs=[exp.If(this=bad, true=exp.Anonymous(this="error", expressions=[message]))], default=node)
+
+
+def _guard_domains(tree):
+    """Every ADQL math function with a domain in ``tree`` behind its check (:func:`_domain_guard`)."""
+    def fix(node):
+        guarded = _domain_guard(node)
+        return node if guarded is None else guarded
+
+    return tree.transform(fix, copy=True)
+
+
 def _unit_factor(col: exp.Column, desc: ColumnDesc | None, unit: str) -> tuple[float, str]:
     """``(factor, unit)``: what the values of ``col`` (described by ``desc``) are multiplied by to be in
     ``unit`` (VOUnit), and that unit as the result declares it."""
@@ -1278,20 +1352,20 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
             desc = COORD_COLUMN
         elif isinstance(inner, exp.Count):
             desc = ColumnDesc("count", "long", ucd="meta.number", description="Number of rows (ADQL COUNT)")
-        elif (isinstance(inner, (exp.Avg, exp.Min, exp.Max, exp.Stddev, exp.StddevSamp, exp.StddevPop, exp.Cast,
-                                 *_SAME_UNIT))
+        elif (isinstance(inner, (exp.Avg, exp.Min, exp.Max, exp.Sum, exp.Stddev, exp.StddevSamp, exp.StddevPop,
+                                 exp.Cast, *_SAME_UNIT))
               and isinstance(inner.this, exp.Column)
               and (not isinstance(inner, exp.Cast) or inner.to.this in exp.DataType.NUMERIC_TYPES)):
-            # AVG/MIN/MAX of a column, its CAST to a number, and ROUND, TRUNCATE, ABS, FLOOR, CEILING of it and
-            # its negation are in the column's unit, as DaCHS declares them (the UCD says which statistic; an
-            # aggregate is no longer the table's main value)
+            # AVG/MIN/MAX/SUM of a column, its CAST to a number, and ROUND, TRUNCATE, ABS, FLOOR, CEILING of it and
+            # its negation are in the column's unit, as DaCHS declares them (the UCD says which statistic, or
+            # ``arith.sum`` for a sum, as DaCHS's ARR_SUM; an aggregate is no longer the table's main value)
             col = _describe_column(inner.this, sources)
             word = {exp.Avg: "stat.mean", exp.Min: "stat.min", exp.Max: "stat.max", exp.Stddev: "stat.stdev",
-                    exp.StddevSamp: "stat.stdev", exp.StddevPop: "stat.stdev"}.get(type(inner))
+                    exp.StddevSamp: "stat.stdev", exp.StddevPop: "stat.stdev", exp.Sum: "arith.sum"}.get(type(inner))
             if col is not None and word:
                 ucd = ";".join(w for w in col.ucd.split(";") if w.lower() != "meta.main") if col.ucd else ""
                 desc = dataclasses.replace(col, ucd=f"{ucd};{word}" if ucd else "",
-                                           description=f"{word[5:]} of {col.name}", utype="", xtype=None)
+                                           description=f"{word.split('.')[1]} of {col.name}", utype="", xtype=None)
             elif col is not None:
                 desc = dataclasses.replace(col, xtype=None)
         if delimited and name.lower() in delimited:
@@ -1340,8 +1414,9 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
 
     def duckdb(node) -> str:
         # types first: the division of two exact numbers is exact (integer) in ADQL as in SQL-92 (6.12),
-        # which sqlglot writes for DuckDB (whose ``/`` is a float division) only where it knows the types
-        return annotate_types(node, schema=schema, dialect=READ_DIALECT).sql(dialect="duckdb")
+        # which sqlglot writes for DuckDB (whose ``/`` is a float division) only where it knows the types;
+        # then the math functions behind their domain checks
+        return _guard_domains(annotate_types(node, schema=schema, dialect=READ_DIALECT)).sql(dialect="duckdb")
 
     try:
         _push_down(tree, sources)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from astrohub_archive.adql import Plan, Source
+from astrohub_archive.adql import DOMAIN_ERROR, Plan, Source
 from astrohub_archive.faults import LimitFault, ServiceFault, UsageFault
 from astrohub_archive.posjoin import candidate_pairs
 
@@ -38,6 +38,12 @@ OBSCORE_MAX_ROWS = 1_000_000
 #: range condition always gets an IEJoin and an equality a hash join; joins with neither still use a
 #: nested loop, the only choice.
 JOIN_PLANNING = {"nested_loop_join_threshold": 0, "merge_join_threshold": 0}
+
+#: DuckDB's arithmetic as PostgreSQL's (DaCHS's): a float division by zero, ``COT(0)`` and a square root or logarithm
+#: out of its domain are errors, not an infinity or a NaN in the answer (``ieee_floating_point_ops``, on by
+#: default, answered ``1.0/0`` with ``inf`` and ``SQRT(-1)`` with ``nan``). The translator checks the ADQL math
+#: functions' arguments first, to name the value (:func:`astrohub_archive.adql._guard_domains`).
+ARITHMETIC = {"ieee_floating_point_ops": False}
 
 
 @dataclass(frozen=True)
@@ -67,9 +73,9 @@ _MACROS = (
     # NULL when a coordinate is NULL (a point with a NULL in it is NULL): least() skips NULLs, so the
     # haversine alone gave 180 degrees
     "CREATE MACRO adql_dist(ra1, dec1, ra2, dec2) AS CASE WHEN ra1 IS NULL OR dec1 IS NULL OR ra2 IS NULL "
-    "OR dec2 IS NULL THEN NULL ELSE degrees(2 * asin(least(1.0, sqrt("
+    "OR dec2 IS NULL THEN NULL ELSE degrees(2 * asin(least(1.0, sqrt(greatest(0.0, "
     "pow(sin(radians(dec2 - dec1) / 2), 2) + cos(radians(dec1)) * cos(radians(dec2)) * "
-    "pow(sin(radians(ra2 - ra1) / 2), 2))))) END",
+    "pow(sin(radians(ra2 - ra1) / 2), 2)))))) END",
     "CREATE MACRO adql_in_box(ra, dec, cra, cdec, w, h) AS (dec BETWEEN cdec - h / 2 AND cdec + h / 2) "
     "AND abs(((ra - cra + 540) % 360) - 180) <= w / 2",
     # the area adql_in_box keeps: RA at most all 360 degrees, Dec clipped at the poles (no fold-over)
@@ -357,6 +363,9 @@ def arrow_to_table(arrow, columns: dict):
                 mc.meta["utype"] = desc.utype
             if desc.xtype:
                 mc.meta["xtype"] = desc.xtype
+            if desc.frame:  # its COOSYS or TIMESYS (ivoa.obscore's positions and times, as SIA declares them)
+                key, frame = desc.frame
+                mc.meta[key] = frame if isinstance(frame, str) else dict(frame)
         try:
             out.add_column(mc)
         except ValueError:  # a unit astropy cannot read: keep the column, drop the unit
@@ -458,7 +467,7 @@ class _Databases(threading.local):
             self.db = None
         db = duckdb.connect(":memory:", config={"threads": limits.threads, "memory_limit": limits.memory,
                                                 "autoinstall_known_extensions": False,
-                                                "autoload_known_extensions": False, **JOIN_PLANNING})
+                                                "autoload_known_extensions": False, **JOIN_PLANNING, **ARITHMETIC})
         for m in _MACROS:
             db.execute(m)
         db.create_function("adql_in_polygon", _in_polygon, ["DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN",
@@ -558,6 +567,8 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
             if timed_out.is_set():
                 raise LimitFault(limits.overrun()) from None
             text = str(exc).split("\n")[0]
+            if DOMAIN_ERROR in text:  # a math function's argument outside its domain: the translator's words
+                raise UsageFault(text.split(DOMAIN_ERROR, 1)[1]) from None
             if "division by zero" in text.lower() or re.search(r"value -?(inf|nan) can't be cast", text):
                 # MOD(5, 0) and 1/0 (an integer division, computed as a double then cast): DuckDB's words
                 # told the user to wrap it in TRY(...) or change a setting, neither of them ADQL
