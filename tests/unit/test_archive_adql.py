@@ -1022,7 +1022,8 @@ def test_a_region_given_in_another_coordinate_system_is_converted_to_icrs():
     """``CIRCLE('GALACTIC', l, b, r)`` was read as if l, b were ICRS RA and Dec (another part of the sky, with
     no word said); DaCHS converts it. A constant point, circle or polygon in GALACTIC, FK5 (J2000) or FK4
     (B1950) is converted to ICRS with astropy (exact for circles and polygons: a rotation); column positions
-    in another system, a BOX in one, and systems not converted (ECLIPTIC) are UsageFaults naming them."""
+    in another system (now converted, see the next test), a BOX in one, and systems not converted (ECLIPTIC) are
+    UsageFaults naming them."""
     from astropy.coordinates import SkyCoord
 
     stars = _stars(2000, seed=4)
@@ -1047,8 +1048,6 @@ def test_a_region_given_in_another_coordinate_system_is_converted_to_icrs():
            for poly in ("POLYGON('GALACTIC', 0, 60, 120, 60, 240, 60)", f"POLYGON('ICRS', {icrs})")]
     assert got[0]["id"].tolist() == got[1]["id"].tolist() and len(got[0]) > 10
     for adql, words in [
-        ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT('GALACTIC', ra, dec), CIRCLE(10, 20, 1))",
-         "POINT in GALACTIC: this service converts constant positions"),
         ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), BOX('GALACTIC', 10, 20, 1, 1))",
          "BOX in GALACTIC"),
         ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE('ECLIPTIC', 10, 20, 1))",
@@ -1110,3 +1109,42 @@ def test_a_math_function_outside_its_domain_is_an_error_naming_it_and_the_value(
     assert [t[c][0] for c in "abcde"] == [2.0, 2.0, pytest.approx(1.0), -8.0, 0.0] and t["g"][0] == 3
     t, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE mag > 0 AND SQRT(mag) > 0 ORDER BY id", up)
     assert t["id"].tolist() == [0, 1, 2]
+
+
+def test_a_column_point_in_another_coordinate_system_is_converted_to_icrs():
+    """``POINT('GALACTIC', l, b)`` of columns was refused ("converts constant positions ... not column values");
+    DaCHS converts it. A column point in GALACTIC, FK5 or FK4 is rotated to ICRS in the query (astropy's matrix):
+    the same stars as astropy's separations in a cone, coordinates equal to astropy's ICRS ones (GALACTIC and
+    FK5 to 1e-9 deg; FK4 within its 0.34 arcsec of E-terms, which a rotation leaves out), a positional join
+    through such a point finds each star's own row, and a NULL coordinate gives a NULL point."""
+    from astropy.coordinates import SkyCoord
+    from astropy.table import MaskedColumn, Table
+
+    stars = _stars(2000, seed=6)
+    icrs = SkyCoord(np.asarray(stars["ra"]), np.asarray(stars["dec"]), unit="deg")
+    gal, fk5, fk4 = icrs.galactic, icrs.transform_to("fk5"), icrs.transform_to("fk4")
+    mine = Table({"id": stars["id"], "ra": stars["ra"], "dec": stars["dec"],
+                  "l": MaskedColumn(gal.l.deg, mask=np.arange(2000) == 7), "b": gal.b.deg,
+                  "x5": fk5.ra.deg, "y5": fk5.dec.deg, "x4": fk4.ra.deg, "y4": fk4.dec.deg})
+    up = _upload(mine)
+    want = np.flatnonzero(icrs.separation(SkyCoord(150, 20, unit="deg")).deg <= 30).tolist()
+    assert 50 < len(want) < 2000
+    t, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT('GALACTIC', l, b), CIRCLE('ICRS', 150, 20, "
+                "30)) ORDER BY id", up)
+    assert t["id"].tolist() == want
+    t, _ = _run("SELECT id, COORD1(POINT('GALACTIC', l, b)) AS gra, COORD2(POINT('GALACTIC', l, b)) AS gdec, "
+                "COORD1(POINT('J2000', x5, y5)) AS ra5, COORD2(POINT('FK5', x5, y5)) AS dec5, "
+                "DISTANCE(POINT('B1950', x4, y4), POINT('ICRS', ra, dec)) AS d4, POINT('GALACTIC', l, b) AS p "
+                "FROM TAP_UPLOAD.mine ORDER BY id", up)
+    ok = np.arange(2000) != 7
+    for ra, dec in (("gra", "gdec"), ("ra5", "dec5")):
+        got = SkyCoord(np.asarray(t[ra])[ok], np.asarray(t[dec])[ok], unit="deg")
+        assert got.separation(icrs[ok]).deg.max() < 1e-9, ra
+    assert t["gra"].mask.tolist() == (~ok).tolist() and t["p"].mask[7].all() and t["p"].meta["xtype"] == "point"
+    assert np.asarray(t["d4"]).max() * 3600 < 0.35
+    # a positional join through a galactic point: each star meets itself (the range join; the kernel takes ICRS)
+    t, _ = _run("SELECT a.id AS a, b.id AS b FROM TAP_UPLOAD.mine AS a JOIN TAP_UPLOAD.mine AS b ON "
+                "1 = CONTAINS(POINT('GALACTIC', a.l, a.b), CIRCLE('ICRS', b.ra, b.dec, 1e-6)) ORDER BY a.id", up)
+    assert t["a"].tolist() == t["b"].tolist() == [i for i in range(2000) if i != 7]
+    with pytest.raises(UsageFault, match="BOX in GALACTIC"):
+        _run("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), BOX('GALACTIC', l, b, 1, 1))", up)

@@ -5,8 +5,8 @@ identifiers and string rules), refuses anything but one SELECT (with UNION/INTER
 every table against the service's :class:`~astrohub_archive.tapschema.TableSet` (and the request's
 uploads) and every column with sqlglot's qualifier, allows only the ADQL functions, rewrites the
 geometry (``POINT``, ``CIRCLE``, ``BOX``, ``POLYGON``, ``CONTAINS``, ``INTERSECTS``, ``DISTANCE``,
-``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (constant positions given in
-GALACTIC, FK5 or FK4 converted to ICRS with astropy), ``IN_UNIT`` into a column times its conversion factor,
+``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (positions given in GALACTIC, FK5
+or FK4 converted to ICRS: constants with astropy, column points by astropy's rotation matrix in the query), ``IN_UNIT`` into a column times its conversion factor,
 ``WITH`` queries into DuckDB's under names of their own, and RegTAP's text
 functions (:data:`UDFS`: ``ivo_hasword``, ``ivo_nocasematch``, ``ivo_hashlist_has``) into DuckDB's, and returns a
 :class:`Plan`: DuckDB SQL naming internal relations (``t0``, ``t1`` ...), and for each relation the
@@ -504,15 +504,42 @@ def _frame(node) -> str | None:
     return word
 
 
-def _to_icrs(node, frame: str, pairs: list[tuple]) -> list[tuple[float, float]]:
-    """Constant ``(lon, lat)`` expression pairs of a geometry in ``frame`` as ICRS (ra, dec) degrees; a
-    UsageFault where one is not a constant (a column's positions are not converted)."""
+@lru_cache(maxsize=8)
+def _rotation(frame: str) -> tuple[tuple[float, ...], ...]:
+    """The matrix taking a unit vector in ``frame`` (a key of :data:`_FRAMES`) to ICRS, from astropy's transform of
+    the frame's axes. GALACTIC and FK5 are rotations of ICRS in astropy too; FK4 is its rotation without the
+    E-terms of aberration (FK4NoETerms at B1950), which differ from astropy's FK4 by at most 0.34 arcsec."""
+    from astropy.coordinates import FK4NoETerms, SkyCoord
+
+    name, equinox = _FRAMES[frame]
+    frame_kw = {"frame": FK4NoETerms(equinox=equinox, obstime=equinox)} if name == "fk4" else {
+        "frame": name, **({"equinox": equinox} if equinox else {})}
+    axes = SkyCoord([0.0, 90.0, 0.0], [0.0, 0.0, 90.0], unit="deg", **frame_kw)  # the frame's x, y and z axes
+    xyz = axes.icrs.cartesian.xyz.value  # column k: axis k of the frame, in ICRS
+    return tuple(tuple(float(v) for v in row) for row in xyz)
+
+
+def _rotated(frame: str, x, y) -> tuple[exp.Expression, exp.Expression]:
+    """The ICRS (ra, dec) of the position (``x``, ``y``) in ``frame`` (expressions of columns), as the engine's
+    ``adql_rot_lon``/``adql_rot_lat`` macros compute it from :func:`_rotation`; NULL where ``x`` or ``y`` is."""
+    m = _rotation(frame)
+    ra = _f("adql_rot_lon", x.copy(), y.copy(), *[_num(v) for v in m[0] + m[1]])
+    dec = _f("adql_rot_lat", x.copy(), y.copy(), *[_num(v) for v in m[2]])
+    return ra, dec
+
+
+def _to_icrs(node, frame: str, pairs: list[tuple]) -> list[tuple]:
+    """``(lon, lat)`` expression pairs of a geometry in ``frame`` as ICRS: constants as (ra, dec) degrees, from
+    astropy's transform; others (columns, expressions of them) as the expressions of their rotation to ICRS
+    (:func:`_rotated`), which a BOX or a POLYGON does not take."""
     from astropy.coordinates import SkyCoord
 
     vals = [(_const(x), _const(y)) for x, y in pairs]
     if any(v is None for pair in vals for v in pair):
-        raise UsageFault(f"{_fname(node)} in {frame}: this service converts constant positions to ICRS, its tables' "
-                         "frame, not column values; give the position in ICRS")
+        if _fname(node) not in ("POINT", "CIRCLE"):
+            raise UsageFault(f"{_fname(node)} in {frame}: this service converts column positions to ICRS in POINT and "
+                             "CIRCLE only; give the region's vertices as numbers")
+        return [_rotated(frame, x, y) for x, y in pairs]
     name, equinox = _FRAMES[frame]
     kw = {"equinox": equinox} if equinox else {}
     lon, lat = zip(*vals)
@@ -543,6 +570,8 @@ def _shape(node) -> _Shape:
         raise UsageFault(f"BOX in {frame}: its sides follow that system's coordinates, not ICRS RA and Dec; give the "
                          "box in ICRS, or its corners as a POLYGON")
     (ra, dec), = _to_icrs(node, frame, [tuple(shape.args[:2])])
+    if isinstance(ra, exp.Expression):  # a column position, rotated to ICRS in the query
+        return _Shape(shape.kind, [ra, dec] + shape.args[2:])
     return _Shape(shape.kind, [_num(ra), _num(dec)] + shape.args[2:])
 
 
@@ -955,8 +984,9 @@ _NUMERIC = {"double", "float", "long", "int", "short", "unsignedByte"}
 
 
 def _point_of(node, aliases: dict[str, Source]) -> tuple[str, exp.Column, exp.Column] | None:
-    """``(alias, ra column, dec column)`` when ``node`` is ``POINT(x.c1, x.c2)`` of numeric columns of one alias."""
-    if _fname(node) != "POINT":
+    """``(alias, ra column, dec column)`` when ``node`` is ``POINT(x.c1, x.c2)`` of numeric columns of one alias (in
+    ICRS: a point in another system is rotated to ICRS in the query, which the crossmatch kernel does not take)."""
+    if _fname(node) != "POINT" or _frame(node) is not None:
         return None
     a = _args(node)
     if len(a) != 2 or not all(isinstance(c, exp.Column) for c in a):

@@ -91,6 +91,13 @@ _MACROS = (
     "ELSE struct_pack(adql_point := [adql_lon(x), y::DOUBLE]::DOUBLE[2]) END",
     "CREATE MACRO adql_circle(x, y, r) AS CASE WHEN x IS NULL OR y IS NULL OR r IS NULL THEN NULL "
     "ELSE struct_pack(adql_circle := [adql_lon(x), y::DOUBLE, r::DOUBLE]::DOUBLE[3]) END",
+    # the ICRS longitude and latitude of (lon, lat) in another frame: the unit vector rotated by the matrix whose
+    # rows are (a0 a1 a2), (b0 b1 b2), (c0 c1 c2) (astrohub_archive.adql._rotated); NULL where lon or lat is
+    "CREATE MACRO adql_rot_lon(lon, lat, a0, a1, a2, b0, b1, b2) AS adql_lon(degrees(atan2("
+    "b0 * cos(radians(lat)) * cos(radians(lon)) + b1 * cos(radians(lat)) * sin(radians(lon)) + b2 * sin(radians(lat)), "
+    "a0 * cos(radians(lat)) * cos(radians(lon)) + a1 * cos(radians(lat)) * sin(radians(lon)) + a2 * sin(radians(lat)))))",
+    "CREATE MACRO adql_rot_lat(lon, lat, c0, c1, c2) AS degrees(asin(greatest(-1.0, least(1.0, "
+    "c0 * cos(radians(lat)) * cos(radians(lon)) + c1 * cos(radians(lat)) * sin(radians(lon)) + c2 * sin(radians(lat))))))",
     "CREATE MACRO adql_polygon(v) AS struct_pack(adql_polygon := v::DOUBLE[])",
     "CREATE MACRO adql_box(x, y, w, h) AS CASE WHEN x IS NULL OR y IS NULL OR w IS NULL OR h IS NULL THEN NULL "
     "ELSE adql_polygon([adql_lon(x - w / 2), y - h / 2, adql_lon(x + w / 2), y - h / 2, adql_lon(x + w / 2), "
