@@ -461,6 +461,16 @@ CORPUS: list[tuple[str, str, dict]] = [
     ("stddev_unit", f"SELECT STDDEV(parallax) AS sd, AVG(parallax) AS m FROM {H} WHERE 1 = CONTAINS(POINT('ICRS', ra, "
                     "dec), CIRCLE('ICRS', 56.75, 24.12, 1))", {}),
     ("div_zero", f"SELECT TOP 3 HIP / 0 AS q FROM {H}", {}),
+    # session 13: domain errors (both refuse), SUM's unit, column points in another system (ra, dec read as l, b)
+    ("sqrt_negative", f"SELECT TOP 3 SQRT(Hpmag - 100) AS s FROM {H}", {}),
+    ("log10_zero", f"SELECT TOP 3 LOG10(Hpmag - Hpmag) AS s FROM {H}", {}),
+    ("div_zero_float", f"SELECT TOP 3 Hpmag / 0.0 AS q FROM {H}", {}),
+    ("sum_unit", f"SELECT SUM(parallax) AS s FROM {H} WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), "
+                 "CIRCLE('ICRS', 56.75, 24.12, 1))", {}),
+    ("point_galactic_columns", f"SELECT HIP FROM {H} WHERE 1 = CONTAINS(POINT('GALACTIC', ra, dec), "
+                               "CIRCLE('ICRS', 56.75, 24.12, 2))", {}),
+    ("point_fk4_columns", f"SELECT HIP FROM {H} WHERE 1 = CONTAINS(POINT('FK4', ra, dec), "
+                          "CIRCLE('ICRS', 56.75, 24.12, 1))", {}),
 ]
 
 #: The queries also asked for as RESPONSEFORMAT=json (both services write ``{"columns": [...], "data": [...]}``).

@@ -136,6 +136,14 @@ def write_rtree(conn: sqlite3.Connection, ids: np.ndarray, boxes: np.ndarray) ->
     )
 
 
+def _ensure_columns(conn: sqlite3.Connection) -> None:
+    """Add to ``obscore`` the columns of :data:`COLUMNS` an index written by older code lacks (NULL in its rows)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(obscore)")}
+    for name in COLUMNS:
+        if name not in have:
+            conn.execute(f"ALTER TABLE obscore ADD COLUMN {name}")
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
     for stmt in _SCHEMA:
         conn.execute(stmt)
@@ -286,6 +294,7 @@ def _update(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildR
         src.close()
         fast_pragmas(conn)
         spacetime.ensure(conn)  # an index written before the space-time R-tree existed
+        _ensure_columns(conn)  # or before a column of COLUMNS (o_ucd): NULL in its rows until a rebuild
         known = {p: (m, s) for p, m, s in conn.execute("SELECT path, mtime, size FROM files")}
         changed = [p for p, st in files.items() if p in known and tuple(known[p]) != st]
         added = [p for p in files if p not in known]

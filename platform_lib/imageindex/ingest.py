@@ -9,6 +9,7 @@ touches the database.
 from __future__ import annotations
 
 import math
+import re
 import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -20,7 +21,8 @@ import numpy as np
 from platform_lib.imageindex.footprint import footprint_from_pointing, footprint_from_wcs, hull_footprint, parse_angle
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings, months_to_days, select_mapping
 
-__all__ = ["FITS_SUFFIXES", "Skipped", "scan_files", "read_record", "read_records", "record_from_header", "COLUMNS"]
+__all__ = ["FITS_SUFFIXES", "Skipped", "scan_files", "read_record", "read_records", "record_from_header", "COLUMNS",
+           "observable_ucd"]
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz", ".fz")
 
@@ -28,7 +30,7 @@ FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz", ".f
 COLUMNS = (
     "obs_id", "obs_publisher_did", "obs_collection", "dataproduct_type", "calib_level", "target_name",
     "s_ra", "s_dec", "s_fov", "s_region", "s_resolution", "s_xel1", "s_xel2",
-    "t_min", "t_max", "t_exptime", "t_resolution", "em_min", "em_max", "em_res_power", "pol_states",
+    "t_min", "t_max", "t_exptime", "t_resolution", "em_min", "em_max", "em_res_power", "pol_states", "o_ucd",
     "facility_name", "instrument_name", "access_format", "access_estsize",
     "release_date", "owner", "owner_group", "file_path", "file_mtime", "file_size", "footprint_method", "mapping",
 )
@@ -119,6 +121,60 @@ def _pointing_angle(header, keys, *, hours: bool = False, sign_key: str | None =
     return None
 
 
+#: BUNIT words (lower case, spaces and ``_`` removed) of pixel values that count something: ADUs, detector counts,
+#: electrons, photons (ObsCore's ``o_ucd`` ``phot.count``; per second ``phot.count;arith.rate``).
+_COUNTS = {"adu", "adus", "count", "counts", "ct", "cts", "dn", "electron", "electrons", "e-", "e", "photon", "photons"}
+
+
+def observable_ucd(bunit) -> str | None:
+    """ObsCore's ``o_ucd`` (what an image's pixels measure) from its FITS ``BUNIT``; None when it says nothing
+    this function knows (no BUNIT: a photographic plate's densities, an uncalibrated frame).
+
+    Counts (``adu``, ``counts``, ``electrons``) are ``phot.count`` (per second ``phot.count;arith.rate``); a
+    spectral flux density (``Jy``, ``Jy/beam``, ``erg/s/cm2/Angstrom``, ``W m-2 Hz-1``) ``phot.flux.density``, per
+    solid angle (``MJy/sr``) ``phot.flux.density.sb``; magnitudes ``phot.mag`` (per square arcsecond
+    ``phot.mag.sb``), a colour excess (``mag E(B-V)``) ``phot.color.excess``; a brightness temperature (``K``)
+    ``phot.antennaTemp``.
+
+    >>> observable_ucd("ADU"), observable_ucd("JY/BEAM"), observable_ucd("mag E(B-V)"), observable_ucd(None)
+    ('phot.count', 'phot.flux.density', 'phot.color.excess', None)
+    """
+    import astropy.units as u
+
+    if not isinstance(bunit, str) or not bunit.strip():
+        return None
+    text = bunit.strip()
+    low = text.lower().replace(" ", "").replace("_", "")
+    if "e(b-v)" in low or low in ("ebv", "e(b-v)"):
+        return "phot.color.excess"
+    base, _, per = low.partition("/")
+    if base in _COUNTS:
+        return "phot.count;arith.rate" if per in ("s", "sec", "second") else ("phot.count" if not per else None)
+    if low.startswith("mag"):
+        return "phot.mag.sb" if "arcsec" in low or "sr" in per else "phot.mag"
+    beam = "/beam" in low  # Jy/beam: a flux density in each beam
+    bare = re.sub(r"/beam", "", text, flags=re.IGNORECASE)
+    unit = None
+    for candidate in (bare, bare.lower(), bare.lower().replace("jy", "Jy")):  # FITS headers write JY, MJY/SR
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # astropy's words on FITS style (several slashes)
+                unit = u.Unit(candidate, parse_strict="raise")
+            break
+        except (ValueError, TypeError):
+            continue
+    if unit is None:
+        return None
+    for target, ucd in ((u.Jy, "phot.flux.density"), (u.erg / u.s / u.cm**2 / u.AA, "phot.flux.density"),
+                        (u.Jy / u.sr, "phot.flux.density.sb"), (u.erg / u.s / u.cm**2 / u.AA / u.sr,
+                                                                 "phot.flux.density.sb")):
+        if unit.is_equivalent(target):
+            return ucd
+    if unit.is_equivalent(u.K) and not beam:
+        return "phot.antennaTemp"
+    return None
+
+
 def record_from_header(header, mappings: list[InstrumentMapping], others=()) -> tuple[dict, np.ndarray]:
     """One index record (ObsCore columns) and the footprint's xyz vertices from an image header.
 
@@ -152,6 +208,8 @@ def record_from_header(header, mappings: list[InstrumentMapping], others=()) -> 
     rec["mapping"] = mapping.name
     if rec["s_resolution"] is None and fp.pixel_scale_deg:
         rec["s_resolution"] = fp.pixel_scale_deg * 3600.0  # arcsec, as ObsCore
+    if rec["o_ucd"] is None:  # what the pixels measure, from BUNIT (a mapping may say it instead)
+        rec["o_ucd"] = observable_ucd(header.get("BUNIT"))
     rec["s_xel1"] = header.get("NAXIS1")
     rec["s_xel2"] = header.get("NAXIS2")
     lo, hi = mapping.band_range(header)

@@ -79,6 +79,16 @@ def test_pyvo_every_catalogue_is_a_table_with_metadata(tap):
     assert all(joined["n"] > 0)
     over = svc.run_sync("SELECT source_id FROM stars.stars", maxrec=5)
     assert len(over) == 5 and over.query_status == "OVERFLOW"
+    # ivoa.obscore through TAP declares its frames, as SIA does (it declared none); a math domain error is named
+    images = svc.run_sync("SELECT TOP 3 obs_id, s_ra, t_min FROM ivoa.obscore")
+    resource = images.votable.resources[0]
+    (coosys,), (timesys,) = resource.coordinate_systems, resource.time_systems
+    fields = {f.name: f for f in resource.tables[0].fields}
+    assert (fields["s_ra"].ref, coosys.system, fields["t_min"].ref) == (coosys.ID, "ICRS", timesys.ID)
+    from pyvo.dal import DALQueryError
+
+    with pytest.raises(DALQueryError, match=r"SQRT\(-1\): the square root of a negative number"):
+        svc.run_sync("SELECT SQRT(-1) AS x FROM stars.stars")
 
 
 def test_pyvo_upload_crossmatch_sync_and_async(tap):

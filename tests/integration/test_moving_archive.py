@@ -66,6 +66,14 @@ def test_images_of_a_body_as_json_and_votable(service):
     assert ucds["ra"] == "pos.eq.ra" and ucds["dec"] == "pos.eq.dec" and ucds["t_mid"] == "time.epoch"
     assert ucds["edge_sep"] == "pos.angDistance" and ucds["mag"] == "phot.mag;em.opt.V"
     assert str(table["t_min"].unit) == "d" and "footprint" in table["hit"].description
+    # hit is a VOTable boolean (it was a short of 0/1)
+    assert {f.name: f.datatype for f in votable.fields}["hit"] == "boolean" and table["hit"].tolist() == [True, True]
+    # the same search with Julian dates or MJDs (time_format): the same images
+    for fmt, start, stop in (("jd", "2453371.5", "2460676.5"), ("mjd", "53371", "60676")):
+        r = requests.get(service + "moving/images", params={**params, "start": start, "stop": stop, "time_format": fmt,
+                                                            "format": "json"}, timeout=60)
+        assert r.status_code == 200, r.text
+        assert [row[names.index("obs_id")] for row in r.json()["data"]] == ["ceres0", "ceres1"], fmt
 
 
 def test_names_as_typed_and_comets_from_the_comet_file(service):
@@ -121,7 +129,7 @@ def test_bodies_names_a_comet_in_the_field(service):
     ("images", {"body": "Ceres", "start": "1e20", "stop": "1e21"}, "cannot be converted to TDB"),  # was a 503
     ("bodies", {"ra": "0", "dec": "0", "radius": "1", "time": "-1e20"}, "cannot be converted to TDB"),
     ("images", {"body": "Ceres", "start": "2020-01-01"}, "stop is required"),
-    ("images", {"body": "Ceres", "start": "2459945.5", "stop": "2460310.5"}, "give 59945.00000"),  # was outside DE421
+    ("images", {"body": "Ceres", "start": "2459945.5", "stop": "2460310.5"}, "give 59945.00000, or add time_format=jd"),
     ("images", {"body": "Cerez", "start": "2020-01-01", "stop": "2021-01-01"}, "did you mean '1 Ceres (A801 AA)'"),
     ("images", {"body": "Titan", "start": "2020-01-01", "stop": "2021-01-01"}, "Saturn's moon Titan"),
     ("images", {"body": "moon", "start": "1900-01-01", "stop": "2050-01-01"}, "search at most ~"),  # was 16 s of work
@@ -130,6 +138,12 @@ def test_bodies_names_a_comet_in_the_field(service):
     ("bodies", {"obs_id": "ceres1", "ra": "10"}, "not both (got obs_id and ra)"),  # ra was ignored
     ("bodies", {"ra": "0", "dec": "95", "radius": "1", "time": "60000"}, "dec=95"),
     ("bodies", {"ra": "0", "dec": "0", "radius": "nan", "time": "60000"}, "radius"),
+    ("images", {"body": "Ceres", "start": "2459945.5", "stop": "2460310.5", "time_format": "julian"},
+     "time_format='julian' is not one of iso, mjd, jd"),
+    ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2460310.5", "time_format": "jd"},
+     "start='2020-01-01' is not a number; time_format=jd takes times as Julian dates"),
+    ("bodies", {"ra": "0", "dec": "0", "radius": "1", "time": "60000", "time_format": "iso"},
+     "time='60000' is a number, not an ISO 8601 time"),
 ])
 def test_bad_input_is_a_usage_fault(service, route, params, message):
     r = requests.get(service + f"moving/{route}", params=params, timeout=60)

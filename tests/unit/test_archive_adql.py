@@ -828,7 +828,8 @@ def test_avg_min_max_and_a_numeric_cast_of_a_column_keep_its_unit():
     """``AVG(vmag)``, ``MIN``, ``MAX`` and ``CAST(vmag AS INTEGER)`` are in the column's unit, and DaCHS
     declares them so (unit ``mag``, UCD ``phot.mag;em.opt.V;stat.mean``); ours declared no unit and no UCD,
     so TOPCAT and astropy lost the unit of every aggregate. An aggregate is no longer the main value
-    (``meta.main`` dropped); COUNT, SUM and a CAST to text stay undescribed."""
+    (``meta.main`` dropped); COUNT and a CAST to text stay undescribed. ``SUM(mag)`` had no unit either; it is in
+    the column's and keeps its UCD (``phot.mag``, without ``meta.main``), as DaCHS declares it."""
     from astropy.table import Table
 
     mine = Table({"id": np.array([1, 2, 3]), "mag": [1.0, 2.0, 4.0]})
@@ -837,9 +838,10 @@ def test_avg_min_max_and_a_numeric_cast_of_a_column_keep_its_unit():
     t, _ = _run("SELECT AVG(mag) AS a, MIN(m.mag) AS lo, MAX(mag), CAST(mag AS INTEGER) AS i, CAST(mag AS CHAR(4)) "
                 "AS c, COUNT(*) AS n, SUM(mag) AS s FROM TAP_UPLOAD.mine AS m GROUP BY mag ORDER BY mag",
                 _upload(mine))
-    assert [str(t[c].unit) if t[c].unit else None for c in t.colnames] == ["mag"] * 4 + [None] * 3
-    assert [t[c].meta.get("ucd") for c in ("a", "lo", "max", "i")] == [
-        "phot.mag;stat.mean", "phot.mag;stat.min", "phot.mag;stat.max", "phot.mag;meta.main"]
+    assert [str(t[c].unit) if t[c].unit else None for c in t.colnames] == ["mag"] * 4 + [None] * 2 + ["mag"]
+    assert [t[c].meta.get("ucd") for c in ("a", "lo", "max", "i", "s")] == [
+        "phot.mag;stat.mean", "phot.mag;stat.min", "phot.mag;stat.max", "phot.mag;meta.main", "phot.mag"]
+    assert t["s"].description == "sum of mag" and t["s"].tolist() == [1.0, 2.0, 4.0]
     assert t["a"].tolist() == [1.0, 2.0, 4.0] and t["i"].tolist() == [1, 2, 4]
 
 
@@ -1020,7 +1022,8 @@ def test_a_region_given_in_another_coordinate_system_is_converted_to_icrs():
     """``CIRCLE('GALACTIC', l, b, r)`` was read as if l, b were ICRS RA and Dec (another part of the sky, with
     no word said); DaCHS converts it. A constant point, circle or polygon in GALACTIC, FK5 (J2000) or FK4
     (B1950) is converted to ICRS with astropy (exact for circles and polygons: a rotation); column positions
-    in another system, a BOX in one, and systems not converted (ECLIPTIC) are UsageFaults naming them."""
+    in another system (now converted, see the next test), a BOX in one, and systems not converted (ECLIPTIC) are
+    UsageFaults naming them."""
     from astropy.coordinates import SkyCoord
 
     stars = _stars(2000, seed=4)
@@ -1045,8 +1048,6 @@ def test_a_region_given_in_another_coordinate_system_is_converted_to_icrs():
            for poly in ("POLYGON('GALACTIC', 0, 60, 120, 60, 240, 60)", f"POLYGON('ICRS', {icrs})")]
     assert got[0]["id"].tolist() == got[1]["id"].tolist() and len(got[0]) > 10
     for adql, words in [
-        ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT('GALACTIC', ra, dec), CIRCLE(10, 20, 1))",
-         "POINT in GALACTIC: this service converts constant positions"),
         ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), BOX('GALACTIC', 10, 20, 1, 1))",
          "BOX in GALACTIC"),
         ("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE('ECLIPTIC', 10, 20, 1))",
@@ -1084,3 +1085,104 @@ def test_a_selected_polygon_of_column_vertices_and_a_standard_deviation_keep_the
     s, _ = _run("SELECT STDDEV(ra) AS sd FROM TAP_UPLOAD.mine", _upload(mine))
     assert str(s["sd"].unit) == "deg" and s["sd"].meta["ucd"] == "pos.eq.ra;stat.stdev"
     assert s["sd"][0] == pytest.approx(np.std([359.5, 10.0], ddof=1))
+
+
+def test_a_math_function_outside_its_domain_is_an_error_naming_it_and_the_value():
+    """``SQRT(-1)`` answered NaN, ``LOG10(0)`` ``-inf``, ``LOG(-1)`` NaN, ``1.0/0`` ``inf`` (DuckDB's IEEE arithmetic),
+    rows a user could not tell from data; DaCHS (PostgreSQL) refuses each. Each is a UsageFault naming the
+    function and the value (a column's value too), or, for a division, saying it divides by zero; arguments inside
+    the domain answer as before."""
+    up = _upload(_stars(3))
+    for expr, words in [("SQRT(-1)", r"SQRT\(-1\): the square root of a negative number"),
+                        ("SQRT(mag - 100)", r"SQRT\(-8\d\.\d+\): the square root"),
+                        ("LOG10(0)", r"LOG10\(0\): the logarithm of zero"), ("LOG(-1)", r"LOG\(-1\): the logarithm"),
+                        ("ACOS(2)", r"ACOS\(2\): its argument must lie in \[-1, 1\]"),
+                        ("POWER(0, -1)", r"POWER\(0, -1\): zero to a negative power"),
+                        ("POWER(-8, 0.5)", r"POWER\(-8, 0.5\)"), ("EXP(1000)", r"EXP\(1000\): the value overflows"),
+                        ("COT(0)", r"COT\(0\)"), ("1.0/0", "divides by zero"), ("mag / 0.0", "divides by zero")]:
+        for where in (f"SELECT {expr} AS v FROM TAP_UPLOAD.mine", f"SELECT id FROM TAP_UPLOAD.mine WHERE {expr} > 0"):
+            with pytest.raises(UsageFault, match=words) as info:
+                _run(where, up)
+            assert "adql_domain" not in str(info.value) and "Error:" not in str(info.value), where
+    t, _ = _run("SELECT SQRT(4) AS a, LOG10(100) AS b, LOG(EXP(1)) AS c, POWER(-2, 3) AS d, ACOS(1) AS e, "
+                "SQRT(mag) AS f, 7 / 2 AS g FROM TAP_UPLOAD.mine WHERE id = 0", up)
+    assert [t[c][0] for c in "abcde"] == [2.0, 2.0, pytest.approx(1.0), -8.0, 0.0] and t["g"][0] == 3
+    t, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE mag > 0 AND SQRT(mag) > 0 ORDER BY id", up)
+    assert t["id"].tolist() == [0, 1, 2]
+
+
+def test_a_column_point_in_another_coordinate_system_is_converted_to_icrs():
+    """``POINT('GALACTIC', l, b)`` of columns was refused ("converts constant positions ... not column values");
+    DaCHS converts it. A column point in GALACTIC, FK5 or FK4 is rotated to ICRS in the query (astropy's matrix):
+    the same stars as astropy's separations in a cone, coordinates equal to astropy's ICRS ones (GALACTIC and
+    FK5 to 1e-9 deg; FK4 within its 0.34 arcsec of E-terms, which a rotation leaves out), a positional join
+    through such a point finds each star's own row, and a NULL coordinate gives a NULL point."""
+    from astropy.coordinates import SkyCoord
+    from astropy.table import MaskedColumn, Table
+
+    stars = _stars(2000, seed=6)
+    icrs = SkyCoord(np.asarray(stars["ra"]), np.asarray(stars["dec"]), unit="deg")
+    gal, fk5, fk4 = icrs.galactic, icrs.transform_to("fk5"), icrs.transform_to("fk4")
+    mine = Table({"id": stars["id"], "ra": stars["ra"], "dec": stars["dec"],
+                  "l": MaskedColumn(gal.l.deg, mask=np.arange(2000) == 7), "b": gal.b.deg,
+                  "x5": fk5.ra.deg, "y5": fk5.dec.deg, "x4": fk4.ra.deg, "y4": fk4.dec.deg})
+    up = _upload(mine)
+    want = np.flatnonzero(icrs.separation(SkyCoord(150, 20, unit="deg")).deg <= 30).tolist()
+    assert 50 < len(want) < 2000
+    t, _ = _run("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT('GALACTIC', l, b), CIRCLE('ICRS', 150, 20, "
+                "30)) ORDER BY id", up)
+    assert t["id"].tolist() == want
+    t, _ = _run("SELECT id, COORD1(POINT('GALACTIC', l, b)) AS gra, COORD2(POINT('GALACTIC', l, b)) AS gdec, "
+                "COORD1(POINT('J2000', x5, y5)) AS ra5, COORD2(POINT('FK5', x5, y5)) AS dec5, "
+                "DISTANCE(POINT('B1950', x4, y4), POINT('ICRS', ra, dec)) AS d4, POINT('GALACTIC', l, b) AS p "
+                "FROM TAP_UPLOAD.mine ORDER BY id", up)
+    ok = np.arange(2000) != 7
+    for ra, dec in (("gra", "gdec"), ("ra5", "dec5")):
+        got = SkyCoord(np.asarray(t[ra])[ok], np.asarray(t[dec])[ok], unit="deg")
+        assert got.separation(icrs[ok]).deg.max() < 1e-9, ra
+    assert t["gra"].mask.tolist() == (~ok).tolist() and t["p"].mask[7].all() and t["p"].meta["xtype"] == "point"
+    assert np.asarray(t["d4"]).max() * 3600 < 0.35
+    # a positional join through a galactic point: each star meets itself (the range join; the kernel takes ICRS)
+    t, _ = _run("SELECT a.id AS a, b.id AS b FROM TAP_UPLOAD.mine AS a JOIN TAP_UPLOAD.mine AS b ON "
+                "1 = CONTAINS(POINT('GALACTIC', a.l, a.b), CIRCLE('ICRS', b.ra, b.dec, 1e-6)) ORDER BY a.id", up)
+    assert t["a"].tolist() == t["b"].tolist() == [i for i in range(2000) if i != 7]
+    with pytest.raises(UsageFault, match="BOX in GALACTIC"):
+        _run("SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), BOX('GALACTIC', l, b, 1, 1))", up)
+
+
+def test_a_small_polygon_sends_only_the_rows_near_it_to_the_inside_test():
+    """A point-in-polygon query filtered by the declination band of the polygon's cap before its (Python, per row)
+    inside test, and that cap, a linear programme's, leans to a corner of the unit cube: a 1-degree triangle at
+    (10, 20) got a cap of 34 degrees, so the test saw every row from Dec 1 to 70 all round the sky (some 38% of it).
+    The pre-filter is the band and RA range of the tighter cap about the vertices' mean now: the test sees the rows
+    of a box round the triangle, and the answer is the same."""
+    import duckdb
+    import pyarrow as pa
+
+    from astrohub_archive.engine import _MACROS, _in_polygon
+
+    rng = np.random.default_rng(7)
+    n = 200_000
+    rows = pa.table({"id": np.arange(n), "ra": rng.uniform(0, 360, n),
+                     "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n)))})
+    adql = "SELECT id FROM TAP_UPLOAD.mine WHERE 1 = CONTAINS(POINT(ra, dec), POLYGON(10, 20, 11, 20, 11, 21)) ORDER BY id"
+    descs = _upload(_stars(3))[0]  # columns id, ra, dec (and mag)
+    plan = translate(adql, TABLES, descs)
+    seen = []
+
+    def counted(ra, dec, spec):
+        seen.append(len(ra))
+        return _in_polygon(ra, dec, spec)
+
+    con = duckdb.connect()
+    for m in _MACROS:
+        con.execute(m)
+    con.create_function("adql_in_polygon", counted, ["DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN", type="arrow",
+                        null_handling="special", side_effects=False)
+    con.register(next(iter(plan.sources)), rows)
+    got = [r[0] for r in con.sql(plan.sql).fetchall()]
+    ra, dec = rows["ra"].to_numpy(), rows["dec"].to_numpy()
+    inside = (dec >= 20) & (ra <= 11) & (ra >= 10) & (dec <= 21)  # a superset of the triangle, for the size
+    assert 0 < len(got) <= inside.sum() and sum(seen) < 20 * inside.sum(), (len(got), sum(seen))
+    t, _ = _run(adql, (descs, {"mine": rows}))  # the engine's answer: the same rows
+    assert t["id"].tolist() == got

@@ -207,21 +207,30 @@ def _record():
     return rec
 
 
-@pytest.mark.parametrize("writer", ["lean", "astropy"])
+@pytest.mark.parametrize("writer", ["lean", "astropy", "tap"])
 def test_sia_answers_declare_icrs_and_utc_mjd_frames_and_obscore_xtypes(writer):
     """VOTable 1.4 and ObsCore 1.1: s_ra/s_dec/s_region point at a COOSYS (ICRS), t_min/t_max at a TIMESYS
     (MJD, UTC); s_region is an ``adql:REGION``, obs_release_date a ``timestamp``. Before, neither frame was
-    declared and neither xtype written, in either writer."""
+    declared and neither xtype written, in either writer. ``tap``: ``ivoa.obscore`` read through TAP (the rows
+    through DuckDB, described by the TAP table's columns, as :func:`astrohub_archive.engine.run_plan` does) had
+    no COOSYS and no TIMESYS while SIA's answer had them."""
     import warnings
 
     from astropy.io.votable import parse
 
+    from astrohub_archive.adql import translate
+    from astrohub_archive.engine import arrow_to_table, table_to_arrow
     from astrohub_archive.responses import obscore_table, obscore_votable
+    from astrohub_archive.tapschema import table_set
 
     if writer == "lean":
         doc = obscore_votable([_record()], "http://x/download/")
-    else:
+    elif writer == "astropy":
         doc = writers.render_table(obscore_table([_record()], "http://x/download/"), "votable")
+    else:
+        plan = translate("SELECT * FROM ivoa.obscore", table_set(None, None))
+        rows = table_to_arrow(obscore_table([_record()], "http://x/download/"))
+        doc = writers.render_table(arrow_to_table(rows, plan.columns), "votable")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # W54 and friends: the document is a clean VOTable 1.4
         vot = parse(io.BytesIO(doc))

@@ -177,3 +177,34 @@ def test_an_update_killed_before_the_rename_leaves_its_temp_file_only_until_the_
     update_index(path, data, workers=1)
     assert list(tmp_path.glob(".index.sqlite.*.tmp")) == []
     assert ids(ImageIndex(path)) == {"img_0", "img_1"}
+
+
+def test_o_ucd_comes_from_bunit_on_real_images_and_an_older_index_gains_the_column(tmp_path):
+    """ObsCore's ``o_ucd`` (what the pixels measure) was NULL for every image. It comes from BUNIT now: of the
+    sample data's real images, the Apogee frame (``adu``) is ``phot.count``, the MAGPIS Effelsberg map
+    (``JY/BEAM``) ``phot.flux.density``, the IRSA dust map (``mag E(B-V)``) ``phot.color.excess``; an image with
+    no BUNIT has none. An index written before the column existed is updated in place: the column is added
+    (NULL in its old rows) and the new files get their o_ucd."""
+    import shutil
+    import sqlite3
+
+    from astrohub_archive.responses import obscore_table
+    from platform_lib.sampledata._sources import packaged_images
+
+    data, index_path = image_tree(tmp_path, 1)  # img_0: no BUNIT
+    build_index(index_path, data, workers=1)
+    with sqlite3.connect(index_path) as conn:  # as written by the code before o_ucd
+        conn.execute("ALTER TABLE obscore DROP COLUMN o_ucd")
+    conn.close()
+    real = {img.name: path for img, path in packaged_images()[0]}
+    wanted = {"sa110_apogee": "phot.count", "g10.5_magpis_effelsberg": "phot.flux.density",
+              "m51_irsa_dust": "phot.color.excess"}
+    for name in wanted:
+        shutil.copy(real[name], data / f"{name}.fits")
+    report = update_index(index_path, data, workers=1)
+    assert report.added == 3 and not report.skipped, report.skipped
+    records, _ = ImageIndex(index_path).query(ImageQuery(), ADMIN)
+    got = {r["obs_id"]: r["o_ucd"] for r in records}
+    assert got == {**wanted, "img_0": None}
+    table = obscore_table(records, "http://x/")  # the SIA/TAP answer: masked where unknown
+    assert dict(zip(table["obs_id"], table["o_ucd"].tolist())) == {**wanted, "img_0": None}

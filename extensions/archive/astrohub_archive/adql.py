@@ -5,8 +5,8 @@ identifiers and string rules), refuses anything but one SELECT (with UNION/INTER
 every table against the service's :class:`~astrohub_archive.tapschema.TableSet` (and the request's
 uploads) and every column with sqlglot's qualifier, allows only the ADQL functions, rewrites the
 geometry (``POINT``, ``CIRCLE``, ``BOX``, ``POLYGON``, ``CONTAINS``, ``INTERSECTS``, ``DISTANCE``,
-``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (constant positions given in
-GALACTIC, FK5 or FK4 converted to ICRS with astropy), ``IN_UNIT`` into a column times its conversion factor,
+``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (positions given in GALACTIC, FK5
+or FK4 converted to ICRS: constants with astropy, column points by astropy's rotation matrix in the query), ``IN_UNIT`` into a column times its conversion factor,
 ``WITH`` queries into DuckDB's under names of their own, and RegTAP's text
 functions (:data:`UDFS`: ``ivo_hasword``, ``ivo_nocasematch``, ``ivo_hashlist_has``) into DuckDB's, and returns a
 :class:`Plan`: DuckDB SQL naming internal relations (``t0``, ``t1`` ...), and for each relation the
@@ -504,15 +504,42 @@ def _frame(node) -> str | None:
     return word
 
 
-def _to_icrs(node, frame: str, pairs: list[tuple]) -> list[tuple[float, float]]:
-    """Constant ``(lon, lat)`` expression pairs of a geometry in ``frame`` as ICRS (ra, dec) degrees; a
-    UsageFault where one is not a constant (a column's positions are not converted)."""
+@lru_cache(maxsize=8)
+def _rotation(frame: str) -> tuple[tuple[float, ...], ...]:
+    """The matrix taking a unit vector in ``frame`` (a key of :data:`_FRAMES`) to ICRS, from astropy's transform of
+    the frame's axes. GALACTIC and FK5 are rotations of ICRS in astropy too; FK4 is its rotation without the
+    E-terms of aberration (FK4NoETerms at B1950), which differ from astropy's FK4 by at most 0.34 arcsec."""
+    from astropy.coordinates import FK4NoETerms, SkyCoord
+
+    name, equinox = _FRAMES[frame]
+    frame_kw = {"frame": FK4NoETerms(equinox=equinox, obstime=equinox)} if name == "fk4" else {
+        "frame": name, **({"equinox": equinox} if equinox else {})}
+    axes = SkyCoord([0.0, 90.0, 0.0], [0.0, 0.0, 90.0], unit="deg", **frame_kw)  # the frame's x, y and z axes
+    xyz = axes.icrs.cartesian.xyz.value  # column k: axis k of the frame, in ICRS
+    return tuple(tuple(float(v) for v in row) for row in xyz)
+
+
+def _rotated(frame: str, x, y) -> tuple[exp.Expression, exp.Expression]:
+    """The ICRS (ra, dec) of the position (``x``, ``y``) in ``frame`` (expressions of columns), as the engine's
+    ``adql_rot_lon``/``adql_rot_lat`` macros compute it from :func:`_rotation`; NULL where ``x`` or ``y`` is."""
+    m = _rotation(frame)
+    ra = _f("adql_rot_lon", x.copy(), y.copy(), *[_num(v) for v in m[0] + m[1]])
+    dec = _f("adql_rot_lat", x.copy(), y.copy(), *[_num(v) for v in m[2]])
+    return ra, dec
+
+
+def _to_icrs(node, frame: str, pairs: list[tuple]) -> list[tuple]:
+    """``(lon, lat)`` expression pairs of a geometry in ``frame`` as ICRS: constants as (ra, dec) degrees, from
+    astropy's transform; others (columns, expressions of them) as the expressions of their rotation to ICRS
+    (:func:`_rotated`), which a BOX or a POLYGON does not take."""
     from astropy.coordinates import SkyCoord
 
     vals = [(_const(x), _const(y)) for x, y in pairs]
     if any(v is None for pair in vals for v in pair):
-        raise UsageFault(f"{_fname(node)} in {frame}: this service converts constant positions to ICRS, its tables' "
-                         "frame, not column values; give the position in ICRS")
+        if _fname(node) not in ("POINT", "CIRCLE"):
+            raise UsageFault(f"{_fname(node)} in {frame}: this service converts column positions to ICRS in POINT and "
+                             "CIRCLE only; give the region's vertices as numbers")
+        return [_rotated(frame, x, y) for x, y in pairs]
     name, equinox = _FRAMES[frame]
     kw = {"equinox": equinox} if equinox else {}
     lon, lat = zip(*vals)
@@ -543,6 +570,8 @@ def _shape(node) -> _Shape:
         raise UsageFault(f"BOX in {frame}: its sides follow that system's coordinates, not ICRS RA and Dec; give the "
                          "box in ICRS, or its corners as a POLYGON")
     (ra, dec), = _to_icrs(node, frame, [tuple(shape.args[:2])])
+    if isinstance(ra, exp.Expression):  # a column position, rotated to ICRS in the query
+        return _Shape(shape.kind, [ra, dec] + shape.args[2:])
     return _Shape(shape.kind, [_num(ra), _num(dec)] + shape.args[2:])
 
 
@@ -639,12 +668,8 @@ def _contains(a: _Shape, b: _Shape) -> exp.Expression:
             cx, cy, w, h = b.args
             return _f("adql_in_box", x.copy(), y.copy(), cx.copy(), cy.copy(), w.copy(), h.copy())
         if b.kind == "polygon":
-            # Edges are great circles, which bulge poleward of their vertices: bound Dec by the cap holding them.
-            poly = _sky_polygon(tuple(b.args))
-            cdec = math.degrees(math.asin(max(-1.0, min(1.0, float(poly.centre[2])))))
-            lo, hi = max(-90.0, cdec - poly.radius_deg), min(90.0, cdec + poly.radius_deg)
-            return exp.and_(exp.Between(this=y.copy(), low=_num(lo - 1e-9), high=_num(hi + 1e-9)),
-                            _f("adql_in_polygon", x.copy(), y.copy(), _polygon_spec(b.args)))
+            return _cap_filter(x, y, _sky_polygon(tuple(b.args)), 0.0,
+                               _f("adql_in_polygon", x.copy(), y.copy(), _polygon_spec(b.args)))
         raise UsageFault("CONTAINS(POINT, POINT) is not defined; use DISTANCE(...) = 0")
     if a.kind == "circle" and b.kind == "circle":
         x, y, r = a.args
@@ -659,6 +684,41 @@ def _contains(a: _Shape, b: _Shape) -> exp.Expression:
                          f"rows inside a {a.kind}, write CONTAINS(POINT(ra, dec), {a.kind.upper()}(...)) = 1")
     raise UsageFault(f"CONTAINS({a.kind.upper()}, {b.kind.upper()}) is not supported; the first argument must be "
                      "a POINT (or a CIRCLE inside a CIRCLE, a BOX or a POLYGON)")
+
+
+def _cap_filter(x, y, poly, pad: float, test: exp.Expression) -> exp.Expression:
+    """``test`` (a Python UDF on the polygon ``poly``) behind cheap conditions every point (``x``, ``y``) within ``pad``
+    degrees of the polygon meets: the declination band (an AND term, which DuckDB may push into a Parquet scan) and,
+    where the band clears both poles, the RA range (``CASE WHEN NOT <in it> THEN FALSE ELSE test END``, so that
+    DuckDB, which orders AND terms by its own cost guess and took the UDF first, runs it on those rows only;
+    NULL where a coordinate is NULL, as the test is) of a cap
+    holding the vertices, widened by ``pad`` (edges are great circles, which bulge poleward of their vertices, but
+    stay inside a cap under a hemisphere). The cap is the tighter of the polygon's own (a linear programme's, which
+    leans towards a corner of the unit cube: 34 degrees for a 1-degree triangle) and the one about the vertices'
+    mean. Before, the band of the polygon's cap alone: a 1-degree polygon at Dec 20 sent the inside test every
+    row from Dec 1 to 70, all round the sky."""
+    import numpy as np
+
+    centre, radius = np.asarray(poly.centre, float), float(poly.radius_deg)
+    mean = poly.vertices.sum(axis=0)
+    if np.linalg.norm(mean) > 0:
+        mean = mean / np.linalg.norm(mean)
+        around = float(np.degrees(np.arccos(np.clip((poly.vertices @ mean).min(), -1.0, 1.0))))
+        if around < min(radius, 89.0):
+            centre, radius = mean, around
+    cx, cy, cz = (float(v) for v in centre)
+    cdec = math.degrees(math.asin(max(-1.0, min(1.0, cz))))
+    r = radius + pad
+    lo, hi = max(-90.0, cdec - r), min(90.0, cdec + r)
+    band = exp.Between(this=y.copy(), low=_num(lo - 1e-9), high=_num(hi + 1e-9))
+    if -90.0 < cdec - r and cdec + r < 90.0 and r < 90.0:
+        # the cap's widest RA offset from its centre: asin(sin r / cos dec0), reached off the centre's parallel
+        half = math.degrees(math.asin(min(1.0, math.sin(math.radians(r)) / math.cos(math.radians(cdec)))))
+        ra0 = math.degrees(math.atan2(cy, cx)) % 360
+        off = exp.Sub(this=_f("adql_lon", exp.Sub(this=x.copy(), expression=_num(ra0 - 180))), expression=_num(180.0))
+        near = exp.LTE(this=exp.Abs(this=off), expression=_num(half + 1e-9))  # |RA - ra0| wrapped to [-180, 180)
+        test = exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Paren(this=near)), true=exp.false())], default=test)
+    return exp.and_(band, test)
 
 
 def _circle_box(c: _Shape, b: _Shape, udf: str) -> exp.Expression:
@@ -677,16 +737,14 @@ def _circle_box(c: _Shape, b: _Shape, udf: str) -> exp.Expression:
 
 def _circle_polygon(c: _Shape, p: _Shape, udf: str) -> exp.Expression:
     """A circle inside (``adql_circle_in_polygon``) or meeting (``adql_circle_meets_polygon``) a constant
-    polygon, behind the declination band of the cap holding the polygon, widened by a constant radius."""
+    polygon, behind the declination band and RA range of the cap holding the polygon (:func:`_cap_filter`), widened
+    by a constant radius."""
     x, y, r = c.args
-    poly = _sky_polygon(tuple(p.args))
-    cdec = math.degrees(math.asin(max(-1.0, min(1.0, float(poly.centre[2])))))
     test = _f(udf, x.copy(), y.copy(), r.copy(), _polygon_spec(p.args))
     pad = _const(r) if udf == "adql_circle_meets_polygon" else 0.0
     if pad is None:
         return test
-    lo, hi = max(-90.0, cdec - poly.radius_deg - pad), min(90.0, cdec + poly.radius_deg + pad)
-    return exp.and_(exp.Between(this=y.copy(), low=_num(lo - 1e-9), high=_num(hi + 1e-9)), test)
+    return _cap_filter(x, y, _sky_polygon(tuple(p.args)), pad, test)
 
 
 def _intersects(a: _Shape, b: _Shape) -> exp.Expression:
@@ -955,8 +1013,9 @@ _NUMERIC = {"double", "float", "long", "int", "short", "unsignedByte"}
 
 
 def _point_of(node, aliases: dict[str, Source]) -> tuple[str, exp.Column, exp.Column] | None:
-    """``(alias, ra column, dec column)`` when ``node`` is ``POINT(x.c1, x.c2)`` of numeric columns of one alias."""
-    if _fname(node) != "POINT":
+    """``(alias, ra column, dec column)`` when ``node`` is ``POINT(x.c1, x.c2)`` of numeric columns of one alias (in
+    ICRS: a point in another system is rotated to ICRS in the query, which the crossmatch kernel does not take)."""
+    if _fname(node) != "POINT" or _frame(node) is not None:
         return None
     a = _args(node)
     if len(a) != 2 or not all(isinstance(c, exp.Column) for c in a):
@@ -1106,6 +1165,80 @@ def _rewrite_geometry(tree):
         return node
 
     return tree.transform(fix, copy=False)
+
+
+#: The start of the message of a numeric domain error raised in DuckDB by :func:`_guard_domains`' ``error(...)``;
+#: the engine answers what follows it as the query's UsageFault.
+DOMAIN_ERROR = "adql_domain: "
+
+#: ``EXP(x)`` of an ``x`` above this (ln of the largest double) overflows to infinity.
+_EXP_MAX = math.log(1.7976931348623157e308)
+
+
+def _text(*parts) -> exp.Expression:
+    """``parts`` (strings, or expressions written as their DuckDB text) concatenated into one string."""
+    out = None
+    for p in parts:
+        e = exp.Literal.string(p) if isinstance(p, str) else exp.cast(p.copy(), to=exp.DataType.build("VARCHAR"))
+        out = e if out is None else exp.DPipe(this=out, expression=e)
+    return out
+
+
+def _domain_guard(node) -> exp.Expression | None:
+    """``node`` (an ADQL math function) behind a check of its arguments, when it has a domain: ``CASE WHEN <outside
+    it> THEN error('SQRT(-1.0): ...') ELSE node END``, so that ``SQRT(-1)``, ``LOG(0)``, ``ACOS(2)``, ``POWER(0,
+    -1)``, ``COT(0)`` and ``EXP(1000)`` are a query error naming the function and the value, as in PostgreSQL (DaCHS), not a
+    NaN, an infinity or a NULL in the answer. None for any other node."""
+    zero = exp.Literal.number(0)
+    if isinstance(node, exp.Sqrt):
+        x, name, bad = node.this, "SQRT", exp.LT(this=node.this.copy(), expression=zero)
+        why = "the square root of a negative number is not a real number; exclude those rows, e.g. WHERE x >= 0"
+        args = [x]
+    elif isinstance(node, (exp.Ln, exp.Log)):
+        x = node.this if isinstance(node, exp.Ln) or node.expression is None else node.expression
+        base = node.this if isinstance(node, exp.Log) and node.expression is not None else None
+        name = "LOG" if base is None else ("LOG10" if _const(base) == 10.0 else "LOG")
+        bad = exp.LTE(this=x.copy(), expression=zero)
+        why = "the logarithm of zero or of a negative number is not defined; exclude those rows, e.g. WHERE x > 0"
+        args = [x]
+    elif isinstance(node, (exp.Asin, exp.Acos)):
+        x, name = node.this, "ASIN" if isinstance(node, exp.Asin) else "ACOS"
+        bad = exp.GT(this=exp.Abs(this=x.copy()), expression=exp.Literal.number(1))
+        why = "its argument must lie in [-1, 1]"
+        args = [x]
+    elif isinstance(node, exp.Pow):
+        x, y, name = node.this, node.expression, "POWER"
+        bad = exp.or_(exp.and_(exp.EQ(this=x.copy(), expression=zero), exp.LT(this=y.copy(), expression=zero)),
+                      exp.and_(exp.LT(this=x.copy(), expression=zero),
+                               exp.NEQ(this=y.copy(), expression=exp.Floor(this=y.copy()))))
+        why = "zero to a negative power, or a negative number to a fractional power, is not a real number"
+        args = [x, y]
+    elif isinstance(node, exp.Cot):
+        x, name = node.this, "COT"
+        bad = exp.EQ(this=x.copy(), expression=zero)
+        why = "the cotangent of 0 is infinite"
+        args = [x]
+    elif isinstance(node, exp.Exp):
+        x, name = node.this, "EXP"
+        bad = exp.GT(this=x.copy(), expression=_num(_EXP_MAX))
+        why = f"the value overflows a double (EXP takes at most {_EXP_MAX:.4f})"
+        args = [x]
+    else:
+        return None
+    parts: list = [DOMAIN_ERROR + name + "("]
+    for i, a in enumerate(args):
+        parts += ([", "] if i else []) + [a]
+    message = _text(*parts, f"): {why}")
+    return exp.Case(ifs=[exp.If(this=bad, true=exp.Anonymous(this="error", expressions=[message]))], default=node)
+
+
+def _guard_domains(tree):
+    """Every ADQL math function with a domain in ``tree`` behind its check (:func:`_domain_guard`)."""
+    def fix(node):
+        guarded = _domain_guard(node)
+        return node if guarded is None else guarded
+
+    return tree.transform(fix, copy=True)
 
 
 def _unit_factor(col: exp.Column, desc: ColumnDesc | None, unit: str) -> tuple[float, str]:
@@ -1278,20 +1411,20 @@ def _output_columns(tree, sources: dict[str, Source], delimited: dict[str, str] 
             desc = COORD_COLUMN
         elif isinstance(inner, exp.Count):
             desc = ColumnDesc("count", "long", ucd="meta.number", description="Number of rows (ADQL COUNT)")
-        elif (isinstance(inner, (exp.Avg, exp.Min, exp.Max, exp.Stddev, exp.StddevSamp, exp.StddevPop, exp.Cast,
-                                 *_SAME_UNIT))
+        elif (isinstance(inner, (exp.Avg, exp.Min, exp.Max, exp.Sum, exp.Stddev, exp.StddevSamp, exp.StddevPop,
+                                 exp.Cast, *_SAME_UNIT))
               and isinstance(inner.this, exp.Column)
               and (not isinstance(inner, exp.Cast) or inner.to.this in exp.DataType.NUMERIC_TYPES)):
-            # AVG/MIN/MAX of a column, its CAST to a number, and ROUND, TRUNCATE, ABS, FLOOR, CEILING of it and
-            # its negation are in the column's unit, as DaCHS declares them (the UCD says which statistic; an
-            # aggregate is no longer the table's main value)
+            # AVG/MIN/MAX/SUM of a column, its CAST to a number, and ROUND, TRUNCATE, ABS, FLOOR, CEILING of it and
+            # its negation are in the column's unit, as DaCHS declares them (the UCD says which statistic; a sum
+            # keeps the column's, as DaCHS's does; an aggregate is no longer the table's main value)
             col = _describe_column(inner.this, sources)
             word = {exp.Avg: "stat.mean", exp.Min: "stat.min", exp.Max: "stat.max", exp.Stddev: "stat.stdev",
-                    exp.StddevSamp: "stat.stdev", exp.StddevPop: "stat.stdev"}.get(type(inner))
-            if col is not None and word:
+                    exp.StddevSamp: "stat.stdev", exp.StddevPop: "stat.stdev", exp.Sum: ""}.get(type(inner))
+            if col is not None and word is not None:
                 ucd = ";".join(w for w in col.ucd.split(";") if w.lower() != "meta.main") if col.ucd else ""
-                desc = dataclasses.replace(col, ucd=f"{ucd};{word}" if ucd else "",
-                                           description=f"{word[5:]} of {col.name}", utype="", xtype=None)
+                desc = dataclasses.replace(col, ucd=f"{ucd};{word}" if ucd and word else ucd,
+                                           description=f"{word[5:] or 'sum'} of {col.name}", utype="", xtype=None)
             elif col is not None:
                 desc = dataclasses.replace(col, xtype=None)
         if delimited and name.lower() in delimited:
@@ -1340,8 +1473,9 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
 
     def duckdb(node) -> str:
         # types first: the division of two exact numbers is exact (integer) in ADQL as in SQL-92 (6.12),
-        # which sqlglot writes for DuckDB (whose ``/`` is a float division) only where it knows the types
-        return annotate_types(node, schema=schema, dialect=READ_DIALECT).sql(dialect="duckdb")
+        # which sqlglot writes for DuckDB (whose ``/`` is a float division) only where it knows the types;
+        # then the math functions behind their domain checks
+        return _guard_domains(annotate_types(node, schema=schema, dialect=READ_DIALECT)).sql(dialect="duckdb")
 
     try:
         _push_down(tree, sources)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from astrohub_archive.adql import Plan, Source
+from astrohub_archive.adql import DOMAIN_ERROR, Plan, Source
 from astrohub_archive.faults import LimitFault, ServiceFault, UsageFault
 from astrohub_archive.posjoin import candidate_pairs
 
@@ -38,6 +38,12 @@ OBSCORE_MAX_ROWS = 1_000_000
 #: range condition always gets an IEJoin and an equality a hash join; joins with neither still use a
 #: nested loop, the only choice.
 JOIN_PLANNING = {"nested_loop_join_threshold": 0, "merge_join_threshold": 0}
+
+#: DuckDB's arithmetic as PostgreSQL's (DaCHS's): a float division by zero, ``COT(0)`` and a square root or logarithm
+#: out of its domain are errors, not an infinity or a NaN in the answer (``ieee_floating_point_ops``, on by
+#: default, answered ``1.0/0`` with ``inf`` and ``SQRT(-1)`` with ``nan``). The translator checks the ADQL math
+#: functions' arguments first, to name the value (:func:`astrohub_archive.adql._guard_domains`).
+ARITHMETIC = {"ieee_floating_point_ops": False}
 
 
 @dataclass(frozen=True)
@@ -67,9 +73,9 @@ _MACROS = (
     # NULL when a coordinate is NULL (a point with a NULL in it is NULL): least() skips NULLs, so the
     # haversine alone gave 180 degrees
     "CREATE MACRO adql_dist(ra1, dec1, ra2, dec2) AS CASE WHEN ra1 IS NULL OR dec1 IS NULL OR ra2 IS NULL "
-    "OR dec2 IS NULL THEN NULL ELSE degrees(2 * asin(least(1.0, sqrt("
+    "OR dec2 IS NULL THEN NULL ELSE degrees(2 * asin(least(1.0, sqrt(greatest(0.0, "
     "pow(sin(radians(dec2 - dec1) / 2), 2) + cos(radians(dec1)) * cos(radians(dec2)) * "
-    "pow(sin(radians(ra2 - ra1) / 2), 2))))) END",
+    "pow(sin(radians(ra2 - ra1) / 2), 2)))))) END",
     "CREATE MACRO adql_in_box(ra, dec, cra, cdec, w, h) AS (dec BETWEEN cdec - h / 2 AND cdec + h / 2) "
     "AND abs(((ra - cra + 540) % 360) - 180) <= w / 2",
     # the area adql_in_box keeps: RA at most all 360 degrees, Dec clipped at the poles (no fold-over)
@@ -85,6 +91,13 @@ _MACROS = (
     "ELSE struct_pack(adql_point := [adql_lon(x), y::DOUBLE]::DOUBLE[2]) END",
     "CREATE MACRO adql_circle(x, y, r) AS CASE WHEN x IS NULL OR y IS NULL OR r IS NULL THEN NULL "
     "ELSE struct_pack(adql_circle := [adql_lon(x), y::DOUBLE, r::DOUBLE]::DOUBLE[3]) END",
+    # the ICRS longitude and latitude of (lon, lat) in another frame: the unit vector rotated by the matrix whose
+    # rows are (a0 a1 a2), (b0 b1 b2), (c0 c1 c2) (astrohub_archive.adql._rotated); NULL where lon or lat is
+    "CREATE MACRO adql_rot_lon(lon, lat, a0, a1, a2, b0, b1, b2) AS adql_lon(degrees(atan2("
+    "b0 * cos(radians(lat)) * cos(radians(lon)) + b1 * cos(radians(lat)) * sin(radians(lon)) + b2 * sin(radians(lat)), "
+    "a0 * cos(radians(lat)) * cos(radians(lon)) + a1 * cos(radians(lat)) * sin(radians(lon)) + a2 * sin(radians(lat)))))",
+    "CREATE MACRO adql_rot_lat(lon, lat, c0, c1, c2) AS degrees(asin(greatest(-1.0, least(1.0, "
+    "c0 * cos(radians(lat)) * cos(radians(lon)) + c1 * cos(radians(lat)) * sin(radians(lon)) + c2 * sin(radians(lat))))))",
     "CREATE MACRO adql_polygon(v) AS struct_pack(adql_polygon := v::DOUBLE[])",
     "CREATE MACRO adql_box(x, y, w, h) AS CASE WHEN x IS NULL OR y IS NULL OR w IS NULL OR h IS NULL THEN NULL "
     "ELSE adql_polygon([adql_lon(x - w / 2), y - h / 2, adql_lon(x + w / 2), y - h / 2, adql_lon(x + w / 2), "
@@ -357,6 +370,9 @@ def arrow_to_table(arrow, columns: dict):
                 mc.meta["utype"] = desc.utype
             if desc.xtype:
                 mc.meta["xtype"] = desc.xtype
+            if desc.frame:  # its COOSYS or TIMESYS (ivoa.obscore's positions and times, as SIA declares them)
+                key, frame = desc.frame
+                mc.meta[key] = frame if isinstance(frame, str) else dict(frame)
         try:
             out.add_column(mc)
         except ValueError:  # a unit astropy cannot read: keep the column, drop the unit
@@ -458,7 +474,7 @@ class _Databases(threading.local):
             self.db = None
         db = duckdb.connect(":memory:", config={"threads": limits.threads, "memory_limit": limits.memory,
                                                 "autoinstall_known_extensions": False,
-                                                "autoload_known_extensions": False, **JOIN_PLANNING})
+                                                "autoload_known_extensions": False, **JOIN_PLANNING, **ARITHMETIC})
         for m in _MACROS:
             db.execute(m)
         db.create_function("adql_in_polygon", _in_polygon, ["DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN",
@@ -558,6 +574,8 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
             if timed_out.is_set():
                 raise LimitFault(limits.overrun()) from None
             text = str(exc).split("\n")[0]
+            if DOMAIN_ERROR in text:  # a math function's argument outside its domain: the translator's words
+                raise UsageFault(text.split(DOMAIN_ERROR, 1)[1]) from None
             if "division by zero" in text.lower() or re.search(r"value -?(inf|nan) can't be cast", text):
                 # MOD(5, 0) and 1/0 (an integer division, computed as a double then cast): DuckDB's words
                 # told the user to wrap it in TRY(...) or change a setting, neither of them ADQL

@@ -5,7 +5,7 @@ answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body f
 kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
 (or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
 over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD (a Julian date or a year is
-refused, naming the MJD to give). ``format`` is
+refused, naming the MJD to give), or, with ``time_format=mjd``, ``jd`` or ``iso``, only that (UTC). ``format`` is
 ``votable`` (default) or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance,
 an image without a time) is a ``UsageFault`` (HTTP 400) naming the problem, as a VOTable, or as JSON when
 ``format=json``. Both run in the service's query threads under its per-query time limit (``off_loop``, as
@@ -19,8 +19,6 @@ from __future__ import annotations
 import functools
 import math
 from datetime import datetime, timezone
-
-import numpy as np
 
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.faults import UsageFault
@@ -141,13 +139,39 @@ def _one(args: dict, name: str, default=None, *, required: bool = False) -> str 
     return vals[0]
 
 
-def _time(value: str, name: str):
+#: The ``time_format`` values: how ``start``, ``stop`` and ``time`` are read (UTC, as the archive's ``t_mid``). Unset:
+#: ISO 8601, or a number as an MJD (a number that looks like a year or a Julian date is refused, naming the MJD).
+TIME_FORMATS = ("iso", "mjd", "jd")
+
+
+def _time_format(args: dict) -> str | None:
+    fmt = _one(args, "time_format")
+    if fmt is None:
+        return None
+    if fmt.strip().lower() not in TIME_FORMATS:
+        raise UsageFault(f"time_format={fmt!r} is not one of {', '.join(TIME_FORMATS)} (leave it out to give ISO 8601 "
+                         "times or MJDs)")
+    return fmt.strip().lower()
+
+
+def _time(value: str, name: str, fmt: str | None = None):
+    """``value`` (parameter ``name``) as an astropy Time in UTC, read as ``fmt`` (one of :data:`TIME_FORMATS`, or
+    None for ISO 8601 or an MJD); a UsageFault naming the parameter and what to give."""
     from astropy.time import Time
 
     try:
         num = float(value)
     except ValueError:
         num = None
+    if fmt in ("mjd", "jd"):
+        if num is None or not math.isfinite(num):
+            raise UsageFault(f"{name}={value!r} is not a number; time_format={fmt} takes times as "
+                             f"{'MJD' if fmt == 'mjd' else 'Julian date'}s (UTC), e.g. "
+                             f"{'60000.5' if fmt == 'mjd' else '2460001.0'}")
+        return Time(num, format=fmt, scale="utc")
+    if fmt == "iso" and num is not None:
+        raise UsageFault(f"{name}={value!r} is a number, not an ISO 8601 time (time_format=iso); give e.g. "
+                         "2024-01-31T05:00, or time_format=mjd or jd for a number")
     try:
         if num is not None:
             if not math.isfinite(num):
@@ -158,7 +182,7 @@ def _time(value: str, name: str):
                                  f"{year.isot[:10]} or the MJD {year.mjd:.0f}")
             if 2_400_000 <= num < 2_600_000:  # MJD 2.4e6 is the year 8400: a Julian date (years 1858-2406)
                 raise UsageFault(f"{name}={value!r} looks like a Julian date; times given as numbers are MJD "
-                                 f"(UTC): give {num - 2400000.5:.5f}")
+                                 f"(UTC): give {num - 2400000.5:.5f}, or add time_format=jd")
             return Time(num, format="mjd", scale="utc")
         return Time(value, scale="utc")
     except ValueError as exc:
@@ -169,7 +193,7 @@ def _time(value: str, name: str):
         if when is not None and when.tzinfo is not None:
             return Time(when.astimezone(timezone.utc).replace(tzinfo=None), scale="utc")
         raise UsageFault(f"{name}={value!r} is not a time: give ISO 8601 (2024-01-31T05:00 is UTC; Z or an offset "
-                         "such as +10:00 may follow) or an MJD") from exc
+                         "such as +10:00 may follow), an MJD, or a Julian date with time_format=jd") from exc
 
 
 def _float(value: str, name: str) -> float:
@@ -234,12 +258,9 @@ class _MovingHandler(BaseHandler):
                 raise UsageFault(str(exc)) from exc
             if fmt == "json":
                 return render_table(table, "json", meta=table.meta)
-            t = table.copy(copy_data=True)
-            for name in t.colnames:
-                if t[name].dtype == bool:
-                    t[name] = t[name].astype(np.int16)  # VOTable booleans do not survive every reader
+            t = table.copy(copy_data=False)
             t.meta = {}
-            return render_table(t, "votable")
+            return render_table(t, "votable")  # booleans (hit) as VOTable booleans, T and F
 
         body = await self.off_loop(run)  # the query threads, under the per-query time limit
         self.set_header("Content-Type", CONTENT_TYPES[fmt])
@@ -251,8 +272,9 @@ class ImagesOfBodyHandler(_MovingHandler):
         from platform_lib.moving import SpacetimeIndex, find_images
 
         body = _one(args, "body", required=True)
-        start = _time(_one(args, "start", required=True), "start")
-        stop = _time(_one(args, "stop", required=True), "stop")
+        fmt = _time_format(args)
+        start = _time(_one(args, "start", required=True), "start", fmt)
+        stop = _time(_one(args, "stop", required=True), "stop", fmt)
         index = SpacetimeIndex(self.state.index_path)
         try:
             res = find_images(body, start, stop, index=index, tolerance=_tolerance(args),
@@ -289,7 +311,7 @@ class BodiesInImageHandler(_MovingHandler):
         radius = _float(_one(args, "radius", required=True), "radius")
         if not 0 < radius <= 10:
             raise UsageFault(f"radius={radius} degrees must be in (0, 10]")
-        when = _time(_one(args, "time", required=True), "time")
+        when = _time(_one(args, "time", required=True), "time", _time_format(args))
         cone = cone_image(SkyCoord(ra * u.deg, dec * u.deg), radius * u.deg, when)
         return bodies_in_image(cone, **kw)
 

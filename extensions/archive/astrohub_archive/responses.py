@@ -52,8 +52,9 @@ OBSCORE_FIELDS = [
     ("pol_states", "s", None, "meta.code;phys.polarization", "obscore:Char.PolarizationAxis.stateList"),
     ("facility_name", "s", None, "meta.id;instr.tel", "obscore:Provenance.ObsConfig.Facility.name"),
     ("instrument_name", "s", None, "meta.id;instr", "obscore:Provenance.ObsConfig.Instrument.name"),
-    # Mandatory in ObsCore 1.1, not kept by the image index: null.
+    # What the pixels measure, from the file's BUNIT (platform_lib.imageindex.ingest.observable_ucd); null if unknown.
     ("o_ucd", "s", None, "meta.ucd", "obscore:Char.ObservableAxis.ucd"),
+    # Mandatory in ObsCore 1.1, not kept by the image index: null.
     ("t_xel", "i", None, "meta.number", "obscore:Char.TimeAxis.numBins"),
     ("em_xel", "i", None, "meta.number", "obscore:Char.SpectralAxis.numBins"),
     ("pol_xel", "i", None, "meta.number", "obscore:Char.PolarizationAxis.numBins"),

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from astrohub_archive.responses import OBSCORE_FIELDS
+from astrohub_archive.responses import OBSCORE_FIELDS, OBSCORE_FRAMES, OBSCORE_XTYPES
 
 log = logging.getLogger("astrohub_archive")
 
@@ -74,6 +74,9 @@ class ColumnDesc:
     principal: int = 0
     indexed: int = 0
     std: int = 0
+    #: The frame a result's FIELD refers to, as a column's meta names it for :mod:`astrohub_archive.writers`:
+    #: ``("coosys", "ICRS")`` or ``("timesys", ((attribute, value), ...))``; empty for none.
+    frame: tuple = ()
 
     @property
     def adql_name(self) -> str:
@@ -114,6 +117,14 @@ class TableDesc:
         return None
 
 
+def _frame(frame) -> tuple:
+    """A ``(key, frame)`` of :data:`~astrohub_archive.responses.OBSCORE_FRAMES` as :attr:`ColumnDesc.frame`."""
+    if frame is None:
+        return ()
+    key, value = frame
+    return key, value if isinstance(value, str) else tuple(sorted(value.items()))
+
+
 _OBSCORE_TYPES = {"f": ("double", None), "i": ("long", None), "s": ("char", "*")}
 _OBSCORE_INDEXED = {"obs_id", "obs_collection", "t_min", "s_ra", "s_dec", "s_region"}
 _OBSCORE_DESCRIPTIONS = {
@@ -127,8 +138,8 @@ OBSCORE_TABLE = TableDesc(
     "ivoa.obscore", "ivoa",
     tuple(ColumnDesc(name, *_OBSCORE_TYPES[kind], unit=unit or "", ucd=ucd or "", utype=utype or "",
                      description=_OBSCORE_DESCRIPTIONS.get(name, ""),
-                     xtype="timestamp" if name == "obs_release_date" else None, principal=1,
-                     indexed=int(name in _OBSCORE_INDEXED), std=1)
+                     xtype=OBSCORE_XTYPES.get(name), principal=1,
+                     indexed=int(name in _OBSCORE_INDEXED), std=1, frame=_frame(OBSCORE_FRAMES.get(name)))
           for name, kind, unit, ucd, utype in OBSCORE_FIELDS),
     "obscore", "The archive's images (ObsCore 1.1); proprietary rows only for their owners",
     "ivo://ivoa.net/std/obscore#table-1.1",
