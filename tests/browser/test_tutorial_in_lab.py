@@ -1,5 +1,5 @@
-"""A new user opens a tutorial from their home in JupyterLab (headless Chromium) and sees it rendered, and runs
-getting-started there cell by cell."""
+"""A new user opens a tutorial from their home in JupyterLab (headless Chromium) and sees it rendered, opens a FITS
+image from the file browser in the FITS viewer, and runs getting-started there cell by cell."""
 
 from __future__ import annotations
 
@@ -46,6 +46,23 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         page.click(".lm-Menu-itemLabel:text-is('Storage')")
         guide = page.wait_for_selector(".jp-MarkdownViewer:not(.lm-mod-hidden) .jp-RenderedMarkdown h1", timeout=60_000)
         assert guide.inner_text().strip() == "Storage"
+        # lab13: a FITS image double-clicked in the file browser opens in the FITS viewer (astrohub-fits), drawn by
+        # her server (astrohub_server.fitsview), not as garbled text: the sample M13 in datasets/images/sample/
+        if not page.is_visible(".jp-FileBrowser"):
+            page.click("[data-id='filebrowser']")
+        page.click(".jp-FileBrowser .jp-BreadCrumbs-home")
+        for name in ("datasets", "images", "sample", "m13_dss.fits"):
+            page.dblclick(f".jp-FileBrowser .jp-DirListing-item[title^='Name: {name}']", timeout=60_000)
+        viewer = ".astrohub-fits-document:not(.lm-mod-hidden)"
+        picture = page.wait_for_selector(f"{viewer} .astrohub-fits-picture", timeout=60_000)
+        assert picture.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]") == [True, 300, 300]
+        assert "300 × 300 (16-bit)" in page.inner_text(f"{viewer} .astrohub-fits-hdus")
+        assert "CTYPE1  = 'RA---TAN'" in page.inner_text(f"{viewer} .astrohub-fits-header")
+        assert "RA 16:41:" in page.inner_text(f"{viewer} .astrohub-fits-corners")
+        picture.hover(position={"x": 150, "y": 150})
+        page.wait_for_function(f"() => document.querySelector('{viewer} .astrohub-fits-cursor').textContent"
+                               ".includes('Dec +36:')", timeout=30_000)
+        page.screenshot(path=str(tmp_path / "fits-viewer.png"))
     finally:
         page.close()
         platform.stop_server(user)

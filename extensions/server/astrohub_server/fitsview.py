@@ -159,6 +159,8 @@ def _failure(exc: BaseException, name: str) -> FitsViewError:
     """The refusal for an error reading the file called ``name``."""
     if isinstance(exc, PermissionError):
         return FitsViewError(403, f"permission denied: you may not read {name!r} ({exc.strerror})")
+    if isinstance(exc, (FileNotFoundError, IsADirectoryError)):  # moved or deleted meanwhile
+        return FitsViewError(404, f"no such file: {name!r}")
     if isinstance(exc, MemoryError):
         return FitsViewError(413, f"{name!r} is too large to read here; open it in a notebook with astropy.io.fits")
     text = str(exc).strip() or type(exc).__name__
