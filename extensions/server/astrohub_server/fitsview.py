@@ -35,7 +35,6 @@ import bz2
 import gzip
 import io
 import math
-import warnings
 from typing import Any
 
 from tornado import web
@@ -51,8 +50,6 @@ MAX_ROWS = 100
 MAX_STREAM_BYTES = 512 * 2**20
 #: The stretches an image is drawn with; the first is the default.
 STRETCHES = ("zscale", "asinh")
-#: The warnings of reading a file kept as notes for the viewer (the first few, each once).
-_MAX_NOTES = 5
 
 
 class FitsViewError(Exception):
@@ -116,43 +113,26 @@ def _stream(os_path: str) -> str | None:
 
 
 class _Opened:
-    """An open FITS file (``with``), with the warnings its reading gave kept as notes (:attr:`notes`)."""
+    """An open FITS file (``with``): :attr:`hdul`, and :attr:`stream`, its compression (None: memory-mapped).
 
-    def __init__(self, os_path: str, name: str) -> None:
+    astropy's warnings about a file (a header it repairs) go to the server's log: ``warnings.catch_warnings``
+    would change the whole process's filters from this thread, and catch the other threads' warnings too.
+    """
+
+    def __init__(self, os_path: str, name: str, *, lazy: bool = False) -> None:
         self.os_path = os_path
         self.name = name
-        self.notes: list[str] = []
-        self._record = warnings.catch_warnings(record=True)
+        self.lazy = lazy  # read the headers only up to the HDU asked for (a compressed stream is read in order)
 
     def __enter__(self) -> _Opened:
         from astropy.io import fits
 
         self.stream = _stream(self.os_path)
-        caught = self._record.__enter__()
-        warnings.simplefilter("always")
-        try:
-            self.hdul = fits.open(self.os_path, lazy_load_hdus=False)  # memory-mapped where it can be
-        except BaseException:
-            self._record.__exit__(None, None, None)
-            raise
-        self._caught = caught
+        self.hdul = fits.open(self.os_path, lazy_load_hdus=self.lazy)  # memory-mapped where it can be
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        try:
-            self.hdul.close()
-        except Exception:  # noqa: BLE001 - a damaged file may fail to close; it was opened read-only
-            pass
-        from astropy.io.fits.verify import VerifyWarning
-        from astropy.wcs import FITSFixedWarning
-
-        for caught in self._caught:  # not the header's repairs (astropy's), but a file cut short, say
-            if issubclass(caught.category, (VerifyWarning, FITSFixedWarning)):
-                continue
-            text = str(caught.message).strip()
-            if text and text not in self.notes and len(self.notes) < _MAX_NOTES:
-                self.notes.append(text)
-        self._record.__exit__(None, None, None)
+        self.hdul.close()
 
 
 def _failure(exc: BaseException, name: str) -> FitsViewError:
@@ -302,10 +282,17 @@ def _draw(data, stretch: str) -> tuple[bytes, list[float]]:
 
 
 def _image(opened: _Opened, hdu, stretch: str) -> dict[str, Any]:
+    import numpy as np
+    from astropy.io import fits
+
     _readable(opened, hdu)
     index, width, height = _plane(hdu)
     step = max(1, math.ceil(max(width, height) / MAX_SIDE))
-    data = hdu.section[index + (slice(None, None, step), slice(None, None, step))]
+    every = slice(None, None, step)
+    if step > 1 and isinstance(hdu, fits.CompImageHDU):  # row by row: only the tiles of the rows drawn, one at a time
+        data = np.stack([hdu.section[index + (row, every)] for row in range(0, height, step)])
+    else:
+        data = hdu.section[index + (every, every)]
     png, limits = _draw(data, stretch)
     wcs = _celestial(hdu, opened.hdul)
     corners = []
@@ -342,10 +329,8 @@ def _first_rows(opened: _Opened, index: int, hdu, count: int):
 
     if not opened.stream:  # memory-mapped
         return hdu.data[:count]
-    if int(hdu.header.get("PCOUNT", 0)):  # variable-length arrays, in a heap after the rows: read it whole
-        _readable(opened, hdu)
-        return hdu.data[:count]
-    if opened.stream not in ("gzip", "bzip2"):
+    # variable-length arrays (in a heap after the rows), or a stream read whole: at most MAX_STREAM_BYTES
+    if int(hdu.header.get("PCOUNT", 0)) or opened.stream not in ("gzip", "bzip2"):
         _readable(opened, hdu)
         return hdu.data[:count]
     start = opened.hdul.fileinfo(index)["datLoc"]  # in the decompressed bytes
@@ -354,10 +339,8 @@ def _first_rows(opened: _Opened, index: int, hdu, count: int):
         raw = handle.read(int(hdu.header["NAXIS1"]) * count)
     header = hdu.header.copy()
     header["NAXIS2"] = count
-    padding = (-len(raw)) % 2880
-    return fits.BinTableHDU.fromstring(header.tostring().encode("ascii") + raw + b"\0" * padding).data \
-        if isinstance(hdu, fits.BinTableHDU) else \
-        fits.TableHDU.fromstring(header.tostring().encode("ascii") + raw + b" " * padding).data
+    kind, fill = (fits.BinTableHDU, b"\0") if isinstance(hdu, fits.BinTableHDU) else (fits.TableHDU, b" ")
+    return kind.fromstring(header.tostring().encode("ascii") + raw + fill * ((-len(raw)) % 2880)).data
 
 
 def _table(opened: _Opened, index: int, hdu) -> dict[str, Any]:
@@ -392,26 +375,31 @@ def view(os_path: str, name: str, hdu: int | None = None, stretch: str = STRETCH
             answer["image"] = _image(opened, selected, stretch)
         elif kind == "table":
             answer["table"] = _table(opened, chosen, selected)
-    answer["notes"] = opened.notes
     return answer
 
 
 def sky(os_path: str, name: str, hdu: int, x: int, y: int) -> dict[str, Any]:
-    """The value and the sky position (None without a celestial WCS) of the 0-based pixel (``x``, ``y``) of the
-    first plane of image HDU ``hdu``."""
-    with _Opened(os_path, name) as opened:
-        selected = opened.hdul[_pick(opened.hdul, hdu)]
+    """The sky position (None without a celestial WCS) and the value of the 0-based pixel (``x``, ``y``) of the
+    first plane of image HDU ``hdu``. The file's headers are read up to that HDU only; the value is read from a
+    memory-mapped file, not from a compressed stream (which would be decompressed up to it for each pixel)."""
+    with _Opened(os_path, name, lazy=True) as opened:
+        try:
+            if hdu < 0:
+                raise IndexError(hdu)
+            selected = opened.hdul[hdu]
+        except IndexError:
+            raise FitsViewError(400, f"no HDU {hdu} in {name!r}") from None
         if _kind(selected) != "image":
             raise FitsViewError(400, f"HDU {hdu} of {name!r} is not an image")
-        _readable(opened, selected)
         index, width, height = _plane(selected)
         if not (0 <= x < width and 0 <= y < height):
             raise FitsViewError(400, f"pixel ({x}, {y}) is outside the image ({width} × {height})")
-        value = float(selected.section[index + (y, x)])
         wcs = _celestial(selected, opened.hdul)
-        return {"x": x, "y": y, "value": value if math.isfinite(value) else None,
-                "unit": str(selected.header.get("BUNIT", "")).strip(),
-                "sky": _position(wcs, x, y) if wcs is not None else None}
+        answer = {"x": x, "y": y, "unit": str(selected.header.get("BUNIT", "")).strip(),
+                  "sky": _position(wcs, x, y) if wcs is not None else None}
+        if opened.stream is None:
+            answer["value"] = float(selected.section[index + (y, x)])
+        return answer
 
 
 # --- the routes ---------------------------------------------------------------------------------------
@@ -459,7 +447,7 @@ def _handlers() -> list[tuple[str, type]]:
         @web.authenticated
         @authorized
         async def get(self) -> None:
-            await self._answer(sky, lambda h: h._int("hdu", False), lambda h: h._int("x"), lambda h: h._int("y"))
+            await self._answer(sky, lambda h: h._int("hdu"), lambda h: h._int("x"), lambda h: h._int("y"))
 
     return [("astrohub/fits", FitsViewHandler), ("astrohub/fits/sky", FitsSkyHandler)]
 

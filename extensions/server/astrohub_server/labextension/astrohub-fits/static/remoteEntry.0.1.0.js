@@ -12,7 +12,8 @@
  * large one downsampled) with the sky position of its corners and of the cursor when the header has a
  * celestial WCS, or a table's columns with units and first rows, and the selected HDU's header. The file's
  * bytes never come to the browser: the document's model factory ("astrohub-fits-nothing") asks the contents
- * API for no content. Everything from the file is put in the page as text (textContent), never as HTML.
+ * API for no content. Everything from the file is put in the page as text (textContent), never as HTML. A FITS
+ * tab open when the page is reloaded opens again (Lab's layout restorer, as its own viewers do).
  */
 (function () {
   "use strict";
@@ -22,6 +23,8 @@
   var FILE_TYPE = "fits";
   var EXTENSIONS = [".fits", ".fit", ".fts", ".fits.gz", ".fz"];
   var NEEDED = {
+    application: "@jupyterlab/application",
+    apputils: "@jupyterlab/apputils",
     docregistry: "@jupyterlab/docregistry",
     services: "@jupyterlab/services",
     widgets: "@lumino/widgets",
@@ -73,8 +76,7 @@
     ".astrohub-fits-cursor { font-family: var(--jp-code-font-family); min-height: 1.4em; margin: 4px 0; }",
     ".astrohub-fits-header { font-family: var(--jp-code-font-family); font-size: var(--jp-code-font-size); white-space: pre; overflow: auto; max-height: 40em; border: 1px solid var(--jp-border-color2); padding: 4px; margin: 0; }",
     ".astrohub-fits-rows td { font-family: var(--jp-code-font-family); }",
-    ".astrohub-fits-unit { font-weight: normal; color: var(--jp-ui-font-color2); }",
-    ".astrohub-fits-notes { color: var(--jp-warn-color0); }"
+    ".astrohub-fits-unit { font-weight: normal; color: var(--jp-ui-font-color2); }"
   ].join("\n");
 
   function element(tag, className, text) {
@@ -95,7 +97,7 @@
     return Math.abs(value) >= 1e5 || (value !== 0 && Math.abs(value) < 1e-3) ? value.toExponential(4) : String(+value.toPrecision(6));
   }
 
-  function activate(app, m) {
+  function activate(app, m, restorer) {
     var Widget = m.widgets.Widget;
     var settings = app.serviceManager.serverSettings;
 
@@ -198,13 +200,6 @@
         });
         body.appendChild(element("h3", null, "HDUs"));
         body.appendChild(hdus);
-        if (answer.notes && answer.notes.length) {
-          var notes = element("ul", "astrohub-fits-notes");
-          answer.notes.forEach(function (note) {
-            notes.appendChild(element("li", null, note));
-          });
-          body.appendChild(notes);
-        }
         if (answer.image) {
           this.showImage(answer.image);
         } else if (answer.table) {
@@ -278,8 +273,8 @@
         }
         this.cursor.busy = true;
         request("astrohub/fits/sky", { path: this.path, hdu: this.hdu, x: x, y: y }).then(function (answer) {
-          cursor.textContent = "x " + answer.x + ", y " + answer.y + " (0-based): " + number(answer.value) +
-            (answer.unit ? " " + answer.unit : "") + (answer.sky ? "; " + answer.sky.text : "");
+          var value = "value" in answer ? ": " + number(answer.value) + (answer.unit ? " " + answer.unit : "") : "";
+          cursor.textContent = "x " + answer.x + ", y " + answer.y + " (0-based)" + value + (answer.sky ? "; " + answer.sky.text : "");
         }, function (error) {
           cursor.textContent = error && error.message ? error.message : String(error);
         }).then(function () {
@@ -360,14 +355,34 @@
       fileType.icon = m.ui.imageIcon;
     }
     app.docRegistry.addFileType(fileType);
-    app.docRegistry.addWidgetFactory(new FitsViewerFactory({
+    var factory = new FitsViewerFactory({
       name: FACTORY,
       label: FACTORY,
       modelName: MODEL,
       fileTypes: [FILE_TYPE],
       defaultFor: [FILE_TYPE],
       readOnly: true
-    }));
+    });
+    app.docRegistry.addWidgetFactory(factory);
+    // A FITS tab open when the page is reloaded opens again, as Lab's own viewers do.
+    var tracker = new m.apputils.WidgetTracker({ namespace: NAME });
+    factory.widgetCreated.connect(function (sender, widget) {
+      widget.context.pathChanged.connect(function () {
+        void tracker.save(widget);
+      });
+      void tracker.add(widget);
+    });
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: "docmanager:open",
+        args: function (widget) {
+          return { path: widget.context.path, factory: FACTORY };
+        },
+        name: function (widget) {
+          return widget.context.path;
+        }
+      });
+    }
   }
 
   var loaded = null;
@@ -385,8 +400,9 @@
           id: NAME + ":plugin",
           description: "Opens FITS files in a viewer tab (HDUs, image, table, header), drawn by the user's server.",
           autoStart: true,
-          activate: function (app) {
-            activate(app, m);
+          optional: [m.application.ILayoutRestorer],
+          activate: function (app, restorer) {
+            activate(app, m, restorer);
           }
         };
         return { __esModule: true, default: [plugin] };
