@@ -283,16 +283,14 @@ def _draw(data, stretch: str) -> tuple[bytes, list[float]]:
 
 def _image(opened: _Opened, hdu, stretch: str) -> dict[str, Any]:
     import numpy as np
-    from astropy.io import fits
 
     _readable(opened, hdu)
     index, width, height = _plane(hdu)
     step = max(1, math.ceil(max(width, height) / MAX_SIDE))
-    every = slice(None, None, step)
-    if step > 1 and isinstance(hdu, fits.CompImageHDU):  # row by row: only the tiles of the rows drawn, one at a time
-        data = np.stack([hdu.section[index + (row, every)] for row in range(0, height, step)])
+    if step > 1:  # the rows drawn, each read whole (astropy reads a strided section value by value: 500x slower)
+        data = np.stack([hdu.section[index + (row, slice(None))][::step] for row in range(0, height, step)])
     else:
-        data = hdu.section[index + (every, every)]
+        data = hdu.section[index + (slice(None), slice(None))]
     png, limits = _draw(data, stretch)
     wcs = _celestial(hdu, opened.hdul)
     corners = []
