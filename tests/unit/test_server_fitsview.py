@@ -171,6 +171,7 @@ def test_a_table_shows_its_columns_and_first_rows(fits_server):
 @pytest.mark.parametrize(("params", "status", "message"), [
     ({}, 400, "which file? give the path of a FITS file"),
     ({"path": "images/none.fits"}, 404, "no such file: 'images/none.fits'"),
+    ({"path": "100%s.fits"}, 404, "no such file: '100%s.fits'"),
     ({"path": "images"}, 400, "'images' is a folder, not a FITS file"),
     ({"path": "../outside.fits"}, 404, "is outside your server's folder"),
     ({"path": "images/../../outside.fits"}, 404, "is outside your server's folder"),

@@ -10,16 +10,17 @@ server's own authentication (the contents API's permission, ``contents:read``):
   the 99.5 % percentile range), origin lower, at most :data:`MAX_SIDE` pixels a side (a larger image is drawn
   from every n-th pixel; a cube from its first plane), with the sky positions of its corners and centre when
   the header has a celestial WCS; for a table, its columns with units and its first :data:`MAX_ROWS` rows.
-- ``GET astrohub/fits/sky?path=<path>&hdu=<n>&x=<x>&y=<y>`` (:func:`sky`): the value and the sky position of
-  one pixel (0-based, as numpy counts), for the cursor.
+- ``GET astrohub/fits/sky?path=<path>&hdu=<n>&x=<x>&y=<y>`` (:func:`sky`): the sky position and the value of
+  one pixel (0-based, as numpy counts), for the cursor (the value only from a file that is not compressed).
 
 A file is read only through the server's contents root (:func:`resolve`: the contents manager's own mapping of
 an API path, so a path outside the root, a hidden one, or one the user cannot read is refused as the contents
 API refuses it), and as the user the server runs as. Every refusal is a :class:`FitsViewError`, answered as
 JSON ``{"message": ...}`` with a 4xx naming the problem (no path, no such file, a folder, outside the root, not
-FITS, damaged), never a traceback. Files are memory-mapped where they can be; an HDU inside a gzip or bzip2
-stream, which must be decompressed to be read, is drawn only up to :data:`MAX_STREAM_BYTES`, and a table's
-first rows are read from the stream without reading the rest.
+FITS, damaged), never a traceback (a 501 where this server cannot view FITS at all: no astropy, or files not on
+a disk). Files are memory-mapped where they can be; an HDU inside a compressed stream (gzip, bzip2, zip), which
+must be decompressed to be read, is drawn only up to :data:`MAX_STREAM_BYTES`, and a table's first rows are read
+from a gzip or bzip2 stream without reading the rest.
 
 Registered by the ``astrohub_server`` extension (:func:`register`); also an extension of its own,
 ``astrohub_server.fitsview`` (the unit tests run a server with only it). May import the standard library,
@@ -410,6 +411,17 @@ def _handlers() -> list[tuple[str, type]]:
     class _FitsHandler(APIHandler):
         auth_resource = "contents"  # reading a file: the contents API's permission
 
+        def write_error(self, status_code: int, **kwargs: Any) -> None:
+            """JSON ``{"message": ...}``, the message as written (APIHandler's reads tornado's ``log_message``,
+            which doubles each ``%``, so a file named ``100%.fits`` was shown as ``100%%.fits``)."""
+            exc = kwargs.get("exc_info", (None, None, None))[1]
+            if not isinstance(exc, web.HTTPError):
+                return super().write_error(status_code, **kwargs)
+            get_message = getattr(exc, "get_message", None)  # tornado 6.5
+            message = get_message() if get_message else exc.log_message
+            self.set_header("Content-Type", "application/json")
+            self.finish(_json({"message": message or self._reason}))
+
         def _int(self, name: str, required: bool = True) -> int | None:
             text = self.get_argument(name, "")
             if not text:
@@ -427,7 +439,7 @@ def _handlers() -> list[tuple[str, type]]:
                 os_path = await resolve(self.contents_manager, path)
                 answer = await asyncio.to_thread(_call, work, os_path, path.strip("/"), *[a(self) for a in args])
             except FitsViewError as exc:
-                raise web.HTTPError(exc.status, exc.message.replace("%", "%%")) from exc
+                raise web.HTTPError(exc.status, exc.message) from exc
             except ImportError as exc:
                 raise web.HTTPError(501, f"the FITS viewer needs numpy, astropy and Pillow in this server's "
                                          f"environment ({exc})") from exc
