@@ -1,5 +1,5 @@
-"""A new user opens a tutorial from their home in JupyterLab (headless Chromium) and sees it rendered, and runs
-getting-started there cell by cell."""
+"""A new user opens a tutorial from their home in JupyterLab (headless Chromium) and sees it rendered, opens a FITS
+image from the file browser in the FITS viewer, and runs getting-started there cell by cell."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import astropy
+
 TUTORIAL = "catalogues.ipynb"
+#: A real FITS image: M13 from the Digitized Sky Survey, as astropy ships it (the platform's sample m13_dss).
+M13 = Path(astropy.__file__).parent / "io/fits/hdu/compressed/tests/data/m13.fits"
 
 
 def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tmp_path):
@@ -46,6 +50,26 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         page.click(".lm-Menu-itemLabel:text-is('Storage')")
         guide = page.wait_for_selector(".jp-MarkdownViewer:not(.lm-mod-hidden) .jp-RenderedMarkdown h1", timeout=60_000)
         assert guide.inner_text().strip() == "Storage"
+        # lab13: a FITS image she uploads into her home and double-clicks in the file browser opens in the FITS
+        # viewer (astrohub-fits), drawn by her server (astrohub_server.fitsview), not as garbled text: the Digitized
+        # Sky Survey's M13, the sample image (platform_lib.sampledata) astropy ships
+        if not page.is_visible(".jp-FileBrowser"):
+            page.click("[data-id='filebrowser']")
+        page.click(".jp-FileBrowser .jp-BreadCrumbs-home")
+        with page.expect_file_chooser() as chooser:
+            page.click(".jp-FileBrowser-toolbar [title='Upload Files']")
+        chooser.value.set_files(str(M13))
+        page.dblclick(".jp-FileBrowser .jp-DirListing-item[title^='Name: m13.fits']", timeout=60_000)
+        viewer = ".astrohub-fits-document:not(.lm-mod-hidden)"
+        picture = page.wait_for_selector(f"{viewer} .astrohub-fits-picture", timeout=60_000)
+        assert picture.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]") == [True, 300, 300]
+        assert "300 × 300 (16-bit)" in page.inner_text(f"{viewer} .astrohub-fits-hdus")
+        assert "CTYPE1  = 'RA---TAN'" in page.inner_text(f"{viewer} .astrohub-fits-header")
+        assert "RA 16:41:" in page.inner_text(f"{viewer} .astrohub-fits-corners")
+        picture.hover(position={"x": 150, "y": 150})
+        page.wait_for_function(f"() => document.querySelector('{viewer} .astrohub-fits-cursor').textContent"
+                               ".includes('Dec +36:')", timeout=30_000)
+        page.screenshot(path=str(tmp_path / "fits-viewer.png"))
     finally:
         page.close()
         platform.stop_server(user)

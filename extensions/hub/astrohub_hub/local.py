@@ -142,7 +142,7 @@ def lab_config_path(current: str, formgrader: bool, validate: bool = True) -> st
 
 
 def server_labextensions() -> str | None:
-    """The folder of ``astrohub_server``'s prebuilt JupyterLab extensions (the pre-cull warning), or None.
+    """The folder of ``astrohub_server``'s prebuilt JupyterLab extensions (the pre-cull warning, the Help menu, the FITS viewer), or None.
 
     A wheel install puts them in ``share/jupyter/labextensions`` (data-files), where Lab finds them; an
     editable install (``make install``) does not, so the spawner points ``LabApp.extra_labextensions_path``

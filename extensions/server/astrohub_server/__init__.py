@@ -17,7 +17,9 @@ not read is refused by the contents API with a 403, not a 500, a save into a fol
 (:mod:`astrohub_server.contents`), and a save that would pass a space's quota with a 413
 (:mod:`astrohub_server.quotas`); a large upload is written whole or not at all (:mod:`astrohub_server.uploads`).
 It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's
-idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`).
+idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`). It serves the FITS viewer that
+Lab's ``astrohub-fits`` extension opens for a ``.fits`` file: its HDUs, image, table and header, read and drawn
+here (:mod:`astrohub_server.fitsview`).
 
 May import jupyter_server, jupyter_client, nbformat, tornado and traitlets; never ``platform_lib`` or
 JupyterHub, so it runs in any user image. Enabled by ``astrohub_hub``'s local spawner
@@ -48,6 +50,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     from astrohub_server.activity import Activity
     from astrohub_server.contents import refuse_missing_folder, refuse_unreadable
+    from astrohub_server.fitsview import register as serve_fits_viewer
     from astrohub_server.folders import link_spaces
     from astrohub_server.kernelstartup import use_kernel_startup
     from astrohub_server.kernels import WarmKernels
@@ -68,6 +71,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     threading.Thread(target=remove_abandoned_under, args=(serverapp.root_dir,), daemon=True,
                      name="astrohub-abandoned-uploads").start()
     refuse_missing_folder(serverapp.contents_manager)  # a save into a folder a teammate removed: 404, not 500
+    serve_fits_viewer(serverapp)  # what Lab's FITS viewer tab shows (astrohub_server.fitsview)
     WarmKernels.instance(parent=serverapp).start(serverapp)
     Activity.instance(parent=serverapp).start(serverapp)  # busy work counts as activity (activity-aware culling)
     if serverapp.jpserver_extensions.get("dask_labextension") is False and importlib.util.find_spec("dask_labextension"):
