@@ -33,7 +33,7 @@ from astrohub_hub.errors import HubError
 __all__ = [
     "acl_users",
     "expand_user_path",
-    "QUOTA_FILE",
+    "QUOTAS",
     "folder_quota",
     "folder_usage",
     "grant",
@@ -330,21 +330,23 @@ def tar_hashes(data: bytes) -> dict[str, str]:
     return found
 
 
-#: A folder's quota file, ``{"bytes": N}``: the same file ``platform_lib.storage`` enforces on writes
-#: (``Storage.set_quota``; its ``QUOTA_FILE``), read here so the hub's page shows the quota users write against.
-QUOTA_FILE = ".astrohub-quota.json"
+#: The operator's folder of quotas beside a root's folders, ``<name>.json`` = ``{"bytes": N}``: what
+#: ``platform_lib.storage`` enforces on writes (``quota_path``; ``astrohub quotas set`` writes it), read here so the
+#: hub's page shows the quota users write against. Out of the members' reach: not inside the folder they write.
+QUOTAS = ".astrohub-quotas"
 
 
 def folder_quota(folder: Path) -> int | None:
-    """The quota in bytes from ``folder``'s quota file (``None``: no file, or no readable quota in it)."""
+    """The quota in bytes of ``folder`` (``None``: none set, or no readable quota in its file)."""
+    folder = Path(folder)
     try:
-        value = json.loads((Path(folder) / QUOTA_FILE).read_text() or "{}").get("bytes")
+        value = json.loads((folder.parent / QUOTAS / f"{folder.name}.json").read_text() or "{}").get("bytes")
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, int) and value >= 0 else None
 
 
-#: The platform's own files in a user's folders (the quota file, a write's temporary file), which no quota counts.
+#: The platform's own files in a user's folders (a write's temporary file), which no quota counts.
 INTERNAL_PREFIX = ".astrohub-"
 
 
