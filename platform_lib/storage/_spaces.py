@@ -127,8 +127,9 @@ def read_quota(fs, root: str, name: str | None = None) -> int | None:
 def write_quota(fs, root: str, quota: int | None) -> None:
     """Set (or, with ``None``, remove) the quota of the space at ``root``: the operator's action.
 
-    The file is written whole (a temporary file renamed over it), readable by all, in a folder its creator
-    owns (mode 0755): run as root, as ``astrohub quotas set`` is, members of the space cannot change it.
+    The file is written whole (a temporary file renamed over it), readable by whoever names it, in a folder its
+    creator owns that others may not list (mode 0711): run as root, as ``astrohub quotas set`` is, members of the
+    space read it but cannot change it.
     """
     if quota is not None and (not isinstance(quota, int) or isinstance(quota, bool) or quota < 0):
         raise ValueError(f"quota must be a non-negative number of bytes, not {quota!r}")
@@ -142,7 +143,9 @@ def write_quota(fs, root: str, quota: int | None) -> None:
         fs.pipe_file(file, data)
         return
     folder = os.path.dirname(file)
-    os.makedirs(folder, mode=0o755, exist_ok=True)
+    if not os.path.isdir(folder):
+        os.makedirs(folder, exist_ok=True)
+        os.chmod(folder, 0o711)
     tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(file)}")
     try:
         with open(tmp, "wb") as fh:
