@@ -335,7 +335,9 @@ class Storage(TableIO):
             raise ValueError(f"quota must be a non-negative number of bytes, not {quota!r}")
         try:
             write_quota(s.fs, s.root, quota)
-        except PermissionError as exc:
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):  # EROFS: mounted read-only in a pod
+                raise
             raise StorageError(
                 f"{space}: quotas are set by the platform's operator, and you may not change them (the quota is kept "
                 f"in {quota_path(s.root)}); ask an admin, who sets it with `astrohub quotas set`",
