@@ -20,6 +20,7 @@ import json
 import os
 import posixpath
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,11 +147,11 @@ def write_quota(fs, root: str, quota: int | None) -> None:
     if not os.path.isdir(folder):
         os.makedirs(folder, exist_ok=True)
         os.chmod(folder, 0o711)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(file)}")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
-        with open(tmp, "wb") as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o644)
+            os.fchmod(fh.fileno(), 0o644)
         os.replace(tmp, file)
     finally:
         if os.path.exists(tmp):
@@ -179,8 +180,9 @@ def migrate_quota_files(parent: str | os.PathLike) -> list[str]:
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
             said.append(f"{old}: ignored and removed (written by uid {st.st_uid}, not by the operator)")
         else:
-            try:
-                value = json.loads(old.read_text() or "{}").get("bytes")
+            try:  # not through a link a member put there meanwhile
+                with os.fdopen(os.open(old, os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
+                    value = json.loads(fh.read() or b"{}").get("bytes")
             except (OSError, ValueError, AttributeError):
                 value = None
             local = _local_fs()

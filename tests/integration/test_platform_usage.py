@@ -5,8 +5,9 @@ service's ``api/usage`` and page), their home and their group's folder with the 
 neither another user's home nor a group they are not in; and their running Dask cluster's workers, cores and
 memory, from code and on the hub (the classes service asks the gateway with its own token, for the signed-in
 user only: another user sees none of it, and a user's token cannot read another's figures at the gateway).
-The quotas are the operator's (``astrohub quotas set``): a member can neither raise nor remove their group's
-(group13: the quota file lay in the group's folder, which every member writes), and the hub shows a change at once.
+The quotas are the operator's (``astrohub quotas set``, or an admin's ``PUT api/quotas/...``): a member can neither
+raise nor remove their group's (group13: the quota file lay in the group's folder, which every member writes), and
+the hub shows a change at once.
 """
 
 from __future__ import annotations
@@ -125,8 +126,11 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         assert theirs not in page and bob not in page
         assert f"<td>{name}</td><td>running</td><td>1</td><td>{cluster['cores']}</td>" in page, page
         assert name not in platform.login(bob).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
-        # the operator changes a quota; the hub shows it at once
-        assert platform.astrohub("quotas", "set", f"group/{mine}", "60MB").returncode == 0
+        # an admin changes a quota (the classes service's API; a member may not), and the hub shows it at once
+        refused = platform.classes_api(ann, "PUT", f"quotas/group/{mine}", {"bytes": 10**15})
+        assert refused.status_code == 403 and "operator" in refused.json()["message"], refused.text
+        changed = platform.classes_api(platform.admin_user, "PUT", f"quotas/group/{mine}", {"bytes": 60_000_000})
+        assert changed.status_code == 200 and changed.json() == {"space": f"group/{mine}", "bytes": 60_000_000}
         assert platform.classes_api(ann, "GET", "usage").json()["groups"][mine]["quota"] == 60_000_000
         assert f"group/{mine}\t60000000" in platform.astrohub("quotas", "show").stdout
     finally:

@@ -27,7 +27,7 @@ import tarfile
 from pathlib import Path
 from typing import Literal
 
-from astrohub_hub.atomic import replacing
+from astrohub_hub.atomic import replacing, write_atomic
 from astrohub_hub.errors import HubError
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "expand_user_path",
     "QUOTAS",
     "folder_quota",
+    "set_folder_quota",
     "folder_usage",
     "grant",
     "holders",
@@ -334,6 +335,21 @@ def tar_hashes(data: bytes) -> dict[str, str]:
 #: ``platform_lib.storage`` enforces on writes (``quota_path``; ``astrohub quotas set`` writes it), read here so the
 #: hub's page shows the quota users write against. Out of the members' reach: not inside the folder they write.
 QUOTAS = ".astrohub-quotas"
+
+
+def set_folder_quota(folder: Path, quota: int | None) -> None:
+    """Set (``None``: remove) ``folder``'s quota, beside it: ``<parent>/.astrohub-quotas/<name>.json``, written
+    atomically, mode 0644, in a folder of ours that others may not list (0711); what ``astrohub quotas set`` does."""
+    folder = Path(folder)
+    quotas = folder.parent / QUOTAS
+    file = quotas / f"{folder.name}.json"
+    if quota is None:
+        file.unlink(missing_ok=True)
+        return
+    if not quotas.is_dir():
+        quotas.mkdir(exist_ok=True)
+        os.chmod(quotas, 0o711)
+    write_atomic(file, json.dumps({"bytes": quota}).encode(), mode=0o644)
 
 
 def folder_quota(folder: Path) -> int | None:
