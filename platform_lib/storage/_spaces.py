@@ -193,7 +193,10 @@ def migrate_quota_files(parent: str | os.PathLike) -> list[str]:
                 said.append(f"{old}: moved to {quota_path(str(folder))} ({value} bytes)")
             else:
                 said.append(f"{old}: removed (it held no quota)")
-        old.unlink()
+        try:
+            old.unlink()
+        except OSError as exc:  # it is not read any more either way
+            said[-1] += f"; could not remove it: {exc.strerror}"
     return said
 
 
