@@ -61,6 +61,7 @@ from platform_lib.local.plan import (
 )
 from platform_lib.local.ports import check_ports_free
 from platform_lib.local.state import Credentials, PlatformState, atomic_write
+from platform_lib.storage import migrate_quota_files
 
 __all__ = [
     "Supervisor",
@@ -247,6 +248,9 @@ class Supervisor:
     def _start(self) -> None:
         t0 = time.monotonic()
         self.layout.prepare()
+        for root in self.layout.quota_roots:  # quotas once kept inside the spaces, where members could change them
+            for line in migrate_quota_files(root):
+                self.log(f"quotas: {line}")
         config = self.config
         # what `astrohub users`, `classes` and `workspaces` read to reach this hub: `up --detach` wrote it for
         # its supervisor, the foreground `up` (what `make up` runs) did not, and they answered "no platform was started"

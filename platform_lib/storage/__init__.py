@@ -12,6 +12,10 @@ Public API:
     tables are read by their content, as catalogue ingest reads them) and ``read_image``/``write_image``
     (FITS HDUs).
 
+``quota_path(root)``, ``read_quota(fs, root)``, ``write_quota(fs, root, bytes)``, ``migrate_quota_files(parent)``
+    Where a space's quota is kept (beside the space, in ``.astrohub-quotas``, which only the operator writes),
+    reading and setting it (``astrohub quotas``), and moving the quota files spaces once held at their root.
+
 ``tree_bytes(path, limit=None)``
     The bytes of the regular files under a local folder, symbolic links neither followed nor counted (a job's
     result against the home's quota, the size of a crossmatch's input), optionally counted only until past a limit.
@@ -43,7 +47,7 @@ from platform_lib.storage._errors import (
     UnknownFormat,
     WorkspaceDeleted,
 )
-from platform_lib.storage._spaces import Space, tree_bytes
+from platform_lib.storage._spaces import Space, migrate_quota_files, quota_path, read_quota, tree_bytes, write_quota
 from platform_lib.storage._storage import Entry, Storage, Usage
 
 __all__ = [
@@ -62,4 +66,8 @@ __all__ = [
     "UnknownFormat",
     "WorkspaceDeleted",
     "tree_bytes",
+    "quota_path",
+    "read_quota",
+    "write_quota",
+    "migrate_quota_files",
 ]

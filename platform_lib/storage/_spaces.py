@@ -4,8 +4,14 @@ A :class:`Space` is a root on an fsspec filesystem plus its rules: read-only or 
 (for group workspaces) the group whose members may use it. :func:`spaces_from_settings` builds the
 user's spaces from :class:`~platform_lib.PlatformSettings`. :meth:`Space.resolve` is the one place
 where a user-supplied path becomes a filesystem path; it refuses ``..``, absolute paths and symbolic
-links that lead out of the space. Quotas live in a small JSON file at the space's root
-(``.astrohub-quota.json``: ``{"bytes": N}``), unless the caller gives one.
+links that lead out of the space.
+
+A space's quota is the operator's: it lives beside the space, not in it, in the root-owned folder
+``.astrohub-quotas`` of the folder above the space's root, as ``<space folder>.json`` (``{"bytes": N}``;
+``<data>/groups/.astrohub-quotas/lensing.json`` for ``group/lensing``), where the space's members can read it
+but not change it (:func:`quota_path`, :func:`read_quota`, :func:`write_quota`). The quota file that spaces
+used to hold at their own root (``.astrohub-quota.json``, :data:`QUOTA_FILE`), which every member could
+edit or delete, is no longer read: :func:`migrate_quota_files` moves the operator's ones out once.
 """
 
 from __future__ import annotations
@@ -14,14 +20,18 @@ import json
 import os
 import posixpath
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from platform_lib.storage._errors import PathEscape, StorageError
 
-__all__ = ["Space", "spaces_from_settings", "deleted_workspace", "tree_bytes", "QUOTA_FILE", "INTERNAL_PREFIX",
-           "DELETED_NOTICES"]
+__all__ = ["Space", "spaces_from_settings", "deleted_workspace", "tree_bytes", "QUOTA_FILE", "QUOTAS", "INTERNAL_PREFIX",
+           "DELETED_NOTICES", "quota_path", "read_quota", "write_quota", "migrate_quota_files"]
 
+#: The folder, beside the spaces of one root (``<data>/groups``, ``<data>/home``), with each space's quota.
+QUOTAS = ".astrohub-quotas"
+#: The quota file spaces once held at their own root, where members could change it: no longer read.
 QUOTA_FILE = ".astrohub-quota.json"
 INTERNAL_PREFIX = ".astrohub-"
 #: The folder under the workspaces root where the classes service leaves a notice per deleted workspace,
@@ -78,6 +88,126 @@ def deleted_workspace(workspaces_root, name: str) -> dict | None:
     if not isinstance(notice, dict) or not all(isinstance(notice.get(k), str) for k in ("deleted_by", "deleted_at")):
         return None
     return notice
+
+
+def quota_path(root: str) -> str:
+    """Where the quota of the space whose root folder is ``root`` is kept: beside it, out of its members' reach.
+
+    Examples
+    --------
+    >>> quota_path("/srv/astrohub/groups/lensing/")
+    '/srv/astrohub/groups/.astrohub-quotas/lensing.json'
+    """
+    root = root.rstrip("/")
+    return posixpath.join(posixpath.dirname(root), QUOTAS, posixpath.basename(root) + ".json")
+
+
+def read_quota(fs, root: str, name: str | None = None) -> int | None:
+    """The quota in bytes of the space at ``root`` on the fsspec filesystem ``fs`` (``None``: none set).
+
+    Raises :class:`StorageError` (``bad-quota-file``) naming the file when it holds no quota.
+    """
+    name = name or root
+    file = quota_path(root)
+    try:
+        with fs.open(file, "rb") as fh:
+            data = json.loads(fh.read() or b"{}")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StorageError(f"{name}: the quota file {file} is unreadable: {exc}", code="bad-quota-file") from exc
+    value = data.get("bytes") if isinstance(data, dict) else data
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise StorageError(f"{name}: quota must be a non-negative integer of bytes, not {value!r} (in {file})",
+                           code="bad-quota-file", value=value)
+    return value
+
+
+def write_quota(fs, root: str, quota: int | None) -> None:
+    """Set (or, with ``None``, remove) the quota of the space at ``root``: the operator's action.
+
+    The file is written whole (a temporary file renamed over it), readable by whoever names it, in a folder its
+    creator owns that others may not list (mode 0711): run as root, as ``astrohub quotas set`` is, members of the
+    space read it but cannot change it.
+    """
+    if quota is not None and (not isinstance(quota, int) or isinstance(quota, bool) or quota < 0):
+        raise ValueError(f"quota must be a non-negative number of bytes, not {quota!r}")
+    file = quota_path(root)
+    if quota is None:
+        if fs.exists(file):
+            fs.rm(file)
+        return
+    data = json.dumps({"bytes": quota}).encode()
+    if not _is_local(fs):
+        fs.pipe_file(file, data)
+        return
+    folder = os.path.dirname(file)
+    if not os.path.isdir(folder):
+        os.makedirs(folder, exist_ok=True)
+        os.chmod(folder, 0o711)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            os.fchmod(fh.fileno(), 0o644)
+        os.replace(tmp, file)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def migrate_quota_files(parent: str | os.PathLike) -> list[str]:
+    """Move each space's own quota file under ``parent`` (``<space>/.astrohub-quota.json``) beside it, once.
+
+    A file the caller wrote (owned by the user running this: root, for ``astrohub up`` as root) becomes the
+    space's quota unless the operator already set one; any other file (a member's) is not trusted. Either
+    way the old file is removed: it is read no more. Returns one line per file, saying what happened.
+    """
+    said = []
+    parent = Path(parent)
+    if not parent.is_dir():
+        return said
+    for folder in sorted(parent.iterdir()):
+        old = folder / QUOTA_FILE
+        if folder.name.startswith(".") or folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            st = os.lstat(old)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            said.append(f"{old}: ignored and removed (written by uid {st.st_uid}, not by the operator)")
+        else:
+            try:  # not through a link a member put there meanwhile
+                with os.fdopen(os.open(old, os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
+                    value = json.loads(fh.read() or b"{}").get("bytes")
+            except (OSError, ValueError, AttributeError):
+                value = None
+            local = _local_fs()
+            if read_quota(local, str(folder)) is not None:
+                said.append(f"{old}: removed (the space already has a quota in {quota_path(str(folder))})")
+            elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                write_quota(local, str(folder), value)
+                said.append(f"{old}: moved to {quota_path(str(folder))} ({value} bytes)")
+            else:
+                said.append(f"{old}: removed (it held no quota)")
+        try:
+            old.unlink()
+        except OSError as exc:  # it is not read any more either way
+            said[-1] += f"; could not remove it: {exc.strerror}"
+    return said
+
+
+def _is_local(fs) -> bool:
+    return "file" in _protocols(fs) or "local" in _protocols(fs)
+
+
+def _local_fs():
+    import fsspec
+
+    return fsspec.filesystem("file")
 
 
 @dataclass
@@ -154,24 +284,10 @@ class Space:
 
     # -- quota ---------------------------------------------------------------------------
     def quota_bytes(self) -> int | None:
-        """The quota in bytes: given at construction, else from the space's quota file, else none."""
+        """The quota in bytes: given at construction, else the operator's (:func:`read_quota`), else none."""
         if self.quota is not None:
             return self.quota
-        file = posixpath.join(self.root, QUOTA_FILE)
-        try:
-            with self.fs.open(file, "rb") as fh:
-                data = json.loads(fh.read() or b"{}")
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            raise StorageError(f"{self.name}: the quota file {file} is unreadable: {exc}", code="bad-quota-file") from exc
-        value = data.get("bytes")
-        if value is None:
-            return None
-        if not isinstance(value, int) or value < 0:
-            raise StorageError(f"{self.name}: quota must be a non-negative integer of bytes, not {value!r}",
-                               code="bad-quota-file", value=value)
-        return value
+        return read_quota(self.fs, self.root, self.name)
 
     def used_bytes(self) -> tuple[int, int]:
         """(bytes, files) held in the space, not counting the platform's own files."""

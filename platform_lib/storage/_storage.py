@@ -34,7 +34,14 @@ from platform_lib.storage._errors import (
     WorkspaceDeleted,
 )
 from platform_lib.storage._tables import TableIO
-from platform_lib.storage._spaces import INTERNAL_PREFIX, QUOTA_FILE, Space, deleted_workspace, spaces_from_settings
+from platform_lib.storage._spaces import (
+    INTERNAL_PREFIX,
+    Space,
+    deleted_workspace,
+    quota_path,
+    spaces_from_settings,
+    write_quota,
+)
 
 __all__ = ["Storage", "Entry", "Usage"]
 
@@ -262,11 +269,11 @@ class Storage(TableIO):
 
     @staticmethod
     def _check_name(space: Space, full: str, address: str) -> None:
-        """Refuse a path with a component reserved for the platform (the quota file, temporary files).
+        """Refuse a path with a component reserved for the platform (temporary files, its own files).
 
         Every component of the space-relative path is checked, and in a local space also those of
         the path that symbolic links lead to, so no user call can write, replace, move or delete
-        ``.astrohub-quota.json`` or a file being written.
+        a file being written or another ``.astrohub-`` file.
         """
         paths = [space.relative(full)]
         if space.local:
@@ -277,8 +284,8 @@ class Storage(TableIO):
         for rel in paths:
             if any(part.startswith(INTERNAL_PREFIX) for part in rel.split("/")):
                 raise StorageError(
-                    f"{address}: names starting with {INTERNAL_PREFIX!r} are reserved for the platform (the "
-                    f"space's quota file {QUOTA_FILE} and temporary files); choose another name",
+                    f"{address}: names starting with {INTERNAL_PREFIX!r} are reserved for the platform (its "
+                    "temporary files and its own files); choose another name",
                     code="reserved-name", value=address,
                 )
 
@@ -316,18 +323,25 @@ class Storage(TableIO):
 
     @_os_failures
     def set_quota(self, space: str, quota: int | None) -> None:
-        """Write the space's quota file (bytes; ``None`` removes the quota). An operator action."""
+        """Set the space's quota (bytes; ``None`` removes it): the operator's action, not a member's.
+
+        The quota is kept beside the space, in a folder only the operator may write
+        (:func:`~platform_lib.storage.quota_path`; on the local platform ``astrohub quotas set`` does it as
+        root); called by anyone else it raises :class:`StorageError` (``not-the-operator``) and changes nothing.
+        """
         s = self.space(space)
         self._writable(s, f"{space}:")
-        file = posixpath.join(s.root, QUOTA_FILE)
-        if quota is None:
-            if s.fs.exists(file):
-                s.fs.rm(file)
-            return
-        if not isinstance(quota, int) or quota < 0:
+        if quota is not None and (not isinstance(quota, int) or isinstance(quota, bool) or quota < 0):
             raise ValueError(f"quota must be a non-negative number of bytes, not {quota!r}")
-        s.fs.makedirs(s.root, exist_ok=True)
-        self._commit(s, file, [f'{{"bytes": {quota}}}'.encode()], check_quota=False)
+        try:
+            write_quota(s.fs, s.root, quota)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):  # EROFS: mounted read-only in a pod
+                raise
+            raise StorageError(
+                f"{space}: quotas are set by the platform's operator, and you may not change them (the quota is kept "
+                f"in {quota_path(s.root)}); ask an admin, who sets it with `astrohub quotas set`",
+                code="not-the-operator", value=space) from exc
 
     # -- reading -------------------------------------------------------------------------
     @_os_failures

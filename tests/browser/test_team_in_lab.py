@@ -4,7 +4,7 @@ alice creates a workspace with bob (the classes service's ``api/workspaces``) an
 notebook there; bob finds it in Lab's file browser under ``workspaces/`` (a link the server makes, as for
 ``groups/``), opens it with a double click, changes it and saves. alice, who had it open, then saves hers:
 without real-time collaboration Lab notices the file changed on disk and asks (Overwrite / Revert), and
-Revert shows her bob's change: no silent loss. When the workspace's quota (``Storage().set_quota``) is
+Revert shows her bob's change: no silent loss. When the workspace's quota (the operator's ``astrohub quotas set``) is
 reached, a save from Lab is refused with a dialog naming the space and the quota, and the file on disk is
 unchanged (before, Lab's saves went past the quota without a word). When alice deletes the workspace, bob is
 told who deleted it, and his next save says the folder is gone (before: no deletion; a save into a folder
@@ -135,9 +135,9 @@ def test_teammates_share_a_notebook_in_a_workspace_from_the_file_browser(platfor
 
         # The workspace's quota reached: bob's next save is refused in a dialog, and the file stays as it was.
         used = platform.execute(alice, "from platform_lib.storage import Storage\n"
-                                       f"st = Storage(); used = st.usage('workspace/{ws}').used\n"
-                                       f"st.set_quota('workspace/{ws}', used + 50); print(used)")
+                                       f"print(Storage().usage('workspace/{ws}').used)")
         assert int(used) > 0
+        assert platform.astrohub("quotas", "set", f"workspace/{ws}", str(int(used) + 50)).returncode == 0
         _type_at_end_of_cell(bob_page, bob_nb, 1, "  # " + "x" * 200)
         bob_page.keyboard.press("Control+s")
         refused = bob_page.locator(".jp-Dialog")
@@ -145,7 +145,7 @@ def test_teammates_share_a_notebook_in_a_workspace_from_the_file_browser(platfor
         message = refused.inner_text()
         assert f"workspace/{ws}" in message and "quota" in message and "nothing was saved" in message, message
         assert _on_disk(platform, alice, path)[1] == "n = 1  # bob's change"
-        quota_file = platform.data_dir / "workspaces" / ws / ".astrohub-quota.json"
+        quota_file = platform.data_dir / "workspaces" / ".astrohub-quotas" / f"{ws}.json"
         assert json.loads(quota_file.read_text())["bytes"] == int(used) + 50
         refused.get_by_role("button", name="Close").click()
 

@@ -64,7 +64,9 @@ def test_home_and_group_volumes_only_when_configured() -> None:
     assert home_volumes(kube, "/home/jovyan")[1] == [{"name": "home", "mountPath": "/home/jovyan", "subPath": "{username}"}]
     volumes, mounts = group_volumes(kube, "/groups/", ["b", "a", "../etc", ".hidden", "b"])
     assert volumes == [{"name": "groups", "persistentVolumeClaim": {"claimName": GROUPS_CLAIM}}]
-    assert [(m["mountPath"], m["subPath"]) for m in mounts] == [("/groups/a", "a"), ("/groups/b", "b")]
+    assert [(m["mountPath"], m["subPath"], m.get("readOnly", False)) for m in mounts] == [
+        ("/groups/a", "a", False), ("/groups/b", "b", False),
+        ("/groups/.astrohub-quotas", ".astrohub-quotas", True)]  # group13: the operator's quotas, read-only
 
 
 def _settings(**extra) -> HubSettings:

@@ -250,10 +250,11 @@ def test_user_pods_for_every_offered_profile(chart, overlay: str, user: str) -> 
             assert setup == []
         group_mounts = {p: m for p, m in mounts.items() if p.startswith(roots["groupsRoot"] + "/")}
         if kube.get("groupStorage"):
+            quotas = {f"{roots['groupsRoot']}/.astrohub-quotas": ".astrohub-quotas"} if groups else {}
             assert {p: m["subPath"] for p, m in group_mounts.items()} == {
-                f"{roots['groupsRoot']}/{g}": g for g in groups
-            }
-            assert all("readOnly" not in m or m["readOnly"] is False for m in group_mounts.values())
+                **{f"{roots['groupsRoot']}/{g}": g for g in groups}, **quotas}
+            # read-write group folders; the operator's quotas beside them read-only (group13)
+            assert all(m.get("readOnly", False) is (m["subPath"] == ".astrohub-quotas") for m in group_mounts.values())
         else:
             assert group_mounts == {}
 
@@ -377,6 +378,7 @@ def test_class_and_workspace_folders_pinned_profiles_and_exams_in_rendered_pods(
         f"{base}/classes/stars/materials": (".classes/stars/materials", True),
         f"{base}/classes/stars/submissions/sam": (".classes/stars/submissions/sam", False),
         f"{base}/workspaces/survey": (".workspaces/survey", False),
+        f"{base}/workspaces/.astrohub-quotas": (".workspaces/.astrohub-quotas", True),  # the operator's quotas
         **notices,
     }  # and no group folder for the class's or the workspace's hub groups
     assert mounts(teacher["astro101"]) == {f"{base}/classes/stars": (".classes/stars", False), **notices}

@@ -461,8 +461,8 @@ def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course)
     folder = platform.data_dir / "workspaces" / ws
     out = platform.execute(member, f"open({str(folder / 'from-member.txt')!r}, 'w').write('hello'); print('ok')")
     assert out.strip() == "ok"
-    # In a notebook the workspace is a storage space with its own quota, which the owner sets.
-    platform.execute(owner, f"from platform_lib.storage import Storage; Storage().set_quota('workspace/{ws}', 1000)")
+    # In a notebook the workspace is a storage space with its own quota, which the operator sets.
+    assert platform.astrohub("quotas", "set", f"workspace/{ws}", "1000").returncode == 0
     over = platform.execute(member, textwrap.dedent(f"""
         from platform_lib.storage import Storage, QuotaExceeded
         try:
@@ -488,7 +488,7 @@ def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course)
     refused = put("notes.txt", "b" * 600, chunk=2)
     assert refused.status_code == 413 and f"workspace/{ws}" in refused.json()["message"], refused.text
     assert (folder / "notes.txt").read_text() == "v1"
-    assert sorted(p.name for p in folder.iterdir()) == [".astrohub-quota.json", "from-member.txt", "notes.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["from-member.txt", "notes.txt"]
     assert put("notes.txt", "c" * 300, chunk=1).status_code in (200, 201)
     assert (folder / "notes.txt").read_text() == "v1"
     done = put("notes.txt", "d" * 300, chunk=-1)

@@ -5,6 +5,9 @@ service's ``api/usage`` and page), their home and their group's folder with the 
 neither another user's home nor a group they are not in; and their running Dask cluster's workers, cores and
 memory, from code and on the hub (the classes service asks the gateway with its own token, for the signed-in
 user only: another user sees none of it, and a user's token cannot read another's figures at the gateway).
+The quotas are the operator's (``astrohub quotas set``, or an admin's ``PUT api/quotas/...``): a member can neither
+raise nor remove their group's (group13: the quota file lay in the group's folder, which every member writes), and
+the hub shows a change at once.
 """
 
 from __future__ import annotations
@@ -13,6 +16,36 @@ import json
 import textwrap
 
 import requests
+
+#: In a member's kernel: every way to raise or remove the group's quota, and a write past it.
+TAMPER = textwrap.dedent("""
+    import json, os
+    from platform_lib.storage import QuotaExceeded, Storage, StorageError
+    st, out = Storage(), {}
+    try:
+        st.set_quota("group/MINE", 10**15); out["set_quota"] = "allowed"
+    except StorageError as exc:
+        out["set_quota"] = exc.code
+    folder = os.path.normpath(st.local_path("group/MINE:"))
+    quota = os.path.join(os.path.dirname(folder), ".astrohub-quotas", "MINE.json")
+    big = '{"bytes": 1000000000000000}'
+    open(os.path.join(folder, "q.json"), "w").write(big)
+    open(os.path.join(folder, ".astrohub-quota.json"), "w").write(big)  # where the quota was read from
+    for label, attempt in (("edit", lambda: open(quota, "w").write(big)), ("delete", lambda: os.unlink(quota)),
+                           ("replace", lambda: os.rename(os.path.join(folder, "q.json"), quota))):
+        try:
+            attempt(); out[label] = "allowed"
+        except OSError as exc:
+            out[label] = type(exc).__name__
+    out["quota"] = st.usage("group/MINE").quota
+    try:
+        st.write_bytes("group/MINE:big.bin", b"x" * 50_000_001); out["past it"] = "written"
+    except QuotaExceeded:
+        out["past it"] = "QuotaExceeded"
+    for name in ("q.json", ".astrohub-quota.json"):
+        os.unlink(os.path.join(folder, name))
+    print(json.dumps(out))
+""")
 
 def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_cluster(platform, poll):
     ann, bob = platform.unique("useann"), platform.unique("usebob")
@@ -23,15 +56,20 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
     platform.create_group(theirs, [bob])
     groups = platform.data_dir / "groups"
     poll(lambda: (groups / mine).is_dir() and (groups / theirs).is_dir(), 60, "the group folders")
-    # Quotas are an operator's action: the quota file platform_lib.storage enforces.
-    (groups / mine / ".astrohub-quota.json").write_text('{"bytes": 50000000}')
-    (groups / theirs / ".astrohub-quota.json").write_text('{"bytes": 7}')
+    # Quotas are the operator's (astrohub quotas set), kept beside the folders, out of the members' reach.
+    for space, size in ((f"group/{mine}", "50MB"), (f"group/{theirs}", "7")):
+        assert platform.astrohub("quotas", "set", space, size).returncode == 0
     platform.start_server(ann)
     try:
+        assert platform.astrohub("quotas", "set", f"home/{ann}", "20000000").returncode == 0
+        if platform.system_user(ann):  # group13: a member raised or removed the group's quota (a file in its folder)
+            tamper = json.loads(platform.execute(ann, TAMPER.replace("MINE", mine)).strip().splitlines()[-1])
+            assert tamper == {"set_quota": "not-the-operator", "edit": "PermissionError",
+                              "delete": "PermissionError", "replace": "PermissionError",
+                              "quota": 50_000_000, "past it": "QuotaExceeded"}, tamper
         code = textwrap.dedent("""
             import json, platform_lib
             from platform_lib.storage import Storage
-            Storage().set_quota("home", 20_000_000)
             Storage().write_bytes("home:usage/data.bin", b"x" * 300_000)
             Storage().write_bytes("group/MINE:notes/plan.txt", b"n" * 1_000)
             from dask_gateway import Gateway
@@ -88,6 +126,13 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         assert theirs not in page and bob not in page
         assert f"<td>{name}</td><td>running</td><td>1</td><td>{cluster['cores']}</td>" in page, page
         assert name not in platform.login(bob).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
+        # an admin changes a quota (the classes service's API; a member may not), and the hub shows it at once
+        refused = platform.classes_api(ann, "PUT", f"quotas/group/{mine}", {"bytes": 10**15})
+        assert refused.status_code == 403 and "operator" in refused.json()["message"], refused.text
+        changed = platform.classes_api(platform.admin_user, "PUT", f"quotas/group/{mine}", {"bytes": 60_000_000})
+        assert changed.status_code == 200 and changed.json() == {"space": f"group/{mine}", "bytes": 60_000_000}
+        assert platform.classes_api(ann, "GET", "usage").json()["groups"][mine]["quota"] == 60_000_000
+        assert f"group/{mine}\t60000000" in platform.astrohub("quotas", "show").stdout
     finally:
         platform.execute(ann, "from dask_gateway import Gateway\n"
                               "with Gateway() as g:\n    [g.stop_cluster(c.name) for c in g.list_clusters()]")

@@ -85,3 +85,26 @@ def test_archive_serve_passes_every_argument_to_the_service_flags_first() -> Non
     # `astrohub archive serve --index ...` ran into "unrecognized arguments" before the service saw them.
     args = build_parser().parse_args(["archive", "serve", "--index", "i.sqlite", "--port", "8010", "--help"])
     assert args.rest == ["--index", "i.sqlite", "--port", "8010", "--help"]
+
+
+def test_quotas_are_set_and_shown_by_the_operator_and_bad_input_is_named(tmp_path, capsys) -> None:
+    """group13: ``astrohub quotas set SPACE SIZE`` keeps the quota beside the space, where members cannot change it."""
+    layout = DataLayout(tmp_path)
+    (layout.groups_root / "lensing").mkdir(parents=True)
+    (layout.home_root / "ann").mkdir(parents=True)
+    assert main(["quotas", "set", "group/lensing", "50MB", "--data-dir", str(tmp_path)]) == 0
+    assert main(["quotas", "set", "home/ann", "2GiB", "--data-dir", str(tmp_path)]) == 0
+    assert (layout.groups_root / ".astrohub-quotas" / "lensing.json").read_text() == '{"bytes": 50000000}'
+    assert os.stat(layout.groups_root / ".astrohub-quotas").st_mode & 0o777 == 0o711
+    assert not list((layout.groups_root / "lensing").iterdir())  # nothing inside the members' folder
+    capsys.readouterr()
+    assert main(["quotas", "show", "--data-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["home/ann\t2147483648", "group/lensing\t50000000"]
+    for argv, said in ((["group/nope", "1GB"], "group/nope has no folder"),
+                       (["lensing", "1GB"], "'lensing' names no space: give home/<user>"),
+                       (["group/../state", "1GB"], "names no space"),
+                       (["group/lensing", "lots"], "'lots' is not a size")):
+        assert main(["quotas", "set", *argv, "--data-dir", str(tmp_path)]) == 2
+        assert said in capsys.readouterr().err
+    assert main(["quotas", "set", "group/lensing", "none", "--data-dir", str(tmp_path)]) == 0
+    assert not (layout.groups_root / ".astrohub-quotas" / "lensing.json").exists()

@@ -1337,3 +1337,34 @@ def test_a_member_finds_the_class_linked_in_their_home_as_they_join(tmp_path):
     assert os.readlink(home / "bob" / "classes" / "old") == str(classes / "old")
     teaching.create_class(ADMIN, "c2", students=["bob"])
     assert (home / "bob" / "classes" / "c2").read_text() == "bob's own notes"  # not replaced by a link
+
+
+def test_only_an_admin_sets_a_quota_and_it_is_kept_beside_the_folder(teaching, tmp_path):
+    """group13: the quota lay in the folder its members write; an admin sets it now (``PUT api/quotas/...``), and it
+    is what platform_lib.storage and the usage page read."""
+    from astrohub_hub import folders
+    from astrohub_hub.classes_service import set_quota
+
+    groups = tmp_path / "groups"
+    (groups / "lensing").mkdir(parents=True)
+    teaching.workspaces.create(ANN, "survey", members=["bob"])
+    (tmp_path / "home" / "ann").mkdir(parents=True)
+    for actor, kind, name, value, status in [(ANN, "group", "lensing", 10**15, 403), (BOB, "workspace", "survey", 1, 403),
+                                             (ADMIN, "group", "nope", 1, 404), (ADMIN, "group", "..", 1, 404),
+                                             (ADMIN, "group", "lensing", -1, 400), (ADMIN, "group", "lensing", "1", 400),
+                                             (ADMIN, "group", "lensing", True, 400)]:
+        with pytest.raises(ClassError) as refused:
+            set_quota(teaching, str(groups), actor, kind, name, value)
+        assert refused.value.status == status, (actor, kind, name, value, refused.value.message)
+    assert not (groups / ".astrohub-quotas").exists()  # nothing written by a refusal
+    assert set_quota(teaching, str(groups), ADMIN, "group", "lensing", 5000) == {"space": "group/lensing", "bytes": 5000}
+    assert set_quota(teaching, str(groups), ADMIN, "workspace", "survey", 700)["bytes"] == 700
+    assert set_quota(teaching, str(groups), ADMIN, "home", "ann", 900)["bytes"] == 900
+    assert folders.folder_usage(groups / "lensing")["quota"] == 5000
+    assert folders.folder_usage(tmp_path / "workspaces" / "survey")["quota"] == 700
+    storage = Storage(get_settings(user="ann", groups=["lensing"], home=tmp_path / "home" / "ann",
+                                   groups_root=groups, workspaces_root=tmp_path / "workspaces"))
+    assert {n: storage.usage(n).quota for n in ("home", "group/lensing", "workspace/survey")} == {
+        "home": 900, "group/lensing": 5000, "workspace/survey": 700}
+    set_quota(teaching, str(groups), ADMIN, "group", "lensing", None)
+    assert folders.folder_usage(groups / "lensing")["quota"] is None and storage.usage("group/lensing").quota is None

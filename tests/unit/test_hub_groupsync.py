@@ -139,3 +139,24 @@ def test_grant_now_reads_only_the_users_group_folders(monkeypatch, tmp_path):
     groupsync.grant_now(root, [], "astro-sam", prefix="astro-")
     assert looked_at == []
     assert AclApplier(root, system_users=False).observe(only=["mine", "absent"]) == {"mine": frozenset()}
+
+
+def test_a_group_folder_made_before_its_first_member_is_closed_to_others(tmp_path):
+    """group13: a group folder already there when its first member was granted (made by hand, restored from a
+    backup) kept its mode, 0755 here, so every user on the machine listed and read the group's files."""
+    import os
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("chown to root needs root")
+    folder = tmp_path / "groups" / "team"
+    folder.mkdir(parents=True)
+    folder.chmod(0o755)
+    os.chown(folder, 65534, 65534)  # not root's: its owner could change its mode and entries
+    applier = AclApplier(tmp_path / "groups", prefix="nobod", system_users=True)
+    assert sync_once({"team": ["y"]}, applier, system_users=True, prefix="nobod").actions == [
+        Action("grant", "team", "nobody")]
+    st = folder.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o007) == (0, 0, 0), (st.st_uid, oct(st.st_mode))
+    assert applier.observe() == {"team": frozenset({"nobody"})}

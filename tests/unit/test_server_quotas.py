@@ -39,6 +39,12 @@ def _save(manager, path, model):
     return asyncio.run(manager.save(model, path))
 
 
+def _set_quota(folder, nbytes):
+    """The operator's quota of ``folder``: beside it, in ``.astrohub-quotas`` (``astrohub quotas set``)."""
+    (folder.parent / ".astrohub-quotas").mkdir(exist_ok=True)
+    (folder.parent / ".astrohub-quotas" / f"{folder.name}.json").write_text(json.dumps({"bytes": nbytes}))
+
+
 def _text(content):
     return {"type": "file", "format": "text", "content": content}
 
@@ -54,7 +60,9 @@ def test_the_space_of_a_path_is_found_after_links(spaces):
 def test_a_save_past_a_group_folders_quota_is_refused_and_writes_nothing(spaces):
     manager, env, root = spaces
     team = root / "groups" / "team"
-    (team / ".astrohub-quota.json").write_text(json.dumps({"bytes": 1000}))
+    _set_quota(team, 1000)
+    # a quota file inside the folder, which any member can write, is not the quota (it was read: this lifted it)
+    (team / ".astrohub-quota.json").write_text(json.dumps({"bytes": 10**15}))
     (team / "old.txt").write_bytes(b"o" * 600)
     _save(manager, "groups/team/ok.txt", _text("k" * 300))  # 900 of 1000
     with pytest.raises(web.HTTPError) as refused:
@@ -79,7 +87,7 @@ def test_a_save_past_a_group_folders_quota_is_refused_and_writes_nothing(spaces)
 def test_a_chunked_upload_stops_at_the_quota_and_leaves_nothing_of_itself(spaces):
     manager, env, root = spaces
     space = root / "workspaces" / "survey"
-    (space / ".astrohub-quota.json").write_text(json.dumps({"bytes": 1500}))
+    _set_quota(space, 1500)
     chunk = base64.b64encode(b"c" * 1000).decode()
     first = {"type": "file", "format": "base64", "content": chunk, "chunk": 1}
     _save(manager, "workspaces/survey/upload.bin", first)
@@ -87,7 +95,7 @@ def test_a_chunked_upload_stops_at_the_quota_and_leaves_nothing_of_itself(spaces
         _save(manager, "workspaces/survey/upload.bin", {**first, "chunk": -1})
     assert refused.value.status_code == 413 and "workspace/survey" in refused.value.log_message
     # rel9: the first chunk was left behind as a partial upload.bin
-    assert sorted(p.name for p in space.iterdir()) == [".astrohub-quota.json"]
+    assert sorted(p.name for p in space.iterdir()) == []
     with pytest.raises(web.HTTPError) as gone:  # a later chunk of the refused upload: said, not appended
         _save(manager, "workspaces/survey/upload.bin", {**first, "chunk": 2})
     assert gone.value.status_code == 400 and "upload the file again" in gone.value.log_message
@@ -99,7 +107,7 @@ def test_a_chunked_upload_replaces_a_file_only_at_its_last_chunk(spaces):
     """rel9: chunk 1 wrote over the old file at once, so a refused or abandoned upload lost its content."""
     manager, env, root = spaces
     team = root / "groups" / "team"
-    (team / ".astrohub-quota.json").write_text(json.dumps({"bytes": 2000}))
+    _set_quota(team, 2000)
     (team / "data.bin").write_bytes(b"o" * 1000)
     (team / "data.bin").chmod(0o640)
     part = {"type": "file", "format": "base64", "content": base64.b64encode(b"n" * 700).decode()}
@@ -113,7 +121,7 @@ def test_a_chunked_upload_replaces_a_file_only_at_its_last_chunk(spaces):
         _save(manager, "groups/team/data.bin", {**part, "chunk": 3})
     assert refused.value.status_code == 413
     assert (team / "data.bin").read_bytes() == b"o" * 1000
-    assert sorted(p.name for p in team.iterdir()) == [".astrohub-quota.json", "data.bin"]
+    assert sorted(p.name for p in team.iterdir()) == ["data.bin"]
     # abandoned after two chunks (the tab closed), then uploaded whole: the file changes at the last chunk only
     _save(manager, "groups/team/data.bin", {**part, "chunk": 1})
     _save(manager, "groups/team/data.bin", {**part, "chunk": 2})
@@ -122,7 +130,7 @@ def test_a_chunked_upload_replaces_a_file_only_at_its_last_chunk(spaces):
     model = _save(manager, "groups/team/data.bin", {**part, "chunk": -1})
     assert model["size"] == 1400 and (team / "data.bin").read_bytes() == b"n" * 1400
     assert (team / "data.bin").stat().st_mode & 0o777 == 0o640
-    assert sorted(p.name for p in team.iterdir()) == [".astrohub-quota.json", "data.bin"]
+    assert sorted(p.name for p in team.iterdir()) == ["data.bin"]
 
 
 def test_an_abandoned_upload_is_removed_at_a_later_upload_into_its_folder(spaces):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -162,10 +163,12 @@ def test_usage_and_quota_file(storage, spaces):
     usage = storage.usage("home")
     assert (usage.used, usage.files, usage.quota, usage.free) == (150, 2, None, None)
     storage.set_quota("home", 200)
-    assert (spaces / "home" / ".astrohub-quota.json").exists()
+    # kept beside the space, where its members cannot change it; nothing is written in the space
+    assert json.loads((spaces / ".astrohub-quotas" / "home.json").read_text()) == {"bytes": 200}
+    assert _raw_files(spaces / "home") == ["a.bin", "d/b.bin"]
     usage = storage.usage("home")
     assert (usage.used, usage.files, usage.quota, usage.free) == (150, 2, 200, 50)
-    assert [e.name for e in storage.list("home:")] == ["a.bin", "d"]  # the quota file is hidden
+    assert [e.name for e in storage.list("home:")] == ["a.bin", "d"]
     storage.write_bytes("home:c.bin", b"y" * 50)  # exactly fills the quota
     assert storage.usage("home").free == 0
 
@@ -469,21 +472,45 @@ def test_images_round_trip(storage, space):
     np.testing.assert_array_equal(sci, data * 2)
 
 
+def test_a_quota_file_a_member_writes_into_the_space_is_not_the_quota(storage, spaces):
+    """group13: the quota was read from ``.astrohub-quota.json`` at the space's root, a file any member can write
+    (a shell, ``open()``): raising it to 10**15 or deleting it lifted the group's quota. It is the operator's now,
+    kept beside the space; what a member leaves inside is not read."""
+    storage.set_quota("group/lensing", 500)
+    group = spaces / "groups" / "lensing"
+    (group / ".astrohub-quota.json").write_text('{"bytes": 1000000000000000}')  # as a member's shell could
+    assert storage.usage("group/lensing").quota == 500
+    with pytest.raises(QuotaExceeded):
+        storage.write_bytes("group/lensing:big.bin", b"x" * 600)
+    (group / ".astrohub-quota.json").unlink()
+    assert storage.usage("group/lensing").quota == 500
+    # and no storage call reaches the operator's file: it is outside the space, also through a link
+    os.symlink(spaces / "groups" / ".astrohub-quotas" / "lensing.json", group / "q.json")
+    for attempt in (lambda: storage.write_bytes("group/lensing:../.astrohub-quotas/lensing.json", b"{}"),
+                    lambda: storage.write_bytes("group/lensing:q.json", b'{"bytes": null}'),
+                    lambda: storage.delete("group/lensing:q.json")):
+        with pytest.raises(PathEscape):
+            attempt()
+    assert storage.usage("group/lensing").quota == 500
+    storage.set_quota("group/lensing", None)
+    assert storage.usage("group/lensing").quota is None
+
+
 @pytest.mark.parametrize("space", ["home", "bucket"])
-def test_quota_file_cannot_be_deleted_moved_or_overwritten(storage, spaces, space):
+def test_reserved_names_cannot_be_deleted_moved_or_overwritten(storage, spaces, space):
     storage.set_quota(space, 1000)
-    quota_address = f"{space}:.astrohub-quota.json"
+    reserved = f"{space}:.astrohub-tmp-x"
     storage.write_bytes(f"{space}:plain.txt", b"x")
     attempts = {
-        "delete": lambda: storage.delete(quota_address),
-        "move away": lambda: storage.move(quota_address, f"{space}:q.json"),
-        "move over": lambda: storage.move(f"{space}:plain.txt", quota_address, overwrite=True),
-        "copy over": lambda: storage.copy(f"{space}:plain.txt", quota_address, overwrite=True),
-        "write": lambda: storage.write_bytes(quota_address, b'{"bytes": null}'),
-        "write table": lambda: storage.write_table(_sample_table(), quota_address, format="ecsv", overwrite=True),
-        "share over": lambda: storage.share(f"{space}:plain.txt", "lensing", path=".astrohub-quota.json"),
-        "mkdir": lambda: storage.mkdir(f"{space}:.astrohub-quota.json/sub"),
-        "write below": lambda: storage.write_bytes(f"{space}:.astrohub-quota.json/x", b"x"),
+        "delete": lambda: storage.delete(reserved),
+        "move away": lambda: storage.move(reserved, f"{space}:q.json"),
+        "move over": lambda: storage.move(f"{space}:plain.txt", reserved, overwrite=True),
+        "copy over": lambda: storage.copy(f"{space}:plain.txt", reserved, overwrite=True),
+        "write": lambda: storage.write_bytes(reserved, b'{"bytes": null}'),
+        "write table": lambda: storage.write_table(_sample_table(), reserved, format="ecsv", overwrite=True),
+        "share over": lambda: storage.share(f"{space}:plain.txt", "lensing", path=".astrohub-tmp-x"),
+        "mkdir": lambda: storage.mkdir(f"{space}:.astrohub-tmp-x/sub"),
+        "write below": lambda: storage.write_bytes(f"{space}:.astrohub-tmp-x/x", b"x"),
     }
     for label, attempt in attempts.items():
         with pytest.raises(StorageError, match="reserved") as err:
@@ -491,24 +518,39 @@ def test_quota_file_cannot_be_deleted_moved_or_overwritten(storage, spaces, spac
         assert err.value.code == "reserved-name", label
     assert storage.usage(space).quota == 1000
     assert storage.read_bytes(f"{space}:plain.txt") == b"x"
-    # The group's own quota file is protected the same way.
-    storage.set_quota("group/lensing", 500)
-    with pytest.raises(StorageError, match="reserved"):
-        storage.delete("group/lensing:.astrohub-quota.json")
-    assert storage.usage("group/lensing").quota == 500
 
 
-def test_quota_file_is_protected_through_symbolic_links(storage, spaces):
-    storage.set_quota("home", 1000)
+def test_reserved_names_are_protected_through_symbolic_links(storage, spaces):
+    (spaces / "home" / ".astrohub-tmp-x").write_bytes(b"partial")
     os.symlink(spaces / "home", spaces / "home" / "self")  # a link back to the space's root
-    os.symlink(spaces / "home" / ".astrohub-quota.json", spaces / "home" / "q")  # a link to the quota file
-    for attempt in (lambda: storage.delete("home:self/.astrohub-quota.json"),
-                    lambda: storage.write_bytes("home:self/.astrohub-quota.json", b"{}"),
+    os.symlink(spaces / "home" / ".astrohub-tmp-x", spaces / "home" / "q")  # a link to a reserved file
+    for attempt in (lambda: storage.delete("home:self/.astrohub-tmp-x"),
+                    lambda: storage.write_bytes("home:self/.astrohub-tmp-x", b"{}"),
                     lambda: storage.delete("home:q"),
                     lambda: storage.move("home:q", "home:elsewhere.json")):
         with pytest.raises(StorageError, match="reserved"):
             attempt()
-    assert storage.usage("home").quota == 1000
+    assert (spaces / "home" / ".astrohub-tmp-x").read_bytes() == b"partial"
+
+
+def test_old_quota_files_are_moved_out_of_the_spaces_once_and_a_members_is_not_trusted(spaces):
+    from platform_lib.storage import migrate_quota_files, read_quota
+    from fsspec.implementations.local import LocalFileSystem
+
+    groups = spaces / "groups"
+    (groups / "lensing" / ".astrohub-quota.json").write_text('{"bytes": 5000}')  # the operator's (ours)
+    (groups / "other" / ".astrohub-quota.json").write_text('{"bytes": 1000000000000000}')
+    if os.geteuid() == 0:  # a member's file: owned by someone else
+        os.chown(groups / "other" / ".astrohub-quota.json", 65534, 65534)
+    said = migrate_quota_files(groups)
+    fs = LocalFileSystem()
+    assert read_quota(fs, str(groups / "lensing")) == 5000
+    assert not (groups / "lensing" / ".astrohub-quota.json").exists()
+    assert "moved" in said[0] and len(said) == 2
+    if os.geteuid() == 0:
+        assert read_quota(fs, str(groups / "other")) is None and "not by the operator" in said[1]
+        assert not (groups / "other" / ".astrohub-quota.json").exists()
+    assert migrate_quota_files(groups) == []  # once
 
 
 @pytest.fixture

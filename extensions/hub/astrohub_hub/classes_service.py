@@ -28,6 +28,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
                                                             8601; null: take it back) or ``{student, by}``
                                                             (``2d``, ``36h``; instructors)
 ``GET  api/usage``                                          what I use: storage (home, groups, workspaces), Dask
+``PUT  api/quotas/<group|workspace|home>/<name>``            an admin sets ``{bytes}`` (null: none), the
+                                                            operator's quota, beside the folder
 ``GET  api/workspaces``, ``POST api/workspaces``            mine; create ``{name, members, readers[, owner]}``
 ``GET|DELETE api/workspaces/<w>``                           the workspace / the owner deletes it (files kept)
 ``POST api/workspaces/<w>/members`` ``{add, readers, remove}``  the owner changes the members
@@ -600,6 +602,42 @@ def usage(teaching: Teaching, groups_root: str, actor: Actor, groups: list[str],
     return found
 
 
+def set_quota(teaching: Teaching, groups_root: str, actor: Actor, kind: str, name: str, quota: Any) -> dict:
+    """An admin sets (``None``: removes) the quota of ``group/<name>``, ``workspace/<name>`` or ``home/<user>``:
+    the operator's setting, beside the folder where its members cannot change it (``folders.set_folder_quota``,
+    the file ``astrohub quotas set`` writes). Anyone else is refused (403), a folder that is not there is a 404."""
+    if not actor.admin:
+        raise ClassError(f"{actor.name!r} may not set quotas: they are the operator's (an admin's) setting",
+                         status=403, code="forbidden", value=actor.name)
+    if quota is not None and (not isinstance(quota, int) or isinstance(quota, bool) or quota < 0):
+        raise ClassError(f"'bytes' must be a non-negative number of bytes or null, not {quota!r}",
+                         code="bad-quota", value=quota)
+    folder = None
+    if not name or name.startswith(".") or "/" in name:
+        pass
+    elif kind == "home":
+        folder = teaching.people.home(name) if teaching.home_template else None
+    elif kind == "group":
+        folder = Path(groups_root) / name if groups_root else None
+    elif kind == "workspace":
+        folder = teaching.workspaces.root / name
+    if folder is None or not folder.is_dir():
+        raise ClassError(f"no folder for {kind}/{name} here (a group's is made once it has a member)", status=404,
+                         code="unknown-space", value=f"{kind}/{name}")
+    folders.set_folder_quota(folder, quota)
+    log.info("%s set the quota of %s/%s to %s", actor.name, kind, name, quota)
+    return {"space": f"{kind}/{name}", "bytes": quota}
+
+
+class QuotaHandler(ApiHandler):
+    async def put(self, kind: str, name: str) -> None:
+        body = self.body()
+        if "bytes" not in body:
+            raise ClassError("send {\"bytes\": N} (null removes the quota)", code="bad-quota")
+        groups_root = self.settings.get("groups_root", "")
+        await self.run(lambda actor: set_quota(self.teaching, groups_root, actor, kind, name, body["bytes"]))
+
+
 class UsageHandler(ApiHandler):
     async def get(self) -> None:
         groups = [g for g in self.model.get("groups", []) if isinstance(g, str)]
@@ -795,6 +833,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/classes/{seg}/assignments/{seg}/due/?", DueHandler),
         (rf"{api}/classes/{seg}/assignments/{seg}/extension/?", ExtensionHandler),
         (rf"{api}/usage/?", UsageHandler),
+        (rf"{api}/quotas/(group|workspace|home)/{seg}/?", QuotaHandler),
         (rf"{api}/workspaces/?", WorkspacesHandler),
         (rf"{api}/workspaces/{seg}/?", WorkspaceHandler),
         (rf"{api}/workspaces/{seg}/members/?", WorkspaceMembersHandler),

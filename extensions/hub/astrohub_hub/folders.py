@@ -27,14 +27,15 @@ import tarfile
 from pathlib import Path
 from typing import Literal
 
-from astrohub_hub.atomic import replacing
+from astrohub_hub.atomic import replacing, write_atomic
 from astrohub_hub.errors import HubError
 
 __all__ = [
     "acl_users",
     "expand_user_path",
-    "QUOTA_FILE",
+    "QUOTAS",
     "folder_quota",
+    "set_folder_quota",
     "folder_usage",
     "grant",
     "holders",
@@ -345,21 +346,38 @@ def tar_hashes(data: bytes) -> dict[str, str]:
     return found
 
 
-#: A folder's quota file, ``{"bytes": N}``: the same file ``platform_lib.storage`` enforces on writes
-#: (``Storage.set_quota``; its ``QUOTA_FILE``), read here so the hub's page shows the quota users write against.
-QUOTA_FILE = ".astrohub-quota.json"
+#: The operator's folder of quotas beside a root's folders, ``<name>.json`` = ``{"bytes": N}``: what
+#: ``platform_lib.storage`` enforces on writes (``quota_path``; ``astrohub quotas set`` writes it), read here so the
+#: hub's page shows the quota users write against. Out of the members' reach: not inside the folder they write.
+QUOTAS = ".astrohub-quotas"
+
+
+def set_folder_quota(folder: Path, quota: int | None) -> None:
+    """Set (``None``: remove) ``folder``'s quota, beside it: ``<parent>/.astrohub-quotas/<name>.json``, written
+    atomically, mode 0644, in a folder of ours that others may not list (0711); what ``astrohub quotas set`` does."""
+    folder = Path(folder)
+    quotas = folder.parent / QUOTAS
+    file = quotas / f"{folder.name}.json"
+    if quota is None:
+        file.unlink(missing_ok=True)
+        return
+    if not quotas.is_dir():
+        quotas.mkdir(exist_ok=True)
+        os.chmod(quotas, 0o711)
+    write_atomic(file, json.dumps({"bytes": quota}).encode(), mode=0o644)
 
 
 def folder_quota(folder: Path) -> int | None:
-    """The quota in bytes from ``folder``'s quota file (``None``: no file, or no readable quota in it)."""
+    """The quota in bytes of ``folder`` (``None``: none set, or no readable quota in its file)."""
+    folder = Path(folder)
     try:
-        value = json.loads((Path(folder) / QUOTA_FILE).read_text() or "{}").get("bytes")
+        value = json.loads((folder.parent / QUOTAS / f"{folder.name}.json").read_text() or "{}").get("bytes")
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, int) and value >= 0 else None
 
 
-#: The platform's own files in a user's folders (the quota file, a write's temporary file), which no quota counts.
+#: The platform's own files in a user's folders (a write's temporary file), which no quota counts.
 INTERNAL_PREFIX = ".astrohub-"
 
 

@@ -6,7 +6,8 @@ local mode (service ``astrohub-groupsync``, scopes ``list:groups`` and ``read:gr
 ``<groups_root>/<group>`` (made once the group has a member):
 
 * not root: the folders are created (mode 0770); every server runs as the invoking user anyway;
-* root: each folder is ``root:root`` mode 0770 and each member's system user (``astro-<name>``,
+* root: each folder is ``root:root`` mode 0770 (one that was there before is made so at its grants: it kept
+  its owner and mode, e.g. 0755, open to every user) and each member's system user (``astro-<name>``,
   created if missing, as the spawner would) gets a POSIX ACL entry ``user:astro-<name>:rwx`` plus
   the same default entry, so files created inside stay read-write for every member. ACLs take
   effect at once in running servers, unlike supplementary Unix groups, which a process only picks
@@ -41,6 +42,7 @@ import pwd
 import re
 import shutil
 import signal
+import stat
 import sys
 import threading
 import urllib.parse
@@ -196,6 +198,8 @@ class AclApplier:
             folders.make_shared_folder(folder, 0o770)
         elif action.kind == "grant":
             self._ensure_user(action.user)
+            if self.system_users:
+                _close_to_others(folder)
             # Recursive: what the group wrote before this member joined is theirs to read and write too.
             folders.grant(folder, str(action.user), recursive=True)
         elif action.kind == "revoke":
@@ -214,6 +218,23 @@ class AclApplier:
         home = expand_user_path(self.home_template, hub_name)
         owner = ensure_system_user(name, home)
         prepare_user_dirs(home, None, owner)
+
+
+def _close_to_others(folder: Path) -> None:
+    """Make a group folder ``root``-owned with no access for others (mode 0770, a setgid bit kept), as ``mkdir``
+    makes one: a folder that was there before its group's first member (made by hand, restored from a backup,
+    left by a run that was not root) kept its owner and mode, e.g. 0755, and any user listed and read the group's
+    files."""
+    st = os.lstat(folder)
+    if not stat.S_ISDIR(st.st_mode):
+        return
+    if st.st_uid != 0 or st.st_gid != 0:
+        os.chown(folder, 0, 0, follow_symlinks=False)
+        log.warning("group folder %s was owned by uid %s: now root's", folder, st.st_uid)
+    if st.st_mode & 0o007:
+        os.chmod(folder, stat.S_IMODE(st.st_mode) & ~0o007)
+        log.warning("group folder %s was open to every user (mode %o): now %o", folder, stat.S_IMODE(st.st_mode),
+                    stat.S_IMODE(st.st_mode) & ~0o007)
 
 
 @dataclass

@@ -22,7 +22,8 @@ Volumes that every user pod gets:
   ``submissions/<user>`` folder, its instructors the whole class folder, a workspace's members its folder;
   every user the workspaces' deletion notices, read-only. A class's folders are mounted a second time under the home,
   at ``~/classes/<class>`` (:data:`HOME_CLASSES`, as the local spawner links them), when the classes root is not
-  that folder already: JupyterLab's file browser shows only the home.
+  that folder already: JupyterLab's file browser shows only the home;
+- beside the group and workspace folders, their quotas (``.astrohub-quotas``, the operator's), read-only.
 
 A class's pinned profile and exam window (hub group properties, :mod:`astrohub_hub.pins`) shape
 ``profile_list``: only the pinned profile is offered, and inside the window requests equal limits.
@@ -229,6 +230,8 @@ def group_volumes(kube: KubernetesSettings, groups_root: str, groups: Iterable[s
     root = groups_root.rstrip("/")
     volume = {"name": "groups", "persistentVolumeClaim": {"claimName": GROUPS_CLAIM}}
     mounts = [{"name": "groups", "mountPath": f"{root}/{g}", "subPath": g} for g in names]
+    # the groups' quotas, the operator's: beside the folders, read-only (in the group folder a member could change it)
+    mounts.append({"name": "groups", "mountPath": f"{root}/{QUOTAS}", "subPath": QUOTAS, "readOnly": True})
     return [volume], mounts
 
 
@@ -286,6 +289,9 @@ def class_volumes(kube: KubernetesSettings, classes_root: str, workspaces_root: 
         elif isinstance(space, str) and _GROUP_SUBPATH.match(space) and name == f"ws-{space}":
             mounts.append({"name": "groups", "mountPath": f"{wroot}/{space}", "subPath": f".workspaces/{space}",
                            "readOnly": False})
+    if any(m["subPath"].startswith(".workspaces/") for m in mounts):  # a workspace's quota, the operator's
+        mounts.append({"name": "groups", "mountPath": f"{wroot}/{QUOTAS}", "subPath": WORKSPACE_QUOTAS_SUBPATH,
+                       "readOnly": True})
     if wroot:  # every user: a former member's kernel reads there who deleted her workspace, and when
         mounts.append({"name": "groups", "mountPath": f"{wroot}/{DELETED_NOTICES}", "subPath": NOTICES_SUBPATH,
                        "readOnly": True})
@@ -302,6 +308,11 @@ SETUP_ROOT = "/mnt/astrohub"
 #: The workspaces' deletion notices on the group claim (``astrohub_hub.workspaces``): written by the classes
 #: service, read-only in every user pod, created by the set-up container with mode 0755 (not 2770).
 NOTICES_SUBPATH = f".workspaces/{DELETED_NOTICES}"
+#: The operator's quotas of the group folders and of the workspaces, beside them on the group claim
+#: (``platform_lib.storage.quota_path``): read-only in every user pod that mounts such a folder, made 0755.
+QUOTAS = ".astrohub-quotas"
+WORKSPACE_QUOTAS_SUBPATH = f".workspaces/{QUOTAS}"
+_READ_ONLY_SUBPATHS = (NOTICES_SUBPATH, QUOTAS, WORKSPACE_QUOTAS_SUBPATH)
 
 
 def storage_setup_container(
@@ -314,7 +325,8 @@ def storage_setup_container(
     not write to; this container (root, only the CHOWN/DAC_OVERRIDE/FOWNER capabilities) creates
     each folder that does not exist yet, owned by ``uid:gid``: the home with mode 0700, group folders
     (and ``more_subpaths`` of the group claim: class and workspace folders) with mode 2770, the workspaces'
-    deletion notices (:data:`NOTICES_SUBPATH`, which only the classes service writes) 0755. Existing folders are
+    deletion notices (:data:`NOTICES_SUBPATH`, which only the classes service writes) and the quotas
+    (:data:`QUOTAS`, :data:`WORKSPACE_QUOTAS_SUBPATH`, which only the operator writes) 0755, mounted read-only. Existing folders are
     left untouched. ``None`` when there is nothing to set up.
     The NFS exports must allow root to chown (``no_root_squash``), or pre-create the folders.
     """
@@ -328,7 +340,8 @@ def storage_setup_container(
     names += [p for p in more_subpaths if p not in names] if kube.group_storage is not None else []
     if names:
         mounts.append({"name": "groups", "mountPath": f"{SETUP_ROOT}/groups"})
-        steps.extend((f"{SETUP_ROOT}/groups/{name}", "0755" if name == NOTICES_SUBPATH else "2770") for name in names)
+        steps.extend((f"{SETUP_ROOT}/groups/{name}", "0755" if name in _READ_ONLY_SUBPATHS else "2770")
+                     for name in names)
     if not steps:
         return None
     script = " && ".join(

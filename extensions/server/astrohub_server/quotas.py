@@ -1,7 +1,8 @@
 """The platform's space quotas for what JupyterLab saves: a save that would pass one is refused with a 413.
 
-A space (the home, scratch, a group folder, a shared workspace) may hold a quota file at its root,
-``.astrohub-quota.json`` (``{"bytes": N}``, written by ``platform_lib.storage.Storage.set_quota``).
+A space (the home, scratch, a group folder, a shared workspace) may have a quota, which the operator keeps
+beside it, out of its members' reach: ``<folder above>/.astrohub-quotas/<space folder>.json`` (``{"bytes": N}``,
+written by ``astrohub quotas set``; ``platform_lib.storage.quota_path``).
 ``platform_lib.storage`` enforces it on its own writes; Lab's saves (the contents API: a notebook, a text
 file, an upload) went past it without a word, so a teammate could fill the group folder from the browser
 while everybody's notebook writes were refused. :func:`enforce_quotas` wraps the server's contents
@@ -30,10 +31,10 @@ from tornado import web
 
 from astrohub_server.contents import check_before
 
-__all__ = ["QUOTA_FILE", "SpaceQuota", "enforce_quotas", "space_of"]
+__all__ = ["QUOTAS", "SpaceQuota", "enforce_quotas", "space_of"]
 
-#: The quota file at a space's root, as ``platform_lib.storage`` writes it.
-QUOTA_FILE = ".astrohub-quota.json"
+#: The operator's folder of quotas beside a root's spaces, as ``platform_lib.storage`` writes it.
+QUOTAS = ".astrohub-quotas"
 #: Names the platform keeps for itself (the quota file, temporary files): not counted.
 INTERNAL_PREFIX = ".astrohub-"
 
@@ -45,9 +46,9 @@ class SpaceQuota:
         self.name, self.root = name, root
 
     def quota(self) -> int | None:
-        """Bytes allowed, from the quota file (``None``: no file, or none readable in it)."""
+        """Bytes allowed, from the operator's quota file beside the space (``None``: none, or none readable in it)."""
         try:
-            value = json.loads((self.root / QUOTA_FILE).read_text() or "{}").get("bytes")
+            value = json.loads((self.root.parent / QUOTAS / f"{self.root.name}.json").read_text() or "{}").get("bytes")
         except (OSError, ValueError, AttributeError):
             return None
         return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
