@@ -626,11 +626,12 @@ def check_columns(left, right, *, left_coords=None, right_coords=None, left_pm=N
     Examples
     --------
     >>> from astropy.table import Table
-    >>> check_columns(Table({"ra": [1.0], "dec": [2.0]}), Table({"RA": [1.0], "DEC": [2.0]}),
-    ...               right_coords=("ra", "dec"))
-    Traceback (most recent call last):
-    ...
-    platform_lib.crossmatch._errors.CrossmatchInputError: right table has no column 'ra' (right_coords); available columns: RA, DEC
+    >>> try:
+    ...     check_columns(Table({"ra": [1.0], "dec": [2.0]}), Table({"RA": [1.0], "DEC": [2.0]}),
+    ...                   right_coords=("ra", "dec"))
+    ... except CrossmatchInputError as exc:
+    ...     print(exc.code, "|", exc)
+    missing-column | right table has no column 'ra' (right_coords); available columns: RA, DEC
     """
     for obj, coords, pm, epoch, side in ((left, left_coords, left_pm, left_epoch, "left"),
                                          (right, right_coords, right_pm, right_epoch, "right")):

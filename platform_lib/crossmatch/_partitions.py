@@ -37,7 +37,8 @@ from platform_lib.crossmatch._engine import match_pairs
 from platform_lib.crossmatch._epoch import Motion, propagate_years
 from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
 
-__all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publish", "check_own_coords", "schema_columns",
+__all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publish", "check_own_coords",
+           "schema_columns",
            "check_margin", "no_margin_error", "reach_arcsec"]
 
 SEPARATION = "separation_arcsec"

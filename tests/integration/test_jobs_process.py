@@ -400,8 +400,9 @@ def test_a_wrong_column_fails_the_job_before_any_cluster_and_leaves_nothing(hats
     user = platform.unique("hatsfail")
     platform.create_user(user)
     # What a user's server gives its kernels (astrohub_hub.environment), and so the job's process.
+    proxy = f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}"
     for key, value in (("DASK_GATEWAY__ADDRESS", f"{platform.url}services/dask-gateway"),
-                       ("DASK_GATEWAY__PROXY_ADDRESS", f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}"),
+                       ("DASK_GATEWAY__PROXY_ADDRESS", proxy),
                        ("DASK_GATEWAY__AUTH__TYPE", "jupyterhub"), ("JUPYTERHUB_API_TOKEN", platform.user_token(user))):
         monkeypatch.setenv(key, value)
     job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec",

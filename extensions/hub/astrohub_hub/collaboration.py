@@ -35,7 +35,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, Iterable, Mapping
 
-__all__ = ["COLLABORATIVE_ENV", "COLLABORATIVE_PROPERTY", "STATE_PREFIX", "collaborative", "server_args", "state_folder"]
+__all__ = ["COLLABORATIVE_ENV", "COLLABORATIVE_PROPERTY", "STATE_PREFIX", "collaborative", "server_args",
+           "state_folder"]
 
 #: On the hub group ``ws-<name>``: the sharers who turned real-time collaboration on for their shared server.
 COLLABORATIVE_PROPERTY = "astrohub-collaborative"
