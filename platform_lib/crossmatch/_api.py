@@ -23,7 +23,7 @@ from platform_lib.crossmatch._engine import _radius_rad, match_pairs
 from platform_lib.crossmatch._epoch import as_epoch, propagate
 from platform_lib.crossmatch._errors import CrossmatchInputError, DroppedRowsWarning
 
-__all__ = ["crossmatch", "MODES"]
+__all__ = ["crossmatch", "check_columns", "MODES"]
 
 MODES = ("nearest", "best", "all", "k")
 SEPARATION = "separation_arcsec"
@@ -592,6 +592,77 @@ def _is_hats_side(obj) -> bool:
         or type(obj).__module__.startswith("lsdb")
 
 
+def _hats_columns(obj) -> tuple[list[str], tuple[str, str]] | None:
+    """``(columns, (ra, dec))`` of a HATS catalogue on disk (a path or registry name) from its Parquet schema and
+    properties, no data read and no lsdb; None for anything else or what cannot be read here (the crossmatch
+    names that problem itself)."""
+    from platform_lib.crossmatch._partitions import schema_columns
+
+    if not (isinstance(obj, (str, os.PathLike)) or type(obj).__name__ == "TableInfo"):
+        return None
+    from platform_lib.errors import PlatformError
+
+    try:
+        return schema_columns(obj)
+    except (PlatformError, OSError, ValueError):
+        return None
+
+
+def check_columns(left, right, *, left_coords=None, right_coords=None, left_pm=None, right_pm=None,
+                  left_epoch=None, right_epoch=None, **other) -> None:
+    """Check that the columns :func:`crossmatch`'s arguments name are in the catalogues, before any work.
+
+    Reads only column names: a table's or DataFrame's, and a HATS catalogue's (a path or registry name) from its
+    Parquet schema, without lsdb or Dask. A HATS catalogue is matched on its own coordinate columns (``ra``/``dec``
+    means them too). Proper-motion columns are checked for a side with an epoch. ``other`` (crossmatch's other
+    keyword arguments) is not looked at, so a caller passes its options as they are. A background job calls this
+    before it starts a Dask cluster; :func:`crossmatch` calls it first on the Dask path.
+
+    Raises
+    ------
+    CrossmatchInputError
+        Code ``missing-column``, naming the column, the argument and the catalogue's columns.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> try:
+    ...     check_columns(Table({"ra": [1.0], "dec": [2.0]}), Table({"RA": [1.0], "DEC": [2.0]}),
+    ...                   right_coords=("ra", "dec"))
+    ... except CrossmatchInputError as exc:
+    ...     print(exc.code, "|", exc)
+    missing-column | right table has no column 'ra' (right_coords); available columns: RA, DEC
+    """
+    for obj, coords, pm, epoch, side in ((left, left_coords, left_pm, left_epoch, "left"),
+                                         (right, right_coords, right_pm, right_epoch, "right")):
+        named = []
+        if coords is not None and not isinstance(coords, str) and len(coords) == 2:
+            named += [(str(c), f"{side}_coords") for c in coords]
+        if pm is not None and epoch is not None and not isinstance(pm, str) and len(pm) == 2:
+            named += [(str(c), f"{side}_pm") for c in pm]
+        if not named:
+            continue
+        hats = _hats_columns(obj)
+        if hats is not None:
+            cols, own = hats
+            what = f"{side} HATS catalogue"
+            if coords is not None and tuple(coords) in (own, ("ra", "dec")):
+                named = [(c, arg) for c, arg in named if arg != f"{side}_coords"]  # its own coordinates
+        elif isinstance(obj, Table) or hasattr(obj, "columns") and not type(obj).__module__.startswith("lsdb"):
+            cols, own, what = _columns_of(obj), None, f"{side} table"
+        else:
+            continue
+        for column, arg in named:
+            if column not in cols:
+                raise CrossmatchInputError(
+                    f"{what} has no column {column!r} ({arg}); available columns: {', '.join(cols)}",
+                    code="missing-column", value=column, available=cols)
+        if own is not None and coords is not None and tuple(coords) not in (own, ("ra", "dec")):
+            from platform_lib.crossmatch._partitions import check_own_coords
+
+            check_own_coords(own, coords, side, available=cols)
+
+
 def _in_memory_against_catalogue(left, right, *, client, lazy, output) -> bool:
     """A table or DataFrame against a HATS catalogue (either side) with nothing only Dask does asked for:
     matched in memory from the catalogue's partitions it touches (``_touched``), when they fit."""
@@ -754,6 +825,8 @@ def crossmatch(
                                        code="bad-output", value=repr(output))
         output = Path(output)
     if _is_lazy(left) or _is_lazy(right):
+        check_columns(left, right, left_coords=left_coords, right_coords=right_coords, left_pm=left_pm,
+                      right_pm=right_pm, left_epoch=left_epoch, right_epoch=right_epoch)
         from platform_lib.crossmatch._dask import crossmatch_lazy
 
         spec = _lazy_spec(

@@ -38,6 +38,7 @@ from platform_lib.crossmatch._epoch import Motion, propagate_years
 from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
 
 __all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publish", "check_own_coords",
+           "schema_columns",
            "check_margin", "no_margin_error", "reach_arcsec"]
 
 SEPARATION = "separation_arcsec"
@@ -84,6 +85,16 @@ def _names(left: HatsLayout, right: HatsLayout, suffixes) -> tuple[dict[str, str
             for side in (left, right)]
     clash = set(cols[0]) & set(cols[1])
     return tuple({c: c + suffix if c in clash else c for c in names} for names, suffix in zip(cols, suffixes))
+
+
+def schema_columns(obj) -> tuple[list[str], tuple[str, str]] | None:
+    """``(columns, (ra column, dec column))`` of a HATS catalogue on disk (a path or registry name) this module
+    reads, from its Parquet schema (no data is read), without HATS's own columns; None for anything else."""
+    layout = _layout(obj)
+    if layout is None or not layout.pixels:
+        return None
+    names = [n for n in pq.read_schema(_schema_file(layout)).names if n != HEALPIX_COLUMN and not n.startswith("__")]
+    return names, (layout.ra_column, layout.dec_column)
 
 
 def _schema_file(layout: HatsLayout) -> Path:

@@ -309,6 +309,9 @@ def _run_crossmatch(params: dict[str, Any], ctx: JobContext) -> Table | Path:
             options[key] = quantity_param(options, key, physical)
     if "density" in options:
         options["density"] = tuple(_density_param(d) for d in options["density"])
+    # The columns the options name, read from the inputs (a HATS catalogue's Parquet schema): a wrong name fails
+    # here, before a Dask cluster is started for the match (it failed after, the user waiting for the cluster).
+    xm.check_columns(inputs[0], inputs[1], **options)
     ctx.progress(0.05, "matching")
     # The crossmatch reports its own progress (per HEALPix partition on Dask) into 5% .. 95%.
     options["progress"] = lambda fraction, message: ctx.progress(0.05 + 0.9 * fraction, message)

@@ -13,9 +13,12 @@ collaboration installed and off (``disableRTC``), as every other user server doe
 from __future__ import annotations
 
 import json
+import pwd
 import re
+import tempfile
 import time
 import urllib.parse
+from pathlib import Path
 
 def _page_config(platform, owner: str, token: str) -> dict:
     html = platform.server_get(owner, "lab", token=token).text
@@ -129,3 +132,11 @@ def test_owner_and_member_co_edit_a_notebook_on_a_shared_server(platform, browse
             context.close()
         platform.classes_api(owner, "DELETE", f"workspaces/{ws}/share")
         platform.stop_server(owner)
+    # The history of the edits above and the session record went with the server (astrohub_server.collaboration):
+    # jupyter-collaboration left both in the temporary folder after every start. The owner's system user tells
+    # the server's files from others'.
+    if platform.isolated:
+        uid = pwd.getpwnam(platform.system_user(owner)).pw_uid
+        left = [p.name for p in Path(tempfile.gettempdir()).iterdir()
+                if p.name.startswith(("jupyter_ystore_", "astrohub-collaboration-")) and p.lstat().st_uid == uid]
+        assert not left, f"the stopped collaborative server left {left} in {tempfile.gettempdir()}"

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import time
+from urllib.parse import urlsplit
 
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -137,10 +138,15 @@ def test_a_student_finds_her_assignment_works_it_in_lab_and_submits_it_from_the_
         while "her own answer" not in work.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert "her own answer" in work.read_text()
-        # nbgrader's Validate (a class's student's server loads it): runs her notebook and says it passes
-        page.locator(f"{notebook} .validate-button").click()
+        # nbgrader's Validate (a class's student's server loads it): runs her notebook and says it passes. The
+        # wait is for the server's answer (a child process starts a kernel and runs her notebook: a minute or more
+        # on a loaded machine), then for the dialog that shows it; a fixed 60 s for the dialog raced the kernel.
+        with page.expect_response(lambda r: urlsplit(r.url).path.endswith("/assignments/validate"),
+                                  timeout=300_000) as validated:
+            page.locator(f"{notebook} .validate-button").click()
+        assert validated.value.ok, validated.value.text()
         result = page.locator(".jp-Dialog .validation-success, .jp-Dialog .validation-failed").first
-        result.wait_for(timeout=60_000)
+        result.wait_for(timeout=30_000)
         assert "Success! Your notebook passes all the tests." in result.inner_text(), result.inner_text()
         page.locator(".jp-Dialog button").last.click()
 

@@ -83,6 +83,22 @@ def _save_until_dialog(page, notebook: str, text: str, timeout: float = 60) -> s
             assert time.monotonic() < deadline, f"no dialog with {text!r}: {page.locator('.jp-Dialog').all_inner_texts()}"
 
 
+def _press_save(page, path: str, method: str = "PUT"):
+    """Ctrl+S, and wait for Lab's request about the file at ``path`` to be answered: the save's ``PUT``, or the
+    ``GET`` Lab makes first to see whether the file changed on disk (then it asks instead of saving). What the test
+    looks for next follows that answer, however long the server takes under load: a fixed wait for it raced
+    the request. Returns the response."""
+    from urllib.parse import unquote, urlsplit
+
+    def about_the_file(response) -> bool:
+        return response.request.method == method and unquote(urlsplit(response.url).path).endswith(
+            f"/api/contents/{path}")
+
+    with page.expect_response(about_the_file, timeout=180_000) as answered:
+        page.keyboard.press("Control+s")
+    return answered.value
+
+
 def test_teammates_share_a_notebook_in_a_workspace_from_the_file_browser(platform, browser, sign_in, in_front):
     alice, bob = (platform.unique(n) for n in ("team-alice", "team-bob"))
     for user in (alice, bob):
@@ -118,15 +134,12 @@ def test_teammates_share_a_notebook_in_a_workspace_from_the_file_browser(platfor
             item.first.dblclick(timeout=60_000)
         bob_nb = in_front(bob_page, "analysis.ipynb")
         _type_at_end_of_cell(bob_page, bob_nb, 1, "  # bob's change")
-        bob_page.keyboard.press("Control+s")
-        deadline = time.monotonic() + 60
-        while _on_disk(platform, alice, path)[1] != "n = 1  # bob's change":
-            assert time.monotonic() < deadline, f"bob's save is not on disk: {_on_disk(platform, alice, path)}"
-            time.sleep(0.5)
+        assert _press_save(bob_page, path).ok
+        assert _on_disk(platform, alice, path)[1] == "n = 1  # bob's change"
 
         # alice saves her open copy: Lab asks before overwriting bob's save; Revert brings his change in.
         _type_at_end_of_cell(alice_page, alice_nb, 0, "  # alice's change")
-        alice_page.keyboard.press("Control+s")
+        _press_save(alice_page, path, "GET")  # Lab's look at the file on disk, before it would save
         dialog = alice_page.locator(".jp-Dialog")
         dialog.get_by_text("has changed on disk").wait_for(timeout=30_000)
         assert _on_disk(platform, alice, path)[1] == "n = 1  # bob's change"  # nothing lost meanwhile
@@ -139,7 +152,7 @@ def test_teammates_share_a_notebook_in_a_workspace_from_the_file_browser(platfor
         assert int(used) > 0
         assert platform.astrohub("quotas", "set", f"workspace/{ws}", str(int(used) + 50)).returncode == 0
         _type_at_end_of_cell(bob_page, bob_nb, 1, "  # " + "x" * 200)
-        bob_page.keyboard.press("Control+s")
+        assert not _press_save(bob_page, path).ok
         refused = bob_page.locator(".jp-Dialog")
         refused.get_by_text("File Save Error").wait_for(timeout=30_000)
         message = refused.inner_text()

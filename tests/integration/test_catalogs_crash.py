@@ -36,10 +36,17 @@ KILLS = {
 
 #: One child imports the library once, then forks one run per step (so a kill costs no start-up;
 #: it has run no Dask work, so a fork has no thread pool to lose) and waits for "next" between them.
+#: Before forking it also compiles hats' numba tree alignment (what ingest's margin cache calls, about 6 s
+#: of JIT in each new process, uncached): imported alone, the library left that to every fork.
 CHILD = """
 import os, pathlib, signal, sys, warnings
+import lsdb
 import platform_lib.catalogs._ingest as ing
+from hats.pixel_tree.negative_tree import compute_negative_tree_pixels
+from hats.pixel_tree.pixel_tree import PixelTree
 from platform_lib.catalogs import Registry, ingest
+
+compute_negative_tree_pixels(PixelTree.from_healpix([(1, 0)]))
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)

@@ -147,7 +147,9 @@ def moving_pair(tmp_path_factory):
                             Time(2016.0, format="jyear"))
     right = pd.DataFrame({"ra": ra16, "dec": dec16, "id": np.arange(len(left)) + 1_000_000})
     root = tmp_path_factory.mktemp("moving")
-    for name, df, margin in (("left", left, 5.0), ("right", right, 5.0), ("thin", right, 1.5)):
+    # No margin on the left: a left catalogue's margin is read only by mode "best", which no test here uses
+    # (building it was most of each catalogue's cost).
+    for name, df, margin in (("left", left, None), ("right", right, 5.0), ("thin", right, 1.5)):
         lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", margin_threshold=margin,
                             partition_rows=400, catalog_name=name).write_catalog(root / name)
     return left, right, root
@@ -242,7 +244,8 @@ def test_empty_partitions_on_the_partitioned_path(hats_pair, client):
 @pytest.fixture(scope="module")
 def uneven_pair(hats_pair, tmp_path_factory):
     """The same rows partitioned finely on one side and coarsely on the other, both ways round, so
-    that a task meets a coarse left partition with finer right ones and the reverse."""
+    that a task meets a coarse left partition with finer right ones and the reverse. The left catalogues have
+    no margin (only mode "best" reads one; building them was half of this fixture's time)."""
     from platform_lib.crossmatch._partitions import _groups, overlapping_pixels
     from platform_lib.catalogs._hats import read_layout
 
@@ -250,8 +253,8 @@ def uneven_pair(hats_pair, tmp_path_factory):
     root = tmp_path_factory.mktemp("uneven")
     for name, df, rows in (("left_fine", left, 250), ("right_coarse", right, 1500),
                            ("left_coarse", left, 1500), ("right_fine", right, 250)):
-        lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", margin_threshold=5.0, partition_rows=rows,
-                            catalog_name=name).write_catalog(root / name)
+        lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", margin_threshold=5.0 if name.startswith("right")
+                            else None, partition_rows=rows, catalog_name=name).write_catalog(root / name)
     for lname, rname in (("left_fine", "right_coarse"), ("left_coarse", "right_fine")):
         groups = _groups(overlapping_pixels(read_layout(root / lname).pixels, read_layout(root / rname).pixels))
         assert {g.coarse_side for g in groups if len(g.fine) > 1} == {"right" if lname == "left_fine" else "left"}

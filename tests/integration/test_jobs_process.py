@@ -317,7 +317,8 @@ def test_crossmatch_job_with_elliptical_error_columns_and_hats_output(env):
 
 @pytest.fixture(scope="module")
 def hats_catalogues(tmp_path_factory) -> Path:
-    """Two small HATS catalogues (many partitions, with margins), written once for the module's tests."""
+    """Two small HATS catalogues (many partitions; the right one with a margin, which is all a crossmatch reads of
+    margins here: building the left one's was half of this fixture's time), written once for the module's tests."""
     lsdb = pytest.importorskip("lsdb")
     import pandas as pd
 
@@ -327,8 +328,8 @@ def hats_catalogues(tmp_path_factory) -> Path:
     ra, dec = rng.uniform(0, 360, n), np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
     left = pd.DataFrame({"ra": ra, "dec": dec, "id": np.arange(n)})
     right = pd.DataFrame({"ra": (ra + 1e-4) % 360, "dec": dec, "rid": np.arange(n)})
-    for name, df in (("left", left), ("right", right)):
-        lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", margin_threshold=5.0, partition_rows=150,
+    for name, df, margin in (("left", left, None), ("right", right, 5.0)):
+        lsdb.from_dataframe(df, ra_column="ra", dec_column="dec", margin_threshold=margin, partition_rows=150,
                             catalog_name=name).write_catalog(folder / name)
     return folder
 
@@ -390,13 +391,28 @@ def test_crossmatch_job_on_dask_writes_its_hats_result_partition_by_partition(ha
 
 
 @_LSDB_INPLACE
-def test_a_failed_hats_job_leaves_nothing_in_the_users_storage(hats_inputs):
+def test_a_wrong_column_fails_the_job_before_any_cluster_and_leaves_nothing(hats_inputs, platform, monkeypatch):
+    """A column the HATS catalogue does not have is found in its Parquet schema before the job asks for a Dask
+    cluster: the job's process has the platform's dask-gateway as a hub user's kernel has it, and after the
+    failure the gateway has no cluster of that user in any state (the job started one, then learned of the
+    column). The error names the column and the catalogue's columns; nothing is left in the user's storage."""
     settings, home = hats_inputs
+    user = platform.unique("hatsfail")
+    platform.create_user(user)
+    # What a user's server gives its kernels (astrohub_hub.environment), and so the job's process.
+    proxy = f"gateway://{platform.config.hub.ip}:{platform.config.gateway.port}"
+    for key, value in (("DASK_GATEWAY__ADDRESS", f"{platform.url}services/dask-gateway"),
+                       ("DASK_GATEWAY__PROXY_ADDRESS", proxy),
+                       ("DASK_GATEWAY__AUTH__TYPE", "jupyterhub"), ("JUPYTERHUB_API_TOKEN", platform.user_token(user))):
+        monkeypatch.setenv(key, value)
     job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec",
                                      "options": {"left_coords": ["ra", "no_such_column"]}},
                       settings=settings, output="out/xm.hats", output_format="hats")
-    assert job.wait(timeout=400) == "failed"
-    assert "no_such_column" in job.info()["error"]
+    state = job.wait(timeout=400)
+    assert state == "failed"
+    assert "no column 'no_such_column' (left_coords); available columns: ra, dec, id" in state.error, state.error
+    with platform.gateway(user) as gateway:
+        assert gateway.list_clusters(status=["pending", "running", "stopping", "stopped", "failed"]) == []
     assert not [p.name for p in (home / "out").iterdir()], "no partial result, visible or hidden"
 
 

@@ -473,17 +473,51 @@ def test_collaboration_is_installed_off_and_on_only_for_a_sharer_who_turned_it_o
     assert not collaborative("ann", [("ws-m31", {COLLABORATIVE_PROPERTY: "ann"})])  # malformed: off
 
 
+def test_a_collaborative_servers_state_folder_is_removed_once_it_is_gone(tmp_path):
+    """The state folder its arguments name (session record, documents' history) is the spawner's to remove after
+    the server stopped, also after a hub restart (kept in the hub's state); the server's own extension makes it
+    private and puts the history there, and a folder the hub did not name is not touched."""
+    from astrohub_server.collaboration import state_folder_of
+
+    sharer = make_spawner("ann", [])
+    sharer.user.groups = [SimpleNamespace(name="ws-m31", properties={COLLABORATIVE_PROPERTY: ["ann"]})]
+    args = sharer.get_args()
+    folder = sharer.collaboration_folder
+    store = next(a.split("=", 1)[1] for a in args if a.startswith("--YDocExtension.session_store_path="))
+    assert folder and state_folder_of(store) == folder and store.startswith("/tmp/astrohub-collaboration-")
+    assert state_folder_of("/tmp/sessions.json") is None  # never /tmp itself
+    ours = tmp_path / "astrohub-collaboration-ab12"
+    (ours / "documents").mkdir(parents=True)
+    (ours / "documents" / ".notebook:x.y").write_bytes(b"history")
+    after_restart = make_spawner("ann", [])
+    after_restart.load_state({**sharer.get_state(), "collaboration_folder": str(ours)})
+    assert after_restart.get_state()["collaboration_folder"] == str(ours)
+    after_restart.remove_collaboration_state()
+    assert not ours.exists() and after_restart.collaboration_folder is None
+    after_restart.remove_collaboration_state()  # nothing left: nothing to do
+    plain = make_spawner("sam", [])
+    plain.get_args()
+    assert plain.collaboration_folder is None and "collaboration_folder" not in plain.get_state()
+
+
 def test_collaboration_settings_are_real_traits_of_the_installed_extension():
     """Every --YDocExtension.* argument names a configurable trait of jupyter-server-ydoc (a typo would be ignored)."""
     from jupyter_server_ydoc.app import YDocExtension
     from traitlets.utils.importstring import import_item
 
     traits = YDocExtension.class_traits(config=True)
-    for arg in server_args(True) + server_args(False):
+    on = server_args(True)
+    for arg in on + server_args(False):
+        if not arg.startswith("--YDocExtension."):
+            continue
         key, _, value = arg.removeprefix("--YDocExtension.").partition("=")
         assert key in traits, key
         if key == "ystore_class":
             assert issubclass(import_item(value), traits[key].klass)
+    # the extension that removes a collaborative server's history and session record when it stops
+    (extension,) = [a for a in on if a.startswith("--ServerApp.jpserver_extensions=")]
+    module, _, enabled = extension.split("=", 1)[1].partition("=")
+    assert enabled == "True" and import_item(module)._jupyter_server_extension_points() == [{"module": module}]
 
 
 def test_each_collaborative_start_rejects_the_sessions_of_earlier_starts(tmp_path):

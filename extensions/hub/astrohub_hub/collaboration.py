@@ -20,6 +20,11 @@ The settings of a collaborative server, and why (jupyter-collaboration 5.0, jupy
   left open across a restart of the server is told to reload instead of merging its edits, made against
   the old document, into the new one (the duplicated or reverted cells reported upstream). The upstream
   default, ``<home>/.jupyter/collaboration_sessions.json``, accepts the sessions of earlier starts.
+- One state folder per start, private to the server's user (``<runtime_dir>/astrohub-collaboration-<hex>``): the
+  session record and, there instead of a ``jupyter_ystore_*`` folder of its own, ``TempFileYStore``'s history
+  (``astrohub_server.collaboration``, a server extension, points it there). The extension removes the folder
+  when the server process exits, and the local spawner once the server is gone (a server killed before it
+  could): jupyter-collaboration removed neither, and both piled up in ``/tmp``, the history outliving the server.
 - ``document_save_delay = 1`` and ``file_poll_interval = 1`` (the defaults, set explicitly): every change
   is on disk within a second, and a change made on disk (a script, ``git checkout``) reaches the open
   document within a second. ``None`` for the save delay would mean never saved.
@@ -30,7 +35,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, Iterable, Mapping
 
-__all__ = ["COLLABORATIVE_ENV", "COLLABORATIVE_PROPERTY", "collaborative", "server_args"]
+__all__ = ["COLLABORATIVE_ENV", "COLLABORATIVE_PROPERTY", "STATE_PREFIX", "collaborative", "server_args",
+           "state_folder"]
 
 #: On the hub group ``ws-<name>``: the sharers who turned real-time collaboration on for their shared server.
 COLLABORATIVE_PROPERTY = "astrohub-collaborative"
@@ -43,6 +49,7 @@ _ON = (
     "--YDocExtension.ystore_class=jupyter_server_ydoc.stores.TempFileYStore",
     "--YDocExtension.document_save_delay=1.0",
     "--YDocExtension.file_poll_interval=1.0",
+    "--ServerApp.jpserver_extensions=astrohub_server.collaboration=True",
 )
 
 
@@ -66,11 +73,18 @@ def collaborative(user: str, groups: Iterable[tuple[str, Mapping[str, Any]]]) ->
     return False
 
 
+#: The name of a collaborative server's state folder (a new one at each start) begins with this.
+STATE_PREFIX = "astrohub-collaboration-"
+_STORE_ARG = "--YDocExtension.session_store_path="
+_STORE_NAME = "sessions.json"
+
+
 def server_args(on: bool, runtime_dir: str = "/tmp") -> list[str]:
     """The user server's jupyter-collaboration arguments: off, or on with the safe settings.
 
-    ``runtime_dir``: where the server's session record goes (a new file name at each call, so each start
-    has its own; the server user must be able to write there).
+    ``runtime_dir``: where the server's state folder goes (``astrohub-collaboration-<hex>``, a new name at each
+    call, so each start has its own; the server user must be able to write there): its session record
+    (``sessions.json``) and, made there by ``astrohub_server.collaboration``, its documents' history.
 
     Examples
     --------
@@ -79,5 +93,24 @@ def server_args(on: bool, runtime_dir: str = "/tmp") -> list[str]:
     """
     if not on:
         return ["--YDocExtension.disable_rtc=True"]
-    store = f"{runtime_dir.rstrip('/')}/astrohub-collaboration-{uuid.uuid4().hex}.json"
-    return [*_ON, f"--YDocExtension.session_store_path={store}"]
+    folder = f"{runtime_dir.rstrip('/')}/{STATE_PREFIX}{uuid.uuid4().hex}"
+    return [*_ON, f"{_STORE_ARG}{folder}/{_STORE_NAME}"]
+
+
+def state_folder(args: Iterable[str]) -> str | None:
+    """The state folder a collaborative server's arguments (:func:`server_args`) name, else None: what is removed
+    once the server is gone.
+
+    Examples
+    --------
+    >>> state_folder(["--YDocExtension.session_store_path=/tmp/astrohub-collaboration-ab12/sessions.json"])
+    '/tmp/astrohub-collaboration-ab12'
+    >>> state_folder(server_args(False)) is None
+    True
+    """
+    for arg in args:
+        if arg.startswith(_STORE_ARG):
+            folder, _, name = arg[len(_STORE_ARG):].rpartition("/")
+            if name == _STORE_NAME and folder.rpartition("/")[2].startswith(STATE_PREFIX):
+                return folder
+    return None

@@ -58,6 +58,7 @@ import importlib.util
 import json
 import os
 import pwd
+import shutil
 import sys
 import time
 from typing import Any, Iterable, Mapping
@@ -71,7 +72,7 @@ from tornado import web
 from astrohub_hub._links import link_courses
 from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
 from astrohub_hub.dasktls import local_cluster_tls_environment
-from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args
+from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args, state_folder
 from astrohub_hub.errors import HubError
 from astrohub_hub.folders import expand_user_path, home_problem, prepare_user_dirs
 from astrohub_hub.groupsync import grant_now
@@ -301,6 +302,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
         "which shows only the home, reaches them; the folders' own permissions still decide what opens. The classes "
         "service makes the same link as someone joins a class (with this setting's default: ASTROHUB_CLASSES_LINKS)."
     ).tag(config=True)
+    #: The running server's collaboration state folder (``collaboration.state_folder``), removed by :meth:`stop`;
+    #: None when the server is not collaborative. Not configuration: the hub's state keeps it across restarts.
+    collaboration_folder = Unicode(None, allow_none=True)
     warm_kernels = Integer(
         1,
         min=0,
@@ -612,8 +616,36 @@ class AstroLocalSpawner(LocalProcessSpawner):
         args.append(f"--ServerApp.terminado_settings=shell_command={self.user_shell}")
         args += OFFLINE_LAB_ARGS
         # jupyter-collaboration is installed everywhere and off unless the owner turned it on for a share
-        args += server_args(self.collaborative())
-        return args
+        collaboration = server_args(self.collaborative())
+        self.collaboration_folder = state_folder(collaboration)  # removed by stop(), kept in the hub's state
+        return args + collaboration
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now=now)
+        await asyncio.to_thread(self.remove_collaboration_state)
+
+    def remove_collaboration_state(self) -> None:
+        """Remove the stopped server's collaboration state folder (``collaboration.state_folder``): the server
+        removes it as it exits (``astrohub_server.collaboration``), not when it was killed first. ``rmtree``
+        refuses a link put in its place."""
+        folder, self.collaboration_folder = self.collaboration_folder, None
+        if folder:
+            try:
+                shutil.rmtree(folder)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                self.log.warning("could not remove %s's collaboration state %s: %s", self.user.name, folder, exc)
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        if self.collaboration_folder:
+            state["collaboration_folder"] = self.collaboration_folder
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        self.collaboration_folder = state.get("collaboration_folder")
 
     def check_home(self, owner: pwd.struct_passwd) -> None:
         """The system user must be able to enter and write their home, or their server would serve another
