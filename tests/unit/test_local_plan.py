@@ -270,3 +270,30 @@ def test_sample_data_command_follows_the_setting_and_the_archive_paths(tmp_path)
     assert command[command.index("--images") + 1] == str(layout.archive_images)  # the archive's full tree
     off = load_config(overrides=["sample_data.enabled=false"], environ={})
     assert sample_data_command(off, layout, "/py") is None
+
+
+def test_the_guides_loading_commands_write_where_the_platform_reads(tmp_path):
+    """docs/local-platform.md, "Loading your data": the images an operator copies and indexes with its commands are
+    the archive's image tree and index (which the archive serves and the platform publishes), and the catalogue
+    goes into the registry the archive reads. The guide once said ``<data>/datasets/images``, the published view:
+    an image loaded that way was never served (SIA found nothing)."""
+    import re
+    import shlex
+
+    from platform_lib.local.config import load_config
+    from platform_lib.local.plan import archive_paths
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "local-platform.md").read_text()
+    section = guide[guide.index("## Loading your data"):]
+    block = section[section.index("```console"): section.index("```", section.index("```console") + 3)]
+    lines = [shlex.split(line.replace("<data>", str(tmp_path))) for line in block.splitlines()
+             if line.startswith(("astrohub ", "cp "))]
+    index, images, registry = archive_paths(load_config(overrides=[f"data_dir={str(tmp_path)!r}"], environ={}),
+                                            DataLayout(tmp_path))
+    update = next(argv for argv in lines if argv[:3] == ["astrohub", "archive", "update"])
+    assert (Path(update[3]), Path(update[update.index("--index") + 1])) == (images, index), update
+    copy = next(argv for argv in lines if argv[0] == "cp" and re.search(r"images", argv[-1]))
+    assert Path(copy[-1]).parent == images, copy
+    ingest = next(argv for argv in lines if argv[:3] == ["astrohub", "catalogs", "ingest"])
+    assert Path(ingest[ingest.index("--registry") + 1]) == registry, ingest
+
