@@ -297,3 +297,8 @@ def test_the_guides_loading_commands_write_where_the_platform_reads(tmp_path):
     ingest = next(argv for argv in lines if argv[:3] == ["astrohub", "catalogs", "ingest"])
     assert Path(ingest[ingest.index("--registry") + 1]) == registry, ingest
 
+
+def test_a_data_dir_that_is_a_file_is_named_as_not_a_directory(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataDirError, match=r"data directory .*/file is not a directory; choose another"):
+        DataLayout(tmp_path / "file").check_writable()
