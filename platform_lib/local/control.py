@@ -24,7 +24,7 @@ from platform_lib.local.config import LocalConfig, default_data_dir
 from platform_lib.local.errors import AlreadyRunningError, LocalPlatformError, NotRunningError, StartupError
 from platform_lib.local.layout import DataLayout
 from platform_lib.local.owner import Owner
-from platform_lib.local.plan import public_url
+from platform_lib.local.plan import check_hub_settings, public_url
 from platform_lib.local.ports import check_ports_free
 from platform_lib.local.state import PlatformState, atomic_write
 from platform_lib.local.supervisor import Supervisor, check_system_users_possible, find_proxy
@@ -117,6 +117,7 @@ def up_detached(config: LocalConfig, *, owner: int | None = None, echo: Echo = _
     state = PlatformState(layout)
     find_proxy()
     check_system_users_possible(config)
+    check_hub_settings(config, layout)
     layout.check_writable()
     if state.is_locked():
         pid = state.read_pid()

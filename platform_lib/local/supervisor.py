@@ -53,6 +53,7 @@ from platform_lib.local.plan import (
     ComponentSpec,
     archive_paths,
     sample_data_command,
+    check_hub_settings,
     hub_settings,
     plan_components,
     public_url,
@@ -226,6 +227,7 @@ class Supervisor:
             self.log(f"owner pid {self.owner.pid}: the platform stops when it exits")
         self.proxy_command = find_proxy()
         check_system_users_possible(self.config)
+        check_hub_settings(self.config, self.layout)
         self.layout.check_writable()
         self.state.acquire_lock()
         try:

@@ -302,3 +302,30 @@ def test_a_data_dir_that_is_a_file_is_named_as_not_a_directory(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(DataDirError, match=r"data directory .*/file is not a directory; choose another"):
         DataLayout(tmp_path / "file").check_writable()
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "words"),
+    [
+        ('[groups."Bad Name"]\nmembers = ["ann"]\n', "groups", "group name 'Bad Name'"),
+        ('[auth]\nadmin_password = "short"\n', "auth.admin_password", "at least 32 characters"),
+        ('[auth]\nuser_password = "abc"\n', "auth.user_password", "at least 8 characters"),
+        ('[profiles.big]\ngroups = ["nope"]\n', "", "group 'nope' of profile 'big' is not defined"),
+    ],
+)
+def test_up_refuses_what_the_hub_would_refuse_before_anything_starts(tmp_path, toml, key, words):
+    """astrohub.toml values only the hub's settings judge (a group name that cannot name a folder, a short
+    password) passed the checks of `up`, which then started the proxy and the hub; the hub died on its
+    configuration and `up` printed its traceback (and a configured password was already kept in
+    credentials.json). They are now one ConfigError naming the key, before the lock or any file is taken."""
+    from platform_lib.local.config import load_config
+    from platform_lib.local.supervisor import Supervisor
+
+    path = tmp_path / "astrohub.toml"
+    path.write_text(f"data_dir = {str(tmp_path / 'data')!r}\n" + toml)
+    supervisor = Supervisor(load_config(path, environ={}), log=lambda line: None)
+    with pytest.raises(ConfigError) as info:
+        supervisor.preflight()
+    assert info.value.key == key and words in str(info.value), str(info.value)
+    assert "Traceback" not in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "data" / "state").exists()
