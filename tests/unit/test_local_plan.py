@@ -329,3 +329,58 @@ def test_up_refuses_what_the_hub_would_refuse_before_anything_starts(tmp_path, t
     assert info.value.key == key and words in str(info.value), str(info.value)
     assert "Traceback" not in str(info.value) and "\n" not in str(info.value)
     assert not (tmp_path / "data" / "state").exists()
+
+
+def test_what_a_killed_supervisor_left_running_is_named_and_stopped_by_down(tmp_path):
+    """A supervisor killed with SIGKILL (the OOM killer) leaves the proxy, hub, gateway and archive running, each in
+    its own process group: `status` said "not running" (exit 3), `down` "not running" (exit 2) and `up` "port ...
+    is already in use by another program", with no command to stop them. Now `status` names them (exit 1), `up`
+    refuses naming them and `astrohub down`, and `down` stops them. Real processes stand in for the components;
+    the status file is the supervisor's own (`_write_status`), so it records when each started and a reused pid
+    is never taken for one."""
+    import subprocess
+    import sys
+
+    from platform_lib.local import control
+    from platform_lib.local.config import load_config
+    from platform_lib.local.plan import ComponentSpec
+    from platform_lib.local.supervisor import Supervisor
+
+    config = load_config(overrides=[f"data_dir={str(tmp_path)!r}"], environ={})
+    supervisor = Supervisor(config, log=lambda line: None)
+    supervisor.layout.prepare(as_root=False)
+    procs = {name: subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+             for name in ("proxy", "hub")}
+    try:
+        supervisor.procs = procs
+        supervisor.specs = [ComponentSpec(name=name, argv=[]) for name in procs]
+        supervisor._write_status(ready=True)  # then the supervisor dies: no lock held, the status file stays
+        lines: list[str] = []
+        assert control.status(config, echo=lines.append) == 1
+        assert f"proxy (pid {procs['proxy'].pid}), hub (pid {procs['hub'].pid})" in lines[0], lines
+        assert "`astrohub down`" in lines[0], lines
+        with pytest.raises(AlreadyRunningError, match="ended without stopping proxy .* `astrohub down`, then start"):
+            Supervisor(config, log=lambda line: None).preflight()
+        assert control.down(config, echo=lines.append) == 0
+        for proc in procs.values():
+            assert proc.wait(timeout=5) is not None
+        assert control.status(config, echo=lines.append) == 3
+    finally:
+        for proc in procs.values():
+            proc.kill()
+            proc.wait()
+
+
+def test_a_reused_pid_is_not_taken_for_a_component_left_running(tmp_path):
+    layout = DataLayout(tmp_path)
+    layout.prepare(as_root=False)
+    state = PlatformState(layout)
+    import os
+
+    from platform_lib.processes import process_start_ticks
+
+    mine = {"pid": os.getpid(), "url": "", "health_url": ""}
+    state.write_status({"components": {"hub": {**mine, "start_ticks": process_start_ticks(os.getpid()) + 1}}})
+    assert state.orphans() == {}
+    state.write_status({"components": {"hub": {**mine, "start_ticks": process_start_ticks(os.getpid())}}})
+    assert state.orphans() == {"hub": os.getpid()}
