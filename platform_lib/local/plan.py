@@ -87,6 +87,10 @@ class ComponentSpec:
     cwd: str | None = None
     health_url: str = ""
     url: str = ""
+    #: ``(ip, port)`` the process itself listens on, when ``health_url`` goes through the proxy: readiness polls
+    #: ``health_url`` only once this port accepts connections, so that the proxy does not log a refused
+    #: connection (503) for every poll while the component starts.
+    listens_on: tuple[str, int] | None = None
 
 
 def archive_paths(config: LocalConfig, layout: DataLayout) -> tuple[Path, Path, Path]:
@@ -340,6 +344,7 @@ def plan_components(
             cwd=str(layout.state),
             health_url=f"{public_url(config)}hub/api/",
             url=public_url(config),
+            listens_on=(ip, hub.hub_port),
         ),
     ]
     if config.gateway.enabled:
@@ -356,6 +361,7 @@ def plan_components(
                 cwd=str(layout.state),
                 health_url=f"{public_url(config)}services/dask-gateway/api/health",
                 url=f"{public_url(config)}services/dask-gateway/",
+                listens_on=(ip, config.gateway.port),
             )
         )
     if archive_command:

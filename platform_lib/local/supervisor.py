@@ -34,6 +34,7 @@ import importlib.util
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -409,6 +410,7 @@ class Supervisor:
     def _wait_ready(self, spec: ComponentSpec, deadline: float, headers: dict[str, str]) -> None:
         proc = self.procs[spec.name]
         last = ""
+        listening = spec.listens_on is None
         while True:
             if proc.poll() is not None:
                 raise StartupError(
@@ -418,6 +420,9 @@ class Supervisor:
                     log=self._log_tail(spec.name),
                 )
             try:
+                if not listening:  # the port first: each poll through the proxy before it is a 503 in its log
+                    socket.create_connection(spec.listens_on, timeout=2).close()
+                    listening = True
                 request = urllib.request.Request(spec.health_url, headers=headers)
                 with urllib.request.urlopen(request, timeout=2) as response:
                     if response.status < 400:

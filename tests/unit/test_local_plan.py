@@ -146,6 +146,8 @@ def test_plan_components_wires_ports_and_tokens(tmp_path):
     assert gateway.env["JUPYTERHUB_API_TOKEN"] == TOKENS["gateway"]
     assert gateway.env["JUPYTERHUB_API_URL"] == "http://127.0.0.1:9001/hub/api"
     assert gateway.health_url == "http://127.0.0.1:9000/services/dask-gateway/api/health"
+    # polled through the proxy only once their own ports accept connections
+    assert hub.listens_on == ("127.0.0.1", 9001) and gateway.listens_on == ("127.0.0.1", 9003)
 
 
 def test_layout_prepare_modes(tmp_path):
@@ -384,3 +386,59 @@ def test_a_reused_pid_is_not_taken_for_a_component_left_running(tmp_path):
     assert state.orphans() == {}
     state.write_status({"components": {"hub": {**mine, "start_ticks": process_start_ticks(os.getpid())}}})
     assert state.orphans() == {"hub": os.getpid()}
+
+
+def test_readiness_through_the_proxy_waits_for_the_components_own_port_first(tmp_path):
+    """`up` polls the hub's and the gateway's health through the proxy every 0.1 s; while the hub was still
+    starting each poll was a '503 GET /hub/api/ connect ECONNREFUSED' and a 'Failed to get custom error page' error
+    in proxy.log, dozens at every start, which an operator reading the logs takes for a fault. Readiness now polls
+    the health URL only once the component's own port accepts connections. Here a real HTTP server stands for the
+    proxy and counts the polls; the component's port starts listening 0.5 s later."""
+    import http.server
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from platform_lib.local.config import load_config
+    from platform_lib.local.plan import ComponentSpec
+    from platform_lib.local.supervisor import Supervisor
+
+    polls: list[float] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            polls.append(time.monotonic())
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    component = socket.socket()
+    component.bind(("127.0.0.1", 0))
+    listened: list[float] = []
+
+    def listen_later():
+        time.sleep(0.5)
+        listened.append(time.monotonic())
+        component.listen()
+
+    config = load_config(overrides=[f"data_dir={str(tmp_path)!r}"], environ={})
+    supervisor = Supervisor(config, log=lambda line: None)
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        supervisor.procs = {"hub": process}
+        spec = ComponentSpec(name="hub", argv=[], health_url=f"http://127.0.0.1:{proxy.server_port}/hub/api/",
+                             listens_on=("127.0.0.1", component.getsockname()[1]))
+        threading.Thread(target=listen_later, daemon=True).start()
+        supervisor._wait_ready(spec, time.monotonic() + 30, {})
+    finally:
+        process.kill()
+        process.wait()
+        proxy.shutdown()
+        component.close()
+    assert listened and polls and all(at >= listened[0] for at in polls), (listened, polls)
+
