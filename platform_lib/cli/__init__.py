@@ -3,7 +3,8 @@
 Each module in this package owns one command group and exposes ``register(subparsers)``, which adds
 its sub-commands with ``set_defaults(func=...)``; ``func(args)`` returns the exit status. Modules are
 discovered, so adding a command group means adding a module here and nothing else. Errors derived
-from :class:`~platform_lib.PlatformError` are printed as one line and exit with status 2, as do arguments
+from :class:`~platform_lib.PlatformError`, and a file the user may not read or write (another user's platform:
+its ``state`` folder is 0700), are printed as one line and exit with status 2, as do arguments
 a sub-command does not know (named with that sub-command's usage); output into a pipe whose reader has
 gone (``| head``) ends the command with status 141, as ``SIGPIPE`` ends shell tools.
 """
@@ -14,11 +15,14 @@ import argparse
 import importlib
 import os
 import pkgutil
+import pwd
+import stat
 import sys
+from pathlib import Path
 
 from platform_lib.errors import PlatformError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "permission_denied"]
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -58,11 +62,36 @@ def main(argv: list[str] | None = None) -> int:
     except PlatformError as exc:
         print(f"astrohub: error: {exc}", file=sys.stderr)
         return 2
+    except PermissionError as exc:  # another user's files: a platform's state is its runner's alone (0700)
+        print(f"astrohub: error: {permission_denied(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `astrohub status | head -1`: the reader left; no traceback, the shell's status
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's last flush
         return 141
+
+
+def permission_denied(exc: PermissionError) -> str:
+    """What to tell a user refused a file: the file, and whose folder it is in, so they run the command as that user.
+
+    ``astrohub status`` (or ``users add``, ``down``, ...) typed by someone other than the user who ran ``astrohub up``
+    (a JupyterLab terminal, an operator without ``sudo``) meets the data directory's ``state`` folder, 0700.
+    """
+    path = Path(exc.filename or "")
+    for folder in (path, *path.parents) if exc.filename else ():
+        try:
+            info = folder.stat()
+        except OSError:
+            continue
+        try:
+            owner = pwd.getpwuid(info.st_uid).pw_name
+        except KeyError:
+            owner = f"uid {info.st_uid}"
+        where = "" if folder == path else f" (in {folder}, {owner}'s, mode {stat.S_IMODE(info.st_mode):04o})"
+        return (f"permission denied: {path}{where}; run astrohub as {owner}"
+                + (" (e.g. with sudo)" if info.st_uid == 0 else ""))
+    return f"permission denied: {exc.filename or exc}; run astrohub as the user who owns it"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -240,6 +241,16 @@ def _model_for(model: type[BaseModel], name: str) -> type[BaseModel] | None:
     return None
 
 
+def _entry_model_for(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """The model of each entry of a table of tables (``groups``, ``profiles``: ``dict[str, Model]``), else None."""
+    annotation = model.model_fields[name].annotation
+    if typing.get_origin(annotation) is dict:
+        entry = typing.get_args(annotation)[1]
+        if isinstance(entry, type) and issubclass(entry, BaseModel):
+            return entry
+    return None
+
+
 def _check_keys(data: Mapping[str, Any], model: type[BaseModel], prefix: str, source: str) -> None:
     """Raise ConfigError for the first key that ``model`` does not have, with the closest valid key."""
     fields = list(model.model_fields)
@@ -266,10 +277,10 @@ def _check_keys(data: Mapping[str, Any], model: type[BaseModel], prefix: str, so
                     source=source,
                 )
             _check_keys(value, sub, f"{dotted}.", source)
-        elif key == "groups" and isinstance(value, Mapping):
-            for group, body in value.items():
+        elif (entry := _entry_model_for(model, key)) is not None and isinstance(value, Mapping):
+            for name, body in value.items():
                 if isinstance(body, Mapping):
-                    _check_keys(body, GroupConfig, f"groups.{group}.", source)
+                    _check_keys(body, entry, f"{dotted}.{name}.", source)
 
 
 def _where(source: str) -> str:

@@ -24,10 +24,17 @@ from platform_lib.local.config import LocalConfig, default_data_dir
 from platform_lib.local.errors import AlreadyRunningError, LocalPlatformError, NotRunningError, StartupError
 from platform_lib.local.layout import DataLayout
 from platform_lib.local.owner import Owner
-from platform_lib.local.plan import public_url
+from platform_lib.local.plan import check_hub_settings, public_url
 from platform_lib.local.ports import check_ports_free
 from platform_lib.local.state import PlatformState, atomic_write
-from platform_lib.local.supervisor import Supervisor, check_system_users_possible, find_proxy
+from platform_lib.local.supervisor import (
+    Supervisor,
+    check_no_orphans,
+    check_system_users_possible,
+    describe,
+    find_proxy,
+    stop_orphans,
+)
 
 __all__ = ["up", "up_detached", "down", "status", "banner"]
 
@@ -117,7 +124,9 @@ def up_detached(config: LocalConfig, *, owner: int | None = None, echo: Echo = _
     state = PlatformState(layout)
     find_proxy()
     check_system_users_possible(config)
+    check_hub_settings(config, layout)
     layout.check_writable()
+    check_no_orphans(state)
     if state.is_locked():
         pid = state.read_pid()
         raise AlreadyRunningError(
@@ -165,6 +174,14 @@ def up_detached(config: LocalConfig, *, owner: int | None = None, echo: Echo = _
 def down(config: LocalConfig, *, timeout: float = 90.0, echo: Echo = _echo) -> int:
     """Stop the platform running on ``config.data_dir`` (SIGTERM to its supervisor) and wait."""
     state = PlatformState(DataLayout(config.data_dir))
+    orphans = state.orphans()
+    if orphans:
+        echo(f"astrohub: the last astrohub on {config.data_dir} ended without stopping {describe(orphans)}; "
+             "stopping them")
+        stop_orphans(orphans)
+        state.layout.status_file.unlink(missing_ok=True)
+        echo("astrohub: stopped")
+        return 0
     if not state.is_locked():
         raise NotRunningError(f"astrohub is not running on {config.data_dir}", value=str(config.data_dir))
     pid = state.read_pid()
@@ -212,6 +229,11 @@ def status(config: LocalConfig, *, echo: Echo = _echo) -> int:
     address is healthy when it answers there (its API wants a token: any status below 500 will do).
     """
     state = PlatformState(DataLayout(config.data_dir))
+    orphans = state.orphans()
+    if orphans:
+        echo(f"astrohub: not running on {config.data_dir}, but the last astrohub there ended without stopping "
+             f"{describe(orphans)}; stop them with `astrohub down`")
+        return 1
     if not state.is_locked():
         echo(f"astrohub: not running on {config.data_dir}")
         return 3

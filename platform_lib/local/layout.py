@@ -156,19 +156,16 @@ class DataLayout:
         DataDirError
             Naming the directory and the operating system's reason.
         """
+        fix = "choose another with --data-dir or data_dir in astrohub.toml"
+        if self.root.exists() and not self.root.is_dir():
+            raise DataDirError(f"data directory {self.root} is not a directory; {fix}", path=str(self.root))
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            if not self.root.is_dir():
-                raise NotADirectoryError(f"{self.root} is not a directory")
             with tempfile.NamedTemporaryFile(dir=self.root, prefix=".astrohub-probe-"):
                 pass
         except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise DataDirError(
-                f"data directory {self.root} is not writable ({reason}); choose another with "
-                "--data-dir or data_dir in astrohub.toml",
-                path=str(self.root),
-            ) from exc
+            raise DataDirError(f"data directory {self.root} is not writable ({exc.strerror or exc}); {fix}",
+                               path=str(self.root)) from exc
 
     def prepare(self, *, as_root: bool | None = None) -> None:
         """Create the top-level folders with their modes (idempotent).

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from platform_lib.local.config import LocalConfig
+from platform_lib.local.errors import ConfigError
 from platform_lib.local.layout import DataLayout
-from platform_lib.local.state import Credentials
+from platform_lib.local.state import TOKEN_NAMES, Credentials
 
 __all__ = [
     "ComponentSpec",
     "hub_settings",
+    "check_hub_settings",
     "render_hub_config",
     "render_gateway_config",
     "plan_components",
@@ -85,6 +87,10 @@ class ComponentSpec:
     cwd: str | None = None
     health_url: str = ""
     url: str = ""
+    #: ``(ip, port)`` the process itself listens on, when ``health_url`` goes through the proxy: readiness polls
+    #: ``health_url`` only once this port accepts connections, so that the proxy does not log a refused
+    #: connection (503) for every poll while the component starts.
+    listens_on: tuple[str, int] | None = None
 
 
 def archive_paths(config: LocalConfig, layout: DataLayout) -> tuple[Path, Path, Path]:
@@ -224,6 +230,41 @@ def _settings_literal(settings: dict[str, Any]) -> str:
     return json.dumps(settings, indent=2, sort_keys=True)
 
 
+#: ``HubSettings`` keys that ``astrohub.toml`` spells otherwise.
+_LOCAL_KEYS = {"auth.shared_password": "auth.user_password", "auth.admin_users": "auth.admin_user"}
+
+
+def check_hub_settings(config: LocalConfig, layout: DataLayout) -> None:
+    """Validate what the hub will be configured with, before anything starts.
+
+    ``astrohub.toml`` passes values on that only ``HubSettings`` judges (a group name that cannot name a folder,
+    an admin password under 32 characters, a profile offered to a group not defined): without this check the hub
+    process failed at start with a traceback. Placeholders stand in for the generated secrets and tokens.
+
+    Raises
+    ------
+    ConfigError
+        Naming the ``astrohub.toml`` key and the hub's reason.
+    """
+    from astrohub_hub import HubSettings
+    from pydantic import ValidationError
+
+    credentials = Credentials(config.auth.admin_user, config.auth.admin_password or "x" * 32,
+                              config.auth.user_password or "x" * 8)
+    tokens = {name: "t" * 64 for name in TOKEN_NAMES}
+    try:
+        HubSettings.model_validate(hub_settings(config, layout, credentials, tokens))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [list(config.profiles)[part] if index == 1 and error["loc"][0] == "profiles" and isinstance(part, int)
+               else str(part) for index, part in enumerate(error["loc"])]
+        key = _LOCAL_KEYS.get(".".join(loc[:2]), ".".join(loc))
+        reason = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(
+            f"invalid value for configuration key '{key}': {reason}" if key
+            else f"invalid configuration: {reason}", key=key, value=error.get("input")) from exc
+
+
 def render_hub_config(settings: dict[str, Any]) -> str:
     """The text of ``jupyterhub_config.py``: build ``HubSettings`` and call ``configure``."""
     return (
@@ -303,6 +344,7 @@ def plan_components(
             cwd=str(layout.state),
             health_url=f"{public_url(config)}hub/api/",
             url=public_url(config),
+            listens_on=(ip, hub.hub_port),
         ),
     ]
     if config.gateway.enabled:
@@ -319,6 +361,7 @@ def plan_components(
                 cwd=str(layout.state),
                 health_url=f"{public_url(config)}services/dask-gateway/api/health",
                 url=f"{public_url(config)}services/dask-gateway/",
+                listens_on=(ip, config.gateway.port),
             )
         )
     if archive_command:

@@ -18,6 +18,7 @@ from typing import Any, IO
 
 from platform_lib.local.errors import AlreadyRunningError
 from platform_lib.local.layout import DataLayout
+from platform_lib.processes import process_alive
 
 __all__ = ["PlatformState", "Credentials", "atomic_write"]
 
@@ -100,6 +101,19 @@ class PlatformState:
                 return True
             fcntl.flock(handle, fcntl.LOCK_UN)
             return False
+
+    def orphans(self) -> dict[str, int]:
+        """The components a supervisor that died without stopping them (SIGKILL, the OOM killer) left running.
+
+        ``{name: pid}`` in the order they were started, only while nobody holds the lock: the status file of a
+        supervisor that stopped cleanly is gone, and a component counts only when its pid runs and started when
+        the status file says (``start_ticks``), so a reused pid is never taken for it.
+        """
+        if self.is_locked():
+            return {}
+        components = self.read_status().get("components", {})
+        return {name: info["pid"] for name, info in components.items()
+                if info.get("start_ticks") is not None and process_alive(info.get("pid"), info["start_ticks"])}
 
     def read_pid(self) -> int | None:
         """The running supervisor's pid, or None."""

@@ -34,6 +34,7 @@ import importlib.util
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -46,13 +47,14 @@ from typing import Callable, IO
 import psutil
 
 from platform_lib.local.config import LocalConfig
-from platform_lib.local.errors import ConfigError, StartupError
+from platform_lib.local.errors import AlreadyRunningError, ConfigError, StartupError
 from platform_lib.local.layout import DataLayout
 from platform_lib.local.owner import Owner
 from platform_lib.local.plan import (
     ComponentSpec,
     archive_paths,
     sample_data_command,
+    check_hub_settings,
     hub_settings,
     plan_components,
     public_url,
@@ -61,6 +63,7 @@ from platform_lib.local.plan import (
 )
 from platform_lib.local.ports import check_ports_free
 from platform_lib.local.state import Credentials, PlatformState, atomic_write
+from platform_lib.processes import process_start_ticks
 from platform_lib.storage import migrate_quota_files
 
 __all__ = [
@@ -69,6 +72,8 @@ __all__ = [
     "archive_command",
     "stop_process_tree",
     "check_system_users_possible",
+    "check_no_orphans",
+    "stop_orphans",
     "unreachable_by_others",
 ]
 
@@ -123,6 +128,46 @@ def unreachable_by_others(path: str) -> str | None:
         if not os.stat(folder).st_mode & 0o001:
             return str(folder)
     return None
+
+
+def check_no_orphans(state: PlatformState) -> None:
+    """Refuse to start beside the processes a supervisor that died left running (they hold the ports).
+
+    Raises
+    ------
+    AlreadyRunningError
+        Naming them and ``astrohub down``, which stops them.
+    """
+    orphans = state.orphans()
+    if orphans:
+        raise AlreadyRunningError(
+            f"the last astrohub on {state.layout.root} ended without stopping {describe(orphans)}; stop them with "
+            "`astrohub down`, then start again", path=str(state.layout.root), pid=None)
+
+
+def stop_orphans(orphans: dict[str, int]) -> None:
+    """Stop what :func:`check_no_orphans` names, last started first, as :meth:`Supervisor.stop` does: SIGTERM to
+    each one's process group (the gateway stops its Dask clusters, the hub its users' servers), SIGKILL after its
+    grace period."""
+    for name, pid in reversed(orphans.items()):
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + STOP_GRACE.get(name, 10.0)
+        while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            if time.monotonic() > deadline:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                break
+            time.sleep(0.1)
+
+
+def describe(components: dict[str, int]) -> str:
+    """``hub (pid 12), proxy (pid 13)``."""
+    return ", ".join(f"{name} (pid {pid})" for name, pid in components.items())
 
 
 def check_system_users_possible(config: LocalConfig) -> None:
@@ -227,7 +272,9 @@ class Supervisor:
             self.log(f"owner pid {self.owner.pid}: the platform stops when it exits")
         self.proxy_command = find_proxy()
         check_system_users_possible(self.config)
+        check_hub_settings(self.config, self.layout)
         self.layout.check_writable()
+        check_no_orphans(self.state)
         self.state.acquire_lock()
         try:
             check_ports_free(self.config.ports(), self.config.hub.ip)
@@ -367,6 +414,7 @@ class Supervisor:
     def _wait_ready(self, spec: ComponentSpec, deadline: float, headers: dict[str, str]) -> None:
         proc = self.procs[spec.name]
         last = ""
+        listening = spec.listens_on is None
         while True:
             if proc.poll() is not None:
                 raise StartupError(
@@ -376,6 +424,9 @@ class Supervisor:
                     log=self._log_tail(spec.name),
                 )
             try:
+                if not listening:  # the port first: each poll through the proxy before it is a 503 in its log
+                    socket.create_connection(spec.listens_on, timeout=2).close()
+                    listening = True
                 request = urllib.request.Request(spec.health_url, headers=headers)
                 with urllib.request.urlopen(request, timeout=2) as response:
                     if response.status < 400:
@@ -405,6 +456,7 @@ class Supervisor:
                 "components": {
                     spec.name: {
                         "pid": self.procs[spec.name].pid,
+                        "start_ticks": process_start_ticks(self.procs[spec.name].pid),
                         "url": spec.url,
                         "health_url": spec.health_url,
                     }

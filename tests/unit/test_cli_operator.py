@@ -9,6 +9,7 @@ Runs the real command (:func:`platform_lib.cli.main`) on a temporary data direct
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from astrohub_hub.credentials import PasswordStore
@@ -108,3 +109,46 @@ def test_quotas_are_set_and_shown_by_the_operator_and_bad_input_is_named(tmp_pat
         assert said in capsys.readouterr().err
     assert main(["quotas", "set", "group/lensing", "none", "--data-dir", str(tmp_path)]) == 0
     assert not (layout.groups_root / ".astrohub-quotas" / "lensing.json").exists()
+
+
+@pytest.mark.parametrize("argv", [["status"], ["down"], ["users", "add", "--csv", "roster.csv"],
+                                  ["users", "reset-password", "ann"], ["classes", "show"]])
+def test_another_users_platform_is_one_line_naming_the_folder_and_its_owner(tmp_path, argv) -> None:
+    """``astrohub status`` (``down``, ``users add``, ...) typed by a user other than the one who ran ``astrohub up``
+    (a JupyterLab terminal on a root platform; an operator without sudo) met the 0700 ``state`` folder with a
+    PermissionError traceback. It is one line naming the file, the folder, its owner and mode, and status 2.
+
+    Runs the real command in a child process as another user: as ``nobody`` when the tests run as root, else as
+    ourselves on a ``state`` folder made 0000 (the owner's own permission bits refuse the owner too)."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="astrohub-other-", dir="/tmp"))  # a folder every user may traverse
+    try:
+        root.chmod(0o755)
+        state = DataLayout(root).state
+        state.mkdir(mode=0o700)
+        PlatformState(DataLayout(root)).tokens()
+        (state / "up-config.json").write_text(load_config(overrides=[f'data_dir="{root}"'], environ={})
+                                              .model_dump_json())
+        (root / "roster.csv").write_text("username\nann\n")
+        (root / "roster.csv").chmod(0o644)
+        as_root = os.geteuid() == 0
+        if not as_root:
+            state.chmod(0)
+        result = subprocess.run(
+            [sys.executable, "-m", "platform_lib", *argv, "--data-dir", str(root)], cwd=root, capture_output=True,
+            text=True, timeout=120, user=65534 if as_root else None, group=65534 if as_root else None,
+            env={k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")} | {"HOME": str(root)},
+        )
+    finally:
+        state.chmod(0o700)
+        shutil.rmtree(root)
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    owner = "root" if as_root else __import__("pwd").getpwuid(os.geteuid()).pw_name
+    assert line.startswith(f"astrohub: error: permission denied: {state}/"), line
+    assert f"(in {state}, {owner}'s, mode " in line and f"run astrohub as {owner}" in line, line

@@ -51,6 +51,8 @@ def test_groups_section(tmp_path):
         ("[gatway]\nenabled = false\n", "gatway", "gateway"),
         ("data_dri = '/x'\n", "data_dri", "data_dir"),
         ("[groups.a]\nmembrs = []\n", "groups.a.membrs", "groups.a.members"),
+        # A profile's keys were pydantic's "Extra inputs are not permitted", with no key to use instead.
+        ("[profiles.big]\ncpu_limt = 2\n", "profiles.big.cpu_limt", "profiles.big.cpu_limit"),
     ],
 )
 def test_unknown_key_in_file_names_closest(tmp_path, text, key, suggestion):

@@ -146,6 +146,8 @@ def test_plan_components_wires_ports_and_tokens(tmp_path):
     assert gateway.env["JUPYTERHUB_API_TOKEN"] == TOKENS["gateway"]
     assert gateway.env["JUPYTERHUB_API_URL"] == "http://127.0.0.1:9001/hub/api"
     assert gateway.health_url == "http://127.0.0.1:9000/services/dask-gateway/api/health"
+    # polled through the proxy only once their own ports accept connections
+    assert hub.listens_on == ("127.0.0.1", 9001) and gateway.listens_on == ("127.0.0.1", 9003)
 
 
 def test_layout_prepare_modes(tmp_path):
@@ -270,3 +272,173 @@ def test_sample_data_command_follows_the_setting_and_the_archive_paths(tmp_path)
     assert command[command.index("--images") + 1] == str(layout.archive_images)  # the archive's full tree
     off = load_config(overrides=["sample_data.enabled=false"], environ={})
     assert sample_data_command(off, layout, "/py") is None
+
+
+def test_the_guides_loading_commands_write_where_the_platform_reads(tmp_path):
+    """docs/local-platform.md, "Loading your data": the images an operator copies and indexes with its commands are
+    the archive's image tree and index (which the archive serves and the platform publishes), and the catalogue
+    goes into the registry the archive reads. The guide once said ``<data>/datasets/images``, the published view:
+    an image loaded that way was never served (SIA found nothing)."""
+    import re
+    import shlex
+
+    from platform_lib.local.config import load_config
+    from platform_lib.local.plan import archive_paths
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "local-platform.md").read_text()
+    section = guide[guide.index("## Loading your data"):]
+    block = section[section.index("```console"): section.index("```", section.index("```console") + 3)]
+    lines = [shlex.split(line.replace("<data>", str(tmp_path))) for line in block.splitlines()
+             if line.startswith(("astrohub ", "cp "))]
+    index, images, registry = archive_paths(load_config(overrides=[f"data_dir={str(tmp_path)!r}"], environ={}),
+                                            DataLayout(tmp_path))
+    update = next(argv for argv in lines if argv[:3] == ["astrohub", "archive", "update"])
+    assert (Path(update[3]), Path(update[update.index("--index") + 1])) == (images, index), update
+    copy = next(argv for argv in lines if argv[0] == "cp" and re.search(r"images", argv[-1]))
+    assert Path(copy[-1]).parent == images, copy
+    ingest = next(argv for argv in lines if argv[:3] == ["astrohub", "catalogs", "ingest"])
+    assert Path(ingest[ingest.index("--registry") + 1]) == registry, ingest
+
+
+def test_a_data_dir_that_is_a_file_is_named_as_not_a_directory(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataDirError, match=r"data directory .*/file is not a directory; choose another"):
+        DataLayout(tmp_path / "file").check_writable()
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "words"),
+    [
+        ('[groups."Bad Name"]\nmembers = ["ann"]\n', "groups", "group name 'Bad Name'"),
+        ('[auth]\nadmin_password = "short"\n', "auth.admin_password", "at least 32 characters"),
+        ('[auth]\nuser_password = "abc"\n', "auth.user_password", "at least 8 characters"),
+        ('[profiles.big]\ngroups = ["nope"]\n', "", "group 'nope' of profile 'big' is not defined"),
+    ],
+)
+def test_up_refuses_what_the_hub_would_refuse_before_anything_starts(tmp_path, toml, key, words):
+    """astrohub.toml values only the hub's settings judge (a group name that cannot name a folder, a short
+    password) passed the checks of `up`, which then started the proxy and the hub; the hub died on its
+    configuration and `up` printed its traceback (and a configured password was already kept in
+    credentials.json). They are now one ConfigError naming the key, before the lock or any file is taken."""
+    from platform_lib.local.config import load_config
+    from platform_lib.local.supervisor import Supervisor
+
+    path = tmp_path / "astrohub.toml"
+    path.write_text(f"data_dir = {str(tmp_path / 'data')!r}\n" + toml)
+    supervisor = Supervisor(load_config(path, environ={}), log=lambda line: None)
+    with pytest.raises(ConfigError) as info:
+        supervisor.preflight()
+    assert info.value.key == key and words in str(info.value), str(info.value)
+    assert "Traceback" not in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "data" / "state").exists()
+
+
+def test_what_a_killed_supervisor_left_running_is_named_and_stopped_by_down(tmp_path):
+    """A supervisor killed with SIGKILL (the OOM killer) leaves the proxy, hub, gateway and archive running, each in
+    its own process group: `status` said "not running" (exit 3), `down` "not running" (exit 2) and `up` "port ...
+    is already in use by another program", with no command to stop them. Now `status` names them (exit 1), `up`
+    refuses naming them and `astrohub down`, and `down` stops them. Real processes stand in for the components;
+    the status file is the supervisor's own (`_write_status`), so it records when each started and a reused pid
+    is never taken for one."""
+    import subprocess
+    import sys
+
+    from platform_lib.local import control
+    from platform_lib.local.config import load_config
+    from platform_lib.local.plan import ComponentSpec
+    from platform_lib.local.supervisor import Supervisor
+
+    config = load_config(overrides=[f"data_dir={str(tmp_path)!r}"], environ={})
+    supervisor = Supervisor(config, log=lambda line: None)
+    supervisor.layout.prepare(as_root=False)
+    procs = {name: subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+             for name in ("proxy", "hub")}
+    try:
+        supervisor.procs = procs
+        supervisor.specs = [ComponentSpec(name=name, argv=[]) for name in procs]
+        supervisor._write_status(ready=True)  # then the supervisor dies: no lock held, the status file stays
+        lines: list[str] = []
+        assert control.status(config, echo=lines.append) == 1
+        assert f"proxy (pid {procs['proxy'].pid}), hub (pid {procs['hub'].pid})" in lines[0], lines
+        assert "`astrohub down`" in lines[0], lines
+        with pytest.raises(AlreadyRunningError, match="ended without stopping proxy .* `astrohub down`, then start"):
+            Supervisor(config, log=lambda line: None).preflight()
+        assert control.down(config, echo=lines.append) == 0
+        for proc in procs.values():
+            assert proc.wait(timeout=5) is not None
+        assert control.status(config, echo=lines.append) == 3
+    finally:
+        for proc in procs.values():
+            proc.kill()
+            proc.wait()
+
+
+def test_a_reused_pid_is_not_taken_for_a_component_left_running(tmp_path):
+    layout = DataLayout(tmp_path)
+    layout.prepare(as_root=False)
+    state = PlatformState(layout)
+    import os
+
+    from platform_lib.processes import process_start_ticks
+
+    mine = {"pid": os.getpid(), "url": "", "health_url": ""}
+    state.write_status({"components": {"hub": {**mine, "start_ticks": process_start_ticks(os.getpid()) + 1}}})
+    assert state.orphans() == {}
+    state.write_status({"components": {"hub": {**mine, "start_ticks": process_start_ticks(os.getpid())}}})
+    assert state.orphans() == {"hub": os.getpid()}
+
+
+def test_readiness_through_the_proxy_waits_for_the_components_own_port_first(tmp_path):
+    """`up` polls the hub's and the gateway's health through the proxy every 0.1 s; while the hub was still
+    starting each poll was a '503 GET /hub/api/ connect ECONNREFUSED' and a 'Failed to get custom error page' error
+    in proxy.log, dozens at every start, which an operator reading the logs takes for a fault. Readiness now polls
+    the health URL only once the component's own port accepts connections. Here a real HTTP server stands for the
+    proxy and counts the polls; the component's port starts listening 0.5 s later."""
+    import http.server
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from platform_lib.local.config import load_config
+    from platform_lib.local.plan import ComponentSpec
+    from platform_lib.local.supervisor import Supervisor
+
+    polls: list[float] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            polls.append(time.monotonic())
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    component = socket.socket()
+    component.bind(("127.0.0.1", 0))
+    listened: list[float] = []
+
+    def listen_later():
+        time.sleep(0.5)
+        listened.append(time.monotonic())
+        component.listen()
+
+    config = load_config(overrides=[f"data_dir={str(tmp_path)!r}"], environ={})
+    supervisor = Supervisor(config, log=lambda line: None)
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        supervisor.procs = {"hub": process}
+        spec = ComponentSpec(name="hub", argv=[], health_url=f"http://127.0.0.1:{proxy.server_port}/hub/api/",
+                             listens_on=("127.0.0.1", component.getsockname()[1]))
+        threading.Thread(target=listen_later, daemon=True).start()
+        supervisor._wait_ready(spec, time.monotonic() + 30, {})
+    finally:
+        process.kill()
+        process.wait()
+        proxy.shutdown()
+        component.close()
+    assert listened and polls and all(at >= listened[0] for at in polls), (listened, polls)
+
