@@ -360,8 +360,8 @@ def _table(opened: _Opened, index: int, hdu) -> dict[str, Any]:
 
 # --- HEALPix sky maps ---------------------------------------------------------------------------------
 
-#: The rows of a sky map read at a time (bounded memory: a few tens of MB whatever the map's size).
-MAP_CHUNK_BYTES = 32 * 2**20
+#: The rows of a sky map read at a time (bounded memory: MBs whatever the map's size).
+MAP_CHUNK_BYTES = 8 * 2**20
 
 
 def _is_map(hdu) -> bool:

@@ -117,7 +117,7 @@ def layout(header: Any, columns: list[tuple[str, int, str, bool]]) -> MapLayout:
     if order is None:
         repeat = 1
     elif rows * repeat != 12 * 4**order:
-        raise MapError(f"{rows:,} rows of {repeat} pixels make {rows * repeat:,} pixels, but a map of NSIDE = "
+        raise MapError(f"{rows:,} rows × {repeat} pixels a row make {rows * repeat:,} pixels, but a map of NSIDE = "
                        f"{2**order} has 12 × {2**order}² = {12 * 4**order:,}: the map is cut short or its NSIDE "
                        "is wrong")
     canonical = name.upper() if name.upper() in PROBABILITY else name
@@ -260,7 +260,8 @@ class Canvas:
 
     def credible_area(self, level: float = 0.9) -> dict[str, Any] | None:
         """The area (deg²) of the smallest region holding probability ``level`` (None for a map that is not of
-        probability), with the map's total probability and the nside it was worked out at (None: exact)."""
+        probability), with the map's total probability and the nside it was worked out at (None: exact). Once:
+        a flat map's probabilities are sorted in place."""
         import numpy as np
 
         if self.prob is None:
@@ -275,17 +276,26 @@ class Canvas:
             order = np.argsort(-prob, kind="stable")  # PROBDENSITY: densest first
             cum_p = np.r_[0.0, np.cumsum((prob * area)[order])]
             cum_a = np.r_[0.0, np.cumsum(area[order])]
-        else:
-            prob = np.sort(self.prob)[::-1]  # equal pixels: the densest are the most probable
-            cum_p = np.r_[0.0, np.cumsum(prob)]
-            cum_a = np.arange(cum_p.size) * (4 * math.pi / prob.size)
-        total = float(cum_p[-1])
-        if not total > 0:
-            raise MapError(f"the map's {self.layout.column} column sums to {total:g}, not 1: no credible region")
-        # of the map's own total (a map normalised to 1 within rounding)
-        area = float(np.interp(level * total, cum_p, cum_a)) * _DEG2_PER_SR
-        return {"level": level, "area": area, "total": total,
+            total = self._total(float(cum_p[-1]))
+            area = float(np.interp(level * total, cum_p, cum_a))
+        else:  # pixels of one size: the most probable are the densest. In place: the array is the map's largest
+            prob = self.prob
+            prob *= -1
+            prob.sort()  # most probable first (negated)
+            np.cumsum(prob, out=prob)
+            total = self._total(-float(prob[-1]))
+            taken = int(np.count_nonzero(prob > -level * total))  # whole pixels inside the region
+            before = -float(prob[taken - 1]) if taken else 0.0
+            last = -float(prob[taken]) - before if taken < prob.size else 0.0
+            area = (taken + ((level * total - before) / last if last > 0 else 0.0)) * (4 * math.pi / prob.size)
+            self.prob = None  # spent
+        return {"level": level, "area": area * _DEG2_PER_SR, "total": total,
                 "nside": None if self.area_order is None else 2**self.area_order}
+
+    def _total(self, total: float) -> float:
+        if not total > 0:
+            raise MapError(f"the map's {self.layout.column} column sums to {total:g}: no credible region")
+        return total  # the region holds `level` of the map's own total (normalised to 1 within rounding)
 
     def picture(self, stretch: str) -> tuple[bytes, list[float]]:
         """The Mollweide PNG (RGBA; off the sphere transparent, pixels without a value grey) and the values its
