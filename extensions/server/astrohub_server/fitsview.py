@@ -9,9 +9,15 @@ server's own authentication (the contents API's permission, ``contents:read``):
   size); the chosen HDU's header; for an image, a PNG drawn with astropy.visualization (ZScale, or asinh over
   the 99.5 % percentile range), origin lower, at most :data:`MAX_SIDE` pixels a side (a larger image is drawn
   from every n-th pixel; a cube from its first plane), with the sky positions of its corners and centre when
-  the header has a celestial WCS; for a table, its columns with units and its first :data:`MAX_ROWS` rows.
+  the header has a celestial WCS; for a table, its columns with units and its first :data:`MAX_ROWS` rows; for a
+  HEALPix map (a table whose header says PIXTYPE = 'HEALPIX', ORDERING or NSIDE: flat NESTED or RING, or
+  multi-order NUNIQ as LIGO/Virgo/KAGRA publish them), an all-sky Mollweide picture and a probability map's 90 %
+  credible area (``astrohub_server.healpixmap``; the rows read :data:`MAP_CHUNK_BYTES` at a time, from a gzip or
+  bzip2 stream too), or with ``show=table`` the table it is; a map that cannot be drawn is shown as a table with
+  ``skymap_error`` saying why.
 - ``GET astrohub/fits/sky?path=<path>&hdu=<n>&x=<x>&y=<y>`` (:func:`sky`): the sky position and the value of
-  one pixel (0-based, as numpy counts), for the cursor (the value only from a file that is not compressed).
+  one pixel (0-based, as numpy counts; of a sky map, a pixel of its picture, counted from the top left), for the
+  cursor (the value only from a file that is not compressed).
 
 A file is read only through the server's contents root (:func:`resolve`: the contents manager's own mapping of
 an API path, so a path outside the root, a hidden one, or one the user cannot read is refused as the contents
@@ -24,8 +30,8 @@ from a gzip or bzip2 stream without reading the rest.
 
 Registered by the ``astrohub_server`` extension (:func:`register`); also an extension of its own,
 ``astrohub_server.fitsview`` (the unit tests run a server with only it). May import the standard library,
-tornado and jupyter_server; numpy, astropy and Pillow (matplotlib's, in every user image) only when a file is
-first viewed, in a thread off the server's event loop.
+tornado, jupyter_server and ``astrohub_server.healpixmap``; numpy, astropy and Pillow (matplotlib's, in every user
+image) only when a file is first viewed, in a thread off the server's event loop.
 """
 
 from __future__ import annotations
@@ -177,7 +183,7 @@ def _summary(index: int, hdu) -> dict[str, Any]:
         rows, columns = int(header.get("NAXIS2", 0)), int(header.get("TFIELDS", 0))
         entry.update(rows=rows, columns=columns, size=f"{rows:,} rows × {columns} columns")
         if _is_map(hdu):
-            entry["skymap"] = True
+            entry.update(skymap=True, size=entry["size"] + ", a HEALPix map")
     elif kind == "groups":
         entry["size"] = f"{int(header.get('GCOUNT', 0)):,} random groups"
     else:
