@@ -418,3 +418,29 @@ def test_a_large_gzipped_alert_map_is_read_in_bounded_memory():
     # ligo.skymap 2.5.4's greedy area of this map (read_sky_map, find_greedy_credible_levels): 23.0839 deg^2,
     # within a pixel (0.0034 deg^2); the LVK's published update alert says 23 deg^2
     assert skymap["credible"]["area"] == pytest.approx(23.083853734108693, abs=0.0034)
+
+
+@pytest.mark.parametrize(("cards", "columns", "message"), [
+    ({"ORDERING": "NUNIQ"}, [("PROBDENSITY", 1, "sr-1", True)],
+     "a multi-order map (ORDERING = 'NUNIQ') needs a UNIQ column; this one has PROBDENSITY"),
+    ({"ORDERING": "NESTED", "NSIDE": 4, "INDXSCHM": "EXPLICIT"}, [("PIXEL", 1, "", True), ("VALUE", 1, "", True)],
+     "a partial-sky map (INDXSCHM = 'EXPLICIT', a PIXEL column) is not drawn"),
+    ({"PIXTYPE": "HEALPIX", "ORDERING": "ZORDER", "NSIDE": 4}, [("T", 1, "", True)],
+     "ORDERING = 'ZORDER': a HEALPix map's ORDERING is NESTED, RING or NUNIQ"),
+    ({"ORDERING": "RING", "NSIDE": "big"}, [("T", 1, "", True)], "NSIDE = 'big': a flat HEALPix map needs NSIDE"),
+    ({"ORDERING": "RING", "NSIDE": 1, "NAXIS2": 12}, [("NAME", 1, "", False)], "the map has no numeric column"),
+])
+def test_a_map_header_that_cannot_be_drawn_is_named(cards, columns, message):
+    from astrohub_server import healpixmap
+
+    with pytest.raises(healpixmap.MapError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        healpixmap.layout(fits.Header(cards), columns)
+
+
+def test_only_prob_of_a_flat_map_and_probdensity_count_as_probability():
+    from astrohub_server import healpixmap
+
+    flat = healpixmap.layout(fits.Header({"ORDERING": "NESTED", "NSIDE": 1, "NAXIS2": 12}), [("prob", 1, "", True)])
+    moc = [("UNIQ", 1, "", True), ("PROB", 1, "", True)]  # per pixel of any size: not a density; drawn as values
+    assert flat.probability and flat.column == "PROB"
+    assert not healpixmap.layout(fits.Header({"ORDERING": "NUNIQ", "NAXIS2": 5}), moc).probability

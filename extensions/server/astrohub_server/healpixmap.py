@@ -61,7 +61,8 @@ class MapLayout:
 
     @property
     def probability(self) -> bool:
-        return self.column in PROBABILITY
+        """Whether the drawn column is a probability: PROB per pixel of a flat map, PROBDENSITY per steradian."""
+        return self.column == "PROBDENSITY" or (self.column == "PROB" and self.order is not None)
 
     @property
     def nside(self) -> int | None:
@@ -107,8 +108,7 @@ def layout(header: Any, columns: list[tuple[str, int, str, bool]]) -> MapLayout:
             raise MapError(f"NSIDE = {nside} is not a power of 2 (1, 2, 4, ... 2**29): not a HEALPix map")
         order = nside.bit_length() - 1
     skip = {"UNIQ", "PIXEL"}
-    chosen = next((by_name[p] for p in (("PROBDENSITY", "PROB") if order is None else ("PROB", "PROBDENSITY"))
-                   if p in by_name), None)
+    chosen = next((by_name[p] for p in (("PROBDENSITY",) if order is None else PROBABILITY) if p in by_name), None)
     if chosen is None:
         chosen = next((c for c in columns if c[0].upper() not in skip and c[3]), None)
     if chosen is None or not chosen[3]:
