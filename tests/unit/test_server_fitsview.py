@@ -57,6 +57,9 @@ def _files(root: Path) -> None:
     bad["NSIDE"] = 48
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values, bad)]).writeto(root / "maps/nside48.fits")
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values[:-1], header)]).writeto(root / "maps/short.fits")
+    galactic = header.copy()
+    galactic["COORDSYS"] = "G"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values, galactic)]).writeto(root / "maps/galactic.fits")
     (root / "notes.fits").write_text("these are my notes, not a FITS file\n")
     (root / "truncated.fits").write_bytes(M13.read_bytes()[: 2880 * 3])  # the header and a third of the data
     shutil.copy(M13, root.parent / "outside.fits")
@@ -264,13 +267,13 @@ def _rgba(png: str) -> np.ndarray:
         return np.asarray(picture).astype(int)
 
 
-def _mollweide_wcs(width: int, height: int):
-    """WCSLIB's Mollweide (astropy.wcs) over the viewer's picture: RA 180 at the centre, east to the left."""
+def _mollweide_wcs(width: int, height: int, centre: float = 180):
+    """WCSLIB's Mollweide (astropy.wcs) over the viewer's picture: ``centre`` at the centre, east to the left."""
     from astropy.wcs import WCS
 
     wcs = WCS(naxis=2)
     wcs.wcs.ctype = ["RA---MOL", "DEC--MOL"]
-    wcs.wcs.crval = [180, 0]
+    wcs.wcs.crval = [centre, 0]
     wcs.wcs.crpix = [width / 2 + 0.5, height / 2 + 0.5]
     span = 4 * np.sqrt(2) * 180 / np.pi  # the ellipse's width, in WCSLIB's projection-plane degrees
     wcs.wcs.cdelt = [-span / width, span / 2 / height]
@@ -389,6 +392,13 @@ def test_the_cursor_over_a_sky_map_reads_its_position_and_value(fits_server):
     prob = fits.getdata(BAYESTAR, 1)["PROB"].ravel()
     assert moc["value"] == pytest.approx(prob[hp.ang2pix(512, ra, dec, nest=True, lonlat=True)]
                                          / hp.nside2pixarea(512), rel=1e-6) and moc["value"] > 0
+    # a galactic map is centred on the Galactic centre, as Planck's are
+    assert fits_server("astrohub/fits", path="maps/galactic.fits").json()["skymap"]["centre"] == 0
+    galactic = fits_server("astrohub/fits/sky", path="maps/galactic.fits", hdu="1", x="250", y="130").json()
+    l, b = (float(v) for v in _mollweide_wcs(800, 400, centre=0).pixel_to_world_values(250, 399 - 130))
+    assert (galactic["sky"]["lon"], galactic["sky"]["lat"]) == pytest.approx((l % 360, b), abs=1e-9)
+    assert galactic["sky"]["text"].startswith("l ") and galactic["value"] == float(
+        values[hp.ang2pix(64, l, b, nest=True, lonlat=True)])
     off = fits_server("astrohub/fits/sky", path="maps/implicit.fits", hdu="1", x="0", y="0").json()
     assert off["sky"] is None and "value" not in off  # off the sphere
     gz = fits_server("astrohub/fits/sky", path="maps/bayestar.fits.gz", hdu="1", x="400", y="200").json()

@@ -444,7 +444,8 @@ def _skymap(opened: _Opened, index: int, hdu, stretch: str) -> dict[str, Any]:
     return {"png": base64.b64encode(png).decode("ascii"), "width": healpixmap.WIDTH, "height": healpixmap.HEIGHT,
             "about": layout.describe(), "column": layout.column, "unit": "deg-2" if layout.probability else layout.unit,
             "probability": layout.probability, "nside": layout.nside, "ordering": layout.ordering,
-            "display_nside": 2**healpixmap.DISPLAY_ORDER, "frame": layout.frame, "limits": limits,
+            "display_nside": 2**healpixmap.DISPLAY_ORDER, "frame": layout.frame, "centre": layout.centre,
+            "limits": limits,
             "stretch": None if layout.probability else stretch, "credible": credible}
 
 
@@ -470,7 +471,7 @@ def _map_sky(opened: _Opened, name: str, hdu, x: int, y: int) -> dict[str, Any]:
         raise FitsViewError(400, f"pixel ({x}, {y}) is outside the map's picture ({healpixmap.WIDTH} × "
                                  f"{healpixmap.HEIGHT})")
     layout = _layout(hdu)
-    lon, lat = (float(v) for v in healpixmap.mollweide_lonlat(x, y))
+    lon, lat = (float(v) for v in healpixmap.mollweide_lonlat(x, y, layout.centre))
     answer: dict[str, Any] = {"x": x, "y": y, "map": True, "column": layout.column, "unit": layout.unit,
                               "sky": None if math.isnan(lon) else _map_position(layout.frame, lon, lat)}
     if answer["sky"] is not None and opened.stream is None:

@@ -6,8 +6,9 @@ columns say (``PIXTYPE = 'HEALPIX'``, ``ORDERING`` NESTED, RING or NUNIQ, ``NSID
 draw with a :class:`MapError` naming the problem (an NSIDE that is not a power of 2, a row count that is not
 12 NSIDE², no UNIQ column). A :class:`Canvas` takes the map's rows chunk by chunk (bounded memory whatever the
 map's size) and keeps two things: the drawn column averaged over the pixels of a display order
-(:data:`DISPLAY_ORDER`), from which :meth:`Canvas.picture` draws a Mollweide PNG (RA increasing to the left,
-centred on RA 180°, as ligo.skymap's "astro mollweide" figures), and, for a probability map (``PROB`` per pixel,
+(:data:`DISPLAY_ORDER`), from which :meth:`Canvas.picture` draws a Mollweide PNG (longitude increasing to the
+left, centred on RA 180° as ligo.skymap's "astro mollweide" figures, or on l = 0 for a galactic map as Planck's
+are: :attr:`MapLayout.centre`), and, for a probability map (``PROB`` per pixel,
 or ``PROBDENSITY`` per steradian of a multi-order map), the probability per pixel at most at
 :data:`AREA_ORDER`, from which :meth:`Canvas.credible_area` finds the area of the smallest region holding 90 %
 (pixels densest first, interpolated within the last pixel, as ligo.skymap's ``crossmatch`` does).
@@ -63,6 +64,11 @@ class MapLayout:
     def probability(self) -> bool:
         """Whether the drawn column is a probability: PROB per pixel of a flat map, PROBDENSITY per steradian."""
         return self.column == "PROBDENSITY" or (self.column == "PROB" and self.order is not None)
+
+    @property
+    def centre(self) -> float:
+        """The longitude at the picture's centre: 0 for a galactic map (the Galactic centre), else 180°."""
+        return 0.0 if self.frame == "G" else 180.0
 
     @property
     def nside(self) -> int | None:
@@ -128,9 +134,9 @@ def layout(header: Any, columns: list[tuple[str, int, str, bool]]) -> MapLayout:
 # --- the projection -----------------------------------------------------------------------------------
 
 
-def mollweide_lonlat(x: Any, y: Any, width: int = WIDTH, height: int = HEIGHT):
+def mollweide_lonlat(x: Any, y: Any, centre: float = 180.0, width: int = WIDTH, height: int = HEIGHT):
     """The longitude and latitude (degrees) at the centres of the picture's pixels (``x`` from the left, ``y``
-    from the top, 0-based); NaN outside the ellipse. Longitude 180° at the centre, increasing to the left."""
+    from the top, 0-based); NaN outside the ellipse. Longitude ``centre`` at the centre, increasing to the left."""
     import numpy as np
 
     u = (np.asarray(x, dtype=np.float64) + 0.5) / width * 2 - 1
@@ -139,7 +145,7 @@ def mollweide_lonlat(x: Any, y: Any, width: int = WIDTH, height: int = HEIGHT):
     with np.errstate(invalid="ignore", divide="ignore"):
         theta = np.arcsin(np.where(inside, v, 0.0))
         lat = np.degrees(np.arcsin(np.clip((2 * theta + np.sin(2 * theta)) / np.pi, -1, 1)))
-        lon = (180 - 180 * u / np.cos(theta)) % 360
+        lon = (centre - 180 * u / np.cos(theta)) % 360
     return np.where(inside, lon, np.nan), np.where(inside, lat, np.nan)
 
 
@@ -306,7 +312,7 @@ class Canvas:
 
         values = self.values()
         ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH]
-        lon, lat = mollweide_lonlat(xs, ys)
+        lon, lat = mollweide_lonlat(xs, ys, self.layout.centre)
         sphere = np.isfinite(lon)
         drawn = np.full(lon.shape, np.nan)
         drawn[sphere] = values[_nested(lon[sphere], lat[sphere], DISPLAY_ORDER)]

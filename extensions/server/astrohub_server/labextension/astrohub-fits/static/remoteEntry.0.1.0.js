@@ -295,7 +295,7 @@
         body.appendChild(element("div", "astrohub-fits-about", skymap.about + "; " + skymap.column +
           (skymap.probability ? " as probability per deg²" : (skymap.unit ? " [" + skymap.unit + "]" : "")) +
           " from " + number(skymap.limits[0]) + " to " + number(skymap.limits[1]) + ", averaged over the pixels of nside " +
-          skymap.display_nside + "; Mollweide, " + frame + ", centre 180°, longitude increasing to the left"));
+          skymap.display_nside + "; Mollweide, " + frame + ", centre " + skymap.centre + "°, longitude increasing to the left"));
         var cursor = element("div", "astrohub-fits-cursor", "Move the cursor over the map for its sky position and value.");
         body.appendChild(cursor);
         picture.addEventListener("mousemove", function (event) {
