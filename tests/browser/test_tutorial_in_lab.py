@@ -15,6 +15,8 @@ import astropy
 TUTORIAL = "catalogues.ipynb"
 #: A real FITS image: M13 from the Digitized Sky Survey, as astropy ships it (the platform's sample m13_dss).
 M13 = Path(astropy.__file__).parent / "io/fits/hdu/compressed/tests/data/m13.fits"
+#: A real HEALPix sky map: a BAYESTAR localisation (nside 512), as reproject ships it (the platform's sample map).
+BAYESTAR = Path(astropy.__file__).parents[1] / "reproject/healpix/tests/data/bayestar.fits.gz"
 
 
 def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tmp_path):
@@ -60,7 +62,7 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         page.click(".jp-FileBrowser .jp-BreadCrumbs-home")
         with page.expect_file_chooser() as chooser:
             page.click(".jp-FileBrowser-toolbar [title='Upload Files']")
-        chooser.value.set_files(str(M13))
+        chooser.value.set_files([str(M13), str(BAYESTAR)])
         page.dblclick(".jp-FileBrowser .jp-DirListing-item[title^='Name: m13.fits']", timeout=60_000)
         viewer = ".astrohub-fits-document:not(.lm-mod-hidden)"
         picture = page.wait_for_selector(f"{viewer} .astrohub-fits-picture", timeout=60_000)
@@ -72,6 +74,19 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         page.wait_for_function(f"() => document.querySelector('{viewer} .astrohub-fits-cursor').textContent"
                                ".includes('Dec +36:')", timeout=30_000)
         page.screenshot(path=str(tmp_path / "fits-viewer.png"))
+        # skymap13: a gravitational-wave localisation opens as a map of the sky with its 90 % credible area (not as
+        # a table of its first rows); the cursor reads the sky there; the table is one click away
+        page.dblclick(".jp-FileBrowser .jp-DirListing-item[title^='Name: bayestar.fits.gz']", timeout=60_000)
+        skymap = page.wait_for_selector(f"{viewer} .astrohub-fits-skymap", timeout=60_000)
+        assert skymap.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]") == [True, 800, 400]
+        assert "90 % credible area: 327." in page.inner_text(f"{viewer} .astrohub-fits-credible")
+        skymap.hover()  # the centre: RA 12 h, Dec 0
+        page.wait_for_function(f"() => document.querySelector('{viewer} .astrohub-fits-cursor').textContent"
+                               ".startsWith('RA ')", timeout=30_000)
+        page.click(f"{viewer} .astrohub-fits-mode")
+        page.wait_for_selector(f"{viewer} .astrohub-fits-rows", timeout=30_000)
+        assert "3,072 rows" in page.inner_text(viewer)
+        page.screenshot(path=str(tmp_path / "fits-viewer-skymap.png"))
     finally:
         page.close()
         platform.stop_server(user)

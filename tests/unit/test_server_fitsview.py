@@ -18,12 +18,14 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
 
 from platform_lib.local.ports import free_ports
 
@@ -32,6 +34,10 @@ M13 = PACKAGES / "astropy/io/fits/hdu/compressed/tests/data/m13.fits"
 M13_RICE = PACKAGES / "astropy/io/fits/hdu/compressed/tests/data/m13_rice.fits"
 DSS_GZ = PACKAGES / "astropy/wcs/tests/data/dss.14.29.56-62.41.05.fits.gz"
 GAMA = PACKAGES / "astroquery/gama/tests/data/GAMA_HzVs28.fits"
+# HEALPix maps: a BAYESTAR localisation (nside 512, NESTED, healpy's 1024 pixels a row, gzip; reproject's test
+# data, also the platform's sample map), cdshealpix's full-sky nside-64 integer map (not of probability)
+BAYESTAR = PACKAGES / "reproject/healpix/tests/data/bayestar.fits.gz"
+IMPLICIT = PACKAGES / "cdshealpix/tests/resources/skymap-implicit.fits"
 TOKEN = "fits-token"
 
 
@@ -42,9 +48,45 @@ def _files(root: Path) -> None:
     shutil.copy(M13_RICE, root / "images/m13.fz")
     shutil.copy(DSS_GZ, root / "images/dss.fits.gz")
     shutil.copy(GAMA, root / "tables/gama.fit")
+    (root / "maps").mkdir()
+    shutil.copy(BAYESTAR, root / "maps/bayestar.fits.gz")
+    shutil.copy(IMPLICIT, root / "maps/implicit.fits")
+    _multi_order(root / "maps/bayestar_moc.fits")
+    header, values = _implicit()  # bad maps: NSIDE not a power of 2; one row short
+    bad = header.copy()
+    bad["NSIDE"] = 48
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values, bad)]).writeto(root / "maps/nside48.fits")
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values[:-1], header)]).writeto(root / "maps/short.fits")
+    galactic = header.copy()
+    galactic["COORDSYS"] = "G"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values, galactic)]).writeto(root / "maps/galactic.fits")
     (root / "notes.fits").write_text("these are my notes, not a FITS file\n")
     (root / "truncated.fits").write_bytes(M13.read_bytes()[: 2880 * 3])  # the header and a third of the data
     shutil.copy(M13, root.parent / "outside.fits")
+
+
+def _implicit():
+    """cdshealpix's map's header and rows (the file has stray bytes after its table, which astropy warns of)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyUserWarning)
+        with fits.open(IMPLICIT) as hdul:
+            return hdul[1].header.copy(), hdul[1].data.copy()
+
+
+def _ligo_skymap():
+    """ligo.skymap's reader, writer and greedy credible levels (imported past its own import-time warnings)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ligo.skymap.io import read_sky_map, write_sky_map
+        from ligo.skymap.postprocess.util import find_greedy_credible_levels
+    return read_sky_map, write_sky_map, find_greedy_credible_levels
+
+
+def _multi_order(path: Path) -> None:
+    """BAYESTAR's map in the multi-order form LIGO/Virgo/KAGRA publish (NUNIQ, PROBDENSITY), written by
+    ligo.skymap: ``derasterize`` is exact (sibling pixels of equal value merged), so it is the same map."""
+    read_sky_map, write_sky_map, _ = _ligo_skymap()
+    write_sky_map(str(path), read_sky_map(str(BAYESTAR), moc=True), moc=True)
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +255,202 @@ def test_a_large_image_is_downsampled_a_long_table_capped_and_a_huge_stream_refu
     with pytest.raises(fitsview.FitsViewError) as refused:
         fitsview.view(str(DSS_GZ), "dss.fits.gz")
     assert refused.value.status == 413 and "more than the viewer decompresses" in refused.value.message
+
+
+# --- HEALPix sky maps ---------------------------------------------------------------------------------
+
+def _rgba(png: str) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(png))) as picture:
+        assert picture.mode == "RGBA"
+        return np.asarray(picture).astype(int)
+
+
+def _mollweide_wcs(width: int, height: int, centre: float = 180):
+    """WCSLIB's Mollweide (astropy.wcs) over the viewer's picture: ``centre`` at the centre, east to the left."""
+    from astropy.wcs import WCS
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---MOL", "DEC--MOL"]
+    wcs.wcs.crval = [centre, 0]
+    wcs.wcs.crpix = [width / 2 + 0.5, height / 2 + 0.5]
+    span = 4 * np.sqrt(2) * 180 / np.pi  # the ellipse's width, in WCSLIB's projection-plane degrees
+    wcs.wcs.cdelt = [-span / width, span / 2 / height]
+    return wcs
+
+
+def _ligo_area(prob: np.ndarray, level: float = 0.9) -> float:
+    """ligo.skymap's area of the ``level`` credible region of a flat map (whole pixels, greedy)."""
+    import healpy as hp
+
+    find_greedy_credible_levels = _ligo_skymap()[2]
+    return float((find_greedy_credible_levels(prob) <= level).sum() * hp.nside2pixarea(hp.npix2nside(prob.size),
+                                                                                      degrees=True))
+
+
+def test_a_gw_sky_map_is_drawn_on_the_sky_with_its_90_percent_area_as_ligo_skymap_and_reproject_see_it(
+        fits_server, monkeypatch):
+    """skymap13: a BAYESTAR localisation opened as a table of its first rows of PROB; it is an all-sky map."""
+    from astropy_healpix import HEALPix
+    from matplotlib import colormaps
+    from reproject import reproject_from_healpix
+
+    from astrohub_server import fitsview, healpixmap
+
+    view = fits_server("astrohub/fits", path="maps/bayestar.fits.gz").json()
+    assert view["hdu"] == 1 and view["hdus"][1]["skymap"] is True
+    assert view["table"] is None and view["image"] is None
+    skymap = view["skymap"]
+    assert (skymap["about"], skymap["column"], skymap["unit"], skymap["probability"]) == (
+        "HEALPix map, nside 512 (NESTED), 3,145,728 pixels", "PROB", "deg-2", True)
+    prob = _ligo_skymap()[0](str(BAYESTAR), nest=True)[0]
+    credible = skymap["credible"]
+    # within one pixel of ligo.skymap's greedy count (the viewer interpolates within the last pixel, as
+    # ligo.skymap's crossmatch does); 327 deg^2, the figure LIGO's bayestar_localize_coincs gave this map
+    pixel = 41252.96 / prob.size
+    assert credible["area"] == pytest.approx(_ligo_area(prob), abs=pixel) and round(credible["area"]) == 327
+    assert (credible["level"], credible["nside"]) == (0.9, 512) and credible["total"] == pytest.approx(1, abs=1e-6)
+    # the picture, pixel by pixel, drawn at the map's own nside (no averaging): each pixel's colour is that of
+    # the probability density reproject (astropy-healpix) finds there in WCSLIB's Mollweide
+    monkeypatch.setattr(healpixmap, "DISPLAY_ORDER", 9)
+    drawn = fitsview.view(str(BAYESTAR), "bayestar.fits.gz")["skymap"]
+    density = prob / HEALPix(nside=512).pixel_area.to_value("deg2")
+    assert drawn["limits"] == pytest.approx([0, density.max()], rel=1e-6)
+    width, height = drawn["width"], drawn["height"]
+    expected, footprint = (np.flipud(a) for a in reproject_from_healpix(
+        (density, "icrs"), _mollweide_wcs(width, height), (height, width), nested=True, order="nearest-neighbor"))
+    rgba = _rgba(drawn["png"])
+    sphere = footprint > 0
+    assert np.array_equal(rgba[..., 3] > 0, sphere)  # transparent off the sphere, opaque on it
+    colours = np.round(colormaps["inferno"](np.clip(expected[sphere] / density.max(), 0, 1)) * 255)
+    close = np.abs(rgba[sphere][:, :3] - colours[:, :3]).max(axis=1) <= 1
+    assert close.mean() > 0.999, close.mean()  # a few pixel centres on a HEALPix pixel's edge go either way
+
+
+def test_a_multi_order_map_and_a_ring_map_are_the_same_sky(fits_server, tmp_path):
+    import healpy as hp
+
+    from astrohub_server import fitsview
+
+    flat = fits_server("astrohub/fits", path="maps/bayestar.fits.gz").json()["skymap"]
+    moc = fits_server("astrohub/fits", path="maps/bayestar_moc.fits").json()["skymap"]
+    assert (moc["column"], moc["ordering"], moc["nside"], moc["unit"]) == ("PROBDENSITY", "NUNIQ", None, "deg-2")
+    assert moc["about"].startswith("HEALPix multi-order map (NUNIQ), ")
+    assert moc["credible"]["nside"] is None  # exact, pixel by pixel
+    assert moc["credible"]["area"] == pytest.approx(flat["credible"]["area"], abs=41252.96 / (12 * 512**2))
+    assert np.abs(_rgba(moc["png"]) - _rgba(flat["png"])).max() <= 1
+    # healpy's RING writing of the same map
+    prob = _ligo_skymap()[0](str(BAYESTAR), nest=True)[0]
+    hp.write_map(str(tmp_path / "ring.fits"), hp.reorder(prob, n2r=True), nest=False, column_names=["PROB"],
+                 dtype=np.float64)
+    ring = fitsview.view(str(tmp_path / "ring.fits"), "ring.fits")["skymap"]
+    assert (ring["ordering"], ring["nside"]) == ("RING", 512)
+    assert np.abs(_rgba(ring["png"]) - _rgba(flat["png"])).max() <= 1
+    assert ring["credible"]["area"] == pytest.approx(flat["credible"]["area"], rel=1e-9)
+
+
+def test_a_sky_map_can_be_shown_as_a_table_and_a_map_not_of_probability_is_drawn_too(fits_server):
+    table = fits_server("astrohub/fits", path="maps/bayestar.fits.gz", show="table").json()
+    assert table["skymap"] is None and table["table"]["total"] == 3072
+    assert table["table"]["columns"] == [{"name": "PROB", "unit": "pix-1", "format": "1024E"}]
+    implicit = fits_server("astrohub/fits", path="maps/implicit.fits").json()["skymap"]
+    assert (implicit["column"], implicit["probability"], implicit["credible"], implicit["stretch"]) == (
+        "T", False, None, "zscale")
+    asinh = fits_server("astrohub/fits", path="maps/implicit.fits", stretch="asinh").json()["skymap"]
+    assert asinh["stretch"] == "asinh" and asinh["png"] != implicit["png"]
+    bad = fits_server("astrohub/fits", path="maps/implicit.fits", show="globe")
+    assert bad.status_code == 400 and "no way to show 'globe': choose one of map, table" in bad.json()["message"]
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("maps/nside48.fits", "NSIDE = 48 is not a power of 2 (1, 2, 4, ... 2**29): not a HEALPix map"),
+    ("maps/short.fits", "49,151 rows × 1 pixels a row make 49,151 pixels, but a map of NSIDE = 64 has 12 × 64² = "
+                        "49,152: the map is cut short or its NSIDE is wrong"),
+])
+def test_a_map_that_cannot_be_drawn_is_shown_as_a_table_saying_why(fits_server, path, message):
+    answer = fits_server("astrohub/fits", path=path)
+    assert answer.status_code == 200, answer.text
+    view = answer.json()
+    assert view["skymap"] is None and view["table"]["columns"][0]["name"] == "T"
+    assert message in view["skymap_error"], view["skymap_error"]
+
+
+def test_the_cursor_over_a_sky_map_reads_its_position_and_value(fits_server):
+    import healpy as hp
+
+    x, y = 250, 130  # from the top left of the picture
+    ra, dec = (float(v) for v in _mollweide_wcs(800, 400).pixel_to_world_values(x, 399 - y))
+    at = fits_server("astrohub/fits/sky", path="maps/implicit.fits", hdu="1", x=str(x), y=str(y)).json()
+    assert (at["sky"]["lon"], at["sky"]["lat"]) == pytest.approx((ra, dec), abs=1e-9)
+    assert at["sky"]["text"].startswith("RA ") and at["column"] == "T"
+    values = _implicit()[1]["T"]
+    assert at["value"] == float(values[hp.ang2pix(64, ra, dec, nest=True, lonlat=True)])
+    # a multi-order map: the density of the pixel that covers the point (the flat map's, per steradian)
+    moc = fits_server("astrohub/fits/sky", path="maps/bayestar_moc.fits", hdu="1", x="180", y="270").json()
+    ra, dec = (float(v) for v in _mollweide_wcs(800, 400).pixel_to_world_values(180, 399 - 270))
+    prob = fits.getdata(BAYESTAR, 1)["PROB"].ravel()
+    assert moc["value"] == pytest.approx(prob[hp.ang2pix(512, ra, dec, nest=True, lonlat=True)]
+                                         / hp.nside2pixarea(512), rel=1e-6) and moc["value"] > 0
+    # a galactic map is centred on the Galactic centre, as Planck's are
+    assert fits_server("astrohub/fits", path="maps/galactic.fits").json()["skymap"]["centre"] == 0
+    galactic = fits_server("astrohub/fits/sky", path="maps/galactic.fits", hdu="1", x="250", y="130").json()
+    l, b = (float(v) for v in _mollweide_wcs(800, 400, centre=0).pixel_to_world_values(250, 399 - 130))
+    assert (galactic["sky"]["lon"], galactic["sky"]["lat"]) == pytest.approx((l % 360, b), abs=1e-9)
+    assert galactic["sky"]["text"].startswith("l ") and galactic["value"] == float(
+        values[hp.ang2pix(64, l, b, nest=True, lonlat=True)])
+    off = fits_server("astrohub/fits/sky", path="maps/implicit.fits", hdu="1", x="0", y="0").json()
+    assert off["sky"] is None and "value" not in off  # off the sphere
+    gz = fits_server("astrohub/fits/sky", path="maps/bayestar.fits.gz", hdu="1", x="400", y="200").json()
+    assert "value" not in gz and gz["sky"]["lon"] == pytest.approx(180, abs=0.3)  # not read from a stream
+    outside = fits_server("astrohub/fits/sky", path="maps/implicit.fits", hdu="1", x="800", y="0")
+    assert outside.status_code == 400 and "outside the map's picture (800 × 400)" in outside.json()["message"]
+
+
+def test_a_large_gzipped_alert_map_is_read_in_bounded_memory():
+    """The public alert map S190814bv: 12.6 million rows (nside 1024, 403 MB of table in 1.5 MB of gzip)."""
+    import tracemalloc
+
+    from platform_lib.sampledata import packaged_skymaps
+
+    from astrohub_server import fitsview
+
+    found = {image.name: path for image, path in packaged_skymaps()[0]}
+    path = found["S190814bv_LALInference.v1.fits.gz"]
+    tracemalloc.start()
+    try:
+        skymap = fitsview.view(str(path), path.name)["skymap"]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 2**20, peak / 2**20  # the map's table is 403 MB: it is never held whole
+    assert skymap["about"] == "HEALPix map, nside 1024 (NESTED), 12,582,912 pixels"
+    # ligo.skymap 2.5.4's greedy area of this map (read_sky_map, find_greedy_credible_levels): 23.0839 deg^2,
+    # within a pixel (0.0034 deg^2); the LVK's published update alert says 23 deg^2
+    assert skymap["credible"]["area"] == pytest.approx(23.083853734108693, abs=0.0034)
+
+
+@pytest.mark.parametrize(("cards", "columns", "message"), [
+    ({"ORDERING": "NUNIQ"}, [("PROBDENSITY", 1, "sr-1", True)],
+     "a multi-order map (ORDERING = 'NUNIQ') needs a UNIQ column; this one has PROBDENSITY"),
+    ({"ORDERING": "NESTED", "NSIDE": 4, "INDXSCHM": "EXPLICIT"}, [("PIXEL", 1, "", True), ("VALUE", 1, "", True)],
+     "a partial-sky map (INDXSCHM = 'EXPLICIT', a PIXEL column) is not drawn"),
+    ({"PIXTYPE": "HEALPIX", "ORDERING": "ZORDER", "NSIDE": 4}, [("T", 1, "", True)],
+     "ORDERING = 'ZORDER': a HEALPix map's ORDERING is NESTED, RING or NUNIQ"),
+    ({"ORDERING": "RING", "NSIDE": "big"}, [("T", 1, "", True)], "NSIDE = 'big': a flat HEALPix map needs NSIDE"),
+    ({"ORDERING": "RING", "NSIDE": 1, "NAXIS2": 12}, [("NAME", 1, "", False)], "the map has no numeric column"),
+])
+def test_a_map_header_that_cannot_be_drawn_is_named(cards, columns, message):
+    from astrohub_server import healpixmap
+
+    with pytest.raises(healpixmap.MapError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        healpixmap.layout(fits.Header(cards), columns)
+
+
+def test_only_prob_of_a_flat_map_and_probdensity_count_as_probability():
+    from astrohub_server import healpixmap
+
+    flat = healpixmap.layout(fits.Header({"ORDERING": "NESTED", "NSIDE": 1, "NAXIS2": 12}), [("prob", 1, "", True)])
+    moc = [("UNIQ", 1, "", True), ("PROB", 1, "", True)]  # per pixel of any size: not a density; drawn as values
+    assert flat.probability and flat.column == "PROB"
+    assert not healpixmap.layout(fits.Header({"ORDERING": "NUNIQ", "NAXIS2": 5}), moc).probability

@@ -9,9 +9,15 @@ server's own authentication (the contents API's permission, ``contents:read``):
   size); the chosen HDU's header; for an image, a PNG drawn with astropy.visualization (ZScale, or asinh over
   the 99.5 % percentile range), origin lower, at most :data:`MAX_SIDE` pixels a side (a larger image is drawn
   from every n-th pixel; a cube from its first plane), with the sky positions of its corners and centre when
-  the header has a celestial WCS; for a table, its columns with units and its first :data:`MAX_ROWS` rows.
+  the header has a celestial WCS; for a table, its columns with units and its first :data:`MAX_ROWS` rows; for a
+  HEALPix map (a table whose header says PIXTYPE = 'HEALPIX', ORDERING or NSIDE: flat NESTED or RING, or
+  multi-order NUNIQ as LIGO/Virgo/KAGRA publish them), an all-sky Mollweide picture and a probability map's 90 %
+  credible area (``astrohub_server.healpixmap``; the rows read :data:`MAP_CHUNK_BYTES` at a time, from a gzip or
+  bzip2 stream too), or with ``show=table`` the table it is; a map that cannot be drawn is shown as a table with
+  ``skymap_error`` saying why.
 - ``GET astrohub/fits/sky?path=<path>&hdu=<n>&x=<x>&y=<y>`` (:func:`sky`): the sky position and the value of
-  one pixel (0-based, as numpy counts), for the cursor (the value only from a file that is not compressed).
+  one pixel (0-based, as numpy counts; of a sky map, a pixel of its picture, counted from the top left), for the
+  cursor (the value only from a file that is not compressed).
 
 A file is read only through the server's contents root (:func:`resolve`: the contents manager's own mapping of
 an API path, so a path outside the root, a hidden one, or one the user cannot read is refused as the contents
@@ -24,8 +30,8 @@ from a gzip or bzip2 stream without reading the rest.
 
 Registered by the ``astrohub_server`` extension (:func:`register`); also an extension of its own,
 ``astrohub_server.fitsview`` (the unit tests run a server with only it). May import the standard library,
-tornado and jupyter_server; numpy, astropy and Pillow (matplotlib's, in every user image) only when a file is
-first viewed, in a thread off the server's event loop.
+tornado, jupyter_server and ``astrohub_server.healpixmap``; numpy, astropy and Pillow (matplotlib's, in every user
+image) only when a file is first viewed, in a thread off the server's event loop.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from typing import Any
 
 from tornado import web
 
-__all__ = ["MAX_ROWS", "MAX_SIDE", "MAX_STREAM_BYTES", "STRETCHES", "FitsViewError", "register", "resolve",
+__all__ = ["MAP_CHUNK_BYTES", "MAX_ROWS", "MAX_SIDE", "MAX_STREAM_BYTES", "SHOWS", "STRETCHES", "FitsViewError", "register", "resolve",
            "sky", "view"]
 
 #: The longest side of a drawn image, in pixels; a larger image is drawn from every n-th pixel.
@@ -51,6 +57,8 @@ MAX_ROWS = 100
 MAX_STREAM_BYTES = 512 * 2**20
 #: The stretches an image is drawn with; the first is the default.
 STRETCHES = ("zscale", "asinh")
+#: How a HEALPix map HDU is shown: drawn on the sky (the default), or as the table of pixels it is.
+SHOWS = ("map", "table")
 
 
 class FitsViewError(Exception):
@@ -174,6 +182,8 @@ def _summary(index: int, hdu) -> dict[str, Any]:
     elif kind == "table":
         rows, columns = int(header.get("NAXIS2", 0)), int(header.get("TFIELDS", 0))
         entry.update(rows=rows, columns=columns, size=f"{rows:,} rows × {columns} columns")
+        if _is_map(hdu):
+            entry.update(skymap=True, size=entry["size"] + ", a HEALPix map")
     elif kind == "groups":
         entry["size"] = f"{int(header.get('GCOUNT', 0)):,} random groups"
     else:
@@ -354,24 +364,163 @@ def _table(opened: _Opened, index: int, hdu) -> dict[str, Any]:
     return {"columns": columns, "rows": rows, "total": total, "shown": len(rows)}
 
 
+# --- HEALPix sky maps ---------------------------------------------------------------------------------
+
+#: The rows of a sky map read at a time (bounded memory: MBs whatever the map's size).
+MAP_CHUNK_BYTES = 8 * 2**20
+
+
+def _is_map(hdu) -> bool:
+    from astropy.io import fits
+
+    from astrohub_server import healpixmap
+
+    return isinstance(hdu, fits.BinTableHDU) and healpixmap.is_map(hdu.header)
+
+
+def _layout(hdu):
+    from astrohub_server import healpixmap
+
+    columns = [(c.name, int(c.format.repeat or 1), str(c.unit or "").strip(), c.format.format in "BIJKED")
+               for c in hdu.columns]
+    try:
+        return healpixmap.layout(hdu.header, columns)
+    except healpixmap.MapError as exc:
+        raise FitsViewError(422, f"HDU {hdu.name or ''} is not drawn as a HEALPix map: {exc}") from exc
+
+
+def _map_rows(opened: _Opened, index: int, hdu, names: list[str]):
+    """The map's rows, chunk by chunk, as a record array with ``names`` (native floats and integers), read from
+    the file (plain, gzip or bzip2) without holding more than :data:`MAP_CHUNK_BYTES` of it."""
+    import numpy as np
+
+    columns = hdu.columns
+    rows, width = int(hdu.header.get("NAXIS2", 0)), int(hdu.header.get("NAXIS1", 0))
+    dtype = columns.dtype.newbyteorder(">")
+    chunk = max(1, MAP_CHUNK_BYTES // max(width, 1))
+    scaled = [c for c in columns if c.name in names and (c.bscale not in (None, 1) or c.bzero not in (None, 0))]
+    if int(hdu.header.get("PCOUNT", 0)) or dtype.itemsize != width or opened.stream not in (None, "gzip", "bzip2"):
+        _readable(opened, hdu)  # read whole, as astropy reads it
+        data = hdu.data
+        for start in range(0, rows, chunk):
+            yield {name: np.asarray(data[name][start:start + chunk]) for name in names}
+        return
+    opener = {None: open, "gzip": gzip.open, "bzip2": bz2.open}[opened.stream]
+    with opener(opened.os_path, "rb") as handle:
+        handle.seek(opened.hdul.fileinfo(index)["datLoc"])
+        for start in range(0, rows, chunk):
+            count = min(chunk, rows - start)
+            raw = handle.read(count * width)
+            if len(raw) < count * width:
+                raise FitsViewError(422, f"{opened.name!r} is cut short: its map ends at row {start + len(raw) // width:,} "
+                                         f"of {rows:,}")
+            records = np.frombuffer(raw, dtype=dtype)
+            out = {}
+            for name in names:
+                column = records[name].astype(np.float64 if records[name].dtype.kind == "f" else np.int64)
+                found = next((c for c in scaled if c.name == name), None)
+                if found is not None:
+                    column = column * (found.bscale or 1) + (found.bzero or 0)
+                out[name] = column
+            yield out
+
+
+def _skymap(opened: _Opened, index: int, hdu, stretch: str) -> dict[str, Any]:
+    """The all-sky picture of a HEALPix map HDU, and a probability map's 90 % credible area."""
+    from astrohub_server import healpixmap
+
+    layout = _layout(hdu)
+    canvas = healpixmap.Canvas(layout)
+    names = [c.name for c in hdu.columns if c.name.upper() in (layout.column.upper(), "UNIQ")]
+    column = next(n for n in names if n.upper() == layout.column.upper())
+    uniq = next((n for n in names if n.upper() == "UNIQ"), None)
+    try:
+        for rows in _map_rows(opened, index, hdu, names):
+            canvas.add(rows[column], rows[uniq] if layout.order is None else None)
+        credible = canvas.credible_area(0.9)
+        png, limits = canvas.picture(stretch)
+    except healpixmap.MapError as exc:
+        raise FitsViewError(422, f"HDU {index} of {opened.name!r} cannot be drawn as a HEALPix map: {exc}") from exc
+    return {"png": base64.b64encode(png).decode("ascii"), "width": healpixmap.WIDTH, "height": healpixmap.HEIGHT,
+            "about": layout.describe(), "column": layout.column, "unit": "deg-2" if layout.probability else layout.unit,
+            "probability": layout.probability, "nside": layout.nside, "ordering": layout.ordering,
+            "display_nside": 2**healpixmap.DISPLAY_ORDER, "frame": layout.frame, "centre": layout.centre,
+            "limits": limits,
+            "stretch": None if layout.probability else stretch, "credible": credible}
+
+
+def _map_position(frame: str, lon: float, lat: float) -> dict[str, Any]:
+    from astropy.coordinates import Angle
+
+    if frame == "C":
+        text = (f"RA {Angle(lon, 'deg').to_string(unit='hourangle', sep=':', precision=1, pad=True)} "
+                f"Dec {Angle(lat, 'deg').to_string(unit='deg', sep=':', precision=0, alwayssign=True, pad=True)}"
+                f" ({lon:.3f}°, {lat:+.3f}°)")
+    else:
+        names = {"G": ("l", "b"), "E": ("ecliptic lon", "lat")}.get(frame, ("lon", "lat"))
+        text = f"{names[0]} {lon:.3f}° {names[1]} {lat:+.3f}°"
+    return {"lon": lon, "lat": lat, "text": text}
+
+
+def _map_sky(opened: _Opened, name: str, hdu, x: int, y: int) -> dict[str, Any]:
+    """The cursor over a sky map's picture: the sky position of picture pixel (x, y) (from the top) and, from a
+    file that is not compressed, the value of the map's pixel there."""
+    from astrohub_server import healpixmap
+
+    if not (0 <= x < healpixmap.WIDTH and 0 <= y < healpixmap.HEIGHT):
+        raise FitsViewError(400, f"pixel ({x}, {y}) is outside the map's picture ({healpixmap.WIDTH} × "
+                                 f"{healpixmap.HEIGHT})")
+    layout = _layout(hdu)
+    lon, lat = (float(v) for v in healpixmap.mollweide_lonlat(x, y, layout.centre))
+    answer: dict[str, Any] = {"x": x, "y": y, "map": True, "column": layout.column, "unit": layout.unit,
+                              "sky": None if math.isnan(lon) else _map_position(layout.frame, lon, lat)}
+    if answer["sky"] is not None and opened.stream is None:
+        data = hdu.data  # memory-mapped
+        if layout.order is None:
+            at = healpixmap.pixel_at(layout, lon, lat, data.field("UNIQ"))
+            if at is not None:
+                answer["value"] = float(data.field(layout.column)[at])
+        else:
+            at = healpixmap.pixel_at(layout, lon, lat)
+            answer["pixel"] = at
+            row = data.field(layout.column)[at // layout.repeat]
+            answer["value"] = float(row[at % layout.repeat] if layout.repeat > 1 else row)
+    return answer
+
+
 # --- what the routes answer ---------------------------------------------------------------------------
 
 
-def view(os_path: str, name: str, hdu: int | None = None, stretch: str = STRETCHES[0]) -> dict[str, Any]:
+def view(os_path: str, name: str, hdu: int | None = None, stretch: str = STRETCHES[0],
+         show: str = SHOWS[0]) -> dict[str, Any]:
     """What the viewer shows of the FITS file at ``os_path`` (called ``name`` in messages): its HDUs, and the
-    header and the image or table of HDU ``hdu`` (the first with data when None), drawn with ``stretch``."""
+    header and the image or table of HDU ``hdu`` (the first with data when None), drawn with ``stretch``. A
+    HEALPix map HDU is drawn as an all-sky map (``show="map"``, with a probability map's 90 % credible area) or
+    shown as the table it is (``show="table"``); a map that cannot be drawn is shown as a table with
+    ``skymap_error`` saying why."""
     if stretch not in STRETCHES:
         raise FitsViewError(400, f"no stretch {stretch!r}: choose one of {', '.join(STRETCHES)}")
+    if show not in SHOWS:
+        raise FitsViewError(400, f"no way to show {show!r}: choose one of {', '.join(SHOWS)}")
     with _Opened(os_path, name) as opened:
         hdul = opened.hdul
         hdus = [_summary(i, h) for i, h in enumerate(hdul)]
         chosen = _pick(hdul, hdu)
         selected = hdul[chosen]
         answer: dict[str, Any] = {"path": name, "hdus": hdus, "hdu": chosen, "image": None, "table": None,
-                                  "header": selected.header.tostring(sep="\n", endcard=False, padding=False)}
+                                  "skymap": None, "header": selected.header.tostring(sep="\n", endcard=False,
+                                                                                     padding=False)}
         kind = _kind(selected)
         if kind == "image":
             answer["image"] = _image(opened, selected, stretch)
+        elif kind == "table" and show == "map" and _is_map(selected):
+            try:
+                answer["skymap"] = _skymap(opened, chosen, selected, stretch)
+            except FitsViewError as exc:
+                if exc.status != 422:
+                    raise
+                answer["skymap_error"] = exc.message
+                answer["table"] = _table(opened, chosen, selected)
         elif kind == "table":
             answer["table"] = _table(opened, chosen, selected)
     return answer
@@ -388,6 +537,8 @@ def sky(os_path: str, name: str, hdu: int, x: int, y: int) -> dict[str, Any]:
             selected = opened.hdul[hdu]
         except IndexError:
             raise FitsViewError(400, f"no HDU {hdu} in {name!r}") from None
+        if _kind(selected) == "table" and _is_map(selected):
+            return _map_sky(opened, name, selected, x, y)
         if _kind(selected) != "image":
             raise FitsViewError(400, f"HDU {hdu} of {name!r} is not an image")
         index, width, height = _plane(selected)
@@ -451,7 +602,8 @@ def _handlers() -> list[tuple[str, type]]:
         @web.authenticated
         @authorized
         async def get(self) -> None:
-            await self._answer(view, lambda h: h._int("hdu", False), lambda h: h.get_argument("stretch", STRETCHES[0]))
+            await self._answer(view, lambda h: h._int("hdu", False), lambda h: h.get_argument("stretch", STRETCHES[0]),
+                               lambda h: h.get_argument("show", SHOWS[0]))
 
     class FitsSkyHandler(_FitsHandler):
         @web.authenticated

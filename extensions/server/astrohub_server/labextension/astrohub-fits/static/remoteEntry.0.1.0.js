@@ -10,7 +10,10 @@
  * (astrohub_server.fitsview: GET astrohub/fits, and astrohub/fits/sky for the cursor) and the tab shows its
  * HDUs (name, type, size; a click shows another), the image drawn there (ZScale or asinh, origin lower, a
  * large one downsampled) with the sky position of its corners and of the cursor when the header has a
- * celestial WCS, or a table's columns with units and first rows, and the selected HDU's header. The file's
+ * celestial WCS, or a table's columns with units and first rows, and the selected HDU's header. A HEALPix
+ * map HDU (a gravitational-wave localisation, flat or multi-order, a Planck-like map) is drawn all-sky
+ * (Mollweide, by the server) with a probability map's 90 % credible area, the cursor's sky position and the
+ * map's value there; a button shows it as the table it is, and back. The file's
  * bytes never come to the browser: the document's model factory ("astrohub-fits-nothing") asks the contents
  * API for no content. Everything from the file is put in the page as text (textContent), never as HTML. A FITS
  * tab open when the page is reloaded opens again (Lab's layout restorer, as its own viewers do).
@@ -76,6 +79,9 @@
     ".astrohub-fits-cursor { font-family: var(--jp-code-font-family); min-height: 1.4em; margin: 4px 0; }",
     ".astrohub-fits-header { font-family: var(--jp-code-font-family); font-size: var(--jp-code-font-size); white-space: pre; overflow: auto; max-height: 40em; border: 1px solid var(--jp-border-color2); padding: 4px; margin: 0; }",
     ".astrohub-fits-rows td { font-family: var(--jp-code-font-family); }",
+    ".astrohub-fits-mode { margin: 8px 0 4px; }",
+    ".astrohub-fits-credible { font-weight: bold; margin: 4px 0; }",
+    ".astrohub-fits-skymap { max-width: 100%; image-rendering: auto; background: none; }",
     ".astrohub-fits-unit { font-weight: normal; color: var(--jp-ui-font-color2); }"
   ].join("\n");
 
@@ -134,6 +140,7 @@
         this.context = context;
         this.hdu = null;
         this.stretch = "zscale";
+        this.mode = null;  // how a HEALPix map is shown: null (the server's default, "map") or "table"
         this.serial = 0;
         this.cursor = { busy: false, pending: null };
         this.status = element("div", "astrohub-fits-status", "Reading the file…");
@@ -155,7 +162,7 @@
         var self = this;
         this.status.className = "astrohub-fits-status";
         this.status.textContent = "Reading " + this.path + "…";
-        return request("astrohub/fits", { path: this.path, hdu: this.hdu, stretch: this.stretch }).then(function (answer) {
+        return request("astrohub/fits", { path: this.path, hdu: this.hdu, stretch: this.stretch, show: this.mode }).then(function (answer) {
           if (serial === self.serial && !self.isDisposed) {
             self.show(answer);
           }
@@ -195,13 +202,27 @@
           });
           row.addEventListener("click", function () {
             self.hdu = hdu.index;
+            self.mode = null;
             self.load();
           });
         });
         body.appendChild(element("h3", null, "HDUs"));
         body.appendChild(hdus);
+        if (answer.hdus[answer.hdu].skymap) {
+          var toggle = element("button", "astrohub-fits-mode jp-mod-styled", answer.skymap ? "Show as table" : "Show as sky map");
+          toggle.addEventListener("click", function () {
+            self.mode = answer.skymap ? "table" : "map";
+            self.load();
+          });
+          body.appendChild(toggle);
+        }
+        if (answer.skymap_error) {
+          body.appendChild(element("div", "astrohub-fits-error", answer.skymap_error));
+        }
         if (answer.image) {
           this.showImage(answer.image);
+        } else if (answer.skymap) {
+          this.showSkymap(answer.skymap);
         } else if (answer.table) {
           this.showTable(answer.table);
         }
@@ -213,20 +234,7 @@
         var self = this;
         var body = this.body;
         body.appendChild(element("h3", null, "Image"));
-        var bar = element("label", "astrohub-fits-stretch", "Stretch ");
-        var select = element("select");
-        [["zscale", "ZScale (linear)"], ["asinh", "asinh (99.5 %)"]].forEach(function (pair) {
-          var option = element("option", null, pair[1]);
-          option.value = pair[0];
-          option.selected = pair[0] === image.stretch;
-          select.appendChild(option);
-        });
-        select.addEventListener("change", function () {
-          self.stretch = select.value;
-          self.load();
-        });
-        bar.appendChild(select);
-        body.appendChild(bar);
+        body.appendChild(this.stretchChoice(image.stretch));
         var picture = element("img", "astrohub-fits-picture");
         picture.alt = "HDU " + this.hdu + " drawn with " + image.stretch;
         picture.src = "data:image/png;base64," + image.png;
@@ -265,6 +273,57 @@
         }
       }
 
+      showSkymap(skymap) {
+        var self = this;
+        var body = this.body;
+        body.appendChild(element("h3", null, "Sky map"));
+        if (skymap.credible) {
+          body.appendChild(element("div", "astrohub-fits-credible", Math.round(skymap.credible.level * 100) +
+            " % credible area: " + number(skymap.credible.area) + " deg²" +
+            (skymap.credible.nside ? " (at nside " + skymap.credible.nside + ")" : "") +
+            "; total probability " + number(skymap.credible.total)));
+        }
+        if (!skymap.probability) {
+          body.appendChild(this.stretchChoice(skymap.stretch));
+        }
+        var picture = element("img", "astrohub-fits-picture astrohub-fits-skymap");
+        picture.alt = "HDU " + this.hdu + ": " + skymap.column + " on the sky (Mollweide)";
+        picture.src = "data:image/png;base64," + skymap.png;
+        picture.style.width = skymap.width + "px";
+        body.appendChild(picture);
+        var frame = { C: "equatorial", G: "galactic", E: "ecliptic" }[skymap.frame] || skymap.frame;
+        body.appendChild(element("div", "astrohub-fits-about", skymap.about + "; " + skymap.column +
+          (skymap.probability ? " as probability per deg²" : (skymap.unit ? " [" + skymap.unit + "]" : "")) +
+          " from " + number(skymap.limits[0]) + " to " + number(skymap.limits[1]) + ", averaged over the pixels of nside " +
+          skymap.display_nside + "; Mollweide, " + frame + ", centre " + skymap.centre + "°, longitude increasing to the left"));
+        var cursor = element("div", "astrohub-fits-cursor", "Move the cursor over the map for its sky position and value.");
+        body.appendChild(cursor);
+        picture.addEventListener("mousemove", function (event) {
+          var box = picture.getBoundingClientRect();
+          var x = Math.min(skymap.width - 1, Math.max(0, Math.floor((event.clientX - box.left) / box.width * skymap.width)));
+          var y = Math.min(skymap.height - 1, Math.max(0, Math.floor((event.clientY - box.top) / box.height * skymap.height)));
+          self.pointAt(x, y, cursor);
+        });
+      }
+
+      stretchChoice(current) {
+        var self = this;
+        var bar = element("label", "astrohub-fits-stretch", "Stretch ");
+        var select = element("select");
+        [["zscale", "ZScale (linear)"], ["asinh", "asinh (99.5 %)"]].forEach(function (pair) {
+          var option = element("option", null, pair[1]);
+          option.value = pair[0];
+          option.selected = pair[0] === current;
+          select.appendChild(option);
+        });
+        select.addEventListener("change", function () {
+          self.stretch = select.value;
+          self.load();
+        });
+        bar.appendChild(select);
+        return bar;
+      }
+
       pointAt(x, y, cursor) {
         var self = this;
         if (this.cursor.busy) {
@@ -273,6 +332,11 @@
         }
         this.cursor.busy = true;
         request("astrohub/fits/sky", { path: this.path, hdu: this.hdu, x: x, y: y }).then(function (answer) {
+          if (answer.map) {
+            cursor.textContent = !answer.sky ? "off the sky" : answer.sky.text + ("value" in answer ? "; " + answer.column +
+              " " + number(answer.value) + (answer.unit ? " " + answer.unit : "") : "");
+            return;
+          }
           var value = "value" in answer ? ": " + number(answer.value) + (answer.unit ? " " + answer.unit : "") : "";
           cursor.textContent = "x " + answer.x + ", y " + answer.y + " (0-based)" + value + (answer.sky ? "; " + answer.sky.text : "");
         }, function (error) {
