@@ -164,7 +164,7 @@
         this.status.textContent = "Reading " + this.path + "…";
         return request("astrohub/fits", { path: this.path, hdu: this.hdu, stretch: this.stretch, show: this.mode }).then(function (answer) {
           if (serial === self.serial && !self.isDisposed) {
-            self.show(answer);
+            self.display(answer);
           }
         }, function (error) {
           if (serial === self.serial && !self.isDisposed) {
@@ -176,7 +176,7 @@
         });
       }
 
-      show(answer) {
+      display(answer) {  // not show(): that is Lumino's Widget.show(), which Lab may call to reveal the widget
         var self = this;
         this.hdu = answer.hdu;
         this.status.className = "astrohub-fits-status";
