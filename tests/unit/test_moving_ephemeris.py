@@ -422,7 +422,8 @@ def test_a_route_time_may_name_its_utc_offset_and_the_geocentre_may_be_geo():
     assert _time("2024-01-31T00:00:00-0500", "stop").isot == "2024-01-31T05:00:00.000"
     assert _time("2024-01-31T05:00Z", "start").isot == "2024-01-31T05:00:00.000"
     with pytest.raises(UsageFault, match=r"start='friday' is not a time: give ISO 8601 \(2024-01-31T05:00 is UTC; "
-                                         r"Z or an offset such as \+10:00 may follow\) or an MJD"):
+                                         r"Z or an offset such as \+10:00 may follow\), an MJD, or a Julian date "
+                                         r"with time_format=jd"):
         _time("friday", "start")
     assert _site({"site": ["geo"]}).geocentric
 
