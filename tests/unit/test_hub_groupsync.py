@@ -160,3 +160,19 @@ def test_a_group_folder_made_before_its_first_member_is_closed_to_others(tmp_pat
     st = folder.stat()
     assert (st.st_uid, st.st_gid, st.st_mode & 0o007) == (0, 0, 0), (st.st_uid, oct(st.st_mode))
     assert applier.observe() == {"team": frozenset({"nobody"})}
+
+
+def test_the_hubs_services_start_as_modules_without_running_twice():
+    """``python -m astrohub_hub.groupsync`` (the command ``configure`` registers) imports the package first; the
+    package imported the spawner, which imported groupsync, so runpy ran the module a second time as ``__main__``
+    and logged a RuntimeWarning at every platform start (ops13). The package imports no service's module."""
+    import subprocess
+    import sys
+
+    services = ["astrohub_hub.groupsync", "astrohub_hub.classes_service"]
+    probe = f"import sys, astrohub_hub; print([m for m in {services!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", (result.stdout, result.stderr)
+    result = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "astrohub_hub.groupsync", "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -75,7 +75,6 @@ from astrohub_hub.dasktls import local_cluster_tls_environment
 from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args, state_folder
 from astrohub_hub.errors import HubError
 from astrohub_hub.folders import expand_user_path, home_problem, prepare_user_dirs
-from astrohub_hub.groupsync import grant_now
 from astrohub_hub.pins import (class_pins, group_properties, member_classes, studied_classes,
                                taught_classes)
 
@@ -546,6 +545,10 @@ class AstroLocalSpawner(LocalProcessSpawner):
         if owner is not None:
             self.check_home(owner)
         if owner is not None and self.groups_root:
+            # imported here: ``python -m astrohub_hub.groupsync`` (the service) imports the package first, and a
+            # groupsync already imported by it would run twice (runpy's RuntimeWarning at every platform start)
+            from astrohub_hub.groupsync import grant_now
+
             grant_now(self.groups_root, self.folder_groups(), self.system_user, prefix=self.system_user_prefix)
 
     def apply_profile(self) -> None:
