@@ -1,7 +1,7 @@
 """Apply a fix to a third-party module as soon as it is imported (now, when it already is), importing nothing.
 
 Owns :func:`after_import`, used by the platform's workarounds of upstream modules (:mod:`platform_lib.votable`,
-:mod:`platform_lib.vocabularies`), so that ``import platform_lib`` and every kernel's startup file can install them
+:mod:`platform_lib.offline`), so that ``import platform_lib`` and every kernel's startup file can install them
 without importing astropy or pyvo ahead of need. Standard library only.
 """
 
