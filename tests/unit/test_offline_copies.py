@@ -118,3 +118,38 @@ def test_platform_lib_viz_imported_first_still_makes_its_widget(tmp_path):
     code = "from platform_lib.viz._widget import Aladin\nimport ipyaladin\n" + PLAIN_IPYALADIN
     done = _run(code, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_names_the_platforms_catalogues_hold_become_their_adql():
+    from platform_lib.offline import platform_adql
+
+    assert platform_adql("M 45") == platform_adql("messier45") == (
+        "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE messier = '045'")
+    assert platform_adql(" NGC  224 ") == "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE name = 'NGC0224'"
+    assert platform_adql("ic434") == "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE name = 'IC0434'"
+    assert platform_adql("HIP 32349") == "SELECT TOP 1 ra, dec FROM I_311.hip2 WHERE HIP = 32349"
+    assert platform_adql("Andromeda Galaxy").endswith("WHERE LOWER(common_names) LIKE '%andromeda galaxy%'")
+    assert platform_adql("Barnard's Star").endswith("LIKE '%barnard''s star%'")  # a quote stays text
+    assert platform_adql("05h35m -05d23m") is None and platform_adql("x; DROP") is None
+
+
+def test_a_name_nobody_answers_says_what_the_platform_resolves(tmp_path):
+    """Offline (Sesame unreachable) and not in the platform's catalogues (here: no archive at all): astropy's
+    error, then what from_name answers on the platform and how to give a position (before: Sesame's error only)."""
+    code = textwrap.dedent(
+        """
+        import platform_lib
+        from astropy.coordinates import SkyCoord, name_resolve
+        name_resolve.sesame_url.set(["http://127.0.0.1:9/nph-sesame/"])
+        try:
+            SkyCoord.from_name("Vega")
+        except name_resolve.NameResolveError as exc:
+            print(exc)
+        """
+    )
+    env_free = {k: v for k, v in os.environ.items() if not k.startswith(("PLATFORM_", "JUPYTERHUB_"))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**env_free, "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Sesame" in done.stdout and "answers Messier, NGC and IC numbers" in done.stdout, done.stdout
+    assert "SkyCoord('00h42m44.3s +41d16m09s')" in done.stdout
