@@ -74,7 +74,7 @@ def _aladin(module) -> None:
 
     def __getattr__(name):
         if name == "Aladin":
-            from platform_lib.viz._widget import Aladin
+            from platform_lib.viz import Aladin
 
             module.Aladin = Aladin
             return Aladin
