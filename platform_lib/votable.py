@@ -17,13 +17,14 @@ hook, so nothing is imported ahead of need), for the astropy versions known to n
 jobs, users' kernels that use the library), and ``astrohub_server``'s kernel startup file does in every
 user kernel. Remove this module when astropy releases the fix.
 
-Imports only the standard library and ``versions`` (astropy's module is patched, never imported, here).
+Imports only the standard library, ``onimport`` and ``versions`` (astropy's module is patched, never imported, here).
 """
 
 from __future__ import annotations
 
 import sys
 
+from platform_lib.onimport import after_import
 from platform_lib.versions import release_tuple
 
 __all__ = ["AFFECTED_UP_TO", "use_python_tabledata_writer"]
@@ -41,34 +42,6 @@ def _fix(tree) -> bool:
     return True
 
 
-class _FixOnImport:
-    """A ``sys.meta_path`` finder that only wraps the loading of ``astropy.io.votable.tree`` (found by the
-    finders after it) so that :func:`_fix` runs right after the module's own code."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != _TREE:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        loader = spec.loader
-        if loader is None or not hasattr(loader, "exec_module"):
-            return spec
-        original = loader.exec_module
-
-        def exec_module(module):
-            original(module)
-            _fix(module)
-
-        loader.exec_module = exec_module  # this loader instance loads this module only
-        return spec
-
-
 def use_python_tabledata_writer() -> None:
     """Make astropy write TABLEDATA with its Python writer (same bytes), now or when it is imported.
 
@@ -82,8 +55,4 @@ def use_python_tabledata_writer() -> None:
     >>> use_python_tabledata_writer()
     >>> Table({"s": ["x" * 200]}).write(io.BytesIO(), format="votable")  # no byte written past a buffer
     """
-    tree = sys.modules.get(_TREE)
-    if tree is not None:
-        _fix(tree)
-    if not any(isinstance(finder, _FixOnImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _FixOnImport())
+    after_import(_TREE, _fix)

@@ -526,8 +526,9 @@ def _position_deg(position, radius) -> tuple[float, float, float]:
     from astropy.coordinates import SkyCoord
 
     if not isinstance(position, SkyCoord):
-        named = (f"the text {position!r}: an object's name is not looked up here (SkyCoord.from_name asks CDS "
-                 "Sesame, on the internet); " if isinstance(position, str) else f"{type(position).__name__}: ")
+        named = (f"the text {position!r}: an object's name is not looked up here (SkyCoord.from_name({position!r}) "
+                 "does: the platform's catalogues answer Messier, NGC and IC numbers, common names and 'HIP <n>'); "
+                 if isinstance(position, str) else f"{type(position).__name__}: ")
         raise TypeError(f"position must be an astropy SkyCoord, not {named}write e.g. SkyCoord('03h47m24s "
                         "+24d07m00s') or SkyCoord(56.85, 24.12, unit='deg')")
     if not isinstance(radius, u.Quantity) or not radius.unit.is_equivalent(u.deg):

@@ -135,7 +135,21 @@ def table_from_file(path: str, key: str):
     except UnknownFormat:
         raise
     except Exception as exc:  # astropy raises many kinds for bad content
+        if key == "fits" and image_hdu(path) is not None:  # an image, as an SIA download is
+            raise UnknownFormat("the file holds an image, not a table: read it with Storage().read_image(address) "
+                                "(its data and header)", value=key) from exc
         raise UnknownFormat(f"the file is not readable as {key}: {exc}", value=key) from exc
+
+
+def image_hdu(path: str) -> int | None:
+    """The index of the first HDU of the FITS file at ``path`` holding image data (``None``: none, or no FITS)."""
+    from astropy.io import fits
+
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            return next((i for i, h in enumerate(hdul) if h.is_image and h.header.get("NAXIS", 0) > 0), None)
+    except Exception:  # not FITS: the caller's message stands
+        return None
 
 
 def _votable_table(path: str):

@@ -62,11 +62,20 @@ class TableIO:
         self._resolve(address)  # path checks before serialising
         return self.write_bytes(address, table_to_bytes(data, key), overwrite=overwrite)
 
-    def read_image(self, address: str, *, hdu: int | str = 0):
-        """``(data, header)`` of one HDU of the FITS file at ``address`` (data read into memory)."""
+    def read_image(self, address: str, *, hdu: int | str | None = None):
+        """``(data, header)`` of one HDU of the FITS file at ``address`` (data read into memory): ``hdu`` an index or
+        EXTNAME, by default the first HDU holding an image (the primary, or the first extension of a file whose
+        primary HDU is empty, as many archives' files are)."""
         from astropy.io import fits
 
+        from platform_lib.storage._formats import image_hdu
+
         with self._local_copy(address) as path:
+            if hdu is None:
+                hdu = image_hdu(path)
+                if hdu is None:
+                    raise UnknownFormat(f"{address}: no HDU holds an image (not FITS, or only tables: read_table "
+                                        "reads a table)", value=address)
             try:
                 with fits.open(path, memmap=False) as hdul:
                     return hdul[hdu].data, hdul[hdu].header.copy()

@@ -147,8 +147,9 @@ def sky_position(center, what: str = "center"):
         except ValueError:
             pass
     raise VizError(f"{what}={center!r} is not a sky position: pass a SkyCoord, or text such as "
-                   "'05h35m17s -05d23m28s' or '83.82 -5.39' (degrees); names are not resolved (no Sesame "
-                   "offline)", value=str(center))
+                   "'05h35m17s -05d23m28s' or '83.82 -5.39' (degrees); names are not resolved here: "
+                   f"SkyCoord.from_name({center!r}) does, for the names of the platform's catalogues (Messier, NGC "
+                   "and IC numbers, common names, 'HIP <n>')", value=str(center))
 
 
 def _is_number(text: str) -> bool:

@@ -142,7 +142,7 @@ except ImportError:  # pragma: no cover - ipyaladin is a dependency of the hub/u
 
 if _ipyaladin is not None:
 
-    class Aladin(_ipyaladin.Aladin):  # noqa: F811
+    class Aladin(_ipyaladin_widget.Aladin):  # noqa: F811
         """Aladin Lite in a notebook, served entirely by the platform.
 
         Takes ipyaladin's options (``target``, ``fov``, ``height``, ``projection``...); ``survey``

@@ -27,6 +27,11 @@ NOTEBOOK_CELLS = [
     "w.show(images)\n"
     "w.add_polylines([[[82.0, -7.0], [84.0, -5.5], [86.0, -3.0]]], name='track')  # a moving object's track\n"
     "w",
+    # ipyaladin as its own documentation starts (before: Aladin Lite from esm.sh, refused, an empty output)
+    "from ipyaladin import Aladin\n"
+    "plain = Aladin(target='83.8 -5.4', fov=20, height=300)\n"
+    "plain.add_table(stars[:50])\n"
+    "plain",
 ]
 
 
@@ -135,6 +140,11 @@ def test_aladin_widget_offline_with_catalogue_and_footprints(platform, browser, 
         assert served.get("/services/archive/aladin-lite/aladin.js") == 200, served
         assert [status for path, status in served.items() if "/hips/sky/" in path and path.endswith("properties")] == [200], (served, asked, console[-15:])
         assert not errors, errors
+        # the plain ipyaladin widget is the platform's too: drawn, from the same Aladin Lite (outside is empty)
+        page.wait_for_function("() => document.querySelectorAll('.aladin-widget canvas').length > 0 && "
+                               "[...document.querySelectorAll('.aladin-widget')].filter("
+                               "e => e.querySelector('canvas')).length >= 2", timeout=60_000)
+        assert not outside, f"requests left the platform: {outside[:10]}"
         # the background survey is read as the HiPS standard serves it: nothing Aladin Lite asks for is missing
         # (it asked for Norder3/Allsky.fits, which the archive never built: a 404 in the console on every view)
         assert served.get("/services/archive/hips/sky/Norder3/Allsky.fits") == 200, served

@@ -327,6 +327,15 @@ def test_pyvo_follows_datalink_to_the_file_and_soda_cutouts_equal_astropys(archi
 
     base, data, _ = archive
     found = SIA2Service(base + "sia").search(pos=(162.53, 30.677, 0.01))
+    # pyvo's download of a record goes through DataLink's "#this" and its IVOA vocabulary, which the platform
+    # ships (platform_lib.offline): offline, with no copy in astropy's cache, it works (before: a
+    # VocabularyError naming www.ivoa.net)
+    from astropy.config import set_temp_cache
+    from astropy.utils.data import conf
+
+    (tmp_path / "astropy-cache").mkdir()
+    with set_temp_cache(tmp_path / "astropy-cache"), conf.set_temp("allow_internet", False):
+        assert found[0].getdataset().read() == (data / "first/image.fits").read_bytes()
     (links,) = list(found.iter_datalinks())
     # offline: include_narrower=False, else pyvo fetches the IVOA semantics vocabulary
     this = next(links.bysemantics("#this", include_narrower=False))

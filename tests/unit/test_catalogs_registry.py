@@ -353,7 +353,7 @@ def test_a_cone_search_around_an_objects_name_says_how_to_write_the_position(tmp
     from platform_lib.catalogs import cone_search
 
     registry = Registry(tmp_path / "registry.sqlite")
-    with pytest.raises(TypeError, match=r"not the text 'M45': .*not looked up.*SkyCoord\('03h47m24s"):
+    with pytest.raises(TypeError, match=r"not the text 'M45': .*not looked up here \(SkyCoord\.from_name\('M45'\) does.*SkyCoord\('03h47m24s"):
         cone_search("I/311", "M45", 1 * u.deg, registry=registry)
     with pytest.raises(TypeError, match=r"not tuple: write e.g. .*unit='deg'"):
         cone_search("I/311", (56.85, 24.12), 1 * u.deg, registry=registry)

@@ -496,6 +496,23 @@ def test_a_quota_file_a_member_writes_into_the_space_is_not_the_quota(storage, s
     assert storage.usage("group/lensing").quota is None
 
 
+def test_an_archive_image_with_an_empty_primary_hdu_reads_as_its_image_and_not_as_a_table(storage):
+    """Many archives' files (the platform's UKIDSS sample of M1) keep the image in an extension: read_image gave
+    ``(None, header)`` (the user's next ``data.min()`` an AttributeError on None), and read_table "not readable as
+    fits: No table found" without saying what the file is."""
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    storage.write_image(fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(data, name="SCI")]), "home:m1.fits")
+    image, header = storage.read_image("home:m1.fits")
+    np.testing.assert_array_equal(image, data)
+    assert header["EXTNAME"] == "SCI"
+    assert storage.read_image("home:m1.fits", hdu=0)[0] is None  # asked for by number: as it is
+    with pytest.raises(UnknownFormat, match=r"holds an image, not a table: read it with Storage\(\)\.read_image"):
+        storage.read_table("home:m1.fits")
+    storage.write_table(_sample_table(), "home:t.fits")
+    with pytest.raises(UnknownFormat, match="no HDU holds an image"):
+        storage.read_image("home:t.fits")
+
+
 @pytest.mark.parametrize("space", ["home", "bucket"])
 def test_reserved_names_cannot_be_deleted_moved_or_overwritten(storage, spaces, space):
     storage.set_quota(space, 1000)

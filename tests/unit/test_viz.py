@@ -584,7 +584,7 @@ def test_a_text_target_is_read_in_python_never_sent_to_sesame():
         w = viz.Aladin(target=text, archive_url="/services/archive/")
         ra, dec = (float(v) for v in w._init_options["_target"].split())
         assert (ra, dec) == pytest.approx((56.75, 24.116667), abs=1e-5), text
-    with pytest.warns(UserWarning, match="target='M45' is not a sky position.*names are not resolved"):
+    with pytest.warns(UserWarning, match="target='M45' is not a sky position.*names are not resolved here: SkyCoord.from_name"):
         w = viz.Aladin(target="M45", fov=3, archive_url="/services/archive/")
     assert "_target" not in w._init_options and "target='M45'" in w.astrohub_message
 

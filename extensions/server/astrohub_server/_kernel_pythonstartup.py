@@ -8,9 +8,11 @@ unregisters itself. Lazily, so a kernel that never uses Dask imports nothing mor
 :mod:`astrohub_server.pipmagic`'s (a clear message when pip cannot reach its package index). It also
 installs platform_lib's import hook that makes astropy write VOTable TABLEDATA with its Python writer
 (:func:`platform_lib.votable.use_python_tabledata_writer`: astropy 8.0.2's C writer writes past its buffer
-and the kernel later crashes), which imports platform_lib's package (~0.1 s) but not astropy. A kernel
-without platform_lib (another user image) or a plain ``python`` (no IPython) is left as it is.
-Imported as a module it does nothing.
+and the kernel later crashes) and those that point pyvo's DataLink vocabulary and ipyaladin's widget at the
+platform's copies (:func:`platform_lib.offline.use_offline_copies`: both reach for the internet, so an SIA
+record's ``getdataset()`` failed and ``ipyaladin.Aladin()`` stayed blank), which import platform_lib's package
+(~0.1 s) but not astropy, pyvo or ipyaladin. A kernel without platform_lib (another user image) or a plain
+``python`` (no IPython) is left as it is. Imported as a module it does nothing.
 """
 
 
@@ -41,11 +43,14 @@ def _astrohub_kernel_startup(namespace):
     else:
         register(shell)
 
-    try:  # astropy 8.0.2's C TABLEDATA writer writes past its buffer: platform_lib.votable (an import hook)
+    try:  # astropy 8.0.2's C TABLEDATA writer writes past its buffer: platform_lib.votable (an import hook);
+        # pyvo's DataLink vocabulary and ipyaladin's Aladin Lite come from the internet: platform_lib.offline (hooks)
+        from platform_lib.offline import use_offline_copies
         from platform_lib.votable import use_python_tabledata_writer
     except ImportError:
         return
     use_python_tabledata_writer()
+    use_offline_copies()
 
 
 _astrohub_kernel_startup(globals())

@@ -1,0 +1,155 @@
+"""Third-party libraries that reach for the internet, pointed at the platform's copies (``platform_lib.offline``).
+
+pyvo fetches IVOA vocabularies from www.ivoa.net; DataLink's ``bysemantics`` needs ``datalink/core``, so an SIA
+record's ``getdataset()`` (pyvo's way to download an image) failed on the platform, which has no internet:
+"VocabularyError: No such vocabulary: datalink/core (<urlopen error ...>)". ipyaladin's widget imports Aladin Lite
+from esm.sh, so ``from ipyaladin import Aladin; Aladin()`` left an empty output. Each check runs in a fresh
+interpreter, the vocabulary ones with astropy's downloads refused and an empty download cache (no copy left by an
+earlier run), as on the platform.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+#: What a notebook's pyvo does for ``bysemantics("#this")`` (include_narrower=True, its default), offline.
+LOOK_UP = textwrap.dedent(
+    """
+    from astropy.utils.data import conf
+    conf.allow_internet = False
+    from pyvo.utils import vocabularies
+    voc = vocabularies.get_vocabulary("datalink/core")
+    print(sorted(voc["terms"]["calibration"]["narrower"]), voc["terms"]["this"]["narrower"])
+    """
+)
+
+
+def _run(code: str, tmp_path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_offline_pyvo_cannot_load_the_datalink_vocabulary_without_the_fix(tmp_path):
+    """The yardstick: plain pyvo, offline, fails as a user's download did."""
+    done = _run(LOOK_UP, tmp_path)
+    assert done.returncode != 0 and "No such vocabulary: datalink/core" in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("first", ["import platform_lib", "import pyvo.utils.vocabularies; import platform_lib"])
+def test_importing_platform_lib_before_or_after_pyvo_serves_the_vocabulary_offline(first, tmp_path):
+    done = _run(first + "\n" + LOOK_UP, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['bias', 'dark', 'flat'] []"
+
+
+def test_the_kernel_startup_file_serves_the_vocabulary_offline_to_plain_pyvo(tmp_path):
+    """A notebook that only imports pyvo (never platform_lib) gets it too: every kernel's startup file."""
+    from astrohub_server import kernelstartup
+
+    startup = kernelstartup.__file__.replace("kernelstartup.py", "_kernel_pythonstartup.py")
+    code = textwrap.dedent(
+        f"""
+        from IPython.testing.globalipapp import start_ipython
+        shell = start_ipython()
+        ns = {{"get_ipython": lambda: shell}}
+        exec(compile(open({startup!r}).read(), {startup!r}, "exec"), ns)
+        """
+    ) + LOOK_UP
+    done = _run(code, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("['bias', 'dark', 'flat'] []")
+
+
+def test_other_vocabularies_are_still_asked_of_pyvo(tmp_path):
+    """Only the shipped ones are answered from the copy: another name goes to pyvo (here offline: its error)."""
+    code = "import platform_lib\n" + LOOK_UP.replace('"datalink/core"', '"messenger"')
+    done = _run(code, tmp_path)
+    assert done.returncode != 0 and "No such vocabulary: messenger" in done.stderr, done.stderr[-2000:]
+
+
+#: What a notebook does with ipyaladin as its documentation shows: the widget's JavaScript must import Aladin Lite
+#: from the platform's archive, not esm.sh, and its survey be the archive's.
+PLAIN_IPYALADIN = textwrap.dedent(
+    """
+    import ipyaladin
+    from ipyaladin import Aladin
+    w = Aladin(fov=2)
+    assert "esm.sh" not in w._esm, "Aladin Lite from the CDN"
+    from platform_lib import viz
+    assert Aladin is viz.Aladin and "Aladin" in dir(ipyaladin)
+    assert ipyaladin.widget.Aladin is not Aladin and issubclass(Aladin, ipyaladin.widget.Aladin)
+    print(w._aladin_lite_url, w.survey)
+    """
+)
+
+
+@pytest.mark.parametrize("first", ["import platform_lib", "import ipyaladin; import platform_lib"])
+def test_plain_ipyaladin_loads_aladin_lite_from_the_platform_after_import_platform_lib(first, tmp_path):
+    done = _run(first + "\n" + PLAIN_IPYALADIN, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["/services/archive/aladin-lite/aladin.js", "/services/archive/hips/sky"]
+
+
+def test_the_kernel_startup_file_gives_plain_ipyaladin_the_platforms_widget(tmp_path):
+    """A notebook that only imports ipyaladin (the empty output users met)."""
+    from astrohub_server import kernelstartup
+
+    startup = kernelstartup.__file__.replace("kernelstartup.py", "_kernel_pythonstartup.py")
+    code = textwrap.dedent(
+        f"""
+        from IPython.testing.globalipapp import start_ipython
+        shell = start_ipython()
+        ns = {{"get_ipython": lambda: shell}}
+        exec(compile(open({startup!r}).read(), {startup!r}, "exec"), ns)
+        """
+    ) + PLAIN_IPYALADIN
+    done = _run(code, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "/services/archive/hips/sky"
+
+
+def test_platform_lib_viz_imported_first_still_makes_its_widget(tmp_path):
+    """viz's widget subclasses ipyaladin's, which it imports: that import must not hand it a half-made class."""
+    code = "from platform_lib.viz._widget import Aladin\nimport ipyaladin\n" + PLAIN_IPYALADIN
+    done = _run(code, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_names_the_platforms_catalogues_hold_become_their_adql():
+    from platform_lib.offline import platform_adql
+
+    assert platform_adql("M 45") == platform_adql("messier45") == (
+        "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE messier = '045'")
+    assert platform_adql(" NGC  224 ") == "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE name = 'NGC0224'"
+    assert platform_adql("ic434") == "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE name = 'IC0434'"
+    assert platform_adql("HIP 32349") == "SELECT TOP 1 ra, dec FROM I_311.hip2 WHERE HIP = 32349"
+    assert platform_adql("Andromeda Galaxy").endswith("WHERE LOWER(common_names) LIKE '%andromeda galaxy%'")
+    assert platform_adql("Barnard's Star").endswith("LIKE '%barnard''s star%'")  # a quote stays text
+    assert platform_adql("05h35m -05d23m") is None and platform_adql("x; DROP") is None
+
+
+def test_a_name_nobody_answers_says_what_the_platform_resolves(tmp_path):
+    """Offline (Sesame unreachable) and not in the platform's catalogues (here: no archive at all): astropy's
+    error, then what from_name answers on the platform and how to give a position (before: Sesame's error only)."""
+    code = textwrap.dedent(
+        """
+        import platform_lib
+        from astropy.coordinates import SkyCoord, name_resolve
+        name_resolve.sesame_url.set(["http://127.0.0.1:9/nph-sesame/"])
+        try:
+            SkyCoord.from_name("Vega")
+        except name_resolve.NameResolveError as exc:
+            print(exc)
+        """
+    )
+    env_free = {k: v for k, v in os.environ.items() if not k.startswith(("PLATFORM_", "JUPYTERHUB_"))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**env_free, "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Sesame" in done.stdout and "answers Messier, NGC and IC numbers" in done.stdout, done.stdout
+    assert "SkyCoord('00h42m44.3s +41d16m09s')" in done.stdout
