@@ -40,6 +40,21 @@ def test_offline_pyvo_cannot_load_the_datalink_vocabulary_without_the_fix(tmp_pa
     assert done.returncode != 0 and "No such vocabulary: datalink/core" in done.stderr, done.stderr[-2000:]
 
 
+def _after_kernel_startup(code: str) -> str:
+    """``code`` run after every kernel's startup file, as in a notebook that never imports platform_lib."""
+    from astrohub_server import kernelstartup
+
+    startup = kernelstartup.__file__.replace("kernelstartup.py", "_kernel_pythonstartup.py")
+    return textwrap.dedent(
+        f"""
+        from IPython.testing.globalipapp import start_ipython
+        shell = start_ipython()
+        ns = {{"get_ipython": lambda: shell}}
+        exec(compile(open({startup!r}).read(), {startup!r}, "exec"), ns)
+        """
+    ) + code
+
+
 @pytest.mark.parametrize("first", ["import platform_lib", "import pyvo.utils.vocabularies; import platform_lib"])
 def test_importing_platform_lib_before_or_after_pyvo_serves_the_vocabulary_offline(first, tmp_path):
     done = _run(first + "\n" + LOOK_UP, tmp_path)
@@ -49,17 +64,7 @@ def test_importing_platform_lib_before_or_after_pyvo_serves_the_vocabulary_offli
 
 def test_the_kernel_startup_file_serves_the_vocabulary_offline_to_plain_pyvo(tmp_path):
     """A notebook that only imports pyvo (never platform_lib) gets it too: every kernel's startup file."""
-    from astrohub_server import kernelstartup
-
-    startup = kernelstartup.__file__.replace("kernelstartup.py", "_kernel_pythonstartup.py")
-    code = textwrap.dedent(
-        f"""
-        from IPython.testing.globalipapp import start_ipython
-        shell = start_ipython()
-        ns = {{"get_ipython": lambda: shell}}
-        exec(compile(open({startup!r}).read(), {startup!r}, "exec"), ns)
-        """
-    ) + LOOK_UP
+    code = _after_kernel_startup(LOOK_UP)
     done = _run(code, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().endswith("['bias', 'dark', 'flat'] []")
@@ -97,17 +102,7 @@ def test_plain_ipyaladin_loads_aladin_lite_from_the_platform_after_import_platfo
 
 def test_the_kernel_startup_file_gives_plain_ipyaladin_the_platforms_widget(tmp_path):
     """A notebook that only imports ipyaladin (the empty output users met)."""
-    from astrohub_server import kernelstartup
-
-    startup = kernelstartup.__file__.replace("kernelstartup.py", "_kernel_pythonstartup.py")
-    code = textwrap.dedent(
-        f"""
-        from IPython.testing.globalipapp import start_ipython
-        shell = start_ipython()
-        ns = {{"get_ipython": lambda: shell}}
-        exec(compile(open({startup!r}).read(), {startup!r}, "exec"), ns)
-        """
-    ) + PLAIN_IPYALADIN
+    code = _after_kernel_startup(PLAIN_IPYALADIN)
     done = _run(code, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-1] == "/services/archive/hips/sky"
