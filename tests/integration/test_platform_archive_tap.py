@@ -217,6 +217,16 @@ def test_the_services_own_examples_run_as_they_are_on_the_sample_catalogues(plat
     for top, status in ((50, "OVERFLOW"), (5, "OK")):
         cut = service.run_sync(f"SELECT TOP {top} HIP FROM I_311.hip2", maxrec=5)
         assert (len(cut), cut.status[0].upper()) == (5, status), top
+    # a beginner's first table names: the catalogue dictionary's I/311/hip2 (a syntax error: a division) and the
+    # survey's name; each error names the table to write (before: a bare syntax error, "unknown table 'hipparcos'")
+    from pyvo.dal import DALQueryError
+
+    for wrong, hint in (("SELECT TOP 1 * FROM I/311/hip2", "'I/311/hip2' is the catalogue dictionary's name; in "
+                         "ADQL write I_311.hip2"), ("SELECT TOP 1 * FROM hipparcos", "described as 'hipparcos': "
+                                                    "I_311.hip2")):
+        with pytest.raises(DALQueryError) as refused:
+            service.run_sync(wrong)
+        assert hint in str(refused.value), (wrong, str(refused.value))
     _sia_datalinks_and_a_cutout(platform, session)
 
 

@@ -468,6 +468,36 @@ def test_an_incomplete_clause_is_refused_naming_it(adql, words):
     assert words in str(info.value) and "sqlglot" not in str(info.value), str(info.value)
 
 
+def test_a_catalogue_dictionary_name_or_a_surveys_name_for_a_table_names_the_adql_table():
+    """``FROM I/311/hip2`` (platform_lib.catalogs' and VizieR's name) failed as a bare syntax error (a division),
+    and ``FROM hipparcos`` as an unknown table: each names the table to write (hour13). On the service's sample
+    catalogues: tests/integration/test_platform_archive_tap.py."""
+    import dataclasses
+
+    from astrohub_archive.tapschema import ColumnDesc, TableDesc, TableSet
+
+    hip = TableDesc("I_311.hip2", "I_311", (ColumnDesc("HIP", "int"),), "catalog",
+                    "Hipparcos, the New Reduction (van Leeuwen, 2007)", registry_name="I/311/hip2")
+    tables = TableSet({**TABLES.tables, "i_311.hip2": hip,
+                       "j_apj_1.t": dataclasses.replace(hip, name="J_ApJ_1.t", registry_name="J/ApJ/1/t",
+                                                                description="Cepheids")})
+    for adql, words in (("SELECT * FROM I/311/hip2", "syntax error at line 1, column 16 near '/'"),
+                        ("SELECT * FROM I/311/hip2", "'I/311/hip2' is the catalogue dictionary's name; in ADQL "
+                                                     "write I_311.hip2"),
+                        ("SELECT * FROM i/311", "'i/311' is the catalogue dictionary's name; in ADQL write I_311.hip2"),
+                        ('SELECT * FROM "I/311/hip2"', "unknown table 'I/311/hip2'; 'I/311/hip2' is the catalogue "
+                                                       "dictionary's name; in ADQL write I_311.hip2"),
+                        ("SELECT * FROM J/ApJ/1/t JOIN I/311/hip2 ON 1=1", "in ADQL write J_ApJ_1.t"),
+                        ("SELECT * FROM B/gaia/dr3", "'B/gaia/dr3' names no table here, and ADQL names a table "
+                                                     "schema.table; list this service's tables"),
+                        ("SELECT * FROM hipparcos", "unknown table 'hipparcos'; the tables described as 'hipparcos': "
+                                                    "I_311.hip2; or list"),
+                        ("SELECT * FROM hip", "did you mean I_311.hip2?")):
+        with pytest.raises(UsageFault) as refused:
+            translate(adql, tables)
+        assert words in str(refused.value), (adql, str(refused.value))
+
+
 def test_complete_joins_and_in_lists_still_run():
     for adql in (f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b ON a.obs_id = b.obs_id",
                  f"SELECT a.obs_id FROM {_O} AS a JOIN {_O} AS b USING (obs_id)",

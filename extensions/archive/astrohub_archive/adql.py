@@ -353,9 +353,11 @@ def _resolve_tables(tree, tables: TableSet, uploads: dict[str, TableDesc]) -> di
             sent = ", ".join(sorted(uploads)) or "none"
             raise UsageFault(f"no upload {short!r} in this request (its uploads: {sent}); send it with "
                              f"UPLOAD={short},param:<part> and the table as that part")
+        if desc is None and "/" in full:
+            raise UsageFault(f"unknown table {full!r}; {_registry_name_hint(full, tables)}")
         if desc is None:
             raise UsageFault(f"unknown table {full!r}; " + _tables_like(full, tables.names() + [
-                f"TAP_UPLOAD.{u}" for u in uploads]))
+                f"TAP_UPLOAD.{u}" for u in uploads], tables))
         src = by_name.get(desc.name.lower())
         if src is None:
             src = Source(desc, f"t{len(sources)}")
@@ -374,9 +376,16 @@ def _resolve_tables(tree, tables: TableSet, uploads: dict[str, TableDesc]) -> di
     return sources
 
 
-def _tables_like(written: str, names: list[str]) -> str:
+_LIST_TABLES = "list this service's tables with SELECT table_name FROM TAP_SCHEMA.tables"
+#: A catalogue dictionary's name (``I/311/hip2``, as platform_lib.catalogs and VizieR write it) where ADQL's
+#: ``schema.table`` goes: unquoted, it reads as a division and fails as a syntax error.
+_REGISTRY_NAME = re.compile(r"\b(?:FROM|JOIN)\s+\"?([A-Za-z][\w.+-]*/[\w.+/-]*\w)", re.I)
+
+
+def _tables_like(written: str, names: list[str], tables: TableSet | None = None) -> str:
     """A hint for an unknown table ``written``: the names close to it (schema-qualified, or the table part alone
-    when that is what was written; case aside), else how to list the service's tables."""
+    when that is what was written; case aside), else the tables whose description names it (``hipparcos``),
+    else how to list the service's tables."""
     if "." in written:
         by_key = {n.lower(): n for n in names}
     else:
@@ -384,7 +393,23 @@ def _tables_like(written: str, names: list[str]) -> str:
     close = [by_key[k] for k in difflib.get_close_matches(written.lower(), list(by_key), 3, 0.8)]
     if close:
         return f"did you mean {', '.join(close)}?"
-    return "list this service's tables with SELECT table_name FROM TAP_SCHEMA.tables"
+    word = written.rsplit(".", 1)[-1].lower()
+    described = sorted(t.name for t in (tables.tables.values() if tables else ()) if len(word) >= 4
+                       and t.kind == "catalog" and re.search(rf"\b{re.escape(word)}", t.description, re.I))
+    if described:
+        return f"the tables described as {written!r}: {', '.join(described[:5])}; or {_LIST_TABLES}"
+    return _LIST_TABLES
+
+
+def _registry_name_hint(written: str, tables: TableSet) -> str:
+    """The ADQL name of the catalogue table a dictionary name ``written`` (``I/311/hip2``, or its catalogue
+    ``I/311``) stands for, or how ADQL names tables."""
+    key = written.lower()
+    hits = sorted(t.name for t in tables.tables.values() if t.registry_name and (
+        t.registry_name.lower() == key or t.registry_name.lower().startswith(key + "/")))
+    if hits:
+        return f"{written!r} is the catalogue dictionary's name; in ADQL write {' or '.join(hits[:5])}"
+    return f"{written!r} names no table here, and ADQL names a table schema.table; {_LIST_TABLES}"
 
 
 def _schema_of(sources: dict[str, Source]) -> dict:
@@ -1459,7 +1484,14 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
     >>> plan.top, list(plan.sources)
     (5, ['t0'])
     """
-    tree = _normalise(_parse(adql))
+    try:
+        parsed = _parse(adql)
+    except UsageFault as exc:  # FROM I/311/hip2 reads as a division
+        written = _REGISTRY_NAME.search(adql) if isinstance(adql, str) else None
+        if written is None or isinstance(exc, LimitFault):
+            raise
+        raise UsageFault(f"{exc}; {_registry_name_hint(written.group(1), tables)}") from None
+    tree = _normalise(parsed)
     _check_nodes(tree)
     top = None
     limit = tree.args.get("limit")
