@@ -5,9 +5,7 @@ while a student's notebook ran (seconds to minutes), her server answered nothing
 file browser, no kernels), and a server asked to stop meanwhile waited for it. This extension serves the same
 routes (``assignments/validate``, ``nbgrader_version``) with nbgrader's own handlers, except that Validate runs
 nbgrader's ``validate_notebook`` in a child process (``python -m astrohub_server.validate``, as the user, in the
-notebook's folder, as nbgrader's Validator does, but reading configuration only from Jupyter's config folders,
-not the folder's ``nbgrader_config.py``, which a workspace's other members may have written:
-:mod:`astrohub_server.gradingconfig`) and waits for it without blocking: the answer, and so what Lab
+notebook's folder, as nbgrader's Validator does) and waits for it without blocking: the answer, and so what Lab
 shows, is nbgrader's, unchanged. Validate runs one at a time per server; a child still running when the server
 stops is ended with it; while one runs, the server counts as active (:func:`validating`, read by
 ``astrohub_server.activity``): the browser waits without traffic, and the culler would otherwise stop the server
@@ -138,10 +136,6 @@ def _load_jupyter_server_extension(serverapp) -> None:
 def _main(root_dir: str, path: str) -> int:
     """The child: nbgrader's own ``validate_notebook`` for ``path``, its answer as JSON on stdout."""
     from nbgrader.server_extensions.validate_assignment.handlers import ValidateAssignmentHandler
-
-    from astrohub_server.gradingconfig import trusted_config_only
-
-    trusted_config_only()  # not an nbgrader_config.py of the notebook's folder (a workspace's, shared)
 
     class Request:  # what nbgrader's validate_notebook and load_config use of their handler
         log = logging.getLogger("astrohub_server.validate")
