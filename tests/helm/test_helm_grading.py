@@ -245,6 +245,9 @@ def test_grading_jobs_carry_the_charts_settings_and_no_credentials(objects, tmp_
                                             "readOnlyRootFilesystem": True, "runAsNonRoot": True}
     assert container["image"] == settings.image and container["resources"] == settings.resources
     assert job["spec"]["backoffLimit"] == 0 and job["spec"]["activeDeadlineSeconds"] == 900
+    # nbgrader runs from /tmp with python -I, not in the course folder, which every instructor of the class can write:
+    # nothing there is on sys.path, and nbgrader reads no configuration from it (astrohub_server.gradingconfig)
+    assert container["workingDir"] == "/tmp" and container["command"][4:7] == ["python3", "-I", "-B"]
     # The course folder alone (not the other classes, the workspaces or the registry) at the service's path.
     claims = {v["name"]: v for v in pod["volumes"]}
     assert claims["course"]["persistentVolumeClaim"]["claimName"] == "astrohub-groups"

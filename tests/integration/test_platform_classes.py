@@ -293,12 +293,26 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     assert re.search(rf"<td class='assignment'>3 \(1/2, of the submission at {graded_at}: the latest is not "
                      r"graded yet\) late by \d+ [^<]*</td>$", s2_row), s2_row  # after the due date
     # (by minutes when the grading steps before ran slowly: 'late by 1 min 7 s' under load in a full run)
+    # The professor leaves code in the course folder, which every instructor of the class can write: an
+    # nbgrader_config.py, and a module that would shadow nbformat. nbgrader ran both as the assistant when she graded;
+    # her steps now read configuration only from Jupyter's config folders, and run outside the course folder.
+    nbcourse = course["root"] / "instructors" / "nbgrader"
+    ran = nbcourse / "planted-code-ran.txt"
+    platform.execute(prof, textwrap.dedent(f"""
+        from pathlib import Path
+        for planted in ("nbgrader_config.py", "nbformat.py"):
+            Path({str(nbcourse)!r}, planted).write_text(
+                "import getpass; open({str(ran)!r}, 'a').write('%s ran as ' + getpass.getuser())" % planted)
+    """))
     # The assistant re-releases the assignment (nbgrader's version again), autogrades s2's latest work, gives s3 an
     # extension, then leaves the course and loses it
     again = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/release")
     assert again.status_code == 200, again.text
     graded = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/collect?grade=1")
     assert graded.status_code == 200 and sorted(graded.json()["grades"]) == sorted([s1, s2]), graded.text
+    assert not ran.exists(), ran.read_text()
+    for planted in ("nbgrader_config.py", "nbformat.py"):
+        (nbcourse / planted).unlink()
     extended = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/extension",
                                     {"student": s3, "by": "2d"})
     assert extended.status_code == 200, extended.text

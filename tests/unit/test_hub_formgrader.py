@@ -37,11 +37,13 @@ def test_only_a_class_instructor_gets_formgrader_on_the_class_course_through_a_h
         made.classes_root = str(tmp_path)
         return made
 
-    formgrader = "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader"
+    # formgrader as astrohub_server.formgrader (no configuration from the shared course folder), nbgrader's own off
+    formgrader = "--ServerApp.jpserver_extensions=astrohub_server.formgrader"
+    nbgraders = "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader"
     teacher = spawner("tina", ["b101-instructors", "a101-instructors", "team-instructors", "a101-students"])
     assert teacher.taught_courses() == {c: str(tmp_path / c / "instructors" / "nbgrader") for c in ("a101", "b101")}
     args = teacher.get_args()
-    assert f"{formgrader}=True" in args and f"{formgrader}=False" not in args
+    assert f"{formgrader}=True" in args and f"{nbgraders}=False" in args and f"{nbgraders}=True" not in args
     assert "--CourseDirectory.root=/h/tina/grading/a101" in args  # the first by name; team-* has no class folder
     # the class's other instructors share the course: nbgrader's steps from formgrader's pages write group-writable
     # files (with the class folder's ACLs: writable by each instructor, astrohub_hub.grading)
@@ -53,7 +55,8 @@ def test_only_a_class_instructor_gets_formgrader_on_the_class_course_through_a_h
     for student in (spawner("sam", ["a101-students"]), spawner("olga", []),
                     make_spawner("tina", ["a101-instructors"])):  # no classes_root: no formgrader either
         args = student.get_args()
-        assert f"{formgrader}=False" in args and not any(a.startswith("--CourseDirectory") for a in args)
+        assert f"{nbgraders}=False" in args and not any(a.startswith(formgrader) for a in args)
+        assert not any(a.startswith("--CourseDirectory") for a in args)
         assert not any(a.startswith("--ServerApp.tornado_settings") for a in args)
     form = _profile_form(teacher)  # the class to grade, for an instructor of several (one profile or more)
     assert '<select name="grading"><option value="a101">a101</option><option value="b101">b101</option>' in form

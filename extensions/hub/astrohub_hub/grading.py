@@ -46,21 +46,29 @@ instructors' formgrader servers run nbgrader with ``CourseDirectory.groupshared`
 course shared by several accounts, for the steps started from its pages, :mod:`astrohub_hub.local`).
 
 Autograding executes the students' notebooks with the instructor's permissions (nbgrader's model): a
-student's code can read what that instructor can read while it runs. A notebook is "nbgrader-marked" when
+student's code can read what that instructor can read while it runs.
+
+Configuration is the platform's, never the course folder's: every instructor of the class can write that folder,
+and nbgrader would run the ``nbgrader_config.py`` (and read the ``nbgrader_config.json``) it finds in the course
+directory and in its working folder, and import modules from its working folder, as whoever grades. So each
+step runs nbgrader through :mod:`astrohub_server.gradingconfig` (configuration files only from Jupyter's config
+folders; a file elsewhere is skipped, with a warning in the step's log), with ``python -I`` (no working folder
+nor ``PYTHONPATH`` on ``sys.path``) from a working folder outside the course (:data:`STEP_FOLDER`; a Job's
+``/tmp``); everything a step needs is on its command line. A notebook is "nbgrader-marked" when
 one of its cells has ``metadata.nbgrader`` (:func:`uses_nbgrader`).
 
 Where the steps run is a :class:`Steps` backend, chosen by the classes service's configuration
 (``ASTROHUB_CLASSES_GRADING``, :func:`steps_from_environ`): :class:`LocalSteps` (a subprocess of the
 instructor's system user; the local platform) or :class:`astrohub_hub.grading_jobs.JobSteps` (one Kubernetes
 Job per step, from the user image, which has nbgrader; the hub image has none, and student code must never run
-in the service's pod, which holds the hub token). Every backend runs ``python <argv>`` in the course directory
-and returns its standard output; a failure or a timeout is a :class:`astrohub_hub.errors.BackendError` (code
+in the service's pod, which holds the hub token). Every backend runs ``python -I <argv>`` on the course directory
+from a working folder outside it, and returns its standard output; a failure or a timeout is a :class:`astrohub_hub.errors.BackendError` (code
 ``grading-failed``; the classes service answers it 502, as a failure of its backend, not the caller's input;
 but a gradebook, or another file of the course or the feedback folder, another instructor owns and the acting one
 cannot write is :class:`GradebookReadOnly` or :class:`CourseFileReadOnly`, 409)
 and leaves the class's submissions as they were (grading reads copies). May import the standard library,
 ``due_dates``, ``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader
-only in the subprocesses.
+and ``astrohub_server.gradingconfig`` only in the subprocesses.
 """
 
 from __future__ import annotations
@@ -116,6 +124,10 @@ class GradebookReadOnly(CourseFileReadOnly):
 #: Seconds one nbgrader step may take (autograde runs every submitted notebook).
 STEP_TIMEOUT = 900
 
+#: The working folder of a local step: not the course (nbgrader reads its working folder's configuration and puts
+#: it on ``sys.path``), a folder only root can write.
+STEP_FOLDER = "/"
+
 #: The scores of assignments' submissions as nbgrader's gradebook holds them now, for each assignment and student:
 #: ``raw_score`` (nbgrader's: each grade cell's manual score when an instructor gave one in formgrader, else its
 #: autograded score, plus any extra credit; no late penalty), ``max_score`` and ``needs_manual_grade`` (a cell
@@ -154,7 +166,7 @@ print(json.dumps(out))
 _AUTOGRADE = """
 import datetime, json, os, shutil, sys
 from nbgrader.api import Gradebook
-from nbgrader.apps.nbgraderapp import main
+from astrohub_server.gradingconfig import main
 
 assignment, spec = sys.argv[2], json.loads(sys.argv.pop(3))
 with Gradebook(spec["db"]) as gb:
@@ -173,7 +185,6 @@ for student, stamp in spec["submitted"].items():
         continue
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w") as fh:
         fh.write(stamp + "\\n")
-sys.argv[0] = "nbgrader"
 main()
 """
 
@@ -188,7 +199,7 @@ _FEEDBACK = """
 import json, sys
 _LATE = %r
 from nbgrader.api import Gradebook
-from nbgrader.apps.nbgraderapp import main
+from astrohub_server.gradingconfig import main
 
 assignment, spec = sys.argv[2], json.loads(sys.argv.pop(3))
 late = {}
@@ -208,7 +219,6 @@ with Gradebook(spec["db"]) as gb:
             left -= share
     gb.db.commit()
 print(_LATE + json.dumps(late), flush=True)
-sys.argv[0] = "nbgrader"
 main()
 """ % (_LATE,)
 
@@ -303,7 +313,8 @@ def total_points(folder: Path) -> float | None:
 
 
 class Steps(Protocol):
-    """Where nbgrader's steps run: ``python <argv>`` in ``course`` as ``system_user``; returns its stdout."""
+    """Where nbgrader's steps run: ``python -I <argv>`` on ``course`` as ``system_user``, in a working folder
+    outside it (nothing of the course on ``sys.path``); returns its stdout."""
 
     def run(self, step: str, argv: list[str], course: Path, system_user: str | None) -> str: ...
 
@@ -323,8 +334,9 @@ class LocalSteps:
     def run(self, step: str, argv: list[str], course: Path, system_user: str | None) -> str:
         user = folders._as_user(system_user) if system_user else {}
         try:
-            result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=STEP_TIMEOUT,
-                                    check=False, env=self._env(course, system_user), cwd=str(course), **user)
+            result = subprocess.run([sys.executable, "-I", *argv], capture_output=True, text=True,
+                                    timeout=STEP_TIMEOUT, check=False, env=self._env(course, system_user),
+                                    cwd=STEP_FOLDER, **user)
         except subprocess.TimeoutExpired:
             raise BackendError(f"nbgrader {step} took longer than {STEP_TIMEOUT} s", code="grading-failed") from None
         if result.returncode != 0:
@@ -370,9 +382,9 @@ class Grader:
         self.course, self.system_user, self.base = Path(course), system_user, Path(base)
         self.steps = steps if steps is not None else LocalSteps()
 
-    def _run(self, *args: str, code: str | None = None) -> str:
-        argv = ["-c", code, *args] if code else ["-m", "nbgrader", *args, f"--CourseDirectory.root={self.course}"]
-        return self.steps.run("gradebook" if code else args[0], argv, self.course, self.system_user)
+    def _run(self, *args: str) -> str:
+        argv = ["-m", "astrohub_server.gradingconfig", *args, f"--CourseDirectory.root={self.course}"]
+        return self.steps.run(args[0], argv, self.course, self.system_user)
 
     def _copy(self, source: Path, dest: Path, reader: str | None, *, fresh: bool = False) -> list[str]:
         data = folders.pack_as(source, reader, base=source.parent)

@@ -7,7 +7,8 @@ it, read what it printed, delete it). Autograding executes students' code, so it
 service's pod (which holds the hub token); each step is a Job of the user image (which has nbgrader), with:
 
 - only the class's course directory (``instructors/nbgrader`` on the group claim) mounted, at the same path
-  as in the service's pod, so nbgrader's paths and the gradebook's are the same on both sides;
+  as in the service's pod, so nbgrader's paths and the gradebook's are the same on both sides; the step runs in
+  ``/tmp``, not there, with ``python3 -I`` (nothing of the course on ``sys.path``);
 - no service account token (``automountServiceAccountToken: false``), no service links, a read-only root
   file system (``/tmp`` is an ``emptyDir``), no privilege escalation, every capability dropped, the chart's
   user uid and gid (there are no system users on Kubernetes);
@@ -144,9 +145,11 @@ def job_manifest(settings: JobSettings, name: str, argv: list[str], course: Path
         "image": settings.image,
         "imagePullPolicy": settings.pull_policy,
         # stdout and stderr to files on the claim: the service reads them there (no pods/log access)
+        # isolated (-I: no working folder nor PYTHONPATH on sys.path), outside the course, which every instructor
+        # of the class can write (astrohub_hub.grading); -B: the root file system is read-only
         "command": ["sh", "-c", 'exec "$@" >"$ASTROHUB_GRADING_OUTPUT.out" 2>"$ASTROHUB_GRADING_OUTPUT.err"',
-                    "nbgrader-step", "python3", *argv],
-        "workingDir": str(course_path),
+                    "nbgrader-step", "python3", "-I", "-B", *argv],
+        "workingDir": "/tmp",
         "env": [{"name": "HOME", "value": "/tmp"}, {"name": "LANG", "value": "C.UTF-8"},
                 {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
                 {"name": "JUPYTER_RUNTIME_DIR", "value": str(course_path / ".runtime")},

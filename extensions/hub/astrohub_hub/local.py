@@ -28,7 +28,9 @@ imported on their first request (``lazy_dask_sidebar``).
 Grading by hand: the server of a class's instructor (hub group ``<class>-instructors``, :func:`pins.taught_classes`,
 the class's folder present in ``classes_root``) loads nbgrader's formgrader on that class's course folder
 ``<classes_root>/<class>/instructors/nbgrader``, reached through a link in the home, ``~/grading/<class>``
-(``grading_folder``; formgrader serves only a course under the server's root). The links, one per class taught,
+(``grading_folder``; formgrader serves only a course under the server's root), as ``astrohub_server.formgrader``
+(nbgrader's formgrader reading configuration only from Jupyter's config folders, never the ``nbgrader_config.py``
+another instructor may have put in the shared course folder). The links, one per class taught,
 are made by the server's process as the user, before it starts (:func:`link_courses`). One course per server:
 the first class by name, or the class named by the spawn option ``grading``. Nobody else's server loads
 formgrader (``disabled_server_extensions``), and nobody else's JupyterLab shows nbgrader's instructor tools (its
@@ -285,7 +287,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
         help="Jupyter server extensions user servers do not load, to start sooner: jupyter_lsp (no "
         "language server is installed), notebook_shim and notebook (the Notebook 7 UI nbgrader brings; JupyterLab is the interface) and nbgrader's "
         "(grading is the classes service's, through nbgrader's command line; its exchange is not used). "
-        "formgrader is loaded for a class's instructors all the same (see grading_course), and for a class's students "
+        "formgrader is loaded for a class's instructors all the same, as astrohub_server.formgrader (see grading_course), and for a class's students "
         "Validate, as astrohub_server.validate (nbgrader's handlers, the notebook run off the server's event loop; "
         "see validates).",
     ).tag(config=True)
@@ -591,7 +593,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
         extensions = {name: False for name in self.disabled_server_extensions}
         course = self.grading_course()
         if course is not None:  # a class's instructor: formgrader on that class's course, through the link
-            extensions["nbgrader.server_extensions.formgrader"] = True
+            # nbgrader's formgrader, reading no configuration from the course folder, which every instructor of the
+            # class can write (astrohub_server.formgrader); nbgrader's own entry stays off
+            extensions["astrohub_server.formgrader"] = True
             args.append(f"--CourseDirectory.root={os.path.join(self.user_home, self.grading_folder, course)}")
             # the class's other instructors share the course: what its pages' nbgrader steps (autograde, feedback)
             # write is group-writable, which with the class folder's ACLs is writable by each of them (grading.py)
