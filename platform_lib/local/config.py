@@ -84,12 +84,13 @@ class AuthConfig(_Strict):
     )
     admin_user: str = Field("admin", description="The first admin's user name.")
     admin_password: str = Field(
-        "", description="The admin's password (at least 32 characters); generated into the state directory when empty."
+        "", description="The admin's password (at least 32 characters). When empty, the one kept in "
+        "`<data>/state/credentials.json`: the last configured, else generated on the first start."
     )
     user_password: str = Field(
         "",
         description="The class code (`roster`: lets a name on the roster set its own password once; "
-        "`shared-password`: every user's password), at least 8 characters; generated when empty.",
+        "`shared-password`: every user's password), at least 8 characters; when empty, kept like `admin_password`.",
     )
 
 

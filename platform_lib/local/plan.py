@@ -17,7 +17,7 @@ from typing import Any
 from platform_lib.local.config import LocalConfig
 from platform_lib.local.errors import ConfigError
 from platform_lib.local.layout import DataLayout
-from platform_lib.local.state import TOKEN_NAMES, Credentials
+from platform_lib.local.state import TOKEN_NAMES, Credentials, PlatformState
 
 __all__ = [
     "ComponentSpec",
@@ -231,7 +231,8 @@ def _settings_literal(settings: dict[str, Any]) -> str:
 
 
 #: ``HubSettings`` keys that ``astrohub.toml`` spells otherwise.
-_LOCAL_KEYS = {"auth.shared_password": "auth.user_password", "auth.admin_users": "auth.admin_user"}
+_LOCAL_KEYS = {"auth.shared_password": "auth.user_password", "auth.admin_users": "auth.admin_user",
+               "auth.adminUsers": "auth.admin_user"}
 
 
 def check_hub_settings(config: LocalConfig, layout: DataLayout) -> None:
@@ -246,20 +247,32 @@ def check_hub_settings(config: LocalConfig, layout: DataLayout) -> None:
     ConfigError
         Naming the ``astrohub.toml`` key and the hub's reason.
     """
-    from astrohub_hub import HubSettings
+    from astrohub_hub import HubConfigError, HubSettings
+    from astrohub_hub.configure import check_names
     from pydantic import ValidationError
 
-    credentials = Credentials(config.auth.admin_user, config.auth.admin_password or "x" * 32,
-                              config.auth.user_password or "x" * 8)
+    stored = PlatformState(layout).stored_credentials()  # what `up` uses where astrohub.toml sets none
+    credentials = Credentials(config.auth.admin_user,
+                              config.auth.admin_password or stored.get("admin_password") or "x" * 32,
+                              config.auth.user_password or stored.get("user_password") or "x" * 8)
     tokens = {name: "t" * 64 for name in TOKEN_NAMES}
     try:
-        HubSettings.model_validate(hub_settings(config, layout, credentials, tokens))
+        check_names(HubSettings.model_validate(hub_settings(config, layout, credentials, tokens)))
+    except HubConfigError as exc:  # a name that cannot be a system user: the hub refused it at start
+        key = _LOCAL_KEYS.get(exc.key, exc.key)
+        raise ConfigError(f"invalid value for configuration key '{key}': {exc.message.removeprefix(exc.key + ': ')}",
+                          key=key, value=exc.value) from exc
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = [list(config.profiles)[part] if index == 1 and error["loc"][0] == "profiles" and isinstance(part, int)
                else str(part) for index, part in enumerate(error["loc"])]
         key = _LOCAL_KEYS.get(".".join(loc[:2]), ".".join(loc))
         reason = error["msg"].removeprefix("Value error, ")
+        if key in ("auth.admin_password", "auth.user_password") and not getattr(config.auth, key[5:]):
+            # kept from an earlier astrohub.toml (older versions stored it unchecked): the hub failed with a traceback
+            raise ConfigError(
+                f"the {key[5:]} kept in {layout.credentials_file} is invalid: {reason}; set '{key}' in "
+                f"astrohub.toml, or delete {layout.credentials_file} to have new passwords generated", key=key) from exc
         raise ConfigError(
             f"invalid value for configuration key '{key}': {reason}" if key
             else f"invalid configuration: {reason}", key=key, value=error.get("input")) from exc

@@ -129,9 +129,17 @@ class PlatformState:
         except (OSError, ValueError):
             return {}
 
+    def stored_credentials(self) -> dict[str, Any]:
+        """What ``credentials.json`` keeps (empty before the first start)."""
+        return self._load_json(self.layout.credentials_file)
+
     def credentials(self, admin_user: str, admin_password: str = "", user_password: str = "") -> Credentials:
-        """The configured passwords, or those generated on first run (kept in ``credentials.json``)."""
-        stored = self._load_json(self.layout.credentials_file)
+        """The configured passwords, else those kept in ``credentials.json`` (generated on first run).
+
+        A password once configured stays in use after its key is removed from ``astrohub.toml``: people
+        know it. Deleting ``credentials.json`` while the platform is stopped has new ones generated.
+        """
+        stored = self.stored_credentials()
         creds = Credentials(
             admin_user=admin_user,
             admin_password=admin_password or stored.get("admin_password") or secrets.token_urlsafe(32),

@@ -312,6 +312,7 @@ def test_a_data_dir_that_is_a_file_is_named_as_not_a_directory(tmp_path):
         ('[groups."Bad Name"]\nmembers = ["ann"]\n', "groups", "group name 'Bad Name'"),
         ('[auth]\nadmin_password = "short"\n', "auth.admin_password", "at least 32 characters"),
         ('[auth]\nuser_password = "abc"\n', "auth.user_password", "at least 8 characters"),
+        ('[auth]\nadmin_user = "Bad Admin"\n', "auth.admin_user", "hub user name 'Bad Admin' cannot be a system user"),
         ('[profiles.big]\ngroups = ["nope"]\n', "", "group 'nope' of profile 'big' is not defined"),
     ],
 )
@@ -331,6 +332,34 @@ def test_up_refuses_what_the_hub_would_refuse_before_anything_starts(tmp_path, t
     assert info.value.key == key and words in str(info.value), str(info.value)
     assert "Traceback" not in str(info.value) and "\n" not in str(info.value)
     assert not (tmp_path / "data" / "state").exists()
+
+
+@pytest.mark.parametrize("key", ["admin_password", "user_password"])
+def test_a_bad_stored_password_is_one_line_naming_the_file(tmp_path, key):
+    """A password configured in astrohub.toml is kept in state/credentials.json and stays in use after the key is
+    removed. One stored by older code unchecked (`admin_password = "short"`) passed `up`'s checks, which judged the
+    configuration only, and the hub failed at start with a traceback. Now `up` refuses it before anything starts,
+    in one line naming the file and what to do, without printing the password."""
+    from platform_lib.local.config import load_config
+    from platform_lib.local.supervisor import Supervisor
+
+    state = tmp_path / "data" / "state"
+    state.mkdir(parents=True)
+    stored = {"admin_user": "admin", "admin_password": "a" * 32, "user_password": "u" * 8, key: "short"}
+    (state / "credentials.json").write_text(json.dumps(stored))
+    supervisor = Supervisor(load_config(overrides=[f"data_dir={str(tmp_path / 'data')!r}"], environ={}),
+                            log=lambda line: None)
+    with pytest.raises(ConfigError) as info:
+        supervisor.preflight()
+    message = str(info.value)
+    assert info.value.key == f"auth.{key}" and str(state / "credentials.json") in message, message
+    assert "delete" in message and "\n" not in message and "short" not in message, message
+    assert json.loads((state / "credentials.json").read_text()) == stored
+    # configured again, the configuration's value is used (and kept)
+    good = Supervisor(load_config(overrides=[f"data_dir={str(tmp_path / 'data')!r}",
+                                             f"auth.{key}={'c' * 40!r}"], environ={}), log=lambda line: None)
+    from platform_lib.local.plan import check_hub_settings
+    check_hub_settings(good.config, good.layout)
 
 
 def test_what_a_killed_supervisor_left_running_is_named_and_stopped_by_down(tmp_path):

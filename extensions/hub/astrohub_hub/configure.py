@@ -364,7 +364,15 @@ def _configure_auth(c: Any, settings: HubSettings) -> None:
         c.JupyterHub.template_paths = [*existing, templates]
 
 
-def _check_names(settings: HubSettings, prefix: str) -> None:
+def check_names(settings: HubSettings) -> None:
+    """Refuse a configured user name (admin, allowed, group member) that cannot be a system user.
+
+    Raises
+    ------
+    HubConfigError
+        Naming the setting (``auth.adminUsers``) and the name.
+    """
+    prefix = (settings.local or LocalSettings()).accounts.prefix
     checks = [("auth.adminUsers", n) for n in settings.auth.admin_users]
     checks += [("auth.allowedUsers", n) for n in settings.auth.allowed_users]
     checks += [(f"groups.{g}.members", n) for g, spec in settings.groups.items() for n in spec.members]
@@ -378,7 +386,7 @@ def _check_names(settings: HubSettings, prefix: str) -> None:
 def _configure_local(c: Any, settings: HubSettings) -> None:
     local = settings.local or LocalSettings()
     accounts = local.accounts
-    _check_names(settings, accounts.prefix)
+    check_names(settings)
     as_system = accounts.enabled
     if as_system:
         blocked = unreachable_by_others(sys.executable)
