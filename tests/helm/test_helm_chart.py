@@ -150,8 +150,11 @@ def test_schema_rejects_typos_and_wrong_types_naming_the_key(chart, values: dict
     ],
 )
 def test_bad_input_schema_cannot_express_fails_the_render_naming_the_key(chart, values: dict, message: str) -> None:
-    with pytest.raises(helm_python.HelmRenderError, match=message):
+    """Helm prefixes the template that failed: every one of these read "at (astrohub/templates/sampledata.yaml:10:13)",
+    the first template that asked for the checks, whatever the key. Now the values check's own template."""
+    with pytest.raises(helm_python.HelmRenderError, match=message) as raised:
         hs.render(chart, values)
+    assert "at (astrohub/templates/values-check.yaml:" in str(raised.value), str(raised.value)
 
 
 def test_hub_settings_model_agrees_with_the_chart_bad_inputs() -> None:
