@@ -73,7 +73,7 @@ def z2jh_config(merged: dict[str, Any]) -> Config:
 
     Only the traits our configuration interacts with, set the way z2jh sets them (from the
     ``jupyterhub`` values): spawner class, image, ``environment`` from ``singleuser.extraEnv``,
-    ``profile_list`` from ``singleuser.profileList``, the per-user home claim of dynamic storage,
+    ``profile_list`` from ``singleuser.profileList``, ``cmd`` from ``singleuser.cmd``, the per-user home claim of dynamic storage,
     ``default_url``, the idle culler service and role from ``cull`` (z2jh's
     ``files/hub/jupyterhub_config.py``), then ``hub.services`` and ``hub.loadRoles``.
     """
@@ -83,6 +83,8 @@ def z2jh_config(merged: dict[str, Any]) -> Config:
     c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
     c.KubeSpawner.image = f"{single['image']['name']}:{single['image']['tag']}"
     c.KubeSpawner.environment = single["extraEnv"]
+    if single.get("cmd") is not None:  # z2jh's default: jupyterhub-singleuser, the user image's command too
+        c.KubeSpawner.cmd = single["cmd"]
     c.KubeSpawner.profile_list = single["profileList"]
     if single["storage"]["type"] == "dynamic":
         dynamic = single["storage"]["dynamic"]
@@ -405,8 +407,11 @@ def test_collaboration_is_off_in_user_pods_and_on_for_a_collaborating_sharer(cha
     ws = {"astrohub-folder": False, "workspace": "survey", "astrohub-collaborative": ["sam"]}
     sharer, member = (next(iter(_class_pods(c, name, {"ws-survey": ws}).values())) for name in ("sam", "bob"))
     on, off = (pod["spec"]["containers"][0] for pod in (sharer, member))
-    # Off: the image's own configuration (no cmd configured: the image's command runs, unchanged).
-    assert not off.get("args") and "ASTROHUB_COLLABORATIVE" not in _env(off)
+    # Off: z2jh's singleuser.cmd (jupyterhub-singleuser) with the argument that keeps it off; the image's own
+    # configuration turns it off too, for a chart that unsets singleuser.cmd (the image's command then runs).
+    assert _merged["jupyterhub"]["singleuser"]["cmd"] == "jupyterhub-singleuser"
+    assert off["args"] == ["jupyterhub-singleuser", "--YDocExtension.disable_rtc=True"], off.get("args")
+    assert "ASTROHUB_COLLABORATIVE" not in _env(off)
     dockerfile = (Path(__file__).resolve().parents[2] / "images" / "user" / "Dockerfile").read_text()
     assert '{"YDocExtension": {"disable_rtc": true}}' in dockerfile
     assert on["args"][0] == "jupyterhub-singleuser"

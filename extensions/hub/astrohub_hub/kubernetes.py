@@ -413,8 +413,9 @@ def collaboration_hook(spawner: Any, pod: Any) -> Any:
     """A ``KubeSpawner.modify_pod_hook`` step: jupyter-collaboration off, or on for a collaborating sharer.
 
     The user image has jupyter-collaboration, off by its own configuration
-    (``jupyter_server_config.d/astrohub-collaboration.json``: ``disable_rtc``), since KubeSpawner without
-    ``cmd`` (Zero to JupyterHub's default) passes no arguments and the image's command runs. For a sharer
+    (``jupyter_server_config.d/astrohub-collaboration.json``: ``disable_rtc``), for KubeSpawner without ``cmd``,
+    which passes no arguments (the image's command runs); Zero to JupyterHub 4.4.0 sets
+    ``singleuser.cmd: jupyterhub-singleuser``, to which the argument that keeps it off is added. For a sharer
     who turned collaboration on, the notebook container runs ``jupyterhub-singleuser`` (the image's command,
     or the configured one) with :func:`astrohub_hub.collaboration.server_args` and gets
     ``ASTROHUB_COLLABORATIVE=1``; with a configured command, the arguments that keep it off are added too.
