@@ -72,9 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     up.add_argument("--config-json", help=argparse.SUPPRESS)
     up.set_defaults(func=_up)
-    down = subparsers.add_parser("down", help="stop the platform started by `astrohub up` on this data directory")
+    down = subparsers.add_parser(
+        "down", help="stop the platform started by `astrohub up` on this data directory (exit 2 if it is not running)"
+    )
     add_config_arguments(down)
     down.set_defaults(func=_down)
-    status = subparsers.add_parser("status", help="report each component of the running platform")
+    status = subparsers.add_parser("status", help="report each component of the running platform (exit 1 unhealthy, 3 not running)")
     add_config_arguments(status)
     status.set_defaults(func=_status)

@@ -140,6 +140,9 @@ def test_status_and_down_when_not_running(tmp_path):
     assert result.returncode == 3 and "not running" in result.stdout
     result = astrohub("down", "--data-dir", str(tmp_path))
     assert result.returncode == 2 and "not running" in result.stderr
+    # the CLI reference says so (it gave status's 3 only)
+    commands = (Path(__file__).resolve().parents[2] / "docs" / "local-platform.md").read_text().split("```console")[1]
+    assert "exit 0 healthy, 1 unhealthy, 3 not running" in commands and "exit 0 stopped, 2 not running" in commands
 
 
 def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
