@@ -45,6 +45,9 @@ def not_allowed(handler: tornado.web.RequestHandler) -> str:
 
 class BaseHandler(tornado.web.RequestHandler):
     legacy_scs = False
+    #: Errors as VOTable also carry SCS 1.03's ``INFO name="Error"`` (pyvo's cone search reads no other): the
+    #: cone search routes (``legacy_scs``) and a path no route serves, which a cone search client may have asked.
+    scs_error_info = False
     #: The parameters (any case; the first one given wins) that choose this route's answer format: a
     #: request that asks for JSON there gets its errors as JSON too. None by default: VOTable errors.
     format_params: tuple[str, ...] = ()
@@ -90,7 +93,7 @@ class BaseHandler(tornado.web.RequestHandler):
             self.finish(error_json(message))
             return
         self.set_header("Content-Type", CONTENT_TYPES["votable"])
-        self.finish(error_votable(message, legacy_scs=self.legacy_scs))
+        self.finish(error_votable(message, legacy_scs=self.legacy_scs or self.scs_error_info))
 
     def error_format(self) -> str:
         """``json`` when the last value of the first :attr:`format_params` parameter given names JSON
@@ -208,6 +211,9 @@ class NoRouteHandler(BaseHandler):
     not tornado's HTML page."""
 
     format_params = ("RESPONSEFORMAT", "FORMAT")
+    # `cone/` for `scs/`: pyvo's SCSService found no INFO name="Error" and said "VOTable response missing results
+    # table"; with it, it shows this message (the HTTP status stays 404; the DALI QUERY_STATUS INFO is there too)
+    scs_error_info = True
 
     def prepare(self) -> None:
         raise NotFoundFault(f"this archive has no endpoint {self.request.path}; its endpoints are listed at "
