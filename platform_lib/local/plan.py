@@ -239,13 +239,15 @@ def check_hub_settings(config: LocalConfig, layout: DataLayout) -> None:
     """Validate what the hub will be configured with, before anything starts.
 
     ``astrohub.toml`` passes values on that only ``HubSettings`` judges (a group name that cannot name a folder,
-    an admin password under 32 characters, a profile offered to a group not defined): without this check the hub
-    process failed at start with a traceback. Placeholders stand in for the generated secrets and tokens.
+    an admin password under 32 characters, a profile offered to a group not defined, an admin name that cannot be
+    a system user): without this check the hub process failed at start with a traceback. The passwords judged are
+    those ``up`` will use: configured, else kept in ``credentials.json``; placeholders stand in for those not yet
+    generated and for the tokens.
 
     Raises
     ------
     ConfigError
-        Naming the ``astrohub.toml`` key and the hub's reason.
+        Naming the ``astrohub.toml`` key and the hub's reason (and the credentials file, for a kept password).
     """
     from astrohub_hub import HubConfigError, HubSettings
     from astrohub_hub.configure import check_names
