@@ -375,8 +375,9 @@ def test_a_failed_step_says_why_with_what_it_printed(service) -> None:
     with pytest.raises(HubError, match=r"nbgrader gradebook of stars/hw1 failed in Job nbgrader-scores-stars-\w+ "
                        r"\(BackoffLimitExceeded\): reading the gradebook \| no such table: assignment\. The "
                        r"submissions are unchanged"):
-        Grader(course, None, course.parent, teaching.grading)._run(f"sqlite:///{course}/gradebook.db", "hw1",
-                                                                   code=failing)
+        gradebook = f"sqlite:///{course}/gradebook.db"
+        Grader(course, None, course.parent, teaching.grading).steps.run("gradebook", ["-c", failing, gradebook, "hw1"],
+                                                                        course, None)
     assert not fake.errors and [j["metadata"]["name"] for j in fake.created] == fake.deleted
 
 
