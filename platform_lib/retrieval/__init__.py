@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import astropy.units as u
+import numpy as np
 
 from platform_lib import jobs
 from platform_lib.retrieval.client import (TapJob, WholeBodies, plain_strings, result_table, save_path,
@@ -64,6 +65,25 @@ def _deg(q, name):
         raise TypeError(f"{name} must be an angle Quantity (e.g. 2 * u.arcmin), got {q!r}") from None
 
 
+def _radius(q, most: float, hint: str = "") -> float:
+    """``q`` in degrees; a ValueError naming the allowed range (more than 0, at most ``most`` deg) otherwise."""
+    deg = _deg(q, "radius")
+    if not 0 < deg <= most:  # NaN too
+        raise ValueError(f"radius must be more than 0 and at most {most:g} deg, got {q}{hint}")
+    return deg
+
+
+def _maxrec(maxrec):
+    """``maxrec`` checked: None or a whole number >= 0 (0 asks for the columns only)."""
+    if maxrec is None:
+        return None
+    if isinstance(maxrec, bool) or not isinstance(maxrec, (int, np.integer)):
+        raise TypeError(f"maxrec must be a whole number of rows (e.g. maxrec=10000), got {maxrec!r}")
+    if maxrec < 0:
+        raise ValueError(f"maxrec must be 0 or more (the most rows wanted), got {maxrec}")
+    return int(maxrec)
+
+
 def _icrs(position):
     """``position`` (a SkyCoord, any frame) in ICRS; a TypeError naming what to pass otherwise."""
     try:
@@ -103,7 +123,8 @@ def cone_search(position, radius, *, catalog: str | None = None, service: str | 
         if not catalog:
             raise ValueError("give catalog= (a platform catalogue) or service= (an SCS URL)")
         service = _archive(settings, f"scs/{catalog}", "cone search")
-    radius_deg = _deg(radius, "radius")
+    radius_deg = _radius(radius, 180)
+    maxrec = _maxrec(maxrec)
     icrs = _icrs(position)
     with translate_errors(service, "cone search"):
         return result_table(lambda: pyvo.dal.SCSService(service, session=session).search(
@@ -129,7 +150,10 @@ def image_search(position=None, radius=None, *, service: str | None = None, band
         if radius is None:
             raise ValueError("radius is required with position")
         icrs = _icrs(position)
-        pos = (icrs.ra.deg, icrs.dec.deg, _deg(radius, "radius"))
+        # pyvo's SIA v2 client takes circles up to 90 deg (a bare "Invalid circle radius" otherwise)
+        pos = (icrs.ra.deg, icrs.dec.deg,
+               _radius(radius, 90, " (pyvo's SIA v2 limit; for more of the sky leave position out)"))
+    maxrec = _maxrec(maxrec)
     kwargs = dict(constraints)
     if band is not None:
         kwargs["band"] = tuple(b.to(u.m, equivalencies=u.spectral()) for b in band)
@@ -173,6 +197,7 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
 
     settings, session = _context(settings, session)
     service = service or _archive(settings, "tap", "TAP")
+    maxrec = _maxrec(maxrec)
     if save_to is not None:
         return _tap_job(query, service, maxrec, uploads, save_to, settings)
     with translate_errors(service, "TAP query"):
@@ -181,7 +206,18 @@ def tap_query(query: str, *, service: str | None = None, async_: bool = False, m
             job = svc.submit_job(query, maxrec=maxrec, uploads=uploads, **({"runid": run_id} if run_id else {}))
             job.run()
             return TapJob(job, service)
-        return result_table(lambda: svc.run_sync(query, maxrec=maxrec, uploads=uploads), "TAP query", maxrec)
+        return result_table(lambda: svc.run_sync(query, maxrec=maxrec, uploads=uploads), "TAP query", maxrec,
+                            _ALL_ROWS)
+
+
+#: How to get every row when a sync TAP answer was cut (the end of its TruncatedResultWarning).
+_ALL_ROWS = (
+    "To get them all: pass a larger maxrec=, and if the rows stop at the same number that is the service's "
+    "cap on a sync query: ask asynchronously, where services allow more (tap_query(adql, async_=True, "
+    "maxrec=...), then job.wait() and job.fetch(); or save_to='home:results/x.parquet' for a long one). "
+    "The platform's archive caps sync and async queries alike: there, take the sky in "
+    "parts (cone_search(position, radius, catalog=...), or CONTAINS(POINT(ra, dec), CIRCLE(...)) = 1 "
+    "in WHERE) or ranges of a column, and join the parts with astropy.table.vstack.")
 
 
 def _tap_job(query: str, service: str, maxrec, uploads, save_to, settings):

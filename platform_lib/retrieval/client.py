@@ -20,12 +20,14 @@ __all__ = ["translate_errors", "DONE_PHASES", "TapJob", "WholeBodies", "registry
            "tap_job_list", "tap_job_record", "plain_strings"]
 
 
-def result_table(search, what: str, maxrec: int | None):
+def result_table(search, what: str, maxrec: int | None,
+                 more: str = "Pass a larger maxrec= (the service may cap it) or narrow the search."):
     """``search()`` (a pyvo call returning DAL results) as a Table, warning when it was truncated.
 
     pyvo's own overflow warning (generic, and only shown once per place) is replaced by a
     :class:`~platform_lib.retrieval.errors.TruncatedResultWarning` that says how many rows came
-    back and names ``maxrec``; the table's ``meta["QUERY_STATUS"]`` is the service's status.
+    back, names ``maxrec`` and ends with ``more`` (how to get the rest); the table's
+    ``meta["QUERY_STATUS"]`` is the service's status.
     """
     import warnings
 
@@ -45,7 +47,7 @@ def result_table(search, what: str, maxrec: int | None):
         limit = f"maxrec={maxrec}" if maxrec else "the service's default maxrec"
         warnings.warn(
             f"{what}: the result was truncated at {len(table)} rows ({limit}; QUERY_STATUS=OVERFLOW): "
-            "more rows match. Pass a larger maxrec= (the service may cap it) or narrow the search.",
+            f"more rows match. {more}",
             TruncatedResultWarning, stacklevel=3)
     return table
 

@@ -122,9 +122,11 @@ def positions(source, ra: str | None = None, dec: str | None = None) -> Position
 
 
 def sky_position(center, what: str = "center"):
-    """``center`` as a ``SkyCoord``: one already, or text (``"05h35m17s -05d23m28s"``, ``"83.82 -5.39"`` in
-    degrees, ``"03 47 00 +24 07 00"`` in hours and degrees); :class:`VizError` for anything else, naming the
-    option (``what``): an object's name too, since nothing on the platform resolves names (no Sesame offline).
+    """``center`` as a ``SkyCoord``: one already, text (``"05h35m17s -05d23m28s"``, ``"83.82 -5.39"`` in
+    degrees, ``"03 47 00 +24 07 00"`` in hours and degrees), or a name the platform's catalogues hold
+    (``"M45"``, ``"NGC 224"``, ``"Andromeda Galaxy"``, ``"HIP 32349"``: :func:`platform_lib.offline.platform_position`,
+    what ``SkyCoord.from_name`` asks first on the platform; never Sesame, outside it); :class:`VizError` for
+    anything else, naming the option (``what``).
 
     Examples
     --------
@@ -132,6 +134,8 @@ def sky_position(center, what: str = "center"):
     56.75
     """
     from astropy.coordinates import SkyCoord
+
+    from platform_lib.offline import platform_position
 
     if isinstance(center, SkyCoord):
         return center
@@ -146,10 +150,12 @@ def sky_position(center, what: str = "center"):
             return SkyCoord(text, unit=("hourangle", "deg"))  # '03 47 00 +24 07 00', '03:47:00 +24:07:00'
         except ValueError:
             pass
-    raise VizError(f"{what}={center!r} is not a sky position: pass a SkyCoord, or text such as "
-                   "'05h35m17s -05d23m28s' or '83.82 -5.39' (degrees); names are not resolved here: "
-                   f"SkyCoord.from_name({center!r}) does, for the names of the platform's catalogues (Messier, NGC "
-                   "and IC numbers, common names, 'HIP <n>')", value=str(center))
+        found = platform_position(text)
+        if found is not None:
+            return found
+    raise VizError(f"{what}={center!r} is not a sky position nor a name the platform's catalogues hold (Messier, "
+                   "NGC and IC numbers and common names from OpenNGC, 'HIP <n>' from Hipparcos): pass a SkyCoord, "
+                   "or text such as '05h35m17s -05d23m28s' or '83.82 -5.39' (degrees)", value=str(center))
 
 
 def _is_number(text: str) -> bool:

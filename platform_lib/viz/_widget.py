@@ -167,8 +167,8 @@ if _ipyaladin is not None:
             base = archive_path(archive_url)
             self._user_view = "target" in options or "fov" in options  # then show() keeps the view
             # Aladin Lite sends a target it cannot read as coordinates ('03h47m +24d07m', 'M45') to CDS's
-            # Sesame, outside the platform (refused offline, and the view failed to draw): text is read here,
-            # and one that is no position (a name) is left out with a message
+            # Sesame, outside the platform (refused offline, and the view failed to draw): text is read here (a
+            # name from the platform's catalogues), and one that is neither is left out with a message
             unread = None
             if isinstance(options.get("target"), str):
                 try:

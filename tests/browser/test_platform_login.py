@@ -40,6 +40,10 @@ def test_register_then_sign_in_to_jupyterlab(platform, browser, tmp_path):
         # Where a new user begins: the first sign-in opens getting-started, not Lab's Launcher.
         _front_notebook(page, "Getting started on astrohub")
         assert page.locator(".jp-Launcher").count() == 0
+        # ... and, with nothing done, its tab is not marked changed once its kernel is up (hour13: Lab wrote the
+        # kernel's kernelspec and language_info into it, which the copy now holds)
+        page.wait_for_selector(".jp-StatusBar-Widget >> text=/Idle/", timeout=120_000)
+        assert page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").count() == 0
         shot = tmp_path / "jupyterlab.png"
         page.screenshot(path=str(shot))
         assert shot.stat().st_size > 10_000

@@ -364,3 +364,31 @@ def test_tap_query_defaults_to_the_platform_archive(serve):
     assert headers["Authorization"] == "token alice-secret"
     with pytest.raises(RetrievalError, match="PLATFORM_ARCHIVE_URL"):
         tap_query("SELECT 1", settings=get_settings(archive_url=""))
+
+
+def test_a_cut_sync_tap_answer_says_how_to_get_every_row(serve):
+    # hour13: the whole of Hipparcos over sync TAP stopped at the archive's 100,000 rows, and the warning said
+    # only "pass a larger maxrec= or narrow the search": nothing about async TAP nor about taking it in parts
+    from platform_lib.retrieval import TruncatedResultWarning, tap_query
+
+    service = serve(lambda *a: (200, "application/x-votable+xml",
+                                _stars_votable().replace(b'value="OK"', b'value="OVERFLOW"')))
+    with pytest.warns(TruncatedResultWarning, match=r"truncated at 2 rows \(maxrec=5;.*async_=True, maxrec=.*"
+                                                    r"save_to=.*cone_search\(.*vstack"):
+        tap_query("SELECT * FROM I_311.hip2", service=service.url + "tap", maxrec=5, settings=get_settings())
+
+
+def test_radius_and_maxrec_out_of_range_name_the_range():
+    # hour13: image_search(pos, 200 * u.deg) was pyvo's bare "Invalid circle radius: 200.0 deg"
+    where, nowhere = SkyCoord(10 * u.deg, 0 * u.deg), "http://127.0.0.1:9/x"
+    with pytest.raises(ValueError, match=r"radius must be more than 0 and at most 90 deg, got 200.0 deg \(pyvo's "
+                                         r"SIA v2 limit; for more of the sky leave position out\)"):
+        image_search(where, 200 * u.deg, service=nowhere, settings=get_settings())
+    for radius in (0 * u.deg, -1 * u.arcmin, 181 * u.deg, np.nan * u.deg):
+        with pytest.raises(ValueError, match=r"radius must be more than 0 and at most 180 deg, got"):
+            cone_search(where, radius, service=nowhere, settings=get_settings())
+    for search in (cone_search, image_search):
+        with pytest.raises(ValueError, match=r"maxrec must be 0 or more .*got -1"):
+            search(where, 1 * u.deg, service=nowhere, maxrec=-1, settings=get_settings())
+        with pytest.raises(TypeError, match=r"maxrec must be a whole number of rows .*got '10'"):
+            search(where, 1 * u.deg, service=nowhere, maxrec="10", settings=get_settings())

@@ -164,3 +164,40 @@ def test_first_sign_in_opens_getting_started_and_later_ones_keep_the_users_layou
     Tutorials(source=str(src)).start(_Server(other, spaces2))
     assert (spaces2 / WORKSPACE_FILE).read_text() == mine
     assert (other / "tutorials" / "getting-started.ipynb").exists()
+
+
+def test_a_tutorial_is_copied_with_the_metadata_its_kernel_gives_so_opening_it_changes_nothing(tmp_path):
+    """hour13: getting-started, opened by the first sign-in, showed as modified at once: Lab writes the kernel's
+    ``kernelspec`` ("Python 3 (ipykernel)", the examples said "Python 3") and ``language_info`` (the examples had
+    none) into a notebook when its kernel starts. Now the copy holds what a real kernel of the server's default
+    kernelspec answers, which Lab leaves alone (it sets only values that differ)."""
+    import types
+
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import start_new_kernel
+
+    src, home = tmp_path / "examples", tmp_path / "home"
+    src.mkdir()
+    example = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["start"]}], "nbformat": 4,
+               "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                "language": "python"}}}
+    (src / "getting-started.ipynb").write_text(json.dumps(example))
+    (src / "broken.ipynb").write_text("{not json")
+    server = _Server(home, tmp_path / "spaces")
+    server.kernel_spec_manager = KernelSpecManager()
+    server.kernel_manager = types.SimpleNamespace(default_kernel_name="python3")
+    Tutorials(source=str(src)).start(server)
+    copied = json.loads((home / "tutorials" / "getting-started.ipynb").read_text())
+    assert copied["cells"] == example["cells"]
+    assert (home / "tutorials" / "broken.ipynb").read_text() == "{not json"  # copied as it is
+
+    manager, client = start_new_kernel(kernel_name="python3")  # what Lab reads from the kernel it starts
+    try:
+        info = client.kernel_info(reply=True, timeout=60)["content"]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert copied["metadata"]["language_info"] == info["language_info"]
+    assert copied["metadata"]["kernelspec"] == {"name": "python3", "display_name": spec.display_name,
+                                                "language": spec.language}

@@ -584,9 +584,61 @@ def test_a_text_target_is_read_in_python_never_sent_to_sesame():
         w = viz.Aladin(target=text, archive_url="/services/archive/")
         ra, dec = (float(v) for v in w._init_options["_target"].split())
         assert (ra, dec) == pytest.approx((56.75, 24.116667), abs=1e-5), text
-    with pytest.warns(UserWarning, match="target='M45' is not a sky position.*names are not resolved here: SkyCoord.from_name"):
-        w = viz.Aladin(target="M45", fov=3, archive_url="/services/archive/")
+    with pytest.warns(UserWarning, match="target='M45' is not a sky position nor a name the platform's catalogues hold"):
+        w = viz.Aladin(target="M45", fov=3, archive_url="/services/archive/")  # no archive here: nobody answers
     assert "_target" not in w._init_options and "target='M45'" in w.astrohub_message
+
+
+@pytest.fixture
+def name_archive(monkeypatch):
+    """A TAP service on a free port (the platform's archive, PLATFORM_ARCHIVE_URL) that holds one name: the
+    Pleiades, M45, at OpenNGC's position. It answers the ADQL platform_lib.offline sends, and records it."""
+    import http.server
+    import threading
+    from urllib.parse import parse_qs
+
+    from astropy.io.votable import from_table
+
+    asked = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            query = parse_qs(body).get("QUERY", [""])[-1]
+            asked.append(query)
+            rows = Table({"ra": [56.85], "dec": [24.1167]})[: 1 if "messier = '045'" in query else 0]
+            out = io.BytesIO()
+            from_table(rows).to_xml(out)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-votable+xml")
+            self.send_header("Content-Length", str(len(out.getvalue())))
+            self.end_headers()
+            self.wfile.write(out.getvalue())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", f"http://127.0.0.1:{server.server_port}/services/archive/")
+    yield asked
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_name_the_platforms_catalogues_hold_is_a_target_and_a_centre(name_archive):
+    """hour13: viz.show(..., target='M45') and viz.plot(..., center='M45') did not look the name up (a message
+    naming SkyCoord.from_name instead), though the platform answers it offline from its catalogues."""
+    w = viz.Aladin(target="M45", fov=3, archive_url="/services/archive/")
+    ra, dec = (float(v) for v in w._init_options["_target"].split())
+    assert (ra, dec) == pytest.approx((56.85, 24.1167)) and not w.astrohub_message
+    near = Table({"ra": [56.7, 56.9, 57.0], "dec": [24.0, 24.1, 24.2]})
+    fig = viz.plot(near, center="M45", radius=1 * u.deg)
+    assert fig.axes[0].wcs.wcs.crval == pytest.approx([56.85, 24.1167])
+    assert any("messier = '045'" in q for q in name_archive)
+    with pytest.raises(viz.VizError, match=r"center='M46' is not a sky position nor a name the platform's "
+                                           r"catalogues hold \(Messier, NGC and IC numbers"):
+        viz.plot(near, center="M46", radius=1 * u.deg)
 
 
 def test_the_viewer_colours_and_sizes_sources_by_a_column(widget):

@@ -9,9 +9,10 @@ changes, and a file the user edited (or deleted and re-created) is never overwri
 edited when its cells' sources are; its outputs and metadata do not count (opening a tutorial has Lab add its
 kernel's metadata and autosave it, and running it adds outputs: neither may keep the platform's next version
 away). What was copied is remembered, by content hash, in ``<folder>/.tutorials.json``. Writes are atomic (a
-temporary file renamed into place). The first time it fills a home, it also has Lab open
+temporary file renamed into place). A notebook is copied with the metadata Lab would write when it starts the
+server's default kernel (:func:`kernel_metadata`), so that a tutorial only opened is not marked changed. The first time it fills a home, it also has Lab open
 ``Tutorials.welcome`` (getting-started) on that first sign-in (:mod:`astrohub_server.workspace`).
-May import traitlets and :mod:`astrohub_server.workspace`.
+May import traitlets, jupyter_client, ipykernel and :mod:`astrohub_server.workspace`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from traitlets import Unicode
 from traitlets.config import SingletonConfigurable
 
-__all__ = ["Tutorials", "STATE_FILE", "GUIDES"]
+__all__ = ["Tutorials", "STATE_FILE", "GUIDES", "kernel_metadata"]
 
 #: Where the hashes of the copied versions are kept, inside the tutorials folder.
 STATE_FILE = ".tutorials.json"
@@ -64,8 +65,43 @@ def _atomic_write(dest: Path, data: bytes, mode: int = 0o600) -> None:
         raise
 
 
-def _atomic_copy(src: Path, dest: Path) -> None:
-    _atomic_write(dest, src.read_bytes(), 0o644)
+def _atomic_copy(src: Path, dest: Path, metadata: dict | None = None) -> None:
+    """``src`` to ``dest``; a notebook with ``metadata`` set in its own (a file that is not JSON: as it is)."""
+    data = src.read_bytes()
+    if metadata and src.suffix == ".ipynb":
+        try:
+            nb = json.loads(data)
+            nb["metadata"] = {**nb.get("metadata", {}), **metadata}
+            data = (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
+        except (ValueError, TypeError, AttributeError):
+            pass
+    _atomic_write(dest, data, 0o644)
+
+
+def kernel_metadata(serverapp) -> dict:
+    """The notebook metadata JupyterLab writes when it starts ``serverapp``'s default kernel: ``kernelspec``
+    (name, display name, language: Lab's ``_updateSpec``) and, for the native Python kernel (ipykernel, run by
+    this server's interpreter), ``language_info`` (the kernel's info reply: Lab's ``_updateLanguage``).
+
+    A tutorial with other values (the examples say ``"Python 3"``, ipykernel's spec ``"Python 3 (ipykernel)"``,
+    and have no ``language_info``) was changed by Lab as soon as its kernel started, so getting-started, opened by
+    the first sign-in, showed as modified with nothing done; Lab leaves equal values alone. ``{}`` when the
+    default kernelspec cannot be read.
+    """
+    try:
+        name = serverapp.kernel_manager.default_kernel_name
+        spec = serverapp.kernel_spec_manager.get_kernel_spec(name)
+    except Exception as exc:  # noqa: BLE001 - no metadata then: the tutorials are still copied
+        serverapp.log.warning("astrohub: the default kernelspec could not be read: %s", exc)
+        return {}
+    metadata = {"kernelspec": {"name": name, "display_name": spec.display_name, "language": spec.language}}
+    from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
+
+    if name == NATIVE_KERNEL_NAME:
+        from ipykernel.ipkernel import IPythonKernel
+
+        metadata["language_info"] = dict(IPythonKernel.language_info)
+    return metadata
 
 
 class Tutorials(SingletonConfigurable):
@@ -103,9 +139,10 @@ class Tutorials(SingletonConfigurable):
                       if src.suffix in GUIDE_SUFFIXES and src.is_file()]
         return files
 
-    def sync(self, root_dir: str | os.PathLike) -> dict[str, str]:
+    def sync(self, root_dir: str | os.PathLike, metadata: dict | None = None) -> dict[str, str]:
         """Bring ``<root_dir>/<folder>`` up to date; returns ``{name: "copied" | "refreshed" | "kept" | "current"}``
-        (a guide's name is ``guides/<file>``)."""
+        (a guide's name is ``guides/<file>``). Notebooks are written with ``metadata`` (:func:`kernel_metadata`)
+        set in theirs."""
         files = self._files()
         if not files:
             return {}
@@ -123,13 +160,13 @@ class Tutorials(SingletonConfigurable):
             dest = target / name
             new = _fingerprint(src)
             if not dest.exists():
-                _atomic_copy(src, dest)
+                _atomic_copy(src, dest, metadata)
                 done[name] = "copied"
             elif state.get(name) not in (_fingerprint(dest), _sha(dest)):  # (a record kept whole files' hashes)
                 done[name] = "kept"  # the user's own version: never overwritten
                 continue
             elif new != state.get(name):
-                _atomic_copy(src, dest)
+                _atomic_copy(src, dest, metadata)
                 done[name] = "refreshed"
             else:
                 done[name] = "current"
@@ -144,7 +181,7 @@ class Tutorials(SingletonConfigurable):
         opens it, unless Lab already saved a layout there."""
         first = not (Path(serverapp.root_dir) / self.folder / STATE_FILE).exists()
         try:
-            done = self.sync(serverapp.root_dir)
+            done = self.sync(serverapp.root_dir, kernel_metadata(serverapp))
         except OSError as exc:
             serverapp.log.warning("astrohub: could not copy the tutorials from %s: %s", self.source, exc)
             return
