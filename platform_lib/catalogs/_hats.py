@@ -167,6 +167,7 @@ def write_hats(df, path: Path, *, name: str, ra_column: str, dec_column: str, pa
 
     import lsdb
 
+    cache_hats_kernels()  # lsdb's margin and writing filter and align pixel trees (hats' numba) in this process
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
