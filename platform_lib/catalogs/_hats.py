@@ -43,7 +43,7 @@ def is_hats_path(path: str | Path) -> bool:
 
 
 def cache_hats_kernels() -> list[str]:
-    """Make hats' numba functions cached on disk, as the platform's own kernel is; the functions' names.
+    """Make hats' numba functions cached on disk, as the platform's own kernel is; the names of those cached.
 
     hats compiles its pixel-tree functions (``align_trees``' ``perform_align_trees``, 6 s of CPU; the MOC
     filter) with ``@njit`` and no cache, so every process that builds a margin cache or aligns two
@@ -61,7 +61,10 @@ def cache_hats_kernels() -> list[str]:
         for name, value in vars(module).items():
             if isinstance(value, CPUDispatcher) and value.py_func.__module__ == module.__name__:
                 if isinstance(value._cache, NullCache):
-                    value.enable_caching()
+                    try:
+                        value.enable_caching()
+                    except RuntimeError:  # no cache folder numba can write: compiled on first use, as before
+                        continue
                 names.append(f"{module.__name__}.{name}")
     return names
 
