@@ -111,9 +111,9 @@ def warm_hats() -> int:
 def compile_kernels(cache_dir: str | os.PathLike[str] | None = None, *, timeout: float = 900.0) -> Path:
     """Compile the crossmatch kernel into ``cache_dir`` (default :func:`platform_cache_dir`); return it.
 
-    Runs :func:`warm_calls` and :func:`warm_hats` in a fresh Python with ``NUMBA_CACHE_DIR=cache_dir`` (numba reads it at
-    import), then makes the folder readable by everyone. Idempotent: a second run loads the cache
-    and compiles nothing.
+    Runs :func:`warm_calls` and :func:`warm_hats` in a fresh Python with ``NUMBA_CACHE_DIR=cache_dir``
+    (numba reads it at import), then makes the folder readable by everyone. Idempotent: a second run
+    loads the cache and compiles nothing.
 
     Examples
     --------

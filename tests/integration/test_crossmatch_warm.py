@@ -48,7 +48,8 @@ rng = np.random.default_rng(1)
 frames = [pd.DataFrame({"ra": rng.uniform(0, 360, 500), "dec": rng.uniform(-60, 60, 500)}) for _ in range(2)]
 from astropy.table import Table
 from platform_lib.jobs._runner import _write_hats
-_write_hats(Table.from_pandas(frames[0]), Path(sys.argv[1]) / "result", None, "result")  # first: it enables the cache itself
+# first: it enables the cache itself
+_write_hats(Table.from_pandas(frames[0]), Path(sys.argv[1]) / "result", None, "result")
 left, right = (open_catalog(f, ("ra", "dec"), 5.0, side) for f, side in zip(frames, ("left", "right")))
 align_catalogs(left, right)
 left.hc_structure.generate_negative_tree_pixels()
@@ -76,7 +77,8 @@ def test_a_fresh_process_loads_hats_align_trees_compiled_at_install(tmp_path):
     cache = tmp_path / "numba-cache"
     assert seed_cache(cache) > 0
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
-    result = subprocess.run([sys.executable, "-c", _JOB_PATH, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", _JOB_PATH, str(tmp_path)], env=env, capture_output=True,
+                            text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     stats = json.loads(result.stdout.strip().splitlines()[-1])
     assert stats["hats.pixel_tree.pixel_alignment.perform_inner_align_trees"][0] >= 1  # loaded, not compiled
