@@ -19,6 +19,9 @@ export PATH := $(CURDIR)/$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH
 PLATFORM_APT := acl kstars-data
 TEST_APT     := chromium stilts
 PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/pyproject.toml extensions/server/pyproject.toml .ci/constraints.txt
+# What `astrohub kernels compile` compiles (the crossmatch kernel, and hats' align_trees through _warm): an
+# environment installed before they changed compiles them again.
+KERNEL_SOURCES := platform_lib/crossmatch/_warm.py platform_lib/crossmatch/_engine.py
 
 .PHONY: up test install install-test platform-packages system-packages proxy down status clean
 
@@ -58,14 +61,14 @@ $(BIN)/python:
 UV_INSTALL := $(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c .ci/constraints.txt
 COMPILE_OWN := $(BIN)/python -m compileall -q platform_lib extensions
 
-$(VENV)/.installed-hub: $(BIN)/python $(PY_SOURCES)
+$(VENV)/.installed-hub: $(BIN)/python $(PY_SOURCES) $(KERNEL_SOURCES)
 	$(UV_INSTALL) \
 		-e '.[hub]' -e extensions/hub -e extensions/archive -e extensions/server
 	$(COMPILE_OWN)
 	$(BIN)/astrohub kernels compile
 	touch $@
 
-$(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES)
+$(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES) $(KERNEL_SOURCES)
 	$(UV_INSTALL) \
 		-e '.[all]' -e 'extensions/hub[kubernetes]' -e extensions/archive -e extensions/server
 	$(COMPILE_OWN)

@@ -24,6 +24,8 @@ Public API (stable; other packages and services use exactly these names):
     file name endings read so (``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.tbl``..., each also ``.gz``).
 ``add_margin_cache(collection, name, client, threshold_arcsec=5.0)``
     Give a HATS catalogue on disk a margin cache, built on a Dask client's workers (hats-import).
+``cache_hats_kernels()``
+    Let hats' numba functions (``align_trees``) load from numba's disk cache instead of compiling in each process.
 ``cone_search(name_or_path, SkyCoord, radius, columns=None) -> astropy Table``
 ``box_search(name_or_path, ra_range, dec_range, columns=None)``, ``polygon_search(name_or_path, vertices, ...)``
     Read only the HATS partitions the region touches; repeated queries hit an in-memory cache.
@@ -115,6 +117,7 @@ from platform_lib.catalogs._hats import (
     HatsLayout,
     add_margin_cache,
     arrow_to_pandas,
+    cache_hats_kernels,
     partition_file,
     read_layout,
     write_hats,
@@ -167,6 +170,7 @@ __all__ = [
     "read_text_table",
     "TEXT_SUFFIXES",
     "add_margin_cache",
+    "cache_hats_kernels",
     "DEFAULT_MARGIN_ARCSEC",
     "cone_search",
     "box_search",

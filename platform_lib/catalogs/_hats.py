@@ -6,8 +6,9 @@ HATS layout; :func:`add_margin_cache` gives a catalogue on disk its margin cache
 ``partition_info.csv``, keeps the pixel tree in memory, opens only the Parquet files of the pixels
 the region touches, and keeps those (as numpy columns sorted by ``_healpix_29``) in an LRU cache so
 that a repeated query costs a few ``searchsorted`` calls (integer columns with nulls stay integer,
-masked). :func:`arrow_to_pandas` reads partitions into DataFrames with the same care. Imports numpy,
-pyarrow, cdshealpix, pandas and (only for writing) lsdb and hats-import.
+masked). :func:`arrow_to_pandas` reads partitions into DataFrames with the same care.
+:func:`cache_hats_kernels` lets hats' numba functions use numba's disk cache. Imports numpy,
+pyarrow, cdshealpix, pandas and (only for writing) lsdb, hats and hats-import.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from platform_lib.catalogs._errors import CatalogError, CatalogNotFound
 from platform_lib.catalogs._polygon import Polygon, unit
 
 __all__ = ["write_hats", "add_margin_cache", "HatsReader", "HatsLayout", "read_layout", "partition_file",
-           "is_hats_path", "HEALPIX_COLUMN", "arrow_to_pandas"]
+           "is_hats_path", "HEALPIX_COLUMN", "arrow_to_pandas", "cache_hats_kernels"]
 
 HEALPIX_COLUMN = "_healpix_29"
 #: The finest cells a search selects (order 20: about 0.2 arcsec); a smaller region reads whole cells of this
@@ -41,6 +42,33 @@ def is_hats_path(path: str | Path) -> bool:
     ).exists()
 
 
+def cache_hats_kernels() -> list[str]:
+    """Make hats' numba functions cached on disk, as the platform's own kernel is; the names of those cached.
+
+    hats compiles its pixel-tree functions (``align_trees``' ``perform_align_trees``, 6 s of CPU; the MOC
+    filter) with ``@njit`` and no cache, so every process that builds a margin cache or aligns two
+    catalogues (ingest, each crossmatch job, ``lsdb``) compiled them again. With numba's cache enabled
+    on those dispatchers (hats' files are not changed) they are saved to and loaded from the cache
+    numba picks for the platform's kernel (``$NUMBA_CACHE_DIR``, which the platform sets and seeds
+    from ``astrohub kernels compile``'s cache). Call before their first use; idempotent.
+    """
+    from hats.pixel_tree import moc_filter, pixel_alignment
+    from numba.core.caching import NullCache
+    from numba.core.registry import CPUDispatcher
+
+    names = []
+    for module in (pixel_alignment, moc_filter):
+        for name, value in vars(module).items():
+            if isinstance(value, CPUDispatcher) and value.py_func.__module__ == module.__name__:
+                if isinstance(value._cache, NullCache):
+                    try:
+                        value.enable_caching()
+                    except RuntimeError:  # no cache folder numba can write: compiled on first use, as before
+                        continue
+                names.append(f"{module.__name__}.{name}")
+    return names
+
+
 def add_margin_cache(collection: Path, name: str, client, threshold_arcsec: float = 5.0) -> str:
     """Give the HATS catalogue ``collection/name`` a margin cache and make ``collection`` a HATS
     collection of the two (the layout ``lsdb``'s ``write_catalog`` gives a catalogue with its margin).
@@ -53,6 +81,7 @@ def add_margin_cache(collection: Path, name: str, client, threshold_arcsec: floa
     from hats_import.margin_cache.margin_cache import generate_margin_cache
     from hats_import.margin_cache.margin_cache_arguments import MarginCacheArguments
 
+    cache_hats_kernels()  # planning the margin aligns pixel trees (hats' align_trees) in this process
     margin = f"{name}_{threshold_arcsec:g}arcs"
     generate_margin_cache(MarginCacheArguments(
         input_catalog_path=collection / name, output_path=collection, output_artifact_name=margin,
@@ -141,6 +170,7 @@ def write_hats(df, path: Path, *, name: str, ra_column: str, dec_column: str, pa
 
     import lsdb
 
+    cache_hats_kernels()  # lsdb's margin and writing filter and align pixel trees (hats' numba) in this process
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)

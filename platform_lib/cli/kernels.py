@@ -1,4 +1,4 @@
-"""The ``astrohub kernels`` command group: compile the crossmatch kernel ahead of its first use.
+"""The ``astrohub kernels`` command group: compile the crossmatch kernel (and hats' ``align_trees``) ahead of use.
 
 Thin: calls :func:`platform_lib.crossmatch.compile_kernels`. ``make install`` and the user image's
 build run ``astrohub kernels compile``, so a user's first crossmatch loads compiled code instead of

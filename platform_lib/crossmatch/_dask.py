@@ -299,6 +299,10 @@ def open_catalog(obj, coords, margin_arcsec: float, side: str):
     """An LSDB catalogue for any supported lazy or in-memory input."""
     import lsdb
 
+    from platform_lib.catalogs import cache_hats_kernels
+
+    cache_hats_kernels()  # lsdb's crossmatch aligns the two pixel trees (hats' align_trees) in this process
+
     if type(obj).__module__.startswith("lsdb"):
         _check_catalog(obj, coords, side)
         return obj

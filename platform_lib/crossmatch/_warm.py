@@ -5,7 +5,9 @@ cache compiles it, 25 to 65 s here, on a user's first crossmatch. The install st
 the user image's build) runs ``astrohub kernels compile``, which fills :func:`platform_cache_dir`
 (``<sys.prefix>/share/astrohub/numba-cache``, readable by every user); numba needs a writable cache,
 so each user server copies it into the user's own ``NUMBA_CACHE_DIR`` when it starts
-(``astrohub_server.packages``). May import numpy, astropy.units and this package's ``_engine``.
+(``astrohub_server.packages``). hats' own numba functions (``align_trees``, which lsdb's crossmatch and
+every margin cache call) are compiled into the same cache (:func:`warm_hats`). May import numpy,
+astropy.units, this package's ``_engine``, and hats through ``platform_lib.catalogs``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["compile_kernels", "platform_cache_dir", "seed_cache", "warm_calls"]
+__all__ = ["compile_kernels", "platform_cache_dir", "seed_cache", "warm_calls", "warm_hats"]
 
 
 def platform_cache_dir() -> Path:
@@ -75,12 +77,43 @@ def warm_calls() -> int:
     return found
 
 
+def warm_hats() -> int:
+    """Run hats' cached numba functions (:func:`platform_lib.catalogs.cache_hats_kernels`) with every type
+    lsdb and hats-import pass: each pixel-tree alignment (inner, outer, left, right) and a MOC filter, on
+    trees held in C and in Fortran order (a tree read from ``partition_info.csv`` and one lsdb builds
+    differ, and numba compiles each layout apart); the number of pixels found. Runs in this process,
+    with its ``NUMBA_CACHE_DIR``.
+    """
+    import itertools
+
+    import numpy as np
+    from hats.pixel_math import HealpixPixel
+    from hats.pixel_tree import PixelAlignmentType, align_trees
+    from hats.pixel_tree.moc_filter import filter_by_moc
+    from hats.pixel_tree.pixel_tree import PixelTree
+    from mocpy import MOC
+
+    from platform_lib.catalogs import cache_hats_kernels
+
+    cache_hats_kernels()
+    left = PixelTree.from_healpix([HealpixPixel(0, i) for i in range(12)])
+    right = PixelTree.from_healpix([HealpixPixel(1, i) for i in range(8)] + [HealpixPixel(0, i) for i in range(2, 12)])
+    layouts = [[PixelTree(order(t.tree), t.tree_order) for order in (np.ascontiguousarray, np.asfortranarray)]
+               for t in (left, right)]
+    moc = MOC.from_healpix_cells(np.array([0, 5]), np.array([1, 1]), max_depth=1)
+    found = 0
+    for a, b in itertools.product(*layouts):
+        found += sum(len(align_trees(a, b, kind).pixel_mapping) for kind in PixelAlignmentType)
+        found += len(filter_by_moc(a, moc).get_healpix_pixels())
+    return found
+
+
 def compile_kernels(cache_dir: str | os.PathLike[str] | None = None, *, timeout: float = 900.0) -> Path:
     """Compile the crossmatch kernel into ``cache_dir`` (default :func:`platform_cache_dir`); return it.
 
-    Runs :func:`warm_calls` in a fresh Python with ``NUMBA_CACHE_DIR=cache_dir`` (numba reads it at
-    import), then makes the folder readable by everyone. Idempotent: a second run loads the cache
-    and compiles nothing.
+    Runs :func:`warm_calls` and :func:`warm_hats` in a fresh Python with ``NUMBA_CACHE_DIR=cache_dir``
+    (numba reads it at import), then makes the folder readable by everyone. Idempotent: a second run
+    loads the cache and compiles nothing.
 
     Examples
     --------
@@ -90,7 +123,7 @@ def compile_kernels(cache_dir: str | os.PathLike[str] | None = None, *, timeout:
     target = Path(cache_dir) if cache_dir is not None else platform_cache_dir()
     target.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "NUMBA_CACHE_DIR": str(target)}
-    code = "from platform_lib.crossmatch._warm import warm_calls; warm_calls()"
+    code = "from platform_lib.crossmatch._warm import warm_calls, warm_hats; warm_calls(); warm_hats()"
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"compiling the crossmatch kernel into {target} failed:\n{result.stderr[-2000:]}")

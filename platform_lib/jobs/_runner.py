@@ -172,6 +172,7 @@ def _write_hats(table: Any, path: Path, coords: list[str] | None, name: str) -> 
     """The table as a HATS catalogue (HEALPix partitions and a margin cache) at ``path``."""
     import lsdb  # only for HATS results
 
+    from platform_lib.catalogs import cache_hats_kernels
     from platform_lib.jobs._errors import JobError
 
     names = list(table.colnames)
@@ -183,6 +184,7 @@ def _write_hats(table: Any, path: Path, coords: list[str] | None, name: str) -> 
     if path.exists():
         shutil.rmtree(path)
     frame = table.to_pandas(index=False)
+    cache_hats_kernels()  # lsdb's margin aligns and filters pixel trees (hats' numba): load, not compile
     catalog = lsdb.from_dataframe(frame, ra_column=coords[0], dec_column=coords[1], catalog_name=name,
                                   margin_threshold=5.0)
     catalog.write_catalog(path)

@@ -7,6 +7,7 @@ code instead of compiling for a minute: the command's own work (a fresh process 
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import subprocess
@@ -27,5 +28,59 @@ def test_kernels_compile_fills_a_cache_everyone_can_read(tmp_path):
     assert f"compiled into {cache}" in result.stdout
     files = [p for p in cache.rglob("*") if p.is_file()]
     assert any(p.suffix == ".nbc" for p in files) and any(p.suffix == ".nbi" for p in files)
+    assert any(cache.glob("pixel_tree_*/pixel_alignment.perform_align_trees-*.nbi"))  # hats' align_trees too
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in files)
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o755 for p in [cache, *cache.rglob("*")] if p.is_dir())
+
+
+#: A crossmatch job's steps in a fresh process (the job writing a HATS result with its margin, ``open_catalog``
+#: on two tables, lsdb aligning their pixel trees, the negative tree a margin cache plans with), then
+#: every numba function it ran: what was loaded from the cache (hits) and what was compiled (misses).
+_JOB_PATH = """
+import json, sys
+from pathlib import Path
+import numpy as np, pandas as pd
+from numba.core.registry import CPUDispatcher
+from lsdb.operations.functions.merge_catalog_functions import align_catalogs
+from platform_lib.crossmatch._dask import open_catalog
+
+rng = np.random.default_rng(1)
+frames = [pd.DataFrame({"ra": rng.uniform(0, 360, 500), "dec": rng.uniform(-60, 60, 500)}) for _ in range(2)]
+from astropy.table import Table
+from platform_lib.jobs._runner import _write_hats
+# first: it enables the cache itself
+_write_hats(Table.from_pandas(frames[0]), Path(sys.argv[1]) / "result", None, "result")
+left, right = (open_catalog(f, ("ra", "dec"), 5.0, side) for f, side in zip(frames, ("left", "right")))
+align_catalogs(left, right)
+left.hc_structure.generate_negative_tree_pixels()
+stats = {}
+for module in list(sys.modules.values()):
+    for name, value in list(vars(module).items()) if module else []:
+        if isinstance(value, CPUDispatcher) and value.py_func.__module__ == module.__name__:
+            s = value.stats
+            stats[f"{module.__name__}.{name}"] = [sum(s.cache_hits.values()), sum(s.cache_misses.values())]
+print(json.dumps(stats))
+"""
+
+
+def test_a_fresh_process_loads_hats_align_trees_compiled_at_install(tmp_path):
+    """hats' ``align_trees`` (lsdb's crossmatch, every margin cache) is numba code hats does not cache: each
+    fresh process compiled it (6 s of CPU and more). ``astrohub kernels compile`` now compiles it into the
+    platform cache and the job path enables numba's cache on it: seeded from the install's cache (as a user
+    server or the archive is), a fresh process loads it, and nothing on that path compiles."""
+    import json
+
+    from platform_lib.crossmatch import seed_cache
+
+    assert any(platform_cache_dir().glob("pixel_tree_*/pixel_alignment.perform_align_trees-*.nbi")), \
+        "hats' align_trees is not in the platform numba cache: `make install` runs `astrohub kernels compile`"
+    cache = tmp_path / "numba-cache"
+    assert seed_cache(cache) > 0
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    result = subprocess.run([sys.executable, "-c", _JOB_PATH, str(tmp_path)], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    stats = json.loads(result.stdout.strip().splitlines()[-1])
+    assert stats["hats.pixel_tree.pixel_alignment.perform_inner_align_trees"][0] >= 1  # loaded, not compiled
+    assert stats["hats.pixel_tree.pixel_alignment.perform_align_trees"][0] >= 1
+    assert {name: hm for name, hm in stats.items() if hm[1]} == {}, "compiled in a fresh process"

@@ -269,3 +269,31 @@ def test_cone_search_answers_declare_the_catalogues_frame():
     assert answer("ICRS", "J1991.25") == ("ICRS", None, "J1991.25")
     assert answer("", "") == ("ICRS", None, None)
     assert answer("J2000", "J2000") == ("eq_FK5", "J2000", "J2000")
+
+
+def test_release_dates_before_the_leap_second_table_convert_without_erfa_warnings():
+    """The shipped image mappings (dss, ukirt_wfcam, vla_first) release their images from MJD 0 (1858-11-17): the
+    archive's first ObsCore answer logged ERFA's 'dubious year' warnings (d2dtf) in archive.log at every start.
+    The day is still right; only that warning is left out, for this conversion."""
+    import warnings
+
+    from astrohub_archive.responses import _ISO_CACHE, _release_dates
+
+    _ISO_CACHE.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _release_dates([0.0, 51544.5, 80000.0, 1e9, None]) == [
+            "1858-11-17T00:00:00Z", "2000-01-01T12:00:00Z", "2077-11-28T00:00:00Z", None, None]
+
+
+def test_uws_times_outside_the_leap_second_table_read_without_erfa_warnings():
+    """``AFTER=1900-01-01`` or a ``DESTRUCTION`` decades ahead logged ERFA's 'dubious year' (dtf2d) in archive.log;
+    they are still those times, read to the second without it."""
+    import warnings
+
+    from astrohub_archive.tap import _iso_seconds
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _iso_seconds("AFTER", "1900-01-01T00:00:00Z") == -2208988800.0
+        assert _iso_seconds("DESTRUCTION", "2100-01-01T00:00:00Z") == 4102444800.0

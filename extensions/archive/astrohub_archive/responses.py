@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from urllib.parse import quote
 
 import numpy as np
@@ -96,9 +97,15 @@ def _release_dates(values) -> list[str | None]:
         out.append(iso)
     if missing:
         from astropy.time import Time
+        from erfa import ErfaWarning
 
         todo = sorted({v for _, v in missing})
-        isots = Time(todo, format="mjd", scale="utc").isot
+        with warnings.catch_warnings():
+            # A release MJD outside ERFA's leap-second table: 0 (1858-11-17), the shipped mappings' "public
+            # from the start" (dss, ukirt_wfcam, vla_first), or a proprietary period ending years ahead. It
+            # still names that calendar day; ERFA's "dubious year" is only that no leap seconds are known there.
+            warnings.filterwarnings("ignore", r'ERFA function "d2dtf" yielded .* "dubious year', ErfaWarning)
+            isots = Time(todo, format="mjd", scale="utc").isot
         fresh = {v: str(t)[:19] + "Z" for v, t in zip(todo, isots)}
         with _ISO_LOCK:
             if len(_ISO_CACHE) + len(fresh) > _ISO_CACHE_MAX:

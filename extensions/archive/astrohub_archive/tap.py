@@ -17,6 +17,7 @@ import functools
 import logging
 import math
 import time
+import warnings
 from dataclasses import replace
 
 from astrohub_archive import uws, vosi
@@ -298,8 +299,12 @@ def _iso_seconds(name: str, value: str) -> float:
     """Parameter ``name``'s ISO 8601 time (UTC: a job's ``DESTRUCTION``, the job list's ``AFTER``) as Unix seconds."""
     try:
         from astropy.time import Time
+        from erfa import ErfaWarning
 
-        return float(Time(value.replace("Z", ""), format="isot", scale="utc").unix)
+        with warnings.catch_warnings():  # a time outside ERFA's leap-second table (AFTER=1900-01-01, DESTRUCTION
+            # decades ahead) is still that time; ERFA's "dubious year" only says no leap seconds are known there
+            warnings.filterwarnings("ignore", r'ERFA function "dtf2d" yielded .* "dubious year', ErfaWarning)
+            return float(Time(value.replace("Z", ""), format="isot", scale="utc").unix)
     except Exception:
         raise UsageFault(f"{name}={value!r} is not an ISO 8601 time (YYYY-MM-DDThh:mm:ssZ)") from None
 
