@@ -64,9 +64,7 @@ def _show(args: argparse.Namespace) -> int:
     from platform_lib.storage import read_quota
 
     layout = DataLayout(config_from_args(args).data_dir)
-    kinds = {layout.home_root: "home", layout.scratch_root: "scratch", layout.groups_root: "group",
-             layout.workspaces_root: "workspace"}
-    for root, kind in kinds.items():
+    for kind, root in layout.space_roots.items():
         if not root.is_dir():
             continue
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):

@@ -46,21 +46,22 @@ class DataLayout:
     def datasets(self) -> Path:
         return self.root / "datasets"
 
+    @property
+    def space_roots(self) -> dict[str, Path]:
+        """The folders of the spaces, by the kind an operator names them with (``group`` in ``group/<name>``): the
+        spaces that may have a quota (kept in each root's ``.astrohub-quotas``)."""
+        return {"home": self.home_root, "scratch": self.scratch_root, "group": self.groups_root,
+                "workspace": self.workspaces_root}
+
     def space_folder(self, space: str) -> Path:
         """The folder of the space ``space`` as an operator names it: ``home/<user>``, ``scratch/<user>``,
         ``group/<name>`` or ``workspace/<name>``; ``ValueError`` naming the choices for anything else."""
         kind, _, name = space.partition("/")
-        roots = {"home": self.home_root, "scratch": self.scratch_root, "group": self.groups_root,
-                 "workspace": self.workspaces_root}
+        roots = self.space_roots
         if kind not in roots or not name or "/" in name or name.startswith(".") or "\x00" in name:
             raise ValueError(f"{space!r} names no space: give home/<user>, scratch/<user>, group/<name> or "
                              "workspace/<name>")
         return roots[kind] / name
-
-    @property
-    def quota_roots(self) -> tuple[Path, ...]:
-        """The folders whose spaces may have a quota (kept in each one's ``.astrohub-quotas``)."""
-        return (self.home_root, self.scratch_root, self.groups_root, self.workspaces_root)
 
     @property
     def scratch_root(self) -> Path:

@@ -295,7 +295,7 @@ class Supervisor:
     def _start(self) -> None:
         t0 = time.monotonic()
         self.layout.prepare()
-        for root in self.layout.quota_roots:  # quotas once kept inside the spaces, where members could change them
+        for root in self.layout.space_roots.values():  # quotas once kept inside the spaces, where members could change them
             for line in migrate_quota_files(root):
                 self.log(f"quotas: {line}")
         config = self.config
