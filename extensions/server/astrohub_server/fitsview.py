@@ -144,6 +144,22 @@ class _Opened:
         self.hdul.close()
 
 
+#: How each stream :func:`_data_at` reads an HDU's data from is opened (None: a plain file).
+_OPENERS = {None: open, "gzip": gzip.open, "bzip2": bz2.open}
+
+
+def _data_at(opened: _Opened, index: int):
+    """HDU ``index``'s data of the file, opened (plain, gzip or bzip2) and positioned at its first byte (in the
+    decompressed bytes), to read from in order without astropy holding the HDU (``with``)."""
+    handle = _OPENERS[opened.stream](opened.os_path, "rb")
+    try:
+        handle.seek(opened.hdul.fileinfo(index)["datLoc"])
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
 def _failure(exc: BaseException, name: str) -> FitsViewError:
     """The refusal for an error reading the file called ``name``."""
     if isinstance(exc, PermissionError):
@@ -239,10 +255,17 @@ def _celestial(hdu, hdul):
     return wcs if wcs.naxis == 2 else wcs.celestial
 
 
-def _position(wcs, x: float, y: float) -> dict[str, Any] | None:
-    """The sky position of 0-based pixel (x, y) as degrees and as text, or None where it is off the sky."""
+def _ra_dec(ra: float, dec: float, precision: int) -> str:
+    """``RA hh:mm:ss.s Dec +dd:mm:ss`` (degrees in): RA's seconds to ``precision`` decimals, Dec's to one fewer."""
     from astropy.coordinates import Angle
 
+    ra_text = Angle(ra, "deg").to_string(unit="hourangle", sep=":", precision=precision, pad=True)
+    dec_text = Angle(dec, "deg").to_string(unit="deg", sep=":", precision=precision - 1, alwayssign=True, pad=True)
+    return f"RA {ra_text} Dec {dec_text}"
+
+
+def _position(wcs, x: float, y: float) -> dict[str, Any] | None:
+    """The sky position of 0-based pixel (x, y) as degrees and as text, or None where it is off the sky."""
     try:
         world = [float(v) for v in wcs.pixel_to_world_values(x, y)]
     except Exception:  # noqa: BLE001 - outside a projection's domain, or a distortion that does not converge
@@ -254,18 +277,26 @@ def _position(wcs, x: float, y: float) -> dict[str, Any] | None:
     ctype = [wcs.wcs.ctype[i].split("-")[0].upper() for i in (lng, lat_axis)]
     if ctype[0] == "RA":
         frame = (wcs.wcs.radesys or "ICRS").strip() or "ICRS"
-        text = (f"RA {Angle(lon, 'deg').to_string(unit='hourangle', sep=':', precision=2, pad=True)} "
-                f"Dec {Angle(lat, 'deg').to_string(unit='deg', sep=':', precision=1, alwayssign=True, pad=True)} "
-                f"({frame})")
+        text = f"{_ra_dec(lon, lat, 2)} ({frame})"
     else:
         text = f"{ctype[0] or 'lon'} {lon:.5f}° {ctype[1] or 'lat'} {lat:+.5f}°"
     return {"lon": lon, "lat": lat, "text": text}
 
 
+def _scaling(stretch: str):
+    """The value interval and the curve of one of :data:`STRETCHES` (astropy.visualization's): ZScale, linear; or
+    asinh over the 99.5 % percentile range. An image and a sky map that is not of probability are drawn so."""
+    from astropy.visualization import AsinhStretch, LinearStretch, PercentileInterval, ZScaleInterval
+
+    if stretch == "asinh":
+        return PercentileInterval(99.5), AsinhStretch()
+    return ZScaleInterval(), LinearStretch()
+
+
 def _draw(data, stretch: str) -> tuple[bytes, list[float]]:
     """A PNG of a 2-D array (grey, blank pixels transparent), row 0 at the bottom, and its value range."""
     import numpy as np
-    from astropy.visualization import AsinhStretch, ImageNormalize, LinearStretch, PercentileInterval, ZScaleInterval
+    from astropy.visualization import ImageNormalize
     from PIL import Image
 
     data = np.asarray(data, dtype=np.float64)
@@ -274,10 +305,7 @@ def _draw(data, stretch: str) -> tuple[bytes, list[float]]:
     low = high = float("nan")
     if finite.any():
         values = data[finite]
-        if stretch == "asinh":
-            interval, curve = PercentileInterval(99.5), AsinhStretch()
-        else:
-            interval, curve = ZScaleInterval(), LinearStretch()
+        interval, curve = _scaling(stretch)
         low, high = (float(v) for v in interval.get_limits(values))
         if high > low:
             norm = ImageNormalize(vmin=low, vmax=high, stretch=curve, clip=True)
@@ -342,9 +370,7 @@ def _first_rows(opened: _Opened, index: int, hdu, count: int):
     if int(hdu.header.get("PCOUNT", 0)) or opened.stream not in ("gzip", "bzip2"):
         _readable(opened, hdu)
         return hdu.data[:count]
-    start = opened.hdul.fileinfo(index)["datLoc"]  # in the decompressed bytes
-    with (gzip.open if opened.stream == "gzip" else bz2.open)(opened.os_path, "rb") as handle:
-        handle.seek(start)
+    with _data_at(opened, index) as handle:
         raw = handle.read(int(hdu.header["NAXIS1"]) * count)
     header = hdu.header.copy()
     header["NAXIS2"] = count
@@ -399,15 +425,13 @@ def _map_rows(opened: _Opened, index: int, hdu, names: list[str]):
     dtype = columns.dtype.newbyteorder(">")
     chunk = max(1, MAP_CHUNK_BYTES // max(width, 1))
     scaled = [c for c in columns if c.name in names and (c.bscale not in (None, 1) or c.bzero not in (None, 0))]
-    if int(hdu.header.get("PCOUNT", 0)) or dtype.itemsize != width or opened.stream not in (None, "gzip", "bzip2"):
+    if int(hdu.header.get("PCOUNT", 0)) or dtype.itemsize != width or opened.stream not in _OPENERS:
         _readable(opened, hdu)  # read whole, as astropy reads it
         data = hdu.data
         for start in range(0, rows, chunk):
             yield {name: np.asarray(data[name][start:start + chunk]) for name in names}
         return
-    opener = {None: open, "gzip": gzip.open, "bzip2": bz2.open}[opened.stream]
-    with opener(opened.os_path, "rb") as handle:
-        handle.seek(opened.hdul.fileinfo(index)["datLoc"])
+    with _data_at(opened, index) as handle:
         for start in range(0, rows, chunk):
             count = min(chunk, rows - start)
             raw = handle.read(count * width)
@@ -438,7 +462,7 @@ def _skymap(opened: _Opened, index: int, hdu, stretch: str) -> dict[str, Any]:
         for rows in _map_rows(opened, index, hdu, names):
             canvas.add(rows[column], rows[uniq] if layout.order is None else None)
         credible = canvas.credible_area(0.9)
-        png, limits = canvas.picture(stretch)
+        png, limits = canvas.picture(_scaling(stretch))
     except healpixmap.MapError as exc:
         raise FitsViewError(422, f"HDU {index} of {opened.name!r} cannot be drawn as a HEALPix map: {exc}") from exc
     return {"png": base64.b64encode(png).decode("ascii"), "width": healpixmap.WIDTH, "height": healpixmap.HEIGHT,
@@ -450,12 +474,8 @@ def _skymap(opened: _Opened, index: int, hdu, stretch: str) -> dict[str, Any]:
 
 
 def _map_position(frame: str, lon: float, lat: float) -> dict[str, Any]:
-    from astropy.coordinates import Angle
-
     if frame == "C":
-        text = (f"RA {Angle(lon, 'deg').to_string(unit='hourangle', sep=':', precision=1, pad=True)} "
-                f"Dec {Angle(lat, 'deg').to_string(unit='deg', sep=':', precision=0, alwayssign=True, pad=True)}"
-                f" ({lon:.3f}°, {lat:+.3f}°)")
+        text = f"{_ra_dec(lon, lat, 1)} ({lon:.3f}°, {lat:+.3f}°)"
     else:
         names = {"G": ("l", "b"), "E": ("ecliptic lon", "lat")}.get(frame, ("lon", "lat"))
         text = f"{names[0]} {lon:.3f}° {names[1]} {lat:+.3f}°"

@@ -303,9 +303,10 @@ class Canvas:
             raise MapError(f"the map's {self.layout.column} column sums to {total:g}: no credible region")
         return total  # the region holds `level` of the map's own total (normalised to 1 within rounding)
 
-    def picture(self, stretch: str) -> tuple[bytes, list[float]]:
+    def picture(self, scaling) -> tuple[bytes, list[float]]:
         """The Mollweide PNG (RGBA; off the sphere transparent, pixels without a value grey) and the values its
-        colours run between: a probability map linear from 0 to its densest pixel, another with ``stretch``."""
+        colours run between: a probability map linear from 0 to its densest pixel, another with ``scaling`` (the
+        FITS viewer's stretch: an astropy.visualization interval and curve)."""
         import numpy as np
         from matplotlib import colormaps
         from PIL import Image
@@ -324,10 +325,7 @@ class Canvas:
                 low, high = 0.0, float(np.nanmax(values))
                 curve = None
             else:
-                from astropy.visualization import AsinhStretch, LinearStretch, PercentileInterval, ZScaleInterval
-
-                interval, curve = ((PercentileInterval(99.5), AsinhStretch()) if stretch == "asinh"
-                                   else (ZScaleInterval(), LinearStretch()))
+                interval, curve = scaling
                 low, high = (float(v) for v in interval.get_limits(values[np.isfinite(values)]))
             if high > low:
                 scaled = np.clip((np.where(finite, drawn, low) - low) / (high - low), 0, 1)
