@@ -272,8 +272,8 @@ def test_cone_search_answers_declare_the_catalogues_frame():
 
 
 def test_release_dates_before_the_leap_second_table_convert_without_erfa_warnings():
-    """The shipped image mappings (dss, ukirt_wfcam, vla_first) release their images from MJD 0 (1858-11-17): the
-    archive's first ObsCore answer logged ERFA's 'dubious year' warnings (d2dtf) in archive.log at every start.
+    """A release MJD before 1960 (an old plate public from its observation; an index built when the survey mappings
+    said MJD 0): the archive's first ObsCore answer logged ERFA's 'dubious year' warnings (d2dtf) in archive.log.
     The day is still right; only that warning is left out, for this conversion."""
     import warnings
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
+from astropy.time import Time
 from astropy.wcs import WCS
 
 from platform_lib.imageindex import load_mappings
@@ -80,6 +81,19 @@ def test_dss_fallback_pointing_is_the_plate_centre():
     centre = SkyCoord(rec["s_ra"], rec["s_dec"], unit="deg")
     assert centre.separation(SkyCoord(219.4454, -60.2165, unit="deg")).deg < 0.01
     assert rec["s_fov"] > 6.5  # the plate, padded
+
+
+def test_public_survey_plates_are_released_when_observed_or_on_their_release_date():
+    """The dss, ukirt_wfcam and vla_first mappings set release_date to MJD 0, their "public from the start": TAP,
+    SIA and DataLink showed obs_release_date 1858-11-17. A survey image is now public from its observation
+    (proprietary_months 0) or from the date its header says (RELEASE / DATE-REL, which the sample loader writes)."""
+    header = fits.getheader(DSS)  # observed 1976-03-11 17:38 UT (DATE-OBS dd/mm/yy, UT)
+    rec, _ = record_from_header(header, load_mappings())
+    assert rec["mapping"] == "dss"
+    assert rec["release_date"] == rec["t_min"] == pytest.approx(Time("1976-03-11T17:38:00", scale="utc").mjd)
+    header["DATE-REL"] = "2026-12-06"
+    rec, _ = record_from_header(header, load_mappings())
+    assert rec["release_date"] == pytest.approx(Time("2026-12-06", scale="utc").mjd)
 
 
 def test_cfht_megaprime_real_image():

@@ -14,6 +14,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from astropy.io import fits
+from astropy.time import Time
 
 from platform_lib.cli import main
 from platform_lib.sampledata import IMAGES, MARKER, SKYMAPS, packaged_images, packaged_skymaps
@@ -36,6 +38,14 @@ def test_load_is_idempotent_and_writes_the_record_only_after_all_parts(tmp_path,
     with sqlite3.connect(images / "index.sqlite") as conn:
         ids = sorted(r[0] for r in conn.execute("SELECT obs_id FROM obscore"))
     assert ids == sorted(f"sample/{i.name}" for i in IMAGES)  # indexed for SIA: each has a celestial WCS
+    # each has a real release date (the DSS and UKIDSS ones said MJD 0: obs_release_date 1858-11-17); the survey
+    # images are public from the day they were loaded (the DATE-REL the loader gave them)
+    with sqlite3.connect(images / "index.sqlite") as conn:
+        released = dict(conn.execute("SELECT obs_id, release_date FROM obscore"))
+    assert all(Time("2000-01-01").mjd < mjd <= Time.now().mjd for mjd in released.values()), released
+    for survey in ("m13_dss", "m1_dss", "m1_ukidss_wfcam"):
+        stamp = fits.getval(images / "sample" / f"{survey}.fits", "DATE-REL")
+        assert released[f"sample/{survey}"] == pytest.approx(Time(stamp, scale="utc").mjd)
     assert sorted(p.name for p in (datasets / "skymaps").iterdir()) == sorted(s.name for s in SKYMAPS)
     assert not (datasets / MARKER).exists()  # a partial load is not a finished one
     assert main(["sample-data", "status", str(datasets)]) == 1

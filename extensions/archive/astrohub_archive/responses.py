@@ -101,9 +101,9 @@ def _release_dates(values) -> list[str | None]:
 
         todo = sorted({v for _, v in missing})
         with warnings.catch_warnings():
-            # A release MJD outside ERFA's leap-second table: 0 (1858-11-17), the shipped mappings' "public
-            # from the start" (dss, ukirt_wfcam, vla_first), or a proprietary period ending years ahead. It
-            # still names that calendar day; ERFA's "dubious year" is only that no leap seconds are known there.
+            # A release MJD outside ERFA's leap-second table: an old plate public from its observation (before
+            # 1960), or a proprietary period ending years ahead. It still names that calendar day; ERFA's
+            # "dubious year" is only that no leap seconds are known there.
             warnings.filterwarnings("ignore", r'ERFA function "d2dtf" yielded .* "dubious year', ErfaWarning)
             isots = Time(todo, format="mjd", scale="utc").isot
         fresh = {v: str(t)[:19] + "Z" for v, t in zip(todo, isots)}
