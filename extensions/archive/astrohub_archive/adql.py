@@ -6,7 +6,8 @@ every table against the service's :class:`~astrohub_archive.tapschema.TableSet` 
 uploads) and every column with sqlglot's qualifier, allows only the ADQL functions, rewrites the
 geometry (``POINT``, ``CIRCLE``, ``BOX``, ``POLYGON``, ``CONTAINS``, ``INTERSECTS``, ``DISTANCE``,
 ``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (positions given in GALACTIC, FK5
-or FK4 converted to ICRS: constants with astropy, column points by astropy's rotation matrix in the query), ``IN_UNIT`` into a column times its conversion factor,
+or FK4 converted to ICRS: constants with astropy, column points by astropy's rotation matrix in the query, FK4's
+once its E-terms are out), ``IN_UNIT`` into a column times its conversion factor,
 ``WITH`` queries into DuckDB's under names of their own, and RegTAP's text
 functions (:data:`UDFS`: ``ivo_hasword``, ``ivo_nocasematch``, ``ivo_hashlist_has``) into DuckDB's, and returns a
 :class:`Plan`: DuckDB SQL naming internal relations (``t0``, ``t1`` ...), and for each relation the
@@ -532,8 +533,8 @@ def _frame(node) -> str | None:
 @lru_cache(maxsize=8)
 def _rotation(frame: str) -> tuple[tuple[float, ...], ...]:
     """The matrix taking a unit vector in ``frame`` (a key of :data:`_FRAMES`) to ICRS, from astropy's transform of
-    the frame's axes. GALACTIC and FK5 are rotations of ICRS in astropy too; FK4 is its rotation without the
-    E-terms of aberration (FK4NoETerms at B1950), which differ from astropy's FK4 by at most 0.34 arcsec."""
+    the frame's axes. GALACTIC and FK5 are rotations of ICRS in astropy too; FK4 is one once its E-terms of
+    aberration are out (:func:`_eterms`): this is the rotation of FK4NoETerms (equinox and obstime B1950)."""
     from astropy.coordinates import FK4NoETerms, SkyCoord
 
     name, equinox = _FRAMES[frame]
@@ -544,12 +545,28 @@ def _rotation(frame: str) -> tuple[tuple[float, ...], ...]:
     return tuple(tuple(float(v) for v in row) for row in xyz)
 
 
+@lru_cache(maxsize=2)
+def _eterms(equinox: str) -> tuple[float, float, float]:
+    """FK4's E-terms of aberration at ``equinox`` (a vector of ~1.6e-6: up to 0.34 arcsec), astropy's: what its
+    FK4 to FK4NoETerms transform takes out of a position before FK4's rotation to ICRS."""
+    from astropy.coordinates.builtin_frames.fk4 import fk4_e_terms
+    from astropy.time import Time
+
+    return tuple(float(v) for v in fk4_e_terms(Time(equinox)))
+
+
 def _rotated(frame: str, x, y) -> tuple[exp.Expression, exp.Expression]:
     """The ICRS (ra, dec) of the position (``x``, ``y``) in ``frame`` (expressions of columns), as the engine's
-    ``adql_rot_lon``/``adql_rot_lat`` macros compute it from :func:`_rotation`; NULL where ``x`` or ``y`` is."""
+    macros compute it: its unit vector (``adql_vec``), less FK4's E-terms (``adql_no_eterms``, :func:`_eterms`),
+    rotated by :func:`_rotation` (``adql_rot_lon``/``adql_rot_lat``); NULL where ``x`` or ``y`` is. The same
+    position as astropy's, to ~1e-9 degrees."""
     m = _rotation(frame)
-    ra = _f("adql_rot_lon", x.copy(), y.copy(), *[_num(v) for v in m[0] + m[1]])
-    dec = _f("adql_rot_lat", x.copy(), y.copy(), *[_num(v) for v in m[2]])
+    name, equinox = _FRAMES[frame]
+    v = _f("adql_vec", x.copy(), y.copy())
+    if name == "fk4":
+        v = _f("adql_no_eterms", v, *[_num(e) for e in _eterms(equinox)])
+    ra = _f("adql_rot_lon", v.copy(), *[_num(c) for c in m[0] + m[1]])
+    dec = _f("adql_rot_lat", v.copy(), *[_num(c) for c in m[2]])
     return ra, dec
 
 

@@ -91,13 +91,19 @@ _MACROS = (
     "ELSE struct_pack(adql_point := [adql_lon(x), y::DOUBLE]::DOUBLE[2]) END",
     "CREATE MACRO adql_circle(x, y, r) AS CASE WHEN x IS NULL OR y IS NULL OR r IS NULL THEN NULL "
     "ELSE struct_pack(adql_circle := [adql_lon(x), y::DOUBLE, r::DOUBLE]::DOUBLE[3]) END",
-    # the ICRS longitude and latitude of (lon, lat) in another frame: the unit vector rotated by the matrix whose
-    # rows are (a0 a1 a2), (b0 b1 b2), (c0 c1 c2) (astrohub_archive.adql._rotated); NULL where lon or lat is
-    "CREATE MACRO adql_rot_lon(lon, lat, a0, a1, a2, b0, b1, b2) AS adql_lon(degrees(atan2("
-    "b0 * cos(radians(lat)) * cos(radians(lon)) + b1 * cos(radians(lat)) * sin(radians(lon)) + b2 * sin(radians(lat)), "
-    "a0 * cos(radians(lat)) * cos(radians(lon)) + a1 * cos(radians(lat)) * sin(radians(lon)) + a2 * sin(radians(lat)))))",
-    "CREATE MACRO adql_rot_lat(lon, lat, c0, c1, c2) AS degrees(asin(greatest(-1.0, least(1.0, "
-    "c0 * cos(radians(lat)) * cos(radians(lon)) + c1 * cos(radians(lat)) * sin(radians(lon)) + c2 * sin(radians(lat))))))",
+    # the ICRS longitude and latitude of (lon, lat) in another frame (astrohub_archive.adql._rotated): adql_vec is the
+    # position's unit vector; adql_no_eterms takes FK4's E-terms of aberration, the vector (e0 e1 e2), out of it as
+    # astropy's FK4 to FK4NoETerms does (v - e + (e.v) v, not renormalised: the angles below need no unit vector);
+    # adql_rot_lon/lat rotate it by the matrix whose rows are (a0 a1 a2), (b0 b1 b2), (c0 c1 c2). NULL where lon
+    # or lat is.
+    "CREATE MACRO adql_vec(lon, lat) AS [cos(radians(lat)) * cos(radians(lon)), cos(radians(lat)) * sin(radians(lon)), "
+    "sin(radians(lat))]",
+    "CREATE MACRO adql_no_eterms(v, e0, e1, e2) AS [v[1] - e0 + (e0 * v[1] + e1 * v[2] + e2 * v[3]) * v[1], "
+    "v[2] - e1 + (e0 * v[1] + e1 * v[2] + e2 * v[3]) * v[2], v[3] - e2 + (e0 * v[1] + e1 * v[2] + e2 * v[3]) * v[3]]",
+    "CREATE MACRO adql_rot_lon(v, a0, a1, a2, b0, b1, b2) AS adql_lon(degrees(atan2("
+    "b0 * v[1] + b1 * v[2] + b2 * v[3], a0 * v[1] + a1 * v[2] + a2 * v[3])))",
+    "CREATE MACRO adql_rot_lat(v, c0, c1, c2) AS degrees(asin(greatest(-1.0, least(1.0, "
+    "(c0 * v[1] + c1 * v[2] + c2 * v[3]) / sqrt(v[1] * v[1] + v[2] * v[2] + v[3] * v[3])))))",
     "CREATE MACRO adql_polygon(v) AS struct_pack(adql_polygon := v::DOUBLE[])",
     "CREATE MACRO adql_box(x, y, w, h) AS CASE WHEN x IS NULL OR y IS NULL OR w IS NULL OR h IS NULL THEN NULL "
     "ELSE adql_polygon([adql_lon(x - w / 2), y - h / 2, adql_lon(x + w / 2), y - h / 2, adql_lon(x + w / 2), "
