@@ -10,6 +10,7 @@ every machine-specific hub setting (ports, database, cookie secret) is a command
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,9 +231,20 @@ def _settings_literal(settings: dict[str, Any]) -> str:
     return json.dumps(settings, indent=2, sort_keys=True)
 
 
-#: ``HubSettings`` keys that ``astrohub.toml`` spells otherwise.
-_LOCAL_KEYS = {"auth.shared_password": "auth.user_password", "auth.admin_users": "auth.admin_user",
-               "auth.adminUsers": "auth.admin_user"}
+#: ``HubSettings`` keys (in snake_case) that ``astrohub.toml`` names otherwise.
+_LOCAL_KEYS = {"auth.shared_password": "auth.user_password", "auth.admin_users": "auth.admin_user"}
+
+
+def _toml_key(key: str, config: LocalConfig) -> str:
+    """The ``astrohub.toml`` key of a ``HubSettings`` key as the hub names it (the Helm values' spelling):
+    ``groups.t.instructorsOf`` is ``groups.t.instructors_of``, ``profiles[0].groups`` ``profiles.<slug>.groups``,
+    ``auth.sharedPassword`` ``auth.user_password``; a group's or profile's own name is kept as written."""
+    key = re.sub(r"^profiles\[(\d+)\]", lambda m: "profiles." + list(config.profiles)[int(m.group(1))], key)
+    parts = key.split(".")
+    snake = [part if index == 1 and parts[0] in ("groups", "profiles")
+             else re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", part).lower() for index, part in enumerate(parts)]
+    head = ".".join(snake[:2])
+    return ".".join([_LOCAL_KEYS.get(head, head), *snake[2:]])
 
 
 def check_hub_settings(config: LocalConfig, layout: DataLayout) -> None:
@@ -261,14 +273,19 @@ def check_hub_settings(config: LocalConfig, layout: DataLayout) -> None:
     try:
         check_names(HubSettings.model_validate(hub_settings(config, layout, credentials, tokens)))
     except HubConfigError as exc:  # a name that cannot be a system user: the hub refused it at start
-        key = _LOCAL_KEYS.get(exc.key, exc.key)
+        key = _toml_key(exc.key, config)
         raise ConfigError(f"invalid value for configuration key '{key}': {exc.message.removeprefix(exc.key + ': ')}",
                           key=key, value=exc.value) from exc
     except ValidationError as exc:
         error = exc.errors()[0]
+        hub = error.get("ctx", {}).get("error")
+        if isinstance(hub, HubConfigError):  # a check across keys (a group named but not defined): it names the key
+            key = _toml_key(hub.key, config)
+            raise ConfigError(f"invalid value for configuration key '{key}': "
+                              f"{hub.message.removeprefix(hub.key + ': ')}", key=key, value=hub.value) from exc
         loc = [list(config.profiles)[part] if index == 1 and error["loc"][0] == "profiles" and isinstance(part, int)
                else str(part) for index, part in enumerate(error["loc"])]
-        key = _LOCAL_KEYS.get(".".join(loc[:2]), ".".join(loc))
+        key = _toml_key(".".join(loc), config) if loc else ""
         reason = error["msg"].removeprefix("Value error, ")
         if key in ("auth.admin_password", "auth.user_password") and not getattr(config.auth, key[5:]):
             # kept from an earlier astrohub.toml (older versions stored it unchecked): the hub failed with a traceback

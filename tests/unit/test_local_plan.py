@@ -313,14 +313,17 @@ def test_a_data_dir_that_is_a_file_is_named_as_not_a_directory(tmp_path):
         ('[auth]\nadmin_password = "short"\n', "auth.admin_password", "at least 32 characters"),
         ('[auth]\nuser_password = "abc"\n', "auth.user_password", "at least 8 characters"),
         ('[auth]\nadmin_user = "Bad Admin"\n', "auth.admin_user", "hub user name 'Bad Admin' cannot be a system user"),
-        ('[profiles.big]\ngroups = ["nope"]\n', "", "group 'nope' of profile 'big' is not defined"),
+        ('[profiles.big]\ngroups = ["nope"]\n', "profiles.big.groups", "group 'nope' of profile 'big' is not defined"),
+        ('[groups.t]\ninstructors_of = ["nope"]\n', "groups.t.instructors_of", "group 'nope' is not defined in groups"),
     ],
 )
 def test_up_refuses_what_the_hub_would_refuse_before_anything_starts(tmp_path, toml, key, words):
     """astrohub.toml values only the hub's settings judge (a group name that cannot name a folder, a short
     password) passed the checks of `up`, which then started the proxy and the hub; the hub died on its
     configuration and `up` printed its traceback (and a configured password was already kept in
-    credentials.json). They are now one ConfigError naming the key, before the lock or any file is taken."""
+    credentials.json). They are now one ConfigError naming the key, before the lock or any file is taken: the key
+    as astrohub.toml spells it (a group or profile naming an undefined group was named as the hub's Helm values
+    spell it, `groups.t.instructorsOf`, `profiles[0].groups`, or not at all)."""
     from platform_lib.local.config import load_config
     from platform_lib.local.supervisor import Supervisor
 
@@ -330,6 +333,7 @@ def test_up_refuses_what_the_hub_would_refuse_before_anything_starts(tmp_path, t
     with pytest.raises(ConfigError) as info:
         supervisor.preflight()
     assert info.value.key == key and words in str(info.value), str(info.value)
+    assert f"configuration key '{key}'" in str(info.value) and "instructorsOf" not in str(info.value)
     assert "Traceback" not in str(info.value) and "\n" not in str(info.value)
     assert not (tmp_path / "data" / "state").exists()
 

@@ -29,6 +29,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from astrohub_hub.errors import HubConfigError
 from astrohub_hub.kubernetes import KubernetesSettings
 from astrohub_hub.local import LocalSettings
 
@@ -384,18 +385,14 @@ class HubSettings(Strict):
         known = set(self.groups)
         for name, group in self.groups.items():
             for target in group.instructors_of:
-                if target not in known:
-                    raise ValueError(
-                        f"groups.{name}.instructorsOf: group {target!r} is not defined in groups "
-                        f"(defined: {sorted(known)})"
-                    )
+                if target not in known:  # a HubConfigError (a ValueError) names the key for a caller to spell
+                    raise HubConfigError(f"group {target!r} is not defined in groups (defined: {sorted(known)})",
+                                         key=f"groups.{name}.instructorsOf", value=target)
         for index, profile in enumerate(self.profiles):
             for group in profile.groups:
                 if group not in known:
-                    raise ValueError(
-                        f"profiles[{index}].groups: group {group!r} of profile {profile.slug!r} is not "
-                        f"defined in groups (defined: {sorted(known)})"
-                    )
+                    raise HubConfigError(f"group {group!r} of profile {profile.slug!r} is not defined in groups "
+                                         f"(defined: {sorted(known)})", key=f"profiles[{index}].groups", value=group)
         slugs = [p.slug for p in self.profiles]
         if len(set(slugs)) != len(slugs):
             raise ValueError(f"profiles: duplicate slugs in {slugs}")
