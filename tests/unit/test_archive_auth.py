@@ -54,6 +54,17 @@ def test_a_token_without_it_is_refused(scopes):
         asyncio.run(_auth(model).viewer(_Handler("t")))
 
 
+def test_the_cli_service_token_is_refused_saying_what_to_use():
+    """The operator's `astrohub` commands' token (the hub service astrohub-cli, with access:services) was refused
+    as "the token is not valid for this service", which says neither why nor what works. The archive serves users
+    (no command calls it with a service's token): the refusal says whose token it is and which token to use."""
+    from platform_lib.local.plan import CLI_SCOPES, CLI_SERVICE
+
+    model = {"kind": "service", "name": CLI_SERVICE, "scopes": list(CLI_SCOPES)}
+    with pytest.raises(AuthFault, match=r"token of the hub service 'astrohub-cli', not of a user.*/hub/token"):
+        asyncio.run(_auth(model).viewer(_Handler("t")))
+
+
 def test_a_token_check_with_the_hub_down_is_a_503_to_retry_not_a_refusal():
     """Issue 22: the hub killed, HubAuth's own call fails to connect; the caller gets 503 + Retry-After."""
     from astrohub_archive.faults import HubUnavailableFault

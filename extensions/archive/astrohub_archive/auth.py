@@ -95,6 +95,13 @@ class Authenticator:
                 if groups is None:
                     groups = await self._groups(model["name"])
                 return Viewer(user=model["name"], groups=tuple(groups), admin=bool(model.get("admin")))
+            if model and model.get("kind") == "service":
+                # A hub service's token (the operator's `astrohub` commands' astrohub-cli, the gateway's): the archive
+                # serves users, whose names and groups decide which proprietary images they see; no command of
+                # the platform calls it with a service's token.
+                raise AuthFault(f"this is the token of the hub service {model.get('name')!r}, not of a user: the "
+                                "archive answers users' tokens (an admin user's sees every image); use "
+                                "JUPYTERHUB_API_TOKEN in a server, or a token from the hub's Token page (/hub/token)")
         raise AuthFault("the token is not valid for this service")
 
     async def _groups(self, name: str) -> list[str]:
