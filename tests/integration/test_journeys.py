@@ -130,6 +130,21 @@ def test_sample_data_is_real_and_complete(platform, sample_data, poll):
     assert alert["ORIGIN"] == "LIGO/Virgo" and alert["DATE-OBS"].startswith("2019-08-14")  # the public alert
     expected = {"sample/m13_dss", "sample/m1_dss", "sample/ngc1316_optical"}
     poll(lambda: expected <= released() and len(released()) >= 8, 60, "every sample image in users' datasets")
+    if platform.config.archive.enabled:  # TAP says when each was published: the survey images said 1858-11-17
+        import io
+
+        import requests
+        from astropy.table import Table
+
+        answer = requests.post(f"{platform.url}services/archive/tap/sync", timeout=60, data={
+            "REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT obs_id, obs_release_date FROM ivoa.obscore "
+            "WHERE obs_id IN ('sample/m1_dss', 'sample/m1_ukidss_wfcam')"})
+        assert answer.status_code == 200, answer.text[:500]
+        table = Table.read(io.BytesIO(answer.content), format="votable")
+        dates = dict(zip(table["obs_id"], table["obs_release_date"]))
+        stamps = {f"sample/{p.stem}": fits.getval(p, "DATE-REL") for p in (platform.data_dir / "datasets" /
+                  "images" / "sample").glob("m1_*.fits")}
+        assert {k: str(v)[:10] for k, v in dates.items()} == stamps, (dates, stamps)
 
 
 def test_a_second_load_skips_what_is_there(platform, sample_data):

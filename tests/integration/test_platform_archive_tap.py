@@ -55,6 +55,10 @@ def test_user_tokens_reach_tap_and_other_scopes_are_refused(platform):
     assert refused.status_code == 403
     status, text = _status(refused.content)
     assert status == "ERROR" and text.startswith("AuthenticationFault:") and "access:services" in text
+    # the `astrohub` commands' token (the service astrohub-cli): refused saying whose it is and what to use
+    cli = requests.post(tap, data=query, headers={"Authorization": f"token {platform.admin_token}"}, timeout=60)
+    status, text = _status(cli.content)
+    assert cli.status_code == 403 and "hub service 'astrohub-cli', not of a user" in text, text
 
 
 def test_async_tap_jobs_are_in_the_users_job_list_with_history_and_results_in_storage(platform, tmp_path,
