@@ -78,8 +78,15 @@ class SampleReport:
 
 
 def is_loaded(datasets: str | os.PathLike) -> bool:
-    """True once :func:`load` has finished on this datasets folder (its :data:`MARKER` exists)."""
-    return (Path(datasets) / MARKER).is_file()
+    """True once :func:`load` has finished on this datasets folder with every catalogue of :data:`CATALOGS` in it
+    (its :data:`MARKER` names them): a platform loaded before a catalogue was added (StarNames) loads it at its next
+    start."""
+    try:
+        record = json.loads((Path(datasets) / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    there = {*record.get("catalogs_loaded", ()), *record.get("catalogs_present", ())}
+    return {cat.name for cat in CATALOGS} <= there
 
 
 def _mark_released(fits_file: Path) -> None:
