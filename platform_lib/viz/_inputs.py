@@ -124,7 +124,8 @@ def positions(source, ra: str | None = None, dec: str | None = None) -> Position
 def sky_position(center, what: str = "center"):
     """``center`` as a ``SkyCoord``: one already, text (``"05h35m17s -05d23m28s"``, ``"83.82 -5.39"`` in
     degrees, ``"03 47 00 +24 07 00"`` in hours and degrees), or a name the platform's catalogues hold
-    (``"M45"``, ``"NGC 224"``, ``"Andromeda Galaxy"``, ``"HIP 32349"``: :func:`platform_lib.offline.platform_position`,
+    (``"M45"``, ``"NGC 224"``, ``"Andromeda Galaxy"``, ``"Sirius"``, ``"alf CMa"``, ``"HIP 32349"``:
+    :func:`platform_lib.offline.platform_position`,
     what ``SkyCoord.from_name`` asks first on the platform; never Sesame, outside it); :class:`VizError` for
     anything else, naming the option (``what``).
 
@@ -154,8 +155,9 @@ def sky_position(center, what: str = "center"):
         if found is not None:
             return found
     raise VizError(f"{what}={center!r} is not a sky position nor a name the platform's catalogues hold (Messier, "
-                   "NGC and IC numbers and common names from OpenNGC, 'HIP <n>' from Hipparcos): pass a SkyCoord, "
-                   "or text such as '05h35m17s -05d23m28s' or '83.82 -5.39' (degrees)", value=str(center))
+                   "NGC and IC numbers and common names from OpenNGC; stars by IAU name, Bayer or Flamsteed "
+                   "designation or 'HIP <n>' from Hipparcos): pass a SkyCoord, or text such as "
+                   "'05h35m17s -05d23m28s' or '83.82 -5.39' (degrees)", value=str(center))
 
 
 def _is_number(text: str) -> bool:

@@ -78,8 +78,9 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
     return {
         "getting-started": [f"user:     {user}", "my first astrohub file", f"{group} ->",
                             "mean of 4 million normal draws"],
-        # hour13: SkyCoord.from_name('M45') offline, from OpenNGC (before: "All Sesame queries failed")
-        "catalogues": ["the Pleiades are at 03h47m", "catalogues about Hipparcos: I/311", "Hipparcos stars within 2 deg of the Pleiades", "rows from the archive service", "I/311/hip2"],
+        # hour13: SkyCoord.from_name('M45') offline, from OpenNGC (before: "All Sesame queries failed"); stars14:
+        # 'alpha Lyrae' too, at Simbad's J2000 position (18h36m56.33635s +38d47m01.2802s; before: Sesame's error)
+        "catalogues": ["the Pleiades are at 03h47m", "Vega is at 18h36m56.3s +38d47m01.3s", "catalogues about Hipparcos: I/311", "Hipparcos stars within 2 deg of the Pleiades", "rows from the archive service", "I/311/hip2"],
         "images": ["m1_dss.fits"],
         # first9: a user's CSV with sexagesimal RA/Dec (refused as "no position columns") against Hipparcos
         "crossmatch": ["sources matched", "3 of my 3 Pleiades stars are in Hipparcos", "pairs on Dask", "succeeded",
@@ -101,6 +102,7 @@ def test_sample_data_is_real_and_complete(platform, sample_data, poll):
     ucds = {c.name: c.ucd for c in hip.columns}
     assert ucds["pmra"].startswith("pos.pm") and ucds["pmdec"].startswith("pos.pm")
     assert registry.get("OpenNGC").nrows > 13_000
+    assert registry.get("StarNames").nrows > 4_500  # the names SkyCoord.from_name reads (stars14)
     import astropy.units as u
     import numpy as np
     from astropy.coordinates import SkyCoord
@@ -155,7 +157,7 @@ def test_a_second_load_skips_what_is_there(platform, sample_data):
                   index=index, log=lambda line: None)
     assert not report.catalogs_loaded and not report.images_loaded and not report.skymaps_loaded
     assert sorted(report.skymaps_present) == ["S190814bv_LALInference.v1.fits.gz", "bayestar_h1l1_2010.fits.gz"]
-    assert set(report.catalogs_present) == {"I/311", "OpenNGC"}
+    assert set(report.catalogs_present) == {"I/311", "OpenNGC", "StarNames"}
 
 
 def test_every_tutorial_is_in_the_new_users_home(platform, traveller):

@@ -122,7 +122,8 @@ def test_names_the_platforms_catalogues_hold_become_their_adql():
         "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE messier = '045'")
     assert platform_adql(" NGC  224 ") == "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE name = 'NGC0224'"
     assert platform_adql("ic434") == "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE name = 'IC0434'"
-    assert platform_adql("HIP 32349") == "SELECT TOP 1 ra, dec FROM I_311.hip2 WHERE HIP = 32349"
+    assert platform_adql("HIP 32349") == ("SELECT TOP 1 ra, dec, pmra, pmdec, parallax FROM I_311.hip2 "
+                                          "WHERE HIP = 32349")  # moved to J2000 (tests/unit/test_star_names.py)
     assert platform_adql("Andromeda Galaxy").endswith("WHERE LOWER(common_names) LIKE '%andromeda galaxy%'")
     assert platform_adql("Barnard's Star").endswith("LIKE '%barnard''s star%'")  # a quote stays text
     assert platform_adql("05h35m -05d23m") is None and platform_adql("x; DROP") is None
@@ -147,4 +148,5 @@ def test_a_name_nobody_answers_says_what_the_platform_resolves(tmp_path):
                           env={**env_free, "HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Sesame" in done.stdout and "answers Messier, NGC and IC numbers" in done.stdout, done.stdout
+    assert "stars by their IAU names (Vega), Bayer or Flamsteed designations" in done.stdout
     assert "SkyCoord('00h42m44.3s +41d16m09s')" in done.stdout

