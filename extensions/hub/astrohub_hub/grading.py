@@ -385,12 +385,12 @@ class Grader:
     """nbgrader on ``course`` (a class's ``instructors/nbgrader``): each step through ``steps`` (default:
     :class:`LocalSteps`) as ``runner``, the class's grading identity, which writes the course directory; the
     copies to and from the instructors' folder as ``system_user``, the acting instructor (None: as we are;
-    ``runner`` left out: the same as ``system_user``)."""
+    ``runner`` None: the same as ``system_user``, so never as we are while an instructor is named)."""
 
     def __init__(self, course: Path, system_user: str | None, base: Path, steps: Steps | None = None,
-                 runner: str | None = ...) -> None:  # type: ignore[assignment]
+                 runner: str | None = None) -> None:
         self.course, self.system_user, self.base = Path(course), system_user, Path(base)
-        self.runner = system_user if runner is ... else runner
+        self.runner = runner or system_user
         self.steps = steps if steps is not None else LocalSteps()
 
     def _run(self, *args: str) -> str:
