@@ -440,6 +440,9 @@ def _remove_system_users(prefix: str, users: set[str]) -> None:
         except KeyError:
             continue
         subprocess.run(["userdel", name], check=False, capture_output=True)
+    for account in pwd.getpwall():  # the classes' grading identities (astrohub_hub.accounts.grading_username)
+        if account.pw_name.startswith(f"{prefix}_grade-"):
+            subprocess.run(["userdel", account.pw_name], check=False, capture_output=True)
     for group in grp.getgrall():
         if group.gr_name.startswith(prefix):
             subprocess.run(["groupdel", group.gr_name], check=False, capture_output=True)

@@ -134,7 +134,9 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     and the class page says so ("0.5 off for lateness"). Grades the instructor changes by hand afterwards move
     the gradebook's scores and the feedback returned again, the penalty worked out from the new score. A teaching
     assistant, an instructor too, takes turns with the professor (returns feedback, collects, re-releases,
-    autogrades, extends), then leaves the course and loses its folders."""
+    autogrades, extends), then leaves the course and loses its folders. Autograding runs the students' code as the
+    class's grading identity, not as an instructor: s1's answer reads a private file in the professor's home and
+    writes into it, and both are refused (they were done as the professor, the file's text in s1's feedback)."""
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
     # A teaching assistant teaches the class too (admins add instructors), from before the professor's first step
     # (adding an instructor sets the ACLs of what is already in the instructors' folder, which would hide what
@@ -189,6 +191,18 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     answer["cells"][0]["source"] = "".join(answer["cells"][0]["source"]).replace("raise NotImplementedError()",
                                                                                "return x * x")
     answer["cells"][2]["source"] = "Because x * x is x squared."  # s1's written answer; s2 leaves it blank
+    # s1's answer also tries the professor's home while it is graded: a private file, and a marker it would leave
+    secret, marker = (platform.data_dir / "home" / prof / f for f in ("private.txt", "s1-was-here"))
+    platform.execute(prof, f"import os; os.close(os.open({str(secret)!r}, os.O_WRONLY | os.O_CREAT, 0o600)); "
+                           f"open({str(secret)!r}, 'w').write('the exam answers')")
+    answer["cells"][0]["source"] += textwrap.dedent(f"""
+
+        for attempt in ("read", "write"):
+            try:
+                print(attempt, open({str(secret)!r}).read() if attempt == "read" else
+                      open({str(marker)!r}, "w").write("s1 was here"))
+            except OSError as exc:
+                print(attempt, type(exc).__name__)""")
     copy.write_text(json.dumps(answer))
     # s2 hands in the untouched notebook; then a due date a moment ahead with a late penalty, and s1 after it
     assert platform.classes_api(s2, "POST", f"classes/{name}/assignments/nbhw/submit").status_code == 200
@@ -204,6 +218,11 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     grades = json.loads(graded.stdout)["grades"]
     assert [(grades[s]["score"], grades[s]["max_score"], grades[s]["late_penalty"]) for s in (s1, s2)] == [
         (0.5, 2.0, 0.5), (0.0, 2.0, 0.0)], grades  # s1's right answer, less half a point for its started hour
+    if platform.isolated:  # both refused: the grading identity may write the course directory alone
+        autograded = course["root"] / "instructors" / "nbgrader" / "autograded" / s1 / "nbhw" / "square.ipynb"
+        cell = json.loads(autograded.read_text())["cells"][0]
+        printed = "".join("".join(out.get("text", "")) for out in cell["outputs"])  # text: a string or lines
+        assert printed == "read PermissionError\nwrite PermissionError\n" and not marker.exists(), printed
     # s1's written answer waits for the instructor; s2's blank one nbgrader scores 0 itself
     assert (grades[s1]["needs_manual_grade"], grades[s2]["needs_manual_grade"]) == (True, False), grades
     page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
@@ -260,6 +279,9 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     formgrader("PUT", f"comment/{note['id']}", {"manual_comment": "Well argued: see lecture 3."})
     assert (platform.data_dir / "home" / prof / "grading" / name).resolve() == \
         (course["root"] / "instructors" / "nbgrader").resolve()
+    # formgrader's Autograde button would run s1's code in the professor's server, as him: refused, saying where
+    refused = formgrader("POST", f"submission/nbhw/{s1}/autograde")
+    assert refused["success"] is False and "collect?grade=1" in refused["error"], refused
     # a student's server has no formgrader: its pages and API are not there
     for path in ("formgrader", "formgrader/api/assignments"):
         assert platform.server_get(s1, path).status_code in (403, 404), path

@@ -276,7 +276,7 @@ def test_the_gradebook_lists_who_submitted_and_the_scores_to_instructors_only(te
     import astrohub_hub.classes as classes
 
     class Grader:  # nbgrader itself runs in tests/integration/test_platform_classes.py
-        def __init__(self, *args):
+        def __init__(self, *args, **kwargs):
             pass
 
         def grade(self, assignment, work, source, system, feedback, deadline=None):

@@ -3,14 +3,16 @@
 Owns the one rule every other module asks about (STYLE.md: "one owner per setting"):
 :class:`SystemAccounts`, a small value object holding the system-user prefix and the
 "run as per-user system users" choice (``None``: when the hub runs as root), plus the name mapping
-(:func:`system_username`, :func:`hub_username_pattern`) and the creation of a system user
-(:func:`ensure_system_user`). The spawner (``local``), the folder services (``groupsync``,
+(:func:`system_username`, :func:`hub_username_pattern`), the name of a class's grading identity
+(:func:`grading_username`: the system user autograding runs as, never a person's) and the creation of a system
+user (:func:`ensure_system_user`). The spawner (``local``), the folder services (``groupsync``,
 ``classes``, ``workspaces``) and ``configure`` build one :class:`SystemAccounts` from the settings
 rather than each re-deriving the rule. May import the standard library and ``errors`` only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import re
@@ -27,6 +29,7 @@ __all__ = [
     "SystemAccounts",
     "check_prefix",
     "ensure_system_user",
+    "grading_username",
     "hub_username_pattern",
     "running_as_root",
     "system_username",
@@ -84,13 +87,46 @@ def system_username(hub_name: str, prefix: str = DEFAULT_PREFIX) -> str:
     return name
 
 
+#: What follows the prefix in a class's grading identity: hub names start with a letter or a digit, so a name
+#: with ``_`` after the prefix is never a person's system user.
+GRADING_MARK = "_grade-"
+
+
+def grading_username(cls: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The system user that grades class ``cls`` (runs nbgrader's steps, which execute students' notebooks):
+    ``prefix + "_grade-" + cls``, which no hub user maps to (:data:`GRADING_MARK`). A name too long for 32
+    characters keeps the class's first letters and adds 8 hex digits of its SHA-256, so two classes never share
+    one; a prefix leaving no room for that is a :class:`UsernameError`.
+
+    Examples
+    --------
+    >>> grading_username("astro101")
+    'astro-_grade-astro101'
+    >>> grading_username("observational-astronomy-2026-autumn")
+    'astro-_grade-observatio-7299e635'
+    """
+    name = prefix + GRADING_MARK + cls
+    if len(name) <= SYSTEM_NAME_MAX:
+        return name
+    digest = hashlib.sha256(cls.encode()).hexdigest()[:8]
+    keep = SYSTEM_NAME_MAX - len(prefix + GRADING_MARK) - 1 - len(digest)
+    if keep < 1:
+        raise UsernameError(f"system user prefix {prefix!r} is too long to name class {cls!r}'s grading user "
+                            f"({prefix!r} + {GRADING_MARK!r} + at least 10 characters must fit in "
+                            f"{SYSTEM_NAME_MAX}): choose a prefix of at most {SYSTEM_NAME_MAX - len(GRADING_MARK) - 10}"
+                            " characters", value=prefix)
+    return f"{prefix}{GRADING_MARK}{cls[:keep]}-{digest}"
+
+
 def hub_username_pattern(prefix: str = DEFAULT_PREFIX) -> str:
     """The regular expression for ``Authenticator.username_pattern`` matching :func:`system_username`."""
     return rf"^[a-z0-9][a-z0-9_-]{{0,{SYSTEM_NAME_MAX - len(prefix) - 1}}}$"
 
 
-def ensure_system_user(name: str, home: str, *, shell: str = "/bin/bash", create: bool = True) -> pwd.struct_passwd:
-    """Return the system user ``name``, creating it with ``useradd`` (home ``home``) if missing."""
+def ensure_system_user(name: str, home: str, *, shell: str = "/bin/bash", create: bool = True,
+                       comment: str = "astrohub user") -> pwd.struct_passwd:
+    """Return the system user ``name``, creating it with ``useradd`` (home ``home``, ``comment`` its GECOS
+    field) if missing."""
     try:
         return pwd.getpwnam(name)
     except KeyError:
@@ -100,7 +136,7 @@ def ensure_system_user(name: str, home: str, *, shell: str = "/bin/bash", create
             ) from None
     Path(home).parent.mkdir(parents=True, exist_ok=True)
     cmd = ["useradd", "--home-dir", home, "--create-home", "--shell", shell, "--user-group",
-           "--comment", "astrohub user", name]
+           "--comment", comment, name]
     for attempt in range(_USERADD_TRIES):
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode in (0, 9):  # 9: name already in use (a concurrent spawn made it)
@@ -153,6 +189,10 @@ class SystemAccounts:
     def owns(self, system_name: str) -> bool:
         """Whether ``system_name`` is a system user of this platform (has the prefix)."""
         return self.hub_name(system_name) is not None
+
+    def grader(self, cls: str) -> str:
+        """The grading identity of class ``cls`` (:func:`grading_username` with this prefix)."""
+        return grading_username(cls, self.prefix)
 
     def username_pattern(self) -> str:
         """``Authenticator.username_pattern`` for this prefix."""

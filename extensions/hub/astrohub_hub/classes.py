@@ -63,8 +63,10 @@ Bad input raises :class:`ClassError` (a ``HubError`` with an HTTP ``status``) na
 changes nothing: every check runs before the first write. When the platform does not run users as
 system users (not root), folders are created but no ACLs are set (documented: no isolation then).
 Grading: an assignment whose notebooks are nbgrader-marked is released as nbgrader's students' version, and
-``collect(..., grade=True)`` autogrades the collected work with nbgrader (:mod:`astrohub_hub.grading`: run
-as the instructor) and puts each student's feedback page where ``feedback`` returns it from.
+``collect(..., grade=True)`` autogrades the collected work with nbgrader (:mod:`astrohub_hub.grading`: its steps
+run as the class's grading identity, :meth:`Teaching._grading_identity`, which may write the course directory
+``instructors/nbgrader/`` alone; the copies around them as the instructor) and puts each student's feedback page
+where ``feedback`` returns it from.
 May import the standard library, ``accounts``, ``atomic``, ``due_dates``, ``folders``, ``grading``, ``people`` and
 ``workspaces``.
 """
@@ -87,7 +89,7 @@ from typing import Callable, Iterable
 from astrohub_hub import folders
 from astrohub_hub.atomic import write_atomic
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
-from astrohub_hub.accounts import SystemAccounts
+from astrohub_hub.accounts import SystemAccounts, ensure_system_user
 from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, total_points, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
@@ -897,17 +899,52 @@ class Teaching:
                 "late_seconds": late, "note": note}
 
     def _grader(self, actor: Actor, cls: str) -> Grader:
-        """nbgrader on the class's ``instructors/nbgrader``, as the acting instructor (never as root)."""
+        """nbgrader on the class's ``instructors/nbgrader``: its steps as the class's grading identity
+        (:meth:`_grading_identity`), the copies in and out of the course as the acting instructor (never as root)."""
         name = actor.name
         if actor.admin and name not in self.roster(cls)["instructors"]:  # an admin grades as the first instructor
             instructors = self.roster(cls)["instructors"]
             if not instructors:
-                raise ClassError(f"class {cls!r} has no instructor: nbgrader runs as one (it executes students' "
-                                 "notebooks); add an instructor first", status=409, code="no-instructor", value=cls)
+                raise ClassError(f"class {cls!r} has no instructor: grading copies the work and the feedback as "
+                                 "one; add an instructor first", status=409, code="no-instructor", value=cls)
             name = instructors[0]
         system = self._system(name)
         instructors = self._class_dirs(cls)["instructors"]
-        return Grader(instructors / "nbgrader", system, instructors, self.grading)
+        return Grader(instructors / "nbgrader", system, instructors, self.grading,
+                      runner=self._grading_identity(cls) if system else None)
+
+    #: The folder of the grading identities' homes, in ``classes_root`` (root's, 0711: each enters only its own).
+    GRADING_HOMES = ".grading"
+
+    def _grading_identity(self, cls: str) -> str:
+        """The system user nbgrader's steps of class ``cls`` run as (they execute students' notebooks and the
+        instructors' tests): :meth:`astrohub_hub.accounts.SystemAccounts.grader`, made at the class's first
+        grading step (so a class made before it gets one then too) with ``useradd`` as the platform makes its
+        users, a home of its own (``<classes_root>/.grading/<name>``, 0700) and, through ACL entries, ``--x`` on the
+        class's folder and its instructors' folder and ``rwx`` on the course directory ``instructors/nbgrader``
+        alone (inherited by what is made there; the course directory, made by the service when missing, is then
+        root's). Nothing of any person's home, the class's other folders or another class is open to it."""
+        name = self.accounts.grader(cls)
+        dirs = self._class_dirs(cls)
+        homes = self.classes_root / self.GRADING_HOMES
+        homes.mkdir(mode=0o711, exist_ok=True)
+        homes.chmod(0o711)
+        home = homes / name
+        comment = f"astrohub grading of class {cls}"
+        account = ensure_system_user(name, str(home), shell="/usr/sbin/nologin", comment=comment)
+        if account.pw_gecos != comment:  # two classes' names cut to the same first letters and digest: never shared
+            raise ClassError(f"system user {name!r}, which would grade class {cls!r}, exists already for something "
+                             f"else ({account.pw_gecos!r}): rename the class, or remove that user", status=409,
+                             code="grading-user-taken", value=name)
+        folders.prepare_user_dirs(str(home), None, account)
+        course = dirs["instructors"] / "nbgrader"
+        if not course.is_dir():
+            folders.make_shared_folder(course, 0o770)  # the instructors' entries are inherited from their folder
+        if name not in folders.acl_users(course, self.accounts.prefix):  # first grading step, or an older class
+            folders.grant(dirs["base"], name, "--x", inherit=False)
+            folders.grant(dirs["instructors"], name, "--x", inherit=False)
+            folders.grant(course, name, "rwx", recursive=True)
+        return name
 
     def collect(self, actor: Actor, cls: str, assignment: str, grade: bool = False) -> dict:
         """Copy each student's latest submission to ``instructors/collected/<assignment>/<student>/``;

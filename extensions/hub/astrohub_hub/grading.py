@@ -1,9 +1,11 @@
-"""nbgrader autograding for a class: its course directory, and nbgrader run as the instructor who asks.
+"""nbgrader autograding for a class: its course directory, and nbgrader run as the class's grading identity.
 
 Owns :class:`Grader`: the nbgrader course directory of one class, ``instructors/nbgrader/`` (nbgrader's own
 layout: ``source/``, ``release/``, ``submitted/``, ``autograded/``, ``feedback/``, ``gradebook.db``), and the
-three steps the classes service takes through nbgrader's command line, each in a process of the acting
-instructor's system user (as nbgrader itself runs in an instructor's account), never root:
+three steps the classes service takes through nbgrader's command line, each in a process of the class's grading
+identity (``runner``: on the local platform a system user of the class's own,
+:func:`astrohub_hub.accounts.grading_username`, whose home is no person's and who may write the course directory
+alone), never root nor an instructor:
 
 - ``generate_assignment`` when an nbgrader-marked assignment is released, so students get the version
   without solutions and hidden tests (:meth:`Grader.release_version`);
@@ -33,20 +35,25 @@ whenever feedback is returned) works the penalty out from them, writes each note
 gradebook's ``late_submission_penalty`` (in proportion to the notebook's score) and runs ``generate_feedback``,
 so the pages a student gets add up to the figure the instructor's gradebook shows.
 
-Several instructors (a professor and teaching assistants) share the course directory: each step runs as the one
-who asks, and a file is its writer's. The class's ``instructors/`` folder gives every instructor ``rwx`` through
+Several instructors (a professor and teaching assistants) and the grading identity share the course directory,
+and a file is its writer's. The class's ``instructors/`` folder gives every instructor ``rwx`` through
 ACL entries that what is created inside inherits, but what they can do is capped by the ACL mask, which is the
 group bits of the mode a file is created or ``chmod``-ed with: SQLite makes ``gradebook.db`` 0644, nbgrader makes
 its outputs 0444 and their folders 0755, our copies keep the source's 0644, so the next instructor could read them
 but not write them (formgrader's grade 'attempt to write a readonly database', ``generate_feedback``,
 ``autograde`` and a re-release 'Permission denied'). So after each of :class:`Grader`'s steps, finished or not, what
-the acting instructor owns in the course and the feedback folder gets group bits equal to its owner bits
-(:data:`_SHARE`, run as them: the mask then lets every instructor's entry through, and nobody else has one; the
-instructors' formgrader servers run nbgrader with ``CourseDirectory.groupshared``, nbgrader's own setting for a
-course shared by several accounts, for the steps started from its pages, :mod:`astrohub_hub.local`).
+the grading identity owns in the course, and the acting instructor in the feedback folder, gets group bits equal
+to its owner bits (:data:`_SHARE`, run as each: the mask then lets every instructor's entry through, and the
+grading identity's in the course, and nobody else has one; the instructors' formgrader servers run nbgrader with
+``CourseDirectory.groupshared``, nbgrader's own setting for a course shared by several accounts, for the steps
+started from its pages, :mod:`astrohub_hub.local`).
 
-Autograding executes the students' notebooks with the instructor's permissions (nbgrader's model): a
-student's code can read what that instructor can read while it runs.
+Autograding executes the students' notebooks, and the test cells any instructor of the class wrote, so the steps
+run as the grading identity rather than as the instructor who asks (nbgrader's own model, where a student's code
+could read and write whatever that instructor can): while it runs, a student's code can read and change the course
+directory (the class's submissions and gradebook, as nbgrader's model has it), and nothing of any person's home, of
+the class's other folders or of another class. What the instructor does besides (copying their assignment in, the
+collected work in, the feedback pages out to ``instructors/feedback/``) runs as the instructor (``system_user``).
 
 Configuration is the platform's, never the course folder's: every instructor of the class can write that folder,
 and nbgrader would run the ``nbgrader_config.py`` (and read the ``nbgrader_config.json``) it finds in the course
@@ -59,7 +66,7 @@ one of its cells has ``metadata.nbgrader`` (:func:`uses_nbgrader`).
 
 Where the steps run is a :class:`Steps` backend, chosen by the classes service's configuration
 (``ASTROHUB_CLASSES_GRADING``, :func:`steps_from_environ`): :class:`LocalSteps` (a subprocess of the
-instructor's system user; the local platform) or :class:`astrohub_hub.grading_jobs.JobSteps` (one Kubernetes
+class's grading identity; the local platform) or :class:`astrohub_hub.grading_jobs.JobSteps` (one Kubernetes
 Job per step, from the user image, which has nbgrader; the hub image has none, and student code must never run
 in the service's pod, which holds the hub token). Every backend runs ``python -I <argv>`` on the course directory
 from a working folder outside it, and returns its standard output; a failure or a timeout is a :class:`astrohub_hub.errors.BackendError` (code
@@ -375,26 +382,31 @@ def steps_from_environ(env: Mapping[str, str]) -> Steps:
 
 
 class Grader:
-    """nbgrader on ``course`` (a class's ``instructors/nbgrader``), run as ``system_user`` (None: as we are),
-    each step through ``steps`` (default: :class:`LocalSteps`)."""
+    """nbgrader on ``course`` (a class's ``instructors/nbgrader``): each step through ``steps`` (default:
+    :class:`LocalSteps`) as ``runner``, the class's grading identity, which writes the course directory; the
+    copies to and from the instructors' folder as ``system_user``, the acting instructor (None: as we are;
+    ``runner`` None: the same as ``system_user``, so never as we are while an instructor is named)."""
 
-    def __init__(self, course: Path, system_user: str | None, base: Path, steps: Steps | None = None) -> None:
+    def __init__(self, course: Path, system_user: str | None, base: Path, steps: Steps | None = None,
+                 runner: str | None = None) -> None:
         self.course, self.system_user, self.base = Path(course), system_user, Path(base)
+        self.runner = runner or system_user
         self.steps = steps if steps is not None else LocalSteps()
 
     def _run(self, *args: str) -> str:
         argv = ["-m", "astrohub_server.gradingconfig", *args, f"--CourseDirectory.root={self.course}"]
-        return self.steps.run(args[0], argv, self.course, self.system_user)
+        return self.steps.run(args[0], argv, self.course, self.runner)
 
-    def _copy(self, source: Path, dest: Path, reader: str | None, *, fresh: bool = False) -> list[str]:
+    def _copy(self, source: Path, dest: Path, reader: str | None, writer: str | None, *,
+              fresh: bool = False) -> list[str]:
         data = folders.pack_as(source, reader, base=source.parent)
-        return folders.unpack_as(data, dest, self.system_user, base=self.base, fresh=fresh)
+        return folders.unpack_as(data, dest, writer, base=self.base, fresh=fresh)
 
     @contextmanager
     def _shared(self, *extra: Path):
-        """Run a block of steps, then (finished or failed) give the class's other instructors write access to what the
-        acting instructor wrote in the course and in ``extra`` folders (:data:`_SHARE`). Nothing to do when the
-        steps run as we are (no system users: one account writes everything)."""
+        """Run a block of steps, then (finished or failed) give the class's instructors write access to what the
+        grading identity wrote in the course and the acting instructor in ``extra`` folders (:data:`_SHARE`).
+        Nothing to do when the steps run as we are (no system users: one account writes everything)."""
         try:
             yield
         except HubError as exc:  # a step (BackendError) or a copy (copy-failed) that could not write a file
@@ -403,9 +415,12 @@ class Grader:
                 raise
             raise refusal from exc
         finally:
-            if self.system_user and os.geteuid() == 0:
-                subprocess.run([sys.executable, "-I", "-c", _SHARE, str(self.course), *map(str, extra)],
-                               check=False, timeout=120, **folders._as_user(self.system_user))
+            shares = {self.runner: [self.course]}
+            shares.setdefault(self.system_user, []).extend(extra)
+            for who, tops in shares.items():
+                if who and tops and os.geteuid() == 0:
+                    subprocess.run([sys.executable, "-I", "-c", _SHARE, *map(str, tops)],
+                                   check=False, timeout=120, **folders._as_user(who))
 
     def _refusal(self, message: str, extra: tuple[Path, ...]) -> CourseFileReadOnly | None:
         """The refusal for a failure to write a file (or its folder) of the course or an ``extra`` folder that
@@ -424,15 +439,13 @@ class Grader:
             paths = [p for path in named for p in (path, path.parent)]  # or the folder it is created or removed in
         else:
             return None
-        try:
-            me = pwd.getpwnam(self.system_user).pw_uid if self.system_user else os.geteuid()
-        except KeyError:
-            return None
         for path in paths:
             top = next((t for t in (self.course, *extra) if path.is_relative_to(t)), None)
+            writer = self.runner if top == self.course else self.system_user  # who wrote there (_shared)
             try:
+                me = pwd.getpwnam(writer).pw_uid if writer else os.geteuid()
                 st = path.lstat()
-            except OSError:
+            except (KeyError, OSError):
                 continue
             if top is None or st.st_uid == me or st.st_mode & stat.S_IWGRP:  # the mask lets instructors write it
                 continue
@@ -447,15 +460,15 @@ class Grader:
             step = ("grading step (release, grade, or return feedback)" if top == self.course else
                     f"grade or return of feedback of {top.name}")
             return (GradebookReadOnly if gradebook else CourseFileReadOnly)(
-                f"{what} {path} cannot be written by {self.system_user or 'this service'}: it is {owner}'s, "
+                f"{what} {path} cannot be written by {writer or 'this service'}: it is {owner}'s, "
                 f"mode {stat.S_IMODE(st.st_mode):04o}, which leaves the class's other instructors only reading it (a "
                 f"class graded before grading shared what it writes). {owner}'s next {step} makes it writable by "
                 f"every instructor; or an admin runs: setfacl -R -m m::rwX {self.course.parent}", value=str(path))
         return None
 
     def _mkdir(self) -> None:
-        """Create the course directory as the instructor (their files, in the instructors' folder)."""
-        user = folders._as_user(self.system_user) if self.system_user else {}
+        """Create the course directory (the grading identity's runtime folder in it) as the grading identity."""
+        user = folders._as_user(self.runner) if self.runner else {}
         subprocess.run([sys.executable, "-I", "-c", "import os, sys; os.makedirs(os.path.join(sys.argv[1], "
                         "'.runtime'), exist_ok=True)", str(self.course)], check=True, timeout=60, **user)
 
@@ -465,7 +478,7 @@ class Grader:
         ``cp -r`` keeps modes that leave it read-only to them)."""
         with self._shared(source):
             self._mkdir()
-            self._copy(source, self.course / "source" / assignment, reader)
+            self._copy(source, self.course / "source" / assignment, reader, self.runner)
             self._run("generate_assignment", assignment, "--force")
         return self.course / "release" / assignment
 
@@ -500,7 +513,7 @@ class Grader:
             return self._feedback(assignment, students, deadline, feedback_root)
 
     def _feedback(self, assignment: str, students: list[str], deadline: Deadline, feedback_root: Path) -> dict:
-        raw = self.scores([assignment], self.system_user).get(assignment, {})
+        raw = self.scores([assignment], self.runner).get(assignment, {})
         result = {}
         for student in students:
             if student in raw:
@@ -512,13 +525,14 @@ class Grader:
                 "penalties": {s: g["late_penalty"] for s, g in result.items()}}
         out = self.steps.run("generate_feedback", ["-c", _FEEDBACK, "generate_feedback", assignment, json.dumps(spec),
                                              "--force", f"--CourseDirectory.root={self.course}"],
-                       self.course, self.system_user)
+                       self.course, self.runner)
         late = next((json.loads(line[len(_LATE):]) for line in out.splitlines() if line.startswith(_LATE)), {})
         for student in result:
             result[student]["late_seconds"] = late.get(student)
             pages = self.course / "feedback" / student / assignment
             if pages.is_dir():
-                result[student]["feedback"] = self._copy(pages, feedback_root / student, self.system_user)
+                result[student]["feedback"] = self._copy(pages, feedback_root / student, self.runner,
+                                                         self.system_user)
         return result
 
     def grade(self, assignment: str, submissions: dict[str, Path], source: Path, reader: str | None,
@@ -539,7 +553,8 @@ class Grader:
             self.release_version(assignment, source, reader)
         for student, folder in submissions.items():
             # exactly this submission: a notebook of an earlier one the student has since deleted is not graded
-            self._copy(folder, self.course / "submitted" / student / assignment, self.system_user, fresh=True)
+            self._copy(folder, self.course / "submitted" / student / assignment, self.system_user, self.runner,
+                       fresh=True)
         times = {s: deadline.submitted.get(s) for s in submissions}
         spec = {"db": f"sqlite:///{self.course / 'gradebook.db'}", "course": str(self.course),
                 "due": None if deadline.due is None else _nbgrader_time(deadline.due),
@@ -549,5 +564,5 @@ class Grader:
         # when the cell is left to the instructor as needing a manual grade and her answer goes untested).
         self.steps.run("autograde", ["-c", _AUTOGRADE, "autograde", assignment, json.dumps(spec), "--force",
                                      "--OverwriteCells.add_missing_cells=True",
-                                     f"--CourseDirectory.root={self.course}"], self.course, self.system_user)
+                                     f"--CourseDirectory.root={self.course}"], self.course, self.runner)
         return self._feedback(assignment, list(submissions), deadline, feedback_root)
