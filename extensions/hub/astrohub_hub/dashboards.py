@@ -1,4 +1,5 @@
-"""Dask dashboards for their owners (and the groups they share them with) only: the gateway's ``/clusters/<name>/...`` route, authenticated.
+"""Dask dashboards for their owners (and the groups they share them with) only: the gateway's
+``/clusters/<name>/...`` route, authenticated.
 
 Owns :class:`HubTokenAuthenticator` (dask-gateway's ``JupyterHubAuthenticator`` that also takes the
 hub token the way JupyterHub's own servers do: ``Authorization: token|Bearer <token>`` or
@@ -11,9 +12,9 @@ scheduler serves its dashboard on a Unix socket in the cluster's private folder
 (:mod:`astrohub_hub.dasknode`), the gateway proxy's default route brings ``/clusters/...`` to the
 gateway API server, and this handler, after authenticating the caller with the hub, serves the
 dashboard over that socket (plain HTTP and Bokeh's websockets) to the cluster's owner, a hub
-admin, or a member of the hub group the owner shared it with (:mod:`astrohub_hub.gateway_sharing`). On Kubernetes (``AstroKubeBackend``) the same route serves the scheduler Service's
-dashboard port over HTTP: the chart sends ``/services/dask-gateway/clusters/`` to the API server
-ahead of dask-gateway's own per-cluster Traefik routes, and a NetworkPolicy admits only the API
+admin, or a member of the hub group the owner shared it with (:mod:`astrohub_hub.gateway_sharing`).
+On Kubernetes (``AstroKubeBackend``) the same route serves the scheduler Service's dashboard port
+over HTTP: the chart sends ``/services/dask-gateway/clusters/`` to the API server ahead of dask-gateway's own per-cluster Traefik routes, and a NetworkPolicy admits only the API
 server to that port (docs/deploy-kubernetes.md). Anyone else gets 404 (the same answer as for a cluster that does not exist, so names are
 not confirmed). A browser without credentials (a ``GET`` asking for HTML, as the Dask sidebar's
 frames do) signs in through the hub's OAuth, as JupyterHub's own services do: it is sent to the

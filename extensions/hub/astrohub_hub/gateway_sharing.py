@@ -26,7 +26,8 @@ stopping the cluster cuts an existing connection (and the TLS key a member was g
 cluster until it stops).
 
 ``GET <gateway>/api/v1/shared-clusters/`` lists the running and pending clusters shared with the caller's groups
-(other users' clusters; one's own are in ``/api/v1/clusters/``). May import aiohttp (and its multidict) and dask-gateway-server.
+(other users' clusters; one's own are in ``/api/v1/clusters/``).
+May import aiohttp (and its multidict) and dask-gateway-server.
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ async def _sharing_middleware(request: web.Request, handler: Any) -> web.StreamR
     if action is None:
         # Connecting hands out the cluster's TLS credentials: authenticated with the hub each time (the client
         # sends its token when asked), not from the session cookie's cached groups, so leaving the group counts.
-        request = request.clone(headers=CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() != "cookie"))
+        headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() != "cookie")
+        request = request.clone(headers=headers)
     token = _MANAGING.set(action is not None)
     try:
         response = await handler(request)
