@@ -1,4 +1,17 @@
-"""The dask-gateway client as the platform uses it: one workaround for its ``Gateway.close``.
+"""The dask-gateway client as the platform uses it: sharing a cluster with a group, and one workaround for its
+``Gateway.close``.
+
+Sharing: :func:`share_cluster` shares one of your running clusters with one of your hub groups (or start it shared:
+``Gateway().new_cluster(shared_with="<group>")``), :func:`unshare_cluster` ends that, and a member of the group
+finds it with :func:`shared_clusters` and connects with dask-gateway's own ``Gateway().connect(name)`` (its
+dashboard link works for them too). Members may compute on it; only its owner (and hub admins) stop, scale or adapt
+it. The gateway checks the group with the hub at each connection, so leaving the group ends access to new
+connections (``astrohub_hub.gateway_sharing`` on the server). These go through the gateway routes that the
+platform's gateway adds, with the Gateway's own authentication; a refusal is the gateway's message, as a
+``ValueError`` (what dask-gateway's client raises for it).
+
+A shared cluster runs its members' tasks on its owner's workers, as its owner (her system user, her home and
+group folders): share a cluster only with a group you would let use your files.
 
 dask-gateway 2026.3.0 (the newest release; its main branch is unchanged) closes a ``Gateway`` by asking
 ``self.loop.asyncio_loop.is_running()`` before stopping the loop it started. Closing stops that loop,
@@ -23,9 +36,13 @@ May import dask_gateway only (on first call), and ``versions``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from platform_lib.versions import release_tuple
 
-__all__ = ["AFFECTED_UP_TO", "make_gateway_close_idempotent"]
+__all__ = ["AFFECTED_UP_TO", "SharedCluster", "make_gateway_close_idempotent",
+           "share_cluster", "shared_clusters", "unshare_cluster"]
 
 #: The newest dask-gateway release whose ``Gateway.close`` raises when called twice.
 AFFECTED_UP_TO = (2026, 3, 0)
@@ -65,3 +82,106 @@ def make_gateway_close_idempotent() -> bool:
     close._astrohub_idempotent = True
     Gateway.close = close
     return True
+
+
+@dataclass(frozen=True)
+class SharedCluster:
+    """A Dask cluster another user shares with one of your hub groups (connect: ``Gateway().connect(name)``)."""
+
+    name: str
+    owner: str
+    group: str
+    status: str
+    dashboard_link: str | None
+
+
+def _name(cluster: Any) -> str:
+    name = cluster if isinstance(cluster, str) else getattr(cluster, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"expected a cluster name or a dask-gateway cluster (or its report), got {cluster!r}")
+    return name
+
+
+def _call(gateway: Any, method: str, path: str, payload: dict | None = None) -> Any:
+    """``method`` the gateway route ``path`` with the Gateway's own authentication; the answer's JSON."""
+    if gateway is None:
+        from dask_gateway import Gateway
+
+        make_gateway_close_idempotent()
+        with Gateway() as own:
+            return _call(own, method, path, payload)
+
+    async def request() -> Any:
+        # The client has no public call for a route it does not know; _request carries its auth, proxy and TLS.
+        answer = await gateway._request(method, f"{gateway.address}{path}", json=payload)
+        return await answer.json() if answer.content_type == "application/json" else None
+
+    return gateway.sync(request)  # the gateway's refusals: ValueError with its message (404, 422)
+
+
+def share_cluster(cluster: Any, group: str, *, gateway: Any = None) -> None:
+    """Share your running Dask cluster with one of your hub groups: its members may connect to it and open its
+    dashboard (not stop or scale it), while they are in the group. Their tasks run on your workers, as you.
+
+    Parameters
+    ----------
+    cluster
+        The cluster's name, or the cluster (``GatewayCluster``, or a report from ``Gateway().list_clusters()``).
+    group
+        One of your hub groups; a cluster is shared with one group at a time (sharing again replaces it).
+    gateway
+        A synchronous ``dask_gateway.Gateway`` to use; default: a new one for the platform's gateway.
+
+    Raises
+    ------
+    ValueError
+        With the gateway's message: no such running cluster of yours or shared with you, the cluster is not yours
+        (only its owner or a hub admin shares it), ``group`` is not one of your groups, or sharing is off.
+
+    Examples
+    --------
+    >>> from dask_gateway import Gateway                                   # doctest: +SKIP
+    >>> cluster = Gateway().new_cluster()                                  # doctest: +SKIP
+    >>> share_cluster(cluster, "survey-team")                              # doctest: +SKIP
+    >>> # a member of survey-team: Gateway().connect(shared_clusters()[0].name).get_client()
+    """
+    if not isinstance(group, str) or not group.strip():
+        raise ValueError(f"group must be the name of one of your hub groups, got {group!r}")
+    _call(gateway, "PUT", f"/api/v1/clusters/{_name(cluster)}/sharing", {"group": group.strip()})
+
+
+def unshare_cluster(cluster: Any, *, gateway: Any = None) -> None:
+    """Stop sharing your Dask cluster: its group's members can no longer connect to it (a client of theirs already
+    connected stays connected until it closes; stop the cluster to end every connection).
+
+    Parameters and errors as :func:`share_cluster`.
+
+    Examples
+    --------
+    >>> unshare_cluster(cluster)                                           # doctest: +SKIP
+    """
+    _call(gateway, "DELETE", f"/api/v1/clusters/{_name(cluster)}/sharing")
+
+
+def shared_clusters(*, gateway: Any = None) -> list[SharedCluster]:
+    """The running and pending Dask clusters other users share with your hub groups, by name.
+
+    Examples
+    --------
+    >>> from dask_gateway import Gateway                                   # doctest: +SKIP
+    >>> shared = shared_clusters()                                         # doctest: +SKIP
+    >>> client = Gateway().connect(shared[0].name).get_client()            # doctest: +SKIP
+    """
+    if gateway is None:
+        from dask_gateway import Gateway
+
+        make_gateway_close_idempotent()
+        with Gateway() as own:
+            return shared_clusters(gateway=own)
+    found = _call(gateway, "GET", "/api/v1/shared-clusters/") or {}
+    public = getattr(gateway, "_public_address", None) or gateway.address
+    return [
+        SharedCluster(name=c["name"], owner=c["owner"], group=c["shared_with"], status=c["status"].lower(),
+                      dashboard_link=f"{public}{c['dashboard_route']}" if c.get("dashboard_route") else None)
+        for c in found.values()
+    ]

@@ -89,6 +89,20 @@ fig, ax = plt.subplots(figsize=(6, 3))
 ax.stairs(counts.compute(), edges)
 ax.set_title('computed on your Dask cluster')
 plt.show()"""),
+    ("md", "## Share your cluster with your group\n\nA cluster is yours alone until you share it with one of your "
+           "groups. Then its members find it with `platform_lib.gateway.shared_clusters()`, connect with "
+           "`Gateway().connect(name).get_client()` and open its dashboard; only you stop or scale it. Their tasks "
+           "run on your workers, as you: share only with people you would let use your files. "
+           "`unshare_cluster` makes it yours alone again (leaving the group does too)."),
+    ("code", """from platform_lib.gateway import share_cluster, unshare_cluster
+
+if settings.groups:
+    share_cluster(cluster, settings.groups[0])
+    print('cluster shared with', settings.groups[0])
+    unshare_cluster(cluster)
+    print('and yours alone again')
+else:
+    print('you are in no group yet: nobody to share with')"""),
     ("code", """client.close()
 cluster.shutdown()"""),
 ]

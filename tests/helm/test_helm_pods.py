@@ -672,6 +672,14 @@ def test_dask_limits_per_cluster_and_per_user(chart, monkeypatch) -> None:
     options = c.Backend.cluster_options
     spec = {field["field"]: field["spec"] for field in options.get_specification()}
     assert (spec["worker_cores"]["min"], spec["worker_cores"]["max"]) == (1, 4)
+    # a cluster's owner may share it with one of her hub groups (astrohub_hub.gateway_sharing), as locally
+    from astrohub_hub.dashboards import HubTokenAuthenticator
+    from astrohub_hub.gateway_sharing import ClusterSharing
+
+    assert HubTokenAuthenticator(config=c).cluster_sharing is True
+    assert issubclass(c.DaskGateway.backend_class, ClusterSharing)
+    shared = options.parse_options({"shared_with": "astro101"})
+    assert shared["shared_with"] == "astro101" and options.get_configuration(shared, User("s", groups=["astro101"]))
     student = User("student1", groups=["astro101"])
     chosen = options.get_configuration(options.parse_options({"worker_cores": 2, "worker_memory": 4}), student)
     assert chosen["worker_cores"] == chosen["worker_cores_limit"] == 2
@@ -703,7 +711,7 @@ def test_dask_limits_follow_the_hub_settings(chart, monkeypatch) -> None:
     from dask_gateway_server.models import User
 
     server = {"clusterMaxWorkers": 4, "clusterMaxWorkersByGroup": {"astro101": 6}, "maxClustersPerUser": 1,
-              "idleTimeoutSeconds": 600, "workerCoresMax": 2}
+              "idleTimeoutSeconds": 600, "workerCoresMax": 2, "clusterSharing": False}
     values = {"jupyterhub": {"custom": {"astrohub": {"daskGateway": {"server": server}}}}}
     c = gateway_config(hs.merged_values(chart, values), hs.manifests(hs.render(chart, values)), monkeypatch)
     cluster = KubeClusterConfig(config=c)
@@ -718,6 +726,12 @@ def test_dask_limits_follow_the_hub_settings(chart, monkeypatch) -> None:
         options.parse_options({"worker_cores": 3})
     backend = c.DaskGateway.backend_class(config=c, gateway_instance="astrohub-dask-gateway")
     assert backend.max_clusters_per_user == 1
+    # clusterSharing off: the gateway's users reach no cluster through a group, and none starts shared
+    from astrohub_hub.dashboards import HubTokenAuthenticator
+
+    assert HubTokenAuthenticator(config=c).cluster_sharing is False
+    with pytest.raises(ValueError, match=r"daskGateway\.server\.clusterSharing"):
+        options.get_configuration(options.parse_options({"shared_with": "astro101"}), User("s", groups=["astro101"]))
 
 
 def test_worker_size_default_comes_from_the_hub_settings(chart, monkeypatch) -> None:

@@ -77,7 +77,7 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
     """Lines a tutorial's cells must print: what a reader is told to look for."""
     return {
         "getting-started": [f"user:     {user}", "my first astrohub file", f"{group} ->",
-                            "mean of 4 million normal draws"],
+                            "mean of 4 million normal draws", f"cluster shared with {group}", "and yours alone again"],
         # hour13: SkyCoord.from_name('M45') offline, from OpenNGC (before: "All Sesame queries failed"); stars14:
         # 'alpha Lyrae' too, at Simbad's J2000 position (18h36m56.33635s +38d47m01.2802s; before: Sesame's error)
         "catalogues": ["the Pleiades are at 03h47m", "Vega is at 18h36m56.3s +38d47m01.3s", "catalogues about Hipparcos: I/311", "Hipparcos stars within 2 deg of the Pleiades", "rows from the archive service", "I/311/hip2"],

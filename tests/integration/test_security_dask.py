@@ -1,4 +1,5 @@
-"""Security tier: a Dask cluster's dashboard is its owner's alone (issue 22, item 3).
+"""Security tier: a Dask cluster's dashboard is its owner's alone (issue 22, item 3), or her group's when she
+shares the cluster with it.
 
 On the session ``platform``, ``owner`` starts a gateway cluster; ``intruder`` (another hub user
 and, as root, another system user) tries what a classmate tried on the old platform: the
@@ -103,6 +104,58 @@ def test_the_dask_sidebar_check_finds_the_owners_dashboard_without_showing_the_t
         assert "token=" not in check.text
     finally:
         platform.stop_server(owner)
+
+
+def test_a_cluster_shared_with_a_group_serves_its_members_only_while_shared(platform, dashboard):
+    """The owner shares her running cluster with her group: a member lists it, connects, computes and opens its
+    dashboard, but cannot scale or stop it; the outsider is refused; after unsharing, and after leaving the group,
+    the member is refused too (the group is the hub's, read at each connection)."""
+    from platform_lib.gateway import share_cluster, shared_clusters, unshare_cluster
+
+    owner, intruder, name, url = dashboard
+    member, team = platform.unique("dashmate"), platform.unique("dashteam")
+    platform.create_user(member)
+    platform.create_group(team, [owner, member])
+
+    def as_member(user: str):
+        """A fresh client, as a new notebook of ``user`` would make (no gateway session cookie)."""
+        return platform.gateway(user)
+
+    def refused(user: str) -> str:
+        """dask-gateway's client raises the gateway's 404 message as a ValueError."""
+        with as_member(user) as gateway, pytest.raises(ValueError) as info:
+            gateway.connect(name)
+        assert _get(url + "individual-plots.json", platform.user_token(user)).status_code == 404
+        return str(info.value)
+
+    assert f"no Dask cluster '{name}' of yours or shared with your hub groups" in refused(member)
+    with platform.gateway(owner) as mine:
+        share_cluster(name, team, gateway=mine)
+        with as_member(member) as gateway:
+            found = shared_clusters(gateway=gateway)
+            assert [(c.name, c.owner, c.group, c.status) for c in found] == [(name, owner, team, "running")]
+            cluster = gateway.connect(name)
+            with cluster.get_client(set_as_default=False) as client:
+                assert client.submit(sum, [1, 2, 3]).result(timeout=60) == 6
+            with pytest.raises(ValueError, match=f"only the owner of Dask cluster '{name}' \\({owner}\\)"):
+                cluster.scale(2)
+            with pytest.raises(ValueError, match="or a hub admin may stop it"):
+                gateway.stop_cluster(name)
+            with pytest.raises(ValueError, match="may share or unshare it"):
+                unshare_cluster(name, gateway=gateway)
+            cluster.close()
+        plots = _get(url + "individual-plots.json", platform.user_token(member))
+        assert plots.status_code == 200 and "Individual Task Stream" in plots.json()
+        with as_member(intruder) as gateway:
+            assert shared_clusters(gateway=gateway) == []
+        assert team not in refused(intruder)
+        unshare_cluster(name, gateway=mine)
+        assert team in refused(member)  # still in the group: "... shared with your hub groups (<team>) ..."
+        share_cluster(name, team, gateway=mine)
+        platform.api("DELETE", f"/groups/{team}/users", json={"users": [member]}).raise_for_status()
+        assert team not in refused(member)
+        unshare_cluster(name, gateway=mine)
+        assert mine.get_cluster(name).status.name == "RUNNING"  # nobody but its owner stopped it
 
 
 def _cluster_processes(name: str) -> list[psutil.Process]:

@@ -1,4 +1,5 @@
-"""Dask dashboards for their owners only: the gateway's ``/clusters/<name>/...`` route, authenticated.
+"""Dask dashboards for their owners (and the groups they share them with) only: the gateway's
+``/clusters/<name>/...`` route, authenticated.
 
 Owns :class:`HubTokenAuthenticator` (dask-gateway's ``JupyterHubAuthenticator`` that also takes the
 hub token the way JupyterHub's own servers do: ``Authorization: token|Bearer <token>`` or
@@ -10,10 +11,10 @@ scheduler's dashboard port, with no authentication at all. Here no such proxy ro
 scheduler serves its dashboard on a Unix socket in the cluster's private folder
 (:mod:`astrohub_hub.dasknode`), the gateway proxy's default route brings ``/clusters/...`` to the
 gateway API server, and this handler, after authenticating the caller with the hub, serves the
-dashboard over that socket (plain HTTP and Bokeh's websockets) to the cluster's owner or a hub
-admin. On Kubernetes (``AstroKubeBackend``) the same route serves the scheduler Service's
-dashboard port over HTTP: the chart sends ``/services/dask-gateway/clusters/`` to the API server
-ahead of dask-gateway's own per-cluster Traefik routes, and a NetworkPolicy admits only the API
+dashboard over that socket (plain HTTP and Bokeh's websockets) to the cluster's owner, a hub
+admin, or a member of the hub group the owner shared it with (:mod:`astrohub_hub.gateway_sharing`).
+On Kubernetes (``AstroKubeBackend``) the same route serves the scheduler Service's dashboard port
+over HTTP: the chart sends ``/services/dask-gateway/clusters/`` to the API server ahead of dask-gateway's own per-cluster Traefik routes, and a NetworkPolicy admits only the API
 server to that port (docs/deploy-kubernetes.md). Anyone else gets 404 (the same answer as for a cluster that does not exist, so names are
 not confirmed). A browser without credentials (a ``GET`` asking for HTML, as the Dask sidebar's
 frames do) signs in through the hub's OAuth, as JupyterHub's own services do: it is sent to the
@@ -29,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import time
 from urllib.parse import urlencode
 from typing import Any
 
@@ -36,9 +38,10 @@ import aiohttp
 from aiohttp import web
 
 from astrohub_hub.dasknode import SCHEDULER_SOCKET
+from astrohub_hub.gateway_sharing import SharingUser, may_use
 
-from dask_gateway_server.auth import JupyterHubAuthenticator, unauthorized
-from traitlets import List, Unicode
+from dask_gateway_server.auth import JupyterHubAuthenticator, UserCache, unauthorized
+from traitlets import Bool, List, Unicode, default
 
 __all__ = ["HubTokenAuthenticator", "add_dashboard_routes", "dashboard_socket", "dashboard_target"]
 
@@ -60,23 +63,52 @@ class _TokenRequest:
         self.query: dict[str, str] = {}
 
 
+class FreshUserCache(UserCache):
+    """dask-gateway's cache of authenticated users (by session cookie), keeping the newest answer of the hub.
+
+    Upstream's ``put`` keeps the first user record cached under a name until it expires and hands its cookie to
+    every later sign-in of that name, so a session that authenticated again still read the groups of the first
+    sign-in (up to ``cache_max_age``): a user added to a group was refused a cluster shared with it, one who left
+    it still reached it.
+    """
+
+    def put(self, user):
+        cookie = self.name_to_cookie.get(user.name)
+        if cookie is None:
+            return super().put(user)
+        self.cookie_to_user[cookie] = (time.monotonic(), user)
+        return cookie
+
+
 class HubTokenAuthenticator(JupyterHubAuthenticator):
-    """``JupyterHubAuthenticator`` reading the hub token also from ``token``/``Bearer`` headers and ``?token=``."""
+    """``JupyterHubAuthenticator`` reading the hub token also from ``token``/``Bearer`` headers and ``?token=``,
+    whose users are :class:`~astrohub_hub.gateway_sharing.SharingUser` (members of a cluster's group may use it)."""
+
+    cluster_sharing = Bool(
+        True, help="Whether owners may share their Dask clusters with their hub groups, whose members may then "
+        "connect to them and open their dashboards (astrohub_hub.gateway_sharing); "
+        "daskGateway.server.clusterSharing.",
+    ).tag(config=True)
 
     usage_readers = List(
         Unicode(), help="Gateway user names (``service:<name>`` for a hub service) that may read any user's "
         "Dask usage at ``/usage?user=<name>`` (astrohub_hub.gateway_usage); read-only.",
     ).tag(config=True)
 
+    @default("cache")
+    def _default_cache(self) -> UserCache:
+        return FreshUserCache(max_age=self.cache_max_age)
+
     async def authenticate(self, request: web.Request):
         """dask-gateway's check, except that a token the hub does not know (a typo, an expired or revoked one),
         which the hub answers 403, is a 401 asking for a token, not dask-gateway's 500 "Permission failure"."""
         try:
-            return await super().authenticate(request)
+            user = await super().authenticate(request)
         except web.HTTPInternalServerError as exc:
             if "Permission failure" not in (exc.reason or ""):
                 raise
             raise unauthorized("jupyterhub") from None
+        return SharingUser(user.name, groups=user.groups, admin=user.admin, sharing=self.cluster_sharing)
 
     def get_token(self, request: web.Request) -> str | None:
         header = request.headers.get("Authorization", "")
@@ -94,7 +126,8 @@ def dashboard_socket(workdir: str) -> str:
 
 def _not_found(name: str) -> web.Response:
     return web.json_response(
-        {"error": f"no Dask cluster {name!r} of yours is running (list yours with Gateway().list_clusters())"},
+        {"error": f"no Dask cluster {name!r} of yours or shared with your hub groups is running (list yours with "
+                  f"Gateway().list_clusters(), those shared with you with platform_lib.gateway.shared_clusters())"},
         status=404,
     )
 
@@ -156,7 +189,8 @@ async def _proxy_to(request: web.Request, path: str, connector: aiohttp.BaseConn
 
 
 async def dashboard_target(backend: Any, name: str, user: Any) -> tuple[str, str] | None:
-    """Where the dashboard of cluster ``name`` is, if ``user`` owns it or is an admin; else None.
+    """Where the dashboard of cluster ``name`` is, if ``user`` may use it (its owner, an admin, or a member of the
+    group it is shared with: :func:`~astrohub_hub.gateway_sharing.may_use`); else None.
 
     ``("unix", socket path)`` on the local backends (a DB backend: the socket in the cluster's
     private folder), ``("http", base URL)`` on Kubernetes (the scheduler Service's dashboard port,
@@ -165,13 +199,13 @@ async def dashboard_target(backend: Any, name: str, user: Any) -> tuple[str, str
     db = getattr(backend, "db", None)
     if db is not None:
         cluster = db.get_cluster(name)
-        if cluster is None or not (user.admin or user.name == cluster.username):
+        if cluster is None or not may_use(user, cluster):
             return None
         workdir = (cluster.state or {}).get("workdir")
         socket_path = dashboard_socket(workdir) if workdir else ""
         return ("unix", socket_path) if socket_path and os.path.exists(socket_path) else None
     cluster = await backend.get_cluster(name)
-    if cluster is None or not (user.admin or user.name == cluster.username):
+    if cluster is None or not may_use(user, cluster):
         return None
     address = getattr(cluster, "dashboard_address", "") or ""
     return ("http", address) if address.startswith(("http://", "https://")) else None
@@ -282,7 +316,8 @@ async def _dashboard(request: web.Request) -> web.StreamResponse:
 
 
 def add_dashboard_routes(app: web.Application) -> None:
-    """Serve ``/clusters/<name>/<path>`` (every method, websockets too) to the cluster's owner or an admin."""
+    """Serve ``/clusters/<name>/<path>`` (every method, websockets too) to the cluster's owner, an admin, or a
+    member of the hub group it is shared with."""
     app.router.add_get("/oauth_callback", _oauth_callback)
     app.router.add_route("*", "/clusters/{cluster_name}", _dashboard)
     app.router.add_route("*", "/clusters/{cluster_name}/{tail:.*}", _dashboard)

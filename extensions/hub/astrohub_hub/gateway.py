@@ -25,7 +25,9 @@ servers on Unix sockets in the cluster's private folder, 0600) and serve dashboa
 authenticated ``/clusters/<name>/`` route of :mod:`astrohub_hub.dashboards`; the clusters' parent
 folder is root's, 0711, so other users can neither list cluster names nor enter another's folder.
 
-All of them enforce ``max_clusters_per_user`` through :class:`UserClusterLimit`. Cluster options
+All of them let an owner share a cluster with one of her hub groups (:mod:`astrohub_hub.gateway_sharing`:
+members connect and open the dashboard, only the owner and admins stop or scale it; ``clusterSharing``), and
+all of them enforce ``max_clusters_per_user`` through :class:`UserClusterLimit`. Cluster options
 (``worker_cores``, ``worker_memory`` in GiB) have bounds from ``GatewayServerSettings``; the
 largest cluster a user may start follows their hub groups (``cluster_max_workers_by_group``).
 May import dask-gateway-server and this package.
@@ -49,6 +51,7 @@ from traitlets.config import Configurable
 from astrohub_hub.errors import HubConfigError, UsernameError
 from astrohub_hub.kubernetes import dataset_volumes
 from astrohub_hub.accounts import ensure_system_user, running_as_root, system_username
+from astrohub_hub.gateway_sharing import SHARED_WITH, ClusterSharing, add_sharing_routes
 from astrohub_hub.gateway_usage import WorkerCounts, add_usage_routes
 from astrohub_hub.folders import expand_user_path, prepare_user_dirs, unreachable_by_others
 from astrohub_hub.settings import HubSettings
@@ -123,8 +126,9 @@ class UserClusterLimit(Configurable):
             return name
 
 
-class LimitedLocalBackend(UserClusterLimit, WorkerCounts, LocalBackend):
-    """A local backend with :class:`UserClusterLimit`, a per-user environment and private dashboards.
+class LimitedLocalBackend(UserClusterLimit, WorkerCounts, ClusterSharing, LocalBackend):
+    """A local backend with :class:`UserClusterLimit`, a per-user environment, private dashboards and clusters
+    shared with a hub group (:mod:`astrohub_hub.gateway_sharing`, the group kept in the gateway's database).
 
     Dashboards: the gateway proxy gets no ``/clusters/<name>`` route (upstream's unauthenticated
     proxy to the dashboard port); :func:`~astrohub_hub.dashboards.add_dashboard_routes` serves it
@@ -144,6 +148,7 @@ class LimitedLocalBackend(UserClusterLimit, WorkerCounts, LocalBackend):
             os.chmod(self.clusters_directory, 0o711)
         add_dashboard_routes(app)
         add_usage_routes(app)
+        add_sharing_routes(app)
         await super().setup(app)
 
     async def _check_cluster_proxied(self, cluster):
@@ -275,16 +280,28 @@ def usage_readers() -> list[str]:
 def _kube_backend() -> type:
     from dask_gateway_server.backends.kubernetes import KubeBackend
 
-    class AstroKubeBackend(UserClusterLimit, WorkerCounts, KubeBackend):
-        """dask-gateway's ``KubeBackend`` with :class:`UserClusterLimit` and the owner-only dashboard
-        route (:func:`~astrohub_hub.dashboards.add_dashboard_routes`; the chart routes dashboards here)."""
+    class AstroKubeBackend(UserClusterLimit, WorkerCounts, ClusterSharing, KubeBackend):
+        """dask-gateway's ``KubeBackend`` with :class:`UserClusterLimit`, the dashboard route for the owner and
+        the group the cluster is shared with (:func:`~astrohub_hub.dashboards.add_dashboard_routes`; the chart
+        routes dashboards here) and the sharing routes (the group kept in the ``DaskCluster``'s ``spec.options``)."""
 
         async def setup(self, app):
             from astrohub_hub.dashboards import add_dashboard_routes
 
             add_dashboard_routes(app)
             add_usage_routes(app)
+            add_sharing_routes(app)
             await super().setup(app)
+
+        async def _store_options(self, cluster_name, options):
+            namespace, name = cluster_name.split(".")
+            await self.custom_client.patch_namespaced_custom_object(
+                "gateway.dask.org", self.crd_version, namespace, "daskclusters", name,
+                [{"op": "replace", "path": "/spec/options", "value": options}],
+            )
+            cached = self.clusters.get(cluster_name)
+            if cached is not None:  # the informer brings the same soon; answer the caller with it now
+                cached.options = options
 
     AstroKubeBackend.__module__ = __name__
     AstroKubeBackend.__qualname__ = "AstroKubeBackend"
@@ -300,19 +317,30 @@ def __getattr__(name: str) -> Any:
 
 
 def cluster_options(settings: HubSettings, *, kubernetes: bool = False):
-    """The cluster options users may set: ``worker_cores`` and ``worker_memory`` (GiB), bounded.
+    """The cluster options users may set: ``worker_cores`` and ``worker_memory`` (GiB), bounded, and ``shared_with``.
+
+    ``shared_with``: a hub group of the user's to share the cluster with from the start (""; refused when
+    ``daskGateway.server.clusterSharing`` is off; :mod:`astrohub_hub.gateway_sharing`).
 
     The handler also sets each cluster's ``cluster_max_workers``: the largest of
     ``cluster_max_workers`` and ``cluster_max_workers_by_group[g]`` for the user's hub groups ``g``.
     With ``kubernetes``, the worker container's limits equal its requests (``worker_cores_limit``,
     ``worker_memory_limit``), so a worker gets exactly what the user chose.
     """
-    from dask_gateway_server.options import Float, Integer as IntegerOption, Options
+    from dask_gateway_server.options import Float, Integer as IntegerOption, Options, String
 
     server = settings.dask_gateway.server
     by_group = server.cluster_max_workers_by_group
 
     def handler(options: Any, user: Any) -> dict[str, Any]:
+        group = options[SHARED_WITH]
+        if group and not server.cluster_sharing:
+            raise ValueError(f"{SHARED_WITH}={group!r}: sharing Dask clusters is off on this platform "
+                             f"(daskGateway.server.clusterSharing)")
+        if group and group not in user.groups:
+            mine = ", ".join(sorted(user.groups)) or "none"
+            raise ValueError(f"{SHARED_WITH}={group!r} is not one of your hub groups ({mine}): a cluster is shared "
+                             f"with a group its owner belongs to")
         memory = int(options.worker_memory * GIB)
         allowances = [by_group[group] for group in user.groups if group in by_group]
         config = {
@@ -330,6 +358,7 @@ def cluster_options(settings: HubSettings, *, kubernetes: bool = False):
                       label="Worker cores"),
         Float("worker_memory", default=server.worker_memory_gib, min=server.worker_memory_gib_min,
               max=server.worker_memory_gib_max, label="Worker memory (GiB)"),
+        String(SHARED_WITH, default="", label="Share with hub group (optional)"),
         handler=handler,
     )
 
@@ -394,6 +423,7 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
         c.JupyterHubAuthenticator.jupyterhub_api_token = gateway.api_token
     c.JupyterHubAuthenticator.jupyterhub_service_name = gateway.service_name
     c.HubTokenAuthenticator.usage_readers = usage_readers()
+    c.HubTokenAuthenticator.cluster_sharing = server.cluster_sharing
 
     as_root = running_as_root() if server.backend == "auto" else server.backend == "local"
     if as_root:
@@ -471,7 +501,8 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
       cluster beyond ``daskGateway.server.maxClustersPerUser``, serving the owner-only dashboard
       route that the chart's IngressRoute ``astrohub-dask-dashboards`` sends dashboards to);
     * ``DaskGateway.authenticator_class``: ``HubTokenAuthenticator`` (the chart's
-      ``JupyterHubAuthenticator``, also reading ``?token=``).
+      ``JupyterHubAuthenticator``, also reading ``?token=``; its ``cluster_sharing`` from
+      ``daskGateway.server.clusterSharing``: owners may share a cluster with a hub group).
 
     Parameters
     ----------
@@ -531,5 +562,6 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
     c.DaskGateway.authenticator_class = "astrohub_hub.dashboards.HubTokenAuthenticator"
     c.AstroKubeBackend.max_clusters_per_user = settings.dask_gateway.server.max_clusters_per_user
     c.HubTokenAuthenticator.usage_readers = usage_readers()
+    c.HubTokenAuthenticator.cluster_sharing = settings.dask_gateway.server.cluster_sharing
     _cluster_limits(c, settings, kubernetes=True)
     return settings

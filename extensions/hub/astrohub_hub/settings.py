@@ -228,7 +228,10 @@ class GatewayServerSettings(Strict):
     left and the last task ran (``platform_lib.idle_notice``, in the scheduler; a cluster that never had a client
     waits for the idle timeout; 0: never). ``db_path``: the gateway's SQLite database (default: in memory); with a file, a
     restarted gateway finds its running clusters again (their secrets encrypted with a key derived from
-    the gateway's hub token).
+    the gateway's hub token). ``cluster_sharing``: a cluster's owner may share it with one of her hub groups
+    (``platform_lib.gateway.share_cluster``, or the cluster option ``shared_with``), whose members may then
+    connect to it and open its dashboard while they are in the group; only the owner and hub admins stop or
+    scale it (``astrohub_hub.gateway_sharing``; false: every cluster is its owner's alone).
     """
 
     address: str = "127.0.0.1:0"
@@ -251,6 +254,7 @@ class GatewayServerSettings(Strict):
     cluster_max_memory_gib: float | None = Field(None, gt=0)
     idle_timeout_seconds: float = Field(1800.0, ge=0)
     no_client_timeout_seconds: float = Field(300.0, ge=0)
+    cluster_sharing: bool = True
 
     @model_validator(mode="after")
     def _defaults_within_maxima(self) -> "GatewayServerSettings":

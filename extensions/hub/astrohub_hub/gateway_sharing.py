@@ -1,0 +1,222 @@
+"""Sharing a Dask cluster with a hub group: who may use or manage a cluster, and the gateway routes that share it.
+
+A cluster's owner shares it with one of her hub groups, when starting it (the cluster option ``shared_with``,
+:func:`astrohub_hub.gateway.cluster_options`) or later (``PUT <gateway>/api/v1/clusters/<name>/sharing``
+``{"group": ...}``; ``DELETE`` unshares). The group is kept in the cluster's options, where dask-gateway itself
+keeps them (the local backends' database, the ``DaskCluster`` object on Kubernetes), so it survives a gateway
+restart. Who may do what is dask-gateway's own check, ``User.has_permissions(cluster)``, which its routes ask
+before they answer: :class:`SharingUser` (the user :class:`~astrohub_hub.dashboards.HubTokenAuthenticator`
+returns) answers it for
+
+* using a cluster (its report and TLS credentials, i.e. ``Gateway.connect``, and its dashboard, through the
+  same route as the owner's): the owner, a hub admin, or a member of the group the cluster is shared with;
+* managing it (``DELETE`` = stop, ``scale``, ``adapt``, and sharing): the owner or a hub admin only.
+  dask-gateway asks the same ``has_permissions`` for both, so :func:`add_sharing_routes` installs a middleware
+  that says which one a request asks (:data:`_MANAGING`) and words the refusal: 404 for a cluster the caller
+  may not use (the same answer as for no such cluster, as the dashboard route gives), 422 for a member asking to
+  manage it (dask-gateway's client shows the server's message for 404, 409 and 422 only; a 403 reaches the user
+  as "Forbidden", since the proxies in front rewrite the reason phrase).
+
+Group membership is the hub's: dask-gateway's ``JupyterHubAuthenticator`` reads the caller's groups from the hub
+with each authentication. Connecting (``GET /api/v1/clusters/<name>``) always authenticates with the hub, not
+from the gateway's session cookie, so leaving the group ends access at the next connection; the dashboard, which
+a browser reaches with the session cookie, follows within ``cache_max_age`` (300 s). A client already connected
+keeps its connection: dask-gateway has one TLS credential per cluster, handed to whoever may connect, so only
+stopping the cluster cuts an existing connection (and the TLS key a member was given stays valid for that
+cluster until it stops).
+
+``GET <gateway>/api/v1/shared-clusters/`` lists the running and pending clusters shared with the caller's groups
+(other users' clusters; one's own are in ``/api/v1/clusters/``).
+May import aiohttp (and its multidict) and dask-gateway-server.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from dask_gateway_server.models import User
+
+__all__ = ["SHARED_WITH", "ClusterSharing", "SharingUser", "add_sharing_routes", "may_manage", "may_use",
+           "shared_with"]
+
+#: The cluster option (and key of the cluster's options) naming the hub group it is shared with ("" = none).
+SHARED_WITH = "shared_with"
+#: True while the request being handled asks to manage a cluster (stop, scale, adapt) rather than use it.
+_MANAGING: contextvars.ContextVar[bool] = contextvars.ContextVar("astrohub_gateway_managing", default=False)
+#: dask-gateway's routes that ask ``has_permissions``: (method, route) -> what a refused caller wanted to do.
+_GUARDED = {
+    ("GET", "/api/v1/clusters/{cluster_name}"): None,
+    ("DELETE", "/api/v1/clusters/{cluster_name}"): "stop",
+    ("POST", "/api/v1/clusters/{cluster_name}/scale"): "scale",
+    ("POST", "/api/v1/clusters/{cluster_name}/adapt"): "adapt",
+}
+
+
+def shared_with(cluster: Any) -> str:
+    """The hub group ``cluster`` (a dask-gateway cluster record) is shared with, or ""."""
+    return str((getattr(cluster, "options", None) or {}).get(SHARED_WITH) or "")
+
+
+def may_manage(user: Any, cluster: Any) -> bool:
+    """Whether ``user`` may stop, scale or adapt ``cluster``: its owner or a hub admin."""
+    return bool(user.admin) or user.name == cluster.username
+
+
+def may_use(user: Any, cluster: Any) -> bool:
+    """Whether ``user`` may connect to ``cluster`` and open its dashboard: who may manage it, or a member of the
+    hub group it is shared with (while sharing is on, ``HubTokenAuthenticator.cluster_sharing``)."""
+    if may_manage(user, cluster):
+        return True
+    group = shared_with(cluster)
+    return bool(group) and getattr(user, "sharing", False) and group in user.groups
+
+
+class SharingUser(User):
+    """dask-gateway's ``User``, whose permission check admits the members of a cluster's group (see the module)."""
+
+    def __init__(self, name: str, groups: Any = (), admin: bool = False, sharing: bool = True) -> None:
+        super().__init__(name, groups=groups, admin=admin)
+        self.sharing = bool(sharing)
+
+    def has_permissions(self, cluster: Any) -> bool:
+        return may_manage(self, cluster) if _MANAGING.get() else may_use(self, cluster)
+
+
+class ClusterSharing:
+    """Backend mixin: :meth:`set_shared_with` keeps a cluster's group in its options, where the backend keeps them.
+
+    The local backends (dask-gateway's database backends) update the cluster's row; ``AstroKubeBackend``
+    overrides :meth:`_store_options` to patch the ``DaskCluster`` object.
+    """
+
+    async def set_shared_with(self, cluster_name: str, group: str) -> None:
+        """Share cluster ``cluster_name`` with hub group ``group`` ("" = unshare)."""
+        cluster = await self.get_cluster(cluster_name)  # type: ignore[attr-defined]
+        if cluster is None:
+            raise KeyError(cluster_name)
+        options = {**(cluster.options or {}), SHARED_WITH: group}
+        await self._store_options(cluster_name, options)
+
+    async def _store_options(self, cluster_name: str, options: dict[str, Any]) -> None:
+        db = self.db  # type: ignore[attr-defined]
+        db.update_cluster(db.get_cluster(cluster_name), options=options)
+
+
+def _not_yours(name: str, user: Any) -> web.Response:
+    """The answer for a cluster ``user`` may not use, the same whether or not it exists (names are not confirmed)."""
+    groups = ", ".join(sorted(user.groups)) or "none"
+    return web.json_response({"error": (
+        f"no Dask cluster {name!r} of yours or shared with your hub groups ({groups}) is running: list yours with "
+        f"Gateway().list_clusters(), those shared with you with platform_lib.gateway.shared_clusters()")}, status=404)
+
+
+def _not_the_owner(cluster: Any, action: str) -> web.Response:
+    # 422, not 403: dask-gateway's client shows the server's message for 404, 409 and 422 only ("Forbidden" else).
+    return web.json_response({"error": (
+        f"only the owner of Dask cluster {cluster.name!r} ({cluster.username}) or a hub admin may {action} it; it is "
+        f"shared with your group {shared_with(cluster)!r}, whose members may connect to it and open its dashboard")},
+        status=422)
+
+
+@web.middleware
+async def _sharing_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    route = request.match_info.route
+    resource = getattr(route.resource, "canonical", "") if route.resource is not None else ""
+    key = (request.method, resource)
+    if key not in _GUARDED:
+        return await handler(request)
+    action = _GUARDED[key]
+    if action is None:
+        # Connecting hands out the cluster's TLS credentials: authenticated with the hub each time (the client
+        # sends its token when asked), not from the session cookie's cached groups, so leaving the group counts.
+        headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() != "cookie")
+        request = request.clone(headers=headers)
+    token = _MANAGING.set(action is not None)
+    try:
+        response = await handler(request)
+    finally:
+        _MANAGING.reset(token)
+    user = request.get("user")
+    if action is None and user is not None:  # the hub's newest answer also for the session (refused or not)
+        request.app["authenticator"].cache.put(user)
+    if response.status not in (403, 404) or user is None:
+        return response
+    name = request.match_info.get("cluster_name", "")
+    cluster = await request.app["backend"].get_cluster(name)
+    if cluster is not None and action is not None and may_use(user, cluster):
+        return _not_the_owner(cluster, action)
+    return _not_yours(name, user)
+
+
+def _report(cluster: Any) -> dict[str, Any]:
+    report = cluster.to_dict(full=False)
+    report["owner"] = cluster.username
+    report[SHARED_WITH] = shared_with(cluster)
+    return report
+
+
+def _sharing_on(request: web.Request) -> bool:
+    return bool(getattr(request.app["authenticator"], "cluster_sharing", False))
+
+
+async def _share(request: web.Request) -> web.Response:
+    user, backend = request["user"], request.app["backend"]
+    name = request.match_info["cluster_name"]
+    if not _sharing_on(request):
+        return web.json_response(
+            {"error": "sharing Dask clusters is off on this platform (daskGateway.server.clusterSharing)"}, status=422)
+    cluster = await backend.get_cluster(name)
+    if cluster is None or cluster.status.name not in ("PENDING", "RUNNING") or not may_use(user, cluster):
+        return _not_yours(name, user)
+    if not may_manage(user, cluster):
+        return _not_the_owner(cluster, "share or unshare")
+    group = ""
+    if request.method == "PUT":
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        group = body.get("group") if isinstance(body, dict) else None
+        if not isinstance(group, str) or not group.strip():
+            return web.json_response({"error": 'send {"group": "<one of your hub groups>"} to share a cluster'},
+                                     status=422)
+        group = group.strip()
+        if group not in user.groups and not user.admin:
+            mine = ", ".join(sorted(user.groups)) or "none"
+            return web.json_response({"error": f"{group!r} is not one of your hub groups ({mine}): a cluster is "
+                                               f"shared with a group its owner belongs to"}, status=422)
+    await backend.set_shared_with(name, group)
+    request.app["log"].info("Cluster %s of %s shared with %r by %s", name, cluster.username, group, user.name)
+    return web.json_response(_report(await backend.get_cluster(name)))
+
+
+async def _shared(request: web.Request) -> web.Response:
+    user, backend = request["user"], request.app["backend"]
+    found = [] if not _sharing_on(request) else [
+        _report(cluster) for cluster in await backend.list_clusters()
+        if cluster.username != user.name and shared_with(cluster) in user.groups
+    ]
+    return web.json_response({c["name"]: c for c in sorted(found, key=lambda c: c["name"])})
+
+
+def _authenticated(handler: Any) -> Any:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            return await request.app["authenticator"].authenticate_and_handle(request, handler)
+        except web.HTTPUnauthorized:
+            return web.json_response({"error": "send a hub token (Authorization: token <token>)"}, status=401,
+                                     headers={"WWW-Authenticate": "token"})
+
+    return handle
+
+
+def add_sharing_routes(app: web.Application) -> None:
+    """Add the sharing routes and the permission middleware (see the module docstring) to the gateway's API app."""
+    app.middlewares.append(_sharing_middleware)
+    app.router.add_put("/api/v1/clusters/{cluster_name}/sharing", _authenticated(_share))
+    app.router.add_delete("/api/v1/clusters/{cluster_name}/sharing", _authenticated(_share))
+    app.router.add_get("/api/v1/shared-clusters/", _authenticated(_shared))
