@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from astrohub_hub import _transfer
+from astrohub_hub import _transfer, folders
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from platform_lib import get_settings
@@ -733,6 +733,7 @@ def test_the_owner_deletes_a_workspace_its_people_are_told_and_the_files_are_kep
     ws.on_collaborators = lambda name, sharers: published.append((name, sharers))
     ws.create(ANN, "survey", members=["bob"], readers=["eve"])
     (tmp_path / "workspaces" / "survey" / "m31.vot").write_text("<VOTABLE/>")
+    folders.set_folder_quota(tmp_path / "workspaces" / "survey", 1000)  # the operator's quota of this workspace
     ws.share(BOB, "survey")
     ws.collaborate(BOB, "survey")
     (tmp_path / "bob").mkdir()
@@ -770,6 +771,8 @@ def test_the_owner_deletes_a_workspace_its_people_are_told_and_the_files_are_kep
     assert notice.stat().st_mode & 0o777 == 0o644
     again = ws.create(BOB, "survey")  # the name is free again, with a new, empty folder
     assert again["owner"] == "bob" and list((tmp_path / "workspaces" / "survey").iterdir()) == []
+    # ...and no quota: the deleted workspace's quota file stayed, and the new one was held to it
+    assert folders.folder_quota(tmp_path / "workspaces" / "survey") is None
     assert not notice.exists()
     assert bobs.list("workspace/survey:") == []
     with pytest.raises(ClassError, match="no workspace 'nothing'"):

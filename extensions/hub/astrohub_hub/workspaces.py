@@ -18,7 +18,8 @@ given a shared server (it runs code as the sharer).
 
 The owner (or an admin) deletes a workspace (:meth:`Workspaces.delete`): shares, collaboration and the hub
 group's members end, every person's access is revoked, and the folder is kept under ``root/.deleted/`` for
-the admins; asking for the workspace afterwards says who deleted it and when (404 ``deleted-workspace``), and so
+the admins (its quota, kept beside it, is removed: a new workspace of that name starts without one); asking for the
+workspace afterwards says who deleted it and when (404 ``deleted-workspace``), and so
 does ``platform_lib.storage`` in a former member's kernel, from the notice ``root/.astrohub-deleted/<name>.json``
 (:data:`DELETED_NOTICES`; readable by all, as the service's answer is; removed when the name is taken again).
 
@@ -315,8 +316,8 @@ class Workspaces:
         and the hub group ``ws-<name>`` loses every member (a refusal is a ClassError 502 and the workspace
         stays; running it again finishes it). Then every person's access to the folder is revoked
         (:func:`astrohub_hub.folders.revoke`: their processes holding it are ended) and the folder moves to
-        ``root/.deleted/<name>-<UTC time>/`` (root's only), where an admin can give the files back. The name
-        is free again; until it is taken, asking for the workspace says who deleted it and when.
+        ``root/.deleted/<name>-<UTC time>/`` (root's only), where an admin can give the files back; its quota
+        goes. The name is free again; until it is taken, asking for the workspace says who deleted it and when.
         """
         info = self._get(name)
         if not (actor.admin or actor.name == info["owner"]):
@@ -341,6 +342,7 @@ class Workspaces:
                 kept.parent.mkdir(mode=0o700, exist_ok=True)
                 kept.parent.chmod(0o700)
                 folder.rename(kept)
+            folders.set_folder_quota(folder, None)  # else a new workspace of this name would be held to it
             with closing(self._db()) as db, db:
                 db.execute("DELETE FROM ws_members WHERE workspace = ?", (name,))
                 db.execute("DELETE FROM ws_collaborative WHERE workspace = ?", (name,))
