@@ -47,7 +47,7 @@ def _echo(line: str) -> None:
 
 def banner(config: LocalConfig, state: PlatformState) -> str:
     """The URL and first-login credentials, as printed by ``up``."""
-    creds = json.loads(state.layout.credentials_file.read_text())
+    creds = state.stored_credentials()
     return "\n".join(
         [
             "",

@@ -115,7 +115,14 @@ class DataLayout:
 
     @property
     def credentials_file(self) -> Path:
+        """The admin's kept password (``admin_user``, ``admin_password``)."""
         return self.state / "credentials.json"
+
+    @property
+    def class_code_file(self) -> Path:
+        """The kept class code (``user_password``), apart from the admin's password so that renewing one (deleting
+        its file) leaves the other alone."""
+        return self.state / "class-code.json"
 
     @property
     def tokens_file(self) -> Path:
