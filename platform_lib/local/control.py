@@ -7,7 +7,6 @@ for problems the user can fix.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
