@@ -109,8 +109,9 @@ def test_assignment_cycle_keeps_history_and_refuses_outsiders(teaching, tmp_path
 
 
 def test_workspace_owner_manages_members_and_others_cannot(teaching, tmp_path):
-    # team8: the root is there before the first workspace, so servers started earlier link it (~/workspaces)
-    assert (tmp_path / "workspaces").is_dir() and (tmp_path / "workspaces").stat().st_mode & 0o777 == 0o755
+    # team8: the root is there before the first workspace; privacy14: 0711, passable but not listable (it was 0755:
+    # every user listed every workspace's name); each person finds theirs linked in the home (~/workspaces/<name>)
+    assert (tmp_path / "workspaces").is_dir() and (tmp_path / "workspaces").stat().st_mode & 0o777 == 0o711
     info = teaching.workspaces.create(ANN, "survey", members=["bob"], readers=["eve"])
     assert info == {"name": "survey", "owner": "ann", "folder": str(tmp_path / "workspaces" / "survey"),
                     "members": ["ann", "bob"], "readers": ["eve"]}
@@ -1340,6 +1341,15 @@ def test_a_member_finds_the_class_linked_in_their_home_as_they_join(tmp_path):
     assert os.readlink(home / "bob" / "classes" / "old") == str(classes / "old")
     teaching.create_class(ADMIN, "c2", students=["bob"])
     assert (home / "bob" / "classes" / "c2").read_text() == "bob's own notes"  # not replaced by a link
+    # privacy14: the classes' and workspaces' roots are 0711 (nobody lists the names); a workspace is linked in the
+    # home of each person in it as they are added, ~/workspaces/<name>, as a class is
+    assert classes.stat().st_mode & 0o777 == 0o711 and (tmp_path / "workspaces").stat().st_mode & 0o777 == 0o711
+    teaching.workspaces.on_members_change = lambda name, added, removed: None  # the hub's group: tests/integration
+    teaching.workspaces.create(ANN, "survey", readers=["eve"])
+    teaching.workspaces.change(ANN, "survey", add=["bob"])
+    for user in ("ann", "eve", "bob"):
+        assert os.readlink(home / user / "workspaces" / "survey") == str(tmp_path / "workspaces" / "survey"), user
+    assert not (home / "prof" / "workspaces").exists()
 
 
 def test_only_an_admin_sets_a_quota_and_it_is_kept_beside_the_folder(teaching, tmp_path):

@@ -152,8 +152,11 @@ def test_plan_components_wires_ports_and_tokens(tmp_path):
 
 def test_layout_prepare_modes(tmp_path):
     layout = DataLayout(tmp_path / "data")
+    layout.groups_root.mkdir(parents=True, mode=0o755)  # privacy14: an older data folder, listable by every user
+    layout.groups_root.chmod(0o755)
     layout.prepare(as_root=False)
     assert stat.S_IMODE(layout.datasets.stat().st_mode) == 0o755
+    assert stat.S_IMODE(layout.groups_root.stat().st_mode) == 0o711  # passable, not listable
     assert stat.S_IMODE(layout.state.stat().st_mode) == 0o700
     for path in (layout.home_root, layout.groups_root, layout.scratch_root, layout.logs):
         assert path.is_dir()

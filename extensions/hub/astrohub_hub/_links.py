@@ -1,9 +1,12 @@
-"""The links in a home to class folders (``~/classes/<class>``, ``~/grading/<class>``): made as the user.
+"""The links in a home to shared folders (``~/classes/<class>``, ``~/grading/<class>``, ``~/groups/<group>``,
+``~/workspaces/<name>``): made as the user.
 
 :func:`link_courses` makes and prunes them; the local spawner calls it in the server's process as the user before
-the server starts, and the classes service runs this file as a script, as the user (``folders.link_as``), when
-someone joins a class: ``python -I _links.py FOLDER CLASSES_ROOT LINKS_JSON`` adds the links of ``LINKS_JSON``
-(``{name: target}``) and removes none. Standard library only (it runs without importing the package).
+the server starts, and the classes service (someone joins a class or a workspace) and the group sync (someone joins
+a group) run this file as a script, as the user (``folders.link_as``): ``python -I _links.py FOLDER ROOT LINKS_JSON``
+adds the links of ``LINKS_JSON`` (``{name: target}``) and removes none. The roots of those folders may not be listed
+by users (mode 0711: no user learns the names of the groups, workspaces and classes they are not in), so these
+links are how a member finds theirs. Standard library only (it runs without importing the package).
 """
 
 from __future__ import annotations
@@ -15,10 +18,17 @@ from typing import Mapping
 
 
 def link_courses(folder: str, links: Mapping[str, str], classes_root: str, *, prune: bool = True) -> None:
-    """In ``folder`` (made, mode 0700, if missing and ``links`` names any): a link ``<name>`` to each course folder
-    of ``links``; with ``prune``, links there into ``classes_root`` that ``links`` no longer names (a class no longer
-    taught) are removed. Run as the user: a file of theirs under such a name is left alone, and nothing here stops
+    """In ``folder`` (made, mode 0700, if missing and ``links`` names any): a link ``<name>`` to each folder of
+    ``links``; with ``prune``, links there into ``classes_root`` (the root of the folders: classes, groups or
+    workspaces) that ``links`` no longer names (a class no longer taught, a group left) are removed. ``folder``
+    itself being a link to the whole root (``~/groups`` and ``~/workspaces`` were, before the roots were closed) is
+    replaced by the folder. Run as the user: a file of theirs under such a name is left alone, and nothing here stops
     a server from starting or a member from being added (errors are ignored)."""
+    try:
+        if os.path.islink(folder) and os.path.realpath(folder) == os.path.realpath(classes_root):
+            os.unlink(folder)
+    except OSError:
+        pass
     if not links and not os.path.isdir(folder):
         return
     try:

@@ -15,6 +15,10 @@ local mode (service ``astrohub-groupsync``, scopes ``list:groups`` and ``read:gr
   group ``<prefix>g-<group>`` owning the folder with mode 2770 (setgid), which members see from
   their next server start.
 
+``<groups_root>`` itself is 0711 (``folders.make_root``; ``astrohub up`` makes it so): no user lists the groups'
+names; a member finds theirs linked in the home, ``~/groups/<group>``, made as they join (and by the local spawner
+at each start).
+
 Removing a member revokes every entry they had under the group folder (default entries and
 subfolders included), hands what they own in it to root and ends their processes still holding
 something inside (:func:`astrohub_hub.folders.revoke`); a deleted group's folder keeps its data and
@@ -202,6 +206,7 @@ class AclApplier:
                 _close_to_others(folder)
             # Recursive: what the group wrote before this member joined is theirs to read and write too.
             folders.grant(folder, str(action.user), recursive=True)
+            _link_member(self.root, action.group, str(action.user))
         elif action.kind == "revoke":
             folders.revoke(folder, str(action.user))
 
@@ -218,6 +223,17 @@ class AclApplier:
         home = expand_user_path(self.home_template, hub_name)
         owner = ensure_system_user(name, home)
         prepare_user_dirs(home, None, owner)
+
+
+def _link_member(root: Path, group: str, system_user: str) -> None:
+    """``~/groups/<group>`` in the new member's home, made as them (``folders.link_as``, best effort): the groups
+    root is not listable (0711), so a member whose server runs finds the group in Lab's file browser through this
+    link at once; the local spawner makes the same links at each start (``local.AstroLocalSpawner.shared_links``)."""
+    try:
+        home = pwd.getpwnam(system_user).pw_dir
+    except KeyError:
+        return
+    folders.link_as(Path(home) / folders.GROUP_LINKS, {group: str(root / group)}, root, system_user)
 
 
 def _close_to_others(folder: Path) -> None:
@@ -277,6 +293,7 @@ class UnixGroupApplier:
         elif action.kind == "grant":
             AclApplier(self.root, self.prefix, True, self.home_template)._ensure_user(action.user)
             folders.run(["gpasswd", "-a", str(action.user), unix])
+            _link_member(self.root, action.group, str(action.user))
         elif action.kind == "revoke":
             folders.run(["gpasswd", "-d", str(action.user), unix])
 
