@@ -242,6 +242,6 @@ def test_a_home_links_the_users_own_groups_and_workspaces_as_the_roots_are_not_l
     assert not (home / "groups").is_symlink()
     assert {p.name: os.readlink(p) for p in (home / "groups").iterdir()} == {"team": str(groups / "team")}
     assert {p.name: os.readlink(p) for p in (home / "workspaces").iterdir()} == {"survey": str(spaces / "survey")}
-    spawner.user.groups = []  # tina left the team: its link goes at the next start
+    spawner.user.groups = []  # tina left the team: its link goes at the next start; the folder stays, for the next
     spawner.make_preexec_fn("tina")()
     assert list((home / "groups").iterdir()) == []

@@ -17,8 +17,9 @@ import sys
 from typing import Mapping
 
 
-def link_courses(folder: str, links: Mapping[str, str], classes_root: str, *, prune: bool = True) -> None:
-    """In ``folder`` (made, mode 0700, if missing and ``links`` names any): a link ``<name>`` to each folder of
+def link_courses(folder: str, links: Mapping[str, str], classes_root: str, *, prune: bool = True,
+                 make: bool = False) -> None:
+    """In ``folder`` (made, mode 0700, if missing and ``links`` names any, or ``make``): a link ``<name>`` to each folder of
     ``links``; with ``prune``, links there into ``classes_root`` (the root of the folders: classes, groups or
     workspaces) that ``links`` no longer names (a class no longer taught, a group left) are removed. ``folder``
     itself being a link to the whole root (``~/groups`` and ``~/workspaces`` were, before the roots were closed) is
@@ -29,7 +30,7 @@ def link_courses(folder: str, links: Mapping[str, str], classes_root: str, *, pr
             os.unlink(folder)
     except OSError:
         pass
-    if not links and not os.path.isdir(folder):
+    if not links and not make and not os.path.isdir(folder):
         return
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)

@@ -417,7 +417,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
             for links_folder, (root, candidates) in shared.items():
                 # as the user: the workspaces whose folder lets them in (the root lists every one, as root)
                 link_courses(links_folder, {n: t for n, t in candidates.items() if os.access(t, os.R_OK | os.X_OK)},
-                             root)
+                             root, make=True)  # there, empty, for someone in none yet: where they will be
 
         return preexec
 
