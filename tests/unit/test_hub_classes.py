@@ -1350,6 +1350,8 @@ def test_a_member_finds_the_class_linked_in_their_home_as_they_join(tmp_path):
     for user in ("ann", "eve", "bob"):
         assert os.readlink(home / user / "workspaces" / "survey") == str(tmp_path / "workspaces" / "survey"), user
     assert not (home / "prof" / "workspaces").exists()
+    teaching.workspaces.delete(ANN, "survey")  # its links go with it: they would lead nowhere
+    assert [list((home / user / "workspaces").iterdir()) for user in ("ann", "eve", "bob")] == [[], [], []]
 
 
 def test_only_an_admin_sets_a_quota_and_it_is_kept_beside_the_folder(teaching, tmp_path):

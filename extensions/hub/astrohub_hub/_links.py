@@ -4,7 +4,8 @@
 :func:`link_courses` makes and prunes them; the local spawner calls it in the server's process as the user before
 the server starts, and the classes service (someone joins a class or a workspace) and the group sync (someone joins
 a group) run this file as a script, as the user (``folders.link_as``): ``python -I _links.py FOLDER ROOT LINKS_JSON``
-adds the links of ``LINKS_JSON`` (``{name: target}``) and removes none. The roots of those folders may not be listed
+adds the links of ``LINKS_JSON`` (``{name: target}``) and removes none; with ``--remove`` after them it removes those
+links instead (:func:`unlink`: a workspace deleted). The roots of those folders may not be listed
 by users (mode 0711: no user learns the names of the groups, workspaces and classes they are not in), so these
 links are how a member finds theirs. Standard library only (it runs without importing the package).
 """
@@ -52,5 +53,20 @@ def link_courses(folder: str, links: Mapping[str, str], classes_root: str, *, pr
         pass
 
 
+def unlink(folder: str, links: Mapping[str, str]) -> None:
+    """Remove the links of ``links`` (``{name: target}``) from ``folder`` where they still lead to that target (a
+    workspace deleted: its link would lead nowhere); anything else of the user's is left alone. Errors are ignored."""
+    for name, target in links.items():
+        path = os.path.join(folder, name)
+        try:
+            if os.path.islink(path) and os.readlink(path) == target:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
 if __name__ == "__main__":
-    link_courses(sys.argv[1], json.loads(sys.argv[3]), sys.argv[2], prune=False)
+    if sys.argv[4:] == ["--remove"]:
+        unlink(sys.argv[1], json.loads(sys.argv[3]))
+    else:
+        link_courses(sys.argv[1], json.loads(sys.argv[3]), sys.argv[2], prune=False)

@@ -171,15 +171,16 @@ class Workspaces:
             self._link(name, [actor.name, *members, *readers])
         return self._get(name)
 
-    def _link(self, name: str, users: Iterable[str]) -> None:
+    def _link(self, name: str, users: Iterable[str], *, remove: bool = False) -> None:
         """``~/<links_folder>/<name>``, a link to the workspace's folder, in each of ``users``' homes, made as them
         (``folders.link_as``): the root is not listable (0711), so the link is how they (and Lab's file browser)
-        find it; the local spawner makes the same links at each start (``local.AstroLocalSpawner``)."""
+        find it; the local spawner makes the same links at each start (``local.AstroLocalSpawner``). ``remove``:
+        the workspace is deleted, its links go (a removed member's stays: Lab then says they are no longer in it)."""
         if not (self.links_folder and self.people.home_template):
             return
         for user in users:
             folders.link_as(self.people.home(user) / self.links_folder, {name: str(self.root / name)}, self.root,
-                            self.people.system(user))
+                            self.people.system(user), remove=remove)
 
     def change(self, actor: Actor, name: str, *, add: Iterable[str] = (), add_readers: Iterable[str] = (),
                          remove: Iterable[str] = ()) -> dict:
@@ -356,6 +357,7 @@ class Workspaces:
                 kept.parent.chmod(0o700)
                 folder.rename(kept)
             folders.set_folder_quota(folder, None)  # else a new workspace of this name would be held to it
+            self._link(name, people, remove=True)
             with closing(self._db()) as db, db:
                 db.execute("DELETE FROM ws_members WHERE workspace = ?", (name,))
                 db.execute("DELETE FROM ws_collaborative WHERE workspace = ?", (name,))
