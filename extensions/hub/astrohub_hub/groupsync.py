@@ -22,7 +22,8 @@ at each start).
 Removing a member revokes every entry they had under the group folder (default entries and
 subfolders included), hands what they own in it to root and ends their processes still holding
 something inside (:func:`astrohub_hub.folders.revoke`); a deleted group's folder keeps its data and
-loses every entry.
+loses every entry. A group folder made anew finds no quota left by an earlier folder of that name (one an operator
+removed): the quota file it left is removed first (:func:`_forget_quota`).
 
 The planning is pure (:func:`plan`: hub state + observed folders -> :class:`Action` list, unit
 tested); :class:`AclApplier` / :class:`UnixGroupApplier` observe and apply. The spawner calls
@@ -199,6 +200,7 @@ class AclApplier:
     def apply(self, action: Action) -> None:
         folder = self.root / action.group
         if action.kind == "mkdir":
+            _forget_quota(folder)
             folders.make_shared_folder(folder, 0o770)
         elif action.kind == "grant":
             self._ensure_user(action.user)
@@ -223,6 +225,15 @@ class AclApplier:
         home = expand_user_path(self.home_template, hub_name)
         owner = ensure_system_user(name, home)
         prepare_user_dirs(home, None, owner)
+
+
+def _forget_quota(folder: Path) -> None:
+    """Remove the quota kept for ``folder`` (``<root>/.astrohub-quotas/<group>.json``) when the folder is not there:
+    it is a removed group folder's (a quota is only ever set on a folder that exists), and the new group of that
+    name would otherwise be held to it."""
+    if not os.path.lexists(folder) and folders.folder_quota(folder) is not None:
+        folders.set_folder_quota(folder, None)
+        log.warning("removed the quota left by an earlier group folder %s before making the new one", folder)
 
 
 def _link_member(root: Path, group: str, system_user: str) -> None:
@@ -283,6 +294,7 @@ class UnixGroupApplier:
         unix = self.unix_group(action.group)
         if action.kind == "mkdir":
             self.root.mkdir(parents=True, exist_ok=True)
+            _forget_quota(folder)
             folder.mkdir(mode=0o770, exist_ok=True)
             try:
                 grp.getgrnam(unix)
