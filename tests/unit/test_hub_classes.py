@@ -135,6 +135,18 @@ def test_workspace_owner_manages_members_and_others_cannot(teaching, tmp_path):
         teaching.workspaces.create(ANN, "team2", owner="bob")
 
 
+def test_the_classes_service_closes_an_older_data_folders_roots_to_listing_as_it_starts(tmp_path):
+    """privacy14: older versions made the classes', workspaces' and deletion notices' roots 0755, so every user
+    listed every class's and workspace's name (and the deleted ones'); the service makes them 0711 as it starts."""
+    roots = [tmp_path / "classes", tmp_path / "workspaces", tmp_path / "workspaces" / ".astrohub-deleted"]
+    for root in roots:
+        root.mkdir(mode=0o755, exist_ok=True)
+        root.chmod(0o755)
+    Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+             accounts=SystemAccounts("astro-", run_as_system_users=False))
+    assert [oct(root.stat().st_mode & 0o777) for root in roots] == ["0o711"] * 3
+
+
 def test_copies_never_follow_links(tmp_path):
     src = tmp_path / "work"
     (src / "sub").mkdir(parents=True)

@@ -87,8 +87,11 @@ class Workspaces:
     def __post_init__(self) -> None:
         self.root, self.registry = Path(self.root), Path(self.registry)
         self.registry.parent.mkdir(parents=True, exist_ok=True)
-        # There from the start; 0711 (older versions made it 0755): nobody lists the workspaces' names.
+        # There from the start; 0711 (older versions made it 0755): nobody lists the workspaces' names, nor the
+        # deleted ones' (their notices are read by name).
         folders.make_root(self.root)
+        if (self.root / DELETED_NOTICES).is_dir():
+            folders.make_root(self.root / DELETED_NOTICES)
         with closing(self._db()) as db, db:
             db.executescript("""
                 CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, owner TEXT, created REAL);
