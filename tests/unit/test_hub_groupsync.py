@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from astrohub_hub.groupsync import AclApplier, Action, plan, sync_once
 
 
@@ -101,6 +103,22 @@ def test_acl_applier_grants_and_revokes_real_acls(tmp_path):
     second = sync_once({"team": []}, applier, system_users=True, prefix="nobod")
     assert second.actions == [Action("revoke", "team", "nobody")]
     assert applier.observe() == {"team": frozenset()}
+
+
+def test_a_new_member_finds_the_group_linked_in_their_home_at_once(tmp_path, monkeypatch):
+    """privacy14: the groups root is 0711, so ``~/groups`` is a folder of links to the user's own groups, which the
+    spawner makes at each start; someone who joins while their server runs gets the link as the grant is made, made
+    as them (``folders.link_as``; a real one: tests/integration/test_security_group_folders)."""
+    import pwd
+
+    from astrohub_hub import folders
+
+    made = []
+    monkeypatch.setattr(folders, "link_as", lambda *args, **kwargs: made.append(args))
+    applier = AclApplier(tmp_path / "groups", prefix="nobod", system_users=True)
+    sync_once({"team": ["y"]}, applier, system_users=True, prefix="nobod")
+    root = tmp_path / "groups"
+    assert made == [(Path(pwd.getpwnam("nobody").pw_dir) / "groups", {"team": str(root / "team")}, root, "nobody")]
 
 
 def test_fallback_to_unix_groups_without_setfacl(monkeypatch, tmp_path):
