@@ -4,8 +4,8 @@ Owns :class:`DataLayout` (pure path arithmetic plus :meth:`DataLayout.check_writ
 :meth:`DataLayout.prepare`, which create the top-level folders). Per-user and per-group folders
 are created by the hub extension's spawner and group sync service, which own their permissions.
 
-``<data>/home/<user>``, ``<data>/groups/<group>`` (``groups`` 0711: not listable), ``<data>/datasets`` (read-only to users: root-owned
-0755 when run as root), ``<data>/scratch/<user>``, ``<data>/archive/images`` (the image archive with its proprietary files and
+``<data>/home/<user>``, ``<data>/groups/<group>`` (``groups`` 0711: not listable), ``<data>/datasets`` (read-only to
+users: root-owned 0755 when run as root), ``<data>/scratch/<user>``, ``<data>/archive/images`` (the image archive with its proprietary files and
 full index: 0700, for the archive service alone; ``datasets/images`` holds its released part, made by
 ``platform_lib.imageindex.publish_released``), ``<data>/clusters/<cluster>`` (Dask clusters' folders, made by the gateway), ``<data>/state/`` (hub DB, cookie secret, tokens,
 credentials, logs, pid and lock files; 0700).

@@ -85,7 +85,7 @@ def test_a_member_who_joins_later_reads_and_writes_what_the_group_wrote_before(p
     platform.add_group_users(group, [carl])
     platform.start_server(carl)
     try:
-        linked = os.path.join("~", "groups", group, "notes", "plan.txt")  # made as carl joined, or as his server started
+        linked = os.path.join("~", "groups", group, "notes", "plan.txt")  # made as carl joined, or as his server starts
         seen = _run(platform, carl, _until(f"open(os.path.expanduser({linked!r})).read()", "observe M31"), f"""
         import json, pathlib
         shared = pathlib.Path({str(folder / 'shared' / alice / 'm31.txt')!r})

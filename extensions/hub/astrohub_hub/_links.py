@@ -20,8 +20,8 @@ from typing import Mapping
 
 def link_courses(folder: str, links: Mapping[str, str], classes_root: str, *, prune: bool = True,
                  make: bool = False) -> None:
-    """In ``folder`` (made, mode 0700, if missing and ``links`` names any, or ``make``): a link ``<name>`` to each folder of
-    ``links``; with ``prune``, links there into ``classes_root`` (the root of the folders: classes, groups or
+    """In ``folder`` (made, mode 0700, if missing and ``links`` names any, or ``make``): a link ``<name>`` to each
+    folder of ``links``; with ``prune``, links there into ``classes_root`` (the root of the folders: classes, groups or
     workspaces) that ``links`` no longer names (a class no longer taught, a group left) are removed. ``folder``
     itself being a link to the whole root (``~/groups`` and ``~/workspaces`` were, before the roots were closed) is
     replaced by the folder. Run as the user: a file of theirs under such a name is left alone, and nothing here stops

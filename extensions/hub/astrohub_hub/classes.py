@@ -19,7 +19,8 @@ read the gradebook                         admins and the class's instructors
 =========================================  ==========================================================
 
 On disk, under ``classes_root/<class>/`` (root-owned, mode 0770, reached through ACL entries only; no
-folder is world-writable; ``classes_root`` itself 0711, so nobody lists the classes): ``materials/`` (instructors rwx, students r-x), ``instructors/`` (instructors
+folder is world-writable; ``classes_root`` itself 0711, so nobody lists the classes): ``materials/`` (instructors
+rwx, students r-x), ``instructors/`` (instructors
 only; assignments are authored in ``instructors/<assignment>/``, collected work lands in
 ``instructors/collected/<assignment>/<student>/``, feedback is written to
 ``instructors/feedback/<assignment>/<student>/``), ``submissions/<student>/<assignment>/<UTC time>/``

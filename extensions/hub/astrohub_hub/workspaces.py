@@ -4,7 +4,8 @@ Owns :class:`Workspaces`: the registry of workspaces (tables in the classes serv
 owner, members with read-write access and readers with read-only access) and ``root/<name>/``, root-owned
 mode 0770 and reached through ACL entries only (owner and members rwx, readers r-x; defaults so new files
 follow), mirrored to the hub group ``ws-<name>`` (no group folder of its own). ``root`` is 0711 (``folders.make_root``):
-nobody lists the workspaces; each person finds theirs linked in the home, ``~/workspaces/<name>`` (:meth:`_link`). Only the owner (or an admin) changes the members; removing someone revokes at once
+nobody lists the workspaces; each person finds theirs linked in the home, ``~/workspaces/<name>`` (:meth:`_link`).
+Only the owner (or an admin) changes the members; removing someone revokes at once
 (:func:`astrohub_hub.folders.revoke`: entries under the whole folder, their files handed over, their
 processes holding the folder ended). Every check runs before the first write.
 
