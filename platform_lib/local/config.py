@@ -90,7 +90,8 @@ class AuthConfig(_Strict):
     user_password: str = Field(
         "",
         description="The class code (`roster`: lets a name on the roster set its own password once; "
-        "`shared-password`: every user's password), at least 8 characters; when empty, kept like `admin_password`.",
+        "`shared-password`: every user's password), at least 8 characters. When empty, the one kept in "
+        "`<data>/state/class-code.json` (apart from the admin's), as for `admin_password`.",
     )
 
 

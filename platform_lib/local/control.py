@@ -7,7 +7,6 @@ for problems the user can fix.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -47,7 +46,7 @@ def _echo(line: str) -> None:
 
 def banner(config: LocalConfig, state: PlatformState) -> str:
     """The URL and first-login credentials, as printed by ``up``."""
-    creds = json.loads(state.layout.credentials_file.read_text())
+    creds = state.stored_credentials()
     return "\n".join(
         [
             "",

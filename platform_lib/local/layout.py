@@ -4,8 +4,8 @@ Owns :class:`DataLayout` (pure path arithmetic plus :meth:`DataLayout.check_writ
 :meth:`DataLayout.prepare`, which create the top-level folders). Per-user and per-group folders
 are created by the hub extension's spawner and group sync service, which own their permissions.
 
-``<data>/home/<user>``, ``<data>/groups/<group>``, ``<data>/datasets`` (read-only to users: root-owned
-0755 when run as root), ``<data>/scratch/<user>``, ``<data>/archive/images`` (the image archive with its proprietary files and
+``<data>/home/<user>``, ``<data>/groups/<group>`` (``groups`` 0711: not listable), ``<data>/datasets`` (read-only to
+users: root-owned 0755 when run as root), ``<data>/scratch/<user>``, ``<data>/archive/images`` (the image archive with its proprietary files and
 full index: 0700, for the archive service alone; ``datasets/images`` holds its released part, made by
 ``platform_lib.imageindex.publish_released``), ``<data>/clusters/<cluster>`` (Dask clusters' folders, made by the gateway), ``<data>/state/`` (hub DB, cookie secret, tokens,
 credentials, logs, pid and lock files; 0700).
@@ -115,7 +115,14 @@ class DataLayout:
 
     @property
     def credentials_file(self) -> Path:
+        """The admin's kept password (``admin_user``, ``admin_password``)."""
         return self.state / "credentials.json"
+
+    @property
+    def class_code_file(self) -> Path:
+        """The kept class code (``user_password``), apart from the admin's password so that renewing one (deleting
+        its file) leaves the other alone."""
+        return self.state / "class-code.json"
 
     @property
     def tokens_file(self) -> Path:
@@ -169,17 +176,19 @@ class DataLayout:
                                path=str(self.root)) from exc
 
     def prepare(self, *, as_root: bool | None = None) -> None:
-        """Create the top-level folders with their modes (idempotent).
+        """Create the top-level folders with their modes (idempotent: an older data directory gets them too).
 
-        ``datasets`` is 0755 and, when ``as_root``, owned by root so users cannot write it; ``state``
-        is 0700. The data directory itself must be traversable by every user (0755).
+        ``datasets`` is 0755 and, when ``as_root``, owned by root so users cannot write it; ``groups`` is 0711
+        (passable, not listable: no user learns the names of the groups they are not in; each member finds theirs
+        linked in the home, ``~/groups/<group>``); ``state`` is 0700. The data directory itself must be traversable
+        by every user (0755).
         """
         as_root = os.geteuid() == 0 if as_root is None else as_root
         self.check_writable()
         self.root.chmod(0o755)
         for path in (self.home_root, self.groups_root, self.datasets, self.scratch_root):
             path.mkdir(exist_ok=True)
-            path.chmod(0o755)
+            path.chmod(0o711 if path == self.groups_root else 0o755)
             if as_root:
                 os.chown(path, 0, 0)
         self.archive.mkdir(mode=0o700, exist_ok=True)

@@ -289,9 +289,10 @@ def check_hub_settings(config: LocalConfig, layout: DataLayout) -> None:
         reason = error["msg"].removeprefix("Value error, ")
         if key in ("auth.admin_password", "auth.user_password") and not getattr(config.auth, key[5:]):
             # kept from an earlier astrohub.toml (older versions stored it unchecked): the hub failed with a traceback
+            kept = PlatformState(layout).kept_in(key[5:])
             raise ConfigError(
-                f"the {key[5:]} kept in {layout.credentials_file} is invalid: {reason}; set '{key}' in "
-                f"astrohub.toml, or delete {layout.credentials_file} to have new passwords generated", key=key) from exc
+                f"the {key[5:]} kept in {kept} is invalid: {reason}; set '{key}' in "
+                f"astrohub.toml, or delete {kept} to have a new one generated", key=key) from exc
         raise ConfigError(
             f"invalid value for configuration key '{key}': {reason}" if key
             else f"invalid configuration: {reason}", key=key, value=error.get("input")) from exc

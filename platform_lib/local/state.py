@@ -130,14 +130,27 @@ class PlatformState:
             return {}
 
     def stored_credentials(self) -> dict[str, Any]:
-        """What ``credentials.json`` keeps (empty before the first start)."""
-        return self._load_json(self.layout.credentials_file)
+        """What ``credentials.json`` (the admin's password) and ``class-code.json`` (the class code) keep (empty
+        before the first start). A class code kept in ``credentials.json`` by older versions counts until the next
+        start moves it."""
+        admin = self._load_json(self.layout.credentials_file)
+        code = self._load_json(self.layout.class_code_file).get("user_password") or admin.get("user_password")
+        return {**{k: v for k, v in admin.items() if k != "user_password"}, **({"user_password": code} if code else {})}
+
+    def kept_in(self, key: str) -> Path:
+        """The file that keeps ``key`` (``admin_password`` or ``user_password``) now: the one to delete to renew it."""
+        if key == "user_password" and "user_password" not in self._load_json(self.layout.class_code_file):
+            if "user_password" in self._load_json(self.layout.credentials_file):
+                return self.layout.credentials_file  # kept there by an older version, until the next start
+        return self.layout.class_code_file if key == "user_password" else self.layout.credentials_file
 
     def credentials(self, admin_user: str, admin_password: str = "", user_password: str = "") -> Credentials:
-        """The configured passwords, else those kept in ``credentials.json`` (generated on first run).
+        """The configured passwords, else those kept in ``credentials.json`` / ``class-code.json`` (generated on
+        first run).
 
         A password once configured stays in use after its key is removed from ``astrohub.toml``: people
-        know it. Deleting ``credentials.json`` while the platform is stopped has new ones generated.
+        know it. Deleting ``credentials.json`` while the platform is stopped has a new admin password generated and
+        keeps the class code (every student's way to register); deleting ``class-code.json`` renews the class code.
         """
         stored = self.stored_credentials()
         creds = Credentials(
@@ -145,8 +158,11 @@ class PlatformState:
             admin_password=admin_password or stored.get("admin_password") or secrets.token_urlsafe(32),
             user_password=user_password or stored.get("user_password") or secrets.token_urlsafe(9),
         )
-        if stored != creds.__dict__:
-            atomic_write(self.layout.credentials_file, json.dumps(creds.__dict__, indent=2))
+        admin = {"admin_user": creds.admin_user, "admin_password": creds.admin_password}
+        if self._load_json(self.layout.class_code_file) != {"user_password": creds.user_password}:
+            atomic_write(self.layout.class_code_file, json.dumps({"user_password": creds.user_password}, indent=2))
+        if self._load_json(self.layout.credentials_file) != admin:
+            atomic_write(self.layout.credentials_file, json.dumps(admin, indent=2))
         return creds
 
     def tokens(self) -> dict[str, str]:

@@ -319,6 +319,19 @@ def _protocols(fs) -> tuple[str, ...]:
     return tuple(p) if isinstance(p, (tuple, list)) else (p,)
 
 
+def _names(root: Path, home, links: str) -> set[str]:
+    """The folder names under ``root`` (groups' or workspaces'), hidden ones left out: listed when the user may list
+    ``root`` (a Kubernetes pod's, holding its own mounts; the platform's owner), else those of the links in the
+    home's folder ``links`` (``~/groups``, ``~/workspaces``: the local platform's roots are 0711, not listable, and
+    it links there each group and workspace the user is in). Only names: each folder's own mode says what opens."""
+    for folder in (root, Path(home) / links if home is not None else None):
+        try:
+            return {p.name for p in folder.iterdir() if not p.name.startswith(".")} if folder is not None else set()
+        except OSError:  # not listable (the local roots), or no such folder
+            continue
+    return set()
+
+
 def spaces_from_settings(settings, object_spaces: dict[str, str] | None = None,
                          quotas: dict[str, int] | None = None) -> dict[str, Space]:
     """The user's spaces from the platform settings, plus named object-storage spaces."""
@@ -337,19 +350,16 @@ def spaces_from_settings(settings, object_spaces: dict[str, str] | None = None,
         add(Space("datasets", str(settings.datasets), kind="datasets", read_only=True))
     if settings.groups_root is not None:
         root = Path(settings.groups_root)
-        names = set(settings.groups)
-        if root.is_dir():
-            names |= {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
-        for group in sorted(names):
+        for group in sorted(set(settings.groups) | _names(root, settings.home, "groups")):
             add(Space(f"group/{group}", str(root / group), kind="group", group=group))
     workspaces = getattr(settings, "workspaces_root", None)
-    if workspaces is not None and Path(workspaces).is_dir():
+    if workspaces is not None:
         # A shared workspace (astrohub workspaces) is the user's when its folder lets them in: the folder's
         # ACL entries are the membership (read-write members, read-only readers).
-        for folder in sorted(Path(workspaces).iterdir()):
-            if folder.is_dir() and not folder.name.startswith(".") and os.access(folder, os.R_OK | os.X_OK):
-                add(Space(f"workspace/{folder.name}", str(folder), kind="workspace",
-                          read_only=not os.access(folder, os.W_OK)))
+        for name in sorted(_names(Path(workspaces), settings.home, "workspaces")):
+            folder = Path(workspaces) / name
+            if folder.is_dir() and os.access(folder, os.R_OK | os.X_OK):
+                add(Space(f"workspace/{name}", str(folder), kind="workspace", read_only=not os.access(folder, os.W_OK)))
     for name, url in (object_spaces or {}).items():
         if name in spaces or ":" in name:
             raise ValueError(f"object space name {name!r} clashes with a built-in space or contains ':'")

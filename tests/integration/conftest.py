@@ -484,7 +484,8 @@ def start_platform() -> tuple[RunningPlatform, list[str]]:
     )
     state = config.data_dir / "state"
     tokens = json.loads((state / "tokens.json").read_text())
-    creds = json.loads((state / "credentials.json").read_text())
+    creds = {**json.loads((state / "credentials.json").read_text()),  # the admin's password
+             **json.loads((state / "class-code.json").read_text())}  # the class code, kept apart
     platform = RunningPlatform(
         config=config, admin_token=tokens["cli"], admin_user=creds["admin_user"],
         admin_password=creds["admin_password"], user_password=creds["user_password"], tag=tag,

@@ -12,6 +12,7 @@ there afterwards.
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 
 import pytest
@@ -56,19 +57,36 @@ def _until(outcome_code: str, want: str) -> str:
 def test_a_member_who_joins_later_reads_and_writes_what_the_group_wrote_before(platform, crew):
     alice, _bob, group = crew
     folder = platform.data_dir / "groups" / group
-    _run(platform, alice, f"""
-        import json, platform_lib.storage as s
+    roots = [str(platform.data_dir / name) for name in ("groups", "workspaces", "classes", "groups/.astrohub-quotas",
+                                                        "workspaces/.astrohub-quotas", "workspaces/.astrohub-deleted")]
+    seen = _run(platform, alice, f"""
+        import json, os, platform_lib.storage as s
         st = s.Storage()
         st.write_bytes("group/{group}:notes/plan.txt", b"observe M31")
         st.write_bytes("home:m31.txt", b"alice's table")
-        print(json.dumps(st.share("home:m31.txt", {group!r})))
+        st.share("home:m31.txt", {group!r})
+        listed = {{}}
+        for root in {roots!r}:  # privacy14: every user listed every group's, workspace's and class's name
+            try:
+                listed[root] = os.listdir(root)
+            except PermissionError:
+                listed[root] = "denied"
+            except FileNotFoundError:  # not made yet on this platform (no class, no quota, nothing deleted)
+                pass
+        mine = os.path.expanduser("~/groups")
+        print(json.dumps([listed, os.listdir(mine), open(os.path.join(mine, {group!r}, "notes/plan.txt")).read(),
+                          "group/{group}" in st.spaces()]))
     """)
+    # the roots are passable, not listable: alice reaches her group through the link in her home and Storage
+    assert seen[0] == dict.fromkeys(seen[0], "denied") and {roots[0], roots[1]} <= set(seen[0]), seen
+    assert seen[1:] == [[group], "observe M31", True], seen
     carl = platform.unique("gfcarl")
     platform.create_user(carl)
     platform.add_group_users(group, [carl])
     platform.start_server(carl)
     try:
-        seen = _run(platform, carl, _until(f"open({str(folder / 'notes' / 'plan.txt')!r}).read()", "observe M31"), f"""
+        linked = os.path.join("~", "groups", group, "notes", "plan.txt")  # made as carl joined, or as his server starts
+        seen = _run(platform, carl, _until(f"open(os.path.expanduser({linked!r})).read()", "observe M31"), f"""
         import json, pathlib
         shared = pathlib.Path({str(folder / 'shared' / alice / 'm31.txt')!r})
         try:

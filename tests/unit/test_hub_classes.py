@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from astrohub_hub import _transfer
+from astrohub_hub import _transfer, folders
 from astrohub_hub.accounts import SystemAccounts
 from astrohub_hub.classes import Actor, ClassError, Teaching
 from platform_lib import get_settings
@@ -109,8 +109,9 @@ def test_assignment_cycle_keeps_history_and_refuses_outsiders(teaching, tmp_path
 
 
 def test_workspace_owner_manages_members_and_others_cannot(teaching, tmp_path):
-    # team8: the root is there before the first workspace, so servers started earlier link it (~/workspaces)
-    assert (tmp_path / "workspaces").is_dir() and (tmp_path / "workspaces").stat().st_mode & 0o777 == 0o755
+    # team8: the root is there before the first workspace; privacy14: 0711, passable but not listable (it was 0755:
+    # every user listed every workspace's name); each person finds theirs linked in the home (~/workspaces/<name>)
+    assert (tmp_path / "workspaces").is_dir() and (tmp_path / "workspaces").stat().st_mode & 0o777 == 0o711
     info = teaching.workspaces.create(ANN, "survey", members=["bob"], readers=["eve"])
     assert info == {"name": "survey", "owner": "ann", "folder": str(tmp_path / "workspaces" / "survey"),
                     "members": ["ann", "bob"], "readers": ["eve"]}
@@ -132,6 +133,18 @@ def test_workspace_owner_manages_members_and_others_cannot(teaching, tmp_path):
     assert teaching.workspaces.create(ADMIN, "team", owner="bob")["owner"] == "bob"
     with pytest.raises(ClassError, match="only admins create a workspace for somebody else"):
         teaching.workspaces.create(ANN, "team2", owner="bob")
+
+
+def test_the_classes_service_closes_an_older_data_folders_roots_to_listing_as_it_starts(tmp_path):
+    """privacy14: older versions made the classes', workspaces' and deletion notices' roots 0755, so every user
+    listed every class's and workspace's name (and the deleted ones'); the service makes them 0711 as it starts."""
+    roots = [tmp_path / "classes", tmp_path / "workspaces", tmp_path / "workspaces" / ".astrohub-deleted"]
+    for root in roots:
+        root.mkdir(mode=0o755, exist_ok=True)
+        root.chmod(0o755)
+    Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "state" / "classes.sqlite",
+             accounts=SystemAccounts("astro-", run_as_system_users=False))
+    assert [oct(root.stat().st_mode & 0o777) for root in roots] == ["0o711"] * 3
 
 
 def test_copies_never_follow_links(tmp_path):
@@ -733,6 +746,7 @@ def test_the_owner_deletes_a_workspace_its_people_are_told_and_the_files_are_kep
     ws.on_collaborators = lambda name, sharers: published.append((name, sharers))
     ws.create(ANN, "survey", members=["bob"], readers=["eve"])
     (tmp_path / "workspaces" / "survey" / "m31.vot").write_text("<VOTABLE/>")
+    folders.set_folder_quota(tmp_path / "workspaces" / "survey", 1000)  # the operator's quota of this workspace
     ws.share(BOB, "survey")
     ws.collaborate(BOB, "survey")
     (tmp_path / "bob").mkdir()
@@ -770,6 +784,8 @@ def test_the_owner_deletes_a_workspace_its_people_are_told_and_the_files_are_kep
     assert notice.stat().st_mode & 0o777 == 0o644
     again = ws.create(BOB, "survey")  # the name is free again, with a new, empty folder
     assert again["owner"] == "bob" and list((tmp_path / "workspaces" / "survey").iterdir()) == []
+    # ...and no quota: the deleted workspace's quota file stayed, and the new one was held to it
+    assert folders.folder_quota(tmp_path / "workspaces" / "survey") is None
     assert not notice.exists()
     assert bobs.list("workspace/survey:") == []
     with pytest.raises(ClassError, match="no workspace 'nothing'"):
@@ -1337,6 +1353,17 @@ def test_a_member_finds_the_class_linked_in_their_home_as_they_join(tmp_path):
     assert os.readlink(home / "bob" / "classes" / "old") == str(classes / "old")
     teaching.create_class(ADMIN, "c2", students=["bob"])
     assert (home / "bob" / "classes" / "c2").read_text() == "bob's own notes"  # not replaced by a link
+    # privacy14: the classes' and workspaces' roots are 0711 (nobody lists the names); a workspace is linked in the
+    # home of each person in it as they are added, ~/workspaces/<name>, as a class is
+    assert classes.stat().st_mode & 0o777 == 0o711 and (tmp_path / "workspaces").stat().st_mode & 0o777 == 0o711
+    teaching.workspaces.on_members_change = lambda name, added, removed: None  # the hub's group: tests/integration
+    teaching.workspaces.create(ANN, "survey", readers=["eve"])
+    teaching.workspaces.change(ANN, "survey", add=["bob"])
+    for user in ("ann", "eve", "bob"):
+        assert os.readlink(home / user / "workspaces" / "survey") == str(tmp_path / "workspaces" / "survey"), user
+    assert not (home / "prof" / "workspaces").exists()
+    teaching.workspaces.delete(ANN, "survey")  # its links go with it: they would lead nowhere
+    assert [list((home / user / "workspaces").iterdir()) for user in ("ann", "eve", "bob")] == [[], [], []]
 
 
 def test_only_an_admin_sets_a_quota_and_it_is_kept_beside_the_folder(teaching, tmp_path):

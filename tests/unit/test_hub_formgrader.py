@@ -216,3 +216,32 @@ def test_a_class_members_home_links_the_class_folder_so_lab_reaches_its_material
         c: str(tmp_path / "classes" / c) for c in ("a101", "b101")}
     assert (links / "a101" / "materials").is_dir()
     assert os.readlink(home / "grading" / "b101") == str(tmp_path / "classes" / "b101" / "instructors" / "nbgrader")
+
+
+def test_a_home_links_the_users_own_groups_and_workspaces_as_the_roots_are_not_listable(tmp_path, monkeypatch):
+    """privacy14: ``~/groups`` and ``~/workspaces`` were links to the whole roots, which every user listed (mode 0755):
+    each group's and workspace's name was everyone's to read. The roots are 0711 now, and the server's process makes
+    ``~/groups`` and ``~/workspaces`` folders holding a link per group of the user's (its folder there) and per
+    workspace whose folder lets them in, replacing the old link to the root. Root passes every permission check, so
+    os.access says which workspace folders let tina in."""
+    groups, spaces = tmp_path / "groups", tmp_path / "workspaces"
+    for folder in (groups / "team", groups / "rivals", spaces / "survey", spaces / "secret", spaces / ".deleted"):
+        folder.mkdir(parents=True)
+    home = tmp_path / "h" / "tina"
+    home.mkdir(parents=True)
+    (home / "groups").symlink_to(groups)  # what earlier versions linked
+    spawner = AstroLocalSpawner(run_as_system_users=False, profiles=PROFILES,
+                                home_template=str(tmp_path / "h" / "{username}"))
+    spawner.user = SimpleNamespace(name="tina", groups=[SimpleNamespace(name=g) for g in ("team", "ghost")])
+    spawner.user_options = {}
+    spawner.groups_root, spawner.workspaces_root = str(groups), str(spaces)
+    monkeypatch.chdir(tmp_path)  # the preexec function changes into the home
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: "secret" not in str(path) and real_access(path, mode))
+    spawner.make_preexec_fn("tina")()
+    assert not (home / "groups").is_symlink()
+    assert {p.name: os.readlink(p) for p in (home / "groups").iterdir()} == {"team": str(groups / "team")}
+    assert {p.name: os.readlink(p) for p in (home / "workspaces").iterdir()} == {"survey": str(spaces / "survey")}
+    spawner.user.groups = []  # tina left the team: its link goes at the next start; the folder stays, for the next
+    spawner.make_preexec_fn("tina")()
+    assert list((home / "groups").iterdir()) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from astrohub_hub.groupsync import AclApplier, Action, plan, sync_once
 
 
@@ -67,6 +69,23 @@ def test_sync_once_without_root_creates_group_folders(tmp_path):
     assert sync_once({"astro101": ["sam"], "team-x": ["sue"]}, applier, system_users=False, prefix="astro-").actions == []
 
 
+def test_a_group_folder_made_anew_is_not_held_to_the_quota_an_earlier_one_left(tmp_path):
+    """privacy14: the quota file of a group folder that was removed stayed (<root>/.astrohub-quotas/<name>.json), and
+    a new group of that name was held to it. A quota is only set on a folder that exists, so the file found when
+    the folder is made anew is the earlier one's: it is removed."""
+    from astrohub_hub import folders
+
+    root = tmp_path / "groups"
+    (root / "lensing").mkdir(parents=True)
+    folders.set_folder_quota(root / "lensing", 1000)
+    (root / "lensing").rmdir()  # the operator removed the old group's folder
+    sync_once({"lensing": ["sam"]}, AclApplier(root, system_users=False), system_users=False, prefix="astro-")
+    assert (root / "lensing").is_dir() and folders.folder_quota(root / "lensing") is None
+    folders.set_folder_quota(root / "lensing", 2000)  # the new group's own quota is kept
+    sync_once({"lensing": ["sam"]}, AclApplier(root, system_users=False), system_users=False, prefix="astro-")
+    assert folders.folder_quota(root / "lensing") == 2000
+
+
 def test_acl_applier_grants_and_revokes_real_acls(tmp_path):
     """Real setfacl/getfacl on a tmp folder, with the existing system user 'nobody' as a member.
 
@@ -84,6 +103,22 @@ def test_acl_applier_grants_and_revokes_real_acls(tmp_path):
     second = sync_once({"team": []}, applier, system_users=True, prefix="nobod")
     assert second.actions == [Action("revoke", "team", "nobody")]
     assert applier.observe() == {"team": frozenset()}
+
+
+def test_a_new_member_finds_the_group_linked_in_their_home_at_once(tmp_path, monkeypatch):
+    """privacy14: the groups root is 0711, so ``~/groups`` is a folder of links to the user's own groups, which the
+    spawner makes at each start; someone who joins while their server runs gets the link as the grant is made, made
+    as them (``folders.link_as``; a real one: tests/integration/test_security_group_folders)."""
+    import pwd
+
+    from astrohub_hub import folders
+
+    made = []
+    monkeypatch.setattr(folders, "link_as", lambda *args, **kwargs: made.append(args))
+    applier = AclApplier(tmp_path / "groups", prefix="nobod", system_users=True)
+    sync_once({"team": ["y"]}, applier, system_users=True, prefix="nobod")
+    root = tmp_path / "groups"
+    assert made == [(Path(pwd.getpwnam("nobody").pw_dir) / "groups", {"team": str(root / "team")}, root, "nobody")]
 
 
 def test_fallback_to_unix_groups_without_setfacl(monkeypatch, tmp_path):

@@ -152,8 +152,11 @@ def test_plan_components_wires_ports_and_tokens(tmp_path):
 
 def test_layout_prepare_modes(tmp_path):
     layout = DataLayout(tmp_path / "data")
+    layout.groups_root.mkdir(parents=True, mode=0o755)  # privacy14: an older data folder, listable by every user
+    layout.groups_root.chmod(0o755)
     layout.prepare(as_root=False)
     assert stat.S_IMODE(layout.datasets.stat().st_mode) == 0o755
+    assert stat.S_IMODE(layout.groups_root.stat().st_mode) == 0o711  # passable, not listable
     assert stat.S_IMODE(layout.state.stat().st_mode) == 0o700
     for path in (layout.home_root, layout.groups_root, layout.scratch_root, layout.logs):
         assert path.is_dir()
@@ -180,6 +183,31 @@ def test_state_secrets_are_generated_once_and_private(tmp_path):
     assert state.tokens() == tokens and set(tokens) == {"proxy", "gateway", "archive", "cli", "classes"}
     for path in (layout.credentials_file, layout.tokens_file, state.ensure_cookie_secret()):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_deleting_credentials_renews_the_admin_password_and_keeps_the_class_code(tmp_path):
+    """An operator who deletes state/credentials.json to reset the admin password (as the docs say) had the class
+    code renewed as well: every student who had not registered yet held a dead code. The class code is kept in its
+    own file now (state/class-code.json), which renews it when deleted; an older credentials.json's is moved there."""
+    layout = DataLayout(tmp_path)
+    layout.state.mkdir()
+    state = PlatformState(layout)
+    first = state.credentials("admin")
+    layout.credentials_file.unlink()
+    second = state.credentials("admin")
+    assert second.admin_password != first.admin_password and second.user_password == first.user_password
+    layout.class_code_file.unlink()
+    third = state.credentials("admin")
+    assert third.admin_password == second.admin_password and third.user_password != second.user_password
+    assert stat.S_IMODE(layout.class_code_file.stat().st_mode) == 0o600
+    # an older version kept both in credentials.json: the class code moves out at the next start
+    layout.class_code_file.unlink()
+    layout.credentials_file.write_text(json.dumps({"admin_user": "admin", "admin_password": "a" * 32,
+                                                   "user_password": "old-code-1"}))
+    assert state.credentials("admin").user_password == "old-code-1"
+    assert "user_password" not in json.loads(layout.credentials_file.read_text())
+    layout.credentials_file.unlink()
+    assert state.credentials("admin").user_password == "old-code-1"
 
 
 def test_lock_refuses_a_second_holder(tmp_path):

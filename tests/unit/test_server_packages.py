@@ -123,6 +123,26 @@ def test_spaces_are_linked_into_the_home_for_the_file_browser(tmp_path):
     assert link_spaces({}) == {}
 
 
+def test_a_root_the_user_may_not_list_gets_no_link_and_the_old_one_goes(tmp_path, monkeypatch):
+    """privacy14: the local platform's groups and workspaces roots are 0711 (nobody lists the others' names);
+    ``~/groups`` linking the whole root showed an error in Lab's file browser. No link is made to a root the user
+    may not list, and the one an earlier start made goes (the spawner makes ``~/groups`` a folder of the user's own
+    links instead: tests/unit/test_hub_spawner_links). Root passes every permission check, so os.access is patched."""
+    import os
+
+    from astrohub_server import folders
+
+    home, groups, data = tmp_path / "home", tmp_path / "groups", tmp_path / "data"
+    for folder in (home, groups, data):
+        folder.mkdir()
+    (home / "groups").symlink_to(groups)  # made by an earlier version
+    real_access = os.access
+    monkeypatch.setattr(folders.os, "access", lambda path, mode: str(path) != str(groups) and real_access(path, mode))
+    env = {"PLATFORM_HOME": str(home), "PLATFORM_GROUPS_ROOT": str(groups), "PLATFORM_DATASETS": str(data)}
+    assert folders.link_spaces(env) == {"datasets": str(data)}
+    assert not os.path.lexists(home / "groups")
+
+
 def test_pip_magic_says_when_the_package_index_cannot_be_reached(tmp_path):
     # first9: offline, %pip install astroplan retried the index five times and ended "No matching distribution
     # found for astroplan", which reads as "no such package"; now it also says the index could not be reached

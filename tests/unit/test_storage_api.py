@@ -257,6 +257,33 @@ def test_a_shared_workspace_is_a_space_with_its_own_quota(spaces):
     assert storage.usage("workspace/survey").used == 60 and not (spaces / "workspaces" / "survey" / "big.csv").exists()
 
 
+def test_the_users_workspaces_are_found_through_the_links_in_the_home_where_the_root_is_not_listable(
+        spaces, monkeypatch):
+    """privacy14: the local platform's workspaces root is 0711 (no user lists every workspace's name), so a member's
+    kernel cannot list it; the spawner links each workspace the user is in at ``~/workspaces/<name>``. Storage reads
+    the names there (each folder's own permission still decides), and never lists a workspace not linked. (Root,
+    running this, may list anything: listing the root is refused here as it is for a user.)"""
+    import pathlib
+
+    root, home = spaces / "workspaces", spaces / "home"
+    for name in ("survey", "secret"):
+        (root / name).mkdir(parents=True)
+    (home / "workspaces").mkdir(parents=True)
+    (home / "workspaces" / "survey").symlink_to(root / "survey")
+    real_iterdir = pathlib.Path.iterdir
+
+    def iterdir(path):
+        if path == root:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_iterdir(path)
+
+    monkeypatch.setattr(pathlib.Path, "iterdir", iterdir)
+    st = Storage(get_settings(user="alice", home=home, workspaces_root=root))
+    assert [n for n in st.spaces() if n.startswith("workspace/")] == ["workspace/survey"]
+    st.write_bytes("workspace/survey:notes.txt", b"ok")
+    assert (root / "survey" / "notes.txt").read_bytes() == b"ok"
+
+
 def test_quota_exceeded_leaves_nothing_partial(storage, spaces):
     storage.set_quota("home", 1000)
     storage.write_bytes("home:keep.bin", b"k" * 600)

@@ -19,7 +19,8 @@ read the gradebook                         admins and the class's instructors
 =========================================  ==========================================================
 
 On disk, under ``classes_root/<class>/`` (root-owned, mode 0770, reached through ACL entries only; no
-folder is world-writable): ``materials/`` (instructors rwx, students r-x), ``instructors/`` (instructors
+folder is world-writable; ``classes_root`` itself 0711, so nobody lists the classes): ``materials/`` (instructors
+rwx, students r-x), ``instructors/`` (instructors
 only; assignments are authored in ``instructors/<assignment>/``, collected work lands in
 ``instructors/collected/<assignment>/<student>/``, feedback is written to
 ``instructors/feedback/<assignment>/<student>/``), ``submissions/<student>/<assignment>/<UTC time>/``
@@ -168,7 +169,10 @@ class Teaching:
         self.registry = Path(self.registry)
         self.people = People(self.accounts, self.home_template, self.user_exists)
         self.workspaces = Workspaces(self.workspaces_root, self.registry, self.people, self.clock,
-                                     on_members_change=self.on_workspace_change)
+                                     on_members_change=self.on_workspace_change,
+                                     links_folder=folders.WORKSPACE_LINKS if self.links_folder else "")
+        if self.classes_root.is_dir():  # made 0755 (listable) by older versions
+            folders.make_root(self.classes_root)
         self.registry.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._db()) as db, db:
             db.executescript("""
@@ -264,8 +268,7 @@ class Teaching:
                 "submissions": base / "submissions"}
 
     def _make_class_dirs(self, cls: str) -> None:
-        self.classes_root.mkdir(parents=True, exist_ok=True)
-        self.classes_root.chmod(0o755)
+        folders.make_root(self.classes_root)
         for path in self._class_dirs(cls).values():
             folders.make_shared_folder(path, 0o770)
 

@@ -410,7 +410,7 @@ def _configure_local(c: Any, settings: HubSettings) -> None:
     c.AstroLocalSpawner.scratch_template = settings.storage.scratch
     c.AstroLocalSpawner.groups_root = settings.storage.groups_root
     if _classes_service(settings) is not None:  # a class's instructors get formgrader on its course folder
-        c.AstroLocalSpawner.classes_root = settings.class_folders()[0]
+        c.AstroLocalSpawner.classes_root, c.AstroLocalSpawner.workspaces_root = settings.class_folders()
     c.AstroLocalSpawner.profiles = [p.model_dump() for p in settings.profiles]
     c.Authenticator.username_pattern = accounts.username_pattern()
 

@@ -2,7 +2,8 @@
 
 Owns every change of ownership, mode and ACL the hub makes on disk: :func:`prepare_user_dirs`
 (home and scratch, mode 0700, owned by the user's system account), :func:`make_shared_folder`
-(``root``-owned, mode 0770 or 0750, never world-writable), :func:`grant` / :func:`revoke` (a
+(``root``-owned, mode 0770 or 0750, never world-writable), :func:`make_root` (the roots they live in, mode 0711:
+passable, not listable), :func:`grant` / :func:`revoke` (a
 system user's access entry, plus the default entry that files created inside inherit) and
 :func:`acl_users` (who has an entry). Revocation revokes (issue 22 item 4): :func:`revoke` removes the
 user's entries from the folder *and everything under it* (default entries included), hands what
@@ -107,6 +108,26 @@ except OSError as exc:
 if not os.access(".", os.W_OK | os.X_OK):
     sys.exit("cannot write in it")
 """
+
+
+#: The mode of a root of shared folders (``<data>/groups``, ``workspaces``, ``classes``) and of the platform's folders
+#: of files read by name (``.astrohub-quotas``, ``.astrohub-deleted``): every user may pass through to the folder
+#: their link or path names, nobody may list them, so nobody learns the names of the groups, workspaces and classes
+#: they are not in. A name guessed exactly can still be stat-ed (the folder's own mode, 0770, keeps its content).
+ROOT_MODE = 0o711
+#: The folders of the home with a link per group and per workspace the user is in (``~/groups/<group>``,
+#: ``~/workspaces/<name>``): the roots are not listable, so these links are how a member (and JupyterLab's file
+#: browser, which shows only the home) finds them. Made by the local spawner at each start, and as someone joins.
+GROUP_LINKS, WORKSPACE_LINKS = "groups", "workspaces"
+
+
+def make_root(root: Path) -> Path:
+    """Create ``root`` (and its parents) if missing and give it :data:`ROOT_MODE`, also when it was there (older
+    versions made the roots 0755, listable by everyone)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, ROOT_MODE)
+    return root
 
 
 def run(cmd: list[str]) -> None:
@@ -322,12 +343,15 @@ def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = 
     return [line for line in result.stdout.decode().splitlines() if line]
 
 
-def link_as(folder: Path, links: dict[str, str], classes_root: Path, system_user: str | None) -> None:
+def link_as(folder: Path, links: dict[str, str], classes_root: Path, system_user: str | None, *,
+            remove: bool = False) -> None:
     """Add the links ``links`` (``{name: target}``) in ``folder`` with ``system_user``'s permissions (None: ours),
     as ``_links.link_courses`` makes them at a server's start (none removed; a file of the user's under such a
-    name is left alone). Best effort: a failure is logged, never raised (the links come at the next start)."""
+    name is left alone; ``classes_root``: the root of the targets); ``remove``: remove those links instead
+    (``_links.unlink``). Best effort: a failure is logged, never raised (the links follow at the next start)."""
     try:
-        result = subprocess.run([sys.executable, "-I", _LINKS, str(folder), str(classes_root), json.dumps(links)],
+        result = subprocess.run([sys.executable, "-I", _LINKS, str(folder), str(classes_root), json.dumps(links),
+                                 *(["--remove"] if remove else [])],
                                 capture_output=True, check=False, timeout=60, **_as_user(system_user))
     except (OSError, subprocess.SubprocessError) as exc:
         log.warning("could not link %s in %s: %s", sorted(links), folder, exc)
@@ -363,7 +387,7 @@ def set_folder_quota(folder: Path, quota: int | None) -> None:
         return
     if not quotas.is_dir():
         quotas.mkdir(exist_ok=True)
-        os.chmod(quotas, 0o711)
+        os.chmod(quotas, ROOT_MODE)
     write_atomic(file, json.dumps({"bytes": quota}).encode(), mode=0o644)
 
 

@@ -15,10 +15,15 @@ local mode (service ``astrohub-groupsync``, scopes ``list:groups`` and ``read:gr
   group ``<prefix>g-<group>`` owning the folder with mode 2770 (setgid), which members see from
   their next server start.
 
+``<groups_root>`` itself is 0711 (``folders.make_root``; ``astrohub up`` makes it so): no user lists the groups'
+names; a member finds theirs linked in the home, ``~/groups/<group>``, made as they join (and by the local spawner
+at each start).
+
 Removing a member revokes every entry they had under the group folder (default entries and
 subfolders included), hands what they own in it to root and ends their processes still holding
 something inside (:func:`astrohub_hub.folders.revoke`); a deleted group's folder keeps its data and
-loses every entry.
+loses every entry. A group folder made anew finds no quota left by an earlier folder of that name (one an operator
+removed): the quota file it left is removed first (:func:`_forget_quota`).
 
 The planning is pure (:func:`plan`: hub state + observed folders -> :class:`Action` list, unit
 tested); :class:`AclApplier` / :class:`UnixGroupApplier` observe and apply. The spawner calls
@@ -195,6 +200,7 @@ class AclApplier:
     def apply(self, action: Action) -> None:
         folder = self.root / action.group
         if action.kind == "mkdir":
+            _forget_quota(folder)
             folders.make_shared_folder(folder, 0o770)
         elif action.kind == "grant":
             self._ensure_user(action.user)
@@ -202,6 +208,7 @@ class AclApplier:
                 _close_to_others(folder)
             # Recursive: what the group wrote before this member joined is theirs to read and write too.
             folders.grant(folder, str(action.user), recursive=True)
+            _link_member(self.root, action.group, str(action.user))
         elif action.kind == "revoke":
             folders.revoke(folder, str(action.user))
 
@@ -218,6 +225,26 @@ class AclApplier:
         home = expand_user_path(self.home_template, hub_name)
         owner = ensure_system_user(name, home)
         prepare_user_dirs(home, None, owner)
+
+
+def _forget_quota(folder: Path) -> None:
+    """Remove the quota kept for ``folder`` (``<root>/.astrohub-quotas/<group>.json``) when the folder is not there:
+    it is a removed group folder's (a quota is only ever set on a folder that exists), and the new group of that
+    name would otherwise be held to it."""
+    if not os.path.lexists(folder) and folders.folder_quota(folder) is not None:
+        folders.set_folder_quota(folder, None)
+        log.warning("removed the quota left by an earlier group folder %s before making the new one", folder)
+
+
+def _link_member(root: Path, group: str, system_user: str) -> None:
+    """``~/groups/<group>`` in the new member's home, made as them (``folders.link_as``, best effort): the groups
+    root is not listable (0711), so a member whose server runs finds the group in Lab's file browser through this
+    link at once; the local spawner makes the same links at each start (``local.AstroLocalSpawner.shared_links``)."""
+    try:
+        home = pwd.getpwnam(system_user).pw_dir
+    except KeyError:
+        return
+    folders.link_as(Path(home) / folders.GROUP_LINKS, {group: str(root / group)}, root, system_user)
 
 
 def _close_to_others(folder: Path) -> None:
@@ -267,6 +294,7 @@ class UnixGroupApplier:
         unix = self.unix_group(action.group)
         if action.kind == "mkdir":
             self.root.mkdir(parents=True, exist_ok=True)
+            _forget_quota(folder)
             folder.mkdir(mode=0o770, exist_ok=True)
             try:
                 grp.getgrnam(unix)
@@ -277,6 +305,7 @@ class UnixGroupApplier:
         elif action.kind == "grant":
             AclApplier(self.root, self.prefix, True, self.home_template)._ensure_user(action.user)
             folders.run(["gpasswd", "-a", str(action.user), unix])
+            _link_member(self.root, action.group, str(action.user))
         elif action.kind == "revoke":
             folders.run(["gpasswd", "-d", str(action.user), unix])
 

@@ -47,7 +47,9 @@ Class folders in Lab: the same process links ``~/classes/<class>`` (``classes_fo
 the user teaches or takes (:meth:`AstroLocalSpawner.class_links`), as :func:`link_courses` makes the course links
 (the classes service adds the same link, as the user, when they join: ``classes.Teaching.links_folder``):
 JupyterLab's file browser shows only the home, and a class's ``materials/`` (and an instructor's ``instructors/``,
-where assignments are written) are outside it.
+where assignments are written) are outside it. Likewise ``~/groups/<group>`` and ``~/workspaces/<name>`` for the
+user's group folders and the workspaces they are in (:meth:`AstroLocalSpawner.shared_links`): the roots of the
+groups, workspaces and classes are 0711, so no user lists the names of those they are not in.
 
 ``configure(c, settings)`` selects this spawner in local mode; nothing here has to be called by hand.
 """
@@ -76,7 +78,7 @@ from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, 
 from astrohub_hub.dasktls import local_cluster_tls_environment
 from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args, state_folder
 from astrohub_hub.errors import HubError
-from astrohub_hub.folders import expand_user_path, home_problem, prepare_user_dirs
+from astrohub_hub.folders import GROUP_LINKS, WORKSPACE_LINKS, expand_user_path, home_problem, prepare_user_dirs
 from astrohub_hub.pins import (class_pins, group_properties, member_classes, studied_classes,
                                taught_classes)
 
@@ -294,6 +296,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
     classes_root = Unicode(
         "", help="The classes' folders (the classes service's classes_root); empty: no formgrader for anyone."
     ).tag(config=True)
+    workspaces_root = Unicode(
+        "", help="The shared workspaces' folders; each one the user is in is linked in the home (~/workspaces)."
+    ).tag(config=True)
     grading_folder = Unicode(
         "grading", help="Folder of the home holding a link per class taught, to its nbgrader course folder."
     ).tag(config=True)
@@ -401,6 +406,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
         # the course links formgrader serves, made as the user in their home (computed here, not in the child)
         links, classes_root, folder = self.taught_courses(), self.classes_root, os.path.join(home, self.grading_folder)
         member, member_folder = self.class_links(), os.path.join(home, self.classes_folder)
+        shared = self.shared_links(home)
         become = set_user_setuid(self.system_user) if self.run_as_system_users else (lambda: os.chdir(home))
 
         def preexec() -> None:
@@ -408,8 +414,31 @@ class AstroLocalSpawner(LocalProcessSpawner):
             if classes_root:
                 link_courses(folder, links, classes_root)
                 link_courses(member_folder, member, classes_root)
+            for links_folder, (root, candidates) in shared.items():
+                # as the user: the workspaces whose folder lets them in (the root lists every one, as root)
+                link_courses(links_folder, {n: t for n, t in candidates.items() if os.access(t, os.R_OK | os.X_OK)},
+                             root, make=True)  # there, empty, for someone in none yet: where they will be
 
         return preexec
+
+    def shared_links(self, home: str) -> dict[str, tuple[str, dict[str, str]]]:
+        """``{links folder: (root, {name: folder})}``: the group folders of the user's groups (``~/groups/<group>``)
+        and every workspace (``~/workspaces/<name>``; the server's process keeps those that let the user in),
+        linked in the home before the server starts (:func:`link_courses`, which also prunes those left). The roots
+        are 0711 (``folders.make_root``): not listable by users, so these links are how they find their folders."""
+        found: dict[str, tuple[str, dict[str, str]]] = {}
+        if self.groups_root:
+            found[os.path.join(home, GROUP_LINKS)] = (
+                self.groups_root, {g: os.path.join(self.groups_root, g) for g in self.folder_groups()
+                                   if os.path.isdir(os.path.join(self.groups_root, g))})
+        if self.workspaces_root:
+            try:
+                names = [n for n in os.listdir(self.workspaces_root) if not n.startswith(".")]
+            except OSError:
+                names = []
+            found[os.path.join(home, WORKSPACE_LINKS)] = (
+                self.workspaces_root, {n: os.path.join(self.workspaces_root, n) for n in sorted(names)})
+        return found
 
     # -- grading by hand (formgrader) -------------------------------------------------------------
 

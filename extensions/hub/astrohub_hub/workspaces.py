@@ -3,7 +3,9 @@
 Owns :class:`Workspaces`: the registry of workspaces (tables in the classes service's SQLite file: the
 owner, members with read-write access and readers with read-only access) and ``root/<name>/``, root-owned
 mode 0770 and reached through ACL entries only (owner and members rwx, readers r-x; defaults so new files
-follow), mirrored to the hub group ``ws-<name>`` (no group folder of its own). Only the owner (or an admin) changes the members; removing someone revokes at once
+follow), mirrored to the hub group ``ws-<name>`` (no group folder of its own). ``root`` is 0711 (``folders.make_root``):
+nobody lists the workspaces; each person finds theirs linked in the home, ``~/workspaces/<name>`` (:meth:`_link`).
+Only the owner (or an admin) changes the members; removing someone revokes at once
 (:func:`astrohub_hub.folders.revoke`: entries under the whole folder, their files handed over, their
 processes holding the folder ended). Every check runs before the first write.
 
@@ -18,7 +20,8 @@ given a shared server (it runs code as the sharer).
 
 The owner (or an admin) deletes a workspace (:meth:`Workspaces.delete`): shares, collaboration and the hub
 group's members end, every person's access is revoked, and the folder is kept under ``root/.deleted/`` for
-the admins; asking for the workspace afterwards says who deleted it and when (404 ``deleted-workspace``), and so
+the admins (its quota, kept beside it, is removed: a new workspace of that name starts without one); asking for the
+workspace afterwards says who deleted it and when (404 ``deleted-workspace``), and so
 does ``platform_lib.storage`` in a former member's kernel, from the notice ``root/.astrohub-deleted/<name>.json``
 (:data:`DELETED_NOTICES`; readable by all, as the service's answer is; removed when the name is taken again).
 
@@ -77,15 +80,19 @@ class Workspaces:
     on_share: Callable[[str, list[str], list[str]], None] = lambda sharer, grant, revoke: None
     #: Publishes the sharers with collaboration on (workspace, sharers) as the group ``ws-<name>``'s property.
     on_collaborators: Callable[[str, list[str]], None] = lambda name, sharers: None
+    #: The folder of the home with a link per workspace (``~/workspaces/<name>``, ``folders.WORKSPACE_LINKS``), made
+    #: as someone is added (:meth:`_link`); empty: none (on Kubernetes the pod mounts the workspace there).
+    links_folder: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.root, self.registry = Path(self.root), Path(self.registry)
         self.registry.parent.mkdir(parents=True, exist_ok=True)
-        # There from the start, so a server started before the first workspace links it (~/workspaces).
-        if not self.root.is_dir():
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.root.chmod(0o755)
+        # There from the start; 0711 (older versions made it 0755): nobody lists the workspaces' names, nor the
+        # deleted ones' (their notices are read by name).
+        folders.make_root(self.root)
+        if (self.root / DELETED_NOTICES).is_dir():
+            folders.make_root(self.root / DELETED_NOTICES)
         with closing(self._db()) as db, db:
             db.executescript("""
                 CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, owner TEXT, created REAL);
@@ -157,8 +164,7 @@ class Workspaces:
                     db.execute("DELETE FROM ws_members WHERE workspace = ?", (name,))
                     db.execute("DELETE FROM workspaces WHERE name = ?", (name,))
                 raise
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.root.chmod(0o755)
+            folders.make_root(self.root)
             folder = folders.make_shared_folder(self.root / name, 0o770)
             (self.root / DELETED_NOTICES / f"{name}.json").unlink(missing_ok=True)  # the name is taken again
             if self.accounts.enabled:
@@ -166,7 +172,19 @@ class Workspaces:
                     folders.grant(folder, self.people.system(user), "rwx")
                 for user in readers:
                     folders.grant(folder, self.people.system(user), "r-x")
+            self._link(name, [actor.name, *members, *readers])
         return self._get(name)
+
+    def _link(self, name: str, users: Iterable[str], *, remove: bool = False) -> None:
+        """``~/<links_folder>/<name>``, a link to the workspace's folder, in each of ``users``' homes, made as them
+        (``folders.link_as``): the root is not listable (0711), so the link is how they (and Lab's file browser)
+        find it; the local spawner makes the same links at each start (``local.AstroLocalSpawner``). ``remove``:
+        the workspace is deleted, its links go (a removed member's stays: Lab then says they are no longer in it)."""
+        if not (self.links_folder and self.people.home_template):
+            return
+        for user in users:
+            folders.link_as(self.people.home(user) / self.links_folder, {name: str(self.root / name)}, self.root,
+                            self.people.system(user), remove=remove)
 
     def change(self, actor: Actor, name: str, *, add: Iterable[str] = (), add_readers: Iterable[str] = (),
                          remove: Iterable[str] = ()) -> dict:
@@ -200,6 +218,7 @@ class Workspaces:
                     folders.grant(folder, self.people.system(user), "r-x", recursive=True)
                 for user in remove:
                     folders.revoke(folder, self.accounts.name(user))
+            self._link(name, [*add, *add_readers])
             try:
                 self._follow_shares(name, add, [*remove, *add_readers])
             except ClassError as exc:
@@ -315,8 +334,8 @@ class Workspaces:
         and the hub group ``ws-<name>`` loses every member (a refusal is a ClassError 502 and the workspace
         stays; running it again finishes it). Then every person's access to the folder is revoked
         (:func:`astrohub_hub.folders.revoke`: their processes holding it are ended) and the folder moves to
-        ``root/.deleted/<name>-<UTC time>/`` (root's only), where an admin can give the files back. The name
-        is free again; until it is taken, asking for the workspace says who deleted it and when.
+        ``root/.deleted/<name>-<UTC time>/`` (root's only), where an admin can give the files back; its quota
+        goes. The name is free again; until it is taken, asking for the workspace says who deleted it and when.
         """
         info = self._get(name)
         if not (actor.admin or actor.name == info["owner"]):
@@ -341,6 +360,8 @@ class Workspaces:
                 kept.parent.mkdir(mode=0o700, exist_ok=True)
                 kept.parent.chmod(0o700)
                 folder.rename(kept)
+            folders.set_folder_quota(folder, None)  # else a new workspace of this name would be held to it
+            self._link(name, people, remove=True)
             with closing(self._db()) as db, db:
                 db.execute("DELETE FROM ws_members WHERE workspace = ?", (name,))
                 db.execute("DELETE FROM ws_collaborative WHERE workspace = ?", (name,))
@@ -354,9 +375,7 @@ class Workspaces:
 
     def _publish_deletion(self, name: str, by: str, when: float) -> None:
         """The notice ``root/.astrohub-deleted/<name>.json`` that a former member's ``platform_lib`` reads (atomic)."""
-        notices = self.root / DELETED_NOTICES
-        notices.mkdir(mode=0o755, exist_ok=True)
-        notices.chmod(0o755)
+        notices = folders.make_root(self.root / DELETED_NOTICES)  # read by name, not listed
         write_atomic(notices / f"{name}.json",
                      json.dumps({"workspace": name, "deleted_by": by, "deleted_at": _when(when)}).encode(), mode=0o644)
 

@@ -6,7 +6,11 @@ server starts, puts a symbolic link in the home for each space the hub names in 
 ``PLATFORM_GROUPS_ROOT`` -> ``~/groups``, whose sub-folders are the group workspaces,
 ``PLATFORM_WORKSPACES_ROOT`` -> ``~/workspaces``, the shared analysis workspaces of ``astrohub workspaces``;
 file permissions still decide what the user may open). A link that points elsewhere (the configuration
-changed) is replaced; a real file or folder of that name is the user's and is left alone.
+changed) is replaced; a real file or folder of that name is the user's and is left alone. A root the user may not
+list gets no link, and this function's old link to it goes: on the local platform the roots of the groups and
+workspaces are 0711 (nobody lists the names of the others'), and the spawner makes ``~/groups`` and ``~/workspaces``
+folders with a link per group and workspace of the user's (``astrohub_hub.local``) before the server starts; in a
+Kubernetes pod those roots hold only the user's own mounts, and are linked whole.
 Storage addresses (``platform_lib.storage``) are unchanged: ``datasets/...`` names the space, not the
 link, and the home's quota does not follow links.
 
@@ -42,6 +46,10 @@ def link_spaces(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
             continue
         link = Path(home) / name
         try:
+            if not os.access(target, os.R_OK | os.X_OK):  # a root closed to listing: the link would show an error
+                if link.is_symlink() and os.readlink(link) == target:
+                    link.unlink()
+                continue
             if link.is_symlink():
                 if os.readlink(link) == target:
                     placed[name] = target
