@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import tarfile
 import tempfile
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -262,7 +264,11 @@ def table_hips(table, *, title: str, magnitude: str | None = None, columns: list
     for kept in my_hips(settings=settings):
         if kept.get("title") == titled:
             return kept["url"]
-    with tempfile.TemporaryDirectory(prefix="astrohub-table-hips-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="astrohub-table-hips-")
+    try:
         dest = build_catalog_hips(table, Path(tmp) / hips_name(title), title=titled, magnitude=magnitude,
                                   columns=columns)
         return upload_hips(dest, title=titled, settings=settings)["url"]
+    finally:  # removed while the view loads (the thousands of tiles of a 10^6-row table: up to seconds)
+        threading.Thread(target=shutil.rmtree, args=(tmp,), kwargs={"ignore_errors": True},
+                         name="astrohub-table-hips-cleanup").start()
