@@ -78,11 +78,28 @@ def _resolve(source, registry=None):
         is_table = hasattr(source, "colnames")
         units = {c: str(source[c].unit) for c in source.colnames
                  if getattr(source[c], "unit", None) is not None} if is_table else {}
-        frame, ra, dec = _positions_in_degrees(source.to_pandas() if is_table else source, source, units)
+        frame, ra, dec = _positions_in_degrees(_table_frame(source) if is_table else source, source, units)
         title = (source.meta or {}).get("name") or None if is_table else None
         return None, frame, ra, dec, title, {}, units
     raise HipsError(f"cannot build a HiPS from a {type(source).__name__}: give a registry name, a HATS "
                     "folder, an astropy Table or a pandas DataFrame", value=type(source).__name__)
+
+
+def _table_frame(table):
+    """``table.to_pandas()`` (an astropy Table) without copying its plain columns: 1-d numbers and text are
+    the DataFrame's as they are (``Table.to_pandas`` copied every column into one block: a second or more of a
+    10^6-row table before any tile); the others (masked, big-endian, bytes, times...) by astropy's conversion."""
+    import pandas as pd
+    from astropy.table import Column
+
+    columns = {}
+    for name in table.colnames:
+        col = table[name]
+        if type(col) is Column and col.ndim == 1 and col.dtype.isnative and col.dtype.kind in "biufU":
+            columns[name] = np.asarray(col)
+        else:
+            columns[name] = table[[name]].to_pandas()[name]
+    return pd.DataFrame(columns, copy=False)
 
 
 def _positions_in_degrees(frame, table, units: dict[str, str]):

@@ -4,7 +4,7 @@ output or any catalogue, sent to the archive with the user's token, shown from t
 The archive keeps it at ``hips/~/<name>/`` (``<name>`` ends in a random key: the URL is the credential,
 as for the archive's anonymous UWS jobs, since Aladin Lite fetches tiles without a token), lists it
 only to its owner and lets only its owner delete it (:mod:`astrohub_archive.userhips`). The HiPS goes as
-one gzipped tar, written to a hidden file beside the HiPS folder and streamed from there (never whole in
+one tar (gzipped past :data:`PLAIN_TAR_MAX`), written to a hidden file beside the HiPS folder and streamed from there (never whole in
 memory; the archive streams it to disk too, up to its ``--hips-upload-max``, 2 GiB by default). A user's
 HiPS on the archive hold at most their budget between them (the archive's ``--hips-owner-max``, 4 GiB by
 default, unpacked): an upload past it is refused naming it, and :func:`my_hips` says the bytes used and the
@@ -16,8 +16,12 @@ this package's modules.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
 import tarfile
 import tempfile
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -66,16 +70,41 @@ def upload_hips(path: str | Path, *, title: str = "", settings=None) -> dict:
         raise HipsError(f"{root} is not a HiPS folder (no properties file)", value=str(root))
     base, session = _service(settings)
     with _tar_file(root) as body:
-        with tarfile.open(fileobj=body, mode="w:gz", compresslevel=1) as tar:
-            for item in sorted(root.rglob("*")):
-                if item.is_file():
-                    tar.add(item, arcname=str(item.relative_to(root)), recursive=False)
+        _pack(root, body)
         body.seek(0)
         # a file: requests sends its size as Content-Length (the archive refuses one too big before
         # it is sent) and streams it in blocks
         response = session.post(base, params={"title": title or root.name}, data=body,
                                 headers={"Content-Type": "application/x-tar"})
     return _answer(response, f"the HiPS {root}").json()
+
+
+#: A HiPS of at most this many bytes goes as a plain tar; a bigger one gzipped (level 1), so that it stays
+#: under the archive's upload limit (``--hips-upload-max``, 2 GiB by default) as it did.
+PLAIN_TAR_MAX = 512 * 2**20
+
+
+def _pack(root: Path, body) -> None:
+    """Write the tar of the files under ``root`` (paths relative to it) into ``body``: plain up to
+    :data:`PLAIN_TAR_MAX` bytes (gzip took as long as building the HiPS of a 10^6-row table: a third of
+    ``viz.show(table)``), with GNU headers made from one ``stat`` each (``tarfile.add``'s owner look-ups and
+    PAX headers took as long again for the thousands of small tiles)."""
+    files = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            st = os.stat(path)
+            if stat.S_ISREG(st.st_mode):
+                files.append((os.path.relpath(path, root), path, st))
+    files.sort()
+    mode = "w" if sum(st.st_size for _, _, st in files) <= PLAIN_TAR_MAX else "w:gz"
+    with tarfile.open(fileobj=body, mode=mode, format=tarfile.GNU_FORMAT,
+                      **({"compresslevel": 1} if mode == "w:gz" else {})) as tar:
+        for arcname, path, st in files:
+            info = tarfile.TarInfo(arcname)
+            info.size, info.mtime, info.mode = st.st_size, int(st.st_mtime), 0o644
+            with open(path, "rb") as fh:
+                tar.addfile(info, fh)
 
 
 def _tar_file(root: Path):
@@ -235,7 +264,11 @@ def table_hips(table, *, title: str, magnitude: str | None = None, columns: list
     for kept in my_hips(settings=settings):
         if kept.get("title") == titled:
             return kept["url"]
-    with tempfile.TemporaryDirectory(prefix="astrohub-table-hips-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="astrohub-table-hips-")
+    try:
         dest = build_catalog_hips(table, Path(tmp) / hips_name(title), title=titled, magnitude=magnitude,
                                   columns=columns)
         return upload_hips(dest, title=titled, settings=settings)["url"]
+    finally:  # removed while the view loads (the thousands of tiles of a 10^6-row table: up to seconds)
+        threading.Thread(target=shutil.rmtree, args=(tmp,), kwargs={"ignore_errors": True},
+                         name="astrohub-table-hips-cleanup").start()

@@ -246,3 +246,94 @@ def test_registry_catalogue_zooms_through_its_hips(platform, browser, sign_in, i
     finally:
         context.close()
         platform.stop_server(user)
+
+
+def test_aladin_lite_draws_the_widest_view_from_the_allsky_file_before_the_tiles(browser, tmp_path):
+    """viz14: "a blank sky viewer" until the tiles come. Aladin Lite (the archive's copy) asks an image HiPS for
+    ``Norder3/Allsky.fits`` and the 12 order-0 tiles at once, and draws each cell whose tile has not come from
+    the Allsky file: with the tiles of the four northern cells held back, the widest view (360 deg) is already
+    the whole sky, the same picture as once every tile has come, pixel for pixel (the Allsky's layout is right).
+    No platform: the HiPS and Aladin Lite from a local server, every other address refused."""
+    import functools
+    import http.server
+    import shutil
+    import threading
+
+    from astrohub_archive.hips import aladin_lite_dir
+    from astropy.io import fits
+
+    from platform_lib.viz._hips import _write_tiles_moc, write_allsky_fits
+
+    # 12 order-0 tiles, each its own level and a pattern that is not the same turned or flipped, and their Allsky
+    sky = tmp_path / "sky"
+    (sky / "Norder0" / "Dir0").mkdir(parents=True)
+    y, x = np.mgrid[0:512, 0:512]
+    for p in range(12):
+        tile = 11 - p + 0.8 * (x / 511) ** 2 * (0.6 + 0.4 * np.sin(y / 29.0))
+        fits.PrimaryHDU(tile.astype(np.float32)).writeto(sky / "Norder0" / "Dir0" / f"Npix{p}.fits")
+    (sky / "properties").write_text("creator_did = ivo://astrohub/test/allsky\nobs_title = allsky\n"
+                                    "dataproduct_type = image\nhips_version = 1.4\nhips_frame = equatorial\n"
+                                    "hips_order = 0\nhips_tile_width = 512\nhips_tile_format = fits\n"
+                                    "hips_pixel_bitpix = -32\nhips_pixel_cut = 0 12\n")
+    _write_tiles_moc(sky, 0)
+    assert write_allsky_fits(sky, 512) == sky / "Norder3" / "Allsky.fits"
+    shutil.copy(aladin_lite_dir() / "aladin.js", tmp_path / "aladin.js")
+    (tmp_path / "index.html").write_text(
+        '<html><body style="margin:0"><div id="al" style="width:640px;height:360px"></div><script type="module">'
+        "import A from './aladin.js'; A.init.then(() => { A.aladin('#al', {survey: './sky/', fov: 360, "
+        "projection: 'MOL', showReticle: false, showFrame: false, showZoomControl: false, showLayersControl: false,"
+        " showCooGridControl: false, showProjectionControl: false, showFullscreenControl: false, showGotoControl:"
+        " false, showSimbadPointerControl: false, showShareControl: false, showSettingsControl: false, "
+        "showStatusBar: false, showCooLocation: false, showFov: false}); });</script></body></html>")
+    held, served = threading.Event(), {}
+    northern = {f"/sky/Norder0/Dir0/Npix{p}.fits" for p in range(4)}
+
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            if self.path.replace("//", "/") in northern:
+                held.wait(60)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Files, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_port}/"
+    context = browser.new_context(viewport={"width": 640, "height": 360})
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(origin) else route.abort())
+    page = context.new_page()
+    page.on("response", lambda r: served.__setitem__(urlparse(r.url).path.replace("//", "/"), r.status))
+    try:
+        page.goto(origin + "index.html")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (served.get("/sky/Norder3/Allsky.fits") == 200 and
+                                                   sum(p.startswith("/sky/Norder0/") for p in served) == 8):
+            page.wait_for_timeout(200)
+        assert served.get("/sky/Norder3/Allsky.fits") == 200 and not northern & set(served), served
+        page.wait_for_timeout(1500)  # the Allsky parsed and drawn
+        before = _sky_pixels(page.locator("#al").screenshot())
+        assert not northern & set(served), served  # still held while the picture was taken
+        held.set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not northern <= set(served):
+            page.wait_for_timeout(200)
+        page.wait_for_timeout(1500)
+        after = _sky_pixels(page.locator("#al").screenshot())
+        assert (after > 40).mean() > 0.5, "the whole-sky view is blank even with every tile"
+        assert np.abs(before - after).max() <= 2, "the cells of the held tiles were not drawn from the Allsky file"
+    finally:
+        held.set()
+        context.close()
+        server.shutdown()
+
+
+def _sky_pixels(png: bytes) -> np.ndarray:
+    """The grey levels of a screenshot inside the Mollweide ellipse of the whole sky (2:1, the view's width)."""
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("L")).astype(int)
+    h, w = img.shape
+    y, x = np.mgrid[0:h, 0:w]
+    inside = ((x - w / 2) / (w / 2 * 0.96)) ** 2 + ((y - h / 2) / (w / 4 * 0.96)) ** 2 < 1
+    return img[inside]

@@ -79,11 +79,21 @@ def test_a_hips_shared_with_a_group_is_read_by_its_members_until_unshared_under_
     assert err.value.status == 404 and "not shared with the group 'team'" in str(err.value)
 
 
+def _with_tile(tmp_path, tile: bytes) -> bytes:
+    """The tar of :func:`_hips_tar`'s HiPS with one more tile, ``Norder2/Dir0/Npix7.tsv``, holding ``tile``."""
+    with tarfile.open(fileobj=io.BytesIO(_hips_tar(tmp_path))) as tar:
+        files = {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}
+    return tar_of({**files, "Norder2/Dir0/Npix7.tsv": tile})
+
+
 def test_bad_uploads_are_refused_and_leave_nothing(tmp_path):
     store = UserHipsStore(tmp_path / "hips")
     for body, message in ((b"no tar", "not a tar archive"), (tar_of({"../up": b"x"}), "outside its folder"),
                           (tar_of({"/etc/x": b"x"}), "outside its folder"),
-                          (tar_of({"properties": b"dataproduct_type = catalog\n"}), "not a valid HiPS")):
+                          (tar_of({"properties": b"dataproduct_type = catalog\n"}), "not a valid HiPS"),
+                          # viz14: a tile not UTF-8 was a UnicodeDecodeError out of the check (an HTTP 500)
+                          (_with_tile(tmp_path, b"ra\tdec\n--\t---\n1\t\xff\n"),
+                           r"not a valid HiPS: Norder2/Dir0/Npix7.tsv is not UTF-8 text")):
         with pytest.raises(UserHipsError, match=message) as err:
             store.add("ann", "t", body)
         assert str(tmp_path) not in str(err.value)  # the answer never shows the server's folders
