@@ -12,7 +12,11 @@ GAMA spectra table; and a text file, a truncated M13, a file outside the server'
 from __future__ import annotations
 
 import base64
+import bz2
+import gzip
 import io
+import lzma
+import re
 import os
 import shutil
 import subprocess
@@ -34,6 +38,10 @@ M13 = PACKAGES / "astropy/io/fits/hdu/compressed/tests/data/m13.fits"
 M13_RICE = PACKAGES / "astropy/io/fits/hdu/compressed/tests/data/m13_rice.fits"
 DSS_GZ = PACKAGES / "astropy/wcs/tests/data/dss.14.29.56-62.41.05.fits.gz"
 GAMA = PACKAGES / "astroquery/gama/tests/data/GAMA_HzVs28.fits"
+# a 101 x 101 image compressed with Unix compress (LZW, .Z, as archives such as ESO's serve them), astropy's test file
+LZW = PACKAGES / "astropy/io/fits/tests/data/lzw.fits.Z"
+FITS_JS = (Path(__file__).parents[2] / "extensions/server/astrohub_server/labextension/astrohub-fits/static"
+           / "remoteEntry.0.1.0.js")
 # HEALPix maps: a BAYESTAR localisation (nside 512, NESTED, healpy's 1024 pixels a row, gzip; reproject's test
 # data, also the platform's sample map), cdshealpix's full-sky nside-64 integer map (not of probability)
 BAYESTAR = PACKAGES / "reproject/healpix/tests/data/bayestar.fits.gz"
@@ -48,6 +56,10 @@ def _files(root: Path) -> None:
     shutil.copy(M13_RICE, root / "images/m13.fz")
     shutil.copy(DSS_GZ, root / "images/dss.fits.gz")
     shutil.copy(GAMA, root / "tables/gama.fit")
+    # the names and compressions archives serve: Unix compress, bzip2 and xz, upper-case names
+    shutil.copy(LZW, root / "images/LZW.FITS.Z")
+    (root / "images/M13.FIT.BZ2").write_bytes(bz2.compress(M13.read_bytes()))
+    (root / "images/dss.fits.xz").write_bytes(lzma.compress(gzip.decompress(DSS_GZ.read_bytes())))
     (root / "maps").mkdir()
     shutil.copy(BAYESTAR, root / "maps/bayestar.fits.gz")
     shutil.copy(IMPLICIT, root / "maps/implicit.fits")
@@ -199,6 +211,47 @@ def test_a_tile_compressed_image_and_a_gzipped_one_with_a_table(fits_server):
     rows = fits.getdata(DSS_GZ, 1)
     assert table["table"]["total"] == table["table"]["shown"] == 15
     assert [float(v) for v in table["table"]["rows"][2][:2]] == [float(rows[2][0]), float(rows[2][1])]
+
+
+def _lab_opens(name: str, extensions: list[str]) -> bool:
+    """Whether JupyterLab (4.6, DocumentRegistry._getFileTypesForPath) finds a file type registered with
+    ``extensions`` for a file called ``name``: its extension in lower case, from the first dot, then from each next."""
+    ext = "." + ".".join(name.split(".")[1:]).lower()
+    while len(ext) > 1:
+        if ext in [e.lower() for e in extensions]:
+            return True
+        ext = "." + ".".join(ext.split(".")[2:])
+    return False
+
+
+def test_fits_files_as_archives_name_and_compress_them_open_in_the_viewer(fits_server, monkeypatch):
+    """lab14: ``.fits.Z``, ``.fit.gz``, ``.FITS`` files opened as text: the tab took .fits, .fit, .fts, .fits.gz and
+    .fz only, and astropy reads Unix compress only with uncompresspy, which the platform lacked."""
+    from astropy.io.fits import file as fits_file
+
+    from astrohub_server import fitsview
+
+    extensions = re.findall(r'"(\.[a-z0-9.]+)"', re.search(r"var EXTENSIONS = \[(.*?)\];", FITS_JS.read_text(),
+                                                             re.S).group(1))
+    for name in ("m13.fits", "M13.FITS", "frame.fits.Z", "frame.fit.gz", "frame.FTS.GZ", "frame.fits.bz2",
+                 "frame.fits.xz", "frame.fits.zip", "m13.fz", "m13.fits.fz", "ngc1275.v2.fits"):
+        assert _lab_opens(name, extensions), name
+    for name in ("notes.txt", "catalogue.csv.gz", "fits.txt", "archive.zip"):
+        assert not _lab_opens(name, extensions), name
+    # the server reads each: Unix compress (astropy with uncompresspy), bzip2, xz (a table's first rows streamed)
+    lzw = fits_server("astrohub/fits", path="images/LZW.FITS.Z").json()
+    assert lzw["image"]["width"] == 101 and lzw["hdus"][0]["size"] == "101 × 101 (16-bit)", lzw
+    assert _grey(lzw).shape == (101, 101)
+    m13 = fits_server("astrohub/fits", path="images/M13.FIT.BZ2").json()
+    assert np.array_equal(_grey(m13), _grey(fits_server("astrohub/fits", path="images/m13.fits").json()))
+    xz = fits_server("astrohub/fits", path="images/dss.fits.xz", hdu="1").json()
+    assert xz["table"] == fits_server("astrohub/fits", path="images/dss.fits.gz", hdu="1").json()["table"]
+    # a server without uncompresspy says what is missing (not 'needs numpy, astropy and Pillow')
+    monkeypatch.setattr(fits_file, "HAS_UNCOMPRESSPY", False)
+    with pytest.raises(fitsview.FitsViewError, match=r"compressed with Unix compress \(\.Z\), which astropy reads "
+                                                     "only with the package uncompresspy") as refused:
+        fitsview.view(str(LZW), "LZW.FITS.Z")
+    assert refused.value.status == 501
 
 
 def test_a_table_shows_its_columns_and_first_rows(fits_server):

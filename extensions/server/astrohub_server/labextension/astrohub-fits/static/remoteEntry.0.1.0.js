@@ -5,7 +5,8 @@
  * to init(): for each package, the version Lab registered there (its own singletons), loaded as webpack's
  * consumers load them (`entry.loaded = 1; entry.get()`, a promise of the module's factory). No webpack build.
  *
- * What it does: double-clicking a FITS file (.fits, .fit, .fts, .fits.gz, .fz; also File > Open With >
+ * What it does: double-clicking a FITS file (.fits, .fit, .fts, plain or compressed as .gz, .bz2, .xz, .zip or
+ * Unix compress's .Z, and tile-compressed .fz; any case: Lab matches a name's extension in lower case; also File > Open With >
  * "FITS Viewer") opens a viewer tab instead of the file's bytes as text. The user's server reads the file
  * (astrohub_server.fitsview: GET astrohub/fits, and astrohub/fits/sky for the cursor) and the tab shows its
  * HDUs (name, type, size; a click shows another), the image drawn there (ZScale or asinh, origin lower, a
@@ -24,7 +25,10 @@
   var FACTORY = "FITS Viewer";
   var MODEL = "astrohub-fits-nothing";
   var FILE_TYPE = "fits";
-  var EXTENSIONS = [".fits", ".fit", ".fts", ".fits.gz", ".fz"];
+  // what astropy.io.fits opens (the server reads the file with it); lower case, as Lab compares them
+  var EXTENSIONS = [".fits", ".fit", ".fts", ".fz",
+    ".fits.gz", ".fit.gz", ".fts.gz", ".fits.bz2", ".fit.bz2", ".fts.bz2", ".fits.xz", ".fit.xz", ".fts.xz",
+    ".fits.zip", ".fit.zip", ".fts.zip", ".fits.z", ".fit.z", ".fts.z"];
   var NEEDED = {
     application: "@jupyterlab/application",
     apputils: "@jupyterlab/apputils",
