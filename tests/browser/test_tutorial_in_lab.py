@@ -80,6 +80,8 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         skymap = page.wait_for_selector(f"{viewer} .astrohub-fits-skymap", timeout=60_000)
         assert skymap.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]") == [True, 800, 400]
         assert "90 % credible area: 327." in page.inner_text(f"{viewer} .astrohub-fits-credible")
+        # lab14: with its 50 % and 90 % credible regions outlined on the map, as ligo-skymap-plot draws them
+        assert "■ 50 %, ■ 90 % credible regions" in page.inner_text(f"{viewer} .astrohub-fits-contours")
         skymap.hover()  # the centre: RA 12 h, Dec 0
         page.wait_for_function(f"() => document.querySelector('{viewer} .astrohub-fits-cursor').textContent"
                                ".startsWith('RA ')", timeout=30_000)

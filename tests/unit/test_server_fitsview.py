@@ -376,9 +376,52 @@ def test_a_gw_sky_map_is_drawn_on_the_sky_with_its_90_percent_area_as_ligo_skyma
     rgba = _rgba(drawn["png"])
     sphere = footprint > 0
     assert np.array_equal(rgba[..., 3] > 0, sphere)  # transparent off the sphere, opaque on it
+    # (less the outlines of the credible regions, colours the colour map never takes)
+    sphere &= ~np.isin(rgba[..., :3] @ [65536, 256, 1], [0x00FFFF, 0xFFFFFF])
     colours = np.round(colormaps["inferno"](np.clip(expected[sphere] / density.max(), 0, 1)) * 255)
     close = np.abs(rgba[sphere][:, :3] - colours[:, :3]).max(axis=1) <= 1
     assert close.mean() > 0.999, close.mean()  # a few pixel centres on a HEALPix pixel's edge go either way
+
+
+def _enclosed(barrier: np.ndarray, sphere: np.ndarray) -> np.ndarray:
+    """The pixels of the sphere that a path from off the sphere cannot reach without crossing ``barrier``."""
+    from scipy import ndimage
+
+    labels, _ = ndimage.label(~barrier)  # 4-connected, as the outlines are drawn
+    reached = np.unique(labels[~sphere])
+    return sphere & ~np.isin(labels, reached[reached > 0])
+
+
+def test_a_gw_sky_map_outlines_its_50_and_90_percent_credible_regions_as_ligo_skymap_plot_does(fits_server):
+    """lab14: the 90 % area was a number under the picture; ``ligo-skymap-plot --contour 50 90`` outlines them."""
+    import healpy as hp
+
+    from astrohub_server import healpixmap
+
+    skymap = fits_server("astrohub/fits", path="maps/bayestar.fits.gz").json()["skymap"]
+    assert skymap["contours"] == [{"level": 0.5, "colour": "#00ffff"}, {"level": 0.9, "colour": "#ffffff"}]
+    rgba = _rgba(skymap["png"])
+    sphere = rgba[..., 3] > 0
+    cyan, white = ((rgba == (*colour, 255)).all(axis=-1) for colour in ((0, 255, 255), (255, 255, 255)))
+    assert cyan.any() and white.any() and not (cyan | white)[~sphere].any()
+    # Mollweide is equal-area: each picture pixel on the sphere is the same part of the sky's 41,253 deg^2
+    pixel_area = 41252.96 / sphere.sum()
+    prob = _ligo_skymap()[0](str(BAYESTAR), nest=True)[0]
+    levels = _ligo_skymap()[2](prob)
+    ys, xs = np.nonzero(sphere)
+    lon, lat = healpixmap.mollweide_lonlat(xs, ys)
+    at = hp.ang2pix(512, lon, lat, nest=True, lonlat=True)
+    for level, outline, area in ((0.5, cyan, 91), (0.9, white | cyan, 327)):  # docs/sample-data.md's figures
+        inside = _enclosed(outline, sphere)
+        region = np.zeros(sphere.shape, dtype=bool)
+        region[ys, xs] = levels[at] <= level  # ligo.skymap's region, at the pixels' centres
+        # the outline encloses ligo.skymap's region and little else (the outline drawn at nside 256, on its edge)
+        assert (inside & region).sum() / region.sum() > 0.99
+        assert (inside & ~region).sum() / inside.sum() < 0.02
+        assert inside.sum() * pixel_area == pytest.approx(_ligo_area(prob, level), rel=0.01)
+        assert round(inside.sum() * pixel_area) in (area - 1, area, area + 1)
+    # a map that is not of probability has no credible regions
+    assert fits_server("astrohub/fits", path="maps/implicit.fits").json()["skymap"]["contours"] == []
 
 
 def test_a_multi_order_map_and_a_ring_map_are_the_same_sky(fits_server, tmp_path):

@@ -13,8 +13,8 @@ viewer tab, whose content comes from two routes here, both read-only and behind 
   from every n-th pixel; a cube from its first plane), with the sky positions of its corners and centre when
   the header has a celestial WCS; for a table, its columns with units and its first :data:`MAX_ROWS` rows; for a
   HEALPix map (a table whose header says PIXTYPE = 'HEALPIX', ORDERING or NSIDE: flat NESTED or RING, or
-  multi-order NUNIQ as LIGO/Virgo/KAGRA publish them), an all-sky Mollweide picture and a probability map's 90 %
-  credible area (``astrohub_server.healpixmap``; the rows read :data:`MAP_CHUNK_BYTES` at a time, from a gzip or
+  multi-order NUNIQ as LIGO/Virgo/KAGRA publish them), an all-sky Mollweide picture (a probability map's 50 % and
+  90 % credible regions outlined, ``contours``) and a probability map's 90 % credible area (``astrohub_server.healpixmap``; the rows read :data:`MAP_CHUNK_BYTES` at a time, from a gzip or
   bzip2 or xz stream too), or with ``show=table`` the table it is; a map that cannot be drawn is shown as a table with
   ``skymap_error`` saying why.
 - ``GET astrohub/fits/sky?path=<path>&hdu=<n>&x=<x>&y=<y>`` (:func:`sky`): the sky position and the value of
@@ -483,7 +483,9 @@ def _skymap(opened: _Opened, index: int, hdu, stretch: str) -> dict[str, Any]:
             "probability": layout.probability, "nside": layout.nside, "ordering": layout.ordering,
             "display_nside": 2**healpixmap.DISPLAY_ORDER, "frame": layout.frame, "centre": layout.centre,
             "limits": limits,
-            "stretch": None if layout.probability else stretch, "credible": credible}
+            "stretch": None if layout.probability else stretch, "credible": credible,
+            "contours": [{"level": level, "colour": "#%02x%02x%02x" % colour} for level, colour in healpixmap.CONTOURS]
+            if layout.probability else []}
 
 
 def _map_position(frame: str, lon: float, lat: float) -> dict[str, Any]:

@@ -11,7 +11,9 @@ left, centred on RA 180° as ligo.skymap's "astro mollweide" figures, or on l = 
 are: :attr:`MapLayout.centre`), and, for a probability map (``PROB`` per pixel,
 or ``PROBDENSITY`` per steradian of a multi-order map), the probability per pixel at most at
 :data:`AREA_ORDER`, from which :meth:`Canvas.credible_area` finds the area of the smallest region holding 90 %
-(pixels densest first, interpolated within the last pixel, as ligo.skymap's ``crossmatch`` does).
+(pixels densest first, interpolated within the last pixel, as ligo.skymap's ``crossmatch`` does). On a
+probability map's picture the 50 % and 90 % credible regions (:data:`CONTOURS`) are outlined, as
+``ligo-skymap-plot --contour 50 90`` draws them: the greedy credible level of each pixel of the display order.
 :func:`mollweide_lonlat` is the projection's inverse, for the picture and for the cursor.
 
 Pure: no file I/O (``astrohub_server.fitsview`` reads the rows). May import the standard library, numpy,
@@ -25,8 +27,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AREA_ORDER", "DISPLAY_ORDER", "HEIGHT", "WIDTH", "Canvas", "MapError", "MapLayout", "is_map", "layout",
-           "mollweide_lonlat", "pixel_at"]
+__all__ = ["AREA_ORDER", "CONTOURS", "DISPLAY_ORDER", "HEIGHT", "WIDTH", "Canvas", "MapError", "MapLayout", "credible_levels",
+           "is_map", "layout", "mollweide_lonlat", "outline", "pixel_at"]
 
 #: The order (nside = 2**order) a map is drawn at: finer pixels are averaged into it (nside 256: 0.05 deg²,
 #: finer than the picture's pixels, about 0.16 deg² at the centre).
@@ -38,6 +40,9 @@ AREA_ORDER = 10
 WIDTH, HEIGHT = 800, 400
 #: The probability columns of gravitational-wave maps: per pixel (flat maps), per steradian (multi-order).
 PROBABILITY = ("PROB", "PROBDENSITY")
+#: The credible regions outlined on a probability map's picture, and the colour (RGB) of each outline: light on
+#: the colour map's dark low end (ligo-skymap-plot's black would vanish there), told apart by the legend.
+CONTOURS = ((0.5, (0, 255, 255)), (0.9, (255, 255, 255)))
 #: healpy's value of a pixel without data.
 UNSEEN = -1.6375e30
 _ORDERINGS = ("NESTED", "RING", "NUNIQ")
@@ -305,8 +310,9 @@ class Canvas:
 
     def picture(self, scaling) -> tuple[bytes, list[float]]:
         """The Mollweide PNG (RGBA; off the sphere transparent, pixels without a value grey) and the values its
-        colours run between: a probability map linear from 0 to its densest pixel, another with ``scaling`` (the
-        FITS viewer's stretch: an astropy.visualization interval and curve)."""
+        colours run between: a probability map linear from 0 to its densest pixel, with the outlines of its
+        :data:`CONTOURS` credible regions (a region's pixels that touch a pixel outside it or the sphere's edge),
+        another with ``scaling`` (the FITS viewer's stretch: an astropy.visualization interval and curve)."""
         import numpy as np
         from matplotlib import colormaps
         from PIL import Image
@@ -316,7 +322,8 @@ class Canvas:
         lon, lat = mollweide_lonlat(xs, ys, self.layout.centre)
         sphere = np.isfinite(lon)
         drawn = np.full(lon.shape, np.nan)
-        drawn[sphere] = values[_nested(lon[sphere], lat[sphere], DISPLAY_ORDER)]
+        at = _nested(lon[sphere], lat[sphere], DISPLAY_ORDER)
+        drawn[sphere] = values[at]
         finite = np.isfinite(drawn)
         low = high = float("nan")
         scaled = np.zeros(drawn.shape)
@@ -333,10 +340,37 @@ class Canvas:
                     scaled = np.asarray(curve(scaled), dtype=np.float64)
         rgba = np.round(colormaps["inferno"](scaled) * 255).astype(np.uint8)
         rgba[~finite] = (128, 128, 128, 255)
+        if self.layout.probability and finite.any():
+            levels = np.full(lon.shape, np.inf)
+            levels[sphere] = credible_levels(values)[at]
+            for level, colour in reversed(CONTOURS):  # the wider first: a narrower one's outline is never broken
+                rgba[outline(levels <= level)] = (*colour, 255)
         rgba[~sphere] = (0, 0, 0, 0)
         out = io.BytesIO()
         Image.fromarray(rgba, mode="RGBA").save(out, format="PNG")
         return out.getvalue(), [low, high]
+
+
+def credible_levels(density: Any):
+    """Each pixel's greedy credible level (as ligo.skymap's ``find_greedy_credible_levels``): the probability in
+    the pixels at least as dense, of the map's total, for pixels of one size (``density``: NaN where none)."""
+    import numpy as np
+
+    density = np.nan_to_num(np.asarray(density, dtype=np.float64), nan=0.0)
+    order = np.argsort(-density, kind="stable")
+    cumulative = np.cumsum(density[order])
+    levels = np.empty(density.size)
+    levels[order] = cumulative / cumulative[-1] if cumulative[-1] > 0 else 1.0
+    return levels
+
+
+def outline(inside: Any):
+    """The pixels of a region (boolean picture) that touch one outside it (left, right, up, down) or the edge."""
+    import numpy as np
+
+    padded = np.pad(inside, 1, constant_values=False)
+    interior = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return inside & ~interior
 
 
 def _add(target: Any, index: Any, values: Any) -> None:
