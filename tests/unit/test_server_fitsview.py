@@ -69,6 +69,17 @@ def _files(root: Path) -> None:
     bad["NSIDE"] = 48
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values, bad)]).writeto(root / "maps/nside48.fits")
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values[:-1], header)]).writeto(root / "maps/short.fits")
+    # a partial-sky map (healpy's partial=True: INDXSCHM = 'EXPLICIT', a PIXEL column), the northern cap of the
+    # map above (Dec > 30 deg), NESTED and RING, and the same cap as a full map whose other pixels are UNSEEN
+    import healpy as hp
+
+    cap = np.full(values["T"].size, hp.UNSEEN)
+    north = hp.pix2ang(64, np.arange(cap.size), nest=True, lonlat=True)[1] > 30
+    cap[north] = values["T"][north]
+    hp.write_map(str(root / "maps/partial.fits"), cap, nest=True, partial=True, dtype=np.float64)
+    hp.write_map(str(root / "maps/partial_ring.fits"), hp.reorder(cap, n2r=True), nest=False, partial=True,
+                 dtype=np.float64)
+    hp.write_map(str(root / "maps/cap.fits"), cap, nest=True, dtype=np.float64)
     galactic = header.copy()
     galactic["COORDSYS"] = "G"
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values, galactic)]).writeto(root / "maps/galactic.fits")
@@ -132,6 +143,7 @@ def fits_server(tmp_path_factory):
                 pass
             assert time.monotonic() < deadline, "the Jupyter server did not answer in 60 s"
             time.sleep(0.2)
+        get.root = root
         yield get
     finally:
         server.terminate()
@@ -472,6 +484,34 @@ def test_a_map_that_cannot_be_drawn_is_shown_as_a_table_saying_why(fits_server, 
     assert message in view["skymap_error"], view["skymap_error"]
 
 
+def test_a_partial_sky_map_is_drawn_on_the_whole_sky_with_the_rest_blank(fits_server):
+    """lab14: a map listing its pixels (INDXSCHM = 'EXPLICIT', PIXEL) was shown as a table ('is not drawn')."""
+    import healpy as hp
+
+    with fits.open(fits_server.root / "maps/partial.fits") as hdul:  # healpy's own writing of a partial map
+        assert (hdul[1].header["INDXSCHM"], hdul[1].columns.names) == ("EXPLICIT", ["PIXEL", "T"])
+    full = fits_server("astrohub/fits", path="maps/cap.fits").json()["skymap"]
+    for path, ordering in (("maps/partial.fits", "NESTED"), ("maps/partial_ring.fits", "RING")):
+        view = fits_server("astrohub/fits", path=path).json()
+        assert view.get("skymap_error") is None and view["table"] is None, view.get("skymap_error")
+        skymap = view["skymap"]
+        rows = view["hdus"][1]["rows"]
+        assert skymap["about"] == f"HEALPix partial-sky map, nside 64 ({ordering}), {rows:,} of 49,152 pixels"
+        assert rows == int(np.count_nonzero(hp.pix2ang(64, np.arange(49152), lonlat=True)[1] > 30))
+        # the very picture of the same cap as a full map with the rest UNSEEN: the rest blank (grey), off the
+        # sphere transparent
+        assert np.array_equal(_rgba(skymap["png"]), _rgba(full["png"])) and skymap["limits"] == full["limits"]
+        rgba = _rgba(skymap["png"])
+        assert (rgba[300, 400] == (128, 128, 128, 255)).all() and not (rgba[60, 400] == (128, 128, 128, 255)).all()
+    # the cursor reads the map's value in the cap, and none outside it
+    values = _implicit()[1]["T"]
+    ra, dec = (float(v) for v in _mollweide_wcs(800, 400).pixel_to_world_values(400, 399 - 60))
+    at = fits_server("astrohub/fits/sky", path="maps/partial_ring.fits", hdu="1", x="400", y="60").json()
+    assert dec > 30 and at["value"] == float(values[hp.ang2pix(64, ra, dec, nest=True, lonlat=True)])
+    south = fits_server("astrohub/fits/sky", path="maps/partial.fits", hdu="1", x="400", y="300").json()
+    assert south["sky"]["lat"] < 30 and "value" not in south
+
+
 def test_the_cursor_over_a_sky_map_reads_its_position_and_value(fits_server):
     import healpy as hp
 
@@ -529,8 +569,11 @@ def test_a_large_gzipped_alert_map_is_read_in_bounded_memory():
 @pytest.mark.parametrize(("cards", "columns", "message"), [
     ({"ORDERING": "NUNIQ"}, [("PROBDENSITY", 1, "sr-1", True)],
      "a multi-order map (ORDERING = 'NUNIQ') needs a UNIQ column; this one has PROBDENSITY"),
-    ({"ORDERING": "NESTED", "NSIDE": 4, "INDXSCHM": "EXPLICIT"}, [("PIXEL", 1, "", True), ("VALUE", 1, "", True)],
-     "a partial-sky map (INDXSCHM = 'EXPLICIT', a PIXEL column) is not drawn"),
+    ({"ORDERING": "NESTED", "NSIDE": 4, "INDXSCHM": "EXPLICIT"}, [("VALUE", 1, "", True)],
+     "a partial-sky map (INDXSCHM = 'EXPLICIT') needs a PIXEL column naming each row's pixel; this one has VALUE"),
+    ({"ORDERING": "NESTED", "NSIDE": 1, "INDXSCHM": "EXPLICIT", "NAXIS2": 13}, [("PIXEL", 1, "", True),
+                                                                                ("T", 1, "", True)],
+     "13 rows, but a map of NSIDE = 1 has 12 × 1² = 12 pixels: its NSIDE is wrong"),
     ({"PIXTYPE": "HEALPIX", "ORDERING": "ZORDER", "NSIDE": 4}, [("T", 1, "", True)],
      "ORDERING = 'ZORDER': a HEALPix map's ORDERING is NESTED, RING or NUNIQ"),
     ({"ORDERING": "RING", "NSIDE": "big"}, [("T", 1, "", True)], "NSIDE = 'big': a flat HEALPix map needs NSIDE"),

@@ -13,7 +13,8 @@ viewer tab, whose content comes from two routes here, both read-only and behind 
   from every n-th pixel; a cube from its first plane), with the sky positions of its corners and centre when
   the header has a celestial WCS; for a table, its columns with units and its first :data:`MAX_ROWS` rows; for a
   HEALPix map (a table whose header says PIXTYPE = 'HEALPIX', ORDERING or NSIDE: flat NESTED or RING, or
-  multi-order NUNIQ as LIGO/Virgo/KAGRA publish them), an all-sky Mollweide picture (a probability map's 50 % and
+  multi-order NUNIQ as LIGO/Virgo/KAGRA publish them, or partial-sky, INDXSCHM = 'EXPLICIT' with a PIXEL
+  column, the sky it does not list blank), an all-sky Mollweide picture (a probability map's 50 % and
   90 % credible regions outlined, ``contours``) and a probability map's 90 % credible area (``astrohub_server.healpixmap``; the rows read :data:`MAP_CHUNK_BYTES` at a time, from a gzip or
   bzip2 or xz stream too), or with ``show=table`` the table it is; a map that cannot be drawn is shown as a table with
   ``skymap_error`` saying why.
@@ -468,12 +469,12 @@ def _skymap(opened: _Opened, index: int, hdu, stretch: str) -> dict[str, Any]:
 
     layout = _layout(hdu)
     canvas = healpixmap.Canvas(layout)
-    names = [c.name for c in hdu.columns if c.name.upper() in (layout.column.upper(), "UNIQ")]
+    names = [c.name for c in hdu.columns if c.name.upper() in (layout.column.upper(), layout.index_column)]
     column = next(n for n in names if n.upper() == layout.column.upper())
-    uniq = next((n for n in names if n.upper() == "UNIQ"), None)
+    pixels = next((n for n in names if n.upper() == layout.index_column), None)  # UNIQ, PIXEL or none
     try:
         for rows in _map_rows(opened, index, hdu, names):
-            canvas.add(rows[column], rows[uniq] if layout.order is None else None)
+            canvas.add(rows[column], rows[pixels] if pixels else None)
         credible = canvas.credible_area(0.9)
         png, limits = canvas.picture(_scaling(stretch))
     except healpixmap.MapError as exc:
@@ -511,8 +512,8 @@ def _map_sky(opened: _Opened, name: str, hdu, x: int, y: int) -> dict[str, Any]:
                               "sky": None if math.isnan(lon) else _map_position(layout.frame, lon, lat)}
     if answer["sky"] is not None and opened.stream is None:
         data = hdu.data  # memory-mapped
-        if layout.order is None:
-            at = healpixmap.pixel_at(layout, lon, lat, data.field("UNIQ"))
+        if layout.index_column:  # multi-order or partial-sky: the row that names the pixel there, if any
+            at = healpixmap.pixel_at(layout, lon, lat, data.field(layout.index_column))
             if at is not None:
                 answer["value"] = float(data.field(layout.column)[at])
         else:
