@@ -81,6 +81,7 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
         # hour13: SkyCoord.from_name('M45') offline, from OpenNGC (before: "All Sesame queries failed")
         "catalogues": ["the Pleiades are at 03h47m", "catalogues about Hipparcos: I/311", "Hipparcos stars within 2 deg of the Pleiades", "rows from the archive service", "I/311/hip2"],
         "images": ["m1_dss.fits"],
+        "fits-viewer": ["saved m13_dss.fits"],  # lab14: in the home, for the file browser's FITS viewer
         # first9: a user's CSV with sexagesimal RA/Dec (refused as "no position columns") against Hipparcos
         "crossmatch": ["sources matched", "3 of my 3 Pleiades stars are in Hipparcos", "pairs on Dask", "succeeded",
                        "pairs from the job"],
