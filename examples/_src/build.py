@@ -441,9 +441,59 @@ column = back.colnames.index('pmra') + 1
 print({key: header[f'{key}{column}'] for key in ('TTYPE', 'TUNIT', 'TUCD', 'TCOMM')})"""),
 ]
 
+FITS_VIEWER = [
+    ("md", "# Open an archive image in the FITS viewer\n\n"
+           "JupyterLab here opens FITS files itself: double-click one in the file browser and it is drawn in a "
+           "viewer tab, with its sky coordinates, its HDUs and its header. This short tutorial fetches an image of "
+           "M13 from the platform's archive (SIA v2), saves it in your home, and shows what the viewer will show."),
+    ("code", """from pathlib import Path
+
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+
+import platform_lib
+from platform_lib.retrieval import image_search, make_session
+
+settings = platform_lib.get_settings()
+m13 = SkyCoord(250.4235, 36.4613, unit='deg')  # the Great Globular Cluster in Hercules
+found = image_search(m13, 0.1 * u.deg)
+found['obs_id', 'obs_collection', 'instrument_name', 's_fov']"""),
+    ("md", "## Save one in your home\n\nThe download needs your login, which the platform's session adds."),
+    ("code", """record = found[found['obs_id'] == 'sample/m13_dss'][0]  # the Digitized Sky Survey's M13
+response = make_session(settings).get(record['access_url'], timeout=60)
+response.raise_for_status()
+path = Path(settings.home) / 'm13_dss.fits'
+part = path.with_name(path.name + '.part')  # written whole, then renamed: never half a file under its name
+part.write_bytes(response.content)
+part.replace(path)
+print(f'saved {path.name} ({path.stat().st_size / 1024:.0f} KiB) in your home')"""),
+    ("md", "## Open it\n\nIn the file browser on the left, go to your home (the house icon) and **double-click "
+           "`m13_dss.fits`**. A *FITS Viewer* tab opens with:\n\n"
+           "- the list of its HDUs (click one to show it), here one 16-bit image;\n"
+           "- the image drawn with ZScale (or an asinh stretch), north up as the header's WCS puts it, origin lower, "
+           "as below;\n"
+           "- the RA/Dec of its corners, and of the pixel under your cursor with its value;\n"
+           "- its header, card by card.\n\n"
+           "It opens compressed files as archives serve them too (`.fits.gz`, `.fits.Z`, `.fits.bz2`, "
+           "tile-compressed `.fz`), and draws HEALPix sky maps on the whole sky: try "
+           "`datasets/skymaps/bayestar_h1l1_2010.fits.gz`, a gravitational-wave localisation outlined at its 50 % "
+           "and 90 % credible regions. The picture below is the same image drawn here with matplotlib."),
+    ("code", """%matplotlib inline
+import matplotlib.pyplot as plt
+from astropy.io import fits
+from astropy.visualization import ImageNormalize, ZScaleInterval
+
+data = fits.getdata(path)
+fig, ax = plt.subplots(figsize=(4, 4))
+ax.imshow(data, cmap='gray', origin='lower', norm=ImageNormalize(data, interval=ZScaleInterval()))
+ax.set_title(f'{path.name}: {data.shape[1]} x {data.shape[0]} pixels, ZScale')
+plt.show()"""),
+]
+
 TUTORIALS = {
     "getting-started": GETTING_STARTED,
     "images": IMAGES,
+    "fits-viewer": FITS_VIEWER,
     "catalogues": CATALOGS,
     "crossmatch": CROSSMATCH,
     "gw-skymap": GW,

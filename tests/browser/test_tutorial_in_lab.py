@@ -17,6 +17,8 @@ TUTORIAL = "catalogues.ipynb"
 M13 = Path(astropy.__file__).parent / "io/fits/hdu/compressed/tests/data/m13.fits"
 #: A real HEALPix sky map: a BAYESTAR localisation (nside 512), as reproject ships it (the platform's sample map).
 BAYESTAR = Path(astropy.__file__).parents[1] / "reproject/healpix/tests/data/bayestar.fits.gz"
+#: A FITS image compressed with Unix compress (.Z), as archives serve them: astropy's own test file (101 x 101).
+LZW = Path(astropy.__file__).parent / "io/fits/tests/data/lzw.fits.Z"
 
 
 def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tmp_path):
@@ -62,7 +64,8 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         page.click(".jp-FileBrowser .jp-BreadCrumbs-home")
         with page.expect_file_chooser() as chooser:
             page.click(".jp-FileBrowser-toolbar [title='Upload Files']")
-        chooser.value.set_files([str(M13), str(BAYESTAR)])
+        shutil.copy(LZW, tmp_path / "LZW.FITS.Z")  # lab14: an upper-case .Z name opens in the viewer too
+        chooser.value.set_files([str(M13), str(BAYESTAR), str(tmp_path / "LZW.FITS.Z")])
         page.dblclick(".jp-FileBrowser .jp-DirListing-item[title^='Name: m13.fits']", timeout=60_000)
         viewer = ".astrohub-fits-document:not(.lm-mod-hidden)"
         picture = page.wait_for_selector(f"{viewer} .astrohub-fits-picture", timeout=60_000)
@@ -74,12 +77,17 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         page.wait_for_function(f"() => document.querySelector('{viewer} .astrohub-fits-cursor').textContent"
                                ".includes('Dec +36:')", timeout=30_000)
         page.screenshot(path=str(tmp_path / "fits-viewer.png"))
+        page.dblclick(".jp-FileBrowser .jp-DirListing-item[title^='Name: LZW.FITS.Z']", timeout=60_000)
+        page.wait_for_function(f"() => [...document.querySelectorAll('{viewer} .astrohub-fits-picture')].some("
+                               "img => img.complete && img.naturalWidth === 101)", timeout=60_000)
         # skymap13: a gravitational-wave localisation opens as a map of the sky with its 90 % credible area (not as
         # a table of its first rows); the cursor reads the sky there; the table is one click away
         page.dblclick(".jp-FileBrowser .jp-DirListing-item[title^='Name: bayestar.fits.gz']", timeout=60_000)
         skymap = page.wait_for_selector(f"{viewer} .astrohub-fits-skymap", timeout=60_000)
         assert skymap.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]") == [True, 800, 400]
         assert "90 % credible area: 327." in page.inner_text(f"{viewer} .astrohub-fits-credible")
+        # lab14: with its 50 % and 90 % credible regions outlined on the map, as ligo-skymap-plot draws them
+        assert "■ 50 %, ■ 90 % credible regions" in page.inner_text(f"{viewer} .astrohub-fits-contours")
         skymap.hover()  # the centre: RA 12 h, Dec 0
         page.wait_for_function(f"() => document.querySelector('{viewer} .astrohub-fits-cursor').textContent"
                                ".startsWith('RA ')", timeout=30_000)

@@ -82,6 +82,7 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
         # 'alpha Lyrae' too, at Simbad's J2000 position (18h36m56.33635s +38d47m01.2802s; before: Sesame's error)
         "catalogues": ["the Pleiades are at 03h47m", "Vega is at 18h36m56.3s +38d47m01.3s", "catalogues about Hipparcos: I/311", "Hipparcos stars within 2 deg of the Pleiades", "rows from the archive service", "I/311/hip2"],
         "images": ["m1_dss.fits"],
+        "fits-viewer": ["saved m13_dss.fits"],  # lab14: in the home, for the file browser's FITS viewer
         # first9: a user's CSV with sexagesimal RA/Dec (refused as "no position columns") against Hipparcos
         "crossmatch": ["sources matched", "3 of my 3 Pleiades stars are in Hipparcos", "pairs on Dask", "succeeded",
                        "pairs from the job"],

@@ -12,7 +12,11 @@ GAMA spectra table; and a text file, a truncated M13, a file outside the server'
 from __future__ import annotations
 
 import base64
+import bz2
+import gzip
 import io
+import lzma
+import re
 import os
 import shutil
 import subprocess
@@ -34,6 +38,10 @@ M13 = PACKAGES / "astropy/io/fits/hdu/compressed/tests/data/m13.fits"
 M13_RICE = PACKAGES / "astropy/io/fits/hdu/compressed/tests/data/m13_rice.fits"
 DSS_GZ = PACKAGES / "astropy/wcs/tests/data/dss.14.29.56-62.41.05.fits.gz"
 GAMA = PACKAGES / "astroquery/gama/tests/data/GAMA_HzVs28.fits"
+# a 101 x 101 image compressed with Unix compress (LZW, .Z, as archives such as ESO's serve them), astropy's test file
+LZW = PACKAGES / "astropy/io/fits/tests/data/lzw.fits.Z"
+FITS_JS = (Path(__file__).parents[2] / "extensions/server/astrohub_server/labextension/astrohub-fits/static"
+           / "remoteEntry.0.1.0.js")
 # HEALPix maps: a BAYESTAR localisation (nside 512, NESTED, healpy's 1024 pixels a row, gzip; reproject's test
 # data, also the platform's sample map), cdshealpix's full-sky nside-64 integer map (not of probability)
 BAYESTAR = PACKAGES / "reproject/healpix/tests/data/bayestar.fits.gz"
@@ -48,6 +56,10 @@ def _files(root: Path) -> None:
     shutil.copy(M13_RICE, root / "images/m13.fz")
     shutil.copy(DSS_GZ, root / "images/dss.fits.gz")
     shutil.copy(GAMA, root / "tables/gama.fit")
+    # the names and compressions archives serve: Unix compress, bzip2 and xz, upper-case names
+    shutil.copy(LZW, root / "images/LZW.FITS.Z")
+    (root / "images/M13.FIT.BZ2").write_bytes(bz2.compress(M13.read_bytes()))
+    (root / "images/dss.fits.xz").write_bytes(lzma.compress(gzip.decompress(DSS_GZ.read_bytes())))
     (root / "maps").mkdir()
     shutil.copy(BAYESTAR, root / "maps/bayestar.fits.gz")
     shutil.copy(IMPLICIT, root / "maps/implicit.fits")
@@ -57,6 +69,17 @@ def _files(root: Path) -> None:
     bad["NSIDE"] = 48
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values, bad)]).writeto(root / "maps/nside48.fits")
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values[:-1], header)]).writeto(root / "maps/short.fits")
+    # a partial-sky map (healpy's partial=True: INDXSCHM = 'EXPLICIT', a PIXEL column), the northern cap of the
+    # map above (Dec > 30 deg), NESTED and RING, and the same cap as a full map whose other pixels are UNSEEN
+    import healpy as hp
+
+    cap = np.full(values["T"].size, hp.UNSEEN)
+    north = hp.pix2ang(64, np.arange(cap.size), nest=True, lonlat=True)[1] > 30
+    cap[north] = values["T"][north]
+    hp.write_map(str(root / "maps/partial.fits"), cap, nest=True, partial=True, dtype=np.float64)
+    hp.write_map(str(root / "maps/partial_ring.fits"), hp.reorder(cap, n2r=True), nest=False, partial=True,
+                 dtype=np.float64)
+    hp.write_map(str(root / "maps/cap.fits"), cap, nest=True, dtype=np.float64)
     galactic = header.copy()
     galactic["COORDSYS"] = "G"
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(values, galactic)]).writeto(root / "maps/galactic.fits")
@@ -120,6 +143,7 @@ def fits_server(tmp_path_factory):
                 pass
             assert time.monotonic() < deadline, "the Jupyter server did not answer in 60 s"
             time.sleep(0.2)
+        get.root = root
         yield get
     finally:
         server.terminate()
@@ -199,6 +223,47 @@ def test_a_tile_compressed_image_and_a_gzipped_one_with_a_table(fits_server):
     rows = fits.getdata(DSS_GZ, 1)
     assert table["table"]["total"] == table["table"]["shown"] == 15
     assert [float(v) for v in table["table"]["rows"][2][:2]] == [float(rows[2][0]), float(rows[2][1])]
+
+
+def _lab_opens(name: str, extensions: list[str]) -> bool:
+    """Whether JupyterLab (4.6, DocumentRegistry._getFileTypesForPath) finds a file type registered with
+    ``extensions`` for a file called ``name``: its extension in lower case, from the first dot, then from each next."""
+    ext = "." + ".".join(name.split(".")[1:]).lower()
+    while len(ext) > 1:
+        if ext in [e.lower() for e in extensions]:
+            return True
+        ext = "." + ".".join(ext.split(".")[2:])
+    return False
+
+
+def test_fits_files_as_archives_name_and_compress_them_open_in_the_viewer(fits_server, monkeypatch):
+    """lab14: ``.fits.Z``, ``.fit.gz``, ``.FITS`` files opened as text: the tab took .fits, .fit, .fts, .fits.gz and
+    .fz only, and astropy reads Unix compress only with uncompresspy, which the platform lacked."""
+    from astropy.io.fits import file as fits_file
+
+    from astrohub_server import fitsview
+
+    extensions = re.findall(r'"(\.[a-z0-9.]+)"', re.search(r"var EXTENSIONS = \[(.*?)\];", FITS_JS.read_text(),
+                                                             re.S).group(1))
+    for name in ("m13.fits", "M13.FITS", "frame.fits.Z", "frame.fit.gz", "frame.FTS.GZ", "frame.fits.bz2",
+                 "frame.fits.xz", "frame.fits.zip", "m13.fz", "m13.fits.fz", "ngc1275.v2.fits"):
+        assert _lab_opens(name, extensions), name
+    for name in ("notes.txt", "catalogue.csv.gz", "fits.txt", "archive.zip"):
+        assert not _lab_opens(name, extensions), name
+    # the server reads each: Unix compress (astropy with uncompresspy), bzip2, xz (a table's first rows streamed)
+    lzw = fits_server("astrohub/fits", path="images/LZW.FITS.Z").json()
+    assert lzw["image"]["width"] == 101 and lzw["hdus"][0]["size"] == "101 × 101 (16-bit)", lzw
+    assert _grey(lzw).shape == (101, 101)
+    m13 = fits_server("astrohub/fits", path="images/M13.FIT.BZ2").json()
+    assert np.array_equal(_grey(m13), _grey(fits_server("astrohub/fits", path="images/m13.fits").json()))
+    xz = fits_server("astrohub/fits", path="images/dss.fits.xz", hdu="1").json()
+    assert xz["table"] == fits_server("astrohub/fits", path="images/dss.fits.gz", hdu="1").json()["table"]
+    # a server without uncompresspy says what is missing (not 'needs numpy, astropy and Pillow')
+    monkeypatch.setattr(fits_file, "HAS_UNCOMPRESSPY", False)
+    with pytest.raises(fitsview.FitsViewError, match=r"compressed with Unix compress \(\.Z\), which astropy reads "
+                                                     "only with the package uncompresspy") as refused:
+        fitsview.view(str(LZW), "LZW.FITS.Z")
+    assert refused.value.status == 501
 
 
 def test_a_table_shows_its_columns_and_first_rows(fits_server):
@@ -323,9 +388,52 @@ def test_a_gw_sky_map_is_drawn_on_the_sky_with_its_90_percent_area_as_ligo_skyma
     rgba = _rgba(drawn["png"])
     sphere = footprint > 0
     assert np.array_equal(rgba[..., 3] > 0, sphere)  # transparent off the sphere, opaque on it
+    # (less the outlines of the credible regions, colours the colour map never takes)
+    sphere &= ~np.isin(rgba[..., :3] @ [65536, 256, 1], [0x00FFFF, 0xFFFFFF])
     colours = np.round(colormaps["inferno"](np.clip(expected[sphere] / density.max(), 0, 1)) * 255)
     close = np.abs(rgba[sphere][:, :3] - colours[:, :3]).max(axis=1) <= 1
     assert close.mean() > 0.999, close.mean()  # a few pixel centres on a HEALPix pixel's edge go either way
+
+
+def _enclosed(barrier: np.ndarray, sphere: np.ndarray) -> np.ndarray:
+    """The pixels of the sphere that a path from off the sphere cannot reach without crossing ``barrier``."""
+    from scipy import ndimage
+
+    labels, _ = ndimage.label(~barrier)  # 4-connected, as the outlines are drawn
+    reached = np.unique(labels[~sphere])
+    return sphere & ~np.isin(labels, reached[reached > 0])
+
+
+def test_a_gw_sky_map_outlines_its_50_and_90_percent_credible_regions_as_ligo_skymap_plot_does(fits_server):
+    """lab14: the 90 % area was a number under the picture; ``ligo-skymap-plot --contour 50 90`` outlines them."""
+    import healpy as hp
+
+    from astrohub_server import healpixmap
+
+    skymap = fits_server("astrohub/fits", path="maps/bayestar.fits.gz").json()["skymap"]
+    assert skymap["contours"] == [{"level": 0.5, "colour": "#00ffff"}, {"level": 0.9, "colour": "#ffffff"}]
+    rgba = _rgba(skymap["png"])
+    sphere = rgba[..., 3] > 0
+    cyan, white = ((rgba == (*colour, 255)).all(axis=-1) for colour in ((0, 255, 255), (255, 255, 255)))
+    assert cyan.any() and white.any() and not (cyan | white)[~sphere].any()
+    # Mollweide is equal-area: each picture pixel on the sphere is the same part of the sky's 41,253 deg^2
+    pixel_area = 41252.96 / sphere.sum()
+    prob = _ligo_skymap()[0](str(BAYESTAR), nest=True)[0]
+    levels = _ligo_skymap()[2](prob)
+    ys, xs = np.nonzero(sphere)
+    lon, lat = healpixmap.mollweide_lonlat(xs, ys)
+    at = hp.ang2pix(512, lon, lat, nest=True, lonlat=True)
+    for level, outline, area in ((0.5, cyan, 91), (0.9, white | cyan, 327)):  # docs/sample-data.md's figures
+        inside = _enclosed(outline, sphere)
+        region = np.zeros(sphere.shape, dtype=bool)
+        region[ys, xs] = levels[at] <= level  # ligo.skymap's region, at the pixels' centres
+        # the outline encloses ligo.skymap's region and little else (the outline drawn at nside 256, on its edge)
+        assert (inside & region).sum() / region.sum() > 0.99
+        assert (inside & ~region).sum() / inside.sum() < 0.02
+        assert inside.sum() * pixel_area == pytest.approx(_ligo_area(prob, level), rel=0.01)
+        assert round(inside.sum() * pixel_area) in (area - 1, area, area + 1)
+    # a map that is not of probability has no credible regions
+    assert fits_server("astrohub/fits", path="maps/implicit.fits").json()["skymap"]["contours"] == []
 
 
 def test_a_multi_order_map_and_a_ring_map_are_the_same_sky(fits_server, tmp_path):
@@ -374,6 +482,34 @@ def test_a_map_that_cannot_be_drawn_is_shown_as_a_table_saying_why(fits_server, 
     view = answer.json()
     assert view["skymap"] is None and view["table"]["columns"][0]["name"] == "T"
     assert message in view["skymap_error"], view["skymap_error"]
+
+
+def test_a_partial_sky_map_is_drawn_on_the_whole_sky_with_the_rest_blank(fits_server):
+    """lab14: a map listing its pixels (INDXSCHM = 'EXPLICIT', PIXEL) was shown as a table ('is not drawn')."""
+    import healpy as hp
+
+    with fits.open(fits_server.root / "maps/partial.fits") as hdul:  # healpy's own writing of a partial map
+        assert (hdul[1].header["INDXSCHM"], hdul[1].columns.names) == ("EXPLICIT", ["PIXEL", "T"])
+    full = fits_server("astrohub/fits", path="maps/cap.fits").json()["skymap"]
+    for path, ordering in (("maps/partial.fits", "NESTED"), ("maps/partial_ring.fits", "RING")):
+        view = fits_server("astrohub/fits", path=path).json()
+        assert view.get("skymap_error") is None and view["table"] is None, view.get("skymap_error")
+        skymap = view["skymap"]
+        rows = view["hdus"][1]["rows"]
+        assert skymap["about"] == f"HEALPix partial-sky map, nside 64 ({ordering}), {rows:,} of 49,152 pixels"
+        assert rows == int(np.count_nonzero(hp.pix2ang(64, np.arange(49152), lonlat=True)[1] > 30))
+        # the very picture of the same cap as a full map with the rest UNSEEN: the rest blank (grey), off the
+        # sphere transparent
+        assert np.array_equal(_rgba(skymap["png"]), _rgba(full["png"])) and skymap["limits"] == full["limits"]
+        rgba = _rgba(skymap["png"])
+        assert (rgba[300, 400] == (128, 128, 128, 255)).all() and not (rgba[60, 400] == (128, 128, 128, 255)).all()
+    # the cursor reads the map's value in the cap, and none outside it
+    values = _implicit()[1]["T"]
+    ra, dec = (float(v) for v in _mollweide_wcs(800, 400).pixel_to_world_values(400, 399 - 60))
+    at = fits_server("astrohub/fits/sky", path="maps/partial_ring.fits", hdu="1", x="400", y="60").json()
+    assert dec > 30 and at["value"] == float(values[hp.ang2pix(64, ra, dec, nest=True, lonlat=True)])
+    south = fits_server("astrohub/fits/sky", path="maps/partial.fits", hdu="1", x="400", y="300").json()
+    assert south["sky"]["lat"] < 30 and "value" not in south
 
 
 def test_the_cursor_over_a_sky_map_reads_its_position_and_value(fits_server):
@@ -433,8 +569,11 @@ def test_a_large_gzipped_alert_map_is_read_in_bounded_memory():
 @pytest.mark.parametrize(("cards", "columns", "message"), [
     ({"ORDERING": "NUNIQ"}, [("PROBDENSITY", 1, "sr-1", True)],
      "a multi-order map (ORDERING = 'NUNIQ') needs a UNIQ column; this one has PROBDENSITY"),
-    ({"ORDERING": "NESTED", "NSIDE": 4, "INDXSCHM": "EXPLICIT"}, [("PIXEL", 1, "", True), ("VALUE", 1, "", True)],
-     "a partial-sky map (INDXSCHM = 'EXPLICIT', a PIXEL column) is not drawn"),
+    ({"ORDERING": "NESTED", "NSIDE": 4, "INDXSCHM": "EXPLICIT"}, [("VALUE", 1, "", True)],
+     "a partial-sky map (INDXSCHM = 'EXPLICIT') needs a PIXEL column naming each row's pixel; this one has VALUE"),
+    ({"ORDERING": "NESTED", "NSIDE": 1, "INDXSCHM": "EXPLICIT", "NAXIS2": 13}, [("PIXEL", 1, "", True),
+                                                                                ("T", 1, "", True)],
+     "13 rows, but a map of NSIDE = 1 has 12 × 1² = 12 pixels: its NSIDE is wrong"),
     ({"PIXTYPE": "HEALPIX", "ORDERING": "ZORDER", "NSIDE": 4}, [("T", 1, "", True)],
      "ORDERING = 'ZORDER': a HEALPix map's ORDERING is NESTED, RING or NUNIQ"),
     ({"ORDERING": "RING", "NSIDE": "big"}, [("T", 1, "", True)], "NSIDE = 'big': a flat HEALPix map needs NSIDE"),

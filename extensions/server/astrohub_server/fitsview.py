@@ -1,9 +1,11 @@
 """The FITS viewer's server side: what Lab's ``astrohub-fits`` tab shows of a FITS file in the user's folder.
 
 A new user double-clicked ``image.fits`` in Lab's file browser and got it as garbled text. The prebuilt Lab
-extension ``astrohub-fits`` (``labextension/astrohub-fits``) opens ``.fits``, ``.fit``, ``.fts``, ``.fits.gz``
-and ``.fz`` files in a viewer tab, whose content comes from two routes here, both read-only and behind the
-server's own authentication (the contents API's permission, ``contents:read``):
+extension ``astrohub-fits`` (``labextension/astrohub-fits``) opens ``.fits``, ``.fit`` and ``.fts`` files, whatever
+the case of their names, plain or compressed as astropy reads them (``.gz``, ``.bz2``, ``.xz``, ``.zip``, Unix
+compress's ``.Z``, and tile-compressed ``.fz``, whose CompImageHDUs are drawn as the plain images they hold), in a
+viewer tab, whose content comes from two routes here, both read-only and behind the server's own authentication
+(the contents API's permission, ``contents:read``):
 
 - ``GET astrohub/fits?path=<path>&hdu=<n>&stretch=zscale|asinh`` (:func:`view`): the list of HDUs (name, type,
   size); the chosen HDU's header; for an image, a PNG drawn with astropy.visualization (ZScale, or asinh over
@@ -11,9 +13,10 @@ server's own authentication (the contents API's permission, ``contents:read``):
   from every n-th pixel; a cube from its first plane), with the sky positions of its corners and centre when
   the header has a celestial WCS; for a table, its columns with units and its first :data:`MAX_ROWS` rows; for a
   HEALPix map (a table whose header says PIXTYPE = 'HEALPIX', ORDERING or NSIDE: flat NESTED or RING, or
-  multi-order NUNIQ as LIGO/Virgo/KAGRA publish them), an all-sky Mollweide picture and a probability map's 90 %
-  credible area (``astrohub_server.healpixmap``; the rows read :data:`MAP_CHUNK_BYTES` at a time, from a gzip or
-  bzip2 stream too), or with ``show=table`` the table it is; a map that cannot be drawn is shown as a table with
+  multi-order NUNIQ as LIGO/Virgo/KAGRA publish them, or partial-sky, INDXSCHM = 'EXPLICIT' with a PIXEL
+  column, the sky it does not list blank), an all-sky Mollweide picture (a probability map's 50 % and
+  90 % credible regions outlined, ``contours``) and a probability map's 90 % credible area (``astrohub_server.healpixmap``; the rows read :data:`MAP_CHUNK_BYTES` at a time, from a gzip or
+  bzip2 or xz stream too), or with ``show=table`` the table it is; a map that cannot be drawn is shown as a table with
   ``skymap_error`` saying why.
 - ``GET astrohub/fits/sky?path=<path>&hdu=<n>&x=<x>&y=<y>`` (:func:`sky`): the sky position and the value of
   one pixel (0-based, as numpy counts; of a sky map, a pixel of its picture, counted from the top left), for the
@@ -26,7 +29,8 @@ JSON ``{"message": ...}`` with a 4xx naming the problem (no path, no such file, 
 FITS, damaged), never a traceback (a 501 where this server cannot view FITS at all: no astropy, or files not on
 a disk). Files are memory-mapped where they can be; an HDU inside a compressed stream (gzip, bzip2, zip), which
 must be decompressed to be read, is drawn only up to :data:`MAX_STREAM_BYTES`, and a table's first rows are read
-from a gzip or bzip2 stream without reading the rest.
+from a gzip, bzip2 or xz stream without reading the rest. A ``.Z`` file is read with uncompresspy, astropy's
+optional reader of Unix compress (a dependency of the platform); a server without it says so.
 
 Registered by the ``astrohub_server`` extension (:func:`register`); also an extension of its own,
 ``astrohub_server.fitsview`` (the unit tests run a server with only it). May import the standard library,
@@ -41,6 +45,7 @@ import base64
 import bz2
 import gzip
 import io
+import lzma
 import math
 from typing import Any
 
@@ -110,14 +115,15 @@ async def resolve(manager: Any, path: str | None) -> str:
     return os_path
 
 
-#: The first bytes of the compressed streams astropy reads FITS from (gzip, bzip2, zip, Unix compress).
-_STREAMS = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"PK\x03\x04": "zip", b"\x1f\x9d": "compress"}
+#: The first bytes of the compressed streams astropy reads FITS from (gzip, bzip2, xz, zip, Unix compress).
+_STREAMS = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip",
+            b"\x1f\x9d": "compress"}
 
 
 def _stream(os_path: str) -> str | None:
     """The compression of the file at ``os_path`` (``"gzip"``, ...), or None for a plain (memory-mappable) file."""
     with open(os_path, "rb") as handle:
-        start = handle.read(4)
+        start = handle.read(6)
     return next((kind for magic, kind in _STREAMS.items() if start.startswith(magic)), None)
 
 
@@ -137,7 +143,15 @@ class _Opened:
         from astropy.io import fits
 
         self.stream = _stream(self.os_path)
-        self.hdul = fits.open(self.os_path, lazy_load_hdus=self.lazy)  # memory-mapped where it can be
+        try:
+            self.hdul = fits.open(self.os_path, lazy_load_hdus=self.lazy)  # memory-mapped where it can be
+        except ModuleNotFoundError as exc:  # astropy reads Unix compress (.Z) only with uncompresspy
+            if self.stream != "compress":
+                raise
+            raise FitsViewError(501, f"{self.name!r} is compressed with Unix compress (.Z), which astropy reads only "
+                                     "with the package uncompresspy, missing from this server's environment: "
+                                     f"decompress it first (gzip -d reads .Z files), or install uncompresspy "
+                                     f"({exc})") from exc
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -145,11 +159,11 @@ class _Opened:
 
 
 #: How each stream :func:`_data_at` reads an HDU's data from is opened (None: a plain file).
-_OPENERS = {None: open, "gzip": gzip.open, "bzip2": bz2.open}
+_OPENERS = {None: open, "gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
 
 
 def _data_at(opened: _Opened, index: int):
-    """HDU ``index``'s data of the file, opened (plain, gzip or bzip2) and positioned at its first byte (in the
+    """HDU ``index``'s data of the file, opened (plain, gzip, bzip2 or xz) and positioned at its first byte (in the
     decompressed bytes), to read from in order without astropy holding the HDU (``with``)."""
     handle = _OPENERS[opened.stream](opened.os_path, "rb")
     try:
@@ -367,7 +381,7 @@ def _first_rows(opened: _Opened, index: int, hdu, count: int):
     if not opened.stream:  # memory-mapped
         return hdu.data[:count]
     # variable-length arrays (in a heap after the rows), or a stream read whole: at most MAX_STREAM_BYTES
-    if int(hdu.header.get("PCOUNT", 0)) or opened.stream not in ("gzip", "bzip2"):
+    if int(hdu.header.get("PCOUNT", 0)) or opened.stream not in ("gzip", "bzip2", "xz"):
         _readable(opened, hdu)
         return hdu.data[:count]
     with _data_at(opened, index) as handle:
@@ -417,7 +431,7 @@ def _layout(hdu):
 
 def _map_rows(opened: _Opened, index: int, hdu, names: list[str]):
     """The map's rows, chunk by chunk, as a record array with ``names`` (native floats and integers), read from
-    the file (plain, gzip or bzip2) without holding more than :data:`MAP_CHUNK_BYTES` of it."""
+    the file (plain, gzip, bzip2 or xz) without holding more than :data:`MAP_CHUNK_BYTES` of it."""
     import numpy as np
 
     columns = hdu.columns
@@ -455,12 +469,12 @@ def _skymap(opened: _Opened, index: int, hdu, stretch: str) -> dict[str, Any]:
 
     layout = _layout(hdu)
     canvas = healpixmap.Canvas(layout)
-    names = [c.name for c in hdu.columns if c.name.upper() in (layout.column.upper(), "UNIQ")]
+    names = [c.name for c in hdu.columns if c.name.upper() in (layout.column.upper(), layout.index_column)]
     column = next(n for n in names if n.upper() == layout.column.upper())
-    uniq = next((n for n in names if n.upper() == "UNIQ"), None)
+    pixels = next((n for n in names if n.upper() == layout.index_column), None)  # UNIQ, PIXEL or none
     try:
         for rows in _map_rows(opened, index, hdu, names):
-            canvas.add(rows[column], rows[uniq] if layout.order is None else None)
+            canvas.add(rows[column], rows[pixels] if pixels else None)
         credible = canvas.credible_area(0.9)
         png, limits = canvas.picture(_scaling(stretch))
     except healpixmap.MapError as exc:
@@ -470,7 +484,9 @@ def _skymap(opened: _Opened, index: int, hdu, stretch: str) -> dict[str, Any]:
             "probability": layout.probability, "nside": layout.nside, "ordering": layout.ordering,
             "display_nside": 2**healpixmap.DISPLAY_ORDER, "frame": layout.frame, "centre": layout.centre,
             "limits": limits,
-            "stretch": None if layout.probability else stretch, "credible": credible}
+            "stretch": None if layout.probability else stretch, "credible": credible,
+            "contours": [{"level": level, "colour": "#%02x%02x%02x" % colour} for level, colour in healpixmap.CONTOURS]
+            if layout.probability else []}
 
 
 def _map_position(frame: str, lon: float, lat: float) -> dict[str, Any]:
@@ -496,8 +512,8 @@ def _map_sky(opened: _Opened, name: str, hdu, x: int, y: int) -> dict[str, Any]:
                               "sky": None if math.isnan(lon) else _map_position(layout.frame, lon, lat)}
     if answer["sky"] is not None and opened.stream is None:
         data = hdu.data  # memory-mapped
-        if layout.order is None:
-            at = healpixmap.pixel_at(layout, lon, lat, data.field("UNIQ"))
+        if layout.index_column:  # multi-order or partial-sky: the row that names the pixel there, if any
+            at = healpixmap.pixel_at(layout, lon, lat, data.field(layout.index_column))
             if at is not None:
                 answer["value"] = float(data.field(layout.column)[at])
         else:

@@ -2,7 +2,8 @@
 
 A HEALPix map (a gravitational-wave localisation as LIGO/Virgo/KAGRA publish it, flat or multi-order, a
 Planck-like all-sky map) is a FITS binary table whose rows are pixels. :func:`layout` reads what the header and
-columns say (``PIXTYPE = 'HEALPIX'``, ``ORDERING`` NESTED, RING or NUNIQ, ``NSIDE``) and refuses a map it cannot
+columns say (``PIXTYPE = 'HEALPIX'``, ``ORDERING`` NESTED, RING or NUNIQ, ``NSIDE``; a partial-sky map's
+``INDXSCHM = 'EXPLICIT'`` and its PIXEL column, whose unlisted pixels are blank) and refuses a map it cannot
 draw with a :class:`MapError` naming the problem (an NSIDE that is not a power of 2, a row count that is not
 12 NSIDE², no UNIQ column). A :class:`Canvas` takes the map's rows chunk by chunk (bounded memory whatever the
 map's size) and keeps two things: the drawn column averaged over the pixels of a display order
@@ -11,7 +12,9 @@ left, centred on RA 180° as ligo.skymap's "astro mollweide" figures, or on l = 
 are: :attr:`MapLayout.centre`), and, for a probability map (``PROB`` per pixel,
 or ``PROBDENSITY`` per steradian of a multi-order map), the probability per pixel at most at
 :data:`AREA_ORDER`, from which :meth:`Canvas.credible_area` finds the area of the smallest region holding 90 %
-(pixels densest first, interpolated within the last pixel, as ligo.skymap's ``crossmatch`` does).
+(pixels densest first, interpolated within the last pixel, as ligo.skymap's ``crossmatch`` does). On a
+probability map's picture the 50 % and 90 % credible regions (:data:`CONTOURS`) are outlined, as
+``ligo-skymap-plot --contour 50 90`` draws them: the greedy credible level of each pixel of the display order.
 :func:`mollweide_lonlat` is the projection's inverse, for the picture and for the cursor.
 
 Pure: no file I/O (``astrohub_server.fitsview`` reads the rows). May import the standard library, numpy,
@@ -25,8 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AREA_ORDER", "DISPLAY_ORDER", "HEIGHT", "WIDTH", "Canvas", "MapError", "MapLayout", "is_map", "layout",
-           "mollweide_lonlat", "pixel_at"]
+__all__ = ["AREA_ORDER", "CONTOURS", "DISPLAY_ORDER", "HEIGHT", "WIDTH", "Canvas", "MapError", "MapLayout", "credible_levels",
+           "is_map", "layout", "mollweide_lonlat", "outline", "pixel_at"]
 
 #: The order (nside = 2**order) a map is drawn at: finer pixels are averaged into it (nside 256: 0.05 deg²,
 #: finer than the picture's pixels, about 0.16 deg² at the centre).
@@ -38,6 +41,9 @@ AREA_ORDER = 10
 WIDTH, HEIGHT = 800, 400
 #: The probability columns of gravitational-wave maps: per pixel (flat maps), per steradian (multi-order).
 PROBABILITY = ("PROB", "PROBDENSITY")
+#: The credible regions outlined on a probability map's picture, and the colour (RGB) of each outline: light on
+#: the colour map's dark low end (ligo-skymap-plot's black would vanish there), told apart by the legend.
+CONTOURS = ((0.5, (0, 255, 255)), (0.9, (255, 255, 255)))
 #: healpy's value of a pixel without data.
 UNSEEN = -1.6375e30
 _ORDERINGS = ("NESTED", "RING", "NUNIQ")
@@ -59,6 +65,12 @@ class MapLayout:
     rows: int
     unit: str  #: the drawn column's unit
     frame: str  #: C (equatorial), G (galactic) or E (ecliptic), from COORDSYS
+    explicit: bool = False  #: a partial-sky flat map (INDXSCHM = 'EXPLICIT'): each row names its pixel (PIXEL)
+
+    @property
+    def index_column(self) -> str | None:
+        """The column that names each row's pixel: UNIQ (multi-order), PIXEL (partial-sky), or None (implicit)."""
+        return "UNIQ" if self.order is None else "PIXEL" if self.explicit else None
 
     @property
     def probability(self) -> bool:
@@ -77,6 +89,9 @@ class MapLayout:
     def describe(self) -> str:
         if self.order is None:
             return f"HEALPix multi-order map (NUNIQ), {self.rows:,} pixels"
+        if self.explicit:
+            return (f"HEALPix partial-sky map, nside {self.nside} ({self.ordering}), {self.rows:,} of "
+                    f"{12 * 4**self.order:,} pixels")
         return f"HEALPix map, nside {self.nside} ({self.ordering}), {12 * 4**self.order:,} pixels"
 
 
@@ -102,9 +117,9 @@ def layout(header: Any, columns: list[tuple[str, int, str, bool]]) -> MapLayout:
                            f"{', '.join(c[0] for c in columns) or 'none'}")
         order = None
     else:
-        if scheme == "EXPLICIT":
-            raise MapError("a partial-sky map (INDXSCHM = 'EXPLICIT', a PIXEL column) is not drawn; show it as a "
-                           "table, or read it in a notebook")
+        if scheme == "EXPLICIT" and "PIXEL" not in by_name:
+            raise MapError("a partial-sky map (INDXSCHM = 'EXPLICIT') needs a PIXEL column naming each row's pixel; "
+                           f"this one has {', '.join(c[0] for c in columns) or 'none'}")
         nside = header.get("NSIDE")
         try:
             nside = int(nside)
@@ -120,15 +135,23 @@ def layout(header: Any, columns: list[tuple[str, int, str, bool]]) -> MapLayout:
     if chosen is None or not chosen[3]:
         raise MapError("the map has no numeric column to draw")
     name, repeat, unit, _ = chosen
+    explicit = order is not None and scheme == "EXPLICIT"
     if order is None:
         repeat = 1
+    elif explicit:
+        if repeat != 1 or by_name["PIXEL"][1] != 1:
+            raise MapError(f"a partial-sky map's rows are one pixel each (PIXEL and {name}); this one has "
+                           f"{max(repeat, by_name['PIXEL'][1])} values a row")
+        if rows > 12 * 4**order:
+            raise MapError(f"{rows:,} rows, but a map of NSIDE = {2**order} has 12 × {2**order}² = {12 * 4**order:,} "
+                           "pixels: its NSIDE is wrong")
     elif rows * repeat != 12 * 4**order:
         raise MapError(f"{rows:,} rows × {repeat} pixels a row make {rows * repeat:,} pixels, but a map of NSIDE = "
                        f"{2**order} has 12 × {2**order}² = {12 * 4**order:,}: the map is cut short or its NSIDE "
                        "is wrong")
     canonical = name.upper() if name.upper() in PROBABILITY else name
     return MapLayout(ordering=ordering, order=order, column=canonical if canonical in PROBABILITY else name,
-                     repeat=repeat, rows=rows, unit=unit, frame=frame)
+                     repeat=repeat, rows=rows, unit=unit, frame=frame, explicit=explicit)
 
 
 # --- the projection -----------------------------------------------------------------------------------
@@ -157,9 +180,10 @@ def _nested(lon, lat, order: int):
     return hp.lonlat_to_healpix(np.asarray(lon) * u.deg, np.asarray(lat) * u.deg, order).astype(np.int64)
 
 
-def pixel_at(layout_: MapLayout, lon: float, lat: float, uniq: Any = None) -> int | None:
+def pixel_at(layout_: MapLayout, lon: float, lat: float, index: Any = None) -> int | None:
     """The row (times ``repeat``, plus the place in the row) of the pixel at (lon, lat), for the cursor; a
-    multi-order map needs its ``uniq`` column, and has no row there when the map does not cover the point."""
+    multi-order or partial-sky map needs its ``index`` column (UNIQ, PIXEL), and has no row there when the map
+    does not cover the point."""
     import cdshealpix
     import numpy as np
 
@@ -167,8 +191,11 @@ def pixel_at(layout_: MapLayout, lon: float, lat: float, uniq: Any = None) -> in
         pixel = int(_nested([lon], [lat], layout_.order)[0])
         if layout_.ordering == "RING":
             pixel = int(cdshealpix.to_ring(np.array([pixel], dtype=np.uint64), layout_.order)[0])
-        return pixel
-    uniq = np.asarray(uniq, dtype=np.int64)
+        if not layout_.explicit:
+            return pixel
+        found = np.flatnonzero(np.asarray(index) == pixel)
+        return int(found[0]) if found.size else None
+    uniq = np.asarray(index, dtype=np.int64)
     orders = _orders(uniq)
     for order in np.unique(orders):
         found = np.flatnonzero(uniq == 4 * 4 ** int(order) + int(_nested([lon], [lat], int(order))[0]))
@@ -202,9 +229,9 @@ class Canvas:
         if layout_.probability:
             self.prob = np.zeros(12 * 4**self.area_order) if self.area_order is not None else []
 
-    def add(self, values: Any, uniq: Any = None) -> None:
-        """The next rows' values of the drawn column (rows × repeat, flat maps in pixel order), and the rows'
-        ``uniq`` for a multi-order map."""
+    def add(self, values: Any, index: Any = None) -> None:
+        """The next rows' values of the drawn column (rows × repeat, implicit flat maps in pixel order), and the
+        rows' ``index`` column (:attr:`MapLayout.index_column`: UNIQ of a multi-order map, PIXEL of a partial one)."""
         import cdshealpix
         import numpy as np
 
@@ -212,7 +239,7 @@ class Canvas:
         values = np.where(np.abs(values - UNSEEN) < 1e24, np.nan, values)
         lay = self.layout
         if lay.order is None:
-            uniq = np.asarray(uniq, dtype=np.int64).ravel()
+            uniq = np.asarray(index, dtype=np.int64).ravel()
             if uniq.size and uniq.min() < 4:
                 raise MapError(f"UNIQ = {int(uniq.min())}: a multi-order pixel's UNIQ is 4 × 4**order + pixel, at "
                                "least 4")
@@ -226,7 +253,14 @@ class Canvas:
                     self.prob.append((values[at], np.full(pixels.size, area)))
             self.seen += values.size
             return
-        pixels = np.arange(self.seen, self.seen + values.size, dtype=np.int64)
+        if lay.explicit:
+            pixels = np.asarray(index, dtype=np.int64).ravel()
+            bad = (pixels < 0) | (pixels >= 12 * 4**lay.order)
+            if bad.any():
+                raise MapError(f"PIXEL = {int(pixels[bad][0])}: a pixel of a map of NSIDE = {2**lay.order} is 0 to "
+                               f"{12 * 4**lay.order - 1:,}")
+        else:
+            pixels = np.arange(self.seen, self.seen + values.size, dtype=np.int64)
         self.seen += values.size
         if lay.ordering == "RING":
             pixels = cdshealpix.from_ring(pixels.astype(np.uint64), lay.order).astype(np.int64)
@@ -305,8 +339,9 @@ class Canvas:
 
     def picture(self, scaling) -> tuple[bytes, list[float]]:
         """The Mollweide PNG (RGBA; off the sphere transparent, pixels without a value grey) and the values its
-        colours run between: a probability map linear from 0 to its densest pixel, another with ``scaling`` (the
-        FITS viewer's stretch: an astropy.visualization interval and curve)."""
+        colours run between: a probability map linear from 0 to its densest pixel, with the outlines of its
+        :data:`CONTOURS` credible regions (a region's pixels that touch a pixel outside it or the sphere's edge),
+        another with ``scaling`` (the FITS viewer's stretch: an astropy.visualization interval and curve)."""
         import numpy as np
         from matplotlib import colormaps
         from PIL import Image
@@ -316,7 +351,8 @@ class Canvas:
         lon, lat = mollweide_lonlat(xs, ys, self.layout.centre)
         sphere = np.isfinite(lon)
         drawn = np.full(lon.shape, np.nan)
-        drawn[sphere] = values[_nested(lon[sphere], lat[sphere], DISPLAY_ORDER)]
+        at = _nested(lon[sphere], lat[sphere], DISPLAY_ORDER)
+        drawn[sphere] = values[at]
         finite = np.isfinite(drawn)
         low = high = float("nan")
         scaled = np.zeros(drawn.shape)
@@ -333,10 +369,37 @@ class Canvas:
                     scaled = np.asarray(curve(scaled), dtype=np.float64)
         rgba = np.round(colormaps["inferno"](scaled) * 255).astype(np.uint8)
         rgba[~finite] = (128, 128, 128, 255)
+        if self.layout.probability and finite.any():
+            levels = np.full(lon.shape, np.inf)
+            levels[sphere] = credible_levels(values)[at]
+            for level, colour in reversed(CONTOURS):  # the wider first: a narrower one's outline is never broken
+                rgba[outline(levels <= level)] = (*colour, 255)
         rgba[~sphere] = (0, 0, 0, 0)
         out = io.BytesIO()
         Image.fromarray(rgba, mode="RGBA").save(out, format="PNG")
         return out.getvalue(), [low, high]
+
+
+def credible_levels(density: Any):
+    """Each pixel's greedy credible level (as ligo.skymap's ``find_greedy_credible_levels``): the probability in
+    the pixels at least as dense, of the map's total, for pixels of one size (``density``: NaN where none)."""
+    import numpy as np
+
+    density = np.nan_to_num(np.asarray(density, dtype=np.float64), nan=0.0)
+    order = np.argsort(-density, kind="stable")
+    cumulative = np.cumsum(density[order])
+    levels = np.empty(density.size)
+    levels[order] = cumulative / cumulative[-1] if cumulative[-1] > 0 else 1.0
+    return levels
+
+
+def outline(inside: Any):
+    """The pixels of a region (boolean picture) that touch one outside it (left, right, up, down) or the edge."""
+    import numpy as np
+
+    padded = np.pad(inside, 1, constant_values=False)
+    interior = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return inside & ~interior
 
 
 def _add(target: Any, index: Any, values: Any) -> None:

@@ -5,14 +5,15 @@
  * to init(): for each package, the version Lab registered there (its own singletons), loaded as webpack's
  * consumers load them (`entry.loaded = 1; entry.get()`, a promise of the module's factory). No webpack build.
  *
- * What it does: double-clicking a FITS file (.fits, .fit, .fts, .fits.gz, .fz; also File > Open With >
+ * What it does: double-clicking a FITS file (.fits, .fit, .fts, plain or compressed as .gz, .bz2, .xz, .zip or
+ * Unix compress's .Z, and tile-compressed .fz; any case: Lab matches a name's extension in lower case; also File > Open With >
  * "FITS Viewer") opens a viewer tab instead of the file's bytes as text. The user's server reads the file
  * (astrohub_server.fitsview: GET astrohub/fits, and astrohub/fits/sky for the cursor) and the tab shows its
  * HDUs (name, type, size; a click shows another), the image drawn there (ZScale or asinh, origin lower, a
  * large one downsampled) with the sky position of its corners and of the cursor when the header has a
  * celestial WCS, or a table's columns with units and first rows, and the selected HDU's header. A HEALPix
  * map HDU (a gravitational-wave localisation, flat or multi-order, a Planck-like map) is drawn all-sky
- * (Mollweide, by the server) with a probability map's 90 % credible area, the cursor's sky position and the
+ * (Mollweide, by the server) with a probability map's 90 % credible area and its 50 % and 90 % regions outlined, the cursor's sky position and the
  * map's value there; a button shows it as the table it is, and back. The file's
  * bytes never come to the browser: the document's model factory ("astrohub-fits-nothing") asks the contents
  * API for no content. Everything from the file is put in the page as text (textContent), never as HTML. A FITS
@@ -24,7 +25,10 @@
   var FACTORY = "FITS Viewer";
   var MODEL = "astrohub-fits-nothing";
   var FILE_TYPE = "fits";
-  var EXTENSIONS = [".fits", ".fit", ".fts", ".fits.gz", ".fz"];
+  // what astropy.io.fits opens (the server reads the file with it); lower case, as Lab compares them
+  var EXTENSIONS = [".fits", ".fit", ".fts", ".fz",
+    ".fits.gz", ".fit.gz", ".fts.gz", ".fits.bz2", ".fit.bz2", ".fts.bz2", ".fits.xz", ".fit.xz", ".fts.xz",
+    ".fits.zip", ".fit.zip", ".fts.zip", ".fits.z", ".fit.z", ".fts.z"];
   var NEEDED = {
     application: "@jupyterlab/application",
     apputils: "@jupyterlab/apputils",
@@ -82,6 +86,7 @@
     ".astrohub-fits-mode { margin: 8px 0 4px; }",
     ".astrohub-fits-credible { font-weight: bold; margin: 4px 0; }",
     ".astrohub-fits-skymap { max-width: 100%; image-rendering: auto; background: none; }",
+    ".astrohub-fits-swatch { text-shadow: 0 0 1px #000, 0 0 1px #000; }",
     ".astrohub-fits-unit { font-weight: normal; color: var(--jp-ui-font-color2); }"
   ].join("\n");
 
@@ -282,6 +287,17 @@
             " % credible area: " + number(skymap.credible.area) + " deg²" +
             (skymap.credible.nside ? " (at nside " + skymap.credible.nside + ")" : "") +
             "; total probability " + number(skymap.credible.total)));
+        }
+        if (skymap.contours && skymap.contours.length) {
+          var legend = element("div", "astrohub-fits-contours", "Outlined: ");
+          skymap.contours.forEach(function (contour, i) {
+            var swatch = element("span", "astrohub-fits-swatch", "■");
+            swatch.style.color = contour.colour;
+            legend.appendChild(swatch);
+            legend.appendChild(document.createTextNode(" " + Math.round(contour.level * 100) + " %" +
+              (i < skymap.contours.length - 1 ? ", " : " credible regions (smallest areas holding that probability)")));
+          });
+          body.appendChild(legend);
         }
         if (!skymap.probability) {
           body.appendChild(this.stretchChoice(skymap.stretch));
