@@ -130,6 +130,19 @@ def test_a_group_made_again_starts_with_an_empty_folder_and_the_old_one_is_kept(
     assert set(folders.acl_users(root / "team", "nobo")) == {"nobody"}
 
 
+def test_a_name_deleted_twice_in_the_same_second_keeps_both_folders(tmp_path):
+    from astrohub_hub import folders
+
+    kept = []
+    for text in ("first", "second"):
+        (tmp_path / "team").mkdir()
+        (tmp_path / "team" / "f.txt").write_text(text)
+        kept.append(folders.keep_deleted(tmp_path / "team", 0.0))
+    assert [p.name for p in kept] == ["team-19700101T000000Z", "team-19700101T000000Z-2"]
+    assert [(p / "f.txt").read_text() for p in kept] == ["first", "second"]
+    assert folders.keep_deleted(tmp_path / "absent", 0.0).name == "absent-19700101T000000Z"  # nothing to move
+
+
 def test_group_gone_only_on_the_hubs_404():
     from astrohub_hub.groupsync import group_gone
     from stand_in_http import StandInHandler, serving_http

@@ -413,7 +413,7 @@ def keep_deleted(folder: Path, when: float) -> Path:
     where it is kept.
 
     Nothing is lost: an admin gives the files back by moving the folder (see docs/local-platform.md, "Deleted
-    workspaces and groups"); nobody else reaches it (``.deleted`` is root's, 0700). A new folder of the name starts
+    groups and workspaces"); nobody else reaches it (``.deleted`` is root's, 0700). A new folder of the name starts
     empty and without the old one's quota. A second deletion of the name in the same second gets ``-2``, ``-3``...
     """
     folder = Path(folder)
