@@ -6,7 +6,8 @@ for someone who joins late: the folder's earlier files (written before they join
 ACL entry) are theirs to read and write, as the docs promise ("read-write for the group's members").
 What it grants must end when a member leaves, also for a hard link the member made, while a member,
 from a group file into their home: the link must not keep reading or writing what the group writes
-there afterwards.
+there afterwards. And a group deleted and made again under its name with other people starts with an empty
+folder: the deleted group's is kept aside, not granted to the new members.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def test_a_member_who_joins_later_reads_and_writes_what_the_group_wrote_before(p
     assert (folder / "notes" / "carl.txt").read_text() == "carl was here"
 
 
-def test_a_removed_member_keeps_no_hard_link_into_the_group_folder(platform, crew):
+def test_a_removed_member_keeps_no_hard_link_into_the_group_folder_nor_a_group_made_again(platform, crew, poll):
     alice, bob, group = crew
     folder = platform.data_dir / "groups" / group
     mine, theirs = folder / "bob-notes.txt", folder / "alice-notes.txt"
@@ -171,3 +172,18 @@ def test_a_removed_member_keeps_no_hard_link_into_the_group_folder(platform, cre
     assert all("after bob left" not in text for text in after.values()), after
     assert mine.read_text() == "bob v1 + alice after bob left"
     assert theirs.read_text() == "alice v1 + alice after bob left"
+
+    # groupdel14: the group is deleted, then made again with bob only. Its folder stayed with alice's files, and the
+    # sync granted it to bob. Now it is moved aside for the admins, and bob's new group folder is empty.
+    platform.api("DELETE", f"/groups/{group}").raise_for_status()
+    deleted = folder.parent / ".deleted"
+    kept = poll(lambda: not folder.exists() and sorted(deleted.glob(f"{group}-*")), SYNC_DEADLINE,
+                "the deleted group's folder moved aside")
+    assert [(path / "alice-notes.txt").read_text() for path in kept] == ["alice v1 + alice after bob left"]
+    platform.create_group(group, [bob])
+    again = _run(platform, bob, _until(f"os.path.isdir({str(folder)!r}) and str(os.listdir({str(folder)!r}))", "[]"),
+                 """
+        import json
+        print(json.dumps(outcome))
+    """)
+    assert again == "[]", again

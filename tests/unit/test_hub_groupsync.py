@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from astrohub_hub.errors import HubError
 from astrohub_hub.groupsync import AclApplier, Action, plan, sync_once
 
 
@@ -38,16 +41,22 @@ def test_in_step_means_nothing_to_do():
     assert plan({"a": ["x"], "b": []}, observed, system_users=True).actions == []
 
 
-def test_deleted_group_keeps_folder_and_loses_every_entry():
-    observed = {"gone": frozenset({"astro-a", "astro-b"})}
-    result = plan({}, observed, system_users=True)
-    assert result.actions == [Action("revoke", "gone", "astro-a"), Action("revoke", "gone", "astro-b")]
+def test_deleted_group_loses_every_entry_then_its_folder_is_moved_aside():
+    """groupdel14: a deleted group's folder kept its data in place, and a group created again under that name (with
+    other people) was granted it. Now it is retired (moved aside), after its entries are revoked; a hub group without
+    a folder of its own (``None``: a class's or workspace's) loses the entries of a folder left here, which stays."""
+    observed = {"gone": frozenset({"astro-a", "astro-b"}), "class-students": frozenset({"astro-a"})}
+    result = plan({"class-students": None}, observed, system_users=True)
+    assert result.actions == [Action("revoke", "class-students", "astro-a"), Action("revoke", "gone", "astro-a"),
+                              Action("revoke", "gone", "astro-b"), Action("retire", "gone")]
+    assert plan({"class-students": None}, {}, system_users=True).actions == []
+    assert plan({"gone": None}, {"gone": frozenset()}, system_users=False).actions == []
 
 
 def test_not_root_only_makes_folders():
     result = plan({"a": ["x"], "b": ["y"]}, {"a": frozenset()}, system_users=False)
     assert result.actions == [Action("mkdir", "b")]
-    assert plan({}, {"gone": frozenset()}, system_users=False).actions == []
+    assert plan({}, {"gone": frozenset()}, system_users=False).actions == [Action("retire", "gone")]
 
 
 def test_unsafe_names_are_skipped_and_reported():
@@ -84,6 +93,70 @@ def test_a_group_folder_made_anew_is_not_held_to_the_quota_an_earlier_one_left(t
     folders.set_folder_quota(root / "lensing", 2000)  # the new group's own quota is kept
     sync_once({"lensing": ["sam"]}, AclApplier(root, system_users=False), system_users=False, prefix="astro-")
     assert folders.folder_quota(root / "lensing") == 2000
+
+
+def test_a_group_made_again_starts_with_an_empty_folder_and_the_old_one_is_kept(tmp_path):
+    """groupdel14, with real folders and ACLs: ``nobody`` (hub name ``y``) is in ``team``, which has a quota; the group
+    is deleted; the folder moves to ``.deleted/team-<UTC time>/`` (root's only) with its data, only once the hub says
+    404 for ``team`` (an error or a group still there moves nothing), and its quota goes; ``team`` made again (hub name
+    ``dy`` under the prefix ``nobo``: the same system user, the only one a test can use) gets an empty folder without
+    a quota."""
+    import os
+
+    from astrohub_hub import folders
+
+    root = tmp_path / "groups"
+    applier = AclApplier(root, prefix="nobod", system_users=True)
+    assert sync_once({"team": ["y"]}, applier, system_users=True, prefix="nobod").problems == []
+    (root / "team" / "plan.txt").write_text("observe M31")
+    folders.set_folder_quota(root / "team", 1000)
+    for hub_says in (lambda group: False, lambda group: 1 / 0 == 0):  # the group is there; the hub's answer failed
+        try:
+            sync_once({}, applier, system_users=True, prefix="nobod", gone=hub_says)
+        except ZeroDivisionError:
+            pass
+        assert (root / "team" / "plan.txt").exists()
+    asked = []
+    done = sync_once({}, applier, system_users=True, prefix="nobod", gone=lambda group: asked.append(group) or True)
+    assert asked == ["team"] and done.problems == []
+    assert not (root / "team").exists() and folders.folder_quota(root / "team") is None
+    [kept] = (root / ".deleted").iterdir()
+    assert kept.name.startswith("team-") and (kept / "plan.txt").read_text() == "observe M31"
+    assert (root / ".deleted").stat().st_mode & 0o777 == 0o700
+    assert folders.acl_users(kept, "nobod") == {}
+    assert applier.observe() == {}  # .deleted is no group's folder
+    sync_once({"team": ["dy"]}, AclApplier(root, prefix="nobo", system_users=True), system_users=True, prefix="nobo")
+    assert os.listdir(root / "team") == [] and folders.folder_quota(root / "team") is None
+    assert set(folders.acl_users(root / "team", "nobo")) == {"nobody"}
+
+
+def test_a_name_deleted_twice_in_the_same_second_keeps_both_folders(tmp_path):
+    from astrohub_hub import folders
+
+    kept = []
+    for text in ("first", "second"):
+        (tmp_path / "team").mkdir()
+        (tmp_path / "team" / "f.txt").write_text(text)
+        kept.append(folders.keep_deleted(tmp_path / "team", 0.0))
+    assert [p.name for p in kept] == ["team-19700101T000000Z", "team-19700101T000000Z-2"]
+    assert [(p / "f.txt").read_text() for p in kept] == ["first", "second"]
+    assert folders.keep_deleted(tmp_path / "absent", 0.0).name == "absent-19700101T000000Z"  # nothing to move
+
+
+def test_group_gone_only_on_the_hubs_404():
+    from astrohub_hub.groupsync import group_gone
+    from stand_in_http import StandInHandler, serving_http
+
+    answers = {"/hub/api/groups/gone": 404, "/hub/api/groups/here": 200, "/hub/api/groups/broken": 500}
+
+    class Handler(StandInHandler):
+        def do_GET(self):
+            self.answer(answers[self.path], {"name": self.path.rsplit("/", 1)[-1]})
+
+    with serving_http(Handler) as server:
+        api = f"http://127.0.0.1:{server.server_port}/hub/api"
+        assert [group_gone(api, "tok", name) for name in ("gone", "here", "broken")] == [True, False, False]
+    assert group_gone(api, "tok", "gone") is False  # nobody answers now
 
 
 def test_acl_applier_grants_and_revokes_real_acls(tmp_path):
@@ -139,20 +212,30 @@ def test_fetch_groups_follows_pagination():
     from astrohub_hub.groupsync import fetch_groups
     from stand_in_http import StandInHandler, serving_http  # tests/support/, on the path by tests/conftest.py
 
-    pages = {0: ([{"name": "a", "users": ["x"]}], {"offset": 1}), 1: ([{"name": "b", "users": []}], None)}
+    roster = {"name": "c-students", "users": ["x"], "properties": {"astrohub-folder": False}}
+    pages = {0: ([{"name": "a", "users": ["x"]}, roster], {"offset": 2}, 3), 2: ([{"name": "b", "users": []}], None, 3)}
     seen = []
 
     class Handler(StandInHandler):
         def do_GET(self):
             query = parse_qs(urlparse(self.path).query)
             seen.append((self.headers["Authorization"], self.headers["Accept"]))
-            items, following = pages[int(query["offset"][0])]
-            self.answer(200, {"items": items, "_pagination": {"next": following}})
+            items, following, total = pages[int(query["offset"][0])]
+            self.answer(200, {"items": items, "_pagination": {"next": following, "total": total}})
 
     with serving_http(Handler) as server:
-        groups = fetch_groups(f"http://127.0.0.1:{server.server_port}/hub/api", "tok")
-    assert groups == {"a": ["x"], "b": []}
-    assert seen == [("token tok", "application/jupyterhub-pagination+json")] * 2
+        api = f"http://127.0.0.1:{server.server_port}/hub/api"
+        groups = fetch_groups(api, "tok")
+        assert groups == {"a": ["x"], "c-students": None, "b": []}
+        assert seen == [("token tok", "application/jupyterhub-pagination+json")] * 2
+        # groupdel14: a partial answer would move the folders of the groups it leaves out: it is refused
+        for broken in ({2: ([{"name": "b", "users": []}], None, 4)},  # a group made while paging: totals differ
+                       {2: ([{"name": "a", "users": ["x"]}], None, 3)},  # one deleted: "a" again, "b" not read
+                       {2: ([], {"offset": 3}, 3)},  # an empty page that says more follow
+                       {2: ({"unexpected": 1}, None, 3)}):
+            pages.update(broken)
+            with pytest.raises(HubError, match="list of groups"):
+                fetch_groups(api, "tok")
 
 
 def test_grant_now_reads_only_the_users_group_folders(monkeypatch, tmp_path):

@@ -9,7 +9,8 @@ system user's access entry, plus the default entry that files created inside inh
 user's entries from the folder *and everything under it* (default entries included), hands what
 they own in there to the folder's owner, and ends their processes that still hold something inside
 (an open directory, a working folder, an open file), because an open descriptor keeps what it was
-granted. May import the standard library, ``atomic``, ``errors`` and ``accounts``.
+granted. :func:`keep_deleted` moves a deleted workspace's or group's folder aside, for the admins. May import the
+standard library, ``atomic``, ``errors`` and ``accounts``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +43,7 @@ __all__ = [
     "grant",
     "holders",
     "home_problem",
+    "keep_deleted",
     "make_shared_folder",
     "pack_as",
     "prepare_user_dirs",
@@ -399,6 +402,32 @@ def folder_quota(folder: Path) -> int | None:
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, int) and value >= 0 else None
+
+
+#: The folder beside a root's folders where a deleted workspace's or group's folder is kept, root's only (0700).
+DELETED = ".deleted"
+
+
+def keep_deleted(folder: Path, when: float) -> Path:
+    """Move ``folder`` (if there) to ``<parent>/.deleted/<name>-<UTC time of when>/`` and remove its quota; returns
+    where it is kept.
+
+    Nothing is lost: an admin gives the files back by moving the folder (see docs/local-platform.md, "Deleted
+    groups and workspaces"); nobody else reaches it (``.deleted`` is root's, 0700). A new folder of the name starts
+    empty and without the old one's quota. A second deletion of the name in the same second gets ``-2``, ``-3``...
+    """
+    folder = Path(folder)
+    base = folder.parent / DELETED / f"{folder.name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(when))}"
+    kept, n = base, 1
+    while os.path.lexists(kept):
+        n += 1
+        kept = base.with_name(f"{base.name}-{n}")
+    if os.path.lexists(folder):
+        kept.parent.mkdir(mode=0o700, exist_ok=True)
+        kept.parent.chmod(0o700)
+        folder.rename(kept)
+    set_folder_quota(folder, None)  # else a new folder of this name would be held to it
+    return kept
 
 
 #: The platform's own files in a user's folders (a write's temporary file), which no quota counts.

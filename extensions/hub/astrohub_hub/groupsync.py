@@ -21,9 +21,15 @@ at each start).
 
 Removing a member revokes every entry they had under the group folder (default entries and
 subfolders included), hands what they own in it to root and ends their processes still holding
-something inside (:func:`astrohub_hub.folders.revoke`); a deleted group's folder keeps its data and
-loses every entry. A group folder made anew finds no quota left by an earlier folder of that name (one an operator
-removed): the quota file it left is removed first (:func:`_forget_quota`).
+something inside (:func:`astrohub_hub.folders.revoke`). A deleted group's folder loses every entry and is moved
+aside with its quota, as a deleted workspace's is (:func:`astrohub_hub.folders.keep_deleted`:
+``<groups_root>/.deleted/<group>-<UTC time>/``, root's only, where an admin can give the files back), so a group
+created again under that name starts with an empty folder and no quota. Only the hub's word moves a folder: the
+whole list of groups, every page consistent (:func:`fetch_groups`; an error or a partial answer moves nothing), and
+then ``GET /groups/<group>`` answering 404 for that very group (:func:`group_gone`). A folder under the root that no
+hub group names (one made by hand before its group) is moved aside the same way. A group folder made anew finds no
+quota left by an earlier folder of that name (one an operator removed): the quota file it left is removed first
+(:func:`_forget_quota`).
 
 The planning is pure (:func:`plan`: hub state + observed folders -> :class:`Action` list, unit
 tested); :class:`AclApplier` / :class:`UnixGroupApplier` observe and apply. The spawner calls
@@ -50,11 +56,13 @@ import signal
 import stat
 import sys
 import threading
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Mapping, Protocol
+from typing import Callable, Iterable, Literal, Mapping, Protocol
 
 from astrohub_hub import folders
 from astrohub_hub.accounts import SystemAccounts, ensure_system_user, system_username
@@ -68,6 +76,7 @@ __all__ = [
     "UnixGroupApplier",
     "fetch_groups",
     "grant_now",
+    "group_gone",
     "make_applier",
     "plan",
     "sync_once",
@@ -80,9 +89,10 @@ _GROUP_DIR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 @dataclass(frozen=True, order=True)
 class Action:
-    """One change to a group folder: create it, or grant / revoke a system user's access."""
+    """One change to a group folder: create it, grant / revoke a system user's access, or move it aside (``retire``:
+    its group is gone from the hub)."""
 
-    kind: Literal["mkdir", "grant", "revoke"]
+    kind: Literal["mkdir", "grant", "revoke", "retire"]
     group: str
     user: str | None = None
 
@@ -96,7 +106,7 @@ class Plan:
 
 
 def plan(
-    groups: Mapping[str, Iterable[str]],
+    groups: Mapping[str, Iterable[str] | None],
     observed: Mapping[str, frozenset[str] | set[str] | None],
     *,
     system_users: bool,
@@ -107,10 +117,11 @@ def plan(
     Parameters
     ----------
     groups
-        Hub group name -> member hub user names (from the hub API).
+        Hub group name -> member hub user names (from the hub API); ``None``: a hub group without a group folder
+        (``"astrohub-folder": false``), whose folder, if one was made, loses every entry but is not moved.
     observed
         Folder name -> system users that have access now (``None``: the folder does not exist).
-        Folders of deleted groups appear here only.
+        Folders of deleted groups appear here only: they lose every entry, then are moved aside (``retire``).
     system_users
         Whether hub users run as their own system users (root); if not, only folders are made.
     prefix
@@ -119,8 +130,8 @@ def plan(
     Returns
     -------
     Plan
-        ``mkdir`` before ``grant``/``revoke`` of the same group; unsafe group or user names are
-        skipped and reported in ``problems``.
+        ``mkdir`` before ``grant``/``revoke`` of the same group, ``revoke`` before ``retire``; unsafe group or user
+        names are skipped and reported in ``problems``.
 
     Examples
     --------
@@ -133,6 +144,8 @@ def plan(
             result.problems.append(f"group {group!r}: not a safe folder name, skipped")
             continue
         current = observed.get(group)
+        if groups[group] is None:
+            continue  # no group folder: one left here is handled below, as a deleted group's, but kept in place
         if current is None:
             if not groups[group]:
                 # Made with its first member: the classes service creates its groups empty and only then marks
@@ -152,10 +165,12 @@ def plan(
             result.actions.append(Action("grant", group, user))
         for user in sorted(set(current) - wanted):
             result.actions.append(Action("revoke", group, user))
-    if system_users:
-        for group in sorted(set(observed) - set(groups)):
+    for group in sorted(set(observed) - {g for g, members in groups.items() if members is not None}):
+        if system_users:
             for user in sorted(observed[group] or ()):
                 result.actions.append(Action("revoke", group, user))
+        if group not in groups:
+            result.actions.append(Action("retire", group))
     return result
 
 
@@ -211,6 +226,8 @@ class AclApplier:
             _link_member(self.root, action.group, str(action.user))
         elif action.kind == "revoke":
             folders.revoke(folder, str(action.user))
+        elif action.kind == "retire":
+            _retire(folder)
 
     def _ensure_user(self, name: str | None) -> None:
         assert name is not None
@@ -225,6 +242,12 @@ class AclApplier:
         home = expand_user_path(self.home_template, hub_name)
         owner = ensure_system_user(name, home)
         prepare_user_dirs(home, None, owner)
+
+
+def _retire(folder: Path) -> None:
+    """Move a deleted group's folder aside, with its quota (``folders.keep_deleted``)."""
+    kept = folders.keep_deleted(folder, time.time())
+    log.warning("group %r is gone from the hub: its folder is kept for the admins at %s", folder.name, kept)
 
 
 def _forget_quota(folder: Path) -> None:
@@ -308,6 +331,8 @@ class UnixGroupApplier:
             _link_member(self.root, action.group, str(action.user))
         elif action.kind == "revoke":
             folders.run(["gpasswd", "-d", str(action.user), unix])
+        elif action.kind == "retire":
+            _retire(folder)
 
 
 def make_applier(root: str | Path, *, prefix: str, system_users: bool, home_template: str = "") -> Applier:
@@ -319,14 +344,17 @@ def make_applier(root: str | Path, *, prefix: str, system_users: bool, home_temp
     return AclApplier(root, prefix, system_users, home_template)
 
 
-def fetch_groups(api_url: str, token: str, *, timeout: float = 10.0) -> dict[str, list[str]]:
+def fetch_groups(api_url: str, token: str, *, timeout: float = 10.0) -> dict[str, list[str] | None]:
     """Every hub group and its members, from ``GET /groups`` (all pages).
 
-    Groups whose properties say ``"astrohub-folder": false`` (a class's roster groups, whose folders
-    the classes service owns) are left out: they get no group folder.
+    Groups whose properties say ``"astrohub-folder": false`` (a class's roster groups and a workspace's, whose
+    folders the classes service owns elsewhere) map to ``None``: they get no group folder. The answer must be
+    complete, since a group missing from it would have its folder moved aside: a page that is not JSON of the
+    expected shape, an empty page that says more follow, or pages whose ``total`` differs from page to page or from
+    the groups received (a group made or deleted while paging) raise :class:`HubError` (the next poll asks again).
     """
-    groups: dict[str, list[str]] = {}
-    offset = 0
+    groups: dict[str, list[str] | None] = {}
+    offset, received, totals = 0, 0, set()
     while True:
         query = urllib.parse.urlencode({"offset": offset, "limit": 200})
         request = urllib.request.Request(
@@ -335,28 +363,66 @@ def fetch_groups(api_url: str, token: str, *, timeout: float = 10.0) -> dict[str
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = json.load(response)
-        items = body["items"] if isinstance(body, dict) else body
-        for item in items:
-            if (item.get("properties") or {}).get("astrohub-folder") is False:
-                continue  # e.g. a class's roster groups: the class service owns their folders
-            groups[item["name"]] = list(item.get("users", []))
-        following = body.get("_pagination", {}).get("next") if isinstance(body, dict) else None
-        if not following or not items:
+        try:
+            items = body["items"] if isinstance(body, dict) else body
+            paging = (body.get("_pagination") or {}) if isinstance(body, dict) else {}
+            for item in items:
+                if (item.get("properties") or {}).get("astrohub-folder") is False:
+                    groups[item["name"]] = None  # e.g. a class's roster groups: the class service owns their folders
+                else:
+                    groups[item["name"]] = list(item.get("users") or [])
+            following = paging.get("next")
+            received += len(items)
+            if "total" in paging:
+                totals.add(paging["total"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise HubError(f"the hub's list of groups is not what was expected ({exc!r})",
+                           code="groupsync-hub") from exc
+        if following and not items:
+            raise HubError(f"the hub's list of groups ended early, at {received}", code="groupsync-hub")
+        if not following:
+            if len(totals) > 1 or (totals and totals != {received}) or received != len(groups):
+                raise HubError(f"the hub's list of groups changed while it was read ({received} received, totals "
+                               f"{sorted(totals)})", code="groupsync-hub")
             return groups
         offset = following["offset"]
 
 
-def sync_once(groups: Mapping[str, Iterable[str]], applier: Applier, *, system_users: bool, prefix: str) -> Plan:
-    """Observe, plan and apply once; a failing action is logged and retried at the next poll."""
+def group_gone(api_url: str, token: str, group: str, *, timeout: float = 10.0) -> bool:
+    """Whether the hub says ``group`` does not exist: ``GET /groups/<group>`` answers 404. Anything else (the group,
+    an error, no answer) is ``False``: a folder is moved aside only on the hub's word for that very group."""
+    request = urllib.request.Request(f"{api_url.rstrip('/')}/groups/{urllib.parse.quote(group, safe='')}",
+                                     headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            return False
+    except urllib.error.HTTPError as exc:
+        return exc.code == 404
+    except (OSError, ValueError) as exc:
+        log.warning("could not ask the hub about group %r: %s", group, exc)
+        return False
+
+
+def sync_once(groups: Mapping[str, Iterable[str] | None], applier: Applier, *, system_users: bool, prefix: str,
+              gone: Callable[[str], bool] = lambda group: False) -> Plan:
+    """Observe, plan and apply once; a failing action is logged and retried at the next poll.
+
+    A ``retire`` is applied only when ``gone(group)`` confirms the group does not exist (:func:`group_gone`; by
+    default never) and every ``revoke`` of that group before it succeeded.
+    """
     result = plan(groups, applier.observe(), system_users=system_users, prefix=prefix)
     for problem in result.problems:
         log.warning("%s", problem)
+    failed: set[str] = set()
     for action in result.actions:
+        if action.kind == "retire" and (action.group in failed or not gone(action.group)):
+            continue
         try:
             applier.apply(action)
             log.info("applied %s", action)
         except (HubError, OSError) as exc:
             result.problems.append(f"{action}: {exc}")
+            failed.add(action.group)
             log.warning("could not apply %s: %s", action, exc)
     return result
 
@@ -406,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("keeping %s in step with the hub's groups every %ss", args.root, args.interval)
     while not stop.is_set():
         try:
-            sync_once(fetch_groups(api_url, token), applier, system_users=system_users, prefix=args.prefix)
+            sync_once(fetch_groups(api_url, token), applier, system_users=system_users, prefix=args.prefix,
+                      gone=lambda group: group_gone(api_url, token, group))
         except Exception as exc:  # a hub restart or a transient error: retry at the next poll
             log.warning("sync failed: %s", exc)
         if args.once:

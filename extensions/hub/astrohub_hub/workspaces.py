@@ -351,16 +351,11 @@ class Workspaces:
                 self._end_collaboration(name, sharer)
             self.on_members_change(name, [], writers)
             now = self.clock()
-            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-            folder, kept = self.root / name, self.root / ".deleted" / f"{name}-{stamp}"
+            folder = self.root / name
             if self.accounts.enabled:
                 for user in people:
                     folders.revoke(folder, self.accounts.name(user))
-            if folder.exists():
-                kept.parent.mkdir(mode=0o700, exist_ok=True)
-                kept.parent.chmod(0o700)
-                folder.rename(kept)
-            folders.set_folder_quota(folder, None)  # else a new workspace of this name would be held to it
+            kept = folders.keep_deleted(folder, now)  # and its quota goes: a new workspace of this name has none
             self._link(name, people, remove=True)
             with closing(self._db()) as db, db:
                 db.execute("DELETE FROM ws_members WHERE workspace = ?", (name,))
