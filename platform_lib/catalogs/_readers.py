@@ -7,7 +7,9 @@ fixed-width data files, VizieR's own format), whose ReadMe also gives the catalo
 reference, keywords and abstract. VizieR's layouts are all read: data split into numbered parts
 (``table1.dat.00``, ``.01``), glob names in the ReadMe (``*refs.dat``), a ReadMe under another name
 (``ReadMe1``), and single files carrying their own byte-by-byte header (AAS MRT files, CDS tables with
-the ReadMe on top). Imports astropy and the package's ``_columns``, ``_errors`` and ``_texttables``; no writes.
+the ReadMe on top). FITS files are told by :mod:`platform_lib.fitsfiles` (``.fits``, ``.fit``, ``.fts`` plain or
+compressed, ``.fz``). Imports astropy, ``platform_lib.fitsfiles`` and the package's ``_columns``, ``_errors`` and
+``_texttables``; no writes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from platform_lib.catalogs._columns import position_ucd
 from platform_lib.catalogs._errors import BadReadme, UnknownTable, UnsupportedSource
 from platform_lib.catalogs._texttables import TEXT_SUFFIXES, read_text
+from platform_lib.fitsfiles import FITS_SUFFIXES
 
 __all__ = ["SourceTable", "Source", "read_source", "read_text_table", "read_mrt", "parse_readme", "position_frame",
            "votable_tables", "result_table", "normalize_epoch"]
@@ -50,7 +53,7 @@ class Source:
 
 
 _FORMATS = {
-    ".fits": "fits", ".fit": "fits", ".fits.gz": "fits", ".fz": "fits",
+    **{suffix: "fits" for suffix in FITS_SUFFIXES},  # plain or compressed, any case (platform_lib.fitsfiles)
     ".vot": "votable", ".votable": "votable", ".xml": "votable", ".vot.gz": "votable",
     ".parquet": "parquet", ".pq": "parquet",
     ".ecsv": "ascii.ecsv",
@@ -92,7 +95,8 @@ def read_source(path: str | Path, *, name: str | None = None) -> Source:
         return read_mrt(path, name=name)
     if fmt is None:
         raise UnsupportedSource(
-            f"cannot tell the format of {path.name!r}: use one of {sorted(set(_FORMATS))} or a CDS ReadMe",
+            f"cannot tell the format of {path.name!r}: use FITS (.fits, .fit, .fts, plain or compressed, or .fz), "
+            f"one of {sorted(s for s, f in _FORMATS.items() if f != 'fits')} or a CDS ReadMe",
             value=str(path),
         )
     base = path.name[: -len(suffix)] if suffix else path.stem

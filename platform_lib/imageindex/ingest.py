@@ -1,9 +1,9 @@
 """Reading FITS headers into index records: one ObsCore row per image file, headers only.
 
-:func:`scan_files` lists candidate files (``*.fits``, ``*.fit``, ``*.fts`` with optional ``.gz``,
-``.fz``); :func:`read_records` reads them in parallel worker processes and returns the records and
-the files it had to skip with the reason (unreadable, no image HDU, no position). Nothing here
-touches the database.
+:func:`scan_files` lists candidate files (FITS names as :mod:`platform_lib.fitsfiles` tells them:
+``*.fits``, ``*.fit``, ``*.fts`` in any case, plain or compressed, and ``*.fz``); :func:`read_records` reads
+them in parallel worker processes and returns the records and the files it had to skip with the reason
+(unreadable, no image HDU, no position). Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from platform_lib.fitsfiles import fits_stem, fits_suffix
 from platform_lib.imageindex.footprint import footprint_from_pointing, footprint_from_wcs, hull_footprint, parse_angle
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings, months_to_days, select_mapping
 
-__all__ = ["FITS_SUFFIXES", "Skipped", "scan_files", "read_record", "read_records", "record_from_header", "COLUMNS",
+__all__ = ["Skipped", "scan_files", "read_record", "read_records", "record_from_header", "COLUMNS",
            "observable_ucd"]
-
-FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz", ".fz")
 
 #: The index's metadata columns, in table order (ObsCore names, then the archive's own).
 COLUMNS = (
@@ -50,7 +49,7 @@ def scan_files(root: Path) -> dict[str, tuple[float, int]]:
     out: dict[str, tuple[float, int]] = {}
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            if name.lower().endswith(FITS_SUFFIXES):
+            if fits_suffix(name):
                 full = Path(dirpath) / name
                 try:
                     st = full.stat()
@@ -259,11 +258,7 @@ def read_record(path: Path, rel: str, mappings: list[InstrumentMapping]) -> tupl
                     raise ValueError(f"mapping {mapping.name!r}: HDU {mapping.hdu} holds no image")
             rec, xyz = record_from_header(headers[0], mappings, others=headers[1:])
     st = Path(path).stat()
-    stem = rel
-    for suffix in sorted(FITS_SUFFIXES, key=len, reverse=True):
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
+    stem = fits_stem(rel)
     rec["obs_id"] = stem
     if rec["obs_publisher_did"] is None:
         rec["obs_publisher_did"] = f"ivo://astrohub/archive?{stem}"

@@ -3,7 +3,7 @@
 Pure conversion with a temporary local file (astropy's writers want a path for some formats); the
 :class:`~platform_lib.storage.Storage` methods move the bytes in and out of spaces. Formats: FITS,
 VOTable, Parquet, HDF5, CSV, TSV, ECSV, and other text tables (read only), told from the file name
-unless given. Text tables (CSV, TSV, ``.txt``, ``.dat``, ``.tbl``...) are read by their content as
+unless given (FITS by :mod:`platform_lib.fitsfiles`: ``.fits``, ``.fit``, ``.fts`` plain or compressed, ``.fz``). Text tables (CSV, TSV, ``.txt``, ``.dat``, ``.tbl``...) are read by their content as
 catalogue ingest reads them (:func:`platform_lib.catalogs.read_text_table`: a VizieR TSV with its units,
 a ``;`` file with decimal commas), imported when such a file is read.
 """
@@ -14,13 +14,14 @@ import os
 import tempfile
 import warnings
 
+from platform_lib.fitsfiles import FITS_SUFFIXES
 from platform_lib.storage._errors import UnknownFormat
 
 __all__ = ["format_for", "table_to_bytes", "table_from_file", "as_table", "image_to_bytes", "FORMATS", "TEXT_FORMATS"]
 
 #: Format name -> (astropy format written, file name endings). ``text`` is read only (by content).
 FORMATS = {
-    "fits": ("fits", (".fits", ".fit", ".fits.gz", ".fts")),
+    "fits": ("fits", FITS_SUFFIXES),  # .fits, .fit, .fts plain or compressed, .fz (platform_lib.fitsfiles)
     "votable": ("votable", (".vot", ".votable", ".xml", ".vot.xml")),
     "parquet": ("parquet", (".parquet", ".pq")),
     "hdf5": ("hdf5", (".h5", ".hdf5", ".hdf")),

@@ -16,7 +16,6 @@ import bz2
 import gzip
 import io
 import lzma
-import re
 import os
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ import requests
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
+from lab_file_types import fits_viewer_extensions, lab_opens  # tests/support/, on the path by tests/conftest.py
 from platform_lib.local.ports import free_ports
 
 PACKAGES = Path(fits.__file__).parents[3]
@@ -40,8 +40,6 @@ DSS_GZ = PACKAGES / "astropy/wcs/tests/data/dss.14.29.56-62.41.05.fits.gz"
 GAMA = PACKAGES / "astroquery/gama/tests/data/GAMA_HzVs28.fits"
 # a 101 x 101 image compressed with Unix compress (LZW, .Z, as archives such as ESO's serve them), astropy's test file
 LZW = PACKAGES / "astropy/io/fits/tests/data/lzw.fits.Z"
-FITS_JS = (Path(__file__).parents[2] / "extensions/server/astrohub_server/labextension/astrohub-fits/static"
-           / "remoteEntry.0.1.0.js")
 # HEALPix maps: a BAYESTAR localisation (nside 512, NESTED, healpy's 1024 pixels a row, gzip; reproject's test
 # data, also the platform's sample map), cdshealpix's full-sky nside-64 integer map (not of probability)
 BAYESTAR = PACKAGES / "reproject/healpix/tests/data/bayestar.fits.gz"
@@ -225,17 +223,6 @@ def test_a_tile_compressed_image_and_a_gzipped_one_with_a_table(fits_server):
     assert [float(v) for v in table["table"]["rows"][2][:2]] == [float(rows[2][0]), float(rows[2][1])]
 
 
-def _lab_opens(name: str, extensions: list[str]) -> bool:
-    """Whether JupyterLab (4.6, DocumentRegistry._getFileTypesForPath) finds a file type registered with
-    ``extensions`` for a file called ``name``: its extension in lower case, from the first dot, then from each next."""
-    ext = "." + ".".join(name.split(".")[1:]).lower()
-    while len(ext) > 1:
-        if ext in [e.lower() for e in extensions]:
-            return True
-        ext = "." + ".".join(ext.split(".")[2:])
-    return False
-
-
 def test_fits_files_as_archives_name_and_compress_them_open_in_the_viewer(fits_server, monkeypatch):
     """lab14: ``.fits.Z``, ``.fit.gz``, ``.FITS`` files opened as text: the tab took .fits, .fit, .fts, .fits.gz and
     .fz only, and astropy reads Unix compress only with uncompresspy, which the platform lacked."""
@@ -243,13 +230,12 @@ def test_fits_files_as_archives_name_and_compress_them_open_in_the_viewer(fits_s
 
     from astrohub_server import fitsview
 
-    extensions = re.findall(r'"(\.[a-z0-9.]+)"', re.search(r"var EXTENSIONS = \[(.*?)\];", FITS_JS.read_text(),
-                                                             re.S).group(1))
+    extensions = fits_viewer_extensions()
     for name in ("m13.fits", "M13.FITS", "frame.fits.Z", "frame.fit.gz", "frame.FTS.GZ", "frame.fits.bz2",
                  "frame.fits.xz", "frame.fits.zip", "m13.fz", "m13.fits.fz", "ngc1275.v2.fits"):
-        assert _lab_opens(name, extensions), name
+        assert lab_opens(name, extensions), name
     for name in ("notes.txt", "catalogue.csv.gz", "fits.txt", "archive.zip"):
-        assert not _lab_opens(name, extensions), name
+        assert not lab_opens(name, extensions), name
     # the server reads each: Unix compress (astropy with uncompresspy), bzip2, xz (a table's first rows streamed)
     lzw = fits_server("astrohub/fits", path="images/LZW.FITS.Z").json()
     assert lzw["image"]["width"] == 101 and lzw["hdus"][0]["size"] == "101 × 101 (16-bit)", lzw
