@@ -6,8 +6,9 @@ the spec names another output inside the home), ``log.txt`` (the runner's stdout
 ``cancel.json`` (:data:`CANCEL_FILE`: written by ``Job.cancel`` before it signals the runner, so the
 runner tells the user's cancel from a SIGTERM sent by anything else, e.g. the platform stopping). Every
 write goes to a temporary file in the same folder and is renamed over the target, so a reader never
-sees half a file. Imports only the standard library and :mod:`platform_lib.processes` (whose
-``process_alive`` and ``process_start_ticks`` it re-exports for the job modules).
+sees half a file (:func:`platform_lib.atomic.write_atomic`). Imports only the standard library,
+:mod:`platform_lib.atomic` and :mod:`platform_lib.processes` (whose ``process_alive`` and ``process_start_ticks``
+it re-exports for the job modules).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from platform_lib.atomic import write_atomic
 from platform_lib.processes import process_alive, process_start_ticks
 
 __all__ = [
@@ -58,16 +60,7 @@ def now_iso() -> str:
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write JSON to ``path`` via a temporary file and ``os.replace`` (atomic on POSIX); a failure (a full
     disk, data that is not JSON) leaves the old file and no temporary file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True, default=str)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True, default=str))
 
 
 def read_json(path: Path, *, retries: int = 5) -> dict[str, Any]:

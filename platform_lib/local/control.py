@@ -19,13 +19,14 @@ from typing import Callable
 
 import psutil
 
+from platform_lib.atomic import write_atomic
 from platform_lib.local.config import LocalConfig, default_data_dir
 from platform_lib.local.errors import AlreadyRunningError, LocalPlatformError, NotRunningError, StartupError
 from platform_lib.local.layout import DataLayout
 from platform_lib.local.owner import Owner
 from platform_lib.local.plan import check_hub_settings, public_url
 from platform_lib.local.ports import check_ports_free
-from platform_lib.local.state import PlatformState, atomic_write
+from platform_lib.local.state import PlatformState
 from platform_lib.local.supervisor import (
     Supervisor,
     check_no_orphans,
@@ -138,7 +139,7 @@ def up_detached(config: LocalConfig, *, owner: int | None = None, echo: Echo = _
     layout.state.mkdir(mode=0o700, exist_ok=True)
     layout.logs.mkdir(mode=0o700, exist_ok=True)
     config_json = layout.running_config
-    atomic_write(config_json, config.model_dump_json(indent=2))
+    write_atomic(config_json, config.model_dump_json(indent=2), mode=0o600)
     log_path = layout.log("supervisor")
     with open(log_path, "ab") as log:
         child = subprocess.Popen(

@@ -1,6 +1,7 @@
 """The state directory's contents: credentials, tokens, the cookie secret, the lock, pid and status.
 
-Owns :class:`PlatformState`. Secrets are generated on first run and kept (0600, written atomically);
+Owns :class:`PlatformState`. Secrets are generated on first run and kept (0600, written atomically by
+:func:`platform_lib.atomic.write_atomic`);
 the lock is an ``fcntl`` lock held by the running supervisor for its whole life, so a second
 ``astrohub up`` on the same data directory fails before touching anything.
 """
@@ -11,31 +12,18 @@ import fcntl
 import json
 import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, IO
 
+from platform_lib.atomic import write_atomic
 from platform_lib.local.errors import AlreadyRunningError
 from platform_lib.local.layout import DataLayout
 from platform_lib.processes import process_alive
 
-__all__ = ["PlatformState", "Credentials", "atomic_write"]
+__all__ = ["PlatformState", "Credentials"]
 
 TOKEN_NAMES = ("proxy", "gateway", "archive", "cli", "classes")
-
-
-def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename; ``mode`` is set first."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)
@@ -78,7 +66,7 @@ class PlatformState:
                 pid=pid,
             ) from None
         self._lock = handle
-        atomic_write(self.layout.pid_file, f"{os.getpid()}\n", 0o644)
+        write_atomic(self.layout.pid_file, f"{os.getpid()}\n", mode=0o644)
 
     def release_lock(self) -> None:
         """Remove the pid and status files and drop the lock."""
@@ -160,9 +148,10 @@ class PlatformState:
         )
         admin = {"admin_user": creds.admin_user, "admin_password": creds.admin_password}
         if self._load_json(self.layout.class_code_file) != {"user_password": creds.user_password}:
-            atomic_write(self.layout.class_code_file, json.dumps({"user_password": creds.user_password}, indent=2))
+            write_atomic(self.layout.class_code_file, json.dumps({"user_password": creds.user_password}, indent=2),
+                         mode=0o600)
         if self._load_json(self.layout.credentials_file) != admin:
-            atomic_write(self.layout.credentials_file, json.dumps(admin, indent=2))
+            write_atomic(self.layout.credentials_file, json.dumps(admin, indent=2), mode=0o600)
         return creds
 
     def tokens(self) -> dict[str, str]:
@@ -170,19 +159,19 @@ class PlatformState:
         stored = self._load_json(self.layout.tokens_file)
         tokens = {name: stored.get(name) or secrets.token_hex(32) for name in TOKEN_NAMES}
         if stored != tokens:
-            atomic_write(self.layout.tokens_file, json.dumps(tokens, indent=2))
+            write_atomic(self.layout.tokens_file, json.dumps(tokens, indent=2), mode=0o600)
         return tokens
 
     def ensure_cookie_secret(self) -> Path:
         """The hub's cookie secret file (hex, 0600), created once."""
         path = self.layout.cookie_secret_file
         if not path.exists():
-            atomic_write(path, secrets.token_hex(32) + "\n")
+            write_atomic(path, secrets.token_hex(32) + "\n", mode=0o600)
         return path
 
     # --- status ------------------------------------------------------------------------------------
     def write_status(self, status: dict[str, Any]) -> None:
-        atomic_write(self.layout.status_file, json.dumps(status, indent=2), 0o644)
+        write_atomic(self.layout.status_file, json.dumps(status, indent=2), mode=0o644)
 
     def read_status(self) -> dict[str, Any]:
         return self._load_json(self.layout.status_file)

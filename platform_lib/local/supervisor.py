@@ -61,8 +61,9 @@ from platform_lib.local.plan import (
     render_gateway_config,
     render_hub_config,
 )
+from platform_lib.atomic import write_atomic
 from platform_lib.local.ports import check_ports_free
-from platform_lib.local.state import Credentials, PlatformState, atomic_write
+from platform_lib.local.state import Credentials, PlatformState
 from platform_lib.processes import process_start_ticks
 from platform_lib.storage import migrate_quota_files
 
@@ -301,7 +302,7 @@ class Supervisor:
         config = self.config
         # what `astrohub users`, `classes` and `workspaces` read to reach this hub: `up --detach` wrote it for
         # its supervisor, the foreground `up` (what `make up` runs) did not, and they answered "no platform was started"
-        atomic_write(self.layout.running_config, config.model_dump_json(indent=2))
+        write_atomic(self.layout.running_config, config.model_dump_json(indent=2), mode=0o600)
         self.credentials = self.state.credentials(
             config.auth.admin_user, config.auth.admin_password, config.auth.user_password
         )
@@ -315,9 +316,9 @@ class Supervisor:
             else:
                 self.log(f"archive service: {' '.join(archive)} on port {config.archive.port}")
         settings = hub_settings(config, self.layout, self.credentials, tokens, archive_command=archive)
-        atomic_write(self.layout.hub_config, render_hub_config(settings))
+        write_atomic(self.layout.hub_config, render_hub_config(settings), mode=0o600)
         if config.gateway.enabled:
-            atomic_write(self.layout.gateway_config, render_gateway_config(settings))
+            write_atomic(self.layout.gateway_config, render_gateway_config(settings), mode=0o600)
         self.specs = plan_components(
             config, self.layout, tokens, proxy_command=self.proxy_command, bin_dir=self.bin_dir,
             python=sys.executable, archive_command=archive, proxy_uid=os.getuid(),

