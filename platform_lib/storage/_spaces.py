@@ -93,6 +93,8 @@ def deleted_workspace(workspaces_root, name: str) -> dict | None:
 
 def quota_path(root: str) -> str:
     """Where the quota of the space whose root folder is ``root`` is kept: beside it, out of its members' reach.
+    (``astrohub_hub.folders.quota_file`` and ``astrohub_server.quotas`` give the same file, which they may not
+    import from here: tests/unit/test_quota_file_place.py.)
 
     Examples
     --------

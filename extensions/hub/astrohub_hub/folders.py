@@ -37,6 +37,7 @@ __all__ = [
     "acl_users",
     "expand_user_path",
     "QUOTAS",
+    "quota_file",
     "folder_quota",
     "set_folder_quota",
     "folder_usage",
@@ -379,12 +380,18 @@ def tar_hashes(data: bytes) -> dict[str, str]:
 QUOTAS = ".astrohub-quotas"
 
 
+def quota_file(folder: Path) -> Path:
+    """Where ``folder``'s quota is kept: ``<parent>/.astrohub-quotas/<name>.json`` (as ``platform_lib.storage``'s
+    ``quota_path`` and ``astrohub_server.quotas`` have it: tests/unit/test_quota_file_place.py)."""
+    folder = Path(folder)
+    return folder.parent / QUOTAS / f"{folder.name}.json"
+
+
 def set_folder_quota(folder: Path, quota: int | None) -> None:
     """Set (``None``: remove) ``folder``'s quota, beside it: ``<parent>/.astrohub-quotas/<name>.json``, written
     atomically, mode 0644, in a folder of ours that others may not list (0711); what ``astrohub quotas set`` does."""
-    folder = Path(folder)
-    quotas = folder.parent / QUOTAS
-    file = quotas / f"{folder.name}.json"
+    file = quota_file(folder)
+    quotas = file.parent
     if quota is None:
         file.unlink(missing_ok=True)
         return
@@ -396,9 +403,8 @@ def set_folder_quota(folder: Path, quota: int | None) -> None:
 
 def folder_quota(folder: Path) -> int | None:
     """The quota in bytes of ``folder`` (``None``: none set, or no readable quota in its file)."""
-    folder = Path(folder)
     try:
-        value = json.loads((folder.parent / QUOTAS / f"{folder.name}.json").read_text() or "{}").get("bytes")
+        value = json.loads(quota_file(folder).read_text() or "{}").get("bytes")
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, int) and value >= 0 else None

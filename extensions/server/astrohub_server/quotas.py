@@ -45,10 +45,17 @@ class SpaceQuota:
     def __init__(self, name: str, root: Path) -> None:
         self.name, self.root = name, root
 
+    @property
+    def quota_file(self) -> Path:
+        """Where the operator keeps the quota: ``<folder above>/.astrohub-quotas/<space folder>.json`` (as
+        ``platform_lib.storage.quota_path`` and ``astrohub_hub.folders.quota_file`` have it:
+        tests/unit/test_quota_file_place.py)."""
+        return self.root.parent / QUOTAS / f"{self.root.name}.json"
+
     def quota(self) -> int | None:
         """Bytes allowed, from the operator's quota file beside the space (``None``: none, or none readable in it)."""
         try:
-            value = json.loads((self.root.parent / QUOTAS / f"{self.root.name}.json").read_text() or "{}").get("bytes")
+            value = json.loads(self.quota_file.read_text() or "{}").get("bytes")
         except (OSError, ValueError, AttributeError):
             return None
         return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
