@@ -15,7 +15,8 @@ __all__ = ["FITS_SUFFIXES", "fits_suffix", "fits_stem"]
 #: The endings of FITS file names, in lower case (names are compared in lower case), ``.fits`` first.
 #: ``.fits.fz`` and its kin are listed beside ``.fz`` so that the stem of ``a.fits.fz`` is ``a``.
 FITS_SUFFIXES = (
-    *(base + compression for base in (".fits", ".fit", ".fts") for compression in ("", ".gz", ".bz2", ".xz", ".zip", ".z")),
+    *(base + compression for base in (".fits", ".fit", ".fts")
+      for compression in ("", ".gz", ".bz2", ".xz", ".zip", ".z")),
     ".fits.fz", ".fit.fz", ".fts.fz", ".fz",
 )
 

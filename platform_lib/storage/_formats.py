@@ -3,9 +3,11 @@
 Pure conversion with a temporary local file (astropy's writers want a path for some formats); the
 :class:`~platform_lib.storage.Storage` methods move the bytes in and out of spaces. Formats: FITS,
 VOTable, Parquet, HDF5, CSV, TSV, ECSV, and other text tables (read only), told from the file name
-unless given (FITS by :mod:`platform_lib.fitsfiles`: ``.fits``, ``.fit``, ``.fts`` plain or compressed, ``.fz``). Text tables (CSV, TSV, ``.txt``, ``.dat``, ``.tbl``...) are read by their content as
-catalogue ingest reads them (:func:`platform_lib.catalogs.read_text_table`: a VizieR TSV with its units,
-a ``;`` file with decimal commas), imported when such a file is read.
+unless given. FITS names are :mod:`platform_lib.fitsfiles`'s (``.fits``, ``.fit``, ``.fts`` plain or
+compressed, ``.fz``), and FITS is written compressed as its name says (:func:`compressed_as_named`). Text
+tables (CSV, TSV, ``.txt``, ``.dat``, ``.tbl``...) are read by their content as catalogue ingest reads them
+(:func:`platform_lib.catalogs.read_text_table`: a VizieR TSV with its units, a ``;`` file with decimal
+commas), imported when such a file is read.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import os
 import tempfile
 import warnings
 
-from platform_lib.fitsfiles import FITS_SUFFIXES
+from platform_lib.fitsfiles import FITS_SUFFIXES, fits_suffix
 from platform_lib.storage._errors import UnknownFormat
 
-__all__ = ["format_for", "table_to_bytes", "table_from_file", "as_table", "image_to_bytes", "FORMATS", "TEXT_FORMATS"]
+__all__ = ["format_for", "table_to_bytes", "table_from_file", "as_table", "image_to_bytes", "compressed_as_named",
+           "FORMATS", "TEXT_FORMATS"]
 
 #: Format name -> (astropy format written, file name endings). ``text`` is read only (by content).
 FORMATS = {
@@ -55,6 +58,22 @@ def format_for(name: str, format: str | None = None) -> str:
             f"cannot tell the format of {name!r} from its name: pass format= one of {', '.join(FORMATS)}", value=name
         )
     return best[0]
+
+
+def compressed_as_named(name: str, data: bytes) -> bytes:
+    """FITS bytes compressed as the file ``name`` says (``.gz``, ``.bz2``, ``.xz``; plain, ``.fz`` or no FITS name:
+    as they are), so that a file called ``t.fits.gz`` is gzip, as every reader expects. Raises
+    :class:`UnknownFormat` for ``.zip`` and ``.Z``, which astropy reads but cannot write."""
+    import bz2
+    import gzip
+    import lzma
+
+    compression = (fits_suffix(name) or "").rpartition(".")[2]
+    if compression in ("zip", "z"):
+        raise UnknownFormat(f"cannot write FITS as {name!r}: astropy reads .zip and .Z files but does not write "
+                            "them; name it .fits, .fits.gz, .fits.bz2 or .fits.xz", value=name)
+    compress = {"gz": lambda b: gzip.compress(b, mtime=0), "bz2": bz2.compress, "xz": lzma.compress}
+    return compress[compression](data) if compression in compress else data
 
 
 def as_table(data):

@@ -52,15 +52,19 @@ class TableIO:
         return self.read_table(address, format=format).to_pandas()
 
     def write_table(self, data, address: str, *, format: str | None = None, overwrite: bool = False) -> str:
-        """Write an astropy Table or pandas DataFrame to ``address`` in the format its name says (atomic, quota-checked)."""
-        from platform_lib.storage._formats import format_for, table_to_bytes
+        """Write an astropy Table or pandas DataFrame to ``address`` in the format its name says (atomic, quota-checked;
+        FITS compressed as its name says: ``.fits.gz``, ``.fits.bz2``, ``.fits.xz``)."""
+        from platform_lib.storage._formats import compressed_as_named, format_for, table_to_bytes
 
         if isinstance(data, str) and not isinstance(address, str):
             raise TypeError(f"write_table(table, address): the table comes first, then where it goes; the address "
                             f"{data!r} was given first")
         key = format_for(address, format)
         self._resolve(address)  # path checks before serialising
-        return self.write_bytes(address, table_to_bytes(data, key), overwrite=overwrite)
+        payload = table_to_bytes(data, key)
+        if key == "fits":
+            payload = compressed_as_named(address, payload)
+        return self.write_bytes(address, payload, overwrite=overwrite)
 
     def read_image(self, address: str, *, hdu: int | str | None = None):
         """``(data, header)`` of one HDU of the FITS file at ``address`` (data read into memory): ``hdu`` an index or
@@ -83,9 +87,11 @@ class TableIO:
                 raise UnknownFormat(f"{address}: cannot read HDU {hdu!r} as FITS: {exc}", value=address) from exc
 
     def write_image(self, data, address: str, *, header=None, overwrite: bool = False) -> str:
-        """Write an ndarray (with ``header``), a FITS HDU or an HDUList as a FITS file at ``address``."""
-        from platform_lib.storage._formats import image_to_bytes
+        """Write an ndarray (with ``header``), a FITS HDU or an HDUList as a FITS file at ``address`` (compressed as
+        its name says: ``.fits.gz``, ``.fits.bz2``, ``.fits.xz``)."""
+        from platform_lib.storage._formats import compressed_as_named, image_to_bytes
 
         self._resolve(address)
-        return self.write_bytes(address, image_to_bytes(data, header), overwrite=overwrite)
+        return self.write_bytes(address, compressed_as_named(address, image_to_bytes(data, header)),
+                                overwrite=overwrite)
 

@@ -26,7 +26,7 @@ from platform_lib import get_settings
 from platform_lib.catalogs import read_source
 from platform_lib.fitsfiles import FITS_SUFFIXES, fits_stem, fits_suffix
 from platform_lib.imageindex import ImageIndex, ImageQuery, Viewer, build_index
-from platform_lib.storage import PathNotFound, Storage
+from platform_lib.storage import PathNotFound, Storage, UnknownFormat
 
 DATA = Path(fits.__file__).parent / "tests/data"
 TABLE = DATA / "tb.fits"  # a binary table of 2 rows and 4 columns
@@ -83,6 +83,29 @@ def test_storage_reads_a_fits_table_and_image_under_every_name(tmp_path):
     for name in ("t.fits.Z", "T.FTS.GZ", "t.fits.fz"):  # told from the name, whatever the compression
         with pytest.raises(PathNotFound):  # no such file, said once the format is told
             storage.read_table(f"home:{name}")
+
+
+def test_storage_writes_fits_compressed_as_its_name_says(tmp_path):
+    """A table written as ``t.fits.gz`` was plain FITS under a gzip name (gunzip, fpack's tools and archives'
+    ingest refuse it); ``.bz2`` and ``.xz`` the same; ``.zip`` and ``.Z``, which astropy cannot write, are refused."""
+    home = tmp_path / "home"
+    home.mkdir()
+    storage = Storage(get_settings(user="ada", home=home, datasets=tmp_path / "datasets", scratch=tmp_path / "s"))
+    table, image = Table.read(TABLE), fits.getdata(M13)
+    for name, magic in (("t.fits.gz", b"\x1f\x8b"), ("T.FIT.BZ2", b"BZh"), ("t.fts.xz", b"\xfd7zXZ"),
+                        ("t.fits", b"SIMPLE")):
+        storage.write_table(table, f"home:{name}")
+        assert (home / name).read_bytes().startswith(magic), name
+        assert len(storage.read_table(f"home:{name}")) == len(table), name
+        storage.write_image(image, f"home:image-{name}")
+        assert (home / f"image-{name}").read_bytes().startswith(magic), name
+        assert np.array_equal(storage.read_image(f"home:image-{name}")[0], image), name
+    for name in ("t.fits.zip", "t.fits.Z"):
+        with pytest.raises(UnknownFormat, match="astropy reads .zip and .Z files but does not write them"):
+            storage.write_table(table, f"home:{name}")
+        with pytest.raises(UnknownFormat):
+            storage.write_image(image, f"home:{name}")
+        assert not (home / name).exists()
 
 
 def test_catalogue_ingest_reads_a_fits_table_under_every_name(tmp_path):
