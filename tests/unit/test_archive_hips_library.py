@@ -139,6 +139,32 @@ def test_the_empty_sky_made_before_any_catalogue_is_replaced_once_one_is_loaded(
     assert sorted(p.name for p in root.iterdir()) == sorted([dense.name, hips.SKY])  # no temporary left
 
 
+def test_a_replacement_of_the_empty_sky_that_fails_is_not_tried_again_at_once(tmp_path, monkeypatch, caplog):
+    """A catalogue whose density map cannot be built (its files unreadable) leaves the empty sky in place; the
+    build thread tries again after ``RETRY_AFTER`` (as a request's build), not at each look at the registry."""
+    monkeypatch.setattr(hips, "SKY_RECHECK", 0.02)
+    root = tmp_path / "hips"
+    library = hips.HipsLibrary(root, None)
+    monkeypatch.setattr(library, "_write_empty_sky", lambda out, stop: (out.mkdir(parents=True), (
+        out / "properties").write_text(f"obs_title = empty\n{hips.PLACEHOLDER} = yes\n")))
+    tables = {}
+    monkeypatch.setattr(library, "_tables", lambda: tables)
+    tried = []
+    real_build = library._build
+    monkeypatch.setattr(library, "_build", lambda name: (tried.append(name), real_build(name))[1])
+    try:
+        library.ensure(hips.SKY).result(30)
+        info = SimpleNamespace(full_name="cat/stars", nrows=100, hats_path=tmp_path / "missing")
+        tables[hips.slug(info.full_name)] = info
+        deadline = time.monotonic() + 30
+        while len(tried) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)  # 25 looks at the registry
+    finally:
+        library.close()
+    assert tried == [hips.SKY, hips.SKY] and library.placeholder(hips.SKY)
+
+
 def test_the_empty_skys_tiles_are_not_kept_by_browsers_the_real_ones_are(tmp_path, monkeypatch):
     """The empty sky's tiles were answered ``max-age=86400, immutable``: a browser that saw them kept showing
     black for a day after the real sky was put in their place under the same URLs. Now only a HiPS that is

@@ -21,7 +21,8 @@ Routes (under the service prefix):
 
 Each registry table with positions ``<catalogue>/<table>`` gets two HiPS: ``<slug>`` (the catalogue,
 level of detail) and ``<slug>-density`` (a star-density image); ``sky`` is the density map of the
-largest catalogue, the viewer's default background (an empty sky when the registry has none); ``images``
+largest catalogue, the viewer's default background, built when the archive starts (an empty sky while the
+registry has none, replaced once it has one: :meth:`HipsLibrary.build_background`); ``images``
 is an image HiPS of the archive's public FITS images (reproject's HiPS support). They are
 built with :mod:`platform_lib.viz` into ``<hips root>`` (``--hips``, ``ASTROHUB_ARCHIVE_HIPS``, default the
 ``hips`` folder beside the image tree). Files once served are answered from memory by
@@ -268,7 +269,9 @@ class HipsLibrary:
             try:
                 item = self._queue.get(timeout=SKY_RECHECK)
             except queue.Empty:  # idle: replace the empty sky once the registry has a catalogue
-                if self.placeholder(SKY) and self._catalogues():
+                failed = self._failed.get(SKY)  # a failed replacement: tried again after RETRY_AFTER, as ensure()
+                if (failed is None or time.monotonic() - failed > RETRY_AFTER) and self.placeholder(SKY) \
+                        and self._catalogues():
                     with self._lock:  # as ensure() does, so that close() cancels it
                         if self._stopping.is_set():
                             continue
@@ -346,7 +349,8 @@ class HipsLibrary:
             log.info("HiPS %s built in %s", name, dest)
             return dest
         except Exception as exc:
-            if (dest / "properties").exists():  # another replica sharing the folder finished it first: its HiPS
+            # another replica sharing the folder finished it first: its HiPS (not the empty sky this build replaces)
+            if (dest / "properties").exists() and not (replace and self.placeholder(name)):
                 log.info("HiPS %s: built meanwhile by another archive sharing the folder (%s)", name, exc)
                 return dest
             self._failed[name] = time.monotonic()
