@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -102,3 +103,112 @@ def test_a_build_finished_second_keeps_the_hips_another_replica_put_in_place(tmp
         second.close()
     assert in_place["sky"] is not None and os.stat(root / hips.SKY).st_ino == in_place["sky"]
     assert viz.validate_hips(root / hips.SKY) and [p.name for p in root.iterdir()] == [hips.SKY]
+
+
+def test_the_empty_sky_made_before_any_catalogue_is_replaced_once_one_is_loaded(tmp_path, monkeypatch):
+    """A fresh platform's archive builds ``sky`` while the sample data is still loading: the empty sky. Before,
+    it stayed so for good (``sky`` in place was never built again), so every user saw a black sky viewer. Now
+    the build thread looks at the registry while the empty sky is in place and, with no request, puts the
+    largest catalogue's density map in its place."""
+    monkeypatch.setattr(hips, "SKY_RECHECK", 0.05, raising=False)
+    root = tmp_path / "hips"
+    info = SimpleNamespace(full_name="cat/stars", nrows=100, hats_path=tmp_path / "unused")
+    dense = viz.write_density_hips(np.arange(12 * 4**3, dtype=float), root / f"{hips.slug(info.full_name)}-density",
+                                   title="stars density", level=0)
+    tables = {}
+    library = hips.HipsLibrary(root, None)
+    monkeypatch.setattr(library, "_tables", lambda: tables)
+
+    def title() -> str:
+        try:
+            return viz.read_hips_properties(root / hips.SKY / "properties")["obs_title"]
+        except OSError:  # the moment between the two renames of the replacement
+            return ""
+
+    try:
+        assert library.ensure(hips.SKY).result(120) == root / hips.SKY
+        assert title() == "empty sky (no catalogue loaded yet)" and viz.validate_hips(root / hips.SKY)
+        tables[hips.slug(info.full_name)] = info  # the sample data is loaded
+        deadline = time.monotonic() + 30
+        while title() != "stars density" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert library.ensure(hips.SKY).result(120) == root / hips.SKY
+    finally:
+        library.close()
+    assert title() == "stars density" and _files(root / hips.SKY) == _files(dense)
+    assert sorted(p.name for p in root.iterdir()) == sorted([dense.name, hips.SKY])  # no temporary left
+
+
+def test_a_replacement_of_the_empty_sky_that_fails_is_not_tried_again_at_once(tmp_path, monkeypatch, caplog):
+    """A catalogue whose density map cannot be built (its files unreadable) leaves the empty sky in place; the
+    build thread tries again after ``RETRY_AFTER`` (as a request's build), not at each look at the registry."""
+    monkeypatch.setattr(hips, "SKY_RECHECK", 0.02)
+    root = tmp_path / "hips"
+    library = hips.HipsLibrary(root, None)
+    monkeypatch.setattr(library, "_write_empty_sky", lambda out, stop: (out.mkdir(parents=True), (
+        out / "properties").write_text(f"obs_title = empty\n{hips.PLACEHOLDER} = yes\n")))
+    tables = {}
+    monkeypatch.setattr(library, "_tables", lambda: tables)
+    tried = []
+    real_build = library._build
+    monkeypatch.setattr(library, "_build", lambda name: (tried.append(name), real_build(name))[1])
+    try:
+        library.ensure(hips.SKY).result(30)
+        info = SimpleNamespace(full_name="cat/stars", nrows=100, hats_path=tmp_path / "missing")
+        tables[hips.slug(info.full_name)] = info
+        deadline = time.monotonic() + 30
+        while len(tried) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)  # 25 looks at the registry
+    finally:
+        library.close()
+    assert tried == [hips.SKY, hips.SKY] and library.placeholder(hips.SKY)
+
+
+def test_the_empty_skys_tiles_are_not_kept_by_browsers_the_real_ones_are(tmp_path, monkeypatch):
+    """The empty sky's tiles were answered ``max-age=86400, immutable``: a browser that saw them kept showing
+    black for a day after the real sky was put in their place under the same URLs. Now only a HiPS that is
+    not to be replaced has lasting tiles."""
+    import requests
+    from tornado_thread import serving  # tests/support/, on the path by tests/conftest.py
+
+    from astrohub_archive.app import ArchiveState, make_app
+
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS", str(tmp_path / "hips"))
+    with serving(lambda: make_app(ArchiveState(index_path=tmp_path / "index.sqlite", data_root=tmp_path))) as url:
+        tile = requests.get(f"{url}/hips/sky/Norder0/Dir0/Npix0.fits", timeout=120)
+        again = requests.get(f"{url}/hips/sky/Norder0/Dir0/Npix0.fits", timeout=30)  # from the router's cache
+        allsky = requests.get(f"{url}/hips/sky/Norder3/Allsky.fits", timeout=30)
+    assert tile.status_code == again.status_code == allsky.status_code == 200
+    assert {tile.headers["Cache-Control"], again.headers["Cache-Control"], allsky.headers["Cache-Control"]} == \
+        {"public, no-cache"}
+    from astrohub_archive._tiles import cache_control
+
+    assert cache_control(Path("Norder0/Dir0/Npix0.fits")) == "public, max-age=86400, immutable"
+
+
+def test_the_archive_builds_the_default_background_when_it_starts(tmp_path):
+    """Before, ``sky`` was built on the first request for it: a new user's first view of the sky waited for
+    the build (20 s and more on a loaded machine), a black viewer meanwhile. Now the archive starts it as it
+    starts to listen. In a fresh interpreter, the HiPS the archive's start asks for, with no request made:"""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    probe = (
+        "import os\n"
+        "import astrohub_archive.hips as hips\n"
+        "def ensure(self, name):\n"
+        "    print('ensure', name, flush=True)\n"
+        "    os._exit(0)\n"
+        "hips.HipsLibrary.ensure = ensure\n"
+        "import astrohub_archive.app as app\n"
+        f"app.main(['--index', {str(tmp_path / 'index.sqlite')!r}, '--data-root', {str(tmp_path)!r}, "
+        f"'--hips', {str(tmp_path / 'hips')!r}, '--port', '{port}', '--update-every', '0'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ensure", "sky"], out.stdout

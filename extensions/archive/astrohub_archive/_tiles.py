@@ -51,10 +51,12 @@ def content_type(path: Path) -> str:
     return _CONTENT_TYPES.get(path.suffix, _CONTENT_TYPES[""])
 
 
-def cache_control(path: Path) -> str:
+def cache_control(path: Path, lasting: bool = True) -> str:
     """Tiles of a built HiPS never change in place (a rebuild is a new folder, new ETags): browsers keep
-    them; its description files are revalidated each time (a 304), so a rebuilt HiPS shows at once."""
-    return "public, max-age=86400, immutable" if path.name.startswith(("Npix", "Allsky")) else "public, no-cache"
+    them; its description files are revalidated each time (a 304), so a rebuilt HiPS shows at once. Not
+    ``lasting``: a HiPS to be replaced under the same name (the empty sky): every file is revalidated."""
+    lasting = lasting and path.name.startswith(("Npix", "Allsky"))
+    return "public, max-age=86400, immutable" if lasting else "public, no-cache"
 
 
 _TILE = re.compile(r"Norder(\d+)/Dir(\d+)/Npix(\d+)\.[A-Za-z]+")
@@ -95,13 +97,14 @@ class Served:
 
     __slots__ = ("etag", "modified", "body", "gz", "headers", "public", "_ready")
 
-    def __init__(self, path: Path, st: os.stat_result, body: bytes, gz: bytes | None, public: bool) -> None:
+    def __init__(self, path: Path, st: os.stat_result, body: bytes, gz: bytes | None, public: bool,
+                 lasting: bool = True) -> None:
         self.etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
         self.modified = datetime.datetime.fromtimestamp(int(st.st_mtime), datetime.timezone.utc)
         self.body, self.gz, self.public = body, gz, public
         self.headers = [("Access-Control-Allow-Origin", "*"), ("Content-Type", content_type(path)),
                         ("Etag", self.etag), ("Last-Modified", email.utils.format_datetime(self.modified, usegmt=True)),
-                        ("Cache-Control", cache_control(path))]
+                        ("Cache-Control", cache_control(path, lasting))]
         if gz is not None:
             self.headers.append(("Vary", "Accept-Encoding"))
         self._ready: dict[str, tuple] = {}  # answer kind -> (Date value, its headers)
@@ -161,9 +164,10 @@ class TileCache:
         self._lock = threading.Lock()
         self._public_roots: dict[str, float] = {}  # HiPS folder -> when its properties were last seen
 
-    def get(self, path: Path, *, public: bool = False) -> Served | None:
+    def get(self, path: Path, *, public: bool = False, lasting: bool = True) -> Served | None:
         """``path`` as served (read and compressed on first request), None if it is no file; ``public``
-        marks it for :class:`TileRouter` (only for a HiPS anyone may read)."""
+        marks it for :class:`TileRouter` (only for a HiPS anyone may read); ``lasting``: see
+        :func:`cache_control` (a file read once keeps the answer it was read with)."""
         key = str(path)
         try:
             st = os.stat(key)
@@ -187,7 +191,7 @@ class TileCache:
             gz = gzip.compress(body, compresslevel=1, mtime=0)
             if len(gz) >= len(body):
                 gz = None
-        served = Served(path, st, body, gz, public)
+        served = Served(path, st, body, gz, public, lasting)
         cost = len(body) + len(gz or b"")
         with self._lock:
             previous = self._entries.pop(key, None)

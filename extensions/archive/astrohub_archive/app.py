@@ -365,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
         # past Kubernetes' and the tests' grace periods)
         for work in (_settle, state.kernel.warm):
             threading.Thread(target=work, name=f"archive-{work.__name__}", daemon=True).start()
+        hips = getattr(state, "hips", None)
+        if hips is not None:  # the viewer's default background, built now and not on a new user's first view
+            hips.build_background()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()

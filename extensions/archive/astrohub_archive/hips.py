@@ -21,7 +21,8 @@ Routes (under the service prefix):
 
 Each registry table with positions ``<catalogue>/<table>`` gets two HiPS: ``<slug>`` (the catalogue,
 level of detail) and ``<slug>-density`` (a star-density image); ``sky`` is the density map of the
-largest catalogue, the viewer's default background (an empty sky when the registry has none); ``images``
+largest catalogue, the viewer's default background, built when the archive starts (an empty sky while the
+registry has none, replaced once it has one: :meth:`HipsLibrary.build_background`); ``images``
 is an image HiPS of the archive's public FITS images (reproject's HiPS support). They are
 built with :mod:`platform_lib.viz` into ``<hips root>`` (``--hips``, ``ASTROHUB_ARCHIVE_HIPS``, default the
 ``hips`` folder beside the image tree). Files once served are answered from memory by
@@ -75,6 +76,11 @@ STOP_WAIT = 5.0
 STALE_TMP = 3600.0
 #: Bytes of HiPS files (and their gzip copies) the archive keeps in memory.
 TILE_CACHE_BYTES = 256 * 2**20
+#: The ``properties`` line that marks the empty ``sky`` built while the registry has no catalogue (the sample
+#: data still loading): it is replaced by the largest catalogue's density map once one is there.
+PLACEHOLDER = "astrohub_placeholder"
+#: Seconds between the build thread's looks at the registry while ``sky`` is the empty placeholder.
+SKY_RECHECK = 5.0
 
 
 class HipsStopped(RuntimeError):
@@ -119,6 +125,15 @@ class HipsLibrary:
         self._stopping = threading.Event()
         self._tables_cache: tuple | None = None  # ((mtime_ns, size) of the registry, its tables)
         self._remove_stale_temporaries()
+
+    def placeholder(self, name: str) -> bool:
+        """Whether ``name`` is the empty ``sky`` made while the registry had no catalogue (to be replaced)."""
+        if name != SKY:
+            return False
+        try:
+            return PLACEHOLDER.encode() in (self.root / SKY / "properties").read_bytes()
+        except OSError:
+            return False
 
     # -- what exists -------------------------------------------------------------------------------
 
@@ -201,6 +216,12 @@ class HipsLibrary:
         base = name[:-len("-density")] if name.endswith("-density") else name
         return base in self._tables()
 
+    def build_background(self) -> Future:
+        """Build ``sky``, the viewer's default background, now (the archive's start): before, a new user's first
+        view waited for it, a black sky for 20 s and more on a loaded machine. With no catalogue yet (the sample
+        data still loading) it is the empty sky, replaced once one is loaded (:meth:`_work`)."""
+        return self.ensure(SKY)
+
     def ensure(self, name: str) -> Future:
         """The build of ``name`` (already done, running, or started now); once :meth:`close` has been
         called, a future that fails with :class:`HipsStopped`."""
@@ -244,7 +265,23 @@ class HipsLibrary:
         return True
 
     def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
+        while True:
+            try:
+                item = self._queue.get(timeout=SKY_RECHECK)
+            except queue.Empty:  # idle: replace the empty sky once the registry has a catalogue
+                failed = self._failed.get(SKY)  # a failed replacement: tried again after RETRY_AFTER, as ensure()
+                if (failed is None or time.monotonic() - failed > RETRY_AFTER) and self.placeholder(SKY) \
+                        and self._catalogues():
+                    with self._lock:  # as ensure() does, so that close() cancels it
+                        if self._stopping.is_set():
+                            continue
+                        item = (SKY, Future())
+                        self._builds[SKY] = item[1]  # a request meanwhile waits for this build
+                    log.info("HiPS %s: a catalogue is loaded; replacing the empty sky with its density map", SKY)
+                else:
+                    continue
+            if item is None:
+                return
             name, fut = item
             if not fut.set_running_or_notify_cancel():
                 continue
@@ -252,6 +289,13 @@ class HipsLibrary:
                 fut.set_result(self._build(name))
             except BaseException as exc:  # kept in the future: the waiting request answers with it
                 fut.set_exception(exc)
+
+    def _catalogues(self) -> dict[str, object]:
+        """:meth:`_tables`, or none while the registry cannot be read (an ingest writing it: looked at again later)."""
+        try:
+            return self._tables()
+        except Exception:
+            return {}
 
     def _remove_stale_temporaries(self) -> None:
         """Remove the hidden temporary folders (``.<name>.*``) that a killed archive's builds left."""
@@ -270,11 +314,13 @@ class HipsLibrary:
         from platform_lib.viz import build_catalog_hips, build_density_hips
 
         dest = self.root / name
-        if (dest / "properties").exists():
+        tables = self._tables()
+        # the empty sky is replaced once a catalogue is loaded; any other HiPS in place is kept
+        replace = self.placeholder(name) and bool(tables)
+        if (dest / "properties").exists() and not replace:
             return dest
         stop = self._stopping  # each builder stops at its next step once it is set (HipsCancelled)
         log.info("HiPS %s: building", name)
-        tables = self._tables()
         try:
             if name == SKY:
                 if tables:
@@ -287,14 +333,9 @@ class HipsLibrary:
                         except OSError:
                             if not (dense / "properties").exists():  # else another replica's, just as good
                                 raise
-                    self._put_in_place(dest, lambda out: shutil.copytree(dense, out))
+                    self._put_in_place(dest, lambda out: shutil.copytree(dense, out), replace=replace)
                 else:
-                    import numpy as np
-
-                    from platform_lib.viz import write_density_hips
-
-                    self._put_in_place(dest, lambda out: write_density_hips(
-                        np.zeros(12 * 4**3), out, title="empty sky (no catalogue loaded yet)", cancel=stop))
+                    self._put_in_place(dest, lambda out: self._write_empty_sky(out, stop))
             elif name == IMAGES:
                 self._put_in_place(dest, lambda out: self._build_images(out, stop))
             elif name.endswith("-density"):
@@ -308,7 +349,8 @@ class HipsLibrary:
             log.info("HiPS %s built in %s", name, dest)
             return dest
         except Exception as exc:
-            if (dest / "properties").exists():  # another replica sharing the folder finished it first: its HiPS
+            # another replica sharing the folder finished it first: its HiPS (not the empty sky this build replaces)
+            if (dest / "properties").exists() and not (replace and self.placeholder(name)):
                 log.info("HiPS %s: built meanwhile by another archive sharing the folder (%s)", name, exc)
                 return dest
             self._failed[name] = time.monotonic()
@@ -318,12 +360,26 @@ class HipsLibrary:
             log.error("HiPS %s could not be built: %s", name, exc, exc_info=True)
             raise
 
-    def _put_in_place(self, dest: Path, write) -> None:
+    @staticmethod
+    def _write_empty_sky(out: Path, stop: threading.Event) -> None:
+        """The empty sky (all zero, one order), marked as a placeholder in its ``properties``."""
+        import numpy as np
+
+        from platform_lib.viz import write_density_hips
+
+        write_density_hips(np.zeros(12 * 4**3), out, title="empty sky (no catalogue loaded yet)", level=0,
+                           cancel=stop)
+        with open(out / "properties", "a", encoding="utf-8") as fh:
+            fh.write(f"{PLACEHOLDER} = replaced by the largest catalogue's density map once one is loaded\n")
+
+    def _put_in_place(self, dest: Path, write, replace: bool = False) -> None:
         """``write(folder)`` a HiPS into a hidden folder of this build's own (``.<name>.<random>/<name>``: the
         folder may be shared by archive replicas, each with its own; the stale-folder cleanup removes one a
         killed archive left), then rename it to ``dest`` when whole: atomic, and never over a HiPS in place
         (the rename fails on one that another replica put there first, and :meth:`_build` answers with it;
-        replacing it would leave a moment with no HiPS, a 404 for a request then)."""
+        replacing it would leave a moment with no HiPS, a 404 for a request then). With ``replace`` (the
+        empty sky, once a catalogue is loaded) the HiPS in place is first moved into the hidden folder: a
+        request in the moment between the two renames waits for this build (:meth:`ensure`)."""
         # a name of its own, made by the writer only once it writes (a build stopped before, say still
         # importing lsdb when the archive exits, leaves nothing)
         stage = self.root / f".{dest.name}.{secrets.token_hex(8)}"
@@ -331,6 +387,11 @@ class HipsLibrary:
             out = stage / dest.name
             write(out)
             os.chmod(out, 0o755)
+            if replace:
+                try:
+                    os.rename(dest, stage / "replaced")
+                except FileNotFoundError:  # another replica's build has just moved it
+                    pass
             os.rename(out, dest)  # ENOTEMPTY (or EEXIST) on a dest already in place
         finally:
             shutil.rmtree(stage, ignore_errors=True)
@@ -452,7 +513,9 @@ class HipsFileHandler(_HipsBase):
             raise tornado.web.HTTPError(404, f"no HiPS file {name}/{rel}")
         root = self.library.root / name
         path = root / (rel or "properties")
-        served = self.cache.get(path, public=self.routed)  # a built HiPS: one stat, the rest from memory
+        # a built HiPS: one stat, the rest from memory; the empty sky's tiles are not kept by browsers
+        lasting = not (self.routed and self.library.placeholder(name))
+        served = self.cache.get(path, public=self.routed, lasting=lasting)
         if served is None and not (root / "properties").exists():
             if not self.library.known(name):
                 raise tornado.web.HTTPError(404, f"no HiPS called {name!r}; the list is at {self.state.prefix}hips/")
@@ -462,7 +525,8 @@ class HipsFileHandler(_HipsBase):
                 raise tornado.web.HTTPError(503, f"HiPS {name!r} is not built: the archive is stopping") from None
             except Exception as exc:
                 raise tornado.web.HTTPError(404, f"HiPS {name!r} could not be built: {exc}") from None
-            served = self.cache.get(path, public=self.routed)
+            lasting = not (self.routed and self.library.placeholder(name))  # known now that it is built
+            served = self.cache.get(path, public=self.routed, lasting=lasting)
         if self.routed:
             self.cache.publish_root(root)
         if served is None:  # an empty sky cell: normal for a viewer, so answered without a log line
