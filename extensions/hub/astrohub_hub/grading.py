@@ -87,15 +87,17 @@ import re
 import stat
 import subprocess
 import sys
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Mapping, Protocol
 
 from astrohub_hub import folders
+from astrohub_hub.accounts import kernel_username
 from astrohub_hub.due_dates import late_penalty, late_seconds, own_due
 from astrohub_hub.errors import BackendError, HubError
+from astrohub_hub.grading_kernels import BROKER_ENV, KernelBroker
 
 __all__ = ["CourseFileReadOnly", "Deadline", "Grader", "GradebookReadOnly", "GradebookUnreadable", "LocalSteps",
            "NoSteps", "Steps", "steps_from_environ", "total_points", "uses_nbgrader"]
@@ -174,7 +176,9 @@ _AUTOGRADE = """
 import datetime, json, os, shutil, sys
 from nbgrader.api import Gradebook
 from astrohub_server.gradingconfig import main
+from astrohub_server.gradingkernel import sandbox_kernels
 
+sandbox_kernels()  # the students' notebooks run in kernels of the class's kernel identity (ASTROHUB_KERNEL_BROKER)
 assignment, spec = sys.argv[2], json.loads(sys.argv.pop(3))
 with Gradebook(spec["db"]) as gb:
     gb.update_or_create_assignment(assignment, duedate=spec["due"])
@@ -340,10 +344,15 @@ class LocalSteps:
 
     def run(self, step: str, argv: list[str], course: Path, system_user: str | None) -> str:
         user = folders._as_user(system_user) if system_user else {}
+        env = self._env(course, system_user)
+        broker: AbstractContextManager = nullcontext()
+        if step == "autograde" and user:  # the students' notebooks run as the class's kernel identity
+            broker = KernelBroker(system_user, kernel_username(system_user), course / "autograded")
+            env[BROKER_ENV] = broker.socket_path
         try:
-            result = subprocess.run([sys.executable, "-I", *argv], capture_output=True, text=True,
-                                    timeout=STEP_TIMEOUT, check=False, env=self._env(course, system_user),
-                                    cwd=STEP_FOLDER, **user)
+            with broker:
+                result = subprocess.run([sys.executable, "-I", *argv], capture_output=True, text=True,
+                                        timeout=STEP_TIMEOUT, check=False, env=env, cwd=STEP_FOLDER, **user)
         except subprocess.TimeoutExpired:
             raise BackendError(f"nbgrader {step} took longer than {STEP_TIMEOUT} s", code="grading-failed") from None
         if result.returncode != 0:
