@@ -50,9 +50,12 @@ started from its pages, :mod:`astrohub_hub.local`).
 
 Autograding executes the students' notebooks, and the test cells any instructor of the class wrote, so the steps
 run as the grading identity rather than as the instructor who asks (nbgrader's own model, where a student's code
-could read and write whatever that instructor can): while it runs, a student's code can read and change the course
-directory (the class's submissions and gradebook, as nbgrader's model has it), and nothing of any person's home, of
-the class's other folders or of another class. What the instructor does besides (copying their assignment in, the
+could read and write whatever that instructor can), and on the local platform the notebooks' kernels run as the
+class's kernel identity (:func:`astrohub_hub.accounts.kernel_username`), started by
+:class:`astrohub_hub.grading_kernels.KernelBroker` for the autograde step (:class:`LocalSteps`): a student's code
+reaches nothing of the course directory (the gradebook, the other submissions), of the grading identity's home, of
+any person's home, of the class's other folders or of another class. In a grading Job (Kubernetes) the kernel is
+the Job's user, which writes the course directory. What the instructor does besides (copying their assignment in, the
 collected work in, the feedback pages out to ``instructors/feedback/``) runs as the instructor (``system_user``).
 
 Configuration is the platform's, never the course folder's: every instructor of the class can write that folder,
@@ -74,7 +77,8 @@ from a working folder outside it, and returns its standard output; a failure or 
 but a gradebook, or another file of the course or the feedback folder, another instructor owns and the acting one
 cannot write is :class:`GradebookReadOnly` or :class:`CourseFileReadOnly`, 409)
 and leaves the class's submissions as they were (grading reads copies). May import the standard library,
-``due_dates``, ``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader
+``accounts``, ``due_dates``, ``errors``, ``folders`` and ``grading_kernels`` (and ``grading_jobs`` when the
+configuration asks for it); nbgrader
 and ``astrohub_server.gradingconfig`` only in the subprocesses.
 """
 
@@ -331,7 +335,9 @@ class Steps(Protocol):
 
 
 class LocalSteps:
-    """Each step in a subprocess of ``system_user`` (None: as we are), with this interpreter (local mode)."""
+    """Each step in a subprocess of ``system_user`` (None: as we are), with this interpreter (local mode); while an
+    ``autograde`` step of a system user runs, a :class:`astrohub_hub.grading_kernels.KernelBroker` starts its kernels
+    as that grading identity's kernel identity."""
 
     def _env(self, course: Path, system_user: str | None) -> dict[str, str]:
         env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "LANG": "C.UTF-8"}
