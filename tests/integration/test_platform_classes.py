@@ -135,8 +135,10 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     the gradebook's scores and the feedback returned again, the penalty worked out from the new score. A teaching
     assistant, an instructor too, takes turns with the professor (returns feedback, collects, re-releases,
     autogrades, extends), then leaves the course and loses its folders. Autograding runs the students' code as the
-    class's grading identity, not as an instructor: s1's answer reads a private file in the professor's home and
-    writes into it, and both are refused (they were done as the professor, the file's text in s1's feedback)."""
+    class's grading identity, not as an instructor, and its kernels as the class's kernel identity: s1's answer reads
+    a private file in the professor's home and writes into it (both were done as the professor, the file's text in
+    s1's feedback), and writes the gradebook, s2's submitted notebook and the grading identity's home (all done as
+    the grading identity): every one is refused, and s2's work and the grades are as handed in."""
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
     # A teaching assistant teaches the class too (admins add instructors), from before the professor's first step
     # (adding an instructor sets the ACLs of what is already in the instructors' folder, which would hide what
