@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -77,8 +78,33 @@ nb = new_notebook(cells=[new_code_cell(c) for c in cells])
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
 NotebookClient(nb, kernel_manager_class=SandboxKernelManager, timeout=3, interrupt_on_timeout=True,
                allow_errors=True, resources={"metadata": {"path": folder}}).execute()
-print(json.dumps(["".join(o.get("text", "")) or o.get("ename", "") for c in nb.cells for o in c.outputs]))
+outputs = ["".join(o.get("text", "")) or o.get("ename", "") for c in nb.cells for o in c.outputs]
+
+
+async def killed():  # jupyter_client kills the relay (SIGKILL): the broker kills the kernel
+    km = SandboxKernelManager(kernel_name="python3")
+    await km.start_kernel(cwd=folder)
+    client = km.client()
+    client.start_channels()
+    await client.wait_for_ready(timeout=60)
+    client.stop_channels()
+    await km.shutdown_kernel(now=True)
+
+import asyncio
+asyncio.run(killed())
+print(json.dumps(outputs))
 """
+
+
+def _processes(uid: int) -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and os.stat(f"/proc/{pid}").st_uid == uid:
+                found.append(Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " "))
+        except OSError:
+            continue
+    return found
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="creates system users: root only")
@@ -127,10 +153,12 @@ def test_a_students_notebook_runs_as_the_kernel_identity_in_a_copy_of_its_folder
                                        "JUPYTER_RUNTIME_DIR": str(course / ".runtime")})
             assert done.returncode == 0, done.stderr[-3000:]
             outputs = json.loads(done.stdout.strip().splitlines()[-1])
+            deadline = time.monotonic() + 30  # the killed relay's kernel goes when the broker sees the socket close
+            while _processes(k.pw_uid) and time.monotonic() < deadline:
+                time.sleep(0.1)
         assert outputs == [f"{k.pw_uid} 42 True\n", "PermissionError\nPermissionError\n", "1\n", "left\n",
                            "KeyboardInterrupt", "after the interrupt\n"], outputs
-        assert not [p for p in os.listdir("/proc") if p.isdigit() and os.path.exists(f"/proc/{p}")
-                    and os.stat(f"/proc/{p}").st_uid == k.pw_uid]  # the background sleep too
+        assert not _processes(k.pw_uid)  # the background sleep and the killed relay's kernel too
         assert not list(Path("/tmp").glob("astrohub-kernel-*")) or all(
             p.stat().st_uid != k.pw_uid for p in Path("/tmp").glob("astrohub-kernel-*"))
         assert (course / "gradebook.db").read_text() == ""
