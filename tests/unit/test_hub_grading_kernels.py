@@ -156,6 +156,7 @@ def test_a_students_notebook_runs_as_the_kernel_identity_in_a_copy_of_its_folder
             deadline = time.monotonic() + 30  # the killed relay's kernel goes when the broker sees the socket close
             while _processes(k.pw_uid) and time.monotonic() < deadline:
                 time.sleep(0.1)
+        assert not broker._thread.is_alive()  # it stopped listening: no thread left behind per autograde
         assert outputs == [f"{k.pw_uid} 42 True\n", "PermissionError\nPermissionError\n", "1\n", "left\n",
                            "KeyboardInterrupt", "after the interrupt\n"], outputs
         assert not _processes(k.pw_uid)  # the background sleep and the killed relay's kernel too

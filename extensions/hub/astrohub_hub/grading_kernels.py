@@ -107,7 +107,12 @@ class KernelBroker:
         return self
 
     def __exit__(self, *exc) -> None:
+        try:  # wakes the accepting thread (closing alone leaves it blocked in accept() for good)
+            self._server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._server.close()
+        self._thread.join(10)
         for process in list(self._kernels):  # a kernel whose relay outlived the step
             self._kill(process)
         shutil.rmtree(self._folder, ignore_errors=True)
