@@ -440,8 +440,8 @@ def _remove_system_users(prefix: str, users: set[str]) -> None:
         except KeyError:
             continue
         subprocess.run(["userdel", name], check=False, capture_output=True)
-    for account in pwd.getpwall():  # the classes' grading identities (astrohub_hub.accounts.grading_username)
-        if account.pw_name.startswith(f"{prefix}_grade-"):
+    for account in pwd.getpwall():  # the classes' grading identities and their kernels' (astrohub_hub.accounts)
+        if account.pw_name.startswith((f"{prefix}_grade-", f"{prefix}_kernl-")):
             subprocess.run(["userdel", account.pw_name], check=False, capture_output=True)
     for group in grp.getgrall():
         if group.gr_name.startswith(prefix):

@@ -135,8 +135,10 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     the gradebook's scores and the feedback returned again, the penalty worked out from the new score. A teaching
     assistant, an instructor too, takes turns with the professor (returns feedback, collects, re-releases,
     autogrades, extends), then leaves the course and loses its folders. Autograding runs the students' code as the
-    class's grading identity, not as an instructor: s1's answer reads a private file in the professor's home and
-    writes into it, and both are refused (they were done as the professor, the file's text in s1's feedback)."""
+    class's grading identity, not as an instructor, and its kernels as the class's kernel identity: s1's answer reads
+    a private file in the professor's home and writes into it (both were done as the professor, the file's text in
+    s1's feedback), and writes the gradebook, s2's submitted notebook and the grading identity's home (all done as
+    the grading identity): every one is refused, and s2's work and the grades are as handed in."""
     name, prof, (s1, s2, s3) = course["name"], course["prof"], course["students"]
     # A teaching assistant teaches the class too (admins add instructors), from before the professor's first step
     # (adding an instructor sets the ACLs of what is already in the instructors' folder, which would hide what
@@ -195,12 +197,23 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     secret, marker = (platform.data_dir / "home" / prof / f for f in ("private.txt", "s1-was-here"))
     platform.execute(prof, f"import os; os.close(os.open({str(secret)!r}, os.O_WRONLY | os.O_CREAT, 0o600)); "
                            f"open({str(secret)!r}, 'w').write('the exam answers')")
+    # and the class's grading: it writes nbgrader's gradebook, s2's submitted notebook and the grading identity's home
+    # (all the grading identity's to write: its kernels ran as it)
+    nbcourse = course["root"] / "instructors" / "nbgrader"
+    gradebook, s2_work = nbcourse / "gradebook.db", nbcourse / "submitted" / s2 / "nbhw" / "square.ipynb"
+    if platform.isolated:
+        from astrohub_hub.accounts import grading_username
+
+        grader_home = pwd.getpwnam(grading_username(name, platform.config.users.system_user_prefix)).pw_dir
+    else:
+        grader_home = "/nonexistent"
     answer["cells"][0]["source"] += textwrap.dedent(f"""
 
-        for attempt in ("read", "write"):
+        for attempt, path in (("read", {str(secret)!r}), ("write", {str(marker)!r}), ("gradebook", {str(gradebook)!r}),
+                              ("other", {str(s2_work)!r}), ("home", {grader_home + "/s1-was-here"!r})):
             try:
-                print(attempt, open({str(secret)!r}).read() if attempt == "read" else
-                      open({str(marker)!r}, "w").write("s1 was here"))
+                print(attempt, open(path).read() if attempt == "read" else open(path, "a").write(
+                      "" if attempt == "gradebook" else "\\n"))
             except OSError as exc:
                 print(attempt, type(exc).__name__)""")
     copy.write_text(json.dumps(answer))
@@ -222,7 +235,11 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
         autograded = course["root"] / "instructors" / "nbgrader" / "autograded" / s1 / "nbhw" / "square.ipynb"
         cell = json.loads(autograded.read_text())["cells"][0]
         printed = "".join("".join(out.get("text", "")) for out in cell["outputs"])  # text: a string or lines
-        assert printed == "read PermissionError\nwrite PermissionError\n" and not marker.exists(), printed
+        assert printed == ("read PermissionError\nwrite PermissionError\ngradebook PermissionError\n"
+                           "other PermissionError\nhome PermissionError\n") and not marker.exists(), printed
+        collected_s2 = course["root"] / "instructors" / "collected" / "nbhw" / s2 / "square.ipynb"
+        assert s2_work.read_bytes() == collected_s2.read_bytes()  # s2's work as she handed it in
+        assert not os.path.exists(os.path.join(grader_home, "s1-was-here"))
     # s1's written answer waits for the instructor; s2's blank one nbgrader scores 0 itself
     assert (grades[s1]["needs_manual_grade"], grades[s2]["needs_manual_grade"]) == (True, False), grades
     page = platform.login(prof).get(f"{platform.url}services/astrohub-classes/", timeout=60).text
@@ -318,7 +335,6 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     # The professor leaves code in the course folder, which every instructor of the class can write: an
     # nbgrader_config.py, and a module that would shadow nbformat. nbgrader ran both as the assistant when she graded;
     # her steps now read configuration only from Jupyter's config folders, and run outside the course folder.
-    nbcourse = course["root"] / "instructors" / "nbgrader"
     ran = nbcourse / "planted-code-ran.txt"
     platform.execute(prof, textwrap.dedent(f"""
         from pathlib import Path

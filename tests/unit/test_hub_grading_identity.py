@@ -72,6 +72,15 @@ def test_the_grading_identity_is_made_at_first_grading_with_its_own_home_and_the
         assert _entries(course / "gradebook.db") == [f"user:{name}:rw-"]
         for other in (base / "materials", base / "submissions", tmp_path / "classes" / "c2"):
             assert _entries(other) == []
+        kernel = pwd.getpwnam(prefix + "_kernl-c1")  # the students' notebooks run as it: no entry, no home to write
+        assert kernel.pw_shell == "/usr/sbin/nologin" and kernel.pw_gecos == "astrohub grading kernels of class c1"
+        kernel_home = Path(kernel.pw_dir)
+        assert kernel_home.parent == home.parent and kernel_home.stat().st_uid == 0
+        assert stat.S_IMODE(kernel_home.stat().st_mode) == 0o755
+        for path in (base, base / "instructors", course, course / "gradebook.db"):
+            acl = subprocess.run(["getfacl", "--omit-header", "--absolute-names", str(path)], capture_output=True,
+                                 text=True, check=True).stdout
+            assert "_kernl-" not in acl, (path, acl)
         assert teaching._grading_identity("c1") == name  # again: nothing to do
         assert run_as(name, textwrap.dedent(f"""
             import json, os
@@ -87,9 +96,18 @@ def test_the_grading_identity_is_made_at_first_grading_with_its_own_home_and_the
                     refused.append(os.path.basename(folder))
             print(json.dumps(refused))
         """)) == ["materials", "submissions", "c2", "instructors"]
+        assert run_as(kernel.pw_name, textwrap.dedent(f"""
+            import json
+            try:
+                open({str(course / 'gradebook.db')!r}, "a").close()
+                print(json.dumps("written"))
+            except PermissionError:
+                print(json.dumps("refused"))
+        """)) == "refused"
     finally:
-        subprocess.run(["userdel", name], check=False, capture_output=True)
-        subprocess.run(["groupdel", name], check=False, capture_output=True)
+        for user in (name, prefix + "_kernl-c1"):
+            subprocess.run(["userdel", user], check=False, capture_output=True)
+            subprocess.run(["groupdel", user], check=False, capture_output=True)
         shutil.rmtree(tmp_path)
 
 

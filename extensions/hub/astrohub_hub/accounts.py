@@ -4,7 +4,8 @@ Owns the one rule every other module asks about (STYLE.md: "one owner per settin
 :class:`SystemAccounts`, a small value object holding the system-user prefix and the
 "run as per-user system users" choice (``None``: when the hub runs as root), plus the name mapping
 (:func:`system_username`, :func:`hub_username_pattern`), the name of a class's grading identity
-(:func:`grading_username`: the system user autograding runs as, never a person's) and the creation of a system
+(:func:`grading_username`: the system user autograding runs as, never a person's; :func:`kernel_username`: the
+one its students' notebooks run as) and the creation of a system
 user (:func:`ensure_system_user`). The spawner (``local``), the folder services (``groupsync``,
 ``classes``, ``workspaces``) and ``configure`` build one :class:`SystemAccounts` from the settings
 rather than each re-deriving the rule. May import the standard library and ``errors`` only.
@@ -30,6 +31,7 @@ __all__ = [
     "check_prefix",
     "ensure_system_user",
     "grading_username",
+    "kernel_username",
     "hub_username_pattern",
     "running_as_root",
     "system_username",
@@ -116,6 +118,25 @@ def grading_username(cls: str, prefix: str = DEFAULT_PREFIX) -> str:
                             f"{SYSTEM_NAME_MAX}): choose a prefix of at most {SYSTEM_NAME_MAX - len(GRADING_MARK) - 10}"
                             " characters", value=prefix)
     return f"{prefix}{GRADING_MARK}{cls[:keep]}-{digest}"
+
+
+#: What follows the prefix in a class's grading kernels' identity (:func:`kernel_username`): as long as
+#: :data:`GRADING_MARK`, so the two names of a class differ in it alone.
+KERNEL_MARK = "_kernl-"
+
+
+def kernel_username(grader: str) -> str:
+    """The system user the kernels of grading identity ``grader`` (:func:`grading_username`) run as when
+    autograding executes the students' notebooks: the same name with :data:`KERNEL_MARK`, unprivileged, with no
+    access to the course directory (``'astro-_grade-astro101'`` -> ``'astro-_kernl-astro101'``).
+
+    >>> kernel_username(grading_username("observational-astronomy-2026-autumn"))
+    'astro-_kernl-observatio-7299e635'
+    """
+    before, mark, after = grader.partition(GRADING_MARK)
+    if not mark:
+        raise UsernameError(f"{grader!r} is not a grading identity (no {GRADING_MARK!r})", value=grader)
+    return before + KERNEL_MARK + after
 
 
 def hub_username_pattern(prefix: str = DEFAULT_PREFIX) -> str:

@@ -90,7 +90,7 @@ from typing import Callable, Iterable
 from astrohub_hub import folders
 from astrohub_hub.atomic import write_atomic
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
-from astrohub_hub.accounts import SystemAccounts, ensure_system_user
+from astrohub_hub.accounts import SystemAccounts, ensure_system_user, kernel_username
 from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, total_points, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
@@ -940,6 +940,19 @@ class Teaching:
                              f"else ({account.pw_gecos!r}): rename the class, or remove that user", status=409,
                              code="grading-user-taken", value=name)
         folders.prepare_user_dirs(str(home), None, account)
+        # The students' notebooks run as a second identity with no entry anywhere in the class and a home it cannot
+        # write (root's, 0755): nothing it leaves outlives a kernel but in /tmp (grading.KernelBroker)
+        kernel = kernel_username(name)
+        kernel_home = homes / kernel
+        kernel_comment = f"astrohub grading kernels of class {cls}"
+        kernel_account = ensure_system_user(kernel, str(kernel_home), shell="/usr/sbin/nologin",
+                                            comment=kernel_comment)
+        if kernel_account.pw_gecos != kernel_comment:
+            raise ClassError(f"system user {kernel!r}, which would run class {cls!r}'s students' notebooks when "
+                             f"autograded, exists already for something else ({kernel_account.pw_gecos!r}): rename "
+                             "the class, or remove that user", status=409, code="grading-user-taken", value=kernel)
+        os.chown(kernel_home, 0, 0)
+        kernel_home.chmod(0o755)
         course = dirs["instructors"] / "nbgrader"
         if not course.is_dir():
             folders.make_shared_folder(course, 0o770)  # the instructors' entries are inherited from their folder

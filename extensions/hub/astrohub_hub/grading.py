@@ -50,9 +50,12 @@ started from its pages, :mod:`astrohub_hub.local`).
 
 Autograding executes the students' notebooks, and the test cells any instructor of the class wrote, so the steps
 run as the grading identity rather than as the instructor who asks (nbgrader's own model, where a student's code
-could read and write whatever that instructor can): while it runs, a student's code can read and change the course
-directory (the class's submissions and gradebook, as nbgrader's model has it), and nothing of any person's home, of
-the class's other folders or of another class. What the instructor does besides (copying their assignment in, the
+could read and write whatever that instructor can), and on the local platform the notebooks' kernels run as the
+class's kernel identity (:func:`astrohub_hub.accounts.kernel_username`), started by
+:class:`astrohub_hub.grading_kernels.KernelBroker` for the autograde step (:class:`LocalSteps`): a student's code
+reaches nothing of the course directory (the gradebook, the other submissions), of the grading identity's home, of
+any person's home, of the class's other folders or of another class. In a grading Job (Kubernetes) the kernel is
+the Job's user, which writes the course directory. What the instructor does besides (copying their assignment in, the
 collected work in, the feedback pages out to ``instructors/feedback/``) runs as the instructor (``system_user``).
 
 Configuration is the platform's, never the course folder's: every instructor of the class can write that folder,
@@ -74,7 +77,8 @@ from a working folder outside it, and returns its standard output; a failure or 
 but a gradebook, or another file of the course or the feedback folder, another instructor owns and the acting one
 cannot write is :class:`GradebookReadOnly` or :class:`CourseFileReadOnly`, 409)
 and leaves the class's submissions as they were (grading reads copies). May import the standard library,
-``due_dates``, ``errors`` and ``folders`` (and ``grading_jobs`` when the configuration asks for it); nbgrader
+``accounts``, ``due_dates``, ``errors``, ``folders`` and ``grading_kernels`` (and ``grading_jobs`` when the
+configuration asks for it); nbgrader
 and ``astrohub_server.gradingconfig`` only in the subprocesses.
 """
 
@@ -87,15 +91,17 @@ import re
 import stat
 import subprocess
 import sys
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Mapping, Protocol
 
 from astrohub_hub import folders
+from astrohub_hub.accounts import kernel_username
 from astrohub_hub.due_dates import late_penalty, late_seconds, own_due
 from astrohub_hub.errors import BackendError, HubError
+from astrohub_hub.grading_kernels import BROKER_ENV, KernelBroker
 
 __all__ = ["CourseFileReadOnly", "Deadline", "Grader", "GradebookReadOnly", "GradebookUnreadable", "LocalSteps",
            "NoSteps", "Steps", "steps_from_environ", "total_points", "uses_nbgrader"]
@@ -174,7 +180,9 @@ _AUTOGRADE = """
 import datetime, json, os, shutil, sys
 from nbgrader.api import Gradebook
 from astrohub_server.gradingconfig import main
+from astrohub_server.gradingkernel import sandbox_kernels
 
+sandbox_kernels()  # the students' notebooks run in kernels of the class's kernel identity (ASTROHUB_KERNEL_BROKER)
 assignment, spec = sys.argv[2], json.loads(sys.argv.pop(3))
 with Gradebook(spec["db"]) as gb:
     gb.update_or_create_assignment(assignment, duedate=spec["due"])
@@ -327,7 +335,9 @@ class Steps(Protocol):
 
 
 class LocalSteps:
-    """Each step in a subprocess of ``system_user`` (None: as we are), with this interpreter (local mode)."""
+    """Each step in a subprocess of ``system_user`` (None: as we are), with this interpreter (local mode); while an
+    ``autograde`` step of a system user runs, a :class:`astrohub_hub.grading_kernels.KernelBroker` starts its kernels
+    as that grading identity's kernel identity."""
 
     def _env(self, course: Path, system_user: str | None) -> dict[str, str]:
         env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -340,10 +350,15 @@ class LocalSteps:
 
     def run(self, step: str, argv: list[str], course: Path, system_user: str | None) -> str:
         user = folders._as_user(system_user) if system_user else {}
+        env = self._env(course, system_user)
+        broker: AbstractContextManager = nullcontext()
+        if step == "autograde" and user:  # the students' notebooks run as the class's kernel identity
+            broker = KernelBroker(system_user, kernel_username(system_user), course / "autograded")
+            env[BROKER_ENV] = broker.socket_path
         try:
-            result = subprocess.run([sys.executable, "-I", *argv], capture_output=True, text=True,
-                                    timeout=STEP_TIMEOUT, check=False, env=self._env(course, system_user),
-                                    cwd=STEP_FOLDER, **user)
+            with broker:
+                result = subprocess.run([sys.executable, "-I", *argv], capture_output=True, text=True,
+                                        timeout=STEP_TIMEOUT, check=False, env=env, cwd=STEP_FOLDER, **user)
         except subprocess.TimeoutExpired:
             raise BackendError(f"nbgrader {step} took longer than {STEP_TIMEOUT} s", code="grading-failed") from None
         if result.returncode != 0:

@@ -13,6 +13,10 @@ service's pod (which holds the hub token); each step is a Job of the user image 
   file system (``/tmp`` is an ``emptyDir``), no privilege escalation, every capability dropped, the chart's
   user uid and gid (there are no system users on Kubernetes);
 - the chart's resources, ``activeDeadlineSeconds`` and ``backoffLimit: 0`` (a step is not retried);
+- autograde's kernels as nbgrader's children, the same uid, which writes the mounted course directory: a student's
+  code can change the class's gradebook and other submissions there (nothing else: no other class is mounted, no
+  token). The local platform's split (kernels as another identity, :mod:`astrohub_hub.grading_kernels`) needs a
+  second uid in the pod, e.g. a container of its own without the course mount serving the kernels; not done;
 - a name made only of ``[a-z0-9-]`` from the step, the class and a random suffix (at most 63 characters);
   the class and assignment as they are go in annotations.
 
