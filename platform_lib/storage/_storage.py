@@ -201,6 +201,13 @@ class Storage(TableIO):
             self._refuse_closed_workspace(name)
             raise SpaceNotFound(f"no space {name!r}; this user has: {', '.join(self.spaces())}", value=name)
         if space.group is not None and space.group not in self.groups:
+            if self._joined_since(space):
+                raise NotAMember(
+                    f"user {self.user!r} was added to group {space.group!r} after this server started (it lists the "
+                    f"groups of its start), so cannot use {name!r} from Storage yet: restart your server (File > "
+                    f"Hub Control Panel > Stop My Server, then Start My Server); its folder is at "
+                    f"~/groups/{space.group} meanwhile", value=space.group,
+                )
             raise NotAMember(
                 f"user {self.user!r} is not a member of group {space.group!r}, so cannot use {name!r}; "
                 "ask a group admin to add you on the hub", value=space.group,
@@ -225,6 +232,15 @@ class Storage(TableIO):
         if os.path.isdir(os.path.join(root, workspace)):
             raise NotAMember(f"user {self.user!r} is not in the workspace {workspace!r} (or was removed from it), so "
                              f"cannot use {name!r}; ask its owner to add you", value=name)
+
+    def _joined_since(self, space: Space) -> bool:
+        """A group this server's settings do not list whose folder the group sync has linked in the home and opened to
+        this user: they were added after the server started (``PLATFORM_GROUPS`` is its start's)."""
+        home = getattr(self.settings, "home", None)
+        link = os.path.join(str(home), "groups", str(space.group)) if home is not None else ""
+        return (space.kind == "group" and bool(link) and os.path.islink(link)
+                and os.path.realpath(link) == os.path.realpath(space.root)
+                and os.access(space.root, os.R_OK | os.W_OK | os.X_OK))
 
     @staticmethod
     def _withdrawn(space: Space) -> bool:

@@ -175,11 +175,15 @@ def test_a_removed_member_keeps_no_hard_link_into_the_group_folder_nor_a_group_m
 
     # groupdel14: the group is deleted, then made again with bob only. Its folder stayed with alice's files, and the
     # sync granted it to bob. Now it is moved aside for the admins, and bob's new group folder is empty.
+    # qa14: and alice's ~/groups/<group> link goes with it (it stayed, leading nowhere, listed in her Lab).
+    alice_link = platform.data_dir / "home" / alice / "groups" / group
+    assert alice_link.is_symlink()
     platform.api("DELETE", f"/groups/{group}").raise_for_status()
     deleted = folder.parent / ".deleted"
     kept = poll(lambda: not folder.exists() and sorted(deleted.glob(f"{group}-*")), SYNC_DEADLINE,
                 "the deleted group's folder moved aside")
     assert [(path / "alice-notes.txt").read_text() for path in kept] == ["alice v1 + alice after bob left"]
+    assert not os.path.lexists(alice_link)
     platform.create_group(group, [bob])
     again = _run(platform, bob, _until(f"os.path.isdir({str(folder)!r}) and str(os.listdir({str(folder)!r}))", "[]"),
                  """

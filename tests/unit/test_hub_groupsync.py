@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from astrohub_hub.errors import HubError
+from astrohub_hub import groupsync
 from astrohub_hub.groupsync import AclApplier, Action, plan, sync_once
 
 
@@ -48,7 +49,8 @@ def test_deleted_group_loses_every_entry_then_its_folder_is_moved_aside():
     observed = {"gone": frozenset({"astro-a", "astro-b"}), "class-students": frozenset({"astro-a"})}
     result = plan({"class-students": None}, observed, system_users=True)
     assert result.actions == [Action("revoke", "class-students", "astro-a"), Action("revoke", "gone", "astro-a"),
-                              Action("revoke", "gone", "astro-b"), Action("retire", "gone")]
+                              Action("unlink", "gone", "astro-a"), Action("revoke", "gone", "astro-b"),
+                              Action("unlink", "gone", "astro-b"), Action("retire", "gone")]
     assert plan({"class-students": None}, {}, system_users=True).actions == []
     assert plan({"gone": None}, {"gone": frozenset()}, system_users=False).actions == []
 
@@ -192,6 +194,32 @@ def test_a_new_member_finds_the_group_linked_in_their_home_at_once(tmp_path, mon
     sync_once({"team": ["y"]}, applier, system_users=True, prefix="nobod")
     root = tmp_path / "groups"
     assert made == [(Path(pwd.getpwnam("nobody").pw_dir) / "groups", {"team": str(root / "team")}, root, "nobody")]
+
+
+def test_a_deleted_groups_links_leave_its_members_homes(tmp_path, monkeypatch):
+    """qa14: a deleted group's ``~/groups/<group>`` link stayed in each member's home, leading nowhere, and Lab's file
+    browser kept listing the group. Now the group sync removes it as them (``folders.link_as(remove=True)``), once the
+    hub confirms the group is gone, as a deleted workspace's links go; a member removed from a group that still
+    exists keeps theirs (only revoked)."""
+    import pwd
+
+    from astrohub_hub import folders
+
+    calls = []
+    monkeypatch.setattr(folders, "link_as", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr(folders, "revoke", lambda *args, **kwargs: None)
+    root = tmp_path / "groups"
+    applier = AclApplier(root, prefix="nobod", system_users=True)
+    monkeypatch.setattr(applier, "observe", lambda only=None: {"team": frozenset({"nobody"})})
+    monkeypatch.setattr(groupsync, "_retire", lambda folder: None)
+    home_links = Path(pwd.getpwnam("nobody").pw_dir) / "groups"
+
+    sync_once({}, applier, system_users=True, prefix="nobod", gone=lambda group: False)  # the hub not sure: kept
+    assert calls == []
+    sync_once({"team": []}, applier, system_users=True, prefix="nobod", gone=lambda group: True)  # left, not gone
+    assert calls == []
+    sync_once({}, applier, system_users=True, prefix="nobod", gone=lambda group: True)
+    assert calls == [((home_links, {"team": str(root / "team")}, root, "nobody"), {"remove": True})]
 
 
 def test_fallback_to_unix_groups_without_setfacl(monkeypatch, tmp_path):

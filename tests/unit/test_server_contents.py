@@ -15,7 +15,7 @@ import pytest
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from tornado import web
 
-from astrohub_server.contents import refuse_missing_folder
+from astrohub_server.contents import refuse_gone_links, refuse_missing_folder
 
 
 def test_a_save_into_a_folder_a_teammate_removed_is_a_404_that_says_so(tmp_path):
@@ -51,3 +51,22 @@ def test_a_path_in_a_shared_folder_that_no_longer_lets_you_in_says_you_left_it()
         assert "Save As" in refusal.log_message
     assert "another user's folder" in _refusal("/elsewhere/x", denied).log_message
     assert "another user's folder" in _refusal("/groups", denied).log_message
+
+
+def test_a_deleted_groups_link_left_in_the_home_is_a_410_that_says_so(tmp_path):
+    """qa14: ben, removed from a group later deleted, kept ``~/groups/<group>`` (the group sync removes the links of
+    a deleted group's members, not a former member's): Lab's file browser listed it, and opening it answered 400
+    "Cannot read non-file ..."."""
+    (tmp_path / "home" / "groups").mkdir(parents=True)
+    manager = AsyncLargeFileManager(root_dir=str(tmp_path / "home"))
+    refuse_gone_links(manager)
+    (tmp_path / "home" / "groups" / "lensing").symlink_to(tmp_path / "groups" / "lensing")  # moved aside: nowhere
+    for path in ("groups/lensing", "/groups/lensing/notes.ipynb"):
+        with pytest.raises(web.HTTPError) as refused:
+            asyncio.run(manager.get(path))
+        assert refused.value.status_code == 410  # Gone (the contents handler rewords a 404's message)
+        assert "the group 'lensing', which no longer exists" in refused.value.log_message
+    assert [c["name"] for c in asyncio.run(manager.get("groups"))["content"]] == ["lensing"]  # still listed
+    (tmp_path / "groups" / "lensing").mkdir(parents=True)  # a link that leads somewhere is answered as before
+    assert asyncio.run(manager.get("groups/lensing"))["type"] == "directory"
+    assert [c["name"] for c in asyncio.run(manager.get("groups"))["content"]] == ["lensing"]

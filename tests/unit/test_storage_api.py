@@ -143,6 +143,22 @@ def test_non_member_cannot_write_to_a_group(storage, spaces):
     assert _raw_files(spaces / "groups" / "other") == []
 
 
+def test_a_member_added_while_the_server_runs_is_told_to_restart_it(storage, spaces):
+    """qa14: out, added to a group while his server ran, found ~/groups/<group> (the group sync links it as he joins)
+    but Storage said he "is not a member ...; ask a group admin to add you on the hub": he is, since after this
+    server's start (its PLATFORM_GROUPS). Now it says so and how to restart; someone not in the group is told as
+    before."""
+    (spaces / "home" / "groups").mkdir()
+    (spaces / "home" / "groups" / "other").symlink_to(spaces / "groups" / "other")  # the group sync's link
+    with pytest.raises(NotAMember, match="added to group 'other' after this server started.*Stop My Server") as err:
+        storage.write_bytes("group/other:x.txt", b"x")
+    assert err.value.code == "not-a-member"
+    (spaces / "home" / "groups" / "other").unlink()
+    with pytest.raises(NotAMember, match="ask a group admin to add you"):
+        storage.write_bytes("group/other:x.txt", b"x")
+    assert _raw_files(spaces / "groups" / "other") == []
+
+
 def test_share_with_a_group(storage, spaces):
     storage.write_bytes("home:results/m31.txt", b"m31")
     address = storage.share("home:results/m31.txt", "lensing")

@@ -24,9 +24,10 @@ subfolders included), hands what they own in it to root and ends their processes
 something inside (:func:`astrohub_hub.folders.revoke`). A deleted group's folder loses every entry and is moved
 aside with its quota, as a deleted workspace's is (:func:`astrohub_hub.folders.keep_deleted`:
 ``<groups_root>/.deleted/<group>-<UTC time>/``, root's only, where an admin can give the files back), so a group
-created again under that name starts with an empty folder and no quota. Only the hub's word moves a folder: the
-whole list of groups, every page consistent (:func:`fetch_groups`; an error or a partial answer moves nothing), and
-then ``GET /groups/<group>`` answering 404 for that very group (:func:`group_gone`). A folder under the root that no
+created again under that name starts with an empty folder and no quota; its members' ``~/groups/<group>`` links
+go with it (a removed member's link stays: Lab tells them they are no longer in the group). Only the hub's word
+moves a folder: the whole list of groups, every page consistent (:func:`fetch_groups`; an error or a partial answer
+moves nothing), and then ``GET /groups/<group>`` answering 404 for that very group (:func:`group_gone`). A folder under the root that no
 hub group names (one made by hand before its group) is moved aside the same way. A group folder made anew finds no
 quota left by an earlier folder of that name (one an operator removed): the quota file it left is removed first
 (:func:`_forget_quota`).
@@ -89,10 +90,11 @@ _GROUP_DIR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 @dataclass(frozen=True, order=True)
 class Action:
-    """One change to a group folder: create it, grant / revoke a system user's access, or move it aside (``retire``:
-    its group is gone from the hub)."""
+    """One change to a group folder: create it, grant / revoke a system user's access, remove the link to it from a
+    former member's ``~/groups`` (``unlink``: its group is gone) or move it aside (``retire``: its group is gone from
+    the hub)."""
 
-    kind: Literal["mkdir", "grant", "revoke", "retire"]
+    kind: Literal["mkdir", "grant", "revoke", "unlink", "retire"]
     group: str
     user: str | None = None
 
@@ -130,7 +132,8 @@ def plan(
     Returns
     -------
     Plan
-        ``mkdir`` before ``grant``/``revoke`` of the same group, ``revoke`` before ``retire``; unsafe group or user
+        ``mkdir`` before ``grant``/``revoke`` of the same group, ``revoke`` (and ``unlink``, for a deleted group) before
+        ``retire``; unsafe group or user
         names are skipped and reported in ``problems``.
 
     Examples
@@ -169,6 +172,8 @@ def plan(
         if system_users:
             for user in sorted(observed[group] or ()):
                 result.actions.append(Action("revoke", group, user))
+                if group not in groups:  # its link in their home would lead nowhere, listed in Lab's file browser
+                    result.actions.append(Action("unlink", group, user))
         if group not in groups:
             result.actions.append(Action("retire", group))
     return result
@@ -226,6 +231,8 @@ class AclApplier:
             _link_member(self.root, action.group, str(action.user))
         elif action.kind == "revoke":
             folders.revoke(folder, str(action.user))
+        elif action.kind == "unlink":
+            _link_member(self.root, action.group, str(action.user), remove=True)
         elif action.kind == "retire":
             _retire(folder)
 
@@ -259,15 +266,17 @@ def _forget_quota(folder: Path) -> None:
         log.warning("removed the quota left by an earlier group folder %s before making the new one", folder)
 
 
-def _link_member(root: Path, group: str, system_user: str) -> None:
+def _link_member(root: Path, group: str, system_user: str, *, remove: bool = False) -> None:
     """``~/groups/<group>`` in the new member's home, made as them (``folders.link_as``, best effort): the groups
     root is not listable (0711), so a member whose server runs finds the group in Lab's file browser through this
-    link at once; the local spawner makes the same links at each start (``local.AstroLocalSpawner.shared_links``)."""
+    link at once; the local spawner makes the same links at each start (``local.AstroLocalSpawner.shared_links``).
+    ``remove``: the group is deleted, and the link, which would lead nowhere, goes (a removed member's stays, so
+    Lab tells them they are no longer in the group)."""
     try:
         home = pwd.getpwnam(system_user).pw_dir
     except KeyError:
         return
-    folders.link_as(Path(home) / folders.GROUP_LINKS, {group: str(root / group)}, root, system_user)
+    folders.link_as(Path(home) / folders.GROUP_LINKS, {group: str(root / group)}, root, system_user, remove=remove)
 
 
 def _close_to_others(folder: Path) -> None:
@@ -331,6 +340,8 @@ class UnixGroupApplier:
             _link_member(self.root, action.group, str(action.user))
         elif action.kind == "revoke":
             folders.run(["gpasswd", "-d", str(action.user), unix])
+        elif action.kind == "unlink":
+            _link_member(self.root, action.group, str(action.user), remove=True)
         elif action.kind == "retire":
             _retire(folder)
 
@@ -407,15 +418,15 @@ def sync_once(groups: Mapping[str, Iterable[str] | None], applier: Applier, *, s
               gone: Callable[[str], bool] = lambda group: False) -> Plan:
     """Observe, plan and apply once; a failing action is logged and retried at the next poll.
 
-    A ``retire`` is applied only when ``gone(group)`` confirms the group does not exist (:func:`group_gone`; by
-    default never) and every ``revoke`` of that group before it succeeded.
+    A ``retire`` or ``unlink`` is applied only when ``gone(group)`` confirms the group does not exist
+    (:func:`group_gone`; by default never) and every ``revoke`` of that group before it succeeded.
     """
     result = plan(groups, applier.observe(), system_users=system_users, prefix=prefix)
     for problem in result.problems:
         log.warning("%s", problem)
     failed: set[str] = set()
     for action in result.actions:
-        if action.kind == "retire" and (action.group in failed or not gone(action.group)):
+        if action.kind in ("unlink", "retire") and (action.group in failed or not gone(action.group)):
             continue
         try:
             applier.apply(action)

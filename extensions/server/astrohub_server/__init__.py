@@ -49,7 +49,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     import threading
 
     from astrohub_server.activity import Activity
-    from astrohub_server.contents import refuse_missing_folder, refuse_unreadable
+    from astrohub_server.contents import refuse_gone_links, refuse_missing_folder, refuse_unreadable
     from astrohub_server.fitsview import register as serve_fits_viewer
     from astrohub_server.folders import link_spaces
     from astrohub_server.kernelstartup import use_kernel_startup
@@ -71,6 +71,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     threading.Thread(target=remove_abandoned_under, args=(serverapp.root_dir,), daemon=True,
                      name="astrohub-abandoned-uploads").start()
     refuse_missing_folder(serverapp.contents_manager)  # a save into a folder a teammate removed: 404, not 500
+    refuse_gone_links(serverapp.contents_manager)  # a deleted group's or workspace's link: 410 saying so, not 400
     serve_fits_viewer(serverapp)  # what Lab's FITS viewer tab shows (astrohub_server.fitsview)
     WarmKernels.instance(parent=serverapp).start(serverapp)
     Activity.instance(parent=serverapp).start(serverapp)  # busy work counts as activity (activity-aware culling)

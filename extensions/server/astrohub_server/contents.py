@@ -11,7 +11,10 @@ operating system refuses the access; this only changes the answer.
 A notebook open in Lab whose folder a teammate moved or deleted meanwhile (in a group folder or a
 workspace) was saved with a 500 "Unexpected error while saving file ... No such file or directory" and a
 traceback in the log. :func:`refuse_missing_folder` answers such a save with a ``404`` that says the
-folder is gone and how to keep the work (File > Save As...). May import the standard library and tornado.
+folder is gone and how to keep the work (File > Save As...). A group's or workspace's link in the home that leads
+nowhere (the group deleted after its member was removed: the group sync removes its members' links, not a former
+member's) was a 400 "Cannot read non-file"; :func:`refuse_gone_links` answers it with a 410 (Gone) that says the
+group or workspace is gone. May import the standard library and tornado.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 
 from tornado import web
 
-__all__ = ["check_before", "refuse_missing_folder", "refuse_unreadable"]
+__all__ = ["check_before", "refuse_gone_links", "refuse_missing_folder", "refuse_unreadable"]
 
 
 #: The links every home has to the shared folders (``groups/<group>``, ``workspaces/<name>``), and what each is.
@@ -72,6 +75,24 @@ def _missing_folder(manager: Any, model: Any, path: str) -> None:
         parent = path.rpartition("/")[0] or "/"
         raise web.HTTPError(404, f"cannot save {path!r}: its folder {parent!r} no longer exists (moved or deleted, "
                                  "perhaps by a teammate); keep your work with File > Save As... in another folder")
+
+
+def _gone_link(manager: Any, path: str = "", content: bool = True, *args: Any, **kwargs: Any) -> None:
+    link, _, rest = path.strip("/").partition("/")
+    name = rest.partition("/")[0]
+    if link not in _SHARED_LINKS or not name or not content:  # a folder's listing gets each entry without content
+        return
+    os_path = manager._get_os_path(f"{link}/{name}")
+    if os.path.islink(os_path) and not os.path.exists(os_path):
+        shared = _SHARED_LINKS[link].format(name)
+        # 410, not 404: jupyter_server's contents handler words every 404 of ``get`` as "does not exist" itself
+        raise web.HTTPError(410, f"{path.strip('/')!r} is in {shared}, which no longer exists (deleted); its link "
+                                 f"in your home, {link}/{name}, goes at your server's next start")
+
+
+def refuse_gone_links(manager: Any) -> None:
+    """Make ``manager.get`` answer a path under a group's or workspace's link that leads nowhere with a 410."""
+    check_before(manager, "get", functools.partial(_gone_link, manager))
 
 
 def refuse_missing_folder(manager: Any) -> None:
