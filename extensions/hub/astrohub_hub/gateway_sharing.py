@@ -27,7 +27,7 @@ cluster until it stops).
 
 ``GET <gateway>/api/v1/shared-clusters/`` lists the running and pending clusters shared with the caller's groups
 (other users' clusters; one's own are in ``/api/v1/clusters/``).
-May import aiohttp (and its multidict) and dask-gateway-server.
+May import aiohttp (and its multidict), dask-gateway-server and ``gateway_usage``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from dask_gateway_server.models import User
+
+from astrohub_hub.gateway_usage import hub_authenticated
 
 __all__ = ["SHARED_WITH", "ClusterSharing", "SharingUser", "add_sharing_routes", "may_manage", "may_use",
            "shared_with"]
@@ -203,20 +205,9 @@ async def _shared(request: web.Request) -> web.Response:
     return web.json_response({c["name"]: c for c in sorted(found, key=lambda c: c["name"])})
 
 
-def _authenticated(handler: Any) -> Any:
-    async def handle(request: web.Request) -> web.StreamResponse:
-        try:
-            return await request.app["authenticator"].authenticate_and_handle(request, handler)
-        except web.HTTPUnauthorized:
-            return web.json_response({"error": "send a hub token (Authorization: token <token>)"}, status=401,
-                                     headers={"WWW-Authenticate": "token"})
-
-    return handle
-
-
 def add_sharing_routes(app: web.Application) -> None:
     """Add the sharing routes and the permission middleware (see the module docstring) to the gateway's API app."""
     app.middlewares.append(_sharing_middleware)
-    app.router.add_put("/api/v1/clusters/{cluster_name}/sharing", _authenticated(_share))
-    app.router.add_delete("/api/v1/clusters/{cluster_name}/sharing", _authenticated(_share))
-    app.router.add_get("/api/v1/shared-clusters/", _authenticated(_shared))
+    app.router.add_put("/api/v1/clusters/{cluster_name}/sharing", hub_authenticated(_share))
+    app.router.add_delete("/api/v1/clusters/{cluster_name}/sharing", hub_authenticated(_share))
+    app.router.add_get("/api/v1/shared-clusters/", hub_authenticated(_shared))

@@ -1,7 +1,8 @@
 """Each user's Dask resources, for the hub's usage page: the gateway's ``/usage`` route.
 
 Owns :class:`WorkerCounts` (a backend mixin that remembers how many workers each cluster's scheduler
-last reported in its heartbeat) and :func:`add_usage_routes`. ``GET <gateway prefix>/usage[?user=<name>]``,
+last reported in its heartbeat), :func:`add_usage_routes` and :func:`hub_authenticated` (the hub-token check of
+every route astrohub adds to the gateway). ``GET <gateway prefix>/usage[?user=<name>]``,
 authenticated with a hub token as the rest of the gateway's API, answers
 ``{"user", "clusters": [{"name", "status", "workers", "cores", "memory"}]}`` (``cores``: worker threads,
 ``memory``: bytes, as ``platform_lib.usage()`` counts them from the scheduler). A caller sees their own
@@ -17,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["WorkerCounts", "add_usage_routes", "cluster_usage"]
+__all__ = ["WorkerCounts", "add_usage_routes", "cluster_usage", "hub_authenticated"]
 
 
 class WorkerCounts:
@@ -60,14 +61,20 @@ async def _usage(request: web.Request) -> web.Response:
     return web.json_response({"user": wanted, "clusters": clusters})
 
 
-async def _handle(request: web.Request) -> web.Response:
-    try:
-        return await request.app["authenticator"].authenticate_and_handle(request, _usage)
-    except web.HTTPUnauthorized:
-        return web.json_response({"error": "send a hub token (Authorization: token <token>)"}, status=401,
-                                 headers={"WWW-Authenticate": "token"})
+def hub_authenticated(handler: Any) -> Any:
+    """``handler`` behind the gateway's authenticator (a hub token, as the rest of its API), for the routes astrohub
+    adds to the gateway (here and :mod:`astrohub_hub.gateway_sharing`'s): a request without a valid token gets a
+    401 that says what to send."""
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            return await request.app["authenticator"].authenticate_and_handle(request, handler)
+        except web.HTTPUnauthorized:
+            return web.json_response({"error": "send a hub token (Authorization: token <token>)"}, status=401,
+                                     headers={"WWW-Authenticate": "token"})
+
+    return handle
 
 
 def add_usage_routes(app: web.Application) -> None:
     """Serve ``GET /usage`` (see the module docstring) on the gateway's API server."""
-    app.router.add_get("/usage", _handle)
+    app.router.add_get("/usage", hub_authenticated(_usage))
