@@ -13,6 +13,14 @@ platform's gateway adds, with the Gateway's own authentication; a refusal is the
 A shared cluster runs its members' tasks on its owner's workers, as its owner (her system user, her home and
 group folders): share a cluster only with a group you would let use your files.
 
+Stopping a shared cluster: dask-gateway's ``GatewayCluster.shutdown()`` (and ``close()`` of a cluster made with
+``shutdown_on_close=True``) asks the gateway to stop it and only logs a refusal, so a member whose ``shutdown()``
+the gateway refused believed the cluster stopped. :func:`use_cluster_stop_checks` (installed by
+``import platform_lib``, so in every kernel, as an import hook that imports nothing) makes a cluster first ask the
+gateway whether the caller may stop it: a member's ``shutdown()`` raises :class:`NotTheOwner` and changes nothing
+(still connected, the cluster running), and a member's ``close()`` disconnects without asking the gateway to stop
+it. The owner's and an admin's calls are dask-gateway's own.
+
 dask-gateway 2026.3.0 (the newest release; its main branch is unchanged) closes a ``Gateway`` by asking
 ``self.loop.asyncio_loop.is_running()`` before stopping the loop it started. Closing stops that loop,
 and since distributed 2023.x ``LoopRunner.loop`` raises ``RuntimeError("Accessing the loop property
@@ -31,7 +39,7 @@ platform_lib's own Gateway users call it before they create one (``crossmatch._d
 and ``astrohub_server.kernelstartup`` applies it in every user kernel once the user imports dask_gateway.
 Remove this module when dask-gateway releases a ``close()`` guarded with ``_loop_runner.is_started()``.
 
-May import dask_gateway only (on first call), and ``versions``.
+May import dask_gateway only (on first call), ``errors``, ``onimport`` and ``versions``.
 """
 
 from __future__ import annotations
@@ -39,10 +47,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from platform_lib.errors import PlatformError
+from platform_lib.onimport import after_import
 from platform_lib.versions import release_tuple
 
-__all__ = ["AFFECTED_UP_TO", "SharedCluster", "make_gateway_close_idempotent",
-           "share_cluster", "shared_clusters", "unshare_cluster"]
+__all__ = ["AFFECTED_UP_TO", "NotTheOwner", "SharedCluster", "make_gateway_close_idempotent",
+           "share_cluster", "shared_clusters", "unshare_cluster", "use_cluster_stop_checks"]
 
 #: The newest dask-gateway release whose ``Gateway.close`` raises when called twice.
 AFFECTED_UP_TO = (2026, 3, 0)
@@ -185,3 +195,71 @@ def shared_clusters(*, gateway: Any = None) -> list[SharedCluster]:
                       dashboard_link=f"{public}{c['dashboard_route']}" if c.get("dashboard_route") else None)
         for c in found.values()
     ]
+
+
+class NotTheOwner(PlatformError, ValueError):
+    """You asked to stop a Dask cluster another user shares with your group: only its owner or a hub admin may.
+
+    A ``ValueError``, as dask-gateway's own refusals (``Gateway().stop_cluster(name)``). Fields: ``cluster`` (its
+    name), ``owner`` and ``group``.
+    """
+
+    code = "not-the-owner"
+
+    def __init__(self, cluster: str, owner: str, group: str) -> None:
+        super().__init__(
+            f"Dask cluster {cluster!r} is {owner}'s, shared with group {group!r}; only its owner or a hub admin can "
+            f"stop it. It is still "
+            f"running and you are still connected: cluster.close() disconnects you and leaves it running",
+            value=cluster)
+        self.cluster, self.owner, self.group = cluster, owner, group
+
+
+async def _sharing_of(gateway: Any, name: str) -> dict | None:
+    """The gateway's ``sharing`` answer for cluster ``name`` (owner, group, ``may_manage``); None when it has none."""
+    try:
+        answer = await gateway._request("GET", f"{gateway.address}/api/v1/clusters/{name}/sharing")
+        return await answer.json()
+    except Exception:  # noqa: BLE001 - not known (stopped, or a gateway without the route): dask-gateway's own way
+        return None
+
+
+def _check_stop(cluster_class: Any) -> None:
+    """Wrap ``cluster_class._stop_internal`` (what ``close``, ``shutdown`` and ``__del__`` run) with the check."""
+    original = cluster_class._stop_internal
+    if getattr(original, "_astrohub_checked", False):
+        return
+
+    async def _stop_internal(self, shutdown=None):
+        stopping = self.shutdown_on_close if shutdown is None else shutdown
+        if stopping and self.name is not None and self.status not in ("closing", "closed"):
+            sharing = await _sharing_of(self.gateway, self.name)
+            if sharing is not None and sharing.get("may_manage") is False:
+                if shutdown:  # asked for: shutdown(), close(shutdown=True)
+                    raise NotTheOwner(self.name, sharing.get("owner", "?"), sharing.get("shared_with", ""))
+                shutdown = False  # a member's close() (shutdown_on_close): disconnect, leave it running
+        return await original(self, shutdown=shutdown)
+
+    _stop_internal.__wrapped__ = original
+    _stop_internal._astrohub_checked = True
+    cluster_class._stop_internal = _stop_internal
+
+
+def _check_clusters(module: Any) -> None:
+    _check_stop(module.GatewayCluster)
+
+
+def use_cluster_stop_checks() -> None:
+    """Make dask-gateway's clusters ask the gateway before stopping one, now or when ``dask_gateway`` is imported.
+
+    A member of the group a cluster is shared with who calls ``cluster.shutdown()`` gets :class:`NotTheOwner`
+    (the cluster keeps running and the member stays connected), and their ``close()`` only disconnects, where
+    dask-gateway's client logged the gateway's refusal and went on as if the cluster had stopped. Idempotent;
+    nothing is imported (``import platform_lib`` calls it).
+
+    Examples
+    --------
+    >>> from platform_lib.gateway import use_cluster_stop_checks
+    >>> use_cluster_stop_checks()
+    """
+    after_import("dask_gateway.client", _check_clusters)

@@ -11,6 +11,7 @@ with a token (the Dask sidebar's check) and in a browser signed in to the hub (O
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import re
@@ -106,11 +107,12 @@ def test_the_dask_sidebar_check_finds_the_owners_dashboard_without_showing_the_t
         platform.stop_server(owner)
 
 
-def test_a_cluster_shared_with_a_group_serves_its_members_only_while_shared(platform, dashboard):
+def test_a_cluster_shared_with_a_group_serves_its_members_only_while_shared(platform, dashboard, caplog):
     """The owner shares her running cluster with her group: a member lists it, connects, computes and opens its
-    dashboard, but cannot scale or stop it; the outsider is refused; after unsharing, and after leaving the group,
-    the member is refused too (the group is the hub's, read at each connection)."""
-    from platform_lib.gateway import share_cluster, shared_clusters, unshare_cluster
+    dashboard, but cannot scale or stop it (``shutdown()`` says so and changes nothing, ``close()`` only
+    disconnects); the outsider is refused; after unsharing, and after leaving the group, the member is refused too
+    (the group is the hub's, read at each connection)."""
+    from platform_lib.gateway import NotTheOwner, share_cluster, shared_clusters, unshare_cluster
 
     owner, intruder, name, url = dashboard
     member, team = platform.unique("dashmate"), platform.unique("dashteam")
@@ -134,16 +136,24 @@ def test_a_cluster_shared_with_a_group_serves_its_members_only_while_shared(plat
         with as_member(member) as gateway:
             found = shared_clusters(gateway=gateway)
             assert [(c.name, c.owner, c.group, c.status) for c in found] == [(name, owner, team, "running")]
-            cluster = gateway.connect(name)
+            cluster = gateway.connect(name, shutdown_on_close=True)  # as a notebook that meant to stop it when done
             with cluster.get_client(set_as_default=False) as client:
                 assert client.submit(sum, [1, 2, 3]).result(timeout=60) == 6
+                # dask-gateway's client only logged the refusal: the member believed it stopped
+                with pytest.raises(NotTheOwner, match=f"Dask cluster '{name}' is {owner}'s, shared with group "
+                                                      f"'{team}'; only its owner or a hub admin can stop it"):
+                    cluster.shutdown()
+                assert client.submit(sum, [1, 2]).result(timeout=60) == 3  # still connected, nothing changed
             with pytest.raises(ValueError, match=f"only the owner of Dask cluster '{name}' \\({owner}\\)"):
                 cluster.scale(2)
             with pytest.raises(ValueError, match="or a hub admin may stop it"):
                 gateway.stop_cluster(name)
             with pytest.raises(ValueError, match="may share or unshare it"):
                 unshare_cluster(name, gateway=gateway)
-            cluster.close()
+            with caplog.at_level(logging.INFO, logger="dask_gateway"):
+                cluster.close()  # disconnects; does not ask the gateway to stop it
+            assert cluster.status == "closed" and "shutting down cluster" not in caplog.text
+            assert mine.get_cluster(name).status.name == "RUNNING"
         plots = _get(url + "individual-plots.json", platform.user_token(member))
         assert plots.status_code == 200 and "Individual Task Stream" in plots.json()
         with as_member(intruder) as gateway:

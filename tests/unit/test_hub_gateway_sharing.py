@@ -110,6 +110,8 @@ def test_a_member_of_the_group_connects_and_only_the_owner_manages():
         out["own not listed"] = await call("GET", "/api/v1/shared-clusters/", "ann")
         out["member scales"] = await call("POST", f"{url}/scale", "ben", json={"count": 3})
         out["member adapts"] = await call("POST", f"{url}/adapt", "ben", json={})
+        for who in ("ann", "ben", "eve", "root"):  # what a GatewayCluster asks before it stops the cluster
+            out[f"{who} asks"] = await call("GET", f"{url}/sharing", who)
         out["member stops"] = await call("DELETE", url, "ben")
         out["member unshares"] = await call("DELETE", f"{url}/sharing", "ben")
         out["owner scales"] = await call("POST", f"{url}/scale", "ann", json={"count": 2})
@@ -147,6 +149,11 @@ def test_a_member_of_the_group_connects_and_only_the_owner_manages():
                                  "shared with your group 'survey', whose members may connect to it and open its "
                                  "dashboard"), case
     assert out["owner scales"][0] == 200 and out["messages"] == [{"op": "scale", "count": 2}]
+    for who, manages in (("ann", True), ("ben", False), ("root", True)):
+        status, body = out[f"{who} asks"]
+        assert status == 200 and body["may_manage"] is manages and (body["owner"], body[SHARED_WITH]) == (
+            "ann", "survey") and "tls_key" not in body, who
+    assert out["eve asks"][0] == 404 and out["eve asks"][1]["error"].startswith(not_yours)
     status, body = out["unshare"]
     assert status == 200 and body[SHARED_WITH] == ""
     assert out["after"][0] == 404 and out["listed after"][1] == {}

@@ -25,6 +25,10 @@ keeps its connection: dask-gateway has one TLS credential per cluster, handed to
 stopping the cluster cuts an existing connection (and the TLS key a member was given stays valid for that
 cluster until it stops).
 
+``GET <gateway>/api/v1/clusters/<name>/sharing`` answers whoever may use the cluster with its owner, its group and
+whether the caller may manage it (``may_manage``): ``platform_lib.gateway`` asks it before a ``GatewayCluster``
+stops the cluster, so that a member's ``shutdown()`` is refused with a clear error and a member's ``close()`` only
+disconnects (dask-gateway's client logs a refused stop and carries on).
 ``GET <gateway>/api/v1/shared-clusters/`` lists the running and pending clusters shared with the caller's groups
 (other users' clusters; one's own are in ``/api/v1/clusters/``).
 May import aiohttp (and its multidict), dask-gateway-server and ``gateway_usage``.
@@ -165,6 +169,15 @@ def _sharing_on(request: web.Request) -> bool:
     return bool(getattr(request.app["authenticator"], "cluster_sharing", False))
 
 
+async def _sharing(request: web.Request) -> web.Response:
+    user, backend = request["user"], request.app["backend"]
+    name = request.match_info["cluster_name"]
+    cluster = await backend.get_cluster(name)
+    if cluster is None or not may_use(user, cluster):
+        return _not_yours(name, user)
+    return web.json_response({**_report(cluster), "may_manage": may_manage(user, cluster)})
+
+
 async def _share(request: web.Request) -> web.Response:
     user, backend = request["user"], request.app["backend"]
     name = request.match_info["cluster_name"]
@@ -208,6 +221,7 @@ async def _shared(request: web.Request) -> web.Response:
 def add_sharing_routes(app: web.Application) -> None:
     """Add the sharing routes and the permission middleware (see the module docstring) to the gateway's API app."""
     app.middlewares.append(_sharing_middleware)
+    app.router.add_get("/api/v1/clusters/{cluster_name}/sharing", hub_authenticated(_sharing))
     app.router.add_put("/api/v1/clusters/{cluster_name}/sharing", hub_authenticated(_share))
     app.router.add_delete("/api/v1/clusters/{cluster_name}/sharing", hub_authenticated(_share))
     app.router.add_get("/api/v1/shared-clusters/", hub_authenticated(_shared))
