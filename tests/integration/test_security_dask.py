@@ -15,6 +15,7 @@ import logging
 import os
 import pwd
 import re
+import time
 import urllib.parse
 
 import psutil
@@ -166,6 +167,47 @@ def test_a_cluster_shared_with_a_group_serves_its_members_only_while_shared(plat
         assert team not in refused(member)
         unshare_cluster(name, gateway=mine)
         assert mine.get_cluster(name).status.name == "RUNNING"  # nobody but its owner stopped it
+
+
+def test_a_members_open_dashboard_ends_within_seconds_of_leaving_the_group(platform, dashboard):
+    """A member with the shared dashboard open in a browser (the gateway's session cookie, Bokeh's websocket) is
+    removed from the group: the open websocket is closed (1008) and the same session is refused within seconds,
+    where dask-gateway's session cache kept the groups of the sign-in for 5 minutes and the websocket for good."""
+    import websocket  # websocket-client
+
+    from platform_lib.gateway import share_cluster, unshare_cluster
+
+    owner, _, name, url = dashboard
+    member, team = platform.unique("dashpal"), platform.unique("dashcrew")
+    platform.create_user(member)
+    platform.create_group(team, [owner, member])
+    browser = platform.login(member)
+    browser.headers["Accept"] = "text/html"
+    with platform.gateway(owner) as mine:
+        share_cluster(name, team, gateway=mine)
+        try:
+            page = browser.get(url + "individual-task-stream", timeout=60)  # signs in through the hub's OAuth
+            assert page.status_code == 200, (page.status_code, page.text[:300])
+            bokeh = re.search(r'"token":\s*"([^"]+)"', page.text).group(1)
+            cookies = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+            ws = websocket.create_connection(url.replace("http", "ws", 1) + "individual-task-stream/ws",
+                                                 subprotocols=["bokeh", bokeh], cookie=cookies, timeout=60)
+            platform.api("DELETE", f"/groups/{team}/users", json={"users": [member]}).raise_for_status()
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:  # Bokeh's messages, until the gateway closes it
+                    opcode, data = ws.recv_data(control_frame=True)
+                    if opcode == websocket.ABNF.OPCODE_CLOSE:
+                        break
+                else:
+                    pytest.fail("the dashboard's websocket stayed open after the member left the group")
+                assert int.from_bytes(data[:2], "big") == 1008, data
+            finally:
+                ws.close()
+            refused = browser.get(url + "individual-plots.json", timeout=60)
+            assert refused.status_code == 404 and "Individual" not in refused.text
+        finally:
+            unshare_cluster(name, gateway=mine)
 
 
 def _cluster_processes(name: str) -> list[psutil.Process]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from types import SimpleNamespace
 
 import pytest
 from aiohttp import DummyCookieJar, web
@@ -245,9 +246,11 @@ def test_the_authenticator_gives_sharing_users_with_the_hubs_groups(monkeypatch)
         return User("ben", groups=["survey"], admin=False)
 
     monkeypatch.setattr(JupyterHubAuthenticator, "authenticate", from_hub)
+    request = SimpleNamespace(headers={"Authorization": "token abc"}, query={})
     for sharing in (True, False):
-        user = asyncio.run(HubTokenAuthenticator(cluster_sharing=sharing).authenticate(None))
+        user = asyncio.run(HubTokenAuthenticator(cluster_sharing=sharing).authenticate(request))
         assert isinstance(user, SharingUser) and user.groups == {"survey"} and user.sharing is sharing
+        assert user.hub_token == "abc" and "abc" not in repr(user)  # kept to ask the hub again, never shown
 
 
 def test_the_cluster_option_shares_from_the_start_with_ones_own_group():
@@ -300,3 +303,96 @@ def test_the_session_cache_keeps_the_newest_sign_in():
     first = cache.put(SharingUser("ben", groups=["survey"]))
     assert cache.put(SharingUser("ben", groups=[])) == first
     assert cache.get(first).groups == set()
+
+
+def test_a_members_session_loses_a_shared_dashboard_soon_after_leaving_the_group_or_unsharing(monkeypatch):
+    """dask-gateway's session cookie kept a member's groups for ``cache_max_age`` (300 s), and an open dashboard's
+    websocket stayed open for good: a member removed from the group, or whose owner unshared, kept it. Now a
+    member's session is asked of the hub again when older than ``sharing_recheck_seconds`` (0 here: each time),
+    and a member's open websocket is closed (1008) once they may no longer use the cluster."""
+    import aiohttp
+    from dask_gateway_server.auth import JupyterHubAuthenticator
+    from dask_gateway_server.models import User
+
+    from astrohub_hub.dashboards import HubTokenAuthenticator, add_dashboard_routes
+
+    hub = {"ann-token": ("ann", ["survey"]), "ben-token": ("ben", ["survey"])}  # the hub's answers, by token
+
+    async def from_hub(self, request):
+        kind, _, token = request.headers.get("Authorization", "").partition(" ")
+        if token not in hub:
+            raise unauthorized("jupyterhub")
+        name, groups = hub[token]
+        return User(name, groups=groups, admin=False)
+
+    monkeypatch.setattr(JupyterHubAuthenticator, "authenticate", from_hub)
+
+    async def scenario():
+        async def page(request):
+            return web.json_response({"page": "status"})
+
+        async def stream(request):
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            async for msg in ws:
+                await ws.send_str(msg.data)
+            return ws
+
+        dashboard = web.Application()
+        dashboard.router.add_get("/status", page)
+        dashboard.router.add_get("/ws", stream)
+        upstream = TestServer(dashboard, host="127.0.0.1")
+        await upstream.start_server()
+        cluster = SimpleNamespace(name="ns.c1", username="ann", options={SHARED_WITH: "survey"},
+                                  dashboard_address=f"http://127.0.0.1:{upstream.port}")
+
+        class Backend:
+            async def get_cluster(self, name, wait=False):
+                return cluster if name == cluster.name else None
+
+        app = web.Application()
+        authenticator = HubTokenAuthenticator(cookie_name="gw", jupyterhub_api_token="x",
+                                              jupyterhub_api_url="http://hub/hub/api")
+        authenticator.sharing_recheck_seconds = 0.0
+        app["backend"], app["authenticator"], app["log"] = Backend(), authenticator, logging.getLogger("test")
+        add_dashboard_routes(app)
+        out = {}
+        async with TestClient(TestServer(app, host="127.0.0.1"), cookie_jar=DummyCookieJar()) as client:
+            first = await client.get("/clusters/ns.c1/status", headers={"Authorization": "token ben-token"})
+            session = {"Cookie": f"gw={first.cookies['gw'].value}"}  # a browser's, after signing in
+            out["signed in"] = first.status
+
+            async def page_status():
+                return (await client.get("/clusters/ns.c1/status", headers=session)).status
+
+            async def closed_after(change):
+                ws = await client.ws_connect("/clusters/ns.c1/ws", headers=session)
+                await ws.send_str("hello")
+                echoed = (await ws.receive(timeout=10)).data
+                change()
+                message = await ws.receive(timeout=10)  # closed by the gateway, or a timeout error
+                return echoed, message.type, ws.close_code
+
+            out["session"] = await page_status()
+            out["left"] = await closed_after(lambda: hub.update({"ben-token": ("ben", [])}))
+            out["after leaving"] = await page_status()
+            hub["ben-token"] = ("ben", ["survey"])
+            out["back"] = await page_status()
+            out["unshared"] = await closed_after(lambda: cluster.options.update({SHARED_WITH: ""}))
+            out["after unsharing"] = await page_status()
+            cluster.options[SHARED_WITH] = "survey"
+            owner = await client.ws_connect("/clusters/ns.c1/ws", headers={"Authorization": "token ann-token"})
+            hub.pop("ben-token")  # revoked
+            out["revoked"] = await page_status()
+            await owner.send_str("still")
+            out["owner"] = (await owner.receive(timeout=10)).data
+            await owner.close()
+        await upstream.close()
+        return out
+
+    out = asyncio.run(scenario())
+    assert out["signed in"] == out["session"] == out["back"] == 200
+    assert out["left"] == ("hello", aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.POLICY_VIOLATION)
+    assert out["unshared"] == ("hello", aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.POLICY_VIOLATION)
+    assert out["after leaving"] == out["after unsharing"] == out["revoked"] == 404
+    assert out["owner"] == "still"  # the owner's own access is not asked again

@@ -12,7 +12,10 @@ scheduler serves its dashboard on a Unix socket in the cluster's private folder
 (:mod:`astrohub_hub.dasknode`), the gateway proxy's default route brings ``/clusters/...`` to the
 gateway API server, and this handler, after authenticating the caller with the hub, serves the
 dashboard over that socket (plain HTTP and Bokeh's websockets) to the cluster's owner, a hub
-admin, or a member of the hub group the owner shared it with (:mod:`astrohub_hub.gateway_sharing`).
+admin, or a member of the hub group the owner shared it with (:mod:`astrohub_hub.gateway_sharing`): a member's
+session older than ``HubTokenAuthenticator.sharing_recheck_seconds`` is asked of the hub again with its own token
+(:meth:`HubTokenAuthenticator.refreshed`), and a member's open websocket is closed (1008) once they may no longer
+use the cluster (unshared, left the group, token revoked).
 On Kubernetes (``AstroKubeBackend``) the same route serves the scheduler Service's dashboard port
 over HTTP: the chart sends ``/services/dask-gateway/clusters/`` to the API server ahead of dask-gateway's own per-cluster Traefik routes, and a NetworkPolicy admits only the API
 server to that port (docs/deploy-kubernetes.md). Anyone else gets 404 (the same answer as for a cluster that does not exist, so names are
@@ -38,10 +41,10 @@ import aiohttp
 from aiohttp import web
 
 from astrohub_hub.dasknode import SCHEDULER_SOCKET
-from astrohub_hub.gateway_sharing import SharingUser, may_use
+from astrohub_hub.gateway_sharing import SharingUser, may_manage, may_use, shared_with
 
 from dask_gateway_server.auth import JupyterHubAuthenticator, UserCache, unauthorized
-from traitlets import Bool, List, Unicode, default
+from traitlets import Bool, Float, List, Unicode, default
 
 __all__ = ["HubTokenAuthenticator", "add_dashboard_routes", "dashboard_socket", "dashboard_target"]
 
@@ -90,6 +93,13 @@ class HubTokenAuthenticator(JupyterHubAuthenticator):
         "daskGateway.server.clusterSharing.",
     ).tag(config=True)
 
+    sharing_recheck_seconds = Float(
+        5.0, min=0.0, help="How old a session's sign-in with the hub may be when only the group a cluster is shared "
+        "with lets its user in (its dashboard, also an open one): an older one is asked of the hub again with the "
+        "session's own token, so a member who left the group, or whose token was revoked, loses a shared dashboard "
+        "within this time rather than dask-gateway's cache_max_age (300 s). Owners and admins are not asked again.",
+    ).tag(config=True)
+
     usage_readers = List(
         Unicode(), help="Gateway user names (``service:<name>`` for a hub service) that may read any user's "
         "Dask usage at ``/usage?user=<name>`` (astrohub_hub.gateway_usage); read-only.",
@@ -108,7 +118,28 @@ class HubTokenAuthenticator(JupyterHubAuthenticator):
             if "Permission failure" not in (exc.reason or ""):
                 raise
             raise unauthorized("jupyterhub") from None
-        return SharingUser(user.name, groups=user.groups, admin=user.admin, sharing=self.cluster_sharing)
+        return SharingUser(user.name, groups=user.groups, admin=user.admin, sharing=self.cluster_sharing,
+                           hub_token=self.get_token(request))
+
+    async def refreshed(self, user: Any) -> Any:
+        """``user`` as the hub answers now, if their sign-in is older than ``sharing_recheck_seconds`` (the session
+        kept in the cache gets the answer too); None when the hub no longer accepts their token."""
+        token = getattr(user, "hub_token", None)
+        if not token or time.monotonic() - user.signed_in <= self.sharing_recheck_seconds:
+            return user
+        newest = self.cache.get(self.cache.name_to_cookie.get(user.name))  # another request's newer answer
+        if isinstance(newest, SharingUser) and time.monotonic() - newest.signed_in <= self.sharing_recheck_seconds:
+            return newest
+        try:
+            fresh = await self.authenticate(_TokenRequest(token))
+        except web.HTTPUnauthorized:
+            return None
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, web.HTTPInternalServerError) as exc:
+            # the hub cannot answer (restarting): the session's answer stands, as for everyone, until cache_max_age
+            self.log.warning("Could not ask the hub again about %s's groups: %s", user.name, exc)
+            return user
+        self.cache.put(fresh)
+        return fresh
 
     def get_token(self, request: web.Request) -> str | None:
         header = request.headers.get("Authorization", "")
@@ -146,18 +177,28 @@ async def _pump(source: Any, sink: Any) -> None:
             break
 
 
-async def _proxy(request: web.Request, socket_path: str, path: str) -> web.StreamResponse:
+async def _proxy(request: web.Request, socket_path: str, path: str, allowed: Any = None) -> web.StreamResponse:
     # A Unix socket's path may hold only 107 bytes: reach a deeper one through its folder's descriptor.
     folder = os.open(os.path.dirname(socket_path), os.O_PATH | os.O_DIRECTORY)
     try:
         short = f"/proc/self/fd/{folder}/{os.path.basename(socket_path)}"
-        return await _proxy_to(request, path, aiohttp.UnixConnector(path=short), "http://dask-dashboard")
+        return await _proxy_to(request, path, aiohttp.UnixConnector(path=short), "http://dask-dashboard", allowed)
     finally:
         os.close(folder)
 
 
+async def _until_refused(allowed: Any, period: float) -> None:
+    """Return once ``allowed()`` says no, asking every ``period`` seconds."""
+    while True:
+        await asyncio.sleep(period)
+        if not await allowed():
+            return
+
+
 async def _proxy_to(request: web.Request, path: str, connector: aiohttp.BaseConnector,
-                    base: str) -> web.StreamResponse:
+                    base: str, allowed: Any = None) -> web.StreamResponse:
+    """Proxy ``request`` to ``base + path``; an open websocket is closed once ``allowed()`` (asked every
+    ``sharing_recheck_seconds``, when given: a member's access) says no."""
     query = {k: v for k, v in request.query.items() if k != "token"}
     url = base.rstrip("/") + path
     async with aiohttp.ClientSession(connector=connector, timeout=_TIMEOUT, auto_decompress=False) as session:
@@ -173,10 +214,19 @@ async def _proxy_to(request: web.Request, path: str, connector: aiohttp.BaseConn
                 await downstream.prepare(request)
                 tasks = [asyncio.ensure_future(_pump(downstream, upstream)),
                          asyncio.ensure_future(_pump(upstream, downstream))]
-                _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                if allowed is not None:
+                    period = max(request.app["authenticator"].sharing_recheck_seconds, 1.0)
+                    tasks.append(asyncio.ensure_future(_until_refused(allowed, period)))
+                done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in pending:
                     task.cancel()
-                await downstream.close()
+                if allowed is not None and tasks[-1] in done:  # a member's access ended: say so (1008, policy)
+                    request.app["log"].info("Closed a dashboard websocket of cluster %s: access ended",
+                                            request.match_info.get("cluster_name"))
+                    await downstream.close(code=aiohttp.WSCloseCode.POLICY_VIOLATION,
+                                           message=b"your access to this Dask cluster ended")
+                else:
+                    await downstream.close()
                 return downstream
         body = await request.read()
         async with session.request(
@@ -211,17 +261,42 @@ async def dashboard_target(backend: Any, name: str, user: Any) -> tuple[str, str
     return ("http", address) if address.startswith(("http://", "https://")) else None
 
 
+async def _user_now(request: web.Request, name: str, user: Any) -> tuple[Any, bool]:
+    """(``user`` if they may use cluster ``name`` now, else None; whether only its group could let them in).
+
+    Its owner and admins as they are; anyone else as the hub answers now, when the cluster is shared and their
+    session's sign-in is older than ``sharing_recheck_seconds`` (:meth:`HubTokenAuthenticator.refreshed`).
+    """
+    cluster = await request.app["backend"].get_cluster(name)
+    if user is None or cluster is None:
+        return None, False
+    if may_manage(user, cluster):
+        return user, False
+    if shared_with(cluster):
+        user = await request.app["authenticator"].refreshed(user)
+    return (user if user is not None and may_use(user, cluster) else None), True
+
+
 async def _serve(request: web.Request) -> web.StreamResponse:
     name = request.match_info["cluster_name"]
-    target = await dashboard_target(request.app["backend"], name, request["user"])
+    user, member = await _user_now(request, name, request["user"])
+    target = None if user is None else await dashboard_target(request.app["backend"], name, user)
     if target is None:
         return _not_found(name)
+    allowed = None
+    if member:  # an open websocket of theirs lasts while the group lets them in
+
+        async def allowed() -> bool:
+            nonlocal user
+            user, _ = await _user_now(request, name, user)
+            return user is not None
+
     path = "/" + request.match_info.get("tail", "")
     kind, where = target
     try:
         if kind == "unix":
-            return await _proxy(request, where, path)
-        return await _proxy_to(request, path, aiohttp.TCPConnector(), where)
+            return await _proxy(request, where, path, allowed)
+        return await _proxy_to(request, path, aiohttp.TCPConnector(), where, allowed)
     except (aiohttp.ClientError, OSError) as exc:
         request.app["log"].info("Dashboard of cluster %s not reachable: %s", name, exc)
         return _not_found(name)

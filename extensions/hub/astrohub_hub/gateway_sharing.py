@@ -20,10 +20,13 @@ returns) answers it for
 Group membership is the hub's: dask-gateway's ``JupyterHubAuthenticator`` reads the caller's groups from the hub
 with each authentication. Connecting (``GET /api/v1/clusters/<name>``) always authenticates with the hub, not
 from the gateway's session cookie, so leaving the group ends access at the next connection; the dashboard, which
-a browser reaches with the session cookie, follows within ``cache_max_age`` (300 s). A client already connected
-keeps its connection: dask-gateway has one TLS credential per cluster, handed to whoever may connect, so only
-stopping the cluster cuts an existing connection (and the TLS key a member was given stays valid for that
-cluster until it stops).
+a browser reaches with the session cookie, asks the hub again about a member whose session is older than
+``HubTokenAuthenticator.sharing_recheck_seconds`` (5 s, with the session's own hub token, ``SharingUser.hub_token``)
+and closes a member's open dashboard websockets once they may no longer use the cluster
+(:mod:`astrohub_hub.dashboards`), so it follows within seconds, not dask-gateway's ``cache_max_age`` (300 s). A
+client already connected keeps its connection: dask-gateway has one TLS credential per cluster, handed to whoever
+may connect, so only stopping the cluster cuts an existing connection (and the TLS key a member was given stays
+valid for that cluster until it stops).
 
 ``GET <gateway>/api/v1/clusters/<name>/sharing`` answers whoever may use the cluster with its owner, its group and
 whether the caller may manage it (``may_manage``): ``platform_lib.gateway`` asks it before a ``GatewayCluster``
@@ -37,6 +40,7 @@ May import aiohttp (and its multidict), dask-gateway-server and ``gateway_usage`
 from __future__ import annotations
 
 import contextvars
+import time
 from typing import Any
 
 from aiohttp import web
@@ -82,11 +86,22 @@ def may_use(user: Any, cluster: Any) -> bool:
 
 
 class SharingUser(User):
-    """dask-gateway's ``User``, whose permission check admits the members of a cluster's group (see the module)."""
+    """dask-gateway's ``User``, whose permission check admits the members of a cluster's group (see the module).
 
-    def __init__(self, name: str, groups: Any = (), admin: bool = False, sharing: bool = True) -> None:
+    ``hub_token`` is the token the hub signed them in with and ``signed_in`` when (``time.monotonic()``): a session
+    kept in the gateway's cache asks the hub again with it before a member's group lets them in
+    (``HubTokenAuthenticator.refreshed``). Kept in the gateway's memory only, as the cache itself.
+    """
+
+    def __init__(self, name: str, groups: Any = (), admin: bool = False, sharing: bool = True,
+                 hub_token: str | None = None) -> None:
         super().__init__(name, groups=groups, admin=admin)
         self.sharing = bool(sharing)
+        self.hub_token = hub_token
+        self.signed_in = time.monotonic()
+
+    def __repr__(self) -> str:  # never the token
+        return f"SharingUser({self.name!r}, groups={sorted(self.groups)!r}, admin={self.admin!r})"
 
     def has_permissions(self, cluster: Any) -> bool:
         return may_manage(self, cluster) if _MANAGING.get() else may_use(self, cluster)
