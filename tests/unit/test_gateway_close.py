@@ -71,3 +71,12 @@ shell.run_cell("import gc\\ng = None\\ngc.collect()\\nprint('collected')")
 def test_a_users_own_startup_file_is_kept():
     mine = {"PYTHONSTARTUP": "/home/ann/.pythonrc"}
     assert not use_kernel_startup(mine) and mine["PYTHONSTARTUP"] == "/home/ann/.pythonrc"
+
+
+def test_import_platform_lib_makes_dask_gateway_clusters_check_before_stopping():
+    """``import platform_lib`` (every kernel's startup file does) installs platform_lib.gateway's check on
+    ``GatewayCluster`` when dask_gateway is imported later, and at once when it already was."""
+    for order in ("import platform_lib\nimport dask_gateway", "import dask_gateway\nimport platform_lib"):
+        result = _run(order + "\nfrom dask_gateway import GatewayCluster\n"
+                      "assert GatewayCluster._stop_internal._astrohub_checked\nprint('checked')")
+        assert result.returncode == 0 and result.stdout.strip() == "checked", result.stderr
