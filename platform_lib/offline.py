@@ -23,7 +23,8 @@ notebook that only imports pyvo or ipyaladin gets them too:
   are now answered by the archive's TAP service first (:func:`platform_position`): Messier numbers
   (``M31``, ``Messier 31``), NGC and IC numbers (``NGC 224``, ``IC434``) and common names (``Andromeda Galaxy``)
   from OpenNGC; stars by their IAU proper names (``Vega``, ``Barnard's Star``), Bayer designations (``alf Lyr``,
-  ``alpha Lyrae``, ``α Lyr``) and Flamsteed designations (``58 Ori``) from the archive's ``StarNames.names``
+  ``alpha Lyrae``, ``α Lyr``), Flamsteed designations (``58 Ori``) and HD numbers (``HD 209458``, of the stars to
+  V ~ 8 that Debian's kstars-data numbers) from the archive's ``StarNames.names``
   (:mod:`platform_lib.designations` folds the name to its key), and ``HIP 32349``, from Hipparcos (I/311). A star's
   position is Hipparcos' moved by its proper motion from the catalogue's epoch J1991.25 to J2000, as Sesame (Simbad)
   gives it (``SkyCoord.apply_space_motion``: Barnard's star moves 10"/yr). Any other name goes to Sesame as before,
@@ -109,8 +110,8 @@ _COMMON_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 .'-]{2,60}")
 _NO_SESAME = "All Sesame queries failed"
 _OFFLINE_HINT = ("On the platform, SkyCoord.from_name answers Messier, NGC and IC numbers and common names from "
                  "OpenNGC, and stars by their IAU names (Vega), Bayer or Flamsteed designations (alf Lyr, alpha "
-                 "Lyrae, 58 Ori) or 'HIP <n>' from Hipparcos (the archive's catalogues); otherwise give the "
-                 "position, e.g. SkyCoord('00h42m44.3s +41d16m09s') or SkyCoord(10.6847, 41.2687, unit='deg').")
+                 "Lyrae, 58 Ori), HD numbers (HD 209458) or 'HIP <n>' from Hipparcos (the archive's catalogues); "
+                 "otherwise give the position, e.g. SkyCoord('00h42m44.3s +41d16m09s') or SkyCoord(10.6847, 41.2687, unit='deg').")
 
 
 def platform_adql(name: str) -> str | None:
