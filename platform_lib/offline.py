@@ -23,11 +23,13 @@ notebook that only imports pyvo or ipyaladin gets them too:
   are now answered by the archive's TAP service first (:func:`platform_position`): Messier numbers
   (``M31``, ``Messier 31``), NGC and IC numbers (``NGC 224``, ``IC434``) and common names (``Andromeda Galaxy``)
   from OpenNGC; stars by their IAU proper names (``Vega``, ``Barnard's Star``), Bayer designations (``alf Lyr``,
-  ``alpha Lyrae``, ``α Lyr``) and Flamsteed designations (``58 Ori``) from the archive's ``StarNames.names``
+  ``alpha Lyrae``, ``α Lyr``), Flamsteed designations (``58 Ori``) and HD numbers (``HD 209458``, of the stars to
+  V ~ 8 that Debian's kstars-data numbers) from the archive's ``StarNames.names``
   (:mod:`platform_lib.designations` folds the name to its key), and ``HIP 32349``, from Hipparcos (I/311). A star's
   position is Hipparcos' moved by its proper motion from the catalogue's epoch J1991.25 to J2000, as Sesame (Simbad)
   gives it (``SkyCoord.apply_space_motion``: Barnard's star moves 10"/yr). Any other name goes to Sesame as before,
-  and when that fails too its error says what the platform answers.
+  and when that fails too its error's first line says that the platform has no internet (or that Sesame does not
+  know the name) and what the platform answers, then astropy's own message (:func:`unresolved_message`).
 
 Standard library only at import; pyvo, ipyaladin and astropy are patched, never imported, here (astropy is imported
 when a name is looked up).
@@ -43,7 +45,8 @@ from pathlib import Path
 from platform_lib.designations import name_keys
 from platform_lib.onimport import after_import
 
-__all__ = ["VOCABULARIES", "platform_adql", "star_adql", "platform_position", "use_offline_copies"]
+__all__ = ["VOCABULARIES", "platform_adql", "star_adql", "platform_position", "unresolved_message",
+           "use_offline_copies"]
 
 _FOLDER = Path(__file__).with_name("_ivoa")
 #: The vocabularies served from the platform's copy, by the name pyvo asks for: their files in ``_ivoa/``.
@@ -103,10 +106,12 @@ _NAMED = [
 #: The columns a star's position at J2000 is made from (Hipparcos' positions are at its epoch, J1991.25).
 _MOTION = ("ra", "dec", "pmra", "pmdec", "parallax")
 _COMMON_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 .'-]{2,60}")
+#: How astropy's error begins when no Sesame mirror could be reached (no internet), not when Sesame knows no such name.
+_NO_SESAME = "All Sesame queries failed"
 _OFFLINE_HINT = ("On the platform, SkyCoord.from_name answers Messier, NGC and IC numbers and common names from "
                  "OpenNGC, and stars by their IAU names (Vega), Bayer or Flamsteed designations (alf Lyr, alpha "
-                 "Lyrae, 58 Ori) or 'HIP <n>' from Hipparcos (the archive's catalogues); otherwise give the "
-                 "position, e.g. SkyCoord('00h42m44.3s +41d16m09s') or SkyCoord(10.6847, 41.2687, unit='deg').")
+                 "Lyrae, 58 Ori), HD numbers (HD 209458) or 'HIP <n>' from Hipparcos (the archive's catalogues); "
+                 "otherwise give the position, e.g. SkyCoord('00h42m44.3s +41d16m09s') or SkyCoord(10.6847, 41.2687, unit='deg').")
 
 
 def platform_adql(name: str) -> str | None:
@@ -200,6 +205,22 @@ def platform_position(name: str):
     return None
 
 
+def unresolved_message(name: str, detail: str) -> str:
+    """What ``SkyCoord.from_name(name)`` says when neither the platform nor Sesame answered: first (one line) why
+    (the platform has no internet, or Sesame does not know the name) and what the platform answers offline, then
+    astropy's own message (``detail``), which names every Sesame mirror it tried.
+
+    >>> print(unresolved_message("Sgr A*", "All Sesame queries failed. ..."))  # doctest: +ELLIPSIS
+    'Sgr A*' is not a name the platform resolves offline, and the platform has no internet to ask CDS's Sesame. On ...
+    Sesame: All Sesame queries failed. ...
+    """
+    if detail.startswith(_NO_SESAME):
+        why = "the platform has no internet to ask CDS's Sesame"
+    else:
+        why = "CDS's Sesame does not know it either"
+    return f"{name!r} is not a name the platform resolves offline, and {why}. {_OFFLINE_HINT}\nSesame: {detail}"
+
+
 def _names(module) -> None:
     original = module.get_icrs_coordinates
     if getattr(original, "_astrohub_offline", False):
@@ -213,7 +234,7 @@ def _names(module) -> None:
         try:
             return original(name, parse, cache=cache)
         except module.NameResolveError as exc:
-            raise module.NameResolveError(f"{exc}\n{_OFFLINE_HINT}") from None
+            raise module.NameResolveError(unresolved_message(name, str(exc))) from None
 
     get_icrs_coordinates._astrohub_offline = True
     module.get_icrs_coordinates = get_icrs_coordinates

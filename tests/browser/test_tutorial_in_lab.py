@@ -1,8 +1,10 @@
 """A new user opens a tutorial from their home in JupyterLab (headless Chromium) and sees it rendered, opens a FITS
-image from the file browser in the FITS viewer, and runs getting-started there cell by cell."""
+image from the file browser in the FITS viewer, presses Run All on a notebook before its kernel is up, and runs
+getting-started there cell by cell."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,6 +21,11 @@ M13 = Path(astropy.__file__).parent / "io/fits/hdu/compressed/tests/data/m13.fit
 BAYESTAR = Path(astropy.__file__).parents[1] / "reproject/healpix/tests/data/bayestar.fits.gz"
 #: A FITS image compressed with Unix compress (.Z), as archives serve them: astropy's own test file (101 x 101).
 LZW = Path(astropy.__file__).parent / "io/fits/tests/data/lzw.fits.Z"
+#: A notebook whose last cell says how often the first one ran (first15: Shift-Enter, then Run All).
+FIRST_HOUR = {"nbformat": 4, "nbformat_minor": 5, "cells": [
+    {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": source}
+    for source in ("runs = globals().get('runs', 0) + 1", "answer = 40 + 2", "print('runs', runs, 'answer', answer)")],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}}
 
 
 def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tmp_path):
@@ -65,7 +72,8 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         with page.expect_file_chooser() as chooser:
             page.click(".jp-FileBrowser-toolbar [title='Upload Files']")
         shutil.copy(LZW, tmp_path / "LZW.FITS.Z")  # lab14: an upper-case .Z name opens in the viewer too
-        chooser.value.set_files([str(M13), str(BAYESTAR), str(tmp_path / "LZW.FITS.Z")])
+        (tmp_path / "first-hour.ipynb").write_text(json.dumps(FIRST_HOUR))
+        chooser.value.set_files([str(M13), str(BAYESTAR), str(tmp_path / "LZW.FITS.Z"), str(tmp_path / "first-hour.ipynb")])
         page.dblclick(".jp-FileBrowser .jp-DirListing-item[title^='Name: m13.fits']", timeout=60_000)
         viewer = ".astrohub-fits-document:not(.lm-mod-hidden)"
         picture = page.wait_for_selector(f"{viewer} .astrohub-fits-picture", timeout=60_000)
@@ -95,6 +103,33 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         page.wait_for_selector(f"{viewer} .astrohub-fits-rows", timeout=30_000)
         assert "3,072 rows" in page.inner_text(viewer)
         page.screenshot(path=str(tmp_path / "fits-viewer-skymap.png"))
+        # first15: Shift-Enter and Run All pressed while the notebook's kernel is still starting (Lab's "Kernel
+        # Initializing") run the cells once it is up; Lab alone dropped them without a word (its CodeCell.execute
+        # returns when the session has no kernel yet). The session's start is held until both were pressed.
+        held = []
+        page.route("**/api/sessions*", lambda route: held.append(route) if route.request.method == "POST"
+                   else route.continue_())
+        page.dblclick(".jp-FileBrowser .jp-DirListing-item[title^='Name: first-hour.ipynb']", timeout=60_000)
+        notebook = in_front(page, "first-hour.ipynb")
+        deadline = time.monotonic() + 60
+        while not held:
+            assert time.monotonic() < deadline, "the notebook asked for no session"
+            page.wait_for_timeout(100)
+        cells = page.locator(f"{notebook} .jp-CodeCell")
+        cells.first.locator(".jp-InputPrompt").click()  # command mode on the first cell
+        page.keyboard.press("Shift+Enter")
+        page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
+        page.wait_for_timeout(1500)  # the kernel's start, as a loaded machine takes it (held, then let go)
+        for route in held:
+            route.continue_()
+        page.unroute("**/api/sessions*")
+        deadline = time.monotonic() + 120
+        while not all(_code_cell_done(cells.nth(i)) for i in range(3)):
+            assert time.monotonic() < deadline, [cells.nth(i).locator(".jp-InputArea-prompt").inner_text()
+                                                  for i in range(3)]
+            page.wait_for_timeout(250)
+        assert cells.nth(2).locator(".jp-OutputArea-output").inner_text(timeout=30_000).strip() == "runs 2 answer 42"
     finally:
         page.close()
         platform.stop_server(user)

@@ -21,6 +21,7 @@ SIMBAD_J2000 = {
     27989: (88.79293899, 7.40706400),  # Betelgeuse, alf Ori, 58 Ori
     11767: (37.95456067, 89.26410897),  # Polaris, alf UMi
     87937: (269.4520769586187, 4.6933649665767),  # Barnard's Star (10.3"/yr)
+    108859: (330.79488363, 18.88431750),  # HD 209458 (Simbad: 22 03 10.77207 +18 53 03.5430, Gaia DR3)
 }
 
 
@@ -94,8 +95,43 @@ def test_the_table_gives_iau_names_bayer_and_flamsteed_designations_their_hip(na
     assert _hips(names, "alf Cen") == [71681, 71683]  # both components; the lookup takes the brighter
     assert _hips(names, "mu1 Sco") == _hips(names, "mu Sco") == [82514]  # 'mu Sco' answers the first component
     assert _hips(names, "Yunü") == _hips(names, "Yunu") == [49637]  # 'Yunü (Yunu)': both spellings
-    assert set(names["kind"]) == {"proper", "bayer", "flamsteed"}
+    assert set(names["kind"]) == {"proper", "bayer", "flamsteed", "hd"}
     assert names["ra"].unit == "deg" and names["ra"].meta["ucd"] == "pos.eq.ra;meta.main"
+
+
+def test_hd_numbers_name_their_hipparcos_star(names):
+    """first15: ``SkyCoord.from_name('HD 209458')`` went to Sesame (the internet). Debian kstars-data's stars (to
+    V ~ 8, from Hipparcos I/239) give their HD numbers; each is the I/311 star within 5" of it, so 'HD <n>' is
+    looked up as the other names are and comes at Simbad's J2000 position as they do (the stars of SIMBAD_J2000)."""
+    assert name_keys("HD 209458") == name_keys("hd209458") == name_keys(" HD  209458 ") == ["hd209458"]
+    for written, hip in (("HD 172167", 91262), ("HD 48915", 32349), ("HD 39801", 27989), ("HD 8890", 11767),
+                         ("HD 209458", 108859), ("HD 189733", 98505)):
+        assert _hips(names, written) == [hip], written
+    hd = names[names["kind"] == "hd"]
+    assert len(hd) > 35_000 and all(k == name_keys(n)[0] for n, k in zip(hd["name"][:2000], hd["name_key"][:2000]))
+
+
+def test_kstars_hd_stars_are_at_their_hipparcos_position():
+    """The reader of KStars' binary star files, on the real files: the positions are Hipparcos' at J1991.25
+    (Sirius 10" from J2000, its proper motion), rounded to 0.1 s of RA, so most are within 1" of I/311's."""
+    import astropy.units as u
+    import numpy as np
+    from astropy.coordinates import SkyCoord
+
+    from platform_lib.sampledata import hipparcos_table
+    from platform_lib.sampledata._sources import KSTARS_STARS, kstars_hd_stars
+
+    stars = np.concatenate([kstars_hd_stars(path) for path in KSTARS_STARS])
+    assert 40_000 < len(stars) < 45_000 and stars["HD"].min() >= 1 and stars["HD"].max() <= 359_083
+    hip = hipparcos_table()
+    (sirius,) = stars[stars["HD"] == 48915]
+    (row,) = hip[hip["HIP"] == 32349]
+    here = SkyCoord(sirius["ra"], sirius["dec"], unit="deg")
+    assert here.separation(SkyCoord(row["ra"], row["dec"], unit="deg")) < 0.5 * u.arcsec
+    assert here.separation(SkyCoord(*SIMBAD_J2000[32349], unit="deg")) > 10 * u.arcsec  # J2000 is elsewhere
+    _, separation, _ = SkyCoord(stars["ra"], stars["dec"], unit="deg").match_to_catalog_sky(
+        SkyCoord(hip["ra"], hip["dec"]))
+    assert np.mean(separation < 1 * u.arcsec) > 0.8 and np.mean(separation < 5 * u.arcsec) > 0.9
 
 
 def test_a_hipparcos_star_comes_at_simbad_s_j2000_position():
