@@ -429,7 +429,8 @@ def test_a_compressed_fits_file_is_served_as_what_its_bytes_are(archive, tmp_pat
     """The DSS plate is stored as ``.fits.gz``: its download, its ObsCore ``access_format`` and its DataLink
     ``#this`` say gzip (they said ``application/fits``, so pyvo's ``getdataobj()`` handed gzip to
     ``HDUList.fromstring``), with no ``Content-Encoding`` (a browser keeps the ``.gz`` file as it is; requests
-    and pyvo would unpack it); astropy's ``download_file`` and pyvo's ``cachedataset`` give files astropy opens. A plain file stays ``application/fits``."""
+    and pyvo would unpack it); astropy's ``download_file`` and pyvo's ``cachedataset`` give files astropy opens.
+    A plain file stays ``application/fits``."""
     import io
 
     from astropy.utils.data import download_file
