@@ -35,6 +35,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 
+from platform_lib.atomic import atomic_path
 from platform_lib.skymap._errors import SkymapError, SkymapFormatError, SkymapNotNormalizedError, SkymapWarning
 
 __all__ = ["SkyMap", "VolumeGrid", "read_skymap", "uniq_to_order_ipix"]
@@ -407,9 +408,8 @@ class SkyMap:
         for key in ("OBJECT", "DATE-OBS", "MJD-OBS", "INSTRUME", "CREATOR", "DISTMEAN", "DISTSTD"):
             if key in self.meta:
                 hdu.header[key] = self.meta[key]
-        tmp = f"{path}.tmp-{os.getpid()}"
-        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(tmp, overwrite=True)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(tmp)
 
 
 _STRUCTURAL = ("XTENSION", "BITPIX", "PCOUNT", "GCOUNT", "TFIELDS", "HISTORY", "COMMENT", "EXTNAME", "EXTEND")
