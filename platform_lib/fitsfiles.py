@@ -6,13 +6,13 @@ fpack writes it). ``Storage().read_table('t.fit.gz')``, catalogue ingest of ``t.
 image index of ``a.fits.Z`` all tell FITS by :func:`fits_suffix`. The FITS viewer's Lab extension
 (``astrohub_server``'s ``astrohub-fits``, which never imports platform_lib) keeps its own copy of the list;
 ``tests/unit/test_fits_names.py`` keeps the two the same. :func:`fits_media_type` is the media type a FITS file's
-bytes are served as (the archive's downloads, DataLink and ObsCore ``access_format``). Imports only the standard
-library.
+bytes are served as (the archive's downloads, DataLink and ObsCore ``access_format``); :func:`compress_as_named`
+compresses FITS bytes as a name says (storage's tables and images, sky maps). Imports only the standard library.
 """
 
 from __future__ import annotations
 
-__all__ = ["FITS_SUFFIXES", "fits_suffix", "fits_stem", "fits_media_type"]
+__all__ = ["FITS_SUFFIXES", "fits_suffix", "fits_stem", "fits_media_type", "compress_as_named"]
 
 #: The endings of FITS file names, in lower case (names are compared in lower case), ``.fits`` first.
 #: ``.fits.fz`` and its kin are listed beside ``.fz`` so that the stem of ``a.fits.fz`` is ``a``.
@@ -68,3 +68,26 @@ def fits_media_type(name: str) -> str | None:
     if suffix is None:
         return None
     return _COMPRESSED_TYPES.get(suffix[suffix.rindex("."):], "application/fits")
+
+
+def compress_as_named(name: str, data: bytes) -> bytes:
+    """The FITS bytes ``data`` compressed as the file name ``name`` says (``.gz``, ``.bz2``, ``.xz``), so that a
+    file called ``map.fits.gz`` is gzip, as every reader expects; plain FITS, ``.fz`` (tile compression is inside
+    the FITS file) and names that are not FITS: as they are. Raises ``ValueError`` for ``.zip`` and ``.Z``, which
+    astropy reads but cannot write.
+
+    Examples
+    --------
+    >>> compress_as_named("m.fits.gz", b"SIMPLE  =")[:2], compress_as_named("m.fits", b"SIMPLE  =")[:6]
+    (b'\\x1f\\x8b', b'SIMPLE')
+    """
+    import bz2
+    import gzip
+    import lzma
+
+    compression = (fits_suffix(name) or "").rpartition(".")[2]
+    if compression in ("zip", "z"):
+        raise ValueError(f"cannot write FITS as {name!r}: astropy reads .zip and .Z files but does not write them; "
+                         "name it .fits, .fits.gz, .fits.bz2 or .fits.xz")
+    compress = {"gz": lambda b: gzip.compress(b, mtime=0), "bz2": bz2.compress, "xz": lzma.compress}
+    return compress[compression](data) if compression in compress else data

@@ -17,7 +17,7 @@ import os
 import tempfile
 import warnings
 
-from platform_lib.fitsfiles import FITS_SUFFIXES, fits_suffix
+from platform_lib.fitsfiles import FITS_SUFFIXES, compress_as_named, fits_suffix
 from platform_lib.storage._errors import UnknownFormat
 
 __all__ = ["format_for", "table_to_bytes", "table_from_file", "as_table", "image_to_bytes", "image_as_named",
@@ -67,20 +67,14 @@ def compressed_as_named(name: str, data: bytes) -> bytes:
     are), so that a file called ``t.fits.gz`` is gzip, as every reader expects. Raises :class:`UnknownFormat` for
     ``.zip`` and ``.Z``, which astropy reads but cannot write, and for ``.fz``: tile compression is for images
     (:func:`image_as_named`), and astropy does not write tile-compressed tables."""
-    import bz2
-    import gzip
-    import lzma
-
-    compression = (fits_suffix(name) or "").rpartition(".")[2]
-    if compression in ("zip", "z"):
-        raise UnknownFormat(f"cannot write FITS as {name!r}: astropy reads .zip and .Z files but does not write "
-                            "them; name it .fits, .fits.gz, .fits.bz2 or .fits.xz", value=name)
-    if compression == "fz":
+    if (fits_suffix(name) or "").endswith(".fz"):
         raise UnknownFormat(f"cannot write a table as {name!r}: .fz is tile compression (fpack's), which is for "
                             "images, and astropy does not write tile-compressed tables; name it .fits, .fits.gz, "
                             ".fits.bz2 or .fits.xz (or write an image with write_image)", value=name)
-    compress = {"gz": lambda b: gzip.compress(b, mtime=0), "bz2": bz2.compress, "xz": lzma.compress}
-    return compress[compression](data) if compression in compress else data
+    try:
+        return compress_as_named(name, data)
+    except ValueError as exc:  # .zip, .Z
+        raise UnknownFormat(str(exc), value=name) from None
 
 
 def as_table(data):

@@ -161,3 +161,26 @@ def test_the_image_index_takes_every_fits_name(tmp_path):
     assert {r["obs_id"]: r["access_format"] for r in records} == {
         "eso": "application/x-compress", "M13": "application/x-bzip2", "m13b": "application/x-xz",
         "rice": "application/fits"}
+
+
+def test_a_sky_map_is_written_compressed_as_its_name_says(tmp_path):
+    """``SkyMap.write('map.fits.gz')`` wrote plain FITS under a gzip name (as storage's tables did before mend14b);
+    now each name's compression, read back equal; ``.zip`` refused, naming the names that work."""
+    import warnings
+
+    import reproject
+
+    from platform_lib.skymap import SkymapError, read_skymap
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 2010 BAYESTAR test map's old header conventions
+        sky = read_skymap(Path(reproject.__file__).parent / "healpix/tests/data/bayestar.fits.gz")
+    for name, magic in (("m.fits.gz", b"\x1f\x8b"), ("M.FITS.BZ2", b"BZh"), ("m.fits.xz", b"\xfd7zXZ"),
+                        ("m.fits", b"SIMPLE")):
+        sky.write(tmp_path / name)
+        assert (tmp_path / name).read_bytes().startswith(magic), name
+        back = read_skymap(tmp_path / name)
+        assert np.array_equal(back.uniq, sky.uniq) and np.array_equal(back.probability, sky.probability), name
+    with pytest.raises(SkymapError, match=r"does not write them; name it \.fits, \.fits\.gz"):
+        sky.write(tmp_path / "m.fits.zip")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["M.FITS.BZ2", "m.fits", "m.fits.gz", "m.fits.xz"]
