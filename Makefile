@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH
 # orbits of real asteroids and comets: platform_lib.moving and the moving-objects tutorial). The test tiers add
 # Chromium (browser tier) and STILTS (VO client tests).
 PLATFORM_APT := acl kstars-data
-TEST_APT     := chromium stilts
+TEST_APT     := chromium stilts libcfitsio-bin
 PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/pyproject.toml extensions/server/pyproject.toml .ci/constraints.txt
 # What `astrohub kernels compile` compiles (the crossmatch kernel, and hats' align_trees through _warm): an
 # environment installed before they changed compiles them again.

@@ -7,7 +7,7 @@ the user image's build) runs ``astrohub kernels compile``, which fills :func:`pl
 so each user server copies it into the user's own ``NUMBA_CACHE_DIR`` when it starts
 (``astrohub_server.packages``). hats' own numba functions (``align_trees``, which lsdb's crossmatch and
 every margin cache call) are compiled into the same cache (:func:`warm_hats`). May import numpy,
-astropy.units, this package's ``_engine``, and hats through ``platform_lib.catalogs``.
+astropy.units, this package's ``_engine``, hats through ``platform_lib.catalogs``, and ``platform_lib.atomic``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from platform_lib.atomic import atomic_path
 
 __all__ = ["compile_kernels", "platform_cache_dir", "seed_cache", "warm_calls", "warm_hats"]
 
@@ -49,9 +51,8 @@ def seed_cache(target: str | os.PathLike[str] | None = None) -> int:
             if copy.exists() and copy.stat().st_size == source.stat().st_size and \
                     int(copy.stat().st_mtime) == int(source.stat().st_mtime):
                 continue
-            tmp = destination / f".{name}.tmp-{os.getpid()}"
-            shutil.copy2(source, tmp)
-            os.replace(tmp, copy)
+            with atomic_path(copy) as tmp:
+                shutil.copy2(source, tmp)
             copied += 1
     return copied
 

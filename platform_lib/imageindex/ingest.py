@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from platform_lib.fitsfiles import fits_stem, fits_suffix
+from platform_lib.fitsfiles import fits_media_type, fits_stem, fits_suffix
 from platform_lib.imageindex.footprint import footprint_from_pointing, footprint_from_wcs, hull_footprint, parse_angle
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings, months_to_days, select_mapping
 
@@ -263,6 +263,7 @@ def read_record(path: Path, rel: str, mappings: list[InstrumentMapping]) -> tupl
     if rec["obs_publisher_did"] is None:
         rec["obs_publisher_did"] = f"ivo://astrohub/archive?{stem}"
     rec["file_path"] = rel
+    rec["access_format"] = fits_media_type(rel) or rec["access_format"]  # a.fits.gz: gzip, as it is downloaded
     rec["file_mtime"] = st.st_mtime
     rec["file_size"] = st.st_size
     rec["access_estsize"] = max(1, st.st_size // 1024)

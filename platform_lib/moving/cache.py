@@ -7,7 +7,8 @@ lies within ``slow_limit`` of its mid-day position, so an image of radius r can 
 cell meets the cone of radius r + ``slow_limit`` around the image centre. The few others (near-Earth
 passages) are kept per day in a "fast" list that every query checks. Candidates are then placed
 exactly (:mod:`platform_lib.moving.reverse`). Arrays are stored as ``.npy`` files in one directory
-(memory-mapped on load), written atomically. Imports numpy, cdshealpix, astropy and this package.
+(memory-mapped on load), written atomically. Imports numpy, cdshealpix, astropy, this package and
+``platform_lib.atomic``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from platform_lib.atomic import replace_folder
 from platform_lib.moving.ephemeris import SolarSystem, as_jd_tdb
 from platform_lib.moving.errors import MovingObjectError
 
@@ -99,13 +101,7 @@ class EphemerisCache:
             meta = {"format": _FORMAT, "jd0": self.jd0, "days": self.days, "order": self.order,
                     "slow_limit_deg": self.slow_limit_deg, "digest": self.digest, "n_orbits": self.n_orbits}
             (tmp / "meta.json").write_text(json.dumps(meta))
-            old = None
-            if path.exists():
-                old = path.with_name(f".{path.name}.{os.getpid()}.{_time.monotonic_ns()}.old")
-                os.replace(path, old)
-            os.replace(tmp, path)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            replace_folder(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

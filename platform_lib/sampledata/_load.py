@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from platform_lib.atomic import write_atomic
+from platform_lib.atomic import atomic_path, write_atomic
 from platform_lib.sampledata._sources import (hipparcos_table, openngc_table, packaged_images, packaged_skymaps,
                                               star_names_table)
 
@@ -107,17 +107,10 @@ def _mark_released(fits_file: Path) -> None:
 
 def _atomic_copy(src: Path, dest: Path, fits_image: bool = True) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-    os.close(fd)
-    try:
+    with atomic_path(dest, mode=0o644) as tmp:
         shutil.copyfile(src, tmp)
         if fits_image:
-            _mark_released(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            _mark_released(tmp)
 
 
 def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = None,

@@ -24,6 +24,7 @@ pixel lookup), so repeated questions to one map object cost no new sort.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import warnings
 import zlib
@@ -35,6 +36,8 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 
+from platform_lib.atomic import atomic_path, write_atomic
+from platform_lib.fitsfiles import compress_as_named, fits_media_type
 from platform_lib.skymap._errors import SkymapError, SkymapFormatError, SkymapNotNormalizedError, SkymapWarning
 
 __all__ = ["SkyMap", "VolumeGrid", "read_skymap", "uniq_to_order_ipix"]
@@ -368,7 +371,8 @@ class SkyMap:
     def write(self, path: str | os.PathLike, *, flat: bool = False, ordering: str = "NESTED") -> None:
         """Write the map as FITS: multi-order (default) or, with ``flat=True``, single-order with a
         ``PROB`` column in ``NESTED`` or ``RING`` ordering (the map must already be single-order:
-        see :meth:`flatten`). The write is atomic (temporary file, then rename)."""
+        see :meth:`flatten`), compressed as the name says (``.fits.gz``, ``.fits.bz2``, ``.fits.xz``). The write is
+        atomic (temporary file, then rename)."""
         path = os.fspath(path)
         if flat:
             orders = np.unique(self.order)
@@ -407,9 +411,18 @@ class SkyMap:
         for key in ("OBJECT", "DATE-OBS", "MJD-OBS", "INSTRUME", "CREATOR", "DISTMEAN", "DISTSTD"):
             if key in self.meta:
                 hdu.header[key] = self.meta[key]
-        tmp = f"{path}.tmp-{os.getpid()}"
-        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(tmp, overwrite=True)
-        os.replace(tmp, path)
+        hdul = fits.HDUList([fits.PrimaryHDU(), hdu])
+        if fits_media_type(path) in (None, "application/fits"):  # plain FITS (or another name): straight to disk
+            with atomic_path(path) as tmp:
+                hdul.writeto(tmp)
+            return
+        buf = io.BytesIO()  # map.fits.gz: gzip, as its readers expect (it was plain FITS under a .gz name)
+        hdul.writeto(buf)
+        try:
+            data = compress_as_named(path, buf.getvalue())
+        except ValueError as exc:  # .zip, .Z
+            raise SkymapError(str(exc), code="bad-output") from None
+        write_atomic(path, data)
 
 
 _STRUCTURAL = ("XTENSION", "BITPIX", "PCOUNT", "GCOUNT", "TFIELDS", "HISTORY", "COMMENT", "EXTNAME", "EXTEND")

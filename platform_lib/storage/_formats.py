@@ -4,7 +4,8 @@ Pure conversion with a temporary local file (astropy's writers want a path for s
 :class:`~platform_lib.storage.Storage` methods move the bytes in and out of spaces. Formats: FITS,
 VOTable, Parquet, HDF5, CSV, TSV, ECSV, and other text tables (read only), told from the file name
 unless given. FITS names are :mod:`platform_lib.fitsfiles`'s (``.fits``, ``.fit``, ``.fts`` plain or
-compressed, ``.fz``), and FITS is written compressed as its name says (:func:`compressed_as_named`). Text
+compressed, ``.fz``), and FITS is written compressed as its name says (:func:`compressed_as_named`; images as
+``.fz`` tile-compressed, :func:`image_as_named`). Text
 tables (CSV, TSV, ``.txt``, ``.dat``, ``.tbl``...) are read by their content as catalogue ingest reads them
 (:func:`platform_lib.catalogs.read_text_table`: a VizieR TSV with its units, a ``;`` file with decimal
 commas), imported when such a file is read.
@@ -16,10 +17,11 @@ import os
 import tempfile
 import warnings
 
-from platform_lib.fitsfiles import FITS_SUFFIXES, fits_suffix
+from platform_lib.fitsfiles import FITS_SUFFIXES, compress_as_named, fits_suffix
 from platform_lib.storage._errors import UnknownFormat
 
-__all__ = ["format_for", "table_to_bytes", "table_from_file", "as_table", "image_to_bytes", "compressed_as_named",
+__all__ = ["format_for", "table_to_bytes", "table_from_file", "as_table", "image_to_bytes", "image_as_named",
+           "compressed_as_named",
            "FORMATS", "TEXT_FORMATS"]
 
 #: Format name -> (astropy format written, file name endings). ``text`` is read only (by content).
@@ -61,19 +63,18 @@ def format_for(name: str, format: str | None = None) -> str:
 
 
 def compressed_as_named(name: str, data: bytes) -> bytes:
-    """FITS bytes compressed as the file ``name`` says (``.gz``, ``.bz2``, ``.xz``; plain, ``.fz`` or no FITS name:
-    as they are), so that a file called ``t.fits.gz`` is gzip, as every reader expects. Raises
-    :class:`UnknownFormat` for ``.zip`` and ``.Z``, which astropy reads but cannot write."""
-    import bz2
-    import gzip
-    import lzma
-
-    compression = (fits_suffix(name) or "").rpartition(".")[2]
-    if compression in ("zip", "z"):
-        raise UnknownFormat(f"cannot write FITS as {name!r}: astropy reads .zip and .Z files but does not write "
-                            "them; name it .fits, .fits.gz, .fits.bz2 or .fits.xz", value=name)
-    compress = {"gz": lambda b: gzip.compress(b, mtime=0), "bz2": bz2.compress, "xz": lzma.compress}
-    return compress[compression](data) if compression in compress else data
+    """FITS bytes compressed as the file ``name`` says (``.gz``, ``.bz2``, ``.xz``; plain or no FITS name: as they
+    are), so that a file called ``t.fits.gz`` is gzip, as every reader expects. Raises :class:`UnknownFormat` for
+    ``.zip`` and ``.Z``, which astropy reads but cannot write, and for ``.fz``: tile compression is for images
+    (:func:`image_as_named`), and astropy does not write tile-compressed tables."""
+    if (fits_suffix(name) or "").endswith(".fz"):
+        raise UnknownFormat(f"cannot write a table as {name!r}: .fz is tile compression (fpack's), which is for "
+                            "images, and astropy does not write tile-compressed tables; name it .fits, .fits.gz, "
+                            ".fits.bz2 or .fits.xz (or write an image with write_image)", value=name)
+    try:
+        return compress_as_named(name, data)
+    except ValueError as exc:  # .zip, .Z
+        raise UnknownFormat(str(exc), value=name) from None
 
 
 def as_table(data):
@@ -203,8 +204,40 @@ def _parquet_table(path: str):
     return Table.from_pandas(arrow_to_pandas(arrow.drop_columns(index)))
 
 
-def image_to_bytes(data, header=None) -> bytes:
-    """FITS bytes from an ndarray (with an optional header), an HDU or an HDUList."""
+def image_as_named(name: str, data, header=None) -> bytes:
+    """The FITS bytes of an image (as :func:`image_to_bytes` takes it) as the file ``name`` says: ``.fz``
+    tile-compressed as fpack writes it (:func:`tile_compressed`), else compressed as :func:`compressed_as_named`."""
+    if (fits_suffix(name) or "").endswith(".fz"):
+        return image_to_bytes(data, header, tile_compress=True)
+    return compressed_as_named(name, image_to_bytes(data, header))
+
+
+def tile_compressed(hdul):
+    """``hdul`` as fpack writes it: every image HDU holding data becomes a ``CompImageHDU`` (a primary image
+    moves to the first extension, behind an empty primary HDU that keeps no data), tables and empty HDUs stay
+    as they are (as fpack leaves tables). Integers up to 32 bits are ``RICE_1`` (fpack's default); other data
+    ``GZIP_2`` with no quantisation, so that every pixel reads back exactly (fpack's default quantises floats,
+    losing precision a library must not lose unasked). A ``CompImageHDU`` given keeps its own settings."""
+    from astropy.io import fits
+
+    out = [fits.PrimaryHDU()]
+    for hdu in hdul:
+        if isinstance(hdu, fits.CompImageHDU) or not hdu.is_image or hdu.data is None:
+            if not isinstance(hdu, fits.PrimaryHDU):
+                out.append(hdu)
+            continue
+        header = hdu.header.copy()
+        for key in ("SIMPLE", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT"):
+            header.remove(key, ignore_missing=True, remove_all=True)
+        lossless_rice = hdu.data.dtype.kind in "iu" and hdu.data.dtype.itemsize <= 4
+        out.append(fits.CompImageHDU(hdu.data, header=header, compression_type="RICE_1" if lossless_rice else "GZIP_2",
+                                     **({} if lossless_rice else {"quantize_level": 0.0})))
+    return fits.HDUList(out)
+
+
+def image_to_bytes(data, header=None, *, tile_compress: bool = False) -> bytes:
+    """FITS bytes from an ndarray (with an optional header), an HDU or an HDUList (``tile_compress``: its images
+    tile-compressed, :func:`tile_compressed`)."""
     import io
 
     import numpy as np
@@ -219,6 +252,8 @@ def image_to_bytes(data, header=None) -> bytes:
         hdul = fits.HDUList([fits.PrimaryHDU(data=data, header=header)])
     else:
         raise TypeError(f"write_image takes an ndarray, a FITS HDU or an HDUList, not {type(data).__name__}")
+    if tile_compress:
+        hdul = tile_compressed(hdul)
     buf = io.BytesIO()
     hdul.writeto(buf, output_verify="exception")
     return buf.getvalue()

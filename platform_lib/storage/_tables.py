@@ -53,7 +53,8 @@ class TableIO:
 
     def write_table(self, data, address: str, *, format: str | None = None, overwrite: bool = False) -> str:
         """Write an astropy Table or pandas DataFrame to ``address`` in the format its name says (atomic, quota-checked;
-        FITS compressed as its name says: ``.fits.gz``, ``.fits.bz2``, ``.fits.xz``)."""
+        FITS compressed as its name says: ``.fits.gz``, ``.fits.bz2``, ``.fits.xz``; not ``.fz``, tile compression
+        being for images)."""
         from platform_lib.storage._formats import compressed_as_named, format_for, table_to_bytes
 
         if isinstance(data, str) and not isinstance(address, str):
@@ -88,10 +89,10 @@ class TableIO:
 
     def write_image(self, data, address: str, *, header=None, overwrite: bool = False) -> str:
         """Write an ndarray (with ``header``), a FITS HDU or an HDUList as a FITS file at ``address`` (compressed as
-        its name says: ``.fits.gz``, ``.fits.bz2``, ``.fits.xz``)."""
-        from platform_lib.storage._formats import compressed_as_named, image_to_bytes
+        its name says: ``.fits.gz``, ``.fits.bz2``, ``.fits.xz``; ``.fz`` tile-compressed, as fpack writes it, every
+        pixel kept exactly)."""
+        from platform_lib.storage._formats import image_as_named
 
         self._resolve(address)
-        return self.write_bytes(address, compressed_as_named(address, image_to_bytes(data, header)),
-                                overwrite=overwrite)
+        return self.write_bytes(address, image_as_named(address, data, header), overwrite=overwrite)
 

@@ -4,7 +4,7 @@ Pure planning (:func:`plan_catalog_orders`, :func:`density_map`) is separate fro
 (:func:`write_catalog_hips`, :func:`write_density_hips`, :func:`write_image_hips`), so the plan is
 unit-testable on arrays. Every writer builds the HiPS in a temporary sibling folder and renames it
 into place, so a failure leaves the previous HiPS intact. May import numpy, pandas, pyarrow,
-astropy, cdshealpix, reproject (images only) and this package's errors.
+astropy, cdshealpix, reproject (images only), this package's errors and ``platform_lib.atomic``.
 
 The catalogue layout follows HiPS 1.0 (IVOA) as CDS's tools write it and Aladin Lite reads it:
 ``properties``, ``metadata.xml`` (a VOTable of the columns, with ``pos.eq.ra``/``pos.eq.dec`` UCDs),
@@ -30,6 +30,7 @@ from typing import Iterable
 
 import numpy as np
 
+from platform_lib.atomic import replace_folder
 from platform_lib.viz._errors import HipsCancelled, HipsError
 
 __all__ = [
@@ -225,13 +226,7 @@ class _AtomicDir:
 
     def commit(self) -> Path:
         os.chmod(self.tmp, 0o755)
-        old = None
-        if self.dest.exists():
-            old = self.dest.parent / f".{self.dest.name}.old-{os.getpid()}-{time.monotonic_ns()}"
-            os.rename(self.dest, old)
-        os.rename(self.tmp, self.dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(self.tmp, self.dest)
         return self.dest
 
     def abort(self) -> None:

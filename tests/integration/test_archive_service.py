@@ -425,6 +425,39 @@ def test_public_download_and_bad_token(archive):
     assert bad.status_code == 403 and query_status(bad.content)[0] == "ERROR"
 
 
+def test_a_compressed_fits_file_is_served_as_what_its_bytes_are(archive, tmp_path):
+    """The DSS plate is stored as ``.fits.gz``: its download, its ObsCore ``access_format`` and its DataLink
+    ``#this`` say gzip (they said ``application/fits``, so pyvo's ``getdataobj()`` handed gzip to
+    ``HDUList.fromstring``), with no ``Content-Encoding`` (a browser keeps the ``.gz`` file as it is; requests
+    and pyvo would unpack it); astropy's ``download_file`` and pyvo's ``cachedataset`` give files astropy opens.
+    A plain file stays ``application/fits``."""
+    import io
+
+    from astropy.utils.data import download_file
+    from pyvo.dal import SIA2Service
+
+    base, data, _ = archive
+    url = base + "download/dss/dss.14.29.56-62.41.05"
+    stored = (data / "dss/dss.14.29.56-62.41.05.fits.gz").read_bytes()
+    for resp in (requests.get(url, timeout=30), requests.head(url, timeout=30)):
+        assert resp.headers["Content-Type"] == "application/gzip" and "Content-Encoding" not in resp.headers
+    assert requests.get(url, timeout=30).content == stored
+    assert requests.head(base + "download/first/image", timeout=30).headers["Content-Type"] == "application/fits"
+    with fits.open(download_file(url, cache=False)) as hdul:  # astropy tells gzip by its bytes
+        assert hdul[0].header["NAXIS1"] > 0
+    (rec,) = SIA2Service(base + "sia").search(pos=(217.48, -62.68, 0.05))
+    assert rec.access_format == "application/gzip"
+    saved = rec.make_dataset_filename(dir=tmp_path)
+    rec.cachedataset(filename=saved)
+    assert Path(saved).read_bytes() == stored
+    with fits.open(saved) as hdul:
+        assert hdul[0].header["NAXIS1"] > 0
+    links = requests.get(base + "datalink", params={"ID": "ivo://astrohub/archive?dss/dss.14.29.56-62.41.05"},
+                         timeout=30)
+    rows = parse_single_table(io.BytesIO(links.content)).to_table()
+    assert [r["content_type"] for r in rows if r["semantics"] == "#this"] == ["application/gzip"]
+
+
 # ---------------------------------------------------------------- bad input: protocol errors, never 500
 
 

@@ -43,3 +43,46 @@ def test_a_link_planted_in_place_of_the_file_is_replaced_not_followed(tmp_path):
     write_atomic(tmp_path / "x.json", b"new", mode=0o644)
     assert (tmp_path / "elsewhere").read_bytes() == b"keep"
     assert not (tmp_path / "x.json").is_symlink() and (tmp_path / "x.json").read_bytes() == b"new"
+
+
+def test_atomic_path_gives_a_writer_a_name_renamed_into_place_or_removed(tmp_path):
+    """For writers that want a file name (astropy's ``writeto``, a copy): sample data's images, sky maps, the numba
+    cache's seed wrote their own temporary names by hand, some left behind when the writer failed (mend15)."""
+    from astropy.io import fits
+
+    from platform_lib.atomic import atomic_path
+
+    path = tmp_path / "map.fits"
+    path.write_bytes(b"old")
+    with pytest.raises(OSError):
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(b"half")
+            raise OSError("disk full")
+    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["map.fits"]
+    old = os.umask(0o077)
+    try:
+        with atomic_path(path, mode=0o644) as tmp:
+            assert not tmp.exists() and tmp.parent == tmp_path and tmp.name.startswith(".map.fits.")
+            fits.PrimaryHDU().writeto(tmp)
+            assert path.read_bytes() == b"old"  # not yet
+    finally:
+        os.umask(old)
+    assert fits.getheader(path)["SIMPLE"] and path.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["map.fits"]
+
+
+def test_replace_folder_puts_the_new_folder_in_place_and_removes_the_old(tmp_path):
+    """A folder built beside its target (a HiPS, the moving-object cache) replaces the old one whole."""
+    from platform_lib.atomic import replace_folder
+
+    target, new = tmp_path / "hips", tmp_path / ".hips.build"
+    replace_folder(_folder(new, "one"), target)  # no previous folder
+    assert (target / "tile").read_text() == "one"
+    replace_folder(_folder(new, "two"), target)  # over a non-empty one, which goes
+    assert (target / "tile").read_text() == "two" and [p.name for p in tmp_path.iterdir()] == ["hips"]
+
+
+def _folder(path, text):
+    path.mkdir()
+    (path / "tile").write_text(text)
+    return path

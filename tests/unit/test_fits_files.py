@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -108,6 +110,31 @@ def test_storage_writes_fits_compressed_as_its_name_says(tmp_path):
         assert not (home / name).exists()
 
 
+def test_storage_writes_an_fz_image_tile_compressed_and_refuses_an_fz_table(tmp_path):
+    """``.fz`` (fpack's tile compression) was written as plain FITS: images are now CompImageHDUs behind an empty
+    primary HDU, as fpack writes them (integers RICE_1, floats GZIP_2 unquantised: every pixel back exactly), read
+    by astropy and by cfitsio's funpack (Debian's libcfitsio-bin); a table as ``.fz`` is refused, naming why."""
+    home = tmp_path / "home"
+    home.mkdir()
+    storage = Storage(get_settings(user="ada", home=home, datasets=tmp_path / "datasets", scratch=tmp_path / "s"))
+    m13, m13_header = fits.getdata(M13, header=True)  # DSS: 16-bit integers, with a WCS
+    noise = np.random.default_rng(5).normal(100, 3, (40, 30))  # float64, whose every bit must survive
+    for name, data, header, algorithm in (("m13.fits.fz", m13, m13_header, "RICE_1"),
+                                          ("NOISE.FZ", noise, None, "GZIP_2")):
+        storage.write_image(data, f"home:{name}", header=header)
+        with fits.open(home / name) as hdul:
+            assert hdul[0].data is None and isinstance(hdul[1], fits.CompImageHDU), name
+            assert hdul[1].compression_type == algorithm and np.array_equal(hdul[1].data, data), name
+        assert np.array_equal(storage.read_image(f"home:{name}")[0], data), name
+        plain = subprocess.run([shutil.which("funpack") or "funpack", "-S", str(home / name)], check=True,
+                               capture_output=True).stdout
+        with fits.open(io.BytesIO(plain)) as hdul:
+            assert np.array_equal(hdul[1].data, data), name
+    assert fits.getheader(home / "m13.fits.fz", 1)["CTYPE1"] == m13_header["CTYPE1"]
+    with pytest.raises(UnknownFormat, match="tile compression .* for images"):
+        storage.write_table(Table.read(TABLE), "home:t.fits.fz")
+    assert not (home / "t.fits.fz").exists()
+
 def test_catalogue_ingest_reads_a_fits_table_under_every_name(tmp_path):
     expected = Table.read(TABLE)
     for name in NAMES:
@@ -129,3 +156,31 @@ def test_the_image_index_takes_every_fits_name(tmp_path):
     assert report.indexed == 4 and not report.skipped, report
     records, _ = ImageIndex(tmp_path / "index.sqlite").query(ImageQuery(), Viewer(admin=True))
     assert {r["obs_id"] for r in records} == {"eso", "M13", "m13b", "rice"}
+    # what the archive serves each as (ObsCore access_format, the download's Content-Type): the bytes' own type,
+    # not application/fits for all (mend15); a tile-compressed file is FITS
+    assert {r["obs_id"]: r["access_format"] for r in records} == {
+        "eso": "application/x-compress", "M13": "application/x-bzip2", "m13b": "application/x-xz",
+        "rice": "application/fits"}
+
+
+def test_a_sky_map_is_written_compressed_as_its_name_says(tmp_path):
+    """``SkyMap.write('map.fits.gz')`` wrote plain FITS under a gzip name (as storage's tables did before mend14b);
+    now each name's compression, read back equal; ``.zip`` refused, naming the names that work."""
+    import warnings
+
+    import reproject
+
+    from platform_lib.skymap import SkymapError, read_skymap
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 2010 BAYESTAR test map's old header conventions
+        sky = read_skymap(Path(reproject.__file__).parent / "healpix/tests/data/bayestar.fits.gz")
+    for name, magic in (("m.fits.gz", b"\x1f\x8b"), ("M.FITS.BZ2", b"BZh"), ("m.fits.xz", b"\xfd7zXZ"),
+                        ("m.fits", b"SIMPLE")):
+        sky.write(tmp_path / name)
+        assert (tmp_path / name).read_bytes().startswith(magic), name
+        back = read_skymap(tmp_path / name)
+        assert np.array_equal(back.uniq, sky.uniq) and np.array_equal(back.probability, sky.probability), name
+    with pytest.raises(SkymapError, match=r"does not write them; name it \.fits, \.fits\.gz"):
+        sky.write(tmp_path / "m.fits.zip")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["M.FITS.BZ2", "m.fits", "m.fits.gz", "m.fits.xz"]

@@ -10,7 +10,7 @@ import pytest
 from tornado import web
 
 from astrohub_hub.local import (LAB_CONFIG_WITHOUT_FORMGRADER, LAB_CONFIG_WITHOUT_VALIDATE, AstroLocalSpawner, _apply_profile, _profile_form,
-                                  lab_config_path, link_courses)
+                                  lab_config_path, link_shared_folders)
 
 PROFILES = [
     {"slug": "small", "display_name": "Small", "groups": [], "mem_limit": "1G", "cpu_limit": 1.0, "default": True},
@@ -69,7 +69,7 @@ def test_only_a_class_instructor_gets_formgrader_on_the_class_course_through_a_h
 def test_course_links_are_made_kept_and_removed_and_a_users_own_file_is_left_alone(tmp_path):
     classes, folder = tmp_path / "classes", tmp_path / "home" / "grading"
     courses = {c: str(classes / c / "instructors" / "nbgrader") for c in ("a101", "b101", "gone")}
-    link_courses(str(folder), courses, str(classes))
+    link_shared_folders(str(folder), courses, str(classes))
     assert {p.name: os.readlink(p) for p in folder.iterdir()} == courses
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     (folder / "b101").unlink()
@@ -77,15 +77,15 @@ def test_course_links_are_made_kept_and_removed_and_a_users_own_file_is_left_alo
     (folder / "a101").unlink()
     (folder / "a101").symlink_to("/elsewhere")  # a stale link: made again
     (folder / "notes").symlink_to("/elsewhere")  # a link of theirs outside the classes: kept
-    link_courses(str(folder), {c: courses[c] for c in ("a101", "b101")}, str(classes))
+    link_shared_folders(str(folder), {c: courses[c] for c in ("a101", "b101")}, str(classes))
     assert sorted(p.name for p in folder.iterdir()) == ["a101", "b101", "notes"]  # "gone": no longer taught
     assert os.readlink(folder / "a101") == courses["a101"] and (folder / "b101").read_text() == "mine"
-    link_courses(str(folder), {}, str(classes))  # no class taught any more: the links go, theirs stay
+    link_shared_folders(str(folder), {}, str(classes))  # no class taught any more: the links go, theirs stay
     assert sorted(p.name for p in folder.iterdir()) == ["b101", "notes"]
-    link_courses(str(tmp_path / "other"), {}, str(classes))  # nor taught before: no folder is made
+    link_shared_folders(str(tmp_path / "other"), {}, str(classes))  # nor taught before: no folder is made
     assert not (tmp_path / "other").exists()
     (tmp_path / "file").write_text("")  # a file where the folder would go: nothing made, and no error
-    link_courses(str(tmp_path / "file" / "grading"), courses, str(classes))
+    link_shared_folders(str(tmp_path / "file" / "grading"), courses, str(classes))
 
 
 def test_nbgrader_instructor_tools_are_off_in_lab_for_servers_without_formgrader(tmp_path, monkeypatch):

@@ -10,7 +10,8 @@ or ``POS=CIRCLE ...|RANGE ...|POLYGON ...``, all in ICRS degrees) answers the im
 region's pixel bounding box (astropy's ``Cutout2D``, trimmed at the image's edges) as FITS, with the header of
 the image and the WCS of the cutout; a region off the image is a ``UsageFault``. SIA answers carry a
 DataLink service descriptor (:func:`sia_descriptor`), so ``pyvo``'s ``iter_datalinks()`` follows it.
-Routes by :func:`datalink_routes`. Imports the archive's base handler, faults, params and writers.
+Routes by :func:`datalink_routes`. Imports the archive's base handler, faults, params and writers, and
+``platform_lib``'s image index and FITS names.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 from urllib.parse import quote
 
 from astropy.utils.xml.writer import xml_escape
+from platform_lib.fitsfiles import fits_media_type
 
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.faults import NotFoundFault, UsageFault
@@ -135,7 +137,7 @@ class LinksHandler(BaseHandler):
                 size = path.stat().st_size if path.is_relative_to(root) and path.is_file() else None
                 rows.append({"ID": did, "access_url": base + "download/" + quote(rec["obs_id"], safe="/"),
                              "semantics": "#this", "description": "The FITS file",
-                             "content_type": rec.get("access_format") or "application/fits",
+                             "content_type": fits_media_type(rec["file_path"]) or "application/octet-stream",
                              "content_length": size,
                              "content_qualifier": rec.get("dataproduct_type"), "link_auth": "optional"})
                 if rec.get("footprint_method") != "wcs":  # no celestial WCS: nothing to cut out by position

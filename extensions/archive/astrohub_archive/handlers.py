@@ -12,6 +12,7 @@ import logging
 from urllib.parse import quote
 
 import tornado.web
+from platform_lib.fitsfiles import fits_media_type
 
 from astrohub_archive import datalink, hips, moving, tap
 from astrohub_archive.homepage import HomeHandler
@@ -144,7 +145,7 @@ class DownloadHandler(BaseHandler):
         path = (root / rec["file_path"]).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise NotFoundFault(f"the file of {obs_id!r} is not available")
-        self.set_header("Content-Type", "application/fits")
+        self.set_header("Content-Type", fits_media_type(path.name) or "application/octet-stream")  # a.fits.gz: gzip
         self.set_header("Content-Disposition", f"attachment; filename=\"{quote(path.name)}\"")
         self.set_header("Content-Length", str(path.stat().st_size))
         if not body:

@@ -40,7 +40,7 @@ HiPS a new name, since a member may have kept the old URL, which is the key to i
 first name, stays). The folders
 live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never serves, kept by the
 stale-folder cleanup that only removes hidden ones), each owner recorded beside them in
-``~owners/<name>.json``. May import tornado, platform_lib.viz and this package's faults.
+``~owners/<name>.json``. May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import tornado.web
+from platform_lib.atomic import write_atomic
 
 from astrohub_archive.base import allowed_methods, not_allowed
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
@@ -579,9 +580,7 @@ def disk_bytes(folder: Path) -> int:
 
 
 def _atomic_json(path: Path, record: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(record))
 
 
 def _unpack(archive: bytes | Path, dest: Path, grow=None) -> None:

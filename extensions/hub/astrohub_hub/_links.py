@@ -1,7 +1,7 @@
 """The links in a home to shared folders (``~/classes/<class>``, ``~/grading/<class>``, ``~/groups/<group>``,
 ``~/workspaces/<name>``): made as the user.
 
-:func:`link_courses` makes and prunes them; the local spawner calls it in the server's process as the user before
+:func:`link_shared_folders` makes and prunes them; the local spawner calls it in the server's process as the user before
 the server starts, and the classes service (someone joins a class or a workspace) and the group sync (someone joins
 a group) run this file as a script, as the user (``folders.link_as``): ``python -I _links.py FOLDER ROOT LINKS_JSON``
 adds the links of ``LINKS_JSON`` (``{name: target}``) and removes none; with ``--remove`` after them it removes those
@@ -18,16 +18,16 @@ import sys
 from typing import Mapping
 
 
-def link_courses(folder: str, links: Mapping[str, str], classes_root: str, *, prune: bool = True,
-                 make: bool = False) -> None:
+def link_shared_folders(folder: str, links: Mapping[str, str], shared_root: str, *, prune: bool = True,
+                        make: bool = False) -> None:
     """In ``folder`` (made, mode 0700, if missing and ``links`` names any, or ``make``): a link ``<name>`` to each
-    folder of ``links``; with ``prune``, links there into ``classes_root`` (the root of the folders: classes, groups or
+    folder of ``links``; with ``prune``, links there into ``shared_root`` (the root of the folders: classes, groups or
     workspaces) that ``links`` no longer names (a class no longer taught, a group left) are removed. ``folder``
     itself being a link to the whole root (``~/groups`` and ``~/workspaces`` were, before the roots were closed) is
     replaced by the folder. Run as the user: a file of theirs under such a name is left alone, and nothing here stops
     a server from starting or a member from being added (errors are ignored)."""
     try:
-        if os.path.islink(folder) and os.path.realpath(folder) == os.path.realpath(classes_root):
+        if os.path.islink(folder) and os.path.realpath(folder) == os.path.realpath(shared_root):
             os.unlink(folder)
     except OSError:
         pass
@@ -37,7 +37,7 @@ def link_courses(folder: str, links: Mapping[str, str], classes_root: str, *, pr
         os.makedirs(folder, mode=0o700, exist_ok=True)
         for name in os.listdir(folder) if prune else ():
             path = os.path.join(folder, name)
-            ours = os.path.islink(path) and os.readlink(path).startswith(classes_root.rstrip("/") + "/")
+            ours = os.path.islink(path) and os.readlink(path).startswith(shared_root.rstrip("/") + "/")
             if name not in links and ours:
                 os.unlink(path)
         for name, target in links.items():
@@ -69,4 +69,4 @@ if __name__ == "__main__":
     if sys.argv[4:] == ["--remove"]:
         unlink(sys.argv[1], json.loads(sys.argv[3]))
     else:
-        link_courses(sys.argv[1], json.loads(sys.argv[3]), sys.argv[2], prune=False)
+        link_shared_folders(sys.argv[1], json.loads(sys.argv[3]), sys.argv[2], prune=False)

@@ -347,14 +347,15 @@ def unpack_as(data: bytes, dest: Path, system_user: str | None, *, keep: bool = 
     return [line for line in result.stdout.decode().splitlines() if line]
 
 
-def link_as(folder: Path, links: dict[str, str], classes_root: Path, system_user: str | None, *,
+def link_as(folder: Path, links: dict[str, str], shared_root: Path, system_user: str | None, *,
             remove: bool = False) -> None:
     """Add the links ``links`` (``{name: target}``) in ``folder`` with ``system_user``'s permissions (None: ours),
-    as ``_links.link_courses`` makes them at a server's start (none removed; a file of the user's under such a
-    name is left alone; ``classes_root``: the root of the targets); ``remove``: remove those links instead
-    (``_links.unlink``). Best effort: a failure is logged, never raised (the links follow at the next start)."""
+    as ``_links.link_shared_folders`` makes them at a server's start (none removed; a file of the user's under such
+    a name is left alone; ``shared_root``: the root of the targets, classes, groups or workspaces); ``remove``:
+    remove those links instead (``_links.unlink``). Best effort: a failure is logged, never raised (the links follow
+    at the next start)."""
     try:
-        result = subprocess.run([sys.executable, "-I", _LINKS, str(folder), str(classes_root), json.dumps(links),
+        result = subprocess.run([sys.executable, "-I", _LINKS, str(folder), str(shared_root), json.dumps(links),
                                  *(["--remove"] if remove else [])],
                                 capture_output=True, check=False, timeout=60, **_as_user(system_user))
     except (OSError, subprocess.SubprocessError) as exc:

@@ -31,7 +31,7 @@ the class's folder present in ``classes_root``) loads nbgrader's formgrader on t
 (``grading_folder``; formgrader serves only a course under the server's root), as ``astrohub_server.formgrader``
 (nbgrader's formgrader reading configuration only from Jupyter's config folders, never the ``nbgrader_config.py``
 another instructor may have put in the shared course folder). The links, one per class taught,
-are made by the server's process as the user, before it starts (:func:`link_courses`). One course per server:
+are made by the server's process as the user, before it starts (:func:`link_shared_folders`). One course per server:
 the first class by name, or the class named by the spawn option ``grading``. Nobody else's server loads
 formgrader (``disabled_server_extensions``), and nobody else's JupyterLab shows nbgrader's instructor tools (its
 Nbgrader menu with Formgrader, the Create Assignment panel): their server's environment puts
@@ -44,7 +44,7 @@ others): it runs her own notebook beside her own server, as her (``astrohub_serv
 the notebook in a child process, so her server keeps answering meanwhile).
 
 Class folders in Lab: the same process links ``~/classes/<class>`` (``classes_folder``) to the folder of each class
-the user teaches or takes (:meth:`AstroLocalSpawner.class_links`), as :func:`link_courses` makes the course links
+the user teaches or takes (:meth:`AstroLocalSpawner.class_links`), as :func:`link_shared_folders` makes the course links
 (the classes service adds the same link, as the user, when they join: ``classes.Teaching.links_folder``):
 JupyterLab's file browser shows only the home, and a class's ``materials/`` (and an instructor's ``instructors/``,
 where assignments are written) are outside it. Likewise ``~/groups/<group>`` and ``~/workspaces/<name>`` for the
@@ -73,7 +73,7 @@ from pydantic.alias_generators import to_camel
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from tornado import web
 
-from astrohub_hub._links import link_courses
+from astrohub_hub._links import link_shared_folders
 from astrohub_hub.accounts import DEFAULT_PREFIX, SystemAccounts, check_prefix, ensure_system_user
 from astrohub_hub.dasktls import local_cluster_tls_environment
 from astrohub_hub.collaboration import COLLABORATIVE_ENV, collaborative, server_args, state_folder
@@ -87,7 +87,7 @@ __all__ = [
     "LocalSettings",
     "OFFLINE_LAB_ARGS",
     "SKIPPED_SERVER_IMPORTS",
-    "link_courses",
+    "link_shared_folders",
     "singleuser_command",
     "user_path",
     "visible_profiles",
@@ -412,20 +412,22 @@ class AstroLocalSpawner(LocalProcessSpawner):
         def preexec() -> None:
             become()
             if classes_root:
-                link_courses(folder, links, classes_root)
-                link_courses(member_folder, member, classes_root)
+                link_shared_folders(folder, links, classes_root)
+                link_shared_folders(member_folder, member, classes_root)
             for links_folder, (root, candidates) in shared.items():
                 # as the user: the workspaces whose folder lets them in (the root lists every one, as root)
-                link_courses(links_folder, {n: t for n, t in candidates.items() if os.access(t, os.R_OK | os.X_OK)},
-                             root, make=True)  # there, empty, for someone in none yet: where they will be
+                link_shared_folders(links_folder,
+                                    {n: t for n, t in candidates.items() if os.access(t, os.R_OK | os.X_OK)},
+                                    root, make=True)  # there, empty, for someone in none yet: where they will be
 
         return preexec
 
     def shared_links(self, home: str) -> dict[str, tuple[str, dict[str, str]]]:
         """``{links folder: (root, {name: folder})}``: the group folders of the user's groups (``~/groups/<group>``)
         and every workspace (``~/workspaces/<name>``; the server's process keeps those that let the user in),
-        linked in the home before the server starts (:func:`link_courses`, which also prunes those left). The roots
-        are 0711 (``folders.make_root``): not listable by users, so these links are how they find their folders."""
+        linked in the home before the server starts (:func:`link_shared_folders`, which also prunes those left). The
+        roots are 0711 (``folders.make_root``): not listable by users, so these links are how they find their
+        folders."""
         found: dict[str, tuple[str, dict[str, str]]] = {}
         if self.groups_root:
             found[os.path.join(home, GROUP_LINKS)] = (

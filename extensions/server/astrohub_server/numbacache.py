@@ -8,7 +8,7 @@ folder it can write, so the hub points ``NUMBA_CACHE_DIR`` at a folder in the us
 the platform's files there: new or changed files only, each written atomically. Never the other
 way: one user's cache never reaches another's.
 
-May import the standard library only.
+May import the standard library and :mod:`astrohub_server.atomic`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Mapping
+
+from astrohub_server.atomic import replacing
 
 __all__ = ["platform_numba_cache", "seed_numba_cache"]
 
@@ -50,14 +51,8 @@ def seed_numba_cache(environ: Mapping[str, str] = os.environ, seed: Path | None 
                     mine = copy.stat()
                     if mine.st_size == stat.st_size and int(mine.st_mtime) == int(stat.st_mtime):
                         continue
-                fd, tmp = tempfile.mkstemp(dir=destination, prefix=f".{name}.")
-                os.close(fd)
-                try:
+                with replacing(copy) as tmp:
                     shutil.copy2(source, tmp)
-                    os.replace(tmp, copy)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
-                    raise
                 copied += 1
     except OSError as exc:
         print(f"astrohub_server: the numba cache {target} was not seeded ({exc})", file=sys.stderr)

@@ -9,7 +9,7 @@ without a restart) and writes the constraints file: every distribution of the pl
 environment pinned to its installed version, so pip reuses them and refuses a request that would
 replace one. The platform's own folders are never written.
 
-May import the standard library only.
+May import the standard library and :mod:`astrohub_server.atomic`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import os
 import re
 import site
 import sys
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
+
+from astrohub_server.atomic import write_atomic
 
 __all__ = ["CONSTRAINTS_HEADER", "constraints_text", "platform_site_dirs", "prepare_layer"]
 
@@ -48,17 +49,6 @@ def constraints_text(dists: Iterable[importlib.metadata.Distribution]) -> str:
     return CONSTRAINTS_HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(pins.items()))
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def prepare_layer(environ: Mapping[str, str] = os.environ) -> Path | None:
     """Create the user's package layer and write its constraints file; the layer, or ``None`` if unset.
 
@@ -76,7 +66,7 @@ def prepare_layer(environ: Mapping[str, str] = os.environ) -> Path | None:
         target = Path(environ.get("PIP_CONSTRAINT") or Path(layer) / "platform-constraints.txt")
         text = constraints_text(importlib.metadata.distributions(path=platform_site_dirs()))
         if not target.exists() or target.read_text() != text:
-            _write_atomic(target, text)
+            write_atomic(target, text)
     except OSError as exc:
         print(f"astrohub_server: the package layer {layer} is not available ({exc})", file=sys.stderr)
         return None

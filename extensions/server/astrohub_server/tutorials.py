@@ -12,7 +12,8 @@ away). What was copied is remembered, by content hash, in ``<folder>/.tutorials.
 temporary file renamed into place). A notebook is copied with the metadata Lab would write when it starts the
 server's default kernel (:func:`kernel_metadata`), so that a tutorial only opened is not marked changed. The first time it fills a home, it also has Lab open
 ``Tutorials.welcome`` (getting-started) on that first sign-in (:mod:`astrohub_server.workspace`).
-May import traitlets, jupyter_client, ipykernel and :mod:`astrohub_server.workspace`.
+May import traitlets, jupyter_client, ipykernel, :mod:`astrohub_server.workspace` and
+:mod:`astrohub_server.atomic`.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from traitlets import Unicode
 from traitlets.config import SingletonConfigurable
+
+from astrohub_server.atomic import write_atomic
 
 __all__ = ["Tutorials", "STATE_FILE", "GUIDES", "kernel_metadata"]
 
@@ -52,19 +54,6 @@ def _fingerprint(path: Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _atomic_write(dest: Path, data: bytes, mode: int = 0o600) -> None:
-    """``data`` into ``dest`` through a temporary file beside it and a rename; a failure leaves neither."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _atomic_copy(src: Path, dest: Path, metadata: dict | None = None) -> None:
     """``src`` to ``dest``; a notebook with ``metadata`` set in its own (a file that is not JSON: as it is)."""
     data = src.read_bytes()
@@ -75,7 +64,7 @@ def _atomic_copy(src: Path, dest: Path, metadata: dict | None = None) -> None:
             data = (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
         except (ValueError, TypeError, AttributeError):
             pass
-    _atomic_write(dest, data, 0o644)
+    write_atomic(dest, data, mode=0o644)
 
 
 def kernel_metadata(serverapp) -> dict:
@@ -171,7 +160,7 @@ class Tutorials(SingletonConfigurable):
             else:
                 done[name] = "current"
             state[name] = new
-        _atomic_write(state_path, json.dumps(state, indent=1, sort_keys=True).encode())
+        write_atomic(state_path, json.dumps(state, indent=1, sort_keys=True).encode())
         return done
 
     def start(self, serverapp) -> None:

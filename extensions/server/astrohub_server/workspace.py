@@ -5,8 +5,8 @@ browser beside it) and :func:`open_on_first_sign_in`, which writes it into Lab's
 when that folder holds no default workspace yet, as a Binder ``jupyter lab workspaces import`` does. Lab
 saves the user's own layout into the same file from then on, so a returning user keeps theirs and this
 module never writes it again. Called by :class:`astrohub_server.tutorials.Tutorials` when it copies the
-tutorials into a home for the first time. The write is atomic. May import jupyter_core and the standard
-library only.
+tutorials into a home for the first time. The write is atomic. May import jupyter_core, the standard library
+and :mod:`astrohub_server.atomic`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from astrohub_server.atomic import write_atomic
 
 __all__ = ["WORKSPACE_FILE", "first_workspace", "lab_workspaces_dir", "open_on_first_sign_in"]
 
@@ -60,12 +61,5 @@ def open_on_first_sign_in(workspaces_dir: str | os.PathLike, notebook: str) -> b
     if dest.exists():
         return False  # the user's own layout (or an earlier first one): never overwritten
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{WORKSPACE_FILE}.")
-    try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(first_workspace(notebook), out)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(dest, json.dumps(first_workspace(notebook)))
     return True
