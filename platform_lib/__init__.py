@@ -22,7 +22,7 @@ and so on give the details. The ``local`` sub-package runs the platform on one m
 """
 
 from platform_lib.errors import PlatformError
-from platform_lib.gateway import use_cluster_stop_checks
+from platform_lib.gateway import use_gateway_client_fixes
 from platform_lib.offline import use_offline_copies
 from platform_lib.settings import PlatformSettings, get_settings
 from platform_lib.votable import use_python_tabledata_writer
@@ -30,10 +30,11 @@ from platform_lib.votable import use_python_tabledata_writer
 # astropy 8.0.2's C TABLEDATA writer writes past its buffer (platform_lib.votable): every process that uses
 # the library writes VOTables with astropy's Python writer instead; pyvo's DataLink vocabulary and ipyaladin's
 # widget come from the platform, not the internet (platform_lib.offline); a member's shutdown() of a Dask cluster
-# shared with them is refused aloud, not logged (platform_lib.gateway). Import hooks: nothing imported here.
+# shared with them is refused aloud, not logged, and a closed dask-gateway Gateway is collected without a traceback
+# (platform_lib.gateway). Import hooks: nothing imported here.
 use_python_tabledata_writer()
 use_offline_copies()
-use_cluster_stop_checks()
+use_gateway_client_fixes()
 
 __version__ = "0.1.0"
 

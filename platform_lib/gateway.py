@@ -15,9 +15,8 @@ group folders): share a cluster only with a group you would let use your files.
 
 Stopping a shared cluster: dask-gateway's ``GatewayCluster.shutdown()`` (and ``close()`` of a cluster made with
 ``shutdown_on_close=True``) asks the gateway to stop it and only logs a refusal, so a member whose ``shutdown()``
-the gateway refused believed the cluster stopped. :func:`use_cluster_stop_checks` (installed by
-``import platform_lib``, so in every kernel, as an import hook that imports nothing) makes a cluster first ask the
-gateway whether the caller may stop it: a member's ``shutdown()`` raises :class:`NotTheOwner` and changes nothing
+the gateway refused believed the cluster stopped. With :func:`use_gateway_client_fixes` (below) a cluster first asks
+the gateway whether the caller may stop it: a member's ``shutdown()`` raises :class:`NotTheOwner` and changes nothing
 (still connected, the cluster running), and a member's ``close()`` disconnects without asking the gateway to stop
 it. The owner's and an admin's calls are dask-gateway's own.
 
@@ -31,13 +30,16 @@ Gateway.__del__ ...>" and the traceback into whatever cell is running then. Ever
 closes its own Gateway (``cluster.close()``, ``cluster.shutdown()``), so a user who re-runs a
 notebook's Dask cell, or calls ``crossmatch(table, 'I/311')`` twice without a client, sees it.
 
-:func:`make_gateway_close_idempotent` makes a second ``close()`` of a synchronous Gateway do nothing
+With :func:`use_gateway_client_fixes` a second ``close()`` of a synchronous Gateway does nothing
 (its loop runner is already stopped: nothing is left to clean up), for the dask-gateway versions known
-to need it (:data:`AFFECTED_UP_TO`); a newer version is left alone, and the journey test that re-runs
-the getting-started Dask cell (tests/integration/test_journeys.py) says whether the fix is still needed.
-platform_lib's own Gateway users call it before they create one (``crossmatch._dask``, ``resources._dask``),
-and ``astrohub_server.kernelstartup`` applies it in every user kernel once the user imports dask_gateway.
-Remove this module when dask-gateway releases a ``close()`` guarded with ``_loop_runner.is_started()``.
+to need it (:data:`AFFECTED_UP_TO`); a newer version is left alone, and tests/unit/test_gateway_close.py says
+whether the fix is still needed. Remove that fix when dask-gateway releases a ``close()`` guarded with
+``_loop_runner.is_started()``.
+
+Both client fixes are applied in one place: :func:`use_gateway_client_fixes`, which ``import platform_lib`` calls
+(so every process using the library, every user kernel through its startup file, and platform_lib's own Gateway
+users: ``crossmatch._dask``, ``resources._dask``), is an import hook on ``dask_gateway.client`` that imports nothing:
+the fixes apply when dask_gateway is imported, or at once when it already was, whatever the order.
 
 May import dask_gateway only (on first call), ``errors``, ``onimport`` and ``versions``.
 """
@@ -51,35 +53,24 @@ from platform_lib.errors import PlatformError
 from platform_lib.onimport import after_import
 from platform_lib.versions import release_tuple
 
-__all__ = ["AFFECTED_UP_TO", "NotTheOwner", "SharedCluster", "make_gateway_close_idempotent",
-           "share_cluster", "shared_clusters", "unshare_cluster", "use_cluster_stop_checks"]
+__all__ = ["AFFECTED_UP_TO", "NotTheOwner", "SharedCluster", "share_cluster", "shared_clusters", "unshare_cluster",
+           "use_gateway_client_fixes"]
 
 #: The newest dask-gateway release whose ``Gateway.close`` raises when called twice.
 AFFECTED_UP_TO = (2026, 3, 0)
 
 
-def make_gateway_close_idempotent() -> bool:
-    """Make ``dask_gateway.Gateway.close`` do nothing on a Gateway already closed; whether it is now patched.
+def _close_once(gateway_class: Any) -> None:
+    """Make ``gateway_class.close`` (dask_gateway's ``Gateway``) do nothing on a Gateway already closed.
 
-    Idempotent, and a no-op (``False``) where dask_gateway is not installed or is newer than
-    :data:`AFFECTED_UP_TO`. Asynchronous Gateways are untouched (their ``close`` never asked the loop).
-
-    Examples
-    --------
-    >>> from platform_lib.gateway import make_gateway_close_idempotent
-    >>> make_gateway_close_idempotent() in (True, False)
-    True
+    Idempotent, and a no-op where dask-gateway is newer than :data:`AFFECTED_UP_TO`. Asynchronous Gateways are
+    untouched (their ``close`` never asked the loop).
     """
-    try:
-        import dask_gateway
-        from dask_gateway import Gateway
-    except ImportError:
-        return False
-    if getattr(Gateway.close, "_astrohub_idempotent", False):
-        return True
-    if release_tuple(dask_gateway.__version__) > AFFECTED_UP_TO:
-        return False
-    original = Gateway.close
+    from importlib.metadata import version
+
+    original = gateway_class.close
+    if getattr(original, "_astrohub_idempotent", False) or release_tuple(version("dask-gateway")) > AFFECTED_UP_TO:
+        return
 
     def close(self):
         runner = getattr(self, "_loop_runner", None)
@@ -90,8 +81,7 @@ def make_gateway_close_idempotent() -> bool:
     close.__doc__ = original.__doc__
     close.__wrapped__ = original
     close._astrohub_idempotent = True
-    Gateway.close = close
-    return True
+    gateway_class.close = close
 
 
 @dataclass(frozen=True)
@@ -117,7 +107,6 @@ def _call(gateway: Any, method: str, path: str, payload: dict | None = None) -> 
     if gateway is None:
         from dask_gateway import Gateway
 
-        make_gateway_close_idempotent()
         with Gateway() as own:
             return _call(own, method, path, payload)
 
@@ -185,7 +174,6 @@ def shared_clusters(*, gateway: Any = None) -> list[SharedCluster]:
     if gateway is None:
         from dask_gateway import Gateway
 
-        make_gateway_close_idempotent()
         with Gateway() as own:
             return shared_clusters(gateway=own)
     found = _call(gateway, "GET", "/api/v1/shared-clusters/") or {}
@@ -245,21 +233,26 @@ def _check_stop(cluster_class: Any) -> None:
     cluster_class._stop_internal = _stop_internal
 
 
-def _check_clusters(module: Any) -> None:
+def _fix_client(module: Any) -> None:
+    """Both fixes, on the module ``dask_gateway.client`` (where ``Gateway`` and ``GatewayCluster`` live)."""
+    _close_once(module.Gateway)
     _check_stop(module.GatewayCluster)
 
 
-def use_cluster_stop_checks() -> None:
-    """Make dask-gateway's clusters ask the gateway before stopping one, now or when ``dask_gateway`` is imported.
+def use_gateway_client_fixes() -> None:
+    """Apply the platform's fixes of dask-gateway's client now if ``dask_gateway`` is imported, else when it is.
 
-    A member of the group a cluster is shared with who calls ``cluster.shutdown()`` gets :class:`NotTheOwner`
-    (the cluster keeps running and the member stays connected), and their ``close()`` only disconnects, where
-    dask-gateway's client logged the gateway's refusal and went on as if the cluster had stopped. Idempotent;
-    nothing is imported (``import platform_lib`` calls it).
+    - A member of the group a cluster is shared with who calls ``cluster.shutdown()`` gets :class:`NotTheOwner`
+      (the cluster keeps running and the member stays connected), and their ``close()`` only disconnects, where
+      dask-gateway's client logged the gateway's refusal and went on as if the cluster had stopped.
+    - A second ``Gateway.close()`` (every closed Gateway gets one from its ``__del__``) does nothing, where
+      dask-gateway up to :data:`AFFECTED_UP_TO` printed "Exception ignored in: <function Gateway.__del__ ...>".
+
+    Idempotent; nothing is imported (``import platform_lib`` calls it, so every kernel has both).
 
     Examples
     --------
-    >>> from platform_lib.gateway import use_cluster_stop_checks
-    >>> use_cluster_stop_checks()
+    >>> from platform_lib.gateway import use_gateway_client_fixes
+    >>> use_gateway_client_fixes()
     """
-    after_import("dask_gateway.client", _check_clusters)
+    after_import("dask_gateway.client", _fix_client)

@@ -365,11 +365,8 @@ def dask_client(client=None, *, nbytes: int | None = None):
         yield client
         return
     if dask.config.get("gateway.address", None):
-        from dask_gateway import GatewayCluster
+        from dask_gateway import GatewayCluster  # its Gateway's close fixed by platform_lib.gateway (import hook)
 
-        from platform_lib.gateway import make_gateway_close_idempotent
-
-        make_gateway_close_idempotent()  # closing the cluster closes its Gateway, collected later
         cluster = GatewayCluster()  # its own Gateway only (Gateway().new_cluster() made a second one)
         cluster.adapt(minimum=1, maximum=4)
         client = cluster.get_client()

@@ -1,6 +1,6 @@
 """The dask-gateway adapter: the user's clusters and, for each running one, its workers' cores and memory.
 
-May import dask_gateway (and its errors), ``platform_lib.gateway`` and ``platform_lib.resources._report``'s types.
+May import dask_gateway (and its errors) and ``platform_lib.resources._report``'s types.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ def gateway_clusters(address: str) -> tuple[list, list[str]]:
         from dask_gateway import Gateway
     except ImportError:
         return [], ["dask_gateway is not installed: no Dask figures"]
-    from platform_lib.gateway import make_gateway_close_idempotent
-
-    make_gateway_close_idempotent()  # the Gateways closed here print no traceback when collected
+    # (the Gateways closed here print no traceback when collected: platform_lib.gateway's import hook)
     found, problems = [], []
     try:
         with Gateway(address) as gateway:

@@ -145,8 +145,9 @@ def _code_cell_done(cell) -> bool:
 def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign_in, tmp_path):
     """A new user runs getting-started with Shift-Enter, cell by cell, as its first line says: every output
     renders (printouts, the inline plots, the Dask cluster widget with its dashboard link), none is an error,
-    the Dask sidebar shows the notebook's cluster with its dashboard panes connected, and the page asks
-    nothing of any host outside the platform nor gets an error answer from it."""
+    the Dask sidebar shows the notebook's cluster with its dashboard panes connected, and forgets it once the
+    last cell stopped it, and the page asks nothing of any host outside the platform nor gets an error answer
+    from it."""
     user = platform.unique("newcomer")
     platform.create_user(user)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -164,6 +165,8 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
     context.route("**/*", guard)
     page = context.new_page()
     page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    dashboard_requests: list[str] = []  # what the Dask sidebar asks of a cluster's dashboard (dask/dashboard/<id>)
+    page.on("request", lambda r: dashboard_requests.append(r.url) if "/dask/dashboard/" in r.url else None)
     broken: list[str] = []  # Lab plugins that failed to start (e.g. one needing a plugin the platform turns off)
     page.on("console", lambda m: broken.append(m.text[:300]) if "failed to activate" in m.text else None)
     notebook = ".jp-NotebookPanel:not(.lm-mod-hidden)"
@@ -201,6 +204,8 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
                 page.wait_for_selector(".dask-ClusterListingItem", timeout=60_000)
                 page.wait_for_selector(".dask-DashboardListing-item button:not([disabled])", timeout=60_000)
                 assert page.locator(".dask-DashboardListing-inactive").count() == 0
+                sidebar_url = page.input_value(".dask-URLInput input")
+                assert re.fullmatch(r"dask/dashboard/\S+", sidebar_url), sidebar_url
                 # the widget's dashboard link, opened in a tab, draws its plots: Bokeh's websocket opens through
                 # the gateway (first9: the gateway answered its subprotocol with none and the page stayed blank)
                 link = re.search(r"Dashboard:\s*(http\S+/status)", outputs[i]).group(1)
@@ -214,6 +219,17 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
                     dashboard.close()
                 sidebar_checked = True
                 cells.nth(i + 1).locator(".jp-InputPrompt").click()  # back to the notebook, on the next cell
+        # lab15: the last cell stopped the cluster; the Dask sidebar forgets it (astrohub-dask-sidebar): its URL box
+        # is emptied at the sidebar's next look at the cluster list (5 s) and its dashboard is asked nothing more.
+        # dask-labextension 7.0.0 (its #164) kept the dead URL and polled it (404s) until she cleared it by hand.
+        page.wait_for_function("() => document.querySelector('.dask-URLInput input').value === ''", timeout=30_000)
+        asked, answered = len(dashboard_requests), len(refused)
+        with page.expect_response(lambda r: urlparse(r.url).path.endswith("/dask/clusters"), timeout=30_000):
+            pass  # the sidebar's next look at the cluster list
+        assert page.locator(".dask-DashboardListing-item button:not([disabled])").count() == 0
+        assert dashboard_requests[asked:] == [], dashboard_requests[asked:]
+        # the dashboard's poll may have met the stopped cluster before the list did (a 404): that, and only that
+        tolerated = {r for r in refused[:answered] if r.startswith("404 ") and f"/{sidebar_url}/" in r}
         page.screenshot(path=str(tmp_path / "getting-started.png"))
         text = "\n".join(outputs.values())
         assert f"user:     {user}" in text and "my first astrohub file" in text and "MB in" in text, text
@@ -222,7 +238,7 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
         assert "Dashboard:" in widget and "/services/dask-gateway/clusters/" in widget, outputs
         assert sidebar_checked
         assert not outside, f"requests left the platform: {outside[:10]}"
-        assert not refused, refused
+        assert not [r for r in refused if r not in tolerated], refused
         assert not broken, broken
     finally:
         context.close()

@@ -677,6 +677,7 @@ def test_dask_limits_per_cluster_and_per_user(chart, monkeypatch) -> None:
     from astrohub_hub.gateway_sharing import ClusterSharing
 
     assert HubTokenAuthenticator(config=c).cluster_sharing is True
+    assert HubTokenAuthenticator(config=c).sharing_recheck_seconds == 5.0
     assert issubclass(c.DaskGateway.backend_class, ClusterSharing)
     shared = options.parse_options({"shared_with": "astro101"})
     assert shared["shared_with"] == "astro101" and options.get_configuration(shared, User("s", groups=["astro101"]))
@@ -711,7 +712,7 @@ def test_dask_limits_follow_the_hub_settings(chart, monkeypatch) -> None:
     from dask_gateway_server.models import User
 
     server = {"clusterMaxWorkers": 4, "clusterMaxWorkersByGroup": {"astro101": 6}, "maxClustersPerUser": 1,
-              "idleTimeoutSeconds": 600, "workerCoresMax": 2, "clusterSharing": False}
+              "idleTimeoutSeconds": 600, "workerCoresMax": 2, "clusterSharing": False, "sharingRecheckSeconds": 30}
     values = {"jupyterhub": {"custom": {"astrohub": {"daskGateway": {"server": server}}}}}
     c = gateway_config(hs.merged_values(chart, values), hs.manifests(hs.render(chart, values)), monkeypatch)
     cluster = KubeClusterConfig(config=c)
@@ -730,6 +731,8 @@ def test_dask_limits_follow_the_hub_settings(chart, monkeypatch) -> None:
     from astrohub_hub.dashboards import HubTokenAuthenticator
 
     assert HubTokenAuthenticator(config=c).cluster_sharing is False
+    # how soon a member who left the group loses a shared dashboard (lab15: only the traitlet's 5 s before)
+    assert HubTokenAuthenticator(config=c).sharing_recheck_seconds == 30.0
     with pytest.raises(ValueError, match=r"daskGateway\.server\.clusterSharing"):
         options.get_configuration(options.parse_options({"shared_with": "astro101"}), User("s", groups=["astro101"]))
 

@@ -205,7 +205,7 @@ DASK_TWICE = ["from dask_gateway import Gateway\nwith Gateway() as gateway:\n   
 def test_dask_cells_run_twice_print_no_traceback(platform, traveller):
     """A user re-runs Dask cells: no "Exception ignored in: <function Gateway.__del__" with a RuntimeError
     (dask-gateway 2026.3.0's Gateway, once closed, raised when closed again as it was collected; fixed by
-    platform_lib.gateway, which every kernel applies after its first dask_gateway import). The second run
+    platform_lib.gateway's import hook, which every kernel installs at start). The second run
     drops the first run's closed Gateways. (getting-started's own Dask cell shows its cluster as a widget,
     which keeps the cluster and its Gateway alive, so re-running that cell alone does not show it.)"""
     user, _ = traveller

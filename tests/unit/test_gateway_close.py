@@ -1,4 +1,5 @@
-"""dask-gateway's ``Gateway.close`` made idempotent (platform_lib.gateway) and every user kernel's startup file.
+"""dask-gateway's ``Gateway.close`` made idempotent (platform_lib.gateway's client fixes, applied by ``import
+platform_lib``) and every user kernel's startup file.
 
 dask-gateway 2026.3.0: a Gateway closed once is closed again by its ``__del__``, and that second close
 raises (its loop has stopped), so Python prints "Exception ignored in: <function Gateway.__del__ ...>".
@@ -36,9 +37,14 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, **env})
 
 
-def test_a_closed_gateway_is_collected_without_a_traceback():
-    fixed = _run(CLOSE_AND_COLLECT.format(
-        fix="from platform_lib.gateway import make_gateway_close_idempotent\nassert make_gateway_close_idempotent()"))
+@pytest.mark.parametrize("before", [True, False], ids=["platform_lib-first", "dask_gateway-first"])
+def test_a_closed_gateway_is_collected_without_a_traceback(before):
+    """``import platform_lib`` fixes ``Gateway.close`` whether dask_gateway is imported before or after it (lab15:
+    the fix came only from a kernel's first cell importing dask_gateway, or from platform_lib's own callers)."""
+    code = CLOSE_AND_COLLECT.format(fix="import platform_lib")
+    if before:
+        code = "import platform_lib\n" + code
+    fixed = _run(code)
     assert fixed.returncode == 0 and fixed.stdout.strip() == "collected", fixed.stderr
     assert "Exception ignored" not in fixed.stderr and "Traceback" not in fixed.stderr, fixed.stderr
 
@@ -75,8 +81,10 @@ def test_a_users_own_startup_file_is_kept():
 
 def test_import_platform_lib_makes_dask_gateway_clusters_check_before_stopping():
     """``import platform_lib`` (every kernel's startup file does) installs platform_lib.gateway's check on
-    ``GatewayCluster`` when dask_gateway is imported later, and at once when it already was."""
+    ``GatewayCluster`` and its ``Gateway.close`` fix when dask_gateway is imported later, and at once when it
+    already was."""
     for order in ("import platform_lib\nimport dask_gateway", "import dask_gateway\nimport platform_lib"):
-        result = _run(order + "\nfrom dask_gateway import GatewayCluster\n"
-                      "assert GatewayCluster._stop_internal._astrohub_checked\nprint('checked')")
+        result = _run(order + "\nfrom dask_gateway import Gateway, GatewayCluster\n"
+                      "assert GatewayCluster._stop_internal._astrohub_checked\n"
+                      "assert Gateway.close._astrohub_idempotent\nprint('checked')")
         assert result.returncode == 0 and result.stdout.strip() == "checked", result.stderr

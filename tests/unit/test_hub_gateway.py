@@ -50,6 +50,12 @@ def test_jupyterhub_authentication():
     assert c.JupyterHubAuthenticator.jupyterhub_service_name == "dask-gateway"
     assert c.Proxy.address == c.Proxy.tcp_address == "127.0.0.1:8786"
     assert c.Proxy.prefix == "/services/dask-gateway"
+    # how soon a member who left a shared cluster's group loses its dashboard: daskGateway.server, 5 s by default
+    assert c.HubTokenAuthenticator.sharing_recheck_seconds == 5.0
+    configure_gateway(c, settings(sharingRecheckSeconds=0))
+    assert c.HubTokenAuthenticator.sharing_recheck_seconds == 0.0
+    with pytest.raises(HubConfigError, match="sharingRecheckSeconds"):
+        configure_gateway(Config(), settings(sharingRecheckSeconds=-1))
 
 
 def test_backend_choice_and_user_mapping():

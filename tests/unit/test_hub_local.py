@@ -257,7 +257,7 @@ def test_jupyterlab_finds_the_platforms_lab_extensions():
     app = LabApp()
     app.parse_command_line([a for a in args if a.startswith("--LabApp.")])
     found = get_federated_extensions(app.extra_labextensions_path)
-    assert sorted(found) == ["astrohub-cull-warning", "astrohub-fits", "astrohub-help",
+    assert sorted(found) == ["astrohub-cull-warning", "astrohub-dask-sidebar", "astrohub-fits", "astrohub-help",
                              "astrohub-run-when-ready"]
     for ext in found.values():
         assert (Path(ext["ext_path"]) / ext["jupyterlab"]["_build"]["load"]).is_file()

@@ -97,7 +97,8 @@ class HubTokenAuthenticator(JupyterHubAuthenticator):
         5.0, min=0.0, help="How old a session's sign-in with the hub may be when only the group a cluster is shared "
         "with lets its user in (its dashboard, also an open one): an older one is asked of the hub again with the "
         "session's own token, so a member who left the group, or whose token was revoked, loses a shared dashboard "
-        "within this time rather than dask-gateway's cache_max_age (300 s). Owners and admins are not asked again.",
+        "within this time rather than dask-gateway's cache_max_age (300 s). Owners and admins are not asked again. "
+        "daskGateway.server.sharingRecheckSeconds.",
     ).tag(config=True)
 
     usage_readers = List(

@@ -424,6 +424,7 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     c.JupyterHubAuthenticator.jupyterhub_service_name = gateway.service_name
     c.HubTokenAuthenticator.usage_readers = usage_readers()
     c.HubTokenAuthenticator.cluster_sharing = server.cluster_sharing
+    c.HubTokenAuthenticator.sharing_recheck_seconds = server.sharing_recheck_seconds
 
     as_root = running_as_root() if server.backend == "auto" else server.backend == "local"
     if as_root:
@@ -502,7 +503,8 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
       route that the chart's IngressRoute ``astrohub-dask-dashboards`` sends dashboards to);
     * ``DaskGateway.authenticator_class``: ``HubTokenAuthenticator`` (the chart's
       ``JupyterHubAuthenticator``, also reading ``?token=``; its ``cluster_sharing`` from
-      ``daskGateway.server.clusterSharing``: owners may share a cluster with a hub group).
+      ``daskGateway.server.clusterSharing``: owners may share a cluster with a hub group; its
+      ``sharing_recheck_seconds`` from ``daskGateway.server.sharingRecheckSeconds``).
 
     Parameters
     ----------
@@ -563,5 +565,6 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
     c.AstroKubeBackend.max_clusters_per_user = settings.dask_gateway.server.max_clusters_per_user
     c.HubTokenAuthenticator.usage_readers = usage_readers()
     c.HubTokenAuthenticator.cluster_sharing = settings.dask_gateway.server.cluster_sharing
+    c.HubTokenAuthenticator.sharing_recheck_seconds = settings.dask_gateway.server.sharing_recheck_seconds
     _cluster_limits(c, settings, kubernetes=True)
     return settings

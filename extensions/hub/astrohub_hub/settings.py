@@ -232,6 +232,10 @@ class GatewayServerSettings(Strict):
     (``platform_lib.gateway.share_cluster``, or the cluster option ``shared_with``), whose members may then
     connect to it and open its dashboard while they are in the group; only the owner and hub admins stop or
     scale it (``astrohub_hub.gateway_sharing``; false: every cluster is its owner's alone).
+    ``sharing_recheck_seconds``: how soon a member who left the group (or whose hub token was revoked) loses a
+    shared cluster's dashboard, an open one too: the gateway asks the hub again about a member's browser session
+    older than this (``HubTokenAuthenticator.sharing_recheck_seconds``; a hub API call per member's dashboard
+    request at most this often; 0: at every request).
     """
 
     address: str = "127.0.0.1:0"
@@ -255,6 +259,7 @@ class GatewayServerSettings(Strict):
     idle_timeout_seconds: float = Field(1800.0, ge=0)
     no_client_timeout_seconds: float = Field(300.0, ge=0)
     cluster_sharing: bool = True
+    sharing_recheck_seconds: float = Field(5.0, ge=0)
 
     @model_validator(mode="after")
     def _defaults_within_maxima(self) -> "GatewayServerSettings":
