@@ -29,8 +29,8 @@ from platform_lib.sampledata._sources import (hipparcos_inputs, hipparcos_table,
                                               packaged_images, packaged_skymaps, star_names_inputs, star_names_table)
 from platform_lib.sampledata._versions import CATALOG_CODE, IMAGE_CODE, SKYMAP_CODE, version
 
-__all__ = ["load", "is_loaded", "stale", "current_versions", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS", "IMAGE_FOLDER",
-           "SKYMAP_FOLDER", "PARTS"]
+__all__ = ["load", "is_loaded", "stale", "current_versions", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS",
+           "IMAGE_FOLDER", "SKYMAP_FOLDER", "PARTS", "FOREIGN"]
 
 #: The record written in the datasets folder once everything is loaded.
 MARKER = "sample-data.json"
@@ -291,7 +291,8 @@ def _load_images(images_root: Path, index_path: Path, update_index, report: Samp
         _atomic_copy(path, dest)
         report.images_loaded.append(image.name)
     if report.images_loaded or not index_path.exists():
-        log(f"sample data: indexing {len(report.images_loaded)} new image(s) into {index_path}")
+        what = "image(s) copied again" if rebuild else "new image(s)"
+        log(f"sample data: indexing {len(report.images_loaded)} {what} into {index_path}")
         update_index(index_path, images_root, workers=1, lock_timeout=300)
 
 

@@ -30,7 +30,8 @@ from platform_lib.atomic import write_atomic
 from platform_lib.errors import PlatformError
 
 __all__ = ["SampleDataMissing", "PackagedImage", "IMAGES", "packaged_images", "hipparcos_table",
-           "openngc_table", "star_names_table", "hipparcos_inputs", "openngc_inputs", "star_names_inputs", "kstars_hd_stars", "KSTARS_STARS", "STAR_NAMES", "HIPPARCOS_EPOCH", "SKYMAPS", "packaged_skymaps", "Extracted", "EXTRACTED",
+           "hipparcos_inputs", "openngc_inputs", "star_names_inputs",
+           "openngc_table", "star_names_table", "kstars_hd_stars", "KSTARS_STARS", "STAR_NAMES", "HIPPARCOS_EPOCH", "SKYMAPS", "packaged_skymaps", "Extracted", "EXTRACTED",
            "extracted_dir", "install_extracted"]
 
 #: The epoch of the Hipparcos positions (the mission's mean epoch, J1991.25).

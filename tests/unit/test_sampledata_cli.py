@@ -113,13 +113,12 @@ def test_an_upgrade_rebuilds_what_changed_and_leaves_the_rest(tmp_path, capsys) 
     import astropy.units as u
 
     from platform_lib.catalogs import Registry, cone_search, ingest
-    from platform_lib.sampledata import current_versions, hipparcos_table, openngc_table, stale, star_names_table
+    from platform_lib.sampledata import current_versions, hipparcos_table, openngc_table, stale
 
     datasets = tmp_path / "datasets"
     reg = Registry(datasets / "catalogs" / "registry.sqlite")
-    names = star_names_table()
-    old = names[names["kind"] != "hd"]  # as the astrohub before HD numbers built it
-    old.meta["name"] = "StarNames"
+    old = hipparcos_table()[:5]  # the star names as an older astrohub built them: none is an HD number
+    old["name"] = [f"HIP {hip}" for hip in old["HIP"]]
     stand_ins = {("StarNames", "names"): old, ("I/311", "hip2"): hipparcos_table()[:5],
                  ("OpenNGC", "objects"): openngc_table()[:5], ("mine", "stars"): hipparcos_table()[10:13]}
     for (name, table_name), table in stand_ins.items():
@@ -128,23 +127,48 @@ def test_an_upgrade_rebuilds_what_changed_and_leaves_the_rest(tmp_path, capsys) 
         table.write(source, format="parquet")
         ingest(source, reg, name=name, partition_rows=10_000)
     versions = {**current_versions(), "catalog:StarNames": "the version an older astrohub recorded"}
+    del versions["catalog:OpenNGC"]  # an operator's own 'OpenNGC', ingested before the sample data: not ours
     (datasets / MARKER).write_text(json.dumps({"version": 2, "versions": versions}))
     hd209458 = SkyCoord(330.795 * u.deg, 18.884 * u.deg)
     assert "HD 209458" not in list(cone_search("StarNames/names", hd209458, 10 * u.arcsec, registry=reg)["name"])
 
-    assert stale(datasets) == ["catalog:StarNames"]  # what `astrohub up` checks before starting the loader
+    assert stale(datasets) == ["catalog:OpenNGC", "catalog:StarNames"]  # what `astrohub up` checks at start
     assert main(["sample-data", "status", str(datasets)]) == 1
     assert "out of date in" in capsys.readouterr().out
     assert _load(datasets, "--parts", "catalogs") == 0
     out = capsys.readouterr().out
     assert "rebuilding StarNames" in out and "rebuilt as out of date: StarNames" in out, out
     assert "HD 209458" in list(cone_search("StarNames/names", hd209458, 10 * u.arcsec, registry=reg)["name"])
-    # the rest as it was: the up-to-date catalogues (stand-ins, 5 rows) and the operator's own
-    assert {c.name: sum(reg.get(t).nrows for t in reg.tables(c.name)) for c in reg.catalogs()} == {
-        "StarNames": len(names), "I/311": 5, "OpenNGC": 5, "mine": 3}
+    # the rest as it was: the up-to-date I/311 (a stand-in, 5 rows), the operator's OpenNGC and their 'mine'
+    rows = {c.name: sum(reg.get(t).nrows for t in reg.tables(c.name)) for c in reg.catalogs()}
+    assert rows.pop("StarNames") > 40_000 and rows == {"I/311": 5, "OpenNGC": 5, "mine": 3}
     assert stale(datasets) == [] and main(["sample-data", "status", str(datasets)]) == 0
-    assert json.loads((datasets / MARKER).read_text())["versions"]["catalog:StarNames"] == \
-        current_versions()["catalog:StarNames"]
+    recorded = json.loads((datasets / MARKER).read_text())["versions"]
+    assert recorded["catalog:StarNames"] == current_versions()["catalog:StarNames"]
+    assert recorded["catalog:OpenNGC"] == "not the sample data's"  # never rebuilt
+
+
+def test_an_upgrade_that_changes_the_images_copies_and_indexes_them_again(tmp_path, capsys) -> None:
+    """data15: the obs_release_date fix (the index's mappings) never reached an existing platform's sample images:
+    the index re-reads a file only when its mtime or size changes. Images built by other code are copied again
+    (atomically) and re-indexed; the sky maps, up to date, are left alone."""
+    from platform_lib.sampledata import current_versions
+
+    datasets, images = tmp_path / "datasets", tmp_path / "archive"
+    assert _load(datasets, "--images", str(images), "--parts", "images,skymaps") == 0
+    (datasets / MARKER).write_text(json.dumps({"version": 2, "versions": {**current_versions(), "images": "older"}}))
+    with sqlite3.connect(images / "index.sqlite") as conn:  # as an older mapping left it
+        conn.execute("UPDATE obscore SET release_date = 0")
+    skymaps = {p: p.stat().st_mtime_ns for p in (datasets / "skymaps").iterdir()}
+    capsys.readouterr()
+    assert _load(datasets, "--images", str(images), "--parts", "images,skymaps") == 0
+    out = capsys.readouterr().out
+    assert f"indexing {len(IMAGES)} image(s) copied again" in out and "rebuilt as out of date: images" in out, out
+    with sqlite3.connect(images / "index.sqlite") as conn:
+        released = dict(conn.execute("SELECT obs_id, release_date FROM obscore"))
+    assert len(released) == len(IMAGES) and all(mjd > Time("2000-01-01").mjd for mjd in released.values()), released
+    assert skymaps == {p: p.stat().st_mtime_ns for p in (datasets / "skymaps").iterdir()}
+    assert json.loads((datasets / MARKER).read_text())["versions"]["images"] == current_versions()["images"]
 
 
 def test_a_missing_source_fails_the_job_naming_it(tmp_path, monkeypatch, capsys) -> None:
