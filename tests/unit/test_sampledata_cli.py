@@ -71,9 +71,10 @@ def test_a_full_load_records_itself_and_status_says_so(tmp_path, monkeypatch, ca
 
     seen = []
 
-    def catalogs(reg, ingest, report, log):  # as when all are in the registry already
+    def catalogs(reg, ingest, report, log, recorded, current):  # as when all are in the registry already
         seen.append(reg.path)
         report.catalogs_present += [cat.name for cat in loader.CATALOGS]
+        return {cat.key: current[cat.key] for cat in loader.CATALOGS}
 
     monkeypatch.setattr(loader, "_load_catalogs", catalogs)
     datasets = tmp_path / "datasets"
@@ -87,8 +88,9 @@ def test_a_full_load_records_itself_and_status_says_so(tmp_path, monkeypatch, ca
 
 def test_a_record_from_before_a_catalogue_was_added_is_not_a_finished_load(tmp_path, capsys) -> None:
     """stars14: a platform whose sample data was loaded before StarNames existed never loaded it (the record said
-    "loaded", so `astrohub up` skipped the loader) and from_name('Vega') kept failing there."""
-    from platform_lib.sampledata import is_loaded
+    "loaded", so `astrohub up` skipped the loader) and from_name('Vega') kept failing there. data15: a record from
+    before versions existed names no versions, so everything it names is out of date (rebuilt once)."""
+    from platform_lib.sampledata import current_versions, is_loaded, stale
 
     (tmp_path / MARKER).write_text(json.dumps({"version": 1, "catalogs_loaded": ["I/311"],
                                                "catalogs_present": ["OpenNGC"]}))
@@ -96,7 +98,77 @@ def test_a_record_from_before_a_catalogue_was_added_is_not_a_finished_load(tmp_p
     assert main(["sample-data", "status", str(tmp_path)]) == 1
     (tmp_path / MARKER).write_text(json.dumps({"version": 1, "catalogs_loaded": ["StarNames"],
                                                "catalogs_present": ["I/311", "OpenNGC"]}))
-    assert is_loaded(tmp_path)
+    assert stale(tmp_path) == list(current_versions())  # all of it: built by an astrohub that kept no versions
+    (tmp_path / MARKER).write_text(json.dumps({"version": 2, "versions": current_versions()}))
+    assert is_loaded(tmp_path) and stale(tmp_path) == []
+
+
+def test_an_upgrade_rebuilds_what_changed_and_leaves_the_rest(tmp_path, capsys) -> None:
+    """data15: a platform keeps the star names it was loaded with (no 'HD 209458' in StarNames) after an upgrade
+    of astrohub that adds them: `astrohub up` (and the chart's post-upgrade Job) saw the record and skipped the
+    loader. Now the record keeps each item's version (a digest of its sources and the code that builds it), and
+    the start-up check (stale) finds StarNames out of date; the loader ingests it again (ingest's replace: readers
+    see the old catalogue or the new one), leaving up-to-date catalogues and an operator's own as they were."""
+    from astropy.coordinates import SkyCoord
+    import astropy.units as u
+
+    from platform_lib.catalogs import Registry, cone_search, ingest
+    from platform_lib.sampledata import current_versions, hipparcos_table, openngc_table, stale
+
+    datasets = tmp_path / "datasets"
+    reg = Registry(datasets / "catalogs" / "registry.sqlite")
+    old = hipparcos_table()[:5]  # the star names as an older astrohub built them: none is an HD number
+    old["name"] = [f"HIP {hip}" for hip in old["HIP"]]
+    stand_ins = {("StarNames", "names"): old, ("I/311", "hip2"): hipparcos_table()[:5],
+                 ("OpenNGC", "objects"): openngc_table()[:5], ("mine", "stars"): hipparcos_table()[10:13]}
+    for (name, table_name), table in stand_ins.items():
+        source = tmp_path / name.replace("/", "_") / f"{table_name}.parquet"  # the table is named by the file
+        source.parent.mkdir()
+        table.write(source, format="parquet")
+        ingest(source, reg, name=name, partition_rows=10_000)
+    versions = {**current_versions(), "catalog:StarNames": "the version an older astrohub recorded"}
+    del versions["catalog:OpenNGC"]  # an operator's own 'OpenNGC', ingested before the sample data: not ours
+    (datasets / MARKER).write_text(json.dumps({"version": 2, "versions": versions}))
+    hd209458 = SkyCoord(330.795 * u.deg, 18.884 * u.deg)
+    assert "HD 209458" not in list(cone_search("StarNames/names", hd209458, 10 * u.arcsec, registry=reg)["name"])
+
+    assert stale(datasets) == ["catalog:OpenNGC", "catalog:StarNames"]  # what `astrohub up` checks at start
+    assert main(["sample-data", "status", str(datasets)]) == 1
+    assert "out of date in" in capsys.readouterr().out
+    assert _load(datasets, "--parts", "catalogs") == 0
+    out = capsys.readouterr().out
+    assert "rebuilding StarNames" in out and "rebuilt as out of date: StarNames" in out, out
+    assert "HD 209458" in list(cone_search("StarNames/names", hd209458, 10 * u.arcsec, registry=reg)["name"])
+    # the rest as it was: the up-to-date I/311 (a stand-in, 5 rows), the operator's OpenNGC and their 'mine'
+    rows = {c.name: sum(reg.get(t).nrows for t in reg.tables(c.name)) for c in reg.catalogs()}
+    assert rows.pop("StarNames") > 40_000 and rows == {"I/311": 5, "OpenNGC": 5, "mine": 3}
+    assert stale(datasets) == [] and main(["sample-data", "status", str(datasets)]) == 0
+    recorded = json.loads((datasets / MARKER).read_text())["versions"]
+    assert recorded["catalog:StarNames"] == current_versions()["catalog:StarNames"]
+    assert recorded["catalog:OpenNGC"] == "not the sample data's"  # never rebuilt
+
+
+def test_an_upgrade_that_changes_the_images_copies_and_indexes_them_again(tmp_path, capsys) -> None:
+    """data15: the obs_release_date fix (the index's mappings) never reached an existing platform's sample images:
+    the index re-reads a file only when its mtime or size changes. Images built by other code are copied again
+    (atomically) and re-indexed; the sky maps, up to date, are left alone."""
+    from platform_lib.sampledata import current_versions
+
+    datasets, images = tmp_path / "datasets", tmp_path / "archive"
+    assert _load(datasets, "--images", str(images), "--parts", "images,skymaps") == 0
+    (datasets / MARKER).write_text(json.dumps({"version": 2, "versions": {**current_versions(), "images": "older"}}))
+    with sqlite3.connect(images / "index.sqlite") as conn:  # as an older mapping left it
+        conn.execute("UPDATE obscore SET release_date = 0")
+    skymaps = {p: p.stat().st_mtime_ns for p in (datasets / "skymaps").iterdir()}
+    capsys.readouterr()
+    assert _load(datasets, "--images", str(images), "--parts", "images,skymaps") == 0
+    out = capsys.readouterr().out
+    assert f"indexing {len(IMAGES)} image(s) copied again" in out and "rebuilt as out of date: images" in out, out
+    with sqlite3.connect(images / "index.sqlite") as conn:
+        released = dict(conn.execute("SELECT obs_id, release_date FROM obscore"))
+    assert len(released) == len(IMAGES) and all(mjd > Time("2000-01-01").mjd for mjd in released.values()), released
+    assert skymaps == {p: p.stat().st_mtime_ns for p in (datasets / "skymaps").iterdir()}
+    assert json.loads((datasets / MARKER).read_text())["versions"]["images"] == current_versions()["images"]
 
 
 def test_a_missing_source_fails_the_job_naming_it(tmp_path, monkeypatch, capsys) -> None:
