@@ -33,7 +33,9 @@ import numpy as np
 from platform_lib.viz._errors import HipsCancelled, HipsError
 
 __all__ = [
+    "BUILDING",
     "CatalogHipsSpec",
+    "FIRST_PART_ORDER",
     "HipsReport",
     "ALLSKY_MAX_ORDER",
     "HIPS_ORDER_MIN",
@@ -43,6 +45,7 @@ __all__ = [
     "read_properties",
     "tile_path",
     "validate_hips",
+    "catalog_hips_parts",
     "write_catalog_hips",
     "write_density_hips",
     "write_image_hips",
@@ -344,6 +347,28 @@ def write_catalog_hips(
     the tiles unless ``density_order`` is None. ``cancel`` (a ``threading.Event``), when set, stops the
     build before its next order with :class:`HipsCancelled`, leaving ``dest`` as it was.
     """
+    parts = catalog_hips_parts(frame, dest, spec, ra=ra, dec=dec, magnitude=magnitude, units=units, ucds=ucds,
+                               ipix29=ipix29, density_order=density_order, cancel=cancel, split=None)
+    return next(parts)
+
+
+#: The deepest order of the first part of a HiPS built in two (:func:`catalog_hips_parts`): the all-sky
+#: orders and the first order of tiles, what a viewer of the whole sky reads (about 20,000 rows of 200 per tile).
+FIRST_PART_ORDER = 3
+#: The ``properties`` key of a HiPS's first part: the first order still to come (:func:`catalog_hips_parts`).
+BUILDING = "astrohub_building"
+
+
+def catalog_hips_parts(frame, dest: str | Path, spec: CatalogHipsSpec, *, ra: str, dec: str,
+                       magnitude: str | None = None, units: dict[str, str] | None = None,
+                       ucds: dict[str, str] | None = None, ipix29: np.ndarray | None = None,
+                       density_order: int | None = 7, cancel=None, split: int | None = FIRST_PART_ORDER):
+    """:func:`write_catalog_hips` in two parts, so that a viewer shows the whole sky while the deep orders are
+    still built: yields ``dest`` holding the orders up to ``split`` (its ``properties`` those of the whole
+    HiPS, ``hips_order`` the deepest to come, plus ``astrohub_building = <split + 1>``: the orders from there
+    are to come), then, when the generator is asked again, ``<dest>.rest``: the deeper orders and the final
+    ``properties`` (no ``astrohub_building``), to be put beside the first part's files. A HiPS no deeper than
+    ``split`` (or ``split`` None) is yielded whole, once. Each folder is written atomically."""
     for col in (ra, dec) + ((magnitude,) if magnitude else ()):
         if col not in frame.columns:
             raise HipsError(f"column {col!r} is not in the table (columns: {list(frame.columns)[:12]})", value=col)
@@ -366,15 +391,17 @@ def write_catalog_hips(
     order_of = plan_catalog_orders(ipix29, rank, spec.n_per_tile, spec.max_order, spec.last_factor)
     max_order = int(order_of.max())
     arrow = _clean_frame(frame.reset_index(drop=True), ra, dec)
-    names = arrow.column_names
-    header = tile_header(names)
+    header = tile_header(arrow.column_names)
+    counts = {str(k): int((order_of == k).sum()) for k in range(HIPS_ORDER_MIN, max_order + 1)}
+    split = max_order if split is None or split >= max_order else split
 
-    from concurrent.futures import ThreadPoolExecutor
+    def finish(root: Path, building: int | None, allsky: bool = True) -> None:
+        finish_catalog_hips(root, header, spec, n=n, max_order=max_order, counts=counts, skipped=skipped,
+                            magnitude=magnitude, initial=(float(np.median(ra_v)), float(np.median(dec_v))),
+                            building=building, allsky=allsky)
 
-    with _AtomicDir(Path(dest)) as out, ThreadPoolExecutor(max_workers=8, thread_name_prefix="hips-tiles") as pool:
-        root = out.tmp
-        _metadata_votable(root / "metadata.xml", frame, ra, dec, units or {}, ucds or {})
-        for k in range(HIPS_ORDER_MIN, max_order + 1):
+    def write_orders(root: Path, orders: range, pool) -> None:
+        for k in orders:
             checkpoint(cancel)
             rows = np.flatnonzero(order_of == k)
             if rows.size == 0:
@@ -386,13 +413,26 @@ def write_catalog_hips(
             write_order_tiles(root, k, tile, lines, header, pool)
             if k <= 2:
                 write_allsky(root, k, header, lines)
-        counts = {str(k): int((order_of == k).sum()) for k in range(HIPS_ORDER_MIN, max_order + 1)}
-        finish_catalog_hips(root, header, spec, n=n, max_order=max_order, counts=counts, skipped=skipped,
-                            magnitude=magnitude, initial=(float(np.median(ra_v)), float(np.median(dec_v))))
-        if density_order is not None:
-            _write_density_fits(root / "density.fits", density_map(ipix29, density_order), spec.title)
-        checkpoint(cancel)
-        return out.commit()
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="hips-tiles") as pool:
+        with _AtomicDir(Path(dest)) as out:
+            root = out.tmp
+            _metadata_votable(root / "metadata.xml", frame, ra, dec, units or {}, ucds or {})
+            write_orders(root, range(HIPS_ORDER_MIN, split + 1), pool)
+            finish(root, split + 1 if split < max_order else None)
+            if density_order is not None:
+                _write_density_fits(root / "density.fits", density_map(ipix29, density_order), spec.title)
+            checkpoint(cancel)
+            first = out.commit()
+        yield first
+        if split < max_order:
+            with _AtomicDir(Path(f"{dest}.rest")) as out:
+                write_orders(out.tmp, range(split + 1, max_order + 1), pool)
+                finish(out.tmp, None, allsky=False)
+                checkpoint(cancel)
+                yield out.commit()
 
 
 def tile_header(names: list[str]) -> bytes:
@@ -439,10 +479,11 @@ def write_allsky(root: Path, k: int, header: bytes, lines: list[bytes]) -> None:
 
 def finish_catalog_hips(root: Path, header: bytes, spec: CatalogHipsSpec, *, n: int, max_order: int,
                         counts: dict[str, int], skipped: int, magnitude: str | None,
-                        initial: tuple[float, float]) -> None:
-    """The empty ``Allsky.tsv`` files a catalogue lacks and its ``properties`` (``initial``: the median
-    position)."""
-    for k in (1, 2):  # Aladin Lite reads both; an empty one keeps it from waiting forever
+                        initial: tuple[float, float], building: int | None = None, allsky: bool = True) -> None:
+    """The empty ``Allsky.tsv`` files a catalogue lacks (unless ``allsky`` is false: the deeper part of a HiPS
+    built in two, :func:`catalog_hips_parts`) and its ``properties`` (``initial``: the median position;
+    ``building``: the first order still to come)."""
+    for k in (1, 2) if allsky else ():  # Aladin Lite reads both; an empty one keeps it from waiting forever
         allsky = root / f"Norder{k}" / "Allsky.tsv"
         if not allsky.exists():
             allsky.parent.mkdir(parents=True, exist_ok=True)
@@ -468,6 +509,8 @@ def finish_catalog_hips(root: Path, header: bytes, spec: CatalogHipsSpec, *, n: 
         "astrohub_rows_skipped": skipped,
         "astrohub_magnitude": magnitude or "",
     }
+    if building is not None:
+        props[BUILDING] = building
     _write_properties(root / "properties", props)
 
 
@@ -696,6 +739,7 @@ def validate_hips(path: str | Path) -> HipsReport:
             raise HipsError(f"{root}/properties lacks {key!r}", value=key)
     max_order = int(props["hips_order"])
     kind = props["dataproduct_type"]
+    building = _building(props, root) if kind == "catalog" else None
     ext = {"tsv": "tsv", "fits": "fits", "png": "png", "jpeg": "jpg"}[props["hips_tile_format"].split()[0]]
     tiles = rows = 0
     orders = []
@@ -705,6 +749,8 @@ def validate_hips(path: str | Path) -> HipsReport:
             raise HipsError(f"{odir} is deeper than hips_order = {max_order}", value=k)
         if k > max_order:  # Norder3/Allsky of an image HiPS of fewer orders (HiPS 1.0, section 4.3.2)
             continue
+        if building is not None and k >= building[0]:
+            raise HipsError(f"{odir} is an order still to come ({BUILDING} = {building[0]})", value=k)
         orders.append(k)
         for ddir in odir.iterdir():
             if ddir.name.startswith("Allsky"):
@@ -728,12 +774,27 @@ def validate_hips(path: str | Path) -> HipsReport:
                         if hdul[0].data is None:
                             raise HipsError(f"{tile} holds no image", value=str(tile))
     if kind == "catalog":
-        expected = int(props.get("hips_cat_nrows", -1))
+        expected = int(props.get("hips_cat_nrows", -1)) if building is None else building[1]
         if rows != expected:
-            raise HipsError(f"the tiles of {root} hold {rows} rows but hips_cat_nrows = {expected}", value=rows)
+            said = "hips_cat_nrows" if building is None else f"astrohub_rows_per_order below order {building[0]}"
+            raise HipsError(f"the tiles of {root} hold {rows} rows but {said} = {expected}", value=rows)
     if tiles == 0:
         raise HipsError(f"{root} has no tiles", value=str(root))
     return HipsReport(root, kind, tuple(orders), tiles, rows)
+
+
+def _building(props: dict[str, str], root: Path) -> tuple[int, int] | None:
+    """For the first part of a catalogue HiPS built in two (:func:`catalog_hips_parts`): the first order to come
+    and the rows of the orders before it (``astrohub_rows_per_order``); None for a whole HiPS."""
+    if BUILDING not in props:
+        return None
+    try:
+        first = int(props[BUILDING])
+        counts = json.loads(props["astrohub_rows_per_order"])
+        return first, sum(int(rows) for k, rows in counts.items() if int(k) < first)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise HipsError(f"{root}/properties: {BUILDING} needs an order and astrohub_rows_per_order the rows of "
+                        "each order (a JSON object)", value=props.get(BUILDING)) from None
 
 
 def _check_tsv(tile: Path) -> int:

@@ -182,6 +182,7 @@ if _ipyaladin is not None:
             options.setdefault("hips_list", [options["survey"]])  # no CDS survey list to fetch
             self._archive = base  # read by the trait default below, in the state the browser starts from
             self._sources: dict[str, object] = {}
+            self._uploads: dict[str, object] = {}  # name -> TableHips: a table's HiPS, its deeper orders maybe under way
             super().__init__(**options)
             if unread:
                 self.astrohub_message = unread
@@ -243,7 +244,7 @@ if _ipyaladin is not None:
                 mag_col = magnitude or pick_magnitude([c for c in table.colnames if table[c].dtype.kind in "iuf"])
             if total > limit and hips:
                 from platform_lib.viz._errors import HipsError
-                from platform_lib.viz._publish import table_hips
+                from platform_lib.viz._publish import start_table_hips
 
                 carried = table.copy(copy_data=False)
                 carried[ROW_COLUMN] = np.arange(len(table))
@@ -262,14 +263,17 @@ if _ipyaladin is not None:
                 others = [c for c in table.colnames if c not in (pos.ra_column, pos.dec_column, mag_col)
                           and table[c].dtype.kind in "biufUS" and getattr(table[c], "ndim", 1) == 1]
                 try:
-                    url = table_hips(carried, title=name, magnitude=mag_col, columns=columns + others[:6])
+                    # the whole-sky orders now, the deeper ones sent from a thread while the view loads
+                    upload = start_table_hips(carried, title=name, magnitude=mag_col, columns=columns + others[:6],
+                                              on_error=lambda message: setattr(self, "astrohub_message", message))
                 except HipsError as exc:
                     why = f" ({exc})"
                     for key in ("color_column", "size_column"):
                         options.pop(key, None)
                 else:
                     self._sources[name] = table
-                    self.add_catalog_hips(url, name=name, **options)
+                    self._uploads[name] = upload
+                    self.add_catalog_hips(upload.url, name=name, **options)
                     self.layers = [*self.layers[:-1], {**self.layers[-1], "rows": int(total), "total": int(total)}]
                     return
             if total > limit:
