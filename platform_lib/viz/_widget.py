@@ -35,7 +35,24 @@ _CDN_IMPORT = 'import C from"https://esm.sh/aladin-lite@3.9.2-beta";'
 _HANDLERS_END = "add_table:this.messageHandler.handleAddTable}"
 _EXPORT = "export{$ as default};"
 
-_LOADER = r"""
+#: The archive's ``sky`` background, while it is the empty placeholder (its ``properties`` say
+#: ``astrohub_placeholder``: no catalogue was loaded when the archive started), is looked at again every
+#: ``every`` ms until the real one replaces it; the view then shows the real one. Aladin Lite keeps what it read
+#: of a HiPS (its orders, its tiles) by its URL, so the view turns to the same HiPS under the URL with a slash
+#: at its end (the archive answers both; the placeholder is replaced once, so one other URL is all it takes).
+FOLLOW_SKY = r"""
+function __astrohubFollowSky(a,url,every){
+  if(typeof url!=="string"||!/\/hips\/sky$/.test(url))return;
+  let looks=0;
+  const look=()=>fetch(url+"/properties",{cache:"no-store"}).then(r=>r.ok?r.text():null).then(t=>{
+    if(t===null||t.includes("astrohub_placeholder")){if(++looks<720)setTimeout(look,every);return}
+    if(looks>0)a.setImageSurvey(url+"/");
+  },()=>{if(++looks<720)setTimeout(look,every)});
+  look();
+}
+"""
+
+_LOADER = FOLLOW_SKY + r"""
 function __astrohubAbs(u){return (typeof u==="string"&&u.startsWith("/"))?window.location.origin+u:u}
 async function __astrohubInit(ctx){
   const model=ctx.model;
@@ -43,6 +60,8 @@ async function __astrohubInit(ctx){
     const url=__astrohubAbs(model.get("_aladin_lite_url"));
     try{l=(await import(url)).default}
     catch(e){throw new Error("Aladin Lite could not be loaded from the platform ("+url+"): "+e)}
+    const make=l.aladin;  // each view follows the platform's sky while it is the placeholder
+    l.aladin=function(div,o){const a=make(div,o);try{__astrohubFollowSky(a,o&&o.survey,5000)}catch(e){}return a};
   }
   const opts={...model.get("_init_options")};
   for(const k of ["survey","overlay_survey"]){if(opts[k])opts[k]=__astrohubAbs(opts[k])}
