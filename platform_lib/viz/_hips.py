@@ -349,7 +349,10 @@ def write_catalog_hips(
     """
     parts = catalog_hips_parts(frame, dest, spec, ra=ra, dec=dec, magnitude=magnitude, units=units, ucds=ucds,
                                ipix29=ipix29, density_order=density_order, cancel=cancel, split=None)
-    return next(parts)
+    try:
+        return next(parts)
+    finally:
+        parts.close()
 
 
 #: The deepest order of the first part of a HiPS built in two (:func:`catalog_hips_parts`): the all-sky

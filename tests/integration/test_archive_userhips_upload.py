@@ -319,6 +319,10 @@ def test_a_table_shown_in_two_parts_is_served_at_once_and_a_deep_tile_asked_earl
     asker.join(1.0)
     assert asker.is_alive()  # held: its order is still to come
     sent.set()
+    other = requests.post(f"{base}not-{name}/rest", data=b"x" * 10, headers={"Authorization": f"token {TOKEN}"},
+                          timeout=30)
+    assert other.status_code == 404 and "no HiPS of yours" in other.text  # refused before its body is read
+    assert requests.get(f"{base}{name}/rest", timeout=30).status_code == 405
     assert upload.wait(60) == upload.url
     asker.join(30)
     assert answers["deep"].status_code == 200 and answers["deep"].text.count("\n") > 2

@@ -920,6 +920,13 @@ class UserHipsRestHandler(UserHipsListHandler):
     new_hips = False
     SUPPORTED_METHODS = ("POST",)  # anything else: 405, naming POST
 
+    async def owner(self) -> str:
+        """The caller, who must own the HiPS (404 before a byte of the body is read, as if it did not exist)."""
+        owner = await super().owner()
+        if self.store.owner_of(self.path_args[0]) != owner:
+            raise tornado.web.HTTPError(404, f"no HiPS of yours called {self.path_args[0]!r}")
+        return owner
+
     async def post(self, name: str) -> None:
         if not self._received or self._spool is None:
             raise tornado.web.HTTPError(400, "the body must be a tar archive of the HiPS's deeper orders (Norder*) and "
