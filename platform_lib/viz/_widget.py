@@ -37,16 +37,16 @@ _EXPORT = "export{$ as default};"
 
 #: The archive's ``sky`` background, while it is the empty placeholder (its ``properties`` say
 #: ``astrohub_placeholder``: no catalogue was loaded when the archive started), is looked at again every
-#: ``every`` ms until the real one replaces it; the view then shows the real one. Aladin Lite keeps what it read
-#: of a HiPS (its orders, its tiles) by its URL, so the view turns to the same HiPS under the URL with a slash
-#: at its end (the archive answers both; the placeholder is replaced once, so one other URL is all it takes).
+#: ``every`` ms until the real one replaces it; the view then sets its survey again, and Aladin Lite reads the
+#: real sky's ``properties`` (its orders) and tiles afresh (checked with the archive's Aladin Lite: a real sky of
+#: two orders replacing a placeholder of one is drawn from both).
 FOLLOW_SKY = r"""
 function __astrohubFollowSky(a,url,every){
   if(typeof url!=="string"||!/\/hips\/sky$/.test(url))return;
   let looks=0;
   const look=()=>fetch(url+"/properties",{cache:"no-store"}).then(r=>r.ok?r.text():null).then(t=>{
     if(t===null||t.includes("astrohub_placeholder")){if(++looks<720)setTimeout(look,every);return}
-    if(looks>0)a.setImageSurvey(url+"/");
+    if(looks>0)a.setImageSurvey(url);
   },()=>{if(++looks<720)setTimeout(look,every)});
   look();
 }
