@@ -18,6 +18,7 @@ from platform_lib.viz._errors import HipsError
 from platform_lib.viz._cluster import cluster_catalog_hips, cluster_density_counts, current_client
 from platform_lib.viz._hips import (
     CatalogHipsSpec,
+    catalog_hips_parts,
     density_map,
     healpix29,
     write_catalog_hips,
@@ -166,6 +167,30 @@ def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, ma
     >>> validate_hips(build_catalog_hips("I/311/hip2", "~/hips/hip2")).rows  # doctest: +SKIP
     117955
     """
+    spec, hats_path, frame, keep, options = _catalog_plan(source, dest, title, magnitude, columns, n_per_tile,
+                                                          max_order, registry)
+    if hats_path is not None:
+        return cluster_catalog_hips(hats_path, Path(dest).expanduser(), spec, columns=keep, client=current_client(client),
+                                    cancel=cancel, **options)
+    return write_catalog_hips(frame[keep], Path(dest).expanduser(), spec, cancel=cancel, **options)
+
+
+def table_hips_parts(table, dest: str | Path, *, title: str | None = None, magnitude: str | None = None,
+                     columns: list[str] | None = None, n_per_tile: int = 200, max_order: int = 10):
+    """:func:`build_catalog_hips` of an in-memory table in two parts (a generator): the whole-sky orders first,
+    then the deeper ones (:func:`platform_lib.viz._hips.catalog_hips_parts`), so that a viewer shows the first
+    part while the rest is built."""
+    spec, hats_path, frame, keep, options = _catalog_plan(table, dest, title, magnitude, columns, n_per_tile,
+                                                          max_order, None)
+    if hats_path is not None:
+        raise HipsError("table_hips_parts builds an in-memory table; a catalogue on disk goes through "
+                        "build_catalog_hips", value=str(hats_path))
+    return catalog_hips_parts(frame[keep], Path(dest).expanduser(), spec, **options)
+
+
+def _catalog_plan(source, dest, title, magnitude, columns, n_per_tile, max_order, registry):
+    """What :func:`build_catalog_hips` builds: ``(spec, hats_path or None, frame or None, columns kept, the
+    writer's options)``, every column checked."""
     hats_path, frame, ra, dec, default_title, ucds, units = _resolve(source, registry)
     default_title = default_title or Path(dest).expanduser().name
     all_columns = _columns_of(hats_path) if hats_path is not None else [c for c in frame.columns]
@@ -184,18 +209,16 @@ def build_catalog_hips(source, dest: str | Path, *, title: str | None = None, ma
         columns = others[:DEFAULT_EXTRA_COLUMNS]
     keep = [ra, dec] + ([magnitude] if magnitude else []) + [c for c in columns if c not in (ra, dec, magnitude)]
     spec = CatalogHipsSpec(title=title or default_title, n_per_tile=n_per_tile, max_order=max_order)
+    options = {"ra": ra, "dec": dec, "magnitude": magnitude, "units": units, "ucds": ucds}
     if hats_path is not None:
         missing = [c for c in keep if c not in all_columns]
         if missing:
             raise HipsError(f"columns {missing} are not in {hats_path} (columns: {all_columns[:15]})", value=missing)
-        return cluster_catalog_hips(hats_path, Path(dest).expanduser(), spec, ra=ra, dec=dec, magnitude=magnitude,
-                                    columns=keep, units=units, ucds=ucds, client=current_client(client),
-                                    cancel=cancel)
+        return spec, hats_path, None, keep, options
     missing = [c for c in keep if c not in frame.columns]
     if missing:
         raise HipsError(f"columns {missing} are not in the table", value=missing)
-    return write_catalog_hips(frame[keep], Path(dest).expanduser(), spec, ra=ra, dec=dec, magnitude=magnitude,
-                              units=units, ucds=ucds, cancel=cancel)
+    return spec, None, frame, keep, options
 
 
 def build_density_hips(source, dest: str | Path, *, title: str | None = None, order: int = 8,

@@ -27,7 +27,8 @@ from urllib.parse import quote
 
 from platform_lib.viz._errors import HipsError
 
-__all__ = ["delete_hips", "job_hips", "my_hips", "share_hips", "table_hips", "unshare_hips", "upload_hips"]
+__all__ = ["TableHips", "delete_hips", "job_hips", "my_hips", "share_hips", "start_table_hips", "table_hips", "unshare_hips",
+           "upload_hips", "upload_rest"]
 
 #: Seconds an upload may take (a large HiPS over a slow link).
 UPLOAD_TIMEOUT = 600.0
@@ -69,14 +70,27 @@ def upload_hips(path: str | Path, *, title: str = "", settings=None) -> dict:
     if not (root / "properties").is_file():
         raise HipsError(f"{root} is not a HiPS folder (no properties file)", value=str(root))
     base, session = _service(settings)
+    return _send(session, base, root, {"title": title or root.name}, f"the HiPS {root}")
+
+
+def upload_rest(name: str, path: str | Path, *, settings=None) -> dict:
+    """Send the deeper orders of the user's HiPS ``name`` (whose first part the archive keeps, marked
+    ``astrohub_building``: :func:`platform_lib.viz._hips.catalog_hips_parts`) from the folder ``path``; the
+    archive puts them beside the first part's tiles and answers the HiPS's record, complete."""
+    root = Path(path).expanduser()
+    base, session = _service(settings)
+    return _send(session, f"{base}{quote(name, safe='')}/rest", root, {}, f"the rest of the HiPS {name!r}")
+
+
+def _send(session, url: str, root: Path, params: dict, what: str) -> dict:
+    """POST the tar of the folder ``root`` to ``url``; the archive's answer (JSON)."""
     with _tar_file(root) as body:
         _pack(root, body)
         body.seek(0)
         # a file: requests sends its size as Content-Length (the archive refuses one too big before
         # it is sent) and streams it in blocks
-        response = session.post(base, params={"title": title or root.name}, data=body,
-                                headers={"Content-Type": "application/x-tar"})
-    return _answer(response, f"the HiPS {root}").json()
+        response = session.post(url, params=params, data=body, headers={"Content-Type": "application/x-tar"})
+    return _answer(response, what).json()
 
 
 #: A HiPS of at most this many bytes goes as a plain tar; a bigger one gzipped (level 1), so that it stays
@@ -238,6 +252,28 @@ def job_hips(job, *, client=None, settings=None, n_per_tile: int = 200) -> str:
     return record["url"]
 
 
+class TableHips:
+    """A table's HiPS on the archive (:func:`start_table_hips`): ``url``, served from the moment the first part
+    (the whole-sky orders) is kept; the deeper orders follow from a thread of this process (``done`` is set once
+    they are kept, or failed: ``error``). :meth:`wait` waits for them."""
+
+    def __init__(self, url: str, pending: bool = False) -> None:
+        self.url = url
+        self.error: HipsError | None = None
+        self.done = threading.Event()
+        if not pending:
+            self.done.set()
+
+    def wait(self, timeout: float | None = None) -> str:
+        """The HiPS's URL path once it is whole on the archive; the :class:`HipsError` of its deeper orders when
+        they could not be sent."""
+        if not self.done.wait(timeout):
+            raise HipsError(f"the deeper orders of {self.url} are still being sent after {timeout} s", value=timeout)
+        if self.error is not None:
+            raise self.error
+        return self.url
+
+
 def table_hips(table, *, title: str, magnitude: str | None = None, columns: list[str] | None = None,
                settings=None) -> str:
     """The archive's URL path of the HiPS catalogue of an in-memory ``table`` (astropy ``Table``): built here,
@@ -245,13 +281,24 @@ def table_hips(table, *, title: str, magnitude: str | None = None, columns: list
     fingerprint (a hash of all its columns, positions included), so the same table shown again reuses it
     (whichever kernel shows it) instead of sending it again. ``magnitude`` and ``columns`` as in
     :func:`~platform_lib.viz.build_catalog_hips`. A :class:`HipsError` when the platform has no archive or
-    no token (said before anything is built), or the archive refuses it (the user's HiPS budget)."""
+    no token (said before anything is built), or the archive refuses it (the user's HiPS budget). Returns once
+    the whole HiPS is on the archive; :func:`start_table_hips` returns as soon as its whole-sky orders are."""
+    return start_table_hips(table, title=title, magnitude=magnitude, columns=columns, settings=settings).wait()
+
+
+def start_table_hips(table, *, title: str, magnitude: str | None = None, columns: list[str] | None = None,
+                     settings=None, on_error=None) -> TableHips:
+    """:func:`table_hips` in two steps, so that a viewer shows the table within seconds: the whole-sky orders
+    (:data:`~platform_lib.viz._hips.FIRST_PART_ORDER` and above) are built and sent before this returns, the
+    deeper ones (most of the rows of a large table) in a thread of this process; the archive holds a request
+    for a deeper tile until they are there. Its :class:`TableHips` (``url``; ``wait()``). ``on_error(message)``
+    is told when the deeper orders could not be sent (the view then shows the brightest sources only)."""
     import hashlib
 
     import numpy as np
 
-    from platform_lib.viz._build import build_catalog_hips
-    from platform_lib.viz._hips import hips_name
+    from platform_lib.viz._build import table_hips_parts
+    from platform_lib.viz._hips import BUILDING, hips_name, read_properties
 
     _service(settings)
     digest = hashlib.blake2b(digest_size=8)
@@ -262,13 +309,44 @@ def table_hips(table, *, title: str, magnitude: str | None = None, columns: list
             digest.update(np.ascontiguousarray(np.ma.getmaskarray(col)).tobytes())
     titled = f"{title} [{len(table)} rows, {digest.hexdigest()}]"
     for kept in my_hips(settings=settings):
-        if kept.get("title") == titled:
-            return kept["url"]
+        if kept.get("title") == titled and not kept.get("building"):  # one still being sent may never be whole
+            return TableHips(kept["url"])
     tmp = tempfile.mkdtemp(prefix="astrohub-table-hips-")
+    parts = table_hips_parts(table, Path(tmp) / hips_name(title), title=titled, magnitude=magnitude, columns=columns)
     try:
-        dest = build_catalog_hips(table, Path(tmp) / hips_name(title), title=titled, magnitude=magnitude,
-                                  columns=columns)
-        return upload_hips(dest, title=titled, settings=settings)["url"]
-    finally:  # removed while the view loads (the thousands of tiles of a 10^6-row table: up to seconds)
-        threading.Thread(target=shutil.rmtree, args=(tmp,), kwargs={"ignore_errors": True},
-                         name="astrohub-table-hips-cleanup").start()
+        first = next(parts)
+        record = upload_hips(first, title=titled, settings=settings)
+        rest = BUILDING in read_properties(first / "properties")
+    except BaseException:
+        _remove(parts, tmp)
+        raise
+    if not rest:
+        _remove(parts, tmp)
+        return TableHips(record["url"])
+    upload = TableHips(record["url"], pending=True)
+    threading.Thread(target=_send_rest, args=(upload, parts, record["name"], tmp, settings, on_error),
+                     name="astrohub-table-hips-rest", daemon=True).start()
+    return upload
+
+
+def _send_rest(upload: TableHips, parts, name: str, tmp: str, settings, on_error) -> None:
+    """Build and send the deeper orders of ``upload`` (the thread of :func:`start_table_hips`)."""
+    try:
+        upload_rest(name, next(parts), settings=settings)
+    except Exception as exc:  # said to the caller's on_error and kept for wait()
+        upload.error = HipsError(f"the deeper orders of the HiPS {name!r} could not be sent to the archive ({exc}): "
+                                 "the view shows the brightest sources of each region only; show the table again "
+                                 "to retry", value=name)
+        if on_error is not None:
+            on_error(str(upload.error))
+    finally:
+        upload.done.set()
+        _remove(parts, tmp)
+
+
+def _remove(parts, tmp: str) -> None:
+    """Close the build ``parts`` and remove its folder ``tmp`` in a thread (the thousands of tiles of a 10^6-row
+    table: up to seconds)."""
+    parts.close()
+    threading.Thread(target=shutil.rmtree, args=(tmp,), kwargs={"ignore_errors": True},
+                     name="astrohub-table-hips-cleanup").start()

@@ -35,7 +35,24 @@ _CDN_IMPORT = 'import C from"https://esm.sh/aladin-lite@3.9.2-beta";'
 _HANDLERS_END = "add_table:this.messageHandler.handleAddTable}"
 _EXPORT = "export{$ as default};"
 
-_LOADER = r"""
+#: The archive's ``sky`` background, while it is the empty placeholder (its ``properties`` say
+#: ``astrohub_placeholder``: no catalogue was loaded when the archive started), is looked at again every
+#: ``every`` ms until the real one replaces it; the view then sets its survey again, and Aladin Lite reads the
+#: real sky's ``properties`` (its orders) and tiles afresh (checked with the archive's Aladin Lite: a real sky of
+#: two orders replacing a placeholder of one is drawn from both).
+FOLLOW_SKY = r"""
+function __astrohubFollowSky(a,url,every){
+  if(typeof url!=="string"||!/\/hips\/sky$/.test(url))return;
+  let looks=0;
+  const look=()=>fetch(url+"/properties",{cache:"no-store"}).then(r=>r.ok?r.text():null).then(t=>{
+    if(t===null||t.includes("astrohub_placeholder")){if(++looks<720)setTimeout(look,every);return}
+    if(looks>0)a.setImageSurvey(url);
+  },()=>{if(++looks<720)setTimeout(look,every)});
+  look();
+}
+"""
+
+_LOADER = FOLLOW_SKY + r"""
 function __astrohubAbs(u){return (typeof u==="string"&&u.startsWith("/"))?window.location.origin+u:u}
 async function __astrohubInit(ctx){
   const model=ctx.model;
@@ -43,6 +60,8 @@ async function __astrohubInit(ctx){
     const url=__astrohubAbs(model.get("_aladin_lite_url"));
     try{l=(await import(url)).default}
     catch(e){throw new Error("Aladin Lite could not be loaded from the platform ("+url+"): "+e)}
+    const make=l.aladin;  // each view follows the platform's sky while it is the placeholder
+    l.aladin=function(div,o){const a=make(div,o);try{__astrohubFollowSky(a,o&&o.survey,5000)}catch(e){}return a};
   }
   const opts={...model.get("_init_options")};
   for(const k of ["survey","overlay_survey"]){if(opts[k])opts[k]=__astrohubAbs(opts[k])}
@@ -182,6 +201,7 @@ if _ipyaladin is not None:
             options.setdefault("hips_list", [options["survey"]])  # no CDS survey list to fetch
             self._archive = base  # read by the trait default below, in the state the browser starts from
             self._sources: dict[str, object] = {}
+            self._uploads: dict[str, object] = {}  # name -> TableHips: a table's HiPS, its deeper orders maybe under way
             super().__init__(**options)
             if unread:
                 self.astrohub_message = unread
@@ -243,7 +263,7 @@ if _ipyaladin is not None:
                 mag_col = magnitude or pick_magnitude([c for c in table.colnames if table[c].dtype.kind in "iuf"])
             if total > limit and hips:
                 from platform_lib.viz._errors import HipsError
-                from platform_lib.viz._publish import table_hips
+                from platform_lib.viz._publish import start_table_hips
 
                 carried = table.copy(copy_data=False)
                 carried[ROW_COLUMN] = np.arange(len(table))
@@ -262,14 +282,17 @@ if _ipyaladin is not None:
                 others = [c for c in table.colnames if c not in (pos.ra_column, pos.dec_column, mag_col)
                           and table[c].dtype.kind in "biufUS" and getattr(table[c], "ndim", 1) == 1]
                 try:
-                    url = table_hips(carried, title=name, magnitude=mag_col, columns=columns + others[:6])
+                    # the whole-sky orders now, the deeper ones sent from a thread while the view loads
+                    upload = start_table_hips(carried, title=name, magnitude=mag_col, columns=columns + others[:6],
+                                              on_error=lambda message: setattr(self, "astrohub_message", message))
                 except HipsError as exc:
                     why = f" ({exc})"
                     for key in ("color_column", "size_column"):
                         options.pop(key, None)
                 else:
                     self._sources[name] = table
-                    self.add_catalog_hips(url, name=name, **options)
+                    self._uploads[name] = upload
+                    self.add_catalog_hips(upload.url, name=name, **options)
                     self.layers = [*self.layers[:-1], {**self.layers[-1], "rows": int(total), "total": int(total)}]
                     return
             if total > limit:

@@ -328,6 +328,87 @@ def test_aladin_lite_draws_the_widest_view_from_the_allsky_file_before_the_tiles
         server.shutdown()
 
 
+def _write_sky(root, level: float, did: str, placeholder: bool) -> None:
+    """An image HiPS of one order (12 order-0 tiles all at ``level``, their Allsky and MOC) at ``root``."""
+    from astropy.io import fits
+
+    from platform_lib.viz._hips import _write_tiles_moc, write_allsky_fits
+
+    (root / "Norder0" / "Dir0").mkdir(parents=True)
+    for p in range(12):
+        fits.PrimaryHDU(np.full((512, 512), level, np.float32)).writeto(root / "Norder0" / "Dir0" / f"Npix{p}.fits")
+    (root / "properties").write_text(f"creator_did = {did}\nobs_title = sky\ndataproduct_type = image\n"
+                                     "hips_version = 1.4\nhips_frame = equatorial\nhips_order = 0\n"
+                                     "hips_tile_width = 512\nhips_tile_format = fits\nhips_pixel_bitpix = -32\n"
+                                     "hips_pixel_cut = 0 12\n" + ("astrohub_placeholder = replaced\n" if placeholder else ""))
+    _write_tiles_moc(root, 0)
+    write_allsky_fits(root, 512)
+
+
+def test_an_open_viewer_turns_to_the_real_sky_once_it_replaces_the_placeholder(browser, tmp_path):
+    """viz15: a viewer opened while the archive's ``sky`` was still the empty placeholder (no catalogue loaded
+    yet) kept it until its cell was run again. The widget's loader (:data:`platform_lib.viz._widget.FOLLOW_SKY`,
+    run with the archive's copy of Aladin Lite) looks at the sky's ``properties`` again while they say
+    ``astrohub_placeholder``; once the real sky is in place the open view shows it: black before, bright after.
+    No platform: the HiPS and Aladin Lite from a local server, every other address refused."""
+    import functools
+    import http.server
+    import shutil
+    import threading
+
+    from astrohub_archive.hips import aladin_lite_dir
+
+    from platform_lib.viz._widget import FOLLOW_SKY
+
+    sky = tmp_path / "hips" / "sky"
+    _write_sky(sky, 0.0, "ivo://astrohub/test/empty", placeholder=True)
+    _write_sky(tmp_path / "real", 11.0, "ivo://astrohub/test/real", placeholder=False)
+    shutil.copy(aladin_lite_dir() / "aladin.js", tmp_path / "aladin.js")
+    served: dict[str, int] = {}
+
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Files, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_port}/"
+    (tmp_path / "index.html").write_text(
+        '<html><body style="margin:0"><div id="al" style="width:640px;height:360px"></div><script type="module">'
+        f"import A from './aladin.js'; {FOLLOW_SKY}; A.init.then(() => {{ const a = A.aladin('#al', {{survey: "
+        f"'{origin}hips/sky', fov: 360, projection: 'MOL', showReticle: false, showFrame: false, showZoomControl: "
+        "false, showLayersControl: false, showCooGridControl: false, showProjectionControl: false, "
+        "showFullscreenControl: false, showGotoControl: false, showSimbadPointerControl: false, showShareControl: "
+        "false, showSettingsControl: false, showStatusBar: false, showCooLocation: false, showFov: false}); "
+        f"__astrohubFollowSky(a, '{origin}hips/sky', 300); }});</script></body></html>")
+    context = browser.new_context(viewport={"width": 640, "height": 360})
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(origin) else route.abort())
+    page = context.new_page()
+    page.on("response", lambda r: served.__setitem__(urlparse(r.url).path, served.get(urlparse(r.url).path, 0) + 1))
+    try:
+        page.goto(origin + "index.html")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and served.get("/hips/sky/properties", 0) < 3:
+            page.wait_for_timeout(200)  # the placeholder drawn, and looked at again
+        page.wait_for_timeout(1000)
+        before = _sky_pixels(page.locator("#al").screenshot())
+        assert served.get("/hips/sky/properties", 0) >= 3 and (before > 40).mean() < 0.05, served
+        shutil.rmtree(sky)  # the archive replaces the placeholder (a rename there)
+        shutil.copytree(tmp_path / "real", sky)
+        deadline = time.monotonic() + 30
+        after = before
+        while time.monotonic() < deadline and (after > 40).mean() < 0.5:
+            page.wait_for_timeout(500)
+            after = _sky_pixels(page.locator("#al").screenshot())
+        assert (after > 40).mean() > 0.5, ("the open view still shows the placeholder", served)
+        looks = served.get("/hips/sky/properties", 0)
+        page.wait_for_timeout(1000)
+        assert served.get("/hips/sky/properties", 0) <= looks + 1  # no more looks once it is the real sky
+    finally:
+        context.close()
+        server.shutdown()
+
+
 def _sky_pixels(png: bytes) -> np.ndarray:
     """The grey levels of a screenshot inside the Mollweide ellipse of the whole sky (2:1, the view's width)."""
     from PIL import Image

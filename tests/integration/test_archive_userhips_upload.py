@@ -280,3 +280,51 @@ def test_an_upload_under_way_holds_its_length_against_the_budgets_until_it_ends(
     kept = viz.upload_hips(built, title="now", settings=settings)
     listed = requests.get(base, headers=auth, timeout=30).json()
     assert (listed["total_used"], listed["room_left"]) == (kept["bytes"], budget - kept["bytes"]), listed
+
+
+def test_a_table_shown_in_two_parts_is_served_at_once_and_a_deep_tile_asked_early_waits_for_the_rest(
+        archive, monkeypatch):
+    """``viz.show(table)`` of a large table sends the whole-sky orders, then the deeper ones from a thread
+    (:func:`platform_lib.viz._publish.start_table_hips`): the HiPS is listed (``building``) and its first
+    orders served at once, and a viewer's request for a deep tile before the rest is there waits for it,
+    then gets the tile (before, the HiPS went whole or not at all: no ``rest`` route)."""
+    import threading
+
+    from astropy.table import Table
+
+    from platform_lib import viz
+    from platform_lib.viz import _publish
+
+    base, users = archive(max_upload=64 * 2**20)
+    settings = _settings(base, monkeypatch)
+    rng = np.random.default_rng(5)
+    ra, dec = rng.uniform(10, 12, 20_000), rng.uniform(-1, 1, 20_000)  # one dense field: orders 4 and deeper
+    table = Table({"ra": ra, "dec": dec, "gmag": rng.uniform(8, 20, ra.size)})
+    sent = threading.Event()  # the deeper orders wait until the deep tile has been asked for
+    send_rest = _publish.upload_rest
+    monkeypatch.setattr(_publish, "upload_rest", lambda *a, **kw: (sent.wait(60), send_rest(*a, **kw))[1])
+    upload = _publish.start_table_hips(table, title="field", settings=settings)
+    name = upload.url.rstrip("/").split("/")[-1]
+    listed = requests.get(base, headers={"Authorization": f"token {TOKEN}"}, timeout=30).json()["hips"]
+    assert [h.get("building") for h in listed] == [4]
+    props = requests.get(f"{base}{name}/properties", timeout=30)
+    assert props.status_code == 200 and "astrohub_building" in props.text
+    assert requests.get(f"{base}{name}/Norder2/Allsky.tsv", timeout=30).status_code == 200
+    answers = {}
+    tile = "Norder4/Dir0/Npix{}.tsv"
+    pixel = int(np.unique(viz._hips.healpix29(ra, dec) >> (2 * (29 - 4)))[0])
+    asker = threading.Thread(target=lambda: answers.update(
+        deep=requests.get(f"{base}{name}/{tile.format(pixel)}", timeout=60)))
+    asker.start()
+    asker.join(1.0)
+    assert asker.is_alive()  # held: its order is still to come
+    sent.set()
+    other = requests.post(f"{base}not-{name}/rest", data=b"x" * 10, headers={"Authorization": f"token {TOKEN}"},
+                          timeout=30)
+    assert other.status_code == 404 and "no HiPS of yours" in other.text  # refused before its body is read
+    assert requests.get(f"{base}{name}/rest", timeout=30).status_code == 405
+    assert upload.wait(60) == upload.url
+    asker.join(30)
+    assert answers["deep"].status_code == 200 and answers["deep"].text.count("\n") > 2
+    assert viz.validate_hips(users / name).rows == 20_000
+    assert [h.get("building") for h in viz.my_hips(settings=settings)] == [None]

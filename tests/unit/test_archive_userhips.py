@@ -622,3 +622,58 @@ def test_a_release_on_the_loop_never_waits_for_a_grow_counting_the_folder(tmp_pa
         may_end.set()
     grower.join(30)
     assert not grower.is_alive() and coming.bytes == 0 and _descriptors_into(store.owners / ".uploads") == []
+
+
+def _parts(tmp_path, rows: int = 20_000) -> list[Path]:
+    """A catalogue HiPS built in two parts (:func:`platform_lib.viz._hips.catalog_hips_parts`): the whole-sky
+    orders, then the deeper ones."""
+    from platform_lib.viz._hips import catalog_hips_parts
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"ra": rng.uniform(0, 360, rows), "dec": rng.uniform(-60, 60, rows),
+                       "gmag": rng.uniform(10, 20, rows)})
+    df.loc[: rows // 2, ["ra", "dec"]] = rng.uniform(10, 14, (rows // 2 + 1, 2))  # a dense field: deeper orders
+    return list(catalog_hips_parts(df, tmp_path / "built", viz.CatalogHipsSpec("mine", n_per_tile=20),
+                                   ra="ra", dec="dec", magnitude="gmag"))
+
+
+def _tar(root: Path) -> bytes:
+    return tar_of({str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()})
+
+
+def test_a_hips_sent_in_two_parts_is_served_from_the_first_and_whole_with_the_second(tmp_path, monkeypatch):
+    first, rest = _parts(tmp_path)
+    assert viz.read_hips_properties(first / "properties")["astrohub_building"] == "4"
+    assert int(viz.read_hips_properties(first / "properties")["hips_order"]) >= 4  # the viewer asks for the deep tiles
+    assert not list(first.glob("Norder4")) and {p.name for p in rest.iterdir()} >= {"properties", "Norder4"}
+    store = UserHipsStore(tmp_path / "hips")
+    kept = store.add("ann", "big", _tar(first))
+    name = kept["name"]
+    assert kept["building"] == 4 and store.building(name) == 4 and kept["rows"] < 20_000
+    with monkeypatch.context() as m:  # a first part whose rest never came is not waited for
+        m.setattr("astrohub_archive.userhips.REST_STALE", 0.0)
+        assert store.building(name) is None
+    # only its owner completes it, only with the orders to come
+    for owner, body, status in (("bob", _tar(rest), 404), ("ann", _tar(first), 400)):
+        with pytest.raises(UserHipsError) as err:
+            store.add_rest(owner, name, body)
+        assert err.value.status == status
+    whole = store.add_rest("ann", name, _tar(rest))
+    assert whole["rows"] == 20_000 and "building" not in whole and store.building(name) is None
+    report = viz.validate_hips(store.root / name)
+    assert report.rows == 20_000 and max(report.orders) >= 4
+    assert "astrohub_building" not in viz.read_hips_properties(store.root / name / "properties")
+    assert store.listing("ann")[0]["bytes"] == whole["bytes"] > kept["bytes"]
+    with pytest.raises(UserHipsError) as err:  # whole: it takes no more
+        store.add_rest("ann", name, _tar(rest))
+    assert err.value.status == 409
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
+
+
+def test_a_first_part_that_holds_an_order_it_says_is_to_come_is_refused(tmp_path):
+    first, rest = _parts(tmp_path)
+    import shutil
+
+    shutil.copytree(rest / "Norder4", first / "Norder4")
+    with pytest.raises(UserHipsError, match="order still to come"):
+        UserHipsStore(tmp_path / "hips").add("ann", "big", _tar(first))

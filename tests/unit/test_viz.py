@@ -163,6 +163,31 @@ def test_density_image_hips_validates(tmp_path):
     assert not (dest / "index.html").exists()  # reproject's preview loads Aladin Lite from a CDN
 
 
+def test_a_density_hips_is_16_bit_with_bscale_and_keeps_its_values(tmp_path):
+    """viz15: the sky's ``Allsky.fits`` (read whole at each first view) was 12.8 MB of float32. The density HiPS
+    is now 16-bit with ``BSCALE``/``BZERO`` (HiPS 1.0; ``hips_pixel_bitpix = 16``), tiles and Allsky alike: half
+    the bytes, each value within one step (1/65,000 of the range) of the float32 one (drawn the same by the
+    archive's Aladin Lite: max 1 grey level of 255 apart, checked by hand)."""
+    from astropy.io import fits
+
+    from platform_lib.viz._hips import _healpix_to_car, write_image_hips
+
+    df = _catalogue(5_000)
+    counts = viz.density_map(healpix29(df.ra, df.dec), 5)
+    dest = viz.write_density_hips(counts, tmp_path / "d", title="density", level=0)
+    image, wcs = _healpix_to_car(np.log10(1.0 + counts), width=2048)
+    float32 = write_image_hips([(image.astype(np.float32), wcs)], tmp_path / "f", title="density", level=0)
+    assert read_properties(dest / "properties")["hips_pixel_bitpix"] == "16"
+    assert viz.validate_hips(dest).tiles == 12
+    for rel in ["Norder3/Allsky.fits"] + [f"Norder0/Dir0/Npix{p}.fits" for p in range(12)]:
+        header = fits.getheader(dest / rel)
+        assert header["BITPIX"] == 16 and "BSCALE" in header and "BZERO" in header, rel
+        assert (dest / rel).stat().st_size < 0.55 * (float32 / rel).stat().st_size, rel
+        got, want = fits.getdata(dest / rel), fits.getdata(float32 / rel)
+        finite = np.isfinite(want)
+        assert np.abs(got[finite] - want[finite]).max() <= header["BSCALE"], rel
+
+
 def _aladin_reads_allsky_fits(data: np.ndarray, tile_size: int = 512) -> list[np.ndarray]:
     """Aladin Lite 3's reading of an image HiPS's ``Norder3/Allsky.fits`` (``downloader/request/allsky.rs``:
     ``handle_allsky_fits``, ``handle_allsky_file`` and ``ImageBuffer::tex_sub``, line by line), the 12 order-0

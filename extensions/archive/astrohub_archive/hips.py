@@ -13,6 +13,9 @@ Routes (under the service prefix):
     users' own HiPS (a job output's, built in their notebook and uploaded): the caller's list (and those
     shared with their groups), an upload (POST), a file of one (by its unguessable name), a removal by its
     owner (DELETE); see :mod:`astrohub_archive.userhips`.
+``hips/~/<name>/rest``
+    the deeper orders of a user's HiPS sent in two parts (POST by its owner); until they are kept, a request
+    for one of their tiles waits for them (:data:`REST_WAIT`).
 ``hips/~/<name>/shares/<group>``
     its owner shares a HiPS of theirs with a hub group of theirs (PUT) or stops (DELETE).
 ``aladin-lite/<file>``
@@ -51,7 +54,8 @@ import tornado.web
 from astrohub_archive._tiles import TileCache, TileRouter, missing_reason
 from astrohub_archive.auth import Authenticator
 from astrohub_archive.userhips import (MAX_UPLOAD, OWNER_MAX, TOTAL_MAX, HipsErrors, UserHipsError,
-                                      UserHipsListHandler, UserHipsSharesHandler, UserHipsStore, signed_in_user,
+                                      UserHipsListHandler, UserHipsRestHandler, UserHipsSharesHandler, UserHipsStore,
+                                      signed_in_user,
                                       signed_in_viewer)
 
 __all__ = ["HipsLibrary", "HipsStopped", "TileCache", "aladin_lite_dir", "hips_routes", "slug"]
@@ -81,6 +85,11 @@ TILE_CACHE_BYTES = 256 * 2**20
 PLACEHOLDER = "astrohub_placeholder"
 #: Seconds between the build thread's looks at the registry while ``sky`` is the empty placeholder.
 SKY_RECHECK = 5.0
+#: Seconds a request for a tile of a user's HiPS whose deeper orders are still being sent waits for them (a
+#: browser holds few connections per site: longer would stall the rest of the page), and between its looks at
+#: the HiPS's record meanwhile.
+REST_WAIT = 30.0
+REST_POLL = 0.2
 
 
 class HipsStopped(RuntimeError):
@@ -565,7 +574,23 @@ class UserHipsFileHandler(HipsFileHandler):
         if Authenticator.token_of(self) and not self.library.readable(name, await signed_in_viewer(self, self.state)):
             raise tornado.web.HTTPError(404, f"no HiPS called {name!r} that you may read (yours, or shared with "
                                              "a group of yours: GET hips/~/ lists them)")
+        await self._wait_for_order(name, rel)
         await super().get(name, rel, head=head)
+
+    async def _wait_for_order(self, name: str, rel: str) -> None:
+        """A tile of an order still to come (the HiPS's first part is kept, its owner's notebook sends the rest:
+        :meth:`UserHipsStore.add_rest`) is answered once that order is there, or after :data:`REST_WAIT` seconds
+        (then as a tile that is not there: 404), so that a viewer that asked for it early draws it."""
+        parts = [p for p in rel.split("/") if p]
+        order = parts[0][len("Norder"):] if parts and parts[0].startswith("Norder") else ""
+        if not order.isdigit() or (self.library.root / name / Path(*parts)).exists():
+            return
+        deadline = time.monotonic() + REST_WAIT
+        while time.monotonic() < deadline:
+            first = self.library.building(name)
+            if first is None or int(order) < first:
+                return
+            await asyncio.sleep(REST_POLL)
 
     async def delete(self, name: str, rel: str) -> None:
         owner = await signed_in_user(self, self.state)
@@ -634,6 +659,8 @@ def hips_routes(prefix: str, state) -> list:
               else (prefix + r"aladin-lite/(.*)", _MissingAladin, kw))
     return [
         (prefix + r"hips/~/?", UserHipsListHandler,
+         {"store": users, "state": state, "max_upload": getattr(state, "hips_upload_max", MAX_UPLOAD)}),
+        (prefix + r"hips/~/([^/]+)/rest/?", UserHipsRestHandler,
          {"store": users, "state": state, "max_upload": getattr(state, "hips_upload_max", MAX_UPLOAD)}),
         (prefix + r"hips/~/([^/]+)/shares/?([^/]*)", UserHipsSharesHandler, {"store": users, "state": state}),
         (prefix + r"hips/~/([^/]+)/?(.*)", UserHipsFileHandler, {"library": users, "state": state, "cache": cache}),

@@ -40,7 +40,10 @@ HiPS a new name, since a member may have kept the old URL, which is the key to i
 first name, stays). The folders
 live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never serves, kept by the
 stale-folder cleanup that only removes hidden ones), each owner recorded beside them in
-``~owners/<name>.json``. May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults.
+``~owners/<name>.json``. A large table's HiPS comes in two parts (:func:`platform_lib.viz._hips.catalog_hips_parts`):
+the whole-sky orders as any upload (its ``properties`` say ``astrohub_building``, its record ``building``), then
+``POST hips/~/<name>/rest`` with the deeper orders (:meth:`UserHipsStore.add_rest`), counted and bounded as an
+upload. May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import gzip
 import io
 import json
@@ -71,7 +75,8 @@ from platform_lib.atomic import write_atomic
 from astrohub_archive.base import allowed_methods, not_allowed
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
-__all__ = ["HipsErrors", "Reservation", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "UserHipsSharesHandler",
+__all__ = ["HipsErrors", "Reservation", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "UserHipsRestHandler",
+           "UserHipsSharesHandler",
            "USERS", "MAX_PER_OWNER", "MAX_UPLOAD", "OWNER_MAX", "TOTAL_MAX", "signed_in_user", "signed_in_viewer"]
 
 log = logging.getLogger("astrohub_archive")
@@ -95,6 +100,9 @@ OWNER_MAX = 4 * 2**30
 #: which Kubernetes empties by evicting the pod once it is full) with room for one upload under way (its
 #: body and its unpacking, 2 GiB each at most) and the archive's own HiPS.
 TOTAL_MAX = 12 * 2**30
+#: Seconds after its first part was kept that a HiPS whose deeper orders never came (its notebook's kernel
+#: stopped, say) is no longer waited for: a request for one of those tiles is answered 404 at once.
+REST_STALE = 600.0
 #: The name of an upload's spool file in ``~users`` (hidden: never served, removed when stale).
 _SPOOL_PREFIX = ".upload-"
 #: The folder in ``~owners`` of the reservations of uploads under way (:class:`Reservation`).
@@ -157,10 +165,11 @@ class UserHipsStore:
     def listing(self, owner: str) -> list[dict]:
         """The HiPS of ``owner``: ``name``, ``id`` (the first name it had: it stays when unsharing gives it a
         new name), ``title``, ``rows``, ``created``, ``type``, ``bytes`` (on disk), ``groups`` (those it is
-        shared with). A record written before the budget (no ``bytes``) is counted from its folder once and
+        shared with), and ``building`` (the first order still to come) for one whose deeper orders are being sent. A record written before the budget (no ``bytes``) is counted from its folder once and
         kept so."""
         return [{**{k: meta.get(k) for k in ("name", "title", "rows", "created", "type", "bytes")},
-                 "id": meta.get("id") or meta["name"], "groups": _groups(meta)}
+                 "id": meta.get("id") or meta["name"], "groups": _groups(meta),
+                 **({"building": meta["building"]} if "building" in meta else {})}
                 for meta in self._records(owner)]
 
     def shared_with(self, viewer) -> list[dict]:
@@ -247,7 +256,7 @@ class UserHipsStore:
         """The bytes all users' HiPS hold on disk between them."""
         return sum(meta["bytes"] for meta in self._records(None))
 
-    def reserve(self, owner: str, size: int = 0) -> Reservation:
+    def reserve(self, owner: str, size: int = 0, count: bool = True) -> Reservation:
         """Hold ``size`` bytes (an upload's declared length; 0: not known yet) against ``owner``'s budget and
         all users' for an upload of theirs now under way, until :meth:`Reservation.release`.
         :class:`UserHipsError` 429 when ``owner`` already keeps (or is uploading) :data:`MAX_PER_OWNER` HiPS,
@@ -255,7 +264,7 @@ class UserHipsStore:
         with self._kept():
             everyone = self._records(None) + self._under_way()
             mine = [meta for meta in everyone if meta.get("owner") == owner]
-            if len(mine) >= MAX_PER_OWNER:
+            if count and len(mine) >= MAX_PER_OWNER:  # not for the rest of a HiPS kept already
                 raise UserHipsError(f"you ({owner}) already keep (or are uploading) {MAX_PER_OWNER} HiPS on the "
                                     "archive: delete one (DELETE hips/~/<name>, or platform_lib.viz.delete_hips) "
                                     "first", 429)
@@ -405,6 +414,8 @@ class UserHipsStore:
             reservation.release()
 
     def _add(self, owner, title, archive, reservation, HipsError, read_hips_properties, validate_hips) -> dict:
+        from platform_lib.viz._hips import BUILDING
+
         slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", title).strip("-")[:40] or "hips"
         name = f"{slug}-{_key()}"
         self.root.mkdir(parents=True, exist_ok=True)
@@ -424,6 +435,8 @@ class UserHipsStore:
             record = {"name": name, "owner": owner, "title": title or props.get("obs_title", name),
                       "rows": report.rows, "type": report.dataproduct_type, "bytes": size,
                       "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            if BUILDING in props:  # the first part: the deeper orders come with POST hips/~/<name>/rest
+                record.update(building=int(props[BUILDING]), building_since=time.time())
             with self._kept():  # the budgets as they are now (other uploads may have been kept meanwhile)
                 self.check_fits(owner, *self.in_use(owner, but=reservation), size, "the upload unpacks to")
                 os.rename(tmp, self.root / name)
@@ -433,6 +446,80 @@ class UserHipsStore:
             shutil.rmtree(tmp, ignore_errors=True)
         log.info("HiPS ~/%s: %s uploaded %s (%d rows, %d bytes)", name, owner, record["title"], record["rows"], size)
         return record
+
+    def add_rest(self, owner: str, name: str, archive: bytes | Path, reservation: Reservation | None = None) -> dict:
+        """Put the deeper orders of ``owner``'s HiPS ``name`` (kept from its first part, whose record says
+        ``building``: :func:`platform_lib.viz._hips.catalog_hips_parts`) beside its tiles: ``archive`` is a tar
+        of those orders' ``Norder<k>`` folders and the final ``properties``. The whole is checked as one HiPS
+        (:func:`platform_lib.viz.validate_hips`: every tile, the rows add up) before anything is moved; then each
+        order's folder is renamed into place, the ``properties`` last, so that a viewer reads only whole orders.
+        :class:`UserHipsError` 404 when the HiPS is not theirs, 409 when it is whole already, 400 for a part
+        that does not complete it, 413/507 as :meth:`add`. Its record, whole."""
+        from platform_lib.viz import HipsError, read_hips_properties, validate_hips
+        from platform_lib.viz._hips import BUILDING
+
+        reservation = reservation or self.reserve(owner, count=False)
+        try:
+            meta = self._own(owner, name)
+            first = meta.get("building")
+            if not isinstance(first, int):
+                raise UserHipsError(f"your HiPS {name!r} is whole: it takes no more orders (upload a new HiPS with "
+                                    "POST hips/~/)", 409)
+            folder = self.root / name
+            tmp = Path(tempfile.mkdtemp(prefix=f".{name}.rest.", dir=self.root))
+            try:
+                _unpack(archive, tmp, grow=lambda n: reservation.grow(n, "the upload unpacks to at least"))
+                size = disk_bytes(tmp)
+                new = sorted(p.name for p in tmp.iterdir())
+                orders = [n for n in new if n.startswith("Norder") and n[6:].isdigit()]
+                if "properties" not in new or set(new) - {"properties", *orders} or \
+                        any(int(n[6:]) < first for n in orders):
+                    raise UserHipsError(f"the rest of the HiPS {name!r} holds the orders from {first} on and its final "
+                                        f"properties only; it holds {', '.join(new) or 'nothing'}")
+                props = read_hips_properties(tmp / "properties")
+                if BUILDING in props:
+                    raise UserHipsError(f"the rest of the HiPS {name!r} has properties with {BUILDING}: the last part's "
+                                        "properties say the HiPS is whole")
+                # the whole HiPS as it will be, checked before anything is moved: the first part's files linked in
+                whole = tmp / ".whole"
+                shutil.copytree(folder, whole, copy_function=os.link,
+                                ignore=lambda d, names: ["properties"] if Path(d) == folder else [])
+                for part in [*orders, "properties"]:
+                    os.link(tmp / part, whole / part) if part == "properties" else \
+                        shutil.copytree(tmp / part, whole / part, copy_function=os.link)
+                try:
+                    report = validate_hips(whole)
+                except HipsError as exc:
+                    said = str(exc).replace(f"{whole}{os.sep}", "").replace(str(whole), ".")
+                    raise UserHipsError(f"the rest of the HiPS {name!r} does not complete it: {said}") from None
+                with self._kept():
+                    meta = self._own(owner, name)
+                    if meta.get("building") != first:  # another request completed it meanwhile
+                        raise UserHipsError(f"your HiPS {name!r} is whole: it takes no more orders", 409)
+                    self.check_fits(owner, *self.in_use(owner, but=reservation), size, "the upload unpacks to")
+                    for part in orders:
+                        os.chmod(tmp / part, 0o755)
+                        os.rename(tmp / part, folder / part)
+                    os.replace(tmp / "properties", folder / "properties")
+                    meta = {k: v for k, v in meta.items() if k not in ("building", "building_since")}
+                    meta.update(rows=report.rows, bytes=disk_bytes(folder))
+                    _atomic_json(self.owners / f"{name}.json", meta)
+                    reservation.release()
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            reservation.release()
+        log.info("HiPS ~/%s: %s sent its orders %d to %d (%d rows in all)", name, owner, first,
+                 max(int(n[6:]) for n in orders) if orders else first, meta["rows"])
+        return meta
+
+    def building(self, name: str) -> int | None:
+        """The first order still to come of the HiPS ``name`` (its first part is kept, the rest not yet, and was
+        kept less than :data:`REST_STALE` seconds ago: a notebook that sends the rest takes seconds), else None."""
+        meta = self.record(name) or {}
+        first, since = meta.get("building"), meta.get("building_since")
+        fresh = isinstance(since, (int, float)) and time.time() - since < REST_STALE
+        return first if isinstance(first, int) and fresh else None
 
     @contextlib.contextmanager
     def _kept(self):
@@ -681,6 +768,9 @@ class UserHipsListHandler(HipsErrors):
     the owner's budget has room for (507 past all users' budget); the spool file goes when the request
     ends, however it ends."""
 
+    #: Whether an upload counts as one more HiPS of its owner's (:data:`MAX_PER_OWNER`): not the rest of one kept.
+    new_hips = True
+
     def initialize(self, store: UserHipsStore, state, max_upload: int = MAX_UPLOAD) -> None:
         self.store = store
         self.state = state
@@ -731,8 +821,8 @@ class UserHipsListHandler(HipsErrors):
                 raise tornado.web.HTTPError(413, self._too_big(length))
         loop = asyncio.get_running_loop()
         try:  # in a thread: it waits for the store's lock (a record from before the budget is counted once)
-            self._reservation = await loop.run_in_executor(self.state.executor, self.store.reserve, self._owner,
-                                                           length or 0)
+            self._reservation = await loop.run_in_executor(self.state.executor, functools.partial(
+                self.store.reserve, self._owner, length or 0, count=self.new_hips))
         except UserHipsError as exc:  # the body alone cannot fit
             raise tornado.web.HTTPError(exc.status, str(exc)) from None
         if self._gone:  # cut off while it was reserved
@@ -815,6 +905,39 @@ class UserHipsListHandler(HipsErrors):
         finally:
             self._discard()  # unpacked (or refused): gone before the answer
         self.set_status(201)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"])}))
+
+
+@tornado.web.stream_request_body
+class UserHipsRestHandler(UserHipsListHandler):
+    """``hips/~/<name>/rest``: POST (the body a tar of the deeper orders and the final ``properties``) completes
+    the owner's HiPS ``name`` whose first part the archive keeps (:meth:`UserHipsStore.add_rest`); streamed and
+    bounded as :class:`UserHipsListHandler`'s uploads. Until it is done, a request for a tile of those orders
+    waits for it (:class:`~astrohub_archive.hips.UserHipsFileHandler`)."""
+
+    new_hips = False
+    SUPPORTED_METHODS = ("POST",)  # anything else: 405, naming POST
+
+    async def owner(self) -> str:
+        """The caller, who must own the HiPS (404 before a byte of the body is read, as if it did not exist)."""
+        owner = await super().owner()
+        if self.store.owner_of(self.path_args[0]) != owner:
+            raise tornado.web.HTTPError(404, f"no HiPS of yours called {self.path_args[0]!r}")
+        return owner
+
+    async def post(self, name: str) -> None:
+        if not self._received or self._spool is None:
+            raise tornado.web.HTTPError(400, "the body must be a tar archive of the HiPS's deeper orders (Norder*) and "
+                                             "its final properties")
+        self._spool.flush()
+        try:
+            record = await asyncio.get_running_loop().run_in_executor(
+                self.state.executor, self.store.add_rest, self._owner, name, Path(self._spool.name), self._reservation)
+        except UserHipsError as exc:
+            raise tornado.web.HTTPError(exc.status, str(exc)) from None
+        finally:
+            self._discard()
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"])}))
 
