@@ -1395,3 +1395,68 @@ def test_only_an_admin_sets_a_quota_and_it_is_kept_beside_the_folder(teaching, t
         "home": 900, "group/lensing": 5000, "workspace/survey": 700}
     set_quota(teaching, str(groups), ADMIN, "group", "lensing", None)
     assert folders.folder_usage(groups / "lensing")["quota"] is None and storage.usage("group/lensing").quota is None
+
+
+def _marked_assignment(folder) -> None:
+    """An nbgrader-marked notebook (one test cell), as an instructor writes one."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    folder.mkdir(parents=True)
+    marks = {"nbgrader": {"schema_version": 3, "grade_id": "t", "grade": True, "solution": False, "locked": True,
+                          "points": 1}}
+    nbformat.write(new_notebook(cells=[new_code_cell("assert True", metadata=marks)]), folder / "a.ipynb")
+
+
+def test_two_autogrades_of_one_class_take_turns_and_the_second_says_it_waited(teaching, tmp_path, monkeypatch,
+                                                                                caplog):
+    """grade15: two autogrades of one class at once ran side by side, and on the local platform the kernel broker's
+    clean-up after a notebook of one killed the kernels of the other (the class's one kernel identity). Now a
+    class's grading steps take turns: the second autograde waits for the first (logged as it starts waiting) and
+    its answer says so; the two never grade at the same time."""
+    import logging
+    import threading
+
+    from astrohub_hub.grading import Grader
+
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    _marked_assignment(tmp_path / "classes" / "c1" / "instructors" / "hw1")
+    monkeypatch.setattr(Grader, "release_version", lambda self, assignment, source, reader: source)
+    teaching.release(PROF, "c1", "hw1")
+    teaching.submit(ANN, "c1", "hw1")
+    grading, overlapped = [], []
+    first_in, second_there = threading.Event(), threading.Event()
+
+    def grade(self, assignment, submissions, *args, **kwargs):  # nbgrader's autograde, as long as the test wants
+        overlapped.extend(grading)
+        grading.append(assignment)
+        if not first_in.is_set():
+            first_in.set()
+            second_there.wait(60)  # until the second autograde waits for its turn (or, side by side, runs)
+        else:
+            second_there.set()
+        grading.pop()
+        return {}
+
+    class Waiting(logging.Handler):
+        def emit(self, record):
+            if "waits for" in record.getMessage():
+                second_there.set()
+
+    monkeypatch.setattr(Grader, "grade", grade)
+    caplog.set_level(logging.INFO, logger="astrohub.classes")
+    handler = Waiting()
+    logging.getLogger("astrohub.classes").addHandler(handler)
+    answers = {}
+    try:
+        first = threading.Thread(target=lambda: answers.update(first=teaching.collect(PROF, "c1", "hw1", grade=True)))
+        first.start()
+        assert first_in.wait(60)
+        answers["second"] = teaching.collect(ADMIN, "c1", "hw1", grade=True)
+        first.join(60)
+    finally:
+        logging.getLogger("astrohub.classes").removeHandler(handler)
+    assert overlapped == [], "two autogrades of class c1 ran at the same time"
+    assert "waited" not in answers["first"]
+    assert "for the autograde of hw1 by prof started at" in answers["second"]["waited"], answers["second"]
+    assert "a class's grading steps run one at a time" in answers["second"]["waited"]

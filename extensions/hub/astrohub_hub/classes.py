@@ -82,10 +82,10 @@ import os
 import sqlite3
 import threading
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from astrohub_hub import folders
 from astrohub_hub.atomic import write_atomic
@@ -163,6 +163,10 @@ class Teaching:
     #: Held while an exam window changes and while :meth:`tick` freezes or thaws: the service ticks in one
     #: thread while a request changes the window in another (see :meth:`exam`).
     _exam_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: One grading step (release of an nbgrader version, autograde, feedback) of a class at a time
+    #: (:meth:`_grading_turn`): ``{class: lock}``, and what holds each now, for the one who waits.
+    _grading_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _grading_now: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.classes_root, self.workspaces_root = Path(self.classes_root), Path(self.workspaces_root)
@@ -615,8 +619,10 @@ class Teaching:
         deadline = self._new_deadline(cls, assignment, ... if due is None else due, refuse_late,
                                       late_penalty_per_hour)
         reader = self._system(actor.name) if not actor.admin else None
+        waited: dict = {}
         if uses_nbgrader(source):  # students get nbgrader's version: no solutions, no hidden tests
-            source = self._grader(actor, cls).release_version(assignment, source, reader)
+            with self._grading_turn(actor, cls, f"release of {assignment}") as waited:
+                source = self._grader(actor, cls).release_version(assignment, source, reader)
         data = folders.pack_as(source, reader, base=self._class_dirs(cls)["instructors"])
         with closing(self._db()) as db:  # what the last release gave: a student's unchanged copy is updated
             before = dict(db.execute("SELECT path, sha256 FROM released_files WHERE class = ? AND assignment = ?",
@@ -639,7 +645,8 @@ class Teaching:
         if due is not None or refuse_late is not None or late_penalty_per_hour is not None:
             detail.update(self._deadline_answer(deadline))
         self.record(actor, cls, "release", detail)
-        return {"class": cls, "assignment": assignment, "released": released, **self._deadline_answer(deadline)}
+        return {"class": cls, "assignment": assignment, "released": released, **self._deadline_answer(deadline),
+                **waited}
 
     def _release_copy(self, cls: str, assignment: str) -> Path:
         """Where the service keeps the files of an assignment's latest release (beside the registry, readable
@@ -916,6 +923,37 @@ class Teaching:
         return Grader(instructors / "nbgrader", system, instructors, self.grading,
                       runner=self._grading_identity(cls) if system else None)
 
+    @contextmanager
+    def _grading_turn(self, actor: Actor, cls: str, step: str, *, wait: bool = True) -> Iterator[dict]:
+        """Hold class ``cls``'s grading turn for ``step``: its grading steps run one at a time, whoever asks.
+
+        They share one course directory and gradebook, and on the local platform one kernel identity
+        (:func:`astrohub_hub.accounts.kernel_username`), whose processes the kernel broker kills after each
+        notebook (:class:`astrohub_hub.grading_kernels.KernelBroker`): a second autograde of the class running at
+        the same time had its kernels killed by the first one's clean-up. A step that finds the turn taken waits
+        for it (logged, and said in the answer: the dict yielded gets ``waited``); ``wait`` False: refused
+        instead (ClassError 409 ``grading-busy``, naming what runs)."""
+        with self._lock:
+            turn = self._grading_locks.setdefault(cls, threading.Lock())
+        waited = {}
+        if not turn.acquire(blocking=False):
+            busy = self._grading_now.get(cls, "another grading step")
+            if not wait:
+                raise ClassError(f"class {cls!r} is being graded now ({busy}): try again when it has finished",
+                                 status=409, code="grading-busy", value=cls)
+            log.info("class %s: %s by %s waits for %s to finish (one grading step of a class at a time)", cls,
+                     step, actor.name, busy)
+            began = time.monotonic()
+            turn.acquire()
+            waited["waited"] = (f"waited {time.monotonic() - began:.0f} s for {busy} to finish: a class's grading "
+                                "steps run one at a time")
+        self._grading_now[cls] = f"the {step} by {actor.name} started at {_iso(time.time())}"
+        try:
+            yield waited
+        finally:
+            self._grading_now.pop(cls, None)
+            turn.release()
+
     #: The folder of the grading identities' homes, in ``classes_root`` (root's, 0711: each enters only its own).
     GRADING_HOMES = ".grading"
 
@@ -993,15 +1031,17 @@ class Teaching:
                                  "anyway)", status=409, code="not-nbgrader", value=assignment)
             grader = self._grader(actor, cls)
             work = {s: instructors / "collected" / assignment / s for s in collected}
-            result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
-                                            instructors / "feedback" / assignment,
-                                            self._grading_deadline(cls, assignment, collected))
-            with closing(self._db()) as db, db:
-                db.executemany("INSERT OR REPLACE INTO grades (class, assignment, student, score, max_score, "
-                               "submission, at, late_penalty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-                                   (cls, assignment, s, g.get("score"), g.get("max_score"), collected.get(s),
-                                    self.clock(), g.get("late_penalty"))
-                                   for s, g in result["grades"].items()])
+            with self._grading_turn(actor, cls, f"autograde of {assignment}") as waited:
+                result.update(waited)
+                result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
+                                                instructors / "feedback" / assignment,
+                                                self._grading_deadline(cls, assignment, collected))
+                with closing(self._db()) as db, db:
+                    db.executemany("INSERT OR REPLACE INTO grades (class, assignment, student, score, max_score, "
+                                   "submission, at, late_penalty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                                       (cls, assignment, s, g.get("score"), g.get("max_score"), collected.get(s),
+                                        self.clock(), g.get("late_penalty"))
+                                       for s, g in result["grades"].items()])
             self.record(actor, cls, "grade", {"assignment": assignment, "grades": {
                 s: g.get("score") for s, g in result["grades"].items()}})
         return result
@@ -1145,15 +1185,17 @@ class Teaching:
         reader = None if actor.admin else self._system(actor.name)
         graded = self._graded(cls).get(assignment)
         instructors = self._class_dirs(cls)["instructors"]
+        waited: dict = {}
         if graded and (instructors / "nbgrader" / "gradebook.db").is_file() and not isinstance(self.grading, NoSteps):
             # grades may have changed in formgrader since autograding: the penalty and the pages follow them
-            regraded = self._grader(actor, cls).feedback(assignment, sorted(graded),
-                                                         self._grading_deadline(cls, assignment, graded),
-                                                         instructors / "feedback" / assignment)
-            with closing(self._db()) as db, db:
-                db.executemany("UPDATE grades SET score = ?, late_penalty = ? WHERE class = ? AND assignment = ? "
-                               "AND student = ?", [(g["score"], g["late_penalty"], cls, assignment, s)
-                                                   for s, g in regraded.items()])
+            with self._grading_turn(actor, cls, f"feedback of {assignment}") as waited:
+                regraded = self._grader(actor, cls).feedback(assignment, sorted(graded),
+                                                             self._grading_deadline(cls, assignment, graded),
+                                                             instructors / "feedback" / assignment)
+                with closing(self._db()) as db, db:
+                    db.executemany("UPDATE grades SET score = ?, late_penalty = ? WHERE class = ? AND "
+                                   "assignment = ? AND student = ?", [(g["score"], g["late_penalty"], cls,
+                                                                       assignment, s) for s, g in regraded.items()])
         returned = {}
         for student in self.roster(cls)["students"]:
             source = self._class_dirs(cls)["instructors"] / "feedback" / assignment / student
@@ -1163,4 +1205,4 @@ class Teaching:
             target = self._home(student) / cls / assignment / "feedback"
             returned[student] = folders.unpack_as(data, target, self._system(student), base=self._home(student))
         self.record(actor, cls, "feedback", {"assignment": assignment, "students": sorted(returned)})
-        return {"class": cls, "assignment": assignment, "returned": returned}
+        return {"class": cls, "assignment": assignment, "returned": returned, **waited}
