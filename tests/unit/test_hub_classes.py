@@ -1460,3 +1460,52 @@ def test_two_autogrades_of_one_class_take_turns_and_the_second_says_it_waited(te
     assert "waited" not in answers["first"]
     assert "for the autograde of hw1 by prof started at" in answers["second"]["waited"], answers["second"]
     assert "a class's grading steps run one at a time" in answers["second"]["waited"]
+
+
+def test_an_admin_deletes_a_class_and_its_data_is_kept_aside(teaching, tmp_path):
+    """grade15: a class could not be deleted (its groups, folders, registry rows and grading users stayed for good).
+    An admin deletes it: the hub's groups go first, its folder moves to ``.deleted/<class>-<time>/`` with its registry
+    rows in ``registry.json``, and the name is free again. Instructors, students and unknown classes are refused
+    clearly, and so is a deletion while the class is being graded."""
+    import json
+
+    deleted = []
+    teaching.on_class_delete = deleted.append
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    hw = tmp_path / "classes" / "c1" / "instructors" / "hw1"
+    hw.mkdir()
+    (hw / "task.txt").write_text("measure the parallax")
+    teaching.release(PROF, "c1", "hw1")
+    teaching.submit(ANN, "c1", "hw1")
+    for who in (PROF, ANN):
+        with pytest.raises(ClassError, match="only admins delete classes") as refused:
+            teaching.delete_class(who, "c1")
+        assert refused.value.status == 403
+    with pytest.raises(ClassError, match="no class 'c2'") as unknown:
+        teaching.delete_class(ADMIN, "c2")
+    assert unknown.value.status == 404
+    with teaching._grading_turn(PROF, "c1", "autograde of hw1"):
+        with pytest.raises(ClassError, match=r"class 'c1' is being graded now \(the autograde of hw1 by prof") as busy:
+            teaching.delete_class(ADMIN, "c1")
+    assert busy.value.status == 409 and deleted == []
+    assert (tmp_path / "classes" / "c1").is_dir()
+
+    answer = teaching.delete_class(ADMIN, "c1")
+    assert deleted == ["c1"] and answer["deleted"] is True and answer["removed"] == ["ann", "prof"]
+    kept = tmp_path / "classes" / ".deleted" / "c1-20231114T221320Z"
+    assert answer["kept"] == str(kept) and str(kept) in answer["message"]
+    assert not (tmp_path / "classes" / "c1").exists()
+    assert (kept / "instructors" / "hw1" / "task.txt").read_text() == "measure the parallax"
+    [submission] = (kept / "submissions" / "ann" / "hw1").iterdir()
+    assert (submission / "task.txt").is_file()
+    rows = json.loads((kept / "registry.json").read_text())
+    assert sorted((r["user"], r["role"]) for r in rows["members"]) == [("ann", "student"), ("prof", "instructor")]
+    assert [r["name"] for r in rows["assignments"]] == ["hw1"] and len(rows["submissions"]) == 1
+    assert (kept / "released" / "hw1.tar").is_file()  # what a late-comer would have been given
+    assert teaching.classes_of(ADMIN) == [] and teaching.classes_of(ANN) == []
+    with pytest.raises(ClassError, match="no class 'c1'"):
+        teaching.show(ADMIN, "c1")
+    # the name is free again: a new class of it starts empty
+    again = teaching.create_class(ADMIN, "c1", instructors=["prof"])
+    assert (again["students"], again["assignments"], again["submissions"]) == ([], [], []), again
+    assert teaching.actions(ADMIN, "c1")[0]["action"] == "create" and len(teaching.actions(ADMIN, "c1")) == 1

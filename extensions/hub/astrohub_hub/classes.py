@@ -8,7 +8,8 @@ reached as ``Teaching.workspaces``; who exists and the checks of names are :mod:
 =========================================  ==========================================================
 operation                                  who
 =========================================  ==========================================================
-create, archive; add/remove instructors    admins
+create, archive, delete; add/remove        admins
+instructors
 add or remove students, show the roster    admins and the class's instructors
 release, collect, return feedback          the class's instructors
 set or clear an assignment's due date      admins and the class's instructors
@@ -79,6 +80,8 @@ import json
 import logging
 import math
 import os
+import pwd
+import shutil
 import sqlite3
 import threading
 import time
@@ -90,7 +93,7 @@ from typing import Callable, Iterable, Iterator
 from astrohub_hub import folders
 from astrohub_hub.atomic import write_atomic
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
-from astrohub_hub.accounts import SystemAccounts, ensure_system_user, kernel_username
+from astrohub_hub.accounts import SystemAccounts, ensure_system_user, kernel_username, remove_system_user
 from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, total_points, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
@@ -151,6 +154,8 @@ class Teaching:
     #: Sets hub group properties of the class's groups (``astrohub-profile``, ``astrohub-exam``), which the
     #: spawner reads at each start (``local.class_pins``; on Kubernetes ``kubernetes.profile_list``).
     on_class_properties: Callable[[str, dict], None] = lambda cls, properties: None
+    #: Deletes the class's hub groups ``<class>-students`` and ``<class>-instructors`` (:meth:`delete_class`).
+    on_class_delete: Callable[[str], None] = lambda cls: None
     #: The profile slugs the hub offers (``None``: not checked).
     profiles: tuple[str, ...] | None = None
     #: Where nbgrader's steps run (``grading.steps_from_environ``; None: a subprocess of the instructor).
@@ -509,6 +514,91 @@ class Teaching:
             db.execute("UPDATE classes SET archived = 1 WHERE name = ?", (cls,))
         self.record(actor, cls, "archive")
         return self.show(actor, cls)
+
+    #: The registry's tables with a class's rows, as :meth:`delete_class` keeps them (``registry.json``).
+    _CLASS_TABLES = ("classes", "members", "assignments", "submissions", "grades", "extensions", "exams",
+                     "released_files", "log")
+
+    def delete_class(self, actor: Actor, cls: str) -> dict:
+        """Delete (retire) class ``cls`` (admins; an archived class too): nobody reaches it any more, and its data is
+        kept for the admins, as a deleted group's or workspace's is.
+
+        Refused while one of its grading steps runs (409 ``grading-busy``). The hub first: its groups
+        ``<class>-students`` and ``<class>-instructors`` are deleted (``on_class_delete``; a refusal is a
+        ClassError 502 and the class stays: running it again finishes it). Then every member's and the grading
+        identity's access to the class's folder is revoked (:func:`astrohub_hub.folders.revoke`: their processes
+        holding it are ended, what they owned there is root's), the folder moves to
+        ``<classes_root>/.deleted/<class>-<UTC time>/`` (root's only, :func:`astrohub_hub.folders.keep_deleted`) with
+        the class's registry rows (roster, assignments, submissions, grades, extensions, exam, log) in
+        ``registry.json`` and the files of its last releases in ``released/``, its rows leave the registry, the
+        ``~/classes/<class>`` links go from the members' homes (their copies of assignments and feedback stay
+        theirs), and the class's grading and kernel system users are removed with their homes. The name is free
+        again."""
+        if not actor.admin:
+            raise ClassError("only admins delete classes (an instructor asks one; archiving keeps a class "
+                             "read-only instead)", status=403, code="forbidden", value=actor.name)
+        self._class(cls, live=False)
+        with self._grading_turn(actor, cls, "deletion", wait=False):
+            roster = self.roster(cls)
+            people = sorted({*roster["students"], *roster["instructors"]})
+            self.on_class_delete(cls)
+            with self._exam_lock, self._lock:
+                now = self.clock()
+                base = self._class_dirs(cls)["base"]
+                if self.accounts.enabled and base.is_dir():
+                    for system in folders.acl_users(base, self.accounts.prefix):  # members and the grading identity
+                        folders.revoke(base, system)
+                kept = folders.keep_deleted(base, now)
+                if not kept.is_dir():  # a class whose folder was gone: its registry rows are kept all the same
+                    kept.parent.mkdir(mode=0o700, exist_ok=True)
+                    kept.mkdir(mode=0o700)
+                with closing(self._db()) as db:
+                    db.row_factory = sqlite3.Row
+                    rows = {table: [dict(r) for r in db.execute(
+                        f"SELECT * FROM {table} WHERE {'name' if table == 'classes' else 'class'} = ?", (cls,))]
+                        for table in self._CLASS_TABLES}
+                write_atomic(kept / "registry.json", json.dumps(rows, indent=1, sort_keys=True).encode(), mode=0o600)
+                released = self.registry.parent / "released" / cls
+                if released.is_dir():
+                    released.rename(kept / "released")
+                with closing(self._db()) as db, db:
+                    for table in self._CLASS_TABLES:
+                        db.execute(f"DELETE FROM {table} WHERE {'name' if table == 'classes' else 'class'} = ?",
+                                   (cls,))
+            if self.links_folder and self.home_template:  # the link would lead nowhere
+                for user in people:
+                    folders.link_as(self._home(user) / self.links_folder, {cls: str(base)}, self.classes_root,
+                                    self._system(user), remove=True)
+            removed, problems = [], []
+            if self.accounts.enabled:
+                grader = self.accounts.grader(cls)
+                for name in (grader, kernel_username(grader)):
+                    if not self._grading_account(name, cls):
+                        continue
+                    problem = remove_system_user(name)
+                    if problem:
+                        problems.append(problem)
+                        continue
+                    removed.append(name)
+                    shutil.rmtree(self.classes_root / self.GRADING_HOMES / name, ignore_errors=True)
+        log.info("class %s: deleted by %s; its folders and registry rows are kept at %s", cls, actor.name, kept)
+        message = (f"class {cls!r} is deleted: {people} no longer reach its folders; its folders, submissions, grades "
+                   f"and registry rows (registry.json) are kept for the platform's admins in {kept}")
+        if removed:
+            message += f"; its system users {removed} are removed"
+        if problems:
+            message += f"; not removed: {'; '.join(problems)} (an admin runs userdel when its processes have ended)"
+        return {"class": cls, "deleted": True, "kept": str(kept), "removed": people, "system_users_removed": removed,
+                "message": message}
+
+    def _grading_account(self, name: str, cls: str) -> bool:
+        """Whether system user ``name`` is one of class ``cls``'s grading identities (made by
+        :meth:`_grading_identity`, which writes the class into its comment): never remove another's account."""
+        try:
+            gecos = pwd.getpwnam(name).pw_gecos
+        except KeyError:
+            return False
+        return gecos in (self.GRADER_COMMENT.format(cls), self.KERNEL_COMMENT.format(cls))
 
     # -- exam mode and the action log ---------------------------------------------------------------
 
@@ -956,6 +1046,8 @@ class Teaching:
 
     #: The folder of the grading identities' homes, in ``classes_root`` (root's, 0711: each enters only its own).
     GRADING_HOMES = ".grading"
+    #: The comment (GECOS) of a class's grading and kernel identities: which class's they are.
+    GRADER_COMMENT, KERNEL_COMMENT = "astrohub grading of class {}", "astrohub grading kernels of class {}"
 
     def _grading_identity(self, cls: str) -> str:
         """The system user nbgrader's steps of class ``cls`` run as (they execute students' notebooks and the
@@ -971,7 +1063,7 @@ class Teaching:
         homes.mkdir(mode=0o711, exist_ok=True)
         homes.chmod(0o711)
         home = homes / name
-        comment = f"astrohub grading of class {cls}"
+        comment = self.GRADER_COMMENT.format(cls)
         account = ensure_system_user(name, str(home), shell="/usr/sbin/nologin", comment=comment)
         if account.pw_gecos != comment:  # two classes' names cut to the same first letters and digest: never shared
             raise ClassError(f"system user {name!r}, which would grade class {cls!r}, exists already for something "
@@ -982,7 +1074,7 @@ class Teaching:
         # write (root's, 0755): nothing it leaves outlives a kernel but in /tmp (grading.KernelBroker)
         kernel = kernel_username(name)
         kernel_home = homes / kernel
-        kernel_comment = f"astrohub grading kernels of class {cls}"
+        kernel_comment = self.KERNEL_COMMENT.format(cls)
         kernel_account = ensure_system_user(kernel, str(kernel_home), shell="/usr/sbin/nologin",
                                             comment=kernel_comment)
         if kernel_account.pw_gecos != kernel_comment:
