@@ -422,6 +422,18 @@ def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_
     # No folder of the class is writable by everybody.
     for path in [root, *root.rglob("*")]:
         assert not (path.is_dir() and path.stat().st_mode & 0o002), path
+    # grade15: the temporary folder of s1's kernels is hers alone (her scratch), not the machine's /tmp, where the
+    # instructor's kernel read what hers wrote there (a file made with the usual 0644)
+    note = platform.execute(s1, "import os, tempfile; p = os.path.join(tempfile.gettempdir(), 'answers.txt'); "
+                                "open(p, 'w').write('s1: 42'); print(p)").strip()
+    assert os.path.dirname(note) == str(platform.data_dir / "scratch" / s1), note
+    out = platform.execute(course["prof"], textwrap.dedent(f"""
+        try:
+            print(open({note!r}).read())
+        except PermissionError:
+            print("refused")
+    """))
+    assert out.strip() == "refused", out
 
 
 def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_path):
