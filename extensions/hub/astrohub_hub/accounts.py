@@ -5,10 +5,10 @@ Owns the one rule every other module asks about (STYLE.md: "one owner per settin
 "run as per-user system users" choice (``None``: when the hub runs as root), plus the name mapping
 (:func:`system_username`, :func:`hub_username_pattern`), the name of a class's grading identity
 (:func:`grading_username`: the system user autograding runs as, never a person's; :func:`kernel_username`: the
-one its students' notebooks run as) and the creation and removal of a system
-user (:func:`ensure_system_user`, :func:`remove_system_user`). The spawner (``local``), the folder services (``groupsync``,
-``classes``, ``workspaces``) and ``configure`` build one :class:`SystemAccounts` from the settings
-rather than each re-deriving the rule. May import the standard library and ``errors`` only.
+one its students' notebooks run as) and the creation and removal of a system user (:func:`ensure_system_user`,
+:func:`remove_system_user`). The spawner (``local``), the folder services (``groupsync``, ``classes``,
+``workspaces``) and ``configure`` build one :class:`SystemAccounts` from the settings rather than each
+re-deriving the rule. May import the standard library and ``errors`` only.
 """
 
 from __future__ import annotations

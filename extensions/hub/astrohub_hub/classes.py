@@ -5,19 +5,18 @@ instructors, assignments, every submission, exams, the action log) and each oper
 against the acting user before anything changes (workspaces are :mod:`astrohub_hub.workspaces`,
 reached as ``Teaching.workspaces``; who exists and the checks of names are :mod:`astrohub_hub.people`):
 
-=========================================  ==========================================================
-operation                                  who
-=========================================  ==========================================================
-create, archive, delete; add/remove        admins
-instructors
-add or remove students, show the roster    admins and the class's instructors
-release, collect, return feedback          the class's instructors
-set or clear an assignment's due date      admins and the class's instructors
-grant or take back a student's extension   admins and the class's instructors (TAs are instructors)
-submit                                     the class's students (their own work only)
-set an exam window, read the action log    admins and the class's instructors
-read the gradebook                         admins and the class's instructors
-=========================================  ==========================================================
+===============================================  ========================================================
+operation                                        who
+===============================================  ========================================================
+create, archive, delete; add/remove instructors  admins
+add or remove students, show the roster          admins and the class's instructors
+release, collect, return feedback                the class's instructors
+set or clear an assignment's due date            admins and the class's instructors
+grant or take back a student's extension         admins and the class's instructors (TAs are instructors)
+submit                                           the class's students (their own work only)
+set an exam window, read the action log          admins and the class's instructors
+read the gradebook                               admins and the class's instructors
+===============================================  ========================================================
 
 On disk, under ``classes_root/<class>/`` (root-owned, mode 0770, reached through ACL entries only; no
 folder is world-writable; ``classes_root`` itself 0711, so nobody lists the classes): ``materials/`` (instructors
@@ -68,7 +67,8 @@ Grading: an assignment whose notebooks are nbgrader-marked is released as nbgrad
 ``collect(..., grade=True)`` autogrades the collected work with nbgrader (:mod:`astrohub_hub.grading`: its steps
 run as the class's grading identity, :meth:`Teaching._grading_identity`, which may write the course directory
 ``instructors/nbgrader/`` alone; the copies around them as the instructor) and puts each student's feedback page
-where ``feedback`` returns it from.
+where ``feedback`` returns it from. A class's grading steps take turns (:meth:`Teaching._grading_turn`).
+An admin deletes a class (:meth:`Teaching.delete_class`): its folder and registry rows are kept aside.
 May import the standard library, ``accounts``, ``atomic``, ``due_dates``, ``folders``, ``grading``, ``people`` and
 ``workspaces``.
 """
