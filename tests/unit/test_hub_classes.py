@@ -1509,3 +1509,27 @@ def test_an_admin_deletes_a_class_and_its_data_is_kept_aside(teaching, tmp_path)
     again = teaching.create_class(ADMIN, "c1", instructors=["prof"])
     assert (again["students"], again["assignments"], again["submissions"]) == ([], [], []), again
     assert teaching.actions(ADMIN, "c1")[0]["action"] == "create" and len(teaching.actions(ADMIN, "c1")) == 1
+
+
+def test_a_hub_that_refuses_to_delete_a_class_group_leaves_the_class_as_it_was(teaching, hub, tmp_path):
+    """grade15: deleting a class asks the hub first. When it refuses the instructors' group (after deleting the
+    students'), the answer is a 502 naming the group, the hub's words and what was deleted; the class, its folder
+    and roster stay, and running the deletion again finishes it."""
+    from astrohub_hub.classes_service import HubDirectory
+
+    directory = HubDirectory(hub.url, "service-token")
+    teaching.on_roster_change = directory.mirror
+    teaching.on_class_delete = directory.delete_class_groups
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    assert sorted(hub.groups) == ["c1-instructors", "c1-students"]
+    hub.refuse[("DELETE", "/groups/c1-instructors")] = (403, "Action is not authorized")
+    with pytest.raises(ClassError) as refused:
+        teaching.delete_class(ADMIN, "c1")
+    assert refused.value.status == 502 and "the hub refused to delete the group 'c1-instructors'" in \
+        refused.value.message and "Action is not authorized" in refused.value.message
+    assert "deleted ['c1-students']" in refused.value.message, refused.value.message
+    assert teaching.roster("c1") == {"students": ["ann"], "instructors": ["prof"]}
+    assert (tmp_path / "classes" / "c1").is_dir() and not (tmp_path / "classes" / ".deleted").exists()
+    del hub.refuse[("DELETE", "/groups/c1-instructors")]
+    assert teaching.delete_class(ADMIN, "c1")["deleted"] is True  # the students' group already gone: fine
+    assert hub.groups == {} and not (tmp_path / "classes" / "c1").exists()
