@@ -1015,7 +1015,8 @@ class Teaching:
 
     @contextmanager
     def _grading_turn(self, actor: Actor, cls: str, step: str, *, wait: bool = True) -> Iterator[dict]:
-        """Hold class ``cls``'s grading turn for ``step``: its grading steps run one at a time, whoever asks.
+        """Hold class ``cls``'s grading turn for ``step``: its grading steps (release of an nbgrader version,
+        collect, autograde, feedback) run one at a time, whoever asks.
 
         They share one course directory and gradebook, and on the local platform one kernel identity
         (:func:`astrohub_hub.accounts.kernel_username`), whose processes the kernel broker kills after each
@@ -1101,6 +1102,15 @@ class Teaching:
         self._require(actor, cls, "instructor")
         self._assignment(cls, assignment)
         writer = None if actor.admin else self._system(actor.name)
+        # the copies too: an autograde of the class reads the collected folders while it runs
+        with self._grading_turn(actor, cls, f"{'autograde' if grade else 'collect'} of {assignment}") as waited:
+            result = self._collect(actor, cls, assignment, writer, grade)
+        if waited:
+            result.update(waited)
+        return result
+
+    def _collect(self, actor: Actor, cls: str, assignment: str, writer: str | None, grade: bool) -> dict:
+        """:meth:`collect`, with the class's grading turn held."""
         collected = {}
         for student in self.roster(cls)["students"]:
             base = self._class_dirs(cls)["submissions"] / student / assignment
@@ -1123,17 +1133,15 @@ class Teaching:
                                  "anyway)", status=409, code="not-nbgrader", value=assignment)
             grader = self._grader(actor, cls)
             work = {s: instructors / "collected" / assignment / s for s in collected}
-            with self._grading_turn(actor, cls, f"autograde of {assignment}") as waited:
-                result.update(waited)
-                result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
-                                                instructors / "feedback" / assignment,
-                                                self._grading_deadline(cls, assignment, collected))
-                with closing(self._db()) as db, db:
-                    db.executemany("INSERT OR REPLACE INTO grades (class, assignment, student, score, max_score, "
-                                   "submission, at, late_penalty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-                                       (cls, assignment, s, g.get("score"), g.get("max_score"), collected.get(s),
-                                        self.clock(), g.get("late_penalty"))
-                                       for s, g in result["grades"].items()])
+            result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
+                                            instructors / "feedback" / assignment,
+                                            self._grading_deadline(cls, assignment, collected))
+            with closing(self._db()) as db, db:
+                db.executemany("INSERT OR REPLACE INTO grades (class, assignment, student, score, max_score, "
+                               "submission, at, late_penalty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                                   (cls, assignment, s, g.get("score"), g.get("max_score"), collected.get(s),
+                                    self.clock(), g.get("late_penalty"))
+                                   for s, g in result["grades"].items()])
             self.record(actor, cls, "grade", {"assignment": assignment, "grades": {
                 s: g.get("score") for s, g in result["grades"].items()}})
         return result
