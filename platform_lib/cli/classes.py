@@ -107,6 +107,10 @@ def _archive(args):
     return _print(_admin(args).service("POST", _path("classes", args.name, "archive")))
 
 
+def _delete(args):
+    return _print(_admin(args).service("DELETE", _path("classes", args.name)))
+
+
 def _assignment(action: str):
     def run(args):
         query = "?grade=1" if getattr(args, "grade", False) else ""
@@ -222,6 +226,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     archive = sub.add_parser("archive", help="freeze a class: no more changes or submissions")
     archive.add_argument("name")
     archive.set_defaults(func=_archive)
+    delete = sub.add_parser("delete", help="delete a class: nobody reaches it any more; its folders, submissions, "
+                                           "grades and registry rows are kept in <classes>/.deleted/, its grading "
+                                           "system users removed")
+    delete.add_argument("name")
+    delete.set_defaults(func=_delete)
     for action, text in [("release", "copy instructors/<assignment>/ into every student's home"),
                          ("collect", "copy each student's latest submission to instructors/collected/"),
                          ("feedback", "return instructors/feedback/<assignment>/<student>/ to each student")]:

@@ -137,6 +137,7 @@ def test_owner_and_member_co_edit_a_notebook_on_a_shared_server(platform, browse
     # the server's files from others'.
     if platform.isolated:
         uid = pwd.getpwnam(platform.system_user(owner)).pw_uid
-        left = [p.name for p in Path(tempfile.gettempdir()).iterdir()
+        temps = (Path(tempfile.gettempdir()), platform.data_dir / "scratch" / owner)  # the server's TMPDIR: scratch
+        left = [str(p) for t in temps for p in t.iterdir()
                 if p.name.startswith(("jupyter_ystore_", "astrohub-collaboration-")) and p.lstat().st_uid == uid]
-        assert not left, f"the stopped collaborative server left {left} in {tempfile.gettempdir()}"
+        assert not left, f"the stopped collaborative server left {left}"

@@ -192,8 +192,9 @@ def test_journey(platform, traveller, notebook):
     assert pictures, f"{notebook.name} shows no picture (no image/png output in any cell)"
     if notebook.stem == "moving-objects" and platform.isolated:  # its images' folder went with its kernel
         uid = pwd.getpwnam(platform.system_user(user)).pw_uid  # (tempfile.mkdtemp's stayed after every run)
-        left = [p.name for p in Path(tempfile.gettempdir()).glob("moving-*") if p.lstat().st_uid == uid]
-        assert not left, f"{notebook.name} left {left} in {tempfile.gettempdir()}"
+        temps = (Path(tempfile.gettempdir()), platform.data_dir / "scratch" / user)  # her TMPDIR: her scratch
+        left = [str(p) for t in temps for p in t.glob("moving-*") if p.lstat().st_uid == uid]
+        assert not left, f"{notebook.name} left {left}"
 
 
 #: Dask cells a user runs twice: the crossmatch tutorial's start and stop of a cluster, and listing one's clusters.

@@ -323,6 +323,11 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
     s2_collected = course["root"] / "instructors" / "collected" / "nbhw" / s2
     assert sorted(p.name for p in s2_collected.iterdir()) == ["scratch.txt", "square.ipynb"]
     scratch.unlink()
+    # (her answer now takes a second: a kernel of hers outlives the other autograde's below)
+    s2_copy = platform.data_dir / "home" / s2 / name / "nbhw" / "square.ipynb"
+    s2_nb = json.loads(s2_copy.read_text())
+    s2_nb["cells"][0]["source"] = "import time\ntime.sleep(1)\n" + "".join(s2_nb["cells"][0]["source"])
+    s2_copy.write_text(json.dumps(s2_nb))
     again = platform.classes_api(s2, "POST", f"classes/{name}/assignments/nbhw/submit").json()
     collected = platform.classes_api(prof, "POST", f"classes/{name}/assignments/nbhw/collect")
     assert collected.status_code == 200 and collected.json()["collected"][s2] == again["at"], collected.text
@@ -342,12 +347,29 @@ def test_nbgrader_marked_assignments_are_released_without_solutions_and_autograd
             Path({str(nbcourse)!r}, planted).write_text(
                 "import getpass; open({str(ran)!r}, 'a').write('%s ran as ' + getpass.getuser())" % planted)
     """))
-    # The assistant re-releases the assignment (nbgrader's version again), autogrades s2's latest work, gives s3 an
-    # extension, then leaves the course and loses it
+    # The assistant re-releases the assignment (nbgrader's version again), autogrades s2's latest work while the
+    # professor autogrades it too, gives s3 an extension, then leaves the course and loses it. Two autogrades of a
+    # class at once ran side by side, and the kernel broker's clean-up after each notebook (it ends every process of
+    # the class's one kernel identity) killed the other's kernels: a 502, or a notebook graded with a dead kernel.
+    # They take turns now, and the one that waited says so.
     again = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/release")
     assert again.status_code == 200, again.text
-    graded = platform.classes_api(ta, "POST", f"classes/{name}/assignments/nbhw/collect?grade=1")
-    assert graded.status_code == 200 and sorted(graded.json()["grades"]) == sorted([s1, s2]), graded.text
+    at_once = {}
+
+    def autograde(who):
+        at_once[who] = platform.classes_api(who, "POST", f"classes/{name}/assignments/nbhw/collect?grade=1")
+
+    both = [threading.Thread(target=autograde, args=(who,)) for who in (ta, prof)]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join()
+    for graded in at_once.values():
+        assert graded.status_code == 200 and sorted(graded.json()["grades"]) == sorted([s1, s2]), graded.text
+    scores = [{s: (g["score"], g["max_score"]) for s, g in at_once[who].json()["grades"].items()} for who in (ta, prof)]
+    assert scores[0] == scores[1], scores
+    waited = [graded.json()["waited"] for graded in at_once.values() if "waited" in graded.json()]
+    assert len(waited) == 1 and "for the autograde of nbhw by" in waited[0], waited
     assert not ran.exists(), ran.read_text()
     for planted in ("nbgrader_config.py", "nbformat.py"):
         (nbcourse / planted).unlink()
@@ -400,6 +422,18 @@ def test_a_student_reads_materials_but_not_other_submissions_or_the_instructors_
     # No folder of the class is writable by everybody.
     for path in [root, *root.rglob("*")]:
         assert not (path.is_dir() and path.stat().st_mode & 0o002), path
+    # grade15: the temporary folder of s1's kernels is hers alone (her scratch), not the machine's /tmp, where the
+    # instructor's kernel read what hers wrote there (a file made with the usual 0644)
+    note = platform.execute(s1, "import os, tempfile; p = os.path.join(tempfile.gettempdir(), 'answers.txt'); "
+                                "open(p, 'w').write('s1: 42'); print(p)").strip()
+    assert os.path.dirname(note) == str(platform.data_dir / "scratch" / s1), note
+    out = platform.execute(course["prof"], textwrap.dedent(f"""
+        try:
+            print(open({note!r}).read())
+        except PermissionError:
+            print("refused")
+    """))
+    assert out.strip() == "refused", out
 
 
 def test_bad_input_is_refused_clearly_and_changes_nothing(platform, course, tmp_path):
@@ -753,3 +787,50 @@ def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform,
         assert during == ["lab", "on", str(3 * 2**30), str(3 * 2**30), "1.5", "1.5", "1"], during
     finally:
         platform.stop_server(student)
+
+
+def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platform, course):
+    """grade15: a class could not be deleted: its hub groups, folders and grading system users stayed for good. At
+    the end (after the other tests of the class), its instructor and a student are refused, an unknown class is
+    named, and the admin's `astrohub classes delete` takes the hub groups, the members' links and access, and the
+    class's grading and kernel system users away; its folders and registry rows are kept under .deleted/."""
+    from astrohub_hub.accounts import grading_username, kernel_username
+
+    name, prof, (s1, _s2, _s3) = course["name"], course["prof"], course["students"]
+    for who in (prof, s1):
+        refused = platform.classes_api(who, "DELETE", f"classes/{name}")
+        assert refused.status_code == 403 and "only admins delete classes" in refused.json()["message"], refused.text
+    ghost = platform.unique("ghost")
+    unknown = platform.astrohub("classes", "delete", ghost)
+    assert unknown.returncode == 2 and f"no class {ghost!r}" in unknown.stderr, unknown.stderr
+    grader = grading_username(name, platform.config.users.system_user_prefix)
+    made = []  # the grading identities the autograding tests above made (none when this test runs alone)
+    for user in (grader, kernel_username(grader)) if platform.isolated else ():
+        try:
+            made.append(pwd.getpwnam(user).pw_name)
+        except KeyError:
+            pass
+    roster = json.loads(platform.astrohub("classes", "show", name).stdout)
+    deleted = platform.astrohub("classes", "delete", name)
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    answer = json.loads(deleted.stdout)
+    kept = platform.data_dir / "classes" / ".deleted" / os.path.basename(answer["kept"])
+    assert not course["root"].exists() and kept.is_dir() and str(kept) in answer["message"], answer
+    rows = json.loads((kept / "registry.json").read_text())
+    assert sorted(r["user"] for r in rows["members"]) == sorted(roster["students"] + roster["instructors"])
+    assert sorted(p.name for p in (kept / "submissions").iterdir()) == sorted(
+        {s["student"] for s in roster["submissions"]})
+    assert answer["system_users_removed"] == made
+    for user in made:
+        with pytest.raises(KeyError):
+            pwd.getpwnam(user)
+    for group in (f"{name}-students", f"{name}-instructors"):
+        assert platform.api("GET", f"/groups/{group}").status_code == 404, group
+    assert name not in [c["name"] for c in platform.classes_api(s1, "GET", "classes").json()]
+    assert platform.classes_api(prof, "GET", f"classes/{name}").status_code == 404
+    for user in (prof, s1):  # their links to the class went; s1's copies of the assignments stay hers
+        assert not os.path.lexists(platform.data_dir / "home" / user / "classes" / name), user
+    if roster["assignments"]:
+        assert (platform.data_dir / "home" / s1 / name).is_dir()
+    again = platform.astrohub("classes", "delete", name)
+    assert again.returncode == 2 and f"no class {name!r}" in again.stderr, again.stderr

@@ -22,6 +22,7 @@ VERBS = {
     ("classes", "remove-instructors"): ["{n}", "--users", "prof"],
     ("classes", "show"): ["{n}"],
     ("classes", "archive"): ["{n}"],
+    ("classes", "delete"): ["{n}"],
     ("classes", "release"): ["{n}", "{a}"],
     ("classes", "collect"): ["{n}", "{a}", "--grade"],
     ("classes", "feedback"): ["{n}", "{a}"],

@@ -1395,3 +1395,141 @@ def test_only_an_admin_sets_a_quota_and_it_is_kept_beside_the_folder(teaching, t
         "home": 900, "group/lensing": 5000, "workspace/survey": 700}
     set_quota(teaching, str(groups), ADMIN, "group", "lensing", None)
     assert folders.folder_usage(groups / "lensing")["quota"] is None and storage.usage("group/lensing").quota is None
+
+
+def _marked_assignment(folder) -> None:
+    """An nbgrader-marked notebook (one test cell), as an instructor writes one."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    folder.mkdir(parents=True)
+    marks = {"nbgrader": {"schema_version": 3, "grade_id": "t", "grade": True, "solution": False, "locked": True,
+                          "points": 1}}
+    nbformat.write(new_notebook(cells=[new_code_cell("assert True", metadata=marks)]), folder / "a.ipynb")
+
+
+def test_two_autogrades_of_one_class_take_turns_and_the_second_says_it_waited(teaching, tmp_path, monkeypatch,
+                                                                                caplog):
+    """grade15: two autogrades of one class at once ran side by side, and on the local platform the kernel broker's
+    clean-up after a notebook of one killed the kernels of the other (the class's one kernel identity). Now a
+    class's grading steps take turns: the second autograde waits for the first (logged as it starts waiting) and
+    its answer says so; the two never grade at the same time."""
+    import logging
+    import threading
+
+    from astrohub_hub.grading import Grader
+
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    _marked_assignment(tmp_path / "classes" / "c1" / "instructors" / "hw1")
+    monkeypatch.setattr(Grader, "release_version", lambda self, assignment, source, reader: source)
+    teaching.release(PROF, "c1", "hw1")
+    teaching.submit(ANN, "c1", "hw1")
+    grading, overlapped = [], []
+    first_in, second_there = threading.Event(), threading.Event()
+
+    def grade(self, assignment, submissions, *args, **kwargs):  # nbgrader's autograde, as long as the test wants
+        overlapped.extend(grading)
+        grading.append(assignment)
+        if not first_in.is_set():
+            first_in.set()
+            second_there.wait(60)  # until the second autograde waits for its turn (or, side by side, runs)
+        else:
+            second_there.set()
+        grading.pop()
+        return {}
+
+    class Waiting(logging.Handler):
+        def emit(self, record):
+            if "waits for" in record.getMessage():
+                second_there.set()
+
+    monkeypatch.setattr(Grader, "grade", grade)
+    caplog.set_level(logging.INFO, logger="astrohub.classes")
+    handler = Waiting()
+    logging.getLogger("astrohub.classes").addHandler(handler)
+    answers = {}
+    try:
+        first = threading.Thread(target=lambda: answers.update(first=teaching.collect(PROF, "c1", "hw1", grade=True)))
+        first.start()
+        assert first_in.wait(60)
+        answers["second"] = teaching.collect(ADMIN, "c1", "hw1", grade=True)
+        first.join(60)
+    finally:
+        logging.getLogger("astrohub.classes").removeHandler(handler)
+    assert overlapped == [], "two autogrades of class c1 ran at the same time"
+    assert "waited" not in answers["first"]
+    assert "for the autograde of hw1 by prof started at" in answers["second"]["waited"], answers["second"]
+    assert "a class's grading steps run one at a time" in answers["second"]["waited"]
+
+
+def test_an_admin_deletes_a_class_and_its_data_is_kept_aside(teaching, tmp_path):
+    """grade15: a class could not be deleted (its groups, folders, registry rows and grading users stayed for good).
+    An admin deletes it: the hub's groups go first, its folder moves to ``.deleted/<class>-<time>/`` with its registry
+    rows in ``registry.json``, and the name is free again. Instructors, students and unknown classes are refused
+    clearly, and so is a deletion while the class is being graded."""
+    import json
+
+    deleted = []
+    teaching.on_class_delete = deleted.append
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    hw = tmp_path / "classes" / "c1" / "instructors" / "hw1"
+    hw.mkdir()
+    (hw / "task.txt").write_text("measure the parallax")
+    teaching.release(PROF, "c1", "hw1")
+    teaching.submit(ANN, "c1", "hw1")
+    for who in (PROF, ANN):
+        with pytest.raises(ClassError, match="only admins delete classes") as refused:
+            teaching.delete_class(who, "c1")
+        assert refused.value.status == 403
+    with pytest.raises(ClassError, match="no class 'c2'") as unknown:
+        teaching.delete_class(ADMIN, "c2")
+    assert unknown.value.status == 404
+    with teaching._grading_turn(PROF, "c1", "autograde of hw1"):
+        with pytest.raises(ClassError, match=r"class 'c1' is being graded now \(the autograde of hw1 by prof") as busy:
+            teaching.delete_class(ADMIN, "c1")
+    assert busy.value.status == 409 and deleted == []
+    assert (tmp_path / "classes" / "c1").is_dir()
+
+    answer = teaching.delete_class(ADMIN, "c1")
+    assert deleted == ["c1"] and answer["deleted"] is True and answer["removed"] == ["ann", "prof"]
+    kept = tmp_path / "classes" / ".deleted" / "c1-20231114T221320Z"
+    assert answer["kept"] == str(kept) and str(kept) in answer["message"]
+    assert not (tmp_path / "classes" / "c1").exists()
+    assert (kept / "instructors" / "hw1" / "task.txt").read_text() == "measure the parallax"
+    [submission] = (kept / "submissions" / "ann" / "hw1").iterdir()
+    assert (submission / "task.txt").is_file()
+    rows = json.loads((kept / "registry.json").read_text())
+    assert sorted((r["user"], r["role"]) for r in rows["members"]) == [("ann", "student"), ("prof", "instructor")]
+    assert [r["name"] for r in rows["assignments"]] == ["hw1"] and len(rows["submissions"]) == 1
+    assert (kept / "released" / "hw1.tar").is_file()  # what a late-comer would have been given
+    assert teaching.classes_of(ADMIN) == [] and teaching.classes_of(ANN) == []
+    with pytest.raises(ClassError, match="no class 'c1'"):
+        teaching.show(ADMIN, "c1")
+    # the name is free again: a new class of it starts empty
+    again = teaching.create_class(ADMIN, "c1", instructors=["prof"])
+    assert (again["students"], again["assignments"], again["submissions"]) == ([], [], []), again
+    assert teaching.actions(ADMIN, "c1")[0]["action"] == "create" and len(teaching.actions(ADMIN, "c1")) == 1
+
+
+def test_a_hub_that_refuses_to_delete_a_class_group_leaves_the_class_as_it_was(teaching, hub, tmp_path):
+    """grade15: deleting a class asks the hub first. When it refuses the instructors' group (after deleting the
+    students'), the answer is a 502 naming the group, the hub's words and what was deleted; the class, its folder
+    and roster stay, and running the deletion again finishes it."""
+    from astrohub_hub.classes_service import HubDirectory
+
+    directory = HubDirectory(hub.url, "service-token")
+    teaching.on_roster_change = directory.mirror
+    teaching.on_class_delete = directory.delete_class_groups
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    assert sorted(hub.groups) == ["c1-instructors", "c1-students"]
+    hub.refuse[("DELETE", "/groups/c1-instructors")] = (403, "Action is not authorized")
+    with pytest.raises(ClassError) as refused:
+        teaching.delete_class(ADMIN, "c1")
+    assert refused.value.status == 502 and "the hub refused to delete the group 'c1-instructors'" in \
+        refused.value.message and "Action is not authorized" in refused.value.message
+    assert "deleted ['c1-students']" in refused.value.message, refused.value.message
+    assert teaching.roster("c1") == {"students": ["ann"], "instructors": ["prof"]}
+    assert (tmp_path / "classes" / "c1").is_dir() and not (tmp_path / "classes" / ".deleted").exists()
+    del hub.refuse[("DELETE", "/groups/c1-instructors")]
+    assert teaching.delete_class(ADMIN, "c1")["deleted"] is True  # the students' group already gone: fine
+    assert hub.groups == {} and not (tmp_path / "classes" / "c1").exists()

@@ -158,6 +158,7 @@ def test_environment_function_for_a_user():
     assert json.loads(env["PLATFORM_GROUPS"]) == ["a-team", "astro101"]
     assert env["PLATFORM_HOME"] == "/srv/home/sam"
     assert env["PLATFORM_SCRATCH"] == "/srv/scratch/sam"
+    assert env["TMPDIR"] == "/srv/scratch/sam"  # grade15: temporary files in her private scratch, not the shared /tmp
     assert env["PLATFORM_GROUPS_ROOT"] == "/srv/groups"
     assert env["PLATFORM_WORKSPACES_ROOT"] == "/srv/workspaces"  # beside the groups, as the classes service has it
     assert env["PLATFORM_DATASETS"] == "/srv/datasets"

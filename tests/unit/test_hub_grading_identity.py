@@ -104,8 +104,21 @@ def test_the_grading_identity_is_made_at_first_grading_with_its_own_home_and_the
             except PermissionError:
                 print(json.dumps("refused"))
         """)) == "refused"
-    finally:
+        # grade15: deleting the class removes both identities and their homes; what the grading identity wrote is
+        # kept, root's (no later user given its uid owns it)
+        teaching._grading_identity("c2")
+        deleted = teaching.delete_class(Actor("root-cli", admin=True), "c1")
+        assert deleted["system_users_removed"] == [name, prefix + "_kernl-c1"], deleted
         for user in (name, prefix + "_kernl-c1"):
+            with pytest.raises(KeyError):
+                pwd.getpwnam(user)
+            assert not (home.parent / user).exists()
+        kept = Path(deleted["kept"])
+        assert kept.parent == tmp_path / "classes" / ".deleted"
+        assert (kept / "instructors" / "nbgrader" / "autograded").stat().st_uid == 0
+        assert pwd.getpwnam(prefix + "_grade-c2") and pwd.getpwnam(prefix + "_kernl-c2")  # another class's stay
+    finally:
+        for user in (name, prefix + "_kernl-c1", prefix + "_grade-c2", prefix + "_kernl-c2"):
             subprocess.run(["userdel", user], check=False, capture_output=True)
             subprocess.run(["groupdel", user], check=False, capture_output=True)
         shutil.rmtree(tmp_path)

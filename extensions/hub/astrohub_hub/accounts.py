@@ -5,10 +5,10 @@ Owns the one rule every other module asks about (STYLE.md: "one owner per settin
 "run as per-user system users" choice (``None``: when the hub runs as root), plus the name mapping
 (:func:`system_username`, :func:`hub_username_pattern`), the name of a class's grading identity
 (:func:`grading_username`: the system user autograding runs as, never a person's; :func:`kernel_username`: the
-one its students' notebooks run as) and the creation of a system
-user (:func:`ensure_system_user`). The spawner (``local``), the folder services (``groupsync``,
-``classes``, ``workspaces``) and ``configure`` build one :class:`SystemAccounts` from the settings
-rather than each re-deriving the rule. May import the standard library and ``errors`` only.
+one its students' notebooks run as) and the creation and removal of a system user (:func:`ensure_system_user`,
+:func:`remove_system_user`). The spawner (``local``), the folder services (``groupsync``, ``classes``,
+``workspaces``) and ``configure`` build one :class:`SystemAccounts` from the settings rather than each
+re-deriving the rule. May import the standard library and ``errors`` only.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ __all__ = [
     "check_prefix",
     "ensure_system_user",
     "grading_username",
+    "remove_system_user",
     "kernel_username",
     "hub_username_pattern",
     "running_as_root",
@@ -167,6 +168,24 @@ def ensure_system_user(name: str, home: str, *, shell: str = "/bin/bash", create
             break
         time.sleep(0.05 * 2**min(attempt, 5))
     raise UsernameError(f"useradd {name!r} failed: {result.stderr.strip()}", value=name)
+
+
+def remove_system_user(name: str) -> str | None:
+    """Remove the system user ``name`` (and its own group) with ``userdel``, leaving its home (the caller's to
+    keep or remove). Returns None when it is gone (or never was), else why ``userdel`` could not remove it (a
+    process of it still runs, say): the caller says so; nothing is raised."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return None
+    for attempt in range(_USERADD_TRIES):
+        result = subprocess.run(["userdel", name], capture_output=True, text=True, check=False)
+        if result.returncode in (0, 6):  # 6: no such user (removed meanwhile)
+            return None
+        if "lock" not in result.stderr.lower() and result.returncode != 10:  # /etc/passwd locked: wait, retry
+            break
+        time.sleep(0.05 * 2**min(attempt, 5))
+    return f"userdel {name} failed: {result.stderr.strip() or f'exit status {result.returncode}'}"
 
 
 @dataclass(frozen=True)

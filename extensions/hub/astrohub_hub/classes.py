@@ -5,18 +5,18 @@ instructors, assignments, every submission, exams, the action log) and each oper
 against the acting user before anything changes (workspaces are :mod:`astrohub_hub.workspaces`,
 reached as ``Teaching.workspaces``; who exists and the checks of names are :mod:`astrohub_hub.people`):
 
-=========================================  ==========================================================
-operation                                  who
-=========================================  ==========================================================
-create, archive; add/remove instructors    admins
-add or remove students, show the roster    admins and the class's instructors
-release, collect, return feedback          the class's instructors
-set or clear an assignment's due date      admins and the class's instructors
-grant or take back a student's extension   admins and the class's instructors (TAs are instructors)
-submit                                     the class's students (their own work only)
-set an exam window, read the action log    admins and the class's instructors
-read the gradebook                         admins and the class's instructors
-=========================================  ==========================================================
+===============================================  ========================================================
+operation                                        who
+===============================================  ========================================================
+create, archive, delete; add/remove instructors  admins
+add or remove students, show the roster          admins and the class's instructors
+release, collect, return feedback                the class's instructors
+set or clear an assignment's due date            admins and the class's instructors
+grant or take back a student's extension         admins and the class's instructors (TAs are instructors)
+submit                                           the class's students (their own work only)
+set an exam window, read the action log          admins and the class's instructors
+read the gradebook                               admins and the class's instructors
+===============================================  ========================================================
 
 On disk, under ``classes_root/<class>/`` (root-owned, mode 0770, reached through ACL entries only; no
 folder is world-writable; ``classes_root`` itself 0711, so nobody lists the classes): ``materials/`` (instructors
@@ -67,7 +67,8 @@ Grading: an assignment whose notebooks are nbgrader-marked is released as nbgrad
 ``collect(..., grade=True)`` autogrades the collected work with nbgrader (:mod:`astrohub_hub.grading`: its steps
 run as the class's grading identity, :meth:`Teaching._grading_identity`, which may write the course directory
 ``instructors/nbgrader/`` alone; the copies around them as the instructor) and puts each student's feedback page
-where ``feedback`` returns it from.
+where ``feedback`` returns it from. A class's grading steps take turns (:meth:`Teaching._grading_turn`).
+An admin deletes a class (:meth:`Teaching.delete_class`): its folder and registry rows are kept aside.
 May import the standard library, ``accounts``, ``atomic``, ``due_dates``, ``folders``, ``grading``, ``people`` and
 ``workspaces``.
 """
@@ -79,18 +80,20 @@ import json
 import logging
 import math
 import os
+import pwd
+import shutil
 import sqlite3
 import threading
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from astrohub_hub import folders
 from astrohub_hub.atomic import write_atomic
 from astrohub_hub.due_dates import iso, late_seconds, lateness, own_due, parse_due, parse_duration
-from astrohub_hub.accounts import SystemAccounts, ensure_system_user, kernel_username
+from astrohub_hub.accounts import SystemAccounts, ensure_system_user, kernel_username, remove_system_user
 from astrohub_hub.grading import Deadline, Grader, GradebookUnreadable, NoSteps, Steps, total_points, uses_nbgrader
 from astrohub_hub.people import Actor, ClassError, People
 from astrohub_hub.workspaces import Workspaces
@@ -151,6 +154,8 @@ class Teaching:
     #: Sets hub group properties of the class's groups (``astrohub-profile``, ``astrohub-exam``), which the
     #: spawner reads at each start (``local.class_pins``; on Kubernetes ``kubernetes.profile_list``).
     on_class_properties: Callable[[str, dict], None] = lambda cls, properties: None
+    #: Deletes the class's hub groups ``<class>-students`` and ``<class>-instructors`` (:meth:`delete_class`).
+    on_class_delete: Callable[[str], None] = lambda cls: None
     #: The profile slugs the hub offers (``None``: not checked).
     profiles: tuple[str, ...] | None = None
     #: Where nbgrader's steps run (``grading.steps_from_environ``; None: a subprocess of the instructor).
@@ -163,6 +168,10 @@ class Teaching:
     #: Held while an exam window changes and while :meth:`tick` freezes or thaws: the service ticks in one
     #: thread while a request changes the window in another (see :meth:`exam`).
     _exam_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: One grading step (release of an nbgrader version, autograde, feedback) of a class at a time
+    #: (:meth:`_grading_turn`): ``{class: lock}``, and what holds each now, for the one who waits.
+    _grading_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _grading_now: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.classes_root, self.workspaces_root = Path(self.classes_root), Path(self.workspaces_root)
@@ -506,6 +515,91 @@ class Teaching:
         self.record(actor, cls, "archive")
         return self.show(actor, cls)
 
+    #: The registry's tables with a class's rows, as :meth:`delete_class` keeps them (``registry.json``).
+    _CLASS_TABLES = ("classes", "members", "assignments", "submissions", "grades", "extensions", "exams",
+                     "released_files", "log")
+
+    def delete_class(self, actor: Actor, cls: str) -> dict:
+        """Delete (retire) class ``cls`` (admins; an archived class too): nobody reaches it any more, and its data is
+        kept for the admins, as a deleted group's or workspace's is.
+
+        Refused while one of its grading steps runs (409 ``grading-busy``). The hub first: its groups
+        ``<class>-students`` and ``<class>-instructors`` are deleted (``on_class_delete``; a refusal is a
+        ClassError 502 and the class stays: running it again finishes it). Then every member's and the grading
+        identity's access to the class's folder is revoked (:func:`astrohub_hub.folders.revoke`: their processes
+        holding it are ended, what they owned there is root's), the folder moves to
+        ``<classes_root>/.deleted/<class>-<UTC time>/`` (root's only, :func:`astrohub_hub.folders.keep_deleted`) with
+        the class's registry rows (roster, assignments, submissions, grades, extensions, exam, log) in
+        ``registry.json`` and the files of its last releases in ``released/``, its rows leave the registry, the
+        ``~/classes/<class>`` links go from the members' homes (their copies of assignments and feedback stay
+        theirs), and the class's grading and kernel system users are removed with their homes. The name is free
+        again."""
+        if not actor.admin:
+            raise ClassError("only admins delete classes (an instructor asks one; archiving keeps a class "
+                             "read-only instead)", status=403, code="forbidden", value=actor.name)
+        self._class(cls, live=False)
+        with self._grading_turn(actor, cls, "deletion", wait=False):
+            roster = self.roster(cls)
+            people = sorted({*roster["students"], *roster["instructors"]})
+            self.on_class_delete(cls)
+            with self._exam_lock, self._lock:
+                now = self.clock()
+                base = self._class_dirs(cls)["base"]
+                if self.accounts.enabled and base.is_dir():
+                    for system in folders.acl_users(base, self.accounts.prefix):  # members and the grading identity
+                        folders.revoke(base, system)
+                kept = folders.keep_deleted(base, now)
+                if not kept.is_dir():  # a class whose folder was gone: its registry rows are kept all the same
+                    kept.parent.mkdir(mode=0o700, exist_ok=True)
+                    kept.mkdir(mode=0o700)
+                with closing(self._db()) as db:
+                    db.row_factory = sqlite3.Row
+                    rows = {table: [dict(r) for r in db.execute(
+                        f"SELECT * FROM {table} WHERE {'name' if table == 'classes' else 'class'} = ?", (cls,))]
+                        for table in self._CLASS_TABLES}
+                write_atomic(kept / "registry.json", json.dumps(rows, indent=1, sort_keys=True).encode(), mode=0o600)
+                released = self.registry.parent / "released" / cls
+                if released.is_dir():
+                    released.rename(kept / "released")
+                with closing(self._db()) as db, db:
+                    for table in self._CLASS_TABLES:
+                        db.execute(f"DELETE FROM {table} WHERE {'name' if table == 'classes' else 'class'} = ?",
+                                   (cls,))
+            if self.links_folder and self.home_template:  # the link would lead nowhere
+                for user in people:
+                    folders.link_as(self._home(user) / self.links_folder, {cls: str(base)}, self.classes_root,
+                                    self._system(user), remove=True)
+            removed, problems = [], []
+            if self.accounts.enabled:
+                grader = self.accounts.grader(cls)
+                for name in (grader, kernel_username(grader)):
+                    if not self._grading_account(name, cls):
+                        continue
+                    problem = remove_system_user(name)
+                    if problem:
+                        problems.append(problem)
+                        continue
+                    removed.append(name)
+                    shutil.rmtree(self.classes_root / self.GRADING_HOMES / name, ignore_errors=True)
+        log.info("class %s: deleted by %s; its folders and registry rows are kept at %s", cls, actor.name, kept)
+        message = (f"class {cls!r} is deleted: {people} no longer reach its folders; its folders, submissions, grades "
+                   f"and registry rows (registry.json) are kept for the platform's admins in {kept}")
+        if removed:
+            message += f"; its system users {removed} are removed"
+        if problems:
+            message += f"; not removed: {'; '.join(problems)} (an admin runs userdel when its processes have ended)"
+        return {"class": cls, "deleted": True, "kept": str(kept), "removed": people, "system_users_removed": removed,
+                "message": message}
+
+    def _grading_account(self, name: str, cls: str) -> bool:
+        """Whether system user ``name`` is one of class ``cls``'s grading identities (made by
+        :meth:`_grading_identity`, which writes the class into its comment): never remove another's account."""
+        try:
+            gecos = pwd.getpwnam(name).pw_gecos
+        except KeyError:
+            return False
+        return gecos in (self.GRADER_COMMENT.format(cls), self.KERNEL_COMMENT.format(cls))
+
     # -- exam mode and the action log ---------------------------------------------------------------
 
     def record(self, actor: Actor, cls: str, action: str, detail: dict | None = None) -> None:
@@ -615,8 +709,10 @@ class Teaching:
         deadline = self._new_deadline(cls, assignment, ... if due is None else due, refuse_late,
                                       late_penalty_per_hour)
         reader = self._system(actor.name) if not actor.admin else None
+        waited: dict = {}
         if uses_nbgrader(source):  # students get nbgrader's version: no solutions, no hidden tests
-            source = self._grader(actor, cls).release_version(assignment, source, reader)
+            with self._grading_turn(actor, cls, f"release of {assignment}") as waited:
+                source = self._grader(actor, cls).release_version(assignment, source, reader)
         data = folders.pack_as(source, reader, base=self._class_dirs(cls)["instructors"])
         with closing(self._db()) as db:  # what the last release gave: a student's unchanged copy is updated
             before = dict(db.execute("SELECT path, sha256 FROM released_files WHERE class = ? AND assignment = ?",
@@ -639,7 +735,8 @@ class Teaching:
         if due is not None or refuse_late is not None or late_penalty_per_hour is not None:
             detail.update(self._deadline_answer(deadline))
         self.record(actor, cls, "release", detail)
-        return {"class": cls, "assignment": assignment, "released": released, **self._deadline_answer(deadline)}
+        return {"class": cls, "assignment": assignment, "released": released, **self._deadline_answer(deadline),
+                **waited}
 
     def _release_copy(self, cls: str, assignment: str) -> Path:
         """Where the service keeps the files of an assignment's latest release (beside the registry, readable
@@ -916,8 +1013,42 @@ class Teaching:
         return Grader(instructors / "nbgrader", system, instructors, self.grading,
                       runner=self._grading_identity(cls) if system else None)
 
+    @contextmanager
+    def _grading_turn(self, actor: Actor, cls: str, step: str, *, wait: bool = True) -> Iterator[dict]:
+        """Hold class ``cls``'s grading turn for ``step``: its grading steps (release of an nbgrader version,
+        collect, autograde, feedback) run one at a time, whoever asks.
+
+        They share one course directory and gradebook, and on the local platform one kernel identity
+        (:func:`astrohub_hub.accounts.kernel_username`), whose processes the kernel broker kills after each
+        notebook (:class:`astrohub_hub.grading_kernels.KernelBroker`): a second autograde of the class running at
+        the same time had its kernels killed by the first one's clean-up. A step that finds the turn taken waits
+        for it (logged, and said in the answer: the dict yielded gets ``waited``); ``wait`` False: refused
+        instead (ClassError 409 ``grading-busy``, naming what runs)."""
+        with self._lock:
+            turn = self._grading_locks.setdefault(cls, threading.Lock())
+        waited = {}
+        if not turn.acquire(blocking=False):
+            busy = self._grading_now.get(cls, "another grading step")
+            if not wait:
+                raise ClassError(f"class {cls!r} is being graded now ({busy}): try again when it has finished",
+                                 status=409, code="grading-busy", value=cls)
+            log.info("class %s: %s by %s waits for %s to finish (one grading step of a class at a time)", cls,
+                     step, actor.name, busy)
+            began = time.monotonic()
+            turn.acquire()
+            waited["waited"] = (f"waited {time.monotonic() - began:.0f} s for {busy} to finish: a class's grading "
+                                "steps run one at a time")
+        self._grading_now[cls] = f"the {step} by {actor.name} started at {_iso(time.time())}"
+        try:
+            yield waited
+        finally:
+            self._grading_now.pop(cls, None)
+            turn.release()
+
     #: The folder of the grading identities' homes, in ``classes_root`` (root's, 0711: each enters only its own).
     GRADING_HOMES = ".grading"
+    #: The comment (GECOS) of a class's grading and kernel identities: which class's they are.
+    GRADER_COMMENT, KERNEL_COMMENT = "astrohub grading of class {}", "astrohub grading kernels of class {}"
 
     def _grading_identity(self, cls: str) -> str:
         """The system user nbgrader's steps of class ``cls`` run as (they execute students' notebooks and the
@@ -933,7 +1064,7 @@ class Teaching:
         homes.mkdir(mode=0o711, exist_ok=True)
         homes.chmod(0o711)
         home = homes / name
-        comment = f"astrohub grading of class {cls}"
+        comment = self.GRADER_COMMENT.format(cls)
         account = ensure_system_user(name, str(home), shell="/usr/sbin/nologin", comment=comment)
         if account.pw_gecos != comment:  # two classes' names cut to the same first letters and digest: never shared
             raise ClassError(f"system user {name!r}, which would grade class {cls!r}, exists already for something "
@@ -944,7 +1075,7 @@ class Teaching:
         # write (root's, 0755): nothing it leaves outlives a kernel but in /tmp (grading.KernelBroker)
         kernel = kernel_username(name)
         kernel_home = homes / kernel
-        kernel_comment = f"astrohub grading kernels of class {cls}"
+        kernel_comment = self.KERNEL_COMMENT.format(cls)
         kernel_account = ensure_system_user(kernel, str(kernel_home), shell="/usr/sbin/nologin",
                                             comment=kernel_comment)
         if kernel_account.pw_gecos != kernel_comment:
@@ -971,6 +1102,15 @@ class Teaching:
         self._require(actor, cls, "instructor")
         self._assignment(cls, assignment)
         writer = None if actor.admin else self._system(actor.name)
+        # the copies too: an autograde of the class reads the collected folders while it runs
+        with self._grading_turn(actor, cls, f"{'autograde' if grade else 'collect'} of {assignment}") as waited:
+            result = self._collect(actor, cls, assignment, writer, grade)
+        if waited:
+            result.update(waited)
+        return result
+
+    def _collect(self, actor: Actor, cls: str, assignment: str, writer: str | None, grade: bool) -> dict:
+        """:meth:`collect`, with the class's grading turn held."""
         collected = {}
         for student in self.roster(cls)["students"]:
             base = self._class_dirs(cls)["submissions"] / student / assignment
@@ -1145,15 +1285,17 @@ class Teaching:
         reader = None if actor.admin else self._system(actor.name)
         graded = self._graded(cls).get(assignment)
         instructors = self._class_dirs(cls)["instructors"]
+        waited: dict = {}
         if graded and (instructors / "nbgrader" / "gradebook.db").is_file() and not isinstance(self.grading, NoSteps):
             # grades may have changed in formgrader since autograding: the penalty and the pages follow them
-            regraded = self._grader(actor, cls).feedback(assignment, sorted(graded),
-                                                         self._grading_deadline(cls, assignment, graded),
-                                                         instructors / "feedback" / assignment)
-            with closing(self._db()) as db, db:
-                db.executemany("UPDATE grades SET score = ?, late_penalty = ? WHERE class = ? AND assignment = ? "
-                               "AND student = ?", [(g["score"], g["late_penalty"], cls, assignment, s)
-                                                   for s, g in regraded.items()])
+            with self._grading_turn(actor, cls, f"feedback of {assignment}") as waited:
+                regraded = self._grader(actor, cls).feedback(assignment, sorted(graded),
+                                                             self._grading_deadline(cls, assignment, graded),
+                                                             instructors / "feedback" / assignment)
+                with closing(self._db()) as db, db:
+                    db.executemany("UPDATE grades SET score = ?, late_penalty = ? WHERE class = ? AND "
+                                   "assignment = ? AND student = ?", [(g["score"], g["late_penalty"], cls,
+                                                                       assignment, s) for s, g in regraded.items()])
         returned = {}
         for student in self.roster(cls)["students"]:
             source = self._class_dirs(cls)["instructors"] / "feedback" / assignment / student
@@ -1163,4 +1305,4 @@ class Teaching:
             target = self._home(student) / cls / assignment / "feedback"
             returned[student] = folders.unpack_as(data, target, self._system(student), base=self._home(student))
         self.record(actor, cls, "feedback", {"assignment": assignment, "students": sorted(returned)})
-        return {"class": cls, "assignment": assignment, "returned": returned}
+        return {"class": cls, "assignment": assignment, "returned": returned, **waited}

@@ -15,6 +15,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes/<c>/students|instructors`` ``{users}``   add to the roster
 ``DELETE api/classes/<c>/students|instructors`` ``{users}`` take off the roster (a student who leaves)
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
+``DELETE api/classes/<c>``                                  delete the class (admins): its folders and registry
+                                                            rows kept in ``<classes>/.deleted/``
 ``POST api/classes/<c>/exam`` ``{start, end[, assignments]}`` exam mode for a window (epoch seconds)
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
 ``GET  api/classes/<c>/grades[?format=csv]``                who submitted what, and scores (instructors)
@@ -294,6 +296,19 @@ class HubDirectory:
             raise ClassError(f"the hub could not be reached to {what} ({exc}): {outcome}; try again when the hub "
                              "answers", status=502, code="hub-refused", value=value) from None
 
+    def delete_class_groups(self, cls: str) -> None:
+        """Delete the hub groups ``<class>-students`` and ``<class>-instructors`` (one already gone is fine);
+        ClassError 502 when the hub refuses or cannot be reached, naming what was deleted so far."""
+        done: list[str] = []
+        for role in ("students", "instructors"):
+            group = f"{cls}-{role}"
+            outcome = f"deleted {done}, nothing else was changed; run it again" if done else "nothing was changed"
+            with self._reaching(group, f"delete the group {group!r}", outcome):
+                status, answer = self._call("DELETE", f"/groups/{group}")
+            if status not in (200, 204, 404):
+                raise self._refused(group, "delete", status, answer, outcome)
+            done.append(group)
+
     def unmirror(self, cls: str, role: str, users: list[str]) -> None:
         """Take ``users`` out of the hub group ``<class>-<role>`` (ClassError 502 when the hub refuses)."""
         group = f"{cls}-{role}"
@@ -467,6 +482,9 @@ class ClassesHandler(ApiHandler):
 class ClassHandler(ApiHandler):
     async def get(self, cls: str) -> None:
         await self.run(self.teaching.show, cls, self.get_argument("student", None))
+
+    async def delete(self, cls: str) -> None:
+        await self.run(self.teaching.delete_class, cls)
 
 
 class RosterHandler(ApiHandler):
@@ -872,6 +890,7 @@ def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, Gatewa
         home_template=env.get("ASTROHUB_CLASSES_HOME", ""),
         user_exists=directory.user_exists, on_roster_change=directory.mirror, on_roster_remove=directory.unmirror,
         on_workspace_change=directory.mirror_workspace, on_class_properties=directory.class_properties,
+        on_class_delete=directory.delete_class_groups,
         profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
         grading=steps_from_environ(env),
         links_folder=env.get("ASTROHUB_CLASSES_LINKS", ""),

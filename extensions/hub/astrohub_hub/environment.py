@@ -116,6 +116,11 @@ def user_environment(settings: HubSettings, username: str, groups: Iterable[str]
     # A LocalCluster's worker folders in the user's private scratch, not in /tmp under a name another user
     # could create first (distributed's /tmp/dask-scratch-space[-<uid>]).
     env["DASK_TEMPORARY_DIRECTORY"] = env["PLATFORM_SCRATCH"]
+    if settings.mode == "local" and env["PLATFORM_SCRATCH"]:
+        # Temporary files (tempfile.gettempdir(), and every tool that reads TMPDIR) in the same private folder
+        # (0700, the spawner's), not in the machine's /tmp, where another user's kernel could read what is written
+        # under a name of its choosing (a pod has a /tmp of its own).
+        env["TMPDIR"] = env["PLATFORM_SCRATCH"]
     # dask expands {JUPYTERHUB_SERVICE_PREFIX} from the environment and {port} from the scheduler.
     env["DASK_DISTRIBUTED__DASHBOARD__LINK"] = LOCAL_DASHBOARD_LINK
     archive = archive_url(settings)

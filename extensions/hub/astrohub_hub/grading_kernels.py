@@ -17,7 +17,9 @@ peer's uid) and the broker starts the kernel command as the class's kernel ident
 Signals the relay passes on go to the kernel's process group; when the kernel ends the relay gets its status;
 when the relay goes (jupyter_client killed it, nbgrader ended) the kernel is killed. After each kernel, every
 process of the kernel identity still running is killed (a student's code left one behind to meddle with the next
-student's kernel) and the folder is removed. May import the standard library, ``folders`` and ``errors``.
+student's kernel) and the folder is removed; so one broker of a kernel identity runs at a time (the classes service
+runs a class's grading steps one after the other: ``Teaching._grading_turn``). May import the standard library,
+``folders`` and ``errors``.
 """
 
 from __future__ import annotations
