@@ -54,6 +54,7 @@ from platform_lib.viz._hips import (
     write_density_hips,
     write_image_hips,
 )
+from platform_lib.viz._hips import BUILDING as HIPS_BUILDING
 from platform_lib.viz._hips import read_properties as read_hips_properties
 from platform_lib.viz._inputs import find_coordinates, parse_s_region
 from platform_lib.viz._publish import (MyHips, delete_hips, job_hips, my_hips, share_hips, table_hips, unshare_hips,
@@ -62,6 +63,7 @@ from platform_lib.viz._publish import (MyHips, delete_hips, job_hips, my_hips, s
 __all__ = [
     "Aladin",
     "CatalogHipsSpec",
+    "HIPS_BUILDING",
     "HipsCancelled",
     "HipsError",
     "HipsReport",
