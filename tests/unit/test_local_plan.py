@@ -122,8 +122,10 @@ def test_cluster_sharing_settings_reach_the_generated_gateway_configuration(tmp_
     from platform_lib.local.config import load_config
 
     def authenticator(*overrides: str):
-        config = load_config(overrides=[f"data_dir={tmp_path / 'data'}", "users.run_as_system_users=false",
-                                        *overrides], environ={})
+        empty = tmp_path / "astrohub.toml"  # not ./astrohub.toml, which a developer's platform may have
+        empty.write_text("")
+        config = load_config(empty, overrides=[f"data_dir={tmp_path / 'data'}", "users.run_as_system_users=false",
+                                               *overrides], environ={})
         settings = hub_settings(config, DataLayout(config.data_dir), CREDS, TOKENS)
         c = Config()
         exec(compile(render_gateway_config(settings), "dask_gateway_config.py", "exec"), {"c": c})
