@@ -109,6 +109,18 @@ class GatewayConfig(_Strict):
         "its last task ran that the gateway stops it; 0: never; unset: the hub settings' "
         "daskGateway.server.noClientTimeoutSeconds.",
     )
+    cluster_sharing: bool | None = Field(
+        None,
+        description="Whether a Dask cluster's owner may share it with one of her hub groups (whose members may then "
+        "connect to it and open its dashboard; only the owner and admins stop or scale it); false: every cluster is "
+        "its owner's alone; unset: the hub settings' daskGateway.server.clusterSharing.",
+    )
+    sharing_recheck: float | None = Field(
+        None, ge=0,
+        description="Seconds after which the gateway asks the hub again whether a member may still reach a shared "
+        "cluster (how soon one who left the group loses its dashboard, an open one too); 0: at every request; "
+        "unset: the hub settings' daskGateway.server.sharingRecheckSeconds.",
+    )
 
 
 class ArchiveConfig(_Strict):

@@ -178,6 +178,10 @@ def hub_settings(
         )
         if config.gateway.no_client_timeout is not None:
             gateway["server"]["no_client_timeout_seconds"] = config.gateway.no_client_timeout
+        if config.gateway.cluster_sharing is not None:
+            gateway["server"]["cluster_sharing"] = config.gateway.cluster_sharing
+        if config.gateway.sharing_recheck is not None:
+            gateway["server"]["sharing_recheck_seconds"] = config.gateway.sharing_recheck
     admins = [credentials.admin_user]
     return {
         "mode": "local",

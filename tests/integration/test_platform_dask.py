@@ -67,11 +67,15 @@ def test_the_sidebar_lists_and_connects_clusters_made_in_a_notebook(platform, da
     with platform.gateway(dasker) as gateway:
         cluster = gateway.new_cluster()
         try:
-            listed = _labext(platform, dasker, "GET")
-            assert listed.status_code == 200, listed.text[:2000]
-            models = [m for m in listed.json() if m["scheduler_address"].endswith("/" + cluster.name)]
-            assert len(models) == 1, listed.json()
-            model = models[0]
+            # listed at the sidebar's next poll (a listing of the gateway's serves its polls for 2 s)
+            def listed_once():
+                listed = _labext(platform, dasker, "GET")
+                assert listed.status_code == 200, listed.text[:2000]
+                models = [m for m in listed.json() if m["scheduler_address"].endswith("/" + cluster.name)]
+                assert len(models) <= 1, listed.json()
+                return models
+
+            model = poll(listed_once, 10, "the sidebar to list the cluster made in a notebook")[0]
             assert model["dashboard_link"] == f"{platform.url}services/dask-gateway/clusters/{cluster.name}/status"
             assert _labext(platform, dasker, "GET", f"/{model['id']}").json()["id"] == model["id"]
             check = platform.session.get(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from astrohub_hub import HubSettings
+from astrohub_hub.settings import GatewayServerSettings
 from platform_lib.local.config import LocalConfig
 from platform_lib.local.errors import AlreadyRunningError, ConfigError, DataDirError, PortInUseError
 from platform_lib.local.layout import DataLayout
@@ -109,6 +110,37 @@ def test_gateway_backend_follows_the_user_mode(tmp_path, flag, backend):
     settings = hub_settings(config, layout, CREDS, TOKENS)
     assert settings["dask_gateway"]["server"]["backend"] == backend
     assert settings["local"]["run_as_system_users"] is flag
+
+
+def test_cluster_sharing_settings_reach_the_generated_gateway_configuration(tmp_path):
+    """`daskGateway.server.clusterSharing` and `sharingRecheckSeconds` could be set in the Helm chart only: an
+    astrohub.toml key for them was an unknown key, so a local platform always shared clusters, rechecked every 5 s.
+    Now `gateway.cluster_sharing` and `gateway.sharing_recheck` (validated, named in errors) reach the gateway's
+    authenticator through the generated dask_gateway_config.py; unset, the hub settings' defaults hold."""
+    from traitlets.config import Config
+
+    from platform_lib.local.config import load_config
+
+    def authenticator(*overrides: str):
+        empty = tmp_path / "astrohub.toml"  # not ./astrohub.toml, which a developer's platform may have
+        empty.write_text("")
+        config = load_config(empty, overrides=[f"data_dir={tmp_path / 'data'}", "users.run_as_system_users=false",
+                                               *overrides], environ={})
+        settings = hub_settings(config, DataLayout(config.data_dir), CREDS, TOKENS)
+        c = Config()
+        exec(compile(render_gateway_config(settings), "dask_gateway_config.py", "exec"), {"c": c})
+        return c.HubTokenAuthenticator
+
+    off = authenticator("gateway.cluster_sharing=false", "gateway.sharing_recheck=30")
+    assert off.cluster_sharing is False and off.sharing_recheck_seconds == 30.0
+    defaults = GatewayServerSettings()
+    unset = authenticator()
+    assert unset.cluster_sharing is defaults.cluster_sharing is True
+    assert unset.sharing_recheck_seconds == defaults.sharing_recheck_seconds
+    for bad in ("gateway.sharing_recheck=-1", "gateway.cluster_sharing=maybe"):
+        with pytest.raises(ConfigError) as info:
+            authenticator(bad)
+        assert info.value.key == bad.partition("=")[0] and info.value.key in str(info.value)
 
 
 def test_warm_kernels_reach_the_spawner_settings(tmp_path):

@@ -7,6 +7,10 @@ first calls :func:`adopt_gateway_clusters`: it asks the gateway for the user's r
 connects the manager to each one it does not know (``GatewayCluster.from_name``; shutting it down
 from the sidebar shuts it down on the gateway) and forgets those the gateway no longer runs
 (stopped from a notebook). Then the sidebar shows each with its dashboard, as for its own.
+The sidebar polls ``dask/clusters`` every 5 s in every open Lab tab; :class:`ClusterListing` answers
+the polls of ``LISTING_SECONDS`` (2 s, below that poll) from one ``list_clusters`` request to the
+gateway (concurrent polls wait for one request), and asks again after the sidebar starts, stops or
+scales a cluster (a class of 60 students with a tab each made 12 gateway requests a second).
 It also answers every failure with a 4xx naming the problem where dask_labextension answered 500
 (a bad body, an unknown id, the gateway's cluster limit), see :func:`parse_scaling`.
 
@@ -20,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+import time
+from typing import Any, Awaitable, Callable
 from uuid import uuid4
 
 import dask
@@ -28,29 +33,88 @@ from tornado import web
 from dask_labextension.clusterhandler import DaskClusterHandler
 from dask_labextension.manager import manager as _manager
 
-__all__ = ["ClusterHandler", "adopt_gateway_clusters", "parse_scaling", "MAX_WORKERS"]
+__all__ = ["ClusterHandler", "ClusterListing", "adopt_gateway_clusters", "parse_scaling", "MAX_WORKERS",
+           "LISTING_SECONDS"]
 
 log = logging.getLogger(__name__)
 #: The most workers a scaling request may name (the gateway applies the user's own, lower limit).
 MAX_WORKERS = 10_000
+#: Seconds one listing of the user's gateway clusters answers the sidebar's polls: below the sidebar's own
+#: poll (5 s), so a cluster stopped in a notebook still leaves the sidebar at its next poll.
+LISTING_SECONDS = 2.0
 
 
 def _uses_gateway() -> bool:
     return dask.config.get("labextension.factory.module", None) == "dask_gateway"
 
 
-async def adopt_gateway_clusters(manager=_manager) -> list[str]:
+async def _running_on_gateway() -> frozenset[str]:
+    """The names of the user's running (and pending) clusters, asked of the gateway."""
+    from dask_gateway import Gateway
+
+    async with Gateway(asynchronous=True) as gateway:
+        return frozenset(report.name for report in await gateway.list_clusters())
+
+
+class ClusterListing:
+    """The user's running gateway clusters, asked of the gateway at most once per ``ttl`` seconds.
+
+    :meth:`invalidate` (the sidebar started, stopped or scaled a cluster) makes the next call ask again, and
+    a listing asked before an invalidation is not used after it (it may lack a cluster the sidebar just
+    started, which the sidebar would take for stopped elsewhere and forget). ``lock`` is held while a poll
+    brings the cluster manager in line with a listing, so that polls from several tabs wait for one
+    request to the gateway, and a cluster is not adopted twice. One per server, beside the sidebar's
+    cluster manager.
+    """
+
+    def __init__(self, ttl: float = LISTING_SECONDS, *,
+                 fetch: Callable[[], Awaitable[frozenset[str]]] = _running_on_gateway,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.lock = asyncio.Lock()
+        self._fetch = fetch
+        self._clock = clock
+        self._names: frozenset[str] | None = None
+        self._asked_at = 0.0
+        self._generation = 0
+
+    def invalidate(self) -> None:
+        """Forget the listing: the next :meth:`names` asks the gateway."""
+        self._names = None
+        self._generation += 1
+
+    async def names(self) -> frozenset[str]:
+        """The names of the user's running clusters, asked at most ``ttl`` seconds ago; raises what the gateway raised."""
+        while self._names is None or self._clock() - self._asked_at >= self.ttl:
+            generation, asked_at = self._generation, self._clock()
+            names = await self._fetch()
+            if generation == self._generation:  # else invalidated while asked: ask again
+                self._names, self._asked_at = names, asked_at
+        return self._names
+
+
+#: The sidebar's listing, beside dask_labextension's cluster manager (one per server).
+_listing = ClusterListing()
+
+
+async def adopt_gateway_clusters(manager=_manager, listing: ClusterListing | None = None) -> list[str]:
     """Bring ``manager`` in line with the user's running gateway clusters; the names adopted.
 
+    ``listing``: where the running clusters are asked (default: the server's :class:`ClusterListing`).
     Never raises: when the gateway cannot be asked, the sidebar lists what it knew (logged).
     """
     if not _uses_gateway():
         return []
-    from dask_gateway import Gateway, GatewayCluster
+    listing = listing or _listing
+    async with listing.lock:
+        return await _adopt(manager, listing)
+
+
+async def _adopt(manager, listing: ClusterListing) -> list[str]:
+    from dask_gateway import GatewayCluster
 
     try:
-        async with Gateway(asynchronous=True) as gateway:
-            running = {report.name for report in await gateway.list_clusters()}
+        running = await listing.names()
     except Exception as exc:  # noqa: BLE001 - the sidebar still lists its own clusters
         log.warning("astrohub_server | the gateway's clusters could not be listed: %s", exc)
         return []
@@ -152,6 +216,8 @@ class ClusterHandler(DaskClusterHandler):
             closed = await _manager.close_cluster(cluster_id)
         except Exception as exc:  # noqa: BLE001 - answered with the reason
             raise _refusal(exc, f"shut down the Dask cluster {cluster_id}") from exc
+        finally:
+            _listing.invalidate()
         if closed is None:
             raise web.HTTPError(404, f"Dask cluster {cluster_id} not found")
         self.set_status(204)
@@ -165,6 +231,8 @@ class ClusterHandler(DaskClusterHandler):
             model = await _manager.start_cluster(cluster_id)
         except Exception as exc:  # noqa: BLE001 - answered with the reason
             raise _refusal(exc, "start a Dask cluster") from exc
+        finally:
+            _listing.invalidate()
         self.set_status(200)
         self.finish(json.dumps(model))
 
@@ -181,6 +249,8 @@ class ClusterHandler(DaskClusterHandler):
                 model = await _manager.scale_cluster(cluster_id, scaling)
         except Exception as exc:  # noqa: BLE001 - answered with the reason
             raise _refusal(exc, f"scale the Dask cluster {cluster_id}") from exc
+        finally:
+            _listing.invalidate()
         if model is None:
             raise web.HTTPError(404, f"Dask cluster {cluster_id} not found")
         self.set_status(200)
