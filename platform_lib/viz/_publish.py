@@ -135,13 +135,16 @@ class MyHips(list):
     take on the archive between them and the most they may; ``total_used`` and ``total_budget``: the same
     for all users' HiPS together; ``room_left``: the most a new upload may unpack to now (both budgets,
     less what uploads under way hold). Each None where the archive does not say. ``shared``: other users'
-    HiPS shared with a group of yours (``name``, ``title``, ``owner``, ``groups``, ``url``)."""
+    HiPS shared with a group of yours (``name``, ``title``, ``owner``, ``groups``, ``url``). ``expired``: yours
+    that the archive removed in the last day (``name``, ``title``, ``created``, ``expired``, ``reason``): a large
+    table's HiPS whose deeper orders never came, its kernel stopped while sending them."""
 
     def __init__(self, records=(), used: int | None = None, budget: int | None = None,
                  total_used: int | None = None, total_budget: int | None = None,
-                 room_left: int | None = None, shared=()) -> None:
+                 room_left: int | None = None, shared=(), expired=()) -> None:
         super().__init__(records)
         self.shared = list(shared)
+        self.expired = list(expired)
         self.used = used
         self.budget = budget
         self.total_used = total_used
@@ -167,7 +170,8 @@ def my_hips(*, settings=None) -> MyHips:
     base, session = _service(settings)
     answer = _answer(session.get(base), "the list of your HiPS").json()
     return MyHips(answer["hips"], answer.get("used"), answer.get("budget"), answer.get("total_used"),
-                  answer.get("total_budget"), answer.get("room_left"), answer.get("shared_with_me", ()))
+                  answer.get("total_budget"), answer.get("room_left"), answer.get("shared_with_me", ()),
+                  answer.get("expired", ()))
 
 
 def delete_hips(name: str, *, settings=None) -> None:
