@@ -493,7 +493,7 @@ class UserHipsStore:
             reservation.release()
 
     def _add(self, owner, title, archive, reservation, HipsError, read_hips_properties, validate_hips) -> dict:
-        from platform_lib.viz._hips import BUILDING
+        from platform_lib.viz import HIPS_BUILDING as BUILDING
 
         slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", title).strip("-")[:40] or "hips"
         name = f"{slug}-{_key()}"
@@ -535,7 +535,7 @@ class UserHipsStore:
         :class:`UserHipsError` 404 when the HiPS is not theirs, 409 when it is whole already, 400 for a part
         that does not complete it, 413/507 as :meth:`add`. Its record, whole."""
         from platform_lib.viz import HipsError, read_hips_properties, validate_hips
-        from platform_lib.viz._hips import BUILDING
+        from platform_lib.viz import HIPS_BUILDING as BUILDING
 
         reservation = reservation or self.reserve(owner, count=False)
         try:
