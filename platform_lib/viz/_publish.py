@@ -15,6 +15,8 @@ this package's modules.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
 import os
 import shutil
@@ -75,11 +77,23 @@ def upload_hips(path: str | Path, *, title: str = "", settings=None) -> dict:
 
 def upload_rest(name: str, path: str | Path, *, settings=None) -> dict:
     """Send the deeper orders of the user's HiPS ``name`` (whose first part the archive keeps, marked
-    ``astrohub_building``: :func:`platform_lib.viz._hips.catalog_hips_parts`) from the folder ``path``; the
-    archive puts them beside the first part's tiles and answers the HiPS's record, complete."""
+    ``astrohub_building``: :func:`platform_lib.viz._hips.catalog_hips_parts`) from the folder ``path``, or the
+    tar file ``path`` of its files (``rest_tar``); the archive puts them beside the first part's tiles and
+    answers the HiPS's record, complete."""
     root = Path(path).expanduser()
     base, session = _service(settings)
-    return _send(session, f"{base}{quote(name, safe='')}/rest", root, {}, f"the rest of the HiPS {name!r}")
+    url, what = f"{base}{quote(name, safe='')}/rest", f"the rest of the HiPS {name!r}"
+    if not root.is_file():
+        return _send(session, url, root, {}, what)
+    with contextlib.ExitStack() as stack:
+        body = stack.enter_context(open(root, "rb"))
+        if root.stat().st_size > PLAIN_TAR_MAX:  # gzipped, as _pack sends a folder this big
+            gz = stack.enter_context(_tar_file(root))
+            with gzip.GzipFile(fileobj=gz, mode="wb", compresslevel=1) as out:
+                shutil.copyfileobj(body, out, 1 << 20)
+            body = gz
+            body.seek(0)
+        return _post(session, url, {}, body, what)
 
 
 def _send(session, url: str, root: Path, params: dict, what: str) -> dict:
@@ -87,9 +101,14 @@ def _send(session, url: str, root: Path, params: dict, what: str) -> dict:
     with _tar_file(root) as body:
         _pack(root, body)
         body.seek(0)
-        # a file: requests sends its size as Content-Length (the archive refuses one too big before
-        # it is sent) and streams it in blocks
-        response = session.post(url, params=params, data=body, headers={"Content-Type": "application/x-tar"})
+        return _post(session, url, params, body, what)
+
+
+def _post(session, url: str, params: dict, body, what: str) -> dict:
+    """POST the tar file ``body`` (open, at its start) to ``url``; the archive's answer (JSON). A file:
+    requests sends its size as Content-Length (the archive refuses one too big before it is sent) and streams
+    it in blocks."""
+    response = session.post(url, params=params, data=body, headers={"Content-Type": "application/x-tar"})
     return _answer(response, what).json()
 
 

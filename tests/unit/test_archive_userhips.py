@@ -624,9 +624,9 @@ def test_a_release_on_the_loop_never_waits_for_a_grow_counting_the_folder(tmp_pa
     assert not grower.is_alive() and coming.bytes == 0 and _descriptors_into(store.owners / ".uploads") == []
 
 
-def _parts(tmp_path, rows: int = 20_000) -> list[Path]:
+def _parts(tmp_path, rows: int = 20_000, rest_tar: bool = False) -> list[Path]:
     """A catalogue HiPS built in two parts (:func:`platform_lib.viz._hips.catalog_hips_parts`): the whole-sky
-    orders, then the deeper ones."""
+    orders, then the deeper ones (``rest_tar``: as a tar file)."""
     from platform_lib.viz._hips import catalog_hips_parts
 
     rng = np.random.default_rng(3)
@@ -634,7 +634,7 @@ def _parts(tmp_path, rows: int = 20_000) -> list[Path]:
                        "gmag": rng.uniform(10, 20, rows)})
     df.loc[: rows // 2, ["ra", "dec"]] = rng.uniform(10, 14, (rows // 2 + 1, 2))  # a dense field: deeper orders
     return list(catalog_hips_parts(df, tmp_path / "built", viz.CatalogHipsSpec("mine", n_per_tile=20),
-                                   ra="ra", dec="dec", magnitude="gmag"))
+                                   ra="ra", dec="dec", magnitude="gmag", rest_tar=rest_tar))
 
 
 def _tar(root: Path) -> bytes:
@@ -667,6 +667,24 @@ def test_a_hips_sent_in_two_parts_is_served_from_the_first_and_whole_with_the_se
         store.add_rest("ann", name, _tar(rest))
     assert err.value.status == 409
     assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
+
+
+def test_the_rest_built_straight_into_a_tar_holds_the_same_files_and_completes_the_hips(tmp_path):
+    """The kernel's path (``rest_tar``, no tile files made and packed again) gives the same tiles as the folder."""
+    _, folder = _parts(tmp_path / "a")
+    first, rest = _parts(tmp_path / "b", rest_tar=True)
+    assert rest.is_file() and rest.name.endswith(".rest.tar") and not [p for p in rest.parent.iterdir()
+                                                                       if p.name.startswith(".")]
+    with tarfile.open(rest) as tar:
+        got = {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}
+    want = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert got.keys() == want.keys() and len(got) > 100
+    assert {k for k in got if got[k] != want[k]} <= {"properties"}  # its release date: the time it was made
+    strip = lambda text: [line for line in text.splitlines() if not line.startswith(b"hips_release_date")]
+    assert strip(got["properties"]) == strip(want["properties"])
+    store = UserHipsStore(tmp_path / "hips")
+    name = store.add("ann", "big", _tar(first))["name"]
+    assert store.add_rest("ann", name, rest)["rows"] == 20_000
 
 
 def test_a_first_part_whose_rest_never_came_is_removed_freeing_its_room_and_its_place_and_its_owner_is_told(
