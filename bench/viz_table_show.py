@@ -12,9 +12,9 @@ rows ships with the platform or its packages). Timed, each the best of ``--repea
   the archive's own code (``UserHipsStore.add``, and ``add_rest`` for the deeper orders: unpacked, every tile
   checked): the call returns once the whole-sky orders are kept (what the view shows first), the deeper orders
   follow from a thread (``whole``: the call to the whole HiPS kept);
-- ``before``: the same call with the code path before viz15 (session 15) put back for the run (:func:`old_path`:
-  the whole HiPS built, then sent in one upload, before the call returns), run alternately with ``show`` in
-  the same process; besides the wall-clock seconds, the CPU seconds of the process (the kernel's part and the
+- ``before``: the same call with the code path before viz15b (session 15) put back for the run (:func:`old_path`:
+  the deeper orders written as tile files, then packed and sent), run alternately with ``show`` in the same
+  process; besides the wall-clock seconds, the CPU seconds of the process (the kernel's part and the
   stand-in archive's), steadier than the wall clock on a shared machine;
 - peers: the static figure of the same table (``viz.plot``, an all-sky density image, to PNG), and the
   5,000 most representative rows (``hips=False``: never every source).
@@ -117,12 +117,12 @@ def stand_in_archive() -> dict:
 
 @contextlib.contextmanager
 def old_path():
-    """The code path before viz15, put back for the ``with`` block: the whole HiPS built (one part), then sent in
-    one upload, before ``viz.show`` returns."""
+    """The code path before viz15b, put back for the ``with`` block: the deeper orders written as tile files,
+    then packed into a tar and sent (now their tiles go straight into the tar, ``rest_tar``)."""
     from platform_lib.viz import _build
 
     parts = _build.catalog_hips_parts
-    _build.catalog_hips_parts = lambda *args, **kwargs: parts(*args, **{**kwargs, "split": None})
+    _build.catalog_hips_parts = lambda *args, **kwargs: parts(*args, **{**kwargs, "rest_tar": False})
     try:
         yield
     finally:

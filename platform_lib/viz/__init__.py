@@ -19,7 +19,8 @@ Public API:
 ``build_catalog_hips(source, dest, client=None)``, ``build_density_hips(source, dest)``, ``write_image_hips(images, dest)``
     HiPS catalogues (brightest first per tile and order), density maps and image HiPS; a HATS
     catalogue is computed per partition on the user's Dask cluster (the client given or current);
-    ``validate_hips(path)`` checks one.
+    ``validate_hips(path)`` checks one; ``HIPS_BUILDING``: the ``properties`` key of the first part of a HiPS
+    sent in two (the first order still to come), which the archive reads.
 ``job_hips(job)``, ``table_hips(table, title=...)``, ``upload_hips(path)``, ``my_hips()``, ``delete_hips(name)``
     the user's own HiPS on the archive (a job output's: ``viz.show(job)`` uses it; a table's: ``viz.show(table)``
     of more than 5,000 rows uses it), at an unguessable

@@ -179,13 +179,13 @@ def table_hips_parts(table, dest: str | Path, *, title: str | None = None, magni
                      columns: list[str] | None = None, n_per_tile: int = 200, max_order: int = 10):
     """:func:`build_catalog_hips` of an in-memory table in two parts (a generator): the whole-sky orders first,
     then the deeper ones (:func:`platform_lib.viz._hips.catalog_hips_parts`), so that a viewer shows the first
-    part while the rest is built."""
+    part while the rest is built; the rest comes as a tar file (``rest_tar``), as :func:`upload_rest` sends it."""
     spec, hats_path, frame, keep, options = _catalog_plan(table, dest, title, magnitude, columns, n_per_tile,
                                                           max_order, None)
     if hats_path is not None:
         raise HipsError("table_hips_parts builds an in-memory table; a catalogue on disk goes through "
                         "build_catalog_hips", value=str(hats_path))
-    return catalog_hips_parts(frame[keep], Path(dest).expanduser(), spec, **options)
+    return catalog_hips_parts(frame[keep], Path(dest).expanduser(), spec, rest_tar=True, **options)
 
 
 def _catalog_plan(source, dest, title, magnitude, columns, n_per_tile, max_order, registry):

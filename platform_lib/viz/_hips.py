@@ -360,13 +360,17 @@ BUILDING = "astrohub_building"
 def catalog_hips_parts(frame, dest: str | Path, spec: CatalogHipsSpec, *, ra: str, dec: str,
                        magnitude: str | None = None, units: dict[str, str] | None = None,
                        ucds: dict[str, str] | None = None, ipix29: np.ndarray | None = None,
-                       density_order: int | None = 7, cancel=None, split: int | None = FIRST_PART_ORDER):
+                       density_order: int | None = 7, cancel=None, split: int | None = FIRST_PART_ORDER,
+                       rest_tar: bool = False):
     """:func:`write_catalog_hips` in two parts, so that a viewer shows the whole sky while the deep orders are
     still built: yields ``dest`` holding the orders up to ``split`` (its ``properties`` those of the whole
     HiPS, ``hips_order`` the deepest to come, plus ``astrohub_building = <split + 1>``: the orders from there
     are to come), then, when the generator is asked again, ``<dest>.rest``: the deeper orders and the final
     ``properties`` (no ``astrohub_building``), to be put beside the first part's files. A HiPS no deeper than
-    ``split`` (or ``split`` None) is yielded whole, once. Each folder is written atomically."""
+    ``split`` (or ``split`` None) is yielded whole, once. Each folder is written atomically. ``rest_tar``: the
+    rest is yielded as ``<dest>.rest.tar``, a tar of those files (what :func:`platform_lib.viz.upload_rest`
+    sends), its tiles written straight into it: no tile file is made, read back and packed (the deep orders
+    hold most of a large table's tiles)."""
     for col in (ra, dec) + ((magnitude,) if magnitude else ()):
         if col not in frame.columns:
             raise HipsError(f"column {col!r} is not in the table (columns: {list(frame.columns)[:12]})", value=col)
@@ -398,7 +402,8 @@ def catalog_hips_parts(frame, dest: str | Path, spec: CatalogHipsSpec, *, ra: st
                             magnitude=magnitude, initial=(float(np.median(ra_v)), float(np.median(dec_v))),
                             building=building, allsky=allsky)
 
-    def write_orders(root: Path, orders: range, pool) -> None:
+    def order_lines(orders: range):
+        """Each order's ``(k, tile, lines)``: its rows' TSV lines in tile order, and each line's tile."""
         for k in orders:
             checkpoint(cancel)
             rows = np.flatnonzero(order_of == k)
@@ -407,10 +412,34 @@ def catalog_hips_parts(frame, dest: str | Path, spec: CatalogHipsSpec, *, ra: st
             tile = ipix29[rows] >> (2 * (HEALPIX_29 - k))
             srt = np.lexsort((rank[rows], tile))
             rows, tile = rows[srt], tile[srt]
-            lines = _tsv_lines(arrow.take(rows))
+            yield k, tile, _tsv_lines(arrow.take(rows))
+
+    def write_orders(root: Path, orders: range, pool) -> None:
+        for k, tile, lines in order_lines(orders):
             write_order_tiles(root, k, tile, lines, header, pool)
             if k <= 2:
                 write_allsky(root, k, header, lines)
+
+    def tar_orders(dest: Path, orders: range) -> Path:
+        """The rest as one tar file ``dest`` (written beside it, then renamed)."""
+        import tarfile
+
+        with tempfile.NamedTemporaryFile(prefix=f".{dest.name}.", dir=dest.parent, delete=False) as fh:
+            try:
+                with tarfile.open(fileobj=fh, mode="w", format=tarfile.GNU_FORMAT) as tar:
+                    for k, tile, lines in order_lines(orders):
+                        tar_order_tiles(tar, k, tile, lines, header)
+                        if k <= 2:
+                            _tar_add(tar, f"Norder{k}/Allsky.tsv", header + b"".join(line + b"\n" for line in lines))
+                    with tempfile.TemporaryDirectory(dir=dest.parent) as props:
+                        finish(Path(props), None, allsky=False)
+                        _tar_add(tar, "properties", (Path(props) / "properties").read_bytes())
+                    checkpoint(cancel)
+            except BaseException:
+                os.unlink(fh.name)
+                raise
+        os.replace(fh.name, dest)
+        return dest
 
     from concurrent.futures import ThreadPoolExecutor
 
@@ -425,7 +454,9 @@ def catalog_hips_parts(frame, dest: str | Path, spec: CatalogHipsSpec, *, ra: st
             checkpoint(cancel)
             first = out.commit()
         yield first
-        if split < max_order:
+        if split < max_order and rest_tar:
+            yield tar_orders(Path(f"{dest}.rest.tar"), range(split + 1, max_order + 1))
+        elif split < max_order:
             with _AtomicDir(Path(f"{dest}.rest")) as out:
                 write_orders(out.tmp, range(split + 1, max_order + 1), pool)
                 finish(out.tmp, None, allsky=False)
@@ -462,6 +493,28 @@ def write_order_tiles(root: Path, k: int, tile: np.ndarray, lines: list[bytes], 
     else:
         list(pool.map(write, range(len(pixels)), chunksize=256))
     return len(pixels)
+
+
+def tar_order_tiles(tar, k: int, tile: np.ndarray, lines: list[bytes], header: bytes) -> int:
+    """:func:`write_order_tiles` into the open tar ``tar`` (its members ``Norder<k>/Dir<d>/Npix<p>.tsv``, the
+    same bytes as those files); return how many."""
+    if tile.size == 0:
+        return 0
+    first = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])
+    stops = np.r_[first[1:], tile.size]
+    for pixel, a, b in zip(tile[first].tolist(), first.tolist(), stops.tolist()):
+        _tar_add(tar, f"Norder{k}/Dir{pixel // 10000 * 10000}/Npix{pixel}.tsv",
+                 header + b"\n".join(lines[a:b]) + b"\n")
+    return len(first)
+
+
+def _tar_add(tar, name: str, data: bytes) -> None:
+    """Add the file ``name`` holding ``data`` to the open tar ``tar`` (a plain file, mode 644, now)."""
+    import tarfile
+
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+    tar.addfile(info, io.BytesIO(data))
 
 
 def write_allsky(root: Path, k: int, header: bytes, lines: list[bytes]) -> None:

@@ -15,6 +15,8 @@ this package's modules.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
 import os
 import shutil
@@ -75,11 +77,23 @@ def upload_hips(path: str | Path, *, title: str = "", settings=None) -> dict:
 
 def upload_rest(name: str, path: str | Path, *, settings=None) -> dict:
     """Send the deeper orders of the user's HiPS ``name`` (whose first part the archive keeps, marked
-    ``astrohub_building``: :func:`platform_lib.viz._hips.catalog_hips_parts`) from the folder ``path``; the
-    archive puts them beside the first part's tiles and answers the HiPS's record, complete."""
+    ``astrohub_building``: :func:`platform_lib.viz._hips.catalog_hips_parts`) from the folder ``path``, or the
+    tar file ``path`` of its files (``rest_tar``); the archive puts them beside the first part's tiles and
+    answers the HiPS's record, complete."""
     root = Path(path).expanduser()
     base, session = _service(settings)
-    return _send(session, f"{base}{quote(name, safe='')}/rest", root, {}, f"the rest of the HiPS {name!r}")
+    url, what = f"{base}{quote(name, safe='')}/rest", f"the rest of the HiPS {name!r}"
+    if not root.is_file():
+        return _send(session, url, root, {}, what)
+    with contextlib.ExitStack() as stack:
+        body = stack.enter_context(open(root, "rb"))
+        if root.stat().st_size > PLAIN_TAR_MAX:  # gzipped, as _pack sends a folder this big
+            gz = stack.enter_context(_tar_file(root))
+            with gzip.GzipFile(fileobj=gz, mode="wb", compresslevel=1) as out:
+                shutil.copyfileobj(body, out, 1 << 20)
+            body = gz
+            body.seek(0)
+        return _post(session, url, {}, body, what)
 
 
 def _send(session, url: str, root: Path, params: dict, what: str) -> dict:
@@ -87,9 +101,14 @@ def _send(session, url: str, root: Path, params: dict, what: str) -> dict:
     with _tar_file(root) as body:
         _pack(root, body)
         body.seek(0)
-        # a file: requests sends its size as Content-Length (the archive refuses one too big before
-        # it is sent) and streams it in blocks
-        response = session.post(url, params=params, data=body, headers={"Content-Type": "application/x-tar"})
+        return _post(session, url, params, body, what)
+
+
+def _post(session, url: str, params: dict, body, what: str) -> dict:
+    """POST the tar file ``body`` (open, at its start) to ``url``; the archive's answer (JSON). A file:
+    requests sends its size as Content-Length (the archive refuses one too big before it is sent) and streams
+    it in blocks."""
+    response = session.post(url, params=params, data=body, headers={"Content-Type": "application/x-tar"})
     return _answer(response, what).json()
 
 
@@ -135,13 +154,16 @@ class MyHips(list):
     take on the archive between them and the most they may; ``total_used`` and ``total_budget``: the same
     for all users' HiPS together; ``room_left``: the most a new upload may unpack to now (both budgets,
     less what uploads under way hold). Each None where the archive does not say. ``shared``: other users'
-    HiPS shared with a group of yours (``name``, ``title``, ``owner``, ``groups``, ``url``)."""
+    HiPS shared with a group of yours (``name``, ``title``, ``owner``, ``groups``, ``url``). ``expired``: yours
+    that the archive removed in the last day (``name``, ``title``, ``created``, ``expired``, ``reason``): a large
+    table's HiPS whose deeper orders never came, its kernel stopped while sending them."""
 
     def __init__(self, records=(), used: int | None = None, budget: int | None = None,
                  total_used: int | None = None, total_budget: int | None = None,
-                 room_left: int | None = None, shared=()) -> None:
+                 room_left: int | None = None, shared=(), expired=()) -> None:
         super().__init__(records)
         self.shared = list(shared)
+        self.expired = list(expired)
         self.used = used
         self.budget = budget
         self.total_used = total_used
@@ -167,7 +189,8 @@ def my_hips(*, settings=None) -> MyHips:
     base, session = _service(settings)
     answer = _answer(session.get(base), "the list of your HiPS").json()
     return MyHips(answer["hips"], answer.get("used"), answer.get("budget"), answer.get("total_used"),
-                  answer.get("total_budget"), answer.get("room_left"), answer.get("shared_with_me", ()))
+                  answer.get("total_budget"), answer.get("room_left"), answer.get("shared_with_me", ()),
+                  answer.get("expired", ()))
 
 
 def delete_hips(name: str, *, settings=None) -> None:

@@ -303,6 +303,7 @@ def test_a_table_shown_in_two_parts_is_served_at_once_and_a_deep_tile_asked_earl
     sent = threading.Event()  # the deeper orders wait until the deep tile has been asked for
     send_rest = _publish.upload_rest
     monkeypatch.setattr(_publish, "upload_rest", lambda *a, **kw: (sent.wait(60), send_rest(*a, **kw))[1])
+    monkeypatch.setattr(_publish, "PLAIN_TAR_MAX", 0)  # both parts gzipped, as a table past 512 MiB sends them
     upload = _publish.start_table_hips(table, title="field", settings=settings)
     name = upload.url.rstrip("/").split("/")[-1]
     listed = requests.get(base, headers={"Authorization": f"token {TOKEN}"}, timeout=30).json()["hips"]
@@ -328,3 +329,35 @@ def test_a_table_shown_in_two_parts_is_served_at_once_and_a_deep_tile_asked_earl
     assert answers["deep"].status_code == 200 and answers["deep"].text.count("\n") > 2
     assert viz.validate_hips(users / name).rows == 20_000
     assert [h.get("building") for h in viz.my_hips(settings=settings)] == [None]
+
+
+def test_a_first_part_whose_rest_never_came_expires_freeing_its_room_and_the_listing_says_so(
+        archive, monkeypatch, tmp_path):
+    """A kernel that stops after sending a large table's whole-sky orders never sends the rest: once the
+    archive's timeout has passed (:data:`astrohub_archive.userhips.REST_STALE`, 0 here), its owner's
+    ``viz.my_hips()`` no longer holds it nor counts its bytes, names it in ``expired`` with the reason, and the
+    rest sent late is refused saying why (before, it stayed ``building`` and counted until deleted)."""
+    from astropy.table import Table
+
+    from platform_lib import viz
+    from platform_lib.viz._build import table_hips_parts
+    from platform_lib.viz._publish import upload_rest
+
+    base, users = archive(max_upload=64 * 2**20)
+    settings = _settings(base, monkeypatch)
+    rng = np.random.default_rng(5)
+    ra, dec = rng.uniform(10, 12, 20_000), rng.uniform(-1, 1, 20_000)
+    parts = table_hips_parts(Table({"ra": ra, "dec": dec}), tmp_path / "built", title="field")
+    name = viz.upload_hips(next(parts), title="field", settings=settings)["name"]
+    mine = viz.my_hips(settings=settings)
+    assert [h["building"] for h in mine] == [4] and mine.used > 0 and mine.expired == []
+    monkeypatch.setattr("astrohub_archive.userhips.REST_STALE", 0.0)  # the kernel stopped; the timeout passed
+    mine = viz.my_hips(settings=settings)
+    assert list(mine) == [] and mine.used == 0
+    assert [(g["name"], g["title"]) for g in mine.expired] == [(name, "field")]
+    assert "did not come within" in mine.expired[0]["reason"]
+    assert requests.get(f"{base}{name}/Norder2/Allsky.tsv", timeout=30).status_code == 404
+    with pytest.raises(viz.HipsError, match="404.*did not come within"):
+        upload_rest(name, next(parts), settings=settings)
+    parts.close()
+    assert not [p for p in users.iterdir() if p.name.startswith(".")]

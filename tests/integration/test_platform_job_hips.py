@@ -115,6 +115,16 @@ def test_a_jobs_hips_is_served_by_the_archive_to_its_owner_only(platform, tmp_pa
     assert requests.get(f"{archive}hips/~/{new}/properties", timeout=30).status_code == 404
     assert viz.my_hips() == []
 
+    # a large table's HiPS goes in two parts, its deeper orders as the tar the kernel writes them into
+    rng = np.random.default_rng(5)
+    field = Table({"ra": rng.uniform(10, 12, 20_000), "dec": rng.uniform(-1, 1, 20_000)})
+    url = viz.table_hips(field, title="field")  # returns once the whole HiPS is kept
+    props = requests.get(f"{platform.url.rstrip('/')}{url}properties", timeout=30).text
+    assert "astrohub_building" not in props and "hips_cat_nrows" in props and "= 20000" in props
+    [kept] = mine_now = viz.my_hips()
+    assert kept["rows"] == 20_000 and "building" not in kept and mine_now.expired == []
+    viz.delete_hips(kept["name"])
+
 
 def _post_once_the_hub_answers(url: str, data: bytes, headers: dict, tries: int = 4) -> requests.Response:
     """POST; a 503 with Retry-After (the hub did not check a new token in time, as on a loaded 2-core CI

@@ -624,9 +624,9 @@ def test_a_release_on_the_loop_never_waits_for_a_grow_counting_the_folder(tmp_pa
     assert not grower.is_alive() and coming.bytes == 0 and _descriptors_into(store.owners / ".uploads") == []
 
 
-def _parts(tmp_path, rows: int = 20_000) -> list[Path]:
+def _parts(tmp_path, rows: int = 20_000, rest_tar: bool = False) -> list[Path]:
     """A catalogue HiPS built in two parts (:func:`platform_lib.viz._hips.catalog_hips_parts`): the whole-sky
-    orders, then the deeper ones."""
+    orders, then the deeper ones (``rest_tar``: as a tar file)."""
     from platform_lib.viz._hips import catalog_hips_parts
 
     rng = np.random.default_rng(3)
@@ -634,7 +634,7 @@ def _parts(tmp_path, rows: int = 20_000) -> list[Path]:
                        "gmag": rng.uniform(10, 20, rows)})
     df.loc[: rows // 2, ["ra", "dec"]] = rng.uniform(10, 14, (rows // 2 + 1, 2))  # a dense field: deeper orders
     return list(catalog_hips_parts(df, tmp_path / "built", viz.CatalogHipsSpec("mine", n_per_tile=20),
-                                   ra="ra", dec="dec", magnitude="gmag"))
+                                   ra="ra", dec="dec", magnitude="gmag", rest_tar=rest_tar))
 
 
 def _tar(root: Path) -> bytes:
@@ -650,9 +650,8 @@ def test_a_hips_sent_in_two_parts_is_served_from_the_first_and_whole_with_the_se
     kept = store.add("ann", "big", _tar(first))
     name = kept["name"]
     assert kept["building"] == 4 and store.building(name) == 4 and kept["rows"] < 20_000
-    with monkeypatch.context() as m:  # a first part whose rest never came is not waited for
-        m.setattr("astrohub_archive.userhips.REST_STALE", 0.0)
-        assert store.building(name) is None
+    # a first part whose rest never came is not waited for (and is removed: the next test)
+    assert UserHipsStore(tmp_path / "hips", rest_stale=0.0).building(name) is None
     # only its owner completes it, only with the orders to come
     for owner, body, status in (("bob", _tar(rest), 404), ("ann", _tar(first), 400)):
         with pytest.raises(UserHipsError) as err:
@@ -668,6 +667,72 @@ def test_a_hips_sent_in_two_parts_is_served_from_the_first_and_whole_with_the_se
         store.add_rest("ann", name, _tar(rest))
     assert err.value.status == 409
     assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
+
+
+def test_the_rest_built_straight_into_a_tar_holds_the_same_files_and_completes_the_hips(tmp_path):
+    """The kernel's path (``rest_tar``, no tile files made and packed again) gives the same tiles as the folder."""
+    _, folder = _parts(tmp_path / "a")
+    first, rest = _parts(tmp_path / "b", rest_tar=True)
+    assert rest.is_file() and rest.name.endswith(".rest.tar") and not [p for p in rest.parent.iterdir()
+                                                                       if p.name.startswith(".")]
+    with tarfile.open(rest) as tar:
+        got = {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}
+    want = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert got.keys() == want.keys() and len(got) > 100
+    assert {k for k in got if got[k] != want[k]} <= {"properties"}  # its release date: the time it was made
+    strip = lambda text: [line for line in text.splitlines() if not line.startswith(b"hips_release_date")]
+    assert strip(got["properties"]) == strip(want["properties"])
+    store = UserHipsStore(tmp_path / "hips")
+    name = store.add("ann", "big", _tar(first))["name"]
+    assert store.add_rest("ann", name, rest)["rows"] == 20_000
+
+
+def test_a_first_part_whose_rest_never_came_is_removed_freeing_its_room_and_its_place_and_its_owner_is_told(
+        tmp_path, monkeypatch):
+    import astrohub_archive.userhips as userhips
+
+    monkeypatch.setattr(userhips, "MAX_PER_OWNER", 2)
+    first, rest = _parts(tmp_path)
+    store = UserHipsStore(tmp_path / "hips", rest_stale=600.0)
+    name = store.add("ann", "big", _tar(first))["name"]
+    whole = store.add("ann", "small", _hips_tar(tmp_path / "whole"))
+    shared = store.add("bob", "bobs", _tar(first))["name"]  # bob's, abandoned too; shared with a group of ann's
+    store.share(type("Viewer", (), {"user": "bob", "groups": ["lab"]})(), shared, "lab")
+    with pytest.raises(UserHipsError) as err:  # ann keeps two: no room for a third
+        store.add("ann", "third", _hips_tar(tmp_path / "whole"))
+    assert err.value.status == 429
+    assert len(store.listing("ann")) == 2 and store.expired("ann") == []  # within the timeout: waited for
+    later = UserHipsStore(tmp_path / "hips", rest_stale=0.0)  # the same archive once the timeout has passed
+    assert [h["name"] for h in later.listing("ann")] == [whole["name"]]
+    assert later.room("ann")["used"] == whole["bytes"] and later.used("bob") == 0
+    assert later.total_used() == whole["bytes"]
+    gone = later.expired("ann")
+    assert [(g["name"], g["title"]) for g in gone] == [(name, "big")] and gone[0]["expired"]
+    assert "did not come within 0 s" in gone[0]["reason"] and "showing the table again" in gone[0]["reason"]
+    assert not (later.root / name).exists() and not (later.root / shared).exists()
+    assert not [p for p in later.root.iterdir() if p.name.startswith(".")]
+    assert later.shared_with(type("Viewer", (), {"user": "ann", "groups": ["lab"]})()) == []
+    for owner, who in (("bob", shared), ("ann", name)):  # each told of their own only
+        assert [g["name"] for g in later.expired(owner)] == [who]
+    with pytest.raises(UserHipsError) as err:  # the rest coming late: not kept, and why
+        later.add_rest("ann", name, _tar(rest))
+    assert err.value.status == 404 and "did not come within" in str(err.value)
+    assert not [p for p in later.root.iterdir() if p.name.startswith(".")]
+    later.add("ann", "third", _hips_tar(tmp_path / "whole"))  # its place is free
+    monkeypatch.setattr(userhips, "EXPIRED_KEPT", 0.0)  # told for a day, then forgotten
+    assert later.expired("ann") == [] and not (later.owners / f"{name}.json").exists()
+
+
+def test_the_archive_removes_abandoned_first_parts_when_it_starts(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from astrohub_archive.hips import hips_routes
+
+    first, _ = _parts(tmp_path)
+    name = UserHipsStore(tmp_path / "hips").add("ann", "big", _tar(first))["name"]
+    monkeypatch.setattr("astrohub_archive.userhips.REST_STALE", 0.0)  # the archive's default timeout, passed
+    hips_routes("/", SimpleNamespace(hips_dir=str(tmp_path / "hips"), data_root=str(tmp_path / "data")))
+    assert not (tmp_path / "hips" / "~users" / name).exists()
 
 
 def test_a_first_part_that_holds_an_order_it_says_is_to_come_is_refused(tmp_path):

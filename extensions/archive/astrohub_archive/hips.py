@@ -651,6 +651,7 @@ def hips_routes(prefix: str, state) -> list:
     users = UserHipsStore(library.root, getattr(state, "hips_owner_max", OWNER_MAX),
                           getattr(state, "hips_total_max", TOTAL_MAX))
     users.remove_leftovers(STALE_TMP)
+    users.remove_abandoned()
     kw = {"library": library, "state": state}
     cache = TileCache(TILE_CACHE_BYTES)
     files = {**kw, "cache": cache}

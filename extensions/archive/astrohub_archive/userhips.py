@@ -29,7 +29,8 @@ the store's lock just before a HiPS is kept, is what keeps concurrent uploads to
 lock is a thread lock and a ``flock`` on ``~owners/.lock``, so that archive replicas sharing the folder (the
 chart's ``replicas`` with a shared claim) keep within them too. ``GET hips/~/`` lists the caller's own HiPS
 (nobody else's; 401 without a token) with each one's ``bytes``, their ``used`` and ``budget``, all users'
-``total_used`` and ``total_budget``, and ``room_left`` (:meth:`UserHipsStore.room`);
+``total_used`` and ``total_budget``, ``room_left`` (:meth:`UserHipsStore.room`), and ``expired``: theirs removed
+as abandoned in the last day (:meth:`UserHipsStore.expired`);
 ``DELETE hips/~/<name>`` removes one of the caller's (404 for anyone else's, as if it did not exist).
 Its owner shares one with a hub group they belong to (``PUT hips/~/<name>/shares/<group>``; a shared
 workspace is its hub group ``ws-<name>``; 403 for a group they are not in): the group's members find it in
@@ -43,7 +44,10 @@ stale-folder cleanup that only removes hidden ones), each owner recorded beside 
 ``~owners/<name>.json``. A large table's HiPS comes in two parts (:func:`platform_lib.viz._hips.catalog_hips_parts`):
 the whole-sky orders as any upload (its ``properties`` say ``astrohub_building``, its record ``building``), then
 ``POST hips/~/<name>/rest`` with the deeper orders (:meth:`UserHipsStore.add_rest`), counted and bounded as an
-upload. May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults.
+upload. One whose rest has not come :data:`REST_STALE` seconds after its first part (its kernel stopped, say) is
+abandoned: the next look at the records (a listing, an upload's reservation, the archive's start) removes it,
+freeing its room and its place, and its owner's listing names it under ``expired`` with the reason for a day.
+May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults.
 """
 
 from __future__ import annotations
@@ -101,8 +105,11 @@ OWNER_MAX = 4 * 2**30
 #: body and its unpacking, 2 GiB each at most) and the archive's own HiPS.
 TOTAL_MAX = 12 * 2**30
 #: Seconds after its first part was kept that a HiPS whose deeper orders never came (its notebook's kernel
-#: stopped, say) is no longer waited for: a request for one of those tiles is answered 404 at once.
+#: stopped, say) is abandoned, by default (:class:`UserHipsStore`'s ``rest_stale``): it is removed, freeing its
+#: room and its place among its owner's :data:`MAX_PER_OWNER`, and its owner's listing says so (``expired``).
 REST_STALE = 600.0
+#: Seconds an abandoned HiPS stays named in its owner's listing (``expired``) after it was removed.
+EXPIRED_KEPT = 86400.0
 #: The name of an upload's spool file in ``~users`` (hidden: never served, removed when stale).
 _SPOOL_PREFIX = ".upload-"
 #: The folder in ``~owners`` of the reservations of uploads under way (:class:`Reservation`).
@@ -129,15 +136,23 @@ class UserHipsError(ValueError):
 class UserHipsStore:
     """The users' HiPS folders under ``<hips root>/~users`` and their owners (one lock for writes);
     ``owner_max``: the bytes one owner's HiPS may hold between them (:data:`OWNER_MAX`); ``total_max``: the
-    bytes all users' HiPS may hold between them (:data:`TOTAL_MAX`)."""
+    bytes all users' HiPS may hold between them (:data:`TOTAL_MAX`); ``rest_stale``: the seconds a HiPS sent in
+    two parts waits for its rest before it is abandoned (:data:`REST_STALE`, :meth:`_abandon`)."""
 
-    def __init__(self, hips_root: Path, owner_max: int = OWNER_MAX, total_max: int = TOTAL_MAX) -> None:
+    def __init__(self, hips_root: Path, owner_max: int = OWNER_MAX, total_max: int = TOTAL_MAX,
+                 rest_stale: float | None = None) -> None:
         self.root = Path(hips_root) / USERS
         self.owners = Path(hips_root) / OWNERS
         self.owner_max = owner_max
         self.total_max = total_max
+        self._rest_stale = rest_stale
         self._lock = threading.RLock()  # re-entered: a listing under the lock may count a record
         self._depth = 0  # how deep the thread that holds the lock is in :meth:`_kept`
+
+    @property
+    def rest_stale(self) -> float:
+        """The seconds a HiPS sent in two parts waits for its rest (``rest_stale``, else :data:`REST_STALE`)."""
+        return REST_STALE if self._rest_stale is None else self._rest_stale
 
     # the HiPS file handler's questions: a user's HiPS is never built here on request
     def known(self, name: str) -> bool:
@@ -218,11 +233,73 @@ class UserHipsStore:
         return meta
 
     def _own(self, owner: str, name: str) -> dict:
-        """The record of ``owner``'s HiPS ``name``; :class:`UserHipsError` 404 when it is not theirs (or gone)."""
+        """The record of ``owner``'s HiPS ``name``; :class:`UserHipsError` 404 when it is not theirs (or gone:
+        the message says why when it was abandoned)."""
         meta = self.record(name)
         if meta is None or meta["owner"] != owner or not (self.root / name / "properties").is_file():
-            raise UserHipsError(f"no HiPS of yours called {name!r}", 404)
+            why = f": {meta['expired']['reason']}" if meta and meta["owner"] == owner and "expired" in meta else ""
+            raise UserHipsError(f"no HiPS of yours called {name!r}{why}", 404)
         return meta
+
+    def remove_abandoned(self) -> None:
+        """Remove every user's HiPS abandoned by now (:meth:`_abandon`); a listing or an upload does it too."""
+        self._records(None)
+
+    def expired(self, owner: str) -> list[dict]:
+        """The HiPS of ``owner`` removed as abandoned (:meth:`_abandon`) in the last :data:`EXPIRED_KEPT`
+        seconds: ``name``, ``title``, ``created``, ``expired`` (when, UTC) and ``reason``. Older ones are forgotten."""
+        self._records(owner)  # abandons those of theirs that are due
+        out = []
+        for rec in sorted(self.owners.glob("*.json")) if self.owners.is_dir() else ():
+            try:
+                meta = json.loads(rec.read_text())
+            except (OSError, ValueError):
+                continue
+            gone = meta.get("expired") if isinstance(meta, dict) else None
+            if not isinstance(gone, dict) or meta.get("owner") != owner or (self.root / rec.stem).exists():
+                continue
+            if time.time() - gone.get("at", 0) > EXPIRED_KEPT:
+                rec.unlink(missing_ok=True)
+                continue
+            out.append({**{k: meta.get(k) for k in ("name", "title", "created")},
+                        "expired": gone.get("when"), "reason": gone.get("reason")})
+        return out
+
+    def _stale(self, meta: dict) -> bool:
+        """Whether ``meta`` is the record of a HiPS whose first part was kept more than ``rest_stale`` seconds
+        ago and whose rest has not come."""
+        since = meta.get("building_since")
+        return "building" in meta and (not isinstance(since, (int, float)) or time.time() - since >= self.rest_stale)
+
+    def _abandon(self, rec: Path) -> bool:
+        """Remove the HiPS of the record ``rec`` if it is still abandoned (:meth:`_stale`) under the store's lock,
+        leaving its record to say so (``expired``: :meth:`expired`); whether it did. Its first part is of no use
+        alone for long (the view of its whole-sky orders only) and took room and a place of its owner's: showing
+        the table again builds it anew."""
+        with self._kept():
+            try:
+                meta = json.loads(rec.read_text())
+            except (OSError, ValueError):
+                return False
+            if not isinstance(meta, dict) or not self._stale(meta):
+                return False
+            gone = self.root / f".{rec.stem}.deleted-{time.monotonic_ns()}"
+            try:
+                os.rename(self.root / rec.stem, gone)
+            except FileNotFoundError:
+                gone = None
+            reason = (f"its deeper orders (order {meta['building']} on) did not come within {self.rest_stale:.0f} s of "
+                      "its first part (the kernel that was sending them stopped, say), so it was removed, freeing its "
+                      "room; showing the table again builds it anew")
+            meta = {k: v for k, v in meta.items() if k not in ("building", "building_since", "groups", "bytes")}
+            meta["expired"] = {"at": time.time(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                               "reason": reason}
+            _atomic_json(rec, meta)
+        if gone is not None:
+            shutil.rmtree(gone, ignore_errors=True)
+        log.info("HiPS ~/%s of %s: removed, its deeper orders did not come within %.0f s of its first part",
+                 rec.stem, meta.get("owner"), self.rest_stale)
+        return True
 
     def _records(self, owner: str | None) -> list[dict]:
         """The records of ``owner``'s HiPS (None: everybody's) whose folder is there, each with its ``bytes``."""
@@ -234,6 +311,8 @@ class UserHipsStore:
                 except (OSError, ValueError):
                     continue
                 if owner in (None, meta.get("owner")) and (self.root / rec.stem / "properties").is_file():
+                    if self._stale(meta) and self._abandon(rec):
+                        continue
                     if not isinstance(meta.get("bytes"), int):
                         meta = self._count(rec, meta)
                     out.append(meta)
@@ -455,8 +534,8 @@ class UserHipsStore:
         order's folder is renamed into place, the ``properties`` last, so that a viewer reads only whole orders.
         :class:`UserHipsError` 404 when the HiPS is not theirs, 409 when it is whole already, 400 for a part
         that does not complete it, 413/507 as :meth:`add`. Its record, whole."""
-        from platform_lib.viz import HIPS_BUILDING as BUILDING
         from platform_lib.viz import HipsError, read_hips_properties, validate_hips
+        from platform_lib.viz import HIPS_BUILDING as BUILDING
 
         reservation = reservation or self.reserve(owner, count=False)
         try:
@@ -515,11 +594,10 @@ class UserHipsStore:
 
     def building(self, name: str) -> int | None:
         """The first order still to come of the HiPS ``name`` (its first part is kept, the rest not yet, and was
-        kept less than :data:`REST_STALE` seconds ago: a notebook that sends the rest takes seconds), else None."""
+        kept less than ``rest_stale`` seconds ago: a notebook that sends the rest takes seconds), else None."""
         meta = self.record(name) or {}
-        first, since = meta.get("building"), meta.get("building_since")
-        fresh = isinstance(since, (int, float)) and time.time() - since < REST_STALE
-        return first if isinstance(first, int) and fresh else None
+        first = meta.get("building")
+        return first if isinstance(first, int) and not self._stale(meta) else None
 
     @contextlib.contextmanager
     def _kept(self):
@@ -883,13 +961,15 @@ class UserHipsListHandler(HipsErrors):
         owner = viewer.user
         loop = asyncio.get_running_loop()
         kept = await loop.run_in_executor(self.state.executor, self.store.listing, owner)
+        expired = await loop.run_in_executor(self.state.executor, self.store.expired, owner)
         room = await loop.run_in_executor(self.state.executor, self.store.room, owner)
         shared = await loop.run_in_executor(self.state.executor, self.store.shared_with, viewer)
         items = [{**i, "url": self.url_of(i["name"])} for i in kept]
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "private, no-cache")
         self.finish(json.dumps({"owner": owner, "hips": items, **room,
-                                "shared_with_me": [{**i, "url": self.url_of(i["name"])} for i in shared]}))
+                                "shared_with_me": [{**i, "url": self.url_of(i["name"])} for i in shared],
+                                "expired": expired}))
 
     async def post(self) -> None:
         title = self.get_query_argument("title", "") or ""
