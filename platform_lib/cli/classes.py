@@ -111,6 +111,10 @@ def _delete(args):
     return _print(_admin(args).service("DELETE", _path("classes", args.name)))
 
 
+def _restore(args):
+    return _print(_admin(args).service("POST", _path("classes", args.deleted, "restore")))
+
+
 def _assignment(action: str):
     def run(args):
         query = "?grade=1" if getattr(args, "grade", False) else ""
@@ -231,6 +235,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                            "system users removed")
     delete.add_argument("name")
     delete.set_defaults(func=_delete)
+    restore = sub.add_parser("restore", help="bring a deleted class back from <classes>/.deleted/DELETED (the folder "
+                                             "its deletion answered): its folders, registry rows, hub groups and "
+                                             "members' access; refused while a class of its name exists")
+    restore.add_argument("deleted", help="the kept folder's name, <class>-<UTC time>")
+    restore.set_defaults(func=_restore)
     for action, text in [("release", "copy instructors/<assignment>/ into every student's home"),
                          ("collect", "copy each student's latest submission to instructors/collected/"),
                          ("feedback", "return instructors/feedback/<assignment>/<student>/ to each student")]:

@@ -792,8 +792,10 @@ def test_a_class_pins_its_profile_and_an_exam_guarantees_its_resources(platform,
 def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platform, course):
     """grade15: a class could not be deleted: its hub groups, folders and grading system users stayed for good. At
     the end (after the other tests of the class), its instructor and a student are refused, an unknown class is
-    named, and the admin's `astrohub classes delete` takes the hub groups, the members' links and access, and the
-    class's grading and kernel system users away; its folders and registry rows are kept under .deleted/."""
+    named, and the admin's `astrohub classes delete` takes the hub groups, the members' links (the instructor's
+    ~/grading/<class> too: grade15b) and access, and the class's grading and kernel system users away; its folders
+    and registry rows are kept under .deleted/. grade15b: `astrohub classes restore` brings it all back, and the
+    student sees her submissions and feedback again."""
     from astrohub_hub.accounts import grading_username, kernel_username
 
     name, prof, (s1, _s2, _s3) = course["name"], course["prof"], course["students"]
@@ -811,6 +813,9 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
         except KeyError:
             pass
     roster = json.loads(platform.astrohub("classes", "show", name).stdout)
+    hers = platform.classes_api(s1, "GET", f"classes/{name}").json()  # her submissions and returned feedback
+    grading_link = platform.data_dir / "home" / prof / "grading" / name  # made at his server's start (fixture)
+    assert os.path.lexists(grading_link)
     deleted = platform.astrohub("classes", "delete", name)
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     answer = json.loads(deleted.stdout)
@@ -830,7 +835,32 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
     assert platform.classes_api(prof, "GET", f"classes/{name}").status_code == 404
     for user in (prof, s1):  # their links to the class went; s1's copies of the assignments stay hers
         assert not os.path.lexists(platform.data_dir / "home" / user / "classes" / name), user
+    assert not os.path.lexists(grading_link), "grade15b: the instructor's link to the deleted course stayed"
     if roster["assignments"]:
         assert (platform.data_dir / "home" / s1 / name).is_dir()
     again = platform.astrohub("classes", "delete", name)
     assert again.returncode == 2 and f"no class {name!r}" in again.stderr, again.stderr
+    # grade15b: the admin restores it, registry rows included: s1 sees her graded submission and feedback again
+    refused = platform.classes_api(s1, "POST", f"classes/{kept.name}/restore")
+    assert refused.status_code == 403 and "only admins restore classes" in refused.json()["message"], refused.text
+    restored = platform.astrohub("classes", "restore", kept.name)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert course["root"].is_dir() and not kept.exists()
+    back = platform.classes_api(s1, "GET", f"classes/{name}")
+    assert back.status_code == 200, back.text
+    for key in ("assignments", "submissions", "feedback", "deadlines"):
+        assert back.json()[key] == hers[key], key
+    group = platform.api("GET", f"/groups/{name}-students").json()
+    assert sorted(group["users"]) == roster["students"], group
+    for user in made:  # made again, for the next autograde
+        pwd.getpwnam(user)
+    for user in (prof, s1):
+        assert (platform.data_dir / "home" / user / "classes" / name).resolve() == course["root"].resolve(), user
+    if hers["submissions"] and platform.isolated:  # her access came back (ACL entries): she reads her submission
+        from system_user import run_as  # tests/support/, on the path by tests/conftest.py
+
+        latest = hers["submissions"][-1]
+        folder = course["root"] / "submissions" / s1 / latest["assignment"] / latest["at"]
+        assert run_as(platform.system_user(s1), f"import json, os; print(json.dumps(os.listdir({str(folder)!r})))")
+    twice = platform.astrohub("classes", "restore", kept.name)
+    assert twice.returncode == 2 and f"no deleted class {kept.name!r}" in twice.stderr, twice.stderr

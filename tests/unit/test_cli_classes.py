@@ -23,6 +23,7 @@ VERBS = {
     ("classes", "show"): ["{n}"],
     ("classes", "archive"): ["{n}"],
     ("classes", "delete"): ["{n}"],
+    ("classes", "restore"): ["{n}"],
     ("classes", "release"): ["{n}", "{a}"],
     ("classes", "collect"): ["{n}", "{a}", "--grade"],
     ("classes", "feedback"): ["{n}", "{a}"],

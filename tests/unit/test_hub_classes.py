@@ -1533,3 +1533,60 @@ def test_a_hub_that_refuses_to_delete_a_class_group_leaves_the_class_as_it_was(t
     del hub.refuse[("DELETE", "/groups/c1-instructors")]
     assert teaching.delete_class(ADMIN, "c1")["deleted"] is True  # the students' group already gone: fine
     assert hub.groups == {} and not (tmp_path / "classes" / "c1").exists()
+
+
+def test_an_admin_restores_a_deleted_class_with_its_registry_rows(teaching, tmp_path):
+    """grade15b: a deleted class came back only by hand, and without its registry rows (they stayed in
+    ``registry.json``: the class page lost its assignments, submissions, due dates and extensions). An admin's
+    ``restore_class`` brings the folder, the rows, the hub groups and the members back; others, unknown or unsafe
+    names and a class of the name that exists now are refused, changing nothing. The instructor's
+    ``~/grading/<class>`` link goes at the deletion, as ``~/classes/<class>`` does."""
+    import json
+
+    teaching.course_links_folder = "grading"
+    course = tmp_path / "classes" / "c1" / "instructors" / "nbgrader"
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    hw = tmp_path / "classes" / "c1" / "instructors" / "hw1"
+    hw.mkdir()
+    (hw / "task.txt").write_text("measure the parallax")
+    teaching.release(PROF, "c1", "hw1", due="2023-11-20T12:00Z")
+    teaching.extend(PROF, "c1", "hw1", "ann", by="2d")
+    teaching.submit(ANN, "c1", "hw1")
+    grading = tmp_path / "home" / "prof" / "grading"  # as the spawner makes it at the instructor's start
+    grading.mkdir(parents=True)
+    (grading / "c1").symlink_to(course)
+    before = teaching.show(ADMIN, "c1")
+    kept = teaching.delete_class(ADMIN, "c1")["kept"]
+    assert not os.path.lexists(grading / "c1"), "the deleted class's course link stayed in the instructor's home"
+    name = os.path.basename(kept)
+
+    teaching.mirrored.clear()
+    for who in (PROF, ANN):
+        with pytest.raises(ClassError, match="only admins restore classes") as refused:
+            teaching.restore_class(who, name)
+        assert refused.value.status == 403
+    for bad in ("c1-19990101T000000Z", "..", "../c1", ".deleted", ""):
+        with pytest.raises(ClassError, match="no deleted class") as unknown:
+            teaching.restore_class(ADMIN, bad)
+        assert unknown.value.status == 404 and unknown.value.code == "unknown-deleted-class"
+    teaching.create_class(ADMIN, "c1", instructors=["prof"])  # the name taken again meanwhile
+    teaching.mirrored.clear()
+    with pytest.raises(ClassError, match=r"a class named 'c1' exists now") as taken:
+        teaching.restore_class(ADMIN, name)
+    assert taken.value.status == 409 and teaching.mirrored == [] and os.path.isdir(kept)
+    teaching.now[0] += 1
+    teaching.delete_class(ADMIN, "c1")
+
+    answer = teaching.restore_class(ADMIN, name)
+    assert "is restored" in answer["message"] and not os.path.exists(kept)
+    assert teaching.mirrored == [("c1", "instructors", ["prof"]), ("c1", "students", ["ann"])]
+    after = teaching.show(ADMIN, "c1")
+    for key in ("instructors", "students", "assignments", "submissions", "deadlines"):
+        assert after[key] == before[key], key
+    assert teaching.show(ANN, "c1")["submissions"][0]["student"] == "ann"
+    assert (tmp_path / "classes" / "c1" / "instructors" / "hw1" / "task.txt").read_text() == "measure the parallax"
+    assert not (tmp_path / "classes" / "c1" / "registry.json").exists()
+    assert [a["action"] for a in teaching.actions(ADMIN, "c1")][-1] == "restore"
+    assert json.loads(json.dumps(teaching.classes_of(ANN))) == [{"name": "c1", "role": "student", "archived": False}]
+    teaching.add_members(ADMIN, "c1", "student", ["bob"])  # the last release came back: a late-comer gets it
+    assert (tmp_path / "home" / "bob" / "c1" / "hw1" / "task.txt").is_file()

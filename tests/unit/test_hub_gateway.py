@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import defaultdict
 from types import SimpleNamespace
@@ -610,3 +611,26 @@ def test_a_gateway_scheduler_whose_clients_have_all_gone_asks_the_gateway_to_sto
     (never, connected), after = asyncio.run(main())
     assert never is False and connected == [], (never, connected)
     assert len(after) == 1 and after[0] >= 0.4, after  # once, and not before the timeout
+
+
+@pytest.mark.parametrize("role", ["scheduler", "worker"])
+def test_a_dasknode_keeps_its_temporary_files_in_the_clusters_private_folder(monkeypatch, tmp_path, role):
+    """grade15b: a user's Dask workers wrote their tasks' temporary files (tempfile.gettempdir()) to the machine's
+    /tmp, where another user could read what a task wrote, although a user server's TMPDIR is their private
+    scratch. Now ``astrohub_hub.dasknode`` (the local gateway's scheduler_cmd and worker_cmd) sets TMPDIR, with
+    dask's temporary-directory, to the process's folder, the cluster's own (0700), before distributed runs."""
+    import importlib
+
+    from astrohub_hub import dasknode
+
+    seen = {}
+    command = importlib.import_module(f"distributed.cli.dask_{role}")
+    monkeypatch.setattr(dasknode, "_install", lambda path: None)
+    monkeypatch.setattr(command, "main", lambda: seen.update(TMPDIR=os.environ.get("TMPDIR"),
+                                                              DASK=os.environ.get("DASK_TEMPORARY_DIRECTORY")))
+    monkeypatch.setattr("sys.argv", ["dasknode"])
+    monkeypatch.setenv("TMPDIR", "/tmp")
+    monkeypatch.setenv("DASK_TEMPORARY_DIRECTORY", "/tmp")
+    monkeypatch.chdir(tmp_path)
+    dasknode.main([role])
+    assert seen == {"TMPDIR": str(tmp_path), "DASK": str(tmp_path)}

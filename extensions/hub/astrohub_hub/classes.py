@@ -8,7 +8,7 @@ reached as ``Teaching.workspaces``; who exists and the checks of names are :mod:
 ===============================================  ========================================================
 operation                                        who
 ===============================================  ========================================================
-create, archive, delete; add/remove instructors  admins
+create, archive, delete, restore; instructors   admins
 add or remove students, show the roster          admins and the class's instructors
 release, collect, return feedback                the class's instructors
 set or clear an assignment's due date            admins and the class's instructors
@@ -68,7 +68,8 @@ Grading: an assignment whose notebooks are nbgrader-marked is released as nbgrad
 run as the class's grading identity, :meth:`Teaching._grading_identity`, which may write the course directory
 ``instructors/nbgrader/`` alone; the copies around them as the instructor) and puts each student's feedback page
 where ``feedback`` returns it from. A class's grading steps take turns (:meth:`Teaching._grading_turn`).
-An admin deletes a class (:meth:`Teaching.delete_class`): its folder and registry rows are kept aside.
+An admin deletes a class (:meth:`Teaching.delete_class`): its folder and registry rows are kept aside, and an admin
+brings them back (:meth:`Teaching.restore_class`).
 May import the standard library, ``accounts``, ``atomic``, ``due_dates``, ``folders``, ``grading``, ``people`` and
 ``workspaces``.
 """
@@ -163,6 +164,9 @@ class Teaching:
     #: The folder of the home with a link per class (``~/classes/<class>``, the local spawner's ``classes_folder``),
     #: made as the member joins (:meth:`_link_class`); empty: none (on Kubernetes the pod mounts the class there).
     links_folder: str = ""
+    #: The folder of the home with a link per class taught to its nbgrader course (``~/grading/<class>``, the local
+    #: spawner's ``grading_folder``, made at each start), removed here when the class is deleted; empty: none.
+    course_links_folder: str = ""
     clock: Callable[[], float] = time.time
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: Held while an exam window changes and while :meth:`tick` freezes or thaws: the service ticks in one
@@ -565,9 +569,14 @@ class Teaching:
                     for table in self._CLASS_TABLES:
                         db.execute(f"DELETE FROM {table} WHERE {'name' if table == 'classes' else 'class'} = ?",
                                    (cls,))
-            if self.links_folder and self.home_template:  # the link would lead nowhere
+            if self.links_folder and self.home_template:  # the links would lead nowhere
                 for user in people:
                     folders.link_as(self._home(user) / self.links_folder, {cls: str(base)}, self.classes_root,
+                                    self._system(user), remove=True)
+            if self.course_links_folder and self.home_template:  # an instructor's ~/grading/<class> too
+                course = str(self._class_dirs(cls)["instructors"] / "nbgrader")
+                for user in roster["instructors"]:
+                    folders.link_as(self._home(user) / self.course_links_folder, {cls: course}, self.classes_root,
                                     self._system(user), remove=True)
             removed, problems = [], []
             if self.accounts.enabled:
@@ -590,6 +599,82 @@ class Teaching:
             message += f"; not removed: {'; '.join(problems)} (an admin runs userdel when its processes have ended)"
         return {"class": cls, "deleted": True, "kept": str(kept), "removed": people, "system_users_removed": removed,
                 "message": message}
+
+    def restore_class(self, actor: Actor, kept: str) -> dict:
+        """Bring back the class deleted into ``<classes_root>/.deleted/<kept>/`` (admins): :meth:`delete_class` undone.
+
+        Refused, changing nothing, for a name that is not one folder there (404 ``unknown-deleted-class``), a folder
+        without a readable ``registry.json`` (409 ``unreadable-registry``), a class of the same name that exists now
+        (409 ``duplicate-class``: delete or rename it first) and members who are no longer hub users (404
+        ``unknown-users``: add them first). The hub first, as at :meth:`create_class`: the class's groups get their
+        pinned profile and exam window back, then their members (a refusal is a ClassError 502, nothing here
+        changed: run it again). Then the registry rows of ``registry.json`` (roster, assignments, submissions,
+        grades, extensions, exam, log) go back in, the folder back to ``<classes_root>/<class>/`` and its last
+        releases to the registry's ``released/``; the members get their access again (:meth:`_grant_class`) and their
+        ``~/classes/<class>`` links, and the class's grading identity is made again when it had a course directory
+        (:meth:`_grading_identity`). ``registry.json`` goes: its rows are the registry's again."""
+        if not actor.admin:
+            raise ClassError("only admins restore classes", status=403, code="forbidden", value=actor.name)
+        deleted = self.classes_root / folders.DELETED
+        if not kept or "/" in kept or kept.startswith(".") or not (deleted / kept).is_dir():
+            raise ClassError(f"no deleted class {kept!r}: name a folder of {deleted} (its name is the class's and "
+                             "the UTC time of its deletion, as the deletion answered)", status=404,
+                             code="unknown-deleted-class", value=kept)
+        source = deleted / kept
+        try:
+            rows = json.loads((source / "registry.json").read_text())
+            cls = rows["classes"][0]["name"]
+            roster = {role: sorted(r["user"] for r in rows.get("members", []) if r["role"] == role)
+                      for role in ("instructor", "student")}
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ClassError(f"{source / 'registry.json'} cannot be read ({exc!r}): the class's rows are unknown, so it "
+                             "cannot be restored", status=409, code="unreadable-registry", value=kept) from None
+        self._check_name("class", cls)
+        duplicate = ClassError(f"a class named {cls!r} exists now: delete it (or move its folder) before restoring "
+                               f"{kept!r}", status=409, code="duplicate-class", value=cls)
+        base = self._class_dirs(cls)["base"]
+        with closing(self._db()) as db:
+            if db.execute("SELECT 1 FROM classes WHERE name = ?", (cls,)).fetchone() or os.path.lexists(base):
+                raise duplicate
+        instructors = self._check_users(roster["instructor"], f"class {cls!r} instructors")
+        students = self._check_users(roster["student"], f"class {cls!r} students")
+        properties = {}
+        if rows["classes"][0].get("profile"):
+            properties["astrohub-profile"] = rows["classes"][0]["profile"]
+        for exam in rows.get("exams", []):
+            properties["astrohub-exam"] = {"start": float(exam["start"]), "end": float(exam["end"])}
+        if properties:
+            self.on_class_properties(cls, properties)
+        self.on_roster_change(cls, "instructors", instructors)
+        self.on_roster_change(cls, "students", students)
+        with self._exam_lock, self._lock:
+            with closing(self._db()) as db, db:  # one transaction: every row back, or none
+                if db.execute("SELECT 1 FROM classes WHERE name = ?", (cls,)).fetchone() or os.path.lexists(base):
+                    raise duplicate
+                for table in self._CLASS_TABLES:
+                    columns = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                    for row in rows.get(table, []):
+                        keys = [k for k in row if k in columns]
+                        db.execute(f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
+                                   [row[k] for k in keys])
+                source.rename(base)
+            released = self.registry.parent / "released" / cls
+            if (base / "released").is_dir() and not os.path.lexists(released):
+                released.parent.mkdir(parents=True, exist_ok=True)
+                (base / "released").rename(released)
+            (base / "registry.json").unlink()
+            self._make_class_dirs(cls)
+            exam = self._exam(cls)
+            self._grant_class(cls, "instructor", instructors, frozen=exam is not None and exam[2])
+            self._grant_class(cls, "student", students)
+        if self.accounts.enabled and (self._class_dirs(cls)["instructors"] / "nbgrader").is_dir():
+            self._grading_identity(cls)
+        self._link_class(cls, [*instructors, *students])
+        self.record(actor, cls, "restore", {"from": kept})
+        answer = self.show(actor, cls)
+        answer["message"] = (f"class {cls!r} is restored from {source}: {instructors + students} reach it again, "
+                             "with its assignments, submissions, grades and log")
+        return answer
 
     def _grading_account(self, name: str, cls: str) -> bool:
         """Whether system user ``name`` is one of class ``cls``'s grading identities (made by

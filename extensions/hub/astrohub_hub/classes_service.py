@@ -17,6 +17,8 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
 ``DELETE api/classes/<c>``                                  delete the class (admins): its folders and registry
                                                             rows kept in ``<classes>/.deleted/``
+``POST api/classes/<kept>/restore``                         restore a deleted class (admins) from its kept
+                                                            folder ``<classes>/.deleted/<kept>/``
 ``POST api/classes/<c>/exam`` ``{start, end[, assignments]}`` exam mode for a window (epoch seconds)
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
 ``GET  api/classes/<c>/grades[?format=csv]``                who submitted what, and scores (instructors)
@@ -55,8 +57,9 @@ grading Job that failed or ran out of time, named with its reason; the Kubernete
 change); never a traceback.
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
 ``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_CLASSES_LINKS`` (locally: the home's folder of
-links to classes, made as a member joins), ``ASTROHUB_GROUPS_ROOT``, ``ASTROHUB_CLASSES_GATEWAY``
-(the gateway's API, asked for the signed-in user's Dask clusters with the service's token),
+links to classes, made as a member joins), ``ASTROHUB_CLASSES_COURSE_LINKS`` (locally: the home's folder of links
+to the courses an instructor grades, removed as the class is deleted), ``ASTROHUB_GROUPS_ROOT``,
+``ASTROHUB_CLASSES_GATEWAY`` (the gateway's API, asked for the signed-in user's Dask clusters with the service's token),
 ``ASTROHUB_CLASSES_GRADING`` (``local`` or ``kubernetes``: where nbgrader runs, with ``ASTROHUB_CLASSES_GRADING_*``,
 :mod:`astrohub_hub.grading_jobs`),
 ``ASTROHUB_CLASSES_PREFIX`` / ``ASTROHUB_CLASSES_SYSTEM_USERS`` (``accounts.SystemAccounts``), and JupyterHub's
@@ -487,6 +490,11 @@ class ClassHandler(ApiHandler):
         await self.run(self.teaching.delete_class, cls)
 
 
+class RestoreHandler(ApiHandler):
+    async def post(self, kept: str) -> None:
+        await self.run(self.teaching.restore_class, kept)
+
+
 class RosterHandler(ApiHandler):
     async def post(self, cls: str, role: str) -> None:
         await self.run(self.teaching.add_members, cls, role[:-1], self.names(self.body(), "users"))
@@ -843,6 +851,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/classes/?", ClassesHandler),
         (rf"{api}/classes/{seg}/?", ClassHandler),
         (rf"{api}/classes/{seg}/(students|instructors)/?", RosterHandler),
+        (rf"{api}/classes/{seg}/restore/?", RestoreHandler),
         (rf"{api}/classes/{seg}/archive/?", ArchiveHandler),
         (rf"{api}/classes/{seg}/exam/?", ExamHandler),
         (rf"{api}/classes/{seg}/log/?", LogHandler),
@@ -894,6 +903,7 @@ def from_environ(env: Mapping[str, str]) -> tuple[Teaching, HubDirectory, Gatewa
         profiles=tuple(p for p in env.get("ASTROHUB_CLASSES_PROFILES", "").split(",") if p),
         grading=steps_from_environ(env),
         links_folder=env.get("ASTROHUB_CLASSES_LINKS", ""),
+        course_links_folder=env.get("ASTROHUB_CLASSES_COURSE_LINKS", ""),
     )
     teaching.workspaces.on_share = directory.share
     teaching.workspaces.on_collaborators = directory.workspace_collaborators

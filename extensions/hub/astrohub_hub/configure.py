@@ -197,6 +197,7 @@ def _classes_service(settings: HubSettings) -> dict[str, Any] | None:
             "ASTROHUB_CLASSES_PROFILES": ",".join(p.slug for p in settings.profiles),
             "ASTROHUB_CLASSES_HOME": settings.storage.home,
             "ASTROHUB_CLASSES_LINKS": AstroLocalSpawner.classes_folder.default_value,  # its links, made at once
+            "ASTROHUB_CLASSES_COURSE_LINKS": AstroLocalSpawner.grading_folder.default_value,  # gone with a class
             "ASTROHUB_GROUPS_ROOT": settings.storage.groups_root,
             "ASTROHUB_CLASSES_GATEWAY": _gateway_api(settings),
             **accounts.environ("ASTROHUB_CLASSES"),

@@ -16,8 +16,9 @@ distributed command line runs. The process's local directory (a worker's spilled
 and a folder on the worker's ``sys.path``) is also the cluster's folder, not distributed's default
 ``/tmp/dask-scratch-space[-<uid>]``: those names are known in advance, so another user could create
 them first, world-writable, and swap the owner's worker folder for one of their own (read what it
-spills, plant modules it imports). ``http_server.port`` is 0, so links that distributed formats from it
-(the worker links on the scheduler's info pages) do not lead anywhere.
+spills, plant modules it imports); so is ``TMPDIR``, where the tasks' temporary files go. ``http_server.port``
+is 0, so links that distributed formats from it (the worker links on the scheduler's info pages) do not lead
+anywhere.
 
 A scheduler's clients are warned before dask-gateway's idle timeout stops it by the preload
 :mod:`platform_lib.idle_notice`, which the gateway adds to the scheduler's command line (as on Kubernetes).
@@ -74,8 +75,11 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] not in ("scheduler", "worker"):
         sys.exit("usage: python -m astrohub_hub.dasknode scheduler|worker [dask arguments]")
     role, rest = argv[0], argv[1:]
-    # dask's temporary-directory, read by dask.config at import and inherited by the Nanny's worker process.
-    os.environ["DASK_TEMPORARY_DIRECTORY"] = os.getcwd()
+    # dask's temporary-directory, read by dask.config at import and inherited by the Nanny's worker process; and
+    # the tasks' temporary files (tempfile.gettempdir(), every tool that reads TMPDIR) in the same private folder,
+    # not in the machine's /tmp, where another user could read what a task wrote there (as a user server's TMPDIR
+    # is their private scratch: astrohub_hub.environment).
+    os.environ["DASK_TEMPORARY_DIRECTORY"] = os.environ["TMPDIR"] = os.getcwd()
     _install(os.path.join(os.getcwd(), socket_name(role)))
     if role == "scheduler":
         from distributed.cli.dask_scheduler import main as run
