@@ -30,7 +30,7 @@ Queries in flight: the replaced version is not deleted at the switch. Readers pi
 viz's ``lsdb.open_catalog`` open the version folder the link names when they start), so a query that
 listed the old partitions reads them all from the old version. Ingest records the switch in a stamp
 ``.replaced-<version>`` beside it, and a later ingest (or :func:`remove_replaced`, which ``astrohub
-up``'s sample data loader calls) removes a replaced version once its stamp is :data:`KEEP_REPLACED_S`
+up`` calls at start) removes a replaced version once its stamp is :data:`KEEP_REPLACED_S`
 old, longer than any query of the archive's (an async TAP job: 600 s) or a crossmatch job usually runs.
 """
 
