@@ -68,10 +68,14 @@ Public API (stable; other packages and services use exactly these names):
 ``resolve(name_or_path, registry=None) -> (HATS folder, TableInfo or None)``
     The HATS folder behind a registry name or a path.
 ``read_layout(path) -> HatsLayout``, ``partition_file(root, order, pixel)``, ``write_hats(df, path, ...)``,
-``HEALPIX_COLUMN``, ``arrow_to_pandas(table)``
+``HEALPIX_COLUMN``, ``arrow_to_pandas(table)``, ``pinned(path)``
     The HATS on-disk layout, for the packages and services that read or write HATS partitions themselves
     (crossmatch, viz, the archive's TAP engine); ``arrow_to_pandas`` reads partitions into DataFrames whose
-    integer and boolean columns with nulls stay integer and boolean (pandas' nullable types).
+    integer and boolean columns with nulls stay integer and boolean (pandas' nullable types). ``pinned``
+    is the catalogue version a path names now: a reader that lists partitions opens them under it (as
+    ``read_layout``'s root is), and reads that version throughout, even if ``ingest(replace=True)`` switches
+    the catalogue meanwhile (the replaced version stays ``KEEP_REPLACED_S``; ``remove_replaced(registry)``
+    removes those older).
 ``SkyPolygon(ra_deg, dec_deg)``, :data:`MAX_POLYGON_CAP_DEG`
     The spherical polygon ``polygon_search`` uses (great-circle edges, the hemisphere limit as a
     ``ValueError``, ``.contains(unit vectors)``, ``.cells(order)``, ``.centre``, ``.radius_deg``), for
@@ -119,10 +123,12 @@ from platform_lib.catalogs._hats import (
     arrow_to_pandas,
     cache_hats_kernels,
     partition_file,
+    pinned,
     read_layout,
     write_hats,
 )
-from platform_lib.catalogs._ingest import DEFAULT_MARGIN_ARCSEC, SourceFrame, ingest, source_frame
+from platform_lib.catalogs._ingest import (DEFAULT_MARGIN_ARCSEC, KEEP_REPLACED_S, SourceFrame, ingest, remove_replaced,
+                                           source_frame)
 from platform_lib.catalogs._polygon import MAX_CAP_DEG as MAX_POLYGON_CAP_DEG
 from platform_lib.catalogs._polygon import Polygon as SkyPolygon
 from platform_lib.catalogs._readers import (
@@ -164,6 +170,8 @@ __all__ = [
     "result_table",
     "Link",
     "ingest",
+    "remove_replaced",
+    "KEEP_REPLACED_S",
     "read_source",
     "Source",
     "SourceTable",
@@ -180,6 +188,7 @@ __all__ = [
     "reader_for",
     "resolve",
     "read_layout",
+    "pinned",
     "partition_file",
     "write_hats",
     "HatsLayout",

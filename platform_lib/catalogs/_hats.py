@@ -14,6 +14,7 @@ pyarrow, cdshealpix, pandas and (only for writing) lsdb, hats and hats-import.
 from __future__ import annotations
 
 import csv
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -26,12 +27,23 @@ from platform_lib.catalogs._errors import CatalogError, CatalogNotFound
 from platform_lib.catalogs._polygon import Polygon, unit
 
 __all__ = ["write_hats", "add_margin_cache", "HatsReader", "HatsLayout", "read_layout", "partition_file",
-           "is_hats_path", "HEALPIX_COLUMN", "arrow_to_pandas", "cache_hats_kernels"]
+           "is_hats_path", "pinned", "HEALPIX_COLUMN", "arrow_to_pandas", "cache_hats_kernels"]
 
 HEALPIX_COLUMN = "_healpix_29"
 #: The finest cells a search selects (order 20: about 0.2 arcsec); a smaller region reads whole cells of this
 #: size. Finer orders gain nothing and break cdshealpix (a panic in cone_search at order 29).
 _FINE_MAX = 20
+
+
+def pinned(path: str | Path) -> Path:
+    """The folder ``path`` names now, links resolved: the catalogue version a query should read throughout.
+
+    An ingested catalogue's folder is a link to its current version, which ``ingest(replace=True)`` switches
+    to a new version folder; the replaced one stays for a while (:data:`~platform_lib.catalogs._ingest.
+    KEEP_REPLACED_S`). A reader that lists partitions and reads them later opens them under the pinned
+    folder, so it reads one version, all of it, even if a replace happens in between.
+    """
+    return Path(os.path.realpath(path))
 
 
 def is_hats_path(path: str | Path) -> bool:
@@ -135,8 +147,9 @@ class HatsLayout:
 
 
 def read_layout(path: str | Path) -> HatsLayout:
-    """The :class:`HatsLayout` of a HATS catalogue folder or collection (with its default margin)."""
-    path = Path(path)
+    """The :class:`HatsLayout` of a HATS catalogue folder or collection (with its default margin), its ``root``
+    :func:`pinned` (the catalogue version the folder names now, whose files stay while a query reads them)."""
+    path = pinned(path)
     margin = None
     if not is_hats_path(path) and (path / "collection.properties").exists():
         props = _read_properties_file(path / "collection.properties")

@@ -18,12 +18,20 @@ folder ``<slug>`` is a symbolic link to its current version ``<slug>_=<hex>`` (`
 slug); the registry stores paths under ``<slug>``, which stay the same across ``replace``. The new
 data is written to ``.tmp-<slug>-<pid>-<hex>``; then, under an exclusive lock (``.ingest.lock`` in
 ``data_root``), it is renamed to a new version folder, the registry rows are switched in one
-transaction, the link is switched by renaming a new link over it (atomic), and only then is the
-replaced version deleted. Killed at any step, the link and the registry name folders that exist;
-the next ingest removes, under the same lock, what the killed run left: ``.tmp-*`` folders of
-processes that are gone, ``.old-*`` folders (of earlier versions) and version folders no link
-points to. A catalogue ingested before versions existed (``<slug>`` a real folder) is moved to a
-version folder first (the one moment its folder is missing, once).
+transaction, the link is switched by renaming a new link over it (atomic). Killed at any step, the
+link and the registry name folders that exist; the next ingest removes, under the same lock, what
+the killed run left: ``.tmp-*`` folders of processes that are gone, ``.old-*`` folders (of earlier
+versions) and version folders no link points to. A catalogue ingested before versions existed
+(``<slug>`` a real folder) is moved to a version folder first (the one moment its folder is missing,
+once).
+
+Queries in flight: the replaced version is not deleted at the switch. Readers pin a version
+(:func:`~platform_lib.catalogs._hats.pinned`: ``read_layout``, the search's reader, the crossmatch's and
+viz's ``lsdb.open_catalog`` open the version folder the link names when they start), so a query that
+listed the old partitions reads them all from the old version. Ingest records the switch in a stamp
+``.replaced-<version>`` beside it, and a later ingest (or :func:`remove_replaced`, which ``astrohub
+up`` calls at start) removes a replaced version once its stamp is :data:`KEEP_REPLACED_S`
+old, longer than any query of the archive's (an async TAP job: 600 s) or a crossmatch job usually runs.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import hashlib
 import os
 import re
 import shutil
+import time
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -57,10 +66,14 @@ from platform_lib.catalogs._readers import Source, SourceTable, read_source
 from platform_lib.catalogs._registry import CatalogInfo, Link, Registry, TableInfo
 from platform_lib.processes import process_alive
 
-__all__ = ["ingest", "slug", "DEFAULT_MARGIN_ARCSEC"]
+__all__ = ["ingest", "slug", "remove_replaced", "DEFAULT_MARGIN_ARCSEC", "KEEP_REPLACED_S"]
 
 #: The margin cache ingest writes by default (arcsec): wide enough for the usual crossmatch radii.
 DEFAULT_MARGIN_ARCSEC = 10.0
+#: How long a replaced catalogue version stays on disk for the queries that pinned it (seconds).
+KEEP_REPLACED_S = 3600.0
+#: The stamp that says when a version folder was replaced (its mtime): ``.replaced-<version folder name>``.
+_REPLACED = ".replaced-"
 
 
 _MAX_SLUG = 200
@@ -175,9 +188,9 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
             except BaseException:
                 shutil.rmtree(version, ignore_errors=True)
                 raise
+            if replaced is not None and replaced != version:  # kept for the queries that pinned it
+                (registry.data_root / f"{_REPLACED}{replaced.name}").touch()
             _point(link, version)
-            if replaced is not None and replaced != version:
-                shutil.rmtree(replaced, ignore_errors=True)
             # The replaced catalogue's folders under an older naming scheme, now nobody's.
             for stale in previous - {link}:
                 if not _folder_owners(registry, stale):
@@ -222,22 +235,48 @@ def _ingest_lock(registry: Registry) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _remove_debris(registry: Registry) -> None:
-    """Remove what killed ingests left in ``data_root`` (call with :func:`_ingest_lock` held)."""
+def remove_replaced(registry: Registry) -> list[str]:
+    """Remove the catalogue versions replaced over :data:`KEEP_REPLACED_S` ago and what killed ingests left
+    in ``registry.data_root``; the names removed. Ingest does this too before each run."""
+    if not registry.data_root.is_dir():
+        return []
+    with _ingest_lock(registry):
+        return _remove_debris(registry)
+
+
+def _remove_debris(registry: Registry) -> list[str]:
+    """Remove what killed ingests left in ``data_root``, and the versions replaced over :data:`KEEP_REPLACED_S`
+    ago (call with :func:`_ingest_lock` held); the names removed."""
     root = registry.data_root
     targets = {root / os.readlink(e) for e in root.iterdir() if e.is_symlink()}
+    removed = []
     for entry in root.iterdir():
         name = entry.name
         if name.startswith(".tmp-"):
             pid = name.rsplit("-", 2)[-2] if name.count("-") >= 3 else ""
             if pid.isdigit() and process_alive(int(pid)):
                 continue  # an ingest still writing
+        elif name.startswith(_REPLACED):  # the stamp of a version still kept, else of nothing
+            version = root / name[len(_REPLACED):]
+            if not entry.exists() or (version.is_dir() and version not in targets):
+                continue
         elif entry.is_symlink() or not (name.startswith(".old-") or ("_=" in name and entry not in targets)):
             continue
+        elif "_=" in name:
+            stamp = root / f"{_REPLACED}{name}"
+            try:
+                age = time.time() - stamp.stat().st_mtime
+            except FileNotFoundError:  # never linked: a killed run's
+                age = None
+            if age is not None and age < KEEP_REPLACED_S:
+                continue  # replaced lately: a query may still read it
+            stamp.unlink(missing_ok=True)
         if entry.is_symlink() or not entry.is_dir():
             entry.unlink(missing_ok=True)
         else:
             shutil.rmtree(entry, ignore_errors=True)
+        removed.append(name)
+    return removed
 
 
 def _folder_owners(registry: Registry, folder: Path) -> set[str]:

@@ -299,7 +299,7 @@ def open_catalog(obj, coords, margin_arcsec: float, side: str):
     """An LSDB catalogue for any supported lazy or in-memory input."""
     import lsdb
 
-    from platform_lib.catalogs import cache_hats_kernels
+    from platform_lib.catalogs import cache_hats_kernels, pinned
 
     cache_hats_kernels()  # lsdb's crossmatch aligns the two pixel trees (hats' align_trees) in this process
 
@@ -320,7 +320,7 @@ def open_catalog(obj, coords, margin_arcsec: float, side: str):
     path = Path(obj)
     if not path.exists():
         raise CrossmatchInputError(f"{side} catalogue {str(path)!r} does not exist", code="not-found", value=str(path))
-    cat = lsdb.open_catalog(path)
+    cat = lsdb.open_catalog(pinned(path))  # its partitions are read later: from the version it names now
     _check_catalog(cat, coords, side)
     return cat
 

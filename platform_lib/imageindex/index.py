@@ -10,7 +10,9 @@ Layout of the database file:
   searches (:mod:`~platform_lib.imageindex.spacetime`, written with the rest so the two never disagree);
 - ``files``: every scanned file with mtime, size and, for skipped ones, the reason (for daily
   incremental updates);
-- ``meta``: build time and counts.
+- ``meta``: build time and counts, and ``derivation``, the code the records were derived by
+  (:func:`~platform_lib.imageindex.ingest.derivation`): an update by other code (an upgrade that changed a
+  derived column, e.g. ``access_format``) reads every file's headers again, as a build.
 
 Writers always build into a temporary file beside the index and ``os.replace`` it into place, so a
 reader sees the old or the new index, never a half-built one. :class:`ImageIndex` (the reader)
@@ -33,7 +35,7 @@ import numpy as np
 
 from platform_lib.imageindex import spacetime
 from platform_lib.imageindex.errors import ImageIndexError
-from platform_lib.imageindex.ingest import COLUMNS, Skipped, read_records, scan_files
+from platform_lib.imageindex.ingest import COLUMNS, Skipped, derivation, read_records, scan_files
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql, visibility_sql
 from platform_lib.imageindex.sphere import Polygon, cap_boxes, morton_key, polygon_caps, radec_to_xyz
@@ -72,6 +74,8 @@ class BuildReport:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
+    #: An update that read every file again: the index was made by code that derives records otherwise.
+    rederived: bool = False
 
 
 def _tmp_path(path: Path) -> Path:
@@ -237,7 +241,8 @@ def _build(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildRe
         reasons = {s.path: s.reason for s in bad}
         conn.executemany("INSERT INTO files VALUES (?,?,?,?)",
                          [(p, m, s, reasons.get(p)) for p, (m, s) in files.items()])
-        _finish(conn, tmp, index_path, {"built_at": time.time(), "data_root": str(data_root)})
+        _finish(conn, tmp, index_path, {"built_at": time.time(), "data_root": str(data_root),
+                                        "derivation": derivation()})
     except BaseException:
         conn.close()
         tmp.unlink(missing_ok=True)
@@ -269,14 +274,32 @@ def update_index(
 ) -> BuildReport:
     """Bring the index up to date with ``data_root`` (new, changed by mtime/size, deleted files), atomically.
 
-    Builds from scratch when there is no index yet. Only new and changed files are read. Holds the
-    writer lock like :func:`build_index`.
+    Builds from scratch when there is no index yet, and when the index was made by code that derives records
+    otherwise (its ``derivation``, :func:`~platform_lib.imageindex.ingest.derivation`: after an upgrade every
+    file's headers are read again, ``rederived`` in the report). Otherwise only new and changed files are read.
+    Holds the writer lock like :func:`build_index`.
     """
     with writer_lock(index_path, lock_timeout):
         _remove_stale_tmp(index_path)
         if not Path(index_path).exists():
             return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+        if _stored_derivation(index_path) != derivation():
+            report = _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+            report.rederived = True
+            return report
         return _update(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+
+
+def _stored_derivation(index_path: Path) -> str | None:
+    """The ``derivation`` an index was made by (None: made before indexes said)."""
+    con = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'derivation'").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    return row[0] if row else None
 
 
 def _update(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildReport:
@@ -321,7 +344,7 @@ def _update(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildR
         conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?)",
                          [(p, *files[p], reasons.get(p)) for p in todo])
         total = conn.execute("SELECT COUNT(*) FROM obscore").fetchone()[0]
-        _finish(conn, tmp, index_path, {"updated_at": time.time()})
+        _finish(conn, tmp, index_path, {"updated_at": time.time(), "derivation": derivation()})
     except BaseException:
         conn.close()
         tmp.unlink(missing_ok=True)

@@ -3,11 +3,14 @@
 :func:`scan_files` lists candidate files (FITS names as :mod:`platform_lib.fitsfiles` tells them:
 ``*.fits``, ``*.fit``, ``*.fts`` in any case, plain or compressed, and ``*.fz``); :func:`read_records` reads
 them in parallel worker processes and returns the records and the files it had to skip with the reason
-(unreadable, no image HDU, no position). Nothing here touches the database.
+(unreadable, no image HDU, no position). :func:`derivation` names the code that turns headers into records, so an
+index made by other code is read again (:func:`~platform_lib.imageindex.index.update_index`). Nothing here touches
+the database.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import os
@@ -23,7 +26,7 @@ from platform_lib.imageindex.footprint import footprint_from_pointing, footprint
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings, months_to_days, select_mapping
 
 __all__ = ["Skipped", "scan_files", "read_record", "read_records", "record_from_header", "COLUMNS",
-           "observable_ucd"]
+           "observable_ucd", "derivation"]
 
 #: The index's metadata columns, in table order (ObsCore names, then the archive's own).
 COLUMNS = (
@@ -33,6 +36,27 @@ COLUMNS = (
     "facility_name", "instrument_name", "access_format", "access_estsize",
     "release_date", "owner", "owner_group", "file_path", "file_mtime", "file_size", "footprint_method", "mapping",
 )
+
+
+#: Bumped when records change in a way the hashed code does not show.
+DERIVATION_SCHEMA = 1
+#: The code a record is derived by (modules under ``platform_lib/``) and the packaged instrument mappings.
+_DERIVATION_CODE = ("imageindex/ingest.py", "imageindex/mapping.py", "imageindex/footprint.py",
+                    "imageindex/sphere.py", "fitsfiles.py", "imageindex/mappings/*.json")
+
+
+def derivation() -> str:
+    """What this code derives records by: the SHA-256 of the source of the modules that turn a file's name and
+    headers into its record (the columns, ``access_format`` from the name, the footprint) and of the packaged
+    instrument mappings. An index stores it; one made by other code (an upgrade) is read again from the headers.
+    Operators' own mappings (``--mappings``) are not in it: after changing one, rebuild (``astrohub archive
+    index``).
+    """
+    platform = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(f"astrohub image index {DERIVATION_SCHEMA}\n".encode())
+    for path in sorted({f for pattern in _DERIVATION_CODE for f in platform.glob(pattern)}):
+        digest.update(path.relative_to(platform).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,14 @@ class ReleaseReport:
 
 
 def _released_files(index_path: Path, now: float) -> tuple[set[str], int, int, float | None, str]:
+    """The released files, the counts of released and withheld records, the next release and the signature of
+    the released records: their ids and files' times and sizes, and the index's build and ``derivation`` (an
+    index rebuilt or derived again, after an upgrade, has other records under the same ids)."""
     con = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)
     try:
-        rows = con.execute("SELECT obs_id, file_path, release_date FROM obscore").fetchall()
+        rows = con.execute("SELECT obs_id, file_path, release_date, file_mtime, file_size FROM obscore").fetchall()
+        made = con.execute("SELECT key, value FROM meta WHERE key IN ('built_at', 'derivation') "
+                           "ORDER BY key").fetchall()
     finally:
         con.close()
     files: set[str] = set()
@@ -64,17 +69,17 @@ def _released_files(index_path: Path, now: float) -> tuple[set[str], int, int, f
     released_ids = []
     withheld = 0
     upcoming = None
-    for obs_id, file_path, release in rows:
+    for obs_id, file_path, release, mtime, size in rows:
         files.add(file_path)
         if is_released(release, now):
-            released_ids.append(obs_id)
+            released_ids.append(f"{obs_id}\t{mtime}\t{size}")
         else:
             withheld += 1
             withheld_files.add(file_path)
             if release is not None:  # without a release date it waits for an operator, not for a time
                 upcoming = release if upcoming is None else min(upcoming, release)
     public = files - withheld_files
-    signature = hashlib.sha256("\n".join(sorted(released_ids)).encode()).hexdigest()
+    signature = hashlib.sha256("\n".join([*sorted(released_ids), repr(made)]).encode()).hexdigest()
     return public, len(released_ids), withheld, upcoming, signature
 
 

@@ -334,7 +334,24 @@ class Supervisor:
         self._write_status(ready=True)
         if config.archive.enabled:
             threading.Thread(target=self._publish_releases, name="astrohub-release", daemon=True).start()
+        self._remove_replaced_catalogs()
         self._start_sample_data()
+
+    def _remove_replaced_catalogs(self) -> None:
+        """Remove the catalogue versions a replace kept for the queries reading them, once their time is up
+        (``platform_lib.catalogs.remove_replaced``; an ingest does it too)."""
+        from platform_lib.catalogs import Registry, remove_replaced
+
+        registry = Path(archive_paths(self.config, self.layout)[2])
+        if not registry.exists():
+            return
+        try:
+            removed = remove_replaced(Registry(registry, readonly=True))
+        except OSError as exc:  # never a reason not to serve
+            self.log(f"catalogues: could not remove replaced versions: {exc}")
+            return
+        if removed:
+            self.log(f"catalogues: removed {len(removed)} replaced version(s) no query reads any more")
 
     def _start_sample_data(self) -> None:
         """Load the sample data in a background process (``sample_data.enabled``); a no-op once loaded, unless an

@@ -286,7 +286,10 @@ def _load_images(images_root: Path, index_path: Path, update_index, report: Samp
     if report.images_loaded or not index_path.exists():
         what = "image(s) copied again" if rebuild else "new image(s)"
         log(f"sample data: indexing {len(report.images_loaded)} {what} into {index_path}")
-        update_index(index_path, images_root, workers=1, lock_timeout=300)
+        done = update_index(index_path, images_root, workers=1, lock_timeout=300)
+        if done.rederived:
+            log(f"sample data: the index was made by older code: its {done.indexed} images read again "
+                f"({done.seconds:.1f} s)")
 
 
 def _load_skymaps(datasets: Path, report: SampleReport, rebuild: bool = False) -> None:

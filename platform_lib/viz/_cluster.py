@@ -376,6 +376,7 @@ def _median(values: list[np.ndarray], before: int, n: int) -> float:
 
 
 def _open(hats_path: Path, columns: list[str]):
+    """The catalogue and its partitions (give it a :func:`~platform_lib.catalogs.pinned` path: one version)."""
     import lsdb
 
     cat = lsdb.open_catalog(hats_path, columns=columns)
@@ -390,6 +391,9 @@ def cluster_catalog_hips(hats_path: Path, dest: Path, spec: CatalogHipsSpec, *, 
     client) or, when None, on Dask's threaded scheduler here. Returns ``dest``."""
     import dask
 
+    from platform_lib.catalogs import pinned
+
+    hats_path = pinned(hats_path)  # both opens and every partition read: one catalogue version
     runner = _Runner(client, cancel)
     narrow_cols = list(dict.fromkeys([ra, dec] + ([magnitude] if magnitude else [])))
     narrow, pixels = _open(hats_path, narrow_cols)
@@ -493,7 +497,9 @@ def cluster_density_counts(hats_path: Path, column: str, order: int, *, client=N
 
     if not 0 <= order <= 13:
         raise HipsError(f"density map order must be between 0 and 13, got {order}", value=order)
-    cat, _ = _open(hats_path, [column])
+    from platform_lib.catalogs import pinned
+
+    cat, _ = _open(pinned(hats_path), [column])
     counts = np.zeros(12 * 4**order)
 
     def add(r):

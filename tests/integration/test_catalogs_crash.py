@@ -2,11 +2,12 @@
 
 Runs ``ingest(..., replace=True)`` in forked processes, each SIGKILLing itself at one step:
 while writing (before the rename into a version folder), after that rename and before the
-registry commit, after the commit and before the link swap, and after the swap before the old
-version is deleted. After every kill the registry still names folders that exist and a cone
-search answers (the old or the new rows, never an error); the next ingest then leaves no
-``.tmp-*``/``.old-*``/orphan version folder behind. On today's main a kill between the two
-renames left a registered catalogue whose folder was gone, and killed runs' folders stayed forever.
+registry commit, after the commit and before the link swap, and after the swap. After every
+kill the registry still names folders that exist and a cone search answers (the old or the new
+rows, never an error); the next ingest then leaves no ``.tmp-*``/``.old-*``/orphan version folder
+behind (only the versions that switches replaced, each kept with its ``.replaced-`` stamp for the
+queries that may read it). On today's main a kill between the two renames left a registered
+catalogue whose folder was gone, and killed runs' folders stayed forever.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ KILLS = {
     "writing": "pathlib.Path.rename = die",                  # tmp -> version folder
     "before-commit": "Registry.add_catalog = die",           # version folder made, registry untouched
     "before-swap": "ing._point = die",                       # registry committed, link not yet switched
-    "before-cleanup": "ing.shutil.rmtree = die",             # link switched, old version not deleted
+    "after-swap": "ing._links = die",                        # link switched, the tables' links not yet added
 }
 
 #: One child imports the library once, then forks one run per step (so a kill costs no start-up;
@@ -85,11 +86,15 @@ def _ingest(path, registry, **kwargs):
         return ingest(path, registry, name="rep", progress=False, **kwargs)
 
 
-def _debris(registry: Registry) -> list[str]:
+def _debris(registry: Registry) -> tuple[list[str], set[str]]:
+    """What is left beside the catalogue's link and version, and the replaced versions kept (with their stamps)
+    for the queries that may read them (``KEEP_REPLACED_S``)."""
     root = registry.data_root
     link = root / "rep"
+    kept = {p.name.removeprefix(".replaced-") for p in root.glob(".replaced-*") if (root / p.name.removeprefix(".replaced-")).is_dir()}
     keep = {link.name, ".ingest.lock", str(link.readlink()) if link.is_symlink() else ""}
-    return sorted(p.name for p in root.iterdir() if p.name not in keep)
+    keep |= kept | {f".replaced-{name}" for name in kept}
+    return sorted(p.name for p in root.iterdir() if p.name not in keep), kept
 
 
 def test_a_replace_killed_at_each_step_loses_nothing_and_leaves_nothing(tmp_path):
@@ -121,6 +126,8 @@ def test_a_replace_killed_at_each_step_loses_nothing_and_leaves_nothing(tmp_path
     assert child.returncode == 0
 
     _ingest(tmp_path / "new" / "old.fits", registry, replace=True)  # the next run of that kind
-    assert _debris(registry) == [], "left behind by killed runs after a new run"
+    left, kept = _debris(registry)
+    assert left == [], "left behind by killed runs after a new run"
+    assert len(kept) == 2, "the versions the two switches replaced are kept for a while"
     got = sorted(int(x) for x in cone_search("rep", CENTRE, RADIUS, registry=registry)["source_id"])
     assert got == _expected(new)

@@ -454,6 +454,58 @@ def test_search_sees_a_replaced_catalogue(registry, tmp_path):
     assert box["source_id"].min() >= 50_000
 
 
+def test_a_query_that_listed_a_catalogue_reads_all_of_it_after_a_replace(registry, tmp_path):
+    """A query in flight (it listed the catalogue's partitions, then a replace, then it reads them) reads the version
+    it listed, whole. On main the replace deleted that version at once, and the listed paths, under the
+    catalogue's folder, named the new version's partitions, which are others: FileNotFoundError."""
+    from platform_lib.catalogs import read_layout, reader_for
+
+    old, new = _synthetic(seed=6), _synthetic(seed=7)
+    new["source_id"] += 50_000
+    for folder, table in (("old", old), ("new", new)):
+        (tmp_path / folder).mkdir()
+        table.write(tmp_path / folder / "t.fits")
+    centre = SkyCoord(155 * u.deg, 0.3 * u.deg)
+    _ingest_quietly(tmp_path / "old" / "t.fits", registry, name="rep", partition_rows=300)
+    path = registry.get("rep").hats_path
+    layout = read_layout(path)  # what the TAP engine and the crossmatch list
+    reader = reader_for(path)  # a cone search's reader, its partition list read
+    assert len(layout.pixels) > 4
+    _ingest_quietly(tmp_path / "new" / "t.fits", registry, name="rep", replace=True)  # one partition now
+    assert len(read_layout(path).pixels) < len(layout.pixels)
+
+    rows = [pq.read_table(layout.file(*pixel), columns=["source_id"]) for pixel in layout.pixels]
+    assert sorted(x for t in rows for x in t["source_id"].to_pylist()) == sorted(old["source_id"])
+    assert sorted(reader.cone(155, 0.3, 0.5)["source_id"]) == _brute(old, centre, 30 * u.arcmin)
+    # a query starting now reads the new version
+    assert sorted(cone_search("rep", centre, 30 * u.arcmin, registry=registry)["source_id"]) == \
+        _brute(new, centre, 30 * u.arcmin)
+
+
+def test_a_replaced_version_is_removed_once_its_time_is_up(registry, tmp_path):
+    """The replaced version stays for KEEP_REPLACED_S after the switch, then the next ingest (or
+    ``remove_replaced``) removes it and its stamp; the current version and other catalogues stay."""
+    import os
+    import time
+
+    from platform_lib.catalogs import KEEP_REPLACED_S, remove_replaced
+
+    _synthetic(200).write(tmp_path / "t.fits")
+    _ingest_quietly(tmp_path / "t.fits", registry, name="rep")
+    _ingest_quietly(tmp_path / "t.fits", registry, name="other")
+    first = registry.data_root / os.readlink(registry.data_root / "rep")
+    _ingest_quietly(tmp_path / "t.fits", registry, name="rep", replace=True)
+    stamp = registry.data_root / f".replaced-{first.name}"
+    assert first.is_dir() and stamp.exists()
+    assert remove_replaced(registry) == [] and first.is_dir()  # replaced just now: kept
+    past = time.time() - KEEP_REPLACED_S - 1
+    os.utime(stamp, (past, past))
+    assert remove_replaced(registry) == [first.name]
+    assert not first.exists() and not stamp.exists()
+    for name in ("rep", "other"):
+        assert len(cone_search(name, SkyCoord(155 * u.deg, 0 * u.deg), 5 * u.deg, registry=registry)) > 0
+
+
 _BAR = re.compile(r"(\d+)/(\d+) \[")
 
 

@@ -208,3 +208,35 @@ def test_o_ucd_comes_from_bunit_on_real_images_and_an_older_index_gains_the_colu
     assert got == {**wanted, "img_0": None}
     table = obscore_table(records, "http://x/")  # the SIA/TAP answer: masked where unknown
     assert dict(zip(table["obs_id"], table["o_ucd"].tolist())) == {**wanted, "img_0": None}
+
+
+def test_an_index_made_by_older_code_is_derived_again_and_the_released_view_follows(tmp_path):
+    """A ``.fits.gz`` file's ``access_format`` is ``application/gzip`` now (what a download gives); an index made
+    before said ``application/fits``, and updates kept it, reading a file again only when its mtime or size
+    changed. An index made by code that derives records otherwise (another ``derivation``, or none) is read
+    again whole, and the released view that users read is written again though the same records are released."""
+    import gzip
+    import sqlite3
+
+    from platform_lib.imageindex import publish_released
+
+    data, path = image_tree(tmp_path, 2)
+    (data / "img_1.fits.gz").write_bytes(gzip.compress((data / "img_1.fits").read_bytes()))
+    (data / "img_1.fits").unlink()
+    build_index(path, data, workers=1)
+    with sqlite3.connect(path) as conn:  # as the code before fits_media_type wrote it
+        conn.execute("UPDATE obscore SET access_format = 'application/fits'")
+        conn.execute("DELETE FROM meta WHERE key = 'derivation'")
+    conn.close()
+    public = tmp_path / "public"
+    publish_released(path, data, public)
+
+    report = update_index(path, data, workers=1)
+    assert report.rederived and report.indexed == 2 and not report.skipped
+    publish_released(path, data, public)
+    for index in (ImageIndex(path), ImageIndex(public / "index.sqlite")):
+        records, _ = index.query(ImageQuery(), ADMIN)
+        assert {r["obs_id"]: r["access_format"] for r in records} == {"img_0": "application/fits",
+                                                                      "img_1": "application/gzip"}
+    again = update_index(path, data, workers=1)  # made by this code now: nothing to read
+    assert not again.rederived and (again.unchanged, again.added, again.updated) == (2, 0, 0)

@@ -535,3 +535,33 @@ def test_readiness_through_the_proxy_waits_for_the_components_own_port_first(tmp
         component.close()
     assert listened and polls and all(at >= listened[0] for at in polls), (listened, polls)
 
+
+
+def test_up_removes_the_catalogue_versions_a_replace_kept_once_their_time_is_up(tmp_path):
+    """A replace keeps the version it replaced for the queries reading it (KEEP_REPLACED_S, then the next ingest
+    removes it); a platform with no more ingests kept it for good. `up` removes those whose time is up, and only
+    those: the current version and one replaced just now stay."""
+    import os
+    import time
+
+    from platform_lib.catalogs import KEEP_REPLACED_S, Registry
+    from platform_lib.local.config import load_config
+    from platform_lib.local.plan import archive_paths
+    from platform_lib.local.supervisor import Supervisor
+
+    lines = []
+    supervisor = Supervisor(load_config(overrides=[f"data_dir={str(tmp_path / 'data')!r}"], environ={}),
+                            log=lines.append)
+    registry = Registry(archive_paths(supervisor.config, supervisor.layout)[2])
+    root = registry.data_root
+    for name in ("cat_=aaaa", "cat_=bbbb", "cat_=cccc"):
+        (root / name / "t").mkdir(parents=True)
+    os.symlink("cat_=cccc", root / "cat")
+    (root / ".replaced-cat_=aaaa").touch()
+    (root / ".replaced-cat_=bbbb").touch()
+    past = time.time() - KEEP_REPLACED_S - 1
+    os.utime(root / ".replaced-cat_=aaaa", (past, past))
+    supervisor._remove_replaced_catalogs()
+    assert sorted(p.name for p in root.iterdir()) == [".ingest.lock", ".replaced-cat_=bbbb", "cat", "cat_=bbbb",
+                                                     "cat_=cccc"]
+    assert lines == ["catalogues: removed 1 replaced version(s) no query reads any more"]

@@ -458,7 +458,9 @@ class _Databases(threading.local):
     Parquet files, read through per-query views), its macros defined and its configuration locked; a
     query gets a cursor (its own connection: its temporary views, registered relations and interrupt)
     and closes it. A query over a catalogue the database was not opened for (ingested since, or
-    outside the folders seen so far) reopens it with that catalogue's folder added.
+    outside the folders seen so far) reopens it with that catalogue's folder added. ``files`` are those the
+    query listed, allowed too where no catalogue folder holds them: the catalogue version ``read_layout``
+    pinned, when a replace switched the catalogue's folder between the listing and this call.
     """
 
     def __init__(self) -> None:
@@ -466,10 +468,12 @@ class _Databases(threading.local):
         self.key: tuple | None = None
         self.roots: frozenset = frozenset()
 
-    def get(self, limits: Limits, catalog_tables: list):
+    def get(self, limits: Limits, catalog_tables: list, files=()):
         import duckdb
 
         roots = set().union(*(_catalog_roots(t) for t in catalog_tables)) if catalog_tables else set()
+        dirs = [r for r in roots if r.endswith("/")]
+        roots |= {f for f in files if f not in roots and not any(f.startswith(d) for d in dirs)}
         key = (limits.threads, limits.memory)
         if self.db is not None and self.key == key and roots <= self.roots:
             return self.db
@@ -520,7 +524,9 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
     import duckdb
 
     catalogs = {i: _catalog_files(s) for i, s in plan.sources.items() if s.table.kind == "catalog"}
-    con = _THREAD_DATABASES.get(limits, [src.table for i, src in plan.sources.items() if i in catalogs]).cursor()
+    listed = {f for files, _ in catalogs.values() for f in files}
+    con = _THREAD_DATABASES.get(limits, [src.table for i, src in plan.sources.items() if i in catalogs],
+                                listed).cursor()
     timer = None
     timed_out = threading.Event()
     try:

@@ -6,7 +6,8 @@ holding the index's writer lock without waiting: when another writer (``astrohub
 from cron, or a second service replica) holds it, the round is skipped and logged. Updates are
 atomic, so queries served meanwhile see the old or the new index. Files are read in this process
 (``workers=1``): forking worker processes from a threaded server is unsafe, and a daily update reads
-only new and changed files; build very large trees once with ``astrohub archive index``.
+only new and changed files; build very large trees once with ``astrohub archive index``. After an upgrade that
+changed how records are derived, the first round (at start) reads every file again (``rederived``, logged).
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ class IndexUpdater:
             log.exception("index update failed; the previous index stays in service")
         else:
             self.last_report, self.last_error = report, None
-            log.info("index updated: %d records (+%d, ~%d, -%d), %d skipped, %.1f s", report.indexed, report.added,
-                     report.updated, report.removed, len(report.skipped), report.seconds)
+            log.info("index updated: %d records (+%d, ~%d, -%d), %d skipped, %.1f s%s", report.indexed, report.added,
+                     report.updated, report.removed, len(report.skipped), report.seconds,
+                     "; every file read again: the index was made by code that derives records otherwise (an "
+                     "upgrade)" if report.rederived else "")
         finally:
             self.rounds += 1
 
