@@ -74,6 +74,8 @@ import psutil
 import pytest
 import requests
 import websocket
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from platform_lib.local.config import LocalConfig, load_config
 from platform_lib.local.ports import free_ports
@@ -110,6 +112,18 @@ def _poll(condition, timeout: float, what: str, interval: float = 0.1):
         time.sleep(interval)
 
 
+def _pooled_session() -> requests.Session:
+    """The harness's HTTP session. It keeps connections open between calls, and the proxy closes an idle one after
+    a few seconds: a call that reuses it just as it closes gets "connection reset by peer" without the server ever
+    seeing it (a DELETE after a long notebook run did, in CI). So an idempotent call is sent once more on a new
+    connection after a reset, as a browser does; a status the server answers is never retried."""
+    session = requests.Session()
+    retry = Retry(total=1, connect=1, read=1, status=0, other=0, redirect=False, raise_on_status=False,
+                  allowed_methods=Retry.DEFAULT_ALLOWED_METHODS)
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    return session
+
+
 @dataclass
 class RunningPlatform:
     """A running local platform; see the module docstring for the API."""
@@ -124,7 +138,7 @@ class RunningPlatform:
     users: set[str] = field(default_factory=set)
     _tokens: dict[str, str] = field(default_factory=dict)
     _passwords: dict[str, str] = field(default_factory=dict)
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=lambda: _pooled_session())
 
     @property
     def url(self) -> str:
