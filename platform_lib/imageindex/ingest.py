@@ -10,6 +10,7 @@ the database.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from platform_lib.codedigest import code_digest
 from platform_lib.fitsfiles import fits_media_type, fits_stem, fits_suffix
 from platform_lib.imageindex.footprint import footprint_from_pointing, footprint_from_wcs, hull_footprint, parse_angle
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings, months_to_days, select_mapping
@@ -45,18 +47,17 @@ _DERIVATION_CODE = ("imageindex/ingest.py", "imageindex/mapping.py", "imageindex
                     "imageindex/sphere.py", "fitsfiles.py", "imageindex/mappings/*.json")
 
 
+@functools.cache
 def derivation() -> str:
-    """What this code derives records by: the SHA-256 of the source of the modules that turn a file's name and
-    headers into its record (the columns, ``access_format`` from the name, the footprint) and of the packaged
-    instrument mappings. An index stores it; one made by other code (an upgrade) is read again from the headers.
-    Operators' own mappings (``--mappings``) are not in it: after changing one, rebuild (``astrohub archive
-    index``).
+    """What this code derives records by: the SHA-256 of :data:`DERIVATION_SCHEMA` and the
+    :func:`~platform_lib.codedigest.code_digest` of the modules that turn a file's name and headers into its record
+    (the columns, ``access_format`` from the name, the footprint) and of the packaged instrument mappings. An index
+    stores it; one made by other code (an upgrade) is read again from the headers. Worked out once per process
+    (the code does not change under a running process). Operators' own mappings (``--mappings``) are not in it:
+    after changing one, rebuild (``astrohub archive index``).
     """
-    platform = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256(f"astrohub image index {DERIVATION_SCHEMA}\n".encode())
-    for path in sorted({f for pattern in _DERIVATION_CODE for f in platform.glob(pattern)}):
-        digest.update(path.relative_to(platform).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    code = code_digest(_DERIVATION_CODE)
+    return hashlib.sha256(f"astrohub image index {DERIVATION_SCHEMA}\n{code}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)

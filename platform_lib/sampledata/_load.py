@@ -9,14 +9,13 @@ again with ``replace`` (atomic: readers see the old catalogue or the new one), t
 re-indexed. A catalogue in the registry that the record does not name as the sample data's (an operator's own of
 that name) is never touched. :func:`stale` says what is out of date, cheaply (file digests), so a later start costs
 a few file reads. Imports the platform's catalogue ingest and image index, :mod:`platform_lib.atomic` and
-:mod:`platform_lib.sampledata._sources`.
+:mod:`platform_lib.sampledata._sources` and ``._copy`` (the copy that marks an image released).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import time
 import warnings
@@ -24,10 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from platform_lib.atomic import atomic_path, write_atomic
+from platform_lib.atomic import write_atomic
+from platform_lib.sampledata._copy import copy_sample
 from platform_lib.sampledata._sources import (hipparcos_inputs, hipparcos_table, openngc_inputs, openngc_table,
                                               packaged_images, packaged_skymaps, star_names_inputs, star_names_table)
-from platform_lib.sampledata._versions import CATALOG_CODE, IMAGE_CODE, SKYMAP_CODE, version
+from platform_lib.sampledata._versions import CATALOG_CODE, IMAGE_CODE, SKYMAP_CODE, image_params, version
 
 __all__ = ["load", "is_loaded", "stale", "current_versions", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS",
            "IMAGE_FOLDER", "SKYMAP_FOLDER", "PARTS", "FOREIGN"]
@@ -76,7 +76,7 @@ def current_versions() -> dict[str, str | None]:
     "skymaps": ...}`` (:func:`platform_lib.sampledata._versions.version`; None where a source is not installed)."""
     out = {cat.key: version(cat.inputs, CATALOG_CODE, params=repr((cat.table, cat.partition_rows, cat.margin_arcsec)))
            for cat in CATALOGS}
-    out["images"] = version(lambda: [path for _, path in packaged_images()[0]], IMAGE_CODE)
+    out["images"] = version(lambda: [path for _, path in packaged_images()[0]], IMAGE_CODE, params=image_params())
     out["skymaps"] = version(lambda: [path for _, path in packaged_skymaps()[0]], SKYMAP_CODE)
     return out
 
@@ -137,29 +137,6 @@ def stale(datasets: str | os.PathLike, current: dict[str, str | None] | None = N
 def is_loaded(datasets: str | os.PathLike) -> bool:
     """True once :func:`load` has finished on this datasets folder and nothing is out of date (:func:`stale`)."""
     return not stale(datasets)
-
-
-def _mark_released(fits_file: Path) -> None:
-    """Give a sample image without a release date ``DATE-REL`` = today: it is public data.
-
-    The image index keeps an image with neither an observation date nor a release date proprietary
-    until an operator sets one (``platform_lib.imageindex``), so users would never see it. The keyword is
-    the one the generic instrument mapping reads; the data and every other keyword are untouched.
-    """
-    from astropy.io import fits
-
-    with fits.open(fits_file, mode="update") as hdul:
-        header = hdul[0].header
-        if "RELEASE" not in header and "DATE-REL" not in header:
-            header["DATE-REL"] = (time.strftime("%Y-%m-%d", time.gmtime()), "public sample data (astrohub sampledata)")
-
-
-def _atomic_copy(src: Path, dest: Path, fits_image: bool = True) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(dest, mode=0o644) as tmp:
-        shutil.copyfile(src, tmp)
-        if fits_image:
-            _mark_released(tmp)
 
 
 def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = None,
@@ -281,7 +258,7 @@ def _load_images(images_root: Path, index_path: Path, update_index, report: Samp
         if dest.exists() and not rebuild:
             report.images_present.append(image.name)
             continue
-        _atomic_copy(path, dest)
+        copy_sample(path, dest)
         report.images_loaded.append(image.name)
     if report.images_loaded or not index_path.exists():
         what = "image(s) copied again" if rebuild else "new image(s)"
@@ -303,5 +280,5 @@ def _load_skymaps(datasets: Path, report: SampleReport, rebuild: bool = False) -
         if dest.exists() and not rebuild:
             report.skymaps_present.append(skymap.name)
             continue
-        _atomic_copy(path, dest, fits_image=False)
+        copy_sample(path, dest, fits_image=False)
         report.skymaps_loaded.append(skymap.name)
