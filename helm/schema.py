@@ -73,6 +73,13 @@ OWN_KEYS: dict[str, Any] = {
             "index": {"type": "string", "minLength": 1, "description": "The image index (SQLite) inside the pod."},
             "dataRoot": {"type": "string", "minLength": 1, "description": "The image tree the index refers to."},
             "registry": {"type": "string", "description": "The catalogue registry (SQLite) for cone search; empty: the registry sampleData loads, else none."},
+            "keepReplacedSeconds": {
+                "type": ["number", "null"], "minimum": 0,
+                "description": "Seconds a catalogue version that a replace superseded (a rebuild of the sample data "
+                "after an upgrade) stays in the registry for the queries still reading it; the sample-data Job removes "
+                "the versions replaced longer ago (`--keep-replaced`). null: the library's default, 3600. Below the "
+                "longest query (an async TAP job may run 600 s) such a query can fail.",
+            },
             "proprietary": {
                 "description": "The archive's own volume (full tree, proprietary files, index), mounted read-only at "
                 "/archive into the archive pod only; null: no split.",

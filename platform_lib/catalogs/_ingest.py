@@ -30,8 +30,10 @@ Queries in flight: the replaced version is not deleted at the switch. Readers pi
 viz's ``lsdb.open_catalog`` open the version folder the link names when they start), so a query that
 listed the old partitions reads them all from the old version. Ingest records the switch in a stamp
 ``.replaced-<version>`` beside it, and a later ingest (or :func:`remove_replaced`, which ``astrohub
-up`` calls at start) removes a replaced version once its stamp is :data:`KEEP_REPLACED_S`
-old, longer than any query of the archive's (an async TAP job: 600 s) or a crossmatch job usually runs.
+up`` and the sample data's load call) removes a replaced version once its stamp is ``keep_replaced_s`` old
+(:data:`KEEP_REPLACED_S` by default, longer than any query of the archive's (an async TAP job: 600 s) or a
+crossmatch job usually runs; the platform's registry: the operator's setting, ``archive.keep_replaced`` in
+``astrohub.toml``, ``archive.keepReplacedSeconds`` in the chart).
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ __all__ = ["ingest", "slug", "remove_replaced", "DEFAULT_MARGIN_ARCSEC", "KEEP_R
 
 #: The margin cache ingest writes by default (arcsec): wide enough for the usual crossmatch radii.
 DEFAULT_MARGIN_ARCSEC = 10.0
-#: How long a replaced catalogue version stays on disk for the queries that pinned it (seconds).
+#: How long a replaced catalogue version stays on disk for the queries that pinned it (seconds), unless the caller
+#: says otherwise (``keep_replaced_s``).
 KEEP_REPLACED_S = 3600.0
 #: The stamp that says when a version folder was replaced (its mtime): ``.replaced-<version folder name>``.
 _REPLACED = ".replaced-"
@@ -111,7 +114,7 @@ def slug(name: str) -> str:
 
 def ingest(source: str | Path, registry: Registry, *, name: str | None = None, replace: bool = False,
            partition_rows: int = 100_000, moc_order: int | None = None, progress: bool = False,
-           margin_arcsec: float | None = DEFAULT_MARGIN_ARCSEC) -> CatalogInfo:
+           margin_arcsec: float | None = DEFAULT_MARGIN_ARCSEC, keep_replaced_s: float = KEEP_REPLACED_S) -> CatalogInfo:
     """Ingest a catalogue file into HATS Parquet and register it, with no human intervention.
 
     Parameters
@@ -136,6 +139,9 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
         The width of the margin cache written beside each table (the rows just outside each partition),
         so the table can be the right side of a crossmatch on Dask or in a job with a radius (plus the
         proper motion between the epochs) up to this; ``None`` writes none.
+    keep_replaced_s
+        Before it starts, ingest removes the versions of catalogues replaced over this many seconds ago (as
+        :func:`remove_replaced`); a replace keeps the version it replaces that long.
 
     Returns
     -------
@@ -149,6 +155,7 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
     """
     from tqdm.auto import tqdm
 
+    _check_keep(keep_replaced_s)
     src = read_source(source, name=name)
     if not replace and src.name in {c.name for c in registry.catalogs()}:
         raise DuplicateCatalog(
@@ -162,7 +169,7 @@ def ingest(source: str | Path, registry: Registry, *, name: str | None = None, r
     _check_table_names(src)
     registry.data_root.mkdir(parents=True, exist_ok=True)
     with _ingest_lock(registry):
-        _remove_debris(registry)
+        _remove_debris(registry, keep_replaced_s)
     tmp_dir = registry.data_root / f".tmp-{folder}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp_dir.mkdir(parents=True)
     # Three steps per table (convert, finish the HATS write, MOC) plus registering; write_hats adds one
@@ -235,18 +242,29 @@ def _ingest_lock(registry: Registry) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def remove_replaced(registry: Registry) -> list[str]:
-    """Remove the catalogue versions replaced over :data:`KEEP_REPLACED_S` ago and what killed ingests left
-    in ``registry.data_root``; the names removed. Ingest does this too before each run."""
+def remove_replaced(registry: Registry, keep_s: float = KEEP_REPLACED_S) -> list[str]:
+    """Remove the catalogue versions replaced over ``keep_s`` seconds ago (default :data:`KEEP_REPLACED_S`) and
+    what killed ingests left in ``registry.data_root``; the names removed. Ingest does this too before each run.
+
+    >>> remove_replaced(Registry("/srv/astrohub/datasets/catalogs/registry.sqlite"), keep_s=7200)  # doctest: +SKIP
+    ['I_2F311_=3f0c9a7d']
+    """
+    _check_keep(keep_s)
     if not registry.data_root.is_dir():
         return []
     with _ingest_lock(registry):
-        return _remove_debris(registry)
+        return _remove_debris(registry, keep_s)
 
 
-def _remove_debris(registry: Registry) -> list[str]:
-    """Remove what killed ingests left in ``data_root``, and the versions replaced over :data:`KEEP_REPLACED_S`
-    ago (call with :func:`_ingest_lock` held); the names removed."""
+def _check_keep(keep_s: float) -> None:
+    if isinstance(keep_s, bool) or not isinstance(keep_s, (int, float)) or not keep_s >= 0:
+        raise ValueError(f"keep {keep_s!r} seconds: give how long a replaced catalogue version stays on disk for "
+                         "the queries reading it, 0 or more seconds")
+
+
+def _remove_debris(registry: Registry, keep_s: float = KEEP_REPLACED_S) -> list[str]:
+    """Remove what killed ingests left in ``data_root``, and the versions replaced over ``keep_s`` seconds ago
+    (call with :func:`_ingest_lock` held); the names removed."""
     root = registry.data_root
     targets = {root / os.readlink(e) for e in root.iterdir() if e.is_symlink()}
     removed = []
@@ -268,7 +286,7 @@ def _remove_debris(registry: Registry) -> list[str]:
                 age = time.time() - stamp.stat().st_mtime
             except FileNotFoundError:  # never linked: a killed run's
                 age = None
-            if age is not None and age < KEEP_REPLACED_S:
+            if age is not None and age < keep_s:
                 continue  # replaced lately: a query may still read it
             stamp.unlink(missing_ok=True)
         if entry.is_symlink() or not entry.is_dir():

@@ -11,6 +11,7 @@ what is already there, so running it again (a restart, a ``helm upgrade``) costs
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ def register(subparsers) -> None:
 
 def add_load_arguments(parser) -> None:
     """The arguments of ``sample-data load`` (also those of ``python -m platform_lib.sampledata``)."""
+    from platform_lib.catalogs import KEEP_REPLACED_S
     from platform_lib.sampledata import PARTS
 
     parser.add_argument("datasets", help="the platform's datasets folder: the record sample-data.json and "
@@ -46,6 +48,21 @@ def add_load_arguments(parser) -> None:
     parser.add_argument("--index", help="the archive's image index (default <images>/index.sqlite)")
     parser.add_argument("--parts", default=",".join(PARTS),
                         help=f"comma-separated parts to load (default all: {','.join(PARTS)})")
+    parser.add_argument("--keep-replaced", type=_seconds, metavar="SECONDS",
+                        help="how long a catalogue version a replace superseded stays for the queries reading it; "
+                        f"older ones are removed (default {KEEP_REPLACED_S:g}; astrohub.toml's "
+                        "archive.keep_replaced, the chart's archive.keepReplacedSeconds)")
+
+
+def _seconds(text: str) -> float:
+    """``--keep-replaced``'s value: 0 or more seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 or more seconds")
+    return value
 
 
 def run_load(args) -> int:
@@ -62,7 +79,7 @@ def run_load(args) -> int:
     # temporary folders are removed; what was loaded stays, and the next run skips it.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     report = load(args.datasets, registry=args.registry, images_root=args.images, index=args.index,
-                  parts=parts, log=lambda line: print(line, flush=True))
+                  parts=parts, log=lambda line: print(line, flush=True), keep_replaced_s=args.keep_replaced)
     for line in report.missing:
         print(f"astrohub sample-data load: not available: {line}", file=sys.stderr)
     return 1 if report.missing else 0

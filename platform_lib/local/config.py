@@ -133,6 +133,14 @@ class ArchiveConfig(_Strict):
     registry: Path | None = Field(
         None, description="The catalogue registry for cone search (default <data>/datasets/catalogs/registry.sqlite)."
     )
+    keep_replaced: float | None = Field(
+        None,
+        ge=0,
+        description="Seconds a catalogue version that a replace superseded (an upgrade's rebuild of the sample data, "
+        "an operator's `--replace`) stays in the registry for the queries still reading it; `astrohub up` and the "
+        "sample data's load remove the versions replaced longer ago. Default: the library's (`platform_lib.catalogs.KEEP_REPLACED_S`, an hour). "
+        "Below the longest query (an async TAP job may run 600 s) such a query can fail.",
+    )
 
 
 class ClassesConfig(_Strict):

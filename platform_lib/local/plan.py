@@ -112,8 +112,11 @@ def sample_data_command(config: LocalConfig, layout: DataLayout, python: str) ->
     if not config.sample_data.enabled:
         return None
     index, images, registry = archive_paths(config, layout)
-    return [python, "-m", "platform_lib.sampledata", str(layout.datasets), "--registry", str(registry),
+    argv = [python, "-m", "platform_lib.sampledata", str(layout.datasets), "--registry", str(registry),
             "--images", str(images), "--index", str(index)]
+    if config.archive.keep_replaced is not None:
+        argv += ["--keep-replaced", str(config.archive.keep_replaced)]
+    return argv
 
 
 def tutorials_environment() -> dict[str, str]:

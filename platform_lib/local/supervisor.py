@@ -339,14 +339,15 @@ class Supervisor:
 
     def _remove_replaced_catalogs(self) -> None:
         """Remove the catalogue versions a replace kept for the queries reading them, once their time is up
-        (``platform_lib.catalogs.remove_replaced``; an ingest does it too)."""
-        from platform_lib.catalogs import Registry, remove_replaced
+        (``platform_lib.catalogs.remove_replaced``; an ingest does it too), ``archive.keep_replaced`` seconds."""
+        from platform_lib.catalogs import KEEP_REPLACED_S, Registry, remove_replaced
 
         registry = Path(archive_paths(self.config, self.layout)[2])
         if not registry.exists():
             return
         try:
-            removed = remove_replaced(Registry(registry, readonly=True))
+            keep = self.config.archive.keep_replaced
+            removed = remove_replaced(Registry(registry, readonly=True), KEEP_REPLACED_S if keep is None else keep)
         except OSError as exc:  # never a reason not to serve
             self.log(f"catalogues: could not remove replaced versions: {exc}")
             return

@@ -141,7 +141,8 @@ def is_loaded(datasets: str | os.PathLike) -> bool:
 
 def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = None,
          images_root: str | os.PathLike | None = None, index: str | os.PathLike | None = None,
-         log: Callable[[str], None] = print, parts: tuple[str, ...] | list[str] = PARTS) -> SampleReport:
+         log: Callable[[str], None] = print, parts: tuple[str, ...] | list[str] = PARTS,
+         keep_replaced_s: float | None = None) -> SampleReport:
     """Load the sample catalogues and images into a platform's datasets, skipping what is there.
 
     Parameters
@@ -159,6 +160,10 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
     parts
         Which of :data:`PARTS` to load (default all); the record :data:`MARKER` is written only when
         all of them were loaded.
+    keep_replaced_s
+        With ``catalogs``: how long a catalogue version a replace superseded stays in the registry for the queries
+        reading it (default :data:`platform_lib.catalogs.KEEP_REPLACED_S`; the operator's setting); the versions
+        replaced longer ago are removed first (:func:`platform_lib.catalogs.remove_replaced`).
 
     Returns
     -------
@@ -169,7 +174,7 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
     >>> load("/srv/astrohub/datasets").summary()         # doctest: +SKIP
     'catalogues 2 loaded, 0 present; images 8 loaded, 0 present (41.2 s)'
     """
-    from platform_lib.catalogs import Registry, ingest
+    from platform_lib.catalogs import KEEP_REPLACED_S, Registry
     from platform_lib.imageindex import update_index
 
     unknown = sorted(set(parts) - set(PARTS))
@@ -193,7 +198,8 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
     datasets.mkdir(parents=True, exist_ok=True)
     if "catalogs" in parts:
         registry_path.parent.mkdir(parents=True, exist_ok=True)
-        versions.update(_load_catalogs(Registry(registry_path), ingest, report, log, recorded, current))
+        keep = KEEP_REPLACED_S if keep_replaced_s is None else keep_replaced_s
+        versions.update(_load_catalogs(Registry(registry_path), keep, report, log, recorded, current))
     if "images" in parts:
         _load_images(images_root, index_path, update_index, report, log, "images" in out_of_date)
         versions["images"] = current["images"]
@@ -211,10 +217,16 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
     return report
 
 
-def _load_catalogs(reg, ingest, report: SampleReport, log: Callable[[str], None], recorded: dict,
+def _load_catalogs(reg, keep_replaced_s: float, report: SampleReport, log: Callable[[str], None], recorded: dict,
                    current: dict) -> dict[str, str | None]:
-    """Ingest each of :data:`CATALOGS` not yet in the registry ``reg``, and again each whose ``recorded`` version
-    is not its ``current`` one; returns the versions to record."""
+    """Remove the catalogue versions replaced over ``keep_replaced_s`` ago, then ingest each of :data:`CATALOGS`
+    not yet in the registry ``reg``, and again each whose ``recorded`` version is not its ``current`` one; returns
+    the versions to record."""
+    from platform_lib.catalogs import ingest, remove_replaced
+
+    removed = remove_replaced(reg, keep_replaced_s)
+    if removed:
+        log(f"sample data: removed {len(removed)} replaced catalogue version(s) no query reads any more")
     present = {c.name for c in reg.catalogs()}
     versions = {}
     for cat in CATALOGS:
@@ -239,7 +251,7 @@ def _load_catalogs(reg, ingest, report: SampleReport, log: Callable[[str], None]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ingest(source, reg, name=cat.name, partition_rows=cat.partition_rows,
-                       margin_arcsec=cat.margin_arcsec, replace=rebuild)
+                       margin_arcsec=cat.margin_arcsec, replace=rebuild, keep_replaced_s=keep_replaced_s)
         (report.rebuilt if rebuild else report.catalogs_loaded).append(cat.name)
         versions[cat.key] = current[cat.key]
     return versions

@@ -159,3 +159,21 @@ def test_a_registry_outside_every_dataset_fails_the_render_naming_the_keys(chart
             r"sampleData\.enabled: .*\"/datasets/catalogs/registry\.sqlite\" .*PLATFORM_CATALOG_REGISTRY.* "
             r"not inside a mounted dataset \(/datasets/sample-sky\)")):
         hs.render(chart, values)
+
+
+@pytest.mark.parametrize("seconds,flag", [(None, None), (7200, "7200"), (0, "0"), (1.5, "1.5")])
+def test_the_job_removes_replaced_catalogue_versions_after_the_operators_time(chart, seconds, flag) -> None:
+    """code16: ``archive.keepReplacedSeconds`` reaches the Job's ``--keep-replaced`` (0 too; null: the library's
+    hour), as the real CLI parses it."""
+    from platform_lib.cli import build_parser
+
+    values = _with(hs.overlay("dev"), archive={"keepReplacedSeconds": seconds})
+    command = _job(hs.render(chart, values))["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert (command[command.index("--keep-replaced") + 1] if "--keep-replaced" in command else None) == flag
+    assert build_parser().parse_args(command[1:]).keep_replaced == seconds
+
+
+@pytest.mark.parametrize("seconds,why", [(-1, "minimum"), ("an hour", "got string, want null or number")])
+def test_a_bad_keep_replaced_time_is_refused_naming_the_key(chart, seconds, why) -> None:
+    with pytest.raises(helm_python.HelmValuesError, match=f"/archive/keepReplacedSeconds'?: .*{why}"):
+        hs.render(chart, _with(hs.overlay("dev"), archive={"keepReplacedSeconds": seconds}))

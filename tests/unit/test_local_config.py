@@ -89,6 +89,17 @@ def test_bad_values_name_the_key(override):
     assert key in str(info.value)
 
 
+def test_keep_replaced_is_the_operators_seconds_zero_or_more():
+    """code16: how long a replaced catalogue version stays was a constant (an hour); it is ``archive.keep_replaced``
+    now, and a negative time is refused naming the key and the bound."""
+    config = load_config(overrides=["archive.keep_replaced=7200"], environ={})
+    assert config.archive.keep_replaced == 7200
+    with pytest.raises(ConfigError) as info:
+        load_config(overrides=["archive.keep_replaced=-1"], environ={})
+    assert info.value.key == "archive.keep_replaced"
+    assert "archive.keep_replaced" in str(info.value) and "greater than or equal to 0" in str(info.value)
+
+
 def test_section_given_a_scalar():
     with pytest.raises(ConfigError, match="'hub' .* must be a table"):
         load_config(overrides=["hub=3"], environ={})

