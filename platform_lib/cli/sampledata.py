@@ -32,6 +32,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_install)
     p = sub.add_parser("status", help="say whether a load has finished on a datasets folder (exit 1 if not)")
     p.add_argument("datasets", help="the platform's datasets folder")
+    _add_mappings(p)
     p.set_defaults(func=_status)
 
 
@@ -52,6 +53,14 @@ def add_load_arguments(parser) -> None:
                         help="how long a catalogue version a replace superseded stays for the queries reading it; "
                         f"older ones are removed (default {KEEP_REPLACED_S:g}; astrohub.toml's "
                         "archive.keep_replaced, the chart's archive.keepReplacedSeconds)")
+    _add_mappings(parser)
+
+
+def _add_mappings(parser) -> None:
+    parser.add_argument("--mappings", type=Path, action="append", default=[], metavar="DIR",
+                        help="a folder of your own instrument mappings (*.json), as the archive's --mappings; the "
+                        "images are indexed with them, and again when they change (repeatable; astrohub.toml's "
+                        "archive.mappings)")
 
 
 def _seconds(text: str) -> float:
@@ -79,7 +88,8 @@ def run_load(args) -> int:
     # temporary folders are removed; what was loaded stays, and the next run skips it.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     report = load(args.datasets, registry=args.registry, images_root=args.images, index=args.index,
-                  parts=parts, log=lambda line: print(line, flush=True), keep_replaced_s=args.keep_replaced)
+                  parts=parts, log=lambda line: print(line, flush=True), keep_replaced_s=args.keep_replaced,
+                  mapping_dirs=args.mappings)
     for line in report.missing:
         print(f"astrohub sample-data load: not available: {line}", file=sys.stderr)
     return 1 if report.missing else 0
@@ -95,7 +105,7 @@ def _install(args) -> int:
 def _status(args) -> int:
     from platform_lib.sampledata import MARKER, stale
 
-    out_of_date = stale(args.datasets)
+    out_of_date = stale(args.datasets, mapping_dirs=args.mappings)
     if not out_of_date:
         print(f"sample data loaded ({args.datasets}/{MARKER})")
         return 0

@@ -133,6 +133,11 @@ class ArchiveConfig(_Strict):
     registry: Path | None = Field(
         None, description="The catalogue registry for cone search (default <data>/datasets/catalogs/registry.sqlite)."
     )
+    mappings: list[Path] = Field(
+        default_factory=list,
+        description="Folders of your own instrument mappings (`*.json`, docs/archive.md \"A new instrument\"): "
+        "the archive's index updates and the sample data's load read them besides the packaged ones.",
+    )
     keep_replaced: float | None = Field(
         None,
         ge=0,

@@ -75,7 +75,7 @@ def _sample_data_line(config: LocalConfig, state: PlatformState) -> str:
 
     if not config.sample_data.enabled:
         return "off (sample_data.enabled = false)"
-    out_of_date = stale(state.layout.datasets)
+    out_of_date = stale(state.layout.datasets, mapping_dirs=config.archive.mappings)
     if not out_of_date:
         return "loaded (Hipparcos I/311, OpenNGC, star names, sample images; docs/sample-data.md)"
     if (state.layout.datasets / MARKER).exists():

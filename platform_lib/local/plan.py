@@ -116,7 +116,12 @@ def sample_data_command(config: LocalConfig, layout: DataLayout, python: str) ->
             "--images", str(images), "--index", str(index)]
     if config.archive.keep_replaced is not None:
         argv += ["--keep-replaced", str(config.archive.keep_replaced)]
-    return argv
+    return argv + _mapping_flags(config)
+
+
+def _mapping_flags(config: LocalConfig) -> list[str]:
+    """``--mappings DIR`` for each of ``archive.mappings``: the archive and the sample data's load index with them."""
+    return [arg for folder in config.archive.mappings for arg in ("--mappings", str(folder))]
 
 
 def tutorials_environment() -> dict[str, str]:
@@ -407,7 +412,8 @@ def plan_components(
     if archive_command:
         index, images, registry = archive_paths(config, layout)
         prefix = "/services/archive/"
-        argv = [*archive_command, "--index", str(index), "--data-root", str(images), "--registry", str(registry)]
+        argv = [*archive_command, "--index", str(index), "--data-root", str(images), "--registry", str(registry),
+                *_mapping_flags(config)]
         if proxy_uid is not None:
             argv += ["--trusted-proxy", f"uid:{proxy_uid}"]
         specs.append(

@@ -195,6 +195,27 @@ def check_system_users_possible(config: LocalConfig) -> None:
         )
 
 
+def check_mappings(config: LocalConfig) -> None:
+    """Each of ``archive.mappings`` is a folder whose ``*.json`` are valid instrument mappings (a misspelt folder
+    would index every image without them, and say nothing).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``archive.mappings``, the folder and what is wrong with it.
+    """
+    from platform_lib.imageindex import ImageIndexError, load_mappings
+
+    for folder in config.archive.mappings:
+        if not Path(folder).is_dir():
+            raise ConfigError(f"archive.mappings: {folder} is not a folder (of instrument mapping *.json files)",
+                              key="archive.mappings", value=str(folder))
+        try:
+            load_mappings([Path(folder)])
+        except (ImageIndexError, OSError, TypeError) as exc:  # a file that is no mapping
+            raise ConfigError(f"archive.mappings: {exc}", key="archive.mappings", value=str(folder)) from exc
+
+
 def _set_subreaper() -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -274,6 +295,7 @@ class Supervisor:
         self.proxy_command = find_proxy()
         check_system_users_possible(self.config)
         check_hub_settings(self.config, self.layout)
+        check_mappings(self.config)
         self.layout.check_writable()
         check_no_orphans(self.state)
         self.state.acquire_lock()
@@ -356,14 +378,15 @@ class Supervisor:
 
     def _start_sample_data(self) -> None:
         """Load the sample data in a background process (``sample_data.enabled``); a no-op once loaded, unless an
-        upgrade changed what an item is built from (``platform_lib.sampledata.stale``): that item is rebuilt."""
+        upgrade (or ``archive.mappings``, for the images) changed what an item is built from
+        (``platform_lib.sampledata.stale``): that item is rebuilt."""
         from platform_lib.sampledata import MARKER, stale
 
         command = sample_data_command(self.config, self.layout, sys.executable)
         if command is None:
             self.sample_data = "off (sample_data.enabled = false)"
             return
-        out_of_date = stale(self.layout.datasets)
+        out_of_date = stale(self.layout.datasets, mapping_dirs=self.config.archive.mappings)
         if not out_of_date:
             self.sample_data = "loaded"
             return

@@ -71,12 +71,14 @@ CATALOGS: tuple[SampleCatalog, ...] = (
 )
 
 
-def current_versions() -> dict[str, str | None]:
+def current_versions(mapping_dirs: list[Path] | tuple = ()) -> dict[str, str | None]:
     """What each item of the sample data would be built from now: ``{"catalog:<name>": version, "images": ...,
-    "skymaps": ...}`` (:func:`platform_lib.sampledata._versions.version`; None where a source is not installed)."""
+    "skymaps": ...}`` (:func:`platform_lib.sampledata._versions.version`; None where a source is not installed).
+    ``mapping_dirs``: the operator's own instrument mappings, which the images are indexed with."""
     out = {cat.key: version(cat.inputs, CATALOG_CODE, params=repr((cat.table, cat.partition_rows, cat.margin_arcsec)))
            for cat in CATALOGS}
-    out["images"] = version(lambda: [path for _, path in packaged_images()[0]], IMAGE_CODE, params=image_params())
+    out["images"] = version(lambda: [path for _, path in packaged_images()[0]], IMAGE_CODE,
+                            params=image_params(mapping_dirs))
     out["skymaps"] = version(lambda: [path for _, path in packaged_skymaps()[0]], SKYMAP_CODE)
     return out
 
@@ -121,28 +123,29 @@ class SampleReport:
         return "; ".join(parts) + f" ({self.seconds:.1f} s)"
 
 
-def stale(datasets: str | os.PathLike, current: dict[str, str | None] | None = None) -> list[str]:
-    """The items of :func:`current_versions` that :func:`load` would build on this datasets folder: all of them
-    before a load has finished there, then those whose recorded version differs from the current one (an upgrade
-    changed their sources or the code that builds them; a catalogue added since, StarNames; a catalogue whose
-    package is missing)."""
+def stale(datasets: str | os.PathLike, current: dict[str, str | None] | None = None, *,
+          mapping_dirs: list[Path] | tuple = ()) -> list[str]:
+    """The items of :func:`current_versions` (with ``mapping_dirs``) that :func:`load` would build on this datasets
+    folder: all of them before a load has finished there, then those whose recorded version differs from the
+    current one (an upgrade changed their sources or the code that builds them; a catalogue added since,
+    StarNames; a catalogue whose package is missing; the operator's instrument mappings changed: the images)."""
     record = _record(Path(datasets))
-    current = current_versions() if current is None else current
+    current = current_versions(mapping_dirs) if current is None else current
     if record is None:
         return list(current)
     recorded = record["versions"]
     return [key for key, now in current.items() if recorded.get(key) not in (now, FOREIGN)]
 
 
-def is_loaded(datasets: str | os.PathLike) -> bool:
+def is_loaded(datasets: str | os.PathLike, *, mapping_dirs: list[Path] | tuple = ()) -> bool:
     """True once :func:`load` has finished on this datasets folder and nothing is out of date (:func:`stale`)."""
-    return not stale(datasets)
+    return not stale(datasets, mapping_dirs=mapping_dirs)
 
 
 def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = None,
          images_root: str | os.PathLike | None = None, index: str | os.PathLike | None = None,
          log: Callable[[str], None] = print, parts: tuple[str, ...] | list[str] = PARTS,
-         keep_replaced_s: float | None = None) -> SampleReport:
+         keep_replaced_s: float | None = None, mapping_dirs: list[Path] | tuple = ()) -> SampleReport:
     """Load the sample catalogues and images into a platform's datasets, skipping what is there.
 
     Parameters
@@ -164,6 +167,9 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
         With ``catalogs``: how long a catalogue version a replace superseded stays in the registry for the queries
         reading it (default :data:`platform_lib.catalogs.KEEP_REPLACED_S`; the operator's setting); the versions
         replaced longer ago are removed first (:func:`platform_lib.catalogs.remove_replaced`).
+    mapping_dirs
+        The operator's own instrument mappings (folders of ``*.json``, as the archive's ``--mappings``): the images
+        are indexed with them, and indexed again when they change.
 
     Returns
     -------
@@ -187,7 +193,8 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
     index_path = Path(index) if index else images_root / "index.sqlite"
     report = SampleReport()
     previous = _record(datasets)
-    current = current_versions()
+    mapping_dirs = [Path(d) for d in mapping_dirs]
+    current = current_versions(mapping_dirs)
     # without a record (a first load, or one that never finished) what is there is taken as it is, as before
     recorded = current if previous is None else previous["versions"]
     versions = dict(recorded)
@@ -201,7 +208,7 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
         keep = KEEP_REPLACED_S if keep_replaced_s is None else keep_replaced_s
         versions.update(_load_catalogs(Registry(registry_path), keep, report, log, recorded, current))
     if "images" in parts:
-        _load_images(images_root, index_path, update_index, report, log, "images" in out_of_date)
+        _load_images(images_root, index_path, update_index, report, log, "images" in out_of_date, mapping_dirs)
         versions["images"] = current["images"]
     if "skymaps" in parts:
         _load_skymaps(datasets, report, "skymaps" in out_of_date)
@@ -258,9 +265,9 @@ def _load_catalogs(reg, keep_replaced_s: float, report: SampleReport, log: Calla
 
 
 def _load_images(images_root: Path, index_path: Path, update_index, report: SampleReport,
-                 log: Callable[[str], None], rebuild: bool = False) -> None:
+                 log: Callable[[str], None], rebuild: bool = False, mapping_dirs: list[Path] = ()) -> None:
     """Copy the packaged images not yet in ``<images_root>/sample/`` (all of them again when ``rebuild``: the
-    index then reads each anew) and update the archive's index."""
+    index then reads each anew) and update the archive's index, with the operator's ``mapping_dirs``."""
     found, missing = packaged_images()
     report.missing += [f"image {image.name}: {why}" for image, why in missing]
     if rebuild:
@@ -275,7 +282,7 @@ def _load_images(images_root: Path, index_path: Path, update_index, report: Samp
     if report.images_loaded or not index_path.exists():
         what = "image(s) copied again" if rebuild else "new image(s)"
         log(f"sample data: indexing {len(report.images_loaded)} {what} into {index_path}")
-        done = update_index(index_path, images_root, workers=1, lock_timeout=300)
+        done = update_index(index_path, images_root, mapping_dirs=list(mapping_dirs), workers=1, lock_timeout=300)
         if done.rederived:
             log(f"sample data: the index was made by older code: its {done.indexed} images read again "
                 f"({done.seconds:.1f} s)")

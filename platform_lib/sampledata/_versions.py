@@ -45,10 +45,12 @@ IMAGE_CODE = ("sampledata/_sources.py", "sampledata/_copy.py")
 SKYMAP_CODE = ("sampledata/_sources.py", "sampledata/_copy.py")
 
 
-def image_params() -> str:
+def image_params(mapping_dirs: Iterable[Path] = ()) -> str:
     """The parameters of the images' version: the derivation of the index their records are read into (an upgrade
-    that derives records otherwise copies and indexes them again)."""
-    return f"derivation={derivation()}"
+    that derives records otherwise copies and indexes them again) and the operator's own instrument mappings, the
+    ``*.json`` in ``mapping_dirs`` (adding or changing one indexes them again, with it)."""
+    own = [f"mappings={code_digest(['*.json'], Path(d))}" for d in mapping_dirs]  # their content, in order
+    return "\n".join([f"derivation={derivation()}", *own])
 
 
 def version(inputs: Callable[[], Iterable[Path]], code: Iterable[str], *, params: str = "") -> str | None:

@@ -595,3 +595,38 @@ def test_up_and_the_sample_data_load_keep_replaced_versions_for_the_operators_ti
                                                      "cat_=cccc"]
     command = sample_data_command(config, supervisor.layout, "/py")
     assert build_parser().parse_args(["sample-data", "load", *command[3:]]).keep_replaced == 7200
+
+
+def test_the_archive_and_the_sample_data_load_index_with_the_operators_mappings(tmp_path):
+    """code16: ``archive.mappings`` (folders of instrument mappings) reach both writers of the image index: the
+    archive's updates and the sample data's load, which indexed the sample images without them."""
+    from platform_lib.cli import build_parser
+    from platform_lib.local.config import load_config
+    from platform_lib.local.layout import DataLayout
+    from platform_lib.local.plan import plan_components, sample_data_command
+
+    config = load_config(overrides=[f"data_dir={str(tmp_path)!r}", "archive.mappings=['/srv/ours', '/srv/theirs']"],
+                         environ={})
+    from astrohub_archive.app import build_parser as archive_parser
+
+    layout = DataLayout(tmp_path)
+    folders = [Path("/srv/ours"), Path("/srv/theirs")]
+    command = sample_data_command(config, layout, "/py")
+    assert build_parser().parse_args(["sample-data", "load", *command[3:]]).mappings == folders
+    specs = {s.name: s for s in plan_components(config, layout, TOKENS, proxy_command="c", bin_dir=Path("/b"),
+                                                archive_command=["astrohub-archive"], proxy_uid=123)}
+    assert archive_parser().parse_args(specs["archive"].argv[1:]).mappings == folders
+    # a misspelt folder or a broken mapping stops `up` naming the key, not an index without them
+    from platform_lib.local.errors import ConfigError
+    from platform_lib.local.supervisor import check_mappings
+
+    with pytest.raises(ConfigError, match="archive.mappings: /srv/ours is not a folder") as info:
+        check_mappings(config)
+    assert info.value.key == "archive.mappings"
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    (ours / "cam.json").write_text("{'name': 'cam'}")
+    with pytest.raises(ConfigError, match=r"archive.mappings: instrument mapping .*cam.json is not valid JSON"):
+        check_mappings(load_config(overrides=[f"archive.mappings=[{str(ours)!r}]"], environ={}))
+    (ours / "cam.json").write_text('{"name": "cam", "match": {"INSTRUME": "CAM"}}')
+    check_mappings(load_config(overrides=[f"archive.mappings=[{str(ours)!r}]"], environ={}))

@@ -261,3 +261,36 @@ def test_the_load_removes_replaced_catalogue_versions_after_the_time_it_is_given
     with pytest.raises(SystemExit) as exit_:
         _load(tmp_path / "d", *args, "--keep-replaced", "-1")
     assert exit_.value.code == 2 and "--keep-replaced: '-1': give 0 or more seconds" in capsys.readouterr().err
+
+
+def test_the_operators_instrument_mappings_index_the_sample_images_too(tmp_path, monkeypatch, capsys) -> None:
+    """code16: the archive indexes with the operator's mappings (``--mappings``, astrohub.toml's
+    ``archive.mappings``), the sample loader indexed without them, and its images, never changed again, kept the
+    packaged mapping's records for good. Now the load takes the same folders; one added after the images were
+    loaded indexes them again, with it."""
+    from importlib import resources
+
+    from platform_lib.sampledata import _load as loader
+
+    def present(reg, keep, report, log, recorded, current):  # the catalogues: in the registry already (40 s)
+        return {cat.key: current[cat.key] for cat in loader.CATALOGS}
+
+    monkeypatch.setattr(loader, "_load_catalogs", present)
+    datasets, images, own = tmp_path / "datasets", tmp_path / "archive", tmp_path / "mappings"
+    dss = json.loads((resources.files("platform_lib.imageindex") / "mappings" / "dss.json").read_text())
+    dss["columns"]["obs_collection"] = {"value": "DSS (our plates)"}  # the operator's own, by the packaged name
+
+    def collections() -> dict[str, str]:
+        with sqlite3.connect(images / "index.sqlite") as conn:
+            return dict(conn.execute("SELECT obs_id, obs_collection FROM obscore WHERE mapping = 'dss'"))
+
+    assert _load(datasets, "--images", str(images)) == 0
+    assert set(collections().values()) == {"DSS"}
+    assert main(["sample-data", "status", str(datasets)]) == 0
+    own.mkdir()
+    (own / "dss.json").write_text(json.dumps(dss))
+    assert main(["sample-data", "status", str(datasets), "--mappings", str(own)]) == 1  # the images are stale now
+    capsys.readouterr()
+    assert _load(datasets, "--images", str(images), "--parts", "images", "--mappings", str(own)) == 0
+    assert "rebuilt as out of date: images" in capsys.readouterr().out
+    assert collections() and set(collections().values()) == {"DSS (our plates)"}
