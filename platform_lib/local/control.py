@@ -79,7 +79,8 @@ def _sample_data_line(config: LocalConfig, state: PlatformState) -> str:
     if not out_of_date:
         return "loaded (Hipparcos I/311, OpenNGC, star names, sample images; docs/sample-data.md)"
     if (state.layout.datasets / MARKER).exists():
-        return (f"updating in the background after an upgrade ({', '.join(out_of_date)}; the old data is served "
+        return (f"updating in the background after an upgrade or a change of archive.mappings "
+                f"({', '.join(out_of_date)}; the old data is served "
                 f"until then; log {state.layout.log('sampledata')})")
     return f"loading in the background, ready in about a minute (log {state.layout.log('sampledata')})"
 

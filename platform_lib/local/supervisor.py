@@ -391,7 +391,8 @@ class Supervisor:
             self.sample_data = "loaded"
             return
         if (self.layout.datasets / MARKER).exists():
-            self.log(f"sample data: out of date after an upgrade, rebuilding: {', '.join(out_of_date)}")
+            self.log(f"sample data: out of date after an upgrade (or a change of archive.mappings), rebuilding: "
+                     f"{', '.join(out_of_date)}")
         log = open(self.layout.log("sampledata"), "ab")
         self._logs.append(log)
         env = dict(os.environ)
