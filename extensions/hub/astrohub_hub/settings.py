@@ -373,7 +373,7 @@ class PackageSettings(Strict):
     an ``http(s)://`` URL is a package index (a mirror such as devpi, Nexus or Artifactory: ``PIP_INDEX_URL``);
     an absolute path is a folder of wheels that every user server can read (``PIP_NO_INDEX=1`` with
     ``PIP_FIND_LINKS``; on Kubernetes, a folder of a dataset). These variables take precedence over pip's
-    configuration files.
+    configuration files. A platform with internet access that wants PyPI says so: ``https://pypi.org/simple``.
     """
 
     index: str | None = None
