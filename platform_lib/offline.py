@@ -22,9 +22,11 @@ notebook that only imports pyvo or ipyaladin gets them too:
   failed ("All Sesame queries failed ... Name or service not known"). Names the platform's sample catalogues hold
   are now answered by the archive's TAP service first (:func:`platform_position`): Messier numbers
   (``M31``, ``Messier 31``), NGC and IC numbers (``NGC 224``, ``IC434``) and common names (``Andromeda Galaxy``)
-  from OpenNGC; stars by their IAU proper names (``Vega``, ``Barnard's Star``), Bayer designations (``alf Lyr``,
-  ``alpha Lyrae``, ``α Lyr``), Flamsteed designations (``58 Ori``) and HD numbers (``HD 209458``, of the stars to
-  V ~ 8 that Debian's kstars-data numbers) from the archive's ``StarNames.names``
+  from OpenNGC, with the other names Stellarium gives its objects (``LMC``, ``SMC``, ``Nubecula Minor``: the
+  column ``other_names``, from Debian's stellarium-data); stars by their IAU proper names (``Vega``,
+  ``Barnard's Star``), Bayer designations (``alf Lyr``, ``alpha Lyrae``, ``α Lyr``), Flamsteed designations
+  (``58 Ori``), HD numbers (``HD 209458``, of the stars to V ~ 8 that Debian's kstars-data numbers) and Bright
+  Star numbers (``HR 7001``, Stellarium's cross-identifications) from the archive's ``StarNames.names``
   (:mod:`platform_lib.designations` folds the name to its key), and ``HIP 32349``, from Hipparcos (I/311). A star's
   position is Hipparcos' moved by its proper motion from the catalogue's epoch J1991.25 to J2000, as Sesame (Simbad)
   gives it (``SkyCoord.apply_space_motion``: Barnard's star moves 10"/yr). Any other name goes to Sesame as before,
@@ -109,8 +111,9 @@ _COMMON_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 .'-]{2,60}")
 #: How astropy's error begins when no Sesame mirror could be reached (no internet), not when Sesame knows no such name.
 _NO_SESAME = "All Sesame queries failed"
 _OFFLINE_HINT = ("On the platform, SkyCoord.from_name answers Messier, NGC and IC numbers and common names from "
-                 "OpenNGC, and stars by their IAU names (Vega), Bayer or Flamsteed designations (alf Lyr, alpha "
-                 "Lyrae, 58 Ori), HD numbers (HD 209458) or 'HIP <n>' from Hipparcos (the archive's catalogues); "
+                 "OpenNGC (LMC, Andromeda Galaxy), and stars by their IAU names (Vega), Bayer or Flamsteed "
+                 "designations (alf Lyr, alpha Lyrae, 58 Ori), HD or HR numbers (HD 209458, HR 7001) or 'HIP <n>' "
+                 "from Hipparcos (the archive's catalogues); "
                  "otherwise give the position, e.g. SkyCoord('00h42m44.3s +41d16m09s') or SkyCoord(10.6847, 41.2687, unit='deg').")
 
 
@@ -130,8 +133,8 @@ def platform_adql(name: str) -> str | None:
             return f"SELECT TOP 1 {columns} FROM {table} WHERE {condition(match)}"
     if _COMMON_NAME.fullmatch(text):
         words = text.lower().replace("'", "''")
-        return ("SELECT ra, dec, common_names FROM OpenNGC.objects "
-                f"WHERE LOWER(common_names) LIKE '%{words}%'")
+        return ("SELECT ra, dec, common_names, other_names FROM OpenNGC.objects "
+                f"WHERE LOWER(common_names) LIKE '%{words}%' OR LOWER(other_names) LIKE '%{words}%'")
     return None
 
 
@@ -196,7 +199,8 @@ def platform_position(name: str):
             keys = name_keys(name)
             rows = sorted(rows, key=lambda row: keys.index(str(row["name_key"])))
         for row in rows:
-            names = str(row["common_names"]).split(",") if "common_names" in row.colnames else [wanted]
+            names = ([n for c in ("common_names", "other_names") for n in str(row[c]).split(",")]
+                     if "common_names" in row.colnames else [wanted])
             if wanted not in (n.strip().lower() for n in names):
                 continue
             if "pmra" in row.colnames:

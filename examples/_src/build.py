@@ -185,15 +185,18 @@ registry.dictionary('tables')['table', 'nrows', 'ra_column', 'dec_column', 'sky_
 print('catalogues about Hipparcos:', ', '.join(found['name']))
 registry.search('proper motion')  # columns by their names and descriptions (or ucd='pos.pm')"""),
     ("md", "## Which catalogues cover a position?\n\n`SkyCoord.from_name` finds an object by its name in the "
-           "platform's own catalogues, with no internet: Messier, NGC and IC numbers and common names from OpenNGC; "
-           "stars by their IAU names (`'Vega'`), Bayer or Flamsteed designations (`'alpha Lyrae'`, `'alf Lyr'`, "
-           "`'58 Ori'`), HD numbers (`'HD 209458'`) or `'HIP <n>'` from Hipparcos, at J2000 as Sesame gives them "
+           "platform's own catalogues, with no internet: Messier, NGC and IC numbers and common names from OpenNGC "
+           "(`'LMC'`, `'Andromeda Galaxy'`); stars by their IAU names (`'Vega'`), Bayer or Flamsteed designations "
+           "(`'alpha Lyrae'`, `'alf Lyr'`, `'58 Ori'`), HD or HR numbers (`'HD 209458'`, `'HR 7001'`) or `'HIP <n>'` "
+           "from Hipparcos, at J2000 as Sesame gives them "
            "(moved by their proper motions). Which catalogues cover it is answered from each catalogue's coverage "
            "map (MOC) alone."),
     ("code", """pleiades = SkyCoord.from_name('M45')  # or 'Pleiades', or SkyCoord(56.75, 24.1167, unit='deg')
 print('the Pleiades are at', pleiades.to_string('hmsdms'))
 print('Vega is at', SkyCoord.from_name('alpha Lyrae').to_string('hmsdms', precision=1))
 print('HD 209458, a planet host, is at', SkyCoord.from_name('HD 209458').to_string('hmsdms', precision=1))
+print('HR 7001 is at', SkyCoord.from_name('HR 7001').to_string('hmsdms', precision=1), '(Vega again)')
+print('the LMC is at', SkyCoord.from_name('LMC').to_string('hmsdms', precision=0))
 print(covering(pleiades, 1 * u.deg))"""),
     ("md", "## Cone search: the Pleiades in Hipparcos"),
     ("code", """stars = cone_search('I/311', pleiades, 2 * u.deg)

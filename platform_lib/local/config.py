@@ -165,6 +165,18 @@ class CullConfig(_Strict):
     activity_interval: float = Field(60.0, gt=0, description="Seconds between a server's reports of busy kernels, clusters and jobs (at most half of `timeout`).")
 
 
+class PackagesConfig(_Strict):
+    """Where ``pip install`` in a user's server finds packages the platform lacks (docs/environment.md)."""
+
+    index: str | None = Field(
+        None,
+        description="A package index URL (http(s)://, a PyPI mirror such as devpi) or the absolute path of a "
+        "folder of wheels every user can read; \"https://pypi.org/simple\" on a machine with internet access. Unset "
+        "(the default): no index, so pip fails at once, saying that the platform has no internet, instead of "
+        "retrying PyPI.",
+    )
+
+
 class UsersConfig(_Strict):
     """How hub users map to processes."""
 
@@ -236,6 +248,7 @@ class LocalConfig(_Strict):
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
     classes: ClassesConfig = Field(default_factory=ClassesConfig)
     cull: CullConfig = Field(default_factory=CullConfig)
+    packages: PackagesConfig = Field(default_factory=PackagesConfig)
     users: UsersConfig = Field(default_factory=UsersConfig)
     sample_data: SampleDataConfig = Field(default_factory=SampleDataConfig)
     groups: dict[str, GroupConfig] = Field(default_factory=dict, description="Groups created at start-up, by name.")

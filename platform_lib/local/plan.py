@@ -224,6 +224,7 @@ def hub_settings(
             "every_seconds": config.cull.every, "warning_seconds": config.cull.warning,
             "activity_interval_seconds": config.cull.activity_interval,
         },
+        "packages": {"index": config.packages.index},
         "services": services,
         "environment": {**tutorials_environment(), **config.environment},
         "default_url": config.hub.default_url,

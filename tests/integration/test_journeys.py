@@ -81,7 +81,11 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
         # hour13: SkyCoord.from_name('M45') offline, from OpenNGC (before: "All Sesame queries failed"); stars14:
         # 'alpha Lyrae' too, at Simbad's J2000 position (18h36m56.33635s +38d47m01.2802s; before: Sesame's error);
         # first15: 'HD 209458' (HD numbers from kstars-data) at Simbad's 22h03m10.77207s +18d53m03.5430s
-        "catalogues": ["the Pleiades are at 03h47m", "Vega is at 18h36m56.3s +38d47m01.3s", "HD 209458, a planet host, is at 22h03m10.8s +18d53m03.5s", "catalogues about Hipparcos: I/311", "Hipparcos stars within 2 deg of the Pleiades", "rows from the archive service", "I/311/hip2"],
+        "catalogues": ["the Pleiades are at 03h47m", "Vega is at 18h36m56.3s +38d47m01.3s", "HD 209458, a planet host, is at 22h03m10.8s +18d53m03.5s",
+                       # offline16: 'HR 7001' (Bright Star numbers, Stellarium's cross-identifications) and 'LMC'
+                       # (Stellarium's deep-sky names, on OpenNGC's ESO056-115: Simbad's 05h23m34.6s -69d45m22s)
+                       "HR 7001 is at 18h36m56.3s +38d47m01.3s (Vega again)", "the LMC is at 05h23m35s -69d45m22s",
+                       "catalogues about Hipparcos: I/311", "Hipparcos stars within 2 deg of the Pleiades", "rows from the archive service", "I/311/hip2"],
         "images": ["m1_dss.fits"],
         "fits-viewer": ["saved m13_dss.fits"],  # lab14: in the home, for the file browser's FITS viewer
         # first9: a user's CSV with sexagesimal RA/Dec (refused as "no position columns") against Hipparcos

@@ -139,14 +139,23 @@ def test_pip_layer_is_per_user_persistent_and_held_to_the_platform_pins(platform
     out = platform.execute(ann, f"{pip} astrohub-no-such-package")
     assert "No matching distribution found for astrohub-no-such-package" in out, out
     assert "could not reach" not in out, out
-    # first9: offline (an index nothing answers at), the same words would read as "no such package": %pip says
-    # that the index could not be reached and what to do instead
+    # first9: offline (an index nothing answers at, as an operator's mirror that is down; --isolated: not the
+    # platform's PIP_NO_INDEX), the same words would read as "no such package": %pip says that the index could not
+    # be reached and what to do instead
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         index = f"http://127.0.0.1:{closed.getsockname()[1]}/simple"
-        out = platform.execute(ann, f"%pip install --index-url {index} --retries 1 astrohub-offline-probe")
+        out = platform.execute(ann, f"%pip install --isolated --index-url {index} --retries 1 astrohub-offline-probe")
     assert f"could not reach the package index {index} ([Errno 111] Connection refused)" in out, out
     assert "does not mean that the package does not exist" in out, out
+    # offline16: `!pip install` of a package the platform lacks retried PyPI for minutes, then printed pip's
+    # cryptic words; the platform gives pip no index (no packages.index set), so it fails at once and says why
+    # (and a package the platform has is still "already satisfied")
+    out, has = platform.execute(ann, "!pip install astrohub-offline-probe\nprint('--')\n!pip install numpy").split("--\n")
+    assert "No matching distribution found for astrohub-offline-probe" in out, out
+    assert "this platform has no internet access and no package index" in out and "packages.index" in out, out
+    assert "Retrying" not in out, out
+    assert "Requirement already satisfied: numpy" in has and "astrohub:" not in has, has
     # the layer survives a restart of ann's server
     platform.stop_server(ann)
     platform.start_server(ann)

@@ -124,7 +124,9 @@ def test_names_the_platforms_catalogues_hold_become_their_adql():
     assert platform_adql("ic434") == "SELECT TOP 1 ra, dec FROM OpenNGC.objects WHERE name = 'IC0434'"
     assert platform_adql("HIP 32349") == ("SELECT TOP 1 ra, dec, pmra, pmdec, parallax FROM I_311.hip2 "
                                           "WHERE HIP = 32349")  # moved to J2000 (tests/unit/test_star_names.py)
-    assert platform_adql("Andromeda Galaxy").endswith("WHERE LOWER(common_names) LIKE '%andromeda galaxy%'")
+    assert platform_adql("Andromeda Galaxy").endswith("WHERE LOWER(common_names) LIKE '%andromeda galaxy%' "
+                                                      "OR LOWER(other_names) LIKE '%andromeda galaxy%'")
+    assert platform_adql("LMC").endswith("OR LOWER(other_names) LIKE '%lmc%'")  # offline16: Stellarium's names
     assert platform_adql("Barnard's Star").endswith("LIKE '%barnard''s star%'")  # a quote stays text
     assert platform_adql("05h35m -05d23m") is None and platform_adql("x; DROP") is None
 

@@ -294,3 +294,33 @@ def test_the_operators_instrument_mappings_index_the_sample_images_too(tmp_path,
     assert _load(datasets, "--images", str(images), "--parts", "images", "--mappings", str(own)) == 0
     assert "rebuilt as out of date: images" in capsys.readouterr().out
     assert collections() and set(collections().values()) == {"DSS (our plates)"}
+
+
+def test_install_extracts_files_of_a_debian_package(tmp_path) -> None:
+    """offline16: the HR numbers and Stellarium's deep-sky names are two files of Debian's stellarium-data (246 MB):
+    the install keeps just them, from the .deb (apt-get download, or one at hand), read with dpkg-deb."""
+    import subprocess
+
+    from platform_lib.sampledata import Extracted, SampleDataMissing, install_extracted
+
+    root = tmp_path / "pkg"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text("Package: tinydata\nVersion: 1.0-1\nArchitecture: all\n"
+                                             "Maintainer: t <t@example.org>\nDescription: t\n")
+    (root / "usr" / "share" / "tiny").mkdir(parents=True)
+    (root / "usr" / "share" / "tiny" / "names.dat").write_bytes(b"NGC  292  _(\"SMC\")\n")
+    (root / "usr" / "share" / "tiny" / "other.dat").write_bytes(b"x")
+    (tmp_path / "debs").mkdir()
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root),
+                    str(tmp_path / "debs" / "tinydata_1.0-1_all.deb")], check=True, capture_output=True)
+    data = b"NGC  292  _(\"SMC\")\n"
+    item = Extracted("tinydata=1.0-1", "usr/share/tiny/names.dat", hashlib.sha256(data).hexdigest(), "tiny",
+                     source="debian")
+    (dest,) = install_extracted(tmp_path / "share", wheels=tmp_path / "debs", items=(item,), log=lambda line: None)
+    assert dest == item.path(tmp_path / "share") == tmp_path / "share" / "tiny" / "share" / "tiny" / "names.dat"
+    assert dest.read_bytes() == data
+    missing = Extracted("tinydata=1.0-1", "usr/share/tiny/absent.dat", item.sha256, "tiny", source="debian")
+    with pytest.raises(SampleDataMissing, match="tinydata_1.0-1_all.deb has no usr/share/tiny/absent.dat"):
+        install_extracted(tmp_path / "share", wheels=tmp_path / "debs", items=(missing,))
+    with pytest.raises(SampleDataMissing, match="no package of tinydata=1.0-1"):
+        install_extracted(tmp_path / "share2", wheels=tmp_path / "none", items=(item,))

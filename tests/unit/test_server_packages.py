@@ -164,3 +164,101 @@ def test_pip_magic_says_when_the_package_index_cannot_be_reached(tmp_path):
     out = io.StringIO()
     assert pip(f"download --no-deps -d {tmp_path} --no-index astrohub-offline-probe", out=out) != 0
     assert "No matching distribution found" in out.getvalue() and "astrohub:" not in out.getvalue(), out.getvalue()
+
+
+def test_the_platform_has_no_package_index_unless_its_operator_gives_one(tmp_path):
+    # offline16: with no internet, `!pip install somepkg` retried PyPI for minutes; now a platform whose operator
+    # gave no index tells pip to use none (it fails at once), and `packages.index` is a mirror or a wheel folder
+    import pytest
+    from pydantic import ValidationError
+
+    from platform_lib.local.config import LocalConfig
+    from platform_lib.local.layout import DataLayout
+    from platform_lib.local.plan import hub_settings
+    from platform_lib.local.state import Credentials
+
+    def env(index=None):
+        settings = HubSettings.model_validate({**_settings().model_dump(by_alias=True), "packages": {"index": index}})
+        return {k: v for k, v in user_environment(settings, "ann", []).items() if k.startswith("PIP_")
+                and k not in ("PIP_PREFIX", "PIP_CONSTRAINT", "PIP_DISABLE_PIP_VERSION_CHECK")}
+
+    assert env() == {"PIP_NO_INDEX": "1"}
+    assert env("/srv/wheels") == {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/srv/wheels"}
+    assert env("https://devpi.example.org/root/pypi/+simple/") == {
+        "PIP_INDEX_URL": "https://devpi.example.org/root/pypi/+simple/"}
+    with pytest.raises(ValidationError, match=r"packages\.index[\s\S]*'wheels' is neither an http\(s\):// package"):
+        HubSettings.model_validate({**_settings().model_dump(by_alias=True), "packages": {"index": "wheels"}})
+    # astrohub.toml's [packages] index reaches the hub
+    config = LocalConfig(data_dir=tmp_path / "data", packages={"index": "/srv/wheels"})
+    settings = hub_settings(config, DataLayout(config.data_dir), Credentials("admin", "a" * 40, "b" * 12),
+                            {"proxy": "p" * 64, "gateway": "g" * 64, "archive": "r" * 64, "cli": "c" * 64})
+    assert HubSettings.model_validate(settings).packages.index == "/srv/wheels"
+
+
+def _probe_wheel(folder) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(folder / "astrohub_wheel_probe-1.0-py3-none-any.whl", "w") as wheel:
+        wheel.writestr("astrohub_wheel_probe.py", "")
+        info = "astrohub_wheel_probe-1.0.dist-info"
+        wheel.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: astrohub-wheel-probe\nVersion: 1.0\n")
+        wheel.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr(f"{info}/RECORD", "")
+
+
+def test_pip_with_the_platforms_sources_fails_at_once_and_says_why(tmp_path, monkeypatch):
+    # a real pip, in the environment the hub gives a server: no index (the default), then the operator's wheel folder
+    import io
+
+    from astrohub_server.pipmagic import offline_note, pip
+
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.delenv("PIP_INDEX_URL", raising=False)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    out = io.StringIO()
+    assert pip(f"download --no-deps -d {tmp_path} astrohub-offline-probe", out=out) != 0
+    text = out.getvalue()
+    assert "No matching distribution found for astrohub-offline-probe" in text, text
+    assert "astrohub: this platform has no internet access and no package index, so pip could not download " \
+           "astrohub-offline-probe." in text, text
+    assert "no download was tried" in text and "%pip install ./" in text and "packages.index" in text, text
+    assert "could not reach" not in text, text
+    # in a kernel pip colours its errors (the note was missing on the running platform at first)
+    coloured = "\x1b[31mERROR: No matching distribution found for astroplan\x1b[0m\n"
+    assert "could not download astroplan." in offline_note("install astroplan", coloured, {"PIP_NO_INDEX": "1"})
+    # the operator's folder of wheels: what it has installs, what it lacks is named as missing from it
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _probe_wheel(wheels)
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    out = io.StringIO()
+    assert pip(f"download --no-deps -d {tmp_path / 'got'} astrohub-wheel-probe", out=out) == 0, out.getvalue()
+    assert (tmp_path / "got" / "astrohub_wheel_probe-1.0-py3-none-any.whl").is_file()
+    out = io.StringIO()
+    assert pip(f"download --no-deps -d {tmp_path} astrohub-offline-probe", out=out) != 0
+    assert f"only in the platform's folder of wheels ({wheels}), which does not have it" in out.getvalue(), \
+        out.getvalue()
+
+
+def test_shell_pip_in_a_cell_runs_as_the_platforms_pip_magic(monkeypatch, capfd):
+    # `!pip install x` in a notebook printed pip's words only; it now runs as %pip, which says what happened
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from astrohub_server.pipmagic import register, shell_pip_as_magic
+
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    shell = InteractiveShell.instance()
+    register(shell)
+    register(shell)  # idempotent: one transformer
+    try:
+        assert shell.input_transformers_cleanup.count(shell_pip_as_magic) == 1
+        result = shell.run_cell("!pip install astrohub-offline-probe")
+        assert result.success
+        out = capfd.readouterr().out
+        assert "astrohub: this platform has no internet access" in out, out
+        # shell syntax stays a shell command
+        assert shell.transform_cell("!pip list | grep numpy\n") == "get_ipython().system('pip list | grep numpy')\n"
+        assert shell.transform_cell("!pip install x\n") == "get_ipython().run_line_magic('pip', 'install x')\n"
+    finally:
+        InteractiveShell.clear_instance()

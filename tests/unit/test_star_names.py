@@ -95,7 +95,7 @@ def test_the_table_gives_iau_names_bayer_and_flamsteed_designations_their_hip(na
     assert _hips(names, "alf Cen") == [71681, 71683]  # both components; the lookup takes the brighter
     assert _hips(names, "mu1 Sco") == _hips(names, "mu Sco") == [82514]  # 'mu Sco' answers the first component
     assert _hips(names, "Yunü") == _hips(names, "Yunu") == [49637]  # 'Yunü (Yunu)': both spellings
-    assert set(names["kind"]) == {"proper", "bayer", "flamsteed", "hd"}
+    assert set(names["kind"]) == {"proper", "bayer", "flamsteed", "hd", "hr"}
     assert names["ra"].unit == "deg" and names["ra"].meta["ucd"] == "pos.eq.ra;meta.main"
 
 
@@ -154,3 +154,47 @@ def test_a_hipparcos_star_comes_at_simbad_s_j2000_position():
             assert then.separation(simbad) > 60 * u.arcsec
     (negative,) = hip[hip["parallax"] < 0][:1]  # no distance: moved all the same, without a warning
     assert np.isfinite(_at_j2000(negative).ra.deg)
+
+
+def test_hr_numbers_name_their_hipparcos_star(names):
+    """offline16: ``SkyCoord.from_name('HR 7001')`` (Vega's Yale Bright Star number) went to Sesame. Stellarium's
+    cross-identifications (Debian stellarium-data, extracted at install) give Hipparcos stars their HR numbers;
+    'HR <n>' is looked up as the other names are, at Simbad's J2000 position (the stars of SIMBAD_J2000)."""
+    assert name_keys("HR 7001") == name_keys("hr7001") == name_keys(" HR  7001 ") == ["hr7001"]
+    for written, hip in (("HR 7001", 91262), ("HR 2491", 32349), ("HR 2061", 27989), ("HR 424", 11767)):
+        assert _hips(names, written) == [hip], written
+    hr = names[names["kind"] == "hr"]
+    assert 9_000 < len(hr) < 9_110 and all(k == name_keys(n)[0] for n, k in zip(hr["name"], hr["name_key"]))
+
+
+#: Simbad's ICRS J2000 positions of the Magellanic Clouds ("NAME LMC", "NAME SMC"), in degrees, as we know them:
+#: LMC 05 23 34.6 -69 45 22, SMC 00 52 38.0 -72 48 01 (de Vaucouleurs' centres, as in Simbad's basic data).
+SIMBAD_CLOUDS = {"LMC": (80.894167, -69.756111), "SMC": (13.158333, -72.800278)}
+
+
+def test_the_magellanic_clouds_are_openngc_objects_by_stellariums_names():
+    """offline16: 'LMC' and 'SMC' went to Sesame. OpenNGC has the clouds (ESO056-115, NGC0292) under their full
+    names only; Stellarium's deep-sky names (Debian stellarium-data: PGC 17223 'LMC', NGC 292 'SMC') become the
+    table's other_names, matched to OpenNGC's objects by designation (NGC 292) or identifier (PGC 017223)."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    from platform_lib.sampledata import openngc_table
+
+    table = openngc_table()
+    found = {}
+    for short, full, ongc in (("LMC", "Large Magellanic Cloud", "ESO056-115"),
+                              ("SMC", "Small Magellanic Cloud", "NGC0292")):
+        (row,) = table[table["name"] == ongc]
+        assert full in str(row["common_names"]).split(",") and short in str(row["other_names"]).split(","), row
+        found[short] = SkyCoord(row["ra"], row["dec"], unit="deg")
+    assert "Nubecula Minor" in str(table[table["name"] == "NGC0292"][0]["other_names"]).split(",")
+    # OpenNGC's positions: the LMC's is Simbad's (0.5"); the SMC's is 1.8' from the centre above (OpenNGC gives
+    # 00 52 44.8 -72 49 43, NED's), well inside a cloud 5 deg across
+    assert found["LMC"].separation(SkyCoord(*SIMBAD_CLOUDS["LMC"], unit="deg")) < 2 * u.arcsec
+    assert found["SMC"].separation(SkyCoord(*SIMBAD_CLOUDS["SMC"], unit="deg")) < 3 * u.arcmin
+    # a name OpenNGC already gives is not repeated; objects Stellarium names and OpenNGC lacks are left out
+    (m31,) = table[table["name"] == "NGC0224"]
+    assert "Andromeda Galaxy" in m31["common_names"] and "Andromeda Galaxy" not in str(m31["other_names"])
+    assert "Andromeda Nebula" in str(m31["other_names"]).split(",")
+    assert 400 < int((~table["other_names"].mask).sum()) < 1_000

@@ -139,6 +139,7 @@ def user_environment(settings: HubSettings, username: str, groups: Iterable[str]
         env["DASK_LABEXTENSION__FACTORY__MODULE"] = "dask_gateway"
         env["DASK_LABEXTENSION__FACTORY__CLASS"] = "GatewayCluster"
     env.update(settings.cull.environment())  # activity reports and the cull warning (astrohub_server.activity)
+    env.update(settings.packages.environment())  # where pip looks: no index (fail fast), a mirror or a wheel folder
     env.update(settings.environment)
     return env
 

@@ -42,6 +42,7 @@ __all__ = [
     "GroupSettings",
     "GroupSyncSettings",
     "HubSettings",
+    "PackageSettings",
     "Profile",
     "ServiceSettings",
     "StorageSettings",
@@ -362,6 +363,46 @@ class CullSettings(Strict):
                 "ASTROHUB_ACTIVITY_INTERVAL": str(self.activity_interval_seconds)}
 
 
+class PackageSettings(Strict):
+    """Where ``pip install`` finds packages that the platform's image lacks (``PIP_*`` in every user server).
+
+    ``index`` is the one setting: ``None`` (the default: the platform has no internet, so no index) makes pip
+    look at no index at all (``PIP_NO_INDEX=1``): ``pip install somepkg`` fails at once instead of retrying an
+    unreachable PyPI for minutes, a wheel the user names still installs, and ``%pip`` and ``!pip`` in a
+    notebook say that the platform has no internet and how to get a package (``astrohub_server.pipmagic``);
+    an ``http(s)://`` URL is a package index (a mirror such as devpi, Nexus or Artifactory: ``PIP_INDEX_URL``);
+    an absolute path is a folder of wheels that every user server can read (``PIP_NO_INDEX=1`` with
+    ``PIP_FIND_LINKS``; on Kubernetes, a folder of a dataset). These variables take precedence over pip's
+    configuration files. A platform with internet access that wants PyPI says so: ``https://pypi.org/simple``.
+    """
+
+    index: str | None = None
+
+    @field_validator("index")
+    @classmethod
+    def _index(cls, value: str | None) -> str | None:
+        if value is None or value.startswith(("http://", "https://")) or posixpath.isabs(value):
+            return value
+        raise ValueError(f"{value!r} is neither an http(s):// package index URL nor an absolute path to a folder "
+                         "of wheels (leave it unset when the platform has neither)")
+
+    def environment(self) -> dict[str, str]:
+        """pip's variables for :attr:`index`.
+
+        >>> PackageSettings().environment()
+        {'PIP_NO_INDEX': '1'}
+        >>> PackageSettings(index="/datasets/wheels").environment()
+        {'PIP_NO_INDEX': '1', 'PIP_FIND_LINKS': '/datasets/wheels'}
+        >>> PackageSettings(index="https://pypi.example.org/simple").environment()
+        {'PIP_INDEX_URL': 'https://pypi.example.org/simple'}
+        """
+        if self.index is None:
+            return {"PIP_NO_INDEX": "1"}
+        if posixpath.isabs(self.index):
+            return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": self.index}
+        return {"PIP_INDEX_URL": self.index}
+
+
 class HubSettings(Strict):
     """Everything :func:`astrohub_hub.configure` needs; validated, with no defaults hiding errors."""
 
@@ -376,6 +417,7 @@ class HubSettings(Strict):
     group_sync: GroupSyncSettings = Field(default_factory=GroupSyncSettings)
     classes: ClassesSettings = Field(default_factory=ClassesSettings)
     cull: CullSettings = Field(default_factory=CullSettings)
+    packages: PackageSettings = Field(default_factory=PackageSettings)
     environment: dict[str, str] = Field(default_factory=dict)
     default_url: str = "/lab"
     local: LocalSettings | None = None

@@ -9,18 +9,28 @@ pip failed because it could not connect to an index, adds what :func:`unreachabl
 index it could not reach and why, that the package may well exist, and what to do. Registered in every
 kernel by the kernels' startup file (:mod:`astrohub_server.kernelstartup`).
 
+The platform has no internet, so by default the hub gives every server no package index at all
+(``PIP_NO_INDEX=1``; the operator's setting ``packages.index`` names a mirror or a folder of wheels instead:
+``astrohub_hub.settings.PackageSettings``): ``!pip install astroplan`` had retried an unreachable PyPI for
+minutes before the same cryptic words; now pip fails at once, and when it found no such package where the
+platform lets it look, :func:`offline_note` says that the platform has no internet and how to get a package.
+``!pip``, ``!pip3`` and ``!python -m pip`` lines in a cell run as ``%pip`` (:func:`shell_pip_as_magic`, an
+IPython input transformer), so they say so too; a line with shell syntax (pipes, redirections) stays a shell
+command. A terminal's ``pip`` fails as fast, in pip's own words.
+
 May import the standard library only.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
 import sys
 from typing import TextIO
 
-__all__ = ["pip", "register", "unreachable_index_note"]
+__all__ = ["offline_note", "pip", "register", "shell_pip_as_magic", "unreachable_index_note"]
 
 #: pip's retry warning: ``after connection broken by 'NewConnectionError(...)': /simple/name/`` (urllib3 2.x).
 _BROKEN = re.compile(r"after connection broken by '(?P<error>\w+)\((?P<detail>.*)\)': /\S*$", re.M)
@@ -66,10 +76,46 @@ def unreachable_index_note(output: str) -> str | None:
     )
 
 
+#: pip's last words when no source it looked at has the package: ``No matching distribution found for NAME``
+#: (in a kernel, pip colours its errors: ``\x1b[31mERROR: ...\x1b[0m``).
+_NOT_FOUND = re.compile(r"ERROR: No matching distribution found for (?P<name>[^\s\x1b]+)")
+#: Options by which a command names its own package source: then the platform's is not what was searched.
+_OWN_SOURCE = re.compile(r"(?:^|\s)(?:-i|-f|--index-url|--extra-index-url|--find-links|--no-index)(?:[=\s]|$)")
+
+
+def offline_note(line: str, output: str, environ=os.environ) -> str | None:
+    """What to tell the user when pip, run with the platform's package sources (no index by default:
+    ``PIP_NO_INDEX``, perhaps a wheel folder, ``PIP_FIND_LINKS``), found no such package; else ``None``.
+
+    Examples
+    --------
+    >>> print(offline_note("install astroplan", "ERROR: No matching distribution found for astroplan",
+    ...                    {"PIP_NO_INDEX": "1"}).splitlines()[0])
+    astrohub: this platform has no internet access and no package index, so pip could not download astroplan.
+    >>> offline_note("install --find-links ./w astroplan", "ERROR: No matching distribution found for astroplan",
+    ...              {"PIP_NO_INDEX": "1"}) is None
+    True
+    """
+    found = _NOT_FOUND.search(output)
+    if not found or environ.get("PIP_NO_INDEX", "").lower() not in ("1", "true", "yes", "on") \
+            or _OWN_SOURCE.search(line):
+        return None
+    name, folder = found.group("name"), environ.get("PIP_FIND_LINKS", "").strip()
+    where = (f"pip looked for it only in the platform's folder of wheels ({folder}), which does not have it"
+             if folder else "no download was tried")
+    return (
+        f"astrohub: this platform has no internet access and no package index, so pip could not download {name}.\n"
+        f"The package may well exist: {where}.\n"
+        "What you can do: install a wheel or source file you have here, e.g. %pip install ./astroplan-0.10-py3-none-any.whl\n"
+        "(upload it with the file browser), or ask your platform's operators to add the package to the\n"
+        "platform's image, or to give the platform a package mirror or a folder of wheels (its setting packages.index)."
+    )
+
+
 def pip(line: str, *, python: str = sys.executable, out: TextIO | None = None) -> int:
     """Run ``python -m pip <line>``, its output (stdout and stderr, as IPython's magic shows them) streamed to
-    ``out`` (``sys.stdout``); on a failure to reach an index, add :func:`unreachable_index_note`. Returns pip's
-    exit status. Interrupting (the kernel's stop button) stops pip.
+    ``out`` (``sys.stdout``); on a failure to reach an index, add :func:`unreachable_index_note`, and when the
+    platform's sources (no index) have no such package, :func:`offline_note`. Returns pip's exit status. Interrupting (the kernel's stop button) stops pip.
     """
     out = out or sys.stdout
     seen: list[str] = []
@@ -85,7 +131,7 @@ def pip(line: str, *, python: str = sys.executable, out: TextIO | None = None) -
             proc.terminate()
             proc.wait()
             raise
-    note = unreachable_index_note("".join(seen)) if status else None
+    note = (unreachable_index_note("".join(seen)) or offline_note(line, "".join(seen))) if status else None
     if note:
         out.write(note + "\n")
     elif status == 0:
@@ -93,8 +139,34 @@ def pip(line: str, *, python: str = sys.executable, out: TextIO | None = None) -
     return status
 
 
+#: A cell's line that runs pip as a shell command: ``!pip``, ``!pip3``, ``!python -m pip``, ``!{sys.executable} -m pip``.
+_SHELL_PIP = re.compile(r"^(?P<indent>[ \t]*)!(?!!)[ \t]*(?:pip3?|(?:python3?|\{sys\.executable\})[ \t]+-m[ \t]+pip)"
+                        r"(?P<rest>(?:[ \t].*)?)$")
+#: What makes a line shell syntax rather than pip's arguments: then it stays a shell command.
+_SHELL_SYNTAX = re.compile(r"[|&;<>`]|\$\(")
+
+
+def shell_pip_as_magic(lines: list[str]) -> list[str]:
+    r"""An IPython cleanup input transformer: each ``!pip ...`` line of a cell (also ``!pip3``, ``!python -m pip``)
+    becomes ``%pip ...``, so that it runs as the platform's ``%pip`` (the same pip, in the same environment, with
+    its notes); a line with shell syntax, and ``!!pip``, are left alone.
+
+    >>> shell_pip_as_magic(["!pip install astroplan\n", "  !python -m pip list\n", "!pip list | grep astro\n"])
+    ['%pip install astroplan\n', '  %pip list\n', '!pip list | grep astro\n']
+    """
+    out = []
+    for line in lines:
+        body = line.rstrip("\r\n")
+        match = _SHELL_PIP.match(body)
+        if match and not _SHELL_SYNTAX.search(match.group("rest")):
+            line = f"{match.group('indent')}%pip{match.group('rest')}{line[len(body):]}"
+        out.append(line)
+    return out
+
+
 def register(shell) -> None:
-    """Make :func:`pip` the ``%pip`` line magic of IPython ``shell`` (in place of IPython's own)."""
+    """Make :func:`pip` the ``%pip`` line magic of IPython ``shell`` (in place of IPython's own), and run a cell's
+    ``!pip`` lines through it (:func:`shell_pip_as_magic`)."""
 
     def pip_magic(line: str) -> None:
         """Run pip in the kernel's environment; installs go to your package layer (~/.astrohub/packages).
@@ -104,3 +176,5 @@ def register(shell) -> None:
         pip(line)
 
     shell.register_magic_function(pip_magic, "line", "pip")
+    if shell_pip_as_magic not in shell.input_transformers_cleanup:
+        shell.input_transformers_cleanup.append(shell_pip_as_magic)
