@@ -149,3 +149,45 @@ def test_workers_run_as_the_users_system_account(platform, dasker):
         assert expected.pw_uid != 0
     else:  # documented: without root everything runs as the invoking user
         assert who["worker"] == who["kernel"], out
+
+
+def test_a_kernels_local_cluster_dashboard_opens_through_the_users_server(platform, dasker, run_in_kernel):
+    """``Client(LocalCluster())`` in a notebook: the printed dashboard link opens in its owner's browser, through
+    their server's proxy (not at ``127.0.0.1:8787``), and the Dask sidebar's dashboard check finds it active (it
+    called it inactive: the server asked the hub's public URL for it, without credentials); another user gets
+    403, an anonymous browser the hub's login."""
+    headers = {"Authorization": f"token {platform.user_token(dasker)}"}
+    base = platform.server_url(dasker)
+    kernel = platform.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+    kernel.raise_for_status()
+    channels = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel.json()['id']}/channels"
+    try:
+        link = run_in_kernel(channels, headers, "\n".join([
+            "from dask.distributed import Client, LocalCluster",
+            # one thread in the kernel's process: the dashboard is the scheduler's all the same; ':0', since 8787
+            # may be taken on a test machine (LocalCluster() then picks another port itself)
+            "client = Client(LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=':0'))",
+            "print(client.dashboard_link)",
+        ]), 120).strip()
+        assert link.startswith(f"/user/{dasker}/proxy/") and link.endswith("/status"), link
+        page = platform.session.get(platform.url.rstrip("/") + link, headers=headers, timeout=60)
+        assert page.status_code == 200 and "Dask" in page.text and "bokeh" in page.text.lower(), page.text[:300]
+        # what the sidebar asks when the link is put in its box (its search button reads it from the kernel)
+        check = platform.session.get(f"{base}dask/dashboard-check/{urllib.parse.quote(link, safe='')}",
+                                     headers=headers, timeout=60)
+        assert check.status_code == 200 and check.json()["isActive"] is True, check.text[:500]
+        assert check.json()["url"].endswith(link[: -len("/status")]), check.json()
+        plots = check.json()["plots"]
+        pane = platform.session.get(check.json()["url"] + plots["Individual Task Stream"], headers=headers,
+                                    timeout=60)
+        assert pane.status_code == 200 and "bokeh" in pane.text.lower(), pane.text[:300]
+        other = platform.unique("nodashboard")
+        platform.create_user(other)
+        theirs = platform.session.get(platform.url.rstrip("/") + link, timeout=60, allow_redirects=False,
+                                      headers={"Authorization": f"token {platform.user_token(other)}"})
+        assert theirs.status_code == 403 and "bokeh" not in theirs.text.lower(), theirs.status_code
+        anonymous = platform.session.get(platform.url.rstrip("/") + link, timeout=60, allow_redirects=False)
+        assert anonymous.status_code == 302 and "/hub/" in anonymous.headers["Location"], anonymous.status_code
+        run_in_kernel(channels, headers, "client.close(); client.cluster.close()", 60)
+    finally:
+        platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
