@@ -191,3 +191,38 @@ def test_a_kernels_local_cluster_dashboard_opens_through_the_users_server(platfo
         run_in_kernel(channels, headers, "client.close(); client.cluster.close()", 60)
     finally:
         platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
+
+
+def test_the_sidebar_lists_a_cluster_shared_with_the_users_group_without_stop_or_scale(platform, dasker, poll):
+    """A cluster another user shares with one of the user's hub groups was missing from their Dask sidebar (it
+    listed only their own). Now it is listed with its owner's name, and the sidebar's shutdown and scaling are
+    refused with the owner named (the cluster runs on); once unshared it leaves the sidebar, still running."""
+    from platform_lib.gateway import unshare_cluster
+
+    owner, team = platform.unique("sidebarowner"), platform.unique("sidebarteam")
+    platform.create_user(owner)
+    platform.create_group(team, [owner, dasker])
+    with platform.gateway(owner) as gateway:
+        cluster = gateway.new_cluster(shared_with=team)
+        try:
+            def listed():
+                models = [m for m in _labext(platform, dasker, "GET").json()
+                          if m["scheduler_address"].endswith("/" + cluster.name)]
+                return models
+
+            [model] = poll(listed, 10, "the member's sidebar to list the cluster shared with her group")
+            assert model["name"].endswith(f" (shared by {owner})"), model
+            assert model["dashboard_link"] == f"{platform.url}services/dask-gateway/clusters/{cluster.name}/status"
+            stop = _labext(platform, dasker, "DELETE", f"/{model['id']}")
+            scale = platform.session.patch(f"{platform.server_url(dasker)}dask/clusters/{model['id']}",
+                                           json={"workers": 2}, timeout=60,
+                                           headers={"Authorization": f"token {platform.user_token(dasker)}"})
+            for refused in (stop, scale):
+                assert refused.status_code == 403, (refused.status_code, refused.text[:500])
+                assert f"it is {owner}'s, shared with your hub group" in refused.json()["message"]
+            assert gateway.get_cluster(cluster.name).status.name == "RUNNING"
+            unshare_cluster(cluster.name, gateway=gateway)
+            poll(lambda: not listed(), 10, "the member's sidebar to drop the unshared cluster")
+            assert gateway.get_cluster(cluster.name).status.name == "RUNNING"
+        finally:
+            cluster.shutdown()
