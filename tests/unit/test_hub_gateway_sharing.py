@@ -215,7 +215,8 @@ def test_sharing_off_names_the_setting_the_operator_of_this_deployment_sets(mode
     from astrohub_hub.gateway import cluster_options, configure_gateway, configure_gateway_kubernetes
 
     settings = validate_settings({
-        "mode": mode, "storage": {"home": "/h/{username}", "groupsRoot": "/g", "datasets": "/d", "scratch": "/s/{username}"},
+        "mode": mode,
+        "storage": {"home": "/h/{username}", "groupsRoot": "/g", "datasets": "/d", "scratch": "/s/{username}"},
         "daskGateway": {"apiToken": "t", "server": {"clusterSharing": False, "backend": "unsafe"}},
         **({"kubernetes": {}} if mode == "kubernetes" else {})})
     c = Config()

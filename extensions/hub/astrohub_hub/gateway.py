@@ -51,7 +51,8 @@ from traitlets.config import Configurable
 from astrohub_hub.errors import HubConfigError, UsernameError
 from astrohub_hub.kubernetes import dataset_volumes
 from astrohub_hub.accounts import ensure_system_user, running_as_root, system_username
-from astrohub_hub.gateway_sharing import SHARED_WITH, SHARING_SETTING, ClusterSharing, add_sharing_routes, sharing_is_off
+from astrohub_hub.gateway_sharing import (SHARED_WITH, SHARING_SETTING, ClusterSharing, add_sharing_routes,
+                                          sharing_is_off)
 from astrohub_hub.gateway_usage import WorkerCounts, add_usage_routes
 from astrohub_hub.folders import expand_user_path, prepare_user_dirs, unreachable_by_others
 from astrohub_hub.settings import HubSettings
