@@ -155,7 +155,7 @@ def test_a_kernels_local_cluster_dashboard_opens_through_the_users_server(platfo
     """``Client(LocalCluster())`` in a notebook: the printed dashboard link opens in its owner's browser, through
     their server's proxy (not at ``127.0.0.1:8787``), and the Dask sidebar's dashboard check finds it active (it
     called it inactive: the server asked the hub's public URL for it, without credentials); another user gets
-    403, an anonymous browser the hub's login."""
+    403, an anonymous browser the hub's login, and a server's proxy reaches only its own account's ports."""
     headers = {"Authorization": f"token {platform.user_token(dasker)}"}
     base = platform.server_url(dasker)
     kernel = platform.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
@@ -188,6 +188,13 @@ def test_a_kernels_local_cluster_dashboard_opens_through_the_users_server(platfo
         assert theirs.status_code == 403 and "bokeh" not in theirs.text.lower(), theirs.status_code
         anonymous = platform.session.get(platform.url.rstrip("/") + link, timeout=60, allow_redirects=False)
         assert anonymous.status_code == 302 and "/hub/" in anonymous.headers["Location"], anonymous.status_code
+        if platform.isolated:
+            # nor through their own server: its proxy reached any port of the machine, a classmate's kernel dashboard
+            # too; now only its own account's (here a port of root's, the hub's API, is refused)
+            port = platform.config.hub.hub_port
+            for path in (f"proxy/{port}/hub/api", f"proxy/localhost:{port}/hub/api"):
+                elsewhere = platform.session.get(f"{base}{path}", headers=headers, timeout=60)
+                assert elsewhere.status_code == 403, (path, elsewhere.status_code, elsewhere.text[:300])
         run_in_kernel(channels, headers, "client.close(); client.cluster.close()", 60)
     finally:
         platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
