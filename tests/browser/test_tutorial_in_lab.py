@@ -138,6 +138,28 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
+#: How the sidebar shows the buttons of a cluster listed as shared with the user (an item like dask-labextension's,
+#: titled as the server names such a cluster): "none" (hidden) or "shown", by button.
+_SHARED_BUTTONS_SHOWN = """() => {
+  const item = document.createElement("div");
+  item.className = "dask-ClusterListingItem";
+  const shown = {};
+  for (const [kind, title] of [["stop", "Shutdown"], ["scale", "Rescale"], ["code", "Inject client code for"]]) {
+    const button = document.createElement("button");
+    button.className = `dask-ClusterListingItem-button dask-ClusterListingItem-${kind} jp-mod-styled`;
+    button.title = `${title} GatewayCluster 1a2b3c4d (shared by ann)`;
+    item.appendChild(button);
+  }
+  document.body.appendChild(item);
+  for (const button of item.children) {
+    shown[button.className.match(/ClusterListingItem-(stop|scale|code)/)[1]] =
+      getComputedStyle(button).display === "none" ? "none" : "shown";
+  }
+  item.remove();
+  return shown;
+}"""
+
+
 def _code_cell_done(cell) -> bool:
     return bool(re.fullmatch(r"\[\d+\]:", cell.locator(".jp-InputArea-prompt").inner_text().strip()))
 
@@ -205,6 +227,10 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
                 page.wait_for_selector(".dask-DashboardListing-item button:not([disabled])", timeout=60_000)
                 assert page.locator(".dask-DashboardListing-inactive").count() == 0
                 sidebar_url = page.input_value(".dask-URLInput input")
+                # her own cluster has SHUTDOWN and SCALE; a cluster another user shares with her group, which the
+                # server names "... (shared by <owner>)", has neither (astrohub-dask-sidebar's style rule)
+                assert page.locator(".dask-ClusterListingItem-stop").first.is_visible()
+                assert page.evaluate(_SHARED_BUTTONS_SHOWN) == {"stop": "none", "scale": "none", "code": "shown"}
                 assert re.fullmatch(r"dask/dashboard/\S+", sidebar_url), sidebar_url
                 # the widget's dashboard link, opened in a tab, draws its plots: Bokeh's websocket opens through
                 # the gateway (first9: the gateway answered its subprotocol with none and the page stayed blank)

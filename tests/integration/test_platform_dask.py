@@ -149,3 +149,87 @@ def test_workers_run_as_the_users_system_account(platform, dasker):
         assert expected.pw_uid != 0
     else:  # documented: without root everything runs as the invoking user
         assert who["worker"] == who["kernel"], out
+
+
+def test_a_kernels_local_cluster_dashboard_opens_through_the_users_server(platform, dasker, run_in_kernel):
+    """``Client(LocalCluster())`` in a notebook: the printed dashboard link opens in its owner's browser, through
+    their server's proxy (not at ``127.0.0.1:8787``), and the Dask sidebar's dashboard check finds it active (it
+    called it inactive: the server asked the hub's public URL for it, without credentials); another user gets
+    403, an anonymous browser the hub's login, and a server's proxy reaches only its own account's ports."""
+    headers = {"Authorization": f"token {platform.user_token(dasker)}"}
+    base = platform.server_url(dasker)
+    kernel = platform.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+    kernel.raise_for_status()
+    channels = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel.json()['id']}/channels"
+    try:
+        link = run_in_kernel(channels, headers, "\n".join([
+            "from dask.distributed import Client, LocalCluster",
+            # one thread in the kernel's process: the dashboard is the scheduler's all the same; ':0', since 8787
+            # may be taken on a test machine (LocalCluster() then picks another port itself)
+            "client = Client(LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=':0'))",
+            "print(client.dashboard_link)",
+        ]), 120).strip()
+        assert link.startswith(f"/user/{dasker}/proxy/") and link.endswith("/status"), link
+        page = platform.session.get(platform.url.rstrip("/") + link, headers=headers, timeout=60)
+        assert page.status_code == 200 and "Dask" in page.text and "bokeh" in page.text.lower(), page.text[:300]
+        # what the sidebar asks when the link is put in its box (its search button reads it from the kernel)
+        check = platform.session.get(f"{base}dask/dashboard-check/{urllib.parse.quote(link, safe='')}",
+                                     headers=headers, timeout=60)
+        assert check.status_code == 200 and check.json()["isActive"] is True, check.text[:500]
+        assert check.json()["url"].endswith(link[: -len("/status")]), check.json()
+        plots = check.json()["plots"]
+        pane = platform.session.get(check.json()["url"] + plots["Individual Task Stream"], headers=headers,
+                                    timeout=60)
+        assert pane.status_code == 200 and "bokeh" in pane.text.lower(), pane.text[:300]
+        other = platform.unique("nodashboard")
+        platform.create_user(other)
+        theirs = platform.session.get(platform.url.rstrip("/") + link, timeout=60, allow_redirects=False,
+                                      headers={"Authorization": f"token {platform.user_token(other)}"})
+        assert theirs.status_code == 403 and "bokeh" not in theirs.text.lower(), theirs.status_code
+        anonymous = platform.session.get(platform.url.rstrip("/") + link, timeout=60, allow_redirects=False)
+        assert anonymous.status_code == 302 and "/hub/" in anonymous.headers["Location"], anonymous.status_code
+        if platform.isolated:
+            # nor through their own server: its proxy reached any port of the machine, a classmate's kernel dashboard
+            # too; now only its own account's (here a port of root's, the hub's API, is refused)
+            port = platform.config.hub.hub_port
+            for path in (f"proxy/{port}/hub/api", f"proxy/localhost:{port}/hub/api"):
+                elsewhere = platform.session.get(f"{base}{path}", headers=headers, timeout=60)
+                assert elsewhere.status_code == 403, (path, elsewhere.status_code, elsewhere.text[:300])
+        run_in_kernel(channels, headers, "client.close(); client.cluster.close()", 60)
+    finally:
+        platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
+
+
+def test_the_sidebar_lists_a_cluster_shared_with_the_users_group_without_stop_or_scale(platform, dasker, poll):
+    """A cluster another user shares with one of the user's hub groups was missing from their Dask sidebar (it
+    listed only their own). Now it is listed with its owner's name, and the sidebar's shutdown and scaling are
+    refused with the owner named (the cluster runs on); once unshared it leaves the sidebar, still running."""
+    from platform_lib.gateway import unshare_cluster
+
+    owner, team = platform.unique("sidebarowner"), platform.unique("sidebarteam")
+    platform.create_user(owner)
+    platform.create_group(team, [owner, dasker])
+    with platform.gateway(owner) as gateway:
+        cluster = gateway.new_cluster(shared_with=team)
+        try:
+            def listed():
+                models = [m for m in _labext(platform, dasker, "GET").json()
+                          if m["scheduler_address"].endswith("/" + cluster.name)]
+                return models
+
+            [model] = poll(listed, 10, "the member's sidebar to list the cluster shared with her group")
+            assert model["name"].endswith(f" (shared by {owner})"), model
+            assert model["dashboard_link"] == f"{platform.url}services/dask-gateway/clusters/{cluster.name}/status"
+            stop = _labext(platform, dasker, "DELETE", f"/{model['id']}")
+            scale = platform.session.patch(f"{platform.server_url(dasker)}dask/clusters/{model['id']}",
+                                           json={"workers": 2}, timeout=60,
+                                           headers={"Authorization": f"token {platform.user_token(dasker)}"})
+            for refused in (stop, scale):
+                assert refused.status_code == 403, (refused.status_code, refused.text[:500])
+                assert f"it is {owner}'s, shared with your hub group" in refused.json()["message"]
+            assert gateway.get_cluster(cluster.name).status.name == "RUNNING"
+            unshare_cluster(cluster.name, gateway=gateway)
+            poll(lambda: not listed(), 10, "the member's sidebar to drop the unshared cluster")
+            assert gateway.get_cluster(cluster.name).status.name == "RUNNING"
+        finally:
+            cluster.shutdown()

@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from dask_gateway_server.auth import Authenticator, unauthorized
 from dask_gateway_server.backends.db_base import DataManager, JobStatus
 from dask_gateway_server.routes import default_routes
-from traitlets import Bool, default
+from traitlets import Bool, Unicode, default
 
 from astrohub_hub.dashboards import FreshUserCache
 from astrohub_hub.gateway_sharing import SHARED_WITH, ClusterSharing, SharingUser, add_sharing_routes
@@ -61,6 +61,7 @@ class HeaderSignIn(Authenticator):
     dask-gateway's session cookie and cache as they are (``authenticate_and_handle``), with our cache."""
 
     cluster_sharing = Bool(True)
+    cluster_sharing_setting = Unicode("")
 
     @default("cache")
     def _default_cache(self):
@@ -77,11 +78,11 @@ class HeaderSignIn(Authenticator):
 PEOPLE = {"ann": "survey", "ben": "survey", "eve": "other", "root": ""}
 
 
-async def _run(scenario, sharing: bool = True):
+async def _run(scenario, sharing: bool = True, setting: str = ""):
     backend = DBBackend()
     app = web.Application()
     app.add_routes(default_routes)  # dask-gateway's own API, as its app adds it first
-    signin = HeaderSignIn(cluster_sharing=sharing, cookie_name="gateway-session")
+    signin = HeaderSignIn(cluster_sharing=sharing, cluster_sharing_setting=setting, cookie_name="gateway-session")
     app["backend"], app["authenticator"], app["log"] = backend, signin, logging.getLogger("test")
     add_sharing_routes(app)
     # No cookie jar: each call is a new client, unless it sends the session cookie itself.
@@ -193,9 +194,43 @@ def test_with_sharing_off_a_group_never_reaches_a_cluster():
                 "listed": await call("GET", "/api/v1/shared-clusters/", "ben"),
                 "owner": await call("GET", f"/api/v1/clusters/{name}", "ann")}
 
-    out = asyncio.run(_run(scenario, sharing=False))
-    assert out["share"][0] == 422 and "daskGateway.server.clusterSharing" in out["share"][1]["error"]
+    out = asyncio.run(_run(scenario, sharing=False, setting="the setting"))
+    assert out["share"] == (422, {"error": "sharing Dask clusters is off on this platform (an operator turns it "
+                                           "on: the setting)"})
     assert out["member"][0] == 404 and out["listed"][1] == {} and out["owner"][0] == 200
+
+
+@pytest.mark.parametrize("mode, setting, not_named", [
+    ("local", "gateway.cluster_sharing in astrohub.toml", "clusterSharing"),
+    ("kubernetes", "the Helm value jupyterhub.custom.astrohub.daskGateway.server.clusterSharing", "astrohub.toml"),
+])
+def test_sharing_off_names_the_setting_the_operator_of_this_deployment_sets(mode, setting, not_named):
+    """Both refusals of a share while sharing is off named the Helm key daskGateway.server.clusterSharing, also on
+    the local platform, whose operator sets gateway.cluster_sharing in astrohub.toml. Each names the deployment's."""
+    from dask_gateway_server.models import User
+    from traitlets.config import Config
+
+    from astrohub_hub.configure import validate_settings
+    from astrohub_hub.dashboards import HubTokenAuthenticator
+    from astrohub_hub.gateway import cluster_options, configure_gateway, configure_gateway_kubernetes
+
+    settings = validate_settings({
+        "mode": mode,
+        "storage": {"home": "/h/{username}", "groupsRoot": "/g", "datasets": "/d", "scratch": "/s/{username}"},
+        "daskGateway": {"apiToken": "t", "server": {"clusterSharing": False, "backend": "unsafe"}},
+        **({"kubernetes": {}} if mode == "kubernetes" else {})})
+    c = Config()
+    (configure_gateway_kubernetes if mode == "kubernetes" else configure_gateway)(c, settings)
+    # the gateway's PUT .../sharing, as platform_lib.gateway.share_cluster calls it
+    out = asyncio.run(_run(lambda backend, call: call("PUT", f"/api/v1/clusters/{backend.running('ann')}/sharing",
+                                                       "ann", json={"group": "survey"}),
+                           sharing=False, setting=HubTokenAuthenticator(config=c).cluster_sharing_setting))
+    assert out[0] == 422 and setting in out[1]["error"] and not_named not in out[1]["error"], out
+    # the cluster option shared_with, as Gateway().new_cluster(shared_with=...) sends it
+    options = cluster_options(settings)
+    with pytest.raises(ValueError) as refused:
+        options.get_configuration(options.parse_options({SHARED_WITH: "survey"}), User("ann", groups=["survey"]))
+    assert setting in str(refused.value) and not_named not in str(refused.value)
 
 
 def test_the_group_is_kept_in_the_gateways_database(tmp_path):

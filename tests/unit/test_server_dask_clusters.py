@@ -1,7 +1,8 @@
 """Unit tests of astrohub_server.dask_clusters' sidebar routes in a real Jupyter server, against a stand-in gateway.
 
-The stand-in answers dask-gateway's REST API (``GET /api/v1/clusters/``, ``POST /api/v1/clusters/``) as the
-real one does for a user with no clusters and at their cluster limit, and counts the requests: the sidebar talks
+The stand-in answers dask-gateway's REST API (``GET /api/v1/clusters/``, ``POST /api/v1/clusters/``) and the
+platform gateway's ``GET /api/v1/shared-clusters/`` as the real one does for a user with no clusters, none shared
+with them, and at their cluster limit, and counts the requests: the sidebar talks
 to it through the real ``dask_gateway`` client. A real gateway (tests/integration/test_warm_kernels.py runs the
 sidebar against one) would need a started platform for what only counts requests here.
 """
@@ -35,6 +36,17 @@ class _StandInClusters(web.RequestHandler):
         self.finish("409: Cannot create more than 2 clusters")
 
 
+class _StandInShared(web.RequestHandler):
+    """astrohub's ``/api/v1/shared-clusters/`` (``astrohub_hub.gateway_sharing``): none shared with the user."""
+
+    def initialize(self, asked: list[str]) -> None:
+        self.asked = asked
+
+    def get(self) -> None:
+        self.asked.append(f"GET {self.request.uri}")
+        self.finish({})
+
+
 async def _serve(app: web.Application) -> tuple[httpserver.HTTPServer, int]:
     sockets = netutil.bind_sockets(0, "127.0.0.1")
     server = httpserver.HTTPServer(app)
@@ -60,8 +72,9 @@ def test_the_sidebars_polls_share_one_gateway_listing_until_it_starts_a_cluster(
         from astrohub_server import dask_clusters, dask_sidebar
 
         monkeypatch.setattr(dask_clusters, "_listing", dask_clusters.ClusterListing(clock=lambda: now[0]))
-        gateway, gateway_port = await _serve(web.Application([(r"/api/v1/clusters/", _StandInClusters,
-                                                                {"asked": asked})]))
+        gateway, gateway_port = await _serve(web.Application([
+            (r"/api/v1/clusters/", _StandInClusters, {"asked": asked}),
+            (r"/api/v1/shared-clusters/", _StandInShared, {"asked": asked})]))
         app = ServerApp()
         app.init_signal = lambda: None
         app.log.setLevel("ERROR")
@@ -86,19 +99,20 @@ def test_the_sidebars_polls_share_one_gateway_listing_until_it_starts_a_cluster(
                 assert await asyncio.gather(*(poll() for _ in range(6))) == [[]] * 6
                 for _ in range(3):
                     assert await poll() == []
-                assert asked == ["GET /api/v1/clusters/"]
+                listing = ["GET /api/v1/clusters/", "GET /api/v1/shared-clusters/"]  # the user's, shared with them
+                assert asked == listing
                 # the sidebar's next poll is answered from a new listing
                 now[0] += dask_clusters.LISTING_SECONDS
                 assert await poll() == []
-                assert len(asked) == 2
+                assert asked == listing * 2
                 # "+ NEW" in the sidebar: the gateway refuses (the user's limit), named in a 409
                 started = await client.fetch(f"{url}/{uuid.uuid4()}", method="PUT", body=b"", headers=headers,
                                              raise_error=False)
                 assert started.code == 409 and b"Cannot create more than 2 clusters" in started.body
-                assert asked[2].startswith("POST /api/v1/clusters/")
+                assert asked[4].startswith("POST /api/v1/clusters/")
                 # ... and the next poll, at the same moment, asks the gateway again
                 assert await poll() == []
-                assert asked[3:] == ["GET /api/v1/clusters/"]
+                assert asked[5:] == listing
         finally:
             app.http_server.stop()
             gateway.stop()
@@ -111,13 +125,13 @@ def test_a_listing_asked_before_the_sidebar_started_a_cluster_is_not_used_after(
     and forget it as stopped elsewhere; the listing is asked again instead, and only the newer one is kept."""
     from astrohub_server.dask_clusters import ClusterListing
 
-    answers = iter([frozenset(), frozenset({"c.started"})])
+    answers = iter([{}, {"c.started": ""}])
     asked = []
 
-    async def run() -> frozenset[str]:
+    async def run() -> dict[str, str]:
         release = asyncio.Event()
 
-        async def fetch() -> frozenset[str]:
+        async def fetch() -> dict[str, str]:
             asked.append(len(asked))
             if len(asked) == 1:
                 await release.wait()
@@ -133,4 +147,4 @@ def test_a_listing_asked_before_the_sidebar_started_a_cluster_is_not_used_after(
         assert await listing.names() == names  # kept, and not asked again
         return names
 
-    assert asyncio.run(run()) == {"c.started"} and asked == [0, 1]
+    assert asyncio.run(run()) == {"c.started": ""} and asked == [0, 1]

@@ -41,7 +41,7 @@ import aiohttp
 from aiohttp import web
 
 from astrohub_hub.dasknode import SCHEDULER_SOCKET
-from astrohub_hub.gateway_sharing import SharingUser, may_manage, may_use, shared_with
+from astrohub_hub.gateway_sharing import SHARING_SETTING, SharingUser, may_manage, may_use, shared_with
 
 from dask_gateway_server.auth import JupyterHubAuthenticator, UserCache, unauthorized
 from traitlets import Bool, Float, List, Unicode, default
@@ -91,6 +91,12 @@ class HubTokenAuthenticator(JupyterHubAuthenticator):
         True, help="Whether owners may share their Dask clusters with their hub groups, whose members may then "
         "connect to them and open their dashboards (astrohub_hub.gateway_sharing); "
         "daskGateway.server.clusterSharing.",
+    ).tag(config=True)
+
+    cluster_sharing_setting = Unicode(
+        SHARING_SETTING["kubernetes"], help="Where this deployment's operator turns cluster sharing on, as the "
+        "refusal of a share names it while it is off (astrohub_hub.gateway_sharing.SHARING_SETTING of the hub "
+        "settings' mode; set by configure_gateway and configure_gateway_kubernetes).",
     ).tag(config=True)
 
     sharing_recheck_seconds = Float(

@@ -51,7 +51,8 @@ from traitlets.config import Configurable
 from astrohub_hub.errors import HubConfigError, UsernameError
 from astrohub_hub.kubernetes import dataset_volumes
 from astrohub_hub.accounts import ensure_system_user, running_as_root, system_username
-from astrohub_hub.gateway_sharing import SHARED_WITH, ClusterSharing, add_sharing_routes
+from astrohub_hub.gateway_sharing import (SHARED_WITH, SHARING_SETTING, ClusterSharing, add_sharing_routes,
+                                          sharing_is_off)
 from astrohub_hub.gateway_usage import WorkerCounts, add_usage_routes
 from astrohub_hub.folders import expand_user_path, prepare_user_dirs, unreachable_by_others
 from astrohub_hub.settings import HubSettings
@@ -320,7 +321,8 @@ def cluster_options(settings: HubSettings, *, kubernetes: bool = False):
     """The cluster options users may set: ``worker_cores`` and ``worker_memory`` (GiB), bounded, and ``shared_with``.
 
     ``shared_with``: a hub group of the user's to share the cluster with from the start (""; refused when
-    ``daskGateway.server.clusterSharing`` is off; :mod:`astrohub_hub.gateway_sharing`).
+    ``daskGateway.server.clusterSharing`` is off, naming the setting the deployment's operator sets,
+    ``SHARING_SETTING[settings.mode]``; :mod:`astrohub_hub.gateway_sharing`).
 
     The handler also sets each cluster's ``cluster_max_workers``: the largest of
     ``cluster_max_workers`` and ``cluster_max_workers_by_group[g]`` for the user's hub groups ``g``.
@@ -335,8 +337,7 @@ def cluster_options(settings: HubSettings, *, kubernetes: bool = False):
     def handler(options: Any, user: Any) -> dict[str, Any]:
         group = options[SHARED_WITH]
         if group and not server.cluster_sharing:
-            raise ValueError(f"{SHARED_WITH}={group!r}: sharing Dask clusters is off on this platform "
-                             f"(daskGateway.server.clusterSharing)")
+            raise ValueError(f"{SHARED_WITH}={group!r}: {sharing_is_off(SHARING_SETTING[settings.mode])}")
         if group and group not in user.groups:
             mine = ", ".join(sorted(user.groups)) or "none"
             raise ValueError(f"{SHARED_WITH}={group!r} is not one of your hub groups ({mine}): a cluster is shared "
@@ -424,6 +425,7 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
     c.JupyterHubAuthenticator.jupyterhub_service_name = gateway.service_name
     c.HubTokenAuthenticator.usage_readers = usage_readers()
     c.HubTokenAuthenticator.cluster_sharing = server.cluster_sharing
+    c.HubTokenAuthenticator.cluster_sharing_setting = SHARING_SETTING[settings.mode]
     c.HubTokenAuthenticator.sharing_recheck_seconds = server.sharing_recheck_seconds
 
     as_root = running_as_root() if server.backend == "auto" else server.backend == "local"
@@ -565,6 +567,7 @@ def configure_gateway_kubernetes(c: Any, settings: HubSettings | Mapping[str, An
     c.AstroKubeBackend.max_clusters_per_user = settings.dask_gateway.server.max_clusters_per_user
     c.HubTokenAuthenticator.usage_readers = usage_readers()
     c.HubTokenAuthenticator.cluster_sharing = settings.dask_gateway.server.cluster_sharing
+    c.HubTokenAuthenticator.cluster_sharing_setting = SHARING_SETTING[settings.mode]
     c.HubTokenAuthenticator.sharing_recheck_seconds = settings.dask_gateway.server.sharing_recheck_seconds
     _cluster_limits(c, settings, kubernetes=True)
     return settings

@@ -50,11 +50,19 @@ from dask_gateway_server.models import User
 
 from astrohub_hub.gateway_usage import hub_authenticated
 
-__all__ = ["SHARED_WITH", "ClusterSharing", "SharingUser", "add_sharing_routes", "may_manage", "may_use",
-           "shared_with"]
+__all__ = ["SHARED_WITH", "SHARING_SETTING", "ClusterSharing", "SharingUser", "add_sharing_routes", "may_manage",
+           "may_use", "shared_with", "sharing_is_off"]
 
 #: The cluster option (and key of the cluster's options) naming the hub group it is shared with ("" = none).
 SHARED_WITH = "shared_with"
+#: The setting an operator turns cluster sharing on with, by deployment (``HubSettings.mode``): the local platform
+#: writes the hub settings' ``daskGateway.server.clusterSharing`` from astrohub.toml's ``gateway.cluster_sharing``
+#: (``platform_lib.local.plan``), the Helm chart from its values. The gateway's refusals name it
+#: (:func:`sharing_is_off`).
+SHARING_SETTING = {
+    "local": "gateway.cluster_sharing in astrohub.toml",
+    "kubernetes": "the Helm value jupyterhub.custom.astrohub.daskGateway.server.clusterSharing",
+}
 #: True while the request being handled asks to manage a cluster (stop, scale, adapt) rather than use it.
 _MANAGING: contextvars.ContextVar[bool] = contextvars.ContextVar("astrohub_gateway_managing", default=False)
 #: dask-gateway's routes that ask ``has_permissions``: (method, route) -> what a refused caller wanted to do.
@@ -69,6 +77,16 @@ _GUARDED = {
 def shared_with(cluster: Any) -> str:
     """The hub group ``cluster`` (a dask-gateway cluster record) is shared with, or ""."""
     return str((getattr(cluster, "options", None) or {}).get(SHARED_WITH) or "")
+
+
+def sharing_is_off(setting: str) -> str:
+    """The refusal of a share while sharing is off; ``setting`` is where the operator turns it on
+    (:data:`SHARING_SETTING` of the deployment).
+
+    >>> sharing_is_off(SHARING_SETTING["local"])
+    'sharing Dask clusters is off on this platform (an operator turns it on: gateway.cluster_sharing in astrohub.toml)'
+    """
+    return f"sharing Dask clusters is off on this platform (an operator turns it on: {setting})"
 
 
 def may_manage(user: Any, cluster: Any) -> bool:
@@ -184,6 +202,10 @@ def _sharing_on(request: web.Request) -> bool:
     return bool(getattr(request.app["authenticator"], "cluster_sharing", False))
 
 
+def _sharing_setting(request: web.Request) -> str:
+    return getattr(request.app["authenticator"], "cluster_sharing_setting", SHARING_SETTING["kubernetes"])
+
+
 async def _sharing(request: web.Request) -> web.Response:
     user, backend = request["user"], request.app["backend"]
     name = request.match_info["cluster_name"]
@@ -197,8 +219,7 @@ async def _share(request: web.Request) -> web.Response:
     user, backend = request["user"], request.app["backend"]
     name = request.match_info["cluster_name"]
     if not _sharing_on(request):
-        return web.json_response(
-            {"error": "sharing Dask clusters is off on this platform (daskGateway.server.clusterSharing)"}, status=422)
+        return web.json_response({"error": sharing_is_off(_sharing_setting(request))}, status=422)
     cluster = await backend.get_cluster(name)
     if cluster is None or cluster.status.name not in ("PENDING", "RUNNING") or not may_use(user, cluster):
         return _not_yours(name, user)

@@ -19,7 +19,9 @@ not read is refused by the contents API with a 403, not a 500, a save into a fol
 It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's
 idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`). It serves the FITS viewer that
 Lab's ``astrohub-fits`` extension opens for a ``.fits`` file: its HDUs, image, table and header, read and drawn
-here (:mod:`astrohub_server.fitsview`).
+here (:mod:`astrohub_server.fitsview`). jupyter-server-proxy's ``proxy/<port>/`` reaches only ports of the
+user's own account, so another user's kernel dashboard is not readable through this server
+(:mod:`astrohub_server.proxyports`).
 
 May import jupyter_server, jupyter_client, nbformat, tornado and traitlets; never ``platform_lib`` or
 JupyterHub, so it runs in any user image. Enabled by ``astrohub_hub``'s local spawner
@@ -55,11 +57,13 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from astrohub_server.kernelstartup import use_kernel_startup
     from astrohub_server.kernels import WarmKernels
     from astrohub_server.numbacache import seed_numba_cache
+    from astrohub_server.proxyports import register as proxy_own_ports_only
     from astrohub_server.packages import prepare_layer
     from astrohub_server.quotas import check, enforce_quotas
     from astrohub_server.tutorials import Tutorials
     from astrohub_server.uploads import atomic_uploads, remove_abandoned_under
 
+    proxy_own_ports_only(serverapp)  # no other account's port through proxy/ (astrohub_server.proxyports)
     use_kernel_startup()  # every kernel's startup file, before the first kernel (astrohub_server.kernelstartup)
     prepare_layer()  # the user's %pip layer and the platform's pins (astrohub_server.packages)
     seed_numba_cache()  # the platform's compiled crossmatch kernel (astrohub_server.numbacache)

@@ -7,6 +7,12 @@ first calls :func:`adopt_gateway_clusters`: it asks the gateway for the user's r
 connects the manager to each one it does not know (``GatewayCluster.from_name``; shutting it down
 from the sidebar shuts it down on the gateway) and forgets those the gateway no longer runs
 (stopped from a notebook). Then the sidebar shows each with its dashboard, as for its own.
+Clusters other users share with one of the user's hub groups (``<gateway>/api/v1/shared-clusters/``,
+``astrohub_hub.gateway_sharing``) are listed too, named with their owner ("GatewayCluster 1a2b3c4d (shared by
+ann)"), and connected without stopping them on close: the member may open their dashboard and use them, but the
+sidebar's shutdown and scaling are refused with a 403 naming the owner (the gateway would refuse them too; only
+the owner or a hub admin stops or scales a shared cluster), and the Lab extension ``astrohub-dask-sidebar`` hides
+those buttons for them.
 The sidebar polls ``dask/clusters`` every 5 s in every open Lab tab; :class:`ClusterListing` answers
 the polls of ``LISTING_SECONDS`` (2 s, below that poll) from one ``list_clusters`` request to the
 gateway (concurrent polls wait for one request), and asks again after the sidebar starts, stops or
@@ -25,7 +31,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 from uuid import uuid4
 
 import dask
@@ -33,8 +39,8 @@ from tornado import web
 from dask_labextension.clusterhandler import DaskClusterHandler
 from dask_labextension.manager import manager as _manager
 
-__all__ = ["ClusterHandler", "ClusterListing", "adopt_gateway_clusters", "parse_scaling", "MAX_WORKERS",
-           "LISTING_SECONDS"]
+__all__ = ["ClusterHandler", "ClusterListing", "adopt_gateway_clusters", "parse_scaling", "shared_by", "MAX_WORKERS",
+           "LISTING_SECONDS", "SHARED_MARK"]
 
 log = logging.getLogger(__name__)
 #: The most workers a scaling request may name (the gateway applies the user's own, lower limit).
@@ -42,22 +48,35 @@ MAX_WORKERS = 10_000
 #: Seconds one listing of the user's gateway clusters answers the sidebar's polls: below the sidebar's own
 #: poll (5 s), so a cluster stopped in a notebook still leaves the sidebar at its next poll.
 LISTING_SECONDS = 2.0
+#: How the sidebar names a cluster shared with the user: after its short name, ``SHARED_MARK.format(owner=...)``
+#: (the Lab extension astrohub-dask-sidebar finds shared clusters by it).
+SHARED_MARK = " (shared by {owner})"
 
 
 def _uses_gateway() -> bool:
     return dask.config.get("labextension.factory.module", None) == "dask_gateway"
 
 
-async def _running_on_gateway() -> frozenset[str]:
-    """The names of the user's running (and pending) clusters, asked of the gateway."""
+async def _running_on_gateway() -> dict[str, str]:
+    """The user's running (and pending) clusters and those shared with their hub groups, asked of the gateway:
+    name -> owner ("" for the user's own)."""
     from dask_gateway import Gateway
 
     async with Gateway(asynchronous=True) as gateway:
-        return frozenset(report.name for report in await gateway.list_clusters())
+        running = {report.name: "" for report in await gateway.list_clusters()}
+        try:  # the platform gateway's route (astrohub_hub.gateway_sharing); {} while sharing is off
+            answer = await gateway._request("GET", f"{gateway.address}/api/v1/shared-clusters/")
+            shared = await answer.json()
+        except ValueError:  # 404: a gateway without the route shares nothing
+            shared = {}
+        for name, report in shared.items():
+            running.setdefault(name, str(report.get("owner") or "?"))
+        return running
 
 
 class ClusterListing:
-    """The user's running gateway clusters, asked of the gateway at most once per ``ttl`` seconds.
+    """The user's running gateway clusters (and those shared with them: name -> owner, "" for their own), asked of
+    the gateway at most once per ``ttl`` seconds.
 
     :meth:`invalidate` (the sidebar started, stopped or scaled a cluster) makes the next call ask again, and
     a listing asked before an invalidation is not used after it (it may lack a cluster the sidebar just
@@ -68,13 +87,13 @@ class ClusterListing:
     """
 
     def __init__(self, ttl: float = LISTING_SECONDS, *,
-                 fetch: Callable[[], Awaitable[frozenset[str]]] = _running_on_gateway,
+                 fetch: Callable[[], Awaitable[Mapping[str, str]]] = _running_on_gateway,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.lock = asyncio.Lock()
         self._fetch = fetch
         self._clock = clock
-        self._names: frozenset[str] | None = None
+        self._names: Mapping[str, str] | None = None
         self._asked_at = 0.0
         self._generation = 0
 
@@ -83,8 +102,9 @@ class ClusterListing:
         self._names = None
         self._generation += 1
 
-    async def names(self) -> frozenset[str]:
-        """The names of the user's running clusters, asked at most ``ttl`` seconds ago; raises what the gateway raised."""
+    async def names(self) -> Mapping[str, str]:
+        """The user's running clusters and those shared with them (name -> owner, "" for their own), asked at most
+        ``ttl`` seconds ago; raises what the gateway raised."""
         while self._names is None or self._clock() - self._asked_at >= self.ttl:
             generation, asked_at = self._generation, self._clock()
             names = await self._fetch()
@@ -95,6 +115,13 @@ class ClusterListing:
 
 #: The sidebar's listing, beside dask_labextension's cluster manager (one per server).
 _listing = ClusterListing()
+#: The clusters of the manager shared with the user by another: cluster id -> owner.
+_shared: dict[str, str] = {}
+
+
+def shared_by(cluster_id: str) -> str:
+    """The owner of the sidebar's cluster ``cluster_id`` when another user shares it with the user's group, else ""."""
+    return _shared.get(cluster_id, "")
 
 
 async def adopt_gateway_clusters(manager=_manager, listing: ClusterListing | None = None) -> list[str]:
@@ -120,25 +147,31 @@ async def _adopt(manager, listing: ClusterListing) -> list[str]:
         return []
     known = {getattr(cluster, "name", None): cluster_id for cluster_id, cluster in manager._clusters.items()}
     for name, cluster_id in known.items():
-        if name is not None and name not in running:  # stopped elsewhere (a notebook, the gateway)
+        if name is not None and name not in running:  # stopped elsewhere (a notebook, the gateway), or unshared
             cluster = manager._clusters.pop(cluster_id)
             manager._cluster_names.pop(cluster_id, None)
             manager._adaptives.pop(cluster_id, None)
+            _shared.pop(cluster_id, None)
             try:
                 cluster.shutdown_on_close = False
                 await cluster.close()
             except Exception:  # noqa: BLE001 - it is gone already
                 pass
     adopted = []
-    for name in sorted(running - known.keys()):
+    for name in sorted(running.keys() - known.keys()):
+        owner = running[name]
         try:
-            cluster = await GatewayCluster.from_name(name, shutdown_on_close=True, asynchronous=True)
+            # a shared cluster is never stopped by the member's sidebar, not even when the server stops
+            cluster = await GatewayCluster.from_name(name, shutdown_on_close=not owner, asynchronous=True)
         except Exception as exc:  # noqa: BLE001 - stopping meanwhile, or not reachable: next time
             log.warning("astrohub_server | gateway cluster %s could not be connected: %s", name, exc)
             continue
         cluster_id = str(uuid4())
         manager._clusters[cluster_id] = cluster
-        manager._cluster_names[cluster_id] = f"GatewayCluster {name.split('.')[-1][:8]}"
+        manager._cluster_names[cluster_id] = f"GatewayCluster {name.split('.')[-1][:8]}" + (
+            SHARED_MARK.format(owner=owner) if owner else "")
+        if owner:
+            _shared[cluster_id] = owner
         adopted.append(name)
     return adopted
 
@@ -198,9 +231,17 @@ def _need_id(cluster_id: str, method: str) -> None:
         raise web.HTTPError(405, f"{method} needs a cluster: dask/clusters/<cluster id> (list them with GET dask/clusters)")
 
 
+def _not_shared(cluster_id: str, doing: str) -> None:
+    owner = shared_by(cluster_id)
+    if owner:
+        raise web.HTTPError(403, f"could not {doing}: it is {owner}'s, shared with your hub group; only its owner or "
+                                 f"a hub admin stops or scales it (it keeps running, and you may still use it)")
+
+
 class ClusterHandler(DaskClusterHandler):
     """dask_labextension's cluster routes, after adopting the user's gateway clusters (GET and DELETE);
-    every failure a 4xx naming the problem (unknown id 404, bad body 400, the gateway's refusal 409)."""
+    every failure a 4xx naming the problem (unknown id 404, bad body 400, the gateway's refusal 409, stopping or
+    scaling a cluster another user shares with the user 403)."""
 
     async def get(self, cluster_id: str = "") -> None:
         await adopt_gateway_clusters()
@@ -212,6 +253,7 @@ class ClusterHandler(DaskClusterHandler):
         await adopt_gateway_clusters()
         if _manager.get_cluster(cluster_id) is None:
             raise web.HTTPError(404, f"Dask cluster {cluster_id} not found")
+        _not_shared(cluster_id, f"shut down the Dask cluster {cluster_id}")
         try:
             closed = await _manager.close_cluster(cluster_id)
         except Exception as exc:  # noqa: BLE001 - answered with the reason
@@ -242,6 +284,7 @@ class ClusterHandler(DaskClusterHandler):
         scaling = parse_scaling(self.request.body)
         if _manager.get_cluster(cluster_id) is None:
             raise web.HTTPError(404, f"Dask cluster {cluster_id} not found")
+        _not_shared(cluster_id, f"scale the Dask cluster {cluster_id}")
         try:
             if isinstance(scaling, tuple):
                 model = _manager.adapt_cluster(cluster_id, *scaling)

@@ -21,12 +21,22 @@
  *
  * The names it relies on (_setActiveById, _activeCluster, _urlInfo) are dask-labextension 7.0.0's, kept by its
  * minified build; when they are not there, it warns on the console and leaves the sidebar as it is.
+ *
+ * Also: a cluster another user shares with one of the user's hub groups is listed by the server as
+ * "GatewayCluster <id> (shared by <owner>)" (astrohub_server.dask_clusters.SHARED_MARK), and only its owner (or a hub
+ * admin) may stop or scale it (the server refuses with a 403 naming the owner). A style sheet hides its SHUTDOWN
+ * and SCALE buttons, whose titles ("Shutdown <name>", "Rescale <name>") carry that name; its dashboard and the
+ * client-code button stay.
  */
 (function () {
   "use strict";
   var NAME = "astrohub-dask-sidebar";
   var SIDEBAR = "dask-dashboard-launcher";
   var MARK = "_astrohubForgetsGoneClusters";
+  var STYLE_ID = "astrohub-dask-shared-clusters";
+  var SHARED_BUTTONS = [".dask-ClusterListingItem-stop", ".dask-ClusterListingItem-scale"].map(function (cls) {
+    return "button" + cls + '[title*="(shared by "]';
+  }).join(", ") + " { display: none; }";
   var CLUSTER_URL = /(?:^|\/)dask\/dashboard\/([^/?#]+)\/?(?:status\/?)?$/;
 
   function find(shell) {
@@ -92,11 +102,23 @@
     manager._setActiveById = patched;
   }
 
+  /* The members of a shared cluster's group see no stop or scale button for it (see above). */
+  function hideSharedButtons(doc) {
+    if (!doc || doc.getElementById(STYLE_ID)) {
+      return;
+    }
+    var style = doc.createElement("style");
+    style.id = STYLE_ID;
+    style.textContent = SHARED_BUTTONS;
+    doc.head.appendChild(style);
+  }
+
   var plugin = {
     id: NAME + ":plugin",
     description: "The Dask sidebar forgets a cluster that is gone and stops polling its dashboard.",
     autoStart: true,
     activate: function (app) {
+      hideSharedButtons(typeof document === "undefined" ? null : document);
       // dask-labextension adds its sidebar while activating; look for it once Lab has started (none: no Dask).
       // Not returned: Lab's start (and so its restored layout) waits for every plugin's activation.
       void app.restored.then(function () {
