@@ -133,6 +133,12 @@ class ArchiveConfig(_Strict):
     registry: Path | None = Field(
         None, description="The catalogue registry for cone search (default <data>/datasets/catalogs/registry.sqlite)."
     )
+    hips_rest_expiry: float | None = Field(
+        None, ge=20, allow_inf_nan=False,
+        description="Seconds a large table's HiPS sent in two parts waits for its deeper orders with no word from the "
+        "kernel building them (it says it is alive every quarter of this); then its first part is removed, freeing "
+        "its owner's room (the archive's --hips-rest-expiry, at least 20; unset: the archive's default, 600).",
+    )
 
 
 class ClassesConfig(_Strict):

@@ -742,3 +742,42 @@ def test_a_first_part_that_holds_an_order_it_says_is_to_come_is_refused(tmp_path
     shutil.copytree(rest / "Norder4", first / "Norder4")
     with pytest.raises(UserHipsError, match="order still to come"):
         UserHipsStore(tmp_path / "hips").add("ann", "big", _tar(first))
+
+
+def test_a_first_part_whose_kernel_still_builds_the_rest_is_kept_past_the_expiry(tmp_path):
+    """The kernel says it still builds the rest (``PUT hips/~/<name>/rest``: :meth:`UserHipsStore.keep_alive`), so
+    a rest that takes longer than the expiry (a large table on a busy cluster) finds its first part still there;
+    once it says nothing for the expiry, it goes as before. Before, the first part went ``rest_stale`` seconds
+    after it was kept, whatever its kernel was doing (no ``keep_alive``)."""
+    import json
+    import time
+
+    first, rest = _parts(tmp_path)
+    store = UserHipsStore(tmp_path / "hips", rest_stale=600.0)
+    name = store.add("ann", "big", _tar(first))["name"]
+    record = store.owners / f"{name}.json"
+
+    def age(**ago) -> None:  # the record's times, that many seconds ago
+        meta = json.loads(record.read_text())
+        record.write_text(json.dumps({**meta, **{k: time.time() - v for k, v in ago.items()}}))
+
+    age(building_since=500)
+    for owner, status in (("bob", 404),):
+        with pytest.raises(UserHipsError) as err:
+            store.keep_alive(owner, name)
+        assert err.value.status == status
+    assert store.keep_alive("ann", name)["building"] == 4
+    age(building_since=700)  # kept 700 s ago, but its kernel spoke just now
+    assert store.building(name) == 4 and [h["name"] for h in store.listing("ann")] == [name]
+    age(building_since=1400, alive_at=650)  # and then said nothing for longer than the expiry
+    with pytest.raises(UserHipsError) as err:
+        store.keep_alive("ann", name)
+    assert err.value.status == 404 and "did not come within 600 s" in str(err.value)
+    assert store.listing("ann") == [] and [g["name"] for g in store.expired("ann")] == [name]
+    # a whole HiPS waits for nothing
+    other = store.add("ann", "big", _tar(first))["name"]
+    store.keep_alive("ann", other)
+    assert "alive_at" not in store.add_rest("ann", other, _tar(rest))
+    with pytest.raises(UserHipsError) as err:
+        store.keep_alive("ann", other)
+    assert err.value.status == 409

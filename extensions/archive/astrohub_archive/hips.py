@@ -649,7 +649,7 @@ def hips_routes(prefix: str, state) -> list:
     library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None), state)
     state.hips = library
     users = UserHipsStore(library.root, getattr(state, "hips_owner_max", OWNER_MAX),
-                          getattr(state, "hips_total_max", TOTAL_MAX))
+                          getattr(state, "hips_total_max", TOTAL_MAX), getattr(state, "hips_rest_expiry", None))
     users.remove_leftovers(STALE_TMP)
     users.remove_abandoned()
     kw = {"library": library, "state": state}

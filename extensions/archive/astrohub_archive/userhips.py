@@ -44,9 +44,12 @@ stale-folder cleanup that only removes hidden ones), each owner recorded beside 
 ``~owners/<name>.json``. A large table's HiPS comes in two parts (:func:`platform_lib.viz._hips.catalog_hips_parts`):
 the whole-sky orders as any upload (its ``properties`` say ``astrohub_building``, its record ``building``), then
 ``POST hips/~/<name>/rest`` with the deeper orders (:meth:`UserHipsStore.add_rest`), counted and bounded as an
-upload. One whose rest has not come :data:`REST_STALE` seconds after its first part (its kernel stopped, say) is
-abandoned: the next look at the records (a listing, an upload's reservation, the archive's start) removes it,
-freeing its room and its place, and its owner's listing names it under ``expired`` with the reason for a day.
+upload. While its kernel builds and sends the rest, it says so every quarter of the rest's expiry (``PUT
+hips/~/<name>/rest``, :meth:`UserHipsStore.keep_alive`; the first part's answer gives ``rest_expiry``). One
+that has had no word for the rest's expiry (the archive's ``--hips-rest-expiry``, :data:`REST_STALE` by
+default: its kernel stopped, say, or the rest was refused) is abandoned: the next look at the records (a
+listing, an upload's reservation, the archive's start) removes it, freeing its room and its place, and its
+owner's listing names it under ``expired`` with the reason for a day.
 May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults.
 """
 
@@ -104,10 +107,15 @@ OWNER_MAX = 4 * 2**30
 #: which Kubernetes empties by evicting the pod once it is full) with room for one upload under way (its
 #: body and its unpacking, 2 GiB each at most) and the archive's own HiPS.
 TOTAL_MAX = 12 * 2**30
-#: Seconds after its first part was kept that a HiPS whose deeper orders never came (its notebook's kernel
-#: stopped, say) is abandoned, by default (:class:`UserHipsStore`'s ``rest_stale``): it is removed, freeing its
-#: room and its place among its owner's :data:`MAX_PER_OWNER`, and its owner's listing says so (``expired``).
+#: Seconds after its first part was kept, or after its kernel last said it is still building the deeper orders
+#: (:meth:`UserHipsStore.keep_alive`), that a HiPS whose deeper orders never came (its kernel stopped, say) is
+#: abandoned, by default (the archive's ``--hips-rest-expiry``, ``ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY``; the
+#: chart's ``archive.hips.restExpirySeconds``; :class:`UserHipsStore`'s ``rest_stale``): it is removed, freeing
+#: its room and its place among its owner's :data:`MAX_PER_OWNER`, and its owner's listing says so (``expired``).
 REST_STALE = 600.0
+#: The shortest rest expiry an operator may set (``--hips-rest-expiry``): the kernel says it is alive every
+#: quarter of it, so shorter would send a request every few seconds from every kernel building a HiPS.
+MIN_REST_STALE = 20.0
 #: Seconds an abandoned HiPS stays named in its owner's listing (``expired``) after it was removed.
 EXPIRED_KEPT = 86400.0
 #: The name of an upload's spool file in ``~users`` (hidden: never served, removed when stale).
@@ -266,10 +274,27 @@ class UserHipsStore:
         return out
 
     def _stale(self, meta: dict) -> bool:
-        """Whether ``meta`` is the record of a HiPS whose first part was kept more than ``rest_stale`` seconds
-        ago and whose rest has not come."""
-        since = meta.get("building_since")
-        return "building" in meta and (not isinstance(since, (int, float)) or time.time() - since >= self.rest_stale)
+        """Whether ``meta`` is the record of a HiPS whose rest has not come and whose kernel has said nothing
+        for ``rest_stale`` seconds: neither kept its first part nor said it still builds the rest
+        (:meth:`keep_alive`) since."""
+        said = [t for t in (meta.get("building_since"), meta.get("alive_at")) if isinstance(t, (int, float))]
+        return "building" in meta and (not said or time.time() - max(said) >= self.rest_stale)
+
+    def keep_alive(self, owner: str, name: str) -> dict:
+        """``owner``'s kernel still builds (or sends) the deeper orders of their HiPS ``name``: it is not
+        abandoned for ``rest_stale`` seconds from now (a large table's rest may take longer than that to build on
+        a busy cluster, or to send). Its record. :class:`UserHipsError` 404 when it is not theirs (or was
+        abandoned already: the message says why), 409 when it is whole."""
+        with self._kept():
+            meta = self.record(name)
+            if meta is not None and meta["owner"] == owner and self._stale(meta):
+                self._abandon(self.owners / f"{name}.json")  # too late: gone, and _own says why
+            meta = self._own(owner, name)
+            if not isinstance(meta.get("building"), int):
+                raise UserHipsError(f"your HiPS {name!r} is whole: it waits for no more orders", 409)
+            meta = {**meta, "alive_at": time.time()}
+            _atomic_json(self.owners / f"{name}.json", meta)
+        return meta
 
     def _abandon(self, rec: Path) -> bool:
         """Remove the HiPS of the record ``rec`` if it is still abandoned (:meth:`_stale`) under the store's lock,
@@ -288,10 +313,12 @@ class UserHipsStore:
                 os.rename(self.root / rec.stem, gone)
             except FileNotFoundError:
                 gone = None
-            reason = (f"its deeper orders (order {meta['building']} on) did not come within {self.rest_stale:.0f} s of "
-                      "its first part (the kernel that was sending them stopped, say), so it was removed, freeing its "
-                      "room; showing the table again builds it anew")
-            meta = {k: v for k, v in meta.items() if k not in ("building", "building_since", "groups", "bytes")}
+            reason = (f"its deeper orders (order {meta['building']} on) did not come within {self.rest_stale:.0f} s "
+                      "of its first part or of the last word of the kernel building them (it stopped, say, or the "
+                      "archive refused them), so it was removed, freeing its room; showing the table again builds "
+                      "it anew")
+            meta = {k: v for k, v in meta.items()
+                    if k not in ("building", "building_since", "alive_at", "groups", "bytes")}
             meta["expired"] = {"at": time.time(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                "reason": reason}
             _atomic_json(rec, meta)
@@ -580,7 +607,7 @@ class UserHipsStore:
                         os.chmod(tmp / part, 0o755)
                         os.rename(tmp / part, folder / part)
                     os.replace(tmp / "properties", folder / "properties")
-                    meta = {k: v for k, v in meta.items() if k not in ("building", "building_since")}
+                    meta = {k: v for k, v in meta.items() if k not in ("building", "building_since", "alive_at")}
                     meta.update(rows=report.rows, bytes=disk_bytes(folder))
                     _atomic_json(self.owners / f"{name}.json", meta)
                     reservation.release()
@@ -593,8 +620,8 @@ class UserHipsStore:
         return meta
 
     def building(self, name: str) -> int | None:
-        """The first order still to come of the HiPS ``name`` (its first part is kept, the rest not yet, and was
-        kept less than ``rest_stale`` seconds ago: a notebook that sends the rest takes seconds), else None."""
+        """The first order still to come of the HiPS ``name`` (its first part is kept, the rest not yet, and its
+        kernel said something less than ``rest_stale`` seconds ago: :meth:`_stale`), else None."""
         meta = self.record(name) or {}
         first = meta.get("building")
         return first if isinstance(first, int) and not self._stale(meta) else None
@@ -986,7 +1013,10 @@ class UserHipsListHandler(HipsErrors):
             self._discard()  # unpacked (or refused): gone before the answer
         self.set_status(201)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"])}))
+        # a first part: the kernel says it is still building the rest within this (UserHipsRestHandler.put)
+        expiry = {"rest_expiry": self.store.rest_stale} if "building" in record else {}
+        self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"]),
+                                **expiry}))
 
 
 @tornado.web.stream_request_body
@@ -994,10 +1024,11 @@ class UserHipsRestHandler(UserHipsListHandler):
     """``hips/~/<name>/rest``: POST (the body a tar of the deeper orders and the final ``properties``) completes
     the owner's HiPS ``name`` whose first part the archive keeps (:meth:`UserHipsStore.add_rest`); streamed and
     bounded as :class:`UserHipsListHandler`'s uploads. Until it is done, a request for a tile of those orders
-    waits for it (:class:`~astrohub_archive.hips.UserHipsFileHandler`)."""
+    waits for it (:class:`~astrohub_archive.hips.UserHipsFileHandler`). PUT (no body): its kernel still builds
+    or sends the rest (:meth:`UserHipsStore.keep_alive`), so the first part is not abandoned meanwhile."""
 
     new_hips = False
-    SUPPORTED_METHODS = ("POST",)  # anything else: 405, naming POST
+    SUPPORTED_METHODS = ("POST", "PUT")  # anything else: 405, naming them
 
     async def owner(self) -> str:
         """The caller, who must own the HiPS (404 before a byte of the body is read, as if it did not exist)."""
@@ -1020,6 +1051,17 @@ class UserHipsRestHandler(UserHipsListHandler):
             self._discard()
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"])}))
+
+    async def put(self, name: str) -> None:
+        owner = await self.owner()  # 401/403/503; 404 for a HiPS not theirs
+        try:  # in a thread: the store's lock is shared with other replicas
+            record = await asyncio.get_running_loop().run_in_executor(self.state.executor, self.store.keep_alive,
+                                                                      owner, name)
+        except UserHipsError as exc:
+            raise tornado.web.HTTPError(exc.status, str(exc)) from None
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "private, no-cache")
+        self.finish(json.dumps({"name": name, "building": record["building"], "rest_expiry": self.store.rest_stale}))
 
 
 class UserHipsSharesHandler(HipsErrors):
