@@ -781,3 +781,56 @@ def test_a_first_part_whose_kernel_still_builds_the_rest_is_kept_past_the_expiry
     with pytest.raises(UserHipsError) as err:
         store.keep_alive("ann", other)
     assert err.value.status == 409
+
+
+def test_the_rest_is_checked_as_it_is_read_and_no_tile_is_read_back_from_disk(tmp_path, monkeypatch):
+    """The deeper orders are checked tile by tile as the tar is read (:class:`platform_lib.viz.HipsTiles`), before
+    each is written; nothing of the HiPS is read back from disk. Before, the rest was unpacked, the whole HiPS
+    linked into a second folder and :func:`validate_hips` read every tile of both parts back (thousands of files
+    for a 10^6-row table). Every refusal of the whole-HiPS check still holds, naming the tar's own paths."""
+    import pathlib
+
+    first, rest = _parts(tmp_path)
+    files = {str(p.relative_to(rest)): p.read_bytes() for p in sorted(rest.rglob("*")) if p.is_file()}
+    tile = next(k for k in files if k.startswith("Norder4/Dir0/Npix"))
+    props = files["properties"].decode()
+    nrows = next(line for line in props.splitlines() if line.startswith("hips_cat_nrows"))
+    store = UserHipsStore(tmp_path / "hips")
+    name = store.add("ann", "big", _tar(first))["name"]
+    read = []
+    real = pathlib.Path.read_bytes
+    monkeypatch.setattr(pathlib.Path, "read_bytes", lambda self: (read.append(self), real(self))[1])
+    whole = store.add_rest("ann", name, tar_of(files))
+    assert whole["rows"] == 20_000 and not [p for p in read if p.name.startswith("Npix")], read[:3]
+    monkeypatch.undo()
+    assert viz.validate_hips(store.root / name).rows == 20_000
+    bad = {
+        "a damaged tile": ({**files, tile: b"ra\tdec\n--\t--\n1\t2\t3\n"}, f"{tile} line 3 has 3 fields"),
+        "a tile in the wrong place": ({**files, tile.replace("Dir0", "Dir10000"): files[tile]}, "wrong place"),
+        "rows that do not add up": ({**files, "properties": props.replace(nrows, "hips_cat_nrows = 7").encode()},
+                                    "hold 20000 rows but hips_cat_nrows = 7"),
+        "another tile format": ({**files, "properties": props.replace("hips_tile_format", "hips_tile_format = fits\n#")
+                                 .encode()}, "hips_tile_format = 'fits', but the first part's is 'tsv'"),
+        "an order deeper than it says": ({**files, "Norder9/Dir0/Npix0.tsv": files[tile]}, "Norder9"),
+        "an order past HEALPix's": ({**files, "Norder99999999/Dir0/Npix0.tsv": files[tile]}, "order 29"),
+        "a file that is no tile": ({**files, "Norder4/Dir0/notes.txt": b"x"}, "Norder4/Dir0/notes.txt"),
+        "an order of the first part": ({**files, "Norder2/Dir0/Npix0.tsv": files[tile]}, "it holds Norder2"),
+        "no properties": ({k: v for k, v in files.items() if k != "properties"}, "no properties"),
+    }
+    for why, (content, said) in bad.items():
+        name = store.add("ann", "big", _tar(first))["name"]
+        with pytest.raises(UserHipsError) as err:
+            store.add_rest("ann", name, tar_of(content))
+        assert err.value.status == 400 and said in str(err.value), (why, str(err.value))
+        assert str(store.root) not in str(err.value)
+        assert store.building(name) == 4 and not [p for p in store.root.iterdir() if p.name.startswith(".")], why
+        store.delete("ann", name)
+    twice = io.BytesIO()  # a tile sent twice: refused (only one copy would be kept, both counted)
+    with tarfile.open(fileobj=twice, mode="w") as tar:
+        for k, data in [*files.items(), (tile, files[tile])]:
+            info = tarfile.TarInfo(k)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    name = store.add("ann", "big", _tar(first))["name"]
+    with pytest.raises(UserHipsError, match=f"{tile} twice"):
+        store.add_rest("ann", name, twice.getvalue())

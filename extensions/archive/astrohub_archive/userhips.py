@@ -556,12 +556,16 @@ class UserHipsStore:
     def add_rest(self, owner: str, name: str, archive: bytes | Path, reservation: Reservation | None = None) -> dict:
         """Put the deeper orders of ``owner``'s HiPS ``name`` (kept from its first part, whose record says
         ``building``: :func:`platform_lib.viz._hips.catalog_hips_parts`) beside its tiles: ``archive`` is a tar
-        of those orders' ``Norder<k>`` folders and the final ``properties``. The whole is checked as one HiPS
-        (:func:`platform_lib.viz.validate_hips`: every tile, the rows add up) before anything is moved; then each
-        order's folder is renamed into place, the ``properties`` last, so that a viewer reads only whole orders.
-        :class:`UserHipsError` 404 when the HiPS is not theirs, 409 when it is whole already, 400 for a part
-        that does not complete it, 413/507 as :meth:`add`. Its record, whole."""
-        from platform_lib.viz import HipsError, read_hips_properties, validate_hips
+        of those orders' ``Norder<k>`` folders and the final ``properties``. Each tile is checked as it is read
+        from the tar, before it is written (:class:`platform_lib.viz.HipsTiles`: its place, that it parses, its
+        rows), and the whole at the end (the final ``properties`` agree with the first part's, the rows of both
+        parts add up to ``hips_cat_nrows``), before anything is moved: the checks of
+        :func:`platform_lib.viz.validate_hips` on the whole HiPS, with no second read of each tile nor of the
+        first part's, which were checked when they came. Then each order's folder is renamed into place, the
+        ``properties`` last, so that a viewer reads only whole orders. :class:`UserHipsError` 404 when the HiPS
+        is not theirs, 409 when it is whole already, 400 for a part that does not complete it, 413/507 as
+        :meth:`add`. Its record, whole."""
+        from platform_lib.viz import HipsError, HipsTiles, read_hips_properties
         from platform_lib.viz import HIPS_BUILDING as BUILDING
 
         reservation = reservation or self.reserve(owner, count=False)
@@ -572,32 +576,54 @@ class UserHipsStore:
                 raise UserHipsError(f"your HiPS {name!r} is whole: it takes no more orders (upload a new HiPS with "
                                     "POST hips/~/)", 409)
             folder = self.root / name
+            kept = read_hips_properties(folder / "properties")  # the first part's
+            # its hips_order is the whole HiPS's (the viewer asks for the deep tiles); the final one is checked too
+            tiles = HipsTiles({k: v for k, v in kept.items() if k != BUILDING}, ".")
             tmp = Path(tempfile.mkdtemp(prefix=f".{name}.rest.", dir=self.root))
             try:
-                _unpack(archive, tmp, grow=lambda n: reservation.grow(n, "the upload unpacks to at least"))
-                size = disk_bytes(tmp)
-                new = sorted(p.name for p in tmp.iterdir())
-                orders = [n for n in new if n.startswith("Norder") and n[6:].isdigit()]
-                if "properties" not in new or set(new) - {"properties", *orders} or \
-                        any(int(n[6:]) < first for n in orders):
+                orders: set[str] = set()
+                files: set[tuple[str, ...]] = set()
+
+                def check(parts: tuple[str, ...], data: bytes | None) -> None:
+                    """One member of the tar (``data`` None: a folder), before it is written."""
+                    where = "/".join(parts)
+                    top = parts[0]
+                    if data is not None:
+                        if parts in files:  # written twice: its first copy's rows would be counted, not kept
+                            raise UserHipsError(f"the rest of the HiPS {name!r} holds {where} twice")
+                        files.add(parts)
+                    if parts == ("properties",) and data is not None:
+                        return
+                    if not (top.startswith("Norder") and top[6:].isdigit() and int(top[6:]) >= first):
+                        raise UserHipsError(f"the rest of the HiPS {name!r} holds the orders from {first} on and its "
+                                            f"final properties only; it holds {where}")
+                    orders.add(top)
+                    if len(parts) == 1 and data is None or len(parts) == 2 and parts[1].startswith("Allsky"):
+                        return
+                    if len(parts) == 2 and data is None and parts[1].startswith("Dir"):
+                        return
+                    try:
+                        if len(parts) != 3 or data is None:
+                            raise HipsError(f"unexpected {where} in a HiPS order folder", value=where)
+                        tiles.tile(int(top[6:]), parts[1], parts[2], data, where)
+                    except HipsError as exc:
+                        raise UserHipsError(f"the rest of the HiPS {name!r} does not complete it: {exc}") from None
+
+                _unpack(archive, tmp, grow=lambda n: reservation.grow(n, "the upload unpacks to at least"),
+                        check=check)
+                if not (tmp / "properties").is_file():
                     raise UserHipsError(f"the rest of the HiPS {name!r} holds the orders from {first} on and its final "
-                                        f"properties only; it holds {', '.join(new) or 'nothing'}")
+                                        "properties; it has no properties")
                 props = read_hips_properties(tmp / "properties")
                 if BUILDING in props:
                     raise UserHipsError(f"the rest of the HiPS {name!r} has properties with {BUILDING}: the last part's "
                                         "properties say the HiPS is whole")
-                # the whole HiPS as it will be, checked before anything is moved: the first part's files linked in
-                whole = tmp / ".whole"
-                shutil.copytree(folder, whole, copy_function=os.link,
-                                ignore=lambda d, names: ["properties"] if Path(d) == folder else [])
-                for part in [*orders, "properties"]:
-                    os.link(tmp / part, whole / part) if part == "properties" else \
-                        shutil.copytree(tmp / part, whole / part, copy_function=os.link)
                 try:
-                    report = validate_hips(whole)
+                    _check_whole(folder, kept, props, tiles, meta.get("rows"))
                 except HipsError as exc:
-                    said = str(exc).replace(f"{whole}{os.sep}", "").replace(str(whole), ".")
-                    raise UserHipsError(f"the rest of the HiPS {name!r} does not complete it: {said}") from None
+                    raise UserHipsError(f"the rest of the HiPS {name!r} does not complete it: {exc}") from None
+                size = disk_bytes(tmp)
+                orders = sorted(orders, key=lambda n: int(n[6:]))
                 with self._kept():
                     meta = self._own(owner, name)
                     if meta.get("building") != first:  # another request completed it meanwhile
@@ -608,7 +634,7 @@ class UserHipsStore:
                         os.rename(tmp / part, folder / part)
                     os.replace(tmp / "properties", folder / "properties")
                     meta = {k: v for k, v in meta.items() if k not in ("building", "building_since", "alive_at")}
-                    meta.update(rows=report.rows, bytes=disk_bytes(folder))
+                    meta.update(rows=meta.get("rows", 0) + tiles.rows, bytes=disk_bytes(folder))
                     _atomic_json(self.owners / f"{name}.json", meta)
                     reservation.release()
             finally:
@@ -775,11 +801,34 @@ def _atomic_json(path: Path, record: dict) -> None:
     write_atomic(path, json.dumps(record))
 
 
-def _unpack(archive: bytes | Path, dest: Path, grow=None) -> None:
+def _check_whole(folder: Path, kept: dict, props: dict, tiles, first_rows) -> None:
+    """The checks of :func:`platform_lib.viz.validate_hips` on the whole HiPS that the tiles alone did not
+    make: the final ``props`` (its required keys; the kind and tile format of the first part ``kept``,
+    whose tiles in ``folder`` were checked as such; every order no deeper than ``hips_order``) and, for a
+    catalogue, the rows of the first part (``first_rows``, counted when it came) and of the rest
+    (``tiles``) adding up to ``hips_cat_nrows``."""
+    from platform_lib.viz import HipsError, HipsTiles
+
+    final = HipsTiles(props, ".")
+    for key in ("dataproduct_type", "hips_tile_format"):
+        if props[key].split()[:1] != kept.get(key, "").split()[:1]:
+            raise HipsError(f"./properties: {key} = {props[key]!r}, but the first part's is {kept.get(key)!r}",
+                            value=key)
+    deepest = max([int(p.name[6:]) for p in folder.glob("Norder*") if p.name[6:].isdigit()
+                   and any(not f.name.startswith("Allsky") for f in p.iterdir())] + list(tiles.orders))
+    if deepest > final.max_order:
+        raise HipsError(f"Norder{deepest} is deeper than hips_order = {final.max_order}", value=deepest)
+    if not isinstance(first_rows, int):
+        first_rows = 0
+    final.expect_rows(props, ".", first_rows + tiles.rows)
+
+
+def _unpack(archive: bytes | Path, dest: Path, grow=None, check=None) -> None:
     """Extract regular files and folders only, each inside ``dest`` (no links, devices, absolute or ``..``
     paths), at most :data:`MAX_UNPACKED` bytes; ``grow(n)`` before each file, n the bytes unpacked with it
-    (:meth:`Reservation.grow`: raises the refusal when they do not fit); ``archive`` is the tar's bytes or
-    the path of its file."""
+    (:meth:`Reservation.grow`: raises the refusal when they do not fit); ``check(parts, data)`` before each
+    member is written (its path's parts; a file's bytes, None for a folder: it raises to refuse it); ``archive``
+    is the tar's bytes or the path of its file."""
     try:
         if isinstance(archive, (bytes, bytearray)):
             tar = tarfile.open(fileobj=io.BytesIO(archive), mode="r:*")
@@ -789,13 +838,13 @@ def _unpack(archive: bytes | Path, dest: Path, grow=None) -> None:
         raise UserHipsError(f"the upload is not a tar archive of a HiPS folder: {exc}") from None
     with tar:
         try:
-            _extract(tar, dest, grow)
+            _extract(tar, dest, grow, check)
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:  # cut short, or damaged inside
             raise UserHipsError(f"the upload is not a whole tar archive (cut short or damaged: {exc}); "
                                 "send it again") from None
 
 
-def _extract(tar: tarfile.TarFile, dest: Path, grow) -> None:
+def _extract(tar: tarfile.TarFile, dest: Path, grow, check=None) -> None:
     """:func:`_unpack`'s checks and copies, member by member."""
     total = 0
     for member in tar:
@@ -807,6 +856,8 @@ def _extract(tar: tarfile.TarFile, dest: Path, grow) -> None:
             continue
         target = dest.joinpath(*parts)
         if member.isdir():
+            if check is not None:
+                check(tuple(parts), None)
             target.mkdir(parents=True, exist_ok=True)
         elif member.isfile():
             total += member.size
@@ -815,6 +866,12 @@ def _extract(tar: tarfile.TarFile, dest: Path, grow) -> None:
             if grow is not None:  # the files alone: on disk they take at least this
                 grow(total)
             target.parent.mkdir(parents=True, exist_ok=True)
+            if check is not None:  # read once: checked, then written
+                with tar.extractfile(member) as src:
+                    data = src.read()
+                check(tuple(parts), data)
+                target.write_bytes(data)
+                continue
             with tar.extractfile(member) as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
         else:
