@@ -641,6 +641,24 @@ def _tar(root: Path) -> bytes:
     return tar_of({str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()})
 
 
+def _as_served(folder: Path, dest: Path) -> Path:
+    """The user's HiPS ``folder`` as the archive serves it, written out as a folder ``dest``: its files, and those
+    its pack holds (the deeper orders of one sent in two parts), each read as a request is answered
+    (:meth:`astrohub_archive._tiles.TileCache.get`)."""
+    import json
+    import shutil
+
+    from astrohub_archive._tiles import PACK_INDEX, TileCache
+
+    shutil.copytree(folder, dest, ignore=lambda d, names: [n for n in names if n.startswith(".")])
+    index = folder / PACK_INDEX
+    cache = TileCache(2**30)
+    for rel in json.loads(index.read_text()) if index.is_file() else ():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dest / rel).write_bytes(cache.get(folder / rel, packed_in=folder).body)
+    return dest
+
+
 def test_a_hips_sent_in_two_parts_is_served_from_the_first_and_whole_with_the_second(tmp_path, monkeypatch):
     first, rest = _parts(tmp_path)
     assert viz.read_hips_properties(first / "properties")["astrohub_building"] == "4"
@@ -659,7 +677,7 @@ def test_a_hips_sent_in_two_parts_is_served_from_the_first_and_whole_with_the_se
         assert err.value.status == status
     whole = store.add_rest("ann", name, _tar(rest))
     assert whole["rows"] == 20_000 and "building" not in whole and store.building(name) is None
-    report = viz.validate_hips(store.root / name)
+    report = viz.validate_hips(_as_served(store.root / name, tmp_path / "served"))
     assert report.rows == 20_000 and max(report.orders) >= 4
     assert "astrohub_building" not in viz.read_hips_properties(store.root / name / "properties")
     assert store.listing("ann")[0]["bytes"] == whole["bytes"] > kept["bytes"]
@@ -803,7 +821,12 @@ def test_the_rest_is_checked_as_it_is_read_and_no_tile_is_read_back_from_disk(tm
     whole = store.add_rest("ann", name, tar_of(files))
     assert whole["rows"] == 20_000 and not [p for p in read if p.name.startswith("Npix")], read[:3]
     monkeypatch.undo()
-    assert viz.validate_hips(store.root / name).rows == 20_000
+    # no file made for each of its thousands of tiles: they are packed in one, and served from it
+    assert not list((store.root / name).glob("Norder4")) and (store.root / name / ".pack").is_file()
+    served = _as_served(store.root / name, tmp_path / "served")
+    assert viz.validate_hips(served).rows == 20_000
+    assert {k: (served / k).read_bytes() for k in files if k != "properties"} == \
+        {k: v for k, v in files.items() if k != "properties"}
     bad = {
         "a damaged tile": ({**files, tile: b"ra\tdec\n--\t--\n1\t2\t3\n"}, f"{tile} line 3 has 3 fields"),
         "a tile in the wrong place": ({**files, tile.replace("Dir0", "Dir10000"): files[tile]}, "wrong place"),

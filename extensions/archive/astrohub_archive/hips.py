@@ -524,7 +524,8 @@ class HipsFileHandler(_HipsBase):
         path = root / (rel or "properties")
         # a built HiPS: one stat, the rest from memory; the empty sky's tiles are not kept by browsers
         lasting = not (self.routed and self.library.placeholder(name))
-        served = self.cache.get(path, public=self.routed, lasting=lasting)
+        packed_in = None if self.routed else root  # a user's HiPS keeps its deeper orders packed (add_rest)
+        served = self.cache.get(path, public=self.routed, lasting=lasting, packed_in=packed_in)
         if served is None and not (root / "properties").exists():
             if not self.library.known(name):
                 raise tornado.web.HTTPError(404, f"no HiPS called {name!r}; the list is at {self.state.prefix}hips/")
@@ -535,7 +536,7 @@ class HipsFileHandler(_HipsBase):
             except Exception as exc:
                 raise tornado.web.HTTPError(404, f"HiPS {name!r} could not be built: {exc}") from None
             lasting = not (self.routed and self.library.placeholder(name))  # known now that it is built
-            served = self.cache.get(path, public=self.routed, lasting=lasting)
+            served = self.cache.get(path, public=self.routed, lasting=lasting, packed_in=packed_in)
         if self.routed:
             self.cache.publish_root(root)
         if served is None:  # an empty sky cell: normal for a viewer, so answered without a log line

@@ -50,7 +50,7 @@ that has had no word for the rest's expiry (the archive's ``--hips-rest-expiry``
 default: its kernel stopped, say, or the rest was refused) is abandoned: the next look at the records (a
 listing, an upload's reservation, the archive's start) removes it, freeing its room and its place, and its
 owner's listing names it under ``expired`` with the reason for a day.
-May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults.
+May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults, base and ``_tiles``.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ from typing import BinaryIO
 import tornado.web
 from platform_lib.atomic import write_atomic
 
+from astrohub_archive._tiles import PACK, PACK_INDEX, TilePack
 from astrohub_archive.base import allowed_methods, not_allowed
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
@@ -561,8 +562,10 @@ class UserHipsStore:
         rows), and the whole at the end (the final ``properties`` agree with the first part's, the rows of both
         parts add up to ``hips_cat_nrows``), before anything is moved: the checks of
         :func:`platform_lib.viz.validate_hips` on the whole HiPS, with no second read of each tile nor of the
-        first part's, which were checked when they came. Then each order's folder is renamed into place, the
-        ``properties`` last, so that a viewer reads only whole orders. :class:`UserHipsError` 404 when the HiPS
+        first part's, which were checked when they came. The orders' files are kept packed in one file
+        (:class:`~astrohub_archive._tiles.TilePack`, which the HiPS's tiles are served from), not created one by
+        one: thousands of file creations were most of what keeping a large table's rest cost. The pack and its
+        index are renamed into place, the ``properties`` last, so that a viewer reads only whole orders. :class:`UserHipsError` 404 when the HiPS
         is not theirs, 409 when it is whole already, 400 for a part that does not complete it, 413/507 as
         :meth:`add`. Its record, whole."""
         from platform_lib.viz import HipsError, HipsTiles, read_hips_properties
@@ -580,12 +583,15 @@ class UserHipsStore:
             # its hips_order is the whole HiPS's (the viewer asks for the deep tiles); the final one is checked too
             tiles = HipsTiles({k: v for k, v in kept.items() if k != BUILDING}, ".")
             tmp = Path(tempfile.mkdtemp(prefix=f".{name}.rest.", dir=self.root))
+            pack = None
             try:
+                pack = TilePack(tmp)
                 orders: set[str] = set()
                 files: set[tuple[str, ...]] = set()
 
-                def check(parts: tuple[str, ...], data: bytes | None) -> None:
-                    """One member of the tar (``data`` None: a folder), before it is written."""
+                def check(parts: tuple[str, ...], data: bytes | None) -> bool:
+                    """One member of the tar (``data`` None: a folder), before it is kept: the files of the orders
+                    go into the pack (true), ``properties`` is written as a file."""
                     where = "/".join(parts)
                     top = parts[0]
                     if data is not None:
@@ -593,24 +599,28 @@ class UserHipsStore:
                             raise UserHipsError(f"the rest of the HiPS {name!r} holds {where} twice")
                         files.add(parts)
                     if parts == ("properties",) and data is not None:
-                        return
+                        return False
                     if not (top.startswith("Norder") and top[6:].isdigit() and int(top[6:]) >= first):
                         raise UserHipsError(f"the rest of the HiPS {name!r} holds the orders from {first} on and its "
                                             f"final properties only; it holds {where}")
                     orders.add(top)
-                    if len(parts) == 1 and data is None or len(parts) == 2 and parts[1].startswith("Allsky"):
-                        return
-                    if len(parts) == 2 and data is None and parts[1].startswith("Dir"):
-                        return
+                    if data is None and (len(parts) == 1 or len(parts) == 2 and parts[1].startswith("Dir")):
+                        return True  # a folder: the pack has none
                     try:
-                        if len(parts) != 3 or data is None:
+                        if len(parts) == 2 and parts[1].startswith("Allsky") and data is not None:
+                            pass  # an order's Allsky file: not a tile (validate_hips does not check it either)
+                        elif len(parts) != 3 or data is None:
                             raise HipsError(f"unexpected {where} in a HiPS order folder", value=where)
-                        tiles.tile(int(top[6:]), parts[1], parts[2], data, where)
+                        else:
+                            tiles.tile(int(top[6:]), parts[1], parts[2], data, where)
                     except HipsError as exc:
                         raise UserHipsError(f"the rest of the HiPS {name!r} does not complete it: {exc}") from None
+                    pack.add(where, data)
+                    return True
 
                 _unpack(archive, tmp, grow=lambda n: reservation.grow(n, "the upload unpacks to at least"),
                         check=check)
+                pack.close()
                 if not (tmp / "properties").is_file():
                     raise UserHipsError(f"the rest of the HiPS {name!r} holds the orders from {first} on and its final "
                                         "properties; it has no properties")
@@ -629,15 +639,16 @@ class UserHipsStore:
                     if meta.get("building") != first:  # another request completed it meanwhile
                         raise UserHipsError(f"your HiPS {name!r} is whole: it takes no more orders", 409)
                     self.check_fits(owner, *self.in_use(owner, but=reservation), size, "the upload unpacks to")
-                    for part in orders:
-                        os.chmod(tmp / part, 0o755)
-                        os.rename(tmp / part, folder / part)
+                    os.rename(tmp / PACK, folder / PACK)  # served from the moment its index is there
+                    os.rename(tmp / PACK_INDEX, folder / PACK_INDEX)
                     os.replace(tmp / "properties", folder / "properties")
                     meta = {k: v for k, v in meta.items() if k not in ("building", "building_since", "alive_at")}
                     meta.update(rows=meta.get("rows", 0) + tiles.rows, bytes=disk_bytes(folder))
                     _atomic_json(self.owners / f"{name}.json", meta)
                     reservation.release()
             finally:
+                if pack is not None:
+                    pack.close()
                 shutil.rmtree(tmp, ignore_errors=True)
         finally:
             reservation.release()
@@ -827,8 +838,9 @@ def _unpack(archive: bytes | Path, dest: Path, grow=None, check=None) -> None:
     """Extract regular files and folders only, each inside ``dest`` (no links, devices, absolute or ``..``
     paths), at most :data:`MAX_UNPACKED` bytes; ``grow(n)`` before each file, n the bytes unpacked with it
     (:meth:`Reservation.grow`: raises the refusal when they do not fit); ``check(parts, data)`` before each
-    member is written (its path's parts; a file's bytes, None for a folder: it raises to refuse it); ``archive``
-    is the tar's bytes or the path of its file."""
+    member is written (its path's parts; a file's bytes, None for a folder): it raises to refuse it, and
+    answers true when it kept the member itself (then nothing is written for it); ``archive`` is the tar's
+    bytes or the path of its file."""
     try:
         if isinstance(archive, (bytes, bytearray)):
             tar = tarfile.open(fileobj=io.BytesIO(archive), mode="r:*")
@@ -856,22 +868,22 @@ def _extract(tar: tarfile.TarFile, dest: Path, grow, check=None) -> None:
             continue
         target = dest.joinpath(*parts)
         if member.isdir():
-            if check is not None:
-                check(tuple(parts), None)
-            target.mkdir(parents=True, exist_ok=True)
+            if check is None or not check(tuple(parts), None):
+                target.mkdir(parents=True, exist_ok=True)
         elif member.isfile():
             total += member.size
             if total > MAX_UNPACKED:
                 raise UserHipsError(f"the upload unpacks to more than {MAX_UNPACKED // 2**20} MiB", 413)
             if grow is not None:  # the files alone: on disk they take at least this
                 grow(total)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if check is not None:  # read once: checked, then written
+            if check is not None:  # read once: checked, then kept by check or written
                 with tar.extractfile(member) as src:
                     data = src.read()
-                check(tuple(parts), data)
-                target.write_bytes(data)
+                if not check(tuple(parts), data):
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
                 continue
+            target.parent.mkdir(parents=True, exist_ok=True)
             with tar.extractfile(member) as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
         else:
