@@ -43,8 +43,8 @@ live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never s
 stale-folder cleanup that only removes hidden ones), each owner recorded beside them in
 ``~owners/<name>.json``. A large table's HiPS comes in two parts (:func:`platform_lib.viz._hips.catalog_hips_parts`):
 the whole-sky orders as any upload (its ``properties`` say ``astrohub_building``, its record ``building``), then
-``POST hips/~/<name>/rest`` with the deeper orders (:meth:`UserHipsStore.add_rest`), counted and bounded as an
-upload. While its kernel builds and sends the rest, it says so every quarter of the rest's expiry (``PUT
+``POST hips/~/<name>/rest`` with the deeper orders (:meth:`UserHipsStore.add_rest`: each tile checked as the tar
+is read, all of them kept in one file that they are served from), counted and bounded as an upload. While its kernel builds and sends the rest, it says so every quarter of the rest's expiry (``PUT
 hips/~/<name>/rest``, :meth:`UserHipsStore.keep_alive`; the first part's answer gives ``rest_expiry``). One
 that has had no word for the rest's expiry (the archive's ``--hips-rest-expiry``, :data:`REST_STALE` by
 default: its kernel stopped, say, or the rest was refused) is abandoned: the next look at the records (a
