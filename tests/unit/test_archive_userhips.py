@@ -857,3 +857,36 @@ def test_the_rest_is_checked_as_it_is_read_and_no_tile_is_read_back_from_disk(tm
     name = store.add("ann", "big", _tar(first))["name"]
     with pytest.raises(UserHipsError, match=f"{tile} twice"):
         store.add_rest("ann", name, twice.getvalue())
+
+
+def test_a_pack_serves_its_files_as_files_are_served(tmp_path):
+    """:class:`astrohub_archive._tiles.TilePack` and :meth:`TileCache.get`'s ``packed_in``: each file as written,
+    its gzip copy, none for a name it does not hold or a pack cut short, a new version once the pack is replaced,
+    nothing once its folder moved (unsharing renames it: the old URL reads nothing)."""
+    import gzip
+    import os
+
+    from astrohub_archive._tiles import PACK, TileCache, TilePack
+
+    folder = tmp_path / "hips-a"
+    folder.mkdir()
+    files = {"Norder4/Dir0/Npix7.tsv": b"ra\tdec\n--\t--\n" + b"1.5\t2.5\n" * 200, "Norder4/Allsky.tsv": b"x"}
+    pack = TilePack(folder)
+    for rel, data in files.items():
+        pack.add(rel, data)
+    pack.close()
+    cache = TileCache(2**20)
+    for rel, data in files.items():
+        served = cache.get(folder / rel, packed_in=folder)
+        assert served.body == data and (served.gz is None or gzip.decompress(served.gz) == data)
+        assert ("Content-Type", "text/tab-separated-values; charset=utf-8") in served.headers
+    assert cache.get(folder / "Norder4/Dir0/Npix7.tsv", packed_in=folder).gz is not None
+    assert cache.get(folder / "Norder4/Dir0/Npix7.tsv") is None  # only where its HiPS may be packed
+    assert cache.get(folder / "Norder4/Dir0/Npix8.tsv", packed_in=folder) is None
+    first = cache.get(folder / "Norder4/Allsky.tsv", packed_in=folder).etag
+    os.utime(folder / PACK, ns=(1, 1))  # replaced
+    assert cache.get(folder / "Norder4/Allsky.tsv", packed_in=folder).etag != first
+    os.truncate(folder / PACK, 10)  # cut short: not a body of the wrong length
+    assert cache.get(folder / "Norder4/Dir0/Npix7.tsv", packed_in=folder) is None
+    os.rename(folder, tmp_path / "hips-b")
+    assert cache.get(folder / "Norder4/Allsky.tsv", packed_in=folder) is None
