@@ -139,6 +139,12 @@ OWN_KEYS: dict[str, Any] = {
                                     "it); null: the archive's default, 12288, within the default sizeLimit. "
                                     "Keep it below the folder's size, with room for uploads under way and the "
                                     "archive's own HiPS."},
+                    "restExpirySeconds": {"type": ["integer", "null"], "minimum": 20,
+                                          "description": "Seconds a large table's HiPS sent in two parts "
+                                          "(`viz.show(table)`) waits for its deeper orders with no word from the "
+                                          "kernel building them, which says it is alive every quarter of this "
+                                          "(`--hips-rest-expiry`); then its first part is removed, freeing its "
+                                          "owner's room; null: the archive's default, 600."},
                     "persistentVolumeClaim": {
                         "description": "An existing claim to keep built HiPS; null: an emptyDir per pod.",
                         "oneOf": [{"type": "null"},

@@ -19,7 +19,8 @@ Public API:
 ``build_catalog_hips(source, dest, client=None)``, ``build_density_hips(source, dest)``, ``write_image_hips(images, dest)``
     HiPS catalogues (brightest first per tile and order), density maps and image HiPS; a HATS
     catalogue is computed per partition on the user's Dask cluster (the client given or current);
-    ``validate_hips(path)`` checks one; ``HIPS_BUILDING``: the ``properties`` key of the first part of a HiPS
+    ``validate_hips(path)`` checks one (``HipsTiles``: the same checks tile by tile, as a tar is read);
+    ``HIPS_BUILDING``: the ``properties`` key of the first part of a HiPS
     sent in two (the first order still to come), which the archive reads.
 ``job_hips(job)``, ``table_hips(table, title=...)``, ``upload_hips(path)``, ``my_hips()``, ``delete_hips(name)``
     the user's own HiPS on the archive (a job output's: ``viz.show(job)`` uses it; a table's: ``viz.show(table)``
@@ -48,6 +49,7 @@ from platform_lib.viz._errors import HipsCancelled, HipsError, VizError
 from platform_lib.viz._hips import (
     CatalogHipsSpec,
     HipsReport,
+    HipsTiles,
     density_map,
     hips_name,
     validate_hips,
@@ -68,6 +70,7 @@ __all__ = [
     "HipsCancelled",
     "HipsError",
     "HipsReport",
+    "HipsTiles",
     "MyHips",
     "VizError",
     "build_catalog_hips",

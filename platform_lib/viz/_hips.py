@@ -806,6 +806,92 @@ def _coadd_fits_hips(parts: list[str], target: Path) -> None:
 # -- validation ----------------------------------------------------------------------------------------
 
 
+class HipsTiles:
+    """The checks of a HiPS's tiles one by one, as they come: from its folder (:func:`validate_hips`) or from a tar
+    as it is read (the archive checks the deeper orders of a user's HiPS while it unpacks them, with no second
+    read of each tile). ``props``: its ``properties``, whose required keys are checked here; ``where``: how
+    messages name it. :meth:`tile` checks one tile and counts its rows; ``tiles``, ``rows`` and ``orders`` hold
+    what was counted so far.
+
+    Examples
+    --------
+    >>> tiles = HipsTiles(read_properties("mine/properties"), "mine")          # doctest: +SKIP
+    >>> tiles.tile(5, "Dir0", "Npix12.tsv", data, "Norder5/Dir0/Npix12.tsv")   # doctest: +SKIP
+    17
+    """
+
+    def __init__(self, props: dict[str, str], where: str | Path) -> None:
+        for key in ("dataproduct_type", "hips_order", "hips_tile_format", "hips_frame"):
+            if key not in props:
+                raise HipsError(f"{where}/properties lacks {key!r}", value=key)
+        try:
+            self.max_order = int(props["hips_order"])
+            self.ext = {"tsv": "tsv", "fits": "fits", "png": "png", "jpeg": "jpg"}[props["hips_tile_format"].split()[0]]
+        except (ValueError, KeyError, IndexError):
+            raise HipsError(f"{where}/properties: hips_order {props['hips_order']!r} and hips_tile_format "
+                            f"{props['hips_tile_format']!r} must be an order and one of tsv, fits, png, jpeg",
+                            value=props["hips_order"]) from None
+        self.kind = props["dataproduct_type"]
+        self.building = _building(props, where) if self.kind == "catalog" else None
+        self.tiles = self.rows = 0
+        self.orders: set[int] = set()
+
+    def order(self, k: int, where: str | Path) -> None:
+        """Check that the order ``k`` may hold tiles: not deeper than ``hips_order``, not one still to come."""
+        if k > 29:  # HEALPix's deepest order (its pixel numbers need 64 bits beyond)
+            raise HipsError(f"{where} is deeper than order 29, HEALPix's deepest", value=k)
+        if k > self.max_order:
+            raise HipsError(f"{where} is deeper than hips_order = {self.max_order}", value=k)
+        if self.building is not None and k >= self.building[0]:
+            raise HipsError(f"{where} is an order still to come ({BUILDING} = {self.building[0]})", value=k)
+
+    def tile(self, k: int, folder: str, name: str, data: bytes, where: str | Path) -> int:
+        """Check the tile ``Norder<k>/<folder>/<name>`` (its bytes ``data``): its place and that it parses; its
+        rows (0 for an image tile)."""
+        self.order(k, where)
+        if not folder.startswith("Dir") or not folder[3:].isdigit():
+            raise HipsError(f"unexpected {where} in a HiPS order folder (tiles are in Dir<d> folders)", value=folder)
+        ext = self.ext
+        if not (name.startswith("Npix") and name.endswith("." + ext) and name[4:-len(ext) - 1].isdigit()):
+            raise HipsError(f"unexpected {where} (tiles are Npix<p>.{ext})", value=name)
+        pixel = int(name[4:-len(ext) - 1])
+        if pixel // 10000 * 10000 != int(folder[3:]) or not 0 <= pixel < 12 * 4**k:
+            raise HipsError(f"{where} is in the wrong place for pixel {pixel} at order {k}", value=str(where))
+        rows = 0
+        if ext == "tsv":
+            rows = _check_tsv(data, where)
+        elif ext == "fits":
+            from astropy.io import fits
+
+            try:
+                with fits.open(io.BytesIO(data)) as hdul:
+                    empty = hdul[0].data is None
+            except Exception as exc:  # astropy's errors for a damaged file are of many kinds
+                raise HipsError(f"{where} is not a FITS file ({exc})", value=str(where)) from None
+            if empty:
+                raise HipsError(f"{where} holds no image", value=str(where))
+        self.tiles += 1
+        self.rows += rows
+        self.orders.add(k)
+        return rows
+
+    def expect_rows(self, props: dict[str, str], where: str | Path, rows: int | None = None) -> None:
+        """For a catalogue, check that ``rows`` (default: those counted) are what ``props`` say it holds:
+        ``hips_cat_nrows``, or for a first part the rows of its orders (``astrohub_rows_per_order``)."""
+        if self.kind != "catalog":
+            return
+        rows = self.rows if rows is None else rows
+        building = _building(props, where)
+        try:
+            expected = int(props.get("hips_cat_nrows", -1)) if building is None else building[1]
+        except ValueError:
+            raise HipsError(f"{where}/properties: hips_cat_nrows {props['hips_cat_nrows']!r} is not a number of "
+                            "rows", value=props["hips_cat_nrows"]) from None
+        if rows != expected:
+            said = "hips_cat_nrows" if building is None else f"astrohub_rows_per_order below order {building[0]}"
+            raise HipsError(f"the tiles of {where} hold {rows} rows but {said} = {expected}", value=rows)
+
+
 def validate_hips(path: str | Path) -> HipsReport:
     """Check a HiPS folder: ``properties`` with the required keys, the ``Norder/Dir/Npix`` layout, every
     tile parses (TSV with the header's columns, or FITS), and for catalogues that the rows of all tiles add
@@ -815,56 +901,27 @@ def validate_hips(path: str | Path) -> HipsReport:
     if not (root / "properties").is_file():
         raise HipsError(f"{root} has no properties file: not a HiPS", value=str(root))
     props = read_properties(root / "properties")
-    for key in ("dataproduct_type", "hips_order", "hips_tile_format", "hips_frame"):
-        if key not in props:
-            raise HipsError(f"{root}/properties lacks {key!r}", value=key)
-    max_order = int(props["hips_order"])
-    kind = props["dataproduct_type"]
-    building = _building(props, root) if kind == "catalog" else None
-    ext = {"tsv": "tsv", "fits": "fits", "png": "png", "jpeg": "jpg"}[props["hips_tile_format"].split()[0]]
-    tiles = rows = 0
-    orders = []
+    check = HipsTiles(props, root)
     for odir in sorted(root.glob("Norder*")):
         k = int(odir.name[len("Norder"):])
-        if k > max_order and any(not f.name.startswith("Allsky") for f in odir.iterdir()):
-            raise HipsError(f"{odir} is deeper than hips_order = {max_order}", value=k)
-        if k > max_order:  # Norder3/Allsky of an image HiPS of fewer orders (HiPS 1.0, section 4.3.2)
-            continue
-        if building is not None and k >= building[0]:
-            raise HipsError(f"{odir} is an order still to come ({BUILDING} = {building[0]})", value=k)
-        orders.append(k)
+        if k > check.max_order and not any(not f.name.startswith("Allsky") for f in odir.iterdir()):
+            continue  # Norder3/Allsky of an image HiPS of fewer orders (HiPS 1.0, section 4.3.2)
+        check.order(k, odir)
+        check.orders.add(k)
         for ddir in odir.iterdir():
             if ddir.name.startswith("Allsky"):
                 continue
-            if not ddir.name.startswith("Dir"):
+            if not ddir.name.startswith("Dir") or not ddir.is_dir():
                 raise HipsError(f"unexpected {ddir} in a HiPS order folder", value=ddir.name)
-            d = int(ddir.name[3:])
             for tile in ddir.iterdir():
-                if not (tile.name.startswith("Npix") and tile.name.endswith("." + ext)):
-                    raise HipsError(f"unexpected {tile} (tiles are Npix<p>.{ext})", value=tile.name)
-                pixel = int(tile.name[4:-len(ext) - 1])
-                if pixel // 10000 * 10000 != d or not 0 <= pixel < 12 * 4**k:
-                    raise HipsError(f"{tile} is in the wrong place for pixel {pixel} at order {k}", value=str(tile))
-                tiles += 1
-                if ext == "tsv":
-                    rows += _check_tsv(tile)
-                elif ext == "fits":
-                    from astropy.io import fits
-
-                    with fits.open(tile) as hdul:
-                        if hdul[0].data is None:
-                            raise HipsError(f"{tile} holds no image", value=str(tile))
-    if kind == "catalog":
-        expected = int(props.get("hips_cat_nrows", -1)) if building is None else building[1]
-        if rows != expected:
-            said = "hips_cat_nrows" if building is None else f"astrohub_rows_per_order below order {building[0]}"
-            raise HipsError(f"the tiles of {root} hold {rows} rows but {said} = {expected}", value=rows)
-    if tiles == 0:
+                check.tile(k, ddir.name, tile.name, tile.read_bytes(), tile)
+    check.expect_rows(props, root)
+    if check.tiles == 0:
         raise HipsError(f"{root} has no tiles", value=str(root))
-    return HipsReport(root, kind, tuple(orders), tiles, rows)
+    return HipsReport(root, check.kind, tuple(sorted(check.orders)), check.tiles, check.rows)
 
 
-def _building(props: dict[str, str], root: Path) -> tuple[int, int] | None:
+def _building(props: dict[str, str], root: str | Path) -> tuple[int, int] | None:
     """For the first part of a catalogue HiPS built in two (:func:`catalog_hips_parts`): the first order to come
     and the rows of the orders before it (``astrohub_rows_per_order``); None for a whole HiPS."""
     if BUILDING not in props:
@@ -878,10 +935,10 @@ def _building(props: dict[str, str], root: Path) -> tuple[int, int] | None:
                         "each order (a JSON object)", value=props.get(BUILDING)) from None
 
 
-def _check_tsv(tile: Path) -> int:
-    """The rows of a TSV tile, checked line by line: the column names, dashes, then rows of as many fields
-    (counted with numpy over the whole tile: splitting its lines in Python took a second a 10^6-row HiPS)."""
-    data = tile.read_bytes()
+def _check_tsv(data: bytes, tile: str | Path) -> int:
+    """The rows of the TSV tile ``data`` (named ``tile`` in messages), checked line by line: the column names,
+    dashes, then rows of as many fields (counted with numpy over the whole tile: splitting its lines in Python
+    took a second a 10^6-row HiPS)."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -347,13 +347,21 @@ def start_table_hips(table, *, title: str, magnitude: str | None = None, columns
         _remove(parts, tmp)
         return TableHips(record["url"])
     upload = TableHips(record["url"], pending=True)
-    threading.Thread(target=_send_rest, args=(upload, parts, record["name"], tmp, settings, on_error),
+    threading.Thread(target=_send_rest, args=(upload, parts, record["name"], tmp, settings, on_error,
+                                              record.get("rest_expiry")),
                      name="astrohub-table-hips-rest", daemon=True).start()
     return upload
 
 
-def _send_rest(upload: TableHips, parts, name: str, tmp: str, settings, on_error) -> None:
-    """Build and send the deeper orders of ``upload`` (the thread of :func:`start_table_hips`)."""
+def _send_rest(upload: TableHips, parts, name: str, tmp: str, settings, on_error,
+               expiry: float | None = None) -> None:
+    """Build and send the deeper orders of ``upload`` (the thread of :func:`start_table_hips`), saying to the
+    archive every quarter of ``expiry`` (its ``rest_expiry``: seconds without word after which it drops the first
+    part) that they are still being built or sent (:func:`_keep_alive`)."""
+    alive = threading.Event()
+    if expiry:
+        threading.Thread(target=_keep_alive, args=(name, expiry / 4, settings, alive),
+                         name="astrohub-table-hips-alive", daemon=True).start()
     try:
         upload_rest(name, next(parts), settings=settings)
     except Exception as exc:  # said to the caller's on_error and kept for wait()
@@ -363,8 +371,24 @@ def _send_rest(upload: TableHips, parts, name: str, tmp: str, settings, on_error
         if on_error is not None:
             on_error(str(upload.error))
     finally:
+        alive.set()
         upload.done.set()
         _remove(parts, tmp)
+
+
+def _keep_alive(name: str, every: float, settings, done: threading.Event) -> None:
+    """``PUT hips/~/<name>/rest`` every ``every`` seconds until ``done``: this kernel still builds or sends the
+    deeper orders, so the archive keeps the first part however long they take. Stops once the archive answers
+    that it waits for nothing (404: gone, 409: whole); a failed call is tried again at the next beat."""
+    base, session = _service(settings)
+    url = f"{base}{quote(name, safe='')}/rest"
+    while not done.wait(every):
+        try:
+            status = session.put(url, timeout=max(every, 1.0)).status_code
+        except Exception:  # the archive restarting, say: the next beat tries again
+            continue
+        if status in (404, 409):
+            return
 
 
 def _remove(parts, tmp: str) -> None:

@@ -91,6 +91,27 @@ def test_the_users_hips_limits_reach_the_archive(chart, monkeypatch, key: str, f
             hs.render(chart, values)
 
 
+def test_the_rest_expiry_reaches_the_archive(chart, monkeypatch) -> None:
+    """``archive.hips.restExpirySeconds`` reaches the archive's ``--hips-rest-expiry`` through the ConfigMap's
+    environment (null: the archive's default, no variable); below 20 or not whole seconds fails the render naming
+    the key. Before, the chart had no such key (its schema refused it)."""
+    from astrohub_archive.app import build_parser
+
+    values = hs.overlay("production")
+    values.setdefault("archive", {}).setdefault("hips", {}).update({"path": "/srv/hips"})
+    _, _, config = _archive(hs.manifests(hs.render(chart, values)))
+    assert "ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY" not in config
+    values["archive"]["hips"]["restExpirySeconds"] = 1800
+    _, _, config = _archive(hs.manifests(hs.render(chart, values)))
+    for name, value in config.items():
+        monkeypatch.setenv(name, value)
+    assert build_parser().parse_args([]).hips_rest_expiry == 1800
+    for bad in (5, 60.5, "1h"):
+        values["archive"]["hips"]["restExpirySeconds"] = bad
+        with pytest.raises(Exception, match="restExpirySeconds"):
+            hs.render(chart, values)
+
+
 @pytest.mark.parametrize("path,overlaps", [("/datasets/hips", "/datasets"), ("/archive/hips/", "/archive"),
                                            ("/datasets", "/datasets")])
 def test_a_hips_folder_inside_a_read_only_mount_fails_the_render(chart, path, overlaps) -> None:

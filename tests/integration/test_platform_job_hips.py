@@ -123,6 +123,13 @@ def test_a_jobs_hips_is_served_by_the_archive_to_its_owner_only(platform, tmp_pa
     assert "astrohub_building" not in props and "hips_cat_nrows" in props and "= 20000" in props
     [kept] = mine_now = viz.my_hips()
     assert kept["rows"] == 20_000 and "building" not in kept and mine_now.expired == []
+    # its deeper orders, kept packed in one file by the archive (viz16), are served through the proxy as files are
+    pixel = int(np.unique(viz._hips.healpix29(field["ra"], field["dec"]) >> (2 * (29 - 4)))[0])
+    deep = requests.get(f"{archive}hips/~/{kept['name']}/Norder4/Dir0/Npix{pixel}.tsv", timeout=30)
+    assert deep.status_code == 200 and deep.text.count("\n") > 2, deep.text
+    # the kernel's word that it still builds them (PUT .../rest) reaches the archive: a whole HiPS waits for none
+    alive = requests.put(f"{archive}hips/~/{kept['name']}/rest", headers=mine, timeout=30)
+    assert alive.status_code == 409 and "is whole" in alive.text, alive.text
     viz.delete_hips(kept["name"])
 
 

@@ -86,3 +86,20 @@ def test_astropy_is_imported_before_the_service_listens(tmp_path):
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['astropy.io.votable.tree', 'astropy.table', 'astropy.time']", out.stdout
+
+
+def test_the_rest_expiry_is_a_setting_in_seconds_refused_below_its_floor(monkeypatch, capsys):
+    """``--hips-rest-expiry`` (``ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY``): how long a HiPS's first part waits for word of
+    its rest; before, the 600 s were a constant no operator could change."""
+    from astrohub_archive.userhips import REST_STALE
+
+    monkeypatch.delenv("ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY", raising=False)
+    assert build_parser().parse_args([]).hips_rest_expiry == REST_STALE == 600
+    assert build_parser().parse_args(["--hips-rest-expiry", "1800"]).hips_rest_expiry == 1800
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY", "90")
+    assert build_parser().parse_args([]).hips_rest_expiry == 90
+    for bad in ("5", "-1", "nan", "inf", "ten"):
+        err = _usage_error(["--hips-rest-expiry", bad], capsys)
+        assert f"argument --hips-rest-expiry: {bad!r}: give the seconds" in err and "at least 20" in err, err
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY", "5")
+    assert "ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY" in _usage_error([], capsys)

@@ -641,6 +641,24 @@ def _tar(root: Path) -> bytes:
     return tar_of({str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()})
 
 
+def _as_served(folder: Path, dest: Path) -> Path:
+    """The user's HiPS ``folder`` as the archive serves it, written out as a folder ``dest``: its files, and those
+    its pack holds (the deeper orders of one sent in two parts), each read as a request is answered
+    (:meth:`astrohub_archive._tiles.TileCache.get`)."""
+    import json
+    import shutil
+
+    from astrohub_archive._tiles import PACK_INDEX, TileCache
+
+    shutil.copytree(folder, dest, ignore=lambda d, names: [n for n in names if n.startswith(".")])
+    index = folder / PACK_INDEX
+    cache = TileCache(2**30)
+    for rel in json.loads(index.read_text()) if index.is_file() else ():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dest / rel).write_bytes(cache.get(folder / rel, packed_in=folder).body)
+    return dest
+
+
 def test_a_hips_sent_in_two_parts_is_served_from_the_first_and_whole_with_the_second(tmp_path, monkeypatch):
     first, rest = _parts(tmp_path)
     assert viz.read_hips_properties(first / "properties")["astrohub_building"] == "4"
@@ -659,7 +677,7 @@ def test_a_hips_sent_in_two_parts_is_served_from_the_first_and_whole_with_the_se
         assert err.value.status == status
     whole = store.add_rest("ann", name, _tar(rest))
     assert whole["rows"] == 20_000 and "building" not in whole and store.building(name) is None
-    report = viz.validate_hips(store.root / name)
+    report = viz.validate_hips(_as_served(store.root / name, tmp_path / "served"))
     assert report.rows == 20_000 and max(report.orders) >= 4
     assert "astrohub_building" not in viz.read_hips_properties(store.root / name / "properties")
     assert store.listing("ann")[0]["bytes"] == whole["bytes"] > kept["bytes"]
@@ -742,3 +760,133 @@ def test_a_first_part_that_holds_an_order_it_says_is_to_come_is_refused(tmp_path
     shutil.copytree(rest / "Norder4", first / "Norder4")
     with pytest.raises(UserHipsError, match="order still to come"):
         UserHipsStore(tmp_path / "hips").add("ann", "big", _tar(first))
+
+
+def test_a_first_part_whose_kernel_still_builds_the_rest_is_kept_past_the_expiry(tmp_path):
+    """The kernel says it still builds the rest (``PUT hips/~/<name>/rest``: :meth:`UserHipsStore.keep_alive`), so
+    a rest that takes longer than the expiry (a large table on a busy cluster) finds its first part still there;
+    once it says nothing for the expiry, it goes as before. Before, the first part went ``rest_stale`` seconds
+    after it was kept, whatever its kernel was doing (no ``keep_alive``)."""
+    import json
+    import time
+
+    first, rest = _parts(tmp_path)
+    store = UserHipsStore(tmp_path / "hips", rest_stale=600.0)
+    name = store.add("ann", "big", _tar(first))["name"]
+    record = store.owners / f"{name}.json"
+
+    def age(**ago) -> None:  # the record's times, that many seconds ago
+        meta = json.loads(record.read_text())
+        record.write_text(json.dumps({**meta, **{k: time.time() - v for k, v in ago.items()}}))
+
+    age(building_since=500)
+    for owner, status in (("bob", 404),):
+        with pytest.raises(UserHipsError) as err:
+            store.keep_alive(owner, name)
+        assert err.value.status == status
+    assert store.keep_alive("ann", name)["building"] == 4
+    age(building_since=700)  # kept 700 s ago, but its kernel spoke just now
+    assert store.building(name) == 4 and [h["name"] for h in store.listing("ann")] == [name]
+    age(building_since=1400, alive_at=650)  # and then said nothing for longer than the expiry
+    with pytest.raises(UserHipsError) as err:
+        store.keep_alive("ann", name)
+    assert err.value.status == 404 and "did not come within 600 s" in str(err.value)
+    assert store.listing("ann") == [] and [g["name"] for g in store.expired("ann")] == [name]
+    # a whole HiPS waits for nothing
+    other = store.add("ann", "big", _tar(first))["name"]
+    store.keep_alive("ann", other)
+    assert "alive_at" not in store.add_rest("ann", other, _tar(rest))
+    with pytest.raises(UserHipsError) as err:
+        store.keep_alive("ann", other)
+    assert err.value.status == 409
+
+
+def test_the_rest_is_checked_as_it_is_read_and_no_tile_is_read_back_from_disk(tmp_path, monkeypatch):
+    """The deeper orders are checked tile by tile as the tar is read (:class:`platform_lib.viz.HipsTiles`), before
+    each is written; nothing of the HiPS is read back from disk. Before, the rest was unpacked, the whole HiPS
+    linked into a second folder and :func:`validate_hips` read every tile of both parts back (thousands of files
+    for a 10^6-row table). Every refusal of the whole-HiPS check still holds, naming the tar's own paths."""
+    import pathlib
+
+    first, rest = _parts(tmp_path)
+    files = {str(p.relative_to(rest)): p.read_bytes() for p in sorted(rest.rglob("*")) if p.is_file()}
+    tile = next(k for k in files if k.startswith("Norder4/Dir0/Npix"))
+    props = files["properties"].decode()
+    nrows = next(line for line in props.splitlines() if line.startswith("hips_cat_nrows"))
+    store = UserHipsStore(tmp_path / "hips")
+    name = store.add("ann", "big", _tar(first))["name"]
+    read = []
+    real = pathlib.Path.read_bytes
+    monkeypatch.setattr(pathlib.Path, "read_bytes", lambda self: (read.append(self), real(self))[1])
+    whole = store.add_rest("ann", name, tar_of(files))
+    assert whole["rows"] == 20_000 and not [p for p in read if p.name.startswith("Npix")], read[:3]
+    monkeypatch.undo()
+    # no file made for each of its thousands of tiles: they are packed in one, and served from it
+    assert not list((store.root / name).glob("Norder4")) and (store.root / name / ".pack").is_file()
+    served = _as_served(store.root / name, tmp_path / "served")
+    assert viz.validate_hips(served).rows == 20_000
+    assert {k: (served / k).read_bytes() for k in files if k != "properties"} == \
+        {k: v for k, v in files.items() if k != "properties"}
+    bad = {
+        "a damaged tile": ({**files, tile: b"ra\tdec\n--\t--\n1\t2\t3\n"}, f"{tile} line 3 has 3 fields"),
+        "a tile in the wrong place": ({**files, tile.replace("Dir0", "Dir10000"): files[tile]}, "wrong place"),
+        "rows that do not add up": ({**files, "properties": props.replace(nrows, "hips_cat_nrows = 7").encode()},
+                                    "hold 20000 rows but hips_cat_nrows = 7"),
+        "another tile format": ({**files, "properties": props.replace("hips_tile_format", "hips_tile_format = fits\n#")
+                                 .encode()}, "hips_tile_format = 'fits', but the first part's is 'tsv'"),
+        "an order deeper than it says": ({**files, "Norder9/Dir0/Npix0.tsv": files[tile]}, "Norder9"),
+        "an order past HEALPix's": ({**files, "Norder99999999/Dir0/Npix0.tsv": files[tile]}, "order 29"),
+        "a file that is no tile": ({**files, "Norder4/Dir0/notes.txt": b"x"}, "Norder4/Dir0/notes.txt"),
+        "an order of the first part": ({**files, "Norder2/Dir0/Npix0.tsv": files[tile]}, "it holds Norder2"),
+        "no properties": ({k: v for k, v in files.items() if k != "properties"}, "no properties"),
+    }
+    for why, (content, said) in bad.items():
+        name = store.add("ann", "big", _tar(first))["name"]
+        with pytest.raises(UserHipsError) as err:
+            store.add_rest("ann", name, tar_of(content))
+        assert err.value.status == 400 and said in str(err.value), (why, str(err.value))
+        assert str(store.root) not in str(err.value)
+        assert store.building(name) == 4 and not [p for p in store.root.iterdir() if p.name.startswith(".")], why
+        store.delete("ann", name)
+    twice = io.BytesIO()  # a tile sent twice: refused (only one copy would be kept, both counted)
+    with tarfile.open(fileobj=twice, mode="w") as tar:
+        for k, data in [*files.items(), (tile, files[tile])]:
+            info = tarfile.TarInfo(k)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    name = store.add("ann", "big", _tar(first))["name"]
+    with pytest.raises(UserHipsError, match=f"{tile} twice"):
+        store.add_rest("ann", name, twice.getvalue())
+
+
+def test_a_pack_serves_its_files_as_files_are_served(tmp_path):
+    """:class:`astrohub_archive._tiles.TilePack` and :meth:`TileCache.get`'s ``packed_in``: each file as written,
+    its gzip copy, none for a name it does not hold or a pack cut short, a new version once the pack is replaced,
+    nothing once its folder moved (unsharing renames it: the old URL reads nothing)."""
+    import gzip
+    import os
+
+    from astrohub_archive._tiles import PACK, TileCache, TilePack
+
+    folder = tmp_path / "hips-a"
+    folder.mkdir()
+    files = {"Norder4/Dir0/Npix7.tsv": b"ra\tdec\n--\t--\n" + b"1.5\t2.5\n" * 200, "Norder4/Allsky.tsv": b"x"}
+    pack = TilePack(folder)
+    for rel, data in files.items():
+        pack.add(rel, data)
+    pack.close()
+    cache = TileCache(2**20)
+    for rel, data in files.items():
+        served = cache.get(folder / rel, packed_in=folder)
+        assert served.body == data and (served.gz is None or gzip.decompress(served.gz) == data)
+        assert ("Content-Type", "text/tab-separated-values; charset=utf-8") in served.headers
+    assert cache.get(folder / "Norder4/Dir0/Npix7.tsv", packed_in=folder).gz is not None
+    assert cache.get(folder / "Norder4/Dir0/Npix7.tsv") is None  # only where its HiPS may be packed
+    assert cache.get(folder / "Norder4/Dir0/Npix8.tsv", packed_in=folder) is None
+    first = cache.get(folder / "Norder4/Allsky.tsv", packed_in=folder).etag
+    os.utime(folder / PACK, ns=(1, 1))  # replaced
+    assert cache.get(folder / "Norder4/Allsky.tsv", packed_in=folder).etag != first
+    os.truncate(folder / PACK, 10)  # cut short: not a body of the wrong length
+    assert cache.get(folder / "Norder4/Dir0/Npix7.tsv", packed_in=folder) is None
+    os.rename(folder, tmp_path / "hips-b")
+    assert cache.get(folder / "Norder4/Allsky.tsv", packed_in=folder) is None

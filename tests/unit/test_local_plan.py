@@ -74,6 +74,24 @@ def test_the_supervisor_runs_the_archive_trusting_only_the_proxys_user(tmp_path)
     assert parse_trusted(args.trusted_proxy).uids == {123}
 
 
+def test_astrohub_toml_sets_the_archives_hips_rest_expiry(tmp_path):
+    """``archive.hips_rest_expiry`` reaches the archive's ``--hips-rest-expiry`` (unset: the archive's own default,
+    no flag); below the archive's floor it is refused when the configuration is read, naming the key. Before, the
+    600 s a HiPS's first part waits for its rest were a constant."""
+    from astrohub_archive.app import build_parser
+
+    def argv(**archive) -> list[str]:
+        config, layout = make(tmp_path, archive={"port": 9004, **archive})
+        return {s.name: s for s in plan_components(config, layout, TOKENS, proxy_command="c", bin_dir=Path("/b"),
+                                                   archive_command=["astrohub-archive"])}["archive"].argv
+
+    assert "--hips-rest-expiry" not in argv()
+    given = argv(hips_rest_expiry=1800)
+    assert build_parser().parse_args(given[1:]).hips_rest_expiry == 1800
+    with pytest.raises(Exception, match="hips_rest_expiry"):
+        argv(hips_rest_expiry=5)
+
+
 def test_the_archive_loads_the_installs_compiled_kernel_from_a_cache_of_its_own(tmp_path):
     """The archive's positional joins call the crossmatch kernel: without a writable numba cache seeded
     from the install's, every start compiled it for 25 to 65 s (holding the GIL), joins meanwhile on

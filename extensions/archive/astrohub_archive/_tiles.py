@@ -13,6 +13,12 @@ reason. Anything else (a first request, a HiPS still to build, a bad name, anoth
 needs the caller's identity) goes on to the handler. Measured in ``bench/viz_hips.py``: a tornado
 ``RequestHandler`` costs more than the rest of a cached tile's answer.
 
+:class:`TilePack` is the other form a HiPS's files take on disk: many files one after another in one hidden file
+(:data:`PACK`) of the HiPS's folder, with an index of where each is (:data:`PACK_INDEX`). The deeper orders of a
+user's HiPS are kept so (:meth:`astrohub_archive.userhips.UserHipsStore.add_rest`): thousands of tiles written
+as one file, not created one by one (the disk's file creation was most of keeping them); :meth:`TileCache.get`
+serves a file of such a HiPS from its pack.
+
 May import tornado only.
 """
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import gzip
+import json
 import os
 import re
 import stat
@@ -28,12 +35,13 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
+from types import SimpleNamespace
 
 import tornado
 import tornado.httputil
 import tornado.routing
 
-__all__ = ["REVALIDATE", "Served", "TileCache", "TileRouter"]
+__all__ = ["PACK", "PACK_INDEX", "REVALIDATE", "Served", "TileCache", "TilePack", "TileRouter"]
 
 #: Seconds a cached file is served without looking at the disk again (then one ``stat``).
 REVALIDATE = 1.0
@@ -44,6 +52,34 @@ _CONTENT_TYPES = {".tsv": "text/tab-separated-values; charset=utf-8", ".fits": "
                   ".xml": "text/xml; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                   ".png": "image/png", ".jpg": "image/jpeg", "": "text/plain; charset=utf-8"}
 _SERVER = f"TornadoServer/{tornado.version}"
+#: The pack of a HiPS's files in its folder, and its index (hidden names: never served as files themselves).
+PACK = ".pack"
+PACK_INDEX = ".pack-index"
+
+
+class TilePack:
+    """Writes a pack in the folder ``folder``: :meth:`add` each file (its path in the HiPS, its bytes), then
+    :meth:`close` writes the index (JSON: path -> [offset, size]). Whoever writes one renames both into the
+    HiPS's folder, the index last; :meth:`TileCache.get` reads them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._out = open(self.folder / PACK, "wb")
+        self._index: dict[str, list[int]] = {}
+        self._at = 0
+
+    def __contains__(self, rel: str) -> bool:
+        return rel in self._index
+
+    def add(self, rel: str, data: bytes) -> None:
+        self._out.write(data)
+        self._index[rel] = [self._at, len(data)]
+        self._at += len(data)
+
+    def close(self) -> None:
+        if not self._out.closed:
+            self._out.close()
+            (self.folder / PACK_INDEX).write_text(json.dumps(self._index, separators=(",", ":")))
 
 
 def content_type(path: Path) -> str:
@@ -163,19 +199,27 @@ class TileCache:
         self._size = 0
         self._lock = threading.Lock()
         self._public_roots: dict[str, float] = {}  # HiPS folder -> when its properties were last seen
+        self._packs: OrderedDict[str, tuple] = OrderedDict()  # HiPS folder -> (its index's version, the index)
 
-    def get(self, path: Path, *, public: bool = False, lasting: bool = True) -> Served | None:
+    def get(self, path: Path, *, public: bool = False, lasting: bool = True,
+            packed_in: Path | None = None) -> Served | None:
         """``path`` as served (read and compressed on first request), None if it is no file; ``public``
         marks it for :class:`TileRouter` (only for a HiPS anyone may read); ``lasting``: see
-        :func:`cache_control` (a file read once keeps the answer it was read with)."""
+        :func:`cache_control` (a file read once keeps the answer it was read with); ``packed_in``: the folder of
+        its HiPS when that may hold it in a pack (:class:`TilePack`) rather than as a file."""
         key = str(path)
+        source = None  # (the pack, offset, size) of a packed file
         try:
             st = os.stat(key)
         except OSError:
-            return None
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        version = (st.st_mtime_ns, st.st_size, st.st_ino)
+            found = None if packed_in is None else self._packed(Path(packed_in), path)
+            if found is None:
+                return None
+            st, source = found
+        else:
+            if not stat.S_ISREG(st.st_mode):
+                return None
+        version = (st.st_mtime_ns, st.st_size, st.st_ino, source and source[1])
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] == version and entry[2].public == public:
@@ -183,7 +227,7 @@ class TileCache:
                 self._entries.move_to_end(key)
                 return entry[2]
         try:
-            body = path.read_bytes()
+            body = path.read_bytes() if source is None else _read_at(*source)
         except OSError:  # replaced by a rebuild between the stat and the read
             return None
         gz = None
@@ -205,6 +249,34 @@ class TileCache:
                     self._size -= dropped[3]
         return served
 
+    def _packed(self, folder: Path, path: Path) -> tuple[SimpleNamespace, tuple] | None:
+        """Where the pack of the HiPS ``folder`` holds ``path``: (the stat a :class:`Served` is made from: the
+        pack's times and inode, the file's size; (the pack, offset, size)), else None. Its index is read once
+        per version (two ``stat`` a request)."""
+        try:
+            rel = path.relative_to(folder).as_posix()
+            ist, pst = os.stat(folder / PACK_INDEX), os.stat(folder / PACK)
+        except (ValueError, OSError):
+            return None
+        key, version = str(folder), (ist.st_mtime_ns, ist.st_ino, pst.st_mtime_ns, pst.st_ino)
+        with self._lock:
+            cached = self._packs.get(key)
+        if cached is None or cached[0] != version:
+            try:
+                index = json.loads((folder / PACK_INDEX).read_bytes())
+            except (OSError, ValueError):
+                return None
+            with self._lock:
+                self._packs[key] = cached = (version, index)
+                while len(self._packs) > 64:
+                    self._packs.popitem(last=False)
+        where = cached[1].get(rel)
+        if not isinstance(where, list) or len(where) != 2:
+            return None
+        offset, size = where
+        st = SimpleNamespace(st_mtime_ns=pst.st_mtime_ns, st_mtime=pst.st_mtime, st_size=size, st_ino=pst.st_ino)
+        return st, (folder / PACK, offset, size)
+
     def fresh(self, path: str) -> Served | None:
         """The public entry of ``path`` if it is still current: no disk access when it was checked less
         than ``revalidate`` seconds ago, else one ``stat``. None: not cached, not public, or changed."""
@@ -217,7 +289,7 @@ class TileCache:
                 st = os.stat(path)
             except OSError:
                 return None
-            if (st.st_mtime_ns, st.st_size, st.st_ino) != entry[0]:
+            if (st.st_mtime_ns, st.st_size, st.st_ino, None) != entry[0]:  # public files are never packed
                 return None
             entry[1] = now
             with self._lock:  # still served: the last to go when the cache is full
@@ -282,6 +354,15 @@ class _Clock:
 _OK = tornado.httputil.ResponseStartLine("HTTP/1.1", 200, "OK")
 _NOT_MODIFIED = tornado.httputil.ResponseStartLine("HTTP/1.1", 304, "Not Modified")
 _NOT_FOUND = tornado.httputil.ResponseStartLine("HTTP/1.1", 404, "Not Found")
+
+
+def _read_at(pack: Path, offset: int, size: int) -> bytes:
+    """``size`` bytes of the file ``pack`` from ``offset`` (OSError when it holds fewer: replaced meanwhile)."""
+    with open(pack, "rb") as f:
+        data = os.pread(f.fileno(), size, offset)
+    if len(data) != size:
+        raise OSError(f"{pack} is shorter than its index says")
+    return data
 
 
 class TileRouter(tornado.routing.Router):

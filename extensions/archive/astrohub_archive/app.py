@@ -66,7 +66,7 @@ from astrohub_archive.posjoin import DEFAULT_JOIN_CACHE_MIB, SIDES, Kernel
 from astrohub_archive.proxies import TrustedProxies, parse_trusted
 from astrohub_archive.replicas import Replicas, parse_peers, parse_replica
 from astrohub_archive.uploads import parse_networks
-from astrohub_archive.userhips import MAX_UPLOAD, OWNER_MAX, TOTAL_MAX
+from astrohub_archive.userhips import MAX_UPLOAD, MIN_REST_STALE, OWNER_MAX, REST_STALE, TOTAL_MAX
 from astrohub_archive.uws import JobStore
 from astrohub_archive.updater import DEFAULT_UPDATE_EVERY, IndexUpdater
 from platform_lib.imageindex import ImageIndex
@@ -126,6 +126,7 @@ class ArchiveState:
     hips_upload_max: int = MAX_UPLOAD  # the most bytes one user's HiPS upload may hold (--hips-upload-max)
     hips_owner_max: int = OWNER_MAX  # the most bytes one user's HiPS may hold between them (--hips-owner-max)
     hips_total_max: int = TOTAL_MAX  # the most bytes all users' HiPS may hold between them (--hips-total-max)
+    hips_rest_expiry: float = REST_STALE  # seconds a HiPS's first part waits for a word of its rest (--hips-rest-expiry)
     replicas: Replicas = field(default_factory=Replicas)  # this replica and its peers (--replica, --peers)
     _index: ImageIndex | None = None
     _registry: object | None = None
@@ -172,6 +173,20 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
         tornado.log.access_log.warning if status < 500 else tornado.log.access_log.error
     request = handler.request
     method("%d %s %s (%s) %.2fms", status, request.method, request.uri, request.remote_ip, 1000.0 * request.request_time())
+
+
+def rest_expiry(text: str | float) -> float:
+    """``--hips-rest-expiry`` (``ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY``): seconds, at least :data:`MIN_REST_STALE`."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds >= MIN_REST_STALE or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give the seconds a HiPS's first part waits for word of its rest, at least {MIN_REST_STALE:g} "
+            "(ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY; the chart's archive.hips.restExpirySeconds; astrohub.toml's "
+            "archive.hips_rest_expiry)")
+    return seconds
 
 
 def _env(name: str, default=None):
@@ -268,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
                         f"does not fit is answered 507 and kept nowhere (default {TOTAL_MAX / 2**20:g}; make it "
                         "smaller than the HiPS folder's disk, leaving room for uploads under way and the "
                         "archive's own HiPS)")
+    p.add_argument("--hips-rest-expiry", type=rest_expiry, default=_env("hips-rest-expiry", REST_STALE),
+                   help="seconds a large table's HiPS sent in two parts waits for its deeper orders with no word from "
+                        "the kernel building them (which says it is alive every quarter of this); then its first part "
+                        f"is removed, freeing its room, and its owner told why (default {REST_STALE:g}; at least "
+                        f"{MIN_REST_STALE:g})")
     p.add_argument("--replica", default=_env("replica"),
                    help="this replica's name when the archive runs as several (a StatefulSet pod's name, e.g. "
                         "astrohub-archive-1, or its ordinal): its async TAP job ids start with its ordinal "
@@ -348,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
                          trusted_proxies=trusted, upload_networks=upload_networks, hips_dir=args.hips,
                          hips_upload_max=int(args.hips_upload_max * 2**20),
                          hips_owner_max=int(args.hips_owner_max * 2**20),
-                         hips_total_max=int(args.hips_total_max * 2**20), replicas=replicas)
+                         hips_total_max=int(args.hips_total_max * 2**20), hips_rest_expiry=args.hips_rest_expiry,
+                         replicas=replicas)
     SIDES.max_bytes = int(args.join_cache * 2**20)
     preload()
     app = make_app(state)

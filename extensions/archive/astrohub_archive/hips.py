@@ -524,7 +524,8 @@ class HipsFileHandler(_HipsBase):
         path = root / (rel or "properties")
         # a built HiPS: one stat, the rest from memory; the empty sky's tiles are not kept by browsers
         lasting = not (self.routed and self.library.placeholder(name))
-        served = self.cache.get(path, public=self.routed, lasting=lasting)
+        packed_in = None if self.routed else root  # a user's HiPS keeps its deeper orders packed (add_rest)
+        served = self.cache.get(path, public=self.routed, lasting=lasting, packed_in=packed_in)
         if served is None and not (root / "properties").exists():
             if not self.library.known(name):
                 raise tornado.web.HTTPError(404, f"no HiPS called {name!r}; the list is at {self.state.prefix}hips/")
@@ -535,7 +536,7 @@ class HipsFileHandler(_HipsBase):
             except Exception as exc:
                 raise tornado.web.HTTPError(404, f"HiPS {name!r} could not be built: {exc}") from None
             lasting = not (self.routed and self.library.placeholder(name))  # known now that it is built
-            served = self.cache.get(path, public=self.routed, lasting=lasting)
+            served = self.cache.get(path, public=self.routed, lasting=lasting, packed_in=packed_in)
         if self.routed:
             self.cache.publish_root(root)
         if served is None:  # an empty sky cell: normal for a viewer, so answered without a log line
@@ -649,7 +650,7 @@ def hips_routes(prefix: str, state) -> list:
     library = HipsLibrary(hips_root(state), getattr(state, "registry_path", None), state)
     state.hips = library
     users = UserHipsStore(library.root, getattr(state, "hips_owner_max", OWNER_MAX),
-                          getattr(state, "hips_total_max", TOTAL_MAX))
+                          getattr(state, "hips_total_max", TOTAL_MAX), getattr(state, "hips_rest_expiry", None))
     users.remove_leftovers(STALE_TMP)
     users.remove_abandoned()
     kw = {"library": library, "state": state}

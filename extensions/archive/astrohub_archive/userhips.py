@@ -43,11 +43,14 @@ live in ``<hips root>/~users/`` (a name the public ``hips/<name>`` route never s
 stale-folder cleanup that only removes hidden ones), each owner recorded beside them in
 ``~owners/<name>.json``. A large table's HiPS comes in two parts (:func:`platform_lib.viz._hips.catalog_hips_parts`):
 the whole-sky orders as any upload (its ``properties`` say ``astrohub_building``, its record ``building``), then
-``POST hips/~/<name>/rest`` with the deeper orders (:meth:`UserHipsStore.add_rest`), counted and bounded as an
-upload. One whose rest has not come :data:`REST_STALE` seconds after its first part (its kernel stopped, say) is
-abandoned: the next look at the records (a listing, an upload's reservation, the archive's start) removes it,
-freeing its room and its place, and its owner's listing names it under ``expired`` with the reason for a day.
-May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults.
+``POST hips/~/<name>/rest`` with the deeper orders (:meth:`UserHipsStore.add_rest`: each tile checked as the tar
+is read, all of them kept in one file that they are served from), counted and bounded as an upload. While its kernel builds and sends the rest, it says so every quarter of the rest's expiry (``PUT
+hips/~/<name>/rest``, :meth:`UserHipsStore.keep_alive`; the first part's answer gives ``rest_expiry``). One
+that has had no word for the rest's expiry (the archive's ``--hips-rest-expiry``, :data:`REST_STALE` by
+default: its kernel stopped, say, or the rest was refused) is abandoned: the next look at the records (a
+listing, an upload's reservation, the archive's start) removes it, freeing its room and its place, and its
+owner's listing names it under ``expired`` with the reason for a day.
+May import tornado, platform_lib.viz and platform_lib.atomic, and this package's faults, base and ``_tiles``.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ from typing import BinaryIO
 import tornado.web
 from platform_lib.atomic import write_atomic
 
+from astrohub_archive._tiles import PACK, PACK_INDEX, TilePack
 from astrohub_archive.base import allowed_methods, not_allowed
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
@@ -104,10 +108,15 @@ OWNER_MAX = 4 * 2**30
 #: which Kubernetes empties by evicting the pod once it is full) with room for one upload under way (its
 #: body and its unpacking, 2 GiB each at most) and the archive's own HiPS.
 TOTAL_MAX = 12 * 2**30
-#: Seconds after its first part was kept that a HiPS whose deeper orders never came (its notebook's kernel
-#: stopped, say) is abandoned, by default (:class:`UserHipsStore`'s ``rest_stale``): it is removed, freeing its
-#: room and its place among its owner's :data:`MAX_PER_OWNER`, and its owner's listing says so (``expired``).
+#: Seconds after its first part was kept, or after its kernel last said it is still building the deeper orders
+#: (:meth:`UserHipsStore.keep_alive`), that a HiPS whose deeper orders never came (its kernel stopped, say) is
+#: abandoned, by default (the archive's ``--hips-rest-expiry``, ``ASTROHUB_ARCHIVE_HIPS_REST_EXPIRY``; the
+#: chart's ``archive.hips.restExpirySeconds``; :class:`UserHipsStore`'s ``rest_stale``): it is removed, freeing
+#: its room and its place among its owner's :data:`MAX_PER_OWNER`, and its owner's listing says so (``expired``).
 REST_STALE = 600.0
+#: The shortest rest expiry an operator may set (``--hips-rest-expiry``): the kernel says it is alive every
+#: quarter of it, so shorter would send a request every few seconds from every kernel building a HiPS.
+MIN_REST_STALE = 20.0
 #: Seconds an abandoned HiPS stays named in its owner's listing (``expired``) after it was removed.
 EXPIRED_KEPT = 86400.0
 #: The name of an upload's spool file in ``~users`` (hidden: never served, removed when stale).
@@ -266,10 +275,27 @@ class UserHipsStore:
         return out
 
     def _stale(self, meta: dict) -> bool:
-        """Whether ``meta`` is the record of a HiPS whose first part was kept more than ``rest_stale`` seconds
-        ago and whose rest has not come."""
-        since = meta.get("building_since")
-        return "building" in meta and (not isinstance(since, (int, float)) or time.time() - since >= self.rest_stale)
+        """Whether ``meta`` is the record of a HiPS whose rest has not come and whose kernel has said nothing
+        for ``rest_stale`` seconds: neither kept its first part nor said it still builds the rest
+        (:meth:`keep_alive`) since."""
+        said = [t for t in (meta.get("building_since"), meta.get("alive_at")) if isinstance(t, (int, float))]
+        return "building" in meta and (not said or time.time() - max(said) >= self.rest_stale)
+
+    def keep_alive(self, owner: str, name: str) -> dict:
+        """``owner``'s kernel still builds (or sends) the deeper orders of their HiPS ``name``: it is not
+        abandoned for ``rest_stale`` seconds from now (a large table's rest may take longer than that to build on
+        a busy cluster, or to send). Its record. :class:`UserHipsError` 404 when it is not theirs (or was
+        abandoned already: the message says why), 409 when it is whole."""
+        with self._kept():
+            meta = self.record(name)
+            if meta is not None and meta["owner"] == owner and self._stale(meta):
+                self._abandon(self.owners / f"{name}.json")  # too late: gone, and _own says why
+            meta = self._own(owner, name)
+            if not isinstance(meta.get("building"), int):
+                raise UserHipsError(f"your HiPS {name!r} is whole: it waits for no more orders", 409)
+            meta = {**meta, "alive_at": time.time()}
+            _atomic_json(self.owners / f"{name}.json", meta)
+        return meta
 
     def _abandon(self, rec: Path) -> bool:
         """Remove the HiPS of the record ``rec`` if it is still abandoned (:meth:`_stale`) under the store's lock,
@@ -288,10 +314,12 @@ class UserHipsStore:
                 os.rename(self.root / rec.stem, gone)
             except FileNotFoundError:
                 gone = None
-            reason = (f"its deeper orders (order {meta['building']} on) did not come within {self.rest_stale:.0f} s of "
-                      "its first part (the kernel that was sending them stopped, say), so it was removed, freeing its "
-                      "room; showing the table again builds it anew")
-            meta = {k: v for k, v in meta.items() if k not in ("building", "building_since", "groups", "bytes")}
+            reason = (f"its deeper orders (order {meta['building']} on) did not come within {self.rest_stale:.0f} s "
+                      "of its first part or of the last word of the kernel building them (it stopped, say, or the "
+                      "archive refused them), so it was removed, freeing its room; showing the table again builds "
+                      "it anew")
+            meta = {k: v for k, v in meta.items()
+                    if k not in ("building", "building_since", "alive_at", "groups", "bytes")}
             meta["expired"] = {"at": time.time(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                "reason": reason}
             _atomic_json(rec, meta)
@@ -529,12 +557,18 @@ class UserHipsStore:
     def add_rest(self, owner: str, name: str, archive: bytes | Path, reservation: Reservation | None = None) -> dict:
         """Put the deeper orders of ``owner``'s HiPS ``name`` (kept from its first part, whose record says
         ``building``: :func:`platform_lib.viz._hips.catalog_hips_parts`) beside its tiles: ``archive`` is a tar
-        of those orders' ``Norder<k>`` folders and the final ``properties``. The whole is checked as one HiPS
-        (:func:`platform_lib.viz.validate_hips`: every tile, the rows add up) before anything is moved; then each
-        order's folder is renamed into place, the ``properties`` last, so that a viewer reads only whole orders.
-        :class:`UserHipsError` 404 when the HiPS is not theirs, 409 when it is whole already, 400 for a part
-        that does not complete it, 413/507 as :meth:`add`. Its record, whole."""
-        from platform_lib.viz import HipsError, read_hips_properties, validate_hips
+        of those orders' ``Norder<k>`` folders and the final ``properties``. Each tile is checked as it is read
+        from the tar, before it is written (:class:`platform_lib.viz.HipsTiles`: its place, that it parses, its
+        rows), and the whole at the end (the final ``properties`` agree with the first part's, the rows of both
+        parts add up to ``hips_cat_nrows``), before anything is moved: the checks of
+        :func:`platform_lib.viz.validate_hips` on the whole HiPS, with no second read of each tile nor of the
+        first part's, which were checked when they came. The orders' files are kept packed in one file
+        (:class:`~astrohub_archive._tiles.TilePack`, which the HiPS's tiles are served from), not created one by
+        one: thousands of file creations were most of what keeping a large table's rest cost. The pack and its
+        index are renamed into place, the ``properties`` last, so that a viewer reads only whole orders. :class:`UserHipsError` 404 when the HiPS
+        is not theirs, 409 when it is whole already, 400 for a part that does not complete it, 413/507 as
+        :meth:`add`. Its record, whole."""
+        from platform_lib.viz import HipsError, HipsTiles, read_hips_properties
         from platform_lib.viz import HIPS_BUILDING as BUILDING
 
         reservation = reservation or self.reserve(owner, count=False)
@@ -545,46 +579,76 @@ class UserHipsStore:
                 raise UserHipsError(f"your HiPS {name!r} is whole: it takes no more orders (upload a new HiPS with "
                                     "POST hips/~/)", 409)
             folder = self.root / name
+            kept = read_hips_properties(folder / "properties")  # the first part's
+            # its hips_order is the whole HiPS's (the viewer asks for the deep tiles); the final one is checked too
+            tiles = HipsTiles({k: v for k, v in kept.items() if k != BUILDING}, ".")
             tmp = Path(tempfile.mkdtemp(prefix=f".{name}.rest.", dir=self.root))
+            pack = None
             try:
-                _unpack(archive, tmp, grow=lambda n: reservation.grow(n, "the upload unpacks to at least"))
-                size = disk_bytes(tmp)
-                new = sorted(p.name for p in tmp.iterdir())
-                orders = [n for n in new if n.startswith("Norder") and n[6:].isdigit()]
-                if "properties" not in new or set(new) - {"properties", *orders} or \
-                        any(int(n[6:]) < first for n in orders):
+                pack = TilePack(tmp)
+                orders: set[str] = set()
+                files: set[tuple[str, ...]] = set()
+
+                def check(parts: tuple[str, ...], data: bytes | None) -> bool:
+                    """One member of the tar (``data`` None: a folder), before it is kept: the files of the orders
+                    go into the pack (true), ``properties`` is written as a file."""
+                    where = "/".join(parts)
+                    top = parts[0]
+                    if data is not None:
+                        if parts in files:  # written twice: its first copy's rows would be counted, not kept
+                            raise UserHipsError(f"the rest of the HiPS {name!r} holds {where} twice")
+                        files.add(parts)
+                    if parts == ("properties",) and data is not None:
+                        return False
+                    if not (top.startswith("Norder") and top[6:].isdigit() and int(top[6:]) >= first):
+                        raise UserHipsError(f"the rest of the HiPS {name!r} holds the orders from {first} on and its "
+                                            f"final properties only; it holds {where}")
+                    orders.add(top)
+                    if data is None and (len(parts) == 1 or len(parts) == 2 and parts[1].startswith("Dir")):
+                        return True  # a folder: the pack has none
+                    try:
+                        if len(parts) == 2 and parts[1].startswith("Allsky") and data is not None:
+                            pass  # an order's Allsky file: not a tile (validate_hips does not check it either)
+                        elif len(parts) != 3 or data is None:
+                            raise HipsError(f"unexpected {where} in a HiPS order folder", value=where)
+                        else:
+                            tiles.tile(int(top[6:]), parts[1], parts[2], data, where)
+                    except HipsError as exc:
+                        raise UserHipsError(f"the rest of the HiPS {name!r} does not complete it: {exc}") from None
+                    pack.add(where, data)
+                    return True
+
+                _unpack(archive, tmp, grow=lambda n: reservation.grow(n, "the upload unpacks to at least"),
+                        check=check)
+                pack.close()
+                if not (tmp / "properties").is_file():
                     raise UserHipsError(f"the rest of the HiPS {name!r} holds the orders from {first} on and its final "
-                                        f"properties only; it holds {', '.join(new) or 'nothing'}")
+                                        "properties; it has no properties")
                 props = read_hips_properties(tmp / "properties")
                 if BUILDING in props:
                     raise UserHipsError(f"the rest of the HiPS {name!r} has properties with {BUILDING}: the last part's "
                                         "properties say the HiPS is whole")
-                # the whole HiPS as it will be, checked before anything is moved: the first part's files linked in
-                whole = tmp / ".whole"
-                shutil.copytree(folder, whole, copy_function=os.link,
-                                ignore=lambda d, names: ["properties"] if Path(d) == folder else [])
-                for part in [*orders, "properties"]:
-                    os.link(tmp / part, whole / part) if part == "properties" else \
-                        shutil.copytree(tmp / part, whole / part, copy_function=os.link)
                 try:
-                    report = validate_hips(whole)
+                    _check_whole(folder, kept, props, tiles, meta.get("rows"))
                 except HipsError as exc:
-                    said = str(exc).replace(f"{whole}{os.sep}", "").replace(str(whole), ".")
-                    raise UserHipsError(f"the rest of the HiPS {name!r} does not complete it: {said}") from None
+                    raise UserHipsError(f"the rest of the HiPS {name!r} does not complete it: {exc}") from None
+                size = disk_bytes(tmp)
+                orders = sorted(orders, key=lambda n: int(n[6:]))
                 with self._kept():
                     meta = self._own(owner, name)
                     if meta.get("building") != first:  # another request completed it meanwhile
                         raise UserHipsError(f"your HiPS {name!r} is whole: it takes no more orders", 409)
                     self.check_fits(owner, *self.in_use(owner, but=reservation), size, "the upload unpacks to")
-                    for part in orders:
-                        os.chmod(tmp / part, 0o755)
-                        os.rename(tmp / part, folder / part)
+                    os.rename(tmp / PACK, folder / PACK)  # served from the moment its index is there
+                    os.rename(tmp / PACK_INDEX, folder / PACK_INDEX)
                     os.replace(tmp / "properties", folder / "properties")
-                    meta = {k: v for k, v in meta.items() if k not in ("building", "building_since")}
-                    meta.update(rows=report.rows, bytes=disk_bytes(folder))
+                    meta = {k: v for k, v in meta.items() if k not in ("building", "building_since", "alive_at")}
+                    meta.update(rows=meta.get("rows", 0) + tiles.rows, bytes=disk_bytes(folder))
                     _atomic_json(self.owners / f"{name}.json", meta)
                     reservation.release()
             finally:
+                if pack is not None:
+                    pack.close()
                 shutil.rmtree(tmp, ignore_errors=True)
         finally:
             reservation.release()
@@ -593,8 +657,8 @@ class UserHipsStore:
         return meta
 
     def building(self, name: str) -> int | None:
-        """The first order still to come of the HiPS ``name`` (its first part is kept, the rest not yet, and was
-        kept less than ``rest_stale`` seconds ago: a notebook that sends the rest takes seconds), else None."""
+        """The first order still to come of the HiPS ``name`` (its first part is kept, the rest not yet, and its
+        kernel said something less than ``rest_stale`` seconds ago: :meth:`_stale`), else None."""
         meta = self.record(name) or {}
         first = meta.get("building")
         return first if isinstance(first, int) and not self._stale(meta) else None
@@ -748,11 +812,35 @@ def _atomic_json(path: Path, record: dict) -> None:
     write_atomic(path, json.dumps(record))
 
 
-def _unpack(archive: bytes | Path, dest: Path, grow=None) -> None:
+def _check_whole(folder: Path, kept: dict, props: dict, tiles, first_rows) -> None:
+    """The checks of :func:`platform_lib.viz.validate_hips` on the whole HiPS that the tiles alone did not
+    make: the final ``props`` (its required keys; the kind and tile format of the first part ``kept``,
+    whose tiles in ``folder`` were checked as such; every order no deeper than ``hips_order``) and, for a
+    catalogue, the rows of the first part (``first_rows``, counted when it came) and of the rest
+    (``tiles``) adding up to ``hips_cat_nrows``."""
+    from platform_lib.viz import HipsError, HipsTiles
+
+    final = HipsTiles(props, ".")
+    for key in ("dataproduct_type", "hips_tile_format"):
+        if props[key].split()[:1] != kept.get(key, "").split()[:1]:
+            raise HipsError(f"./properties: {key} = {props[key]!r}, but the first part's is {kept.get(key)!r}",
+                            value=key)
+    deepest = max([int(p.name[6:]) for p in folder.glob("Norder*") if p.name[6:].isdigit()
+                   and any(not f.name.startswith("Allsky") for f in p.iterdir())] + list(tiles.orders))
+    if deepest > final.max_order:
+        raise HipsError(f"Norder{deepest} is deeper than hips_order = {final.max_order}", value=deepest)
+    if not isinstance(first_rows, int):
+        first_rows = 0
+    final.expect_rows(props, ".", first_rows + tiles.rows)
+
+
+def _unpack(archive: bytes | Path, dest: Path, grow=None, check=None) -> None:
     """Extract regular files and folders only, each inside ``dest`` (no links, devices, absolute or ``..``
     paths), at most :data:`MAX_UNPACKED` bytes; ``grow(n)`` before each file, n the bytes unpacked with it
-    (:meth:`Reservation.grow`: raises the refusal when they do not fit); ``archive`` is the tar's bytes or
-    the path of its file."""
+    (:meth:`Reservation.grow`: raises the refusal when they do not fit); ``check(parts, data)`` before each
+    member is written (its path's parts; a file's bytes, None for a folder): it raises to refuse it, and
+    answers true when it kept the member itself (then nothing is written for it); ``archive`` is the tar's
+    bytes or the path of its file."""
     try:
         if isinstance(archive, (bytes, bytearray)):
             tar = tarfile.open(fileobj=io.BytesIO(archive), mode="r:*")
@@ -762,13 +850,13 @@ def _unpack(archive: bytes | Path, dest: Path, grow=None) -> None:
         raise UserHipsError(f"the upload is not a tar archive of a HiPS folder: {exc}") from None
     with tar:
         try:
-            _extract(tar, dest, grow)
+            _extract(tar, dest, grow, check)
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:  # cut short, or damaged inside
             raise UserHipsError(f"the upload is not a whole tar archive (cut short or damaged: {exc}); "
                                 "send it again") from None
 
 
-def _extract(tar: tarfile.TarFile, dest: Path, grow) -> None:
+def _extract(tar: tarfile.TarFile, dest: Path, grow, check=None) -> None:
     """:func:`_unpack`'s checks and copies, member by member."""
     total = 0
     for member in tar:
@@ -780,13 +868,21 @@ def _extract(tar: tarfile.TarFile, dest: Path, grow) -> None:
             continue
         target = dest.joinpath(*parts)
         if member.isdir():
-            target.mkdir(parents=True, exist_ok=True)
+            if check is None or not check(tuple(parts), None):
+                target.mkdir(parents=True, exist_ok=True)
         elif member.isfile():
             total += member.size
             if total > MAX_UNPACKED:
                 raise UserHipsError(f"the upload unpacks to more than {MAX_UNPACKED // 2**20} MiB", 413)
             if grow is not None:  # the files alone: on disk they take at least this
                 grow(total)
+            if check is not None:  # read once: checked, then kept by check or written
+                with tar.extractfile(member) as src:
+                    data = src.read()
+                if not check(tuple(parts), data):
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             with tar.extractfile(member) as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
@@ -986,7 +1082,10 @@ class UserHipsListHandler(HipsErrors):
             self._discard()  # unpacked (or refused): gone before the answer
         self.set_status(201)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"])}))
+        # a first part: the kernel says it is still building the rest within this (UserHipsRestHandler.put)
+        expiry = {"rest_expiry": self.store.rest_stale} if "building" in record else {}
+        self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"]),
+                                **expiry}))
 
 
 @tornado.web.stream_request_body
@@ -994,10 +1093,11 @@ class UserHipsRestHandler(UserHipsListHandler):
     """``hips/~/<name>/rest``: POST (the body a tar of the deeper orders and the final ``properties``) completes
     the owner's HiPS ``name`` whose first part the archive keeps (:meth:`UserHipsStore.add_rest`); streamed and
     bounded as :class:`UserHipsListHandler`'s uploads. Until it is done, a request for a tile of those orders
-    waits for it (:class:`~astrohub_archive.hips.UserHipsFileHandler`)."""
+    waits for it (:class:`~astrohub_archive.hips.UserHipsFileHandler`). PUT (no body): its kernel still builds
+    or sends the rest (:meth:`UserHipsStore.keep_alive`), so the first part is not abandoned meanwhile."""
 
     new_hips = False
-    SUPPORTED_METHODS = ("POST",)  # anything else: 405, naming POST
+    SUPPORTED_METHODS = ("POST", "PUT")  # anything else: 405, naming them
 
     async def owner(self) -> str:
         """The caller, who must own the HiPS (404 before a byte of the body is read, as if it did not exist)."""
@@ -1020,6 +1120,17 @@ class UserHipsRestHandler(UserHipsListHandler):
             self._discard()
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({**{k: v for k, v in record.items() if k != "owner"}, "url": self.url_of(record["name"])}))
+
+    async def put(self, name: str) -> None:
+        owner = await self.owner()  # 401/403/503; 404 for a HiPS not theirs
+        try:  # in a thread: the store's lock is shared with other replicas
+            record = await asyncio.get_running_loop().run_in_executor(self.state.executor, self.store.keep_alive,
+                                                                      owner, name)
+        except UserHipsError as exc:
+            raise tornado.web.HTTPError(exc.status, str(exc)) from None
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "private, no-cache")
+        self.finish(json.dumps({"name": name, "building": record["building"], "rest_expiry": self.store.rest_stale}))
 
 
 class UserHipsSharesHandler(HipsErrors):
