@@ -145,7 +145,7 @@ class ArchiveConfig(_Strict):
         "an operator's `--replace`) stays in the registry for the queries still reading it; `astrohub up` and the "
         "sample data's load remove the versions replaced longer ago. Default: the library's (`platform_lib.catalogs.KEEP_REPLACED_S`, an hour). "
         "Below the longest query (an async TAP job may run 600 s) such a query can fail.",
-    ),
+    )
     hips_rest_expiry: float | None = Field(
         None, ge=20, allow_inf_nan=False,
         description="Seconds a large table's HiPS sent in two parts waits for its deeper orders with no word from the "
