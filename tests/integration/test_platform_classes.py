@@ -816,6 +816,17 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
     hers = platform.classes_api(s1, "GET", f"classes/{name}").json()  # her submissions and returned feedback
     grading_link = platform.data_dir / "home" / prof / "grading" / name  # made at his server's start (fixture)
     assert os.path.lexists(grading_link)
+    # class16: his running formgrader serves the course (made here when the nbgrader test did not run before)
+    nbcourse = course["root"] / "instructors" / "nbgrader"
+    platform.execute(prof, f"import os; os.makedirs({str(nbcourse)!r}, exist_ok=True)")
+
+    def formgrader_assignments():
+        return platform.session.get(f"{platform.server_url(prof)}formgrader/api/assignments", timeout=60,
+                                    headers={"Authorization": f"token {platform.user_token(prof)}"},
+                                    allow_redirects=False)
+
+    served = formgrader_assignments()
+    assert served.status_code == 200, (served.status_code, served.text[:500])
     deleted = platform.astrohub("classes", "delete", name)
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     answer = json.loads(deleted.stdout)
@@ -836,6 +847,10 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
     for user in (prof, s1):  # their links to the class went; s1's copies of the assignments stay hers
         assert not os.path.lexists(platform.data_dir / "home" / user / "classes" / name), user
     assert not os.path.lexists(grading_link), "grade15b: the instructor's link to the deleted course stayed"
+    # class16: his running formgrader served the deleted course until his server restarted; it says it is gone
+    gone = formgrader_assignments()
+    assert gone.status_code == 404 and gone.json()["success"] is False, (gone.status_code, gone.text[:500])
+    assert f"the course folder {grading_link} is not there" in gone.json()["error"], gone.json()
     if roster["assignments"]:
         assert (platform.data_dir / "home" / s1 / name).is_dir()
     again = platform.astrohub("classes", "delete", name)
@@ -843,8 +858,14 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
     # grade15b: the admin restores it, registry rows included: s1 sees her graded submission and feedback again
     refused = platform.classes_api(s1, "POST", f"classes/{kept.name}/restore")
     assert refused.status_code == 403 and "only admins restore classes" in refused.json()["message"], refused.text
+    misnamed = platform.astrohub("classes", "restore", kept.name, "--as", "Not A Name")
+    assert misnamed.returncode == 2 and "class name 'Not A Name'" in misnamed.stderr, misnamed.stderr
     restored = platform.astrohub("classes", "restore", kept.name)
     assert restored.returncode == 0, restored.stdout + restored.stderr
+    # class16: the course link came back only at his next start; now at once, and his formgrader serves it again
+    assert grading_link.resolve() == nbcourse.resolve()
+    again_served = formgrader_assignments()
+    assert again_served.status_code == 200 and again_served.json() == served.json(), again_served.text[:500]
     assert course["root"].is_dir() and not kept.exists()
     back = platform.classes_api(s1, "GET", f"classes/{name}")
     assert back.status_code == 200, back.text
