@@ -818,7 +818,8 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
     assert os.path.lexists(grading_link)
     # class16: his running formgrader serves the course (made here when the nbgrader test did not run before)
     nbcourse = course["root"] / "instructors" / "nbgrader"
-    platform.execute(prof, f"import os; os.makedirs({str(nbcourse)!r}, exist_ok=True)")
+    if not nbcourse.is_dir():
+        platform.execute(prof, f"import os; os.makedirs({str(nbcourse)!r}, exist_ok=True)")
 
     def formgrader_assignments():
         return platform.session.get(f"{platform.server_url(prof)}formgrader/api/assignments", timeout=60,
