@@ -886,3 +886,21 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
         assert run_as(platform.system_user(s1), f"import json, os; print(json.dumps(os.listdir({str(folder)!r})))")
     twice = platform.astrohub("classes", "restore", kept.name)
     assert twice.returncode == 2 and f"no deleted class {kept.name!r}" in twice.stderr, twice.stderr
+    # class16: deleted again, and next term's class takes the name: it could come back only under its own name.
+    # Restored under another, its students' copies move with it (as them), and its groups and links are renamed.
+    kept = os.path.basename(json.loads(platform.astrohub("classes", "delete", name).stdout)["kept"])
+    assert platform.astrohub("classes", "create", name, "--instructors", prof).returncode == 0
+    taken = platform.astrohub("classes", "restore", kept)
+    assert taken.returncode == 2 and f"a class named {name!r} exists now" in taken.stderr, taken.stderr
+    renamed = f"{name}-old"
+    restored = platform.astrohub("classes", "restore", kept, "--as", renamed)
+    assert restored.returncode == 0 and f"(it was {name!r})" in restored.stdout, restored.stdout + restored.stderr
+    back = platform.classes_api(s1, "GET", f"classes/{renamed}")
+    assert back.status_code == 200 and back.json()["submissions"] == hers["submissions"], back.text
+    assert sorted(platform.api("GET", f"/groups/{renamed}-students").json()["users"]) == roster["students"]
+    assert (platform.data_dir / "home" / prof / "grading" / renamed).resolve() == \
+        (platform.data_dir / "classes" / renamed / "instructors" / "nbgrader").resolve()
+    if roster["assignments"]:  # her copies moved from ~/<class>/ to ~/<renamed>/, still hers
+        home = platform.data_dir / "home" / s1
+        assert not os.path.lexists(home / name) and (home / renamed).is_dir()
+        assert (home / renamed).stat().st_uid == (home.stat().st_uid)
