@@ -112,7 +112,8 @@ def _delete(args):
 
 
 def _restore(args):
-    return _print(_admin(args).service("POST", _path("classes", args.deleted, "restore")))
+    body = {"as": args.as_name} if args.as_name else None
+    return _print(_admin(args).service("POST", _path("classes", args.deleted, "restore"), body))
 
 
 def _assignment(action: str):
@@ -239,6 +240,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                              "its deletion answered): its folders, registry rows, hub groups and "
                                              "members' access; refused while a class of its name exists")
     restore.add_argument("deleted", help="the kept folder's name, <class>-<UTC time>")
+    restore.add_argument("--as", dest="as_name", metavar="NAME",
+                         help="restore it under this name (its groups, folders, registry rows and the students' "
+                              "~/<class>/ copies renamed; nbgrader's gradebook holds no class name)")
     restore.set_defaults(func=_restore)
     for action, text in [("release", "copy instructors/<assignment>/ into every student's home"),
                          ("collect", "copy each student's latest submission to instructors/collected/"),

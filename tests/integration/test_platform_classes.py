@@ -816,6 +816,18 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
     hers = platform.classes_api(s1, "GET", f"classes/{name}").json()  # her submissions and returned feedback
     grading_link = platform.data_dir / "home" / prof / "grading" / name  # made at his server's start (fixture)
     assert os.path.lexists(grading_link)
+    # class16: his running formgrader serves the course (made here when the nbgrader test did not run before)
+    nbcourse = course["root"] / "instructors" / "nbgrader"
+    if not nbcourse.is_dir():
+        platform.execute(prof, f"import os; os.makedirs({str(nbcourse)!r}, exist_ok=True)")
+
+    def formgrader_assignments():
+        return platform.session.get(f"{platform.server_url(prof)}formgrader/api/assignments", timeout=60,
+                                    headers={"Authorization": f"token {platform.user_token(prof)}"},
+                                    allow_redirects=False)
+
+    served = formgrader_assignments()
+    assert served.status_code == 200, (served.status_code, served.text[:500])
     deleted = platform.astrohub("classes", "delete", name)
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     answer = json.loads(deleted.stdout)
@@ -836,6 +848,10 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
     for user in (prof, s1):  # their links to the class went; s1's copies of the assignments stay hers
         assert not os.path.lexists(platform.data_dir / "home" / user / "classes" / name), user
     assert not os.path.lexists(grading_link), "grade15b: the instructor's link to the deleted course stayed"
+    # class16: his running formgrader served the deleted course until his server restarted; it says it is gone
+    gone = formgrader_assignments()
+    assert gone.status_code == 404 and gone.json()["success"] is False, (gone.status_code, gone.text[:500])
+    assert f"the course folder {grading_link} is not there" in gone.json()["error"], gone.json()
     if roster["assignments"]:
         assert (platform.data_dir / "home" / s1 / name).is_dir()
     again = platform.astrohub("classes", "delete", name)
@@ -843,8 +859,14 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
     # grade15b: the admin restores it, registry rows included: s1 sees her graded submission and feedback again
     refused = platform.classes_api(s1, "POST", f"classes/{kept.name}/restore")
     assert refused.status_code == 403 and "only admins restore classes" in refused.json()["message"], refused.text
+    misnamed = platform.astrohub("classes", "restore", kept.name, "--as", "Not A Name")
+    assert misnamed.returncode == 2 and "class name 'Not A Name'" in misnamed.stderr, misnamed.stderr
     restored = platform.astrohub("classes", "restore", kept.name)
     assert restored.returncode == 0, restored.stdout + restored.stderr
+    # class16: the course link came back only at his next start; now at once, and his formgrader serves it again
+    assert grading_link.resolve() == nbcourse.resolve()
+    again_served = formgrader_assignments()
+    assert again_served.status_code == 200 and again_served.json() == served.json(), again_served.text[:500]
     assert course["root"].is_dir() and not kept.exists()
     back = platform.classes_api(s1, "GET", f"classes/{name}")
     assert back.status_code == 200, back.text
@@ -864,3 +886,21 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
         assert run_as(platform.system_user(s1), f"import json, os; print(json.dumps(os.listdir({str(folder)!r})))")
     twice = platform.astrohub("classes", "restore", kept.name)
     assert twice.returncode == 2 and f"no deleted class {kept.name!r}" in twice.stderr, twice.stderr
+    # class16: deleted again, and next term's class takes the name: it could come back only under its own name.
+    # Restored under another, its students' copies move with it (as them), and its groups and links are renamed.
+    kept = os.path.basename(json.loads(platform.astrohub("classes", "delete", name).stdout)["kept"])
+    assert platform.astrohub("classes", "create", name, "--instructors", prof).returncode == 0
+    taken = platform.astrohub("classes", "restore", kept)
+    assert taken.returncode == 2 and f"a class named {name!r} exists now" in taken.stderr, taken.stderr
+    renamed = f"{name}-old"
+    restored = platform.astrohub("classes", "restore", kept, "--as", renamed)
+    assert restored.returncode == 0 and f"(it was {name!r})" in restored.stdout, restored.stdout + restored.stderr
+    back = platform.classes_api(s1, "GET", f"classes/{renamed}")
+    assert back.status_code == 200 and back.json()["submissions"] == hers["submissions"], back.text
+    assert sorted(platform.api("GET", f"/groups/{renamed}-students").json()["users"]) == roster["students"]
+    assert (platform.data_dir / "home" / prof / "grading" / renamed).resolve() == \
+        (platform.data_dir / "classes" / renamed / "instructors" / "nbgrader").resolve()
+    if roster["assignments"]:  # her copies moved from ~/<class>/ to ~/<renamed>/, still hers
+        home = platform.data_dir / "home" / s1
+        assert not os.path.lexists(home / name) and (home / renamed).is_dir()
+        assert (home / renamed).stat().st_uid == (home.stat().st_uid)

@@ -120,3 +120,21 @@ def test_extend_sends_the_student_and_one_of_until_by_or_none_for_the_service_to
     sent.clear()
     assert main(["classes", "show", "c1", "--student", "a b", "--data-dir", str(tmp_path)]) == 0
     assert sent == [("GET", "classes/c1?student=a%20b", None)]
+
+
+def test_restore_as_sends_the_new_name_for_the_service_to_check(monkeypatch, tmp_path):
+    """class16: ``astrohub classes restore KEPT --as NAME`` restores a deleted class under another name; without
+    ``--as`` the request has no body, as before."""
+    sent = []
+
+    class Bodies(Recorder):
+        def service(self, method, path, body=None):
+            sent.append((method, path, body))
+            return {}
+
+    monkeypatch.setattr(cli_classes, "_admin", lambda args: Bodies())
+    kept = "astro101-20261206T160000Z"
+    assert main(["classes", "restore", kept, "--as", "astro101-old", "--data-dir", str(tmp_path)]) == 0
+    assert main(["classes", "restore", kept, "--data-dir", str(tmp_path)]) == 0
+    assert sent == [("POST", f"classes/{kept}/restore", {"as": "astro101-old"}),
+                    ("POST", f"classes/{kept}/restore", None)]

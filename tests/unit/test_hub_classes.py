@@ -6,6 +6,7 @@ Folders are real (tmp_path); ACLs and system users are exercised by tests/integr
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -1580,6 +1581,8 @@ def test_an_admin_restores_a_deleted_class_with_its_registry_rows(teaching, tmp_
     answer = teaching.restore_class(ADMIN, name)
     assert "is restored" in answer["message"] and not os.path.exists(kept)
     assert teaching.mirrored == [("c1", "instructors", ["prof"]), ("c1", "students", ["ann"])]
+    # class16: the instructor's course link came back only at his server's next start (his formgrader stayed off)
+    assert (grading / "c1").resolve() == course.resolve(), "the restored class's course link is missing"
     after = teaching.show(ADMIN, "c1")
     for key in ("instructors", "students", "assignments", "submissions", "deadlines"):
         assert after[key] == before[key], key
@@ -1590,3 +1593,55 @@ def test_an_admin_restores_a_deleted_class_with_its_registry_rows(teaching, tmp_
     assert json.loads(json.dumps(teaching.classes_of(ANN))) == [{"name": "c1", "role": "student", "archived": False}]
     teaching.add_members(ADMIN, "c1", "student", ["bob"])  # the last release came back: a late-comer gets it
     assert (tmp_path / "home" / "bob" / "c1" / "hw1" / "task.txt").is_file()
+
+
+def test_an_admin_restores_a_deleted_class_under_another_name(teaching, tmp_path):
+    """class16: a deleted class could come back only under its own name, so not while a new class had taken it.
+    ``restore_class(..., as_name)`` renames it wherever the platform keeps the name: registry rows, folder, last
+    releases, hub groups, links (``~/classes``, ``~/grading``) and the students' copies of its assignments (moved from
+    ``~/<old>/`` to ``~/<new>/``, so submit and feedback find them). A bad or taken name, or a student's own
+    ``~/<new>`` in the way, is refused, changing nothing."""
+    teaching.links_folder, teaching.course_links_folder = "classes", "grading"
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann", "bob"])
+    hw = tmp_path / "classes" / "c1" / "instructors" / "hw1"
+    hw.mkdir()
+    (hw / "task.txt").write_text("measure the parallax")
+    teaching.release(PROF, "c1", "hw1", due="2023-11-20T12:00Z")
+    (tmp_path / "home" / "ann" / "c1" / "hw1" / "answer.txt").write_text("1.3 pc")
+    teaching.submit(ANN, "c1", "hw1")
+    before = teaching.show(ADMIN, "c1")
+    kept = teaching.delete_class(ADMIN, "c1")["kept"]
+    name = os.path.basename(kept)
+    teaching.create_class(ADMIN, "c1", instructors=["prof"])  # the name taken by next year's class
+    teaching.create_class(ADMIN, "c3", instructors=["prof"])
+    teaching.mirrored.clear()
+
+    for bad, status, words in (("c3", 409, "a class named 'c3' exists now"), ("../c2", 400, "class name '../c2'"),
+                               ("C2", 400, "class name 'C2'")):
+        with pytest.raises(ClassError, match=re.escape(words)) as refused:
+            teaching.restore_class(ADMIN, name, bad)
+        assert refused.value.status == status, bad
+    (tmp_path / "home" / "bob" / "c2").mkdir()  # bob's own folder of that name
+    with pytest.raises(ClassError, match=r"would move from ~/c1/ to ~/c2/") as in_the_way:
+        teaching.restore_class(ADMIN, name, "c2")
+    assert in_the_way.value.status == 409 and in_the_way.value.code == "home-folder-taken"
+    assert teaching.mirrored == [] and os.path.isdir(kept) and not (tmp_path / "classes" / "c2").exists()
+    (tmp_path / "home" / "bob" / "c2").rmdir()
+
+    answer = teaching.restore_class(ADMIN, name, "c2")
+    assert "class 'c2' is restored" in answer["message"] and "(it was 'c1')" in answer["message"], answer
+    assert teaching.mirrored == [("c2", "instructors", ["prof"]), ("c2", "students", ["ann", "bob"])]
+    after = teaching.show(ADMIN, "c2")
+    for key in ("instructors", "students", "assignments", "submissions", "deadlines"):
+        assert after[key] == before[key], key
+    assert teaching.roster("c1") == {"students": [], "instructors": ["prof"]}  # next year's class untouched
+    assert (tmp_path / "classes" / "c2" / "instructors" / "hw1" / "task.txt").is_file()
+    assert (tmp_path / "home" / "ann" / "c2" / "hw1" / "answer.txt").read_text() == "1.3 pc"
+    assert not (tmp_path / "home" / "ann" / "c1").exists()
+    assert (tmp_path / "home" / "prof" / "grading" / "c2").resolve() == \
+        (tmp_path / "classes" / "c2" / "instructors" / "nbgrader").resolve()
+    assert (tmp_path / "home" / "ann" / "classes" / "c2").resolve() == (tmp_path / "classes" / "c2").resolve()
+    assert teaching.submit(ANN, "c2", "hw1")["files"]  # from ~/c2/hw1: her work moved with the class
+    assert teaching.actions(ADMIN, "c2")[-2]["detail"] == {"from": name, "as": "c2"}
+    teaching.add_members(ADMIN, "c2", "student", ["eve"])  # the last release came along: a late-comer gets it
+    assert (tmp_path / "home" / "eve" / "c2" / "hw1" / "task.txt").is_file()

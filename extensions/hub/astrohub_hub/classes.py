@@ -69,7 +69,7 @@ run as the class's grading identity, :meth:`Teaching._grading_identity`, which m
 ``instructors/nbgrader/`` alone; the copies around them as the instructor) and puts each student's feedback page
 where ``feedback`` returns it from. A class's grading steps take turns (:meth:`Teaching._grading_turn`).
 An admin deletes a class (:meth:`Teaching.delete_class`): its folder and registry rows are kept aside, and an admin
-brings them back (:meth:`Teaching.restore_class`).
+brings them back (:meth:`Teaching.restore_class`), under its name or another.
 May import the standard library, ``accounts``, ``atomic``, ``due_dates``, ``folders``, ``grading``, ``people`` and
 ``workspaces``.
 """
@@ -165,7 +165,8 @@ class Teaching:
     #: made as the member joins (:meth:`_link_class`); empty: none (on Kubernetes the pod mounts the class there).
     links_folder: str = ""
     #: The folder of the home with a link per class taught to its nbgrader course (``~/grading/<class>``, the local
-    #: spawner's ``grading_folder``, made at each start), removed here when the class is deleted; empty: none.
+    #: spawner's ``grading_folder``, made at each start), removed here when the class is deleted and made again when
+    #: it is restored (:meth:`_link_course`); empty: none.
     course_links_folder: str = ""
     clock: Callable[[], float] = time.time
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -315,6 +316,18 @@ class Teaching:
         for user in users:
             folders.link_as(self._home(user) / self.links_folder, {cls: target}, self.classes_root,
                             self._system(user))
+
+    def _link_course(self, cls: str, users: Iterable[str], *, remove: bool = False) -> None:
+        """``~/<course_links_folder>/<cls>``, the link to the class's nbgrader course through which an instructor's
+        formgrader serves it, in each of ``users``' homes, made (``remove``: removed) as them, at once: a running
+        formgrader serves the course again (stops serving it) as the link comes back (goes), without a restart
+        (``astrohub_server.formgrader``); the spawner makes the same links at each start (``taught_courses``)."""
+        if not (self.course_links_folder and self.home_template):
+            return
+        course = str(self._class_dirs(cls)["instructors"] / "nbgrader")
+        for user in users:
+            folders.link_as(self._home(user) / self.course_links_folder, {cls: course}, self.classes_root,
+                            self._system(user), remove=remove)
 
     # -- classes ------------------------------------------------------------------------------------
 
@@ -573,11 +586,7 @@ class Teaching:
                 for user in people:
                     folders.link_as(self._home(user) / self.links_folder, {cls: str(base)}, self.classes_root,
                                     self._system(user), remove=True)
-            if self.course_links_folder and self.home_template:  # an instructor's ~/grading/<class> too
-                course = str(self._class_dirs(cls)["instructors"] / "nbgrader")
-                for user in roster["instructors"]:
-                    folders.link_as(self._home(user) / self.course_links_folder, {cls: course}, self.classes_root,
-                                    self._system(user), remove=True)
+            self._link_course(cls, roster["instructors"], remove=True)  # an instructor's ~/grading/<class> too
             removed, problems = [], []
             if self.accounts.enabled:
                 grader = self.accounts.grader(cls)
@@ -600,19 +609,30 @@ class Teaching:
         return {"class": cls, "deleted": True, "kept": str(kept), "removed": people, "system_users_removed": removed,
                 "message": message}
 
-    def restore_class(self, actor: Actor, kept: str) -> dict:
-        """Bring back the class deleted into ``<classes_root>/.deleted/<kept>/`` (admins): :meth:`delete_class` undone.
+    def restore_class(self, actor: Actor, kept: str, as_name: str = "") -> dict:
+        """Bring back the class deleted into ``<classes_root>/.deleted/<kept>/`` (admins): :meth:`delete_class` undone;
+        ``as_name``: under that name instead of its own.
 
         Refused, changing nothing, for a name that is not one folder there (404 ``unknown-deleted-class``), a folder
         without a readable ``registry.json`` (409 ``unreadable-registry``), a class of the same name that exists now
-        (409 ``duplicate-class``: delete or rename it first) and members who are no longer hub users (404
-        ``unknown-users``: add them first). The hub first, as at :meth:`create_class`: the class's groups get their
-        pinned profile and exam window back, then their members (a refusal is a ClassError 502, nothing here
-        changed: run it again). Then the registry rows of ``registry.json`` (roster, assignments, submissions,
-        grades, extensions, exam, log) go back in, the folder back to ``<classes_root>/<class>/`` and its last
-        releases to the registry's ``released/``; the members get their access again (:meth:`_grant_class`) and their
-        ``~/classes/<class>`` links, and the class's grading identity is made again when it had a course directory
-        (:meth:`_grading_identity`). ``registry.json`` goes: its rows are the registry's again."""
+        (409 ``duplicate-class``: delete it first, or restore under another name) and members who are no longer hub
+        users (404 ``unknown-users``: add them first); under another name also when a student has something of
+        that name in their home (409 ``home-folder-taken``). The hub first, as at :meth:`create_class`: the
+        class's groups get their pinned profile and exam window back, then their members (a refusal is a ClassError
+        502, nothing here changed: run it again). Then the registry rows of ``registry.json`` (roster, assignments,
+        submissions, grades, extensions, exam, log) go back in, the folder back to ``<classes_root>/<class>/`` and
+        its last releases to the registry's ``released/``; the members get their access again
+        (:meth:`_grant_class`), their ``~/classes/<class>`` links and the instructors their ``~/grading/<class>``
+        links (a running formgrader serves the course again at once), and the class's grading identity is made
+        again when it had a course directory (:meth:`_grading_identity`). ``registry.json`` goes: its rows are the
+        registry's again.
+
+        Under another name, the class's name is changed wherever the platform keeps it: its registry rows, folder,
+        releases, hub groups (``<new>-students``, ``<new>-instructors``), links, grading identity (made for the new
+        name), and each student's copies of its assignments, ``~/<class>/`` renamed ``~/<new>/`` as the student
+        (where submissions are taken from and feedback returned to). nbgrader's gradebook does not hold the name
+        (its course id is nbgrader's default, and its paths are relative to the course directory), so the grades
+        come along unchanged."""
         if not actor.admin:
             raise ClassError("only admins restore classes", status=403, code="forbidden", value=actor.name)
         deleted = self.classes_root / folders.DELETED
@@ -623,21 +643,36 @@ class Teaching:
         source = deleted / kept
         try:
             rows = json.loads((source / "registry.json").read_text())
-            cls = rows["classes"][0]["name"]
+            old = rows["classes"][0]["name"]
             roster = {role: sorted(r["user"] for r in rows.get("members", []) if r["role"] == role)
                       for role in ("instructor", "student")}
         except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
             raise ClassError(f"{source / 'registry.json'} cannot be read ({exc!r}): the class's rows are unknown, so it "
                              "cannot be restored", status=409, code="unreadable-registry", value=kept) from None
-        self._check_name("class", cls)
+        cls = self._check_name("class", as_name or old)
+        if cls != old:  # every row names the class
+            rows = {table: [{**row, ("name" if table == "classes" else "class"): cls} for row in table_rows]
+                    for table, table_rows in rows.items()}
         duplicate = ClassError(f"a class named {cls!r} exists now: delete it (or move its folder) before restoring "
-                               f"{kept!r}", status=409, code="duplicate-class", value=cls)
+                               f"{kept!r}, or restore it under another name (--as NAME)", status=409,
+                               code="duplicate-class", value=cls)
         base = self._class_dirs(cls)["base"]
         with closing(self._db()) as db:
             if db.execute("SELECT 1 FROM classes WHERE name = ?", (cls,)).fetchone() or os.path.lexists(base):
                 raise duplicate
         instructors = self._check_users(roster["instructor"], f"class {cls!r} instructors")
         students = self._check_users(roster["student"], f"class {cls!r} students")
+        moves = {}  # {student: (their copies of the class's assignments, under the new name)}
+        if cls != old and self.home_template:
+            for student in students:
+                home = self._home(student)
+                if os.path.isdir(home / old) and not os.path.islink(home / old):
+                    moves[student] = (home / old, home / cls)
+            taken = sorted(f"{new}" for _, new in moves.values() if os.path.lexists(new))
+            if taken:
+                raise ClassError(f"cannot restore {kept!r} as {cls!r}: its students' copies of its assignments would "
+                                 f"move from ~/{old}/ to ~/{cls}/, and {taken} exist already: choose another name, or "
+                                 "have them move those away", status=409, code="home-folder-taken", value=cls)
         properties = {}
         if rows["classes"][0].get("profile"):
             properties["astrohub-profile"] = rows["classes"][0]["profile"]
@@ -667,13 +702,21 @@ class Teaching:
             exam = self._exam(cls)
             self._grant_class(cls, "instructor", instructors, frozen=exam is not None and exam[2])
             self._grant_class(cls, "student", students)
+        not_moved = [problem for student, (old_copy, new_copy) in moves.items()
+                     if (problem := folders.rename_as(old_copy, new_copy, self._system(student)))]
         if self.accounts.enabled and (self._class_dirs(cls)["instructors"] / "nbgrader").is_dir():
             self._grading_identity(cls)
         self._link_class(cls, [*instructors, *students])
-        self.record(actor, cls, "restore", {"from": kept})
+        self._link_course(cls, instructors)
+        self.record(actor, cls, "restore", {"from": kept, **({"as": cls} if cls != old else {})})
         answer = self.show(actor, cls)
-        answer["message"] = (f"class {cls!r} is restored from {source}: {instructors + students} reach it again, "
-                             "with its assignments, submissions, grades and log")
+        answer["message"] = (f"class {cls!r} is restored from {source}" + (f" (it was {old!r})" if cls != old else "")
+                             + f": {instructors + students} reach it again, with its assignments, submissions, grades "
+                             "and log")
+        if moves:
+            answer["message"] += f"; the students' copies of its assignments are in ~/{cls}/ now"
+        if not_moved:
+            answer["message"] += f"; not moved (the student moves it): {'; '.join(not_moved)}"
         return answer
 
     def _grading_account(self, name: str, cls: str) -> bool:

@@ -17,8 +17,9 @@ when ``classes.enabled``), reached at ``/services/astrohub-classes/api/...`` wit
 ``POST api/classes/<c>/archive``                            freeze the class (admins)
 ``DELETE api/classes/<c>``                                  delete the class (admins): its folders and registry
                                                             rows kept in ``<classes>/.deleted/``
-``POST api/classes/<kept>/restore``                         restore a deleted class (admins) from its kept
-                                                            folder ``<classes>/.deleted/<kept>/``
+``POST api/classes/<kept>/restore`` ``[{as}]``               restore a deleted class (admins) from its kept
+                                                            folder ``<classes>/.deleted/<kept>/`` (``as``: under
+                                                            another name)
 ``POST api/classes/<c>/exam`` ``{start, end[, assignments]}`` exam mode for a window (epoch seconds)
 ``GET  api/classes/<c>/log``                                the class's action log (instructors)
 ``GET  api/classes/<c>/grades[?format=csv]``                who submitted what, and scores (instructors)
@@ -58,7 +59,7 @@ change); never a traceback.
 Environment: ``ASTROHUB_CLASSES_ROOT``, ``ASTROHUB_WORKSPACES_ROOT``, ``ASTROHUB_CLASSES_REGISTRY``,
 ``ASTROHUB_CLASSES_HOME`` (the home template), ``ASTROHUB_CLASSES_LINKS`` (locally: the home's folder of
 links to classes, made as a member joins), ``ASTROHUB_CLASSES_COURSE_LINKS`` (locally: the home's folder of links
-to the courses an instructor grades, removed as the class is deleted), ``ASTROHUB_GROUPS_ROOT``,
+to the courses an instructor grades, removed as the class is deleted and made again as it is restored), ``ASTROHUB_GROUPS_ROOT``,
 ``ASTROHUB_CLASSES_GATEWAY`` (the gateway's API, asked for the signed-in user's Dask clusters with the service's token),
 ``ASTROHUB_CLASSES_GRADING`` (``local`` or ``kubernetes``: where nbgrader runs, with ``ASTROHUB_CLASSES_GRADING_*``,
 :mod:`astrohub_hub.grading_jobs`),
@@ -492,7 +493,7 @@ class ClassHandler(ApiHandler):
 
 class RestoreHandler(ApiHandler):
     async def post(self, kept: str) -> None:
-        await self.run(self.teaching.restore_class, kept)
+        await self.run(self.teaching.restore_class, kept, self.text(self.body(), "as"))
 
 
 class RosterHandler(ApiHandler):

@@ -365,6 +365,33 @@ def link_as(folder: Path, links: dict[str, str], shared_root: Path, system_user:
         log.warning("could not link %s in %s: %s", sorted(links), folder, result.stderr.decode(errors="replace"))
 
 
+#: :func:`rename_as`'s script: ``OLD NEW``; renames the folder ``OLD`` (not a link) to ``NEW`` where nothing is.
+_RENAME = ("import os, sys\n"
+           "old, new = sys.argv[1:]\n"
+           "if os.path.islink(old) or not os.path.isdir(old):\n"
+           "    sys.exit(f'{old} is not a folder')\n"
+           "if os.path.lexists(new):\n"
+           "    sys.exit(f'{new} exists')\n"
+           "try:\n"
+           "    os.rename(old, new)\n"
+           "except OSError as exc:\n"
+           "    sys.exit(str(exc))\n")
+
+
+def rename_as(old: Path, new: Path, system_user: str | None) -> str | None:
+    """Rename the folder ``old`` to ``new`` (in the same home) with ``system_user``'s permissions (None: ours), only
+    where ``old`` is a folder, not a link, and nothing is at ``new``; ``None`` when done, else what stopped it (never
+    raised: the caller says so)."""
+    try:
+        result = subprocess.run([sys.executable, "-I", "-c", _RENAME, str(old), str(new)], capture_output=True,
+                                check=False, timeout=60, **_as_user(system_user))
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{old} was not renamed to {new}: {exc}"
+    if result.returncode != 0:
+        return f"{old} was not renamed to {new}: {result.stderr.decode(errors='replace').strip()}"
+    return None
+
+
 def tar_hashes(data: bytes) -> dict[str, str]:
     """``{name: sha256}`` of the regular files in the tar ``data`` (as :func:`pack_as` makes it)."""
     found = {}

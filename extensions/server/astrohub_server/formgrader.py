@@ -13,13 +13,23 @@ would run them in the instructor's server, as the instructor (their home, their 
 service autogrades as the class's grading identity (:mod:`astrohub_hub.grading`). Formgrader's other steps
 (release, feedback) execute no notebook.
 
+While the course folder is not there (``~/grading/<class>``, which the classes service removes as the class is
+deleted or makes again as it is restored), each of formgrader's pages and API routes answers 404 saying so
+(:data:`COURSE_GONE`; the API in nbgrader's answer form, ``{"success": false, "error"}``), not the deleted course's assignments or an error of nbgrader's, and serves the course again as
+soon as the folder is back, with no restart (:func:`_course_checked`). The gradebook nbgrader keeps open between
+requests is closed after each one: a deleted class's revocation ends the processes that hold its files open
+(``astrohub_hub.folders.revoke``), which was the instructor's whole server.
+
 Loaded instead of ``nbgrader.server_extensions.formgrader`` for a class's instructors (``astrohub_hub.local``:
 ``AstroLocalSpawner.grading_course``). May import the standard library, jupyter_server, tornado and nbgrader.
 """
 
 from __future__ import annotations
 
+import html
+import inspect
 import json
+import os
 from typing import Any
 
 __all__: list[str] = []
@@ -49,17 +59,64 @@ def _without_autograde(routes: list[tuple]) -> list[tuple]:
             for route in routes]
 
 
+#: formgrader's answer while its course folder ``{root}`` is not there.
+COURSE_GONE = (
+    "formgrader: the course folder {root} is not there, or you may not read it: its class was deleted, or you no "
+    "longer teach it (an admin brings a deleted class back with `astrohub classes restore`), or it has no nbgrader "
+    "assignment yet. Formgrader serves the course again as soon as the folder is back")
+
+
+def _close_gradebook(settings: dict) -> None:
+    """Close the gradebook formgrader's handlers keep in ``settings`` (``BaseHandler.gradebook`` opens it again)."""
+    gradebook = settings.get("nbgrader_gradebook")
+    if gradebook is not None:
+        settings["nbgrader_gradebook"] = None
+        gradebook.close()
+
+
+def _course_checked(routes: list[tuple]) -> list[tuple]:
+    """nbgrader's formgrader ``routes`` with each of its handlers refusing, 404 :data:`COURSE_GONE`, a signed-in
+    request while the course folder is not there, and closing the gradebook after every request."""
+    from nbgrader.server_extensions.formgrader.base import BaseApiHandler, BaseHandler
+
+    class CoursePresent:
+        async def prepare(self, *args: Any, **kwargs: Any) -> None:
+            done = super().prepare(*args, **kwargs)
+            if inspect.isawaitable(done):
+                await done
+            root = self.settings["nbgrader_formgrader"].coursedir.root
+            if self.current_user and not os.path.isdir(root):
+                _close_gradebook(self.settings)
+                message = COURSE_GONE.format(root=root)
+                self.set_status(404)
+                if isinstance(self, BaseApiHandler):  # nbgrader's API answer form, shown by formgrader's pages
+                    self.set_header("Content-Type", "application/json")
+                    self.finish(json.dumps({"success": False, "error": message}))
+                else:
+                    self.finish("<!doctype html><html><head><meta charset='utf-8'><title>Formgrader</title>"
+                                f"</head><body><p class='course-gone'>{html.escape(message)}</p></body></html>")
+
+        def on_finish(self) -> None:
+            _close_gradebook(self.settings)
+            super().on_finish()
+
+    return [(route[0], type(route[1].__name__, (CoursePresent, route[1]), {}), *route[2:])
+            if isinstance(route[1], type) and issubclass(route[1], BaseHandler) else route for route in routes]
+
+
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "astrohub_server.formgrader"}]
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    from nbgrader.server_extensions.formgrader import apihandlers
+    from nbgrader.server_extensions.formgrader import apihandlers, handlers
     from nbgrader.server_extensions.formgrader.formgrader import load_jupyter_server_extension
 
     from astrohub_server.gradingconfig import trusted_config_only
 
     trusted_config_only()
-    apihandlers.default_handlers[:] = _without_autograde(apihandlers.default_handlers)  # what init_handlers adds
+    # what init_handlers adds
+    apihandlers.default_handlers[:] = _course_checked(_without_autograde(apihandlers.default_handlers))
+    handlers.default_handlers[:] = _course_checked(handlers.default_handlers)
     load_jupyter_server_extension(serverapp)
     serverapp.log.info("astrohub: formgrader reads nbgrader configuration only from Jupyter's config folders")
