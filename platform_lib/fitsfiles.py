@@ -4,7 +4,7 @@ A FITS file is named ``.fits``, ``.fit`` or ``.fts``, in any case, plain or comp
 (gzip ``.gz``, bzip2 ``.bz2``, xz ``.xz``, ``.zip``, Unix compress's ``.Z``), or ``.fz`` (tile-compressed, as
 fpack writes it). ``Storage().read_table('t.fit.gz')``, catalogue ingest of ``t.fits.bz2`` and the archive's
 image index of ``a.fits.Z`` all tell FITS by :func:`fits_suffix`. The FITS viewer's Lab extension
-(``astrohub_server``'s ``astrohub-fits``, which never imports platform_lib) keeps its own copy of the list;
+(``astrohub_server``'s ``astrohub`` extension, which never imports platform_lib) keeps its own copy of the list;
 ``tests/unit/test_fits_names.py`` keeps the two the same. :func:`fits_media_type` is the media type a FITS file's
 bytes are served as (the archive's downloads, DataLink and ObsCore ``access_format``); :func:`compress_as_named`
 compresses FITS bytes as a name says (storage's tables and images, sky maps). Imports only the standard library.

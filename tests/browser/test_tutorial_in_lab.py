@@ -64,8 +64,8 @@ def test_a_tutorial_opens_in_jupyterlab(platform, browser, sign_in, in_front, tm
         guide = page.wait_for_selector(".jp-MarkdownViewer:not(.lm-mod-hidden) .jp-RenderedMarkdown h1", timeout=60_000)
         assert guide.inner_text().strip() == "Storage"
         # lab13: a FITS image she uploads into her home and double-clicks in the file browser opens in the FITS
-        # viewer (astrohub-fits), drawn by her server (astrohub_server.fitsview), not as garbled text: the Digitized
-        # Sky Survey's M13, the sample image (platform_lib.sampledata) astropy ships
+        # viewer (astrohub's fits.js), drawn by her server (astrohub_server.fitsview), not as garbled text: the
+        # Digitized Sky Survey's M13, the sample image (platform_lib.sampledata) astropy ships
         if not page.is_visible(".jp-FileBrowser"):
             page.click("[data-id='filebrowser']")
         page.click(".jp-FileBrowser .jp-BreadCrumbs-home")
@@ -228,7 +228,7 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
                 assert page.locator(".dask-DashboardListing-inactive").count() == 0
                 sidebar_url = page.input_value(".dask-URLInput input")
                 # her own cluster has SHUTDOWN and SCALE; a cluster another user shares with her group, which the
-                # server names "... (shared by <owner>)", has neither (astrohub-dask-sidebar's style rule)
+                # server names "... (shared by <owner>)", has neither (the astrohub extension's Dask sidebar style rule)
                 assert page.locator(".dask-ClusterListingItem-stop").first.is_visible()
                 assert page.evaluate(_SHARED_BUTTONS_SHOWN) == {"stop": "none", "scale": "none", "code": "shown"}
                 assert re.fullmatch(r"dask/dashboard/\S+", sidebar_url), sidebar_url
@@ -245,8 +245,8 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
                     dashboard.close()
                 sidebar_checked = True
                 cells.nth(i + 1).locator(".jp-InputPrompt").click()  # back to the notebook, on the next cell
-        # lab15: the last cell stopped the cluster; the Dask sidebar forgets it (astrohub-dask-sidebar): its URL box
-        # is emptied at the sidebar's next look at the cluster list (5 s) and its dashboard is asked nothing more.
+        # lab15: the last cell stopped the cluster; the Dask sidebar forgets it (astrohub's dask-sidebar.js): its URL
+        # box is emptied at the sidebar's next look at the cluster list (5 s) and its dashboard is asked nothing more.
         # dask-labextension 7.0.0 (its #164) kept the dead URL and polled it (404s) until she cleared it by hand.
         page.wait_for_function("() => document.querySelector('.dask-URLInput input').value === ''", timeout=30_000)
         asked, answered = len(dashboard_requests), len(refused)

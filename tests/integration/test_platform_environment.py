@@ -212,7 +212,7 @@ def test_jupyterlab_reaches_for_nothing_online(platform, two_users):
     config = json.loads(found.group(1))
     assert config["news"] == {"disabled": True}
     # JupyterLab 4.6 still asks "Would you like to get notified about official Jupyter news?" unless the
-    # plugin that asks is off: the platform's own Lab extension (astrohub-cull-warning) disables it
+    # plugin that asks is off: the platform's own Lab extension (astrohub) disables it
     assert "@jupyterlab/apputils-extension:announcements" in config["disabledExtensions"]
     assert config["extensionManager"]["name"] == "read-only" and not config["extensionManager"]["can_install"]
     assert platform.server_get(ann, "lab/api/news").json()["news"] == []

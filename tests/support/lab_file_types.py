@@ -1,5 +1,5 @@
-"""Which files JupyterLab opens with the FITS viewer: the extensions that the prebuilt Lab extension
-``astrohub-fits`` registers, and Lab's rule for matching a file name against them.
+"""Which files JupyterLab opens with the FITS viewer: the extensions that the FITS viewer plugin of the
+prebuilt Lab extension ``astrohub`` registers, and Lab's rule for matching a file name against them.
 
 Owns :func:`fits_viewer_extensions` and :func:`lab_opens`. On the path by tests/conftest.py (tests/support/), so a
 test writes::
@@ -14,13 +14,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-#: The prebuilt extension's one JavaScript file, which holds ``var EXTENSIONS = [...]``.
-FITS_JS = (Path(__file__).parents[2] / "extensions/server/astrohub_server/labextension/astrohub-fits/static"
-           / "remoteEntry.0.1.0.js")
+#: The FITS viewer plugin's JavaScript file, which holds ``var EXTENSIONS = [...]``.
+FITS_JS = Path(__file__).parents[2] / "extensions/server/astrohub_server/labextension/astrohub/static/fits.js"
 
 
 def fits_viewer_extensions() -> list[str]:
-    """The file name extensions (``.fits``, ``.fits.gz``...) that ``astrohub-fits`` registers its file type with."""
+    """The file name extensions (``.fits``, ``.fits.gz``...) that the FITS viewer registers its file type with."""
     listed = re.search(r"var EXTENSIONS = \[(.*?)\];", FITS_JS.read_text(), re.S).group(1)
     return re.findall(r'"(\.[a-z0-9.]+)"', listed)
 

@@ -257,10 +257,20 @@ def test_jupyterlab_finds_the_platforms_lab_extensions():
     app = LabApp()
     app.parse_command_line([a for a in args if a.startswith("--LabApp.")])
     found = get_federated_extensions(app.extra_labextensions_path)
-    assert sorted(found) == ["astrohub-cull-warning", "astrohub-dask-sidebar", "astrohub-fits", "astrohub-help",
-                             "astrohub-run-when-ready"]
+    # lab16: one extension of several plugins (each a file its entry imports), where there were five
+    assert sorted(found) == ["astrohub"]
     for ext in found.values():
-        assert (Path(ext["ext_path"]) / ext["jupyterlab"]["_build"]["load"]).is_file()
+        entry = Path(ext["ext_path"]) / ext["jupyterlab"]["_build"]["load"]
+        assert entry.is_file()
+        # its entry imports each plugin's file beside it: a file the entry does not name would never load
+        named = re.search(r"var PLUGINS = \[(.*?)\];", entry.read_text(), re.S).group(1)
+        assert sorted(re.findall(r'"([\w.-]+\.js)"', named)) == sorted(
+            p.name for p in entry.parent.glob("*.js") if p != entry)
+        # a plugin's settings (the help's Help menu entries) are its schema, schemas/<extension>/<name>.json, found
+        # by its id <extension>:<name> (jupyterlab_server); a schema elsewhere breaks Lab's listing of settings
+        for schema in Path(ext["ext_path"]).glob("schemas/**/*.json"):
+            assert schema.parent.name == ext["name"], schema
+            assert any(f'id: "{ext["name"]}:{schema.stem}"' in js.read_text() for js in entry.parent.glob("*.js"))
         # a wheel (the user image) installs every file of it into share/jupyter/labextensions instead
         server = Path(ext["ext_dir"]).parents[1]
         data_files = tomllib.loads((server / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
@@ -274,13 +284,13 @@ def test_jupyterlab_finds_the_platforms_lab_extensions():
 
 
 def test_the_help_menu_names_the_tutorials_as_their_notebooks_do():
-    # qa7b: the Help menu's entries (astrohub-help's schema) open tutorials/<name>, titled as the notebook is
+    # qa7b: the Help menu's entries (astrohub:help's schema) open tutorials/<name>, titled as the notebook is
     import json
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    schema = json.loads((root / "extensions/server/astrohub_server/labextension/astrohub-help/schemas"
-                         "/astrohub-help/plugin.json").read_text())
+    schema = json.loads((root / "extensions/server/astrohub_server/labextension/astrohub/schemas"
+                         "/astrohub/help.json").read_text())
     [help_menu] = schema["jupyter.lab.menus"]["main"]
     submenus = {i["submenu"]["id"]: i["submenu"] for i in help_menu["items"] if i.get("type") == "submenu"}
     submenu = submenus["astrohub-tutorials"]

@@ -1,7 +1,7 @@
 """The FITS viewer's server side (astrohub_server.fitsview) in a real Jupyter server, on real public FITS files.
 
 lab13: a user who double-clicked ``image.fits`` in Lab's file browser got its bytes as garbled text. Lab's
-``astrohub-fits`` tab shows what ``GET astrohub/fits`` and ``astrohub/fits/sky`` answer; here they answer a
+FITS viewer tab shows what ``GET astrohub/fits`` and ``astrohub/fits/sky`` answer; here they answer a
 client with the server's token, as Lab does. The files are the real ones astropy and astroquery ship (the
 platform's sample images come from the same packages, ``platform_lib.sampledata``): M13 from the Digitized Sky
 Survey (plain, and tile-compressed as ``.fz``), a gzipped DSS plate scan with its photometric table, and a

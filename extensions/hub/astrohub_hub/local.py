@@ -146,9 +146,10 @@ def lab_config_path(current: str, formgrader: bool, validate: bool = True) -> st
 
 
 def server_labextensions() -> str | None:
-    """The folder of ``astrohub_server``'s prebuilt JupyterLab extensions (the pre-cull warning, the Help menu, the FITS viewer), or None.
+    """The folder of ``astrohub_server``'s prebuilt JupyterLab extension ``astrohub`` (the Help menu, the pre-cull
+    warning, the FITS viewer...), or None.
 
-    A wheel install puts them in ``share/jupyter/labextensions`` (data-files), where Lab finds them; an
+    A wheel install puts it in ``share/jupyter/labextensions`` (data-files), where Lab finds it; an
     editable install (``make install``) does not, so the spawner points ``LabApp.extra_labextensions_path``
     at the package's copy. Found without importing the package.
     """
@@ -646,7 +647,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
         if extensions.get("astrohub_server"):
             args.append(f"--WarmKernels.count={self.warm_kernels}")
             labextensions = server_labextensions()
-            if labextensions:  # the pre-cull warning in Lab; an editable install skips the data-files
+            if labextensions:  # the platform's Lab plugins; an editable install skips the data-files
                 args.append(f"--LabApp.extra_labextensions_path={labextensions}")
         args.append(f"--KernelManager.transport_encryption={self.kernel_encryption}")  # see kernel_encryption
         # JupyterLab's terminal: an interactive, non-login shell. A login shell (the default when the

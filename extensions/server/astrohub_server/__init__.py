@@ -18,9 +18,9 @@ not read is refused by the contents API with a 403, not a 500, a save into a fol
 (:mod:`astrohub_server.quotas`); a large upload is written whole or not at all (:mod:`astrohub_server.uploads`).
 It reports busy kernels, running Dask clusters and background jobs to the hub as activity, so the hub's
 idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity`). It serves the FITS viewer that
-Lab's ``astrohub-fits`` extension opens for a ``.fits`` file: its HDUs, image, table and header, read and drawn
-here (:mod:`astrohub_server.fitsview`). jupyter-server-proxy's ``proxy/<port>/`` reaches only ports of the
-user's own account, so another user's kernel dashboard is not readable through this server
+Lab's ``astrohub`` extension (its FITS viewer plugin) opens for a ``.fits`` file: its HDUs, image, table and
+header, read and drawn here (:mod:`astrohub_server.fitsview`). jupyter-server-proxy's ``proxy/<port>/`` reaches only
+ports of the user's own account, so another user's kernel dashboard is not readable through this server
 (:mod:`astrohub_server.proxyports`).
 
 May import jupyter_server, jupyter_client, nbformat, tornado and traitlets; never ``platform_lib`` or

@@ -21,7 +21,7 @@ server's own token: the ``users:activity!user`` scope of the server role) and to
 Before a cull, the user is warned: when ``cull_timeout`` is set (``ASTROHUB_CULL_TIMEOUT``, by the hub
 when it culls) and the server has been idle for more than ``cull_timeout - cull_warning`` seconds, the
 warning is logged, emitted on jupyter_server's event bus (schema :data:`EVENT_SCHEMA`; the lab extension
-``astrohub-cull-warning`` in ``labextension/``, a prebuilt one written by hand, shows it as a JupyterLab
+``astrohub`` in ``labextension/``, a prebuilt one written by hand, shows it as a JupyterLab
 notification, and any ``/api/events/subscribe`` client can) and served at ``GET <base>/astrohub/activity``
 (JSON: what keeps the server busy, idle seconds, seconds until the cull, the warning). Reading that
 route is not itself activity.

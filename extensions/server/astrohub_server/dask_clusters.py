@@ -11,7 +11,7 @@ Clusters other users share with one of the user's hub groups (``<gateway>/api/v1
 ``astrohub_hub.gateway_sharing``) are listed too, named with their owner ("GatewayCluster 1a2b3c4d (shared by
 ann)"), and connected without stopping them on close: the member may open their dashboard and use them, but the
 sidebar's shutdown and scaling are refused with a 403 naming the owner (the gateway would refuse them too; only
-the owner or a hub admin stops or scales a shared cluster), and the Lab extension ``astrohub-dask-sidebar`` hides
+the owner or a hub admin stops or scales a shared cluster), and the Lab extension ``astrohub``'s Dask sidebar plugin hides
 those buttons for them.
 The sidebar polls ``dask/clusters`` every 5 s in every open Lab tab; :class:`ClusterListing` answers
 the polls of ``LISTING_SECONDS`` (2 s, below that poll) from one ``list_clusters`` request to the
@@ -49,7 +49,7 @@ MAX_WORKERS = 10_000
 #: poll (5 s), so a cluster stopped in a notebook still leaves the sidebar at its next poll.
 LISTING_SECONDS = 2.0
 #: How the sidebar names a cluster shared with the user: after its short name, ``SHARED_MARK.format(owner=...)``
-#: (the Lab extension astrohub-dask-sidebar finds shared clusters by it).
+#: (the Lab extension astrohub's Dask sidebar plugin finds shared clusters by it).
 SHARED_MARK = " (shared by {owner})"
 
 

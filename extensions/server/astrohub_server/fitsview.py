@@ -1,11 +1,11 @@
-"""The FITS viewer's server side: what Lab's ``astrohub-fits`` tab shows of a FITS file in the user's folder.
+"""The FITS viewer's server side: what Lab's FITS viewer tab shows of a FITS file in the user's folder.
 
-A new user double-clicked ``image.fits`` in Lab's file browser and got it as garbled text. The prebuilt Lab
-extension ``astrohub-fits`` (``labextension/astrohub-fits``) opens ``.fits``, ``.fit`` and ``.fts`` files, whatever
-the case of their names, plain or compressed as astropy reads them (``.gz``, ``.bz2``, ``.xz``, ``.zip``, Unix
-compress's ``.Z``, and tile-compressed ``.fz``, whose CompImageHDUs are drawn as the plain images they hold), in a
-viewer tab, whose content comes from two routes here, both read-only and behind the server's own authentication
-(the contents API's permission, ``contents:read``):
+A new user double-clicked ``image.fits`` in Lab's file browser and got it as garbled text. The FITS viewer of
+the prebuilt Lab extension ``astrohub`` (``labextension/astrohub/static/fits.js``) opens ``.fits``, ``.fit`` and
+``.fts`` files, whatever the case of their names, plain or compressed as astropy reads them (``.gz``, ``.bz2``,
+``.xz``, ``.zip``, Unix compress's ``.Z``, and tile-compressed ``.fz``, whose CompImageHDUs are drawn as the plain
+images they hold), in a viewer tab, whose content comes from two routes here, both read-only and behind the
+server's own authentication (the contents API's permission, ``contents:read``):
 
 - ``GET astrohub/fits?path=<path>&hdu=<n>&stretch=zscale|asinh`` (:func:`view`): the list of HDUs (name, type,
   size); the chosen HDU's header; for an image, a PNG drawn with astropy.visualization (ZScale, or asinh over

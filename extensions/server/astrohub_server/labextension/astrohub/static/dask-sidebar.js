@@ -1,0 +1,133 @@
+/*
+ * astrohub's Dask sidebar plugin (astrohub-dask-sidebar:plugin, once an extension of its own). It imports no
+ * package.
+ *
+ * What was wrong (dask-labextension 7.0.0, its issue #164): when the cluster the Dask sidebar shows is stopped
+ * (a notebook's cluster.shutdown(), the gateway's idle timeout), the sidebar's cluster list empties, and
+ * DaskClusterManager._updateClusterList selects the first cluster left, here none: _setActiveById("") returns
+ * early, so the sidebar keeps the dead cluster as its active one and its dashboard URL (dask/dashboard/<id>).
+ * Lab then polls that dead dashboard (a 404 every up-to-2 minutes, per tab), the dashboard panes show the dead
+ * cluster, and a reload restores the dead URL from Lab's state, until the user clears the box by hand.
+ * What this does: once Lab has started, it finds dask-labextension's sidebar in the left area (its id
+ * "dask-dashboard-launcher") and wraps that sidebar's cluster manager's _setActiveById: when asked to select
+ * a cluster that is not in the list, it forgets the active cluster if that one is gone (activeClusterChanged
+ * is emitted, so Lab's state saves no cluster) and, when the dashboard URL points to a cluster that is gone
+ * (dask/dashboard/<id>, or the gone cluster's own dashboard link), empties the URL box and sets the URL's
+ * info to "no URL" (urlInfoChanged is emitted: the panes go inactive, the state saves no URL, and the URL's
+ * poll, which skips an empty URL, asks nothing more). Setting the URL through its setter would not do: an
+ * empty URL there is checked as the server's base URL, polled (a 404) for good. Any other URL (a kernel's
+ * LocalCluster found with the search button, one typed by hand) is left alone; a cluster started later is
+ * selected by dask-labextension as before.
+ *
+ * The names it relies on (_setActiveById, _activeCluster, _urlInfo) are dask-labextension 7.0.0's, kept by its
+ * minified build; when they are not there, it warns on the console and leaves the sidebar as it is.
+ *
+ * Also: a cluster another user shares with one of the user's hub groups is listed by the server as
+ * "GatewayCluster <id> (shared by <owner>)" (astrohub_server.dask_clusters.SHARED_MARK), and only its owner (or a hub
+ * admin) may stop or scale it (the server refuses with a 403 naming the owner). A style sheet hides its SHUTDOWN
+ * and SCALE buttons, whose titles ("Shutdown <name>", "Rescale <name>") carry that name; its dashboard and the
+ * client-code button stay.
+ */
+var NAME = "astrohub-dask-sidebar";
+var SIDEBAR = "dask-dashboard-launcher";
+var MARK = "_astrohubForgetsGoneClusters";
+var STYLE_ID = "astrohub-dask-shared-clusters";
+var SHARED_BUTTONS = [".dask-ClusterListingItem-stop", ".dask-ClusterListingItem-scale"].map(function (cls) {
+  return "button" + cls + '[title*="(shared by "]';
+}).join(", ") + " { display: none; }";
+var CLUSTER_URL = /(?:^|\/)dask\/dashboard\/([^/?#]+)\/?(?:status\/?)?$/;
+
+function find(shell) {
+  var left = shell && typeof shell.widgets === "function" ? Array.from(shell.widgets("left")) : [];
+  return left.filter(function (w) { return w.id === SIDEBAR; })[0] || null;
+}
+
+/* Empty the URL box and the URL's info, without the setter's check of an empty URL (see above). */
+function clearUrl(input) {
+  var old = input.urlInfo;
+  input.input.value = "";
+  if (!old || !old.url) {
+    return;
+  }
+  var none = { isActive: false, url: "", plots: {} };
+  input._urlInfo = none;
+  input.urlInfoChanged.emit({ oldValue: old, newValue: none });
+  input.update();
+}
+
+function forgetGone(manager, input) {
+  var clusters = manager.clusters || [];
+  function alive(id) {
+    return clusters.some(function (c) { return c.id === id; });
+  }
+  var active = manager.activeCluster;
+  var gone = active && !alive(active.id) ? active : null;
+  if (gone) {
+    manager._activeCluster = undefined;
+    manager.activeClusterChanged.emit({ name: "cluster", oldValue: gone, newValue: undefined });
+    manager.update();
+  }
+  var urls = [input.input.value, input.urlInfo && input.urlInfo.url].filter(Boolean);
+  var dead = urls.some(function (url) {
+    var m = CLUSTER_URL.exec(url);
+    return (m && !alive(decodeURIComponent(m[1]))) || (gone && url === gone.dashboard_link);
+  });
+  if (dead) {
+    clearUrl(input);
+  }
+}
+
+function patch(sidebar) {
+  var manager = sidebar.clusterManager;
+  var input = sidebar.dashboardLauncher && sidebar.dashboardLauncher.input;
+  var setActive = manager && manager._setActiveById;
+  if (typeof setActive !== "function" || !input || !input.input || !("_urlInfo" in input)) {
+    console.warn(NAME + ": this Dask sidebar is not dask-labextension 7's; a stopped cluster's dashboard " +
+                 "URL stays in it");
+    return;
+  }
+  if (setActive[MARK]) {
+    return;
+  }
+  var patched = function (id) {
+    if (!(manager.clusters || []).some(function (c) { return c.id === id; })) {
+      forgetGone(manager, input);
+      return undefined;
+    }
+    return setActive.apply(this, arguments);
+  };
+  patched[MARK] = true;
+  manager._setActiveById = patched;
+}
+
+/* The members of a shared cluster's group see no stop or scale button for it (see above). */
+function hideSharedButtons(doc) {
+  if (!doc || doc.getElementById(STYLE_ID)) {
+    return;
+  }
+  var style = doc.createElement("style");
+  style.id = STYLE_ID;
+  style.textContent = SHARED_BUTTONS;
+  doc.head.appendChild(style);
+}
+
+var plugin = {
+  id: NAME + ":plugin",
+  description: "The Dask sidebar forgets a cluster that is gone and stops polling its dashboard.",
+  autoStart: true,
+  activate: function (app) {
+    hideSharedButtons(typeof document === "undefined" ? null : document);
+    // dask-labextension adds its sidebar while activating; look for it once Lab has started (none: no Dask).
+    // Not returned: Lab's start (and so its restored layout) waits for every plugin's activation.
+    void app.restored.then(function () {
+      var sidebar = find(app.shell);
+      if (sidebar) {
+        patch(sidebar);
+      }
+    });
+  }
+};
+
+export default function () {
+  return plugin;
+}
