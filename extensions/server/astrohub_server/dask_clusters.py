@@ -11,8 +11,8 @@ Clusters other users share with one of the user's hub groups (``<gateway>/api/v1
 ``astrohub_hub.gateway_sharing``) are listed too, named with their owner ("GatewayCluster 1a2b3c4d (shared by
 ann)"), and connected without stopping them on close: the member may open their dashboard and use them, but the
 sidebar's shutdown and scaling are refused with a 403 naming the owner (the gateway would refuse them too; only
-the owner or a hub admin stops or scales a shared cluster), and the Lab extension ``astrohub``'s Dask sidebar plugin hides
-those buttons for them.
+the owner or a hub admin stops or scales a shared cluster), and the Dask sidebar plugin of the Lab extension
+``astrohub`` hides those buttons for them.
 The sidebar polls ``dask/clusters`` every 5 s in every open Lab tab; :class:`ClusterListing` answers
 the polls of ``LISTING_SECONDS`` (2 s, below that poll) from one ``list_clusters`` request to the
 gateway (concurrent polls wait for one request), and asks again after the sidebar starts, stops or
