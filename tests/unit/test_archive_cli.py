@@ -26,6 +26,18 @@ def test_comma_lists_and_repeats_give_the_items(monkeypatch):
     assert args.trusted_proxy == ["10.42.0.0/16", "uid:0"]
 
 
+
+def test_mappings_come_from_the_flag_and_the_environment(monkeypatch):
+    """The module says every flag may be given as ``ASTROHUB_ARCHIVE_<FLAG>``; ``--mappings`` was read from the
+    command line only, so a deployment that sets the environment (as the chart does) lost its mappings."""
+    from pathlib import Path
+
+    monkeypatch.setenv("ASTROHUB_ARCHIVE_MAPPINGS", "/srv/mappings/keck, /srv/mappings/ours,")
+    args = build_parser().parse_args(["--mappings", "/opt/more"])
+    assert args.mappings == [Path("/srv/mappings/keck"), Path("/srv/mappings/ours"), Path("/opt/more")]
+    monkeypatch.delenv("ASTROHUB_ARCHIVE_MAPPINGS")
+    assert build_parser().parse_args([]).mappings == []
+
 @pytest.mark.parametrize("argv, named", [
     (["--upload-from", "10.0.0.0/33"], "argument --upload-from: '10.0.0.0/33': give an address or a network"),
     (["--upload-from", "10.1.0.0/16,intranet"], "argument --upload-from: 'intranet': give an address or a network"),

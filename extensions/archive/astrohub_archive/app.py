@@ -245,8 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update-every", type=float, default=_env("update-every", DEFAULT_UPDATE_EVERY),
                    help="seconds between incremental index updates in a background thread (default: daily; "
                         "0 disables; a missing index is always built at start)")
-    p.add_argument("--mappings", type=Path, action="append", default=[],
-                   help="a directory of extra instrument mapping JSON files for updates (repeatable)")
+    p.add_argument("--mappings", type=Path, action="append", default=[Path(item) for item in _env_items("mappings")],
+                   help="a directory of extra instrument mapping JSON files for updates (repeatable; in the "
+                        "environment, comma-separated)")
     p.add_argument("--jobs", type=Path, default=_env("jobs"),
                    help="the SQLite file of async TAP jobs (kept across restarts; default: tap-jobs.sqlite beside "
                         "the index)")
