@@ -1,6 +1,6 @@
 """Build-time smoke test of the user image (also run by tests/helm against a fresh virtualenv).
 
-Imports everything a notebook and a Dask worker need, checks the JupyterLab extensions are installed,
+Imports everything a notebook and a Dask worker need, checks the JupyterLab extensions (the platform's own among them) are installed,
 checks that the sample data's packages are there (with our packages), then starts a local Dask cluster with worker processes from this same environment and asks Dask to
 compare client, scheduler and worker versions (``get_versions(check=True)`` raises on a mismatch).
 Exit status 0 means the image is usable; any failure raises with the offending package named.
@@ -58,6 +58,27 @@ def check_sample_data() -> str:
     return "all sources present"
 
 
+def check_lab_extension() -> str:
+    """The platform's own prebuilt Lab extension (``astrohub``: help, cull warning, run-when-ready, Dask sidebar,
+    FITS viewer) is where JupyterLab finds it, when ``astrohub-server`` is installed as the image installs it (its
+    data files); on a path only (tests/helm's fresh virtualenv) or editable (a checkout's) there is nothing to
+    check."""
+    import os
+
+    import json
+
+    try:
+        dist = importlib.metadata.distribution("astrohub-server")
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed as a package"
+    if json.loads(dist.read_text("direct_url.json") or "{}").get("dir_info", {}).get("editable"):
+        return "an editable install (the local spawner passes its folder to Lab)"
+    entry = os.path.join(sys.prefix, "share", "jupyter", "labextensions", "astrohub", "package.json")
+    if not os.path.isfile(entry):
+        raise RuntimeError(f"the astrohub Lab extension is not installed: no {entry}")
+    return "present"
+
+
 def main(argv: list[str]) -> int:
     local = [name for name in OPTIONAL_LOCAL if "--without-local" not in argv]
     versions = check_imports(MODULES + local)
@@ -67,6 +88,7 @@ def main(argv: list[str]) -> int:
     for needed in ("dask-labextension", "ipyaladin", "ipympl", "jupyterlab", "jupyter-collaboration"):
         if needed not in extensions:
             raise RuntimeError(f"{needed} is not installed")
+    versions["astrohub Lab extension"] = check_lab_extension()
     versions.update(check_dask_versions())
     print("user image OK:", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
     return 0
