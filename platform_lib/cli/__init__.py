@@ -22,7 +22,26 @@ from pathlib import Path
 
 from platform_lib.errors import PlatformError
 
-__all__ = ["main", "build_parser", "permission_denied"]
+__all__ = ["main", "build_parser", "permission_denied", "seconds"]
+
+
+def seconds(text: str) -> float:
+    """An argparse ``type=`` for a duration: 0 or more seconds (``--keep-replaced`` of ``catalogs ingest`` and
+    ``sample-data load``); anything else is the option's usage error naming the value.
+
+    >>> seconds("3600")
+    3600.0
+    >>> seconds("-1")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '-1': give 0 or more seconds
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 or more seconds")
+    return value
 
 
 class _CommandParser(argparse.ArgumentParser):

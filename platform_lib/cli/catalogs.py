@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 import warnings
 
+from platform_lib.cli import seconds
+
 __all__ = ["register"]
 
 
@@ -26,6 +28,11 @@ def register(subparsers) -> None:
     p.add_argument("path", help="the source file, a CDS ReadMe, or a folder holding a ReadMe")
     p.add_argument("--name", help="the catalogue name (default: the ReadMe designation or the file name)")
     p.add_argument("--replace", action="store_true", help="replace a registered catalogue of the same name")
+    p.add_argument("--keep-replaced", type=seconds, metavar="SECONDS",
+                   help="how long a version that a replace supersedes stays for the queries still reading it; "
+                        "versions replaced longer ago are removed first (default: an hour, the library's "
+                        "KEEP_REPLACED_S; give the platform's setting, astrohub.toml's archive.keep_replaced or the "
+                        "chart's archive.keepReplacedSeconds)")
     p.add_argument("--partition-rows", type=int, default=100_000, help="most rows per HATS partition")
     p.add_argument("--margin-arcsec", type=float, default=None,
                    help="width of the margin cache written beside each table (default 10; 0: none), the "
@@ -62,6 +69,8 @@ def _ingest(args) -> int:
 
     registry = _registry(args, readonly=False)
     margin = {} if args.margin_arcsec is None else {"margin_arcsec": args.margin_arcsec or None}
+    if args.keep_replaced is not None:
+        margin["keep_replaced_s"] = args.keep_replaced
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         info = ingest(args.path, registry, name=args.name, replace=args.replace,

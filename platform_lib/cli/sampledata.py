@@ -11,10 +11,11 @@ what is already there, so running it again (a restart, a ``helm upgrade``) costs
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 from pathlib import Path
+
+from platform_lib.cli import seconds
 
 __all__ = ["register", "add_load_arguments", "run_load"]
 
@@ -49,7 +50,7 @@ def add_load_arguments(parser) -> None:
     parser.add_argument("--index", help="the archive's image index (default <images>/index.sqlite)")
     parser.add_argument("--parts", default=",".join(PARTS),
                         help=f"comma-separated parts to load (default all: {','.join(PARTS)})")
-    parser.add_argument("--keep-replaced", type=_seconds, metavar="SECONDS",
+    parser.add_argument("--keep-replaced", type=seconds, metavar="SECONDS",
                         help="how long a catalogue version a replace superseded stays for the queries reading it; "
                         f"older ones are removed (default {KEEP_REPLACED_S:g}; astrohub.toml's "
                         "archive.keep_replaced, the chart's archive.keepReplacedSeconds)")
@@ -62,16 +63,6 @@ def _add_mappings(parser) -> None:
                         "images are indexed with them, and again when they change (repeatable; astrohub.toml's "
                         "archive.mappings)")
 
-
-def _seconds(text: str) -> float:
-    """``--keep-replaced``'s value: 0 or more seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 0 or more seconds")
-    return value
 
 
 def run_load(args) -> int:
