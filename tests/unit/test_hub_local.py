@@ -501,6 +501,59 @@ def test_a_collaborative_servers_state_folder_is_removed_once_it_is_gone(tmp_pat
     assert plain.collaboration_folder is None and "collaboration_folder" not in plain.get_state()
 
 
+def test_a_collaborative_server_that_cannot_exit_is_killed_after_its_clean_stop_not_after_the_hubs_minute(tmp_path):
+    """A collaborative server never exits by itself once a document was open (jupyter-collaboration issue 161): it
+    stops its kernels and rooms at SIGINT, then hangs. The spawner kills it ``collaborative_stop_timeout`` after the
+    SIGINT instead of waiting out the hub's SIGINT and SIGTERM timeouts (30 s each, 600 s here: the old stop hangs
+    past the guard), and removes its state folder. A process that ignores both signals stands in for the server."""
+    import asyncio
+    import signal
+    import subprocess
+    import sys
+
+    sharer = make_spawner("ann", [], {})
+    sharer.interrupt_timeout = sharer.term_timeout = 600
+    sharer.collaborative_stop_timeout = 0.5
+    (tmp_path / "astrohub-collaboration-ab12").mkdir()
+    sharer.collaboration_folder = str(tmp_path / "astrohub-collaboration-ab12")
+    hung = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
+                             "for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_IGN)\n"
+                             "print('ready', flush=True)\ntime.sleep(600)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert hung.stdout.readline() == "ready\n"
+        sharer.proc, sharer.pid = hung, hung.pid
+        asyncio.run(asyncio.wait_for(sharer.stop(), 60))  # the limit only guards against the old hang
+        assert hung.poll() == -signal.SIGKILL
+        assert not (tmp_path / "astrohub-collaboration-ab12").exists() and sharer.collaboration_folder is None
+    finally:
+        hung.kill()
+        hung.wait()
+
+
+def test_a_collaborative_server_stops_cleanly_at_the_hubs_sigint():
+    """Loaded on a collaborative server, the extension makes the hub's SIGINT stop it as SIGTERM does (jupyter_server's
+    ``_signal_stop``: kernels shut down, rooms closed); without a terminal SIGINT interrupted the event loop where it
+    stood (the stop JupyterHub means, its ``_handle_sigint``, is installed only with a terminal)."""
+    import logging
+    import signal
+    import tempfile
+
+    from astrohub_server import collaboration
+    from jupyter_server_ydoc.stores import TempFileYStore
+
+    folder = tempfile.mkdtemp(prefix="astrohub-collaboration-")
+    app = SimpleNamespace(config={"YDocExtension": {"session_store_path": f"{folder}/sessions.json"}},
+                          log=logging.getLogger("test"), _signal_stop=lambda sig, frame: None)
+    before, base_dir = signal.getsignal(signal.SIGINT), TempFileYStore.base_dir
+    try:
+        collaboration._load_jupyter_server_extension(app)
+        assert signal.getsignal(signal.SIGINT) == app._signal_stop
+        assert TempFileYStore.base_dir == f"{folder}/documents"
+    finally:
+        signal.signal(signal.SIGINT, before)
+        TempFileYStore.base_dir = base_dir
+
+
 def test_collaboration_settings_are_real_traits_of_the_installed_extension():
     """Every --YDocExtension.* argument names a configurable trait of jupyter-server-ydoc (a typo would be ignored)."""
     from jupyter_server_ydoc.app import YDocExtension

@@ -63,6 +63,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import sys
 import time
 from typing import Any, Iterable, Mapping
@@ -311,6 +312,14 @@ class AstroLocalSpawner(LocalProcessSpawner):
     #: The running server's collaboration state folder (``collaboration.state_folder``), removed by :meth:`stop`;
     #: None when the server is not collaborative. Not configuration: the hub's state keeps it across restarts.
     collaboration_folder = Unicode(None, allow_none=True)
+    collaborative_stop_timeout = Float(
+        10.0,
+        help="Seconds a collaborative server gets to stop after SIGINT (astrohub_server.collaboration makes it "
+        "shut its kernels down and close its documents' rooms, at most 3 s of them) before it is killed. "
+        "Once a document was open it never exits by itself (jupyter-collaboration issue 161: the rooms' "
+        "AnyIO worker threads outlive the event loop), and the hub's SIGINT and SIGTERM timeouts, 30 s each, "
+        "only made its users wait a minute before the kill.",
+    ).tag(config=True)
     warm_kernels = Integer(
         1,
         min=0,
@@ -659,8 +668,22 @@ class AstroLocalSpawner(LocalProcessSpawner):
         return args + collaboration
 
     async def stop(self, now: bool = False) -> None:
+        if self.collaboration_folder and not now:
+            await self.stop_collaborative()
         await super().stop(now=now)
         await asyncio.to_thread(self.remove_collaboration_state)
+
+    async def stop_collaborative(self) -> None:
+        """SIGINT (a clean stop: see ``collaborative_stop_timeout``), then SIGKILL if it is still running."""
+        if await self.poll() is not None:
+            return
+        await self._signal(signal.SIGINT)
+        await self.wait_for_death(self.collaborative_stop_timeout)
+        if await self.poll() is None:
+            self.log.info("%s's collaborative server stopped its kernels and rooms but not its process "
+                          "(jupyter-collaboration issue 161): killing it", self.user.name)
+            await self._signal(signal.SIGKILL)
+            await self.wait_for_death(self.kill_timeout)
 
     def remove_collaboration_state(self) -> None:
         """Remove the stopped server's collaboration state folder (``collaboration.state_folder``): the server
