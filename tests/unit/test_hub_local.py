@@ -426,6 +426,37 @@ def test_user_server_command_hides_slow_imports_and_still_validates(tmp_path):
     assert result.stdout.split() == ["jupyterhub-singleuser", "None"]
 
 
+def test_a_user_server_imports_jupyterlab_without_running_node(tmp_path):
+    """JupyterLab ran ``node yarn.js config`` as it was imported, for an npm registry a user server never uses (0.5 to
+    1 s of every start where node is on the PATH). The server's command answers it with an empty yarn configuration:
+    in a real child process with a ``node`` on the PATH that records each run, importing jupyterlab.labapp (which
+    reads the app's version, and so the registry) runs no node, and the registry is yarn's default."""
+    import subprocess
+    import sys
+
+    from astrohub_hub.local import SKIPPED_SERVER_IMPORTS, singleuser_command
+
+    bin_dir, ran = tmp_path / "bin", tmp_path / "node-ran"
+    bin_dir.mkdir()
+    (bin_dir / "node").write_text(f"#!/bin/sh\necho \"$@\" >> {ran}\nexit 1\n")
+    (bin_dir / "node").chmod(0o755)
+    (tmp_path / "probe.py").write_text(
+        "def main():\n"
+        "    import jupyterlab.labapp\n"
+        "    from jupyterlab.commands import AppOptions\n"
+        "    print(jupyterlab.labapp.app_version, AppOptions().registry)\n"
+        "    return 7\n"
+    )
+    result = subprocess.run(
+        singleuser_command(sys.executable, SKIPPED_SERVER_IMPORTS, entry="probe:main"),
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 7, result.stderr
+    assert not ran.exists(), ran.read_text()
+    assert result.stdout.split()[1] == "https://registry.yarnpkg.com", result.stdout
+
+
 def test_useradd_is_retried_while_the_password_file_is_locked(tmp_path, monkeypatch):
     """Several hubs (or a userdel) on one machine: useradd fails with 'cannot lock /etc/passwd'."""
     import pwd as pwd_module

@@ -20,7 +20,8 @@ Start-up latency: the spawner returns from ``start`` only once the server accept
 (polling every 50 ms), so the hub's own readiness check, an exponential back-off that can overshoot
 by seconds, passes at its first try; user servers skip the server extensions nothing uses
 (``disabled_server_extensions``: jupyter_lsp, notebook_shim) and the slow import of
-``rfc3987_syntax`` (:data:`SKIPPED_SERVER_IMPORTS`, see :func:`singleuser_command`), and load
+``rfc3987_syntax`` (:data:`SKIPPED_SERVER_IMPORTS`, see :func:`singleuser_command`) and JupyterLab's run of
+yarn for an npm registry it never uses (:data:`NO_YARN_CONFIG`), and load
 ``astrohub_server`` (``warm_kernels``), whose warm kernel starts with the server and is ready when
 the first notebook asks for one, and which serves the Dask sidebar's routes with dask_labextension
 imported on their first request (``lazy_dask_sidebar``).
@@ -87,6 +88,7 @@ __all__ = [
     "AstroLocalSpawner",
     "LocalSettings",
     "OFFLINE_LAB_ARGS",
+    "NO_YARN_CONFIG",
     "SKIPPED_SERVER_IMPORTS",
     "link_shared_folders",
     "singleuser_command",
@@ -99,6 +101,19 @@ __all__ = [
 #: formats, which no Jupyter schema uses, and it compiles ~35 Earley grammars at import: 1 to 5 s of
 #: every server start here. Hidden in the server process only (kernels are separate processes).
 SKIPPED_SERVER_IMPORTS = ("rfc3987_syntax",)
+#: JupyterLab runs ``node yarn.js config --json`` as it is imported (``jupyterlab.labapp``'s ``app_version``, through
+#: ``AppOptions.registry``), and again for each ``AppOptions`` it asks the registry of: only to learn the npm
+#: registry it would build or install extensions from, which a user server never does (the image's business).
+#: Where node is on the PATH (the platform's proxy needs it) that was 0.5 to 1 s of every server start here. The user
+#: server's process answers with an empty yarn configuration instead (the registry is then yarn's default).
+NO_YARN_CONFIG = [
+    "try:",
+    "    import jupyterlab.commands",
+    "except ImportError:",
+    "    pass",
+    "else:",
+    "    jupyterlab.commands._yarn_config = lambda logger: {'yarn config': {}, 'npm config': {}}",
+]
 #: JupyterLab reaches for nothing on the internet: no news feed, no update check, and an extension
 #: manager that lists what is installed instead of searching PyPI (installs are the image's business).
 OFFLINE_LAB_ARGS = (
@@ -225,6 +240,7 @@ def singleuser_command(
             "else:",
             f"    prelaunch(transport_encryption={kernel_encryption!r})",
         ]
+    lines += NO_YARN_CONFIG
     lines += [
         f"from {module} import {func}",
         "sys.argv[0] = 'jupyterhub-singleuser'",
