@@ -457,6 +457,29 @@ def test_a_user_server_imports_jupyterlab_without_running_node(tmp_path):
     assert result.stdout.split()[1] == "https://registry.yarnpkg.com", result.stdout
 
 
+def test_a_stop_checks_the_process_every_death_poll_interval_not_with_a_growing_back_off(monkeypatch):
+    """Each stop step waits for the process to exit checking every ``death_poll_interval``: JupyterHub's exponential
+    back-off with jitter (0.1 s doubling to 5 s) found a process that had exited up to seconds late. The waits
+    between checks are recorded, not slept; the process is seen gone at the 12th check."""
+    import asyncio
+
+    spawner = make_spawner("ann", [])
+    spawner.death_poll_interval = 0.05
+    checks, waits = [], []
+
+    async def poll():
+        checks.append(1)
+        return 0 if len(checks) >= 12 else None
+
+    async def sleep(seconds, *args):
+        waits.append(seconds)
+
+    spawner.poll = poll
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    assert asyncio.run(spawner.wait_for_death(timeout=10)) is True
+    assert len(checks) == 12 and waits == [0.05] * 11, waits
+
+
 def test_useradd_is_retried_while_the_password_file_is_locked(tmp_path, monkeypatch):
     """Several hubs (or a userdel) on one machine: useradd fails with 'cannot lock /etc/passwd'."""
     import pwd as pwd_module

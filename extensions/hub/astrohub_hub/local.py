@@ -18,7 +18,8 @@ users: say so to operators) and only the folders are created.
 
 Start-up latency: the spawner returns from ``start`` only once the server accepts connections
 (polling every 50 ms), so the hub's own readiness check, an exponential back-off that can overshoot
-by seconds, passes at its first try; user servers skip the server extensions nothing uses
+by seconds, passes at its first try, and a stop returns once the process has exited (``death_poll_interval``,
+every 50 ms too, not that back-off); user servers skip the server extensions nothing uses
 (``disabled_server_extensions``: jupyter_lsp, notebook_shim) and the slow import of
 ``rfc3987_syntax`` (:data:`SKIPPED_SERVER_IMPORTS`, see :func:`singleuser_command`) and JupyterLab's run of
 yarn for an npm registry it never uses (:data:`NO_YARN_CONFIG`), and load
@@ -353,6 +354,13 @@ class AstroLocalSpawner(LocalProcessSpawner):
         help="Seconds between checks that a starting server accepts connections. start() returns "
         "once it does, so the hub's own readiness check (exponential back-off up to 5 s) passes at "
         "its first try instead of up to seconds late.",
+    ).tag(config=True)
+
+    death_poll_interval = Float(
+        0.05,
+        help="Seconds between checks that a stopping server's process has exited. A stop returns once it has, "
+        "instead of after JupyterHub's exponential back-off with random jitter (0.1 s doubling to 5 s between "
+        "checks), which kept the hub's stop and the user waiting up to seconds after the process was gone.",
     ).tag(config=True)
 
     skipped_server_imports = List(
@@ -753,6 +761,18 @@ class AstroLocalSpawner(LocalProcessSpawner):
             self._taught = self._validating = None
         await self.wait_listening(ip, port)
         return ip, port
+
+    async def wait_for_death(self, timeout: float = 10) -> bool:
+        """Poll every ``death_poll_interval`` until the server's process has exited (True); False after ``timeout``.
+
+        What each of the hub's stop steps (SIGINT, SIGTERM, SIGKILL) waits on."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await self.poll() is None:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(self.death_poll_interval)
+        return True
 
     async def wait_listening(self, ip: str, port: int) -> bool:
         """Poll every ``ready_poll_interval`` until the server accepts connections on ``ip:port``.
