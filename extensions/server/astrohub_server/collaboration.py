@@ -15,8 +15,9 @@ where it stood: no kernel was shut down and no document's room closed, and a col
 AnyIO worker threads outlive the loop once a document was open (jupyter-collaboration issue 161), then never exited
 and was killed a minute later. This extension makes SIGINT stop the server as SIGTERM does (jupyter_server's
 ``_signal_stop``: extensions stopped, kernels shut down, then the event loop), as JupyterHub means it to (its
-``_handle_sigint``, installed only when the server has a terminal); the local spawner kills the process once that
-is done (``AstroLocalSpawner.collaborative_stop_timeout``).
+``_handle_sigint``, installed only when the server has a terminal). With its clients gone the server then exits by
+itself; one that still hangs (a client still connected) the local spawner kills
+(``AstroLocalSpawner.collaborative_stop_timeout``).
 
 May import the standard library and jupyter_server_ydoc.
 """
