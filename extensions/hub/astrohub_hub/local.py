@@ -333,9 +333,9 @@ class AstroLocalSpawner(LocalProcessSpawner):
         10.0,
         help="Seconds a collaborative server gets to stop after SIGINT (astrohub_server.collaboration makes it "
         "shut its kernels down and close its documents' rooms, at most 3 s of them) before it is killed. "
-        "Once a document was open it never exits by itself (jupyter-collaboration issue 161: the rooms' "
-        "AnyIO worker threads outlive the event loop), and the hub's SIGINT and SIGTERM timeouts, 30 s each, "
-        "only made its users wait a minute before the kill.",
+        "One that had a document open can hang after that (jupyter-collaboration issue 161: the rooms' AnyIO "
+        "worker threads outlive the event loop, seen here with a client still connected), and the hub's SIGINT "
+        "and SIGTERM timeouts, 30 s each, made its users wait a minute before the kill.",
     ).tag(config=True)
     warm_kernels = Integer(
         1,
