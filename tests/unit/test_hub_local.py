@@ -436,6 +436,60 @@ def test_user_server_command_hides_slow_imports_and_still_validates(tmp_path):
     assert result.stdout.split() == ["jupyterhub-singleuser", "None"]
 
 
+def test_a_user_server_imports_jupyterlab_without_running_node(tmp_path):
+    """JupyterLab ran ``node yarn.js config`` as it was imported, for an npm registry a user server never uses (0.5 to
+    1 s of every start where node is on the PATH). The server's command answers it with an empty yarn configuration:
+    in a real child process with a ``node`` on the PATH that records each run, importing jupyterlab.labapp (which
+    reads the app's version, and so the registry) runs no node, and the registry is yarn's default."""
+    import subprocess
+    import sys
+
+    from astrohub_hub.local import SKIPPED_SERVER_IMPORTS, singleuser_command
+
+    bin_dir, ran = tmp_path / "bin", tmp_path / "node-ran"
+    bin_dir.mkdir()
+    (bin_dir / "node").write_text(f"#!/bin/sh\necho \"$@\" >> {ran}\nexit 1\n")
+    (bin_dir / "node").chmod(0o755)
+    (tmp_path / "probe.py").write_text(
+        "def main():\n"
+        "    import jupyterlab.labapp\n"
+        "    from jupyterlab.commands import AppOptions\n"
+        "    print(jupyterlab.labapp.app_version, AppOptions().registry)\n"
+        "    return 7\n"
+    )
+    result = subprocess.run(
+        singleuser_command(sys.executable, SKIPPED_SERVER_IMPORTS, entry="probe:main"),
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 7, result.stderr
+    assert not ran.exists(), ran.read_text()
+    assert result.stdout.split()[1] == "https://registry.yarnpkg.com", result.stdout
+
+
+def test_a_stop_checks_the_process_every_death_poll_interval_not_with_a_growing_back_off(monkeypatch):
+    """Each stop step waits for the process to exit checking every ``death_poll_interval``: JupyterHub's exponential
+    back-off with jitter (0.1 s doubling to 5 s) found a process that had exited up to seconds late. The waits
+    between checks are recorded, not slept; the process is seen gone at the 12th check."""
+    import asyncio
+
+    spawner = make_spawner("ann", [])
+    spawner.death_poll_interval = 0.05
+    checks, waits = [], []
+
+    async def poll():
+        checks.append(1)
+        return 0 if len(checks) >= 12 else None
+
+    async def sleep(seconds, *args):
+        waits.append(seconds)
+
+    spawner.poll = poll
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    assert asyncio.run(spawner.wait_for_death(timeout=10)) is True
+    assert len(checks) == 12 and waits == [0.05] * 11, waits
+
+
 def test_useradd_is_retried_while_the_password_file_is_locked(tmp_path, monkeypatch):
     """Several hubs (or a userdel) on one machine: useradd fails with 'cannot lock /etc/passwd'."""
     import pwd as pwd_module
@@ -509,6 +563,59 @@ def test_a_collaborative_servers_state_folder_is_removed_once_it_is_gone(tmp_pat
     plain = make_spawner("sam", [])
     plain.get_args()
     assert plain.collaboration_folder is None and "collaboration_folder" not in plain.get_state()
+
+
+def test_a_collaborative_server_that_cannot_exit_is_killed_after_its_clean_stop_not_after_the_hubs_minute(tmp_path):
+    """A collaborative server never exits by itself once a document was open (jupyter-collaboration issue 161): it
+    stops its kernels and rooms at SIGINT, then hangs. The spawner kills it ``collaborative_stop_timeout`` after the
+    SIGINT instead of waiting out the hub's SIGINT and SIGTERM timeouts (30 s each, 600 s here: the old stop hangs
+    past the guard), and removes its state folder. A process that ignores both signals stands in for the server."""
+    import asyncio
+    import signal
+    import subprocess
+    import sys
+
+    sharer = make_spawner("ann", [], {})
+    sharer.interrupt_timeout = sharer.term_timeout = 600
+    sharer.collaborative_stop_timeout = 0.5
+    (tmp_path / "astrohub-collaboration-ab12").mkdir()
+    sharer.collaboration_folder = str(tmp_path / "astrohub-collaboration-ab12")
+    hung = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
+                             "for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_IGN)\n"
+                             "print('ready', flush=True)\ntime.sleep(600)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert hung.stdout.readline() == "ready\n"
+        sharer.proc, sharer.pid = hung, hung.pid
+        asyncio.run(asyncio.wait_for(sharer.stop(), 60))  # the limit only guards against the old hang
+        assert hung.poll() == -signal.SIGKILL
+        assert not (tmp_path / "astrohub-collaboration-ab12").exists() and sharer.collaboration_folder is None
+    finally:
+        hung.kill()
+        hung.wait()
+
+
+def test_a_collaborative_server_stops_cleanly_at_the_hubs_sigint():
+    """Loaded on a collaborative server, the extension makes the hub's SIGINT stop it as SIGTERM does (jupyter_server's
+    ``_signal_stop``: kernels shut down, rooms closed); without a terminal SIGINT interrupted the event loop where it
+    stood (the stop JupyterHub means, its ``_handle_sigint``, is installed only with a terminal)."""
+    import logging
+    import signal
+    import tempfile
+
+    from astrohub_server import collaboration
+    from jupyter_server_ydoc.stores import TempFileYStore
+
+    folder = tempfile.mkdtemp(prefix="astrohub-collaboration-")
+    app = SimpleNamespace(config={"YDocExtension": {"session_store_path": f"{folder}/sessions.json"}},
+                          log=logging.getLogger("test"), _signal_stop=lambda sig, frame: None)
+    before, base_dir = signal.getsignal(signal.SIGINT), TempFileYStore.base_dir
+    try:
+        collaboration._load_jupyter_server_extension(app)
+        assert signal.getsignal(signal.SIGINT) == app._signal_stop
+        assert TempFileYStore.base_dir == f"{folder}/documents"
+    finally:
+        signal.signal(signal.SIGINT, before)
+        TempFileYStore.base_dir = base_dir
 
 
 def test_collaboration_settings_are_real_traits_of_the_installed_extension():

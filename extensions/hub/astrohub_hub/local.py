@@ -18,9 +18,11 @@ users: say so to operators) and only the folders are created.
 
 Start-up latency: the spawner returns from ``start`` only once the server accepts connections
 (polling every 50 ms), so the hub's own readiness check, an exponential back-off that can overshoot
-by seconds, passes at its first try; user servers skip the server extensions nothing uses
+by seconds, passes at its first try, and a stop returns once the process has exited (``death_poll_interval``,
+every 50 ms too, not that back-off); user servers skip the server extensions nothing uses
 (``disabled_server_extensions``: jupyter_lsp, notebook_shim) and the slow import of
-``rfc3987_syntax`` (:data:`SKIPPED_SERVER_IMPORTS`, see :func:`singleuser_command`), and load
+``rfc3987_syntax`` (:data:`SKIPPED_SERVER_IMPORTS`, see :func:`singleuser_command`) and JupyterLab's run of
+yarn for an npm registry it never uses (:data:`NO_YARN_CONFIG`), and load
 ``astrohub_server`` (``warm_kernels``), whose warm kernel starts with the server and is ready when
 the first notebook asks for one, and which serves the Dask sidebar's routes with dask_labextension
 imported on their first request (``lazy_dask_sidebar``).
@@ -63,6 +65,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import sys
 import time
 from typing import Any, Iterable, Mapping
@@ -86,6 +89,7 @@ __all__ = [
     "AstroLocalSpawner",
     "LocalSettings",
     "OFFLINE_LAB_ARGS",
+    "NO_YARN_CONFIG",
     "SKIPPED_SERVER_IMPORTS",
     "link_shared_folders",
     "singleuser_command",
@@ -98,6 +102,19 @@ __all__ = [
 #: formats, which no Jupyter schema uses, and it compiles ~35 Earley grammars at import: 1 to 5 s of
 #: every server start here. Hidden in the server process only (kernels are separate processes).
 SKIPPED_SERVER_IMPORTS = ("rfc3987_syntax",)
+#: JupyterLab runs ``node yarn.js config --json`` as it is imported (``jupyterlab.labapp``'s ``app_version``, through
+#: ``AppOptions.registry``), and again for each ``AppOptions`` it asks the registry of: only to learn the npm
+#: registry it would build or install extensions from, which a user server never does (the image's business).
+#: Where node is on the PATH (the platform's proxy needs it) that was 0.5 to 1 s of every server start here. The user
+#: server's process answers with an empty yarn configuration instead (the registry is then yarn's default).
+NO_YARN_CONFIG = [
+    "try:",
+    "    import jupyterlab.commands",
+    "except ImportError:",
+    "    pass",
+    "else:",
+    "    jupyterlab.commands._yarn_config = lambda logger: {'yarn config': {}, 'npm config': {}}",
+]
 #: JupyterLab reaches for nothing on the internet: no news feed, no update check, and an extension
 #: manager that lists what is installed instead of searching PyPI (installs are the image's business).
 OFFLINE_LAB_ARGS = (
@@ -225,6 +242,7 @@ def singleuser_command(
             "else:",
             f"    prelaunch(transport_encryption={kernel_encryption!r})",
         ]
+    lines += NO_YARN_CONFIG
     lines += [
         f"from {module} import {func}",
         "sys.argv[0] = 'jupyterhub-singleuser'",
@@ -312,6 +330,14 @@ class AstroLocalSpawner(LocalProcessSpawner):
     #: The running server's collaboration state folder (``collaboration.state_folder``), removed by :meth:`stop`;
     #: None when the server is not collaborative. Not configuration: the hub's state keeps it across restarts.
     collaboration_folder = Unicode(None, allow_none=True)
+    collaborative_stop_timeout = Float(
+        10.0,
+        help="Seconds a collaborative server gets to stop after SIGINT (astrohub_server.collaboration makes it "
+        "shut its kernels down and close its documents' rooms, at most 3 s of them) before it is killed. "
+        "One that had a document open can hang after that (jupyter-collaboration issue 161: the rooms' AnyIO "
+        "worker threads outlive the event loop, seen here with a client still connected), and the hub's SIGINT "
+        "and SIGTERM timeouts, 30 s each, made its users wait a minute before the kill.",
+    ).tag(config=True)
     warm_kernels = Integer(
         1,
         min=0,
@@ -329,6 +355,13 @@ class AstroLocalSpawner(LocalProcessSpawner):
         help="Seconds between checks that a starting server accepts connections. start() returns "
         "once it does, so the hub's own readiness check (exponential back-off up to 5 s) passes at "
         "its first try instead of up to seconds late.",
+    ).tag(config=True)
+
+    death_poll_interval = Float(
+        0.05,
+        help="Seconds between checks that a stopping server's process has exited. A stop returns once it has, "
+        "instead of after JupyterHub's exponential back-off with random jitter (0.1 s doubling to 5 s between "
+        "checks), which kept the hub's stop and the user waiting up to seconds after the process was gone.",
     ).tag(config=True)
 
     skipped_server_imports = List(
@@ -660,8 +693,22 @@ class AstroLocalSpawner(LocalProcessSpawner):
         return args + collaboration
 
     async def stop(self, now: bool = False) -> None:
+        if self.collaboration_folder and not now:
+            await self.stop_collaborative()
         await super().stop(now=now)
         await asyncio.to_thread(self.remove_collaboration_state)
+
+    async def stop_collaborative(self) -> None:
+        """SIGINT (a clean stop: see ``collaborative_stop_timeout``), then SIGKILL if it is still running."""
+        if await self.poll() is not None:
+            return
+        await self._signal(signal.SIGINT)
+        await self.wait_for_death(self.collaborative_stop_timeout)
+        if await self.poll() is None:
+            self.log.info("%s's collaborative server stopped its kernels and rooms but not its process "
+                          "(jupyter-collaboration issue 161): killing it", self.user.name)
+            await self._signal(signal.SIGKILL)
+            await self.wait_for_death(self.kill_timeout)
 
     def remove_collaboration_state(self) -> None:
         """Remove the stopped server's collaboration state folder (``collaboration.state_folder``): the server
@@ -715,6 +762,18 @@ class AstroLocalSpawner(LocalProcessSpawner):
             self._taught = self._validating = None
         await self.wait_listening(ip, port)
         return ip, port
+
+    async def wait_for_death(self, timeout: float = 10) -> bool:
+        """Poll every ``death_poll_interval`` until the server's process has exited (True); False after ``timeout``.
+
+        What each of the hub's stop steps (SIGINT, SIGTERM, SIGKILL) waits on."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await self.poll() is None:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(self.death_poll_interval)
+        return True
 
     async def wait_listening(self, ip: str, port: int) -> bool:
         """Poll every ``ready_poll_interval`` until the server accepts connections on ``ip:port``.

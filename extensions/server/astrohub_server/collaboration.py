@@ -10,6 +10,15 @@ meant to die with. Loaded where the hub starts a server collaborative, this exte
 private to the server's user, puts the history in it (``documents/``), and removes the folder when the server
 process exits; the local spawner removes it too once the server is gone (a server killed before it could).
 
+The hub stops a server with SIGINT. Without a terminal (a spawned server has none) that interrupted the event loop
+where it stood: no kernel was shut down and no document's room closed, and a collaborative server, whose rooms'
+AnyIO worker threads outlive the loop once a document was open (jupyter-collaboration issue 161), then never exited
+and was killed a minute later. This extension makes SIGINT stop the server as SIGTERM does (jupyter_server's
+``_signal_stop``: extensions stopped, kernels shut down, then the event loop), as JupyterHub means it to (its
+``_handle_sigint``, installed only when the server has a terminal). With its clients gone the server then exits by
+itself; one that still hangs (a client still connected) the local spawner kills
+(``AstroLocalSpawner.collaborative_stop_timeout``).
+
 May import the standard library and jupyter_server_ydoc.
 """
 
@@ -18,6 +27,8 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
+import threading
 from typing import Any
 
 __all__ = ["state_folder_of"]
@@ -60,4 +71,6 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     os.chmod(folder, 0o700)  # the session record and the history: the server's user's only
     TempFileYStore.base_dir = documents  # read by every TempFileYStore, before any document is opened
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    if threading.current_thread() is threading.main_thread():  # where jupyter_server loads extensions
+        signal.signal(signal.SIGINT, serverapp._signal_stop)  # after ServerApp.init_signal, so this one holds
     serverapp.log.info("astrohub: collaboration state in %s, removed when this server stops", folder)
