@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import json
+import os
 import re
 import sys
 
@@ -61,16 +63,14 @@ def check_sample_data() -> str:
 def check_lab_extension() -> str:
     """The platform's own prebuilt Lab extension (``astrohub``: help, cull warning, run-when-ready, Dask sidebar,
     FITS viewer) is where JupyterLab finds it, when ``astrohub-server`` is installed as the image installs it (its
-    data files); on a path only (tests/helm's fresh virtualenv) or editable (a checkout's) there is nothing to
-    check."""
-    import os
-
-    import json
-
+    data files); on a path only (tests/helm's fresh virtualenv, where a checkout's egg-info may be found) or editable (a
+    checkout's) there is nothing to check."""
     try:
         dist = importlib.metadata.distribution("astrohub-server")
     except importlib.metadata.PackageNotFoundError:
         return "not installed as a package"
+    if dist.read_text("RECORD") is None:  # a source tree's egg-info on the path, not what an installer wrote
+        return "not installed as a package (its source's metadata)"
     if json.loads(dist.read_text("direct_url.json") or "{}").get("dir_info", {}).get("editable"):
         return "an editable install (the local spawner passes its folder to Lab)"
     entry = os.path.join(sys.prefix, "share", "jupyter", "labextensions", "astrohub", "package.json")
