@@ -52,7 +52,10 @@ def test_the_mappings_reach_the_archive_and_the_sample_data_job_as_their_parsers
     from astrohub_archive.app import build_parser as archive_parser
 
     from platform_lib.cli import build_parser
+    from astropy.io import fits
+
     from platform_lib.imageindex import load_mappings
+    from platform_lib.imageindex.ingest import record_from_header
 
     rendered = hs.render(chart, _with_mappings(name, {"myscope_cam.json": MYSCOPE}))
     objects = hs.manifests(rendered)
@@ -66,6 +69,11 @@ def test_the_mappings_reach_the_archive_and_the_sample_data_job_as_their_parsers
     loaded = {m.name: m for m in load_mappings([tmp_path])}
     assert loaded["myscope_cam"].match == MYSCOPE["match"] and loaded["myscope_cam"].proprietary_months == 12
     assert "dss" in loaded  # the packaged ones stay
+    header = fits.Header({"NAXIS": 2, "NAXIS1": 100, "NAXIS2": 100, "TELESCOP": "MyScope", "INSTRUME": "CAM",
+                          "EXPTIME": 30.0, "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10.0, "CRVAL2": 20.0,
+                          "CRPIX1": 50.5, "CRPIX2": 50.5, "CDELT1": -0.001, "CDELT2": 0.001})
+    record, _ = record_from_header(header, list(loaded.values()))
+    assert (record["mapping"], record["obs_collection"]) == ("myscope_cam", "MYSCOPE")  # the image's record
 
     archive = hs.archive(objects)
     pod = archive["spec"]["template"]["spec"]
