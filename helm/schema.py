@@ -50,6 +50,23 @@ _RESOURCES = {
     },
 }
 
+#: One instrument mapping, the keys of ``platform_lib.imageindex.InstrumentMapping.from_dict``.
+_MAPPING = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "match": {"type": "object", "additionalProperties": {"type": "string"}},
+        "columns": {"type": "object", "additionalProperties": {"type": "object"}},
+        "band": {"type": ["object", "null"]},
+        "pointing": {"type": ["object", "null"]},
+        "proprietary_months": {"type": "number", "minimum": 0},
+        "hdu": {"type": ["integer", "null"], "minimum": 0},
+    },
+}
+
 OWN_KEYS: dict[str, Any] = {
     "archive": {
         "type": "object",
@@ -79,6 +96,14 @@ OWN_KEYS: dict[str, Any] = {
                 "after an upgrade) stays in the registry for the queries still reading it; the sample-data Job removes "
                 "the versions replaced longer ago (`--keep-replaced`). null: the library's default, 3600. Below the "
                 "longest query (an async TAP job may run 600 s) such a query can fail.",
+            },
+            "mappings": {
+                "type": "object",
+                "description": "The operator's own instrument mappings (docs/archive.md \"A new instrument\"): file "
+                "name `<name>.json` (letters, digits, `-_.`; a render error names a bad one) -> the mapping (a JSON object), mounted read-only at /etc/astrohub/mappings into "
+                "the archive pod (ASTROHUB_ARCHIVE_MAPPINGS) and the sample-data Job (`--mappings`), which index images "
+                "with them besides the packaged ones. Empty: the packaged ones only.",
+                "additionalProperties": _MAPPING,
             },
             "proprietary": {
                 "description": "The archive's own volume (full tree, proprietary files, index), mounted read-only at "

@@ -341,3 +341,23 @@ Zero to JupyterHub's pods use, so one setting serves the whole release: jupyterh
 {{- end -}}
 {{- toJson $secrets -}}
 {{- end -}}
+
+{{/*
+The operator's own instrument mappings (archive.mappings: file name -> mapping), as JSON: {} when there are
+none, else {"dir": the folder they are mounted at (read-only), "volume": the pod volume of their ConfigMap
+astrohub-archive-mappings}. The archive pod (ASTROHUB_ARCHIVE_MAPPINGS) and the sample-data Job (--mappings)
+mount it: each derives image records. The file names are checked here (render error), the mappings' keys by
+the values schema.
+*/}}
+{{- define "astrohub.mappings" -}}
+{{- if .Values.archive.mappings -}}
+{{- range $file, $_ := .Values.archive.mappings -}}
+{{- if or (not (regexMatch "^[A-Za-z0-9_-][A-Za-z0-9_.-]*\\.json$" $file)) (gt (len $file) 253) -}}
+{{- fail (printf "archive.mappings: %q is not a mapping's file name: <name>.json, of letters, digits, '-', '_' and '.', not starting with '.' (a ConfigMap key; the archive reads *.json)" $file) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (dict "dir" "/etc/astrohub/mappings" "volume" (dict "name" "mappings" "configMap" (dict "name" "astrohub-archive-mappings"))) -}}
+{{- else -}}
+{}
+{{- end -}}
+{{- end -}}
