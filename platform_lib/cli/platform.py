@@ -37,6 +37,30 @@ def config_from_args(args: argparse.Namespace):
     return load_config(args.config, overrides=overrides)
 
 
+def _data_dir_config(args: argparse.Namespace):
+    """The configuration of ``down`` and ``status``: the whole one when it is valid, else only its data directory
+    (:func:`~platform_lib.local.config.load_data_dir`), with the mistake printed as a warning to fix before the next
+    ``up``. They need nothing else, and the operator who edits astrohub.toml before restarting must still be able
+    to stop the running platform."""
+    import sys
+
+    from platform_lib.local.config import LocalConfig, load_data_dir
+    from platform_lib.local.errors import ConfigError
+
+    try:
+        return config_from_args(args)
+    except ConfigError as exc:
+        if exc.key == "config":  # no file, or not TOML: where the platform runs is unknown
+            raise
+        overrides = [o for o in args.overrides if o.partition("=")[0].strip() == "data_dir"]
+        if args.data_dir:
+            overrides.append(f"data_dir={_quote(os.path.abspath(args.data_dir))}")
+        config = LocalConfig(data_dir=load_data_dir(args.config, overrides=overrides))
+        print(f"astrohub: warning: a mistake to fix before the next `astrohub up` (this command reads only data_dir, "
+              f"{config.data_dir}): {exc}", file=sys.stderr)
+        return config
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -51,13 +75,13 @@ def _up(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     from platform_lib.local import control
 
-    return control.down(config_from_args(args))
+    return control.down(_data_dir_config(args))
 
 
 def _status(args: argparse.Namespace) -> int:
     from platform_lib.local import control
 
-    return control.status(config_from_args(args))
+    return control.status(_data_dir_config(args))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "GroupConfig",
     "SampleDataConfig",
     "load_config",
+    "load_data_dir",
     "parse_override",
     "default_data_dir",
     "ENV_PREFIX",
@@ -508,25 +509,9 @@ def load_config(
     9000
     """
     environ = os.environ if environ is None else environ
-    data: dict[str, Any] = {}
-    if path is None:
-        env_path = environ.get(CONFIG_VARIABLE)
-        if env_path:
-            path = env_path
-        elif Path("astrohub.toml").is_file():
-            path = "astrohub.toml"
-    if path is not None:
-        file = Path(path)
-        try:
-            data = tomllib.loads(file.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"configuration file {file} does not exist", key="config", value=str(file)) from None
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read configuration file {file}: {exc}", key="config", value=str(file)) from exc
+    file, data = _read_file(path, environ)
+    if file is not None:
         _check_keys(data, LocalConfig, "", str(file))
-        base_dir = file.resolve().parent
-        if "data_dir" in data and not Path(str(data["data_dir"])).expanduser().is_absolute():
-            data["data_dir"] = str(base_dir / str(data["data_dir"]))
     layers: list[tuple[dict[str, Any], str]] = []
     for key, value, name in _env_overrides(environ):
         layer: dict[str, Any] = {}
@@ -545,6 +530,58 @@ def load_config(
     except ValidationError as exc:
         raise _format_validation(exc, "") from exc
     return config.model_copy(update={"data_dir": config.data_dir.expanduser().absolute()})
+
+
+def _read_file(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> tuple[Path | None, dict[str, Any]]:
+    """The configuration file (``path``, else ``$PLATFORM_CONFIG``, else ``./astrohub.toml`` if there) and its
+    unchecked keys, a relative ``data_dir`` made absolute against the file's folder; ``(None, {})`` without one."""
+    if path is None:
+        env_path = environ.get(CONFIG_VARIABLE)
+        if env_path:
+            path = env_path
+        elif Path("astrohub.toml").is_file():
+            path = "astrohub.toml"
+    if path is None:
+        return None, {}
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {file} does not exist", key="config", value=str(file)) from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read configuration file {file}: {exc}", key="config", value=str(file)) from exc
+    if "data_dir" in data and not Path(str(data["data_dir"])).expanduser().is_absolute():
+        data["data_dir"] = str(file.resolve().parent / str(data["data_dir"]))
+    return file, data
+
+
+def load_data_dir(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    overrides: list[str] | Mapping[str, Any] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Path:
+    """The data directory :func:`load_config` gives, reading only ``data_dir`` (same sources, same precedence).
+
+    For ``astrohub down`` and ``status``, which need nothing else: a mistake elsewhere in astrohub.toml (made
+    while changing the settings of a running platform, before restarting it) or in another ``PLATFORM_*``
+    variable does not keep them from stopping or reporting the platform. A file that is missing or not TOML
+    still raises :class:`ConfigError`.
+    """
+    environ = os.environ if environ is None else environ
+    _, data = _read_file(path, environ)
+    value = data.get("data_dir")
+    if f"{ENV_PREFIX}DATA_DIR" in environ:
+        value = _parse_value(environ[f"{ENV_PREFIX}DATA_DIR"])
+    items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
+    for key, override in items:
+        if key == "data_dir":
+            value = override
+    try:
+        data_dir = default_data_dir() if value is None else LocalConfig.model_validate({"data_dir": value}).data_dir
+    except ValidationError as exc:
+        raise _format_validation(exc, "") from exc
+    return data_dir.expanduser().absolute()
 
 
 def reference_markdown() -> str:

@@ -147,6 +147,11 @@ def test_schema_rejects_typos_and_wrong_types_naming_the_key(chart, values: dict
             {"jupyterhub": {"hub": {"baseUrl": "/astro/"}}},
             r"jupyterhub\.hub\.baseUrl: \"/astro/\" is not supported, only \"/\"",
         ),
+        (  # an operator's roster with its passwords forgotten: the hub started, and nobody could ever sign in
+            {"jupyterhub": {"custom": {"astrohub": {"auth": {"kind": "roster", "adminUsers": ["operator"]}}}}},
+            r"jupyterhub\.custom\.astrohub\.auth: with kind roster and neither adminPassword nor sharedPassword "
+            r"nobody could ever sign in",
+        ),
     ],
 )
 def test_bad_input_schema_cannot_express_fails_the_render_naming_the_key(chart, values: dict, message: str) -> None:
@@ -155,6 +160,14 @@ def test_bad_input_schema_cannot_express_fails_the_render_naming_the_key(chart, 
     with pytest.raises(helm_python.HelmRenderError, match=message) as raised:
         hs.render(chart, values)
     assert "at (astrohub/templates/values-check.yaml:" in str(raised.value), str(raised.value)
+
+
+@pytest.mark.parametrize("auth", [{"adminPassword": "a" * 32}, {"sharedPassword": "class-code-1"}])
+def test_roster_with_either_password_renders(chart, auth: dict) -> None:
+    """A roster with the admin's password (the admin adds people) or a class code alone (people of the values'
+    groups and allowedUsers register) lets someone sign in: no render error."""
+    values = {"jupyterhub": {"custom": {"astrohub": {"auth": {"kind": "roster", **auth}}}}}
+    assert hs.manifests(hs.render(chart, values))
 
 
 def test_hub_settings_model_agrees_with_the_chart_bad_inputs() -> None:

@@ -152,3 +152,50 @@ def test_another_users_platform_is_one_line_naming_the_folder_and_its_owner(tmp_
     owner = "root" if as_root else __import__("pwd").getpwuid(os.geteuid()).pw_name
     assert line.startswith(f"astrohub: error: permission denied: {state}/"), line
     assert f"(in {state}, {owner}'s, mode " in line and f"run astrohub as {owner}" in line, line
+
+
+def test_down_and_status_reach_the_platform_past_a_mistake_elsewhere_in_astrohub_toml(tmp_path, capsys,
+                                                                                    monkeypatch) -> None:
+    """An operator edits astrohub.toml (a typo) before restarting: `astrohub down` and `status` refused with the
+    config error and the running platform could not be stopped. They need only data_dir: they warn and go on;
+    `up` still refuses."""
+    for name in [n for n in os.environ if n.startswith("PLATFORM_")]:
+        monkeypatch.delenv(name)
+    data = tmp_path / "data"
+    toml = tmp_path / "astrohub.toml"
+    toml.write_text(f'data_dir = "{data}"\n[hub]\nport = 1\n[cull]\ntimout = 100\n')
+    state = PlatformState(DataLayout(data))
+    state.acquire_lock()
+    try:
+        state.write_status({"pid": os.getpid(), "ready": False, "url": "http://127.0.0.1:1/", "components": {}})
+        assert main(["status", "--config", str(toml)]) == 1  # "starting", as written: the platform was reached
+    finally:
+        state.release_lock()
+    out, err = capsys.readouterr()
+    assert f"supervisor pid {os.getpid()}" in out, out
+    assert "warning: a mistake to fix before the next `astrohub up`" in err and "'cull.timeout'" in err, err
+    assert main(["down", "--config", str(toml)]) == 2
+    assert f"astrohub is not running on {data}" in capsys.readouterr().err
+    # --data-dir and --set data_dir still win over the file, as for every command
+    other = tmp_path / "other"
+    assert main(["status", "--config", str(toml), "--set", f'data_dir="{other}"']) == 3
+    assert f"not running on {other}" in capsys.readouterr().out
+    assert main(["status", "--config", str(toml), "--data-dir", str(tmp_path / "third")]) == 3
+    assert f"not running on {tmp_path / 'third'}" in capsys.readouterr().out
+    assert main(["up", "--config", str(toml)]) == 2
+    assert "unknown configuration key 'cull.timout'" in capsys.readouterr().err
+    assert not (data / "state" / "up-config.json").exists()
+
+
+def test_load_data_dir_follows_load_configs_precedence(tmp_path) -> None:
+    from platform_lib.local.config import load_data_dir
+
+    toml = tmp_path / "astrohub.toml"
+    toml.write_text('data_dir = "rel"\n[hub]\nbogus = 1\n')
+    assert load_data_dir(toml, environ={}) == tmp_path / "rel"
+    environ = {"PLATFORM_DATA_DIR": "/srv/env", "PLATFORM_HUB_PORTT": "1"}
+    assert load_data_dir(toml, environ=environ) == Path("/srv/env")
+    assert load_data_dir(toml, environ=environ, overrides=['data_dir="/srv/set"']) == Path("/srv/set")
+    good = tmp_path / "good.toml"
+    good.write_text('data_dir = "rel"\n')
+    assert load_data_dir(good, environ={}) == load_config(good, environ={}).data_dir

@@ -161,6 +161,11 @@ registered only with a value (a null override leaves the key in place, and z2jh 
 {{- fail (printf "jupyterhub.proxy.chp.extraEnv.NODE_OPTIONS: %q drops the proxy's guard (a malformed percent-escape would be answered 500); start it with --import=data:text/javascript;base64,$(ASTROHUB_PROXY_GUARD) and add your own node options after it (an empty string turns the guard off, for a proxy image whose node is older than 20.19)" $nodeOptions) -}}
 {{- end -}}
 {{- end -}}
+{{- $auth := ($hub.auth | default dict) -}}
+{{- $roster := ((((.Values.jupyterhub.hub).config) | default dict).RosterAuthenticator | default dict) -}}
+{{- if and .Values.jupyterhub.enabled (eq ($auth.kind | default "roster") "roster") (not $auth.adminPassword) (not $auth.sharedPassword) (not $roster.admin_password) (not $roster.class_code) -}}
+{{- fail "jupyterhub.custom.astrohub.auth: with kind roster and neither adminPassword nor sharedPassword nobody could ever sign in (admins sign in with adminPassword, 32+ characters; people on the roster register with the class code sharedPassword, 8+); set adminPassword (e.g. --set jupyterhub.custom.astrohub.auth.adminPassword=...) and sharedPassword, or choose kind native or external" -}}
+{{- end -}}
 {{- if eq ($hub.mode | default "") "kubernetes" -}}
 {{- $cull := ($hub.cull | default dict) -}}
 {{- range $key, $z2jh := dict "enabled" "enabled" "timeoutSeconds" "timeout" "everySeconds" "every" -}}
