@@ -366,8 +366,9 @@ def test_the_guides_loading_commands_write_where_the_platform_reads(tmp_path):
     guide = (Path(__file__).resolve().parents[2] / "docs" / "local-platform.md").read_text()
     section = guide[guide.index("## Loading your data"):]
     block = section[section.index("```console"): section.index("```", section.index("```console") + 3)]
-    lines = [shlex.split(line.replace("<data>", str(tmp_path))) for line in block.splitlines()
-             if line.startswith(("astrohub ", "cp "))]
+    lines = [shlex.split(command) for line in block.splitlines()  # a line may be several commands (mkdir && cp)
+             for command in line.replace("<data>", str(tmp_path)).split(" && ")
+             if command.startswith(("astrohub ", "cp "))]
     index, images, registry = archive_paths(load_config(overrides=[f"data_dir={str(tmp_path)!r}"], environ={}),
                                             DataLayout(tmp_path))
     update = next(argv for argv in lines if argv[:3] == ["astrohub", "archive", "update"])
