@@ -1645,3 +1645,12 @@ def test_an_admin_restores_a_deleted_class_under_another_name(teaching, tmp_path
     assert teaching.actions(ADMIN, "c2")[-2]["detail"] == {"from": name, "as": "c2"}
     teaching.add_members(ADMIN, "c2", "student", ["eve"])  # the last release came along: a late-comer gets it
     assert (tmp_path / "home" / "eve" / "c2" / "hw1" / "task.txt").is_file()
+
+
+def test_the_class_page_says_one_point_off_per_hour_late_in_the_singular():
+    """The page read "1 points off per hour late" for the late penalty the teaching guide releases with."""
+    from astrohub_hub.classes_service import due_text
+
+    deadline = {"due": "2026-12-10T17:00:00Z", "refuse_late": False}
+    assert due_text({**deadline, "late_penalty_per_hour": 1.0}).endswith("1 point off per hour late)")
+    assert due_text({**deadline, "late_penalty_per_hour": 1.5}).endswith("1.5 points off per hour late)")

@@ -859,7 +859,8 @@ def due_text(deadline: dict) -> str:
         return "no due date"
     late = "late work refused" if deadline["refuse_late"] else "late work taken, marked late"
     if deadline.get("late_penalty_per_hour"):
-        late += f", {deadline['late_penalty_per_hour']:g} points off per hour late"
+        points = deadline["late_penalty_per_hour"]
+        late += f", {points:g} point{'' if points == 1 else 's'} off per hour late"
     mine = deadline.get("extended_until")  # a student's own extension
     return f"due {deadline['due']} ({late})" + (f"; your extension: due {mine}" if mine else "")
 
