@@ -67,6 +67,7 @@ def _add(role: str):
     def run(args):
         admin = _admin(args)
         users = _names(args.users) + _csv_users(args.csv, admin)
+        _named_someone(users, f"name the {role} to add")
         return _print(admin.service("POST", _path("classes", args.name, role), {"users": users}))
     return run
 
@@ -75,8 +76,17 @@ def _remove(role: str):
     def run(args):
         admin = _admin(args)
         users = _names(args.users) + _csv_users(args.csv, admin)
+        _named_someone(users, f"name the {role} to remove")
         return _print(admin.service("DELETE", _path("classes", args.name, role), {"users": users}))
     return run
+
+
+def _named_someone(users: list[str], what: str, how: str = "--users a,b or --csv FILE") -> None:
+    """A change that names nobody is refused here, in the command's words (the service refuses it too)."""
+    if not users:
+        from platform_lib.local.errors import ConfigError
+
+        raise ConfigError(f"{what}: {how}", key=how.split()[0], value="")
 
 
 def _show(args):
@@ -191,6 +201,8 @@ def _ws_create(args):
 
 def _ws_change(args):
     body = {"add": _names(args.add), "readers": _names(args.readers), "remove": _names(args.remove)}
+    _named_someone([*body["add"], *body["readers"], *body["remove"]], f"name the people to change in workspace "
+                   f"{args.name!r}", "--add a,b (read-write), --readers c (read-only) or --remove d")
     return _print(_admin(args).service("POST", _path("workspaces", args.name, "members"), body))
 
 

@@ -167,6 +167,19 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
         for method, path in (("POST", "classes"), ("POST", "workspaces"), ("POST", "classes/c/assignments/a/due")):
             answer = session.request(method, classes + path, data=body, headers=token, timeout=60)
             assert refused(answer, 400, "not JSON").json()["code"], answer.text
+    # A misspelt key was ignored and the request answered 200 having done nothing it asked for: a workspace made
+    # without its member, nobody added, no late penalty. Now 400 naming the key (and the one meant), nothing made.
+    workspace = platform.unique("ws-typo")
+    for path, body, words in (
+        ("workspaces", {"name": workspace, "member": [user]}, "unknown key 'member' in the request body (did you mean 'members'?)"),
+        (f"workspaces/{workspace}/members", {"members": [user]}, "unknown key 'members' in the request body: POST"),
+        (f"workspaces/{workspace}/members", {}, "name the people to change"),
+        ("classes/c/students", {"user": [user]}, "unknown key 'user' in the request body (did you mean 'users'?)"),
+        ("classes/c/students", {}, "name the students to add"),
+        ("classes/c/assignments/a/release", {"late_penalty": 1}, "(did you mean 'late_penalty_per_hour'?)"),
+    ):
+        refused(session.post(classes + path, json=body, headers=token, timeout=60), 400, words)
+    assert session.get(classes + f"workspaces/{workspace}", headers=token, timeout=60).status_code == 404
     archive = f"{url}services/archive/"
     long = "a" * 300
     for path in (f"hips/{long}/properties", f"hips/sky/{long}.png", f"hips/sky/{'a/' * 600}x.png",

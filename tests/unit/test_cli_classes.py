@@ -138,3 +138,18 @@ def test_restore_as_sends_the_new_name_for_the_service_to_check(monkeypatch, tmp
     assert main(["classes", "restore", kept, "--data-dir", str(tmp_path)]) == 0
     assert sent == [("POST", f"classes/{kept}/restore", {"as": "astro101-old"}),
                     ("POST", f"classes/{kept}/restore", None)]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["classes", "add-students", "c1"], "name the students to add: --users a,b or --csv FILE"),
+    (["classes", "remove-instructors", "c1", "--users", " , "], "name the instructors to remove: --users"),
+    (["workspaces", "members", "w1"], "name the people to change in workspace 'w1': --add a,b (read-write)"),
+])
+def test_a_roster_or_membership_change_naming_nobody_is_refused_in_the_commands_words(monkeypatch, capsys, tmp_path,
+                                                                                     args, words):
+    """It went to the service, which answered 200 having done nothing (the workspace printed as if changed), and now
+    refuses it in words for an API caller ({"users": [...]}); the command says which of its options to give."""
+    recorder = Recorder()
+    monkeypatch.setattr(cli_classes, "_admin", lambda args: recorder)
+    assert main([*args, "--data-dir", str(tmp_path)]) == 2
+    assert words in capsys.readouterr().err and recorder.calls == []

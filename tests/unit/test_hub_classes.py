@@ -1645,3 +1645,23 @@ def test_an_admin_restores_a_deleted_class_under_another_name(teaching, tmp_path
     assert teaching.actions(ADMIN, "c2")[-2]["detail"] == {"from": name, "as": "c2"}
     teaching.add_members(ADMIN, "c2", "student", ["eve"])  # the last release came along: a late-comer gets it
     assert (tmp_path / "home" / "eve" / "c2" / "hw1" / "task.txt").is_file()
+
+
+def test_the_class_page_says_one_point_off_per_hour_late_in_the_singular():
+    """The page read "1 points off per hour late" for the late penalty the teaching guide releases with."""
+    from astrohub_hub.classes_service import due_text
+
+    deadline = {"due": "2026-12-10T17:00:00Z", "refuse_late": False}
+    assert due_text({**deadline, "late_penalty_per_hour": 1.0}).endswith("1 point off per hour late)")
+    assert due_text({**deadline, "late_penalty_per_hour": 1.5}).endswith("1.5 points off per hour late)")
+
+
+def test_a_workspace_or_class_without_a_name_is_refused_saying_the_name_is_missing():
+    """POST workspaces with the members but no name answered "workspace name '' must be 1-40 ...", as if '' were a
+    name that was typed wrong."""
+    from astrohub_hub.people import People
+
+    with pytest.raises(ClassError, match=r"^no workspace name given: it is 1-40 lower-case"):
+        People.check_name("workspace", "")
+    with pytest.raises(ClassError, match=r"^class name 'Astro 101' must be 1-40"):
+        People.check_name("class", "Astro 101")

@@ -50,7 +50,8 @@ instructor each class's roster with every student's server state and number of s
 assignment with the autograded score and whether the latest came late).
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
-gets a 5xx; nbgrader's gradebook.db that cannot be read is a 409, ``gradebook-unreadable``, or the gradebook's
+gets a 5xx; a body key the route does not take is a 400, ``unknown-key``, naming it and the route's keys, rather
+than ignored; nbgrader's gradebook.db that cannot be read is a 409, ``gradebook-unreadable``, or the gradebook's
 ``warning``; one another instructor owns and the acting one cannot write is a 409, ``gradebook-read-only``, and
 so is another file of the course or feedback folder, ``course-file-read-only``), and 502 when a system the service
 relies on failed (:class:`astrohub_hub.errors.BackendError`: a
@@ -74,6 +75,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import difflib
 import html
 import io
 import json
@@ -414,7 +416,11 @@ class ApiHandler(web.RequestHandler):
         self.model = model
         self.actor = Actor(model["name"], admin=bool(model.get("admin")) or "admin:users" in scopes)
 
-    def body(self) -> dict[str, Any]:
+    def body(self, *keys: str) -> dict[str, Any]:
+        """The request's JSON object; a key other than ``keys`` is refused, naming it and the request's keys.
+
+        A misspelt key (``"user"`` for ``"users"``, ``"late_penalty"`` for ``"late_penalty_per_hour"``) was
+        ignored, and the request answered 200 having done nothing it asked for."""
         if not self.request.body:
             return {}
         try:
@@ -423,6 +429,13 @@ class ApiHandler(web.RequestHandler):
             raise ClassError("the request body is not JSON (or nests deeper than any request needs)") from None
         if not isinstance(value, dict):
             raise ClassError("the request body must be a JSON object")
+        unknown = sorted(set(value) - set(keys))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], keys, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            takes = ", ".join(repr(k) for k in keys) if keys else "no body"
+            raise ClassError(f"unknown key {unknown[0]!r} in the request body{hint}: {self.request.method} "
+                             f"{self.request.path} takes {takes}", code="unknown-key", value=unknown[0])
         return value
 
     @staticmethod
@@ -477,7 +490,7 @@ class ClassesHandler(ApiHandler):
         await self.run(self.teaching.classes_of)
 
     async def post(self) -> None:
-        body = self.body()
+        body = self.body("name", "instructors", "students", "profile")
         await self.run(self.teaching.create_class, self.text(body, "name"),
                        instructors=self.names(body, "instructors"), students=self.names(body, "students"),
                        profile=self.text(body, "profile"))
@@ -493,20 +506,27 @@ class ClassHandler(ApiHandler):
 
 class RestoreHandler(ApiHandler):
     async def post(self, kept: str) -> None:
-        await self.run(self.teaching.restore_class, kept, self.text(self.body(), "as"))
+        await self.run(self.teaching.restore_class, kept, self.text(self.body("as"), "as"))
 
 
 class RosterHandler(ApiHandler):
     async def post(self, cls: str, role: str) -> None:
-        await self.run(self.teaching.add_members, cls, role[:-1], self.names(self.body(), "users"))
+        await self.run(self.teaching.add_members, cls, role[:-1], self.users(role))
 
     async def delete(self, cls: str, role: str) -> None:
-        await self.run(self.teaching.remove_members, cls, role[:-1], self.names(self.body(), "users"))
+        await self.run(self.teaching.remove_members, cls, role[:-1], self.users(role))
+
+    def users(self, role: str) -> list[str]:
+        users = self.names(self.body("users"), "users")
+        if not users:
+            raise ClassError(f"name the {role} to {'add' if self.request.method == 'POST' else 'remove'}: "
+                             "{\"users\": [\"ann\", ...]}", code="no-users")
+        return users
 
 
 class ExamHandler(ApiHandler):
     async def post(self, cls: str) -> None:
-        body = self.body()
+        body = self.body("start", "end", "assignments")
         await self.run(self.teaching.exam, cls, body.get("start"), body.get("end"), body.get("assignments"))
 
 
@@ -546,7 +566,7 @@ class AssignmentHandler(ApiHandler):
             await self.run(func, cls, assignment, grade=True)
             return
         if action == "release":
-            body = self.body()
+            body = self.body("due", "refuse_late", "late_penalty_per_hour")
             await self.run(func, cls, assignment, due=body.get("due"), refuse_late=body.get("refuse_late"),
                            late_penalty_per_hour=body.get("late_penalty_per_hour"))
             return
@@ -555,14 +575,14 @@ class AssignmentHandler(ApiHandler):
 
 class DueHandler(ApiHandler):
     async def post(self, cls: str, assignment: str) -> None:
-        body = self.body()  # a key left out: unchanged; "due": null clears the due date
+        body = self.body("due", "refuse_late", "late_penalty_per_hour")  # a key left out: unchanged; "due": null clears the due date
         await self.run(self.teaching.set_due, cls, assignment, body["due"] if "due" in body else ...,
                        body.get("refuse_late"), body.get("late_penalty_per_hour"))
 
 
 class ExtensionHandler(ApiHandler):
     async def post(self, cls: str, assignment: str) -> None:
-        body = self.body()  # {"student", "until"} ("until": null takes it back) or {"student", "by"}
+        body = self.body("student", "until", "by")  # {"student", "until"} ("until": null takes it back) or {"student", "by"}
         await self.run(self.teaching.extend, cls, assignment, body.get("student"),
                        until=body["until"] if "until" in body else ..., by=body["by"] if "by" in body else ...)
 
@@ -572,7 +592,7 @@ class WorkspacesHandler(ApiHandler):
         await self.run(self.teaching.workspaces.of)
 
     async def post(self) -> None:
-        body = self.body()
+        body = self.body("name", "members", "readers", "owner")
         await self.run(self.teaching.workspaces.create, self.text(body, "name"),
                        members=self.names(body, "members"), readers=self.names(body, "readers"),
                        owner=self.text(body, "owner"))
@@ -604,7 +624,10 @@ class WorkspaceCollaborationHandler(ApiHandler):
 
 class WorkspaceMembersHandler(ApiHandler):
     async def post(self, name: str) -> None:
-        body = self.body()
+        body = self.body("add", "readers", "remove")
+        if not any(body.get(key) for key in ("add", "readers", "remove")):
+            raise ClassError(f"name the people to change in workspace {name!r}: {{\"add\": [...]}} (read-write), "
+                             "{\"readers\": [...]} (read-only) or {\"remove\": [...]}", code="no-users")
         await self.run(self.teaching.workspaces.change, name, add=self.names(body, "add"),
                        add_readers=self.names(body, "readers"), remove=self.names(body, "remove"))
 
@@ -658,7 +681,7 @@ def set_quota(teaching: Teaching, groups_root: str, actor: Actor, kind: str, nam
 
 class QuotaHandler(ApiHandler):
     async def put(self, kind: str, name: str) -> None:
-        body = self.body()
+        body = self.body("bytes")
         if "bytes" not in body:
             raise ClassError("send {\"bytes\": N} (null removes the quota)", code="bad-quota")
         groups_root = self.settings.get("groups_root", "")
@@ -836,7 +859,8 @@ def due_text(deadline: dict) -> str:
         return "no due date"
     late = "late work refused" if deadline["refuse_late"] else "late work taken, marked late"
     if deadline.get("late_penalty_per_hour"):
-        late += f", {deadline['late_penalty_per_hour']:g} points off per hour late"
+        points = deadline["late_penalty_per_hour"]
+        late += f", {points:g} point{'' if points == 1 else 's'} off per hour late"
     mine = deadline.get("extended_until")  # a student's own extension
     return f"due {deadline['due']} ({late})" + (f"; your extension: due {mine}" if mine else "")
 

@@ -52,6 +52,9 @@ class People:
     @staticmethod
     def check_name(kind: str, name: str) -> str:
         """``name`` if it can name a class, an assignment or a workspace (and its folder)."""
+        if name == "":  # left out of the request ({"name": ...}), or an empty option
+            raise ClassError(f"no {kind} name given: it is 1-40 lower-case letters, digits, '-', '_', "
+                             "starting with a letter or digit", value=name)
         if not isinstance(name, str) or not _NAME.match(name):
             raise ClassError(f"{kind} name {name!r} must be 1-40 lower-case letters, digits, '-', '_', "
                              "starting with a letter or digit", value=name)
