@@ -134,7 +134,7 @@ def crossmatch_catalogues(left, right, radius: u.Quantity, spec: LazySpec) -> pd
         if _rows_of(cat) > MEMORY_ROWS:
             return None
         with dask.config.set(scheduler="threads"):
-            frame = pd.DataFrame(cat.compute()).reset_index(drop=True)
+            frame = pd.DataFrame(cat.compute(progress_bar=False)).reset_index(drop=True)
     info = cat.hc_structure.catalog_info
     own = dataclasses.replace(spec, left_coords=(info.ra_column, info.dec_column))
     out = crossmatch_touched(frame, right, radius, own)
@@ -177,7 +177,7 @@ def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.D
         spec.on_progress(0.0, f"reading {len(sub.get_healpix_pixels()) if sub is not None else 0} HEALPix "
                               f"partitions ({rows} rows) into memory")
     with dask.config.set(scheduler="threads"):
-        cf = pd.DataFrame(sub.compute()) if sub is not None and rows else cat.to_dask_dataframe(divisions=False)._meta
+        cf = pd.DataFrame(sub.compute(progress_bar=False)) if sub is not None and rows else cat.to_dask_dataframe(divisions=False)._meta
     cf = cf.reset_index(drop=True)
     c_lon, c_lat = _positions(cf, cat.hc_structure.catalog_info, c_motion)
     ok = np.isfinite(c_lon) & np.isfinite(c_lat)
