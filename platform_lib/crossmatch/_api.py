@@ -664,13 +664,15 @@ def check_columns(left, right, *, left_coords=None, right_coords=None, left_pm=N
 
 
 def _in_memory_against_catalogue(left, right, *, client, lazy, output) -> bool:
-    """A table or DataFrame against a HATS catalogue (either side) with nothing only Dask does asked for:
-    matched in memory from the catalogue's partitions it touches (``_touched``), when they fit."""
+    """A table or DataFrame against a HATS catalogue (either side), or two HATS catalogues, with nothing only Dask
+    does asked for: matched in memory from the catalogue's partitions the table touches (``_touched``; of two
+    catalogues, the left one read whole as the table), when they fit."""
     import pandas as pd
 
     table = (Table, pd.DataFrame)
     return client is None and not lazy and output is None and (
-        isinstance(left, table) and _is_hats_side(right) or isinstance(right, table) and _is_hats_side(left))
+        isinstance(left, table) and _is_hats_side(right) or isinstance(right, table) and _is_hats_side(left)
+        or _is_hats_side(left) and _is_hats_side(right))
 
 
 def crossmatch(
@@ -761,8 +763,9 @@ def crossmatch(
         ``output`` is matched in memory, with no Dask cluster: only the catalogue's partitions that
         the cones of the radius around the table's positions touch are read, when they hold at most
         5 million rows (``_touched.MEMORY_ROWS``; with probabilities and no ``area``, the whole
-        catalogue, whose positions give the prior as on Dask); the answer is the Dask path's. Pass
-        ``client=`` to run on Dask anyway.
+        catalogue, whose positions give the prior as on Dask); the answer is the Dask path's. So are
+        two HATS catalogues whose left one has at most as many rows: it is read whole, as the table.
+        Pass ``client=`` to run on Dask anyway.
 
     Returns
     -------
@@ -838,9 +841,10 @@ def crossmatch(
             area=area, density=density)
         out = None
         if _in_memory_against_catalogue(left, right, client=client, lazy=lazy, output=output):
-            from platform_lib.crossmatch._touched import crossmatch_touched
+            from platform_lib.crossmatch._touched import crossmatch_catalogues, crossmatch_touched
 
-            out = crossmatch_touched(left, right, radius, spec)
+            both = _is_hats_side(left) and _is_hats_side(right)
+            out = (crossmatch_catalogues if both else crossmatch_touched)(left, right, radius, spec)
         if out is None:
             out = crossmatch_lazy(left, right, radius, spec)
         if isinstance(left, Table) and not lazy and output is None:

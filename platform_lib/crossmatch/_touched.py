@@ -6,11 +6,13 @@ against the catalogue's partitions, LSDB's ``moc_search``), checking their rows 
 statistics) against :data:`MEMORY_ROWS`, reading them in this process (Dask's threads, no cluster), and
 matching with ``_api.mode_pairs``, as the in-memory path does. The output DataFrame has the columns, types and
 order the Dask path (``_dask``) returns, and match probabilities its prior (the densities of the whole
-catalogue, not of the partitions read). It may import lsdb, hats and mocpy, as ``_dask`` does.
+catalogue, not of the partitions read). Two catalogues are matched so when the left one fits: read whole, it
+is the table. It may import lsdb, hats and mocpy, as ``_dask`` does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -18,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 from astropy import units as u
 
+from platform_lib.catalogs import arrow_to_pandas
 from platform_lib.crossmatch._dask import (
     FOOTPRINT_DEPTH_DASK,
     PROBABILITY,
@@ -34,7 +37,7 @@ from platform_lib.crossmatch._dask import (
 )
 from platform_lib.crossmatch._partitions import reach_arcsec
 
-__all__ = ["MEMORY_ROWS", "crossmatch_touched", "is_catalogue"]
+__all__ = ["MEMORY_ROWS", "crossmatch_catalogues", "crossmatch_touched", "is_catalogue"]
 
 #: The most catalogue rows the in-memory path reads (the rows of the partitions touched; with probabilities
 #: and no ``area=``, the whole catalogue's positions, counted for the prior). Beyond, the match runs on Dask.
@@ -116,6 +119,31 @@ def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.Da
         return _crossmatch_touched(left, right, radius, spec)
 
 
+def crossmatch_catalogues(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
+    """Two HATS catalogues in memory: the left one, when it has at most :data:`MEMORY_ROWS` rows, is read whole
+    (Dask's threads, no cluster) and matched as a table against the right one's partitions it touches
+    (:func:`crossmatch_touched`); None, for the caller to go to Dask, when it or they do not fit, or when a side
+    is said to be in another frame than ICRS (which the Dask path names)."""
+    import dask
+
+    if spec.left_frame or spec.right_frame:
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _LSDB_INPLACE)
+        cat = open_catalog(left, spec.left_coords, 0.0, "left")
+        if _rows_of(cat) > MEMORY_ROWS:
+            return None
+        with dask.config.set(scheduler="threads"):
+            frame = pd.DataFrame(cat.compute(progress_bar=False)).reset_index(drop=True)
+    info = cat.hc_structure.catalog_info
+    own = dataclasses.replace(spec, left_coords=(info.ra_column, info.dec_column))
+    out = crossmatch_touched(frame, right, radius, own)
+    # the types of the Dask path for two catalogues on disk (``_partitions``), which reads them with Arrow
+    if out is None:
+        return None
+    return arrow_to_pandas(pa.Table.from_pandas(out, preserve_index=False).replace_schema_metadata(None))
+
+
 def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
     import dask
 
@@ -149,7 +177,7 @@ def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.D
         spec.on_progress(0.0, f"reading {len(sub.get_healpix_pixels()) if sub is not None else 0} HEALPix "
                               f"partitions ({rows} rows) into memory")
     with dask.config.set(scheduler="threads"):
-        cf = pd.DataFrame(sub.compute()) if sub is not None and rows else cat.to_dask_dataframe(divisions=False)._meta
+        cf = pd.DataFrame(sub.compute(progress_bar=False)) if sub is not None and rows else cat.to_dask_dataframe(divisions=False)._meta
     cf = cf.reset_index(drop=True)
     c_lon, c_lat = _positions(cf, cat.hc_structure.catalog_info, c_motion)
     ok = np.isfinite(c_lon) & np.isfinite(c_lat)

@@ -421,8 +421,9 @@ def test_cancelling_a_running_dask_crossmatch_job(hats_inputs, poll, monkeypatch
     psutil = pytest.importorskip("psutil")
     settings, home = hats_inputs
     monkeypatch.setenv(*_WORKER_PROCESSES)  # the LocalCluster's processes are what must not outlive the job
+    # a HATS output keeps two catalogues on Dask (with none, two that fit are matched in the job's process)
     job = jobs.submit("crossmatch", {"left": "hats/left", "right": "hats/right", "radius": "1 arcsec"},
-                      settings=settings)
+                      settings=settings, output="out/cancelled.hats", output_format="hats")
     poll(lambda: job.progress >= 0.05 or job.done, 300, "the crossmatch to start matching")
     info = job.info()
     assert info["state"] == "running", info
