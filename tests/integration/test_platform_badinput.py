@@ -86,11 +86,18 @@ def test_mistyped_key_in_file(tmp_path):
 def test_mistyped_key_in_override_and_environment(tmp_path):
     result = astrohub("up", "--data-dir", str(tmp_path / "data"), "--set", "gatway.enabled=false")
     assert result.returncode == 2 and "did you mean 'gateway'" in result.stderr
-    env_result = subprocess.run(
-        [sys.executable, "-m", "platform_lib", "status", "--data-dir", str(tmp_path / "data")],
-        capture_output=True, text=True, timeout=60, env={"PLATFORM_HUB__PROT": "1", "PATH": "/usr/bin:/bin"},
-    )
-    assert env_result.returncode == 2 and "PLATFORM_HUB__PROT" in env_result.stderr
+    env = {"PLATFORM_HUB__PROT": "1", "PATH": "/usr/bin:/bin"}
+    for command, status in (("up", 2), ("status", 3)):
+        # `up` refuses the mistake; `status` (and `down`) need only the data directory, so they name it as a
+        # warning and go on (ops16b): here the platform is not running, status 3
+        env_result = subprocess.run(
+            [sys.executable, "-m", "platform_lib", command, "--data-dir", str(tmp_path / "data"),
+             *(("--detach", *port_args()) if command == "up" else ())],
+            capture_output=True, text=True, timeout=60, env=env,
+        )
+        assert env_result.returncode == status, (command, env_result.stdout + env_result.stderr)
+        assert "PLATFORM_HUB__PROT" in env_result.stderr and "did you mean 'hub.port'" in env_result.stderr
+    assert not (tmp_path / "data").exists()
 
 
 def test_mistyped_flat_variable_stops_up(tmp_path):
