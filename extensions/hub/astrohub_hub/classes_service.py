@@ -51,7 +51,8 @@ assignment with the autograded score and whether the latest came late).
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
 gets a 5xx; a body key the route does not take is a 400, ``unknown-key``, naming it and the route's keys, rather
-than ignored; nbgrader's gradebook.db that cannot be read is a 409, ``gradebook-unreadable``, or the gradebook's
+than ignored, and so is a body sent to a route that takes none (``no-body`` where it is not a JSON object): every
+route's keys are its handler's ``BODIES``, checked before it runs; nbgrader's gradebook.db that cannot be read is a 409, ``gradebook-unreadable``, or the gradebook's
 ``warning``; one another instructor owns and the acting one cannot write is a 409, ``gradebook-read-only``, and
 so is another file of the course or feedback folder, ``course-file-read-only``), and 502 when a system the service
 relies on failed (:class:`astrohub_hub.errors.BackendError`: a
@@ -87,7 +88,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, ClassVar, Iterator, Mapping
 
 from jupyterhub.services.auth import HubAuth, HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import ioloop, web
@@ -393,10 +394,21 @@ def _no_constant(name: str) -> None:
 
 
 class ApiHandler(web.RequestHandler):
-    """Authenticates the caller with the hub and turns errors into JSON."""
+    """Authenticates the caller with the hub, checks the request body against the route's keys, and turns errors
+    into JSON.
+
+    Each route says, per method, the keys its JSON body may hold (:attr:`BODIES`); :meth:`prepare` refuses any
+    other key, and any body at all where the method takes none, before the handler runs, and leaves the body
+    in :attr:`body`.
+    """
+
+    #: The keys each method's JSON body may hold (a key left out means "no change", unless the route says
+    #: otherwise); ``()``: the method takes no body. Every method a route answers is named here.
+    BODIES: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     teaching: Teaching
     hub_auth: HubAuth
+    body: dict[str, Any]
 
     def initialize(self, teaching: Teaching, hub_auth: HubAuth) -> None:
         self.teaching, self.hub_auth = teaching, hub_auth
@@ -415,27 +427,39 @@ class ApiHandler(web.RequestHandler):
         scopes = set(model.get("scopes", []))
         self.model = model
         self.actor = Actor(model["name"], admin=bool(model.get("admin")) or "admin:users" in scopes)
+        self.body = self.checked_body(self.body_keys())
 
-    def body(self, *keys: str) -> dict[str, Any]:
-        """The request's JSON object; a key other than ``keys`` is refused, naming it and the request's keys.
+    def body_keys(self) -> tuple[str, ...]:
+        """The keys this request's body may hold: its method's in :attr:`BODIES` (none when not named)."""
+        return self.BODIES.get(self.request.method, ())
+
+    def checked_body(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        """The request's JSON object ({} when there is none); a key other than ``keys`` is refused, naming it and the
+        request's keys, and where ``keys`` is empty any body but ``{}`` is refused, saying the request takes none.
 
         A misspelt key (``"user"`` for ``"users"``, ``"late_penalty"`` for ``"late_penalty_per_hour"``) was
-        ignored, and the request answered 200 having done nothing it asked for."""
+        ignored, and the request answered 200 having done nothing it asked for; so was any body sent to a route
+        that takes none (``archive``, ``collect``, ``DELETE``)."""
         if not self.request.body:
             return {}
+        where = f"{self.request.method} {self.request.path}"
         try:
             value = json.loads(self.request.body, parse_constant=_no_constant)
         except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+            if not keys:
+                raise ClassError(f"{where} takes no body; send none", code="no-body") from None
             raise ClassError("the request body is not JSON (or nests deeper than any request needs)") from None
         if not isinstance(value, dict):
+            if not keys:
+                raise ClassError(f"{where} takes no body; send none", code="no-body")
             raise ClassError("the request body must be a JSON object")
         unknown = sorted(set(value) - set(keys))
         if unknown:
             close = difflib.get_close_matches(unknown[0], keys, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             takes = ", ".join(repr(k) for k in keys) if keys else "no body"
-            raise ClassError(f"unknown key {unknown[0]!r} in the request body{hint}: {self.request.method} "
-                             f"{self.request.path} takes {takes}", code="unknown-key", value=unknown[0])
+            raise ClassError(f"unknown key {unknown[0]!r} in the request body{hint}: {where} takes {takes}",
+                             code="unknown-key", value=unknown[0])
         return value
 
     @staticmethod
@@ -486,17 +510,21 @@ class ApiHandler(web.RequestHandler):
 
 
 class ClassesHandler(ApiHandler):
+    BODIES = {"GET": (), "POST": ("name", "instructors", "students", "profile")}
+
     async def get(self) -> None:
         await self.run(self.teaching.classes_of)
 
     async def post(self) -> None:
-        body = self.body("name", "instructors", "students", "profile")
+        body = self.body
         await self.run(self.teaching.create_class, self.text(body, "name"),
                        instructors=self.names(body, "instructors"), students=self.names(body, "students"),
                        profile=self.text(body, "profile"))
 
 
 class ClassHandler(ApiHandler):
+    BODIES = {"GET": (), "DELETE": ()}
+
     async def get(self, cls: str) -> None:
         await self.run(self.teaching.show, cls, self.get_argument("student", None))
 
@@ -505,11 +533,15 @@ class ClassHandler(ApiHandler):
 
 
 class RestoreHandler(ApiHandler):
+    BODIES = {"POST": ("as",)}
+
     async def post(self, kept: str) -> None:
-        await self.run(self.teaching.restore_class, kept, self.text(self.body("as"), "as"))
+        await self.run(self.teaching.restore_class, kept, self.text(self.body, "as"))
 
 
 class RosterHandler(ApiHandler):
+    BODIES = {"POST": ("users",), "DELETE": ("users",)}
+
     async def post(self, cls: str, role: str) -> None:
         await self.run(self.teaching.add_members, cls, role[:-1], self.users(role))
 
@@ -517,7 +549,7 @@ class RosterHandler(ApiHandler):
         await self.run(self.teaching.remove_members, cls, role[:-1], self.users(role))
 
     def users(self, role: str) -> list[str]:
-        users = self.names(self.body("users"), "users")
+        users = self.names(self.body, "users")
         if not users:
             raise ClassError(f"name the {role} to {'add' if self.request.method == 'POST' else 'remove'}: "
                              "{\"users\": [\"ann\", ...]}", code="no-users")
@@ -525,17 +557,23 @@ class RosterHandler(ApiHandler):
 
 
 class ExamHandler(ApiHandler):
+    BODIES = {"POST": ("start", "end", "assignments")}
+
     async def post(self, cls: str) -> None:
-        body = self.body("start", "end", "assignments")
+        body = self.body
         await self.run(self.teaching.exam, cls, body.get("start"), body.get("end"), body.get("assignments"))
 
 
 class LogHandler(ApiHandler):
+    BODIES = {"GET": ()}
+
     async def get(self, cls: str) -> None:
         await self.run(self.teaching.actions, cls)
 
 
 class GradesHandler(ApiHandler):
+    BODIES = {"GET": ()}
+
     async def get(self, cls: str) -> None:
         fmt = self.get_argument("format", "json")
         if fmt not in ("json", "csv"):
@@ -554,11 +592,18 @@ class GradesHandler(ApiHandler):
 
 
 class ArchiveHandler(ApiHandler):
+    BODIES = {"POST": ()}
+
     async def post(self, cls: str) -> None:
         await self.run(self.teaching.archive, cls)
 
 
 class AssignmentHandler(ApiHandler):
+    BODIES = {"POST": ("due", "refuse_late", "late_penalty_per_hour")}  # release's; the other actions take none
+
+    def body_keys(self) -> tuple[str, ...]:
+        return super().body_keys() if self.path_args[-1] == "release" else ()
+
     async def post(self, cls: str, assignment: str, action: str) -> None:
         func = {"release": self.teaching.release, "submit": self.teaching.submit,
                 "collect": self.teaching.collect, "feedback": self.teaching.return_feedback}[action]
@@ -566,7 +611,7 @@ class AssignmentHandler(ApiHandler):
             await self.run(func, cls, assignment, grade=True)
             return
         if action == "release":
-            body = self.body("due", "refuse_late", "late_penalty_per_hour")
+            body = self.body
             await self.run(func, cls, assignment, due=body.get("due"), refuse_late=body.get("refuse_late"),
                            late_penalty_per_hour=body.get("late_penalty_per_hour"))
             return
@@ -574,31 +619,39 @@ class AssignmentHandler(ApiHandler):
 
 
 class DueHandler(ApiHandler):
+    BODIES = {"POST": ("due", "refuse_late", "late_penalty_per_hour")}  # a key left out: unchanged; "due": null clears
+
     async def post(self, cls: str, assignment: str) -> None:
-        body = self.body("due", "refuse_late", "late_penalty_per_hour")  # a key left out: unchanged; "due": null clears the due date
+        body = self.body
         await self.run(self.teaching.set_due, cls, assignment, body["due"] if "due" in body else ...,
                        body.get("refuse_late"), body.get("late_penalty_per_hour"))
 
 
 class ExtensionHandler(ApiHandler):
+    BODIES = {"POST": ("student", "until", "by")}  # {"student", "until"} ("until": null takes it back) or {"student", "by"}
+
     async def post(self, cls: str, assignment: str) -> None:
-        body = self.body("student", "until", "by")  # {"student", "until"} ("until": null takes it back) or {"student", "by"}
+        body = self.body
         await self.run(self.teaching.extend, cls, assignment, body.get("student"),
                        until=body["until"] if "until" in body else ..., by=body["by"] if "by" in body else ...)
 
 
 class WorkspacesHandler(ApiHandler):
+    BODIES = {"GET": (), "POST": ("name", "members", "readers", "owner")}
+
     async def get(self) -> None:
         await self.run(self.teaching.workspaces.of)
 
     async def post(self) -> None:
-        body = self.body("name", "members", "readers", "owner")
+        body = self.body
         await self.run(self.teaching.workspaces.create, self.text(body, "name"),
                        members=self.names(body, "members"), readers=self.names(body, "readers"),
                        owner=self.text(body, "owner"))
 
 
 class WorkspaceHandler(ApiHandler):
+    BODIES = {"GET": (), "DELETE": ()}
+
     async def get(self, name: str) -> None:
         await self.run(self.teaching.workspaces.show, name)
 
@@ -607,6 +660,8 @@ class WorkspaceHandler(ApiHandler):
 
 
 class WorkspaceShareHandler(ApiHandler):
+    BODIES = {"POST": (), "DELETE": ()}
+
     async def post(self, name: str) -> None:
         await self.run(self.teaching.workspaces.share, name)
 
@@ -615,6 +670,8 @@ class WorkspaceShareHandler(ApiHandler):
 
 
 class WorkspaceCollaborationHandler(ApiHandler):
+    BODIES = {"POST": (), "DELETE": ()}
+
     async def post(self, name: str) -> None:
         await self.run(self.teaching.workspaces.collaborate, name)
 
@@ -623,8 +680,10 @@ class WorkspaceCollaborationHandler(ApiHandler):
 
 
 class WorkspaceMembersHandler(ApiHandler):
+    BODIES = {"POST": ("add", "readers", "remove")}
+
     async def post(self, name: str) -> None:
-        body = self.body("add", "readers", "remove")
+        body = self.body
         if not any(body.get(key) for key in ("add", "readers", "remove")):
             raise ClassError(f"name the people to change in workspace {name!r}: {{\"add\": [...]}} (read-write), "
                              "{\"readers\": [...]} (read-only) or {\"remove\": [...]}", code="no-users")
@@ -680,8 +739,10 @@ def set_quota(teaching: Teaching, groups_root: str, actor: Actor, kind: str, nam
 
 
 class QuotaHandler(ApiHandler):
+    BODIES = {"PUT": ("bytes",)}
+
     async def put(self, kind: str, name: str) -> None:
-        body = self.body("bytes")
+        body = self.body
         if "bytes" not in body:
             raise ClassError("send {\"bytes\": N} (null removes the quota)", code="bad-quota")
         groups_root = self.settings.get("groups_root", "")
@@ -689,6 +750,8 @@ class QuotaHandler(ApiHandler):
 
 
 class UsageHandler(ApiHandler):
+    BODIES = {"GET": ()}
+
     async def get(self) -> None:
         groups = [g for g in self.model.get("groups", []) if isinstance(g, str)]
         result = await asyncio.to_thread(usage, self.teaching, self.settings.get("groups_root", ""), self.actor,
@@ -869,10 +932,22 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
              directory: "HubDirectory | None" = None, groups_root: str = "",
              gateway: GatewayUsage | None = None) -> web.Application:
     """The tornado application under ``prefix`` (``/services/astrohub-classes/``)."""
-    seg = r"([^/]+)"
-    api = prefix.rstrip("/") + "/api"
     args = {"teaching": teaching, "hub_auth": hub_auth}
-    routes = [
+    handlers = [(r, h, args) for r, h in api_routes(prefix.rstrip("/") + "/api")]
+    if directory is not None:  # the browser page, signed in through the hub (OAuth)
+        page_args = {"teaching": teaching, "directory": directory, "prefix": prefix}
+        handlers += [(rf"{prefix.rstrip('/')}/?", PageHandler, page_args),
+                     (rf"{prefix.rstrip('/')}/submit", PageSubmitHandler, page_args),
+                     (rf"{prefix.rstrip('/')}/oauth_callback", HubOAuthCallbackHandler)]
+    return web.Application(handlers, default_handler_class=NotFound, default_handler_args=args,
+                           cookie_secret=os.urandom(32), groups_root=groups_root, gateway=gateway)
+
+
+def api_routes(api: str) -> list[tuple[str, type[ApiHandler]]]:
+    """The API's routes under ``api`` (``<prefix>/api``): (pattern, handler); each handler's ``BODIES`` names
+    the body keys of every method it answers."""
+    seg = r"([^/]+)"
+    return [
         (rf"{api}/classes/?", ClassesHandler),
         (rf"{api}/classes/{seg}/?", ClassHandler),
         (rf"{api}/classes/{seg}/(students|instructors)/?", RosterHandler),
@@ -892,14 +967,6 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/workspaces/{seg}/share/?", WorkspaceShareHandler),
         (rf"{api}/workspaces/{seg}/collaboration/?", WorkspaceCollaborationHandler),
     ]
-    handlers = [(r, h, args) for r, h in routes]
-    if directory is not None:  # the browser page, signed in through the hub (OAuth)
-        page_args = {"teaching": teaching, "directory": directory, "prefix": prefix}
-        handlers += [(rf"{prefix.rstrip('/')}/?", PageHandler, page_args),
-                     (rf"{prefix.rstrip('/')}/submit", PageSubmitHandler, page_args),
-                     (rf"{prefix.rstrip('/')}/oauth_callback", HubOAuthCallbackHandler)]
-    return web.Application(handlers, default_handler_class=NotFound, default_handler_args=args,
-                           cookie_secret=os.urandom(32), groups_root=groups_root, gateway=gateway)
 
 
 async def _tick(teaching: Teaching) -> None:
