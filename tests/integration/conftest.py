@@ -68,7 +68,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import psutil
 import pytest
@@ -316,17 +316,27 @@ class RunningPlatform:
     def execute(self, user: str, code: str, *, timeout: float = 120.0, token: str | None = None) -> str:
         """Run ``code`` in a new kernel of ``user``'s (running) server; return its stdout.
 
-        Uses the Jupyter server REST API (create/delete the kernel) and the kernel websocket
-        (execute_request); raises :class:`KernelError` when the code raises.
+        Raises :class:`KernelError` when the code raises.
         """
-        token = token or self.user_token(user)
-        headers = {"Authorization": f"token {token}"}
+        with self.kernel(user, token=token) as run:
+            return run(code, timeout)
+
+    @contextlib.contextmanager
+    def kernel(self, user: str, *, token: str | None = None) -> Iterator[Callable[..., str]]:
+        """A new kernel of ``user``'s (running) server for the ``with`` block, deleted after it; yields
+        ``run(code, timeout=120.0)``, which runs ``code`` in it and returns its stdout (cells share the kernel).
+
+        Uses the Jupyter server REST API (create/delete the kernel) and the kernel websocket
+        (execute_request); ``run`` raises :class:`KernelError` when the code raises.
+        """
+        headers = {"Authorization": f"token {token or self.user_token(user)}"}
         base = self.server_url(user)
         response = self.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
         response.raise_for_status()
         kernel_id = response.json()["id"]
+        channels = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel_id}/channels"
         try:
-            return _run_in_kernel(f"{base.replace('http', 'ws', 1)}api/kernels/{kernel_id}/channels", headers, code, timeout)
+            yield lambda code, timeout=120.0: _run_in_kernel(channels, headers, code, timeout)
         finally:
             self.session.delete(f"{base}api/kernels/{kernel_id}", headers=headers, timeout=30)
 

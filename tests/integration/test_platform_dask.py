@@ -151,18 +151,15 @@ def test_workers_run_as_the_users_system_account(platform, dasker):
         assert who["worker"] == who["kernel"], out
 
 
-def test_a_kernels_local_cluster_dashboard_opens_through_the_users_server(platform, dasker, run_in_kernel):
+def test_a_kernels_local_cluster_dashboard_opens_through_the_users_server(platform, dasker):
     """``Client(LocalCluster())`` in a notebook: the printed dashboard link opens in its owner's browser, through
     their server's proxy (not at ``127.0.0.1:8787``), and the Dask sidebar's dashboard check finds it active (it
     called it inactive: the server asked the hub's public URL for it, without credentials); another user gets
     403, an anonymous browser the hub's login, and a server's proxy reaches only its own account's ports."""
     headers = {"Authorization": f"token {platform.user_token(dasker)}"}
     base = platform.server_url(dasker)
-    kernel = platform.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
-    kernel.raise_for_status()
-    channels = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel.json()['id']}/channels"
-    try:
-        link = run_in_kernel(channels, headers, "\n".join([
+    with platform.kernel(dasker) as run:
+        link = run("\n".join([
             "from dask.distributed import Client, LocalCluster",
             # one thread in the kernel's process: the dashboard is the scheduler's all the same; ':0', since 8787
             # may be taken on a test machine (LocalCluster() then picks another port itself)
@@ -195,9 +192,7 @@ def test_a_kernels_local_cluster_dashboard_opens_through_the_users_server(platfo
             for path in (f"proxy/{port}/hub/api", f"proxy/localhost:{port}/hub/api"):
                 elsewhere = platform.session.get(f"{base}{path}", headers=headers, timeout=60)
                 assert elsewhere.status_code == 403, (path, elsewhere.status_code, elsewhere.text[:300])
-        run_in_kernel(channels, headers, "client.close(); client.cluster.close()", 60)
-    finally:
-        platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
+        run("client.close(); client.cluster.close()", 60)
 
 
 def test_the_sidebar_lists_a_cluster_shared_with_the_users_group_without_stop_or_scale(platform, dasker, poll):

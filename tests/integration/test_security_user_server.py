@@ -169,7 +169,7 @@ print(json.dumps({{"ports": len(ports), "seen": seen}}))
 """
 
 
-def test_another_local_user_cannot_listen_to_a_kernel(platform, fuzzed, run_in_kernel):
+def test_another_local_user_cannot_listen_to_a_kernel(platform, fuzzed):
     """A kernel's iopub port is a ZeroMQ PUB socket on a TCP port; on the old code any local account could
     subscribe to it and read the code and output of every cell (the connection key only signs messages).
     With CurveZMQ transport encryption the subscription gets nothing."""
@@ -182,21 +182,14 @@ def test_another_local_user_cannot_listen_to_a_kernel(platform, fuzzed, run_in_k
 
     uid = pwd.getpwnam(platform.system_user(fuzzed)).pw_uid
     marker = f"SECRET-{platform.tag}-42"
-    headers = {"Authorization": f"token {platform.user_token(fuzzed)}"}
-    base = platform.server_url(fuzzed)
-    kernel = platform.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
-    kernel.raise_for_status()
-    channels = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel.json()['id']}/channels"
     result: dict = {}
-    try:
-        run_in_kernel(channels, headers, "1", 60)  # the kernel is up before the spy looks for its ports
+    with platform.kernel(fuzzed) as run:
+        run("1", 60)  # the kernel is up before the spy looks for its ports
         spy = threading.Thread(target=lambda: result.update(run_as("nobody", _SPY.format(uid=uid, marker=marker))))
         spy.start()
         while spy.is_alive():  # cells run in the kernel all the while the spy listens
-            assert marker in run_in_kernel(channels, headers, f"print({marker!r})", 60)
+            assert marker in run(f"print({marker!r})", 60)
             time.sleep(0.2)
-    finally:
-        platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
     assert result["ports"] > 0, result  # the kernel's ports were there to try
     assert result["seen"] == [], result["seen"][:1]
 
@@ -217,20 +210,15 @@ print(json.dumps(out))
 """
 
 
-def test_another_local_user_cannot_use_a_kernels_local_cluster(platform, fuzzed, run_in_kernel):
+def test_another_local_user_cannot_use_a_kernels_local_cluster(platform, fuzzed):
     """``LocalCluster()`` in a notebook listened on plain TCP and took any client: another local account ran code
     as its owner through it. Now it is TLS with client certificates only the owner's processes hold."""
     if not platform.isolated:
         pytest.skip("every server runs as the invoking user here (not root)")
     from system_user import run_as  # tests/support/, on the path by tests/conftest.py
 
-    headers = {"Authorization": f"token {platform.user_token(fuzzed)}"}
-    base = platform.server_url(fuzzed)
-    kernel = platform.session.post(f"{base}api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
-    kernel.raise_for_status()
-    channels = f"{base.replace('http', 'ws', 1)}api/kernels/{kernel.json()['id']}/channels"
-    try:
-        address = run_in_kernel(channels, headers, "\n".join([
+    with platform.kernel(fuzzed) as run:
+        address = run("\n".join([
             "from distributed import Client, LocalCluster",
             "cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=':0')",
             "client = Client(cluster)",
@@ -239,8 +227,6 @@ def test_another_local_user_cannot_use_a_kernels_local_cluster(platform, fuzzed,
         ]), 180).strip()
         tried = {how: run_as("nobody", _INTRUDER.format(address=address, security=security))
                  for how, security in (("plain", "None"), ("own-keys", "Security.temporary()"))}
-        run_in_kernel(channels, headers, "client.close(); cluster.close()", 60)
-    finally:
-        platform.session.delete(f"{base}api/kernels/{kernel.json()['id']}", headers=headers, timeout=30)
+        run("client.close(); cluster.close()", 60)
     assert address.startswith("tls://"), address
     assert tried == {"plain": "refused", "own-keys": "refused"}, tried

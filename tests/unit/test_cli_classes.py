@@ -53,6 +53,20 @@ class Recorder:
         return {"columns": [], "rows": []}
 
 
+@pytest.fixture
+def sent(monkeypatch):
+    """The service calls the command makes, each ``(method, path, body)``, each answered ``{}``."""
+    calls = []
+
+    class Bodies(Recorder):
+        def service(self, method, path, body=None):
+            calls.append((method, path, body))
+            return {}
+
+    monkeypatch.setattr(cli_classes, "_admin", lambda args: Bodies())
+    return calls
+
+
 def test_every_verb_that_names_a_class_is_listed_here():
     """A new verb is checked too: it must be added to VERBS (or BODY_ONLY)."""
     parser = build_parser()
@@ -103,16 +117,7 @@ def test_a_change_the_hub_refused_is_printed_with_what_was_done(monkeypatch, tmp
 
 @pytest.mark.parametrize(("how", "body"), [(["--until", "2026-12-12T17:00Z"], {"until": "2026-12-12T17:00Z"}),
                                            (["--by", "36h"], {"by": "36h"}), (["--none"], {"until": None})])
-def test_extend_sends_the_student_and_one_of_until_by_or_none_for_the_service_to_read(monkeypatch, tmp_path, how,
-                                                                                     body):
-    sent = []
-
-    class Bodies(Recorder):
-        def service(self, method, path, body=None):
-            sent.append((method, path, body))
-            return {}
-
-    monkeypatch.setattr(cli_classes, "_admin", lambda args: Bodies())
+def test_extend_sends_the_student_and_one_of_until_by_or_none_for_the_service_to_read(sent, tmp_path, how, body):
     assert main(["classes", "extend", "c1", "hw1", "ann", *how, "--data-dir", str(tmp_path)]) == 0
     assert sent == [("POST", "classes/c1/assignments/hw1/extension", {"student": "ann", **body})]
     with pytest.raises(SystemExit):  # exactly one of them
@@ -122,17 +127,9 @@ def test_extend_sends_the_student_and_one_of_until_by_or_none_for_the_service_to
     assert sent == [("GET", "classes/c1?student=a%20b", None)]
 
 
-def test_restore_as_sends_the_new_name_for_the_service_to_check(monkeypatch, tmp_path):
+def test_restore_as_sends_the_new_name_for_the_service_to_check(sent, tmp_path):
     """class16: ``astrohub classes restore KEPT --as NAME`` restores a deleted class under another name; without
     ``--as`` the request has no body, as before."""
-    sent = []
-
-    class Bodies(Recorder):
-        def service(self, method, path, body=None):
-            sent.append((method, path, body))
-            return {}
-
-    monkeypatch.setattr(cli_classes, "_admin", lambda args: Bodies())
     kept = "astro101-20261206T160000Z"
     assert main(["classes", "restore", kept, "--as", "astro101-old", "--data-dir", str(tmp_path)]) == 0
     assert main(["classes", "restore", kept, "--data-dir", str(tmp_path)]) == 0
