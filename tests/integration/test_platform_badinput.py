@@ -184,6 +184,9 @@ def test_services_answer_bad_requests_with_a_4xx_naming_the_problem(platform):
         ("classes/c/students", {"user": [user]}, "unknown key 'user' in the request body (did you mean 'users'?)"),
         ("classes/c/students", {}, "name the students to add"),
         ("classes/c/assignments/a/release", {"late_penalty": 1}, "(did you mean 'late_penalty_per_hour'?)"),
+        # a route that takes no body ignored one and did its work (here it would have archived the class)
+        ("classes/c/archive", {"force": True}, "unknown key 'force' in the request body: POST"),
+        ("classes/c/assignments/a/collect", {"grade": True}, "/collect takes no body"),
     ):
         refused(session.post(classes + path, json=body, headers=token, timeout=60), 400, words)
     assert session.get(classes + f"workspaces/{workspace}", headers=token, timeout=60).status_code == 404
