@@ -6,7 +6,8 @@ was: a scan of ``/proc/net/tcp`` and ``tcp6`` for every request (``read_listener
 the check now reads them at most once a second (``LISTENERS_SECONDS``). Both run in this process against one
 real listening socket, interleaved in rounds so load on a shared machine hits both alike, on this machine's real
 tables and on a planted table of ``--sockets`` sockets (a classroom's servers, kernels and their connections on
-one machine). Medians of per-round microseconds per check.
+one machine). Medians of per-round microseconds per check; the cached check's column is a check answered from
+the last read (the read itself, one scan, happens at most once a second however many requests come).
 
 Usage: ``.venv/bin/python bench/proxy_port_check.py [--sockets N] [--calls N] [--rounds N]``.
 """
@@ -50,8 +51,8 @@ def per_check(check, handler, calls: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sockets", type=int, default=2000)
-    ap.add_argument("--calls", type=int, default=2000)
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--calls", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
     with socket.socket() as listening, tempfile.TemporaryDirectory() as folder:
         listening.bind(("127.0.0.1", 0))
@@ -59,7 +60,7 @@ def main() -> None:
         port = listening.getsockname()[1]
         handler = SimpleNamespace(path_args=[str(port), "/status"])
         rows = sum(1 for table in SOCKET_TABLES for _ in open(table, encoding="ascii")) - len(SOCKET_TABLES)
-        print(f"{'tables':<34} {'scan per request (us)':>22} {'read once a second (us)':>24} {'ratio':>8}")
+        print(f"{'tables':<34} {'scan per request (us)':>22} {'from the last read (us)':>24} {'ratio':>8}")
         for label, tables in ((f"this machine's ({rows} sockets)", SOCKET_TABLES),
                               (f"planted ({a.sockets} sockets)", planted_table(Path(folder), a.sockets, port))):
             uid = os.getuid()
@@ -71,6 +72,7 @@ def main() -> None:
             old, new = [], []
             for _ in range(a.rounds):
                 old.append(per_check(scanned, handler, a.calls))
+                cached(handler, "localhost")  # the round's read (a scan, as above), at most once a second
                 new.append(per_check(cached, handler, a.calls))
             o, n = statistics.median(old), statistics.median(new)
             print(f"{label:<34} {o:>22.1f} {n:>24.2f} {o / n:>7.0f}x")
