@@ -30,7 +30,7 @@ up: install
 	$(BIN)/astrohub up $(ARGS)
 
 down status:
-	$(BIN)/astrohub $@
+	$(BIN)/astrohub $@ $(ARGS)
 
 # Each group of tiers in a Python process of its own (the servers' tiers share one running platform): one
 # process for everything accumulated the garbage of hundreds of servers, clients and widgets, and a

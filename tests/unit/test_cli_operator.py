@@ -93,6 +93,8 @@ def test_quotas_are_set_and_shown_by_the_operator_and_bad_input_is_named(tmp_pat
     layout = DataLayout(tmp_path)
     (layout.groups_root / "lensing").mkdir(parents=True)
     (layout.home_root / "ann").mkdir(parents=True)
+    assert main(["quotas", "show", "--data-dir", str(tmp_path)]) == 0  # none yet: said so (it printed nothing)
+    assert capsys.readouterr() == ("", f"no quotas set on {tmp_path} (astrohub quotas set group/<name> 50GB)\n")
     assert main(["quotas", "set", "group/lensing", "50MB", "--data-dir", str(tmp_path)]) == 0
     assert main(["quotas", "set", "home/ann", "2GiB", "--data-dir", str(tmp_path)]) == 0
     assert (layout.groups_root / ".astrohub-quotas" / "lensing.json").read_text() == '{"bytes": 50000000}'
