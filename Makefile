@@ -24,13 +24,13 @@ PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/
 # environment installed before they changed compiles them again.
 KERNEL_SOURCES := platform_lib/crossmatch/_warm.py platform_lib/crossmatch/_engine.py
 
-.PHONY: up test install install-test platform-packages system-packages proxy down status clean
+.PHONY: up test install install-test platform-packages system-packages proxy down status clean chart-render
 
 up: install
 	$(BIN)/astrohub up $(ARGS)
 
 down status:
-	$(BIN)/astrohub $@
+	$(BIN)/astrohub $@ $(ARGS)
 
 # Each group of tiers in a Python process of its own (the servers' tiers share one running platform): one
 # process for everything accumulated the garbage of hundreds of servers, clients and widgets, and a
@@ -68,6 +68,12 @@ $(VENV)/.installed-hub: $(BIN)/python $(PY_SOURCES) $(KERNEL_SOURCES)
 	$(COMPILE_OWN)
 	$(BIN)/astrohub kernels compile
 	touch $@
+
+# The chart rendered offline with your values, as `helm template` (docs/deploy-kubernetes.md, "Checking your values
+# offline"): make chart-render VALUES="my-values.yaml" [OUT=manifests.yaml]. Installs the chart extra (helm-python-sdk).
+chart-render: $(BIN)/python
+	$(UV_INSTALL) -e '.[chart]'
+	$(BIN)/astrohub chart render $(foreach f,$(VALUES),-f $(f)) $(if $(OUT),-o $(OUT)) --notes
 
 $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES) $(KERNEL_SOURCES)
 	$(UV_INSTALL) \

@@ -67,6 +67,15 @@ _MAPPING = {
     },
 }
 
+#: An entry of ``archive.mappings``: a mapping object (checked here) or the text of its file (JSON or YAML, checked
+#: by the chart's ``astrohub.mappingText`` against the same keys, as a schema cannot parse text).
+_MAPPING_OR_TEXT = {
+    "type": ["object", "string"],
+    "if": {"type": "string"},
+    "then": {"type": "string", "minLength": 1},
+    "else": _MAPPING,
+}
+
 OWN_KEYS: dict[str, Any] = {
     "archive": {
         "type": "object",
@@ -98,12 +107,16 @@ OWN_KEYS: dict[str, Any] = {
                 "longest query (an async TAP job may run 600 s) such a query can fail.",
             },
             "mappings": {
-                "type": "object",
-                "description": "The operator's own instrument mappings (docs/archive.md \"A new instrument\"): file "
-                "name `<name>.json` (letters, digits, `-_.`; a render error names a bad one) -> the mapping (a JSON object), mounted read-only at /etc/astrohub/mappings into "
+                "type": ["object", "array", "null"],
+                "description": "The operator's own instrument mappings (docs/archive.md \"A new instrument\"): a map "
+                "of file name `<name>.json` (letters, digits, `-_.`; a render error names a bad one) to the mapping, "
+                "as an object or as the JSON or YAML text of its file (`--set-file "
+                "archive.mappings.<name>\\.json=<name>.json`), or a list of mappings (objects or texts), each the file "
+                "`<name>.json` of its name. Mounted read-only at /etc/astrohub/mappings into "
                 "the archive pod (ASTROHUB_ARCHIVE_MAPPINGS) and the sample-data Job (`--mappings`), which index images "
-                "with them besides the packaged ones. Empty: the packaged ones only.",
-                "additionalProperties": _MAPPING,
+                "with them besides the packaged ones. null or empty: the packaged ones only.",
+                "additionalProperties": _MAPPING_OR_TEXT,
+                "items": _MAPPING_OR_TEXT,
             },
             "proprietary": {
                 "description": "The archive's own volume (full tree, proprietary files, index), mounted read-only at "

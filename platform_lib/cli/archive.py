@@ -25,7 +25,8 @@ def _report(report, verbose: bool) -> None:
     print(f"indexed {report.indexed} images (added {report.added}, updated {report.updated}, "
           f"removed {report.removed}, unchanged {report.unchanged}) in {report.seconds:.1f} s")
     if report.rederived:
-        print("the index was made by code that derives records otherwise (an upgrade): every file was read again")
+        print("the index was derived otherwise (an upgrade, or a change of the instrument mappings): every file "
+              "was read again")
     if report.skipped:
         print(f"skipped {len(report.skipped)} files:", file=sys.stderr)
         for s in report.skipped[: None if verbose else 20]:

@@ -39,25 +39,27 @@ def config_from_args(args: argparse.Namespace):
 
 def _data_dir_config(args: argparse.Namespace):
     """The configuration of ``down`` and ``status``: the whole one when it is valid, else only its data directory
-    (:func:`~platform_lib.local.config.load_data_dir`), with the mistake printed as a warning to fix before the next
-    ``up``. They need nothing else, and the operator who edits astrohub.toml before restarting must still be able
-    to stop the running platform."""
+    (:func:`~platform_lib.local.config.locate_data_dir`), with the mistake (a wrong key or value, or a file that is
+    not valid TOML, named by file, line and error) printed as a warning to fix before the next ``up``, and where
+    the data directory came from. They need nothing else, and the operator who edits astrohub.toml before
+    restarting must still be able to see and stop the running platform."""
     import sys
 
-    from platform_lib.local.config import LocalConfig, load_data_dir
-    from platform_lib.local.errors import ConfigError
+    from platform_lib.local.config import LocalConfig, locate_data_dir
+    from platform_lib.local.errors import ConfigError, ConfigSyntaxError
 
     try:
         return config_from_args(args)
     except ConfigError as exc:
-        if exc.key == "config":  # no file, or not TOML: where the platform runs is unknown
+        if exc.key == "config" and not isinstance(exc, ConfigSyntaxError):  # no file: where it runs is unknown
             raise
         overrides = [o for o in args.overrides if o.partition("=")[0].strip() == "data_dir"]
         if args.data_dir:
             overrides.append(f"data_dir={_quote(os.path.abspath(args.data_dir))}")
-        config = LocalConfig(data_dir=load_data_dir(args.config, overrides=overrides))
+        data_dir, source = locate_data_dir(args.config, overrides=overrides)
+        config = LocalConfig(data_dir=data_dir)
         print(f"astrohub: warning: a mistake to fix before the next `astrohub up` (this command reads only data_dir, "
-              f"{config.data_dir}): {exc}", file=sys.stderr)
+              f"{config.data_dir}, from {source}): {exc}", file=sys.stderr)
         return config
 
 

@@ -63,7 +63,10 @@ def _show(args: argparse.Namespace) -> int:
     from platform_lib.local.layout import DataLayout
     from platform_lib.storage import read_quota
 
+    import sys
+
     layout = DataLayout(config_from_args(args).data_dir)
+    shown = 0
     for kind, root in layout.space_roots.items():
         if not root.is_dir():
             continue
@@ -71,6 +74,9 @@ def _show(args: argparse.Namespace) -> int:
             quota = read_quota(_local(), str(folder), f"{kind}/{folder.name}")
             if quota is not None:
                 print(f"{kind}/{folder.name}\t{quota}")
+                shown += 1
+    if not shown:  # an empty answer read as "the command did nothing" (or the wrong data directory)
+        print(f"no quotas set on {layout.root} (astrohub quotas set group/<name> 50GB)", file=sys.stderr)
     return 0
 
 

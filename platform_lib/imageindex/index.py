@@ -10,9 +10,10 @@ Layout of the database file:
   searches (:mod:`~platform_lib.imageindex.spacetime`, written with the rest so the two never disagree);
 - ``files``: every scanned file with mtime, size and, for skipped ones, the reason (for daily
   incremental updates);
-- ``meta``: build time and counts, and ``derivation``, the code the records were derived by
-  (:func:`~platform_lib.imageindex.ingest.derivation`): an update by other code (an upgrade that changed a
-  derived column, e.g. ``access_format``) reads every file's headers again, as a build.
+- ``meta``: build time and counts, and ``derivation``, the code and the operator's mappings the records were
+  derived by (:func:`~platform_lib.imageindex.ingest.index_derivation`): an update by other code (an upgrade that
+  changed a derived column, e.g. ``access_format``) or with other mappings reads every file's headers again, as
+  a build.
 
 Writers always build into a temporary file beside the index and ``os.replace`` it into place, so a
 reader sees the old or the new index, never a half-built one. :class:`ImageIndex` (the reader)
@@ -35,7 +36,7 @@ import numpy as np
 
 from platform_lib.imageindex import spacetime
 from platform_lib.imageindex.errors import ImageIndexError
-from platform_lib.imageindex.ingest import COLUMNS, Skipped, derivation, read_records, scan_files
+from platform_lib.imageindex.ingest import COLUMNS, Skipped, index_derivation, read_records, scan_files
 from platform_lib.imageindex.rtree_pack import pack_rtree
 from platform_lib.imageindex.query import ImageQuery, Viewer, plan_sql, visibility_sql
 from platform_lib.imageindex.sphere import Polygon, cap_boxes, morton_key, polygon_caps, radec_to_xyz
@@ -242,7 +243,7 @@ def _build(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildRe
         conn.executemany("INSERT INTO files VALUES (?,?,?,?)",
                          [(p, m, s, reasons.get(p)) for p, (m, s) in files.items()])
         _finish(conn, tmp, index_path, {"built_at": time.time(), "data_root": str(data_root),
-                                        "derivation": derivation()})
+                                        "derivation": index_derivation(mapping_dirs)})
     except BaseException:
         conn.close()
         tmp.unlink(missing_ok=True)
@@ -274,16 +275,16 @@ def update_index(
 ) -> BuildReport:
     """Bring the index up to date with ``data_root`` (new, changed by mtime/size, deleted files), atomically.
 
-    Builds from scratch when there is no index yet, and when the index was made by code that derives records
-    otherwise (its ``derivation``, :func:`~platform_lib.imageindex.ingest.derivation`: after an upgrade every
-    file's headers are read again, ``rederived`` in the report). Otherwise only new and changed files are read.
+    Builds from scratch when there is no index yet, and when the index was derived otherwise (its ``derivation``,
+    :func:`~platform_lib.imageindex.ingest.index_derivation`: after an upgrade, or a change of the operator's mappings
+    in ``mapping_dirs``, every file's headers are read again, ``rederived`` in the report). Otherwise only new and changed files are read.
     Holds the writer lock like :func:`build_index`.
     """
     with writer_lock(index_path, lock_timeout):
         _remove_stale_tmp(index_path)
         if not Path(index_path).exists():
             return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
-        if _stored_derivation(index_path) != derivation():
+        if _stored_derivation(index_path) != index_derivation(mapping_dirs):
             report = _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
             report.rederived = True
             return report
@@ -344,7 +345,7 @@ def _update(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildR
         conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?)",
                          [(p, *files[p], reasons.get(p)) for p in todo])
         total = conn.execute("SELECT COUNT(*) FROM obscore").fetchone()[0]
-        _finish(conn, tmp, index_path, {"updated_at": time.time(), "derivation": derivation()})
+        _finish(conn, tmp, index_path, {"updated_at": time.time(), "derivation": index_derivation(mapping_dirs)})
     except BaseException:
         conn.close()
         tmp.unlink(missing_ok=True)

@@ -19,6 +19,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from platform_lib.imageindex.footprint import footprint_from_pointing, footprint
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings, months_to_days, select_mapping
 
 __all__ = ["Skipped", "scan_files", "read_record", "read_records", "record_from_header", "COLUMNS",
-           "observable_ucd", "derivation"]
+           "observable_ucd", "derivation", "index_derivation", "mapping_lines"]
 
 #: The index's metadata columns, in table order (ObsCore names, then the archive's own).
 COLUMNS = (
@@ -51,13 +52,29 @@ _DERIVATION_CODE = ("imageindex/ingest.py", "imageindex/mapping.py", "imageindex
 def derivation() -> str:
     """What this code derives records by: the SHA-256 of :data:`DERIVATION_SCHEMA` and the
     :func:`~platform_lib.codedigest.code_digest` of the modules that turn a file's name and headers into its record
-    (the columns, ``access_format`` from the name, the footprint) and of the packaged instrument mappings. An index
-    stores it; one made by other code (an upgrade) is read again from the headers. Worked out once per process
-    (the code does not change under a running process). Operators' own mappings (``--mappings``) are not in it:
-    after changing one, rebuild (``astrohub archive index``).
+    (the columns, ``access_format`` from the name, the footprint) and of the packaged instrument mappings. Worked
+    out once per process (the code does not change under a running process). An index stores
+    :func:`index_derivation`, this with the operator's own mappings.
     """
     code = code_digest(_DERIVATION_CODE)
     return hashlib.sha256(f"astrohub image index {DERIVATION_SCHEMA}\n{code}".encode()).hexdigest()
+
+
+def index_derivation(mapping_dirs: Iterable[Path] | None = None) -> str:
+    """What an index's records are derived by: :func:`derivation` and the operator's own mappings in
+    ``mapping_dirs`` (:func:`mapping_lines`; none: :func:`derivation` itself). An index stores it; one made
+    otherwise (an upgrade, or an operator's mapping changed, added or removed) is read again from the headers."""
+    own = mapping_lines(mapping_dirs)
+    if not own:
+        return derivation()
+    return hashlib.sha256("\n".join([derivation(), *own]).encode()).hexdigest()
+
+
+def mapping_lines(mapping_dirs: Iterable[Path] | None) -> list[str]:
+    """One line per folder of the operator's own instrument mappings, in order: the digest of its ``*.json`` (names
+    and content, what :func:`~platform_lib.imageindex.mapping.load_mappings` reads). Read on each call: a mapping
+    may change under a running archive (a ConfigMap, a file the operator edits)."""
+    return [f"mappings={code_digest(['*.json'], Path(d))}" for d in mapping_dirs or ()]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from platform_lib.local.config import LocalConfig, load_config
 from platform_lib.local.errors import (
     AlreadyRunningError,
     ConfigError,
+    ConfigSyntaxError,
     DataDirError,
     LocalPlatformError,
     NotRunningError,
@@ -25,6 +26,7 @@ __all__ = [
     "DataLayout",
     "LocalPlatformError",
     "ConfigError",
+    "ConfigSyntaxError",
     "PortInUseError",
     "DataDirError",
     "AlreadyRunningError",

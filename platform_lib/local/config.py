@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 import typing
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from platform_lib.local.errors import ConfigError
+from platform_lib.local.errors import ConfigError, ConfigSyntaxError
 
 __all__ = [
     "LocalConfig",
@@ -44,6 +45,7 @@ __all__ = [
     "SampleDataConfig",
     "load_config",
     "load_data_dir",
+    "locate_data_dir",
     "parse_override",
     "default_data_dir",
     "ENV_PREFIX",
@@ -545,14 +547,61 @@ def _read_file(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) 
         return None, {}
     file = Path(path)
     try:
-        data = tomllib.loads(file.read_text())
+        text = file.read_text()
     except FileNotFoundError:
         raise ConfigError(f"configuration file {file} does not exist", key="config", value=str(file)) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"cannot read configuration file {file}: {exc}", key="config", value=str(file)) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(file, text, exc) from exc
+    return file, _absolute_data_dir(file, data)
+
+
+def _absolute_data_dir(file: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with a relative ``data_dir`` made absolute against the folder of ``file``."""
     if "data_dir" in data and not Path(str(data["data_dir"])).expanduser().is_absolute():
         data["data_dir"] = str(file.resolve().parent / str(data["data_dir"]))
-    return file, data
+    return data
+
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$")
+
+
+def _syntax_error(file: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigSyntaxError:
+    """The :class:`ConfigSyntaxError` for ``file``: its line number, the line itself and tomllib's reason."""
+    message = str(exc)
+    match = _TOML_POSITION.search(message)
+    reason = message[: match.start()] if match else message
+    line = column = None
+    if match and match.group(1):
+        line, column = int(match.group(1)), int(match.group(2))
+    elif match:  # at end of document
+        line = max(1, len(text.splitlines()))
+    where = ""
+    if line is not None:
+        lines = text.splitlines()
+        shown = lines[line - 1] if 0 < line <= len(lines) else ""
+        where = f", line {line}" + (f", column {column}" if column else "") + (f" ({shown.strip()!r})" if shown.strip() else "")
+    return ConfigSyntaxError(
+        f"configuration file {file} is not valid TOML{where}: {reason}; correct that line (TOML: key = value, "
+        "strings in double quotes, [section] headers)",
+        path=str(file), line=line, column=column, reason=reason,
+    )
+
+
+def _salvage_data_dir(text: str) -> Any:
+    """The top-level ``data_dir`` of a file that is not valid TOML, from its own line when that line parses."""
+    for raw in text.splitlines():
+        if raw.lstrip().startswith("["):
+            return None  # tables begin: a top-level key comes before them
+        if re.match(r"\s*data_dir\s*=", raw):
+            try:
+                return tomllib.loads(raw)["data_dir"]
+            except tomllib.TOMLDecodeError:
+                return None
+    return None
 
 
 def load_data_dir(
@@ -565,23 +614,42 @@ def load_data_dir(
 
     For ``astrohub down`` and ``status``, which need nothing else: a mistake elsewhere in astrohub.toml (made
     while changing the settings of a running platform, before restarting it) or in another ``PLATFORM_*``
-    variable does not keep them from stopping or reporting the platform. A file that is missing or not TOML
-    still raises :class:`ConfigError`.
+    variable does not keep them from stopping or reporting the platform. A file that is not valid TOML gives the
+    ``data_dir`` of its own top-level line when that line parses (else the environment's, the overrides' or the
+    default, as :func:`locate_data_dir` says); a missing file still raises :class:`ConfigError`.
     """
+    return locate_data_dir(path, overrides=overrides, environ=environ)[0]
+
+
+def locate_data_dir(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    overrides: list[str] | Mapping[str, Any] = (),
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Path, str]:
+    """:func:`load_data_dir`'s data directory and where it came from (``"the file ..."``, ``"PLATFORM_DATA_DIR"``,
+    ``"--set data_dir"``, ``"the default"``), for a warning that tells the operator which platform it acts on."""
     environ = os.environ if environ is None else environ
-    _, data = _read_file(path, environ)
-    value = data.get("data_dir")
+    try:
+        file, data = _read_file(path, environ)
+    except ConfigSyntaxError as exc:
+        file = Path(exc.path)
+        salvaged = _salvage_data_dir(file.read_text())
+        data = {} if salvaged is None else _absolute_data_dir(file, {"data_dir": salvaged})
+    value, source = data.get("data_dir"), f"the file {file}"
     if f"{ENV_PREFIX}DATA_DIR" in environ:
-        value = _parse_value(environ[f"{ENV_PREFIX}DATA_DIR"])
+        value, source = _parse_value(environ[f"{ENV_PREFIX}DATA_DIR"]), f"{ENV_PREFIX}DATA_DIR"
     items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
     for key, override in items:
         if key == "data_dir":
-            value = override
+            value, source = override, "--data-dir / --set data_dir"
+    if value is None:
+        source = "the default"
     try:
         data_dir = default_data_dir() if value is None else LocalConfig.model_validate({"data_dir": value}).data_dir
     except ValidationError as exc:
         raise _format_validation(exc, "") from exc
-    return data_dir.expanduser().absolute()
+    return data_dir.expanduser().absolute(), source
 
 
 def reference_markdown() -> str:

@@ -12,6 +12,7 @@ from platform_lib.errors import PlatformError
 __all__ = [
     "LocalPlatformError",
     "ConfigError",
+    "ConfigSyntaxError",
     "PortInUseError",
     "DataDirError",
     "AlreadyRunningError",
@@ -45,6 +46,22 @@ class ConfigError(LocalPlatformError):
         self.key = key
         self.suggestion = suggestion
         self.source = source
+
+
+class ConfigSyntaxError(ConfigError):
+    """The configuration file is not valid TOML: ``path``, the ``line`` and ``column`` (1-based) and ``reason``.
+
+    ``up`` refuses it; ``down`` and ``status`` warn with it and act on the data directory (they need nothing else).
+    """
+
+    code = "config-syntax"
+
+    def __init__(self, message: str, *, path: str, line: int | None, column: int | None, reason: str) -> None:
+        super().__init__(message, key="config", value=path, source=path)
+        self.path = path
+        self.line = line
+        self.column = column
+        self.reason = reason
 
 
 class PortInUseError(LocalPlatformError):

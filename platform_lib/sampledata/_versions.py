@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from platform_lib.codedigest import code_digest
-from platform_lib.imageindex.ingest import derivation
+from platform_lib.imageindex.ingest import derivation, mapping_lines
 from platform_lib.sampledata._sources import SampleDataMissing
 
 __all__ = ["SCHEMA", "CATALOG_CODE", "IMAGE_CODE", "SKYMAP_CODE", "version", "image_params"]
@@ -49,8 +49,7 @@ def image_params(mapping_dirs: Iterable[Path] = ()) -> str:
     """The parameters of the images' version: the derivation of the index their records are read into (an upgrade
     that derives records otherwise copies and indexes them again) and the operator's own instrument mappings, the
     ``*.json`` in ``mapping_dirs`` (adding or changing one indexes them again, with it)."""
-    own = [f"mappings={code_digest(['*.json'], Path(d))}" for d in mapping_dirs]  # their content, in order
-    return "\n".join([f"derivation={derivation()}", *own])
+    return "\n".join([f"derivation={derivation()}", *mapping_lines(mapping_dirs)])
 
 
 def version(inputs: Callable[[], Iterable[Path]], code: Iterable[str], *, params: str = "") -> str | None:

@@ -1,27 +1,27 @@
 """Shared helpers of the helm tier (imported by path from the test_helm_* modules): the offline chart.
 
-Builds a temporary copy of ``helm/astrohub`` whose ``charts/`` holds stub subcharts made from the
-upstream values and schemas in ``<repo>/../shared/schemas`` (no templates: Helm still validates every
-subchart section against its schema, exactly as with the published charts), renders it with
-helm-python-sdk (Helm 4, no cluster), and parses manifests. Pure helpers only; no fixtures here.
+The chart is built and rendered offline as ``astrohub chart render`` does (:mod:`platform_lib.offlinechart`): a
+temporary copy of ``helm/astrohub`` whose ``charts/`` holds stub subcharts made from the upstream values and
+schemas in ``helm/upstream`` (no templates: Helm still validates every subchart section against its schema,
+exactly as with the published charts), rendered with helm-python-sdk (Helm 4, no cluster). Pure helpers only; no
+fixtures here.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import helm_python
 import yaml
-from helm_python import _native
+
+from platform_lib import offlinechart
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "astrohub"
 EXAMPLES = REPO / "helm" / "examples"
-SCHEMAS = REPO.parent / "shared" / "schemas"
+SCHEMAS = REPO / "helm" / "upstream"
 RELEASE = "astrohub"
 NAMESPACE = "astro"
 KUBE_VERSIONS = ("1.30.0", "1.33.0")
@@ -30,23 +30,13 @@ OVERLAYS = {"default": None, **{p.stem: p for p in sorted(EXAMPLES.glob("*.yaml"
 
 def subcharts() -> list[tuple[str, str]]:
     """(name, version) of each dependency in Chart.yaml."""
-    meta = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    return [(d["name"], d["version"]) for d in meta["dependencies"]]
+    return [(d.name, d.version) for d in offlinechart.dependencies(CHART)]
 
 
 def build_chart(destination: Path) -> Path:
-    """A copy of the chart with stub subcharts from the upstream schema files; returns its path."""
-    chart = destination / "astrohub"
-    shutil.copytree(CHART, chart, ignore=shutil.ignore_patterns("charts", "Chart.lock"))
-    for name, version in subcharts():
-        stub = chart / "charts" / name
-        stub.mkdir(parents=True)
-        (stub / "Chart.yaml").write_text(
-            yaml.safe_dump({"apiVersion": "v2", "name": name, "version": version, "description": "offline stub"})
-        )
-        shutil.copy(SCHEMAS / f"{name}-{version}.default-values.yaml", stub / "values.yaml")
-        shutil.copy(SCHEMAS / f"{name}-{version}.values.schema.json", stub / "values.schema.json")
-    return chart
+    """A copy of the chart with stub subcharts from the upstream schema files (even where ``helm dependency build``
+    left the published ones in ``charts/``); returns its path."""
+    return offlinechart.build_chart(destination, CHART, SCHEMAS, published=False)
 
 
 def overlay(name: str) -> dict[str, Any]:
@@ -57,14 +47,8 @@ def overlay(name: str) -> dict[str, Any]:
 
 def render(chart: helm_python.Chart, values: dict[str, Any], kube_version: str = KUBE_VERSIONS[-1],
            release: str = RELEASE) -> dict[str, str]:
-    """Render offline for a Kubernetes version (as ``helm template --kube-version``).
-
-    ``Chart.render`` of helm-python-sdk 0.2 does not expose ``kube_version`` although the C ABI
-    (``helm_render`` options) accepts it, so the option is passed through the same native call.
-    """
-    options = {"name": release, "namespace": NAMESPACE, "is_install": True, "kube_version": f"v{kube_version}"}
-    rendered = _native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(options))
-    return json.loads(rendered)
+    """Render offline for a Kubernetes version (as ``helm template --kube-version``)."""
+    return offlinechart.render(chart, values, kube_version=kube_version, release=release, namespace=NAMESPACE)
 
 
 def manifests(rendered: dict[str, str]) -> list[dict[str, Any]]:

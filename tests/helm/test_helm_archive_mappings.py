@@ -103,12 +103,17 @@ def test_the_documented_example_renders_and_loads(chart, tmp_path) -> None:
     from platform_lib.imageindex import load_mappings
 
     text = (hs.REPO / "docs" / "deploy-kubernetes.md").read_text().split("### Your own instruments", 1)[1]
-    example = yaml.safe_load(text.split("```yaml\n", 1)[1].split("```", 1)[0])
-    values = _with_mappings("dev", example["archive"]["mappings"])
-    data = hs.find(hs.manifests(hs.render(chart, values)), "ConfigMap", CONFIGMAP)["data"]
-    for file, content in data.items():
-        (tmp_path / file).write_text(content)
-    assert "myscope_cam" in {m.name for m in load_mappings([tmp_path])}
+    text = text.split("\n### ", 1)[0]
+    examples = [yaml.safe_load(block.split("```", 1)[0]) for block in text.split("```yaml\n")[1:]]
+    assert len(examples) == 2  # the map of file names and the list
+    for number, example in enumerate(examples):
+        values = _with_mappings("dev", example["archive"]["mappings"])
+        data = hs.find(hs.manifests(hs.render(chart, values)), "ConfigMap", CONFIGMAP)["data"]
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        for file, content in data.items():
+            (folder / file).write_text(content)
+        assert "myscope_cam" in {m.name for m in load_mappings([folder])}
 
 
 def test_without_mappings_nothing_is_mounted_or_passed(chart) -> None:
@@ -129,14 +134,84 @@ def test_a_bad_file_name_fails_the_render_naming_the_key(chart, file) -> None:
 
 
 @pytest.mark.parametrize("mappings,why", [
-    ({"myscope.json": '{"name": "myscope"}'}, "got string, want object"),  # not an object
-    ({"myscope.json": ["myscope"]}, "got array, want object"),
+    ({"myscope.json": ["myscope"]}, "got array, want string or object"),
     ({"myscope.json": {"match": {"TELESCOP": "MyScope"}}}, "missing property 'name'"),  # the loader needs one
     ({"myscope.json": {**MYSCOPE, "colums": {}}}, "'colums' not allowed"),  # a misspelt key
     ({"myscope.json": {**MYSCOPE, "hdu": "1"}}, "got string, want null or integer"),
-    (["myscope.json"], "got array, want object"),
+    ({"myscope.json": ""}, "minLength: got 0, want 1"),  # an empty text (--set-file of an empty file)
+    ([{"match": {}}], "missing property 'name'"),  # a list of objects: the same checks
+    ("myscope.json", "got string, want null or array or object"),
 ])
 def test_a_mapping_that_is_not_one_fails_the_render_naming_the_key(chart, mappings, why) -> None:
+    """The values schema checks objects; a text is parsed and checked by the chart (the tests below)."""
     with pytest.raises(helm_python.HelmValuesError, match="/archive/mappings") as error:
         hs.render(chart, _with_mappings("dev", mappings))
     assert why in str(error.value)
+
+
+MYSCOPE_YAML = """\
+name: myscope_cam
+match: {TELESCOP: MyScope, INSTRUME: CAM}
+columns:
+  obs_collection: {value: MYSCOPE}
+  t_exptime: {keyword: EXPTIME, scale: 1.0}
+proprietary_months: 12
+"""
+
+
+@pytest.mark.parametrize("form", ["json text", "json file, tab-indented", "yaml text", "list of objects",
+                                  "list of texts"])
+def test_the_natural_forms_render_the_same_files(chart, form, tmp_path) -> None:
+    """An operator's mapping file given as text (``--set-file archive.mappings.myscope_cam\\.json=myscope_cam.json``,
+    or the YAML of it pasted in a values file) or a list of mappings was refused by the values schema ("got
+    string, want object", "got array, want object"). Each renders the ConfigMap the object form renders, which
+    the real loader reads."""
+    import json
+
+    from platform_lib.imageindex import load_mappings
+
+    given = {
+        "json text": {"myscope_cam.json": json.dumps(MYSCOPE)},
+        "json file, tab-indented": {"myscope_cam.json": json.dumps(MYSCOPE, indent="\t") + "\n"},
+        "yaml text": {"myscope_cam.json": MYSCOPE_YAML},
+        "list of objects": [MYSCOPE],
+        "list of texts": [MYSCOPE_YAML],
+    }[form]
+    expected = hs.find(hs.manifests(hs.render(chart, _with_mappings("dev", {"myscope_cam.json": MYSCOPE}))),
+                       "ConfigMap", CONFIGMAP)["data"]
+    objects = hs.manifests(hs.render(chart, _with_mappings("dev", given)))
+    data = hs.find(objects, "ConfigMap", CONFIGMAP)["data"]
+    assert {k: json.loads(v) for k, v in data.items()} == {k: json.loads(v) for k, v in expected.items()}
+    for file, text in data.items():
+        (tmp_path / file).write_text(text)
+    assert {m.name: m for m in load_mappings([tmp_path])}["myscope_cam"].proprietary_months == 12
+    assert "checksum/mappings" in hs.archive(objects)["spec"]["template"]["metadata"]["annotations"]
+
+
+@pytest.mark.parametrize("mappings,message", [
+    ({"myscope.json": '{"name": "myscope",'}, r"archive\.mappings\.myscope\.json: the text given is not a mapping "
+                                              r"file \(a JSON object"),
+    ({"myscope.json": "- myscope\n- other\n"}, r"archive\.mappings\.myscope\.json: the text given is not a mapping "
+                                               r"file \(a YAML object"),
+    ({"myscope.json": "match: {TELESCOP: MyScope}\n"}, r"archive\.mappings\.myscope\.json: the mapping has no name"),
+    ({"myscope.json": "name: myscope\ncolums: {}\n"}, r"\"colums\" is not a key of a mapping; allowed: band, columns"),
+    ({"myscope.json": '{"name": "myscope", "hdu": "1"}'}, r"hdu is a string, want float64 or int64 or int or invalid"),
+    ({"myscope.json": '{"name": "myscope", "hdu": 1.5}'}, r"hdu must be a whole number >= 0"),
+    ({"myscope.json": "name: myscope\nmatch: {NAXIS: 2}\n"}, r"match\.NAXIS is a float64, want string"),
+    ([MYSCOPE, MYSCOPE], r"archive\.mappings\[1\]: a second mapping named \"myscope_cam\""),
+    (["name: my scope\n"], r"archive\.mappings\[0\]: \"my scope\.json\" is not a mapping's file name"),
+])
+def test_a_bad_text_or_list_entry_fails_the_render_naming_the_entry(chart, mappings, message) -> None:
+    with pytest.raises(helm_python.HelmRenderError, match=message):
+        hs.render(chart, _with_mappings("dev", mappings))
+
+
+def test_the_charts_check_of_a_text_knows_the_schemas_keys() -> None:
+    """``astrohub.mappingKeys`` (the chart's check of a text) lists the keys of the schema's mapping object."""
+    import json
+
+    helpers = (hs.CHART / "templates" / "_helpers.tpl").read_text()
+    listed = json.loads(helpers.split('{{- define "astrohub.mappingKeys" -}}\n', 1)[1].split("\n", 1)[0])
+    schema = json.loads((hs.CHART / "values.schema.json").read_text())
+    mapping = schema["properties"]["archive"]["properties"]["mappings"]["items"]["else"]
+    assert set(listed) == set(mapping["properties"]), (listed, mapping["properties"])

@@ -232,9 +232,49 @@ NEXT_STEP = {  # overlay -> what NOTES.txt tells the operator to do to sign in
     "default": "sign up as an admin (admin) at /hub/signup first",
     "dev": "one password signs in as anybody",
     "production": "through your OAuth/OIDC provider",
-    "teaching-class": "each sets a password once at /hub/register",
+    "teaching-class": "each person on the roster sets a password once at /hub/register",
     "offline": "sign up as an admin (admin) at /hub/signup first",
 }
+
+
+_ADMIN = "a" * 32
+_NO_ADMIN = "no admin can sign in (auth.adminPassword is not set)"
+_CLOSED = "registration at /hub/register is closed"
+
+
+@pytest.mark.parametrize(
+    ("auth", "said", "unsaid"),
+    [
+        ({"kind": "roster", "sharedPassword": "class-code-1"},
+         [_NO_ADMIN, "sets a password once at /hub/register with the class code (auth.sharedPassword)"],
+         ["sign in with auth.adminPassword", _CLOSED]),
+        ({"kind": "roster", "adminPassword": _ADMIN},
+         ["admins (admin) sign in with auth.adminPassword and add people", _CLOSED],
+         [_NO_ADMIN, "with the class code"]),
+        ({"kind": "roster", "adminPassword": _ADMIN, "sharedPassword": "class-code-1", "adminUsers": ["ops"]},
+         ["admins (ops) sign in with auth.adminPassword", "with the class code (auth.sharedPassword)"],
+         [_NO_ADMIN, _CLOSED]),
+        ({"kind": "native"}, ["sign up as an admin (admin) at /hub/signup first"], ["Password", "class code"]),
+        ({"kind": "external"}, ["through your OAuth/OIDC provider"], ["Password", "class code"]),
+        ({"kind": "shared-password", "sharedPassword": "demo-password"},
+         ["one password signs in as anybody", "everybody on the roster signs in with auth.sharedPassword"],
+         ["auth.adminPassword"]),
+        ({"kind": "shared-password", "sharedPassword": "demo-password", "adminPassword": _ADMIN},
+         ["everybody on the roster signs in with auth.sharedPassword", "admins (admin) sign in with auth.adminPassword"],
+         []),
+    ],
+    ids=["roster-class-code-only", "roster-admin-only", "roster-both", "native", "external", "shared", "shared-admin"],
+)
+def test_notes_say_exactly_what_the_sign_in_values_configure(chart, auth: dict, said: list, unsaid: list) -> None:
+    """NOTES.txt with only sharedPassword set told the operator that admins sign in with auth.adminPassword (not set:
+    no admin could sign in) and to add people on /hub/admin; with only adminPassword, that people register with the
+    class code (not set: registration closed). Each login mode's notes name only what its values configure."""
+    rendered = hs.render(chart, {"jupyterhub": {"custom": {"astrohub": {"auth": auth}}}})
+    notes = next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
+    for text in said:
+        assert text in notes, notes
+    for text in unsaid:
+        assert text not in notes, notes
 
 
 @pytest.mark.parametrize("name", list(hs.OVERLAYS))

@@ -83,6 +83,23 @@ def test_mistyped_key_in_file(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+def test_toml_syntax_error_in_file(tmp_path):
+    """A TOML syntax error (not a mistyped key): `up` refuses it naming the file, line and error, making nothing;
+    `status` and `down` warn with the same and act on the data directory (here the file's own data_dir line)."""
+    data = tmp_path / "data"
+    (tmp_path / "astrohub.toml").write_text(f'data_dir = "{data}"\n[hub]\nport = 8000,\n')
+    result = astrohub("up", "--detach", *port_args(), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "astrohub.toml is not valid TOML, line 3" in result.stderr and "'port = 8000,'" in result.stderr
+    assert "Traceback" not in result.stderr and not data.exists()
+    for command, status in (("status", 3), ("down", 2)):
+        answer = astrohub(command, cwd=tmp_path)
+        assert answer.returncode == status, answer.stdout + answer.stderr
+        assert "warning:" in answer.stderr and "not valid TOML, line 3" in answer.stderr, answer.stderr
+        assert f"not running on {data}" in answer.stdout + answer.stderr
+    assert not data.exists()
+
+
 def test_mistyped_key_in_override_and_environment(tmp_path):
     result = astrohub("up", "--data-dir", str(tmp_path / "data"), "--set", "gatway.enabled=false")
     assert result.returncode == 2 and "did you mean 'gateway'" in result.stderr

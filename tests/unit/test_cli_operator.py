@@ -93,6 +93,8 @@ def test_quotas_are_set_and_shown_by_the_operator_and_bad_input_is_named(tmp_pat
     layout = DataLayout(tmp_path)
     (layout.groups_root / "lensing").mkdir(parents=True)
     (layout.home_root / "ann").mkdir(parents=True)
+    assert main(["quotas", "show", "--data-dir", str(tmp_path)]) == 0  # none yet: said so (it printed nothing)
+    assert capsys.readouterr() == ("", f"no quotas set on {tmp_path} (astrohub quotas set group/<name> 50GB)\n")
     assert main(["quotas", "set", "group/lensing", "50MB", "--data-dir", str(tmp_path)]) == 0
     assert main(["quotas", "set", "home/ann", "2GiB", "--data-dir", str(tmp_path)]) == 0
     assert (layout.groups_root / ".astrohub-quotas" / "lensing.json").read_text() == '{"bytes": 50000000}'
@@ -199,3 +201,42 @@ def test_load_data_dir_follows_load_configs_precedence(tmp_path) -> None:
     good = tmp_path / "good.toml"
     good.write_text('data_dir = "rel"\n')
     assert load_data_dir(good, environ={}) == load_config(good, environ={}).data_dir
+
+
+def test_down_and_status_reach_the_platform_past_a_toml_syntax_error(tmp_path, capsys, monkeypatch) -> None:
+    """An operator breaks astrohub.toml (a TOML syntax error, not a mistyped key) while the platform runs: `status`
+    and `down` refused with "cannot read configuration file", so the platform could be neither seen nor stopped.
+    Now they warn naming the file, the line and the error, and act on the data directory: the file's own data_dir
+    line when it parses, else --data-dir, PLATFORM_DATA_DIR or the default. `up` refuses with the same message."""
+    for name in [n for n in os.environ if n.startswith("PLATFORM_")]:
+        monkeypatch.delenv(name)
+    data = tmp_path / "data"
+    toml = tmp_path / "astrohub.toml"
+    toml.write_text(f'data_dir = "{data}"\n[hub]\nport = 1\n[cull]\ntimeout_seconds == 100\n')
+    state = PlatformState(DataLayout(data))
+    state.acquire_lock()
+    try:
+        state.write_status({"pid": os.getpid(), "ready": False, "url": "http://127.0.0.1:1/", "components": {}})
+        assert main(["status", "--config", str(toml)]) == 1  # reached through the file's own data_dir line
+    finally:
+        state.release_lock()
+    out, err = capsys.readouterr()
+    assert f"supervisor pid {os.getpid()}" in out, out
+    assert f"configuration file {toml} is not valid TOML, line 5" in err and "'timeout_seconds == 100'" in err, err
+    assert f"{data}, from the file {toml}" in err, err
+    assert main(["down", "--config", str(toml)]) == 2
+    assert f"astrohub is not running on {data}" in capsys.readouterr().err
+    # the broken line is data_dir's own: --data-dir, then the environment, then the default
+    toml.write_text('data_dir = "/srv/x\n')
+    assert main(["status", "--config", str(toml), "--data-dir", str(tmp_path / "third")]) == 3
+    out, err = capsys.readouterr()
+    assert f"not running on {tmp_path / 'third'}" in out and "not valid TOML, line 1" in err, (out, err)
+    monkeypatch.setenv("PLATFORM_DATA_DIR", str(tmp_path / "env"))
+    assert main(["status", "--config", str(toml)]) == 3
+    out, err = capsys.readouterr()
+    assert f"not running on {tmp_path / 'env'}" in out and "from PLATFORM_DATA_DIR" in err, (out, err)
+    toml.write_text(f'data_dir = "{data}"\n[hub\n')
+    assert main(["up", "--config", str(toml)]) == 2
+    err = capsys.readouterr().err
+    assert f"astrohub: error: configuration file {toml} is not valid TOML, line 2, column 5 ('[hub'): Expected ']'" in err, err
+    assert "Traceback" not in err and not (data / "state" / "up-config.json").exists()

@@ -240,3 +240,42 @@ def test_an_index_made_by_older_code_is_derived_again_and_the_released_view_foll
                                                                       "img_1": "application/gzip"}
     again = update_index(path, data, workers=1)  # made by this code now: nothing to read
     assert not again.rederived and (again.unchanged, again.added, again.updated) == (2, 0, 0)
+
+
+def test_a_changed_operator_mapping_derives_the_operators_own_images_again(tmp_path):
+    """An operator's own images (not the sample data) kept the records of an old mapping: the index's derivation
+    named the code and the packaged mappings only, so an update after the operator changed their mapping read
+    nothing again (docs: "rebuild by hand"). Now the mappings of ``mapping_dirs`` are in it: the archive service's
+    next round (the same ``update_index``, ``IndexUpdater``) reads every file again, with the new mapping; then
+    nothing more until the next change; an update without the mappings derives them again too."""
+    import json
+
+    from astrohub_archive.updater import IndexUpdater
+
+    data, path = image_tree(tmp_path, 2)
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+
+    def mapping(collection: str) -> None:
+        (mappings / "test_cam.json").write_text(json.dumps(
+            {"name": "test_cam", "match": {"TELESCOP": "^TEST$"}, "columns": {"obs_collection": {"value": collection}}}))
+
+    def collections() -> set[str]:
+        records, _ = ImageIndex(path).query(ImageQuery(), ADMIN)
+        return {r["obs_collection"] for r in records}
+
+    mapping("FIRST")
+    build_index(path, data, mapping_dirs=[mappings], workers=1)
+    assert collections() == {"FIRST"}
+    assert not update_index(path, data, mapping_dirs=[mappings], workers=1).rederived  # unchanged: nothing read
+
+    mapping("SECOND")
+    updater = IndexUpdater(path, data, every=0, mapping_dirs=[mappings])
+    updater.run_once()
+    assert updater.last_error is None and updater.last_report.rederived and updater.last_report.indexed == 2
+    assert collections() == {"SECOND"}
+    again = update_index(path, data, mapping_dirs=[mappings], workers=1)
+    assert not again.rederived and again.unchanged == 2
+
+    assert update_index(path, data, workers=1).rederived  # the mapping gone: the packaged ones derive them
+    assert collections() != {"SECOND"}

@@ -106,8 +106,9 @@ def test_section_given_a_scalar():
 
 
 def test_bad_toml_and_missing_file(tmp_path):
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match=r"is not valid TOML, line 1, column 5 \('\[hub'\)") as raised:
         load_config(write(tmp_path, "[hub\n"), environ={})
+    assert (raised.value.line, raised.value.column, raised.value.code) == (1, 5, "config-syntax")
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", environ={})
 

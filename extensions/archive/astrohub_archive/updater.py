@@ -7,7 +7,8 @@ from cron, or a second service replica) holds it, the round is skipped and logge
 atomic, so queries served meanwhile see the old or the new index. Files are read in this process
 (``workers=1``): forking worker processes from a threaded server is unsafe, and a daily update reads
 only new and changed files; build very large trees once with ``astrohub archive index``. After an upgrade that
-changed how records are derived, the first round (at start) reads every file again (``rederived``, logged).
+changed how records are derived, or a change of the operator's mappings (``--mappings``), the next round (the first
+at start) reads every file again (``rederived``, logged).
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ class IndexUpdater:
             self.last_report, self.last_error = report, None
             log.info("index updated: %d records (+%d, ~%d, -%d), %d skipped, %.1f s%s", report.indexed, report.added,
                      report.updated, report.removed, len(report.skipped), report.seconds,
-                     "; every file read again: the index was made by code that derives records otherwise (an "
-                     "upgrade)" if report.rederived else "")
+                     "; every file read again: the index was derived otherwise (an upgrade, or a change of the "
+                     "instrument mappings)" if report.rederived else "")
         finally:
             self.rounds += 1
 

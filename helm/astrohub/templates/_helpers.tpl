@@ -348,21 +348,92 @@ Zero to JupyterHub's pods use, so one setting serves the whole release: jupyterh
 {{- end -}}
 
 {{/*
-The operator's own instrument mappings (archive.mappings: file name -> mapping), as JSON: {} when there are
-none, else {"dir": the folder they are mounted at (read-only), "volume": the pod volume of their ConfigMap
-astrohub-archive-mappings}. The archive pod (ASTROHUB_ARCHIVE_MAPPINGS) and the sample-data Job (--mappings)
-mount it: each derives image records. The file names are checked here (render error), the mappings' keys by
-the values schema.
+The operator's own instrument mappings (archive.mappings), as JSON: {} when there are none, else {"dir": the folder
+they are mounted at (read-only), "volume": the pod volume of their ConfigMap astrohub-archive-mappings, "files": file
+name -> mapping object}. archive.mappings takes the forms operators write: a map of file name (<name>.json) to the
+mapping as an object (YAML or JSON in a values file) or as the text of its file (JSON or YAML: what
+`--set-file archive.mappings.<name>\.json=<name>.json` gives), or a list of mappings (objects or texts), each in the
+file <its name>.json. The archive pod (ASTROHUB_ARCHIVE_MAPPINGS) and the sample-data Job (--mappings) mount it: each
+derives image records. File names and texts are checked here (render error naming the entry), objects by the values
+schema; a text is checked here for the keys and types the schema checks of an object (astrohub.mappingKeys).
 */}}
 {{- define "astrohub.mappings" -}}
-{{- if .Values.archive.mappings -}}
-{{- range $file, $_ := .Values.archive.mappings -}}
+{{- $given := .Values.archive.mappings -}}
+{{- if $given -}}
+{{- $entries := list -}}
+{{- if kindIs "slice" $given -}}
+{{- range $i, $m := $given }}{{ $entries = append $entries (list (printf "archive.mappings[%d]" $i) "" $m) }}{{ end -}}
+{{- else -}}
+{{- range $file, $m := $given }}{{ $entries = append $entries (list (printf "archive.mappings.%s" $file) $file $m) }}{{ end -}}
+{{- end -}}
+{{- $files := dict -}}
+{{- range $entries -}}
+{{- $where := index . 0 -}}{{- $file := index . 1 -}}{{- $mapping := index . 2 -}}
+{{- if kindIs "string" $mapping -}}
+{{- $mapping = include "astrohub.mappingText" (list $where $mapping) | fromJson -}}
+{{- end -}}
+{{- $named := ternary "archive.mappings" $where (ne $file "") -}}
+{{- if not $file -}}
+{{- $file = printf "%s.json" $mapping.name -}}
+{{- if hasKey $files $file -}}
+{{- fail (printf "%s: a second mapping named %q (each mapping of the list is the file <name>.json; names must differ)" $where $mapping.name) -}}
+{{- end -}}
+{{- end -}}
 {{- if or (not (regexMatch "^[A-Za-z0-9_-][A-Za-z0-9_.-]*\\.json$" $file)) (gt (len $file) 253) -}}
-{{- fail (printf "archive.mappings: %q is not a mapping's file name: <name>.json, of letters, digits, '-', '_' and '.', not starting with '.' (a ConfigMap key; the archive reads *.json)" $file) -}}
+{{- fail (printf "%s: %q is not a mapping's file name: <name>.json, of letters, digits, '-', '_' and '.', not starting with '.' (a ConfigMap key; the archive reads *.json)" $named $file) -}}
 {{- end -}}
+{{- $_ := set $files $file $mapping -}}
 {{- end -}}
-{{- toJson (dict "dir" "/etc/astrohub/mappings" "volume" (dict "name" "mappings" "configMap" (dict "name" "astrohub-archive-mappings"))) -}}
+{{- toJson (dict "dir" "/etc/astrohub/mappings" "volume" (dict "name" "mappings" "configMap" (dict "name" "astrohub-archive-mappings")) "files" $files) -}}
 {{- else -}}
 {}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The keys of an instrument mapping and the kinds each takes (as the values schema's mapping object, helm/schema.py
+_MAPPING, which a helm test compares with this list): a mapping given as text is checked against it.
+*/}}
+{{- define "astrohub.mappingKeys" -}}
+{"name": ["string"], "description": ["string"], "match": ["map"], "columns": ["map"], "band": ["map", "invalid"], "pointing": ["map", "invalid"], "proprietary_months": ["float64", "int64", "int"], "hdu": ["float64", "int64", "int", "invalid"]}
+{{- end -}}
+
+{{/*
+A mapping given as the text of its file (list: where, text), as JSON: parsed as JSON when it starts with "{", else as
+YAML; a render error names the entry and what is wrong (not JSON/YAML, not an object, a missing name, an unknown key,
+a value of the wrong kind).
+*/}}
+{{- define "astrohub.mappingText" -}}
+{{- $where := index . 0 -}}{{- $text := trim (index . 1) -}}
+{{- $form := ternary "JSON" "YAML" (hasPrefix "{" $text) -}}
+{{- $mapping := ternary (fromJson $text) (fromYaml $text) (hasPrefix "{" $text) -}}
+{{- if or (hasKey $mapping "Error") (not $text) -}}
+{{- fail (printf "%s: the text given is not a mapping file (a %s object with a name and the mapping's keys, docs/archive.md \"A new instrument\"): %s" $where $form (get $mapping "Error" | default "it is empty")) -}}
+{{- end -}}
+{{- $keys := include "astrohub.mappingKeys" . | fromJson -}}
+{{- if not (and (kindIs "string" $mapping.name) $mapping.name) -}}
+{{- fail (printf "%s: the mapping has no name (a non-empty string; the file is <name>.json)" $where) -}}
+{{- end -}}
+{{- range $key, $value := $mapping -}}
+{{- if not (hasKey $keys $key) -}}
+{{- fail (printf "%s: %q is not a key of a mapping; allowed: %s" $where $key (keys $keys | sortAlpha | join ", ")) -}}
+{{- end -}}
+{{- if not (has (kindOf $value) (get $keys $key)) -}}
+{{- fail (printf "%s: %s is a %s, want %s" $where $key (kindOf $value) (get $keys $key | join " or ")) -}}
+{{- end -}}
+{{- end -}}
+{{- range $keyword, $pattern := ($mapping.match | default dict) -}}
+{{- if not (kindIs "string" $pattern) -}}
+{{- fail (printf "%s: match.%s is a %s, want string (a pattern for the header keyword %s)" $where $keyword (kindOf $pattern) $keyword) -}}
+{{- end -}}
+{{- end -}}
+{{- range $column, $rule := ($mapping.columns | default dict) -}}
+{{- if not (kindIs "map" $rule) -}}
+{{- fail (printf "%s: columns.%s is a %s, want map (a column rule: value, keyword, ...)" $where $column (kindOf $rule)) -}}
+{{- end -}}
+{{- end -}}
+{{- if or (and (hasKey $mapping "hdu") (not (kindIs "invalid" $mapping.hdu)) (or (lt (float64 $mapping.hdu) 0.0) (ne (float64 $mapping.hdu) (floor $mapping.hdu)))) (and (hasKey $mapping "proprietary_months") (lt (float64 $mapping.proprietary_months) 0.0)) -}}
+{{- fail (printf "%s: hdu must be a whole number >= 0 (or null) and proprietary_months a number >= 0" $where) -}}
+{{- end -}}
+{{- toJson $mapping -}}
 {{- end -}}
