@@ -69,6 +69,49 @@ def test_binary2_is_astropys_bytes_and_reads_back(n, monkeypatch):
     assert back["n"].tolist() == list(range(n))
 
 
+def _awkward_numbers(n: int, seed: int = 7):
+    """Doubles and floats whose text is easy to get wrong: integral values (astropy drops ``.0``), tiny and huge
+    magnitudes (exponents), negative zero, infinities and NaN; text with XML's special characters."""
+    from astropy.table import MaskedColumn, Table
+
+    rng = np.random.default_rng(seed)
+    special = np.array([0.0, -0.0, 1.0, -3.0, 1e16, 1e15, 1e-4, 9.9e-5, 1e-300, 5e-324, 1.7976931348623157e308,
+                        np.inf, -np.inf, np.nan, 0.1, 1 / 3])
+    doubles = np.concatenate([special, rng.standard_normal(n) * 10.0 ** rng.integers(-30, 30, n)])
+    t = Table()
+    t["d"] = MaskedColumn(doubles, mask=np.arange(len(doubles)) % 7 == 3)
+    with np.errstate(over="ignore"):  # beyond float32: its infinities
+        t["f"] = doubles.astype(np.float32)
+    t["xml"] = np.array([f"a<b & c>{k}" for k in range(len(doubles))], dtype=object)
+    return t
+
+
+def _astropy_tabledata(table) -> bytes:
+    """The same document written by astropy's own (Python) TABLEDATA writer, cell by cell."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(writers, "_use_fast_tabledata", lambda vtab: None, raising=False)
+        return writers.render_table(table, "votable")
+
+
+@pytest.mark.parametrize("table", [_every_type(0), _every_type(1), _every_type(1000), _awkward_numbers(2000)],
+                         ids=["empty", "one", "every-type", "awkward-numbers"])
+def test_tabledata_is_written_column_by_column_as_astropys_bytes(table, monkeypatch):
+    """TABLEDATA (TAP's and SIA's default format: pyvo's and TOPCAT's) went through astropy's per-cell writer:
+    100000 rows of Hipparcos took 40 s in-process, 100 s through TAP on a loaded machine (BINARY2, column by
+    column: 2 s). Written column by column now, byte for byte what astropy writes; astropy's per-cell
+    converters are not called."""
+    from astropy.io.votable import converters
+
+    want = _astropy_tabledata(table)
+
+    def per_cell(self, value, mask):
+        raise AssertionError(f"astropy's per-cell output called for {type(self).__name__}")
+
+    for kind in ("Double", "Float", "Long", "Int", "Short", "UnsignedByte", "Boolean", "Char", "UnicodeChar"):
+        monkeypatch.setattr(getattr(converters, kind), "output", per_cell)
+    assert writers.render_table(table, "votable") == want
+
+
 @pytest.mark.skipif(shutil.which("stilts") is None, reason="STILTS is installed by make install-test")
 def test_binary2_passes_votlint(tmp_path):
     doc = tmp_path / "doc.vot"

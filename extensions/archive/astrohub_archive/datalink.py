@@ -4,8 +4,8 @@
 each image a ``#this`` row (the FITS file, ``download/<obs_id>``, with its type and size) and, for an image
 with a celestial WCS, a ``#cutout`` row pointing at the SODA service descriptor of the same document
 (``service_def="soda"``); an ID that is
-unknown, or proprietary to someone else, gets one row with ``error_message`` ``NotFoundFault: ...`` (the same
-answer for both, as download gives). ``GET soda/sync?ID=...&CIRCLE=ra dec r`` (or ``POLYGON=ra1 dec1 ...``,
+unknown, or proprietary to someone else, gets one ``#this`` row with ``error_message`` ``NotFoundFault: ...``
+(the same answer for both, as download gives). ``GET soda/sync?ID=...&CIRCLE=ra dec r`` (or ``POLYGON=ra1 dec1 ...``,
 or ``POS=CIRCLE ...|RANGE ...|POLYGON ...``, all in ICRS degrees) answers the image's pixels within the
 region's pixel bounding box (astropy's ``Cutout2D``, trimmed at the image's edges) as FITS, with the header of
 the image and the WCS of the cutout; a region off the image is a ``UsageFault``. SIA answers carry a
@@ -130,7 +130,8 @@ class LinksHandler(BaseHandler):
             for did in ids:
                 rec = _record(self.state, did, viewer)
                 if rec is None:
-                    rows.append({"ID": did, "error_message": f"NotFoundFault: no image {did!r} visible to you; "
+                    rows.append({"ID": did, "semantics": "#this",  # DataLink: every row has one (datalinklint)
+                                 "error_message": f"NotFoundFault: no image {did!r} visible to you; "
                                  "proprietary images need the owner's token"})
                     continue
                 path = (root / rec["file_path"]).resolve()

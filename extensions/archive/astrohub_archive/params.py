@@ -16,7 +16,7 @@ from platform_lib.imageindex import Circle, ImageQuery, Polygon, Range
 from platform_lib.imageindex.sphere import polygon_is_simple
 
 __all__ = ["UsageFault", "SiaRequest", "parse_sia", "parse_scs", "ScsRequest", "RESPONSE_FORMATS",
-           "DEFAULT_MAXREC", "MAX_MAXREC", "whole_number", "parse_maxrec"]
+           "DEFAULT_MAXREC", "MAX_MAXREC", "whole_number", "parse_maxrec", "response_format", "FORMAT_ALIASES"]
 
 DEFAULT_MAXREC = 1000
 MAX_MAXREC = 100_000
@@ -181,16 +181,24 @@ def parse_maxrec(values: list[str]) -> tuple[int, bool]:
     return n, False
 
 
-def response_format(values: list[str], default: str = "votable") -> str:
+#: Each format by the RESPONSEFORMAT value a refusal names it with, in the order refusals list them.
+FORMAT_ALIASES = {"votable": "votable", "votable-b2": "votable/b2", "fits": "fits", "csv": "csv", "tsv": "tsv",
+                  "json": "json", "ipac": "ipac"}
+
+
+def response_format(values: list[str], default: str = "votable", offered: tuple[str, ...] = tuple(FORMAT_ALIASES)
+                    ) -> str:
+    """The format name of a request's RESPONSEFORMAT (its last value; ``default`` without one). One the service
+    does not offer (``offered``: TAP has no ``ipac``), or no format at all, is a :class:`UsageFault` naming those
+    the service offers."""
     if not values:
         return default
-    text = values[-1].strip().lower().replace(" ", "")
-    if text not in RESPONSE_FORMATS:
-        raise UsageFault(
-            f"RESPONSEFORMAT={values[-1][:100]!r} is not supported; use one of votable, votable/b2, fits, csv, tsv, "
-            "json, ipac (or their MIME types)"
-        )
-    return RESPONSE_FORMATS[text]
+    fmt = RESPONSE_FORMATS.get(values[-1].strip().lower().replace(" ", ""))
+    if fmt not in offered:
+        names = ", ".join(alias for name, alias in FORMAT_ALIASES.items() if name in offered)
+        raise UsageFault(f"RESPONSEFORMAT={values[-1][:100]!r} is not supported; use one of {names} (or their MIME "
+                         "types)")
+    return fmt
 
 
 def parse_sia(args: dict[str, list[str]]) -> SiaRequest:

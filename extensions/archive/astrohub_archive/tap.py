@@ -35,7 +35,7 @@ __all__ = ["tap_routes", "run_query", "TapRequest", "MAX_WAIT_S"]
 
 log = logging.getLogger("astrohub_archive")
 MAX_WAIT_S = 60.0
-TAP_FORMATS = {name for name, _, _ in vosi.OUTPUT_FORMATS}  # what /capabilities declares, and no more
+TAP_FORMATS = tuple(name for name, _, _ in vosi.OUTPUT_FORMATS)  # what /capabilities declares, and no more
 
 
 class TapRequest:
@@ -52,11 +52,7 @@ class TapRequest:
             raise UsageFault("QUERY is required: an ADQL SELECT statement")
         self.maxrec, _ = parse_maxrec([params["MAXREC"]] if "MAXREC" in params else [])
         fmt_text = params.get("RESPONSEFORMAT") or params.get("FORMAT")
-        self.fmt = response_format([fmt_text] if fmt_text else [])
-        if self.fmt not in TAP_FORMATS:
-            offered = [aliases[0] for _, _, aliases in vosi.OUTPUT_FORMATS]
-            raise UsageFault(f"RESPONSEFORMAT={fmt_text!r} is not offered by TAP; use {', '.join(offered[:-1])} "
-                             f"or {offered[-1]}")
+        self.fmt = response_format([fmt_text] if fmt_text else [], offered=TAP_FORMATS)
         self.uploads = parse_upload_param(params["UPLOAD"]) if params.get("UPLOAD") else []
 
 
