@@ -2,13 +2,27 @@
 
 The first time, a person on the roster sets their own password at ``/hub/register`` with the class
 code; from then on they sign in with that password only. The first sign-in opens getting-started; Lab's Help
-menu has the platform's tutorials; the next sign-in restores the user's own layout.
+menu has the platform's tutorials; the next sign-in restores the user's own layout, and when that Lab tab goes to
+the background the user sees the pre-cull warning.
+
+The pre-cull warning: the platform's user servers warn 8 s before a 15 s cull (tests/integration/conftest.py),
+checking every 2 s (``astrohub_server.activity``). A Lab tab in view polls the server and keeps it busy; one in the
+background stands its polls by, so the test hides the page the way the browser does when the user switches tabs
+(``document.hidden``, then ``visibilitychange``). The server goes idle, emits the warning on its event bus, and the
+platform's ``astrohub`` lab extension (its cull-warning plugin) shows it as a notification. (It was a test of its
+own, which started a second server and Lab for it: ~12 s of the browser tier.)
 """
 
 from __future__ import annotations
 
 import re
 import time
+
+HIDE_PAGE = """() => {
+    Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+    Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
 
 
 def _front_notebook(page, title: str) -> None:
@@ -83,6 +97,22 @@ def test_register_then_sign_in_to_jupyterlab(platform, browser, tmp_path):
         page.wait_for_url(f"**/user/{user}/**", timeout=120_000)
         # A returning user gets their own layout back (the first sign-in's had getting-started in front)
         _front_notebook(page, "Catalogues: find them, search them, query them")
+        # Lab loaded the extension (its package.json lists it among the federated extensions): one, of several
+        # plugins (lab16: there were five extensions, astrohub-cull-warning, astrohub-help...)
+        names = page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)"
+                              ".federated_extensions.map(e => e.name)")
+        assert "astrohub" in names and not [n for n in names if n.startswith("astrohub-")], names
+        page.wait_for_timeout(1_000)  # let Lab's start-up requests finish
+        # She switches to another tab: idle for 7 s, then a check within 2 s: the warning, relayed over
+        # /api/events/subscribe.
+        page.evaluate(HIDE_PAGE)
+        toast = page.get_by_text("will be stopped in about", exact=False)
+        toast.first.wait_for(timeout=30_000)
+        text = toast.first.inner_text()
+        assert "This server has been idle" in text and "Save your work" in text
+        # Lab has long restored by now: JupyterLab's own toast asking to fetch news from the internet never
+        # came (the astrohub extension disables the plugin that asks)
+        assert page.get_by_text("official Jupyter news", exact=False).count() == 0
     finally:
         context.close()
         platform.stop_server(user)
