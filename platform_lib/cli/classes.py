@@ -118,7 +118,7 @@ def _archive(args):
 
 
 def _delete(args):
-    return _print(_admin(args).service("DELETE", _path("classes", args.name)))
+    return _print(_admin(args).service("DELETE", _path("classes", args.name) + ("?force=1" if args.force else "")))
 
 
 def _restore(args):
@@ -247,6 +247,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                            "grades and registry rows are kept in <classes>/.deleted/, its grading "
                                            "system users removed")
     delete.add_argument("name")
+    delete.add_argument("--force", action="store_true",
+                        help="delete it even while members' processes (a notebook's kernel, a terminal) have their "
+                             "working folder or open files in it: those are ended (without it, refused naming them)")
     delete.set_defaults(func=_delete)
     restore = sub.add_parser("restore", help="bring a deleted class back from <classes>/.deleted/DELETED (the folder "
                                              "its deletion answered): its folders, registry rows, hub groups and "

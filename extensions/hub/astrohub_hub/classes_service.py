@@ -501,7 +501,8 @@ class ClassHandler(ApiHandler):
         await self.run(self.teaching.show, cls, self.get_argument("student", None))
 
     async def delete(self, cls: str) -> None:
-        await self.run(self.teaching.delete_class, cls)
+        await self.run(self.teaching.delete_class, cls,
+                       force=self.get_argument("force", "") in ("1", "true", "yes"))
 
 
 class RestoreHandler(ApiHandler):
