@@ -117,6 +117,10 @@ def _archive(args):
     return _print(_admin(args).service("POST", _path("classes", args.name, "archive")))
 
 
+def _profile(args):
+    return _print(_admin(args).service("POST", _path("classes", args.name, "profile"), {"profile": args.profile}))
+
+
 def _delete(args):
     return _print(_admin(args).service("DELETE", _path("classes", args.name) + ("?force=1" if args.force else "")))
 
@@ -231,7 +235,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add.add_argument("--users", help="comma-separated user names")
         add.add_argument("--csv", help="a roster CSV (username column)")
         add.set_defaults(func=_add(role))
-        remove = sub.add_parser(f"remove-{role}", help=f"take {role} off a class (their submissions stay)")
+        remove = sub.add_parser(f"remove-{role}", help=f"take {role} off a class: they lose its folders at once"
+                                   + (" (their submissions and grades stay)" if role == "students" else ""))
         remove.add_argument("name")
         remove.add_argument("--users", help="comma-separated user names")
         remove.add_argument("--csv", help="a roster CSV (username column)")
@@ -243,6 +248,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     archive = sub.add_parser("archive", help="freeze a class: no more changes or submissions")
     archive.add_argument("name")
     archive.set_defaults(func=_archive)
+    profile = sub.add_parser("profile", help="pin a resource profile on a class after it was made (its members' "
+                                             "servers get it from their next start); '' unpins")
+    profile.add_argument("name")
+    profile.add_argument("profile", help="a profile slug of astrohub.toml's [profiles], or '' for none")
+    profile.set_defaults(func=_profile)
     delete = sub.add_parser("delete", help="delete a class: nobody reaches it any more; its folders, submissions, "
                                            "grades and registry rows are kept in <classes>/.deleted/, its grading "
                                            "system users removed")

@@ -81,6 +81,31 @@ def test_an_instructor_added_mid_term_finds_the_course_in_their_home_at_once(pla
         assert not os.path.lexists(link), link
 
 
+def test_an_admin_pins_a_profile_on_a_class_already_made(platform, term):
+    """walk17c: a class's profile could be pinned only as it was created (`classes create --profile`): a class made
+    without one kept none. `astrohub classes profile <class> <slug>` (POST classes/<class>/profile) pins it on the
+    class's hub groups, which the spawner reads at each start; '' unpins; an instructor, an unknown slug are refused
+    and change nothing."""
+    name, prof = term["name"], term["prof"]
+
+    def pinned() -> list:
+        return [platform.api("GET", f"/groups/{name}-{role}").json()["properties"].get("astrohub-profile")
+                for role in ("students", "instructors")]
+
+    assert pinned() == [None, None]
+    refused = platform.classes_api(prof, "POST", f"classes/{name}/profile", {"profile": "lab"})
+    assert refused.status_code == 403 and "only admins pin" in refused.json()["message"], refused.text
+    unknown = platform.astrohub("classes", "profile", name, "nope")
+    assert unknown.returncode == 2 and "no profile 'nope'" in unknown.stderr and "'lab'" in unknown.stderr
+    assert pinned() == [None, None]
+    done = platform.astrohub("classes", "profile", name, "lab")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["profile"] == "lab" and "from their next start" in done.stdout
+    assert pinned() == ["lab", "lab"]
+    assert platform.astrohub("classes", "profile", name, "").returncode == 0
+    assert pinned() == ["", ""] and json.loads(platform.astrohub("classes", "show", name).stdout)["profile"] == ""
+
+
 def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platform, term, poll):
     """grade15: a class could not be deleted: its hub groups, folders and grading system users stayed for good. Its
     instructor and a student are refused, an unknown class is named, and the admin's `astrohub classes delete` takes

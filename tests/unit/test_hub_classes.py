@@ -1682,3 +1682,21 @@ def test_an_instructor_added_mid_term_gets_the_course_link_at_once_and_leavers_l
     teaching.remove_members(PROF, "c1", "student", ["ann"])
     for link in (home / "grading" / "c1", home / "classes" / "c1", tmp_path / "home" / "ann" / "classes" / "c1"):
         assert not os.path.lexists(link), link
+
+
+def test_an_admin_pins_a_profile_on_a_class_already_made(teaching):
+    """walk17c: a profile could be pinned only as the class was created. ``pin_profile`` pins (or unpins) it later,
+    the hub first; an instructor and an unknown slug are refused and nothing changes."""
+    pinned = []
+    teaching.profiles, teaching.on_class_properties = ("lab", "big"), lambda c, p: pinned.append((c, p))
+    teaching.create_class(ADMIN, "c1", instructors=["prof"])
+    with pytest.raises(ClassError, match="only admins pin") as refused:
+        teaching.pin_profile(PROF, "c1", "lab")
+    assert refused.value.status == 403
+    with pytest.raises(ClassError, match=r"no profile 'nope' .* \['lab', 'big'\]"):
+        teaching.pin_profile(ADMIN, "c1", "nope")
+    assert pinned == [] and teaching.show(ADMIN, "c1")["profile"] == ""
+    assert teaching.pin_profile(ADMIN, "c1", "big")["profile"] == "big"
+    assert teaching.pin_profile(ADMIN, "c1", "")["profile"] == ""
+    assert pinned == [("c1", {"astrohub-profile": "big"}), ("c1", {"astrohub-profile": ""})]
+    assert [a["action"] for a in teaching.actions(ADMIN, "c1")][-2:] == ["profile", "profile"]

@@ -348,10 +348,7 @@ class Teaching:
         both = sorted(set(instructors) & set(students))
         if both:
             raise ClassError(f"{both} cannot be both instructor and student of {name!r}", value=both)
-        if profile and self.profiles is not None and profile not in self.profiles:
-            raise ClassError(f"no profile {profile!r} is configured on this hub; choose one of "
-                             f"{list(self.profiles)} (the hub's profiles setting), or none", code="unknown-profile",
-                             value=profile)
+        self._check_profile(profile)
         duplicate = ClassError(f"a class named {name!r} exists already: choose another name", status=409,
                                code="duplicate-class", value=name)
         with self._lock:  # classes are created one at a time: the check below holds until the INSERT
@@ -547,6 +544,32 @@ class Teaching:
             db.execute("UPDATE classes SET archived = 1 WHERE name = ?", (cls,))
         self.record(actor, cls, "archive")
         return self.show(actor, cls)
+
+    def _check_profile(self, profile: str) -> None:
+        """ClassError 400 ``unknown-profile`` for a ``profile`` the hub does not offer (empty: none, fine)."""
+        if profile and self.profiles is not None and profile not in self.profiles:
+            raise ClassError(f"no profile {profile!r} is configured on this hub; choose one of "
+                             f"{list(self.profiles)} (the hub's profiles setting), or none", code="unknown-profile",
+                             value=profile)
+
+    def pin_profile(self, actor: Actor, cls: str, profile: str) -> dict:
+        """Pin ``profile`` on class ``cls`` (admins, as at :meth:`create_class`; empty: unpin), after it was made:
+        its members' servers start with it from their next start. The hub first (the property ``astrohub-profile``
+        of the class's groups): when it refuses (ClassError 502) nothing changes here."""
+        if not actor.admin:
+            raise ClassError("only admins pin a class's profile (it sets the resources of every member's server)",
+                             status=403, code="forbidden", value=actor.name)
+        self._class(cls)
+        self._check_profile(profile)
+        self.on_class_properties(cls, {"astrohub-profile": profile})
+        with closing(self._db()) as db, db:
+            db.execute("UPDATE classes SET profile = ? WHERE name = ?", (profile, cls))
+        self.record(actor, cls, "profile", {"profile": profile})
+        answer = self.show(actor, cls)
+        answer["message"] = (f"class {cls!r}: " + (f"profile {profile!r} pinned" if profile else "no profile pinned")
+                             + "; its members' servers get it from their next start (a running server keeps what "
+                               "it started with)")
+        return answer
 
     #: The registry's tables with a class's rows, as :meth:`delete_class` keeps them (``registry.json``).
     _CLASS_TABLES = ("classes", "members", "assignments", "submissions", "grades", "extensions", "exams",

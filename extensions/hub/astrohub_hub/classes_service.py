@@ -559,6 +559,11 @@ class ArchiveHandler(ApiHandler):
         await self.run(self.teaching.archive, cls)
 
 
+class ProfileHandler(ApiHandler):
+    async def post(self, cls: str) -> None:
+        await self.run(self.teaching.pin_profile, cls, self.text(self.body("profile"), "profile"))
+
+
 class AssignmentHandler(ApiHandler):
     async def post(self, cls: str, assignment: str, action: str) -> None:
         func = {"release": self.teaching.release, "submit": self.teaching.submit,
@@ -879,6 +884,7 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         (rf"{api}/classes/{seg}/(students|instructors)/?", RosterHandler),
         (rf"{api}/classes/{seg}/restore/?", RestoreHandler),
         (rf"{api}/classes/{seg}/archive/?", ArchiveHandler),
+        (rf"{api}/classes/{seg}/profile/?", ProfileHandler),
         (rf"{api}/classes/{seg}/exam/?", ExamHandler),
         (rf"{api}/classes/{seg}/log/?", LogHandler),
         (rf"{api}/classes/{seg}/grades/?", GradesHandler),
