@@ -308,9 +308,10 @@ class Teaching:
 
     def _link_class(self, cls: str, users: Iterable[str], *, remove: bool = False) -> None:
         """``~/<links_folder>/<cls>``, a link to the class's folder, in each of ``users``' homes, made (``remove``:
-        removed) as them (``folders.link_as``), so a member whose server already runs finds the class in Lab's file
-        browser at once, and one who leaves no longer finds a link leading nowhere; the spawner makes the same links
-        at each start (``local.AstroLocalSpawner.class_links``)."""
+        removed: the class is deleted) as them (``folders.link_as``), so a member whose server already runs finds the
+        class in Lab's file browser at once; the spawner makes the same links at each start
+        (``local.AstroLocalSpawner.class_links``). A removed member's link stays until then: Lab says they are no
+        longer in the class (``astrohub_server.contents``) where a notebook of it is still open."""
         if not (self.links_folder and self.home_template):
             return
         target = str(self._class_dirs(cls)["base"])
@@ -451,9 +452,6 @@ class Teaching:
             if self.accounts.enabled:
                 for user in users:
                     folders.revoke(self._class_dirs(cls)["base"], self.accounts.name(user))
-        self._link_class(cls, users, remove=True)
-        if role == "instructor":
-            self._link_course(cls, users, remove=True)
         self.record(actor, cls, f"remove {role}s", {"users": users})
         return self.show(actor, cls)
 
