@@ -1696,3 +1696,6 @@ def test_an_admin_pins_a_profile_on_a_class_already_made(teaching):
     assert teaching.pin_profile(ADMIN, "c1", "")["profile"] == ""
     assert pinned == [("c1", {"astrohub-profile": "big"}), ("c1", {"astrohub-profile": ""})]
     assert [a["action"] for a in teaching.actions(ADMIN, "c1")][-2:] == ["profile", "profile"]
+    teaching.profiles = ()  # a hub that offers none says so ("choose one of []" before)
+    with pytest.raises(ClassError, match=r"no profile 'lab' .*; it offers none \(an operator adds them"):
+        teaching.pin_profile(ADMIN, "c1", "lab")

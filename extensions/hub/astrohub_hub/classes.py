@@ -546,9 +546,11 @@ class Teaching:
     def _check_profile(self, profile: str) -> None:
         """ClassError 400 ``unknown-profile`` for a ``profile`` the hub does not offer (empty: none, fine)."""
         if profile and self.profiles is not None and profile not in self.profiles:
-            raise ClassError(f"no profile {profile!r} is configured on this hub; choose one of "
-                             f"{list(self.profiles)} (the hub's profiles setting), or none", code="unknown-profile",
-                             value=profile)
+            choose = (f"choose one of {list(self.profiles)}" if self.profiles else
+                      "it offers none (an operator adds them: the hub's profiles setting, astrohub.toml's "
+                      "[profiles.<slug>] on the local platform)")
+            raise ClassError(f"no profile {profile!r} is configured on this hub; {choose}, or none",
+                             code="unknown-profile", value=profile)
 
     def pin_profile(self, actor: Actor, cls: str, profile: str) -> dict:
         """Pin ``profile`` on class ``cls`` (admins, as at :meth:`create_class`; empty: unpin), after it was made:
