@@ -117,8 +117,12 @@ def _archive(args):
     return _print(_admin(args).service("POST", _path("classes", args.name, "archive")))
 
 
+def _profile(args):
+    return _print(_admin(args).service("POST", _path("classes", args.name, "profile"), {"profile": args.profile}))
+
+
 def _delete(args):
-    return _print(_admin(args).service("DELETE", _path("classes", args.name)))
+    return _print(_admin(args).service("DELETE", _path("classes", args.name) + ("?force=1" if args.force else "")))
 
 
 def _restore(args):
@@ -231,7 +235,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add.add_argument("--users", help="comma-separated user names")
         add.add_argument("--csv", help="a roster CSV (username column)")
         add.set_defaults(func=_add(role))
-        remove = sub.add_parser(f"remove-{role}", help=f"take {role} off a class (their submissions stay)")
+        remove = sub.add_parser(f"remove-{role}", help=f"take {role} off a class: they lose its folders at once"
+                                   + (" (their submissions and grades stay)" if role == "students" else ""))
         remove.add_argument("name")
         remove.add_argument("--users", help="comma-separated user names")
         remove.add_argument("--csv", help="a roster CSV (username column)")
@@ -243,10 +248,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     archive = sub.add_parser("archive", help="freeze a class: no more changes or submissions")
     archive.add_argument("name")
     archive.set_defaults(func=_archive)
+    profile = sub.add_parser("profile", help="pin a resource profile on a class after it was made (its members' "
+                                             "servers get it from their next start); '' unpins")
+    profile.add_argument("name")
+    profile.add_argument("profile", help="a profile slug of astrohub.toml's [profiles], or '' for none")
+    profile.set_defaults(func=_profile)
     delete = sub.add_parser("delete", help="delete a class: nobody reaches it any more; its folders, submissions, "
                                            "grades and registry rows are kept in <classes>/.deleted/, its grading "
                                            "system users removed")
     delete.add_argument("name")
+    delete.add_argument("--force", action="store_true",
+                        help="delete it even while members' processes (a notebook's kernel, a terminal) have their "
+                             "working folder or open files in it: those are ended (without it, refused naming them)")
     delete.set_defaults(func=_delete)
     restore = sub.add_parser("restore", help="bring a deleted class back from <classes>/.deleted/DELETED (the folder "
                                              "its deletion answered): its folders, registry rows, hub groups and "

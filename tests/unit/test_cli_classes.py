@@ -24,6 +24,7 @@ VERBS = {
     ("classes", "archive"): ["{n}"],
     ("classes", "delete"): ["{n}"],
     ("classes", "restore"): ["{n}"],
+    ("classes", "profile"): ["{n}", "lab"],
     ("classes", "release"): ["{n}", "{a}"],
     ("classes", "collect"): ["{n}", "{a}", "--grade"],
     ("classes", "feedback"): ["{n}", "{a}"],

@@ -1665,3 +1665,37 @@ def test_a_workspace_or_class_without_a_name_is_refused_saying_the_name_is_missi
         People.check_name("workspace", "")
     with pytest.raises(ClassError, match=r"^class name 'Astro 101' must be 1-40"):
         People.check_name("class", "Astro 101")
+
+
+def test_an_instructor_added_mid_term_gets_the_course_link_at_once(teaching, tmp_path):
+    """walk17c: an instructor added mid-term got ``~/grading/<class>`` only at their next server start, and the
+    answer did not say when formgrader would serve it. The course link is made as they are added, and the answer
+    says formgrader serves it from their next server start."""
+    teaching.links_folder, teaching.course_links_folder = "classes", "grading"
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    answer = teaching.add_members(ADMIN, "c1", "instructor", ["eve"])
+    home = tmp_path / "home" / "eve"
+    assert (home / "grading" / "c1").resolve() == (tmp_path / "classes" / "c1" / "instructors" / "nbgrader").resolve()
+    assert (home / "classes" / "c1").resolve() == (tmp_path / "classes" / "c1").resolve()
+    assert "~/grading/c1" in answer["message"] and "from their next server start" in answer["message"], answer
+
+
+def test_an_admin_pins_a_profile_on_a_class_already_made(teaching):
+    """walk17c: a profile could be pinned only as the class was created. ``pin_profile`` pins (or unpins) it later,
+    the hub first; an instructor and an unknown slug are refused and nothing changes."""
+    pinned = []
+    teaching.profiles, teaching.on_class_properties = ("lab", "big"), lambda c, p: pinned.append((c, p))
+    teaching.create_class(ADMIN, "c1", instructors=["prof"])
+    with pytest.raises(ClassError, match="only admins pin") as refused:
+        teaching.pin_profile(PROF, "c1", "lab")
+    assert refused.value.status == 403
+    with pytest.raises(ClassError, match=r"no profile 'nope' .* \['lab', 'big'\]"):
+        teaching.pin_profile(ADMIN, "c1", "nope")
+    assert pinned == [] and teaching.show(ADMIN, "c1")["profile"] == ""
+    assert teaching.pin_profile(ADMIN, "c1", "big")["profile"] == "big"
+    assert teaching.pin_profile(ADMIN, "c1", "")["profile"] == ""
+    assert pinned == [("c1", {"astrohub-profile": "big"}), ("c1", {"astrohub-profile": ""})]
+    assert [a["action"] for a in teaching.actions(ADMIN, "c1")][-2:] == ["profile", "profile"]
+    teaching.profiles = ()  # a hub that offers none says so ("choose one of []" before)
+    with pytest.raises(ClassError, match=r"no profile 'lab' .*; it offers none \(an operator adds them"):
+        teaching.pin_profile(ADMIN, "c1", "lab")

@@ -245,3 +245,39 @@ def test_a_home_links_the_users_own_groups_and_workspaces_as_the_roots_are_not_l
     spawner.user.groups = []  # tina left the team: its link goes at the next start; the folder stays, for the next
     spawner.make_preexec_fn("tina")()
     assert list((home / "groups").iterdir()) == []
+
+
+def test_a_running_formgrader_follows_its_course_to_the_class_s_new_name(tmp_path):
+    """walk17c: a formgrader left running from before its class was renamed (restored under another name) kept
+    ~/grading/<old name>, gone, until the server's next start. It finds the same course folder among the links
+    beside it and serves it there (the gradebook with it); a course it served that is nowhere gives way to the
+    one its link leads to now, and no course at all is said to be missing."""
+    import logging
+
+    from nbgrader.coursedir import CourseDirectory
+
+    from astrohub_server.formgrader import _follow_course
+
+    course, other = tmp_path / "classes" / "a101" / "nbgrader", tmp_path / "classes" / "b101" / "nbgrader"
+    course.mkdir(parents=True), other.mkdir(parents=True)
+    grading = tmp_path / "home" / "grading"
+    grading.mkdir(parents=True)
+    (grading / "b101").symlink_to(other)
+    (grading / "a101").symlink_to(course)
+    coursedir = CourseDirectory(root=str(grading / "a101"))
+    settings = {"nbgrader_formgrader": SimpleNamespace(coursedir=coursedir, log=logging.getLogger("t"))}
+    assert _follow_course(settings) and coursedir.root == str(grading / "a101")
+    # the class is deleted (its link goes), then restored as a101-old: the same folder, under its new link
+    (grading / "a101").unlink()
+    assert not _follow_course(settings)
+    renamed = tmp_path / "classes" / "a101-old" / "nbgrader"
+    course.parent.rename(renamed.parent)
+    (grading / "a101-old").symlink_to(renamed)
+    assert _follow_course(settings) and coursedir.root == str(grading / "a101-old")
+    assert coursedir.db_url == f"sqlite:///{grading / 'a101-old' / 'gradebook.db'}"
+    assert _follow_course(settings) and coursedir.root == str(grading / "a101-old")  # it stays
+    # that class goes for good: nothing to serve; a new course at its link is served from then on
+    (grading / "a101-old").unlink()
+    assert not _follow_course(settings) and coursedir.root == str(grading / "a101-old")
+    (grading / "a101-old").symlink_to(other)
+    assert _follow_course(settings) and coursedir.root == str(grading / "a101-old")

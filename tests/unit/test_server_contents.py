@@ -45,7 +45,8 @@ def test_a_path_in_a_shared_folder_that_no_longer_lets_you_in_says_you_left_it()
 
     denied = PermissionError(13, "Permission denied")
     for path, shared in (("/groups/lensing/team.ipynb", "the group 'lensing'"),
-                         ("workspaces/survey/a/b.csv", "the workspace 'survey'")):
+                         ("workspaces/survey/a/b.csv", "the workspace 'survey'"),
+                         ("classes/w101/materials/x.ipynb", "the class 'w101'")):  # walk17c: a student who left
         refusal = _refusal(path, denied)
         assert refusal.status_code == 403 and f"no longer, a member of {shared}" in refusal.log_message
         assert "Save As" in refusal.log_message

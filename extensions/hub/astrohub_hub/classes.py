@@ -306,16 +306,18 @@ class Teaching:
                 folders.make_shared_folder(mine, 0o750)
                 folders.grant(mine, system, "r-x", recursive=True)
 
-    def _link_class(self, cls: str, users: Iterable[str]) -> None:
-        """``~/<links_folder>/<cls>``, a link to the class's folder, in each of ``users``' homes, made as them
-        (``folders.link_as``), so a member whose server already runs finds the class in Lab's file browser at
-        once; the spawner makes the same links at each start (``local.AstroLocalSpawner.class_links``)."""
+    def _link_class(self, cls: str, users: Iterable[str], *, remove: bool = False) -> None:
+        """``~/<links_folder>/<cls>``, a link to the class's folder, in each of ``users``' homes, made (``remove``:
+        removed: the class is deleted) as them (``folders.link_as``), so a member whose server already runs finds the
+        class in Lab's file browser at once; the spawner makes the same links at each start
+        (``local.AstroLocalSpawner.class_links``). A removed member's link stays until then: Lab says they are no
+        longer in the class (``astrohub_server.contents``) where a notebook of it is still open."""
         if not (self.links_folder and self.home_template):
             return
         target = str(self._class_dirs(cls)["base"])
         for user in users:
             folders.link_as(self._home(user) / self.links_folder, {cls: target}, self.classes_root,
-                            self._system(user))
+                            self._system(user), remove=remove)
 
     def _link_course(self, cls: str, users: Iterable[str], *, remove: bool = False) -> None:
         """``~/<course_links_folder>/<cls>``, the link to the class's nbgrader course through which an instructor's
@@ -347,10 +349,7 @@ class Teaching:
         both = sorted(set(instructors) & set(students))
         if both:
             raise ClassError(f"{both} cannot be both instructor and student of {name!r}", value=both)
-        if profile and self.profiles is not None and profile not in self.profiles:
-            raise ClassError(f"no profile {profile!r} is configured on this hub; choose one of "
-                             f"{list(self.profiles)} (the hub's profiles setting), or none", code="unknown-profile",
-                             value=profile)
+        self._check_profile(profile)
         duplicate = ClassError(f"a class named {name!r} exists already: choose another name", status=409,
                                code="duplicate-class", value=name)
         with self._lock:  # classes are created one at a time: the check below holds until the INSERT
@@ -386,8 +385,11 @@ class Teaching:
     def add_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
         """Add ``users`` as ``role`` (``student``: admins and instructors; ``instructor``: admins).
 
-        A student added after assignments were released gets them at once, as last released, in
-        ``~/<class>/<assignment>/`` (as :meth:`release` gives them; a returning student's own files are kept).
+        Each gets ``~/classes/<class>`` at once (:meth:`_link_class`). A student added after assignments were released
+        gets them at once, as last released, in ``~/<class>/<assignment>/`` (as :meth:`release` gives them; a
+        returning student's own files are kept). An instructor gets ``~/grading/<class>`` at once
+        (:meth:`_link_course`); formgrader serves it from their next server start, which the answer's ``message``
+        says (a server loads formgrader, on one course, as it starts).
 
         During an exam's frozen window an instructor added gets the materials read-only, like the others,
         and read-write at the thaw. The hub first: they join the hub group ``<class>-<role>s`` (which gives the
@@ -413,7 +415,16 @@ class Teaching:
         self._link_class(cls, users)
         given = self._release_to(cls, users) if role == "student" else {}
         self.record(actor, cls, f"add {role}s", {"users": users, **({"released": sorted(given)} if given else {})})
-        return self.show(actor, cls)
+        answer = self.show(actor, cls)
+        if role == "instructor":
+            self._link_course(cls, users)
+            if self.course_links_folder:
+                answer["message"] = (
+                    f"{users} teach {cls!r} now: ~/{self.course_links_folder}/{cls}, its nbgrader course, is in "
+                    "their homes at once; Nbgrader → "
+                    "Formgrader in their Lab serves the course from their next server start (a server running now "
+                    "keeps the course it started with: File → Hub Control Panel → Stop My Server, then start it)")
+        return answer
 
     def remove_members(self, actor: Actor, cls: str, role: str, users: Iterable[str]) -> dict:
         """Take ``users`` off the roster as ``role`` (a student who leaves: admins and instructors;
@@ -532,15 +543,47 @@ class Teaching:
         self.record(actor, cls, "archive")
         return self.show(actor, cls)
 
+    def _check_profile(self, profile: str) -> None:
+        """ClassError 400 ``unknown-profile`` for a ``profile`` the hub does not offer (empty: none, fine)."""
+        if profile and self.profiles is not None and profile not in self.profiles:
+            choose = (f"choose one of {list(self.profiles)}" if self.profiles else
+                      "it offers none (an operator adds them: the hub's profiles setting, astrohub.toml's "
+                      "[profiles.<slug>] on the local platform)")
+            raise ClassError(f"no profile {profile!r} is configured on this hub; {choose}, or none",
+                             code="unknown-profile", value=profile)
+
+    def pin_profile(self, actor: Actor, cls: str, profile: str) -> dict:
+        """Pin ``profile`` on class ``cls`` (admins, as at :meth:`create_class`; empty: unpin), after it was made:
+        its members' servers start with it from their next start. The hub first (the property ``astrohub-profile``
+        of the class's groups): when it refuses (ClassError 502) nothing changes here."""
+        if not actor.admin:
+            raise ClassError("only admins pin a class's profile (it sets the resources of every member's server)",
+                             status=403, code="forbidden", value=actor.name)
+        self._class(cls)
+        self._check_profile(profile)
+        self.on_class_properties(cls, {"astrohub-profile": profile})
+        with closing(self._db()) as db, db:
+            db.execute("UPDATE classes SET profile = ? WHERE name = ?", (profile, cls))
+        self.record(actor, cls, "profile", {"profile": profile})
+        answer = self.show(actor, cls)
+        answer["message"] = (f"class {cls!r}: " + (f"profile {profile!r} pinned" if profile else "no profile pinned")
+                             + "; its members' servers get it from their next start (a running server keeps what "
+                               "it started with)")
+        return answer
+
     #: The registry's tables with a class's rows, as :meth:`delete_class` keeps them (``registry.json``).
     _CLASS_TABLES = ("classes", "members", "assignments", "submissions", "grades", "extensions", "exams",
                      "released_files", "log")
 
-    def delete_class(self, actor: Actor, cls: str) -> dict:
+    def delete_class(self, actor: Actor, cls: str, *, force: bool = False) -> dict:
         """Delete (retire) class ``cls`` (admins; an archived class too): nobody reaches it any more, and its data is
         kept for the admins, as a deleted group's or workspace's is.
 
-        Refused while one of its grading steps runs (409 ``grading-busy``). The hub first: its groups
+        Refused while one of its grading steps runs (409 ``grading-busy``), and, unless ``force``, while a member's
+        process has its working folder or an open file in the class's folder (409 ``class-in-use``, naming whose
+        and which: a kernel of a notebook opened from ``~/classes/<class>/``, a terminal ``cd``'d there), since
+        the deletion ends those processes and their unsaved state is lost: the admin asks them to shut those down,
+        or deletes with ``force`` and the answer names the processes ended. The hub first: its groups
         ``<class>-students`` and ``<class>-instructors`` are deleted (``on_class_delete``; a refusal is a
         ClassError 502 and the class stays: running it again finishes it). Then every member's and the grading
         identity's access to the class's folder is revoked (:func:`astrohub_hub.folders.revoke`: their processes
@@ -558,13 +601,18 @@ class Teaching:
         with self._grading_turn(actor, cls, "deletion", wait=False):
             roster = self.roster(cls)
             people = sorted({*roster["students"], *roster["instructors"]})
+            base = self._class_dirs(cls)["base"]
+            if not force:
+                self._refuse_in_use(cls, base, people)
             self.on_class_delete(cls)
+            ended: dict[str, list[int]] = {}
             with self._exam_lock, self._lock:
                 now = self.clock()
-                base = self._class_dirs(cls)["base"]
                 if self.accounts.enabled and base.is_dir():
+                    person = {self.accounts.name(p): p for p in people}
                     for system in folders.acl_users(base, self.accounts.prefix):  # members and the grading identity
-                        folders.revoke(base, system)
+                        if pids := folders.revoke(base, system):
+                            ended[person.get(system, system)] = pids
                 kept = folders.keep_deleted(base, now)
                 if not kept.is_dir():  # a class whose folder was gone: its registry rows are kept all the same
                     kept.parent.mkdir(mode=0o700, exist_ok=True)
@@ -582,10 +630,7 @@ class Teaching:
                     for table in self._CLASS_TABLES:
                         db.execute(f"DELETE FROM {table} WHERE {'name' if table == 'classes' else 'class'} = ?",
                                    (cls,))
-            if self.links_folder and self.home_template:  # the links would lead nowhere
-                for user in people:
-                    folders.link_as(self._home(user) / self.links_folder, {cls: str(base)}, self.classes_root,
-                                    self._system(user), remove=True)
+            self._link_class(cls, people, remove=True)  # the links would lead nowhere
             self._link_course(cls, roster["instructors"], remove=True)  # an instructor's ~/grading/<class> too
             removed, problems = [], []
             if self.accounts.enabled:
@@ -606,8 +651,31 @@ class Teaching:
             message += f"; its system users {removed} are removed"
         if problems:
             message += f"; not removed: {'; '.join(problems)} (an admin runs userdel when its processes have ended)"
+        if ended:
+            message += f"; processes that held its files were ended: {ended}"
         return {"class": cls, "deleted": True, "kept": str(kept), "removed": people, "system_users_removed": removed,
-                "message": message}
+                "ended": ended, "message": message}
+
+    def _refuse_in_use(self, cls: str, base: Path, people: list[str]) -> None:
+        """ClassError 409 ``class-in-use`` naming the members whose processes hold the class's folder ``base``
+        (working folder or open file: :func:`astrohub_hub.folders.holding`), which its deletion would end."""
+        if not (self.accounts.enabled and base.is_dir()):
+            return
+        busy = {}
+        for person in people:
+            try:
+                uid = pwd.getpwnam(self.accounts.name(person)).pw_uid
+            except KeyError:
+                continue
+            if named := folders.holding(base, uid):
+                busy[person] = named
+        if busy:
+            raise ClassError(
+                f"class {cls!r} is in use: {busy} have their working folder or open files in it (a notebook's "
+                "kernel opened from the class's folder, a terminal there). Deleting it ends those processes, and "
+                "what they hold unsaved is lost: ask them to save and shut those down (Lab: Kernel → Shut Down "
+                "Kernel, close the terminal), then delete again, or delete now with --force (the classes service: "
+                "DELETE classes/<class>?force=1)", status=409, code="class-in-use", value=sorted(busy))
 
     def restore_class(self, actor: Actor, kept: str, as_name: str = "") -> dict:
         """Bring back the class deleted into ``<classes_root>/.deleted/<kept>/`` (admins): :meth:`delete_class` undone;

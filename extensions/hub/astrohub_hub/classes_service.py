@@ -529,7 +529,8 @@ class ClassHandler(ApiHandler):
         await self.run(self.teaching.show, cls, self.get_argument("student", None))
 
     async def delete(self, cls: str) -> None:
-        await self.run(self.teaching.delete_class, cls)
+        await self.run(self.teaching.delete_class, cls,
+                       force=self.get_argument("force", "") in ("1", "true", "yes"))
 
 
 class RestoreHandler(ApiHandler):
@@ -596,6 +597,11 @@ class ArchiveHandler(ApiHandler):
 
     async def post(self, cls: str) -> None:
         await self.run(self.teaching.archive, cls)
+
+
+class ProfileHandler(ApiHandler):
+    async def post(self, cls: str) -> None:
+        await self.run(self.teaching.pin_profile, cls, self.text(self.body("profile"), "profile"))
 
 
 class AssignmentHandler(ApiHandler):
@@ -953,6 +959,7 @@ def api_routes(api: str) -> list[tuple[str, type[ApiHandler]]]:
         (rf"{api}/classes/{seg}/(students|instructors)/?", RosterHandler),
         (rf"{api}/classes/{seg}/restore/?", RestoreHandler),
         (rf"{api}/classes/{seg}/archive/?", ArchiveHandler),
+        (rf"{api}/classes/{seg}/profile/?", ProfileHandler),
         (rf"{api}/classes/{seg}/exam/?", ExamHandler),
         (rf"{api}/classes/{seg}/log/?", LogHandler),
         (rf"{api}/classes/{seg}/grades/?", GradesHandler),

@@ -274,6 +274,18 @@ def holders(folder: Path, uid: int) -> list[int]:
     return found
 
 
+def holding(folder: Path, uid: int) -> list[str]:
+    """:func:`holders`, each as its command name and id (``python3 (pid 4242)``), for a person to recognise."""
+    named = []
+    for pid in holders(folder, uid):
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                named.append(f"{comm.read().strip()} (pid {pid})")
+        except OSError:
+            continue  # ended meanwhile
+    return named
+
+
 def acl_users(folder: Path, prefix: str) -> dict[str, str]:
     """System users whose name starts with ``prefix`` and who have an access entry on ``folder``.
 

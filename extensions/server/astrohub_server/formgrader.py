@@ -16,7 +16,10 @@ service autogrades as the class's grading identity (:mod:`astrohub_hub.grading`)
 While the course folder is not there (``~/grading/<class>``, which the classes service removes as the class is
 deleted or makes again as it is restored), each of formgrader's pages and API routes answers 404 saying so
 (:data:`COURSE_GONE`; the API in nbgrader's answer form, ``{"success": false, "error"}``), not the deleted course's assignments or an error of nbgrader's, and serves the course again as
-soon as the folder is back, with no restart (:func:`_course_checked`). The gradebook nbgrader keeps open between
+soon as the folder is back, with no restart (:func:`_course_checked`). A course whose class was renamed
+(``astrohub classes restore <kept> --as <new>``: its folder, the same folder, now reached by ``~/grading/<new>``)
+is followed to its new link at the next request (:func:`_follow_course`), so a formgrader left running serves the
+class under its new name, not a 404 naming the old one until the server's next start. The gradebook nbgrader keeps open between
 requests is closed after each one: a deleted class's revocation ends the processes that hold its files open
 (``astrohub_hub.folders.revoke``), which was the instructor's whole server.
 
@@ -30,6 +33,7 @@ import html
 import inspect
 import json
 import os
+import stat
 from typing import Any
 
 __all__: list[str] = []
@@ -74,9 +78,59 @@ def _close_gradebook(settings: dict) -> None:
         gradebook.close()
 
 
+#: The key of the tornado settings holding the ``(st_dev, st_ino)`` of the course folder formgrader last served.
+COURSE_SEEN = "astrohub_course_seen"
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of the folder ``path`` leads to (links followed); None where there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+
+def _follow_course(settings: dict) -> bool:
+    """Point formgrader at the course folder it served last, wherever its link in the grading folder is now;
+    return whether a course folder is there to serve.
+
+    The server starts with ``CourseDirectory.root = ~/grading/<class>``. When that class is renamed (restored under
+    another name) the same folder is reached by ``~/grading/<new>``, and the old link is gone: the course is found
+    again by its identity among the links beside the old one, and ``root`` (and the gradebook's URL, when it was
+    nbgrader's default beside ``root``) move there. Where the course it served is nowhere and ``root`` is a course
+    folder (made after the server started, or a new class of the same name), that one is served from now on."""
+    coursedir = settings["nbgrader_formgrader"].coursedir
+    root = coursedir.root
+    seen, here = settings.get(COURSE_SEEN), _identity(root)
+    if seen is not None and here != seen:
+        try:
+            links = sorted(entry.path for entry in os.scandir(os.path.dirname(root)))
+        except OSError:
+            links = []
+        for link in links:
+            if _identity(link) == seen:
+                _close_gradebook(settings)
+                if coursedir.db_url == _default_db_url(root):
+                    coursedir.db_url = _default_db_url(link)
+                coursedir.root = link
+                settings["nbgrader_formgrader"].log.info("astrohub: formgrader's course %s is now %s (its class "
+                                                         "was renamed)", root, link)
+                return True
+    if here is not None:
+        settings[COURSE_SEEN] = here
+    return here is not None
+
+
+def _default_db_url(root: str) -> str:
+    """nbgrader's default gradebook URL for the course folder ``root`` (``CourseDirectory.db_url``)."""
+    return "sqlite:///{}".format(os.path.abspath(os.path.join(root, "gradebook.db")))
+
+
 def _course_checked(routes: list[tuple]) -> list[tuple]:
     """nbgrader's formgrader ``routes`` with each of its handlers refusing, 404 :data:`COURSE_GONE`, a signed-in
-    request while the course folder is not there, and closing the gradebook after every request."""
+    request while the course folder is not there (followed to its class's new name first: :func:`_follow_course`),
+    and closing the gradebook after every request."""
     from nbgrader.server_extensions.formgrader.base import BaseApiHandler, BaseHandler
 
     class CoursePresent:
@@ -84,8 +138,8 @@ def _course_checked(routes: list[tuple]) -> list[tuple]:
             done = super().prepare(*args, **kwargs)
             if inspect.isawaitable(done):
                 await done
-            root = self.settings["nbgrader_formgrader"].coursedir.root
-            if self.current_user and not os.path.isdir(root):
+            if self.current_user and not _follow_course(self.settings):
+                root = self.settings["nbgrader_formgrader"].coursedir.root
                 _close_gradebook(self.settings)
                 message = COURSE_GONE.format(root=root)
                 self.set_status(404)
@@ -119,4 +173,5 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     apihandlers.default_handlers[:] = _course_checked(_without_autograde(apihandlers.default_handlers))
     handlers.default_handlers[:] = _course_checked(handlers.default_handlers)
     load_jupyter_server_extension(serverapp)
+    _follow_course(serverapp.web_app.settings)  # the course it serves, as it starts (followed if renamed later)
     serverapp.log.info("astrohub: formgrader reads nbgrader configuration only from Jupyter's config folders")
