@@ -600,8 +600,10 @@ class ArchiveHandler(ApiHandler):
 
 
 class ProfileHandler(ApiHandler):
+    BODIES = {"POST": ("profile",)}
+
     async def post(self, cls: str) -> None:
-        await self.run(self.teaching.pin_profile, cls, self.text(self.body("profile"), "profile"))
+        await self.run(self.teaching.pin_profile, cls, self.text(self.body, "profile"))
 
 
 class AssignmentHandler(ApiHandler):

@@ -30,8 +30,9 @@ from tornado import web
 __all__ = ["check_before", "refuse_gone_links", "refuse_missing_folder", "refuse_unreadable"]
 
 
-#: The links every home has to the shared folders (``groups/<group>``, ``workspaces/<name>``), and what each is.
-_SHARED_LINKS = {"groups": "the group {!r}", "workspaces": "the workspace {!r}"}
+#: The links a home has to the shared folders (``groups/<group>``, ``workspaces/<name>``, ``classes/<class>``), and
+#: what each is.
+_SHARED_LINKS = {"groups": "the group {!r}", "workspaces": "the workspace {!r}", "classes": "the class {!r}"}
 
 
 def _refusal(path: str, exc: PermissionError) -> web.HTTPError:
@@ -91,7 +92,7 @@ def _gone_link(manager: Any, path: str = "", content: bool = True, *args: Any, *
 
 
 def refuse_gone_links(manager: Any) -> None:
-    """Make ``manager.get`` answer a path under a group's or workspace's link that leads nowhere with a 410."""
+    """Make ``manager.get`` answer a path under a group's, workspace's or class's link that leads nowhere with a 410."""
     check_before(manager, "get", functools.partial(_gone_link, manager))
 
 
