@@ -155,6 +155,12 @@ class Orbits:
                           f"(e.g. {names[1]!r})", UserWarning, stacklevel=stacklevel_outside(__file__))
         if rows:
             return rows[0]
+        left_out = self.left_out(name)
+        if left_out is not None:  # in the file, but not an orbit this package can follow: say so, not 'unknown'
+            full, reason = left_out
+            code = "hyperbolic-orbit" if "hyperbolic" in reason else "bad-orbit"
+            raise MovingObjectError(f"{full!r} was left out of this catalogue when it was read: {reason}", code=code,
+                                    value=name)
         close = self.close_names(name)
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         if re.match(r"^(\d*[PCDXI](?:-[A-Z])?/|\d+[PD]$)", str(name).strip(), re.I) and not np.any(self.kind == "comet"):
@@ -178,6 +184,12 @@ class Orbits:
         if key not in table and re.fullmatch(r"2\d{6}", key):  # JPL's SPK-ID of a numbered asteroid: 2000433 is (433)
             key = str(int(key) - 2_000_000)
         return [table[key], *self._shared.get(key, [])] if key in table else []
+
+    def left_out(self, name: str) -> tuple[str, str] | None:
+        """``(full name, reason)`` of the row ``name`` names among those left out of this catalogue (:attr:`skipped`:
+        a hyperbolic comet such as C/2017 K2, a malformed orbit), else None."""
+        key = _normalise(name)
+        return next(((full, reason) for full, reason in self.skipped if key in _aliases(full)), None)
 
     def close_names(self, name: str, n: int = 3) -> list[str]:
         """Up to ``n`` catalogue names close to ``name`` (a typo such as ``"Cerez"``), best first."""
@@ -238,9 +250,14 @@ def _aliases(full: str) -> list[str]:
     m = re.match(r"^\(([^)]+)\)$", s)
     if m:
         out.append(_normalise(m.group(1)))
-    m = re.match(r"^(\d*[PCDXI](?:-[A-Z])?)/(.+)$", s)
+    m = re.match(r"^(\d+[PCDXI](?:-[A-Z])?)/(.+)$", s)  # a numbered comet: '1P/Halley' -> '1p', 'halley'
     if m:
         out += [_normalise(m.group(1)), _normalise(m.group(2))]
+    # Any other comet by its designation and its name: 'C/1995 O1 (Hale-Bopp)' -> 'c/1995 o1', 'hale-bopp'
+    # (before, only the whole string: 'C/2020 F3' and 'Hale-Bopp' were unknown bodies, and 'C' named C/1680 V1)
+    m = re.match(r"^([PCDXIA]/-?\d+ [A-Z]{1,2}\d*(?:-[A-Z]+)?)(?:\s*\((.+)\))?$", s)
+    if m:
+        out += [_normalise(m.group(1))] + ([_normalise(m.group(2))] if m.group(2) else [])
     return out
 
 

@@ -92,6 +92,9 @@ def test_names_as_typed_and_comets_from_the_comet_file(service):
     r = requests.get(service + "moving/images", params={**params, "body": "1P/Halley"}, timeout=60)
     assert r.status_code == 200, r.text  # was unknown body: the route read only the asteroids
     assert r.json()["meta"]["body"] == "1P/Halley"
+    for name in ("C/1995 O1", "Hale-Bopp"):  # a comet without a number, by designation or name: were unknown bodies
+        r = requests.get(service + "moving/images", params={**params, "body": name}, timeout=60)
+        assert r.status_code == 200 and r.json()["meta"]["body"] == "C/1995 O1 (Hale-Bopp)", r.text
 
 
 def test_bodies_in_an_image_and_in_a_cone(service):
@@ -157,6 +160,9 @@ def test_bodies_names_a_comet_in_the_field(service):
     ("images", {"body": "Ceres", "start": "2459945.5", "stop": "2460310.5"}, "give 59945.00000, or add time_format=jd"),
     ("images", {"body": "Cerez", "start": "2020-01-01", "stop": "2021-01-01"}, "did you mean '1 Ceres (A801 AA)'"),
     ("images", {"body": "Titan", "start": "2020-01-01", "stop": "2021-01-01"}, "Saturn's moon Titan"),
+    # in kstars-data, on a hyperbolic orbit: was 'unknown body ... nor among the comets of Debian's kstars-data'
+    ("images", {"body": "C/2017 K2", "start": "2020-01-01", "stop": "2021-01-01"},
+     "'C/2017 K2 (PANSTARRS)' was left out of this catalogue when it was read: eccentricity 1.0004"),
     ("images", {"body": "moon", "start": "1900-01-01", "stop": "2050-01-01"}, "search at most ~"),  # was 16 s of work
     ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "format": "xls"}, "format"),
     ("bodies", {"obs_id": "nosuch"}, "not in the index"),

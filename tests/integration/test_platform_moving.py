@@ -34,6 +34,10 @@ r = get("images", body="1P/Halley", start="1980-01-01", stop="1990-01-01", forma
 out["comet"] = [r.status_code, r.json().get("meta", {}).get("body") if r.ok else r.text]
 r = get("images", body="Cerez", start="1980-01-01", stop="1990-01-01")
 out["typo"] = [r.status_code, r.text]
+r = get("images", body="Hale-Bopp", start="1996-01-01", stop="1998-01-01", format="json")
+out["hale_bopp"] = [r.status_code, r.json().get("meta", {}).get("body") if r.ok else r.text]
+r = get("images", body="C/2017 K2", start="2020-01-01", stop="2021-01-01")
+out["hyperbolic"] = [r.status_code, r.text]
 print(json.dumps(out))
 """
 
@@ -54,6 +58,9 @@ def test_a_planetary_scientist_in_a_kernel_asks_the_archive(platform, poll):
     assert out["comet"] == [200, "1P/Halley"]  # was 400: the route read only the asteroids
     status, text = out["typo"]
     assert status == 400 and "did you mean '1 Ceres (A801 AA)'" in text
+    assert out["hale_bopp"] == [200, "C/1995 O1 (Hale-Bopp)"]  # was 400 'unknown body': a comet without a number
+    status, text = out["hyperbolic"]  # in kstars-data on a hyperbolic orbit: was 'unknown body ... nor among'
+    assert status == 400 and "'C/2017 K2 (PANSTARRS)' was left out" in text and "hyperbolic" in text
 
 
 PLOTS = r"""
