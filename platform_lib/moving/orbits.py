@@ -147,6 +147,12 @@ class Orbits:
         Raises :class:`MovingObjectError` (``unknown-body``) naming the body when no row matches.
         """
         rows = self.matches(name)
+        left_out = self.left_out(name)
+        # 'Olbers': 13P/Olbers, and C/1796 F1 (Olbers) left out (hyperbolic); several kept ones warn below
+        if len(rows) == 1 and left_out is not None:
+            warnings.warn(f"{name!r} was taken as {str(self.names[rows[0]]).strip()!r}; it also names {left_out[0]!r}, "
+                          f"left out of this catalogue when it was read: {left_out[1]}", UserWarning,
+                          stacklevel=stacklevel_outside(__file__))
         if len(rows) > 1:
             names = [str(self.names[r]).strip() for r in rows]
             more = f" and {len(names) - 3} more" if len(names) > 3 else ""
@@ -155,7 +161,6 @@ class Orbits:
                           f"(e.g. {names[1]!r})", UserWarning, stacklevel=stacklevel_outside(__file__))
         if rows:
             return rows[0]
-        left_out = self.left_out(name)
         if left_out is not None:  # in the file, but not an orbit this package can follow: say so, not 'unknown'
             full, reason = left_out
             code = "hyperbolic-orbit" if "hyperbolic" in reason else "bad-orbit"
@@ -188,8 +193,14 @@ class Orbits:
     def left_out(self, name: str) -> tuple[str, str] | None:
         """``(full name, reason)`` of the row ``name`` names among those left out of this catalogue (:attr:`skipped`:
         a hyperbolic comet such as C/2017 K2, a malformed orbit), else None."""
-        key = _normalise(name)
-        return next(((full, reason) for full, reason in self.skipped if key in _aliases(full)), None)
+        table = getattr(self, "_left_out", None)
+        if table is None:  # built once, as _lookup (each alias's first row)
+            table = {}
+            for full, reason in self.skipped:
+                for key in _aliases(full):
+                    table.setdefault(key, (full, reason))
+            self._left_out = table
+        return table.get(_normalise(name))
 
     def close_names(self, name: str, n: int = 3) -> list[str]:
         """Up to ``n`` catalogue names close to ``name`` (a typo such as ``"Cerez"``), best first."""

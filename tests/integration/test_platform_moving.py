@@ -110,7 +110,8 @@ for obs_id in ("at12h", "wide"):
     ra, dec = xyz_to_radec(np.asarray(res.footprints[obs_id]))
     dx = (((ra - row["ra"] + 180) % 360) - 180) * np.cos(np.radians(row["dec"])) * 60
     dy = (dec - row["dec"]) * 60
-    out["zoom"][obs_id] = [float(np.max(np.abs(dx)) / abs(zoom.get_xlim()[0])), float(np.max(np.abs(dy)) / zoom.get_ylim()[1])]
+    out["zoom"][obs_id] = [float(np.max(np.abs(dx)) / abs(zoom.get_xlim()[0])),
+                           float(np.max(np.abs(dy)) / zoom.get_ylim()[1])]
 scratch.cleanup()
 print(json.dumps(out))
 """

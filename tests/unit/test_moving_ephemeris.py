@@ -230,6 +230,7 @@ def test_a_comet_by_its_designation_or_name_and_a_hyperbolic_one_named_as_such()
     """A comet without a number was found only by its whole catalogue string: 'C/2020 F3' and 'Hale-Bopp' were
     unknown bodies ('C' alone named C/1680 V1), and a comet kstars-data holds on a hyperbolic orbit (C/2017 K2,
     left out when the file is read) was 'unknown body ... not among the orbits', as if missing from the file."""
+    from astrohub_archive.faults import UsageFault
     from astrohub_archive.moving import _orbits_of
 
     t = Time("2020-07-15")
@@ -250,6 +251,13 @@ def test_a_comet_by_its_designation_or_name_and_a_hyperbolic_one_named_as_such()
     assert exc.value.code == "hyperbolic-orbit" and "'C/2017 K2 (PANSTARRS)'" in str(exc.value)
     assert _orbits_of("C/2017 K2").kind[0] == "comet"  # the route's search names it, not 'unknown body'
     assert _orbits_of("Hale-Bopp").kind[0] == "comet"
+    # a name that a kept body shares with a left-out one: the kept one, with a warning naming the other
+    with pytest.warns(UserWarning, match=r"'Olbers' was taken as '13P/Olbers'; it also names 'C/1796 F1 "
+                                         r"\(Olbers\)', left out of this catalogue when it was read: eccentricity"):
+        ephemeris("Olbers", t)
+    with pytest.raises(UsageFault, match=r"body='Olbers' names 2 bodies: '13P/Olbers', 'C/1796 F1 \(Olbers\) \(left "
+                                         r"out: its orbit cannot be followed\)'"):
+        _orbits_of("Olbers")
 
 
 def test_sites_spk_ids_and_mjds_as_a_planetary_scientist_gives_them(asteroids):

@@ -112,6 +112,9 @@ def _orbits_of(body: str):
         except MovingObjectError:  # an empty name: the asteroids' find() names it
             return _orbits()
         found += [(orbits, str(orbits.names[r]).strip()) for r in rows]
+    left_out = [lo for lo in (_orbits().left_out(body), _comets().left_out(body)) if lo is not None]
+    if len(found) == 1 and left_out:  # 'Olbers': 13P/Olbers, and C/1796 F1 (Olbers) on a hyperbolic orbit
+        found += [(None, f"{full} (left out: its orbit cannot be followed)") for full, _ in left_out]
     if len(found) > 1:
         more = f" and {len(found) - 3} more" if len(found) > 3 else ""
         raise UsageFault(f"body={body!r} names {len(found)} bodies: {', '.join(repr(n) for _, n in found[:3])}{more}; "
