@@ -224,6 +224,10 @@ def test_names_as_astronomers_type_them(asteroids):
         assert observatory(site) == OBSERVATORIES[key]  # were unknown observatories
     with pytest.warns(UserWarning, match="'Io' was taken as the asteroid '85 Io"):
         assert ephemeris("Io", t, orbits=asteroids).meta["body"] == "85 Io (A865 SA)"
+    for earth in ("Earth", "earth barycenter"):  # was "unknown body 'Earth': not a planet or the Moon"
+        with pytest.raises(MovingObjectError, match=f"body '{earth}' is the Earth, where the observer stands") as exc:
+            ephemeris(earth, t, orbits=asteroids)
+        assert exc.value.code == "unknown-body"
 
 
 def test_a_comet_by_its_designation_or_name_and_a_hyperbolic_one_named_as_such():

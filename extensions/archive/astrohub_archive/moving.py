@@ -101,9 +101,11 @@ def _orbits_of(body: str):
     be a guess. A body the files hold but whose orbit was left out when they were read (a hyperbolic comet such as
     C/2017 K2) goes to the search, which names why (``hyperbolic-orbit``), not 'unknown body'."""
     from platform_lib.moving import MovingObjectError
-    from platform_lib.moving.ephemeris import MAJOR_MOONS, planet_key
+    from platform_lib.moving.ephemeris import EARTH_NAMES, MAJOR_MOONS, planet_key
 
     if planet_key(body) is not None:  # DE421's, whatever the catalogues hold (134340 Pluto)
+        return _orbits()
+    if " ".join(str(body).strip().lower().split()) in EARTH_NAMES:  # find_body says it is the observer's planet
         return _orbits()
     found = []
     for orbits in (_orbits(), _comets()):
