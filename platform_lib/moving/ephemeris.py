@@ -97,10 +97,18 @@ def planet_key(name) -> str | None:
     return _PLANET_ALIASES.get(key)
 
 
+#: Names of the Earth, the observer's own planet: a search for it is refused saying so (it was 'not a planet').
+EARTH_NAMES = frozenset({"earth", "terra", "earth barycenter", "earth-moon barycenter"})
+
+
 def find_body(orbits, name) -> int:
     """``orbits.find(name)``, knowing the major moons: one the catalogue lacks is named as a moon DE421 lacks;
-    one it answers with an asteroid of the same name (85 Io) warns."""
+    one it answers with an asteroid of the same name (85 Io) warns. The Earth is refused as the observer's planet."""
     key = " ".join(str(name).strip().lower().split())
+    if key in EARTH_NAMES:
+        raise MovingObjectError(f"body {name!r} is the Earth, where the observer stands (site=...): it is in no image "
+                                "of the sky; give another body, e.g. 'moon' or 'Ceres'", code="unknown-body",
+                                value=str(name))
     try:
         row = orbits.find(name)
     except MovingObjectError as exc:

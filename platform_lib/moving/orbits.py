@@ -147,6 +147,12 @@ class Orbits:
         Raises :class:`MovingObjectError` (``unknown-body``) naming the body when no row matches.
         """
         rows = self.matches(name)
+        left_out = self.left_out(name)
+        # 'Olbers': 13P/Olbers, and C/1796 F1 (Olbers) left out (hyperbolic); several kept ones warn below
+        if len(rows) == 1 and left_out is not None:
+            warnings.warn(f"{name!r} was taken as {str(self.names[rows[0]]).strip()!r}; it also names {left_out[0]!r}, "
+                          f"left out of this catalogue when it was read: {left_out[1]}", UserWarning,
+                          stacklevel=stacklevel_outside(__file__))
         if len(rows) > 1:
             names = [str(self.names[r]).strip() for r in rows]
             more = f" and {len(names) - 3} more" if len(names) > 3 else ""
@@ -155,6 +161,11 @@ class Orbits:
                           f"(e.g. {names[1]!r})", UserWarning, stacklevel=stacklevel_outside(__file__))
         if rows:
             return rows[0]
+        if left_out is not None:  # in the file, but not an orbit this package can follow: say so, not 'unknown'
+            full, reason = left_out
+            code = "hyperbolic-orbit" if "hyperbolic" in reason else "bad-orbit"
+            raise MovingObjectError(f"{full!r} was left out of this catalogue when it was read: {reason}", code=code,
+                                    value=name)
         close = self.close_names(name)
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         if re.match(r"^(\d*[PCDXI](?:-[A-Z])?/|\d+[PD]$)", str(name).strip(), re.I) and not np.any(self.kind == "comet"):
@@ -178,6 +189,18 @@ class Orbits:
         if key not in table and re.fullmatch(r"2\d{6}", key):  # JPL's SPK-ID of a numbered asteroid: 2000433 is (433)
             key = str(int(key) - 2_000_000)
         return [table[key], *self._shared.get(key, [])] if key in table else []
+
+    def left_out(self, name: str) -> tuple[str, str] | None:
+        """``(full name, reason)`` of the row ``name`` names among those left out of this catalogue (:attr:`skipped`:
+        a hyperbolic comet such as C/2017 K2, a malformed orbit), else None."""
+        table = getattr(self, "_left_out", None)
+        if table is None:  # built once, as _lookup (each alias's first row)
+            table = {}
+            for full, reason in self.skipped:
+                for key in _aliases(full):
+                    table.setdefault(key, (full, reason))
+            self._left_out = table
+        return table.get(_normalise(name))
 
     def close_names(self, name: str, n: int = 3) -> list[str]:
         """Up to ``n`` catalogue names close to ``name`` (a typo such as ``"Cerez"``), best first."""
@@ -238,9 +261,14 @@ def _aliases(full: str) -> list[str]:
     m = re.match(r"^\(([^)]+)\)$", s)
     if m:
         out.append(_normalise(m.group(1)))
-    m = re.match(r"^(\d*[PCDXI](?:-[A-Z])?)/(.+)$", s)
+    m = re.match(r"^(\d+[PCDXI](?:-[A-Z])?)/(.+)$", s)  # a numbered comet: '1P/Halley' -> '1p', 'halley'
     if m:
         out += [_normalise(m.group(1)), _normalise(m.group(2))]
+    # Any other comet by its designation and its name: 'C/1995 O1 (Hale-Bopp)' -> 'c/1995 o1', 'hale-bopp'
+    # (before, only the whole string: 'C/2020 F3' and 'Hale-Bopp' were unknown bodies, and 'C' named C/1680 V1)
+    m = re.match(r"^([PCDXIA]/-?\d+ [A-Z]{1,2}\d*(?:-[A-Z]+)?)(?:\s*\((.+)\))?$", s)
+    if m:
+        out += [_normalise(m.group(1))] + ([_normalise(m.group(2))] if m.group(2) else [])
     return out
 
 

@@ -22,6 +22,16 @@ def _wrap(ra_deg):
     return -np.deg2rad(((np.asarray(ra_deg) + 180.0) % 360.0) - 180.0)
 
 
+def _lon_spans(ra0: float, ra1: float) -> list[tuple[float, float]]:
+    """The RA interval ``ra0``..``ra1`` (degrees, ``ra1 >= ra0``) as Mollweide longitude intervals (lo, hi) in
+    radians: two where it crosses RA = 12h, the map's edge (one rectangle from one edge would be drawn off the
+    map, and the box is lost)."""
+    lo = ((ra0 + 180.0) % 360.0) - 180.0  # the map's centred longitude of ra0, east positive
+    hi = lo + min(ra1 - ra0, 360.0)
+    spans = [(lo, min(hi, 180.0))] + ([(-180.0, hi - 360.0)] if hi > 180.0 else [])
+    return [(-np.deg2rad(b), -np.deg2rad(a)) for a, b in spans]  # RA increases to the left
+
+
 def _box_extents(search):
     """Per box: (ra_min, ra_max, dec_min, dec_max) of the track points it holds, padded by the tolerance."""
     track = search.track
@@ -114,8 +124,9 @@ def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
     track = search.track
     sky.plot(_wrap(track.ra), np.deg2rad(track.dec), ".", ms=1, color="0.4", label=f"{track.body} (daily)")
     for ra0, ra1, d0, d1 in _box_extents(search):
-        sky.add_patch(Rectangle((_wrap(ra1), np.deg2rad(d0)), abs(_wrap(ra0) - _wrap(ra1)), np.deg2rad(d1 - d0),
-                                fill=False, lw=0.6, color="tab:blue", zorder=3))
+        for x0, x1 in _lon_spans(ra0, ra1):
+            sky.add_patch(Rectangle((x0, np.deg2rad(d0)), x1 - x0, np.deg2rad(d1 - d0), fill=False, lw=0.6,
+                                    color="tab:blue", zorder=3))
     t = search.table
     if len(t):
         sky.plot(_wrap(t["ra"][t["hit"]]), np.deg2rad(t["dec"][t["hit"]]), "o", color="tab:red", ms=5, label="hits")
@@ -174,7 +185,13 @@ def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):
     zoom.set_ylabel("ΔDec (arcmin)")
     zoom.invert_xaxis()
     zoom.set_aspect("equal", adjustable="box")
+    # the zoomed image whole, with a margin (a 6' image centred on the body had its edges on the frame, a larger
+    # one none in view), and at least 3' or three times the body's distance from its centre
     lim = max(3.0, float(row["centre_sep"]) / 60.0 * 3)
+    verts = search.footprints.get(row["obs_id"])
+    if verts is not None:
+        fx, fy = local(*xyz_to_radec(np.asarray(verts)))
+        lim = max(lim, min(600.0, 1.2 * float(np.max(np.abs(np.concatenate([fx, fy]))))))
     zoom.set_xlim(lim, -lim)
     zoom.set_ylim(-lim, lim)
     zoom.legend(fontsize=7, loc="upper left")

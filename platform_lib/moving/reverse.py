@@ -23,7 +23,8 @@ __all__ = ["bodies_in_image", "bodies_in_images", "cone_image"]
 
 _NAMES = ("obs_id", "body", "row", "inside", "t_mid", "ra", "dec", "edge_sep", "centre_sep", "mag", "rate", "delta",
           "r")
-_DTYPES = ("U64", "U64", np.int64, bool, float, float, float, float, float, float, float, float, float)
+#: Text columns as wide as their longest value (an obs_id is a path under the archive's images: U64 cut it).
+_DTYPES = (str, str, np.int64, bool, float, float, float, float, float, float, float, float, float)
 
 
 def cone_image(position, radius, time, *, obs_id: str = "cone") -> dict:

@@ -374,7 +374,9 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
             footprints[rec["obs_id"]] = rec["vertices"]
     names = ("obs_id", "hit", "t_mid", "ra", "dec", "edge_sep", "centre_sep", "mag", "rate", "facility_name",
              "instrument_name", "dataproduct_type", "t_min", "t_max")
-    dtypes = ("U64", bool, float, float, float, float, float, float, float, "U64", "U64", "U16", float, float)
+    # text columns as wide as their longest value: an obs_id is the file's path under the archive's images
+    # (U64 cut longer ones, and the cut obs_id was "not in the index" to bodies_in_image and the archive)
+    dtypes = (str, bool, float, float, float, float, float, float, float, str, str, str, float, float)
     rows.sort(key=lambda r: r[2])
     table = Table(rows=rows if rows else None, names=names, dtype=dtypes)
     describe(table)

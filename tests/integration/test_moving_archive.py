@@ -19,6 +19,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from archive_process import running_archive  # noqa: E402
 
 DATES = Time(["2023-03-01T10:00", "2024-02-10T12:00"])
+#: An image of Ceres in 2003 (outside the other tests' ranges), in nested folders: an obs_id of 82 characters.
+NESTED_DATE = Time("2003-06-01T09:00")
+NESTED_ID = "keck/nirc2/2003-06-01/reduced/flat-fielded/ceres_field_0001_sky_subtracted_stacked"
 
 
 def write_image(root: Path, name: str, ra: float, dec: float, t: Time) -> None:
@@ -41,6 +44,10 @@ def service(tmp_path_factory):
     for k, row in enumerate(eph):
         write_image(data, f"ceres{k}", float(row["ra"]), float(row["dec"]), DATES[k])
         write_image(data, f"empty{k}", (float(row["ra"]) + 40) % 360, float(row["dec"]) / 2, DATES[k])
+    # an image filed as an observatory files a night's reductions: its obs_id (the path) is longer than 64 characters
+    row = ephemeris("Ceres", NESTED_DATE, site="keck", orbits=default_orbits())[0]
+    (data / NESTED_ID).parent.mkdir(parents=True)
+    write_image(data, NESTED_ID, float(row["ra"]), float(row["dec"]), NESTED_DATE)
     build_index(tmp / "index.sqlite", data, workers=1)
     args = ["--index", str(tmp / "index.sqlite"), "--data-root", str(data), "--update-every", "0",
             "--log-level", "WARNING"]
@@ -85,6 +92,9 @@ def test_names_as_typed_and_comets_from_the_comet_file(service):
     r = requests.get(service + "moving/images", params={**params, "body": "1P/Halley"}, timeout=60)
     assert r.status_code == 200, r.text  # was unknown body: the route read only the asteroids
     assert r.json()["meta"]["body"] == "1P/Halley"
+    for name in ("C/1995 O1", "Hale-Bopp"):  # a comet without a number, by designation or name: were unknown bodies
+        r = requests.get(service + "moving/images", params={**params, "body": name}, timeout=60)
+        assert r.status_code == 200 and r.json()["meta"]["body"] == "C/1995 O1 (Hale-Bopp)", r.text
 
 
 def test_bodies_in_an_image_and_in_a_cone(service):
@@ -100,6 +110,24 @@ def test_bodies_in_an_image_and_in_a_cone(service):
                      timeout=60)
     assert r.status_code == 200
     parse_single_table(io.BytesIO(r.content))
+
+
+def test_an_obs_id_longer_than_64_characters_comes_back_whole(service):
+    """The answers' text columns were 64 characters wide: a longer obs_id (the image's path) came back cut, and the
+    cut one was 'not in the index' when asked back."""
+    params = {"body": "Ceres", "start": "2003-01-01", "stop": "2004-01-01", "site": "keck"}
+    r = requests.get(service + "moving/images", params={**params, "format": "json"}, timeout=60)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    obs_id = [c["name"] for c in doc["columns"]].index("obs_id")
+    assert [row[obs_id] for row in doc["data"]] == [NESTED_ID]
+    r = requests.get(service + "moving/images", params=params, timeout=60)
+    assert r.status_code == 200, r.text
+    assert list(parse_single_table(io.BytesIO(r.content)).to_table()["obs_id"]) == [NESTED_ID]
+    r = requests.get(service + "moving/bodies", params={"obs_id": NESTED_ID, "site": "keck"}, timeout=60)
+    assert r.status_code == 200, r.text
+    table = parse_single_table(io.BytesIO(r.content)).to_table()
+    assert list(table["obs_id"]) == [NESTED_ID] and list(table["body"]) == ["1 Ceres (A801 AA)"]
 
 
 def test_bodies_names_a_comet_in_the_field(service):
@@ -132,6 +160,11 @@ def test_bodies_names_a_comet_in_the_field(service):
     ("images", {"body": "Ceres", "start": "2459945.5", "stop": "2460310.5"}, "give 59945.00000, or add time_format=jd"),
     ("images", {"body": "Cerez", "start": "2020-01-01", "stop": "2021-01-01"}, "did you mean '1 Ceres (A801 AA)'"),
     ("images", {"body": "Titan", "start": "2020-01-01", "stop": "2021-01-01"}, "Saturn's moon Titan"),
+    # was "unknown body 'Earth': not a planet or the Moon (DE421)"
+    ("images", {"body": "Earth", "start": "2020-01-01", "stop": "2021-01-01"}, "is the Earth, where the observer stands"),
+    # in kstars-data, on a hyperbolic orbit: was 'unknown body ... nor among the comets of Debian's kstars-data'
+    ("images", {"body": "C/2017 K2", "start": "2020-01-01", "stop": "2021-01-01"},
+     "'C/2017 K2 (PANSTARRS)' was left out of this catalogue when it was read: eccentricity 1.0004"),
     ("images", {"body": "moon", "start": "1900-01-01", "stop": "2050-01-01"}, "search at most ~"),  # was 16 s of work
     ("images", {"body": "Ceres", "start": "2020-01-01", "stop": "2021-01-01", "format": "xls"}, "format"),
     ("bodies", {"obs_id": "nosuch"}, "not in the index"),

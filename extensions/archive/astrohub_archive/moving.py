@@ -98,11 +98,14 @@ def _orbits_of(body: str):
     ``orbits=``, which a client cannot pass), but a major moon, which the search names as one. A name that both
     hold (``Halley``: the asteroid 2688 Halley and the comet 1P/Halley) is a ``UsageFault`` naming both, as is a
     name several bodies of one catalogue share (``LINEAR``): a client sees no warnings, and the first match would
-    be a guess."""
+    be a guess. A body the files hold but whose orbit was left out when they were read (a hyperbolic comet such as
+    C/2017 K2) goes to the search, which names why (``hyperbolic-orbit``), not 'unknown body'."""
     from platform_lib.moving import MovingObjectError
-    from platform_lib.moving.ephemeris import MAJOR_MOONS, planet_key
+    from platform_lib.moving.ephemeris import EARTH_NAMES, MAJOR_MOONS, planet_key
 
     if planet_key(body) is not None:  # DE421's, whatever the catalogues hold (134340 Pluto)
+        return _orbits()
+    if " ".join(str(body).strip().lower().split()) in EARTH_NAMES:  # find_body says it is the observer's planet
         return _orbits()
     found = []
     for orbits in (_orbits(), _comets()):
@@ -111,6 +114,9 @@ def _orbits_of(body: str):
         except MovingObjectError:  # an empty name: the asteroids' find() names it
             return _orbits()
         found += [(orbits, str(orbits.names[r]).strip()) for r in rows]
+    left_out = [lo for lo in (_orbits().left_out(body), _comets().left_out(body)) if lo is not None]
+    if len(found) == 1 and left_out:  # 'Olbers': 13P/Olbers, and C/1796 F1 (Olbers) on a hyperbolic orbit
+        found += [(None, f"{full} (left out: its orbit cannot be followed)") for full, _ in left_out]
     if len(found) > 1:
         more = f" and {len(found) - 3} more" if len(found) > 3 else ""
         raise UsageFault(f"body={body!r} names {len(found)} bodies: {', '.join(repr(n) for _, n in found[:3])}{more}; "
@@ -119,6 +125,9 @@ def _orbits_of(body: str):
         return found[0][0]
     if " ".join(str(body).strip().lower().split()) in MAJOR_MOONS:  # find_body names it as a moon DE421 lacks
         return _orbits()
+    for orbits in (_orbits(), _comets()):  # in kstars-data, but not an orbit the search can follow (C/2017 K2)
+        if orbits.left_out(body) is not None:
+            return orbits  # the search names it: hyperbolic-orbit or bad-orbit
     close = _known().close_names(body)
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
     raise UsageFault(f"unknown body {body!r}{hint}: not a planet or the Moon (DE421), nor among the "
