@@ -156,23 +156,29 @@ def test_another_users_platform_is_one_line_naming_the_folder_and_its_owner(tmp_
     assert f"(in {state}, {owner}'s, mode " in line and f"run astrohub as {owner}" in line, line
 
 
+def _status_of_a_starting_platform(data: Path, toml: Path, monkeypatch) -> int:
+    """`astrohub status --config toml` (no PLATFORM_ variables) while this process holds ``data``'s platform lock
+    with a "starting" status, as a supervisor does; its exit status."""
+    for name in [n for n in os.environ if n.startswith("PLATFORM_")]:
+        monkeypatch.delenv(name)
+    state = PlatformState(DataLayout(data))
+    state.acquire_lock()
+    try:
+        state.write_status({"pid": os.getpid(), "ready": False, "url": "http://127.0.0.1:1/", "components": {}})
+        return main(["status", "--config", str(toml)])
+    finally:
+        state.release_lock()
+
+
 def test_down_and_status_reach_the_platform_past_a_mistake_elsewhere_in_astrohub_toml(tmp_path, capsys,
                                                                                     monkeypatch) -> None:
     """An operator edits astrohub.toml (a typo) before restarting: `astrohub down` and `status` refused with the
     config error and the running platform could not be stopped. They need only data_dir: they warn and go on;
     `up` still refuses."""
-    for name in [n for n in os.environ if n.startswith("PLATFORM_")]:
-        monkeypatch.delenv(name)
     data = tmp_path / "data"
     toml = tmp_path / "astrohub.toml"
     toml.write_text(f'data_dir = "{data}"\n[hub]\nport = 1\n[cull]\ntimout = 100\n')
-    state = PlatformState(DataLayout(data))
-    state.acquire_lock()
-    try:
-        state.write_status({"pid": os.getpid(), "ready": False, "url": "http://127.0.0.1:1/", "components": {}})
-        assert main(["status", "--config", str(toml)]) == 1  # "starting", as written: the platform was reached
-    finally:
-        state.release_lock()
+    assert _status_of_a_starting_platform(data, toml, monkeypatch) == 1  # "starting": the platform was reached
     out, err = capsys.readouterr()
     assert f"supervisor pid {os.getpid()}" in out, out
     assert "warning: a mistake to fix before the next `astrohub up`" in err and "'cull.timeout'" in err, err
@@ -208,18 +214,10 @@ def test_down_and_status_reach_the_platform_past_a_toml_syntax_error(tmp_path, c
     and `down` refused with "cannot read configuration file", so the platform could be neither seen nor stopped.
     Now they warn naming the file, the line and the error, and act on the data directory: the file's own data_dir
     line when it parses, else --data-dir, PLATFORM_DATA_DIR or the default. `up` refuses with the same message."""
-    for name in [n for n in os.environ if n.startswith("PLATFORM_")]:
-        monkeypatch.delenv(name)
     data = tmp_path / "data"
     toml = tmp_path / "astrohub.toml"
     toml.write_text(f'data_dir = "{data}"\n[hub]\nport = 1\n[cull]\ntimeout_seconds == 100\n')
-    state = PlatformState(DataLayout(data))
-    state.acquire_lock()
-    try:
-        state.write_status({"pid": os.getpid(), "ready": False, "url": "http://127.0.0.1:1/", "components": {}})
-        assert main(["status", "--config", str(toml)]) == 1  # reached through the file's own data_dir line
-    finally:
-        state.release_lock()
+    assert _status_of_a_starting_platform(data, toml, monkeypatch) == 1  # through the file's own data_dir line
     out, err = capsys.readouterr()
     assert f"supervisor pid {os.getpid()}" in out, out
     assert f"configuration file {toml} is not valid TOML, line 5" in err and "'timeout_seconds == 100'" in err, err
