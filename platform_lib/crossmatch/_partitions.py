@@ -3,9 +3,9 @@
 Owns aligning two HEALPix partitionings (which partitions overlap), one Dask task per group of
 overlapping partitions (read with pyarrow, match with ``_engine.match_pairs``, take both rows), and
 writing the result as a HATS catalogue, atomically (a hidden sibling folder renamed into place at
-the end). It imports neither hats nor lsdb: in a fresh process importing hats costs about 10 s and
-its tree alignment about 23 s of numba compilation, more than matching 10^7 x 10^7 rows
-(``bench/crossmatch_outofcore.py`` measures both paths). Inputs it cannot take (filtered LSDB
+the end). It imports neither hats nor lsdb (only mocpy, where a margin is too narrow): in a fresh process
+importing hats costs about 10 s and its tree alignment about 23 s of numba compilation, more than matching
+10^7 x 10^7 rows (``bench/crossmatch_outofcore.py`` measures both paths). Inputs it cannot take (filtered LSDB
 catalogues, Dask DataFrames, probabilities, other HATS file layouts) stay on the
 LSDB path in ``_dask``; :func:`plan` says which.
 
