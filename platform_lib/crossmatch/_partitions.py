@@ -410,10 +410,9 @@ def match_group(plan_: Plan, group: _Group, out: Path | None) -> _Outcome:
         return outcome
     # One right partition (and its margin) holding several finer left partitions: match them at once
     # and cut the output by left partition (the pairs come sorted by left row).
-    lefts = [_read(plan_.left, *lp) for lp in group.fine]
-    right = _with_margin(plan_, *group.coarse) if plan_.use_margin else \
-        _right_around(plan_, pa.concat_tables(lefts), read)
-    matched = _match_tables(plan_, pa.concat_tables(lefts), right, outcome)
+    lefts = pa.concat_tables([_read(plan_.left, *lp) for lp in group.fine])
+    right = _with_margin(plan_, *group.coarse) if plan_.use_margin else _right_around(plan_, lefts, read)
+    matched = _match_tables(plan_, lefts, right, outcome)
     if matched is None:
         return outcome
     hp = matched.column(HEALPIX_COLUMN).to_numpy()

@@ -114,7 +114,7 @@ def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec, *,
     """A Table or DataFrame against a HATS catalogue (either side) in memory; None, for the caller to
     go to Dask, when the partitions touched have more than ``budget`` rows (default :data:`MEMORY_ROWS`; the
     whole catalogue, for a prior to estimate, more than :data:`MEMORY_ROWS`) or no row counts in their metadata,
-    or for mode='best' with probabilities (which the Dask path refuses, naming why). Unlike the Dask path it
+    or for mode='best' with probabilities (which the Dask path refuses, naming why). Unlike LSDB's path it
     needs no margin cache: the partitions read are all those the cones of the radius (plus the proper motions'
     reach) touch."""
     with warnings.catch_warnings():
