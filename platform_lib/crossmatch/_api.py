@@ -382,34 +382,45 @@ def _assemble(left, right, i1, i2, sep, prob, suffixes):
     return out
 
 
-def _right_columns(right) -> dict[str, Any]:
-    """The right side's described columns (name -> object with ``unit``, ``description``, ``ucd``) when it is a
+def _dictionary_columns(obj) -> dict[str, Any]:
+    """A side's described columns (name -> object with ``unit``, ``description``, ``ucd``) when it is a
     catalogue of the registry (its dictionary), else ``{}`` (a HATS path, an LSDB catalogue, a DataFrame)."""
-    if not (type(right).__name__ == "TableInfo" or isinstance(right, str)):
+    if not (type(obj).__name__ == "TableInfo" or isinstance(obj, str)):
         return {}
     from platform_lib.catalogs import resolve
     from platform_lib.errors import PlatformError
 
     try:
-        _, info = resolve(right)
+        _, info = resolve(obj)
     except (PlatformError, OSError):
         return {}
     return {c.name: c for c in info.columns} if info is not None else {}
 
 
-def _lazy_result_table(frame, left: Table, right, suffixes) -> Table:
-    """The Dask path's pairs (a DataFrame) as the Table a Table ``left`` gives in memory: the left columns'
-    units, descriptions and meta (UCDs) from ``left``, the right ones' from the registry's dictionary when
-    ``right`` is a registry catalogue, ``separation_arcsec`` in arcsec, ``left.meta`` as the table's."""
+def _gives_table(left) -> bool:
+    """Whether a crossmatch with this ``left`` returns an astropy Table: a Table, or a registry catalogue (its
+    dictionary gives the columns' units, descriptions and UCDs); anything else gives a DataFrame."""
+    return isinstance(left, Table) or bool(_dictionary_columns(left))
+
+
+def _lazy_result_table(frame, left, right, suffixes) -> Table:
+    """Pairs in a DataFrame (the Dask or touched-partitions path) as the Table a Table ``left`` gives in memory:
+    the columns' units, descriptions and meta (UCDs) from a Table side, or from the registry's dictionary for a
+    registry catalogue, ``separation_arcsec`` in arcsec, a Table ``left``'s meta as the table's."""
     out = Table.from_pandas(frame, index=False)
-    out.meta.update(left.meta)
-    lcols, rdesc = set(left.colnames), _right_columns(right)
+    if isinstance(left, Table):
+        out.meta.update(left.meta)
+
+    def described(obj) -> dict[str, Any]:
+        return {c: obj[c] for c in obj.colnames} if isinstance(obj, Table) else _dictionary_columns(obj)
+
+    ldesc, rdesc = described(left), described(right)
 
     def source(name: str):
-        if name in lcols and name not in rdesc:
-            return left[name]
-        if name.endswith(suffixes[0]) and name[: -len(suffixes[0])] in lcols:
-            return left[name[: -len(suffixes[0])]]
+        if name in ldesc and name not in rdesc:
+            return ldesc[name]
+        if name.endswith(suffixes[0]) and name[: -len(suffixes[0])] in ldesc:
+            return ldesc[name[: -len(suffixes[0])]]
         if name in rdesc:
             return rdesc[name]
         if name.endswith(suffixes[1]) and name[: -len(suffixes[1])] in rdesc:
@@ -424,7 +435,7 @@ def _lazy_result_table(frame, left: Table, right, suffixes) -> Table:
         src = source(name)
         if src is None:
             continue
-        if not hasattr(src, "ucd"):  # a left column (a Column, or a Quantity of a QTable): as it was
+        if not hasattr(src, "ucd"):  # a Table's column (a Column, or a Quantity of a QTable): as it was
             col.unit, col.description = getattr(src, "unit", None), src.info.description
             col.meta.update(src.info.meta or {})
             continue
@@ -764,16 +775,19 @@ def crossmatch(
         the cones of the radius around the table's positions touch are read, when they hold at most
         5 million rows (``_touched.MEMORY_ROWS``; with probabilities and no ``area``, the whole
         catalogue, whose positions give the prior as on Dask); the answer is the Dask path's. So are
-        two HATS catalogues whose left one has at most as many rows: it is read whole, as the table.
+        two HATS catalogues whose left one's rows and the right one's touched rows hold at most as many
+        rows together: the left one is read whole, as the table.
         Pass ``client=`` to run on Dask anyway.
 
     Returns
     -------
     Table, pandas.DataFrame or Path
         Both rows' columns and ``separation_arcsec`` (and ``match_probability``), one row per pair,
-        ordered by left row then separation. A Table for a Table ``left`` (on Dask too, with the left
-        columns' units and UCDs, and the right ones' from the registry for a registry catalogue), else a
-        DataFrame; the HATS folder when ``output`` is given (its ``_healpix_29`` is the left row's).
+        ordered by left row then separation. The left input decides the type, on every path: a Table for
+        a Table ``left`` or a registry catalogue ``left`` (a name or ``TableInfo``), with the columns' units,
+        descriptions and UCDs (a Table's own, the registry dictionary's for a registry catalogue); a
+        DataFrame for a DataFrame, HATS path or LSDB catalogue ``left``; the HATS folder when ``output`` is
+        given (its ``_healpix_29`` is the left row's).
 
     Examples
     --------
@@ -847,7 +861,7 @@ def crossmatch(
             out = (crossmatch_catalogues if both else crossmatch_touched)(left, right, radius, spec)
         if out is None:
             out = crossmatch_lazy(left, right, radius, spec)
-        if isinstance(left, Table) and not lazy and output is None:
+        if not lazy and output is None and _gives_table(left):
             return _lazy_result_table(out, left, right, suffixes)
         return out
     if progress_fn is not None:

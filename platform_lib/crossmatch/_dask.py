@@ -486,7 +486,7 @@ def _best_lazy(left, right, radius, spec: LazySpec):
     """Mode ``best`` on Dask: the nearest pairs both ways, kept where they agree (each other's nearest).
 
     Two nearest-neighbour matches run, left to right and right to left (so both catalogues need a
-    margin cache when they are HATS); a pair is kept when the same two positions come back from both.
+    margin cache on LSDB's path; two HATS catalogues on disk need none, see ``_partitions``); a pair is kept when the same two positions come back from both.
     Positions are read from the same files both ways, so they compare exactly.
     """
     if spec.lazy or spec.output is not None or spec.errors is not None:

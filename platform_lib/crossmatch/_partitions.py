@@ -3,14 +3,18 @@
 Owns aligning two HEALPix partitionings (which partitions overlap), one Dask task per group of
 overlapping partitions (read with pyarrow, match with ``_engine.match_pairs``, take both rows), and
 writing the result as a HATS catalogue, atomically (a hidden sibling folder renamed into place at
-the end). It imports neither hats nor lsdb: in a fresh process importing hats costs about 10 s and
-its tree alignment about 23 s of numba compilation, more than matching 10^7 x 10^7 rows
-(``bench/crossmatch_outofcore.py`` measures both paths). Inputs it cannot take (filtered LSDB
+the end). It imports neither hats nor lsdb (only mocpy, where a margin is too narrow): in a fresh process
+importing hats costs about 10 s and its tree alignment about 23 s of numba compilation, more than matching
+10^7 x 10^7 rows (``bench/crossmatch_outofcore.py`` measures both paths). Inputs it cannot take (filtered LSDB
 catalogues, Dask DataFrames, probabilities, other HATS file layouts) stay on the
 LSDB path in ``_dask``; :func:`plan` says which.
 
 Which rows meet: each left row is matched in exactly one task, against the rows of the right
 partition covering it plus that partition's margin cache (the rows just outside it), as LSDB does.
+A right catalogue with no margin cache, or one narrower than the radius plus the proper motions' reach,
+is matched as exactly: each task reads, instead of the margin, every right partition that the cones of
+that reach around its left rows touch (a MOC of the cones, mocpy), as the in-memory path reads the
+partitions a table touches; more reading, the same pairs.
 Sky that only one catalogue covers has no pairs, so a left row in a pixel where the right catalogue
 has no partition is not matched even near the edge of a right partition (LSDB behaves the same).
 """
@@ -61,6 +65,11 @@ class Plan:
     k: int | None
     left_motion: Motion | None = None
     right_motion: Motion | None = None
+    #: The most two matched rows' catalogue positions can lie apart (radius plus the proper motions' reach, arcsec).
+    reach_arcsec: float = 0.0
+    #: Whether the right margin cache holds ``reach_arcsec``; if not, tasks read the right partitions around
+    #: their left rows instead (:func:`_right_around`).
+    use_margin: bool = True
 
 
 def _layout(obj) -> HatsLayout | None:
@@ -106,9 +115,10 @@ def plan(left, right, radius_arcsec: float, *, k: int | None, left_coords, right
          left_motion: Motion | None = None, right_motion: Motion | None = None) -> Plan | None:
     """A :class:`Plan` when both sides are HATS catalogues on disk this module reads, else None.
 
-    Coordinate columns other than the catalogue's own, missing proper-motion columns and a missing
-    or too narrow margin cache (it must hold the radius plus the most two sources can move towards
-    each other, from the Parquet statistics of the proper motions) are errors, as on the LSDB path.
+    Coordinate columns other than the catalogue's own and missing proper-motion columns are errors, as on
+    the LSDB path. A right margin cache that is missing or too narrow (it must hold the radius plus the most
+    two sources can move towards each other, from the Parquet statistics of the proper motions) is no error
+    here: the tasks read the right partitions around their left rows instead (``use_margin=False``).
     """
     layouts = [_layout(left), _layout(right)]
     if None in layouts or not layouts[0].pixels or not layouts[1].pixels:
@@ -116,9 +126,7 @@ def plan(left, right, radius_arcsec: float, *, k: int | None, left_coords, right
     for layout, coords, side in zip(layouts, (left_coords, right_coords), ("left", "right")):
         check_own_coords((layout.ra_column, layout.dec_column), coords, side)
     margin = layouts[1].margin
-    if margin is None:
-        raise no_margin_error(right)
-    if not margin.plain_parquet or set(margin.pixels) - set(layouts[1].pixels):
+    if margin is not None and (not margin.plain_parquet or set(margin.pixels) - set(layouts[1].pixels)):
         return None  # a margin cache partitioned differently from its catalogue: LSDB's path
     moves = []
     for layout, motion, side in zip(layouts, (left_motion, right_motion), ("left", "right")):
@@ -127,9 +135,11 @@ def plan(left, right, radius_arcsec: float, *, k: int | None, left_coords, right
             if fastest is None:
                 return None  # no statistics to size the margin from: LSDB's path counts them
             moves.append((motion.dt_years, fastest))
-    check_margin(margin.margin_arcsec or 0.0, radius_arcsec, reach_arcsec(moves))
+    reach = float(radius_arcsec) + reach_arcsec(moves)
+    use_margin = margin is not None and (margin.margin_arcsec or 0.0) >= reach
     left_names, right_names = _names(layouts[0], layouts[1], suffixes)
-    return Plan(layouts[0], layouts[1], left_names, right_names, float(radius_arcsec), k, left_motion, right_motion)
+    return Plan(layouts[0], layouts[1], left_names, right_names, float(radius_arcsec), k, left_motion, right_motion,
+                reach, use_margin)
 
 
 def check_own_coords(own: tuple[str, str], coords, side: str, available=None) -> None:
@@ -297,6 +307,34 @@ def _with_margin(plan_: Plan, order: int, pixel: int) -> pa.Table:
     return table
 
 
+def _right_around(plan_: Plan, left: pa.Table, read: dict) -> pa.Table:
+    """Every right partition that the cones of ``plan_.reach_arcsec`` around the left rows touch (no margin
+    rows), each read once per task (``read`` keeps them): all the right rows a left row can be paired with."""
+    import astropy.units as u
+    from mocpy import MOC
+
+    lon, lat = _positions(left, plan_.left, None)  # catalogue positions: the reach holds both sides' motion
+    ok = np.isfinite(lon) & np.isfinite(lat) & (lat >= -90) & (lat <= 90)
+    pixels = []
+    if ok.any():
+        depth = min(max(o for o, _ in plan_.right.pixels) + 1, _DEPTH)
+        ranges = MOC.from_cones(lon[ok] * u.deg, lat[ok] * u.deg, radius=plan_.reach_arcsec * u.arcsec,
+                                max_depth=depth, union_strategy="small_cones").to_depth29_ranges
+        starts, ends = ranges[:, 0].astype(np.int64), ranges[:, 1].astype(np.int64)
+        for order, pixel in plan_.right.pixels:
+            lo, hi = _range29(order, pixel)
+            j = int(np.searchsorted(ends, lo, side="right"))  # the first range ending after lo
+            if j < len(starts) and starts[j] < hi:
+                pixels.append((order, pixel))
+    for p in pixels:
+        if p not in read:
+            read[p] = _read(plan_.right, *p)
+    if not pixels:
+        return _read(plan_.right, *plan_.right.pixels[0]).slice(0, 0)
+    tables = [read[p] for p in pixels]
+    return pa.concat_tables([t.select(tables[0].column_names).cast(tables[0].schema) for t in tables])
+
+
 def _in_pixel(table: pa.Table, order: int, pixel: int) -> pa.Table:
     hp = table.column(HEALPIX_COLUMN).to_numpy()
     lo, hi = _range29(order, pixel)
@@ -362,17 +400,19 @@ def match_group(plan_: Plan, group: _Group, out: Path | None) -> _Outcome:
     and write each output partition (the finer pixel of each overlapping pair) under ``out``, or
     keep the tables when ``out`` is None."""
     outcome = _Outcome([], [], (0, 0), None)
+    read: dict = {}
     if group.coarse_side == "left":
         left = _read(plan_.left, *group.coarse)
         for rp in group.fine:
             part = left if rp == group.coarse else _in_pixel(left, *rp)
-            _emit(_match_tables(plan_, part, _with_margin(plan_, *rp), outcome), *rp, out, outcome)
+            right = _with_margin(plan_, *rp) if plan_.use_margin else _right_around(plan_, part, read)
+            _emit(_match_tables(plan_, part, right, outcome), *rp, out, outcome)
         return outcome
     # One right partition (and its margin) holding several finer left partitions: match them at once
     # and cut the output by left partition (the pairs come sorted by left row).
-    right = _with_margin(plan_, *group.coarse)
-    lefts = [_read(plan_.left, *lp) for lp in group.fine]
-    matched = _match_tables(plan_, pa.concat_tables(lefts), right, outcome)
+    lefts = pa.concat_tables([_read(plan_.left, *lp) for lp in group.fine])
+    right = _with_margin(plan_, *group.coarse) if plan_.use_margin else _right_around(plan_, lefts, read)
+    matched = _match_tables(plan_, lefts, right, outcome)
     if matched is None:
         return outcome
     hp = matched.column(HEALPIX_COLUMN).to_numpy()

@@ -39,8 +39,9 @@ from platform_lib.crossmatch._partitions import reach_arcsec
 
 __all__ = ["MEMORY_ROWS", "crossmatch_catalogues", "crossmatch_touched", "is_catalogue"]
 
-#: The most catalogue rows the in-memory path reads (the rows of the partitions touched; with probabilities
-#: and no ``area=``, the whole catalogue's positions, counted for the prior). Beyond, the match runs on Dask.
+#: The most catalogue rows the in-memory path holds (the rows of the partitions touched, plus the left catalogue's
+#: rows when two catalogues are matched; with probabilities and no ``area=``, the whole catalogue's positions,
+#: counted for the prior). Beyond, the match runs on Dask.
 MEMORY_ROWS = 5_000_000
 #: lsdb 0.11 calls NestedFrame.drop(inplace=True), deprecated by pandas 3.1: theirs, not the user's to act on.
 _LSDB_INPLACE = "The inplace keyword in NestedFrame"
@@ -108,22 +109,25 @@ def _probabilities(log_bf, table_cells, cat, cat_rows: int, cat_motion, spec: La
     return posterior_from_log_bayes_factors(log_bf, n1, n2, area, densities=densities).probability
 
 
-def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
+def crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec, *,
+                       budget: int | None = None) -> pd.DataFrame | None:
     """A Table or DataFrame against a HATS catalogue (either side) in memory; None, for the caller to
-    go to Dask, when the partitions touched (or, for a prior to estimate, the whole catalogue) have more than
-    :data:`MEMORY_ROWS` rows or no row counts in their metadata, or for mode='best' with probabilities (which
-    the Dask path refuses, naming why). Unlike the Dask path it needs no margin cache: the partitions read are
-    all those the cones of the radius (plus the proper motions' reach) touch."""
+    go to Dask, when the partitions touched have more than ``budget`` rows (default :data:`MEMORY_ROWS`; the
+    whole catalogue, for a prior to estimate, more than :data:`MEMORY_ROWS`) or no row counts in their metadata,
+    or for mode='best' with probabilities (which the Dask path refuses, naming why). Unlike LSDB's path it
+    needs no margin cache: the partitions read are all those the cones of the radius (plus the proper motions'
+    reach) touch."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", _LSDB_INPLACE)
-        return _crossmatch_touched(left, right, radius, spec)
+        return _crossmatch_touched(left, right, radius, spec, MEMORY_ROWS if budget is None else budget)
 
 
 def crossmatch_catalogues(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
     """Two HATS catalogues in memory: the left one, when it has at most :data:`MEMORY_ROWS` rows, is read whole
     (Dask's threads, no cluster) and matched as a table against the right one's partitions it touches
-    (:func:`crossmatch_touched`); None, for the caller to go to Dask, when it or they do not fit, or when a side
-    is said to be in another frame than ICRS (which the Dask path names)."""
+    (:func:`crossmatch_touched`), when those hold at most the rest of :data:`MEMORY_ROWS` (the bound is on what
+    is held at once: the left rows and the right rows read); None, for the caller to go to Dask, when they do
+    not fit, or when a side is said to be in another frame than ICRS (which the Dask path names)."""
     import dask
 
     if spec.left_frame or spec.right_frame:
@@ -137,14 +141,14 @@ def crossmatch_catalogues(left, right, radius: u.Quantity, spec: LazySpec) -> pd
             frame = pd.DataFrame(cat.compute(progress_bar=False)).reset_index(drop=True)
     info = cat.hc_structure.catalog_info
     own = dataclasses.replace(spec, left_coords=(info.ra_column, info.dec_column))
-    out = crossmatch_touched(frame, right, radius, own)
+    out = crossmatch_touched(frame, right, radius, own, budget=MEMORY_ROWS - len(frame))
     # the types of the Dask path for two catalogues on disk (``_partitions``), which reads them with Arrow
     if out is None:
         return None
     return arrow_to_pandas(pa.Table.from_pandas(out, preserve_index=False).replace_schema_metadata(None))
 
 
-def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.DataFrame | None:
+def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec, budget: int) -> pd.DataFrame | None:
     import dask
 
     from lsdb.loaders.dataframe.from_dataframe_utils import _convert_dtypes_to_pyarrow
@@ -171,7 +175,7 @@ def _crossmatch_touched(left, right, radius: u.Quantity, spec: LazySpec) -> pd.D
     t_lon, t_lat = _positions(tf, _Own(*t_coords), t_motion)
     sub = _touched(cat, t_lon, t_lat, r_arcsec + reach) if len(tf) else None
     rows = _partition_rows(sub) if sub is not None else 0
-    if rows is None or rows > MEMORY_ROWS:
+    if rows is None or rows > budget:
         return None
     if spec.on_progress is not None:
         spec.on_progress(0.0, f"reading {len(sub.get_healpix_pixels()) if sub is not None else 0} HEALPix "

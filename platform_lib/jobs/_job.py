@@ -251,7 +251,9 @@ class Job:
 def _read_hats(path: str) -> Table:
     import lsdb  # only for HATS results
 
-    frame = lsdb.open_catalog(path).compute()
+    # no lsdb progress bar: "Building task graph..." and a bar, red on the stderr of the notebook that asked for
+    # the result (what the job did was reported by its own progress)
+    frame = lsdb.open_catalog(path).compute(progress_bar=False)
     return Table.from_pandas(frame.reset_index(drop=True))
 
 

@@ -187,7 +187,7 @@ def _write_hats(table: Any, path: Path, coords: list[str] | None, name: str) -> 
     cache_hats_kernels()  # lsdb's margin aligns and filters pixel trees (hats' numba): load, not compile
     catalog = lsdb.from_dataframe(frame, ra_column=coords[0], dec_column=coords[1], catalog_name=name,
                                   margin_threshold=5.0)
-    catalog.write_catalog(path)
+    catalog.write_catalog(path, progress_bar=False)  # lsdb's bars are no progress for the job's log
 
 
 def run_job(job_dir: str | os.PathLike) -> int:

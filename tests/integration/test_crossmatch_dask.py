@@ -101,6 +101,30 @@ def test_two_small_catalogues_match_in_memory_as_on_dask(hats_pair, client, monk
     pd.testing.assert_frame_equal(mem, on_dask, check_exact=False, rtol=0, atol=1e-9)
 
 
+def test_two_catalogues_in_memory_hold_at_most_memory_rows_together(hats_pair, client, monkeypatch):
+    """xmatch17: the left catalogue read whole and the right one's touched partitions were each held to
+    MEMORY_ROWS, so the kernel's process could hold twice as many rows. The bound is on both together: one row
+    fewer than they hold sends the match to Dask (the same pairs)."""
+    from platform_lib.crossmatch import _dask, _touched
+
+    _, _, lpath, rpath = hats_pair
+    messages = []
+    mem = crossmatch(str(lpath), str(rpath), 2 * u.arcsec, progress=lambda f, m: messages.append(m))
+    left_rows = len(lsdb.open_catalog(lpath).compute(progress_bar=False))
+    touched = int(messages[0].split("(")[1].split()[0])  # "reading N HEALPix partitions (R rows) into memory"
+    # each alone fits the lower bound below (left_rows + touched - 1), which the old check allowed
+    assert messages[-1].startswith("matched in memory") and left_rows > 0 and touched > 0
+    on_dask = []
+    real = _dask.crossmatch_lazy
+    monkeypatch.setattr(_dask, "crossmatch_lazy", lambda *a, **kw: on_dask.append(1) or real(*a, **kw))
+    monkeypatch.setattr(_touched, "MEMORY_ROWS", left_rows + touched)
+    crossmatch(str(lpath), str(rpath), 2 * u.arcsec, progress=False)
+    assert on_dask == []  # both fit together: in memory
+    monkeypatch.setattr(_touched, "MEMORY_ROWS", left_rows + touched - 1)
+    got = crossmatch(str(lpath), str(rpath), 2 * u.arcsec, progress=False)
+    assert on_dask == [1] and _pairs(got) == _pairs(mem)
+
+
 def test_lsdb_catalogue_in_gives_lazy_catalogue_out(hats_pair, client, caplog):
     _, _, lpath, rpath = hats_pair
     lazy = crossmatch(lsdb.open_catalog(lpath), lsdb.open_catalog(rpath), 2 * u.arcsec, client=client, lazy=True)
@@ -109,10 +133,33 @@ def test_lsdb_catalogue_in_gives_lazy_catalogue_out(hats_pair, client, caplog):
     assert not [r for r in caplog.records if "Renaming overlapping columns" in r.getMessage()]
 
 
-def test_margin_smaller_than_radius_is_an_error(hats_pair, client):
-    _, _, lpath, rpath = hats_pair
-    with pytest.raises(CrossmatchInputError, match="margin"):
-        crossmatch(str(lpath), str(rpath), 10 * u.arcsec, client=client, progress=False)
+@pytest.mark.parametrize("mode", ["nearest", "all"])
+def test_a_radius_wider_than_the_margin_gives_every_pair_on_dask_as_in_memory(hats_pair, client, mode):
+    """xmatch17: two catalogues matched in memory (the partitions the cones touch) found every pair at 10" with the
+    right margin 5" wide; on Dask the same call was `margin-too-small`. Our partition reader now reads, instead of
+    a margin too narrow (or none), the right partitions the cones around each task's left rows touch: the same
+    pairs on both paths, equal to the match of the whole tables. LSDB's path (an LSDB catalogue, lazy=True,
+    probabilities) still needs the margin: its error names it."""
+    left, right, lpath, rpath = hats_pair
+    radius = 10 * u.arcsec
+    expected = crossmatch(left, right, radius, mode=mode)
+    mem = crossmatch(str(lpath), str(rpath), radius, mode=mode)
+    on_dask = crossmatch(str(lpath), str(rpath), radius, mode=mode, client=client, progress=False)
+    beyond = np.asarray(expected["separation_arcsec"], dtype=np.float64) > 5.0
+    assert len(expected) > 1500 and (beyond.any() or mode == "nearest")  # pairs beyond the margin's 5" ("all")
+    assert _pairs(on_dask) == _pairs(mem) == _pairs(expected) and len(on_dask) == len(expected)
+    if mode == "all":  # and astropy's answer, as a yardstick independent of the kernel
+        from astropy.coordinates import SkyCoord, search_around_sky
+
+        i, j, _, _ = search_around_sky(SkyCoord(left["ra"].to_numpy() * u.deg, left["dec"].to_numpy() * u.deg),
+                                       SkyCoord(right["ra"].to_numpy() * u.deg, right["dec"].to_numpy() * u.deg),
+                                       radius)
+        assert _pairs(on_dask) == set(zip(left["id"].to_numpy()[i].tolist(), right["id"].to_numpy()[j].tolist()))
+    merged = on_dask.merge(expected, on=["id_1", "id_2"], suffixes=("_dask", "_mem"))
+    assert np.allclose(merged["separation_arcsec_dask"].astype(float), merged["separation_arcsec_mem"], atol=1e-9)
+    with pytest.raises(CrossmatchInputError, match="margin") as err:
+        crossmatch(lsdb.open_catalog(lpath), str(rpath), radius, client=client, progress=False)
+    assert err.value.code == "margin-too-small"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -198,9 +245,12 @@ def test_epoch_propagation_on_dask_equals_in_memory(moving_pair, client):
     # A left DataFrame (margin built here, wide enough for the motion) against the HATS right side.
     got = crossmatch(left, str(root / "right"), 0.5 * u.arcsec, client=client, progress=False, **kw)
     _same_column(got, expected, "separation_arcsec", rtol=1e-6)
-    # The right margin (1.5") cannot hold the radius plus 2.3" of motion: an error, not lost pairs.
+    # The right margin (1.5") cannot hold the radius plus 2.3" of motion: the partitions around each task's
+    # left rows are read instead (xmatch17), not lost pairs; LSDB's path (a DataFrame left) names the margin.
+    thin = crossmatch(str(root / "left"), str(root / "thin"), 0.5 * u.arcsec, client=client, progress=False, **kw)
+    _same_column(thin, expected, "separation_arcsec", rtol=1e-6)
     with pytest.raises(CrossmatchInputError, match="proper motion") as err:
-        crossmatch(str(root / "left"), str(root / "thin"), 0.5 * u.arcsec, client=client, progress=False, **kw)
+        crossmatch(left, str(root / "thin"), 0.5 * u.arcsec, client=client, progress=False, **kw)
     assert err.value.code == "margin-too-small"
     with pytest.raises(CrossmatchInputError, match="pmra_x") as err:
         crossmatch(str(root / "left"), str(root / "right"), 0.5 * u.arcsec, client=client, progress=False,
@@ -334,10 +384,14 @@ def test_lsdb_catalogues_and_motions_stay_on_the_lsdb_path(hats_pair):
     _, _, lpath, rpath = hats_pair
     kw = dict(k=1, left_coords=("ra", "dec"), right_coords=("ra", "dec"), suffixes=("_1", "_2"))
     assert _partitions.plan(lsdb.open_catalog(lpath), str(rpath), 2.0, **kw) is None
-    # the collection's catalogue alone; the message says how to pass a margin kept in a folder of its own (real11)
+    # the collection's catalogue alone, without its margin: ours reads the partitions around the left rows
+    # instead (xmatch17); LSDB's path says how to pass a margin kept in a folder of its own (real11)
+    assert _partitions.plan(str(lpath), str(rpath / "right"), 2.0, **kw).use_margin is False
+    assert _partitions.plan(str(lpath), str(rpath), 2.0, **kw).use_margin is True
     how = r"no margin.*lsdb.open_catalog\(catalogue_path, margin_cache="
     with pytest.raises(CrossmatchInputError, match=how) as err:
-        _partitions.plan(str(lpath), str(rpath / "right"), 2.0, **kw)
+        crossmatch(lsdb.open_catalog(lpath), str(rpath / "right"), 2 * u.arcsec, progress=False, client=None,
+                   lazy=True)
     assert err.value.code == "no-margin"
 
 
@@ -500,6 +554,41 @@ def test_a_table_against_a_catalogue_on_dask_gives_a_table_with_units(hats_pair,
     assert got["mag"].description == "V magnitude" and got["ra_2"].unit == u.deg
 
 
+def test_two_registry_catalogues_give_a_table_with_units_on_every_path(hats_pair, client, tmp_path):
+    """xmatch17: crossmatch("OpenNGC", "I/311", ...), two catalogues of the registry, gave a pandas DataFrame
+    (units and UCDs gone) where a table against one gave a Table. A registry catalogue on the left gives a Table
+    with its dictionary's units, descriptions and UCDs for both sides, in memory and on Dask alike; HATS paths
+    (nothing known of units) still give a DataFrame."""
+    from astropy.table import Table
+
+    from platform_lib.catalogs import Registry, ingest
+
+    left, right, lpath, rpath = hats_pair
+    reg = Registry(tmp_path / "catalogs" / "registry.sqlite")
+    for name, frame, unit, ucd in (("mine", left, u.mag, "phot.mag;em.opt.B"), ("theirs", right, u.mas / u.yr,
+                                                                               "pos.pm;pos.eq.ra")):
+        table = Table.from_pandas(frame)
+        table["ra"].unit = table["dec"].unit = u.deg
+        table["x"] = np.linspace(1, 2, len(table)) * unit
+        table["x"].description = f"{name}'s x"
+        table["x"].meta["ucd"] = ucd
+        table.write(tmp_path / f"{name}.vot", format="votable")
+        ingest(tmp_path / f"{name}.vot", reg, name=name, partition_rows=1_000)
+    mine, theirs = reg.get("mine"), reg.get("theirs")
+    expected = crossmatch(left, right, 2 * u.arcsec, mode="all")
+    messages = []
+    mem = crossmatch(mine, theirs, 2 * u.arcsec, mode="all", progress=lambda f, m: messages.append(m))
+    on_dask = crossmatch(mine, theirs, 2 * u.arcsec, mode="all", client=client, progress=False)
+    assert messages[-1].startswith("matched in memory")
+    for got in (mem, on_dask):
+        assert isinstance(got, Table) and _pairs(got) == _pairs(expected) and len(got) == len(expected) > 1500
+        assert got["x_1"].unit == u.mag and got["x_1"].meta["ucd"] == "phot.mag;em.opt.B"
+        assert got["x_2"].unit == u.mas / u.yr and got["x_2"].description == "theirs's x"
+        assert got["ra_1"].unit == got["ra_2"].unit == u.deg and got["separation_arcsec"].unit == u.arcsec
+    assert mem.colnames == on_dask.colnames
+    assert isinstance(crossmatch(str(lpath), str(rpath), 2 * u.arcsec, mode="all"), pd.DataFrame)
+
+
 # --------------------------------------------------------------------------------------------------
 # A small table against a HATS catalogue is matched in memory, from the partitions it touches (res8b).
 @pytest.fixture(scope="module")
@@ -598,8 +687,11 @@ def test_a_small_table_against_a_catalogue_starts_no_dask_cluster(hipparcos_nort
     def refuse(*args, **kwargs):
         raise AssertionError("a Dask client or cluster was asked for")
 
-    for owner, name in ((distributed, "LocalCluster"), (distributed, "Client"), (_dask, "dask_client"),
-                        (distributed.Client, "get"), (distributed.Client, "compute")):
+    # Refuse making one, not the classes themselves: dask looks up distributed.Client once, on its first
+    # compute in the process, and calls Client.current(); a function in its place failed this test when it ran
+    # first (alone, or first in its process), and passed after any other test of the module had computed.
+    for owner, name in ((distributed.LocalCluster, "__init__"), (distributed.Client, "__init__"),
+                        (_dask, "dask_client"), (distributed.Client, "get"), (distributed.Client, "compute")):
         monkeypatch.setattr(owner, name, refuse)
     messages = []
     got = crossmatch(table[:5], path, 1 * u.arcsec, progress=lambda f, m: messages.append(m),

@@ -282,7 +282,7 @@ def _xmatch_inputs(home: Path, n: int = 300, seed: int = 4):
 
 
 @_LSDB_INPLACE
-def test_crossmatch_job_with_elliptical_error_columns_and_hats_output(env):
+def test_crossmatch_job_with_elliptical_error_columns_and_hats_output(env, capfd):
     lsdb = pytest.importorskip("lsdb")
     from platform_lib.crossmatch import crossmatch
 
@@ -302,7 +302,7 @@ def test_crossmatch_job_with_elliptical_error_columns_and_hats_output(env):
                           right_errors=(0.3 * u.arcsec, 0.2 * u.arcsec, 40 * u.deg), area=0.04 * u.deg**2)
     # The result is a HATS catalogue lsdb reads back.
     cat = lsdb.open_catalog(home / "out" / "xm.hats")
-    frame = cat.compute()
+    frame = cat.compute(progress_bar=False)
     assert len(frame) == len(expected) == info["rows"]
     # pairs keyed by (left id, right ra): float64 survives Parquet exactly
     got = dict(zip(zip(np.asarray(frame["id"], dtype=np.int64).tolist(), np.asarray(frame["ra_2"], dtype=float).tolist()),
@@ -311,7 +311,12 @@ def test_crossmatch_job_with_elliptical_error_columns_and_hats_output(env):
                     np.asarray(expected["match_probability"]).tolist()))
     assert got.keys() == want.keys()
     np.testing.assert_allclose([got[k] for k in sorted(got)], [want[k] for k in sorted(want)], rtol=1e-9)
+    capfd.readouterr()
     assert len(job.result()) == len(expected)
+    # xmatch17: reading the HATS result printed lsdb's "Building task graph..." and its bar (red in a notebook),
+    # and writing it put "Writing Catalog" bars into the job's log
+    assert capfd.readouterr().err == ""
+    assert "Building task graph" not in job.log() and "Writing" not in job.log(), job.log()
     assert not list((home / "out").glob(".*")), "the HATS folder was written aside and renamed"
 
 

@@ -43,6 +43,9 @@ WARNINGS_AS_ERRORS = "import warnings\nwarnings.simplefilter('error')\n" + "".jo
 #: A warning printed to stderr (``file:line: SomeWarning: message``), e.g. one raised in a thread, or an
 #: error Python could only print (``Exception ignored in: <function Gateway.__del__ ...>``, from a ``__del__``).
 _WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: .*$|^Exception ignored in: .*$", re.M)
+#: lsdb's progress ("Building task graph...", a tqdm bar "| 3/48 ["), red on a notebook's stderr (xmatch17: the
+#: see-the-sky tutorial's catalogue read); platform code and the tutorials pass progress_bar=False.
+_PROGRESS_BAR = re.compile(r"Building task graph\.\.\.|\|\s*\d+/\d+ \[")
 #: A printed method or object repr: ``<bound method Job.status of ...>``, ``<Foo object at 0x7f...>``.
 _OBJECT_REPR = re.compile(r"<bound method [\w.]+|<[\w.]+ object at 0x[0-9a-f]+>")
 
@@ -183,6 +186,8 @@ def test_journey(platform, traveller, notebook):
     assert results, f"{notebook.name} has no code cells"
     printed = [(r.number, w) for r in results for w in _WARNING_LINE.findall(r.stderr)]
     assert not printed, f"{notebook.name} printed warnings (cell, warning): {printed}"
+    bars = [(r.number, r.stderr[-300:]) for r in results if _PROGRESS_BAR.search(r.stderr)]
+    assert not bars, f"{notebook.name} printed progress bars on stderr (cell, stderr): {bars}"
     print(f"{notebook.name}: {sum(r.seconds for r in results):.1f} s;",
           ", ".join(f"cell {r.number} {r.seconds:.1f} s" for r in results))  # shown with -s / on failure
     stdout = "".join(r.stdout for r in results)
