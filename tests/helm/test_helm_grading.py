@@ -381,7 +381,7 @@ def test_a_failed_step_says_why_with_what_it_printed(service) -> None:
     assert not fake.errors and [j["metadata"]["name"] for j in fake.created] == fake.deleted
 
 
-def test_the_service_answers_a_failed_job_502_naming_it_and_bad_input_400(service, monkeypatch) -> None:
+def test_the_service_answers_a_failed_job_502_naming_it_and_bad_input_400(service) -> None:
     """A grading Job that fails is a failure of the service's backend, not of the caller's request: the classes
     service's HTTP API answers 502 with the Job's name and the reason (it answered 400 before), as JSON, never a
     traceback; bad input is still 400. The Jobs go to the FAKE Kubernetes API above (no API server runs here),
@@ -396,12 +396,20 @@ def test_the_service_answers_a_failed_job_502_naming_it_and_bad_input_400(servic
     teaching.create_class(Actor("admin", admin=True), "stars", instructors=["tina"], students=["sam"])
     _nbgrader_assignment(teaching.classes_root / "stars" / "instructors" / "nbhw")
 
-    async def signed_in(self) -> None:  # instead of the hub's token check
-        self.actor = Actor(self.request.headers["X-Test-User"])
+    class SignedIn:  # stands in for the hub's token check (HubAuth): the caller is X-Test-User, not an admin
+        access_scopes: set[str] = set()
 
-    monkeypatch.setattr(classes_service.ApiHandler, "prepare", signed_in)
+        def get_token(self, handler, in_cookie=False):
+            return handler.request.headers.get("X-Test-User")
+
+        async def user_for_token(self, token, sync=True):
+            return {"name": token, "admin": False, "scopes": []}
+
+        def check_scopes(self, scopes, model):
+            return True
+
     tina = {"X-Test-User": "tina"}
-    with serving(lambda: classes_service.make_app(teaching, None, "/services/astrohub-classes/")) as url:
+    with serving(lambda: classes_service.make_app(teaching, SignedIn(), "/services/astrohub-classes/")) as url:
         base = f"{url}/services/astrohub-classes/api/"
         fake.pods_fail = True
         failed = requests.post(f"{base}classes/stars/assignments/nbhw/release", headers=tina, timeout=60)
