@@ -455,7 +455,7 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
         "PLATFORM_DATASETS": settings.storage.datasets,
         "PLATFORM_SCRATCH": settings.storage.scratch,
         # the user's numba cache, seeded by her server with the compiled crossmatch kernels and hats' pixel-tree
-        # functions: a worker's first crossmatch loads them (it compiled them, ~1 min, in every new cluster)
+        # functions: a worker's first crossmatch loads them (it compiled them, ~1 min under load, into its own)
         "NUMBA_CACHE_DIR": f"{settings.storage.home.rstrip('/')}/{NUMBA_CACHE}",
     }
     if server.clusters_directory:
