@@ -735,12 +735,16 @@ def _radius_rad(radius) -> float:
 
 
 def _coords(lon, lat, side: str) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """Float64 arrays and their extent (lowest, highest latitude in radians; occupied RA bins)."""
+    """Writable float64 arrays and their extent (lowest, highest latitude in radians; occupied RA bins)."""
     try:
         lon = np.ascontiguousarray(lon, dtype=np.float64)
         lat = np.ascontiguousarray(lat, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{side} longitude and latitude must be numbers in degrees ({exc})") from None
+    # numba compiles a read-only array (a column of pandas' copy-on-write frames, of Arrow, of a catalogue's
+    # partitions) as another type: the compiled kernels (``_warm``) are for writable ones, so copy.
+    lon = lon if lon.flags.writeable else lon.copy()
+    lat = lat if lat.flags.writeable else lat.copy()
     if lon.ndim != 1 or lon.shape != lat.shape:
         raise ValueError(f"{side} longitude and latitude must be 1-D arrays of one length")
     if not lon.size:

@@ -149,6 +149,25 @@ def test_empty_sides_give_no_pairs():
         assert i1.size == i2.size == sep.size == 0
 
 
+def test_read_only_positions_run_the_kernels_compiled_for_writable_ones():
+    """A catalogue's partitions and pandas' copy-on-write columns are read-only arrays, which numba compiles as
+    another type: the compiled cache (``astrohub kernels compile``, writable arrays) missed, and a user's first
+    crossmatch against I/311 compiled the kernel for ~50 s. The engine copies them; the answer is the same."""
+    from numba import types
+    from numba.core.registry import CPUDispatcher
+
+    from platform_lib.crossmatch import _engine
+
+    lon, lat = np.array([10.0, 10.0002, 200.0]), np.array([0.0, 0.0, -30.0])
+    for a in (lon, lat):
+        a.flags.writeable = False
+    i1, i2, sep = match_pairs(lon[:1], lat[:1], lon, lat, 1 * u.arcsec)
+    assert (i1.tolist(), i2.tolist(), sep.round(3).tolist()) == ([0, 0], [0, 1], [0.0, 0.72])
+    read_only = [(name, sig) for name, f in vars(_engine).items() if isinstance(f, CPUDispatcher)
+                 for sig in f.signatures for t in sig if isinstance(t, types.Array) and not t.mutable]
+    assert not read_only, f"kernels compiled for read-only arrays: {read_only}"
+
+
 def test_pole_and_seam_pairs_found():
     # Two points across the north pole (RA 180 apart) and two across RA = 0/360, each 1" apart.
     left = np.array([0.0, 359.99999]), np.array([89.99986111, 0.0])

@@ -91,6 +91,8 @@ def test_limits_and_cluster_config():
     assert c.ClusterConfig.scheduler_cmd[1:] == ["-m", "astrohub_hub.dasknode", "scheduler", *SCHEDULER_PRELOADS]
     assert c.ClusterConfig.worker_cmd[1:] == ["-m", "astrohub_hub.dasknode", "worker"]
     assert c.LimitedLocalBackend.platform_environment["PLATFORM_HOME"] == "/srv/home/{username}"
+    # workers load the kernels compiled into the user's seeded numba cache instead of compiling them per cluster
+    assert c.LimitedLocalBackend.platform_environment["NUMBA_CACHE_DIR"] == "/srv/home/{username}/.cache/astrohub/numba"
     # the no-client timeout reaches the schedulers' dask config (platform_lib.idle_notice), 5 min by default
     assert c.ClusterConfig.environment == {"DASK_ASTROHUB__GATEWAY__NO_CLIENT_TIMEOUT": "300.0"}
     configure_gateway(c, settings(noClientTimeoutSeconds=0))

@@ -48,6 +48,7 @@ from typing import Any, Mapping
 from traitlets import Dict, Integer, Unicode
 from traitlets.config import Configurable
 
+from astrohub_hub.environment import NUMBA_CACHE
 from astrohub_hub.errors import HubConfigError, UsernameError
 from astrohub_hub.kubernetes import dataset_volumes
 from astrohub_hub.accounts import ensure_system_user, running_as_root, system_username
@@ -453,6 +454,9 @@ def configure_gateway(c: Any, settings: HubSettings | Mapping[str, Any]) -> HubS
         "PLATFORM_WORKSPACES_ROOT": settings.class_folders()[1],
         "PLATFORM_DATASETS": settings.storage.datasets,
         "PLATFORM_SCRATCH": settings.storage.scratch,
+        # the user's numba cache, seeded by her server with the compiled crossmatch kernels and hats' pixel-tree
+        # functions: a worker's first crossmatch loads them (it compiled them, ~1 min under load, into its own)
+        "NUMBA_CACHE_DIR": f"{settings.storage.home.rstrip('/')}/{NUMBA_CACHE}",
     }
     if server.clusters_directory:
         c.LocalBackend.clusters_directory = server.clusters_directory
