@@ -689,3 +689,32 @@ def test_the_archive_and_the_sample_data_load_index_with_the_operators_mappings(
         check_mappings(load_config(overrides=[f"archive.mappings=[{str(ours)!r}]"], environ={}))
     (ours / "cam.json").write_text('{"name": "cam", "match": {"INSTRUME": "CAM"}}')
     check_mappings(load_config(overrides=[f"archive.mappings=[{str(ours)!r}]"], environ={}))
+
+
+def test_status_shows_the_sample_datas_first_load(tmp_path):
+    # first17: right after `up` the sample data loads for about a minute; `status` did not say so
+    import time
+
+    from platform_lib.local import control
+    from platform_lib.sampledata import LOADING, MARKER
+
+    config = load_config(overrides=[f'data_dir="{tmp_path / "data"}"'], environ={})
+    layout = DataLayout(config.data_dir)
+    layout.prepare(as_root=False)
+    state = PlatformState(layout)
+    state.acquire_lock()
+    try:
+        state.layout.status_file.write_text(json.dumps({"pid": 1, "url": "http://127.0.0.1:1/", "ready": True,
+                                                         "components": {}}))
+        (layout.datasets / LOADING).write_text(json.dumps({"started": time.time() - 30, "pid": 1}))
+        lines: list[str] = []
+        control.status(config, echo=lines.append)  # no hub answers here: unhealthy, the loading line first
+        loading = [line for line in lines if "sample data" in line]
+        assert loading and "sample data: loading, first load (started 3" in loading[0], lines
+        assert str(layout.log("sampledata")) in loading[0], lines
+        (layout.datasets / MARKER).write_text("{}")  # loaded
+        lines.clear()
+        control.status(config, echo=lines.append)
+        assert not [line for line in lines if "sample data" in line], lines
+    finally:
+        state.release_lock()
