@@ -70,7 +70,13 @@ def _quote(text: str) -> str:
 def _up(args: argparse.Namespace) -> int:
     from platform_lib.local import control
 
+    from platform_lib.local.ports import move_taken_internal_ports
+
     config = config_from_args(args)
+    if not args.config_json:  # the detached supervisor's own `up` runs with the ports its parent chose
+        config, notes = move_taken_internal_ports(config)
+        for note in notes:
+            print(f"astrohub: {note}", flush=True)
     return (control.up_detached if args.detach else control.up)(config, owner=args.owner)
 
 

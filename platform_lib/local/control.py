@@ -246,6 +246,12 @@ def status(config: LocalConfig, *, echo: Echo = _echo) -> int:
     echo(f"astrohub: supervisor pid {current.get('pid')} at {current.get('url')} "
          f"({'ready' if current.get('ready') else 'starting'})")
     ok = bool(current.get("ready"))
+    from platform_lib.sampledata import loading_since
+
+    since = loading_since(state.layout.datasets)
+    if since is not None:
+        echo(f"  sample data: loading, first load (started {since:.0f} s ago; log {state.layout.log('sampledata')}); "
+             "searches of the sample images and catalogues find them when it ends")
     for name, info in current.get("components", {}).items():
         alive = psutil.pid_exists(info["pid"])
         health = _healthy(info["health_url"]) if alive else "not running"

@@ -417,6 +417,8 @@ def plan_components(
                 *_mapping_flags(config)]
         if proxy_uid is not None:
             argv += ["--trusted-proxy", f"uid:{proxy_uid}"]
+        if config.sample_data.enabled:  # errors about data not there yet say when its first load is running
+            argv += ["--sample-data", str(layout.datasets)]
         if config.archive.hips_rest_expiry is not None:
             argv += ["--hips-rest-expiry", f"{config.archive.hips_rest_expiry:g}"]
         specs.append(

@@ -380,10 +380,11 @@ class Supervisor:
         """Load the sample data in a background process (``sample_data.enabled``); a no-op once loaded, unless an
         upgrade (or ``archive.mappings``, for the images) changed what an item is built from
         (``platform_lib.sampledata.stale``): that item is rebuilt."""
-        from platform_lib.sampledata import MARKER, stale
+        from platform_lib.sampledata import LOADING, MARKER, stale
 
         command = sample_data_command(self.config, self.layout, sys.executable)
         if command is None:
+            (self.layout.datasets / LOADING).unlink(missing_ok=True)  # a killed platform's load is not running
             self.sample_data = "off (sample_data.enabled = false)"
             return
         out_of_date = stale(self.layout.datasets, mapping_dirs=self.config.archive.mappings)
@@ -669,6 +670,9 @@ class Supervisor:
                 self.loader.wait(timeout=10)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
+            from platform_lib.sampledata import LOADING
+
+            (self.layout.datasets / LOADING).unlink(missing_ok=True)  # stopped by a signal: its `finally` did not run
         for spec in reversed(self.specs):
             proc = self.procs.get(spec.name)
             if proc is None or proc.poll() is not None:

@@ -13,6 +13,10 @@ Public API:
     and copy the packaged GW sky map (:data:`SKYMAPS`) to ``<datasets>/skymaps/``.
 ``astrohub sample-data load DATASETS`` (:mod:`platform_lib.cli.sampledata`)
     The same, headless: what ``astrohub up`` and the chart's sample-data Job run.
+``loading_since(datasets) -> float | None``, ``still_loading(datasets) -> str | None``
+    While the first load runs (its file :data:`LOADING`): for how long, and the sentence that errors about data
+    not there yet add ("the platform's sample data is still loading (started 12 s ago); try again in a minute"),
+    which the archive (``--sample-data``) and ``astrohub status`` give.
 ``is_loaded(datasets) -> bool``, ``stale(datasets) -> list[str]``
     Whether a load has finished there and nothing is out of date; which items are (their record :data:`MARKER`
     keeps each item's version, :func:`current_versions`: a digest of its sources and the code that builds it, so
@@ -37,6 +41,7 @@ Examples
 from platform_lib.sampledata._load import (
     CATALOGS,
     IMAGE_FOLDER,
+    LOADING,
     MARKER,
     PARTS,
     SKYMAP_FOLDER,
@@ -45,7 +50,9 @@ from platform_lib.sampledata._load import (
     current_versions,
     is_loaded,
     load,
+    loading_since,
     stale,
+    still_loading,
 )
 from platform_lib.sampledata._sources import (
     EXTRACTED,
@@ -72,6 +79,9 @@ __all__ = [
     "load",
     "is_loaded",
     "stale",
+    "loading_since",
+    "still_loading",
+    "LOADING",
     "current_versions",
     "SampleReport",
     "SampleCatalog",

@@ -19,9 +19,10 @@ import os
 import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from platform_lib.atomic import write_atomic
 from platform_lib.sampledata._copy import copy_sample
@@ -29,11 +30,14 @@ from platform_lib.sampledata._sources import (hipparcos_inputs, hipparcos_table,
                                               packaged_images, packaged_skymaps, star_names_inputs, star_names_table)
 from platform_lib.sampledata._versions import CATALOG_CODE, IMAGE_CODE, SKYMAP_CODE, image_params, version
 
-__all__ = ["load", "is_loaded", "stale", "current_versions", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS",
+__all__ = ["load", "is_loaded", "stale", "loading_since", "still_loading", "LOADING", "current_versions", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS",
            "IMAGE_FOLDER", "SKYMAP_FOLDER", "PARTS", "FOREIGN"]
 
 #: The record written in the datasets folder once everything is loaded.
 MARKER = "sample-data.json"
+#: While the first load runs (no :data:`MARKER` yet), in the datasets folder: ``{"started": <unix time>, "pid": ...}``;
+#: :func:`load` removes it when it ends, the supervisor when it stops a load (:func:`loading_since` reads it).
+LOADING = "sample-data.loading.json"
 #: The sub-folder of the image tree that holds the sample images.
 IMAGE_FOLDER = "sample"
 #: The folder of ``<datasets>`` holding the sample sky maps (users read them there).
@@ -142,6 +146,41 @@ def is_loaded(datasets: str | os.PathLike, *, mapping_dirs: list[Path] | tuple =
     return not stale(datasets, mapping_dirs=mapping_dirs)
 
 
+def loading_since(datasets: str | os.PathLike) -> float | None:
+    """Seconds since the sample data's first load into ``datasets`` started, while it runs; None when none runs
+    (finished, never started, or a later load: what an upgrade rebuilds stays served in its old version)."""
+    datasets = Path(datasets)
+    try:
+        started = float(json.loads((datasets / LOADING).read_text())["started"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if (datasets / MARKER).exists():
+        return None
+    return max(0.0, time.time() - started)
+
+
+def still_loading(datasets: str | os.PathLike | None) -> str | None:
+    """The sentence to add to an error about data that is not there, while the first load runs, else None:
+    right after ``astrohub up`` "sample/m1_dss is not in the index" read as a defect."""
+    since = None if datasets is None else loading_since(datasets)
+    if since is None:
+        return None
+    return f"the platform's sample data is still loading (started {since:.0f} s ago); try again in a minute"
+
+
+@contextmanager
+def _first_load(datasets: Path, first: bool) -> Iterator[None]:
+    """Keeps :data:`LOADING` in ``datasets`` while a first load runs."""
+    if not first:
+        yield
+        return
+    write_atomic(datasets / LOADING, json.dumps({"started": time.time(), "pid": os.getpid()}), mode=0o644)
+    try:
+        yield
+    finally:
+        (datasets / LOADING).unlink(missing_ok=True)
+
+
 def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = None,
          images_root: str | os.PathLike | None = None, index: str | os.PathLike | None = None,
          log: Callable[[str], None] = print, parts: tuple[str, ...] | list[str] = PARTS,
@@ -203,23 +242,24 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
         log(f"sample data: out of date (built from older sources or code): {', '.join(out_of_date)}")
 
     datasets.mkdir(parents=True, exist_ok=True)
-    if "catalogs" in parts:
-        registry_path.parent.mkdir(parents=True, exist_ok=True)
-        keep = KEEP_REPLACED_S if keep_replaced_s is None else keep_replaced_s
-        versions.update(_load_catalogs(Registry(registry_path), keep, report, log, recorded, current))
-    if "images" in parts:
-        _load_images(images_root, index_path, update_index, report, log, "images" in out_of_date, mapping_dirs)
-        versions["images"] = current["images"]
-    if "skymaps" in parts:
-        _load_skymaps(datasets, report, "skymaps" in out_of_date)
-        versions["skymaps"] = current["skymaps"]
+    with _first_load(datasets, first=previous is None and set(parts) >= set(PARTS)):
+        if "catalogs" in parts:
+            registry_path.parent.mkdir(parents=True, exist_ok=True)
+            keep = KEEP_REPLACED_S if keep_replaced_s is None else keep_replaced_s
+            versions.update(_load_catalogs(Registry(registry_path), keep, report, log, recorded, current))
+        if "images" in parts:
+            _load_images(images_root, index_path, update_index, report, log, "images" in out_of_date, mapping_dirs)
+            versions["images"] = current["images"]
+        if "skymaps" in parts:
+            _load_skymaps(datasets, report, "skymaps" in out_of_date)
+            versions["skymaps"] = current["skymaps"]
 
-    report.seconds = time.monotonic() - t0
-    if set(parts) >= set(PARTS) or previous is not None:
-        record = {"version": 2, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  "registry": str(registry_path), "index": str(index_path), **asdict(report),
-                  "versions": {key: value for key, value in versions.items() if value is not None}}
-        write_atomic(datasets / MARKER, json.dumps(record, indent=2), mode=0o644)
+        report.seconds = time.monotonic() - t0
+        if set(parts) >= set(PARTS) or previous is not None:
+            record = {"version": 2, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                      "registry": str(registry_path), "index": str(index_path), **asdict(report),
+                      "versions": {key: value for key, value in versions.items() if value is not None}}
+            write_atomic(datasets / MARKER, json.dumps(record, indent=2), mode=0o644)
     log(f"sample data: {report.summary()}")
     return report
 

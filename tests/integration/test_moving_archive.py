@@ -285,3 +285,31 @@ def test_a_slow_bodies_request_leaves_tap_answering_and_meets_the_time_limit(tmp
         every = bodies_in_image(cone_image(SkyCoord(ra * u.deg, 5 * u.deg), 2 * u.deg, Time("2024-03-01T10:00")),
                                 orbits=known_orbits())
         assert got == sorted(every["body"]) and got, (ra, got)
+
+
+def test_while_the_sample_data_first_loads_errors_about_it_say_so(tmp_path):
+    """first17: right after `astrohub up` the moving-objects tutorial's `moving/bodies?obs_id=sample/m1_dss` answered
+    "image 'sample/m1_dss' is not in the index", which read as a defect: the sample data was still loading. While
+    its first load runs (its file in the datasets folder, `--sample-data`) such errors now say so; after, as before."""
+    import json
+    import time
+
+    from platform_lib.sampledata import LOADING
+
+    datasets, data = tmp_path / "datasets", tmp_path / "images"
+    datasets.mkdir()
+    data.mkdir()
+    (datasets / LOADING).write_text(json.dumps({"started": time.time() - 12, "pid": 1}))
+    args = ["--index", str(tmp_path / "index.sqlite"), "--data-root", str(data), "--update-every", "0",
+            "--registry", str(datasets / "catalogs" / "registry.sqlite"), "--sample-data", str(datasets),
+            "--log-level", "WARNING"]
+    with running_archive(args, tmp_path / "archive.log") as base:
+        for route, params in (("moving/bodies", {"obs_id": "sample/m1_dss", "tolerance": "3600"}),
+                              ("scs/I/311/hip2", {"RA": "10", "DEC": "10", "SR": "0.1"})):
+            r = requests.get(base + route, params=params, timeout=60)
+            assert r.status_code in (200, 400) and "UsageFault" in r.text, r.text  # SCS: an error VOTable, 200
+            assert "the platform's sample data is still loading (started 1" in r.text, r.text
+            assert "s ago); try again in a minute" in r.text, r.text
+        (datasets / LOADING).unlink()  # the load ended: the error as before
+        r = requests.get(base + "moving/bodies", params={"obs_id": "sample/m1_dss"}, timeout=60)
+        assert r.status_code == 400 and "not in the index" in r.text and "still loading" not in r.text, r.text

@@ -1,4 +1,6 @@
-"""The unit tier's numba cache: a copy of the installed, compiled kernels, so the tier does not compile them again.
+"""The unit tier's process-wide state: its numba cache, and a guard that no test leaves names in ``builtins``.
+
+The numba cache is a copy of the installed, compiled kernels, so the tier does not compile them again.
 
 Install compiles the crossmatch kernel and hats' pixel-tree functions into the platform cache
 (``platform_lib.crossmatch.platform_cache_dir()``: ``.venv/share/astrohub/numba-cache``, ``astrohub kernels
@@ -16,10 +18,18 @@ functions in every process. Here each pytest run gets a folder of its own, seede
   ``NUMBA_CACHE_DIR`` already set (by whoever runs pytest) is kept, and seeded.
 
 The process that made the folder removes it when its session ends.
+
+The guard (``_builtins_left_as_found``): an in-process IPython shell puts ``__IPYTHON__`` and ``display`` into
+``builtins`` and ``InteractiveShell.clear_instance()`` leaves them there. astropy, imported later in the same
+xdist worker, then believes it runs in IPython (``astropy.logger._WITHIN_IPYTHON`` is read from ``__IPYTHON__``
+at import) and its logger's set-up fails on ``get_ipython()`` being None (``'NoneType' object has no attribute
+'custom_exceptions'``), in whichever test of the worker imports astropy first. A test that starts a shell must
+put ``builtins`` back (``restore_builtins``); the guard fails the test that did not.
 """
 
 from __future__ import annotations
 
+import builtins
 import os
 import shutil
 import sys
@@ -42,3 +52,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # sessionfinish, not unconfigure: `make test`'s hard exit (tests/conftest.py) comes before unconfigure
     if _OWN is not None and _OWN[0] == os.getpid():
         shutil.rmtree(_OWN[1], ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _builtins_left_as_found():
+    before = dict(vars(builtins))
+    yield
+    added = sorted(set(vars(builtins)) - set(before))
+    changed = sorted(k for k, v in before.items() if k in vars(builtins) and vars(builtins)[k] is not v)
+    assert not added and not changed, (
+        f"the test left builtins changed (added {added}, replaced {changed}); later imports in this process see "
+        "them (astropy's logger takes `__IPYTHON__` for a running IPython): put them back (`restore_builtins`)"
+    )
+
+
+@pytest.fixture
+def restore_builtins():
+    """Puts ``builtins`` back as the test found it (for a test that starts an IPython shell in-process)."""
+    before = dict(vars(builtins))
+    yield
+    for name in set(vars(builtins)) - set(before):
+        delattr(builtins, name)
+    vars(builtins).update(before)

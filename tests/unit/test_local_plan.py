@@ -12,7 +12,7 @@ import pytest
 
 from astrohub_hub import HubSettings
 from astrohub_hub.settings import GatewayServerSettings
-from platform_lib.local.config import LocalConfig
+from platform_lib.local.config import LocalConfig, load_config
 from platform_lib.local.errors import AlreadyRunningError, ConfigError, DataDirError, PortInUseError
 from platform_lib.local.layout import DataLayout
 from platform_lib.local.plan import (
@@ -288,6 +288,46 @@ def test_ports(tmp_path):
     assert info.value.key == "hub.port" and info.value.port == a and "--set hub.port=" in str(info.value)
 
 
+def _held(port: int) -> socket.socket | None:
+    """A socket listening on ``port``, or None when another program holds it already (taken either way)."""
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        return None
+    sock.listen()
+    return sock
+
+
+def test_up_with_only_a_public_port_moves_the_taken_internal_defaults_next_to_it():
+    # first17: `up --port 8700` beside a platform on the defaults failed on port 8081 (hub.hub_port); the operator
+    # had to set five ports by hand. The taken defaults now move to the public port + their offset, stably.
+    from platform_lib.local.ports import move_taken_internal_ports
+
+    public = free_ports(1)[0]
+    held = [_held(8081), _held(8786)]  # hub.hub_port's and gateway.port's defaults: taken, by us or another
+    try:
+        config = load_config(overrides=[f"hub.port={public}", "archive.port=8123"],
+                             environ={})
+        moved, notes = move_taken_internal_ports(config)
+        again, _ = move_taken_internal_ports(config)
+        untouched, none = move_taken_internal_ports(load_config(overrides=[], environ={}))
+    finally:
+        for sock in held:
+            if sock is not None:
+                sock.close()
+    assert (moved.hub.hub_port, moved.gateway.port) == (public + 1, public + 3)
+    assert moved.archive.port == 8123  # set explicitly: kept
+    assert moved.hub.port == public and moved.classes.port in (8004, public + 5)
+    assert f"port 8081 (hub.hub_port) is in use by another program; using {public + 1}" in notes[0], notes
+    assert any("--set gateway.port=PORT" in n for n in notes), notes
+    assert again.ports() == moved.ports()  # the same `up` again: the same ports
+    assert untouched.hub.hub_port == 8081 and not none  # no public port given: the clear error, as before
+    # what up-config.json keeps and `status`/`down` read back
+    assert LocalConfig.model_validate_json(moved.model_dump_json()).ports() == moved.ports()
+
+
 def test_unreachable_by_others(tmp_path):
     private = tmp_path / "private"
     (private / "bin").mkdir(parents=True)
@@ -369,7 +409,7 @@ def test_the_guides_loading_commands_write_where_the_platform_reads(tmp_path):
     lines = [shlex.split(command) for line in block.splitlines()  # a line may be several commands (mkdir && cp)
              for command in line.replace("<data>", str(tmp_path)).split(" && ")
              if command.startswith(("astrohub ", "cp "))]
-    index, images, registry = archive_paths(load_config(overrides=[f"data_dir={str(tmp_path)!r}"], environ={}),
+    index, images, registry = archive_paths(load_config(overrides=[], environ={}),
                                             DataLayout(tmp_path))
     update = next(argv for argv in lines if argv[:3] == ["astrohub", "archive", "update"])
     assert (Path(update[3]), Path(update[update.index("--index") + 1])) == (images, index), update
@@ -460,7 +500,7 @@ def test_what_a_killed_supervisor_left_running_is_named_and_stopped_by_down(tmp_
     from platform_lib.local.plan import ComponentSpec
     from platform_lib.local.supervisor import Supervisor
 
-    config = load_config(overrides=[f"data_dir={str(tmp_path)!r}"], environ={})
+    config = load_config(overrides=[], environ={})
     supervisor = Supervisor(config, log=lambda line: None)
     supervisor.layout.prepare(as_root=False)
     procs = {name: subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
@@ -538,7 +578,7 @@ def test_readiness_through_the_proxy_waits_for_the_components_own_port_first(tmp
         listened.append(time.monotonic())
         component.listen()
 
-    config = load_config(overrides=[f"data_dir={str(tmp_path)!r}"], environ={})
+    config = load_config(overrides=[], environ={})
     supervisor = Supervisor(config, log=lambda line: None)
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
@@ -649,3 +689,32 @@ def test_the_archive_and_the_sample_data_load_index_with_the_operators_mappings(
         check_mappings(load_config(overrides=[f"archive.mappings=[{str(ours)!r}]"], environ={}))
     (ours / "cam.json").write_text('{"name": "cam", "match": {"INSTRUME": "CAM"}}')
     check_mappings(load_config(overrides=[f"archive.mappings=[{str(ours)!r}]"], environ={}))
+
+
+def test_status_shows_the_sample_datas_first_load(tmp_path):
+    # first17: right after `up` the sample data loads for about a minute; `status` did not say so
+    import time
+
+    from platform_lib.local import control
+    from platform_lib.sampledata import LOADING, MARKER
+
+    config = load_config(overrides=[f'data_dir="{tmp_path / "data"}"'], environ={})
+    layout = DataLayout(config.data_dir)
+    layout.prepare(as_root=False)
+    state = PlatformState(layout)
+    state.acquire_lock()
+    try:
+        state.layout.status_file.write_text(json.dumps({"pid": 1, "url": "http://127.0.0.1:1/", "ready": True,
+                                                         "components": {}}))
+        (layout.datasets / LOADING).write_text(json.dumps({"started": time.time() - 30, "pid": 1}))
+        lines: list[str] = []
+        control.status(config, echo=lines.append)  # no hub answers here: unhealthy, the loading line first
+        loading = [line for line in lines if "sample data" in line]
+        assert loading and "sample data: loading, first load (started 3" in loading[0], lines
+        assert str(layout.log("sampledata")) in loading[0], lines
+        (layout.datasets / MARKER).write_text("{}")  # loaded
+        lines.clear()
+        control.status(config, echo=lines.append)
+        assert not [line for line in lines if "sample data" in line], lines
+    finally:
+        state.release_lock()

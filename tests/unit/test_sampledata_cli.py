@@ -324,3 +324,33 @@ def test_install_extracts_files_of_a_debian_package(tmp_path) -> None:
         install_extracted(tmp_path / "share", wheels=tmp_path / "debs", items=(missing,))
     with pytest.raises(SampleDataMissing, match="no package of tinydata=1.0-1"):
         install_extracted(tmp_path / "share2", wheels=tmp_path / "none", items=(item,))
+
+
+def test_the_first_load_says_it_is_loading_until_it_ends(tmp_path, monkeypatch) -> None:
+    # first17: errors about sample data not there yet read as defects right after `astrohub up`; the first load now
+    # keeps its start in the datasets folder (LOADING), which the archive and `astrohub status` read, until it ends.
+    # The parts' own work is replaced (the catalogues' ingest takes ~40 s; the quick parts are tested above).
+    from platform_lib.sampledata import LOADING, load, loading_since, still_loading
+    from platform_lib.sampledata import _load as loader
+
+    datasets = tmp_path / "datasets"
+    seen = []
+    monkeypatch.setattr(loader, "_load_catalogs", lambda *a, **k: seen.append(still_loading(datasets)) or {})
+    monkeypatch.setattr(loader, "_load_images", lambda *a, **k: None)
+    monkeypatch.setattr(loader, "_load_skymaps", lambda *a, **k: None)
+    assert still_loading(datasets) is None and loading_since(datasets) is None
+    load(datasets, log=lambda line: None)
+    assert seen and seen[0].startswith("the platform's sample data is still loading (started 0 s ago)"), seen
+    assert seen[0].endswith("s ago); try again in a minute"), seen
+    assert not (datasets / LOADING).exists() and (datasets / MARKER).exists() and still_loading(datasets) is None
+    load(datasets, log=lambda line: None)  # a later load (an upgrade's rebuild): what it rebuilds stays served
+    assert seen[1:] == [None]
+
+    def fails(*a, **k):
+        raise RuntimeError("disk full")
+
+    (datasets / MARKER).unlink()
+    monkeypatch.setattr(loader, "_load_images", fails)
+    with pytest.raises(RuntimeError):
+        load(datasets, log=lambda line: None)
+    assert not (datasets / LOADING).exists()  # a failed load is not loading any more

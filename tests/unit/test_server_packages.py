@@ -240,7 +240,7 @@ def test_pip_with_the_platforms_sources_fails_at_once_and_says_why(tmp_path, mon
         out.getvalue()
 
 
-def test_shell_pip_in_a_cell_runs_as_the_platforms_pip_magic(monkeypatch, capfd):
+def test_shell_pip_in_a_cell_runs_as_the_platforms_pip_magic(monkeypatch, capfd, restore_builtins):
     # `!pip install x` in a notebook printed pip's words only; it now runs as %pip, which says what happened
     from IPython.core.interactiveshell import InteractiveShell
 

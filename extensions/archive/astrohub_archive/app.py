@@ -128,8 +128,15 @@ class ArchiveState:
     hips_total_max: int = TOTAL_MAX  # the most bytes all users' HiPS may hold between them (--hips-total-max)
     hips_rest_expiry: float = REST_STALE  # seconds a HiPS's first part waits for a word of its rest (--hips-rest-expiry)
     replicas: Replicas = field(default_factory=Replicas)  # this replica and its peers (--replica, --peers)
+    sample_data: Path | None = None  # the datasets folder the platform's sample data loads into (--sample-data)
     _index: ImageIndex | None = None
     _registry: object | None = None
+
+    def still_loading(self) -> str | None:
+        """While the sample data's first load runs, the sentence an error about data not there yet adds."""
+        from platform_lib.sampledata import still_loading
+
+        return still_loading(self.sample_data)
 
     def index(self) -> ImageIndex:
         if self._index is None:
@@ -299,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "archive-0.astrohub-archive-peers.ns.svc:8080/services/archive/,...): a request for an async "
                         "TAP job of another replica is forwarded to it, and the job list merges theirs; only these "
                         "URLs are ever called (default: none, a single replica)")
+    p.add_argument("--sample-data", type=Path, default=_env("sample-data"),
+                   help="the datasets folder the platform's sample data loads into: while its first load runs, "
+                        "errors about images or catalogues not there yet say so")
     p.add_argument("--log-level", default=_env("log-level", "INFO"))
     return p
 
@@ -370,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                          hips_upload_max=int(args.hips_upload_max * 2**20),
                          hips_owner_max=int(args.hips_owner_max * 2**20),
                          hips_total_max=int(args.hips_total_max * 2**20), hips_rest_expiry=args.hips_rest_expiry,
+                         sample_data=args.sample_data,
                          replicas=replicas)
     SIDES.max_bytes = int(args.join_cache * 2**20)
     preload()

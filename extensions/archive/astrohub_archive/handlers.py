@@ -98,15 +98,18 @@ class ConeSearchHandler(BaseHandler):
 
         req = parse_scs(self.args())
         registry = self.state.registry()
+        loading = self.state.still_loading()
         if registry is None:
-            raise UsageFault(f"no catalogue {name!r} in this archive: it has no catalogues yet (ingest one with "
-                             "astrohub catalogs ingest, or start the service with --registry)")
+            raise UsageFault(f"no catalogue {name!r} in this archive: it has no catalogues yet ("
+                             + (loading or "ingest one with astrohub catalogs ingest, or start the service with "
+                                "--registry") + ")")
         try:
             info = registry.get(name)
         except CatalogError:
             known = registry.tables()
             shown = ", ".join(known[:50]) + (" ..." if len(known) > 50 else "")
-            raise UsageFault(f"no catalogue {name!r} in this archive; it has: {shown or 'none'}") from None
+            raise UsageFault(f"no catalogue {name!r} in this archive; it has: {shown or 'none'}"
+                             + (f"; {loading}" if loading else "")) from None
         if not info.ra_column or not info.dec_column:
             raise UsageFault(f"catalogue {name!r} has no position columns")
         def run() -> bytes:  # the search and the writer off the event loop

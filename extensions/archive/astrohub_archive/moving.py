@@ -264,7 +264,8 @@ class _MovingHandler(BaseHandler):
             try:
                 table = self.compute(args, viewer)
             except MovingObjectError as exc:
-                raise UsageFault(str(exc)) from exc
+                loading = self.state.still_loading() if exc.code == "unknown-image" else None
+                raise UsageFault(f"{exc}; {loading}" if loading else str(exc)) from exc
             if fmt == "json":
                 return render_table(table, "json", meta=table.meta)
             t = table.copy(copy_data=False)
