@@ -23,8 +23,8 @@ import pytest
 def term(platform):
     """A class with an instructor (server running) and two students (s1's server running); hw1 released, s1's
     work submitted and her feedback returned; the instructor made the class's nbgrader course folder."""
-    prof, s1, s2 = (platform.unique(n) for n in ("tprof", "ts1", "ts2"))
-    name = platform.create_class(platform.unique("term"), [prof], [s1, s2])
+    prof, s1, s2 = (platform.unique(n) for n in ("endprof", "ends1", "ends2"))
+    name = platform.create_class(platform.unique("termend"), [prof], [s1, s2])
     root = platform.data_dir / "classes" / name
     platform.start_server(prof)
     platform.start_server(s1)
@@ -65,7 +65,7 @@ def test_an_instructor_added_mid_term_finds_the_course_in_their_home_at_once(pla
     their next server start, and nothing said so. It is made as they are added, and the answer says formgrader
     serves it from their next server start."""
     name = term["name"]
-    ta = platform.unique("tta")
+    ta = platform.unique("endta")
     platform.create_user(ta)
     added = platform.astrohub("classes", "add-instructors", name, "--users", ta)
     assert added.returncode == 0, added.stdout + added.stderr
@@ -118,7 +118,7 @@ def test_an_admin_deletes_the_class_at_the_end_and_its_data_is_kept_aside(platfo
     for who in (prof, s1):
         refused = platform.classes_api(who, "DELETE", f"classes/{name}")
         assert refused.status_code == 403 and "only admins delete classes" in refused.json()["message"], refused.text
-    ghost = platform.unique("ghost")
+    ghost = platform.unique("endghost")
     unknown = platform.astrohub("classes", "delete", ghost)
     assert unknown.returncode == 2 and f"no class {ghost!r}" in unknown.stderr, unknown.stderr
     grader = grading_username(name, platform.config.users.system_user_prefix)
