@@ -500,7 +500,7 @@ def test_what_a_killed_supervisor_left_running_is_named_and_stopped_by_down(tmp_
     from platform_lib.local.plan import ComponentSpec
     from platform_lib.local.supervisor import Supervisor
 
-    config = load_config(overrides=[], environ={})
+    config = load_config(overrides=[f'data_dir="{tmp_path}"'], environ={})  # never the default data directory
     supervisor = Supervisor(config, log=lambda line: None)
     supervisor.layout.prepare(as_root=False)
     procs = {name: subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
