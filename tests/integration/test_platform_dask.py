@@ -153,7 +153,7 @@ def test_workers_run_as_the_users_system_account(platform, dasker):
 
 def test_a_kernels_local_cluster_dashboard_opens_through_the_users_server(platform, dasker):
     """``Client(LocalCluster())`` in a notebook: the printed dashboard link opens in its owner's browser, through
-    their server's proxy (not at ``127.0.0.1:8787``), and the Dask sidebar's dashboard check finds it active (it
+    their server (not at ``127.0.0.1:8787``), and the Dask sidebar's dashboard check finds it active (it
     called it inactive: the server asked the hub's public URL for it, without credentials); another user gets
     403, an anonymous browser the hub's login, and a server's proxy reaches only its own account's ports."""
     headers = {"Authorization": f"token {platform.user_token(dasker)}"}
@@ -166,7 +166,8 @@ def test_a_kernels_local_cluster_dashboard_opens_through_the_users_server(platfo
             "client = Client(LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=':0'))",
             "print(client.dashboard_link)",
         ]), 120).strip()
-        assert link.startswith(f"/user/{dasker}/proxy/") and link.endswith("/status"), link
+        # on a private socket of hers, proxied by her server (astrohub_server.dask_sockets), not on a TCP port
+        assert link.startswith(f"/user/{dasker}/dask/local/") and link.endswith("/status"), link
         page = platform.session.get(platform.url.rstrip("/") + link, headers=headers, timeout=60)
         assert page.status_code == 200 and "Dask" in page.text and "bokeh" in page.text.lower(), page.text[:300]
         # what the sidebar asks when the link is put in its box (its search button reads it from the kernel)

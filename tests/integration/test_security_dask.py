@@ -300,3 +300,164 @@ print(json.dumps(out))
     sock = workdir / "dashboard.sock"
     assert (sock.stat().st_mode & 0o777) == 0o600
     assert re.fullmatch(r"[0-9a-f]{32}", name)
+
+
+# --- a kernel's LocalCluster: its dashboard on a private Unix socket, proxied by its owner's server -------------------
+
+_START_LOCAL_CLUSTER = """
+import json, os
+from dask.distributed import Client, LocalCluster
+# the default LocalCluster (a worker process beside the kernel, dashboard ":8787", every interface on the old code)
+client = Client(LocalCluster(n_workers=1, threads_per_worker=1))
+workers = client.run(lambda dask_worker: str(dask_worker.http_server.address))
+print(json.dumps({"link": client.dashboard_link, "uid": os.getuid(),
+                  "scheduler": str(client.cluster.scheduler.http_server.address), "workers": list(workers.values()),
+                  "folder": os.environ.get("ASTROHUB_DASK_DASHBOARDS", "")}))
+"""
+
+#: Run by the other user's kernel: every TCP port the owner's account listens on (the machine's socket tables say
+#: which, as anyone may read them), asked for a Dask dashboard's pages.
+_PROBE_TCP = """
+import concurrent.futures, http.client, json
+def owned(uid):
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[7]) == uid:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return sorted(ports)
+def probe(port):
+    found = {{}}
+    for path in ("/individual-plots.json", "/health", "/status"):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+            conn.request("GET", path)
+            answer = conn.getresponse()
+            found[path] = [answer.status, answer.read(4000).decode("utf-8", "replace")]
+            conn.close()
+        except Exception as exc:
+            found[path] = [None, type(exc).__name__]
+    return port, found
+ports = owned({uid})
+with concurrent.futures.ThreadPoolExecutor(16) as pool:
+    answers = dict(pool.map(probe, ports))
+print(json.dumps({{"ports": ports, "answers": answers}}))
+"""
+
+
+def _is_dask_page(status, body: str) -> bool:
+    return status == 200 and ("Individual Task Stream" in body or body.strip() == "ok" or "bokeh" in body.lower())
+
+
+@pytest.fixture(scope="module")
+def local_dashboard(platform):
+    """(owner, intruder, facts) with a LocalCluster running in a kernel of the owner's server; facts: its dashboard
+    link, the uid the kernel runs as, the scheduler's and workers' HTTP addresses and the dashboard folder."""
+    import json
+
+    with platform.user_with_server("lcowner") as owner, platform.user_with_server("lcpeek") as intruder:
+        with platform.kernel(owner) as run:
+            facts = json.loads(run(_START_LOCAL_CLUSTER, 180).strip().splitlines()[-1])
+            try:
+                yield owner, intruder, facts
+            finally:
+                run("client.close(); client.cluster.close()", 60)
+
+
+def test_a_local_cluster_dashboard_is_on_no_tcp_port_another_user_can_reach(platform, local_dashboard):
+    """Another user's kernel asks every TCP port the owner's account listens on for the dashboard's pages (on the
+    old code the dashboard listened on ``0.0.0.0:<port>``: workers, logs, call stacks, the task graph, no sign-in)."""
+    if not platform.isolated:
+        pytest.skip("users are not separate system users here (not root)")
+    import json
+
+    owner, intruder, facts = local_dashboard
+    found = json.loads(platform.execute(intruder, _PROBE_TCP.format(uid=facts["uid"]), timeout=300).strip())
+    assert found["ports"], found  # the owner's server and kernels listen on some
+    served = {port: {path: answer for path, answer in answers.items() if _is_dask_page(*answer)}
+              for port, answers in found["answers"].items()}
+    assert not any(served.values()), served
+
+
+def test_a_local_cluster_dashboard_is_on_a_socket_no_other_account_can_connect_to(platform, local_dashboard):
+    """The scheduler's and the worker's HTTP servers are Unix sockets in a 0700 folder of the owner's; another
+    user's kernel can neither list that folder nor connect to the scheduler's socket (permission denied)."""
+    if not platform.isolated:
+        pytest.skip("users are not separate system users here (not root)")
+    import json
+
+    owner, intruder, facts = local_dashboard
+    folder = facts["folder"]
+    assert folder and facts["scheduler"].startswith(folder + "/") and facts["scheduler"].endswith(".sock"), facts
+    assert facts["workers"] and all(w.startswith(folder + "/") for w in facts["workers"]), facts
+    info = os.stat(folder)
+    assert info.st_uid == facts["uid"] and (info.st_mode & 0o777) == 0o700, (info.st_uid, oct(info.st_mode))
+    code = f"""
+import json, os, socket
+out = {{}}
+try:
+    os.listdir({folder!r}); out["list"] = "allowed"
+except PermissionError:
+    out["list"] = "refused"
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect({facts["scheduler"]!r}); out["connect"] = "allowed"
+except PermissionError:
+    out["connect"] = "refused"
+print(json.dumps(out))
+"""
+    assert json.loads(platform.execute(intruder, code).strip()) == {"list": "refused", "connect": "refused"}
+
+
+def test_the_owner_sees_her_local_dashboard_through_her_server_and_nobody_else_does(platform, local_dashboard):
+    """The owner gets the dashboard's pages (status, individual-plots.json, a plot) through her own server at
+    ``/user/<her>/dask/local/<id>/``, and the Dask sidebar's check calls it active; another user gets 403 there
+    with his token, and his own server has no such dashboard (404): it proxies only his own sockets."""
+    owner, intruder, facts = local_dashboard
+    link = facts["link"]
+    assert re.fullmatch(rf"/user/{re.escape(owner)}/dask/local/\d{{6}}/status", link), link
+    mine = {"Authorization": f"token {platform.user_token(owner)}"}
+    page = platform.session.get(platform.url.rstrip("/") + link, headers=mine, timeout=60)
+    assert page.status_code == 200 and "bokeh" in page.text.lower(), (page.status_code, page.text[:300])
+    dashboard = platform.url.rstrip("/") + link[: -len("status")]
+    plots = platform.session.get(f"{dashboard}individual-plots.json", headers=mine, timeout=60)
+    assert plots.status_code == 200 and "Individual Task Stream" in plots.json(), plots.text[:300]
+    base = platform.server_url(owner)
+    check = platform.session.get(f"{base}dask/dashboard-check/{urllib.parse.quote(link, safe='')}", headers=mine,
+                                 timeout=60)
+    assert check.status_code == 200 and check.json()["isActive"] is True, check.text[:500]
+    assert check.json()["url"].endswith(link[: -len("/status")]), check.json()
+    pane = platform.session.get(check.json()["url"] + check.json()["plots"]["Individual Task Stream"], headers=mine,
+                                timeout=60)
+    assert pane.status_code == 200 and "bokeh" in pane.text.lower(), pane.text[:300]
+
+    theirs = {"Authorization": f"token {platform.user_token(intruder)}"}
+    refused = platform.session.get(f"{dashboard}individual-plots.json", headers=theirs, timeout=60,
+                                   allow_redirects=False)
+    assert refused.status_code == 403 and "Individual" not in refused.text, refused.status_code
+    ident = link.split("/")[-2]
+    own_server = platform.server_get(intruder, f"dask/local/{ident}/individual-plots.json")
+    assert own_server.status_code == 404 and "Individual" not in own_server.text, own_server.status_code
+    anonymous = platform.session.get(f"{dashboard}status", timeout=60, allow_redirects=False)
+    assert anonymous.status_code == 302 and "/hub/" in anonymous.headers["Location"], anonymous.status_code
+
+
+def test_the_local_dashboards_websocket_opens_through_the_owners_server(platform, local_dashboard):
+    """The status page's plots come over Bokeh's websocket: the server proxies it to the socket too."""
+    import websocket
+
+    owner, _, facts = local_dashboard
+    mine = f"Authorization: token {platform.user_token(owner)}"
+    page = platform.session.get(platform.url.rstrip("/") + facts["link"], headers={mine.split(": ")[0]: mine.split(
+        ": ", 1)[1]}, timeout=60)
+    token = re.search(r'"token":\s*"([^"]+)"', page.text)
+    assert page.status_code == 200 and token, page.text[:500]
+    url = platform.url.replace("http", "ws", 1).rstrip("/") + facts["link"] + "/ws"
+    ws = websocket.create_connection(url, header=[mine], subprotocols=["bokeh", token[1]], timeout=60)
+    try:
+        first = ws.recv()
+    finally:
+        ws.close()
+    assert "ACK" in (first if isinstance(first, str) else first.decode()), first[:300]

@@ -170,10 +170,11 @@ def test_environment_function_for_a_user():
     assert env["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
     assert env["DASK_LABEXTENSION__FACTORY__MODULE"] == "dask_gateway"
     assert env["DASK_LABEXTENSION__FACTORY__CLASS"] == "GatewayCluster"
-    assert env["DASK_DISTRIBUTED__DASHBOARD__LINK"] == "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
+    # a kernel LocalCluster's dashboard link (and socket) is the user server's own (astrohub_server.dask_sockets)
+    assert "DASK_DISTRIBUTED__DASHBOARD__LINK" not in env
 
 
-def test_dask_reads_the_labextension_factory_and_dashboard_link(monkeypatch):
+def test_dask_reads_the_labextension_factory_and_temporary_directory(monkeypatch):
     """The variables, as dask itself parses them, make the sidebar build GatewayClusters."""
     import dask.config
 
@@ -187,11 +188,6 @@ def test_dask_reads_the_labextension_factory_and_dashboard_link(monkeypatch):
     assert parsed["gateway"]["address"] == "http://127.0.0.1:8000/services/dask-gateway"
     # a kernel's LocalCluster keeps its worker folders in the user's scratch, not under a /tmp name known in advance
     assert dask.config.get("temporary-directory", config=parsed) == "/srv/scratch/sam"
-    link = parsed["distributed"]["dashboard"]["link"]
-    from distributed.utils import format_dashboard_link
-
-    with dask.config.set({"distributed.dashboard.link": link}):
-        assert format_dashboard_link("127.0.0.1", 8787) == "/user/sam/proxy/8787/status"
 
 
 def test_environment_without_archive_or_gateway_and_override():

@@ -7,15 +7,14 @@ settings and ``folders.expand_user_path`` only. The variables are read by ``plat
 by ``dask_gateway`` (``DASK_GATEWAY__*``), by dask-labextension (``DASK_LABEXTENSION__*``: clusters
 made from JupyterLab's Dask sidebar are ``dask_gateway.GatewayCluster`` objects, whose dashboard links go
 through the hub to the gateway) and by the class tools (``ASTROHUB_CLASSES_URL``: the ``astrohub-classes`` service's API, local mode) and
-by ``distributed`` (``DASK_DISTRIBUTED__DASHBOARD__LINK``: the
-dashboard of a ``LocalCluster`` started in a kernel is reached through jupyter-server-proxy at
-``/user/<name>/proxy/<port>/status``, not at an unreachable ``127.0.0.1:8787``), and by pip and Python
+by pip and Python
 (the user's package layer, :func:`package_layer_environment`: ``%pip install`` goes to a folder in the
 user's home that is on ``PYTHONPATH``, constrained to the platform's own versions; the constraints file
 there is written by ``astrohub_server.packages`` when the user's server starts) and by numba
 (``NUMBA_CACHE_DIR``: a folder of the user's, seeded with the platform's compiled crossmatch kernel)
 and by dask (``DASK_TEMPORARY_DIRECTORY``: a kernel's ``LocalCluster`` keeps its worker folders in the
-user's scratch).
+user's scratch). A kernel ``LocalCluster``'s dashboard (its socket, its link) is the user server's own
+business (``astrohub_server.dask_sockets``).
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from astrohub_hub.folders import expand_user_path
 from astrohub_hub.settings import HubSettings
 
 __all__ = [
-    "LOCAL_DASHBOARD_LINK",
     "NUMBA_CACHE",
     "PACKAGE_LAYER",
     "archive_url",
@@ -36,10 +34,6 @@ __all__ = [
     "package_layer_environment",
     "user_environment",
 ]
-
-#: ``distributed.dashboard.link`` in user servers: a kernel's LocalCluster dashboard via jupyter-server-proxy.
-LOCAL_DASHBOARD_LINK = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
-
 
 #: The user's package layer, relative to their home: what ``%pip install`` installs into (``PIP_PREFIX``).
 PACKAGE_LAYER = ".astrohub/packages"
@@ -121,8 +115,6 @@ def user_environment(settings: HubSettings, username: str, groups: Iterable[str]
         # (0700, the spawner's), not in the machine's /tmp, where another user's kernel could read what is written
         # under a name of its choosing (a pod has a /tmp of its own).
         env["TMPDIR"] = env["PLATFORM_SCRATCH"]
-    # dask expands {JUPYTERHUB_SERVICE_PREFIX} from the environment and {port} from the scheduler.
-    env["DASK_DISTRIBUTED__DASHBOARD__LINK"] = LOCAL_DASHBOARD_LINK
     archive = archive_url(settings)
     if archive:
         env["PLATFORM_ARCHIVE_URL"] = archive

@@ -21,7 +21,8 @@ idle culler spares them, and warns before a cull (:mod:`astrohub_server.activity
 Lab's ``astrohub`` extension (its FITS viewer plugin) opens for a ``.fits`` file: its HDUs, image, table and
 header, read and drawn here (:mod:`astrohub_server.fitsview`). jupyter-server-proxy's ``proxy/<port>/`` reaches only
 ports of the user's own account, so another user's kernel dashboard is not readable through this server
-(:mod:`astrohub_server.proxyports`).
+(:mod:`astrohub_server.proxyports`); and the Dask clusters its kernels start serve their dashboards on Unix
+sockets only the user can reach, proxied by this server (:mod:`astrohub_server.dask_sockets`).
 
 May import jupyter_server, jupyter_client, nbformat, tornado and traitlets; never ``platform_lib`` or
 JupyterHub, so it runs in any user image. Enabled by ``astrohub_hub``'s local spawner
@@ -52,6 +53,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     from astrohub_server.activity import Activity
     from astrohub_server.contents import refuse_gone_links, refuse_missing_folder, refuse_unreadable
+    from astrohub_server.dask_sockets import use_private_dashboards
     from astrohub_server.fitsview import register as serve_fits_viewer
     from astrohub_server.folders import link_spaces
     from astrohub_server.kernelstartup import use_kernel_startup
@@ -65,6 +67,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     proxy_own_ports_only(serverapp)  # no other account's port through proxy/ (astrohub_server.proxyports)
     use_kernel_startup()  # every kernel's startup file, before the first kernel (astrohub_server.kernelstartup)
+    use_private_dashboards()  # kernels' Dask dashboards on private sockets, not TCP (astrohub_server.dask_sockets)
     prepare_layer()  # the user's %pip layer and the platform's pins (astrohub_server.packages)
     seed_numba_cache()  # the platform's compiled crossmatch kernel (astrohub_server.numbacache)
     Tutorials.instance(parent=serverapp).start(serverapp)

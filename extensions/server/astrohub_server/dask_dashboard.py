@@ -8,11 +8,13 @@ every gateway dashboard inactive. This subclass (same name, same route) adds ``?
 server's hub token>`` to the check when the URL is under the gateway's public address
 (``DASK_GATEWAY__PUBLIC_ADDRESS``, set by the hub) and removes it again from the answer, so the
 token never reaches the browser (whose frames sign in to the gateway through the hub's OAuth).
-A kernel's ``LocalCluster`` has the link ``<this server's base URL>proxy/<port>/status``
-(``distributed.dashboard.link``, set by the hub): the browser opens it through jupyter-server-proxy, signed in to
-the hub, but the check, asking the hub's URL without credentials, got the hub's login page and called it
-inactive. Such a link is checked at the dashboard itself, ``http://127.0.0.1:<port>/``
-(:func:`local_dashboard_target`), and the answer names the proxied link again, so the sidebar shows it.
+A kernel's ``LocalCluster`` serves its dashboard on a Unix socket in the user's private folder, never on a TCP
+port (:mod:`astrohub_server.dask_sockets`), with the link ``<this server's base URL>dask/local/<id>/status``
+(``distributed.dashboard.link``, set by that module for the server's kernels): :class:`LocalDashboardHandler`
+proxies that route (HTTP and Bokeh's websockets) to ``<folder>/<id>.sock``, for the server's owner only (the
+hub signs in no one else), and another user's server looks in its own folder, where there is no such socket
+(404). The check asks such a link's socket itself (:func:`local_dashboard_socket`; asking the hub's URL without
+credentials got its login page, "inactive"), and the answer names the link again, so the sidebar shows it.
 
 When a cluster is picked in the sidebar's cluster list (a notebook's cluster is, as soon as it is listed),
 JupyterLab shows its dashboard through ``dask/dashboard/<id>/<path>`` of this server instead.
@@ -20,10 +22,12 @@ dask_labextension's ``DaskDashboardHandler`` proxies that to the dashboard link'
 path, so for a gateway cluster it asked the hub for ``/individual-plots.json`` and the sidebar stayed "not
 connected". This module's subclass (same name, same route) proxies a gateway cluster's dashboard to
 ``<DASK_GATEWAY__ADDRESS>/clusters/<name>/<path>`` with this server's hub token, instead of the browser's
-cookies; other clusters (a kernel's LocalCluster) are proxied as before.
+cookies, and a cluster whose link is a local one (the sidebar's own ``LocalCluster`` when no gateway is
+configured) to its socket; other clusters as before.
 
-Imported on the sidebar's first request (:mod:`astrohub_server.dask_sidebar`). May import
-dask_labextension, jupyter_server_proxy, tornado and the standard library.
+Imported on the sidebar's first request (:mod:`astrohub_server.dask_sidebar`, which also routes ``dask/local/``
+here). May import dask_labextension, jupyter_server_proxy, tornado, :mod:`astrohub_server.dask_sockets` and the
+standard library.
 """
 
 from __future__ import annotations
@@ -38,66 +42,132 @@ from dask_labextension.dashboardhandler import DaskDashboardHandler as _Proxy
 from dask_labextension.dashboardhandler import _normalize_dashboard_link as _normalize
 from dask_labextension.manager import manager
 from jupyter_server_proxy.handlers import ProxyHandler
+from jupyter_server_proxy.unixsock import UnixResolver
+from tornado import web
+from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-__all__ = ["DaskDashboardCheckHandler", "DaskDashboardHandler", "gateway_dashboard_target", "local_dashboard_target"]
+from astrohub_server.dask_sockets import ROUTE, socket_path
 
-#: ``proxy/<port>/<path>`` below the server's base URL: jupyter-server-proxy's route to a port of this machine.
-_OWN_PROXY = re.compile(r"proxy/(\d{1,5})(/.*)?$")
+__all__ = ["DaskDashboardCheckHandler", "DaskDashboardHandler", "LocalDashboardHandler", "gateway_dashboard_target",
+           "local_dashboard_socket"]
+
+_LOCAL = re.compile(ROUTE + "$")  # dask/local/<id>/<path>: a dashboard on a socket of the user's (dask_sockets)
 
 
-def local_dashboard_target(link: str, base_url: str) -> str | None:
-    """Where this server reaches the dashboard it shows through its own proxy at ``link``, or None.
+def local_dashboard_socket(link: str, base_url: str, environ=os.environ) -> str | None:
+    """The socket of the dashboard this server shows at ``link``, or None.
 
-    ``link`` is ``<base_url>proxy/<port>/<path>`` (relative, as ``distributed.dashboard.link`` makes it for a
-    kernel's ``LocalCluster``, or on any host): the dashboard listens on ``<port>`` of this machine (or pod).
+    ``link`` is ``<base_url>dask/local/<id>/<path>`` (relative, as ``distributed.dashboard.link`` makes it for a
+    kernel's ``LocalCluster``, or on any host); the socket is ``<id>.sock`` in this user's dashboard folder.
 
-    >>> local_dashboard_target("/user/ann/proxy/40123/status", "/user/ann/")
-    'http://127.0.0.1:40123/status'
-    >>> local_dashboard_target("https://hub.example/user/ann/proxy/40123/", "/user/ann/")
-    'http://127.0.0.1:40123/'
-    >>> local_dashboard_target("/user/ben/proxy/40123/status", "/user/ann/") is None
+    >>> env = {"ASTROHUB_DASK_DASHBOARDS": "/s/ann/dask-x"}
+    >>> local_dashboard_socket("/user/ann/dask/local/401234/status", "/user/ann/", env)
+    '/s/ann/dask-x/401234.sock'
+    >>> local_dashboard_socket("https://hub.example/user/ann/dask/local/401234/", "/user/ann/", env)
+    '/s/ann/dask-x/401234.sock'
+    >>> local_dashboard_socket("/user/ben/dask/local/401234/status", "/user/ann/", env) is None
     True
     """
     path = parse.urlparse(link).path
     if not base_url.endswith("/") or not path.startswith(base_url):
         return None
-    found = _OWN_PROXY.match(path[len(base_url):])
-    if found is None or not 0 < int(found[1]) < 65536:
-        return None
-    return f"http://127.0.0.1:{int(found[1])}{found[2] or '/'}"
+    found = _LOCAL.match(path[len(base_url):])
+    return None if found is None else socket_path(found[1], environ)
+
+
+async def _fetch_from_socket(sock: str, path: str):
+    """``GET <path>`` of the HTTP server on the Unix socket ``sock``; its response, whatever its code."""
+    client = SimpleAsyncHTTPClient(force_instance=True, resolver=UnixResolver(sock))
+    try:
+        return await client.fetch(f"http://localhost{path}", raise_error=False, request_timeout=20)
+    finally:
+        client.close()
 
 
 class DaskDashboardCheckHandler(_Check):
     """dask_labextension's check, with this server's hub token for the platform gateway's dashboards, and asked
-    of the dashboard itself for a kernel's ``LocalCluster`` shown through this server's proxy."""
+    of the socket itself for a kernel's ``LocalCluster`` shown through this server."""
 
     _added = ""
-    _local: tuple[str, str] | None = None
 
+    @web.authenticated
     async def get(self, url: str) -> None:
         gateway = os.environ.get("DASK_GATEWAY__PUBLIC_ADDRESS", "").rstrip("/")
         token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
         plain = parse.unquote(url)
-        local = local_dashboard_target(plain, self.base_url) if "?" not in plain else None
+        local = local_dashboard_socket(plain, self.base_url) if "?" not in plain else None
+        if local is not None:
+            # <hub>/user/<name>/dask/local/<id>/ answers a browser signed in to the hub, not this server's own
+            # request (without credentials: the hub's login page, so "inactive"); the dashboard is on a socket here
+            return await self._check_local(local, _normalize(plain, self.request))
         if gateway and token and plain.startswith(f"{gateway}/clusters/") and "?" not in plain:
             self._added = f"?token={token}"
             url = plain + self._added
-        elif local is not None:
-            # <hub>/user/<name>/proxy/<port>/ answers a browser signed in to the hub, not this server's own request
-            # (dask_labextension asked it without credentials: the hub's login page, so "inactive"); the dashboard
-            # listens here, so it is asked directly, and the answer names the link the browser opens.
-            self._local = (_normalize(local, self.request), _normalize(plain, self.request))
-            url = local
         return await super().get(url)
+
+    async def _check_local(self, sock: str, link: str) -> None:
+        try:
+            answer = await _fetch_from_socket(sock, "/individual-plots.json")
+            plots = json.loads(answer.body) if answer.code == 200 else None
+        except (OSError, ValueError):  # no such socket (a stopped cluster), or not a dashboard
+            plots = None
+        if isinstance(plots, dict):
+            self.finish(json.dumps({"url": link, "isActive": True, "effectiveUrl": None, "plots": plots}))
+        else:
+            self.finish(json.dumps({"url": link, "isActive": False, "plots": {}}))
 
     def finish(self, chunk=None):
         if self._added and isinstance(chunk, (str, bytes)):
             added = self._added if isinstance(chunk, str) else self._added.encode()
             chunk = chunk.replace(added, type(added)())
-        if self._local and isinstance(chunk, str):
-            chunk = json.dumps({key: value.replace(*self._local) if key in ("url", "effectiveUrl") and value else value
-                                for key, value in json.loads(chunk).items()})
         return super().finish(chunk)
+
+
+class LocalDashboardHandler(ProxyHandler):
+    """``<base>dask/local/<id>/<path>``: the dashboard (HTTP and websockets) on the socket ``<id>.sock`` of this
+    user's dashboard folder (:mod:`astrohub_server.dask_sockets`); 404 when there is none."""
+
+    unix_socket: str | None = None
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("host_allowlist", ["localhost"])
+        super().__init__(*args, **kwargs)
+
+    def _socket(self, ident: str) -> str:
+        sock = socket_path(ident)
+        if not os.path.exists(sock):
+            raise web.HTTPError(404, f"no Dask dashboard {ident} of this server's user (has its cluster stopped?)")
+        self.unix_socket = sock
+        return sock
+
+    async def http_get(self, ident, proxied_path):
+        return await self.proxy(ident, proxied_path)
+
+    async def open(self, ident, proxied_path):
+        self._socket(ident)
+        return await super().proxy_open("localhost", 80, proxied_path)
+
+    def post(self, ident, proxied_path):
+        return self.proxy(ident, proxied_path)
+
+    def put(self, ident, proxied_path):
+        return self.proxy(ident, proxied_path)
+
+    def delete(self, ident, proxied_path):
+        return self.proxy(ident, proxied_path)
+
+    def head(self, ident, proxied_path):
+        return self.proxy(ident, proxied_path)
+
+    def patch(self, ident, proxied_path):
+        return self.proxy(ident, proxied_path)
+
+    def options(self, ident, proxied_path):
+        return self.proxy(ident, proxied_path)
+
+    def proxy(self, ident, proxied_path):
+        self._socket(ident)
+        return super().proxy("localhost", 80, proxied_path or "/")
 
 
 def gateway_dashboard_target(dashboard_link: str, environ=os.environ) -> tuple[str, int, str] | None:
@@ -127,13 +197,20 @@ def gateway_dashboard_target(dashboard_link: str, environ=os.environ) -> tuple[s
 
 
 class DaskDashboardHandler(_Proxy):
-    """dask_labextension's dashboard proxy, reaching a gateway cluster's dashboard at its own path, signed in."""
+    """dask_labextension's dashboard proxy, reaching a gateway cluster's dashboard at its own path, signed in, and a
+    local one on its socket."""
 
     _gateway: tuple[str, int, str] | None = None
+    unix_socket: str | None = None
 
     def _target(self, cluster_id: str) -> tuple[str, int, str] | None:
         model = manager.get_cluster(cluster_id)
-        self._gateway = gateway_dashboard_target(model["dashboard_link"]) if model else None
+        link = model["dashboard_link"] if model else ""
+        self._gateway = gateway_dashboard_target(link) if link else None
+        if self._gateway is None and link:  # a LocalCluster the sidebar made itself (no gateway configured)
+            self.unix_socket = local_dashboard_socket(link, self.base_url)
+            if self.unix_socket is not None:
+                return "localhost", 80, ""
         return self._gateway
 
     def proxy(self, cluster_id, proxied_path):

@@ -7,10 +7,11 @@ instead); the spawner turns dask_labextension's own server extension off so the 
 registered twice. (The import cannot run in a thread: it creates its cluster manager on the
 importing thread's event loop.) The routes
 and handler names are dask_labextension's own (version 7); ``tests/integration/test_warm_kernels.py``
-checks they still are. The cluster routes answer with :mod:`astrohub_server.dask_clusters`'
+checks they still are. A fifth route, ``dask/local/<id>/``, is the platform's: a kernel ``LocalCluster``'s
+dashboard, proxied to its private socket (:mod:`astrohub_server.dask_sockets`). The cluster routes answer with :mod:`astrohub_server.dask_clusters`'
 subclass, which first adopts the user's gateway clusters (those made in a notebook too). :func:`register` is called by the ``astrohub_server`` extension when
-dask_labextension is installed and its own server extension is turned off. May import tornado
-and jupyter_server; dask_labextension only lazily.
+dask_labextension is installed and its own server extension is turned off. May import tornado,
+jupyter_server and :mod:`astrohub_server.dask_sockets`; dask_labextension only lazily.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 from tornado import web
+
+from astrohub_server.dask_sockets import ROUTE as _LOCAL_DASHBOARD
 
 __all__ = ["ROUTES", "lazy_handler", "register"]
 
@@ -33,6 +36,8 @@ ROUTES = [
     ("dask/clusters/" + "?", _CLUSTERS),
     (f"dask/dashboard/{_CLUSTER_ID}(?P<proxied_path>.+)", ("astrohub_server.dask_dashboard", "DaskDashboardHandler")),
     ("dask/dashboard-check/(?P<url>.+)", ("astrohub_server.dask_dashboard", "DaskDashboardCheckHandler")),
+    # not dask_labextension's: a kernel's LocalCluster dashboard, on its socket (astrohub_server.dask_sockets)
+    (_LOCAL_DASHBOARD, ("astrohub_server.dask_dashboard", "LocalDashboardHandler")),
 ]
 
 

@@ -59,11 +59,13 @@ def prelaunch(kernel_name: str = "python3", transport_encryption: str = "disable
     any local user can listen to). Never raises: a kernel that cannot start is reported on
     stderr and the server starts as usual.
     """
+    from astrohub_server.dask_sockets import use_private_dashboards
     from astrohub_server.kernelstartup import use_kernel_startup
     from astrohub_server.numbacache import seed_numba_cache
     from astrohub_server.packages import prepare_layer
 
     use_kernel_startup()  # the kernels' startup file (astrohub_server.kernelstartup)
+    use_private_dashboards()  # their Dask dashboards on private sockets (astrohub_server.dask_sockets)
     prepare_layer()  # before the kernel, so its import system sees the layer's folder
     seed_numba_cache()  # and its first crossmatch finds the compiled kernel
     try:
