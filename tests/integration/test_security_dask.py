@@ -449,9 +449,10 @@ def test_the_local_dashboards_websocket_opens_through_the_owners_server(platform
     import websocket
 
     owner, _, facts = local_dashboard
+    assert f"/user/{owner}/dask/local/" in facts["link"], facts  # its socket's route, not a TCP port's
     mine = f"Authorization: token {platform.user_token(owner)}"
-    page = platform.session.get(platform.url.rstrip("/") + facts["link"], headers={mine.split(": ")[0]: mine.split(
-        ": ", 1)[1]}, timeout=60)
+    page = platform.session.get(platform.url.rstrip("/") + facts["link"],
+                                headers={"Authorization": f"token {platform.user_token(owner)}"}, timeout=60)
     token = re.search(r'"token":\s*"([^"]+)"', page.text)
     assert page.status_code == 200 and token, page.text[:500]
     url = platform.url.replace("http", "ws", 1).rstrip("/") + facts["link"] + "/ws"

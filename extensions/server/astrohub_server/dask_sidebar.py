@@ -7,8 +7,8 @@ instead); the spawner turns dask_labextension's own server extension off so the 
 registered twice. (The import cannot run in a thread: it creates its cluster manager on the
 importing thread's event loop.) The routes
 and handler names are dask_labextension's own (version 7); ``tests/integration/test_warm_kernels.py``
-checks they still are. A fifth route, ``dask/local/<id>/``, is the platform's: a kernel ``LocalCluster``'s
-dashboard, proxied to its private socket (:mod:`astrohub_server.dask_sockets`). The cluster routes answer with :mod:`astrohub_server.dask_clusters`'
+checks they still are. :data:`LOCAL_DASHBOARD`, ``dask/local/<id>/``, is the platform's own route beside them: a
+kernel ``LocalCluster``'s dashboard, proxied to its private socket (:mod:`astrohub_server.dask_sockets`). The cluster routes answer with :mod:`astrohub_server.dask_clusters`'
 subclass, which first adopts the user's gateway clusters (those made in a notebook too). :func:`register` is called by the ``astrohub_server`` extension when
 dask_labextension is installed and its own server extension is turned off. May import tornado,
 jupyter_server and :mod:`astrohub_server.dask_sockets`; dask_labextension only lazily.
@@ -24,7 +24,7 @@ from tornado import web
 
 from astrohub_server.dask_sockets import ROUTE as _LOCAL_DASHBOARD
 
-__all__ = ["ROUTES", "lazy_handler", "register"]
+__all__ = ["LOCAL_DASHBOARD", "ROUTES", "lazy_handler", "register"]
 
 _CLUSTER_ID = r"(?P<cluster_id>\w+-\w+-\w+-\w+-\w+)"
 _MODULE = "dask_labextension"
@@ -36,9 +36,9 @@ ROUTES = [
     ("dask/clusters/" + "?", _CLUSTERS),
     (f"dask/dashboard/{_CLUSTER_ID}(?P<proxied_path>.+)", ("astrohub_server.dask_dashboard", "DaskDashboardHandler")),
     ("dask/dashboard-check/(?P<url>.+)", ("astrohub_server.dask_dashboard", "DaskDashboardCheckHandler")),
-    # not dask_labextension's: a kernel's LocalCluster dashboard, on its socket (astrohub_server.dask_sockets)
-    (_LOCAL_DASHBOARD, ("astrohub_server.dask_dashboard", "LocalDashboardHandler")),
 ]
+#: The platform's own route beside them: a kernel LocalCluster's dashboard, on its socket (astrohub_server.dask_sockets).
+LOCAL_DASHBOARD = (_LOCAL_DASHBOARD, ("astrohub_server.dask_dashboard", "LocalDashboardHandler"))
 
 
 def lazy_handler(module: str, name: str) -> type[web.RequestHandler]:
@@ -76,6 +76,6 @@ class _Unavailable(web.RequestHandler):
 def register(serverapp) -> None:
     """Add the sidebar's routes to the server; dask_labextension is imported on their first request."""
     base_url = serverapp.web_app.settings["base_url"]
-    serverapp.web_app.add_handlers(
-        ".*$", [(url_path_join(base_url, path), lazy_handler(module, name)) for path, (module, name) in ROUTES]
-    )
+    serverapp.web_app.add_handlers(".*$", [
+        (url_path_join(base_url, path), lazy_handler(module, name)) for path, (module, name) in [*ROUTES, LOCAL_DASHBOARD]
+    ])
