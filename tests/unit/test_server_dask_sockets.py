@@ -31,7 +31,7 @@ def tmpdir_env(tmp_path, monkeypatch):
 
 
 def test_the_server_makes_one_private_folder_and_names_the_preload_and_link_for_its_kernels(tmpdir_env):
-    env: dict[str, str] = {}
+    env = {"JUPYTERHUB_SERVICE_PREFIX": "/user/sam/"}
     folder = use_private_dashboards(env)
     info = os.stat(folder)
     assert os.path.dirname(folder) == str(tmpdir_env)
@@ -42,6 +42,15 @@ def test_the_server_makes_one_private_folder_and_names_the_preload_and_link_for_
     assert env["DASK_DISTRIBUTED__DASHBOARD__LINK"] == LINK
     assert use_private_dashboards(env) == folder  # the prelaunched kernel's call, then the extension's
     assert socket_path(123456, env) == os.path.join(folder, "123456.sock")
+
+
+def test_without_the_hub_the_link_is_below_the_servers_base_url(tmpdir_env):
+    env: dict[str, str] = {}
+    use_private_dashboards(env, base_url="/lab-server/")
+    assert env["DASK_DISTRIBUTED__DASHBOARD__LINK"] == "/lab-server/dask/local/{port}/status"
+    bare: dict[str, str] = {}
+    use_private_dashboards(bare)  # nothing to link below: distributed's own link, which formats
+    assert "DASK_DISTRIBUTED__DASHBOARD__LINK" not in bare
 
 
 def test_an_operators_own_preloads_are_kept_after_the_platforms(tmpdir_env):
@@ -86,8 +95,8 @@ def test_a_temporary_folder_too_deep_for_a_socket_address_gives_way_to_a_new_one
 _CLUSTER = """
 import json, os, socket, sys
 from astrohub_server.dask_sockets import use_private_dashboards
-folder = use_private_dashboards()  # what the server does for its kernels, before dask reads its configuration
 os.environ["JUPYTERHUB_SERVICE_PREFIX"] = "/user/sam/"
+folder = use_private_dashboards()  # what the server does for its kernels, before dask reads its configuration
 import psutil
 from dask.distributed import Client, LocalCluster
 with LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster, \\

@@ -67,7 +67,8 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     proxy_own_ports_only(serverapp)  # no other account's port through proxy/ (astrohub_server.proxyports)
     use_kernel_startup()  # every kernel's startup file, before the first kernel (astrohub_server.kernelstartup)
-    use_private_dashboards()  # kernels' Dask dashboards on private sockets, not TCP (astrohub_server.dask_sockets)
+    # kernels' Dask dashboards on private sockets, not TCP (astrohub_server.dask_sockets)
+    use_private_dashboards(base_url=serverapp.base_url)
     prepare_layer()  # the user's %pip layer and the platform's pins (astrohub_server.packages)
     seed_numba_cache()  # the platform's compiled crossmatch kernel (astrohub_server.numbacache)
     Tutorials.instance(parent=serverapp).start(serverapp)

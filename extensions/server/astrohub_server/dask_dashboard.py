@@ -46,7 +46,7 @@ from jupyter_server_proxy.unixsock import UnixResolver
 from tornado import web
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from astrohub_server.dask_sockets import ROUTE, socket_path
+from astrohub_server.dask_sockets import FOLDER_ENV, ROUTE, socket_path
 
 __all__ = ["DaskDashboardCheckHandler", "DaskDashboardHandler", "LocalDashboardHandler", "gateway_dashboard_target",
            "local_dashboard_socket"]
@@ -72,7 +72,9 @@ def local_dashboard_socket(link: str, base_url: str, environ=os.environ) -> str 
     if not base_url.endswith("/") or not path.startswith(base_url):
         return None
     found = _LOCAL.match(path[len(base_url):])
-    return None if found is None else socket_path(found[1], environ)
+    if found is None or FOLDER_ENV not in environ:
+        return None
+    return socket_path(found[1], environ)
 
 
 async def _fetch_from_socket(sock: str, path: str):
@@ -134,8 +136,8 @@ class LocalDashboardHandler(ProxyHandler):
         super().__init__(*args, **kwargs)
 
     def _socket(self, ident: str) -> str:
-        sock = socket_path(ident)
-        if not os.path.exists(sock):
+        sock = socket_path(ident) if FOLDER_ENV in os.environ else ""
+        if not sock or not os.path.exists(sock):
             raise web.HTTPError(404, f"no Dask dashboard {ident} of this server's user (has its cluster stopped?)")
         self.unix_socket = sock
         return sock

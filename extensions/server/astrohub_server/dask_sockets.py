@@ -133,16 +133,18 @@ def _with_preload(current: str | None) -> str:
     return repr([PRELOAD, *(p for p in preloads if p != PRELOAD)])
 
 
-def use_private_dashboards(environ: MutableMapping[str, str] = os.environ) -> str:
+def use_private_dashboards(environ: MutableMapping[str, str] = os.environ, base_url: str = "") -> str:
     """Make the user's dashboard folder (once per server) and have every Dask process started from ``environ``
     serve HTTP there; returns the folder.
 
     Called by the server before its first kernel starts (``kernels.prelaunch`` and the extension's load), so its
-    kernels, terminals and their Dask workers inherit the variables.
+    kernels, terminals and their Dask workers inherit the variables. The link is :data:`LINK` under JupyterHub
+    (``JUPYTERHUB_SERVICE_PREFIX`` set), else the same below ``base_url`` (a server without the hub), else
+    distributed's own.
 
     Examples
     --------
-    >>> env = {}
+    >>> env = {"JUPYTERHUB_SERVICE_PREFIX": "/user/ann/"}
     >>> folder = use_private_dashboards(env)
     >>> env[FOLDER_ENV] == folder, oct(os.stat(folder).st_mode & 0o777)
     (True, '0o700')
@@ -158,7 +160,10 @@ def use_private_dashboards(environ: MutableMapping[str, str] = os.environ) -> st
     environ[FOLDER_ENV] = folder
     for key in _PRELOAD_KEYS:
         environ[key] = _with_preload(environ.get(key))
-    environ["DASK_DISTRIBUTED__DASHBOARD__LINK"] = LINK
+    if "JUPYTERHUB_SERVICE_PREFIX" in environ:
+        environ["DASK_DISTRIBUTED__DASHBOARD__LINK"] = LINK
+    elif base_url:  # dask would fail to format LINK without the variable
+        environ["DASK_DISTRIBUTED__DASHBOARD__LINK"] = LINK.replace("{JUPYTERHUB_SERVICE_PREFIX}", base_url)
     return folder
 
 
