@@ -29,6 +29,7 @@ def test_a_kernels_local_cluster_dashboard_shows_in_the_dask_sidebar_and_draws_i
             assert re.fullmatch(rf"/user/{re.escape(user)}/dask/local/\d{{6}}/status", link), link
             page.click("[data-id='dask-dashboard-launcher']")
             page.fill(".dask-URLInput input", link)
+            page.press(".dask-URLInput input", "Enter")  # the sidebar takes the box's URL at Enter
             page.wait_for_selector(".dask-DashboardListing-item button:not([disabled])", timeout=60_000)
             assert page.locator(".dask-DashboardListing-inactive").count() == 0
             page.locator(".dask-DashboardListing-item button", has_text=re.compile("^Task Stream$")).first.click()
