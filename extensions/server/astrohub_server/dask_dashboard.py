@@ -22,8 +22,8 @@ dask_labextension's ``DaskDashboardHandler`` proxies that to the dashboard link'
 path, so for a gateway cluster it asked the hub for ``/individual-plots.json`` and the sidebar stayed "not
 connected". This module's subclass (same name, same route) proxies a gateway cluster's dashboard to
 ``<DASK_GATEWAY__ADDRESS>/clusters/<name>/<path>`` with this server's hub token, instead of the browser's
-cookies, and a cluster whose link is a local one (the sidebar's own ``LocalCluster`` when no gateway is
-configured) to its socket; other clusters as before.
+cookies; other clusters as before (a ``LocalCluster`` the sidebar makes itself, when no gateway is configured,
+is shown through ``dask/local/<id>/``, its link, only when pasted in the sidebar's box).
 
 Imported on the sidebar's first request (:mod:`astrohub_server.dask_sidebar`, which also routes ``dask/local/``
 here). May import dask_labextension, jupyter_server_proxy, tornado, :mod:`astrohub_server.dask_sockets` and the
@@ -199,20 +199,13 @@ def gateway_dashboard_target(dashboard_link: str, environ=os.environ) -> tuple[s
 
 
 class DaskDashboardHandler(_Proxy):
-    """dask_labextension's dashboard proxy, reaching a gateway cluster's dashboard at its own path, signed in, and a
-    local one on its socket."""
+    """dask_labextension's dashboard proxy, reaching a gateway cluster's dashboard at its own path, signed in."""
 
     _gateway: tuple[str, int, str] | None = None
-    unix_socket: str | None = None
 
     def _target(self, cluster_id: str) -> tuple[str, int, str] | None:
         model = manager.get_cluster(cluster_id)
-        link = model["dashboard_link"] if model else ""
-        self._gateway = gateway_dashboard_target(link) if link else None
-        if self._gateway is None and link:  # a LocalCluster the sidebar made itself (no gateway configured)
-            self.unix_socket = local_dashboard_socket(link, self.base_url)
-            if self.unix_socket is not None:
-                return "localhost", 80, ""
+        self._gateway = gateway_dashboard_target(model["dashboard_link"]) if model else None
         return self._gateway
 
     def proxy(self, cluster_id, proxied_path):
