@@ -45,28 +45,33 @@ def loading_since(datasets: str | os.PathLike) -> float | None:
     return max(0.0, time.time() - started)
 
 
-def _configured_datasets() -> Path | None:
-    """The user's datasets folder (``PLATFORM_DATASETS``); None when unset or the settings cannot be read (an
-    error is being reported: never raise another)."""
+def _configured_folders() -> list[Path]:
+    """Where the settings say a first load may run: the datasets area (``PLATFORM_DATASETS``: ``astrohub up``
+    loads there) and the folder holding the catalogue registry's ``catalogs/`` (the chart's Job loads into the
+    dataset that holds the registry, ``/datasets/sample-sky``); none when the settings cannot be read (an error is
+    being reported: never raise another)."""
     try:
-        return get_settings().datasets
+        settings = get_settings()
     except Exception:
-        return None
+        return []
+    folders = [settings.datasets] if settings.datasets is not None else []
+    if settings.registry_path is not None and settings.registry_path.parent.parent not in folders:
+        folders.append(settings.registry_path.parent.parent)
+    return folders
 
 
 def still_loading(datasets: str | os.PathLike | None = None, *, configured: bool = False) -> str | None:
     """The sentence to add to an error about data that is not there, while the first load runs, else None:
     right after ``astrohub up`` "sample/m1_dss is not in the index" read as a defect.
 
-    ``datasets`` is the folder the sample data loads into; with ``configured=True`` and none given, the one the
-    platform's settings name (``PLATFORM_DATASETS``: a user's server, kernel or Dask worker).
+    ``datasets`` is the folder the sample data loads into; with ``configured=True`` and none given, those the
+    platform's settings name (a user's server, kernel or Dask worker: :func:`_configured_folders`).
 
     >>> still_loading("/nowhere") is None
     True
     """
-    if datasets is None and configured:
-        datasets = _configured_datasets()
-    since = None if datasets is None else loading_since(datasets)
+    folders = [datasets] if datasets is not None else _configured_folders() if configured else []
+    since = next((s for s in map(loading_since, folders) if s is not None), None)
     if since is None:
         return None
     return f"the platform's sample data is still loading (started {since:.0f} s ago); try again in a minute"

@@ -65,3 +65,19 @@ def test_otherwise_they_say_what_they_said(datasets, state) -> None:
         (datasets / LOADING).unlink()
     for message in _lookups(datasets):
         assert "still loading" not in message, message
+
+
+def test_on_a_cluster_the_jobs_dataset_is_where_it_loads(tmp_path, monkeypatch) -> None:
+    # the chart's Job loads into the dataset holding the registry (/datasets/sample-sky), users' PLATFORM_DATASETS
+    # is the area above (/datasets): the note comes from the registry's dataset
+    area = tmp_path / "datasets"
+    (area / "sample-sky" / "catalogs").mkdir(parents=True)
+    (area / "sample-sky" / LOADING).write_text(json.dumps({"started": time.time() - 12, "pid": 1}))
+    monkeypatch.setenv("PLATFORM_DATASETS", str(area))
+    monkeypatch.setenv("PLATFORM_CATALOG_REGISTRY", str(area / "sample-sky" / "catalogs" / "registry.sqlite"))
+    with pytest.raises(CatalogNotFound, match=r"no catalogue registry at .*; the platform's sample data is still loading"):
+        Registry.from_settings(readonly=True)
+    (area / "sample-sky" / LOADING).unlink()
+    with pytest.raises(CatalogNotFound) as exc:
+        Registry.from_settings(readonly=True)
+    assert "still loading" not in str(exc.value)
