@@ -2,7 +2,9 @@
 
 Each sub-package subclasses :class:`PlatformError` for its own failures (``StorageError``,
 ``CatalogError``, ...). Errors carry a machine-readable ``code`` and the offending ``value`` so that
-services can turn them into their protocol's error form without parsing messages.
+services can turn them into their protocol's error form without parsing messages. :class:`NotThere` is the
+one for a catalogue, image or name the user asked for that is not there: while the sample data's first load
+runs, it says so (:mod:`platform_lib.firstload`).
 :func:`stacklevel_outside` points a warning at the user's line, not at the library's.
 """
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 import pathlib
 import sys
 from typing import Any
+
+from platform_lib.firstload import still_loading
 
 
 def stacklevel_outside(module_file: str) -> int:
@@ -49,3 +53,19 @@ class PlatformError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class NotThere(PlatformError):
+    """Something the user named is not there: a catalogue or table, an image, a name.
+
+    While the platform's sample data is still loading (right after ``astrohub up``, or the chart's Job), the
+    message ends with a note saying so (:func:`platform_lib.firstload.still_loading`; the datasets folder is
+    ``PLATFORM_DATASETS``'s), kept in ``loading`` too (None otherwise): "not in the index" read as missing data.
+    Sub-packages' errors of this kind derive from their own error and this one (``CatalogNotFound``).
+    """
+
+    code = "not-there"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        self.loading = still_loading(configured=True)
+        super().__init__(f"{message}; {self.loading}" if self.loading else message, **fields)

@@ -31,10 +31,11 @@ notebook that only imports pyvo or ipyaladin gets them too:
   position is Hipparcos' moved by its proper motion from the catalogue's epoch J1991.25 to J2000, as Sesame (Simbad)
   gives it (``SkyCoord.apply_space_motion``: Barnard's star moves 10"/yr). Any other name goes to Sesame as before,
   and when that fails too its error's first line says that the platform has no internet (or that Sesame does not
-  know the name) and what the platform answers, then astropy's own message (:func:`unresolved_message`).
+  know the name) and what the platform answers, then astropy's own message (:func:`unresolved_message`); while
+  the sample data's first load runs, its first line says that the catalogues are still loading.
 
-Standard library only at import; pyvo, ipyaladin and astropy are patched, never imported, here (astropy is imported
-when a name is looked up).
+Standard library and the platform library only at import; pyvo, ipyaladin and astropy are patched, never imported,
+here (astropy is imported when a name is looked up).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import re
 from pathlib import Path
 
 from platform_lib.designations import name_keys
+from platform_lib.firstload import still_loading
 from platform_lib.onimport import after_import
 
 __all__ = ["VOCABULARIES", "platform_adql", "star_adql", "platform_position", "unresolved_message",
@@ -222,7 +224,9 @@ def unresolved_message(name: str, detail: str) -> str:
         why = "the platform has no internet to ask CDS's Sesame"
     else:
         why = "CDS's Sesame does not know it either"
-    return f"{name!r} is not a name the platform resolves offline, and {why}. {_OFFLINE_HINT}\nSesame: {detail}"
+    loading = still_loading(configured=True)  # its catalogues not there yet: say so first
+    first = f"{name!r} is not a name the platform resolves offline" + (f" yet: {loading}" if loading else "")
+    return f"{first}, and {why}. {_OFFLINE_HINT}\nSesame: {detail}"
 
 
 def _names(module) -> None:

@@ -5,7 +5,7 @@ Imports nothing but :mod:`platform_lib.errors`.
 
 from __future__ import annotations
 
-from platform_lib.errors import PlatformError
+from platform_lib.errors import NotThere, PlatformError
 
 __all__ = [
     "CatalogError",
@@ -26,8 +26,8 @@ class CatalogError(PlatformError):
     code = "catalog-error"
 
 
-class CatalogNotFound(CatalogError):
-    """No catalogue, table or HATS path of that name is known."""
+class CatalogNotFound(CatalogError, NotThere):
+    """No catalogue, table or HATS path of that name is known (while the sample data loads, the message says so)."""
 
     code = "catalog-not-found"
 

@@ -12,7 +12,7 @@ May import numpy, astropy, skyfield, cdshealpix, matplotlib (plots only) and
 
 from platform_lib.moving.cache import EphemerisCache, build_cache
 from platform_lib.moving.ephemeris import OBSERVATORIES, Observatory, SolarSystem, ephemeris, observatory
-from platform_lib.moving.errors import MovingObjectError
+from platform_lib.moving.errors import MovingObjectError, UnknownImage
 from platform_lib.moving.horizons import horizons_orbits
 from platform_lib.moving.orbits import (KSTARS_ASTEROIDS, KSTARS_COMETS, Orbits, default_orbits, known_orbits,
                                         read_sbdb_json)
@@ -26,6 +26,7 @@ __all__ = [
     "KSTARS_ASTEROIDS",
     "KSTARS_COMETS",
     "MovingObjectError",
+    "UnknownImage",
     "OBSERVATORIES",
     "Observatory",
     "Orbits",

@@ -1,10 +1,11 @@
-"""The moving-objects package's error: :class:`MovingObjectError`. Imports only ``platform_lib.errors``."""
+"""The moving-objects package's errors: :class:`MovingObjectError`, and :class:`UnknownImage` for an image that is
+not in the index. Imports only ``platform_lib.errors``."""
 
 from __future__ import annotations
 
-from platform_lib.errors import PlatformError
+from platform_lib.errors import NotThere, PlatformError
 
-__all__ = ["MovingObjectError"]
+__all__ = ["MovingObjectError", "UnknownImage"]
 
 
 class MovingObjectError(PlatformError):
@@ -15,3 +16,10 @@ class MovingObjectError(PlatformError):
     """
 
     code = "moving-object-error"
+
+
+class UnknownImage(MovingObjectError, NotThere):
+    """An image that is not in the index, or not visible to the user (while the sample data loads, the message
+    says so)."""
+
+    code = "unknown-image"

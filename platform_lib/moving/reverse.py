@@ -15,7 +15,7 @@ import numpy as np
 from platform_lib.imageindex import Viewer
 from platform_lib.moving.ephemeris import SolarSystem, observatory, quiet_dubious_years
 from platform_lib.moving._columns import describe
-from platform_lib.moving.errors import MovingObjectError
+from platform_lib.moving.errors import MovingObjectError, UnknownImage
 from platform_lib.moving.footprints import place
 from platform_lib.moving.search import record_caps, check_tolerance, mjd_utc_to_jd_tdb
 
@@ -67,8 +67,7 @@ def _resolve(images, index, viewer) -> list[dict]:
                 idx = index if isinstance(index, SpacetimeIndex) else SpacetimeIndex(index)
             rec = idx.record(im, viewer)
             if rec is None:
-                raise MovingObjectError(f"image {im!r} is not in the index (or not visible to you)",
-                                        code="unknown-image", value=im)
+                raise UnknownImage(f"image {im!r} is not in the index (or not visible to you)", value=im)
             out.append(rec)
         elif isinstance(im, dict):
             out.append(im)

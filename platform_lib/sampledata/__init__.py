@@ -16,7 +16,9 @@ Public API:
 ``loading_since(datasets) -> float | None``, ``still_loading(datasets) -> str | None``
     While the first load runs (its file :data:`LOADING`): for how long, and the sentence that errors about data
     not there yet add ("the platform's sample data is still loading (started 12 s ago); try again in a minute"),
-    which the archive (``--sample-data``) and ``astrohub status`` give.
+    which the archive (``--sample-data``), ``astrohub status`` and, in a notebook, every
+    :class:`platform_lib.errors.NotThere` (an unknown catalogue or image) and ``SkyCoord.from_name`` give
+    (:mod:`platform_lib.firstload` owns them).
 ``is_loaded(datasets) -> bool``, ``stale(datasets) -> list[str]``
     Whether a load has finished there and nothing is out of date; which items are (their record :data:`MARKER`
     keeps each item's version, :func:`current_versions`: a digest of its sources and the code that builds it, so

@@ -9,7 +9,8 @@ again with ``replace`` (atomic: readers see the old catalogue or the new one), t
 re-indexed. A catalogue in the registry that the record does not name as the sample data's (an operator's own of
 that name) is never touched. :func:`stale` says what is out of date, cheaply (file digests), so a later start costs
 a few file reads. Imports the platform's catalogue ingest and image index, :mod:`platform_lib.atomic` and
-:mod:`platform_lib.sampledata._sources` and ``._copy`` (the copy that marks an image released).
+:mod:`platform_lib.sampledata._sources` and ``._copy`` (the copy that marks an image released), and
+:mod:`platform_lib.firstload` (the record's and the first load's files in the datasets folder).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import os
 import tempfile
 import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from platform_lib.atomic import write_atomic
+from platform_lib.firstload import LOADING, MARKER, first_load, loading_since, still_loading
 from platform_lib.sampledata._copy import copy_sample
 from platform_lib.sampledata._sources import (hipparcos_inputs, hipparcos_table, openngc_inputs, openngc_table,
                                               packaged_images, packaged_skymaps, star_names_inputs, star_names_table)
@@ -33,11 +34,6 @@ from platform_lib.sampledata._versions import CATALOG_CODE, IMAGE_CODE, SKYMAP_C
 __all__ = ["load", "is_loaded", "stale", "loading_since", "still_loading", "LOADING", "current_versions", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS",
            "IMAGE_FOLDER", "SKYMAP_FOLDER", "PARTS", "FOREIGN"]
 
-#: The record written in the datasets folder once everything is loaded.
-MARKER = "sample-data.json"
-#: While the first load runs (no :data:`MARKER` yet), in the datasets folder: ``{"started": <unix time>, "pid": ...}``;
-#: :func:`load` removes it when it ends, the supervisor when it stops a load (:func:`loading_since` reads it).
-LOADING = "sample-data.loading.json"
 #: The sub-folder of the image tree that holds the sample images.
 IMAGE_FOLDER = "sample"
 #: The folder of ``<datasets>`` holding the sample sky maps (users read them there).
@@ -146,41 +142,6 @@ def is_loaded(datasets: str | os.PathLike, *, mapping_dirs: list[Path] | tuple =
     return not stale(datasets, mapping_dirs=mapping_dirs)
 
 
-def loading_since(datasets: str | os.PathLike) -> float | None:
-    """Seconds since the sample data's first load into ``datasets`` started, while it runs; None when none runs
-    (finished, never started, or a later load: what an upgrade rebuilds stays served in its old version)."""
-    datasets = Path(datasets)
-    try:
-        started = float(json.loads((datasets / LOADING).read_text())["started"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if (datasets / MARKER).exists():
-        return None
-    return max(0.0, time.time() - started)
-
-
-def still_loading(datasets: str | os.PathLike | None) -> str | None:
-    """The sentence to add to an error about data that is not there, while the first load runs, else None:
-    right after ``astrohub up`` "sample/m1_dss is not in the index" read as a defect."""
-    since = None if datasets is None else loading_since(datasets)
-    if since is None:
-        return None
-    return f"the platform's sample data is still loading (started {since:.0f} s ago); try again in a minute"
-
-
-@contextmanager
-def _first_load(datasets: Path, first: bool) -> Iterator[None]:
-    """Keeps :data:`LOADING` in ``datasets`` while a first load runs."""
-    if not first:
-        yield
-        return
-    write_atomic(datasets / LOADING, json.dumps({"started": time.time(), "pid": os.getpid()}), mode=0o644)
-    try:
-        yield
-    finally:
-        (datasets / LOADING).unlink(missing_ok=True)
-
-
 def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = None,
          images_root: str | os.PathLike | None = None, index: str | os.PathLike | None = None,
          log: Callable[[str], None] = print, parts: tuple[str, ...] | list[str] = PARTS,
@@ -242,7 +203,7 @@ def load(datasets: str | os.PathLike, *, registry: str | os.PathLike | None = No
         log(f"sample data: out of date (built from older sources or code): {', '.join(out_of_date)}")
 
     datasets.mkdir(parents=True, exist_ok=True)
-    with _first_load(datasets, first=previous is None and set(parts) >= set(PARTS)):
+    with first_load(datasets, first=previous is None and set(parts) >= set(PARTS)):
         if "catalogs" in parts:
             registry_path.parent.mkdir(parents=True, exist_ok=True)
             keep = KEEP_REPLACED_S if keep_replaced_s is None else keep_replaced_s

@@ -74,6 +74,29 @@ def test_the_job_is_a_hook_that_validates_and_runs_the_real_command(chart, rende
     assert "logs job/astrohub-sample-data" in _notes(renders[name])
 
 
+@pytest.mark.parametrize("name", WITH_DATASETS)
+def test_the_archive_says_while_the_jobs_first_load_runs(chart, renders, name: str, monkeypatch) -> None:
+    # as `astrohub up` gives the local archive --sample-data: its errors about data not there yet say it is loading
+    from astrohub_archive.app import build_parser
+
+    objects = hs.manifests(renders[name])
+    datasets = build_parser_args(_job(renders[name])).datasets
+    config = hs.find(objects, "ConfigMap", "astrohub-archive")["data"]
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    assert str(build_parser().parse_args([]).sample_data) == datasets
+    # the archive pod sees the Job's marker there: it mounts that dataset, at the same path
+    archive = next(c for c in hs.archive(objects)["spec"]["template"]["spec"]["containers"] if c["name"] == "archive")
+    assert datasets in [m["mountPath"] for m in archive["volumeMounts"]]
+
+
+def build_parser_args(job: dict[str, Any]):
+    from platform_lib.cli import build_parser
+
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    return build_parser().parse_args(container["command"][1:])
+
+
 def test_the_archive_image_holds_every_sample_data_package() -> None:
     import tomllib
 
@@ -139,6 +162,8 @@ def test_absent_when_turned_off(chart, values, why) -> None:
     if values.get("sampleData"):  # the archive keeps the registry users read only when it is set
         config = hs.find(hs.manifests(rendered), "ConfigMap", "astrohub-archive")["data"]
         assert "ASTROHUB_ARCHIVE_REGISTRY" not in config
+    configs = [o["data"] for o in hs.manifests(rendered) if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "astrohub-archive"]
+    assert all("ASTROHUB_ARCHIVE_SAMPLE_DATA" not in c for c in configs)  # nothing loads: nothing to say
 
 
 def test_absent_without_a_dataset_and_notes_say_so(renders) -> None:

@@ -165,6 +165,17 @@ def test_pip_layer_is_per_user_persistent_and_held_to_the_platform_pins(platform
     assert "/.astrohub/" not in out, out
 
 
+def test_a_terminals_pip_says_why_it_found_no_package(platform, two_users):
+    # first18: in a JupyterLab terminal `pip install astroplan` on the closed platform ended with pip's bare "No
+    # matching distribution found" (only the kernels' %pip explained); the terminal's pip now says why, in its words
+    ann, _ = two_users
+    out = _terminal(platform, ann, "pip install astrohub-offline-probe; pip3 install numpy", "PIPDONE")
+    assert "No matching distribution found for astrohub-offline-probe" in out, out
+    assert "astrohub: this platform has no internet access and no package index" in out, out
+    assert "e.g. pip install ./" in out and "packages.index" in out, out
+    assert "Requirement already satisfied: numpy" in out and out.count("astrohub:") == 1, out  # pip works as ever
+
+
 def test_first_crossmatch_in_a_new_kernel_loads_the_compiled_kernel(platform, two_users):
     # issue 16: the first in-memory crossmatch in a new environment spent 24 to 55 s compiling
     from platform_lib.crossmatch._warm import platform_cache_dir

@@ -127,8 +127,11 @@ def test_user_servers_find_the_platform_python_first(tmp_path):
     spawner = make_spawner("sam", [])
     env = spawner.user_env({"PATH": "/usr/bin:/bin", "ASTROHUB_PACKAGE_LAYER": "/h/sam/.astrohub/packages"})
     entries = env["PATH"].split(":")
-    assert entries[:2] == ["/h/sam/.astrohub/packages/bin", os.path.dirname(sys.executable)]
-    assert entries[2:] == ["/usr/bin", "/bin"]
+    # first18: the terminal's pip (astrohub_server/terminal) between the layer's bin and the platform Python's
+    from astrohub_hub.local import server_terminal_bin
+
+    assert entries[:3] == ["/h/sam/.astrohub/packages/bin", server_terminal_bin(), os.path.dirname(sys.executable)]
+    assert entries[3:] == ["/usr/bin", "/bin"]
     assert user_path("/a:/v/bin:/b", None, "/v/bin/python") == "/v/bin:/a:/b"  # no duplicate
 
 

@@ -419,3 +419,24 @@ def test_comets_are_known_bodies_too(asteroids):
     with pytest.raises(MovingObjectError, match="known_orbits") as err:
         bodies_in_images(cones, cache=build_cache(asteroids, t - 1 * u.day, 2))
     assert err.value.code == "stale-cache"
+
+
+def test_an_image_not_there_while_the_sample_data_first_loads_says_so(archive, asteroids, tmp_path, monkeypatch):
+    # first18: in a notebook right after `astrohub up`, bodies_in_image("sample/m1_dss", ...) said only "not in the
+    # index" (the archive's route said the sample data was still loading); the library's error says it too now
+    import json
+    import time
+
+    from platform_lib.sampledata import LOADING
+
+    (tmp_path / LOADING).write_text(json.dumps({"started": time.time() - 12, "pid": 1}))
+    monkeypatch.setenv("PLATFORM_DATASETS", str(tmp_path))
+    with pytest.raises(MovingObjectError, match="image 'sample/m1_dss' is not in the index .*; the platform's sample "
+                       r"data is still loading \(started 1\d s ago\); try again in a minute") as exc:
+        bodies_in_image("sample/m1_dss", index=archive / "index.sqlite", orbits=asteroids)
+    from platform_lib.moving import UnknownImage
+
+    assert isinstance(exc.value, UnknownImage) and exc.value.code == "unknown-image"
+    (tmp_path / LOADING).unlink()
+    with pytest.raises(MovingObjectError, match=r"not in the index \(or not visible to you\)$"):
+        bodies_in_image("sample/m1_dss", index=archive / "index.sqlite", orbits=asteroids)

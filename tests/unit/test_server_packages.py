@@ -262,3 +262,32 @@ def test_shell_pip_in_a_cell_runs_as_the_platforms_pip_magic(monkeypatch, capfd,
         assert shell.transform_cell("!pip install x\n") == "get_ipython().run_line_magic('pip', 'install x')\n"
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_a_terminals_pip_says_why_as_the_kernels_does(tmp_path, monkeypatch):
+    # first18: in a JupyterLab terminal, `pip install astroplan` on the closed platform ended with pip's bare
+    # "No matching distribution found" (the kernels' %pip adds a note); the hub now puts the terminal's pip first
+    # on the server's PATH (astrohub_server/terminal), which runs the platform's pip and adds the same note
+    import os
+
+    from astrohub_hub.local import server_terminal_bin, user_path
+
+    def shell(command: str, **env: str) -> subprocess.CompletedProcess:
+        path = user_path("/usr/bin:/bin", str(tmp_path / "layer"), sys.executable, server_terminal_bin())
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+        return subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=120,
+                              env={**clean, "PATH": path, **env}, cwd=tmp_path)
+
+    done = shell(f"pip download --no-deps -d {tmp_path} astrohub-offline-probe", PIP_NO_INDEX="1")
+    assert done.returncode != 0 and "No matching distribution found for astrohub-offline-probe" in done.stderr, done
+    assert "astrohub: this platform has no internet access and no package index, so pip could not download " \
+           "astrohub-offline-probe." in done.stderr, done
+    assert "e.g. pip install ./" in done.stderr and "%pip" not in done.stderr, done  # the terminal's words
+    # where an index is configured pip works as ever: its output on stdout, nothing added
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _probe_wheel(wheels)
+    done = shell(f"pip3 download --no-deps -d {tmp_path / 'got'} astrohub-wheel-probe", PIP_NO_INDEX="1",
+                 PIP_FIND_LINKS=str(wheels))
+    assert done.returncode == 0 and "Saved" in done.stdout and "astrohub:" not in done.stderr, done
+    assert (tmp_path / "got" / "astrohub_wheel_probe-1.0-py3-none-any.whl").is_file()

@@ -264,7 +264,9 @@ class _MovingHandler(BaseHandler):
             try:
                 table = self.compute(args, viewer)
             except MovingObjectError as exc:
-                loading = self.state.still_loading() if exc.code == "unknown-image" else None
+                # an UnknownImage says itself while PLATFORM_DATASETS' load runs; else the archive's --sample-data
+                loading = (self.state.still_loading() if exc.code == "unknown-image" and not getattr(exc, "loading", None)
+                           else None)
                 raise UsageFault(f"{exc}; {loading}" if loading else str(exc)) from exc
             if fmt == "json":
                 return render_table(table, "json", meta=table.meta)

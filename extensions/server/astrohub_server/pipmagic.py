@@ -16,7 +16,9 @@ minutes before the same cryptic words; now pip fails at once, and when it found 
 platform lets it look, :func:`offline_note` says that the platform has no internet and how to get a package.
 ``!pip``, ``!pip3`` and ``!python -m pip`` lines in a cell run as ``%pip`` (:func:`shell_pip_as_magic`, an
 IPython input transformer), so they say so too; a line with shell syntax (pipes, redirections) stays a shell
-command. A terminal's ``pip`` fails as fast, in pip's own words.
+command. A terminal's ``pip`` (and ``pip3``) is :func:`main`, through the scripts of :data:`TERMINAL_BIN`, which
+the hub puts on a user server's ``PATH`` before the platform Python's folder: the same pip, with the same notes
+(which then say ``pip install``), on its standard error; its output and prompts as pip writes them.
 
 May import the standard library only.
 """
@@ -25,12 +27,16 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 import shlex
 import subprocess
 import sys
 from typing import TextIO
 
-__all__ = ["offline_note", "pip", "register", "shell_pip_as_magic", "unreachable_index_note"]
+__all__ = ["TERMINAL_BIN", "main", "offline_note", "pip", "register", "shell_pip_as_magic", "unreachable_index_note"]
+
+#: The folder of the terminal's ``pip`` and ``pip3`` (``exec python -m astrohub_server.pipmagic "$@"``).
+TERMINAL_BIN = Path(__file__).with_name("terminal")
 
 #: pip's retry warning: ``after connection broken by 'NewConnectionError(...)': /simple/name/`` (urllib3 2.x).
 _BROKEN = re.compile(r"after connection broken by '(?P<error>\w+)\((?P<detail>.*)\)': /\S*$", re.M)
@@ -42,8 +48,9 @@ _HOST = re.compile(r"host='(?P<host>[^']+)'")
 _INDEXES = re.compile(r"^Looking in indexes: (?P<urls>.+)$", re.M)
 
 
-def unreachable_index_note(output: str) -> str | None:
-    """What to tell the user when pip's ``output`` shows it could not connect to a package index, else ``None``.
+def unreachable_index_note(output: str, command: str = "%pip") -> str | None:
+    """What to tell the user when pip's ``output`` shows it could not connect to a package index, else ``None``
+    (``command``: how the user runs pip there, ``%pip`` in a kernel, ``pip`` in a terminal).
 
     Examples
     --------
@@ -70,7 +77,7 @@ def unreachable_index_note(output: str) -> str | None:
         f"astrohub: pip could not reach the package index {where} ({why}).\n"
         "This platform has no internet access (or no way to that index), so an error above such as\n"
         "'No matching distribution found' does not mean that the package does not exist.\n"
-        "What you can do: install a wheel or source file you have here, e.g. %pip install ./astroplan-0.10-py3-none-any.whl\n"
+        f"What you can do: install a wheel or source file you have here, e.g. {command} install ./astroplan-0.10-py3-none-any.whl\n"
         "(upload it with the file browser), or ask your platform's operators to add the package to the\n"
         "platform's image or to give the platform a package mirror (pip's index-url)."
     )
@@ -83,9 +90,10 @@ _NOT_FOUND = re.compile(r"ERROR: No matching distribution found for (?P<name>[^\
 _OWN_SOURCE = re.compile(r"(?:^|\s)(?:-i|-f|--index-url|--extra-index-url|--find-links|--no-index)(?:[=\s]|$)")
 
 
-def offline_note(line: str, output: str, environ=os.environ) -> str | None:
+def offline_note(line: str, output: str, environ=os.environ, command: str = "%pip") -> str | None:
     """What to tell the user when pip, run with the platform's package sources (no index by default:
-    ``PIP_NO_INDEX``, perhaps a wheel folder, ``PIP_FIND_LINKS``), found no such package; else ``None``.
+    ``PIP_NO_INDEX``, perhaps a wheel folder, ``PIP_FIND_LINKS``), found no such package; else ``None``
+    (``command`` as for :func:`unreachable_index_note`).
 
     Examples
     --------
@@ -106,7 +114,7 @@ def offline_note(line: str, output: str, environ=os.environ) -> str | None:
     return (
         f"astrohub: this platform has no internet access and no package index, so pip could not download {name}.\n"
         f"The package may well exist: {where}.\n"
-        "What you can do: install a wheel or source file you have here, e.g. %pip install ./astroplan-0.10-py3-none-any.whl\n"
+        f"What you can do: install a wheel or source file you have here, e.g. {command} install ./astroplan-0.10-py3-none-any.whl\n"
         "(upload it with the file browser), or ask your platform's operators to add the package to the\n"
         "platform's image, or to give the platform a package mirror or a folder of wheels (its setting packages.index)."
     )
@@ -178,3 +186,34 @@ def register(shell) -> None:
     shell.register_magic_function(pip_magic, "line", "pip")
     if shell_pip_as_magic not in shell.input_transformers_cleanup:
         shell.input_transformers_cleanup.append(shell_pip_as_magic)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """A terminal's ``pip``: ``python -m pip <argv>`` with this Python (the platform's, as the kernels' ``%pip``),
+    its output and prompts as pip writes them, its standard error passed on as it comes; when pip failed for want
+    of a package index, :func:`unreachable_index_note` or :func:`offline_note` follow there, saying ``pip``.
+    Returns pip's exit status (130 when interrupted).
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    seen: list[str] = []
+    with subprocess.Popen([sys.executable, "-m", "pip", *argv], stderr=subprocess.PIPE, text=True,
+                          bufsize=1) as proc:
+        try:
+            for chunk in proc.stderr:
+                seen.append(chunk)
+                sys.stderr.write(chunk)
+                sys.stderr.flush()
+            status = proc.wait()
+        except KeyboardInterrupt:  # Ctrl-C reached pip too (the terminal's process group)
+            proc.wait()
+            return 130
+    if status:
+        output = "".join(seen)
+        note = unreachable_index_note(output, "pip") or offline_note(shlex.join(argv), output, command="pip")
+        if note:
+            sys.stderr.write(note + "\n")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
