@@ -832,6 +832,15 @@ def test_votlint_tap_responses(archive, tmp_path, params):
     _votlint_clean(resp.content, tmp_path)
 
 
+def taplint_problems(report: str) -> list[str]:
+    """The errors and failures of a ``stilts taplint`` report, but for two it says of any archive: LOC's (no
+    ``ivoa.obsplan``: the archive has no observation plans), and ``E-CAP-KEYX`` for ADQL 2.1's
+    ``features-adql-conditional`` (COALESCE, declared as ADQL 2.1 asks) from a STILTS older than that key
+    (Debian's 3.4-7; STILTS knows it since)."""
+    return [line for line in report.splitlines() if line[:2] in ("E-", "F-") and "-LOC-" not in line
+            and not (line.startswith("E-CAP-KEYX") and "TAPRegExt#features-adql-conditional" in line)]
+
+
 def _votlint_clean(content: bytes, tmp_path) -> None:
     doc = tmp_path / "doc.vot"
     doc.write_bytes(content)

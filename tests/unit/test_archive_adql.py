@@ -1229,3 +1229,16 @@ def test_a_small_polygon_sends_only_the_rows_near_it_to_the_inside_test():
     assert 0 < len(got) <= inside.sum() and sum(seen) < 20 * inside.sum(), (len(got), sum(seen))
     t, _ = _run(adql, (descs, {"mine": rows}))  # the engine's answer: the same rows
     assert t["id"].tolist() == got
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT CENTROID(CIRCLE('ICRS', 1, 2, 3)) AS c FROM ivoa.obscore",
+    "SELECT REGION('CIRCLE ICRS 1 2 3') AS r FROM ivoa.obscore",
+    "SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(CENTROID(CIRCLE('ICRS', 1, 2, 3)), CIRCLE('ICRS', 1, 2, 1))",
+])
+def test_centroid_and_region_are_refused_as_not_supported_wherever_they_are(query):
+    """``CENTROID``/``REGION`` in the select list were refused with "use them inside CONTAINS, INTERSECTS,
+    DISTANCE, AREA or COORD1/COORD2", where they were then refused as not supported; everywhere the refusal now
+    says they are not supported (as docs/archive.md and /capabilities, which does not declare them, say)."""
+    with pytest.raises(UsageFault, match=r"^(CENTROID|REGION) is not supported by this service$"):
+        translate(query, TABLES)

@@ -872,8 +872,9 @@ def _geometry_value(node) -> exp.Expression:
         vertices = [v for x in _args(node) for v in (_args(x) if _fname(x) == "POINT" else [x])]
         if any(_const(v) is None for v in vertices):
             return _polygon_value(vertices)
-    if name in ("POINT", "CIRCLE", "BOX", "POLYGON"):
-        return _geometry_array(_shape(node))
+    if name in ("POINT", "CIRCLE", "BOX", "POLYGON", "CENTROID", "REGION"):
+        return _geometry_array(_shape(node))  # CENTROID and REGION: "not supported" (they said to use them
+        # inside CONTAINS or AREA, which then refused them as not supported)
     raise UsageFault(f"{name} values cannot be selected or compared here; use them inside CONTAINS, INTERSECTS, "
                      "DISTANCE, AREA or COORD1/COORD2")
 
