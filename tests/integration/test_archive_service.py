@@ -533,7 +533,7 @@ def test_unknown_route_and_method_are_votable_errors(archive):
     resp = requests.delete(base + "sia/query", timeout=10)
     assert resp.status_code == 405 and query_status(resp.content) == (
         "ERROR", "UsageFault: HTTP method DELETE is not allowed on /sia/query; use GET or POST"), resp.text
-    assert resp.headers["Allow"] == "GET, POST"
+    assert resp.headers["Allow"] == "GET, HEAD, POST"  # HEAD goes where GET goes (it was missing: 405)
     for method in ("GET", "POST", "DELETE"):
         resp = requests.request(method, base + "sia/nosuch", timeout=10)
         assert resp.status_code == 404 and resp.headers["Content-Type"].startswith("application/x-votable+xml")
