@@ -422,7 +422,7 @@ def test_masked_values_and_maxrec_overflow():
         ("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON(0, 0, 1, 1, 1, 0, 0, 1)) = 1",
          "self-intersecting"),
         ("SELECT obs_id FROM ivoa.obscore WHERE obs_id = 'a' OR INTERSECTS(s_region, CIRCLE(1, 2, 1)) = 1",
-         "expected a geometry"),
+         "as an AND term of the WHERE clause"),  # it said: expected a geometry, found '"obscore"."s_region"'
         ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), POLYGON(s_ra, s_dec, 1, 2, 3, 4))",
          "POLYGON vertices must be numbers"),  # (a selected one is each row's polygon)
         ("SELECT CIRCLE(1, 2, 200) FROM ivoa.obscore", "must be in [0, 180]"),

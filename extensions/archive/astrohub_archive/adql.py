@@ -664,8 +664,9 @@ def _shape_as_written(node) -> _Shape:
         raise UsageFault(f"{name} is not supported by this service")
     if isinstance(node, exp.Column):  # AREA(s_region) said: expected a geometry, found '"obscore"."s_region"'
         raise UsageFault(f"the column {node.name} is not a region this service can take here: ivoa.obscore's "
-                         "s_region is tested only in CONTAINS/INTERSECTS against a constant POINT, CIRCLE or POLYGON "
-                         "(AREA and DISTANCE of it are not supported); elsewhere give a POINT, CIRCLE, BOX or POLYGON")
+                         "s_region is tested only in CONTAINS/INTERSECTS against a constant POINT, CIRCLE or POLYGON, "
+                         "as an AND term of the WHERE clause (not under OR or NOT; AREA and DISTANCE of it are not "
+                         "supported); elsewhere give a POINT, CIRCLE, BOX or POLYGON")
     raise UsageFault(f"expected a geometry (POINT, CIRCLE, BOX or POLYGON), found {node.sql(dialect='duckdb')[:60]!r}")
 
 
