@@ -9,7 +9,8 @@ TAP sync's ``RESPONSEFORMAT``/``FORMAT``, the moving-object routes' ``format``);
 logged with its traceback and answered ``Error: internal error`` with HTTP 503, never a 500 and never
 a traceback. Tornado's own refusals (method 405, naming the methods the route takes; body too large 413) get
 the same document, and so does a path no route serves (:class:`NoRouteHandler`, the application's default
-handler: 404). Imports tornado and this package's faults and writers.
+handler: 404). :class:`HeadAsGet` (the base of every handler here and of the HiPS routes') answers HEAD wherever
+GET is. Imports tornado and this package's faults and writers.
 """
 
 from __future__ import annotations
