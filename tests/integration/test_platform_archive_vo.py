@@ -99,8 +99,8 @@ def test_a_jobs_error_resource_is_empty_while_it_has_no_error(archive):
 
 
 def test_head_goes_where_get_goes_on_every_archive_route(archive):
-    """HTTP: HEAD answers what GET answers, without the body. The VOSI resources, SIA, TAP, the job list, cone
-    search, DataLink, the moving-object routes and the HiPS list answered HEAD with 405 (tornado's default for
+    """HTTP: HEAD answers what GET answers, without the body. The VOSI resources, SIA, TAP sync, the job list and
+    a job's resources, DataLink, the HiPS list and the home page answered HEAD with 405 (tornado's default for
     a handler without ``head``); each now answers GET's status and headers and no body, a bad request the
     same error status as its GET."""
     tap = f"{archive}tap/"
