@@ -533,7 +533,7 @@ def test_unknown_route_and_method_are_votable_errors(archive):
     resp = requests.delete(base + "sia/query", timeout=10)
     assert resp.status_code == 405 and query_status(resp.content) == (
         "ERROR", "UsageFault: HTTP method DELETE is not allowed on /sia/query; use GET or POST"), resp.text
-    assert resp.headers["Allow"] == "GET, POST"
+    assert resp.headers["Allow"] == "GET, HEAD, POST"  # HEAD goes where GET goes (it was missing: 405)
     for method in ("GET", "POST", "DELETE"):
         resp = requests.request(method, base + "sia/nosuch", timeout=10)
         assert resp.status_code == 404 and resp.headers["Content-Type"].startswith("application/x-votable+xml")
@@ -830,6 +830,15 @@ def test_votlint_tap_responses(archive, tmp_path, params):
     base, _, _ = archive
     resp = requests.post(base + "tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL", **params}, timeout=30)
     _votlint_clean(resp.content, tmp_path)
+
+
+def taplint_problems(report: str) -> list[str]:
+    """The errors and failures of a ``stilts taplint`` report, but for two it says of any archive: LOC's (no
+    ``ivoa.obsplan``: the archive has no observation plans), and ``E-CAP-KEYX`` for ADQL 2.1's
+    ``features-adql-conditional`` (COALESCE, declared as ADQL 2.1 asks) from a STILTS older than that key
+    (Debian's 3.4-7; STILTS knows it since)."""
+    return [line for line in report.splitlines() if line[:2] in ("E-", "F-") and "-LOC-" not in line
+            and not (line.startswith("E-CAP-KEYX") and "TAPRegExt#features-adql-conditional" in line)]
 
 
 def _votlint_clean(content: bytes, tmp_path) -> None:

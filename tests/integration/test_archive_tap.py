@@ -18,7 +18,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_archive_service import (  # noqa: E402
-    ADMIN, TOKENS, _stilts, _votlint_clean, make_archive, make_registry, query_status, star_table)
+    ADMIN, TOKENS, _stilts, _votlint_clean, make_archive, make_registry, query_status, star_table, taplint_problems)
 from archive_process import start_archive, stop_archive  # noqa: E402
 
 
@@ -341,12 +341,12 @@ def test_stilts_tapquery_sync_async_and_upload(tap, tmp_path):
 
 
 def test_stilts_taplint_is_clean(tap, tmp_path):
-    """Every taplint stage but LOC (ivoa.obsplan, which this archive does not serve): 0 errors, 0 failures."""
+    """Every taplint stage but LOC (ivoa.obsplan, which this archive does not serve): 0 errors, 0 failures (bar
+    the feature key of COALESCE that Debian's STILTS predates: :func:`taplint_problems`)."""
     base, _, _ = tap
     report = _stilts("taplint", f"tapurl={base}tap", "report=EF", timeout=300)
-    problems = [line for line in report.splitlines() if line[:2] in ("E-", "F-") and "-LOC-" not in line]
-    assert problems == [], report[-3000:]
-    assert "Totals: Errors: 0;" in report, report[-2000:]
+    assert "Totals: Errors:" in report, report[-2000:]
+    assert taplint_problems(report) == [], report[-3000:]
 
 
 _PATHS = ["sia/query", "sia", "scs/stars/stars", "scs/nosuch", "tap/sync", "tap/async", "tap/async/nosuchjob",
@@ -546,3 +546,38 @@ def test_a_parquet_catalogue_with_half_floats_and_int8_answers_queries(tap, tmp_
     got = svc.run_sync("SELECT oid, hmag, tiny, hmag * 2 AS twice FROM half.half ORDER BY oid").to_table()
     assert got["hmag"].tolist() == [1.5, 2.25] and got["twice"].tolist() == [3.0, 4.5]
     assert got["tiny"].tolist() == [-1, 5] and got["tiny"].dtype.kind == "i"
+
+
+def test_the_sync_time_limit_bounds_writing_the_answer_too(tap):
+    """The sync limit (``--query-seconds``) stopped DuckDB only: an answer that took long to write (here JSON of
+    90,000 rows x 20 columns, from a cross join of an uploaded table with itself, a query DuckDB runs at once)
+    was written long past the limit and answered 200. The limit now bounds the whole request: past it, writing
+    stops and the answer is the limit's ``UsageFault``. Its own service, with a 3 s limit (the platform's is 60 s)."""
+    from astropy.io.votable import from_table
+    from astropy.table import Table
+
+    base, tmp, _ = tap
+    proc, short = start_archive(
+        ["--index", str(tmp / "index.sqlite"), "--data-root", str(tmp / "images"), "--registry",
+         str(tmp / "registry.sqlite"), "--jobs", str(tmp / "jobs-short.sqlite"), "--query-seconds", "3",
+         "--log-level", "WARNING"], tmp / "archive-short.log", ready="tap/availability")
+    try:
+        rng = np.random.default_rng(5)
+        mine = Table({f"c{i}": rng.random(300) for i in range(10)})
+        buf = io.BytesIO()
+        from_table(mine).to_xml(buf)
+
+        def ask(query: str) -> requests.Response:
+            params = {"LANG": "ADQL", "RESPONSEFORMAT": "json", "MAXREC": "100000", "UPLOAD": "mine,param:mine",
+                      "QUERY": query}
+            return requests.post(short + "tap/sync", data=params, files={"mine": ("mine.xml", buf.getvalue())},
+                                 timeout=300)
+
+        ask("SELECT TOP 5 a.c0 FROM TAP_UPLOAD.mine AS a")  # warm (imports, DuckDB), whatever the machine's load
+        answer = ask("SELECT a.*, b.* FROM TAP_UPLOAD.mine AS a CROSS JOIN TAP_UPLOAD.mine AS b")
+        assert answer.status_code == 400, (answer.status_code, answer.text[:300])
+        assert answer.json()["message"].startswith("UsageFault: the query ran longer than this service's limit "
+                                                   "of 3 s"), answer.text[:500]
+    finally:
+        log = stop_archive(proc, tmp / "archive-short.log")
+    assert "Traceback" not in log, log[-3000:]

@@ -10,10 +10,15 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 import requests
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_archive_service import taplint_problems  # noqa: E402
 
 VO = "{http://www.ivoa.net/xml/VOTable/v1.3}"
 
@@ -65,3 +70,101 @@ def test_tap_refuses_a_format_naming_only_the_formats_tap_offers(archive):
         named = set(text.split("use one of ", 1)[1].split(" (or")[0].split(", "))
         assert status == "ERROR" and text.startswith(f"UsageFault: RESPONSEFORMAT='{asked}'"), text
         assert named == declared, text
+
+
+def test_a_jobs_error_resource_is_empty_while_it_has_no_error(archive):
+    """UWS 1.1: a job's ``/error`` is the job's error, if any. A job with none (PENDING, COMPLETED) answered an
+    ERROR VOTable ("job ... has no error"), which a client reads as a failure; it is now an empty 200, as DaCHS
+    answers. A job that failed still answers its error document."""
+    from pyvo.dal import TAPService
+
+    svc = TAPService(f"{archive}tap")
+    job = svc.submit_job("SELECT TOP 1 table_name FROM TAP_SCHEMA.tables")
+    try:
+        pending = requests.get(f"{job.url}/error", timeout=30)
+        assert (pending.status_code, pending.content) == (200, b""), pending.text[:300]
+        job.run().wait(timeout=120)
+        assert job.phase == "COMPLETED"
+        done = requests.get(f"{job.url}/error", timeout=30)
+        assert (done.status_code, done.content) == (200, b""), done.text[:300]
+    finally:
+        job.delete()
+    failed = svc.submit_job("SELECT no_such_column FROM TAP_SCHEMA.tables")
+    try:
+        assert failed.phase == "ERROR"
+        status, text = _status(requests.get(f"{failed.url}/error", timeout=30).content)
+        assert status == "ERROR" and "no_such_column" in text, text
+    finally:
+        failed.delete()
+
+
+def test_head_goes_where_get_goes_on_every_archive_route(archive):
+    """HTTP: HEAD answers what GET answers, without the body. The VOSI resources, SIA, TAP sync, the job list and
+    a job's resources, DataLink, the HiPS list and the home page answered HEAD with 405 (tornado's default for
+    a handler without ``head``); each now answers GET's status and headers and no body, a bad request the
+    same error status as its GET."""
+    tap = f"{archive}tap/"
+    routes = [f"{tap}{r}" for r in ("capabilities", "availability", "tables", "tables/TAP_SCHEMA.tables",
+                                     "examples", "async")]
+    routes += [f"{tap}sync?LANG=ADQL&QUERY=SELECT%20TOP%201%20*%20FROM%20TAP_SCHEMA.tables",
+               f"{archive}sia/capabilities", f"{archive}sia/availability", f"{archive}sia/query?MAXREC=1",
+               f"{archive}datalink?ID=ivo://astrohub/archive?no/such/image", f"{archive}hips/", archive]
+    for url in routes:
+        got = requests.get(url, timeout=60)
+        head = requests.head(url, timeout=60)
+        assert got.status_code == 200, (url, got.status_code, got.text[:300])
+        assert head.status_code == got.status_code, (url, head.status_code, head.text[:300])
+        assert head.content == b"", url
+        assert head.headers["Content-Type"] == got.headers["Content-Type"], url
+    job = requests.post(f"{tap}async", data={"LANG": "ADQL", "QUERY": "SELECT 1 AS one FROM TAP_SCHEMA.schemas"},
+                        timeout=60)
+    url = job.url
+    try:
+        for what in ("", "/phase", "/parameters", "/results", "/error", "/quote", "/owner", "/executionduration",
+                     "/destruction"):
+            assert requests.head(url + what, timeout=60).status_code == 200, what
+    finally:
+        requests.delete(url, timeout=60)
+    # a bad request answers HEAD as it answers GET: the same status
+    bad = f"{tap}sync?LANG=ADQL&QUERY=SELECT%20nothing%20FROM%20nowhere"
+    assert requests.head(bad, timeout=60).status_code == requests.get(bad, timeout=60).status_code == 400
+
+
+@pytest.mark.skipif(shutil.which("stilts") is None, reason="STILTS is installed by make install-test")
+def test_taplint_finds_no_errors_and_every_declared_adql_feature_runs(archive):
+    """``/capabilities`` declared LOWER and ILIKE but not UPPER (ADQL 2.1's ``features-adql-string`` has all
+    three) and not COALESCE (``features-adql-conditional``), though the service runs both: a client that reads
+    the declaration (TOPCAT, taplint) took them to be missing. Every form declared now runs here, and
+    ``stilts taplint`` reports no errors or failures (bar what :func:`taplint_problems` says it reports of
+    any archive: a STILTS older than ADQL 2.1's ``features-adql-conditional`` says ``E-CAP-KEYX`` for it)."""
+    from pyvo.io.vosi import parse_capabilities
+
+    caps = parse_capabilities(io.BytesIO(requests.get(f"{archive}tap/capabilities", timeout=30).content))
+    (tap,) = [c for c in caps if c.standardid == "ivo://ivoa.net/std/TAP"]
+    (adql,) = [lang for lang in tap.languages if lang.name == "ADQL"]
+    declared = {f.type.split("#")[1]: {x.form for x in f} for f in adql.languagefeaturelists}
+    assert declared["features-adql-string"] == {"LOWER", "UPPER", "ILIKE"}, declared
+    assert declared["features-adql-conditional"] == {"COALESCE"}, declared
+    examples = {
+        "LOWER": "SELECT TOP 1 LOWER(table_name) AS x FROM TAP_SCHEMA.tables",
+        "UPPER": "SELECT TOP 1 UPPER(table_name) AS x FROM TAP_SCHEMA.tables",
+        "ILIKE": "SELECT TOP 1 table_name FROM TAP_SCHEMA.tables WHERE table_name ILIKE 'tap_schema.%'",
+        "COALESCE": "SELECT TOP 1 COALESCE(description, table_name) AS x FROM TAP_SCHEMA.tables",
+        "UNION": "SELECT 1 AS x FROM TAP_SCHEMA.schemas UNION SELECT 2 AS x FROM TAP_SCHEMA.schemas",
+        "EXCEPT": "SELECT table_name FROM TAP_SCHEMA.tables EXCEPT SELECT table_name FROM TAP_SCHEMA.columns",
+        "INTERSECT": "SELECT table_name FROM TAP_SCHEMA.tables INTERSECT SELECT table_name FROM TAP_SCHEMA.columns",
+        "OFFSET": "SELECT table_name FROM TAP_SCHEMA.tables ORDER BY table_name OFFSET 1",
+        "CAST": "SELECT TOP 1 CAST(1 AS DOUBLE) AS x FROM TAP_SCHEMA.tables",
+        "WITH": "WITH t AS (SELECT table_name FROM TAP_SCHEMA.tables) SELECT TOP 1 * FROM t",
+        "IN_UNIT": "SELECT TOP 1 IN_UNIT(s_fov, 'arcsec') AS x FROM ivoa.obscore",
+    }
+    forms = set().union(*(v for k, v in declared.items() if k.startswith("features-adql-")))
+    assert forms == set(examples), forms ^ set(examples)
+    for form, query in examples.items():
+        answer = requests.get(f"{archive}tap/sync", params={"LANG": "ADQL", "QUERY": query}, timeout=60)
+        assert answer.status_code == 200 and _status(answer.content)[0] == "OK", (form, answer.text[:500])
+    proc = subprocess.run(["stilts", "taplint", f"tapurl={archive}tap", "report=EF", "maxrepeat=3"],
+                          capture_output=True, text=True, timeout=900)
+    report = proc.stdout + proc.stderr
+    assert "Totals: Errors:" in report, report[-6000:]
+    assert taplint_problems(report) == [], report[-6000:]

@@ -422,7 +422,7 @@ def test_masked_values_and_maxrec_overflow():
         ("SELECT obs_id FROM ivoa.obscore WHERE INTERSECTS(s_region, POLYGON(0, 0, 1, 1, 1, 0, 0, 1)) = 1",
          "self-intersecting"),
         ("SELECT obs_id FROM ivoa.obscore WHERE obs_id = 'a' OR INTERSECTS(s_region, CIRCLE(1, 2, 1)) = 1",
-         "expected a geometry"),
+         "as an AND term of the WHERE clause"),  # it said: expected a geometry, found '"obscore"."s_region"'
         ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), POLYGON(s_ra, s_dec, 1, 2, 3, 4))",
          "POLYGON vertices must be numbers"),  # (a selected one is each row's polygon)
         ("SELECT CIRCLE(1, 2, 200) FROM ivoa.obscore", "must be in [0, 180]"),
@@ -1229,3 +1229,29 @@ def test_a_small_polygon_sends_only_the_rows_near_it_to_the_inside_test():
     assert 0 < len(got) <= inside.sum() and sum(seen) < 20 * inside.sum(), (len(got), sum(seen))
     t, _ = _run(adql, (descs, {"mine": rows}))  # the engine's answer: the same rows
     assert t["id"].tolist() == got
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT CENTROID(CIRCLE('ICRS', 1, 2, 3)) AS c FROM ivoa.obscore",
+    "SELECT REGION('CIRCLE ICRS 1 2 3') AS r FROM ivoa.obscore",
+    "SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(CENTROID(CIRCLE('ICRS', 1, 2, 3)), CIRCLE('ICRS', 1, 2, 1))",
+])
+def test_centroid_and_region_are_refused_as_not_supported_wherever_they_are(query):
+    """``CENTROID``/``REGION`` in the select list were refused with "use them inside CONTAINS, INTERSECTS,
+    DISTANCE, AREA or COORD1/COORD2", where they were then refused as not supported; everywhere the refusal now
+    says they are not supported (as docs/archive.md and /capabilities, which does not declare them, say)."""
+    with pytest.raises(UsageFault, match=r"^(CENTROID|REGION) is not supported by this service$"):
+        translate(query, TABLES)
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT AREA(s_region) AS a FROM ivoa.obscore",
+    "SELECT DISTANCE(s_region, POINT('ICRS', 1, 2)) AS d FROM ivoa.obscore",
+])
+def test_s_region_where_no_region_column_is_taken_is_refused_saying_where_it_is(query):
+    """``AREA(s_region)`` (which DaCHS answers) was refused with ``expected a geometry (POINT, CIRCLE, BOX or
+    POLYGON), found '"obscore"."s_region"'``, a name the user never wrote; the refusal now names the column, where
+    this service takes it, and what to give instead."""
+    with pytest.raises(UsageFault, match=r"^the column s_region is not a region this service can take here: "
+                                         r"ivoa.obscore's s_region is tested only in CONTAINS/INTERSECTS"):
+        translate(query, TABLES)

@@ -57,10 +57,14 @@ def test_every_output_format_the_service_answers_is_declared_and_the_refusal_nam
     # ADQL 2.1's optional WITH and IN_UNIT, answered since they were measured against DaCHS (tap12)
     ("WITH", "WITH x AS (SELECT obs_id FROM ivoa.obscore) SELECT obs_id FROM x"),
     ("IN_UNIT", "SELECT IN_UNIT(s_ra, 'arcsec') AS a FROM ivoa.obscore"),
+    # ADQL 2.1's features-adql-string has UPPER beside LOWER and ILIKE, features-adql-conditional COALESCE (vo18)
+    ("UPPER", "SELECT UPPER(obs_id) AS u FROM ivoa.obscore"),
+    ("COALESCE", "SELECT COALESCE(target_name, obs_id) AS n FROM ivoa.obscore"),
 ])
 def test_the_adql_features_used_in_practice_are_declared_and_answered(form, adql):
     """``CAST`` (ADQL 2.1's optional type feature) was answered but not declared; each declared feature here
-    is translated. (``COALESCE`` is core ADQL 2.1: nothing to declare; taplint refuses unknown feature types.)"""
+    is translated. ``UPPER`` and ``COALESCE`` were answered but not declared: ADQL 2.1 makes both optional
+    (``features-adql-string``, ``features-adql-conditional``)."""
     forms = {f.form for feats in _tap_capability().languages[0].languagefeaturelists for f in feats}
     assert form in forms, sorted(forms)
     translate(adql, table_set(None, None))

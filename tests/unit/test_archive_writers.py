@@ -340,3 +340,16 @@ def test_uws_times_outside_the_leap_second_table_read_without_erfa_warnings():
         warnings.simplefilter("error")
         assert _iso_seconds("AFTER", "1900-01-01T00:00:00Z") == -2208988800.0
         assert _iso_seconds("DESTRUCTION", "2100-01-01T00:00:00Z") == 4102444800.0
+
+
+@pytest.mark.parametrize("fmt", ["votable", "votable-b2", "fits", "csv", "tsv", "json"])
+def test_writing_an_answer_stops_at_its_deadline(fmt):
+    """Writing a TAP answer was not under the query's time limit (a huge answer was written minutes past it):
+    ``render_table`` now stops with ``TimeoutError`` once its ``deadline`` has passed, in every format, and
+    a thread's next answer without a deadline is written whole."""
+    import time
+
+    t = _every_type(50)
+    with pytest.raises(TimeoutError):
+        writers.render_table(t, fmt, deadline=time.monotonic() - 1)
+    assert writers.render_table(t, fmt) == writers.render_table(t, fmt, deadline=time.monotonic() + 3600)

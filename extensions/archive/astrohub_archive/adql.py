@@ -662,6 +662,11 @@ def _shape_as_written(node) -> _Shape:
         return _Shape("polygon", vals)
     if name in ("CENTROID", "REGION"):
         raise UsageFault(f"{name} is not supported by this service")
+    if isinstance(node, exp.Column):  # AREA(s_region) said: expected a geometry, found '"obscore"."s_region"'
+        raise UsageFault(f"the column {node.name} is not a region this service can take here: ivoa.obscore's "
+                         "s_region is tested only in CONTAINS/INTERSECTS against a constant POINT, CIRCLE or POLYGON, "
+                         "as an AND term of the WHERE clause (not under OR or NOT; AREA and DISTANCE of it are not "
+                         "supported); elsewhere give a POINT, CIRCLE, BOX or POLYGON")
     raise UsageFault(f"expected a geometry (POINT, CIRCLE, BOX or POLYGON), found {node.sql(dialect='duckdb')[:60]!r}")
 
 
@@ -872,8 +877,9 @@ def _geometry_value(node) -> exp.Expression:
         vertices = [v for x in _args(node) for v in (_args(x) if _fname(x) == "POINT" else [x])]
         if any(_const(v) is None for v in vertices):
             return _polygon_value(vertices)
-    if name in ("POINT", "CIRCLE", "BOX", "POLYGON"):
-        return _geometry_array(_shape(node))
+    if name in ("POINT", "CIRCLE", "BOX", "POLYGON", "CENTROID", "REGION"):
+        return _geometry_array(_shape(node))  # CENTROID and REGION: "not supported" (they said to use them
+        # inside CONTAINS or AREA, which then refused them as not supported)
     raise UsageFault(f"{name} values cannot be selected or compared here; use them inside CONTAINS, INTERSECTS, "
                      "DISTANCE, AREA or COORD1/COORD2")
 

@@ -9,7 +9,8 @@ TAP sync's ``RESPONSEFORMAT``/``FORMAT``, the moving-object routes' ``format``);
 logged with its traceback and answered ``Error: internal error`` with HTTP 503, never a 500 and never
 a traceback. Tornado's own refusals (method 405, naming the methods the route takes; body too large 413) get
 the same document, and so does a path no route serves (:class:`NoRouteHandler`, the application's default
-handler: 404). Imports tornado and this package's faults and writers.
+handler: 404). :class:`HeadAsGet` (the base of every handler here and of the HiPS routes') answers HEAD wherever
+GET is. Imports tornado and this package's faults and writers.
 """
 
 from __future__ import annotations
@@ -22,17 +23,24 @@ import tornado.web
 from astrohub_archive.faults import ArchiveFault, LimitFault, NotFoundFault, UsageFault
 from astrohub_archive.writers import CONTENT_TYPES, RESPONSE_FORMATS, error_json, error_votable
 
-__all__ = ["BaseHandler", "MAX_PARAMETERS", "MAX_VALUE_LENGTH", "NoRouteHandler", "allowed_methods", "not_allowed"]
+__all__ = ["BaseHandler", "HeadAsGet", "MAX_PARAMETERS", "MAX_VALUE_LENGTH", "NoRouteHandler", "allowed_methods",
+           "not_allowed"]
 
 log = logging.getLogger("astrohub_archive")
 MAX_PARAMETERS = 500  # values of all parameters of one request
 MAX_VALUE_LENGTH = 100_000  # characters of one parameter value
 
 
+def _defines(cls: type, method: str) -> bool:
+    return getattr(cls, method, None) is not getattr(tornado.web.RequestHandler, method, None)
+
+
 def allowed_methods(handler: tornado.web.RequestHandler) -> list[str]:
-    """The HTTP methods ``handler``'s route answers: those its class defines (a 405's ``Allow`` header)."""
-    return [m for m in handler.SUPPORTED_METHODS
-            if getattr(type(handler), m.lower(), None) is not getattr(tornado.web.RequestHandler, m.lower(), None)]
+    """The HTTP methods ``handler``'s route answers: those its class defines, and HEAD wherever GET is (a 405's
+    ``Allow`` header)."""
+    cls = type(handler)
+    return [m for m in handler.SUPPORTED_METHODS if _defines(cls, m.lower())
+            and (m != "HEAD" or _defines(cls, "get") or getattr(cls, "head", None) is not HeadAsGet.head)]
 
 
 def not_allowed(handler: tornado.web.RequestHandler) -> str:
@@ -43,7 +51,21 @@ def not_allowed(handler: tornado.web.RequestHandler) -> str:
     return f"HTTP method {handler.request.method} is not allowed on {handler.request.path}; use {use}"
 
 
-class BaseHandler(tornado.web.RequestHandler):
+class HeadAsGet(tornado.web.RequestHandler):
+    """HEAD goes where GET goes (RFC 9110 section 9.3.2): the GET answer's status and headers, without its body
+    (tornado's :meth:`~tornado.web.RequestHandler.flush` sends none to a HEAD). Tornado answered 405 to a HEAD on
+    every route that did not write its own ``head`` (the VOSI resources, SIA, TAP, the HiPS lists). A route
+    with no GET still answers HEAD with 405."""
+
+    async def head(self, *args, **kwargs) -> None:
+        if not _defines(type(self), "get"):
+            raise tornado.web.HTTPError(405)
+        answer = self.get(*args, **kwargs)
+        if answer is not None:
+            await answer
+
+
+class BaseHandler(HeadAsGet):
     legacy_scs = False
     #: Errors as VOTable also carry SCS 1.03's ``INFO name="Error"`` (pyvo's cone search reads no other): the
     #: cone search routes (``legacy_scs``) and a path no route serves, which a cone search client may have asked.

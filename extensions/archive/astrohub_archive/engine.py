@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,8 +50,9 @@ ARITHMETIC = {"ieee_floating_point_ops": False}
 @dataclass(frozen=True)
 class Limits:
     """Per-query bounds: seconds of wall time, DuckDB memory, threads, the most rows returned, and the most
-    cells (rows x columns): a query selecting thousands of columns gets fewer rows (OVERFLOW), since writing
-    its answer is not under the time limit (3000 columns x 1000 rows took 3 minutes to write). ``job``: the
+    cells (rows x columns): a query selecting thousands of columns gets fewer rows (OVERFLOW), rather than an
+    answer that cannot be written within the time limit, which covers writing too (3000 columns x 1000 rows
+    took 3 minutes to write: :func:`astrohub_archive.tap.run_query`). ``job``: the
     seconds are an async job's EXECUTIONDURATION (its owner chose them), not the service's sync limit."""
 
     seconds: float = 60.0
@@ -512,8 +514,11 @@ _THREAD_DATABASES = _Databases()
 
 
 def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int, uploads: dict | None = None,
-             limits: Limits = Limits(), kernel: bool = True):
+             limits: Limits = Limits(), kernel: bool = True, deadline: float | None = None):
     """Run ``plan``: ``(astropy Table, overflow)``; at most ``maxrec`` rows (``overflow`` when more matched).
+
+    ``deadline`` (:func:`time.monotonic` seconds) ends the query there rather than ``limits.seconds`` from now:
+    the request's limit, of which reading its uploads and writing its answer take their share too.
 
     Positional joins run on the crossmatch kernel when ``kernel`` (else, and when the kernel declines,
     as DuckDB range joins: the same rows).
@@ -554,7 +559,7 @@ def run_plan(plan: Plan, *, tables, state, viewer, access_base: str, maxrec: int
             timed_out.set()
             con.interrupt()
 
-        timer = threading.Timer(limits.seconds, stop)
+        timer = threading.Timer(limits.seconds if deadline is None else max(0.0, deadline - time.monotonic()), stop)
         timer.daemon = True
         timer.start()
         try:

@@ -609,6 +609,8 @@ class UserHipsFileHandler(HipsFileHandler):
 class AladinLiteHandler(HipsErrors, tornado.web.StaticFileHandler):
     """``aladin-lite/<file>``: the viewer's files, from the npm package; errors as the HiPS routes answer them."""
 
+    head = tornado.web.StaticFileHandler.head  # its own (headers without reading the file), not HeadAsGet's
+
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
         if "\x00" in absolute_path:  # tornado would stat it: ValueError, a 500
             raise tornado.web.HTTPError(404, "no such Aladin Lite file")

@@ -24,7 +24,7 @@ from astrohub_archive import uws, vosi
 from astrohub_archive.adql import translate
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.engine import run_plan
-from astrohub_archive.faults import ArchiveFault, NotFoundFault, UsageFault
+from astrohub_archive.faults import ArchiveFault, LimitFault, NotFoundFault, UsageFault
 from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, parse_maxrec, response_format, whole_number
 from astrohub_archive.replicas import FORWARDED_HEADER, forward, peer_job_lists
 from astrohub_archive.tapschema import table_set
@@ -35,6 +35,8 @@ __all__ = ["tap_routes", "run_query", "TapRequest", "MAX_WAIT_S"]
 
 log = logging.getLogger("astrohub_archive")
 MAX_WAIT_S = 60.0
+#: Seconds past the sync limit the handler waits for the worker thread to stop with its own LimitFault.
+SYNC_GRACE_S = 1.0
 TAP_FORMATS = tuple(name for name, _, _ in vosi.OUTPUT_FORMATS)  # what /capabilities declares, and no more
 
 
@@ -57,17 +59,26 @@ class TapRequest:
 
 
 def run_query(state, req: TapRequest, blobs: dict[str, bytes], viewer, access_base: str,
-              seconds: float | None = None) -> tuple[bytes, str]:
+              seconds: float | None = None, started: float | None = None) -> tuple[bytes, str]:
     """Check, run and render one query (in a worker thread): ``(body, content type)``.
 
-    ``seconds`` overrides the service's per-query time limit (an async job's execution duration)."""
+    ``seconds`` overrides the service's per-query time limit (an async job's execution duration). The limit
+    bounds the whole answer, from ``started`` (:func:`time.monotonic`; default now) to the last byte written:
+    reading the uploads, the query, and writing the answer (which stops at the limit: a huge answer took
+    minutes past it to write). Past it, a :class:`LimitFault` naming the limit, whatever stage it is in."""
+    limits = replace(state.limits, seconds=seconds, job=True) if seconds else state.limits
+    deadline = (time.monotonic() if started is None else started) + limits.seconds
     descs, data = read_uploads(blobs)
     tables = table_set(state.registry(), state.registry_path)
     plan = translate(req.query, tables, descs)
     table, overflow = run_plan(plan, tables=tables, state=state, viewer=viewer, access_base=access_base,
-                               maxrec=req.maxrec, uploads=data, kernel=state.kernel.ready,
-                               limits=replace(state.limits, seconds=seconds, job=True) if seconds else state.limits)
-    return render_table(table, req.fmt, overflow=overflow or req.maxrec == 0), CONTENT_TYPES[req.fmt]
+                               maxrec=req.maxrec, uploads=data, kernel=state.kernel.ready, limits=limits,
+                               deadline=deadline)
+    try:
+        body = render_table(table, req.fmt, overflow=overflow or req.maxrec == 0, deadline=deadline)
+    except TimeoutError:
+        raise LimitFault(limits.overrun()) from None
+    return body, CONTENT_TYPES[req.fmt]
 
 
 def _check(state, req: TapRequest, blobs: dict[str, bytes]) -> None:
@@ -171,11 +182,17 @@ class TapSyncHandler(TapBase):
         await self.guarded(self._run)
 
     async def _run(self) -> None:
+        started = time.monotonic()  # the limit bounds the whole request: uploads fetched, query, answer written
         req = TapRequest(self.params())
         blobs = await self.blobs(req)
         viewer = await self.viewer()
-        body, ctype = await asyncio.get_running_loop().run_in_executor(
-            self.state.executor, run_query, self.state, req, blobs, viewer, self.access_base())
+        limits = self.state.limits
+        answer = asyncio.get_running_loop().run_in_executor(
+            self.state.executor, run_query, self.state, req, blobs, viewer, self.access_base(), None, started)
+        try:  # the thread stops at the limit itself; this answers even if a step of it cannot be cut short
+            body, ctype = await asyncio.wait_for(answer, started + limits.seconds + SYNC_GRACE_S - time.monotonic())
+        except asyncio.TimeoutError:
+            raise LimitFault(limits.overrun()) from None
         self.set_header("Content-Type", ctype)
         self.finish(body)
 
@@ -381,8 +398,11 @@ class TapJobHandler(TapBase):
             self.set_header("Content-Type", job.content_type)
             self.finish(job.result)
         elif what == "error":
+            if not job.error:  # UWS 1.1: the error resource holds the job's error, if any; none: empty (DaCHS)
+                self.text("")
+                return
             self.set_header("Content-Type", CONTENT_TYPES["votable"])
-            self.finish(error_votable(job.error or f"Error: job {job.id} has no error ({job.phase})"))
+            self.finish(error_votable(job.error))
 
     async def _post(self, job_id: str, what: str | None) -> None:
         job, viewer = await self._job(job_id)

@@ -80,7 +80,7 @@ import tornado.web
 from platform_lib.atomic import write_atomic
 
 from astrohub_archive._tiles import PACK, PACK_INDEX, TilePack
-from astrohub_archive.base import allowed_methods, not_allowed
+from astrohub_archive.base import HeadAsGet, allowed_methods, not_allowed
 from astrohub_archive.faults import AuthFault, HubUnavailableFault
 
 __all__ = ["HipsErrors", "Reservation", "UserHipsStore", "UserHipsError", "UserHipsListHandler", "UserHipsRestHandler",
@@ -912,7 +912,7 @@ async def signed_in_viewer(handler: tornado.web.RequestHandler, state):
     return viewer
 
 
-class HipsErrors(tornado.web.RequestHandler):
+class HipsErrors(HeadAsGet):
     """How every HiPS route answers an error: one line of plain text with the reason (a wrong method names the
     methods the route takes; an internal error is logged and answered 503, never a traceback). The base of
     :mod:`astrohub_archive.hips`'s handlers too; it lives here because that module imports this one."""

@@ -22,9 +22,18 @@ VR = "http://www.ivoa.net/xml/VOResource/v1.0"
 TR = "http://www.ivoa.net/xml/TAPRegExt/v1.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
-ADQL_FUNCTIONS = ("ABS", "CEILING", "DEGREES", "EXP", "FLOOR", "LOG", "LOG10", "MOD", "PI", "POWER", "RADIANS",
-                  "RAND", "ROUND", "SQRT", "TRUNCATE", "SIN", "COS", "TAN", "COT", "ASIN", "ACOS", "ATAN", "ATAN2",
-                  "SIGN", "LOWER", "UPPER", "COALESCE", "CAST")
+#: ADQL 2.1's optional features this service has, by TAPRegExt feature type (``features-adql-<key>``), each with
+#: every form ADQL 2.1 defines for it (section 4; the bitwise operators are the one optional feature not offered).
+#: The mandatory functions (ABS ... TRUNCATE) are not declared: every ADQL service has them.
+ADQL21_FEATURES = (
+    ("string", ("LOWER", "UPPER", "ILIKE")),
+    ("conditional", ("COALESCE",)),
+    ("sets", ("UNION", "EXCEPT", "INTERSECT")),
+    ("offset", ("OFFSET",)),
+    ("type", ("CAST",)),
+    ("common-table", ("WITH",)),
+    ("unit", ("IN_UNIT",)),
+)
 GEOMETRY = ("POINT", "CIRCLE", "BOX", "POLYGON", "CONTAINS", "INTERSECTS", "DISTANCE", "AREA", "COORD1", "COORD2",
             "COORDSYS")
 OUTPUT_FORMATS = (  # (format name, ivo-id, aliases)
@@ -74,19 +83,10 @@ def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: in
     geo = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo")
     for g in GEOMETRY:
         ET.SubElement(ET.SubElement(geo, "feature"), "form").text = g
-    string = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-string")
-    for g in ("LOWER", "ILIKE"):
-        ET.SubElement(ET.SubElement(string, "feature"), "form").text = g
-    other = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-sets")
-    for g in ("UNION", "EXCEPT", "INTERSECT"):
-        ET.SubElement(ET.SubElement(other, "feature"), "form").text = g
-    offs = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-offset")
-    ET.SubElement(ET.SubElement(offs, "feature"), "form").text = "OFFSET"
-    types = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-adql-type")
-    ET.SubElement(ET.SubElement(types, "feature"), "form").text = "CAST"  # ADQL 2.1's optional type feature
-    for key, form in (("common-table", "WITH"), ("unit", "IN_UNIT")):  # ADQL 2.1's, both known to taplint
-        ET.SubElement(ET.SubElement(ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#"
-                                                  f"features-adql-{key}"), "feature"), "form").text = form
+    for key, forms in ADQL21_FEATURES:
+        kind = ET.SubElement(lang, "languageFeatures", type=f"ivo://ivoa.net/std/TAPRegExt#features-adql-{key}")
+        for g in forms:
+            ET.SubElement(ET.SubElement(kind, "feature"), "form").text = g
     udfs = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-udf")
     for signature, description, _ in UDFS.values():
         udf = ET.SubElement(udfs, "feature")

@@ -22,6 +22,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import threading
+import time
 
 import numpy as np
 
@@ -66,6 +68,17 @@ def _is_ascii(values) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+_DEADLINE = threading.local()  # .at: the time.monotonic() by which render_table (in this thread) must be done
+
+
+def _in_time() -> None:
+    """Raise :class:`TimeoutError` once the answer this thread is writing is past its ``deadline``
+    (:func:`render_table`'s): called per column, and every few thousand rows where rows are written one by one."""
+    at = getattr(_DEADLINE, "at", None)
+    if at is not None and time.monotonic() > at:
+        raise TimeoutError("the answer was not written by its deadline")
 
 
 #: Numeric types VOTable has no datatype for -> the wider signed type TAP_SCHEMA declares for them
@@ -114,6 +127,7 @@ def prepare_table(table):
 
     out = Table(meta=dict(table.meta))
     for name in table.colnames:
+        _in_time()
         col = table[name]
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else np.zeros(len(col), bool)
         data = np.asarray(col.data if not hasattr(col, "mask") else np.ma.getdata(col))
@@ -252,6 +266,7 @@ def _binary2_parts(vtab):
     masks = np.zeros((n, len(vtab.fields)), dtype=bool)
     parts = []
     for i, field in enumerate(vtab.fields):
+        _in_time()
         c = field.converter
         data = array.data[names[i]]
         mask = np.ma.getmaskarray(array)[names[i]] if n else np.zeros(0, bool)
@@ -335,6 +350,7 @@ def _tabledata_cells(field, data, mask, empty_ok: bool, td: str, td_empty: str) 
     per column rather than per cell; None for a kind of field it leaves to astropy (arrays, fixed precision)."""
     from astropy.utils.xml.writer import xml_escape_cdata
 
+    _in_time()
     conv = field.converter
     kind = type(conv).__name__
     if kind not in _TABLEDATA_CONVERTERS or data.ndim != 1 or mask.ndim != 1:
@@ -433,6 +449,7 @@ def _delimited(table, sep: str, status: str) -> bytes:
     cols = table.colnames
     rows = []
     for c in cols:
+        _in_time()
         col = table[c]
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else np.zeros(len(col), bool)
         data = np.ma.getdata(col) if hasattr(col, "mask") else np.asarray(col)
@@ -459,18 +476,22 @@ def _delimited(table, sep: str, status: str) -> bytes:
     else:  # TSV: tabs and newlines in values become spaces (the format has no quoting)
         clean = lambda s: s.replace("\t", " ").replace("\n", " ").replace("\r", " ")  # noqa: E731
         buf.write("\t".join(map(clean, cols)) + "\n")
-        for r in body:
+        for i, r in enumerate(body):
+            if i % _ROWS_BETWEEN_CHECKS == 0:
+                _in_time()
             buf.write("\t".join(map(clean, r)) + "\n")
     text = buf.getvalue()
     return (f"# QUERY_STATUS={status}\n" + text).encode() if status != "OK" else text.encode()
 
 
 def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[str, str, str]] = (),
-                 meta: dict | None = None) -> bytes:
+                 meta: dict | None = None, deadline: float | None = None) -> bytes:
     """The table as ``fmt`` (a :data:`CONTENT_TYPES` key); overflow flagged as the format allows.
 
     ``infos`` are extra ``(name, value, text)`` INFO elements of a VOTable answer; ``meta`` is a JSON
-    answer's ``"meta"`` object (values other than numbers and strings written as strings).
+    answer's ``"meta"`` object (values other than numbers and strings written as strings). ``deadline``
+    (:func:`time.monotonic` seconds): past it, writing stops with :class:`TimeoutError` (checked between
+    columns and every few thousand rows; astropy's own writing of a kind of field left to it runs whole).
 
     Examples
     --------
@@ -479,7 +500,20 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
     >>> b"<TD/>" in render_table(t, "votable")
     True
     """
-    status = "OVERFLOW" if overflow else "OK"
+    before = getattr(_DEADLINE, "at", None)
+    _DEADLINE.at = deadline
+    try:
+        _in_time()
+        return _render(table, fmt, "OVERFLOW" if overflow else "OK", infos, meta)
+    finally:
+        _DEADLINE.at = before
+
+
+#: Rows written one by one (TSV, JSON) between two looks at the deadline.
+_ROWS_BETWEEN_CHECKS = 2000
+
+
+def _render(table, fmt: str, status: str, infos, meta: dict | None) -> bytes:
     if fmt == "votable":
         return _votable(table, status, infos, "tabledata")
     if fmt == "votable-b2":
@@ -493,6 +527,8 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
         rows = []
         nulls = {c: _row_nulls(table[c]) for c in cols}
         for i, row in enumerate(table):
+            if i % _ROWS_BETWEEN_CHECKS == 0:
+                _in_time()
             out = []
             for c in cols:
                 v = row[c]
