@@ -30,8 +30,8 @@ from platform_lib.sampledata._sources import (hipparcos_inputs, hipparcos_table,
                                               packaged_images, packaged_skymaps, star_names_inputs, star_names_table)
 from platform_lib.sampledata._versions import CATALOG_CODE, IMAGE_CODE, SKYMAP_CODE, image_params, version
 
-__all__ = ["load", "is_loaded", "stale", "loading_since", "still_loading", "LOADING", "current_versions", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS",
-           "IMAGE_FOLDER", "SKYMAP_FOLDER", "PARTS", "FOREIGN"]
+__all__ = ["load", "is_loaded", "stale", "loading_since", "still_loading", "LOADING", "current_versions",
+           "SampleReport", "SampleCatalog", "MARKER", "CATALOGS", "IMAGE_FOLDER", "SKYMAP_FOLDER", "PARTS", "FOREIGN"]
 
 #: The record written in the datasets folder once everything is loaded.
 MARKER = "sample-data.json"
