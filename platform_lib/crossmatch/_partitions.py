@@ -43,7 +43,7 @@ from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputErro
 
 __all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publish", "check_own_coords",
            "schema_columns",
-           "check_margin", "no_margin_error", "reach_arcsec"]
+           "check_margin", "no_margin_error", "reach_arcsec", "cones_moc"]
 
 SEPARATION = "separation_arcsec"
 _DEPTH = 29
@@ -307,19 +307,26 @@ def _with_margin(plan_: Plan, order: int, pixel: int) -> pa.Table:
     return table
 
 
-def _right_around(plan_: Plan, left: pa.Table, read: dict) -> pa.Table:
-    """Every right partition that the cones of ``plan_.reach_arcsec`` around the left rows touch (no margin
-    rows), each read once per task (``read`` keeps them): all the right rows a left row can be paired with."""
+def cones_moc(lon: np.ndarray, lat: np.ndarray, reach_arcsec_: float, depth: int):
+    """The MOC (mocpy) of the cones of ``reach_arcsec_`` around (lon, lat) in degrees, one order finer than
+    ``depth``, the deepest partition order of the catalogue it is laid over (at most order 29): fine enough
+    that a partition it touches is one a cone touches, no finer (a finer MOC costs time, not pairs)."""
     import astropy.units as u
     from mocpy import MOC
 
+    return MOC.from_cones(lon * u.deg, lat * u.deg, radius=reach_arcsec_ * u.arcsec,
+                          max_depth=min(depth + 1, _DEPTH), union_strategy="small_cones")
+
+
+def _right_around(plan_: Plan, left: pa.Table, read: dict) -> pa.Table:
+    """Every right partition that the cones of ``plan_.reach_arcsec`` around the left rows touch (no margin
+    rows), each read once per task (``read`` keeps them): all the right rows a left row can be paired with."""
     lon, lat = _positions(left, plan_.left, None)  # catalogue positions: the reach holds both sides' motion
     ok = np.isfinite(lon) & np.isfinite(lat) & (lat >= -90) & (lat <= 90)
     pixels = []
     if ok.any():
-        depth = min(max(o for o, _ in plan_.right.pixels) + 1, _DEPTH)
-        ranges = MOC.from_cones(lon[ok] * u.deg, lat[ok] * u.deg, radius=plan_.reach_arcsec * u.arcsec,
-                                max_depth=depth, union_strategy="small_cones").to_depth29_ranges
+        deepest = max(o for o, _ in plan_.right.pixels)
+        ranges = cones_moc(lon[ok], lat[ok], plan_.reach_arcsec, deepest).to_depth29_ranges
         starts, ends = ranges[:, 0].astype(np.int64), ranges[:, 1].astype(np.int64)
         for order, pixel in plan_.right.pixels:
             lo, hi = _range29(order, pixel)

@@ -35,7 +35,7 @@ from platform_lib.crossmatch._dask import (
     _to_icrs,
     open_catalog,
 )
-from platform_lib.crossmatch._partitions import reach_arcsec
+from platform_lib.crossmatch._partitions import cones_moc, reach_arcsec
 
 __all__ = ["MEMORY_ROWS", "crossmatch_catalogues", "crossmatch_touched", "is_catalogue"]
 
@@ -62,11 +62,7 @@ class _Own:
 
 def _touched(rcat, lon: np.ndarray, lat: np.ndarray, reach_arcsec_: float):
     """The catalogue cut to the partitions the cones of ``reach_arcsec_`` around (lon, lat) touch."""
-    from mocpy import MOC
-
-    depth = max(int(rcat.hc_structure.partition_info.get_highest_order()) + 1, 1)
-    moc = MOC.from_cones(lon * u.deg, lat * u.deg, radius=reach_arcsec_ * u.arcsec, max_depth=depth,
-                         union_strategy="small_cones")
+    moc = cones_moc(lon, lat, reach_arcsec_, int(rcat.hc_structure.partition_info.get_highest_order()))
     return rcat.moc_search(moc, fine=False)
 
 

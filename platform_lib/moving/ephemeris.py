@@ -29,12 +29,13 @@ import numpy as np
 
 from platform_lib.moving._propagate import Positions, propagate
 from platform_lib.moving.errors import MovingObjectError
+from platform_lib.moving.orbits import name_key
 
 _AU_KM = 149597870.7
 _MJD_ZERO_JD = 2400000.5  # the Julian date of MJD 0
 
 __all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "MAJOR_MOONS", "ephemeris", "observatory",
-           "as_jd_tdb", "planet_key", "find_body"]
+           "as_jd_tdb", "planet_key", "find_body", "EARTH_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ MAJOR_MOONS = {
 
 def planet_key(name) -> str | None:
     """The :data:`PLANETS` key of ``name`` (``"Jupiter"``, ``"jupiter barycenter"``, ``"Luna"``), else ``None``."""
-    key = " ".join(str(name).strip().lower().split())
+    key = name_key(name)
     if key in PLANETS:
         return key
     return _PLANET_ALIASES.get(key)
@@ -104,7 +105,7 @@ EARTH_NAMES = frozenset({"earth", "terra", "earth barycenter", "earth-moon baryc
 def find_body(orbits, name) -> int:
     """``orbits.find(name)``, knowing the major moons: one the catalogue lacks is named as a moon DE421 lacks;
     one it answers with an asteroid of the same name (85 Io) warns. The Earth is refused as the observer's planet."""
-    key = " ".join(str(name).strip().lower().split())
+    key = name_key(name)
     if key in EARTH_NAMES:
         raise MovingObjectError(f"body {name!r} is the Earth, where the observer stands (site=...): it is in no image "
                                 "of the sky; give another body, e.g. 'moon' or 'Ceres'", code="unknown-body",

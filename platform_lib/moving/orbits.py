@@ -22,7 +22,8 @@ from platform_lib.errors import stacklevel_outside
 from platform_lib.moving._kepler import GAUSS_K
 from platform_lib.moving.errors import MovingObjectError
 
-__all__ = ["Orbits", "read_sbdb_json", "KSTARS_ASTEROIDS", "KSTARS_COMETS", "default_orbits", "known_orbits"]
+__all__ = ["Orbits", "read_sbdb_json", "KSTARS_ASTEROIDS", "KSTARS_COMETS", "default_orbits", "known_orbits",
+           "name_key"]
 
 #: Where Debian's ``kstars-data`` puts its SBDB extracts.
 KSTARS_ASTEROIDS = Path("/usr/share/kstars/asteroids.dat")
@@ -174,14 +175,14 @@ class Orbits:
         raise MovingObjectError(
             f"unknown body {name!r}: not a planet or the Moon, and not among the {len(self)} orbits of this "
             f"catalogue{hint}; give an asteroid's number or name (e.g. '2 Pallas'), or pass orbits that contain it "
-            "(kstars-data holds 7,099 of the numbered asteroids and some 1,500 comets on elliptic orbits: for "
-            "another body read an SBDB extract with read_sbdb_json, or fetch its elements with horizons_orbits "
-            "where the network reaches JPL)", code="unknown-body", value=name)
+            "(kstars-data holds the orbits of 7,098 asteroids, 3,808 of them numbered, and of some 1,500 comets on "
+            "elliptic orbits: for another body read an SBDB extract with read_sbdb_json, or fetch its elements "
+            "with horizons_orbits where the network reaches JPL)", code="unknown-body", value=name)
 
     def matches(self, name: str) -> list[int]:
         """Every row that ``name`` names, first match first (``[]`` when none): more than one where bodies share a
         name (``"Halley"`` in asteroids and comets: 2688 Halley and 1P/Halley; ``"LINEAR"``)."""
-        key = _normalise(name)
+        key = name_key(name)
         if not key:
             raise MovingObjectError(f"body name {name!r} is empty; give a name or number such as 'Ceres' or '1'",
                                     code="unknown-body", value=name)
@@ -200,13 +201,13 @@ class Orbits:
                 for key in _aliases(full):
                     table.setdefault(key, (full, reason))
             self._left_out = table
-        return table.get(_normalise(name))
+        return table.get(name_key(name))
 
     def close_names(self, name: str, n: int = 3) -> list[str]:
         """Up to ``n`` catalogue names close to ``name`` (a typo such as ``"Cerez"``), best first."""
         import difflib
 
-        key = _normalise(name)
+        key = name_key(name)
         table = self._lookup()
         words = [k for k in table if not k.isdigit()]
         rows = []
@@ -244,7 +245,10 @@ def _is_time(x) -> bool:
     return isinstance(x, Time)
 
 
-def _normalise(name: str) -> str:
+def name_key(name) -> str:
+    """The key a body's name is looked up by, here and wherever a name is compared with one (the Earth's, a
+    moon's): lower case, runs of white space as one space, the brackets of ``"(2) Pallas"`` and ``"(1927 LA)"``
+    dropped (``name_key("  (2)   Pallas ") == "2 pallas"``)."""
     s = re.sub(r"^\((\d+)\)", r"\1", str(name).strip())  # "(2) Pallas" -> "2 Pallas"
     return re.sub(r"\s+", " ", s.strip("()").strip().lower())
 
@@ -252,23 +256,23 @@ def _normalise(name: str) -> str:
 def _aliases(full: str) -> list[str]:
     """'     1 Ceres (A801 AA)' -> ['1 ceres (a801 aa)', '1 ceres', '1', 'ceres', 'ceres (1)', 'a801 aa']; comets '1P/Halley' too."""
     s = full.strip()
-    out = [_normalise(s)]
+    out = [name_key(s)]
     m = re.match(r"^(\d+)\s+([^()]+?)\s*(?:\(([^)]*)\))?$", s)
     if m:
         num, nm, prov = m.group(1), m.group(2), m.group(3)
-        out += [_normalise(f"{num} {nm}"), num, _normalise(nm), _normalise(f"{nm} ({num})")]
-        out += [_normalise(prov)] if prov else []
+        out += [name_key(f"{num} {nm}"), num, name_key(nm), name_key(f"{nm} ({num})")]
+        out += [name_key(prov)] if prov else []
     m = re.match(r"^\(([^)]+)\)$", s)
     if m:
-        out.append(_normalise(m.group(1)))
+        out.append(name_key(m.group(1)))
     m = re.match(r"^(\d+[PCDXI](?:-[A-Z])?)/(.+)$", s)  # a numbered comet: '1P/Halley' -> '1p', 'halley'
     if m:
-        out += [_normalise(m.group(1)), _normalise(m.group(2))]
+        out += [name_key(m.group(1)), name_key(m.group(2))]
     # Any other comet by its designation and its name: 'C/1995 O1 (Hale-Bopp)' -> 'c/1995 o1', 'hale-bopp'
     # (before, only the whole string: 'C/2020 F3' and 'Hale-Bopp' were unknown bodies, and 'C' named C/1680 V1)
     m = re.match(r"^([PCDXIA]/-?\d+ [A-Z]{1,2}\d*(?:-[A-Z]+)?)(?:\s*\((.+)\))?$", s)
     if m:
-        out += [_normalise(m.group(1))] + ([_normalise(m.group(2))] if m.group(2) else [])
+        out += [name_key(m.group(1))] + ([name_key(m.group(2))] if m.group(2) else [])
     return out
 
 
@@ -317,7 +321,8 @@ def read_sbdb_json(path: Path, *, on_bad: str = "skip") -> Orbits:
 
 
 def default_orbits() -> Orbits:
-    """The asteroids of Debian's ``kstars-data`` (7,099 numbered bodies from JPL's SBDB, epoch MJD 59800)."""
+    """The asteroids of Debian's ``kstars-data`` (JPL's SBDB, epoch MJD 59800): 7,098 orbits, 3,808 of them of
+    numbered asteroids; its 7,099th row, ``(2002 PD153)``, lacks an angle and is left out (:attr:`Orbits.skipped`)."""
     return read_sbdb_json(KSTARS_ASTEROIDS)
 
 

@@ -31,8 +31,8 @@ from platform_lib.sampledata._sources import (hipparcos_inputs, hipparcos_table,
                                               packaged_images, packaged_skymaps, star_names_inputs, star_names_table)
 from platform_lib.sampledata._versions import CATALOG_CODE, IMAGE_CODE, SKYMAP_CODE, image_params, version
 
-__all__ = ["load", "is_loaded", "stale", "loading_since", "still_loading", "LOADING", "current_versions", "SampleReport", "SampleCatalog", "MARKER", "CATALOGS",
-           "IMAGE_FOLDER", "SKYMAP_FOLDER", "PARTS", "FOREIGN"]
+__all__ = ["load", "is_loaded", "stale", "loading_since", "still_loading", "LOADING", "current_versions",
+           "SampleReport", "SampleCatalog", "MARKER", "CATALOGS", "IMAGE_FOLDER", "SKYMAP_FOLDER", "PARTS", "FOREIGN"]
 
 #: The sub-folder of the image tree that holds the sample images.
 IMAGE_FOLDER = "sample"

@@ -122,7 +122,7 @@ def test_wrong_password_stays_on_login_page(platform, browser):
     page = browser.new_page()
     try:
         page.goto(f"{platform.url}hub/login", timeout=60_000)
-        page.fill("input[name=username]", platform.unique("mallory"))
+        page.fill("input[name=username]", platform.unique("wrongpw"))
         page.fill("input[name=password]", "not-the-password")
         page.click("[type=submit]")
         page.wait_for_selector("text=Invalid username or password", timeout=30_000)

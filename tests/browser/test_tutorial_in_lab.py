@@ -170,7 +170,7 @@ def test_getting_started_runs_cell_by_cell_in_jupyterlab(platform, browser, sign
     the Dask sidebar shows the notebook's cluster with its dashboard panes connected, and forgets it once the
     last cell stopped it, and the page asks nothing of any host outside the platform nor gets an error answer
     from it."""
-    user = platform.unique("newcomer")
+    user = platform.unique("firsttimer")
     platform.create_user(user)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     outside: list[str] = []

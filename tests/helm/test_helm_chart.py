@@ -275,6 +275,9 @@ def test_notes_say_exactly_what_the_sign_in_values_configure(chart, auth: dict, 
         assert text in notes, notes
     for text in unsaid:
         assert text not in notes, notes
+    # the roster's line was "3. Sign in (roster): " (a space at its end) above its list
+    assert [line for line in notes.splitlines() if line != line.rstrip()] == [], notes
+    assert re.search(rf"^3\. Sign in \({auth['kind']}\):( \S|\n  - \S)", notes, re.M), notes
 
 
 @pytest.mark.parametrize("name", list(hs.OVERLAYS))

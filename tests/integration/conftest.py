@@ -20,7 +20,7 @@ What a test gets (all synchronous; URLs end with ``/``)::
     platform.login("ann")        # a requests.Session signed in through the login form, as a browser
     platform.api("GET", "/users")                    # requests.Response, admin token by default
     platform.create_user("ann")                      # hub user (name is made unique: see unique())
-    platform.unique("ann")                           # "ann-<session tag>" so modules don't collide
+    platform.unique("ann")                           # "ann-<session tag>"; another module's name raises
     platform.create_group("astro101", ["ann", "bob"])  # or add_group_users(...)
     platform.user_token("ann")                       # an API token of that user (cached)
     platform.astrohub("classes", "show", "astro101")  # the astrohub command on this platform's data dir
@@ -45,7 +45,8 @@ The fixture's configuration: groups ``students`` and ``instructors`` exist from 
 ``instructors.instructors_of = ["students"]``; user servers report busy work every 2 s and warn of a
 15 s cull (``ASTROHUB_*`` environment; only test_platform_culling.py runs a culler that short); a server
 profile ``lab`` (3G / 1.5 CPU limits, a 1G guarantee, ``LAB_TOOLS=on``) exists for classes to pin. Other helpers' tests should create their own users
-with ``platform.unique(...)``, use their own groups, and stop the servers they start.
+with ``platform.unique(...)``, use their own groups, and stop the servers they start. A name is one test module's:
+``unique`` raises, naming both modules, when another module (of either tier) asked for it already.
 
 ``tests/browser/conftest.py`` loads this file by path and shares the same running platform (one
 platform per pytest session, whichever tier asks first).
@@ -80,6 +81,7 @@ from urllib3.util.retry import Retry
 from platform_lib.local.config import LocalConfig, load_config
 from platform_lib.local.ports import free_ports
 from platform_lib.local.supervisor import unreachable_by_others
+from unique_names import UniqueNames  # tests/support/, on the path by tests/conftest.py
 
 START_TIMEOUT = 120.0
 SERVER_TIMEOUT = 90.0
@@ -139,6 +141,10 @@ class RunningPlatform:
     _tokens: dict[str, str] = field(default_factory=dict)
     _passwords: dict[str, str] = field(default_factory=dict)
     session: requests.Session = field(default_factory=lambda: _pooled_session())
+    _names: UniqueNames = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._names = UniqueNames(self.tag)
 
     @property
     def url(self) -> str:
@@ -159,8 +165,9 @@ class RunningPlatform:
         return self.session.request(method, f"{self.hub_api}{path}", headers=headers, timeout=30, **kwargs)
 
     def unique(self, name: str) -> str:
-        """``name`` with this session's tag, so repeated runs and other modules never collide."""
-        return f"{name}-{self.tag}"
+        """``name`` with this session's tag, so repeated runs never collide; a name that another test module asked
+        for raises ``NameClash`` naming both modules, so two modules never share one (tests/support/unique_names.py)."""
+        return self._names(name)
 
     def create_user(self, name: str) -> dict[str, Any]:
         response = self.api("POST", f"/users/{name}")

@@ -535,7 +535,7 @@ except PermissionError:
 def test_a_workspace_owner_adds_a_member_who_then_writes_there(platform, course):
     owner, member = course["students"][0], course["prof"]  # both have running servers
     reader, stranger = course["students"][1], course["outsider"]
-    ws = platform.unique("survey")
+    ws = platform.unique("fieldnotes")
     created = platform.classes_api(owner, "POST", "workspaces", {"name": ws, "readers": [reader]})
     assert created.status_code == 200, created.text
     assert created.json()["owner"] == owner and created.json()["readers"] == [reader]

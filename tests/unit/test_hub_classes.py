@@ -1277,6 +1277,42 @@ def test_an_instructor_added_while_the_materials_are_frozen_gets_them_read_only_
     assert access(materials / "sheet.txt") == ["user:nobody:rw-"]
 
 
+def test_a_class_in_use_is_refused_naming_each_member_s_processes_in_words(tmp_path):
+    """The 409 class-in-use refusal named members and processes through a Python dict's text ("{'y': ['sleep (pid
+    12)', ...]} have their working folder ..."), and --force's answer named what it ended alike ("{'y': [12, 13]}"):
+    both are words now ("y: sleep (pid 12), cat (pid 13)"; "y: pid 12, pid 13"), the refusal's machine-readable value
+    still the members. Real processes of the existing system user 'nobody' (prefix 'nobod' + hub name 'y'), working
+    in the class's folder; --force ends them."""
+    import subprocess
+
+    teaching = Teaching(tmp_path / "classes", tmp_path / "workspaces", tmp_path / "classes.sqlite",
+                        accounts=SystemAccounts("nobod", run_as_system_users=True))
+    teaching.create_class(ADMIN, "c1")
+    teaching.add_members(ADMIN, "c1", "student", ["y"])
+    materials = tmp_path / "classes" / "c1" / "materials"
+    working = [subprocess.Popen(command, cwd=materials, user="nobody", stdin=subprocess.PIPE)
+               for command in (["sleep", "600"], ["cat"])]  # cat waits on its open stdin
+    try:
+        pids = sorted(p.pid for p in working)
+        with pytest.raises(ClassError) as refused:
+            teaching.delete_class(ADMIN, "c1")
+        message = str(refused.value)
+        assert refused.value.status == 409 and refused.value.code == "class-in-use" and refused.value.value == ["y"]
+        said = re.search(r"in it \(a notebook's kernel opened from the class's folder, a terminal there\): y: (.*)\. "
+                         r"Deleting it ends those processes", message)
+        assert said and sorted(said.group(1).split(", ")) == sorted([f"sleep (pid {working[0].pid})",
+                                                                      f"cat (pid {working[1].pid})"]), message
+        assert "{" not in message and "[" not in message, message
+        forced = teaching.delete_class(ADMIN, "c1", force=True)
+        assert sorted(forced["ended"]["y"]) == pids, forced
+        ended = re.search(r"processes that held its files were ended: y: (pid \d+, pid \d+)$", forced["message"])
+        assert ended and sorted(ended.group(1).split(", ")) == sorted(f"pid {pid}" for pid in pids), forced["message"]
+    finally:
+        for process in working:
+            process.kill()
+            process.wait()
+
+
 def test_a_hub_that_fails_to_look_up_a_user_is_not_an_unknown_user(hub):
     """Before: any answer but 200 (a 500, a refused scope) read as "unknown user(s) ... add them first", and a
     hub that could not be reached was an internal error (500); the page's server column raised as well."""

@@ -102,10 +102,12 @@ def _orbits_of(body: str):
     C/2017 K2) goes to the search, which names why (``hyperbolic-orbit``), not 'unknown body'."""
     from platform_lib.moving import MovingObjectError
     from platform_lib.moving.ephemeris import EARTH_NAMES, MAJOR_MOONS, planet_key
+    from platform_lib.moving.orbits import name_key
 
+    key = name_key(body)  # as find_body and the catalogues compare it
     if planet_key(body) is not None:  # DE421's, whatever the catalogues hold (134340 Pluto)
         return _orbits()
-    if " ".join(str(body).strip().lower().split()) in EARTH_NAMES:  # find_body says it is the observer's planet
+    if key in EARTH_NAMES:  # find_body says it is the observer's planet
         return _orbits()
     found = []
     for orbits in (_orbits(), _comets()):
@@ -114,20 +116,20 @@ def _orbits_of(body: str):
         except MovingObjectError:  # an empty name: the asteroids' find() names it
             return _orbits()
         found += [(orbits, str(orbits.names[r]).strip()) for r in rows]
-    left_out = [lo for lo in (_orbits().left_out(body), _comets().left_out(body)) if lo is not None]
+    # (catalogue, (full name, reason)) of each catalogue that left out a body of this name when it was read
+    left_out = [(orbits, lo) for orbits in (_orbits(), _comets()) if (lo := orbits.left_out(body)) is not None]
     if len(found) == 1 and left_out:  # 'Olbers': 13P/Olbers, and C/1796 F1 (Olbers) on a hyperbolic orbit
-        found += [(None, f"{full} (left out: its orbit cannot be followed)") for full, _ in left_out]
+        found += [(None, f"{full} (left out: its orbit cannot be followed)") for _, (full, _) in left_out]
     if len(found) > 1:
         more = f" and {len(found) - 3} more" if len(found) > 3 else ""
         raise UsageFault(f"body={body!r} names {len(found)} bodies: {', '.join(repr(n) for _, n in found[:3])}{more}; "
                          "give the one you mean by its number or designation")
     if found:
         return found[0][0]
-    if " ".join(str(body).strip().lower().split()) in MAJOR_MOONS:  # find_body names it as a moon DE421 lacks
+    if key in MAJOR_MOONS:  # find_body names it as a moon DE421 lacks
         return _orbits()
-    for orbits in (_orbits(), _comets()):  # in kstars-data, but not an orbit the search can follow (C/2017 K2)
-        if orbits.left_out(body) is not None:
-            return orbits  # the search names it: hyperbolic-orbit or bad-orbit
+    if left_out:  # in kstars-data, but not an orbit the search can follow (C/2017 K2)
+        return left_out[0][0]  # the search names it: hyperbolic-orbit or bad-orbit
     close = _known().close_names(body)
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
     raise UsageFault(f"unknown body {body!r}{hint}: not a planet or the Moon (DE421), nor among the "

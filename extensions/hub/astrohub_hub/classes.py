@@ -134,6 +134,12 @@ def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
 
 
+def _by_member(named: dict[str, list[str]]) -> str:
+    """Members and what of theirs a message names, as a person reads it:
+    ``ann: python3 (pid 12), jupyter-lab (pid 40); bob: bash (pid 7)``."""
+    return "; ".join(f"{who}: {', '.join(items)}" for who, items in sorted(named.items()))
+
+
 @dataclass
 class Teaching:
     """Classes and workspaces on ``classes_root`` / ``workspaces_root`` (see the module docstring).
@@ -652,7 +658,8 @@ class Teaching:
         if problems:
             message += f"; not removed: {'; '.join(problems)} (an admin runs userdel when its processes have ended)"
         if ended:
-            message += f"; processes that held its files were ended: {ended}"
+            message += (f"; processes that held its files were ended: "
+                        f"{_by_member({who: [f'pid {pid}' for pid in pids] for who, pids in ended.items()})}")
         return {"class": cls, "deleted": True, "kept": str(kept), "removed": people, "system_users_removed": removed,
                 "ended": ended, "message": message}
 
@@ -671,11 +678,12 @@ class Teaching:
                 busy[person] = named
         if busy:
             raise ClassError(
-                f"class {cls!r} is in use: {busy} have their working folder or open files in it (a notebook's "
-                "kernel opened from the class's folder, a terminal there). Deleting it ends those processes, and "
-                "what they hold unsaved is lost: ask them to save and shut those down (Lab: Kernel → Shut Down "
-                "Kernel, close the terminal), then delete again, or delete now with --force (the classes service: "
-                "DELETE classes/<class>?force=1)", status=409, code="class-in-use", value=sorted(busy))
+                f"class {cls!r} is in use: these members' processes have their working folder or open files in it "
+                f"(a notebook's kernel opened from the class's folder, a terminal there): {_by_member(busy)}. "
+                "Deleting it ends those processes, and what they hold unsaved is lost: ask them to save and shut "
+                "those down (Lab: Kernel → Shut Down Kernel, close the terminal), then delete again, or delete now "
+                "with --force (the classes service: DELETE classes/<class>?force=1)", status=409,
+                code="class-in-use", value=sorted(busy))
 
     def restore_class(self, actor: Actor, kept: str, as_name: str = "") -> dict:
         """Bring back the class deleted into ``<classes_root>/.deleted/<kept>/`` (admins): :meth:`delete_class` undone;

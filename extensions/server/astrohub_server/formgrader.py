@@ -123,8 +123,11 @@ def _follow_course(settings: dict) -> bool:
 
 
 def _default_db_url(root: str) -> str:
-    """nbgrader's default gradebook URL for the course folder ``root`` (``CourseDirectory.db_url``)."""
-    return "sqlite:///{}".format(os.path.abspath(os.path.join(root, "gradebook.db")))
+    """nbgrader's default gradebook URL for the course folder ``root``: what ``CourseDirectory.db_url`` is when no
+    configuration sets it, asked of nbgrader (a course directory with no configuration), not restated here."""
+    from nbgrader.coursedir import CourseDirectory
+
+    return CourseDirectory(root=root).db_url
 
 
 def _course_checked(routes: list[tuple]) -> list[tuple]:
