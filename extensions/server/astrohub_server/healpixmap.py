@@ -9,7 +9,7 @@ draw with a :class:`MapError` naming the problem (an NSIDE that is not a power o
 map's size) and keeps two things: the drawn column averaged over the pixels of a display order
 (:data:`DISPLAY_ORDER`), from which :meth:`Canvas.picture` draws a Mollweide PNG (longitude increasing to the
 left, centred on RA 180° as ligo.skymap's "astro mollweide" figures, or on l = 0 for a galactic map as Planck's
-are: :attr:`MapLayout.centre`), and, for a probability map (``PROB`` per pixel,
+are: :attr:`MapLayout.centre`), and, for a probability map (``PROB`` per pixel, Fermi GBM's ``PROBABILITY``,
 or ``PROBDENSITY`` per steradian of a multi-order map), the probability per pixel at most at
 :data:`AREA_ORDER`, from which :meth:`Canvas.credible_area` finds the area of the smallest region holding 90 %
 (pixels densest first, interpolated within the last pixel, as ligo.skymap's ``crossmatch`` does). On a
@@ -28,8 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AREA_ORDER", "CONTOURS", "DISPLAY_ORDER", "HEIGHT", "TOLERANCE", "WIDTH", "Canvas", "MapError", "MapLayout", "credible_levels",
-           "is_map", "layout", "mollweide_lonlat", "outline", "pixel_at", "whole"]
+__all__ = ["AREA_ORDER", "CONTOURS", "DISPLAY_ORDER", "HEIGHT", "PER_PIXEL", "PROBABILITY", "TOLERANCE", "WIDTH", "Canvas",
+           "MapError", "MapLayout", "credible_levels", "is_map", "layout", "mollweide_lonlat", "outline", "pixel_at", "whole"]
 
 #: The order (nside = 2**order) a map is drawn at: finer pixels are averaged into it (nside 256: 0.05 deg²,
 #: finer than the picture's pixels, about 0.16 deg² at the centre).
@@ -39,8 +39,12 @@ DISPLAY_ORDER = 8
 AREA_ORDER = 10
 #: The picture's size in pixels (Mollweide's ellipse is twice as wide as high).
 WIDTH, HEIGHT = 800, 400
-#: The probability columns of gravitational-wave maps: per pixel (flat maps), per steradian (multi-order).
-PROBABILITY = ("PROB", "PROBDENSITY")
+#: The probability columns of gravitational-wave maps: per pixel (flat maps), per steradian (multi-order), and
+#: Fermi GBM's name for the per-pixel one (its HEALPix localisations; ligo.skymap's ``read_sky_map`` and
+#: platform_lib.skymap's ``read_skymap`` read it as ``PROB``).
+PROBABILITY = ("PROB", "PROBDENSITY", "PROBABILITY")
+#: Of those, the columns that hold a probability per pixel.
+PER_PIXEL = ("PROB", "PROBABILITY")
 #: The credible regions outlined on a probability map's picture, and the colour (RGB) of each outline: light on
 #: the colour map's dark low end (ligo-skymap-plot's black would vanish there), told apart by the legend.
 CONTOURS = ((0.5, (0, 255, 255)), (0.9, (255, 255, 255)))
@@ -80,7 +84,7 @@ class MapLayout:
     @property
     def probability(self) -> bool:
         """Whether the drawn column is a probability: PROB per pixel of a flat map, PROBDENSITY per steradian."""
-        return self.column == "PROBDENSITY" or (self.column == "PROB" and self.order is not None)
+        return self.column == "PROBDENSITY" or (self.column in PER_PIXEL and self.order is not None)
 
     @property
     def centre(self) -> float:
@@ -270,12 +274,12 @@ class Canvas:
         if lay.ordering == "RING":
             pixels = cdshealpix.from_ring(pixels.astype(np.uint64), lay.order).astype(np.int64)
         density = values
-        if lay.column == "PROB":  # per pixel: per steradian, so that averaging keeps its meaning
+        if lay.column in PER_PIXEL:  # per pixel: per steradian, so that averaging keeps its meaning
             density = values / (4 * math.pi / (12 * 4**lay.order))
         self._draw(lay.order, pixels, density)
         if self.prob is not None:
             finite = np.isfinite(values)
-            prob = values if lay.column == "PROB" else values * (4 * math.pi / (12 * 4**lay.order))
+            prob = values if lay.column in PER_PIXEL else values * (4 * math.pi / (12 * 4**lay.order))
             _add(self.prob, pixels[finite] >> (2 * (lay.order - self.area_order)), prob[finite])
 
     def _draw(self, order: int, pixels: Any, values: Any) -> None:
