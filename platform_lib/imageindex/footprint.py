@@ -123,14 +123,20 @@ def footprint_from_wcs(header) -> Footprint | None:
             return None
         cel = wcs.celestial if wcs.naxis > 2 else wcs
         nx, ny = float(naxis1), float(naxis2)
+        lng_axis, lat_axis = cel.wcs.lng, cel.wcs.lat  # the header's order: DEC--TAN may be the first axis
+
+        def to_world(x, y):
+            world = cel.all_pix2world(x, y, 0)
+            return world[lng_axis], world[lat_axis]
+
         # Outer pixel edges, 0-based pixel coordinates (pixel centres are integers).
         try:
-            lon, lat = _outline(lambda x, y: cel.all_pix2world(x, y, 0), nx, ny)
+            lon, lat = _outline(to_world, nx, ny)
         except Exception:
             return None
     if not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))) or np.any(np.abs(lat) > 90):
         return None
-    ctype = str(cel.wcs.ctype[0]).upper()
+    ctype = str(cel.wcs.ctype[lng_axis]).upper()
     if ctype.startswith(("GLON", "ELON")):
         from astropy.coordinates import SkyCoord
         import astropy.units as u

@@ -267,9 +267,9 @@ def _cut(data, wcs, region):
         except Exception:  # the centre beyond the projection's reach
             return Cutout2D(data, *whole, wcs=wcs, mode="trim", copy=True)
     ras, decs = _outline(region)
-    try:
+    try:  # through SkyCoord, as the circle: a WCS may name declination first, or be Galactic
         with np.errstate(all="ignore"):
-            x, y = (np.asarray(v, float) for v in wcs.all_world2pix(ras, decs, 0))
+            x, y = (np.asarray(v, float) for v in wcs.world_to_pixel(SkyCoord(ras * u.deg, decs * u.deg)))
     except Exception:  # no convergence of a distortion's inverse far off the image
         x = y = np.array([np.nan])
     if not (np.isfinite(x).all() and np.isfinite(y).all()):

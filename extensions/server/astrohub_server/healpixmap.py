@@ -9,7 +9,7 @@ draw with a :class:`MapError` naming the problem (an NSIDE that is not a power o
 map's size) and keeps two things: the drawn column averaged over the pixels of a display order
 (:data:`DISPLAY_ORDER`), from which :meth:`Canvas.picture` draws a Mollweide PNG (longitude increasing to the
 left, centred on RA 180° as ligo.skymap's "astro mollweide" figures, or on l = 0 for a galactic map as Planck's
-are: :attr:`MapLayout.centre`), and, for a probability map (``PROB`` per pixel,
+are: :attr:`MapLayout.centre`), and, for a probability map (``PROB`` per pixel, Fermi GBM's ``PROBABILITY``,
 or ``PROBDENSITY`` per steradian of a multi-order map), the probability per pixel at most at
 :data:`AREA_ORDER`, from which :meth:`Canvas.credible_area` finds the area of the smallest region holding 90 %
 (pixels densest first, interpolated within the last pixel, as ligo.skymap's ``crossmatch`` does). On a
@@ -28,8 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AREA_ORDER", "CONTOURS", "DISPLAY_ORDER", "HEIGHT", "WIDTH", "Canvas", "MapError", "MapLayout", "credible_levels",
-           "is_map", "layout", "mollweide_lonlat", "outline", "pixel_at"]
+__all__ = ["AREA_ORDER", "CONTOURS", "DISPLAY_ORDER", "HEIGHT", "PER_PIXEL", "PROBABILITY", "TOLERANCE", "WIDTH", "Canvas",
+           "MapError", "MapLayout", "credible_levels", "is_map", "layout", "mollweide_lonlat", "outline", "pixel_at", "whole"]
 
 #: The order (nside = 2**order) a map is drawn at: finer pixels are averaged into it (nside 256: 0.05 deg²,
 #: finer than the picture's pixels, about 0.16 deg² at the centre).
@@ -39,11 +39,20 @@ DISPLAY_ORDER = 8
 AREA_ORDER = 10
 #: The picture's size in pixels (Mollweide's ellipse is twice as wide as high).
 WIDTH, HEIGHT = 800, 400
-#: The probability columns of gravitational-wave maps: per pixel (flat maps), per steradian (multi-order).
-PROBABILITY = ("PROB", "PROBDENSITY")
+#: The probability columns of gravitational-wave maps: per pixel (flat maps), per steradian (multi-order), and
+#: Fermi GBM's name for the per-pixel one (its HEALPix localisations; ligo.skymap's ``read_sky_map`` and
+#: platform_lib.skymap's ``read_skymap`` read it as ``PROB``).
+PROBABILITY = ("PROB", "PROBDENSITY", "PROBABILITY")
+#: Of those, the columns that hold a probability per pixel.
+PER_PIXEL = ("PROB", "PROBABILITY")
 #: The credible regions outlined on a probability map's picture, and the colour (RGB) of each outline: light on
 #: the colour map's dark low end (ligo-skymap-plot's black would vanish there), told apart by the legend.
 CONTOURS = ((0.5, (0, 255, 255)), (0.9, (255, 255, 255)))
+#: How far from 1 a probability map's total may be and still be read as normalised (platform_lib.skymap's
+#: ``read_skymap`` tolerance): its credible regions then hold ``level`` of probability 1, as ligo.skymap and
+#: ``read_skymap`` find them (a multi-order map's float32 densities sum to 0.999 or so); a map further from 1 is
+#: taken as a fraction of its own total (``read_skymap(..., normalize=True)``).
+TOLERANCE = 1e-3
 #: healpy's value of a pixel without data.
 UNSEEN = -1.6375e30
 _ORDERINGS = ("NESTED", "RING", "NUNIQ")
@@ -75,7 +84,7 @@ class MapLayout:
     @property
     def probability(self) -> bool:
         """Whether the drawn column is a probability: PROB per pixel of a flat map, PROBDENSITY per steradian."""
-        return self.column == "PROBDENSITY" or (self.column == "PROB" and self.order is not None)
+        return self.column == "PROBDENSITY" or (self.column in PER_PIXEL and self.order is not None)
 
     @property
     def centre(self) -> float:
@@ -265,12 +274,12 @@ class Canvas:
         if lay.ordering == "RING":
             pixels = cdshealpix.from_ring(pixels.astype(np.uint64), lay.order).astype(np.int64)
         density = values
-        if lay.column == "PROB":  # per pixel: per steradian, so that averaging keeps its meaning
+        if lay.column in PER_PIXEL:  # per pixel: per steradian, so that averaging keeps its meaning
             density = values / (4 * math.pi / (12 * 4**lay.order))
         self._draw(lay.order, pixels, density)
         if self.prob is not None:
             finite = np.isfinite(values)
-            prob = values if lay.column == "PROB" else values * (4 * math.pi / (12 * 4**lay.order))
+            prob = values if lay.column in PER_PIXEL else values * (4 * math.pi / (12 * 4**lay.order))
             _add(self.prob, pixels[finite] >> (2 * (lay.order - self.area_order)), prob[finite])
 
     def _draw(self, order: int, pixels: Any, values: Any) -> None:
@@ -317,17 +326,18 @@ class Canvas:
             cum_p = np.r_[0.0, np.cumsum((prob * area)[order])]
             cum_a = np.r_[0.0, np.cumsum(area[order])]
             total = self._total(float(cum_p[-1]))
-            area = float(np.interp(level * total, cum_p, cum_a))
+            area = float(np.interp(level * whole(total), cum_p, cum_a))
         else:  # pixels of one size: the most probable are the densest. In place: the array is the map's largest
             prob = self.prob
             prob *= -1
             prob.sort()  # most probable first (negated)
             np.cumsum(prob, out=prob)
             total = self._total(-float(prob[-1]))
-            taken = int(np.count_nonzero(prob > -level * total))  # whole pixels inside the region
+            held = level * whole(total)
+            taken = int(np.count_nonzero(prob > -held))  # whole pixels inside the region
             before = -float(prob[taken - 1]) if taken else 0.0
             last = -float(prob[taken]) - before if taken < prob.size else 0.0
-            area = (taken + ((level * total - before) / last if last > 0 else 0.0)) * (4 * math.pi / prob.size)
+            area = (taken + ((held - before) / last if last > 0 else 0.0)) * (4 * math.pi / prob.size)
             self.prob = None  # spent
         return {"level": level, "area": area * _DEG2_PER_SR, "total": total,
                 "nside": None if self.area_order is None else 2**self.area_order}
@@ -335,7 +345,7 @@ class Canvas:
     def _total(self, total: float) -> float:
         if not total > 0:
             raise MapError(f"the map's {self.layout.column} column sums to {total:g}: no credible region")
-        return total  # the region holds `level` of the map's own total (normalised to 1 within rounding)
+        return total
 
     def picture(self, scaling) -> tuple[bytes, list[float]]:
         """The Mollweide PNG (RGBA; off the sphere transparent, pixels without a value grey) and the values its
@@ -371,7 +381,7 @@ class Canvas:
         rgba[~finite] = (128, 128, 128, 255)
         if self.layout.probability and finite.any():
             levels = np.full(lon.shape, np.inf)
-            levels[sphere] = credible_levels(values)[at]
+            levels[sphere] = credible_levels(values * (_DEG2_PER_SR * 4 * math.pi / values.size))[at]
             for level, colour in reversed(CONTOURS):  # the wider first: a narrower one's outline is never broken
                 rgba[outline(levels <= level)] = (*colour, 255)
         rgba[~sphere] = (0, 0, 0, 0)
@@ -380,16 +390,23 @@ class Canvas:
         return out.getvalue(), [low, high]
 
 
-def credible_levels(density: Any):
+def whole(total: float) -> float:
+    """The probability a credible level is a fraction of, for a map whose probabilities sum to ``total``: 1 when
+    ``total`` is 1 within :data:`TOLERANCE` (as ligo.skymap and platform_lib.skymap read a map), else ``total``."""
+    return 1.0 if abs(total - 1.0) <= TOLERANCE else total
+
+
+def credible_levels(probability: Any):
     """Each pixel's greedy credible level (as ligo.skymap's ``find_greedy_credible_levels``): the probability in
-    the pixels at least as dense, of the map's total, for pixels of one size (``density``: NaN where none)."""
+    the pixels at least as probable, of :func:`whole` of the map's total, for pixels of one size
+    (``probability`` per pixel: NaN where none)."""
     import numpy as np
 
-    density = np.nan_to_num(np.asarray(density, dtype=np.float64), nan=0.0)
-    order = np.argsort(-density, kind="stable")
-    cumulative = np.cumsum(density[order])
-    levels = np.empty(density.size)
-    levels[order] = cumulative / cumulative[-1] if cumulative[-1] > 0 else 1.0
+    probability = np.nan_to_num(np.asarray(probability, dtype=np.float64), nan=0.0)
+    order = np.argsort(-probability, kind="stable")
+    cumulative = np.cumsum(probability[order])
+    levels = np.empty(probability.size)
+    levels[order] = cumulative / whole(float(cumulative[-1])) if cumulative[-1] > 0 else 1.0
     return levels
 
 
