@@ -97,6 +97,9 @@ import json, os, socket, sys
 from astrohub_server.dask_sockets import use_private_dashboards
 os.environ["JUPYTERHUB_SERVICE_PREFIX"] = "/user/sam/"
 folder = use_private_dashboards()  # what the server does for its kernels, before dask reads its configuration
+if sys.argv[1:] == ["own-python"]:  # a Python of the user's own: dask, but not the platform's packages
+    sys.modules["astrohub_server"] = None
+    del sys.modules["astrohub_server.dask_sockets"]
 import psutil
 from dask.distributed import Client, LocalCluster
 with LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster, \\
@@ -128,14 +131,18 @@ print(json.dumps(out))
 """
 
 
-def test_a_local_clusters_scheduler_and_worker_serve_http_on_sockets_in_the_folder_not_on_tcp(tmp_path):
+@pytest.mark.parametrize("python", ["platform", "own-python"])
+def test_a_local_clusters_scheduler_and_worker_serve_http_on_sockets_in_the_folder_not_on_tcp(tmp_path, python):
     """A fresh Python, as a kernel: with the server's variables, the scheduler and its worker listen on no TCP
     HTTP port; the scheduler's dashboard answers on ``<folder>/<id>.sock``, its link names that id below the
-    server's base URL, and both sockets are removed when the cluster closes."""
+    server's base URL, and both sockets are removed when the cluster closes. The same in a Python of the user's
+    own (a virtual environment with dask, where ``astrohub_server`` is not importable): a preload named as a
+    module failed every cluster there ("No module named 'astrohub_server'")."""
     env = {**os.environ, "TMPDIR": str(tmp_path), "DASK_TEMPORARY_DIRECTORY": str(tmp_path)}
     for key in (FOLDER_ENV, *_PRELOADS, "DASK_DISTRIBUTED__DASHBOARD__LINK"):
         env.pop(key, None)
-    done = subprocess.run([sys.executable, "-c", _CLUSTER], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run([sys.executable, "-c", _CLUSTER, python], capture_output=True, text=True, env=env,
+                          timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["folder"].startswith(str(tmp_path)), out

@@ -19,7 +19,7 @@ default. Distributed does import a node's preloads (``distributed.scheduler.prel
 its ``__init__``, *before* it starts the HTTP server (a preload's ``dask_setup`` runs after it listens, which is
 too late: a window in which anyone could connect). So the server sets, for its kernels and terminals
 (:func:`use_private_dashboards`, as it names their startup file), ``DASK_DISTRIBUTED__SCHEDULER__PRELOAD`` and
-``__WORKER__PRELOAD`` to :mod:`astrohub_server._dask_preload`, whose import replaces
+``__WORKER__PRELOAD`` to a script that runs :mod:`astrohub_server._dask_preload` by its path, which replaces
 ``ServerNode.start_http_server`` for that process, as ``astrohub_hub.dasknode`` does for the gateway's
 clusters; worker processes inherit the environment. A firewall owner match (iptables ``--uid-owner``) was
 rejected as for the gateway's clusters (netfilter, machine-wide, differs per host); sign-in in front of a TCP
@@ -61,8 +61,12 @@ __all__ = [
 
 #: The environment variable that names the user's dashboard folder, for the server and its kernels.
 FOLDER_ENV = "ASTROHUB_DASK_DASHBOARDS"
-#: The preload that makes a Dask process serve HTTP on sockets in the folder (imported, before a node listens).
-PRELOAD = "astrohub_server._dask_preload"
+#: The preload that makes a Dask process serve HTTP on sockets in the folder (run before a node listens): the
+#: text of a script, as distributed takes it, that runs ``_dask_preload.py`` by its path, so that a Python of the
+#: user's own (a virtual environment with dask but not the platform's packages) finds it too; a module name there
+#: failed every cluster with "No module named 'astrohub_server'".
+_PRELOAD_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_dask_preload.py")
+PRELOAD = f"import runpy; runpy.run_path({_PRELOAD_FILE!r})"
 #: ``distributed.dashboard.link``: dask formats ``{port}`` (here the socket's id) and the environment's variables.
 LINK = "{JUPYTERHUB_SERVICE_PREFIX}dask/local/{port}/status"
 #: The server's route for :data:`LINK`, below its base URL: the socket's id and the path on its HTTP server.
@@ -80,7 +84,7 @@ def dashboard_folder(environ: MutableMapping[str, str] = os.environ) -> str:
     if not folder:
         raise RuntimeError(f"{FOLDER_ENV} is not set: the user's server names the folder of its Dask dashboards' "
                            f"sockets when it starts (astrohub_server.dask_sockets); start Dask from its kernels "
-                           f"or terminals, or remove {PRELOAD} from distributed's preloads")
+                           f"or terminals, or remove the platform's preload ({PRELOAD}) from distributed's preloads")
     return folder
 
 
@@ -148,8 +152,8 @@ def use_private_dashboards(environ: MutableMapping[str, str] = os.environ, base_
     >>> folder = use_private_dashboards(env)
     >>> env[FOLDER_ENV] == folder, oct(os.stat(folder).st_mode & 0o777)
     (True, '0o700')
-    >>> env["DASK_DISTRIBUTED__SCHEDULER__PRELOAD"], env["DASK_DISTRIBUTED__DASHBOARD__LINK"]
-    ("['astrohub_server._dask_preload']", '{JUPYTERHUB_SERVICE_PREFIX}dask/local/{port}/status')
+    >>> env["DASK_DISTRIBUTED__SCHEDULER__PRELOAD"] == repr([PRELOAD]), env["DASK_DISTRIBUTED__DASHBOARD__LINK"]
+    (True, '{JUPYTERHUB_SERVICE_PREFIX}dask/local/{port}/status')
     >>> use_private_dashboards(env) == folder  # the same folder for the server's life
     True
     """
