@@ -619,8 +619,8 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
                          for obj, motion in ((opened[0], spec.left_motion), (opened[1], spec.right_motion))
                          if motion is not None)
     # A frame's margin cache on the right side only: LSDB's inner crossmatch reads the right catalogue's margin,
-    # never the left's, and building one for a table of a few hundred rows took 15 s of a user's crossmatch on
-    # Dask (lsdb's margin pixel pairs for every partition's neighbours at a high order, all in this process)
+    # never the left's, and building one for a table of a few hundred rows took 3 s of CPU (lsdb's margin pixel
+    # pairs, in this process; 20 s on a loaded machine) of a crossmatch whose own work takes under 1 s
     lcat, rcat = (open_catalog(obj, coords, r_arcsec + reach if side == "right" else None, side)
                   if isinstance(obj, pd.DataFrame) else obj
                   for obj, coords, side in ((opened[0], spec.left_coords, "left"),
