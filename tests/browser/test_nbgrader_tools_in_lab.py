@@ -7,7 +7,9 @@ write to formgrader's API from that page goes through the browser's cookies with
 grade set by hand does (``astrohub_hub.local``: ``lab_config_path``, ``grading_course``).
 
 A student, by clicking: the class page (``astrohub_hub.classes_service``) links to her assignment's folder in her
-Lab, submits it with a button and links to her returned feedback.
+Lab, submits it with a button and links to her returned feedback. Her Lab is the student's side of the first
+paragraph too (no instructor tools, Validate on): each Lab start costs a server start and a page load (~10-20 s
+of the browser tier under load), so the instructor's Lab and hers are the only two this module opens.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ def _menu_labels(page) -> list[str]:
     return [label.strip() for label in page.locator(".lm-MenuBar-itemLabel").all_inner_texts()]
 
 
-def _open_lab(page, sign_in, user: str) -> None:
-    sign_in(page, user)
+def _lab_built(page) -> None:
+    """Wait until Lab's shell, main menu and right side bar are built (so a menu or tab missing is missing)."""
     page.wait_for_selector(".jp-LabShell", timeout=120_000)
     page.get_by_role("menuitem", name="File").first.wait_for(timeout=60_000)  # the main menu is built
     page.wait_for_selector(".jp-SideBar.jp-mod-right li.lm-TabBar-tab", timeout=60_000)  # right side bar
@@ -48,6 +50,7 @@ def _open_lab(page, sign_in, user: str) -> None:
 
 def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_through_the_browser(
         platform, browser, sign_in):
+    """The instructor's side; a student's Lab without the tools is the next test's (one Lab start fewer)."""
     prof, student = platform.unique("nprof"), platform.unique("nstu")
     name = platform.create_class(platform.unique("nbtools"), [prof], [student])
     # the course folder formgrader serves (made by the first nbgrader release; here by hand, as the instructor)
@@ -56,22 +59,10 @@ def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_throu
     if platform.system_user(prof):
         shutil.chown(course, platform.system_user(prof))
     os.chmod(course, 0o770)
-    assert platform.api("POST", f"/users/{prof}/server").status_code in (201, 202)  # starts while the student looks
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
-        _open_lab(page, sign_in, student)
-        assert "Nbgrader" not in _menu_labels(page)
-        assert page.locator(CREATE_ASSIGNMENT_TAB).count() == 0
-        disabled = page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)"
-                                 ".disabledExtensions")
-        assert "@jupyter/nbgrader:validate-assignment" not in disabled  # a class's student checks her work
-    finally:
-        page.close()
-        platform.stop_server(student)
-
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        _open_lab(page, sign_in, prof)
+        sign_in(page, prof)
+        _lab_built(page)
         assert "Nbgrader" in _menu_labels(page)
         assert page.locator(CREATE_ASSIGNMENT_TAB).count() == 1
         page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
@@ -129,6 +120,14 @@ def test_a_student_finds_her_assignment_works_it_in_lab_and_submits_it_from_the_
         page.wait_for_url(f"**/user/{ann}/lab/tree/{name}/hw**", timeout=60_000)
         page.locator(".jp-DirListing-item", has_text="answer.ipynb").dblclick(timeout=60_000)
         notebook = in_front(page, "answer.ipynb")
+        # A class's student: no nbgrader instructor tools in her Lab (its Formgrader entry opened a 404 tab), and
+        # nbgrader's Validate on (she checks her work before she submits)
+        _lab_built(page)
+        assert "Nbgrader" not in _menu_labels(page)
+        assert page.locator(CREATE_ASSIGNMENT_TAB).count() == 0
+        disabled = page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)"
+                                 ".disabledExtensions")
+        assert "@jupyter/nbgrader:validate-assignment" not in disabled
         page.locator(f"{notebook} .jp-Cell .cm-content").first.click()
         page.keyboard.press("End")
         page.keyboard.type("  # her own answer")

@@ -95,7 +95,7 @@ def test_a_user_sees_their_own_and_their_groups_usage_and_quota_and_their_dask_c
         def hub_usage(user):
             return platform.classes_api(user, "GET", "usage").json()
 
-        def shown():  # the gateway learns worker counts from the scheduler's heartbeat (every 15 s)
+        def shown():  # the gateway learns worker counts from the scheduler's heartbeat (soon after a join)
             clusters = hub_usage(ann)["dask"]["clusters"]
             return clusters if clusters and clusters[0]["workers"] == 1 else None
 

@@ -615,6 +615,50 @@ def test_a_gateway_scheduler_whose_clients_have_all_gone_asks_the_gateway_to_sto
     assert len(after) == 1 and after[0] >= 0.4, after  # once, and not before the timeout
 
 
+def test_the_gateway_hears_of_a_worker_that_joined_without_waiting_for_the_next_heartbeat():
+    """dask-gateway's scheduler service heartbeats when the cluster is scaled, and then only every
+    ``cluster_heartbeat_period`` (15 s): the gateway, and so the hub's usage page, counted no worker for up to
+    15 s after the user's ``wait_for_workers`` returned. With the preload ``platform_lib.worker_news`` (on every
+    gateway scheduler's command line) a real scheduler with dask-gateway's real service (its gateway client
+    recorded here; a period of an hour) sends a heartbeat naming a real worker soon after it joins."""
+    from dask_gateway.scheduler_preload import GatewaySchedulerService
+    from distributed import Scheduler, Worker
+
+    from platform_lib import worker_news
+
+    assert "platform_lib.worker_news" in SCHEDULER_PRELOADS
+
+    async def main() -> tuple[list, list]:
+        beats: list[dict] = []
+
+        async def heartbeat(msg: dict) -> None:
+            beats.append(msg)
+
+        async with Scheduler(port=0, dashboard_address=":0", host="127.0.0.1") as scheduler:
+            service = GatewaySchedulerService(scheduler, gateway=SimpleNamespace(heartbeat=heartbeat, token="t"),
+                                              heartbeat_period=3600)
+            service.listen(("127.0.0.1", 0))  # starts its heartbeat loop
+            scheduler.services["gateway"] = service
+            worker_news.dask_setup(scheduler)  # as the preload does
+            try:
+                await service.scale(1)  # the user's cluster.scale(1): a heartbeat asks the gateway for a worker
+                deadline = scheduler.loop.time() + 30
+                while not any(b["count"] == 1 for b in beats) and scheduler.loop.time() < deadline:
+                    await asyncio.sleep(0.05)
+                asked = list(beats)
+                async with Worker(scheduler.address, name="w0", dashboard=False):
+                    deadline = scheduler.loop.time() + 30
+                    while not any(b["active_workers"] for b in beats) and scheduler.loop.time() < deadline:
+                        await asyncio.sleep(0.05)
+                return asked, beats
+            finally:
+                service.stop()
+
+    asked, beats = asyncio.run(main())
+    assert asked[-1]["count"] == 1 and not any(b["active_workers"] for b in asked), asked
+    assert [b["active_workers"] for b in beats if b["active_workers"]][:1] == [["w0"]], beats
+
+
 @pytest.mark.parametrize("role", ["scheduler", "worker"])
 def test_a_dasknode_keeps_its_temporary_files_in_the_clusters_private_folder(monkeypatch, tmp_path, role):
     """grade15b: a user's Dask workers wrote their tasks' temporary files (tempfile.gettempdir()) to the machine's

@@ -77,9 +77,10 @@ __all__ = [
 GIB = 2**30
 
 #: Added to every cluster scheduler's command line, local and Kubernetes: :mod:`platform_lib.idle_notice`, which
-#: warns the cluster's clients before the gateway's idle timeout stops it (the scheduler runs the user's
-#: environment, the user image on Kubernetes, where platform_lib is installed).
-SCHEDULER_PRELOADS = ("--preload", "platform_lib.idle_notice")
+#: warns the cluster's clients before the gateway's idle timeout stops it, and :mod:`platform_lib.worker_news`, which
+#: tells the gateway within seconds of a worker joining, not at the next 15 s heartbeat (the scheduler runs the
+#: user's environment, the user image on Kubernetes, where platform_lib is installed).
+SCHEDULER_PRELOADS = ("--preload", "platform_lib.idle_notice", "--preload", "platform_lib.worker_news")
 #: The schedulers' environment variable of ``daskGateway.server.noClientTimeoutSeconds``: the dask config key
 #: ``astrohub.gateway.no-client-timeout`` that :mod:`platform_lib.idle_notice` reads.
 NO_CLIENT_TIMEOUT_ENV = "DASK_ASTROHUB__GATEWAY__NO_CLIENT_TIMEOUT"

@@ -25,7 +25,8 @@ class WorkerCounts:
     """Backend mixin: the active workers each cluster's scheduler reported in its last heartbeat.
 
     Works for every dask-gateway backend (local and Kubernetes): schedulers send heartbeats to the
-    gateway (every ``cluster_heartbeat_period``, 15 s, and soon after a worker joins or fails).
+    gateway (every ``cluster_heartbeat_period``, 15 s, and soon after a worker joins, by the preload
+    :mod:`platform_lib.worker_news`, or fails).
     """
 
     def active_workers_of(self, cluster_name: str) -> int:
