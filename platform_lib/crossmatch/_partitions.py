@@ -43,7 +43,7 @@ from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputErro
 
 __all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publish", "check_own_coords",
            "schema_columns",
-           "check_margin", "no_margin_error", "reach_arcsec"]
+           "check_margin", "no_margin_error", "reach_arcsec", "read_around"]
 
 SEPARATION = "separation_arcsec"
 _DEPTH = 29
@@ -151,13 +151,13 @@ def check_own_coords(own: tuple[str, str], coords, side: str, available=None) ->
             value=tuple(coords), available=available)
 
 
-def no_margin_error(right) -> CrossmatchInputError:
+def no_margin_error(right, hint: str = "") -> CrossmatchInputError:
     return CrossmatchInputError(
         "the right catalogue has no margin cache, so matches across partition boundaries would "
         "be lost; build one (hats-import margin cache, margin_threshold >= the radius) or pass the "
         "right catalogue in memory; a margin cache in a folder of its own (as hats-import writes it) is "
-        "read when you pass lsdb.open_catalog(catalogue_path, margin_cache=margin_path) instead of the path",
-        code="no-margin", value=str(right))
+        "read when you pass lsdb.open_catalog(catalogue_path, margin_cache=margin_path) instead of the path"
+        + hint, code="no-margin", value=str(right))
 
 
 def reach_arcsec(moves) -> float:
@@ -167,14 +167,14 @@ def reach_arcsec(moves) -> float:
     return reach * 1.01 + (1e-6 if reach else 0.0)
 
 
-def check_margin(threshold_arcsec: float, radius_arcsec: float, reach: float) -> None:
+def check_margin(threshold_arcsec: float, radius_arcsec: float, reach: float, hint: str = "") -> None:
     """The right margin must hold the radius plus the proper motion between the epochs."""
     need = radius_arcsec + reach
     if threshold_arcsec < need:
         extra = f" plus up to {reach:.3g} arcsec of proper motion between the epochs" if reach else ""
         raise CrossmatchInputError(
             f"the right catalogue's margin ({threshold_arcsec} arcsec) is smaller than the radius "
-            f"({radius_arcsec} arcsec){extra}; rebuild it with margin_threshold >= {need:.6g} arcsec",
+            f"({radius_arcsec} arcsec){extra}; rebuild it with margin_threshold >= {need:.6g} arcsec{hint}",
             code="margin-too-small", value=need)
 
 
@@ -310,28 +310,38 @@ def _with_margin(plan_: Plan, order: int, pixel: int) -> pa.Table:
 def _right_around(plan_: Plan, left: pa.Table, read: dict) -> pa.Table:
     """Every right partition that the cones of ``plan_.reach_arcsec`` around the left rows touch (no margin
     rows), each read once per task (``read`` keeps them): all the right rows a left row can be paired with."""
+    lon, lat = _positions(left, plan_.left, None)  # catalogue positions: the reach holds both sides' motion
+    return read_around(plan_.right, lon, lat, plan_.reach_arcsec, read)
+
+
+def read_around(right: HatsLayout, lon: np.ndarray, lat: np.ndarray, reach: float, read: dict | None = None,
+                columns: list[str] | None = None) -> pa.Table:
+    """The rows of every partition of ``right`` (not its margin) that the cones of ``reach`` arcsec around
+    (lon, lat) touch (a MOC of the cones, mocpy), with ``columns`` (default: all), each partition read once
+    while ``read`` keeps it. Whatever a margin cache too narrow for ``reach`` would miss is in them; LSDB's
+    path (``_dask.ZonesCrossmatch``) reads them too, instead of such a margin."""
     import astropy.units as u
     from mocpy import MOC
 
-    lon, lat = _positions(left, plan_.left, None)  # catalogue positions: the reach holds both sides' motion
+    read = {} if read is None else read
     ok = np.isfinite(lon) & np.isfinite(lat) & (lat >= -90) & (lat <= 90)
     pixels = []
     if ok.any():
-        depth = min(max(o for o, _ in plan_.right.pixels) + 1, _DEPTH)
-        ranges = MOC.from_cones(lon[ok] * u.deg, lat[ok] * u.deg, radius=plan_.reach_arcsec * u.arcsec,
+        depth = min(max(o for o, _ in right.pixels) + 1, _DEPTH)
+        ranges = MOC.from_cones(lon[ok] * u.deg, lat[ok] * u.deg, radius=reach * u.arcsec,
                                 max_depth=depth, union_strategy="small_cones").to_depth29_ranges
         starts, ends = ranges[:, 0].astype(np.int64), ranges[:, 1].astype(np.int64)
-        for order, pixel in plan_.right.pixels:
+        for order, pixel in right.pixels:
             lo, hi = _range29(order, pixel)
             j = int(np.searchsorted(ends, lo, side="right"))  # the first range ending after lo
             if j < len(starts) and starts[j] < hi:
                 pixels.append((order, pixel))
     for p in pixels:
         if p not in read:
-            read[p] = _read(plan_.right, *p)
-    if not pixels:
-        return _read(plan_.right, *plan_.right.pixels[0]).slice(0, 0)
-    tables = [read[p] for p in pixels]
+            read[p] = _read(right, *p)
+    tables = [read[p] for p in pixels] or [_read(right, *right.pixels[0]).slice(0, 0)]
+    if columns is not None:
+        tables = [t.select(columns) for t in tables]
     return pa.concat_tables([t.select(tables[0].column_names).cast(tables[0].schema) for t in tables])
 
 
