@@ -138,8 +138,8 @@ def test_a_radius_wider_than_the_margin_gives_every_pair_on_dask_as_in_memory(ha
     """xmatch17: two catalogues matched in memory (the partitions the cones touch) found every pair at 10" with the
     right margin 5" wide; on Dask the same call was `margin-too-small`. Our partition reader now reads, instead of
     a margin too narrow (or none), the right partitions the cones around each task's left rows touch: the same
-    pairs on both paths, equal to the match of the whole tables. LSDB's path (an LSDB catalogue, lazy=True,
-    probabilities) still needs the margin: its error names it."""
+    pairs on both paths, equal to the match of the whole tables. LSDB's path reads them too (lsdb18: the next
+    test)."""
     left, right, lpath, rpath = hats_pair
     radius = 10 * u.arcsec
     expected = crossmatch(left, right, radius, mode=mode)
@@ -157,9 +157,52 @@ def test_a_radius_wider_than_the_margin_gives_every_pair_on_dask_as_in_memory(ha
         assert _pairs(on_dask) == set(zip(left["id"].to_numpy()[i].tolist(), right["id"].to_numpy()[j].tolist()))
     merged = on_dask.merge(expected, on=["id_1", "id_2"], suffixes=("_dask", "_mem"))
     assert np.allclose(merged["separation_arcsec_dask"].astype(float), merged["separation_arcsec_mem"], atol=1e-9)
-    with pytest.raises(CrossmatchInputError, match="margin") as err:
-        crossmatch(lsdb.open_catalog(lpath), str(rpath), radius, client=client, progress=False)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "all"])
+def test_lsdb_path_reads_the_right_partitions_around_a_margin_too_narrow(hats_pair, client, mode):
+    """lsdb18: LSDB's path (an LSDB catalogue, a table on Dask with client=, lazy=True) refused a radius wider
+    than the right margin (`margin-too-small`; `no-margin` without one), an astronomer's ordinary request. With
+    the right catalogue whole on disk, each partition pair's right rows are now read from the right partitions
+    the cones around its left rows touch: every pair, equal to the match of the whole tables. A filtered right
+    catalogue is no longer its files: refused, and the error says what to do instead."""
+    left, right, lpath, rpath = hats_pair
+    radius = 10 * u.arcsec
+    expected = crossmatch(left, right, radius, mode=mode)
+    assert (np.asarray(expected["separation_arcsec"], dtype=np.float64) > 5.0).any() or mode == "nearest"
+    runs = {
+        "lsdb": crossmatch(lsdb.open_catalog(lpath), str(rpath), radius, mode=mode, client=client, progress=False),
+        "table": crossmatch(left, str(rpath), radius, mode=mode, client=client, progress=False),
+        "lsdb-right": crossmatch(left, lsdb.open_catalog(rpath), radius, mode=mode, client=client, progress=False),
+        "no-margin": crossmatch(left, str(rpath / "right"), radius, mode=mode, client=client, progress=False),
+        "lazy": crossmatch(str(lpath), str(rpath), radius, mode=mode, client=client, lazy=True).compute(),
+    }
+    for name, got in runs.items():
+        assert _pairs(got) == _pairs(expected) and len(got) == len(expected), name
+        merged = got.merge(expected, on=["id_1", "id_2"], suffixes=("_dask", "_mem"))
+        assert np.allclose(merged["separation_arcsec_dask"].astype(float), merged["separation_arcsec_mem"],
+                           rtol=0, atol=1e-9), name
+    assert runs["lsdb"].dtypes.to_dict() == runs["lazy"].dtypes.to_dict()
+    filtered = lsdb.open_catalog(rpath).query("dec > 0")
+    with pytest.raises(CrossmatchInputError, match=r"margin \(5.0 arcsec\).*filtered LSDB catalogue.*compute") as err:
+        crossmatch(left, filtered, radius, mode=mode, client=client, progress=False)
     assert err.value.code == "margin-too-small"
+    assert len(crossmatch(left, filtered, 2 * u.arcsec, mode=mode, client=client, progress=False)) > 0
+
+
+def test_probabilities_on_dask_with_a_margin_too_narrow_equal_in_memory(hats_pair, client):
+    """lsdb18: probability=True runs on LSDB's path (the prior needs every Bayes factor first) and needed a right
+    margin as wide as the radius; at 10" against the 5" margin it was `margin-too-small`. Now the same pairs and
+    posteriors as in memory, for two catalogues on disk and for a table against one."""
+    left, right, lpath, rpath = hats_pair
+    kw = dict(mode="all", probability=True, left_errors=0.4 * u.arcsec, right_errors=0.3 * u.arcsec)
+    expected = crossmatch(left, right, 10 * u.arcsec, **kw)
+    expected["q"] = 1 - np.asarray(expected["match_probability"], dtype=np.float64)
+    for got in (crossmatch(str(lpath), str(rpath), 10 * u.arcsec, client=client, progress=False, **kw),
+                crossmatch(left, str(rpath), 10 * u.arcsec, client=client, progress=False, **kw)):
+        got["q"] = 1 - np.asarray(got["match_probability"], dtype=np.float64)
+        _same_column(got, expected, "separation_arcsec", rtol=1e-9)
+        _same_column(got, expected, "q", rtol=1e-6)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -246,11 +289,15 @@ def test_epoch_propagation_on_dask_equals_in_memory(moving_pair, client):
     got = crossmatch(left, str(root / "right"), 0.5 * u.arcsec, client=client, progress=False, **kw)
     _same_column(got, expected, "separation_arcsec", rtol=1e-6)
     # The right margin (1.5") cannot hold the radius plus 2.3" of motion: the partitions around each task's
-    # left rows are read instead (xmatch17), not lost pairs; LSDB's path (a DataFrame left) names the margin.
+    # left rows are read instead (xmatch17), not lost pairs; on LSDB's path (a DataFrame left) too (lsdb18:
+    # it was margin-too-small), and a filtered right catalogue's error names the motion.
     thin = crossmatch(str(root / "left"), str(root / "thin"), 0.5 * u.arcsec, client=client, progress=False, **kw)
     _same_column(thin, expected, "separation_arcsec", rtol=1e-6)
+    thin = crossmatch(left, str(root / "thin"), 0.5 * u.arcsec, client=client, progress=False, **kw)
+    _same_column(thin, expected, "separation_arcsec", rtol=1e-6)
     with pytest.raises(CrossmatchInputError, match="proper motion") as err:
-        crossmatch(left, str(root / "thin"), 0.5 * u.arcsec, client=client, progress=False, **kw)
+        crossmatch(left, lsdb.open_catalog(root / "thin").query("dec > -91"), 0.5 * u.arcsec, client=client,
+                   progress=False, **kw)
     assert err.value.code == "margin-too-small"
     with pytest.raises(CrossmatchInputError, match="pmra_x") as err:
         crossmatch(str(root / "left"), str(root / "right"), 0.5 * u.arcsec, client=client, progress=False,
@@ -388,10 +435,12 @@ def test_lsdb_catalogues_and_motions_stay_on_the_lsdb_path(hats_pair):
     # instead (xmatch17); LSDB's path says how to pass a margin kept in a folder of its own (real11)
     assert _partitions.plan(str(lpath), str(rpath / "right"), 2.0, **kw).use_margin is False
     assert _partitions.plan(str(lpath), str(rpath), 2.0, **kw).use_margin is True
+    # (a whole catalogue without a margin is read around the left rows on LSDB's path too: lsdb18; a filtered one
+    # cannot be)
     how = r"no margin.*lsdb.open_catalog\(catalogue_path, margin_cache="
     with pytest.raises(CrossmatchInputError, match=how) as err:
-        crossmatch(lsdb.open_catalog(lpath), str(rpath / "right"), 2 * u.arcsec, progress=False, client=None,
-                   lazy=True)
+        crossmatch(lsdb.open_catalog(lpath), lsdb.open_catalog(rpath / "right").query("dec > 0"), 2 * u.arcsec,
+                   progress=False, client=None, lazy=True)
     assert err.value.code == "no-margin"
 
 
