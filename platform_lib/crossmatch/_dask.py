@@ -1,7 +1,9 @@
 """Out-of-core crossmatch: the engine run per HEALPix partition pair on Dask, through LSDB.
 
 Owns turning lazy inputs (HATS paths, registry names, LSDB catalogues, Dask DataFrames) into LSDB
-catalogues with margins (wide enough for the radius plus the proper motion between the epochs),
+catalogues with margins (wide enough for the radius plus the proper motion between the epochs; where the right
+margin is narrower, or missing, and the right catalogue is a whole HATS catalogue on disk, the algorithm reads
+the right partitions around each pair's left rows instead, ``_partitions.read_around``),
 the checks of the inputs that can be made without reading them (NaN rows, latitudes, from the
 Parquet statistics), the per-partition algorithm classes (:class:`ZonesCrossmatch` and
 :class:`ZonesBayesCrossmatch`, which never see Dask: two pandas partitions in, index arrays out, as
@@ -513,8 +515,9 @@ def _output_name(columns, name: str, suffix: str) -> str:
 def _best_lazy(left, right, radius, spec: LazySpec):
     """Mode ``best`` on Dask: the nearest pairs both ways, kept where they agree (each other's nearest).
 
-    Two nearest-neighbour matches run, left to right and right to left (so both catalogues need a
-    margin cache on LSDB's path; two HATS catalogues on disk need none, see ``_partitions``); a pair is kept when the same two positions come back from both.
+    Two nearest-neighbour matches run, left to right and right to left (so both catalogues need a margin
+    cache as wide as the radius when they are filtered LSDB catalogues; whole HATS catalogues on disk are read
+    around the other side's rows instead); a pair is kept when the same two positions come back from both.
     Positions are read from the same files both ways, so they compare exactly.
     """
     if spec.lazy or spec.output is not None or spec.errors is not None:

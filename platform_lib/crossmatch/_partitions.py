@@ -14,7 +14,8 @@ partition covering it plus that partition's margin cache (the rows just outside 
 A right catalogue with no margin cache, or one narrower than the radius plus the proper motions' reach,
 is matched as exactly: each task reads, instead of the margin, every right partition that the cones of
 that reach around its left rows touch (a MOC of the cones, mocpy), as the in-memory path reads the
-partitions a table touches; more reading, the same pairs.
+partitions a table touches; more reading, the same pairs (:func:`read_around`, which LSDB's path in ``_dask``
+also calls for a right margin too narrow).
 Sky that only one catalogue covers has no pairs, so a left row in a pixel where the right catalogue
 has no partition is not matched even near the edge of a right partition (LSDB behaves the same).
 """

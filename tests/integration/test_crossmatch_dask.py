@@ -691,15 +691,22 @@ def test_a_table_against_a_catalogue_in_memory_equals_dask(hipparcos_north, clie
     """``crossmatch(my_table, catalogue)`` with no client= is matched in memory from the partitions my stars
     touch; the answer is the Dask path's (client= given): the same columns, types, units, UCDs, pairs,
     separations and probabilities (the prior from the whole catalogue), and astropy's search_around_sky."""
-    from astropy.coordinates import SkyCoord, search_around_sky
-    from astropy.table import Table
-
     table, cat, path = hipparcos_north
     radius = 1 * u.arcsec if kw["mode"] == "nearest" else 10 * u.arcsec
     messages = []
     mem = crossmatch(table, path, radius, progress=lambda f, m: messages.append(m), **kw)
     dask = crossmatch(table, path, radius, client=client, progress=False, **kw)
     assert messages[0].startswith("reading") and messages[-1].startswith("matched in memory")
+    mem = _same_tables(mem, dask)
+    assert mem["ra_1"].meta["ucd"] == "pos.eq.ra;meta.main" and mem["name"].description == "my name for it"
+    if kw["mode"] == "all":
+        _as_astropy_finds(mem, table, cat, radius)
+
+
+def _same_tables(mem, dask):
+    """Two answers as Tables: the same columns, types, units, UCDs, pairs and values; ``mem`` sorted by pair."""
+    from astropy.table import Table
+
     assert isinstance(mem, Table) and mem.colnames == dask.colnames and len(mem) == len(dask) > 100
     mem, dask = _sorted_pairs(mem), _sorted_pairs(dask)
     for name in mem.colnames:
@@ -710,17 +717,43 @@ def test_a_table_against_a_catalogue_in_memory_equals_dask(hipparcos_north, clie
             np.testing.assert_allclose(np.asarray(mem[name]), np.asarray(dask[name]), rtol=0, atol=1e-12)
         else:
             assert (np.asarray(mem[name]) == np.asarray(dask[name])).all(), name
-    assert mem["ra_1"].meta["ucd"] == "pos.eq.ra;meta.main" and mem["name"].description == "my name for it"
+    return mem
+
+
+def _as_astropy_finds(got, table, cat, radius):
+    """Every pair within ``radius`` (mode 'all'), as astropy's search_around_sky finds them, and its separations."""
+    from astropy.coordinates import SkyCoord, search_around_sky
+
+    assert ((got["match_probability"] > 0) & (got["match_probability"] <= 1)).all()
+    i, j, sep, _ = search_around_sky(SkyCoord(table["ra"], table["dec"]),
+                                     SkyCoord(cat["ra"].to_numpy() * u.deg, cat["dec"].to_numpy() * u.deg), radius)
+    expected = sorted(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()))
+    assert sorted(zip(np.asarray(got["name"]).tolist(), np.asarray(got["HIP"]).tolist())) == expected
+    by_pair = dict(zip(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()),
+                       sep.to_value(u.arcsec)))
+    seps = [by_pair[p] for p in zip(np.asarray(got["name"]).tolist(), np.asarray(got["HIP"]).tolist())]
+    np.testing.assert_allclose(np.asarray(got["separation_arcsec"]), seps, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(mode="all", probability=True, left_errors=0.2 * u.arcsec, right_errors=0.5 * u.arcsec),
+    dict(mode="nearest", right_pm=("pmra", "pmdec"), right_epoch=1991.25, left_epoch=2016.0),
+], ids=["all-probability", "nearest-epochs"])
+def test_a_table_on_dask_against_real_stars_with_a_narrow_margin(hipparcos_north, client, tmp_path, kw):
+    """lsdb18: my table on Dask (client=) against real Hipparcos stars as HATS with a 10" margin (the registry's)
+    at 30", the astronomer's `crossmatch(big_table, "I/311", 30 * u.arcsec, client=client)`, was
+    `margin-too-small`; now the in-memory answer (columns, units, pairs, separations, probabilities; with 25
+    years of proper motion too) and, for every pair, astropy's search_around_sky."""
+    table, cat, _ = hipparcos_north
+    thin = tmp_path / "hipn10"
+    lsdb.from_dataframe(cat, ra_column="ra", dec_column="dec", margin_threshold=10.0, partition_rows=1_000,
+                        catalog_name="hipn10").write_catalog(thin)
+    radius = 30 * u.arcsec
+    mem = crossmatch(table, str(thin), radius, **kw)
+    dask = crossmatch(table, str(thin), radius, client=client, progress=False, **kw)
+    mem = _same_tables(mem, dask)
     if kw["mode"] == "all":
-        assert ((mem["match_probability"] > 0) & (mem["match_probability"] <= 1)).all()
-        i, j, sep, _ = search_around_sky(SkyCoord(table["ra"], table["dec"]),
-                                         SkyCoord(cat["ra"].to_numpy() * u.deg, cat["dec"].to_numpy() * u.deg), radius)
-        expected = sorted(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()))
-        assert sorted(zip(np.asarray(mem["name"]).tolist(), np.asarray(mem["HIP"]).tolist())) == expected
-        by_pair = dict(zip(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()),
-                           sep.to_value(u.arcsec)))
-        got = [by_pair[p] for p in zip(np.asarray(mem["name"]).tolist(), np.asarray(mem["HIP"]).tolist())]
-        np.testing.assert_allclose(np.asarray(mem["separation_arcsec"]), got, rtol=0, atol=1e-6)
+        _as_astropy_finds(mem, table, cat, radius)
 
 
 def test_a_small_table_against_a_catalogue_starts_no_dask_cluster(hipparcos_north, monkeypatch, capfd):
