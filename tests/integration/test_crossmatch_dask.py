@@ -700,6 +700,7 @@ def test_a_table_against_a_catalogue_in_memory_equals_dask(hipparcos_north, clie
     mem = _same_tables(mem, dask)
     assert mem["ra_1"].meta["ucd"] == "pos.eq.ra;meta.main" and mem["name"].description == "my name for it"
     if kw["mode"] == "all":
+        assert ((mem["match_probability"] > 0) & (mem["match_probability"] <= 1)).all()
         _as_astropy_finds(mem, table, cat, radius)
 
 
@@ -724,7 +725,7 @@ def _as_astropy_finds(got, table, cat, radius):
     """Every pair within ``radius`` (mode 'all'), as astropy's search_around_sky finds them, and its separations."""
     from astropy.coordinates import SkyCoord, search_around_sky
 
-    assert ((got["match_probability"] > 0) & (got["match_probability"] <= 1)).all()
+    assert ((got["match_probability"] >= 0) & (got["match_probability"] <= 1)).all()  # (30": some underflow)
     i, j, sep, _ = search_around_sky(SkyCoord(table["ra"], table["dec"]),
                                      SkyCoord(cat["ra"].to_numpy() * u.deg, cat["dec"].to_numpy() * u.deg), radius)
     expected = sorted(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()))
