@@ -1,7 +1,9 @@
 """Out-of-core crossmatch: the engine run per HEALPix partition pair on Dask, through LSDB.
 
 Owns turning lazy inputs (HATS paths, registry names, LSDB catalogues, Dask DataFrames) into LSDB
-catalogues with margins (wide enough for the radius plus the proper motion between the epochs),
+catalogues with margins (wide enough for the radius plus the proper motion between the epochs; where the right
+margin is narrower, or missing, and the right catalogue is a whole HATS catalogue on disk, the algorithm reads
+the right partitions around each pair's left rows instead, ``_partitions.read_around``),
 the checks of the inputs that can be made without reading them (NaN rows, latitudes, from the
 Parquet statistics), the per-partition algorithm classes (:class:`ZonesCrossmatch` and
 :class:`ZonesBayesCrossmatch`, which never see Dask: two pandas partitions in, index arrays out, as
@@ -15,6 +17,7 @@ fits. Only this module and ``_touched`` import lsdb and hats.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import sys
@@ -30,6 +33,7 @@ import pyarrow as pa
 from astropy import units as u
 from lsdb.core.crossmatch.abstract_crossmatch_algorithm import AbstractCrossmatchAlgorithm
 
+from platform_lib.catalogs import HEALPIX_COLUMN, HatsLayout
 from platform_lib.crossmatch._engine import match_pairs
 from platform_lib.crossmatch._epoch import Motion, propagate_years
 from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputError, DroppedRowsWarning
@@ -39,6 +43,7 @@ from platform_lib.crossmatch._partitions import (
     no_margin_error,
     publish,
     reach_arcsec,
+    read_around,
     staging_folder,
 )
 from platform_lib.storage import tree_bytes
@@ -100,18 +105,25 @@ class ZonesCrossmatch(AbstractCrossmatchAlgorithm):
         Move each partition's positions (the right one with its margin rows) along their proper
         motions before matching; ``reach_arcsec`` is the most two sources can move towards each
         other, which the right margin must cover on top of the radius.
+    right_around
+        The right catalogue's layout on disk when its margin cache is missing or narrower than the radius plus
+        ``reach_arcsec``: each partition pair's right rows are then read from the right partitions that the
+        cones around its left rows touch (``_partitions.read_around``) instead of LSDB's partition and margin,
+        so every pair is found, as on the other paths.
     """
 
     extra_columns = pd.DataFrame({SEPARATION: pd.Series(dtype=pd.ArrowDtype(pa.float64()))})
 
     def __init__(self, radius_arcsec: float, k: int | None = 1, *, left_motion: Motion | None = None,
-                 right_motion: Motion | None = None, reach_arcsec: float = 0.0):
+                 right_motion: Motion | None = None, reach_arcsec: float = 0.0,
+                 right_around: HatsLayout | None = None):
         super().__init__()
         self.radius_arcsec = float(radius_arcsec)
         self.k = k
         self.left_motion = left_motion
         self.right_motion = right_motion
         self.reach_arcsec = float(reach_arcsec)
+        self.right_around = right_around
 
     def validate(self, left, right):
         super().validate(left, right)
@@ -123,9 +135,27 @@ class ZonesCrossmatch(AbstractCrossmatchAlgorithm):
                     raise CrossmatchInputError(
                         f"{side} catalogue has no proper-motion column(s) {missing}; available columns: "
                         f"{', '.join(cols)}", code="missing-column", value=missing, available=cols)
-        if right.margin is not None:
+        if right.margin is not None and self.right_around is None:
             check_margin(right.margin.hc_structure.catalog_info.margin_threshold, self.radius_arcsec,
                          self.reach_arcsec)
+
+    def crossmatch(self, crossmatch_args, how, suffixes, suffix_method="all_columns"):
+        if self.right_around is not None:
+            crossmatch_args = dataclasses.replace(crossmatch_args, right_df=self._right_around(crossmatch_args))
+        return super().crossmatch(crossmatch_args, how, suffixes, suffix_method)
+
+    def _right_around(self, crossmatch_args):
+        """The right rows around a left partition, read from disk, with the columns and types of LSDB's."""
+        info = crossmatch_args.left_catalog_info
+        lon = np.asarray(crossmatch_args.left_df[info.ra_column], dtype=np.float64)
+        lat = np.asarray(crossmatch_args.left_df[info.dec_column], dtype=np.float64)
+        like = crossmatch_args.right_df
+        index = like.index.name or HEALPIX_COLUMN
+        table = read_around(self.right_around, lon, lat, self.radius_arcsec + self.reach_arcsec,
+                            columns=[index, *(str(c) for c in like.columns)])
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype).set_index(index)
+        frame = frame.astype({c: t for c, t in like.dtypes.items() if frame[c].dtype != t})
+        return type(like)(frame)
 
     def _pairs(self, crossmatch_args):
         lon1, lat1 = _positions(crossmatch_args.left_df, crossmatch_args.left_catalog_info, self.left_motion)
@@ -486,8 +516,9 @@ def _output_name(columns, name: str, suffix: str) -> str:
 def _best_lazy(left, right, radius, spec: LazySpec):
     """Mode ``best`` on Dask: the nearest pairs both ways, kept where they agree (each other's nearest).
 
-    Two nearest-neighbour matches run, left to right and right to left (so both catalogues need a
-    margin cache on LSDB's path; two HATS catalogues on disk need none, see ``_partitions``); a pair is kept when the same two positions come back from both.
+    Two nearest-neighbour matches run, left to right and right to left (so both catalogues need a margin
+    cache as wide as the radius when they are filtered LSDB catalogues; whole HATS catalogues on disk are read
+    around the other side's rows instead); a pair is kept when the same two positions come back from both.
     Positions are read from the same files both ways, so they compare exactly.
     """
     if spec.lazy or spec.output is not None or spec.errors is not None:
@@ -580,6 +611,43 @@ def _to_icrs(left, right, spec: LazySpec):
     return sides[0], sides[1], replace(spec, **changes)
 
 
+def _around(rcat, need: float, right, r_arcsec: float, reach: float) -> HatsLayout | None:
+    """None when the right catalogue's margin holds ``need`` arcsec (LSDB's partition and margin are matched);
+    else its layout on disk, whose partitions around the left rows are read instead (:class:`ZonesCrossmatch`),
+    when the catalogue is a whole HATS catalogue on disk (a path, a registry name, an LSDB catalogue opened from
+    one and not filtered: its files hold what it holds); else ``no-margin`` or ``margin-too-small``, saying
+    what to do."""
+    threshold = rcat.margin.hc_structure.catalog_info.margin_threshold if rcat.margin is not None else None
+    if threshold is not None and threshold >= need:
+        return None
+    layout = _layout_on_disk(rcat)
+    if layout is not None:
+        return layout
+    hint = ("; or, for a filtered LSDB catalogue, match the whole catalogue (its path or registry name: its "
+            "partitions around the left rows are then read instead of the margin) and filter the pairs, or pass "
+            "the filtered catalogue computed (catalogue.compute()) as a table")
+    if threshold is None:
+        raise no_margin_error(right, hint)
+    check_margin(threshold, r_arcsec, reach, hint)
+    return None
+
+
+def _layout_on_disk(cat) -> HatsLayout | None:
+    """The layout of the HATS folder an LSDB catalogue was opened from, when the catalogue is the whole of it
+    (not filtered: hats keeps its row count) in plain Parquet partitions, the same ones; else None."""
+    from platform_lib.catalogs import read_layout
+
+    path = getattr(cat.hc_structure, "catalog_path", None)
+    if path is None or not _unmodified(cat):
+        return None
+    try:
+        layout = read_layout(str(path))
+    except Exception:  # noqa: BLE001 - not a folder this reader takes: the margin's error stands
+        return None
+    pixels = {(int(p.order), int(p.pixel)) for p in cat.get_healpix_pixels()}
+    return layout if layout.plain_parquet and set(layout.pixels) == pixels else None
+
+
 def crossmatch_lazy(left, right, radius, spec: LazySpec):
     """The Dask path of :func:`~platform_lib.crossmatch.crossmatch` (see there); ``spec`` holds the
     checked options."""
@@ -625,9 +693,9 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
                   if isinstance(obj, pd.DataFrame) else obj
                   for obj, coords, side in ((opened[0], spec.left_coords, "left"),
                                             (opened[1], spec.right_coords, "right")))
-    if rcat.margin is None:
-        raise no_margin_error(right)
-    motion = dict(left_motion=spec.left_motion, right_motion=spec.right_motion, reach_arcsec=reach)
+    around = _around(rcat, r_arcsec + reach, right, r_arcsec, reach)
+    motion = dict(left_motion=spec.left_motion, right_motion=spec.right_motion, reach_arcsec=reach,
+                  right_around=around)
     if spec.errors is not None:
         algorithm = ZonesBayesCrossmatch(r_arcsec, kk, errors=spec.errors, **motion)
     else:
@@ -636,8 +704,11 @@ def crossmatch_lazy(left, right, radius, spec: LazySpec):
         # log_changes=False: LSDB logs each renamed column as a root-logger WARNING, which every notebook
         # showed (the crossmatch tutorial's "WARNING:root:Renaming overlapping columns" table); the suffixes
         # are documented and asked for
-        result = lcat.crossmatch(rcat, algorithm=algorithm, suffixes=spec.suffixes,
-                                 suffix_method="overlapping_columns", log_changes=False)
+        with warnings.catch_warnings():
+            if around is not None:  # no margin: the partitions around the left rows are read instead
+                warnings.filterwarnings("ignore", "Right catalog does not have a margin cache", RuntimeWarning)
+            result = lcat.crossmatch(rcat, algorithm=algorithm, suffixes=spec.suffixes,
+                                     suffix_method="overlapping_columns", log_changes=False)
     except CrossmatchError:
         raise
     except ValueError as exc:

@@ -14,7 +14,8 @@ partition covering it plus that partition's margin cache (the rows just outside 
 A right catalogue with no margin cache, or one narrower than the radius plus the proper motions' reach,
 is matched as exactly: each task reads, instead of the margin, every right partition that the cones of
 that reach around its left rows touch (a MOC of the cones, mocpy), as the in-memory path reads the
-partitions a table touches; more reading, the same pairs.
+partitions a table touches; more reading, the same pairs (:func:`read_around`, which LSDB's path in ``_dask``
+also calls for a right margin too narrow).
 Sky that only one catalogue covers has no pairs, so a left row in a pixel where the right catalogue
 has no partition is not matched even near the edge of a right partition (LSDB behaves the same).
 """
@@ -43,7 +44,7 @@ from platform_lib.crossmatch._errors import CrossmatchError, CrossmatchInputErro
 
 __all__ = ["Plan", "plan", "overlapping_pixels", "run", "staging_folder", "publish", "check_own_coords",
            "schema_columns",
-           "check_margin", "no_margin_error", "reach_arcsec", "cones_moc"]
+           "check_margin", "no_margin_error", "reach_arcsec", "cones_moc", "read_around"]
 
 SEPARATION = "separation_arcsec"
 _DEPTH = 29
@@ -151,13 +152,13 @@ def check_own_coords(own: tuple[str, str], coords, side: str, available=None) ->
             value=tuple(coords), available=available)
 
 
-def no_margin_error(right) -> CrossmatchInputError:
+def no_margin_error(right, hint: str = "") -> CrossmatchInputError:
     return CrossmatchInputError(
         "the right catalogue has no margin cache, so matches across partition boundaries would "
         "be lost; build one (hats-import margin cache, margin_threshold >= the radius) or pass the "
         "right catalogue in memory; a margin cache in a folder of its own (as hats-import writes it) is "
-        "read when you pass lsdb.open_catalog(catalogue_path, margin_cache=margin_path) instead of the path",
-        code="no-margin", value=str(right))
+        "read when you pass lsdb.open_catalog(catalogue_path, margin_cache=margin_path) instead of the path"
+        + hint, code="no-margin", value=str(right))
 
 
 def reach_arcsec(moves) -> float:
@@ -167,14 +168,14 @@ def reach_arcsec(moves) -> float:
     return reach * 1.01 + (1e-6 if reach else 0.0)
 
 
-def check_margin(threshold_arcsec: float, radius_arcsec: float, reach: float) -> None:
+def check_margin(threshold_arcsec: float, radius_arcsec: float, reach: float, hint: str = "") -> None:
     """The right margin must hold the radius plus the proper motion between the epochs."""
     need = radius_arcsec + reach
     if threshold_arcsec < need:
         extra = f" plus up to {reach:.3g} arcsec of proper motion between the epochs" if reach else ""
         raise CrossmatchInputError(
             f"the right catalogue's margin ({threshold_arcsec} arcsec) is smaller than the radius "
-            f"({radius_arcsec} arcsec){extra}; rebuild it with margin_threshold >= {need:.6g} arcsec",
+            f"({radius_arcsec} arcsec){extra}; rebuild it with margin_threshold >= {need:.6g} arcsec{hint}",
             code="margin-too-small", value=need)
 
 
@@ -322,23 +323,32 @@ def _right_around(plan_: Plan, left: pa.Table, read: dict) -> pa.Table:
     """Every right partition that the cones of ``plan_.reach_arcsec`` around the left rows touch (no margin
     rows), each read once per task (``read`` keeps them): all the right rows a left row can be paired with."""
     lon, lat = _positions(left, plan_.left, None)  # catalogue positions: the reach holds both sides' motion
+    return read_around(plan_.right, lon, lat, plan_.reach_arcsec, read)
+
+
+def read_around(right: HatsLayout, lon: np.ndarray, lat: np.ndarray, reach: float, read: dict | None = None,
+                columns: list[str] | None = None) -> pa.Table:
+    """The rows of every partition of ``right`` (not its margin) that the cones of ``reach`` arcsec around
+    (lon, lat) touch (a MOC of the cones, mocpy), with ``columns`` (default: all), each partition read once
+    while ``read`` keeps it. Whatever a margin cache too narrow for ``reach`` would miss is in them; LSDB's
+    path (``_dask.ZonesCrossmatch``) reads them too, instead of such a margin."""
+    read = {} if read is None else read
     ok = np.isfinite(lon) & np.isfinite(lat) & (lat >= -90) & (lat <= 90)
     pixels = []
     if ok.any():
-        deepest = max(o for o, _ in plan_.right.pixels)
-        ranges = cones_moc(lon[ok], lat[ok], plan_.reach_arcsec, deepest).to_depth29_ranges
+        ranges = cones_moc(lon[ok], lat[ok], reach, max(o for o, _ in right.pixels)).to_depth29_ranges
         starts, ends = ranges[:, 0].astype(np.int64), ranges[:, 1].astype(np.int64)
-        for order, pixel in plan_.right.pixels:
+        for order, pixel in right.pixels:
             lo, hi = _range29(order, pixel)
             j = int(np.searchsorted(ends, lo, side="right"))  # the first range ending after lo
             if j < len(starts) and starts[j] < hi:
                 pixels.append((order, pixel))
     for p in pixels:
         if p not in read:
-            read[p] = _read(plan_.right, *p)
-    if not pixels:
-        return _read(plan_.right, *plan_.right.pixels[0]).slice(0, 0)
-    tables = [read[p] for p in pixels]
+            read[p] = _read(right, *p)
+    tables = [read[p] for p in pixels] or [_read(right, *right.pixels[0]).slice(0, 0)]
+    if columns is not None:
+        tables = [t.select(columns) for t in tables]
     return pa.concat_tables([t.select(tables[0].column_names).cast(tables[0].schema) for t in tables])
 
 

@@ -138,8 +138,8 @@ def test_a_radius_wider_than_the_margin_gives_every_pair_on_dask_as_in_memory(ha
     """xmatch17: two catalogues matched in memory (the partitions the cones touch) found every pair at 10" with the
     right margin 5" wide; on Dask the same call was `margin-too-small`. Our partition reader now reads, instead of
     a margin too narrow (or none), the right partitions the cones around each task's left rows touch: the same
-    pairs on both paths, equal to the match of the whole tables. LSDB's path (an LSDB catalogue, lazy=True,
-    probabilities) still needs the margin: its error names it."""
+    pairs on both paths, equal to the match of the whole tables. LSDB's path reads them too (lsdb18: the next
+    test)."""
     left, right, lpath, rpath = hats_pair
     radius = 10 * u.arcsec
     expected = crossmatch(left, right, radius, mode=mode)
@@ -157,9 +157,52 @@ def test_a_radius_wider_than_the_margin_gives_every_pair_on_dask_as_in_memory(ha
         assert _pairs(on_dask) == set(zip(left["id"].to_numpy()[i].tolist(), right["id"].to_numpy()[j].tolist()))
     merged = on_dask.merge(expected, on=["id_1", "id_2"], suffixes=("_dask", "_mem"))
     assert np.allclose(merged["separation_arcsec_dask"].astype(float), merged["separation_arcsec_mem"], atol=1e-9)
-    with pytest.raises(CrossmatchInputError, match="margin") as err:
-        crossmatch(lsdb.open_catalog(lpath), str(rpath), radius, client=client, progress=False)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "all"])
+def test_lsdb_path_reads_the_right_partitions_around_a_margin_too_narrow(hats_pair, client, mode):
+    """lsdb18: LSDB's path (an LSDB catalogue, a table on Dask with client=, lazy=True) refused a radius wider
+    than the right margin (`margin-too-small`; `no-margin` without one), an astronomer's ordinary request. With
+    the right catalogue whole on disk, each partition pair's right rows are now read from the right partitions
+    the cones around its left rows touch: every pair, equal to the match of the whole tables. A filtered right
+    catalogue is no longer its files: refused, and the error says what to do instead."""
+    left, right, lpath, rpath = hats_pair
+    radius = 10 * u.arcsec
+    expected = crossmatch(left, right, radius, mode=mode)
+    assert (np.asarray(expected["separation_arcsec"], dtype=np.float64) > 5.0).any() or mode == "nearest"
+    runs = {
+        "lsdb": crossmatch(lsdb.open_catalog(lpath), str(rpath), radius, mode=mode, client=client, progress=False),
+        "table": crossmatch(left, str(rpath), radius, mode=mode, client=client, progress=False),
+        "lsdb-right": crossmatch(left, lsdb.open_catalog(rpath), radius, mode=mode, client=client, progress=False),
+        "no-margin": crossmatch(left, str(rpath / "right"), radius, mode=mode, client=client, progress=False),
+        "lazy": crossmatch(str(lpath), str(rpath), radius, mode=mode, client=client, lazy=True).compute(),
+    }
+    for name, got in runs.items():
+        assert _pairs(got) == _pairs(expected) and len(got) == len(expected), name
+        merged = got.merge(expected, on=["id_1", "id_2"], suffixes=("_dask", "_mem"))
+        assert np.allclose(merged["separation_arcsec_dask"].astype(float), merged["separation_arcsec_mem"],
+                           rtol=0, atol=1e-9), name
+    assert runs["lsdb"].dtypes.to_dict() == runs["lazy"].dtypes.to_dict()
+    filtered = lsdb.open_catalog(rpath).query("dec > 0")
+    with pytest.raises(CrossmatchInputError, match=r"margin \(5.0 arcsec\).*filtered LSDB catalogue.*compute") as err:
+        crossmatch(left, filtered, radius, mode=mode, client=client, progress=False)
     assert err.value.code == "margin-too-small"
+    assert len(crossmatch(left, filtered, 2 * u.arcsec, mode=mode, client=client, progress=False)) > 0
+
+
+def test_probabilities_on_dask_with_a_margin_too_narrow_equal_in_memory(hats_pair, client):
+    """lsdb18: probability=True runs on LSDB's path (the prior needs every Bayes factor first) and needed a right
+    margin as wide as the radius; at 10" against the 5" margin it was `margin-too-small`. Now the same pairs and
+    posteriors as in memory, for two catalogues on disk and for a table against one."""
+    left, right, lpath, rpath = hats_pair
+    kw = dict(mode="all", probability=True, left_errors=0.4 * u.arcsec, right_errors=0.3 * u.arcsec)
+    expected = crossmatch(left, right, 10 * u.arcsec, **kw)
+    expected["q"] = 1 - np.asarray(expected["match_probability"], dtype=np.float64)
+    for got in (crossmatch(str(lpath), str(rpath), 10 * u.arcsec, client=client, progress=False, **kw),
+                crossmatch(left, str(rpath), 10 * u.arcsec, client=client, progress=False, **kw)):
+        got["q"] = 1 - np.asarray(got["match_probability"], dtype=np.float64)
+        _same_column(got, expected, "separation_arcsec", rtol=1e-9)
+        _same_column(got, expected, "q", rtol=1e-6)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -246,11 +289,15 @@ def test_epoch_propagation_on_dask_equals_in_memory(moving_pair, client):
     got = crossmatch(left, str(root / "right"), 0.5 * u.arcsec, client=client, progress=False, **kw)
     _same_column(got, expected, "separation_arcsec", rtol=1e-6)
     # The right margin (1.5") cannot hold the radius plus 2.3" of motion: the partitions around each task's
-    # left rows are read instead (xmatch17), not lost pairs; LSDB's path (a DataFrame left) names the margin.
+    # left rows are read instead (xmatch17), not lost pairs; on LSDB's path (a DataFrame left) too (lsdb18:
+    # it was margin-too-small), and a filtered right catalogue's error names the motion.
     thin = crossmatch(str(root / "left"), str(root / "thin"), 0.5 * u.arcsec, client=client, progress=False, **kw)
     _same_column(thin, expected, "separation_arcsec", rtol=1e-6)
+    thin = crossmatch(left, str(root / "thin"), 0.5 * u.arcsec, client=client, progress=False, **kw)
+    _same_column(thin, expected, "separation_arcsec", rtol=1e-6)
     with pytest.raises(CrossmatchInputError, match="proper motion") as err:
-        crossmatch(left, str(root / "thin"), 0.5 * u.arcsec, client=client, progress=False, **kw)
+        crossmatch(left, lsdb.open_catalog(root / "thin").query("dec > -91"), 0.5 * u.arcsec, client=client,
+                   progress=False, **kw)
     assert err.value.code == "margin-too-small"
     with pytest.raises(CrossmatchInputError, match="pmra_x") as err:
         crossmatch(str(root / "left"), str(root / "right"), 0.5 * u.arcsec, client=client, progress=False,
@@ -388,10 +435,12 @@ def test_lsdb_catalogues_and_motions_stay_on_the_lsdb_path(hats_pair):
     # instead (xmatch17); LSDB's path says how to pass a margin kept in a folder of its own (real11)
     assert _partitions.plan(str(lpath), str(rpath / "right"), 2.0, **kw).use_margin is False
     assert _partitions.plan(str(lpath), str(rpath), 2.0, **kw).use_margin is True
+    # (a whole catalogue without a margin is read around the left rows on LSDB's path too: lsdb18; a filtered one
+    # cannot be)
     how = r"no margin.*lsdb.open_catalog\(catalogue_path, margin_cache="
     with pytest.raises(CrossmatchInputError, match=how) as err:
-        crossmatch(lsdb.open_catalog(lpath), str(rpath / "right"), 2 * u.arcsec, progress=False, client=None,
-                   lazy=True)
+        crossmatch(lsdb.open_catalog(lpath), lsdb.open_catalog(rpath / "right").query("dec > 0"), 2 * u.arcsec,
+                   progress=False, client=None, lazy=True)
     assert err.value.code == "no-margin"
 
 
@@ -642,15 +691,23 @@ def test_a_table_against_a_catalogue_in_memory_equals_dask(hipparcos_north, clie
     """``crossmatch(my_table, catalogue)`` with no client= is matched in memory from the partitions my stars
     touch; the answer is the Dask path's (client= given): the same columns, types, units, UCDs, pairs,
     separations and probabilities (the prior from the whole catalogue), and astropy's search_around_sky."""
-    from astropy.coordinates import SkyCoord, search_around_sky
-    from astropy.table import Table
-
     table, cat, path = hipparcos_north
     radius = 1 * u.arcsec if kw["mode"] == "nearest" else 10 * u.arcsec
     messages = []
     mem = crossmatch(table, path, radius, progress=lambda f, m: messages.append(m), **kw)
     dask = crossmatch(table, path, radius, client=client, progress=False, **kw)
     assert messages[0].startswith("reading") and messages[-1].startswith("matched in memory")
+    mem = _same_tables(mem, dask)
+    assert mem["ra_1"].meta["ucd"] == "pos.eq.ra;meta.main" and mem["name"].description == "my name for it"
+    if kw["mode"] == "all":
+        assert ((mem["match_probability"] > 0) & (mem["match_probability"] <= 1)).all()
+        _as_astropy_finds(mem, table, cat, radius)
+
+
+def _same_tables(mem, dask):
+    """Two answers as Tables: the same columns, types, units, UCDs, pairs and values; ``mem`` sorted by pair."""
+    from astropy.table import Table
+
     assert isinstance(mem, Table) and mem.colnames == dask.colnames and len(mem) == len(dask) > 100
     mem, dask = _sorted_pairs(mem), _sorted_pairs(dask)
     for name in mem.colnames:
@@ -661,17 +718,43 @@ def test_a_table_against_a_catalogue_in_memory_equals_dask(hipparcos_north, clie
             np.testing.assert_allclose(np.asarray(mem[name]), np.asarray(dask[name]), rtol=0, atol=1e-12)
         else:
             assert (np.asarray(mem[name]) == np.asarray(dask[name])).all(), name
-    assert mem["ra_1"].meta["ucd"] == "pos.eq.ra;meta.main" and mem["name"].description == "my name for it"
+    return mem
+
+
+def _as_astropy_finds(got, table, cat, radius):
+    """Every pair within ``radius`` (mode 'all'), as astropy's search_around_sky finds them, and its separations."""
+    from astropy.coordinates import SkyCoord, search_around_sky
+
+    assert ((got["match_probability"] >= 0) & (got["match_probability"] <= 1)).all()  # (30": some underflow)
+    i, j, sep, _ = search_around_sky(SkyCoord(table["ra"], table["dec"]),
+                                     SkyCoord(cat["ra"].to_numpy() * u.deg, cat["dec"].to_numpy() * u.deg), radius)
+    expected = sorted(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()))
+    assert sorted(zip(np.asarray(got["name"]).tolist(), np.asarray(got["HIP"]).tolist())) == expected
+    by_pair = dict(zip(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()),
+                       sep.to_value(u.arcsec)))
+    seps = [by_pair[p] for p in zip(np.asarray(got["name"]).tolist(), np.asarray(got["HIP"]).tolist())]
+    np.testing.assert_allclose(np.asarray(got["separation_arcsec"]), seps, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(mode="all", probability=True, left_errors=0.2 * u.arcsec, right_errors=0.5 * u.arcsec),
+    dict(mode="nearest", right_pm=("pmra", "pmdec"), right_epoch=1991.25, left_epoch=2016.0),
+], ids=["all-probability", "nearest-epochs"])
+def test_a_table_on_dask_against_real_stars_with_a_narrow_margin(hipparcos_north, client, tmp_path, kw):
+    """lsdb18: my table on Dask (client=) against real Hipparcos stars as HATS with a 10" margin (the registry's)
+    at 30", the astronomer's `crossmatch(big_table, "I/311", 30 * u.arcsec, client=client)`, was
+    `margin-too-small`; now the in-memory answer (columns, units, pairs, separations, probabilities; with 25
+    years of proper motion too) and, for every pair, astropy's search_around_sky."""
+    table, cat, _ = hipparcos_north
+    thin = tmp_path / "hipn10"
+    lsdb.from_dataframe(cat, ra_column="ra", dec_column="dec", margin_threshold=10.0, partition_rows=1_000,
+                        catalog_name="hipn10").write_catalog(thin)
+    radius = 30 * u.arcsec
+    mem = crossmatch(table, str(thin), radius, **kw)
+    dask = crossmatch(table, str(thin), radius, client=client, progress=False, **kw)
+    mem = _same_tables(mem, dask)
     if kw["mode"] == "all":
-        assert ((mem["match_probability"] > 0) & (mem["match_probability"] <= 1)).all()
-        i, j, sep, _ = search_around_sky(SkyCoord(table["ra"], table["dec"]),
-                                         SkyCoord(cat["ra"].to_numpy() * u.deg, cat["dec"].to_numpy() * u.deg), radius)
-        expected = sorted(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()))
-        assert sorted(zip(np.asarray(mem["name"]).tolist(), np.asarray(mem["HIP"]).tolist())) == expected
-        by_pair = dict(zip(zip(np.asarray(table["name"])[i].tolist(), cat["HIP"].to_numpy()[j].tolist()),
-                           sep.to_value(u.arcsec)))
-        got = [by_pair[p] for p in zip(np.asarray(mem["name"]).tolist(), np.asarray(mem["HIP"]).tolist())]
-        np.testing.assert_allclose(np.asarray(mem["separation_arcsec"]), got, rtol=0, atol=1e-6)
+        _as_astropy_finds(mem, table, cat, radius)
 
 
 def test_a_small_table_against_a_catalogue_starts_no_dask_cluster(hipparcos_north, monkeypatch, capfd):

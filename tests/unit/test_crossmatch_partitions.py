@@ -54,3 +54,43 @@ def test_every_overlap_lands_in_exactly_one_group_under_its_coarser_pixel(left, 
 
 def test_one_coarse_left_pixel_meets_its_finer_right_pixels():
     assert overlapping_pixels([(0, 4)], [(1, 16), (1, 19), (1, 20), (0, 3)]) == [((0, 4), (1, 16)), ((0, 4), (1, 19))]
+
+
+def _stars(n, seed):
+    """Stars crowded around RA 0/360 near the north pole and on an order-0 edge: many small partitions meet."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    ra = np.concatenate([rng.uniform(-2, 2, n // 2) % 360, rng.uniform(40, 50, n - n // 2)])
+    dec = np.concatenate([rng.uniform(80, 90, n // 2), rng.uniform(40, 44, n - n // 2)])
+    return pd.DataFrame({"ra": ra, "dec": dec, "id": np.arange(n)})
+
+
+def test_read_around_holds_every_right_row_within_the_reach_of_each_left_row(tmp_path):
+    """lsdb18: the rows a margin too narrow would miss are in the partitions read around the left rows (LSDB's
+    path now reads them too): against a brute force, for a reach 20x the margin."""
+    import astropy.units as u
+    import numpy as np
+    from astropy.coordinates import SkyCoord, search_around_sky
+
+    from platform_lib.catalogs import read_layout, write_hats
+    from platform_lib.crossmatch._partitions import read_around
+
+    right, left = _stars(3_000, 1), _stars(300, 2)
+    write_hats(right, tmp_path / "r", name="r", ra_column="ra", dec_column="dec", partition_rows=100,
+               margin_arcsec=1.0)
+    layout = read_layout(tmp_path / "r")
+    assert len(layout.pixels) > 20 and layout.margin.margin_arcsec == 1.0
+    reach = 20.0 * 60  # 20'
+    i, j, _, _ = search_around_sky(SkyCoord(left["ra"].to_numpy() * u.deg, left["dec"].to_numpy() * u.deg),
+                                   SkyCoord(right["ra"].to_numpy() * u.deg, right["dec"].to_numpy() * u.deg),
+                                   reach * u.arcsec)
+    for rows in (np.arange(len(left)), np.arange(5), np.arange(150, 160)):  # each left row matched once, any group
+        read = read_around(layout, left["ra"].to_numpy()[rows], left["dec"].to_numpy()[rows], reach,
+                           columns=["id", "ra"])
+        assert read.column_names == ["id", "ra"]
+        ids = read.column("id").to_numpy()
+        assert len(ids) == len(set(ids.tolist())) < len(right) or len(rows) == len(left)  # no margin rows
+        assert set(right["id"].to_numpy()[j[np.isin(i, rows)]].tolist()) <= set(ids.tolist())
+    assert read_around(layout, np.array([]), np.array([]), reach).num_rows == 0
