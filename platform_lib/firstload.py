@@ -13,8 +13,10 @@ datasets folder, when none is given).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,24 +25,32 @@ from typing import Iterator
 from platform_lib.atomic import write_atomic
 from platform_lib.settings import get_settings
 
-__all__ = ["LOADING", "MARKER", "first_load", "loading_since", "still_loading"]
+__all__ = ["HEARTBEAT_S", "LOADING", "MARKER", "STALE_AFTER_S", "first_load", "loading_since", "still_loading"]
 
 #: The record written in the datasets folder once everything is loaded (:mod:`platform_lib.sampledata` writes it).
 MARKER = "sample-data.json"
 #: While the first load runs (no :data:`MARKER` yet), in the datasets folder: ``{"started": <unix time>, "pid": ...}``;
-#: :func:`first_load` removes it when the load ends, the supervisor when it stops a load.
+#: :func:`first_load` removes it when the load ends, the supervisor when it stops a load, and touches it every
+#: :data:`HEARTBEAT_S` while it runs.
 LOADING = "sample-data.loading.json"
+#: Seconds between the touches of :data:`LOADING` by a running load.
+HEARTBEAT_S = 30.0
+#: A :data:`LOADING` untouched this long belongs to a load that was killed (the chart's Job at its deadline, or
+#: out of memory: its ``finally`` never ran, and on a cluster no supervisor removes the file): no note then.
+STALE_AFTER_S = 300.0
 
 
 def loading_since(datasets: str | os.PathLike) -> float | None:
     """Seconds since the sample data's first load into ``datasets`` started, while it runs; None when none runs
-    (finished, never started, or a later load: what an upgrade rebuilds stays served in its old version)."""
+    (finished, never started, killed: its file untouched for :data:`STALE_AFTER_S`, or a later load: what an
+    upgrade rebuilds stays served in its old version)."""
     datasets = Path(datasets)
     try:
         started = float(json.loads((datasets / LOADING).read_text())["started"])
+        touched = (datasets / LOADING).stat().st_mtime
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if (datasets / MARKER).exists():
+    if (datasets / MARKER).exists() or time.time() - touched > STALE_AFTER_S:
         return None
     return max(0.0, time.time() - started)
 
@@ -84,7 +94,18 @@ def first_load(datasets: Path, first: bool) -> Iterator[None]:
         yield
         return
     write_atomic(datasets / LOADING, json.dumps({"started": time.time(), "pid": os.getpid()}), mode=0o644)
+    done = threading.Event()
+
+    def heartbeat() -> None:  # a killed load stops touching it: readers then take it as stale (STALE_AFTER_S)
+        while not done.wait(HEARTBEAT_S):
+            with contextlib.suppress(OSError):
+                os.utime(datasets / LOADING)
+
+    beat = threading.Thread(target=heartbeat, name="sample-data-heartbeat", daemon=True)
+    beat.start()
     try:
         yield
     finally:
+        done.set()
+        beat.join()
         (datasets / LOADING).unlink(missing_ok=True)

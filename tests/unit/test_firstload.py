@@ -9,6 +9,7 @@ same lookups made directly in a notebook (a catalogue by name, an image by obs_i
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import astropy.units as u
@@ -81,3 +82,29 @@ def test_on_a_cluster_the_jobs_dataset_is_where_it_loads(tmp_path, monkeypatch) 
     with pytest.raises(CatalogNotFound) as exc:
         Registry.from_settings(readonly=True)
     assert "still loading" not in str(exc.value)
+
+
+def test_a_killed_loads_file_says_nothing_once_it_is_stale(datasets, monkeypatch) -> None:
+    # the chart's Job killed at its deadline or out of memory never ran its `finally`, and on a cluster no
+    # supervisor removes the file: the note said "still loading (started 5 h ago)" for ever. A running load
+    # touches the file every HEARTBEAT_S; one untouched for STALE_AFTER_S is not running.
+    from platform_lib import firstload
+
+    assert firstload.still_loading(datasets) is not None
+    old = time.time() - 5 * 3600  # killed five hours ago
+    os.utime(datasets / LOADING, (old, old))
+    assert firstload.still_loading(datasets) is None
+    for message in _lookups(datasets):
+        assert "still loading" not in message, message
+
+
+def test_a_running_load_keeps_its_file_fresh(tmp_path, monkeypatch) -> None:
+    from platform_lib import firstload
+
+    monkeypatch.setattr(firstload, "HEARTBEAT_S", 0.05)
+    with firstload.first_load(tmp_path, True):
+        old = time.time() - firstload.STALE_AFTER_S - 60
+        os.utime(tmp_path / LOADING, (old, old))
+        time.sleep(0.5)  # ten heartbeats' time: the thread touched it again
+        assert firstload.still_loading(tmp_path) is not None
+    assert not (tmp_path / LOADING).exists()
