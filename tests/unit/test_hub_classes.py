@@ -1735,3 +1735,27 @@ def test_an_admin_pins_a_profile_on_a_class_already_made(teaching):
     teaching.profiles = ()  # a hub that offers none says so ("choose one of []" before)
     with pytest.raises(ClassError, match=r"no profile 'lab' .*; it offers none \(an operator adds them"):
         teaching.pin_profile(ADMIN, "c1", "lab")
+
+
+def test_an_admins_autograde_reads_as_the_platform_and_makes_no_account_for_the_admin(teaching, tmp_path,
+                                                                                      monkeypatch):
+    """The operator's `astrohub classes collect --grade` (the hub service astrohub-cli, an admin that is no user)
+    made a system user and a home for 'astrohub-cli' (every CI run left one): the autograde asked for the actor's
+    system user as the reader of the source, where the collect beside it takes none for an admin. An admin's
+    autograde now reads as the platform, as its collect does; an instructor's still reads as her."""
+    from astrohub_hub.grading import Grader
+
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    _marked_assignment(tmp_path / "classes" / "c1" / "instructors" / "hw1")
+    monkeypatch.setattr(Grader, "release_version", lambda self, assignment, source, reader: source)
+    teaching.release(PROF, "c1", "hw1")
+    teaching.submit(ANN, "c1", "hw1")
+    readers, accounts = [], []
+    monkeypatch.setattr(Grader, "grade", lambda self, assignment, work, source, reader, *a, **k: readers.append(reader)
+                        or {})
+    system = teaching.people.system
+    monkeypatch.setattr(teaching.people, "system", lambda user: accounts.append(user) or system(user))
+    teaching.collect(ADMIN, "c1", "hw1", grade=True)
+    assert readers == [None] and ADMIN.name not in accounts, (readers, accounts)
+    teaching.collect(PROF, "c1", "hw1", grade=True)
+    assert "prof" in accounts, accounts

@@ -1337,7 +1337,7 @@ class Teaching:
                                  "anyway)", status=409, code="not-nbgrader", value=assignment)
             grader = self._grader(actor, cls)
             work = {s: instructors / "collected" / assignment / s for s in collected}
-            result["grades"] = grader.grade(assignment, work, source, self._system(actor.name),
+            result["grades"] = grader.grade(assignment, work, source, writer,
                                             instructors / "feedback" / assignment,
                                             self._grading_deadline(cls, assignment, collected))
             with closing(self._db()) as db, db:
