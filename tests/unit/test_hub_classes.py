@@ -1445,6 +1445,18 @@ def _marked_assignment(folder) -> None:
     nbformat.write(new_notebook(cells=[new_code_cell("assert True", metadata=marks)]), folder / "a.ipynb")
 
 
+def _submitted_hw1(teaching, tmp_path, monkeypatch) -> None:
+    """Class c1 (instructor prof, student ann) with the marked assignment hw1 released and ann's copy submitted;
+    nbgrader's release step is stubbed to hand back the source (the tests grade with a stub of their own)."""
+    from astrohub_hub.grading import Grader
+
+    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
+    _marked_assignment(tmp_path / "classes" / "c1" / "instructors" / "hw1")
+    monkeypatch.setattr(Grader, "release_version", lambda self, assignment, source, reader: source)
+    teaching.release(PROF, "c1", "hw1")
+    teaching.submit(ANN, "c1", "hw1")
+
+
 def test_two_autogrades_of_one_class_take_turns_and_the_second_says_it_waited(teaching, tmp_path, monkeypatch,
                                                                                 caplog):
     """grade15: two autogrades of one class at once ran side by side, and on the local platform the kernel broker's
@@ -1456,11 +1468,7 @@ def test_two_autogrades_of_one_class_take_turns_and_the_second_says_it_waited(te
 
     from astrohub_hub.grading import Grader
 
-    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
-    _marked_assignment(tmp_path / "classes" / "c1" / "instructors" / "hw1")
-    monkeypatch.setattr(Grader, "release_version", lambda self, assignment, source, reader: source)
-    teaching.release(PROF, "c1", "hw1")
-    teaching.submit(ANN, "c1", "hw1")
+    _submitted_hw1(teaching, tmp_path, monkeypatch)
     grading, overlapped = [], []
     first_in, second_there = threading.Event(), threading.Event()
 
@@ -1745,11 +1753,7 @@ def test_an_admins_autograde_reads_as_the_platform_and_makes_no_account_for_the_
     autograde now reads as the platform, as its collect does; an instructor's still reads as her."""
     from astrohub_hub.grading import Grader
 
-    teaching.create_class(ADMIN, "c1", instructors=["prof"], students=["ann"])
-    _marked_assignment(tmp_path / "classes" / "c1" / "instructors" / "hw1")
-    monkeypatch.setattr(Grader, "release_version", lambda self, assignment, source, reader: source)
-    teaching.release(PROF, "c1", "hw1")
-    teaching.submit(ANN, "c1", "hw1")
+    _submitted_hw1(teaching, tmp_path, monkeypatch)
     readers, accounts = [], []
     monkeypatch.setattr(Grader, "grade", lambda self, assignment, work, source, reader, *a, **k: readers.append(reader)
                         or {})
