@@ -176,6 +176,17 @@ def test_a_terminals_pip_says_why_it_found_no_package(platform, two_users):
     assert "Requirement already satisfied: numpy" in out and out.count("astrohub:") == 1, out  # pip works as ever
 
 
+def test_a_terminals_pip_is_the_servers_whatever_python_comes_first(platform, two_users):
+    # mend19: the terminal's pip ran `python -m ...`, whichever python came first on PATH (here a decoy that exits
+    # 3); it runs the server's Python, and the server extension (not the hub) puts its folder first on PATH
+    _, bob = two_users
+    out = _terminal(platform, bob, "d=$(mktemp -d); printf '#!/bin/sh\\nexit 3\\n' > $d/python; chmod +x $d/python; "
+                    "PATH=$d:$PATH pip --version; rc=$?; rm -r $d; echo \"AT $(command -v pip) RC=$rc\"", "TPDONE")
+    terminal_bin = os.path.join(importlib.util.find_spec("astrohub_server").submodule_search_locations[0], "terminal")
+    assert f"AT {terminal_bin}/pip RC=0" in out, out
+    assert f"from {os.sys.prefix}/" in out, out  # the pip of the platform's Python
+
+
 def test_first_crossmatch_in_a_new_kernel_loads_the_compiled_kernel(platform, two_users):
     # issue 16: the first in-memory crossmatch in a new environment spent 24 to 55 s compiling
     from platform_lib.crossmatch._warm import platform_cache_dir

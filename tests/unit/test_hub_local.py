@@ -127,11 +127,8 @@ def test_user_servers_find_the_platform_python_first(tmp_path):
     spawner = make_spawner("sam", [])
     env = spawner.user_env({"PATH": "/usr/bin:/bin", "ASTROHUB_PACKAGE_LAYER": "/h/sam/.astrohub/packages"})
     entries = env["PATH"].split(":")
-    # first18: the terminal's pip (astrohub_server/terminal) between the layer's bin and the platform Python's
-    from astrohub_hub.local import server_terminal_bin
-
-    assert entries[:3] == ["/h/sam/.astrohub/packages/bin", server_terminal_bin(), os.path.dirname(sys.executable)]
-    assert entries[3:] == ["/usr/bin", "/bin"]
+    # mend19: the terminal's pip folder is the server extension's to put on PATH (astrohub_server.pipmagic)
+    assert entries == ["/h/sam/.astrohub/packages/bin", os.path.dirname(sys.executable), "/usr/bin", "/bin"]
     assert user_path("/a:/v/bin:/b", None, "/v/bin/python") == "/v/bin:/a:/b"  # no duplicate
 
 

@@ -266,17 +266,30 @@ def test_shell_pip_in_a_cell_runs_as_the_platforms_pip_magic(monkeypatch, capfd,
 
 def test_a_terminals_pip_says_why_as_the_kernels_does(tmp_path, monkeypatch):
     # first18: in a JupyterLab terminal, `pip install astroplan` on the closed platform ended with pip's bare
-    # "No matching distribution found" (the kernels' %pip adds a note); the hub now puts the terminal's pip first
-    # on the server's PATH (astrohub_server/terminal), which runs the platform's pip and adds the same note
+    # "No matching distribution found" (the kernels' %pip adds a note); the server now puts the terminal's pip
+    # first on its PATH (astrohub_server/terminal), which runs the platform's pip and adds the same note.
+    # mend19: the script ran `python -m ...`, whichever python came first on PATH (here a decoy); it runs the
+    # server's (ASTROHUB_SERVER_PYTHON), and the server extension, not the hub, puts its folder on PATH
     import os
 
-    from astrohub_hub.local import server_terminal_bin, user_path
+    from astrohub_server.pipmagic import TERMINAL_BIN, use_terminal_pip
+
+    decoy = tmp_path / "decoy"
+    decoy.mkdir()
+    (decoy / "python").write_text("#!/bin/sh\necho 'not the server python' >&2\nexit 3\n")
+    (decoy / "python").chmod(0o755)
 
     def shell(command: str, **env: str) -> subprocess.CompletedProcess:
-        path = user_path("/usr/bin:/bin", str(tmp_path / "layer"), sys.executable, server_terminal_bin())
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+        server = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+        server["PATH"] = f"{decoy}:/usr/bin:/bin"
+        use_terminal_pip(server)  # as the server extension does to the environment its terminals copy
         return subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=120,
-                              env={**clean, "PATH": path, **env}, cwd=tmp_path)
+                              env={**server, **env}, cwd=tmp_path)
+
+    done = shell("command -v pip; pip --version")
+    assert done.returncode == 0 and "not the server python" not in done.stderr, done
+    assert done.stdout.splitlines()[0] == str(TERMINAL_BIN / "pip"), done
+    assert f"from {sys.prefix}/" in done.stdout.splitlines()[1], done  # the pip of the server's Python
 
     done = shell(f"pip download --no-deps -d {tmp_path} astrohub-offline-probe", PIP_NO_INDEX="1")
     assert done.returncode != 0 and "No matching distribution found for astrohub-offline-probe" in done.stderr, done

@@ -170,23 +170,12 @@ def server_labextensions() -> str | None:
     editable install (``make install``) does not, so the spawner points ``LabApp.extra_labextensions_path``
     at the package's copy. Found without importing the package.
     """
-    return _server_folder("labextension")
-
-
-def server_terminal_bin() -> str | None:
-    """The folder of ``astrohub_server``'s ``pip`` and ``pip3`` for JupyterLab's terminal
-    (``astrohub_server.pipmagic.TERMINAL_BIN``: pip with the notes of the kernels' ``%pip``), or None."""
-    return _server_folder("terminal")
-
-
-def _server_folder(name: str) -> str | None:
-    """The folder ``name`` of the ``astrohub_server`` package, found without importing it; None without it."""
     try:
         spec = importlib.util.find_spec("astrohub_server")
     except (ImportError, ValueError):
         return None
     for location in (spec.submodule_search_locations or []) if spec else []:
-        folder = os.path.join(location, name)
+        folder = os.path.join(location, "labextension")
         if os.path.isdir(folder):
             return folder
     return None
@@ -262,20 +251,19 @@ def singleuser_command(
     return [python, "-c", "\n".join(lines)]
 
 
-def user_path(path: str, layer: str | None = None, python: str = sys.executable, terminal: str | None = None) -> str:
-    """``PATH`` for a user server: the user's package layer's ``bin``, then ``terminal`` (the folder of the
-    terminal's ``pip``, :func:`server_terminal_bin`), then the platform Python's, then ``path``.
+def user_path(path: str, layer: str | None = None, python: str = sys.executable) -> str:
+    """``PATH`` for a user server: the user's package layer's ``bin``, then the platform Python's, then ``path``.
 
     So the kernel, the JupyterLab terminal and ``!`` commands find the same ``python``, ``pip`` and
-    ``astrohub`` as the server, whether or not the hub was started from an activated virtualenv; the terminal's
-    ``pip`` says, as ``%pip`` does, why it found no package on a platform without internet.
+    ``astrohub`` as the server, whether or not the hub was started from an activated virtualenv. (The server
+    itself puts the folder of the terminal's ``pip`` first: ``astrohub_server.pipmagic.use_terminal_pip``.)
 
     Examples
     --------
-    >>> user_path("/usr/bin:/bin", "/h/ann/.astrohub/packages", "/opt/venv/bin/python", "/opt/s/terminal")
-    '/h/ann/.astrohub/packages/bin:/opt/s/terminal:/opt/venv/bin:/usr/bin:/bin'
+    >>> user_path("/usr/bin:/bin", "/h/ann/.astrohub/packages", "/opt/venv/bin/python")
+    '/h/ann/.astrohub/packages/bin:/opt/venv/bin:/usr/bin:/bin'
     """
-    first = ([f"{layer}/bin"] if layer else []) + ([terminal] if terminal else []) + [os.path.dirname(python)]
+    first = ([f"{layer}/bin"] if layer else []) + [os.path.dirname(python)]
     rest = [entry for entry in path.split(os.pathsep) if entry and entry not in first]
     return os.pathsep.join(first + rest)
 
@@ -549,7 +537,7 @@ class AstroLocalSpawner(LocalProcessSpawner):
         env["USER"] = self.system_user
         env["HOME"] = self.user_home
         env["SHELL"] = self.user_shell
-        env["PATH"] = user_path(env.get("PATH", ""), env.get("ASTROHUB_PACKAGE_LAYER"), terminal=server_terminal_bin())
+        env["PATH"] = user_path(env.get("PATH", ""), env.get("ASTROHUB_PACKAGE_LAYER"))
         # nbgrader's instructor tools in Lab only where formgrader runs (the same decision as get_args)
         config_path = lab_config_path(env.get("JUPYTER_CONFIG_PATH", ""), self.grading_course() is not None,
                                       self.validates())

@@ -61,6 +61,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from astrohub_server.numbacache import seed_numba_cache
     from astrohub_server.proxyports import register as proxy_own_ports_only
     from astrohub_server.packages import prepare_layer
+    from astrohub_server.pipmagic import use_terminal_pip
     from astrohub_server.quotas import check, enforce_quotas
     from astrohub_server.tutorials import Tutorials
     from astrohub_server.uploads import atomic_uploads, remove_abandoned_under
@@ -70,6 +71,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     # kernels' Dask dashboards on private sockets, not TCP (astrohub_server.dask_sockets)
     use_private_dashboards(base_url=serverapp.base_url)
     prepare_layer()  # the user's %pip layer and the platform's pins (astrohub_server.packages)
+    use_terminal_pip()  # a terminal's pip is this server's, with %pip's notes (astrohub_server.pipmagic)
     seed_numba_cache()  # the platform's compiled crossmatch kernel (astrohub_server.numbacache)
     Tutorials.instance(parent=serverapp).start(serverapp)
     link_spaces()  # datasets, scratch, groups and workspaces in the file browser (astrohub_server.folders)

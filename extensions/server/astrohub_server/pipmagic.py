@@ -17,8 +17,10 @@ platform lets it look, :func:`offline_note` says that the platform has no intern
 ``!pip``, ``!pip3`` and ``!python -m pip`` lines in a cell run as ``%pip`` (:func:`shell_pip_as_magic`, an
 IPython input transformer), so they say so too; a line with shell syntax (pipes, redirections) stays a shell
 command. A terminal's ``pip`` (and ``pip3``) is :func:`main`, through the scripts of :data:`TERMINAL_BIN`, which
-the hub puts on a user server's ``PATH`` before the platform Python's folder: the same pip, with the same notes
-(which then say ``pip install``), on its standard error; its output and prompts as pip writes them.
+the server extension puts first on the ``PATH`` its terminals and kernels inherit (:func:`use_terminal_pip`; the
+one owner of that folder: neither the hub nor the user image knows it): the same pip, run by the server's own
+Python, with the same notes (which then say ``pip install``), on its standard error; its output and prompts as
+pip writes them.
 
 May import the standard library only.
 """
@@ -31,12 +33,37 @@ from pathlib import Path
 import shlex
 import subprocess
 import sys
-from typing import TextIO
+from typing import MutableMapping, TextIO
 
-__all__ = ["TERMINAL_BIN", "main", "offline_note", "pip", "register", "shell_pip_as_magic", "unreachable_index_note"]
+__all__ = ["SERVER_PYTHON", "TERMINAL_BIN", "main", "offline_note", "pip", "register", "shell_pip_as_magic",
+           "unreachable_index_note", "use_terminal_pip"]
 
-#: The folder of the terminal's ``pip`` and ``pip3`` (``exec python -m astrohub_server.pipmagic "$@"``).
+#: The folder of the terminal's ``pip`` and ``pip3`` (``exec "$ASTROHUB_SERVER_PYTHON" -m astrohub_server.pipmagic``).
 TERMINAL_BIN = Path(__file__).with_name("terminal")
+#: The variable naming the Python of the server that serves the terminal, which :data:`TERMINAL_BIN`'s scripts run.
+SERVER_PYTHON = "ASTROHUB_SERVER_PYTHON"
+
+
+def use_terminal_pip(environ: MutableMapping[str, str] = os.environ, python: str = sys.executable) -> None:
+    """Put :data:`TERMINAL_BIN` first on ``environ['PATH']`` and name ``python`` (this server's) in
+    :data:`SERVER_PYTHON`, for the processes the server starts: terminado's terminals copy the server's
+    environment (``TermManager.make_term_env``), as its kernels do (their ``!`` commands find the same ``pip``).
+
+    The terminal's ``pip`` is then this server's pip, whatever ``python`` comes first on ``PATH``. The ``pip`` of a
+    virtual environment the user activates comes first (``activate`` puts its ``bin`` before this folder); in one
+    made without pip, ``pip`` is still the server's, which installs into the user's package layer, not the venv
+   .
+
+    Examples
+    --------
+    >>> env = {"PATH": "/usr/bin:/bin"}
+    >>> use_terminal_pip(env, "/opt/venv/bin/python")
+    >>> env["PATH"] == os.pathsep.join([str(TERMINAL_BIN), "/usr/bin", "/bin"]), env[SERVER_PYTHON]
+    (True, '/opt/venv/bin/python')
+    """
+    rest = [entry for entry in environ.get("PATH", "").split(os.pathsep) if entry and entry != str(TERMINAL_BIN)]
+    environ["PATH"] = os.pathsep.join([str(TERMINAL_BIN), *rest])
+    environ[SERVER_PYTHON] = python
 
 #: pip's retry warning: ``after connection broken by 'NewConnectionError(...)': /simple/name/`` (urllib3 2.x).
 _BROKEN = re.compile(r"after connection broken by '(?P<error>\w+)\((?P<detail>.*)\)': /\S*$", re.M)
@@ -189,7 +216,8 @@ def register(shell) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """A terminal's ``pip``: ``python -m pip <argv>`` with this Python (the platform's, as the kernels' ``%pip``),
+    """A terminal's ``pip``: ``python -m pip <argv>`` with this Python (the server's, :data:`SERVER_PYTHON`, as the
+    kernels' ``%pip``),
     its output and prompts as pip writes them, its standard error passed on as it comes; when pip failed for want
     of a package index, :func:`unreachable_index_note` or :func:`offline_note` follow there, saying ``pip``.
     Returns pip's exit status (130 when interrupted).
