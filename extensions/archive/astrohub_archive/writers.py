@@ -24,6 +24,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -79,6 +80,19 @@ def _in_time() -> None:
     at = getattr(_DEADLINE, "at", None)
     if at is not None and time.monotonic() > at:
         raise TimeoutError("the answer was not written by its deadline")
+
+
+#: Rows written one by one (CSV, TSV, JSON, VOTable's TABLEDATA rows) between two looks at the deadline.
+_ROWS_BETWEEN_CHECKS = 2000
+
+
+def _rows_in_time(rows: Iterable) -> Iterator:
+    """``rows`` as they come, with a look at the deadline (:func:`_in_time`) before the first and every
+    :data:`_ROWS_BETWEEN_CHECKS` rows after."""
+    for i, row in enumerate(rows):
+        if i % _ROWS_BETWEEN_CHECKS == 0:
+            _in_time()
+        yield row
 
 
 #: Numeric types VOTable has no datatype for -> the wider signed type TAP_SCHEMA declares for them
@@ -416,7 +430,7 @@ def _use_fast_tabledata(vtab) -> None:
         tr_start, tr_end = indent + "<TR>\n", indent + "</TR>\n"
         with w.tag("TABLEDATA"):
             w._flush()
-            w.write("".join(tr_start + "".join(row) + tr_end for row in zip(*columns)))
+            w.write("".join(tr_start + "".join(row) + tr_end for row in _rows_in_time(zip(*columns))))
 
     vtab._write_tabledata = types.MethodType(write_tabledata, vtab)
 
@@ -472,13 +486,11 @@ def _delimited(table, sep: str, status: str) -> bytes:
     body = list(zip(*rows)) if rows else []
     if sep == ",":
         writer.writerow(cols)
-        writer.writerows(body)
+        writer.writerows(_rows_in_time(body))
     else:  # TSV: tabs and newlines in values become spaces (the format has no quoting)
         clean = lambda s: s.replace("\t", " ").replace("\n", " ").replace("\r", " ")  # noqa: E731
         buf.write("\t".join(map(clean, cols)) + "\n")
-        for i, r in enumerate(body):
-            if i % _ROWS_BETWEEN_CHECKS == 0:
-                _in_time()
+        for r in _rows_in_time(body):
             buf.write("\t".join(map(clean, r)) + "\n")
     text = buf.getvalue()
     return (f"# QUERY_STATUS={status}\n" + text).encode() if status != "OK" else text.encode()
@@ -509,10 +521,6 @@ def render_table(table, fmt: str, *, overflow: bool = False, infos: list[tuple[s
         _DEADLINE.at = before
 
 
-#: Rows written one by one (TSV, JSON) between two looks at the deadline.
-_ROWS_BETWEEN_CHECKS = 2000
-
-
 def _render(table, fmt: str, status: str, infos, meta: dict | None) -> bytes:
     if fmt == "votable":
         return _votable(table, status, infos, "tabledata")
@@ -526,9 +534,7 @@ def _render(table, fmt: str, status: str, infos, meta: dict | None) -> bytes:
         cols = table.colnames
         rows = []
         nulls = {c: _row_nulls(table[c]) for c in cols}
-        for i, row in enumerate(table):
-            if i % _ROWS_BETWEEN_CHECKS == 0:
-                _in_time()
+        for i, row in enumerate(_rows_in_time(table)):
             out = []
             for c in cols:
                 v = row[c]
