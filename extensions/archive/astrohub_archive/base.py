@@ -10,7 +10,7 @@ logged with its traceback and answered ``Error: internal error`` with HTTP 503, 
 a traceback. Tornado's own refusals (method 405, naming the methods the route takes; body too large 413) get
 the same document, and so does a path no route serves (:class:`NoRouteHandler`, the application's default
 handler: 404). :class:`HeadAsGet` (the base of every handler here and of the HiPS routes') answers HEAD wherever
-GET is. Imports tornado and this package's faults and writers.
+GET is; a route whose GET does real work stops a HEAD after its checks (:meth:`HeadAsGet.finish_head`). Imports tornado and this package's faults and writers.
 """
 
 from __future__ import annotations
@@ -55,7 +55,23 @@ class HeadAsGet(tornado.web.RequestHandler):
     """HEAD goes where GET goes (RFC 9110 section 9.3.2): the GET answer's status and headers, without its body
     (tornado's :meth:`~tornado.web.RequestHandler.flush` sends none to a HEAD). Tornado answered 405 to a HEAD on
     every route that did not write its own ``head`` (the VOSI resources, SIA, TAP, the HiPS lists). A route
-    with no GET still answers HEAD with 405."""
+    with no GET still answers HEAD with 405.
+
+    A route whose GET does real work (TAP sync's query, SIA's and the cone search's, a SODA cutout, a
+    moving-object computation) makes its checks, so that bad input gets the status GET would give, sets the
+    headers GET would (``Content-Type`` from the format asked for), and then, where :meth:`heading`, answers
+    with :meth:`finish_head` instead of doing the work: a HEAD on ``/tap/sync?QUERY=...`` ran the query."""
+
+    def heading(self) -> bool:
+        """Whether this request is a HEAD (then a route whose GET does real work stops after its checks)."""
+        return self.request.method == "HEAD"
+
+    def finish_head(self) -> None:
+        """Answer this HEAD with the status and headers set so far, without the work and without the
+        ``Content-Length`` and ``ETag`` that GET learns only from its body (RFC 9110 section 9.3.2 lets a HEAD
+        leave them out; tornado would send those of an empty body)."""
+        self.flush()  # the headers go now, so finish() adds no Content-Length: 0 nor an empty body's ETag
+        self.finish()
 
     async def head(self, *args, **kwargs) -> None:
         if not _defines(type(self), "get"):

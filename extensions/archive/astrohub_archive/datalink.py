@@ -308,13 +308,16 @@ class SodaHandler(BaseHandler):
             path = (root / rec["file_path"]).resolve()
             if not path.is_relative_to(root) or not path.is_file():
                 raise NotFoundFault(f"the file of {ids[0]!r} is not available")
-            return rec, cutout(path, region)
+            return rec, None if self.heading() else cutout(path, region)  # a HEAD: checked, not cut
 
         rec, body = await self.off_loop(run)
         stem = rec["obs_id"].rsplit("/", 1)[-1]
         self.set_header("Content-Type", CONTENT_TYPES["fits"])
         self.set_header("Content-Disposition", f'attachment; filename="{quote(stem)}-cutout.fits"')
-        self.finish(body)
+        if body is None:
+            self.finish_head()
+        else:
+            self.finish(body)
 
 
 def datalink_routes(prefix: str, state) -> list:

@@ -44,9 +44,11 @@ class SiaQueryHandler(BaseHandler):
         descriptor = datalink.sia_descriptor(self.base_url())
         fmt = []
 
-        def run() -> bytes:  # parsing (polygon checks), SQLite and rendering off the event loop
+        def run() -> bytes | None:  # parsing (polygon checks), SQLite and rendering off the event loop
             req = parse_sia(args)
             fmt.append(req.fmt)
+            if self.heading():  # the request checked, the index not searched
+                return None
             records, overflow = self.state.index().query(req.query, viewer, maxrec=req.maxrec)
             infos = []
             if req.overflow_cap:
@@ -58,7 +60,10 @@ class SiaQueryHandler(BaseHandler):
 
         body = await self.off_loop(run)
         self.set_header("Content-Type", CONTENT_TYPES[fmt[0]])
-        self.finish(body)
+        if body is None:
+            self.finish_head()
+        else:
+            self.finish(body)
 
 
 class CapabilitiesHandler(BaseHandler):
@@ -112,6 +117,10 @@ class ConeSearchHandler(BaseHandler):
                              + (f"; {loading}" if loading else "")) from None
         if not info.ra_column or not info.dec_column:
             raise UsageFault(f"catalogue {name!r} has no position columns")
+        self.set_header("Content-Type", CONTENT_TYPES["votable"])
+        if self.heading():  # the request checked, the catalogue not searched
+            return self.finish_head()
+
         def run() -> bytes:  # the search and the writer off the event loop
             radius = max(req.sr, 1e-6) * u.deg  # cdshealpix panics on radii near 0 (issue 22: SR=5e-324)
             table = cone_search(name, SkyCoord(req.ra * u.deg, req.dec * u.deg), radius, registry=registry)
@@ -124,7 +133,6 @@ class ConeSearchHandler(BaseHandler):
             return render_table(scs_table(table, info, req.verb), "votable", overflow=overflow)
 
         body = await self.off_loop(run)
-        self.set_header("Content-Type", CONTENT_TYPES["votable"])
         self.finish(body)
 
 

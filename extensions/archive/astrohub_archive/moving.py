@@ -246,6 +246,9 @@ def _site(args: dict):
 
 
 class _MovingHandler(BaseHandler):
+    """A moving-object route: its ``plan(args, viewer)`` checks the request (bad input: a ``UsageFault``) and
+    returns the work to do, which a HEAD skips (:meth:`~astrohub_archive.base.HeadAsGet.finish_head`)."""
+
     format_params = ("format",)
 
     async def get(self) -> None:
@@ -262,9 +265,12 @@ class _MovingHandler(BaseHandler):
             raise UsageFault(f"format={fmt!r} is not offered here; use one of {', '.join(_FORMATS)}")
         viewer = await self.viewer()
 
-        def run() -> bytes:
+        def run() -> bytes | None:
             try:
-                table = self.compute(args, viewer)
+                work = self.plan(args, viewer)  # the request's checks
+                if self.heading():  # a HEAD: checked, nothing computed
+                    return None
+                table = work()
             except MovingObjectError as exc:
                 # an UnknownImage says itself while PLATFORM_DATASETS' load runs; else the archive's --sample-data
                 loading = (self.state.still_loading() if exc.code == "unknown-image" and not getattr(exc, "loading", None)
@@ -278,31 +284,37 @@ class _MovingHandler(BaseHandler):
 
         body = await self.off_loop(run)  # the query threads, under the per-query time limit
         self.set_header("Content-Type", CONTENT_TYPES[fmt])
-        self.finish(body)
+        if body is None:
+            self.finish_head()
+        else:
+            self.finish(body)
 
 
 class ImagesOfBodyHandler(_MovingHandler):
-    def compute(self, args, viewer):
+    def plan(self, args, viewer):
         from platform_lib.moving import SpacetimeIndex, find_images
 
         body = _one(args, "body", required=True)
         fmt = _time_format(args)
         start = _time(_one(args, "start", required=True), "start", fmt)
         stop = _time(_one(args, "stop", required=True), "stop", fmt)
-        index = SpacetimeIndex(self.state.index_path)
-        try:
-            res = find_images(body, start, stop, index=index, tolerance=_tolerance(args),
-                              site=_site(args), orbits=_orbits_of(body), viewer=viewer,
-                              max_points=MAX_POINTS)
-        finally:
-            index.close()
-        table = res.table
-        table.meta.update({k: round(v, 4) for k, v in res.stats.items() if k.endswith("_s")})
-        return table
+        search = {"tolerance": _tolerance(args), "site": _site(args), "orbits": _orbits_of(body), "viewer": viewer}
+
+        def work():
+            index = SpacetimeIndex(self.state.index_path)
+            try:
+                res = find_images(body, start, stop, index=index, max_points=MAX_POINTS, **search)
+            finally:
+                index.close()
+            table = res.table
+            table.meta.update({k: round(v, 4) for k, v in res.stats.items() if k.endswith("_s")})
+            return table
+
+        return work
 
 
 class BodiesInImageHandler(_MovingHandler):
-    def compute(self, args, viewer):
+    def plan(self, args, viewer):
         import astropy.units as u
         from astropy.coordinates import SkyCoord
 
@@ -317,7 +329,7 @@ class BodiesInImageHandler(_MovingHandler):
             if cone:
                 raise UsageFault(f"give obs_id or ra, dec, radius and time, not both (got obs_id and "
                                  f"{', '.join(cone)})")
-            return bodies_in_image(obs_id, index=self.state.index_path, **kw)
+            return lambda: bodies_in_image(obs_id, index=self.state.index_path, **kw)
         ra = _float(_one(args, "ra", required=True), "ra")
         dec = _float(_one(args, "dec", required=True), "dec")
         if not -90 <= dec <= 90:
@@ -326,8 +338,7 @@ class BodiesInImageHandler(_MovingHandler):
         if not 0 < radius <= 10:
             raise UsageFault(f"radius={radius} degrees must be in (0, 10]")
         when = _time(_one(args, "time", required=True), "time", _time_format(args))
-        cone = cone_image(SkyCoord(ra * u.deg, dec * u.deg), radius * u.deg, when)
-        return bodies_in_image(cone, **kw)
+        return lambda: bodies_in_image(cone_image(SkyCoord(ra * u.deg, dec * u.deg), radius * u.deg, when), **kw)
 
 
 def moving_routes(prefix: str, state) -> list:

@@ -186,6 +186,10 @@ class TapSyncHandler(TapBase):
         req = TapRequest(self.params())
         blobs = await self.blobs(req)
         viewer = await self.viewer()
+        if self.heading():  # the query checked (translated), not run
+            await self.off_loop(_check, self.state, req, blobs)
+            self.set_header("Content-Type", CONTENT_TYPES[req.fmt])
+            return self.finish_head()
         limits = self.state.limits
         answer = asyncio.get_running_loop().run_in_executor(
             self.state.executor, run_query, self.state, req, blobs, viewer, self.access_base(), None, started)
