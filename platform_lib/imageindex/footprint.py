@@ -99,6 +99,8 @@ class Footprint:
     dec: tuple[float, ...]
     method: str
     pixel_scale_deg: float | None = None
+    #: Pixels along the image's two sky axes (ObsCore ``s_xel1``, ``s_xel2``), from its WCS; ``None`` otherwise.
+    sky_pixels: tuple[int, int] | None = None
 
     @property
     def polygon(self) -> Polygon:
@@ -109,10 +111,6 @@ def footprint_from_wcs(header) -> Footprint | None:
     """The outline from the header's celestial WCS (corners, plus edge points where it is distorted), or ``None``."""
     from astropy.wcs import WCS
 
-    naxis1 = header.get("NAXIS1") or header.get("ZNAXIS1")
-    naxis2 = header.get("NAXIS2") or header.get("ZNAXIS2")
-    if not naxis1 or not naxis2:
-        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -121,8 +119,14 @@ def footprint_from_wcs(header) -> Footprint | None:
             return None
         if not wcs.has_celestial:
             return None
+        # the sky axes wherever the header puts them (a radio cube's CTYPE1 may be FREQ, its RA---SIN NAXIS2 or
+        # NAXIS3); wcs.celestial keeps those two in header order, a FITS world axis going with its pixel axis
+        sky_axes = sorted((int(wcs.wcs.lng), int(wcs.wcs.lat)))
+        lengths = [header.get(f"ZNAXIS{k + 1}") or header.get(f"NAXIS{k + 1}") for k in sky_axes]
+        if not all(lengths):
+            return None
         cel = wcs.celestial if wcs.naxis > 2 else wcs
-        nx, ny = float(naxis1), float(naxis2)
+        nx, ny = float(lengths[0]), float(lengths[1])
         lng_axis, lat_axis = cel.wcs.lng, cel.wcs.lat  # the header's order: DEC--TAN may be the first axis
 
         def to_world(x, y):
@@ -153,7 +157,8 @@ def footprint_from_wcs(header) -> Footprint | None:
             scale = float(np.mean(np.abs(proj_plane_pixel_scales(cel))))
     except Exception:
         scale = None
-    return Footprint(tuple(float(x) % 360.0 for x in lon), tuple(float(x) for x in lat), "wcs", scale)
+    return Footprint(tuple(float(x) % 360.0 for x in lon), tuple(float(x) for x in lat), "wcs", scale,
+                     (int(lengths[0]), int(lengths[1])))
 
 
 def hull_footprint(footprints: list[Footprint]) -> Footprint:
