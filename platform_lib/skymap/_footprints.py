@@ -116,7 +116,7 @@ def read_footprints(rows: Table) -> tuple[list[Footprint], list[str]]:
         try:
             if words and words[0].lower() == "circle":
                 ra, dec, radius = (float(w) for w in words[-3:])
-                if not (radius > 0 and abs(dec) <= 90):
+                if not (0 < radius <= 180 and abs(dec) <= 90):
                     raise ValueError(text)
                 out.append(Footprint(np.array([ra % 360]), np.array([dec]), radius))
             else:
@@ -232,11 +232,14 @@ def cover_footprints(footprints: list[Footprint], m: SkyMap) -> FootprintCover:
     prob, err, area, level = (np.zeros(len(footprints)) for _ in range(4))
     full_a, full_b, edge_a, edge_b = [], [], [], []
     for k, f in enumerate(footprints):
-        if f.radius is not None:
-            ipix, depth, full = hp.cone_search(Longitude(f.lon[0] * u.deg), Latitude(f.lat[0] * u.deg),
-                                               f.radius * u.deg, order)
-        else:
-            ipix, depth, full = hp.polygon_search(Longitude(f.lon * u.deg), Latitude(f.lat * u.deg), order)
+        try:
+            if f.radius is not None:
+                ipix, depth, full = hp.cone_search(Longitude(f.lon[0] * u.deg), Latitude(f.lat[0] * u.deg),
+                                                   f.radius * u.deg, order)
+            else:
+                ipix, depth, full = hp.polygon_search(Longitude(f.lon * u.deg), Latitude(f.lat * u.deg), order)
+        except ValueError as exc:  # cdshealpix: fewer than 3 distinct vertices
+            raise SkymapError(f"row {k}'s footprint cannot be covered: {exc}", code="bad-s-region", value=k) from exc
         a, b = _ranges(ipix, depth)
         full = np.asarray(full, dtype=bool)
         inside, edge = pixels.within(a[full], b[full]), pixels.within(a[~full], b[~full])

@@ -113,8 +113,13 @@ def test_image_index_records_and_rows_without_or_with_bad_footprints(skymap):
     with pytest.raises(SkymapError, match="row 1 has no footprint") as no_fp:
         match_skymap(records, skymap)
     assert no_fp.value.code == "no-footprint"
-    for bad in ("Polygon ICRS 10 20 11", "Polygon ICRS 10 95 11 20 11 21", "Circle ICRS 10 20", "banana"):
+    for bad in ("Polygon ICRS 10 20 11", "Polygon ICRS 10 95 11 20 11 21", "Circle ICRS 10 20", "Circle ICRS 10 20 200",
+                "banana"):
         records[1]["s_region"] = bad
         with pytest.raises(SkymapError, match="row 1's s_region .* is not a footprint") as raised:
             match_skymap(records, skymap)
         assert raised.value.code == "bad-s-region"
+    records[1]["s_region"] = "Polygon ICRS 10 20 10 20 10 20"  # three vertices, one point
+    with pytest.raises(SkymapError, match="row 1's footprint cannot be covered: .*3 distinct vertices") as raised:
+        match_skymap(records, skymap)
+    assert raised.value.code == "bad-s-region"
