@@ -11,13 +11,14 @@ projection on the sky axes as ALMA and ATCA cubes have; the known answers come f
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
-from astropy.wcs import WCS
+from astropy.wcs import WCS, FITSFixedWarning
 
 from astrohub_server import fitsview
 from platform_lib.imageindex import load_mappings
@@ -139,3 +140,18 @@ def test_the_image_index_outlines_a_cubes_sky_axes(tmp_path, order):
     assert rec["s_fov"] == pytest.approx(np.hypot(40, 24) / 3600, rel=0.01)  # the 40" x 24" sky plane's diagonal
     centre = SkyCoord(83.81042, -5.375222, unit="deg")
     assert SkyCoord(rec["s_ra"], rec["s_dec"], unit="deg").separation(centre).arcsec < 1
+
+
+def test_a_wcs_whose_sky_is_on_an_axis_the_data_lacks_is_drawn_without_sky_positions(tmp_path):
+    """WCSAXES = 3 on 2-D data with DEC on the third axis: astropy's ``wcs.celestial`` raised IndexError."""
+    path = tmp_path / "odd.fits"
+    hdu = fits.PrimaryHDU(np.arange(200.0).reshape(10, 20))
+    hdu.header.update({"WCSAXES": 3, "CTYPE1": "FREQ", "CRVAL1": 1e9, "CDELT1": 1e6, "CTYPE2": "RA---TAN",
+                       "CRVAL2": 10.0, "CDELT2": -0.01, "CTYPE3": "DEC--TAN", "CRVAL3": 20.0, "CDELT3": 0.01})
+    hdu.writeto(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)  # "more axes (3) than the image" is astropy's to say
+        image = fitsview.view(str(path), path.name)["image"]
+        at = fitsview.sky(str(path), path.name, 0, 3, 4)
+    assert (image["width"], image["height"], image["wcs"], image["corners"]) == (20, 10, False, [])
+    assert at["sky"] is None and at["value"] == 83.0

@@ -284,6 +284,8 @@ def _celestial(hdu, hdul):
         return None
     # a FITS world axis goes with the pixel axis of its number (wcs.celestial keeps those two, in header order)
     axes = tuple(sorted((int(wcs.wcs.lng), int(wcs.wcs.lat))))
+    if axes[1] >= len(hdu.shape):  # WCSAXES more than NAXIS, the sky on an axis the data does not have
+        return None
     return (wcs if wcs.naxis == 2 else wcs.celestial), axes
 
 
