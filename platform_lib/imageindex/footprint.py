@@ -3,7 +3,8 @@
 Pure functions of a FITS header (no file I/O). The WCS path uses ``astropy.wcs`` with ``relax=True``
 and ``fix=True``, so legacy keywords (CDELT + CROTA, PC001001, DSS plate solutions translated by
 wcslib) and SIP distortion are honoured; the outline follows the outer pixel edges, transformed with
-``all_pix2world`` (distortion included), then to ICRS when the WCS is Galactic or ecliptic. An edge
+``all_pix2world`` (distortion included), then to ICRS when the WCS is Galactic, ecliptic, FK4 or FK5 of an
+equinox other than J2000 (FK5 J2000 is taken as ICRS). An edge
 is one great-circle arc when the WCS maps it to one (plain TAN: the four corners); a distorted edge
 (SIP of any order, TPV, plate solutions) is cut where needed so that the WCS at every quarter pixel
 along it lies within :data:`EDGE_TOLERANCE_ARCSEC` of the polygon. Headers
@@ -107,6 +108,28 @@ class Footprint:
         return Polygon(self.ra, self.dec)
 
 
+def _frame(cel, lon_ctype: str):
+    """The astropy frame a celestial WCS's coordinates are in when they are not ICRS (to convert the outline), or
+    ``None``: Galactic, ecliptic, FK4 (B1950 plates: 0.6 deg of precession from ICRS) and FK5 of an equinox other
+    than J2000. FK5 J2000 is taken as ICRS (they differ by 0.02")."""
+    if lon_ctype.startswith("GLON"):
+        return "galactic"
+    if lon_ctype.startswith("ELON"):
+        return "geocentricmeanecliptic"
+    system = str(cel.wcs.radesys or "").strip().upper()
+    equinox = float(cel.wcs.equinox)
+    if not lon_ctype.startswith("RA") or not math.isfinite(equinox):
+        return None
+    from astropy.coordinates import FK4, FK4NoETerms, FK5
+    from astropy.time import Time
+
+    if system in ("FK4", "FK4-NO-E"):
+        return (FK4 if system == "FK4" else FK4NoETerms)(equinox=Time(equinox, format="byear"))
+    if system == "FK5" and equinox != 2000.0:
+        return FK5(equinox=Time(equinox, format="jyear"))
+    return None
+
+
 def footprint_from_wcs(header) -> Footprint | None:
     """The outline from the header's celestial WCS (corners, plus edge points where it is distorted), or ``None``."""
     from astropy.wcs import WCS
@@ -141,11 +164,11 @@ def footprint_from_wcs(header) -> Footprint | None:
     if not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))) or np.any(np.abs(lat) > 90):
         return None
     ctype = str(cel.wcs.ctype[lng_axis]).upper()
-    if ctype.startswith(("GLON", "ELON")):
+    frame = _frame(cel, ctype)
+    if frame is not None:
         from astropy.coordinates import SkyCoord
         import astropy.units as u
 
-        frame = "galactic" if ctype.startswith("GLON") else "geocentricmeanecliptic"
         sc = SkyCoord(lon * u.deg, lat * u.deg, frame=frame).icrs
         lon, lat = sc.ra.deg, sc.dec.deg
     scale = None

@@ -155,3 +155,25 @@ def test_a_wcs_whose_sky_is_on_an_axis_the_data_lacks_is_drawn_without_sky_posit
         at = fitsview.sky(str(path), path.name, 0, 3, 4)
     assert (image["width"], image["height"], image["wcs"], image["corners"]) == (20, 10, False, [])
     assert at["sky"] is None and at["value"] == 83.0
+
+
+@pytest.mark.parametrize(("cards", "frame"), [
+    ({"RADESYS": "FK4", "EQUINOX": 1950.0}, "fk4"),
+    ({"EQUINOX": 1950.0}, "fk4"),  # no RADESYS before 1984: FK4
+    ({"RADESYS": "FK5", "EQUINOX": 1975.0}, "fk5"),
+])
+def test_the_image_index_puts_an_fk4_or_old_equinox_image_where_it_is_in_icrs(cards, frame):
+    """A B1950 plate's footprint was stored in B1950 coordinates as if they were ICRS: 0.6 deg off here."""
+    from astropy.time import Time
+
+    header = fits.Header({"NAXIS": 2, "NAXIS1": 100, "NAXIS2": 100, "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN",
+                          "CRVAL1": 83.2, "CRVAL2": -5.4, "CRPIX1": 50.5, "CRPIX2": 50.5, "CDELT1": -0.01,
+                          "CDELT2": 0.01, **cards})
+    edges = np.array([(-0.5, -0.5), (99.5, -0.5), (99.5, 99.5), (-0.5, 99.5)])
+    ra, dec = WCS(header).pixel_to_world_values(edges[:, 0], edges[:, 1])
+    scale = "byear" if frame == "fk4" else "jyear"
+    expected = SkyCoord(ra, dec, unit="deg", frame=frame, equinox=Time(cards["EQUINOX"], format=scale)).icrs
+    fp = footprint_from_wcs(header)
+    got = SkyCoord(np.array(fp.ra), np.array(fp.dec), unit="deg")
+    assert float(got.separation(expected).arcsec.max()) < 0.01
+    assert float(got.separation(SkyCoord(ra, dec, unit="deg")).deg.min()) > 0.1  # not the B1950 numbers
