@@ -67,6 +67,10 @@ def _mean_direction(lon: np.ndarray, lat: np.ndarray) -> tuple[float, float]:
     return float(np.degrees(np.arctan2(v[1], v[0])) % 360), float(np.degrees(np.arcsin(v[2] / np.linalg.norm(v))))
 
 
+#: STC-S frames an ``s_region`` may name that are not ICRS (the sky-map match refuses them rather than guess).
+_NOT_ICRS = {"GALACTIC", "GALACTIC_II", "FK4", "B1950", "ECLIPTIC", "SUPER_GALACTIC", "GEO_C", "GEO_D"}
+
+
 def obscore_rows(catalog: Any) -> Table | None:
     """The catalogue as a Table when it is ObsCore rows (a ``s_region`` column), else ``None``.
 
@@ -113,6 +117,11 @@ def read_footprints(rows: Table) -> tuple[list[Footprint], list[str]]:
             continue
         text = text.decode() if isinstance(text, bytes) else text
         words = str(text).replace("(", " ").replace(",", " ").split() if isinstance(text, str) else []
+        other = [w for w in words[1:] if w.upper() in _NOT_ICRS]
+        if other:
+            raise SkymapError(
+                f"row {i}'s s_region {str(text)[:80]!r} is in frame {other[0]}: ObsCore footprints are ICRS (FK5 "
+                "J2000 is taken as ICRS); convert its vertices to ICRS first", code="bad-s-region", value=other[0])
         try:
             if words and words[0].lower() == "circle":
                 ra, dec, radius = (float(w) for w in words[-3:])

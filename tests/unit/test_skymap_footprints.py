@@ -119,6 +119,9 @@ def test_image_index_records_and_rows_without_or_with_bad_footprints(skymap):
         with pytest.raises(SkymapError, match="row 1's s_region .* is not a footprint") as raised:
             match_skymap(records, skymap)
         assert raised.value.code == "bad-s-region"
+    records[1]["s_region"] = "Polygon GALACTIC 10 20 11 20 11 21"  # not taken for ICRS
+    with pytest.raises(SkymapError, match="is in frame GALACTIC: ObsCore footprints are ICRS"):
+        match_skymap(records, skymap)
     records[1]["s_region"] = "Polygon ICRS 10 20 10 20 10 20"  # three vertices, one point
     with pytest.raises(SkymapError, match="row 1's footprint cannot be covered: .*3 distinct vertices") as raised:
         match_skymap(records, skymap)
