@@ -349,6 +349,31 @@ with_z['distance_Mpc'] = distance.round(0)
 candidates = with_z[volume['in_vol_90']]
 print(len(candidates), 'of the', len(with_z), 'galaxies with a redshift are in the 90 % volume')
 candidates['name', 'ra', 'dec', 'redshift', 'distance_Mpc']"""),
+    ("md", "## Which images cover the event?\n\n"
+           "An observer's question is not where an image's centre falls but how much of the event its footprint "
+           "covers. Given ObsCore rows (here every image of the platform's archive, by ADQL on `ivoa.obscore`; an "
+           "SIA v2 result or an `ImageIndex` query works the same), `match_skymap` gives each image the probability "
+           "inside its footprint (`s_region`), whether it meets the 50 % and 90 % regions (`overlaps_90`), and "
+           "the probability all of them cover together, overlaps counted once (`meta['prob_covered']`; "
+           "`docs/skymaps.md`)."),
+    ("code", """from platform_lib.retrieval import tap_query
+
+images = tap_query('SELECT obs_id, target_name, s_ra, s_dec, s_fov, s_region FROM ivoa.obscore',
+                   service=archive + 'tap')
+covered = match_skymap(images, skymap)
+print(f"{int(covered['overlaps_90'].sum())} of the archive's {len(images)} images meet the 90 % region; "
+      f"together they cover {covered.meta['prob_covered']:.2%} of the probability")"""),
+    ("md", "The archive's sample images are of M1, M13, M51 and others, far from this event. A follow-up plan is "
+           "footprints too: nine one-degree fields on the densest galaxies in the 90 % region."),
+    ("code", """from astropy.table import Table
+
+tiles = Table({'obs_id': [f'field {i}' for i in range(9)], 's_ra': gal_in['ra'][:9], 's_dec': gal_in['dec'][:9]})
+tiles['s_region'] = [f'Circle ICRS {ra:.4f} {dec:.4f} 1.0' for ra, dec in zip(tiles['s_ra'], tiles['s_dec'])]
+plan = match_skymap(tiles, skymap)
+tiles['prob'] = plan['prob_in_footprint'].round(4)
+print(f"the 9 fields cover {plan.meta['prob_covered']:.1%} of the probability together "
+      f"({plan['prob_in_footprint'].sum():.1%} summed one by one: they overlap)")
+tiles['obs_id', 's_ra', 's_dec', 'prob']"""),
     ("md", "## The map, its 50 % and 90 % regions and the galaxies inside, all-sky and zoomed on the peak"),
     ("code", """from platform_lib import viz
 

@@ -3,7 +3,8 @@
 Pure functions of a FITS header (no file I/O). The WCS path uses ``astropy.wcs`` with ``relax=True``
 and ``fix=True``, so legacy keywords (CDELT + CROTA, PC001001, DSS plate solutions translated by
 wcslib) and SIP distortion are honoured; the outline follows the outer pixel edges, transformed with
-``all_pix2world`` (distortion included), then to ICRS when the WCS is Galactic or ecliptic. An edge
+``all_pix2world`` (distortion included), then to ICRS when the WCS is Galactic, ecliptic, FK4 or FK5 of an
+equinox other than J2000 (FK5 J2000 is taken as ICRS). An edge
 is one great-circle arc when the WCS maps it to one (plain TAN: the four corners); a distorted edge
 (SIP of any order, TPV, plate solutions) is cut where needed so that the WCS at every quarter pixel
 along it lies within :data:`EDGE_TOLERANCE_ARCSEC` of the polygon. Headers
@@ -99,20 +100,40 @@ class Footprint:
     dec: tuple[float, ...]
     method: str
     pixel_scale_deg: float | None = None
+    #: Pixels along the image's two sky axes (ObsCore ``s_xel1``, ``s_xel2``), from its WCS; ``None`` otherwise.
+    sky_pixels: tuple[int, int] | None = None
 
     @property
     def polygon(self) -> Polygon:
         return Polygon(self.ra, self.dec)
 
 
+def _frame(cel, lon_ctype: str):
+    """The astropy frame a celestial WCS's coordinates are in when they are not ICRS (to convert the outline), or
+    ``None``: Galactic, ecliptic, FK4 (B1950 plates: 0.6 deg of precession from ICRS) and FK5 of an equinox other
+    than J2000. FK5 J2000 is taken as ICRS (they differ by 0.02")."""
+    if lon_ctype.startswith("GLON"):
+        return "galactic"
+    if lon_ctype.startswith("ELON"):
+        return "geocentricmeanecliptic"
+    system = str(cel.wcs.radesys or "").strip().upper()
+    equinox = float(cel.wcs.equinox)
+    if not lon_ctype.startswith("RA") or not math.isfinite(equinox):
+        return None
+    from astropy.coordinates import FK4, FK4NoETerms, FK5
+    from astropy.time import Time
+
+    if system in ("FK4", "FK4-NO-E"):
+        return (FK4 if system == "FK4" else FK4NoETerms)(equinox=Time(equinox, format="byear"))
+    if system == "FK5" and equinox != 2000.0:
+        return FK5(equinox=Time(equinox, format="jyear"))
+    return None
+
+
 def footprint_from_wcs(header) -> Footprint | None:
     """The outline from the header's celestial WCS (corners, plus edge points where it is distorted), or ``None``."""
     from astropy.wcs import WCS
 
-    naxis1 = header.get("NAXIS1") or header.get("ZNAXIS1")
-    naxis2 = header.get("NAXIS2") or header.get("ZNAXIS2")
-    if not naxis1 or not naxis2:
-        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -121,8 +142,14 @@ def footprint_from_wcs(header) -> Footprint | None:
             return None
         if not wcs.has_celestial:
             return None
+        # the sky axes wherever the header puts them (a radio cube's CTYPE1 may be FREQ, its RA---SIN NAXIS2 or
+        # NAXIS3); wcs.celestial keeps those two in header order, a FITS world axis going with its pixel axis
+        sky_axes = sorted((int(wcs.wcs.lng), int(wcs.wcs.lat)))
+        lengths = [header.get(f"ZNAXIS{k + 1}") or header.get(f"NAXIS{k + 1}") for k in sky_axes]
+        if not all(lengths):
+            return None
         cel = wcs.celestial if wcs.naxis > 2 else wcs
-        nx, ny = float(naxis1), float(naxis2)
+        nx, ny = float(lengths[0]), float(lengths[1])
         lng_axis, lat_axis = cel.wcs.lng, cel.wcs.lat  # the header's order: DEC--TAN may be the first axis
 
         def to_world(x, y):
@@ -137,11 +164,11 @@ def footprint_from_wcs(header) -> Footprint | None:
     if not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))) or np.any(np.abs(lat) > 90):
         return None
     ctype = str(cel.wcs.ctype[lng_axis]).upper()
-    if ctype.startswith(("GLON", "ELON")):
+    frame = _frame(cel, ctype)
+    if frame is not None:
         from astropy.coordinates import SkyCoord
         import astropy.units as u
 
-        frame = "galactic" if ctype.startswith("GLON") else "geocentricmeanecliptic"
         sc = SkyCoord(lon * u.deg, lat * u.deg, frame=frame).icrs
         lon, lat = sc.ra.deg, sc.dec.deg
     scale = None
@@ -153,7 +180,8 @@ def footprint_from_wcs(header) -> Footprint | None:
             scale = float(np.mean(np.abs(proj_plane_pixel_scales(cel))))
     except Exception:
         scale = None
-    return Footprint(tuple(float(x) % 360.0 for x in lon), tuple(float(x) for x in lat), "wcs", scale)
+    return Footprint(tuple(float(x) % 360.0 for x in lon), tuple(float(x) for x in lat), "wcs", scale,
+                     (int(lengths[0]), int(lengths[1])))
 
 
 def hull_footprint(footprints: list[Footprint]) -> Footprint:

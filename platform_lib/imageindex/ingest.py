@@ -129,8 +129,8 @@ def _image_headers(hdul, forced: int | None = None):
                     continue
                 merged[card.keyword] = (card.value, card.comment)
             if h.get("ZIMAGE"):
-                for k in ("NAXIS1", "NAXIS2"):
-                    merged[k] = h.get("Z" + k)
+                for k in range(1, int(h.get("ZNAXIS", 0)) + 1):
+                    merged[f"NAXIS{k}"] = h.get(f"ZNAXIS{k}")
             yield merged
 
 
@@ -251,8 +251,8 @@ def record_from_header(header, mappings: list[InstrumentMapping], others=()) -> 
         rec["s_resolution"] = fp.pixel_scale_deg * 3600.0  # arcsec, as ObsCore
     if rec["o_ucd"] is None:  # what the pixels measure, from BUNIT (a mapping may say it instead)
         rec["o_ucd"] = observable_ucd(header.get("BUNIT"))
-    rec["s_xel1"] = header.get("NAXIS1")
-    rec["s_xel2"] = header.get("NAXIS2")
+    # pixels along the sky axes (ObsCore's s_xel1/2), which a cube's header need not number 1 and 2
+    rec["s_xel1"], rec["s_xel2"] = fp.sky_pixels or (header.get("NAXIS1"), header.get("NAXIS2"))
     lo, hi = mapping.band_range(header)
     if rec["em_min"] is None and lo is not None:
         rec["em_min"], rec["em_max"] = lo, hi

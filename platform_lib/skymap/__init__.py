@@ -1,7 +1,8 @@
 """Multi-messenger sky maps: read HEALPix probability maps (flat or LVK multi-order) and match catalogues.
 
 ``_map`` owns the map (reading, pixel lookup, credible regions, conversions), ``_match`` the
-per-source answers, ``_errors`` the errors. Importing this package imports nothing heavy.
+per-source answers, ``_footprints`` the per-image answers of ObsCore rows (probability inside each footprint,
+and under all of them), ``_errors`` the errors. Importing this package imports nothing heavy.
 """
 
 from platform_lib.skymap._errors import SkymapError, SkymapFormatError, SkymapNotNormalizedError, SkymapWarning

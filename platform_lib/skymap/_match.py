@@ -24,6 +24,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from platform_lib.skymap._errors import SkymapError
+from platform_lib.skymap._footprints import cover_footprints, obscore_rows, read_footprints
 from platform_lib.skymap._map import NORMALIZATION_TOLERANCE, SkyMap, _validate, read_skymap
 
 __all__ = ["match_skymap"]
@@ -131,6 +132,18 @@ def match_skymap(
         partial map get density 0 and level 1. ``meta`` holds ``area_50`` ... (deg^2), with distances
         ``volume_50`` ... (Mpc^3), and the map's ``OBJECT``.
 
+        For ObsCore rows (an ``s_region`` column: an SIA v2 / TAP ``ivoa.obscore`` result, or the records of an
+        :meth:`ImageIndex.query <platform_lib.imageindex.ImageIndex.query>`), the columns above are of each
+        image's centre (``s_ra``, ``s_dec``) and these are of its footprint: ``prob_in_footprint`` (the
+        probability inside it), ``prob_in_footprint_err`` (its bound, half the probability in the cells its
+        edge cuts), ``footprint_area`` (deg^2), ``footprint_credible_level`` (the smallest credible region it
+        meets), ``overlaps_50`` / ``overlaps_90`` ... (whether it meets each credible region) and
+        ``footprint_from`` (``s_region``, or ``s_fov`` for a row without one: a circle of that diameter around
+        its centre). ``meta["prob_covered"]`` is the probability covered by all footprints together (the union,
+        overlaps counted once), ``meta["area_covered"]`` their area (deg^2). A row with neither ``s_region`` nor
+        ``s_ra``/``s_dec``/``s_fov``, or an ``s_region`` that is not a polygon or circle, is a
+        :class:`SkymapError` naming the row.
+
     Examples
     --------
     >>> from astropy.coordinates import SkyCoord
@@ -146,6 +159,10 @@ def match_skymap(
     for lv in levels:
         if not 0 < lv <= 1:
             raise SkymapError(f"credible levels must be in (0, 1], got {lv}", code="bad-level", value=lv)
+    rows = obscore_rows(catalog)
+    if rows is not None:
+        catalog = rows
+        footprints, found_from = read_footprints(rows)
     lon_q, lat_q, dist = _coordinates(catalog, lon, lat, distance)
     if not (np.all(np.isfinite(lon_q.value)) and np.all(np.isfinite(lat_q.value))):
         n_bad = int((~np.isfinite(lon_q.value) | ~np.isfinite(lat_q.value)).sum())
@@ -200,6 +217,17 @@ def match_skymap(
         for lv in levels:
             out[f"in_vol_{round(100 * lv):d}"] = level_vol <= lv
             out.meta[f"volume_{round(100 * lv):d}"] = float(grid.volume(lv).to_value(u.Mpc**3))
+    if rows is not None:
+        cover = cover_footprints(footprints, m)
+        out["prob_in_footprint"] = cover.prob
+        out["prob_in_footprint_err"] = cover.prob_err
+        out["footprint_area"] = cover.area * u.deg**2
+        out["footprint_credible_level"] = cover.level
+        for lv in levels:
+            out[f"overlaps_{round(100 * lv):d}"] = cover.level <= lv
+        out["footprint_from"] = found_from
+        out.meta["prob_covered"] = cover.prob_union
+        out.meta["area_covered"] = cover.area_union
     for key in ("OBJECT", "DATE-OBS", "INSTRUME"):
         if key in m.meta:
             out.meta[key] = m.meta[key]

@@ -94,7 +94,9 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
         # first9: a user's CSV with sexagesimal RA/Dec (refused as "no position columns") against Hipparcos
         "crossmatch": ["sources matched", "3 of my 3 Pleiades stars are in Hipparcos", "pairs on Dask", "succeeded",
                        "pairs from the job"],
-        "gw-skymap": ["90 % credible area", "in the 90 % region", "are in the 90 % volume"],
+        # sky19: the archive's images and a follow-up plan, by the probability inside their footprints
+        "gw-skymap": ["90 % credible area", "in the 90 % region", "are in the 90 % volume",
+                      "images meet the 90 % region; together they cover", "the 9 fields cover"],
         # the TAP job's repr (not "<... object at 0x...>"), DISTANCE in degrees, the group's FITS with its UCDs
         "open-clusters": ["<TapJob http", "open clusters; the farthest", "members in", "pmra: mas / yr pos.pm;pos.eq.ra",
                           f"group/{group}:open-clusters/members.fits", "'TUCD': 'pos.pm;pos.eq.ra'"],

@@ -247,17 +247,33 @@ def _readable(opened: _Opened, hdu) -> None:
 # --- images -------------------------------------------------------------------------------------------
 
 
-def _plane(hdu) -> tuple[tuple[int, ...], int, int]:
-    """The index of the first 2-D plane of an image HDU (numpy order), and its width and height."""
+def _plane(hdu, sky_axes: tuple[int, int] = (0, 1)) -> tuple[tuple, int, int]:
+    """The numpy index of the first 2-D plane of an image HDU (a tuple with ``slice(None)`` on the plane's two
+    axes and 0 on the others), and its width and height.
+
+    The plane is the one spanned by ``sky_axes``, the 0-based FITS axes (NAXIS1 is 0) of the sky
+    (:func:`_celestial`) wherever they are in the header (a radio cube's ``CTYPE1 = FREQ``, ``CTYPE2 = RA---SIN``,
+    ``CTYPE3 = DEC--SIN``): the first across, the second up; without a celestial WCS NAXIS1 and NAXIS2."""
     shape = hdu.shape
     if len(shape) < 2:
         raise FitsViewError(422, f"HDU {hdu.name or 'PRIMARY'} is a 1-D array of {shape[0] if shape else 0} "
                                  "values, not an image: read it in a notebook with astropy.io.fits")
-    return (0,) * (len(shape) - 2), int(shape[-1]), int(shape[-2])
+    across, up = sky_axes
+    index: list = [0] * len(shape)
+    index[len(shape) - 1 - across] = index[len(shape) - 1 - up] = slice(None)
+    return tuple(index), int(shape[len(shape) - 1 - across]), int(shape[len(shape) - 1 - up])
+
+
+def _at(index: tuple, x: Any, y: Any) -> tuple:
+    """``index`` (from :func:`_plane`) with the plane's column ``x`` and row ``y`` put in its two slices."""
+    out, slots = list(index), [i for i, v in enumerate(index) if isinstance(v, slice)]
+    out[slots[0]], out[slots[1]] = y, x
+    return tuple(out)
 
 
 def _celestial(hdu, hdul):
-    """The celestial WCS of an image HDU, or None."""
+    """The celestial WCS of an image HDU and the 0-based FITS axes of its longitude and latitude in header order
+    (a cube's sky axes need not be the first two), or None."""
     from astropy.wcs import WCS
 
     try:
@@ -266,7 +282,11 @@ def _celestial(hdu, hdul):
         return None
     if not wcs.has_celestial:
         return None
-    return wcs if wcs.naxis == 2 else wcs.celestial
+    # a FITS world axis goes with the pixel axis of its number (wcs.celestial keeps those two, in header order)
+    axes = tuple(sorted((int(wcs.wcs.lng), int(wcs.wcs.lat))))
+    if axes[1] >= len(hdu.shape):  # WCSAXES more than NAXIS, the sky on an axis the data does not have
+        return None
+    return (wcs if wcs.naxis == 2 else wcs.celestial), axes
 
 
 def _ra_dec(ra: float, dec: float, precision: int) -> str:
@@ -289,12 +309,38 @@ def _position(wcs, x: float, y: float) -> dict[str, Any] | None:
     if not (math.isfinite(lon) and math.isfinite(lat)):
         return None
     ctype = [wcs.wcs.ctype[i].split("-")[0].upper() for i in (lng, lat_axis)]
+    frame = _frame(wcs)
     if ctype[0] == "RA":
-        frame = (wcs.wcs.radesys or "ICRS").strip() or "ICRS"
         text = f"{_ra_dec(lon, lat, 2)} ({frame})"
     else:
-        text = f"{ctype[0] or 'lon'} {lon:.5f}° {ctype[1] or 'lat'} {lat:+.5f}°"
-    return {"lon": lon, "lat": lat, "text": text}
+        names = _SKY_AXIS_NAMES.get(ctype[0], (ctype[0] or "lon", ctype[1] or "lat"))
+        text = f"{names[0]} {lon:.5f}° {names[1]} {lat:+.5f}°" + (f" ({frame})" if frame else "")
+    return {"lon": lon, "lat": lat, "text": text, "frame": frame}
+
+
+#: What the readout calls the longitude and latitude of a sky that is not RA/Dec, by CTYPE (FITS WCS paper II).
+_SKY_AXIS_NAMES = {"GLON": ("l", "b"), "ELON": ("λ", "β"), "HLON": ("λ", "β"), "SLON": ("SGL", "SGB")}
+_SKY_FRAMES = {"GLON": "Galactic", "ELON": "ecliptic", "HLON": "helioecliptic", "SLON": "supergalactic"}
+
+
+def _frame(wcs) -> str:
+    """The frame a celestial WCS's positions are in, as the readout names it: ``ICRS``, ``FK5 J2000``,
+    ``FK4 B1950``, ``Galactic``, ``ecliptic J2000`` ... ('' for a sky astropy does not name).
+
+    From the longitude axis's CTYPE first (a Galactic or ecliptic WCS may still carry RADESYS), then RADESYS
+    and EQUINOX as wcslib completes them (FITS WCS paper II: no RADESYS is FK4 before EQUINOX 1984, FK5 from
+    it, ICRS without an EQUINOX; FK4 counts equinoxes in Besselian years, the others in Julian years).
+    """
+    lon_type = str(wcs.wcs.ctype[wcs.wcs.lng]).split("-")[0].upper()
+    system = str(wcs.wcs.radesys or "").strip().upper()
+    equinox = float(wcs.wcs.equinox)
+    epoch = "" if not math.isfinite(equinox) or system in ("ICRS", "GAPPT") else \
+        f"{'B' if system.startswith('FK4') else 'J'}{equinox:g}"
+    if lon_type in _SKY_FRAMES:  # ecliptic coordinates are of an equinox; Galactic and supergalactic are not
+        return f"{_SKY_FRAMES[lon_type]} {epoch}".strip() if lon_type in ("ELON", "HLON") else _SKY_FRAMES[lon_type]
+    if lon_type != "RA":
+        return ""
+    return f"{system or 'ICRS'} {epoch}".strip()
 
 
 def _scaling(stretch: str):
@@ -338,14 +384,15 @@ def _image(opened: _Opened, hdu, stretch: str) -> dict[str, Any]:
     import numpy as np
 
     _readable(opened, hdu)
-    index, width, height = _plane(hdu)
+    found = _celestial(hdu, opened.hdul)
+    wcs, sky_axes = found if found is not None else (None, (0, 1))
+    index, width, height = _plane(hdu, sky_axes)
     step = max(1, math.ceil(max(width, height) / MAX_SIDE))
     if step > 1:  # the rows drawn, each read whole (astropy reads a strided section value by value: 500x slower)
-        data = np.stack([hdu.section[index + (row, slice(None))][::step] for row in range(0, height, step)])
+        data = np.stack([hdu.section[_at(index, slice(None), row)][::step] for row in range(0, height, step)])
     else:
-        data = hdu.section[index + (slice(None), slice(None))]
+        data = hdu.section[index]
     png, limits = _draw(data, stretch)
-    wcs = _celestial(hdu, opened.hdul)
     corners = []
     if wcs is not None:
         for name, x, y in (("bottom left", 0, 0), ("bottom right", width - 1, 0), ("top right", width - 1, height - 1),
@@ -353,8 +400,10 @@ def _image(opened: _Opened, hdu, stretch: str) -> dict[str, Any]:
             corners.append({"name": name, "x": x, "y": y, "sky": _position(wcs, x, y)})
     shape = hdu.shape
     plane = None
-    if len(shape) > 2:
-        plane = f"the first plane of {' × '.join(map(str, reversed(shape[:-2])))} (NAXIS3 and up)"
+    if len(shape) > 2:  # the other axes, FITS-numbered: a radio cube's FREQ may be NAXIS1
+        others = [k for k in range(len(shape)) if k not in sky_axes]
+        plane = (f"the first plane of {' × '.join(str(shape[len(shape) - 1 - k]) for k in others)} "
+                 f"({', '.join(f'NAXIS{k + 1}' for k in others)})")
     return {"png": base64.b64encode(png).decode("ascii"), "width": width, "height": height, "step": step,
             "shown": [math.ceil(width / step), math.ceil(height / step)], "stretch": stretch, "limits": limits,
             "unit": str(hdu.header.get("BUNIT", "")).strip(), "plane": plane, "wcs": wcs is not None,
@@ -577,14 +626,15 @@ def sky(os_path: str, name: str, hdu: int, x: int, y: int) -> dict[str, Any]:
             return _map_sky(opened, name, selected, x, y)
         if _kind(selected) != "image":
             raise FitsViewError(400, f"HDU {hdu} of {name!r} is not an image")
-        index, width, height = _plane(selected)
+        found = _celestial(selected, opened.hdul)
+        wcs, sky_axes = found if found is not None else (None, (0, 1))
+        index, width, height = _plane(selected, sky_axes)
         if not (0 <= x < width and 0 <= y < height):
             raise FitsViewError(400, f"pixel ({x}, {y}) is outside the image ({width} × {height})")
-        wcs = _celestial(selected, opened.hdul)
         answer = {"x": x, "y": y, "unit": str(selected.header.get("BUNIT", "")).strip(),
                   "sky": _position(wcs, x, y) if wcs is not None else None}
         if opened.stream is None:
-            answer["value"] = float(selected.section[index + (y, x)])
+            answer["value"] = float(selected.section[_at(index, x, y)])
         return answer
 
 
