@@ -812,11 +812,11 @@ def _shape_as_written(node) -> _Shape:
         return _Shape("polygon", vals)
     if name in ("CENTROID", "REGION"):
         raise UsageFault(f"{name} is not supported by this service")
-    if isinstance(node, exp.Column):  # AREA(s_region) said: expected a geometry, found '"obscore"."s_region"'
+    if isinstance(node, exp.Column):  # DISTANCE(s_region, ...) said: expected a geometry, found '"obscore"."s_region"'
         raise UsageFault(f"the column {node.name} is not a region this service can take here: ivoa.obscore's "
                          "s_region is tested only in CONTAINS/INTERSECTS against a constant POINT, CIRCLE or POLYGON, "
-                         "as an AND term of the WHERE clause (not under OR or NOT; AREA and DISTANCE of it are not "
-                         "supported); elsewhere give a POINT, CIRCLE, BOX or POLYGON")
+                         "as an AND term of the WHERE clause (not under OR or NOT; DISTANCE of it is not supported), "
+                         "and in AREA; elsewhere give a POINT, CIRCLE, BOX or POLYGON")
     raise UsageFault(f"expected a geometry (POINT, CIRCLE, BOX or POLYGON), found {node.sql(dialect='duckdb')[:60]!r}")
 
 
@@ -970,27 +970,10 @@ def _area(s: _Shape) -> exp.Expression:
     if s.kind == "polygon":
         from platform_lib.imageindex import Polygon
 
-        p = Polygon(s.args[0::2], s.args[1::2])
-        return _num(_spherical_polygon_area(p.xyz) * sq)
+        return _num(Polygon(s.args[0::2], s.args[1::2]).area() * sq)
     if s.kind == "box":
         return _f("adql_box_area", *[x.copy() for x in s.args[1:]])
     return exp.Literal.number(0)
-
-
-def _spherical_polygon_area(xyz) -> float:
-    import numpy as np
-
-    v = np.asarray(xyz, float)
-    total = 0.0
-    n = len(v)
-    centre = v.sum(axis=0)
-    centre /= np.linalg.norm(centre)
-    for i in range(n):  # fan of triangles from the centre (Van Oosterom & Strackee)
-        a, b = v[i], v[(i + 1) % n]
-        num = np.dot(centre, np.cross(a, b))
-        den = 1 + np.dot(centre, a) + np.dot(a, b) + np.dot(b, centre)
-        total += 2 * math.atan2(num, den)
-    return abs(total)
 
 
 def _geometry_value(node) -> exp.Expression:
@@ -1022,6 +1005,9 @@ def _geometry_value(node) -> exp.Expression:
     if name == "AREA":
         if len(node.expressions) != 1:
             raise UsageFault("AREA takes one region")
+        arg = node.expressions[0]
+        if isinstance(arg, exp.Column) and arg.name.lower() == "s_region":  # each row's footprint, in square degrees
+            return exp.Mul(this=_f("adql_region_area", node.expressions[0].copy()), expression=_num((180 / math.pi) ** 2))
         return _area(_shape(node.expressions[0]))
     if name == "POLYGON" and _frame(node) is None and not any(_frame(x) for x in node.expressions):
         vertices = [v for x in _args(node) for v in (_args(x) if _fname(x) == "POINT" else [x])]
