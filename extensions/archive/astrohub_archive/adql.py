@@ -3,9 +3,10 @@
 :func:`translate` parses the query (sqlglot's T-SQL grammar, which reads ADQL's ``TOP``, delimited
 identifiers and string rules), refuses anything but one SELECT (with UNION/INTERSECT/EXCEPT), resolves
 every table against the service's :class:`~astrohub_archive.tapschema.TableSet` (and the request's
-uploads) and every column with sqlglot's qualifier, allows only the ADQL functions, rewrites the
+uploads) and every column with sqlglot's qualifier, allows only the functions /capabilities declares (ADQL's,
+:data:`EXTRA_FUNCTIONS`, :data:`UDFS`; any other name is refused by name), seeds ``RAND(x)``, rewrites the
 geometry (``POINT``, ``CIRCLE``, ``BOX``, ``POLYGON``, ``CONTAINS``, ``INTERSECTS``, ``DISTANCE``,
-``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (positions given in GALACTIC, FK5
+``AREA``, of ``s_region`` too, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (positions given in GALACTIC, FK5
 or FK4 converted to ICRS: constants with astropy, column points by astropy's rotation matrix in the query, FK4's
 once its E-terms are out), ``IN_UNIT`` into a column times its conversion factor,
 ``WITH`` queries into DuckDB's under names of their own, and RegTAP's text
