@@ -26,6 +26,7 @@ __all__ = [
     "angular_separation",
     "polygon_is_simple",
     "morton_key",
+    "region_area",
 ]
 
 _EPS = 1e-12
@@ -296,6 +297,38 @@ class Polygon:
     def to_stcs(self) -> str:
         coords = " ".join(f"{r:.7f} {d:.7f}" for r, d in zip(self.ra, self.dec))
         return f"Polygon ICRS {coords}"
+
+    def area(self) -> float:
+        """The polygon's solid angle in steradians: its spherical excess, summed over the fan of triangles from
+        its centre (Van Oosterom & Strackee's formula for each), for polygons smaller than a hemisphere."""
+        v = self.xyz
+        c = self.center
+        total = 0.0
+        for i in range(len(v)):
+            a, b = v[i], v[(i + 1) % len(v)]
+            total += 2 * math.atan2(float(np.dot(c, np.cross(a, b))),
+                                    1 + float(np.dot(c, a) + np.dot(a, b) + np.dot(b, c)))
+        return abs(total)
+
+
+def region_area(stcs: str) -> float | None:
+    """The solid angle (steradians) of an STC-S region as ObsCore's ``s_region`` holds it (``Polygon ICRS ra1 dec1
+    ...``, :meth:`Polygon.to_stcs`; or ``Circle ICRS ra dec radius``), in any frame (an area is the same in all);
+    None for text that is neither."""
+    words = stcs.split() if isinstance(stcs, str) else []
+    if len(words) < 2:
+        return None
+    kind = words[0].lower()
+    start = 2 if words[1][:1].isalpha() else 1  # the frame is optional
+    try:
+        values = [float(w) for w in words[start:]]
+    except ValueError:
+        return None
+    if kind == "circle" and len(values) == 3 and 0 <= values[2] <= 180:
+        return 2 * math.pi * (1 - math.cos(math.radians(values[2])))
+    if kind == "polygon" and len(values) >= 6 and len(values) % 2 == 0:
+        return Polygon(values[0::2], values[1::2]).area()
+    return None
 
 
 def _crosses(a1: Vec, a2: Vec, b1: Vec, b2: Vec) -> bool:

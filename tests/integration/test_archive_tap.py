@@ -581,3 +581,67 @@ def test_the_sync_time_limit_bounds_writing_the_answer_too(tap):
     finally:
         log = stop_archive(proc, tmp / "archive-short.log")
     assert "Traceback" not in log, log[-3000:]
+
+
+#: A call of each function beyond ADQL that /capabilities declares, on stars.stars (source_id, ra, dec, gmag).
+BEYOND_ADQL_CALLS = {
+    "IVO_HASWORD": "ivo_hasword('a stars b', 'stars')", "IVO_NOCASEMATCH": "ivo_nocasematch('Stars', 'st%')",
+    "IVO_HASHLIST_HAS": "ivo_hashlist_has('a#b', 'B')", "GREATEST": "GREATEST(ra, 10.5)", "LEAST": "LEAST(ra, 10.5)",
+    "NULLIF": "NULLIF(source_id, 1)", "IIF": "IIF(ra > 10.5, 1, 0)", "SIGN": "SIGN(dec)", "LN": "LN(ra)",
+    "SUBSTRING": "SUBSTRING('stars', 2, 3)", "TRIM": "TRIM(' a ')", "LENGTH": "LENGTH('stars')",
+    "CONCAT": "CONCAT('a', 'b')", "STDDEV": "STDDEV(gmag)", "STDDEV_SAMP": "STDDEV_SAMP(gmag)",
+    "STDDEV_POP": "STDDEV_POP(gmag)", "VARIANCE": "VARIANCE(gmag)", "VAR_SAMP": "VAR_SAMP(gmag)",
+    "VAR_POP": "VAR_POP(gmag)", "COUNT_IF": "COUNT_IF(gmag > 12)",
+}
+
+
+def test_every_declared_function_answers_through_pyvo_and_an_undeclared_one_is_a_400_naming_it(tap):
+    """Functions beyond ADQL (GREATEST, IIF, STDDEV ...) ran but /capabilities did not declare them, and any other
+    name sqlglot reads (NVL, CEIL ...) ran too. pyvo reads every declared features-udf here, and each runs; an
+    undeclared name is a 400 UsageFault naming it and the declared function that does the same."""
+    from pyvo.dal import DALQueryError, TAPService
+
+    base, _, _ = tap
+    svc = TAPService(base + "tap")
+    (tap_cap,) = [c for c in svc.capabilities if c.standardid == "ivo://ivoa.net/std/TAP"]
+    (udfs,) = [f for f in tap_cap.languages[0].languagefeaturelists
+               if f.type == "ivo://ivoa.net/std/TAPRegExt#features-udf"]
+    declared = {f.form.split("(")[0].upper() for f in udfs}
+    assert declared == set(BEYOND_ADQL_CALLS), sorted(declared ^ set(BEYOND_ADQL_CALLS))
+    for name, call in BEYOND_ADQL_CALLS.items():
+        got = svc.run_sync(f"SELECT {call} AS v FROM stars.stars").to_table()
+        assert len(got) >= 1, name
+    with pytest.raises(DALQueryError, match=r"function NVL is not declared by this service; call COALESCE"):
+        svc.run_sync("SELECT NVL(gmag, 0) AS v FROM stars.stars")
+    answer = requests.post(base + "tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT CEIL(ra) FROM stars.stars"},
+                           timeout=60)
+    assert answer.status_code == 400 and "function CEIL is not declared by this service; call CEILING" in answer.text
+
+
+def test_a_seeded_rand_is_the_same_across_queries_and_area_of_s_region_is_each_footprints(tap):
+    """RAND(seed) ignored its seed; AREA(s_region) was refused. Through pyvo: the same seed gives the same values in
+    two queries (a column seed, one per row), and each real image's footprint area agrees with mocpy's MOC of the
+    same polygon (a MOC covers the cells its edges cross, so it is larger by at most the edge cells)."""
+    import astropy.units as u
+    from astropy.coordinates import Latitude, Longitude
+    from mocpy import MOC
+    from pyvo.dal import TAPService
+
+    base, _, _ = tap
+    svc = TAPService(base + "tap")
+    q = "SELECT source_id, RAND(7) AS r, RAND(source_id) AS s FROM stars.stars ORDER BY source_id"
+    first, again = svc.run_sync(q).to_table(), svc.run_sync(q).to_table()
+    assert list(first["s"]) == list(again["s"]) and len(set(first["r"])) == 1 and first["r"][0] == again["r"][0]
+    assert len(set(first["s"])) == len(first) > 1
+    images = svc.run_sync("SELECT obs_id, s_region, AREA(s_region) AS a FROM ivoa.obscore").to_table()
+    assert len(images) > 0
+    depth = 18
+    cell = np.degrees(np.sqrt(4 * np.pi / (12 * 4 ** depth)))
+    for region, area in zip(images["s_region"], images["a"]):
+        v = [float(x) for x in str(region).split()[2:]]
+        ra, dec = v[0::2], v[1::2]
+        moc = MOC.from_polygon(Longitude(ra, u.deg), Latitude(dec, u.deg), max_depth=depth)
+        moc_area = moc.sky_fraction * 4 * np.pi * np.degrees(1) ** 2
+        perimeter = sum(float(np.hypot((ra[i] - ra[i - 1]) * np.cos(np.radians(dec[i])), dec[i] - dec[i - 1]))
+                        for i in range(len(ra)))
+        assert area * (1 - 1e-9) <= moc_area <= area + 2 * perimeter * cell, (region, area, moc_area)

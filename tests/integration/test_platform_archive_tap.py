@@ -273,3 +273,33 @@ def _sia_datalinks_and_a_cutout(platform, session):
         assert np.array_equal(got.data, ref.data, equal_nan=True), row["obs_id"]
         cut += 1
     assert cut >= 6, (sorted(str(r["obs_id"]) for r in rows.values()), cut)
+
+
+def test_a_users_journey_through_the_declared_functions_seeded_rand_and_area_of_s_region(platform, poll):
+    """On the running platform, as a user with pyvo behind the proxy: /capabilities declares the functions beyond
+    ADQL (features-udf) and one of them answers; an undeclared name (NVL) is a 400 naming the declared one to call
+    (it ran, undeclared); RAND(seed) gives the same value in two queries (it ignored its seed); AREA(s_region) is each
+    image's footprint area (it was refused)."""
+    import pyvo
+
+    from platform_lib.sampledata import MARKER
+
+    if not platform.config.archive.enabled:
+        pytest.skip("the archive service is not enabled in this platform")
+    poll((platform.data_dir / "datasets" / MARKER).exists, 300, "the sample data load")  # the sample images
+    user = platform.unique("funcs")
+    platform.create_user(user)
+    session = requests.Session()
+    session.headers["Authorization"] = f"token {platform.user_token(user)}"
+    svc = pyvo.dal.TAPService(f"{platform.url}services/archive/tap", session=session)
+    (tap_cap,) = [c for c in svc.capabilities if c.standardid == "ivo://ivoa.net/std/TAP"]
+    forms = {f.form.split("(")[0] for feats in tap_cap.languages[0].languagefeaturelists
+             if feats.type == "ivo://ivoa.net/std/TAPRegExt#features-udf" for f in feats}
+    assert {"greatest", "stddev", "count_if", "ivo_hasword"} <= forms, sorted(forms)
+    assert svc.run_sync("SELECT GREATEST(2, 5) AS g FROM TAP_SCHEMA.schemas").to_table()["g"][0] == 5
+    with pytest.raises(pyvo.DALQueryError, match=r"function NVL is not declared by this service; call COALESCE"):
+        svc.run_sync("SELECT NVL(schema_name, 'x') AS n FROM TAP_SCHEMA.schemas")
+    q = "SELECT TOP 1 RAND(42) AS r FROM TAP_SCHEMA.schemas"
+    assert svc.run_sync(q).to_table()["r"][0] == svc.run_sync(q).to_table()["r"][0]
+    areas = svc.run_sync("SELECT TOP 5 s_region, AREA(s_region) AS a FROM ivoa.obscore").to_table()
+    assert len(areas) > 0 and all(a > 0 for a in areas["a"]), areas

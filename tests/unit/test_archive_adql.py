@@ -1245,13 +1245,13 @@ def test_centroid_and_region_are_refused_as_not_supported_wherever_they_are(quer
 
 
 @pytest.mark.parametrize("query", [
-    "SELECT AREA(s_region) AS a FROM ivoa.obscore",
     "SELECT DISTANCE(s_region, POINT('ICRS', 1, 2)) AS d FROM ivoa.obscore",
+    "SELECT AREA(s_ra) AS a FROM ivoa.obscore",
 ])
 def test_s_region_where_no_region_column_is_taken_is_refused_saying_where_it_is(query):
-    """``AREA(s_region)`` (which DaCHS answers) was refused with ``expected a geometry (POINT, CIRCLE, BOX or
-    POLYGON), found '"obscore"."s_region"'``, a name the user never wrote; the refusal now names the column, where
-    this service takes it, and what to give instead."""
-    with pytest.raises(UsageFault, match=r"^the column s_region is not a region this service can take here: "
+    """``DISTANCE(s_region, ...)`` was refused with ``expected a geometry (POINT, CIRCLE, BOX or POLYGON), found
+    '"obscore"."s_region"'``, a name the user never wrote; the refusal now names the column, where this service
+    takes it (CONTAINS/INTERSECTS and AREA), and what to give instead."""
+    with pytest.raises(UsageFault, match=r"^the column s_(region|ra) is not a region this service can take here: "
                                          r"ivoa.obscore's s_region is tested only in CONTAINS/INTERSECTS"):
         translate(query, TABLES)

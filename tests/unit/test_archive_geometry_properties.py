@@ -424,6 +424,33 @@ def test_area_of_a_polygon_equals_the_spherical_excess(upload, ra, dec, data):
     assert float(t["a"][0]) == pytest.approx(want, rel=1e-7, abs=1e-9)
 
 
+def test_area_of_s_region_is_each_footprints_spherical_excess():
+    """``AREA(s_region)`` (ObsCore's footprint column, which DaCHS answers) was refused; it is now each row's area in
+    square degrees: a polygon's spherical excess (against Girard's theorem, here on polygons 0.01 to 80 deg across,
+    lopsided, at a pole and across RA 0), a circle's cap, NULL for a NULL region or text that is no region."""
+    import io
+
+    from astropy.table import MaskedColumn, Table
+
+    polygons = [_star_polygon(0.0, -45.0, [80.0] * 4, _spread([0.0, 2.0, 68.0, 214.0])),
+                _star_polygon(359.9, 0.0, [0.01, 0.02, 0.01], [0.0, 120.0, 240.0]),
+                _star_polygon(10.0, 89.5, [1.0, 3.0, 1.0, 2.0, 1.0], [0.0, 60.0, 130.0, 200.0, 290.0]),
+                ([10.0, 11.0, 11.0, 10.0], [0.0, 0.0, 1.0, 1.0])]
+    regions = ["Polygon ICRS " + " ".join(f"{float(r)!r} {float(d)!r}" for r, d in zip(ra, dec)) for ra, dec in polygons]
+    regions += ["Circle ICRS 10 20 2.5", "Union ICRS (Circle 1 2 3)", ""]
+    want = [_girard_area_deg2(ra, dec) for ra, dec in polygons]
+    want += [2 * np.pi * (1 - np.cos(np.radians(2.5))) * (180 / np.pi) ** 2, None, None]
+    buf = io.BytesIO()
+    Table({"id": np.arange(len(regions)), "s_region": MaskedColumn(regions, mask=[r == "" for r in regions])}
+          ).write(buf, format="votable")
+    descs, data = read_uploads({"mine": buf.getvalue()})
+    plan = translate("SELECT id, AREA(s_region) AS a FROM TAP_UPLOAD.mine ORDER BY id", TABLES, descs)
+    t, _ = run_plan(plan, tables=TABLES, state=None, viewer=Viewer(), access_base="", maxrec=10, uploads=data)
+    got = [None if v is np.ma.masked else float(v) for v in t["a"]]
+    for g, w in zip(got, want):
+        assert (g is None and w is None) or g == pytest.approx(w, rel=1e-7, abs=1e-9), (got, want)
+
+
 # ---------------------------------------------------------------- AREA of a box
 
 

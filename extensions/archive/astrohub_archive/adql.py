@@ -3,9 +3,10 @@
 :func:`translate` parses the query (sqlglot's T-SQL grammar, which reads ADQL's ``TOP``, delimited
 identifiers and string rules), refuses anything but one SELECT (with UNION/INTERSECT/EXCEPT), resolves
 every table against the service's :class:`~astrohub_archive.tapschema.TableSet` (and the request's
-uploads) and every column with sqlglot's qualifier, allows only the ADQL functions, rewrites the
+uploads) and every column with sqlglot's qualifier, allows only the functions /capabilities declares (ADQL's,
+:data:`EXTRA_FUNCTIONS`, :data:`UDFS`; any other name is refused by name), seeds ``RAND(x)``, rewrites the
 geometry (``POINT``, ``CIRCLE``, ``BOX``, ``POLYGON``, ``CONTAINS``, ``INTERSECTS``, ``DISTANCE``,
-``AREA``, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (positions given in GALACTIC, FK5
+``AREA``, of ``s_region`` too, ``COORD1/2``, ``COORDSYS``) into arithmetic on (ra, dec) in degrees (positions given in GALACTIC, FK5
 or FK4 converted to ICRS: constants with astropy, column points by astropy's rotation matrix in the query, FK4's
 once its E-terms are out), ``IN_UNIT`` into a column times its conversion factor,
 ``WITH`` queries into DuckDB's under names of their own, and RegTAP's text
@@ -43,7 +44,7 @@ from astrohub_archive.faults import LimitFault, UsageFault
 from astrohub_archive.tapschema import ColumnDesc, TableDesc, TableSet
 
 __all__ = ["Plan", "PositionalJoin", "Source", "translate", "MAX_LENGTH", "MAX_DEPTH", "MAX_VERTICES",
-           "GEOMETRY_FUNCTIONS", "UDFS"]
+           "GEOMETRY_FUNCTIONS", "ADQL_FUNCTIONS", "EXTRA_FUNCTIONS", "UDFS"]
 
 MAX_LENGTH = 20_000  # characters of ADQL
 MAX_DEPTH = 60  # nesting of parentheses
@@ -58,6 +59,44 @@ _ALLOWED_FUNCS = tuple(c for c in (getattr(exp, n, None) for n in (
     "StddevPop", "StddevSamp", "Variance", "VariancePop", "Nullif", "Greatest", "Least", "Concat", "CountIf",
     "Exists",
 )) if c is not None)
+
+#: The function names of ADQL 2.1 (sections 2.3 and 4) this service answers, besides :data:`GEOMETRY_FUNCTIONS`:
+#: the mandatory math, trigonometric and aggregate functions, and the optional ones /capabilities declares
+#: (``LOWER``, ``UPPER``, ``COALESCE``, ``CAST``, ``IN_UNIT``).
+ADQL_FUNCTIONS = frozenset({
+    "ABS", "CEILING", "DEGREES", "EXP", "FLOOR", "LOG", "LOG10", "MOD", "PI", "POWER", "RADIANS", "RAND", "ROUND",
+    "SQRT", "TRUNCATE", "ACOS", "ASIN", "ATAN", "ATAN2", "COS", "COT", "SIN", "TAN", "AVG", "COUNT", "MAX", "MIN",
+    "SUM", "LOWER", "UPPER", "COALESCE", "CAST", "IN_UNIT",
+})
+
+#: The functions beyond ADQL 2.1 that this service answers (DuckDB's, through sqlglot's translation), each declared
+#: in /capabilities as a TAPRegExt ``features-udf``: ``{NAME: (form, description)}``, as DaCHS declares its own.
+#: Any other name sqlglot knows (``NVL``, ``CEIL``, ``LEN``, ``TRY_CAST`` ...) is refused by name
+#: (:func:`_check_function_names`), with the declared function that does the same where there is one: a query
+#: that runs here runs on another ADQL service that declares the same functions.
+EXTRA_FUNCTIONS = {
+    "GREATEST": ("greatest(x DOUBLE, y DOUBLE) -> DOUBLE",
+                 "The largest of its two or more arguments (NULLs are skipped)"),
+    "LEAST": ("least(x DOUBLE, y DOUBLE) -> DOUBLE", "The smallest of its two or more arguments (NULLs are skipped)"),
+    "NULLIF": ("nullif(x DOUBLE, y DOUBLE) -> DOUBLE", "NULL where x equals y, else x (SQL-92's NULLIF)"),
+    "IIF": ("iif(condition BOOLEAN, a DOUBLE, b DOUBLE) -> DOUBLE",
+            "a where the condition holds, else b (CASE WHEN condition THEN a ELSE b END)"),
+    "SIGN": ("sign(x DOUBLE) -> INTEGER", "-1, 0 or 1: the sign of x"),
+    "LN": ("ln(x DOUBLE) -> DOUBLE", "The natural logarithm of x (as ADQL's LOG)"),
+    "SUBSTRING": ("substring(s VARCHAR, start INTEGER, length INTEGER) -> VARCHAR",
+                  "length characters of s from the start-th (the first is 1); without length, the rest of s"),
+    "TRIM": ("trim(s VARCHAR) -> VARCHAR", "s without its leading and trailing spaces"),
+    "LENGTH": ("length(s VARCHAR) -> INTEGER", "The number of characters of s"),
+    "CONCAT": ("concat(a VARCHAR, b VARCHAR) -> VARCHAR",
+               "Its two or more arguments as text, one after the other (NULLs are skipped; a || b is NULL for one)"),
+    "STDDEV": ("stddev(x DOUBLE) -> DOUBLE", "Aggregate: the sample standard deviation of x (as STDDEV_SAMP)"),
+    "STDDEV_SAMP": ("stddev_samp(x DOUBLE) -> DOUBLE", "Aggregate: the sample standard deviation of x"),
+    "STDDEV_POP": ("stddev_pop(x DOUBLE) -> DOUBLE", "Aggregate: the population standard deviation of x"),
+    "VARIANCE": ("variance(x DOUBLE) -> DOUBLE", "Aggregate: the sample variance of x (as VAR_SAMP)"),
+    "VAR_SAMP": ("var_samp(x DOUBLE) -> DOUBLE", "Aggregate: the sample variance of x"),
+    "VAR_POP": ("var_pop(x DOUBLE) -> DOUBLE", "Aggregate: the population variance of x"),
+    "COUNT_IF": ("count_if(condition BOOLEAN) -> BIGINT", "Aggregate: the number of rows where the condition holds"),
+}
 def _one_if(cond: exp.Expression) -> exp.Expression:
     """RegTAP's functions are integers: 1 where ``cond`` holds, else 0 (NULL input included)."""
     return exp.case().when(cond, exp.Literal.number(1)).else_(exp.Literal.number(0))
@@ -281,6 +320,119 @@ def _normalise(tree: exp.Expression) -> exp.Expression:
     return tree.transform(fix, copy=False)
 
 
+def _declared() -> frozenset[str]:
+    """Every function name a query may call here: ADQL's, the geometry, :data:`EXTRA_FUNCTIONS` and :data:`UDFS`."""
+    return ADQL_FUNCTIONS | GEOMETRY_FUNCTIONS | set(EXTRA_FUNCTIONS) | set(UDFS)
+
+
+def _call(name: str) -> exp.Expression | None:
+    """The syntax tree of a call of ``name`` (with the fewest of one, two or three arguments it takes), None where
+    no such call parses."""
+    for args in ("x", "x, y", "x, y, z"):
+        try:
+            return sqlglot.parse_one(f"SELECT {name}({args})", read=READ_DIALECT).expressions[0]
+        except (ParseError, TokenError, ValueError):
+            continue
+    return None
+
+
+@lru_cache(maxsize=1)
+def _declared_by_type() -> dict[type, str]:
+    """``{sqlglot class: declared name}``: which declared function an undeclared name (``CEIL``, ``NVL``) reads as."""
+    out: dict[type, str] = {}
+    for name in sorted(ADQL_FUNCTIONS | set(EXTRA_FUNCTIONS)):
+        node = _call(name)
+        if node is not None and not isinstance(node, exp.Anonymous):
+            out.setdefault(type(node), name)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _undeclared_message(name: str) -> str:
+    """What a call of the undeclared function ``name`` is told: the declared function it is a synonym of (``NVL``:
+    ``COALESCE``), else the declared one of its kind (``SQUARE``: ``POWER``) or the declared name closest to it."""
+    node = _call(name)
+    same = _declared_by_type().get(type(node)) if node is not None else None
+    where = " (the service's /capabilities lists every function it takes)"
+    if same is not None:
+        args = ", ".join(a.sql() for a in node.iter_expressions() if isinstance(a, exp.Column))
+        try:
+            twin = sqlglot.parse_one(f"SELECT {same}({args})", read=READ_DIALECT).expressions[0]
+        except (ParseError, TokenError, ValueError):
+            twin = None
+        if twin is not None and twin.sql() == node.sql():
+            return f"function {name} is not declared by this service; call {same}, which does the same" + where
+        return f"function {name} is not declared by this service; the nearest declared function is {same}" + where
+    close = difflib.get_close_matches(name, sorted(_declared()), 1)
+    return f"function {name} is not declared by this service" + (f"; did you mean {close[0]}?" if close else "") + where
+
+
+#: The words sqlglot also knows as functions that stand before a parenthesis as operators: ``AND (...)``.
+_KEYWORDS_BEFORE_PARENS = frozenset({"AND", "OR", "XOR", "NOT", "CASE", "LIKE", "GLOB", "EXISTS", "FILTER", "APPLY",
+                                     "COLLATE", "IN"})
+
+
+def _check_function_names(adql: str) -> None:
+    """Refuse a call of a function name sqlglot knows (and would translate) that this service does not declare
+    (:func:`_declared`), by name: ``NVL(a, b)`` read as COALESCE and ran, but it is no ADQL and /capabilities did
+    not say so. Names sqlglot does not know are refused with the syntax tree (:func:`_check_nodes`)."""
+    from sqlglot.tokens import TokenType
+
+    dialect = sqlglot.Dialect.get_or_raise(READ_DIALECT)
+    known = dialect.parser_class.FUNCTIONS.keys() | dialect.parser_class.FUNCTION_PARSERS.keys()
+    try:
+        tokens = dialect.tokenize(adql)
+    except TokenError:  # parsed already
+        return
+    declared = _declared()
+    for i, tok in enumerate(tokens[:-1]):
+        name = tok.text.upper()
+        if tokens[i + 1].token_type != TokenType.L_PAREN or name in _KEYWORDS_BEFORE_PARENS or not (
+                tok.token_type == TokenType.VAR or tok.token_type.name == name):  # a name or a keyword (ISNULL)
+            continue
+        if i and tokens[i - 1].token_type in (TokenType.DOT, TokenType.ALIAS, TokenType.FROM, TokenType.JOIN) \
+                or _names_a_query(tokens, i):
+            continue  # a qualified name, a type (CAST(x AS CHAR(8))), a table function (refused as one), a WITH
+            # query's name with its columns
+        if name in known and name not in declared:
+            raise UsageFault(_undeclared_message(name))
+
+
+def _names_a_query(tokens, i: int) -> bool:
+    """Is token ``i`` (followed by ``(``) the name of a ``WITH`` query with its columns, ``WITH a (x) AS (...)``?"""
+    from sqlglot.tokens import TokenType
+
+    depth = 0
+    for j in range(i + 1, len(tokens)):
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tokens[j].token_type, 0)
+        if depth == 0:
+            return (j + 2 < len(tokens) and tokens[j + 1].token_type == TokenType.ALIAS
+                    and tokens[j + 2].token_type == TokenType.L_PAREN)
+    return False
+
+
+def _seed_rand(tree: exp.Expression) -> exp.Expression:
+    """ADQL 2.1's ``RAND(x)``, "a random value with x as seed", as a value of the seed alone: the top 53 bits of
+    DuckDB's hash of ``x`` (as a double) over 2**53, in [0, 1); NULL for a NULL seed. The same seed gives the same
+    value wherever it is used, in one query and across queries (as T-SQL's ``RAND(seed)``, whose grammar reads
+    ADQL here); a column as the seed gives each row a repeatable value of its own (``WHERE RAND(source_id) <
+    0.01``: the same 1 % sample each time). ``RAND()`` stays DuckDB's ``random()``, new for each row. DuckDB's
+    ``setseed`` would seed the connection, not the call, and its sequence depends on the order threads read rows."""
+    def fix(node):
+        if not (isinstance(node, exp.Rand) and node.this is not None):
+            return node
+        seed = exp.cast(node.this.copy(), to=exp.DataType.build("DOUBLE"))
+        bits = exp.BitwiseRightShift(this=_f("hash", seed), expression=exp.Literal.number(11))
+        value = exp.Mul(this=exp.cast(bits, to=exp.DataType.build("DOUBLE")), expression=_num(2.0 ** -53))
+        out = exp.Case(ifs=[exp.If(this=exp.Is(this=seed.copy(), expression=exp.Null()), true=exp.Null())],
+                       default=value)
+        # selected as it is: its column is "rand", as RAND()'s (not "case")
+        return exp.alias_(out, "rand") if isinstance(node.parent, exp.Select) and node.arg_key == "expressions" \
+            else out
+
+    return tree.transform(fix, copy=False)
+
+
 def _check_nodes(tree: exp.Expression) -> None:
     for node in tree.walk():
         if isinstance(node, exp.With) and node.args.get("recursive"):
@@ -291,8 +443,7 @@ def _check_nodes(tree: exp.Expression) -> None:
         if isinstance(node, exp.Anonymous):
             name = str(node.this).upper()
             if name not in GEOMETRY_FUNCTIONS and name != "IN_UNIT" and name not in UDFS:
-                close = difflib.get_close_matches(name, sorted(GEOMETRY_FUNCTIONS | set(UDFS) | {
-                    "ROUND", "TRUNCATE", "POWER", "LOG10", "CEILING"}), 1)
+                close = difflib.get_close_matches(name, sorted(_declared()), 1)
                 raise UsageFault(f"unknown function {name}" + (f"; did you mean {close[0]}?" if close else
                                                                "; see the service's /capabilities for ADQL functions"))
         elif (isinstance(node, exp.Func) and not isinstance(node, _ALLOWED_FUNCS)
@@ -662,11 +813,11 @@ def _shape_as_written(node) -> _Shape:
         return _Shape("polygon", vals)
     if name in ("CENTROID", "REGION"):
         raise UsageFault(f"{name} is not supported by this service")
-    if isinstance(node, exp.Column):  # AREA(s_region) said: expected a geometry, found '"obscore"."s_region"'
+    if isinstance(node, exp.Column):  # DISTANCE(s_region, ...) said: expected a geometry, found '"obscore"."s_region"'
         raise UsageFault(f"the column {node.name} is not a region this service can take here: ivoa.obscore's "
                          "s_region is tested only in CONTAINS/INTERSECTS against a constant POINT, CIRCLE or POLYGON, "
-                         "as an AND term of the WHERE clause (not under OR or NOT; AREA and DISTANCE of it are not "
-                         "supported); elsewhere give a POINT, CIRCLE, BOX or POLYGON")
+                         "as an AND term of the WHERE clause (not under OR or NOT; DISTANCE of it is not supported), "
+                         "and in AREA; elsewhere give a POINT, CIRCLE, BOX or POLYGON")
     raise UsageFault(f"expected a geometry (POINT, CIRCLE, BOX or POLYGON), found {node.sql(dialect='duckdb')[:60]!r}")
 
 
@@ -820,27 +971,10 @@ def _area(s: _Shape) -> exp.Expression:
     if s.kind == "polygon":
         from platform_lib.imageindex import Polygon
 
-        p = Polygon(s.args[0::2], s.args[1::2])
-        return _num(_spherical_polygon_area(p.xyz) * sq)
+        return _num(Polygon(s.args[0::2], s.args[1::2]).area() * sq)
     if s.kind == "box":
         return _f("adql_box_area", *[x.copy() for x in s.args[1:]])
     return exp.Literal.number(0)
-
-
-def _spherical_polygon_area(xyz) -> float:
-    import numpy as np
-
-    v = np.asarray(xyz, float)
-    total = 0.0
-    n = len(v)
-    centre = v.sum(axis=0)
-    centre /= np.linalg.norm(centre)
-    for i in range(n):  # fan of triangles from the centre (Van Oosterom & Strackee)
-        a, b = v[i], v[(i + 1) % n]
-        num = np.dot(centre, np.cross(a, b))
-        den = 1 + np.dot(centre, a) + np.dot(a, b) + np.dot(b, centre)
-        total += 2 * math.atan2(num, den)
-    return abs(total)
 
 
 def _geometry_value(node) -> exp.Expression:
@@ -872,6 +1006,9 @@ def _geometry_value(node) -> exp.Expression:
     if name == "AREA":
         if len(node.expressions) != 1:
             raise UsageFault("AREA takes one region")
+        arg = node.expressions[0]
+        if isinstance(arg, exp.Column) and arg.name.lower() == "s_region":  # each row's footprint, in square degrees
+            return exp.Mul(this=_f("adql_region_area", node.expressions[0].copy()), expression=_num((180 / math.pi) ** 2))
         return _area(_shape(node.expressions[0]))
     if name == "POLYGON" and _frame(node) is None and not any(_frame(x) for x in node.expressions):
         vertices = [v for x in _args(node) for v in (_args(x) if _fname(x) == "POINT" else [x])]
@@ -1514,8 +1651,10 @@ def translate(adql: str, tables: TableSet, uploads: dict[str, TableDesc] | None 
         if written is None or isinstance(exc, LimitFault):
             raise
         raise UsageFault(f"{exc}; {_registry_name_hint(written.group(1), tables)}") from None
+    _check_function_names(adql)
     tree = _normalise(parsed)
     _check_nodes(tree)
+    tree = _seed_rand(tree)
     top = None
     limit = tree.args.get("limit")
     if isinstance(tree, exp.Select) and limit is not None:

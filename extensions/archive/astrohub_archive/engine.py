@@ -452,6 +452,16 @@ def _catalog_roots(table) -> set[str]:
     return out
 
 
+def _region_area(regions):
+    """``AREA(s_region)``: each STC-S region's solid angle in steradians (the query makes it square degrees), NULL
+    for a NULL region or one that is no polygon or circle (:func:`platform_lib.imageindex.sphere.region_area`)."""
+    import pyarrow as pa
+
+    from platform_lib.imageindex.sphere import region_area
+
+    return pa.array([None if r is None else region_area(r) for r in regions.to_pylist()], pa.float64())
+
+
 class _Databases(threading.local):
     """Each query thread's DuckDB database, opened once rather than per query (opening, defining the
     macros and closing cost 40-100 ms a query on a loaded machine, more than a cone's scan).
@@ -495,6 +505,8 @@ class _Databases(threading.local):
                           ("adql_circle_meets_polygon", _circle_meets_polygon)):
             db.create_function(name, udf, ["DOUBLE", "DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN", type="arrow",
                                null_handling="special", side_effects=False)
+        db.create_function("adql_region_area", _region_area, ["VARCHAR"], "DOUBLE", type="arrow",
+                           null_handling="special", side_effects=False)
         for name, udf in (("adql_circle_in_box", _circle_in_box), ("adql_circle_meets_box", _circle_meets_box)):
             db.create_function(name, udf, ["DOUBLE"] * 7, "BOOLEAN", type="arrow", null_handling="special",
                                side_effects=False)

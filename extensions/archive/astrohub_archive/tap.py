@@ -24,7 +24,7 @@ from astrohub_archive import uws, vosi
 from astrohub_archive.adql import translate
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.engine import run_plan
-from astrohub_archive.faults import ArchiveFault, LimitFault, NotFoundFault, UsageFault
+from astrohub_archive.faults import ArchiveFault, LimitFault, NotFoundFault, ServiceFault, UsageFault
 from astrohub_archive.params import DEFAULT_MAXREC, MAX_MAXREC, parse_maxrec, response_format, whole_number
 from astrohub_archive.replicas import FORWARDED_HEADER, forward, peer_job_lists
 from astrohub_archive.tapschema import table_set
@@ -37,6 +37,9 @@ log = logging.getLogger("astrohub_archive")
 MAX_WAIT_S = 60.0
 #: Seconds past the sync limit the handler waits for the worker thread to stop with its own LimitFault.
 SYNC_GRACE_S = 1.0
+#: How long a sync query waits for a query thread, in its limits (the wait does not count against its limit): past
+#: it, a ServiceFault saying the service is busy, rather than a request hanging on while others' queries run.
+SYNC_QUEUE_LIMITS = 2
 TAP_FORMATS = tuple(name for name, _, _ in vosi.OUTPUT_FORMATS)  # what /capabilities declares, and no more
 
 
@@ -182,7 +185,7 @@ class TapSyncHandler(TapBase):
         await self.guarded(self._run)
 
     async def _run(self) -> None:
-        started = time.monotonic()  # the limit bounds the whole request: uploads fetched, query, answer written
+        started = time.monotonic()  # the limit bounds the request's own work: uploads fetched, query, answer written
         req = TapRequest(self.params())
         blobs = await self.blobs(req)
         viewer = await self.viewer()
@@ -191,14 +194,45 @@ class TapSyncHandler(TapBase):
             self.set_header("Content-Type", CONTENT_TYPES[req.fmt])
             return self.finish_head()
         limits = self.state.limits
-        answer = asyncio.get_running_loop().run_in_executor(
-            self.state.executor, run_query, self.state, req, blobs, viewer, self.access_base(), None, started)
+        loop = asyncio.get_running_loop()
+        picked = _PickedUp(loop)
+        answer = loop.run_in_executor(self.state.executor, picked.run, run_query, self.state, req, blobs, viewer,
+                                      self.access_base(), None, started)
+        queued = time.monotonic()
+        try:  # the time it waits for a query thread is not the query's: it does not count against the limit
+            await asyncio.wait_for(picked.event.wait(), SYNC_QUEUE_LIMITS * limits.seconds)
+        except asyncio.TimeoutError:
+            if answer.cancel():  # not started (else it started just now: wait for it as for any other)
+                raise ServiceFault(
+                    f"the service is busy: the query waited {time.monotonic() - queued:.0f} s for one of its query "
+                    "threads without starting (they all ran other queries); try again later, or run it with /async"
+                ) from None
+            await picked.event.wait()
+        deadline = started + picked.waited + limits.seconds
         try:  # the thread stops at the limit itself; this answers even if a step of it cannot be cut short
-            body, ctype = await asyncio.wait_for(answer, started + limits.seconds + SYNC_GRACE_S - time.monotonic())
+            body, ctype = await asyncio.wait_for(answer, deadline + SYNC_GRACE_S - time.monotonic())
         except asyncio.TimeoutError:
             raise LimitFault(limits.overrun()) from None
         self.set_header("Content-Type", ctype)
         self.finish(body)
+
+
+class _PickedUp:
+    """When a sync query's thread picked it up: :attr:`waited` (seconds it waited in the executor's queue),
+    :attr:`event` (set, on the handler's loop, once it has)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.event = asyncio.Event()
+        self.waited = 0.0
+        self._queued = time.monotonic()
+
+    def run(self, query, state, req, blobs, viewer, access_base, seconds, started):
+        """Run ``query`` (:func:`run_query`) in the worker thread with its limit counted from now, not from when
+        it was queued: ``started`` moved on by the time it waited."""
+        self.waited = time.monotonic() - self._queued
+        self.loop.call_soon_threadsafe(self.event.set)
+        return query(state, req, blobs, viewer, access_base, seconds, started + self.waited)
 
 
 async def _execute(state, job_id: str, viewer, access_base: str) -> None:
@@ -214,8 +248,12 @@ async def _execute(state, job_id: str, viewer, access_base: str) -> None:
     error = None
     try:
         req = TapRequest(dict(job.params))
-        body, ctype = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
-            state.executor, run_query, state, req, job.uploads, viewer, access_base, job.duration), job.duration + 5)
+        loop = asyncio.get_running_loop()
+        picked = _PickedUp(loop)
+        answer = loop.run_in_executor(state.executor, picked.run, run_query, state, req, job.uploads, viewer,
+                                      access_base, job.duration, time.monotonic())
+        await picked.event.wait()  # its execution duration counts from when a query thread takes it up
+        body, ctype = await asyncio.wait_for(answer, job.duration + 5)
     except ArchiveFault as exc:
         error = exc.document_text()
     except asyncio.TimeoutError:

@@ -1,14 +1,14 @@
 """VOSI and TAPRegExt documents of the TAP service: capabilities, availability, the table set and DALI examples.
 
 Pure builders (bytes out) using :mod:`xml.etree.ElementTree`; the table set comes from
-:mod:`astrohub_archive.tapschema`, the user-defined functions declared from :mod:`astrohub_archive.adql`. No Tornado.
+:mod:`astrohub_archive.tapschema`, the functions beyond ADQL (RegTAP's and DuckDB's) declared from :mod:`astrohub_archive.adql`. No Tornado.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from astrohub_archive.adql import UDFS
+from astrohub_archive.adql import EXTRA_FUNCTIONS, UDFS
 from astrohub_archive.tapschema import TAP_SCHEMA_KEYS, TableDesc, TableSet
 from astrohub_archive.writers import CONTENT_TYPES
 
@@ -88,7 +88,8 @@ def capabilities(base: str, *, max_rows: int, default_rows: int, retention_s: in
         for g in forms:
             ET.SubElement(ET.SubElement(kind, "feature"), "form").text = g
     udfs = ET.SubElement(lang, "languageFeatures", type="ivo://ivoa.net/std/TAPRegExt#features-udf")
-    for signature, description, _ in UDFS.values():
+    # every function beyond ADQL a query may call (a call of any other name is refused, naming it)
+    for signature, description in [u[:2] for u in UDFS.values()] + list(EXTRA_FUNCTIONS.values()):
         udf = ET.SubElement(udfs, "feature")
         ET.SubElement(udf, "form").text = signature
         ET.SubElement(udf, "description").text = description
