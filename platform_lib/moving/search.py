@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from platform_lib.imageindex import Viewer
+from platform_lib.imageindex import FolderIndex, Viewer
 from platform_lib.moving.ephemeris import (SolarSystem, as_jd_tdb, find_body, observatory, planet_key,
                                           quiet_dubious_years)
 from platform_lib.moving._columns import describe
@@ -278,7 +278,9 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     start, stop
         astropy ``Time``\\s bounding the search (inside the ephemeris: DE421 covers 1900-2050).
     index
-        A :class:`~platform_lib.moving.spacetime.SpacetimeIndex` or the image index's path.
+        A :class:`~platform_lib.moving.spacetime.SpacetimeIndex`, the image index's path, or a folder of your own
+        images (:func:`platform_lib.imageindex.index_folder`'s :class:`~platform_lib.imageindex.FolderIndex`:
+        every image in it is searched, whatever ``viewer`` says).
     tolerance
         A positive angle (default 10 arcsec): boxes are padded by it; a body outside a footprint
         but within it of the edge is a near miss.
@@ -339,6 +341,8 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg, max_points=max_points)
     t_track = _time.perf_counter()
     boxes = track_boxes(track, pad_deg=tol_deg, box_size_deg=box_deg, topocentric=not site.geocentric)
+    if isinstance(index, FolderIndex):  # one's own images: the file's permissions decide, not the release rule
+        index, viewer = index.path, index.viewer
     idx = index if isinstance(index, SpacetimeIndex) else SpacetimeIndex(index)
     cand = idx.candidates(boxes)
     t_index = _time.perf_counter()
