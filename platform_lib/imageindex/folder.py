@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -137,8 +138,6 @@ class FolderIndex:
             raise ValueError(f"maxrec must be a whole number 0 or more, got {maxrec!r}")
         records, overflow = self._index.query(query, self.viewer, maxrec=maxrec, order_by="o.file_path")
         if overflow:
-            import warnings
-
             warnings.warn(f"more than maxrec={maxrec} images match; the first {maxrec} (by file name) are returned",
                           stacklevel=2)
         return self._table(records)
@@ -180,11 +179,14 @@ def _cone(position, radius) -> Circle:
 
 def _time_range(time) -> tuple[float, float]:
     from astropy.time import Time
+    from erfa import ErfaWarning
 
     if not isinstance(time, Time):
         raise TypeError(f"time must be an astropy Time (one, or two for a range: Time(['2005-01-01', '2006-01-01'])), "
                         f"got {time!r}")
-    mjd = np.atleast_1d(time.utc.mjd).astype(float)
+    with warnings.catch_warnings():  # a plate of the 1950s is before UTC's leap seconds: still the right day
+        warnings.filterwarnings("ignore", ".*dubious year", ErfaWarning)
+        mjd = np.atleast_1d(time.utc.mjd).astype(float)
     if len(mjd) not in (1, 2):
         raise ValueError(f"time must be one Time or two (a range), got {len(mjd)}")
     lo, hi = float(mjd[0]), float(mjd[-1])
