@@ -136,7 +136,13 @@ class FolderIndex:
             query.time.append(_time_range(time))
         if maxrec is not None and (not isinstance(maxrec, (int, np.integer)) or maxrec < 0):
             raise ValueError(f"maxrec must be a whole number 0 or more, got {maxrec!r}")
-        records, overflow = self._index.query(query, self.viewer, maxrec=maxrec, order_by="o.file_path")
+        try:
+            records, overflow = self._index.query(query, self.viewer, maxrec=maxrec, order_by="o.file_path")
+        except ImageIndexError as exc:
+            if exc.code != "no-index":
+                raise
+            raise ImageIndexError(f"{self.folder} has no index yet ({self.path}): make it with "
+                                  f"index_folder({str(self.folder)!r})", code="no-index", value=str(self.path)) from exc
         if overflow:
             warnings.warn(f"more than maxrec={maxrec} images match; the first {maxrec} (by file name) are returned",
                           stacklevel=2)

@@ -1,4 +1,7 @@
-"""ObsCore answers: the ObsCore columns, image index records as an astropy Table, and the lean SIA VOTable.
+"""ObsCore answers: image index records as an astropy Table with download URLs, and the lean SIA VOTable.
+
+The ObsCore columns themselves (units, UCDs, utypes, frames) and the records' Table are the library's
+(:mod:`platform_lib.imageindex.obscore`, which a user's own folder index answers with too); they are re-exported here.
 
 Pure rendering (bytes out), no Tornado. Other formats, TAP results and error documents are written
 by :mod:`astrohub_archive.writers` (re-exported here: ``render_table``, ``error_votable``,
