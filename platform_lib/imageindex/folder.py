@@ -153,6 +153,7 @@ class FolderIndex:
         table = obscore_table(records, [f.as_uri() for f in files])
         table["file_path"] = [str(f) for f in files] if files else np.array([], dtype="U1")
         table["file_path"].description = "the image file"
+        table["file_path"].meta["ucd"] = "meta.ref;meta.file"
         table.meta["folder"] = str(self.folder)
         return table
 

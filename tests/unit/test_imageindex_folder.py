@@ -199,6 +199,7 @@ def test_which_of_my_images_contain_an_asteroid(tmp_path):
     mine = index_folder(folder)
     found = find_images("Ceres", Time("2000-01-01"), Time("2025-01-01"), index=mine, orbits=orbits)
     assert list(found.table["obs_id"][found.table["hit"]]) == ["ceres"]
+    assert list(found.table["file_path"]) == [str(folder / "ceres.fits")]
     assert found.table["centre_sep"][0] < 5  # arcsec: the image is centred on the ephemeris
 
 
