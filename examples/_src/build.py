@@ -169,6 +169,31 @@ ax.set_xticks(np.radians(ticks), [f'{-t % 360}°' for t in ticks])  # the RA of 
 ax.grid(True)
 ax.set_title(f'{len(everything)} images in the archive (RA increases to the left)')
 plt.show()"""),
+    ("md", "## Your own images\n\nFITS files of your own, in your home or your group's folder, get an index of "
+           "their own: `index_folder` reads their headers once (a second run reads only new and changed files), "
+           "keeps the index beside them with the folder's permissions (nobody else reads it), and says which files "
+           "it skipped and why. Here a folder holds the plate downloaded above, two sample images and a note."),
+    ("code", """import shutil
+from astropy.time import Time
+from platform_lib.imageindex import index_folder
+
+folder = Path(settings.home) / 'myimages'
+folder.mkdir(exist_ok=True)
+shutil.copy(path, folder / 'm1_dss.fits')  # the plate downloaded above
+for name in ('m1_ukidss_wfcam', 'sa110_apogee'):  # two of the sample images everyone may read
+    shutil.copy(Path(settings.datasets) / 'images' / 'sample' / f'{name}.fits', folder)
+(folder / 'notes.txt').write_text('seeing 1.2 arcsec')
+mine = index_folder(folder)
+print(mine)
+mine.skipped"""),
+    ("code", """crab = mine.search(m1, 5 * u.arcmin)  # the images meeting a 5' cone round M1 (no radius: holding the point)
+print(len(crab), 'images of mine hold M1:', ', '.join(crab['obs_id']))
+recent = mine.search(time=Time(['2005-01-01', '2012-01-01']))  # exposed in a time range
+recent['obs_id', 't_min', 'file_path']"""),
+    ("code", """from platform_lib import viz
+
+viz.plot(crab)  # their footprints; viz.show(crab) draws them in Aladin, and moving.find_images(..., index=mine)
+plt.show()      # says which of them hold an asteroid"""),
 ]
 
 CATALOGS = [

@@ -2,12 +2,14 @@
 
 Owns header ingestion (``ingest``), instrument mappings (``mapping`` and the JSON files in
 ``mappings/``), footprints (``footprint``), spherical geometry (``sphere``), the Hilbert key that packs
-R-trees (``hilbert``), the query specification and the release rule (``query``), the SQLite store (``index``) and the released
-view users see (``release``: released files and an index without proprietary rows). May import astropy, numpy and sqlite3;
-never a web framework.
+R-trees (``hilbert``), the query specification and the release rule (``query``), the SQLite store (``index``), the released
+view users see (``release``: released files and an index without proprietary rows), the ObsCore columns of records as a
+Table (``obscore``) and a user's own folder of images with its index (``folder``: :func:`index_folder`). May import
+astropy, numpy and sqlite3; never a web framework.
 """
 
 from platform_lib.imageindex.errors import ImageIndexError
+from platform_lib.imageindex.folder import FolderIndex, index_folder
 from platform_lib.imageindex.index import BuildReport, ImageIndex, build_index, update_index
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings
 from platform_lib.imageindex.query import ImageQuery, Viewer, is_released, released_sql
@@ -17,6 +19,7 @@ from platform_lib.imageindex.sphere import Circle, Polygon, Range
 __all__ = [
     "BuildReport",
     "Circle",
+    "FolderIndex",
     "ImageIndex",
     "ImageIndexError",
     "ImageQuery",
@@ -26,6 +29,7 @@ __all__ = [
     "ReleaseReport",
     "Viewer",
     "build_index",
+    "index_folder",
     "is_released",
     "released_sql",
     "load_mappings",

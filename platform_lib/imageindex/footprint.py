@@ -108,26 +108,27 @@ class Footprint:
         return Polygon(self.ra, self.dec)
 
 
-def _frame(cel, lon_ctype: str):
-    """The astropy frame a celestial WCS's coordinates are in when they are not ICRS (to convert the outline), or
-    ``None``: Galactic, ecliptic, FK4 (B1950 plates: 0.6 deg of precession from ICRS) and FK5 of an equinox other
-    than J2000. FK5 J2000 is taken as ICRS (they differ by 0.02")."""
-    if lon_ctype.startswith("GLON"):
-        return "galactic"
-    if lon_ctype.startswith("ELON"):
-        return "geocentricmeanecliptic"
-    system = str(cel.wcs.radesys or "").strip().upper()
-    equinox = float(cel.wcs.equinox)
-    if not lon_ctype.startswith("RA") or not math.isfinite(equinox):
-        return None
-    from astropy.coordinates import FK4, FK4NoETerms, FK5
-    from astropy.time import Time
+def _icrs_outline(cel, ctype: str, lon, lat):
+    """The outline in ICRS, from the WCS's own celestial frame as astropy reads it (``wcs_to_celestial_frame``):
+    FK4 B1950 for an equatorial WCS with ``EQUINOX = 1950`` and no ``RADESYS`` (the FITS standard's rule; a plate
+    reduced in B1950 lies ~0.6 degrees from where ICRS would put its numbers), FK5 at another equinox than J2000,
+    galactic, ecliptic. FK5 J2000 is taken as ICRS, within 0.03", as the archive's catalogues are (and as the index
+    did before). A frame astropy does not name: galactic for ``GLON``, ecliptic for ``ELON``, else ICRS."""
+    import astropy.units as u
+    from astropy.coordinates import FK5, ICRS, SkyCoord
+    from astropy.wcs.utils import wcs_to_celestial_frame
 
-    if system in ("FK4", "FK4-NO-E"):
-        return (FK4 if system == "FK4" else FK4NoETerms)(equinox=Time(equinox, format="byear"))
-    if system == "FK5" and equinox != 2000.0:
-        return FK5(equinox=Time(equinox, format="jyear"))
-    return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ERFA's dubious years for an old equinox, FK4's obstime notes
+        try:
+            frame = wcs_to_celestial_frame(cel)
+        except (ValueError, TypeError):
+            frame = ("galactic" if ctype.startswith("GLON") else "geocentricmeanecliptic"
+                     if ctype.startswith("ELON") else None)
+        if frame is None or isinstance(frame, ICRS) or (isinstance(frame, FK5) and frame.equinox.jyear == 2000.0):
+            return lon, lat
+        sc = SkyCoord(np.asarray(lon) * u.deg, np.asarray(lat) * u.deg, frame=frame).icrs
+    return sc.ra.deg, sc.dec.deg
 
 
 def footprint_from_wcs(header) -> Footprint | None:
@@ -163,14 +164,7 @@ def footprint_from_wcs(header) -> Footprint | None:
             return None
     if not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))) or np.any(np.abs(lat) > 90):
         return None
-    ctype = str(cel.wcs.ctype[lng_axis]).upper()
-    frame = _frame(cel, ctype)
-    if frame is not None:
-        from astropy.coordinates import SkyCoord
-        import astropy.units as u
-
-        sc = SkyCoord(lon * u.deg, lat * u.deg, frame=frame).icrs
-        lon, lat = sc.ra.deg, sc.dec.deg
+    lon, lat = _icrs_outline(cel, str(cel.wcs.ctype[lng_axis]).upper(), lon, lat)
     scale = None
     try:
         with warnings.catch_warnings():

@@ -155,13 +155,15 @@ def create_schema(conn: sqlite3.Connection) -> None:
     spacetime.create(conn)
 
 
-def _finish(conn: sqlite3.Connection, tmp: Path, path: Path, meta: dict) -> None:
+def _finish(conn: sqlite3.Connection, tmp: Path, path: Path, meta: dict, mode: int | None = None) -> None:
     for stmt in INDEXES:
         conn.execute(stmt.replace("CREATE", "CREATE", 1).replace("INDEX ", "INDEX IF NOT EXISTS ", 1))
     conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
     conn.commit()
     conn.execute("PRAGMA journal_mode=DELETE")
     conn.close()
+    if mode is not None:  # before the rename: the index is never readable by more people than ``mode`` says
+        os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 
@@ -206,11 +208,14 @@ def build_index(
     workers: int | None = None,
     progress=None,
     lock_timeout: float | None = None,
+    mode: int | None = None,
 ) -> BuildReport:
     """Build the index of every FITS file under ``data_root`` from scratch, atomically.
 
     Holds the writer lock (:func:`writer_lock`, waiting up to ``lock_timeout`` seconds) so two
     writers never run at once; readers keep reading the previous file until the new one replaces it.
+    ``mode`` (e.g. ``0o600``) is the new file's permissions, set before it replaces the old one (``None``: as
+    SQLite creates a file, 0644 less the umask).
 
     Examples
     --------
@@ -219,10 +224,10 @@ def build_index(
     """
     with writer_lock(index_path, lock_timeout):
         _remove_stale_tmp(index_path)
-        return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+        return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress, mode=mode)
 
 
-def _build(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildReport:
+def _build(index_path, data_root, *, mapping_dirs, workers, progress, mode=None) -> BuildReport:
     t0 = time.perf_counter()
     index_path = Path(index_path)
     data_root = Path(data_root)
@@ -243,7 +248,7 @@ def _build(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildRe
         conn.executemany("INSERT INTO files VALUES (?,?,?,?)",
                          [(p, m, s, reasons.get(p)) for p, (m, s) in files.items()])
         _finish(conn, tmp, index_path, {"built_at": time.time(), "data_root": str(data_root),
-                                        "derivation": index_derivation(mapping_dirs)})
+                                        "derivation": index_derivation(mapping_dirs)}, mode)
     except BaseException:
         conn.close()
         tmp.unlink(missing_ok=True)
@@ -272,23 +277,27 @@ def update_index(
     workers: int | None = None,
     progress=None,
     lock_timeout: float | None = None,
+    mode: int | None = None,
 ) -> BuildReport:
     """Bring the index up to date with ``data_root`` (new, changed by mtime/size, deleted files), atomically.
 
     Builds from scratch when there is no index yet, and when the index was derived otherwise (its ``derivation``,
     :func:`~platform_lib.imageindex.ingest.index_derivation`: after an upgrade, or a change of the operator's mappings
     in ``mapping_dirs``, every file's headers are read again, ``rederived`` in the report). Otherwise only new and changed files are read.
-    Holds the writer lock like :func:`build_index`.
+    Holds the writer lock and sets ``mode`` like :func:`build_index`.
     """
     with writer_lock(index_path, lock_timeout):
         _remove_stale_tmp(index_path)
         if not Path(index_path).exists():
-            return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+            return _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress,
+                          mode=mode)
         if _stored_derivation(index_path) != index_derivation(mapping_dirs):
-            report = _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+            report = _build(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress,
+                            mode=mode)
             report.rederived = True
             return report
-        return _update(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress)
+        return _update(index_path, data_root, mapping_dirs=mapping_dirs, workers=workers, progress=progress,
+                       mode=mode)
 
 
 def _stored_derivation(index_path: Path) -> str | None:
@@ -303,7 +312,7 @@ def _stored_derivation(index_path: Path) -> str | None:
     return row[0] if row else None
 
 
-def _update(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildReport:
+def _update(index_path, data_root, *, mapping_dirs, workers, progress, mode=None) -> BuildReport:
     index_path = Path(index_path)
     t0 = time.perf_counter()
     data_root = Path(data_root)
@@ -345,7 +354,8 @@ def _update(index_path, data_root, *, mapping_dirs, workers, progress) -> BuildR
         conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?)",
                          [(p, *files[p], reasons.get(p)) for p in todo])
         total = conn.execute("SELECT COUNT(*) FROM obscore").fetchone()[0]
-        _finish(conn, tmp, index_path, {"updated_at": time.time(), "derivation": index_derivation(mapping_dirs)})
+        _finish(conn, tmp, index_path, {"updated_at": time.time(), "derivation": index_derivation(mapping_dirs)},
+                mode)
     except BaseException:
         conn.close()
         tmp.unlink(missing_ok=True)

@@ -264,8 +264,13 @@ class Polygon:
     def contains_point(self, p: np.ndarray) -> bool:
         """Point-in-polygon by counting edge crossings on the path from ``p`` to ``-centre``.
 
-        ``-centre`` is outside any polygon smaller than a hemisphere; the path is split at its
-        midpoint so that each half is a minor arc.
+        ``-centre`` is outside any polygon smaller than a hemisphere. The path lies on one great circle (through
+        ``p`` and the midpoint of ``p`` and ``-centre``, well defined even when ``p`` is near the centre). Each
+        vertex's side of that circle is worked out once, a vertex on it counting as the positive side, so an edge
+        crosses the circle when its two ends are on different sides (the half-open rule): a path through a vertex
+        (a point on a square image's diagonal) counts one crossing where the outline crosses the path and none or
+        two where it only touches it, whatever rounding does there. Each crossing is then counted if it lies on
+        the path.
         """
         p = _vec(p)
         v = self.points
@@ -277,10 +282,24 @@ class Polygon:
         if mn < 1e-9:  # p is the centre itself
             return True
         mid = (mid[0] / mn, mid[1] / mn, mid[2] / mn)
+        normal = _cross(p, mid)
+        nn = _norm(normal)
+        if nn < _EPS:  # p is -centre: outside
+            return False
+        normal = (normal[0] / nn, normal[1] / nn, normal[2] / nn)
+        ahead = _cross(normal, p)  # the path's direction at p (towards mid)
+        end = math.atan2(_dot(q, ahead), _dot(q, p))
+        side = [_dot(normal, b) for b in v]
         crossings = 0
         for i in range(n):
+            d1, d2 = side[i], side[(i + 1) % n]
+            if (d1 >= 0) == (d2 >= 0):
+                continue
             b1, b2 = v[i], v[(i + 1) % n]
-            crossings += _crosses(p, mid, b1, b2) + _crosses(mid, q, b1, b2)
+            w1, w2 = abs(d2), abs(d1)  # the point of the edge on the path's circle
+            t = (w1 * b1[0] + w2 * b2[0], w1 * b1[1] + w2 * b2[1], w1 * b1[2] + w2 * b2[2])
+            if 0.0 <= math.atan2(_dot(t, ahead), _dot(t, p)) <= end:
+                crossings += 1
         return crossings % 2 == 1
 
     def intersects_polygon(self, other: "Polygon") -> bool:
@@ -329,25 +348,6 @@ def region_area(stcs: str) -> float | None:
     if kind == "polygon" and len(values) >= 6 and len(values) % 2 == 0:
         return Polygon(values[0::2], values[1::2]).area()
     return None
-
-
-def _crosses(a1: Vec, a2: Vec, b1: Vec, b2: Vec) -> bool:
-    n1 = _cross(a1, a2)
-    n2 = _cross(b1, b2)
-    t = _cross(n1, n2)
-    tn = _norm(t)
-    if tn < _EPS:
-        return False
-    t = (t[0] / tn, t[1] / tn, t[2] / tn)
-    for cand in (t, (-t[0], -t[1], -t[2])):
-        if (
-            _dot(_cross(a1, cand), n1) > 0
-            and _dot(_cross(cand, a2), n1) > 0
-            and _dot(_cross(b1, cand), n2) > 0
-            and _dot(_cross(cand, b2), n2) >= 0
-        ):
-            return True
-    return False
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ COLUMNS: dict[str, tuple[str | None, str, str]] = {
     "dataproduct_type": (None, "meta.code.class", "image or spectrum (a spectrum is a cone around its pointing)"),
     "t_min": ("d", "time.start;obs.exposure", "start of the exposure, MJD (UTC)"),
     "t_max": ("d", "time.end;obs.exposure", "end of the exposure, MJD (UTC)"),
+    "file_path": (None, "meta.ref;meta.file", "the image file (a folder index's, platform_lib.imageindex.index_folder)"),
 }
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from platform_lib.imageindex import Viewer
+from platform_lib.imageindex import FolderIndex, Viewer
 from platform_lib.moving.ephemeris import (SolarSystem, as_jd_tdb, find_body, observatory, planet_key,
                                           quiet_dubious_years)
 from platform_lib.moving._columns import describe
@@ -278,7 +278,9 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     start, stop
         astropy ``Time``\\s bounding the search (inside the ephemeris: DE421 covers 1900-2050).
     index
-        A :class:`~platform_lib.moving.spacetime.SpacetimeIndex` or the image index's path.
+        A :class:`~platform_lib.moving.spacetime.SpacetimeIndex`, the image index's path, or a folder of your own
+        images (:func:`platform_lib.imageindex.index_folder`'s :class:`~platform_lib.imageindex.FolderIndex`:
+        every image in it is searched, whatever ``viewer`` says, and the table gains ``file_path``, each image's file).
     tolerance
         A positive angle (default 10 arcsec): boxes are padded by it; a body outside a footprint
         but within it of the edge is a near miss.
@@ -339,12 +341,16 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     track = tabulate(target, jd0, jd1, max_step_deg=max_step_deg, max_points=max_points)
     t_track = _time.perf_counter()
     boxes = track_boxes(track, pad_deg=tol_deg, box_size_deg=box_deg, topocentric=not site.geocentric)
+    folder = None
+    if isinstance(index, FolderIndex):  # one's own images: the file's permissions decide, not the release rule
+        folder, index, viewer = index.folder, index.path, index.viewer
     idx = index if isinstance(index, SpacetimeIndex) else SpacetimeIndex(index)
     cand = idx.candidates(boxes)
     t_index = _time.perf_counter()
     recs = [r for r in idx.records(cand, viewer) if r["t_min"] is not None]
     rows = []
     footprints = {}
+    files = {}
     if recs:
         t_min = np.array([r["t_min"] for r in recs], float)
         t_max = np.array([r["t_max"] if r["t_max"] is not None else r["t_min"] for r in recs], float)
@@ -372,6 +378,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
                          float(mag[j]), float(rate[j]) * 3600.0 / 24.0, rec["facility_name"], rec["instrument_name"],
                          rec["dataproduct_type"], rec["t_min"], rec["t_max"]))
             footprints[rec["obs_id"]] = rec["vertices"]
+            files[rec["obs_id"]] = rec["file_path"]
     names = ("obs_id", "hit", "t_mid", "ra", "dec", "edge_sep", "centre_sep", "mag", "rate", "facility_name",
              "instrument_name", "dataproduct_type", "t_min", "t_max")
     # text columns as wide as their longest value: an obs_id is the file's path under the archive's images
@@ -379,6 +386,8 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     dtypes = (str, bool, float, float, float, float, float, float, float, str, str, str, float, float)
     rows.sort(key=lambda r: r[2])
     table = Table(rows=rows if rows else None, names=names, dtype=dtypes)
+    if folder is not None:
+        table["file_path"] = [str(folder / files[o]) for o in table["obs_id"]] if len(table) else np.array([], "U1")
     describe(table)
     stats = {"points": len(track.jd), "boxes": len(boxes), "candidates": int(len(cand)),
              "hits": int(sum(r[1] for r in rows)), "near_misses": int(sum(not r[1] for r in rows)),

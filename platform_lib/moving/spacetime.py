@@ -31,7 +31,7 @@ _JOIN = ("WITH b(x0, x1, y0, y1, z0, z1, t0, t1) AS (VALUES {values}) "
          "AND r.y1 >= b.y0 AND r.y0 <= b.y1 AND r.z1 >= b.z0 AND r.z0 <= b.z1 AND r.t1 >= b.t0 AND r.t0 <= b.t1")
 _COLUMNS = ("o.rowid AS rowid_, o.obs_id, o.obs_publisher_did, o.obs_collection, o.dataproduct_type, o.s_ra, "
             "o.s_dec, o.s_fov, o.t_min, o.t_max, o.t_exptime, o.facility_name, o.instrument_name, o.target_name, "
-            "o.access_format, o.vertices")
+            "o.access_format, o.file_path, o.vertices")
 
 
 class SpacetimeIndex(ImageIndex):

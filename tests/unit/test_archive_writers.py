@@ -320,12 +320,12 @@ def test_release_dates_before_the_leap_second_table_convert_without_erfa_warning
     The day is still right; only that warning is left out, for this conversion."""
     import warnings
 
-    from astrohub_archive.responses import _ISO_CACHE, _release_dates
+    from platform_lib.imageindex.obscore import _ISO_CACHE, release_dates
 
     _ISO_CACHE.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert _release_dates([0.0, 51544.5, 80000.0, 1e9, None]) == [
+        assert release_dates([0.0, 51544.5, 80000.0, 1e9, None]) == [
             "1858-11-17T00:00:00Z", "2000-01-01T12:00:00Z", "2077-11-28T00:00:00Z", None, None]
 
 

@@ -284,3 +284,23 @@ def test_a_strongly_distorted_small_image_keeps_within_50_mas():
     off = _arcsec_to_outline(radec_to_xyz(np.asarray(ra), np.asarray(dec)), radec_to_xyz(np.array(fp.ra), np.array(fp.dec)))
     assert off.max() < 0.05
     assert len(fp.ra) < 150  # 116: about 29 per edge, where each edge bends by 5"
+
+
+def test_a_b1950_image_is_indexed_where_it_is_in_icrs():
+    """astropy's ``comp.fits`` (NGC 1316, the sample data's ``ngc1316_optical``) has ``EQUINOX = 1950`` and no
+    ``RADESYS``: FK4 B1950 by the FITS standard. Its numbers were read as ICRS, putting the footprint 0.3 degrees
+    from the image (a position in the image was not found, one beside it was). Every vertex of its footprint now
+    lies on the image's outer pixel edge by astropy's WCS from ICRS; a galactic map's too (MAGPIS, ``GLON-SIN``)."""
+    magpis = Path(astroquery.__file__).parent / "magpis/tests/data/image.fits"
+    for path, hdu in ((ASTROPY / "io/fits/tests/data/comp.fits", 1), (magpis, 0)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(path) as hdul:
+                header = hdul[hdu].header.copy()
+            w = WCS(header).celestial
+            fp = footprint_from_wcs(header)
+            x, y = w.world_to_pixel(SkyCoord(list(fp.ra), list(fp.dec), unit="deg", frame="icrs"))
+        nx, ny = header["NAXIS1"], header["NAXIS2"]
+        off_edge = np.minimum(np.minimum(np.abs(x + 0.5), np.abs(x - nx + 0.5)),
+                              np.minimum(np.abs(y + 0.5), np.abs(y - ny + 0.5)))
+        assert np.max(off_edge) < 0.01, (path, off_edge)  # pixels

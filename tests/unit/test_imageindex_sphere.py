@@ -146,3 +146,29 @@ def test_angular_separation_small_and_antipodal():
     a = radec_to_xyz(10, 20)
     assert angular_separation(a, radec_to_xyz(10, 20 + 1e-7)) == pytest.approx(math.radians(1e-7), rel=1e-6)
     assert angular_separation(a, -a) == pytest.approx(math.pi)
+
+
+def test_a_point_on_a_square_footprints_diagonal_is_inside():
+    """The path from a point to the outside went through a corner when the point lay on the diagonal of a square
+    image (a TAN image's diagonals are great circles through its centre): the two edges meeting there each counted
+    the crossing or neither did, by rounding, so such points were outside. 1,000 points on both diagonals of real
+    image shapes (a DSS cut-out's, a rotated one's, one at the pole), and points just outside the corners."""
+    rng = np.random.default_rng(7)
+    for ra0, dec0, half, turn in ((250.4226, 36.4602, 0.0417, 0.0), (10.0, -45.0, 0.5, 30.0), (0.0, 89.5, 0.3, 10.0)):
+        t = np.radians(turn)
+        corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float) * half
+        corners = corners @ np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]).T
+        c = radec_to_xyz(ra0, dec0)
+        east = np.cross([0.0, 0.0, 1.0], c)
+        east /= np.linalg.norm(east)
+        north = np.cross(c, east)
+
+        def sky(xy):  # gnomonic: straight lines through the centre are great circles
+            v = c + np.radians(xy[..., :1]) * east + np.radians(xy[..., 1:]) * north
+            return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+        poly = Polygon.from_xyz(sky(corners))
+        for corner in corners:
+            for f in rng.uniform(0.001, 0.999, 500 // 3):
+                assert poly.contains_point(sky(corner * f)), (ra0, dec0, f)
+            assert not poly.contains_point(sky(corner * 1.001))

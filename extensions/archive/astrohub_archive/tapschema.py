@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from astrohub_archive.responses import OBSCORE_FIELDS, OBSCORE_FRAMES, OBSCORE_XTYPES
+from platform_lib.imageindex.obscore import OBSCORE_FIELDS, OBSCORE_FRAMES, OBSCORE_XTYPES
 
 log = logging.getLogger("astrohub_archive")
 
@@ -118,7 +118,7 @@ class TableDesc:
 
 
 def _frame(frame) -> tuple:
-    """A ``(key, frame)`` of :data:`~astrohub_archive.responses.OBSCORE_FRAMES` as :attr:`ColumnDesc.frame`."""
+    """A ``(key, frame)`` of :data:`~platform_lib.imageindex.obscore.OBSCORE_FRAMES` as :attr:`ColumnDesc.frame`."""
     if frame is None:
         return ()
     key, value = frame

@@ -1,0 +1,128 @@
+"""An astronomer's own FITS images on the running platform: in a kernel of her own server she copies the sample
+images into ``~/myimages`` (with a text file and a broken FITS file), indexes the folder with
+``platform_lib.imageindex.index_folder``, asks which images hold the Crab, which were taken in a time range and which
+hold Ceres, and indexes her group's folder. As another user (his own system user when ``platform.isolated``) her
+index and images cannot be read; as a member of her group, the group folder's index can."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+HERS = r"""
+import json, os, pathlib, shutil, warnings
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.time import Time
+from platform_lib import get_settings
+from platform_lib.imageindex import index_folder
+from platform_lib.moving import default_orbits, ephemeris, find_images
+from platform_lib.storage import Storage
+
+sample = get_settings().datasets / "images" / "sample"
+mine = pathlib.Path.home() / "myimages"
+(mine / "crab").mkdir(parents=True)
+for f in sorted(sample.glob("*.fits")):
+    shutil.copy(f, (mine / "crab" if f.name.startswith("m1_") else mine) / f.name)
+(mine / "log.txt").write_text("clear night")
+(mine / "broken.fits").write_bytes(b"SIMPLE  =                    T")
+# an image of her own with no release keyword, centred on Ceres (the archive's rule kept such rows hidden)
+when = Time("2023-05-26T10:00:00")
+orbits = default_orbits()
+at = ephemeris("Ceres", when, orbits=orbits)
+with fits.open(mine / "sa110_cfht_megaprime.fits") as hdul:
+    header, data = hdul[0].header.copy(), hdul[0].data
+header.update(CRVAL1=float(at["ra"][0]), CRVAL2=float(at["dec"][0]), CRPIX1=data.shape[1] / 2 + 0.5,
+              CRPIX2=data.shape[0] / 2 + 0.5, EXPTIME=60.0)
+header["DATE-OBS"] = when.isot
+header.pop("MJD-OBS", None)
+fits.PrimaryHDU(data, header=header).writeto(mine / "ceres.fits")
+
+idx = index_folder("~/myimages")
+out = {"home": str(pathlib.Path.home()), "count": len(idx), "added": idx.report.added,
+       "skipped": sorted(idx.skipped["path"]), "index_mode": oct(idx.path.stat().st_mode & 0o777),
+       "modes": [oct(p.stat().st_mode & 0o777) for p in (pathlib.Path.home(), mine)]}
+crab = idx.search(SkyCoord(83.63308, 22.0145, unit="deg"), 1 * u.arcmin)
+out["crab"] = sorted(crab["obs_id"])
+out["crab_paths"] = sorted(crab["file_path"])
+out["in_range"] = sorted(idx.search(time=Time(["2005-01-01", "2012-01-01"]))["obs_id"])
+found = find_images("Ceres", Time("2020-01-01"), Time("2024-01-01"), index=idx, orbits=orbits)
+out["ceres"] = sorted(found.table["obs_id"][found.table["hit"]])
+again = index_folder("~/myimages")
+out["again"] = [again.report.added, again.report.unchanged]
+from platform_lib import viz
+out["aladin"] = [[layer["kind"], layer.get("rows")] for layer in viz.show(crab).layers]
+
+group = pathlib.Path(Storage().local_path("group/{group}:images"))
+group.mkdir()
+for name in ("m1_dss.fits", "m1_ukidss_wfcam.fits"):
+    shutil.copy(mine / "crab" / name, group / name)
+out["group"] = len(index_folder(group))
+out["group_dir"] = str(group)
+print(json.dumps(out))
+"""
+
+HIS = r"""
+import json, pathlib
+from astropy.coordinates import SkyCoord
+from platform_lib.imageindex import FolderIndex, ImageIndexError
+home = pathlib.Path({home!r})
+out = {{}}
+for name, path in (("index", home / "myimages" / ".imageindex.sqlite"), ("image", home / "myimages" / "m13_dss.fits"),
+                   ("group_index", pathlib.Path({group_dir!r}) / ".imageindex.sqlite")):
+    try:
+        open(path, "rb").read(10)
+        out[name] = "read"
+    except PermissionError:
+        out[name] = "denied"
+for name, folder in (("folder", home / "myimages"), ("group", pathlib.Path({group_dir!r}))):
+    try:
+        out[name] = sorted(FolderIndex(folder).search(SkyCoord(83.63308, 22.0145, unit="deg"))["obs_id"])
+    except (ImageIndexError, PermissionError) as exc:
+        out[name] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_an_astronomer_indexes_and_searches_her_own_images_and_no_one_else_reads_them(platform, poll):
+    from platform_lib.sampledata import MARKER
+
+    poll((platform.data_dir / "datasets" / MARKER).exists, 300, "the sample data load")
+    ann, bob, eve = platform.unique("imgann"), platform.unique("imgbob"), platform.unique("imgeve")
+    group = platform.unique("imgteam")
+    for user in (ann, bob, eve):
+        platform.create_user(user)
+    platform.create_group(group, [ann, bob])
+    for user in (ann, bob, eve):
+        platform.start_server(user)
+    try:
+        hers = json.loads(platform.execute(ann, HERS.replace("{group}", group), timeout=300).strip().splitlines()[-1])
+        assert hers["count"] == 9 and hers["added"] == 9, hers  # the eight sample images and her Ceres image
+        assert hers["skipped"] == ["broken.fits", "log.txt"], hers
+        assert hers["crab"] == ["crab/m1_dss", "crab/m1_ukidss_wfcam"], hers
+        assert hers["crab_paths"] == [f"{hers['home']}/myimages/crab/m1_dss.fits",
+                                      f"{hers['home']}/myimages/crab/m1_ukidss_wfcam.fits"]
+        assert hers["in_range"] == ["crab/m1_ukidss_wfcam", "sa110_apogee", "sa110_cfht_megaprime"], hers
+        assert hers["ceres"] == ["ceres"], hers
+        assert hers["again"] == [0, 10], hers  # a second run reads nothing again (nine images, the broken file)
+        assert ["footprints", 2] in hers["aladin"] and hers["group"] == 2, hers
+        if not platform.isolated:
+            pytest.skip("users are not separate system users here (not root): homes are not private")
+        home_mode, folder_mode = (int(m, 8) for m in hers["modes"])
+        assert int(hers["index_mode"], 8) == folder_mode & 0o666 | 0o600, hers  # no wider than the folder's
+        assert home_mode & 0o007 == 0, hers  # her home lets no one else in (what keeps the index and images hers)
+        code = textwrap.dedent(HIS).format(home=hers["home"], group_dir=hers["group_dir"])
+        outsider = json.loads(platform.execute(eve, code).strip().splitlines()[-1])
+        assert outsider == {"index": "denied", "image": "denied", "group_index": "denied",
+                            "folder": outsider["folder"], "group": outsider["group"]}, outsider
+        assert outsider["folder"] in ("ImageIndexError", "PermissionError"), outsider
+        assert outsider["group"] in ("ImageIndexError", "PermissionError"), outsider
+        member = json.loads(platform.execute(bob, code).strip().splitlines()[-1])
+        assert member["index"] == member["image"] == "denied" and member["group_index"] == "read", member
+        assert member["group"] == ["m1_dss", "m1_ukidss_wfcam"], member
+    finally:
+        for user in (ann, bob, eve):
+            platform.stop_server(user)
