@@ -60,8 +60,8 @@ $(BIN)/python:
 # kernel or Dask worker cannot write them into root's environment, so each compiled pandas, dask, astropy and lsdb
 # from source again (about 3 s of CPU more per process importing them, measured here).
 # The same for the platform's own packages (editable installs: their sources stay here).
-# --override .ci/overrides.txt: packages left out (rfc3987-syntax: ~0.9 s of CPU in each process importing jsonschema,
-# every Jupyter server and nbgrader step; the file says why). UV_REMOVE takes them out of an environment made before.
+# --override .ci/overrides.txt: packages left out (rfc3987-syntax: ~0.9 s of CPU in each process importing jsonschema:
+# nbgrader steps, Validate runs, test processes; the file says why). UV_REMOVE takes them out of an environment made before.
 UV_INSTALL := $(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c .ci/constraints.txt --override .ci/overrides.txt
 UV_REMOVE  := $(BIN)/uv pip uninstall --python $(BIN)/python --quiet rfc3987-syntax 2>/dev/null || true
 COMPILE_OWN := $(BIN)/python -m compileall -q platform_lib extensions

@@ -80,8 +80,8 @@ def test_locks_agree_with_the_ci_constraints(image: str) -> None:
 
 
 def test_packages_left_out_are_in_no_lock_nor_this_environment() -> None:
-    """rfc3987-syntax, imported by jsonschema's import, compiled a grammar (0.9 s of CPU) in every Jupyter server,
-    nbgrader step and nbformat user; it is left out (.ci/overrides.txt) of the CI environment and the images."""
+    """rfc3987-syntax, imported by jsonschema's import, compiled a grammar (0.9 s of CPU) in every nbgrader step,
+    grading Job, Validate run and test process; it is left out (.ci/overrides.txt) of the CI environment and the images."""
     left_out = requested(REPO / ".ci" / "overrides.txt", marker='sys_platform == "never"')  # a marker never true
     assert "rfc3987-syntax" in left_out
     for lock in (REPO / ".ci" / "constraints.txt", IMAGES / "hub" / "requirements.lock",
