@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(NPM_PREFIX)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH
 # Chromium (browser tier) and STILTS (VO client tests).
 PLATFORM_APT := acl kstars-data
 TEST_APT     := chromium stilts libcfitsio-bin
-PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/pyproject.toml extensions/server/pyproject.toml .ci/constraints.txt
+PY_SOURCES   := pyproject.toml extensions/hub/pyproject.toml extensions/archive/pyproject.toml extensions/server/pyproject.toml .ci/constraints.txt .ci/overrides.txt
 # What `astrohub kernels compile` compiles (the crossmatch kernel, and hats' align_trees through _warm): an
 # environment installed before they changed compiles them again.
 KERNEL_SOURCES := platform_lib/crossmatch/_warm.py platform_lib/crossmatch/_engine.py
@@ -60,12 +60,16 @@ $(BIN)/python:
 # kernel or Dask worker cannot write them into root's environment, so each compiled pandas, dask, astropy and lsdb
 # from source again (about 3 s of CPU more per process importing them, measured here).
 # The same for the platform's own packages (editable installs: their sources stay here).
-UV_INSTALL := $(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c .ci/constraints.txt
+# --override .ci/overrides.txt: packages left out (rfc3987-syntax: ~0.9 s of CPU in each process importing jsonschema:
+# nbgrader steps, Validate runs, test processes; the file says why). UV_REMOVE takes them out of an environment made before.
+UV_INSTALL := $(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c .ci/constraints.txt --override .ci/overrides.txt
+UV_REMOVE  := $(BIN)/uv pip uninstall --python $(BIN)/python --quiet rfc3987-syntax 2>/dev/null || true
 COMPILE_OWN := $(BIN)/python -m compileall -q platform_lib extensions
 
 $(VENV)/.installed-hub: $(BIN)/python $(PY_SOURCES) $(KERNEL_SOURCES)
 	$(UV_INSTALL) \
 		-e '.[hub]' -e extensions/hub -e extensions/archive -e extensions/server
+	$(UV_REMOVE)
 	$(COMPILE_OWN)
 	$(BIN)/astrohub kernels compile
 	touch $@
@@ -79,6 +83,7 @@ chart-render: $(BIN)/python
 $(VENV)/.installed-test: $(BIN)/python $(PY_SOURCES) $(KERNEL_SOURCES)
 	$(UV_INSTALL) \
 		-e '.[all]' -e 'extensions/hub[kubernetes]' -e extensions/archive -e extensions/server
+	$(UV_REMOVE)
 	$(COMPILE_OWN)
 	$(BIN)/astrohub kernels compile
 	touch $(VENV)/.installed-hub $@
