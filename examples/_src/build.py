@@ -87,6 +87,7 @@ print(f'mean of 4 million normal draws: {mean:.4f}')
 counts, edges = da.histogram(x, bins=40, range=(-4, 4))
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.stairs(counts.compute(), edges)
+ax.set_xlabel('value'); ax.set_ylabel('draws per bin')
 ax.set_title('computed on your Dask cluster')
 plt.show()"""),
     ("md", "## Share your cluster with your group\n\nA cluster is yours alone until you share it with one of your "
@@ -284,7 +285,7 @@ matches['name', 'HIP', 'separation_arcsec', 'match_probability'][:5]"""),
 ax1.hist(matches['separation_arcsec'], bins=30)
 ax1.set_xlabel('separation (arcsec)'); ax1.set_ylabel('pairs'); ax1.set_title('separations')
 ax2.hist(matches['match_probability'], bins=20, range=(0, 1))
-ax2.set_xlabel('match probability'); ax2.set_title('Bayesian match probabilities')
+ax2.set_xlabel('match probability'); ax2.set_ylabel('pairs'); ax2.set_title('Bayesian match probabilities')
 plt.show()"""),
     ("md", "## Your own file\n\nUpload a CSV, FITS or VOTable file with the file browser (its upload button), read it "
            "with `Table.read` and match it against a platform catalogue by name: only the catalogue's partitions "
@@ -320,7 +321,7 @@ result = job.result()
 print(job.status(), len(result), 'pairs from the job')
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.hist(np.asarray(result['separation_arcsec']), bins=30, color='tab:green')
-ax.set_xlabel('separation (arcsec)'); ax.set_title('the job\\'s matches')
+ax.set_xlabel('separation (arcsec)'); ax.set_ylabel('pairs'); ax.set_title('the job\\'s matches')
 plt.show()"""),
 ]
 
@@ -541,6 +542,7 @@ from astropy.visualization import ImageNormalize, ZScaleInterval
 data = fits.getdata(path)
 fig, ax = plt.subplots(figsize=(4, 4))
 ax.imshow(data, cmap='gray', origin='lower', norm=ImageNormalize(data, interval=ZScaleInterval()))
+ax.set_xlabel('x (pixel)'); ax.set_ylabel('y (pixel)')
 ax.set_title(f'{path.name}: {data.shape[1]} x {data.shape[0]} pixels, ZScale')
 plt.show()"""),
 ]

@@ -310,6 +310,11 @@ def plot_moc(moc, *, projection: str = "mollweide", center=None, radius=None, ti
                         title=title or f"coverage: {100 * sky:.3g} % of the sky", fig=fig)
 
 
+#: A sky map's credible-region contours, innermost first, drawn on viridis; its legend box is viridis's darkest colour.
+_CONTOUR_COLORS = ("white", "orange", "red")
+_LEGEND_FACE = "#440154"
+
+
 def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), center=None, radius=None,
                 candidates=None, title: str | None = None, fig=None):
     """A probability sky map (``platform_lib.skymap.SkyMap`` or a flat nested HEALPix array) with its
@@ -364,7 +369,7 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
         y, x = np.mgrid[0:ny, 0:nx]
         lon, lat = wcs.pixel_to_world_values(x.ravel(), y.ravel())
         lev = _sample_healpix(cum, order, np.asarray(lon).reshape(ny, nx), np.asarray(lat).reshape(ny, nx))
-        cs = ax.contour(lev, levels=sorted(levels), colors=["white", "orange", "red"][: len(levels)], linewidths=1.2)
+        cs = ax.contour(lev, levels=sorted(levels), colors=list(_CONTOUR_COLORS[: len(levels)]), linewidths=1.2)
         transform = ax.get_transform("world")
     else:
         ax = _allsky_axes(fig, projection)
@@ -372,15 +377,15 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
         LON, LAT, xe, ye = _grid()
         lev = _sample_healpix(cum, order, LON, LAT)
         xc, yc = 0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1])
-        cs = ax.contour(xc, yc, lev, levels=sorted(levels), colors=["white", "orange", "red"][: len(levels)],
-                        linewidths=1.2)
+        cs = ax.contour(xc, yc, lev, levels=sorted(levels), colors=list(_CONTOUR_COLORS[: len(levels)]), linewidths=1.2)
         transform = None
     from matplotlib.lines import Line2D
 
-    colors = ["white", "orange", "red"][: len(levels)]
-    ax.legend([Line2D([], [], color=c if c != "white" else "lightgray") for c in colors],
-              [f"{int(round(100 * lv))} % credible region" for lv in sorted(levels)], loc="lower right", fontsize=8)
     del cs
+    # the legend's lines are the contours' own colours, on the map's darkest colour (a white 50 % line on Matplotlib's
+    # white legend box was invisible), and name the candidates' crosses too
+    handles = [Line2D([], [], color=c) for c in _CONTOUR_COLORS[: len(levels)]]
+    labels = [f"{int(round(100 * lv))} % credible region" for lv in sorted(levels)]
     if candidates is not None:
         pos = positions(candidates)
         size = float(np.clip(3000 / pos.ra.size, 1, 14))
@@ -389,6 +394,11 @@ def plot_skymap(skymap, *, projection: str = "mollweide", levels=(0.5, 0.9), cen
         else:
             x, y = _xy(pos.ra, pos.dec)
             ax.scatter(x, y, s=size, c="red", marker="x", linewidths=0.8)
+        handles.append(Line2D([], [], color="red", marker="x", linestyle="none"))
+        labels.append(f"candidates ({pos.ra.size:,d})")
+    legend = ax.legend(handles, labels, loc="lower right", fontsize=8, facecolor=_LEGEND_FACE, framealpha=0.85,
+                       labelcolor="white")
+    legend.get_frame().set_edgecolor("white")
     ax.set_title(title or "sky map: " + ", ".join(f"{int(100 * lv)} % in {a:.0f} deg²" for lv, a in ((lv, area[lv]) for lv in levels)))
     return fig
 

@@ -40,6 +40,25 @@ ALLOWED_WARNINGS: list[tuple[str, str, str, str]] = [
 WARNINGS_AS_ERRORS = "import warnings\nwarnings.simplefilter('error')\n" + "".join(
     f"warnings.filterwarnings('ignore', {message!r}, {category}, {module!r})\n"
     for category, message, module, _why in ALLOWED_WARNINGS)
+#: Also run before a tutorial's first cell: a plot drawn (shown inline, or saved) on plain Matplotlib axes with data
+#: but no label on an axis prints a warning line (walk19: the crossmatch job's histogram had no y label; axes of
+#: text categories, a sky projection's, WCS axes and colour bars are labelled otherwise).
+LABELLED_PLOTS = """import sys as _sys
+import matplotlib.backend_bases as _backend_bases
+from matplotlib.category import StrCategoryConverter as _Categories
+_print_figure = _backend_bases.FigureCanvasBase.print_figure
+def _print_labelled_figure(self, *args, **kwargs):
+    for ax in self.figure.axes:
+        if type(ax).__name__ != 'Axes' or ax.get_label() == '<colorbar>' or not ax.has_data():
+            continue
+        for name, axis in (('x', ax.xaxis), ('y', ax.yaxis)):
+            converter = axis.get_converter() if hasattr(axis, 'get_converter') else axis.converter
+            if not axis.get_label_text() and not isinstance(converter, _Categories):
+                print(f"<figure>:0: UnlabelledAxisWarning: the plot {ax.get_title()!r} has no {name} label",
+                      file=_sys.stderr)
+    return _print_figure(self, *args, **kwargs)
+_backend_bases.FigureCanvasBase.print_figure = _print_labelled_figure
+"""
 #: A warning printed to stderr (``file:line: SomeWarning: message``), e.g. one raised in a thread, or an
 #: error Python could only print (``Exception ignored in: <function Gateway.__del__ ...>``, from a ``__del__``).
 _WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: .*$|^Exception ignored in: .*$", re.M)
@@ -184,7 +203,7 @@ def test_every_tutorial_is_in_the_new_users_home(platform, traveller):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_journey(platform, traveller, notebook):
     user, group = traveller
-    results = platform.run_notebook(user, f"tutorials/{notebook.name}", setup=WARNINGS_AS_ERRORS)
+    results = platform.run_notebook(user, f"tutorials/{notebook.name}", setup=WARNINGS_AS_ERRORS + LABELLED_PLOTS)
     assert results, f"{notebook.name} has no code cells"
     printed = [(r.number, w) for r in results for w in _WARNING_LINE.findall(r.stderr)]
     assert not printed, f"{notebook.name} printed warnings (cell, warning): {printed}"

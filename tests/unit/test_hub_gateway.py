@@ -659,6 +659,47 @@ def test_the_gateway_hears_of_a_worker_that_joined_without_waiting_for_the_next_
     assert [b["active_workers"] for b in beats if b["active_workers"]][:1] == [["w0"]], beats
 
 
+# distributed's warning when a subscriber replaces another ("... overwriting"): the old way, which this test shows
+@pytest.mark.filterwarnings("ignore:Scheduler already contains a plugin with name worker-status")
+def test_every_subscriber_to_a_schedulers_worker_news_hears_of_a_worker_that_joins():
+    """walk19: the kernel's ``GatewayCluster`` and the one the Dask side bar makes for the same cluster seconds later
+    both subscribe to the scheduler's worker news; distributed named every subscriber's plugin "worker-status", so
+    the side bar's replaced the kernel's, and the kernel's widget said "Workers 0" under a cell that had just waited
+    for a worker. With the preload ``platform_lib.worker_news``, two subscribers to a real scheduler (as
+    ``GatewayCluster._init_internals`` subscribes) both hear of a real worker that joins, and of it leaving."""
+    from distributed import Scheduler, Worker
+    from distributed.comm.core import CommClosedError
+    from distributed.core import rpc
+
+    from platform_lib import worker_news
+
+    async def news(comm) -> list:
+        try:
+            return [op for op, _ in await asyncio.wait_for(comm.read(), 10)]
+        except (asyncio.TimeoutError, CommClosedError):
+            return []  # heard nothing
+
+    async def main() -> tuple[list, list]:
+        async with Scheduler(port=0, dashboard_address=":0", host="127.0.0.1") as scheduler:
+            worker_news.dask_setup(scheduler)  # as the preload does
+            comms, rpcs = [], [rpc(scheduler.address) for _ in range(2)]  # kept: an rpc closes its comms when dropped
+            for remote in rpcs:
+                comm = await remote.live_comm()
+                await comm.write({"op": "subscribe_worker_status"})
+                assert (await comm.read())["workers"] == {}
+                comms.append(comm)
+            async with Worker(scheduler.address, name="w0", dashboard=False):
+                joined = [await news(comm) for comm in comms]
+            left = [await news(comm) for comm in comms]
+            for comm, remote in zip(comms, rpcs):
+                await comm.close()
+                await remote.close_rpc()
+            return joined, left
+
+    joined, left = asyncio.run(main())
+    assert joined == [["add"], ["add"]] and left == [["remove"], ["remove"]], (joined, left)
+
+
 @pytest.mark.parametrize("role", ["scheduler", "worker"])
 def test_a_dasknode_keeps_its_temporary_files_in_the_clusters_private_folder(monkeypatch, tmp_path, role):
     """grade15b: a user's Dask workers wrote their tasks' temporary files (tempfile.gettempdir()) to the machine's

@@ -148,3 +148,52 @@ def test_a_listing_asked_before_the_sidebar_started_a_cluster_is_not_used_after(
         return names
 
     assert asyncio.run(run()) == {"c.started": ""} and asked == [0, 1]
+
+
+def test_a_cluster_the_sidebar_starts_is_listed_once(monkeypatch):
+    """walk19: "+ NEW" in the Dask sidebar listed one cluster twice, "GatewayCluster 1" (the manager's) and
+    "GatewayCluster <id>": the gateway lists a new cluster as soon as it is asked for it, and a poll while the
+    manager still waited for the scheduler adopted it. Now a poll during a start waits for it, and adopts nothing."""
+    from types import SimpleNamespace
+
+    import dask_gateway
+
+    from astrohub_server import dask_clusters
+
+    on_gateway: set[str] = set()
+
+    async def from_name(name, **kwargs):  # the adopted connection (a real one needs a gateway)
+        return SimpleNamespace(name=name)
+
+    monkeypatch.setattr(dask_gateway.GatewayCluster, "from_name", from_name)
+
+    async def run() -> tuple[list, list]:
+        connected = asyncio.Event()
+
+        class Manager:  # dask_labextension's cluster manager, as far as a start and a poll use it
+            _clusters, _cluster_names, _adaptives = {}, {}, {}
+
+            async def start_cluster(self, cluster_id):
+                on_gateway.add("c.new")  # asked of the gateway, which lists it
+                await connected.wait()  # the scheduler is up
+                self._clusters[cluster_id] = SimpleNamespace(name="c.new")
+                self._cluster_names[cluster_id] = "GatewayCluster 1"
+                return {"id": cluster_id}
+
+        async def fetch():
+            return {name: "" for name in on_gateway}
+
+        manager, listing = Manager(), dask_clusters.ClusterListing(fetch=fetch, clock=lambda: 0.0)
+        start = asyncio.ensure_future(dask_clusters.start_cluster("id-1", manager, listing))
+        while not on_gateway:
+            await asyncio.sleep(0)
+        poll = asyncio.ensure_future(dask_clusters.adopt_gateway_clusters(manager, listing))
+        for _ in range(50):  # the poll gets as far as it can while the start waits
+            await asyncio.sleep(0)
+        connected.set()
+        await start
+        return await poll, sorted(manager._cluster_names.values())
+
+    with dask.config.set({"labextension.factory.module": "dask_gateway"}):
+        adopted, listed = asyncio.run(run())
+    assert adopted == [] and listed == ["GatewayCluster 1"], (adopted, listed)

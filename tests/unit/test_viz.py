@@ -305,6 +305,36 @@ def test_zoomed_views_render():
     _assert_picture(viz.plot_skymap(_skymap(), center="peak"))
 
 
+@pytest.mark.parametrize("center", [None, "peak"])
+def test_a_skymaps_legend_shows_each_contour_and_names_the_candidates(center):
+    """walk19: the gw-skymap tutorial's zoomed map had a legend whose "50 % credible region" line was light grey on
+    the legend's white box (nothing to see), and its red crosses (the candidate galaxies) were in no legend. Each
+    legend line is now the colour its contour is drawn in, standing out from the legend's box, and the crosses are
+    named with their count."""
+    from matplotlib.colors import to_rgb
+
+    def luminance(colour) -> float:
+        return float(np.dot(to_rgb(colour), (0.2126, 0.7152, 0.0722)))
+
+    t = Table.from_pandas(_catalogue(20))
+    fig = viz.plot_skymap(_skymap(), center=center, candidates=t)
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert labels == ["50 % credible region", "90 % credible region", "candidates (20)"], labels
+    face = legend.get_frame().get_facecolor()
+    contours = [c for c in ax.collections if type(c).__name__ == "QuadContourSet"]
+    drawn = [to_rgb(colour) for contour in contours for colour in contour.get_edgecolor()]
+    contour_lines, crosses = legend.get_lines()[:2], legend.get_lines()[2]
+    for line, label in zip(contour_lines, labels):
+        assert abs(luminance(line.get_color()) - luminance(face)) > 0.4, (label, line.get_color(), face)
+    assert [to_rgb(line.get_color()) for line in contour_lines] == drawn, drawn
+    scattered = [c for c in ax.collections if type(c).__name__ == "PathCollection"]
+    assert crosses.get_marker() == "x" and to_rgb(crosses.get_color()) == tuple(scattered[0].get_facecolor()[0][:3])
+    for text in legend.get_texts():
+        assert abs(luminance(text.get_color()) - luminance(face)) > 0.4, (text.get_text(), text.get_color(), face)
+
+
 def test_skymap_contours_enclose_the_right_probability():
     p = _skymap(6)
     from platform_lib.viz._static import credible_cells

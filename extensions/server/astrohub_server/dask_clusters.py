@@ -39,8 +39,8 @@ from tornado import web
 from dask_labextension.clusterhandler import DaskClusterHandler
 from dask_labextension.manager import manager as _manager
 
-__all__ = ["ClusterHandler", "ClusterListing", "adopt_gateway_clusters", "parse_scaling", "shared_by", "MAX_WORKERS",
-           "LISTING_SECONDS", "SHARED_MARK"]
+__all__ = ["ClusterHandler", "ClusterListing", "adopt_gateway_clusters", "parse_scaling", "shared_by", "start_cluster",
+           "MAX_WORKERS", "LISTING_SECONDS", "SHARED_MARK"]
 
 log = logging.getLogger(__name__)
 #: The most workers a scaling request may name (the gateway applies the user's own, lower limit).
@@ -176,6 +176,22 @@ async def _adopt(manager, listing: ClusterListing) -> list[str]:
     return adopted
 
 
+async def start_cluster(cluster_id: str, manager=_manager, listing: ClusterListing | None = None) -> dict:
+    """The sidebar's "+ NEW": start a cluster with ``manager`` (its model), holding ``listing``'s lock until the
+    manager knows the cluster, then :meth:`~ClusterListing.invalidate` the listing.
+
+    The gateway lists a new cluster from the moment it is asked for it, seconds before the manager holds it (it
+    waits for the scheduler first): a poll in between adopted it as a second cluster, and the sidebar showed
+    "GatewayCluster 1" and "GatewayCluster <id>", one cluster twice. Polls wait for the start instead.
+    """
+    listing = listing or _listing
+    async with listing.lock:
+        try:
+            return await manager.start_cluster(cluster_id)
+        finally:
+            listing.invalidate()
+
+
 def _refusal(exc: BaseException, doing: str) -> web.HTTPError:
     """The HTTP error for a failure of the cluster manager (or the gateway under it) while ``doing``.
 
@@ -270,11 +286,9 @@ class ClusterHandler(DaskClusterHandler):
         if _manager.get_cluster(cluster_id):
             raise web.HTTPError(409, f"a Dask cluster with id {cluster_id} already exists")
         try:
-            model = await _manager.start_cluster(cluster_id)
+            model = await start_cluster(cluster_id)
         except Exception as exc:  # noqa: BLE001 - answered with the reason
             raise _refusal(exc, "start a Dask cluster") from exc
-        finally:
-            _listing.invalidate()
         self.set_status(200)
         self.finish(json.dumps(model))
 
