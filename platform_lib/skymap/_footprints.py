@@ -4,7 +4,7 @@ This module owns the footprint answers of :func:`platform_lib.skymap.match_skyma
 TAP ``ivoa.obscore`` result, an :class:`platform_lib.imageindex.ImageIndex` query's records): the probability
 inside each row's ``s_region`` (an STC-S polygon or circle), whether the footprint meets each credible region,
 and the probability covered by the union of all footprints. It imports numpy, astropy, cdshealpix, ``_map`` and
-``platform_lib.viz.parse_s_region`` (the one reader of ``s_region`` text).
+``platform_lib.imageindex.sphere.s_region_vertices`` (the one reader of ``s_region`` text).
 
 Every footprint is covered with HEALPix cells as ``cdshealpix`` covers a polygon or a cone (mocpy's MOCs are
 made the same way): large cells inside, cells of one fine order ``D`` along the edge (about
@@ -99,7 +99,7 @@ def read_footprints(rows: Table) -> tuple[list[Footprint], list[str]]:
     """Each row's footprint and how it was found: ``"s_region"``, or ``"s_fov"`` (no ``s_region``: a circle of
     diameter ``s_fov`` around ``s_ra``/``s_dec``, ObsCore's field of view). A row with neither, or an ``s_region``
     that is not an STC-S polygon or circle, is a :class:`SkymapError` naming the row."""
-    from platform_lib.viz import VizError, parse_s_region
+    from platform_lib.imageindex.sphere import s_region_vertices
 
     out, how = [], []
     names = rows.colnames
@@ -129,11 +129,11 @@ def read_footprints(rows: Table) -> tuple[list[Footprint], list[str]]:
                     raise ValueError(text)
                 out.append(Footprint(np.array([ra % 360]), np.array([dec]), radius))
             else:
-                vertices = parse_s_region(text)
+                vertices = s_region_vertices(text)
                 if np.any(np.abs(vertices[:, 1]) > 90) or not np.all(np.isfinite(vertices)):
                     raise ValueError(text)
                 out.append(Footprint(vertices[:, 0] % 360, vertices[:, 1]))
-        except (VizError, ValueError) as exc:
+        except ValueError as exc:
             raise SkymapError(
                 f"row {i}'s s_region {str(text)[:80]!r} is not a footprint: expected 'Polygon ICRS ra1 dec1 ra2 dec2 "
                 "ra3 dec3 ...' or 'Circle ICRS ra dec radius' (degrees, latitudes within +-90)",

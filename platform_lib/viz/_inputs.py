@@ -7,7 +7,6 @@ position columns, ``platform_lib.catalogs``' reader of them (``position_degrees`
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -222,43 +221,21 @@ def is_magnitude(table, name: str) -> bool:
     return unit.startswith("mag") or ("mag" in low and not any(bad in low for bad in ("err", "sig", "flag", "e_")))
 
 
-_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-
-
 def parse_s_region(text) -> np.ndarray:
-    """The vertices (N x 2 array of ra, dec degrees) of an ObsCore ``s_region``: an STC-S ``Polygon ICRS
-    ...``/``Circle ICRS ra dec r`` or a DALI polygon (a flat list of numbers). A circle is returned as a
-    36-sided polygon. Raises :class:`VizError` for anything else.
+    """The vertices (N x 2 array of ra, dec degrees) of an ObsCore ``s_region``
+    (:func:`platform_lib.imageindex.sphere.s_region_vertices`); raises :class:`VizError` for anything else.
 
     Examples
     --------
     >>> parse_s_region("Polygon ICRS 10 20 11 20 11 21").shape
     (3, 2)
     """
-    if isinstance(text, bytes):
-        text = text.decode()
-    if isinstance(text, (list, tuple, np.ndarray)) and not isinstance(text, str):
-        nums = np.asarray(text, dtype=np.float64).ravel()
-        kind = "polygon"
-    else:
-        tokens = str(text).replace(",", " ").replace("(", " ").replace(")", " ").split()
-        kind = next((t.lower() for t in tokens if t.lower() in ("polygon", "circle", "box")), "polygon")
-        nums = np.array([float(t) for t in tokens if _NUMBER.match(t)])
-    if kind == "circle" and nums.size == 3:
-        ra0, dec0, r = nums
-        t = np.linspace(0, 2 * np.pi, 36, endpoint=False)
-        dec = dec0 + r * np.sin(t)
-        ra = ra0 + r * np.cos(t) / max(np.cos(np.radians(dec0)), 1e-6)
-        return np.column_stack([ra % 360, np.clip(dec, -90, 90)])
-    if kind == "box" and nums.size == 4:
-        ra0, dec0, w, h = nums
-        cosd = max(np.cos(np.radians(dec0)), 1e-6)
-        return np.array([[ra0 - w / 2 / cosd, dec0 - h / 2], [ra0 + w / 2 / cosd, dec0 - h / 2],
-                         [ra0 + w / 2 / cosd, dec0 + h / 2], [ra0 - w / 2 / cosd, dec0 + h / 2]])
-    if kind == "polygon" and nums.size >= 6 and nums.size % 2 == 0:
-        return nums.reshape(-1, 2)
-    raise VizError(f"cannot read the footprint {str(text)[:80]!r}: expected 'Polygon ICRS ra1 dec1 ra2 dec2 "
-                   "ra3 dec3 ...' or 'Circle ICRS ra dec radius'", value=str(text)[:80])
+    from platform_lib.imageindex.sphere import s_region_vertices
+
+    try:
+        return s_region_vertices(text)
+    except ValueError as exc:
+        raise VizError(str(exc), value=str(text)[:80]) from None
 
 
 def footprints(result, column: str = "s_region") -> tuple[list[np.ndarray], np.ndarray]:
