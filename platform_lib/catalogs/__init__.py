@@ -8,7 +8,9 @@ Public API (stable; other packages and services use exactly these names):
     unique table name; ``TableInfo.hats_path``, ``.ra_column``, ``.dec_column``, ``.columns`` with
     unit/UCD/description), ``.catalogs()``, ``.tables()``, ``.catalog(name)``,
     ``.search(text, ucd=...)`` and ``.dictionary(kind)`` as astropy Tables, ``.links()``,
-    ``.moc(name)`` (a mocpy MOC) and ``.covering(SkyCoord, radius) -> list of table names``.
+    ``.moc(name)`` (a mocpy MOC), ``.covering(SkyCoord, radius) -> list of table names`` and
+    ``.close_names(text)`` (the registry names an everyday or misspelt name may mean: ``"Hipparcos"`` -> ``I/311``,
+    which a name the registry does not know suggests).
 ``ingest(source, registry, name=None, replace=False, progress=False) -> CatalogInfo``
     FITS, VOTable, Parquet, ECSV, HDF5, text tables (VizieR TSV, IPAC, CSV and other delimited text,
     told apart by their content) or a CDS ReadMe (+ data files) into HATS Parquet,

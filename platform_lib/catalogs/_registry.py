@@ -9,7 +9,9 @@ numpy and astropy; writing catalogues is :mod:`platform_lib.catalogs._ingest`'s 
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -264,7 +266,8 @@ class Registry:
         with con:
             cur = con.execute("DELETE FROM catalog WHERE name=?", (catalog,))
         if cur.rowcount == 0:
-            raise CatalogNotFound(f"no catalogue {catalog!r} in {self}; {self._known('catalog')}", value=catalog)
+            raise CatalogNotFound(f"no catalogue {catalog!r} in {self}; {self._known('catalog', catalog)}",
+                                  value=catalog)
 
     # -- reading -----------------------------------------------------------------------------
     def _table_id(self, name: str) -> int:
@@ -288,20 +291,53 @@ class Registry:
             con.row_factory = None
         if row is None:
             raise CatalogNotFound(
-                f"no table {name!r} in the registry {str(self.path)!r}; {self._known('tab')} "
-                "(`astrohub catalogs list` shows them all)", value=name
+                f"no table {name!r} in the registry {str(self.path)!r}; {self._known('tab', name)}", value=name
             )
         return row
 
-    def _known(self, kind: str, most: int = 20) -> str:
-        """``"it holds: a, b, c"`` (the first ``most`` catalogue or table names), or that it is empty."""
+    def _known(self, kind: str, wanted: str, most: int = 20) -> str:
+        """What to say after "no such name": the close names, the first ``most`` names, and how to list them.
+
+        ``"did you mean 'I/311'? its catalogues: ...; list them in a notebook with ..."``, or that it is empty.
+        """
         column = "name" if kind == "catalog" else "full_name"
         names = [r[0] for r in self._connect().execute(f"SELECT {column} FROM {kind} ORDER BY {column}")]
         what = "catalogues" if kind == "catalog" else "tables"
         if not names:
             return f"it holds no {what} yet (ingest one with `astrohub catalogs ingest <file>`)"
+        close = self.close_names(wanted)
+        guess = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
         more = f" and {len(names) - most} more" if len(names) > most else ""
-        return f"its {what}: {', '.join(names[:most])}{more}"
+        return (f"{guess}its {what}: {', '.join(names[:most])}{more}; in a notebook "
+                "`Registry.from_settings().catalogs()` lists them and `.find_catalogs('words')` finds them by "
+                "title (in a terminal: `astrohub catalogs list`)")
+
+    def close_names(self, wanted: str, most: int = 3) -> list[str]:
+        """Registry names a mistyped or everyday name may mean: ``"Hipparcos"`` -> ``["I/311"]``.
+
+        ``wanted`` is matched, case-insensitive, against the catalogues' names, titles and keywords and the
+        tables' full names: the catalogues whose title or keywords hold every word of ``wanted``, or else difflib's
+        close matches (``"Hiparcos"``, ``"i/311/hip"``). Catalogue names for catalogue words, table names for
+        table names.
+        """
+        words = _words(wanted)
+        if not words:
+            return []
+        con = self._connect()
+        found: list[str] = []
+        keys: dict[str, str] = {}  # a folded name, title, keyword or title word -> the registry name it stands for
+        for name, title, keywords in con.execute(
+                "SELECT name, coalesce(title, ''), coalesce(keywords, '[]') FROM catalog ORDER BY name"):
+            about = [title, *json.loads(keywords)]
+            if words <= set().union(*map(_words, about)):
+                found.append(name)
+            for key in [name, *about, *(w for text in about for w in _words(text) if len(w) > 3)]:
+                keys.setdefault(key.casefold(), name)
+        for (full_name,) in con.execute("SELECT full_name FROM tab ORDER BY full_name"):
+            keys.setdefault(full_name.casefold(), full_name)
+        if not found:
+            found = [keys[k] for k in difflib.get_close_matches(wanted.strip().casefold(), keys, n=2 * most, cutoff=0.75)]
+        return list(dict.fromkeys(found))[:most]
 
     def get(self, name: str) -> TableInfo:
         """The table called ``name``: ``catalogue/table``, a one-table catalogue's name, or a unique table name."""
@@ -332,7 +368,8 @@ class Registry:
         ).fetchone()
         if row is None:
             raise CatalogNotFound(
-                f"no catalogue {name!r} in the registry {str(self.path)!r}; {self._known('catalog')}", value=name)
+                f"no catalogue {name!r} in the registry {str(self.path)!r}; {self._known('catalog', name)}",
+                value=name)
         tables = tuple(r[0] for r in con.execute("SELECT name FROM tab WHERE catalog_id=? ORDER BY id", (row[0],)))
         return CatalogInfo(row[1], row[2] or "", row[3] or "", row[4] or "", row[5] or "",
                            tuple(json.loads(row[6] or "[]")), tables)
@@ -540,6 +577,11 @@ def _position_deg(position, radius) -> tuple[float, float, float]:
     if r < 0:
         raise ValueError(f"radius must be positive, not {radius}")
     return float(icrs.ra.deg), float(icrs.dec.deg), r
+
+
+def _words(text: str) -> set[str]:
+    """The case-folded words of ``text`` (letters and digits), for matching a name against titles."""
+    return set(re.findall(r"\w+", str(text).casefold()))
 
 
 def _like_literal(text: str) -> str:

@@ -56,6 +56,31 @@ def test_get_by_full_name_catalogue_or_unique_table(registry):
         registry.get("nope")
 
 
+
+def test_an_everyday_or_misspelt_name_suggests_the_registry_name(registry):
+    """A student's ``cone_search("Hipparcos", ...)`` said the name was unknown, listed the registry's names
+    without saying which one is Hipparcos, and pointed at ``astrohub catalogs list`` (an operator's command).
+    Now the name is matched against the names, titles and keywords (a title word, difflib's close matches)
+    and the message says what a notebook calls to list and find catalogues."""
+    from platform_lib.catalogs import cone_search
+
+    table, ranges = _cone_table("hip2", 0, 0, 1.0)
+    registry.add_catalog(CatalogInfo("I/311", title="Hipparcos, the New Reduction (van Leeuwen, 2007)",
+                                     keywords=("astrometry",)),
+                         [(TableInfo("hip2", "I/311", ra_column="ra", dec_column="dec", moc_order=8), ranges)])
+    for wrong in ("Hipparcos", "hipparcos", "Hiparcos", "HIPPARCOS new reduction", "i/311/hip"):
+        with pytest.raises(CatalogNotFound, match=r"did you mean 'I/311(/hip2)?'\?") as info:
+            registry.get(wrong)
+        assert "Registry.from_settings().catalogs()" in str(info.value)
+    with pytest.raises(CatalogNotFound, match=r"did you mean 'I/311'\?.*Registry.from_settings\(\).catalogs\(\)"):
+        cone_search("Hipparcos", SkyCoord(0, 0, unit="deg"), 1 * u.arcmin, registry=registry)
+    with pytest.raises(CatalogNotFound, match=r"no catalogue 'hipparcos' .*did you mean 'I/311'\?"):
+        registry.catalog("hipparcos")
+    with pytest.raises(CatalogNotFound) as info:
+        registry.get("quasars")
+    assert "did you mean" not in str(info.value)
+    assert registry.close_names("catalogue A") == ["A"]
+
 def test_a_missing_catalogue_or_registry_names_what_exists(registry, tmp_path):
     # issue 16: a missing catalogue must be a clear error naming what exists
     with pytest.raises(CatalogNotFound, match=r"no table 'gaia/dr3' .* its tables: A/A, B/B, C/C, SKY/SKY"):
