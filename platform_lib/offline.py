@@ -31,8 +31,10 @@ notebook that only imports pyvo or ipyaladin gets them too:
   position is Hipparcos' moved by its proper motion from the catalogue's epoch J1991.25 to J2000, as Sesame (Simbad)
   gives it (``SkyCoord.apply_space_motion``: Barnard's star moves 10"/yr). Any other name goes to Sesame as before,
   and when that fails too its error's first line says that the platform has no internet (or that Sesame does not
-  know the name) and what the platform answers, then astropy's own message (:func:`unresolved_message`); while
-  the sample data's first load runs, its first line says that the catalogues are still loading.
+  know the name), the names it may be a misspelling of (``Betelguese``: did you mean 'Betelgeuse'?, from the
+  archive's proper and common names, read once: :func:`close_names`) and what the platform answers, in one line
+  (:func:`unresolved_message`; Sesame's own message only when Sesame answered, not the network errors of each
+  mirror); while the sample data's first load runs, its first line says that the catalogues are still loading.
 
 Standard library and the platform library only at import; pyvo, ipyaladin and astropy are patched, never imported,
 here (astropy is imported when a name is looked up).
@@ -40,6 +42,7 @@ here (astropy is imported when a name is looked up).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
@@ -49,7 +52,7 @@ from platform_lib.designations import name_keys
 from platform_lib.firstload import still_loading
 from platform_lib.onimport import after_import
 
-__all__ = ["VOCABULARIES", "platform_adql", "star_adql", "platform_position", "unresolved_message",
+__all__ = ["VOCABULARIES", "platform_adql", "star_adql", "platform_position", "close_names", "unresolved_message",
            "use_offline_copies"]
 
 _FOLDER = Path(__file__).with_name("_ivoa")
@@ -211,22 +214,71 @@ def platform_position(name: str):
     return None
 
 
-def unresolved_message(name: str, detail: str) -> str:
-    """What ``SkyCoord.from_name(name)`` says when neither the platform nor Sesame answered: first (one line) why
-    (the platform has no internet, or Sesame does not know the name) and what the platform answers offline, then
-    astropy's own message (``detail``), which names every Sesame mirror it tried.
+#: The ADQL whose answers are the names :func:`close_names` suggests: stars' proper names and deep-sky objects' names.
+_NAME_LISTS = ("SELECT name FROM StarNames.names WHERE kind = 'proper'",
+               "SELECT common_names, other_names FROM OpenNGC.objects "
+               "WHERE common_names IS NOT NULL OR other_names IS NOT NULL")
 
-    >>> print(unresolved_message("Sgr A*", "All Sesame queries failed. ..."))  # doctest: +ELLIPSIS
-    'Sgr A*' is not a name the platform resolves offline, and the platform has no internet to ask CDS's Sesame. On ...
-    Sesame: All Sesame queries failed. ...
+
+@functools.lru_cache(maxsize=1)
+def _offline_names() -> dict[str, str]:
+    """The names :func:`close_names` suggests, by their case-folded form, read from the archive once a process.
+
+    An archive that cannot answer raises (nothing is kept: the next unresolved name asks again).
     """
-    if detail.startswith(_NO_SESAME):
-        why = "the platform has no internet to ask CDS's Sesame"
-    else:
-        why = "CDS's Sesame does not know it either"
+    import numpy as np
+
+    from platform_lib.retrieval import tap_query
+
+    names: dict[str, str] = {}
+    for query in _NAME_LISTS:
+        rows = tap_query(query)
+        for column in rows.colnames:
+            for value in np.ma.filled(rows[column], ""):
+                for one in str(value).split(","):
+                    if one.strip():
+                        names.setdefault(" ".join(one.split()).casefold(), one.strip())
+    return names
+
+
+def close_names(name: str, known=None, most: int = 3) -> list[str]:
+    """The names the platform resolves offline that ``name`` may be a misspelling of (difflib, case-insensitive).
+
+    ``known``: the names to choose from; by default the stars' proper names and the deep-sky objects' common names
+    in the archive's catalogues (read once a process).
+
+    >>> close_names("Betelguese", ["Betelgeuse", "Bellatrix", "Rigel"])
+    ['Betelgeuse']
+    """
+    index = _offline_names() if known is None else {" ".join(n.split()).casefold(): n for n in known}
+    wanted = " ".join(str(name).split()).casefold()
+    return [index[key] for key in difflib.get_close_matches(wanted, index, n=most, cutoff=0.8)]
+
+
+def _suggestions(name: str) -> list[str]:
+    """:func:`close_names` of ``name``, or none when the archive cannot say (no archive, not its catalogues)."""
+    try:
+        return close_names(name)
+    except Exception:  # no suggestions is the honest answer without the catalogues
+        return []
+
+
+def unresolved_message(name: str, detail: str, suggestions=()) -> str:
+    """What ``SkyCoord.from_name(name)`` says when neither the platform nor Sesame answered: first (one line) why
+    (the platform could not reach the internet resolver, or Sesame does not know the name), the names it may be a
+    misspelling of (``suggestions``) and what the platform answers offline; then, when Sesame answered, its
+    message (``detail``). The network errors of each Sesame mirror tried are left out: on a platform without
+    internet they are noise.
+
+    >>> print(unresolved_message("Betelguese", "All Sesame queries failed. ...", ["Betelgeuse"]))  # doctest: +ELLIPSIS
+    'Betelguese' is not a name the platform resolves offline (did you mean 'Betelgeuse'?), and the internet resolver ...
+    """
+    close = f" (did you mean {' or '.join(map(repr, suggestions))}?)" if suggestions else ""
     loading = still_loading(configured=True)  # its catalogues not there yet: say so first
-    first = f"{name!r} is not a name the platform resolves offline" + (f" yet: {loading}" if loading else "")
-    return f"{first}, and {why}. {_OFFLINE_HINT}\nSesame: {detail}"
+    first = f"{name!r} is not a name the platform resolves offline" + (f" yet: {loading}" if loading else "") + close
+    if detail.startswith(_NO_SESAME):
+        return f"{first}, and the internet resolver (CDS's Sesame) could not be reached. {_OFFLINE_HINT}"
+    return f"{first}, and CDS's Sesame does not know it either. {_OFFLINE_HINT}\nSesame: {detail}"
 
 
 def _names(module) -> None:
@@ -242,7 +294,7 @@ def _names(module) -> None:
         try:
             return original(name, parse, cache=cache)
         except module.NameResolveError as exc:
-            raise module.NameResolveError(unresolved_message(name, str(exc))) from None
+            raise module.NameResolveError(unresolved_message(name, str(exc), _suggestions(name))) from None
 
     get_icrs_coordinates._astrohub_offline = True
     module.get_icrs_coordinates = get_icrs_coordinates
