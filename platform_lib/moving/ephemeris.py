@@ -35,7 +35,7 @@ _AU_KM = 149597870.7
 _MJD_ZERO_JD = 2400000.5  # the Julian date of MJD 0
 
 __all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "MAJOR_MOONS", "ephemeris", "observatory",
-           "as_jd_tdb", "planet_key", "find_body", "EARTH_NAMES"]
+           "as_time", "as_jd_tdb", "planet_key", "find_body", "EARTH_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -175,10 +175,50 @@ def quiet_dubious_years():
         yield
 
 
-def as_jd_tdb(times) -> np.ndarray:
-    """TDB Julian dates (1-D float64) of an astropy ``Time`` (any scale) or of TDB Julian dates given as numbers."""
+def as_time(value, label: str = "times"):
+    """``value`` as an astropy ``Time`` when it is a date that ``Time()`` reads unaided: ISO text
+    (``"2025-01-01"``, ``"2025-01-01T05:30"``), a ``datetime``, a numpy ``datetime64``, or a list or array of them,
+    read as UTC. A ``Time`` and anything else (numbers: TDB Julian dates) come back as they are.
+
+    Text that is no date is a :class:`MovingObjectError` (``bad-time``) naming it and what to give.
+
+    >>> as_time("2025-01-01").iso
+    '2025-01-01 00:00:00.000'
+    """
     from astropy.time import Time
 
+    if isinstance(value, Time) or not _is_date_like(value):
+        return value
+    try:
+        return Time(value, scale="utc")
+    except (TypeError, ValueError):  # astropy lists every format it tried: too long to help
+        raise MovingObjectError(
+            f"{label} {value!r} is not a date astropy's Time reads; give ISO dates (UTC), e.g. '2025-01-01' or "
+            "'2025-01-01T05:30:00', a list of them, or a Time (Time('2025-01-01', scale='tdb') for another scale)",
+            code="bad-time", value=str(value)) from None
+
+
+def _is_date_like(value) -> bool:
+    """Whether ``value`` is text, a ``datetime`` or a ``datetime64`` (or a list or array of them only)."""
+    import datetime
+
+    if isinstance(value, (str, bytes, datetime.datetime, np.datetime64)):
+        return True
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        return False
+    try:
+        kind = np.asarray(value).dtype.kind
+    except (TypeError, ValueError):  # ragged lists
+        return False
+    return kind in "USM" or (kind == "O" and len(value) > 0 and all(isinstance(v, datetime.datetime) for v in value))
+
+
+def as_jd_tdb(times, label: str = "times") -> np.ndarray:
+    """TDB Julian dates (1-D float64) of an astropy ``Time`` (any scale), of what :func:`as_time` reads as dates
+    (ISO text, ``datetime``, ``datetime64``: UTC), or of TDB Julian dates given as numbers."""
+    from astropy.time import Time
+
+    times = as_time(times, label)
     if isinstance(times, Time):
         try:
             with quiet_dubious_years():
@@ -187,14 +227,14 @@ def as_jd_tdb(times) -> np.ndarray:
             raise MovingObjectError(f"times {times!r} cannot be converted to TDB ({exc}); give dates within a few "
                                     "thousand years of now", code="bad-time", value=str(times)) from exc
         return np.atleast_1d(np.asarray(jd, dtype=np.float64))
-    if np.asarray(times).dtype.kind in "mM":  # numpy datetime64: as floats, days (or seconds) since 1970
-        raise MovingObjectError(f"times must be an astropy Time or TDB Julian dates, got numpy {times!r}; give "
-                                "Time(that) (read as UTC)", code="bad-time", value=str(times))
+    if np.asarray(times).dtype.kind == "m":  # numpy timedelta64: a duration, not a date
+        raise MovingObjectError(f"times must be dates, got the duration {times!r}; give e.g. '2025-01-01' or "
+                                "Time('2025-01-01') + that", code="bad-time", value=str(times))
     try:
         arr = np.atleast_1d(np.asarray(times, dtype=np.float64))
     except (TypeError, ValueError):  # e.g. "2024-01-01": a date as text
-        raise MovingObjectError(f"times must be an astropy Time (e.g. Time('2024-01-01')) or TDB Julian dates, got "
-                                f"{times!r}", code="bad-time", value=str(times)) from None
+        raise MovingObjectError(f"times must be dates (e.g. '2024-01-01' or Time('2024-01-01')) or TDB Julian dates, "
+                                f"got {times!r}", code="bad-time", value=str(times)) from None
     if not np.all(np.isfinite(arr)):
         raise MovingObjectError(f"times must be finite Julian dates or an astropy Time, got {times!r}",
                                 code="bad-time", value=str(times))
@@ -367,7 +407,8 @@ def ephemeris(body: str, times, *, site="geocenter", orbits=None, solar_system: 
     body
         ``"mars"``, ``"moon"``, ... or an asteroid's name or number (``"Pallas"``, ``"2"``).
     times
-        An astropy ``Time`` (scalar or array).
+        An astropy ``Time`` (scalar or array), or dates ``Time`` reads, as UTC: ``"2025-01-01"``,
+        ``["2025-01-01", "2025-01-02T06:00"]``, ``datetime`` objects (TDB Julian dates as plain numbers).
     site
         An observatory name (``"keck"``), an :class:`Observatory`, an astropy ``EarthLocation``, or ``"geocenter"``.
     orbits

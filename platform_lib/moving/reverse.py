@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from platform_lib.imageindex import Viewer
-from platform_lib.moving.ephemeris import SolarSystem, observatory, quiet_dubious_years
+from platform_lib.moving.ephemeris import SolarSystem, as_time, observatory, quiet_dubious_years
 from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError, UnknownImage
 from platform_lib.moving.footprints import place
@@ -28,7 +28,8 @@ _DTYPES = (str, str, np.int64, bool, float, float, float, float, float, float, f
 
 
 def cone_image(position, radius, time, *, obs_id: str = "cone") -> dict:
-    """An image record for a cone: ``position`` (SkyCoord), ``radius`` (angle), ``time`` (astropy Time)."""
+    """An image record for a cone: ``position`` (SkyCoord), ``radius`` (angle), ``time`` (one astropy Time, or a
+    date it reads: ``"2024-03-01T10:00"``, a ``datetime``; UTC)."""
     import astropy.units as u
     from astropy.coordinates import SkyCoord
     from astropy.time import Time
@@ -43,6 +44,7 @@ def cone_image(position, radius, time, *, obs_id: str = "cone") -> dict:
     if not isinstance(position, SkyCoord) or not position.isscalar:
         raise MovingObjectError(f"position {position!r} must be one SkyCoord, e.g. SkyCoord(10 * u.deg, -5 * u.deg)",
                                 code="bad-position", value=str(position))
+    time = as_time(time, "time")
     if not isinstance(time, Time) or not time.isscalar:
         raise MovingObjectError(f"time {time!r} must be one astropy Time, e.g. Time('2024-01-31T05:00') (UTC; "
                                 "Time('...', scale='tt') for another scale)", code="bad-time", value=str(time))

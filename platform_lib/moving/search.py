@@ -323,7 +323,7 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
     ss = solar_system or SolarSystem.default()
     ends = []
     for label, when in (("start", start), ("stop", stop)):
-        jd = as_jd_tdb(when)
+        jd = as_jd_tdb(when, label)
         if len(jd) != 1:
             raise MovingObjectError(f"{label} must be one time, got {len(jd)} ({when!r}); give start and stop as "
                                     "scalar Times, e.g. Time('2020-01-01')", code="bad-time", value=str(when))

@@ -159,8 +159,36 @@ def test_bad_inputs_name_the_problem(asteroids, ss):
     with pytest.raises(MovingObjectError, match="cannot be converted to TDB") as exc:  # was erfa's ErfaError
         ephemeris("mars", Time(1e20, format="mjd"))
     assert exc.value.code == "bad-time"
-    with pytest.raises(MovingObjectError, match=r"must be an astropy Time \(e.g. Time\('2024-01-01'\)\)"):
-        ephemeris("mars", "2024-01-01")  # was numpy's "could not convert string to float"
+    with pytest.raises(MovingObjectError, match=r"times '2024-13-45' is not a date astropy's Time reads; give ISO "
+                                                r"dates \(UTC\), e.g. '2025-01-01'") as exc:
+        ephemeris("mars", "2024-13-45")  # was numpy's "could not convert string to float"
+    assert exc.value.code == "bad-time" and "ERFA" not in str(exc.value)  # not astropy's list of every format
+    with pytest.raises(MovingObjectError, match=r"times must be dates, got the duration"):
+        ephemeris("mars", np.timedelta64(3, "D"))
+
+
+def test_dates_as_text_or_datetimes_are_read_as_time_reads_them(asteroids):
+    """first19: ``ephemeris('Ceres', '2025-01-01')``, a new user's first call, was refused ("times must be an astropy
+    Time"), and so were ISO text, datetimes and numpy datetime64 everywhere the API takes times. They are now read as
+    ``Time()`` reads them (UTC), giving the same answer as the Time itself."""
+    import datetime
+
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    from platform_lib.moving.reverse import cone_image
+
+    want = ephemeris("Ceres", Time(["2025-01-01", "2025-01-02T06:00"]), orbits=asteroids)
+    for times in (["2025-01-01", "2025-01-02T06:00"], ("2025-01-01", "2025-01-02 06:00:00"),
+                  np.array(["2025-01-01T00:00", "2025-01-02T06:00"], dtype="datetime64[m]"),
+                  [datetime.datetime(2025, 1, 1), datetime.datetime(2025, 1, 2, 6)]):
+        got = ephemeris("Ceres", times, orbits=asteroids)
+        assert list(got["ra"]) == list(want["ra"]) and list(got["time"].isot) == list(want["time"].isot), times
+    one = ephemeris("Ceres", "2025-01-01", orbits=asteroids)
+    assert len(one) == 1 and one["time"][0].isot.startswith("2025-01-01T00:00:00")
+    assert ephemeris("mars", "2025-01-01")["ra"][0] == ephemeris("mars", Time("2025-01-01"))["ra"][0]
+    cone = cone_image(SkyCoord(10 * u.deg, 5 * u.deg), 0.5 * u.deg, "2024-03-01T10:00")
+    assert cone["t_min"] == cone["t_max"] == Time("2024-03-01T10:00").mjd
 
 
 def test_horizons_adapter_reads_a_real_answer_without_the_network(monkeypatch, ceres_reference):
@@ -453,9 +481,8 @@ def test_a_year_or_a_numpy_datetime_as_a_time(asteroids):
             as exc:
         ephemeris("Ceres", 2024, orbits=asteroids)
     assert exc.value.code == "outside-ephemeris"
-    with pytest.raises(MovingObjectError, match=r"got numpy np.datetime64\('2024-01-01'\); give Time\(that\)") as exc:
-        ephemeris("Ceres", np.datetime64("2024-01-01"), orbits=asteroids)
-    assert exc.value.code == "bad-time"
+    dated = ephemeris("Ceres", np.datetime64("2024-01-01"), orbits=asteroids)  # first19: a date, read as UTC
+    assert dated["time"][0].isot.startswith("2024-01-01T00:00:00")
     with pytest.raises(UsageFault, match=r"start='2005' looks like a year; .* give 2005-01-01 or the MJD 53371"):
         _time("2005", "start")
     assert _time("53371", "start").isot == "2005-01-01T00:00:00.000"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime
 import io
 import shutil
 import sqlite3
@@ -86,6 +85,9 @@ def test_find_images_returns_hits_and_near_misses(archive, asteroids):
     tight = find_images("Ceres", Time("2023-01-01"), Time("2024-06-01"), index=archive / "index.sqlite",
                         site="keck", orbits=asteroids, tolerance=5 * u.arcsec).table
     assert sorted(tight["obs_id"]) == ["hit0", "hit1", "hit2"]
+    as_text = find_images("Ceres", "2023-01-01", "2024-06-01", index=archive / "index.sqlite",  # first19: ISO text
+                          site="keck", orbits=asteroids, tolerance=5 * u.arcsec).table
+    assert sorted(as_text["obs_id"]) == ["hit0", "hit1", "hit2"]
 
 
 def test_other_bodies_and_ranges_find_nothing(archive, asteroids):
@@ -238,6 +240,9 @@ def test_bad_inputs_name_the_problem(archive, asteroids):
     assert exc.value.code == "outside-ephemeris"
     with pytest.raises(MovingObjectError, match="not before stop .*; swap them"):
         find_images("Ceres", Time("2024-01-01"), Time("2023-01-01"), index=index, orbits=asteroids)
+    with pytest.raises(MovingObjectError, match="stop 'next year' is not a date astropy's Time reads") as exc:
+        find_images("Ceres", "2023-01-01", "next year", index=index, orbits=asteroids)  # first19
+    assert exc.value.code == "bad-time"
     with pytest.raises(MovingObjectError, match="start must be one time, got 2") as exc:  # was its first, silently
         find_images("Ceres", Time(["2023-01-01", "2023-06-01"]), Time("2024-01-01"), index=index, orbits=asteroids)
     assert exc.value.code == "bad-time"
@@ -253,8 +258,9 @@ def test_bad_inputs_name_the_problem(archive, asteroids):
 
 
 @pytest.mark.parametrize("position, radius, when, code", [
-    (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, "2024-01-01", "bad-time"),  # was AttributeError
-    (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, datetime.datetime(2024, 1, 1), "bad-time"),  # was AttributeError
+    # first19: "2024-01-01" and datetime(2024, 1, 1) are dates now (tests/unit/test_moving_ephemeris.py)
+    (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, "2024-01-45", "bad-time"),  # was AttributeError
+    (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, ["2024-01-01", "2024-01-02"], "bad-time"),
     (SkyCoord(10 * u.deg, 0 * u.deg), 1 * u.deg, Time(["2024-01-01", "2024-01-02"]), "bad-time"),  # was TypeError
     (SkyCoord(10 * u.deg, 0 * u.deg), 1.0, Time("2024-01-01"), "bad-tolerance"),  # was UnitConversionError
     ((10.0, 0.0), 1 * u.deg, Time("2024-01-01"), "bad-position"),  # was AttributeError
