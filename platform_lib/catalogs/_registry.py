@@ -308,9 +308,10 @@ class Registry:
         close = self.close_names(wanted)
         guess = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
         more = f" and {len(names) - most} more" if len(names) > most else ""
-        return (f"{guess}its {what}: {', '.join(names[:most])}{more}; in a notebook "
-                "`Registry.from_settings().catalogs()` lists them and `.find_catalogs('words')` finds them by "
-                "title (in a terminal: `astrohub catalogs list`)")
+        return (f"{guess}its {what}: {', '.join(names[:most])}{more}; in a notebook, after `from "
+                "platform_lib.catalogs import Registry`, `Registry.from_settings().catalogs()` lists them and "
+                "`Registry.from_settings().find_catalogs('words')` finds them by title (in a terminal: "
+                "`astrohub catalogs list`)")
 
     def close_names(self, wanted: str, most: int = 3) -> list[str]:
         """Registry names a mistyped or everyday name may mean: ``"Hipparcos"`` -> ``["I/311"]``.
