@@ -56,3 +56,37 @@ def test_while_the_sample_data_first_loads_a_notebooks_lookups_say_so(platform, 
     # the load done: the errors as before
     out = platform.execute(newcomer, CELLS)
     assert out.count("ERROR") == 3 and "still loading" not in out, out
+
+
+MISSPELT = """
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from platform_lib.catalogs import cone_search
+from platform_lib.moving import ephemeris
+for lookup in (lambda: cone_search("Hipparcos", SkyCoord(10 * u.deg, 10 * u.deg), 1 * u.deg),
+               lambda: SkyCoord.from_name("Betelguese")):
+    try:
+        lookup()
+    except Exception as exc:
+        print("ERROR", type(exc).__name__, str(exc).replace("\\n", " | "))
+print("CERES", ephemeris("Ceres", "2025-01-01")["time"][0].isot)
+"""
+
+
+def test_a_newcomers_misspelt_names_and_text_dates(platform, newcomer, poll):
+    """first19: in a notebook on the running platform, a catalogue's everyday name suggests its registry name and
+    a notebook call that lists catalogues (before: only the names, and `astrohub catalogs list`), a misspelt star
+    suggests the name the archive's catalogues hold, in one line without Sesame's network errors (before: no
+    suggestion, then every Sesame mirror's "Name or service not known"), and a date as text is a date."""
+    poll((platform.data_dir / "datasets" / MARKER).exists, 600, "the platform's first load of the sample data")
+    out = platform.execute(newcomer, MISSPELT)
+    errors = [line for line in out.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 2, out
+    # StarNames' title ("Names of Hipparcos stars") holds the word too: named second
+    assert "did you mean 'I/311' or 'StarNames'?" in errors[0], out
+    assert "Registry.from_settings().catalogs()" in errors[0], out
+    assert errors[1].startswith("ERROR NameResolveError 'Betelguese' is not a name the platform resolves offline "
+                                "(did you mean 'Betelgeuse'?), and the internet resolver (CDS's Sesame) could not "
+                                "be reached."), out
+    assert " | " not in errors[1] and "Name or service not known" not in errors[1], out
+    assert "CERES 2025-01-01T00:00:00.000" in out, out
