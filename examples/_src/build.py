@@ -52,8 +52,8 @@ print(notes.read_text(), end='')"""),
     folder = Path(settings.groups_root) / group
     print(group, '->', folder, '(exists)' if folder.exists() else '(being created)')
 if not settings.groups:
-    print('you are in no group yet: when your platform\'s administrator or instructor adds you to one, '
-          'its shared folder appears here')"""),
+    print("you are in no group yet: when your platform's administrator or instructor adds you to one, "
+          "its shared folder appears here")"""),
     ("md", "## How much room: usage and quotas\n\n`Storage().usage()` gives the bytes and files used in each space, "
            "against its quota (`None`: no quota)."),
     ("code", """%matplotlib inline

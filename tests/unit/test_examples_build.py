@@ -71,3 +71,14 @@ def test_the_setup_cell_prints_the_archive_as_a_browser_reaches_it(monkeypatch, 
     assert scope["archive"] == "http://astrohub-archive:8080/services/archive/"  # what the code still uses
     assert "astrohub-archive" not in printed and "8080" not in printed, printed
     assert "/services/archive/" in printed, printed
+
+
+def test_the_groups_cell_says_so_for_a_user_in_no_group(capsys):
+    """tut19: getting-started's groups cell printed nothing at all for a user in no group."""
+    from types import SimpleNamespace
+
+    (source,) = [src for kind, src in BUILD.GETTING_STARTED if kind == "code" and src.startswith("for group in")]
+    exec(source, {"settings": SimpleNamespace(groups=[], groups_root=None), "Path": Path})
+    assert "you are in no group yet" in capsys.readouterr().out
+    exec(source, {"settings": SimpleNamespace(groups=["survey"], groups_root="/nowhere"), "Path": Path})
+    assert capsys.readouterr().out == "survey -> /nowhere/survey (being created)\n"
