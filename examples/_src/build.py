@@ -12,6 +12,7 @@ HERE = Path(__file__).resolve().parents[1]
 SETUP = """%matplotlib inline
 import warnings
 from pathlib import Path
+from urllib.parse import urlparse
 
 import astropy.units as u
 import matplotlib.pyplot as plt
@@ -21,8 +22,10 @@ from astropy.coordinates import SkyCoord
 import platform_lib
 
 settings = platform_lib.get_settings()
-archive = settings.archive_url.rstrip('/') + '/'
-print('archive:', archive)"""
+archive = settings.archive_url.rstrip('/') + '/'  # the archive's address for code running on the platform
+# In your browser the archive has a page of its own (its images, catalogues and example queries), on the
+# address this JupyterLab is on: replace /user/... in the address bar with the path below.
+print('the archive in your browser:', urlparse(archive).path)"""
 
 GETTING_STARTED = [
     ("md", "# Getting started on astrohub\n\nWhere your files go, how much room you have, and how to get a Dask cluster "
@@ -47,7 +50,10 @@ notes.write_text('my first astrohub file\\n')
 print(notes.read_text(), end='')"""),
     ("code", """for group in settings.groups:
     folder = Path(settings.groups_root) / group
-    print(group, '->', folder, '(exists)' if folder.exists() else '(being created)')"""),
+    print(group, '->', folder, '(exists)' if folder.exists() else '(being created)')
+if not settings.groups:
+    print("you are in no group yet: when your platform's administrator or instructor adds you to one, "
+          "its shared folder appears here")"""),
     ("md", "## How much room: usage and quotas\n\n`Storage().usage()` gives the bytes and files used in each space, "
            "against its quota (`None`: no quota)."),
     ("code", """%matplotlib inline
@@ -447,7 +453,10 @@ centres = tap_query("SELECT name AS cluster, ra, dec, majax FROM OpenNGC.objects
 clusters = join(clusters, centres, keys='cluster')
 clusters['radius'] = (clusters['majax'].quantity / 2).to(u.deg)
 clusters['distance'] = clusters['plx0'].quantity.to(u.pc, equivalencies=u.parallax()).round(0)
-clusters['cluster', 'n', 'pmra0', 'pmdec0', 'plx0', 'distance', 'radius']"""),
+shown = clusters['cluster', 'n', 'pmra0', 'pmdec0', 'plx0', 'distance', 'radius']  # a copy, for display
+for column, digits in {'pmra0': '.2f', 'pmdec0': '.2f', 'plx0': '.2f', 'distance': '.0f', 'radius': '.3f'}.items():
+    shown[column].info.format = digits  # how it prints; `clusters` keeps every digit
+shown"""),
     ("md", "## An upload join: your table against Hipparcos, on the archive\n\n"
            "`uploads=` sends your table with the query (`TAP_UPLOAD.clusters`); here each cluster's field, out to "
            "1.5 times its radius. Members move with the cluster (within 5 mas/yr of its median motion) and lie at "

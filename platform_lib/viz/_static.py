@@ -50,7 +50,11 @@ def _allsky_axes(fig, projection: str):
     # astronomers' convention: RA grows to the left, 0h..24h labels
     degrees = np.arange(-150, 180, 30)  # whole degrees: the labels from radians read 29.999... as 1h
     ax.set_xticks(np.radians(degrees))
-    ax.set_xticklabels([f"{int(-d) % 360 // 15}h" for d in degrees], fontsize=8)
+    # the RA labels sit inside the map, over the data: dark text with a white halo reads on any colour map
+    from matplotlib import patheffects
+
+    ax.set_xticklabels([f"{int(-d) % 360 // 15}h" for d in degrees], fontsize=8, color="black",
+                       path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
     ax.set_xlabel("RA (ICRS)")
     ax.set_ylabel("Dec (ICRS)")
     return ax

@@ -108,7 +108,8 @@ def expected_output(notebook: str, user: str, group: str) -> list[str]:
                        # (Stellarium's deep-sky names, on OpenNGC's ESO056-115: Simbad's 05h23m34.6s -69d45m22s)
                        "HR 7001 is at 18h36m56.3s +38d47m01.3s (Vega again)", "the LMC is at 05h23m35s -69d45m22s",
                        "catalogues about Hipparcos: I/311", "Hipparcos stars within 2 deg of the Pleiades", "rows from the archive service", "I/311/hip2"],
-        "images": ["m1_dss.fits", "2 images of mine hold M1: m1_dss, m1_ukidss_wfcam"],  # mine19: her own folder
+        "images": ["m1_dss.fits", "2 images of mine hold M1: m1_dss, m1_ukidss_wfcam",  # mine19: her own folder
+                   "the archive in your browser: /services/archive/"],  # tut19: not its internal address
         "fits-viewer": ["saved m13_dss.fits"],  # lab14: in the home, for the file browser's FITS viewer
         # first9: a user's CSV with sexagesimal RA/Dec (refused as "no position columns") against Hipparcos
         "crossmatch": ["sources matched", "3 of my 3 Pleiades stars are in Hipparcos", "pairs on Dask", "succeeded",

@@ -57,3 +57,28 @@ def test_the_images_sky_map_labels_each_meridian_with_its_right_ascension():
         nearest = labels[int(np.argmin(abs(ticks - np.degrees(note.xy[0]))))]
         assert abs((nearest - ra + 180) % 360 - 180) <= 15, (note.get_text(), ra, nearest)
     plt.close("all")
+
+
+def test_the_setup_cell_prints_the_archive_as_a_browser_reaches_it(monkeypatch, capsys):
+    """tut19: the tutorials' setup cell printed the archive's internal address (``http://127.0.0.1:8003/...``
+    locally, an in-cluster name on Kubernetes), which a newcomer pasted into her browser in vain. It prints the
+    path the hub's proxy serves the archive's page at, on JupyterLab's own address."""
+    monkeypatch.setenv("PLATFORM_ARCHIVE_URL", "http://astrohub-archive:8080/services/archive/")
+    source = BUILD.SETUP.replace("%matplotlib inline", "")
+    scope: dict = {}
+    exec(source, scope)
+    printed = capsys.readouterr().out
+    assert scope["archive"] == "http://astrohub-archive:8080/services/archive/"  # what the code still uses
+    assert "astrohub-archive" not in printed and "8080" not in printed, printed
+    assert "/services/archive/" in printed, printed
+
+
+def test_the_groups_cell_says_so_for_a_user_in_no_group(capsys):
+    """tut19: getting-started's groups cell printed nothing at all for a user in no group."""
+    from types import SimpleNamespace
+
+    (source,) = [src for kind, src in BUILD.GETTING_STARTED if kind == "code" and src.startswith("for group in")]
+    exec(source, {"settings": SimpleNamespace(groups=[], groups_root=None), "Path": Path})
+    assert "you are in no group yet" in capsys.readouterr().out
+    exec(source, {"settings": SimpleNamespace(groups=["survey"], groups_root="/nowhere"), "Path": Path})
+    assert capsys.readouterr().out == "survey -> /nowhere/survey (being created)\n"

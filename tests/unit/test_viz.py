@@ -297,6 +297,30 @@ def test_every_static_figure_renders(projection="mollweide"):
     _assert_picture(viz.plot_table(t, projection="aitoff"))
 
 
+@pytest.mark.parametrize("projection", ["mollweide", "aitoff"])
+def test_allsky_ra_labels_read_over_a_dark_density_map(projection):
+    """tut19: the see-the-sky tutorial's star map drew its RA labels (0h..22h), which sit inside the map on the
+    equator, in thin dark text over the dark density image: hard to read. Each label now has a white halo, so the
+    pixels around its letters are light whatever the map beneath."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = viz.plot_table(Table.from_pandas(_catalogue(60_000)), projection=projection)  # density image
+    (ax,) = fig.axes[:1]
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3].astype(float).mean(axis=-1)  # grey level 0..255
+    height = pixels.shape[0]
+    labels = [t for t in ax.get_xticklabels() if t.get_text()]
+    assert len(labels) == 11
+    for label in labels:
+        box = label.get_window_extent(canvas.get_renderer())
+        rows = slice(int(height - box.y1), int(np.ceil(height - box.y0)))
+        area = pixels[rows, int(box.x0):int(np.ceil(box.x1))]
+        dark = (area < 80).mean()                       # the letters
+        light = (area > 200).mean()                     # what is around them
+        assert dark > 0.02 and light > 0.35, (label.get_text(), round(dark, 3), round(light, 3))
+
+
 def test_zoomed_views_render():
     t = Table.from_pandas(_catalogue(3_000))
     sia = Table({"s_region": ["Polygon ICRS 10 10 11 10 11 11 10 11", "Polygon ICRS 10.5 10.5 11.5 10.5 11.5 11.5"]})
