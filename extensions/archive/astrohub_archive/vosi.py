@@ -212,9 +212,10 @@ def examples_page(base: str, tables: TableSet) -> bytes:
         ("count-by-cell", "The 100 densest 1-degree sky cells",
          f"SELECT TOP 100 ra_cell, dec_cell, COUNT(*) AS n FROM (SELECT FLOOR({ra}) AS ra_cell, FLOOR({dec}) AS "
          f"dec_cell FROM {name}) AS cells GROUP BY ra_cell, dec_cell ORDER BY n DESC"),
-        ("join", "Images covering catalogue sources",
+        # the circle of each image's field of view (s_fov, a diameter): s_region takes only a constant region
+        ("join", "Catalogue sources in the field of each image",
          f"SELECT TOP 100 o.obs_id, c.{ra}, c.{dec} FROM ivoa.obscore AS o JOIN {name} AS c "
-         f"ON 1 = CONTAINS(POINT('ICRS', c.{ra}, c.{dec}), CIRCLE('ICRS', o.s_ra, o.s_dec, 0.1))"),
+         f"ON 1 = CONTAINS(POINT('ICRS', c.{ra}, c.{dec}), CIRCLE('ICRS', o.s_ra, o.s_dec, o.s_fov / 2))"),
         ("upload-crossmatch", "Crossmatch an uploaded list (TAP_UPLOAD.mine with ra, dec) within 2 arcsec",
          f"SELECT u.*, c.* FROM TAP_UPLOAD.mine AS u JOIN {name} AS c ON "
          f"DISTANCE(POINT('ICRS', u.ra, u.dec), POINT('ICRS', c.{ra}, c.{dec})) < 2.0 / 3600"),
