@@ -205,9 +205,13 @@ def _nbgrader_assignment(folder: Path) -> None:
     nbformat.write(nb, folder / "square.ipynb")
 
 
-def _answer(notebook: Path, body: str) -> None:
+def _answer(notebook: Path, body: str, instead_of: str = "raise NotImplementedError()") -> None:
+    """The student writes ``body`` in place of ``instead_of`` (which must be there: a test whose answer silently
+    stayed the same would test nothing)."""
     nb = json.loads(notebook.read_text())
-    nb["cells"][0]["source"] = "".join(nb["cells"][0]["source"]).replace("raise NotImplementedError()", body)
+    source = "".join(nb["cells"][0]["source"])
+    assert instead_of in source, source
+    nb["cells"][0]["source"] = source.replace(instead_of, body)
     notebook.write_text(json.dumps(nb))
 
 
@@ -340,7 +344,7 @@ def test_grading_jobs_grade_release_and_give_feedback(service) -> None:
     assert not list((root / "instructors" / "nbgrader" / ".runtime").glob("nbgrader-*"))  # outputs read, removed
 
     # A step past its deadline: the Job is stopped, the instructor is told why, the submissions are unchanged.
-    _answer(copies["sam"], "import time; time.sleep(60); return x * x")
+    _answer(copies["sam"], "import time; time.sleep(60); return x * x", instead_of="return x * x")
     teaching.submit(Actor("sam"), "stars", "nbhw")
     before = _tree(root / "submissions")
     teaching.grading = type(teaching.grading)(dataclasses.replace(teaching.grading.settings, deadline_seconds=3))
