@@ -4,7 +4,8 @@ Owns ephemerides (``ephemeris``: DE421 planets and the Moon through skyfield; mi
 osculating orbits by vectorised two-body propagation with light time and topocentric parallax),
 orbit catalogues (``orbits``: JPL SBDB extracts such as Debian kstars-data's), queries of the image
 index's space-time R-tree (``spacetime``), "which images contain body X" (``search``), "which known
-bodies are in this image" with an ephemeris cache (``cache``, ``reverse``), plots (``plot``) and an
+bodies are in this image" with an ephemeris cache (``cache``, ``reverse``), the times a user gives, in a notebook
+or as a client's text (``times``), plots (``plot``) and an
 optional JPL Horizons adapter (``horizons``, needs the network and astroquery; never used offline).
 May import numpy, astropy, skyfield, cdshealpix, matplotlib (plots only) and
 ``platform_lib.imageindex``; never a web framework.

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from platform_lib.atomic import replace_folder
-from platform_lib.moving.ephemeris import SolarSystem, as_jd_tdb
+from platform_lib.moving.ephemeris import SolarSystem
 from platform_lib.moving.errors import MovingObjectError
+from platform_lib.moving.times import as_jd_tdb
 
 __all__ = ["EphemerisCache", "build_cache", "orbits_digest"]
 

@@ -17,7 +17,6 @@ loads such a file when one is at hand). Imports skyfield, astropy, numpy and thi
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import warnings
@@ -30,12 +29,13 @@ import numpy as np
 from platform_lib.moving._propagate import Positions, propagate
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.orbits import name_key
+from platform_lib.moving.times import as_jd_tdb, quiet_dubious_years
 
 _AU_KM = 149597870.7
 _MJD_ZERO_JD = 2400000.5  # the Julian date of MJD 0
 
 __all__ = ["Observatory", "OBSERVATORIES", "SolarSystem", "PLANETS", "MAJOR_MOONS", "ephemeris", "observatory",
-           "as_time", "as_jd_tdb", "planet_key", "find_body", "EARTH_NAMES"]
+           "planet_key", "find_body", "EARTH_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -163,84 +163,6 @@ def observatory(site) -> Observatory:
     return OBSERVATORIES[key]
 
 
-@contextlib.contextmanager
-def quiet_dubious_years():
-    """Silence ERFA's "dubious year" warnings inside: UTC before 1960 (photographic plates) is ERFA's
-    approximation of the time then, and after the last leap second a prediction; either is within a second or
-    so, which moves no body out of an image. Every other warning is left alone."""
-    import erfa
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*dubious year", category=erfa.ErfaWarning)
-        yield
-
-
-def as_time(value, label: str = "times"):
-    """``value`` as an astropy ``Time`` when it is a date that ``Time()`` reads unaided: ISO text
-    (``"2025-01-01"``, ``"2025-01-01T05:30"``), a ``datetime``, a numpy ``datetime64``, or a list or array of them,
-    read as UTC. A ``Time`` and anything else (numbers: TDB Julian dates) come back as they are.
-
-    Text that is no date is a :class:`MovingObjectError` (``bad-time``) naming it and what to give.
-
-    >>> as_time("2025-01-01").iso
-    '2025-01-01 00:00:00.000'
-    """
-    from astropy.time import Time
-
-    if isinstance(value, Time) or not _is_date_like(value):
-        return value
-    try:
-        return Time(value, scale="utc")
-    except (TypeError, ValueError):  # astropy lists every format it tried: too long to help
-        raise MovingObjectError(
-            f"{label} {value!r} is not a date astropy's Time reads; give ISO dates (UTC), e.g. '2025-01-01' or "
-            "'2025-01-01T05:30:00', a list of them, or a Time (Time('2025-01-01', scale='tdb') for another scale)",
-            code="bad-time", value=str(value)) from None
-
-
-def _is_date_like(value) -> bool:
-    """Whether ``value`` is text, a ``datetime`` or a ``datetime64`` (or a list or array of them only)."""
-    import datetime
-
-    if isinstance(value, (str, bytes, datetime.datetime, np.datetime64)):
-        return True
-    if not isinstance(value, (list, tuple, np.ndarray)):
-        return False
-    try:
-        kind = np.asarray(value).dtype.kind
-    except (TypeError, ValueError):  # ragged lists
-        return False
-    return kind in "USM" or (kind == "O" and len(value) > 0 and all(isinstance(v, datetime.datetime) for v in value))
-
-
-def as_jd_tdb(times, label: str = "times") -> np.ndarray:
-    """TDB Julian dates (1-D float64) of an astropy ``Time`` (any scale), of what :func:`as_time` reads as dates
-    (ISO text, ``datetime``, ``datetime64``: UTC), or of TDB Julian dates given as numbers."""
-    from astropy.time import Time
-
-    times = as_time(times, label)
-    if isinstance(times, Time):
-        try:
-            with quiet_dubious_years():
-                jd = times.tdb.jd
-        except ValueError as exc:  # erfa.ErfaError: a date ERFA cannot convert (e.g. MJD 1e20)
-            raise MovingObjectError(f"times {times!r} cannot be converted to TDB ({exc}); give dates within a few "
-                                    "thousand years of now", code="bad-time", value=str(times)) from exc
-        return np.atleast_1d(np.asarray(jd, dtype=np.float64))
-    if np.asarray(times).dtype.kind == "m":  # numpy timedelta64: a duration, not a date
-        raise MovingObjectError(f"times must be dates, got the duration {times!r}; give e.g. '2025-01-01' or "
-                                "Time('2025-01-01') + that", code="bad-time", value=str(times))
-    try:
-        arr = np.atleast_1d(np.asarray(times, dtype=np.float64))
-    except (TypeError, ValueError):  # e.g. "2024-01-01": a date as text
-        raise MovingObjectError(f"times must be dates (e.g. '2024-01-01' or Time('2024-01-01')) or TDB Julian dates, "
-                                f"got {times!r}", code="bad-time", value=str(times)) from None
-    if not np.all(np.isfinite(arr)):
-        raise MovingObjectError(f"times must be finite Julian dates or an astropy Time, got {times!r}",
-                                code="bad-time", value=str(times))
-    return arr
-
-
 def _de421_path() -> Path:
     import skyfield_data
 
@@ -305,8 +227,9 @@ class SolarSystem:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def check_range(self, jd: np.ndarray) -> None:
-        """Raise ``outside-ephemeris`` when any time is outside the kernel's span."""
+    def check_range(self, jd: np.ndarray, label: str = "time") -> None:
+        """Raise ``outside-ephemeris`` when any time is outside the kernel's span, naming it as ``label`` (the
+        parameter that gave it: ``start``, ``stop``)."""
         lo, hi = float(np.min(jd)), float(np.max(jd))
         if lo < self.jd_min or hi > self.jd_max:
             from astropy.time import Time
@@ -332,7 +255,7 @@ class SolarSystem:
             except ValueError:  # erfa.ErfaError: a year ERFA cannot write (JD 1e9)
                 when = f"JD {bad:g} TDB"
             raise MovingObjectError(
-                f"time {when} is outside the ephemeris {self.kernel_path.name} ({span[0][:10]} to "
+                f"{label} {when} is outside the ephemeris {self.kernel_path.name} ({span[0][:10]} to "
                 f"{span[1][:10]}); {hint}", code="outside-ephemeris", value=bad)
 
     def _t(self, jd: np.ndarray):

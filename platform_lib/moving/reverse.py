@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from platform_lib.imageindex import Viewer
-from platform_lib.moving.ephemeris import SolarSystem, as_time, observatory, quiet_dubious_years
+from platform_lib.moving.ephemeris import SolarSystem, observatory
 from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError, UnknownImage
 from platform_lib.moving.footprints import place
 from platform_lib.moving.search import record_caps, check_tolerance, mjd_utc_to_jd_tdb
+from platform_lib.moving.times import as_time, quiet_dubious_years
 
 __all__ = ["bodies_in_image", "bodies_in_images", "cone_image"]
 

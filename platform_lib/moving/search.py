@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from platform_lib.imageindex import FolderIndex, Viewer
-from platform_lib.moving.ephemeris import (SolarSystem, as_jd_tdb, find_body, observatory, planet_key,
-                                          quiet_dubious_years)
+from platform_lib.moving.ephemeris import SolarSystem, find_body, observatory, planet_key
 from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError
 from platform_lib.moving.footprints import place
 from platform_lib.moving.spacetime import SpacetimeIndex
+from platform_lib.moving.times import as_jd_tdb, quiet_dubious_years
 
 __all__ = ["Body", "Track", "ImageSearch", "tabulate", "track_boxes", "find_images", "check_tolerance", "mjd_utc_to_jd_tdb",
            "record_caps"]
@@ -333,7 +333,8 @@ def find_images(body: str, start, stop, *, index, tolerance=None, site="geocente
         swapped = "; swap them" if jd1 < jd0 else ""
         raise MovingObjectError(f"the search range is empty: start {start} is not before stop {stop}{swapped}",
                                 code="bad-time", value=f"{start}..{stop}")
-    ss.check_range(np.array([jd0, jd1]))
+    for label, jd in (("start", jd0), ("stop", jd1)):  # the error names the end outside
+        ss.check_range(np.array([jd]), label)
     site = observatory(site)
     target = Body(body, orbits, ss, site)
     max_step_deg = 1.0 if max_step is None else float(u.Quantity(max_step).to_value(u.deg))

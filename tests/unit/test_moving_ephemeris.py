@@ -14,6 +14,7 @@ from platform_lib.moving import (KSTARS_ASTEROIDS, KSTARS_COMETS, OBSERVATORIES,
                                  ephemeris, observatory)
 from platform_lib.moving._kepler import elements_to_state, solve_kepler, state_to_elements
 from platform_lib.moving.orbits import read_sbdb_json
+from platform_lib.moving.times import as_time, read_time
 
 EPOCH = 2460000.5  # 2023-02-25 TDB
 
@@ -159,8 +160,8 @@ def test_bad_inputs_name_the_problem(asteroids, ss):
     with pytest.raises(MovingObjectError, match="cannot be converted to TDB") as exc:  # was erfa's ErfaError
         ephemeris("mars", Time(1e20, format="mjd"))
     assert exc.value.code == "bad-time"
-    with pytest.raises(MovingObjectError, match=r"times '2024-13-45' is not a date astropy's Time reads; give ISO "
-                                                r"dates \(UTC\), e.g. '2025-01-01'") as exc:
+    with pytest.raises(MovingObjectError, match=r"times='2024-13-45' is not a date: give ISO 8601, e.g. "
+                                                r"2024-01-31T05:00 \(UTC; .*\), a datetime, or an astropy Time") as exc:
         ephemeris("mars", "2024-13-45")  # was numpy's "could not convert string to float"
     assert exc.value.code == "bad-time" and "ERFA" not in str(exc.value)  # not astropy's list of every format
     with pytest.raises(MovingObjectError, match=r"times must be dates, got the duration"):
@@ -474,37 +475,72 @@ def test_a_year_or_a_numpy_datetime_as_a_time(asteroids):
     ephemeris; choose times inside it') or as an MJD (archive route: start=2005 was '1864-05-14 is outside the
     ephemeris'), and numpy's datetime64('2024-01-01') became JD 19723, 'an MJD: give Time(19723, format='mjd')',
     which is 1912. Each now says what it looks like and what to give."""
-    from astrohub_archive.faults import UsageFault
-    from astrohub_archive.moving import _time
-
     with pytest.raises(MovingObjectError, match=r"2024 looks like a year: give a Time, e.g. Time\('2024-01-01'\)") \
             as exc:
         ephemeris("Ceres", 2024, orbits=asteroids)
     assert exc.value.code == "outside-ephemeris"
     dated = ephemeris("Ceres", np.datetime64("2024-01-01"), orbits=asteroids)  # first19: a date, read as UTC
     assert dated["time"][0].isot.startswith("2024-01-01T00:00:00")
-    with pytest.raises(UsageFault, match=r"start='2005' looks like a year; .* give 2005-01-01 or the MJD 53371"):
-        _time("2005", "start")
-    assert _time("53371", "start").isot == "2005-01-01T00:00:00.000"
-    assert _time("2005-01-01", "start").mjd == 53371
+    with pytest.raises(MovingObjectError, match=r"start='2005' looks like a year; .* give 2005-01-01 or the MJD 53371"):
+        read_time("2005", "start")  # the archive route's reader
+    assert read_time("53371", "start").isot == "2005-01-01T00:00:00.000"
+    assert read_time("2005-01-01", "start").mjd == 53371
 
 
 def test_a_route_time_may_name_its_utc_offset_and_the_geocentre_may_be_geo():
     """'2024-01-31T05:00:00+00:00' (what Python's isoformat() writes for an aware time) was refused as 'not a
     time ... no time zone', and site=geo was not a site; an offset is now that instant in UTC, and geo the
     geocentre. A time that is not one still gets the error."""
-    from astrohub_archive.faults import UsageFault
-    from astrohub_archive.moving import _site, _time
+    from astrohub_archive.moving import _site
 
-    assert _time("2024-01-31T05:00:00+00:00", "start").isot == "2024-01-31T05:00:00.000"
-    assert _time("2024-01-31T15:00+10:00", "start").isot == "2024-01-31T05:00:00.000"
-    assert _time("2024-01-31T00:00:00-0500", "stop").isot == "2024-01-31T05:00:00.000"
-    assert _time("2024-01-31T05:00Z", "start").isot == "2024-01-31T05:00:00.000"
-    with pytest.raises(UsageFault, match=r"start='friday' is not a time: give ISO 8601 \(2024-01-31T05:00 is UTC; "
-                                         r"Z or an offset such as \+10:00 may follow\), an MJD, or a Julian date "
-                                         r"with time_format=jd"):
-        _time("friday", "start")
+    assert read_time("2024-01-31T05:00:00+00:00", "start").isot == "2024-01-31T05:00:00.000"
+    assert read_time("2024-01-31T15:00+10:00", "start").isot == "2024-01-31T05:00:00.000"
+    assert read_time("2024-01-31T00:00:00-0500", "stop").isot == "2024-01-31T05:00:00.000"
+    assert read_time("2024-01-31T05:00Z", "start").isot == "2024-01-31T05:00:00.000"
+    with pytest.raises(MovingObjectError, match=r"start='friday' is not a date: give ISO 8601, e.g. 2024-01-31T05:00 "
+                                                r"\(UTC; Z or an offset such as \+10:00 may follow\), an MJD \(UTC\), "
+                                                r"or a Julian date with time_format=jd"):
+        read_time("friday", "start", form_param="time_format")
     assert _site({"site": ["geo"]}).geocentric
+
+
+def test_a_notebook_and_the_archive_route_read_a_date_one_way(asteroids):
+    """moving20: the archive route read dates with its own ``_time`` beside the library's ``as_time``, and they
+    disagreed. The library refused an ISO time with a UTC offset that the route took ('2024-01-31T15:00+10:00':
+    "not a date astropy's Time reads"); the route's start=1e20 was refused as "times <Time object: scale='utc'
+    format='mjd' value=1e+20> cannot be converted to TDB", naming neither the parameter nor what was typed;
+    find_images' stop after DE421 was "time 2100-01-01 ... is outside", not naming stop; and a date after the last
+    leap second ('2050-01-01') raised ERFA's "dubious year" warning while it was read. One reader
+    (``platform_lib.moving.times``) now reads text for both: the same instant, and errors naming the parameter."""
+    import warnings
+
+    from platform_lib.moving import find_images
+
+    for text in ("2024-01-31T05:00", "2024-01-31 05:00:00", "2024:031:05:00", "2024-01-31T15:00+10:00",
+                 "2024-01-31T05:00Z", "2024-01-31T00:00:00-0500", " 2024-01-31T05:00 "):
+        assert as_time(text, "start").isot == read_time(text, "start").isot == "2024-01-31T05:00:00.000", text
+    both = as_time(["2024-01-31T05:00", "2024-01-31T15:00+10:00"])  # a list with an offset in it
+    assert list(both.isot) == ["2024-01-31T05:00:00.000"] * 2
+    with pytest.raises(MovingObjectError, match=r"times\[1\]='2024-02-30' is not a date: give ISO 8601") as exc:
+        as_time(["2024-01-31", "2024-02-30"])
+    assert exc.value.code == "bad-time"
+    with pytest.raises(MovingObjectError, match=r"time='60000' is a number as text, not a date: give ISO 8601 "
+                                                r"\('2025-01-01'\), Time\(60000, format='mjd'\) for an MJD"):
+        as_time("60000", "time")  # what the route reads as an MJD: a notebook's numbers are TDB Julian dates
+    for label, value in (("start", "1e20"), ("time", "-1e20")):
+        with pytest.raises(MovingObjectError, match=rf"{label}='{value}' cannot be converted to TDB") as exc:
+            read_time(value, label)
+        assert exc.value.code == "bad-time"
+    with pytest.raises(MovingObjectError, match=r"time_format='julian' is not one of iso, mjd, jd"):
+        read_time("2459945.5", "start", "julian", form_param="time_format")
+    with pytest.raises(MovingObjectError, match=r"^stop 2100-01-01 00:00:00 UTC \(JD [0-9.]+ TDB\) is outside the "
+                                                r"ephemeris de421.bsp") as exc:
+        find_images("Ceres", "2050-01-01", "2100-01-01", index="unused.sqlite", orbits=asteroids)
+    assert exc.value.code == "outside-ephemeris"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ERFA's "dubious year" was raised here (this suite's warnings are errors)
+        assert as_time("2050-01-01").mjd == read_time("2050-01-01", "start").mjd == 69807  # (.isot would warn)
+        assert np.isfinite(ephemeris("Ceres", "2050-01-01", orbits=asteroids)["ra"][0])
 
 
 def test_the_archive_routes_speak_to_a_client_not_to_a_notebook():

@@ -240,7 +240,7 @@ def test_bad_inputs_name_the_problem(archive, asteroids):
     assert exc.value.code == "outside-ephemeris"
     with pytest.raises(MovingObjectError, match="not before stop .*; swap them"):
         find_images("Ceres", Time("2024-01-01"), Time("2023-01-01"), index=index, orbits=asteroids)
-    with pytest.raises(MovingObjectError, match="stop 'next year' is not a date astropy's Time reads") as exc:
+    with pytest.raises(MovingObjectError, match="stop='next year' is not a date: give ISO 8601") as exc:
         find_images("Ceres", "2023-01-01", "next year", index=index, orbits=asteroids)  # first19
     assert exc.value.code == "bad-time"
     with pytest.raises(MovingObjectError, match="start must be one time, got 2") as exc:  # was its first, silently

@@ -4,8 +4,10 @@
 answers :func:`platform_lib.moving.find_images` (tolerance in arcsec; the body from the asteroids of Debian's
 kstars-data, else its comets); ``GET moving/bodies?obs_id=...``
 (or ``ra``, ``dec``, ``radius`` in degrees and ``time``) answers :func:`platform_lib.moving.bodies_in_image`
-over the asteroids and comets of Debian's kstars-data. Times are ISO (UTC) or MJD (a Julian date or a year is
-refused, naming the MJD to give), or, with ``time_format=mjd``, ``jd`` or ``iso``, only that (UTC). ``format`` is
+over the asteroids and comets of Debian's kstars-data. Times are read as the library reads a date given as text
+(:func:`platform_lib.moving.times.read_time`): ISO 8601 (UTC unless ``Z`` or an offset follows) or an MJD (a Julian
+date or a year is refused, naming the MJD to give), or, with ``time_format=mjd``, ``jd`` or ``iso``, only that
+(UTC). ``format`` is
 ``votable`` (default) or ``json``. Bad input (unknown body, times outside the ephemeris, a bad tolerance,
 an image without a time) is a ``UsageFault`` (HTTP 400) naming the problem, as a VOTable, or as JSON when
 ``format=json``. Both run in the service's query threads under its per-query time limit (``off_loop``, as
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import math
-from datetime import datetime, timezone
 
 from astrohub_archive.base import BaseHandler
 from astrohub_archive.faults import UsageFault
@@ -150,61 +151,17 @@ def _one(args: dict, name: str, default=None, *, required: bool = False) -> str 
     return vals[0]
 
 
-#: The ``time_format`` values: how ``start``, ``stop`` and ``time`` are read (UTC, as the archive's ``t_mid``). Unset:
-#: ISO 8601, or a number as an MJD (a number that looks like a year or a Julian date is refused, naming the MJD).
-TIME_FORMATS = ("iso", "mjd", "jd")
+def _time(args: dict, name: str):
+    """Parameter ``name`` (``start``, ``stop``, ``time``; required) as an astropy Time in UTC, read by
+    :func:`platform_lib.moving.times.read_time` as the library reads a date given as text (ISO 8601, UTC unless
+    ``Z`` or an offset follows), a number as an MJD, or, with ``time_format`` (``iso``, ``mjd`` or ``jd``), only
+    that form. Bad input is a ``bad-time`` MovingObjectError naming the parameter and the value, which the route
+    answers as a UsageFault."""
+    from platform_lib.moving.times import read_time
 
-
-def _time_format(args: dict) -> str | None:
     fmt = _one(args, "time_format")
-    if fmt is None:
-        return None
-    if fmt.strip().lower() not in TIME_FORMATS:
-        raise UsageFault(f"time_format={fmt!r} is not one of {', '.join(TIME_FORMATS)} (leave it out to give ISO 8601 "
-                         "times or MJDs)")
-    return fmt.strip().lower()
-
-
-def _time(value: str, name: str, fmt: str | None = None):
-    """``value`` (parameter ``name``) as an astropy Time in UTC, read as ``fmt`` (one of :data:`TIME_FORMATS`, or
-    None for ISO 8601 or an MJD); a UsageFault naming the parameter and what to give."""
-    from astropy.time import Time
-
-    try:
-        num = float(value)
-    except ValueError:
-        num = None
-    if fmt in ("mjd", "jd"):
-        if num is None or not math.isfinite(num):
-            raise UsageFault(f"{name}={value!r} is not a number; time_format={fmt} takes times as "
-                             f"{'MJD' if fmt == 'mjd' else 'Julian date'}s (UTC), e.g. "
-                             f"{'60000.5' if fmt == 'mjd' else '2460001.0'}")
-        return Time(num, format=fmt, scale="utc")
-    if fmt == "iso" and num is not None:
-        raise UsageFault(f"{name}={value!r} is a number, not an ISO 8601 time (time_format=iso); give e.g. "
-                         "2024-01-31T05:00, or time_format=mjd or jd for a number")
-    try:
-        if num is not None:
-            if not math.isfinite(num):
-                raise ValueError("not finite")
-            if 1000 <= num < 3000:  # MJD 1000-3000 are 1861-1867, before DE421: a year
-                year = Time(f"{int(num)}-01-01", scale="utc")
-                raise UsageFault(f"{name}={value!r} looks like a year; times given as numbers are MJD (UTC): give "
-                                 f"{year.isot[:10]} or the MJD {year.mjd:.0f}")
-            if 2_400_000 <= num < 2_600_000:  # MJD 2.4e6 is the year 8400: a Julian date (years 1858-2406)
-                raise UsageFault(f"{name}={value!r} looks like a Julian date; times given as numbers are MJD "
-                                 f"(UTC): give {num - 2400000.5:.5f}, or add time_format=jd")
-            return Time(num, format="mjd", scale="utc")
-        return Time(value, scale="utc")
-    except ValueError as exc:
-        try:  # ISO 8601 with a UTC offset (2024-01-31T05:00+00:00, +10:00, -0500): that instant in UTC
-            when = datetime.fromisoformat(value)
-        except ValueError:
-            when = None
-        if when is not None and when.tzinfo is not None:
-            return Time(when.astimezone(timezone.utc).replace(tzinfo=None), scale="utc")
-        raise UsageFault(f"{name}={value!r} is not a time: give ISO 8601 (2024-01-31T05:00 is UTC; Z or an offset "
-                         "such as +10:00 may follow), an MJD, or a Julian date with time_format=jd") from exc
+    return read_time(_one(args, name, required=True), name, None if fmt is None else fmt.strip().lower(),
+                     form_param="time_format")
 
 
 def _float(value: str, name: str) -> float:
@@ -295,9 +252,7 @@ class ImagesOfBodyHandler(_MovingHandler):
         from platform_lib.moving import SpacetimeIndex, find_images
 
         body = _one(args, "body", required=True)
-        fmt = _time_format(args)
-        start = _time(_one(args, "start", required=True), "start", fmt)
-        stop = _time(_one(args, "stop", required=True), "stop", fmt)
+        start, stop = _time(args, "start"), _time(args, "stop")
         search = {"tolerance": _tolerance(args), "site": _site(args), "orbits": _orbits_of(body), "viewer": viewer}
 
         def work():
@@ -337,7 +292,7 @@ class BodiesInImageHandler(_MovingHandler):
         radius = _float(_one(args, "radius", required=True), "radius")
         if not 0 < radius <= 10:
             raise UsageFault(f"radius={radius} degrees must be in (0, 10]")
-        when = _time(_one(args, "time", required=True), "time", _time_format(args))
+        when = _time(args, "time")
         return lambda: bodies_in_image(cone_image(SkyCoord(ra * u.deg, dec * u.deg), radius * u.deg, when), **kw)
 
 
