@@ -71,7 +71,8 @@ def sky_layers(search, *, max_points: int = 10_000) -> dict:
         range of the track points it holds, padded by the tolerance, as :func:`plot_search` draws
         them); ``hits`` and ``near_misses``: ``{obs_id: (k, 2) footprint vertices}``; ``table``: the
         search's table; ``focus``: ``(ra, dec, fov)`` in degrees around the first hit (else the first
-        near miss), or None when nothing matched.
+        near miss), or, when nothing matched, framing the track (at most 180 degrees wide, on its middle point
+        when it goes round the sky).
     """
     track = search.track
     boxes = []
@@ -97,8 +98,25 @@ def sky_layers(search, *, max_points: int = 10_000) -> dict:
             size = np.rad2deg(np.max(np.arccos(np.clip(c @ centre, -1.0, 1.0)))) * 2.0
             fov = max(fov, 3.0 * size)
         focus = (ra0, dec0, float(fov))
+    elif len(track.jd):  # nothing matched: frame the track (a viewer left at its default showed empty sky)
+        focus = _track_frame(np.asarray(track.xyz))
     return {"body": track.body, "track": _track_pieces(track.ra, track.dec, max_points), "boxes": boxes,
             "hits": hits, "near_misses": near, "table": t, "focus": focus}
+
+
+def _track_frame(xyz: np.ndarray) -> tuple[float, float, float]:
+    """``(ra, dec, fov)`` in degrees that frame a track of unit vectors: its mean direction, and 5 times its reach
+    from there (0.5 to 180 degrees), as ``viz`` frames a region (a notebook's view is 2-3 times wider than high); a
+    track round the whole sky (no mean direction) is framed 180 degrees wide on its middle point."""
+    mean = xyz.sum(axis=0)
+    norm = float(np.linalg.norm(mean))
+    if norm > 1e-6 * len(xyz):
+        centre = mean / norm
+        reach = float(np.rad2deg(np.max(np.arccos(np.clip(xyz @ centre, -1.0, 1.0)))))
+    else:
+        centre, reach = xyz[len(xyz) // 2], 90.0
+    ra, dec = xyz_to_radec(centre[None, :])
+    return float(ra[0]), float(dec[0]), float(np.clip(5.0 * reach, 0.5, 180.0))
 
 
 def plot_search(search, *, obs_id: str | None = None, figsize=(12, 4.8)):

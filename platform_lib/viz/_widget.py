@@ -357,7 +357,8 @@ if _ipyaladin is not None:
             """A moving-object search (``platform_lib.moving.find_images``): the body's track as a line,
             its space-time boxes, the matched footprints (hits red, near misses orange) and the body's
             predicted position at each match (circles on hits, crosses on near misses), zoomed on the
-            first hit unless the widget was given a ``target`` or ``fov`` (``zoom`` decides otherwise).
+            first hit (nothing matched: framing the track) unless the widget was given a ``target`` or ``fov``
+            (``zoom`` decides otherwise).
             Layers are named after the body (or ``name``)."""
             from astropy.coordinates import SkyCoord
 

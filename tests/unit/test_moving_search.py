@@ -344,6 +344,12 @@ def test_the_search_shows_in_the_aladin_widget(archive, asteroids):
     quiet = viz.show(empty)
     assert [layer["kind"] for layer in quiet.layers] == ["polylines", "boxes"]
     assert "no image contains 1 Ceres" in quiet.astrohub_message
+    # moving20: nothing matched, and the view stayed at the widget's default (RA 0, Dec 0, 60 degrees wide), where
+    # this track was not, under a message saying the track was shown; it now frames the whole track
+    ra, dec = (float(v) for v in quiet._target.split())
+    centre = radec_to_xyz(np.array([ra]), np.array([dec]))[0]
+    reach = np.rad2deg(np.arccos(np.clip(empty.track.xyz @ centre, -1.0, 1.0))).max()
+    assert reach <= quiet._fov / 2 < 90, (ra, dec, quiet._fov, reach)
     named = viz.show(res, name="Ceres 2023")
     assert [layer["name"] for layer in named.layers][:2] == ["Ceres 2023 track", "Ceres 2023 boxes"]
 
