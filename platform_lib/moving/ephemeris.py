@@ -131,7 +131,7 @@ def find_body(orbits, name) -> int:
 _SITE_ALIASES = {
     "geocentre": "geocenter", "geocentric": "geocenter", "geo": "geocenter", "500": "geocenter",
     "568": "keck", "w. m. keck observatory": "keck", "keck observatory": "keck", "mauna kea": "maunakea",
-    "675": "palomar", "palomar observatory": "palomar", "ztf": "palomar",
+    "675": "palomar", "palomar observatory": "palomar", "ztf": "palomar", "i41": "palomar",  # I41: ZTF's own code
     "x05": "rubin", "cerro pachon": "rubin", "cerro pachón": "rubin", "lsst": "rubin",
     "309": "paranal", "cerro paranal": "paranal", "vlt": "paranal",
     "695": "kitt peak", "kpno": "kitt peak", "kitt peak national observatory": "kitt peak",
@@ -157,8 +157,10 @@ def observatory(site) -> Observatory:
     key = " ".join(str(site).strip().lower().split())
     key = _SITE_ALIASES.get(key, key)
     if key not in OBSERVATORIES:
-        raise MovingObjectError(f"unknown observatory {site!r}; use one of {sorted(OBSERVATORIES)}, an astropy "
-                                "EarthLocation, or an Observatory(name, lon_deg, lat_deg, height_m)",
+        codes = ", ".join(sorted(k.upper() for k in _SITE_ALIASES if any(c.isdigit() for c in k)))
+        raise MovingObjectError(f"unknown observatory {site!r}; use one of {sorted(OBSERVATORIES)} (or an MPC code: "
+                                f"{codes}), an astropy EarthLocation, or an Observatory(name, lon_deg, lat_deg, "
+                                "height_m)",
                                 code="unknown-observatory", value=str(site))
     return OBSERVATORIES[key]
 

@@ -251,6 +251,11 @@ def test_names_as_astronomers_type_them(asteroids):
     assert exc.value.code == "unknown-body"
     for site, key in (("Mauna Kea", "maunakea"), ("X05", "rubin"), ("KPNO", "kitt peak"), ("675", "palomar")):
         assert observatory(site) == OBSERVATORIES[key]  # were unknown observatories
+    # moving20: 'ZTF' was Palomar but its MPC code I41 an unknown observatory, whose message named no code
+    assert observatory("I41") == observatory("ztf") == OBSERVATORIES["palomar"]
+    with pytest.raises(MovingObjectError, match=r"unknown observatory 'Siding Spring'; use one of \[.*\] \(or an MPC "
+                                                r"code: 309, 500, 568, 675, 695, I41, X05\)"):
+        observatory("Siding Spring")
     with pytest.warns(UserWarning, match="'Io' was taken as the asteroid '85 Io"):
         assert ephemeris("Io", t, orbits=asteroids).meta["body"] == "85 Io (A865 SA)"
     for earth in ("Earth", "earth barycenter"):  # was "unknown body 'Earth': not a planet or the Moon"
