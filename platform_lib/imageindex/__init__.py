@@ -8,7 +8,7 @@ Table (``obscore``) and a user's own folder of images with its index (``folder``
 astropy, numpy and sqlite3; never a web framework.
 """
 
-from platform_lib.imageindex.errors import ImageIndexError
+from platform_lib.imageindex.errors import ImageIndexError, ImageIndexInputError
 from platform_lib.imageindex.folder import FolderIndex, index_folder
 from platform_lib.imageindex.index import BuildReport, ImageIndex, build_index, update_index
 from platform_lib.imageindex.mapping import InstrumentMapping, load_mappings
@@ -22,6 +22,7 @@ __all__ = [
     "FolderIndex",
     "ImageIndex",
     "ImageIndexError",
+    "ImageIndexInputError",
     "ImageQuery",
     "InstrumentMapping",
     "Polygon",

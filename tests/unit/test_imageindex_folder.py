@@ -223,3 +223,33 @@ def test_bad_input_is_refused_naming_the_problem(tmp_path):
         mine.search(time="2011-09-01")
     with pytest.warns(UserWarning, match="maxrec=2"):
         assert len(mine.search(maxrec=2)) == 2
+
+
+@pytest.mark.parametrize(("call", "code", "words"), [
+    (lambda mine: mine.search("M1"), "bad-position", r"SkyCoord.from_name\('M1'\)"),
+    (lambda mine: mine.search(SkyCoord([0, 1], [0, 1], unit="deg")), "bad-position", "one position, got 2"),
+    (lambda mine: mine.search(SkyCoord(0, 0, unit="deg"), 5), "bad-radius", "5 is not an angle"),
+    (lambda mine: mine.search(SkyCoord(0, 0, unit="deg"), 200 * u.deg), "bad-radius", "from 0 to 180"),
+    (lambda mine: mine.search(radius=1 * u.deg), "bad-radius", "without a position"),
+    (lambda mine: mine.search(time=Time(["2012-01-01", "2005-01-01"])), "bad-time", "swap them"),
+    (lambda mine: mine.search(time="2011-09-01"), "bad-time", "astropy Time"),
+    (lambda mine: mine.search(time=Time(["2005-01-01", "2006-01-01", "2007-01-01"])), "bad-time", "got 3"),
+    (lambda mine: mine.search(maxrec=-1), "bad-maxrec", "maxrec must be a whole number"),
+    (lambda mine: index_folder(None), "bad-path", "folder must be a folder's path .* got None"),
+    (lambda mine: index_folder(mine.folder, index=3), "bad-path", "index must be a folder's path .* got 3"),
+    (lambda mine: index_folder(mine.folder, workers="4"), "bad-workers", "workers must be a whole number .* '4'"),
+    (lambda mine: index_folder(mine.folder, workers=0), "bad-workers", "workers must be a whole number .* 0"),
+    (lambda mine: index_folder(mine.folder, progress=5), "bad-progress", "progress must be a function"),
+    (lambda mine: FolderIndex(3), "bad-path", "folder must be a folder's path"),
+])
+def test_every_bad_argument_is_the_packages_own_error_naming_it(tmp_path, call, code, words):
+    """sreg20: the folder index's public functions raised plain ValueError/TypeError for bad arguments (a caller
+    could not catch the package's errors as one), and index_folder(None) or workers='4' a bare TypeError from deep
+    inside ('<=' not supported between 'str' and 'int'); each is now an ImageIndexInputError (a ValueError and a
+    TypeError too) whose code and message name the argument."""
+    folder = tmp_path / "myimages"
+    folder.mkdir()
+    mine = index_folder(folder)
+    with pytest.raises(ImageIndexError, match=words) as info:
+        call(mine)
+    assert info.value.code == code and isinstance(info.value, (ValueError, TypeError))
