@@ -179,14 +179,11 @@ def test_the_index_is_no_more_readable_than_the_folder(tmp_path):
     assert stat.S_IMODE(index_folder(folder).path.stat().st_mode) == 0o640
 
 
-def test_which_of_my_images_contain_an_asteroid(tmp_path):
-    """``moving.find_images`` given the folder's index: a real CFHT image given a WCS centred on Ceres at its date
-    (and no release keyword, so the archive's rule would hide it), and the rest of the folder, which Ceres
-    was not in."""
-    from platform_lib.moving import default_orbits, ephemeris, find_images
+def ceres_image(folder: Path, orbits) -> None:
+    """``folder/ceres.fits``: the real CFHT image given a WCS centred on Ceres on 2023-05-26 10:00 UTC (from the
+    geocentre), a 60 s exposure, and no release keyword (so the archive's rule would hide it)."""
+    from platform_lib.moving import ephemeris
 
-    folder = image_folder(tmp_path)
-    orbits = default_orbits()
     when = Time("2023-05-26T10:00:00")
     at = ephemeris("Ceres", when, site="geocenter", orbits=orbits)
     with fits.open(folder / "sa110_cfht_megaprime.fits") as hdul:
@@ -196,11 +193,41 @@ def test_which_of_my_images_contain_an_asteroid(tmp_path):
     header["DATE-OBS"] = when.isot
     header.pop("MJD-OBS", None)
     fits.PrimaryHDU(data, header=header).writeto(folder / "ceres.fits")
+
+
+def test_which_of_my_images_contain_an_asteroid(tmp_path):
+    """``moving.find_images`` given the folder's index: the Ceres image (:func:`ceres_image`), and the rest of the
+    folder, which Ceres was not in."""
+    from platform_lib.moving import default_orbits, find_images
+
+    folder = image_folder(tmp_path)
+    orbits = default_orbits()
+    ceres_image(folder, orbits)
     mine = index_folder(folder)
     found = find_images("Ceres", Time("2000-01-01"), Time("2025-01-01"), index=mine, orbits=orbits)
     assert list(found.table["obs_id"][found.table["hit"]]) == ["ceres"]
     assert list(found.table["file_path"]) == [str(folder / "ceres.fits")]
     assert found.table["centre_sep"][0] < 5  # arcsec: the image is centred on the ephemeris
+
+
+def test_which_asteroids_are_in_my_images(tmp_path):
+    """sreg20: ``moving.bodies_in_images`` took the archive's index (a path) but not a folder index as
+    ``find_images`` does (``index=mine`` failed, and the folder's undated-release rows were the archive's rule's to
+    hide); now the folder's obs_ids, or its search's answer, are looked up in it and each row names its file."""
+    from platform_lib.moving import bodies_in_images, default_orbits
+
+    folder = image_folder(tmp_path)
+    orbits = default_orbits()
+    ceres_image(folder, orbits)
+    mine = index_folder(folder)
+    found = bodies_in_images(["ceres"], index=mine, orbits=orbits)
+    assert [(r["obs_id"], r["body"], bool(r["inside"])) for r in found] == [("ceres", "1 Ceres (A801 AA)", True)]
+    assert list(found["file_path"]) == [str(folder / "ceres.fits")]
+    assert found["centre_sep"][0] < 5  # arcsec: the image is centred on the ephemeris
+    dated = mine.search(time=Time(["2005-01-01", "2025-01-01"]))  # the search's answer as the images
+    assert "ceres" in list(dated["obs_id"])
+    again = bodies_in_images(dated, index=mine, orbits=orbits)
+    assert list(again["obs_id"]) == ["ceres"] and list(again["file_path"]) == [str(folder / "ceres.fits")]
 
 
 def test_bad_input_is_refused_naming_the_problem(tmp_path):
