@@ -1,7 +1,8 @@
 """The FITS image index: ObsCore metadata for a directory tree of images, with an SQLite R-tree over footprints.
 
 Owns header ingestion (``ingest``), instrument mappings (``mapping`` and the JSON files in
-``mappings/``), footprints (``footprint``), spherical geometry (``sphere``), the Hilbert key that packs
+``mappings/``), footprints (``footprint``), spherical geometry (``sphere``), the one reader of ``s_region`` text
+(``sregion``), the Hilbert key that packs
 R-trees (``hilbert``), the query specification and the release rule (``query``), the SQLite store (``index``), the released
 view users see (``release``: released files and an index without proprietary rows), the ObsCore columns of records as a
 Table (``obscore``) and a user's own folder of images with its index (``folder``: :func:`index_folder`). May import
