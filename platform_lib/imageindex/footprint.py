@@ -118,7 +118,6 @@ def celestial_frame(wcs):
     them), ``SLON`` supergalactic (astropy names no frame). The FITS viewer (``astrohub_server.fitsview._frame``,
     which never imports platform_lib) names the same frame; ``tests/unit/test_fits_sky_axes.py`` checks both agree
     on the sample images."""
-    import astropy.units as u  # noqa: F401 - astropy.coordinates needs units loaded
     from astropy.coordinates import BarycentricMeanEcliptic, Supergalactic
     from astropy.time import Time
     from astropy.wcs.utils import wcs_to_celestial_frame
