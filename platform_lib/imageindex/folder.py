@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from platform_lib.fitsfiles import fits_suffix
-from platform_lib.imageindex.errors import ImageIndexError
+from platform_lib.imageindex.errors import ImageIndexError, ImageIndexInputError
 from platform_lib.imageindex.index import BuildReport, ImageIndex, update_index
 from platform_lib.imageindex.ingest import Skipped
 from platform_lib.imageindex.obscore import obscore_table
@@ -37,8 +37,17 @@ _EVERY_ROW = Viewer(admin=True)
 _FITS_NAMES = ".fits, .fit or .fts (any case), plain or compressed (.gz, .bz2, .xz, .zip, .Z), or .fz"
 
 
+def _path(value, what: str) -> Path:
+    """``value`` (a str or path-like, ``~`` expanded) as an absolute path, or the input error naming ``what``."""
+    try:
+        return Path(os.path.expanduser(os.fspath(value))).absolute()
+    except TypeError:
+        raise ImageIndexInputError(f"{what} must be a folder's path (a str or pathlib.Path, e.g. '~/myimages'), got "
+                                   f"{value!r}", code="bad-path", value=repr(value)) from None
+
+
 def _folder(folder) -> Path:
-    path = Path(os.path.expanduser(os.fspath(folder))).absolute()
+    path = _path(folder, "folder")
     if not path.is_dir():
         what = "is a file" if path.exists() else "does not exist"
         raise ImageIndexError(f"{folder!r} {what}: give the folder holding your FITS images, e.g. '~/myimages'",
@@ -66,7 +75,7 @@ class FolderIndex:
 
     def __init__(self, folder, *, index=None, report: BuildReport | None = None) -> None:
         self.folder = _folder(folder)
-        self.path = Path(os.path.expanduser(os.fspath(index))).absolute() if index else self.folder / INDEX_NAME
+        self.path = _path(index, "index") if index else self.folder / INDEX_NAME
         self.report = report
         self._index = ImageIndex(self.path)
 
@@ -131,11 +140,13 @@ class FolderIndex:
         if position is not None:
             query.pos.append(_cone(position, radius))
         elif radius is not None:
-            raise ValueError("radius is given without a position: pass position=SkyCoord(...) too, or neither")
+            raise ImageIndexInputError("radius is given without a position: pass position=SkyCoord(...) too, or neither",
+                                       code="bad-radius", value=str(radius))
         if time is not None:
             query.time.append(_time_range(time))
         if maxrec is not None and (not isinstance(maxrec, (int, np.integer)) or maxrec < 0):
-            raise ValueError(f"maxrec must be a whole number 0 or more, got {maxrec!r}")
+            raise ImageIndexInputError(f"maxrec must be a whole number 0 or more, got {maxrec!r}", code="bad-maxrec",
+                                       value=maxrec)
         try:
             records, overflow = self._index.query(query, self.viewer, maxrec=maxrec, order_by="o.file_path")
         except ImageIndexError as exc:
@@ -169,18 +180,21 @@ def _cone(position, radius) -> Circle:
         icrs = position.icrs
     except AttributeError:
         hint = f" (for a name: SkyCoord.from_name({position!r}))" if isinstance(position, str) else ""
-        raise TypeError(f"position must be a SkyCoord, e.g. SkyCoord(83.63, 22.01, unit='deg'), got {position!r}"
-                        f"{hint}") from None
+        raise ImageIndexInputError(f"position must be a SkyCoord, e.g. SkyCoord(83.63, 22.01, unit='deg'), got "
+                                   f"{position!r}{hint}", code="bad-position", value=str(position)) from None
     if not icrs.isscalar:
-        raise ValueError(f"position must be one position, got {len(icrs)}; search each in turn")
+        raise ImageIndexInputError(f"position must be one position, got {len(icrs)}; search each in turn",
+                                   code="bad-position", value=len(icrs))
     deg = 0.0
     if radius is not None:
         try:
             deg = float(u.Quantity(radius).to_value(u.deg))
         except (TypeError, ValueError, u.UnitsError) as exc:
-            raise ValueError(f"radius {radius!r} is not an angle; give e.g. 10 * u.arcmin") from exc
+            raise ImageIndexInputError(f"radius {radius!r} is not an angle; give e.g. 10 * u.arcmin", code="bad-radius",
+                                       value=str(radius)) from exc
         if not 0 <= deg <= 180:
-            raise ValueError(f"radius {radius!r} must be an angle from 0 to 180 degrees")
+            raise ImageIndexInputError(f"radius {radius!r} must be an angle from 0 to 180 degrees", code="bad-radius",
+                                       value=str(radius))
     return Circle(float(icrs.ra.deg), float(icrs.dec.deg), deg)
 
 
@@ -189,16 +203,18 @@ def _time_range(time) -> tuple[float, float]:
     from erfa import ErfaWarning
 
     if not isinstance(time, Time):
-        raise TypeError(f"time must be an astropy Time (one, or two for a range: Time(['2005-01-01', '2006-01-01'])), "
-                        f"got {time!r}")
+        raise ImageIndexInputError(f"time must be an astropy Time (one, or two for a range: Time(['2005-01-01', "
+                                   f"'2006-01-01'])), got {time!r}", code="bad-time", value=str(time))
     with warnings.catch_warnings():  # a plate of the 1950s is before UTC's leap seconds: still the right day
         warnings.filterwarnings("ignore", ".*dubious year", ErfaWarning)
         mjd = np.atleast_1d(time.utc.mjd).astype(float)
     if len(mjd) not in (1, 2):
-        raise ValueError(f"time must be one Time or two (a range), got {len(mjd)}")
+        raise ImageIndexInputError(f"time must be one Time or two (a range), got {len(mjd)}", code="bad-time",
+                                   value=len(mjd))
     lo, hi = float(mjd[0]), float(mjd[-1])
     if hi < lo:
-        raise ValueError(f"the time range ends ({time[-1].isot}) before it starts ({time[0].isot}); swap them")
+        raise ImageIndexInputError(f"the time range ends ({time[-1].isot}) before it starts ({time[0].isot}); swap "
+                                   "them", code="bad-time", value=str(time))
     return lo, hi
 
 
@@ -231,7 +247,14 @@ def index_folder(folder, *, index=None, workers: int | None = 1, progress=None) 
     >>> mine.search(SkyCoord.from_name("M1"), 5 * u.arcmin)                  # doctest: +SKIP
     """
     root = _folder(folder)
-    target = Path(os.path.expanduser(os.fspath(index))).absolute() if index else root / INDEX_NAME
+    target = _path(index, "index") if index else root / INDEX_NAME
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
+                                or workers < 1):
+        raise ImageIndexInputError(f"workers must be a whole number 1 or more (or None: up to 8), got {workers!r}",
+                                   code="bad-workers", value=repr(workers))
+    if progress is not None and not callable(progress):
+        raise ImageIndexInputError(f"progress must be a function called with the number of files read, got "
+                                   f"{progress!r}", code="bad-progress", value=repr(progress))
     mode = stat.S_IMODE(root.stat().st_mode) & 0o666 | 0o600  # read by no one the folder does not let in
     try:
         report = update_index(target, root, workers=workers, progress=progress, mode=mode)

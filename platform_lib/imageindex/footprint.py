@@ -3,8 +3,9 @@
 Pure functions of a FITS header (no file I/O). The WCS path uses ``astropy.wcs`` with ``relax=True``
 and ``fix=True``, so legacy keywords (CDELT + CROTA, PC001001, DSS plate solutions translated by
 wcslib) and SIP distortion are honoured; the outline follows the outer pixel edges, transformed with
-``all_pix2world`` (distortion included), then to ICRS when the WCS is Galactic, ecliptic, FK4 or FK5 of an
-equinox other than J2000 (FK5 J2000 is taken as ICRS). An edge
+``all_pix2world`` (distortion included), then to ICRS from the WCS's own frame (:func:`celestial_frame`: astropy's
+reader, with ecliptic and supergalactic axes read from CTYPE) when it is Galactic, supergalactic, ecliptic, FK4 or
+FK5 of an equinox other than J2000 (FK5 J2000 is taken as ICRS). An edge
 is one great-circle arc when the WCS maps it to one (plain TAN: the four corners); a distorted edge
 (SIP of any order, TPV, plate solutions) is cut where needed so that the WCS at every quarter pixel
 along it lies within :data:`EDGE_TOLERANCE_ARCSEC` of the polygon. Headers
@@ -22,7 +23,7 @@ import numpy as np
 
 from platform_lib.imageindex.sphere import Polygon
 
-__all__ = ["Footprint", "footprint_from_wcs", "footprint_from_pointing", "hull_footprint", "parse_angle"]
+__all__ = ["Footprint", "celestial_frame", "footprint_from_wcs", "footprint_from_pointing", "hull_footprint", "parse_angle"]
 
 
 #: The most a point of an image's true edge may lie off its footprint polygon (arcsec); the polygon
@@ -108,25 +109,47 @@ class Footprint:
         return Polygon(self.ra, self.dec)
 
 
-def _icrs_outline(cel, ctype: str, lon, lat):
-    """The outline in ICRS, from the WCS's own celestial frame as astropy reads it (``wcs_to_celestial_frame``):
-    FK4 B1950 for an equatorial WCS with ``EQUINOX = 1950`` and no ``RADESYS`` (the FITS standard's rule; a plate
-    reduced in B1950 lies ~0.6 degrees from where ICRS would put its numbers), FK5 at another equinox than J2000,
-    galactic, ecliptic. FK5 J2000 is taken as ICRS, within 0.03", as the archive's catalogues are (and as the index
-    did before). A frame astropy does not name: galactic for ``GLON``, ecliptic for ``ELON``, else ICRS."""
-    import astropy.units as u
-    from astropy.coordinates import FK5, ICRS, SkyCoord
+def celestial_frame(wcs):
+    """The astropy frame of a celestial WCS's positions, or None where astropy names none: astropy's own reader
+    (``wcs_to_celestial_frame``: RADESYS and EQUINOX as wcslib completes them, FK4 B1950 for ``EQUINOX = 1950``
+    and no ``RADESYS``, the FITS standard's rule; ``GLON`` Galactic), except where the longitude axis's CTYPE says
+    otherwise, which astropy reads past: ``ELON``/``HLON`` are ecliptic longitudes (the mean ecliptic and equinox
+    of the WCS's EQUINOX, J2000 without one; astropy took them for RA in ICRS, as wcslib fills in RADESYS for
+    them), ``SLON`` supergalactic (astropy names no frame). The FITS viewer (``astrohub_server.fitsview._frame``,
+    which never imports platform_lib) names the same frame; ``tests/unit/test_fits_sky_axes.py`` checks both agree
+    on the sample images."""
+    from astropy.coordinates import BarycentricMeanEcliptic, Supergalactic
+    from astropy.time import Time
     from astropy.wcs.utils import wcs_to_celestial_frame
 
+    lon_type = str(wcs.wcs.ctype[wcs.wcs.lng]).split("-")[0].upper()
+    if lon_type in ("ELON", "HLON"):
+        equinox = float(wcs.wcs.equinox)
+        return BarycentricMeanEcliptic(equinox=Time(equinox if math.isfinite(equinox) else 2000.0, format="jyear"))
+    if lon_type == "SLON":
+        return Supergalactic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ERFA's dubious years for an old equinox
+        try:
+            return wcs_to_celestial_frame(wcs)
+        except ValueError:  # GAPPT, a planet's own frame: none astropy names
+            return None
+
+
+def _icrs_outline(cel, lon, lat):
+    """The outline in ICRS from the WCS's own frame (:func:`celestial_frame`; FK5 J2000 is taken as ICRS, within
+    0.03", as the archive's catalogues are; an equatorial WCS of a frame astropy does not name, as ICRS), or None
+    for a sky that is neither equatorial nor a frame astropy names (the outline's numbers are no RA/Dec)."""
+    import astropy.units as u
+    from astropy.coordinates import FK5, ICRS, SkyCoord
+
+    frame = celestial_frame(cel)
+    if frame is None:
+        return (lon, lat) if str(cel.wcs.ctype[cel.wcs.lng]).upper().startswith("RA") else None
+    if isinstance(frame, ICRS) or (isinstance(frame, FK5) and frame.equinox.jyear == 2000.0):
+        return lon, lat
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ERFA's dubious years for an old equinox, FK4's obstime notes
-        try:
-            frame = wcs_to_celestial_frame(cel)
-        except (ValueError, TypeError):
-            frame = ("galactic" if ctype.startswith("GLON") else "geocentricmeanecliptic"
-                     if ctype.startswith("ELON") else None)
-        if frame is None or isinstance(frame, ICRS) or (isinstance(frame, FK5) and frame.equinox.jyear == 2000.0):
-            return lon, lat
         sc = SkyCoord(np.asarray(lon) * u.deg, np.asarray(lat) * u.deg, frame=frame).icrs
     return sc.ra.deg, sc.dec.deg
 
@@ -164,7 +187,10 @@ def footprint_from_wcs(header) -> Footprint | None:
             return None
     if not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))) or np.any(np.abs(lat) > 90):
         return None
-    lon, lat = _icrs_outline(cel, str(cel.wcs.ctype[lng_axis]).upper(), lon, lat)
+    outline = _icrs_outline(cel, lon, lat)
+    if outline is None:
+        return None
+    lon, lat = outline
     scale = None
     try:
         with warnings.catch_warnings():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +26,6 @@ __all__ = [
     "angular_separation",
     "polygon_is_simple",
     "morton_key",
-    "region_area",
-    "s_region_vertices",
 ]
 
 _EPS = 1e-12
@@ -330,66 +327,6 @@ class Polygon:
             total += 2 * math.atan2(float(np.dot(c, np.cross(a, b))),
                                     1 + float(np.dot(c, a) + np.dot(a, b) + np.dot(b, c)))
         return abs(total)
-
-
-def region_area(stcs: str) -> float | None:
-    """The solid angle (steradians) of an STC-S region as ObsCore's ``s_region`` holds it (``Polygon ICRS ra1 dec1
-    ...``, :meth:`Polygon.to_stcs`; or ``Circle ICRS ra dec radius``), in any frame (an area is the same in all);
-    None for text that is neither."""
-    words = stcs.split() if isinstance(stcs, str) else []
-    if len(words) < 2:
-        return None
-    kind = words[0].lower()
-    start = 2 if words[1][:1].isalpha() else 1  # the frame is optional
-    try:
-        values = [float(w) for w in words[start:]]
-    except ValueError:
-        return None
-    if kind == "circle" and len(values) == 3 and 0 <= values[2] <= 180:
-        return 2 * math.pi * (1 - math.cos(math.radians(values[2])))
-    if kind == "polygon" and len(values) >= 6 and len(values) % 2 == 0:
-        return Polygon(values[0::2], values[1::2]).area()
-    return None
-
-
-_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-
-
-def s_region_vertices(text) -> np.ndarray:
-    """The vertices (N x 2 array of ra, dec degrees) of an ObsCore ``s_region``: an STC-S ``Polygon ICRS
-    ...``/``Circle ICRS ra dec r`` or a DALI polygon (a flat list of numbers). A circle is returned as a
-    36-sided polygon. Raises ValueError, naming the text, for anything else. The one reader of
-    ``s_region`` text as vertices (the viewer's outlines, the sky-map coverage of footprints).
-
-    Examples
-    --------
-    >>> s_region_vertices("Polygon ICRS 10 20 11 20 11 21").shape
-    (3, 2)
-    """
-    if isinstance(text, bytes):
-        text = text.decode()
-    if isinstance(text, (list, tuple, np.ndarray)) and not isinstance(text, str):
-        nums = np.asarray(text, dtype=np.float64).ravel()
-        kind = "polygon"
-    else:
-        tokens = str(text).replace(",", " ").replace("(", " ").replace(")", " ").split()
-        kind = next((t.lower() for t in tokens if t.lower() in ("polygon", "circle", "box")), "polygon")
-        nums = np.array([float(t) for t in tokens if _NUMBER.match(t)])
-    if kind == "circle" and nums.size == 3:
-        ra0, dec0, r = nums
-        t = np.linspace(0, 2 * np.pi, 36, endpoint=False)
-        dec = dec0 + r * np.sin(t)
-        ra = ra0 + r * np.cos(t) / max(np.cos(np.radians(dec0)), 1e-6)
-        return np.column_stack([ra % 360, np.clip(dec, -90, 90)])
-    if kind == "box" and nums.size == 4:
-        ra0, dec0, w, h = nums
-        cosd = max(np.cos(np.radians(dec0)), 1e-6)
-        return np.array([[ra0 - w / 2 / cosd, dec0 - h / 2], [ra0 + w / 2 / cosd, dec0 - h / 2],
-                         [ra0 + w / 2 / cosd, dec0 + h / 2], [ra0 - w / 2 / cosd, dec0 + h / 2]])
-    if kind == "polygon" and nums.size >= 6 and nums.size % 2 == 0:
-        return nums.reshape(-1, 2)
-    raise ValueError(f"cannot read the footprint {str(text)[:80]!r}: expected 'Polygon ICRS ra1 dec1 ra2 dec2 "
-                     "ra3 dec3 ...' or 'Circle ICRS ra dec radius'")
 
 
 @dataclass(frozen=True)

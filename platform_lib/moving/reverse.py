@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from platform_lib.imageindex import Viewer
+from platform_lib.imageindex import FolderIndex, Viewer
 from platform_lib.moving.ephemeris import SolarSystem, observatory
 from platform_lib.moving._columns import describe
 from platform_lib.moving.errors import MovingObjectError, UnknownImage
@@ -91,7 +91,13 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
     Parameters
     ----------
     images
-        A list of obs_ids (looked up in ``index``), index records, or :func:`cone_image` cones.
+        A list of obs_ids (looked up in ``index``), index records, or :func:`cone_image` cones; or a table with an
+        ``obs_id`` column (a :meth:`FolderIndex.search <platform_lib.imageindex.FolderIndex.search>` answer).
+    index
+        Where the obs_ids are looked up: a :class:`~platform_lib.moving.spacetime.SpacetimeIndex`, the image
+        index's path, or a folder of your own images (:func:`platform_lib.imageindex.index_folder`'s
+        :class:`~platform_lib.imageindex.FolderIndex`: every image in it is seen, whatever ``viewer`` says, and the
+        table gains ``file_path``, each image's file), as :func:`~platform_lib.moving.find_images` takes it.
     orbits
         The orbit catalogue (default: :func:`~platform_lib.moving.orbits.known_orbits`, Debian kstars-data's
         asteroids and comets; ``default_orbits()`` for the asteroids alone).
@@ -122,9 +128,14 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
                                 code="stale-cache", value=cache.n_orbits)
     if isinstance(images, (str, dict)):  # one image: a bare obs_id is not a list of one-letter obs_ids
         images = [images]
+    elif getattr(images, "colnames", None) is not None and "obs_id" in images.colnames:  # a search's answer
+        images = [str(o) for o in images["obs_id"]]
+    folder = None
+    if isinstance(index, FolderIndex):  # one's own images: the file's permissions decide, not the release rule
+        folder, index, viewer = index.folder, index.path, index.viewer
     recs = _resolve(list(images), index, viewer)
     if not recs:
-        return _table([], {})
+        return _with_files(_table([], {}), folder, recs, [])
     t_min = np.array([r["t_min"] for r in recs], float)
     t_max = np.array([r["t_max"] if r.get("t_max") is not None else r["t_min"] for r in recs], float)
     mid_mjd = (t_min + t_max) / 2.0
@@ -143,7 +154,7 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
     pair_row = np.concatenate(pair_row)
     meta = {"site": observatory(site).name, "images": len(recs), "candidates": int(len(pair_row))}
     if len(pair_row) == 0:
-        return _table([], meta)
+        return _with_files(_table([], meta), folder, recs, [])
     site = observatory(site)
     obs_pos, obs_vel = ss.observer(mid, site)
     sun = ss.sun(mid)
@@ -153,17 +164,27 @@ def bodies_in_images(images, *, orbits=None, cache=None, index=None, site="geoce
                   pairwise=True)
     cos_near = np.cos(np.minimum(radii[pair_img] + np.deg2rad(tol_deg) + 1e-9, np.pi))
     near = np.einsum("ij,ij->i", p.xyz, centres[pair_img]) >= cos_near
-    rows = []
+    rows, rows_img = [], []
     for j in np.flatnonzero(near):
         k = int(pair_img[j])
         inside, edge, centre = place(recs[k], p.xyz[j])
         if not inside and np.rad2deg(edge) > tol_deg:
             continue
+        rows_img.append(k)
         rows.append((str(recs[k]["obs_id"]), str(orbits.names[pair_row[j]]).strip(), int(pair_row[j]), bool(inside),
                      mid_mjd[k], float(p.ra[j]), float(p.dec[j]), np.rad2deg(edge) * 3600.0,
                      np.rad2deg(centre) * 3600.0, float(p.mag[j]), float(p.rate[j]) * 150.0, float(p.delta[j]),
                      float(p.r[j])))
-    return _table(rows, meta)
+    return _with_files(_table(rows, meta), folder, recs, rows_img)
+
+
+def _with_files(table, folder, recs: list[dict], rows_img: list[int]):
+    """The answer with ``file_path`` (each row's image file) when the images are a folder index's."""
+    if folder is not None:
+        paths = [str(folder / recs[k]["file_path"]) if recs[k].get("file_path") else "" for k in rows_img]
+        table["file_path"] = paths if paths else np.array([], "U1")
+        describe(table)
+    return table
 
 
 def _table(rows: list[tuple], meta: dict):

@@ -4,7 +4,8 @@ This module owns the footprint answers of :func:`platform_lib.skymap.match_skyma
 TAP ``ivoa.obscore`` result, an :class:`platform_lib.imageindex.ImageIndex` query's records): the probability
 inside each row's ``s_region`` (an STC-S polygon or circle), whether the footprint meets each credible region,
 and the probability covered by the union of all footprints. It imports numpy, astropy, cdshealpix, ``_map`` and
-``platform_lib.imageindex.sphere.s_region_vertices`` (the one reader of ``s_region`` text).
+``platform_lib.imageindex.sregion.read_s_region`` (the one reader of ``s_region`` text, which converts a footprint
+in another frame to ICRS).
 
 Every footprint is covered with HEALPix cells as ``cdshealpix`` covers a polygon or a cone (mocpy's MOCs are
 made the same way): large cells inside, cells of one fine order ``D`` along the edge (about
@@ -67,10 +68,6 @@ def _mean_direction(lon: np.ndarray, lat: np.ndarray) -> tuple[float, float]:
     return float(np.degrees(np.arctan2(v[1], v[0])) % 360), float(np.degrees(np.arcsin(v[2] / np.linalg.norm(v))))
 
 
-#: STC-S frames an ``s_region`` may name that are not ICRS (the sky-map match refuses them rather than guess).
-_NOT_ICRS = {"GALACTIC", "GALACTIC_II", "FK4", "B1950", "ECLIPTIC", "SUPER_GALACTIC", "GEO_C", "GEO_D"}
-
-
 def obscore_rows(catalog: Any) -> Table | None:
     """The catalogue as a Table when it is ObsCore rows (a ``s_region`` column), else ``None``.
 
@@ -98,8 +95,10 @@ def _blank(value: Any) -> bool:
 def read_footprints(rows: Table) -> tuple[list[Footprint], list[str]]:
     """Each row's footprint and how it was found: ``"s_region"``, or ``"s_fov"`` (no ``s_region``: a circle of
     diameter ``s_fov`` around ``s_ra``/``s_dec``, ObsCore's field of view). A row with neither, or an ``s_region``
-    that is not an STC-S polygon or circle, is a :class:`SkymapError` naming the row."""
-    from platform_lib.imageindex.sphere import s_region_vertices
+    that is not one STC-S polygon, circle or box (in ICRS or a frame :func:`~platform_lib.imageindex.sregion.
+    read_s_region` converts), is a :class:`SkymapError` naming the row."""
+    from platform_lib.imageindex.errors import ImageIndexInputError
+    from platform_lib.imageindex.sregion import read_s_region
 
     out, how = [], []
     names = rows.colnames
@@ -115,29 +114,30 @@ def read_footprints(rows: Table) -> tuple[list[Footprint], list[str]]:
             out.append(Footprint(np.array([float(centre[0])]), np.array([float(centre[1])]), float(fov) / 2))
             how.append("s_fov")
             continue
-        text = text.decode() if isinstance(text, bytes) else text
-        words = str(text).replace("(", " ").replace(",", " ").split() if isinstance(text, str) else []
-        other = [w for w in words[1:] if w.upper() in _NOT_ICRS]
-        if other:
-            raise SkymapError(
-                f"row {i}'s s_region {str(text)[:80]!r} is in frame {other[0]}: ObsCore footprints are ICRS (FK5 "
-                "J2000 is taken as ICRS); convert its vertices to ICRS first", code="bad-s-region", value=other[0])
         try:
-            if words and words[0].lower() == "circle":
-                ra, dec, radius = (float(w) for w in words[-3:])
-                if not (0 < radius <= 180 and abs(dec) <= 90):
-                    raise ValueError(text)
-                out.append(Footprint(np.array([ra % 360]), np.array([dec]), radius))
-            else:
-                vertices = s_region_vertices(text)
-                if np.any(np.abs(vertices[:, 1]) > 90) or not np.all(np.isfinite(vertices)):
-                    raise ValueError(text)
-                out.append(Footprint(vertices[:, 0] % 360, vertices[:, 1]))
-        except ValueError as exc:
-            raise SkymapError(
-                f"row {i}'s s_region {str(text)[:80]!r} is not a footprint: expected 'Polygon ICRS ra1 dec1 ra2 dec2 "
-                "ra3 dec3 ...' or 'Circle ICRS ra dec radius' (degrees, latitudes within +-90)",
-                code="bad-s-region", value=str(text)[:80]) from exc
+            region = read_s_region(text)
+        except ImageIndexInputError as exc:
+            raise SkymapError(f"row {i}'s s_region {str(text)[:80]!r} is not a footprint: {exc.reason}",
+                              code="bad-s-region", value=str(text)[:80]) from exc
+        shapes = region.shapes
+        if len(shapes) != 1:
+            raise SkymapError(f"row {i}'s s_region {str(text)[:80]!r} is a union of {len(shapes)} shapes: the sky-map "
+                              "match covers one footprint a row; give each shape a row of its own",
+                              code="bad-s-region", value=str(text)[:80])
+        if region.holes:
+            raise SkymapError(f"row {i}'s s_region {str(text)[:80]!r} has {len(region.holes)} hole(s) (Not ...): the "
+                              "sky-map match covers footprints without holes", code="bad-s-region",
+                              value=str(text)[:80])
+        shape = shapes[0]
+        if shape.kind == "circle":
+            ra, dec, radius = shape.values
+            if not radius > 0:
+                raise SkymapError(f"row {i}'s s_region {str(text)[:80]!r} is a circle of radius 0: no footprint",
+                                  code="bad-s-region", value=str(text)[:80])
+            out.append(Footprint(np.array([ra % 360]), np.array([dec]), radius))
+        else:
+            vertices = shape.vertices()
+            out.append(Footprint(vertices[:, 0] % 360, vertices[:, 1]))
         how.append("s_region")
     return out, how
 

@@ -222,24 +222,35 @@ def is_magnitude(table, name: str) -> bool:
 
 
 def parse_s_region(text) -> np.ndarray:
-    """The vertices (N x 2 array of ra, dec degrees) of an ObsCore ``s_region``
-    (:func:`platform_lib.imageindex.sphere.s_region_vertices`); raises :class:`VizError` for anything else.
+    """The outline (N x 2 array of ICRS ra, dec degrees) of an ObsCore ``s_region`` of one shape
+    (:func:`platform_lib.imageindex.sregion.s_region_vertices`); raises :class:`VizError` for anything else.
 
     Examples
     --------
     >>> parse_s_region("Polygon ICRS 10 20 11 20 11 21").shape
     (3, 2)
     """
-    from platform_lib.imageindex.sphere import s_region_vertices
+    shapes = _read_s_region(text).shapes
+    if len(shapes) != 1:
+        raise VizError(f"the s_region {str(text)[:80]!r} is a union of {len(shapes)} shapes, not one outline: "
+                       "viz.plot(result) draws each", value=str(text)[:80])
+    return shapes[0].vertices()
+
+
+def _read_s_region(text):
+    """The ``s_region`` read (:func:`platform_lib.imageindex.sregion.read_s_region`: its shapes in ICRS); raises
+    :class:`VizError` for text that is no footprint."""
+    from platform_lib.imageindex.sregion import read_s_region
 
     try:
-        return s_region_vertices(text)
+        return read_s_region(text)
     except ValueError as exc:
         raise VizError(str(exc), value=str(text)[:80]) from None
 
 
 def footprints(result, column: str = "s_region") -> tuple[list[np.ndarray], np.ndarray]:
-    """Each row's footprint polygon from an SIA/ObsCore result (``s_region``), and the row numbers."""
+    """Each footprint polygon of an SIA/ObsCore result (``s_region``; a row's union gives one polygon a shape, a
+    circle is drawn as a polygon), and the row number of each."""
     if hasattr(result, "to_table") and not hasattr(result, "colnames"):
         result = result.to_table()
     names = _names(result)
@@ -252,8 +263,9 @@ def footprints(result, column: str = "s_region") -> tuple[list[np.ndarray], np.n
     for i, value in enumerate(result[column]):
         if value is None or (isinstance(value, float) and np.isnan(value)) or np.ma.is_masked(value) or str(value).strip() == "":
             continue
-        polys.append(parse_s_region(value))
-        rows.append(i)
+        for shape in _read_s_region(value).shapes:
+            polys.append(shape.vertices())
+            rows.append(i)
     if not polys:
         raise VizError(f"no row of the result has a {column}", value=column)
     return polys, np.asarray(rows)

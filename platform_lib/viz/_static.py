@@ -268,7 +268,7 @@ def plot_footprints(result, *, projection: str = "mollweide", center=None, radiu
             for piece in _allsky_pieces(poly):
                 ax.add_patch(Polygon(piece, closed=True, alpha=0.4, edgecolor=f"C{i % 10}",
                                      facecolor=f"C{i % 10}", lw=1.2))
-    ax.set_title(title or f"{len(polys)} image footprints")
+    ax.set_title(title or f"{len(np.unique(rows))} image footprints")
     return fig
 
 

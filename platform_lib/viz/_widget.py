@@ -340,7 +340,7 @@ if _ipyaladin is not None:
             options.setdefault("color", "#ff8800")
             options.setdefault("name", name)
             self.add_graphic_overlay_from_stcs([_stcs(p) for p in polys], **options)
-            self._note(kind="footprints", name=name, rows=len(polys),
+            self._note(kind="footprints", name=name, rows=len(np.unique(rows)),
                        vertices=[[float(v) for v in polys[0].ravel()[:8]]])
 
         def add_polylines(self, polylines, *, name: str = "lines", **options) -> None:

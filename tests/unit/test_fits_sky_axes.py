@@ -49,7 +49,8 @@ def _image(tmp_path: Path, name: str, cards: dict, shape=(12, 20)) -> Path:
      "Galactic", "l 20"),  # a RADESYS on a Galactic WCS does not make it ICRS
     ({"CTYPE1": "ELON-TAN", "CTYPE2": "ELAT-TAN", "CRVAL1": 83.5, "CRVAL2": -28.7, "RADESYS": "FK5",
       "EQUINOX": 2000.0}, "ecliptic J2000", "λ 83"),
-    ({"CTYPE1": "ELON-TAN", "CTYPE2": "ELAT-TAN", "CRVAL1": 83.5, "CRVAL2": -28.7}, "ecliptic", "λ 83"),
+    # no EQUINOX: the J2000 ecliptic, as the image index takes it (sreg20; the readout said just "ecliptic")
+    ({"CTYPE1": "ELON-TAN", "CTYPE2": "ELAT-TAN", "CRVAL1": 83.5, "CRVAL2": -28.7}, "ecliptic J2000", "λ 83"),
 ])
 def test_the_readout_names_the_frame_the_wcs_uses_with_its_equinox(tmp_path, cards, frame, start):
     path = _image(tmp_path, "frame.fits", cards)
@@ -177,3 +178,87 @@ def test_the_image_index_puts_an_fk4_or_old_equinox_image_where_it_is_in_icrs(ca
     got = SkyCoord(np.array(fp.ra), np.array(fp.dec), unit="deg")
     assert float(got.separation(expected).arcsec.max()) < 0.01
     assert float(got.separation(SkyCoord(ra, dec, unit="deg")).deg.min()) > 0.1  # not the B1950 numbers
+
+
+def _named_frame(name: str):
+    """The astropy frame the readout's name stands for."""
+    from astropy.coordinates import FK4, FK5, ICRS, BarycentricMeanEcliptic, FK4NoETerms, Galactic, Supergalactic
+
+    kind, _, equinox = name.partition(" ")
+    frames = {"ICRS": ICRS, "FK5": FK5, "FK4": FK4, "FK4-NO-E": FK4NoETerms, "Galactic": Galactic,
+              "supergalactic": Supergalactic, "ecliptic": BarycentricMeanEcliptic}
+    return frames[kind](equinox=equinox) if equinox else frames[kind]()
+
+
+def _sky_headers() -> dict[str, fits.Header]:
+    """The first image header with a celestial WCS of each sample image, and headers of the skies they lack."""
+    from platform_lib.sampledata import packaged_images
+
+    found, missing = packaged_images()
+    if missing:
+        pytest.skip(f"sample images not installed: {missing}")
+    out = {}
+    for img, path in found:
+        with fits.open(path) as hdul, warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)  # the sample headers' own, astropy's to say
+            for hdu in hdul:
+                if hdu.is_image and hdu.header.get("NAXIS", 0) >= 2 and fitsview._celestial(hdu, hdul) is not None:
+                    out[img.name] = hdu.header.copy()
+                    break
+    base = {"NAXIS": 2, "NAXIS1": 100, "NAXIS2": 100, "CRPIX1": 50.5, "CRPIX2": 50.5, "CDELT1": -0.01, "CDELT2": 0.01}
+    for name, cards in {"ecliptic": {"CTYPE1": "ELON-TAN", "CTYPE2": "ELAT-TAN", "CRVAL1": 83.5, "CRVAL2": -28.7},
+                        "ecliptic B1950": {"CTYPE1": "ELON-TAN", "CTYPE2": "ELAT-TAN", "CRVAL1": 83.5,
+                                           "CRVAL2": -28.7, "EQUINOX": 1950.0},
+                        "supergalactic": {"CTYPE1": "SLON-TAN", "CTYPE2": "SLAT-TAN", "CRVAL1": 20.0, "CRVAL2": 5.0},
+                        "fk4-no-e": {"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 83.2, "CRVAL2": -5.4,
+                                     "RADESYS": "FK4-NO-E", "EQUINOX": 1950.0}}.items():
+        out[name] = fits.Header({**base, **cards})
+    return out
+
+
+def test_the_readout_and_the_image_index_read_the_same_frame_from_each_sample_image():
+    """sreg20: the FITS viewer read the frame from CTYPE, RADESYS and EQUINOX itself and the image index with
+    astropy's ``wcs_to_celestial_frame``, and they disagreed on an ecliptic WCS (the index took its λ, β for ICRS
+    RA, Dec: astropy reads an ELON axis by the RADESYS wcslib fills in) and a supergalactic one (the index took its
+    numbers for ICRS). Now both read astropy's frame, CTYPE first where astropy reads past it: on every sample image
+    (the B1950 NGC 1316 plate, the Galactic MAGPIS map, the ICRS/FK5 rest) and ecliptic, supergalactic and FK4-NO-E
+    headers, the readout names the frame the index converts from, and the index's outline is where astropy puts
+    the image's corners from the named frame."""
+    from platform_lib.imageindex.footprint import celestial_frame
+
+    names = {}
+    for image, header in _sky_headers().items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the sample headers' FITSFixedWarnings, ERFA's dubious B1950 year
+            viewer = WCS(header, relax=True, fix=True).celestial
+            named = _named_frame(fitsview._frame(viewer))
+            index = celestial_frame(viewer)
+            assert index.is_equivalent_frame(named), (image, fitsview._frame(viewer), index)
+            fp = footprint_from_wcs(header)
+            nx, ny = header["NAXIS1"], header["NAXIS2"]
+            corner = viewer.pixel_to_world_values(-0.5, -0.5)
+            want = SkyCoord(*corner, unit="deg", frame=named).icrs
+        names[image] = fitsview._frame(viewer)
+        got = SkyCoord(np.array(fp.ra), np.array(fp.dec), unit="deg")
+        assert float(got.separation(want).arcsec.min()) < 1, (image, nx, ny)
+    assert names["ngc1316_optical"] == "FK4 B1950" and names["g10.5_magpis_effelsberg"] == "Galactic", names
+    assert names["ecliptic"] == "ecliptic J2000" and names["ecliptic B1950"] == "ecliptic J1950"
+    assert names["supergalactic"] == "supergalactic" and names["fk4-no-e"] == "FK4-NO-E B1950"
+    assert len(names) == 12  # the eight sample images (the 1951 DSS plate's too) and the four headers
+
+
+@pytest.mark.parametrize(("ctype", "frame"), [("ELON", "barycentricmeanecliptic"), ("SLON", "supergalactic")])
+def test_the_image_index_puts_an_ecliptic_or_supergalactic_image_where_it_is_in_icrs(ctype, frame):
+    """sreg20: an ecliptic WCS's footprint was stored at its λ, β numbers as if ICRS RA, Dec (astropy's reader takes
+    an ELON axis by the RADESYS wcslib fills in), a supergalactic one at its SGL, SGB numbers (no frame astropy
+    names, taken as ICRS): 23 and 85 degrees off here."""
+    lat = ctype[0] + "LAT"
+    header = fits.Header({"NAXIS": 2, "NAXIS1": 100, "NAXIS2": 100, "CTYPE1": f"{ctype}-TAN", "CTYPE2": f"{lat}-TAN",
+                          "CRVAL1": 83.5, "CRVAL2": -28.7, "CRPIX1": 50.5, "CRPIX2": 50.5, "CDELT1": -0.01,
+                          "CDELT2": 0.01})
+    edges = np.array([(-0.5, -0.5), (99.5, -0.5), (99.5, 99.5), (-0.5, 99.5)])
+    lon, lat = WCS(header).pixel_to_world_values(edges[:, 0], edges[:, 1])
+    expected = SkyCoord(lon, lat, unit="deg", frame=frame).icrs
+    fp = footprint_from_wcs(header)
+    got = SkyCoord(np.array(fp.ra), np.array(fp.dec), unit="deg")
+    assert float(got.separation(expected).arcsec.max()) < 0.01

@@ -179,14 +179,11 @@ def test_the_index_is_no_more_readable_than_the_folder(tmp_path):
     assert stat.S_IMODE(index_folder(folder).path.stat().st_mode) == 0o640
 
 
-def test_which_of_my_images_contain_an_asteroid(tmp_path):
-    """``moving.find_images`` given the folder's index: a real CFHT image given a WCS centred on Ceres at its date
-    (and no release keyword, so the archive's rule would hide it), and the rest of the folder, which Ceres
-    was not in."""
-    from platform_lib.moving import default_orbits, ephemeris, find_images
+def ceres_image(folder: Path, orbits) -> None:
+    """``folder/ceres.fits``: the real CFHT image given a WCS centred on Ceres on 2023-05-26 10:00 UTC (from the
+    geocentre), a 60 s exposure, and no release keyword (so the archive's rule would hide it)."""
+    from platform_lib.moving import ephemeris
 
-    folder = image_folder(tmp_path)
-    orbits = default_orbits()
     when = Time("2023-05-26T10:00:00")
     at = ephemeris("Ceres", when, site="geocenter", orbits=orbits)
     with fits.open(folder / "sa110_cfht_megaprime.fits") as hdul:
@@ -196,11 +193,41 @@ def test_which_of_my_images_contain_an_asteroid(tmp_path):
     header["DATE-OBS"] = when.isot
     header.pop("MJD-OBS", None)
     fits.PrimaryHDU(data, header=header).writeto(folder / "ceres.fits")
+
+
+def test_which_of_my_images_contain_an_asteroid(tmp_path):
+    """``moving.find_images`` given the folder's index: the Ceres image (:func:`ceres_image`), and the rest of the
+    folder, which Ceres was not in."""
+    from platform_lib.moving import default_orbits, find_images
+
+    folder = image_folder(tmp_path)
+    orbits = default_orbits()
+    ceres_image(folder, orbits)
     mine = index_folder(folder)
     found = find_images("Ceres", Time("2000-01-01"), Time("2025-01-01"), index=mine, orbits=orbits)
     assert list(found.table["obs_id"][found.table["hit"]]) == ["ceres"]
     assert list(found.table["file_path"]) == [str(folder / "ceres.fits")]
     assert found.table["centre_sep"][0] < 5  # arcsec: the image is centred on the ephemeris
+
+
+def test_which_asteroids_are_in_my_images(tmp_path):
+    """sreg20: ``moving.bodies_in_images`` took the archive's index (a path) but not a folder index as
+    ``find_images`` does (``index=mine`` failed, and the folder's undated-release rows were the archive's rule's to
+    hide); now the folder's obs_ids, or its search's answer, are looked up in it and each row names its file."""
+    from platform_lib.moving import bodies_in_images, default_orbits
+
+    folder = image_folder(tmp_path)
+    orbits = default_orbits()
+    ceres_image(folder, orbits)
+    mine = index_folder(folder)
+    found = bodies_in_images(["ceres"], index=mine, orbits=orbits)
+    assert [(r["obs_id"], r["body"], bool(r["inside"])) for r in found] == [("ceres", "1 Ceres (A801 AA)", True)]
+    assert list(found["file_path"]) == [str(folder / "ceres.fits")]
+    assert found["centre_sep"][0] < 5  # arcsec: the image is centred on the ephemeris
+    dated = mine.search(time=Time(["2005-01-01", "2025-01-01"]))  # the search's answer as the images
+    assert "ceres" in list(dated["obs_id"])
+    again = bodies_in_images(dated, index=mine, orbits=orbits)
+    assert list(again["obs_id"]) == ["ceres"] and list(again["file_path"]) == [str(folder / "ceres.fits")]
 
 
 def test_bad_input_is_refused_naming_the_problem(tmp_path):
@@ -223,3 +250,33 @@ def test_bad_input_is_refused_naming_the_problem(tmp_path):
         mine.search(time="2011-09-01")
     with pytest.warns(UserWarning, match="maxrec=2"):
         assert len(mine.search(maxrec=2)) == 2
+
+
+@pytest.mark.parametrize(("call", "code", "words"), [
+    (lambda mine: mine.search("M1"), "bad-position", r"SkyCoord.from_name\('M1'\)"),
+    (lambda mine: mine.search(SkyCoord([0, 1], [0, 1], unit="deg")), "bad-position", "one position, got 2"),
+    (lambda mine: mine.search(SkyCoord(0, 0, unit="deg"), 5), "bad-radius", "5 is not an angle"),
+    (lambda mine: mine.search(SkyCoord(0, 0, unit="deg"), 200 * u.deg), "bad-radius", "from 0 to 180"),
+    (lambda mine: mine.search(radius=1 * u.deg), "bad-radius", "without a position"),
+    (lambda mine: mine.search(time=Time(["2012-01-01", "2005-01-01"])), "bad-time", "swap them"),
+    (lambda mine: mine.search(time="2011-09-01"), "bad-time", "astropy Time"),
+    (lambda mine: mine.search(time=Time(["2005-01-01", "2006-01-01", "2007-01-01"])), "bad-time", "got 3"),
+    (lambda mine: mine.search(maxrec=-1), "bad-maxrec", "maxrec must be a whole number"),
+    (lambda mine: index_folder(None), "bad-path", "folder must be a folder's path .* got None"),
+    (lambda mine: index_folder(mine.folder, index=3), "bad-path", "index must be a folder's path .* got 3"),
+    (lambda mine: index_folder(mine.folder, workers="4"), "bad-workers", "workers must be a whole number .* '4'"),
+    (lambda mine: index_folder(mine.folder, workers=0), "bad-workers", "workers must be a whole number .* 0"),
+    (lambda mine: index_folder(mine.folder, progress=5), "bad-progress", "progress must be a function"),
+    (lambda mine: FolderIndex(3), "bad-path", "folder must be a folder's path"),
+])
+def test_every_bad_argument_is_the_packages_own_error_naming_it(tmp_path, call, code, words):
+    """sreg20: the folder index's public functions raised plain ValueError/TypeError for bad arguments (a caller
+    could not catch the package's errors as one), and index_folder(None) or workers='4' a bare TypeError from deep
+    inside ('<=' not supported between 'str' and 'int'); each is now an ImageIndexInputError (a ValueError and a
+    TypeError too) whose code and message name the argument."""
+    folder = tmp_path / "myimages"
+    folder.mkdir()
+    mine = index_folder(folder)
+    with pytest.raises(ImageIndexError, match=words) as info:
+        call(mine)
+    assert info.value.code == code and isinstance(info.value, (ValueError, TypeError))

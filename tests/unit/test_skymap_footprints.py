@@ -119,8 +119,17 @@ def test_image_index_records_and_rows_without_or_with_bad_footprints(skymap):
         with pytest.raises(SkymapError, match="row 1's s_region .* is not a footprint") as raised:
             match_skymap(records, skymap)
         assert raised.value.code == "bad-s-region"
-    records[1]["s_region"] = "Polygon GALACTIC 10 20 11 20 11 21"  # not taken for ICRS
-    with pytest.raises(SkymapError, match="is in frame GALACTIC: ObsCore footprints are ICRS"):
+    # sreg20: a footprint in another frame is converted to ICRS (it was refused), as the viewer draws it; a frame that
+    # is no sky is refused
+    from astropy.coordinates import SkyCoord
+
+    records[1]["s_region"] = "Polygon GALACTIC 10 20 11 20 11 21"
+    galactic = match_skymap(records, skymap)["prob_in_footprint"][1]
+    icrs = SkyCoord([10, 11, 11], [20, 20, 21], unit="deg", frame="galactic").icrs
+    records[1]["s_region"] = "Polygon ICRS " + " ".join(f"{r} {d}" for r, d in zip(icrs.ra.deg, icrs.dec.deg))
+    assert galactic == match_skymap(records, skymap)["prob_in_footprint"][1]
+    records[1]["s_region"] = "Polygon GEO_D 10 20 11 20 11 21"
+    with pytest.raises(SkymapError, match="frame GEO_D is a place on the Earth"):
         match_skymap(records, skymap)
     records[1]["s_region"] = "Polygon ICRS 10 20 10 20 10 20"  # three vertices, one point
     with pytest.raises(SkymapError, match="row 1's footprint cannot be covered: .*3 distinct vertices") as raised:

@@ -382,7 +382,7 @@ def test_bad_input_gives_clear_messages():
         viz.plot_skymap(np.ones((12, 4)))
     with pytest.raises(viz.VizError, match="no 's_region' column"):
         viz.plot_footprints(Table({"ra": [1.0], "dec": [2.0]}))
-    with pytest.raises(viz.VizError, match="cannot read the footprint"):
+    with pytest.raises(viz.VizError, match="is not a footprint: a polygon needs 3 or more vertices"):
         viz.parse_s_region("Polygon ICRS 1 2 3")
     with pytest.raises(viz.VizError, match="no pairs"):
         viz.plot_crossmatch(Table({"separation_arcsec": np.array([], float)}))

@@ -454,10 +454,10 @@ def _catalog_roots(table) -> set[str]:
 
 def _region_area(regions):
     """``AREA(s_region)``: each STC-S region's solid angle in steradians (the query makes it square degrees), NULL
-    for a NULL region or one that is no polygon or circle (:func:`platform_lib.imageindex.sphere.region_area`)."""
+    for a NULL region or one that is no polygon, circle or box (:func:`platform_lib.imageindex.sregion.region_area`)."""
     import pyarrow as pa
 
-    from platform_lib.imageindex.sphere import region_area
+    from platform_lib.imageindex.sregion import region_area
 
     return pa.array([None if r is None else region_area(r) for r in regions.to_pylist()], pa.float64())
 

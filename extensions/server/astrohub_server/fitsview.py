@@ -327,20 +327,32 @@ def _frame(wcs) -> str:
     """The frame a celestial WCS's positions are in, as the readout names it: ``ICRS``, ``FK5 J2000``,
     ``FK4 B1950``, ``Galactic``, ``ecliptic J2000`` ... ('' for a sky astropy does not name).
 
-    From the longitude axis's CTYPE first (a Galactic or ecliptic WCS may still carry RADESYS), then RADESYS
-    and EQUINOX as wcslib completes them (FITS WCS paper II: no RADESYS is FK4 before EQUINOX 1984, FK5 from
-    it, ICRS without an EQUINOX; FK4 counts equinoxes in Besselian years, the others in Julian years).
+    The frame is astropy's reading (``wcs_to_celestial_frame``: RADESYS and EQUINOX as wcslib completes them;
+    FITS WCS paper II: no RADESYS is FK4 before EQUINOX 1984, FK5 from it, ICRS without an EQUINOX; FK4 counts
+    equinoxes in Besselian years, the others in Julian years), named here; except that the longitude axis's CTYPE
+    comes first for the skies astropy reads past (an ecliptic WCS, which wcslib gives a RADESYS, is no RA/Dec; its
+    equinox is EQUINOX's, J2000 without one). The image index reads the frame by the same rule
+    (``platform_lib.imageindex.footprint.celestial_frame``, which this package does not import);
+    ``tests/unit/test_fits_sky_axes.py`` checks that the two agree.
     """
+    from astropy.wcs.utils import wcs_to_celestial_frame
+
     lon_type = str(wcs.wcs.ctype[wcs.wcs.lng]).split("-")[0].upper()
-    system = str(wcs.wcs.radesys or "").strip().upper()
-    equinox = float(wcs.wcs.equinox)
-    epoch = "" if not math.isfinite(equinox) or system in ("ICRS", "GAPPT") else \
-        f"{'B' if system.startswith('FK4') else 'J'}{equinox:g}"
-    if lon_type in _SKY_FRAMES:  # ecliptic coordinates are of an equinox; Galactic and supergalactic are not
-        return f"{_SKY_FRAMES[lon_type]} {epoch}".strip() if lon_type in ("ELON", "HLON") else _SKY_FRAMES[lon_type]
+    if lon_type in ("ELON", "HLON"):  # ecliptic coordinates are of an equinox; Galactic and supergalactic are not
+        equinox = float(wcs.wcs.equinox)
+        return f"{_SKY_FRAMES[lon_type]} J{equinox if math.isfinite(equinox) else 2000.0:g}"
+    if lon_type in _SKY_FRAMES:
+        return _SKY_FRAMES[lon_type]
     if lon_type != "RA":
         return ""
-    return f"{system or 'ICRS'} {epoch}".strip()
+    try:
+        frame = wcs_to_celestial_frame(wcs)
+    except ValueError:  # GAPPT: a system astropy has no frame for, named as the header names it
+        return str(wcs.wcs.radesys or "").strip().upper()
+    name = {"FK4NoETerms": "FK4-NO-E"}.get(type(frame).__name__, type(frame).__name__)
+    if name.startswith("FK4"):
+        return f"{name} B{frame.equinox.byear:g}"
+    return f"{name} J{frame.equinox.jyear:g}" if name == "FK5" else name
 
 
 def _scaling(stretch: str):
