@@ -305,7 +305,10 @@ pleiades = crossmatch(uploaded, 'I/311', 3 * u.arcsec)
 print(len(pleiades), 'of my', len(uploaded), 'Pleiades stars are in Hipparcos: HIP', ', '.join(map(str, pleiades['HIP'])))"""),
     ("md", "## On Dask, against the whole catalogue\n\nGive the catalogue's registry name: its HEALPix partitions "
            "(and their margin caches) are read by the cluster's workers. The next cell prints nothing until it is "
-           "done: a minute or so, most of it the cluster and its worker starting (more when the platform is busy)."),
+           "done: a minute or so, most of it the cluster and its worker starting (more when the platform is busy). To "
+           "watch it work, open the Dask sidebar (the Dask logo on the left): the cell's cluster is listed there as "
+           "\"GatewayCluster <id>\"; click it (if you started another one with + NEW, that one stays selected and "
+           "its panes stay empty), then TASK STREAM or PROGRESS."),
     ("code", """from dask_gateway import Gateway
 
 cluster = Gateway().new_cluster()

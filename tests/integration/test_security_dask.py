@@ -462,3 +462,51 @@ def test_the_local_dashboards_websocket_opens_through_the_owners_server(platform
     finally:
         ws.close()
     assert "ACK" in (first if isinstance(first, str) else first.decode()), first[:300]
+
+
+_START_TCP_CLUSTER = """
+import json
+from dask.distributed import Client, LocalCluster
+# her own scheduler preload replaces the platform's: the dashboard listens on TCP (her choice), and distributed's
+# link (the platform's template) names its port where a socket's id stands
+client = Client(LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address="127.0.0.1:0",
+                             scheduler_kwargs={"preload": ["json"]}))
+print(json.dumps({"link": client.dashboard_link, "port": client.cluster.scheduler.http_server.port}))
+"""
+
+
+def test_a_local_cluster_dashboard_on_tcp_opens_from_its_link_through_the_owners_proxy(platform, local_dashboard):
+    """dask20: a kernel cluster whose scheduler has its own preload serves its dashboard on a TCP port, and its link
+    is ``/user/<her>/dask/local/<port>/status``; her server sends that on to her ``proxy/<port>/`` (her own port),
+    where the page, the sidebar's ``individual-plots.json`` and a pane answer. On the old code the route took only a
+    socket's six-digit id: 404, and the sidebar stayed "not connected". Another user gets 403 at her link, and his
+    own server's ``dask/local/<port>/`` reaches no dashboard (his proxy serves only his own ports)."""
+    import json
+
+    owner, intruder, _ = local_dashboard
+    with platform.kernel(owner) as run:
+        facts = json.loads(run(_START_TCP_CLUSTER, 180).strip().splitlines()[-1])
+        try:
+            port, link = facts["port"], facts["link"]
+            assert link == f"/user/{owner}/dask/local/{port}/status", facts  # a TCP port: at most five digits
+            mine = {"Authorization": f"token {platform.user_token(owner)}"}
+            page = platform.session.get(platform.url.rstrip("/") + link, headers=mine, timeout=60)
+            assert page.status_code == 200 and "bokeh" in page.text.lower(), (page.status_code, page.text[:300])
+            assert page.url.endswith(f"/user/{owner}/proxy/{port}/status"), page.url
+            plots = platform.session.get(f"{platform.server_url(owner)}dask/local/{port}/individual-plots.json?x=1",
+                                         headers=mine, timeout=60)
+            assert plots.status_code == 200 and "Individual Task Stream" in plots.json(), plots.text[:300]
+            assert plots.url.endswith(f"/proxy/{port}/individual-plots.json?x=1"), plots.url  # the query kept
+
+            theirs = {"Authorization": f"token {platform.user_token(intruder)}"}
+            refused = platform.session.get(platform.url.rstrip("/") + link, headers=theirs, timeout=60,
+                                           allow_redirects=False)
+            assert refused.status_code == 403 and "bokeh" not in refused.text.lower(), refused.status_code
+            if platform.isolated:  # as root: his own server's proxy serves only his own account's ports
+                own = platform.session.get(f"{platform.server_url(intruder)}dask/local/{port}/individual-plots.json",
+                                           headers=theirs, timeout=60)
+                assert own.status_code != 200 and "Individual" not in own.text, (own.status_code, own.text[:300])
+            out_of_range = platform.server_get(owner, "dask/local/99999/status")
+            assert out_of_range.status_code == 404, out_of_range.status_code
+        finally:
+            run("client.close(); client.cluster.close()", 60)

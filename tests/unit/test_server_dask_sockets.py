@@ -17,7 +17,7 @@ import tempfile
 import pytest
 
 from astrohub_server.dask_sockets import (
-    FOLDER_ENV, LINK, PRELOAD, private_folder, socket_path, use_private_dashboards,
+    FOLDER_ENV, LINK, PORT_ROUTE, PRELOAD, ROUTE, private_folder, socket_path, use_private_dashboards,
 )
 
 _PRELOADS = ("DASK_DISTRIBUTED__SCHEDULER__PRELOAD", "DASK_DISTRIBUTED__WORKER__PRELOAD")
@@ -153,3 +153,20 @@ def test_a_local_clusters_scheduler_and_worker_serve_http_on_sockets_in_the_fold
     assert len(out["sockets"]) == 2 and f"{ident}.sock" in out["sockets"], out  # the scheduler's and the worker's
     assert "Individual Task Stream" in out["plots"], out
     assert out["left"] == [], out
+
+
+@pytest.mark.parametrize(("path", "socket_id", "port"), [
+    ("dask/local/401234/status", "401234", None),           # a socket's id: six digits
+    ("dask/local/8787/status", None, "8787"),               # a TCP port (a scheduler with its own preload)
+    ("dask/local/65535", None, "65535"),
+    ("dask/local/1234567/status", None, None),              # neither
+    ("dask/local/abc/status", None, None),
+])
+def test_a_links_socket_id_and_tcp_port_take_separate_routes(path, socket_id, port):
+    """dask20: the link names a socket's id (six digits) or, for a scheduler on TCP, its port (at most five); each
+    has its route (the socket's proxy, or the server's proxy/<port>/), and no path matches both."""
+    import re
+
+    by_socket, by_port = re.fullmatch(ROUTE, path), re.fullmatch(PORT_ROUTE, path)
+    assert (by_socket and by_socket["ident"]) == socket_id
+    assert (by_port and by_port["port"]) == port

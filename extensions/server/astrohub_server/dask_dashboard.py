@@ -13,7 +13,11 @@ port (:mod:`astrohub_server.dask_sockets`), with the link ``<this server's base 
 (``distributed.dashboard.link``, set by that module for the server's kernels): :class:`LocalDashboardHandler`
 proxies that route (HTTP and Bokeh's websockets) to ``<folder>/<id>.sock``, for the server's owner only (the
 hub signs in no one else), and another user's server looks in its own folder, where there is no such socket
-(404). The check asks such a link's socket itself (:func:`local_dashboard_socket`; asking the hub's URL without
+(404). A cluster whose scheduler was given its own preload (replacing the platform's) listens on TCP, and
+its link names the port where the id stands (``dask/local/<port>/status``, :data:`~astrohub_server.dask_sockets.
+PORT_ROUTE`): :class:`LocalPortDashboardHandler` sends that on to the server's own ``proxy/<port>/`` (which
+serves only ports its user listens on, :mod:`astrohub_server.proxyports`), where the link, the sidebar's panes
+and Bokeh's websocket work; the route answered 404 and the sidebar stayed "not connected". The check asks such a link's socket itself (:func:`local_dashboard_socket`; asking the hub's URL without
 credentials got its login page, "inactive"), and the answer names the link again, so the sidebar shows it.
 
 When a cluster is picked in the sidebar's cluster list (a notebook's cluster is, as soon as it is listed),
@@ -41,6 +45,8 @@ from dask_labextension.dashboardhandler import DaskDashboardCheckHandler as _Che
 from dask_labextension.dashboardhandler import DaskDashboardHandler as _Proxy
 from dask_labextension.dashboardhandler import _normalize_dashboard_link as _normalize
 from dask_labextension.manager import manager
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.utils import url_path_join
 from jupyter_server_proxy.handlers import ProxyHandler
 from jupyter_server_proxy.unixsock import UnixResolver
 from tornado import web
@@ -48,8 +54,8 @@ from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from astrohub_server.dask_sockets import FOLDER_ENV, ROUTE, socket_path
 
-__all__ = ["DaskDashboardCheckHandler", "DaskDashboardHandler", "LocalDashboardHandler", "gateway_dashboard_target",
-           "local_dashboard_socket"]
+__all__ = ["DaskDashboardCheckHandler", "DaskDashboardHandler", "LocalDashboardHandler", "LocalPortDashboardHandler",
+           "gateway_dashboard_target", "local_dashboard_socket"]
 
 _LOCAL = re.compile(ROUTE + "$")  # dask/local/<id>/<path>: a dashboard on a socket of the user's (dask_sockets)
 
@@ -170,6 +176,20 @@ class LocalDashboardHandler(ProxyHandler):
     def proxy(self, ident, proxied_path):
         self._socket(ident)
         return super().proxy("localhost", 80, proxied_path or "/")
+
+
+class LocalPortDashboardHandler(JupyterHandler):
+    """``<base>dask/local/<port>/<path>``: a kernel cluster's dashboard on TCP (its scheduler given its own preload),
+    sent on to ``<base>proxy/<port>/<path>`` with its query (jupyter-server-proxy, this user's own ports only)."""
+
+    @web.authenticated
+    def get(self, port: str, proxied_path: str) -> None:
+        if not 0 < int(port) < 65536:
+            raise web.HTTPError(404, f"no Dask dashboard on port {port}: a TCP port is 1 to 65535")
+        query = f"?{self.request.query}" if self.request.query else ""
+        self.redirect(url_path_join(self.base_url, "proxy", port) + (proxied_path or "/") + query)
+
+    head = get
 
 
 def gateway_dashboard_target(dashboard_link: str, environ=os.environ) -> tuple[str, int, str] | None:

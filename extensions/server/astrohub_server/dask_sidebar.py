@@ -8,7 +8,8 @@ registered twice. (The import cannot run in a thread: it creates its cluster man
 importing thread's event loop.) The routes
 and handler names are dask_labextension's own (version 7); ``tests/integration/test_warm_kernels.py``
 checks they still are. :data:`LOCAL_DASHBOARD`, ``dask/local/<id>/``, is the platform's own route beside them: a
-kernel ``LocalCluster``'s dashboard, proxied to its private socket (:mod:`astrohub_server.dask_sockets`). The cluster routes answer with :mod:`astrohub_server.dask_clusters`'
+kernel ``LocalCluster``'s dashboard, proxied to its private socket (:mod:`astrohub_server.dask_sockets`), and
+:data:`LOCAL_PORT_DASHBOARD`, ``dask/local/<port>/``, one on TCP, sent on to the server's ``proxy/<port>/``. The cluster routes answer with :mod:`astrohub_server.dask_clusters`'
 subclass, which first adopts the user's gateway clusters (those made in a notebook too). :func:`register` is called by the ``astrohub_server`` extension when
 dask_labextension is installed and its own server extension is turned off. May import tornado,
 jupyter_server and :mod:`astrohub_server.dask_sockets`; dask_labextension only lazily.
@@ -22,9 +23,10 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from astrohub_server.dask_sockets import PORT_ROUTE as _LOCAL_PORT_DASHBOARD
 from astrohub_server.dask_sockets import ROUTE as _LOCAL_DASHBOARD
 
-__all__ = ["LOCAL_DASHBOARD", "ROUTES", "lazy_handler", "register"]
+__all__ = ["LOCAL_DASHBOARD", "LOCAL_PORT_DASHBOARD", "ROUTES", "lazy_handler", "register"]
 
 _CLUSTER_ID = r"(?P<cluster_id>\w+-\w+-\w+-\w+-\w+)"
 _MODULE = "dask_labextension"
@@ -39,6 +41,8 @@ ROUTES = [
 ]
 #: The platform's own route beside them: a kernel LocalCluster's dashboard, on its socket (astrohub_server.dask_sockets).
 LOCAL_DASHBOARD = (_LOCAL_DASHBOARD, ("astrohub_server.dask_dashboard", "LocalDashboardHandler"))
+#: ... and one on TCP (its scheduler given its own preload), sent on to the server's ``proxy/<port>/``.
+LOCAL_PORT_DASHBOARD = (_LOCAL_PORT_DASHBOARD, ("astrohub_server.dask_dashboard", "LocalPortDashboardHandler"))
 
 
 def lazy_handler(module: str, name: str) -> type[web.RequestHandler]:
@@ -77,5 +81,5 @@ def register(serverapp) -> None:
     """Add the sidebar's routes to the server; dask_labextension is imported on their first request."""
     base_url = serverapp.web_app.settings["base_url"]
     serverapp.web_app.add_handlers(".*$", [
-        (url_path_join(base_url, path), lazy_handler(module, name)) for path, (module, name) in [*ROUTES, LOCAL_DASHBOARD]
+        (url_path_join(base_url, path), lazy_handler(module, name)) for path, (module, name) in [*ROUTES, LOCAL_DASHBOARD, LOCAL_PORT_DASHBOARD]
     ])

@@ -50,6 +50,7 @@ from typing import Any, MutableMapping
 __all__ = [
     "FOLDER_ENV",
     "LINK",
+    "PORT_ROUTE",
     "PRELOAD",
     "ROUTE",
     "dashboard_folder",
@@ -71,6 +72,11 @@ PRELOAD = f"import runpy; runpy.run_path({_PRELOAD_FILE!r})"
 LINK = "{JUPYTERHUB_SERVICE_PREFIX}dask/local/{port}/status"
 #: The server's route for :data:`LINK`, below its base URL: the socket's id and the path on its HTTP server.
 ROUTE = r"dask/local/(?P<ident>\d{6})(?P<proxied_path>/.*|)"
+#: :data:`LINK` of a scheduler on TCP (one given its own preload, ``LocalCluster(scheduler_kwargs={"preload":
+#: [...]})``, which replaces the platform's): distributed puts the TCP port where the socket's id stands. A port
+#: has at most five digits, an id six, so the two routes never meet; the server sends this one on to its
+#: jupyter-server-proxy ``proxy/<port>/`` (``astrohub_server.dask_dashboard.LocalPortDashboardHandler``).
+PORT_ROUTE = r"dask/local/(?P<port>\d{1,5})(?P<proxied_path>/.*|)"
 _PRELOAD_KEYS = ("DASK_DISTRIBUTED__SCHEDULER__PRELOAD", "DASK_DISTRIBUTED__WORKER__PRELOAD")
 _IDS = (100_000, 1_000_000)  # six digits: never taken for a TCP port
 #: The longest socket path a Unix address holds (``sun_path`` is 108 bytes, with its NUL).

@@ -19,8 +19,16 @@
  * LocalCluster found with the search button, one typed by hand) is left alone; a cluster started later is
  * selected by dask-labextension as before.
  *
- * The names it relies on (_setActiveById, _activeCluster, _urlInfo) are dask-labextension 7.0.0's, kept by its
- * minified build; when they are not there, it warns on the console and leaves the sidebar as it is.
+ * Also (dask20): the URL box emptied by hand and Enter pressed (after a kernel's LocalCluster link, say) made
+ * dask-labextension test the empty URL, which it takes as the server's own base URL (/user/<name>/): the URL's
+ * info became that base URL, polled for good (a 404 of /user/<name>/individual-plots.json every 4 s backing off
+ * to 2 minutes, per tab), saved in Lab's state, and after a reload shown in the box and polled again. Now the
+ * box's URL setter takes an empty URL, or one naming the server's base URL (such a saved state), as "no URL":
+ * the box and the URL's info are emptied (clearUrl) and nothing is asked.
+ *
+ * The names it relies on (_setActiveById, _activeCluster, _urlInfo, the box's `url` setter) are dask-labextension
+ * 7.0.0's, kept by its minified build; when they are not there, it warns on the console and leaves the sidebar
+ * as it is.
  *
  * Also: a cluster another user shares with one of the user's hub groups is listed by the server as
  * "GatewayCluster <id> (shared by <owner>)" (astrohub_server.dask_clusters.SHARED_MARK), and only its owner (or a hub
@@ -55,6 +63,46 @@ function clearUrl(input) {
   input.update();
 }
 
+/* Whether `url` is no dashboard: empty, or the server's base URL (what dask-labextension makes of an empty one). */
+function noUrl(url, baseUrl) {
+  var text = String(url || "").trim();
+  if (!text) {
+    return true;
+  }
+  try {
+    var here = new URL(baseUrl, document.baseURI);
+    var there = new URL(text, here);
+    var path = function (u) { return u.pathname.replace(/\/+$/, ""); };
+    return there.origin === here.origin && path(there) === path(here);
+  } catch (e) {
+    return false;
+  }
+}
+
+/* The box's URL setter, taking "no URL" as such instead of testing (and then polling) the server's base URL. */
+function guardUrl(input, baseUrl) {
+  var proto = Object.getPrototypeOf(input);
+  var desc = Object.getOwnPropertyDescriptor(proto, "url");
+  if (!desc || typeof desc.set !== "function") {
+    return false;
+  }
+  Object.defineProperty(input, "url", {
+    configurable: true,
+    get: desc.get ? function () { return desc.get.call(input); } : undefined,
+    set: function (value) {
+      if (noUrl(value, baseUrl)) {
+        clearUrl(input);
+      } else {
+        desc.set.call(input, value);
+      }
+    }
+  });
+  if (input.urlInfo && input.urlInfo.url && noUrl(input.urlInfo.url, baseUrl)) {
+    clearUrl(input);  // restored from a state saved before this guard, or tested before Lab had started
+  }
+  return true;
+}
+
 function forgetGone(manager, input) {
   var clusters = manager.clusters || [];
   function alive(id) {
@@ -77,7 +125,7 @@ function forgetGone(manager, input) {
   }
 }
 
-function patch(sidebar) {
+function patch(sidebar, baseUrl) {
   var manager = sidebar.clusterManager;
   var input = sidebar.dashboardLauncher && sidebar.dashboardLauncher.input;
   var setActive = manager && manager._setActiveById;
@@ -88,6 +136,9 @@ function patch(sidebar) {
   }
   if (setActive[MARK]) {
     return;
+  }
+  if (!guardUrl(input, baseUrl)) {
+    console.warn(NAME + ": the Dask sidebar's URL box has no url setter; an emptied box polls the server's base URL");
   }
   var patched = function (id) {
     if (!(manager.clusters || []).some(function (c) { return c.id === id; })) {
@@ -113,7 +164,7 @@ function hideSharedButtons(doc) {
 
 var plugin = {
   id: NAME + ":plugin",
-  description: "The Dask sidebar forgets a cluster that is gone and stops polling its dashboard.",
+  description: "The Dask sidebar forgets a cluster that is gone and stops polling its dashboard (or an empty URL).",
   autoStart: true,
   activate: function (app) {
     hideSharedButtons(typeof document === "undefined" ? null : document);
@@ -122,7 +173,7 @@ var plugin = {
     void app.restored.then(function () {
       var sidebar = find(app.shell);
       if (sidebar) {
-        patch(sidebar);
+        patch(sidebar, app.serviceManager.serverSettings.baseUrl);
       }
     });
   }
