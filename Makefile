@@ -61,9 +61,11 @@ $(BIN)/python:
 # from source again (about 3 s of CPU more per process importing them, measured here).
 # The same for the platform's own packages (editable installs: their sources stay here).
 # --override .ci/overrides.txt: packages left out (rfc3987-syntax: ~0.9 s of CPU in each process importing jsonschema:
-# nbgrader steps, Validate runs, test processes; the file says why). UV_REMOVE takes them out of an environment made before.
+# nbgrader steps, Validate runs, test processes; the file says why). UV_REMOVE takes them out of an environment made before:
+# LEFT_OUT, the packages the file gives the never-true marker, read from it (the file is their one owner).
 UV_INSTALL := $(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -c .ci/constraints.txt --override .ci/overrides.txt
-UV_REMOVE  := $(BIN)/uv pip uninstall --python $(BIN)/python --quiet rfc3987-syntax 2>/dev/null || true
+LEFT_OUT   := $(shell sed -n 's/^ *\([A-Za-z0-9._-]*\) *; *sys_platform *== *"never".*/\1/p' .ci/overrides.txt)
+UV_REMOVE  := $(if $(LEFT_OUT),$(BIN)/uv pip uninstall --python $(BIN)/python --quiet $(LEFT_OUT) 2>/dev/null || true)
 COMPILE_OWN := $(BIN)/python -m compileall -q platform_lib extensions
 
 $(VENV)/.installed-hub: $(BIN)/python $(PY_SOURCES) $(KERNEL_SOURCES)

@@ -41,11 +41,12 @@ now written out in the sweep.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
 from astropy import units as u
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit, prange, set_num_threads
 
 __all__ = ["match_pairs", "prepare", "PreparedSide"]
 
@@ -64,6 +65,9 @@ _WINDOW_REL = 1e-9
 _WINDOW_ABS = 1e-12
 # What a sweep does for each left row.
 _COUNT, _FILL, _NEAREST = 0, 1, 2
+# A call that sorts fewer rows than this (both sides; the left side alone against a PreparedSide; the side
+# prepare() sorts) runs its kernels on one thread (:func:`_threads_for`). bench/crossmatch_one_thread.py.
+_ONE_THREAD_ROWS = 100_000
 
 
 class _Grid(NamedTuple):
@@ -779,6 +783,24 @@ class PreparedSide:
         return f"PreparedSide(size={self.size}, radius={self.radius:.3g}, nbytes={self.nbytes})"
 
 
+@contextmanager
+def _threads_for(rows: int):
+    """The kernels of a call that sorts ``rows`` rows run on one thread when that is fewer than
+    :data:`_ONE_THREAD_ROWS`: the call takes a few ms, and each of its parallel steps would wake the other
+    threads and wait for them (OpenMP's threads then spin; on a busy machine each waits for a time slice:
+    ms per step where the work takes us). numba's thread count is the calling thread's own, so other
+    threads' calls are not affected; it is restored on the way out."""
+    threads = get_num_threads()
+    if threads == 1 or rows >= _ONE_THREAD_ROWS:
+        yield
+        return
+    set_num_threads(1)
+    try:
+        yield
+    finally:
+        set_num_threads(threads)
+
+
 def _dilate(occupied: np.ndarray, bins: int) -> np.ndarray:
     """The occupied RA bins widened by ``bins`` on each side (around the circle)."""
     n = occupied.size
@@ -806,6 +828,12 @@ def prepare(lon, lat, radius) -> PreparedSide:
     >>> i1.tolist(), i2.tolist(), sep.round(3).tolist()
     ([0, 0], [0, 1], [0.0, 0.72])
     """
+    with _threads_for(np.size(lon)):
+        return _prepare(lon, lat, radius)
+
+
+def _prepare(lon, lat, radius) -> PreparedSide:
+    """:func:`prepare`, on the threads it was given."""
     r = _radius_rad(radius)
     lon, lat, ext = _coords(lon, lat, "right")
     if ext is None:
@@ -896,6 +924,12 @@ def match_pairs(lon1, lat1, lon2, lat2, radius, *, k: int | None = None, max_pai
     >>> i1.tolist(), i2.tolist(), sep.round(3).tolist()
     ([0, 0], [0, 1], [0.0, 0.72])
     """
+    with _threads_for(np.size(lon1) + (0 if isinstance(lon2, PreparedSide) else np.size(lon2))):
+        return _match_pairs(lon1, lat1, lon2, lat2, radius, k, max_pairs)
+
+
+def _match_pairs(lon1, lat1, lon2, lat2, radius, k, max_pairs):
+    """:func:`match_pairs`, on the threads it was given."""
     r = _radius_rad(radius)
     if k is not None and (int(k) != k or k < 1):
         raise ValueError(f"k must be a positive integer, got {k!r}")

@@ -5,7 +5,7 @@ code; from then on they sign in with that password only. The first sign-in opens
 menu has the platform's tutorials; the next sign-in restores the user's own layout, and when that Lab tab goes to
 the background the user sees the pre-cull warning.
 
-The pre-cull warning: the platform's user servers warn 8 s before a 15 s cull (tests/integration/conftest.py),
+The pre-cull warning: the platform's user servers warn 5 s before a 12 s cull (tests/integration/conftest.py),
 checking every 2 s (``astrohub_server.activity``). A Lab tab in view polls the server and keeps it busy; one in the
 background stands its polls by, so the test hides the page the way the browser does when the user switches tabs
 (``document.hidden``, then ``visibilitychange``). The server goes idle, emits the warning on its event bus, and the

@@ -43,7 +43,7 @@ What a test gets (all synchronous; URLs end with ``/``)::
 
 The fixture's configuration: groups ``students`` and ``instructors`` exist from the start, with
 ``instructors.instructors_of = ["students"]``; user servers report busy work every 2 s and warn of a
-15 s cull (``ASTROHUB_*`` environment; only test_platform_culling.py runs a culler that short); a server
+12 s cull (``ASTROHUB_*`` environment; only test_platform_culling.py runs a culler that short); a server
 profile ``lab`` (3G / 1.5 CPU limits, a 1G guarantee, ``LAB_TOOLS=on``) exists for classes to pin. Other helpers' tests should create their own users
 with ``platform.unique(...)``, use their own groups, and stop the servers they start. A name is one test module's:
 ``unique`` raises, naming both modules, when another module (of either tier) asked for it already.
@@ -492,10 +492,10 @@ def start_platform() -> tuple[RunningPlatform, list[str]]:
         "--set", f"archive.port={archive_port}", "--set", f"classes.port={classes_port}", "--set", f"users.system_user_prefix=\"t{tag[:3]}-\"",
         "--set", 'groups.students={}', "--set", 'groups.instructors={instructors_of=["students"]}',
         "--set", f"hub.start_timeout={START_TIMEOUT / 2}",
-        # Servers report busy work every 2 s and warn 8 s before a 15 s cull (test_platform_culling.py runs its
-        # own culler for its users; the platform's culler keeps its one-hour timeout).
-        "--set", 'environment.ASTROHUB_ACTIVITY_INTERVAL="2"', "--set", 'environment.ASTROHUB_CULL_TIMEOUT="15"',
-        "--set", 'environment.ASTROHUB_CULL_WARNING="8"',
+        # Servers report busy work every 2 s and warn 5 s before a 12 s cull, after 7 s idle (test_platform_culling.py
+        # runs its own culler for its users; the platform's culler keeps its one-hour timeout).
+        "--set", 'environment.ASTROHUB_ACTIVITY_INTERVAL="2"', "--set", 'environment.ASTROHUB_CULL_TIMEOUT="12"',
+        "--set", 'environment.ASTROHUB_CULL_WARNING="5"',
         # A server profile a class can pin (test_platform_classes.py).
         "--set", 'profiles.lab={mem_limit="3G", cpu_limit=1.5, mem_guarantee="1G", environment={LAB_TOOLS="on"}}',
     ]

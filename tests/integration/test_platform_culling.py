@@ -5,8 +5,8 @@ whose scopes are filtered to one group of this test's users (``list:users!group=
 no other test's server can be culled. One user's kernel is busy (sleeping until the test is done, no browser, no
 traffic) and another user's server is idle: the idle one is warned (``/astrohub/activity``) and then
 culled; the busy one survives, because the server extension reports its busy kernel to the hub
-(``astrohub_server.activity``). The session's servers report every 2 s and count a 15 s cull timeout
-with an 8 s warning (``ASTROHUB_*`` in the platform's environment, tests/integration/conftest.py).
+(``astrohub_server.activity``). The session's servers report every 2 s and count a 12 s cull timeout
+with a 5 s warning (``ASTROHUB_*`` in the platform's environment, tests/integration/conftest.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import time
 
 import requests
 
-TIMEOUT = 15  # the culler's --timeout; the same as ASTROHUB_CULL_TIMEOUT in the fixture's environment
+TIMEOUT = 12  # the culler's --timeout; the same as ASTROHUB_CULL_TIMEOUT in the fixture's environment
+WARNING = 5  # ASTROHUB_CULL_WARNING there
 
 
 def _running(platform, user: str) -> bool:
@@ -71,7 +72,7 @@ def test_a_busy_kernel_survives_the_culler_while_an_idle_server_is_warned_and_cu
             return r.json()["warning"] if r.status_code == 200 else None
 
         warning = poll(warned, 60, "the idle server's cull warning")
-        assert "will be stopped" in warning["message"] and warning["cull_in_seconds"] <= 8, warning
+        assert "will be stopped" in warning["message"] and warning["cull_in_seconds"] <= WARNING, warning
         assert _running(platform, idle)
         poll(lambda: not _running(platform, idle), 60, "the idle server to be culled")
         state = platform.server_get(busy, "astrohub/activity").json()

@@ -32,10 +32,20 @@ def _image(path, ra: float, name: str) -> None:
     fits.PrimaryHDU(np.arange(16, dtype=np.float32).reshape(4, 4), header=h).writeto(path)
 
 
+#: Seconds the proprietary image stays proprietary, from the fixture's index change: long enough for the module's
+#: tests before the period's end (two ``run_as`` processes) under load, and all that the last test waits.
+PERIOD_S = 12
+
+
 @pytest.fixture(scope="module")
 def archive(platform):
     if not platform.isolated:
         pytest.skip("users are not separate system users here (not root)")
+    # The student first (the hub creates the system user): their server's start is not part of the period.
+    student = platform.unique("peeker")
+    platform.create_user(student)
+    platform.start_server(student)
+    platform.stop_server(student)
     tag = platform.tag
     root = platform.data_dir / "archive" / "images"
     night = f"sec-{tag}"
@@ -43,17 +53,13 @@ def archive(platform):
     _image(root / night / "secret.fits", 201.0, "SECRET")
     index = root / "index.sqlite"
     update_index(index, root, workers=1)
-    release = now_mjd() + 20 / 86400  # proprietary for 20 more seconds
+    release = now_mjd() + PERIOD_S / 86400  # proprietary for PERIOD_S more seconds
     con = sqlite3.connect(index)
     with con:
         con.execute("UPDATE obscore SET release_date=?, owner='somepi' WHERE obs_id=?", (release, f"{night}/secret"))
         con.execute("UPDATE obscore SET release_date=? WHERE obs_id=?", (now_mjd() - 1, f"{night}/open"))
     con.close()
     os.utime(index)
-    student = platform.unique("peeker")
-    platform.create_user(student)
-    platform.start_server(student)  # the hub creates the student's system user
-    platform.stop_server(student)
     return student, night, release
 
 
@@ -90,19 +96,6 @@ print(json.dumps(out))
     assert seen["rows"] == [f"{night}/open"] and seen["files"] == [f"{night}/open.fits"], seen
 
 
-def test_the_file_appears_when_its_period_ends_without_a_restart(platform, archive, poll):
-    student, night, release = archive
-    public = platform.data_dir / "datasets" / "images"
-    poll(lambda: (public / night / "secret.fits").exists(), 90, "the proprietary image to be released")
-    assert now_mjd() >= release
-    con = sqlite3.connect(f"file:{public / 'index.sqlite'}?mode=ro", uri=True)
-    rows = sorted(r[0] for r in con.execute("SELECT obs_id FROM obscore WHERE obs_id LIKE ?", (f"{night}/%",)))
-    con.close()
-    assert rows == [f"{night}/open", f"{night}/secret"]
-    code = f"print(len(open({str(public / night / 'secret.fits')!r}, 'rb').read()))"
-    assert run_as(platform.system_user(student), code) > 0
-
-
 def test_forged_settings_and_symlinks_do_not_reach_the_archive(platform, archive):
     """A user pointing their settings at the archive, or linking to it from home, still reads nothing."""
     student, night, _ = archive
@@ -136,3 +129,16 @@ print(json.dumps(out))
     assert seen["forged"] in ("not-found", "permission-denied"), seen  # a StorageError, never the bytes
     assert seen["link"] in ("path-escape", "permission-denied"), seen
     assert seen["open-link"] == "refused", seen
+
+
+def test_the_file_appears_when_its_period_ends_without_a_restart(platform, archive, poll):
+    student, night, release = archive
+    public = platform.data_dir / "datasets" / "images"
+    poll(lambda: (public / night / "secret.fits").exists(), 90, "the proprietary image to be released")
+    assert now_mjd() >= release
+    con = sqlite3.connect(f"file:{public / 'index.sqlite'}?mode=ro", uri=True)
+    rows = sorted(r[0] for r in con.execute("SELECT obs_id FROM obscore WHERE obs_id LIKE ?", (f"{night}/%",)))
+    con.close()
+    assert rows == [f"{night}/open", f"{night}/secret"]
+    code = f"print(len(open({str(public / night / 'secret.fits')!r}, 'rb').read()))"
+    assert run_as(platform.system_user(student), code) > 0

@@ -333,3 +333,37 @@ def test_prepared_side_refusals_and_empties():
     for i1, i2, sep in (match_pairs(e, e, side, None, 1 * u.arcsec),
                         match_pairs(a, a, prepare(e, e, 1 * u.arcsec), None, 1 * u.arcsec)):
         assert i1.size == i2.size == sep.size == 0 and i1.dtype == np.int64
+
+
+def test_a_small_match_runs_its_kernels_on_one_thread_and_a_large_one_on_all(monkeypatch):
+    """ci20: every match woke all of numba's threads for each parallel step, even for a few rows (the archive's
+    positional join alone ran small ones on one thread): a match that sorts fewer than ``_ONE_THREAD_ROWS`` rows now
+    runs on one thread, a larger one on all, the same pairs either way, and the caller's thread count is restored."""
+    import numba
+
+    from platform_lib.crossmatch import _engine
+
+    threads = numba.get_num_threads()
+    if threads == 1:
+        pytest.skip("numba has one thread here")
+    seen = []
+    sweep = _engine._sweep_all
+
+    def counting(*args):
+        seen.append(numba.get_num_threads())
+        return sweep(*args)
+
+    monkeypatch.setattr(_engine, "_sweep_all", counting)
+    monkeypatch.setattr(_engine, "_ONE_THREAD_ROWS", 100)  # small inputs, both sides of the line
+    rng = np.random.default_rng(5)
+    a = rng.uniform(10, 10.1, (2, 60))
+    small = match_pairs(*a, *a[:, :30], 30 * u.arcsec)  # 90 rows
+    large = match_pairs(*a, *a, 30 * u.arcsec, k=1)  # 120 rows
+    prepared = _engine.prepare(*a, 30 * u.arcsec)  # 60 rows
+    against = match_pairs(*a[:, :30], prepared, None, 30 * u.arcsec)  # 30 rows sorted
+    assert seen == [1, 1, threads, 1, 1] and numba.get_num_threads() == threads, seen
+    monkeypatch.setattr(_engine, "_ONE_THREAD_ROWS", 0)
+    for got, want in ((small, match_pairs(*a, *a[:, :30], 30 * u.arcsec)),
+                      (against, match_pairs(*a[:, :30], *a, 30 * u.arcsec))):
+        assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert seen[5:] == [threads] * 4

@@ -31,3 +31,20 @@ def test_make_up_installs_the_debian_packages_the_platform_uses(tmp_path):
     assert done.returncode == 0, done.stderr
     installed = calls.read_text().split()
     assert {"acl", "kstars-data"} <= set(installed), installed
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+def test_an_environment_made_before_loses_every_package_the_overrides_leave_out(tmp_path):
+    """The packages .ci/overrides.txt leaves out (a never-true marker) are the ones `make install` uninstalls from an
+    existing .venv: the Makefile reads them from the file, its one owner (ci20: it named rfc3987-syntax by hand, so a
+    second package left out there stayed in every environment made before)."""
+    (tmp_path / ".ci").mkdir()
+    overrides = (ROOT / ".ci" / "overrides.txt").read_text()
+    (tmp_path / ".ci" / "overrides.txt").write_text(overrides + 'left-out-too; sys_platform == "never"\n'
+                                                    'kept-pin==1.0\n')
+    shown = subprocess.run(["make", "-s", "-f", str(ROOT / "Makefile"), "-C", str(tmp_path), "--no-print-directory",
+                            "--eval", "show-remove: ; @echo '$(UV_REMOVE)'", "show-remove"],
+                           capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    removed = shown.stdout.split("--quiet", 1)[-1].split("2>", 1)[0].split()
+    assert removed == ["rfc3987-syntax", "left-out-too"], shown.stdout

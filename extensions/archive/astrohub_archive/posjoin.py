@@ -42,11 +42,6 @@ log = logging.getLogger(__name__)
 #: layer (workqueue, where neither OpenMP nor TBB is installed) must not be entered from two threads at once.
 _ONE_AT_A_TIME = threading.Lock()
 
-#: A side this small matched against a prepared one runs on one thread: the match takes a few ms, and
-#: each of the kernel's parallel steps would wait for a second thread to be scheduled (on a busy
-#: machine, a time slice per step: 226 against 127 ms a query, in-process, load 3 on 2 cores).
-ONE_THREAD_ROWS = 100_000
-
 #: Above this many pairs (expected for uniformly spread positions, or counted by the kernel before it
 #: fills them), the join runs as DuckDB's range join, bounded by the query's memory and time limits.
 MAX_EXPECTED_PAIRS = 20_000_000
@@ -315,18 +310,10 @@ def candidate_pairs(con, join: PositionalJoin, catalogs: dict | None = None, res
             if big is None:
                 i1, i2, _ = match_pairs(left[0][rows1], left[1][rows1], right[0][rows2], right[1][rows2],
                                         radius * u.deg, max_pairs=MAX_EXPECTED_PAIRS)
-            else:
-                import numba
-
+            else:  # a small side against a prepared one runs on one thread (the engine's _ONE_THREAD_ROWS)
                 small = sides[1 - big]
-                threads = numba.get_num_threads()
-                if small[2].size < ONE_THREAD_ROWS:
-                    numba.set_num_threads(1)  # this thread's launches only
-                try:
-                    ia, ib, _ = match_pairs(small[0][small[2]], small[1][small[2]], sides[big][3], None,
-                                            radius * u.deg, max_pairs=MAX_EXPECTED_PAIRS)
-                finally:
-                    numba.set_num_threads(threads)
+                ia, ib, _ = match_pairs(small[0][small[2]], small[1][small[2]], sides[big][3], None,
+                                        radius * u.deg, max_pairs=MAX_EXPECTED_PAIRS)
                 i1, i2 = (ib, ia) if big == 0 else (ia, ib)
     except ValueError:  # more pairs than MAX_EXPECTED_PAIRS, or more rows than one in-memory match takes
         return None
