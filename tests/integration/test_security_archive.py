@@ -34,7 +34,7 @@ def _image(path, ra: float, name: str) -> None:
 
 #: Seconds the proprietary image stays proprietary, from the fixture's index change: long enough for the module's
 #: tests before the period's end (two ``run_as`` processes) under load, and all that the last test waits.
-PERIOD_S = 12
+PERIOD_S = 16
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def archive(platform):
 
 
 def test_another_user_reads_neither_the_proprietary_file_nor_its_index_row(platform, archive, poll):
-    student, night, _ = archive
+    student, night, release = archive
     public = platform.data_dir / "datasets" / "images"
     poll(lambda: (public / night / "open.fits").exists(), 60, "the released image in datasets")
     code = f"""
@@ -91,6 +91,7 @@ out["files"] = sorted(r[0] for r in con.execute("SELECT path FROM files WHERE pa
 print(json.dumps(out))
 """
     seen = run_as(platform.system_user(student), code)
+    assert now_mjd() < release, f"the proprietary period ended before the check (raise PERIOD_S): {seen}"
     assert seen["archive"] == seen["file"] == "refused", seen
     assert seen["open"] > 0 and seen["secret"] == "not-found", seen
     assert seen["rows"] == [f"{night}/open"] and seen["files"] == [f"{night}/open.fits"], seen
