@@ -90,8 +90,8 @@ out["rows"] = sorted(r[0] for r in con.execute("SELECT obs_id FROM obscore WHERE
 out["files"] = sorted(r[0] for r in con.execute("SELECT path FROM files WHERE path LIKE '{night}/%'"))
 print(json.dumps(out))
 """
+    assert now_mjd() < release, "the proprietary period ended before the check could start: raise PERIOD_S"
     seen = run_as(platform.system_user(student), code)
-    assert now_mjd() < release, f"the proprietary period ended before the check (raise PERIOD_S): {seen}"
     assert seen["archive"] == seen["file"] == "refused", seen
     assert seen["open"] > 0 and seen["secret"] == "not-found", seen
     assert seen["rows"] == [f"{night}/open"] and seen["files"] == [f"{night}/open.fits"], seen
