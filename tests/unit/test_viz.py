@@ -329,6 +329,51 @@ def test_zoomed_views_render():
     _assert_picture(viz.plot_skymap(_skymap(), center="peak"))
 
 
+def _tan_in_square(ra, dec, center: SkyCoord, half_width_deg: float) -> np.ndarray:
+    """Which positions fall in the square of half-width ``half_width_deg`` of a gnomonic view around ``center``:
+    the standard coordinates (xi, eta) worked out by hand, independent of astropy.wcs."""
+    a, d = np.radians(ra), np.radians(dec)
+    a0, d0 = center.ra.rad, center.dec.rad
+    cosc = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(a - a0)
+    xi = np.degrees(np.cos(d) * np.sin(a - a0) / cosc)
+    eta = np.degrees((np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(a - a0)) / cosc)
+    return (cosc > 0) & (np.abs(xi) <= half_width_deg) & (np.abs(eta) <= half_width_deg)
+
+
+def test_a_figure_says_what_it_drew_binned_sources_the_fields_count_and_rows_left_out():
+    """viz20: a 10^6-row scatter became a density image under a title that read "1000000 sources (ra, dec)", with a
+    colour bar of "sources per cell" (which cells?); a zoomed view showed more RA than the radius asked (the figure's
+    width) and its title counted the sources within 1.5 radii (a 10-degree view at RA 0 with one source in it said
+    "2 sources"); rows without a position were left out silently. Now the title says the points were binned and in
+    which cells, a zoomed view is the square asked for and counts the sources in it (checked against a gnomonic
+    projection worked out by hand), and rows without a position are counted as left out."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rng = np.random.default_rng(20)
+    n = 1_000_000
+    big = Table({"ra": rng.uniform(0, 360, n), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n)))})
+    fig = viz.plot_table(big)
+    title = fig.axes[0].get_title()
+    assert title.startswith(f"{n} sources (ra, dec)") and "density of sources per HEALPix order-6 cell (54.9′)" in title
+    assert fig.axes[-1].get_xlabel() == "log10(1 + sources per HEALPix order-6 cell (54.9′))"
+
+    for center, radius, rows in ((SkyCoord(10, 20, unit="deg"), 2.0, big), (SkyCoord(0, 0, unit="deg"), 5.0, big[:1000]),
+                                 (SkyCoord(0, 88, unit="deg"), 3.0, big[:200_000])):  # across RA 0, by the pole
+        fig = viz.plot_table(rows, center=center, radius=radius * u.deg)
+        FigureCanvasAgg(fig).draw()
+        ax = fig.axes[0]
+        assert (ax.get_xlim(), ax.get_ylim()) == ((-0.5, 599.5), (-0.5, 599.5))  # the square asked for, no wider
+        bbox = ax.get_window_extent()
+        assert abs(bbox.width - bbox.height) < 2, (bbox.width, bbox.height)
+        expected = int(_tan_in_square(np.asarray(rows["ra"]), np.asarray(rows["dec"]), center, radius).sum())
+        assert ax.get_title().startswith(f"{expected} sources in this {2 * radius:g}° field"), (ax.get_title(), expected)
+        assert [c.get_axislabel() for c in ax.coords] == ["RA (ICRS)", "Dec (ICRS)"]
+
+    holes = Table({"ra": np.ma.MaskedArray([10.0, 20.0, 30.0, np.nan], mask=[False, True, False, False]),
+                   "dec": [1.0, 2.0, 3.0, 4.0]})
+    assert viz.plot_table(holes).axes[0].get_title() == "2 sources (ra, dec); 2 without a position left out"
+
+
 @pytest.mark.parametrize("center", [None, "peak"])
 def test_a_skymaps_legend_shows_each_contour_and_names_the_candidates(center):
     """walk19: the gw-skymap tutorial's zoomed map had a legend whose "50 % credible region" line was light grey on
@@ -580,7 +625,7 @@ def test_a_zoom_centre_may_be_text_and_every_zoomed_colourbar_is_labelled():
         fig = viz.plot(dense, center=center, radius=1 * u.deg)
         assert fig.axes[0].wcs.wcs.crval[0] == pytest.approx(83.822, abs=1e-3)
         assert fig.axes[0].wcs.wcs.cdelt[0] < 0  # RA grows to the left
-        assert fig.axes[1].get_ylabel() == "log10(1 + sources per cell)"
+        assert fig.axes[1].get_ylabel() == "log10(1 + sources per HEALPix order-12 cell (51.5″))"
     zoomed = viz.plot_skymap(_skymap(), center="peak")
     assert "probability per deg²" in [a.get_ylabel() for a in zoomed.axes]
     with pytest.raises(viz.VizError, match="center='Orion' is not a sky position"):
@@ -772,7 +817,7 @@ def test_figures_colour_and_size_points_by_a_column():
             assert fig.axes[-1].get_xlabel() == "gmag" or fig.axes[-1].get_ylabel() == "gmag"
     big = Table.from_pandas(_catalogue(60_000))  # a density image: the column's mean per cell
     fig = viz.plot_table(big, color="gmag")
-    assert "mean gmag per cell" in (fig.axes[-1].get_xlabel(), fig.axes[-1].get_ylabel())
+    assert "mean gmag per HEALPix order-6 cell (54.9′)" in (fig.axes[-1].get_xlabel(), fig.axes[-1].get_ylabel())
 
 
 def test_a_hips_goes_to_the_archive_as_a_plain_tar_of_its_files(tmp_path, monkeypatch):
