@@ -218,7 +218,10 @@ if _ipyaladin is not None:
 
         def add_catalog_hips(self, url: str, *, name: str | None = None, **options) -> None:
             """A HiPS catalogue (tiles served by the archive or any platform path), shown with level of detail."""
-            options.setdefault("name", name or url.rstrip("/").split("/")[-1])
+            # Aladin Lite adds "/properties", "/Norder3/..." to the URL: a large table's HiPS URL from the archive
+            # ends in a slash, and every file of it was asked for as ".../<name>//properties"
+            url = url.rstrip("/")
+            options.setdefault("name", name or url.split("/")[-1])
             self._send_when_loaded({"event_name": "astrohub_catalog_hips", "url": url, "options": options})
             self._note(kind="catalog_hips", name=options["name"], url=url)
 
