@@ -449,6 +449,40 @@ def widget():
     return w
 
 
+def test_each_view_runs_its_own_early_calls_once():
+    """viz20: ipyaladin keeps the calls made before a view is drawn (a catalogue, a table) in one store of the
+    class, shared by every widget of the kernel and never emptied. In see-the-sky (Run All: three viewers) each
+    viewer's first draw ran every earlier call again: the first viewer got its catalogue layer once more per later
+    viewer, and a later viewer's calls went to it before its view could take them."""
+    first = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    second = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    sent = {id(first): [], id(second): []}
+    for w in (first, second):
+        w.send = lambda content, buffers=None, w=w: sent[id(w)].append(content["event_name"])
+    first.add_catalog_hips("/services/archive/hips/I_311_hip2", name="hip2")  # not drawn yet: kept for later
+    second.add_catalog_hips("/services/archive/hips/OpenNGC_objects", name="ngc")
+    assert sent == {id(first): [], id(second): []}
+    first._is_loaded = True  # the browser drew the first view
+    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): []}
+    second._is_loaded = True
+    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): ["astrohub_catalog_hips"]}
+    third = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    third.send = lambda content, buffers=None: None
+    third._is_loaded = True
+    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): ["astrohub_catalog_hips"]}
+
+
+def test_a_target_set_after_panning_by_hand_is_not_dropped(widget):
+    """viz20, in headless Chromium on the platform: after the user dragged the view, ``w.target = SkyCoord(0, 85)``
+    from the notebook left the view where the drag had put it (read back: (6.67, 2.96)). ipyaladin's view locks
+    out the echo of each position Aladin Lite reports, and the last report of a drag repeats the position, so no
+    echo came and the lock swallowed the notebook's next target. The view now locks only for a new position (the
+    walk, rerun: (0, 87.96), the target and then the drag)."""
+    handler = widget._esm.split('positionChanged",e=>{', 1)[1].split("})", 1)[0]
+    assert 'if(this.model.get("_target")!==`${i[0]} ${i[1]}`)t.lock()' in handler
+    assert not handler.split("let i=", 1)[0].rstrip(";").endswith("t.lock()")  # never before the comparison
+
+
 def test_widget_loads_everything_from_the_platform(widget):
     assert "esm.sh" not in widget._esm and "https://" not in widget._esm.split("function __astrohubAbs")[1]
     assert widget._aladin_lite_url == "/services/archive/aladin-lite/aladin.js"
