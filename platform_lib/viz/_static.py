@@ -84,9 +84,13 @@ def _zoom_axes(fig, center, radius):
     ax = fig.add_subplot(1, 1, 1, projection=wcs)
     ax.set_xlim(-0.5, npx - 0.5)
     ax.set_ylim(-0.5, npx - 0.5)
+    # the view is the square asked for: with the default datalim adjustment the figure's width showed more RA
+    # than the radius (sources beyond it drawn, and counted in no title)
+    ax.set_aspect("equal", adjustable="box")
     ax.coords.grid(True, color="gray", alpha=0.5, ls=":")
-    ax.set_xlabel("RA")
-    ax.set_ylabel("Dec")
+    # named on the coordinates, not the axes: near a pole ax.set_ylabel did not reach Dec's (it read "pos.eq.dec")
+    ax.coords[0].set_axislabel("RA (ICRS)")
+    ax.coords[1].set_axislabel("Dec (ICRS)")
     return ax, wcs
 
 
@@ -179,18 +183,25 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
         center = _center(center)
         ax, wcs = _zoom_axes(fig, center, r)
         near = center.icrs.separation(SkyCoord(pos.ra, pos.dec, unit="deg")) < r * 1.5  # the view and its corners
+        px, py = wcs.world_to_pixel_values(pos.ra[near], pos.dec[near])
+        in_view = int(((px >= -0.5) & (px <= 599.5) & (py >= -0.5) & (py <= 599.5)).sum())
         ra_v, dec_v = pos.ra[near], pos.dec[near]
         by_color = None if by_color is None else by_color[near]
         by_size = None if by_size is None else by_size[near]
     else:
         ax = _allsky_axes(fig, projection)
     n = ra_v.size
-    label = "log10(1 + sources per cell)" if by_color is None else f"mean {color} per cell"
+    shown = f"{n} sources" if center is None else f"{in_view} sources in this {_angle(2 * r)} field"
+    drawn = ""
     if n > SCATTER_LIMIT:
         from platform_lib.viz._hips import density_map, healpix29
 
         # cells about 1/150 of the view across; all-sky: order 6
         order = 6 if center is None else int(np.clip(np.floor(np.log2(58.6 / (2 * r.to_value(u.deg) / 150))), 3, 13))
+        cell = f"HEALPix order-{order} cell ({_angle(58.6 / 2**order)})"
+        label = f"log10(1 + sources per {cell})" if by_color is None else f"mean {color} per {cell}"
+        # the title says the points were binned: a density image is not every source drawn
+        drawn = f": over {SCATTER_LIMIT:,} points, drawn as a density of sources per {cell}"
         ipix = healpix29(ra_v, dec_v)
         values = density_map(ipix, order)
         if by_color is not None:  # the column's mean per cell (NaN where no source has a value)
@@ -221,8 +232,30 @@ def plot_table(table, *, projection: str = "mollweide", center=None, radius=None
         if by_color is not None:
             fig.colorbar(dots, ax=ax, orientation="horizontal" if center is None else "vertical", shrink=0.6,
                          pad=0.05, label=color)
-    ax.set_title(title or f"{n} sources ({pos.ra_column}, {pos.dec_column})")
+    left_out = _row_count(table) - pos.rows.size
+    left_out = f"; {left_out} without a position left out" if left_out > 0 else ""
+    ax.set_title(title or f"{shown} ({pos.ra_column}, {pos.dec_column}){drawn}{left_out}", wrap=True)
     return fig
+
+
+def _angle(value) -> str:
+    """An angle for a figure's text, in the unit that reads best (1.5°, 12′, 30″)."""
+    import astropy.units as u
+
+    deg = u.Quantity(value, u.deg).to_value(u.deg)  # a number: degrees
+    if deg >= 1:
+        return f"{deg:.3g}°"
+    if deg * 60 >= 1:
+        return f"{deg * 60:.3g}′"
+    return f"{deg * 3600:.3g}″"
+
+
+def _row_count(table) -> int:
+    """The rows of a table, DataFrame or ``SkyCoord`` (a scalar one: 1)."""
+    try:
+        return len(table)
+    except TypeError:
+        return 1
 
 
 def _allsky_pieces(poly: np.ndarray) -> list[np.ndarray]:

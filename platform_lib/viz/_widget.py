@@ -34,6 +34,12 @@ ROW_COLUMN = "_row"
 _CDN_IMPORT = 'import C from"https://esm.sh/aladin-lite@3.9.2-beta";'
 _HANDLERS_END = "add_table:this.messageHandler.handleAddTable}"
 _EXPORT = "export{$ as default};"
+#: ipyaladin's view, when Aladin Lite reports a move, locks out the echo of the ``_target`` it then sets; when that
+#: value is the one already there (the last report of a pan by hand repeats the position) no echo comes, the lock
+#: stays, and the notebook's next ``w.target = ...`` was dropped (seen in headless Chromium on the platform: after
+#: a drag, a target set from the notebook left the view where the drag put it). It now locks only for a new value.
+_MOVE_LOCK = "t.lock();let i=[e.ra,e.dec];"
+_MOVE_LOCK_NEW_ONLY = 'let i=[e.ra,e.dec];if(this.model.get("_target")!==`${i[0]} ${i[1]}`)t.lock();'
 
 #: The archive's ``sky`` background, while it is the empty placeholder (its ``properties`` say
 #: ``astrohub_placeholder``: no catalogue was loaded when the archive started), is looked at again every
@@ -118,13 +124,14 @@ def local_esm() -> str:
     import ipyaladin
 
     source = (pathlib.Path(ipyaladin.__file__).parent / "static" / "widget.js").read_text(encoding="utf-8")
-    for needle in (_CDN_IMPORT + "var l=C;", _HANDLERS_END, _EXPORT):
+    for needle in (_CDN_IMPORT + "var l=C;", _HANDLERS_END, _EXPORT, _MOVE_LOCK):
         if source.count(needle) != 1:
             raise VizError(
                 f"ipyaladin {getattr(ipyaladin, '__version__', '?')}'s widget.js no longer contains {needle[:40]!r}: "
                 "platform_lib.viz supports the ipyaladin version pinned in .ci/constraints.txt", value=needle)
     source = source.replace(_CDN_IMPORT + "var l=C;", "var l=null;")
     source = source.replace(_HANDLERS_END, _HANDLERS_END[:-1] + _HIPS_HANDLER + "}")
+    source = source.replace(_MOVE_LOCK, _MOVE_LOCK_NEW_ONLY)
     return source.replace(_EXPORT, _LOADER)
 
 
@@ -160,6 +167,21 @@ except ImportError:  # pragma: no cover - ipyaladin is a dependency of the hub/u
     _ipyaladin = None
 
 if _ipyaladin is not None:
+
+    class _CallsUntilDrawn:
+        """One widget's calls made before its view was drawn (ipyaladin's ``CallStore`` interface), each run
+        once when the view says it is loaded."""
+
+        def __init__(self) -> None:
+            self.calls: list[tuple] = []
+
+        def add(self, func, *args, **kwargs) -> None:
+            self.calls.append((func, args, kwargs))
+
+        def run_all(self) -> None:
+            calls, self.calls = self.calls, []
+            for func, args, kwargs in calls:
+                func(*args, **kwargs)
 
     class Aladin(_ipyaladin_widget.Aladin):  # noqa: F811
         """Aladin Lite in a notebook, served entirely by the platform.
@@ -202,6 +224,11 @@ if _ipyaladin is not None:
             self._archive = base  # read by the trait default below, in the state the browser starts from
             self._sources: dict[str, object] = {}
             self._uploads: dict[str, object] = {}  # name -> TableHips: a table's HiPS, its deeper orders maybe under way
+            # ipyaladin keeps the calls made before a view is drawn in one store of the class, shared by every
+            # widget of the kernel and never emptied: each later widget's first view ran them all again (a
+            # second catalogue layer in the earlier views, one more per widget), and ran another widget's calls
+            # before that widget's view could take them. Each view runs its own calls, once.
+            self._call_store = _CallsUntilDrawn()
             super().__init__(**options)
             if unread:
                 self.astrohub_message = unread
@@ -218,7 +245,10 @@ if _ipyaladin is not None:
 
         def add_catalog_hips(self, url: str, *, name: str | None = None, **options) -> None:
             """A HiPS catalogue (tiles served by the archive or any platform path), shown with level of detail."""
-            options.setdefault("name", name or url.rstrip("/").split("/")[-1])
+            # Aladin Lite adds "/properties", "/Norder3/..." to the URL: a large table's HiPS URL from the archive
+            # ends in a slash, and every file of it was asked for as ".../<name>//properties"
+            url = url.rstrip("/")
+            options.setdefault("name", name or url.split("/")[-1])
             self._send_when_loaded({"event_name": "astrohub_catalog_hips", "url": url, "options": options})
             self._note(kind="catalog_hips", name=options["name"], url=url)
 

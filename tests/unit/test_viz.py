@@ -329,6 +329,51 @@ def test_zoomed_views_render():
     _assert_picture(viz.plot_skymap(_skymap(), center="peak"))
 
 
+def _tan_in_square(ra, dec, center: SkyCoord, half_width_deg: float) -> np.ndarray:
+    """Which positions fall in the square of half-width ``half_width_deg`` of a gnomonic view around ``center``:
+    the standard coordinates (xi, eta) worked out by hand, independent of astropy.wcs."""
+    a, d = np.radians(ra), np.radians(dec)
+    a0, d0 = center.ra.rad, center.dec.rad
+    cosc = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(a - a0)
+    xi = np.degrees(np.cos(d) * np.sin(a - a0) / cosc)
+    eta = np.degrees((np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(a - a0)) / cosc)
+    return (cosc > 0) & (np.abs(xi) <= half_width_deg) & (np.abs(eta) <= half_width_deg)
+
+
+def test_a_figure_says_what_it_drew_binned_sources_the_fields_count_and_rows_left_out():
+    """viz20: a 10^6-row scatter became a density image under a title that read "1000000 sources (ra, dec)", with a
+    colour bar of "sources per cell" (which cells?); a zoomed view showed more RA than the radius asked (the figure's
+    width) and its title counted the sources within 1.5 radii (a 10-degree view at RA 0 with one source in it said
+    "2 sources"); rows without a position were left out silently. Now the title says the points were binned and in
+    which cells, a zoomed view is the square asked for and counts the sources in it (checked against a gnomonic
+    projection worked out by hand), and rows without a position are counted as left out."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rng = np.random.default_rng(20)
+    n = 1_000_000
+    big = Table({"ra": rng.uniform(0, 360, n), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n)))})
+    fig = viz.plot_table(big)
+    title = fig.axes[0].get_title()
+    assert title.startswith(f"{n} sources (ra, dec)") and "density of sources per HEALPix order-6 cell (54.9′)" in title
+    assert fig.axes[-1].get_xlabel() == "log10(1 + sources per HEALPix order-6 cell (54.9′))"
+
+    for center, radius, rows in ((SkyCoord(10, 20, unit="deg"), 2.0, big), (SkyCoord(0, 0, unit="deg"), 5.0, big[:1000]),
+                                 (SkyCoord(0, 88, unit="deg"), 3.0, big[:200_000])):  # across RA 0, by the pole
+        fig = viz.plot_table(rows, center=center, radius=radius * u.deg)
+        FigureCanvasAgg(fig).draw()
+        ax = fig.axes[0]
+        assert (ax.get_xlim(), ax.get_ylim()) == ((-0.5, 599.5), (-0.5, 599.5))  # the square asked for, no wider
+        bbox = ax.get_window_extent()
+        assert abs(bbox.width - bbox.height) < 2, (bbox.width, bbox.height)
+        expected = int(_tan_in_square(np.asarray(rows["ra"]), np.asarray(rows["dec"]), center, radius).sum())
+        assert ax.get_title().startswith(f"{expected} sources in this {2 * radius:g}° field"), (ax.get_title(), expected)
+        assert [c.get_axislabel() for c in ax.coords] == ["RA (ICRS)", "Dec (ICRS)"]
+
+    holes = Table({"ra": np.ma.MaskedArray([10.0, 20.0, 30.0, np.nan], mask=[False, True, False, False]),
+                   "dec": [1.0, 2.0, 3.0, 4.0]})
+    assert viz.plot_table(holes).axes[0].get_title() == "2 sources (ra, dec); 2 without a position left out"
+
+
 @pytest.mark.parametrize("center", [None, "peak"])
 def test_a_skymaps_legend_shows_each_contour_and_names_the_candidates(center):
     """walk19: the gw-skymap tutorial's zoomed map had a legend whose "50 % credible region" line was light grey on
@@ -402,6 +447,40 @@ def widget():
     w._is_loaded = True
     w.sent = sent
     return w
+
+
+def test_each_view_runs_its_own_early_calls_once():
+    """viz20: ipyaladin keeps the calls made before a view is drawn (a catalogue, a table) in one store of the
+    class, shared by every widget of the kernel and never emptied. In see-the-sky (Run All: three viewers) each
+    viewer's first draw ran every earlier call again: the first viewer got its catalogue layer once more per later
+    viewer, and a later viewer's calls went to it before its view could take them."""
+    first = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    second = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    sent = {id(first): [], id(second): []}
+    for w in (first, second):
+        w.send = lambda content, buffers=None, w=w: sent[id(w)].append(content["event_name"])
+    first.add_catalog_hips("/services/archive/hips/I_311_hip2", name="hip2")  # not drawn yet: kept for later
+    second.add_catalog_hips("/services/archive/hips/OpenNGC_objects", name="ngc")
+    assert sent == {id(first): [], id(second): []}
+    first._is_loaded = True  # the browser drew the first view
+    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): []}
+    second._is_loaded = True
+    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): ["astrohub_catalog_hips"]}
+    third = viz.Aladin(archive_url="http://hub.example:8000/services/archive/")
+    third.send = lambda content, buffers=None: None
+    third._is_loaded = True
+    assert sent == {id(first): ["astrohub_catalog_hips"], id(second): ["astrohub_catalog_hips"]}
+
+
+def test_a_target_set_after_panning_by_hand_is_not_dropped(widget):
+    """viz20, in headless Chromium on the platform: after the user dragged the view, ``w.target = SkyCoord(0, 85)``
+    from the notebook left the view where the drag had put it (read back: (6.67, 2.96)). ipyaladin's view locks
+    out the echo of each position Aladin Lite reports, and the last report of a drag repeats the position, so no
+    echo came and the lock swallowed the notebook's next target. The view now locks only for a new position (the
+    walk, rerun: (0, 87.96), the target and then the drag)."""
+    handler = widget._esm.split('positionChanged",e=>{', 1)[1].split("})", 1)[0]
+    assert 'if(this.model.get("_target")!==`${i[0]} ${i[1]}`)t.lock()' in handler
+    assert not handler.split("let i=", 1)[0].rstrip(";").endswith("t.lock()")  # never before the comparison
 
 
 def test_widget_loads_everything_from_the_platform(widget):
@@ -580,7 +659,7 @@ def test_a_zoom_centre_may_be_text_and_every_zoomed_colourbar_is_labelled():
         fig = viz.plot(dense, center=center, radius=1 * u.deg)
         assert fig.axes[0].wcs.wcs.crval[0] == pytest.approx(83.822, abs=1e-3)
         assert fig.axes[0].wcs.wcs.cdelt[0] < 0  # RA grows to the left
-        assert fig.axes[1].get_ylabel() == "log10(1 + sources per cell)"
+        assert fig.axes[1].get_ylabel() == "log10(1 + sources per HEALPix order-12 cell (51.5″))"
     zoomed = viz.plot_skymap(_skymap(), center="peak")
     assert "probability per deg²" in [a.get_ylabel() for a in zoomed.axes]
     with pytest.raises(viz.VizError, match="center='Orion' is not a sky position"):
@@ -772,7 +851,7 @@ def test_figures_colour_and_size_points_by_a_column():
             assert fig.axes[-1].get_xlabel() == "gmag" or fig.axes[-1].get_ylabel() == "gmag"
     big = Table.from_pandas(_catalogue(60_000))  # a density image: the column's mean per cell
     fig = viz.plot_table(big, color="gmag")
-    assert "mean gmag per cell" in (fig.axes[-1].get_xlabel(), fig.axes[-1].get_ylabel())
+    assert "mean gmag per HEALPix order-6 cell (54.9′)" in (fig.axes[-1].get_xlabel(), fig.axes[-1].get_ylabel())
 
 
 def test_a_hips_goes_to_the_archive_as_a_plain_tar_of_its_files(tmp_path, monkeypatch):
@@ -832,7 +911,9 @@ def test_a_large_table_becomes_a_hips_on_the_archive_so_zooming_in_shows_every_s
     assert rows == 19_999 and {"_row", "_color", "gmag", "name"} <= set(header)
     assert props["astrohub_magnitude"] == "gmag"
     [hips] = [c for c, b in widget.sent if c.get("event_name") == "astrohub_catalog_hips"]
-    assert hips["url"] == "/services/archive/hips/~/big-1/" and hips["options"]["color_column"] == "_color"
+    # viz20: the archive's URL ends in a slash, to which Aladin Lite added "/properties": ".../big-1//properties"
+    assert hips["url"] == "/services/archive/hips/~/big-1" and hips["options"]["color_column"] == "_color"
+    assert widget.layers[-1]["url"] == hips["url"]
     assert not [c for c, b in widget.sent if c.get("event_name") == "add_table"] and widget.astrohub_message == ""
     assert widget.layers[-1]["kind"] == "catalog_hips" and widget.layers[-1]["total"] == 19_999
     # a selection in the view comes back as rows of the table (the tiles carry each row's number)
