@@ -104,8 +104,11 @@ def _source_path(module: str) -> list[str]:
 #: its file is fixed, the test below says so). ``archive_vs_dachs.py`` seeds its numba cache with
 #: ``crossmatch.seed_cache`` and ``moving_search.py`` tabulates with ``moving.search.Body``; ``viz_table_show.py``'s
 #: peer is viz's code before viz14, which it puts back in the same process by replacing the private steps it
-#: changed (packing the upload, the table's frame, the Arrow table, the archive's tile check).
+#: changed (packing the upload, the table's frame, the Arrow table, the archive's tile check);
+#: ``crossmatch_one_thread.py``'s peer is the engine before ci20 (every call on all threads), which it gets by
+#: setting the engine's private one-thread limit to 0 in the same process.
 KNOWN_BENCH_PRIVATE: dict[str, set[str]] = {
+    "bench/crossmatch_one_thread.py": {"platform_lib.crossmatch._engine"},
     "bench/viz_table_show.py": {"platform_lib.viz._build", "platform_lib.viz._publish"},
     # its "before" is the archive's code before viz16, which unpacked with the archive's own _unpack
     "bench/viz_hips_rest.py": {"platform_lib.viz._build", "platform_lib.viz._build.table_hips_parts",
