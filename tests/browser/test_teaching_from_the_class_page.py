@@ -4,7 +4,7 @@ The class page (``astrohub_hub.classes_service``: ``PageInstructHandler``, ``Pag
 for an instructor to press: releasing, collecting and autograding, returning feedback and extensions were API
 calls from a notebook, the gradebook's CSV a token-authenticated route a browser cannot open, and formgrader's
 refusal of its own *Autograde* button sent the instructor to "the class page (Collect and autograde)", which did
-not exist. Each step here is a button, and its answer (or the service's refusal, naming the value) is on the page.
+not exist. Each step here is a button (and the materials a link into Lab, not the server's path), and its answer (or the service's refusal, naming the value) is on the page.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ def test_an_instructor_releases_autogrades_returns_feedback_extends_and_exports_
         page.fill("input[name=password]", platform.password(prof))
         page.click("[type=submit]")
         page.goto(f"{platform.url}services/astrohub-classes/", timeout=60_000)
+        # the materials: a link into Lab (the page gave the server's path, /srv/..., which nobody can click)
+        materials = page.get_by_role("link", name=f"~/classes/{name}/materials/")
+        assert materials.get_attribute("href") == f"/hub/user-redirect/lab/tree/classes/{name}/materials"
 
         # A due date without its time zone is refused on the page, naming it; nothing is released
         page.fill("input[name=assignment]", "hw")
@@ -70,7 +73,8 @@ def test_an_instructor_releases_autogrades_returns_feedback_extends_and_exports_
 
         # she hands in her copy as released (no answer): collected and autograded by one button
         assert platform.classes_api(ann, "POST", f"classes/{name}/assignments/hw/submit").status_code == 200
-        page.get_by_role("button", name="Collect and autograde hw").click(no_wait_after=True)
+        with page.expect_navigation(timeout=600_000):  # the answer's page, once every submission is graded
+            page.get_by_role("button", name="Collect and autograde hw").click(no_wait_after=True)
         assert said() == f"Collected and autograded hw: 1 submission(s) ({ann} 0/2); handed nothing in: nobody.", said()
         page.get_by_role("button", name="Return feedback on hw").click()
         assert said() == f"Returned feedback on hw to {ann}.", said()

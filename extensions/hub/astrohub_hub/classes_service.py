@@ -809,8 +809,10 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             info = self.teaching.show(actor, entry["name"])
             closed = ", archived: read-only" if info.get("archived") else ""  # the term ended: nothing changes
             parts.append(f"<h2 class='class'>{e(info['name'])} <small>({e(entry['role'])}{closed})</small></h2>")
-            parts.append(f"<p>Instructors: {e(', '.join(info['instructors']))}. Materials: "
-                         f"<code>{e(info['folders']['materials'])}</code></p>")
+            materials = f"classes/{info['name']}/materials"  # the class's link in every member's home
+            lab = self.hub_auth.hub_prefix + "user-redirect/lab/tree/" + urllib.parse.quote(materials)
+            parts.append(f"<p>Instructors: {e(', '.join(info['instructors']))}. Materials: <a class='materials' "
+                         f"href='{e(lab)}'>~/{e(materials)}/</a></p>")
             if "students" in info or not info["assignments"]:
                 parts.append("<ul class='assignments'>" + "".join(
                     f"<li>{e(a)}: {e(due_text(info['deadlines'][a]))}</li>" for a in info["assignments"])
