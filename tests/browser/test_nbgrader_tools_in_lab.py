@@ -2,7 +2,8 @@
 
 A student's Lab has no Nbgrader menu (its Formgrader entry opened a 404 tab) and no Create Assignment side
 panel; the instructor's has both, the menu without the assignment and course lists (the platform's classes
-service fetches and submits; nbgrader's exchange is not used). The instructor's Formgrader tab loads, and a
+service fetches and submits; nbgrader's exchange is not used). The instructor's Formgrader tab loads, saying
+that the class page releases and collects (not nbgrader's warning that its exchange is not set up), and a
 write to formgrader's API from that page goes through the browser's cookies with Jupyter's XSRF check, as a
 grade set by hand does (``astrohub_hub.local``: ``lab_config_path``, ``grading_course``).
 
@@ -81,6 +82,11 @@ def test_only_a_class_instructor_sees_nbgrader_instructor_tools_and_grades_throu
         # shown in the tab, not blocked (JupyterHub's default frame-ancestors 'none' gave chrome-error://)
         assert f"/user/{prof}/formgrader" in grader.url, grader.url
         grader.get_by_text("Manage Assignments").first.wait_for(timeout=30_000)
+        # where to release and collect (the class page), not nbgrader's yellow warning that the exchange is not set
+        # up and "release" and "collect" are not available, which linked nbgrader's docs on the internet
+        grader.locator("#astrohub-class-page").wait_for(timeout=30_000)
+        assert grader.locator("#warning-course-id, #warning-exchange, #warning-windows").count() == 0
+        assert grader.locator("#astrohub-class-page a").get_attribute("href") == "/services/astrohub-classes/"
         url = f"/user/{prof}/formgrader/api/student/ada"
         refused, _ = grader.evaluate(FORMGRADER_PUT, [url, False])
         status, body = grader.evaluate(FORMGRADER_PUT, [url, True])

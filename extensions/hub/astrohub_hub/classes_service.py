@@ -47,7 +47,9 @@ The page ``/services/astrohub-classes/`` (signed in through the hub, listed in t
 shows a person their classes with each assignment's due date (a student: their own extension, their submissions, and
 which came late and by how much), workspaces, storage used and Dask clusters (workers, cores, memory), and an
 instructor each class's roster with every student's server state and number of submissions (in all, and per
-assignment with the autograded score and whether the latest came late).
+assignment with the autograded score and whether the latest came late), with a button for each step of the term
+(``POST instruct``: release, collect and autograde, return feedback, an extension) and the gradebook's CSV
+(``GET grades.csv?class=<c>``), signed in through the hub as the page is.
 
 Errors are JSON ``{"status", "code", "message"}`` with 400/403/404/409 for the caller's input (bad input never
 gets a 5xx; a body key the route does not take is a 400, ``unknown-key``, naming it and the route's keys, rather
@@ -583,13 +585,18 @@ class GradesHandler(ApiHandler):
             await self.run(self.teaching.gradebook, cls)
             return
         book = await asyncio.to_thread(self.teaching.gradebook, self.actor, cls, strict=True)
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=book["columns"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(book["rows"])
-        self.set_header("Content-Type", "text/csv; charset=utf-8")
-        self.set_header("Content-Disposition", f'attachment; filename="{cls}-grades.csv"')
-        self.finish(out.getvalue())
+        send_csv(self, cls, book)
+
+
+def send_csv(handler: web.RequestHandler, cls: str, book: dict) -> None:
+    """Answer ``handler``'s request with the gradebook ``book`` (:meth:`Teaching.gradebook`) as a CSV download."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=book["columns"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(book["rows"])
+    handler.set_header("Content-Type", "text/csv; charset=utf-8")
+    handler.set_header("Content-Disposition", f'attachment; filename="{cls}-grades.csv"')
+    handler.finish(out.getvalue())
 
 
 class ArchiveHandler(ApiHandler):
@@ -802,8 +809,10 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             info = self.teaching.show(actor, entry["name"])
             closed = ", archived: read-only" if info.get("archived") else ""  # the term ended: nothing changes
             parts.append(f"<h2 class='class'>{e(info['name'])} <small>({e(entry['role'])}{closed})</small></h2>")
-            parts.append(f"<p>Instructors: {e(', '.join(info['instructors']))}. Materials: "
-                         f"<code>{e(info['folders']['materials'])}</code></p>")
+            materials = f"classes/{info['name']}/materials"  # the class's link in every member's home
+            lab = self.hub_auth.hub_prefix + "user-redirect/lab/tree/" + urllib.parse.quote(materials)
+            parts.append(f"<p>Instructors: {e(', '.join(info['instructors']))}. Materials: <a class='materials' "
+                         f"href='{e(lab)}'>~/{e(materials)}/</a></p>")
             if "students" in info or not info["assignments"]:
                 parts.append("<ul class='assignments'>" + "".join(
                     f"<li>{e(a)}: {e(due_text(info['deadlines'][a]))}</li>" for a in info["assignments"])
@@ -836,13 +845,15 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                     f"<td>{counts.get(s, 0)}</td>{''.join(cell(s, a) for a in info['assignments'])}</tr>"
                     for s in info["students"])
                 heads = "".join(f"<th>{e(a)}</th>" for a in info["assignments"])
+                csv_link = f"{self.prefix}grades.csv?{urllib.parse.urlencode({'class': entry['name']})}"
                 parts.append("<table class='roster'><tr><th>student</th><th>server</th><th>submissions</th>"
                              f"{heads}</tr>{rows}</table><p>Per assignment: submissions (the score nbgrader "
                              "holds now, manual grades included, after any late penalty, for the submission "
-                             "the last <code>collect --grade</code> graded; whether the latest "
+                             "the last <em>Collect and autograde</em> graded; whether the latest "
                              "came after the due date, or the student's extension). "
-                             "The gradebook as CSV: <code>GET api/classes/"
-                             f"{e(entry['name'])}/grades?format=csv</code>.</p>")
+                             f"<a class='grades' href='{e(csv_link)}'>Download the gradebook (CSV)</a>.</p>")
+                if not info.get("archived"):
+                    parts.append(self.instructor_forms(entry["name"], info))
             else:
                 mine = [f"{sub['assignment']} at {sub['at']}"
                         + (f" (late by {lateness(sub['late_seconds'])})" if sub["late"] else "")
@@ -875,6 +886,40 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             + "<p>The same from a notebook: <code>platform_lib.usage()</code>.</p>")
         return ("<!doctype html><html><head><meta charset='utf-8'><title>Classes</title></head><body>"
                 + "".join(parts) + "</body></html>")
+
+    def form(self, cls: str, action: str, label: str, fields: str = "", assignment: str = "") -> str:
+        """One of the page's buttons: a form posting ``action`` on ``cls`` (and ``assignment``) with the hub's
+        ``_xsrf``, its ``fields`` (HTML inputs) before the button."""
+        e = html.escape
+        hidden = "".join(f"<input type='hidden' name='{k}' value='{e(v)}'>" for k, v in (
+            ("_xsrf", self.form_xsrf), ("class", cls), ("action", action), ("assignment", assignment)) if v)
+        return (f"<form method='post' action='{e(self.prefix)}instruct' class='{e(action)}' style='display:inline'>"
+                f"{hidden}{fields}<button type='submit'>{e(label)}</button></form>")
+
+    def instructor_forms(self, cls: str, info: dict) -> str:
+        """An instructor's buttons for the class: release an assignment (with its due date and late penalty),
+        and per released assignment collect and autograde, return feedback, and give a student an extension
+        (:class:`PageInstructHandler`), so that no step of a term needs a notebook or a terminal."""
+        e = html.escape
+        field = ("<label>{label} <input name='{name}' placeholder='{hint}' size='{size}'></label> ").format
+        release = self.form(cls, "release", "Release", field(
+            label="assignment (its folder instructors/&lt;name&gt;/)", name="assignment", hint="hw1", size=8)
+            + field(label="due", name="due", hint="2026-12-10T17:00Z", size=18)
+            + field(label="points off per hour late", name="late_penalty_per_hour", hint="0", size=3)
+            + "<label><input type='checkbox' name='refuse_late' value='1'> refuse late work</label> ")
+        students = "".join(f"<option>{e(s)}</option>" for s in info["students"])
+        items = "".join(
+            f"<li data-assignment='{e(a)}'>{e(a)}: "
+            + self.form(cls, "collect", f"Collect and autograde {a}", assignment=a) + " "
+            + self.form(cls, "feedback", f"Return feedback on {a}", assignment=a) + " "
+            + self.form(cls, "extension", f"Give an extension on {a}",
+                        f"<select name='student' aria-label='student'>{students}</select> "
+                        + field(label="by", name="by", hint="2d", size=4), assignment=a)
+            + "</li>" for a in info["assignments"])
+        return (f"<h3>Teach {e(cls)}</h3><p class='release'>{release}</p>"
+                + (f"<ul class='instruct'>{items}</ul>" if items else "")
+                + "<p>Grade written answers by hand in your Lab: <em>Nbgrader &rarr; Formgrader</em>. Return "
+                  "feedback after that: it is made from the grades as they are then.</p>")
 
     def student_assignments(self, actor: Actor, cls: str, info: dict) -> str:
         """A student's assignments: each one's due date, her folder (a link that opens it in her JupyterLab),
@@ -924,6 +969,89 @@ class PageSubmitHandler(PageHandler):
         self.finish(await asyncio.to_thread(self.render_page, actor, message, error))
 
 
+class PageInstructHandler(PageHandler):
+    """The page's instructor buttons: ``POST instruct`` with ``class``, ``action`` (``release``, ``collect``
+    (and autograde), ``feedback``, ``extension``), ``assignment`` and the action's fields (and the hub's
+    ``_xsrf``). The page comes back with what was done, or what was refused and why (the service's own
+    message), in place of a JSON answer."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        actor = self.page_actor()
+        arg = self.get_body_argument
+        cls, action, assignment = arg("class", ""), arg("action", ""), arg("assignment", "").strip()
+        try:
+            said = await asyncio.to_thread(self.act, actor, cls, action, assignment)
+        except HubError as exc:  # ClassError (its status), BackendError (502), other HubErrors (400)
+            self.set_status(getattr(exc, "status", 400))
+            message, error = f"Not done: {exc.message}", True
+        else:
+            message, error = said, False
+        self.finish(await asyncio.to_thread(self.render_page, actor, message, error))
+
+    def act(self, actor: Actor, cls: str, action: str, assignment: str) -> str:
+        """Do ``action`` as ``actor``; what was done, in words."""
+        arg = self.get_body_argument
+        if action == "release":
+            penalty = arg("late_penalty_per_hour", "").strip()
+            try:
+                points = float(penalty) if penalty else None
+            except ValueError:
+                raise ClassError(f"points off per hour late is a number, got {penalty!r}", code="bad-late-penalty",
+                                 value=penalty) from None
+            done = self.teaching.release(actor, cls, assignment, due=arg("due", "").strip() or None,
+                                         refuse_late=True if arg("refuse_late", "") else None,
+                                         late_penalty_per_hour=points)
+            return (f"Released {assignment} to {len(done['released'])} student(s): "
+                    f"{due_text({'refuse_late': False, **done})}." + waited_text(done))
+        if action == "collect":
+            try:
+                done = self.teaching.collect(actor, cls, assignment, grade=True)
+            except ClassError as exc:
+                if exc.code != "not-nbgrader":
+                    raise
+                return f"Collected {assignment}; not autograded: {exc.message}."
+            scores = "; ".join(f"{s} {g['score']:g}/{g['max_score']:g}"
+                               + (" (needs manual grading)" if g.get("needs_manual_grade") else "")
+                               for s, g in sorted(done.get("grades", {}).items()))
+            return (f"Collected and autograded {assignment}: {len(done['collected'])} submission(s)"
+                    + (f" ({scores})" if scores else "") + "; handed nothing in: "
+                    + (", ".join(done["missing"]) or "nobody") + "." + waited_text(done))
+        if action == "feedback":
+            done = self.teaching.return_feedback(actor, cls, assignment)
+            if not done["returned"]:
+                return (f"No feedback on {assignment} to return: collect and autograde it first "
+                        "(feedback is made for the work autograded).")
+            return f"Returned feedback on {assignment} to {', '.join(sorted(done['returned']))}." + waited_text(done)
+        if action == "extension":
+            student, by = arg("student", ""), arg("by", "").strip()
+            done = self.teaching.extend(actor, cls, assignment, student, by=by or ...)  # empty: "say how long"
+            return f"{student} has until {done['extended_until']} for {assignment} (due {done['due']})."
+        raise ClassError(f"no such action {action!r}: release, collect, feedback or extension", code="bad-action",
+                         value=action)
+
+
+class PageGradesHandler(PageHandler):
+    """The page's *Download the gradebook (CSV)* link: ``GET grades.csv?class=<c>``, signed in through the hub
+    (the API's ``grades?format=csv`` needs a token, which a browser does not send)."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        actor, cls = self.page_actor(), self.get_argument("class", "")
+        try:
+            book = await asyncio.to_thread(self.teaching.gradebook, actor, cls, strict=True)
+        except HubError as exc:
+            self.set_status(getattr(exc, "status", 400))
+            self.finish(await asyncio.to_thread(self.render_page, actor, f"No gradebook: {exc.message}", True))
+            return
+        send_csv(self, cls, book)
+
+
+def waited_text(done: dict) -> str:
+    """`` It waited ...`` when a grading step waited for another instructor's (``done["waited"]``), else ''."""
+    return f" It {done['waited']}." if done.get("waited") else ""
+
+
 def due_text(deadline: dict) -> str:
     """An assignment's due date in words, for the page (``deadline``: an entry of ``show()["deadlines"]``)."""
     if deadline["due"] is None:
@@ -946,6 +1074,8 @@ def make_app(teaching: Teaching, hub_auth: HubAuth, prefix: str,
         page_args = {"teaching": teaching, "directory": directory, "prefix": prefix}
         handlers += [(rf"{prefix.rstrip('/')}/?", PageHandler, page_args),
                      (rf"{prefix.rstrip('/')}/submit", PageSubmitHandler, page_args),
+                     (rf"{prefix.rstrip('/')}/instruct", PageInstructHandler, page_args),
+                     (rf"{prefix.rstrip('/')}/grades.csv", PageGradesHandler, page_args),
                      (rf"{prefix.rstrip('/')}/oauth_callback", HubOAuthCallbackHandler)]
     return web.Application(handlers, default_handler_class=NotFound, default_handler_args=args,
                            cookie_secret=os.urandom(32), groups_root=groups_root, gateway=gateway)

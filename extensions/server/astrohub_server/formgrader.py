@@ -7,7 +7,9 @@ formgrader (its pages, API and steps unchanged) after :func:`astrohub_server.gra
 so formgrader, and the nbgrader steps its pages start in this server, read only the configuration files of
 Jupyter's config folders (the instructor's own ``~/.jupyter`` and the platform's).
 
-Its *Autograde* button is refused, in nbgrader's own answer form (``success`` false, the ``error`` shown in
+Its *Manage Assignments* page says that assignments are released, collected and returned on the class page (with a
+link), in place of nbgrader's warning that the exchange is not set up, which pointed at nbgrader's docs on the
+internet (:data:`EXCHANGE_ELSEWHERE`). Its *Autograde* button is refused, in nbgrader's own answer form (``success`` false, the ``error`` shown in
 formgrader's dialog), naming where to autograde instead: autograding executes the students' notebooks, and here it
 would run them in the instructor's server, as the instructor (their home, their other classes); the classes
 service autogrades as the class's grading identity (:mod:`astrohub_hub.grading`). Formgrader's other steps
@@ -60,6 +62,36 @@ def _without_autograde(routes: list[tuple]) -> list[tuple]:
             self.write(json.dumps({"success": False, "error": error, "log": ""}))
 
     return [(route[0], AutogradeElsewhere, *route[2:]) if route[1] is AutogradeHandler else route
+            for route in routes]
+
+
+#: What formgrader's *Manage Assignments* page says in place of nbgrader's warning that the exchange (its course id)
+#: is not set up and "release" and "collect" are not available, with a link to nbgrader's docs on the internet: here
+#: the classes service releases, collects and returns feedback, from the class page (``{classes}``).
+EXCHANGE_ELSEWHERE = (
+    '{% extends "manage_assignments.tpl" %}{%- block messages -%}{{ super() }}'
+    '<div class="alert alert-info" id="astrohub-class-page">On this platform you release assignments to your '
+    'students, collect and autograde their work and return their feedback on the <a href="{{ astrohub_classes }}" '
+    'target="_blank">class page</a> (the hub\'s Services menu, astrohub-classes): the Release, Collect and Release '
+    'Feedback columns below are not used. Here you edit and preview assignments and grade by hand (Manual Grading); '
+    'return feedback from the class page after that.</div>{%- endblock -%}')
+
+
+def _exchange_explained(routes: list[tuple], classes_url: str) -> list[tuple]:
+    """nbgrader's formgrader page ``routes`` with *Manage Assignments* saying where to release and collect
+    (:data:`EXCHANGE_ELSEWHERE`, linking ``classes_url``) instead of nbgrader's exchange warnings."""
+    from nbgrader.server_extensions.formgrader.handlers import ManageAssignmentsHandler
+
+    class ManageAssignmentsHere(ManageAssignmentsHandler):
+        def render(self, name: str, **ns: Any) -> str:
+            if name != "manage_assignments.tpl":
+                return super().render(name, **ns)
+            env = self.settings["nbgrader_jinja2_env"]
+            return env.from_string(EXCHANGE_ELSEWHERE).render(**{  # none of nbgrader's three warnings
+                **ns, "windows": False, "exchange_missing": False, "course_id": ns.get("course_id") or "-",
+                "astrohub_classes": classes_url})
+
+    return [(route[0], ManageAssignmentsHere, *route[2:]) if route[1] is ManageAssignmentsHandler else route
             for route in routes]
 
 
@@ -174,7 +206,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     trusted_config_only()
     # what init_handlers adds
     apihandlers.default_handlers[:] = _course_checked(_without_autograde(apihandlers.default_handlers))
-    handlers.default_handlers[:] = _course_checked(handlers.default_handlers)
+    classes = os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/") + "/services/astrohub-classes/"
+    handlers.default_handlers[:] = _course_checked(_exchange_explained(handlers.default_handlers, classes))
     load_jupyter_server_extension(serverapp)
     _follow_course(serverapp.web_app.settings)  # the course it serves, as it starts (followed if renamed later)
     serverapp.log.info("astrohub: formgrader reads nbgrader configuration only from Jupyter's config folders")
