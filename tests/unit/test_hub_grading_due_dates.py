@@ -162,6 +162,8 @@ def test_nbgrader_knows_the_due_date_and_each_submission_time_and_takes_the_late
     assert sorted(returned["bob"]) == ["cube.html", "square.html", "timestamp.txt"]
     pages = {name: (tmp_path / "home" / "bob" / "c1" / "hw1" / "feedback" / f"{name}.html").read_text()
              for name in ("cube", "square")}
+    # the pages load nothing from outside the platform (nbgrader's template loaded MathJax from cdnjs)
+    assert not [ref for page in pages.values() for ref in re.findall(r'(?:src|href)="((?:https?:)?//[^"]*)"', page)]
     shown = {name: _feedback_figures(page) for name, page in pages.items()}
     # each page: (score after its share of the penalty, its share); cube 1.5 and square 2 of nbgrader's 3.5
     assert shown == {"cube": (pytest.approx(1.5 - 2 * 1.5 / 3.5, abs=0.01), pytest.approx(2 * 1.5 / 3.5, abs=0.01)),

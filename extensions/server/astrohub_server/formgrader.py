@@ -201,7 +201,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     from nbgrader.server_extensions.formgrader import apihandlers, handlers
     from nbgrader.server_extensions.formgrader.formgrader import load_jupyter_server_extension
 
-    from astrohub_server.gradingconfig import trusted_config_only
+    from astrohub_server.gradingconfig import offline_pages, trusted_config_only
 
     trusted_config_only()
     # what init_handlers adds
@@ -209,5 +209,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     classes = os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/") + "/services/astrohub-classes/"
     handlers.default_handlers[:] = _course_checked(_exchange_explained(handlers.default_handlers, classes))
     load_jupyter_server_extension(serverapp)
+    exporter = serverapp.web_app.settings["nbgrader_exporter"]  # formgrade pages: no MathJax from the internet
+    exporter.extra_template_basedirs = offline_pages(exporter.extra_template_basedirs)
     _follow_course(serverapp.web_app.settings)  # the course it serves, as it starts (followed if renamed later)
     serverapp.log.info("astrohub: formgrader reads nbgrader configuration only from Jupyter's config folders")

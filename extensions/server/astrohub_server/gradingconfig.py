@@ -27,7 +27,11 @@ import sys
 from jupyter_core.paths import jupyter_config_path
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
-__all__ = ["main", "trusted", "trusted_config_only"]
+__all__ = ["TEMPLATES", "main", "offline_pages", "trusted", "trusted_config_only"]
+
+#: nbconvert templates of the platform, searched before nbgrader's and nbconvert's own (``base/mathjax.html.j2``:
+#: the pages nbgrader writes, feedback and formgrade, load nothing from the internet).
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbconvert_templates")
 
 log = logging.getLogger("astrohub.gradingconfig")
 
@@ -68,12 +72,24 @@ def trusted_config_only() -> None:
     NbGrader.json_config_loader_class = TrustedJSONFileConfigLoader
 
 
+def offline_pages(nbgrader_templates: list[str]) -> list[str]:
+    """``HTMLExporter.extra_template_basedirs`` for a page of nbgrader's: :data:`TEMPLATES` first, then
+    ``nbgrader_templates`` (what nbgrader itself sets, and sets only when nothing is configured)."""
+    return [TEMPLATES, *(t for t in nbgrader_templates if t != TEMPLATES)]
+
+
 def main() -> None:
-    """nbgrader's command line (``sys.argv[1:]``) with :func:`trusted_config_only`."""
+    """nbgrader's command line (``sys.argv[1:]``) with :func:`trusted_config_only`; ``generate_feedback``
+    writes pages that load nothing from the internet (:data:`TEMPLATES`)."""
     from nbgrader.apps.nbgraderapp import main as nbgrader_main
 
     trusted_config_only()
     sys.argv[0] = "nbgrader"
+    if sys.argv[1:2] == ["generate_feedback"]:
+        import nbgrader
+
+        feedback = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")
+        sys.argv += [f"--HTMLExporter.extra_template_basedirs={path}" for path in offline_pages([feedback])]
     nbgrader_main()
 
 
